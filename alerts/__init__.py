@@ -1,0 +1,1 @@
+"""Alert delivery: route detections to channels, dedup, retry and notify (console, file, Slack, webhook)."""

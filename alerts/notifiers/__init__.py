@@ -1,0 +1,1 @@
+"""Notifiers: one class per kind of channel, each with a send(alert) method."""

@@ -1,0 +1,1 @@
+"""Bundled detection rule packs (YAML), found by name as builtin:NAME."""

@@ -1,0 +1,1 @@
+"""Event and rule schemas: the models every other package imports. Imports nothing of ours."""

@@ -1,0 +1,217 @@
+"""Event envelope and payload models: the facts every part of watchfloor appends and reads."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+"""Version of every payload model below; bumped when a payload changes incompatibly."""
+
+
+class EventType(str, Enum):
+    """The kinds of event in the log. Inputs first, then what processing derives from them."""
+
+    NEWS_ARTICLE = "news.article"
+    OFFICIAL_STATEMENT = "official.statement"
+    SIGNAL = "signal"
+    DETECTION = "detection"
+    ALERT = "alert"
+    DELIVERY = "delivery"
+    DEAD_LETTER = "dead_letter"
+
+
+DOCUMENT_TYPES = frozenset({EventType.NEWS_ARTICLE.value, EventType.OFFICIAL_STATEMENT.value})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceRef(_Frozen):
+    """Who published a document."""
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+    kind: str | None = None  # e.g. "newspaper", "state-media", "feed"
+
+
+class Issuer(_Frozen):
+    """The body that issued an official statement."""
+
+    name: str = Field(min_length=1)
+    country: str | None = None  # ISO 3166-1 alpha-3, e.g. "PRK"
+
+
+class Document(_Frozen):
+    """A news article or an official statement, as accepted by the input contract (DESIGN §4)."""
+
+    id: str
+    type: Literal["news.article", "official.statement"]
+    published_at: AwareDatetime
+    source: SourceRef
+    url: str | None = None
+    title: str = ""
+    body: str = ""
+    language: str | None = None
+    issuer: Issuer | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """Title and body as one text; the title is its own sentence."""
+        if self.title and self.body:
+            return f"{self.title}.\n{self.body}"
+        return self.title or self.body
+
+
+Modality = Literal["asserted", "hedged", "future", "conditional", "negated"]
+MODALITIES: tuple[Modality, ...] = ("asserted", "hedged", "future", "conditional", "negated")
+
+
+class Signal(_Frozen):
+    """A fact extracted from one sentence of one document by a signal definition."""
+
+    id: str  # deterministic: document id + signal name + sentence index
+    name: str  # the signal definition's name in the rule pack
+    document_id: str
+    source: str
+    url: str | None = None
+    published_at: AwareDatetime
+    sentence: str
+    sentence_index: int
+    modality: Modality
+    cue: str | None = None  # the words that made the modality, when not asserted
+    entities: tuple[str, ...] = ()  # canonical entity ids mentioned in the sentence
+    places: tuple[str, ...] = ()  # canonical ids of place entities mentioned
+    captures: dict[str, str] = Field(default_factory=dict)  # capture name -> entity id
+
+
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class Evidence(_Frozen):
+    """One signal that contributed to a detection, with enough to cite it."""
+
+    event_id: str
+    signal: str
+    source: str
+    url: str | None = None
+    published_at: AwareDatetime
+    sentence: str
+    modality: Modality = "asserted"
+
+
+class Detection(_Frozen):
+    """A detection rule fired for one group: the unit that alerts are made of."""
+
+    id: str  # deterministic alert id: hash of rule, group and evidence
+    rule: str
+    title: str
+    severity: Severity
+    tags: tuple[str, ...] = ()
+    group: dict[str, str] = Field(default_factory=dict)
+    fired_at: AwareDatetime  # event time, never wall-clock time
+    confidence: Literal["confirmed", "unconfirmed"] | None = None
+    attributes: dict[str, list[str]] = Field(default_factory=dict)  # e.g. {"place": ["KURSK"]}
+    evidence: tuple[Evidence, ...] = ()
+    description: str = ""
+
+
+class Alert(_Frozen):
+    """A detection after routing: which channels are to be told about it."""
+
+    id: str  # equals the detection id: deterministic, so deliveries are idempotent
+    detection: Detection
+    channels: tuple[str, ...]
+
+
+class Delivery(_Frozen):
+    """The outcome of sending one alert to one channel."""
+
+    alert_id: str
+    channel: str
+    status: Literal["sent", "failed", "suppressed"]
+    attempts: int = 1
+    detail: str = ""  # e.g. the Slack message ts, or the last error
+    at: AwareDatetime
+
+
+class DeadLetter(_Frozen):
+    """Input that could not be accepted, kept with the reason and the place it came from."""
+
+    origin: str  # file path, URL or topic
+    line: int | None = None  # 1-based line number in the origin, when it has lines
+    field: str | None = None  # the offending field, when one is to blame
+    reason: str
+    raw: str = ""  # the offending input, truncated
+    stage: str = "ingest"  # ingest | extract | correlate | notify
+
+
+class Event(_Frozen):
+    """The envelope: what the log stores. `time` is event time, used by every window."""
+
+    id: str
+    type: str
+    schema_version: int = SCHEMA_VERSION
+    time: AwareDatetime
+    key: str | None = None  # partitioning key (e.g. a detection's group)
+    payload: dict[str, Any]
+
+
+def stable_id(*parts: str, length: int = 24) -> str:
+    """A deterministic id from its parts: the same inputs always give the same id."""
+    h = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return h[:length]
+
+
+def document_event(doc: Document) -> Event:
+    return Event(id=doc.id, type=doc.type, time=doc.published_at, payload=doc.model_dump(mode="json"))
+
+
+def signal_event(sig: Signal) -> Event:
+    return Event(id=sig.id, type=EventType.SIGNAL.value, time=sig.published_at, payload=sig.model_dump(mode="json"))
+
+
+def detection_event(det: Detection) -> Event:
+    return Event(
+        id=det.id,
+        type=EventType.DETECTION.value,
+        time=det.fired_at,
+        key=det.rule,
+        payload=det.model_dump(mode="json"),
+    )
+
+
+def alert_event(a: Alert) -> Event:
+    return Event(
+        id=f"alert-{a.id}",
+        type=EventType.ALERT.value,
+        time=a.detection.fired_at,
+        key=a.detection.rule,
+        payload=a.model_dump(mode="json"),
+    )
+
+
+def delivery_event(d: Delivery) -> Event:
+    return Event(
+        id=stable_id("delivery", d.alert_id, d.channel, d.status),
+        type=EventType.DELIVERY.value,
+        time=d.at,
+        key=d.alert_id,
+        payload=d.model_dump(mode="json"),
+    )
+
+
+def dead_letter_event(dl: DeadLetter, at: datetime) -> Event:
+    return Event(
+        id=stable_id("dead", dl.origin, str(dl.line), dl.reason, dl.raw[:200]),
+        type=EventType.DEAD_LETTER.value,
+        time=at,
+        payload=dl.model_dump(mode="json"),
+    )

@@ -1,0 +1,75 @@
+"""In-memory store: the default for tests and backtests; same contract as the SQL store."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Collection, Sequence
+
+from schemas.events import Event
+
+from ..ports import Checkpoint, StoredEvent
+
+
+class MemoryStore:
+    """Event log, checkpoints and delivery ledger held in process memory."""
+
+    def __init__(self) -> None:
+        self._events: list[StoredEvent] = []
+        self._ids: set[str] = set()
+        self._checkpoints: dict[str, Checkpoint] = {}
+        self._deliveries: dict[tuple[str, str], tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def _append_locked(self, events: Sequence[Event]) -> int:
+        added = 0
+        for ev in events:
+            if ev.id in self._ids:
+                continue
+            self._ids.add(ev.id)
+            self._events.append(StoredEvent(len(self._events) + 1, ev))
+            added += 1
+        return added
+
+    def append(self, events: Sequence[Event]) -> int:
+        with self._lock:
+            return self._append_locked(events)
+
+    def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        with self._lock:
+            for se in self._events[max(after, 0) :]:
+                if types is None or se.event.type in types:
+                    out.append(se)
+                    if len(out) >= limit:
+                        break
+        return out
+
+    def head(self) -> int:
+        return len(self._events)
+
+    def count(self, *, types: Collection[str] | None = None) -> int:
+        if types is None:
+            return len(self._events)
+        return sum(1 for se in self._events if se.event.type in types)
+
+    def close(self) -> None:
+        pass
+
+    def load_checkpoint(self, processor: str) -> Checkpoint:
+        cp = self._checkpoints.get(processor)
+        return Checkpoint(cp.position, copy.deepcopy(cp.state)) if cp else Checkpoint(0, None)
+
+    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
+        with self._lock:
+            added = self._append_locked(outputs)
+            self._checkpoints[processor] = Checkpoint(checkpoint.position, copy.deepcopy(checkpoint.state))
+            return added
+
+    def delivery_status(self, alert_id: str, channel: str) -> str | None:
+        got = self._deliveries.get((alert_id, channel))
+        return got[0] if got else None
+
+    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
+        with self._lock:
+            self._deliveries[(alert_id, channel)] = (status, detail)

@@ -1,0 +1,1 @@
+"""watchfloor: CLI and wiring, the one place that names concrete classes."""
