@@ -57,33 +57,28 @@ class EntityDef(_Strict):
     aliases: list[str] = Field(min_length=1)
 
 
-class AnyOf(_Strict):
-    any: list[Condition] = Field(min_length=1)
+class Clause(_Strict):
+    """Conditions that must all hold: any of `any`, all of `all`, none of `none`, and `regex`."""
+
+    any: list[Condition] | None = Field(default=None, min_length=1)
+    all: list[Condition] | None = Field(default=None, min_length=1)
+    none: list[Condition] | None = Field(default=None, min_length=1)
+    regex: str | None = Field(default=None, description="RE2 (linear-time) regex on the lower-cased sentence")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Clause:
+        if self.any is None and self.all is None and self.none is None and self.regex is None:
+            raise ValueError("a condition needs at least one of any, all, none, regex")
+        return self
 
 
-class AllOf(_Strict):
-    all: list[Condition] = Field(min_length=1)
-
-
-class NoneOf(_Strict):
-    none: list[Condition] = Field(min_length=1)
-
-
-class Regex(_Strict):
-    """A user-supplied regular expression, run with RE2 (linear time) on the lower-cased sentence."""
-
-    regex: str
-
-
-Condition = Union[str, AnyOf, AllOf, NoneOf, Regex]
-"""A phrase ('ratif*', 'instruments of ratification', '@PRK'), or any/all/none of conditions, or a regex.
+Condition = Union[str, Clause]
+"""A phrase ('ratif*', 'instruments of ratification', '@PRK') or a clause of any/all/none/regex.
 
 In a phrase, a word ending in `*` matches any word that starts with it, and `@ID` stands for any alias
 of entity ID. Phrases match whole words, case-insensitively."""
 
-AnyOf.model_rebuild()
-AllOf.model_rebuild()
-NoneOf.model_rebuild()
+Clause.model_rebuild()
 
 
 class MentionReq(_Strict):

@@ -1,0 +1,419 @@
+"""Compile rule packs into one multi-pattern automaton plus condition trees: the engine's read-only half."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import ahocorasick
+import re2
+
+from schemas.rules import Clause, Condition, DetectionDef, RulePack, SignalDef, SignalRef
+
+from .text import phrase_words
+
+DEFAULT_CUES: dict[str, list[str]] = {
+    "negated": [
+        "not", "no", "never", "deny", "denies", "denied", "denying", "denial", "refused to confirm",
+        "declined to confirm", "refuses to confirm", "rejected", "dismissed", "without", "neither", "nor",
+        "no evidence", "false", "ruled out", "rules out", "debunk*",
+    ],
+    "conditional": [
+        "if", "once", "unless", "in case", "provided that", "whether", "would", "stipulat*", "in the event",
+    ],
+    "future": [
+        "will", "shall", "set to", "ready to", "poised to", "about to", "preparing to", "prepares to",
+        "expected to", "plan to", "plans to", "planned to", "planning to", "intend*", "aims to", "aim to",
+        "going to", "must", "need to", "needs to", "has to", "have to", "should", "could soon", "upcoming",
+    ],
+    "hedged": [
+        "could", "might", "may", "appear", "appears", "appeared", "appearing", "seem*", "possibl*",
+        "likely", "probably", "perhaps", "believed to", "suspected", "unconfirmed", "allegedly",
+        "speculat*", "rumor*", "rumour*", "unverified", "potential*", "reportedly preparing",
+    ],
+}
+CUE_PRIORITY = {"negated": 0, "conditional": 1, "future": 2, "hedged": 3}
+
+
+class RuleError(ValueError):
+    """A rule-pack error at a path inside the pack (for FILE:LINE:COL reporting)."""
+
+    def __init__(self, path: Sequence[str | int], message: str) -> None:
+        super().__init__(message)
+        self.path = tuple(path)
+        self.message = message
+
+
+# Condition nodes, compiled to tuples for fast evaluation:
+#   ("atom", key) | ("any", nodes) | ("all", nodes) | ("none", nodes) | ("re", compiled)
+Node = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AutomatonEntry:
+    key: str  # phrase key ("ratif*", "instruments of ratification") or entity key ("@PRK") or cue
+    kind: str  # "phrase" | "entity" | "cue"
+    nwords: int
+    stem: bool
+    cue_class: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSignal:
+    name: str
+    node: Node
+    near: int | None
+    mention_any: frozenset[str]
+    mention_all: frozenset[str]
+    mention_none: frozenset[str]
+    context_any: frozenset[str]
+    context_all: frozenset[str]
+    context_none: frozenset[str]
+    captures: tuple[tuple[str, tuple[str, ...], str | None], ...]  # (name, candidate entities, kind)
+    uses_regex: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRef:
+    signal: str
+    modalities: frozenset[str]
+    where: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDetection:
+    id: str
+    pack: str
+    definition: DetectionDef
+    kind: str
+    refs: tuple[CompiledRef, ...]
+    group_by: tuple[str, ...]
+    within: timedelta | None
+    realert: timedelta
+
+
+@dataclass
+class CompiledRules:
+    """Everything the engine needs, built once: the automaton, signals, detections, entity names."""
+
+    automaton: Any
+    prefilter: Any | None  # automaton of first words of every positive phrase, or None (always run)
+    signals: dict[str, CompiledSignal]
+    signals_by_atom: dict[str, tuple[str, ...]]
+    always_signals: tuple[str, ...]  # signals that must be tried on every document (regex-only)
+    detections: tuple[CompiledDetection, ...]
+    detections_by_signal: dict[str, tuple[CompiledDetection, ...]]
+    entity_names: dict[str, str]
+    entity_kinds: dict[str, str]
+    cue_scope: int
+    lateness: timedelta
+    packs: tuple[RulePack, ...] = field(default_factory=tuple)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def compile_regex(pattern: str) -> Any:
+    """Compile with RE2 (linear time) or refuse: backreferences and lookaround are not allowed."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except Exception as e:  # re2 raises its own error type
+        detail = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ValueError(f"regex {pattern!r} is not a linear-time (RE2) expression: {detail}") from None
+
+
+class _Builder:
+    def __init__(self, entities: dict[str, tuple[str, list[str]]]) -> None:
+        self.entities = entities  # id -> (kind, aliases)
+        self.entries: dict[str, list[AutomatonEntry]] = {}
+        self.first_words: set[str] = set()
+        self.errors: list[RuleError] = []
+
+    def add(self, phrase: str, kind: str, key: str, path: Sequence[str | int], cue_class: str = "") -> bool:
+        words = phrase_words(phrase)
+        if not words:
+            self.errors.append(RuleError(path, f"phrase {phrase!r} has no words"))
+            return False
+        if any(w.endswith("*") for w in words[:-1]):
+            self.errors.append(RuleError(path, f"phrase {phrase!r}: a '*' stem may only end the phrase's last word"))
+            return False
+        stem = words[-1].endswith("*")
+        if stem:
+            words[-1] = words[-1][:-1]
+            if len(words[-1]) < 3:
+                self.errors.append(RuleError(path, f"phrase {phrase!r}: a stem needs at least 3 letters before '*'"))
+                return False
+        pattern = " " + " ".join(words)
+        entry = AutomatonEntry(key=key, kind=kind, nwords=len(words), stem=stem, cue_class=cue_class)
+        bucket = self.entries.setdefault(pattern, [])
+        if entry not in bucket:
+            bucket.append(entry)
+        return True
+
+    def phrase_key(self, phrase: str) -> str:
+        words = phrase_words(phrase)
+        return " ".join(words)
+
+    def condition(self, cond: Condition, path: list[str | int], atoms: set[str], positive: bool) -> Node:
+        if isinstance(cond, str):
+            text = cond.strip()
+            if text.startswith("@"):
+                eid = text[1:]
+                if eid not in self.entities:
+                    self.errors.append(RuleError(path, f"unknown entity {text!r} (define it under 'entities')"))
+                    return ("any", ())
+                if positive:
+                    for alias in self.entities[eid][1]:
+                        words = phrase_words(alias)
+                        if words:
+                            self.first_words.add(words[0].rstrip("*"))
+                atoms.add(text)
+                return ("atom", text)
+            key = self.phrase_key(text)
+            if self.add(text, "phrase", key, path) and positive:
+                self.first_words.add(phrase_words(text)[0].rstrip("*"))
+            atoms.add(key)
+            return ("atom", key)
+        if isinstance(cond, Clause):
+            parts: list[Node] = []
+            if cond.any is not None:
+                parts.append(
+                    ("any", tuple(self.condition(c, [*path, "any", i], atoms, positive) for i, c in enumerate(cond.any)))
+                )
+            if cond.all is not None:
+                parts.extend(self.condition(c, [*path, "all", i], atoms, positive) for i, c in enumerate(cond.all))
+            if cond.none is not None:
+                parts.append(
+                    ("none", tuple(self.condition(c, [*path, "none", i], atoms, False) for i, c in enumerate(cond.none)))
+                )
+            if cond.regex is not None:
+                try:
+                    parts.append(("re", compile_regex(cond.regex)))
+                except ValueError as e:
+                    self.errors.append(RuleError([*path, "regex"], str(e)))
+            return parts[0] if len(parts) == 1 else ("all", tuple(parts))
+        raise AssertionError(f"unknown condition {cond!r}")
+
+
+def _has_positive_atom(node: Node) -> bool:
+    tag = node[0]
+    if tag == "atom":
+        return True
+    if tag == "any":
+        return bool(node[1]) and all(_has_positive_atom(n) for n in node[1])
+    if tag == "all":
+        return any(_has_positive_atom(n) for n in node[1])
+    return False
+
+
+def _check_entities(ids: list[str], known: dict[str, Any], path: list[str | int], errors: list[RuleError]) -> None:
+    for i, eid in enumerate(ids):
+        if eid not in known:
+            errors.append(RuleError([*path, i], f"unknown entity {eid!r} (define it under 'entities')"))
+
+
+def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
+    """Compile packs together. Raises ExceptionGroup-like RuleErrors (first error) via CompileErrors."""
+    errors: list[RuleError] = []
+    entities: dict[str, tuple[str, list[str]]] = {}
+    names: dict[str, str] = {}
+    for pi, pack in enumerate(packs):
+        for eid, ent in pack.entities.items():
+            if eid in entities:
+                kind, aliases = entities[eid]
+                entities[eid] = (kind, aliases + [a for a in ent.aliases if a not in aliases])
+            else:
+                entities[eid] = (ent.kind, list(ent.aliases))
+                names[eid] = ent.name
+    b = _Builder(entities)
+    for eid, (_kind, aliases) in entities.items():
+        for alias in aliases:
+            b.add(alias, "entity", "@" + eid, ["entities", eid, "aliases"])
+
+    scope = 1
+    cues: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_CUES.items()}
+    for pack in packs:
+        scope = max(scope, pack.modality.scope)
+        for cls in CUE_PRIORITY:
+            extra = getattr(pack.modality, cls)
+            if extra:
+                cues[cls].extend(extra)
+    for cls, phrases in cues.items():
+        for phrase in phrases:
+            b.add(phrase, "cue", "~" + cls, ["modality", cls], cue_class=cls)
+
+    signals: dict[str, CompiledSignal] = {}
+    by_atom: dict[str, list[str]] = {}
+    always: list[str] = []
+    for pi, pack in enumerate(packs):
+        for sname, sdef in pack.signals.items():
+            spath: list[str | int] = ["signals", sname]
+            if sname in signals:
+                errors.append(RuleError(spath, f"signal {sname!r} is defined in more than one pack"))
+                continue
+            signals[sname] = _compile_signal(b, sname, sdef, spath, entities, errors, by_atom, always)
+
+    detections: list[CompiledDetection] = []
+    by_signal: dict[str, list[CompiledDetection]] = {}
+    seen_ids: set[str] = set()
+    for pack in packs:
+        for di, d in enumerate(pack.detections):
+            dpath: list[str | int] = ["detections", di]
+            if d.id in seen_ids:
+                errors.append(RuleError([*dpath, "id"], f"detection id {d.id!r} is used twice"))
+                continue
+            seen_ids.add(d.id)
+            refs: list[CompiledRef] = []
+            ok = True
+            for ri, ref in enumerate(d.pattern.refs()):
+                cref = _compile_ref(ref, [*dpath, "pattern", d.pattern.kind, ri], signals, pack, errors)
+                if cref is None:
+                    ok = False
+                else:
+                    refs.append(cref)
+            for gi, g in enumerate(d.group_by):
+                if g == "source":
+                    continue
+                for cref in refs:
+                    sig = signals.get(cref.signal)
+                    if sig is not None and g not in {c[0] for c in sig.captures}:
+                        errors.append(
+                            RuleError(
+                                [*dpath, "group_by", gi],
+                                f"group_by {g!r}: signal {cref.signal!r} captures no {g!r} "
+                                f"(add it under the signal's 'capture', or group by 'source')",
+                            )
+                        )
+                        ok = False
+                        break
+            if not ok:
+                continue
+            cd = CompiledDetection(
+                id=d.id,
+                pack=pack.name,
+                definition=d,
+                kind=d.pattern.kind,
+                refs=tuple(refs),
+                group_by=tuple(d.group_by),
+                within=d.within,
+                realert=d.realert,
+            )
+            detections.append(cd)
+            for sname in {r.signal for r in refs}:
+                by_signal.setdefault(sname, []).append(cd)
+
+    if b.errors or errors:
+        raise CompileErrors(b.errors + errors)
+
+    automaton = ahocorasick.Automaton()
+    for pattern, bucket in b.entries.items():
+        automaton.add_word(pattern, tuple(bucket))
+    automaton.make_automaton()
+    prefilter: Any | None = None
+    if not always and b.first_words:
+        prefilter = ahocorasick.Automaton()
+        for w in b.first_words:
+            prefilter.add_word(w, w)
+        prefilter.make_automaton()
+    elif not always:
+        prefilter = ahocorasick.Automaton()  # no signals at all: nothing can match
+    return CompiledRules(
+        automaton=automaton,
+        prefilter=prefilter,
+        signals=signals,
+        signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
+        always_signals=tuple(always),
+        detections=tuple(detections),
+        detections_by_signal={k: tuple(v) for k, v in by_signal.items()},
+        entity_names=names,
+        entity_kinds={eid: kind for eid, (kind, _a) in entities.items()},
+        cue_scope=scope,
+        lateness=max((p.settings.lateness for p in packs), default=timedelta(days=2)),
+        packs=tuple(packs),
+    )
+
+
+class CompileErrors(ValueError):
+    """All the errors found while compiling packs; each has a path and a message."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def _compile_signal(
+    b: _Builder,
+    sname: str,
+    sdef: SignalDef,
+    spath: list[str | int],
+    entities: dict[str, tuple[str, list[str]]],
+    errors: list[RuleError],
+    by_atom: dict[str, list[str]],
+    always: list[str],
+) -> CompiledSignal:
+    atoms: set[str] = set()
+    node = b.condition(sdef.match, [*spath, "match"], atoms, True)
+    m = sdef.mentions
+    c = sdef.context
+    for label, req in (("mentions", m), ("context", c)):
+        if req is not None:
+            for part in ("any", "all", "none"):
+                _check_entities(getattr(req, part), entities, [*spath, label, part], errors)
+    captures: list[tuple[str, tuple[str, ...], str | None]] = []
+    for cname, cdef in sdef.capture.items():
+        _check_entities(cdef.entities, entities, [*spath, "capture", cname, "entities"], errors)
+        captures.append((cname, tuple(cdef.entities), cdef.kind))
+    uses_regex = _uses_regex(node)
+    if _has_positive_atom(node):
+        for a in atoms:
+            by_atom.setdefault(a, []).append(sname)
+    elif uses_regex:
+        always.append(sname)
+    else:
+        errors.append(RuleError([*spath, "match"], "a signal needs at least one phrase, entity or regex to match"))
+    return CompiledSignal(
+        name=sname,
+        node=node,
+        near=sdef.near,
+        mention_any=frozenset(m.any) if m else frozenset(),
+        mention_all=frozenset(m.all) if m else frozenset(),
+        mention_none=frozenset(m.none) if m else frozenset(),
+        context_any=frozenset(c.any) if c else frozenset(),
+        context_all=frozenset(c.all) if c else frozenset(),
+        context_none=frozenset(c.none) if c else frozenset(),
+        captures=tuple(captures),
+        uses_regex=uses_regex,
+    )
+
+
+def _uses_regex(node: Node) -> bool:
+    if node[0] == "re":
+        return True
+    if node[0] in ("any", "all", "none"):
+        return any(_uses_regex(n) for n in node[1])
+    return False
+
+
+def _compile_ref(
+    ref: SignalRef, path: list[str | int], signals: dict[str, CompiledSignal], pack: RulePack, errors: list[RuleError]
+) -> CompiledRef | None:
+    if ref.signal not in signals:
+        errors.append(RuleError([*path, "signal"], f"unknown signal {ref.signal!r} (define it under 'signals')"))
+        return None
+    mod = ref.modality
+    if mod == "any":
+        modalities = frozenset({"asserted", "hedged", "future", "conditional", "negated"})
+    elif isinstance(mod, list):
+        modalities = frozenset(mod)
+    else:
+        modalities = frozenset({mod})
+    sig = signals[ref.signal]
+    capture_names = {c[0] for c in sig.captures}
+    for k in ref.where:
+        if k not in capture_names:
+            errors.append(RuleError([*path, "where", k], f"signal {ref.signal!r} captures no {k!r}"))
+            return None
+    return CompiledRef(signal=ref.signal, modalities=modalities, where=tuple(sorted(ref.where.items())))
