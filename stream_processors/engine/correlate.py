@@ -45,6 +45,10 @@ def _ref_matches(ref: CompiledRef, sig: Signal) -> bool:
     return all(sig.captures.get(k) == v for k, v in ref.where)
 
 
+def _group_key(detection_id: str, group: dict[str, str]) -> str:
+    return detection_id + "\x1f" + "\x1f".join(f"{k}={v}" for k, v in group.items())
+
+
 class _Missing(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -59,7 +63,20 @@ class Correlator:
         self._by_id = {d.id: d for d in rules.detections}
 
     # -- signals -------------------------------------------------------------------------------
-    def on_signal(self, state: State, sig: Signal) -> list[Detection | DeadLetter]:
+    def routes(self, sig: Signal) -> list[tuple[str, str]]:
+        """(detection id, group key) pairs this signal feeds: the partitioning key in distributed mode,
+        so that everything one detection groups on is correlated in one place."""
+        out: list[tuple[str, str]] = []
+        for det in self.rules.detections_by_signal.get(sig.name, ()):
+            if any(_ref_matches(ref, sig) for ref in det.refs):
+                group = self._group(det, sig)
+                if group is not None:
+                    out.append((det.id, _group_key(det.id, group)))
+        return out
+
+    def on_signal(self, state: State, sig: Signal, only: str | None = None) -> list[Detection | DeadLetter]:
+        """Correlate one signal. `only` restricts it to one detection id (a partitioned runtime sends
+        each (detection, group) to its own partition)."""
         out: list[Detection | DeadLetter] = []
         t = sig.published_at.timestamp()
         wm = state["wm"]
@@ -78,6 +95,8 @@ class Correlator:
             )
             return out
         for det in self.rules.detections_by_signal.get(sig.name, ()):
+            if only is not None and det.id != only:
+                continue
             for ri, ref in enumerate(det.refs):
                 if not _ref_matches(ref, sig):
                     continue
@@ -128,7 +147,7 @@ class Correlator:
     def _observe(
         self, state: State, det: CompiledDetection, group: dict[str, str], ri: int, sig: Signal, t: float
     ) -> Detection | None:
-        gkey = det.id + "\x1f" + "\x1f".join(f"{k}={v}" for k, v in group.items())
+        gkey = _group_key(det.id, group)
         gs = state["g"].setdefault(gkey, {"o": [], "lf": None, "ls": -1, "p": []})
         ev = _evidence(sig)
         kind = det.kind

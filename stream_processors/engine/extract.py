@@ -303,15 +303,14 @@ def _capture(
         return None
     lo, hi = window
     toks = None
-    # 1. The agent of a passive: "... ratified by the DPRK" -> DPRK.
+    # 1. The agent of a passive: "... ratified by (decree of) the DPRK" -> DPRK: a "by" after the
+    #    signal's first word and at most four words before the mention.
     for s, _e, eid in mentions:
-        if s > lo and s - 1 >= sent.start:
+        if s > lo and s - hi <= 12:
             if toks is None:
                 toks = tokens(sent.text)
-            prev = s - 1 - sent.start
-            if 0 <= prev < len(toks) and toks[prev] == "by" and s - hi <= 12:
-                return eid
-            if prev >= 1 and toks[prev] == "the" and toks[prev - 1] == "by" and s - hi <= 12:
+            first = max(lo, s - 4) - sent.start
+            if "by" in toks[first : s - sent.start]:
                 return eid
     # 2. The nearest mention before the signal's words (usually the subject).
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]

@@ -1,0 +1,348 @@
+"""SQL store: the event log, checkpoints and delivery ledger in SQLite or PostgreSQL (SQLAlchemy 2 Core).
+
+Positions are assigned by this store, not by an identity column: every write transaction first takes the
+store's write lock (``BEGIN IMMEDIATE`` on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL), reads the
+current head, drops events whose id is already in the log, and inserts the rest at head+1, head+2, ...
+That makes positions gap-free and strictly increasing in commit order on both databases:
+
+* On PostgreSQL an identity/sequence column is not enough. Two transactions can take values 7 and 8 from
+  the sequence and commit in the order 8, 7; a reader that saw 8 and checkpointed at 8 would then never
+  read 7. The advisory lock is held until commit, so the next writer computes its head only after the
+  previous writer's rows are visible (READ COMMITTED takes a fresh snapshot per statement).
+* ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL still burns a sequence value for every skipped row,
+  so re-ingesting a batch would leave holes; computing positions ourselves avoids that.
+
+Readers never take the lock: they only read committed rows, whose positions can no longer change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    Select,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from schemas.events import Event
+
+from ..ports import Checkpoint, StoredEvent
+
+metadata = MetaData()
+
+events_table = Table(
+    "events",
+    metadata,
+    # Assigned by SqlStore under the write lock (see the module docstring), hence no identity/autoincrement.
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("id", String, nullable=False, unique=True),
+    Column("type", String, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    # ISO 8601 text with the event's own UTC offset: round-trips to an aware datetime, same instant and offset.
+    Column("time", String, nullable=False),
+    Column("key", String, nullable=True),
+    Column("payload", Text, nullable=False),  # JSON
+)
+Index("ix_events_type_position", events_table.c.type, events_table.c.position)
+
+checkpoints_table = Table(
+    "checkpoints",
+    metadata,
+    Column("processor", String, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("state", Text, nullable=True),  # JSON, or NULL for "no state"
+)
+
+deliveries_table = Table(
+    "deliveries",
+    metadata,
+    Column("alert_id", String, primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("updated_at", String, nullable=False),  # UTC ISO 8601
+)
+
+_PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
+_ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
+_WRITE_OPTION = "watchfloor_write"
+
+
+def normalize_url(url: str) -> URL:
+    """SQLAlchemy URL for a store URL; plain postgres:// and postgresql:// use psycopg 3 (the installed driver)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    u = make_url(url)
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    return u
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def _event_row(position: int, ev: Event) -> dict[str, Any]:
+    return {
+        "position": position,
+        "id": ev.id,
+        "type": ev.type,
+        "schema_version": ev.schema_version,
+        "time": ev.time.isoformat(),
+        "key": ev.key,
+        "payload": _dumps(ev.payload),
+    }
+
+
+def _stored_event(row: Row[Any]) -> StoredEvent:
+    m = row._mapping
+    ev = Event.model_construct(
+        id=m["id"],
+        type=m["type"],
+        schema_version=m["schema_version"],
+        time=datetime.fromisoformat(m["time"]),
+        key=m["key"],
+        payload=orjson.loads(m["payload"]),
+    )
+    return StoredEvent(int(m["position"]), ev)
+
+
+class SqlStore:
+    """Event log, checkpoints and delivery ledger in one SQL database (sqlite:///FILE or postgresql://...)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        backend = self.url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported SQL backend {backend!r}: use sqlite:///FILE or postgresql://...")
+        self._sqlite = backend == "sqlite"
+        self._memory = self._sqlite and self.url.database in (None, "", ":memory:")
+        # One writer at a time inside this process (the database lock orders writers across processes).
+        self._write_lock = threading.RLock()
+        # An in-memory SQLite database is a single connection shared by every thread: serialise everything.
+        self._read_lock: AbstractContextManager[Any] = self._write_lock if self._memory else nullcontext()
+        self.engine = self._make_engine()
+        metadata.create_all(self.engine, checkfirst=True)
+
+    # -- engine set-up ---------------------------------------------------------------------------------------
+
+    def _make_engine(self) -> Engine:
+        if not self._sqlite:
+            # READ COMMITTED is what the position scheme relies on (a fresh snapshot after taking the lock).
+            return create_engine(self.url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+        if self._memory:
+            engine = create_engine(
+                self.url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+        else:
+            engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction: in-process lock, then BEGIN IMMEDIATE (SQLite) or a plain BEGIN (PostgreSQL)."""
+        with self._write_lock, self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._read_lock, self.engine.connect() as conn:
+            yield conn
+
+    # -- event log -------------------------------------------------------------------------------------------
+
+    def _append_in(self, conn: Connection, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        batch: dict[str, Event] = {}
+        for ev in events:
+            batch.setdefault(ev.id, ev)  # the first of the same id in a batch wins, as in the memory store
+        if not self._sqlite:
+            # Held until this transaction commits or rolls back; see the module docstring for why.
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_APPEND_LOCK_KEY)))
+        ids = list(batch)
+        for i in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[i : i + _ID_CHUNK]
+            for (existing,) in conn.execute(select(events_table.c.id).where(events_table.c.id.in_(chunk))):
+                batch.pop(existing, None)
+        if not batch:
+            return 0
+        head = int(conn.execute(select(func.coalesce(func.max(events_table.c.position), 0))).scalar_one())
+        rows = [_event_row(head + n, ev) for n, ev in enumerate(batch.values(), start=1)]
+        insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+        # DO NOTHING is only a safety net (e.g. a writer that bypasses the lock); the lock makes it unneeded.
+        conn.execute(insert(events_table).on_conflict_do_nothing(), rows)
+        # Count what really went in (range scan on the primary key) rather than trusting executemany rowcount.
+        added = conn.execute(
+            select(func.count()).select_from(events_table).where(events_table.c.position > head)
+        ).scalar_one()
+        return int(added)
+
+    def append(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        with self._write() as conn:
+            return self._append_in(conn, events)
+
+    def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
+        if limit <= 0 or (types is not None and not types):
+            return []
+        stmt = select(events_table).where(events_table.c.position > after)
+        stmt = _filter_types(stmt, types).order_by(events_table.c.position).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [_stored_event(r) for r in rows]
+
+    def head(self) -> int:
+        with self._read() as conn:
+            got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()
+        return int(got) if got is not None else 0
+
+    def count(self, *, types: Collection[str] | None = None) -> int:
+        if types is not None and not types:
+            return 0
+        stmt = _filter_types(select(func.count()).select_from(events_table), types)
+        with self._read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+
+    def load_checkpoint(self, processor: str) -> Checkpoint:
+        stmt = select(checkpoints_table.c.position, checkpoints_table.c.state).where(
+            checkpoints_table.c.processor == processor
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            return Checkpoint(0, None)
+        state = orjson.loads(row.state) if row.state is not None else None
+        return Checkpoint(int(row.position), state)
+
+    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
+        values = {
+            "processor": processor,
+            "position": checkpoint.position,
+            "state": _dumps(checkpoint.state) if checkpoint.state is not None else None,
+        }
+        with self._write() as conn:
+            added = self._append_in(conn, outputs)
+            if self._sqlite:
+                s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
+                conn.execute(
+                    s_ins.on_conflict_do_update(
+                        index_elements=[checkpoints_table.c.processor],
+                        set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
+                    )
+                )
+            else:
+                p_ins = pg_dialect.insert(checkpoints_table).values(values)
+                conn.execute(
+                    p_ins.on_conflict_do_update(
+                        index_elements=[checkpoints_table.c.processor],
+                        set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
+                    )
+                )
+            return added
+
+    # -- delivery ledger -------------------------------------------------------------------------------------
+
+    def delivery_status(self, alert_id: str, channel: str) -> str | None:
+        stmt = select(deliveries_table.c.status).where(
+            deliveries_table.c.alert_id == alert_id, deliveries_table.c.channel == channel
+        )
+        with self._read() as conn:
+            got = conn.execute(stmt).scalar_one_or_none()
+        return str(got) if got is not None else None
+
+    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
+        values = {
+            "alert_id": alert_id,
+            "channel": channel,
+            "status": status,
+            "detail": detail,
+            "updated_at": datetime.now(UTC).isoformat(),
+        }
+        keys = [deliveries_table.c.alert_id, deliveries_table.c.channel]
+        with self._write() as conn:
+            if self._sqlite:
+                s_ins = sqlite_dialect.insert(deliveries_table).values(values)
+                ex = s_ins.excluded
+                conn.execute(
+                    s_ins.on_conflict_do_update(
+                        index_elements=keys,
+                        set_={"status": ex.status, "detail": ex.detail, "updated_at": ex.updated_at},
+                    )
+                )
+            else:
+                p_ins = pg_dialect.insert(deliveries_table).values(values)
+                px = p_ins.excluded
+                conn.execute(
+                    p_ins.on_conflict_do_update(
+                        index_elements=keys,
+                        set_={"status": px.status, "detail": px.detail, "updated_at": px.updated_at},
+                    )
+                )
+
+
+def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:
+    if types is None:
+        return stmt
+    return stmt.where(events_table.c.type.in_(list(types)))
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite's implicit, deferred one.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    try:
+        # WAL: readers do not block the writer and the writer does not block readers.
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at each commit, so a power loss or OS
+        # crash can drop transactions that append()/commit() already reported as committed. The contract is
+        # "durable before acknowledged", and callers batch their writes, so one fsync per commit is affordable.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Writers take SQLite's write lock up front (BEGIN IMMEDIATE), so two writers never both read the head and
+    # then race to upgrade (a deferred transaction that read first would fail with SQLITE_BUSY, not wait).
+    if conn.get_execution_options().get(_WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+__all__ = ["SqlStore", "checkpoints_table", "deliveries_table", "events_table", "metadata", "normalize_url"]
