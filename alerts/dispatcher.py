@@ -1,0 +1,175 @@
+"""Alert dispatcher: detection events in, alert and delivery events out.
+
+Stages, per detection (like Alertmanager): route -> dedup (delivery ledger) -> notify with retries -> record.
+
+Delivery is at-least-once per (alert, channel) with a durable ledger in front: a channel whose ledger status
+is "sent" is never sent again, whether by a second run, a fresh dispatcher or a replay from an older
+checkpoint. The one window for a repeat is a crash after a notifier succeeded but before the ledger was
+marked "sent"; a restart then finds "pending" and sends again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.config import RetryPolicy, Subscription
+from schemas.events import (
+    Alert,
+    DeadLetter,
+    Delivery,
+    Detection,
+    Event,
+    EventType,
+    alert_event,
+    dead_letter_event,
+    delivery_event,
+)
+from stream_processors.ports import Checkpoint, Store, StoredEvent
+
+from .notifiers.base import Notifier, PermanentError, TransientError
+from .routing import route
+
+log = logging.getLogger(__name__)
+
+PROCESSOR = "alerts"
+DONE_STATUSES = frozenset({"sent", "suppressed"})  # ledger states that mean: do not send again
+
+
+class AlertDispatcher:
+    """Reads detections after its checkpoint, delivers each to its routed channels, records the outcomes."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        subscriptions: Sequence[Subscription],
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.subscriptions = tuple(subscriptions)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._sleep = sleep
+        self._now = now
+
+    # -- the loop --
+
+    def run_once(self, limit: int = 500) -> int:
+        """Process up to `limit` detection events past the checkpoint; returns how many were processed.
+
+        Each detection is committed (checkpoint + its alert and delivery events) on its own, so a crash
+        loses at most the one in flight, and the ledger keeps that one from being sent twice.
+        """
+        checkpoint = self.store.load_checkpoint(PROCESSOR)
+        batch = self.store.read(checkpoint.position, types={EventType.DETECTION.value}, limit=limit)
+        for stored in batch:
+            outputs = self._process(stored)
+            self.store.commit(PROCESSOR, Checkpoint(stored.position, None), outputs)
+        return len(batch)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based).
+
+        Exponential from retry.backoff, capped at retry.max_backoff; never less than the server's retry_after.
+        """
+        base = self.retry.backoff.total_seconds()
+        cap = self.retry.max_backoff.total_seconds()
+        delay = min(base * 2.0 ** (attempt - 1), cap)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return max(delay, 0.0)
+
+    # -- stages --
+
+    def _process(self, stored: StoredEvent) -> list[Event]:
+        try:
+            det = Detection.model_validate(stored.event.payload)
+        except ValidationError as e:
+            log.warning("alerts: unreadable detection event %s at position %d", stored.event.id, stored.position)
+            dead = DeadLetter(
+                origin=f"event:{stored.event.id}",
+                line=stored.position,
+                reason=f"invalid detection payload: {e.error_count()} error(s): {e.errors()[0]['msg']}",
+                raw=orjson.dumps(stored.event.payload).decode()[:2000],
+                stage="notify",
+            )
+            return [dead_letter_event(dead, self._now())]
+        channels = route(det, self.subscriptions)
+        if not channels:
+            log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
+            return []
+        alert = Alert(id=det.id, detection=det, channels=channels)
+        outputs = [alert_event(alert)]
+        for channel in channels:
+            outputs.append(delivery_event(self._deliver(alert, channel)))
+        return outputs
+
+    def _deliver(self, alert: Alert, channel: str) -> Delivery:
+        status = self.store.delivery_status(alert.id, channel)
+        if status in DONE_STATUSES:
+            # Already done, maybe by a run that crashed before committing: re-emit the same outcome
+            # (its event id is deterministic, so the log keeps a single copy).
+            log.info("alerts: %s -> %s already %s; not sending again", alert.id, channel, status)
+            return Delivery(
+                alert_id=alert.id,
+                channel=channel,
+                status="sent" if status == "sent" else "suppressed",
+                attempts=0,
+                detail=f"already {status}",
+                at=self._now(),
+            )
+        notifier = self.notifiers.get(channel)
+        if notifier is None:
+            detail = f"no notifier configured for channel {channel!r}"
+            log.error("alerts: %s -> %s failed: %s", alert.id, channel, detail)
+            self.store.mark_delivery(alert.id, channel, "failed", detail)
+            return Delivery(
+                alert_id=alert.id, channel=channel, status="failed", attempts=0, detail=detail, at=self._now()
+            )
+        self.store.mark_delivery(alert.id, channel, "pending")
+        ok, attempts, detail = self._send_with_retry(notifier, alert)
+        final = "sent" if ok else "failed"
+        self.store.mark_delivery(alert.id, channel, final, detail)
+        if ok:
+            log.info("alerts: %s -> %s sent (%d attempt(s))", alert.id, channel, attempts)
+        else:
+            log.warning("alerts: %s -> %s failed after %d attempt(s): %s", alert.id, channel, attempts, detail)
+        return Delivery(
+            alert_id=alert.id, channel=channel, status=final, attempts=attempts, detail=detail, at=self._now()
+        )
+
+    def _send_with_retry(self, notifier: Notifier, alert: Alert) -> tuple[bool, int, str]:
+        """(delivered, attempts made, detail): the notifier's detail on success, the last error otherwise."""
+        attempts = self.retry.attempts
+        last = ""
+        for attempt in range(1, attempts + 1):
+            try:
+                return True, attempt, notifier.send(alert)
+            except PermanentError as e:
+                return False, attempt, f"permanent: {e}"
+            except TransientError as e:
+                last = f"transient: {e}"
+                if attempt < attempts:
+                    delay = self.backoff(attempt, e.retry_after)
+                    log.info(
+                        "alerts: %s -> %s attempt %d/%d failed (%s); retrying in %.1fs",
+                        alert.id,
+                        notifier.name,
+                        attempt,
+                        attempts,
+                        e,
+                        delay,
+                    )
+                    self._sleep(delay)
+            except Exception as e:  # a notifier bug: don't retry it, don't let it stop the batch
+                log.exception("alerts: notifier %s raised unexpectedly for %s", notifier.name, alert.id)
+                return False, attempt, f"error: {type(e).__name__}"
+        return False, attempts, f"gave up after {attempts} attempt(s): {last}"

@@ -1,0 +1,63 @@
+"""Console notifier: a rich panel per alert, on a terminal or any text stream."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from schemas.events import Alert
+
+from .base import TransientError
+
+_STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
+MAX_EVIDENCE = 5
+
+
+def render(alert: Alert) -> Panel:
+    """The alert as a rich Panel. Article text goes in as Text objects, so it is never parsed as rich markup."""
+    det = alert.detection
+    style = _STYLE.get(det.severity, "white")
+    head = Text.assemble((det.severity.upper(), style), " ", ("rule ", "dim"), det.rule)
+    if det.confidence == "unconfirmed":
+        head.append("  (unconfirmed)", style="italic")
+    lines: list[Text] = [head]
+    if det.group:
+        lines.append(Text.assemble(("group ", "dim"), ", ".join(f"{k}={v}" for k, v in det.group.items())))
+    for key, values in det.attributes.items():
+        lines.append(Text.assemble((f"{key} ", "dim"), ", ".join(values)))
+    if det.description:
+        lines.append(Text(det.description))
+    for ev in det.evidence[:MAX_EVIDENCE]:
+        when = ev.published_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
+        if ev.url:
+            cite.append(f"  {ev.url}", style="underline")
+        lines.append(cite)
+        quote = f"  “{ev.sentence}”" if ev.modality == "asserted" else f"  “{ev.sentence}” ({ev.modality})"
+        lines.append(Text(quote, style="italic"))
+    if len(det.evidence) > MAX_EVIDENCE:
+        lines.append(Text(f"+{len(det.evidence) - MAX_EVIDENCE} more evidence", style="dim"))
+    lines.append(Text(f"alert {alert.id}", style="dim"))
+    return Panel(Group(*lines), title=Text(det.title), title_align="left", border_style=style)
+
+
+class ConsoleNotifier:
+    """Prints each alert to `console`, or to a Console writing on `stream` (stdout when neither is given)."""
+
+    def __init__(self, name: str = "console", *, console: Console | None = None, stream: TextIO | None = None) -> None:
+        self.name = name
+        self.console = console if console is not None else Console(file=stream, highlight=False)
+
+    def send(self, alert: Alert) -> str:
+        try:
+            self.console.print(render(alert))
+        except OSError as e:  # e.g. a closed pipe: may work later
+            raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
+        return "printed"
+
+    def __repr__(self) -> str:
+        return f"ConsoleNotifier(name={self.name!r})"

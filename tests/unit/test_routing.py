@@ -1,0 +1,82 @@
+"""Routing is a pure function of a detection and the subscriptions: a table of cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from alerts.routing import matches, route
+from schemas.config import Subscription
+from schemas.events import Detection
+
+
+def det(rule: str = "troop-movement", severity: str = "high", tags: tuple[str, ...] = ("dprk", "russia")) -> Detection:
+    return Detection(
+        id=f"d-{rule}-{severity}",
+        rule=rule,
+        title="Soldiers reported crossing near the border",
+        severity=severity,
+        tags=tags,
+        fired_at=datetime(2024, 11, 2, 8, 30, tzinfo=UTC),
+    )
+
+
+def sub(channel: str = "ops", **kw: object) -> Subscription:
+    return Subscription(channel=channel, **kw)
+
+
+@pytest.mark.parametrize(
+    ("subscription", "detection", "expected"),
+    [
+        # rules
+        (sub(), det(), True),  # defaults: every rule, any tags, from low
+        (sub(rules=["*"]), det(rule="anything"), True),
+        (sub(rules=["troop-movement"]), det(rule="troop-movement"), True),
+        (sub(rules=["arms-transfer"]), det(rule="troop-movement"), False),
+        (sub(rules=["arms-transfer", "*"]), det(rule="troop-movement"), True),
+        (sub(rules=[]), det(), False),  # no rules listed: nothing matches
+        # tags
+        (sub(tags=["dprk"]), det(tags=("dprk", "russia")), True),
+        (sub(tags=["iran", "russia"]), det(tags=("dprk", "russia")), True),  # one in common is enough
+        (sub(tags=["iran"]), det(tags=("dprk", "russia")), False),
+        (sub(tags=["iran"]), det(tags=()), False),
+        (sub(tags=[]), det(tags=()), True),  # no tags asked: tags don't matter
+        # severity
+        (sub(min_severity="high"), det(severity="high"), True),  # equal rank is enough
+        (sub(min_severity="high"), det(severity="critical"), True),
+        (sub(min_severity="high"), det(severity="medium"), False),
+        (sub(min_severity="critical"), det(severity="high"), False),
+        (sub(min_severity="low"), det(severity="low"), True),
+        # all three together
+        (sub(rules=["troop-movement"], tags=["dprk"], min_severity="medium"), det(), True),
+        (sub(rules=["troop-movement"], tags=["dprk"], min_severity="critical"), det(), False),
+        (sub(rules=["troop-movement"], tags=["cuba"], min_severity="low"), det(), False),
+    ],
+)
+def test_matches(subscription: Subscription, detection: Detection, expected: bool) -> None:
+    assert matches(subscription, detection) is expected
+
+
+def test_route_keeps_config_order_and_dedups() -> None:
+    subs = [
+        sub("slack-urgent", min_severity="critical"),
+        sub("slack-ops", tags=["dprk"]),
+        sub("archive"),
+        sub("slack-ops", rules=["troop-movement"]),  # same channel again
+        sub("iran-desk", tags=["iran"]),
+    ]
+    assert route(det(severity="high"), subs) == ("slack-ops", "archive")
+    assert route(det(severity="critical"), subs) == ("slack-urgent", "slack-ops", "archive")
+
+
+def test_route_without_matches_is_empty() -> None:
+    assert route(det(), []) == ()
+    assert route(det(severity="low"), [sub(min_severity="medium")]) == ()
+
+
+def test_route_is_pure() -> None:
+    subs = [sub("a"), sub("b", tags=["dprk"])]
+    d = det()
+    assert route(d, subs) == route(d, subs) == ("a", "b")
+    assert [s.channel for s in subs] == ["a", "b"]
