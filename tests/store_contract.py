@@ -1,0 +1,398 @@
+"""The Store contract (stream_processors/ports.py), once, for every implementation.
+
+Subclass `StoreContract` (name the subclass Test...) and override the `make_store` fixture with a callable
+that opens the store under test; each call must open the same backing data (a file, a database schema).
+Stores whose data outlives the object (SQLite file, PostgreSQL) subclass `PersistentStoreContract`, which
+adds reopen and multi-connection tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from schemas.events import Event
+from stream_processors.ports import Checkpoint, CheckpointStore, DeliveryLedger, EventLog, Store, StoredEvent
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def ev(i: int | str, type: str = "signal", *, payload: dict[str, Any] | None = None, **kw: Any) -> Event:
+    """A small event; ids are stable so tests can re-ingest them."""
+    return Event(
+        id=f"e{i}", type=type, time=kw.pop("time", T0), payload={"n": str(i)} if payload is None else payload, **kw
+    )
+
+
+def ids(stored: list[StoredEvent]) -> list[str]:
+    return [se.event.id for se in stored]
+
+
+def positions(stored: list[StoredEvent]) -> list[int]:
+    return [se.position for se in stored]
+
+
+def read_all(store: Store, after: int = 0) -> list[StoredEvent]:
+    out: list[StoredEvent] = []
+    while batch := store.read(after, limit=1000):
+        out += batch
+        after = batch[-1].position
+    return out
+
+
+class StoreContract:
+    """Behaviour every Store must have. Not collected itself (no Test prefix)."""
+
+    @pytest.fixture
+    def make_store(self) -> Callable[[], Store]:
+        raise NotImplementedError("subclasses provide make_store")
+
+    @pytest.fixture
+    def open_store(self, make_store: Callable[[], Store]) -> Iterator[Callable[[], Store]]:
+        """Opens stores through make_store and closes them all after the test."""
+        opened: list[Store] = []
+
+        def _open() -> Store:
+            s = make_store()
+            opened.append(s)
+            return s
+
+        yield _open
+        for s in opened:
+            s.close()
+
+    @pytest.fixture
+    def store(self, open_store: Callable[[], Store]) -> Store:
+        return open_store()
+
+    # -- protocol and empty store ----------------------------------------------------------------------------
+
+    def test_implements_the_ports(self, store: Store) -> None:
+        assert isinstance(store, EventLog)
+        assert isinstance(store, CheckpointStore)
+        assert isinstance(store, DeliveryLedger)
+
+    def test_empty_store(self, store: Store) -> None:
+        assert store.head() == 0
+        assert store.count() == 0
+        assert store.count(types=["signal"]) == 0
+        assert store.read() == []
+        assert store.append([]) == 0
+
+    # -- append and dedup ------------------------------------------------------------------------------------
+
+    def test_append_assigns_positions_in_append_order(self, store: Store) -> None:
+        batch = [ev(i) for i in (3, 1, 2)]
+        assert store.append(batch) == 3
+        assert store.append([ev(0)]) == 1
+        got = store.read()
+        assert positions(got) == [1, 2, 3, 4]
+        assert ids(got) == ["e3", "e1", "e2", "e0"]
+        assert [se.event for se in got] == [*batch, ev(0)]
+
+    def test_duplicates_in_one_batch_are_skipped_first_wins(self, store: Store) -> None:
+        first = ev(1, payload={"v": "first"})
+        again = ev(1, payload={"v": "second"})
+        assert store.append([first, ev(2), again, ev(2)]) == 2
+        got = store.read()
+        assert ids(got) == ["e1", "e2"]
+        assert got[0].event.payload == {"v": "first"}
+
+    def test_duplicates_across_batches_are_skipped(self, store: Store) -> None:
+        assert store.append([ev(1), ev(2)]) == 2
+        assert store.append([ev(2), ev(3)]) == 1
+        assert store.append([ev(1), ev(2), ev(3)]) == 0  # re-ingest
+        got = store.read()
+        assert ids(got) == ["e1", "e2", "e3"]
+        assert positions(got) == [1, 2, 3]  # skipped duplicates leave no holes
+        assert store.head() == 3
+        assert store.count() == 3
+
+    def test_reingest_of_a_large_batch_adds_nothing(self, store: Store) -> None:
+        batch = [ev(i) for i in range(500)]
+        assert store.append(batch) == 500
+        assert store.append(batch) == 0
+        assert store.append([*batch, ev(500)]) == 1
+        assert store.head() == 501
+
+    # -- read / head / count ---------------------------------------------------------------------------------
+
+    def test_read_after_types_and_limit(self, store: Store) -> None:
+        kinds = ["signal", "alert", "signal", "detection", "alert", "signal"]
+        store.append([ev(i, kinds[i]) for i in range(6)])
+
+        assert positions(store.read(0)) == [1, 2, 3, 4, 5, 6]
+        assert positions(store.read(4)) == [5, 6]
+        assert store.read(6) == []
+        assert store.read(100) == []
+        assert positions(store.read(0, limit=2)) == [1, 2]
+        assert positions(store.read(2, limit=2)) == [3, 4]
+
+        assert positions(store.read(0, types=["signal"])) == [1, 3, 6]
+        assert positions(store.read(1, types={"signal"})) == [3, 6]
+        assert positions(store.read(0, types=("alert", "detection"))) == [2, 4, 5]
+        assert positions(store.read(0, types=["signal"], limit=2)) == [1, 3]
+        assert store.read(0, types=["nothing"]) == []
+        assert store.read(0, types=[]) == []
+        assert all(se.event.type == "alert" for se in store.read(0, types=["alert"]))
+
+    def test_paging_with_read_visits_every_event_once(self, store: Store) -> None:
+        store.append([ev(i, "alert" if i % 3 == 0 else "signal") for i in range(250)])
+        seen: list[StoredEvent] = []
+        after = 0
+        while page := store.read(after, types=["signal"], limit=7):
+            seen += page
+            after = page[-1].position
+        assert len(seen) == store.count(types=["signal"]) == 166
+        assert positions(seen) == sorted(set(positions(seen)))
+
+    def test_head_and_count(self, store: Store) -> None:
+        store.append([ev(1, "signal"), ev(2, "alert"), ev(3, "signal")])
+        assert store.head() == 3
+        assert store.count() == 3
+        assert store.count(types=["signal"]) == 2
+        assert store.count(types=["alert", "signal"]) == 3
+        assert store.count(types=["nothing"]) == 0
+        assert store.count(types=[]) == 0
+
+    # -- event fidelity --------------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "offset", [timedelta(hours=9), timedelta(hours=-5, minutes=-30), timedelta(0), timedelta(hours=14)]
+    )
+    def test_time_round_trips_as_aware_datetime_with_the_same_instant(self, store: Store, offset: timedelta) -> None:
+        t = datetime(2023, 12, 31, 23, 59, 58, 123456, tzinfo=timezone(offset))
+        store.append([ev(1, time=t)])
+        (got,) = store.read()
+        assert got.event.time.tzinfo is not None
+        assert got.event.time.utcoffset() is not None
+        assert got.event.time == t
+        assert got.event.time.astimezone(UTC) == t.astimezone(UTC)
+        assert got.event.time.timestamp() == t.timestamp()
+
+    def test_envelope_and_payload_round_trip(self, store: Store) -> None:
+        original = Event(
+            id="doc-1",
+            type="news.article",
+            schema_version=3,
+            time=T0,
+            key="rule-a|KURSK",
+            payload={
+                "title": "Ünïcode ✓ 北朝鮮",
+                "nested": {"list": [1, 2.5, None, True, {"deep": ["x"]}], "empty": {}},
+                "big": 2**53 + 1,
+            },
+        )
+        store.append([original, ev(2)])
+        got = store.read()
+        assert got[0].event == original
+        assert got[0].event.model_dump() == original.model_dump()
+        assert got[1].event.key is None
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+
+    def test_load_checkpoint_default(self, store: Store) -> None:
+        assert store.load_checkpoint("nobody") == Checkpoint(0, None)
+
+    def test_commit_saves_outputs_and_checkpoint_together(self, store: Store) -> None:
+        store.append([ev(1), ev(2)])
+        outs = [ev("out-1", "detection"), ev("out-2", "detection")]
+        assert store.commit("correlator", Checkpoint(2, {"open": ["g1"]}), outs) == 2
+        assert store.load_checkpoint("correlator") == Checkpoint(2, {"open": ["g1"]})
+        assert ids(store.read(2)) == ["eout-1", "eout-2"]
+        assert positions(store.read(2)) == [3, 4]
+        assert store.load_checkpoint("other") == Checkpoint(0, None)
+
+    def test_commit_with_duplicate_outputs_still_saves_the_checkpoint(self, store: Store) -> None:
+        out = ev("out", "detection")
+        assert store.commit("p", Checkpoint(1, {"k": 1}), [out]) == 1
+        # Replaying after a crash: the same output again, a later position.
+        assert store.commit("p", Checkpoint(5, {"k": 2}), [out]) == 0
+        assert store.load_checkpoint("p") == Checkpoint(5, {"k": 2})
+        assert store.count() == 1
+
+    def test_commit_without_outputs(self, store: Store) -> None:
+        assert store.commit("p", Checkpoint(7, None), []) == 0
+        assert store.load_checkpoint("p") == Checkpoint(7, None)
+        assert store.commit("p", Checkpoint(8, {"a": 1}), []) == 0
+        assert store.load_checkpoint("p") == Checkpoint(8, {"a": 1})
+        assert store.commit("p", Checkpoint(9, None), []) == 0
+        assert store.load_checkpoint("p") == Checkpoint(9, None)
+
+    def test_state_round_trip(self, store: Store) -> None:
+        state: dict[str, Any] = {
+            "windows": {"g|KURSK": [{"id": "s1", "at": "2024-03-01T12:00:00+00:00"}, {"id": "s2"}]},
+            "counts": [1, 2, [3, [4, {"five": 5}]]],
+            "flags": {"on": True, "off": False, "none": None},
+            "ratio": 0.25,
+            "text": "ü→北",
+            "empty": {"d": {}, "l": []},
+        }
+        expected = copy.deepcopy(state)
+        store.commit("p", Checkpoint(3, state), [])
+        got = store.load_checkpoint("p")
+        assert got == Checkpoint(3, state)
+        # The store hands back its own copy: mutating what was saved or loaded changes nothing stored.
+        state["windows"]["g|KURSK"].clear()
+        assert got.state is not None
+        got.state["counts"].append(99)
+        assert store.load_checkpoint("p") == Checkpoint(3, expected)
+
+    def test_checkpoint_and_outputs_are_seen_together(self, store: Store) -> None:
+        """Atomicity as a reader sees it: never a checkpoint without its outputs, nor outputs without it."""
+        n = 60
+        errors: list[str] = []
+        done = threading.Event()
+
+        def reader() -> None:
+            while not done.is_set():
+                cp = store.load_checkpoint("p").position
+                outs = store.count(types=["detection"])
+                if outs < cp:  # checkpoint visible before its outputs
+                    errors.append(f"checkpoint {cp} but only {outs} outputs")
+                outs = store.count(types=["detection"])
+                cp = store.load_checkpoint("p").position
+                if cp < outs:  # outputs visible before their checkpoint
+                    errors.append(f"{outs} outputs but checkpoint {cp}")
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            for i in range(1, n + 1):
+                store.commit("p", Checkpoint(i, {"i": i}), [ev(f"d{i}", "detection")])
+        finally:
+            done.set()
+            t.join()
+        assert errors == []
+        assert store.load_checkpoint("p") == Checkpoint(n, {"i": n})
+
+    # -- delivery ledger -------------------------------------------------------------------------------------
+
+    def test_deliveries_upsert_and_status(self, store: Store) -> None:
+        assert store.delivery_status("a1", "slack") is None
+        store.mark_delivery("a1", "slack", "pending")
+        assert store.delivery_status("a1", "slack") == "pending"
+        store.mark_delivery("a1", "slack", "failed", "HTTP 500")
+        store.mark_delivery("a1", "slack", "sent", "ts=1700000000.1")
+        assert store.delivery_status("a1", "slack") == "sent"
+        assert store.delivery_status("a1", "email") is None
+        assert store.delivery_status("a2", "slack") is None
+        store.mark_delivery("a1", "email", "suppressed")
+        assert store.delivery_status("a1", "email") == "suppressed"
+        assert store.delivery_status("a1", "slack") == "sent"
+
+    # -- concurrency and volume ------------------------------------------------------------------------------
+
+    def test_concurrent_appends_from_two_threads(self, store: Store) -> None:
+        self._concurrent_appends([store, store], store)
+
+    def test_ten_thousand_event_batch(self, store: Store) -> None:
+        batch = [ev(i, "signal" if i % 2 else "alert", payload={"i": i, "text": "x" * 100}) for i in range(10_000)]
+        assert store.append(batch) == 10_000
+        assert store.head() == 10_000
+        assert store.count() == 10_000
+        assert store.count(types=["alert"]) == 5_000
+        assert store.append(batch) == 0
+        tail = store.read(9_990)
+        assert positions(tail) == list(range(9_991, 10_001))
+        assert [se.event for se in tail] == batch[9_990:]
+        got = read_all(store)
+        assert len(got) == 10_000 and positions(got) == list(range(1, 10_001))
+
+    @staticmethod
+    def _concurrent_appends(writers: list[Store], reader_store: Store) -> None:
+        """Writers append overlapping batches at once; a reader tails the log meanwhile.
+
+        Checks: no lost or doubled event, positions unique and gap-free, and the tailing reader never
+        meets a position at or below one it has already passed.
+        """
+        per_thread, batch_size, overlap = 30, 20, 5
+        errors: list[BaseException] = []
+        reader_errors: list[str] = []
+        done = threading.Event()
+        start = threading.Barrier(len(writers) + 1)
+
+        def write(w: int, s: Store) -> None:
+            try:
+                start.wait()
+                for b in range(per_thread):
+                    batch = [ev(f"w{w}-b{b}-{i}") for i in range(batch_size)]
+                    batch += [ev(f"shared-b{b}-{i}") for i in range(overlap)]  # both writers send these
+                    s.append(batch)
+            except BaseException as exc:
+                errors.append(exc)
+
+        seen: list[int] = []
+
+        def tail() -> None:
+            start.wait()
+            after = 0
+            while True:
+                finished = done.is_set()
+                page = reader_store.read(after)
+                if page:
+                    got = positions(page)
+                    if got != list(range(after + 1, after + 1 + len(got))):
+                        reader_errors.append(f"after {after} read positions {got[:5]}...")
+                    seen.extend(got)
+                    after = got[-1]
+                elif finished:
+                    return
+
+        threads = [threading.Thread(target=write, args=(w, s)) for w, s in enumerate(writers)]
+        reader = threading.Thread(target=tail)
+        for t in [*threads, reader]:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        reader.join()
+
+        assert errors == []
+        assert reader_errors == []
+        expected = len(writers) * per_thread * batch_size + per_thread * overlap
+        everything = read_all(reader_store)
+        assert len(everything) == expected == reader_store.count() == reader_store.head()
+        assert len(set(ids(everything))) == expected
+        assert positions(everything) == list(range(1, expected + 1))
+        assert seen == positions(everything)
+
+
+class PersistentStoreContract(StoreContract):
+    """Stores whose data outlives the store object: reopen, and several store objects on the same data."""
+
+    def test_reopen_sees_the_same_events_checkpoints_and_deliveries(self, open_store: Callable[[], Store]) -> None:
+        t = datetime(2024, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+        first = open_store()
+        first.append([ev(1, time=t), ev(2, "alert")])
+        first.commit("p", Checkpoint(2, {"nested": {"a": [1, 2]}}), [ev(3, "detection")])
+        first.mark_delivery("a1", "slack", "sent", "ts")
+        before = first.read()
+        first.close()
+
+        again = open_store()
+        assert again.read() == before
+        assert again.read()[0].event.time == t
+        assert again.head() == 3
+        assert again.load_checkpoint("p") == Checkpoint(2, {"nested": {"a": [1, 2]}})
+        assert again.delivery_status("a1", "slack") == "sent"
+        assert again.append([ev(1), ev(4)]) == 1
+        assert positions(again.read(3)) == [4]
+
+    def test_second_store_object_sees_committed_writes(self, open_store: Callable[[], Store]) -> None:
+        a, b = open_store(), open_store()
+        a.append([ev(1)])
+        assert ids(b.read()) == ["e1"]
+        assert b.append([ev(1), ev(2)]) == 1
+        assert positions(a.read()) == [1, 2]
+        b.commit("p", Checkpoint(2, {"x": 1}), [])
+        assert a.load_checkpoint("p") == Checkpoint(2, {"x": 1})
+
+    def test_concurrent_appends_from_two_store_objects(self, open_store: Callable[[], Store]) -> None:
+        """Like two processes: only the database's own locking can keep positions in order."""
+        self._concurrent_appends([open_store(), open_store()], open_store())
