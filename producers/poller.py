@@ -1,0 +1,184 @@
+"""Poll every configured source and publish what it yields; remember each HTTP feed's ETag/Last-Modified.
+
+A JSON Lines source is read whole on every poll: document ids are deterministic and the log skips
+known ids, so re-reading is idempotent. An RSS source at an http(s) URL keeps its cache validators
+in the store as the checkpoint `source:<url>` = {"etag", "modified"}, committed in the same
+transaction as that poll's documents. A source that fails (missing file, unreachable feed, not a
+feed) is reported in the summary and the log; it never stops the other sources or the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from schemas.config import JsonlSource, RssSource
+from schemas.events import DeadLetter
+from schemas.inputs import DEFAULT_MAX_BODY_CHARS
+from stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+
+from .jsonl import JsonlSourceError, read_jsonl
+from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
+from .rss import DEFAULT_TIMEOUT, fetch_feed
+
+log = logging.getLogger(__name__)
+
+
+class IngestStore(EventLog, CheckpointStore, Protocol):
+    """What the poller needs: an event log that also keeps checkpoints (MemoryStore, the SQL stores)."""
+
+
+def checkpoint_name(url: str) -> str:
+    return f"source:{url}"
+
+
+@dataclass
+class SourceResult:
+    """One source in one poll."""
+
+    origin: str  # the file path or feed URL, as configured
+    kind: str  # "jsonl" or "rss"
+    ingested: IngestSummary | None = None  # None when nothing was read (error, or not modified)
+    error: str | None = None  # why the source could not be read at all
+    not_modified: bool = False  # HTTP 304
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PollSummary:
+    """Every source of one poll, with totals."""
+
+    sources: list[SourceResult] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(s.ingested.accepted for s in self.sources if s.ingested)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(s.ingested.duplicates for s in self.sources if s.ingested)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(s.ingested.dead_lettered for s in self.sources if s.ingested)
+
+    @property
+    def dead_letters(self) -> list[DeadLetter]:
+        return [dl for s in self.sources if s.ingested for dl in s.ingested.dead_letters]
+
+    @property
+    def errors(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.error is not None]
+
+
+def _is_http(url: str) -> bool:
+    return urllib.parse.urlsplit(url).scheme in ("http", "https")
+
+
+class SourcePoller:
+    """Ingests `sources` into `store`: `poll_once()` for one pass, `run()` to keep polling until stopped."""
+
+    def __init__(
+        self,
+        store: IngestStore,
+        sources: Sequence[JsonlSource | RssSource],
+        max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        self.sources = list(sources)
+        self.max_body_chars = max_body_chars
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self._last_polled: dict[int, float] = {}  # source index -> time.monotonic() of its last poll
+
+    def poll_once(self) -> PollSummary:
+        """Poll every source now, whatever its `poll` interval."""
+        return self._poll(due_only=False)
+
+    def run(self, interval: float | timedelta, stop_event: threading.Event) -> None:
+        """Poll until `stop_event` is set: every `interval`, each JSONL source, and each RSS source whose
+        own `poll` interval has passed since it was last polled. Returns soon after `stop_event` is set."""
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+        if seconds <= 0:
+            raise ValueError("interval must be positive")
+        while not stop_event.is_set():
+            try:
+                self._poll(due_only=True, stop_event=stop_event)
+            except Exception:  # a store failure, say: log it and try again next round
+                log.exception("poll failed; retrying in %gs", seconds)
+            stop_event.wait(seconds)
+
+    def _poll(self, *, due_only: bool, stop_event: threading.Event | None = None) -> PollSummary:
+        summary = PollSummary()
+        for index, source in enumerate(self.sources):
+            if stop_event is not None and stop_event.is_set():
+                break
+            now = time.monotonic()
+            if due_only and isinstance(source, RssSource) and index in self._last_polled:
+                if now - self._last_polled[index] < source.poll.total_seconds():
+                    continue
+            self._last_polled[index] = now
+            result = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
+            if result.error:
+                log.warning("source %s: %s", result.origin, result.error)
+            summary.sources.append(result)
+        log.info(
+            "poll: %d source(s), %d new document(s), %d duplicate(s), %d dead-lettered, %d failed",
+            len(summary.sources),
+            summary.accepted,
+            summary.duplicates,
+            summary.dead_lettered,
+            len(summary.errors),
+        )
+        return summary
+
+    def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
+        result = SourceResult(origin=source.path, kind="jsonl")
+        try:
+            items = read_jsonl(source.path, max_body_chars=self.max_body_chars)
+            result.ingested = ingest(self.store, items, source.path, batch_size=self.batch_size)
+        except JsonlSourceError as e:
+            # Raised while opening, or part-way (e.g. a truncated .gz): batches before it are kept.
+            result.error = str(e)
+        return result
+
+    def _poll_rss(self, source: RssSource) -> SourceResult:
+        url = source.url
+        result = SourceResult(origin=url, kind="rss")
+        http = _is_http(url)
+        state: dict[str, str | None] = {}
+        if http:
+            saved = self.store.load_checkpoint(checkpoint_name(url)).state or {}
+            state = {"etag": saved.get("etag"), "modified": saved.get("modified")}
+        feed = fetch_feed(
+            url,
+            source_name=source.source_name,
+            etag=state.get("etag"),
+            modified=state.get("modified"),
+            max_body_chars=self.max_body_chars,
+            timeout=self.timeout,
+        )
+        result.warnings = list(feed.warnings)
+        if feed.error is not None:
+            result.error = feed.error.reason
+            return result
+        if feed.not_modified:
+            result.not_modified = True
+            new_state = {"etag": feed.etag, "modified": feed.modified}
+            if new_state != state:  # a 304 may carry a fresh validator
+                self.store.commit(checkpoint_name(url), Checkpoint(0, new_state), [])
+            return result
+        checkpoint = None
+        if http:
+            checkpoint = (checkpoint_name(url), Checkpoint(0, {"etag": feed.etag, "modified": feed.modified}))
+        result.ingested = ingest(self.store, feed.items, url, batch_size=self.batch_size, checkpoint=checkpoint)
+        return result
