@@ -79,7 +79,7 @@ class AppConfig(_Strict):
     store: str = "sqlite:///watchfloor.db"
     rules: list[str] = Field(default_factory=lambda: ["builtin:dprk_russia"])
     sources: list[SourceConfig] = Field(default_factory=list)
-    channels: list[ChannelConfig] = Field(default_factory=lambda: [ConsoleChannel(name="console")])
+    channels: list[ChannelConfig] = Field(default_factory=lambda: list[ChannelConfig]([ConsoleChannel(name="console")]))
     subscriptions: list[Subscription] = Field(default_factory=lambda: [Subscription(channel="console")])
     retry: RetryPolicy = RetryPolicy()
     max_body_chars: int = Field(default=200_000, ge=1)

@@ -47,7 +47,7 @@ class LoadedPack:
     tree: Any  # the ruamel tree, for positions
 
     def position(self, loc: Iterable[Any]) -> tuple[int, int]:
-        return _position(self.tree, loc)
+        return yaml_position(self.tree, loc)
 
 
 def builtin_dir() -> Path:
@@ -76,7 +76,7 @@ def resolve_rule_paths(specs: Iterable[str]) -> list[Path]:
     return out
 
 
-def _position(tree: Any, loc: Iterable[Any]) -> tuple[int, int]:
+def yaml_position(tree: Any, loc: Iterable[Any]) -> tuple[int, int]:
     """1-based (line, col) of the deepest node of `loc` present in the YAML tree."""
     node = tree
     line, col = 1, 1
@@ -100,11 +100,11 @@ def _position(tree: Any, loc: Iterable[Any]) -> tuple[int, int]:
     return line, col
 
 
-def _plain(node: Any) -> Any:
+def plain(node: Any) -> Any:
     if isinstance(node, CommentedMap):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, CommentedSeq):
-        return [_plain(v) for v in node]
+        return [plain(v) for v in node]
     return node
 
 
@@ -173,7 +173,7 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
         raise RuleLoadError([RuleProblem(name, line, col, f"YAML syntax: {e.problem or e.context}")]) from None
     if not isinstance(tree, CommentedMap):
         raise RuleLoadError([RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")])
-    data = _plain(tree)
+    data = plain(tree)
     problems: list[tuple[list[Any], str]] = []
     signals = data.get("signals")
     if isinstance(signals, dict):
@@ -182,7 +182,7 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
                 _check_conditions(sdef["match"], ["signals", sname, "match"], problems)
     out: list[RuleProblem] = []
     for loc, msg in problems:
-        line, col = _position(tree, loc)
+        line, col = yaml_position(tree, loc)
         out.append(RuleProblem(name, line, col, msg))
     try:
         pack = RulePack.model_validate(data)
@@ -192,7 +192,7 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
             loc = list(err["loc"])
             if len(loc) >= 3 and loc[0] == "signals" and loc[2] == "match" and problems:
                 continue  # already explained above, without union noise
-            line, col = _position(tree, loc)
+            line, col = yaml_position(tree, loc)
             if (line, col) in seen:
                 continue  # one message per place: the first branch of a union is the clearest
             seen.add((line, col))

@@ -1,0 +1,151 @@
+"""Correlation patterns as timelines: any, count, all_of, sequence, absence, realert, corroboration, lateness."""
+
+from __future__ import annotations
+
+import json
+
+from .engine_helpers import DATA, Timeline, doc, engine_for
+
+PACK = str(DATA / "rules" / "patterns.yaml")
+
+
+def timeline() -> Timeline:
+    return Timeline(engine_for(PACK))
+
+
+def test_any_fires_per_group_and_realert_throttles() -> None:
+    t = timeline()
+    fired = t.feed(doc("Alphaland closed the border overnight.", at=0))
+    assert [(d.rule, d.group) for d in fired if d.rule == "closure"] == [("closure", {"country": "ALPHA"})]
+    assert fired[0].title == "Alphaland closed its border"
+    # Same group within realert (6h): throttled. Another group: fires.
+    assert not [d for d in t.feed(doc("Alphaland closed the border again.", at=2)) if d.rule == "closure"]
+    other = [d for d in t.feed(doc("Betastan shut the border too.", at=3)) if d.rule == "closure"]
+    assert [d.group for d in other] == [{"country": "BETA"}]
+    # After realert the same group fires again.
+    again = [d for d in t.feed(doc("Alphaland closed the border once more.", at=7)) if d.rule == "closure"]
+    assert len(again) == 1
+
+
+def test_hedged_signal_does_not_fire_asserted_rule() -> None:
+    t = timeline()
+    t.feed(doc("Alphaland could close the border next week.", at=0))
+    assert "closure" not in t.rules_fired()
+    assert t.signals == [] or all(s.modality != "asserted" for s in t.signals)
+
+
+def test_count_distinct_sources_within_window() -> None:
+    t = timeline()
+    t.feed(doc("Alphaland closed the border.", at=0, source="Wire A"))
+    t.feed(doc("Alphaland closed the border, a second story says.", at=1, source="Wire A"))
+    assert "closure-corroborated" not in t.rules_fired()  # same source twice is not corroboration
+    fired = t.feed(doc("Alphaland closed the border, another outlet confirms.", at=5, source="Wire B"))
+    assert [d.rule for d in fired].count("closure-corroborated") == 1
+    det = next(d for d in fired if d.rule == "closure-corroborated")
+    assert {e.source for e in det.evidence} == {"Wire A", "Wire B"}
+
+
+def test_count_outside_window_does_not_fire() -> None:
+    t = timeline()
+    t.feed(doc("Alphaland closed the border.", at=0, source="Wire A"))
+    t.feed(doc("Alphaland closed the border.", at=13, source="Wire B"))
+    assert "closure-corroborated" not in t.rules_fired()
+
+
+def test_sequence_needs_order() -> None:
+    t = timeline()
+    t.feed(doc("Talks between Alphaland and Betastan opened.", at=0))
+    t.feed(doc("Alphaland closed the border.", at=1))
+    assert "closed-then-talks" not in t.rules_fired()
+    fired = t.feed(doc("Negotiations between Alphaland and Betastan resumed.", at=5))
+    assert "closed-then-talks" in [d.rule for d in fired]
+
+
+def test_sequence_too_far_apart() -> None:
+    t = timeline()
+    t.feed(doc("Alphaland closed the border.", at=0))
+    t.feed(doc("Talks between Alphaland and Betastan opened.", at=49))
+    assert "closed-then-talks" not in t.rules_fired()
+
+
+def test_all_of_any_order_within_window() -> None:
+    t = timeline()
+    t.feed(doc("Talks between Alphaland and Betastan opened.", at=0))
+    fired = t.feed(doc("Betastan closed the border.", at=20))
+    assert "closure-and-talks" in [d.rule for d in fired]
+    t2 = timeline()
+    t2.feed(doc("Talks between Alphaland and Betastan opened.", at=0))
+    t2.feed(doc("Betastan closed the border.", at=30))
+    assert "closure-and-talks" not in t2.rules_fired()
+
+
+def test_absence_fires_when_watermark_passes() -> None:
+    t = timeline()
+    t.feed(doc("Betastan closed the border.", at=0))
+    assert "closure-not-lifted" not in t.rules_fired()
+    # Event time moves on by other news; window 1d + lateness 1h must pass.
+    t.feed(doc("Unrelated weather news.", at=20))
+    assert "closure-not-lifted" not in t.rules_fired()
+    fired = t.advance(26)
+    assert [(d.rule, d.group) for d in fired] == [("closure-not-lifted", {"country": "BETA"})]
+    assert fired[0].fired_at.isoformat() == "2025-03-02T00:00:00+00:00"  # first + within, not the clock
+
+
+def test_absence_cancelled_by_follow_up() -> None:
+    t = timeline()
+    t.feed(doc("Betastan closed the border.", at=0))
+    t.feed(doc("Betastan reopened the border.", at=10))
+    t.advance(60)
+    assert "closure-not-lifted" not in t.rules_fired()
+
+
+def test_corroboration_escalates_severity_and_bypasses_realert() -> None:
+    t = timeline()
+    first = [d for d in t.feed(doc("A strike hit Port Gamma.", at=0, source="Wire A")) if d.rule == "strike-escalation"]
+    assert [(d.severity, d.confidence) for d in first] == [("low", "unconfirmed")]
+    assert first[0].attributes == {"place": ["Port Gamma"]}
+    assert first[0].title == "strike (Port Gamma)"
+    # A second, independent source within 3h: escalates even though realert (1h) has not... passed or not.
+    second = [d for d in t.feed(doc("Witnesses describe a strike in Port Gamma.", at=0.5, source="Wire B"))
+              if d.rule == "strike-escalation"]
+    assert [(d.severity, d.confidence) for d in second] == [("high", "confirmed")]
+    assert {e.source for e in second[0].evidence} == {"Wire A", "Wire B"}
+
+
+def test_regex_condition_uses_re2() -> None:
+    t = timeline()
+    t.feed(doc("Dock workers are striking at Port Gamma.", at=0))
+    assert "strike-escalation" in t.rules_fired()
+
+
+def test_late_signal_goes_to_dead_letter_not_correlation() -> None:
+    t = timeline()
+    t.feed(doc("Weather news.", at=10))
+    t.feed(doc("Alphaland closed the border.", at=5))  # 5h behind, lateness 1h
+    assert "closure" not in t.rules_fired()
+    assert len(t.late) == 1 and "late signal" in t.late[0].reason
+
+
+def test_detection_ids_are_deterministic_and_state_is_json() -> None:
+    runs = []
+    for _ in range(2):
+        t = timeline()
+        t.feed(doc("Alphaland closed the border.", at=0, doc_id="a1"),
+               doc("Talks between Alphaland and Betastan opened.", at=2, doc_id="a2"))
+        json.dumps(t.state)  # state must be plain JSON for checkpoints and Faust tables
+        runs.append([d.id for d in t.detections])
+    assert runs[0] == runs[1] and runs[0]
+
+
+def test_state_survives_json_round_trip_mid_stream() -> None:
+    """A checkpointed state (JSON) resumes exactly like an uninterrupted run: replay == live."""
+    docs = [doc("Alphaland closed the border.", at=0, doc_id="b1", source="Wire A"),
+            doc("Alphaland closed the border.", at=1, doc_id="b2", source="Wire B"),
+            doc("Talks between Alphaland and Betastan opened.", at=3, doc_id="b3")]
+    whole = timeline()
+    whole.feed(*docs)
+    split = timeline()
+    split.feed(docs[0])
+    split.state = json.loads(json.dumps(split.state))
+    split.feed(*docs[1:])
+    assert [d.id for d in whole.detections] == [d.id for d in split.detections]

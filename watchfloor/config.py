@@ -1,0 +1,103 @@
+"""Load the application config (YAML), validate it, and resolve paths; errors read FILE:LINE:COL: message."""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError
+
+from schemas.config import AppConfig, FileChannel, JsonlSource, RssSource
+from stream_processors.rulefile import RuleProblem, plain, yaml_position
+
+BUILTIN = "builtin:"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file, line and column."""
+
+
+def package_dir() -> Path:
+    return Path(str(resources.files("watchfloor")))
+
+
+def default_config_path() -> Path:
+    return package_dir() / "defaults" / "watchfloor.yaml"
+
+
+def resolve_path(value: str, base: Path) -> str:
+    """`builtin:samples/x` -> inside the package; relative paths -> relative to `base`."""
+    if value.startswith(BUILTIN) and not value.startswith("builtin:dprk") and "/" in value:
+        return str(package_dir() / value[len(BUILTIN) :])
+    if "://" in value or value.startswith(BUILTIN):
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else base / p)
+
+
+def _resolve(cfg: AppConfig, base: Path) -> AppConfig:
+    sources: list[JsonlSource | RssSource] = []
+    for s in cfg.sources:
+        if isinstance(s, JsonlSource):
+            sources.append(s.model_copy(update={"path": resolve_path(s.path, base)}))
+        else:
+            sources.append(s.model_copy(update={"url": resolve_path(s.url, base)}))
+    channels = [
+        c.model_copy(update={"path": resolve_path(c.path, base)}) if isinstance(c, FileChannel) else c
+        for c in cfg.channels
+    ]
+    rules = [r if r.startswith(BUILTIN) else resolve_path(r, base) for r in cfg.rules]
+    store = cfg.store
+    prefix = "sqlite:///"
+    if store.startswith(prefix) and not store.startswith(prefix + "/") and ":memory:" not in store:
+        store = prefix + str(base / store[len(prefix) :])
+    return cfg.model_copy(update={"sources": sources, "channels": channels, "rules": rules, "store": store})
+
+
+def load_config(path: str | Path | None = None, *, base: Path | None = None) -> AppConfig:
+    """Read and validate a config file. Without a path, the bundled embedded default (paths relative to
+    the working directory). Relative paths in a user's file are relative to that file."""
+    if path is None:
+        cfg_path = default_config_path()
+        base = base or Path.cwd()
+    else:
+        cfg_path = Path(path)
+        base = base or cfg_path.resolve().parent
+    name = str(cfg_path)
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{name}:0:0: no such config file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{name}:1:1: not valid UTF-8 at byte {e.start}") from None
+    try:
+        tree = YAML(typ="rt").load(io.StringIO(text))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ConfigError(f"{name}:{line}:{col}: YAML syntax: {e.problem or e.context}") from None
+    if tree is None:
+        tree = CommentedMap()
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError(f"{name}:1:1: a config file is a mapping (store, rules, sources, channels, subscriptions)")
+    data: Any = plain(tree)
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = list(err["loc"])
+            line, col = yaml_position(tree, loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key {loc[-1]!r}"
+            elif err["type"] == "missing":
+                msg = f"missing required key {loc[-1]!r}"
+            problems.append(RuleProblem(name, line, col, msg))
+        raise ConfigError("\n".join(str(p) for p in sorted(set(problems)))) from None
+    return _resolve(cfg, base)

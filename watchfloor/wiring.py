@@ -1,0 +1,69 @@
+"""Wiring: the one place that turns config into concrete stores, engines and notifiers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from alerts.dispatcher import AlertDispatcher
+from alerts.notifiers.base import Notifier
+from alerts.notifiers.console import ConsoleNotifier
+from alerts.notifiers.file import FileNotifier
+from alerts.notifiers.slack import SlackNotifier
+from alerts.notifiers.webhook import WebhookNotifier
+from producers.poller import SourcePoller
+from schemas.config import AppConfig, ChannelConfig, ConsoleChannel, FileChannel, SlackChannel, WebhookChannel
+from stream_processors.engine import Engine
+from stream_processors.ports import Store
+from stream_processors.rulefile import load_rules
+from stream_processors.runner import EmbeddedRunner
+from stream_processors.stores import open_store
+
+
+class WiringError(ValueError):
+    """Config that validates but cannot be put to work (e.g. a Slack token missing from the environment)."""
+
+
+def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None) -> Notifier:
+    env = os.environ if env is None else env
+    if isinstance(ch, ConsoleChannel):
+        return ConsoleNotifier(ch.name)
+    if isinstance(ch, FileChannel):
+        return FileNotifier(ch.name, ch.path)
+    if isinstance(ch, SlackChannel):
+        token = env.get(ch.token_env)
+        if not token:
+            raise WiringError(
+                f"channel {ch.name!r}: the Slack token is read from the environment variable "
+                f"{ch.token_env}, which is not set"
+            )
+        return SlackNotifier(ch.name, ch.channel, token, base_url=ch.base_url)
+    if isinstance(ch, WebhookChannel):
+        return WebhookNotifier(ch.name, ch.url)
+    raise WiringError(f"unknown channel type {ch!r}")
+
+
+def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, Notifier]:
+    return {ch.name: build_notifier(ch, env) for ch in cfg.channels}
+
+
+class EmbeddedPipeline:
+    """Sources -> log -> engine -> alerts, all in one process over one store."""
+
+    def __init__(self, cfg: AppConfig, *, store: Store | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.cfg = cfg
+        if cfg.store.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(cfg.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.store = store or open_store(cfg.store)
+        self.packs, self.rules = load_rules(cfg.rules)
+        self.engine = Engine(self.rules)
+        self.poller = SourcePoller(self.store, cfg.sources, cfg.max_body_chars)
+        self.runner = EmbeddedRunner(self.store, self.engine)
+        self.dispatcher = AlertDispatcher(
+            self.store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry
+        )
+
+    def close(self) -> None:
+        self.store.close()
