@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,7 +27,7 @@ class RssSource(_Strict):
     poll: Duration = timedelta(minutes=15)
 
 
-SourceConfig = Annotated[Union[JsonlSource, RssSource], Field(discriminator="kind")]
+SourceConfig = Annotated[JsonlSource | RssSource, Field(discriminator="kind")]
 
 
 class ConsoleChannel(_Strict):
@@ -55,9 +55,7 @@ class WebhookChannel(_Strict):
     url: str
 
 
-ChannelConfig = Annotated[
-    Union[ConsoleChannel, FileChannel, SlackChannel, WebhookChannel], Field(discriminator="type")
-]
+ChannelConfig = Annotated[ConsoleChannel | FileChannel | SlackChannel | WebhookChannel, Field(discriminator="type")]
 
 
 class Subscription(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ SCHEMA_VERSION = 1
 """Version of every payload model below; bumped when a payload changes incompatibly."""
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """The kinds of event in the log. Inputs first, then what processing derives from them."""
 
     NEWS_ARTICLE = "news.article"

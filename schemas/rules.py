@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -72,7 +72,7 @@ class Clause(_Strict):
         return self
 
 
-Condition = Union[str, Clause]
+Condition = str | Clause
 """A phrase ('ratif*', 'instruments of ratification', '@PRK') or a clause of any/all/none/regex.
 
 In a phrase, a word ending in `*` matches any word that starts with it, and `@ID` stands for any alias
@@ -117,7 +117,7 @@ class SignalDef(_Strict):
     capture: dict[str, CaptureDef] = Field(default_factory=dict)
 
 
-ModalityFilter = Union[Modality, Literal["any"], list[Modality]]
+ModalityFilter = Modality | Literal["any"] | list[Modality]
 
 
 class SignalRef(_Strict):
@@ -159,7 +159,9 @@ class Pattern(_Strict):
     def _exactly_one(self) -> Pattern:
         given = [k for k in ("any", "count", "all_of", "sequence", "absence") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a pattern takes exactly one of any, count, all_of, sequence, absence (got {given or 'none'})")
+            raise ValueError(
+                f"a pattern takes exactly one of any, count, all_of, sequence, absence (got {given or 'none'})"
+            )
         return self
 
     @property

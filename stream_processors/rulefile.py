@@ -76,8 +76,8 @@ def resolve_rule_paths(specs: Iterable[str]) -> list[Path]:
     return out
 
 
-def yaml_position(tree: Any, loc: Iterable[Any]) -> tuple[int, int]:
-    """1-based (line, col) of the deepest node of `loc` present in the YAML tree."""
+def yaml_position(tree: Any, loc: Iterable[Any], *, at_key: bool = False) -> tuple[int, int]:
+    """1-based (line, col) of the deepest node of `loc` present in the YAML tree (its key if at_key)."""
     node = tree
     line, col = 1, 1
     if isinstance(tree, CommentedMap | CommentedSeq):
@@ -87,7 +87,7 @@ def yaml_position(tree: Any, loc: Iterable[Any]) -> tuple[int, int]:
             kl, kc = node.lc.key(key)
             vl, vc = node.lc.value(key)
             child = node[key]
-            if isinstance(child, CommentedMap | CommentedSeq) or child is None:
+            if isinstance(child, CommentedMap | CommentedSeq) or child is None or at_key:
                 line, col = kl + 1, kc + 1
             else:
                 line, col = vl + 1, vc + 1
@@ -118,7 +118,9 @@ def _check_conditions(node: Any, loc: list[Any], problems: list[tuple[list[Any],
         keys = list(node)
         unknown = [k for k in keys if k not in CONDITION_KEYS]
         if unknown:
-            problems.append(([*loc, unknown[0]], f"unknown key {unknown[0]!r} in a condition (use any, all, none or regex)"))
+            problems.append(
+                ([*loc, unknown[0]], f"unknown key {unknown[0]!r} in a condition (use any, all, none or regex)")
+            )
             return
         if not keys:
             problems.append((loc, "an empty condition: use any, all, none or regex"))
@@ -172,7 +174,9 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RuleLoadError([RuleProblem(name, line, col, f"YAML syntax: {e.problem or e.context}")]) from None
     if not isinstance(tree, CommentedMap):
-        raise RuleLoadError([RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")])
+        raise RuleLoadError(
+            [RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")]
+        )
     data = plain(tree)
     problems: list[tuple[list[Any], str]] = []
     signals = data.get("signals")
@@ -192,7 +196,7 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
             loc = list(err["loc"])
             if len(loc) >= 3 and loc[0] == "signals" and loc[2] == "match" and problems:
                 continue  # already explained above, without union noise
-            line, col = yaml_position(tree, loc)
+            line, col = yaml_position(tree, loc, at_key=err.get("type") == "extra_forbidden")
             if (line, col) in seen:
                 continue  # one message per place: the first branch of a union is the clearest
             seen.add((line, col))
@@ -204,9 +208,7 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
     try:
         compile_packs([pack])
     except CompileErrors as ce:
-        raise RuleLoadError(
-            [RuleProblem(name, *loaded.position(err.path), err.message) for err in ce.errors]
-        ) from None
+        raise RuleLoadError([RuleProblem(name, *loaded.position(err.path), err.message) for err in ce.errors]) from None
     return loaded
 
 

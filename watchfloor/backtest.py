@@ -35,7 +35,11 @@ def source_kind(path: str, kind: str = "auto") -> str:
 
 
 def read_events(
-    paths: Iterable[str], *, kind: str = "auto", max_body_chars: int = 200_000, on_item: Callable[[], None] | None = None
+    paths: Iterable[str],
+    *,
+    kind: str = "auto",
+    max_body_chars: int = 200_000,
+    on_item: Callable[[], None] | None = None,
 ) -> LoadedEvents:
     """Documents from JSONL (.jsonl, .jsonl.gz) and feed files; bad records become dead letters."""
     out = LoadedEvents()
@@ -89,7 +93,9 @@ def run_backtest(
     return replay(documents, Engine(rules), order=order, on_document=on_document)
 
 
-def result_json(result: ReplayResult, loaded: LoadedEvents | None = None, rules: list[str] | None = None) -> dict[str, Any]:
+def result_json(
+    result: ReplayResult, loaded: LoadedEvents | None = None, rules: list[str] | None = None
+) -> dict[str, Any]:
     alerts = [detection_to_json(d) for d in result.detections]
     by_rule: dict[str, int] = {}
     for d in result.detections:

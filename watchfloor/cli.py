@@ -27,8 +27,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(schemas_app, name="schemas")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (YAML). Default: the bundled embedded demo.")
@@ -52,7 +52,7 @@ def _config(path: Path | None) -> Any:
     try:
         return load_config(path)
     except ConfigError as e:
-        err.print(str(e), markup=False, highlight=False)
+        typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
 
 
@@ -197,7 +197,7 @@ def rules_check(
         loaded, compiled = load_rules(_rule_specs(paths, config))
     except RuleLoadError as e:
         for p in e.problems:
-            out.print(str(p), markup=False, highlight=False)
+            typer.echo(str(p))
         raise typer.Exit(1) from None
     out.print(
         f"ok: {len(loaded)} pack(s), {len(compiled.entity_names)} entities, {len(compiled.signals)} signals, "
@@ -219,7 +219,7 @@ def rules_test(
         loaded, compiled = load_rules(_rule_specs(paths, config))
     except RuleLoadError as e:
         for p in e.problems:
-            out.print(str(p), markup=False, highlight=False)
+            typer.echo(str(p))
         raise typer.Exit(1) from None
     results = run_examples([lp.pack for lp in loaded], compiled)
     failed = [r for r in results if not r.passed]
@@ -238,11 +238,15 @@ def backtest(
     events: Annotated[list[str] | None, typer.Argument(help="Event files: JSONL (.jsonl/.jsonl.gz) or feeds.")] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON here.")] = None,
-    expect: Annotated[Path | None, typer.Option(help="Expectations (must_fire / must_not_fire); exit 1 if unmet.")] = None,
+    expect: Annotated[
+        Path | None, typer.Option(help="Expectations (must_fire / must_not_fire); exit 1 if unmet.")
+    ] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report with a timeline.")] = None,
     order: Annotated[str, typer.Option(help="event-time (sort by published_at) or log (input order).")] = "event-time",
     from_store: Annotated[str | None, typer.Option("--from-store", help="Replay documents from a store URL.")] = None,
-    from_kafka: Annotated[str | None, typer.Option("--from-kafka", help="Replay a Kafka topic (needs --bootstrap).")] = None,
+    from_kafka: Annotated[
+        str | None, typer.Option("--from-kafka", help="Replay a Kafka topic (needs --bootstrap).")
+    ] = None,
     bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers for --from-kafka.")] = "127.0.0.1:9092",
     since: Annotated[str | None, typer.Option(help="With --from-kafka: start at this ISO time.")] = None,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
@@ -266,7 +270,7 @@ def backtest(
         _loaded, compiled = load_rules(specs)
     except RuleLoadError as e:
         for p in e.problems:
-            err.print(str(p), markup=False, highlight=False)
+            typer.echo(str(p), err=True)
         raise typer.Exit(1) from None
     loaded = LoadedEvents()
     if from_store:
@@ -372,9 +376,7 @@ def alerts_list(
                 else:
                     channels[se.event.payload["id"]] = tuple(se.event.payload.get("channels", ()))
             position = got[-1].position
-        status = {
-            d.id: {ch: st.delivery_status(d.id, ch) or "?" for ch in channels.get(d.id, ())} for d in dets
-        }
+        status = {d.id: {ch: st.delivery_status(d.id, ch) or "?" for ch in channels.get(d.id, ())} for d in dets}
     finally:
         st.close()
     if as_json:
@@ -414,8 +416,9 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Where to writ
 def worker(
     broker: Annotated[str, typer.Option(help="Kafka bootstrap servers.", envvar="WATCHFLOOR_KAFKA")] = "127.0.0.1:9092",
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL for detections and the delivery ledger.",
-                                              envvar="WATCHFLOOR_STORE")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store URL for detections and the delivery ledger.", envvar="WATCHFLOOR_STORE")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Start a Faust worker (distributed mode) against a Kafka broker."""

@@ -92,7 +92,7 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
         problems = []
         for err in e.errors():
             loc = list(err["loc"])
-            line, col = yaml_position(tree, loc)
+            line, col = yaml_position(tree, loc, at_key=err["type"] == "extra_forbidden")
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key {loc[-1]!r}"

@@ -45,7 +45,7 @@ def _timeline_svg(alerts: list[dict[str, Any]], width: int = 1000) -> str:
     for a, t in zip(alerts, times, strict=True):
         y = top + rules.index(a["rule"]) * row_h + row_h / 2
         colour = SEVERITY_COLOURS.get(a["severity"], "#333")
-        tip = f'{a["fired_at"]}  {a["severity"]}  {a["title"]}'
+        tip = f"{a['fired_at']}  {a['severity']}  {a['title']}"
         parts.append(
             f'<a href="#{_e(a["id"])}"><circle cx="{x(t):.1f}" cy="{y}" r="7" fill="{colour}" '
             f'fill-opacity="0.85" stroke="#333"><title>{_e(tip)}</title></circle></a>'
@@ -74,9 +74,7 @@ def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backte
             f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small><ul>{ev}</ul></td></tr>"
         )
     stat_items = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in stats.items() if not isinstance(v, dict))
-    legend = " ".join(
-        f'<span class="sev {s}">{s}</span>' for s in SEVERITY_COLOURS
-    )
+    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITY_COLOURS)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>

@@ -61,9 +61,7 @@ class EmbeddedPipeline:
         self.engine = Engine(self.rules)
         self.poller = SourcePoller(self.store, cfg.sources, cfg.max_body_chars)
         self.runner = EmbeddedRunner(self.store, self.engine)
-        self.dispatcher = AlertDispatcher(
-            self.store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry
-        )
+        self.dispatcher = AlertDispatcher(self.store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry)
 
     def close(self) -> None:
         self.store.close()

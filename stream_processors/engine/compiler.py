@@ -194,6 +194,7 @@ class _Builder:
                     parts.append(("re", compile_regex(cond.regex)))
                 except ValueError as e:
                     self.errors.append(RuleError([*path, "regex"], str(e)))
+                    parts.append(("re", None))  # placeholder: compilation fails anyway, once, with this error
             return parts[0] if len(parts) == 1 else ("all", tuple(parts))
         raise AssertionError(f"unknown condition {cond!r}")
 
@@ -220,7 +221,7 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     errors: list[RuleError] = []
     entities: dict[str, tuple[str, list[str]]] = {}
     names: dict[str, str] = {}
-    for pi, pack in enumerate(packs):
+    for pack in packs:
         for eid, ent in pack.entities.items():
             if eid in entities:
                 kind, aliases = entities[eid]
@@ -248,7 +249,7 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     signals: dict[str, CompiledSignal] = {}
     by_atom: dict[str, list[str]] = {}
     always: list[str] = []
-    for pi, pack in enumerate(packs):
+    for pack in packs:
         for sname, sdef in pack.signals.items():
             spath: list[str | int] = ["signals", sname]
             if sname in signals:

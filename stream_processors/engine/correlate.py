@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Signal, stable_id
+from schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Severity, Signal, stable_id
 
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 
@@ -237,8 +237,8 @@ class Correlator:
         fired_at: datetime,
     ) -> Detection | None:
         d = det.definition
-        severity = d.severity
-        confidence: str | None = None
+        severity: Severity = d.severity
+        confidence: Literal["confirmed", "unconfirmed"] | None = None
         if d.corroborate is not None:
             cw = d.corroborate.within.total_seconds()
             field = 2 if d.corroborate.distinct == "source" else 3
@@ -269,8 +269,8 @@ class Correlator:
         det: CompiledDetection,
         group: dict[str, str],
         fired_at: datetime,
-        severity: str,
-        confidence: str | None,
+        severity: Severity,
+        confidence: Literal["confirmed", "unconfirmed"] | None,
         evidence: list[dict[str, Any]],
     ) -> Detection:
         names = self.rules.entity_names
@@ -356,8 +356,10 @@ class Correlator:
                 horizon = max(horizon, det.definition.corroborate.within.total_seconds())
             if gs["o"]:
                 gs["o"] = [o for o in gs["o"] if o[0] >= closed_before - horizon]
-            if not gs["o"] and not gs["p"] and (
-                gs["lf"] is None or gs["lf"] < closed_before - det.realert.total_seconds()
+            if (
+                not gs["o"]
+                and not gs["p"]
+                and (gs["lf"] is None or gs["lf"] < closed_before - det.realert.total_seconds())
             ):
                 del groups[gkey]
         return out

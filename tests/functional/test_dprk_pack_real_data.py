@@ -60,7 +60,11 @@ def test_keydays_labelled_items(engine: Engine, shared_data: Path) -> None:
     by_item = _fired_by_item(dets)
 
     def rules_for(label_prefix: str) -> list[tuple[str, list[str]]]:
-        return [(i, sorted({d.rule for d in by_item.get(i, [])})) for i, lab in labels.items() if lab.startswith(label_prefix)]
+        return [
+            (i, sorted({d.rule for d in by_item.get(i, [])}))
+            for i, lab in labels.items()
+            if lab.startswith(label_prefix)
+        ]
 
     for item, rules in rules_for("TREATY_SIGNED"):
         assert "treaty-signed" in rules, item

@@ -106,8 +106,11 @@ def test_corroboration_escalates_severity_and_bypasses_realert() -> None:
     assert first[0].attributes == {"place": ["Port Gamma"]}
     assert first[0].title == "strike (Port Gamma)"
     # A second, independent source within 3h: escalates even though realert (1h) has not... passed or not.
-    second = [d for d in t.feed(doc("Witnesses describe a strike in Port Gamma.", at=0.5, source="Wire B"))
-              if d.rule == "strike-escalation"]
+    second = [
+        d
+        for d in t.feed(doc("Witnesses describe a strike in Port Gamma.", at=0.5, source="Wire B"))
+        if d.rule == "strike-escalation"
+    ]
     assert [(d.severity, d.confidence) for d in second] == [("high", "confirmed")]
     assert {e.source for e in second[0].evidence} == {"Wire A", "Wire B"}
 
@@ -130,8 +133,10 @@ def test_detection_ids_are_deterministic_and_state_is_json() -> None:
     runs = []
     for _ in range(2):
         t = timeline()
-        t.feed(doc("Alphaland closed the border.", at=0, doc_id="a1"),
-               doc("Talks between Alphaland and Betastan opened.", at=2, doc_id="a2"))
+        t.feed(
+            doc("Alphaland closed the border.", at=0, doc_id="a1"),
+            doc("Talks between Alphaland and Betastan opened.", at=2, doc_id="a2"),
+        )
         json.dumps(t.state)  # state must be plain JSON for checkpoints and Faust tables
         runs.append([d.id for d in t.detections])
     assert runs[0] == runs[1] and runs[0]
@@ -139,9 +144,11 @@ def test_detection_ids_are_deterministic_and_state_is_json() -> None:
 
 def test_state_survives_json_round_trip_mid_stream() -> None:
     """A checkpointed state (JSON) resumes exactly like an uninterrupted run: replay == live."""
-    docs = [doc("Alphaland closed the border.", at=0, doc_id="b1", source="Wire A"),
-            doc("Alphaland closed the border.", at=1, doc_id="b2", source="Wire B"),
-            doc("Talks between Alphaland and Betastan opened.", at=3, doc_id="b3")]
+    docs = [
+        doc("Alphaland closed the border.", at=0, doc_id="b1", source="Wire A"),
+        doc("Alphaland closed the border.", at=1, doc_id="b2", source="Wire B"),
+        doc("Talks between Alphaland and Betastan opened.", at=3, doc_id="b3"),
+    ]
     whole = timeline()
     whole.feed(*docs)
     split = timeline()
