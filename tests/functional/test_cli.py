@@ -57,7 +57,7 @@ def test_rules_test_bundled_examples_pass() -> None:
         ("    title: border closed", "    title: border closed\n    realert: soon", 12, 14, "bad duration 'soon'"),
         ("pattern: {any: closure}", "pattern: {any: nosuch}", 12, 20, "unknown signal 'nosuch'"),
         ("mentions: {any: [ALPHA]}", "mentions: {any: [OMEGA]}", 8, 22, "unknown entity 'OMEGA'"),
-        ("match: {all: [closed, border]}", 'match: {regex: "(a)\\\\1"}', 7, 21, "not a linear-time (RE2)"),
+        ("match: {all: [closed, border]}", 'match: {regex: "(a)\\\\1"}', 7, 20, "not a linear-time (RE2)"),
         ("match: {all: [closed, border]}", "match: {every: [closed]}", 7, 13, "unknown key 'every'"),
         ("name: mini", "name: mini\nname: again", 3, 1, "YAML syntax"),
     ],
