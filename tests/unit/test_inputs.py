@@ -1,0 +1,87 @@
+"""The input contract: every rule of DESIGN §4, and a clear error naming the field when broken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schemas.inputs import InputError, parse_document
+
+BASE: dict[str, Any] = {
+    "type": "news.article",
+    "published_at": "2024-11-12T08:00:00+09:00",
+    "source": "Example Daily",
+    "title": "A headline",
+}
+
+
+def with_(**kw: Any) -> dict[str, Any]:
+    obj = dict(BASE)
+    for k, v in kw.items():
+        if v is ...:
+            obj.pop(k, None)
+        else:
+            obj[k] = v
+    return obj
+
+
+def test_minimal_document() -> None:
+    d = parse_document(BASE)
+    assert d.type == "news.article" and d.source.name == "Example Daily"
+    assert d.published_at.utcoffset() is not None
+    assert d.id.startswith("doc-")
+
+
+def test_id_from_url_is_stable_and_given_id_wins() -> None:
+    a = parse_document(with_(url="https://example.org/a", body="x"))
+    b = parse_document(with_(url="https://example.org/a", body="y"))
+    assert a.id == b.id
+    assert parse_document(with_(id="mine")).id == "mine"
+
+
+def test_source_object_and_statement_issuer() -> None:
+    d = parse_document(
+        with_(type="official.statement", source={"name": "KCNA", "kind": "state-media"}, issuer={"name": "KCNA", "country": "PRK"})
+    )
+    assert d.source.kind == "state-media" and d.issuer is not None and d.issuer.country == "PRK"
+
+
+def test_z_suffix_is_utc() -> None:
+    assert parse_document(with_(published_at="2024-11-12T00:00:00Z")).published_at.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize(
+    ("obj", "field", "words"),
+    [
+        (with_(type=...), "type", "required"),
+        (with_(type="tweet"), "type", "unknown type"),
+        (with_(published_at=...), "published_at", "required"),
+        (with_(published_at="2024-11-12T08:00:00"), "published_at", "no UTC offset"),
+        (with_(published_at="yesterday"), "published_at", "not an ISO-8601"),
+        (with_(published_at=12), "published_at", "ISO-8601"),
+        (with_(source=...), "source", "required"),
+        (with_(source=""), "source", "empty"),
+        (with_(source={"url": "x"}), "source.name", "required"),
+        (with_(title=..., body=...), "body", "title or a body"),
+        (with_(title=5), "title", "string"),
+        (with_(colour="red"), "colour", "unknown field"),
+        (with_(issuer="KCNA"), "issuer", "object"),
+        (with_(metadata=[1]), "metadata", "object"),
+    ],
+)
+def test_errors_name_the_field(obj: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(InputError) as exc:
+        parse_document(obj)
+    assert exc.value.field == field
+    assert words in str(exc.value)
+
+
+def test_body_size_limit() -> None:
+    with pytest.raises(InputError, match="over the limit of 10"):
+        parse_document(with_(body="x" * 11), max_body_chars=10)
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(InputError, match="expected a JSON object"):
+        parse_document(["a"])
