@@ -104,6 +104,10 @@ class SourcePoller:
         """Poll every source now, whatever its `poll` interval."""
         return self._poll(due_only=False)
 
+    def poll_due(self) -> PollSummary:
+        """Poll every JSONL source, and each RSS source whose own `poll` interval has passed."""
+        return self._poll(due_only=True)
+
     def run(self, interval: float | timedelta, stop_event: threading.Event) -> None:
         """Poll until `stop_event` is set: every `interval`, each JSONL source, and each RSS source whose
         own `poll` interval has passed since it was last polled. Returns soon after `stop_event` is set."""

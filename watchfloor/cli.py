@@ -92,7 +92,13 @@ def run(
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     try:
         while True:
-            _cycle(pipeline)
+            try:
+                _cycle(pipeline)
+            except Exception as e:
+                if once:
+                    raise _fail(f"{type(e).__name__}: {e}") from None
+                # Live mode keeps going: the next cycle resumes from the committed checkpoints.
+                err.print(f"[red]cycle failed[/red] {type(e).__name__}: {e}; retrying in {wait:g}s", highlight=False)
             if once or stop.wait(wait):
                 break
     except KeyboardInterrupt:
@@ -102,7 +108,8 @@ def run(
 
 
 def _cycle(pipeline: Any) -> None:
-    summary = pipeline.poller.poll_once()
+    # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
+    summary = pipeline.poller.poll_due()
     for src in summary.sources:
         if src.error:
             err.print(f"[yellow]source[/yellow] {src.origin}: {src.error}", highlight=False)
