@@ -13,6 +13,15 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _when(iso: str) -> str:
+    """'2024-10-23T10:45:38.910014+00:00' -> '2024-10-23 10:45 +00:00' (readable, still unambiguous)."""
+    try:
+        ts = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return ts.strftime("%Y-%m-%d %H:%M ") + ts.strftime("%z")[:3] + ":" + ts.strftime("%z")[3:]
+
+
 def _timeline_svg(alerts: list[dict[str, Any]], width: int = 1000) -> str:
     if not alerts:
         return "<p>No alerts fired.</p>"
@@ -20,7 +29,7 @@ def _timeline_svg(alerts: list[dict[str, Any]], width: int = 1000) -> str:
     times = [datetime.fromisoformat(a["fired_at"]).timestamp() for a in alerts]
     t0, t1 = min(times), max(times)
     span = max(t1 - t0, 86400.0)
-    left, right, row_h, top = 190, 30, 34, 30
+    left, right, row_h, top = 190, 60, 34, 30
     height = top + row_h * len(rules) + 40
     plot_w = width - left - right
 
@@ -60,20 +69,25 @@ def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backte
     rows = []
     for a in alerts:
         ev = "".join(
-            f'<li><a href="{_e(e["url"])}">{_e(e["source"])}</a> · {_e(e["published_at"])}<br>'
+            f'<li><a href="{_e(e["url"])}">{_e(e["source"])}</a> · {_e(_when(e["published_at"]))}<br>'
             f"<q>{_e(e['sentence'])}</q></li>"
             if e.get("url")
-            else f"<li>{_e(e['source'])} · {_e(e['published_at'])}<br><q>{_e(e['sentence'])}</q></li>"
+            else f"<li>{_e(e['source'])} · {_e(_when(e['published_at']))}<br><q>{_e(e['sentence'])}</q></li>"
             for e in a["evidence"]
         )
         group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
         conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
         rows.append(
-            f'<tr id="{_e(a["id"])}"><td>{_e(a["fired_at"])}</td><td><code>{_e(a["rule"])}</code></td>'
+            f'<tr id="{_e(a["id"])}"><td class="when">{_e(_when(a["fired_at"]))}</td>'
+            f"<td><code>{_e(a['rule'])}</code></td>"
             f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}</td>'
             f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small><ul>{ev}</ul></td></tr>"
         )
     stat_items = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in stats.items() if not isinstance(v, dict))
+    by_rule = stats.get("alerts_by_rule") or {}
+    if by_rule:
+        counts = ", ".join(f"{_e(k)} {_e(v)}" for k, v in sorted(by_rule.items()))
+        stat_items += f"<li>alerts by rule: {counts}</li>"
     legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITY_COLOURS)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
@@ -82,6 +96,7 @@ body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}}
 table{{border-collapse:collapse;width:100%}} td{{border-top:1px solid #ddd;padding:.5rem;vertical-align:top}}
 .sev{{padding:1px 6px;border-radius:4px;color:#fff;font-size:.85em}}
 {"".join(f".sev.{k}{{background:{v}}}" for k, v in SEVERITY_COLOURS.items())}
+.when{{white-space:nowrap}}
 .conf{{font-size:.8em;color:#a94442}} q{{color:#444}} ul{{margin:.3rem 0;padding-left:1.2rem}}
 </style></head><body>
 <h1>{_e(title)}</h1>
