@@ -1,0 +1,732 @@
+"""Distributed runtime: the same engine on Kafka, as faust-streaming agents.
+
+    documents --extract--> signals --route--> correlate --correlate--> detections --notify--> store + alerts
+        (doc id)           (doc's partition)   (group key)    (Faust table)      (1 partition)
+                                                  \\-----------------------------> dead-letters
+
+* extract: one Document per record -> ``Engine.extract`` -> signal events, written to the *same partition
+  number* of the signals topic, followed by a watermark for that partition. Poison records (not JSON, not an
+  envelope, unknown ``schema_version``, not a document, invalid payload, extractor failure) go to the
+  dead-letter topic with the reason; the agent never crashes on input.
+* route: each signal -> ``Correlator.routes(sig)`` -> one record per (detection, group) on the correlate
+  topic, keyed by the group key, so everything one detection groups on lands in one partition.
+  Watermarks are forwarded to every correlate partition.
+* correlate: ``Correlator.on_signal(state, sig, only=detection_id)`` with the state in a Faust table
+  (changelog topic), so a restarted or rebalanced worker recovers it.
+* notify: detections -> the SQL store (deduplicated by id) -> ``dispatcher.run_once()`` (the alerts
+  dispatcher with its delivery ledger), on a one-partition topic so exactly one worker dispatches.
+
+State layout (the table ``correlate-state``): ONE value per correlate partition, keyed by the partition
+number. Why not one value per group key: the correlator's state is more than its groups. Its event-time
+watermark (used for the lateness check and for closing windows, which is how absences fire and old groups
+are dropped) belongs to the stream, not to a group; and to be deterministic the partition must buffer
+signals until every upstream partition has passed their event time (below), and that buffer and the
+per-source watermarks are per partition too. Keeping them in one value makes every update of a partition
+one atomic changelog record (state, buffer, watermarks and dedup set always agree after recovery). The
+cost is write amplification: each update rewrites the partition's whole state, which ``_expire`` keeps
+small (groups whose windows closed are dropped). For news volumes that is kilobytes per record.
+
+Event-time order. Documents are spread over partitions by id, so two signals for one group can reach the
+correlate partition in either order; the correlator's results (throttling, evidence choice) depend on
+order. Each correlate partition therefore buffers signals and applies them in event-time order
+(published_at, document id, signal name, sentence) once the low watermark -- the minimum over upstream
+partitions of the newest document time each has seen -- has reached them. A partition that has been
+caught up and silent for ``idle_after`` seconds is marked idle and does not hold the watermark back (so
+the last signals of a burst are applied ``idle_after`` seconds after the burst, not never). With documents
+whose times are in log order, detections equal those of ``replay(order="event-time")`` and of the embedded
+runner; a document older than what its partition has already passed is applied on arrival (late), as in
+any watermark-based stream processor.
+
+Delivery guarantees. At least once everywhere, made idempotent: Faust commits source offsets only after
+flushing the producer (changelog included); the correlate agent waits for the broker to ack its
+detections before it writes the table; re-sent signals are dropped by a per-partition set of applied
+(signal, detection) ids; detection ids are deterministic, the store keeps one copy of each and the
+dispatcher's delivery ledger sends each (alert, channel) once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.events import (
+    DOCUMENT_TYPES,
+    SCHEMA_VERSION,
+    DeadLetter,
+    Detection,
+    Document,
+    Event,
+    EventType,
+    Signal,
+    dead_letter_event,
+    detection_event,
+    signal_event,
+)
+
+from .engine import Engine
+from .ports import Store
+from .rulefile import load_rules
+
+log = logging.getLogger(__name__)
+
+WATERMARK = "watermark"
+"""Control event on the signals and correlate topics: payload {"partition": p, "time": epoch s | None,
+"idle": bool}: upstream partition p has delivered every signal of documents up to `time`."""
+
+STATE_TABLE = "correlate-state"
+DEFAULT_PREFIX = "watchfloor"
+DEFAULT_PARTITIONS = 3
+DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
+RAW_LIMIT = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Dispatcher(Protocol):
+    """What the notify agent drives: alerts.dispatcher.AlertDispatcher fits."""
+
+    def run_once(self, limit: int = 500) -> int: ...
+
+
+DispatcherFactory = Callable[[Store], Dispatcher]
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Same names as producers.kafka_log.Topics (which creates them); duplicated because stream_processors
+    may not import producers (import-linter layers)."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def documents(self) -> str:
+        return f"{self.prefix}.documents"
+
+    @property
+    def signals(self) -> str:
+        return f"{self.prefix}.signals"
+
+    @property
+    def correlate(self) -> str:
+        return f"{self.prefix}.correlate"
+
+    @property
+    def detections(self) -> str:
+        return f"{self.prefix}.detections"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}.dead-letters"
+
+    def all(self) -> list[str]:
+        return [self.documents, self.signals, self.correlate, self.detections, self.dead_letters]
+
+
+# ---- pure helpers (unit-testable without Kafka) ------------------------------------------------------------------
+
+
+class Rejected(Exception):
+    """A record that cannot be processed; the message is the dead-letter reason."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def parse_envelope(raw: bytes | None) -> Event:
+    """The Event envelope of a record value, or Rejected with a reason a human can act on."""
+    if raw is None:
+        raise Rejected("empty record (no value)")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise Rejected(f"not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise Rejected(f"not an event envelope: a JSON {type(obj).__name__}")
+    version = obj.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise Rejected(f"unknown schema_version {version!r} (this worker reads {SCHEMA_VERSION})", "schema_version")
+    try:
+        return Event.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        raise Rejected(f"invalid event envelope: {err['msg']}", loc) from None
+
+
+def parse_document(ev: Event) -> Document:
+    if ev.type not in DOCUMENT_TYPES:
+        raise Rejected(f"event type {ev.type!r} is not a document ({', '.join(sorted(DOCUMENT_TYPES))})", "type")
+    try:
+        return Document.model_validate(ev.payload)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        raise Rejected(f"invalid document payload: {err['msg']}", f"payload.{loc}" if loc else "payload") from None
+
+
+def parse_signal(ev: Event) -> Signal:
+    try:
+        return Signal.model_validate(ev.payload)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        raise Rejected(f"invalid signal payload: {err['msg']}", f"payload.{loc}" if loc else "payload") from None
+
+
+def watermark_event(partition: int, t: float | None, *, idle: bool) -> Event:
+    return Event(
+        id=f"wm-{partition}-{t}-{int(idle)}",
+        type=WATERMARK,
+        time=datetime.fromtimestamp(t, UTC) if t is not None else EPOCH,
+        payload={"partition": partition, "time": t, "idle": idle},
+    )
+
+
+ORIGIN_HEADER = "wf-origin"
+
+
+def parse_origin(headers: Any) -> list[int] | None:
+    """The wf-origin header ("partition:offset:signal[:route]") as ints; None when absent or unreadable."""
+    if not headers:
+        return None
+    raw = headers.get(ORIGIN_HEADER) if hasattr(headers, "get") else dict(headers).get(ORIGIN_HEADER)
+    if raw is None:
+        return None
+    try:
+        text = raw.decode() if isinstance(raw, bytes | bytearray) else str(raw)
+        return [int(x) for x in text.split(":")]
+    except ValueError:
+        return None
+
+
+def encode(ev: Event) -> bytes:
+    return orjson.dumps(ev.model_dump(mode="json"))
+
+
+def detection_of_group_key(group_key: str) -> str:
+    return group_key.split("\x1f", 1)[0]
+
+
+class PartitionCorrelator:
+    """The correlate step for one partition, as a pure function of (state, record) -> outputs.
+
+    State (plain JSON, the Faust table value): {"cs": correlator state, "buf": buffered signals,
+    "src": {upstream partition: [watermark, idle]}, "low": low watermark, "seen": {upstream partition:
+    origin of the newest record taken}, "done": {signal id|detection id: t}}.
+
+    Duplicates are dropped twice over. Records re-sent by an upstream agent that crashed or lost its
+    partition (at least once) repeat an upstream partition's sequence from an earlier point; their origin
+    (documents partition, offset, signal index, route index: the ``wf-origin`` header) is then not after
+    ``seen`` for that partition, which is exact and costs one entry per upstream partition. A document
+    published twice has new offsets: its signals are caught by ``done`` (applied signal ids, kept for the
+    allowed lateness plus a day; an older repeat is reported as a late signal, which it is)."""
+
+    def __init__(self, engine: Engine, upstream_partitions: int) -> None:
+        self.engine = engine
+        self.correlator = engine.correlator
+        self.upstream = upstream_partitions
+        self.lateness = self.correlator.lateness
+
+    @staticmethod
+    def new_state() -> dict[str, Any]:
+        return {"cs": Engine.initial_state(), "buf": [], "src": {}, "low": None, "seen": {}, "done": {}}
+
+    def on_signal(
+        self, st: dict[str, Any], ev: Event, origin: Sequence[int] | None = None
+    ) -> list[Detection | DeadLetter]:
+        """A signal routed to (detection, group) `ev.key`; `origin` = (documents partition, offset, ...)."""
+        sig = parse_signal(ev)
+        if origin is not None and len(origin) >= 2:
+            src, pos = str(origin[0]), [int(x) for x in origin[1:]]
+            last = st.setdefault("seen", {}).get(src)
+            if last is not None and pos <= last:
+                return []  # upstream replayed this record (at-least-once): taken already
+            st["seen"][src] = pos
+        det_id = detection_of_group_key(ev.key or "")
+        key = f"{sig.id}|{det_id}"
+        if key in st["done"] or any(b[6] == key for b in st["buf"]):
+            return []  # a re-sent signal (at-least-once upstream): already applied or waiting
+        t = sig.published_at.timestamp()
+        item = [t, sig.document_id, sig.name, sig.sentence_index, det_id, ev.payload, key]
+        if st["low"] is not None and t <= st["low"]:
+            return self._apply(st, item)
+        st["buf"].append(item)
+        return []
+
+    def on_watermark(self, st: dict[str, Any], ev: Event) -> list[Detection | DeadLetter]:
+        p = str(int(ev.payload["partition"]))
+        t = ev.payload.get("time")
+        idle = bool(ev.payload.get("idle"))
+        prev = st["src"].get(p)
+        if prev is not None and prev[0] is not None and (t is None or t < prev[0]):
+            t = prev[0]  # a source's watermark never goes back (re-sent or re-started upstream)
+        st["src"][p] = [t, idle]
+        return self.advance(st)
+
+    def low_watermark(self, st: dict[str, Any]) -> float | None:
+        """Min over active upstream partitions of their watermark; the max when all are idle. Never goes back."""
+        srcs: dict[str, list[Any]] = st["src"]
+        low: float | None = st["low"]
+        if len(srcs) < self.upstream:
+            return low  # some upstream partition has not reported yet: wait for it
+        active: list[float | None] = [v[0] for v in srcs.values() if not v[1]]
+        cand: float | None
+        if active:
+            cand = None if any(t is None for t in active) else min(t for t in active if t is not None)
+        else:
+            known = [float(v[0]) for v in srcs.values() if v[0] is not None]
+            cand = max(known) if known else None
+        if cand is None:
+            return low
+        return cand if low is None else max(low, cand)
+
+    def advance(self, st: dict[str, Any]) -> list[Detection | DeadLetter]:
+        out: list[Detection | DeadLetter] = []
+        low = self.low_watermark(st)
+        if low is None:
+            return out
+        st["low"] = low
+        ready = [b for b in st["buf"] if b[0] <= low]
+        if ready:
+            st["buf"] = [b for b in st["buf"] if b[0] > low]
+            for item in sorted(ready, key=lambda b: (b[0], b[1], b[2], b[3], b[4])):
+                out.extend(self._apply(st, item))
+        out.extend(self.correlator.note_time(st["cs"], datetime.fromtimestamp(low, UTC)))
+        horizon = low - self.lateness - DONE_MARGIN_S
+        if any(v < horizon for v in st["done"].values()):
+            st["done"] = {k: v for k, v in st["done"].items() if v >= horizon}
+        return out
+
+    def _apply(self, st: dict[str, Any], item: list[Any]) -> list[Detection | DeadLetter]:
+        t, _doc, _name, _idx, det_id, payload, key = item
+        sig = Signal.model_validate(payload)
+        st["done"][key] = t
+        return list(self.correlator.on_signal(st["cs"], sig, only=det_id))
+
+
+# ---- the Faust app -------------------------------------------------------------------------------------------------
+
+
+def _broker_url(broker: str) -> str:
+    return ",".join(b if "://" in b else f"kafka://{b}" for b in broker.split(","))
+
+
+def _raw_preview(raw: bytes | None) -> str:
+    if raw is None:
+        return ""
+    return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
+
+
+def make_app(
+    broker: str,
+    rules_specs: Sequence[str],
+    store_url: str | None = None,
+    *,
+    topic_prefix: str = DEFAULT_PREFIX,
+    app_id: str | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
+    dispatcher_factory: DispatcherFactory | None = None,
+    idle_after: float = 5.0,
+    session_timeout: float = 30.0,
+    datadir: str | os.PathLike[str] | None = None,
+    store: str = "memory://",
+) -> Any:
+    """A faust.App running extract, route, correlate and notify for one rule set.
+
+    `partitions` is the partition count of the documents, signals and correlate topics (they are
+    co-partitioned). Workers started with the same `app_id` form one consumer group and share partitions.
+    `store_url` is where detections (and the dispatcher's alert and delivery events) are kept; without it
+    detections stay in Kafka. `dispatcher_factory(store)` builds the alerts dispatcher (the CLI passes one
+    built from the config's channels and subscriptions)."""
+    import faust  # the optional "kafka" extra
+
+    _loaded, compiled = load_rules(list(rules_specs))
+    engine = Engine(compiled)
+    names = TopicNames(topic_prefix)
+    app_id = app_id or f"{topic_prefix}-worker"
+    if datadir is None:
+        datadir = Path(os.environ.get("WATCHFLOOR_FAUST_DATADIR", ".watchfloor-faust")) / app_id
+    app = faust.App(
+        app_id,
+        broker=_broker_url(broker),
+        store=store,
+        topic_partitions=partitions,
+        topic_disable_leader=True,  # no extra internal topic: nothing here needs a leader
+        web_enabled=False,  # several workers on one host must not fight over port 6066
+        datadir=str(datadir),
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
+        producer_acks=-1,
+        producer_linger_ms=1,
+        autodiscover=False,
+    )
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    documents = raw_topic(names.documents)
+    signals = raw_topic(names.signals)
+    correlate = raw_topic(names.correlate)
+    detections = raw_topic(names.detections)
+    dead_letters = raw_topic(names.dead_letters)
+    table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
+    pc = PartitionCorrelator(engine, partitions)
+
+    async def dead_letter(dl: DeadLetter, at: datetime) -> Any:
+        ev = dead_letter_event(dl, at)
+        return await dead_letters.send(key=ev.id.encode(), value=encode(ev))
+
+    # -- extract --------------------------------------------------------------------------------------------------
+    progress: dict[int, dict[str, Any]] = {}  # documents partition -> {offset, at, t, idle}
+
+    def _progress(p: int) -> dict[str, Any]:
+        return progress.setdefault(p, {"offset": None, "at": time.monotonic(), "t": None, "idle": False})
+
+    @app.agent(documents, name="extract")
+    async def extract(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            p, offset = msg.partition, msg.offset
+            origin = f"kafka:{msg.topic}[{p}]@{offset}"
+            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+            pr = _progress(p)
+            pr["offset"], pr["at"] = offset, time.monotonic()
+            try:
+                ev = parse_envelope(event.value)
+                doc = parse_document(ev)
+            except Rejected as r:
+                log.warning("extract: %s rejected: %s", origin, r.reason)
+                await dead_letter(
+                    DeadLetter(
+                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="ingest"
+                    ),
+                    at,
+                )
+                continue
+            try:
+                sigs = engine.extract(doc)
+            except Exception as e:  # an extractor bug must not stop the stream
+                log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
+                await dead_letter(
+                    DeadLetter(
+                        origin=origin,
+                        reason=f"extractor failed: {type(e).__name__}: {e}",
+                        raw=_raw_preview(event.value),
+                        stage="extract",
+                    ),
+                    doc.published_at,
+                )
+                continue
+            for i, sig in enumerate(sigs):
+                sev = signal_event(sig)
+                hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}".encode()}
+                await signals.send(key=doc.id.encode(), value=encode(sev), partition=p, headers=hdr)
+            t = doc.published_at.timestamp()
+            if pr["t"] is None or t > pr["t"] or pr["idle"]:
+                pr["t"] = t if pr["t"] is None else max(t, pr["t"])
+                pr["idle"] = False
+                await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
+
+    @app.timer(max(idle_after / 4, 0.25))  # type: ignore[untyped-decorator]
+    async def mark_idle() -> None:
+        """Tell downstream that a caught-up, silent documents partition holds nothing back."""
+        try:
+            assigned = [tp for tp in app.consumer.assignment() if tp.topic == names.documents]
+        except Exception:  # not started / rebalancing
+            return
+        now = time.monotonic()
+        quiet = [
+            tp
+            for tp in assigned
+            if not _progress(tp.partition)["idle"] and now - _progress(tp.partition)["at"] >= idle_after
+        ]
+        if not quiet:
+            return
+        try:
+            highwaters = await app.consumer.highwaters(*quiet)  # one request for all of them
+        except Exception:
+            log.debug("idle check of %s failed", quiet, exc_info=True)
+            return
+        for tp in quiet:
+            pr = _progress(tp.partition)
+            try:
+                pos = pr["offset"] + 1 if pr["offset"] is not None else await app.consumer.position(tp)
+            except Exception:
+                log.debug("position of %s unknown", tp, exc_info=True)
+                continue
+            hw = highwaters.get(tp)
+            if hw is None or pos is None or pos < hw or pr["idle"] or time.monotonic() - pr["at"] < idle_after:
+                continue  # behind, or a record arrived while we asked
+            pr["idle"] = True
+            log.info("extract: %s idle at watermark %s", tp, pr["t"])
+            await signals.send(
+                key=b"", value=encode(watermark_event(tp.partition, pr["t"], idle=True)), partition=tp.partition
+            )
+
+    # -- route ----------------------------------------------------------------------------------------------------
+    @app.agent(signals, name="route")
+    async def route(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
+            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+            try:
+                ev = parse_envelope(event.value)
+                if ev.type == WATERMARK:
+                    wm = watermark_event(msg.partition, ev.payload.get("time"), idle=bool(ev.payload.get("idle")))
+                    for c in range(partitions):
+                        await correlate.send(key=b"", value=encode(wm), partition=c)
+                    continue
+                if ev.type != EventType.SIGNAL.value:
+                    raise Rejected(f"event type {ev.type!r} does not belong on the signals topic", "type")
+                sig = parse_signal(ev)
+            except Rejected as r:
+                await dead_letter(
+                    DeadLetter(
+                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="correlate"
+                    ),
+                    at,
+                )
+                continue
+            up = parse_origin(event.headers)
+            for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
+                routed = Event(id=ev.id, type=ev.type, time=ev.time, key=gkey, payload=ev.payload)
+                headers = {ORIGIN_HEADER: ":".join(map(str, [*up, j])).encode()} if up else None
+                await correlate.send(key=gkey.encode(), value=encode(routed), headers=headers)
+
+    # -- correlate ------------------------------------------------------------------------------------------------
+    @app.agent(correlate, name="correlate")
+    async def correlate_agent(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
+            tkey = str(msg.partition).encode()
+            raw_state = table.get(tkey)
+            st = orjson.loads(raw_state) if raw_state else pc.new_state()
+            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+            try:
+                ev = parse_envelope(event.value)
+                if ev.type == WATERMARK:
+                    outputs = pc.on_watermark(st, ev)
+                elif ev.type == EventType.SIGNAL.value:
+                    at = ev.time
+                    outputs = pc.on_signal(st, ev, parse_origin(event.headers))
+                else:
+                    raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
+            except Rejected as r:
+                await dead_letter(
+                    DeadLetter(
+                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="correlate"
+                    ),
+                    at,
+                )
+                continue
+            except Exception as e:  # a correlator bug: keep the old state, report, go on
+                log.exception("correlate: failed on %s", origin)
+                await dead_letter(
+                    DeadLetter(
+                        origin=origin,
+                        reason=f"correlator failed: {type(e).__name__}: {e}",
+                        raw=_raw_preview(event.value),
+                        stage="correlate",
+                    ),
+                    at,
+                )
+                continue
+            pending = []
+            for o in outputs:
+                if isinstance(o, Detection):
+                    dev = detection_event(o)
+                    log.info("correlate: detection %s %s %s", o.id, o.rule, o.group)
+                    pending.append(await detections.send(key=dev.id.encode(), value=encode(dev)))
+                else:
+                    pending.append(await dead_letter(o, at))
+            if pending:
+                # Outputs acknowledged before the state that produced them is written: if the worker dies
+                # in between, the record is processed again and the same (deterministic) outputs re-sent.
+                await asyncio.gather(*pending)
+            new_raw = orjson.dumps(st)
+            if new_raw != raw_state:
+                table[tkey] = new_raw
+
+    # -- notify ---------------------------------------------------------------------------------------------------
+    sql: dict[str, Any] = {}
+
+    def _store_and_dispatch(events: list[Event]) -> int:
+        if "store" not in sql:
+            from .stores import open_store
+
+            assert store_url is not None
+            sql["store"] = open_store(store_url)
+            sql["dispatcher"] = dispatcher_factory(sql["store"]) if dispatcher_factory is not None else None
+        added = int(sql["store"].append(events))
+        dispatcher = sql["dispatcher"]
+        if dispatcher is not None:
+            while dispatcher.run_once() > 0:
+                pass
+        return added
+
+    @app.agent(detections, name="notify")
+    async def notify(stream: Any) -> None:
+        async for batch in stream.take(100, within=0.2):
+            events: list[Event] = []
+            for raw in batch:
+                try:
+                    ev = parse_envelope(raw)
+                    if ev.type != EventType.DETECTION.value:
+                        raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
+                    events.append(ev)
+                except Rejected as r:
+                    await dead_letter(
+                        DeadLetter(
+                            origin=names.detections,
+                            field=r.field,
+                            reason=r.reason,
+                            raw=_raw_preview(raw),
+                            stage="notify",
+                        ),
+                        datetime.now(UTC),
+                    )
+            if not events or store_url is None:
+                continue
+            delay = 0.5
+            while True:  # the store must take them before the offsets move on: retry, never drop
+                try:
+                    added = await asyncio.to_thread(_store_and_dispatch, events)
+                    log.info("notify: %d detection(s), %d new", len(events), added)
+                    break
+                except Exception:
+                    log.exception("notify: store/dispatch failed; retrying in %.1fs", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def _announce() -> None:
+        log.info(
+            "watchfloor worker %s: %d detection(s), topics %s", app_id, len(compiled.detections), ", ".join(names.all())
+        )
+
+    del extract, route, correlate_agent, notify, mark_idle, _announce  # registered on the app
+    return app
+
+
+# ---- running -------------------------------------------------------------------------------------------------------
+
+
+def check_topics(broker: str, topic_prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Fail early, with the fix, when the topics are missing or laid out differently (auto-creation is off)."""
+    import kafka
+
+    admin = kafka.KafkaAdminClient(bootstrap_servers=broker.replace("kafka://", ""), client_id=f"{topic_prefix}-check")
+    try:
+        names = TopicNames(topic_prefix)
+        existing = set(admin.list_topics())
+        missing = [n for n in names.all() if n not in existing]
+        if missing:
+            raise RuntimeError(
+                f"missing Kafka topics: {', '.join(missing)} (create them with "
+                f"producers.kafka_log.ensure_topics({broker!r}, {topic_prefix!r}, {partitions}))"
+            )
+        described = {
+            d.get("name", d.get("topic")): len(d["partitions"])
+            for d in admin.describe_topics([names.documents, names.signals, names.correlate, names.detections])
+        }
+        wrong = [n for n in (names.documents, names.signals, names.correlate) if described.get(n) != partitions]
+        if wrong:
+            raise RuntimeError(f"topics {', '.join(wrong)} must have {partitions} partitions: {described}")
+        if described.get(names.detections) != 1:
+            raise RuntimeError(f"{names.detections} must have 1 partition (one dispatcher at a time)")
+    finally:
+        admin.close()
+
+
+def run_worker(
+    broker: str,
+    rules: Sequence[str],
+    store_url: str | None = None,
+    *,
+    dispatcher_factory: DispatcherFactory | None = None,
+    topic_prefix: str = DEFAULT_PREFIX,
+    app_id: str | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
+    idle_after: float = 5.0,
+    session_timeout: float = 30.0,
+    datadir: str | os.PathLike[str] | None = None,
+    loglevel: str = "info",
+) -> None:
+    """Run one worker until SIGTERM/SIGINT. Start several (same app_id) to share the partitions."""
+    import faust
+
+    check_topics(broker, topic_prefix, partitions)
+    app = make_app(
+        broker,
+        rules,
+        store_url,
+        topic_prefix=topic_prefix,
+        app_id=app_id,
+        partitions=partitions,
+        dispatcher_factory=dispatcher_factory,
+        idle_after=idle_after,
+        session_timeout=session_timeout,
+        datadir=datadir,
+    )
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+
+
+def _load_factory(spec: str) -> DispatcherFactory:
+    """'package.module:function' -> the function (a plugin hook: the alerts layer is wired in by the caller)."""
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise SystemExit(f"--dispatcher wants module:function, got {spec!r}")
+    factory: DispatcherFactory = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stream_processors.faust_app", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    w = sub.add_parser("worker", help="run a distributed worker")
+    w.add_argument("--broker", default=os.environ.get("WATCHFLOOR_KAFKA", "127.0.0.1:9092"))
+    w.add_argument("--rules", action="append", default=None, help="rule spec (repeatable); default builtin:dprk_russia")
+    w.add_argument("--store", default=None, help="store URL for detections (sqlite:///FILE, postgresql://...)")
+    w.add_argument("--prefix", default=DEFAULT_PREFIX)
+    w.add_argument("--app-id", default=None)
+    w.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
+    w.add_argument("--idle-after", type=float, default=5.0)
+    w.add_argument("--session-timeout", type=float, default=30.0)
+    w.add_argument("--datadir", default=None)
+    w.add_argument("--dispatcher", default=None, help="module:function(store) -> dispatcher with run_once()")
+    w.add_argument("--loglevel", default="info")
+    args = parser.parse_args(argv)
+    run_worker(
+        args.broker,
+        args.rules or ["builtin:dprk_russia"],
+        args.store,
+        dispatcher_factory=_load_factory(args.dispatcher) if args.dispatcher else None,
+        topic_prefix=args.prefix,
+        app_id=args.app_id,
+        partitions=args.partitions,
+        idle_after=args.idle_after,
+        session_timeout=args.session_timeout,
+        datadir=args.datadir,
+        loglevel=args.loglevel,
+    )
+
+
+if __name__ == "__main__":
+    main()

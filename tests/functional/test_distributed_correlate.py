@@ -1,0 +1,205 @@
+"""The correlate step of distributed mode without a broker: PartitionCorrelator under every arrival order.
+
+Kafka keeps order per partition only. This simulates the topology (documents spread over 3 partitions by id,
+signals re-keyed by group onto 3 correlate partitions, watermarks broadcast) and delivers each correlate
+partition's input in random interleavings of its upstream partitions, with re-sent (duplicate) records and a
+JSON round trip of the state after every record (as the Faust table does). The detections must always equal
+the embedded runner's.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from schemas.events import DeadLetter, Detection, Document, Event, Signal, document_event, signal_event
+from schemas.inputs import parse_document
+from stream_processors.engine import Engine
+from stream_processors.faust_app import (
+    WATERMARK,
+    PartitionCorrelator,
+    Rejected,
+    TopicNames,
+    parse_envelope,
+    watermark_event,
+)
+from stream_processors.faust_app import (
+    parse_document as parse_document_event,
+)
+from stream_processors.rulefile import load_rules
+from stream_processors.runner import EmbeddedRunner
+from stream_processors.stores.memory import MemoryStore
+from tests.functional.test_distributed_equivalence import DATA, key
+
+pytestmark = pytest.mark.functional
+
+N = 3
+
+
+def part(s: str) -> int:
+    return zlib.crc32(s.encode()) % N
+
+
+def docs() -> list[Document]:
+    return [parse_document(orjson.loads(line)) for line in DATA.read_text().splitlines() if line.strip()]
+
+
+def engine() -> Engine:
+    return Engine(load_rules(["builtin:dprk_russia"])[1])
+
+
+Record = tuple[Event, list[int] | None]  # a correlate-topic record and its wf-origin header
+
+
+def upstream_queues(eng: Engine, documents: list[Document]) -> dict[int, dict[int, list[Record]]]:
+    """queues[c][p]: what correlate partition c receives from upstream partition p, in order."""
+    queues: dict[int, dict[int, list[Record]]] = {c: {p: [] for p in range(N)} for c in range(N)}
+    newest: dict[int, float] = {}
+    offsets = dict.fromkeys(range(N), 0)
+    for doc in documents:
+        p = part(doc.id)
+        offset = offsets[p]
+        offsets[p] += 1
+        for i, sig in enumerate(eng.extract(doc)):
+            sev = signal_event(sig)
+            for j, (_det, gkey) in enumerate(eng.correlator.routes(sig)):
+                routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
+                queues[part(gkey)][p].append((routed, [p, offset, i, j]))
+        newest[p] = max(newest.get(p, doc.published_at.timestamp()), doc.published_at.timestamp())
+        for c in range(N):
+            queues[c][p].append((watermark_event(p, newest[p], idle=False), None))
+    for p in range(N):
+        for c in range(N):
+            queues[c][p].append((watermark_event(p, newest.get(p), idle=True), None))
+    return queues
+
+
+def interleavings(queues: dict[int, list[Record]], rng: random.Random, dup_rate: float) -> Iterator[Record]:
+    """Each upstream partition in order, partitions interleaved at random; with `dup_rate`, an upstream
+    partition replays its last few records (what an agent restarted from its committed offset does)."""
+    pos = dict.fromkeys(queues, 0)
+    while any(pos[p] < len(q) for p, q in queues.items()):
+        p = rng.choice([p for p, q in queues.items() if pos[p] < len(q)])
+        yield queues[p][pos[p]]
+        pos[p] += 1
+        if rng.random() < dup_rate:
+            back = rng.randint(1, min(pos[p], 8))
+            pos[p] -= back
+
+
+def run_distributed(
+    seed: int, dup_rate: float = 0.2, documents: list[Document] | None = None
+) -> tuple[list[Detection], list[DeadLetter]]:
+    eng = engine()
+    rng = random.Random(seed)
+    pc = PartitionCorrelator(eng, N)
+    detections: list[Detection] = []
+    dead: list[DeadLetter] = []
+    for c, per_source in upstream_queues(eng, documents or docs()).items():
+        raw = orjson.dumps(pc.new_state())
+        for ev, origin in interleavings(per_source, rng, dup_rate):
+            st: dict[str, Any] = orjson.loads(raw)  # the table holds bytes: every record starts from them
+            outs = pc.on_watermark(st, ev) if ev.type == WATERMARK else pc.on_signal(st, ev, origin)
+            raw = orjson.dumps(st)
+            detections += [o for o in outs if isinstance(o, Detection)]
+            dead += [o for o in outs if isinstance(o, DeadLetter)]
+        assert orjson.loads(raw)["buf"] == [], f"partition {c} kept signals after every source went idle"
+    return detections, dead
+
+
+def embedded() -> list[Detection]:
+    store = MemoryStore()
+    store.append([document_event(d) for d in docs()])
+    return EmbeddedRunner(store, engine()).run_once().detections
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_any_arrival_order_gives_the_embedded_detections(seed: int) -> None:
+    got, dead = run_distributed(seed)
+    assert dead == []
+    assert sorted(map(key, got)) == sorted(map(key, embedded()))
+
+
+def test_a_document_published_twice_counts_once() -> None:
+    """Kafka does not deduplicate: the same document at a later offset must not fire or count again."""
+    d = docs()
+    # Re-sent soon after (a producer retrying): a throttled and a fired signing, a corroborating pair.
+    mixed = [*d[:3], d[1], d[2], *d[3:19], d[16], d[17], *d[19:]]
+    got, dead = run_distributed(7, documents=mixed)
+    assert dead == []
+    assert sorted(map(key, got)) == sorted(map(key, embedded()))
+
+
+def test_a_repeat_older_than_the_lateness_is_reported_late() -> None:
+    """Beyond allowed lateness + a day the applied-id set has forgotten it: it is late input, said so."""
+    d = docs()
+    got, dead = run_distributed(3, dup_rate=0.0, documents=[*d, d[1]])
+    assert sorted(map(key, got)) == sorted(map(key, embedded()))
+    assert [x.origin for x in dead] == ["document:dist-002"]
+    assert dead[0].reason.startswith("late signal 'treaty_signing'")
+
+
+def test_without_buffering_order_would_matter() -> None:
+    """Why the watermark buffer exists: applying signals in arrival order changes the detections."""
+    eng = engine()
+    queues = upstream_queues(eng, docs())
+    differs = 0
+    for seed in range(12):
+        rng = random.Random(seed)
+        got: list[Detection] = []
+        for per_source in queues.values():
+            state = eng.initial_state()
+            for ev, _origin in interleavings(per_source, rng, 0.0):
+                if ev.type != WATERMARK:
+                    sig = Signal.model_validate(ev.payload)
+                    outs = eng.correlator.on_signal(state, sig, only=(ev.key or "").split("\x1f")[0])
+                    got += [o for o in outs if isinstance(o, Detection)]
+        differs += sorted(map(key, got)) != sorted(map(key, embedded()))
+    assert differs > 0
+
+
+def test_low_watermark_waits_for_every_source_then_skips_idle_ones() -> None:
+    pc = PartitionCorrelator(engine(), 3)
+    st = pc.new_state()
+    pc.on_watermark(st, watermark_event(0, 100.0, idle=False))
+    pc.on_watermark(st, watermark_event(1, 50.0, idle=False))
+    assert st["low"] is None  # partition 2 not heard from
+    pc.on_watermark(st, watermark_event(2, None, idle=True))  # empty partition
+    assert st["low"] == 50.0
+    pc.on_watermark(st, watermark_event(1, 40.0, idle=False))  # a source never goes back
+    assert st["src"]["1"] == [50.0, False] and st["low"] == 50.0
+    pc.on_watermark(st, watermark_event(1, 50.0, idle=True))
+    assert st["low"] == 100.0  # only partition 0 is active
+    pc.on_watermark(st, watermark_event(2, 70.0, idle=False))  # partition 2 wakes up behind
+    assert st["low"] == 100.0  # the low watermark never goes back either
+
+
+def test_poison_records_are_rejected_with_a_reason() -> None:
+    doc = docs()[0]
+    good = orjson.dumps(document_event(doc).model_dump(mode="json"))
+    assert parse_document_event(parse_envelope(good)) == doc
+    cases = {
+        b"\xff\xfe not json": "not JSON",
+        b"[1, 2]": "not an event envelope",
+        orjson.dumps({**orjson.loads(good), "schema_version": 2}): "unknown schema_version 2",
+        orjson.dumps({**orjson.loads(good), "time": "yesterday"}): "invalid event envelope",
+        None: "empty record",
+    }
+    for raw, reason in cases.items():
+        with pytest.raises(Rejected, match=reason):
+            parse_envelope(raw)
+    bad_payload = orjson.dumps({**orjson.loads(good), "payload": {"id": "x"}})
+    with pytest.raises(Rejected, match="invalid document payload") as e:
+        parse_document_event(parse_envelope(bad_payload))
+    assert e.value.field and e.value.field.startswith("payload.")
+
+
+def test_topic_names_match_the_publisher() -> None:
+    from producers.kafka_log import Topics
+
+    assert TopicNames("x").all() == Topics("x").all()
