@@ -27,18 +27,18 @@ import pytest
 pytest.importorskip("kafka")
 pytest.importorskip("faust")
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from producers.kafka_log import KafkaPublisher, Topics, ensure_topics  # noqa: E402
-from schemas.config import RetryPolicy, Subscription  # noqa: E402
-from schemas.events import Detection, Document, document_event  # noqa: E402
-from schemas.inputs import parse_document  # noqa: E402
-from stream_processors.engine import Engine  # noqa: E402
-from stream_processors.replay import replay  # noqa: E402
-from stream_processors.rulefile import load_rules  # noqa: E402
-from stream_processors.runner import EmbeddedRunner  # noqa: E402
-from stream_processors.stores import open_store  # noqa: E402
-from stream_processors.stores.memory import MemoryStore  # noqa: E402
+from producers.kafka_log import KafkaPublisher, Topics, ensure_topics
+from schemas.config import RetryPolicy, Subscription
+from schemas.events import Detection, Document, document_event
+from schemas.inputs import parse_document
+from stream_processors.engine import Engine
+from stream_processors.replay import replay
+from stream_processors.rulefile import load_rules
+from stream_processors.runner import EmbeddedRunner
+from stream_processors.stores import open_store
+from stream_processors.stores.memory import MemoryStore
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -293,9 +293,7 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster, kafka_admin:
                 "payload": {"id": "no-date", "type": "news.article", "source": {"name": "X"}, "title": "t"},
             }
         ),
-        orjson.dumps(
-            {"id": "wrong", "type": "signal", "time": "2024-11-01T00:00:00+00:00", "payload": {"name": "x"}}
-        ),
+        orjson.dumps({"id": "wrong", "type": "signal", "time": "2024-11-01T00:00:00+00:00", "payload": {"name": "x"}}),
     ]
     for i, value in enumerate(poison):
         raw.send(documents, key=f"poison-{i}".encode(), value=value)
