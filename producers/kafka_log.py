@@ -17,6 +17,12 @@ Document records carry their event time (``published_at``) as the Kafka timestam
 by time with ``offsets_for_times`` (see ``stream_processors.kafka_replay``); that is why the documents topic
 has no time-based retention (``retention.ms=-1``): an old article would otherwise be deleted at once.
 
+After the documents of a publish, the publisher appends a watermark record (an envelope of type
+``watermark``, payload ``{"partition": p, "time": newest published_at of the batch, "idle": false}``) to
+EVERY documents partition. Workers take it as "this partition has seen that time": partitions that got no
+documents move on too, so the correlate step can apply signals in event-time order without timers (see
+``stream_processors.faust_app``). Readers of the documents topic skip these records.
+
 ``KafkaPublisher.publish(events)`` returns only once the broker acknowledged every record (``acks=all``,
 idempotent producer). When the broker cannot be reached the events go to a local JSONL spool (fsync'd)
 instead, and the next ``publish`` (or an explicit ``drain_spool``) sends the spool first, in order.
@@ -38,6 +44,7 @@ from typing import Any
 import orjson
 
 from schemas.events import DOCUMENT_TYPES, Event, EventType
+from stream_processors.faust_app import WATERMARK, watermark_event
 from stream_processors.ports import StoredEvent
 
 log = logging.getLogger(__name__)
@@ -221,6 +228,8 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
     """(topic, key) for an event published by a producer. Keys keep related events in one partition."""
     if event.type in DOCUMENT_TYPES:
         return topics.documents, event.id
+    if event.type == WATERMARK:
+        return topics.documents, ""
     if event.type == EventType.SIGNAL.value:
         return topics.signals, str(event.payload.get("document_id") or event.id)
     if event.type == EventType.DETECTION.value:
@@ -232,7 +241,7 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
 
 def _timestamp_ms(event: Event) -> int | None:
     """Documents carry their publication time (for offsets_for_times); everything else the append time."""
-    if event.type in DOCUMENT_TYPES:
+    if event.type in DOCUMENT_TYPES or event.type == WATERMARK:
         return int(event.time.timestamp() * 1000)
     return None
 
@@ -264,6 +273,7 @@ class KafkaPublisher:
         timeout_s: float = 15.0,
         linger_ms: int = 5,
         client_id: str | None = None,
+        watermarks: bool = True,
     ) -> None:
         if kafka is None:  # pragma: no cover
             raise RuntimeError("kafka-python is not installed (pip install 'watchfloor[kafka]')")
@@ -277,6 +287,7 @@ class KafkaPublisher:
         self.timeout_s = timeout_s
         self.linger_ms = linger_ms
         self.client_id = client_id or f"{topic_prefix}-publisher"
+        self.watermarks = watermarks
         self._producer: Any = None
         self._unreachable = _unreachable_errors()
 
@@ -381,6 +392,17 @@ class KafkaPublisher:
             futures.append(
                 producer.send(topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=_timestamp_ms(ev))
             )
+        newest = max((ev.time for ev in events if ev.type in DOCUMENT_TYPES), default=None)
+        if self.watermarks and newest is not None:
+            # Behind this batch's documents in every partition (one producer keeps per-partition order).
+            partitions = producer.partitions_for(self.topics.documents) or ()
+            for p in sorted(partitions):
+                mark = watermark_event(p, newest.timestamp(), idle=False)
+                futures.append(
+                    producer.send(
+                        self.topics.documents, partition=p, value=encode_event(mark), timestamp_ms=_timestamp_ms(mark)
+                    )
+                )
         producer.flush(timeout=self.timeout_s)
         for fut in futures:  # raises the first failure
             fut.get(timeout=self.timeout_s)

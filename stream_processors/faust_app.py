@@ -30,12 +30,21 @@ Event-time order. Documents are spread over partitions by id, so two signals for
 correlate partition in either order; the correlator's results (throttling, evidence choice) depend on
 order. Each correlate partition therefore buffers signals and applies them in event-time order
 (published_at, document id, signal name, sentence) once the low watermark -- the minimum over upstream
-partitions of the newest document time each has seen -- has reached them. A partition that has been
-caught up and silent for ``idle_after`` seconds is marked idle and does not hold the watermark back (so
-the last signals of a burst are applied ``idle_after`` seconds after the burst, not never). With documents
-whose times are in log order, detections equal those of ``replay(order="event-time")`` and of the embedded
-runner; a document older than what its partition has already passed is applied on arrival (late), as in
-any watermark-based stream processor.
+partitions of the newest time each has seen -- has reached them.
+
+Where time comes from. ``producers.kafka_log.KafkaPublisher`` appends, after each publish, a watermark
+record (type ``watermark``, the newest publication time of the batch) to EVERY documents partition, behind
+that batch's documents. A partition that got no documents thus still moves on, and the last signals of a
+burst are applied as soon as the markers are through: no timers, no guessing. With documents whose times
+are in log order, detections then equal those of ``replay(order="event-time")`` and of the embedded runner,
+whatever the partitioning, interleaving, number of workers or restarts; a document older than what its
+partition has already passed is applied on arrival (late), as in any watermark-based stream processor.
+
+For producers that do not write markers there is ``idle_after`` (off by default): a documents partition
+caught up and silent for that long is marked idle and stops holding the watermark back, for as long as its
+owner renews the mark (heartbeats every ``idle_after / 2``, lease ``2 * idle_after``, so the partitions
+of a worker that died hold it back again). Idleness costs determinism: when an idle partition receives
+data again, other partitions may have moved the watermark past it in the meantime.
 
 Delivery guarantees. At least once everywhere, made idempotent: Faust commits source offsets only after
 flushing the producer (changelog included); the correlate agent waits for the broker to ack its
@@ -51,6 +60,7 @@ import asyncio
 import importlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -232,13 +242,30 @@ class PartitionCorrelator:
     (documents partition, offset, signal index, route index: the ``wf-origin`` header) is then not after
     ``seen`` for that partition, which is exact and costs one entry per upstream partition. A document
     published twice has new offsets: its signals are caught by ``done`` (applied signal ids, kept for the
-    allowed lateness plus a day; an older repeat is reported as a late signal, which it is)."""
+    allowed lateness plus a day; an older repeat is reported as a late signal, which it is).
 
-    def __init__(self, engine: Engine, upstream_partitions: int) -> None:
+    Idleness is a lease. An upstream partition marked idle keeps counting as idle only while its idle
+    markers keep coming (the owner re-sends them as heartbeats); `lease` seconds after the last one it holds
+    the watermark back again. So a partition whose worker died is waited for (its documents are applied in
+    order once a new owner catches up) instead of being skipped for good. Lease times live in this object's
+    memory, not in the state: a restarted worker trusts no idle marker until it has seen a fresh one.
+    `lease=None` (the default, for tests) never expires them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        upstream_partitions: int,
+        *,
+        lease: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.correlator = engine.correlator
         self.upstream = upstream_partitions
         self.lateness = self.correlator.lateness
+        self.lease = lease
+        self.clock = clock
+        self._idle_seen: dict[tuple[int, str], float] = {}  # (partition, upstream partition) -> clock()
 
     @staticmethod
     def new_state() -> dict[str, Any]:
@@ -266,23 +293,34 @@ class PartitionCorrelator:
         st["buf"].append(item)
         return []
 
-    def on_watermark(self, st: dict[str, Any], ev: Event) -> list[Detection | DeadLetter]:
+    def on_watermark(self, st: dict[str, Any], ev: Event, partition: int = 0) -> list[Detection | DeadLetter]:
+        """A watermark from upstream partition ev.payload["partition"], received on `partition`."""
         p = str(int(ev.payload["partition"]))
         t = ev.payload.get("time")
         idle = bool(ev.payload.get("idle"))
+        if idle:
+            self._idle_seen[(partition, p)] = self.clock()
         prev = st["src"].get(p)
         if prev is not None and prev[0] is not None and (t is None or t < prev[0]):
             t = prev[0]  # a source's watermark never goes back (re-sent or re-started upstream)
         st["src"][p] = [t, idle]
-        return self.advance(st)
+        return self.advance(st, partition)
 
-    def low_watermark(self, st: dict[str, Any]) -> float | None:
+    def _idle(self, partition: int, p: str, flagged: bool) -> bool:
+        if not flagged:
+            return False
+        if self.lease is None:
+            return True
+        seen = self._idle_seen.get((partition, p))
+        return seen is not None and self.clock() - seen <= self.lease
+
+    def low_watermark(self, st: dict[str, Any], partition: int = 0) -> float | None:
         """Min over active upstream partitions of their watermark; the max when all are idle. Never goes back."""
         srcs: dict[str, list[Any]] = st["src"]
         low: float | None = st["low"]
         if len(srcs) < self.upstream:
             return low  # some upstream partition has not reported yet: wait for it
-        active: list[float | None] = [v[0] for v in srcs.values() if not v[1]]
+        active: list[float | None] = [v[0] for p, v in srcs.items() if not self._idle(partition, p, v[1])]
         cand: float | None
         if active:
             cand = None if any(t is None for t in active) else min(t for t in active if t is not None)
@@ -293,9 +331,9 @@ class PartitionCorrelator:
             return low
         return cand if low is None else max(low, cand)
 
-    def advance(self, st: dict[str, Any]) -> list[Detection | DeadLetter]:
+    def advance(self, st: dict[str, Any], partition: int = 0) -> list[Detection | DeadLetter]:
         out: list[Detection | DeadLetter] = []
-        low = self.low_watermark(st)
+        low = self.low_watermark(st, partition)
         if low is None:
             return out
         st["low"] = low
@@ -339,7 +377,7 @@ def make_app(
     app_id: str | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     dispatcher_factory: DispatcherFactory | None = None,
-    idle_after: float = 5.0,
+    idle_after: float | None = None,
     session_timeout: float = 30.0,
     datadir: str | os.PathLike[str] | None = None,
     store: str = "memory://",
@@ -373,6 +411,7 @@ def make_app(
         producer_acks=-1,
         producer_linger_ms=1,
         autodiscover=False,
+        broker_client_id=f"{app_id}-{socket.gethostname()}-{os.getpid()}",  # which worker is which member
     )
 
     def raw_topic(name: str) -> Any:
@@ -384,7 +423,8 @@ def make_app(
     detections = raw_topic(names.detections)
     dead_letters = raw_topic(names.dead_letters)
     table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
-    pc = PartitionCorrelator(engine, partitions)
+    heartbeat = idle_after / 2 if idle_after else 0.0
+    pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
 
     async def dead_letter(dl: DeadLetter, at: datetime) -> Any:
         ev = dead_letter_event(dl, at)
@@ -394,7 +434,14 @@ def make_app(
     progress: dict[int, dict[str, Any]] = {}  # documents partition -> {offset, at, t, idle}
 
     def _progress(p: int) -> dict[str, Any]:
-        return progress.setdefault(p, {"offset": None, "at": time.monotonic(), "t": None, "idle": False})
+        return progress.setdefault(p, {"offset": None, "at": time.monotonic(), "t": None, "idle": False, "hb": 0.0})
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _forget_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
+        # Whoever gets these partitions next starts their idle clock afresh; so do we if they come back.
+        for tp in revoked:
+            if tp.topic == names.documents:
+                progress.pop(tp.partition, None)
 
     @app.agent(documents, name="extract")
     async def extract(stream: Any) -> None:
@@ -407,6 +454,12 @@ def make_app(
             pr["offset"], pr["at"] = offset, time.monotonic()
             try:
                 ev = parse_envelope(event.value)
+                if ev.type == WATERMARK:  # a publisher's marker: this partition has seen time `time`
+                    t_mark = ev.payload.get("time")
+                    if not isinstance(t_mark, int | float):
+                        raise Rejected("watermark without a numeric time", "payload.time")
+                    await _advance(p, float(t_mark), pr)
+                    continue
                 doc = parse_document(ev)
             except Rejected as r:
                 log.warning("extract: %s rejected: %s", origin, r.reason)
@@ -435,20 +488,31 @@ def make_app(
                 sev = signal_event(sig)
                 hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}".encode()}
                 await signals.send(key=doc.id.encode(), value=encode(sev), partition=p, headers=hdr)
-            t = doc.published_at.timestamp()
-            if pr["t"] is None or t > pr["t"] or pr["idle"]:
-                pr["t"] = t if pr["t"] is None else max(t, pr["t"])
-                pr["idle"] = False
-                await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
+            await _advance(p, doc.published_at.timestamp(), pr)
 
-    @app.timer(max(idle_after / 4, 0.25))  # type: ignore[untyped-decorator]
+    async def _advance(p: int, t: float, pr: dict[str, Any]) -> None:
+        """Documents partition p has seen time t: forward its watermark (behind its signals) when it moved."""
+        if pr["t"] is None or t > pr["t"] or pr["idle"]:
+            pr["t"] = t if pr["t"] is None else max(t, pr["t"])
+            pr["idle"] = False
+            await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
+
+    @app.timer(max((idle_after or 60.0) / 4, 0.25))  # type: ignore[untyped-decorator]
     async def mark_idle() -> None:
         """Tell downstream that a caught-up, silent documents partition holds nothing back."""
+        if not idle_after:
+            return
         try:
             assigned = [tp for tp in app.consumer.assignment() if tp.topic == names.documents]
         except Exception:  # not started / rebalancing
             return
         now = time.monotonic()
+        for tp in assigned:  # heartbeats: an idle marker lasts only as long as it is renewed
+            pr = _progress(tp.partition)
+            if pr["idle"] and now - pr["hb"] >= heartbeat:
+                pr["hb"] = now
+                wm = watermark_event(tp.partition, pr["t"], idle=True)
+                await signals.send(key=b"", value=encode(wm), partition=tp.partition)
         quiet = [
             tp
             for tp in assigned
@@ -456,22 +520,23 @@ def make_app(
         ]
         if not quiet:
             return
-        try:
-            highwaters = await app.consumer.highwaters(*quiet)  # one request for all of them
-        except Exception:
-            log.debug("idle check of %s failed", quiet, exc_info=True)
-            return
         for tp in quiet:
             pr = _progress(tp.partition)
             try:
+                # The highwater of the last fetch response: known without a request (an idle partition is
+                # still fetched, so it stays current). Asking the broker instead goes through the consumer
+                # thread and waits behind its long-poll fetch (about a second here).
+                hw = app.consumer.highwater(tp)
+                if hw is None:
+                    hw = (await app.consumer.highwaters(tp)).get(tp)
                 pos = pr["offset"] + 1 if pr["offset"] is not None else await app.consumer.position(tp)
             except Exception:
-                log.debug("position of %s unknown", tp, exc_info=True)
+                log.debug("idle check of %s failed", tp, exc_info=True)
                 continue
-            hw = highwaters.get(tp)
             if hw is None or pos is None or pos < hw or pr["idle"] or time.monotonic() - pr["at"] < idle_after:
                 continue  # behind, or a record arrived while we asked
             pr["idle"] = True
+            pr["hb"] = time.monotonic()
             log.info("extract: %s idle at watermark %s", tp, pr["t"])
             await signals.send(
                 key=b"", value=encode(watermark_event(tp.partition, pr["t"], idle=True)), partition=tp.partition
@@ -521,7 +586,7 @@ def make_app(
             try:
                 ev = parse_envelope(event.value)
                 if ev.type == WATERMARK:
-                    outputs = pc.on_watermark(st, ev)
+                    outputs = pc.on_watermark(st, ev, msg.partition)
                 elif ev.type == EventType.SIGNAL.value:
                     at = ev.time
                     outputs = pc.on_signal(st, ev, parse_origin(event.headers))
@@ -620,7 +685,7 @@ def make_app(
             "watchfloor worker %s: %d detection(s), topics %s", app_id, len(compiled.detections), ", ".join(names.all())
         )
 
-    del extract, route, correlate_agent, notify, mark_idle, _announce  # registered on the app
+    del extract, route, correlate_agent, notify, mark_idle, _announce, _forget_revoked  # registered
     return app
 
 
@@ -663,7 +728,7 @@ def run_worker(
     topic_prefix: str = DEFAULT_PREFIX,
     app_id: str | None = None,
     partitions: int = DEFAULT_PARTITIONS,
-    idle_after: float = 5.0,
+    idle_after: float | None = None,
     session_timeout: float = 30.0,
     datadir: str | os.PathLike[str] | None = None,
     loglevel: str = "info",
@@ -707,7 +772,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     w.add_argument("--prefix", default=DEFAULT_PREFIX)
     w.add_argument("--app-id", default=None)
     w.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
-    w.add_argument("--idle-after", type=float, default=5.0)
+    w.add_argument(
+        "--idle-after",
+        type=float,
+        default=None,
+        help="seconds; only for producers that write no watermark markers (see the module docstring)",
+    )
     w.add_argument("--session-timeout", type=float, default=30.0)
     w.add_argument("--datadir", default=None)
     w.add_argument("--dispatcher", default=None, help="module:function(store) -> dispatcher with run_once()")

@@ -3,7 +3,7 @@
 `replay_from_kafka(bootstrap, topic, since)` seeks every partition with ``offsets_for_times`` to the first
 record whose timestamp is >= `since`, reads up to the end offsets taken when it started (a bounded read:
 documents published meanwhile are not waited for), and yields the documents with ``published_at >= since``
-(and ``< until`` when given).
+(and ``< until`` when given). The publisher's watermark records are skipped.
 
 Records written by ``producers.kafka_log.KafkaPublisher`` carry the document's publication time as their
 Kafka timestamp, so the seek skips everything older. Records stamped with their append time instead are
@@ -26,6 +26,8 @@ from pydantic import ValidationError
 
 from schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event
 
+from .faust_app import WATERMARK
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +38,12 @@ class KafkaReplayStats:
     records: int = 0
     documents: int = 0
     skipped_before: int = 0  # documents published before `since` (or at/after `until`)
+    watermarks: int = 0  # the publisher's watermark markers, skipped
     invalid: list[str] = field(default_factory=list)  # "partition@offset: reason"
+
+
+class _Marker(Exception):
+    """A watermark record: not a document, not an error."""
 
 
 def _document(raw: bytes | None) -> Document:
@@ -49,6 +56,8 @@ def _document(raw: bytes | None) -> Document:
     if version != SCHEMA_VERSION:
         raise ValueError(f"unknown schema_version {version!r}")
     ev = Event.model_validate(obj)
+    if ev.type == WATERMARK:
+        raise _Marker
     if ev.type not in DOCUMENT_TYPES:
         raise ValueError(f"event type {ev.type!r} is not a document")
     return Document.model_validate(ev.payload)
@@ -114,6 +123,9 @@ def replay_from_kafka(
                     st.records += 1
                     try:
                         doc = _document(rec.value)
+                    except _Marker:
+                        st.watermarks += 1
+                        continue
                     except (ValueError, ValidationError) as e:  # orjson's error is a ValueError too
                         msg = f"{tp.partition}@{rec.offset}: {str(e).splitlines()[0][:200]}"
                         st.invalid.append(msg)

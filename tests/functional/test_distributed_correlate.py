@@ -203,3 +203,24 @@ def test_topic_names_match_the_publisher() -> None:
     from producers.kafka_log import Topics
 
     assert TopicNames("x").all() == Topics("x").all()
+
+
+def test_idle_marks_expire_without_heartbeats() -> None:
+    """A dead worker stops renewing its partitions' idle marks: they hold the watermark back again."""
+    now = [0.0]
+    pc = PartitionCorrelator(engine(), 2, lease=3.0, clock=lambda: now[0])
+    st = pc.new_state()
+    pc.on_watermark(st, watermark_event(0, 100.0, idle=False), partition=1)
+    pc.on_watermark(st, watermark_event(1, 50.0, idle=True), partition=1)
+    assert st["low"] == 100.0  # partition 1 is idle: only partition 0 counts
+    pc.on_watermark(st, watermark_event(0, 200.0, idle=False), partition=1)
+    assert st["low"] == 200.0
+    now[0] = 10.0  # no heartbeat from partition 1 for longer than the lease
+    pc.on_watermark(st, watermark_event(0, 300.0, idle=False), partition=1)
+    assert st["low"] == 200.0  # waits for partition 1 (its last watermark, 50, is behind: low stays)
+    pc.on_watermark(st, watermark_event(1, 50.0, idle=True), partition=1)  # heartbeat again
+    assert st["low"] == 300.0
+    assert pc.low_watermark(st, partition=0) == 300.0  # leases are per receiving partition; low never goes back
+    fresh = PartitionCorrelator(engine(), 2, lease=3.0, clock=lambda: now[0])  # a restarted worker
+    st2 = orjson.loads(orjson.dumps({**st, "low": None}))
+    assert fresh.low_watermark(st2, partition=1) == 50.0  # trusts no idle mark it has not seen: waits for 1
