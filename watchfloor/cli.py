@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -49,11 +50,14 @@ def _progress(console: Console = err) -> Progress:
 
 
 def _config(path: Path | None) -> Any:
+    """The config file (or the bundled default); WATCHFLOOR_STORE overrides its store (containers)."""
     try:
-        return load_config(path)
+        cfg = load_config(path)
     except ConfigError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
+    env_store = os.environ.get("WATCHFLOOR_STORE")
+    return cfg.model_copy(update={"store": env_store}) if env_store else cfg
 
 
 def _fail(message: str) -> typer.Exit:
@@ -418,23 +422,106 @@ def schemas_export(directory: Annotated[Path, typer.Argument(help="Where to writ
         out.print(str(p), highlight=False)
 
 
-# --- worker -------------------------------------------------------------------------------------
+# --- distributed mode ---------------------------------------------------------------------------
 @app.command()
 def worker(
     broker: Annotated[str, typer.Option(help="Kafka bootstrap servers.", envvar="WATCHFLOOR_KAFKA")] = "127.0.0.1:9092",
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     store: Annotated[
-        str | None, typer.Option(help="Store URL for detections and the delivery ledger.", envvar="WATCHFLOOR_STORE")
+        str | None, typer.Option(help="Store URL for detections (default from config).", envvar="WATCHFLOOR_STORE")
     ] = None,
+    dispatch: Annotated[
+        bool, typer.Option("--dispatch/--no-dispatch", help="Also deliver alerts (else leave it to `notify`).")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Start a Faust worker (distributed mode) against a Kafka broker."""
+    """Start a Faust worker (distributed mode). Start several: they share the partitions."""
     try:
         from stream_processors.faust_app import run_worker
     except ImportError as e:
         raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
+    from .wiring import dispatcher_factory
+
     cfg = _config(config)
-    run_worker(broker=broker, rules=rules or list(cfg.rules), store_url=store or cfg.store, config=cfg)
+    factory = dispatcher_factory(cfg) if dispatch else None
+    run_worker(broker, rules or list(cfg.rules), store or cfg.store, dispatcher_factory=factory)
+
+
+@app.command()
+def produce(
+    broker: Annotated[str, typer.Option(help="Kafka bootstrap servers.", envvar="WATCHFLOOR_KAFKA")] = "127.0.0.1:9092",
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
+    interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
+) -> None:
+    """Poll the configured sources into the store, then relay new documents to Kafka (outbox)."""
+    try:
+        from producers.kafka_log import KafkaPublisher
+    except ImportError as e:
+        raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
+    from producers.poller import SourcePoller
+    from producers.relay import KafkaRelay
+    from stream_processors.stores import open_store
+
+    cfg = _config(config)
+    st = open_store(cfg.store)
+    publisher = KafkaPublisher(broker)
+    publisher.ensure_topics()
+    poller = SourcePoller(st, cfg.sources, cfg.max_body_chars)
+    relay = KafkaRelay(st, publisher)
+    wait = interval if interval is not None else cfg.poll_interval.total_seconds()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while True:
+            summary = poller.poll_due()
+            stats = relay.run_once()
+            err.print(
+                f"{summary.accepted} new documents, {summary.dead_lettered} dead letters · "
+                f"{stats.relayed} relayed to Kafka ({publisher.spooled()} spooled)",
+                highlight=False,
+            )
+            if once or stop.wait(wait):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        publisher.close()
+        st.close()
+
+
+@app.command()
+def notify(
+    config: ConfigOpt = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).", envvar="WATCHFLOOR_STORE")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Dispatch what is pending, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between looks at the store.")] = 2.0,
+) -> None:
+    """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
+    from stream_processors.stores import open_store
+
+    from .wiring import WiringError, build_dispatcher
+
+    cfg = _config(config)
+    st = open_store(store or cfg.store)
+    try:
+        dispatcher = build_dispatcher(cfg, st)
+    except WiringError as e:
+        st.close()
+        raise _fail(str(e)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while True:
+            n = dispatcher.run_once()
+            if n:
+                err.print(f"{n} detections dispatched", highlight=False)
+            if once or stop.is_set() or (n == 0 and stop.wait(interval)):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        st.close()
 
 
 def main() -> None:

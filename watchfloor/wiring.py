@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from alerts.dispatcher import AlertDispatcher
 from alerts.notifiers.base import Notifier
@@ -45,6 +45,21 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None) -> N
 
 def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, Notifier]:
     return {ch.name: build_notifier(ch, env) for ch in cfg.channels}
+
+
+def build_dispatcher(cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None) -> AlertDispatcher:
+    return AlertDispatcher(store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry)
+
+
+def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[Store], AlertDispatcher]:
+    """For runtimes that open their own store (the Faust worker): notifiers are built now, so a missing
+    Slack token fails at start, not at the first alert."""
+    notifiers = build_notifiers(cfg, env)
+
+    def make(store: Store) -> AlertDispatcher:
+        return AlertDispatcher(store, notifiers, cfg.subscriptions, retry=cfg.retry)
+
+    return make
 
 
 class EmbeddedPipeline:

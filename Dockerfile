@@ -1,0 +1,15 @@
+# watchfloor with the distributed extras (Kafka, Faust, PostgreSQL driver).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY schemas schemas
+COPY producers producers
+COPY stream_processors stream_processors
+COPY alerts alerts
+COPY watchfloor watchfloor
+COPY rules rules
+RUN pip install --no-cache-dir ".[kafka,postgres]" && mkdir -p /data/inbox && touch /data/inbox/articles.jsonl
+COPY deploy/watchfloor.yaml /etc/watchfloor/watchfloor.yaml
+ENV WATCHFLOOR_CONFIG=/etc/watchfloor/watchfloor.yaml WATCHFLOOR_SPOOL_DIR=/data/spool
+WORKDIR /data
+ENTRYPOINT ["watchfloor"]
