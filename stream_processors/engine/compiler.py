@@ -73,6 +73,8 @@ class CompiledSignal:
     context_none: frozenset[str]
     captures: tuple[tuple[str, tuple[str, ...], str | None], ...]  # (name, candidate entities, kind)
     uses_regex: bool
+    # Atoms a sentence must hold for `node` to match it: one atom of each clause (see _requirements).
+    needs: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +100,16 @@ class CompiledDetection:
 class CompiledRules:
     """Everything the engine needs, built once: the automaton, signals, detections, entity names."""
 
-    automaton: Any
-    prefilter: Any | None  # automaton of first words of every positive phrase, or None (always run)
+    automaton: Any  # every pattern: phrases, entity names and modality cues
+    # The same split in two, which is what the extractor runs: `trigger` holds the phrase and entity
+    # patterns (pattern -> its AutomatonEntry tuple), `cue_automaton` the modality cues, read only
+    # for sentences that match.
+    trigger: Any | None  # None when there are no such patterns
+    cue_automaton: Any | None
+    # Per signal, the atoms a document must contain for the signal to possibly match in one of its
+    # sentences (clauses: one atom of each must be present). The extractor runs `trigger` once over
+    # all of a document's words and drops it before splitting sentences when no signal is possible.
+    requirements: dict[str, tuple[frozenset[str], ...]]
     signals: dict[str, CompiledSignal]
     signals_by_atom: dict[str, tuple[str, ...]]
     always_signals: tuple[str, ...]  # signals that must be tried on every document (regex-only)
@@ -129,7 +139,6 @@ class _Builder:
     def __init__(self, entities: dict[str, tuple[str, list[str]]]) -> None:
         self.entities = entities  # id -> (kind, aliases)
         self.entries: dict[str, list[AutomatonEntry]] = {}
-        self.first_words: set[str] = set()
         self.errors: list[RuleError] = []
 
     def add(self, phrase: str, kind: str, key: str, path: Sequence[str | int], cue_class: str = "") -> bool:
@@ -157,7 +166,7 @@ class _Builder:
         words = phrase_words(phrase)
         return " ".join(words)
 
-    def condition(self, cond: Condition, path: list[str | int], atoms: set[str], positive: bool) -> Node:
+    def condition(self, cond: Condition, path: list[str | int], atoms: set[str]) -> Node:
         if isinstance(cond, str):
             text = cond.strip()
             if text.startswith("@"):
@@ -165,29 +174,23 @@ class _Builder:
                 if eid not in self.entities:
                     self.errors.append(RuleError(path, f"unknown entity {text!r} (define it under 'entities')"))
                     return ("any", ())
-                if positive:
-                    for alias in self.entities[eid][1]:
-                        words = phrase_words(alias)
-                        if words:
-                            self.first_words.add(words[0].rstrip("*"))
                 atoms.add(text)
                 return ("atom", text)
             key = self.phrase_key(text)
-            if self.add(text, "phrase", key, path) and positive:
-                self.first_words.add(phrase_words(text)[0].rstrip("*"))
+            self.add(text, "phrase", key, path)
             atoms.add(key)
             return ("atom", key)
         if isinstance(cond, Clause):
             parts: list[Node] = []
             if cond.any is not None:
                 parts.append(
-                    ("any", tuple(self.condition(c, [*path, "any", i], atoms, positive) for i, c in enumerate(cond.any)))
+                    ("any", tuple(self.condition(c, [*path, "any", i], atoms) for i, c in enumerate(cond.any)))
                 )
             if cond.all is not None:
-                parts.extend(self.condition(c, [*path, "all", i], atoms, positive) for i, c in enumerate(cond.all))
+                parts.extend(self.condition(c, [*path, "all", i], atoms) for i, c in enumerate(cond.all))
             if cond.none is not None:
                 parts.append(
-                    ("none", tuple(self.condition(c, [*path, "none", i], atoms, False) for i, c in enumerate(cond.none)))
+                    ("none", tuple(self.condition(c, [*path, "none", i], atoms) for i, c in enumerate(cond.none)))
                 )
             if cond.regex is not None:
                 try:
@@ -313,17 +316,13 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     for pattern, bucket in b.entries.items():
         automaton.add_word(pattern, tuple(bucket))
     automaton.make_automaton()
-    prefilter: Any | None = None
-    if not always and b.first_words:
-        prefilter = ahocorasick.Automaton()
-        for w in b.first_words:
-            prefilter.add_word(w, w)
-        prefilter.make_automaton()
-    elif not always:
-        prefilter = ahocorasick.Automaton()  # no signals at all: nothing can match
+    trigger = _automaton({p: tuple(e for e in bucket if e.kind != "cue") for p, bucket in b.entries.items()})
+    cue_automaton = _automaton({p: tuple(e for e in bucket if e.kind == "cue") for p, bucket in b.entries.items()})
     return CompiledRules(
         automaton=automaton,
-        prefilter=prefilter,
+        trigger=trigger,
+        cue_automaton=cue_automaton,
+        requirements={name: _requirements(sig) for name, sig in signals.items()},
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
         always_signals=tuple(always),
@@ -356,7 +355,7 @@ def _compile_signal(
     always: list[str],
 ) -> CompiledSignal:
     atoms: set[str] = set()
-    node = b.condition(sdef.match, [*spath, "match"], atoms, True)
+    node = b.condition(sdef.match, [*spath, "match"], atoms)
     m = sdef.mentions
     c = sdef.context
     for label, req in (("mentions", m), ("context", c)):
@@ -387,7 +386,53 @@ def _compile_signal(
         context_none=frozenset(c.none) if c else frozenset(),
         captures=tuple(captures),
         uses_regex=uses_regex,
+        needs=tuple(dict.fromkeys(_node_requirements(node))),
     )
+
+
+def _automaton(entries: dict[str, tuple[AutomatonEntry, ...]]) -> Any | None:
+    """An automaton of the patterns that have entries, or None if none has (pyahocorasick cannot
+    search with an empty automaton)."""
+    automaton = ahocorasick.Automaton()
+    for pattern, bucket in entries.items():
+        if bucket:
+            automaton.add_word(pattern, bucket)
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+def _node_requirements(node: Node) -> list[frozenset[str]]:
+    """Atoms a document must contain for `node` to hold in one of its sentences, as clauses (one atom
+    of each clause present). A necessary condition only: an empty list requires nothing."""
+    tag = node[0]
+    if tag == "atom":
+        return [frozenset((node[1],))]
+    if tag == "all":
+        return [c for child in node[1] for c in _node_requirements(child)]
+    if tag == "any":
+        # One alternative holds, so one clause of it holds: the union of one clause per alternative.
+        union: set[str] = set()
+        for child in node[1]:
+            clauses = _node_requirements(child)
+            if not clauses:
+                return []  # an alternative that requires nothing: neither does the whole
+            union |= min(clauses, key=len)
+        return [frozenset(union)] if union else []
+    return []  # none, regex: no atom is required
+
+
+def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:
+    """What a document must contain for `sig` to possibly match one of its sentences."""
+    clauses = list(sig.needs)
+    # Entities the sentence (mentions) or the document (context) must name.
+    for eid in sorted(sig.mention_all | sig.context_all):
+        clauses.append(frozenset(("@" + eid,)))
+    for group in (sig.mention_any, sig.context_any):
+        if group:
+            clauses.append(frozenset("@" + eid for eid in group))
+    return tuple(dict.fromkeys(clauses))
 
 
 def _uses_regex(node: Node) -> bool:

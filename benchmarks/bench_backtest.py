@@ -1,0 +1,250 @@
+"""Backtest speed over ALL real 2023 RSS items next to the time to just parse them, in the same run;
+plus the alerts the bundled pack fires on that year (a false-positive check: 2023 had a Kim-Putin
+summit but no DPRK-Russia treaty and no North Korean troops in Russia).
+
+    .venv/bin/python benchmarks/bench_backtest.py                # pinned to CPU 0, 3 repetitions
+    .venv/bin/python benchmarks/bench_backtest.py --reps 5 --json results.json
+
+The 171,112 items of ../shared/data/news_rss_2023 are first prepared once into our input JSON Lines
+format (one file per feed, cached outside the repo; not timed). Then, each repetition:
+  parse-only: read the prepared files line by line and orjson.loads each line;
+  backtest:   producers.jsonl.read_jsonl (read + validate with parse_document into Documents) on
+              every file, then stream_processors.replay.replay(documents, Engine(bundled pack))
+              (sorts by event time, extracts and correlates every document).
+Loading and compiling the rule pack is timed separately and not counted. Target (issue): backtest
+within 3x of parse-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c
+
+from producers.jsonl import read_jsonl
+from schemas.events import DeadLetter, Detection, Document, Signal
+from stream_processors.engine import Engine
+from stream_processors.replay import replay
+from stream_processors.rulefile import load_rules
+
+TARGET_RATIO = 3.0
+SUMMIT = ("2023-09-10", "2023-09-19")  # Kim Jong-un's trip to Russia, 10-18 Sep 2023 (dates, UTC)
+
+
+def parse_only(paths: list[Path], prog: Any) -> int:
+    task = prog.add_task("parse-only (read + orjson.loads)", total=len(paths))
+    loads = orjson.loads
+    n = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            for line in f:
+                loads(line)
+                n += 1
+        prog.advance(task)
+    prog.remove_task(task)
+    return n
+
+
+def backtest(paths: list[Path], engine: Engine, prog: Any) -> tuple[dict[str, float], Any, int]:
+    """read_jsonl + replay; returns the split of the time, the replay result and the dead letters."""
+    task = prog.add_task("backtest: read + validate", total=len(paths))
+    docs: list[Document] = []
+    dead = 0
+
+    def read() -> None:
+        nonlocal dead
+        for p in paths:
+            for item in read_jsonl(p):
+                if isinstance(item, Document):
+                    docs.append(item)
+                elif isinstance(item, DeadLetter):
+                    dead += 1
+            prog.advance(task)
+
+    t_read, _ = c.timed(read)
+    prog.remove_task(task)
+    task = prog.add_task("backtest: replay (sort + engine)", total=len(docs))
+    count = [0]
+
+    def tick() -> None:  # cheap: the bar moves every 5,000 documents
+        count[0] += 1
+        if count[0] % 5000 == 0:
+            prog.advance(task, 5000)
+
+    t_replay, result = c.timed(lambda: replay(docs, engine, on_document=tick))
+    prog.remove_task(task)
+    return (
+        {"read_validate_wall": t_read.wall, "read_validate_cpu": t_read.cpu,
+         "replay_wall": t_replay.wall, "replay_cpu": t_replay.cpu},
+        result,
+        dead,
+    )
+
+
+def summit_signals(paths: list[Path], engine: Engine) -> list[dict[str, Any]]:
+    """Every signal of the bundled pack in the summit window (whether or not an alert fired)."""
+    out = []
+    docs = [d for p in paths for d in read_jsonl(p) if isinstance(d, Document)]
+    docs.sort(key=lambda d: d.published_at)
+    for d in docs:
+        if not (SUMMIT[0] <= d.published_at.date().isoformat() < SUMMIT[1]):
+            continue
+        for o in engine.extract(d):
+            if isinstance(o, Signal):
+                out.append({"published_at": o.published_at.isoformat(), "source": o.source, "signal": o.name,
+                            "modality": o.modality, "cue": o.cue, "captures": dict(o.captures),
+                            "sentence": o.sentence})
+    return out
+
+
+def weak_label_burst() -> dict[str, Any] | None:
+    """Counts (facts only) from the weak-label file: North Korea items per day around the summit."""
+    path = c.rss2023_dir() / "rss2023_dprk_keyword_hits_weaklabels.csv"
+    if not path.exists():
+        return None
+    per_day: Counter[str] = Counter()
+    total = 0
+    with open(path, encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            total += 1
+            day = row["date_published"][:10]
+            if SUMMIT[0] <= day < SUMMIT[1]:
+                per_day[day] += 1
+    return {"total": total, "summit_window": sum(per_day.values()), "per_day": dict(sorted(per_day.items()))}
+
+
+def alert_json(d: Detection) -> dict[str, Any]:
+    return {
+        "rule": d.rule, "title": d.title, "severity": d.severity, "confidence": d.confidence,
+        "fired_at": d.fired_at.isoformat(), "group": dict(d.group), "attributes": dict(d.attributes),
+        "evidence": [{"published_at": e.published_at.isoformat(), "source": e.source, "signal": e.signal,
+                      "modality": e.modality, "url": e.url, "sentence": e.sentence} for e in d.evidence],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
+    ap.add_argument("--rules", default="builtin:dprk_russia", help="rule pack spec (default: the bundled pack)")
+    ap.add_argument("--cpu", type=int, default=0, help="pin to this CPU (-1: do not pin)")
+    ap.add_argument("--json", type=Path, help="also write the results (with the alert list) as JSON here")
+    args = ap.parse_args(argv)
+
+    pinned = c.pin_to_core(args.cpu)
+    console = c.console
+    console.print(f"[bold]bench_backtest[/bold]: all of news_rss_2023, {args.reps} repetitions, {pinned}")
+    paths = c.prepared_rss2023()
+    size = sum(p.stat().st_size for p in paths)
+    t_rules, (_loaded, compiled) = c.timed(lambda: load_rules([args.rules]))
+
+    runs: list[dict[str, float]] = []
+    result = None
+    dead = 0
+    n_parsed = 0
+    with c.progress() as prog:
+        for rep in range(args.reps):
+            rep_task = prog.add_task(f"repetition {rep + 1}/{args.reps}", total=2)
+            gc.collect()
+            t_parse, n_parsed = c.timed(lambda: parse_only(paths, prog))
+            prog.advance(rep_task)
+            gc.collect()
+            engine = Engine(compiled)  # fresh engine (and state) every time
+            t_bt, (split, result, dead) = c.timed(lambda engine=engine: backtest(paths, engine, prog))
+            prog.advance(rep_task)
+            prog.remove_task(rep_task)
+            runs.append({"parse_wall": t_parse.wall, "parse_cpu": t_parse.cpu,
+                         "backtest_wall": t_bt.wall, "backtest_cpu": t_bt.cpu, **split})
+            del engine
+    assert result is not None
+    result_docs = result.documents
+
+    def med(key: str) -> float:
+        return c.median([r[key] for r in runs])
+
+    parse_w, bt_w = med("parse_wall"), med("backtest_wall")
+    ratio = bt_w / parse_w
+    out: dict[str, Any] = {
+        "benchmark": "backtest",
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": c.machine(),
+        "pinning": pinned,
+        "rules": args.rules,
+        "lines": n_parsed,
+        "documents": result_docs,
+        "dead_letters": dead,
+        "prepared_mb": round(size / 1e6, 1),
+        "rules_load_s": t_rules.wall,
+        "runs": runs,
+        "median": {k: med(k) for k in runs[0]},
+        "ratio_backtest_over_parse": ratio,
+        "ratio_backtest_over_parse_cpu": med("backtest_cpu") / med("parse_cpu"),
+        "target": {"max_ratio": TARGET_RATIO, "met": ratio <= TARGET_RATIO},
+        "signals": result.signals,
+        "signals_by_name": dict(sorted(result.signals_by_name.items())),
+        "late_signals": len(result.late),
+        "alerts": [alert_json(d) for d in result.detections],
+    }
+    with console.status("listing the bundled pack's signals in the summit window (not timed)"):
+        out["summit_window"] = {"dates": list(SUMMIT), "signals": summit_signals(paths, Engine(compiled)),
+                                "weak_labels": weak_label_burst()}
+
+    from rich.table import Table
+
+    show = c.Console(width=150)
+    m = out["median"]
+    table = Table(title=f"backtest of {result_docs:,} real 2023 RSS items ({pinned}; median of {args.reps})")
+    for col in ("step", "median wall s", "median CPU s", "items/s"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    table.add_row("parse-only (baseline): read + orjson.loads", f"{m['parse_wall']:.2f}", f"{m['parse_cpu']:.2f}",
+                  f"{n_parsed / m['parse_wall']:,.0f}")
+    table.add_row("  backtest: read + validate (read_jsonl)", f"{m['read_validate_wall']:.2f}",
+                  f"{m['read_validate_cpu']:.2f}", f"{result_docs / m['read_validate_wall']:,.0f}")
+    table.add_row("  backtest: replay (sort + engine)", f"{m['replay_wall']:.2f}", f"{m['replay_cpu']:.2f}",
+                  f"{result_docs / m['replay_wall']:,.0f}")
+    table.add_row("backtest total", f"{m['backtest_wall']:.2f}", f"{m['backtest_cpu']:.2f}",
+                  f"{result_docs / m['backtest_wall']:,.0f}")
+    show.print(table)
+    show.print(
+        f"ratio backtest / parse-only: [bold]{ratio:.1f}x[/bold] wall, {out['ratio_backtest_over_parse_cpu']:.1f}x "
+        f"CPU (target <= {TARGET_RATIO:.0f}x: {'met' if out['target']['met'] else 'NOT met'}); "
+        f"rules loaded in {t_rules.wall:.2f}s (not counted)",
+        highlight=False,
+    )
+    alerts = Table(title=f"{len(result.detections)} alerts on 2023 ({result.signals} signals: "
+                         f"{', '.join(f'{k} {v}' for k, v in out['signals_by_name'].items())})")
+    for col in ("fired at (event time)", "rule", "severity", "source", "evidence (first)"):
+        alerts.add_column(col, overflow="fold")
+    for a in out["alerts"]:
+        ev = a["evidence"][0]
+        alerts.add_row(a["fired_at"][:16], a["rule"], a["severity"], ev["source"], ev["sentence"][:160])
+    show.print(alerts)
+    sw = out["summit_window"]
+    treaty = [s for s in sw["signals"] if s["signal"].startswith(("treaty", "ratification"))]
+    wl = sw["weak_labels"]
+    show.print(
+        f"summit window {SUMMIT[0]}..{SUMMIT[1]} (exclusive): "
+        + (f"{wl['summit_window']} of the {wl['total']} North Korea items (weak labels); " if wl else "")
+        + f"{len(sw['signals'])} signals of the bundled pack, {len(treaty)} of them treaty signals "
+        + "(" + ", ".join(f"{s['signal']} {s['modality']}" for s in treaty) + "); treaty alerts in the window: "
+        + str(sum(1 for a in out["alerts"] if a["rule"].startswith(("treaty", "ratification"))
+                  and SUMMIT[0] <= a["fired_at"][:10] < SUMMIT[1])),
+        highlight=False,
+    )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
