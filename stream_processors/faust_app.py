@@ -48,9 +48,14 @@ data again, other partitions may have moved the watermark past it in the meantim
 
 Delivery guarantees. At least once everywhere, made idempotent: Faust commits source offsets only after
 flushing the producer (changelog included); the correlate agent waits for the broker to ack its
-detections before it writes the table; re-sent signals are dropped by a per-partition set of applied
-(signal, detection) ids; detection ids are deterministic, the store keeps one copy of each and the
-dispatcher's delivery ledger sends each (alert, channel) once.
+detections before it writes the table; records re-sent upstream are dropped by their origin (the
+``wf-origin`` header) and re-published documents by the set of applied (signal, detection) ids; detection
+ids are deterministic, the store keeps one copy of each and the dispatcher's delivery ledger sends each
+(alert, channel) once (its one window: a crash between Slack's answer and the ledger write).
+
+faust-streaming 0.15.3 (Python 3.11) drops records after a rebalance when a newly assigned partition has no
+committed offset (its previous owner died within its first 2.8 s commit interval): see
+``_rewind_uncommitted`` below, which works around it.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -96,6 +101,7 @@ WATERMARK = "watermark"
 "idle": bool}: upstream partition p has delivered every signal of documents up to `time`."""
 
 STATE_TABLE = "correlate-state"
+ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
 DEFAULT_PREFIX = "watchfloor"
 DEFAULT_PARTITIONS = 3
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
@@ -380,7 +386,7 @@ def make_app(
     idle_after: float | None = None,
     session_timeout: float = 30.0,
     datadir: str | os.PathLike[str] | None = None,
-    store: str = "memory://",
+    table_store: str = "memory://",
 ) -> Any:
     """A faust.App running extract, route, correlate and notify for one rule set.
 
@@ -388,9 +394,15 @@ def make_app(
     co-partitioned). Workers started with the same `app_id` form one consumer group and share partitions.
     `store_url` is where detections (and the dispatcher's alert and delivery events) are kept; without it
     detections stay in Kafka. `dispatcher_factory(store)` builds the alerts dispatcher (the CLI passes one
-    built from the config's channels and subscriptions)."""
+    built from the config's channels and subscriptions).
+
+    `table_store` is Faust's local store for the state table: ``memory://`` (the default: the state is
+    rebuilt from the changelog topic at start, which is quick at these sizes) or, when rocksdict is
+    installed, ``rocksdict://`` with a `datadir` of this worker's own (not installed here, so untested)."""
     import faust  # the optional "kafka" extra
 
+    if dispatcher_factory is not None and store_url is None:
+        raise ValueError("a dispatcher needs a store: pass store_url")
     _loaded, compiled = load_rules(list(rules_specs))
     engine = Engine(compiled)
     names = TopicNames(topic_prefix)
@@ -400,7 +412,7 @@ def make_app(
     app = faust.App(
         app_id,
         broker=_broker_url(broker),
-        store=store,
+        store=table_store,
         topic_partitions=partitions,
         topic_disable_leader=True,  # no extra internal topic: nothing here needs a leader
         web_enabled=False,  # several workers on one host must not fight over port 6066
@@ -435,6 +447,40 @@ def make_app(
 
     def _progress(p: int) -> dict[str, Any]:
         return progress.setdefault(p, {"offset": None, "at": time.monotonic(), "t": None, "idle": False, "hb": 0.0})
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _log_assignment(app_: Any, assigned: Any, **kwargs: Any) -> None:
+        by_topic: dict[str, list[int]] = {}
+        for tp in assigned:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        # One parseable line per rebalance: which partitions this worker now owns (tests read it too).
+        log.info("%s %s", ASSIGNMENT_LOG, orjson.dumps({k: sorted(v) for k, v in sorted(by_topic.items())}).decode())
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def _rewind_uncommitted(app_: Any, **kwargs: Any) -> None:
+        """Work around a faust-streaming 0.15 bug that loses records after a rebalance.
+
+        While Faust recovers tables, the fetcher already fetches records of the newly assigned stream
+        partitions, and Faust discards them; afterwards ``perform_seek`` rewinds to the committed offsets,
+        but aiokafka's ``seek_to_committed`` skips partitions whose committed offset is missing (or 0). A
+        partition whose previous owner died before its first commit (it commits every 2.8 s) would then
+        resume after the discarded records: they would never be processed. Rewind such partitions to the
+        beginning instead (what auto_offset_reset=earliest means); everything downstream is idempotent.
+        Sent by Faust right before ``perform_seek``, with the stream partitions still paused."""
+        consumer: Any = app.consumer
+        ours = set(names.all())
+        tps = [tp for tp in consumer.assignment() if tp.topic in ours]
+        if not tps:
+            return
+        committed = await consumer.seek_to_committed()
+        fresh = [tp for tp in tps if not committed.get(tp)]
+        if fresh:
+            earliest = await consumer.earliest_offsets(*fresh)
+            log.info(
+                "rewinding partition(s) with no committed offset to their beginning: %s",
+                ", ".join(f"{tp.topic}[{tp.partition}]@{earliest.get(tp)}" for tp in sorted(fresh)),
+            )
+            await consumer.seek_wait({tp: earliest.get(tp) or 0 for tp in fresh})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
@@ -627,6 +673,16 @@ def make_app(
             new_raw = orjson.dumps(st)
             if new_raw != raw_state:
                 table[tkey] = new_raw
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "correlate %s %s low=%s src=%s buffered=%d outputs=%d",
+                    origin,
+                    ev.type,
+                    st["low"],
+                    st["src"],
+                    len(st["buf"]),
+                    len(outputs),
+                )
 
     # -- notify ---------------------------------------------------------------------------------------------------
     sql: dict[str, Any] = {}
@@ -685,7 +741,8 @@ def make_app(
             "watchfloor worker %s: %d detection(s), topics %s", app_id, len(compiled.detections), ", ".join(names.all())
         )
 
-    del extract, route, correlate_agent, notify, mark_idle, _announce, _forget_revoked  # registered
+    del extract, route, correlate_agent, notify, mark_idle, _announce  # registered on the app
+    del _forget_revoked, _log_assignment, _rewind_uncommitted
     return app
 
 
@@ -731,9 +788,11 @@ def run_worker(
     idle_after: float | None = None,
     session_timeout: float = 30.0,
     datadir: str | os.PathLike[str] | None = None,
+    table_store: str = "memory://",
     loglevel: str = "info",
-) -> None:
-    """Run one worker until SIGTERM/SIGINT. Start several (same app_id) to share the partitions."""
+) -> NoReturn:
+    """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same app_id to
+    share the partitions. The topics must exist (producers.kafka_log.ensure_topics)."""
     import faust
 
     check_topics(broker, topic_prefix, partitions)
@@ -748,6 +807,7 @@ def run_worker(
         idle_after=idle_after,
         session_timeout=session_timeout,
         datadir=datadir,
+        table_store=table_store,
     )
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
@@ -780,6 +840,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     w.add_argument("--session-timeout", type=float, default=30.0)
     w.add_argument("--datadir", default=None)
+    w.add_argument("--table-store", default="memory://", help="Faust table store: memory:// or rocksdict://")
     w.add_argument("--dispatcher", default=None, help="module:function(store) -> dispatcher with run_once()")
     w.add_argument("--loglevel", default="info")
     args = parser.parse_args(argv)
@@ -794,6 +855,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         idle_after=args.idle_after,
         session_timeout=args.session_timeout,
         datadir=args.datadir,
+        table_store=args.table_store,
         loglevel=args.loglevel,
     )
 

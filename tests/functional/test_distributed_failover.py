@@ -1,0 +1,75 @@
+"""Failover: of two Faust workers, the one delivering alerts is SIGKILLed and never comes back. The survivor
+takes its partitions (after the broker's session timeout), recovers their correlate state from the changelog
+topic, and the detections and Slack messages are exactly those of the embedded runner, each once."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from producers.kafka_log import KafkaPublisher, Topics
+from schemas.events import document_event
+from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
+    Cluster,
+    assignment,
+    cluster,
+    embedded_detections,
+    key,
+    load_docs,
+    shared,
+    stored_detections,
+)
+
+pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def test_survivor_takes_over_the_partitions_and_the_alerts(
+    cluster: Cluster,  # noqa: F811
+    slack_server: Any,
+) -> None:
+    docs = load_docs()
+    expected = embedded_detections(docs)
+    first, rest = docs[:12], docs[12:]
+    n_first = len(embedded_detections(first))
+    t = Topics(cluster.prefix)
+
+    cluster.env = {"WF_TEST_SLACK_URL": slack_server.base_url, "WF_TEST_SLACK_TOKEN": slack_server.token}
+    dispatcher = "tests.functional.test_distributed_equivalence:make_dispatcher"
+    workers = [cluster.worker(f"w{i}", dispatcher=dispatcher).start() for i in (1, 2)]
+
+    cluster.wait("both workers to share the documents partitions", lambda: shared(workers, t.documents))
+
+    with KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl") as pub:
+        pub.publish([document_event(d) for d in first])
+        cluster.wait(f"{n_first} Slack messages", lambda: len(slack_server.messages) >= n_first)
+
+        # The worker that owns the detections partition delivers the alerts: kill that one.
+        owners = [w for w in workers if assignment(w).get(t.detections)]
+        assert len(owners) == 1
+        victim = owners[0]
+        survivor = next(w for w in workers if w is not victim)
+        victim_docs = assignment(victim).get(t.documents, [])
+        victim.kill()
+        killed_at = time.monotonic()
+
+        pub.publish([document_event(d) for d in rest])  # some land on the dead worker's partitions
+        cluster.wait(f"{len(expected)} Slack messages", lambda: len(slack_server.messages) >= len(expected))
+        took_over = time.monotonic() - killed_at
+    time.sleep(3.0)
+
+    got = stored_detections(cluster.store_url)
+    assert sorted(map(key, got)) == sorted(map(key, expected))
+    alert_ids = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
+    assert not {a: n for a, n in Counter(alert_ids).items() if n > 1}, "a Slack message was sent twice"
+    assert sorted(alert_ids) == sorted(d.id for d in expected)
+
+    assert survivor.alive()
+    only = assignment(survivor)
+    assert only[t.documents] == [0, 1, 2] and only[t.correlate] == [0, 1, 2] and only[t.detections] == [0]
+    print(
+        f"failover: killed the alert-delivering worker (documents partitions {victim_docs}); "
+        f"survivor delivered the rest {took_over:.1f}s later"
+    )
