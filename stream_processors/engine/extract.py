@@ -131,11 +131,11 @@ def _evaluate(node: Node, sent: _Sentence, lowered: list[str | None]) -> list[li
             got = _evaluate(child, sent, lowered)
             if got is None:
                 continue
-            comps = [c for c in got if c]
-            win = _smallest_window(comps)
+            nonempty = [c for c in got if c]
+            win = _smallest_window(nonempty)
             width = (win[1] - win[0]) if win is not None else 1 << 29
             if best is None or width < best_width:
-                best, best_width = comps, width
+                best, best_width = nonempty, width
         return best
     if tag == "all":
         comps: list[list[Span]] = []
