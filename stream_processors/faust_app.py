@@ -749,8 +749,12 @@ def make_app(
 # ---- running -------------------------------------------------------------------------------------------------------
 
 
+class MissingTopics(RuntimeError):
+    """The watchfloor topics do not exist (yet): auto-creation is off; the producer creates them."""
+
+
 def check_topics(broker: str, topic_prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIONS) -> None:
-    """Fail early, with the fix, when the topics are missing or laid out differently (auto-creation is off)."""
+    """Fail early, with the fix, when the topics are missing (MissingTopics) or laid out differently."""
     import kafka
 
     admin = kafka.KafkaAdminClient(bootstrap_servers=broker.replace("kafka://", ""), client_id=f"{topic_prefix}-check")
@@ -759,7 +763,7 @@ def check_topics(broker: str, topic_prefix: str = DEFAULT_PREFIX, partitions: in
         existing = set(admin.list_topics())
         missing = [n for n in names.all() if n not in existing]
         if missing:
-            raise RuntimeError(
+            raise MissingTopics(
                 f"missing Kafka topics: {', '.join(missing)} (create them with "
                 f"producers.kafka_log.ensure_topics({broker!r}, {topic_prefix!r}, {partitions}))"
             )
@@ -790,12 +794,23 @@ def run_worker(
     datadir: str | os.PathLike[str] | None = None,
     table_store: str = "memory://",
     loglevel: str = "info",
+    wait_for_topics: float = 120.0,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same app_id to
-    share the partitions. The topics must exist (producers.kafka_log.ensure_topics)."""
+    share the partitions. The topics must exist (producers.kafka_log.ensure_topics; `watchfloor produce`
+    creates them): a worker started first waits up to `wait_for_topics` seconds for them."""
     import faust
 
-    check_topics(broker, topic_prefix, partitions)
+    deadline = time.monotonic() + wait_for_topics
+    while True:
+        try:
+            check_topics(broker, topic_prefix, partitions)
+            break
+        except MissingTopics as e:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("%s; waiting for them", e)
+            time.sleep(2.0)
     app = make_app(
         broker,
         rules,
