@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 from producers.jsonl import read_jsonl
+from watchfloor.backtest import read_events
 from schemas.events import DeadLetter, Detection, Document, Signal
 from stream_processors.engine import Engine
 from stream_processors.replay import replay
@@ -57,23 +58,21 @@ def parse_only(paths: list[Path], prog: Any) -> int:
 
 
 def backtest(paths: list[Path], engine: Engine, prog: Any) -> tuple[dict[str, float], Any, int]:
-    """read_jsonl + replay; returns the split of the time, the replay result and the dead letters."""
+    """What `watchfloor backtest FILES` does: read + validate (watchfloor.backtest.read_events, which
+    checks every record but builds Documents lazily) then replay; returns the split of the time, the
+    replay result and the dead letters."""
     task = prog.add_task("backtest: read + validate", total=len(paths))
-    docs: list[Document] = []
-    dead = 0
+    loaded: list[Any] = []
 
     def read() -> None:
-        nonlocal dead
         for p in paths:
-            for item in read_jsonl(p):
-                if isinstance(item, Document):
-                    docs.append(item)
-                elif isinstance(item, DeadLetter):
-                    dead += 1
+            loaded.append(read_events([str(p)]))
             prog.advance(task)
 
     t_read, _ = c.timed(read)
     prog.remove_task(task)
+    docs = [d for part in loaded for d in part.documents]
+    dead = sum(len(part.dead_letters) for part in loaded)
     task = prog.add_task("backtest: replay (sort + engine)", total=len(docs))
     count = [0]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Literal, cast, overload
 
 import orjson
 
 from schemas.events import DeadLetter, Document
-from schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, parse_document
+from schemas.inputs import DEFAULT_MAX_BODY_CHARS, CheckedInput, InputError, check_document
 
 RAW_LIMIT = 500
 """How much of an offending line a dead letter keeps."""
@@ -53,24 +53,25 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def parse_line(
-    raw: bytes, *, origin: str, line: int, max_body_chars: int = DEFAULT_MAX_BODY_CHARS
-) -> Document | DeadLetter | None:
-    """One line of bytes (without its newline) -> a Document, a DeadLetter, or None for a blank line."""
+    raw: bytes, *, origin: str, line: int, max_body_chars: int = DEFAULT_MAX_BODY_CHARS, checked: bool = False
+) -> Document | CheckedInput | DeadLetter | None:
+    """One line of bytes (without its newline) -> a Document (or, with `checked`, a CheckedInput not yet
+    built), a DeadLetter, or None for a blank line."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        bad = raw[e.start : e.start + 1]
-        return DeadLetter(
-            origin=origin,
-            line=line,
-            reason=f"line is not valid UTF-8 at byte {e.start} (0x{bad.hex()}, counting from 0); save it as UTF-8",
-            raw=truncate(raw.decode("utf-8", errors="replace")),
-        )
-    if not text.strip():
-        return None
-    try:
-        obj = orjson.loads(text)
+        obj = orjson.loads(raw)  # orjson validates UTF-8 itself; decode only to explain a failure
     except orjson.JSONDecodeError as e:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as ue:
+            bad = raw[ue.start : ue.start + 1]
+            return DeadLetter(
+                origin=origin,
+                line=line,
+                reason=f"line is not valid UTF-8 at byte {ue.start} (0x{bad.hex()}, counting from 0); save it as UTF-8",
+                raw=truncate(raw.decode("utf-8", errors="replace")),
+            )
+        if not text.strip():
+            return None
         return DeadLetter(
             origin=origin,
             line=line,
@@ -78,13 +79,30 @@ def parse_line(
             raw=truncate(text),
         )
     try:
-        return parse_document(obj, max_body_chars=max_body_chars)
+        item = check_document(obj, max_body_chars=max_body_chars)
+        return item if checked else item.build()
     except InputError as e:
         reason = f"field '{e.field}': {e.message}" if e.field else e.message
-        return DeadLetter(origin=origin, line=line, field=e.field, reason=reason, raw=truncate(text))
+        return DeadLetter(
+            origin=origin, line=line, field=e.field, reason=reason, raw=truncate(raw.decode("utf-8", errors="replace"))
+        )
 
 
-def read_jsonl(path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> Iterator[Document | DeadLetter]:
+@overload
+def read_jsonl(
+    path: str | Path, *, max_body_chars: int = ..., checked: Literal[False] = ...
+) -> Iterator[Document | DeadLetter]: ...
+
+
+@overload
+def read_jsonl(
+    path: str | Path, *, max_body_chars: int = ..., checked: Literal[True]
+) -> Iterator[CheckedInput | DeadLetter]: ...
+
+
+def read_jsonl(
+    path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS, checked: bool = False
+) -> Iterator[Document | CheckedInput | DeadLetter]:
     """Documents and dead letters of a JSON Lines file, in line order; blank lines are skipped.
 
     Raises JsonlSourceError (naming the path) right away when the file cannot be opened, and while
@@ -92,10 +110,12 @@ def read_jsonl(path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS
     """
     p = Path(path)
     f = _open(p)  # eager: a missing file fails at the call, not at the first next()
-    return _read(f, p, origin=str(path), max_body_chars=max_body_chars)
+    return _read(f, p, origin=str(path), max_body_chars=max_body_chars, checked=checked)
 
 
-def _read(f: IO[bytes], path: Path, *, origin: str, max_body_chars: int) -> Iterator[Document | DeadLetter]:
+def _read(
+    f: IO[bytes], path: Path, *, origin: str, max_body_chars: int, checked: bool = False
+) -> Iterator[Document | CheckedInput | DeadLetter]:
     inner = getattr(f, "fileobj", None)  # the raw file under a GzipFile
     try:
         for number, raw in enumerate(f, start=1):
@@ -103,7 +123,7 @@ def _read(f: IO[bytes], path: Path, *, origin: str, max_body_chars: int) -> Iter
                 raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
             if number == 1 and raw.startswith(_BOM):
                 raw = raw[len(_BOM) :]
-            item = parse_line(raw, origin=origin, line=number, max_body_chars=max_body_chars)
+            item = parse_line(raw, origin=origin, line=number, max_body_chars=max_body_chars, checked=checked)
             if item is not None:
                 yield item
     except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError

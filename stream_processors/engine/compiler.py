@@ -110,6 +110,10 @@ class CompiledRules:
     # sentences (clauses: one atom of each must be present). The extractor runs `trigger` once over
     # all of a document's words and drops it before splitting sentences when no signal is possible.
     requirements: dict[str, tuple[frozenset[str], ...]]
+    # A cheaper, coarser gate on the raw lower-cased text (no tokenising): for every signal, the words
+    # of one required clause as plain substrings. A text in which none occurs can match no signal.
+    # None when some signal cannot be gated (regex-only signals, or a clause only "not" could meet).
+    raw_gate: Any | None
     signals: dict[str, CompiledSignal]
     signals_by_atom: dict[str, tuple[str, ...]]
     always_signals: tuple[str, ...]  # signals that must be tried on every document (regex-only)
@@ -317,12 +321,14 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
         automaton.add_word(pattern, tuple(bucket))
     automaton.make_automaton()
     trigger = _automaton({p: tuple(e for e in bucket if e.kind != "cue") for p, bucket in b.entries.items()})
+    requirements = {name: _requirements(sig) for name, sig in signals.items()}
     cue_automaton = _automaton({p: tuple(e for e in bucket if e.kind == "cue") for p, bucket in b.entries.items()})
     return CompiledRules(
         automaton=automaton,
         trigger=trigger,
         cue_automaton=cue_automaton,
-        requirements={name: _requirements(sig) for name, sig in signals.items()},
+        requirements=requirements,
+        raw_gate=_raw_gate(requirements, entities, always),
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
         always_signals=tuple(always),
@@ -421,6 +427,49 @@ def _node_requirements(node: Node) -> list[frozenset[str]]:
             union |= min(clauses, key=len)
         return [frozenset(union)] if union else []
     return []  # none, regex: no atom is required
+
+
+def _raw_gate(
+    requirements: dict[str, tuple[frozenset[str], ...]],
+    entities: dict[str, tuple[str, list[str]]],
+    always: Sequence[str],
+) -> Any | None:
+    """One clause per signal, as raw substrings: the longest word of each of its atoms (every word of a
+    matched phrase is a substring of the lower-cased text; "n't" -> "not" is the one exception, so a
+    clause that needs "not" is never chosen). Entity clauses are preferred: names are rarer than words."""
+    if always:
+        return None
+    keys: set[str] = set()
+    for clauses in requirements.values():
+        best: tuple[tuple[bool, int], set[str]] | None = None
+        for clause in clauses:
+            words: set[str] = set()
+            for atom in clause:
+                if atom.startswith("@"):
+                    phrases = entities.get(atom[1:], ("", []))[1]
+                else:
+                    phrases = [atom]
+                for phrase in phrases:
+                    ws = [w.rstrip("*") for w in phrase_words(phrase)]
+                    if ws:
+                        # The longest word; on a tie the last ("north korea" -> "korea"), as names
+                        # end in their head word.
+                        words.add(max(reversed(ws), key=len))
+            if not words or "not" in words:
+                continue
+            score = (all(a.startswith("@") for a in clause), min(len(w) for w in words))
+            if best is None or score > best[0]:
+                best = (score, words)
+        if best is None:
+            return None  # this signal cannot be gated: no gate at all
+        keys |= best[1]
+    gate = ahocorasick.Automaton()
+    for k in keys:
+        gate.add_word(k, k)
+    if len(gate) == 0:
+        return None
+    gate.make_automaton()
+    return gate
 
 
 def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:

@@ -15,6 +15,7 @@ from schemas.events import (
     EventType,
     Signal,
 )
+from schemas.inputs import CheckedInput
 from schemas.rules import RulePack
 
 from .compiler import CompiledRules, compile_packs
@@ -55,6 +56,15 @@ class Engine:
             outputs.extend(self.correlator.on_signal(state, sig))
         outputs.extend(self.correlator.note_time(state, doc.published_at))
         return state, outputs
+
+    def process_input(self, state: State, item: Document | CheckedInput) -> tuple[State, list[Output]]:
+        """Like process_document, but a checked input that no rule can match is never built into a
+        Document: it only moves event time forward, which is all such a document does in the engine."""
+        if isinstance(item, Document):
+            return self.process_document(state, item)
+        if self.extractor.may_match(item.title, item.body):
+            return self.process_document(state, item.build())
+        return state, list(self.correlator.note_time(state, item.published_at))
 
     def extract(self, doc: Document) -> list[Signal]:
         return self.extractor.extract(doc)

@@ -88,3 +88,23 @@ def test_keydays_labelled_items(engine: Engine, shared_data: Path) -> None:
         if lab == "NONE":
             above_low = [d.rule for d in by_item.get(item, []) if d.severity != "low"]
             assert above_low == [], (item, above_low)
+
+
+def test_lazy_inputs_give_the_same_alerts(engine: Engine, shared_data: Path) -> None:
+    """The backtest builds Documents only for inputs a rule can match; nothing else may change."""
+    from schemas.inputs import check_document
+
+    lines = [
+        json.loads(line)
+        for p in (shared_data / "seed.jsonl", shared_data / "dprk_russia_2024" / "keydays.jsonl")
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    eager = replay([parse_document(o) for o in lines], engine).detections
+    lazy = replay([check_document(o) for o in lines], engine).detections
+    assert [d.model_dump() for d in eager] == [d.model_dump() for d in lazy]
+    # The gate never drops a document that gives a signal.
+    for o in lines:
+        doc = parse_document(o)
+        if engine.extract(doc):
+            assert engine.extractor.may_match(doc.title, doc.body), doc.id

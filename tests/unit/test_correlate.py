@@ -156,3 +156,24 @@ def test_state_survives_json_round_trip_mid_stream() -> None:
     split.state = json.loads(json.dumps(split.state))
     split.feed(*docs[1:])
     assert [d.id for d in whole.detections] == [d.id for d in split.detections]
+
+
+def test_lazy_inputs_replay_identically_with_every_pattern() -> None:
+    from schemas.inputs import check_document
+    from stream_processors.replay import replay
+
+    texts = [
+        (0, "Alphaland closed the border.", "Wire A"),
+        (1, "Weather is mild.", "Wire B"),
+        (2, "Alphaland closed the border again.", "Wire B"),
+        (3, "Talks between Alphaland and Betastan opened.", "Wire A"),
+        (30, "Markets rose.", "Wire A"),
+        (31, "A strike hit Port Gamma.", "Wire C"),
+        (60, "Sports news.", "Wire A"),
+    ]
+    objs = [doc(t, at=h, source=s, doc_id=f"x{i}").model_dump(mode="json") for i, (h, t, s) in enumerate(texts)]
+    engine = engine_for(PACK)
+    eager = replay([check_document(o).build() for o in objs], engine).detections
+    lazy = replay([check_document(o) for o in objs], engine).detections
+    assert [d.id for d in eager] == [d.id for d in lazy]
+    assert "closure-not-lifted" in {d.rule for d in eager}  # absence fired on event time from skipped docs
