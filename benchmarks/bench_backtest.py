@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 from producers.jsonl import read_jsonl
-from watchfloor.backtest import read_events
-from schemas.events import DeadLetter, Detection, Document, Signal
+from schemas.events import Detection, Document, Signal
 from stream_processors.engine import Engine
 from stream_processors.replay import replay
 from stream_processors.rulefile import load_rules
+from watchfloor.backtest import read_events
 
 TARGET_RATIO = 3.0
 SUMMIT = ("2023-09-10", "2023-09-19")  # Kim Jong-un's trip to Russia, 10-18 Sep 2023 (dates, UTC)
@@ -84,8 +84,12 @@ def backtest(paths: list[Path], engine: Engine, prog: Any) -> tuple[dict[str, fl
     t_replay, result = c.timed(lambda: replay(docs, engine, on_document=tick))
     prog.remove_task(task)
     return (
-        {"read_validate_wall": t_read.wall, "read_validate_cpu": t_read.cpu,
-         "replay_wall": t_replay.wall, "replay_cpu": t_replay.cpu},
+        {
+            "read_validate_wall": t_read.wall,
+            "read_validate_cpu": t_read.cpu,
+            "replay_wall": t_replay.wall,
+            "replay_cpu": t_replay.cpu,
+        },
         result,
         dead,
     )
@@ -101,9 +105,17 @@ def summit_signals(paths: list[Path], engine: Engine) -> list[dict[str, Any]]:
             continue
         for o in engine.extract(d):
             if isinstance(o, Signal):
-                out.append({"published_at": o.published_at.isoformat(), "source": o.source, "signal": o.name,
-                            "modality": o.modality, "cue": o.cue, "captures": dict(o.captures),
-                            "sentence": o.sentence})
+                out.append(
+                    {
+                        "published_at": o.published_at.isoformat(),
+                        "source": o.source,
+                        "signal": o.name,
+                        "modality": o.modality,
+                        "cue": o.cue,
+                        "captures": dict(o.captures),
+                        "sentence": o.sentence,
+                    }
+                )
     return out
 
 
@@ -125,10 +137,24 @@ def weak_label_burst() -> dict[str, Any] | None:
 
 def alert_json(d: Detection) -> dict[str, Any]:
     return {
-        "rule": d.rule, "title": d.title, "severity": d.severity, "confidence": d.confidence,
-        "fired_at": d.fired_at.isoformat(), "group": dict(d.group), "attributes": dict(d.attributes),
-        "evidence": [{"published_at": e.published_at.isoformat(), "source": e.source, "signal": e.signal,
-                      "modality": e.modality, "url": e.url, "sentence": e.sentence} for e in d.evidence],
+        "rule": d.rule,
+        "title": d.title,
+        "severity": d.severity,
+        "confidence": d.confidence,
+        "fired_at": d.fired_at.isoformat(),
+        "group": dict(d.group),
+        "attributes": dict(d.attributes),
+        "evidence": [
+            {
+                "published_at": e.published_at.isoformat(),
+                "source": e.source,
+                "signal": e.signal,
+                "modality": e.modality,
+                "url": e.url,
+                "sentence": e.sentence,
+            }
+            for e in d.evidence
+        ],
     }
 
 
@@ -162,8 +188,15 @@ def main(argv: list[str] | None = None) -> int:
             t_bt, (split, result, dead) = c.timed(lambda engine=engine: backtest(paths, engine, prog))
             prog.advance(rep_task)
             prog.remove_task(rep_task)
-            runs.append({"parse_wall": t_parse.wall, "parse_cpu": t_parse.cpu,
-                         "backtest_wall": t_bt.wall, "backtest_cpu": t_bt.cpu, **split})
+            runs.append(
+                {
+                    "parse_wall": t_parse.wall,
+                    "parse_cpu": t_parse.cpu,
+                    "backtest_wall": t_bt.wall,
+                    "backtest_cpu": t_bt.cpu,
+                    **split,
+                }
+            )
             del engine
     assert result is not None
     result_docs = result.documents
@@ -195,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         "alerts": [alert_json(d) for d in result.detections],
     }
     with console.status("listing the bundled pack's signals in the summit window (not timed)"):
-        out["summit_window"] = {"dates": list(SUMMIT), "signals": summit_signals(paths, Engine(compiled)),
-                                "weak_labels": weak_label_burst()}
+        out["summit_window"] = {
+            "dates": list(SUMMIT),
+            "signals": summit_signals(paths, Engine(compiled)),
+            "weak_labels": weak_label_burst(),
+        }
 
     from rich.table import Table
 
@@ -205,14 +241,30 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"backtest of {result_docs:,} real 2023 RSS items ({pinned}; median of {args.reps})")
     for col in ("step", "median wall s", "median CPU s", "items/s"):
         table.add_column(col, justify="left" if col == "step" else "right")
-    table.add_row("parse-only (baseline): read + orjson.loads", f"{m['parse_wall']:.2f}", f"{m['parse_cpu']:.2f}",
-                  f"{n_parsed / m['parse_wall']:,.0f}")
-    table.add_row("  backtest: read + validate (read_jsonl)", f"{m['read_validate_wall']:.2f}",
-                  f"{m['read_validate_cpu']:.2f}", f"{result_docs / m['read_validate_wall']:,.0f}")
-    table.add_row("  backtest: replay (sort + engine)", f"{m['replay_wall']:.2f}", f"{m['replay_cpu']:.2f}",
-                  f"{result_docs / m['replay_wall']:,.0f}")
-    table.add_row("backtest total", f"{m['backtest_wall']:.2f}", f"{m['backtest_cpu']:.2f}",
-                  f"{result_docs / m['backtest_wall']:,.0f}")
+    table.add_row(
+        "parse-only (baseline): read + orjson.loads",
+        f"{m['parse_wall']:.2f}",
+        f"{m['parse_cpu']:.2f}",
+        f"{n_parsed / m['parse_wall']:,.0f}",
+    )
+    table.add_row(
+        "  backtest: read + validate (read_jsonl)",
+        f"{m['read_validate_wall']:.2f}",
+        f"{m['read_validate_cpu']:.2f}",
+        f"{result_docs / m['read_validate_wall']:,.0f}",
+    )
+    table.add_row(
+        "  backtest: replay (sort + engine)",
+        f"{m['replay_wall']:.2f}",
+        f"{m['replay_cpu']:.2f}",
+        f"{result_docs / m['replay_wall']:,.0f}",
+    )
+    table.add_row(
+        "backtest total",
+        f"{m['backtest_wall']:.2f}",
+        f"{m['backtest_cpu']:.2f}",
+        f"{result_docs / m['backtest_wall']:,.0f}",
+    )
     show.print(table)
     show.print(
         f"ratio backtest / parse-only: [bold]{ratio:.1f}x[/bold] wall, {out['ratio_backtest_over_parse_cpu']:.1f}x "
@@ -220,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         f"rules loaded in {t_rules.wall:.2f}s (not counted)",
         highlight=False,
     )
-    alerts = Table(title=f"{len(result.detections)} alerts on 2023 ({result.signals} signals: "
-                         f"{', '.join(f'{k} {v}' for k, v in out['signals_by_name'].items())})")
+    alerts = Table(
+        title=f"{len(result.detections)} alerts on 2023 ({result.signals} signals: "
+        f"{', '.join(f'{k} {v}' for k, v in out['signals_by_name'].items())})"
+    )
     for col in ("fired at (event time)", "rule", "severity", "source", "evidence (first)"):
         alerts.add_column(col, overflow="fold")
     for a in out["alerts"]:
@@ -235,9 +289,16 @@ def main(argv: list[str] | None = None) -> int:
         f"summit window {SUMMIT[0]}..{SUMMIT[1]} (exclusive): "
         + (f"{wl['summit_window']} of the {wl['total']} North Korea items (weak labels); " if wl else "")
         + f"{len(sw['signals'])} signals of the bundled pack, {len(treaty)} of them treaty signals "
-        + "(" + ", ".join(f"{s['signal']} {s['modality']}" for s in treaty) + "); treaty alerts in the window: "
-        + str(sum(1 for a in out["alerts"] if a["rule"].startswith(("treaty", "ratification"))
-                  and SUMMIT[0] <= a["fired_at"][:10] < SUMMIT[1])),
+        + "("
+        + ", ".join(f"{s['signal']} {s['modality']}" for s in treaty)
+        + "); treaty alerts in the window: "
+        + str(
+            sum(
+                1
+                for a in out["alerts"]
+                if a["rule"].startswith(("treaty", "ratification")) and SUMMIT[0] <= a["fired_at"][:10] < SUMMIT[1]
+            )
+        ),
         highlight=False,
     )
     if args.json:

@@ -92,8 +92,15 @@ def vocabulary(docs: list[Document]) -> tuple[list[str], list[str], list[str]]:
     # Rare-to-moderate words (topical names and nouns), never the most common ones.
     cap = max(10, len(docs) // 400)
     singles = sorted(w for w, n in df.items() if 3 <= n <= cap and word_ok(w) and len(w) >= 5)
-    multi = [g for g, n in grams.items() if n >= 2 and word_ok(g[0]) and word_ok(g[-1])
-             and all(w.isalpha() for w in g) and not any(w in cue_words for w in g)]
+    multi = [
+        g
+        for g, n in grams.items()
+        if n >= 2
+        and word_ok(g[0])
+        and word_ok(g[-1])
+        and all(w.isalpha() for w in g)
+        and not any(w in cue_words for w in g)
+    ]
     bigrams = sorted(" ".join(g) for g in multi if len(g) == 2)
     trigrams = sorted(" ".join(g) for g in multi if len(g) == 3)
     return singles, bigrams, trigrams
@@ -132,8 +139,12 @@ def write_pack(rules: list[list[str]], path: Path) -> None:
         "description": "Benchmark pack: phrases drawn from the corpus vocabulary (seeded).",
         "signals": {f"{GEN_PREFIX}{i:04d}": {"match": {"any": phrases}} for i, phrases in enumerate(rules)},
         "detections": [
-            {"id": f"gen-{i:04d}", "title": f"generated rule {i}", "severity": "low",
-             "pattern": {"any": f"{GEN_PREFIX}{i:04d}"}}
+            {
+                "id": f"gen-{i:04d}",
+                "title": f"generated rule {i}",
+                "severity": "low",
+                "pattern": {"any": f"{GEN_PREFIX}{i:04d}"},
+            }
             for i in range(len(rules))
         ],
     }
@@ -189,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", type=int, default=1000, help="generated rules")
     ap.add_argument("--phrases", type=int, default=4, help="phrases per generated rule")
     ap.add_argument("--seed", type=int, default=2023)
-    ap.add_argument("--vocab-items", type=int, default=20_000,
-                    help="the rules' phrases come from the N items that follow the benchmark's items")
+    ap.add_argument(
+        "--vocab-items",
+        type=int,
+        default=20_000,
+        help="the rules' phrases come from the N items that follow the benchmark's items",
+    )
     ap.add_argument("--reps", type=int, default=5, help="repetitions of the engine runs (median reported)")
     ap.add_argument("--naive-reps", type=int, default=3, help="repetitions of the naive loop")
     ap.add_argument("--cpu", type=int, default=0, help="pin to this CPU (-1: do not pin)")
@@ -217,8 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         regexes = naive_regexes(rules)
     n = len(docs)
     chars = sum(len(d.text) for d in docs)
-    console.print(f"{n:,} documents, {chars / n:.0f} characters each on average; "
-                  f"{sum(map(len, rules)):,} generated phrases")
+    console.print(
+        f"{n:,} documents, {chars / n:.0f} characters each on average; {sum(map(len, rules)):,} generated phrases"
+    )
 
     times: dict[str, list[c.Timing]] = {"a": [], "b": [], "c": []}
     results: dict[str, Any] = {}
@@ -275,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     naive_hits: set[tuple[str, str]] = results["c"]
     out["a_bundled"].update(signals=sig_a, detections=det_a)
     out["b_bundled_plus_generated"].update(
-        signals=sig_b, detections=det_b, generated_doc_rule_hits=len(fired_b),
+        signals=sig_b,
+        detections=det_b,
+        generated_doc_rule_hits=len(fired_b),
         generated_rules_that_fired=len({r for _d, r in fired_b}),
     )
     out["c_naive_regex_loop"].update(doc_rule_hits=len(naive_hits))
@@ -292,8 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     out["targets"] = {
         "rate_1000_rules_one_core": {"target": TARGET_RATE, "got": rb, "met": rb >= TARGET_RATE},
-        "ratio_vs_naive": {"target": TARGET_RATIO, "got": out["ratio_b_over_c"],
-                           "met": out["ratio_b_over_c"] >= TARGET_RATIO},
+        "ratio_vs_naive": {
+            "target": TARGET_RATIO,
+            "got": out["ratio_b_over_c"],
+            "met": out["ratio_b_over_c"] >= TARGET_RATIO,
+        },
     }
 
     from rich.table import Table
@@ -301,12 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"engine throughput, {n:,} real 2023 RSS items ({pinned}; median of reps)")
     for col in ("run", "reps", "median wall s", "articles/s", "articles/CPU-s", "signals", "detections / hits"):
         table.add_column(col, justify="right" if col != "run" else "left")
-    for key, label in (("a_bundled", "(a) bundled pack"), ("b_bundled_plus_generated", "(b) bundled + 1,000 rules"),
-                       ("c_naive_regex_loop", "(c) naive per-rule re loop")):
+    for key, label in (
+        ("a_bundled", "(a) bundled pack"),
+        ("b_bundled_plus_generated", "(b) bundled + 1,000 rules"),
+        ("c_naive_regex_loop", "(c) naive per-rule re loop"),
+    ):
         s = out[key]
-        table.add_row(label, str(s["reps"]), f"{s['median_wall_s']:.2f}", f"{s['articles_per_s']:,.0f}",
-                      f"{s['articles_per_cpu_s']:,.0f}", str(s.get("signals", "")),
-                      str(s.get("detections", s.get("doc_rule_hits", ""))))
+        table.add_row(
+            label,
+            str(s["reps"]),
+            f"{s['median_wall_s']:.2f}",
+            f"{s['articles_per_s']:,.0f}",
+            f"{s['articles_per_cpu_s']:,.0f}",
+            str(s.get("signals", "")),
+            str(s.get("detections", s.get("doc_rule_hits", ""))),
+        )
     show = c.Console(width=150)
     show.print(table)
     ag = out["agreement"]

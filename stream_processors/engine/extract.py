@@ -317,9 +317,7 @@ class Extractor:
         self, doc: Document, sig: CompiledSignal, sent: _Sentence, window: Span, captures: dict[str, str]
     ) -> Signal:
         modality, cue = self._modality(sent, window)
-        places = tuple(
-            sorted({eid for _s, _e, eid in sent.mentions if self.rules.entity_kinds.get(eid) == "place"})
-        )
+        places = tuple(sorted({eid for _s, _e, eid in sent.mentions if self.rules.entity_kinds.get(eid) == "place"}))
         return self._make_signal(
             {  # every field, in the model's order
                 "id": stable_id(doc.id, sig.name, str(sent.index)),
@@ -365,9 +363,19 @@ def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
     """Signals are built from trusted values without model_construct's per-field loop (a third of
     extraction's cost per signal); see schemas.fast."""
     probe: dict[str, Any] = {
-        "id": "i", "name": "n", "document_id": "d", "source": "s", "url": None, "published_at": _EPOCH,
-        "sentence": "t", "sentence_index": 0, "modality": "asserted", "cue": None, "entities": ("E",),
-        "places": (), "captures": {"c": "E"},
+        "id": "i",
+        "name": "n",
+        "document_id": "d",
+        "source": "s",
+        "url": None,
+        "published_at": _EPOCH,
+        "sentence": "t",
+        "sentence_index": 0,
+        "modality": "asserted",
+        "cue": None,
+        "entities": ("E",),
+        "places": (),
+        "captures": {"c": "E"},
     }
     return trusted_maker(Signal, probe)
 

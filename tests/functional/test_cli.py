@@ -28,7 +28,8 @@ detections:
     pattern: {any: closure}
     examples:
       - documents:
-          - {type: news.article, published_at: "2025-01-01T00:00:00+00:00", source: W, title: "Alphaland closed the border"}
+          - {type: news.article, published_at: "2025-01-01T00:00:00+00:00", source: W,
+             title: "Alphaland closed the border"}
 """
 
 
@@ -86,16 +87,30 @@ def test_backtest_json_html_and_expectations(tmp_path: Path) -> None:
     res = runner.invoke(
         app,
         [
-            "backtest", str(EVENTS / "treaty_story.jsonl"), "--rules", "builtin:dprk_russia",
-            "--json", str(out_json), "--html", str(out_html), "--expect", str(EVENTS / "treaty_story.expect.json"),
+            "backtest",
+            str(EVENTS / "treaty_story.jsonl"),
+            "--rules",
+            "builtin:dprk_russia",
+            "--json",
+            str(out_json),
+            "--html",
+            str(out_html),
+            "--expect",
+            str(EVENTS / "treaty_story.expect.json"),
         ],
     )
     assert res.exit_code == 0, res.output
     data = json.loads(out_json.read_text())
     rules = sorted({a["rule"] for a in data["alerts"]})
     assert rules == sorted(
-        ["treaty-signed", "treaty-ratified", "treaty-ratified-by-both", "troops-deployed",
-         "ratification-exchange", "troop-engagement"]
+        [
+            "treaty-signed",
+            "treaty-ratified",
+            "treaty-ratified-by-both",
+            "troops-deployed",
+            "ratification-exchange",
+            "troop-engagement",
+        ]
     )
     alert = data["alerts"][0]
     assert set(alert) >= {"rule", "fired_at", "group", "severity", "evidence"}
@@ -105,8 +120,9 @@ def test_backtest_json_html_and_expectations(tmp_path: Path) -> None:
 
 
 def test_backtest_unmet_expectation_exits_1(tmp_path: Path) -> None:
-    exp = write(tmp_path, json.dumps({"must_fire": [{"rule": "treaty-ratified", "group": {"party": "XXX"}}]}),
-                "exp.json")
+    exp = write(
+        tmp_path, json.dumps({"must_fire": [{"rule": "treaty-ratified", "group": {"party": "XXX"}}]}), "exp.json"
+    )
     res = runner.invoke(app, ["backtest", str(EVENTS / "treaty_story.jsonl"), "--expect", str(exp)])
     assert res.exit_code == 1
     assert "missing" in res.output

@@ -27,7 +27,16 @@ def test_sentences_keep_abbreviations_and_dates() -> None:
 
 
 def test_tokens_split_punctuation_and_negation_clitic() -> None:
-    assert tokens("Kim Jong-un's troops haven't fought") == ["kim", "jong", "un", "s", "troops", "have", "not", "fought"]
+    assert tokens("Kim Jong-un's troops haven't fought") == [
+        "kim",
+        "jong",
+        "un",
+        "s",
+        "troops",
+        "have",
+        "not",
+        "fought",
+    ]
 
 
 def test_stem_matches_word_prefix_only_at_word_start() -> None:
@@ -40,7 +49,9 @@ def test_longest_alias_wins() -> None:
     # "South Korean" is KOR, never PRK via a shorter alias.
     got = signals("South Korean troops were sent to Russia, North Korea said.", spec=PACK)
     assert got == []
-    sig = engine_for("builtin:dprk_russia").extract(doc("South Korean officials said North Korean troops were sent to Russia."))
+    sig = engine_for("builtin:dprk_russia").extract(
+        doc("South Korean officials said North Korean troops were sent to Russia.")
+    )
     assert sig and set(sig[0].entities) >= {"KOR", "PRK", "RUS"}
 
 
@@ -71,7 +82,9 @@ def test_cue_after_the_signal_words_does_not_apply() -> None:
 
 
 def test_month_may_is_not_a_hedge() -> None:
-    got = [s for s in signals("In May 9 parade news, North Korea sent troops to Russia.") if s.name == "troop_deployment"]
+    got = [
+        s for s in signals("In May 9 parade news, North Korea sent troops to Russia.") if s.name == "troop_deployment"
+    ]
     assert got and got[0].modality == "asserted"
 
 

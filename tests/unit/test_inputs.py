@@ -42,7 +42,11 @@ def test_id_from_url_is_stable_and_given_id_wins() -> None:
 
 def test_source_object_and_statement_issuer() -> None:
     d = parse_document(
-        with_(type="official.statement", source={"name": "KCNA", "kind": "state-media"}, issuer={"name": "KCNA", "country": "PRK"})
+        with_(
+            type="official.statement",
+            source={"name": "KCNA", "kind": "state-media"},
+            issuer={"name": "KCNA", "country": "PRK"},
+        )
     )
     assert d.source.kind == "state-media" and d.issuer is not None and d.issuer.country == "PRK"
 
