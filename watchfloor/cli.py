@@ -491,6 +491,33 @@ def produce(
 
 
 @app.command()
+def archive(
+    broker: Annotated[str, typer.Option(help="Kafka bootstrap servers.", envvar="WATCHFLOOR_KAFKA")] = "127.0.0.1:9092",
+    config: ConfigOpt = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).", envvar="WATCHFLOOR_STORE")] = None,
+) -> None:
+    """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests."""
+    try:
+        from stream_processors.kafka_archive import KafkaArchive
+    except ImportError as e:
+        raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
+    from stream_processors.stores import open_store
+
+    cfg = _config(config)
+    st = open_store(store or cfg.store)
+    sink = KafkaArchive(broker, st)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        sink.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink.close()
+        st.close()
+
+
+@app.command()
 def notify(
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).", envvar="WATCHFLOOR_STORE")] = None,

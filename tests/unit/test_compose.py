@@ -24,7 +24,7 @@ def compose() -> dict[str, Any]:
 
 def test_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"kafka", "postgres", "producer", "worker", "notifier"} <= set(services)
+    assert {"kafka", "postgres", "producer", "worker", "archive", "notifier"} <= set(services)
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert services["postgres"]["image"].startswith("postgres:")
@@ -36,7 +36,7 @@ def test_worker_is_scalable(compose: dict[str, Any]) -> None:
     assert "container_name" not in worker and "ports" not in worker
 
 
-@pytest.mark.parametrize("service", ["producer", "worker", "notifier"])
+@pytest.mark.parametrize("service", ["producer", "worker", "archive", "notifier"])
 def test_commands_are_real_entry_points(compose: dict[str, Any], service: str) -> None:
     svc = compose["services"][service]
     command = svc["command"]
