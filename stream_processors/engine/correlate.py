@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Severity, Signal, stable_id
+from schemas.fast import trusted_maker
 
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 
@@ -19,6 +20,37 @@ lives in a SQL checkpoint, a Faust table or memory."""
 MAX_EVIDENCE = 10
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps of expired windows
 SEVERITIES = ("low", "medium", "high", "critical")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_make_evidence = trusted_maker(
+    Evidence,
+    {
+        "event_id": "e",
+        "signal": "s",
+        "source": "s",
+        "url": None,
+        "published_at": _EPOCH,
+        "sentence": "",
+        "modality": "asserted",
+    },
+)
+_make_detection = trusted_maker(
+    Detection,
+    {
+        "id": "i",
+        "rule": "r",
+        "title": "t",
+        "severity": "low",
+        "tags": (),
+        "group": {},
+        "fired_at": _EPOCH,
+        "confidence": None,
+        "attributes": {},
+        "evidence": (),
+        "description": "",
+    },
+)
 
 
 def new_state() -> State:
@@ -149,8 +181,18 @@ class Correlator:
     ) -> Detection | None:
         gkey = _group_key(det.id, group)
         gs = state["g"].setdefault(gkey, {"o": [], "lf": None, "ls": -1, "p": []})
-        ev = _evidence(sig)
         kind = det.kind
+        if kind == "any" and det.definition.corroborate is None:
+            # Needs no history: throttle before building anything (most repeats of a story stop here).
+            lf = gs["lf"]
+            if (
+                lf is not None
+                and abs(t - lf) < det.realert.total_seconds()
+                and (SEVERITY_RANK[det.definition.severity] <= gs["ls"])
+            ):
+                return None
+            return self._fire(det, gs, group, t, [_evidence(sig)], sig.published_at)
+        ev = _evidence(sig)
         if kind == "absence":
             if ri == 0:
                 gs["p"].append([t, ev])
@@ -298,29 +340,33 @@ class Correlator:
             fields.setdefault(cname + "_suffix", "")
         gkey = "|".join(f"{k}={v}" for k, v in group.items())
         alert_id = stable_id(det.id, gkey, *sorted(e["event_id"] for e in evidence), length=20)
-        return Detection.model_construct(
-            id=alert_id,
-            rule=det.id,
-            title=det.definition.title.format_map(fields),
-            severity=severity,
-            tags=tuple(det.definition.tags),
-            group=dict(group),
-            fired_at=fired_at,
-            confidence=confidence,
-            attributes={k: [names.get(v, v) for v in vals] for k, vals in attributes.items()},
-            evidence=tuple(
-                Evidence.model_construct(
-                    event_id=e["event_id"],
-                    signal=e["signal"],
-                    source=e["source"],
-                    url=e["url"],
-                    published_at=datetime.fromisoformat(e["published_at"]),
-                    sentence=e["sentence"],
-                    modality=e["modality"],
-                )
-                for e in evidence
-            ),
-            description=det.definition.description,
+        return _make_detection(
+            {
+                "id": alert_id,
+                "rule": det.id,
+                "title": det.definition.title.format_map(fields),
+                "severity": severity,
+                "tags": tuple(det.definition.tags),
+                "group": dict(group),
+                "fired_at": fired_at,
+                "confidence": confidence,
+                "attributes": {k: [names.get(v, v) for v in vals] for k, vals in attributes.items()},
+                "evidence": tuple(
+                    _make_evidence(
+                        {
+                            "event_id": e["event_id"],
+                            "signal": e["signal"],
+                            "source": e["source"],
+                            "url": e["url"],
+                            "published_at": datetime.fromisoformat(e["published_at"]),
+                            "sentence": e["sentence"],
+                            "modality": e["modality"],
+                        }
+                    )
+                    for e in evidence
+                ),
+                "description": det.definition.description,
+            }
         )
 
     def _expire(self, state: State) -> list[Detection | DeadLetter]:
