@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 
 from schemas.events import DOCUMENT_TYPES, Event, EventType
-from stream_processors.faust_app import WATERMARK, watermark_event
+from stream_processors.faust_app import WATERMARK, TopicNames, watermark_event
 from stream_processors.ports import StoredEvent
 
 log = logging.getLogger(__name__)
@@ -83,34 +83,8 @@ def _unreachable_errors() -> tuple[type[BaseException], ...]:
 # ---- topics --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Topics:
-    """The topic names for one prefix."""
-
-    prefix: str = DEFAULT_PREFIX
-
-    @property
-    def documents(self) -> str:
-        return f"{self.prefix}.documents"
-
-    @property
-    def signals(self) -> str:
-        return f"{self.prefix}.signals"
-
-    @property
-    def correlate(self) -> str:
-        return f"{self.prefix}.correlate"
-
-    @property
-    def detections(self) -> str:
-        return f"{self.prefix}.detections"
-
-    @property
-    def dead_letters(self) -> str:
-        return f"{self.prefix}.dead-letters"
-
-    def all(self) -> list[str]:
-        return [self.documents, self.signals, self.correlate, self.detections, self.dead_letters]
+# One definition of the topic names, in the runtime that consumes them (producers import inward).
+Topics = TopicNames
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,7 @@ DispatcherFactory = Callable[[Store], Dispatcher]
 
 @dataclass(frozen=True)
 class TopicNames:
-    """Same names as producers.kafka_log.Topics (which creates them); duplicated because stream_processors
-    may not import producers (import-linter layers)."""
+    """The topic names for one prefix (producers.kafka_log.Topics is this class; it creates them)."""
 
     prefix: str = DEFAULT_PREFIX
 
