@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -140,7 +140,7 @@ def _check_conditions(node: Any, loc: list[Any], problems: list[tuple[list[Any],
     problems.append((loc, f"a condition is a phrase or a mapping, not {type(node).__name__}"))
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":

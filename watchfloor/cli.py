@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -102,7 +103,10 @@ def run(
                 if once:
                     raise _fail(f"{type(e).__name__}: {e}") from None
                 # Live mode keeps going: the next cycle resumes from the committed checkpoints.
-                err.print(f"[red]cycle failed[/red] {type(e).__name__}: {e}; retrying in {wait:g}s", highlight=False)
+                err.print(
+                    f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",
+                    highlight=False,
+                )
             if once or stop.wait(wait):
                 break
     except KeyboardInterrupt:
@@ -116,10 +120,10 @@ def _cycle(pipeline: Any) -> None:
     summary = pipeline.poller.poll_due()
     for src in summary.sources:
         if src.error:
-            err.print(f"[yellow]source[/yellow] {src.origin}: {src.error}", highlight=False)
+            err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error)}", highlight=False)
     for dl in summary.dead_letters[:20]:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
-        err.print(f"[yellow]dead letter[/yellow] {where}: {dl.reason}", highlight=False, markup=False)
+        err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
     backlog = pipeline.runner.backlog()
     with _progress() as prog:
         task = prog.add_task("detecting", total=backlog)
@@ -175,7 +179,7 @@ def ingest(
     for src in summary.sources:
         if src.error:
             failed = True
-            err.print(f"[red]error[/red] {src.origin}: {src.error}", highlight=False, markup=False)
+            err.print(f"[red]error[/red] {escape(src.origin)}: {escape(src.error)}", highlight=False)
     for dl in summary.dead_letters:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
         field = f" (field {dl.field})" if dl.field else ""
@@ -300,8 +304,8 @@ def backtest(
             loaded = read_events(events, kind=source_kind, on_item=lambda: prog.advance(task, 1))
     else:
         raise _fail("give event files, --from-store URL or --from-kafka TOPIC")
-    for e in loaded.errors:
-        err.print(f"[red]error[/red] {e}", markup=False, highlight=False)
+    for problem in loaded.errors:
+        err.print(f"[red]error[/red] {escape(problem)}", highlight=False)
     if loaded.dead_letters:
         err.print(f"{len(loaded.dead_letters)} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in loaded.dead_letters[:5]:
