@@ -477,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("pipeline / raw", f"{ratio:.1%}", ">= 50 %", "yes" if ratio >= 0.5 else "no")
     p99 = results["latency_p99_ms"]
     table.add_row(
-        f"latency p50 (at {results['latency_rate_achieved']:,.0f} docs/s)", f"{results['latency_p50_ms']:.0f} ms", "", ""
+        f"latency p50 (at {results['latency_rate_achieved']:,.0f} docs/s)",
+        f"{results['latency_p50_ms']:.0f} ms",
+        "",
+        "",
     )
     table.add_row(
         f"latency p99 ({len(lats)} detections, {missing} missing)",
