@@ -200,11 +200,12 @@ class Lag:
         if hasattr(self.admin, "list_group_offsets"):
             committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
         else:
-            committed = self.admin.list_consumer_group_offsets(self.group)
+            committed = self.admin.list_group_offsets(self.group)  # kafka-python 3.x name
         lag = 0
         for tp in self.tps:
             c = committed.get(tp)
-            lag += ends[tp] - (c.offset if c is not None and c.offset >= 0 else 0)
+            off = getattr(c, "offset", c) if c is not None else -1
+            lag += ends[tp] - (off if isinstance(off, int) and off >= 0 else 0)
         return lag
 
     def close(self) -> None:
