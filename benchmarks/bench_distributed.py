@@ -200,7 +200,7 @@ class Lag:
         if hasattr(self.admin, "list_group_offsets"):
             committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
         else:
-            committed = self.admin.list_group_offsets(self.group)  # kafka-python 3.x name
+            committed = self.admin.list_consumer_group_offsets(self.group)  # kafka-python 2.x name
         lag = 0
         for tp in self.tps:
             c = committed.get(tp)
