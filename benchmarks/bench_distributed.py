@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -52,6 +51,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
 from producers.kafka_log import KafkaPublisher, Topics, ensure_topics  # noqa: E402
@@ -127,22 +128,12 @@ def expected_detections(docs: list[Document]) -> list[Detection]:
 
 
 def machine() -> dict[str, Any]:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """_common.machine() plus the client versions and the load at start (the VM is shared)."""
     import faust
     import kafka
 
     return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
+        **_common.machine(),
         "kafka-python": kafka.__version__,
         "faust-streaming": getattr(faust, "__version__", "?"),
         "loadavg_start": os.getloadavg(),

@@ -61,6 +61,13 @@ def _config(path: Path | None) -> Any:
     return cfg.model_copy(update={"store": env_store}) if env_store else cfg
 
 
+def _stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM, so long-running commands finish their cycle and close cleanly."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(1)
@@ -83,12 +90,7 @@ def run(
         pipeline = EmbeddedPipeline(cfg)
     except (RuleLoadError, WiringError, ValueError) as e:
         raise _fail(str(e)) from None
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
+    stop = _stop_on_sigterm()
     err.print(
         f"[bold]watchfloor[/bold] embedded · store {_redact_url(cfg.store)} · "
         f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
@@ -474,8 +476,7 @@ def produce(
     poller = SourcePoller(st, cfg.sources, cfg.max_body_chars)
     relay = KafkaRelay(st, publisher)
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = _stop_on_sigterm()
     try:
         while True:
             summary = poller.poll_due()
@@ -510,8 +511,7 @@ def archive(
     cfg = _config(config)
     st = open_store(store or cfg.store)
     sink = KafkaArchive(broker, st)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = _stop_on_sigterm()
     try:
         sink.run(stop)
     except KeyboardInterrupt:
@@ -540,8 +540,7 @@ def notify(
     except WiringError as e:
         st.close()
         raise _fail(str(e)) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = _stop_on_sigterm()
     try:
         while True:
             n = dispatcher.run_once()
