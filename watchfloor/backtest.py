@@ -13,7 +13,7 @@ from typing import Any
 from producers.jsonl import read_jsonl
 from producers.rss import fetch_feed
 from schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document
-from schemas.inputs import CheckedInput
+from schemas.inputs import CheckedInput, EventTime, LineGate
 from stream_processors.engine import CompiledRules, Engine
 from stream_processors.ports import EventLog
 from stream_processors.replay import ReplayResult, detection_to_json, replay
@@ -23,7 +23,8 @@ FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 
 @dataclass
 class LoadedEvents:
-    documents: list[Document | CheckedInput] = field(default_factory=list)
+    # Documents; read with a rules' gate, those the rules cannot match are just their event time.
+    documents: list[Document | CheckedInput | EventTime] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -56,19 +57,27 @@ def read_events(
     kind: str = "auto",
     max_body_chars: int = 200_000,
     on_item: Callable[[], None] | None = None,
+    gate: LineGate | None = None,
 ) -> LoadedEvents:
-    """Documents from JSONL (.jsonl, .jsonl.gz) and feed files; bad records become dead letters."""
+    """Documents from JSONL (.jsonl, .jsonl.gz) and feed files; bad records become dead letters.
+    `gate` (CompiledRules.json_gate of the rules the documents will be replayed through) lets the
+    JSONL reader mark, a block of lines at a time, the documents those rules cannot match."""
     with bulk_load():
-        return _read_events(paths, kind=kind, max_body_chars=max_body_chars, on_item=on_item)
+        return _read_events(paths, kind=kind, max_body_chars=max_body_chars, on_item=on_item, gate=gate)
 
 
 def _read_events(
-    paths: Iterable[str], *, kind: str, max_body_chars: int, on_item: Callable[[], None] | None
+    paths: Iterable[str],
+    *,
+    kind: str,
+    max_body_chars: int,
+    on_item: Callable[[], None] | None,
+    gate: LineGate | None = None,
 ) -> LoadedEvents:
     out = LoadedEvents()
     for p in paths:
         k = source_kind(p, kind)
-        items: Iterator[Document | CheckedInput | DeadLetter]
+        items: Iterator[Document | CheckedInput | EventTime | DeadLetter]
         if k == "rss":
             res = fetch_feed(p, max_body_chars=max_body_chars)
             if res.error is not None:
@@ -78,16 +87,17 @@ def _read_events(
         else:
             try:
                 # Checked, not built: documents no rule can match are never turned into objects.
-                items = read_jsonl(p, max_body_chars=max_body_chars, checked=True)
+                items = read_jsonl(p, max_body_chars=max_body_chars, checked=True, gate=gate)
             except OSError as e:
                 out.errors.append(f"{p}: {e}")
                 continue
+        documents, dead_letters = out.documents.append, out.dead_letters.append
         try:
             for item in items:
-                if isinstance(item, Document | CheckedInput):
-                    out.documents.append(item)
+                if isinstance(item, DeadLetter):
+                    dead_letters(item)
                 else:
-                    out.dead_letters.append(item)
+                    documents(item)
                 if on_item is not None:
                     on_item()
         except OSError as e:  # e.g. a truncated .gz in the middle of a file
@@ -108,14 +118,14 @@ def documents_from_store(store: EventLog, batch: int = 5000) -> Iterator[Documen
 
 
 def run_backtest(
-    documents: Iterable[Document | CheckedInput],
+    documents: Iterable[Document | CheckedInput | EventTime],
     rules: CompiledRules,
     *,
     order: str = "event-time",
-    on_document: Callable[[], None] | None = None,
+    on_documents: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     with bulk_load():
-        return replay(documents, Engine(rules), order=order, on_document=on_document)
+        return replay(documents, Engine(rules), order=order, on_documents=on_documents)
 
 
 def result_json(

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +49,21 @@ def _progress(console: Console = err) -> Progress:
         transient=True,
         disable=not console.is_terminal,
     )
+
+
+def _every(n: int, advance: Callable[[int], object]) -> Callable[[], None]:
+    """A per-item callback that moves a progress bar once per `n` items (a bar update costs far more
+    than reading one record)."""
+    count = 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        if count == n:
+            advance(n)
+            count = 0
+
+    return tick
 
 
 def _config(path: Path | None) -> Any:
@@ -303,7 +319,9 @@ def backtest(
     elif events:
         with _progress() as prog:
             task = prog.add_task("reading", total=None)
-            loaded = read_events(events, kind=source_kind, on_item=lambda: prog.advance(task, 1))
+            loaded = read_events(
+                events, kind=source_kind, on_item=_every(1000, lambda n: prog.advance(task, n)), gate=compiled.json_gate
+            )
     else:
         raise _fail("give event files, --from-store URL or --from-kafka TOPIC")
     for problem in loaded.errors:
@@ -314,7 +332,7 @@ def backtest(
             err.print(f"  {dl.origin}:{dl.line}: {dl.reason}", markup=False, highlight=False)
     with _progress() as prog:
         task = prog.add_task("replaying", total=len(loaded.documents))
-        result = run_backtest(loaded.documents, compiled, order=order, on_document=lambda: prog.advance(task, 1))
+        result = run_backtest(loaded.documents, compiled, order=order, on_documents=lambda n: prog.advance(task, n))
     data = result_json(result, loaded, specs)
     _print_alerts(result.detections)
     out.print(

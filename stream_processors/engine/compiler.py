@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from html.entities import html5
 from typing import Any
 
 import ahocorasick
@@ -191,6 +192,8 @@ class CompiledRules:
     cue_scope: int
     lateness: timedelta
     packs: tuple[RulePack, ...] = field(default_factory=tuple)
+    # The raw gate's words as one RE2 scan over raw JSON lines, many lines at a time (backtests).
+    json_gate: JsonLineGate | None = None
 
 
 _RE2_OPTIONS = re2.Options()
@@ -395,7 +398,8 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
         trigger=trigger,
         cue_automaton=cue_automaton,
         requirements=requirements,
-        raw_gate=_raw_gate(requirements, entities, always),
+        raw_gate=(raw_gate := _raw_gate(requirements, entities, always)),
+        json_gate=JsonLineGate.for_words(list(raw_gate.keys())) if raw_gate is not None else None,
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
         always_signals=tuple(always),
@@ -537,6 +541,65 @@ def _raw_gate(
         return None
     gate.make_automaton()
     return gate
+
+
+# Where a JSON line can hide a gate word from a byte scan, so a line with any of these counts as a hit:
+# - an ASCII character written as a \u escape;
+# - the two characters whose lower case holds an ASCII letter (U+0130 -> "i̇", KELVIN SIGN -> "k"),
+#   escaped or not (tested against every code point);
+# - HTML character references that can spell a letter or digit once strip_html unescapes them: any
+#   numeric one, and the named ones whose text holds one (html5: "&fjlig;", "&Idot;").
+_SPELLING_ENTITIES = sorted(
+    name for name, text in html5.items() if any(c.isascii() and c.isalnum() for c in text.lower())
+)
+_JSON_HAZARDS = (
+    rb"\\u00[2-7][0-9a-fA-F]",
+    rb"\\u0130",
+    rb"\\u212[aA]",
+    re2.escape("\u0130".encode()),
+    re2.escape("\u212a".encode()),
+    b"&#",
+    *(re2.escape(("&" + name).encode()) for name in _SPELLING_ENTITIES),
+)
+
+
+class JsonLineGate:
+    """The raw gate for JSON lines (schemas.inputs.LineGate): one linear-time RE2 scan of a block of
+    lines finds the lines where a gate word occurs in any letter case (or something that could hide
+    one, _JSON_HAZARDS). A line without a hit has no gate word in its decoded, markup-stripped, lower-
+    cased title or body, so no signal can match its document: only its event time matters."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = tuple(sorted(words))
+        options = re2.Options()
+        options.encoding = re2.Options.Encoding.LATIN1  # bytes as bytes: case folding of ASCII only
+        options.log_errors = False
+        alternatives = [b"(?i:" + b"|".join(re2.escape(w.encode()) for w in self.words) + b")", *_JSON_HAZARDS]
+        self._search = re2.compile(b"|".join(alternatives), options).search
+
+    @classmethod
+    def for_words(cls, words: list[str]) -> JsonLineGate | None:
+        """None unless every word is ASCII letters and digits: other words can change their bytes with
+        their letter case (Cyrillic, accents), which a byte scan cannot follow."""
+        if not words or not all(w.isascii() and w.isalnum() for w in words):
+            return None
+        return cls(words)
+
+    def hits(self, block: bytes) -> list[int]:
+        out: list[int] = []
+        search = self._search
+        find = block.find
+        pos = 0
+        while True:
+            m = search(block, pos)
+            if m is None:
+                return out
+            start: int = m.start()
+            out.append(start)
+            nl = find(b"\n", start)
+            if nl < 0:
+                return out
+            pos = nl + 1  # one hit per line is enough
 
 
 def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:

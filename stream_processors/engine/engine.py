@@ -57,14 +57,18 @@ class Engine:
         outputs.extend(self.correlator.note_time(state, doc.published_at))
         return state, outputs
 
-    def process_input(self, state: State, item: Document | CheckedInput) -> tuple[State, list[Output]]:
+    def process_input(self, state: State, item: Document | CheckedInput | float) -> tuple[State, list[Output]]:
         """Like process_document, but a checked input that no rule can match is never built into a
-        Document: it only moves event time forward, which is all such a document does in the engine."""
+        Document: it only moves event time forward, which is all such a document does in the engine.
+        A float is such a document already reduced to its event time (a POSIX timestamp) by a reader
+        that ran this rule set's JSON line gate (schemas.inputs.EventTime)."""
+        if isinstance(item, float):
+            return state, list(self.correlator.note_timestamp(state, item))
         if isinstance(item, Document):
             return self.process_document(state, item)
         if self.extractor.may_match(item.title, item.body):
             return self.process_document(state, item.build())
-        return state, list(self.correlator.note_time(state, item.published_at))
+        return state, list(self.correlator.note_timestamp(state, item.ts))
 
     def extract(self, doc: Document) -> list[Signal]:
         return self.extractor.extract(doc)

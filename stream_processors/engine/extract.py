@@ -199,13 +199,13 @@ class Extractor:
         """False only when no signal can match a document with this title and body: a cheap substring
         test on the raw text, to skip building documents that cannot matter (backtests). Title and body
         are tested apart (no concatenation): the gate's keys are single words, which cannot straddle
-        the sentence break between them."""
+        the sentence break between them (nor can markup: strip_html turns a tag into a space)."""
         gate = self.rules.raw_gate
         if gate is None:
             return True
         for part in (title, body):
-            if "<" in part or "&" in part:  # markup: the tokens come from the cleaned text
-                return True
+            if "<" in part or "&" in part:  # markup: the words are those of the cleaned text
+                part = strip_html(part)
             for _ in gate.iter(part.lower()):
                 return True
         return False
