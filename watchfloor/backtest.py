@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from producers.jsonl import read_jsonl
+from producers.jsonl import Item, read_jsonl_blocks
 from producers.rss import fetch_feed
 from schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document
 from schemas.inputs import CheckedInput, EventTime, LineGate
@@ -56,14 +56,14 @@ def read_events(
     *,
     kind: str = "auto",
     max_body_chars: int = 200_000,
-    on_item: Callable[[], None] | None = None,
+    on_items: Callable[[int], None] | None = None,
     gate: LineGate | None = None,
 ) -> LoadedEvents:
     """Documents from JSONL (.jsonl, .jsonl.gz) and feed files; bad records become dead letters.
     `gate` (CompiledRules.json_gate of the rules the documents will be replayed through) lets the
     JSONL reader mark, a block of lines at a time, the documents those rules cannot match."""
     with bulk_load():
-        return _read_events(paths, kind=kind, max_body_chars=max_body_chars, on_item=on_item, gate=gate)
+        return _read_events(paths, kind=kind, max_body_chars=max_body_chars, on_items=on_items, gate=gate)
 
 
 def _read_events(
@@ -71,35 +71,36 @@ def _read_events(
     *,
     kind: str,
     max_body_chars: int,
-    on_item: Callable[[], None] | None,
+    on_items: Callable[[int], None] | None,
     gate: LineGate | None = None,
 ) -> LoadedEvents:
     out = LoadedEvents()
     for p in paths:
         k = source_kind(p, kind)
-        items: Iterator[Document | CheckedInput | EventTime | DeadLetter]
+        blocks: Iterator[tuple[list[Item], int]]
         if k == "rss":
             res = fetch_feed(p, max_body_chars=max_body_chars)
             if res.error is not None:
                 out.errors.append(f"{p}: {res.error.reason}")
                 continue
-            items = iter(res.items)
+            items: list[Item] = list(res.items)
+            blocks = iter([(items, sum(1 for x in items if isinstance(x, DeadLetter)))])
         else:
             try:
                 # Checked, not built: documents no rule can match are never turned into objects.
-                items = read_jsonl(p, max_body_chars=max_body_chars, checked=True, gate=gate)
+                blocks = read_jsonl_blocks(p, max_body_chars=max_body_chars, checked=True, gate=gate)
             except OSError as e:
                 out.errors.append(f"{p}: {e}")
                 continue
-        documents, dead_letters = out.documents.append, out.dead_letters.append
         try:
-            for item in items:
-                if isinstance(item, DeadLetter):
-                    dead_letters(item)
+            for block, dead in blocks:
+                if dead:
+                    out.dead_letters.extend(x for x in block if isinstance(x, DeadLetter))
+                    out.documents.extend(x for x in block if not isinstance(x, DeadLetter))
                 else:
-                    documents(item)
-                if on_item is not None:
-                    on_item()
+                    out.documents.extend(block)  # type: ignore[arg-type]
+                if on_items is not None:
+                    on_items(len(block))
         except OSError as e:  # e.g. a truncated .gz in the middle of a file
             out.errors.append(f"{p}: {e}")
     return out

@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,21 +48,6 @@ def _progress(console: Console = err) -> Progress:
         transient=True,
         disable=not console.is_terminal,
     )
-
-
-def _every(n: int, advance: Callable[[int], object]) -> Callable[[], None]:
-    """A per-item callback that moves a progress bar once per `n` items (a bar update costs far more
-    than reading one record)."""
-    count = 0
-
-    def tick() -> None:
-        nonlocal count
-        count += 1
-        if count == n:
-            advance(n)
-            count = 0
-
-    return tick
 
 
 def _config(path: Path | None) -> Any:
@@ -320,7 +304,7 @@ def backtest(
         with _progress() as prog:
             task = prog.add_task("reading", total=None)
             loaded = read_events(
-                events, kind=source_kind, on_item=_every(1000, lambda n: prog.advance(task, n)), gate=compiled.json_gate
+                events, kind=source_kind, on_items=lambda n: prog.advance(task, n), gate=compiled.json_gate
             )
     else:
         raise _fail("give event files, --from-store URL or --from-kafka TOPIC")

@@ -66,9 +66,14 @@ class Engine:
             return state, list(self.correlator.note_timestamp(state, item))
         if isinstance(item, Document):
             return self.process_document(state, item)
+        outputs: list[Output] = []
         if self.extractor.may_match(item.title, item.body):
-            return self.process_document(state, item.build())
-        return state, list(self.correlator.note_timestamp(state, item.ts))
+            # As process_document(state, item.build()), building only if a signal comes out.
+            for sig in self.extractor.extract(item):
+                outputs.append(sig)
+                outputs.extend(self.correlator.on_signal(state, sig))
+        outputs.extend(self.correlator.note_timestamp(state, item.ts))
+        return state, outputs
 
     def extract(self, doc: Document) -> list[Signal]:
         return self.extractor.extract(doc)

@@ -10,6 +10,7 @@ from typing import Any
 
 from schemas.events import Document, Signal, stable_id
 from schemas.fast import trusted_maker
+from schemas.inputs import CheckedInput
 
 from .compiler import CUE_PRIORITY, AutomatonEntry, CompiledRules, CompiledSignal, Node
 from .text import aligned_word_view, clean_sentence, sentence_spans, split_sentences, strip_html, tokens
@@ -210,7 +211,9 @@ class Extractor:
                 return True
         return False
 
-    def extract(self, doc: Document) -> list[Signal]:
+    def extract(self, doc: Document | CheckedInput) -> list[Signal]:
+        """The document's signals. A checked input (schemas.inputs.CheckedInput) is built into its
+        Document only if a signal comes out: most texts that pass the gate still match nothing."""
         rules = self.rules
         text = doc.text
         if "<" in text or "&" in text:
@@ -270,6 +273,7 @@ class Extractor:
             return []
 
         out: list[Signal] = []
+        built: Document | None = doc if isinstance(doc, Document) else None
         for sname in sorted(candidates):
             sig = rules.signals[sname]
             if not _context_ok(sig, doc_entities):
@@ -280,7 +284,9 @@ class Extractor:
                     continue
                 if not sent.cues_read:  # modality cues: only for sentences with a match
                     _read_cues(rules, sent)
-                out.append(self._signal(doc, sig, sent, *got))
+                if built is None:
+                    built = doc.build()  # type: ignore[union-attr]
+                out.append(self._signal(built, sig, sent, *got))
         return out
 
     def _match_sentence(self, sig: CompiledSignal, sent: _Sentence) -> tuple[Span, dict[str, str]] | None:

@@ -163,11 +163,23 @@ def test_only_two_characters_lower_case_into_ascii_letters() -> None:
     assert found == ["0x130", "0x212a"]
 
 
-GATE = JsonLineGate(["korea", "pyongyang", "dprk"])
+try:
+    import hyperscan  # noqa: F401
+
+    SCANNERS = ["re2", "hyperscan"]
+except ImportError:  # the optional "fast" extra
+    SCANNERS = ["re2"]
+
+WORDS = ["korea", "pyongyang", "dprk"]
 
 
-def hit_lines(block: bytes) -> set[int]:
-    return {block.count(b"\n", 0, off) for off in GATE.hits(block)}
+@pytest.fixture(params=SCANNERS)
+def gate(request: pytest.FixtureRequest) -> JsonLineGate:
+    return JsonLineGate(WORDS, scanner=request.param)
+
+
+def hit_lines(gate: JsonLineGate, block: bytes) -> set[int]:
+    return {block.count(b"\n", 0, off) for off in gate.hits(block)}
 
 
 @pytest.mark.parametrize(
@@ -184,23 +196,50 @@ def hit_lines(block: bytes) -> set[int]:
         "D&#80;RK",
     ],
 )
-def test_gate_finds_every_way_a_key_can_be_written(title: str) -> None:
+def test_gate_finds_every_way_a_key_can_be_written(gate: JsonLineGate, title: str) -> None:
     for ensure_ascii in (False, True):
         raw = json.dumps({**BASE, "title": title}, ensure_ascii=ensure_ascii).encode()
-        assert hit_lines(raw) == {0}, (title, ensure_ascii)
+        assert hit_lines(gate, raw) == {0}, (title, ensure_ascii)
     # A \u escape of any ASCII letter may hide a key: such lines are hits too.
     escaped = json.dumps({**BASE, "title": "Kor"}).encode().replace(b"Kor", b"Ko\\u0072ea")
     assert json.loads(escaped)["title"] == "Korea"
-    assert hit_lines(escaped) == {0}
+    assert hit_lines(gate, escaped) == {0}
 
 
-def test_gate_rules_out_lines_without_a_key_and_marks_each_hit_line_once() -> None:
+def test_gate_rules_out_lines_without_a_key_and_marks_each_hit_line_once(gate: JsonLineGate) -> None:
     lines = [
         json.dumps({**BASE, "title": t}).encode()
         for t in ["Markets rose", "Korea talks; korea again; DPRK", "Rain & wind", "Port news", "pyongyang"]
     ]
-    assert hit_lines(b"\n".join(lines)) == {1, 4}
-    assert len(GATE.hits(b"\n".join(lines))) == 2
+    assert hit_lines(gate, b"\n".join(lines)) == {1, 4}
+    assert len(gate.hits(b"\n".join(lines))) == 2
+    assert gate.hits(b"") == []
+    assert hit_lines(gate, b"no key here\nkorea at the end, no newline") == {1}
+
+
+def test_both_scanners_mark_the_same_lines() -> None:
+    if len(SCANNERS) < 2:
+        pytest.skip("hyperscan is not installed (optional extra 'fast')")
+    rng = random.Random(11)
+    alphabet = [
+        "korea",
+        "KOREA",
+        "pyong",
+        "yang",
+        "dprk",
+        "\\u0041",
+        "&#",
+        "&fjlig;",
+        "\u0130",
+        "\u212a",
+        "x",
+        " ",
+        "\n",
+    ]
+    block = "".join(rng.choice(alphabet) for _ in range(20000)).encode()
+    re2_gate, hs_gate = JsonLineGate(WORDS, scanner="re2"), JsonLineGate(WORDS, scanner="hyperscan")
+    assert hit_lines(re2_gate, block) == hit_lines(hs_gate, block)
+    assert len(re2_gate.hits(block)) == len(hs_gate.hits(block)) == len(hit_lines(re2_gate, block))
 
 
 def test_gate_refuses_words_whose_bytes_change_with_letter_case() -> None:
@@ -262,15 +301,16 @@ def test_block_reading_keeps_every_line_and_number(tmp_path: Path, block_bytes: 
 
 
 @pytest.mark.parametrize("block_bytes", [300, 1 << 22])
-def test_gated_backtest_equals_the_eager_one(tmp_path: Path, block_bytes: int) -> None:
+@pytest.mark.parametrize("scanner", SCANNERS)
+def test_gated_backtest_equals_the_eager_one(tmp_path: Path, block_bytes: int, scanner: str) -> None:
     path = tricky_corpus(tmp_path)
     engine = engine_for(PACK)
+    assert engine.rules.json_gate is not None
+    gate = JsonLineGate(list(engine.rules.json_gate.words), scanner=scanner)
     eager_docs = [x for x in read_jsonl(path) if isinstance(x, Document)]
     eager = replay(eager_docs, engine)
     gated_items = [
-        x
-        for x in read_jsonl(path, checked=True, gate=engine.rules.json_gate, block_bytes=block_bytes)
-        if not isinstance(x, DeadLetter)
+        x for x in read_jsonl(path, checked=True, gate=gate, block_bytes=block_bytes) if not isinstance(x, DeadLetter)
     ]
     assert any(isinstance(x, float) for x in gated_items)  # the gate did rule lines out
     gated = replay(gated_items, engine_for(PACK))
@@ -278,7 +318,7 @@ def test_gated_backtest_equals_the_eager_one(tmp_path: Path, block_bytes: int) -
     assert [d.model_dump() for d in gated.detections] == [d.model_dump() for d in eager.detections]
     assert gated.documents == eager.documents == len(eager_docs)
     assert gated.signals == eager.signals
-    loaded = read_events([str(path)], gate=engine.rules.json_gate)
+    loaded = read_events([str(path)], gate=gate)
     assert len(loaded.documents) == len(eager_docs)
 
 
