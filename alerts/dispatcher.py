@@ -5,7 +5,10 @@ Stages, per detection (like Alertmanager): route -> dedup (delivery ledger) -> n
 Delivery is at-least-once per (alert, channel) with a durable ledger in front: a channel whose ledger status
 is "sent" is never sent again, whether by a second run, a fresh dispatcher or a replay from an older
 checkpoint. The one window for a repeat is a crash after a notifier succeeded but before the ledger was
-marked "sent"; a restart then finds "pending" and sends again.
+marked "sent": a restart finds "pending". It then asks the notifier whether the alert already arrived
+(notifiers.base.Reconciling; Slack looks for the alert id in the channel's recent message metadata) and
+only sends if not. A notifier that cannot tell (no such method, or the lookup fails) gets the alert
+again: a possible duplicate is better than a lost alert.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from schemas.events import (
 )
 from stream_processors.ports import Checkpoint, Store, StoredEvent
 
-from .notifiers.base import Notifier, PermanentError, TransientError
+from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError
 from .routing import route
 
 log = logging.getLogger(__name__)
@@ -134,6 +137,17 @@ class AlertDispatcher:
             return Delivery(
                 alert_id=alert.id, channel=channel, status="failed", attempts=0, detail=detail, at=self._now()
             )
+        if status == "pending":  # an earlier attempt was interrupted: did it get through?
+            found = self._find_delivered(notifier, alert)
+            if found is not None:
+                detail = f"found in channel after an interrupted delivery: {found}"
+                self.store.mark_delivery(alert.id, channel, "sent", detail)
+                log.info(
+                    "alerts: %s -> %s was delivered before a restart (%s); not sending again", alert.id, channel, found
+                )
+                return Delivery(
+                    alert_id=alert.id, channel=channel, status="sent", attempts=0, detail=detail, at=self._now()
+                )
         self.store.mark_delivery(alert.id, channel, "pending")
         ok, attempts, detail = self._send_with_retry(notifier, alert)
         final = "sent" if ok else "failed"
@@ -145,6 +159,23 @@ class AlertDispatcher:
         return Delivery(
             alert_id=alert.id, channel=channel, status=final, attempts=attempts, detail=detail, at=self._now()
         )
+
+    def _find_delivered(self, notifier: Notifier, alert: Alert) -> str | None:
+        if not isinstance(notifier, Reconciling):
+            return None
+        try:
+            return notifier.find_delivered(alert)
+        except NotifierError as e:
+            log.warning(
+                "alerts: cannot tell whether %s reached %s before a restart (%s); sending it again",
+                alert.id,
+                notifier.name,
+                e,
+            )
+            return None
+        except Exception:  # a notifier bug must not stop the batch either
+            log.exception("alerts: notifier %s raised while checking %s; sending it again", notifier.name, alert.id)
+            return None
 
     def _send_with_retry(self, notifier: Notifier, alert: Alert) -> tuple[bool, int, str]:
         """(delivered, attempts made, detail): the notifier's detail on success, the last error otherwise."""

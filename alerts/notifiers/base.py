@@ -47,6 +47,17 @@ class Notifier(Protocol):
         ...
 
 
+@runtime_checkable
+class Reconciling(Protocol):
+    """A notifier that can tell whether an alert already reached its channel (e.g. Slack, whose
+    messages carry the alert id). The dispatcher asks it before re-sending an interrupted delivery."""
+
+    def find_delivered(self, alert: Alert) -> str | None:
+        """A detail (e.g. the message ts) if `alert` was delivered already, else None. Raises
+        TransientError or PermanentError when it cannot tell."""
+        ...
+
+
 def redact(text: str, *secrets: str | None, mask: str = "[redacted]") -> str:
     """`text` with every occurrence of each non-empty secret replaced by `mask`."""
     for secret in secrets:

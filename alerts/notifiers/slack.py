@@ -197,6 +197,7 @@ class SlackNotifier:
         base_url: str | None = None,
         *,
         timeout: int = 10,
+        history_limit: int = 1000,
     ) -> None:
         if not token or not token.strip():
             raise ValueError(f"slack {name}: empty token")
@@ -212,6 +213,8 @@ class SlackNotifier:
         if base_url is not None:
             kwargs["base_url"] = base_url
         self._client = WebClient(**kwargs)
+        self._channel_id: str | None = None
+        self.history_limit = history_limit
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
@@ -229,7 +232,57 @@ class SlackNotifier:
             link_names=False,
             parse="none",
         )
+        if isinstance(data.get("channel"), str):
+            self._channel_id = data["channel"]  # Slack answers with the channel's ID
         return str(data.get("ts", ""))
+
+    def find_delivered(self, alert: Alert) -> str | None:
+        """The ts of a message already posted for `alert` (its metadata carries the alert id), or None.
+
+        For the dispatcher's one window: a crash after Slack accepted a message but before the ledger
+        said "sent". Looks through the channel's newest `history_limit` messages (conversations.history
+        with metadata; scopes channels:history, and channels:read when the channel is given by name).
+        Raises TransientError / PermanentError like send()."""
+        channel_id = self._channel_id or self._resolve_channel_id()
+        cursor = ""
+        seen = 0
+        while seen < self.history_limit:
+            args: dict[str, Any] = {"channel": channel_id, "limit": min(200, self.history_limit - seen)}
+            args["include_all_metadata"] = True
+            if cursor:
+                args["cursor"] = cursor
+            data = self._call("conversations.history", **args)
+            messages = data.get("messages") or []
+            for m in messages:
+                meta = m.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("alert_id") == alert.id:
+                    return str(m.get("ts", ""))
+            seen += len(messages)
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor or not messages:
+                return None
+        return None
+
+    def _resolve_channel_id(self) -> str:
+        channel = self.channel
+        if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
+            return channel  # already an ID
+        name = channel.lstrip("#")
+        cursor = ""
+        while True:
+            args: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 1000}
+            if cursor:
+                args["cursor"] = cursor
+            data = self._call("conversations.list", **args)
+            for c in data.get("channels") or []:
+                cid = c.get("id")
+                if c.get("name") == name and isinstance(cid, str):
+                    self._channel_id = cid
+                    return cid
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                raise PermanentError(f"slack {self.name}: channel {channel!r} not found by conversations.list")
 
     def check(self) -> str:
         """auth.test: raises like send() when the token or the API is unusable; returns the bot's user id."""
@@ -243,6 +296,8 @@ class SlackNotifier:
         try:
             if method == "chat.postMessage":
                 resp = self._client.chat_postMessage(**kwargs)
+            elif method.startswith("conversations."):  # read methods take form/query arguments
+                resp = self._client.api_call(method, http_verb="GET", params=kwargs)
             else:
                 resp = self._client.api_call(method, json=kwargs or None)
         except SlackApiError as e:

@@ -198,14 +198,53 @@ def test_sent_in_ledger_but_not_recorded_is_recorded_without_sending(
     assert by_channel(store)[("det0001", "archive")].status == "sent"
 
 
-def test_pending_in_ledger_is_sent_again(
+def test_pending_in_ledger_and_not_in_slack_is_sent(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
 ) -> None:
-    """A crash mid-send leaves "pending": delivery is at-least-once, so the restart sends."""
+    """A crash mid-send leaves "pending"; the message never reached Slack: the restart sends it."""
+    slack_server.channels = {"#dprk-russia"}  # the workspace's channels (listed by conversations.list)
     feed(store, detection(1))
     store.mark_delivery("det0001", "slack-ops", "pending")
     make(store, slack_server, archive, sleeps).run_once()
     assert len(slack_server.messages) == 1
+    assert slack_server.requests_for("conversations.history"), "the restart should have looked first"
+    d = by_channel(store)[("det0001", "slack-ops")]
+    assert (d.status, d.attempts) == ("sent", 1)
+
+
+def test_pending_in_ledger_but_already_in_slack_is_not_sent_again(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+) -> None:
+    """The crash came after Slack accepted the message and before the ledger said "sent" (the window
+    of at-least-once delivery): the restart finds the alert id in the channel's message metadata."""
+    feed(store, detection(1), detection(3))
+    slack = SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url)
+    store.mark_delivery("det0001", "slack-ops", "pending")
+    ts = slack.send(Alert(id="det0001", detection=detection(1), channels=("slack-ops",)))  # the crashed process
+    slack_server.send_unrelated("#dprk-russia", count=250)  # newer chatter: the lookup pages back
+
+    make(store, slack_server, archive, sleeps).run_once()  # a fresh process, channel known only by name
+
+    ids = [m.get("metadata", {}).get("event_payload", {}).get("alert_id") for m in slack_server.messages]
+    assert ids.count("det0001") == 1 and ids.count("det0003") == 1
+    d = by_channel(store)[("det0001", "slack-ops")]
+    assert (d.status, d.attempts) == ("sent", 0) and ts in d.detail
+    assert store.delivery_status("det0001", "slack-ops") == "sent"
+    assert slack_server.requests_for("conversations.list"), "a channel name is resolved to its ID first"
+
+
+def test_pending_and_slack_history_unavailable_sends_again(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When Slack cannot say (here: history fails), a duplicate beats a lost alert: send, and say why."""
+    feed(store, detection(1))
+    store.mark_delivery("det0001", "slack-ops", "pending")
+    slack_server.fail_next("conversations.history", status=200, body={"ok": False, "error": "missing_scope"})
+    with caplog.at_level("WARNING"):
+        make(store, slack_server, archive, sleeps).run_once()
+    assert len(slack_server.messages) == 1
+    assert "cannot tell whether det0001 reached slack-ops" in caplog.text
+    assert slack_server.token not in caplog.text
 
 
 def test_permanent_failure_on_one_channel_still_delivers_the_other(
