@@ -67,7 +67,9 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,6 +108,8 @@ DEFAULT_PREFIX = "watchfloor"
 DEFAULT_PARTITIONS = 3
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
 RAW_LIMIT = 2000
+BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
+BATCH_WITHIN = 0.01  # seconds an agent waits to fill a batch: the latency each hop may add
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -363,6 +367,21 @@ class PartitionCorrelator:
 # ---- the Faust app -------------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _as_current_event(event: Any) -> Iterator[None]:
+    """Make `event` Faust's current event while a table is written after a batch (take_events leaves
+    none set in the agent's task). Faust sends the changelog record to that event's partition, which is
+    the table partition of the state written, and tracks its offset. Uses Faust's own context variable
+    (faust.streams._current_event, what Stream sets per record): no public setter exists."""
+    from faust import streams
+
+    token = streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        streams._current_event.reset(token)
+
+
 def _broker_url(broker: str) -> str:
     return ",".join(b if "://" in b else f"kafka://{b}" for b in broker.split(","))
 
@@ -490,57 +509,74 @@ def make_app(
 
     @app.agent(documents, name="extract")
     async def extract(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            p, offset = msg.partition, msg.offset
-            origin = f"kafka:{msg.topic}[{p}]@{offset}"
-            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
-            pr = _progress(p)
-            pr["offset"], pr["at"] = offset, time.monotonic()
-            try:
-                ev = parse_envelope(event.value)
-                if ev.type == WATERMARK:  # a publisher's marker: this partition has seen time `time`
-                    t_mark = ev.payload.get("time")
-                    if not isinstance(t_mark, int | float):
-                        raise Rejected("watermark without a numeric time", "payload.time")
-                    await _advance(p, float(t_mark), pr)
+        # Records come in batches (acked after the batch). A partition's watermark is sent once per batch,
+        # or sooner when a signal of that partition must follow it: the order of signals and watermark
+        # values on each signals partition is the one per-record sending gives, minus the watermarks
+        # that a later one overtakes before any signal (which tell downstream nothing more).
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            dirty: set[int] = set()
+            for event in events:
+                msg = event.message
+                p, offset = msg.partition, msg.offset
+                origin = f"kafka:{msg.topic}[{p}]@{offset}"
+                at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+                pr = _progress(p)
+                pr["offset"], pr["at"] = offset, time.monotonic()
+                try:
+                    ev = parse_envelope(event.value)
+                    if ev.type == WATERMARK:  # a publisher's marker: this partition has seen time `time`
+                        t_mark = ev.payload.get("time")
+                        if not isinstance(t_mark, int | float):
+                            raise Rejected("watermark without a numeric time", "payload.time")
+                        if _advance(float(t_mark), pr):
+                            dirty.add(p)
+                        continue
+                    doc = parse_document(ev)
+                except Rejected as r:
+                    log.warning("extract: %s rejected: %s", origin, r.reason)
+                    await dead_letter(
+                        DeadLetter(
+                            origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="ingest"
+                        ),
+                        at,
+                    )
                     continue
-                doc = parse_document(ev)
-            except Rejected as r:
-                log.warning("extract: %s rejected: %s", origin, r.reason)
-                await dead_letter(
-                    DeadLetter(
-                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="ingest"
-                    ),
-                    at,
-                )
-                continue
-            try:
-                sigs = engine.extract(doc)
-            except Exception as e:  # an extractor bug must not stop the stream
-                log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
-                await dead_letter(
-                    DeadLetter(
-                        origin=origin,
-                        reason=f"extractor failed: {type(e).__name__}: {e}",
-                        raw=_raw_preview(event.value),
-                        stage="extract",
-                    ),
-                    doc.published_at,
-                )
-                continue
-            for i, sig in enumerate(sigs):
-                sev = signal_event(sig)
-                hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}".encode()}
-                await signals.send(key=doc.id.encode(), value=encode(sev), partition=p, headers=hdr)
-            await _advance(p, doc.published_at.timestamp(), pr)
+                try:
+                    sigs = engine.extract(doc)
+                except Exception as e:  # an extractor bug must not stop the stream
+                    log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
+                    await dead_letter(
+                        DeadLetter(
+                            origin=origin,
+                            reason=f"extractor failed: {type(e).__name__}: {e}",
+                            raw=_raw_preview(event.value),
+                            stage="extract",
+                        ),
+                        doc.published_at,
+                    )
+                    continue
+                if sigs and p in dirty:
+                    await _send_watermark(p, pr)
+                    dirty.discard(p)
+                for i, sig in enumerate(sigs):
+                    sev = signal_event(sig)
+                    hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}".encode()}
+                    await signals.send(key=doc.id.encode(), value=encode(sev), partition=p, headers=hdr)
+                if _advance(doc.published_at.timestamp(), pr):
+                    dirty.add(p)
+            for p in sorted(dirty):
+                await _send_watermark(p, _progress(p))
 
-    async def _advance(p: int, t: float, pr: dict[str, Any]) -> None:
-        """Documents partition p has seen time t: forward its watermark (behind its signals) when it moved."""
+    def _advance(t: float, pr: dict[str, Any]) -> bool:
+        """A documents partition has seen time t: whether its watermark moved (or it stopped being idle)."""
         if pr["t"] is None or t > pr["t"] or pr["idle"]:
             pr["t"] = t if pr["t"] is None else max(t, pr["t"])
             pr["idle"] = False
-            await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
+            return True
+        return False
+
+    async def _send_watermark(p: int, pr: dict[str, Any]) -> None:
+        await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
 
     @app.timer(max((idle_after or 60.0) / 4, 0.25))  # type: ignore[untyped-decorator]
     async def mark_idle() -> None:
@@ -590,98 +626,138 @@ def make_app(
     # -- route ----------------------------------------------------------------------------------------------------
     @app.agent(signals, name="route")
     async def route(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
-            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
-            try:
-                ev = parse_envelope(event.value)
-                if ev.type == WATERMARK:
-                    wm = watermark_event(msg.partition, ev.payload.get("time"), idle=bool(ev.payload.get("idle")))
-                    for c in range(partitions):
-                        await correlate.send(key=b"", value=encode(wm), partition=c)
+        # Watermarks go to every correlate partition; a run of them from one upstream partition is sent
+        # once (the newest), flushed before that partition's next signal so the order stays as it was.
+        async def flush(pending: dict[int, Event], up_p: int) -> None:
+            wm = pending.pop(up_p)
+            for c in range(partitions):
+                await correlate.send(key=b"", value=encode(wm), partition=c)
+
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            pending: dict[int, Event] = {}  # upstream (signals) partition -> its newest unsent watermark
+            for event in events:
+                msg = event.message
+                origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
+                at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+                try:
+                    ev = parse_envelope(event.value)
+                    if ev.type == WATERMARK:
+                        pending[msg.partition] = watermark_event(
+                            msg.partition, ev.payload.get("time"), idle=bool(ev.payload.get("idle"))
+                        )
+                        continue
+                    if ev.type != EventType.SIGNAL.value:
+                        raise Rejected(f"event type {ev.type!r} does not belong on the signals topic", "type")
+                    sig = parse_signal(ev)
+                except Rejected as r:
+                    await dead_letter(
+                        DeadLetter(
+                            origin=origin,
+                            field=r.field,
+                            reason=r.reason,
+                            raw=_raw_preview(event.value),
+                            stage="correlate",
+                        ),
+                        at,
+                    )
                     continue
-                if ev.type != EventType.SIGNAL.value:
-                    raise Rejected(f"event type {ev.type!r} does not belong on the signals topic", "type")
-                sig = parse_signal(ev)
-            except Rejected as r:
-                await dead_letter(
-                    DeadLetter(
-                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="correlate"
-                    ),
-                    at,
-                )
-                continue
-            up = parse_origin(event.headers)
-            for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
-                routed = Event(id=ev.id, type=ev.type, time=ev.time, key=gkey, payload=ev.payload)
-                headers = {ORIGIN_HEADER: ":".join(map(str, [*up, j])).encode()} if up else None
-                await correlate.send(key=gkey.encode(), value=encode(routed), headers=headers)
+                if msg.partition in pending:
+                    await flush(pending, msg.partition)
+                up = parse_origin(event.headers)
+                for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
+                    routed = Event(id=ev.id, type=ev.type, time=ev.time, key=gkey, payload=ev.payload)
+                    headers = {ORIGIN_HEADER: ":".join(map(str, [*up, j])).encode()} if up else None
+                    await correlate.send(key=gkey.encode(), value=encode(routed), headers=headers)
+            for up_p in sorted(pending):
+                await flush(pending, up_p)
 
     # -- correlate ------------------------------------------------------------------------------------------------
     @app.agent(correlate, name="correlate")
     async def correlate_agent(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
-            tkey = str(msg.partition).encode()
-            raw_state = table.get(tkey)
-            st = orjson.loads(raw_state) if raw_state else pc.new_state()
-            at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
-            try:
-                ev = parse_envelope(event.value)
-                if ev.type == WATERMARK:
-                    outputs = pc.on_watermark(st, ev, msg.partition)
-                elif ev.type == EventType.SIGNAL.value:
-                    at = ev.time
-                    outputs = pc.on_signal(st, ev, parse_origin(event.headers))
-                else:
-                    raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
-            except Rejected as r:
-                await dead_letter(
-                    DeadLetter(
-                        origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="correlate"
-                    ),
-                    at,
-                )
-                continue
-            except Exception as e:  # a correlator bug: keep the old state, report, go on
-                log.exception("correlate: failed on %s", origin)
-                await dead_letter(
-                    DeadLetter(
-                        origin=origin,
-                        reason=f"correlator failed: {type(e).__name__}: {e}",
-                        raw=_raw_preview(event.value),
-                        stage="correlate",
-                    ),
-                    at,
-                )
-                continue
+        # A batch at a time: each partition's state is read once, updated record by record, and written
+        # once, after the broker has acknowledged the detections it produced (a worker that dies in
+        # between processes the batch again and re-sends the same deterministic outputs).
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+            states: dict[int, dict[str, Any]] = {}
+            last: dict[int, Any] = {}  # partition -> its last event in the batch
+            before: dict[int, bytes | None] = {}
+            applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
             pending = []
-            for o in outputs:
-                if isinstance(o, Detection):
-                    dev = detection_event(o)
-                    log.info("correlate: detection %s %s %s", o.id, o.rule, o.group)
-                    pending.append(await detections.send(key=dev.id.encode(), value=encode(dev)))
-                else:
-                    pending.append(await dead_letter(o, at))
+            for event in events:
+                msg = event.message
+                part = msg.partition
+                origin = f"kafka:{msg.topic}[{part}]@{msg.offset}"
+                if part not in states:
+                    raw_state = table.get(str(part).encode())
+                    before[part] = raw_state
+                    states[part] = orjson.loads(raw_state) if raw_state else pc.new_state()
+                    applied[part] = []
+                st = states[part]
+                last[part] = event
+                at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+                try:
+                    ev = parse_envelope(event.value)
+                    headers = parse_origin(event.headers)
+                    if ev.type not in (WATERMARK, EventType.SIGNAL.value):
+                        raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
+                    if ev.type == EventType.SIGNAL.value:
+                        at = ev.time
+                    outputs = _correlate_one(st, ev, part, headers)
+                except Rejected as r:
+                    pending.append(
+                        await dead_letter(
+                            DeadLetter(
+                                origin=origin,
+                                field=r.field,
+                                reason=r.reason,
+                                raw=_raw_preview(event.value),
+                                stage="correlate",
+                            ),
+                            at,
+                        )
+                    )
+                    continue
+                except Exception as e:  # a correlator bug: this record leaves no trace in the state
+                    log.exception("correlate: failed on %s", origin)
+                    pending.append(
+                        await dead_letter(
+                            DeadLetter(
+                                origin=origin,
+                                reason=f"correlator failed: {type(e).__name__}: {e}",
+                                raw=_raw_preview(event.value),
+                                stage="correlate",
+                            ),
+                            at,
+                        )
+                    )
+                    raw_state = before[part]
+                    st = states[part] = orjson.loads(raw_state) if raw_state else pc.new_state()
+                    for ev_ok, p_ok, h_ok in applied[part]:
+                        _correlate_one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
+                    continue
+                applied[part].append((ev, part, headers))
+                for o in outputs:
+                    if isinstance(o, Detection):
+                        dev = detection_event(o)
+                        log.info("correlate: detection %s %s %s", o.id, o.rule, o.group)
+                        pending.append(await detections.send(key=dev.id.encode(), value=encode(dev)))
+                    else:
+                        pending.append(await dead_letter(o, at))
             if pending:
-                # Outputs acknowledged before the state that produced them is written: if the worker dies
-                # in between, the record is processed again and the same (deterministic) outputs re-sent.
+                # Outputs acknowledged before the state that produced them is written.
                 await asyncio.gather(*pending)
-            new_raw = orjson.dumps(st)
-            if new_raw != raw_state:
-                table[tkey] = new_raw
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "correlate %s %s low=%s src=%s buffered=%d outputs=%d",
-                    origin,
-                    ev.type,
-                    st["low"],
-                    st["src"],
-                    len(st["buf"]),
-                    len(outputs),
-                )
+            for part, st in states.items():
+                new_raw = orjson.dumps(st)
+                if new_raw != before[part]:
+                    with _as_current_event(last[part]):
+                        table[str(part).encode()] = new_raw
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("correlate [%d] low=%s src=%s buffered=%d", part, st["low"], st["src"], len(st["buf"]))
+
+    def _correlate_one(st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | DeadLetter]:
+        if ev.type == WATERMARK:
+            return pc.on_watermark(st, ev, part)
+        return pc.on_signal(st, ev, origin)
 
     # -- notify ---------------------------------------------------------------------------------------------------
     sql: dict[str, Any] = {}
@@ -702,7 +778,7 @@ def make_app(
 
     @app.agent(detections, name="notify")
     async def notify(stream: Any) -> None:
-        async for batch in stream.take(100, within=0.2):
+        async for batch in stream.take(BATCH_MAX, within=BATCH_WITHIN):
             events: list[Event] = []
             for raw in batch:
                 try:
