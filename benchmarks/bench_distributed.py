@@ -279,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-fraction", type=float, default=0.5, help="of the measured pipeline rate")
     ap.add_argument("--latency-batch-interval", type=float, default=0.05, help="seconds between publish calls")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument(
+        "--batch-within", type=float, default=0.02, help="the worker's --batch-within (seconds per batch per agent)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the topics and the temp dir")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -321,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.executable, "-m", "stream_processors.faust_app", "worker",
             "--broker", args.bootstrap, "--prefix", prefix, "--app-id", app_id,
             "--store", store_url, "--datadir", str(tmp / "faust"), "--loglevel", "info",
+            "--batch-within", str(args.batch_within),
         ]  # fmt: skip
         results["worker_cmd"] = " ".join(cmd[1:])
         watcher = DetectionWatcher(store_url).start()

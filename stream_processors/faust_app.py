@@ -1,20 +1,29 @@
 """Distributed runtime: the same engine on Kafka, as faust-streaming agents.
 
-    documents --extract--> signals --route--> correlate --correlate--> detections --notify--> store + alerts
-        (doc id)           (doc's partition)   (group key)    (Faust table)      (1 partition)
-                                                  \\-----------------------------> dead-letters
+    documents --extract--> correlate --correlate--> detections --notify--> store + alerts
+        (doc id)            (group key)   (Faust table)      (1 partition)
+            \--> signals (an output for observers)   \--> dead-letters
 
-* extract: one Document per record -> ``Engine.extract`` -> signal events, written to the *same partition
-  number* of the signals topic, followed by a watermark for that partition. Poison records (not JSON, not an
-  envelope, unknown ``schema_version``, not a document, invalid payload, extractor failure) go to the
-  dead-letter topic with the reason; the agent never crashes on input.
-* route: each signal -> ``Correlator.routes(sig)`` -> one record per (detection, group) on the correlate
-  topic, keyed by the group key, so everything one detection groups on lands in one partition.
-  Watermarks are forwarded to every correlate partition.
+* extract: one Document per record -> ``Engine.extract`` -> signals, each routed with
+  ``Correlator.routes(sig)`` to one record per (detection, group) on the correlate topic, keyed by the group
+  key (so everything one detection groups on lands in one partition); each signal is also written to the
+  signals topic, on the document's partition, for observers. Then a watermark for the documents partition
+  goes to every correlate partition. Poison records (not JSON, not an envelope, unknown ``schema_version``,
+  not a document, invalid payload, extractor failure) go to the dead-letter topic with the reason; the
+  agent never crashes on input. (Routing used to be an agent of its own reading the signals topic back:
+  one more Kafka hop and batch wait per signal and watermark, for no gain.)
 * correlate: ``Correlator.on_signal(state, sig, only=detection_id)`` with the state in a Faust table
   (changelog topic), so a restarted or rebalanced worker recovers it.
 * notify: detections -> the SQL store (deduplicated by id) -> ``dispatcher.run_once()`` (the alerts
   dispatcher with its delivery ledger), on a one-partition topic so exactly one worker dispatches.
+
+Batches. Every agent takes its records in batches (``take_events``, up to BATCH_MAX records or
+``batch_within`` seconds) and acknowledges them only after the batch's outputs and state writes were sent.
+A batch sends each documents partition's watermark once (the newest), and writes each correlate
+partition's state once. Order is kept: a late document's signals (not newer than the partition's newest
+time) are sent after the watermark they are late for, as with one watermark per record; an in-order
+document's signals are held downstream until a newer watermark anyway, so sending the batch's watermark
+after them changes nothing.
 
 State layout (the table ``correlate-state``): ONE value per correlate partition, keyed by the partition
 number. Why not one value per group key: the correlator's state is more than its groups. Its event-time
@@ -109,7 +118,7 @@ DEFAULT_PARTITIONS = 3
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
 RAW_LIMIT = 2000
 BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
-BATCH_WITHIN = 0.01  # seconds an agent waits to fill a batch: the latency each hop may add
+DEFAULT_BATCH_WITHIN = 0.02  # seconds an agent waits to fill a batch: the latency each hop may add
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -405,6 +414,7 @@ def make_app(
     session_timeout: float = 30.0,
     datadir: str | os.PathLike[str] | None = None,
     table_store: str = "memory://",
+    batch_within: float = DEFAULT_BATCH_WITHIN,
 ) -> Any:
     """A faust.App running extract, route, correlate and notify for one rule set.
 
@@ -416,7 +426,11 @@ def make_app(
 
     `table_store` is Faust's local store for the state table: ``memory://`` (the default: the state is
     rebuilt from the changelog topic at start, which is quick at these sizes) or, when rocksdict is
-    installed, ``rocksdict://`` with a `datadir` of this worker's own (not installed here, so untested)."""
+    installed, ``rocksdict://`` with a `datadir` of this worker's own (not installed here, so untested).
+
+    `batch_within` is how long each agent waits to fill a batch: each hop may add that much latency,
+    and longer batches share each batch's fixed costs (watermarks, state writes, acknowledgement
+    waits) over more records (BENCHMARKS.md measures the trade)."""
     import faust  # the optional "kafka" extra
 
     if dispatcher_factory is not None and store_url is None:
@@ -513,7 +527,7 @@ def make_app(
         # or sooner when a signal of that partition must follow it: the order of signals and watermark
         # values on each signals partition is the one per-record sending gives, minus the watermarks
         # that a later one overtakes before any signal (which tell downstream nothing more).
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+        async for events in stream.take_events(BATCH_MAX, within=batch_within):
             dirty: set[int] = set()
             for event in events:
                 msg = event.message
@@ -555,13 +569,22 @@ def make_app(
                         doc.published_at,
                     )
                     continue
-                if sigs and p in dirty:
+                if sigs and p in dirty and doc.published_at.timestamp() <= pr["t"]:
+                    # A late document: its signals must follow the watermark it is late for, as they
+                    # would with one watermark per record. (An in-order document's signals are held
+                    # downstream until a later watermark anyway: sending this one after them is the same.)
                     await _send_watermark(p, pr)
                     dirty.discard(p)
                 for i, sig in enumerate(sigs):
                     sev = signal_event(sig)
-                    hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}".encode()}
-                    await signals.send(key=doc.id.encode(), value=encode(sev), partition=p, headers=hdr)
+                    value = encode(sev)
+                    # The signal as an output for observers (nothing in the pipeline reads it back) ...
+                    await signals.send(key=doc.id.encode(), value=value, partition=p)
+                    # ... and routed: one record per (detection, group), keyed by the group.
+                    for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
+                        routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
+                        hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}:{j}".encode()}
+                        await correlate.send(key=gkey.encode(), value=encode(routed), headers=hdr)
                 if _advance(doc.published_at.timestamp(), pr):
                     dirty.add(p)
             for p in sorted(dirty):
@@ -575,8 +598,11 @@ def make_app(
             return True
         return False
 
-    async def _send_watermark(p: int, pr: dict[str, Any]) -> None:
-        await signals.send(key=b"", value=encode(watermark_event(p, pr["t"], idle=False)), partition=p)
+    async def _send_watermark(p: int, pr: dict[str, Any], *, idle: bool = False) -> None:
+        """Documents partition p has passed time pr["t"]: tell every correlate partition."""
+        value = encode(watermark_event(p, pr["t"], idle=idle))
+        for c in range(partitions):
+            await correlate.send(key=b"", value=value, partition=c)
 
     @app.timer(max((idle_after or 60.0) / 4, 0.25))  # type: ignore[untyped-decorator]
     async def mark_idle() -> None:
@@ -592,8 +618,7 @@ def make_app(
             pr = _progress(tp.partition)
             if pr["idle"] and now - pr["hb"] >= heartbeat:
                 pr["hb"] = now
-                wm = watermark_event(tp.partition, pr["t"], idle=True)
-                await signals.send(key=b"", value=encode(wm), partition=tp.partition)
+                await _send_watermark(tp.partition, pr, idle=True)
         quiet = [
             tp
             for tp in assigned
@@ -619,57 +644,7 @@ def make_app(
             pr["idle"] = True
             pr["hb"] = time.monotonic()
             log.info("extract: %s idle at watermark %s", tp, pr["t"])
-            await signals.send(
-                key=b"", value=encode(watermark_event(tp.partition, pr["t"], idle=True)), partition=tp.partition
-            )
-
-    # -- route ----------------------------------------------------------------------------------------------------
-    @app.agent(signals, name="route")
-    async def route(stream: Any) -> None:
-        # Watermarks go to every correlate partition; a run of them from one upstream partition is sent
-        # once (the newest), flushed before that partition's next signal so the order stays as it was.
-        async def flush(pending: dict[int, Event], up_p: int) -> None:
-            wm = pending.pop(up_p)
-            for c in range(partitions):
-                await correlate.send(key=b"", value=encode(wm), partition=c)
-
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-            pending: dict[int, Event] = {}  # upstream (signals) partition -> its newest unsent watermark
-            for event in events:
-                msg = event.message
-                origin = f"kafka:{msg.topic}[{msg.partition}]@{msg.offset}"
-                at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
-                try:
-                    ev = parse_envelope(event.value)
-                    if ev.type == WATERMARK:
-                        pending[msg.partition] = watermark_event(
-                            msg.partition, ev.payload.get("time"), idle=bool(ev.payload.get("idle"))
-                        )
-                        continue
-                    if ev.type != EventType.SIGNAL.value:
-                        raise Rejected(f"event type {ev.type!r} does not belong on the signals topic", "type")
-                    sig = parse_signal(ev)
-                except Rejected as r:
-                    await dead_letter(
-                        DeadLetter(
-                            origin=origin,
-                            field=r.field,
-                            reason=r.reason,
-                            raw=_raw_preview(event.value),
-                            stage="correlate",
-                        ),
-                        at,
-                    )
-                    continue
-                if msg.partition in pending:
-                    await flush(pending, msg.partition)
-                up = parse_origin(event.headers)
-                for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
-                    routed = Event(id=ev.id, type=ev.type, time=ev.time, key=gkey, payload=ev.payload)
-                    headers = {ORIGIN_HEADER: ":".join(map(str, [*up, j])).encode()} if up else None
-                    await correlate.send(key=gkey.encode(), value=encode(routed), headers=headers)
-            for up_p in sorted(pending):
-                await flush(pending, up_p)
+            await _send_watermark(tp.partition, pr, idle=True)
 
     # -- correlate ------------------------------------------------------------------------------------------------
     @app.agent(correlate, name="correlate")
@@ -677,7 +652,7 @@ def make_app(
         # A batch at a time: each partition's state is read once, updated record by record, and written
         # once, after the broker has acknowledged the detections it produced (a worker that dies in
         # between processes the batch again and re-sends the same deterministic outputs).
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+        async for events in stream.take_events(BATCH_MAX, within=batch_within):
             states: dict[int, dict[str, Any]] = {}
             last: dict[int, Any] = {}  # partition -> its last event in the batch
             before: dict[int, bytes | None] = {}
@@ -778,7 +753,7 @@ def make_app(
 
     @app.agent(detections, name="notify")
     async def notify(stream: Any) -> None:
-        async for batch in stream.take(BATCH_MAX, within=BATCH_WITHIN):
+        async for batch in stream.take(BATCH_MAX, within=batch_within):
             events: list[Event] = []
             for raw in batch:
                 try:
@@ -816,7 +791,7 @@ def make_app(
             "watchfloor worker %s: %d detection(s), topics %s", app_id, len(compiled.detections), ", ".join(names.all())
         )
 
-    del extract, route, correlate_agent, notify, mark_idle, _announce  # registered on the app
+    del extract, correlate_agent, notify, mark_idle, _announce  # registered on the app
     del _forget_revoked, _log_assignment, _rewind_uncommitted
     return app
 
@@ -870,6 +845,7 @@ def run_worker(
     table_store: str = "memory://",
     loglevel: str = "info",
     wait_for_topics: float = 120.0,
+    batch_within: float = DEFAULT_BATCH_WITHIN,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same app_id to
     share the partitions. The topics must exist (producers.kafka_log.ensure_topics; `watchfloor produce`
@@ -898,6 +874,7 @@ def run_worker(
         session_timeout=session_timeout,
         datadir=datadir,
         table_store=table_store,
+        batch_within=batch_within,
     )
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
@@ -933,6 +910,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     w.add_argument("--table-store", default="memory://", help="Faust table store: memory:// or rocksdict://")
     w.add_argument("--dispatcher", default=None, help="module:function(store) -> dispatcher with run_once()")
     w.add_argument("--loglevel", default="info")
+    w.add_argument(
+        "--batch-within",
+        type=float,
+        default=DEFAULT_BATCH_WITHIN,
+        help="seconds each agent waits to fill a batch (latency per hop vs throughput)",
+    )
     args = parser.parse_args(argv)
     run_worker(
         args.broker,
@@ -947,6 +930,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         datadir=args.datadir,
         table_store=args.table_store,
         loglevel=args.loglevel,
+        batch_within=args.batch_within,
     )
 
 

@@ -441,6 +441,13 @@ def worker(
     dispatch: Annotated[
         bool, typer.Option("--dispatch/--no-dispatch", help="Also deliver alerts (else leave it to `notify`).")
     ] = False,
+    batch_within: Annotated[
+        float,
+        typer.Option(
+            help="Seconds each agent waits to fill a batch: latency added per hop vs throughput.",
+            envvar="WATCHFLOOR_BATCH_WITHIN",
+        ),
+    ] = 0.02,
     config: ConfigOpt = None,
 ) -> None:
     """Start a Faust worker (distributed mode). Start several: they share the partitions."""
@@ -452,7 +459,9 @@ def worker(
 
     cfg = _config(config)
     factory = dispatcher_factory(cfg) if dispatch else None
-    run_worker(broker, rules or list(cfg.rules), store or cfg.store, dispatcher_factory=factory)
+    run_worker(
+        broker, rules or list(cfg.rules), store or cfg.store, dispatcher_factory=factory, batch_within=batch_within
+    )
 
 
 @app.command()
