@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,6 @@ from stream_processors.engine import Engine  # noqa: E402
 from stream_processors.faust_app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
 from stream_processors.replay import replay  # noqa: E402
 from stream_processors.rulefile import load_rules  # noqa: E402
-from stream_processors.stores import open_store  # noqa: E402
 
 console = Console(stderr=True)
 RULES = ["builtin:dprk_russia"]
@@ -217,36 +217,42 @@ class DetectionWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def poll_once(self, store: Any) -> None:
+    def poll_once(self, conn: Any) -> None:
         while True:
-            rows = store.read(self._after, types={"detection"}, limit=1000)
+            rows = conn.execute(
+                "SELECT position, payload FROM events WHERE type = 'detection' AND position > ? "
+                "ORDER BY position LIMIT 1000",
+                (self._after,),
+            ).fetchall()
             now = time.perf_counter()
-            for row in rows:
-                self._after = row.position
+            for position, payload in rows:
+                self._after = position
                 self.count += 1
                 self.last_at = now
-                for e in row.event.payload.get("evidence", ()):
+                for e in orjson.loads(payload).get("evidence", ()):
                     self.seen.setdefault(e["event_id"], now)
             if len(rows) < 1000:
                 return
 
     def _run(self) -> None:
-        store = None
+        # Plain sqlite3, read-only: the watcher is measurement overhead on the same two cores, so it
+        # must cost little (the store's own reader builds models for every row).
+        path = self.store_url.removeprefix("sqlite:///")
+        conn = None
         while not self._stop.is_set():
             try:
-                if store is None:
-                    store = open_store(self.store_url)
-                self.poll_once(store)
-            except Exception:  # the worker creates the file and schema on its first detection
-                if store is not None:
-                    try:
-                        store.close()
-                    except Exception:
-                        pass
-                store = None
+                if conn is None:
+                    if not Path(path).exists():
+                        raise FileNotFoundError(path)
+                    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                self.poll_once(conn)
+            except (sqlite3.Error, FileNotFoundError):  # the worker creates the file and schema later
+                if conn is not None:
+                    conn.close()
+                conn = None
             time.sleep(self.interval)
-        if store is not None:
-            store.close()
+        if conn is not None:
+            conn.close()
 
     def start(self) -> DetectionWatcher:
         self._thread = threading.Thread(target=self._run, daemon=True)
