@@ -6,8 +6,9 @@ Topics, for a prefix P (default ``watchfloor``):
 topic               key         what
 ==================  ==========  ==================================================================
 P.documents         doc id      input documents (news.article / official.statement), kept forever
-P.signals           doc id      signals, written by the extract agent to the documents' partition
-P.correlate         group key   signals repartitioned by (detection, group), plus watermarks
+P.signals           doc id      signals, written by the extract agent to the documents' partition (an
+                                output for observers: the pipeline does not read it back)
+P.correlate         group key   signals routed by (detection, group) by the extract agent, plus watermarks
 P.detections        det. id     detections; one partition, so a single worker dispatches alerts
 P.dead-letters      event id    rejected input and late signals, with the reason
 ==================  ==========  ==================================================================
