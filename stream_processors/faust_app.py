@@ -2,7 +2,7 @@
 
     documents --extract--> correlate --correlate--> detections --notify--> store + alerts
         (doc id)            (group key)   (Faust table)      (1 partition)
-            \--> signals (an output for observers)   \--> dead-letters
+            \\--> signals (an output for observers)   \\--> dead-letters
 
 * extract: one Document per record -> ``Engine.extract`` -> signals, each routed with
   ``Correlator.routes(sig)`` to one record per (detection, group) on the correlate topic, keyed by the group
