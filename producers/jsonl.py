@@ -154,11 +154,10 @@ def read_jsonl(
     Raises JsonlSourceError (naming the path) right away when the file cannot be opened, and while
     iterating if it cannot be read to the end (e.g. a truncated .gz); lines already yielded stand.
     """
-    p = Path(path)
-    f = _open(p)  # eager: a missing file fails at the call, not at the first next()
-    return _read(
-        f, p, origin=str(path), max_body_chars=max_body_chars, checked=checked, gate=gate, block_bytes=block_bytes
+    blocks = read_jsonl_blocks(  # opens eagerly: a missing file fails at the call, not at the first next()
+        path, max_body_chars=max_body_chars, checked=checked, gate=gate, block_bytes=block_bytes
     )
+    return (item for items, _dead in blocks for item in items)
 
 
 def read_jsonl_blocks(
@@ -212,22 +211,6 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
     buf = rest + b"".join(parts)
     if buf:
         yield buf
-
-
-def _read(
-    f: IO[bytes],
-    path: Path,
-    *,
-    origin: str,
-    max_body_chars: int,
-    checked: bool = False,
-    gate: LineGate | None = None,
-    block_bytes: int = BLOCK_BYTES,
-) -> Iterator[Item]:
-    for items, _dead in read_blocks(
-        f, path, origin=origin, max_body_chars=max_body_chars, checked=checked, gate=gate, block_bytes=block_bytes
-    ):
-        yield from items
 
 
 def read_blocks(
