@@ -9,7 +9,7 @@ Three measurements, each against the same broker and with a baseline taken in th
    the worker logs its partition assignment (consumption begins) and stops when the last expected
    detection (computed beforehand with ``stream_processors.replay``) is in the SQL store. The last
    document is a triggering one, so that detection marks the end of processing. The time at which the
-   worker group's committed lag on the documents, signals and correlate topics reaches 0 is reported
+   worker group's committed lag on the documents and correlate topics (the ones it reads) reaches 0 is reported
    too (committed offsets move every ~2.8 s, so that figure is coarser). -> documents/s, ratio vs 1.
 3. latency: with the same worker, caught up, documents are published at a steady rate (about half of
    the rate of 2) in small batches (each ``KafkaPublisher.publish`` call also writes the watermark
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 time.sleep(0.02)
         console.print(f"worker assigned after {t_assigned - t_launch:.2f}s; processing...")
-        lag = Lag(args.bootstrap, app_id, [topics.documents, topics.signals, topics.correlate])
+        lag = Lag(args.bootstrap, app_id, [topics.documents, topics.correlate])  # the topics the worker reads
         want = len(expected)
         last_id = docs[-1].id
         t_lag0 = None
