@@ -77,7 +77,7 @@ import os
 import socket
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -588,17 +588,30 @@ def make_app(
         return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
     documents = raw_topic(names.documents)
-    signals = raw_topic(names.signals)
     correlate = raw_topic(names.correlate)
     detections = raw_topic(names.detections)
-    dead_letters = raw_topic(names.dead_letters)
     table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     heartbeat = idle_after / 2 if idle_after else 0.0
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
 
-    async def dead_letter(dl: DeadLetter, at: datetime) -> Any:
+    async def send(
+        topic: str, key: bytes | None, value: bytes, partition: int | None = None, headers: Any = None
+    ) -> Awaitable[Any]:
+        """Hand a record to the app's producer; the result is a future of the broker's acknowledgement.
+
+        Straight to the producer, not through ``Topic.send``: that path awaits ``App.maybe_start_producer``,
+        a mode ``stampede`` wrapper that yields to the event loop three times per record (each yield lets
+        the producer's sender run and send a request of its own: ~900 extra produce requests per 20,000
+        documents, BENCHMARKS.md). Same producer, same default partitioner, and Faust still flushes it
+        before committing source offsets. Agents start it (``_producer``) before their first send."""
+        return await app.producer.send(topic, key, value, partition, None, headers)
+
+    async def _producer() -> None:
+        await app.maybe_start_producer()
+
+    async def dead_letter(dl: DeadLetter, at: datetime) -> Awaitable[Any]:
         ev = dead_letter_event(dl, at)
-        return await dead_letters.send(key=ev.id.encode(), value=encode(ev))
+        return await send(names.dead_letters, ev.id.encode(), encode(ev))
 
     # -- extract --------------------------------------------------------------------------------------------------
     progress: dict[int, dict[str, Any]] = {}  # documents partition -> {offset, at, t, idle}
@@ -649,6 +662,7 @@ def make_app(
 
     @app.agent(documents, name="extract")
     async def extract(stream: Any) -> None:
+        await _producer()
         # Records come in batches (acked after the batch). A partition's watermark is sent once per batch,
         # or sooner when a signal of that partition must follow it: the order of signals and watermark
         # values on each signals partition is the one per-record sending gives, minus the watermarks
@@ -705,12 +719,12 @@ def make_app(
                     sev = signal_event(sig)
                     value = encode(sev)
                     # The signal as an output for observers (nothing in the pipeline reads it back) ...
-                    await signals.send(key=doc.id.encode(), value=value, partition=p)
+                    await send(names.signals, doc.id.encode(), value, p)
                     # ... and routed: one record per (detection, group), keyed by the group.
                     for j, (_det_id, gkey) in enumerate(engine.correlator.routes(sig)):
                         routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
                         hdr = {ORIGIN_HEADER: f"{p}:{offset}:{i}:{j}".encode()}
-                        await correlate.send(key=gkey.encode(), value=encode(routed), headers=hdr)
+                        await send(names.correlate, gkey.encode(), encode(routed), None, hdr)
                 if _advance(doc.published_at.timestamp(), pr):
                     dirty.add(p)
             for p in sorted(dirty):
@@ -728,13 +742,14 @@ def make_app(
         """Documents partition p has passed time pr["t"]: tell every correlate partition."""
         value = encode(watermark_event(p, pr["t"], idle=idle))
         for c in range(partitions):
-            await correlate.send(key=b"", value=value, partition=c)
+            await send(names.correlate, b"", value, c)
 
     @app.timer(max((idle_after or 60.0) / 4, 0.25))  # type: ignore[untyped-decorator]
     async def mark_idle() -> None:
         """Tell downstream that a caught-up, silent documents partition holds nothing back."""
         if not idle_after:
             return
+        await _producer()
         try:
             assigned = [tp for tp in app.consumer.assignment() if tp.topic == names.documents]
         except Exception:  # not started / rebalancing
@@ -775,6 +790,7 @@ def make_app(
     # -- correlate ------------------------------------------------------------------------------------------------
     @app.agent(correlate, name="correlate")
     async def correlate_agent(stream: Any) -> None:
+        await _producer()
         # A batch at a time: each partition's state is read once, updated record by record, and written
         # once, after the broker has acknowledged the detections it produced (a worker that dies in
         # between processes the batch again and re-sends the same deterministic outputs).
@@ -841,7 +857,7 @@ def make_app(
                     if isinstance(o, Detection):
                         dev = detection_event(o)
                         log.debug("correlate: detection %s %s %s", o.id, o.rule, o.group)
-                        pending.append(await detections.send(key=dev.id.encode(), value=encode(dev)))
+                        pending.append(await send(names.detections, dev.id.encode(), encode(dev)))
                     else:
                         pending.append(await dead_letter(o, at))
             if pending:
@@ -879,6 +895,7 @@ def make_app(
 
     @app.agent(detections, name="notify")
     async def notify(stream: Any) -> None:
+        await _producer()
         async for batch in stream.take(BATCH_MAX, within=batch_within):
             events: list[Event] = []
             for raw in batch:
