@@ -25,6 +25,15 @@ time) are sent after the watermark they are late for, as with one watermark per 
 document's signals are held downstream until a newer watermark anyway, so sending the batch's watermark
 after them changes nothing.
 
+What faust-streaming costs, and the two places it is bypassed (BENCHMARKS.md has the measurements).
+Fetched records reach the streams through ``_drain_messages`` below, Faust's loop with one change: delivery
+runs inline, and only a delivery that has to wait (a rebalance suspended the flow, a full buffer) goes
+through Faust's ``wait_first`` (four tasks and an ``asyncio.wait``, formerly per record), so a suspended
+flow abandons it as before. Outputs are handed to the app's producer directly (``send`` in ``make_app``):
+``Topic.send`` awaits a ``stampede``-wrapped ``maybe_start_producer`` that yields to the event loop three
+times per record, and every yield let the producer send a request of its own. Faust still flushes that
+producer before it commits source offsets, so the guarantees below are unchanged.
+
 State layout (the table ``correlate-state``): ONE value per correlate partition, keyed by the partition
 number. Why not one value per group key: the correlator's state is more than its groups. Its event-time
 watermark (used for the lateness check and for closing windows, which is how absences fire and old groups
