@@ -44,13 +44,12 @@ from typing import Any
 
 import orjson
 
-from schemas.events import DOCUMENT_TYPES, Event, EventType
-from stream_processors.faust_app import WATERMARK, TopicNames, watermark_event
+from schemas.events import DOCUMENT_TYPES, Event, EventType, watermark_event
+from schemas.topics import DEFAULT_PREFIX, TopicNames
 from stream_processors.ports import StoredEvent
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "watchfloor"
 DEFAULT_PARTITIONS = 3
 DAY_MS = 24 * 3600 * 1000
 
@@ -203,7 +202,7 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
     """(topic, key) for an event published by a producer. Keys keep related events in one partition."""
     if event.type in DOCUMENT_TYPES:
         return topics.documents, event.id
-    if event.type == WATERMARK:
+    if event.type == EventType.WATERMARK:
         return topics.documents, ""
     if event.type == EventType.SIGNAL.value:
         return topics.signals, str(event.payload.get("document_id") or event.id)
@@ -216,7 +215,7 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
 
 def _timestamp_ms(event: Event) -> int | None:
     """Documents carry their publication time (for offsets_for_times); everything else the append time."""
-    if event.type in DOCUMENT_TYPES or event.type == WATERMARK:
+    if event.type in DOCUMENT_TYPES or event.type == EventType.WATERMARK:
         return int(event.time.timestamp() * 1000)
     return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 """Version of every payload model below; bumped when a payload changes incompatibly."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventType(StrEnum):
@@ -23,6 +25,7 @@ class EventType(StrEnum):
     ALERT = "alert"
     DELIVERY = "delivery"
     DEAD_LETTER = "dead_letter"
+    WATERMARK = "watermark"  # control event on Kafka topics (see Watermark); never stored
 
 
 DOCUMENT_TYPES = frozenset({EventType.NEWS_ARTICLE.value, EventType.OFFICIAL_STATEMENT.value})
@@ -153,6 +156,19 @@ class DeadLetter(_Frozen):
     stage: str = "ingest"  # ingest | extract | correlate | notify
 
 
+class Watermark(_Frozen):
+    """Event-time progress of one upstream Kafka partition (a control event, not a fact).
+
+    Written by producers to every documents partition after each publish, and by the extract agent to the
+    signals and correlate topics: upstream partition `partition` has delivered everything published up to
+    `time` (epoch seconds; None before its first document). `idle` means it has been caught up and silent
+    for a while, so it should stop holding the low watermark back."""
+
+    partition: int = Field(ge=0)
+    time: float | None = None
+    idle: bool = False
+
+
 class Event(_Frozen):
     """The envelope: what the log stores. `time` is event time, used by every window."""
 
@@ -205,6 +221,16 @@ def delivery_event(d: Delivery) -> Event:
         time=d.at,
         key=d.alert_id,
         payload=d.model_dump(mode="json"),
+    )
+
+
+def watermark_event(partition: int, t: float | None, *, idle: bool = False) -> Event:
+    """The envelope of a Watermark (built directly: this is on the distributed hot path)."""
+    return Event(
+        id=f"wm-{partition}-{t}-{int(idle)}",
+        type=EventType.WATERMARK.value,
+        time=datetime.fromtimestamp(t, UTC) if t is not None else EPOCH,
+        payload={"partition": partition, "time": t, "idle": idle},
     )
 
 

@@ -88,7 +88,6 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -108,7 +107,9 @@ from schemas.events import (
     dead_letter_event,
     detection_event,
     signal_event,
+    watermark_event,
 )
+from schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from .engine import Engine
 from .ports import Store
@@ -119,19 +120,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATERMARK = "watermark"
-"""Control event on the signals and correlate topics: payload {"partition": p, "time": epoch s | None,
-"idle": bool}: upstream partition p has delivered every signal of documents up to `time`."""
+WATERMARK = EventType.WATERMARK.value  # schemas.events.Watermark: a partition's event-time progress
 
 STATE_TABLE = "correlate-state"
 ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
-DEFAULT_PREFIX = "watchfloor"
 DEFAULT_PARTITIONS = 3
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
 RAW_LIMIT = 2000
 BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
 DEFAULT_BATCH_WITHIN = 0.02  # seconds an agent waits to fill a batch: the latency each hop may add
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Dispatcher(Protocol):
@@ -141,36 +138,6 @@ class Dispatcher(Protocol):
 
 
 DispatcherFactory = Callable[[Store], Dispatcher]
-
-
-@dataclass(frozen=True)
-class TopicNames:
-    """The topic names for one prefix (producers.kafka_log.Topics is this class; it creates them)."""
-
-    prefix: str = DEFAULT_PREFIX
-
-    @property
-    def documents(self) -> str:
-        return f"{self.prefix}.documents"
-
-    @property
-    def signals(self) -> str:
-        return f"{self.prefix}.signals"
-
-    @property
-    def correlate(self) -> str:
-        return f"{self.prefix}.correlate"
-
-    @property
-    def detections(self) -> str:
-        return f"{self.prefix}.detections"
-
-    @property
-    def dead_letters(self) -> str:
-        return f"{self.prefix}.dead-letters"
-
-    def all(self) -> list[str]:
-        return [self.documents, self.signals, self.correlate, self.detections, self.dead_letters]
 
 
 # ---- pure helpers (unit-testable without Kafka) ------------------------------------------------------------------
@@ -224,15 +191,6 @@ def parse_signal(ev: Event) -> Signal:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or None
         raise Rejected(f"invalid signal payload: {err['msg']}", f"payload.{loc}" if loc else "payload") from None
-
-
-def watermark_event(partition: int, t: float | None, *, idle: bool) -> Event:
-    return Event(
-        id=f"wm-{partition}-{t}-{int(idle)}",
-        type=WATERMARK,
-        time=datetime.fromtimestamp(t, UTC) if t is not None else EPOCH,
-        payload={"partition": partition, "time": t, "idle": idle},
-    )
 
 
 ORIGIN_HEADER = "wf-origin"
@@ -514,9 +472,23 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
         unset_flag(CONSUMER_FETCHING)
 
 
+INLINE_DELIVERY_FAUST = "0.15.3"  # the faust-streaming release _drain_messages was copied from
+
+
 def _app_class() -> type[faust.App]:
-    """faust.App whose consumer delivers fetched records with `_drain_messages` above."""
+    """faust.App whose consumer delivers fetched records with `_drain_messages` above.
+
+    Only on the faust-streaming release that method was copied from: on any other, Faust's own loop runs
+    (correct, about half as fast), and the worker says so."""
     import faust
+
+    if faust.__version__ != INLINE_DELIVERY_FAUST:
+        log.warning(
+            "faust-streaming %s is not %s: records are delivered by Faust's own loop (slower; see _drain_messages)",
+            faust.__version__,
+            INLINE_DELIVERY_FAUST,
+        )
+        return faust.App
 
     class App(faust.App):
         def _new_transport(self) -> Any:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.events import DeadLetter, Event, dead_letter_event
+from schemas.events import DeadLetter, Event, EventType, dead_letter_event
+from schemas.topics import TopicNames
 
-from .faust_app import WATERMARK, Rejected, TopicNames, parse_envelope
+from .faust_app import Rejected, parse_envelope
 from .ports import EventLog
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class KafkaArchive:
                     )
                     events.append(dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC)))
                     continue
-                if ev.type != WATERMARK:
+                if ev.type != EventType.WATERMARK:
                     events.append(ev)
         if events:
             added = self.store.append(events)

@@ -24,9 +24,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event
-
-from .faust_app import WATERMARK
+from schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event, EventType
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def _document(raw: bytes | None) -> Document:
     if version != SCHEMA_VERSION:
         raise ValueError(f"unknown schema_version {version!r}")
     ev = Event.model_validate(obj)
-    if ev.type == WATERMARK:
+    if ev.type == EventType.WATERMARK:
         raise _Marker
     if ev.type not in DOCUMENT_TYPES:
         raise ValueError(f"event type {ev.type!r} is not a document")

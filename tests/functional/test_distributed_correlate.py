@@ -17,16 +17,25 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.events import DeadLetter, Detection, Document, Event, Signal, document_event, signal_event
+from schemas.events import (
+    DeadLetter,
+    Detection,
+    Document,
+    Event,
+    Signal,
+    Watermark,
+    document_event,
+    signal_event,
+    watermark_event,
+)
 from schemas.inputs import parse_document
+from schemas.topics import TopicNames
 from stream_processors.engine import Engine
 from stream_processors.faust_app import (
     WATERMARK,
     PartitionCorrelator,
     Rejected,
-    TopicNames,
     parse_envelope,
-    watermark_event,
 )
 from stream_processors.faust_app import (
     parse_document as parse_document_event,
@@ -203,6 +212,16 @@ def test_topic_names_match_the_publisher() -> None:
     from producers.kafka_log import Topics
 
     assert TopicNames("x").all() == Topics("x").all()
+
+
+def test_watermark_events_carry_a_valid_watermark_payload() -> None:
+    """watermark_event builds its payload by hand (hot path): it must still be what the schema says."""
+    for p, t, idle in [(0, None, False), (2, 1_700_000_000.25, False), (1, 5.0, True)]:
+        ev = watermark_event(p, t, idle=idle)
+        assert ev.type == WATERMARK == "watermark"
+        assert Watermark.model_validate(ev.payload) == Watermark(partition=p, time=t, idle=idle)
+        assert parse_envelope(orjson.dumps(ev.model_dump(mode="json"))) == ev
+    assert watermark_event(0, 3.0).id != watermark_event(0, 3.0, idle=True).id
 
 
 def test_idle_marks_expire_without_heartbeats() -> None:

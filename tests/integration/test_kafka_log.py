@@ -25,8 +25,15 @@ from producers.kafka_log import (  # noqa: E402
     ensure_topics,
     topic_specs,
 )
-from schemas.events import SCHEMA_VERSION, DeadLetter, Document, SourceRef, dead_letter_event, document_event  # noqa: E402
-from stream_processors.faust_app import WATERMARK  # noqa: E402
+from schemas.events import (  # noqa: E402
+    SCHEMA_VERSION,
+    DeadLetter,
+    Document,
+    EventType,
+    SourceRef,
+    dead_letter_event,
+    document_event,
+)
 
 T0 = datetime(2024, 10, 21, 6, 0, tzinfo=UTC)
 
@@ -119,16 +126,16 @@ def test_publish_is_acked_keyed_and_timestamped(kafka_bootstrap: str, prefix: st
         assert again.sent == 1
 
     everything = consume_all(kafka_bootstrap, Topics(prefix).documents, 41 + 6)
-    marks = [r for r in everything if decode_event(r.value).type == WATERMARK]
-    records = [r for r in everything if decode_event(r.value).type != WATERMARK]
+    marks = [r for r in everything if decode_event(r.value).type == EventType.WATERMARK]
+    records = [r for r in everything if decode_event(r.value).type != EventType.WATERMARK]
     assert len(records) == 41 and len(marks) == 6
     newest = max(e.time for e in events).timestamp()
     for p in range(3):  # each partition: the batch's documents, then a watermark with the batch's newest time
         in_part = sorted((r for r in everything if r.partition == p), key=lambda r: r.offset)
-        first_mark = next(i for i, r in enumerate(in_part) if decode_event(r.value).type == WATERMARK)
+        first_mark = next(i for i, r in enumerate(in_part) if decode_event(r.value).type == EventType.WATERMARK)
         assert decode_event(in_part[first_mark].value).payload == {"partition": p, "time": newest, "idle": False}
         assert in_part[first_mark].timestamp == int(newest * 1000)
-        assert all(decode_event(r.value).type != WATERMARK for r in in_part[:first_mark])
+        assert all(decode_event(r.value).type != EventType.WATERMARK for r in in_part[:first_mark])
     by_key: dict[bytes, set[int]] = {}
     for r in records:
         ev = decode_event(r.value)
@@ -171,7 +178,7 @@ def test_broker_down_spools_then_drains_exactly_once(kafka_bootstrap: str, prefi
         up.close()
 
     everything = consume_all(kafka_bootstrap, Topics(prefix).documents, 22 + 6)  # drain + publish: 2 x 3 marks
-    records = [r for r in everything if decode_event(r.value).type != WATERMARK]
+    records = [r for r in everything if decode_event(r.value).type != EventType.WATERMARK]
     assert len(everything) - len(records) == 6
     ids = [decode_event(r.value).id for r in records]
     assert sorted(ids) == sorted(e.id for e in [*first, *second, *third])  # all there, each exactly once
