@@ -500,6 +500,20 @@ def _app_class() -> type[faust.App]:
     return App
 
 
+TABLE_STORES = ("memory://", "rocksdb://")
+
+
+def check_table_store(url: str) -> None:
+    """A table store this worker can open, or a ValueError/ImportError saying what to do instead."""
+    if url not in TABLE_STORES:
+        raise ValueError(f"table store {url!r}: expected one of {', '.join(TABLE_STORES)}")
+    if url == "rocksdb://":
+        try:
+            import rocksdict  # noqa: F401  (Faust's RocksDB driver)
+        except ImportError:
+            raise ImportError("table store rocksdb:// needs rocksdict: pip install 'watchfloor[rocksdb]'") from None
+
+
 def _broker_url(broker: str) -> str:
     return ",".join(b if "://" in b else f"kafka://{b}" for b in broker.split(","))
 
@@ -534,14 +548,16 @@ def make_app(
     built from the config's channels and subscriptions).
 
     `table_store` is Faust's local store for the state table: ``memory://`` (the default: the state is
-    rebuilt from the changelog topic at start, which is quick at these sizes) or, when rocksdict is
-    installed, ``rocksdict://`` with a `datadir` of this worker's own (not installed here, so untested).
+    rebuilt from the changelog topic at start, which is quick at these sizes) or ``rocksdb://`` (the
+    ``rocksdb`` extra: rocksdict), kept under `datadir`, which must then be this worker's own and the same
+    across its restarts: a restarted worker reads only the changelog written since its last write.
 
     `batch_within` is how long each agent waits to fill a batch: each hop may add that much latency,
     and longer batches share each batch's fixed costs (watermarks, state writes, acknowledgement
     waits) over more records (BENCHMARKS.md measures the trade)."""
     if dispatcher_factory is not None and store_url is None:
         raise ValueError("a dispatcher needs a store: pass store_url")
+    check_table_store(table_store)
     _loaded, compiled = load_rules(list(rules_specs))
     engine = Engine(compiled)
     names = TopicNames(topic_prefix)
@@ -710,6 +726,15 @@ def make_app(
                     dirty.add(p)
             for p in sorted(dirty):
                 await _send_watermark(p, _progress(p))
+            if log.isEnabledFor(logging.DEBUG):
+                seen: dict[int, list[int]] = {}
+                for event in events:
+                    seen.setdefault(event.message.partition, []).append(event.message.offset)
+                log.debug(
+                    "extract: batch %s; watermarks %s",
+                    {p: f"{min(o)}..{max(o)}" for p, o in sorted(seen.items())},
+                    {p: _progress(p)["t"] for p in sorted(seen)},
+                )
 
     def _advance(t: float, pr: dict[str, Any]) -> bool:
         """A documents partition has seen time t: whether its watermark moved (or it stopped being idle)."""
@@ -970,6 +995,7 @@ def run_worker(
     loglevel: str = "info",
     wait_for_topics: float = 120.0,
     batch_within: float = DEFAULT_BATCH_WITHIN,
+    trace: bool = False,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same app_id to
     share the partitions. The topics must exist (producers.kafka_log.ensure_topics; `watchfloor produce`
@@ -1001,6 +1027,8 @@ def run_worker(
         batch_within=batch_within,
     )
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    if trace:  # watchfloor's own per-batch lines (offsets, watermarks, detections); Faust stays at `loglevel`
+        logging.getLogger(__name__).setLevel(logging.DEBUG)
     worker.execute_from_commandline()
 
 
@@ -1031,9 +1059,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     w.add_argument("--session-timeout", type=float, default=30.0)
     w.add_argument("--datadir", default=None)
-    w.add_argument("--table-store", default="memory://", help="Faust table store: memory:// or rocksdict://")
+    w.add_argument("--table-store", default="memory://", choices=TABLE_STORES, help="Faust table store")
     w.add_argument("--dispatcher", default=None, help="module:function(store) -> dispatcher with run_once()")
     w.add_argument("--loglevel", default="info")
+    w.add_argument("--trace", action="store_true", help="log every batch's offsets, watermarks and detections")
     w.add_argument(
         "--batch-within",
         type=float,
@@ -1055,6 +1084,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         table_store=args.table_store,
         loglevel=args.loglevel,
         batch_within=args.batch_within,
+        trace=args.trace,
     )
 
 

@@ -448,19 +448,43 @@ def worker(
             envvar="WATCHFLOOR_BATCH_WITHIN",
         ),
     ] = 0.02,
+    table_store: Annotated[
+        str,
+        typer.Option(
+            help="Where the worker keeps its state table: memory:// (rebuilt from Kafka at start) or rocksdb://.",
+            envvar="WATCHFLOOR_TABLE_STORE",
+        ),
+    ] = "memory://",
+    datadir: Annotated[
+        Path | None,
+        typer.Option(
+            help="This worker's own data directory (RocksDB files); keep it across restarts.",
+            envvar="WATCHFLOOR_FAUST_DATADIR",
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Start a Faust worker (distributed mode). Start several: they share the partitions."""
     try:
-        from stream_processors.faust_app import run_worker
+        from stream_processors.faust_app import check_table_store, run_worker
     except ImportError as e:
         raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from .wiring import dispatcher_factory
 
     cfg = _config(config)
     factory = dispatcher_factory(cfg) if dispatch else None
+    try:
+        check_table_store(table_store)
+    except (ValueError, ImportError) as e:
+        raise _fail(str(e)) from None
     run_worker(
-        broker, rules or list(cfg.rules), store or cfg.store, dispatcher_factory=factory, batch_within=batch_within
+        broker,
+        rules or list(cfg.rules),
+        store or cfg.store,
+        dispatcher_factory=factory,
+        batch_within=batch_within,
+        table_store=table_store,
+        datadir=datadir,
     )
 
 

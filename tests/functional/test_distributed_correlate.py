@@ -243,3 +243,11 @@ def test_idle_marks_expire_without_heartbeats() -> None:
     fresh = PartitionCorrelator(engine(), 2, lease=3.0, clock=lambda: now[0])  # a restarted worker
     st2 = orjson.loads(orjson.dumps({**st, "low": None}))
     assert fresh.low_watermark(st2, partition=1) == 50.0  # trusts no idle mark it has not seen: waits for 1
+
+
+def test_table_store_is_checked_before_a_worker_starts() -> None:
+    from stream_processors.faust_app import check_table_store
+
+    check_table_store("memory://")
+    with pytest.raises(ValueError, match="expected one of memory://, rocksdb://"):
+        check_table_store("rocksdict://")

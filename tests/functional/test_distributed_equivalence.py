@@ -169,7 +169,7 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
-    def worker(self, name: str, *, dispatcher: str | None = None) -> Worker:
+    def worker(self, name: str, *, dispatcher: str | None = None, extra: list[str] | None = None) -> Worker:
         args = [
             "--broker", self.bootstrap,
             "--prefix", self.prefix,
@@ -177,10 +177,13 @@ class Cluster:
             "--store", self.store_url,
             "--session-timeout", str(SESSION_TIMEOUT),
             "--datadir", str(self.tmp / f"faust-{name}"),
-            "--loglevel", "info",
+            "--loglevel", os.environ.get("WF_TEST_WORKER_LOGLEVEL", "info"),
         ]  # fmt: skip
         if dispatcher:
             args += ["--dispatcher", dispatcher]
+        if os.environ.get("WF_TEST_WORKER_TRACE"):
+            args.append("--trace")
+        args += extra or []
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         w = Worker(name, args, self.tmp / f"{name}.log", env)
         self.workers.append(w)
@@ -209,12 +212,15 @@ def cluster(kafka_bootstrap: str, kafka_admin: Any, tmp_path: Path) -> Iterator[
     finally:
         for w in c.workers:
             w.stop()
-        try:
-            kafka_admin.delete_topics(
-                [*Topics(prefix).all(), f"{c.app_id}-correlate-state-changelog"], timeout_ms=30_000
-            )
-        except Exception as exc:  # best effort
-            print(f"could not delete topics of {prefix}: {exc!r}")
+        if os.environ.get("WF_TEST_KEEP_TOPICS"):  # for a post-mortem of a failed run
+            print(f"kept the topics of {prefix} (app id {c.app_id})")
+        else:
+            try:
+                kafka_admin.delete_topics(
+                    [*Topics(prefix).all(), f"{c.app_id}-correlate-state-changelog"], timeout_ms=30_000
+                )
+            except Exception as exc:  # best effort
+                print(f"could not delete topics of {prefix}: {exc!r}")
 
 
 def assignment(worker: Worker) -> dict[str, list[int]]:
