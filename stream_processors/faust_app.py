@@ -71,9 +71,9 @@ detections before it writes the table; records re-sent upstream are dropped by t
 ids are deterministic, the store keeps one copy of each and the dispatcher's delivery ledger sends each
 (alert, channel) once (its one window: a crash between Slack's answer and the ledger write).
 
-faust-streaming 0.15.3 (Python 3.11) drops records after a rebalance when a newly assigned partition has no
-committed offset (its previous owner died within its first 2.8 s commit interval): see
-``_rewind_uncommitted`` below, which works around it.
+faust-streaming 0.15.3 can lose records when a rebalance ends (seen after a SIGKILL or a failover on a
+loaded machine: a detection never stored, a worker that stops producing detections). ``_perform_seek``
+below, which replaces its consumer's ``perform_seek``, closes both ways it happens; see its docstring.
 """
 
 from __future__ import annotations
@@ -472,29 +472,69 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
         unset_flag(CONSUMER_FETCHING)
 
 
-INLINE_DELIVERY_FAUST = "0.15.3"  # the faust-streaming release _drain_messages was copied from
+async def _perform_seek(self: Any) -> None:  # pragma: no cover - exercised by the distributed tests
+    """faust.transport.consumer.Consumer.perform_seek (faust-streaming 0.15.3), without its two record losses.
+
+    Faust calls it at the end of every rebalance, right after resuming the stream partitions and right
+    before ``app.flow_control.resume()``, which empties every stream's queue; and from ``getmany`` when
+    records arrive while the flow is stopped. It seeks every partition back to its committed offset, so
+    that records fetched but dropped meanwhile are read again. Two holes:
+
+    * aiokafka's ``seek_to_committed`` leaves a partition alone when its committed offset is missing or 0
+      (a previous owner that died within its first 2.8 s commit interval). Its position is then wherever
+      the fetcher got to, past the dropped records: they are never read (nor, from then on, committed).
+      Such partitions are sought to their earliest offset instead, what ``auto_offset_reset=earliest``
+      means. (Changelog partitions are never committed; Faust's recovery positions them itself.)
+    * The flow is still running while this seeks (recovery resumed it for the changelogs), so the fetcher
+      delivers records of the just-resumed stream partitions into the streams' queues, and
+      ``flow_control.resume()`` then empties those queues: the records are gone, but the consumer's
+      position is past them. The flow is stopped first here; every caller resumes it afterwards (the
+      rebalance, after clearing the queues) or was called with it stopped (``getmany``). A record
+      delivered before the stop is read again after the seek: at least once, and every step downstream
+      is idempotent."""
+    self.stop_flow()
+    committed = await self.seek_to_committed()
+    changelogs = set(self.app.tables.changelog_topics)
+    fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+    if fresh:
+        earliest = await self.earliest_offsets(*fresh)
+        target = {tp: earliest.get(tp) or 0 for tp in fresh}
+        await self.seek_wait(target)
+        log.info(
+            "rewinding partition(s) with no committed offset to their beginning: %s",
+            ", ".join(f"{tp.topic}[{tp.partition}]@{target[tp]}" for tp in sorted(fresh)),
+        )
+    self._read_offset.update(
+        {tp: offset if offset is not None and offset >= 0 else None for tp, offset in committed.items()}
+    )
+    self._committed_offset.update(
+        {tp: offset if offset else None for tp, offset in committed.items() if offset is not None}
+    )
+
+
+PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
 
 
 def _app_class() -> type[faust.App]:
-    """faust.App whose consumer delivers fetched records with `_drain_messages` above.
+    """faust.App whose consumer seeks with `_perform_seek` and delivers records with `_drain_messages` above.
 
-    Only on the faust-streaming release that method was copied from: on any other, Faust's own loop runs
-    (correct, about half as fast), and the worker says so."""
+    Both replace methods of faust-streaming 0.15.3 (pinned in pyproject.toml). On any other release the
+    worker refuses to start rather than run with the record losses `_perform_seek` closes."""
     import faust
 
-    if faust.__version__ != INLINE_DELIVERY_FAUST:
-        log.warning(
-            "faust-streaming %s is not %s: records are delivered by Faust's own loop (slower; see _drain_messages)",
-            faust.__version__,
-            INLINE_DELIVERY_FAUST,
+    if faust.__version__ != PATCHED_FAUST:
+        raise RuntimeError(
+            f"faust-streaming {faust.__version__} is installed; the worker is built on {PATCHED_FAUST} "
+            f"(stream_processors/faust_app.py replaces two of its consumer's methods): "
+            f"pip install 'faust-streaming=={PATCHED_FAUST}'"
         )
-        return faust.App
+    overrides = {"_drain_messages": _drain_messages, "perform_seek": _perform_seek}
 
     class App(faust.App):
         def _new_transport(self) -> Any:
             transport: Any = super()._new_transport()
             base = transport.Consumer
-            transport.Consumer = type(base.__name__, (base,), {"_drain_messages": _drain_messages})
+            transport.Consumer = type(base.__name__, (base,), overrides)
             return transport
 
     return App
@@ -564,6 +604,7 @@ def make_app(
     app_id = app_id or f"{topic_prefix}-worker"
     if datadir is None:
         datadir = Path(os.environ.get("WATCHFLOOR_FAUST_DATADIR", ".watchfloor-faust")) / app_id
+    Path(datadir).mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = _app_class()(
         app_id,
         broker=_broker_url(broker),
@@ -623,32 +664,6 @@ def make_app(
             by_topic.setdefault(tp.topic, []).append(tp.partition)
         # One parseable line per rebalance: which partitions this worker now owns (tests read it too).
         log.info("%s %s", ASSIGNMENT_LOG, orjson.dumps({k: sorted(v) for k, v in sorted(by_topic.items())}).decode())
-
-    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
-    async def _rewind_uncommitted(app_: Any, **kwargs: Any) -> None:
-        """Work around a faust-streaming 0.15 bug that loses records after a rebalance.
-
-        While Faust recovers tables, the fetcher already fetches records of the newly assigned stream
-        partitions, and Faust discards them; afterwards ``perform_seek`` rewinds to the committed offsets,
-        but aiokafka's ``seek_to_committed`` skips partitions whose committed offset is missing (or 0). A
-        partition whose previous owner died before its first commit (it commits every 2.8 s) would then
-        resume after the discarded records: they would never be processed. Rewind such partitions to the
-        beginning instead (what auto_offset_reset=earliest means); everything downstream is idempotent.
-        Sent by Faust right before ``perform_seek``, with the stream partitions still paused."""
-        consumer: Any = app.consumer
-        ours = set(names.all())
-        tps = [tp for tp in consumer.assignment() if tp.topic in ours]
-        if not tps:
-            return
-        committed = await consumer.seek_to_committed()
-        fresh = [tp for tp in tps if not committed.get(tp)]
-        if fresh:
-            earliest = await consumer.earliest_offsets(*fresh)
-            log.info(
-                "rewinding partition(s) with no committed offset to their beginning: %s",
-                ", ".join(f"{tp.topic}[{tp.partition}]@{earliest.get(tp)}" for tp in sorted(fresh)),
-            )
-            await consumer.seek_wait({tp: earliest.get(tp) or 0 for tp in fresh})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
@@ -902,9 +917,11 @@ def make_app(
     @app.agent(detections, name="notify")
     async def notify(stream: Any) -> None:
         await _producer()
-        async for batch in stream.take(BATCH_MAX, within=batch_within):
+        async for batch_events in stream.take_events(BATCH_MAX, within=batch_within):
             events: list[Event] = []
-            for raw in batch:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("notify: batch offsets %s", [e.message.offset for e in batch_events])
+            for raw in (e.value for e in batch_events):
                 try:
                     ev = parse_envelope(raw)
                     if ev.type != EventType.DETECTION.value:
@@ -941,7 +958,7 @@ def make_app(
         )
 
     del extract, correlate_agent, notify, mark_idle, _announce  # registered on the app
-    del _forget_revoked, _log_assignment, _rewind_uncommitted
+    del _forget_revoked, _log_assignment
     return app
 
 
@@ -1028,7 +1045,12 @@ def run_worker(
     )
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     if trace:  # watchfloor's own per-batch lines (offsets, watermarks, detections); Faust stays at `loglevel`
-        logging.getLogger(__name__).setLevel(logging.DEBUG)
+        # (Faust's log handler filters at `loglevel`, so these lines get a handler of their own.)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
     worker.execute_from_commandline()
 
 
