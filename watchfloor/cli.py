@@ -462,6 +462,7 @@ def worker(
             envvar="WATCHFLOOR_FAUST_DATADIR",
         ),
     ] = None,
+    trace: Annotated[bool, typer.Option(help="Log every batch's offsets, watermarks and detections.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Start a Faust worker (distributed mode). Start several: they share the partitions."""
@@ -485,6 +486,7 @@ def worker(
         batch_within=batch_within,
         table_store=table_store,
         datadir=datadir,
+        trace=trace,
     )
 
 
