@@ -1,4 +1,4 @@
-# watchfloor with the distributed extras (Kafka, Faust, PostgreSQL driver).
+# watchfloor with the distributed extras (Kafka, Faust, RocksDB tables, PostgreSQL driver).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -8,7 +8,7 @@ COPY stream_processors stream_processors
 COPY alerts alerts
 COPY watchfloor watchfloor
 COPY rules rules
-RUN pip install --no-cache-dir ".[kafka,postgres,fast]" && mkdir -p /data/inbox && touch /data/inbox/articles.jsonl
+RUN pip install --no-cache-dir ".[kafka,rocksdb,postgres,fast]" && mkdir -p /data/inbox && touch /data/inbox/articles.jsonl
 COPY deploy/watchfloor.yaml /etc/watchfloor/watchfloor.yaml
 ENV WATCHFLOOR_CONFIG=/etc/watchfloor/watchfloor.yaml WATCHFLOOR_SPOOL_DIR=/data/spool
 WORKDIR /data

@@ -41,10 +41,6 @@ from stream_processors.runner import EmbeddedRunner
 from stream_processors.stores import open_store
 from stream_processors.stores.memory import MemoryStore
 
-# Seen to time out waiting for the last detections after a SIGKILL/failover on a loaded 2-core machine
-# (a detection late or missing); passes on an idle one. Open in the distributed-mode issue.
-FLAKY_UNDER_LOAD = "known flaky under CPU load after SIGKILL/failover; see the comment above"
-
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -334,10 +330,6 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster) -> None:
     assert all(d["payload"]["origin"].startswith(f"kafka:{documents}[") for d in dls)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=FLAKY_UNDER_LOAD,
-)
 def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) -> None:
     docs = load_docs()
     expected = embedded_detections(docs)

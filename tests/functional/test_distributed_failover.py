@@ -23,17 +23,9 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     stored_detections,
 )
 
-# Seen to time out waiting for the last detections after a SIGKILL/failover on a loaded 2-core machine
-# (a detection late or missing); passes on an idle one. Open in the distributed-mode issue.
-FLAKY_UNDER_LOAD = "known flaky under CPU load after SIGKILL/failover; see the comment above"
-
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=FLAKY_UNDER_LOAD,
-)
 def test_survivor_takes_over_the_partitions_and_the_alerts(
     cluster: Cluster,  # noqa: F811
     slack_server: Any,
