@@ -17,8 +17,10 @@
 * notify: detections -> the SQL store (deduplicated by id) -> ``dispatcher.run_once()`` (the alerts
   dispatcher with its delivery ledger), on a one-partition topic so exactly one worker dispatches.
 
-Batches. Every agent takes its records in batches (``take_events``, up to BATCH_MAX records or
-``batch_within`` seconds) and acknowledges them only after the batch's outputs and state writes were sent.
+Batches. Every agent takes its records in batches (``take_batches``: the records that have arrived, up to
+BATCH_MAX, yielded as soon as no more are coming or ``batch_within`` seconds after the first; Faust's
+``take_events`` would hold even a lone record for ``batch_within``) and acknowledges them only after the
+batch's outputs and state writes were sent.
 A batch sends each documents partition's watermark once (the newest), and writes each correlate
 partition's state once. Order is kept: a late document's signals (not newer than the partition's newest
 time) are sent after the watermark they are late for, as with one watermark per record; an in-order
@@ -86,7 +88,7 @@ import os
 import socket
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -346,9 +348,88 @@ class PartitionCorrelator:
 # ---- the Faust app -------------------------------------------------------------------------------------------------
 
 
+SETTLE_ROUNDS = 2  # event-loop rounds without a new record after which a batch is taken as complete
+
+
+async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Faust's ``Stream.take_events`` with natural batching: the batch is yielded as soon as the records
+    that have arrived stop coming, not when a fixed timer runs out.
+
+    ``take_events(max_, within)`` waits until `max_` records or `within` seconds after the previous batch,
+    even for one record on an idle stream: every hop adds up to `within` of latency. Here the wait starts
+    with the first record; the batch grows while records keep arriving (checked every SETTLE_ROUNDS
+    event-loop rounds, enough for the fetcher to hand over what it has fetched) and is yielded when they
+    stop, at `max_` records, or `within` seconds after its first record. Under load, a batch is what one
+    fetch brought (the fetcher hands records over 100 at a time, then asks the consumer thread for more);
+    when it is quiet, a record goes on at once. Acknowledgement is as in ``take_events``: the events of a
+    batch are acked after the consumer of this generator has finished with it (its ``async for`` body)."""
+    loop = asyncio.get_running_loop()
+    buffer: list[Any] = []
+    arrived = asyncio.Event()
+    room = asyncio.Event()
+    room.set()
+    consuming: asyncio.Future[None] | None = None
+
+    async def add_to_buffer(value: Any) -> Any:  # a stream processor: runs for every record delivered
+        nonlocal consuming
+        try:
+            if consuming is not None:  # the batch before is being processed: wait until it is acked
+                try:
+                    await consuming
+                finally:
+                    consuming = None
+            event = stream.current_event
+            if event is None:
+                raise RuntimeError("take_batches found no current event")
+            buffer.append(event)
+            arrived.set()
+            if len(buffer) >= max_:
+                room.clear()
+                await stream.wait(room)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("take_batches: could not buffer a record: %r", exc)
+            await stream.crash(exc)
+        return value
+
+    acks_enabled = stream.enable_acks
+    stream.enable_acks = False  # acked below, after the batch was processed
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    try:
+        while not stream.should_stop:
+            if await stream.wait_for_stopped(arrived):
+                break
+            deadline = loop.time() + within
+            seen = -1
+            while seen != len(buffer) < max_ and loop.time() < deadline:
+                seen = len(buffer)
+                for _ in range(SETTLE_ROUNDS):
+                    await asyncio.sleep(0)
+            if not buffer:  # pragma: no cover - arrived is only set with a record
+                arrived.clear()
+                continue
+            consuming = loop.create_future()
+            events = list(buffer)
+            try:
+                yield events
+            finally:
+                buffer.clear()
+                arrived.clear()
+                for event in events:
+                    await stream.ack(event)
+                if consuming is not None and not consuming.done():
+                    consuming.set_result(None)
+                room.set()
+    finally:
+        stream.enable_acks = acks_enabled
+        stream._processors.remove(add_to_buffer)
+
+
 @contextmanager
 def _as_current_event(event: Any) -> Iterator[None]:
-    """Make `event` Faust's current event while a table is written after a batch (take_events leaves
+    """Make `event` Faust's current event while a table is written after a batch (take_batches leaves
     none set in the agent's task). Faust sends the changelog record to that event's partition, which is
     the table partition of the state written, and tracks its offset. Uses Faust's own context variable
     (faust.streams._current_event, what Stream sets per record): no public setter exists."""
@@ -679,7 +760,7 @@ def make_app(
         # or sooner when a signal of that partition must follow it: the order of signals and watermark
         # values on each signals partition is the one per-record sending gives, minus the watermarks
         # that a later one overtakes before any signal (which tell downstream nothing more).
-        async for events in stream.take_events(BATCH_MAX, within=batch_within):
+        async for events in take_batches(stream, BATCH_MAX, batch_within):
             dirty: set[int] = set()
             for event in events:
                 msg = event.message
@@ -815,7 +896,7 @@ def make_app(
         # A batch at a time: each partition's state is read once, updated record by record, and written
         # once, after the broker has acknowledged the detections it produced (a worker that dies in
         # between processes the batch again and re-sends the same deterministic outputs).
-        async for events in stream.take_events(BATCH_MAX, within=batch_within):
+        async for events in take_batches(stream, BATCH_MAX, batch_within):
             states: dict[int, dict[str, Any]] = {}
             last: dict[int, Any] = {}  # partition -> its last event in the batch
             before: dict[int, bytes | None] = {}
@@ -917,7 +998,7 @@ def make_app(
     @app.agent(detections, name="notify")
     async def notify(stream: Any) -> None:
         await _producer()
-        async for batch_events in stream.take_events(BATCH_MAX, within=batch_within):
+        async for batch_events in take_batches(stream, BATCH_MAX, batch_within):
             events: list[Event] = []
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("notify: batch offsets %s", [e.message.offset for e in batch_events])
