@@ -13,10 +13,16 @@ That makes positions gap-free and strictly increasing in commit order on both da
   so re-ingesting a batch would leave holes; computing positions ourselves avoids that.
 
 Readers never take the lock: they only read committed rows, whose positions can no longer change.
+
+SQLite checkpoints (copying the write-ahead log back into the database file, with an fsync of the file) run
+on a thread of the store's own, about once a second, instead of inside whichever commit pushed the log past
+1,000 pages: that commit used to take 0.1-0.8 s instead of ~1 ms on a busy machine, stalling the caller
+(the distributed notify step; BENCHMARKS.md). Commits still fsync the log (``synchronous=FULL``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -50,6 +56,8 @@ from sqlalchemy.pool import StaticPool
 from schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -146,6 +154,7 @@ class SqlStore:
         self._read_lock: AbstractContextManager[Any] = self._write_lock if self._memory else nullcontext()
         self.engine = self._make_engine()
         metadata.create_all(self.engine, checkfirst=True)
+        self._checkpointer = None if self._memory or not self._sqlite else _WalCheckpointer(self.engine)
 
     # -- engine set-up ---------------------------------------------------------------------------------------
 
@@ -233,6 +242,8 @@ class SqlStore:
             return int(conn.execute(stmt).scalar_one())
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     # -- checkpoints -----------------------------------------------------------------------------------------
@@ -320,6 +331,41 @@ def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[An
     return stmt.where(events_table.c.type.in_(list(types)))
 
 
+class _WalCheckpointer:
+    """Checkpoints a file SQLite database's write-ahead log from a daemon thread, every `interval` seconds.
+
+    PASSIVE: it copies what no reader still needs and never blocks writers or readers; a log that a reader
+    pins is copied on a later round. Connections of the store have auto-checkpointing off (see
+    ``_sqlite_on_connect``), so no commit does this work. Another process's store checkpoints too; two at
+    once are harmless (one finds the checkpoint lock taken and skips the round)."""
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                raw.close()
+        except Exception:  # a busy or closing database: the next round tries again
+            log.debug("WAL checkpoint skipped", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.checkpoint()  # leave a short log behind
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite's implicit, deferred one.
     dbapi_conn.isolation_level = None
@@ -332,6 +378,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
         # "durable before acknowledged", and callers batch their writes, so one fsync per commit is affordable.
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run on the store's _WalCheckpointer thread, not inside a commit (module docstring).
+        cur.execute("PRAGMA wal_autocheckpoint=0")
     finally:
         cur.close()
 
