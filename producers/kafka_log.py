@@ -36,6 +36,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -213,10 +214,15 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
     raise ValueError(f"no Kafka topic for events of type {event.type!r}")
 
 
-def _timestamp_ms(event: Event) -> int | None:
-    """Documents carry their publication time (for offsets_for_times); everything else the append time."""
+def _timestamp_ms(event: Event, now_ms: int | None = None) -> int | None:
+    """Documents carry their publication time (for offsets_for_times); everything else the append time.
+
+    Never later than now: Kafka 4 brokers refuse a record stamped more than an hour ahead of their clock
+    (``log.message.timestamp.after.max.ms``), and with it every record of the same batch, so one document
+    dated in the future would fail the whole publish call. Its own time, in the payload, is unchanged."""
     if event.type in DOCUMENT_TYPES or event.type == EventType.WATERMARK:
-        return int(event.time.timestamp() * 1000)
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        return min(int(event.time.timestamp() * 1000), now)
     return None
 
 

@@ -151,6 +151,39 @@ def test_publish_is_acked_keyed_and_timestamped(kafka_bootstrap: str, prefix: st
     assert [decode_event(r.value).id for r in dl] == [dead.id]
 
 
+def test_a_document_dated_in_the_future_does_not_fail_its_batch(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Kafka 4 refuses records stamped over an hour ahead of the broker's clock, and the rest of their batch
+    with them: the publisher stamps such a document with the time it is sent; its payload keeps its date."""
+    future = document_event(
+        Document(
+            id="dated-2099",
+            type="news.article",
+            published_at=datetime(2099, 1, 1, tzinfo=UTC),
+            source=SourceRef(name="Harbour Gazette"),
+            title="A feed that got its clock wrong",
+            body="The date on this item is decades ahead.",
+        )
+    )
+    events = [doc_event(0), future, doc_event(1)]
+    before_ms = int(time.time() * 1000)
+    with KafkaPublisher(kafka_bootstrap, prefix, spool_path=tmp_path / "spool.jsonl") as pub:
+        pub.ensure_topics()
+        result = pub.publish(events)
+    after_ms = int(time.time() * 1000)
+    assert (result.sent, result.spooled) == (3, 0)
+
+    records = [r for r in consume_all(kafka_bootstrap, Topics(prefix).documents, 3 + 3)]
+    docs = {decode_event(r.value).id: r for r in records if decode_event(r.value).type != EventType.WATERMARK}
+    assert set(docs) == {e.id for e in events}
+    assert before_ms <= docs["dated-2099"].timestamp <= after_ms
+    assert decode_event(docs["dated-2099"].value).time == datetime(2099, 1, 1, tzinfo=UTC)
+    assert docs[events[0].id].timestamp == int(events[0].time.timestamp() * 1000)  # past dates are kept
+    marks = [r for r in records if decode_event(r.value).type == EventType.WATERMARK]
+    assert len(marks) == 3 and all(before_ms <= r.timestamp <= after_ms for r in marks)
+
+
 def test_broker_down_spools_then_drains_exactly_once(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
     ensure_topics(kafka_bootstrap, prefix)
     spool = tmp_path / "spool" / "wf.jsonl"
