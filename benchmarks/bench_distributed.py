@@ -12,10 +12,10 @@ Three measurements, each against the same broker and with a baseline taken in th
    worker group's committed lag on the documents and correlate topics (the ones it reads) reaches 0 is reported
    too (committed offsets move every ~2.8 s, so that figure is coarser). -> documents/s, ratio vs 1.
 3. latency: with the same worker, caught up, documents are published at a steady rate, half of the
-   maximum sustained load (``--latency-of system``, the default: the lower of the pipeline's rate in 2
-   and the rate our publisher reached in 1, because on one machine the publisher (kafka-python, pure
-   Python) is a ceiling too, and above it every publish call is late and the latency is queueing;
-   ``--latency-of pipeline`` takes the pipeline's rate alone) in small batches
+   maximum sustained load (``--latency-of pipeline``, the default: the pipeline's rate in 2; with
+   ``--latency-of system``, the lower of that and the rate our publisher reached in 1, because on one
+   machine the publisher -- kafka-python, pure Python -- is a ceiling too, and near it publish calls run
+   late and the latency includes the publisher's queueing) in small batches
    (each ``KafkaPublisher.publish`` call also writes the watermark
    markers the correlate step needs); every k-th document triggers a detection. Publish time (just
    before the ``publish`` call) is compared with the time its detection is first seen in the SQL store
@@ -298,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--latency-of",
         choices=("system", "pipeline"),
-        default="system",
-        help="maximum sustained load: min(publisher, pipeline) rate (system) or the pipeline's rate alone",
+        default="pipeline",
+        help="maximum sustained load: the pipeline's rate (pipeline) or min(publisher, pipeline) rate (system)",
     )
     ap.add_argument("--latency-batch-interval", type=float, default=0.05, help="seconds between publish calls")
     ap.add_argument("--seed", type=int, default=2026)
