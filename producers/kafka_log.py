@@ -214,15 +214,14 @@ def route_event(event: Event, topics: Topics) -> tuple[str, str]:
     raise ValueError(f"no Kafka topic for events of type {event.type!r}")
 
 
-def _timestamp_ms(event: Event, now_ms: int | None = None) -> int | None:
+def _timestamp_ms(event: Event, now_ms: int) -> int | None:
     """Documents carry their publication time (for offsets_for_times); everything else the append time.
 
     Never later than now: Kafka 4 brokers refuse a record stamped more than an hour ahead of their clock
     (``log.message.timestamp.after.max.ms``), and with it every record of the same batch, so one document
     dated in the future would fail the whole publish call. Its own time, in the payload, is unchanged."""
     if event.type in DOCUMENT_TYPES or event.type == EventType.WATERMARK:
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        return min(int(event.time.timestamp() * 1000), now)
+        return min(int(event.time.timestamp() * 1000), now_ms)
     return None
 
 
@@ -367,10 +366,13 @@ class KafkaPublisher:
             self._producer = self._make_producer()
         producer = self._producer
         futures = []
+        now_ms = int(time.time() * 1000)  # no record is stamped later than this (see _timestamp_ms)
         for ev in events:
             topic, key = route_event(ev, self.topics)
             futures.append(
-                producer.send(topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=_timestamp_ms(ev))
+                producer.send(
+                    topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=_timestamp_ms(ev, now_ms)
+                )
             )
         newest = max((ev.time for ev in events if ev.type in DOCUMENT_TYPES), default=None)
         if self.watermarks and newest is not None:
@@ -380,7 +382,10 @@ class KafkaPublisher:
                 mark = watermark_event(p, newest.timestamp(), idle=False)
                 futures.append(
                     producer.send(
-                        self.topics.documents, partition=p, value=encode_event(mark), timestamp_ms=_timestamp_ms(mark)
+                        self.topics.documents,
+                        partition=p,
+                        value=encode_event(mark),
+                        timestamp_ms=_timestamp_ms(mark, now_ms),
                     )
                 )
         producer.flush(timeout=self.timeout_s)

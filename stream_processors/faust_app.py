@@ -645,6 +645,18 @@ def _raw_preview(raw: bytes | None) -> str:
     return raw[:RAW_LIMIT].decode("utf-8", errors="replace")
 
 
+def _rejected_letter(r: Rejected, origin: str, raw: bytes | None, stage: str) -> DeadLetter:
+    """A record some stage cannot take (bad input), with the reason and field it was rejected for."""
+    return DeadLetter(origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(raw), stage=stage)
+
+
+def _failure_letter(what: str, e: Exception, origin: str, raw: bytes | None, stage: str) -> DeadLetter:
+    """A record on which our own code failed (`what`: "extractor", "correlator"): kept, not retried forever."""
+    return DeadLetter(
+        origin=origin, reason=f"{what} failed: {type(e).__name__}: {e}", raw=_raw_preview(raw), stage=stage
+    )
+
+
 def make_app(
     broker: str,
     rules_specs: Sequence[str],
@@ -781,26 +793,13 @@ def make_app(
                     doc = parse_document(ev)
                 except Rejected as r:
                     log.warning("extract: %s rejected: %s", origin, r.reason)
-                    await dead_letter(
-                        DeadLetter(
-                            origin=origin, field=r.field, reason=r.reason, raw=_raw_preview(event.value), stage="ingest"
-                        ),
-                        at,
-                    )
+                    await dead_letter(_rejected_letter(r, origin, event.value, "ingest"), at)
                     continue
                 try:
                     sigs = engine.extract(doc)
                 except Exception as e:  # an extractor bug must not stop the stream
                     log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
-                    await dead_letter(
-                        DeadLetter(
-                            origin=origin,
-                            reason=f"extractor failed: {type(e).__name__}: {e}",
-                            raw=_raw_preview(event.value),
-                            stage="extract",
-                        ),
-                        doc.published_at,
-                    )
+                    await dead_letter(_failure_letter("extractor", e, origin, event.value, "extract"), doc.published_at)
                     continue
                 if sigs and p in dirty and doc.published_at.timestamp() <= pr["t"]:
                     # A late document: its signals must follow the watermark it is late for, as they
@@ -923,31 +922,12 @@ def make_app(
                         at = ev.time
                     outputs = _correlate_one(st, ev, part, headers)
                 except Rejected as r:
-                    pending.append(
-                        await dead_letter(
-                            DeadLetter(
-                                origin=origin,
-                                field=r.field,
-                                reason=r.reason,
-                                raw=_raw_preview(event.value),
-                                stage="correlate",
-                            ),
-                            at,
-                        )
-                    )
+                    pending.append(await dead_letter(_rejected_letter(r, origin, event.value, "correlate"), at))
                     continue
                 except Exception as e:  # a correlator bug: this record leaves no trace in the state
                     log.exception("correlate: failed on %s", origin)
                     pending.append(
-                        await dead_letter(
-                            DeadLetter(
-                                origin=origin,
-                                reason=f"correlator failed: {type(e).__name__}: {e}",
-                                raw=_raw_preview(event.value),
-                                stage="correlate",
-                            ),
-                            at,
-                        )
+                        await dead_letter(_failure_letter("correlator", e, origin, event.value, "correlate"), at)
                     )
                     raw_state = before[part]
                     st = states[part] = orjson.loads(raw_state) if raw_state else pc.new_state()
@@ -1009,16 +989,7 @@ def make_app(
                         raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
                     events.append(ev)
                 except Rejected as r:
-                    await dead_letter(
-                        DeadLetter(
-                            origin=names.detections,
-                            field=r.field,
-                            reason=r.reason,
-                            raw=_raw_preview(raw),
-                            stage="notify",
-                        ),
-                        datetime.now(UTC),
-                    )
+                    await dead_letter(_rejected_letter(r, names.detections, raw, "notify"), datetime.now(UTC))
             if not events or store_url is None:
                 continue
             delay = 0.5
