@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from schemas.config import RetryPolicy, Subscription
-from schemas.events import (
+from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.events import (
     Alert,
     DeadLetter,
     Delivery,
@@ -33,7 +33,7 @@ from schemas.events import (
     dead_letter_event,
     delivery_event,
 )
-from stream_processors.ports import Checkpoint, Store, StoredEvent
+from watchfloor.stream_processors.ports import Checkpoint, Store, StoredEvent
 
 from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError
 from .routing import route

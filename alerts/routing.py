@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from schemas.config import Subscription
-from schemas.events import SEVERITY_RANK, Detection
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import SEVERITY_RANK, Detection
 
 WILDCARD = "*"
 

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python benchmarks/x.py` from anywhere
     sys.path.insert(0, str(REPO))
 
-from stream_processors.engine.text import strip_html  # noqa: E402
+from watchfloor.stream_processors.engine.text import strip_html  # noqa: E402
 
 console = Console(stderr=True)
 

@@ -11,7 +11,7 @@ format (one file per feed, cached outside the repo; not timed). Then, each repet
   backtest:   what `watchfloor backtest FILES` does: watchfloor.backtest.read_events on every file
               (read in blocks, check every record against the input contract, dead-letter bad ones;
               the rules' JSON line gate marks the lines they cannot match), then
-              stream_processors.replay.replay(documents, Engine(bundled pack)) (sorts by event time,
+              watchfloor.stream_processors.replay.replay(documents, Engine(bundled pack)) (sorts by event time,
               builds, extracts and correlates every document a rule can match, and moves event time
               forward for every other one).
 Loading and compiling the rule pack is timed separately and not counted. Target (issue): backtest
@@ -35,13 +35,13 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-from producers.jsonl import read_jsonl
-from schemas.events import Detection, Document, Signal
-from stream_processors.engine import Engine
-from stream_processors.engine.compiler import JsonLineGate
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
 from watchfloor.backtest import read_events
+from watchfloor.producers.jsonl import read_jsonl
+from watchfloor.schemas.events import Detection, Document, Signal
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
 
 TARGET_RATIO = 3.0
 SUMMIT = ("2023-09-10", "2023-09-19")  # Kim Jong-un's trip to Russia, 10-18 Sep 2023 (dates, UTC)

@@ -60,13 +60,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
-from producers.kafka_log import KafkaPublisher, Topics, ensure_topics  # noqa: E402
-from schemas.events import Detection, Document, document_event  # noqa: E402
-from schemas.inputs import parse_document  # noqa: E402
-from stream_processors.engine import Engine  # noqa: E402
-from stream_processors.faust_app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
-from stream_processors.replay import replay  # noqa: E402
-from stream_processors.rulefile import load_rules  # noqa: E402
+from watchfloor.producers.kafka_log import KafkaPublisher, Topics, ensure_topics  # noqa: E402
+from watchfloor.schemas.events import Detection, Document, document_event  # noqa: E402
+from watchfloor.schemas.inputs import parse_document  # noqa: E402
+from watchfloor.stream_processors.engine import Engine  # noqa: E402
+from watchfloor.stream_processors.faust_app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
+from watchfloor.stream_processors.replay import replay  # noqa: E402
+from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
 
 console = Console(stderr=True)
 RULES = ["builtin:dprk_russia"]
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path = tmp / "worker.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [
-            sys.executable, "-m", "stream_processors.faust_app", "worker",
+            sys.executable, "-m", "watchfloor.stream_processors.faust_app", "worker",
             "--broker", args.bootstrap, "--prefix", prefix, "--app-id", app_id,
             "--store", store_url, "--datadir", str(tmp / "faust"), "--loglevel", "info",
             "--batch-within", str(args.batch_within), *args.worker_arg,

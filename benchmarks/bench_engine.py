@@ -35,12 +35,12 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-from schemas.events import Document, Signal
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.engine.compiler import DEFAULT_CUES
-from stream_processors.engine.text import split_sentences, tokens
-from stream_processors.rulefile import load_rules
+from watchfloor.schemas.events import Document, Signal
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import DEFAULT_CUES
+from watchfloor.stream_processors.engine.text import split_sentences, tokens
+from watchfloor.stream_processors.rulefile import load_rules
 
 GEN_PREFIX = "gen_"
 TARGET_RATE = 2000.0

@@ -21,8 +21,8 @@ from typing import IO, Any, Literal, cast, overload
 
 import orjson
 
-from schemas.events import DeadLetter, Document
-from schemas.inputs import (
+from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.inputs import (
     DEFAULT_MAX_BODY_CHARS,
     CheckedInput,
     EventTime,

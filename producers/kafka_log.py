@@ -13,7 +13,7 @@ P.detections        det. id     detections; one partition, so a single worker di
 P.dead-letters      event id    rejected input and late signals, with the reason
 ==================  ==========  ==================================================================
 
-Every value is the :class:`schemas.events.Event` envelope as JSON (orjson), ``schema_version`` included.
+Every value is the :class:`watchfloor.schemas.events.Event` envelope as JSON (orjson), ``schema_version`` included.
 Document records carry their event time (``published_at``) as the Kafka timestamp, so a backtest can seek
 by time with ``offsets_for_times`` (see ``stream_processors.kafka_replay``); that is why the documents topic
 has no time-based retention (``retention.ms=-1``): an old article would otherwise be deleted at once.
@@ -45,9 +45,9 @@ from typing import Any
 
 import orjson
 
-from schemas.events import DOCUMENT_TYPES, Event, EventType, watermark_event
-from schemas.topics import DEFAULT_PREFIX, TopicNames
-from stream_processors.ports import StoredEvent
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType, watermark_event
+from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
+from watchfloor.stream_processors.ports import StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -494,7 +494,7 @@ class KafkaPublisher:
 
 
 class KafkaEventLog(KafkaPublisher):
-    """The publisher behind the `EventLog` port, so `producers.publish.ingest` can write to Kafka.
+    """The publisher behind the `EventLog` port, so `watchfloor.producers.publish.ingest` can write to Kafka.
 
     Kafka here is write-only: `append` publishes (or spools); reading is `stream_processors.kafka_replay`."""
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from schemas.config import JsonlSource, RssSource
-from schemas.events import DeadLetter
-from schemas.inputs import DEFAULT_MAX_BODY_CHARS
-from stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+from watchfloor.schemas.config import JsonlSource, RssSource
+from watchfloor.schemas.events import DeadLetter
+from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 from .jsonl import JsonlSourceError, read_jsonl
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
-from stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from schemas.events import DOCUMENT_TYPES, Event
-from stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 RELAY_PROCESSOR = "kafka-relay"
 

@@ -46,8 +46,8 @@ from typing import Any
 import feedparser
 import orjson
 
-from schemas.events import DeadLetter, Document, stable_id
-from schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, parse_document, parse_timestamp
+from watchfloor.schemas.events import DeadLetter, Document, stable_id
+from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, parse_document, parse_timestamp
 
 log = logging.getLogger(__name__)
 

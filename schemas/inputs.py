@@ -112,7 +112,7 @@ _make_document = trusted_maker(
 
 
 class LineGate(Protocol):
-    """A rule set's cheap test on raw JSON lines (stream_processors.engine.compiler.JsonLineGate)."""
+    """A rule set's cheap test on raw JSON lines (watchfloor.stream_processors.engine.compiler.JsonLineGate)."""
 
     def hits(self, block: bytes) -> list[int]:
         """Offsets in `block` (whole lines) at which a document could start to match; at most one per

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from schemas.inputs import InputError, parse_document
-from schemas.rules import RulePack
+from watchfloor.schemas.inputs import InputError, parse_document
+from watchfloor.schemas.rules import RulePack
 
 from .engine import CompiledRules, Engine
 from .replay import replay

@@ -52,7 +52,7 @@ order. Each correlate partition therefore buffers signals and applies them in ev
 (published_at, document id, signal name, sentence) once the low watermark -- the minimum over upstream
 partitions of the newest time each has seen -- has reached them.
 
-Where time comes from. ``producers.kafka_log.KafkaPublisher`` appends, after each publish, a watermark
+Where time comes from. ``watchfloor.producers.kafka_log.KafkaPublisher`` appends, after each publish, a watermark
 record (type ``watermark``, the newest publication time of the batch) to EVERY documents partition, behind
 that batch's documents. A partition that got no documents thus still moves on, and the last signals of a
 burst are applied as soon as the markers are through: no timers, no guessing. With documents whose times
@@ -97,7 +97,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 import orjson
 from pydantic import ValidationError
 
-from schemas.events import (
+from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
     SCHEMA_VERSION,
     DeadLetter,
@@ -111,7 +111,7 @@ from schemas.events import (
     signal_event,
     watermark_event,
 )
-from schemas.topics import DEFAULT_PREFIX, TopicNames
+from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from .engine import Engine
 from .ports import Store
@@ -122,7 +122,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATERMARK = EventType.WATERMARK.value  # schemas.events.Watermark: a partition's event-time progress
+WATERMARK = EventType.WATERMARK.value  # watchfloor.schemas.events.Watermark: a partition's event-time progress
 
 STATE_TABLE = "correlate-state"
 ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
@@ -134,7 +134,7 @@ DEFAULT_BATCH_WITHIN = 0.02  # seconds an agent waits to fill a batch: the laten
 
 
 class Dispatcher(Protocol):
-    """What the notify agent drives: alerts.dispatcher.AlertDispatcher fits."""
+    """What the notify agent drives: watchfloor.alerts.dispatcher.AlertDispatcher fits."""
 
     def run_once(self, limit: int = 500) -> int: ...
 
@@ -1033,7 +1033,7 @@ def check_topics(broker: str, topic_prefix: str = DEFAULT_PREFIX, partitions: in
         if missing:
             raise MissingTopics(
                 f"missing Kafka topics: {', '.join(missing)} (create them with "
-                f"producers.kafka_log.ensure_topics({broker!r}, {topic_prefix!r}, {partitions}))"
+                f"watchfloor.producers.kafka_log.ensure_topics({broker!r}, {topic_prefix!r}, {partitions}))"
             )
         described = {
             d.get("name", d.get("topic")): len(d["partitions"])
@@ -1067,7 +1067,7 @@ def run_worker(
     trace: bool = False,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same app_id to
-    share the partitions. The topics must exist (producers.kafka_log.ensure_topics; `watchfloor produce`
+    share the partitions. The topics must exist (watchfloor.producers.kafka_log.ensure_topics; `watchfloor produce`
     creates them): a worker started first waits up to `wait_for_topics` seconds for them."""
     import faust
 

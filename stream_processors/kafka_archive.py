@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.events import DeadLetter, Event, EventType, dead_letter_event
-from schemas.topics import TopicNames
+from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
+from watchfloor.schemas.topics import TopicNames
 
 from .faust_app import Rejected, parse_envelope
 from .ports import EventLog

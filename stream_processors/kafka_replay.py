@@ -5,7 +5,7 @@ record whose timestamp is >= `since`, reads up to the end offsets taken when it 
 documents published meanwhile are not waited for), and yields the documents with ``published_at >= since``
 (and ``< until`` when given). The publisher's watermark records are skipped.
 
-Records written by ``producers.kafka_log.KafkaPublisher`` carry the document's publication time as their
+Records written by ``watchfloor.producers.kafka_log.KafkaPublisher`` carry the document's publication time as their
 Kafka timestamp, so the seek skips everything older. Records stamped with their append time instead are
 found too (a document is appended after it is published), only less of the topic is skipped. Partitions are
 read one after the other, so the documents do not come out in time order: ``replay(...,
@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event, EventType
+from watchfloor.schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event, EventType
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from schemas.events import Event
+from watchfloor.schemas.events import Event
 
 
 @dataclass(frozen=True, slots=True)

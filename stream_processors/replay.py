@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.events import DeadLetter, Detection, Document, Signal
-from schemas.inputs import CheckedInput, EventTime
+from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
+from watchfloor.schemas.inputs import CheckedInput, EventTime
 
 from .engine import Engine
 
@@ -30,7 +30,7 @@ def replay(
 ) -> ReplayResult:
     """Run documents through the engine. `order="event-time"` sorts by published_at (stable), which is
     what a live system that saw every report on time would have done; `order="log"` keeps input order,
-    exactly as the embedded runner saw it. Checked inputs (schemas.inputs.CheckedInput) are built into
+    exactly as the embedded runner saw it. Checked inputs (watchfloor.schemas.inputs.CheckedInput) are built into
     Documents only when a rule can match them; the alerts are the same either way (tested). Event times
     (floats) stand for documents that a reader with this engine's JSON line gate found no rule can
     match: they only move event time forward. `on_documents(n)` is told as each n documents are done."""

@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from schemas.rules import RulePack
+from watchfloor.schemas.rules import RulePack
 
 from .engine.compiler import CompiledRules, CompileErrors, compile_packs
 
@@ -51,7 +51,7 @@ class LoadedPack:
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("rules")))
+    return Path(str(resources.files("watchfloor.rules")))
 
 
 def resolve_rule_paths(specs: Iterable[str]) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from schemas.events import (
+from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
     DeadLetter,
     Detection,

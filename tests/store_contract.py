@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from schemas.events import Event
-from stream_processors.ports import Checkpoint, CheckpointStore, DeliveryLedger, EventLog, Store, StoredEvent
+from watchfloor.schemas.events import Event
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, DeliveryLedger, EventLog, Store, StoredEvent
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from producers.jsonl import Item, read_jsonl_blocks
-from producers.rss import fetch_feed
-from schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document
-from schemas.inputs import CheckedInput, EventTime, LineGate
-from stream_processors.engine import CompiledRules, Engine
-from stream_processors.ports import EventLog
-from stream_processors.replay import ReplayResult, detection_to_json, replay
+from watchfloor.producers.jsonl import Item, read_jsonl_blocks
+from watchfloor.producers.rss import fetch_feed
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document
+from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
+from watchfloor.stream_processors.engine import CompiledRules, Engine
+from watchfloor.stream_processors.ports import EventLog
+from watchfloor.stream_processors.replay import ReplayResult, detection_to_json, replay
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from schemas.events import Detection, EventType
+from watchfloor.schemas.events import Detection, EventType
 
 from .config import ConfigError, load_config
 
@@ -81,7 +81,7 @@ def run(
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
-    from stream_processors.rulefile import RuleLoadError
+    from watchfloor.stream_processors.rulefile import RuleLoadError
 
     from .wiring import EmbeddedPipeline, WiringError
 
@@ -158,9 +158,9 @@ def ingest(
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
 ) -> None:
     """Publish events from files or feeds into the event log; bad records go to the dead-letter log."""
-    from producers.poller import SourcePoller
-    from schemas.config import JsonlSource, RssSource
-    from stream_processors.stores import open_store
+    from watchfloor.producers.poller import SourcePoller
+    from watchfloor.schemas.config import JsonlSource, RssSource
+    from watchfloor.stream_processors.stores import open_store
 
     from .backtest import source_kind as kind_of
 
@@ -208,7 +208,7 @@ def rules_check(
     config: ConfigOpt = None,
 ) -> None:
     """Validate rule packs. Errors print as FILE:LINE:COL: message; exit 1 on any error."""
-    from stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config))
@@ -229,8 +229,8 @@ def rules_test(
     config: ConfigOpt = None,
 ) -> None:
     """Run the inline examples of each detection; exit 1 if any fails."""
-    from stream_processors.examples import run_examples
-    from stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.examples import run_examples
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config))
@@ -269,7 +269,7 @@ def backtest(
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
 ) -> None:
     """Replay events through rules in event time. Never sleeps, never notifies."""
-    from stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     from .backtest import (
         LoadedEvents,
@@ -291,7 +291,7 @@ def backtest(
         raise typer.Exit(1) from None
     loaded = LoadedEvents()
     if from_store:
-        from stream_processors.stores import open_store
+        from watchfloor.stream_processors.stores import open_store
 
         st = open_store(from_store)
         try:
@@ -343,12 +343,12 @@ def backtest(
 
 def _documents_from_kafka(bootstrap: str, topic: str, since: str | None) -> list[Any]:
     try:
-        from stream_processors.kafka_replay import replay_from_kafka
+        from watchfloor.stream_processors.kafka_replay import replay_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise _fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from datetime import UTC, datetime
 
-    from schemas.inputs import parse_timestamp
+    from watchfloor.schemas.inputs import parse_timestamp
 
     start = parse_timestamp(since, "since") if since else datetime.fromtimestamp(0, UTC)
     return list(replay_from_kafka(bootstrap, topic, start))
@@ -375,7 +375,7 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """Alerts raised so far, from the store, with their delivery status per channel."""
-    from stream_processors.stores import open_store
+    from watchfloor.stream_processors.stores import open_store
 
     cfg = _config(config)
     st = open_store(store or cfg.store)
@@ -399,7 +399,7 @@ def alerts_list(
     finally:
         st.close()
     if as_json:
-        from stream_processors.replay import detection_to_json
+        from watchfloor.stream_processors.replay import detection_to_json
 
         for d in dets:
             sys.stdout.write(json.dumps({**detection_to_json(d), "deliveries": status[d.id]}) + "\n")
@@ -423,7 +423,7 @@ def alerts_list(
 @schemas_app.command("export")
 def schemas_export(directory: Annotated[Path, typer.Argument(help="Where to write the *.schema.json files.")]) -> None:
     """Write JSON Schemas: the input contract, every event payload, rule packs and config."""
-    from schemas.export import export_all
+    from watchfloor.schemas.export import export_all
 
     written = export_all(directory)
     for p in written:
@@ -467,7 +467,7 @@ def worker(
 ) -> None:
     """Start a Faust worker (distributed mode). Start several: they share the partitions."""
     try:
-        from stream_processors.faust_app import check_table_store, run_worker
+        from watchfloor.stream_processors.faust_app import check_table_store, run_worker
     except ImportError as e:
         raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from .wiring import dispatcher_factory
@@ -499,12 +499,12 @@ def produce(
 ) -> None:
     """Poll the configured sources into the store, then relay new documents to Kafka (outbox)."""
     try:
-        from producers.kafka_log import KafkaPublisher
+        from watchfloor.producers.kafka_log import KafkaPublisher
     except ImportError as e:
         raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
-    from producers.poller import SourcePoller
-    from producers.relay import KafkaRelay
-    from stream_processors.stores import open_store
+    from watchfloor.producers.poller import SourcePoller
+    from watchfloor.producers.relay import KafkaRelay
+    from watchfloor.stream_processors.stores import open_store
 
     cfg = _config(config)
     st = open_store(cfg.store)
@@ -540,10 +540,10 @@ def archive(
 ) -> None:
     """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests."""
     try:
-        from stream_processors.kafka_archive import KafkaArchive
+        from watchfloor.stream_processors.kafka_archive import KafkaArchive
     except ImportError as e:
         raise _fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
-    from stream_processors.stores import open_store
+    from watchfloor.stream_processors.stores import open_store
 
     cfg = _config(config)
     st = open_store(store or cfg.store)
@@ -566,7 +566,7 @@ def notify(
     interval: Annotated[float, typer.Option(help="Seconds between looks at the store.")] = 2.0,
 ) -> None:
     """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
-    from stream_processors.stores import open_store
+    from watchfloor.stream_processors.stores import open_store
 
     from .wiring import WiringError, build_dispatcher
 

@@ -12,8 +12,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
-from schemas.config import AppConfig, FileChannel, JsonlSource, RssSource
-from stream_processors.rulefile import RuleProblem, plain, yaml_position
+from watchfloor.schemas.config import AppConfig, FileChannel, JsonlSource, RssSource
+from watchfloor.stream_processors.rulefile import RuleProblem, plain, yaml_position
 
 BUILTIN = "builtin:"
 

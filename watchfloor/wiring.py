@@ -5,19 +5,26 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from alerts.dispatcher import AlertDispatcher
-from alerts.notifiers.base import Notifier
-from alerts.notifiers.console import ConsoleNotifier
-from alerts.notifiers.file import FileNotifier
-from alerts.notifiers.slack import SlackNotifier
-from alerts.notifiers.webhook import WebhookNotifier
-from producers.poller import SourcePoller
-from schemas.config import AppConfig, ChannelConfig, ConsoleChannel, FileChannel, SlackChannel, WebhookChannel
-from stream_processors.engine import Engine
-from stream_processors.ports import Store
-from stream_processors.rulefile import load_rules
-from stream_processors.runner import EmbeddedRunner
-from stream_processors.stores import open_store
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.slack import SlackNotifier
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.producers.poller import SourcePoller
+from watchfloor.schemas.config import (
+    AppConfig,
+    ChannelConfig,
+    ConsoleChannel,
+    FileChannel,
+    SlackChannel,
+    WebhookChannel,
+)
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores import open_store
 
 
 class WiringError(ValueError):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
-from schemas.events import Alert
+from watchfloor.schemas.events import Alert
 
 
 class NotifierError(Exception):

@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from schemas.events import Alert
+from watchfloor.schemas.events import Alert
 
 from .base import TransientError
 

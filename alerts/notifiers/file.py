@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from schemas.events import Alert
+from watchfloor.schemas.events import Alert
 
 from .base import PermanentError, TransientError
 

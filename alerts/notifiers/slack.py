@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from schemas.events import Alert, Evidence
+from watchfloor.schemas.events import Alert, Evidence
 
 from .base import PermanentError, TransientError, parse_retry_after, redact
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from schemas.events import Alert
+from watchfloor.schemas.events import Alert
 
 from .base import PermanentError, TransientError, parse_retry_after
 

@@ -11,7 +11,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from schemas.rules import Clause, Condition, DetectionDef, RulePack, SignalDef, SignalRef
+from watchfloor.schemas.rules import Clause, Condition, DetectionDef, RulePack, SignalDef, SignalRef
 
 from .text import phrase_words
 
@@ -573,7 +573,7 @@ def _hyperscan() -> Any | None:
 
 
 class JsonLineGate:
-    """The raw gate for JSON lines (schemas.inputs.LineGate): one linear-time scan of a block of lines
+    """The raw gate for JSON lines (watchfloor.schemas.inputs.LineGate): one linear-time scan of a block of lines
     finds the lines where a gate word occurs in any letter case (or something that could hide one,
     _JSON_HAZARDS). A line without a hit has no gate word in its decoded, markup-stripped, lower-cased
     title or body, so no signal can match its document: only its event time matters.

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Severity, Signal, stable_id
-from schemas.fast import trusted_maker
+from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Severity, Signal, stable_id
+from watchfloor.schemas.fast import trusted_maker
 
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 

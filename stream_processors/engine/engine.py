@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from schemas.events import (
+from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
     DeadLetter,
     Detection,
@@ -15,8 +15,8 @@ from schemas.events import (
     EventType,
     Signal,
 )
-from schemas.inputs import CheckedInput
-from schemas.rules import RulePack
+from watchfloor.schemas.inputs import CheckedInput
+from watchfloor.schemas.rules import RulePack
 
 from .compiler import CompiledRules, compile_packs
 from .correlate import Correlator, State, new_state
@@ -61,7 +61,7 @@ class Engine:
         """Like process_document, but a checked input that no rule can match is never built into a
         Document: it only moves event time forward, which is all such a document does in the engine.
         A float is such a document already reduced to its event time (a POSIX timestamp) by a reader
-        that ran this rule set's JSON line gate (schemas.inputs.EventTime)."""
+        that ran this rule set's JSON line gate (watchfloor.schemas.inputs.EventTime)."""
         if isinstance(item, float):
             return state, list(self.correlator.note_timestamp(state, item))
         if isinstance(item, Document):

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.events import Document, Signal, stable_id
-from schemas.fast import trusted_maker
-from schemas.inputs import CheckedInput
+from watchfloor.schemas.events import Document, Signal, stable_id
+from watchfloor.schemas.fast import trusted_maker
+from watchfloor.schemas.inputs import CheckedInput
 
 from .compiler import CUE_PRIORITY, AutomatonEntry, CompiledRules, CompiledSignal, Node
 from .text import aligned_word_view, clean_sentence, sentence_spans, split_sentences, strip_html, tokens
@@ -212,7 +212,7 @@ class Extractor:
         return False
 
     def extract(self, doc: Document | CheckedInput) -> list[Signal]:
-        """The document's signals. A checked input (schemas.inputs.CheckedInput) is built into its
+        """The document's signals. A checked input (watchfloor.schemas.inputs.CheckedInput) is built into its
         Document only if a signal comes out: most texts that pass the gate still match nothing."""
         rules = self.rules
         text = doc.text
@@ -367,7 +367,7 @@ class Extractor:
 
 def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
     """Signals are built from trusted values without model_construct's per-field loop (a third of
-    extraction's cost per signal); see schemas.fast."""
+    extraction's cost per signal); see watchfloor.schemas.fast."""
     probe: dict[str, Any] = {
         "id": "i",
         "name": "n",

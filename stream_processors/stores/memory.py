@@ -6,7 +6,7 @@ import copy
 import threading
 from collections.abc import Collection, Sequence
 
-from schemas.events import Event
+from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
 

@@ -53,7 +53,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from schemas.events import Event
+from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
 

@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 import pytest
 
-from producers.jsonl import read_jsonl
-from schemas.events import DeadLetter, Document
-from stream_processors.engine import Engine
-from stream_processors.engine.compiler import JsonLineGate
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
 from watchfloor.backtest import read_events
+from watchfloor.producers.jsonl import read_jsonl
+from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
 
 PACK = Path(__file__).resolve().parents[1] / "data" / "rules" / "world_news.yaml"
 FEEDS = ("aljazeera_all_https", "rt_news", "guardian_world")

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from alerts.dispatcher import PROCESSOR, AlertDispatcher
-from alerts.notifiers.base import Notifier, PermanentError, TransientError
-from alerts.notifiers.console import ConsoleNotifier
-from alerts.notifiers.file import FileNotifier
-from alerts.notifiers.slack import SlackNotifier
-from alerts.notifiers.webhook import WebhookNotifier
-from schemas.config import RetryPolicy, Subscription
-from schemas.events import Alert, Delivery, Detection, Event, Evidence, detection_event
-from stream_processors.ports import Checkpoint
-from stream_processors.stores.memory import MemoryStore
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.dispatcher import PROCESSOR, AlertDispatcher
+from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
+from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.slack import SlackNotifier
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.events import Alert, Delivery, Detection, Event, Evidence, detection_event
+from watchfloor.stream_processors.ports import Checkpoint
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
 

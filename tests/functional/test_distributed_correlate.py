@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.events import (
+from tests.functional.test_distributed_equivalence import DATA, key
+from watchfloor.schemas.events import (
     DeadLetter,
     Detection,
     Document,
@@ -28,22 +29,21 @@ from schemas.events import (
     signal_event,
     watermark_event,
 )
-from schemas.inputs import parse_document
-from schemas.topics import TopicNames
-from stream_processors.engine import Engine
-from stream_processors.faust_app import (
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.faust_app import (
     WATERMARK,
     PartitionCorrelator,
     Rejected,
     parse_envelope,
 )
-from stream_processors.faust_app import (
+from watchfloor.stream_processors.faust_app import (
     parse_document as parse_document_event,
 )
-from stream_processors.rulefile import load_rules
-from stream_processors.runner import EmbeddedRunner
-from stream_processors.stores.memory import MemoryStore
-from tests.functional.test_distributed_equivalence import DATA, key
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
 
@@ -209,7 +209,7 @@ def test_poison_records_are_rejected_with_a_reason() -> None:
 
 
 def test_topic_names_match_the_publisher() -> None:
-    from producers.kafka_log import Topics
+    from watchfloor.producers.kafka_log import Topics
 
     assert TopicNames("x").all() == Topics("x").all()
 
@@ -246,7 +246,7 @@ def test_idle_marks_expire_without_heartbeats() -> None:
 
 
 def test_table_store_is_checked_before_a_worker_starts() -> None:
-    from stream_processors.faust_app import check_table_store
+    from watchfloor.stream_processors.faust_app import check_table_store
 
     check_table_store("memory://")
     with pytest.raises(ValueError, match="expected one of memory://, rocksdb://"):

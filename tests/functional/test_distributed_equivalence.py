@@ -29,17 +29,17 @@ pytest.importorskip("faust")
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from producers.kafka_log import KafkaPublisher, Topics, ensure_topics
-from schemas.config import RetryPolicy, Subscription
-from schemas.events import Detection, Document, document_event
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.faust_app import ASSIGNMENT_LOG
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
-from stream_processors.runner import EmbeddedRunner
-from stream_processors.stores import open_store
-from stream_processors.stores.memory import MemoryStore
+from watchfloor.producers.kafka_log import KafkaPublisher, Topics, ensure_topics
+from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.events import Detection, Document, document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.faust_app import ASSIGNMENT_LOG
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores import open_store
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -56,8 +56,8 @@ DEADLINE = 120.0  # for any one wait below
 
 def make_dispatcher(store: Any) -> Any:
     """AlertDispatcher -> the local Slack server named by the environment (wired like the CLI will)."""
-    from alerts.dispatcher import AlertDispatcher
-    from alerts.notifiers.slack import SlackNotifier
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.notifiers.slack import SlackNotifier
 
     notifier = SlackNotifier(
         "slack", "#dprk-russia", os.environ["WF_TEST_SLACK_TOKEN"], base_url=os.environ["WF_TEST_SLACK_URL"]
@@ -119,7 +119,7 @@ class Worker:
         out.write(f"\n===== start #{self.runs} =====\n".encode())
         out.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stream_processors.faust_app", "worker", *self.args],
+            [sys.executable, "-m", "watchfloor.stream_processors.faust_app", "worker", *self.args],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,

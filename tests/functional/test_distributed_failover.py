@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from producers.kafka_log import KafkaPublisher, Topics
-from schemas.events import document_event
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
     Cluster,
     assignment,
@@ -22,6 +20,8 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     shared,
     stored_detections,
 )
+from watchfloor.producers.kafka_log import KafkaPublisher, Topics
+from watchfloor.schemas.events import document_event
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -12,8 +12,6 @@ import pytest
 
 pytest.importorskip("rocksdict")
 
-from producers.kafka_log import KafkaPublisher
-from schemas.events import document_event
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
     SETTLE,
     Cluster,
@@ -23,6 +21,8 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     load_docs,
     stored_detections,
 )
+from watchfloor.producers.kafka_log import KafkaPublisher
+from watchfloor.schemas.events import document_event
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 

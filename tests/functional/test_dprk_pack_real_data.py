@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.events import Detection
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
+from watchfloor.schemas.events import Detection
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
 
 pytestmark = pytest.mark.data
 
@@ -92,7 +92,7 @@ def test_keydays_labelled_items(engine: Engine, shared_data: Path) -> None:
 
 def test_lazy_inputs_give_the_same_alerts(engine: Engine, shared_data: Path) -> None:
     """The backtest builds Documents only for inputs a rule can match; nothing else may change."""
-    from schemas.inputs import check_document
+    from watchfloor.schemas.inputs import check_document
 
     lines = [
         json.loads(line)

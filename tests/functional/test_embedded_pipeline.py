@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from schemas.config import AppConfig, JsonlSource, SlackChannel, Subscription
-from schemas.events import Detection, Event, EventType
-from stream_processors.ports import Checkpoint
-from stream_processors.replay import replay
-from stream_processors.runner import EmbeddedRunner
-from stream_processors.stores.sql import SqlStore
 from watchfloor.backtest import documents_from_store
+from watchfloor.schemas.config import AppConfig, JsonlSource, SlackChannel, Subscription
+from watchfloor.schemas.events import Detection, Event, EventType
+from watchfloor.stream_processors.ports import Checkpoint
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores.sql import SqlStore
 from watchfloor.wiring import EmbeddedPipeline, WiringError
 
 EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"

@@ -14,15 +14,15 @@ pytest.importorskip("kafka")
 
 from kafka import KafkaProducer
 
-from producers.kafka_log import KafkaPublisher, Topics
-from schemas.events import EventType, document_event
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.kafka_archive import KafkaArchive
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
-from stream_processors.stores.sql import SqlStore
 from watchfloor.backtest import documents_from_store
+from watchfloor.producers.kafka_log import KafkaPublisher, Topics
+from watchfloor.schemas.events import EventType, document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka_archive import KafkaArchive
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.stores.sql import SqlStore
 
 pytestmark = pytest.mark.integration
 STORY = Path(__file__).resolve().parents[1] / "data" / "events" / "treaty_story.jsonl"

@@ -17,7 +17,7 @@ pytest.importorskip("kafka")
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType  # noqa: E402
 
-from producers.kafka_log import (  # noqa: E402
+from watchfloor.producers.kafka_log import (  # noqa: E402
     KafkaEventLog,
     KafkaPublisher,
     Topics,
@@ -25,7 +25,7 @@ from producers.kafka_log import (  # noqa: E402
     ensure_topics,
     topic_specs,
 )
-from schemas.events import (  # noqa: E402
+from watchfloor.schemas.events import (  # noqa: E402
     SCHEMA_VERSION,
     DeadLetter,
     Document,

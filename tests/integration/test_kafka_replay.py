@@ -14,13 +14,13 @@ import pytest
 pytest.importorskip("kafka")
 from kafka import KafkaProducer
 
-from producers.kafka_log import KafkaPublisher, Topics
-from schemas.events import Document, document_event
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.kafka_replay import KafkaReplayStats, replay_from_kafka
-from stream_processors.replay import replay
-from stream_processors.rulefile import load_rules
+from watchfloor.producers.kafka_log import KafkaPublisher, Topics
+from watchfloor.schemas.events import Document, document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka_replay import KafkaReplayStats, replay_from_kafka
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.rulefile import load_rules
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from producers.poller import SourcePoller, checkpoint_name
-from producers.publish import ingest
-from producers.rss import FeedResult, fetch_feed, html_to_text, parse_feed
-from schemas.config import RssSource
-from schemas.events import DeadLetter, Document, EventType
-from stream_processors.stores.memory import MemoryStore
+from watchfloor.producers.poller import SourcePoller, checkpoint_name
+from watchfloor.producers.publish import ingest
+from watchfloor.producers.rss import FeedResult, fetch_feed, html_to_text, parse_feed
+from watchfloor.schemas.config import RssSource
+from watchfloor.schemas.events import DeadLetter, Document, EventType
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
 RSS2 = FEEDS / "world_rss2.xml"

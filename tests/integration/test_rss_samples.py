@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from producers.publish import ingest
-from producers.rss import fetch_feed
-from schemas.events import DeadLetter, Document
-from stream_processors.stores.memory import MemoryStore
+from watchfloor.producers.publish import ingest
+from watchfloor.producers.rss import fetch_feed
+from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.data
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from alerts.notifiers.base import Notifier, PermanentError, TransientError
-from alerts.notifiers.slack import SlackNotifier, escape, safe_url
-from schemas.events import Alert, Detection, Evidence
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
+from watchfloor.alerts.notifiers.slack import SlackNotifier, escape, safe_url
+from watchfloor.schemas.events import Alert, Detection, Evidence
 
 pytestmark = pytest.mark.integration
 

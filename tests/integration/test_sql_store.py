@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from stream_processors.ports import Checkpoint, Store
-from stream_processors.stores import open_store
-from stream_processors.stores.sql import SqlStore, normalize_url
 from tests.store_contract import PersistentStoreContract, StoreContract, ev, ids
+from watchfloor.stream_processors.ports import Checkpoint, Store
+from watchfloor.stream_processors.stores import open_store
+from watchfloor.stream_processors.stores.sql import SqlStore, normalize_url
 
 
 class SqlOnlyChecks:

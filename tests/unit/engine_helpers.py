@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from schemas.events import DeadLetter, Detection, Document, Signal
-from schemas.inputs import parse_document
-from stream_processors.engine import Engine
-from stream_processors.rulefile import load_rules
+from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.rulefile import load_rules
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 T0 = datetime.fromisoformat("2025-03-01T00:00:00+00:00")

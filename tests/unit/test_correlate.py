@@ -159,8 +159,8 @@ def test_state_survives_json_round_trip_mid_stream() -> None:
 
 
 def test_lazy_inputs_replay_identically_with_every_pattern() -> None:
-    from schemas.inputs import check_document
-    from stream_processors.replay import replay
+    from watchfloor.schemas.inputs import check_document
+    from watchfloor.stream_processors.replay import replay
 
     texts = [
         (0, "Alphaland closed the border.", "Wire A"),

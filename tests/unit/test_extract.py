@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream_processors.engine.text import split_sentences, tokens
+from watchfloor.stream_processors.engine.text import split_sentences, tokens
 
 from .engine_helpers import DATA, doc, engine_for
 

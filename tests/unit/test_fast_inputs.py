@@ -13,12 +13,12 @@ from typing import Any, get_args, get_type_hints
 import orjson
 import pytest
 
-from producers.jsonl import read_jsonl
-from schemas.events import DOCUMENT_TYPES, DeadLetter, Document
-from schemas.inputs import CheckedInput, InputError, _InputRecord, check_document, check_json_line
-from stream_processors.engine.compiler import JsonLineGate
-from stream_processors.replay import replay
 from watchfloor.backtest import read_events
+from watchfloor.producers.jsonl import read_jsonl
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document
+from watchfloor.schemas.inputs import CheckedInput, InputError, _InputRecord, check_document, check_json_line
+from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.replay import replay
 
 from .engine_helpers import DATA, T0, doc, engine_for
 

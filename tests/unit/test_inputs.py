@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from schemas.inputs import InputError, parse_document
+from watchfloor.schemas.inputs import InputError, parse_document
 
 BASE: dict[str, Any] = {
     "type": "news.article",

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from producers.jsonl import JsonlSourceError, read_jsonl
-from producers.poller import SourcePoller
-from producers.publish import ingest
-from schemas.config import JsonlSource
-from schemas.events import DeadLetter, Document, EventType
-from stream_processors.stores.memory import MemoryStore
+from watchfloor.producers.jsonl import JsonlSourceError, read_jsonl
+from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.publish import ingest
+from watchfloor.schemas.config import JsonlSource
+from watchfloor.schemas.events import DeadLetter, Document, EventType
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
 def article(n: int, **overrides: Any) -> dict[str, Any]:

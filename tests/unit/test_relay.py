@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from producers.relay import KafkaRelay
-from schemas.events import Event, document_event
-from schemas.inputs import parse_document
-from stream_processors.stores.memory import MemoryStore
+from watchfloor.producers.relay import KafkaRelay
+from watchfloor.schemas.events import Event, document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
 class RecordingPublisher:

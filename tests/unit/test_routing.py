@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.routing import matches, route
-from schemas.config import Subscription
-from schemas.events import Detection
+from watchfloor.alerts.routing import matches, route
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Detection
 
 
 def det(rule: str = "troop-movement", severity: str = "high", tags: tuple[str, ...] = ("dprk", "russia")) -> Detection:

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from stream_processors.ports import Store
-from stream_processors.stores import open_store
-from stream_processors.stores.memory import MemoryStore
 from tests.store_contract import StoreContract
+from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.stores import open_store
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
 class TestMemoryStore(StoreContract):
