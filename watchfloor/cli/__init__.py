@@ -1,0 +1,19 @@
+"""The `watchfloor` command line: thin commands over the wiring, backtest and report modules.
+
+One module per command group; each registers its commands on the Typer apps of `_common`.
+"""
+
+from __future__ import annotations
+
+# isort: off
+# Importing a command module registers its commands; `watchfloor --help` lists them in this order.
+from . import run, ingest, rules, backtest, alerts, schemas, distributed  # noqa: F401
+# isort: on
+from ._common import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

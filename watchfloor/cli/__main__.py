@@ -1,0 +1,5 @@
+"""`python -m watchfloor.cli`: the same as the `watchfloor` command."""
+
+from . import main
+
+main()
