@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.slack_server",
     "tests.fixtures.kafka",
+    "tests.fixtures.browser",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
