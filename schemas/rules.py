@@ -214,6 +214,11 @@ class DetectionDef(_Strict):
     realert: Duration = timedelta(days=1)
     corroborate: Corroboration | None = None
     examples: list[Example] = Field(default_factory=list)
+    labels: list[str] = Field(
+        default_factory=list,
+        description="ground-truth labels this detection answers: items labelled so are its positives in a scored "
+        "backtest (watchfloor backtest --labels)",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> DetectionDef:
