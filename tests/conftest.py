@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ pytest_plugins = [
 ]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# WATCHFLOOR_DATA points elsewhere (as for the benchmarks): a git worktree's parent has no shared/ beside it.
+SHARED_DATA = Path(os.environ.get("WATCHFLOOR_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +26,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data (real public data). Tests that need it are skipped, with a reason, when it is absent."""
+    """$WATCHFLOOR_DATA or ../shared/data (real public data); tests that need it are skipped when it is absent."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
