@@ -1,6 +1,10 @@
 """Alert dispatcher: detection events in, alert and delivery events out.
 
-Stages, per detection (like Alertmanager): route -> dedup (delivery ledger) -> notify with retries -> record.
+Stages, per detection (like Alertmanager): route -> suppress (silences) -> dedup (delivery ledger) -> notify with
+retries -> record. The routing table (subscriptions and silences) comes from a `RoutingProvider` once per cycle:
+alerts.control projects it from the log, so a subscription or silence made while the pipeline runs applies on the
+next cycle. A silenced alert is still an alert event, and its delivery is recorded as `suppressed` with the
+silence id in its detail: never lost, visible in `alerts list`.
 
 Delivery is at-least-once per (alert, channel) with a durable ledger in front: a channel whose ledger status
 is "sent" is never sent again, whether by a second run, a fresh dispatcher or a replay from an older
@@ -36,7 +40,7 @@ from watchfloor.schemas.events import (
 from watchfloor.stream_processors.ports import Checkpoint, Store, StoredEvent
 
 from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError
-from .routing import route
+from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,15 @@ class AlertDispatcher:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        routing: RoutingProvider | None = None,
     ) -> None:
         self.store = store
-        self.notifiers = dict(notifiers)
+        # Not copied: a mapping may build notifiers on demand (Slack channels subscribed from Slack itself).
+        self.notifiers: Mapping[str, Notifier] = notifiers
         self.subscriptions = tuple(subscriptions)
+        # `routing` replaces `subscriptions` when given (alerts.control.ControlProjection).
+        self.routing = routing if routing is not None else StaticRouting(self.subscriptions)
+        self._table = RoutingTable(self.subscriptions)
         self.retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
         self._now = now
@@ -73,6 +82,8 @@ class AlertDispatcher:
         """
         checkpoint = self.store.load_checkpoint(PROCESSOR)
         batch = self.store.read(checkpoint.position, types={EventType.DETECTION.value}, limit=limit)
+        if batch:
+            self._table = self.routing.routing()
         for stored in batch:
             outputs = self._process(stored)
             self.store.commit(PROCESSOR, Checkpoint(stored.position, None), outputs)
@@ -105,15 +116,31 @@ class AlertDispatcher:
                 stage="notify",
             )
             return [dead_letter_event(dead, self._now())]
-        channels = route(det, self.subscriptions)
+        channels = route(det, self._table.subscriptions)
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
             return []
         alert = Alert(id=det.id, detection=det, channels=channels)
         outputs = [alert_event(alert)]
+        now = self._now()
         for channel in channels:
-            outputs.append(delivery_event(self._deliver(alert, channel)))
+            silence = silenced_by(det, channel, self._table.silences, now)
+            if silence is not None:
+                outputs.append(delivery_event(self._suppress(alert, channel, silence.id)))
+            else:
+                outputs.append(delivery_event(self._deliver(alert, channel)))
         return outputs
+
+    def _suppress(self, alert: Alert, channel: str, silence_id: str) -> Delivery:
+        status = self.store.delivery_status(alert.id, channel)
+        if status == "sent":  # sent before the silence began (a replayed batch): that stays the outcome
+            return self._deliver(alert, channel)
+        detail = f"silenced by {silence_id}"
+        self.store.mark_delivery(alert.id, channel, "suppressed", detail)
+        log.info("alerts: %s -> %s suppressed (%s)", alert.id, channel, detail)
+        return Delivery(
+            alert_id=alert.id, channel=channel, status="suppressed", attempts=0, detail=detail, at=self._now()
+        )
 
     def _deliver(self, alert: Alert, channel: str) -> Delivery:
         status = self.store.delivery_status(alert.id, channel)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .control import check_digest
 from .events import Severity
 from .rules import Duration
 
@@ -45,8 +46,9 @@ class SlackChannel(_Strict):
     type: Literal["slack"] = "slack"
     name: str
     channel: str  # Slack channel id or name, e.g. "#dprk-russia"
-    token_env: str = "SLACK_BOT_TOKEN"  # the token itself never sits in config
-    base_url: str | None = None  # Slack Web API root; None means Slack itself
+    # The token itself never sits in config. None: the `slack:` section's token_env (else SLACK_BOT_TOKEN).
+    token_env: str | None = None
+    base_url: str | None = None  # Slack Web API root; None: the `slack:` section's, else Slack itself
 
 
 class WebhookChannel(_Strict):
@@ -65,6 +67,21 @@ class Subscription(_Strict):
     rules: list[str] = Field(default_factory=lambda: ["*"])
     tags: list[str] = Field(default_factory=list)
     min_severity: Severity = "low"
+    # `daily HH:MM [Area/City]`: one message per day listing the matching alerts, instead of one per alert.
+    digest: str | None = None
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, v: str | None) -> str | None:
+        return check_digest(v)
+
+
+class SlackApp(_Strict):
+    """The `slack:` section: the Slack app (`watchfloor serve`) and the default for Slack channels."""
+
+    token_env: str = "SLACK_BOT_TOKEN"  # names the variable holding the bot token (xoxb-...)
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
+    base_url: str | None = None  # Web API root of a Slack-compatible server; None: Slack itself
 
 
 class RetryPolicy(_Strict):
@@ -80,6 +97,7 @@ class AppConfig(_Strict):
     channels: list[ChannelConfig] = Field(default_factory=lambda: list[ChannelConfig]([ConsoleChannel(name="console")]))
     subscriptions: list[Subscription] = Field(default_factory=lambda: [Subscription(channel="console")])
     retry: RetryPolicy = RetryPolicy()
+    slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
 

@@ -17,6 +17,7 @@ from watchfloor.schemas.config import (
     ChannelConfig,
     ConsoleChannel,
     FileChannel,
+    SlackApp,
     SlackChannel,
     WebhookChannel,
 )
@@ -31,27 +32,30 @@ class WiringError(ValueError):
     """Config that validates but cannot be put to work (e.g. a Slack token missing from the environment)."""
 
 
-def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None) -> Notifier:
+def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slack: SlackApp | None = None) -> Notifier:
+    """The notifier for one configured channel; Slack channels fall back to the `slack:` section's token and URL."""
     env = os.environ if env is None else env
     if isinstance(ch, ConsoleChannel):
         return ConsoleNotifier(ch.name)
     if isinstance(ch, FileChannel):
         return FileNotifier(ch.name, ch.path)
     if isinstance(ch, SlackChannel):
-        token = env.get(ch.token_env)
+        token_env = ch.token_env or (slack.token_env if slack else "SLACK_BOT_TOKEN")
+        token = env.get(token_env)
         if not token:
             raise WiringError(
                 f"channel {ch.name!r}: the Slack token is read from the environment variable "
-                f"{ch.token_env}, which is not set"
+                f"{token_env}, which is not set"
             )
-        return SlackNotifier(ch.name, ch.channel, token, base_url=ch.base_url)
+        base_url = ch.base_url or (slack.base_url if slack else None)
+        return SlackNotifier(ch.name, ch.channel, token, base_url=base_url)
     if isinstance(ch, WebhookChannel):
         return WebhookNotifier(ch.name, ch.url)
     raise WiringError(f"unknown channel type {ch!r}")
 
 
 def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, Notifier]:
-    return {ch.name: build_notifier(ch, env) for ch in cfg.channels}
+    return {ch.name: build_notifier(ch, env, cfg.slack) for ch in cfg.channels}
 
 
 def build_dispatcher(cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None) -> AlertDispatcher:

@@ -1,0 +1,255 @@
+"""Control events: subscriptions, silences, acknowledgements and digests, appended to the log like any fact.
+
+Routing is a projection of these events (alerts.control), so a subscription typed in Slack or on the command
+line reaches the dispatcher on its next cycle without a restart, and the log says who changed what and when.
+Event ids are deterministic (the subscription or silence id plus a generation or the alert and channel), so
+two processes recording the same change at once (e.g. a `run` and a `serve` reconciling the config at start)
+leave one event in the log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from .events import Event, Severity, stable_id
+
+
+class ControlType(StrEnum):
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_REMOVED = "subscription.removed"
+    SILENCE_CREATED = "silence.created"
+    SILENCE_EXPIRED = "silence.expired"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    DIGEST_SENT = "digest.sent"
+
+
+CONTROL_TYPES = frozenset(t.value for t in ControlType)
+
+Via = Literal["config", "slack", "cli", "system"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Actor(_Frozen):
+    """Who made a change: a Slack user (id and name), a CLI user, the config file, or watchfloor itself."""
+
+    via: Via
+    user: str | None = None  # Slack user id, or the login name on the CLI
+    name: str | None = None  # display name, when known
+
+    def label(self) -> str:
+        if self.via == "config":
+            return "config file"
+        who = self.name or self.user or "?"
+        return f"{who} (via {self.via})" if self.via != "system" else "watchfloor"
+
+
+CONFIG_ACTOR = Actor(via="config")
+SYSTEM_ACTOR = Actor(via="system")
+
+_DIGEST = re.compile(r"^daily\s+([01]?\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?$")
+
+
+class DigestSchedule(_Frozen):
+    """`daily HH:MM [Area/City]`: one digest message a day at that local time (UTC when no zone is given)."""
+
+    hour: int = Field(ge=0, le=23)
+    minute: int = Field(ge=0, le=59)
+    zone: str = "UTC"
+
+    @classmethod
+    def parse(cls, text: str) -> DigestSchedule:
+        m = _DIGEST.match(" ".join(text.split()))
+        if not m:
+            raise ValueError(f"bad digest {text!r}: write 'daily HH:MM [Area/City]', e.g. 'daily 08:00 Europe/London'")
+        zone = m.group(3) or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"bad digest {text!r}: unknown time zone {zone!r}") from None
+        return cls(hour=int(m.group(1)), minute=int(m.group(2)), zone=zone)
+
+    def __str__(self) -> str:
+        return f"daily {self.hour:02d}:{self.minute:02d} {self.zone}"
+
+    def last_slot(self, now: datetime) -> datetime:
+        """The latest scheduled time at or before `now` (aware; in the schedule's zone)."""
+        tz = ZoneInfo(self.zone)
+        local = now.astimezone(tz)
+        slot = local.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if slot > local:
+            # Step back a calendar day in local time (a day may be 23 or 25 hours around DST changes).
+            prev = (local - timedelta(days=1)).date()
+            slot = datetime(prev.year, prev.month, prev.day, self.hour, self.minute, tzinfo=tz)
+        return slot
+
+
+def check_digest(value: str | None) -> str | None:
+    """A digest spec normalised (`daily 08:00 Europe/London`), or ValueError."""
+    return None if value is None else str(DigestSchedule.parse(value))
+
+
+class SubscriptionCreated(_Frozen):
+    """Channel `channel` gets alerts of `rules` (or '*') with any of `tags`, at or above `min_severity`.
+
+    With `digest`, the channel gets one message per scheduled slot listing those alerts instead of one
+    message per alert. `managed_by: config` subscriptions mirror the config file and change only with it."""
+
+    id: str
+    channel: str  # routing channel: a configured channel name, or `slack:<channel id>`
+    rules: tuple[str, ...] = ("*",)
+    tags: tuple[str, ...] = ()
+    min_severity: Severity = "low"
+    digest: str | None = None
+    managed_by: Via
+    by: Actor
+    at: AwareDatetime
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, v: str | None) -> str | None:
+        return check_digest(v)
+
+
+class SubscriptionRemoved(_Frozen):
+    id: str
+    by: Actor
+    at: AwareDatetime
+    reason: str = ""
+
+
+class Silence(_Frozen):
+    """Alerts of `rule` ('*': any) whose group matches `group` are not sent to `channel` (None: any channel)
+    between `starts_at` and `ends_at`; they are recorded as suppressed with this silence's id instead.
+
+    `group` maps a group key to a value; the key '*' matches a value under any key (`group=RUS` typed in
+    Slack matches `{party: RUS}` and `{country: RUS}`)."""
+
+    id: str
+    rule: str
+    group: dict[str, str] = Field(default_factory=dict)
+    channel: str | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = ""
+    by: Actor
+
+    def active(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+class SilenceExpired(_Frozen):
+    """A silence ended before its time (`watchfloor silences remove`, `/watchfloor unsilence`)."""
+
+    id: str
+    by: Actor
+    at: AwareDatetime
+    reason: str = ""
+
+
+class AlertAcknowledged(_Frozen):
+    """Someone took an alert: who, when, and which message they clicked."""
+
+    alert_id: str
+    channel: str | None = None  # routing channel, when known
+    slack_channel: str | None = None
+    message_ts: str | None = None
+    by: Actor
+    at: AwareDatetime
+
+
+class DigestSent(_Frozen):
+    """One digest message: the alerts of a subscription raised in log positions (after, through]."""
+
+    id: str  # deterministic: subscription id + slot
+    subscription_id: str
+    channel: str
+    slot: AwareDatetime
+    after_position: int
+    through_position: int
+    alert_ids: tuple[str, ...] = ()
+    status: Literal["sent", "failed"] = "sent"
+    detail: str = ""
+    at: AwareDatetime
+
+
+def subscription_id(
+    channel: str, rules: tuple[str, ...], tags: tuple[str, ...], min_severity: str, digest: str | None
+) -> str:
+    """The same subscription always has the same id, whoever makes it: subscribing twice is a no-op."""
+    return "sub-" + stable_id(
+        channel, ",".join(sorted(rules)), ",".join(sorted(tags)), min_severity, digest or "", length=10
+    )
+
+
+def silence_id(rule: str, group: dict[str, str], channel: str | None, starts_at: datetime, by: Actor) -> str:
+    parts = [f"{k}={v}" for k, v in sorted(group.items())]
+    return "sil-" + stable_id(rule, *parts, channel or "", starts_at.isoformat(), by.via, by.user or "", length=10)
+
+
+def subscription_created_event(sub: SubscriptionCreated, generation: int) -> Event:
+    """`generation` counts earlier removals of this id, so re-creating after a removal is a new event."""
+    return Event(
+        id=stable_id(ControlType.SUBSCRIPTION_CREATED.value, sub.id, str(generation)),
+        type=ControlType.SUBSCRIPTION_CREATED.value,
+        time=sub.at,
+        key=sub.channel,
+        payload=sub.model_dump(mode="json"),
+    )
+
+
+def subscription_removed_event(rem: SubscriptionRemoved, generation: int) -> Event:
+    return Event(
+        id=stable_id(ControlType.SUBSCRIPTION_REMOVED.value, rem.id, str(generation)),
+        type=ControlType.SUBSCRIPTION_REMOVED.value,
+        time=rem.at,
+        payload=rem.model_dump(mode="json"),
+    )
+
+
+def silence_created_event(s: Silence) -> Event:
+    return Event(
+        id=stable_id(ControlType.SILENCE_CREATED.value, s.id),
+        type=ControlType.SILENCE_CREATED.value,
+        time=s.starts_at,
+        key=s.rule,
+        payload=s.model_dump(mode="json"),
+    )
+
+
+def silence_expired_event(e: SilenceExpired) -> Event:
+    return Event(
+        id=stable_id(ControlType.SILENCE_EXPIRED.value, e.id),
+        type=ControlType.SILENCE_EXPIRED.value,
+        time=e.at,
+        payload=e.model_dump(mode="json"),
+    )
+
+
+def alert_acknowledged_event(a: AlertAcknowledged) -> Event:
+    """One acknowledgement per alert and channel: the first click counts, later ones are the same event."""
+    return Event(
+        id=stable_id(ControlType.ALERT_ACKNOWLEDGED.value, a.alert_id, a.channel or a.slack_channel or ""),
+        type=ControlType.ALERT_ACKNOWLEDGED.value,
+        time=a.at,
+        key=a.alert_id,
+        payload=a.model_dump(mode="json"),
+    )
+
+
+def digest_sent_event(d: DigestSent) -> Event:
+    return Event(
+        id=stable_id(ControlType.DIGEST_SENT.value, d.id, d.status),
+        type=ControlType.DIGEST_SENT.value,
+        time=d.at,
+        key=d.subscription_id,
+        payload=d.model_dump(mode="json"),
+    )
