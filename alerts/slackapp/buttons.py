@@ -1,0 +1,91 @@
+"""The three buttons on every Slack alert: action ids and the value each carries (shared by the notifier that
+renders them and the app that handles the clicks).
+
+The value is compact JSON: the alert id, its rule, the routing channel the message was posted for, and the
+alert's group (dropped when it would pass Slack's 2,000-character limit; the handler then reads it from the
+log). Values come back from Slack inside a signed request, but are still parsed defensively.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+ACK_ACTION = "wf_ack"
+SILENCE_ACTION = "wf_silence"
+UNSUBSCRIBE_ACTION = "wf_unsubscribe"
+ACTIONS_BLOCK_ID = "wf_alert_actions"
+VALUE_LIMIT = 2000  # Slack: a button's value
+SILENCE_FOR_HOURS = 24
+
+
+@dataclass(frozen=True)
+class ButtonValue:
+    alert_id: str
+    rule: str
+    channel: str  # the routing channel (configured name or slack:<id>) the message was posted for
+    group: dict[str, str] | None = field(default=None)  # None: not carried, look it up
+
+
+def button_value(alert_id: str, rule: str, channel: str, group: dict[str, str]) -> str:
+    data: dict[str, Any] = {"a": alert_id, "r": rule, "c": channel, "g": group}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > VALUE_LIMIT:
+        del data["g"]
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text
+
+
+def parse_button_value(text: str) -> ButtonValue:
+    """The value of one of our buttons, or ValueError."""
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        raise ValueError("not a watchfloor button value") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a watchfloor button value")
+    alert_id, rule, channel, group = data.get("a"), data.get("r"), data.get("c"), data.get("g")
+    if not (isinstance(alert_id, str) and isinstance(rule, str) and isinstance(channel, str)):
+        raise ValueError("not a watchfloor button value")
+    if group is not None and not (
+        isinstance(group, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in group.items())
+    ):
+        raise ValueError("not a watchfloor button value")
+    return ButtonValue(alert_id, rule, channel, group)
+
+
+def actions_block(alert_id: str, rule: str, channel: str, group: dict[str, str]) -> dict[str, Any]:
+    """The Block Kit `actions` block with the three buttons, for a message posted to `channel`."""
+    value = button_value(alert_id, rule, channel, group)
+    return {
+        "type": "actions",
+        "block_id": ACTIONS_BLOCK_ID,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ACK_ACTION,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "style": "primary",
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": SILENCE_ACTION,
+                "text": {"type": "plain_text", "text": f"Silence {SILENCE_FOR_HOURS}h"},
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": UNSUBSCRIBE_ACTION,
+                "text": {"type": "plain_text", "text": "Unsubscribe"},
+                "value": value,
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Unsubscribe?"},
+                    "text": {"type": "plain_text", "text": "This channel will stop getting alerts of this rule."},
+                    "confirm": {"type": "plain_text", "text": "Unsubscribe"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            },
+        ],
+    }
