@@ -53,7 +53,8 @@ def ingest(
     With `checkpoint=(name, cp)` the store must also be a CheckpointStore: the last batch of documents
     and the checkpoint are committed in one transaction, after every earlier batch, so the checkpoint
     is never saved without the documents it stands for. Dead letters are appended before that commit.
-    Dead-letter events are stamped with `now` (default: the current UTC time).
+    Every event is stamped with `now` (default: the current UTC time, the one clock read): documents carry it
+    as `received_at`, with `origin` (the source as configured), which the engine's event time is built on.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -76,7 +77,7 @@ def ingest(
 
     for item in items:
         if isinstance(item, Document):
-            docs.append(document_event(item))
+            docs.append(document_event(item, origin, at))
             if len(docs) >= batch_size:
                 flush_docs()
         else:

@@ -25,6 +25,8 @@ class EventType(StrEnum):
     ALERT = "alert"
     DELIVERY = "delivery"
     DEAD_LETTER = "dead_letter"
+    RETRACTION = "detection.retracted"  # an alert a late report has withdrawn (see Retraction)
+    CAUGHT_UP = "caught_up"  # a producer delivered everything its sources had (see CaughtUp)
     WATERMARK = "watermark"  # control event on Kafka topics (see Watermark); never stored
 
 
@@ -111,7 +113,13 @@ class Evidence(_Frozen):
 
 
 class Detection(_Frozen):
-    """A detection rule fired for one group: the unit that alerts are made of."""
+    """A detection rule fired for one group: the unit that alerts are made of.
+
+    Detections are raised at once, whatever the order reports arrive in. When a late report changes what a
+    group's detections are (earlier evidence, an escalation, a sequence it completes), the engine raises the
+    detection the group now has with `revises` naming the one it replaces (same rule and group), and withdraws
+    an alert with no replacement by a `Retraction`. The alerts that stand are the detections minus those
+    revised or retracted (``watchfloor.stream_processors.current.current_alerts``)."""
 
     id: str  # deterministic alert id: hash of rule, group and evidence
     rule: str
@@ -124,6 +132,23 @@ class Detection(_Frozen):
     attributes: dict[str, list[str]] = Field(default_factory=dict)  # e.g. {"place": ["KURSK"]}
     evidence: tuple[Evidence, ...] = ()
     description: str = ""
+    revises: str | None = None  # id of the alert of this rule and group that this detection replaces
+    # 0 when raised in event-time order; n when raised by the n-th change of its group's history (a late report).
+    revision: int = Field(default=0, ge=0)
+
+
+class Retraction(_Frozen):
+    """An alert withdrawn because a late report changed its group's history and nothing replaces it (a
+    replacement is a Detection with `revises` instead). `superseded_by` names the group's alert raised by the
+    same change, when there is one."""
+
+    alert_id: str
+    rule: str
+    group: dict[str, str] = Field(default_factory=dict)
+    reason: str
+    superseded_by: str | None = None
+    revision: int = Field(ge=1)  # the change of the group's history that withdrew it (see Detection.revision)
+    at: AwareDatetime  # event time of the report that caused the change
 
 
 class Alert(_Frozen):
@@ -153,7 +178,7 @@ class DeadLetter(_Frozen):
     field: str | None = None  # the offending field, when one is to blame
     reason: str
     raw: str = ""  # the offending input, truncated
-    stage: str = "ingest"  # ingest | extract | correlate | notify
+    stage: str = "ingest"  # ingest | extract | correlate | event-time | notify
 
 
 class Watermark(_Frozen):
@@ -169,8 +194,22 @@ class Watermark(_Frozen):
     idle: bool = False
 
 
+class CaughtUp(_Frozen):
+    """A producer has delivered everything its sources had: each origin in `origins` was read to its end as of
+    `at` (the producer's clock, like Event.received_at). Recorded in the log after each poll cycle, it is what
+    lets event time move on (docs/architecture.md, "Event time"), so a replay of the log moves it identically."""
+
+    at: AwareDatetime
+    origins: tuple[str, ...] = ()
+
+
 class Event(_Frozen):
-    """The envelope: what the log stores. `time` is event time, used by every window."""
+    """The envelope: what the log stores. `time` is event time, used by every window.
+
+    `origin` and `received_at` are set on documents by the producer that accepted them: the source as
+    configured (file path or feed URL) and the producer's clock when it did (the one clock read; the engine
+    never reads one). The engine keeps a watermark per origin and processes an item dated more than the skew
+    after `received_at` at `received_at`. Both are None for events written before they existed."""
 
     id: str
     type: str
@@ -178,6 +217,8 @@ class Event(_Frozen):
     time: AwareDatetime
     key: str | None = None  # partitioning key (e.g. a detection's group)
     payload: dict[str, Any]
+    origin: str | None = None
+    received_at: AwareDatetime | None = None
 
 
 def stable_id(*parts: str, length: int = 24) -> str:
@@ -186,21 +227,55 @@ def stable_id(*parts: str, length: int = 24) -> str:
     return h[:length]
 
 
-def document_event(doc: Document) -> Event:
-    return Event(id=doc.id, type=doc.type, time=doc.published_at, payload=doc.model_dump(mode="json"))
+def document_event(doc: Document, origin: str | None = None, received_at: datetime | None = None) -> Event:
+    return Event(
+        id=doc.id,
+        type=doc.type,
+        time=doc.published_at,
+        payload=doc.model_dump(mode="json"),
+        origin=origin,
+        received_at=received_at,
+    )
 
 
 def signal_event(sig: Signal) -> Event:
     return Event(id=sig.id, type=EventType.SIGNAL.value, time=sig.published_at, payload=sig.model_dump(mode="json"))
 
 
+def detection_event_id(det: Detection) -> str:
+    """The detection's id for one raised in event-time order; a revision's own id otherwise (an alert can be
+    withdrawn and raised again as a group's history changes: each time is an event of its own)."""
+    if det.revision == 0:
+        return det.id
+    return stable_id("detection", det.id, "revision", str(det.revision))
+
+
 def detection_event(det: Detection) -> Event:
     return Event(
-        id=det.id,
+        id=detection_event_id(det),
         type=EventType.DETECTION.value,
         time=det.fired_at,
         key=det.rule,
         payload=det.model_dump(mode="json"),
+    )
+
+
+def retraction_event(r: Retraction) -> Event:
+    return Event(
+        id=stable_id("retraction", r.alert_id, str(r.revision)),
+        type=EventType.RETRACTION.value,
+        time=r.at,
+        key=r.rule,
+        payload=r.model_dump(mode="json"),
+    )
+
+
+def caught_up_event(c: CaughtUp) -> Event:
+    return Event(
+        id=stable_id("caught_up", c.at.isoformat(), *c.origins),
+        type=EventType.CAUGHT_UP.value,
+        time=c.at,
+        payload=c.model_dump(mode="json"),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .config import AppConfig
-from .events import SCHEMA_VERSION, Alert, DeadLetter, Delivery, Detection, Event, Signal
+from .events import SCHEMA_VERSION, Alert, CaughtUp, DeadLetter, Delivery, Detection, Event, Retraction, Signal
 from .rules import rule_pack_json_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -78,6 +78,8 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "event": _model_schema(Event, "watchfloor event envelope"),
         "signal": _model_schema(Signal, "watchfloor signal payload"),
         "detection": _model_schema(Detection, "watchfloor detection payload"),
+        "retraction": _model_schema(Retraction, "watchfloor retraction payload (event type detection.retracted)"),
+        "caught-up": _model_schema(CaughtUp, "watchfloor caught-up payload (a producer drained its sources)"),
         "alert": _model_schema(Alert, "watchfloor alert payload"),
         "delivery": _model_schema(Delivery, "watchfloor delivery payload"),
         "dead-letter": _model_schema(DeadLetter, "watchfloor dead-letter payload"),

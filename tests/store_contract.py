@@ -193,6 +193,17 @@ class StoreContract:
         assert got[0].event == original
         assert got[0].event.model_dump() == original.model_dump()
         assert got[1].event.key is None
+        assert got[1].event.origin is None and got[1].event.received_at is None
+
+    def test_origin_and_received_at_round_trip(self, store: Store) -> None:
+        """The producer's stamps (source as configured, its clock) come back as written, offset included."""
+        received = datetime(2024, 11, 12, 9, 30, 1, 250000, tzinfo=timezone(timedelta(hours=9)))
+        stamped = ev(1, type="news.article", origin="https://example.org/feed.xml?a=1&b=ü", received_at=received)
+        store.append([stamped])
+        (got,) = store.read()
+        assert got.event == stamped
+        assert got.event.origin == "https://example.org/feed.xml?a=1&b=ü"
+        assert got.event.received_at == received and got.event.received_at.utcoffset() == timedelta(hours=9)
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 

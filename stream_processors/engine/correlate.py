@@ -50,6 +50,8 @@ _make_detection = trusted_maker(
         "attributes": {},
         "evidence": (),
         "description": "",
+        "revises": None,
+        "revision": 0,
     },
 )
 
@@ -386,6 +388,8 @@ class Correlator:
                     for e in evidence
                 ),
                 "description": det.definition.description,
+                "revises": None,
+                "revision": 0,
             }
         )
 

@@ -46,6 +46,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -73,7 +74,12 @@ events_table = Table(
     Column("time", String, nullable=False),
     Column("key", String, nullable=True),
     Column("payload", Text, nullable=False),  # JSON
+    # Where a document came from (source path or feed URL) and when the producer took it (UTC ISO 8601).
+    # Added after the first release: _add_missing_columns puts them into older databases when they are opened.
+    Column("origin", String, nullable=True),
+    Column("received_at", String, nullable=True),
 )
+_ADDED_EVENT_COLUMNS = ("origin", "received_at")
 Index("ix_events_type_position", events_table.c.type, events_table.c.position)
 
 checkpoints_table = Table(
@@ -122,6 +128,8 @@ def _event_row(position: int, ev: Event) -> dict[str, Any]:
         "time": ev.time.isoformat(),
         "key": ev.key,
         "payload": _dumps(ev.payload),
+        "origin": ev.origin,
+        "received_at": ev.received_at.isoformat() if ev.received_at is not None else None,
     }
 
 
@@ -134,6 +142,8 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
         time=datetime.fromisoformat(m["time"]),
         key=m["key"],
         payload=orjson.loads(m["payload"]),
+        origin=m["origin"],
+        received_at=datetime.fromisoformat(m["received_at"]) if m["received_at"] is not None else None,
     )
     return StoredEvent(int(m["position"]), ev)
 
@@ -154,6 +164,7 @@ class SqlStore:
         self._read_lock: AbstractContextManager[Any] = self._write_lock if self._memory else nullcontext()
         self.engine = self._make_engine()
         metadata.create_all(self.engine, checkfirst=True)
+        _add_missing_columns(self.engine)
         self._checkpointer = None if self._memory or not self._sqlite else _WalCheckpointer(self.engine)
 
     # -- engine set-up ---------------------------------------------------------------------------------------
@@ -323,6 +334,25 @@ class SqlStore:
                         set_={"status": px.status, "detail": px.detail, "updated_at": px.updated_at},
                     )
                 )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring an `events` table made by an older release up to date (nullable columns: old rows read as None).
+    Idempotent: only columns the table lacks are added, each by a plain ALTER TABLE under the write lock."""
+    with engine.connect() as conn:
+        have = {c["name"] for c in inspect(conn).get_columns(events_table.name)}
+    missing = [c for c in _ADDED_EVENT_COLUMNS if c not in have]
+    if not missing:
+        return
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            have = {c["name"] for c in inspect(conn).get_columns(events_table.name)}  # another process may have
+            guard = "" if engine.dialect.name == "sqlite" else "IF NOT EXISTS "  # SQLite has no such guard
+            for name in missing:
+                if name not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {events_table.name} ADD COLUMN {guard}{name} TEXT")
+    log.info("store: added column(s) %s to the events table", ", ".join(missing))
 
 
 def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:

@@ -54,6 +54,56 @@ class TestPostgresStore(SqlOnlyChecks, PersistentStoreContract):
         return lambda: SqlStore(pg_url)
 
 
+OLD_EVENTS_TABLE = """CREATE TABLE events (position INTEGER PRIMARY KEY, id VARCHAR NOT NULL UNIQUE,
+    type VARCHAR NOT NULL, schema_version INTEGER NOT NULL, time VARCHAR NOT NULL, key VARCHAR,
+    payload TEXT NOT NULL)"""
+
+
+def test_a_database_of_the_first_release_gains_the_event_columns_on_open(tmp_path: Path) -> None:
+    """An events table without origin/received_at (databases written before they existed) is migrated when the
+    store opens it: old rows read with None, new rows keep their stamps, and opening it again changes nothing."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_EVENTS_TABLE)
+        conn.execute(
+            "INSERT INTO events VALUES (1, 'old-1', 'news.article', 1, '2024-06-19T12:00:00+00:00', NULL, '{}')"
+        )
+    received = datetime(2024, 6, 20, tzinfo=UTC)
+    for _ in range(2):  # the second open finds the columns already there
+        store = SqlStore(f"sqlite:///{path}")
+        try:
+            store.append([ev("new-1", type="news.article", origin="inbox/a.jsonl", received_at=received)])
+            old, new = store.read()
+            assert (old.event.id, old.event.origin, old.event.received_at) == ("old-1", None, None)
+            assert (new.event.origin, new.event.received_at) == ("inbox/a.jsonl", received)
+        finally:
+            store.close()
+
+
+@pytest.mark.integration
+def test_a_postgres_database_of_the_first_release_gains_the_event_columns_on_open(pg_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(normalize_url(pg_url))
+    with engine.begin() as conn:
+        conn.execute(text(OLD_EVENTS_TABLE.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY")))
+        conn.execute(
+            text("INSERT INTO events VALUES (1, 'old-1', 'news.article', 1, '2024-06-19T12:00:00+00:00', NULL, '{}')")
+        )
+    engine.dispose()
+    for _ in range(2):
+        store = SqlStore(pg_url)
+        try:
+            store.append([ev("new-1", type="news.article", origin="inbox/a.jsonl")])
+            old, new = store.read()
+            assert (old.event.origin, new.event.origin) == (None, "inbox/a.jsonl")
+        finally:
+            store.close()
+
+
 def test_open_store_picks_sql_by_url(tmp_path: Path) -> None:
     s = open_store(f"sqlite:///{tmp_path / 'x.db'}")
     try:

@@ -162,6 +162,9 @@ def test_ingest_appends_documents_and_dead_letters_and_is_idempotent(mixed_file:
     assert [dl.line for dl in first.dead_letters] == [2, 3, 4, 5, 6, 7, 10, 11, 12]
     assert store.count(types={EventType.NEWS_ARTICLE.value}) == 2
     assert store.count(types={EventType.DEAD_LETTER.value}) == 9
+    # Documents carry where they came from and when the producer took them (event time is built on both).
+    stamps = {(se.event.origin, se.event.received_at) for se in store.read(types={EventType.NEWS_ARTICLE.value})}
+    assert stamps == {(str(mixed_file), at)}
     total = store.count()
 
     again = ingest(store, read_jsonl(mixed_file, max_body_chars=100), str(mixed_file), now=datetime.now(UTC))
