@@ -57,15 +57,120 @@ class CheckpointStore(Protocol):
         ...
 
 
+DELIVERY_STATUSES = ("outstanding", "sent", "expired", "suppressed")
+"""Ledger states. outstanding: still to be delivered (retried until it is sent or expires); sent: the channel
+has it; expired: given up after the maximum age (re-sendable); suppressed: deliberately not sent (a silence).
+Stores written by older versions may also hold 'pending' and 'failed'; they migrate to outstanding."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One (alert, channel) row of the delivery ledger. Times are epoch seconds from the dispatcher's clock."""
+
+    alert_id: str  # the message key: the alert (detection) id, or a retraction's id
+    channel: str
+    status: str = "outstanding"
+    kind: str = "alert"  # alert | followup | revision | retraction
+    payload: dict[str, Any] | None = None  # what to send (JSON), so a retry needs nothing else
+    thread_key: str = ""  # rule + group: alerts of one thread share it
+    parent_id: str | None = None  # the alert whose message this one replies to and updates
+    seq: int = 0  # delivery order (the log position of the event that caused it)
+    created_at: float = 0.0  # when it became outstanding: the maximum age counts from here
+    attempts: int = 0
+    next_attempt_at: float = 0.0  # our backoff; process starts may try earlier
+    not_before: float = 0.0  # the channel's own Retry-After: never tried earlier
+    unsure: bool = False  # an earlier attempt may have got through: look in the channel before sending
+    ref: str = ""  # the channel's reference of the delivered message (Slack: "CHANNELID:ts")
+    detail: str = ""  # the last error, or what the channel answered
+    lease_owner: str | None = None  # the dispatcher that holds the claim, until lease_until
+    lease_until: float | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a dispatcher records at the end of an attempt; clears its lease."""
+
+    status: str
+    detail: str = ""
+    ref: str = ""  # kept as it was when empty
+    attempts: int = 0  # total attempts made so far
+    next_attempt_at: float = 0.0
+    not_before: float = 0.0
+    unsure: bool = False
+
+
 @runtime_checkable
 class DeliveryLedger(Protocol):
-    """Which alert went to which channel. (alert_id, channel) is unique: nothing is sent twice."""
+    """Which alert went to which channel. (alert_id, channel) is unique: nothing is sent twice.
+
+    Dispatchers claim due rows with a lease before sending (`claim_deliveries`), so any number of them on one
+    store send each row once; a row whose lease ran out comes back `unsure` (its attempt was interrupted).
+    """
 
     def delivery_status(self, alert_id: str, channel: str) -> str | None:
-        """'pending', 'sent', 'failed', 'suppressed', or None if never attempted."""
+        """The row's status (DELIVERY_STATUSES), or None if it was never enqueued."""
         ...
 
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None: ...
+    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
+        """Set a row's status and detail directly (creating it when absent); the lease is left alone."""
+        ...
+
+    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
+        """Insert each record whose (alert_id, channel) is not in the ledger yet; returns how many went in."""
+        ...
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        *,
+        limit: int = 1,
+        skip_channels: Collection[str] = (),
+        ignore_backoff: bool = False,
+    ) -> list[DeliveryRecord]:
+        """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased.
+
+        Due: status outstanding, no live lease, `not_before` <= now, and `next_attempt_at` <= now unless
+        `ignore_backoff`. A row whose previous lease ran out is returned with `unsure` set (and kept so)."""
+        ...
+
+    def settle_delivery(
+        self, alert_id: str, channel: str, owner: str, outcome: Settlement, now: float, events: Sequence[Event] = ()
+    ) -> bool:
+        """Record `outcome` and append `events` in one transaction, if `owner` still holds the lease.
+
+        False (and nothing written) when the lease was lost to another dispatcher."""
+        ...
+
+    def deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        thread_key: str | None = None,
+        limit: int = 100_000,
+    ) -> list[DeliveryRecord]:
+        """Rows matching every filter given, in (seq, alert_id, channel) order."""
+        ...
+
+    def redeliver(
+        self,
+        now: float,
+        *,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        statuses: Collection[str] = ("expired",),
+    ) -> int:
+        """Make matching rows outstanding and due now, with a fresh maximum age; rows under a live lease are
+        left alone. Returns how many changed."""
+        ...
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Rows per status."""
+        ...
 
 
 class Store(EventLog, CheckpointStore, DeliveryLedger, Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.ledger_contract import LedgerContract, PersistentLedgerContract
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, DeliveryLedger, EventLog, Store, StoredEvent
 
@@ -45,7 +46,7 @@ def read_all(store: Store, after: int = 0) -> list[StoredEvent]:
     return out
 
 
-class StoreContract:
+class StoreContract(LedgerContract):
     """Behaviour every Store must have. Not collected itself (no Test prefix)."""
 
     @pytest.fixture
@@ -282,23 +283,6 @@ class StoreContract:
         assert errors == []
         assert store.load_checkpoint("p") == Checkpoint(n, {"i": n})
 
-    # -- delivery ledger -------------------------------------------------------------------------------------
-
-    def test_deliveries_upsert_and_status(self, store: Store) -> None:
-        assert store.delivery_status("a1", "slack") is None
-        store.mark_delivery("a1", "slack", "pending")
-        assert store.delivery_status("a1", "slack") == "pending"
-        store.mark_delivery("a1", "slack", "failed", "HTTP 500")
-        store.mark_delivery("a1", "slack", "sent", "ts=1700000000.1")
-        assert store.delivery_status("a1", "slack") == "sent"
-        assert store.delivery_status("a1", "email") is None
-        assert store.delivery_status("a2", "slack") is None
-        store.mark_delivery("a1", "email", "suppressed")
-        assert store.delivery_status("a1", "email") == "suppressed"
-        assert store.delivery_status("a1", "slack") == "sent"
-
-    # -- concurrency and volume ------------------------------------------------------------------------------
-
     def test_concurrent_appends_from_two_threads(self, store: Store) -> None:
         self._concurrent_appends([store, store], store)
 
@@ -374,7 +358,7 @@ class StoreContract:
         assert seen == positions(everything)
 
 
-class PersistentStoreContract(StoreContract):
+class PersistentStoreContract(PersistentLedgerContract, StoreContract):
     """Stores whose data outlives the store object: reopen, and several store objects on the same data."""
 
     def test_reopen_sees_the_same_events_checkpoints_and_deliveries(self, open_store: Callable[[], Store]) -> None:

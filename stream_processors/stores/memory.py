@@ -8,17 +8,18 @@ from collections.abc import Collection, Sequence
 
 from watchfloor.schemas.events import Event
 
-from ..ports import Checkpoint, StoredEvent
+from ..ports import Checkpoint, DeliveryRecord, StoredEvent
+from .memory_ledger import MemoryDeliveryLedger
 
 
-class MemoryStore:
+class MemoryStore(MemoryDeliveryLedger):
     """Event log, checkpoints and delivery ledger held in process memory."""
 
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
         self._ids: set[str] = set()
         self._checkpoints: dict[str, Checkpoint] = {}
-        self._deliveries: dict[tuple[str, str], tuple[str, str]] = {}
+        self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._lock = threading.Lock()
 
     def _append_locked(self, events: Sequence[Event]) -> int:
@@ -65,11 +66,3 @@ class MemoryStore:
             added = self._append_locked(outputs)
             self._checkpoints[processor] = Checkpoint(checkpoint.position, copy.deepcopy(checkpoint.state))
             return added
-
-    def delivery_status(self, alert_id: str, channel: str) -> str | None:
-        got = self._deliveries.get((alert_id, channel))
-        return got[0] if got else None
-
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
-        with self._lock:
-            self._deliveries[(alert_id, channel)] = (status, detail)

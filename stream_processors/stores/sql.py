@@ -26,7 +26,7 @@ import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -57,6 +57,7 @@ from sqlalchemy.pool import StaticPool
 from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
+from .sql_ledger import SqlDeliveryLedger, create_ledger, deliveries_table
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,6 @@ checkpoints_table = Table(
     Column("processor", String, primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("state", Text, nullable=True),  # JSON, or NULL for "no state"
-)
-
-deliveries_table = Table(
-    "deliveries",
-    metadata,
-    Column("alert_id", String, primary_key=True),
-    Column("channel", String, primary_key=True),
-    Column("status", String, nullable=False),
-    Column("detail", Text, nullable=False, default=""),
-    Column("updated_at", String, nullable=False),  # UTC ISO 8601
 )
 
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
@@ -148,7 +139,7 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
     return StoredEvent(int(m["position"]), ev)
 
 
-class SqlStore:
+class SqlStore(SqlDeliveryLedger):
     """Event log, checkpoints and delivery ledger in one SQL database (sqlite:///FILE or postgresql://...)."""
 
     def __init__(self, url: str) -> None:
@@ -165,6 +156,8 @@ class SqlStore:
         self.engine = self._make_engine()
         metadata.create_all(self.engine, checkfirst=True)
         _add_missing_columns(self.engine)
+        with self._write() as conn:
+            create_ledger(conn, self._sqlite)
         self._checkpointer = None if self._memory or not self._sqlite else _WalCheckpointer(self.engine)
 
     # -- engine set-up ---------------------------------------------------------------------------------------
@@ -295,45 +288,6 @@ class SqlStore:
                     )
                 )
             return added
-
-    # -- delivery ledger -------------------------------------------------------------------------------------
-
-    def delivery_status(self, alert_id: str, channel: str) -> str | None:
-        stmt = select(deliveries_table.c.status).where(
-            deliveries_table.c.alert_id == alert_id, deliveries_table.c.channel == channel
-        )
-        with self._read() as conn:
-            got = conn.execute(stmt).scalar_one_or_none()
-        return str(got) if got is not None else None
-
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
-        values = {
-            "alert_id": alert_id,
-            "channel": channel,
-            "status": status,
-            "detail": detail,
-            "updated_at": datetime.now(UTC).isoformat(),
-        }
-        keys = [deliveries_table.c.alert_id, deliveries_table.c.channel]
-        with self._write() as conn:
-            if self._sqlite:
-                s_ins = sqlite_dialect.insert(deliveries_table).values(values)
-                ex = s_ins.excluded
-                conn.execute(
-                    s_ins.on_conflict_do_update(
-                        index_elements=keys,
-                        set_={"status": ex.status, "detail": ex.detail, "updated_at": ex.updated_at},
-                    )
-                )
-            else:
-                p_ins = pg_dialect.insert(deliveries_table).values(values)
-                px = p_ins.excluded
-                conn.execute(
-                    p_ins.on_conflict_do_update(
-                        index_elements=keys,
-                        set_={"status": px.status, "detail": px.detail, "updated_at": px.updated_at},
-                    )
-                )
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -1,0 +1,177 @@
+"""The delivery ledger of the in-memory store: the same claims, leases and outcomes as the SQL ledger."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from watchfloor.schemas.events import Event
+
+from ..ports import DeliveryRecord, Settlement
+
+
+def _order(r: DeliveryRecord) -> tuple[int, str, str]:
+    return (r.seq, r.alert_id, r.channel)
+
+
+class MemoryDeliveryLedger:
+    """The DeliveryLedger methods of MemoryStore (mixed in; one lock guards the log and the ledger)."""
+
+    _lock: threading.Lock
+    _deliveries: dict[tuple[str, str], DeliveryRecord]
+
+    def _append_locked(self, events: Sequence[Event]) -> int:
+        raise NotImplementedError
+
+    def delivery_status(self, alert_id: str, channel: str) -> str | None:
+        got = self._deliveries.get((alert_id, channel))
+        return got.status if got else None
+
+    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
+        now = datetime.now(UTC).timestamp()
+        with self._lock:
+            old = self._deliveries.get((alert_id, channel))
+            if old is None:
+                old = DeliveryRecord(alert_id, channel, created_at=now)
+            self._deliveries[(alert_id, channel)] = dataclasses.replace(
+                old, status=status, detail=detail, updated_at=now
+            )
+
+    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
+        now = datetime.now(UTC).timestamp()
+        added = 0
+        with self._lock:
+            for r in records:
+                key = (r.alert_id, r.channel)
+                if key in self._deliveries:
+                    continue
+                created = r.created_at or now
+                self._deliveries[key] = dataclasses.replace(
+                    r,
+                    payload=copy.deepcopy(r.payload),
+                    created_at=created,
+                    updated_at=created,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+                added += 1
+        return added
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        *,
+        limit: int = 1,
+        skip_channels: Collection[str] = (),
+        ignore_backoff: bool = False,
+    ) -> list[DeliveryRecord]:
+        skip = set(skip_channels)
+        out: list[DeliveryRecord] = []
+        with self._lock:
+            for r in sorted(self._deliveries.values(), key=_order):
+                if len(out) >= limit:
+                    break
+                if r.status != "outstanding" or r.channel in skip or r.not_before > now:
+                    continue
+                if r.lease_until is not None and r.lease_until > now:
+                    continue
+                if not ignore_backoff and r.next_attempt_at > now:
+                    continue
+                claimed = dataclasses.replace(
+                    r, lease_owner=owner, lease_until=now + lease_seconds, unsure=r.unsure or r.lease_owner is not None
+                )
+                self._deliveries[(r.alert_id, r.channel)] = claimed
+                out.append(dataclasses.replace(claimed, payload=copy.deepcopy(claimed.payload)))
+        return out
+
+    def settle_delivery(
+        self,
+        alert_id: str,
+        channel: str,
+        owner: str,
+        outcome: Settlement,
+        now: float,
+        events: Sequence[Event] = (),
+    ) -> bool:
+        with self._lock:
+            r = self._deliveries.get((alert_id, channel))
+            if r is None or r.lease_owner != owner:
+                return False
+            self._deliveries[(alert_id, channel)] = dataclasses.replace(
+                r,
+                status=outcome.status,
+                detail=outcome.detail,
+                ref=outcome.ref or r.ref,
+                attempts=outcome.attempts,
+                next_attempt_at=outcome.next_attempt_at,
+                not_before=outcome.not_before,
+                unsure=outcome.unsure,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+            )
+            self._append_locked(events)
+        return True
+
+    def deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        thread_key: str | None = None,
+        limit: int = 100_000,
+    ) -> list[DeliveryRecord]:
+        with self._lock:
+            rows = sorted(self._deliveries.values(), key=_order)
+        out = [
+            dataclasses.replace(r, payload=copy.deepcopy(r.payload))
+            for r in rows
+            if (statuses is None or r.status in statuses)
+            and (alert_ids is None or r.alert_id in alert_ids)
+            and (channel is None or r.channel == channel)
+            and (thread_key is None or r.thread_key == thread_key)
+        ]
+        return out[:limit]
+
+    def redeliver(
+        self,
+        now: float,
+        *,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        statuses: Collection[str] = ("expired",),
+    ) -> int:
+        changed = 0
+        with self._lock:
+            for key, r in list(self._deliveries.items()):
+                if r.status not in statuses or (alert_ids is not None and r.alert_id not in alert_ids):
+                    continue
+                if channel is not None and r.channel != channel:
+                    continue
+                if r.lease_until is not None and r.lease_until > now:
+                    continue
+                self._deliveries[key] = dataclasses.replace(
+                    r,
+                    status="outstanding",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=0.0,
+                    not_before=0.0,
+                    detail="redelivery requested",
+                    updated_at=now,
+                )
+                changed += 1
+        return changed
+
+    def delivery_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._lock:
+            for r in self._deliveries.values():
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts

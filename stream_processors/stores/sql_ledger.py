@@ -1,0 +1,384 @@
+"""The delivery ledger of the SQL store: the `deliveries` table, its migration, claims with leases.
+
+Claims are what keep several dispatchers on one store (two `run`s, `run` + `notify`, any number of processes)
+from sending a delivery twice: a dispatcher leases a due row in a write transaction before it sends, and
+records the outcome only while it still holds the lease.
+
+* SQLite: every write transaction is ``BEGIN IMMEDIATE``, so claims are serialised by the database's write
+  lock: the second claimer sees the first one's lease.
+* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks rows no other transaction is claiming right now,
+  and the lease written in the same transaction keeps them out of later claims until it runs out.
+
+A row whose lease ran out without an outcome (its dispatcher crashed or hung mid-send) comes back `unsure`,
+and the dispatcher looks in the channel before sending it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from watchfloor.schemas.events import Event
+
+from ..ports import DeliveryRecord, Settlement
+
+log = logging.getLogger(__name__)
+
+ledger_metadata = MetaData()
+
+deliveries_table = Table(
+    "deliveries",
+    ledger_metadata,
+    Column("alert_id", String, primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("updated_at", String, nullable=False),  # UTC ISO 8601 (the first version's column)
+    # Added by the retrying ledger; older stores get them from _migrate (hence the server defaults).
+    Column("kind", String, nullable=False, server_default="alert"),
+    Column("payload", Text, nullable=True),  # JSON
+    Column("thread_key", String, nullable=False, server_default=""),
+    Column("parent_id", String, nullable=True),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=True),  # epoch seconds
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False, server_default="0"),
+    Column("not_before", Float, nullable=False, server_default="0"),
+    Column("unsure", Integer, nullable=False, server_default="0"),
+    Column("ref", Text, nullable=False, server_default=""),
+    Column("lease_owner", String, nullable=True),
+    Column("lease_until", Float, nullable=True),
+)
+_INDEXES = (
+    Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
+    Index("ix_deliveries_thread", deliveries_table.c.channel, deliveries_table.c.thread_key),
+)
+
+_PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger migrations across processes
+_LEGACY_OPEN = ("pending", "failed")  # first-version states that meant "not delivered (for sure)"
+_KEY_CHUNK = 900
+
+
+def _iso(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat()
+
+
+def _epoch(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _record(row: Row[Any]) -> DeliveryRecord:
+    m = row._mapping
+    payload = m["payload"]
+    return DeliveryRecord(
+        alert_id=m["alert_id"],
+        channel=m["channel"],
+        status=m["status"],
+        kind=m["kind"],
+        payload=orjson.loads(payload) if payload is not None else None,
+        thread_key=m["thread_key"],
+        parent_id=m["parent_id"],
+        seq=int(m["seq"]),
+        created_at=float(m["created_at"] or 0.0),
+        attempts=int(m["attempts"]),
+        next_attempt_at=float(m["next_attempt_at"]),
+        not_before=float(m["not_before"]),
+        unsure=bool(m["unsure"]),
+        ref=m["ref"],
+        detail=m["detail"],
+        lease_owner=m["lease_owner"],
+        lease_until=float(m["lease_until"]) if m["lease_until"] is not None else None,
+        updated_at=_epoch(m["updated_at"]),
+    )
+
+
+def _row(r: DeliveryRecord, now: float) -> dict[str, Any]:
+    return {
+        "alert_id": r.alert_id,
+        "channel": r.channel,
+        "status": r.status,
+        "detail": r.detail,
+        "updated_at": _iso(now),
+        "kind": r.kind,
+        "payload": orjson.dumps(r.payload).decode() if r.payload is not None else None,
+        "thread_key": r.thread_key,
+        "parent_id": r.parent_id,
+        "seq": r.seq,
+        "created_at": r.created_at or now,
+        "attempts": r.attempts,
+        "next_attempt_at": r.next_attempt_at,
+        "not_before": r.not_before,
+        "unsure": int(r.unsure),
+        "ref": r.ref,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+
+
+def create_ledger(conn: Connection, sqlite: bool) -> None:
+    """Create the deliveries table, or bring an older one up to date, in the caller's write transaction
+    (SQLite's BEGIN IMMEDIATE, or an advisory lock here on PostgreSQL): safe with several processes at once."""
+    if not sqlite:
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATE_LOCK_KEY)))
+    if not inspect(conn).has_table("deliveries"):
+        ledger_metadata.create_all(conn, checkfirst=True)
+        return
+    _migrate(conn)
+
+
+def _migrate(conn: Connection) -> None:
+    have = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+    missing = [c for c in deliveries_table.columns if c.name not in have]
+    if not missing:
+        return
+    log.info("delivery ledger: adding columns %s", ", ".join(c.name for c in missing))
+    for col in missing:
+        ddl = f"ALTER TABLE deliveries ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}"
+        if col.server_default is not None:
+            ddl += f" NOT NULL DEFAULT '{col.server_default.arg}'"  # type: ignore[attr-defined]
+        conn.execute(text(ddl))
+    for index in _INDEXES:
+        index.create(conn, checkfirst=True)
+    # Rows of the first version: 'pending' (interrupted mid-send) and 'failed' (given up) were never known
+    # to be delivered. They become outstanding, to be looked up in the channel first, and age from their
+    # last update, so old ones expire at once instead of reaching a channel days late.
+    t = deliveries_table
+    for alert_id, channel, updated in conn.execute(
+        select(t.c.alert_id, t.c.channel, t.c.updated_at).where(t.c.created_at.is_(None))
+    ).all():
+        conn.execute(
+            update(t).where(t.c.alert_id == alert_id, t.c.channel == channel).values(created_at=_epoch(updated))
+        )
+    conn.execute(update(t).where(t.c.status.in_(_LEGACY_OPEN)).values(status="outstanding", unsure=1))
+
+
+class SqlDeliveryLedger:
+    """The DeliveryLedger methods of SqlStore (mixed in; uses its transactions and its event append)."""
+
+    _sqlite: bool
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _append_in(self, conn: Connection, events: Sequence[Event]) -> int:
+        raise NotImplementedError
+
+    def delivery_status(self, alert_id: str, channel: str) -> str | None:
+        t = deliveries_table
+        stmt = select(t.c.status).where(t.c.alert_id == alert_id, t.c.channel == channel)
+        with self._read() as conn:
+            got = conn.execute(stmt).scalar_one_or_none()
+        return str(got) if got is not None else None
+
+    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
+        now = datetime.now(UTC).timestamp()
+        values = _row(DeliveryRecord(alert_id, channel, status=status, detail=detail), now)
+        keys = [deliveries_table.c.alert_id, deliveries_table.c.channel]
+        insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+        with self._write() as conn:
+            ins = insert(deliveries_table).values(values)
+            ex = ins.excluded
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={"status": ex.status, "detail": ex.detail, "updated_at": ex.updated_at},
+                )
+            )
+
+    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
+        if not records:
+            return 0
+        now = datetime.now(UTC).timestamp()
+        rows = {(r.alert_id, r.channel): _row(r, r.created_at or now) for r in records}
+        insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+        added = 0
+        with self._write() as conn:
+            for row in rows.values():  # one by one, counting what RETURNING says went in (psycopg's rowcount
+                # is -1 for INSERT ... ON CONFLICT DO NOTHING)
+                stmt = insert(deliveries_table).values(row).on_conflict_do_nothing()
+                added += len(conn.execute(stmt.returning(deliveries_table.c.alert_id)).all())
+        return added
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        *,
+        limit: int = 1,
+        skip_channels: Collection[str] = (),
+        ignore_backoff: bool = False,
+    ) -> list[DeliveryRecord]:
+        if limit <= 0:
+            return []
+        t = deliveries_table
+        due = and_(
+            t.c.status == "outstanding",
+            or_(t.c.lease_until.is_(None), t.c.lease_until <= now),
+            t.c.not_before <= now,
+        )
+        if not ignore_backoff:
+            due = and_(due, t.c.next_attempt_at <= now)
+        if skip_channels:
+            due = and_(due, t.c.channel.not_in(list(skip_channels)))
+        stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner).where(due)
+        stmt = stmt.order_by(t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
+        if not self._sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        with self._write() as conn:
+            picked = conn.execute(stmt).all()
+            for alert_id, channel, previous in picked:
+                values: dict[str, Any] = {"lease_owner": owner, "lease_until": now + lease_seconds}
+                if previous is not None:  # its lease ran out with no outcome: the attempt was interrupted
+                    values["unsure"] = 1
+                conn.execute(update(t).where(t.c.alert_id == alert_id, t.c.channel == channel).values(**values))
+            if not picked:
+                return []
+            got = conn.execute(
+                select(t).where(
+                    t.c.lease_owner == owner,
+                    or_(*(and_(t.c.alert_id == a, t.c.channel == c) for a, c, _ in picked)),
+                )
+            ).all()
+        return sorted((_record(r) for r in got), key=lambda r: (r.seq, r.alert_id, r.channel))
+
+    def settle_delivery(
+        self,
+        alert_id: str,
+        channel: str,
+        owner: str,
+        outcome: Settlement,
+        now: float,
+        events: Sequence[Event] = (),
+    ) -> bool:
+        t = deliveries_table
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "detail": outcome.detail,
+            "attempts": outcome.attempts,
+            "next_attempt_at": outcome.next_attempt_at,
+            "not_before": outcome.not_before,
+            "unsure": int(outcome.unsure),
+            "lease_owner": None,
+            "lease_until": None,
+            "updated_at": _iso(now),
+        }
+        if outcome.ref:
+            values["ref"] = outcome.ref
+        with self._write() as conn:
+            res = conn.execute(
+                update(t)
+                .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
+                .values(**values)
+            )
+            if res.rowcount != 1:
+                return False
+            self._append_in(conn, events)
+        return True
+
+    def deliveries(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        thread_key: str | None = None,
+        limit: int = 100_000,
+    ) -> list[DeliveryRecord]:
+        t = deliveries_table
+        if (statuses is not None and not statuses) or (alert_ids is not None and not alert_ids):
+            return []
+        conds: list[Any] = []
+        if statuses is not None:
+            conds.append(t.c.status.in_(list(statuses)))
+        if channel is not None:
+            conds.append(t.c.channel == channel)
+        if thread_key is not None:
+            conds.append(t.c.thread_key == thread_key)
+        out: list[DeliveryRecord] = []
+        chunks = [None] if alert_ids is None else list(_chunks(sorted(set(alert_ids))))
+        with self._read() as conn:
+            for chunk in chunks:
+                where = [*conds, t.c.alert_id.in_(chunk)] if chunk is not None else conds
+                stmt = select(t).where(*where).order_by(t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
+                out.extend(_record(r) for r in conn.execute(stmt).all())
+        out.sort(key=lambda r: (r.seq, r.alert_id, r.channel))
+        return out[:limit]
+
+    def redeliver(
+        self,
+        now: float,
+        *,
+        alert_ids: Collection[str] | None = None,
+        channel: str | None = None,
+        statuses: Collection[str] = ("expired",),
+    ) -> int:
+        t = deliveries_table
+        if not statuses or (alert_ids is not None and not alert_ids):
+            return 0
+        conds: list[Any] = [t.c.status.in_(list(statuses)), or_(t.c.lease_until.is_(None), t.c.lease_until <= now)]
+        if channel is not None:
+            conds.append(t.c.channel == channel)
+        values = {
+            "status": "outstanding",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": 0.0,
+            "not_before": 0.0,
+            "detail": "redelivery requested",
+            "updated_at": _iso(now),
+        }
+        changed = 0
+        chunks = [None] if alert_ids is None else list(_chunks(sorted(set(alert_ids))))
+        with self._write() as conn:
+            for chunk in chunks:
+                where = [*conds, t.c.alert_id.in_(chunk)] if chunk is not None else conds
+                changed += len(conn.execute(update(t).where(*where).values(**values).returning(t.c.alert_id)).all())
+        return changed
+
+    def delivery_counts(self) -> dict[str, int]:
+        t = deliveries_table
+        with self._read() as conn:
+            rows = conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
+        return {str(status): int(n) for status, n in rows}
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _KEY_CHUNK):
+        yield items[i : i + _KEY_CHUNK]
+
+
+__all__ = ["SqlDeliveryLedger", "create_ledger", "deliveries_table", "ledger_metadata"]

@@ -1,0 +1,203 @@
+"""The DeliveryLedger contract (claims, leases, outcomes, redelivery), mixed into tests/store_contract.py's
+StoreContract, so it runs against the memory store, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from watchfloor.schemas.events import Event
+from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
+
+NOW = 1_730_000_000.0  # the dispatcher's clock, epoch seconds
+LEASE = 60.0
+
+
+def rec(alert_id: str, channel: str = "slack", seq: int = 0, **kw: object) -> DeliveryRecord:
+    return DeliveryRecord(alert_id, channel, seq=seq, created_at=kw.pop("created_at", NOW), **kw)  # type: ignore[arg-type]
+
+
+def delivery_ev(n: int) -> Event:
+    from datetime import UTC, datetime
+
+    return Event(id=f"d{n}", type="delivery", time=datetime.fromtimestamp(NOW, UTC), payload={"n": n})
+
+
+class LedgerContract:
+    """Behaviour every DeliveryLedger must have. Needs the `store` fixture of StoreContract."""
+
+    def test_deliveries_upsert_and_status(self, store: Store) -> None:
+        assert store.delivery_status("a1", "slack") is None
+        store.mark_delivery("a1", "slack", "outstanding")
+        assert store.delivery_status("a1", "slack") == "outstanding"
+        store.mark_delivery("a1", "slack", "sent", "ts=1700000000.1")
+        assert store.delivery_status("a1", "slack") == "sent"
+        assert store.delivery_status("a1", "email") is None
+        assert store.delivery_status("a2", "slack") is None
+        store.mark_delivery("a1", "email", "suppressed", "silence s-1")
+        assert store.delivery_status("a1", "email") == "suppressed"
+        assert store.delivery_status("a1", "slack") == "sent"
+        [row] = store.deliveries(channel="email")
+        assert (row.alert_id, row.detail) == ("a1", "silence s-1")
+
+    def test_enqueue_inserts_only_what_is_new_and_keeps_every_field(self, store: Store) -> None:
+        payload = {"alert": {"id": "a1", "nested": [1, {"x": "ü"}]}}
+        first = rec("a1", seq=7, kind="followup", payload=payload, thread_key="r|g", parent_id="a0")
+        assert store.enqueue([first, rec("a2", seq=8)]) == 2
+        assert store.enqueue([rec("a1", seq=99, kind="alert"), rec("a3", seq=9)]) == 1
+        rows = {r.alert_id: r for r in store.deliveries()}
+        got = rows["a1"]
+        assert (got.status, got.kind, got.seq, got.thread_key, got.parent_id) == (
+            "outstanding",
+            "followup",
+            7,
+            "r|g",
+            "a0",
+        )
+        assert got.payload == payload and got.created_at == NOW and got.attempts == 0 and not got.unsure
+        assert [r.alert_id for r in store.deliveries()] == ["a1", "a2", "a3"]  # seq order
+        assert store.delivery_counts() == {"outstanding": 3}
+
+    def test_deliveries_filters(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x", 1, thread_key="t1"), rec("a1", "y", 1), rec("a2", "x", 2, thread_key="t1")])
+        store.mark_delivery("a2", "x", "expired")
+        assert [(r.alert_id, r.channel) for r in store.deliveries(channel="x")] == [("a1", "x"), ("a2", "x")]
+        assert [r.alert_id for r in store.deliveries(statuses={"expired"})] == ["a2"]
+        assert [r.channel for r in store.deliveries(alert_ids={"a1"})] == ["x", "y"]
+        assert [r.alert_id for r in store.deliveries(thread_key="t1", channel="x")] == ["a1", "a2"]
+        assert store.deliveries(alert_ids=[]) == [] and store.deliveries(statuses=[]) == []
+        assert len(store.deliveries(limit=2)) == 2
+
+    def test_claim_takes_due_rows_in_order_and_leases_them(self, store: Store) -> None:
+        store.enqueue(
+            [
+                rec("late", seq=3),
+                rec("first", seq=1),
+                rec("backoff", seq=2, next_attempt_at=NOW + 30),
+                rec("throttled", seq=2, not_before=NOW + 30),
+                rec("other", "webhook", seq=0),
+            ]
+        )
+        got = store.claim_deliveries("p1", NOW, LEASE, limit=10, skip_channels={"webhook"})
+        assert [r.alert_id for r in got] == ["first", "late"]
+        assert all(r.lease_owner == "p1" and r.lease_until == NOW + LEASE for r in got)
+        assert store.claim_deliveries("p2", NOW + 1, LEASE, limit=10, skip_channels={"webhook"}) == []
+        # A process start may ignore our own backoff, never the channel's Retry-After.
+        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, limit=10, ignore_backoff=True)] == [
+            "other",
+            "backoff",
+        ]
+        assert [r.alert_id for r in store.claim_deliveries("p3", NOW + 30, LEASE, limit=10)] == ["throttled"]
+
+    def test_claim_limit(self, store: Store) -> None:
+        store.enqueue([rec(f"a{i}", seq=i) for i in range(5)])
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW, LEASE, limit=2)] == ["a0", "a1"]
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW, LEASE, limit=2)] == ["a2", "a3"]
+        assert store.claim_deliveries("p", NOW, LEASE, limit=0) == []
+
+    def test_an_expired_lease_comes_back_unsure(self, store: Store) -> None:
+        store.enqueue([rec("a1")])
+        [first] = store.claim_deliveries("crashed", NOW, LEASE)
+        assert not first.unsure
+        assert store.claim_deliveries("p2", NOW + LEASE - 1, LEASE) == []
+        [again] = store.claim_deliveries("p2", NOW + LEASE, LEASE)
+        assert again.unsure and again.lease_owner == "p2"
+        # The crashed owner's late outcome is refused: the row is p2's now.
+        assert not store.settle_delivery("a1", "slack", "crashed", Settlement("sent", attempts=1), NOW + LEASE)
+        assert store.delivery_status("a1", "slack") == "outstanding"
+
+    def test_settle_records_the_outcome_and_its_events_together(self, store: Store) -> None:
+        store.enqueue([rec("a1"), rec("a2")])
+        claimed = store.claim_deliveries("p", NOW, LEASE, limit=2)
+        assert len(claimed) == 2
+        ok = store.settle_delivery(
+            "a1", "slack", "p", Settlement("sent", "ts 1", ref="C1:1.0", attempts=1), NOW + 1, [delivery_ev(1)]
+        )
+        assert ok
+        retry = Settlement("outstanding", "HTTP 500", attempts=1, next_attempt_at=NOW + 5, not_before=NOW + 2)
+        assert store.settle_delivery("a2", "slack", "p", retry, NOW + 1, [delivery_ev(2)])
+        assert not store.settle_delivery("a2", "slack", "p", retry, NOW + 1, [delivery_ev(3)])  # lease gone
+        rows = {r.alert_id: r for r in store.deliveries()}
+        assert (rows["a1"].status, rows["a1"].ref, rows["a1"].attempts, rows["a1"].lease_owner) == (
+            "sent",
+            "C1:1.0",
+            1,
+            None,
+        )
+        a2 = rows["a2"]
+        assert (a2.status, a2.detail, a2.next_attempt_at, a2.not_before, a2.lease_until) == (
+            "outstanding",
+            "HTTP 500",
+            NOW + 5,
+            NOW + 2,
+            None,
+        )
+        assert [se.event.id for se in store.read(types={"delivery"})] == ["d1", "d2"]
+        assert store.claim_deliveries("p", NOW + 4, LEASE) == []
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 5, LEASE)] == ["a2"]
+        # An empty ref keeps the one recorded before.
+        assert store.settle_delivery("a2", "slack", "p", Settlement("sent", ref="", attempts=2), NOW + 6)
+        assert store.delivery_counts() == {"sent": 2}
+
+    def test_redeliver_expired_rows(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x"), rec("a1", "y"), rec("a2", "x"), rec("a3", "x")])
+        for r in store.claim_deliveries("p", NOW, LEASE, limit=3):  # a1/x, a1/y, a2/x (same seq: by id, channel)
+            store.settle_delivery(r.alert_id, r.channel, "p", Settlement("expired", "too old", attempts=3), NOW)
+        assert store.redeliver(NOW + 100, alert_ids={"a1"}, channel="y") == 1
+        assert store.redeliver(NOW + 100, alert_ids=[]) == 0
+        assert store.redeliver(NOW + 100) == 2
+        rows = {(r.alert_id, r.channel): r for r in store.deliveries(alert_ids={"a1", "a2"})}
+        assert len(rows) == 3
+        assert all(r.status == "outstanding" and r.created_at == NOW + 100 and r.attempts == 0 for r in rows.values())
+        assert store.deliveries(alert_ids={"a3"})[0].created_at == NOW
+        # a3 was outstanding, not expired: untouched (it keeps its age); outstanding rows on request, unless leased.
+        [leased] = store.claim_deliveries("p", NOW + 100, LEASE)
+        assert store.redeliver(NOW + 101, statuses=("outstanding",)) == 3
+        assert store.deliveries(alert_ids={leased.alert_id}, channel=leased.channel)[0].lease_owner == "p"
+
+    def test_concurrent_claims_hand_each_row_out_once(self, store: Store) -> None:
+        self._concurrent_claims([store] * 4)
+
+    @staticmethod
+    def _concurrent_claims(stores: list[Store]) -> None:
+        n = 60
+        stores[0].enqueue([rec(f"a{i:03d}", seq=i) for i in range(n)])
+        got: list[list[str]] = [[] for _ in stores]
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(len(stores))
+
+        def worker(i: int, st: Store) -> None:
+            try:
+                barrier.wait()
+                while claimed := st.claim_deliveries(f"p{i}", NOW, LEASE, limit=3):
+                    for r in claimed:
+                        got[i].append(r.alert_id)
+                        assert st.settle_delivery(r.alert_id, r.channel, f"p{i}", Settlement("sent", attempts=1), NOW)
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(i, st)) for i, st in enumerate(stores)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        everything = [a for g in got for a in g]
+        assert sorted(everything) == [f"a{i:03d}" for i in range(n)]  # each once, none lost
+
+
+class PersistentLedgerContract:
+    """Ledger behaviour across store objects on the same data (like processes)."""
+
+    def test_claims_from_four_store_objects_hand_each_row_out_once(self, open_store: Callable[[], Store]) -> None:
+        LedgerContract._concurrent_claims([open_store() for _ in range(4)])
+
+    def test_reopen_keeps_leases_and_schedule(self, open_store: Callable[[], Store]) -> None:
+        first = open_store()
+        first.enqueue([rec("a1", payload={"k": "v"}), rec("a2", seq=1)])
+        first.claim_deliveries("p1", NOW, LEASE)
+        first.close()
+        again = open_store()
+        assert [r.alert_id for r in again.claim_deliveries("p2", NOW + 1, LEASE, limit=5)] == ["a2"]
+        [a1] = again.claim_deliveries("p2", NOW + LEASE, LEASE)
+        assert a1.unsure and a1.payload == {"k": "v"}
