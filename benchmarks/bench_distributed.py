@@ -5,7 +5,7 @@ Three measurements, each against the same broker and with a baseline taken in th
 1. raw consume (baseline): N generated documents are published to a documents topic; a plain
    kafka-python ``KafkaConsumer`` reads all of them from the beginning. -> records/s.
 2. whole-pipeline throughput: the N documents (already in the topic) are processed by ONE worker
-   subprocess (``python -m stream_processors.faust_app worker``, SQLite store). The clock starts when
+   subprocess (``watchfloor worker``, SQLite store). The clock starts when
    the worker logs its partition assignment (consumption begins) and stops when the last expected
    detection (computed beforehand with ``stream_processors.replay``) is in the SQL store. The last
    document is a triggering one, so that detection marks the end of processing. The time at which the
@@ -60,11 +60,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
-from watchfloor.producers.kafka_log import KafkaPublisher, Topics, ensure_topics  # noqa: E402
 from watchfloor.schemas.events import Detection, Document, document_event  # noqa: E402
 from watchfloor.schemas.inputs import parse_document  # noqa: E402
+from watchfloor.schemas.topics import TopicNames as Topics  # noqa: E402
 from watchfloor.stream_processors.engine import Engine  # noqa: E402
-from watchfloor.stream_processors.faust_app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
+from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher  # noqa: E402
+from watchfloor.stream_processors.kafka.topics import ensure_topics  # noqa: E402
 from watchfloor.stream_processors.replay import replay  # noqa: E402
 from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
 
@@ -348,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path = tmp / "worker.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [
-            sys.executable, "-m", "watchfloor.stream_processors.faust_app", "worker",
+            sys.executable, "-m", "watchfloor.cli", "worker",
             "--broker", args.bootstrap, "--prefix", prefix, "--app-id", app_id,
             "--store", store_url, "--datadir", str(tmp / "faust"), "--loglevel", "info",
             "--batch-within", str(args.batch_within), *args.worker_arg,

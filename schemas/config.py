@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .control import check_digest
 from .events import Severity
 from .rules import Duration
+from .topics import DEFAULT_PREFIX
 
 
 class _Strict(BaseModel):
@@ -90,6 +91,31 @@ class RetryPolicy(_Strict):
     max_backoff: Duration = timedelta(seconds=60)
 
 
+class KafkaConfig(_Strict):
+    """The distributed runtime (`watchfloor produce|worker|archive|notify|topics|status`): the broker, the
+    topics of one pipeline, and how its workers run. Command-line options override these.
+
+    Several pipelines can share one broker: each has its own `prefix` (topic names P.documents, ...) and
+    so its own consumer groups."""
+
+    bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)  # host:port[,host:port]; kafka:// allowed
+    prefix: str = Field(default=DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=3, ge=1)  # of the documents, signals and correlate topics
+    replication_factor: int = Field(default=1, ge=1)  # for topics created by `watchfloor topics create`
+    app_id: str | None = None  # the workers' consumer group; default "<prefix>-worker"
+    batch_within: float = Field(default=0.02, gt=0)  # seconds each agent waits to fill a batch (latency per hop)
+    idle_after: float | None = Field(default=None, gt=0)  # seconds; only for producers that write no watermarks
+    session_timeout: float = Field(default=30.0, ge=6)  # seconds before a silent worker's partitions move
+    table_store: Literal["memory://", "rocksdb://"] = "memory://"  # where a worker keeps its correlate state
+    datadir: str | None = None  # a worker's local data (RocksDB); default .watchfloor-faust/<app id>
+    wait_for_topics: float = Field(default=120.0, ge=0)  # seconds a worker waits for the topics to be created
+
+    @property
+    def group(self) -> str:
+        """The workers' consumer group (Faust app id)."""
+        return self.app_id or f"{self.prefix}-worker"
+
+
 class AppConfig(_Strict):
     store: str = "sqlite:///watchfloor.db"
     rules: list[str] = Field(default_factory=lambda: ["builtin:dprk_russia"])
@@ -100,6 +126,7 @@ class AppConfig(_Strict):
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
+    kafka: KafkaConfig = KafkaConfig()
 
     @model_validator(mode="after")
     def _refs(self) -> AppConfig:

@@ -9,7 +9,7 @@ DEFAULT_PREFIX = "watchfloor"
 
 @dataclass(frozen=True)
 class TopicNames:
-    """The topic names for one prefix (watchfloor.producers.kafka_log.Topics is this class; it creates them)."""
+    """The topic names for one prefix (stream_processors.kafka.topics has their specs and creates them)."""
 
     prefix: str = DEFAULT_PREFIX
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notifiers.base import Notifier
@@ -17,11 +18,13 @@ from watchfloor.schemas.config import (
     ChannelConfig,
     ConsoleChannel,
     FileChannel,
+    KafkaConfig,
     SlackApp,
     SlackChannel,
     WebhookChannel,
 )
 from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka.sink import StoreSink
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
@@ -71,6 +74,24 @@ def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> 
         return AlertDispatcher(store, notifiers, cfg.subscriptions, retry=cfg.retry)
 
     return make
+
+
+def kafka_settings(cfg: AppConfig, **overrides: Any) -> KafkaConfig:
+    """The config's `kafka:` section with the command line's options (those given: not None) on top, validated."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return KafkaConfig.model_validate({**cfg.kafka.model_dump(), **given}) if given else cfg.kafka
+
+
+def build_engine(rules: list[str]) -> Engine:
+    _packs, compiled = load_rules(rules)
+    return Engine(compiled)
+
+
+def detection_sink(cfg: AppConfig, store_url: str, *, dispatch: bool) -> StoreSink:
+    """The worker's sink: detections into the store at `store_url`, and with `dispatch` the alerts delivered
+    from there. Notifiers are built now, so a missing Slack token fails at start, not at the first alert."""
+    factory = dispatcher_factory(cfg) if dispatch else None
+    return StoreSink(lambda: open_store(store_url), factory)
 
 
 class EmbeddedPipeline:

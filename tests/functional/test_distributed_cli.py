@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("faust")
 pytest.importorskip("rocksdict")
 
-from watchfloor.producers.kafka_log import ensure_topics
 from watchfloor.schemas.topics import DEFAULT_PREFIX
-from watchfloor.stream_processors.faust_app import ASSIGNMENT_LOG
+from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG
+from watchfloor.stream_processors.kafka.topics import ensure_topics
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(180)]
 

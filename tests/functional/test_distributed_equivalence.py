@@ -17,7 +17,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,13 @@ pytest.importorskip("faust")
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from watchfloor.producers.kafka_log import KafkaPublisher, Topics, ensure_topics
-from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.schemas.events import Detection, Document, document_event
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.faust_app import ASSIGNMENT_LOG
+from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+from watchfloor.stream_processors.kafka.topics import ensure_topics
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
@@ -49,21 +49,6 @@ RULES = ["builtin:dprk_russia"]
 SETTLE = 3.0  # seconds to keep watching for anything extra (a duplicate, a detection too many)
 SESSION_TIMEOUT = 6.0  # the broker's minimum: a killed worker's partitions move after this long
 DEADLINE = 120.0  # for any one wait below
-
-
-# ---- the dispatcher a worker subprocess builds (python -m stream_processors.faust_app --dispatcher ...) ----------
-
-
-def make_dispatcher(store: Any) -> Any:
-    """AlertDispatcher -> the local Slack server named by the environment (wired like the CLI will)."""
-    from watchfloor.alerts.dispatcher import AlertDispatcher
-    from watchfloor.alerts.notifiers.slack import SlackNotifier
-
-    notifier = SlackNotifier(
-        "slack", "#dprk-russia", os.environ["WF_TEST_SLACK_TOKEN"], base_url=os.environ["WF_TEST_SLACK_URL"]
-    )
-    retry = RetryPolicy(attempts=5, backoff=timedelta(seconds=2), max_backoff=timedelta(seconds=4))
-    return AlertDispatcher(store, {"slack": notifier}, [Subscription(channel="slack")], retry)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------------
@@ -119,7 +104,7 @@ class Worker:
         out.write(f"\n===== start #{self.runs} =====\n".encode())
         out.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "watchfloor.stream_processors.faust_app", "worker", *self.args],
+            [sys.executable, "-m", "watchfloor.cli", "worker", *self.args],
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -165,8 +150,11 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
-    def worker(self, name: str, *, dispatcher: str | None = None, extra: list[str] | None = None) -> Worker:
+    def worker(self, name: str, *, slack: Any = None, extra: list[str] | None = None) -> Worker:
+        """`watchfloor worker` as a subprocess; with `slack` (the local Slack server) it also delivers alerts
+        there, configured the way a user does it: a config file with the channel, and `--dispatch`."""
         args = [
+            "--config", str(self.config(slack)),
             "--broker", self.bootstrap,
             "--prefix", self.prefix,
             "--app-id", self.app_id,
@@ -175,15 +163,36 @@ class Cluster:
             "--datadir", str(self.tmp / f"faust-{name}"),
             "--loglevel", os.environ.get("WF_TEST_WORKER_LOGLEVEL", "info"),
         ]  # fmt: skip
-        if dispatcher:
-            args += ["--dispatcher", dispatcher]
+        if slack is not None:
+            args.append("--dispatch")
         if os.environ.get("WF_TEST_WORKER_TRACE"):
             args.append("--trace")
         args += extra or []
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        if slack is not None:
+            env["WF_TEST_SLACK_TOKEN"] = slack.token
         w = Worker(name, args, self.tmp / f"{name}.log", env)
         self.workers.append(w)
         return w
+
+    def config(self, slack: Any = None) -> Path:
+        """The workers' config file: the rules, and the local Slack server as the one channel when given."""
+        cfg: dict[str, Any] = {"store": self.store_url, "rules": RULES}
+        if slack is not None:
+            cfg["channels"] = [
+                {
+                    "type": "slack",
+                    "name": "slack",
+                    "channel": "#dprk-russia",
+                    "token_env": "WF_TEST_SLACK_TOKEN",
+                    "base_url": slack.base_url,
+                }
+            ]
+            cfg["subscriptions"] = [{"channel": "slack"}]
+            cfg["retry"] = {"attempts": 5, "backoff": "2s", "max_backoff": "4s"}
+        path = self.tmp / ("worker-slack.yaml" if slack is not None else "worker.yaml")
+        path.write_text(orjson.dumps(cfg).decode())  # JSON is YAML
+        return path
 
     def wait(self, what: str, pred: Callable[[], bool], timeout: float = DEADLINE) -> None:
         deadline = time.monotonic() + timeout
@@ -337,9 +346,7 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
     n_first = len(embedded_detections(first))
     assert 0 < n_first < len(expected)
 
-    cluster.env = {"WF_TEST_SLACK_URL": slack_server.base_url, "WF_TEST_SLACK_TOKEN": slack_server.token}
-    dispatcher = f"{__name__}:make_dispatcher"
-    worker = cluster.worker("w1", dispatcher=dispatcher).start()
+    worker = cluster.worker("w1", slack=slack_server).start()
     pub = KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl")
     try:
         pub.publish([document_event(d) for d in first])

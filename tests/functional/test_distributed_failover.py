@@ -20,8 +20,9 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     shared,
     stored_detections,
 )
-from watchfloor.producers.kafka_log import KafkaPublisher, Topics
 from watchfloor.schemas.events import document_event
+from watchfloor.schemas.topics import TopicNames as Topics
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -36,9 +37,7 @@ def test_survivor_takes_over_the_partitions_and_the_alerts(
     n_first = len(embedded_detections(first))
     t = Topics(cluster.prefix)
 
-    cluster.env = {"WF_TEST_SLACK_URL": slack_server.base_url, "WF_TEST_SLACK_TOKEN": slack_server.token}
-    dispatcher = "tests.functional.test_distributed_equivalence:make_dispatcher"
-    workers = [cluster.worker(f"w{i}", dispatcher=dispatcher).start() for i in (1, 2)]
+    workers = [cluster.worker(f"w{i}", slack=slack_server).start() for i in (1, 2)]
 
     cluster.wait("both workers to share the documents partitions", lambda: shared(workers, t.documents))
 

@@ -21,8 +21,8 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     load_docs,
     stored_detections,
 )
-from watchfloor.producers.kafka_log import KafkaPublisher
 from watchfloor.schemas.events import document_event
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 

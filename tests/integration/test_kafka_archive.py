@@ -15,11 +15,12 @@ pytest.importorskip("kafka")
 from kafka import KafkaProducer
 
 from watchfloor.backtest import documents_from_store
-from watchfloor.producers.kafka_log import KafkaPublisher, Topics
 from watchfloor.schemas.events import EventType, document_event
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka_archive import KafkaArchive
+from watchfloor.stream_processors.kafka.archive import KafkaArchive
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.stores.sql import SqlStore

@@ -1,4 +1,4 @@
-"""stream_processors.kafka_replay against a REAL broker: seek by time, bounded read, same backtest as from a file."""
+"""stream_processors.kafka.reader against a REAL broker: seek by time, bounded read, same backtest as from a file."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import pytest
 pytest.importorskip("kafka")
 from kafka import KafkaProducer
 
-from watchfloor.producers.kafka_log import KafkaPublisher, Topics
 from watchfloor.schemas.events import Document, document_event
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka_replay import KafkaReplayStats, replay_from_kafka
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, replay_from_kafka
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
 

@@ -109,7 +109,7 @@ def backtest(
 
 def _documents_from_kafka(bootstrap: str, topic: str, since: str | None) -> list[Any]:
     try:
-        from watchfloor.stream_processors.kafka_replay import replay_from_kafka
+        from watchfloor.stream_processors.kafka.reader import replay_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from datetime import UTC, datetime

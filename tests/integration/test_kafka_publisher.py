@@ -1,4 +1,4 @@
-"""producers.kafka_log against a REAL Kafka broker: topic layout, acked publishing, and the spool for outages."""
+"""stream_processors.kafka.publisher and .topics on a REAL broker: topic layout, acked publishing, the spool."""
 
 from __future__ import annotations
 
@@ -17,14 +17,6 @@ pytest.importorskip("kafka")
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType  # noqa: E402
 
-from watchfloor.producers.kafka_log import (  # noqa: E402
-    KafkaEventLog,
-    KafkaPublisher,
-    Topics,
-    decode_event,
-    ensure_topics,
-    topic_specs,
-)
 from watchfloor.schemas.events import (  # noqa: E402
     SCHEMA_VERSION,
     DeadLetter,
@@ -34,6 +26,10 @@ from watchfloor.schemas.events import (  # noqa: E402
     dead_letter_event,
     document_event,
 )
+from watchfloor.schemas.topics import TopicNames as Topics  # noqa: E402
+from watchfloor.stream_processors.kafka.codec import decode_event  # noqa: E402
+from watchfloor.stream_processors.kafka.publisher import KafkaEventLog, KafkaPublisher  # noqa: E402
+from watchfloor.stream_processors.kafka.topics import ensure_topics, topic_specs  # noqa: E402
 
 T0 = datetime(2024, 10, 21, 6, 0, tzinfo=UTC)
 

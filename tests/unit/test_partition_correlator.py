@@ -1,4 +1,5 @@
-"""The correlate step of distributed mode without a broker: PartitionCorrelator under every arrival order.
+"""The correlate step of distributed mode without a broker (stream_processors.kafka.partition), under every
+arrival order.
 
 Kafka keeps order per partition only. This simulates the topology (documents spread over 3 partitions by id,
 signals re-keyed by group onto 3 correlate partitions, watermarks broadcast) and delivers each correlate
@@ -12,42 +13,44 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.functional.test_distributed_equivalence import DATA, key
 from watchfloor.schemas.events import (
     DeadLetter,
     Detection,
     Document,
     Event,
     Signal,
-    Watermark,
     document_event,
     signal_event,
     watermark_event,
 )
 from watchfloor.schemas.inputs import parse_document
-from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.faust_app import (
-    WATERMARK,
-    PartitionCorrelator,
-    Rejected,
-    parse_envelope,
-)
-from watchfloor.stream_processors.faust_app import (
-    parse_document as parse_document_event,
-)
+from watchfloor.stream_processors.kafka.codec import WATERMARK
+from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
-pytestmark = pytest.mark.functional
-
+DATA = Path(__file__).resolve().parents[1] / "data" / "distributed" / "dprk_russia.jsonl"
 N = 3
+
+
+def key(d: Detection) -> tuple[Any, ...]:
+    return (
+        d.id,
+        d.rule,
+        tuple(sorted(d.group.items())),
+        d.severity,
+        d.confidence,
+        d.fired_at,
+        tuple(e.event_id for e in d.evidence),
+    )
 
 
 def part(s: str) -> int:
@@ -188,42 +191,6 @@ def test_low_watermark_waits_for_every_source_then_skips_idle_ones() -> None:
     assert st["low"] == 100.0  # the low watermark never goes back either
 
 
-def test_poison_records_are_rejected_with_a_reason() -> None:
-    doc = docs()[0]
-    good = orjson.dumps(document_event(doc).model_dump(mode="json"))
-    assert parse_document_event(parse_envelope(good)) == doc
-    cases = {
-        b"\xff\xfe not json": "not JSON",
-        b"[1, 2]": "not an event envelope",
-        orjson.dumps({**orjson.loads(good), "schema_version": 2}): "unknown schema_version 2",
-        orjson.dumps({**orjson.loads(good), "time": "yesterday"}): "invalid event envelope",
-        None: "empty record",
-    }
-    for raw, reason in cases.items():
-        with pytest.raises(Rejected, match=reason):
-            parse_envelope(raw)
-    bad_payload = orjson.dumps({**orjson.loads(good), "payload": {"id": "x"}})
-    with pytest.raises(Rejected, match="invalid document payload") as e:
-        parse_document_event(parse_envelope(bad_payload))
-    assert e.value.field and e.value.field.startswith("payload.")
-
-
-def test_topic_names_match_the_publisher() -> None:
-    from watchfloor.producers.kafka_log import Topics
-
-    assert TopicNames("x").all() == Topics("x").all()
-
-
-def test_watermark_events_carry_a_valid_watermark_payload() -> None:
-    """watermark_event builds its payload by hand (hot path): it must still be what the schema says."""
-    for p, t, idle in [(0, None, False), (2, 1_700_000_000.25, False), (1, 5.0, True)]:
-        ev = watermark_event(p, t, idle=idle)
-        assert ev.type == WATERMARK == "watermark"
-        assert Watermark.model_validate(ev.payload) == Watermark(partition=p, time=t, idle=idle)
-        assert parse_envelope(orjson.dumps(ev.model_dump(mode="json"))) == ev
-    assert watermark_event(0, 3.0).id != watermark_event(0, 3.0, idle=True).id
-
-
 def test_idle_marks_expire_without_heartbeats() -> None:
     """A dead worker stops renewing its partitions' idle marks: they hold the watermark back again."""
     now = [0.0]
@@ -243,11 +210,3 @@ def test_idle_marks_expire_without_heartbeats() -> None:
     fresh = PartitionCorrelator(engine(), 2, lease=3.0, clock=lambda: now[0])  # a restarted worker
     st2 = orjson.loads(orjson.dumps({**st, "low": None}))
     assert fresh.low_watermark(st2, partition=1) == 50.0  # trusts no idle mark it has not seen: waits for 1
-
-
-def test_table_store_is_checked_before_a_worker_starts() -> None:
-    from watchfloor.stream_processors.faust_app import check_table_store
-
-    check_table_store("memory://")
-    with pytest.raises(ValueError, match="expected one of memory://, rocksdb://"):
-        check_table_store("rocksdict://")

@@ -1,11 +1,11 @@
-"""Backtest input from Kafka: the documents topic read from a point in time, as Documents.
+"""The Kafka reader (backtest input): the documents topic read from a point in time, as Documents.
 
 `replay_from_kafka(bootstrap, topic, since)` seeks every partition with ``offsets_for_times`` to the first
 record whose timestamp is >= `since`, reads up to the end offsets taken when it started (a bounded read:
 documents published meanwhile are not waited for), and yields the documents with ``published_at >= since``
 (and ``< until`` when given). The publisher's watermark records are skipped.
 
-Records written by ``watchfloor.producers.kafka_log.KafkaPublisher`` carry the document's publication time as their
+Records written by ``publisher.KafkaPublisher`` carry the document's publication time as their
 Kafka timestamp, so the seek skips everything older. Records stamped with their append time instead are
 found too (a document is appended after it is published), only less of the topic is skipped. Partitions are
 read one after the other, so the documents do not come out in time order: ``replay(...,
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-from pydantic import ValidationError
+from watchfloor.schemas.events import Document
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, SCHEMA_VERSION, Document, Event, EventType
+from .codec import WATERMARK, Rejected, decode_document, decode_event
+from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +38,6 @@ class KafkaReplayStats:
     skipped_before: int = 0  # documents published before `since` (or at/after `until`)
     watermarks: int = 0  # the publisher's watermark markers, skipped
     invalid: list[str] = field(default_factory=list)  # "partition@offset: reason"
-
-
-class _Marker(Exception):
-    """A watermark record: not a document, not an error."""
-
-
-def _document(raw: bytes | None) -> Document:
-    if raw is None:
-        raise ValueError("empty record")
-    obj = orjson.loads(raw)
-    if not isinstance(obj, dict):
-        raise ValueError("not an event envelope")
-    version = obj.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"unknown schema_version {version!r}")
-    ev = Event.model_validate(obj)
-    if ev.type == EventType.WATERMARK:
-        raise _Marker
-    if ev.type not in DOCUMENT_TYPES:
-        raise ValueError(f"event type {ev.type!r} is not a document")
-    return Document.model_validate(ev.payload)
 
 
 def replay_from_kafka(
@@ -87,7 +66,7 @@ def replay_from_kafka(
 
     st = stats if stats is not None else KafkaReplayStats()
     consumer = consumer_factory(
-        bootstrap_servers=bootstrap.replace("kafka://", ""),
+        bootstrap_servers=bootstrap_servers(bootstrap),
         group_id=None,  # a backtest never commits offsets nor joins the workers' group
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -120,12 +99,13 @@ def replay_from_kafka(
                         continue  # appended after the replay started
                     st.records += 1
                     try:
-                        doc = _document(rec.value)
-                    except _Marker:
-                        st.watermarks += 1
-                        continue
-                    except (ValueError, ValidationError) as e:  # orjson's error is a ValueError too
-                        msg = f"{tp.partition}@{rec.offset}: {str(e).splitlines()[0][:200]}"
+                        ev = decode_event(rec.value)
+                        if ev.type == WATERMARK:
+                            st.watermarks += 1
+                            continue
+                        doc = decode_document(ev)
+                    except Rejected as e:
+                        msg = f"{tp.partition}@{rec.offset}: {e.reason[:200]}"
                         st.invalid.append(msg)
                         if on_invalid is not None:
                             on_invalid(msg)

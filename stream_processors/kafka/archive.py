@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
-from watchfloor.schemas.topics import TopicNames
+from watchfloor.schemas.events import Event, EventType, dead_letter_event
+from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from .faust_app import Rejected, parse_envelope
-from .ports import EventLog
+from ..ports import EventLog
+from .codec import Rejected, decode_event, record_origin, rejected_letter
+from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
-ARCHIVE_GROUP = "watchfloor-archive"
 
 
 @dataclass
@@ -41,9 +41,9 @@ class KafkaArchive:
         bootstrap: str,
         store: EventLog,
         *,
-        topic_prefix: str = "watchfloor",
+        topic_prefix: str = DEFAULT_PREFIX,
         topics: Sequence[str] | None = None,
-        group_id: str = ARCHIVE_GROUP,
+        group_id: str | None = None,
         consumer_factory: Any = None,
     ) -> None:
         names = TopicNames(topic_prefix)
@@ -55,11 +55,11 @@ class KafkaArchive:
             consumer_factory = KafkaConsumer
         self.consumer = consumer_factory(
             *self.topics,
-            bootstrap_servers=bootstrap.replace("kafka://", ""),
-            group_id=group_id,
+            bootstrap_servers=bootstrap_servers(bootstrap),
+            group_id=group_id or f"{topic_prefix}-archive",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            client_id="watchfloor-archive",
+            client_id=f"{topic_prefix}-archive",
         )
 
     def poll_once(self, timeout_ms: int = 1000) -> ArchiveStats:
@@ -69,16 +69,10 @@ class KafkaArchive:
         for tp, records in batches.items():
             for rec in records:
                 try:
-                    ev = parse_envelope(rec.value)
+                    ev = decode_event(rec.value)
                 except Rejected as e:
                     stats.rejected += 1
-                    dl = DeadLetter(
-                        origin=f"kafka:{tp.topic}/{tp.partition}@{rec.offset}",
-                        field=e.field,
-                        reason=e.reason,
-                        raw=(rec.value or b"")[:500].decode("utf-8", errors="replace"),
-                        stage="archive",
-                    )
+                    dl = rejected_letter(e, record_origin(tp.topic, tp.partition, rec.offset), rec.value, "archive")
                     events.append(dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC)))
                     continue
                 if ev.type != EventType.WATERMARK:

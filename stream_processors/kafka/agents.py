@@ -1,0 +1,403 @@
+"""The worker's three agents as small classes: extract, correlate, notify; and where their records go.
+
+    documents --extract--> correlate --correlate--> detections --notify--> detection sink (store + alerts)
+        (doc id)            (group key)   (state table)     (1 partition)
+            \\--> signals (an output for observers)   \\--> dead-letters
+
+Every agent takes its records in batches (``compat.take_batches``: the records that have arrived, up to
+BATCH_MAX, yielded as soon as no more are coming or ``batch_within`` seconds after the first) and
+acknowledges them only after the batch's outputs and state writes were sent. Poison records go to the
+dead-letter topic with the reason; no agent crashes on input.
+
+The agents use only the Faust objects they are given (the app's producer and consumer, streams, the
+table); what reaches into faust-streaming's internals is in ``compat``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from watchfloor.schemas.events import (
+    DeadLetter,
+    Detection,
+    Event,
+    EventType,
+    dead_letter_event,
+    detection_event,
+    signal_event,
+    watermark_event,
+)
+from watchfloor.schemas.topics import TopicNames
+
+from ..engine import Engine
+from .codec import (
+    WATERMARK,
+    Rejected,
+    decode_document,
+    decode_event,
+    encode_event,
+    failure_letter,
+    origin_header,
+    parse_origin,
+    record_origin,
+    rejected_letter,
+)
+from .compat import as_current_event, take_batches
+from .partition import PartitionCorrelator
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
+
+
+class DetectionSink(Protocol):
+    """Where the notify agent puts detections (run in a thread): e.g. a store, then the alert dispatcher."""
+
+    def write(self, events: Sequence[Event]) -> int:
+        """Keep `events` (detection events) durably; how many were new. Raise to have the batch retried."""
+        ...
+
+
+class Outputs:
+    """The agents' records, handed to the app's producer; each send returns a future of the broker's ack.
+
+    Straight to the producer, not through ``Topic.send``: that path awaits ``App.maybe_start_producer``, a
+    mode ``stampede`` wrapper that yields to the event loop three times per record (each yield lets the
+    producer's sender run and send a request of its own: ~900 extra produce requests per 20,000 documents,
+    BENCHMARKS.md). Same producer, same default partitioner, and Faust still flushes it before committing
+    source offsets. Agents call ``start`` before their first send."""
+
+    def __init__(self, app: Any, names: TopicNames) -> None:
+        self.app = app
+        self.names = names
+
+    async def start(self) -> None:
+        await self.app.maybe_start_producer()
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None, headers: Any = None
+    ) -> Awaitable[Any]:
+        fut: Awaitable[Any] = await self.app.producer.send(topic, key, value, partition, None, headers)
+        return fut
+
+    async def dead_letter(self, dl: DeadLetter, at: datetime) -> Awaitable[Any]:
+        ev = dead_letter_event(dl, at)
+        return await self.send(self.names.dead_letters, ev.id.encode(), encode_event(ev))
+
+
+def _record_time(msg: Any) -> datetime:
+    return datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
+
+
+@dataclass
+class _Progress:
+    """A documents partition as the extract agent has seen it: for watermarks and idleness."""
+
+    offset: int | None = None
+    at: float = field(default_factory=time.monotonic)  # monotonic time of its last record
+    t: float | None = None  # its watermark: the newest event time seen
+    idle: bool = False
+    hb: float = 0.0  # when its idle mark was last renewed
+
+
+class Extract:
+    """documents -> signals (for observers) + signals routed by (detection, group) + watermarks, to correlate.
+
+    One Document per record -> ``Engine.extract`` -> signals, each routed with ``Correlator.routes(sig)`` to
+    one record per (detection, group) on the correlate topic, keyed by the group key (everything one
+    detection groups on lands in one partition) and carrying its origin header; each signal is also written
+    to the signals topic, on the document's partition. Then the partition's watermark goes to every
+    correlate partition, once per batch, or sooner when a late signal must follow it.
+
+    With `idle_after` (off by default; for producers that write no watermark records), a documents
+    partition caught up and silent for that long is marked idle, and the mark is renewed every
+    `idle_after / 2` while it stays so (see PartitionCorrelator for the lease)."""
+
+    def __init__(
+        self,
+        app: Any,
+        engine: Engine,
+        outputs: Outputs,
+        *,
+        partitions: int,
+        batch_within: float,
+        idle_after: float | None = None,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.out = outputs
+        self.names = outputs.names
+        self.partitions = partitions
+        self.batch_within = batch_within
+        self.idle_after = idle_after
+        self.heartbeat = idle_after / 2 if idle_after else 0.0
+        self.progress: dict[int, _Progress] = {}
+
+    def _progress(self, p: int) -> _Progress:
+        pr = self.progress.get(p)
+        if pr is None:
+            pr = self.progress[p] = _Progress()
+        return pr
+
+    def forget(self, partitions: Sequence[int]) -> None:
+        """Revoked: whoever gets these partitions next starts their idle clock afresh (so do we, if they return)."""
+        for p in partitions:
+            self.progress.pop(p, None)
+
+    async def run(self, stream: Any) -> None:
+        await self.out.start()
+        # Records come in batches (acked after the batch). A partition's watermark is sent once per batch,
+        # or sooner when a signal of that partition must follow it: the order of signals and watermark
+        # values on each signals partition is the one per-record sending gives, minus the watermarks
+        # that a later one overtakes before any signal (which tell downstream nothing more).
+        async for events in take_batches(stream, BATCH_MAX, self.batch_within):
+            dirty: set[int] = set()
+            for event in events:
+                await self._one(event, dirty)
+            for p in sorted(dirty):
+                await self._send_watermark(p, self._progress(p))
+            if log.isEnabledFor(logging.DEBUG):
+                seen: dict[int, list[int]] = {}
+                for event in events:
+                    seen.setdefault(event.message.partition, []).append(event.message.offset)
+                log.debug(
+                    "extract: batch %s; watermarks %s",
+                    {p: f"{min(o)}..{max(o)}" for p, o in sorted(seen.items())},
+                    {p: self._progress(p).t for p in sorted(seen)},
+                )
+
+    async def _one(self, event: Any, dirty: set[int]) -> None:
+        msg = event.message
+        p, offset = msg.partition, msg.offset
+        origin = record_origin(msg.topic, p, offset)
+        pr = self._progress(p)
+        pr.offset, pr.at = offset, time.monotonic()
+        try:
+            ev = decode_event(event.value)
+            if ev.type == WATERMARK:  # a publisher's marker: this partition has seen time `time`
+                t_mark = ev.payload.get("time")
+                if not isinstance(t_mark, int | float):
+                    raise Rejected("watermark without a numeric time", "payload.time")
+                if self._advance(float(t_mark), pr):
+                    dirty.add(p)
+                return
+            doc = decode_document(ev)
+        except Rejected as r:
+            log.warning("extract: %s rejected: %s", origin, r.reason)
+            await self.out.dead_letter(rejected_letter(r, origin, event.value, "ingest"), _record_time(msg))
+            return
+        try:
+            sigs = self.engine.extract(doc)
+        except Exception as e:  # an extractor bug must not stop the stream
+            log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
+            await self.out.dead_letter(failure_letter("extractor", e, origin, event.value, "extract"), doc.published_at)
+            return
+        if sigs and p in dirty and pr.t is not None and doc.published_at.timestamp() <= pr.t:
+            # A late document: its signals must follow the watermark it is late for, as they would with
+            # one watermark per record. (An in-order document's signals are held downstream until a later
+            # watermark anyway: sending this one after them is the same.)
+            await self._send_watermark(p, pr)
+            dirty.discard(p)
+        names = self.names
+        for i, sig in enumerate(sigs):
+            sev = signal_event(sig)
+            # The signal as an output for observers (nothing in the pipeline reads it back) ...
+            await self.out.send(names.signals, doc.id.encode(), encode_event(sev), p)
+            # ... and routed: one record per (detection, group), keyed by the group.
+            for j, (_det_id, gkey) in enumerate(self.engine.correlator.routes(sig)):
+                routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
+                hdr = origin_header(p, offset, i, j)
+                await self.out.send(names.correlate, gkey.encode(), encode_event(routed), None, hdr)
+        if self._advance(doc.published_at.timestamp(), pr):
+            dirty.add(p)
+
+    @staticmethod
+    def _advance(t: float, pr: _Progress) -> bool:
+        """A documents partition has seen time t: whether its watermark moved (or it stopped being idle)."""
+        if pr.t is None or t > pr.t or pr.idle:
+            pr.t = t if pr.t is None else max(t, pr.t)
+            pr.idle = False
+            return True
+        return False
+
+    async def _send_watermark(self, p: int, pr: _Progress, *, idle: bool = False) -> None:
+        """Documents partition p has passed time pr.t: tell every correlate partition."""
+        value = encode_event(watermark_event(p, pr.t, idle=idle))
+        for c in range(self.partitions):
+            await self.out.send(self.names.correlate, b"", value, c)
+
+    async def mark_idle(self) -> None:
+        """Tell downstream that a caught-up, silent documents partition holds nothing back (a timer)."""
+        idle_after = self.idle_after
+        if not idle_after:
+            return
+        await self.out.start()
+        consumer = self.app.consumer
+        try:
+            assigned = [tp for tp in consumer.assignment() if tp.topic == self.names.documents]
+        except Exception:  # not started / rebalancing
+            return
+        now = time.monotonic()
+        for tp in assigned:  # heartbeats: an idle marker lasts only as long as it is renewed
+            pr = self._progress(tp.partition)
+            if pr.idle and now - pr.hb >= self.heartbeat:
+                pr.hb = now
+                await self._send_watermark(tp.partition, pr, idle=True)
+        quiet = [
+            tp
+            for tp in assigned
+            if not self._progress(tp.partition).idle and now - self._progress(tp.partition).at >= idle_after
+        ]
+        for tp in quiet:
+            pr = self._progress(tp.partition)
+            try:
+                # The highwater of the last fetch response: known without a request (an idle partition is
+                # still fetched, so it stays current). Asking the broker instead goes through the consumer
+                # thread and waits behind its long-poll fetch (about a second here).
+                hw = consumer.highwater(tp)
+                if hw is None:
+                    hw = (await consumer.highwaters(tp)).get(tp)
+                pos = pr.offset + 1 if pr.offset is not None else await consumer.position(tp)
+            except Exception:
+                log.debug("idle check of %s failed", tp, exc_info=True)
+                continue
+            if hw is None or pos is None or pos < hw or pr.idle or time.monotonic() - pr.at < idle_after:
+                continue  # behind, or a record arrived while we asked
+            pr.idle = True
+            pr.hb = time.monotonic()
+            log.info("extract: %s idle at watermark %s", tp, pr.t)
+            await self._send_watermark(tp.partition, pr, idle=True)
+
+
+class Correlate:
+    """correlate -> detections: ``PartitionCorrelator`` per correlate partition, its state in the table.
+
+    A batch at a time: each partition's state is read once, updated record by record, and written once,
+    after the broker has acknowledged the detections it produced (a worker that dies in between processes
+    the batch again and re-sends the same deterministic outputs). The table holds ONE value per correlate
+    partition, keyed by the partition number (see ``partition``)."""
+
+    def __init__(self, table: Any, correlator: PartitionCorrelator, outputs: Outputs, *, batch_within: float) -> None:
+        self.table = table
+        self.pc = correlator
+        self.out = outputs
+        self.batch_within = batch_within
+
+    def _state(self, raw: bytes | None) -> dict[str, Any]:
+        st: dict[str, Any] = orjson.loads(raw) if raw else self.pc.new_state()
+        return st
+
+    def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | DeadLetter]:
+        if ev.type == WATERMARK:
+            return self.pc.on_watermark(st, ev, part)
+        return self.pc.on_signal(st, ev, origin)
+
+    async def run(self, stream: Any) -> None:
+        await self.out.start()
+        names = self.out.names
+        async for events in take_batches(stream, BATCH_MAX, self.batch_within):
+            states: dict[int, dict[str, Any]] = {}
+            last: dict[int, Any] = {}  # partition -> its last event in the batch
+            before: dict[int, bytes | None] = {}
+            applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
+            pending = []
+            for event in events:
+                msg = event.message
+                part = msg.partition
+                origin = record_origin(msg.topic, part, msg.offset)
+                if part not in states:
+                    raw_state = self.table.get(str(part).encode())
+                    before[part] = raw_state
+                    states[part] = self._state(raw_state)
+                    applied[part] = []
+                st = states[part]
+                last[part] = event
+                at = _record_time(msg)
+                try:
+                    ev = decode_event(event.value)
+                    headers = parse_origin(event.headers)
+                    if ev.type not in (WATERMARK, EventType.SIGNAL.value):
+                        raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
+                    if ev.type == EventType.SIGNAL.value:
+                        at = ev.time
+                    outputs = self._one(st, ev, part, headers)
+                except Rejected as r:
+                    pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
+                    continue
+                except Exception as e:  # a correlator bug: this record leaves no trace in the state
+                    log.exception("correlate: failed on %s", origin)
+                    letter = failure_letter("correlator", e, origin, event.value, "correlate")
+                    pending.append(await self.out.dead_letter(letter, at))
+                    st = states[part] = self._state(before[part])
+                    for ev_ok, p_ok, h_ok in applied[part]:
+                        self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
+                    continue
+                applied[part].append((ev, part, headers))
+                for o in outputs:
+                    if isinstance(o, Detection):
+                        dev = detection_event(o)
+                        log.debug("correlate: detection %s %s %s", o.id, o.rule, o.group)
+                        pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
+                    else:
+                        pending.append(await self.out.dead_letter(o, at))
+            if pending:
+                # Outputs acknowledged before the state that produced them is written.
+                await asyncio.gather(*pending)
+            for part, st in states.items():
+                new_raw = orjson.dumps(st)
+                if new_raw != before[part]:
+                    with as_current_event(last[part]):
+                        self.table[str(part).encode()] = new_raw
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("correlate [%d] low=%s src=%s buffered=%d", part, st["low"], st["src"], len(st["buf"]))
+
+
+class Notify:
+    """detections -> the detection sink (store, then the alert dispatcher), on a one-partition topic so that
+    exactly one worker dispatches. A batch is retried until the sink takes it: offsets never move past
+    detections that are not kept."""
+
+    def __init__(self, sink: DetectionSink | None, outputs: Outputs, *, batch_within: float) -> None:
+        self.sink = sink
+        self.out = outputs
+        self.batch_within = batch_within
+
+    async def run(self, stream: Any) -> None:
+        await self.out.start()
+        topic = self.out.names.detections
+        async for batch in take_batches(stream, BATCH_MAX, self.batch_within):
+            events: list[Event] = []
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("notify: batch offsets %s", [e.message.offset for e in batch])
+            for raw in (e.value for e in batch):
+                try:
+                    ev = decode_event(raw)
+                    if ev.type != EventType.DETECTION.value:
+                        raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
+                    events.append(ev)
+                except Rejected as r:
+                    await self.out.dead_letter(rejected_letter(r, topic, raw, "notify"), datetime.now(UTC))
+            if not events or self.sink is None:
+                continue
+            await self._keep(events)
+
+    async def _keep(self, events: list[Event]) -> None:
+        delay = 0.5
+        while True:  # the sink must take them before the offsets move on: retry, never drop
+            try:
+                assert self.sink is not None
+                added = await asyncio.to_thread(self.sink.write, events)
+                log.info("notify: %d detection(s), %d new", len(events), added)
+                return
+            except Exception:
+                log.exception("notify: store/dispatch failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)

@@ -1,0 +1,157 @@
+"""The Faust app of one worker: the topics, the state table and the three agents, wired from what it is given.
+
+``build_app(engine, settings, sink)`` takes a ready engine (rules compiled by the caller), the typed
+``kafka:`` settings and a detection sink (``sink.StoreSink``, or None to leave detections in Kafka). It
+loads no rules, opens no store and reads no command line: ``watchfloor.wiring`` does that.
+
+Delivery guarantees. At least once everywhere, made idempotent: Faust commits source offsets only after
+flushing the producer (changelog included); the correlate agent waits for the broker to ack its detections
+before it writes the table; records re-sent upstream are dropped by their origin (the ``wf-origin`` header)
+and re-published documents by the set of applied (signal, detection) ids; detection ids are deterministic,
+the store keeps one copy of each and the dispatcher's delivery ledger sends each (alert, channel) once.
+
+Where time comes from. The publisher (``publisher.KafkaPublisher``) appends, after each publish, a
+watermark record (the newest publication time of the batch) to EVERY documents partition, behind that
+batch's documents. A partition that got no documents thus still moves on, and the last signals of a burst
+are applied as soon as the markers are through: no timers, no guessing. With documents whose times are in
+log order, detections then equal those of ``replay(order="event-time")`` and of the embedded runner,
+whatever the partitioning, interleaving, number of workers or restarts. For producers that write no
+markers there is ``idle_after`` (off by default; it costs determinism: see ``agents.Extract``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watchfloor.schemas.config import KafkaConfig
+from watchfloor.schemas.topics import TopicNames
+
+from ..engine import Engine
+from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
+from .compat import app_class
+from .partition import PartitionCorrelator
+from .topics import faust_broker_url
+
+log = logging.getLogger(__name__)
+
+STATE_TABLE = "correlate-state"
+ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
+TABLE_STORES = ("memory://", "rocksdb://")
+DATADIR_ENV = "WATCHFLOOR_FAUST_DATADIR"
+
+
+def check_table_store(url: str) -> None:
+    """A table store this worker can open, or a ValueError/ImportError saying what to do instead."""
+    if url not in TABLE_STORES:
+        raise ValueError(f"table store {url!r}: expected one of {', '.join(TABLE_STORES)}")
+    if url == "rocksdb://":
+        try:
+            import rocksdict  # noqa: F401  (Faust's RocksDB driver)
+        except ImportError:
+            raise ImportError("table store rocksdb:// needs rocksdict: pip install 'watchfloor[rocksdb]'") from None
+
+
+def worker_datadir(settings: KafkaConfig) -> Path:
+    """The configured data directory, else <$WATCHFLOOR_FAUST_DATADIR or .watchfloor-faust>/<group>."""
+    if settings.datadir:
+        return Path(settings.datadir)
+    return Path(os.environ.get(DATADIR_ENV, ".watchfloor-faust")) / settings.group
+
+
+def build_app(engine: Engine, settings: KafkaConfig, sink: DetectionSink | None = None) -> Any:
+    """A faust.App running extract, correlate and notify for `engine`.
+
+    `settings.partitions` is the partition count of the documents, signals and correlate topics (they are
+    co-partitioned). Workers with the same group (`settings.group`) share the partitions. `sink` keeps the
+    detections (and delivers their alerts); without it detections stay in Kafka.
+
+    `table_store` is Faust's local store for the state table: ``memory://`` (the state is rebuilt from the
+    changelog topic at start, which is quick at these sizes) or ``rocksdb://`` (the ``rocksdb`` extra),
+    kept under the data directory, which must then be this worker's own and the same across its restarts:
+    a restarted worker reads only the changelog written since its last write.
+
+    `batch_within` is how long each agent waits to fill a batch: each hop may add that much latency, and
+    longer batches share each batch's fixed costs (watermarks, state writes, acknowledgement waits) over
+    more records (BENCHMARKS.md measures the trade)."""
+    check_table_store(settings.table_store)
+    names = TopicNames(settings.prefix)
+    group = settings.group
+    datadir = worker_datadir(settings)
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    partitions = settings.partitions
+    session_timeout = settings.session_timeout
+    app = app_class()(
+        group,
+        broker=faust_broker_url(settings.bootstrap),
+        store=settings.table_store,
+        topic_partitions=partitions,
+        topic_disable_leader=True,  # no extra internal topic: nothing here needs a leader
+        web_enabled=False,  # several workers on one host must not fight over port 6066
+        datadir=str(datadir),
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
+        producer_acks=-1,
+        producer_linger_ms=1,
+        autodiscover=False,
+        broker_client_id=f"{group}-{socket.gethostname()}-{os.getpid()}",  # which worker is which member
+    )
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
+    idle_after = settings.idle_after
+    outputs = Outputs(app, names)
+    extract = Extract(
+        app, engine, outputs, partitions=partitions, batch_within=settings.batch_within, idle_after=idle_after
+    )
+    pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
+    correlate = Correlate(table, pc, outputs, batch_within=settings.batch_within)
+    notify = Notify(sink, outputs, batch_within=settings.batch_within)
+
+    # Faust registers agents and timers by function; these name them.
+    async def extract_agent(stream: Any) -> None:
+        await extract.run(stream)
+
+    async def correlate_agent(stream: Any) -> None:
+        await correlate.run(stream)
+
+    async def notify_agent(stream: Any) -> None:
+        await notify.run(stream)
+
+    async def mark_idle() -> None:
+        await extract.mark_idle()
+
+    async def announce() -> None:
+        log.info(
+            "watchfloor worker %s: %d detection(s), topics %s",
+            group,
+            len(engine.rules.detections),
+            ", ".join(names.all()),
+        )
+
+    async def log_assignment(app_: Any, assigned: Any, **kwargs: Any) -> None:
+        by_topic: dict[str, list[int]] = {}
+        for tp in assigned:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        # One parseable line per rebalance: which partitions this worker now owns (tests read it too).
+        log.info("%s %s", ASSIGNMENT_LOG, orjson.dumps({k: sorted(v) for k, v in sorted(by_topic.items())}).decode())
+
+    async def forget_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
+        extract.forget([tp.partition for tp in revoked if tp.topic == names.documents])
+
+    app.agent(raw_topic(names.documents), name="extract")(extract_agent)
+    app.agent(raw_topic(names.correlate), name="correlate")(correlate_agent)
+    app.agent(raw_topic(names.detections), name="notify")(notify_agent)
+    app.timer(max((idle_after or 60.0) / 4, 0.25))(mark_idle)
+    app.task(announce)
+    app.on_partitions_assigned.connect(log_assignment)
+    app.on_partitions_revoked.connect(forget_revoked)
+    return app

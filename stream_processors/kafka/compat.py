@@ -1,0 +1,311 @@
+"""Everything that depends on faust-streaming's internals, in one place, behind a version guard.
+
+faust-streaming is pinned (pyproject.toml) because this module replaces or reaches into parts of it that
+are not public API: two methods of its consumer (``_drain_messages``: speed; ``perform_seek``: records lost
+at the end of a rebalance), a stream's processor list (``take_batches``) and the context variable of the
+current event (``as_current_event``). :func:`app_class` refuses any other release. An import-linter
+contract keeps every other module of watchfloor from importing faust at all: the app builder and the
+agents use the app object they are given.
+
+What faust-streaming costs, and the two places it is bypassed (BENCHMARKS.md has the measurements).
+Fetched records reach the streams through ``_drain_messages`` below, Faust's loop with one change: delivery
+runs inline, and only a delivery that has to wait (a rebalance suspended the flow, a full buffer) goes
+through Faust's ``wait_first`` (four tasks and an ``asyncio.wait``, formerly per record), so a suspended
+flow abandons it as before. (Outputs are handed to the app's producer directly: see ``agents.Outputs``.)
+
+faust-streaming 0.15.3 can lose records when a rebalance ends (seen after a SIGKILL or a failover on a
+loaded machine: a detection never stored, a worker that stops producing detections). ``_perform_seek``
+below, which replaces its consumer's ``perform_seek``, closes both ways it happens; see its docstring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
+SETTLE_ROUNDS = 2  # event-loop rounds without a new record after which a batch is taken as complete
+
+
+async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Faust's ``Stream.take_events`` with natural batching: the batch is yielded as soon as the records
+    that have arrived stop coming, not when a fixed timer runs out.
+
+    ``take_events(max_, within)`` waits until `max_` records or `within` seconds after the previous batch,
+    even for one record on an idle stream: every hop adds up to `within` of latency. Here the wait starts
+    with the first record; the batch grows while records keep arriving (checked every SETTLE_ROUNDS
+    event-loop rounds, enough for the fetcher to hand over what it has fetched) and is yielded when they
+    stop, at `max_` records, or `within` seconds after its first record. Under load, a batch is what one
+    fetch brought (the fetcher hands records over 100 at a time, then asks the consumer thread for more);
+    when it is quiet, a record goes on at once. Acknowledgement is as in ``take_events``: the events of a
+    batch are acked after the consumer of this generator has finished with it (its ``async for`` body)."""
+    loop = asyncio.get_running_loop()
+    buffer: list[Any] = []
+    arrived = asyncio.Event()
+    room = asyncio.Event()
+    room.set()
+    consuming: asyncio.Future[None] | None = None
+
+    async def add_to_buffer(value: Any) -> Any:  # a stream processor: runs for every record delivered
+        nonlocal consuming
+        try:
+            if consuming is not None:  # the batch before is being processed: wait until it is acked
+                try:
+                    await consuming
+                finally:
+                    consuming = None
+            event = stream.current_event
+            if event is None:
+                raise RuntimeError("take_batches found no current event")
+            buffer.append(event)
+            arrived.set()
+            if len(buffer) >= max_:
+                room.clear()
+                await stream.wait(room)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("take_batches: could not buffer a record: %r", exc)
+            await stream.crash(exc)
+        return value
+
+    acks_enabled = stream.enable_acks
+    stream.enable_acks = False  # acked below, after the batch was processed
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    try:
+        while not stream.should_stop:
+            if await stream.wait_for_stopped(arrived):
+                break
+            deadline = loop.time() + within
+            seen = -1
+            while seen != len(buffer) < max_ and loop.time() < deadline:
+                seen = len(buffer)
+                for _ in range(SETTLE_ROUNDS):
+                    await asyncio.sleep(0)
+            if not buffer:  # pragma: no cover - arrived is only set with a record
+                arrived.clear()
+                continue
+            consuming = loop.create_future()
+            events = list(buffer)
+            try:
+                yield events
+            finally:
+                buffer.clear()
+                arrived.clear()
+                for event in events:
+                    await stream.ack(event)
+                if consuming is not None and not consuming.done():
+                    consuming.set_result(None)
+                room.set()
+    finally:
+        stream.enable_acks = acks_enabled
+        stream._processors.remove(add_to_buffer)
+
+
+@contextmanager
+def as_current_event(event: Any) -> Iterator[None]:
+    """Make `event` Faust's current event while a table is written after a batch (take_batches leaves
+    none set in the agent's task). Faust sends the changelog record to that event's partition, which is
+    the table partition of the state written, and tracks its offset. Uses Faust's own context variable
+    (faust.streams._current_event, what Stream sets per record): no public setter exists."""
+    from faust import streams
+
+    token = streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        streams._current_event.reset(token)
+
+
+class _Resumed:
+    """Await the rest of a coroutine that was stepped by hand and suspended on `blocked_on`.
+
+    The awaiting task sees exactly what the coroutine yields (futures, bare yields) and forwards
+    what it sends or throws (results, cancellation), as if it had run the coroutine from the start."""
+
+    __slots__ = ("blocked_on", "coro")
+
+    def __init__(self, coro: Any, blocked_on: Any) -> None:
+        self.coro = coro
+        self.blocked_on = blocked_on
+
+    def __await__(self) -> Any:
+        coro, yielded = self.coro, self.blocked_on
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown in by the awaiting task (cancellation)
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    yielded = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+    async def run(self) -> Any:
+        return await self
+
+
+async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - Faust's fetcher loop
+    """faust.transport.consumer.Consumer._drain_messages (faust-streaming 0.15.3) with cheap delivery.
+
+    Faust hands every fetched record to its streams through ``Service.wait_first(callback(message),
+    suspend_flow.wait())``: four new tasks and an ``asyncio.wait`` per record, so that delivery can be
+    abandoned when a rebalance suspends the flow while it waits. Delivery almost never waits (it puts the
+    event in a stream's buffer), and that per-record machinery was the largest single cost of the worker
+    (BENCHMARKS.md: 2.1x the pipeline's throughput without it). Here delivery is first run inline, one
+    step: if it completes without waiting, that is all; if it has to wait (flow suspended for a rebalance,
+    a full stream buffer, the producer buffer, the subscription lock) the suspended delivery is finished
+    under the same ``wait_first`` as in Faust, so a suspended flow abandons it exactly as before. The rest
+    of the loop (read offsets, gaps, commits, yielding every 100 records) is Faust's, unchanged."""
+    from faust.transport.consumer import CONSUMER_FETCHING
+
+    callback = self.callback
+    getmany = self.getmany
+    consumer_should_stop = self._stopped.is_set
+    fetcher_should_stop = fetcher._stopped.is_set
+    get_read_offset = self._read_offset.__getitem__
+    set_read_offset = self._read_offset.__setitem__
+    set_flag = self.diag.set_flag
+    unset_flag = self.diag.unset_flag
+    commit_every = self._commit_every
+    acks_enabled_for = self.app.topics.acks_enabled_for
+    suspend_flow = self.suspend_flow
+    yield_every = 100
+    num_since_yield = 0
+    sleep = asyncio.sleep
+    try:
+        while not (consumer_should_stop() or fetcher_should_stop()):
+            set_flag(CONSUMER_FETCHING)
+            ait = getmany(timeout=1.0)
+            await self.sleep(0)  # getmany can return at once, again and again: let the loop run
+            if not self.should_stop:
+                async for tp, message in ait:
+                    num_since_yield += 1
+                    if num_since_yield > yield_every:
+                        await sleep(0)
+                        num_since_yield = 0
+                    offset = message.offset
+                    r_offset = get_read_offset(tp)
+                    if r_offset is None or offset >= r_offset:
+                        gap = offset - (r_offset or 0)
+                        if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                            await self._add_gap(tp, r_offset + 1, offset)
+                        if commit_every is not None and self._n_acked >= commit_every:
+                            self._n_acked = 0
+                            await self.commit()
+                        delivery = callback(message)
+                        try:
+                            blocked_on = delivery.send(None)
+                        except StopIteration:
+                            pass  # delivered without waiting
+                        else:
+                            await self.wait_first(_Resumed(delivery, blocked_on).run(), suspend_flow.wait())
+                        set_read_offset(tp, offset)
+                    else:
+                        self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
+                unset_flag(CONSUMER_FETCHING)
+    except self.consumer_stopped_errors:
+        if self.transport.app.should_stop:
+            self.log.info("Broker stopped consumer, shutting down...")
+            return
+        raise
+    except asyncio.CancelledError:
+        if self.transport.app.should_stop:
+            self.log.info("Consumer shutting down for user cancel.")
+            return
+        raise
+    except Exception as exc:
+        self.log.exception("Drain messages raised: %r", exc)
+        raise
+    finally:
+        unset_flag(CONSUMER_FETCHING)
+
+
+async def _perform_seek(self: Any) -> None:  # pragma: no cover - exercised by the distributed tests
+    """faust.transport.consumer.Consumer.perform_seek (faust-streaming 0.15.3), without its two record losses.
+
+    Faust calls it at the end of every rebalance, right after resuming the stream partitions and right
+    before ``app.flow_control.resume()``, which empties every stream's queue; and from ``getmany`` when
+    records arrive while the flow is stopped. It seeks every partition back to its committed offset, so
+    that records fetched but dropped meanwhile are read again. Two holes:
+
+    * aiokafka's ``seek_to_committed`` leaves a partition alone when its committed offset is missing or 0
+      (a previous owner that died within its first 2.8 s commit interval). Its position is then wherever
+      the fetcher got to, past the dropped records: they are never read (nor, from then on, committed).
+      Such partitions are sought to their earliest offset instead, what ``auto_offset_reset=earliest``
+      means. (Changelog partitions are never committed; Faust's recovery positions them itself.)
+    * The flow is still running while this seeks (recovery resumed it for the changelogs), so the fetcher
+      delivers records of the just-resumed stream partitions into the streams' queues, and
+      ``flow_control.resume()`` then empties those queues: the records are gone, but the consumer's
+      position is past them. The flow is stopped first here; every caller resumes it afterwards (the
+      rebalance, after clearing the queues) or was called with it stopped (``getmany``). A record
+      delivered before the stop is read again after the seek: at least once, and every step downstream
+      is idempotent."""
+    self.stop_flow()
+    committed = await self.seek_to_committed()
+    changelogs = set(self.app.tables.changelog_topics)
+    fresh = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+    if fresh:
+        earliest = await self.earliest_offsets(*fresh)
+        target = {tp: earliest.get(tp) or 0 for tp in fresh}
+        await self.seek_wait(target)
+        log.info(
+            "rewinding partition(s) with no committed offset to their beginning: %s",
+            ", ".join(f"{tp.topic}[{tp.partition}]@{target[tp]}" for tp in sorted(fresh)),
+        )
+    self._read_offset.update(
+        {tp: offset if offset is not None and offset >= 0 else None for tp, offset in committed.items()}
+    )
+    self._committed_offset.update(
+        {tp: offset if offset else None for tp, offset in committed.items() if offset is not None}
+    )
+
+
+PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
+
+
+def app_class() -> Any:
+    """faust.App whose consumer seeks with `_perform_seek` and delivers records with `_drain_messages` above.
+
+    Both replace methods of faust-streaming 0.15.3 (pinned in pyproject.toml). On any other release the
+    worker refuses to start rather than run with the record losses `_perform_seek` closes."""
+    import faust
+
+    if faust.__version__ != PATCHED_FAUST:
+        raise RuntimeError(
+            f"faust-streaming {faust.__version__} is installed; the worker is built on {PATCHED_FAUST} "
+            f"(watchfloor/stream_processors/kafka/compat.py replaces two of its consumer's methods): "
+            f"pip install 'faust-streaming=={PATCHED_FAUST}'"
+        )
+    overrides = {"_drain_messages": _drain_messages, "perform_seek": _perform_seek}
+
+    class App(faust.App):
+        def _new_transport(self) -> Any:
+            transport: Any = super()._new_transport()
+            base = transport.Consumer
+            transport.Consumer = type(base.__name__, (base,), overrides)
+            return transport
+
+    return App
+
+
+def run_app(app: Any, loglevel: str) -> None:
+    """Run `app` as a Faust worker in this process until SIGTERM/SIGINT (then SystemExit)."""
+    import faust
+
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

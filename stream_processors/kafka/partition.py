@@ -1,0 +1,162 @@
+"""The correlate step of one correlate partition, pure: (state, signal or watermark record) -> detections.
+
+Event-time order. Documents are spread over partitions by id, so two signals for one group can reach the
+correlate partition in either order; the correlator's results (throttling, evidence choice) depend on
+order. Each correlate partition therefore buffers signals and applies them in event-time order
+(published_at, document id, signal name, sentence) once the low watermark -- the minimum over upstream
+partitions of the newest time each has seen -- has reached them.
+
+State layout (one JSON value per correlate partition, kept by the worker in a Faust table): the
+correlator's state is more than its groups. Its event-time watermark (used for the lateness check and for
+closing windows, which is how absences fire and old groups are dropped) belongs to the stream, not to a
+group; and the buffer and the per-source watermarks are per partition too. Keeping them in one value makes
+every update of a partition one atomic changelog record (state, buffer, watermarks and dedup set always
+agree after recovery). The cost is write amplification, kept small because groups whose windows closed are
+dropped.
+
+No Kafka and no Faust here (an import-linter contract keeps it so): the unit tests drive it with every
+arrival order (tests/unit/test_partition_correlator.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from watchfloor.schemas.events import DeadLetter, Detection, Event, Signal
+
+from ..engine import Engine
+from .codec import decode_signal
+
+DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
+
+
+def detection_of_group_key(group_key: str) -> str:
+    return group_key.split("\x1f", 1)[0]
+
+
+class PartitionCorrelator:
+    """The correlate step for one partition, as a pure function of (state, record) -> outputs.
+
+    State (plain JSON, the Faust table value): {"cs": correlator state, "buf": buffered signals,
+    "src": {upstream partition: [watermark, idle]}, "low": low watermark, "seen": {upstream partition:
+    origin of the newest record taken}, "done": {signal id|detection id: t}}.
+
+    Duplicates are dropped twice over. Records re-sent by an upstream agent that crashed or lost its
+    partition (at least once) repeat an upstream partition's sequence from an earlier point; their origin
+    (documents partition, offset, signal index, route index: the ``wf-origin`` header) is then not after
+    ``seen`` for that partition, which is exact and costs one entry per upstream partition. A document
+    published twice has new offsets: its signals are caught by ``done`` (applied signal ids, kept for the
+    allowed lateness plus a day; an older repeat is reported as a late signal, which it is).
+
+    Idleness is a lease. An upstream partition marked idle keeps counting as idle only while its idle
+    markers keep coming (the owner re-sends them as heartbeats); `lease` seconds after the last one it holds
+    the watermark back again. So a partition whose worker died is waited for (its documents are applied in
+    order once a new owner catches up) instead of being skipped for good. Lease times live in this object's
+    memory, not in the state: a restarted worker trusts no idle marker until it has seen a fresh one.
+    `lease=None` (the default, for tests) never expires them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        upstream_partitions: int,
+        *,
+        lease: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.correlator = engine.correlator
+        self.upstream = upstream_partitions
+        self.lateness = self.correlator.lateness
+        self.lease = lease
+        self.clock = clock
+        self._idle_seen: dict[tuple[int, str], float] = {}  # (partition, upstream partition) -> clock()
+
+    @staticmethod
+    def new_state() -> dict[str, Any]:
+        return {"cs": Engine.initial_state(), "buf": [], "src": {}, "low": None, "seen": {}, "done": {}}
+
+    def on_signal(
+        self, st: dict[str, Any], ev: Event, origin: Sequence[int] | None = None
+    ) -> list[Detection | DeadLetter]:
+        """A signal routed to (detection, group) `ev.key`; `origin` = (documents partition, offset, ...)."""
+        sig = decode_signal(ev)
+        if origin is not None and len(origin) >= 2:
+            src, pos = str(origin[0]), [int(x) for x in origin[1:]]
+            last = st.setdefault("seen", {}).get(src)
+            if last is not None and pos <= last:
+                return []  # upstream replayed this record (at-least-once): taken already
+            st["seen"][src] = pos
+        det_id = detection_of_group_key(ev.key or "")
+        key = f"{sig.id}|{det_id}"
+        if key in st["done"] or any(b[6] == key for b in st["buf"]):
+            return []  # a re-sent signal (at-least-once upstream): already applied or waiting
+        t = sig.published_at.timestamp()
+        item = [t, sig.document_id, sig.name, sig.sentence_index, det_id, ev.payload, key]
+        if st["low"] is not None and t <= st["low"]:
+            return self._apply(st, item)
+        st["buf"].append(item)
+        return []
+
+    def on_watermark(self, st: dict[str, Any], ev: Event, partition: int = 0) -> list[Detection | DeadLetter]:
+        """A watermark from upstream partition ev.payload["partition"], received on `partition`."""
+        p = str(int(ev.payload["partition"]))
+        t = ev.payload.get("time")
+        idle = bool(ev.payload.get("idle"))
+        if idle:
+            self._idle_seen[(partition, p)] = self.clock()
+        prev = st["src"].get(p)
+        if prev is not None and prev[0] is not None and (t is None or t < prev[0]):
+            t = prev[0]  # a source's watermark never goes back (re-sent or re-started upstream)
+        st["src"][p] = [t, idle]
+        return self.advance(st, partition)
+
+    def _idle(self, partition: int, p: str, flagged: bool) -> bool:
+        if not flagged:
+            return False
+        if self.lease is None:
+            return True
+        seen = self._idle_seen.get((partition, p))
+        return seen is not None and self.clock() - seen <= self.lease
+
+    def low_watermark(self, st: dict[str, Any], partition: int = 0) -> float | None:
+        """Min over active upstream partitions of their watermark; the max when all are idle. Never goes back."""
+        srcs: dict[str, list[Any]] = st["src"]
+        low: float | None = st["low"]
+        if len(srcs) < self.upstream:
+            return low  # some upstream partition has not reported yet: wait for it
+        active: list[float | None] = [v[0] for p, v in srcs.items() if not self._idle(partition, p, v[1])]
+        cand: float | None
+        if active:
+            cand = None if any(t is None for t in active) else min(t for t in active if t is not None)
+        else:
+            known = [float(v[0]) for v in srcs.values() if v[0] is not None]
+            cand = max(known) if known else None
+        if cand is None:
+            return low
+        return cand if low is None else max(low, cand)
+
+    def advance(self, st: dict[str, Any], partition: int = 0) -> list[Detection | DeadLetter]:
+        out: list[Detection | DeadLetter] = []
+        low = self.low_watermark(st, partition)
+        if low is None:
+            return out
+        st["low"] = low
+        ready = [b for b in st["buf"] if b[0] <= low]
+        if ready:
+            st["buf"] = [b for b in st["buf"] if b[0] > low]
+            for item in sorted(ready, key=lambda b: (b[0], b[1], b[2], b[3], b[4])):
+                out.extend(self._apply(st, item))
+        out.extend(self.correlator.note_time(st["cs"], datetime.fromtimestamp(low, UTC)))
+        horizon = low - self.lateness - DONE_MARGIN_S
+        if any(v < horizon for v in st["done"].values()):
+            st["done"] = {k: v for k, v in st["done"].items() if v >= horizon}
+        return out
+
+    def _apply(self, st: dict[str, Any], item: list[Any]) -> list[Detection | DeadLetter]:
+        t, _doc, _name, _idx, det_id, payload, key = item
+        sig = Signal.model_validate(payload)
+        st["done"][key] = t
+        return list(self.correlator.on_signal(st["cs"], sig, only=det_id))

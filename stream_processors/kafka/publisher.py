@@ -1,0 +1,291 @@
+"""The Kafka publisher (acks=all, idempotent) with a local spool for outages, and the write-only KafkaEventLog.
+
+``KafkaPublisher.publish(events)`` returns only once the broker acknowledged every record (``acks=all``,
+idempotent producer). When the broker cannot be reached the events go to a local JSONL spool (fsync'd)
+instead, and the next ``publish`` (or an explicit ``drain_spool``) sends the spool first, in order.
+Delivery is at least once: a record can be sent twice (a drain interrupted after the broker acked it),
+never lost. Downstream deduplicates by event id.
+
+Document records carry their event time (``published_at``) as the Kafka timestamp, so a backtest can seek
+by time with ``offsets_for_times`` (``reader.replay_from_kafka``); that is why the documents topic has no
+time-based retention. After the documents of a publish, the publisher appends a watermark record (an
+envelope of type ``watermark``, payload ``{"partition": p, "time": newest published_at of the batch,
+"idle": false}``) to EVERY documents partition. Workers take it as "this partition has seen that time":
+partitions that got no documents move on too, so the correlate step can apply signals in event-time order
+without timers (see ``partition``). Readers of the documents topic skip these records.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event, watermark_event
+from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
+
+from ..ports import StoredEvent
+from .codec import Rejected, decode_event, encode_event, record_timestamp_ms
+from .spool import Spool
+from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, route_event
+
+log = logging.getLogger(__name__)
+
+try:  # kafka-python is the optional "kafka" extra
+    import kafka
+    import kafka.errors as kafka_errors
+except ImportError:  # pragma: no cover - exercised only without the extra
+    kafka = None
+    kafka_errors = None
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the broker cannot be reached now": spool and retry later."""
+    if kafka_errors is None:  # pragma: no cover
+        return ()
+    names = (
+        "NoBrokersAvailable",  # kafka-python 2.x: bootstrap failed
+        "KafkaTimeoutError",  # 3.x bootstrap failure; metadata / flush / future timeouts in both
+        "KafkaConnectionError",
+        "NodeNotReadyError",
+        "RequestTimedOutError",
+        "NotLeaderForPartitionError",
+        "LeaderNotAvailableError",
+        "BrokerNotAvailableError",
+        "UnknownTopicOrPartitionError",  # topics not created yet: auto-creation is off
+    )
+    found = tuple(getattr(kafka_errors, n) for n in names if hasattr(kafka_errors, n))
+    return found
+
+
+@dataclass
+class PublishResult:
+    sent: int = 0  # acknowledged by the broker in this call (spooled events drained included)
+    spooled: int = 0  # written to the local spool because the broker could not be reached
+    drained: int = 0  # of `sent`, how many came from the spool
+
+    @property
+    def ok(self) -> bool:
+        return self.spooled == 0
+
+
+class KafkaPublisher:
+    """Publishes events to the watchfloor topics; spools locally while the broker is unreachable."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic_prefix: str = DEFAULT_PREFIX,
+        *,
+        partitions: int = DEFAULT_PARTITIONS,
+        spool_path: str | os.PathLike[str] | None = None,
+        timeout_s: float = 15.0,
+        linger_ms: int = 5,
+        client_id: str | None = None,
+        watermarks: bool = True,
+    ) -> None:
+        if kafka is None:  # pragma: no cover
+            raise RuntimeError("kafka-python is not installed (pip install 'watchfloor[kafka]')")
+        self.bootstrap = bootstrap
+        self.topics = TopicNames(topic_prefix)
+        self.partitions = partitions
+        if spool_path is None:
+            base = Path(os.environ.get("WATCHFLOOR_SPOOL_DIR", ".watchfloor-spool"))
+            spool_path = base / f"{topic_prefix}.jsonl"
+        self.spool_path = Path(spool_path)
+        self.spool = Spool(self.spool_path)
+        self.timeout_s = timeout_s
+        self.linger_ms = linger_ms
+        self.client_id = client_id or f"{topic_prefix}-publisher"
+        self.watermarks = watermarks
+        self._producer: Any = None
+        self._unreachable = _unreachable_errors()
+
+    # -- lifecycle --
+
+    def ensure_topics(self) -> list[str]:
+        return ensure_topics(self.bootstrap, self.topics.prefix, self.partitions, timeout_s=self.timeout_s)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=self.timeout_s)
+            except Exception:  # closing a producer whose broker is gone must not raise
+                log.debug("kafka: error closing producer", exc_info=True)
+            self._producer = None
+
+    def __enter__(self) -> KafkaPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _make_producer(self) -> Any:
+        timeout_ms = int(self.timeout_s * 1000)
+        wanted: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers(self.bootstrap),
+            "client_id": self.client_id,
+            "acks": "all",
+            "retries": 5,
+            "enable_idempotence": True,  # kafka-python >= 2.1 / 3.x; dropped below when unknown (2.0.x)
+            "max_in_flight_requests_per_connection": 5 if _idempotence_supported() else 1,
+            "linger_ms": self.linger_ms,
+            "max_block_ms": timeout_ms,  # send() waiting for metadata (topic missing / broker down)
+            "request_timeout_ms": min(timeout_ms, 30_000),
+            "delivery_timeout_ms": max(timeout_ms, min(timeout_ms, 30_000) + self.linger_ms),
+            "bootstrap_timeout_ms": timeout_ms,  # 3.x
+            "api_version_auto_timeout_ms": timeout_ms,  # 2.x
+            "allow_auto_create_topics": False,
+        }
+        known = kafka.KafkaProducer.DEFAULT_CONFIG
+        config = {k: v for k, v in wanted.items() if k in known}
+        return kafka.KafkaProducer(**config)
+
+    # -- publishing --
+
+    def publish(self, events: Sequence[Event]) -> PublishResult:
+        """Send `events`, waiting for the broker's acknowledgement. The spool, if any, is sent first.
+
+        Returns when every event is either acknowledged or safely in the spool (see `PublishResult`).
+        Errors other than "broker unreachable" (e.g. a record too large) are raised."""
+        result = PublishResult()
+        with self.spool.locked():
+            drained, spool_left = self._drain_locked()
+            result.drained = drained
+            result.sent += drained
+            if spool_left:  # broker still unreachable: keep order, queue behind the spool
+                self.spool.append(events)
+                result.spooled = len(events)
+                return result
+            if not events:
+                return result
+            try:
+                self._send_all(events)
+            except self._unreachable as e:
+                log.warning(
+                    "kafka: broker %s unreachable (%s); spooling %d event(s) to %s",
+                    self.bootstrap,
+                    e,
+                    len(events),
+                    self.spool_path,
+                )
+                self._reset_producer()
+                self.spool.append(events)
+                result.spooled = len(events)
+                return result
+            result.sent += len(events)
+        return result
+
+    def append(self, events: Sequence[Event]) -> int:
+        """EventLog-style append: how many events were published or spooled (Kafka does not deduplicate)."""
+        r = self.publish(events)
+        return r.sent - r.drained + r.spooled
+
+    def drain_spool(self) -> int:
+        """Send what the spool holds; returns how many were acknowledged (0 when the broker is still down)."""
+        with self.spool.locked():
+            drained, _left = self._drain_locked()
+            return drained
+
+    def spooled(self) -> int:
+        """Events waiting in the spool."""
+        with self.spool.locked():
+            return len(self.spool.read())
+
+    def _send_all(self, events: Sequence[Event]) -> None:
+        if self._producer is None:
+            self._producer = self._make_producer()
+        producer = self._producer
+        futures = []
+        now_ms = int(time.time() * 1000)  # no record is stamped later than this (see record_timestamp_ms)
+        for ev in events:
+            topic, key = route_event(ev, self.topics)
+            futures.append(
+                producer.send(
+                    topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=record_timestamp_ms(ev, now_ms)
+                )
+            )
+        newest = max((ev.time for ev in events if ev.type in DOCUMENT_TYPES), default=None)
+        if self.watermarks and newest is not None:
+            # Behind this batch's documents in every partition (one producer keeps per-partition order).
+            partitions = producer.partitions_for(self.topics.documents) or ()
+            for p in sorted(partitions):
+                mark = watermark_event(p, newest.timestamp(), idle=False)
+                futures.append(
+                    producer.send(
+                        self.topics.documents,
+                        partition=p,
+                        value=encode_event(mark),
+                        timestamp_ms=record_timestamp_ms(mark, now_ms),
+                    )
+                )
+        producer.flush(timeout=self.timeout_s)
+        for fut in futures:  # raises the first failure
+            fut.get(timeout=self.timeout_s)
+
+    def _reset_producer(self) -> None:
+        # An idempotent producer that saw a timeout may hold stale sequence state; start afresh next time.
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:
+                log.debug("kafka: error closing producer", exc_info=True)
+            self._producer = None
+
+    # -- spool --
+
+    def _drain_locked(self, batch: int = 500) -> tuple[int, bool]:
+        """(events acknowledged, whether some are still spooled). Called with the spool lock held."""
+        lines = self.spool.read()
+        if not lines:
+            return 0, False
+        sent = 0
+        while sent < len(lines):
+            chunk = lines[sent : sent + batch]
+            events: list[Event] = []
+            for raw in chunk:
+                try:
+                    events.append(decode_event(raw))
+                except Rejected:  # cannot happen for lines we wrote; never let one block the spool
+                    log.error("kafka: dropping unreadable spool line: %r", raw[:200])
+            try:
+                self._send_all(events)
+            except self._unreachable as e:
+                log.info(
+                    "kafka: broker %s still unreachable (%s); %d event(s) stay spooled",
+                    self.bootstrap,
+                    e,
+                    len(lines) - sent,
+                )
+                self._reset_producer()
+                break
+            sent += len(chunk)
+        remaining = lines[sent:]
+        if sent:
+            # Rewrite the rest (atomically). A crash before this line re-sends the acked chunk: at least once.
+            self.spool.replace(remaining)
+            log.info("kafka: drained %d spooled event(s) to %s", sent, self.bootstrap)
+        return sent, bool(remaining)
+
+
+class KafkaEventLog(KafkaPublisher):
+    """The publisher behind the `EventLog` port, so `watchfloor.producers.publish.ingest` can write to Kafka.
+
+    Kafka here is write-only: `append` publishes (or spools); reading is `reader.replay_from_kafka`."""
+
+    def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
+    def head(self) -> int:
+        raise NotImplementedError("KafkaEventLog is write-only; Kafka has no global position")
+
+    def count(self, *, types: Collection[str] | None = None) -> int:
+        raise NotImplementedError("KafkaEventLog is write-only")
+
+
+def _idempotence_supported() -> bool:
+    return kafka is not None and "enable_idempotence" in kafka.KafkaProducer.DEFAULT_CONFIG

@@ -1,0 +1,95 @@
+"""The publisher's local spool: events the broker could not take yet, as fsync'd JSON lines, under a file lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from watchfloor.schemas.events import Event
+
+from .codec import encode_event
+
+
+class Spool:
+    """An append-only file of encoded events. Every write is fsync'd (the file and, when new, its directory)
+    before it returns, so an event a caller was told is spooled survives a crash. A torn last line (a crash
+    mid-append) was never acknowledged to anyone and is ignored."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Cross-process lock: two publishers sharing a spool must not both drain it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def read(self) -> list[bytes]:
+        """The complete lines (encoded events) in order."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")
+        complete = lines[:-1] if not data.endswith(b"\n") else lines
+        return [ln for ln in complete if ln.strip()]
+
+    def append(self, events: Sequence[Event]) -> None:
+        if events:
+            self._write(b"".join(encode_event(ev) + b"\n" for ev in events), append=True)
+
+    def replace(self, lines: Sequence[bytes]) -> None:
+        """Atomically keep only `lines` (what is left after a drain)."""
+        self._write(b"".join(r + b"\n" for r in lines), append=False)
+
+    def _write(self, payload: bytes, *, append: bool) -> None:
+        path = self.path
+        if append:
+            existed = path.exists()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _write_all(fd, payload)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if not existed:
+                _fsync_dir(path.parent)
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        try:
+            _write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,203 @@
+"""The watchfloor topics of one prefix: their specs (partitions, retention), creating them, checking them.
+
+==================  ==========  ==================================================================
+topic               key         what
+==================  ==========  ==================================================================
+P.documents         doc id      input documents (news.article / official.statement), kept forever,
+                                plus the publisher's watermark records
+P.signals           doc id      signals, written by the extract agent to the documents' partition (an
+                                output for observers: the pipeline does not read it back)
+P.correlate         group key   signals routed by (detection, group) by the extract agent, plus watermarks
+P.detections        det. id     detections; one partition, so a single worker dispatches alerts
+P.dead-letters      event id    rejected input and late signals, with the reason
+==================  ==========  ==================================================================
+
+Topic auto-creation is expected to be off: ``watchfloor topics create`` (or ``watchfloor produce``) creates
+them; a worker checks them before it starts (:func:`check_topics`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType
+from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
+
+DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
+DAY_MS = 24 * 3600 * 1000
+SCHEME = "kafka://"  # Faust wants it on broker URLs; kafka-python wants it off
+
+
+def bootstrap_servers(broker: str) -> str:
+    """``host:port[,host:port]`` for kafka-python, whether or not `broker` has the ``kafka://`` scheme."""
+    return ",".join(b.strip().removeprefix(SCHEME) for b in broker.split(","))
+
+
+def faust_broker_url(broker: str) -> str:
+    """The same servers as Faust's broker URL (``kafka://host:port;...``)."""
+    return ",".join(f"{SCHEME}{b}" for b in bootstrap_servers(broker).split(","))
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs(prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIONS) -> list[TopicSpec]:
+    """Partitions and retention of every topic.
+
+    * documents: the source of truth for replays and backtests; kept forever (their Kafka timestamp is the
+      publication time, so time-based retention would delete old news immediately).
+    * signals and correlate: derived and re-derivable from documents; a week, by append time (these records
+      are stamped when written, not with event time).
+    * detections: one partition (one dispatcher at a time: alert delivery must not race), kept a year.
+    * dead letters: kept a year, for the humans who have to look at them.
+    The signals topic must have as many partitions as the documents topic: the extract agent writes a
+    document's signals to the document's own partition, which carries the per-partition watermark.
+    """
+    t = TopicNames(prefix)
+    year = str(365 * DAY_MS)
+    week = str(7 * DAY_MS)
+    return [
+        TopicSpec(t.documents, partitions, {"retention.ms": "-1", "retention.bytes": "-1"}),
+        TopicSpec(t.signals, partitions, {"retention.ms": week}),
+        TopicSpec(t.correlate, partitions, {"retention.ms": week}),
+        TopicSpec(t.detections, 1, {"retention.ms": year}),
+        TopicSpec(t.dead_letters, 1, {"retention.ms": year}),
+    ]
+
+
+def route_event(event: Event, topics: TopicNames) -> tuple[str, str]:
+    """(topic, key) for an event published by a producer. Keys keep related events in one partition."""
+    if event.type in DOCUMENT_TYPES:
+        return topics.documents, event.id
+    if event.type == EventType.WATERMARK:
+        return topics.documents, ""
+    if event.type == EventType.SIGNAL.value:
+        return topics.signals, str(event.payload.get("document_id") or event.id)
+    if event.type == EventType.DETECTION.value:
+        return topics.detections, event.id
+    if event.type == EventType.DEAD_LETTER.value:
+        return topics.dead_letters, event.id
+    raise ValueError(f"no Kafka topic for events of type {event.type!r}")
+
+
+class MissingTopics(RuntimeError):
+    """The watchfloor topics do not exist (yet): auto-creation is off; `watchfloor topics create` makes them."""
+
+
+class TopicLayoutError(RuntimeError):
+    """Topics exist with other partition counts than the spec: keys would land where workers do not expect."""
+
+
+def create_command(broker: str, prefix: str, partitions: int) -> str:
+    """The command a user runs to create the topics (quoted in error messages)."""
+    cmd = f"watchfloor topics create --broker {bootstrap_servers(broker)}"
+    if prefix != DEFAULT_PREFIX:
+        cmd += f" --prefix {prefix}"
+    if partitions != DEFAULT_PARTITIONS:
+        cmd += f" --partitions {partitions}"
+    return cmd
+
+
+@contextmanager
+def _admin(broker: str, client_id: str, timeout_s: float) -> Iterator[Any]:
+    try:
+        import kafka
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise RuntimeError("kafka-python is not installed (pip install 'watchfloor[kafka]')") from None
+    admin = kafka.KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers(broker), client_id=client_id, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def _check_layout(admin: Any, specs: list[TopicSpec]) -> None:
+    described = {
+        d.get("name", d.get("topic")): len(d["partitions"]) for d in admin.describe_topics([s.name for s in specs])
+    }
+    wrong = [
+        f"{s.name} has {described.get(s.name)} partitions, expected {s.partitions}"
+        for s in specs
+        if described.get(s.name) != s.partitions
+    ]
+    if wrong:
+        raise TopicLayoutError("topic layout mismatch: " + "; ".join(wrong))
+
+
+def check_topics(
+    broker: str, prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIONS, *, timeout_s: float = 30.0
+) -> None:
+    """Fail early, with the fix, when the topics are missing (MissingTopics) or laid out differently
+    (TopicLayoutError)."""
+    specs = topic_specs(prefix, partitions)
+    with _admin(broker, f"{prefix}-check", timeout_s) as admin:
+        existing = set(admin.list_topics())
+        missing = [s.name for s in specs if s.name not in existing]
+        if missing:
+            raise MissingTopics(
+                f"missing Kafka topics: {', '.join(missing)} (create them with: "
+                f"{create_command(broker, prefix, partitions)})"
+            )
+        _check_layout(admin, specs)
+
+
+def ensure_topics(
+    broker: str,
+    prefix: str = DEFAULT_PREFIX,
+    partitions: int = DEFAULT_PARTITIONS,
+    *,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create the missing topics. Returns the names created.
+
+    Existing topics are left as they are, but a partition count that differs from the spec is an error
+    (TopicLayoutError): keys would land on other partitions than the running workers expect."""
+    import kafka.errors
+
+    specs = topic_specs(prefix, partitions)
+    with _admin(broker, f"{prefix}-admin", timeout_s) as admin:
+        existing = set(admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        created: list[str] = []
+        if missing:
+            timeout_ms = int(timeout_s * 1000)
+            try:
+                if "wait_for_metadata" in inspect.signature(admin.create_topics).parameters:  # kafka-python 3.x
+                    admin.create_topics(
+                        {
+                            s.name: {
+                                "num_partitions": s.partitions,
+                                "replication_factor": replication_factor,
+                                "configs": dict(s.config),
+                            }
+                            for s in missing
+                        },
+                        timeout_ms=timeout_ms,
+                        wait_for_metadata=True,  # leaders elected: producers can send at once
+                    )
+                else:  # kafka-python 2.x
+                    from kafka.admin import NewTopic
+
+                    admin.create_topics(
+                        [
+                            NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config))
+                            for s in missing
+                        ],
+                        timeout_ms=timeout_ms,
+                    )
+                created = [s.name for s in missing]
+            except kafka.errors.TopicAlreadyExistsError:  # a concurrent ensure_topics won the race
+                created = []
+        _check_layout(admin, specs)
+        return created
