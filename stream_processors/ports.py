@@ -175,3 +175,12 @@ class DeliveryLedger(Protocol):
 
 class Store(EventLog, CheckpointStore, DeliveryLedger, Protocol):
     """Everything the embedded runtime keeps: one transactional store."""
+
+
+@runtime_checkable
+class ConflictCheck(Protocol):
+    """An event log that can tell a re-sent event from a different one under the same id."""
+
+    def find_conflicts(self, events: Sequence[Event]) -> list[str]:
+        """Ids of `events` already in the log with another type or payload."""
+        ...

@@ -18,7 +18,16 @@ import pytest
 
 from tests.ledger_contract import LedgerContract, PersistentLedgerContract
 from watchfloor.schemas.events import Event
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, DeliveryLedger, EventLog, Store, StoredEvent
+from watchfloor.stream_processors.ports import (
+    Checkpoint,
+    CheckpointStore,
+    ConflictCheck,
+    DeliveryLedger,
+    EventLog,
+    Store,
+    StoredEvent,
+)
+from watchfloor.stream_processors.stores.errors import MAX_EVENT_ID_BYTES, RecordRejected
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -28,6 +37,13 @@ def ev(i: int | str, type: str = "signal", *, payload: dict[str, Any] | None = N
     return Event(
         id=f"e{i}", type=type, time=kw.pop("time", T0), payload={"n": str(i)} if payload is None else payload, **kw
     )
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for _ in range(depth):
+        out = {"a": out}
+    return out
 
 
 def ids(stored: list[StoredEvent]) -> list[str]:
@@ -205,6 +221,45 @@ class StoreContract(LedgerContract):
         assert got.event == stamped
         assert got.event.origin == "https://example.org/feed.xml?a=1&b=ü"
         assert got.event.received_at == received and got.event.received_at.utcoffset() == timedelta(hours=9)
+
+    # -- what every store refuses, and what it keeps: the same on all of them ---------------------------------
+
+    @pytest.mark.parametrize(
+        ("bad", "field"),
+        [
+            (Event(id="doc\x00-1", type="news.article", time=T0, payload={}), "id"),
+            (Event(id="k", type="detection", time=T0, key="rule\x00", payload={}), "key"),
+            (Event(id="x" * (MAX_EVENT_ID_BYTES + 1), type="signal", time=T0, payload={}), "id"),
+            (Event(id="deep", type="signal", time=T0, payload=_nested(300)), "payload"),
+        ],
+        ids=["nul-in-id", "nul-in-key", "id-too-long", "payload-300-deep"],
+    )
+    def test_an_event_no_store_can_keep_is_refused_and_nothing_of_its_batch_is_written(
+        self, store: Store, bad: Event, field: str
+    ) -> None:
+        store.append([ev(0)])
+        with pytest.raises(RecordRejected) as info:
+            store.append([ev(1), bad, ev(2)])
+        assert info.value.index == 1
+        assert info.value.field == field
+        with pytest.raises(RecordRejected):
+            store.commit("p", Checkpoint(9, {"x": 1}), [ev(3), bad])
+        assert ids(store.read()) == ["e0"]
+        assert store.load_checkpoint("p") == Checkpoint(0, None)
+        assert store.append([ev(1), ev(2)]) == 2  # the batch without it goes in
+
+    def test_nul_inside_payload_text_round_trips(self, store: Store) -> None:
+        original = Event(id="n", type="news.article", time=T0, payload={"title": "a\x00b", "m": {"k\x00": "v"}})
+        store.append([original])
+        assert store.read()[0].event == original
+
+    def test_find_conflicts_names_ids_held_with_other_content(self, store: Store) -> None:
+        assert isinstance(store, ConflictCheck)
+        store.append([ev(1, payload={"v": "a"}), ev(2, payload={"v": "b"}), ev(3, "alert")])
+        again = [ev(1, payload={"v": "a"}), ev(2, payload={"v": "B"}), ev(3, "signal"), ev(4)]
+        assert store.find_conflicts(again) == ["e2", "e3"]
+        assert store.find_conflicts([]) == []
+        assert store.find_conflicts([ev(5)]) == []
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ..ports import Store
+from .errors import RecordRejected, StoreError
 
 
-def open_store(url: str) -> Store:
-    """Open the store a URL names. `memory://` keeps everything in this process."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the store a URL names. `memory://` keeps everything in this process. With `create=False`
+    (read commands) a SQLite file that does not exist is a StoreError, not a new empty store.
+    Raises StoreError, with a one-line reason and no password, when the store cannot be used."""
     if url.startswith("memory:"):
         from .memory import MemoryStore
 
@@ -14,5 +17,8 @@ def open_store(url: str) -> Store:
     if url.startswith(("sqlite", "postgresql", "postgres")):
         from .sql import SqlStore
 
-        return SqlStore(url)
-    raise ValueError(f"unknown store URL {url!r}: use memory://, sqlite:///FILE or postgresql://...")
+        return SqlStore(url, create=create)
+    raise StoreError(url, "unknown kind of store URL: use memory://, sqlite:///FILE or postgresql://...")
+
+
+__all__ = ["RecordRejected", "StoreError", "open_store"]

@@ -9,6 +9,7 @@ from collections.abc import Collection, Sequence
 from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, DeliveryRecord, StoredEvent
+from .errors import check_event
 from .memory_ledger import MemoryDeliveryLedger
 
 
@@ -17,17 +18,19 @@ class MemoryStore(MemoryDeliveryLedger):
 
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
-        self._ids: set[str] = set()
+        self._ids: dict[str, int] = {}  # id -> index in _events
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._lock = threading.Lock()
 
     def _append_locked(self, events: Sequence[Event]) -> int:
+        for i, ev in enumerate(events):  # refuse what the SQL stores refuse, before anything is added
+            check_event(ev, i)
         added = 0
         for ev in events:
             if ev.id in self._ids:
                 continue
-            self._ids.add(ev.id)
+            self._ids[ev.id] = len(self._events)
             self._events.append(StoredEvent(len(self._events) + 1, ev))
             added += 1
         return added
@@ -35,6 +38,16 @@ class MemoryStore(MemoryDeliveryLedger):
     def append(self, events: Sequence[Event]) -> int:
         with self._lock:
             return self._append_locked(events)
+
+    def find_conflicts(self, events: Sequence[Event]) -> list[str]:
+        """Ids of `events` that the log already holds with another type or payload."""
+        out: list[str] = []
+        for ev in events:
+            at = self._ids.get(ev.id)
+            old = self._events[at].event if at is not None else None
+            if old is not None and (old.type != ev.type or old.payload != ev.payload) and ev.id not in out:
+                out.append(ev.id)
+        return out
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         out: list[StoredEvent] = []

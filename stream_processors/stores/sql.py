@@ -14,10 +14,13 @@ That makes positions gap-free and strictly increasing in commit order on both da
 
 Readers never take the lock: they only read committed rows, whose positions can no longer change.
 
-SQLite checkpoints (copying the write-ahead log back into the database file, with an fsync of the file) run
-on a thread of the store's own, about once a second, instead of inside whichever commit pushed the log past
-1,000 pages: that commit used to take 0.1-0.8 s instead of ~1 ms on a busy machine, stalling the caller
-(the distributed notify step; BENCHMARKS.md). Commits still fsync the log (``synchronous=FULL``).
+Opening a store migrates its schema (stores/migrations.py: safe with many processes opening at once), and
+every failure of the database as a whole leaves the store as a `StoreError` with a one-line, password-free
+message (stores/sql_errors.py). Events are checked before the write transaction (`check_event`): one that
+no store could keep raises `RecordRejected` naming it, and nothing of its batch is written.
+
+SQLite set-up (WAL, busy waits, BEGIN IMMEDIATE for writers) and the WAL checkpointer thread are in
+stores/sqlite_setup.py. Commits fsync the log (``synchronous=FULL``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    inspect,
     select,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -57,7 +59,11 @@ from sqlalchemy.pool import StaticPool
 from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
-from .sql_ledger import SqlDeliveryLedger, create_ledger, deliveries_table
+from .errors import StoreError, check_event
+from .migrations import WRITE_OPTION, migrate
+from .sql_errors import classify, sqlite_path
+from .sql_ledger import SqlDeliveryLedger, deliveries_table
+from .sqlite_setup import WalCheckpointer, sqlite_on_begin, sqlite_on_connect
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +82,10 @@ events_table = Table(
     Column("key", String, nullable=True),
     Column("payload", Text, nullable=False),  # JSON
     # Where a document came from (source path or feed URL) and when the producer took it (UTC ISO 8601).
-    # Added after the first release: _add_missing_columns puts them into older databases when they are opened.
+    # Added after the first release: migration 2 (stores/migrations.py) puts them into older databases.
     Column("origin", String, nullable=True),
     Column("received_at", String, nullable=True),
 )
-_ADDED_EVENT_COLUMNS = ("origin", "received_at")
 Index("ix_events_type_position", events_table.c.type, events_table.c.position)
 
 checkpoints_table = Table(
@@ -93,7 +98,7 @@ checkpoints_table = Table(
 
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
 _ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
-_WRITE_OPTION = "watchfloor_write"
+_WRITE_OPTION = WRITE_OPTION
 
 
 def normalize_url(url: str) -> URL:
@@ -110,7 +115,7 @@ def _dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 
-def _event_row(position: int, ev: Event) -> dict[str, Any]:
+def _event_row(position: int, ev: Event, payload: str) -> dict[str, Any]:
     return {
         "position": position,
         "id": ev.id,
@@ -118,7 +123,7 @@ def _event_row(position: int, ev: Event) -> dict[str, Any]:
         "schema_version": ev.schema_version,
         "time": ev.time.isoformat(),
         "key": ev.key,
-        "payload": _dumps(ev.payload),
+        "payload": payload,
         "origin": ev.origin,
         "received_at": ev.received_at.isoformat() if ev.received_at is not None else None,
     }
@@ -142,23 +147,34 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
 class SqlStore(SqlDeliveryLedger):
     """Event log, checkpoints and delivery ledger in one SQL database (sqlite:///FILE or postgresql://...)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = normalize_url(url)
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """Open (and migrate) the store. With `create=False`, as read commands open it, a SQLite file that
+        does not exist is a StoreError instead of a new, empty store."""
+        try:
+            self.url = normalize_url(url)
+        except Exception as e:  # sqlalchemy.exc.ArgumentError: not a URL at all
+            raise StoreError(url, f"not a store URL ({e}): use sqlite:///FILE or postgresql://...") from None
         backend = self.url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported SQL backend {backend!r}: use sqlite:///FILE or postgresql://...")
         self._sqlite = backend == "sqlite"
         self._memory = self._sqlite and self.url.database in (None, "", ":memory:")
+        path = sqlite_path(self.url) if self._sqlite else None
+        if path is not None and not create and not path.exists():
+            raise StoreError(str(self.url), f"no store at {path} (check the path; nothing was created)", "missing")
         # One writer at a time inside this process (the database lock orders writers across processes).
         self._write_lock = threading.RLock()
         # An in-memory SQLite database is a single connection shared by every thread: serialise everything.
         self._read_lock: AbstractContextManager[Any] = self._write_lock if self._memory else nullcontext()
-        self.engine = self._make_engine()
-        metadata.create_all(self.engine, checkfirst=True)
-        _add_missing_columns(self.engine)
-        with self._write() as conn:
-            create_ledger(conn, self._sqlite)
-        self._checkpointer = None if self._memory or not self._sqlite else _WalCheckpointer(self.engine)
+        with self._guard():
+            self.engine = self._make_engine()
+        try:
+            with self._guard():
+                migrate(self.engine, sqlite=self._sqlite, url=str(self.url))
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._checkpointer = None if self._memory or not self._sqlite else WalCheckpointer(self.engine)
 
     # -- engine set-up ---------------------------------------------------------------------------------------
 
@@ -172,31 +188,51 @@ class SqlStore(SqlDeliveryLedger):
             )
         else:
             engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "connect", sqlite_on_connect)
+        event.listen(engine, "begin", sqlite_on_begin)
         return engine
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Database failures of the store as a whole leave as StoreError; one statement's data errors do not."""
+        try:
+            yield
+        except Exception as e:
+            problem = classify(e, self.url)
+            if problem is None or problem is e:
+                raise
+            raise problem from e
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A write transaction: in-process lock, then BEGIN IMMEDIATE (SQLite) or a plain BEGIN (PostgreSQL)."""
-        with self._write_lock, self.engine.connect() as conn:
+        with self._guard(), self._write_lock, self.engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._read_lock, self.engine.connect() as conn:
+        with self._guard(), self._read_lock, self.engine.connect() as conn:
             yield conn
 
     # -- event log -------------------------------------------------------------------------------------------
 
-    def _append_in(self, conn: Connection, events: Sequence[Event]) -> int:
-        if not events:
+    @staticmethod
+    def _checked(events: Sequence[Event]) -> dict[str, tuple[Event, str]]:
+        """The batch by id, each event with its payload's JSON, checked before any transaction starts."""
+        batch: dict[str, tuple[Event, str]] = {}
+        for i, ev in enumerate(events):
+            if ev.id not in batch:  # the first of the same id in a batch wins, as in the memory store
+                batch[ev.id] = (ev, check_event(ev, i))
+        return batch
+
+    def _append_in(self, conn: Connection, events: Sequence[Event] | dict[str, tuple[Event, str]]) -> int:
+        """Append in the caller's write transaction. `events` may come already `_checked` (append and commit
+        check before they open the transaction, so a rejected record costs no lock)."""
+        batch = dict(events) if isinstance(events, dict) else self._checked(events)
+        if not batch:
             return 0
-        batch: dict[str, Event] = {}
-        for ev in events:
-            batch.setdefault(ev.id, ev)  # the first of the same id in a batch wins, as in the memory store
         if not self._sqlite:
             # Held until this transaction commits or rolls back; see the module docstring for why.
             conn.execute(select(func.pg_advisory_xact_lock(_PG_APPEND_LOCK_KEY)))
@@ -208,7 +244,7 @@ class SqlStore(SqlDeliveryLedger):
         if not batch:
             return 0
         head = int(conn.execute(select(func.coalesce(func.max(events_table.c.position), 0))).scalar_one())
-        rows = [_event_row(head + n, ev) for n, ev in enumerate(batch.values(), start=1)]
+        rows = [_event_row(head + n, ev, payload) for n, (ev, payload) in enumerate(batch.values(), start=1)]
         insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
         # DO NOTHING is only a safety net (e.g. a writer that bypasses the lock); the lock makes it unneeded.
         conn.execute(insert(events_table).on_conflict_do_nothing(), rows)
@@ -221,8 +257,26 @@ class SqlStore(SqlDeliveryLedger):
     def append(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
+        batch = self._checked(events)
         with self._write() as conn:
-            return self._append_in(conn, events)
+            return self._append_in(conn, batch)
+
+    def find_conflicts(self, events: Sequence[Event]) -> list[str]:
+        """Ids of `events` that the log already holds with another type or payload (same id, other content)."""
+        wanted: dict[str, Event] = {}
+        for ev in events:
+            wanted.setdefault(ev.id, ev)
+        ids = list(wanted)
+        out: set[str] = set()
+        stmt = select(events_table.c.id, events_table.c.type, events_table.c.payload)
+        with self._read() as conn:
+            for i in range(0, len(ids), _ID_CHUNK):
+                chunk = ids[i : i + _ID_CHUNK]
+                for got_id, got_type, got_payload in conn.execute(stmt.where(events_table.c.id.in_(chunk))):
+                    ev = wanted[got_id]
+                    if got_type != ev.type or orjson.loads(got_payload) != ev.payload:
+                        out.add(got_id)
+        return [i for i in ids if i in out]
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         if limit <= 0 or (types is not None and not types):
@@ -269,8 +323,9 @@ class SqlStore(SqlDeliveryLedger):
             "position": checkpoint.position,
             "state": _dumps(checkpoint.state) if checkpoint.state is not None else None,
         }
+        batch = self._checked(outputs)
         with self._write() as conn:
-            added = self._append_in(conn, outputs)
+            added = self._append_in(conn, batch)
             if self._sqlite:
                 s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
                 conn.execute(
@@ -290,91 +345,18 @@ class SqlStore(SqlDeliveryLedger):
             return added
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring an `events` table made by an older release up to date (nullable columns: old rows read as None).
-    Idempotent: only columns the table lacks are added, each by a plain ALTER TABLE under the write lock."""
-    with engine.connect() as conn:
-        have = {c["name"] for c in inspect(conn).get_columns(events_table.name)}
-    missing = [c for c in _ADDED_EVENT_COLUMNS if c not in have]
-    if not missing:
-        return
-    with engine.connect() as conn:
-        conn.execution_options(**{_WRITE_OPTION: True})
-        with conn.begin():
-            have = {c["name"] for c in inspect(conn).get_columns(events_table.name)}  # another process may have
-            guard = "" if engine.dialect.name == "sqlite" else "IF NOT EXISTS "  # SQLite has no such guard
-            for name in missing:
-                if name not in have:
-                    conn.exec_driver_sql(f"ALTER TABLE {events_table.name} ADD COLUMN {guard}{name} TEXT")
-    log.info("store: added column(s) %s to the events table", ", ".join(missing))
-
-
 def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:
     if types is None:
         return stmt
     return stmt.where(events_table.c.type.in_(list(types)))
 
 
-class _WalCheckpointer:
-    """Checkpoints a file SQLite database's write-ahead log from a daemon thread, every `interval` seconds.
-
-    PASSIVE: it copies what no reader still needs and never blocks writers or readers; a log that a reader
-    pins is copied on a later round. Connections of the store have auto-checkpointing off (see
-    ``_sqlite_on_connect``), so no commit does this work. Another process's store checkpoints too; two at
-    once are harmless (one finds the checkpoint lock taken and skips the round)."""
-
-    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
-        self.engine = engine
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.checkpoint()
-
-    def checkpoint(self) -> None:
-        try:
-            raw = self.engine.raw_connection()
-            try:
-                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            finally:
-                raw.close()
-        except Exception:  # a busy or closing database: the next round tries again
-            log.debug("WAL checkpoint skipped", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self.checkpoint()  # leave a short log behind
-
-
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite's implicit, deferred one.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    try:
-        # WAL: readers do not block the writer and the writer does not block readers.
-        cur.execute("PRAGMA journal_mode=WAL")
-        # FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at each commit, so a power loss or OS
-        # crash can drop transactions that append()/commit() already reported as committed. The contract is
-        # "durable before acknowledged", and callers batch their writes, so one fsync per commit is affordable.
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        # Checkpoints run on the store's _WalCheckpointer thread, not inside a commit (module docstring).
-        cur.execute("PRAGMA wal_autocheckpoint=0")
-    finally:
-        cur.close()
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    # Writers take SQLite's write lock up front (BEGIN IMMEDIATE), so two writers never both read the head and
-    # then race to upgrade (a deferred transaction that read first would fail with SQLITE_BUSY, not wait).
-    if conn.get_execution_options().get(_WRITE_OPTION):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
-
-
-__all__ = ["SqlStore", "checkpoints_table", "deliveries_table", "events_table", "metadata", "normalize_url"]
+__all__ = [
+    "SqlStore",
+    "StoreError",
+    "checkpoints_table",
+    "deliveries_table",
+    "events_table",
+    "metadata",
+    "normalize_url",
+]

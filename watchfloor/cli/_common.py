@@ -1,4 +1,9 @@
-"""Shared pieces of the command line: the Typer apps, consoles, config loading, progress bars, errors."""
+"""Shared pieces of the command line: the Typer apps, consoles, config loading, progress bars, errors.
+
+A store that cannot be used (unreachable, read-only, corrupt, missing: `StoreError`) or a file the command
+cannot read or write (`OSError`) ends any command with one line on stderr and exit code 1, never a
+traceback: `_CommandGroup` catches them around every command.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,49 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
+
+from watchfloor.stream_processors.stores.errors import StoreError
+from watchfloor.stream_processors.stores.errors import redact_url as redact_url
 
 from ..config import ConfigError, load_config
 
-app = typer.Typer(help="Event-sourced alerting for geopolitical news.", no_args_is_help=True, add_completion=False)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def error_line(e: BaseException) -> str:
+    """One line for an environmental failure: what and where, no traceback, no secret."""
+    if isinstance(e, StoreError):
+        return str(e)
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror or e}"
+    return f"{type(e).__name__}: {e}"
+
+
+class _CommandGroup(TyperGroup):
+    """The top-level group: StoreError and OSError from any command become one line and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
+        try:
+            return super().invoke(ctx)
+        except (StoreError, OSError) as e:
+            err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_CommandGroup, help="Event-sourced alerting for geopolitical news.", no_args_is_help=True, add_completion=False
+)
 rules_app = typer.Typer(help="Validate and test detection rule packs.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts raised so far.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas for inputs, events, rule packs and config.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(schemas_app, name="schemas")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (YAML). Default: the bundled embedded demo.")
@@ -64,13 +98,3 @@ def stop_on_sigterm() -> threading.Event:
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(1)
-
-
-def redact_url(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
-

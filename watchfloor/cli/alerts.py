@@ -25,7 +25,7 @@ def alerts_list(
     from watchfloor.stream_processors.stores import open_store
 
     cfg = app_config(config)
-    st = open_store(store or cfg.store)
+    st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
     try:
         dets: list[Detection] = []
         channels: dict[str, tuple[str, ...]] = {}

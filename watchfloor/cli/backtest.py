@@ -59,7 +59,7 @@ def backtest(
     if from_store:
         from watchfloor.stream_processors.stores import open_store
 
-        st = open_store(from_store)
+        st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
         try:
             loaded.documents = list(documents_from_store(st))
         finally:

@@ -1,0 +1,72 @@
+"""What stores raise: StoreError when the store as a whole cannot serve, RecordRejected for one event it cannot take.
+
+The two are kept apart because callers treat them oppositely. A `StoreError` (unreachable, read-only, corrupt,
+full, locked, missing, made by a newer watchfloor) stops the caller's batch; nothing of it was written, so the
+next attempt loses nothing. A `RecordRejected` names one event; the caller dead-letters that event and writes
+the rest of its batch. Messages are safe to print: a store URL in them has its password replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import orjson
+
+from watchfloor.schemas.events import Event
+
+StoreProblem = Literal["missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "other"]
+
+MAX_EVENT_ID_BYTES = 2048
+"""The longest event id (UTF-8) any store takes: PostgreSQL cannot index a key much over 2,700 bytes, and
+every store refuses the same ids (the input contract keeps document ids to 512 characters, within this)."""
+
+
+def redact_url(url: str) -> str:
+    """A store or broker URL with its password (if any) replaced by ***."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used: `problem` says what, in one line, without secrets."""
+
+    def __init__(self, url: str, problem: str, kind: StoreProblem = "other") -> None:
+        self.url = redact_url(url)
+        self.problem = problem
+        self.kind: StoreProblem = kind
+        super().__init__(f"store {self.url}: {problem}")
+
+
+class RecordRejected(ValueError):
+    """One event the store cannot take (`index` in the batch given); nothing of that batch was written."""
+
+    def __init__(self, event_id: str, reason: str, *, index: int = 0, field: str | None = None) -> None:
+        self.event_id = event_id
+        self.reason = reason
+        self.index = index
+        self.field = field
+        super().__init__(f"event {event_id[:200]!r}: {reason}")
+
+
+def check_event(ev: Event, index: int = 0) -> str:
+    """The event's payload as the JSON text a store keeps, or RecordRejected if no store could keep it.
+
+    Every store applies this before writing anything, so an event refused by one (a NUL in its id, which
+    PostgreSQL text cannot hold; a payload nested too deep to serialise) is refused by all of them."""
+    for name in ("id", "type", "key"):
+        value = getattr(ev, name)
+        if value is not None and "\x00" in value:
+            raise RecordRejected(ev.id, f"{name} contains a NUL character (U+0000)", index=index, field=name)
+    if len(ev.id.encode("utf-8", "surrogatepass")) > MAX_EVENT_ID_BYTES:
+        raise RecordRejected(ev.id, f"id is longer than {MAX_EVENT_ID_BYTES} bytes", index=index, field="id")
+    try:
+        return orjson.dumps(ev.payload).decode()
+    except TypeError as e:  # orjson.JSONEncodeError: nested past its limit, a non-string key, a lone surrogate
+        raise RecordRejected(ev.id, f"payload cannot be stored as JSON: {e}", index=index, field="payload") from None
+
+
+__all__ = ["MAX_EVENT_ID_BYTES", "RecordRejected", "StoreError", "StoreProblem", "check_event", "redact_url"]

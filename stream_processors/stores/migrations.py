@@ -1,0 +1,140 @@
+"""The SQL store's schema, as one ordered list of migrations applied once each under the store's write lock.
+
+Any number of processes may open a store at once, fresh or old (four `watchfloor` processes on a new SQLite
+file used to fail with "database is locked"). Opening reads the schema version without a lock; only when it
+is behind does the opener take the write lock (SQLite ``BEGIN IMMEDIATE``, which waits its turn; PostgreSQL
+``pg_advisory_xact_lock``), read the version again, and apply what is still missing in that one
+transaction. Both databases run DDL inside transactions, so a crash mid-way leaves the old version.
+
+To change the schema, append a `Migration` to `MIGRATIONS`, never edit or reorder one. Each must be
+idempotent, because migration 1 creates the tables as the code defines them *now*: on a fresh store a later
+migration finds its column already there. `add_column` does that check for the common case:
+
+    Migration(2, "events: origin, received_at", lambda conn: add_column(conn, events_table, "origin"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, inspect, select, update
+
+from .errors import StoreError
+
+WRITE_OPTION = "watchfloor_write"
+"""Execution option that makes a SQLite transaction BEGIN IMMEDIATE (see sqlite_setup.sqlite_on_begin)."""
+
+_PG_MIGRATE_LOCK_KEY = 0x7766_6D69_6772_6174  # "wfmigrat": serialises migrations (and nothing else)
+
+schema_meta = MetaData()
+version_table = Table("watchfloor_schema", schema_meta, Column("version", Integer, nullable=False))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema. `apply` runs inside the migration transaction and must be idempotent."""
+
+    version: int
+    what: str
+    apply: Callable[[Connection], None]
+
+
+def _create_tables(conn: Connection) -> None:
+    from .sql import metadata  # the tables as the code defines them
+
+    metadata.create_all(conn, checkfirst=True)
+
+
+def _event_origin_columns(conn: Connection) -> None:
+    from .sql import events_table
+
+    for name in ("origin", "received_at"):
+        add_column(conn, events_table, name)
+
+
+def _delivery_ledger(conn: Connection) -> None:
+    from .sql_ledger import create_ledger  # creates the table, or brings a first-version one up to date
+
+    create_ledger(conn, conn.dialect.name == "sqlite")
+
+
+def add_column(conn: Connection, table: Table, name: str) -> None:
+    """ALTER TABLE ... ADD COLUMN for `table.c[name]` unless the table has it already (fresh stores do)."""
+    if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    ddl_type = column.type.compile(dialect=conn.dialect)
+    null = "" if column.nullable else " NOT NULL"
+    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {ddl_type}{null}')
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "events and checkpoints tables", _create_tables),
+    Migration(2, "events: origin and received_at columns", _event_origin_columns),
+    Migration(3, "deliveries: the ledger of outstanding deliveries, with claims and leases", _delivery_ledger),
+]
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1].version
+
+
+def _read_version(conn: Connection) -> int:
+    if not inspect(conn).has_table(version_table.name):  # a fresh store, or one from before versioning
+        return 0
+    got = conn.execute(select(func.max(version_table.c.version))).scalar_one_or_none()
+    return int(got) if got is not None else 0
+
+
+def current_version(engine: Engine) -> int:
+    """The store's schema version, read without taking any lock (0: never migrated)."""
+    with engine.connect() as conn:
+        return _read_version(conn)
+
+
+@contextmanager
+def _migration_transaction(engine: Engine, sqlite: bool) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if not sqlite:
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATE_LOCK_KEY)))
+            yield conn
+
+
+def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
+    """Bring the store's schema to the latest version; safe to call from many processes at once.
+    Returns the version it found. Raises StoreError for a store made by a newer watchfloor."""
+    latest = latest_version()
+    found = current_version(engine)
+    if found == latest:
+        return found
+    if found > latest:
+        raise _newer(url, found, latest)
+    with _migration_transaction(engine, sqlite) as conn:
+        found = _read_version(conn)  # again, under the lock: another process may have done it meanwhile
+        if found > latest:
+            raise _newer(url, found, latest)
+        if found < latest:
+            schema_meta.create_all(conn, checkfirst=True)
+            for m in MIGRATIONS:
+                if m.version > found:
+                    m.apply(conn)
+            if conn.execute(select(func.count()).select_from(version_table)).scalar_one():
+                conn.execute(update(version_table).values(version=latest))
+            else:
+                conn.execute(version_table.insert().values(version=latest))
+    return found
+
+
+def _newer(url: str, found: int, latest: int) -> StoreError:
+    return StoreError(
+        url,
+        f"its schema is version {found}, made by a newer watchfloor; this one knows up to version {latest}",
+        "newer",
+    )
+
+
+__all__ = ["MIGRATIONS", "Migration", "add_column", "current_version", "latest_version", "migrate", "version_table"]
