@@ -48,6 +48,7 @@ class SourceResult:
     error: str | None = None  # why the source could not be read at all
     not_modified: bool = False  # HTTP 304
     warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # how long the poll took (the status server's poll-duration metric)
 
 
 @dataclass
@@ -132,6 +133,7 @@ class SourcePoller:
                     continue
             self._last_polled[index] = now
             result = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
+            result.seconds = time.monotonic() - now
             if result.error:
                 log.warning("source %s: %s", result.origin, result.error)
             summary.sources.append(result)

@@ -83,6 +83,7 @@ class SlackApp(_Strict):
     token_env: str = "SLACK_BOT_TOKEN"  # names the variable holding the bot token (xoxb-...)
     signing_secret_env: str = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
     base_url: str | None = None  # Web API root of a Slack-compatible server; None: Slack itself
+    command: str = Field(default="/watchfloor", pattern=r"^/[a-z0-9_-]+$")  # the slash command's name
 
 
 class RetryPolicy(_Strict):

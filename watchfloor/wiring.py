@@ -6,12 +6,14 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.schemas.config import (
     AppConfig,
@@ -61,17 +63,41 @@ def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dic
     return {ch.name: build_notifier(ch, env, cfg.slack) for ch in cfg.channels}
 
 
+def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> ChannelNotifiers:
+    """The configured channels' notifiers, plus Slack channels subscribed from Slack (`slack:<id>`), posted to
+    with the `slack:` section's token when it is set."""
+    env = os.environ if env is None else env
+    slack = cfg.slack or SlackApp()
+    token = env.get(slack.token_env)
+
+    def slack_for(channel_id: str) -> Notifier:
+        assert token is not None
+        return SlackNotifier(f"slack:{channel_id}", channel_id, token, base_url=slack.base_url)
+
+    return ChannelNotifiers(build_notifiers(cfg, env), slack_for if token else None)
+
+
+def open_control(store: Store, cfg: AppConfig) -> ControlLog:
+    """The store's subscriptions, silences and acknowledgements, with the config file's subscriptions
+    reconciled into the log (created when new, removed when gone from the file)."""
+    control = ControlLog(store)
+    control.reconcile_config(cfg.subscriptions)
+    return control
+
+
 def build_dispatcher(cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None) -> AlertDispatcher:
-    return AlertDispatcher(store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry)
+    return AlertDispatcher(
+        store, build_channel_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg)
+    )
 
 
 def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[Store], AlertDispatcher]:
     """For runtimes that open their own store (the Faust worker): notifiers are built now, so a missing
     Slack token fails at start, not at the first alert."""
-    notifiers = build_notifiers(cfg, env)
+    notifiers = build_channel_notifiers(cfg, env)
 
     def make(store: Store) -> AlertDispatcher:
-        return AlertDispatcher(store, notifiers, cfg.subscriptions, retry=cfg.retry)
+        return AlertDispatcher(store, notifiers, cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg))
 
     return make
 
@@ -108,7 +134,10 @@ class EmbeddedPipeline:
         self.engine = Engine(self.rules)
         self.poller = SourcePoller(self.store, cfg.sources, cfg.max_body_chars)
         self.runner = EmbeddedRunner(self.store, self.engine)
-        self.dispatcher = AlertDispatcher(self.store, build_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry)
+        self.control = open_control(self.store, cfg)
+        self.dispatcher = AlertDispatcher(
+            self.store, build_channel_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry, routing=self.control
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +17,12 @@ def run(
     config: ConfigOpt = None,
     once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve", metavar="[HOST:]PORT", help="Also serve the Slack app, /healthz, /metrics and the status page."
+        ),
+    ] = None,
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
     from watchfloor.stream_processors.rulefile import RuleLoadError
@@ -33,7 +41,16 @@ def run(
         highlight=False,
     )
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
+    server = None
     try:
+        if serve is not None:
+            from .serve import parse_listen, start_server
+
+            host, port = parse_listen(serve)
+            # Unhealthy when no cycle has finished for three intervals (and a minute's slack for a slow one).
+            server = start_server(
+                cfg, pipeline.store, pipeline.control, pipeline.rules, host, port, pipeline_max_age=3 * wait + 60
+            )
         while True:
             try:
                 _cycle(pipeline)
@@ -50,10 +67,15 @@ def run(
     except KeyboardInterrupt:
         err.print("stopped")
     finally:
+        if server is not None:
+            server.stop()
         pipeline.close()
 
 
 def _cycle(pipeline: Any) -> None:
+    from watchfloor.web.activity import record_cycle
+
+    started = time.monotonic()
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due()
     for src in summary.sources:
@@ -67,6 +89,9 @@ def _cycle(pipeline: Any) -> None:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=lambda n: prog.advance(task, n))
     sent = pipeline.dispatcher.run_once()
+    # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
+    polls = {src.origin: src.seconds for src in summary.sources}
+    record_cycle(pipeline.store, datetime.now(UTC), time.monotonic() - started, polls)
     err.print(
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "

@@ -1,0 +1,326 @@
+"""Subscriptions, silences and acknowledgements as a projection of the log, and the operations that change them.
+
+`ControlState` is a pure fold over control events (schemas.control). `ControlLog` keeps one up to date by
+reading only the events appended since its last look, so the dispatcher's routing, the Slack app, the CLI and
+the status page, in one process or in several on the same store, all see what the others recorded. Each
+operation appends one event with a deterministic id, after reading the log's tail: two processes making the
+same change at once leave one event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.control import (
+    CONFIG_ACTOR,
+    CONTROL_TYPES,
+    Actor,
+    AlertAcknowledged,
+    ControlType,
+    DigestSent,
+    Silence,
+    SilenceExpired,
+    SubscriptionCreated,
+    SubscriptionRemoved,
+    alert_acknowledged_event,
+    silence_created_event,
+    silence_expired_event,
+    silence_id,
+    subscription_created_event,
+    subscription_id,
+    subscription_removed_event,
+)
+from watchfloor.schemas.events import Severity
+from watchfloor.stream_processors.ports import EventLog, StoredEvent
+
+from .routing import RoutingTable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ControlState:
+    """What the control events say so far. Mutable, folded in log order by `apply`."""
+
+    position: int = 0
+    subscriptions: dict[str, SubscriptionCreated] = field(default_factory=dict)  # active, by id
+    removals: dict[str, int] = field(default_factory=dict)  # subscription id -> times removed
+    silences: dict[str, Silence] = field(default_factory=dict)  # every silence ever made, by id
+    expired: dict[str, SilenceExpired] = field(default_factory=dict)  # ended early, by silence id
+    acks: dict[str, list[AlertAcknowledged]] = field(default_factory=dict)  # alert id -> acknowledgements
+    digests: dict[str, DigestSent] = field(default_factory=dict)  # subscription id -> last digest sent
+
+    def apply(self, stored: StoredEvent) -> None:
+        self.position = max(self.position, stored.position)
+        ev = stored.event
+        try:
+            if ev.type == ControlType.SUBSCRIPTION_CREATED:
+                sub = SubscriptionCreated.model_validate(ev.payload)
+                self.subscriptions.setdefault(sub.id, sub)  # a second create of an active id changes nothing
+            elif ev.type == ControlType.SUBSCRIPTION_REMOVED:
+                rem = SubscriptionRemoved.model_validate(ev.payload)
+                if self.subscriptions.pop(rem.id, None) is not None:
+                    self.removals[rem.id] = self.removals.get(rem.id, 0) + 1
+            elif ev.type == ControlType.SILENCE_CREATED:
+                s = Silence.model_validate(ev.payload)
+                self.silences.setdefault(s.id, s)
+            elif ev.type == ControlType.SILENCE_EXPIRED:
+                e = SilenceExpired.model_validate(ev.payload)
+                self.expired.setdefault(e.id, e)
+            elif ev.type == ControlType.ALERT_ACKNOWLEDGED:
+                a = AlertAcknowledged.model_validate(ev.payload)
+                self.acks.setdefault(a.alert_id, []).append(a)
+            elif ev.type == ControlType.DIGEST_SENT:
+                d = DigestSent.model_validate(ev.payload)
+                if d.status == "sent":
+                    self.digests[d.subscription_id] = d
+        except ValidationError as e:
+            # A control event this version cannot read must not stop routing for everyone else.
+            log.warning("control: skipping unreadable %s event %s: %s", ev.type, ev.id, e.errors()[0]["msg"])
+
+    # -- queries --
+
+    def silence_end(self, s: Silence) -> datetime:
+        """When `s` stops (or stopped) holding alerts back: its end, or the time it was expired early."""
+        exp = self.expired.get(s.id)
+        return min(s.ends_at, exp.at) if exp is not None else s.ends_at
+
+    def live_silences(self, now: datetime) -> list[Silence]:
+        """Silences active now or starting later, with an early expiry applied to their end."""
+        out = []
+        for s in self.silences.values():
+            end = self.silence_end(s)
+            if end > now:
+                out.append(s if end == s.ends_at else s.model_copy(update={"ends_at": end}))
+        return sorted(out, key=lambda s: (s.starts_at, s.id))
+
+    def ended_silences(self, now: datetime) -> list[Silence]:
+        out = []
+        for s in self.silences.values():
+            end = self.silence_end(s)
+            if end <= now:
+                out.append(s.model_copy(update={"ends_at": end}))
+        return sorted(out, key=lambda s: (s.ends_at, s.id), reverse=True)
+
+
+def as_subscription(sub: SubscriptionCreated) -> Subscription:
+    """The routing view of a subscription (what alerts.routing matches on)."""
+    return Subscription.model_construct(
+        channel=sub.channel,
+        rules=list(sub.rules),
+        tags=list(sub.tags),
+        min_severity=sub.min_severity,
+        digest=sub.digest,
+    )
+
+
+class ControlError(ValueError):
+    """An operation that cannot be done as asked (unknown id, config-managed subscription, ...)."""
+
+
+class ControlLog:
+    """The control projection of one store, kept current by reading the log's tail, plus the operations.
+
+    Thread-safe: the Slack app's request threads, the pipeline's dispatcher and the status page share one.
+    It is also the dispatcher's `RoutingProvider`."""
+
+    def __init__(self, store: EventLog, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.now = now
+        self.state = ControlState()
+        self._lock = threading.RLock()
+
+    def refresh(self) -> ControlState:
+        with self._lock:
+            while True:
+                got = self.store.read(self.state.position, types=CONTROL_TYPES, limit=1000)
+                if not got:
+                    return self.state
+                for stored in got:
+                    self.state.apply(stored)
+
+    # -- RoutingProvider --
+
+    def routing(self) -> RoutingTable:
+        with self._lock:
+            st = self.refresh()
+            subs = tuple(as_subscription(s) for s in self.subscriptions())
+            return RoutingTable(subs, tuple(st.live_silences(self.now())))
+
+    # -- queries --
+
+    def subscriptions(self, channel: str | None = None) -> list[SubscriptionCreated]:
+        with self._lock:
+            subs = self.refresh().subscriptions.values()
+            return sorted((s for s in subs if channel is None or s.channel == channel), key=lambda s: (s.channel, s.at))
+
+    def silences(self, *, include_ended: bool = False) -> list[Silence]:
+        with self._lock:
+            st = self.refresh()
+            now = self.now()
+            return st.live_silences(now) + (st.ended_silences(now) if include_ended else [])
+
+    def acknowledgements(self, alert_id: str) -> list[AlertAcknowledged]:
+        with self._lock:
+            return list(self.refresh().acks.get(alert_id, ()))
+
+    # -- operations --
+
+    def subscribe(
+        self,
+        channel: str,
+        *,
+        rules: Sequence[str] = ("*",),
+        tags: Sequence[str] = (),
+        min_severity: Severity = "low",
+        digest: str | None = None,
+        by: Actor,
+        managed_by: str | None = None,
+    ) -> tuple[SubscriptionCreated, bool]:
+        """(the subscription, True if it is new). Subscribing again to the same thing is a no-op."""
+        with self._lock:
+            st = self.refresh()
+            sub = SubscriptionCreated(
+                id=subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest),
+                channel=channel,
+                rules=tuple(rules),
+                tags=tuple(tags),
+                min_severity=min_severity,
+                digest=digest,
+                managed_by=managed_by or by.via,
+                by=by,
+                at=self.now(),
+            )
+            existing = st.subscriptions.get(sub.id)
+            if existing is not None:
+                return existing, False
+            self.store.append([subscription_created_event(sub, st.removals.get(sub.id, 0))])
+            self.refresh()
+            return st.subscriptions.get(sub.id, sub), True
+
+    def unsubscribe(
+        self, sub_id: str, *, by: Actor, reason: str = "", allow_config: bool = False
+    ) -> SubscriptionCreated:
+        """Remove an active subscription. Config-managed ones change only with the config file."""
+        with self._lock:
+            st = self.refresh()
+            sub = st.subscriptions.get(sub_id)
+            if sub is None:
+                raise ControlError(f"no active subscription {sub_id!r}")
+            if sub.managed_by == "config" and not allow_config:
+                raise ControlError(
+                    f"subscription {sub_id} is managed by the config file: remove it there "
+                    "(or silence the rule instead)"
+                )
+            rem = SubscriptionRemoved(id=sub_id, by=by, at=self.now(), reason=reason)
+            self.store.append([subscription_removed_event(rem, st.removals.get(sub_id, 0))])
+            self.refresh()
+            return sub
+
+    def silence(
+        self,
+        rule: str,
+        *,
+        duration: timedelta,
+        by: Actor,
+        group: dict[str, str] | None = None,
+        channel: str | None = None,
+        reason: str = "",
+        starts_at: datetime | None = None,
+    ) -> Silence:
+        if duration <= timedelta(0):
+            raise ControlError("a silence needs a positive duration")
+        with self._lock:
+            start = starts_at or self.now()
+            s = Silence(
+                id=silence_id(rule, group or {}, channel, start, by),
+                rule=rule,
+                group=group or {},
+                channel=channel,
+                starts_at=start,
+                ends_at=start + duration,
+                reason=reason,
+                by=by,
+            )
+            self.store.append([silence_created_event(s)])
+            self.refresh()
+            return s
+
+    def unsilence(self, sil_id: str, *, by: Actor, reason: str = "") -> Silence:
+        """Expire a silence now (amtool's `silence expire`)."""
+        with self._lock:
+            st = self.refresh()
+            s = st.silences.get(sil_id)
+            now = self.now()
+            if s is None:
+                raise ControlError(f"no silence {sil_id!r}")
+            if st.silence_end(s) <= now:
+                raise ControlError(f"silence {sil_id} has already ended")
+            self.store.append([silence_expired_event(SilenceExpired(id=sil_id, by=by, at=now, reason=reason))])
+            self.refresh()
+            return s
+
+    def acknowledge(
+        self,
+        alert_id: str,
+        *,
+        by: Actor,
+        channel: str | None = None,
+        slack_channel: str | None = None,
+        message_ts: str | None = None,
+    ) -> tuple[AlertAcknowledged, bool]:
+        """(the acknowledgement that counts, True if this one is new): the first per alert and channel wins."""
+        with self._lock:
+            st = self.refresh()
+            key = channel or slack_channel
+            for a in st.acks.get(alert_id, ()):
+                if (a.channel or a.slack_channel) == key:
+                    return a, False
+            ack = AlertAcknowledged(
+                alert_id=alert_id,
+                channel=channel,
+                slack_channel=slack_channel,
+                message_ts=message_ts,
+                by=by,
+                at=self.now(),
+            )
+            self.store.append([alert_acknowledged_event(ack)])
+            self.refresh()
+            for a in st.acks.get(alert_id, ()):
+                if (a.channel or a.slack_channel) == key:
+                    return a, a == ack
+            return ack, True
+
+    def reconcile_config(self, subs: Iterable[Subscription]) -> tuple[int, int]:
+        """Make the config file's subscriptions the log's config-managed ones: (created, removed)."""
+        wanted: dict[str, Subscription] = {}
+        for sub in subs:
+            sid = subscription_id(sub.channel, tuple(sub.rules), tuple(sub.tags), sub.min_severity, sub.digest)
+            wanted.setdefault(sid, sub)
+        created = removed = 0
+        with self._lock:
+            st = self.refresh()
+            for sid, sub in wanted.items():
+                if sid not in st.subscriptions:
+                    self.subscribe(
+                        sub.channel,
+                        rules=sub.rules,
+                        tags=sub.tags,
+                        min_severity=sub.min_severity,
+                        digest=sub.digest,
+                        by=CONFIG_ACTOR,
+                        managed_by="config",
+                    )
+                    created += 1
+            for sid, active in list(st.subscriptions.items()):
+                if active.managed_by == "config" and sid not in wanted:
+                    self.unsubscribe(sid, by=CONFIG_ACTOR, reason="no longer in the config file", allow_config=True)
+                    removed += 1
+        return created, removed

@@ -1,0 +1,132 @@
+"""The Slack app on slack-bolt, HTTP mode: `/watchfloor` commands, the alert buttons, and app mentions.
+
+Bolt checks every request (v0 HMAC-SHA256 signature with the signing secret, timestamp within 5 minutes; else
+401 and no listener runs) and dispatches it to the listeners below. Listeners run before the HTTP answer
+(`process_before_response`): a command's reply is the ephemeral answer to the request itself, and a click is
+in the log by the time Slack hears back. Each does little (one append, at most one Slack call), well inside
+Slack's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from watchfloor.schemas.control import Actor
+
+from ..notifiers.slack import escape
+from . import clicks
+from .buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, parse_button_value
+from .commands import AppContext, SlackChannelRef, help_text, run_command
+
+log = logging.getLogger(__name__)
+
+
+def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_name: str | None = None) -> Actor:
+    user = user or {}
+    return Actor(
+        via="slack",
+        user=str(user.get("id") or user_id or "") or None,
+        name=str(user.get("username") or user.get("name") or user_name or "") or None,
+    )
+
+
+def build_app(
+    ctx: AppContext,
+    *,
+    token: str,
+    signing_secret: str,
+    base_url: str | None = None,
+    logger: logging.Logger | None = None,
+) -> App:
+    """A Bolt app for one workspace. The bot token is checked (auth.test) on the first request, not at start,
+    so the server comes up while Slack is unreachable."""
+    client_args: dict[str, Any] = {"token": token}
+    if base_url:
+        client_args["base_url"] = base_url
+    app = App(
+        client=WebClient(**client_args),
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        process_before_response=True,
+        logger=logger or log,
+    )
+
+    @app.command(ctx.command)
+    def on_command(ack: Ack, command: dict[str, Any]) -> None:
+        channel = SlackChannelRef(str(command.get("channel_id") or ""), str(command.get("channel_name") or ""))
+        actor = slack_actor(None, command.get("user_id"), command.get("user_name"))
+        try:
+            reply = run_command(ctx, str(command.get("text") or ""), channel, actor)
+        except Exception:
+            log.exception("slack app: command %r failed", command.get("text"))
+            reply = ":x: Something went wrong on watchfloor's side; the error is in its log."
+        ack(text=reply, response_type="ephemeral")
+
+    @app.action(ACK_ACTION)
+    def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        value = _value(action, respond)
+        if value is None:
+            return
+        actor = slack_actor(body.get("user"))
+        container = body.get("container") or {}
+        slack_channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "") or None
+        ts = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "") or None
+        record, new = clicks.acknowledge(ctx, value, actor, slack_channel, ts)
+        message = body.get("message") or {}
+        if slack_channel and ts:
+            try:
+                client.chat_update(
+                    channel=slack_channel,
+                    ts=ts,
+                    text=str(message.get("text") or "watchfloor alert"),
+                    blocks=clicks.acknowledged_blocks(message.get("blocks") or [], record),
+                )
+            except (SlackApiError, SlackClientError) as e:
+                log.warning("slack app: acknowledged %s but could not update the message: %s", value.alert_id, e)
+        if not new:
+            respond(
+                text=f"Already acknowledged by {clicks.who(record.by)}.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    @app.action(SILENCE_ACTION)
+    def on_silence(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        value = _value(action, respond)
+        if value is not None:
+            reply = clicks.silence(ctx, value, slack_actor(body.get("user")))
+            respond(text=reply, response_type="ephemeral", replace_original=False)
+
+    @app.action(UNSUBSCRIBE_ACTION)
+    def on_unsubscribe(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        value = _value(action, respond)
+        if value is not None:
+            reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
+            respond(text=reply, response_type="ephemeral", replace_original=False)
+
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], client: WebClient) -> None:
+        channel = event.get("channel")
+        if channel:
+            client.chat_postMessage(
+                channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"), text=help_text(ctx)
+            )
+
+    return app
+
+
+def _value(action: dict[str, Any], respond: Respond) -> Any:
+    try:
+        return parse_button_value(str(action.get("value") or ""))
+    except ValueError:
+        log.warning("slack app: a click with a value that is not ours: %r", escape(str(action.get("value")))[:200])
+        respond(text="This button is not one of watchfloor's.", response_type="ephemeral", replace_original=False)
+        return None

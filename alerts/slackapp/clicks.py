@@ -1,0 +1,99 @@
+"""What the three alert buttons do, without Slack: record the click in the control log and say what happened."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, timedelta
+from typing import Any
+
+from watchfloor.schemas.control import Actor, AlertAcknowledged
+from watchfloor.schemas.events import EventType
+from watchfloor.stream_processors.ports import EventLog
+
+from ..notifiers.slack import escape
+from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
+from .commands import AppContext, unsubscribe
+
+ACK_BLOCK_ID = "wf_acknowledged"
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def who(actor: Actor) -> str:
+    """A mention for a Slack user id (safe: checked), else the escaped name."""
+    if actor.via == "slack" and actor.user and _SLACK_USER.match(actor.user):
+        return f"<@{actor.user}>"
+    return escape(actor.name or actor.user or "someone")
+
+
+def acknowledge(
+    ctx: AppContext, value: ButtonValue, actor: Actor, slack_channel: str | None, message_ts: str | None
+) -> tuple[AlertAcknowledged, bool]:
+    return ctx.control.acknowledge(
+        value.alert_id, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
+    )
+
+
+def ack_line(ack: AlertAcknowledged) -> str:
+    return f":white_check_mark: Acknowledged by {who(ack.by)} at {ack.at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+
+
+def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
+    """The message's blocks with the Acknowledge button gone and a line saying who acknowledged it and when
+    (in place of our buttons block, or at the end). Everything else is kept as Slack sent it."""
+    line = {"type": "context", "block_id": ACK_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": ack_line(ack)}]}
+    out: list[dict[str, Any]] = []
+    placed = False
+    for block in blocks:
+        if block.get("block_id") == ACK_BLOCK_ID:
+            continue  # an older line: replaced
+        if block.get("type") == "actions" and block.get("block_id") == ACTIONS_BLOCK_ID:
+            out.append(line)
+            placed = True
+            rest = [e for e in block.get("elements", []) if e.get("action_id") != ACK_ACTION]
+            if rest:
+                out.append({**block, "elements": rest})
+            continue
+        out.append(dict(block))
+    if not placed:
+        out.append(line)
+    return out
+
+
+def group_of(log: EventLog, value: ButtonValue) -> dict[str, str]:
+    """The alert's group: from the button, else from the alert event in the log ({} when not found)."""
+    if value.group is not None:
+        return value.group
+    position = 0
+    while True:
+        got = log.read(position, types={EventType.ALERT.value}, limit=2000)
+        if not got:
+            return {}
+        for se in got:
+            if se.event.payload.get("id") == value.alert_id:
+                group = (se.event.payload.get("detection") or {}).get("group") or {}
+                return {str(k): str(v) for k, v in group.items()}
+        position = got[-1].position
+
+
+def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
+    """Silence the alert's rule and group in the channel it was posted to, for 24 hours."""
+    group = group_of(ctx.control.store, value)
+    s = ctx.control.silence(
+        value.rule,
+        duration=timedelta(hours=SILENCE_FOR_HOURS),
+        by=actor,
+        group=group,
+        channel=value.channel,
+        reason=f"Silence button on alert {value.alert_id}",
+    )
+    what = f"`{escape(s.rule)}`" + (f" ({ctx.group_text(s.group)})" if s.group else "")
+    return (
+        f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
+        f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    )
+
+
+def unsubscribe_click(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
+    """Unsubscribe the channel the alert was posted for from the alert's rule."""
+    return unsubscribe(ctx, [value.channel], value.rule, actor)

@@ -1,0 +1,412 @@
+"""`/watchfloor …` and the buttons, without Slack: parse the text, apply it to the control log, say what happened.
+
+Replies are Slack mrkdwn, with everything a user typed (or a rule author wrote) escaped. Bad input gets one
+line: the usage of the command it looked like.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated
+from watchfloor.schemas.events import SEVERITY_RANK
+from watchfloor.schemas.rules import format_duration, parse_duration
+
+from ..control import ControlError, ControlLog
+from ..notifiers.slack import escape
+from .buttons import SILENCE_FOR_HOURS
+
+USAGE = {
+    "subscribe": "Usage: `/watchfloor subscribe RULE|tag:TAG|* [min=SEVERITY] [digest daily HH:MM Area/City]`",
+    "unsubscribe": "Usage: `/watchfloor unsubscribe RULE|tag:TAG|*|SUBSCRIPTION-ID`",
+    "list": "Usage: `/watchfloor list`",
+    "silence": "Usage: `/watchfloor silence RULE [group=VALUE] for DURATION [reason…]` (DURATION: 30m, 2h, 1d, 1w)",
+    "silences": "Usage: `/watchfloor silences`",
+    "unsilence": "Usage: `/watchfloor unsilence SILENCE-ID`",
+    "rules": "Usage: `/watchfloor rules`",
+    "help": "Usage: `/watchfloor help`",
+}
+REPLY_LIMIT = 3500  # keep replies well inside Slack's message size
+MAX_SILENCE = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    title: str
+    description: str = ""
+    severity: str = "medium"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlackChannelRef:
+    """A Slack channel as a request names it."""
+
+    id: str
+    name: str = ""
+
+
+@dataclass
+class ChannelMap:
+    """Which routing channels post to which Slack channel.
+
+    Configured Slack channels name theirs by id or by name; a channel that no config entry names is routed as
+    `slack:<id>`, delivered with the `slack:` section's token. New subscriptions typed in a channel go to the
+    first configured channel that posts there, so the same channel is never posted to twice."""
+
+    configured: dict[str, str] = field(default_factory=dict)  # routing name -> Slack channel id or name
+
+    def routing_names(self, ch: SlackChannelRef) -> list[str]:
+        wanted = {ch.id, ch.name, f"#{ch.name}"} - {"", "#"}
+        names = [name for name, target in self.configured.items() if target in wanted]
+        return [*names, f"slack:{ch.id}"]
+
+    def primary(self, ch: SlackChannelRef) -> str:
+        return self.routing_names(ch)[0]
+
+    def display(self, routing_name: str) -> str:
+        """How a reply names a routing channel: <#C…> for Slack ids, the config name otherwise."""
+        if routing_name.startswith("slack:"):
+            return f"<#{routing_name[len('slack:') :]}>"
+        target = self.configured.get(routing_name)
+        return f"`{escape(routing_name)}` ({escape(target)})" if target else f"`{escape(routing_name)}`"
+
+
+@dataclass
+class AppContext:
+    """Everything the commands and buttons act on."""
+
+    control: ControlLog
+    rules: Mapping[str, RuleInfo]
+    channels: ChannelMap = field(default_factory=ChannelMap)
+    entity_names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name
+    command: str = "/watchfloor"
+
+    def entity_name(self, value: str) -> str:
+        return self.entity_names.get(value, value)
+
+    def group_text(self, group: Mapping[str, str]) -> str:
+        if not group:
+            return "all groups"
+        return ", ".join(
+            escape(self.entity_name(v)) if k == "*" else f"{escape(k)}={escape(self.entity_name(v))}"
+            for k, v in group.items()
+        )
+
+
+class UsageError(ValueError):
+    """Input that does not parse: the reply is the command's one-line usage."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(USAGE.get(command, USAGE["help"]))
+
+
+# --- the command line -----------------------------------------------------------------------------------------
+
+
+def run_command(ctx: AppContext, text: str, channel: SlackChannelRef, actor: Actor) -> str:
+    """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`."""
+    try:
+        words = shlex.split(text.replace("“", '"').replace("”", '"'))
+    except ValueError:
+        words = text.split()
+    if not words:
+        return help_text(ctx)
+    verb, args = words[0].lower(), words[1:]
+    handler = _COMMANDS.get(verb)
+    if handler is None:
+        return f"Unknown command `{escape(verb[:40])}`. {USAGE['help']} lists the commands."
+    try:
+        return handler(ctx, args, channel, actor)
+    except UsageError as e:
+        return str(e)
+    except ControlError as e:
+        return f":warning: {escape(str(e))}"
+
+
+def help_text(ctx: AppContext, *_: object) -> str:
+    c = ctx.command
+    return "\n".join(
+        [
+            "*watchfloor* — alerts on geopolitical news, in this channel.",
+            f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [digest daily HH:MM Area/City]` — send alerts here",
+            f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
+            f"`{c} list` — this channel's subscriptions",
+            f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",
+            f"`{c} silences` — silences in force here",
+            f"`{c} unsilence ID` — end a silence now",
+            f"`{c} rules` — the rules you can subscribe to",
+            "Severities: low, medium, high, critical. Alerts have buttons: Acknowledge, "
+            f"Silence {SILENCE_FOR_HOURS}h, Unsubscribe.",
+        ]
+    )
+
+
+def _cmd_help(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    return help_text(ctx)
+
+
+def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list[str]]:
+    """RULE | tag:TAG | * -> (rules, tags)."""
+    if word == "*":
+        return ["*"], []
+    if word.lower().startswith("tag:"):
+        tag = word[4:].strip()
+        if not tag:
+            raise UsageError(verb)
+        return ["*"], [tag]
+    if word not in ctx.rules:
+        raise ControlError(f"unknown rule {word!r}: `{ctx.command} rules` lists them")
+    return [word], []
+
+
+def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if not args:
+        raise UsageError("subscribe")
+    rules, tags = parse_target(ctx, args[0], "subscribe")
+    min_severity = "low"
+    digest: str | None = None
+    rest = list(args[1:])
+    while rest:
+        word = rest.pop(0)
+        if word.lower().startswith("min="):
+            min_severity = word[4:].lower()
+            if min_severity not in SEVERITY_RANK:
+                raise UsageError("subscribe")
+        elif word.lower() == "digest":
+            digest = " ".join(rest)
+            rest = []
+        else:
+            raise UsageError("subscribe")
+    try:
+        sub, new = ctx.control.subscribe(
+            ctx.channels.primary(channel),
+            rules=rules,
+            tags=tags,
+            min_severity=min_severity,  # type: ignore[arg-type]
+            digest=digest,
+            by=actor,
+        )
+    except ValueError as e:  # a bad digest spec
+        if "digest" in str(e):
+            raise UsageError("subscribe") from None
+        raise
+    what = describe_subscription(ctx, sub)
+    if not new:
+        return f"This channel already gets {what} (`{sub.id}`)."
+    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`)"
+
+
+def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
+    if sub.tags:
+        what = "alerts tagged " + ", ".join(f"`{escape(t)}`" for t in sub.tags)
+    elif "*" in sub.rules:
+        what = "all alerts"
+    else:
+        what = ", ".join(f"`{escape(r)}`" for r in sub.rules) + " alerts"
+    if sub.min_severity != "low":
+        what += f" of severity {sub.min_severity} and above"
+    if sub.digest:
+        what += f", as a digest ({escape(sub.digest)})"
+    return what
+
+
+def _cmd_unsubscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if len(args) != 1:
+        raise UsageError("unsubscribe")
+    return unsubscribe(ctx, ctx.channels.routing_names(channel), args[0], actor)
+
+
+def unsubscribe(ctx: AppContext, routing_names: Sequence[str], target: str, actor: Actor) -> str:
+    """Remove what `target` names from the subscriptions of `routing_names`; a reply saying what happened."""
+    subs = [s for name in routing_names for s in ctx.control.subscriptions(name)]
+    rule: str | None = None
+    if target.startswith("sub-"):
+        hit = [s for s in subs if s.id == target]
+    elif target.lower().startswith("tag:"):
+        hit = [s for s in subs if target[4:].strip() in s.tags]
+    elif target == "*":
+        hit = [s for s in subs if "*" in s.rules and not s.tags]
+    else:  # a rule, known or not (a rule taken out of the packs may still have subscribers)
+        rule = target
+        hit = [s for s in subs if rule in s.rules and not s.tags]
+    if not hit:
+        wide = [s for s in subs if rule is not None and ("*" in s.rules or s.tags)]
+        if wide:
+            ids = ", ".join(f"`{s.id}`" for s in wide)
+            return (
+                f"This channel gets `{escape(target)}` through a wider subscription ({ids}). Unsubscribe that, "
+                f"or `{ctx.command} silence {escape(target)} for 1w`."
+            )
+        return f"This channel has no subscription to `{escape(target)}`. `{ctx.command} list` shows its subscriptions."
+    managed = [s for s in hit if s.managed_by == "config"]
+    done: list[str] = []
+    for s in hit:
+        if s.managed_by == "config":
+            continue
+        ctx.control.unsubscribe(s.id, by=actor, reason=f"unsubscribe {target}")
+        remaining = [r for r in s.rules if r != rule] if rule is not None else []
+        if remaining:  # a subscription to several rules keeps the others
+            ctx.control.subscribe(
+                s.channel,
+                rules=remaining,
+                tags=s.tags,
+                min_severity=s.min_severity,
+                digest=s.digest,
+                by=actor,
+            )
+        done.append(f"`{s.id}`")
+    lines = []
+    if done:
+        lines.append(f":white_check_mark: Unsubscribed from `{escape(target)}` ({', '.join(done)}).")
+    if managed:
+        ids = ", ".join(f"`{s.id}`" for s in managed)
+        lines.append(
+            f"{ids} {'is' if len(managed) == 1 else 'are'} set in watchfloor's config file and can only be "
+            f"changed there; `{ctx.command} silence {escape(target)} for 1w` holds the alerts back meanwhile."
+        )
+    return "\n".join(lines)
+
+
+def _cmd_list(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if args:
+        raise UsageError("list")
+    names = ctx.channels.routing_names(channel)
+    subs = [s for name in names for s in ctx.control.subscriptions(name)]
+    if not subs:
+        return f"This channel has no subscriptions. `{ctx.command} subscribe RULE` adds one; `{ctx.command} rules`."
+    lines = [f"*Subscriptions of this channel* ({len(subs)}):"]
+    for s in subs:
+        origin = "config file" if s.managed_by == "config" else escape(s.by.label())
+        lines.append(f"• `{s.id}` {describe_subscription(ctx, s)} — {origin}")
+    silences = _silences_for(ctx, names)
+    if silences:
+        lines.append(f"{len(silences)} silence(s) in force here: `{ctx.command} silences`.")
+    return _fit("\n".join(lines))
+
+
+def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if len(args) < 3:
+        raise UsageError("silence")
+    rule = args[0]
+    if rule != "*" and rule not in ctx.rules:
+        raise ControlError(f"unknown rule {rule!r}: `{ctx.command} rules` lists them")
+    rest = list(args[1:])
+    group: dict[str, str] = {}
+    if rest and rest[0].lower().startswith("group="):
+        words = [rest.pop(0)[len("group=") :]]
+        while rest and rest[0].lower() != "for":
+            words.append(rest.pop(0))
+        group = parse_group(ctx, " ".join(words))
+    if len(rest) < 2 or rest[0].lower() != "for":
+        raise UsageError("silence")
+    try:
+        duration = parse_duration(rest[1])
+    except ValueError:
+        raise UsageError("silence") from None
+    if duration > MAX_SILENCE:
+        raise ControlError(f"a silence lasts at most {format_duration(MAX_SILENCE)}")
+    reason = " ".join(rest[2:])
+    s = ctx.control.silence(
+        rule, duration=duration, by=actor, group=group, channel=ctx.channels.primary(channel), reason=reason
+    )
+    return (
+        f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
+        f"until {_when(s)}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    )
+
+
+def parse_group(ctx: AppContext, text: str) -> dict[str, str]:
+    """`KEY=VALUE`, an entity id (`RUS`) or an entity name (`Russia`) -> group matchers."""
+    text = text.strip()
+    if not text:
+        raise UsageError("silence")
+    if "=" in text:
+        key, _, value = text.partition("=")
+        return {key.strip(): resolve_entity(ctx, value.strip())}
+    return {"*": resolve_entity(ctx, text)}
+
+
+def resolve_entity(ctx: AppContext, value: str) -> str:
+    if value in ctx.entity_names:
+        return value
+    by_name = {name.casefold(): eid for eid, name in ctx.entity_names.items()}
+    return by_name.get(value.casefold(), value)
+
+
+def _silence_what(ctx: AppContext, s: Silence) -> str:
+    rule = "every rule" if s.rule == "*" else f"`{escape(s.rule)}`"
+    return rule if not s.group else f"{rule} ({ctx.group_text(s.group)})"
+
+
+def _when(s: Silence) -> str:
+    return s.ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _silences_for(ctx: AppContext, names: Sequence[str]) -> list[Silence]:
+    return [s for s in ctx.control.silences() if s.channel is None or s.channel in names]
+
+
+def _cmd_silences(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if args:
+        raise UsageError("silences")
+    silences = _silences_for(ctx, ctx.channels.routing_names(channel))
+    if not silences:
+        return "No silences in force in this channel."
+    now = ctx.control.now()
+    lines = [f"*Silences in force here* ({len(silences)}):"]
+    for s in silences:
+        scope = "all channels" if s.channel is None else "this channel"
+        starts = "" if s.starts_at <= now else f" from {s.starts_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+        reason = f" — “{escape(s.reason)}”" if s.reason else ""
+        lines.append(
+            f"• `{s.id}` {_silence_what(ctx, s)} in {scope}{starts} until {_when(s)}, by {escape(s.by.label())}{reason}"
+        )
+    return _fit("\n".join(lines))
+
+
+def _cmd_unsilence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if len(args) != 1:
+        raise UsageError("unsilence")
+    s = ctx.control.unsilence(args[0], by=actor, reason="unsilenced from Slack")
+    return f":loud_sound: Ended silence `{s.id}` ({_silence_what(ctx, s)}): its alerts are sent again."
+
+
+def _cmd_rules(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+    if args:
+        raise UsageError("rules")
+    if not ctx.rules:
+        return "No rules are loaded."
+    lines = [f"*Rules* ({len(ctx.rules)}) — `{ctx.command} subscribe RULE` to get one here:"]
+    for r in sorted(ctx.rules.values(), key=lambda r: r.id):
+        line = f"• `{escape(r.id)}` *{escape(r.title)}* ({escape(r.severity)})"
+        if r.description:
+            line += f" — {escape(' '.join(r.description.split())[:300])}"
+        lines.append(line)
+    return _fit("\n".join(lines))
+
+
+def _fit(text: str) -> str:
+    if len(text) <= REPLY_LIMIT:
+        return text
+    cut = text[:REPLY_LIMIT].rsplit("\n", 1)[0]
+    more = text[len(cut) :].count("\n")
+    return f"{cut}\n…and {more} more line(s)."
+
+
+_COMMANDS = {
+    "help": _cmd_help,
+    "subscribe": _cmd_subscribe,
+    "sub": _cmd_subscribe,
+    "unsubscribe": _cmd_unsubscribe,
+    "unsub": _cmd_unsubscribe,
+    "list": _cmd_list,
+    "silence": _cmd_silence,
+    "silences": _cmd_silences,
+    "unsilence": _cmd_unsilence,
+    "rules": _cmd_rules,
+}

@@ -1,0 +1,109 @@
+"""`watchfloor subscriptions` and `watchfloor silences`: the Slack operations from the command line, recorded in
+the same log and applied by the pipeline's next cycle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import Delivery, EventType
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.functional
+
+SAMPLES = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+runner = CliRunner()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text("", encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""
+store: sqlite:///{tmp_path / "wf.db"}
+sources: [{{kind: jsonl, path: {inbox}}}]
+channels:
+  - {{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}
+  - {{type: console, name: console}}
+subscriptions:
+  - {{channel: console, min_severity: critical}}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def wf(*args: str) -> str:
+    res = runner.invoke(app, list(args))
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_subscriptions_list_add_remove(config: Path) -> None:
+    c = ["--config", str(config)]
+    rows = [json.loads(line) for line in wf("subscriptions", "list", *c, "--json").splitlines()]
+    assert [(r["channel"], r["managed_by"], r["min_severity"]) for r in rows] == [("console", "config", "critical")]
+    out = wf("subscriptions", "add", "archive", "--rule", "treaty-ratified", "--min", "high", "--author", "kim", *c)
+    sub_id = out.split(": ")[1].strip()
+    assert out.startswith("subscribed: sub-")
+    assert wf("subscriptions", "add", "archive", "-r", "treaty-ratified", "--min", "high", *c).startswith("already")
+    wf("subscriptions", "add", "slack:C0SOMEWHERE", "--tag", "troops", "--digest", "daily 07:30 Asia/Seoul", *c)
+    assert wf("subscriptions", "list", *c).rstrip().endswith("3 subscriptions")
+    rows = {r["id"]: r for r in map(json.loads, wf("subscriptions", "list", *c, "--json").splitlines())}
+    assert rows[sub_id]["by"] == {"via": "cli", "user": "kim", "name": "kim"}
+    assert {r["digest"] for r in rows.values()} == {None, "daily 07:30 Asia/Seoul"}
+    assert wf("subscriptions", "remove", sub_id, *c).strip() == f"removed {sub_id}"
+    rows = [json.loads(line) for line in wf("subscriptions", "list", *c, "--json").splitlines()]
+    assert sorted(r["channel"] for r in rows) == ["console", "slack:C0SOMEWHERE"]
+
+    config_sub = next(r["id"] for r in rows if r["managed_by"] == "config")
+    res = runner.invoke(app, ["subscriptions", "remove", config_sub, *c])
+    assert res.exit_code == 1 and "managed by the config file" in res.output
+    for bad, why in [
+        (["nowhere"], "unknown channel 'nowhere'"),
+        (["archive", "-r", "no-such-rule"], "unknown rule(s) no-such-rule"),
+        (["archive", "--min", "urgent"], "--min must be one of"),
+        (["archive", "--digest", "weekly"], "bad digest"),
+    ]:
+        res = runner.invoke(app, ["subscriptions", "add", *bad, *c])
+        assert res.exit_code == 1 and why in res.output, res.output
+
+
+def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path: Path) -> None:
+    c = ["--config", str(config)]
+    wf("subscriptions", "add", "archive", *c)
+    sil = wf("silences", "add", "treaty-ratified", "-g", "RUS", "-d", "2h", "-m", "Duma noise", "-a", "kim", *c).strip()
+    assert sil.startswith("sil-")
+    later = wf("silences", "add", "*", "--start", "2099-01-01T00:00:00+00:00", "-d", "1d", *c).strip()
+    rows = {r["id"]: r for r in map(json.loads, wf("silences", "list", "--json", *c).splitlines())}
+    assert rows[sil]["state"] == "active" and rows[sil]["group"] == {"*": "RUS"} and rows[sil]["reason"] == "Duma noise"
+    assert rows[later]["state"] == "pending"
+    assert wf("silences", "list", *c).rstrip().endswith("2 silences")
+
+    # the pipeline, started after: the silence holds back both Russian ratifications on every channel
+    (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    wf("run", "--once", *c)
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    deliveries = [Delivery.model_validate(se.event.payload) for se in st.read(0, types={EventType.DELIVERY.value})]
+    st.close()
+    suppressed = [d for d in deliveries if d.status == "suppressed"]
+    assert len(suppressed) == 2 and {d.detail for d in suppressed} == {f"silenced by {sil}"}
+    assert sum(1 for d in deliveries if d.status == "sent") == 7
+    listed = [json.loads(line) for line in wf("alerts", "list", "--json", *c).splitlines()]
+    assert sum(1 for r in listed if r["deliveries"] == {"archive": "suppressed"}) == 2
+
+    assert wf("silences", "expire", later, *c).strip() == f"expired {later}"
+    assert wf("silences", "remove", sil, *c).strip() == f"expired {sil}"
+    assert wf("silences", "list", "--json", *c).strip() == ""
+    ended = [json.loads(line) for line in wf("silences", "list", "--json", "--expired", *c).splitlines()]
+    assert {r["state"] for r in ended} == {"expired"}
+    res = runner.invoke(app, ["silences", "remove", sil, *c])
+    assert res.exit_code == 1 and "already ended" in res.output
+    res = runner.invoke(app, ["silences", "add", "treaty-signed", "-d", "forever", *c])
+    assert res.exit_code == 1 and "bad duration" in res.output

@@ -1,0 +1,203 @@
+"""`watchfloor serve`'s pages over a store the embedded pipeline filled: /healthz, /metrics (parsed with
+prometheus-client's own parser) and the status page, rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fixtures.browser import Chromium
+from watchfloor.schemas.config import (
+    AppConfig,
+    ConsoleChannel,
+    JsonlSource,
+    RetryPolicy,
+    Subscription,
+    WebhookChannel,
+)
+from watchfloor.schemas.control import Actor
+from watchfloor.web.activity import record_cycle
+from watchfloor.web.build import build_services
+from watchfloor.web.server import WebServer, create_app
+from watchfloor.wiring import EmbeddedPipeline
+
+pytestmark = pytest.mark.functional
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+ALICE = Actor(via="slack", user="U0ALICE", name="alice")
+
+
+@dataclass
+class Site:
+    url: str
+    pipeline: EmbeddedPipeline
+    clock: list[datetime]
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=30) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+
+def start(pipeline: EmbeddedPipeline, clock: list[datetime], **kw: Any) -> WebServer:
+    services = build_services(
+        pipeline.cfg, pipeline.store, pipeline.control, pipeline.rules, env={}, now=lambda: clock[0], **kw
+    )
+    return WebServer(create_app(services), "127.0.0.1", 0).start()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(SAMPLES.read_text(encoding="utf-8") + '{"type": "news.article", "title": "no date"}\n')
+    cfg = AppConfig(
+        store=f"sqlite:///{tmp_path / 'wf.db'}",
+        sources=[JsonlSource(path=str(inbox))],
+        channels=[
+            ConsoleChannel(name="desk"),
+            WebhookChannel(name="pager", url="http://127.0.0.1:9/hook"),  # nothing listens: deliveries fail
+        ],
+        subscriptions=[Subscription(channel="desk"), Subscription(channel="pager", min_severity="high")],
+        retry=RetryPolicy(attempts=1),
+    )
+    pipeline = EmbeddedPipeline(cfg, env={})
+    clock = [datetime.now(UTC)]
+    pipeline.control.now = lambda: clock[0]
+    sil = pipeline.control.silence(
+        "treaty-ratified",
+        duration=timedelta(hours=3),
+        by=ALICE,
+        group={"*": "RUS"},
+        channel="desk",
+        reason="<script>document.title='owned'</script> Duma noise",
+    )
+    summary = pipeline.poller.poll_due()
+    pipeline.runner.run_once()
+    pipeline.dispatcher.run_once()
+    record_cycle(pipeline.store, clock[0], 0.5, {s.origin: s.seconds for s in summary.sources})
+    first = next(
+        se for se in pipeline.store.read(0, types={"alert"}) if se.event.payload["detection"]["rule"] == "treaty-signed"
+    )
+    pipeline.control.acknowledge(first.event.payload["id"], by=ALICE, channel="desk")
+    assert sil.id
+    server = start(pipeline, clock)
+    try:
+        yield Site(server.url, pipeline, clock)
+    finally:
+        server.stop()
+        pipeline.close()
+
+
+def test_healthz(site: Site) -> None:
+    status, ctype, body = site.get("/healthz")
+    health = json.loads(body)
+    assert (status, ctype) == (200, "application/json")
+    assert health["status"] == "ok" and health["store"] == "ok" and health["pipeline"] == "running"
+    assert health["log_head"] == site.pipeline.store.head()
+    assert 0 <= health["last_cycle_age_seconds"] < 5
+    site.clock[0] += timedelta(hours=2)  # a separate `serve` only reports the age...
+    assert json.loads(site.get("/healthz")[2])["last_cycle_age_seconds"] >= 7200
+    assert site.get("/healthz")[0] == 200
+
+
+def test_healthz_is_503_when_the_pipeline_in_this_process_is_stale(site: Site) -> None:
+    server = start(site.pipeline, site.clock, pipeline_max_age=60.0)
+    try:
+        url = server.url
+        assert urllib.request.urlopen(url + "/healthz", timeout=30).status == 200
+        site.clock[0] += timedelta(minutes=5)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "/healthz", timeout=30)
+        assert e.value.code == 503 and json.loads(e.value.read())["pipeline"] == "stale"
+    finally:
+        server.stop()
+
+
+def test_healthz_is_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
+    from watchfloor.stream_processors.stores.sql import SqlStore
+
+    db = tmp_path / "gone" / "wf.db"
+    db.parent.mkdir()
+    cfg = AppConfig(store=f"sqlite:///{db}", sources=[], channels=[ConsoleChannel(name="c")], subscriptions=[])
+    pipeline = EmbeddedPipeline(cfg, env={})
+    clock = [datetime.now(UTC)]
+    server = start(pipeline, clock)
+    try:
+        assert isinstance(pipeline.store, SqlStore)
+        pipeline.store.close()  # the engine's connections are gone...
+        shutil.rmtree(db.parent)  # ...and so is the database
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(server.url + "/healthz", timeout=30)
+        body = json.loads(e.value.read())
+        assert e.value.code == 503 and body["status"] == "down" and body["store"].startswith("unreachable")
+    finally:
+        server.stop()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_are_derived_from_the_log(site: Site) -> None:
+    status, ctype, body = site.get("/metrics")
+    assert status == 200 and ctype.startswith("text/plain")
+    m = samples(body)
+    assert m[("watchfloor_documents_ingested_total", (("source", "Harbor Ledger"),))] == 6
+    assert sum(v for (n, _), v in m.items() if n == "watchfloor_documents_ingested_total") == 12
+    dead = {labels: v for (n, labels), v in m.items() if n == "watchfloor_dead_letters_total"}
+    assert sum(dead.values()) == 1 and all(dict(k)["stage"] == "ingest" for k in dead)
+    assert m[("watchfloor_detections_total", (("rule", "treaty-ratified"),))] == 3
+    assert m[("watchfloor_signals_total", (("signal", "troop_deployment"),))] == 4
+    deliveries = {
+        dict(k)["channel"] + ":" + dict(k)["status"]: v for (n, k), v in m.items() if n == "watchfloor_deliveries_total"
+    }
+    assert deliveries == {"desk:sent": 7, "desk:suppressed": 2, "pager:failed": 5}
+    sent_rows = m[("watchfloor_delivery_latency_seconds_count", ())]
+    assert sent_rows == 7
+    assert m[("watchfloor_delivery_latency_seconds_bucket", (("le", "+Inf"),))] == 7
+    poll = [v for (n, k), v in m.items() if n == "watchfloor_poll_duration_seconds_count"]
+    assert poll == [1]
+    assert m[("watchfloor_pipeline_cycles_total", ())] == 1
+    assert m[("watchfloor_silences_active", ())] == 1
+    assert m[("watchfloor_subscriptions", (("channel", "desk"), ("managed_by", "config")))] == 1
+    # scraping again reads only what is new: nothing changed, same numbers
+    assert samples(site.get("/metrics")[2])[("watchfloor_detections_total", (("rule", "treaty-ratified"),))] == 3
+
+
+def test_status_page_in_chromium(site: Site, chromium: Chromium) -> None:
+    status, ctype, html = site.get("/")
+    assert status == 200 and ctype.startswith("text/html")
+    assert "<script" not in html.replace("&lt;script", "")  # no JavaScript of ours, and none injected
+    dom = chromium.dom(site.url + "/")
+    assert "<title>watchfloor — status</title>" in dom  # the injected script did not run
+    alerts = dom.split('id="alerts"')[1].split("</section>")[0]
+    assert alerts.count('class="alert"') == 9
+    assert "North Korea and Russia sign a treaty" in alerts
+    assert "Russia" in alerts and "party=" not in alerts  # groups by entity name
+    assert "desk: suppressed" in alerts and "desk: sent" in alerts and "pager: failed" in alerts
+    assert "alice (via slack) at" in alerts  # the acknowledgement
+    outstanding = dom.split('id="outstanding"')[1].split("</section>")[0]
+    assert "Outstanding deliveries (5)" in outstanding and outstanding.count("<td>pager</td>") == 5
+    subs = dom.split('id="subscriptions"')[1].split("</section>")[0]
+    assert "all alerts of severity high and above" in subs and subs.count("config") >= 2
+    silences = dom.split('id="silences"')[1].split("</section>")[0]
+    assert "treaty-ratified" in silences and "Russia" in silences
+    assert "&lt;script&gt;" in silences  # the reason is shown as text
+    assert "last pipeline cycle" in dom and "Slack app off" in dom

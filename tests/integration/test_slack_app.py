@@ -1,0 +1,443 @@
+"""The Slack app end to end: `watchfloor serve` in a subprocess, Slack's signed requests (tests/fixtures
+slack_server.SlackRequests), and the real slack-sdk answering through the local Slack-compatible server.
+
+Every command, every button, and forged, unsigned and stale requests; then the pipeline (`watchfloor run`)
+routing by what was typed in Slack, beside `serve` on the same store, and in one process with `run --serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack, SlackRequests
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, button_value
+from watchfloor.schemas.control import CONTROL_TYPES
+from watchfloor.schemas.events import EventType
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a made-up signing secret
+DESK = FakeSlack.channel_id("#desk")  # Slack's id for #desk, the configured channel "desk"
+OTHER = "C0OTHER001"  # a channel the config does not name
+
+
+@dataclass
+class Served:
+    url: str
+    proc: subprocess.Popen[str]
+
+
+@dataclass
+class Env:
+    tmp: Path
+    config: Path
+    store_url: str
+    inbox: Path
+    slack: FakeSlack
+    env: dict[str, str]
+
+    def control(self) -> ControlLog:
+        return ControlLog(open_store(self.store_url))
+
+    def control_events(self) -> int:
+        st = open_store(self.store_url)
+        try:
+            return st.count(types=CONTROL_TYPES)
+        finally:
+            st.close()
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "watchfloor", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=self.tmp,
+        )
+
+    def start(self, *args: str) -> Served:
+        """A long-running watchfloor command that serves HTTP; waits for its 'serving URL' line."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.tmp,
+        )
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        lines = []
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"serving (http://\S+)", line)
+            if m:
+                os.set_blocking(proc.stderr.fileno(), False)  # keep reading from blocking us; drained at stop
+                return Served(m.group(1), proc)
+        proc.kill()
+        raise AssertionError("watchfloor did not start serving:\n" + "".join(lines))
+
+
+def stop(served: Served) -> None:
+    served.proc.terminate()
+    try:
+        served.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        served.proc.kill()
+        served.proc.wait(timeout=5)
+
+
+def write_config(tmp: Path, slack: FakeSlack, store_url: str, inbox: Path, subs: str = "[]") -> Path:
+    cfg = tmp / "watchfloor.yaml"
+    cfg.write_text(
+        f"""
+store: {store_url}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {inbox}}}
+slack:
+  token_env: WF_TEST_BOT
+  signing_secret_env: WF_TEST_SECRET
+  base_url: {slack.base_url}
+channels:
+  - {{type: slack, name: desk, channel: "#desk"}}
+subscriptions: {subs}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+@pytest.fixture
+def env(tmp_path: Path, slack_server: FakeSlack) -> Env:
+    store_url = f"sqlite:///{tmp_path / 'var' / 'watchfloor.db'}"
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text("", encoding="utf-8")
+    cfg = write_config(tmp_path, slack_server, store_url, inbox)
+    run_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATCHFLOOR_STORE"))},
+        "WF_TEST_BOT": slack_server.token,
+        "WF_TEST_SECRET": SECRET,
+        "COLUMNS": "200",
+        "PYTHONPATH": str(REPO),
+    }
+    return Env(tmp_path, cfg, store_url, inbox, slack_server, run_env)
+
+
+@pytest.fixture
+def served(env: Env) -> Iterator[Served]:
+    s = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        yield s
+    finally:
+        stop(s)
+
+
+def slack(env: Env, served: Served) -> SlackRequests:
+    return SlackRequests(f"{served.url}/slack/events", SECRET, env.slack)
+
+
+def ephemeral(reply: Any) -> str:
+    assert reply.status == 200, reply
+    body = reply.json()
+    assert body["response_type"] == "ephemeral"
+    return str(body["text"])
+
+
+# --- requests that are not Slack's --------------------------------------------------------------------------
+
+
+def test_forged_unsigned_and_stale_requests_get_401_and_change_nothing(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    before = env.control_events()
+    assert app.slash_command("subscribe *", secret="not-the-secret").status == 401
+    assert app.slash_command("subscribe *", unsigned=True).status == 401
+    assert app.slash_command("subscribe *", timestamp=int(time.time()) - 301).status == 401  # over 5 minutes
+    assert app.slash_command("subscribe *", signature="v0=" + "0" * 64).status == 401
+    click = button_value("a1", "treaty-ratified", "desk", {"party": "RUS"})
+    msg = {"ts": "1.000001", "text": "x", "blocks": []}
+    assert app.block_action(SILENCE_ACTION, click, message=msg, channel_id=DESK, secret="nope").status == 401
+    assert app.event({"type": "app_mention", "channel": DESK, "ts": "1.1", "text": "hi"}, secret="x").status == 401
+    assert env.control_events() == before
+    assert env.slack.responses == []
+    assert env.slack.messages == []
+    # ...while a request signed within the 5 minutes is served
+    assert app.slash_command("help", timestamp=int(time.time()) - 240).status == 200
+
+
+# --- the commands -------------------------------------------------------------------------------------------
+
+
+def test_each_command(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    assert "/watchfloor subscribe RULE|tag:TAG|*" in ephemeral(app.slash_command(""))
+    assert "/watchfloor silence RULE" in ephemeral(app.slash_command("help"))
+
+    rules = ephemeral(app.slash_command("rules"))
+    for rule in ("treaty-signed", "treaty-ratified", "treaty-ratified-by-both", "ratification-exchange"):
+        assert f"`{rule}`" in rules
+    assert "North Korea" in rules  # titles
+
+    got = ephemeral(app.slash_command("subscribe treaty-ratified min=high", channel_id=DESK, channel_name="desk"))
+    assert "now gets `treaty-ratified` alerts of severity high and above" in got
+    sub_id = re.search(r"`(sub-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
+    again = ephemeral(app.slash_command("subscribe treaty-ratified min=high", channel_id=DESK, channel_name="desk"))
+    assert "already gets" in again and sub_id in again
+    (sub,) = env.control().subscriptions()
+    # typed in #desk, which the config names as channel "desk": routed there, not to a second poster
+    assert (sub.id, sub.channel, sub.rules, sub.min_severity, sub.managed_by) == (
+        sub_id,
+        "desk",
+        ("treaty-ratified",),
+        "high",
+        "slack",
+    )
+    assert (sub.by.user, sub.by.name) == ("U0ALICE001", "alice")
+
+    got = ephemeral(
+        app.slash_command(
+            "subscribe tag:troops digest daily 08:00 Europe/London", channel_id=OTHER, channel_name="elsewhere"
+        )
+    )
+    assert "alerts tagged `troops`, as a digest (daily 08:00 Europe/London)" in got
+    listed = ephemeral(app.slash_command("list", channel_id=DESK, channel_name="desk"))
+    assert sub_id in listed and "tagged" not in listed  # only this channel's
+    other = {s.channel: s for s in env.control().subscriptions()}["slack:" + OTHER]
+    assert (other.tags, other.digest) == (("troops",), "daily 08:00 Europe/London")
+
+    got = ephemeral(app.slash_command("silence treaty-ratified group=Russia for 2h Duma vote noise", channel_id=DESK))
+    sil_id = re.search(r"`(sil-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
+    assert "Silenced `treaty-ratified` (Russia) in this channel for 2h" in got
+    (sil,) = env.control().silences()
+    assert (sil.id, sil.rule, sil.group, sil.channel, sil.reason) == (
+        sil_id,
+        "treaty-ratified",
+        {"*": "RUS"},  # the entity's name typed, its id kept
+        "desk",
+        "Duma vote noise",
+    )
+    assert round((sil.ends_at - sil.starts_at).total_seconds()) == 7200
+    listed = ephemeral(app.slash_command("silences", channel_id=DESK))
+    assert sil_id in listed and "Duma vote noise" in listed
+    assert "No silences" in ephemeral(app.slash_command("silences", channel_id=OTHER, channel_name="elsewhere"))
+    assert "Ended silence" in ephemeral(app.slash_command(f"unsilence {sil_id}", channel_id=DESK))
+    assert env.control().silences() == []
+    assert "already ended" in ephemeral(app.slash_command(f"unsilence {sil_id}", channel_id=DESK))
+
+    got = ephemeral(app.slash_command("unsubscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    assert "Unsubscribed from `treaty-ratified`" in got and sub_id in got
+    assert [s.channel for s in env.control().subscriptions()] == ["slack:" + OTHER]
+    assert "no subscription" in ephemeral(app.slash_command("unsubscribe treaty-ratified", channel_id=DESK))
+    assert "has no subscriptions" in ephemeral(app.slash_command("list", channel_id=DESK))
+
+    events = [se.event.type for se in open_store(env.store_url).read(0, types=CONTROL_TYPES)]
+    assert events == [
+        "subscription.created",
+        "subscription.created",
+        "silence.created",
+        "silence.expired",
+        "subscription.removed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        ("subscribe", "/watchfloor subscribe RULE|tag:TAG|*"),
+        ("subscribe treaty-signed min=urgent", "/watchfloor subscribe"),
+        ("subscribe treaty-signed digest weekly", "/watchfloor subscribe"),
+        ("unsubscribe", "/watchfloor unsubscribe"),
+        ("silence treaty-signed", "/watchfloor silence RULE"),
+        ("silence treaty-signed for ever", "/watchfloor silence RULE"),
+        ("silence treaty-signed group=RUS 2h", "/watchfloor silence RULE"),
+        ("unsilence", "/watchfloor unsilence"),
+        ("list everything", "/watchfloor list"),
+        ("frobnicate", "/watchfloor help"),
+    ],
+)
+def test_bad_input_gets_a_one_line_usage_reply(env: Env, served: Served, text: str, usage: str) -> None:
+    reply = ephemeral(slack(env, served).slash_command(text))
+    assert usage in reply
+    assert "\n" not in reply
+    assert env.control_events() == 0
+
+
+def test_unknown_rules_and_config_managed_subscriptions_are_explained(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    assert "unknown rule 'no-such-rule'" in ephemeral(app.slash_command("subscribe no-such-rule"))
+    # the config file's subscriptions are in the log, marked as the config's, and only the file changes them
+    env.config = write_config(env.tmp, env.slack, env.store_url, env.inbox, subs="[{channel: desk}]")
+    assert env.cli("subscriptions", "list", "--config", str(env.config)).returncode == 0
+    (sub,) = env.control().subscriptions()
+    assert (sub.channel, sub.managed_by) == ("desk", "config")
+    got = ephemeral(app.slash_command("unsubscribe *", channel_id=DESK, channel_name="desk"))
+    assert "set in watchfloor's config file" in got
+    assert "wider subscription" in ephemeral(app.slash_command("unsubscribe treaty-signed", channel_id=DESK))
+    assert len(env.control().subscriptions()) == 1
+
+
+# --- the buttons --------------------------------------------------------------------------------------------
+
+
+def posted_alerts(env: Env) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(message, alert event payload) for each alert the pipeline posted."""
+    st = open_store(env.store_url)
+    alerts = {se.event.payload["id"]: se.event.payload for se in st.read(0, types={EventType.ALERT.value})}
+    st.close()
+    out = []
+    for m in env.slack.messages:
+        alert_id = ((m.get("metadata") or {}).get("event_payload") or {}).get("alert_id")
+        if alert_id in alerts:
+            out.append((m, alerts[alert_id]))
+    return out
+
+
+def test_each_button(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    ran = env.cli("run", "--once", "--config", str(env.config))
+    assert ran.returncode == 0, ran.stderr
+    posted = posted_alerts(env)
+    assert len(posted) == 3  # Russia twice (Duma, Federation Council), North Korea once
+    (message, alert), *_ = posted
+    det = alert["detection"]
+    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+
+    # Acknowledge: recorded with who and when; the message now says so (chat.update), the button is gone
+    reply = app.block_action(ACK_ACTION, value, message=message, channel_id=DESK)
+    assert reply.status == 200
+    (ack,) = env.control().acknowledgements(alert["id"])
+    assert (ack.by.user, ack.by.name, ack.channel, ack.slack_channel, ack.message_ts) == (
+        "U0ALICE001",
+        "alice",
+        "desk",
+        DESK,
+        message["ts"],
+    )
+    assert abs((datetime.now(UTC) - ack.at).total_seconds()) < 60
+    (update,) = env.slack.requests_for("chat.update")
+    assert (update.body["channel"], update.body["ts"]) == (DESK, message["ts"])
+    updated = env.slack.message(DESK, message["ts"])
+    texts = json.dumps(updated["blocks"])
+    assert "Acknowledged by <@U0ALICE001>" in texts
+    ids = [e.get("action_id") for b in updated["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ACK_ACTION not in ids
+    assert updated["blocks"][0] == message["blocks"][0]  # the alert itself is unchanged
+    # a second click (someone else, on the old message) changes nothing and says who was first
+    reply = app.block_action(ACK_ACTION, value, message=message, channel_id=DESK, user_id="U0BOB0001", user_name="bob")
+    assert reply.status == 200
+    assert len(env.control().acknowledgements(alert["id"])) == 1
+    assert "Already acknowledged by <@U0ALICE001>" in env.slack.responses[-1]["text"]
+
+    # Silence this rule and group for 24h, in this channel
+    reply = app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK)
+    assert reply.status == 200
+    (sil,) = env.control().silences()
+    assert (sil.rule, sil.group, sil.channel) == (det["rule"], det["group"], "desk")
+    assert round((sil.ends_at - sil.starts_at).total_seconds()) == 24 * 3600
+    said = env.slack.responses[-1]
+    assert said["response_type"] == "ephemeral" and sil.id in said["text"] and "Russia" in said["text"]
+
+    # Unsubscribe this channel from the rule
+    reply = app.block_action(UNSUBSCRIBE_ACTION, value, message=message, channel_id=DESK)
+    assert reply.status == 200
+    assert env.control().subscriptions() == []
+    assert "Unsubscribed from `treaty-ratified`" in env.slack.responses[-1]["text"]
+
+    # A button value that is not ours is refused politely
+    app.block_action(ACK_ACTION, "{not ours", message=message, channel_id=DESK)
+    assert "not one of watchfloor's" in env.slack.responses[-1]["text"]
+
+
+def test_app_mention_answers_in_thread(env: Env, served: Served) -> None:
+    reply = slack(env, served).event({"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "5.5"})
+    assert reply.status == 200
+    (post,) = env.slack.requests_for("chat.postMessage")
+    assert post.body["thread_ts"] == "5.5" and "/watchfloor subscribe" in post.body["text"]
+
+
+# --- the pipeline routes by what was typed, without a restart -----------------------------------------------
+
+
+def wait_for(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def _live_routing(env: Env, app: SlackRequests) -> None:
+    """Subscribe and silence from Slack while the pipeline runs; new documents are then routed by it."""
+    ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    ephemeral(app.slash_command("subscribe treaty-signed", channel_id=OTHER, channel_name="elsewhere"))
+    ephemeral(app.slash_command("silence treaty-ratified group=RUS for 1d", channel_id=DESK))
+    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    wait_for(lambda: len(env.slack.messages) >= 2)
+
+    def deliveries() -> dict[tuple[str, str], str]:
+        st = open_store(env.store_url)
+        try:
+            got = st.read(0, types={EventType.DELIVERY.value}, limit=10_000)
+            return {(se.event.payload["alert_id"], se.event.payload["channel"]): se.event.payload for se in got}
+        finally:
+            st.close()
+
+    wait_for(lambda: len(deliveries()) == 4)
+    by_channel = sorted((k[1], v["status"], v["detail"]) for k, v in deliveries().items())
+    silenced = [d for d in by_channel if d[1] == "suppressed"]
+    assert [d[0] for d in silenced] == ["desk", "desk"]  # both Russian ratifications
+    assert all(d[2].startswith("silenced by sil-") for d in silenced)
+    assert sorted(d[:2] for d in by_channel if d[1] != "suppressed") == [("desk", "sent"), ("slack:" + OTHER, "sent")]
+    posted = sorted(env.slack.channel_id(m["channel"]) for m in env.slack.messages)
+    assert posted == sorted([env.slack.channel_id("#desk"), OTHER])
+    # and `alerts list` shows the suppressed alerts
+    listed = env.cli("alerts", "list", "--config", str(env.config), "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sum(1 for r in rows if r["deliveries"].get("desk") == "suppressed") == 2
+
+
+def test_serve_beside_a_separate_run_on_the_same_store(env: Env, served: Served) -> None:
+    pipeline = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--config", str(env.config), "--interval", "0.5"],
+        env=env.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=env.tmp,
+    )
+    try:
+        _live_routing(env, slack(env, served))
+    finally:
+        pipeline.terminate()
+        pipeline.wait(timeout=30)
+
+
+def test_run_with_serve_in_one_process(env: Env) -> None:
+    both = env.start("run", "--config", str(env.config), "--interval", "0.5", "--serve", "127.0.0.1:0")
+    try:
+        _live_routing(env, SlackRequests(f"{both.url}/slack/events", SECRET, env.slack))
+    finally:
+        stop(both)

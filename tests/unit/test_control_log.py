@@ -1,0 +1,147 @@
+"""The control projection: subscriptions, silences and acknowledgements as events, folded back into routing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from watchfloor.alerts.control import ControlError, ControlLog
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, actions_block
+from watchfloor.alerts.slackapp.clicks import acknowledged_blocks
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.control import CONTROL_TYPES, Actor, AlertAcknowledged
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+T0 = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)
+ALICE = Actor(via="slack", user="U0ALICE", name="alice")
+BOB = Actor(via="cli", user="bob")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def logs() -> tuple[MemoryStore, Clock, ControlLog, ControlLog]:
+    """One store, two projections of it (two processes)."""
+    store, clock = MemoryStore(), Clock()
+    return store, clock, ControlLog(store, now=clock), ControlLog(store, now=clock)
+
+
+def types(store: MemoryStore) -> list[str]:
+    return [se.event.type for se in store.read(0, types=CONTROL_TYPES)]
+
+
+def test_subscriptions_reach_the_other_projection_and_repeat_as_no_ops() -> None:
+    store, _clock, a, b = logs()
+    sub, new = a.subscribe("desk", rules=["treaty-ratified"], min_severity="high", by=ALICE)
+    assert new
+    assert b.subscriptions() == [sub]
+    assert b.routing().subscriptions == (Subscription(channel="desk", rules=["treaty-ratified"], min_severity="high"),)
+    again, new = b.subscribe("desk", rules=["treaty-ratified"], min_severity="high", by=BOB)
+    assert (again, new) == (sub, False)  # same subscription, same id, nothing appended
+    assert types(store) == ["subscription.created"]
+
+
+def test_remove_and_subscribe_again_is_a_new_generation() -> None:
+    store, clock, a, b = logs()
+    sub, _ = a.subscribe("desk", by=ALICE)
+    b.unsubscribe(sub.id, by=BOB)
+    assert a.subscriptions() == []
+    clock.now += timedelta(minutes=5)
+    again, new = a.subscribe("desk", by=ALICE)
+    assert new and again.id == sub.id and again.at == clock.now
+    assert types(store) == ["subscription.created", "subscription.removed", "subscription.created"]
+    with pytest.raises(ControlError, match="no active subscription"):
+        a.unsubscribe("sub-nope", by=ALICE)
+
+
+def test_the_same_change_recorded_twice_at_once_is_one_event() -> None:
+    """Two processes (stale projections) subscribing the same thing at once: deterministic event ids."""
+    store = MemoryStore()
+    a, b = ControlLog(store, now=lambda: T0), ControlLog(store, now=lambda: T0 + timedelta(seconds=1))
+    a.refresh(), b.refresh()
+    a.subscribe("desk", by=ALICE)
+    b.state.position = 0  # b has not seen it
+    b.state.subscriptions.clear()
+    b.subscribe("desk", by=BOB)
+    assert types(store) == ["subscription.created"]
+
+
+def test_config_subscriptions_are_reconciled_and_only_the_config_changes_them() -> None:
+    _store, _clock, a, b = logs()
+    cfg = [Subscription(channel="desk", rules=["*"]), Subscription(channel="archive", min_severity="high")]
+    assert a.reconcile_config(cfg) == (2, 0)
+    assert b.reconcile_config(cfg) == (0, 0)  # a second process starting: nothing new
+    assert {s.managed_by for s in b.subscriptions()} == {"config"}
+    desk = next(s for s in b.subscriptions() if s.channel == "desk")
+    with pytest.raises(ControlError, match="managed by the config file"):
+        b.unsubscribe(desk.id, by=ALICE)
+    # the file changes: archive's severity
+    assert a.reconcile_config([cfg[0], Subscription(channel="archive", min_severity="critical")]) == (1, 1)
+    assert sorted((s.channel, s.min_severity) for s in b.subscriptions()) == [
+        ("archive", "critical"),
+        ("desk", "low"),
+    ]
+
+
+def test_silences_expire_on_time_or_early_and_only_live_ones_route() -> None:
+    store, clock, a, b = logs()
+    s = a.silence("treaty-ratified", duration=timedelta(hours=2), by=ALICE, group={"*": "RUS"}, channel="desk")
+    later = a.silence("troops-deployed", duration=timedelta(hours=1), by=BOB, starts_at=T0 + timedelta(hours=1))
+    assert [x.id for x in b.routing().silences] == [s.id, later.id]
+    clock.now = T0 + timedelta(hours=1, minutes=30)
+    b.unsilence(later.id, by=ALICE)
+    assert [x.id for x in a.routing().silences] == [s.id]
+    assert [x.id for x in a.silences(include_ended=True)] == [s.id, later.id]
+    ended = a.silences(include_ended=True)[1]
+    assert ended.ends_at == clock.now  # expired early: ends when it was expired
+    clock.now = T0 + timedelta(hours=2)
+    assert a.routing().silences == ()  # ran out: no event needed
+    with pytest.raises(ControlError, match="already ended"):
+        a.unsilence(s.id, by=ALICE)
+    with pytest.raises(ControlError, match="positive duration"):
+        a.silence("x", duration=timedelta(0), by=ALICE)
+    assert types(store) == ["silence.created", "silence.created", "silence.expired"]
+
+
+def test_first_acknowledgement_per_alert_and_channel_counts() -> None:
+    _store, clock, a, b = logs()
+    first, new = a.acknowledge("a1", by=ALICE, channel="desk", slack_channel="C1", message_ts="1.1")
+    assert new
+    clock.now += timedelta(minutes=1)
+    again, new = b.acknowledge("a1", by=BOB, channel="desk")
+    assert (again, new) == (first, False)
+    other, new = b.acknowledge("a1", by=BOB, channel="archive")
+    assert new and other.by == BOB
+    assert [x.channel for x in a.acknowledgements("a1")] == ["desk", "archive"]
+
+
+def test_unreadable_control_events_are_skipped() -> None:
+    from watchfloor.schemas.events import Event
+
+    store, _clock, a, _ = logs()
+    store.append([Event(id="bad", type="subscription.created", time=T0, payload={"id": 3})])
+    sub, _ = a.subscribe("desk", by=ALICE)
+    assert a.subscriptions() == [sub]
+
+
+def test_acknowledged_message_loses_its_ack_button_and_says_who() -> None:
+    ack = AlertAcknowledged(alert_id="a1", channel="desk", by=ALICE, at=T0)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Russia ratified the treaty"}}
+    blocks = [header, actions_block("a1", "treaty-ratified", "desk", {"party": "RUS"})]
+    out = acknowledged_blocks(blocks, ack)
+    assert out[0] == header
+    assert out[1]["elements"][0]["text"] == ":white_check_mark: Acknowledged by <@U0ALICE> at 2024-11-04 12:00 UTC"
+    assert [e["action_id"] for e in out[2]["elements"]] == [SILENCE_ACTION, "wf_unsubscribe"]
+    # updating again replaces the line rather than adding another
+    again = acknowledged_blocks(out, ack)
+    assert sum(1 for b in again if b.get("block_id") == "wf_acknowledged") == 1
+    assert all(e["action_id"] != ACK_ACTION for b in again if b["type"] == "actions" for e in b["elements"])
+    # a message without our buttons gets the line at the end; a non-Slack name is escaped
+    plain = acknowledged_blocks([header], ack.model_copy(update={"by": Actor(via="cli", user="<!channel>")}))
+    assert plain[-1]["elements"][0]["text"].startswith(":white_check_mark: Acknowledged by &lt;!channel&gt;")

@@ -1,0 +1,87 @@
+"""`/watchfloor` commands without Slack: parsing, what they record, what they answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo, SlackChannelRef, run_command
+from watchfloor.schemas.control import Actor
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+T0 = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)
+ALICE = Actor(via="slack", user="U0ALICE", name="alice")
+DESK = SlackChannelRef("C0DESK", "desk")
+ELSEWHERE = SlackChannelRef("C0ELSE", "elsewhere")
+
+
+@pytest.fixture
+def ctx() -> AppContext:
+    rules = {
+        "treaty-ratified": RuleInfo("treaty-ratified", "A party ratified the treaty", "Per party.", "high"),
+        "troops-deployed": RuleInfo("troops-deployed", "Troops <b>deployed</b>", "", "medium", ("troops",)),
+    }
+    return AppContext(
+        control=ControlLog(MemoryStore(), now=lambda: T0),
+        rules=rules,
+        channels=ChannelMap({"desk": "#desk", "ops": "C0OPS"}),
+        entity_names={"RUS": "Russia", "PRK": "North Korea"},
+    )
+
+
+def cmd(ctx: AppContext, text: str, channel: SlackChannelRef = DESK) -> str:
+    return run_command(ctx, text, channel, ALICE)
+
+
+def test_channel_map_prefers_the_configured_channel() -> None:
+    m = ChannelMap({"desk": "#desk", "ops": "C0OPS", "ops-copy": "C0OPS"})
+    assert m.routing_names(SlackChannelRef("C123", "desk")) == ["desk", "slack:C123"]
+    assert m.primary(SlackChannelRef("C0OPS", "operations")) == "ops"
+    assert m.primary(SlackChannelRef("C999", "random")) == "slack:C999"
+    assert m.display("slack:C999") == "<#C999>"
+
+
+def test_subscribe_variants(ctx: AppContext) -> None:
+    assert "now gets all alerts" in cmd(ctx, "subscribe *", ELSEWHERE)
+    assert "alerts tagged `troops` of severity medium and above" in cmd(ctx, "subscribe tag:troops min=MEDIUM")
+    assert "unknown rule 'nope'" in cmd(ctx, "subscribe nope")
+    got = {(s.channel, s.rules, s.tags, s.min_severity) for s in ctx.control.subscriptions()}
+    assert got == {("slack:C0ELSE", ("*",), (), "low"), ("desk", ("*",), ("troops",), "medium")}
+
+
+def test_unsubscribe_one_rule_of_several_keeps_the_others(ctx: AppContext) -> None:
+    ctx.control.subscribe("desk", rules=["treaty-ratified", "troops-deployed"], by=ALICE)
+    got = cmd(ctx, "unsubscribe troops-deployed")
+    assert "Unsubscribed from `troops-deployed`" in got
+    (left,) = ctx.control.subscriptions()
+    assert left.rules == ("treaty-ratified",)
+    assert "Unsubscribed" in cmd(ctx, f"unsubscribe {left.id}")
+    assert ctx.control.subscriptions() == []
+
+
+def test_silence_groups_by_key_id_or_name(ctx: AppContext) -> None:
+    cmd(ctx, "silence treaty-ratified group=party=RUS for 1h")
+    cmd(ctx, "silence treaty-ratified group=North Korea for 30m")
+    cmd(ctx, "silence * for 1w maintenance")
+    groups = [(s.rule, s.group) for s in ctx.control.silences()]
+    assert sorted(groups, key=str) == sorted(
+        [("treaty-ratified", {"party": "RUS"}), ("treaty-ratified", {"*": "PRK"}), ("*", {})], key=str
+    )
+    assert "at most 90d" in cmd(ctx, "silence * for 91d")
+    assert "unknown rule" in cmd(ctx, "silence nope for 1h")
+
+
+def test_user_text_is_escaped_in_replies(ctx: AppContext) -> None:
+    cmd(ctx, "silence treaty-ratified for 1h <!channel> <https://evil.example|click>")
+    listed = cmd(ctx, "silences")
+    assert "<!channel>" not in listed and "&lt;!channel&gt;" in listed
+    assert "<https://evil" not in listed
+    assert "Troops &lt;b&gt;deployed&lt;/b&gt;" in cmd(ctx, "rules")
+    assert "`&lt;x&gt;`" in cmd(ctx, "unsubscribe <x>")
+
+
+def test_quotes_and_smart_quotes_do_not_break_parsing(ctx: AppContext) -> None:
+    assert "Silenced" in cmd(ctx, "silence treaty-ratified for 2h “it's noisy”")
+    assert "Silenced" in cmd(ctx, "silence treaty-ratified for 2h it's noisy")

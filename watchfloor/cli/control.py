@@ -1,0 +1,286 @@
+"""The `watchfloor subscriptions` and `watchfloor silences` commands (Alertmanager's `amtool silence` is the
+model): the same operations as `/watchfloor` in Slack, recorded in the store's log the same way."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from watchfloor.schemas.control import Actor
+
+from ._common import ConfigOpt, app, app_config, fail, out
+
+subscriptions_app = typer.Typer(
+    help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True
+)
+silences_app = typer.Typer(
+    help="Hold alerts back for a while (also /watchfloor silence in Slack).", no_args_is_help=True
+)
+app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(silences_app, name="silences")
+
+StoreOpt = Annotated[str | None, typer.Option(help="Store URL (overrides config).")]
+AuthorOpt = Annotated[str | None, typer.Option("--author", "-a", help="Who is making the change (default: $USER).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")]
+
+
+def _actor(author: str | None) -> Actor:
+    try:
+        user = author or getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(via="cli", user=user, name=user)
+
+
+@contextmanager
+def _control(config: Any, store: str | None) -> Iterator[tuple[Any, Any]]:
+    from watchfloor.stream_processors.stores import open_store
+
+    from ..wiring import open_control
+
+    cfg = app_config(config)
+    try:
+        st = open_store(store or cfg.store)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    try:
+        yield cfg, open_control(st, cfg)
+    finally:
+        st.close()
+
+
+def _rule_ids(cfg: Any) -> set[str]:
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+
+    try:
+        _, rules = load_rules(cfg.rules)
+    except RuleLoadError as e:
+        raise fail(str(e)) from None
+    return {d.id for d in rules.detections}
+
+
+def _check_rules(cfg: Any, rules: list[str]) -> None:
+    known = _rule_ids(cfg)
+    unknown = [r for r in rules if r != "*" and r not in known]
+    if unknown:
+        raise fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- subscriptions --------------------------------------------------------------------------------------------
+
+
+@subscriptions_app.command("list")
+def subscriptions_list(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    channel: Annotated[str | None, typer.Option(help="Only this routing channel.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Active subscriptions: from the config file (kept in step at every start) and from Slack or the CLI."""
+    with _control(config, store) as (_, control):
+        subs = control.subscriptions(channel)
+    if as_json:
+        for s in subs:
+            sys.stdout.write(json.dumps(s.model_dump(mode="json")) + "\n")
+        return
+    table = Table()
+    for col in ("id", "channel", "rules", "tags", "min severity", "digest", "managed by", "since"):
+        table.add_column(col)
+    for s in subs:
+        who = "config file" if s.managed_by == "config" else s.by.label()
+        table.add_row(
+            s.id,
+            escape(s.channel),
+            escape(", ".join(s.rules)),
+            escape(", ".join(s.tags)) or "—",
+            s.min_severity,
+            escape(s.digest or "—"),
+            escape(who),
+            _utc(s.at),
+        )
+    out.print(table)
+    out.print(f"{len(subs)} subscriptions", highlight=False)
+
+
+@subscriptions_app.command("add")
+def subscriptions_add(
+    channel: Annotated[str, typer.Argument(help="A channel name from the config, or slack:CHANNEL_ID.")],
+    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Rule id (repeatable; default: all).")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only alerts with this tag (repeatable).")
+    ] = None,
+    min_severity: Annotated[str, typer.Option("--min", help="low, medium, high or critical.")] = "low",
+    digest: Annotated[str | None, typer.Option(help="'daily HH:MM [Area/City]': one message a day instead.")] = None,
+    author: AuthorOpt = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Subscribe a channel; it applies from the pipeline's next cycle, no restart needed."""
+    from pydantic import ValidationError
+
+    from watchfloor.schemas.events import SEVERITY_RANK
+
+    rules = rule or ["*"]
+    if min_severity not in SEVERITY_RANK:
+        raise fail(f"--min must be one of {', '.join(SEVERITY_RANK)}")
+    with _control(config, store) as (cfg, control):
+        names = {ch.name for ch in cfg.channels}
+        if channel not in names and not (channel.startswith("slack:") and len(channel) > len("slack:")):
+            raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names))} or slack:CHANNEL_ID")
+        _check_rules(cfg, rules)
+        try:
+            sub, new = control.subscribe(
+                channel, rules=rules, tags=tag or [], min_severity=min_severity, digest=digest, by=_actor(author)
+            )
+        except ValidationError as e:
+            raise fail(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    out.print(f"{'subscribed' if new else 'already subscribed'}: {sub.id}", highlight=False)
+
+
+@subscriptions_app.command("remove")
+def subscriptions_remove(
+    ids: Annotated[list[str], typer.Argument(help="Subscription ids (from `subscriptions list`).")],
+    author: AuthorOpt = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Remove subscriptions (ones from the config file change only with the file)."""
+    from watchfloor.alerts.control import ControlError
+
+    failed = False
+    with _control(config, store) as (_, control):
+        for sid in ids:
+            try:
+                control.unsubscribe(sid, by=_actor(author), reason="watchfloor subscriptions remove")
+                out.print(f"removed {sid}", highlight=False)
+            except ControlError as e:
+                failed = True
+                out.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+# --- silences ---------------------------------------------------------------------------------------------------
+
+
+@silences_app.command("list")
+def silences_list(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    expired: Annotated[bool, typer.Option("--expired", help="Also silences that have ended.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Silences in force or scheduled (amtool silence query)."""
+    with _control(config, store) as (_, control):
+        now = control.now()
+        sils = control.silences(include_ended=expired)
+    if as_json:
+        for s in sils:
+            state = "expired" if s.ends_at <= now else ("active" if s.active(now) else "pending")
+            sys.stdout.write(json.dumps({**s.model_dump(mode="json"), "state": state}) + "\n")
+        return
+    table = Table()
+    for col in ("id", "rule", "group", "channel", "starts", "ends", "by", "reason"):
+        table.add_column(col)
+    for s in sils:
+        group = ", ".join(f"{k}={v}" if k != "*" else v for k, v in s.group.items()) or "all"
+        table.add_row(
+            s.id,
+            escape(s.rule),
+            escape(group),
+            escape(s.channel or "all"),
+            _utc(s.starts_at),
+            _utc(s.ends_at) + ("" if s.ends_at > now else " (ended)"),
+            escape(s.by.label()),
+            escape(s.reason),
+        )
+    out.print(table)
+    out.print(f"{len(sils)} silences", highlight=False)
+
+
+@silences_app.command("add")
+def silences_add(
+    rule: Annotated[str, typer.Argument(help="Rule id, or * for every rule.")],
+    duration: Annotated[str, typer.Option("--duration", "-d", help="How long: 30m, 2h, 1d, 1w.")] = "1h",
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="KEY=VALUE, or a VALUE under any key (repeatable).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this routing channel (default: every channel).")] = None,
+    comment: Annotated[str, typer.Option("--comment", "-m", help="Why (shown in Slack and on the status page).")] = "",
+    start: Annotated[str | None, typer.Option(help="ISO-8601 start time with offset (default: now).")] = None,
+    author: AuthorOpt = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Silence a rule (optionally one group, one channel) for a while; prints the silence id."""
+    from watchfloor.alerts.control import ControlError
+    from watchfloor.schemas.rules import parse_duration
+
+    try:
+        length = parse_duration(duration)
+        starts = datetime.fromisoformat(start) if start else None
+    except ValueError as e:
+        raise fail(str(e)) from None
+    if starts is not None and starts.tzinfo is None:
+        raise fail("--start needs a UTC offset, e.g. 2024-11-05T08:00:00+00:00")
+    matchers: dict[str, str] = {}
+    for g in group or []:
+        key, sep, value = g.partition("=")
+        if sep:
+            matchers[key.strip()] = value.strip()
+        else:
+            matchers["*"] = g.strip()
+    with _control(config, store) as (cfg, control):
+        _check_rules(cfg, [rule])
+        try:
+            s = control.silence(
+                rule,
+                duration=length,
+                by=_actor(author),
+                group=matchers,
+                channel=channel,
+                reason=comment,
+                starts_at=starts,
+            )
+        except ControlError as e:
+            raise fail(str(e)) from None
+    out.print(s.id, highlight=False)
+
+
+@silences_app.command("remove")
+def silences_remove(
+    ids: Annotated[list[str], typer.Argument(help="Silence ids (from `silences list`).")],
+    author: AuthorOpt = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """End silences now (amtool silence expire)."""
+    from watchfloor.alerts.control import ControlError
+
+    failed = False
+    with _control(config, store) as (_, control):
+        for sid in ids:
+            try:
+                control.unsilence(sid, by=_actor(author), reason="watchfloor silences remove")
+                out.print(f"expired {sid}", highlight=False)
+            except ControlError as e:
+                failed = True
+                out.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+silences_app.command("expire", help="Same as remove (amtool's name).")(silences_remove)

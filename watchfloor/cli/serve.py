@@ -1,0 +1,86 @@
+"""The `watchfloor serve` command: the Slack app, /healthz, /metrics and the status page, over one store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ._common import ConfigOpt, app, app_config, err, fail, redact_url, stop_on_sigterm
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`[HOST:]PORT` -> (host, port); the host defaults to 127.0.0.1 (not every interface)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]") if sep else "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: write [HOST:]PORT, e.g. 8080 or 0.0.0.0:8080") from None
+    if not 0 <= number <= 65535:
+        raise typer.BadParameter(f"{text!r}: port out of range")
+    return host or "127.0.0.1", number
+
+
+def start_server(
+    cfg: Any, store: Any, control: Any, rules: Any, host: str, port: int, *, pipeline_max_age: float | None = None
+) -> Any:
+    """Build the services and start the HTTP server on a thread of its own; returns the running WebServer."""
+    from watchfloor.web.build import build_services
+    from watchfloor.web.server import WebServer, create_app
+
+    services = build_services(
+        cfg, store, control, rules, store_label=redact_url(cfg.store), pipeline_max_age=pipeline_max_age
+    )
+    try:
+        server = WebServer(create_app(services), host, port)
+    except OSError as e:
+        raise fail(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    server.start()
+    slack = (
+        "Slack app at POST /slack/events"
+        if services.slack_app is not None
+        else f"Slack app off: {services.slack_problem}"
+    )
+    err.print(f"serving {server.url} · {slack} · /healthz /metrics /", highlight=False)
+    return server
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the Slack app (POST /slack/events), /healthz, /metrics and a status page (GET /) for the store.
+
+    Runs beside a `watchfloor run` (or `notify`) on the same store: subscriptions and silences made here reach
+    its dispatcher on its next cycle."""
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.stores import open_store
+
+    from ..wiring import open_control
+
+    cfg = app_config(config)
+    if cfg.store.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(cfg.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _, rules = load_rules(cfg.rules)
+        store = open_store(cfg.store)
+    except (RuleLoadError, ValueError) as e:
+        raise fail(str(e)) from None
+    stop = stop_on_sigterm()
+    server = None
+    try:
+        control = open_control(store, cfg)
+        server = start_server(cfg, store, control, rules, host, port)
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        err.print("stopped")
+    finally:
+        if server is not None:
+            server.stop()
+        store.close()

@@ -1,0 +1,186 @@
+"""What the log says happened, for /metrics and the status page: counts per source, reason, rule, channel and
+status, and the recent alerts with their deliveries. Kept current by reading only the events appended since
+the last look (the first look reads the whole log once).
+
+The pipeline's heartbeat is the one thing not in the log: each cycle of `watchfloor run` saves, as the
+checkpoint `pipeline:cycle`, when it finished and how long each source's poll took (with a running
+histogram), so a `watchfloor serve` beside it can report the pipeline's health and poll durations.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from watchfloor.schemas.events import DOCUMENT_TYPES, EventType
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
+
+HEARTBEAT = "pipeline:cycle"
+POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+RECENT_ALERTS = 200
+MAX_REASONS = 50  # distinct dead-letter reasons kept as labels; the rest count as "other"
+_TYPES = frozenset(
+    {
+        *DOCUMENT_TYPES,
+        EventType.SIGNAL.value,
+        EventType.DETECTION.value,
+        EventType.ALERT.value,
+        EventType.DELIVERY.value,
+        EventType.DEAD_LETTER.value,
+    }
+)
+
+
+def reason_class(reason: str) -> str:
+    """A dead letter's reason without its particulars ('malformed JSON: Expecting value at column 3' ->
+    'malformed json'), so it can be a metric label."""
+    head = re.split(r"[:(\[{]", reason, maxsplit=1)[0]
+    head = re.sub(r"\d+", "#", head.lower())
+    words = head.split()[:6]
+    return " ".join(words)[:60] or "unknown"
+
+
+@dataclass
+class AlertRow:
+    id: str
+    rule: str
+    title: str
+    severity: str
+    confidence: str | None
+    group: dict[str, str]
+    fired_at: str
+    position: int
+    channels: tuple[str, ...]
+    deliveries: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # channel -> (status, detail, at)
+
+
+@dataclass
+class Activity:
+    position: int = 0
+    documents: Counter[str] = field(default_factory=Counter)  # source name
+    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (stage, reason class)
+    signals: Counter[str] = field(default_factory=Counter)  # signal name
+    detections: Counter[str] = field(default_factory=Counter)  # rule
+    alerts: Counter[str] = field(default_factory=Counter)  # rule
+    deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
+    latest: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)  # (alert, ch) -> status...
+    recent: deque[AlertRow] = field(default_factory=lambda: deque(maxlen=RECENT_ALERTS))
+
+    def apply(self, se: StoredEvent) -> None:
+        self.position = max(self.position, se.position)
+        ev, p = se.event, se.event.payload
+        if ev.type in DOCUMENT_TYPES:
+            src = p.get("source")
+            self.documents[str(src.get("name") if isinstance(src, dict) else src or "?")] += 1
+        elif ev.type == EventType.SIGNAL:
+            self.signals[str(p.get("name", "?"))] += 1
+        elif ev.type == EventType.DETECTION:
+            self.detections[str(p.get("rule", "?"))] += 1
+        elif ev.type == EventType.DEAD_LETTER:
+            reason = reason_class(str(p.get("reason", "")))
+            key = (str(p.get("stage", "ingest")), reason)
+            if key not in self.dead_letters and len(self.dead_letters) >= MAX_REASONS:
+                key = (key[0], "other")
+            self.dead_letters[key] += 1
+        elif ev.type == EventType.ALERT:
+            det = p.get("detection") or {}
+            self.alerts[str(det.get("rule", "?"))] += 1
+            self.recent.append(
+                AlertRow(
+                    id=str(p.get("id")),
+                    rule=str(det.get("rule", "?")),
+                    title=str(det.get("title", "")),
+                    severity=str(det.get("severity", "")),
+                    confidence=det.get("confidence"),
+                    group={str(k): str(v) for k, v in (det.get("group") or {}).items()},
+                    fired_at=str(det.get("fired_at", "")),
+                    position=se.position,
+                    channels=tuple(p.get("channels") or ()),
+                )
+            )
+        elif ev.type == EventType.DELIVERY:
+            channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
+            self.deliveries[(channel, status)] += 1
+            self.latest[(str(p.get("alert_id")), channel)] = (status, str(p.get("detail", "")), str(p.get("at", "")))
+
+
+class ActivityView:
+    """An `Activity` kept current from one store; safe to share between request threads."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.activity = Activity()
+        self._lock = threading.Lock()
+
+    def refresh(self) -> Activity:
+        with self._lock:
+            while True:
+                got = self.log.read(self.activity.position, types=_TYPES, limit=5000)
+                if not got:
+                    break
+                for se in got:
+                    self.activity.apply(se)
+            for row in self.activity.recent:
+                for ch in row.channels:
+                    got_status = self.activity.latest.get((row.id, ch))
+                    if got_status is not None:
+                        row.deliveries[ch] = got_status
+            return self.activity
+
+
+# --- the pipeline's heartbeat ---------------------------------------------------------------------------------
+
+
+def record_cycle(store: CheckpointStore, finished_at: datetime, seconds: float, polls: Mapping[str, float]) -> None:
+    """Save one finished pipeline cycle: when, how long, and each polled source's duration (added to a running
+    histogram per source, so poll durations survive restarts and reach a separate `serve`)."""
+    state = store.load_checkpoint(HEARTBEAT).state or {}
+    hist: dict[str, Any] = dict(state.get("polls") or {})
+    for origin, secs in polls.items():
+        h = hist.get(origin) or {"buckets": [0] * len(POLL_BUCKETS), "sum": 0.0, "count": 0}
+        buckets = list(h["buckets"])
+        for i, bound in enumerate(POLL_BUCKETS):
+            if secs <= bound:
+                buckets[i] += 1
+        hist[origin] = {"buckets": buckets, "sum": h["sum"] + secs, "count": h["count"] + 1, "last": secs}
+    new = {
+        "finished_at": finished_at.astimezone(UTC).isoformat(),
+        "seconds": seconds,
+        "cycles": int(state.get("cycles", 0)) + 1,
+        "polls": hist,
+    }
+    store.commit(HEARTBEAT, Checkpoint(0, new), [])
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    finished_at: datetime | None
+    seconds: float | None
+    cycles: int
+    polls: dict[str, dict[str, Any]]
+
+    def age(self, now: datetime) -> float | None:
+        return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
+
+
+def heartbeat(store: CheckpointStore) -> Heartbeat:
+    state = store.load_checkpoint(HEARTBEAT).state or {}
+    at = state.get("finished_at")
+    return Heartbeat(
+        finished_at=datetime.fromisoformat(at) if at else None,
+        seconds=state.get("seconds"),
+        cycles=int(state.get("cycles", 0)),
+        polls=dict(state.get("polls") or {}),
+    )
+
+
+def buckets_of(h: Mapping[str, Any]) -> Sequence[tuple[str, float]]:
+    """Prometheus buckets (cumulative, with +Inf) from a stored per-bound histogram."""
+    out = [(str(bound), float(n)) for bound, n in zip(POLL_BUCKETS, h.get("buckets", ()), strict=False)]
+    out.append(("+Inf", float(h.get("count", 0))))
+    return out

@@ -1,0 +1,73 @@
+"""Config -> the server's services: the control log, the Slack app (when its secrets are set), the rules."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
+from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel
+from watchfloor.stream_processors.engine.compiler import CompiledRules
+from watchfloor.stream_processors.ports import Store
+
+from .server import Services
+
+log = logging.getLogger(__name__)
+
+
+def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
+    out = {}
+    for d in rules.detections:
+        defn = d.definition
+        out[d.id] = RuleInfo(d.id, defn.title, defn.description, defn.severity, tuple(defn.tags))
+    return out
+
+
+def app_context(cfg: AppConfig, control: ControlLog, rules: CompiledRules) -> AppContext:
+    slack = cfg.slack or SlackApp()
+    return AppContext(
+        control=control,
+        rules=rule_catalogue(rules),
+        channels=ChannelMap({ch.name: ch.channel for ch in cfg.channels if isinstance(ch, SlackChannel)}),
+        entity_names=dict(rules.entity_names),
+        command=slack.command,
+    )
+
+
+def build_services(
+    cfg: AppConfig,
+    store: Store,
+    control: ControlLog,
+    rules: CompiledRules,
+    *,
+    env: Mapping[str, str] | None = None,
+    store_label: str = "",
+    pipeline_max_age: float | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Services:
+    env = os.environ if env is None else env
+    ctx = app_context(cfg, control, rules)
+    slack = cfg.slack or SlackApp()
+    token, secret = env.get(slack.token_env), env.get(slack.signing_secret_env)
+    slack_app = None
+    problem = ""
+    if not token or not secret:
+        missing = [name for name, value in ((slack.token_env, token), (slack.signing_secret_env, secret)) if not value]
+        problem = f"set {' and '.join(missing)} in the environment"
+    else:
+        from watchfloor.alerts.slackapp.app import build_app
+
+        slack_app = build_app(ctx, token=token, signing_secret=secret, base_url=slack.base_url)
+    return Services(
+        store=store,
+        control=control,
+        context=ctx,
+        slack_app=slack_app,
+        slack_problem=problem,
+        store_label=store_label,
+        pipeline_max_age=pipeline_max_age,
+        now=now,
+    )

@@ -1,0 +1,155 @@
+"""Prometheus metrics derived from the log at scrape time (a custom collector), not counters threaded
+through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
+every process that wrote it. Only what the log cannot tell is measured apart: poll durations (the pipeline's
+heartbeat, see activity.record_cycle) and delivery latency (the delivery ledger's row times, when the store
+keeps them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from watchfloor.alerts.control import ControlLog
+from watchfloor.stream_processors.ports import Store
+
+from .activity import ActivityView, buckets_of, heartbeat
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
+
+
+class LogCollector:
+    """Yields watchfloor's metrics from the store on each scrape (reading only what is new since the last)."""
+
+    def __init__(
+        self,
+        store: Store,
+        view: ActivityView,
+        control: ControlLog,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        extra: Callable[[], Iterator[Metric]] | None = None,
+    ) -> None:
+        self.store = store
+        self.view = view
+        self.control = control
+        self.now = now
+        self.extra = extra
+
+    def collect(self) -> Iterator[Metric]:
+        a = self.view.refresh()
+        docs = CounterMetricFamily(
+            "watchfloor_documents_ingested", "Documents accepted into the log, per source.", labels=["source"]
+        )
+        for source, n in sorted(a.documents.items()):
+            docs.add_metric([source], n)
+        yield docs
+        dead = CounterMetricFamily(
+            "watchfloor_dead_letters",
+            "Records refused into the dead-letter log, per stage and reason (particulars removed).",
+            labels=["stage", "reason"],
+        )
+        for (stage, reason), n in sorted(a.dead_letters.items()):
+            dead.add_metric([stage, reason], n)
+        yield dead
+        sig = CounterMetricFamily("watchfloor_signals", "Signals extracted, per signal.", labels=["signal"])
+        for name, n in sorted(a.signals.items()):
+            sig.add_metric([name], n)
+        yield sig
+        det = CounterMetricFamily("watchfloor_detections", "Detections raised, per rule.", labels=["rule"])
+        for rule, n in sorted(a.detections.items()):
+            det.add_metric([rule], n)
+        yield det
+        alerts = CounterMetricFamily(
+            "watchfloor_alerts", "Detections routed to at least one channel, per rule.", labels=["rule"]
+        )
+        for rule, n in sorted(a.alerts.items()):
+            alerts.add_metric([rule], n)
+        yield alerts
+        deliv = CounterMetricFamily(
+            "watchfloor_deliveries",
+            "Delivery outcomes recorded, per channel and status (sent, failed, suppressed, ...).",
+            labels=["channel", "status"],
+        )
+        for (channel, status), n in sorted(a.deliveries.items()):
+            deliv.add_metric([channel, status], n)
+        yield deliv
+        yield from self._latency()
+        yield from self._heartbeat()
+        yield from self._control()
+        head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
+        head.add_metric([], a.position)
+        yield head
+        if self.extra is not None:
+            yield from self.extra()
+
+    def _latency(self) -> Iterator[Metric]:
+        hist = HistogramMetricFamily(
+            "watchfloor_delivery_latency_seconds",
+            "From an alert's delivery being queued (right after its detection) to the channel accepting it.",
+        )
+        rows = _sent_rows(self.store)
+        if rows:
+            counts = [0] * len(LATENCY_BUCKETS)
+            total = 0.0
+            for created, updated in rows:
+                secs = max(updated - created, 0.0)
+                total += secs
+                for i, bound in enumerate(LATENCY_BUCKETS):
+                    if secs <= bound:
+                        counts[i] += 1
+            buckets = [(str(b), float(n)) for b, n in zip(LATENCY_BUCKETS, counts, strict=True)]
+            buckets.append(("+Inf", float(len(rows))))
+            hist.add_metric([], buckets, total)
+        yield hist
+
+    def _heartbeat(self) -> Iterator[Metric]:
+        hb = heartbeat(self.store)
+        polls = HistogramMetricFamily(
+            "watchfloor_poll_duration_seconds", "How long polling a source took, per source.", labels=["source"]
+        )
+        for origin, h in sorted(hb.polls.items()):
+            polls.add_metric([origin], buckets_of(h), float(h.get("sum", 0.0)))
+        yield polls
+        cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
+        cycles.add_metric([], hb.cycles)
+        yield cycles
+        age = hb.age(self.now())
+        if age is not None:
+            g = GaugeMetricFamily("watchfloor_last_cycle_age_seconds", "Seconds since the last pipeline cycle ended.")
+            g.add_metric([], age)
+            yield g
+
+    def _control(self) -> Iterator[Metric]:
+        subs = GaugeMetricFamily(
+            "watchfloor_subscriptions", "Active subscriptions, per channel.", labels=["channel", "managed_by"]
+        )
+        count: dict[tuple[str, str], int] = {}
+        for s in self.control.subscriptions():
+            count[(s.channel, s.managed_by)] = count.get((s.channel, s.managed_by), 0) + 1
+        for (channel, managed), n in sorted(count.items()):
+            subs.add_metric([channel, managed], n)
+        yield subs
+        sil = GaugeMetricFamily("watchfloor_silences_active", "Silences holding alerts back now.")
+        now = self.now()
+        sil.add_metric([], sum(1 for s in self.control.silences() if s.active(now)))
+        yield sil
+
+
+def _sent_rows(store: Store) -> list[tuple[float, float]]:
+    """(queued, settled) epoch seconds of every sent row of the delivery ledger."""
+    return [(r.created_at, r.updated_at) for r in store.deliveries(statuses=("sent",)) if r.created_at and r.updated_at]
+
+
+def registry_for(collector: LogCollector) -> CollectorRegistry:
+    """A registry of our own (not the process-global one), so several servers in one process do not clash."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry

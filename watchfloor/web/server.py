@@ -1,0 +1,147 @@
+"""`watchfloor serve`: the Slack app's request URL, /healthz, /metrics and a status page, on one HTTP server.
+
+Flask routes the requests (Bolt's Flask adapter hands /slack/events to the Slack app) and waitress serves them
+on a few threads, in its own process (`serve`) or beside the pipeline (`run --serve`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from waitress import wasyncore
+from waitress.server import create_server
+
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.slackapp.commands import AppContext
+from watchfloor.stream_processors.ports import Store
+
+from .activity import ActivityView, heartbeat
+from .metrics import LogCollector, registry_for
+from .status import status_page
+
+log = logging.getLogger(__name__)
+
+SLACK_PATH = "/slack/events"
+
+
+@dataclass
+class Services:
+    """What the server answers from."""
+
+    store: Store
+    control: ControlLog
+    context: AppContext
+    slack_app: Any = None  # slack_bolt.App, or None when the `slack:` section or its secrets are missing
+    slack_problem: str = ""  # why there is no Slack app
+    store_label: str = ""
+    # The pipeline runs in this process (`run --serve`): a cycle older than this is unhealthy. None: `serve`.
+    pipeline_max_age: float | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    kafka_status: Callable[[], Mapping[str, Any]] | None = None
+
+
+def create_app(services: Services) -> Flask:
+    app = Flask(__name__)
+    view = ActivityView(services.store)
+    collector = LogCollector(services.store, view, services.control, now=services.now)
+    registry = registry_for(collector)
+    handler = None
+    if services.slack_app is not None:
+        from slack_bolt.adapter.flask import SlackRequestHandler
+
+        handler = SlackRequestHandler(services.slack_app)
+
+    @app.post(SLACK_PATH)
+    def slack_events() -> Any:
+        if handler is None:
+            return jsonify({"error": f"the Slack app is not configured: {services.slack_problem}"}), 503
+        return handler.handle(request)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return _health(services)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), mimetype=None, content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/")
+    def index() -> Any:
+        return render_template("status.html", **status_page(services, view.refresh()))
+
+    return app
+
+
+def _health(s: Services) -> Any:
+    now = s.now()
+    body: dict[str, Any] = {"status": "ok", "store": "ok", "checked_at": now.isoformat()}
+    try:
+        body["log_head"] = s.store.head()
+        hb = heartbeat(s.store)
+    except Exception as e:  # any store failure: say so, don't crash the probe
+        log.warning("healthz: store unreachable: %s", e)
+        body.update(status="down", store=f"unreachable: {type(e).__name__}")
+        return jsonify(body), 503
+    age = hb.age(now)
+    body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
+    body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
+    body["last_cycle_seconds"] = hb.seconds
+    body["pipeline"] = "no cycle recorded yet" if age is None else "running"
+    body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
+    if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
+        # Only when the pipeline runs in this process: a separate `serve` reports the age, a probe decides.
+        started = (now - s.started_at).total_seconds()
+        if age is not None or started > s.pipeline_max_age:
+            body.update(status="stale", pipeline="stale")
+            return jsonify(body), 503
+    return jsonify(body), 200
+
+
+class WebServer:
+    """waitress serving one Flask app; `start()` in a thread of its own, or `serve_forever()`."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 8080, *, threads: int = 8) -> None:
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="watchfloor")
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = self._server.effective_host
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> WebServer:
+        self._thread = threading.Thread(target=self._server.run, name="watchfloor-web", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close every socket on the server's own thread (closing them from here races its select())."""
+        server: Any = self._server
+        thread, self._thread = self._thread, None
+        if thread is None or not thread.is_alive():
+            server.task_dispatcher.shutdown()
+            wasyncore.close_all(server._map)
+            return
+
+        def close_all() -> None:
+            server.task_dispatcher.shutdown()
+            wasyncore.close_all(server._map)  # an empty map ends the server's loop
+
+        server.trigger.pull_trigger(close_all)
+        thread.join(timeout=10)

@@ -1,0 +1,127 @@
+"""The status page's content: recent alerts with their deliveries and acknowledgements, outstanding deliveries,
+subscriptions and silences. Plain data for a server-rendered template (escaped by Jinja); no JavaScript."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from watchfloor.alerts.slackapp.commands import describe_subscription
+
+from .activity import Activity, heartbeat
+
+if TYPE_CHECKING:
+    from .server import Services
+
+SHOWN_ALERTS = 50
+SHOWN_OUTSTANDING = 200
+# Ledger states of a delivery not done yet (older stores and dispatchers say pending/failed).
+NOT_DONE = ("outstanding", "expired", "pending", "failed")
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds:.0f}s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+def _utc(text: str | datetime) -> str:
+    try:
+        when = text if isinstance(text, datetime) else datetime.fromisoformat(text)
+    except ValueError:
+        return str(text)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plain(text: str) -> str:
+    """Slack mrkdwn from describe_subscription, as page text (the template escapes it)."""
+    return text.replace("`", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def status_page(s: Services, a: Activity) -> dict[str, Any]:
+    now = s.now()
+    ctx = s.context
+    hb = heartbeat(s.store)
+    alerts = []
+    rules = {row.id: row.rule for row in a.recent}
+    outstanding = [
+        {
+            "alert": r.alert_id,
+            "rule": rules.get(r.alert_id, ""),
+            "channel": r.channel,
+            "status": r.status,
+            "attempts": r.attempts,
+            "detail": r.detail,
+        }
+        for r in s.store.deliveries(statuses=NOT_DONE, limit=SHOWN_OUTSTANDING)
+    ]
+    for row in list(reversed(a.recent))[:SHOWN_ALERTS]:
+        deliveries = []
+        for ch in row.channels:
+            status, detail, _ = row.deliveries.get(ch, ("queued", "", ""))
+            deliveries.append({"channel": ch, "status": status, "detail": detail})
+        acks = [f"{ack.by.label()} at {_utc(ack.at)}" for ack in s.control.acknowledgements(row.id)]
+        alerts.append(
+            {
+                "id": row.id,
+                "fired_at": _utc(row.fired_at),
+                "rule": row.rule,
+                "title": row.title,
+                "severity": row.severity,
+                "unconfirmed": row.confidence == "unconfirmed",
+                "group": ", ".join(ctx.entity_name(v) for v in row.group.values()),
+                "deliveries": deliveries,
+                "acks": acks,
+            }
+        )
+    subs = [
+        {
+            "id": sub.id,
+            "channel": sub.channel,
+            "what": _plain(describe_subscription(ctx, sub)),
+            "managed_by": sub.managed_by,
+            "by": sub.by.label(),
+            "since": _utc(sub.at),
+        }
+        for sub in s.control.subscriptions()
+    ]
+    silences = [
+        {
+            "id": sil.id,
+            "rule": sil.rule,
+            "group": _plain(ctx.group_text(sil.group)),
+            "channel": sil.channel or "all channels",
+            "starts": _utc(sil.starts_at),
+            "ends": _utc(sil.ends_at),
+            "active": sil.active(now),
+            "by": sil.by.label(),
+            "reason": sil.reason,
+        }
+        for sil in s.control.silences()
+    ]
+    kafka = None
+    if s.kafka_status is not None:
+        try:
+            kafka = dict(s.kafka_status())
+        except Exception as e:  # the page still shows everything else
+            kafka = {"error": f"{type(e).__name__}: {e}"}
+    return {
+        "now": _utc(now),
+        "store": s.store_label,
+        "log_head": a.position,
+        "last_cycle": _ago(hb.age(now)),
+        "cycles": hb.cycles,
+        "slack": "configured" if s.slack_app is not None else f"off ({s.slack_problem})",
+        "alerts": alerts,
+        "total_alerts": sum(a.alerts.values()),
+        "outstanding": outstanding,
+        "subscriptions": subs,
+        "silences": silences,
+        "kafka": kafka,
+    }
