@@ -30,6 +30,7 @@ from watchfloor.schemas.inputs import (
     LineGate,
     check_document,
     check_json_line,
+    max_record_bytes,
 )
 
 RAW_LIMIT = 500
@@ -81,6 +82,14 @@ def parse_line(
     fast = check_json_line(raw, max_body_chars)
     if fast is not None:
         return fast if checked else fast.build()
+    limit = max_record_bytes(max_body_chars)
+    if len(raw) > limit:  # never parsed: a hostile line must not cost its size again in memory
+        return DeadLetter(
+            origin=origin,
+            line=line,
+            reason=f"line is {len(raw)} bytes, over the limit of {limit} for one record",
+            raw=truncate(raw[: RAW_LIMIT * 4].decode("utf-8", errors="replace")),
+        )
     if raw.endswith(b"\r"):  # the fast path takes it as JSON whitespace; a dead letter should not keep it
         raw = raw[:-1]
     try:
@@ -160,6 +169,16 @@ def read_jsonl(
     return (item for items, _dead in blocks for item in items)
 
 
+def read_jsonl_numbered(
+    path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS
+) -> Iterator[tuple[int, Document | DeadLetter]]:
+    """read_jsonl with each item's line number, for writers that must name the line of a record the
+    store refuses. Raises JsonlSourceError as read_jsonl does (lines already yielded stand)."""
+    p = Path(path)
+    blocks = read_blocks(_open(p), p, origin=str(path), max_body_chars=max_body_chars, numbered=True)
+    return (cast(tuple[int, Document | DeadLetter], pair) for pairs, _dead in blocks for pair in pairs)
+
+
 def read_jsonl_blocks(
     path: str | Path,
     *,
@@ -177,19 +196,34 @@ def read_jsonl_blocks(
     )
 
 
-def _blocks(f: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
+def _blocks(f: IO[bytes], size: int = BLOCK_BYTES, line_limit: int | None = None) -> Iterator[bytes | int]:
     """The file as blocks of whole lines (the last may lack its newline). If reading fails midway (a
     truncated .gz), the whole lines read so far still come out before the error: read1 hands over
-    what it decompressed call by call, where one big read() would drop it all with the error."""
+    what it decompressed call by call, where one big read() would drop it all with the error.
+
+    A line that grows past `line_limit` bytes without a newline is not kept: it is read through to its
+    end and given as an int (its length), so a 300 MB line (a gzip bomb, say) costs no more memory
+    than a block."""
     read = getattr(f, "read1", None) or f.read
     rest = b""
     parts: list[bytes] = []
     got = 0
+    skipped = 0  # > 0: inside an over-long line, this many of its bytes dropped so far
     try:
         while True:
             chunk = read(size)
             if not chunk:
                 break
+            if skipped:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    skipped += len(chunk)
+                    continue
+                yield skipped + nl
+                skipped = 0
+                chunk = chunk[nl + 1 :]
+                if not chunk:
+                    continue
             parts.append(chunk)
             got += len(chunk)
             if got < size:
@@ -198,7 +232,10 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
             parts, got = [], 0
             cut = buf.rfind(b"\n")
             if cut < 0:
-                rest = buf
+                if line_limit is not None and len(buf) > line_limit:
+                    skipped, rest = len(buf), b""
+                else:
+                    rest = buf
                 continue
             rest = buf[cut + 1 :]
             yield buf[: cut + 1]
@@ -208,6 +245,9 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
         if cut >= 0:
             yield buf[: cut + 1]
         raise
+    if skipped:
+        yield skipped + sum(map(len, parts))
+        return
     buf = rest + b"".join(parts)
     if buf:
         yield buf
@@ -222,15 +262,26 @@ def read_blocks(
     checked: bool = False,
     gate: LineGate | None = None,
     block_bytes: int = BLOCK_BYTES,
+    numbered: bool = False,
 ) -> Iterator[tuple[list[Item], int]]:
     """read_jsonl a block at a time: each block's items in line order, and how many are dead letters
-    (a bulk reader can take a block without one as it is). Closes `f`."""
+    (a bulk reader can take a block without one as it is). With `numbered`, each item comes as
+    (line number, item) instead (read_jsonl_numbered). Closes `f`."""
     inner = getattr(f, "fileobj", None)  # the raw file under a GzipFile
     gate = gate if checked else None
     base = 0  # lines before this block
     first = True
+    limit = max_record_bytes(max_body_chars)
     try:
-        for block in _blocks(f, block_bytes):
+        for block in _blocks(f, block_bytes, limit):
+            if isinstance(block, int):  # one over-long line, skipped unread
+                first = False
+                base += 1
+                reason = f"line is over {limit} bytes (at least {block}), the limit for one record; skipped unread"
+                skipped = DeadLetter(origin=origin, line=base, reason=reason)
+                one: list[Any] = [(base, skipped) if numbered else skipped]
+                yield one, 1
+                continue
             if first:
                 first = False
                 if block.startswith(_BOM):
@@ -239,7 +290,7 @@ def read_blocks(
             if block.endswith(b"\n"):
                 lines.pop()  # the empty piece after the last newline
             # A trailing "\r" (CRLF files) is left on: it is JSON whitespace to both decoders.
-            yield _block_items(block, lines, base, origin, max_body_chars, checked, gate)
+            yield _block_items(block, lines, base, origin, max_body_chars, checked, gate, numbered)
             base += len(lines)
     except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError
         raise JsonlSourceError(f"cannot read JSON Lines file {path}: {e}") from e
@@ -261,7 +312,8 @@ def _block_items(
     max_body_chars: int,
     checked: bool,
     gate: LineGate | None,
-) -> tuple[list[Item], int]:
+    numbered: bool = False,
+) -> tuple[list[Any], int]:
     # Every line through the fast check at C speed (map, no Python loop); then only the lines it
     # declined (blank, bad, unusual) and the gate's hits are looked at one by one.
     n = len(lines)
@@ -295,6 +347,8 @@ def _block_items(
         elif i not in hit_set and isinstance(got, CheckedInput):
             got = got.ts  # accepted by the full check, ruled out by the gate
         items[i] = got
+    if numbered:
+        return [(base + i + 1, x) for i, x in enumerate(items) if x is not None], dead
     if blanks:
         items = [x for x in items if x is not None]
     return items, dead

@@ -13,21 +13,22 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from watchfloor.schemas.config import JsonlSource, RssSource
 from watchfloor.schemas.events import DeadLetter
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
-from .jsonl import JsonlSourceError, read_jsonl
+from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
 from .rss import DEFAULT_TIMEOUT, fetch_feed
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IngestStore(EventLog, CheckpointStore, Protocol):
@@ -76,6 +77,13 @@ class PollSummary:
     @property
     def errors(self) -> list[SourceResult]:
         return [s for s in self.sources if s.error is not None]
+
+
+def _until_error(items: Iterator[T], failed: list[JsonlSourceError]) -> Iterator[T]:
+    try:
+        yield from items
+    except JsonlSourceError as e:
+        failed.append(e)
 
 
 def _is_http(url: str) -> bool:
@@ -150,11 +158,16 @@ class SourcePoller:
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
         result = SourceResult(origin=source.path, kind="jsonl")
         try:
-            items = read_jsonl(source.path, max_body_chars=self.max_body_chars)
-            result.ingested = ingest(self.store, items, source.path, batch_size=self.batch_size)
-        except JsonlSourceError as e:
-            # Raised while opening, or part-way (e.g. a truncated .gz): batches before it are kept.
+            items = read_jsonl_numbered(source.path, max_body_chars=self.max_body_chars)
+        except JsonlSourceError as e:  # cannot be opened
             result.error = str(e)
+            return result
+        failed: list[JsonlSourceError] = []
+        # A read that fails part-way (a truncated .gz) ends the items instead of the ingest, so every whole
+        # line read before the error is committed, not only the full batches before it.
+        result.ingested = ingest(self.store, _until_error(items, failed), source.path, batch_size=self.batch_size)
+        if failed:
+            result.error = str(failed[0])
         return result
 
     def _poll_rss(self, source: RssSource) -> SourceResult:

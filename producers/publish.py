@@ -1,29 +1,47 @@
-"""Publish producer output to the event log: documents as document events, rejects as dead-letter events."""
+"""Publish producer output to the event log: documents as document events, rejects as dead-letter events.
+
+One record never costs the others (issue 9): a document that cannot be made into an event, that the store
+refuses (`RecordRejected`, or a data error of its own row), or that reuses an id the log holds with other
+content, becomes a dead letter with its place (origin, line when known) and reason, and the rest of its
+batch is written. Only a `StoreError` (the store as a whole is unusable) stops an ingest; nothing of the
+failed batch was written then, so the next attempt loses nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
+
 from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EventLog
+from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
+RAW_LIMIT = 500
+
+Item = Document | DeadLetter
+Located = tuple[int | None, Item]
+"""An item with the line it came from (read_jsonl_numbered), so a store's refusal can name the line."""
 
 
 @dataclass
 class IngestSummary:
     """What one ingest did. `accepted` counts documents new to the log; `duplicates` those already there
-    (or repeated within the input); `dead_lettered` every rejected input, logged or seen before."""
+    (or repeated within the input) with the same content; `conflicts` those whose id the log (or an
+    earlier line) holds with other content, which are dead-lettered; `dead_lettered` every rejected input,
+    logged or seen before."""
 
     origin: str
     accepted: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    conflicts: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
     @property
@@ -35,12 +53,131 @@ class IngestSummary:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.dead_lettered += other.dead_lettered
+        self.conflicts += other.conflicts
         self.dead_letters.extend(other.dead_letters)
+
+
+def _raw(ev: Event) -> str:
+    try:
+        text = orjson.dumps(ev.payload).decode()
+    except TypeError:  # the payload may be why the store refused it
+        text = repr(ev.payload)[: RAW_LIMIT * 2]
+    return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
+
+
+def append_isolating(store: EventLog, events: Sequence[Event]) -> tuple[int, list[tuple[int, str, str | None]]]:
+    """Append `events`, leaving out each one the store refuses: (added, [(index, reason, field)]).
+
+    A RecordRejected names its event; any other error that is not a StoreError is narrowed down by halving
+    the batch, so one bad row costs about log2(batch) extra transactions, and the good rows all go in. If
+    every row of a batch fails alone, the fault is not in the rows: the first error is raised."""
+    refused: list[tuple[int, str, str | None]] = []
+    first_error: list[BaseException] = []
+
+    def attempt(idx: list[int]) -> int:
+        while idx:
+            try:
+                return store.append([events[i] for i in idx])
+            except StoreError:
+                raise
+            except RecordRejected as e:
+                refused.append((idx[e.index], f"the store refused it: {e.reason}", e.field))
+                idx = idx[: e.index] + idx[e.index + 1 :]
+            except Exception as e:
+                first_error.append(e)
+                if len(idx) == 1:
+                    refused.append((idx[0], f"the store refused it: {type(e).__name__}: {_first_line(e)}", None))
+                    return 0
+                mid = len(idx) // 2
+                return attempt(idx[:mid]) + attempt(idx[mid:])
+        return 0
+
+    added = attempt(list(range(len(events))))
+    if len(events) > 1 and len(refused) == len(events) and first_error:
+        raise first_error[0]
+    return added, sorted(refused)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+class _Batch:
+    """Documents waiting to be written, with their lines, and the dead letters they turn into."""
+
+    def __init__(self, store: EventLog, summary: IngestSummary, origin: str, at: datetime) -> None:
+        self.store = store
+        self.summary = summary
+        self.origin = origin
+        self.at = at
+        self.docs: list[Event] = []
+        self.lines: list[int | None] = []
+        self.dead: list[Event] = []
+
+    def add_dead(self, dl: DeadLetter) -> None:
+        self.summary.dead_lettered += 1
+        self.summary.dead_letters.append(dl)
+        self.dead.append(dead_letter_event(dl, self.at))
+
+    def refuse(self, ev: Event, line: int | None, reason: str, field: str | None) -> None:
+        self.add_dead(DeadLetter(origin=self.origin, line=line, field=field, reason=reason, raw=_raw(ev)))
+
+    def _without_conflicts(self) -> tuple[list[Event], list[int | None]]:
+        """Drop (and dead-letter) documents whose id the log or an earlier line of this batch holds with
+        other content; a document repeated with the same content stays (the store skips it)."""
+        seen: dict[str, Event] = {}
+        clash: set[int] = set()
+        for i, ev in enumerate(self.docs):
+            first = seen.setdefault(ev.id, ev)
+            if first is not ev and (first.type != ev.type or first.payload != ev.payload):
+                clash.add(i)
+        held = set(self.store.find_conflicts(self.docs)) if isinstance(self.store, ConflictCheck) else set()
+        if held:
+            clash.update(i for i, ev in enumerate(self.docs) if ev.id in held)
+        for i in sorted(clash):
+            ev = self.docs[i]
+            self.summary.conflicts += 1
+            self.refuse(
+                ev,
+                self.lines[i],
+                f"id {ev.id[:200]!r} is already in the log with different content; this version was not "
+                "ingested (give a changed document a new id)",
+                "id",
+            )
+        keep = [i for i in range(len(self.docs)) if i not in clash]
+        return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
+
+    def flush_docs(self, checkpoint: tuple[str, Checkpoint] | None = None) -> None:
+        events, lines = self._without_conflicts()
+        self.docs.clear()
+        self.lines.clear()
+        refused: list[tuple[int, str, str | None]] = []
+        if checkpoint is not None:
+            assert isinstance(self.store, CheckpointStore)
+            try:
+                added = self.store.commit(checkpoint[0], checkpoint[1], events)
+            except StoreError:
+                raise
+            except Exception:  # a record at fault: write the others first, then the checkpoint alone
+                added, refused = append_isolating(self.store, events)
+                self.store.commit(checkpoint[0], checkpoint[1], [])
+        else:
+            added, refused = append_isolating(self.store, events)
+        for i, reason, field_ in refused:
+            self.refuse(events[i], lines[i], reason, field_)
+        self.summary.accepted += added
+        self.summary.duplicates += len(events) - len(refused) - added
+
+    def flush_dead(self) -> None:
+        if self.dead:
+            self.store.append(self.dead)
+            self.dead.clear()
 
 
 def ingest(
     store: EventLog,
-    items: Iterable[Document | DeadLetter],
+    items: Iterable[Item | Located],
     origin: str,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -49,7 +186,10 @@ def ingest(
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
-    Re-ingesting the same input is a no-op: event ids are deterministic and the log skips known ids.
+    `items` are documents and dead letters, or (line, item) pairs (read_jsonl_numbered), which let a
+    dead letter for a record the store refuses name its line. Re-ingesting the same input is a no-op:
+    event ids are deterministic and the log skips known ids; the same id with other content is a dead
+    letter (and counted in `conflicts`), not silently dropped.
     With `checkpoint=(name, cp)` the store must also be a CheckpointStore: the last batch of documents
     and the checkpoint are committed in one transaction, after every earlier batch, so the checkpoint
     is never saved without the documents it stands for. Dead letters are appended before that commit.
@@ -62,41 +202,29 @@ def ingest(
         raise TypeError(f"{type(store).__name__} is not a CheckpointStore; cannot save checkpoint {checkpoint[0]!r}")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin)
-    docs: list[Event] = []
-    dead: list[Event] = []
-
-    def flush_docs() -> None:
-        added = store.append(docs)
-        summary.accepted += added
-        summary.duplicates += len(docs) - added
-        docs.clear()
-
-    def flush_dead() -> None:
-        store.append(dead)
-        dead.clear()
-
-    for item in items:
+    batch = _Batch(store, summary, origin, at)
+    for entry in items:
+        line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):
-            docs.append(document_event(item, origin, at))
-            if len(docs) >= batch_size:
-                flush_docs()
+            try:
+                ev = document_event(item, origin, at)
+            except Exception as e:  # e.g. a model that cannot be serialised: this record only
+                batch.add_dead(DeadLetter(origin=origin, line=line, reason=f"cannot be made into an event: {e}"))
+                continue
+            batch.docs.append(ev)
+            batch.lines.append(line)
+            if len(batch.docs) >= batch_size:
+                batch.flush_docs()
         else:
-            summary.dead_lettered += 1
-            summary.dead_letters.append(item)
-            dead.append(dead_letter_event(item, at))
-            if len(dead) >= batch_size:
-                flush_dead()
-    if dead:
-        flush_dead()
+            batch.add_dead(item)
+            if len(batch.dead) >= batch_size:
+                batch.flush_dead()
+    batch.flush_dead()
     if checkpoint is not None:
-        name, cp = checkpoint
-        assert isinstance(store, CheckpointStore)
-        added = store.commit(name, cp, docs)
-        summary.accepted += added
-        summary.duplicates += len(docs) - added
-        docs.clear()
-    elif docs:
-        flush_docs()
+        batch.flush_docs(checkpoint)
+    elif batch.docs:
+        batch.flush_docs()
+    batch.flush_dead()  # dead letters of the last batch's refused records
     if summary.dead_lettered:
         log.warning("%s: %d input(s) dead-lettered, e.g. %s", origin, summary.dead_lettered, _describe(summary))
     log.info("%s: %d new document(s), %d duplicate(s)", origin, summary.accepted, summary.duplicates)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from . import inputs as contract
 from .config import AppConfig
 from .events import SCHEMA_VERSION, Alert, CaughtUp, DeadLetter, Delivery, Detection, Event, Retraction, Signal
 from .rules import rule_pack_json_schema
@@ -20,46 +21,66 @@ def input_document_schema() -> dict[str, Any]:
     return {
         "$schema": DRAFT,
         "title": "watchfloor input document",
-        "description": "One line of a JSON Lines input file.",
+        "description": (
+            "One line of a JSON Lines input file: at most 4 MiB (or 8 bytes per allowed body character), "
+            "published between the years 1800 and 2999 (UTC); see the README's Input section."
+        ),
         "type": "object",
         "additionalProperties": False,
         "required": ["type", "published_at", "source"],
         "anyOf": [{"required": ["title"]}, {"required": ["body"]}],
         "properties": {
             "type": {"enum": ["news.article", "official.statement"]},
-            "id": {"type": ["string", "integer"], "description": "Else derived from url or a content hash."},
+            "id": {
+                "type": ["string", "integer"],
+                "maxLength": contract.MAX_ID_CHARS,
+                "pattern": "^[^\u0000]*$",
+                "description": "Else derived from url or a content hash. No NUL character.",
+            },
             "published_at": {
                 "type": "string",
                 "format": "date-time",
                 "pattern": r"(Z|z|[+-]\d{2}:?\d{2})$",
-                "description": "ISO-8601 with a UTC offset.",
+                "description": "ISO-8601 with a UTC offset, from 1800-01-01T00:00:00Z up to (not including) "
+                "3000-01-01T00:00:00Z.",
             },
             "source": {
                 "oneOf": [
-                    {"type": "string", "minLength": 1},
+                    {"type": "string", "minLength": 1, "maxLength": contract.MAX_NAME_CHARS},
                     {
                         "type": "object",
                         "additionalProperties": False,
                         "required": ["name"],
                         "properties": {
-                            "name": {"type": "string", "minLength": 1},
-                            "url": {"type": ["string", "null"]},
-                            "kind": {"type": ["string", "null"]},
+                            "name": {"type": "string", "minLength": 1, "maxLength": contract.MAX_NAME_CHARS},
+                            "url": {"type": ["string", "null"], "maxLength": contract.MAX_URL_CHARS},
+                            "kind": {"type": ["string", "null"], "maxLength": contract.MAX_SHORT_CHARS},
                         },
                     },
                 ]
             },
-            "url": {"type": "string"},
-            "title": {"type": "string"},
-            "body": {"type": "string"},
-            "language": {"type": "string"},
+            "url": {"type": "string", "maxLength": contract.MAX_URL_CHARS},
+            "title": {"type": "string", "maxLength": contract.MAX_TITLE_CHARS},
+            "body": {
+                "type": "string",
+                "maxLength": contract.DEFAULT_MAX_BODY_CHARS,
+                "description": "The limit is the config's max_body_chars (default 200,000).",
+            },
+            "language": {"type": "string", "maxLength": contract.MAX_SHORT_CHARS},
             "issuer": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["name"],
-                "properties": {"name": {"type": "string"}, "country": {"type": ["string", "null"]}},
+                "properties": {
+                    "name": {"type": "string", "maxLength": contract.MAX_NAME_CHARS},
+                    "country": {"type": ["string", "null"], "maxLength": contract.MAX_SHORT_CHARS},
+                },
             },
-            "metadata": {"type": "object"},
+            "metadata": {
+                "type": "object",
+                "description": f"At most {contract.MAX_METADATA_BYTES} bytes as compact JSON, objects and arrays "
+                f"nested at most {contract.MAX_METADATA_DEPTH} levels deep (metadata itself is level 1).",
+            },
         },
     }
 

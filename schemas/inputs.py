@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol, overload
 
 import msgspec
@@ -14,6 +14,28 @@ from .events import DOCUMENT_TYPES, Document, Issuer, SourceRef
 from .fast import trusted_maker
 
 DEFAULT_MAX_BODY_CHARS = 200_000
+
+# -- what the contract accepts (README "Input": keep the two in step) ------------------------------------------
+# Bounds keep one record from stopping the others: a record nested 300 deep could not be stored, one nested
+# 1,000 deep could not be read back, a year-9999 date could not be formatted. Each is a dead letter instead.
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+"""One JSON line, in bytes (raised to 8 bytes per body character when max_body_chars is set above 524,288)."""
+MAX_TITLE_CHARS = 2_000
+MAX_ID_CHARS = 512  # at most 2,048 bytes of UTF-8: within what every store can index (stores/errors.py)
+MAX_URL_CHARS = 8_192  # `url` and `source.url`
+MAX_NAME_CHARS = 512  # `source.name`, `issuer.name`
+MAX_SHORT_CHARS = 64  # `language`, `source.kind`, `issuer.country`
+MAX_METADATA_BYTES = 65_536  # `metadata` written as compact JSON
+MAX_METADATA_DEPTH = 16  # objects and arrays inside `metadata` (metadata itself is depth 1)
+EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive; far from datetime's year-9999 edge, so windows fit
+_EARLIEST_TS = EARLIEST.timestamp()
+_LATEST_TS = LATEST.timestamp()
+
+
+def max_record_bytes(max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> int:
+    """The byte limit of one JSON line for a given body limit."""
+    return max(MAX_RECORD_BYTES, 8 * max_body_chars)
 
 
 class InputError(ValueError):
@@ -46,7 +68,45 @@ def parse_timestamp(value: Any, field: str = "published_at") -> datetime:
             raise InputError(f"not an ISO-8601 timestamp: {value!r}", field) from None
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise InputError(f"timestamp has no UTC offset: {value!r} (write e.g. {value}+00:00)", field)
+    if not _EARLIEST_TS <= ts.timestamp() < _LATEST_TS:
+        raise InputError(f"{value!r} is outside the accepted years 1800 to 2999 (UTC)", field)
     return ts
+
+
+def _check_text(value: Any, field: str, limit: int) -> None:
+    if value is not None:
+        if not isinstance(value, str):
+            raise InputError("must be a string", field)
+        if len(value) > limit:
+            raise InputError(f"is {len(value)} characters, over the limit of {limit}", field)
+
+
+def metadata_too_deep(value: Any, limit: int = MAX_METADATA_DEPTH) -> bool:
+    """Whether objects and arrays nest deeper than `limit` in `value` (an object is depth 1). Iterative:
+    a hostile record must not exhaust the interpreter's stack while being checked."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _check_metadata(metadata: Any) -> None:
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise InputError("must be an object", "metadata")
+    if metadata_too_deep(metadata):
+        raise InputError(f"nests objects and arrays deeper than {MAX_METADATA_DEPTH} levels", "metadata")
+    try:
+        size = len(orjson.dumps(metadata))
+    except TypeError as e:  # orjson.JSONEncodeError, e.g. a lone surrogate in a key
+        raise InputError(f"cannot be stored as JSON: {e}", "metadata") from None
+    if size > MAX_METADATA_BYTES:
+        raise InputError(f"is {size} bytes as JSON, over the limit of {MAX_METADATA_BYTES}", "metadata")
 
 
 _SOURCE_KEYS = frozenset({"name", "url", "kind"})
@@ -58,6 +118,7 @@ def _check_source(value: Any) -> str:
         name = value.strip()
         if not name:
             raise InputError("must not be empty", "source")
+        _check_text(name, "source", MAX_NAME_CHARS)
         return name
     if isinstance(value, dict):
         extra = set(value) - _SOURCE_KEYS
@@ -66,10 +127,9 @@ def _check_source(value: Any) -> str:
         given = value.get("name")
         if not isinstance(given, str) or not given.strip():
             raise InputError("is required: a non-empty string", "source.name")
-        for k in ("url", "kind"):
-            v = value.get(k)
-            if v is not None and not isinstance(v, str):
-                raise InputError("must be a string", f"source.{k}")
+        _check_text(given, "source.name", MAX_NAME_CHARS)
+        _check_text(value.get("url"), "source.url", MAX_URL_CHARS)
+        _check_text(value.get("kind"), "source.kind", MAX_SHORT_CHARS)
         return given
     raise InputError("must be a string or an object {name, url, kind}", "source")
 
@@ -84,12 +144,21 @@ def derive_id(obj: dict[str, Any], title: str, body: str, source: str) -> str:
     """Use `id`, else the URL, else a hash of the content: re-ingesting the same item is a no-op."""
     given = obj.get("id")
     if given is not None:
-        if not isinstance(given, (str, int)) or str(given).strip() == "":
-            raise InputError("must be a non-empty string", "id")
+        _check_id(given)
         return str(given).strip()
     url = obj.get("url")
     basis = f"url\x1f{url}" if isinstance(url, str) and url else f"text\x1f{source}\x1f{title}\x1f{body}"
     return "doc-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+
+
+def _check_id(given: Any) -> None:
+    if not isinstance(given, (str, int)) or str(given).strip() == "":
+        raise InputError("must be a non-empty string", "id")
+    text = str(given)
+    if len(text) > MAX_ID_CHARS:
+        raise InputError(f"is {len(text)} characters, over the limit of {MAX_ID_CHARS}", "id")
+    if "\x00" in text:  # PostgreSQL text cannot hold it, so no store takes it (stores/errors.py)
+        raise InputError("contains a NUL character (U+0000)", "id")
 
 
 _KNOWN = frozenset({"type", "id", "published_at", "source", "url", "title", "body", "language", "issuer", "metadata"})
@@ -229,7 +298,10 @@ class _InputRecord(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_record = msgspec.json.Decoder(_InputRecord).decode
-_MSGSPEC_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+# RecursionError: msgspec recurses on the interpreter's stack even to skip a value, so a record nested about
+# 1,000 deep (less under a deep call stack) raised it from here and stopped the reader; the full check
+# (orjson, with a depth limit of its own) decides such a line instead.
+_MSGSPEC_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError)
 
 
 @overload
@@ -246,6 +318,8 @@ def check_json_line(
     """One JSON line -> a CheckedInput when it certainly passes the contract, else None: then decide
     with check_document(orjson.loads(raw)), which also explains what is wrong. With `time_only`, for a
     line whose document no rule can match: every check, but only its event time is returned."""
+    if len(raw) > max(MAX_RECORD_BYTES, 8 * max_body_chars):
+        return None
     try:
         rec = _decode_record(raw)
     except _MSGSPEC_ERRORS:
@@ -253,32 +327,57 @@ def check_json_line(
     src = rec.source
     if isinstance(src, str):
         name = src.strip()
-        if not name:
+        if not name or len(name) > MAX_NAME_CHARS:
             return None
     else:
         name = src.name  # as _check_source: an object's name is kept as given
-        if not name.strip():
+        if not name.strip() or len(name) > MAX_NAME_CHARS:
+            return None
+        if (src.url is not None and len(src.url) > MAX_URL_CHARS) or (
+            src.kind is not None and len(src.kind) > MAX_SHORT_CHARS
+        ):
             return None
     title = rec.title or ""
     body = rec.body or ""
     if (not title or title.isspace()) and (not body or body.isspace()):
         return None
-    if len(body) > max_body_chars:
+    if len(body) > max_body_chars or len(title) > MAX_TITLE_CHARS:
         return None
-    if rec.id is not None and not rec.id.strip():
+    rid = rec.id
+    if rid is not None and (not rid.strip() or len(rid) > MAX_ID_CHARS or "\x00" in rid):
         return None
-    if rec.metadata is not _NO_METADATA:
-        meta = bytes(rec.metadata)
-        if meta != b"null":
-            try:
-                if not isinstance(orjson.loads(meta), dict):
-                    return None
-            except orjson.JSONDecodeError:
-                return None
+    if (rec.url is not None and len(rec.url) > MAX_URL_CHARS) or (
+        rec.language is not None and len(rec.language) > MAX_SHORT_CHARS
+    ):
+        return None
+    if rec.metadata is not _NO_METADATA and not _fast_metadata_ok(bytes(rec.metadata)):
+        return None
     published_at = rec.published_at
+    ts = published_at.timestamp()
+    if not _EARLIEST_TS <= ts < _LATEST_TS:
+        return None
     if time_only:
-        return published_at.timestamp()
+        return ts
     return CheckedInput(None, rec.type, published_at, name, title, body, None, rec)
+
+
+def _fast_metadata_ok(meta: bytes) -> bool:
+    """Whether raw `metadata` certainly passes _check_metadata (False: let the full check decide)."""
+    if meta == b"null":
+        return True
+    try:
+        value = orjson.loads(meta)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(value, dict):
+        return False
+    # Brackets counted in the raw text bound the nesting from above: most metadata needs no walk.
+    if meta.count(b"{") + meta.count(b"[") > MAX_METADATA_DEPTH and metadata_too_deep(value):
+        return False
+    try:
+        return len(orjson.dumps(value)) <= MAX_METADATA_BYTES
+    except TypeError:
+        return False
 
 
 def check_document(obj: Any, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> CheckedInput:
@@ -309,6 +408,8 @@ def check_document(obj: Any, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) ->
         raise InputError("a document needs a title or a body", "body")
     if len(body) > max_body_chars:
         raise InputError(f"is {len(body)} characters, over the limit of {max_body_chars}", "body")
+    if len(title) > MAX_TITLE_CHARS:
+        raise InputError(f"is {len(title)} characters, over the limit of {MAX_TITLE_CHARS}", "title")
     issuer = obj.get("issuer")
     if issuer is not None:
         if not isinstance(issuer, dict):
@@ -317,16 +418,14 @@ def check_document(obj: Any, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) ->
             issuer = Issuer.model_validate(issuer)
         except ValidationError as e:
             raise InputError(e.errors()[0]["msg"], "issuer") from None
-    metadata = obj.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise InputError("must be an object", "metadata")
-    for name in ("url", "language"):
-        v = obj.get(name)
-        if v is not None and not isinstance(v, str):
-            raise InputError("must be a string", name)
+        _check_text(issuer.name, "issuer.name", MAX_NAME_CHARS)
+        _check_text(issuer.country, "issuer.country", MAX_SHORT_CHARS)
+    _check_metadata(obj.get("metadata"))
+    _check_text(obj.get("url"), "url", MAX_URL_CHARS)
+    _check_text(obj.get("language"), "language", MAX_SHORT_CHARS)
     given = obj.get("id")
-    if given is not None and (not isinstance(given, (str, int)) or str(given).strip() == ""):
-        raise InputError("must be a non-empty string", "id")
+    if given is not None:
+        _check_id(given)
     return CheckedInput(obj, typ, published_at, source_name, title, body, issuer)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -10,6 +9,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from watchfloor.schemas.events import Alert
+from watchfloor.schemas.timefmt import utc_text
 
 from .base import TransientError
 
@@ -32,7 +32,7 @@ def render(alert: Alert) -> Panel:
     if det.description:
         lines.append(Text(det.description))
     for ev in det.evidence[:MAX_EVIDENCE]:
-        when = ev.published_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        when = utc_text(ev.published_at)
         cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
         if ev.url:
             cite.append(f"  {ev.url}", style="underline")

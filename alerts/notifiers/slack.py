@@ -15,7 +15,6 @@ import http.client
 import logging
 import urllib.error
 from collections.abc import Mapping
-from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
 from watchfloor.schemas.events import Alert, Evidence
+from watchfloor.schemas.timefmt import utc_text
 
 from .base import PermanentError, TransientError, parse_retry_after, redact
 
@@ -123,7 +123,7 @@ def _severity_label(alert: Alert) -> str:
 
 
 def _evidence_text(ev: Evidence) -> str:
-    when = ev.published_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = utc_text(ev.published_at)
     head = f"{link(ev.url, ev.source)} · {when}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
@@ -158,7 +158,7 @@ def build_blocks(alert: Alert) -> list[dict[str, Any]]:
         if len(det.evidence) > len(shown):
             more = len(det.evidence) - len(shown)
             blocks.append({"type": "context", "elements": [_mrkdwn(f"+{more} more evidence not shown")]})
-    fired = det.fired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    fired = utc_text(det.fired_at)
     footer = f"alert {escape(alert.id)} · fired {fired}"
     blocks.append({"type": "context", "elements": [_mrkdwn(footer)]})
     return blocks

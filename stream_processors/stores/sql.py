@@ -265,7 +265,8 @@ class SqlStore(SqlDeliveryLedger):
         """Ids of `events` that the log already holds with another type or payload (same id, other content)."""
         wanted: dict[str, Event] = {}
         for ev in events:
-            wanted.setdefault(ev.id, ev)
+            if "\x00" not in ev.id:  # never stored (check_event), and PostgreSQL cannot even look it up
+                wanted.setdefault(ev.id, ev)
         ids = list(wanted)
         out: set[str] = set()
         stmt = select(events_table.c.id, events_table.c.type, events_table.c.payload)

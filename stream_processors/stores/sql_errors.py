@@ -77,8 +77,8 @@ def classify(e: BaseException, url: URL) -> StoreError | None:
     if url.get_backend_name() == "sqlite":
         return _classify_sqlite(text, url)
     sqlstate = str(getattr(orig, "sqlstate", None) or "")
-    if sqlstate[:2] in _RECORD_SQLSTATE_CLASSES:
-        return None
+    if sqlstate[:2] in _RECORD_SQLSTATE_CLASSES or isinstance(e, sa_exc.DataError | sa_exc.IntegrityError):
+        return None  # (a DataError without SQLSTATE: psycopg refused a value before sending it)
     if sqlstate == "25006":
         return StoreError(shown, f"the database is read-only ({text})", "read-only")
     if sqlstate == "53100":

@@ -12,6 +12,8 @@ from typing import Any, get_args, get_type_hints
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from watchfloor.backtest import read_events
 from watchfloor.producers.jsonl import read_jsonl
@@ -101,6 +103,37 @@ LINES: list[bytes] = [
     b"[1, 2]",
     b"",
     b"   ",
+    # the bounds of the contract (issue 9): each just inside and just over
+    with_(title="t" * 2000),
+    with_(title="t" * 2001),
+    with_(id="i" * 512),
+    with_(id="i" * 513),
+    with_(id="a\u0000b"),
+    with_(url="u" * 8193),
+    with_(language="l" * 65),
+    with_(source="s" * 513),
+    with_(source={"name": "s", "kind": "k" * 65}),
+    with_(source={"name": "s", "url": "u" * 8193}),
+    with_(published_at="2999-12-31T23:59:59Z"),
+    with_(published_at="3000-01-01T00:00:00Z"),
+    with_(published_at="9999-12-31T23:00:00-05:00"),
+    with_(published_at="1799-12-31T23:59:59Z"),
+    with_(published_at="0001-01-01T00:30:00+01:00"),
+    with_(metadata={"m": "v" * 65528}),  # exactly 65,536 bytes as JSON
+    with_(metadata={"m": "v" * 65529}),
+    with_(metadata={"x": 1e15}),  # re-serialised longer than written
+    with_(metadata=json.loads('{"a":' * 15 + "{}" + "}" * 15)),  # 16 levels
+    with_(metadata=json.loads('{"a":' * 16 + "{}" + "}" * 16)),  # 17 levels
+    with_(metadata={"l": [[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]}),  # 16 levels through arrays
+    with_(metadata={"l": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}),
+    with_(metadata={"brackets": "{[{[{[{[{[{[{[{[{[{[ in a string"}),
+    (
+        '{"type":"news.article","published_at":"2024-10-04T08:30:00Z","source":"a","title":"t","metadata":'
+        + '{"a":' * 999
+        + "{}"
+        + "}" * 999
+        + "}"
+    ).encode(),
 ]
 
 
@@ -125,6 +158,37 @@ def test_fast_line_check_agrees_with_the_contract_check(raw: bytes) -> None:
     assert fast.build().model_dump() == full.build().model_dump()
     assert fast.ts == full.ts == full.published_at.timestamp()
     assert check_json_line(raw, 100, True) == fast.ts
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_line_check_never_accepts_what_the_contract_rejects(data: st.DataObject) -> None:
+    """Property: over records near every bound, the fast path's acceptance implies the full check's, with
+    the same document; and the full check's verdict never depends on which path asked."""
+    sizes = st.integers(min_value=0, max_value=3)
+    record: dict[str, Any] = dict(BASE)
+    for field, limit in (("title", 2000), ("id", 512), ("url", 8192), ("language", 64)):
+        if data.draw(st.booleans()):
+            record[field] = data.draw(st.sampled_from(["x", "\u0000", "é", " "])) * (limit - 1 + data.draw(sizes))
+    if data.draw(st.booleans()):
+        depth = data.draw(st.integers(min_value=1, max_value=20))
+        meta: Any = data.draw(st.sampled_from([1, "v", 1e15, None]))
+        for _ in range(depth - 1):
+            meta = (data.draw(st.sampled_from(["obj", "arr"])) == "obj" and {"k": meta}) or [meta]
+        record["metadata"] = {"m": meta}
+    if data.draw(st.booleans()):
+        year = data.draw(st.sampled_from([1, 1799, 1800, 2024, 2999, 3000, 9999]))
+        offset = data.draw(st.sampled_from(["Z", "+01:00", "-05:00"]))
+        record["published_at"] = f"{year:04d}-12-31T23:30:00{offset}" if year != 1 else f"0001-01-01T00:30:00{offset}"
+    raw = json.dumps(record, ensure_ascii=data.draw(st.booleans())).encode()
+    fast = check_json_line(raw, 100_000)
+    try:
+        full: CheckedInput | None = check_document(orjson.loads(raw), max_body_chars=100_000)
+    except InputError:
+        full = None
+    if fast is not None:
+        assert full is not None, "fast path accepted what the contract rejects"
+        assert fast.build().model_dump() == full.build().model_dump()
 
 
 def test_fast_path_takes_the_common_shapes() -> None:
