@@ -8,8 +8,11 @@ COPY stream_processors stream_processors
 COPY alerts alerts
 COPY watchfloor watchfloor
 COPY rules rules
-RUN pip install --no-cache-dir ".[kafka,rocksdb,postgres,fast]" && mkdir -p /data/inbox && touch /data/inbox/articles.jsonl
+# The example news the image publishes is inside the package (builtin:samples/...); /data/inbox is left
+# empty for the user's own files (docker-compose mounts ./inbox there).
+RUN pip install --no-cache-dir ".[kafka,rocksdb,postgres,fast]" && mkdir -p /data/inbox /data/spool /data/alerts
 COPY deploy/watchfloor.yaml /etc/watchfloor/watchfloor.yaml
-ENV WATCHFLOOR_CONFIG=/etc/watchfloor/watchfloor.yaml WATCHFLOOR_SPOOL_DIR=/data/spool
+ENV WATCHFLOOR_CONFIG=/etc/watchfloor/watchfloor.yaml WATCHFLOOR_SPOOL_DIR=/data/spool \
+    WATCHFLOOR_FAUST_DATADIR=/data/faust
 WORKDIR /data
 ENTRYPOINT ["watchfloor"]

@@ -108,7 +108,8 @@ class KafkaConfig(_Strict):
     idle_after: float | None = Field(default=None, gt=0)  # seconds; only for producers that write no watermarks
     session_timeout: float = Field(default=30.0, ge=6)  # seconds before a silent worker's partitions move
     table_store: Literal["memory://", "rocksdb://"] = "memory://"  # where a worker keeps its correlate state
-    datadir: str | None = None  # a worker's local data (RocksDB); default .watchfloor-faust/<app id>
+    datadir: str | None = None  # a worker's local data (RocksDB); default var/faust/<group>
+    spool_dir: str | None = None  # where the publisher spools while the broker is away; default var/spool
     wait_for_topics: float = Field(default=120.0, ge=0)  # seconds a worker waits for the topics to be created
 
     @property
@@ -118,7 +119,7 @@ class KafkaConfig(_Strict):
 
 
 class AppConfig(_Strict):
-    store: str = "sqlite:///watchfloor.db"
+    store: str = "sqlite:///var/watchfloor.db"  # the one default (the bundled config says the same)
     rules: list[str] = Field(default_factory=lambda: ["builtin:dprk_russia"])
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=lambda: list[ChannelConfig]([ConsoleChannel(name="console")]))

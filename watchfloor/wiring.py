@@ -1,9 +1,15 @@
-"""Wiring: the one place that turns config into concrete stores, engines and notifiers."""
+"""Wiring: the one place that turns config into concrete stores, engines, notifiers and Kafka services.
+
+Commands build nothing themselves: they ask this module for a store (`open_store`, the one opener), a
+pipeline, a producer, an archive or a worker's parts, given the config and their options.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from watchfloor.alerts.control import ControlLog
@@ -15,26 +21,66 @@ from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import (
     AppConfig,
     ChannelConfig,
     ConsoleChannel,
     FileChannel,
+    JsonlSource,
     KafkaConfig,
+    RssSource,
     SlackApp,
     SlackChannel,
+    SourceConfig,
     WebhookChannel,
 )
+from watchfloor.stream_processors import stores
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka.sink import StoreSink
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
-from watchfloor.stream_processors.stores import open_store
+
+STORE_ENV = "WATCHFLOOR_STORE"  # the one environment override of the store URL (applied when config loads)
+SPOOL_ENV = "WATCHFLOOR_SPOOL_DIR"  # containers: where the publisher's spool lives
+DATADIR_ENV = "WATCHFLOOR_FAUST_DATADIR"  # containers: where workers keep their local data
+DATA_DIR = Path("var")  # default home of local files (store, spool, worker data), relative to the working directory
 
 
 class WiringError(ValueError):
     """Config that validates but cannot be put to work (e.g. a Slack token missing from the environment)."""
+
+
+# ---- stores ------------------------------------------------------------------------------------------------------
+
+
+def with_store_env(cfg: AppConfig, env: Mapping[str, str] | None = None) -> AppConfig:
+    """The config with WATCHFLOOR_STORE, when set, as its store (containers set the store this way)."""
+    url = (os.environ if env is None else env).get(STORE_ENV)
+    return cfg.model_copy(update={"store": url}) if url else cfg
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a sqlite:// URL names (None for other stores and in-memory SQLite)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def open_store(url: str, *, create: bool = True) -> Store:
+    """The one store opener. Writers (`create`, the default) get the parent directories of a SQLite file made
+    first, so a fresh directory works; readers (`create=False`) never make a store that was not there.
+    Precedence of the URL, decided by the callers: --store, then WATCHFLOOR_STORE, then the config's `store`."""
+    if not create:
+        return stores.open_store(url, create=False)  # type: ignore[call-arg]
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return stores.open_store(url)
 
 
 def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slack: SlackApp | None = None) -> Notifier:
@@ -120,19 +166,101 @@ def detection_sink(cfg: AppConfig, store_url: str, *, dispatch: bool) -> StoreSi
     return StoreSink(lambda: open_store(store_url), factory)
 
 
+def sources_from_args(paths: Sequence[str], kind: str = "auto") -> list[SourceConfig]:
+    """Sources named on a command line: JSON Lines files, feed files or feed URLs (`kind`: auto, jsonl, rss)."""
+    from .backtest import source_kind
+
+    out: list[SourceConfig] = []
+    for p in paths:
+        out.append(RssSource(url=p) if source_kind(p, kind) == "rss" else JsonlSource(path=p))
+    return out
+
+
+def build_poller(cfg: AppConfig, store: Store, sources: Sequence[SourceConfig] | None = None) -> SourcePoller:
+    """The poller of `sources` (default: the config's) into `store`."""
+    return SourcePoller(store, list(cfg.sources if sources is None else sources), cfg.max_body_chars)
+
+
+def spool_path(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> Path:
+    """The publisher's spool file: <kafka.spool_dir, else $WATCHFLOOR_SPOOL_DIR, else var/spool>/<prefix>.jsonl."""
+    env = os.environ if env is None else env
+    base = settings.spool_dir or env.get(SPOOL_ENV) or DATA_DIR / "spool"
+    return Path(base) / f"{settings.prefix}.jsonl"
+
+
+def worker_datadir(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> Path:
+    """A worker's local data (RocksDB tables): kafka.datadir, else <$WATCHFLOOR_FAUST_DATADIR, else
+    var/faust>/<group>. One per worker process that uses rocksdb://, kept across its restarts."""
+    env = os.environ if env is None else env
+    if settings.datadir:
+        return Path(settings.datadir)
+    return Path(env.get(DATADIR_ENV) or DATA_DIR / "faust") / settings.group
+
+
+def worker_settings(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> KafkaConfig:
+    """The settings a worker runs with: its data directory decided (see worker_datadir)."""
+    return settings.model_copy(update={"datadir": str(worker_datadir(settings, env))})
+
+
+class DistributedProducer:
+    """`watchfloor produce`: sources -> the local store (outbox: validated, deduplicated, dead letters) ->
+    the relay -> Kafka (acks=all; a fsync'd spool while the broker is away)."""
+
+    def __init__(
+        self,
+        cfg: AppConfig,
+        settings: KafkaConfig,
+        *,
+        store_url: str | None = None,
+        sources: Sequence[SourceConfig] | None = None,
+    ) -> None:
+        from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+
+        self.settings = settings
+        self.store = open_store(store_url or cfg.store)
+        self.publisher = KafkaPublisher(
+            settings.bootstrap, settings.prefix, partitions=settings.partitions, spool_path=spool_path(settings)
+        )
+        self.poller = build_poller(cfg, self.store, sources)
+        self.relay = KafkaRelay(self.store, self.publisher)
+
+    def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:
+        """Create the topics that are missing (and check the others), waiting for the broker while it is away
+        (one log line when it goes, one when it is back). False when `stop` was set first."""
+        from watchfloor.stream_processors.kafka.clients import unreachable_errors
+
+        unreachable = unreachable_errors()
+        while not stop.is_set():
+            try:
+                self.publisher.ensure_topics()
+                self.publisher.broker.up()
+                return True
+            except unreachable as e:
+                self.publisher.broker.down(e, meanwhile=f"waiting for it to create the topics (every {retry_s:g}s)")
+                stop.wait(retry_s)
+        return False
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.store.close()
+
+
+def build_archive(settings: KafkaConfig, store: Store) -> Any:
+    """The archive sink of `watchfloor archive`: the pipeline's topics into `store`."""
+    from watchfloor.stream_processors.kafka.archive import KafkaArchive
+
+    return KafkaArchive(settings.bootstrap, store, topic_prefix=settings.prefix)
+
+
 class EmbeddedPipeline:
     """Sources -> log -> engine -> alerts, all in one process over one store."""
 
     def __init__(self, cfg: AppConfig, *, store: Store | None = None, env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
-        if cfg.store.startswith("sqlite:///"):
-            from pathlib import Path
-
-            Path(cfg.store[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(cfg.store)
         self.packs, self.rules = load_rules(cfg.rules)
         self.engine = Engine(self.rules)
-        self.poller = SourcePoller(self.store, cfg.sources, cfg.max_body_chars)
+        self.poller = build_poller(cfg, self.store)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)
         self.dispatcher = AlertDispatcher(

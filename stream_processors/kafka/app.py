@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 STATE_TABLE = "correlate-state"
 ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
 TABLE_STORES = ("memory://", "rocksdb://")
-DATADIR_ENV = "WATCHFLOOR_FAUST_DATADIR"
 
 
 def check_table_store(url: str) -> None:
@@ -57,14 +57,16 @@ def check_table_store(url: str) -> None:
             raise ImportError("table store rocksdb:// needs rocksdict: pip install 'watchfloor[rocksdb]'") from None
 
 
-def worker_datadir(settings: KafkaConfig) -> Path:
-    """The configured data directory, else <$WATCHFLOOR_FAUST_DATADIR or .watchfloor-faust>/<group>."""
-    if settings.datadir:
-        return Path(settings.datadir)
-    return Path(os.environ.get(DATADIR_ENV, ".watchfloor-faust")) / settings.group
+HEARTBEAT_S = 5.0
 
 
-def build_app(engine: Engine, settings: KafkaConfig, sink: DetectionSink | None = None) -> Any:
+def build_app(
+    engine: Engine,
+    settings: KafkaConfig,
+    sink: DetectionSink | None = None,
+    *,
+    heartbeat: Callable[[], None] | None = None,
+) -> Any:
     """A faust.App running extract, correlate and notify for `engine`.
 
     `settings.partitions` is the partition count of the documents, signals and correlate topics (they are
@@ -78,11 +80,16 @@ def build_app(engine: Engine, settings: KafkaConfig, sink: DetectionSink | None 
 
     `batch_within` is how long each agent waits to fill a batch: each hop may add that much latency, and
     longer batches share each batch's fixed costs (watermarks, state writes, acknowledgement waits) over
-    more records (BENCHMARKS.md measures the trade)."""
+    more records (BENCHMARKS.md measures the trade).
+
+    `heartbeat`, when given, is called every HEARTBEAT_S seconds from the worker's event loop (a container
+    health check watches it: a worker whose loop is stuck stops beating)."""
     check_table_store(settings.table_store)
     names = TopicNames(settings.prefix)
     group = settings.group
-    datadir = worker_datadir(settings)
+    if not settings.datadir:
+        raise ValueError("the worker's data directory is not set (watchfloor.wiring.worker_settings decides it)")
+    datadir = Path(settings.datadir)
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     partitions = settings.partitions
     session_timeout = settings.session_timeout
@@ -152,6 +159,12 @@ def build_app(engine: Engine, settings: KafkaConfig, sink: DetectionSink | None 
     app.agent(raw_topic(names.detections), name="notify")(notify_agent)
     app.timer(max((idle_after or 60.0) / 4, 0.25))(mark_idle)
     app.task(announce)
+    if heartbeat is not None:
+
+        async def beat() -> None:
+            heartbeat()
+
+        app.timer(HEARTBEAT_S)(beat)
     app.on_partitions_assigned.connect(log_assignment)
     app.on_partitions_revoked.connect(forget_revoked)
     return app

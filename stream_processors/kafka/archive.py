@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from watchfloor.schemas.events import Event, EventType, dead_letter_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import EventLog
+from .clients import Availability, client_config, unreachable_errors
 from .codec import Rejected, decode_event, record_origin, rejected_letter
 from .topics import bootstrap_servers
 
@@ -44,23 +45,37 @@ class KafkaArchive:
         topic_prefix: str = DEFAULT_PREFIX,
         topics: Sequence[str] | None = None,
         group_id: str | None = None,
-        consumer_factory: Any = None,
+        timeout_s: float = 10.0,
     ) -> None:
         names = TopicNames(topic_prefix)
         self.topics = list(topics or [names.documents, names.detections, names.dead_letters])
         self.store = store
-        if consumer_factory is None:
+        self.bootstrap = bootstrap
+        self.group_id = group_id or f"{topic_prefix}-archive"
+        self.client_id = f"{topic_prefix}-archive"
+        self.timeout_s = timeout_s
+        self._consumer: Any = None
+        self.broker = Availability(f"Kafka broker {bootstrap_servers(bootstrap)}", log, meanwhile="archive waits")
+
+    @property
+    def consumer(self) -> Any:
+        """The consumer, made on first use (so an archive started before its broker waits instead of failing)."""
+        if self._consumer is None:
             from kafka import KafkaConsumer
 
-            consumer_factory = KafkaConsumer
-        self.consumer = consumer_factory(
-            *self.topics,
-            bootstrap_servers=bootstrap_servers(bootstrap),
-            group_id=group_id or f"{topic_prefix}-archive",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=f"{topic_prefix}-archive",
-        )
+            self._consumer = KafkaConsumer(
+                *self.topics,
+                **client_config(
+                    KafkaConsumer,
+                    self.timeout_s,
+                    bootstrap_servers=bootstrap_servers(self.bootstrap),
+                    group_id=self.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    client_id=self.client_id,
+                ),
+            )
+        return self._consumer
 
     def poll_once(self, timeout_ms: int = 1000) -> ArchiveStats:
         stats = ArchiveStats()
@@ -85,13 +100,24 @@ class KafkaArchive:
             self.consumer.commit()  # only after the store has the events
         return stats
 
-    def run(self, stop: threading.Event, timeout_ms: int = 1000) -> None:
+    def run(self, stop: threading.Event, timeout_ms: int = 1000, on_cycle: Callable[[], None] | None = None) -> None:
+        """Archive until `stop` is set. A broker that is away is waited for (one log line when it goes, one
+        when it is back); a batch the store cannot take is retried, its offsets not committed."""
+        unreachable = unreachable_errors()
         while not stop.is_set():
+            if on_cycle is not None:
+                on_cycle()
             try:
                 self.poll_once(timeout_ms)
-            except Exception:  # the store or the broker is away: keep the offsets, try again
-                log.exception("archive: batch failed; retrying")
+                self.broker.up()
+            except unreachable as e:
+                self.broker.down(e)
+                stop.wait(1.0)
+            except Exception:  # the store is away (or a commit failed): keep the offsets, try again
+                log.exception("archive: batch failed; retrying in 2s")
                 stop.wait(2.0)
 
     def close(self) -> None:
-        self.consumer.close()
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None

@@ -29,6 +29,7 @@ from watchfloor.schemas.events import DOCUMENT_TYPES, Event, watermark_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import StoredEvent
+from .clients import Availability, client_config, unreachable_errors
 from .codec import Rejected, decode_event, encode_event, record_timestamp_ms
 from .spool import Spool
 from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, route_event
@@ -37,29 +38,8 @@ log = logging.getLogger(__name__)
 
 try:  # kafka-python is the optional "kafka" extra
     import kafka
-    import kafka.errors as kafka_errors
 except ImportError:  # pragma: no cover - exercised only without the extra
     kafka = None
-    kafka_errors = None
-
-
-def _unreachable_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "the broker cannot be reached now": spool and retry later."""
-    if kafka_errors is None:  # pragma: no cover
-        return ()
-    names = (
-        "NoBrokersAvailable",  # kafka-python 2.x: bootstrap failed
-        "KafkaTimeoutError",  # 3.x bootstrap failure; metadata / flush / future timeouts in both
-        "KafkaConnectionError",
-        "NodeNotReadyError",
-        "RequestTimedOutError",
-        "NotLeaderForPartitionError",
-        "LeaderNotAvailableError",
-        "BrokerNotAvailableError",
-        "UnknownTopicOrPartitionError",  # topics not created yet: auto-creation is off
-    )
-    found = tuple(getattr(kafka_errors, n) for n in names if hasattr(kafka_errors, n))
-    return found
 
 
 @dataclass
@@ -74,7 +54,8 @@ class PublishResult:
 
 
 class KafkaPublisher:
-    """Publishes events to the watchfloor topics; spools locally while the broker is unreachable."""
+    """Publishes events to the watchfloor topics; spools locally (to `spool_path`, a file of this publisher's
+    own: watchfloor.wiring.spool_path) while the broker is unreachable."""
 
     def __init__(
         self,
@@ -82,7 +63,7 @@ class KafkaPublisher:
         topic_prefix: str = DEFAULT_PREFIX,
         *,
         partitions: int = DEFAULT_PARTITIONS,
-        spool_path: str | os.PathLike[str] | None = None,
+        spool_path: str | os.PathLike[str],
         timeout_s: float = 15.0,
         linger_ms: int = 5,
         client_id: str | None = None,
@@ -93,9 +74,6 @@ class KafkaPublisher:
         self.bootstrap = bootstrap
         self.topics = TopicNames(topic_prefix)
         self.partitions = partitions
-        if spool_path is None:
-            base = Path(os.environ.get("WATCHFLOOR_SPOOL_DIR", ".watchfloor-spool"))
-            spool_path = base / f"{topic_prefix}.jsonl"
         self.spool_path = Path(spool_path)
         self.spool = Spool(self.spool_path)
         self.timeout_s = timeout_s
@@ -103,7 +81,10 @@ class KafkaPublisher:
         self.client_id = client_id or f"{topic_prefix}-publisher"
         self.watermarks = watermarks
         self._producer: Any = None
-        self._unreachable = _unreachable_errors()
+        self._unreachable = unreachable_errors()
+        self.broker = Availability(
+            f"Kafka broker {self.bootstrap}", log, meanwhile=f"spooling events to {self.spool_path} until it is back"
+        )
 
     # -- lifecycle --
 
@@ -126,23 +107,21 @@ class KafkaPublisher:
 
     def _make_producer(self) -> Any:
         timeout_ms = int(self.timeout_s * 1000)
-        wanted: dict[str, Any] = {
-            "bootstrap_servers": bootstrap_servers(self.bootstrap),
-            "client_id": self.client_id,
-            "acks": "all",
-            "retries": 5,
-            "enable_idempotence": True,  # kafka-python >= 2.1 / 3.x; dropped below when unknown (2.0.x)
-            "max_in_flight_requests_per_connection": 5 if _idempotence_supported() else 1,
-            "linger_ms": self.linger_ms,
-            "max_block_ms": timeout_ms,  # send() waiting for metadata (topic missing / broker down)
-            "request_timeout_ms": min(timeout_ms, 30_000),
-            "delivery_timeout_ms": max(timeout_ms, min(timeout_ms, 30_000) + self.linger_ms),
-            "bootstrap_timeout_ms": timeout_ms,  # 3.x
-            "api_version_auto_timeout_ms": timeout_ms,  # 2.x
-            "allow_auto_create_topics": False,
-        }
-        known = kafka.KafkaProducer.DEFAULT_CONFIG
-        config = {k: v for k, v in wanted.items() if k in known}
+        config = client_config(
+            kafka.KafkaProducer,
+            self.timeout_s,
+            bootstrap_servers=bootstrap_servers(self.bootstrap),
+            client_id=self.client_id,
+            acks="all",
+            retries=5,
+            enable_idempotence=True,  # kafka-python >= 2.1 / 3.x; dropped when unknown (2.0.x)
+            max_in_flight_requests_per_connection=5 if _idempotence_supported() else 1,
+            linger_ms=self.linger_ms,
+            max_block_ms=timeout_ms,  # send() waiting for metadata (topic missing / broker down)
+            request_timeout_ms=min(timeout_ms, 30_000),
+            delivery_timeout_ms=max(timeout_ms, min(timeout_ms, 30_000) + self.linger_ms),
+            allow_auto_create_topics=False,
+        )
         return kafka.KafkaProducer(**config)
 
     # -- publishing --
@@ -166,17 +145,13 @@ class KafkaPublisher:
             try:
                 self._send_all(events)
             except self._unreachable as e:
-                log.warning(
-                    "kafka: broker %s unreachable (%s); spooling %d event(s) to %s",
-                    self.bootstrap,
-                    e,
-                    len(events),
-                    self.spool_path,
-                )
+                self.broker.down(e)
+                log.debug("kafka: spooling %d event(s) to %s", len(events), self.spool_path)
                 self._reset_producer()
                 self.spool.append(events)
                 result.spooled = len(events)
                 return result
+            self.broker.up()
             result.sent += len(events)
         return result
 
@@ -255,14 +230,11 @@ class KafkaPublisher:
             try:
                 self._send_all(events)
             except self._unreachable as e:
-                log.info(
-                    "kafka: broker %s still unreachable (%s); %d event(s) stay spooled",
-                    self.bootstrap,
-                    e,
-                    len(lines) - sent,
-                )
+                self.broker.down(e)
+                log.debug("kafka: %d event(s) stay spooled", len(lines) - sent)
                 self._reset_producer()
                 break
+            self.broker.up()
             sent += len(chunk)
         remaining = lines[sent:]
         if sent:

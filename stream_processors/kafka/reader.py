@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from watchfloor.schemas.events import Document
 
+from .clients import client_config
 from .codec import WATERMARK, Rejected, decode_document, decode_event
 from .topics import bootstrap_servers
 
@@ -49,7 +49,6 @@ def replay_from_kafka(
     timeout_s: float = 120.0,
     stats: KafkaReplayStats | None = None,
     on_invalid: Callable[[str], None] | None = None,
-    consumer_factory: Callable[..., Any] | None = None,
 ) -> Iterator[Document]:
     """Documents of `topic` published at or after `since` (timezone-aware), before `until` if given.
 
@@ -58,19 +57,18 @@ def replay_from_kafka(
     topic and TimeoutError when the end of the topic cannot be reached within `timeout_s`."""
     if since.tzinfo is None or (until is not None and until.tzinfo is None):
         raise ValueError("since/until must be timezone-aware datetimes")
-    if consumer_factory is None:
-        from kafka import KafkaConsumer
-
-        consumer_factory = KafkaConsumer
-    from kafka import TopicPartition
+    from kafka import KafkaConsumer, TopicPartition
 
     st = stats if stats is not None else KafkaReplayStats()
-    consumer = consumer_factory(
-        bootstrap_servers=bootstrap_servers(bootstrap),
-        group_id=None,  # a backtest never commits offsets nor joins the workers' group
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id="watchfloor-backtest",
+    consumer = KafkaConsumer(
+        **client_config(
+            KafkaConsumer,
+            bootstrap_servers=bootstrap_servers(bootstrap),
+            group_id=None,  # a backtest never commits offsets nor joins the workers' group
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="watchfloor-backtest",
+        )
     )
     try:
         partitions = consumer.partitions_for_topic(topic)

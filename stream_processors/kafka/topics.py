@@ -27,6 +27,8 @@ from typing import Any
 from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
+from .clients import client_config
+
 DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
 DAY_MS = 24 * 3600 * 1000
 SCHEME = "kafka://"  # Faust wants it on broker URLs; kafka-python wants it off
@@ -113,7 +115,9 @@ def _admin(broker: str, client_id: str, timeout_s: float) -> Iterator[Any]:
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise RuntimeError("kafka-python is not installed (pip install 'watchfloor[kafka]')") from None
     admin = kafka.KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers(broker), client_id=client_id, request_timeout_ms=int(timeout_s * 1000)
+        **client_config(
+            kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(broker), client_id=client_id
+        )
     )
     try:
         yield admin

@@ -1,6 +1,6 @@
 """`watchfloor worker` as a user starts it: defaults only (no --datadir), in a fresh directory, on a real broker.
 
-It must come up (partitions assigned), keep its Faust data under ./.watchfloor-faust/<app id>/ and, with
+It must come up (partitions assigned), keep its Faust data under ./var/faust/<group>/ and, with
 ``--table-store rocksdb://``, its RocksDB files there too; SIGTERM stops it cleanly."""
 
 from __future__ import annotations
@@ -63,6 +63,6 @@ def test_watchfloor_worker_starts_with_defaults_in_a_fresh_directory(kafka_boots
             proc.kill()
             raise
     assert code == 0, log_path.read_text()[-3000:]
-    datadir = tmp_path / ".watchfloor-faust" / f"{DEFAULT_PREFIX}-worker"
+    datadir = tmp_path / "var" / "faust" / f"{DEFAULT_PREFIX}-worker"
     assert datadir.is_dir()
     assert list(datadir.rglob("CURRENT")), "no RocksDB database under the default data directory"

@@ -22,9 +22,12 @@ def compose() -> dict[str, Any]:
     return data
 
 
+WATCHFLOOR_SERVICES = ["topics", "producer", "worker", "archive", "notifier"]
+
+
 def test_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"kafka", "postgres", "producer", "worker", "archive", "notifier"} <= set(services)
+    assert {"kafka", "postgres", *WATCHFLOOR_SERVICES} <= set(services)
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert services["postgres"]["image"].startswith("postgres:")
@@ -36,16 +39,24 @@ def test_worker_is_scalable(compose: dict[str, Any]) -> None:
     assert "container_name" not in worker and "ports" not in worker
 
 
-@pytest.mark.parametrize("service", ["producer", "worker", "archive", "notifier"])
+def command_help(command: list[str]) -> str:
+    """`watchfloor <subcommand...> --help` for a command line (the image's entrypoint is `watchfloor`)."""
+    words = [c for c in command if not c.startswith("-")]
+    for n in range(len(words), 0, -1):  # the longest prefix that is a (sub)command: "topics create", "worker"
+        res = CliRunner().invoke(app, [*words[:n], "--help"])
+        if res.exit_code == 0:
+            return res.output
+    raise AssertionError(f"not a watchfloor command: {command}")
+
+
+@pytest.mark.parametrize("service", WATCHFLOOR_SERVICES)
 def test_commands_are_real_entry_points(compose: dict[str, Any], service: str) -> None:
     svc = compose["services"][service]
     command = svc["command"]
     assert isinstance(command, list) and command
-    # The image's entrypoint is `watchfloor`: the command is a subcommand with its options.
-    res = CliRunner().invoke(app, [command[0], "--help"])
-    assert res.exit_code == 0, res.output
+    help_text = command_help(command)
     for opt in (c for c in command[1:] if c.startswith("--")):
-        assert opt in res.output, f"{service}: {opt} is not an option of `watchfloor {command[0]}`"
+        assert opt in help_text, f"{service}: {opt} is not an option of `watchfloor {command[0]}`"
     env = svc["environment"]
     assert env["WATCHFLOOR_KAFKA"] == "kafka:9092"
     assert env["WATCHFLOOR_STORE"]
@@ -56,3 +67,37 @@ def test_entrypoint_and_config_file(compose: dict[str, Any]) -> None:
     assert 'ENTRYPOINT ["watchfloor"]' in dockerfile
     cfg = load_config(REPO / "deploy" / "watchfloor.yaml")
     assert cfg.rules == ["builtin:dprk_russia"]
+
+
+def test_kafka_keeps_its_data_on_the_volume(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    log_dirs = kafka["environment"]["KAFKA_LOG_DIRS"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in kafka["volumes"]}
+    assert log_dirs in mounts and mounts[log_dirs] in compose["volumes"], "Kafka's log dirs must be a named volume"
+
+
+def test_the_inbox_mount_hides_nothing_of_the_image(compose: dict[str, Any]) -> None:
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    producer = compose["services"]["producer"]
+    inbox = [m for m in producer["volumes"] if m.startswith("./inbox:")]
+    assert inbox == ["./inbox:/data/inbox:ro"]
+    assert "/data/inbox/" not in dockerfile.replace("/data/inbox /", "")  # the image puts no file there
+    cfg = load_config(REPO / "deploy" / "watchfloor.yaml")
+    paths = [getattr(s, "path", None) for s in cfg.sources]
+    assert "/data/inbox/articles.jsonl" in paths  # the user's file ...
+    assert any(p and p.endswith("samples/dprk_russia_2024.jsonl") for p in paths)  # ... and the image's example
+    assert (REPO / "inbox" / "README.md").exists()
+
+
+@pytest.mark.parametrize("service", [s for s in WATCHFLOOR_SERVICES if s != "topics"])
+def test_long_running_services_have_a_health_check(compose: dict[str, Any], service: str) -> None:
+    svc = compose["services"][service]
+    check = svc["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "watchfloor", "health"]
+    assert "--max-age" in command_help(check[2:])
+    assert svc["environment"]["WATCHFLOOR_HEARTBEAT"]  # what the long-running commands touch
+
+
+def test_the_deploy_config_names_its_kafka_section(compose: dict[str, Any]) -> None:
+    cfg = load_config(REPO / "deploy" / "watchfloor.yaml")
+    assert cfg.kafka.prefix == "watchfloor" and cfg.kafka.partitions == 3

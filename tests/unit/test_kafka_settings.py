@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -39,3 +41,61 @@ def test_table_store_is_checked_before_a_worker_starts() -> None:
     check_table_store("memory://")
     with pytest.raises(ValueError, match="expected one of memory://, rocksdb://"):
         check_table_store("rocksdict://")
+
+
+def test_local_files_default_under_var_and_follow_the_config_then_the_environment(tmp_path: Path) -> None:
+    from watchfloor.wiring import spool_path, worker_datadir, worker_settings
+
+    k = KafkaConfig(prefix="desk")
+    assert spool_path(k, env={}) == Path("var/spool/desk.jsonl")
+    assert spool_path(k, env={"WATCHFLOOR_SPOOL_DIR": "/data/spool"}) == Path("/data/spool/desk.jsonl")
+    assert spool_path(KafkaConfig(prefix="desk", spool_dir="/s"), env={"WATCHFLOOR_SPOOL_DIR": "/x"}) == Path(
+        "/s/desk.jsonl"
+    )
+    assert worker_datadir(k, env={}) == Path("var/faust/desk-worker")
+    assert worker_datadir(k, env={"WATCHFLOOR_FAUST_DATADIR": "/d"}) == Path("/d/desk-worker")
+    assert worker_settings(KafkaConfig(datadir=str(tmp_path)), env={}).datadir == str(tmp_path)
+
+
+def test_one_store_opener_makes_the_parent_directories(tmp_path: Path) -> None:
+    from watchfloor.wiring import open_store, sqlite_file, with_store_env
+
+    url = f"sqlite:///{tmp_path}/a/b/watchfloor.db"
+    assert sqlite_file(url) == tmp_path / "a" / "b" / "watchfloor.db"
+    assert sqlite_file("sqlite:///:memory:") is None and sqlite_file("postgresql://x/y") is None
+    st = open_store(url)
+    st.close()
+    assert (tmp_path / "a" / "b" / "watchfloor.db").exists()
+    cfg = AppConfig()
+    assert cfg.store == "sqlite:///var/watchfloor.db"  # the one default
+    assert with_store_env(cfg, env={}).store == cfg.store
+    assert with_store_env(cfg, env={"WATCHFLOOR_STORE": "memory://"}).store == "memory://"
+
+
+def test_the_readme_distributed_config_example_loads(tmp_path: Path) -> None:
+    from watchfloor.config import load_config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A distributed config", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "desk.yaml").write_text(block, encoding="utf-8")
+    cfg = load_config(tmp_path / "desk.yaml")
+    assert cfg.kafka.prefix == "desk" and cfg.kafka.partitions == 6 and cfg.kafka.table_store == "rocksdb://"
+    assert cfg.kafka.bootstrap == "kafka-1.internal:9092,kafka-2.internal:9092"
+
+
+def test_health_reads_the_heartbeat(tmp_path: Path) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from watchfloor.cli import app
+    from watchfloor.cli.health import Heartbeat
+
+    hb = tmp_path / "hb" / "beat"
+    res = CliRunner().invoke(app, ["health", "--heartbeat", str(hb)])
+    assert res.exit_code == 1 and "no heartbeat" in res.output
+    Heartbeat(str(hb)).beat()
+    assert CliRunner().invoke(app, ["health", "--heartbeat", str(hb)]).exit_code == 0
+    os.utime(hb, (1, 1))  # a process that stopped going round long ago
+    res = CliRunner().invoke(app, ["health", "--heartbeat", str(hb), "--max-age", "60"])
+    assert res.exit_code == 1 and "stuck or gone" in res.output

@@ -7,7 +7,6 @@ traceback: `_CommandGroup` catches them around every command.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
@@ -60,7 +59,10 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(schemas_app, name="schemas")
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (YAML). Default: the bundled embedded demo.")
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Config file (YAML). Default: the bundled embedded demo.", envvar="WATCHFLOOR_CONFIG"
+    ),
 ]
 
 
@@ -84,8 +86,9 @@ def app_config(path: Path | None) -> Any:
     except ConfigError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
-    env_store = os.environ.get("WATCHFLOOR_STORE")
-    return cfg.model_copy(update={"store": env_store}) if env_store else cfg
+    from ..wiring import with_store_env  # the one environment override of the store
+
+    return with_store_env(cfg)
 
 
 def stop_on_sigterm() -> threading.Event:

@@ -1,13 +1,19 @@
-"""The distributed-mode commands: worker, produce, archive, notify."""
+"""The distributed-mode commands: produce, worker, archive, notify (Kafka; settings from the config's `kafka:`).
+
+Every command takes --broker and --prefix (topic prefix: one broker can hold several pipelines); what is
+not given comes from the config's `kafka:` section. The commands build nothing themselves (watchfloor.wiring).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, stop_on_sigterm
+from .health import Heartbeat
 
 BrokerOpt = Annotated[
     str | None,
@@ -22,6 +28,21 @@ PrefixOpt = Annotated[
 PartitionsOpt = Annotated[
     int | None, typer.Option(help="Partitions of the documents/signals/correlate topics (default: config).")
 ]
+StoreOpt = Annotated[str | None, typer.Option(help="Store URL (default: $WATCHFLOOR_STORE, else the config's store).")]
+KAFKA_EXTRA = "distributed mode needs the kafka extra: pip install 'watchfloor[kafka]'"
+
+
+def settings_for(cfg: Any, **options: Any) -> Any:
+    """The config's kafka: section with the options given; a bad value ends the command with one line."""
+    from pydantic import ValidationError
+
+    from ..wiring import kafka_settings
+
+    try:
+        return kafka_settings(cfg, **options)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise fail(f"kafka settings: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
 
 
 @app.command()
@@ -33,9 +54,7 @@ def worker(
         str | None, typer.Option(help="Consumer group of the workers (default: <prefix>-worker).")
     ] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
-    store: Annotated[
-        str | None, typer.Option(help="Store URL for detections (default from config).", envvar="WATCHFLOOR_STORE")
-    ] = None,
+    store: StoreOpt = None,
     dispatch: Annotated[
         bool, typer.Option("--dispatch/--no-dispatch", help="Also deliver alerts (else leave it to `notify`).")
     ] = False,
@@ -55,10 +74,7 @@ def worker(
     ] = None,
     datadir: Annotated[
         Path | None,
-        typer.Option(
-            help="This worker's own data directory (RocksDB files); keep it across restarts.",
-            envvar="WATCHFLOOR_FAUST_DATADIR",
-        ),
+        typer.Option(help="This worker's own data directory (RocksDB files; default var/faust/<group>)."),
     ] = None,
     session_timeout: Annotated[
         float | None, typer.Option(help="Seconds after which a silent worker's partitions go to the others.")
@@ -74,18 +90,17 @@ def worker(
     """Start a distributed worker (Kafka, faust-streaming). Start several: they share the partitions."""
     try:
         from watchfloor.stream_processors.kafka.app import check_table_store
+        from watchfloor.stream_processors.kafka.topics import MissingTopics, TopicLayoutError
         from watchfloor.stream_processors.kafka.worker import run_worker
     except ImportError as e:
-        raise fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
-    from pydantic import ValidationError
-
+        raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
-    from ..wiring import WiringError, build_engine, detection_sink, kafka_settings
+    from ..wiring import WiringError, build_engine, detection_sink, worker_settings
 
     cfg = app_config(config)
-    try:
-        settings = kafka_settings(
+    settings = worker_settings(
+        settings_for(
             cfg,
             bootstrap=broker,
             prefix=prefix,
@@ -97,52 +112,86 @@ def worker(
             session_timeout=session_timeout,
             idle_after=idle_after,
         )
+    )
+    try:
         check_table_store(settings.table_store)
         engine = build_engine(rules or list(cfg.rules))
         sink = detection_sink(cfg, store or cfg.store, dispatch=dispatch)
-    except ValidationError as e:
-        raise fail(f"invalid kafka settings: {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}") from None
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
-    run_worker(engine, settings, sink, loglevel=loglevel, trace=trace)
+    try:
+        run_worker(engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat)
+    except (MissingTopics, TopicLayoutError) as e:
+        raise fail(str(e)) from None
 
 
 @app.command()
 def produce(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs (else the config's sources)."),
+    ] = None,
     broker: BrokerOpt = None,
     prefix: PrefixOpt = None,
     partitions: PartitionsOpt = None,
+    store: StoreOpt = None,
     config: ConfigOpt = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Publish the bundled sample articles and feed (a demo pipeline).")
+    ] = False,
+    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
     once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
 ) -> None:
-    """Poll the configured sources into the store, then relay new documents to Kafka (outbox)."""
+    """Poll sources into the local store (the outbox), then relay new documents to Kafka.
+
+    Sources are the files and URLs given, else the --config file's sources; --demo publishes the bundled
+    sample news. The store is the outbox: documents are validated, deduplicated and dead-lettered there
+    first, and a document reaches Kafka at least once even across crashes and broker outages (spooled)."""
+    from watchfloor.schemas.config import JsonlSource
+
+    from ..wiring import DistributedProducer, sources_from_args
+
+    cfg = app_config(config if config is not None or not demo else None)
+    if sources:
+        chosen = sources_from_args(sources, source_kind)
+    elif config is not None:
+        chosen = list(cfg.sources)
+        if not chosen:
+            raise fail(f"{config} has no sources: give files or feed URLs, or add a sources: list")
+    elif demo:
+        chosen = list(cfg.sources)
+    else:
+        raise fail(
+            "nothing to publish: give JSONL files or feed URLs (watchfloor produce articles.jsonl), "
+            "or --config with a sources: list; --demo publishes the bundled sample news"
+        )
+    settings = settings_for(cfg, bootstrap=broker, prefix=prefix, partitions=partitions)
     try:
-        from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+        producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen)
     except ImportError as e:
-        raise fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
-    from watchfloor.producers.poller import SourcePoller
-    from watchfloor.producers.relay import KafkaRelay
-    from watchfloor.stream_processors.stores import open_store
-
-    from ..wiring import kafka_settings
-
-    cfg = app_config(config)
-    settings = kafka_settings(cfg, bootstrap=broker, prefix=prefix, partitions=partitions)
-    st = open_store(cfg.store)
-    publisher = KafkaPublisher(settings.bootstrap, settings.prefix, partitions=settings.partitions)
-    publisher.ensure_topics()
-    poller = SourcePoller(st, cfg.sources, cfg.max_body_chars)
-    relay = KafkaRelay(st, publisher)
+        raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    names = ", ".join(s.path if isinstance(s, JsonlSource) else s.url for s in chosen)
+    err.print(
+        f"[bold]watchfloor produce[/bold] {len(chosen)} source(s) ({escape(names)}) -> "
+        f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
+        + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
+        highlight=False,
+    )
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
+    heart = Heartbeat()
     try:
-        while True:
-            summary = poller.poll_due()
-            stats = relay.run_once()
+        producer.wait_for_broker(stop)
+        while not stop.is_set():
+            heart.beat()
+            summary = producer.poller.poll_due()
+            for src in summary.errors:
+                err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
+            stats = producer.relay.run_once()
             err.print(
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters · "
-                f"{stats.relayed} relayed to Kafka ({publisher.spooled()} spooled)",
+                f"{stats.relayed} relayed to Kafka ({producer.publisher.spooled()} spooled)",
                 highlight=False,
             )
             if once or stop.wait(wait):
@@ -150,8 +199,7 @@ def produce(
     except KeyboardInterrupt:
         pass
     finally:
-        publisher.close()
-        st.close()
+        producer.close()
 
 
 @app.command()
@@ -159,24 +207,22 @@ def archive(
     broker: BrokerOpt = None,
     prefix: PrefixOpt = None,
     config: ConfigOpt = None,
-    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).", envvar="WATCHFLOOR_STORE")] = None,
+    store: StoreOpt = None,
 ) -> None:
     """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests."""
     try:
-        from watchfloor.stream_processors.kafka.archive import KafkaArchive
+        import kafka  # noqa: F401
     except ImportError as e:
-        raise fail(f"distributed mode needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
-    from watchfloor.stream_processors.stores import open_store
-
-    from ..wiring import kafka_settings
+        raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    from ..wiring import build_archive, open_store
 
     cfg = app_config(config)
-    settings = kafka_settings(cfg, bootstrap=broker, prefix=prefix)
+    settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
     st = open_store(store or cfg.store)
-    sink = KafkaArchive(settings.bootstrap, st, topic_prefix=settings.prefix)
+    sink = build_archive(settings, st)
     stop = stop_on_sigterm()
     try:
-        sink.run(stop)
+        sink.run(stop, on_cycle=Heartbeat().beat)
     except KeyboardInterrupt:
         pass
     finally:
@@ -187,14 +233,12 @@ def archive(
 @app.command()
 def notify(
     config: ConfigOpt = None,
-    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).", envvar="WATCHFLOOR_STORE")] = None,
+    store: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Dispatch what is pending, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the store.")] = 2.0,
 ) -> None:
     """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
-    from watchfloor.stream_processors.stores import open_store
-
-    from ..wiring import WiringError, build_dispatcher
+    from ..wiring import WiringError, build_dispatcher, open_store
 
     cfg = app_config(config)
     st = open_store(store or cfg.store)
@@ -204,8 +248,10 @@ def notify(
         st.close()
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
+    heart = Heartbeat()
     try:
         while True:
+            heart.beat()
             n = dispatcher.run_once()
             if n:
                 err.print(f"{n} detections dispatched", highlight=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,23 +18,12 @@ def ingest(
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
 ) -> None:
     """Publish events from files or feeds into the event log; bad records go to the dead-letter log."""
-    from watchfloor.producers.poller import SourcePoller
-    from watchfloor.schemas.config import JsonlSource, RssSource
-    from watchfloor.stream_processors.stores import open_store
-
-    from ..backtest import source_kind as kind_of
+    from ..wiring import build_poller, open_store, sources_from_args
 
     cfg = app_config(config)
-    url = store or cfg.store
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    st = open_store(url)
-    srcs: list[JsonlSource | RssSource] = []
-    for s in sources:
-        k = kind_of(s, source_kind)
-        srcs.append(RssSource(url=s) if k == "rss" else JsonlSource(path=s))
+    st = open_store(store or cfg.store)
     try:
-        summary = SourcePoller(st, srcs, cfg.max_body_chars).poll_once()
+        summary = build_poller(cfg, st, sources_from_args(sources, source_kind)).poll_once()
     finally:
         st.close()
     failed = False

@@ -1,0 +1,174 @@
+"""The distributed commands as a newcomer meets them, on a real broker, each in a fresh directory.
+
+`topics create|check`, `produce FILE --once` (no config: the file is what it sends), `worker`, `archive`,
+`notify --once` and `status --wait`: each works with defaults only (the store's parent directory is made),
+each on its own topic prefix, and a worker started before its topics exist names the command that creates
+them. Subprocesses run `python -m watchfloor.cli`, the installed entry point's module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("faust")
+
+from watchfloor.cli import app
+from watchfloor.schemas.topics import TopicNames
+
+pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    e["PYTHONUNBUFFERED"] = "1"
+    e["PYTHONPATH"] = str(REPO)
+    return {**e, **extra}
+
+
+def cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "watchfloor.cli", *args],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start(cwd: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A long-running command, keeping a heartbeat file in its directory (as docker-compose sets it up)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", *args],
+            cwd=cwd,
+            env=env(WATCHFLOOR_HEARTBEAT=str(cwd / "heartbeat")),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def count(db: Path, type_: str) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            return int(conn.execute("select count(*) from events where type = ?", (type_,)).fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+
+@pytest.fixture
+def prefix(kafka_admin: Any) -> Iterator[str]:
+    p = f"wf-cmd-{uuid.uuid4().hex[:8]}"
+    yield p
+    try:
+        existing = set(kafka_admin.list_topics())
+        mine = [t for t in existing if t.startswith(p)]
+        if mine:
+            kafka_admin.delete_topics(mine, timeout_ms=30_000)
+    except Exception as exc:  # best effort
+        print(f"could not delete topics of {p}: {exc!r}")
+
+
+def test_produce_without_sources_says_what_to_give() -> None:
+    res = CliRunner().invoke(app, ["produce", "--broker", "127.0.0.1:1"])
+    assert res.exit_code == 1
+    assert "nothing to publish" in res.output and "--demo" in res.output
+
+
+def test_worker_before_its_topics_names_the_command_that_creates_them(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    (tmp_path / "wf.yaml").write_text("kafka: {wait_for_topics: 0}\n")
+    res = cli(tmp_path, "worker", "--config", "wf.yaml", "--broker", kafka_bootstrap, "--prefix", prefix)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"watchfloor topics create --broker {kafka_bootstrap} --prefix {prefix}" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_fresh_directories_topics_produce_worker_archive_status_notify(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    names = TopicNames(prefix)
+    producer_dir, worker_dir, archive_dir, notify_dir = (tmp_path / d for d in ("p", "w", "a", "n"))
+    for d in (producer_dir, worker_dir, archive_dir, notify_dir):
+        d.mkdir()
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix]
+
+    res = cli(tmp_path, "topics", "check", *b)
+    assert res.returncode == 1 and "watchfloor topics create" in res.stderr, res.stderr
+    res = cli(tmp_path, "topics", "create", *b)
+    assert res.returncode == 0, res.stderr
+    assert all(f"{t}" in res.stdout for t in names.all()) and "5 topic(s) created" in res.stderr
+    assert cli(tmp_path, "topics", "create", *b).stderr.count("0 topic(s) created") == 1  # idempotent
+    assert cli(tmp_path, "topics", "check", *b).returncode == 0
+
+    # produce: the file given is what it sends (no --config: nothing bundled); its outbox is var/watchfloor.db.
+    res = cli(producer_dir, "produce", str(DATA), *b, "--once")
+    assert res.returncode == 0, res.stderr
+    assert "24 new documents" in res.stderr and "24 relayed to Kafka (0 spooled)" in res.stderr
+    assert count(producer_dir / "var" / "watchfloor.db", "news.article") + count(
+        producer_dir / "var" / "watchfloor.db", "official.statement"
+    ) == 24
+
+    worker = start(worker_dir, tmp_path / "worker.log", "worker", *b, "--session-timeout", "6")
+    archive = start(archive_dir, tmp_path / "archive.log", "archive", *b)
+    try:
+        res = cli(tmp_path, "status", *b, "--wait", "120", "--json", timeout=180)
+        assert res.returncode == 0, res.stdout + res.stderr + (tmp_path / "worker.log").read_text()[-3000:]
+        st = json.loads(res.stdout)
+        assert st["caught_up"] and not st["missing"]
+        workers, archiver = st["groups"]
+        assert workers["group"] == f"{prefix}-worker" and len(workers["members"]) == 1 and workers["lag"] == 0
+        assert {t["topic"] for t in workers["topics"]} == {names.documents, names.correlate, names.detections}
+        assert {t["topic"] for t in archiver["topics"]} == {names.documents, names.detections, names.dead_letters}
+        wanted = st["topics"][names.detections]
+        assert wanted > 0
+        assert count(worker_dir / "var" / "watchfloor.db", "detection") == wanted  # the worker's own store
+        assert (worker_dir / "var" / "faust" / f"{prefix}-worker").is_dir()  # its data dir, under var/
+        deadline = time.monotonic() + 60
+        while count(archive_dir / "var" / "watchfloor.db", "detection") < wanted:
+            assert time.monotonic() < deadline, (tmp_path / "archive.log").read_text()[-3000:]
+            time.sleep(0.2)
+        for d in (worker_dir, archive_dir):  # what the containers' health checks ask
+            res = cli(d, "health", "--heartbeat", str(d / "heartbeat"), "--max-age", "30")
+            assert res.returncode == 0, res.stdout + res.stderr
+        # Now that the archive runs, the pipeline has caught up when it has too.
+        res = cli(tmp_path, "status", *b, "--wait", "60")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "caught up" in res.stderr and "never ran" not in res.stdout
+    finally:
+        assert stop(archive) == 0, (tmp_path / "archive.log").read_text()[-3000:]
+        assert stop(worker) == 0, (tmp_path / "worker.log").read_text()[-3000:]
+
+    # notify in a fresh directory: makes its store's directory, delivers nothing, exits 0.
+    res = cli(notify_dir, "notify", "--once")
+    assert res.returncode == 0, res.stderr
+    assert (notify_dir / "var" / "watchfloor.db").exists()

@@ -1,0 +1,52 @@
+"""The `watchfloor health` command and the heartbeat file the long-running commands keep (container checks).
+
+`produce`, `worker`, `archive` and `notify` touch the file named by $WATCHFLOOR_HEARTBEAT (when set) after
+every cycle (the worker: every few seconds, from its event loop), so a process that hangs or stops going
+round shows as unhealthy; `watchfloor health` exits 0 while the file is fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import app, fail, out
+
+HEARTBEAT_ENV = "WATCHFLOOR_HEARTBEAT"
+
+
+class Heartbeat:
+    """Touches $WATCHFLOOR_HEARTBEAT (if set): call `beat()` whenever the process has gone round once."""
+
+    def __init__(self, path: str | None = None) -> None:
+        p = path if path is not None else os.environ.get(HEARTBEAT_ENV)
+        self.path = Path(p) if p else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def beat(self) -> None:
+        if self.path is not None:
+            self.path.touch()
+
+
+@app.command()
+def health(
+    heartbeat: Annotated[
+        Path, typer.Option(help="The heartbeat file of the process to check.", envvar=HEARTBEAT_ENV)
+    ] = Path("var/heartbeat"),
+    max_age: Annotated[
+        float, typer.Option(help="Seconds since the last beat for the process to count as alive.")
+    ] = 120,
+) -> None:
+    """Exit 0 if the process keeping `--heartbeat` has gone round within `--max-age` seconds (a container check)."""
+    try:
+        age = time.time() - heartbeat.stat().st_mtime
+    except FileNotFoundError:
+        raise fail(f"no heartbeat at {heartbeat} (not started yet, or WATCHFLOOR_HEARTBEAT not set)") from None
+    if age > max_age:
+        raise fail(f"last heartbeat {age:.0f}s ago (more than {max_age:g}s): the process is stuck or gone")
+    out.print(f"alive: last heartbeat {age:.1f}s ago", highlight=False)
