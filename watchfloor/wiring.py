@@ -76,7 +76,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     first, so a fresh directory works; readers (`create=False`) never make a store that was not there.
     Precedence of the URL, decided by the callers: --store, then WATCHFLOOR_STORE, then the config's `store`."""
     if not create:
-        return stores.open_store(url, create=False)  # type: ignore[call-arg]
+        return stores.open_store(url, create=False)
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

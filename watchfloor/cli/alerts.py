@@ -22,7 +22,7 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """Alerts raised so far, from the store, with their delivery status per channel."""
-    from watchfloor.stream_processors.stores import open_store
+    from watchfloor.wiring import open_store  # the one store opener
 
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store

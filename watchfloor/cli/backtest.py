@@ -57,7 +57,7 @@ def backtest(
         raise typer.Exit(1) from None
     loaded = LoadedEvents()
     if from_store:
-        from watchfloor.stream_processors.stores import open_store
+        from watchfloor.wiring import open_store  # the one store opener
 
         st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
         try:

@@ -43,7 +43,7 @@ def _actor(author: str | None) -> Actor:
 
 @contextmanager
 def _control(config: Any, store: str | None) -> Iterator[tuple[Any, Any]]:
-    from watchfloor.stream_processors.stores import open_store
+    from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 

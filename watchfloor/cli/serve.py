@@ -57,7 +57,7 @@ def serve(
     Runs beside a `watchfloor run` (or `notify`) on the same store: subscriptions and silences made here reach
     its dispatcher on its next cycle."""
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
-    from watchfloor.stream_processors.stores import open_store
+    from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
