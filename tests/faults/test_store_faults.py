@@ -146,7 +146,7 @@ def _commands(url: str, cfg: Path) -> dict[str, list[str]]:
         "run --once": ["run", "--once", "--config", str(cfg)],
         "notify --once": ["notify", "--once", "--store", url, "--config", str(cfg)],
         "archive": ["archive", "--store", url, "--broker", "127.0.0.1:1", "--config", str(cfg)],
-        "produce --once": ["produce", "--once", "--broker", "127.0.0.1:1", "--config", str(cfg)],
+        "produce --once": ["produce", str(STORY), "--once", "--broker", "127.0.0.1:1", "--config", str(cfg)],
     }
 
 
