@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
 from .engine import Engine
+
+CHUNK = 1 << 16
+"""Documents taken at a time from a streamed (order="log") input."""
 
 
 @dataclass
@@ -27,47 +31,59 @@ def replay(
     *,
     order: str = "event-time",
     on_documents: Callable[[int], None] | None = None,
+    on_output: Callable[[Signal | Detection | DeadLetter], None] | None = None,
 ) -> ReplayResult:
     """Run documents through the engine. `order="event-time"` sorts by published_at (stable), which is
     what a live system that saw every report on time would have done; `order="log"` keeps input order,
-    exactly as the embedded runner saw it. Checked inputs (watchfloor.schemas.inputs.CheckedInput) are built into
-    Documents only when a rule can match them; the alerts are the same either way (tested). Event times
-    (floats) stand for documents that a reader with this engine's JSON line gate found no rule can
-    match: they only move event time forward. `on_documents(n)` is told as each n documents are done."""
-    docs = list(documents)
+    exactly as the embedded runner saw it, and streams: the documents are taken a chunk at a time, so an
+    iterator of any length (an external sort's output) replays in bounded memory. Checked inputs
+    (watchfloor.schemas.inputs.CheckedInput) are built into Documents only when a rule can match them;
+    the alerts are the same either way (tested). Event times (floats) stand for documents that a reader
+    with this engine's JSON line gate found no rule can match: they only move event time forward.
+    `on_documents(n)` is told as each n documents are done; `on_output` sees every output (signals,
+    detections, dead letters) as it comes."""
     if order == "event-time":
+        docs = list(documents)
         docs.sort(key=_event_time)
-    elif order != "log":
+        chunks: Iterable[list[Document | CheckedInput | EventTime]] = (docs,)
+    elif order == "log":
+        it = iter(documents)
+        chunks = iter(lambda: list(islice(it, CHUNK)), [])
+    else:
         raise ValueError(f"unknown order {order!r} (event-time or log)")
-    result = ReplayResult(documents=len(docs))
+    result = ReplayResult()
     state: dict[str, Any] = engine.initial_state()
     note_timestamps = engine.correlator.note_timestamps
-    i, n = 0, len(docs)
     done = 0
-    while i < n:
-        doc = docs[i]
-        if doc.__class__ is float:
-            # A run of documents no rule can match (most of a backtest): one call moves time over all.
-            j = i + 1
-            while j < n and docs[j].__class__ is float:
-                j += 1
-            outputs: list[Any] = note_timestamps(state, docs[i:j])  # type: ignore[arg-type]
-        else:
-            j = i + 1
-            state, outputs = engine.process_input(state, doc)
-        for o in outputs:
-            if isinstance(o, Signal):
-                result.signals += 1
-                result.signals_by_name[o.name] = result.signals_by_name.get(o.name, 0) + 1
-            elif isinstance(o, Detection):
-                result.detections.append(o)
-            elif isinstance(o, DeadLetter):
-                result.late.append(o)
-        done += j - i
-        if done >= 1000 and on_documents is not None:  # a progress update costs more than a document
-            on_documents(done)
-            done = 0
-        i = j
+    for chunk in chunks:
+        result.documents += len(chunk)
+        i, n = 0, len(chunk)
+        while i < n:
+            doc = chunk[i]
+            if doc.__class__ is float:
+                # A run of documents no rule can match (most of a backtest): one call moves time over all.
+                j = i + 1
+                while j < n and chunk[j].__class__ is float:
+                    j += 1
+                outputs: list[Any] = note_timestamps(state, chunk[i:j])  # type: ignore[arg-type]
+            else:
+                j = i + 1
+                state, outputs = engine.process_input(state, doc)
+            for o in outputs:
+                if on_output is not None:
+                    on_output(o)
+                if isinstance(o, Signal):
+                    result.signals += 1
+                    result.signals_by_name[o.name] = result.signals_by_name.get(o.name, 0) + 1
+                elif isinstance(o, Detection):
+                    result.detections.append(o)
+                elif isinstance(o, DeadLetter):
+                    result.late.append(o)
+            done += j - i
+            if done >= 1000 and on_documents is not None:  # a progress update costs more than a document
+                on_documents(done)
+                done = 0
+            i = j
     if done and on_documents is not None:
         on_documents(done)
     return result

@@ -1,32 +1,41 @@
-"""Backtest: read event files, replay them through rules, compare with expectations, write JSON/HTML."""
+"""Backtest: stream events from files, a store or Kafka, order them in bounded memory, replay them through
+rules (and a baseline's), compare with expectations and labels, and assemble the JSON result."""
 
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain, compress, islice, repeat
+from operator import is_not
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
-from watchfloor.producers.jsonl import Item, read_jsonl_blocks
+from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
 from watchfloor.stream_processors.engine import CompiledRules, Engine
+from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.external_sort import (
+    DEFAULT_RUN_SIZE,
+    ExternalSorter,
+    Input,
+    Shuffler,
+    arrival_spool,
+    event_time_sorter,
+)
 from watchfloor.stream_processors.ports import EventLog
 from watchfloor.stream_processors.replay import ReplayResult, detection_to_json, replay
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
-
-
-@dataclass
-class LoadedEvents:
-    # Documents; read with a rules' gate, those the rules cannot match are just their event time.
-    documents: list[Document | CheckedInput | EventTime] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+ORDERS = ("event-time", "log", "random")
+KEEP_DEAD_LETTERS = 1000
+"""Dead letters kept for the report (all are counted): a file of bad lines must not fill memory."""
 
 
 def source_kind(path: str, kind: str = "auto") -> str:
@@ -51,6 +60,245 @@ def bulk_load() -> Iterator[None]:
             gc.enable()
 
 
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FileReport:
+    path: str
+    kind: str
+    accepted: int = 0
+    dead: int = 0
+    first_problem: str | None = None
+
+    def problem(self) -> str | None:
+        """Why this input cannot be what the user meant, or None: a file with no valid event in it."""
+        if self.accepted:
+            return None
+        if not self.dead:
+            return f"{self.path}: no events in it (empty file)"
+        hint = ""
+        if self.path.lower().endswith((".csv", ".csv.gz", ".tsv")) or (self.first_problem or "").find("JSON") >= 0:
+            hint = (
+                "; events are JSON Lines (one JSON object per line, see `watchfloor schemas export`) or RSS/Atom "
+                "feeds" + (" — this looks like a CSV file" if self.path.lower().endswith((".csv", ".csv.gz")) else "")
+            )
+        return f"{self.path}: no valid event in {self.dead} line(s) (first: {self.first_problem}){hint}"
+
+
+@dataclass
+class ReadReport:
+    """What reading found besides documents: dead letters (counted, the first KEEP_DEAD_LETTERS kept),
+    sources that failed, and per-file counts."""
+
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    dead_count: int = 0
+    errors: list[str] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+
+    def add_dead(self, dls: Iterable[DeadLetter], report: FileReport | None = None) -> None:
+        for dl in dls:
+            self.dead_count += 1
+            if report is not None:
+                report.dead += 1
+                if report.first_problem is None:
+                    report.first_problem = f"line {dl.line}: {dl.reason}"
+            if len(self.dead_letters) < KEEP_DEAD_LETTERS:
+                self.dead_letters.append(dl)
+
+    def problems(self) -> list[str]:
+        return [*self.errors, *(p for f in self.files if (p := f.problem()) is not None)]
+
+
+class LabelTap:
+    """Notes, as documents stream past, the labelled ones: label key (a document id or URL) -> (document
+    id, published_at). Gated-out lines are only event times, so the label keys are added to the JSON line
+    gate (label_gate) and lines that mention one come through as documents."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = frozenset(keys)
+        self.seen: dict[str, tuple[str, datetime]] = {}
+
+    def __call__(self, item: Document | CheckedInput) -> None:
+        if isinstance(item, CheckedInput):
+            # Look at the raw id and url first: the gate's hits are mostly the rules' words, and building a
+            # Document (to learn a derived id) is only worth it for a line that carries a label key.
+            raw_id, url = _raw_id_and_url(item)
+            if not ((raw_id is not None and raw_id in self.keys) or (url is not None and url in self.keys)):
+                return
+            item = item.build()
+        for key in (item.id, item.url):
+            if key is not None and key in self.keys:
+                self.seen[key] = (item.id, item.published_at)
+
+
+def _raw_id_and_url(item: CheckedInput) -> tuple[str | None, str | None]:
+    if item.record is not None:
+        raw_id, url = item.record.id, item.record.url
+    else:
+        obj = item.obj or {}
+        raw_id, url = obj.get("id"), obj.get("url")
+    return (str(raw_id).strip() if raw_id is not None else None), (url if isinstance(url, str) else None)
+
+
+def combined_gate(rule_sets: Iterable[CompiledRules], extra_words: Iterable[str] = ()) -> LineGate | None:
+    """One JSON line gate for several rule sets (a baseline replays the same lines) and label keys. None
+    when a rule set cannot be gated: then every line is checked in full."""
+    sets = list(rule_sets)
+    gates = [r.json_gate for r in sets]
+    extra = sorted(set(extra_words))
+    if any(g is None for g in gates) or not gates:
+        return None
+    if len(gates) == 1 and not extra:
+        return gates[0]
+    words = sorted({w for g in gates if g is not None for w in g.words} | set(extra))
+    return JsonLineGate(words)
+
+
+def _open_counted(path: str) -> tuple[IO[bytes], IO[bytes]]:
+    """The file to read and the raw file under it (whose position says how many bytes were read)."""
+    p = Path(path)
+    if not p.exists():
+        raise JsonlSourceError(f"JSON Lines file not found: {path}")
+    if not p.is_file():
+        raise JsonlSourceError(f"JSON Lines source is not a file: {path}")
+    raw = open(p, "rb")
+    try:
+        gzipped = p.suffix == ".gz" or raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+    except OSError as e:
+        raw.close()
+        raise JsonlSourceError(f"cannot read JSON Lines file {path}: {e.strerror or e}") from e
+    f: IO[bytes] = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if gzipped else raw
+    return f, raw
+
+
+def input_bytes(paths: Iterable[str], kind: str = "auto") -> int | None:
+    """Total size of the local files (what a progress bar counts), None if some are URLs."""
+    total = 0
+    for p in paths:
+        if p.startswith(("http://", "https://")):
+            return None
+        try:
+            total += Path(p).stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def iter_events(
+    paths: Iterable[str],
+    *,
+    report: ReadReport,
+    kind: str = "auto",
+    max_body_chars: int = 200_000,
+    gate: LineGate | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    on_items: Callable[[int], None] | None = None,
+    tap: LabelTap | None = None,
+) -> Iterator[Input]:
+    """Documents of JSONL (.jsonl, .jsonl.gz) and feed files, streamed; bad records go to `report`. With
+    `gate` (the rules' JSON line gate) the lines no rule can match come as their event time only.
+    `on_bytes(n)`: n more bytes of the files were read."""
+    return chain.from_iterable(
+        iter_event_blocks(
+            paths,
+            report=report,
+            kind=kind,
+            max_body_chars=max_body_chars,
+            gate=gate,
+            on_bytes=on_bytes,
+            on_items=on_items,
+            tap=tap,
+        )
+    )
+
+
+def batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    """Lists of up to n items (itertools.batched is Python 3.12+)."""
+    it = iter(items)
+    while block := list(islice(it, n)):
+        yield block
+
+
+def _not_times(items: list[Any]) -> list[Any]:
+    """The items that are not event times (floats), without a Python-level loop over all of them."""
+    return list(compress(items, map(is_not, map(type, items), repeat(float))))
+
+
+def iter_event_blocks(
+    paths: Iterable[str],
+    *,
+    report: ReadReport,
+    kind: str = "auto",
+    max_body_chars: int = 200_000,
+    gate: LineGate | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    on_items: Callable[[int], None] | None = None,
+    tap: LabelTap | None = None,
+) -> Iterator[list[Input]]:
+    """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C)."""
+    for p in paths:
+        k = source_kind(p, kind)
+        fr = FileReport(p, k)
+        report.files.append(fr)
+        if k == "rss":
+            res = fetch_feed(p, max_body_chars=max_body_chars)
+            if res.error is not None:
+                report.errors.append(f"{p}: {res.error.reason}")
+                report.files.pop()
+                continue
+            feed_docs = [x for x in res.items if isinstance(x, Document)]
+            report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
+            fr.accepted += len(feed_docs)
+            if tap is not None:
+                for d in feed_docs:
+                    tap(d)
+            docs: list[Input] = list(feed_docs)
+            if on_bytes is not None and not p.startswith(("http://", "https://")):
+                on_bytes(Path(p).stat().st_size)
+            if on_items is not None:
+                on_items(len(docs))
+            yield docs
+            continue
+        try:
+            f, raw = _open_counted(p)
+        except OSError as e:
+            report.errors.append(str(e) if isinstance(e, JsonlSourceError) else f"{p}: {e}")
+            report.files.pop()
+            continue
+        pos = 0
+        try:
+            for block, dead in read_blocks(
+                f, Path(p), origin=p, max_body_chars=max_body_chars, checked=True, gate=gate
+            ):
+                items: list[Any] = block
+                if dead:
+                    report.add_dead((x for x in block if isinstance(x, DeadLetter)), fr)
+                    items = [x for x in block if not isinstance(x, DeadLetter)]
+                fr.accepted += len(items)
+                if tap is not None:
+                    for x in _not_times(items):
+                        tap(x)
+                if on_bytes is not None:
+                    now = raw.tell() if not raw.closed else pos
+                    on_bytes(now - pos)
+                    pos = now
+                if on_items is not None:
+                    on_items(len(block))
+                yield items
+        except OSError as e:  # e.g. a truncated .gz in the middle of a file
+            report.errors.append(f"{p}: {e}")
+
+
+@dataclass
+class LoadedEvents:
+    # Documents; read with a rules' gate, those the rules cannot match are just their event time.
+    documents: list[Document | CheckedInput | EventTime] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 def read_events(
     paths: Iterable[str],
     *,
@@ -59,54 +307,18 @@ def read_events(
     on_items: Callable[[int], None] | None = None,
     gate: LineGate | None = None,
 ) -> LoadedEvents:
-    """Documents from JSONL (.jsonl, .jsonl.gz) and feed files; bad records become dead letters.
-    `gate` (CompiledRules.json_gate of the rules the documents will be replayed through) lets the
-    JSONL reader mark, a block of lines at a time, the documents those rules cannot match."""
+    """iter_events into memory (for callers that want a list: tests, the benchmark's baseline)."""
+    report = ReadReport()
     with bulk_load():
-        return _read_events(paths, kind=kind, max_body_chars=max_body_chars, on_items=on_items, gate=gate)
+        docs = list(
+            iter_events(paths, report=report, kind=kind, max_body_chars=max_body_chars, gate=gate, on_items=on_items)
+        )
+    return LoadedEvents(docs, report.dead_letters, report.errors)
 
 
-def _read_events(
-    paths: Iterable[str],
-    *,
-    kind: str,
-    max_body_chars: int,
-    on_items: Callable[[int], None] | None,
-    gate: LineGate | None = None,
-) -> LoadedEvents:
-    out = LoadedEvents()
-    for p in paths:
-        k = source_kind(p, kind)
-        blocks: Iterator[tuple[list[Item], int]]
-        if k == "rss":
-            res = fetch_feed(p, max_body_chars=max_body_chars)
-            if res.error is not None:
-                out.errors.append(f"{p}: {res.error.reason}")
-                continue
-            items: list[Item] = list(res.items)
-            blocks = iter([(items, sum(1 for x in items if isinstance(x, DeadLetter)))])
-        else:
-            try:
-                # Checked, not built: documents no rule can match are never turned into objects.
-                blocks = read_jsonl_blocks(p, max_body_chars=max_body_chars, checked=True, gate=gate)
-            except OSError as e:
-                out.errors.append(f"{p}: {e}")
-                continue
-        try:
-            for block, dead in blocks:
-                if dead:
-                    out.dead_letters.extend(x for x in block if isinstance(x, DeadLetter))
-                    out.documents.extend(x for x in block if not isinstance(x, DeadLetter))
-                else:
-                    out.documents.extend(block)  # type: ignore[arg-type]
-                if on_items is not None:
-                    on_items(len(block))
-        except OSError as e:  # e.g. a truncated .gz in the middle of a file
-            out.errors.append(f"{p}: {e}")
-    return out
-
-
-def documents_from_store(store: EventLog, batch: int = 5000) -> Iterator[Document]:
+def documents_from_store(
+    store: EventLog, batch: int = 5000, on_records: Callable[[int], None] | None = None
+) -> Iterator[Document]:
     """Every document in the log, in log order (what the live runner saw)."""
     position = 0
     while True:
@@ -115,7 +327,82 @@ def documents_from_store(store: EventLog, batch: int = 5000) -> Iterator[Documen
             return
         for se in got:
             yield Document.model_validate(se.event.payload)
+        if on_records is not None:
+            on_records(len(got))
         position = got[-1].position
+
+
+# -- ordering and replaying ------------------------------------------------------------------------
+
+
+class OrderedInputs:
+    """The inputs in the order to replay them, iterable once per replay (`passes`). Event-time and random
+    orders go through an external sort; log order streams straight through when replayed once."""
+
+    def __init__(
+        self,
+        order: str,
+        *,
+        passes: int = 1,
+        seed: int = 0,
+        run_size: int = DEFAULT_RUN_SIZE,
+        spill_dir: str | None = None,
+    ) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"unknown order {order!r} ({', '.join(ORDERS)})")
+        self.order = order
+        self._stream: Iterator[Input] | None = None
+        self._store: ExternalSorter[Input] | Shuffler | None = None
+        if order == "event-time":
+            self._store = event_time_sorter(run_size=run_size, spill_dir=spill_dir)
+        elif order == "random":
+            self._store = Shuffler(seed, run_size=run_size, spill_dir=spill_dir)
+        elif passes > 1:
+            self._store = arrival_spool(run_size=run_size, spill_dir=spill_dir)
+
+    @property
+    def streams_while_reading(self) -> bool:
+        """True when reading happens during the (single) replay: log order, one pass."""
+        return self._store is None
+
+    def feed(self, blocks: Iterable[list[Input]]) -> None:
+        """Take the inputs, a block (list) at a time: all of them now, or (log order, one pass) as the
+        replay pulls them."""
+        if self._store is None:
+            self._stream = chain.from_iterable(blocks)
+        else:
+            with bulk_load():
+                for block in blocks:
+                    self._store.extend(block)
+
+    @property
+    def count(self) -> int | None:
+        return None if self._store is None else self._store.count
+
+    @property
+    def sorter(self) -> ExternalSorter[Any] | None:
+        if isinstance(self._store, Shuffler):
+            return self._store.sorter
+        return self._store
+
+    def stats(self) -> dict[str, Any] | None:
+        """How the ordering used memory and disk (ask before close)."""
+        s = self.sorter
+        if s is None:
+            return None
+        return {"runs_spilled": len(s.runs), "peak_in_memory": s.peak_buffered, "run_size": s.run_size}
+
+    def __iter__(self) -> Iterator[Input]:
+        if self._store is not None:
+            return iter(self._store)
+        if self._stream is None:
+            raise RuntimeError("nothing fed")
+        stream, self._stream = self._stream, None
+        return stream
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
 
 
 def run_backtest(
@@ -124,24 +411,37 @@ def run_backtest(
     *,
     order: str = "event-time",
     on_documents: Callable[[int], None] | None = None,
+    on_output: Callable[[Any], None] | None = None,
 ) -> ReplayResult:
+    """Replay documents through the rules. `order`: event-time (in memory; the CLI orders with
+    OrderedInputs and passes "log"), or log (streamed)."""
     with bulk_load():
-        return replay(documents, Engine(rules), order=order, on_documents=on_documents)
+        return replay(documents, Engine(rules), order=order, on_documents=on_documents, on_output=on_output)
+
+
+# -- results ---------------------------------------------------------------------------------------
 
 
 def result_json(
-    result: ReplayResult, loaded: LoadedEvents | None = None, rules: list[str] | None = None
+    result: ReplayResult,
+    loaded: LoadedEvents | ReadReport | None = None,
+    rules: list[str] | None = None,
 ) -> dict[str, Any]:
     alerts = [detection_to_json(d) for d in result.detections]
     by_rule: dict[str, int] = {}
     for d in result.detections:
         by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
+    if isinstance(loaded, ReadReport):
+        dead, dead_count = loaded.dead_letters, loaded.dead_count
+    else:
+        dead = loaded.dead_letters if loaded else []
+        dead_count = len(dead)
     stats: dict[str, Any] = {
         "documents": result.documents,
         "signals": result.signals,
         "alerts": len(alerts),
         "late_signals": len(result.late),
-        "dead_letters": len(loaded.dead_letters) if loaded else 0,
+        "dead_letters": dead_count,
         "alerts_by_rule": by_rule,
         "signals_by_name": dict(result.signals_by_name),
     }
@@ -150,7 +450,7 @@ def result_json(
     return {
         "alerts": alerts,
         "stats": stats,
-        "dead_letters": [dl.model_dump(mode="json") for dl in (loaded.dead_letters if loaded else [])][:1000],
+        "dead_letters": [dl.model_dump(mode="json") for dl in dead][:KEEP_DEAD_LETTERS],
     }
 
 

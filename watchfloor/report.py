@@ -1,109 +1,332 @@
-"""Backtest report: one self-contained HTML page with a timeline plot (SVG) and the alerts with evidence."""
+"""Backtest report: one self-contained, offline HTML page rendered from the backtest's JSON result: scores, a
+timeline of alerts with the labelled truth beside them, the alerts with evidence, the diff against a baseline,
+near misses, and filters by rule and severity. No external resources (a Content-Security-Policy forbids
+any), and links only to http(s) URLs."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+from watchfloor.scoring import format_lead
+
+from .report_timeline import timeline_svg
 
 SEVERITY_COLOURS = {"low": "#7f8c8d", "medium": "#e6a23c", "high": "#d9534f", "critical": "#8e44ad"}
+SEVERITIES = tuple(SEVERITY_COLOURS)
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _when(iso: str) -> str:
+def safe_url(url: Any) -> str | None:
+    """The URL if it is an absolute http(s) URL (what an evidence link may point to), else None: article
+    text decides these URLs, and a `javascript:` or `data:` link would run in the reader's browser."""
+    if not isinstance(url, str):
+        return None
+    text: str = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ord(c) < 32 for c in text):
+        return None
+    return text
+
+
+def _link(url: Any, text: str) -> str:
+    ok = safe_url(url)
+    return f'<a href="{_e(ok)}" rel="noopener noreferrer">{_e(text)}</a>' if ok else _e(text)
+
+
+def _when(iso: str | None) -> str:
     """'2024-10-23T10:45:38.910014+00:00' -> '2024-10-23 10:45 +00:00' (readable, still unambiguous)."""
+    if not iso:
+        return "—"
     try:
         ts = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    return ts.strftime("%Y-%m-%d %H:%M ") + ts.strftime("%z")[:3] + ":" + ts.strftime("%z")[3:]
+    z = ts.strftime("%z") or "+0000"
+    return ts.strftime("%Y-%m-%d %H:%M ") + z[:3] + ":" + z[3:]
 
 
-def _timeline_svg(alerts: list[dict[str, Any]], width: int = 1000) -> str:
-    if not alerts:
-        return "<p>No alerts fired.</p>"
-    rules = sorted({a["rule"] for a in alerts})
-    times = [datetime.fromisoformat(a["fired_at"]).timestamp() for a in alerts]
-    t0, t1 = min(times), max(times)
-    span = max(t1 - t0, 86400.0)
-    left, right, row_h, top = 190, 60, 34, 30
-    height = top + row_h * len(rules) + 40
-    plot_w = width - left - right
+def _num(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return _e(v)
 
-    def x(t: float) -> float:
-        return left + (t - t0) / span * plot_w
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-label="Timeline of alerts by rule">'
-    ]
-    for i, rule in enumerate(rules):
-        y = top + i * row_h + row_h / 2
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="#eee"/>')
-        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{_e(rule)}</text>')
-    # Axis with ~6 date ticks.
-    axis_y = top + row_h * len(rules) + 8
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="#999"/>')
-    for k in range(7):
-        t = t0 + span * k / 6
-        label = datetime.fromtimestamp(t).strftime("%Y-%m-%d")
-        parts.append(f'<text x="{x(t):.1f}" y="{axis_y + 16}" text-anchor="middle" font-size="11">{label}</text>')
-    for a, t in zip(alerts, times, strict=True):
-        y = top + rules.index(a["rule"]) * row_h + row_h / 2
-        colour = SEVERITY_COLOURS.get(a["severity"], "#333")
-        tip = f"{a['fired_at']}  {a['severity']}  {a['title']}"
-        parts.append(
-            f'<a href="#{_e(a["id"])}"><circle cx="{x(t):.1f}" cy="{y}" r="7" fill="{colour}" '
-            f'fill-opacity="0.85" stroke="#333"><title>{_e(tip)}</title></circle></a>'
+def _delta(change: Any) -> str:
+    if not isinstance(change, int | float) or abs(change) < 1e-9:
+        return ""
+    text = f"{change:+.2f}" if isinstance(change, float) else f"{change:+d}"
+    return f' <small class="{"up" if change > 0 else "down"}">({text})</small>'
+
+
+def _scores_section(result: dict[str, Any]) -> str:
+    scores = result.get("scores")
+    if not scores or not scores.get("per_rule"):
+        return ""
+    delta = (result.get("diff") or {}).get("scores") or {}
+    cols = ("positives", "alerts", "tp", "fp", "fn", "precision", "recall", "f1")
+    head = "".join(f"<th>{c.upper() if c in ('tp', 'fp', 'fn', 'f1') else c}</th>" for c in cols)
+    rows = []
+    items = [*sorted(scores["per_rule"].items()), ("overall", scores["overall"])]
+    for rule, s in items:
+        d = delta.get("overall") if rule == "overall" else (delta.get("per_rule") or {}).get(rule)
+        cells = "".join(
+            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change')) if d else ''}</td>" for c in cols
         )
-    parts.append("</svg>")
-    return "".join(parts)
+        lead = s.get("lead_time_s") or {}
+        attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
+        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}<td>{_e(format_lead(lead.get('median')))}</td></tr>")
+    missed = [ev for ev in scores.get("events", []) if ev["status"] == "fn"]
+    missed_html = "".join(
+        f'<li data-rule="{_e(ev["rule"])}">{_e(ev["id"])} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
+        f"{_e(_when(ev['time']))}</li>"
+        for ev in missed
+    )
+    unscored = ", ".join(f"{_e(r)} ({_e(n)})" for r, n in (scores.get("unscored_rules") or {}).items())
+    return (
+        f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> with the label map '
+        f"<code>{_e(scores.get('label_map'))}</code>. Precision = TP / (TP + FP), recall = TP / (TP + FN); TP and FN "
+        "count labelled items, FP counts alerts citing no item labelled for their rule. Lead = alert time − "
+        "labelled time.</p>"
+        f'<table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
+        + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
+        + "</section>"
+    )
+
+
+def _timeline_events_section(result: dict[str, Any]) -> str:
+    rows = (result.get("scores") or {}).get("timeline") or []
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr data-rule="{_e(t["rule"])}"><td>{_e(t["event"])}</td><td>{_e(_when(t["time"]))}</td>'
+        f'<td><code>{_e(t["rule"])}</code></td><td class="{_e(t["status"])}">{_e(t["status"])}</td>'
+        f"<td>{_e(_when(t['fired_at']))}</td><td>{_e(format_lead(t['lead_time_s']))}</td></tr>"
+        for t in rows
+    )
+    return (
+        '<section id="expected"><h2>Expected events</h2><table><thead><tr><th>event</th><th>time</th><th>rule</th>'
+        f"<th>status</th><th>alert fired</th><th>lead</th></tr></thead><tbody>{body}</tbody></table></section>"
+    )
+
+
+def _evidence(e: dict[str, Any]) -> str:
+    return (
+        f"<li>{_link(e.get('url'), e.get('source', ''))} · {_e(_when(e.get('published_at')))} · "
+        f"<code>{_e(e.get('event_id', ''))}</code><br><q>{_e(e.get('sentence', ''))}</q></li>"
+    )
+
+
+def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
+    rows = []
+    for a in alerts:
+        group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
+        conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
+        verdict = truth.get(a["id"])
+        badge = (
+            f' <span class="verdict {verdict}">{"labelled" if verdict == "tp" else "false alert"}</span>'
+            if verdict
+            else ""
+        )
+        rows.append(
+            f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
+            f'<td class="when">{_e(_when(a["fired_at"]))}</td><td><code>{_e(a["rule"])}</code></td>'
+            f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}{badge}</td>'
+            f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small>"
+            f"<ul>{''.join(_evidence(e) for e in a['evidence'])}</ul></td></tr>"
+        )
+    return (
+        f'<section id="alerts"><h2>Alerts (<span id="shown">{len(alerts)} of {len(alerts)}</span>)</h2>'
+        f"<table><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _conf(a: dict[str, Any]) -> str:
+    return f" ({_e(a['confidence'])})" if a.get("confidence") else ""
+
+
+def _brief_row(a: dict[str, Any], mark: str, note: str = "") -> str:
+    group = ", ".join(f"{k}={v}" for k, v in a["group"].items())
+    return (
+        f'<tr data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}"><td class="{mark}">{mark}</td>'
+        f"<td>{_e(_when(a['fired_at']))}</td><td><code>{_e(a['rule'])}</code>{f' [{_e(group)}]' if group else ''}</td>"
+        f"<td>{_e(a['severity'])}{_conf(a)}</td>"
+        f"<td>{_e(a.get('title', ''))}{note}</td></tr>"
+    )
+
+
+def _diff_section(result: dict[str, Any]) -> str:
+    diff = result.get("diff")
+    if diff is None:
+        return ""
+    base = result.get("baseline") or {}
+    rows = [_brief_row(a, "added") for a in diff["added"]]
+    rows += [_brief_row(a, "removed") for a in diff["removed"]]
+    for c in diff["changed"]:
+        b = c["before"]
+        note = f"<br><small>changed: {_e(', '.join(c['changes']))}; before: {_e(b['severity'])}"
+        note += f"{_conf(b)}, {_e(_when(b['fired_at']))}, "
+        note += f"{len(b['evidence'])} evidence items</small>"
+        rows.append(_brief_row(c["after"], "changed", note))
+    lost = ((diff.get("scores") or {}).get("lost_true_positives")) or []
+    lost_text = ", ".join(f"{x['id']} ({x['rule']})" for x in lost)
+    lost_html = f'<p class="lost">True positives lost: {_e(lost_text)}</p>' if lost else ""
+    return (
+        f'<section id="diff"><h2>Against the baseline</h2><p>Baseline: <code>{_e(base.get("source"))}</code> '
+        f"({_e(base.get('alerts'))} alerts): {len(diff['added'])} added, {len(diff['removed'])} removed, "
+        f"{len(diff['changed'])} changed, {_e(diff['unchanged'])} unchanged.</p>{lost_html}"
+        f"<table><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _near_misses_section(result: dict[str, Any]) -> str:
+    misses = result.get("near_misses")
+    if misses is None:
+        return ""
+    total = (result.get("stats") or {}).get("near_misses", len(misses))
+    rows = []
+    for m in misses:
+        rules = {r["detection"] for r in m["reasons"] if r.get("detection")}
+        why = "".join(f"<li><b>{_e(r['kind'])}</b>: {_e(r['detail'])}</li>" for r in m["reasons"])
+        cue = f"“{_e(m['cue'])}”" if m.get("cue") else "—"
+        rule_attr = f' data-rules="{_e(" ".join(sorted(rules)))}"' if rules else ""
+        rows.append(
+            f'<tr class="miss"{rule_attr}><td class="when">{_e(_when(m["published_at"]))}</td>'
+            f'<td><code>{_e(m["signal"])}</code></td><td class="mod {_e(m["modality"])}">{_e(m["modality"])}</td>'
+            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: <q>{_e(m['sentence'])}</q><ul>{why}</ul></td></tr>"
+        )
+    shown = f"{len(misses)} of {total}" if total != len(misses) else str(total)
+    return (
+        f'<section id="near-misses"><h2>Near misses ({shown})</h2><p>Signals that no alert cites: their modality, '
+        "the cue that decided it, and why no detection fired on them.</p><table><thead><tr><th>published</th>"
+        "<th>signal</th><th>modality</th><th>cue</th><th>sentence and why</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _verdicts(result: dict[str, Any]) -> dict[str, str]:
+    scores = result.get("scores") or {}
+    out = {ev["alert"]: "tp" for ev in scores.get("events", []) if ev.get("alert")}
+    out.update({a: "fp" for a in scores.get("false_positives", [])})
+    return out
+
+
+def _rules_of(result: dict[str, Any]) -> list[str]:
+    rules = {a["rule"] for a in result.get("alerts", [])}
+    scores = result.get("scores") or {}
+    rules |= set(scores.get("per_rule") or {})
+    rules |= {t["rule"] for t in scores.get("timeline") or []}
+    diff = result.get("diff") or {}
+    rules |= {a["rule"] for a in diff.get("removed", [])}
+    return sorted(rules)
+
+
+def _options(values: Iterable[str], first: str) -> str:
+    return f'<option value="">{first}</option>' + "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
+
+
+FILTER_SCRIPT = """
+(function () {
+  var rank = {low: 0, medium: 1, high: 2, critical: 3};
+  var rule = document.getElementById('f-rule'), sev = document.getElementById('f-sev');
+  function visible(el) {
+    var r = rule.value, s = sev.value;
+    if (r) {
+      var rules = (el.getAttribute('data-rules') || el.getAttribute('data-rule') || '').split(' ');
+      if (rules.indexOf(r) < 0) return false;
+    }
+    var es = el.getAttribute('data-severity');
+    return !(s && es && rank[es] < rank[s]);
+  }
+  function apply() {
+    var all = document.querySelectorAll('[data-rule], [data-rules]'), shown = 0, total = 0;
+    for (var i = 0; i < all.length; i++) {
+      var ok = visible(all[i]);
+      all[i].classList.toggle('off', !ok);
+      if (all[i].classList.contains('alert')) { total++; if (ok) shown++; }
+    }
+    document.getElementById('shown').textContent = shown + ' of ' + total;
+    var h = [];
+    if (rule.value) h.push('rule=' + encodeURIComponent(rule.value));
+    if (sev.value) h.push('severity=' + encodeURIComponent(sev.value));
+    if (history.replaceState) history.replaceState(null, '', h.length ? '#' + h.join('&') : location.pathname);
+  }
+  var params = location.hash.replace(/^#/, '').split('&');
+  for (var i = 0; i < params.length; i++) {
+    var kv = params[i].split('='), v = decodeURIComponent(kv[1] || '');
+    if (kv[0] === 'rule') rule.value = v;
+    if (kv[0] === 'severity') sev.value = v;
+  }
+  rule.addEventListener('change', apply);
+  sev.addEventListener('change', apply);
+  apply();
+})();
+"""
 
 
 def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backtest") -> str:
     alerts: list[dict[str, Any]] = sorted(result.get("alerts", []), key=lambda a: a["fired_at"])
     stats = result.get("stats", {})
-    rows = []
-    for a in alerts:
-        ev = "".join(
-            f'<li><a href="{_e(e["url"])}">{_e(e["source"])}</a> · {_e(_when(e["published_at"]))}<br>'
-            f"<q>{_e(e['sentence'])}</q></li>"
-            if e.get("url")
-            else f"<li>{_e(e['source'])} · {_e(_when(e['published_at']))}<br><q>{_e(e['sentence'])}</q></li>"
-            for e in a["evidence"]
-        )
-        group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
-        conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
-        rows.append(
-            f'<tr id="{_e(a["id"])}"><td class="when">{_e(_when(a["fired_at"]))}</td>'
-            f"<td><code>{_e(a['rule'])}</code></td>"
-            f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}</td>'
-            f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small><ul>{ev}</ul></td></tr>"
-        )
     stat_items = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in stats.items() if not isinstance(v, dict))
     by_rule = stats.get("alerts_by_rule") or {}
     if by_rule:
-        counts = ", ".join(f"{_e(k)} {_e(v)}" for k, v in sorted(by_rule.items()))
-        stat_items += f"<li>alerts by rule: {counts}</li>"
-    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITY_COLOURS)
+        stat_items += f"<li>alerts by rule: {', '.join(f'{_e(k)} {_e(v)}' for k, v in sorted(by_rule.items()))}</li>"
+    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITIES)
+    filters = (
+        '<form id="filters" onsubmit="return false">Filter: rule <select id="f-rule">'
+        f'{_options(_rules_of(result), "all rules")}</select> severity at least <select id="f-sev">'
+        f"{_options(SEVERITIES, 'any')}</select></form>"
+    )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<title>{_e(title)}</title>
 <style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}}
-table{{border-collapse:collapse;width:100%}} td{{border-top:1px solid #ddd;padding:.5rem;vertical-align:top}}
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1150px}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{border-top:1px solid #ddd;padding:.4rem;vertical-align:top;text-align:left}}
+table.scores td{{text-align:right}} tr.overall{{font-weight:bold}}
 .sev{{padding:1px 6px;border-radius:4px;color:#fff;font-size:.85em}}
 {"".join(f".sev.{k}{{background:{v}}}" for k, v in SEVERITY_COLOURS.items())}
-.when{{white-space:nowrap}}
-.conf{{font-size:.8em;color:#a94442}} q{{color:#444}} ul{{margin:.3rem 0;padding-left:1.2rem}}
+.when{{white-space:nowrap}} .conf{{font-size:.8em;color:#a94442}} q{{color:#444}}
+ul{{margin:.3rem 0;padding-left:1.2rem}}
+.verdict{{font-size:.8em;padding:1px 5px;border-radius:4px;border:1px solid}}
+.verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}}
+.found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
+small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d32}}
+#filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
+.off{{display:none}}
 </style></head><body>
 <h1>{_e(title)}</h1>
 <ul>{stat_items}</ul>
-<h2>Timeline</h2><p>{legend}</p>
-{_timeline_svg(alerts)}
-<h2>Alerts ({len(alerts)})</h2>
-<table><tbody>{"".join(rows)}</tbody></table>
+{filters}
+{_scores_section(result)}
+<section id="timeline"><h2>Timeline</h2><p>{legend} · ● alert (red ring: false alert) · ▲ labelled item (green: caught,
+red: missed) · ◆ expected event</p>
+{timeline_svg(result, SEVERITY_COLOURS)}</section>
+{_timeline_events_section(result)}
+{_alerts_section(alerts, _verdicts(result))}
+{_diff_section(result)}
+{_near_misses_section(result)}
+<footer><small>Generated {generated} by watchfloor; every time shown is event time.</small></footer>
+<script>{FILTER_SCRIPT}</script>
 </body></html>
 """

@@ -34,6 +34,7 @@ class KafkaReplayStats:
     """What a replay read: filled in while the iterator runs."""
 
     records: int = 0
+    expected: int = 0  # records the read will take (end - start offsets), known once it has started
     documents: int = 0
     skipped_before: int = 0  # documents published before `since` (or at/after `until`)
     watermarks: int = 0  # the publisher's watermark markers, skipped
@@ -80,6 +81,7 @@ def replay_from_kafka(
         end = consumer.end_offsets(tps)
         start = {tp: found[tp].offset for tp in tps if found.get(tp) is not None}
         todo = [tp for tp in tps if tp in start and start[tp] < end[tp]]
+        st.expected = sum(end[tp] - start[tp] for tp in todo)
         if not todo:
             return
         consumer.assign(todo)

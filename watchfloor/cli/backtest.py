@@ -1,31 +1,123 @@
-"""The `watchfloor backtest` command: replay events through rules, never notifying."""
+"""The `watchfloor backtest` command: replay events through rules, never notifying; score against labels,
+diff against a baseline, gate a rules repository's CI."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
-from watchfloor.schemas.events import Detection
+from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
+from ._common import app, err, fail, out
 
-from ._common import app, err, fail, out, progress_bar
+Advance = Any  # a _Bar: called with n, or told its total
+
+
+class Order(StrEnum):
+    event_time = "event-time"
+    log = "log"
+    random = "random"
+
+
+def _progress(kind: str) -> Progress:
+    """Bars with a total and an ETA: bytes for files, records for stores, Kafka and the replay."""
+    amount = (DownloadColumn(), TransferSpeedColumn()) if kind == "bytes" else (MofNCompleteColumn(),)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        *amount,
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+class _Bar:
+    """Advance by n (bytes or records); a total learnt on the way (Kafka's offsets) is set with `total`."""
+
+    def __init__(self, prog: Progress, task: Any) -> None:
+        self._prog, self._task = prog, task
+
+    def __call__(self, n: int) -> None:
+        self._prog.advance(self._task, n)
+
+    def total(self, total: float) -> None:
+        self._prog.update(self._task, total=total)
+
+
+@contextmanager
+def _bar(kind: str, description: str, total: float | None) -> Iterator[_Bar]:
+    with _progress(kind) as prog:
+        yield _Bar(prog, prog.add_task(description, total=total))
 
 
 @app.command()
 def backtest(
     events: Annotated[list[str] | None, typer.Argument(help="Event files: JSONL (.jsonl/.jsonl.gz) or feeds.")] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts, scores and diff as JSON.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a one-file HTML report.")] = None,
     expect: Annotated[
-        Path | None, typer.Option(help="Expectations (must_fire / must_not_fire); exit 1 if unmet.")
+        Path | None, typer.Option(help="Expectations (must_fire / must_not_fire, JSON or YAML); exit 1 if unmet.")
     ] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report with a timeline.")] = None,
-    order: Annotated[str, typer.Option(help="event-time (sort by published_at) or log (input order).")] = "event-time",
+    labels: Annotated[
+        Path | None, typer.Option(help="Ground truth: CSV with columns id,label (time optional).")
+    ] = None,
+    label_map: Annotated[
+        Path | None, typer.Option("--label-map", help="YAML: label -> rule id(s). Default: the packs' `labels:`.")
+    ] = None,
+    timeline: Annotated[
+        Path | None, typer.Option(help="CSV event,time,rule[,group]: was each expected event alerted, how early?")
+    ] = None,
+    timeline_window: Annotated[
+        str, typer.Option("--timeline-window", help="How far from an expected event an alert still counts for it.")
+    ] = "7d",
+    baseline_rules: Annotated[
+        list[str] | None, typer.Option("--baseline-rules", help="Rules to compare with, over the same events.")
+    ] = None,
+    baseline: Annotated[Path | None, typer.Option(help="A previous --json result to compare with.")] = None,
+    fail_under: Annotated[
+        str | None, typer.Option("--fail-under", help="e.g. precision=0.9,recall=0.8 or RULE:recall=1; exit 1.")
+    ] = None,
+    fail_on_removed_tp: Annotated[
+        bool,
+        typer.Option("--fail-on-removed-true-positive", help="Exit 1 if a positive the baseline caught is missed."),
+    ] = False,
+    order: Annotated[
+        Order, typer.Option(help="event-time (published_at, then id), log (input order) or random (--seed).")
+    ] = Order.event_time,
+    seed: Annotated[int, typer.Option(help="Seed of --order random.")] = 0,
+    sort_run: Annotated[
+        int, typer.Option("--sort-run", min=1, help="Inputs held in memory while ordering; the rest spill to disk.")
+    ] = 1_000_000,
+    spill_dir: Annotated[
+        Path | None, typer.Option("--spill-dir", help="Where sorted runs spill (default TMPDIR).")
+    ] = None,
+    near_misses: Annotated[int, typer.Option("--near-misses", min=0, help="Near misses to report (0: none).")] = 200,
     from_store: Annotated[str | None, typer.Option("--from-store", help="Replay documents from a store URL.")] = None,
     from_kafka: Annotated[
         str | None, typer.Option("--from-kafka", help="Replay a Kafka topic (needs --bootstrap).")
@@ -34,99 +126,240 @@ def backtest(
     since: Annotated[str | None, typer.Option(help="With --from-kafka: start at this ISO time.")] = None,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
 ) -> None:
-    """Replay events through rules in event time. Never sleeps, never notifies."""
+    """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
+    from watchfloor.schemas.rules import parse_duration
+    from watchfloor.scoring import TruthError, parse_fail_under
+
+    from ..backtest import OrderedInputs, ReadReport, combined_gate, run_backtest
+    from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
+
+    if not (events or from_store or from_kafka):
+        raise fail("give event files, --from-store URL or --from-kafka TOPIC")
+    if baseline_rules and baseline:
+        raise fail("give --baseline-rules or --baseline, not both")
+    if fail_on_removed_tp and not (baseline_rules or baseline):
+        raise fail("--fail-on-removed-true-positive compares with a baseline: give --baseline-rules or --baseline")
+    if (fail_under or fail_on_removed_tp) and labels is None:
+        raise fail("--fail-under and --fail-on-removed-true-positive score against --labels: give them")
+    try:
+        thresholds = parse_fail_under(fail_under) if fail_under else []
+        window = parse_duration(timeline_window)
+    except ValueError as e:
+        raise fail(str(e)) from None
+    specs = rules or ["builtin:dprk_russia"]
+    rule_sets = RuleSets(_load_rules(specs), _load_rules(baseline_rules) if baseline_rules else None)
+    try:
+        truth = Truth.load(labels, label_map, timeline, rule_sets.current) if (labels or timeline) else None
+        base_alerts = load_baseline_result(baseline) if baseline else None
+    except TruthError as e:
+        raise fail(str(e)) from None
+
+    engines = [rule_sets.current] + ([rule_sets.baseline] if rule_sets.baseline is not None else [])
+    tap = truth.tap() if truth is not None else None
+    report = ReadReport()
+    stream, reading_bar = _inputs(
+        events,
+        from_store,
+        from_kafka,
+        bootstrap,
+        since,
+        source_kind,
+        report,
+        combined_gate(engines, tap.keys if tap else ()),
+        tap,
+    )
+    ordered = OrderedInputs(
+        order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
+    )
+    collectors = [rule_sets.collector(rs, near_misses if k == 0 else 0) for k, rs in enumerate(engines)]
+    results = []
+    try:
+        with reading_bar as advance:
+            ordered.feed(stream(advance))
+            if ordered.streams_while_reading:  # log order, one replay: it pulls the reading along
+                results.append(run_backtest(ordered, engines[0], order="log", on_output=collectors[0].on_output))
+        for k, rs in enumerate(engines[len(results) :], start=len(results)):
+            with _bar("records", "replaying the baseline" if k else "replaying", ordered.count) as step:
+                results.append(
+                    run_backtest(ordered, rs, order="log", on_documents=step, on_output=collectors[k].on_output)
+                )
+        sort_stats = ordered.stats()
+    finally:
+        ordered.close()
+
+    problems = report.problems()
+    for problem in problems:
+        err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+    if report.dead_count:
+        err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
+        for dl in report.dead_letters[:5]:
+            err.print(f"  {dl.origin}:{dl.line}: {dl.reason}", markup=False, highlight=False)
+    if truth is not None:
+        try:
+            truth.check_seen(tap)
+        except TruthError as e:
+            raise fail(str(e)) from None
+        for warning in truth.warnings:
+            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+    run = assemble(
+        results[0],
+        report,
+        specs,
+        collector=collectors[0],
+        near_miss_limit=near_misses,
+        truth=truth,
+        timeline_window=window,
+        baseline=results[1] if len(results) > 1 else base_alerts,
+        baseline_label=", ".join(baseline_rules) if baseline_rules else (str(baseline) if baseline else None),
+        sort=sort_stats,
+        order=order.value,
+    )
+    print_alerts(results[0].detections)
+    out.print(
+        f"{results[0].documents} documents, {results[0].signals} signals, {len(results[0].detections)} alerts",
+        highlight=False,
+    )
+    if run.scores is not None and run.scores.per_rule:
+        print_scores(run.scores, run.baseline_scores)
+    if run.scores is not None and run.scores.timeline:
+        print_timeline(run.scores.timeline)
+    if run.diff is not None:
+        print_diff(run.diff, run.data["baseline"]["source"])
+    if near_misses:
+        print_near_misses(run.near_misses)
+    if json_out:
+        json_out.write_bytes(orjson.dumps(run.data, option=orjson.OPT_INDENT_2))
+    if html_out:
+        from ..report import render_backtest_html
+
+        html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
+    failed = bool(problems)
+    if expect:
+        failed |= _check_expect(expect, results[0].detections)
+    failed |= _check_gates(run, thresholds, fail_on_removed_tp)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _load_rules(specs: list[str]) -> Any:
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
-    from ..backtest import (
-        LoadedEvents,
-        check_expectations,
-        documents_from_store,
-        load_expectations,
-        read_events,
-        result_json,
-        run_backtest,
-    )
-    from ..report import render_backtest_html
-
-    specs = rules or ["builtin:dprk_russia"]
     try:
         _loaded, compiled = load_rules(specs)
     except RuleLoadError as e:
         for p in e.problems:
             typer.echo(str(p), err=True)
         raise typer.Exit(1) from None
-    loaded = LoadedEvents()
+    return compiled
+
+
+def _inputs(
+    events: list[str] | None,
+    from_store: str | None,
+    from_kafka: str | None,
+    bootstrap: str,
+    since: str | None,
+    source_kind: str,
+    report: Any,
+    gate: Any,
+    tap: Any,
+) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
+    """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
+    from ..backtest import batched, documents_from_store, input_bytes, iter_event_blocks
+
     if from_store:
+        from watchfloor.schemas.events import DOCUMENT_TYPES
         from watchfloor.wiring import open_store  # the one store opener
 
         st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
-        try:
-            loaded.documents = list(documents_from_store(st))
-        finally:
-            st.close()
-    elif from_kafka:
-        loaded.documents = _documents_from_kafka(bootstrap, from_kafka, since)
-    elif events:
-        with progress_bar() as prog:
-            task = prog.add_task("reading", total=None)
-            loaded = read_events(
-                events, kind=source_kind, on_items=lambda n: prog.advance(task, n), gate=compiled.json_gate
-            )
-    else:
-        raise fail("give event files, --from-store URL or --from-kafka TOPIC")
-    for problem in loaded.errors:
-        err.print(f"[red]error[/red] {escape(problem)}", highlight=False)
-    if loaded.dead_letters:
-        err.print(f"{len(loaded.dead_letters)} bad records skipped (see dead_letters in --json)", highlight=False)
-        for dl in loaded.dead_letters[:5]:
-            err.print(f"  {dl.origin}:{dl.line}: {dl.reason}", markup=False, highlight=False)
-    with progress_bar() as prog:
-        task = prog.add_task("replaying", total=len(loaded.documents))
-        result = run_backtest(loaded.documents, compiled, order=order, on_documents=lambda n: prog.advance(task, n))
-    data = result_json(result, loaded, specs)
-    _print_alerts(result.detections)
-    out.print(
-        f"{result.documents} documents, {result.signals} signals, {len(result.detections)} alerts",
-        highlight=False,
-    )
-    if json_out:
-        json_out.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    if html_out:
-        html_out.write_text(render_backtest_html(data), encoding="utf-8")
-    if expect:
-        try:
-            failures = check_expectations(load_expectations(str(expect)), result.detections)
-        except (OSError, ValueError) as e:
-            raise fail(f"{expect}: {e}") from None
-        for f in failures:
-            out.print(f"[red]{f.kind}[/red] {json.dumps(f.expectation)}: {f.detail}", highlight=False)
-        if failures:
-            raise typer.Exit(1)
-        out.print("expectations met", highlight=False)
-    if loaded.errors:
-        raise typer.Exit(1)
+        total = st.count(types=DOCUMENT_TYPES)
+
+        def from_log(advance: Advance) -> Iterator[Any]:
+            try:
+                for block in batched(documents_from_store(st, on_records=advance), 5000):
+                    if tap is not None:
+                        for doc in block:
+                            tap(doc)
+                    yield block
+            finally:
+                st.close()
+
+        return from_log, _bar("records", "reading the store", total)
+    if from_kafka:
+        return _kafka_stream(bootstrap, from_kafka, since, tap), _bar("records", f"reading {from_kafka}", None)
+    assert events is not None
+
+    def from_files(advance: Advance) -> Iterator[Any]:
+        return iter_event_blocks(events, report=report, kind=source_kind, gate=gate, on_bytes=advance, tap=tap)
+
+    return from_files, _bar("bytes", "reading", input_bytes(events))
 
 
-def _documents_from_kafka(bootstrap: str, topic: str, since: str | None) -> list[Any]:
+def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Callable[[Advance], Iterator[Any]]:
     try:
-        from watchfloor.stream_processors.kafka.reader import replay_from_kafka
+        from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, replay_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from datetime import UTC, datetime
 
-    from watchfloor.schemas.inputs import parse_timestamp
+    from watchfloor.schemas.inputs import InputError, parse_timestamp
 
-    start = parse_timestamp(since, "since") if since else datetime.fromtimestamp(0, UTC)
-    return list(replay_from_kafka(bootstrap, topic, start))
+    from ..backtest import batched
+
+    try:
+        start = parse_timestamp(since, "since") if since else datetime.fromtimestamp(0, UTC)
+    except InputError as e:
+        raise fail(f"--since: {e.message}") from None
+
+    def read(advance: Advance) -> Iterator[Any]:
+        # The total (end - start offsets) is known once the read has started: the bar gets it then.
+        stats = KafkaReplayStats()
+        done = 0
+        for block in batched(replay_from_kafka(bootstrap, topic, start, stats=stats), 1000):
+            if tap is not None:
+                for doc in block:
+                    tap(doc)
+            advance.total(stats.expected)
+            advance(stats.records - done)
+            done = stats.records
+            yield block
+        advance.total(stats.records)
+        advance(stats.records - done)
+
+    return read
 
 
-def _print_alerts(detections: list[Detection]) -> None:
-    if not detections:
-        return
-    table = Table(show_lines=False)
-    for col in ("fired at", "rule", "severity", "title", "evidence"):
-        table.add_column(col)
-    for d in sorted(detections, key=lambda d: d.fired_at):
-        sev = d.severity + (" (unconfirmed)" if d.confidence == "unconfirmed" else "")
-        table.add_row(d.fired_at.isoformat(), d.rule, sev, d.title, ", ".join(sorted({e.source for e in d.evidence})))
-    out.print(table)
+def _check_expect(expect: Path, detections: list[Any]) -> bool:
+    from ..backtest import check_expectations, load_expectations
+
+    try:
+        failures = check_expectations(load_expectations(str(expect)), detections)
+    except (OSError, ValueError) as e:
+        raise fail(f"{expect}: {e}") from None
+    for f in failures:
+        out.print(f"[red]{f.kind}[/red] {json.dumps(f.expectation)}: {f.detail}", highlight=False)
+    if not failures:
+        out.print("expectations met", highlight=False)
+    return bool(failures)
+
+
+def _check_gates(run: Any, thresholds: list[Any], fail_on_removed_tp: bool) -> bool:
+    from watchfloor.scoring import check_thresholds, lost_true_positives
+
+    failed = False
+    if thresholds and run.scores is not None:
+        for msg in check_thresholds(run.scores, thresholds):
+            out.print(f"[red]below threshold:[/red] {escape(msg)}", highlight=False)
+            failed = True
+        if not failed:
+            met = ", ".join(f"{t.label()} ≥ {t.minimum:g}" for t in thresholds)
+            out.print(f"score thresholds met: {met}", highlight=False)
+    if fail_on_removed_tp and run.scores is not None and run.baseline_scores is not None:
+        lost = lost_true_positives(run.baseline_scores, run.scores)
+        for item, rule in lost:
+            out.print(f"[red]lost true positive:[/red] {escape(item)} ({escape(rule)})", highlight=False)
+        if not lost:
+            out.print("no true positive of the baseline lost", highlight=False)
+        failed |= bool(lost)
+    return failed

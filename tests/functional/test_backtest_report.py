@@ -1,0 +1,145 @@
+"""The backtest's HTML report in a real headless Chromium: scores, the timeline with labelled truth beside the
+alerts, near misses and the diff render; the rule and severity filters work; it is one offline file whose only
+links are http(s) (an article's `javascript:` URL is shown as text)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.report import safe_url
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scoring"
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text inside each element with an id."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text_of: dict[str, str] = {}
+        self._open: list[str | None] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, a))
+        if tag not in ("br", "meta", "input", "img", "circle", "line", "path"):
+            self._open.append(a.get("id"))
+            if a.get("id"):
+                self.text_of[a["id"]] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and tag not in ("br", "meta", "circle", "line", "path"):
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for i in self._open:
+            if i:
+                self.text_of[i] += data
+
+    def having(self, tag: str, class_: str | None = None) -> list[dict[str, str]]:
+        """Elements `tag` (with the class `class_`, when given)."""
+        return [a for t, a in self.tags if t == tag and (class_ is None or class_ in a.get("class", "").split())]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    stricter = tmp / "stricter.yaml"
+    stricter.write_text(text.replace('none: ["to fight in ukraine if",', 'none: [band, "to fight in ukraine if",'))
+    out = tmp / "report.html"
+    res = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            str(DATA / "events.jsonl"),
+            "--labels",
+            str(DATA / "labels.csv"),
+            "--label-map",
+            str(DATA / "label_map.yaml"),
+            "--timeline",
+            str(DATA / "timeline.csv"),
+            "--baseline-rules",
+            str(stricter),
+            "--html",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_report_is_one_offline_file_with_safe_links_only(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert not re.search(r"<(script|img|iframe|link|object|embed)[^>]+(src|href)=", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and all(h.startswith(("#", "https://", "http://")) for h in hrefs), hrefs
+    assert "javascript:" not in html  # sc-09's URL: its source is shown without a link
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.org/a?b=1", True),
+        ("http://example.org", True),
+        ("javascript:alert(1)", False),
+        (" JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("//example.org/x", False),
+        ("https://exa\nmple.org", False),
+        ("vbscript:msgbox", False),
+        (None, False),
+    ],
+)
+def test_safe_url(url: str | None, ok: bool) -> None:
+    assert (safe_url(url) is not None) is ok
+
+
+def test_report_renders_scores_timeline_near_misses_and_diff(report: Path, chromium) -> None:
+    dom = Elements(chromium.dom(report.as_uri()))
+    score_rows = {a.get("data-rule") for a in dom.having("tr") if a.get("data-rule")} & {
+        "treaty-signed",
+        "treaty-ratified",
+        "troops-deployed",
+        "troop-engagement",
+    }
+    assert len(score_rows) == 4
+    assert dom.having("tr", class_="overall")
+    assert "0.83" in dom.text_of["scores"] and "0.71" in dom.text_of["scores"]
+    # Timeline: every alert a dot, every labelled positive a triangle beside them, each expected event a diamond.
+    assert len(dom.having("a", class_="alert-mark")) == 6
+    assert len(dom.having("a", class_="fp")) == 1
+    assert len(dom.having("path", class_="truth")) == 7
+    assert len(dom.having("path", class_="fn")) == 2
+    assert len(dom.having("path", class_="expected")) == 4
+    assert "could" in dom.text_of["near-misses"] and "realert" in dom.text_of["near-misses"]
+    assert "1 added, 0 removed" in dom.text_of["diff"]  # the stricter baseline has no false alert: this run adds it
+    assert dom.text_of["shown"] == "6 of 6"  # written by the page's script
+
+
+def test_report_filters_by_rule_and_severity(report: Path, chromium) -> None:
+    dom = Elements(chromium.dom(report.as_uri() + "#rule=troops-deployed"))
+    alerts = dom.having("tr", class_="alert")
+    visible = [a for a in alerts if "off" not in a["class"].split()]
+    assert {a["data-rule"] for a in visible} == {"troops-deployed"} and len(visible) == 2
+    assert dom.text_of["shown"] == "2 of 6"
+    marks = [a for a in dom.having("a", class_="alert-mark") if "off" not in a["class"].split()]
+    assert len(marks) == 2
+    assert all(
+        "off" in a["class"].split() for a in dom.having("path", class_="truth") if a["data-rule"] != "troops-deployed"
+    )
+
+    dom = Elements(chromium.dom(report.as_uri() + "#severity=high"))
+    visible = [a for a in dom.having("tr", class_="alert") if "off" not in a["class"].split()]
+    assert {a["data-severity"] for a in visible} == {"high"} and dom.text_of["shown"] == "2 of 6"

@@ -1,0 +1,312 @@
+"""`watchfloor backtest` scored against labels, diffed against a baseline, gating CI; wrong input refused.
+
+The fixture (tests/data/scoring, our own words) is built so that the bundled pack catches five of seven
+labelled positives, raises one false alert (a military band is not a deployment), throttles a second
+report of the same deployment (`realert`), misses a casualty report worded outside its phrases, and leaves
+a hedged signing and a denial as near misses."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.backtest import ReadReport, documents_from_store, iter_events
+from watchfloor.cli import app
+from watchfloor.schemas.events import document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.stores import open_store
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scoring"
+EVENTS, LABELS, MAP, TIMELINE = (DATA / n for n in ("events.jsonl", "labels.csv", "label_map.yaml", "timeline.csv"))
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> tuple[int, str]:
+    res = runner.invoke(app, ["backtest", *map(str, args)])
+    return res.exit_code, res.output
+
+
+def scored(tmp_path: Path, *extra: str | Path, name: str = "out.json") -> tuple[int, str, dict]:
+    out = tmp_path / name
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--json", out, *extra)
+    return code, output, json.loads(out.read_text()) if out.exists() else {}
+
+
+def pack_variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text.replace(old, new), encoding="utf-8")
+    return p
+
+
+def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Path) -> None:
+    code, output, data = scored(tmp_path, "--timeline", TIMELINE)
+    assert code == 0, output
+    s = data["scores"]
+    per = {r: (v["tp"], v["fp"], v["fn"]) for r, v in s["per_rule"].items()}
+    assert per == {
+        "treaty-signed": (1, 0, 0),
+        "treaty-ratified": (2, 0, 0),
+        "troops-deployed": (1, 1, 1),
+        "troop-engagement": (1, 0, 1),
+    }
+    o = s["overall"]
+    assert (o["tp"], o["fp"], o["fn"]) == (5, 1, 2)
+    assert o["precision"] == pytest.approx(5 / 6) and o["recall"] == pytest.approx(5 / 7)
+    assert o["f1"] == pytest.approx(2 * (5 / 6) * (5 / 7) / (5 / 6 + 5 / 7))
+    events = {(e["id"], e["rule"]): e for e in s["events"]}
+    assert events["sc-05", "troops-deployed"]["status"] == "fn"
+    assert events["sc-10", "troop-engagement"]["status"] == "fn"
+    # The Duma's label carries its own time, half an hour before the report that the alert cites.
+    assert events["sc-03", "treaty-ratified"]["lead_time_s"] == 1800.0
+    assert events["sc-03", "treaty-ratified"]["time_from"] == "label"
+    assert events["sc-01", "treaty-signed"]["lead_time_s"] == 0.0
+    fp_alert = next(a for a in data["alerts"] if a["id"] in s["false_positives"])
+    assert fp_alert["evidence"][0]["event_id"] == "sc-08"
+    assert [(t["event"], t["status"]) for t in s["timeline"]] == [
+        ("treaty signed", "found"),
+        ("Duma ratifies", "found"),
+        ("North Korea ratifies", "missed"),
+        ("instruments exchanged", "missed"),
+    ]
+    assert s["timeline"][0]["lead_time_s"] == 3 * 3600.0
+    # The terminal: the score table with the overall row, the missed and false items, the timeline.
+    overall = next(line for line in output.splitlines() if line.strip().startswith("overall"))
+    assert overall.split()[1:9] == ["7", "6", "5", "1", "2", "0.83", "0.71", "0.77"]
+    assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
+    assert "false alert troops-deployed" in output
+    assert "expected events" in output and "missed" in output
+
+
+def test_near_misses_say_modality_cue_and_why(tmp_path: Path) -> None:
+    code, output, data = scored(tmp_path)
+    assert code == 0, output
+    misses = {m["document_id"]: m for m in data["near_misses"]}
+    assert set(misses) == {"sc-02", "sc-05", "sc-06"}
+    assert (misses["sc-02"]["modality"], misses["sc-02"]["cue"]) == ("hedged", "could")
+    assert misses["sc-02"]["reasons"][0]["kind"] == "modality"
+    assert misses["sc-06"]["modality"] == "negated" and misses["sc-06"]["reasons"][0]["kind"] == "modality"
+    why = misses["sc-05"]["reasons"][0]
+    assert (why["kind"], why["detection"]) == ("realert", "troops-deployed")
+    assert "2024-10-18 10:00" in why["detail"]
+    assert data["stats"]["near_misses"] == 3
+    assert "3 near misses" in output
+
+
+def test_fail_under_gates_ci(tmp_path: Path) -> None:
+    code, output, _ = scored(tmp_path, "--fail-under", "precision=0.9,recall=0.5")
+    assert code == 1
+    assert "below threshold: precision = 0.833 < 0.9" in output
+    code, output, _ = scored(tmp_path, "--fail-under", "precision=0.8,recall=0.7,treaty-ratified:recall=1")
+    assert code == 0, output
+    assert "score thresholds met" in output
+    code, output, _ = scored(tmp_path, "--fail-under", "troops-deployed:f1=0.6")
+    assert code == 1 and "troops-deployed:f1 = 0.500 < 0.6" in output
+    code, output = run(EVENTS, "--fail-under", "precision=0.9")
+    assert code == 1 and "score against --labels" in output
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--fail-under", "speed=1")
+    assert code == 1 and "unknown metric 'speed'" in output
+
+
+def test_baseline_rules_severity_edit_shows_changed_alerts(tmp_path: Path) -> None:
+    louder = pack_variant(
+        tmp_path,
+        "louder",
+        "severity: medium\n    tags: [troops, dprk-russia]",
+        "severity: high\n    tags: [troops, dprk-russia]",
+    )
+    code, output, data = scored(tmp_path, "--rules", louder, "--baseline-rules", "builtin:dprk_russia")
+    assert code == 0, output
+    diff = data["diff"]
+    assert diff["added"] == [] and diff["removed"] == []
+    assert [(c["rule"], c["changes"], c["before"]["severity"], c["after"]["severity"]) for c in diff["changed"]] == [
+        ("troops-deployed", ["severity"], "medium", "high"),
+        ("troops-deployed", ["severity"], "medium", "high"),
+    ]
+    assert diff["unchanged"] == 4
+    assert diff["scores"]["overall"]["precision"]["change"] == 0.0
+    assert "0 added, 0 removed, 2 changed, 4 unchanged" in output
+
+
+def test_baseline_result_file_and_a_lost_true_positive_fail_ci(tmp_path: Path) -> None:
+    _code, _out, before = scored(tmp_path, name="before.json")
+    # An edit that refuses "thousands": the first deployment report is no longer caught, the second fires.
+    breaking = pack_variant(
+        tmp_path, "breaking", 'none: ["to fight in ukraine if",', 'none: [thousands, "to fight in ukraine if",'
+    )
+    code, output, data = scored(
+        tmp_path, "--rules", breaking, "--baseline", tmp_path / "before.json", "--fail-on-removed-true-positive"
+    )
+    assert code == 1, output
+    assert "lost true positive: sc-04 (troops-deployed)" in output
+    diff = data["diff"]
+    assert [a["evidence"] for a in diff["removed"]] == [["sc-04"]]
+    assert [a["evidence"] for a in diff["added"]] == [["sc-05"]]
+    assert diff["scores"]["lost_true_positives"] == [{"id": "sc-04", "rule": "troops-deployed"}]
+    assert diff["scores"]["new_true_positives"] == [{"id": "sc-05", "rule": "troops-deployed"}]
+    assert data["baseline"]["source"] == str(tmp_path / "before.json")
+    assert data["baseline"]["alerts"] == len(before["alerts"])
+    # Without the flag the same comparison passes: it is reported, not gated.
+    code, output, _ = scored(tmp_path, "--rules", breaking, "--baseline", tmp_path / "before.json")
+    assert code == 0, output
+
+
+def test_a_stricter_edit_removes_the_false_alert_and_keeps_every_true_positive(tmp_path: Path) -> None:
+    stricter = pack_variant(
+        tmp_path, "stricter", 'none: ["to fight in ukraine if",', 'none: [band, "to fight in ukraine if",'
+    )
+    code, output, data = scored(
+        tmp_path, "--rules", stricter, "--baseline-rules", "builtin:dprk_russia", "--fail-on-removed-true-positive"
+    )
+    assert code == 0, output
+    assert [a["evidence"] for a in data["diff"]["removed"]] == [["sc-08"]]
+    delta = data["diff"]["scores"]["per_rule"]["troops-deployed"]
+    assert delta["fp"] == {"before": 1.0, "after": 0.0, "change": -1.0}
+    assert delta["precision"]["change"] == pytest.approx(0.5)
+    assert "no true positive of the baseline lost" in output
+    change = next(
+        line for line in output.splitlines() if line.strip().startswith("troops-deployed") and "+0.50" in line
+    )
+    assert change.split() == ["troops-deployed", "-1", "-1", "+0.50", "+0.17"]  # alerts, FP, precision, F1
+
+
+def test_labels_declared_in_the_pack_and_labels_keyed_by_url(tmp_path: Path) -> None:
+    labelled = pack_variant(
+        tmp_path,
+        "labelled",
+        "  - id: troops-deployed\n",
+        "  - id: troops-deployed\n    labels: [TROOP_DEPLOYMENT_REPORT]\n",
+    )
+    by_url = tmp_path / "labels.csv"
+    by_url.write_text(
+        "id,label\nhttps://gazette.example/4,TROOP_DEPLOYMENT_REPORT\nsc-05,TROOP_DEPLOYMENT_REPORT\nsc-08,NONE\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.json"
+    code, output = run(EVENTS, "--rules", labelled, "--labels", by_url, "--json", out)
+    assert code == 0, output
+    s = json.loads(out.read_text())["scores"]
+    assert list(s["per_rule"]) == ["troops-deployed"]
+    assert {(e["id"], e["status"]) for e in s["events"]} == {("sc-04", "tp"), ("sc-05", "fn")}
+    assert s["label_map"] == "rule packs"
+
+
+def test_timeline_alone(tmp_path: Path) -> None:
+    out = tmp_path / "t.json"
+    code, output = run(EVENTS, "--timeline", TIMELINE, "--json", out)
+    assert code == 0, output
+    assert [t["status"] for t in json.loads(out.read_text())["scores"]["timeline"]] == [
+        "found",
+        "found",
+        "missed",
+        "missed",
+    ]
+
+
+# -- wrong input ------------------------------------------------------------------------------------
+
+
+def test_a_csv_given_as_events_is_an_error(tmp_path: Path) -> None:
+    code, output = run(LABELS)
+    assert code == 1
+    assert f"{LABELS}: no valid event in 12 line(s)" in output
+    assert "this looks like a CSV file" in output
+
+
+def test_an_empty_events_file_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    code, output = run(empty)
+    assert code == 1 and "no events in it" in output
+
+
+def test_bad_files_do_not_hide_the_good_ones(tmp_path: Path) -> None:
+    out = tmp_path / "o.json"
+    code, _output = run(EVENTS, LABELS, "--json", out)
+    assert code == 1  # the CSV is reported, the events are still replayed and written
+    assert json.loads(out.read_text())["stats"]["documents"] == 11
+
+
+def test_labels_that_match_no_event_are_an_error(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,label\nx-1,TREATY_SIGNED\nx-2,NONE\n", encoding="utf-8")
+    code, output = run(EVENTS, "--labels", wrong, "--label-map", MAP)
+    assert code == 1
+    assert "none of its 2 ids matches an event (e.g. x-1, x-2)" in output
+    partly = tmp_path / "partly.csv"
+    partly.write_text("id,label\nx-1,TREATY_SIGNED\nsc-01,TREATY_SIGNED\n", encoding="utf-8")
+    code, output = run(EVENTS, "--labels", partly, "--label-map", MAP)
+    assert code == 0, output
+    assert "1 of 2 labelled ids are not among the events" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--labels", str(LABELS)], "Give --label-map MAP.yaml"),
+        (["--labels", str(LABELS), "--label-map", str(TIMELINE)], "a label map is a mapping"),
+        (["--labels", str(MAP), "--label-map", str(MAP)], "needs the column(s) id, label"),
+        (["--baseline", str(LABELS)], "not a backtest JSON result"),
+        (["--baseline-rules", "builtin:dprk_russia", "--baseline", str(LABELS)], "not both"),
+        (["--fail-on-removed-true-positive"], "compares with a baseline"),
+        (["--timeline", str(LABELS)], "needs the column(s) event, rule"),
+    ],
+)
+def test_wrong_truth_files_are_clear_errors(args: list[str], message: str) -> None:
+    code, output = run(EVENTS, *args)
+    assert code == 1, output
+    assert message in output
+
+
+def test_order_random_runs_seeded_and_reports_late_signals(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert run(EVENTS, "--order", "random", "--seed", "3", "--json", a)[0] == 0
+    assert run(EVENTS, "--order", "random", "--seed", "3", "--json", b)[0] == 0
+    one, two = json.loads(a.read_text()), json.loads(b.read_text())
+    assert one["alerts"] == two["alerts"] and one["stats"]["order"] == "random"
+    assert one["stats"]["late_signals"] > 0  # out-of-order reports past the pack's lateness
+    code, output = run(EVENTS, "--order", "sideways")
+    assert code == 2 and "sideways" in output
+
+
+def test_a_tiny_sort_run_spills_and_gives_the_same_alerts(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.json", tmp_path / "big.json"
+    assert run(EVENTS, "--sort-run", "3", "--json", small, "--spill-dir", tmp_path)[0] == 0
+    assert run(EVENTS, "--json", big)[0] == 0
+    s, b = json.loads(small.read_text()), json.loads(big.read_text())
+    assert s["stats"]["sort"]["runs_spilled"] == 3 and s["stats"]["sort"]["peak_in_memory"] == 3
+    assert b["stats"]["sort"]["runs_spilled"] == 0
+    assert s["alerts"] == b["alerts"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("watchfloor-sort-")]  # spill files removed
+
+
+# -- progress: what the bars count --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_reading_reports_every_byte_of_the_file(tmp_path: Path, gz: bool) -> None:
+    raw = EVENTS.read_bytes() * 50
+    p = tmp_path / ("e.jsonl.gz" if gz else "e.jsonl")
+    p.write_bytes(gzip.compress(raw) if gz else raw)
+    got: list[int] = []
+    report = ReadReport()
+    items = list(iter_events([str(p)], report=report, on_bytes=got.append))
+    assert sum(got) == p.stat().st_size
+    assert len(items) == 550 and report.files[0].accepted == 550
+
+
+def test_reading_a_store_reports_records(tmp_path: Path) -> None:
+    st = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    lines = EVENTS.read_text(encoding="utf-8").splitlines()
+    st.append([document_event(parse_document(json.loads(line))) for line in lines])
+    assert st.count() == len(lines)
+    got: list[int] = []
+    docs = list(documents_from_store(st, batch=4, on_records=got.append))
+    st.close()
+    assert len(docs) == sum(got) == len(lines) and got[0] == 4

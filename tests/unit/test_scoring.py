@@ -1,0 +1,403 @@
+"""Scoring is pure: labels, label maps and timelines read with FILE:LINE errors; TP/FP/FN, precision, recall,
+F1 and lead times on small hand-made timelines; rule-pack diffs; quality gates; invariants under hypothesis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchfloor.scoring import (
+    AlertRef,
+    LabelledItem,
+    LabelMap,
+    Labels,
+    TruthError,
+    check_thresholds,
+    diff_alerts,
+    evaluate_timeline,
+    format_lead,
+    label_map_from_packs,
+    load_label_map,
+    load_labels,
+    load_timeline,
+    lost_true_positives,
+    parse_fail_under,
+    score,
+    score_delta,
+)
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+RULES = {"border-closed", "border-reopened", "envoy-expelled"}
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def alert(
+    aid: str, rule: str, evidence: list[str], hours: float = 0.0, severity: str = "medium", **group: str
+) -> AlertRef:
+    return AlertRef(
+        id=aid,
+        rule=rule,
+        group=group,
+        severity=severity,
+        confidence=None,
+        fired_at=at(hours),
+        evidence=tuple(evidence),
+        evidence_times=tuple(at(hours) for _ in evidence),
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+# -- reading ground truth ---------------------------------------------------------------------------
+
+
+def test_labels_csv_with_extra_columns_several_labels_and_negatives(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "labels.csv",
+        "id,published_at,label,title,time\n"
+        "n1,2025-03-01T10:00:00+00:00,BORDER_CLOSED,Alphaland shuts its border,\n"
+        "n2,2025-03-01T11:00:00+00:00,NONE,A market report,\n"
+        "n3,2025-03-01T12:00:00+00:00,BORDER_CLOSED;ENVOY_EXPELLED,Two things,2025-03-01T09:00:00Z\n"
+        "n3,2025-03-01T12:00:00+00:00,BORDER_REOPENED,the same item again,\n"
+        "\n",
+    )
+    labels = load_labels(p)
+    assert labels.items["n1"] == LabelledItem("n1", frozenset({"BORDER_CLOSED"}), None, 2)
+    assert labels.items["n2"].labels == frozenset()
+    assert labels.items["n3"].labels == {"BORDER_CLOSED", "ENVOY_EXPELLED", "BORDER_REOPENED"}
+    assert labels.items["n3"].time == datetime(2025, 3, 1, 9, tzinfo=UTC)
+    assert set(labels.positives()) == {"n1", "n3"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "labels.csv:1: empty labels file"),
+        ("id,title\nn1,x\n", "labels.csv:1: a labels file needs the column(s) label"),
+        ("id,label,time\nn1,A,yesterday\n", "labels.csv:2: column 'time': not an ISO-8601 timestamp"),
+        ("id,label,time\nn1,A,2025-03-01T09:00:00\n", "labels.csv:2: column 'time': timestamp has no UTC offset"),
+        ("id,label\n,A\n", "labels.csv:2: empty id"),
+        ("id,label\nn1,A,extra\n", "labels.csv:2: 3 cells, but the header names 2 columns"),
+        ("id,label\n", "labels.csv: no labelled rows"),
+    ],
+)
+def test_labels_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    p = write(tmp_path, "labels.csv", text)
+    with pytest.raises(TruthError) as e:
+        load_labels(p)
+    assert str(e.value).startswith(str(tmp_path / message.split(":", 1)[0])), str(e.value)
+    assert message.split(":", 1)[1] in str(e.value)
+
+
+def test_missing_labels_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TruthError, match="no such labels file"):
+        load_labels(tmp_path / "nope.csv")
+
+
+def test_label_map_yaml(tmp_path: Path) -> None:
+    p = write(tmp_path, "map.yaml", "# truth -> rules\nBORDER_CLOSED: border-closed\nENVOY: [envoy-expelled]\n")
+    m = load_label_map(p, RULES)
+    assert m.rules_by_label == {"BORDER_CLOSED": ("border-closed",), "ENVOY": ("envoy-expelled",)}
+    assert m.labels_by_rule() == {"border-closed": {"BORDER_CLOSED"}, "envoy-expelled": {"ENVOY"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("A: border-closed\nB: [envoy-expelled, no-such-rule]\n", "2:21", "unknown rule 'no-such-rule'"),
+        ("A: {x: 1}\n", "1:1", "give a rule id or a list of rule ids"),
+        ("- A\n", "1:1", "a label map is a mapping"),
+        ("A: [border-closed\n", "2:1", "YAML syntax"),
+    ],
+)
+def test_label_map_errors_name_line_and_column(tmp_path: Path, text: str, where: str, message: str) -> None:
+    p = write(tmp_path, "map.yaml", text)
+    with pytest.raises(TruthError) as e:
+        load_label_map(p, RULES)
+    assert str(e.value).startswith(f"{p}:{where}: "), str(e.value)
+    assert message in str(e.value)
+
+
+def test_label_map_from_packs_inverts_detection_labels() -> None:
+    m = label_map_from_packs({"border-closed": ["CLOSED"], "border-reopened": ["CLOSED", "OPEN"], "x": []})
+    assert m.rules_by_label == {"CLOSED": ("border-closed", "border-reopened"), "OPEN": ("border-reopened",)}
+
+
+def test_timeline_csv(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "timeline.csv",
+        "event,time,rule,group\n"
+        "closure,2025-03-01T12:00:00+00:00,border-closed,\n"
+        "reopening,2025-03-02T12:00:00+00:00,border-reopened,side=ALPHA\n"
+        "expulsion,2025-03-03T12:00:00+00:00,envoy-expelled,BETA\n",
+    )
+    tl = load_timeline(p, RULES)
+    assert [(e.event, e.rule, e.group, e.any_group_value) for e in tl.events] == [
+        ("closure", "border-closed", {}, None),
+        ("reopening", "border-reopened", {"side": "ALPHA"}, None),
+        ("expulsion", "envoy-expelled", {}, "BETA"),
+    ]
+    bad = write(tmp_path, "bad.csv", "event,time,rule\nclosure,2025-03-01T12:00:00+00:00,border-shut\n")
+    with pytest.raises(TruthError, match=r"bad.csv:2: unknown rule 'border-shut'"):
+        load_timeline(bad, RULES)
+
+
+# -- scores on a small timeline ---------------------------------------------------------------------
+
+
+def small_truth() -> tuple[Labels, LabelMap, dict[str, datetime]]:
+    labels = Labels(
+        "labels.csv",
+        {
+            "a": LabelledItem("a", frozenset({"CLOSED"})),
+            "b": LabelledItem("b", frozenset({"CLOSED"})),
+            "c": LabelledItem("c", frozenset({"EXPELLED"}), time=at(-2)),
+            "d": LabelledItem("d", frozenset()),
+            "z": LabelledItem("z", frozenset({"CLOSED"})),  # never among the events
+        },
+    )
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",), "EXPELLED": ("envoy-expelled",)})
+    seen = {"a": at(0), "b": at(5), "c": at(1), "d": at(2)}
+    return labels, label_map, seen
+
+
+def test_scores_per_rule_and_overall() -> None:
+    labels, label_map, seen = small_truth()
+    alerts = [
+        alert("A1", "border-closed", ["a"], hours=1),  # catches a, an hour after it was published
+        alert("A2", "border-closed", ["d"], hours=2),  # cites only a negative: false positive
+        alert("A3", "envoy-expelled", ["x", "c"], hours=3),  # catches c (label time 2 h before c was seen)
+        alert("A4", "border-reopened", ["a"], hours=4),  # no label maps to this rule: not scored
+    ]
+    s = score(alerts, labels, label_map, seen=seen)
+    closed, expelled = s.per_rule["border-closed"], s.per_rule["envoy-expelled"]
+    assert (closed.tp, closed.fp, closed.fn, closed.alerts, closed.positives) == (1, 1, 1, 2, 2)
+    assert (closed.precision, closed.recall, closed.f1) == (0.5, 0.5, 0.5)
+    assert (expelled.tp, expelled.fp, expelled.fn) == (1, 0, 0)
+    assert (expelled.precision, expelled.recall, expelled.f1) == (1.0, 1.0, 1.0)
+    o = s.overall
+    assert (o.tp, o.fp, o.fn) == (2, 1, 1)
+    assert o.precision == pytest.approx(2 / 3) and o.recall == pytest.approx(2 / 3)
+    assert s.unscored_rules == {"border-reopened": 1}
+    assert s.ignored_items == ["z"]
+    assert [a.id for a in s.false_positives] == ["A2"]
+    outcomes = {(x.item, x.rule): x for x in s.outcomes}
+    assert outcomes["a", "border-closed"].status == "tp"
+    assert outcomes["a", "border-closed"].lead_time_s == 3600.0  # from the item's published_at
+    assert outcomes["a", "border-closed"].time_from == "published_at"
+    assert outcomes["b", "border-closed"].status == "fn" and outcomes["b", "border-closed"].time == at(5)
+    assert outcomes["c", "envoy-expelled"].lead_time_s == 5 * 3600.0  # from the label's own time
+    assert outcomes["c", "envoy-expelled"].time_from == "label"
+    data = s.to_json()
+    assert data["per_rule"]["border-closed"] == {
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "alerts": 2,
+        "positives": 2,
+        "lead_time_s": {"min": 3600.0, "median": 3600.0, "max": 3600.0},
+    }
+    assert set(data) >= {"per_rule", "overall", "events", "false_positives"}
+
+
+def test_undefined_scores_are_none_not_zero() -> None:
+    labels, label_map, seen = small_truth()
+    s = score([], labels, label_map, seen=seen)
+    c = s.per_rule["border-closed"]
+    assert (c.tp, c.fn, c.precision, c.recall, c.f1) == (0, 2, None, 0.0, None)
+
+
+def test_the_first_alert_that_cites_an_item_gives_its_lead_time() -> None:
+    labels, label_map, seen = small_truth()
+    alerts = [alert("late", "border-closed", ["a", "b"], hours=30), alert("early", "border-closed", ["a"], hours=2)]
+    s = score(alerts, labels, label_map, seen=seen)
+    by = {(x.item, x.rule): x for x in s.outcomes}
+    assert (by["a", "border-closed"].alert, by["a", "border-closed"].lead_time_s) == ("early", 2 * 3600.0)
+    assert (by["b", "border-closed"].alert, by["b", "border-closed"].lead_time_s) == ("late", 25 * 3600.0)
+
+
+def test_without_seen_every_labelled_item_counts() -> None:
+    labels, label_map, _seen = small_truth()
+    s = score([alert("A1", "border-closed", ["a"])], labels, label_map)
+    assert s.per_rule["border-closed"].fn == 2  # b and z
+    assert s.ignored_items == []
+
+
+def test_timeline_found_missed_and_how_early(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "t.csv",
+        "event,time,rule,group\n"
+        f"closure,{at(3).isoformat()},border-closed,\n"
+        f"reopening,{at(0).isoformat()},border-reopened,side=ALPHA\n"
+        f"expulsion,{at(0).isoformat()},envoy-expelled,\n",
+    )
+    tl = load_timeline(p, RULES)
+    alerts = [
+        alert("c1", "border-closed", ["a"], hours=1),
+        alert("c2", "border-closed", ["b"], hours=2),
+        alert("r1", "border-reopened", ["e"], hours=1, side="BETA"),
+        alert("x1", "envoy-expelled", ["f"], hours=24 * 9),  # outside the 7-day window
+    ]
+    got = evaluate_timeline(tl, alerts, timedelta(days=7))
+    assert [(o.event, o.status, o.alert, o.lead_time_s) for o in got] == [
+        ("closure", "found", "c1", -2 * 3600.0),  # the first warning, two hours before the event
+        ("reopening", "missed", None, None),  # an alert of the rule, but for the other side
+        ("expulsion", "missed", None, None),
+    ]
+
+
+def test_format_lead() -> None:
+    assert format_lead(None) == "—"
+    assert format_lead(10) == "at once"
+    assert format_lead(-5400) == "1h 30m before"
+    assert format_lead(93784) == "1d 2h after"
+
+
+# -- diffs and gates --------------------------------------------------------------------------------
+
+
+def test_diff_added_removed_changed() -> None:
+    base = [
+        alert("same", "border-closed", ["a"], hours=1),
+        alert("sev", "envoy-expelled", ["c"], hours=2),
+        alert("grow", "border-closed", ["b"], hours=3, side="ALPHA"),
+        alert("gone", "border-reopened", ["e"], hours=4),
+    ]
+    new = [
+        alert("same", "border-closed", ["a"], hours=1),
+        alert("sev", "envoy-expelled", ["c"], hours=2, severity="high"),  # same id, raised severity
+        alert("grown", "border-closed", ["b", "f"], hours=3, side="ALPHA"),  # overlapping evidence
+        alert("other-side", "border-closed", ["b"], hours=3, side="BETA"),  # another group: added
+        alert("fresh", "border-closed", ["g"], hours=5),
+    ]
+    d = diff_alerts(base, new)
+    assert d.unchanged == 1
+    assert [a.id for a in d.added] == ["other-side", "fresh"]
+    assert [a.id for a in d.removed] == ["gone"]
+    assert [(c.before.id, c.after.id, c.fields) for c in d.changed] == [
+        ("sev", "sev", ("severity",)),
+        ("grow", "grown", ("evidence",)),
+    ]
+    data = d.to_json()
+    assert set(data) == {"added", "removed", "changed", "unchanged"}
+    assert data["changed"][0]["before"]["severity"] == "medium" and data["changed"][0]["after"]["severity"] == "high"
+
+
+def test_score_delta_and_lost_true_positives() -> None:
+    labels, label_map, seen = small_truth()
+    before = score(
+        [alert("A1", "border-closed", ["a"]), alert("B1", "border-closed", ["b"])], labels, label_map, seen=seen
+    )
+    after = score(
+        [alert("A1", "border-closed", ["a"]), alert("C1", "envoy-expelled", ["c"])], labels, label_map, seen=seen
+    )
+    assert lost_true_positives(before, after) == [("b", "border-closed")]
+    delta = score_delta(before, after)
+    assert delta["per_rule"]["border-closed"]["recall"] == {"before": 1.0, "after": 0.5, "change": -0.5}
+    assert delta["lost_true_positives"] == [{"id": "b", "rule": "border-closed"}]
+    assert delta["new_true_positives"] == [{"id": "c", "rule": "envoy-expelled"}]
+
+
+def test_fail_under_parsing_and_checking() -> None:
+    th = parse_fail_under("precision=0.9, recall=0.5,border-closed:f1=0.6")
+    assert [(t.metric, t.minimum, t.rule) for t in th] == [
+        ("precision", 0.9, None),
+        ("recall", 0.5, None),
+        ("f1", 0.6, "border-closed"),
+    ]
+    labels, label_map, seen = small_truth()
+    s = score([alert("A1", "border-closed", ["a"]), alert("A2", "border-closed", ["d"])], labels, label_map, seen=seen)
+    failures = check_thresholds(s, th)
+    assert failures == [
+        "precision = 0.500 < 0.9",
+        "recall = 0.333 < 0.5",
+        "border-closed:f1 = 0.500 < 0.6",
+    ]
+    assert check_thresholds(s, parse_fail_under("envoy-expelled:precision=0.1")) == [
+        "envoy-expelled:precision is undefined (nothing to divide by), required ≥ 0.1"
+    ]
+    for bad in ("precision", "speed=1", "recall=x", "recall=2", ""):
+        with pytest.raises(ValueError):
+            parse_fail_under(bad)
+
+
+# -- invariants -------------------------------------------------------------------------------------
+
+ITEMS = [f"i{k}" for k in range(8)]
+LABELS = ["CLOSED", "OPEN", "EXPELLED"]
+MAP = LabelMap(
+    "m", {"CLOSED": ("border-closed",), "OPEN": ("border-reopened",), "EXPELLED": ("envoy-expelled", "border-closed")}
+)
+
+labels_st = st.dictionaries(st.sampled_from(ITEMS), st.frozensets(st.sampled_from(LABELS), max_size=2), min_size=1).map(
+    lambda d: Labels("l", {k: LabelledItem(k, v) for k, v in d.items()})
+)
+# Ids as the engine makes them (rule, group and evidence hashed): the same id is the same alert.
+alert_st = st.builds(
+    lambda rule, ev, h, side, sev: alert(
+        f"{rule}|{side}|{'+'.join(sorted(ev))}", rule, ev, hours=h, side=side, severity=sev
+    ),
+    st.sampled_from(sorted(RULES)),
+    st.lists(st.sampled_from([*ITEMS, "other"]), min_size=1, max_size=3, unique=True),
+    st.integers(0, 100),
+    st.sampled_from(["ALPHA", "BETA"]),
+    st.sampled_from(["medium", "high"]),
+)
+alerts_st = st.lists(alert_st, max_size=12, unique_by=lambda a: a.id)
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels_st, alerts_st)
+def test_score_invariants(labels: Labels, alerts: list[AlertRef]) -> None:
+    s = score(alerts, labels, MAP)
+    for rule, c in s.per_rule.items():
+        assert c.tp + c.fn == c.positives
+        assert c.fp <= c.alerts == sum(1 for a in alerts if a.rule == rule)
+        for v in (c.precision, c.recall, c.f1):
+            assert v is None or 0.0 <= v <= 1.0
+        if c.f1 is not None and c.precision is not None and c.recall is not None:
+            assert min(c.precision, c.recall) - 1e-12 <= c.f1 <= max(c.precision, c.recall) + 1e-12
+    for m in ("tp", "fp", "fn", "alerts", "positives"):
+        assert getattr(s.overall, m) == sum(getattr(c, m) for c in s.per_rule.values())
+    assert len(s.outcomes) == s.overall.positives
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels_st, alerts_st, alert_st)
+def test_another_alert_never_loses_a_true_positive(labels: Labels, alerts: list[AlertRef], extra: AlertRef) -> None:
+    before = score(alerts, labels, MAP)
+    after = score([*alerts, extra.__class__(**{**extra.__dict__, "id": "extra"})], labels, MAP)
+    assert lost_true_positives(before, after) == []
+    for rule in before.per_rule:
+        assert after.per_rule[rule].tp >= before.per_rule[rule].tp
+        assert after.per_rule[rule].fn <= before.per_rule[rule].fn
+
+
+@settings(max_examples=200, deadline=None)
+@given(alerts_st, alerts_st)
+def test_diff_accounts_for_every_alert(base: list[AlertRef], new: list[AlertRef]) -> None:
+    d = diff_alerts(base, new)
+    assert len(d.added) + len(d.changed) + d.unchanged == len(new)
+    assert len(d.removed) + len(d.changed) + d.unchanged == len(base)
+    for c in d.changed:
+        assert c.fields and c.before.rule == c.after.rule and dict(c.before.group) == dict(c.after.group)
+        assert set(c.before.evidence) & set(c.after.evidence)
+    same = diff_alerts(new, new)
+    assert (same.added, same.removed, same.changed, same.unchanged) == ([], [], [], len(new))

@@ -1,0 +1,188 @@
+"""Evaluate a backtest: load the ground truth, score the run (and a baseline) against it, diff the two, collect
+near misses, and assemble everything into the backtest's JSON result (which the HTML report renders)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from watchfloor.scoring import (
+    AlertDiff,
+    AlertRef,
+    Counts,
+    LabelMap,
+    Labels,
+    Scores,
+    Timeline,
+    TruthError,
+    diff_alerts,
+    evaluate_timeline,
+    label_map_from_packs,
+    load_label_map,
+    load_labels,
+    load_timeline,
+    score,
+    score_delta,
+)
+from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
+from watchfloor.stream_processors.engine import CompiledRules
+from watchfloor.stream_processors.replay import ReplayResult
+
+from .backtest import LabelTap, ReadReport, result_json
+
+
+@dataclass
+class Truth:
+    """Labels (with their label map) and/or a timeline, as given on the command line."""
+
+    labels: Labels | None
+    label_map: LabelMap | None
+    timeline: Timeline | None
+    warnings: list[str] = field(default_factory=list)
+    seen: dict[str, datetime] = field(default_factory=dict)  # labelled document id -> published_at
+
+    @classmethod
+    def load(cls, labels: Path | None, label_map: Path | None, timeline: Path | None, rules: CompiledRules) -> Truth:
+        known = [d.id for d in rules.detections]
+        lab = load_labels(labels) if labels is not None else None
+        lmap: LabelMap | None = None
+        if label_map is not None:
+            lmap = load_label_map(label_map, known)
+        elif lab is not None:
+            lmap = label_map_from_packs({d.id: d.definition.labels for d in rules.detections})
+            if not lmap.rules_by_label:
+                raise TruthError(
+                    f"{labels}: which rules answer which labels? Give --label-map MAP.yaml (LABEL: [rule-id]) "
+                    "or declare `labels:` on the pack's detections"
+                )
+        tl = load_timeline(timeline, known) if timeline is not None else None
+        truth = cls(lab, lmap, tl)
+        if lab is not None and lmap is not None:
+            unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())
+            if unmapped:
+                truth.warnings.append(f"{lmap.source}: no item in {lab.path} has the label(s) {', '.join(unmapped)}")
+        return truth
+
+    def tap(self) -> LabelTap | None:
+        return LabelTap(self.labels.items) if self.labels is not None else None
+
+    def check_seen(self, tap: LabelTap | None) -> None:
+        """After reading: labels keyed by URL become document ids; labels that match no event are an error
+        (a wrong file), some that match none a warning (the label file may cover more than this replay)."""
+        if self.labels is None or tap is None:
+            return
+        if not tap.seen:
+            sample = ", ".join(list(self.labels.items)[:3])
+            raise TruthError(
+                f"{self.labels.path}: none of its {len(self.labels.items)} ids matches an event (e.g. {sample}); "
+                "label ids are the events' `id` (or, without one, their `url`)"
+            )
+        items = {}
+        for key, item in self.labels.items.items():
+            doc_id = tap.seen[key][0] if key in tap.seen else key
+            items[doc_id] = item.__class__(doc_id, item.labels, item.time, item.line)
+        self.seen = {doc_id: t for doc_id, t in tap.seen.values()}
+        missing = len(self.labels.items) - len(tap.seen)
+        if missing:
+            self.warnings.append(
+                f"{self.labels.path}: {missing} of {len(self.labels.items)} labelled ids are not among the events "
+                "(not scored)"
+            )
+        self.labels = Labels(self.labels.path, items)
+
+    def score(self, alerts: Iterable[AlertRef], window: timedelta) -> Scores | None:
+        alerts = list(alerts)
+        s: Scores | None = None
+        if self.labels is not None and self.label_map is not None:
+            s = score(alerts, self.labels, self.label_map, seen=self.seen)
+        if self.timeline is not None:
+            if s is None:
+                s = Scores({}, Counts(), [], [], {})
+            s.timeline = evaluate_timeline(self.timeline, alerts, window)
+        return s
+
+
+@dataclass
+class RuleSets:
+    current: CompiledRules
+    baseline: CompiledRules | None = None
+
+    def collector(self, rules: CompiledRules, limit: int) -> NearMissCollector:
+        return NearMissCollector(rules, limit=max(limit * 20, 1000) if limit else 0)
+
+
+def load_baseline_result(path: Path) -> list[AlertRef]:
+    """The alerts of a previous `backtest --json` result."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise TruthError(f"{path}: no such baseline result") from None
+    except (OSError, orjson.JSONDecodeError) as e:
+        raise TruthError(f"{path}: not a backtest JSON result ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
+        raise TruthError(f"{path}: not a backtest JSON result (no 'alerts' list); write one with backtest --json")
+    try:
+        return [AlertRef.from_json(a) for a in data["alerts"]]
+    except (KeyError, TypeError, ValueError) as e:
+        raise TruthError(f"{path}: an alert lacks {e} (not a backtest --json result?)") from None
+
+
+@dataclass
+class Evaluated:
+    data: dict[str, Any]
+    scores: Scores | None = None
+    baseline_scores: Scores | None = None
+    diff: AlertDiff | None = None
+    near_misses: list[NearMiss] = field(default_factory=list)
+
+
+def assemble(
+    result: ReplayResult,
+    report: ReadReport,
+    specs: list[str],
+    *,
+    collector: NearMissCollector | None = None,
+    near_miss_limit: int = 200,
+    truth: Truth | None = None,
+    timeline_window: timedelta = timedelta(days=7),
+    baseline: ReplayResult | list[AlertRef] | None = None,
+    baseline_label: str | None = None,
+    sort: dict[str, Any] | None = None,
+    order: str = "event-time",
+) -> Evaluated:
+    data = result_json(result, report, specs)
+    stats = data["stats"]
+    stats["order"] = order
+    if sort is not None:
+        stats["sort"] = sort
+    ev = Evaluated(data)
+    alerts = [AlertRef.from_detection(d) for d in result.detections]
+    if collector is not None and near_miss_limit:
+        ev.near_misses = collector.near_misses()
+        stats["near_misses"] = len(ev.near_misses)
+        data["near_misses"] = [m.to_json() for m in ev.near_misses[:near_miss_limit]]
+    if truth is not None:
+        ev.scores = truth.score(alerts, timeline_window)
+        if ev.scores is not None:
+            data["scores"] = ev.scores.to_json()
+    if baseline is not None:
+        base_alerts = (
+            [AlertRef.from_detection(d) for d in baseline.detections]
+            if isinstance(baseline, ReplayResult)
+            else baseline
+        )
+        ev.diff = diff_alerts(base_alerts, alerts)
+        diff = ev.diff.to_json()
+        data["baseline"] = {"source": baseline_label, "alerts": len(base_alerts)}
+        if truth is not None:
+            ev.baseline_scores = truth.score(base_alerts, timeline_window)
+            if ev.scores is not None and ev.baseline_scores is not None and truth.labels is not None:
+                diff["scores"] = score_delta(ev.baseline_scores, ev.scores)
+                data["baseline"]["scores"] = ev.baseline_scores.to_json()
+        data["diff"] = diff
+    return ev

@@ -1,0 +1,198 @@
+"""Rule-pack diffs and quality gates: alerts added, removed and changed against a baseline run over the same
+events, the change in scores, and the thresholds a rules repository's CI can fail on.
+
+"Changed" (docs/backtest.md): a baseline alert and a new alert of the same rule and group whose evidence
+overlaps (they share at least one event id; the same alert id counts too) but differ in severity,
+confirmation, evidence or fired_at. Each alert is paired at most once, with the candidate sharing the
+most evidence (then the nearest fired_at); what is left is added or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .scores import AlertRef, Counts, Scores
+
+METRICS = ("precision", "recall", "f1", "tp", "fp", "fn")
+
+
+@dataclass(frozen=True)
+class Change:
+    before: AlertRef
+    after: AlertRef
+    fields: tuple[str, ...]  # what differs: severity, confidence, evidence, fired_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.after.rule,
+            "group": dict(self.after.group),
+            "changes": list(self.fields),
+            "before": self.before.brief(),
+            "after": self.after.brief(),
+        }
+
+
+@dataclass
+class AlertDiff:
+    added: list[AlertRef]
+    removed: list[AlertRef]
+    changed: list[Change]
+    unchanged: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": [a.brief() for a in self.added],
+            "removed": [a.brief() for a in self.removed],
+            "changed": [c.to_json() for c in self.changed],
+            "unchanged": self.unchanged,
+        }
+
+
+def _differences(before: AlertRef, after: AlertRef) -> tuple[str, ...]:
+    out = []
+    if before.severity != after.severity:
+        out.append("severity")
+    if before.confidence != after.confidence:
+        out.append("confidence")
+    if set(before.evidence) != set(after.evidence):
+        out.append("evidence")
+    if before.fired_at != after.fired_at:
+        out.append("fired_at")
+    return tuple(out)
+
+
+def _group_key(a: AlertRef) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return a.rule, tuple(sorted(a.group.items()))
+
+
+def diff_alerts(baseline: Iterable[AlertRef], current: Iterable[AlertRef]) -> AlertDiff:
+    before = sorted(baseline, key=lambda a: (a.fired_at, a.id))
+    after = sorted(current, key=lambda a: (a.fired_at, a.id))
+    changed: list[Change] = []
+    unchanged = 0
+    # The same alert id is the same rule, group and evidence (ids hash them): compare what else it carries.
+    left_before: dict[str, AlertRef] = {a.id: a for a in before}
+    left_after: list[AlertRef] = []
+    for a in after:
+        b = left_before.get(a.id)
+        if b is None or _group_key(b) != _group_key(a):
+            left_after.append(a)
+            continue
+        del left_before[a.id]
+        fields = _differences(b, a)
+        if fields:
+            changed.append(Change(b, a, fields))
+        else:
+            unchanged += 1
+    candidates: dict[tuple[str, tuple[tuple[str, str], ...]], list[AlertRef]] = {}
+    for b in left_before.values():
+        candidates.setdefault(_group_key(b), []).append(b)
+    added: list[AlertRef] = []
+    for a in left_after:
+        pool = candidates.get(_group_key(a), [])
+        ev = set(a.evidence)
+        best: AlertRef | None = None
+        best_rank: tuple[int, float] | None = None
+        for b in pool:
+            shared = len(ev & set(b.evidence))
+            if not shared:
+                continue
+            rank = (-shared, abs((b.fired_at - a.fired_at).total_seconds()))
+            if best_rank is None or rank < best_rank:
+                best, best_rank = b, rank
+        if best is None:
+            added.append(a)
+            continue
+        pool.remove(best)
+        del left_before[best.id]
+        changed.append(Change(best, a, _differences(best, a)))
+    removed = sorted(left_before.values(), key=lambda a: (a.fired_at, a.id))
+    changed.sort(key=lambda c: (c.after.fired_at, c.after.id))
+    return AlertDiff(added, removed, changed, unchanged)
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def counts_delta(before: Counts, after: Counts) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in METRICS:
+        out[m] = {
+            "before": before.metric(m),
+            "after": after.metric(m),
+            "change": _delta(before.metric(m), after.metric(m)),
+        }
+    return out
+
+
+def score_delta(before: Scores, after: Scores) -> dict[str, Any]:
+    rules = sorted(set(before.per_rule) | set(after.per_rule))
+    return {
+        "per_rule": {r: counts_delta(before.per_rule.get(r, Counts()), after.per_rule.get(r, Counts())) for r in rules},
+        "overall": counts_delta(before.overall, after.overall),
+        "lost_true_positives": [{"id": i, "rule": r} for i, r in lost_true_positives(before, after)],
+        "new_true_positives": [
+            {"id": i, "rule": r} for i, r in sorted(after.true_positive_pairs() - before.true_positive_pairs())
+        ],
+    }
+
+
+def lost_true_positives(before: Scores, after: Scores) -> list[tuple[str, str]]:
+    """(item, rule) pairs the baseline caught and this run misses."""
+    return sorted(before.true_positive_pairs() - after.true_positive_pairs())
+
+
+@dataclass(frozen=True)
+class Threshold:
+    metric: str
+    minimum: float
+    rule: str | None = None  # None: the overall score
+
+    def label(self) -> str:
+        return f"{self.rule}:{self.metric}" if self.rule else self.metric
+
+
+def parse_fail_under(text: str) -> list[Threshold]:
+    """'precision=0.9,recall=0.8,troops-deployed:recall=1' -> thresholds (overall unless RULE: is given)."""
+    out: list[Threshold] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise ValueError(f"{part!r}: write METRIC=VALUE, e.g. precision=0.9 (metrics: precision, recall, f1)")
+        name, value = (s.strip() for s in part.split("=", 1))
+        rule = None
+        if ":" in name:
+            rule, name = (s.strip() for s in name.split(":", 1))
+        if name not in ("precision", "recall", "f1"):
+            raise ValueError(f"{part!r}: unknown metric {name!r} (precision, recall or f1)")
+        try:
+            minimum = float(value)
+        except ValueError:
+            raise ValueError(f"{part!r}: {value!r} is not a number") from None
+        if not 0.0 <= minimum <= 1.0:
+            raise ValueError(f"{part!r}: a threshold is between 0 and 1")
+        out.append(Threshold(name, minimum, rule))
+    if not out:
+        raise ValueError("no thresholds given (e.g. --fail-under precision=0.9,recall=0.8)")
+    return out
+
+
+def check_thresholds(scores: Scores, thresholds: Iterable[Threshold]) -> list[str]:
+    """One message per threshold not met. An undefined score (no positives, no alerts) does not meet one."""
+    failures: list[str] = []
+    for t in thresholds:
+        if t.rule is not None and t.rule not in scores.per_rule:
+            failures.append(f"{t.label()}: rule {t.rule!r} is not scored (no label maps to it)")
+            continue
+        counts = scores.overall if t.rule is None else scores.per_rule[t.rule]
+        value = counts.metric(t.metric)
+        if value is None:
+            failures.append(f"{t.label()} is undefined (nothing to divide by), required ≥ {t.minimum:g}")
+        elif value < t.minimum:
+            failures.append(f"{t.label()} = {value:.3f} < {t.minimum:g}")
+    return failures

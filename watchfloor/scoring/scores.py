@@ -1,0 +1,365 @@
+"""Scores of a backtest against labels: per rule and overall TP/FP/FN, precision, recall, F1, lead times.
+
+Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a
+true positive if some alert of R has it in its evidence, else a false negative. An alert of R none of
+whose evidence items is labelled for R is a false positive. Precision = TP / (TP + FP), recall =
+TP / (TP + FN), F1 their harmonic mean; each is None when its denominator is 0. "Overall" sums TP, FP
+and FN over the scored rules (the rules the label map names) before dividing (micro average).
+Lead time of a true positive = fired_at of the first alert of R that cites it − the label's time (or
+the item's published_at): negative when the alert came before the labelled time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from watchfloor.schemas.events import Detection
+
+from .truth import LabelMap, Labels, Timeline
+
+
+@dataclass(frozen=True)
+class AlertRef:
+    """What scoring and diffing need of an alert, from a Detection or from a backtest's JSON."""
+
+    id: str
+    rule: str
+    group: Mapping[str, str]
+    severity: str
+    confidence: str | None
+    fired_at: datetime
+    evidence: tuple[str, ...]  # event ids, in the alert's order
+    evidence_times: tuple[datetime, ...] = ()
+    title: str = ""
+
+    @classmethod
+    def from_detection(cls, d: Detection) -> AlertRef:
+        return cls(
+            id=d.id,
+            rule=d.rule,
+            group=dict(d.group),
+            severity=d.severity,
+            confidence=d.confidence,
+            fired_at=d.fired_at,
+            evidence=tuple(e.event_id for e in d.evidence),
+            evidence_times=tuple(e.published_at for e in d.evidence),
+            title=d.title,
+        )
+
+    @classmethod
+    def from_json(cls, a: Mapping[str, Any]) -> AlertRef:
+        ev = a.get("evidence") or []
+        return cls(
+            id=str(a["id"]),
+            rule=str(a["rule"]),
+            group={str(k): str(v) for k, v in (a.get("group") or {}).items()},
+            severity=str(a.get("severity", "")),
+            confidence=a.get("confidence"),
+            fired_at=datetime.fromisoformat(str(a["fired_at"])),
+            evidence=tuple(str(e["event_id"]) for e in ev),
+            evidence_times=tuple(datetime.fromisoformat(str(e["published_at"])) for e in ev if e.get("published_at")),
+            title=str(a.get("title", "")),
+        )
+
+    def brief(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "group": dict(self.group),
+            "severity": self.severity,
+            "confidence": self.confidence,
+            "fired_at": self.fired_at.isoformat(),
+            "evidence": list(self.evidence),
+            "title": self.title,
+        }
+
+
+def ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def f1_of(precision: float | None, recall: float | None) -> float | None:
+    if precision is None or recall is None:
+        return None
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    alerts: int = 0
+    positives: int = 0
+    lead_times: list[float] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float | None:
+        return ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float | None:
+        return ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float | None:
+        return f1_of(self.precision, self.recall)
+
+    def metric(self, name: str) -> float | None:
+        if name in ("precision", "recall", "f1"):
+            value: float | None = getattr(self, name)
+            return value
+        return float(getattr(self, name))
+
+    def to_json(self) -> dict[str, Any]:
+        lead: dict[str, float] | None = None
+        if self.lead_times:
+            lead = {
+                "min": min(self.lead_times),
+                "median": statistics.median(self.lead_times),
+                "max": max(self.lead_times),
+            }
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "alerts": self.alerts,
+            "positives": self.positives,
+            "lead_time_s": lead,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One positive (item, rule): caught (tp) or missed (fn), and when."""
+
+    item: str
+    rule: str
+    labels: tuple[str, ...]
+    status: str  # "tp" | "fn"
+    time: datetime | None  # the label's time, else the item's published_at (None: the item was never seen)
+    time_from: str | None  # "label" | "published_at" | None
+    alert: str | None = None
+    fired_at: datetime | None = None
+
+    @property
+    def lead_time_s(self) -> float | None:
+        if self.fired_at is None or self.time is None:
+            return None
+        return (self.fired_at - self.time).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.item,
+            "rule": self.rule,
+            "labels": list(self.labels),
+            "status": self.status,
+            "time": self.time.isoformat() if self.time else None,
+            "time_from": self.time_from,
+            "alert": self.alert,
+            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "lead_time_s": self.lead_time_s,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineOutcome:
+    event: str
+    rule: str
+    group: Mapping[str, str]
+    time: datetime
+    status: str  # "found" | "missed"
+    alert: str | None = None
+    fired_at: datetime | None = None
+
+    @property
+    def lead_time_s(self) -> float | None:
+        return None if self.fired_at is None else (self.fired_at - self.time).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "rule": self.rule,
+            "group": dict(self.group),
+            "time": self.time.isoformat(),
+            "status": self.status,
+            "alert": self.alert,
+            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "lead_time_s": self.lead_time_s,
+        }
+
+
+@dataclass
+class Scores:
+    per_rule: dict[str, Counts]
+    overall: Counts
+    outcomes: list[Outcome]
+    false_positives: list[AlertRef]
+    unscored_rules: dict[str, int]  # rules with alerts that no label maps to -> their alert count
+    ignored_items: list[str] = field(default_factory=list)  # labelled ids not among the events
+    timeline: list[TimelineOutcome] = field(default_factory=list)
+    labels_source: str = ""
+    map_source: str = ""
+
+    def true_positive_pairs(self) -> set[tuple[str, str]]:
+        return {(o.item, o.rule) for o in self.outcomes if o.status == "tp"}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "labels": self.labels_source,
+            "label_map": self.map_source,
+            "per_rule": {r: c.to_json() for r, c in sorted(self.per_rule.items())},
+            "overall": self.overall.to_json(),
+            "events": [o.to_json() for o in self.outcomes],
+            "false_positives": [a.id for a in self.false_positives],
+            "unscored_rules": dict(sorted(self.unscored_rules.items())),
+            "ignored_label_ids": len(self.ignored_items),
+        }
+        if self.timeline:
+            out["timeline"] = [t.to_json() for t in self.timeline]
+        return out
+
+
+def score(
+    alerts: Iterable[AlertRef],
+    labels: Labels,
+    label_map: LabelMap,
+    *,
+    seen: Mapping[str, datetime] | None = None,
+) -> Scores:
+    """Score alerts against labels. `seen` (labelled id -> the item's published_at, for the labelled
+    items that were among the replayed events): positives outside it are ignored, not missed — the
+    rules never saw them. Without `seen`, every labelled item counts."""
+    alerts = sorted(alerts, key=lambda a: (a.fired_at, a.id))
+    labels_by_rule = label_map.labels_by_rule()
+    scored = set(labels_by_rule)
+    ignored = sorted(i for i in labels.items if seen is not None and i not in seen)
+    # positives[rule] = {item id: labels of the item that map to rule}
+    positives: dict[str, dict[str, tuple[str, ...]]] = {r: {} for r in scored}
+    for item in labels.items.values():
+        if seen is not None and item.id not in seen:
+            continue
+        for label in item.labels:
+            for rule in label_map.rules_by_label.get(label, ()):
+                got = positives[rule].setdefault(item.id, ())
+                positives[rule][item.id] = (*got, label)
+    per_rule = {r: Counts(positives=len(positives[r])) for r in scored}
+    first_alert: dict[tuple[str, str], AlertRef] = {}
+    evidence_time: dict[str, datetime] = {}
+    false_positives: list[AlertRef] = []
+    unscored: dict[str, int] = {}
+    for a in alerts:
+        if a.rule not in scored:
+            unscored[a.rule] = unscored.get(a.rule, 0) + 1
+            continue
+        counts = per_rule[a.rule]
+        counts.alerts += 1
+        mine = positives[a.rule]
+        hit = False
+        for k, eid in enumerate(a.evidence):
+            if eid in mine:
+                hit = True
+                first_alert.setdefault((eid, a.rule), a)
+                if k < len(a.evidence_times):
+                    evidence_time.setdefault(eid, a.evidence_times[k])
+        if not hit:
+            counts.fp += 1
+            false_positives.append(a)
+    outcomes: list[Outcome] = []
+    for rule in sorted(scored):
+        counts = per_rule[rule]
+        for item_id, item_labels in sorted(positives[rule].items()):
+            labelled = labels.items[item_id]
+            if labelled.time is not None:
+                t, t_from = labelled.time, "label"
+            elif seen is not None and item_id in seen:
+                t, t_from = seen[item_id], "published_at"
+            elif item_id in evidence_time:
+                t, t_from = evidence_time[item_id], "published_at"
+            else:
+                t, t_from = None, None
+            caught = first_alert.get((item_id, rule))
+            if caught is None:
+                counts.fn += 1
+                outcomes.append(Outcome(item_id, rule, tuple(sorted(item_labels)), "fn", t, t_from))
+                continue
+            counts.tp += 1
+            o = Outcome(item_id, rule, tuple(sorted(item_labels)), "tp", t, t_from, caught.id, caught.fired_at)
+            if o.lead_time_s is not None:
+                counts.lead_times.append(o.lead_time_s)
+            outcomes.append(o)
+    overall = Counts()
+    for c in per_rule.values():
+        overall.tp += c.tp
+        overall.fp += c.fp
+        overall.fn += c.fn
+        overall.alerts += c.alerts
+        overall.positives += c.positives
+        overall.lead_times.extend(c.lead_times)
+    return Scores(
+        per_rule=per_rule,
+        overall=overall,
+        outcomes=outcomes,
+        false_positives=false_positives,
+        unscored_rules=unscored,
+        ignored_items=ignored,
+        labels_source=labels.path,
+        map_source=label_map.source,
+    )
+
+
+def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: timedelta) -> list[TimelineOutcome]:
+    """Per expected event: found when an alert of its rule (and group) fired within `window` of its time
+    (the earliest such alert: the first warning), else missed."""
+    by_rule: dict[str, list[AlertRef]] = {}
+    for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
+        by_rule.setdefault(a.rule, []).append(a)
+    out: list[TimelineOutcome] = []
+    for ev in timeline.events:
+        group = dict(ev.group)
+        if ev.any_group_value is not None:
+            group["*"] = ev.any_group_value
+        found = next(
+            (a for a in by_rule.get(ev.rule, ()) if abs(a.fired_at - ev.time) <= window and ev.matches_group(a.group)),
+            None,
+        )
+        if found is None:
+            out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "missed"))
+        else:
+            out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "found", found.id, found.fired_at))
+    return out
+
+
+def format_lead(seconds: float | None) -> str:
+    """-5400 -> '1h 30m before', 93784 -> '1d 2h after', 0 -> 'at once'."""
+    if seconds is None:
+        return "—"
+    if abs(seconds) < 60:
+        return "at once"
+    s = int(abs(seconds))
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m = rem // 60
+    parts = [f"{d}d"] if d else []
+    if h:
+        parts.append(f"{h}h")
+    if m and not d:
+        parts.append(f"{m}m")
+    return " ".join(parts) + (" before" if seconds < 0 else " after")
+
+
+def format_lead_short(seconds: float | None) -> str:
+    """-5400 -> '-1h30m', 93784 -> '+1d2h', 0 -> '0' (for narrow table columns)."""
+    if seconds is None:
+        return "—"
+    if abs(seconds) < 60:
+        return "0"
+    text = format_lead(seconds).rsplit(" ", 1)[0].replace(" ", "")
+    return ("-" if seconds < 0 else "+") + text

@@ -1,0 +1,266 @@
+"""Ground truth for scored backtests: a labels CSV, a label map (label -> rule ids) and a timeline CSV.
+
+Every problem is a TruthError whose message starts FILE:LINE (FILE:LINE:COL for YAML), so a user fixes
+the file without guessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from watchfloor.schemas.inputs import InputError, parse_timestamp
+
+NEGATIVE_LABELS = frozenset({"", "NONE", "none", "-"})
+"""Label cells that mean "labelled, and about nothing a rule should catch"."""
+
+LABEL_SEPARATORS = (";", "|")
+
+
+class TruthError(ValueError):
+    """A labels, label-map or timeline file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    """One labelled event id: its labels (empty: a negative) and, when the file gives it, the time the
+    labelled fact became true (lead times are counted from it; else from the item's published_at)."""
+
+    id: str
+    labels: frozenset[str]
+    time: datetime | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Labels:
+    path: str
+    items: dict[str, LabelledItem]
+
+    def positives(self) -> dict[str, LabelledItem]:
+        return {k: v for k, v in self.items.items() if v.labels}
+
+    def all_labels(self) -> set[str]:
+        return {lab for it in self.items.values() for lab in it.labels}
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """Which rules answer which label. `source` says where it came from (a YAML file or the packs)."""
+
+    source: str
+    rules_by_label: dict[str, tuple[str, ...]]
+
+    def labels_by_rule(self) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for label, rules in self.rules_by_label.items():
+            for r in rules:
+                out.setdefault(r, set()).add(label)
+        return {r: frozenset(ls) for r, ls in out.items()}
+
+    def rules(self) -> set[str]:
+        return {r for rules in self.rules_by_label.values() for r in rules}
+
+
+@dataclass(frozen=True)
+class ExpectedEvent:
+    """A row of a timeline: `event` should be alerted by `rule` (in `group`, when given) around `time`."""
+
+    event: str
+    time: datetime
+    rule: str
+    group: dict[str, str] = field(default_factory=dict)
+    any_group_value: str | None = None  # a bare group cell ("RUS") matches any capture with that value
+    line: int = 0
+
+    def matches_group(self, group: Mapping[str, str]) -> bool:
+        if self.any_group_value is not None and self.any_group_value not in group.values():
+            return False
+        return all(group.get(k) == v for k, v in self.group.items())
+
+
+@dataclass(frozen=True)
+class Timeline:
+    path: str
+    events: list[ExpectedEvent]
+
+
+def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise TruthError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise TruthError(f"{path}: is a directory, not a {what} file") from None
+    except UnicodeDecodeError as e:
+        raise TruthError(f"{path}: not UTF-8 (byte {e.start}); save the {what} file as UTF-8") from None
+    except OSError as e:
+        raise TruthError(f"{path}: cannot read the {what} file: {e.strerror or e}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TruthError(f"{path}:1: empty {what} file (expected a header line)") from None
+    except csv.Error as e:
+        raise TruthError(f"{path}:1: {e}") from None
+    header = [h.strip().lower() for h in header]
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                raise TruthError(f"{path}:{line}: {len(cells)} cells, but the header names {len(header)} columns")
+            rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=False)}))
+    except csv.Error as e:
+        raise TruthError(f"{path}:{reader.line_num}: {e}") from None
+    return header, rows
+
+
+def _need(path: str | Path, header: list[str], columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise TruthError(
+            f"{path}:1: a {what} file needs the column(s) {', '.join(missing)} "
+            f"(header has: {', '.join(header) or 'nothing'})"
+        )
+
+
+def _time(path: str | Path, line: int, value: str, column: str) -> datetime:
+    try:
+        return parse_timestamp(value, column)
+    except InputError as e:
+        raise TruthError(f"{path}:{line}: column '{column}': {e.message}") from None
+
+
+def split_labels(cell: str) -> list[str]:
+    parts = [cell]
+    for sep in LABEL_SEPARATORS:
+        parts = [q for p in parts for q in p.split(sep)]
+    return [p.strip() for p in parts if p.strip() not in NEGATIVE_LABELS]
+
+
+def load_labels(path: str | Path) -> Labels:
+    """`id,label[,time]` (other columns ignored). An id may have several rows or `;`-separated labels;
+    NONE (or an empty cell) marks a labelled negative."""
+    header, rows = _read_csv(path, "labels")
+    _need(path, header, ("id", "label"), "labels")
+    items: dict[str, LabelledItem] = {}
+    for line, row in rows:
+        item_id = row.get("id", "")
+        if not item_id:
+            raise TruthError(f"{path}:{line}: empty id")
+        labels = set(split_labels(row.get("label", "")))
+        t = _time(path, line, row["time"], "time") if row.get("time") else None
+        prev = items.get(item_id)
+        if prev is not None:
+            if prev.time is not None and t is not None and prev.time != t:
+                raise TruthError(f"{path}:{line}: id {item_id!r} has another time on line {prev.line}")
+            labels |= prev.labels
+            t = t or prev.time
+        items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line)
+    if not items:
+        raise TruthError(f"{path}: no labelled rows")
+    return Labels(str(path), items)
+
+
+def load_label_map(path: str | Path, known_rules: Iterable[str]) -> LabelMap:
+    """YAML: `LABEL: rule-id` or `LABEL: [rule-id, ...]`. Every rule id must be a loaded detection."""
+    known = set(known_rules)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TruthError(f"{path}: no such label map file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TruthError(f"{path}: cannot read the label map: {e}") from None
+    try:
+        tree = YAML(typ="rt").load(io.StringIO(text))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
+        raise TruthError(f"{path}:{where}: YAML syntax: {e.problem or e}") from None
+    if not isinstance(tree, CommentedMap):
+        raise TruthError(
+            f"{path}:1:1: a label map is a mapping of label -> rule id(s), e.g. TREATY_SIGNED: [treaty-signed]"
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    for label in tree:
+        value = tree[label]
+        kl, kc = tree.lc.key(label)
+        vl, vc = tree.lc.value(label)
+        if isinstance(value, str):
+            rules = [(value, vl + 1, vc + 1)]
+        elif isinstance(value, CommentedSeq) and value and all(isinstance(v, str) for v in value):
+            rules = [(v, value.lc.item(i)[0] + 1, value.lc.item(i)[1] + 1) for i, v in enumerate(value)]
+        else:
+            raise TruthError(f"{path}:{kl + 1}:{kc + 1}: label {label!r}: give a rule id or a list of rule ids")
+        for rule, line, col in rules:
+            if rule not in known:
+                raise TruthError(
+                    f"{path}:{line}:{col}: unknown rule {rule!r} for label {label!r} "
+                    f"(loaded rules: {', '.join(sorted(known)) or 'none'})"
+                )
+        out[str(label)] = tuple(dict.fromkeys(r for r, _, _ in rules))
+    if not out:
+        raise TruthError(f"{path}:1:1: empty label map")
+    return LabelMap(str(path), out)
+
+
+def label_map_from_packs(detection_labels: Mapping[str, Iterable[str]], source: str = "rule packs") -> LabelMap:
+    """The map the packs declare (`labels:` per detection): detection id -> labels, inverted."""
+    out: dict[str, list[str]] = {}
+    for rule, labels in detection_labels.items():
+        for label in labels:
+            out.setdefault(label, []).append(rule)
+    return LabelMap(source, {k: tuple(v) for k, v in out.items()})
+
+
+def parse_group(cell: str) -> tuple[dict[str, str], str | None]:
+    """'party=RUS;place=KURSK' -> ({party: RUS, place: KURSK}, None); 'RUS' -> ({}, 'RUS')."""
+    cell = cell.strip()
+    if not cell:
+        return {}, None
+    if "=" not in cell:
+        return {}, cell
+    group: dict[str, str] = {}
+    for part in cell.replace("|", ";").split(";"):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ValueError(f"group {cell!r}: write name=value pairs separated by ';'")
+        k, v = part.split("=", 1)
+        group[k.strip()] = v.strip()
+    return group, None
+
+
+def load_timeline(path: str | Path, known_rules: Iterable[str]) -> Timeline:
+    """`event,time,rule[,group]`: what should have been alerted, by which rule, around when."""
+    known = set(known_rules)
+    header, rows = _read_csv(path, "timeline")
+    _need(path, header, ("event", "time", "rule"), "timeline")
+    events: list[ExpectedEvent] = []
+    for line, row in rows:
+        if not row.get("event"):
+            raise TruthError(f"{path}:{line}: empty event name")
+        rule = row.get("rule", "")
+        if rule not in known:
+            raise TruthError(f"{path}:{line}: unknown rule {rule!r} (loaded rules: {', '.join(sorted(known))})")
+        try:
+            group, bare = parse_group(row.get("group", ""))
+        except ValueError as e:
+            raise TruthError(f"{path}:{line}: {e}") from None
+        t = _time(path, line, row.get("time", ""), "time")
+        events.append(ExpectedEvent(row["event"], t, rule, group, bare, line))
+    if not events:
+        raise TruthError(f"{path}: no expected events")
+    return Timeline(str(path), events)
