@@ -89,12 +89,20 @@ class MentionReq(_Strict):
     none: list[str] = Field(default_factory=list)
 
 
+class ContextReq(MentionReq):
+    """What the whole document must hold: entities (any/all/none, as for `mentions`) and `words`, a
+    condition (phrases, any/all/none, regex) over all of the document's sentences together."""
+
+    words: Condition | None = None
+
+
 class CaptureDef(_Strict):
     """Names an entity of the sentence as a value, e.g. which party ratified.
 
-    `entities`: the candidates; the one acting in the sentence is taken (the agent after 'by', else
-    the nearest mention before the signal's words, else the first after). `kind`: every mentioned
-    entity of that kind (e.g. place)."""
+    `entities`: the candidates; the one acting in the sentence is taken: the agent of a passive
+    ("ratified by Russia", "ратифицирован Россией"), else the subject (in Russian, a mention that can be
+    nominative and follows no preposition), else the nearest mention before the signal's words, else
+    the first after. `kind`: the first mentioned entity of that kind (e.g. place)."""
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
@@ -106,6 +114,22 @@ class CaptureDef(_Strict):
         return self
 
 
+LANGUAGE = r"^[a-z]{2,3}$"
+Morphology = Literal["stem", "exact"]
+LanguageCode = Annotated[str, Field(pattern=LANGUAGE)]
+Languages = LanguageCode | list[LanguageCode]
+"""One ISO 639-1 code ("en", "ru"), or several (the first of each script decides how its words are
+stemmed; every one brings its built-in modality cues)."""
+
+
+def languages_of(value: str | list[str] | None, default: tuple[str, ...] = ("en",)) -> tuple[str, ...]:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value) or default
+
+
 class SignalDef(_Strict):
     """Text -> fact, per sentence."""
 
@@ -113,8 +137,14 @@ class SignalDef(_Strict):
     match: Condition
     near: int | None = Field(default=None, ge=1, description="matched words must lie within this many words")
     mentions: MentionReq | None = None  # entities in the sentence
-    context: MentionReq | None = None  # entities anywhere in the document
+    context: ContextReq | None = None  # entities and words anywhere in the document
     capture: dict[str, CaptureDef] = Field(default_factory=dict)
+    language: Languages | None = Field(
+        default=None, description="the language(s) of this signal's phrases (default: the pack's)"
+    )
+    morphology: Morphology | None = Field(
+        default=None, description="stem: words match their inflected forms; exact: as written (default: the pack's)"
+    )
 
 
 ModalityFilter = Modality | Literal["any"] | list[Modality]
@@ -194,11 +224,17 @@ class Corroboration(_Strict):
 
 
 class Example(_Strict):
-    """An inline test: these documents must (or must not) make the detection fire."""
+    """An inline test: these documents must (or must not) make the detection fire.
+
+    `group`, `severity` and `confidence` narrow what counts: with `fires: true` one alert must have all
+    of them; with `fires: false` no alert may (e.g. `fires: false, severity: high`: a single source
+    does not reach high)."""
 
     name: str = ""
     fires: bool = True
     group: dict[str, str] | None = None  # when set, the alert must have this group
+    severity: Severity | None = None
+    confidence: Literal["confirmed", "unconfirmed"] | None = None
     documents: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -230,14 +266,29 @@ class DetectionDef(_Strict):
         return self
 
 
-class ModalityLexicon(_Strict):
-    """Cue words that make a signal not asserted. Given lists replace the built-in defaults."""
+class CueLists(_Strict):
+    """Cue phrases per modality class."""
 
     hedged: list[str] | None = None
     future: list[str] | None = None
     conditional: list[str] | None = None
     negated: list[str] | None = None
+
+
+class ModalityLexicon(CueLists):
+    """Cue words that make a signal not asserted. The lists given here are ADDED to the built-in lists
+    of the pack's language(s) (English and Russian have built-in lists; see docs/rules.md).
+
+    hedged/future/conditional/negated: cues that stand before the words they govern ("could", "will",
+    "if", "denied"). `after`: cues that follow them ("... in the coming weeks", "..., calling them
+    fake"). `neutral`: phrases that cancel a cue they overlap ("soon after", "not only")."""
+
+    after: CueLists | None = None
+    neutral: list[str] | None = None
     scope: int = Field(default=8, ge=1, description="a cue governs words up to this many words after it")
+    scope_after: int = Field(
+        default=8, ge=1, description="a trailing cue governs words up to this many words before it"
+    )
 
 
 class PackSettings(_Strict):
@@ -245,16 +296,30 @@ class PackSettings(_Strict):
 
 
 class RulePack(_Strict):
-    """One YAML rule file."""
+    """One YAML rule file.
 
-    version: Literal[1] = 1
+    version 1: phrases match exact word forms (and `*` prefixes). version 2: phrases and aliases match
+    inflected forms in the pack's `language` (morphology: stem), `*` may stand inside phrases, and `=`
+    before a word asks for that exact form. `watchfloor rules migrate` rewrites a version 1 pack."""
+
+    version: Literal[1, 2] = 1
     name: str = Field(pattern=SLUG)
     description: str = ""
+    language: Languages = Field(default="en", description="ISO 639-1 code(s) of the pack's phrases")
+    morphology: Morphology | None = Field(
+        default=None, description="stem (default for version 2) or exact (default for version 1)"
+    )
     settings: PackSettings = PackSettings()
     modality: ModalityLexicon = ModalityLexicon()
     entities: dict[str, EntityDef] = Field(default_factory=dict)
     signals: dict[str, SignalDef] = Field(default_factory=dict)
     detections: list[DetectionDef] = Field(default_factory=list)
+
+    @property
+    def default_morphology(self) -> Morphology:
+        if self.morphology is not None:
+            return self.morphology
+        return "stem" if self.version >= 2 else "exact"
 
 
 def rule_pack_json_schema() -> dict[str, Any]:

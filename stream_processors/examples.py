@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from watchfloor.schemas.events import Detection
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import RulePack
+from watchfloor.schemas.rules import Example, RulePack
 
 from .engine import CompiledRules, Engine
 from .replay import replay
@@ -36,15 +37,41 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                     results.append(ExampleResult(pack.name, det.id, i, name, False, f"bad example document: {e}"))
                     continue
                 fired = [d for d in replay(docs, engine).detections if d.rule == det.id]
-                if ex.group is not None:
-                    fired = [d for d in fired if d.group == ex.group]
-                if ex.fires and not fired:
-                    want = f" with group {ex.group}" if ex.group else ""
-                    msg = f"expected {det.id} to fire{want}, it did not"
+                wanted = [d for d in fired if _fits(d, ex)]
+                want = _wanted(ex)
+                if ex.fires and not wanted:
+                    got = "; ".join(sorted({_describe(d) for d in fired})) or "nothing"
+                    msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg))
-                elif not ex.fires and fired:
-                    msg = f"expected {det.id} not to fire, it fired: {fired[0].title}"
+                elif not ex.fires and wanted:
+                    msg = f"expected {det.id} not to fire{want}, it fired: {_describe(wanted[0])}"
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg))
                 else:
                     results.append(ExampleResult(pack.name, det.id, i, name, True, "ok"))
     return results
+
+
+def _fits(d: Detection, ex: Example) -> bool:
+    """Whether an alert has everything the example names: group, severity, confidence."""
+    if ex.group is not None and d.group != ex.group:
+        return False
+    if ex.severity is not None and d.severity != ex.severity:
+        return False
+    return ex.confidence is None or d.confidence == ex.confidence
+
+
+def _wanted(ex: Example) -> str:
+    parts = []
+    if ex.group is not None:
+        parts.append(f"group {ex.group}")
+    if ex.severity is not None:
+        parts.append(f"severity {ex.severity}")
+    if ex.confidence is not None:
+        parts.append(ex.confidence)
+    return (" with " + ", ".join(parts)) if parts else ""
+
+
+def _describe(d: Detection) -> str:
+    conf = f", {d.confidence}" if d.confidence else ""
+    group = f" {d.group}" if d.group else ""
+    return f"{d.title!r}{group} ({d.severity}{conf})"

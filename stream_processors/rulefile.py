@@ -9,14 +9,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from watchfloor.schemas.rules import RulePack
 
-from .engine.compiler import CompiledRules, CompileErrors, compile_packs
+from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
 
 CONDITION_KEYS = ("any", "all", "none", "regex")
 
@@ -44,10 +46,17 @@ class RuleLoadError(ValueError):
 class LoadedPack:
     path: str
     pack: RulePack
-    tree: Any  # the ruamel tree, for positions
+    text: str  # the file's text, read again (composed, not constructed) only to place problems
+    _nodes: Any = None
 
-    def position(self, loc: Iterable[Any]) -> tuple[int, int]:
-        return yaml_position(self.tree, loc)
+    def position(self, loc: Iterable[Any], *, at_key: bool = False) -> tuple[int, int]:
+        if self._nodes is None:
+            self._nodes = _compose(self.text)
+        return node_position(self._nodes, loc, at_key=at_key)
+
+    def problem(self, err: RuleError) -> RuleProblem:
+        line, col = self.position(err.path)
+        return RuleProblem(self.path, line, col, ("warning: " if err.warning else "") + err.message)
 
 
 def builtin_dir() -> Path:
@@ -165,28 +174,77 @@ def load_pack_file(path: Path) -> LoadedPack:
     return load_pack_text(text, name)
 
 
-def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
-    yaml = YAML(typ="rt")
+def _fast_yaml() -> YAML:
+    # ruamel's C parser (ruamel.yaml.clib) when installed: ~30x faster than the round-trip loader on big
+    # packs. Positions are not kept: a file with a problem is composed again to place it.
+    return YAML(typ="safe", pure=False)
+
+
+def _load_data(text: str) -> Any:
+    """The file's data. A pack written as JSON (valid YAML 1.2, e.g. generated) is read by orjson."""
+    if text.lstrip()[:1] == "{":
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # YAML that starts with a flow mapping: the YAML parser reads it
+    return _fast_yaml().load(io.StringIO(text))
+
+
+def _compose(text: str) -> Any:
+    return _fast_yaml().compose(io.StringIO(text))
+
+
+def node_position(root: Any, loc: Iterable[Any], *, at_key: bool = False) -> tuple[int, int]:
+    """1-based (line, col) of the deepest node of `loc` present in a composed YAML node tree (its key
+    if at_key, or when the value is a mapping, a sequence or empty)."""
+    if root is None:
+        return 1, 1
+    node = root
+    line, col = root.start_mark.line + 1, root.start_mark.column + 1
+    for key in loc:
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(key):
+                    empty = isinstance(v, ScalarNode) and str(v.tag).endswith(":null")
+                    if isinstance(v, MappingNode | SequenceNode) or empty or at_key:
+                        line, col = k.start_mark.line + 1, k.start_mark.column + 1
+                    else:
+                        line, col = v.start_mark.line + 1, v.start_mark.column + 1
+                    node = v
+                    break
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            node = node.value[key]
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        # Other loc parts (pydantic's union branch names) have no place in the file: skip them.
+    return line, col
+
+
+def _parse(text: str, name: str) -> LoadedPack:
+    """Parse and validate one rule file (no compiling). Raises RuleLoadError with every problem."""
     try:
-        tree = yaml.load(io.StringIO(text))
+        data = _load_data(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RuleLoadError([RuleProblem(name, line, col, f"YAML syntax: {e.problem or e.context}")]) from None
-    if not isinstance(tree, CommentedMap):
+    except Exception as e:  # the C parser's own errors (e.g. duplicate keys) carry no mark
+        raise RuleLoadError([RuleProblem(name, 1, 1, f"YAML: {e}")]) from None
+    if not isinstance(data, dict):
         raise RuleLoadError(
             [RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")]
         )
-    data = plain(tree)
+    loaded = LoadedPack(name, None, text)  # type: ignore[arg-type]
     problems: list[tuple[list[Any], str]] = []
     signals = data.get("signals")
     if isinstance(signals, dict):
         for sname, sdef in signals.items():
             if isinstance(sdef, dict) and "match" in sdef:
                 _check_conditions(sdef["match"], ["signals", sname, "match"], problems)
+            if isinstance(sdef, dict) and isinstance(sdef.get("context"), dict) and "words" in sdef["context"]:
+                _check_conditions(sdef["context"]["words"], ["signals", sname, "context", "words"], problems)
     out: list[RuleProblem] = []
     for loc, msg in problems:
-        line, col = yaml_position(tree, loc)
+        line, col = loaded.position(loc)
         out.append(RuleProblem(name, line, col, msg))
     try:
         pack = RulePack.model_validate(data)
@@ -194,9 +252,9 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
         seen: set[tuple[int, int]] = set()
         for err in e.errors():
             loc = list(err["loc"])
-            if len(loc) >= 3 and loc[0] == "signals" and loc[2] == "match" and problems:
+            if len(loc) >= 3 and loc[0] == "signals" and loc[2] in ("match", "context") and problems:
                 continue  # already explained above, without union noise
-            line, col = yaml_position(tree, loc, at_key=err.get("type") == "extra_forbidden")
+            line, col = loaded.position(loc, at_key=err.get("type") == "extra_forbidden")
             if (line, col) in seen:
                 continue  # one message per place: the first branch of a union is the clearest
             seen.add((line, col))
@@ -204,22 +262,39 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
         raise RuleLoadError(out) from None
     if out:
         raise RuleLoadError(out)
-    loaded = LoadedPack(name, pack, tree)
+    loaded.pack = pack
+    return loaded
+
+
+def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
+    """Parse, validate and compile one rule pack on its own."""
+    loaded = _parse(text, name)
     try:
-        compile_packs([pack])
+        compile_packs([loaded.pack])
     except CompileErrors as ce:
-        raise RuleLoadError([RuleProblem(name, *loaded.position(err.path), err.message) for err in ce.errors]) from None
+        raise RuleLoadError([loaded.problem(err) for err in ce.errors]) from None
     return loaded
 
 
 def load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
-    """Load and compile every pack the specs name. Collects problems from all files before raising."""
+    """Load every pack the specs name and compile them together, once. Collects problems from all
+    files before raising; warnings are in the result's `warnings` (see `warning_problems`)."""
+    specs = list(specs)
     paths = resolve_rule_paths(specs)
     loaded: list[LoadedPack] = []
     problems: list[RuleProblem] = []
     for p in paths:
+        name = str(p)
         try:
-            loaded.append(load_pack_file(p))
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            problems.append(RuleProblem(name, 1, 1, f"not valid UTF-8 at byte {e.start}"))
+            continue
+        except OSError as e:
+            problems.append(RuleProblem(name, 0, 0, f"cannot read: {e.strerror}"))
+            continue
+        try:
+            loaded.append(_parse(text, name))
         except RuleLoadError as e:
             problems.extend(e.problems)
     if problems:
@@ -229,8 +304,34 @@ def load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
     try:
         compiled = compile_packs([lp.pack for lp in loaded])
     except CompileErrors as ce:
-        last = loaded[-1]
-        raise RuleLoadError(
-            [RuleProblem(last.path, *last.position(err.path), err.message) for err in ce.errors]
-        ) from None
+        raise RuleLoadError([loaded[err.pack].problem(err) for err in ce.errors]) from None
     return loaded, compiled
+
+
+def warning_problems(loaded: Sequence[LoadedPack], compiled: CompiledRules) -> list[RuleProblem]:
+    """The compiled rules' warnings, placed in their files."""
+    return sorted(loaded[w.pack].problem(w) for w in compiled.warnings)
+
+
+def migrate_text(text: str) -> str:
+    """A version 1 pack rewritten as version 2 with `morphology: exact`, which keeps its behaviour
+    (phrases match words as written); comments and layout are kept. A version 2 pack is returned as is."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's lines
+    tree = yaml.load(io.StringIO(text))
+    if not isinstance(tree, CommentedMap):
+        raise RuleLoadError([RuleProblem("<rules>", 1, 1, "a rule file is a mapping")])
+    if tree.get("version", 1) != 1:
+        return text
+    if "version" in tree:
+        tree["version"] = 2
+    else:
+        tree.insert(0, "version", 2)
+    if "morphology" not in tree:
+        keys = list(tree.keys())
+        after = max((keys.index(k) for k in ("version", "name", "description", "language") if k in keys), default=0)
+        tree.insert(after + 1, "morphology", "exact")
+    buf = io.StringIO()
+    yaml.dump(tree, buf)
+    return buf.getvalue()

@@ -1,4 +1,4 @@
-"""Text normalisation shared by rule compilation and extraction: sentences, tokens, phrase keys."""
+"""Text normalisation shared by rule compilation and extraction: sentences (any script), tokens, phrase words."""
 
 from __future__ import annotations
 
@@ -8,23 +8,47 @@ import re
 # Words: runs of letters or digits. Apostrophes and hyphens split words ("Russia's" -> russia s,
 # "Jong-un" -> jong un), so aliases match however a desk spells them.
 _TOKEN = re.compile(r"[^\W_]+")
+_NON_WORD = re.compile(r"[\W_]")
 _NEGATION_CLITIC = re.compile(r"n['’]t\b")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
-# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace and
-# an opening capital, digit or quote; or at a blank line / line break. The . ! ? is part of the match
-# (not a lookbehind): the sentence ends one character after such a match's start. Every match starts
-# at one of . ! ? or a line break, so only those places are tried (_SENTENCE_END_AT).
-_AFTER_STOP = r"""["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])"""
-_SENTENCE_END = re.compile(rf"\.{_AFTER_STOP}|!{_AFTER_STOP}|\?{_AFTER_STOP}|\n+")
-_SENTENCE_END_AT = re.compile(r"[.!?\n]")
+# Sentence ends. Every boundary starts at one of these characters (or a line break):
+# - "。！？" (CJK full-width) end a sentence where they stand;
+# - ". ! ? … ؟ ।" end one when whitespace follows (after closing quotes or brackets) and the next
+#   word starts with a capital, a digit, or a letter of a script without case (Arabic, Devanagari…):
+#   a lower-case word after them continues the sentence ("5 млн. рублей", "e.g. the").
+_SENTENCE_END_AT = re.compile(r"[.!?…؟।。！？\n]")
+_CLOSERS = "\"'”’»)]"
+_OPENERS = "\"'“‘«„([—–-"
+_FULL_WIDTH_ENDS = "。！？"
 _NEEDS_SPACES = ("  ", "\t", "\r", "\f", "\v")
-# Abbreviations whose period does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof gen lt col maj sgt capt adm gov sen rep st jr sr vs no nos fig inc ltd co corp dept "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u n a.m p.m".split()
-)
+
+# Abbreviations whose period does not end a sentence, per language (a single letter never ends
+# one either: initials "V. Putin", "В. В. Путин"). Which lists apply: the document's language when
+# it says one, else all of them (an abbreviation of one language is rarely a sentence's last word
+# in another).
+ABBREVIATIONS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "mr mrs ms dr prof gen lt col maj sgt capt adm gov sen rep st jr sr vs no nos fig inc ltd co corp dept "
+        "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u a.m p.m etc approx est".split()
+    ),
+    "ru": frozenset(
+        "им ул пр просп пер обл р-н руб коп тыс млн млрд трлн долл гг вв др см ср стр ст гос ген проф акад "
+        "доц зам нач ред изд англ рус лат нем франц кв корп мин сек т.е т.д т.п т.к т.н и.о "
+        "янв фев февр мар апр авг сен сент окт нояб дек".split()
+    ),
+}
+_ALL_ABBREVIATIONS = frozenset().union(*ABBREVIATIONS.values())
+
+
+def abbreviations_for(language: str | None) -> frozenset[str]:
+    """The abbreviation list for a document's language: its own when known, else every list."""
+    if language:
+        got = ABBREVIATIONS.get(language.split("-", 1)[0].lower())
+        if got is not None:
+            return got
+    return _ALL_ABBREVIATIONS
 
 
 def strip_html(text: str) -> str:
@@ -36,36 +60,72 @@ def strip_html(text: str) -> str:
     return text
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def _starts_sentence(text: str, i: int) -> bool:
+    """Whether the text from i (after whitespace) looks like a sentence start: optional opening
+    quotes, brackets or dashes, then a capital, a digit, or a letter of a caseless script."""
+    n = len(text)
+    while i < n and (text[i] in _OPENERS or text[i] == " "):
+        i += 1
+    if i >= n:
+        return False
+    c = text[i]
+    return c.isupper() or c.isdigit() or (c.isalpha() and not c.islower())
+
+
+def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS) -> list[tuple[int, int]]:
     """Where the sentences of `text` lie: (start, end) character offsets of each raw piece between
     sentence boundaries, before clean_sentence(); a piece may clean to nothing."""
     spans: list[tuple[int, int]] = []
     start = 0
     pos = 0
+    n = len(text)
     find = _SENTENCE_END_AT.search
-    match = _SENTENCE_END.match
-    while True:  # _SENTENCE_END.finditer(text), trying only where a match can start
+    while True:
         at = find(text, pos)
         if at is None:
             break
-        m = match(text, at.start())
-        if m is None:
-            pos = at.start() + 1
+        i = at.start()
+        c = text[i]
+        if c == "\n":
+            j = i + 1
+            while j < n and text[j] == "\n":
+                j += 1
+            spans.append((start, i))
+            start = pos = j
             continue
-        pos = m.end()
-        sep = m.group(0)
-        end = m.start() if sep[0] == "\n" else m.start() + 1
-        if "\n" not in sep:
-            # Period-based boundary: refuse it after a known abbreviation or a single initial.
-            stripped = text[start:end].rstrip("\"'”’)]")
-            if stripped.endswith("."):
-                words = stripped[:-1].rsplit(None, 1)
-                last = words[-1].lower() if words else ""
-                if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-                    continue
-        spans.append((start, end))
-        start = m.end()
-    spans.append((start, len(text)))
+        j = i + 1
+        if c in _FULL_WIDTH_ENDS:
+            while j < n and text[j] in _CLOSERS:
+                j += 1
+            spans.append((start, j))
+            start = pos = j
+            continue
+        while j < n and text[j] in "!?.…":  # "?!", "...": one boundary at the last of them
+            j += 1
+        end = j
+        while j < n and text[j] in _CLOSERS:
+            j += 1
+        k = j
+        while k < n and text[k] in " \t\r\f\v\u00a0":
+            k += 1
+        if k == j or k >= n or text[k] == "\n":
+            pos = max(j, i + 1)  # no whitespace after it, or a line break (handled as one) follows
+            continue
+        if not _starts_sentence(text, k):
+            pos = k
+            continue
+        if c == "." and end == i + 1:
+            # A period after a known abbreviation or a single letter (an initial) ends nothing.
+            w = i
+            while w > start and not text[w - 1].isspace() and text[w - 1] not in _OPENERS:
+                w -= 1
+            last = text[w:i].lower().rstrip(".")
+            if last in abbreviations or (len(last) == 1 and last.isalpha()):
+                pos = k
+                continue
+        spans.append((start, j))
+        start = pos = k
+    spans.append((start, n))
     return spans
 
 
@@ -78,10 +138,10 @@ def clean_sentence(piece: str) -> str:
     return piece.strip()
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, keeping abbreviations such as 'U.S.' and 'Nov. 9' intact."""
+def split_sentences(text: str, language: str | None = None) -> list[str]:
+    """Split text into sentences, keeping abbreviations such as 'U.S.', 'Nov. 9', 'им.' intact."""
     out = []
-    for start, end in sentence_spans(text):
+    for start, end in sentence_spans(text, abbreviations_for(language)):
         p = clean_sentence(text[start:end])
         if p:
             out.append(p)
@@ -90,14 +150,13 @@ def split_sentences(text: str) -> list[str]:
 
 # ASCII characters that are not word characters, as spaces; and non-ASCII ones common in news.
 _ASCII_WORDS = str.maketrans({chr(c): chr(c) if chr(c).isalnum() else " " for c in range(128)})
-_COMMON_NON_WORD = ("’", "‘", "“", "”", "—", "–", "…", "\u00a0")
+_COMMON_NON_WORD = ("’", "‘", "“", "”", "—", "–", "…", "\u00a0", "«", "»", "„")
 
 
 def word_view(text: str) -> str:
     """The words of `text` separated by one or more spaces, with a space before the first and after
-    the last: `.split()` of it gives tokens(text). Words are runs of letters or digits (`_TOKEN`);
-    for (near-)ASCII text, mapping every other character to a space finds the same words faster
-    than the regex."""
+    the last: `.split()` of it gives tokens(text). Words are runs of letters or digits (`_TOKEN`),
+    lower-cased, with "ё" read as "е" (Russian writes both)."""
     return aligned_word_view(text)[0]
 
 
@@ -112,7 +171,14 @@ def aligned_word_view(text: str) -> tuple[str, bool]:
             if ch in lowered:
                 lowered = lowered.replace(ch, " ")
         if not lowered.isascii():
-            return " " + " ".join(_TOKEN.findall(lowered)) + " ", False
+            if "ё" in lowered:
+                lowered = lowered.replace("ё", "е")
+            # One space per non-word character keeps the view aligned (Cyrillic, accents, ...),
+            # unless lower-casing changed the length (a few letters lower to two characters).
+            view = " " + _NON_WORD.sub(" ", lowered) + " "
+            if len(lowered) == len(text):
+                return view, True
+            return view, False
     # Character for character, unless a clitic became " not" (one character longer).
     return " " + lowered.translate(_ASCII_WORDS) + " ", len(lowered) == len(text)
 
@@ -122,15 +188,26 @@ def tokens(text: str) -> list[str]:
     return word_view(text).split()
 
 
+_PLAIN_PHRASE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+
+
 def phrase_words(phrase: str) -> list[str]:
-    """The words of a rule phrase, keeping a trailing '*' (stem) on a word."""
+    """The words of a rule phrase, keeping a trailing '*' (prefix) and a leading '=' (exact form) on a
+    word: "Северн* Коре*" -> ["северн*", "коре*"], "=May 9" -> ["=may", "9"]."""
+    if _PLAIN_PHRASE.fullmatch(phrase):  # most phrases: plain words, one space apart
+        return phrase.lower().split()
     words: list[str] = []
     for raw in phrase.split():
+        exact = raw.startswith("=") and len(raw) > 1
+        if exact:
+            raw = raw[1:]
         stem = raw.endswith("*")
         toks = tokens(raw[:-1] if stem else raw)
         if not toks:
             continue
         if stem:
             toks[-1] += "*"
+        if exact:
+            toks = ["=" + t if not t.endswith("*") else t for t in toks]
         words.extend(toks)
     return words

@@ -306,11 +306,35 @@ def test_both_scanners_mark_the_same_lines() -> None:
     assert len(re2_gate.hits(block)) == len(hs_gate.hits(block)) == len(hit_lines(re2_gate, block))
 
 
-def test_gate_refuses_words_whose_bytes_change_with_letter_case() -> None:
+def test_gate_takes_words_of_any_script_and_refuses_non_words() -> None:
     assert JsonLineGate.for_words(["korea"]) is not None
-    assert JsonLineGate.for_words(["курск"]) is None
-    assert JsonLineGate.for_words(["pjöngjang"]) is None
+    assert JsonLineGate.for_words(["курск", "pjöngjang"]) is not None
+    assert JsonLineGate.for_words(["sub word"]) is None
     assert JsonLineGate.for_words([]) is None
+
+
+CYRILLIC = ["курск", "пхенья", "кндр"]
+
+
+@pytest.mark.parametrize("scanner", SCANNERS)
+@pytest.mark.parametrize(
+    "title",
+    [
+        "КУРСКАЯ область",
+        "Курская область",
+        "в Пхеньяне",
+        "ПХЁНЬЯН",  # tokens read "ё" as "е"
+        "Курск: &Kcy;НДР",  # a named reference spells a Cyrillic letter
+        "&#1050;урск",
+    ],
+)
+def test_gate_finds_cyrillic_words_however_written(scanner: str, title: str) -> None:
+    gate = JsonLineGate(CYRILLIC, scanner=scanner)
+    for ensure_ascii in (False, True):  # ensure_ascii writes every Cyrillic letter as a \u escape
+        raw = json.dumps({**BASE, "title": title}, ensure_ascii=ensure_ascii).encode()
+        assert hit_lines(gate, raw) == {0}, (title, ensure_ascii)
+    other = [json.dumps({**BASE, "title": t}, ensure_ascii=False).encode() for t in ["Погода в Москве", "Курс рубля"]]
+    assert hit_lines(gate, b"\n".join(other)) == set()
 
 
 # -- reading in blocks, and replaying what was read with the gate -------------------------------------

@@ -1,0 +1,99 @@
+"""Checks made while compiling: title placeholders, and pack cues that can never apply."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+
+from .compiled import CompiledSignal, Node, RuleError
+from .cues import CUE_PRIORITY, NEUTRAL
+
+
+def title_placeholders(group_by: Iterable[str], captured: Iterable[str]) -> set[str]:
+    """The names a title can show: each `group_by` value (`{party}` its entity name, `{party_id}` its
+    id), each capture of the detection's signals, `{place}`, and `{NAME_suffix}` for each of them
+    (" (Kursk)", or "" when there is none)."""
+    names: set[str] = {"place"}
+    for g in group_by:
+        names |= {g, g + "_id"}
+    names |= set(captured)
+    return names | {n + "_suffix" for n in names}
+
+
+def title_fields(title: str, group_by: Iterable[str], captured: Iterable[str]) -> str | None:
+    """None when every placeholder of `title` can be filled, else what is wrong with it."""
+    allowed = title_placeholders(group_by, captured)
+    try:
+        parsed = list(string.Formatter().parse(title))
+    except ValueError as e:
+        return f"title {title!r}: {e} (write a literal brace as {{{{ or }}}})"
+    unknown: list[str] = []
+    for _literal, name, _spec, _conversion in parsed:
+        if name is None:
+            continue
+        if not name or not name.isidentifier():
+            return f"title {title!r}: placeholder {{{name}}} is not a name (use e.g. {{party}})"
+        if name not in allowed and name not in unknown:
+            unknown.append(name)
+    if unknown:
+        known = ", ".join("{" + n + "}" for n in sorted(allowed))
+        return f"title {title!r}: unknown placeholder {{{unknown[0]}}} (this detection can use {known})"
+    return None
+
+
+def cue_warnings(
+    cue_keys: dict[str, list[tuple[int, list[str | int], str, str]]], signals: dict[str, CompiledSignal]
+) -> list[RuleError]:
+    """Pack cues that can never apply: one that is a signal's own phrase (inside a signal's words a cue
+    is ignored), one listed in two classes (the stronger always wins), one cancelled by a neutral phrase
+    of the same words."""
+    out: list[RuleError] = []
+    own_phrases: dict[str, list[str]] = {}
+    for sig in signals.values():
+        for atom in _atoms(sig.node):
+            own_phrases.setdefault(atom, []).append(sig.name)
+    for key, uses in cue_keys.items():
+        classes = {cls for _p, _path, cls, _text in uses}
+        for pi, path, cls, text in uses:
+            if key in own_phrases:
+                sigs = ", ".join(sorted(own_phrases[key])[:3])
+                out.append(
+                    RuleError(
+                        path,
+                        f"cue {text!r} is itself a phrase of signal {sigs}: inside a signal's own words a cue never "
+                        "applies, so it cannot change that signal's modality",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+            if cls != NEUTRAL and NEUTRAL in classes:
+                out.append(
+                    RuleError(
+                        path,
+                        f"cue {text!r} is also a neutral phrase, which cancels it: it never applies",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+            stronger = [
+                c for c in classes if c != NEUTRAL and c != cls and CUE_PRIORITY.get(c, 9) < CUE_PRIORITY.get(cls, 9)
+            ]
+            if cls != NEUTRAL and stronger:
+                out.append(
+                    RuleError(
+                        path,
+                        f"cue {text!r} is listed as {cls} and as {stronger[0]}: the stronger class always wins, "
+                        f"so as {cls} it never applies",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _atoms(node: Node) -> list[str]:
+    if node[0] == "atom":
+        return [node[1]]
+    if node[0] in ("any", "all", "none"):
+        return [a for n in node[1] for a in _atoms(n)]
+    return []

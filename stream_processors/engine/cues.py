@@ -1,0 +1,342 @@
+"""Built-in modality cues per language: the words that make a reader hear a report as not (yet) a fact.
+
+Each list is a class (negated, conditional, future, hedged; denials such as "dismissed" and "опроверг"
+are negations) and a direction: `before` cues govern the words after them ("will sign"), `after` cues
+the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
+cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
+
+Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
+depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
+"""
+
+from __future__ import annotations
+
+CLASSES = ("negated", "conditional", "future", "hedged")
+# The strongest class wins when several cues govern the same words.
+CUE_PRIORITY = {"negated": 0, "conditional": 1, "future": 2, "hedged": 3}
+NEUTRAL = "neutral"
+
+CueTable = dict[str, dict[str, list[str]]]  # direction -> class -> phrases
+
+_EN: CueTable = {
+    "before": {
+        "negated": [
+            "not",
+            "no",
+            "never",
+            "without",
+            "neither",
+            "nor",
+            "no evidence",
+            "no sign of",
+            "no signs of",
+            "no proof",
+            "false",
+            "ruled out",
+            "rules out",
+            "ruling out",
+            # denials and dismissals
+            "deny",
+            "denies",
+            "denied",
+            "denying",
+            "denial",
+            "dismissed",
+            "dismisses",
+            "dismissing",
+            "rejected",
+            "rejects",
+            "rejecting",
+            "refuted",
+            "refutes",
+            "refused to confirm",
+            "refuses to confirm",
+            "refusing to confirm",
+            "declined to confirm",
+            "declines to confirm",
+            "declining to confirm",
+            "debunk*",
+            "fake",
+            "fabricat*",
+            "baseless",
+            "groundless",
+            "untrue",
+        ],
+        "conditional": [
+            "if",
+            "once",
+            "unless",
+            "in case",
+            "provided that",
+            "whether",
+            "would",
+            "stipulat*",
+            "in the event",
+            "as soon as",
+            "on condition",
+            "conditional on",
+            "depending on",
+        ],
+        "future": [
+            "will",
+            "shall",
+            "set to",
+            "ready to",
+            "poised to",
+            "about to",
+            "preparing to",
+            "prepares to",
+            "prepare to",
+            "expected to",
+            "plan to",
+            "plans to",
+            "planned to",
+            "planning to",
+            "intend*",
+            "aims to",
+            "aim to",
+            "going to",
+            "must",
+            "need to",
+            "needs to",
+            "has to",
+            "have to",
+            "should",
+            "could soon",
+            "upcoming",
+            "forthcoming",
+            "scheduled to",
+            "slated to",
+            "due to be",
+            "is to",
+            "are to",
+            "agreed to",
+            "agrees to",
+            "pledged to",
+            "pledges to",
+            "vowed to",
+            "vows to",
+            "promised to",
+            "promises to",
+            "threatened to",
+            "threatens to",
+            "seeks to",
+            "seeking to",
+            "hopes to",
+            "wants to",
+        ],
+        "hedged": [
+            "could",
+            "might",
+            "may",
+            "appear",
+            "appears",
+            "appeared",
+            "appearing",
+            "seem*",
+            "possibl*",
+            "likely",
+            "probably",
+            "perhaps",
+            "believed to",
+            "suspected",
+            "unconfirmed",
+            "allegedly",
+            "purportedly",
+            "supposedly",
+            "speculat*",
+            "rumor*",
+            "rumour*",
+            "unverified",
+            "potential*",
+            "reportedly preparing",
+            "unclear whether",
+            "not clear whether",
+            "unclear if",
+        ],
+    },
+    "after": {
+        "future": [
+            "soon",
+            "shortly",
+            "next week",
+            "next month",
+            "next year",
+            "later this week",
+            "later this month",
+            "later this year",
+            "in the coming days",
+            "in the coming weeks",
+            "in the coming months",
+            "in coming days",
+            "in coming weeks",
+            "in coming months",
+            "in the near future",
+            "tomorrow",
+            "by the end of the year",
+        ],
+        "negated": [
+            "denied",
+            "denies",
+            "dismissed",
+            "rejected",
+            "calling them fake",
+            "calling it fake",
+            "calling the reports fake",
+            "called them fake",
+            "called it fake",
+            "as fake",
+            "as false",
+            "as baseless",
+            "as groundless",
+            "was false",
+            "were false",
+            "is false",
+            "are false",
+        ],
+        "hedged": [
+            "could not be independently verified",
+            "could not be verified",
+            "not independently verified",
+            "cannot be verified",
+            "could not be confirmed",
+            "not been confirmed",
+            "unconfirmed",
+            "unverified",
+        ],
+    },
+    "neutral": {
+        NEUTRAL: [
+            "soon after",
+            "soon afterwards",
+            "not only",
+            "no doubt",
+            "no longer",
+            "not least",
+            "whether or not",
+            "no matter",
+        ]
+    },
+}
+
+_RU: CueTable = {
+    "before": {
+        "negated": [
+            "не",
+            "нет",
+            "ни",
+            "никогда",
+            "без",
+            "ничего",
+            # отрицание, опровержение
+            "опроверг*",
+            "опроверж*",
+            "отрица*",
+            "отверг*",
+            "фейк*",
+            "ложн*",
+            "дезинформац*",
+            "выдумк*",
+            "вымысел",
+            "голословн*",
+        ],
+        "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
+        "future": [
+            "будет",
+            "будут",
+            "буду",
+            "будем",
+            "планир*",
+            "намерен*",
+            "собирается",
+            "собираются",
+            "собирался",
+            "собиралась",
+            "собирались",
+            "готов",
+            "готова",
+            "готовы",
+            "готовится",
+            "готовятся",
+            "предстоит",
+            "ожидается",
+            "ожидают",
+            "ожидает",
+            "должен",
+            "должна",
+            "должно",
+            "должны",
+            "намечен*",
+            "запланирован*",
+            "предполагается",
+            "вскоре",
+            "в ближайшее время",
+            "в ближайшие дни",
+            "в ближайшие недели",
+            "в ближайшие месяцы",
+            "в перспективе",
+        ],
+        "hedged": [
+            "может",
+            "могут",
+            "мог",
+            "могла",
+            "могли",
+            "могло",
+            "возможн*",
+            "вероятн*",
+            "якобы",
+            "предположительн*",
+            "неподтвержд*",
+            "по неподтвержденным данным",
+            "по слухам",
+            "слух*",
+            "не исключ*",
+            "видимо",
+            "по видимому",
+            "судя по всему",
+            "кажется",
+            "похоже",
+        ],
+    },
+    "after": {
+        "future": [
+            "вскоре",
+            "в ближайшее время",
+            "в ближайшие дни",
+            "в ближайшие недели",
+            "в ближайшие месяцы",
+            "на следующей неделе",
+            "в следующем месяце",
+            "в следующем году",
+            "до конца года",
+            "завтра",
+        ],
+        "negated": ["опроверг*", "отрица*", "отверг*", "назвал* фейк*", "назвал* ложн*", "фейк*"],
+        "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
+    },
+    "neutral": {
+        NEUTRAL: ["не только", "не менее", "не раз", "не ранее", "не позднее", "вне зависимости от", "ни один"]
+    },
+}
+
+BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
+
+# English headlines write the future as "X to VERB" ("Moscow and Pyongyang to exchange instruments").
+# In a title, a "to" among the signal's words followed by something that can be a verb reads as a
+# future, unless a verb before it makes it a purpose or a complement ("votes to ratify", "signs law
+# to ratify", "sends troops to fight").
+HEADLINE_TO_EXCEPTIONS = frozenset(
+    "vote votes voted law laws bill bills decree decrees order orders ordered move moves moved sign signs signed "
+    "agree agrees agreed decide decides decided begin begins began start starts started continue continues "
+    "continued fail fails failed refuse refuses refused sends sent dispatches dispatched deploys deployed "
+    "uses used helps helped urges urged calls called asks asked wants tries tried".split()
+)
+HEADLINE_LANGUAGES = frozenset({"en"})
+
+# Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
+DEFAULT_CUES: dict[str, list[str]] = _EN["before"]
+
+
+def builtin_cues(language: str) -> CueTable:
+    return BUILTIN.get(language, {})

@@ -1,0 +1,181 @@
+"""Modality: how a reader hears a signal's sentence: asserted, or negated, conditional, future, hedged.
+
+A cue governs the signal's words when it overlaps them, or stands up to `scope` words before them
+(a `before` cue: "will", "denied"; conditionals reach twice as far) or up to `scope_after` words after
+them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside a
+phrase or name the sentence matched is part of those words, not a cue ("no evidence" as a phrase).
+Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after").
+Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
+the nearest. Beyond cue words:
+- Russian writes the future in the verb: a perfective non-past form in the signal's words ("направит",
+  "обменяются") makes it future (morphology.is_future_verb_ru);
+- an English headline writes it as "X to VERB": a title whose matched words start right after "to"
+  is future ("Moscow and Pyongyang to exchange instruments"), unless the word before "to" says it
+  happened ("votes to ratify", "law to ratify").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .compiler import CompiledRules
+from .cues import CUE_PRIORITY, HEADLINE_LANGUAGES, HEADLINE_TO_EXCEPTIONS, NEUTRAL
+from .morphology import is_future_verb_ru
+from .scan import Sentence, Span, find_matches
+from .text import tokens
+
+
+def read_cues(rules: CompiledRules, sent: Sentence) -> None:
+    """The modality cues of a sentence, in text order, after overlaps are settled."""
+    sent.cues_read = True
+    if rules.cue_automaton is None:
+        return
+    toks = sent.toks
+    norm = " " + " ".join(toks) + " "
+    found: list[tuple[str, int, int, str, str]] = []
+    n = len(toks)
+    for entry, first, last in find_matches(rules.cue_automaton, norm, toks):
+        # "May 9" is a date, not a hedge: ignore a cue followed by a number.
+        if last + 1 < n and toks[last + 1].isdigit():
+            continue
+        found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, entry.direction))
+    if not found:
+        return
+    # Overlapping cues: the longest wins (a neutral phrase on a tie), so "could not be verified" is a
+    # hedge and not a negation, and "soon after" cancels "soon".
+    found.sort(key=lambda c: (-(c[2] - c[1]), c[4] != "neutral", CUE_PRIORITY.get(c[0], 9), c[1]))
+    kept: list[tuple[str, int, int, str, str]] = []
+    for c in found:
+        # The same words listed in both directions ("denied") are one cue that reaches both ways.
+        if any(c[1] <= k[2] and k[1] <= c[2] and not (k[:3] == c[:3] and k[4] != c[4]) for k in kept):
+            continue
+        kept.append(c)
+    sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
+
+
+# A new clause: ";" or a comma (or dash) followed by a conjunction. Cues do not reach across one:
+# "...sent troops to Russia, and more could follow soon" does not make the sending future.
+_CLAUSE_BREAK = re.compile(
+    r";|[,—–]\s*(?=(?:and|but|while|whereas|although|though|yet|и|но|а|однако|тогда как|хотя)\b)", re.IGNORECASE
+)
+
+
+def clause_breaks(sent: Sentence) -> list[int]:
+    """Token indices (document-wide) that start a new clause in the sentence."""
+    if sent.breaks is None:
+        sent.breaks = [sent.start + len(tokens(sent.text[: m.start()])) for m in _CLAUSE_BREAK.finditer(sent.text)]
+    return sent.breaks
+
+
+@dataclass(frozen=True, slots=True)
+class ModalityReason:
+    """Why a signal has its modality: the cue that decided, and every cue the sentence holds with the
+    reason it did or did not apply (for `rules explain`)."""
+
+    modality: str
+    cue: str | None
+    why: str
+    considered: tuple[tuple[str, str, str, bool, str], ...]  # (class, words, direction, applied, reason)
+
+
+def resolve(
+    rules: CompiledRules,
+    sent: Sentence,
+    window: Span,
+    own: list[Span],
+    *,
+    headline: bool,
+    explain: bool = False,
+) -> tuple[Any, str | None, ModalityReason | None]:
+    """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
+    phrases being `own` (token spans)."""
+    lo, hi = window
+    scope = rules.cue_scope
+    scope_after = rules.cue_scope_after
+    best: tuple[int, int, str, str] | None = None
+    considered: list[tuple[str, str, str, bool, str]] = []
+    atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
+    for cls, s, e, _key, direction in sent.cues:
+        words = sent.words(s, e)
+        overlaps = s <= hi and e >= lo
+        if direction == "after":
+            reach = scope_after
+            near = overlaps or (s > hi and s - hi <= reach)
+            where = f"{s - hi} word(s) after" if s > hi else "inside the signal's words"
+        else:
+            # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
+            reach = scope * 2 if cls == "conditional" else scope
+            near = overlaps or (e < lo and lo - e <= reach)
+            where = f"{lo - e} word(s) before" if e < lo else ("inside the signal's words" if overlaps else "after")
+        if not near:
+            if explain:
+                considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
+            continue
+        if not overlaps:
+            gap = (e, lo) if e < lo else (hi, s)
+            if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
+                if explain:
+                    considered.append((cls, words, direction, False, f"in another clause ({where})"))
+                continue
+        # Cues that are part of a phrase or name the sentence matched (e.g. "no" inside a phrase) do not count.
+        if any(a <= s and e <= b for a, b in atom_spans):
+            if explain:
+                considered.append((cls, words, direction, False, "part of a matched phrase or name"))
+            continue
+        dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
+        rank = (CUE_PRIORITY[cls], dist)
+        if explain:
+            considered.append((cls, words, direction, True, where))
+        if best is None or rank < (best[0], best[1]):
+            best = (rank[0], rank[1], cls, words)
+    if best is None or best[0] > CUE_PRIORITY["future"]:
+        future = _future_form(rules, sent, window, own, headline)
+        if future is not None:
+            if explain:
+                considered.append(("future", future[0], "verb", True, future[1]))
+            best = (CUE_PRIORITY["future"], 0, "future", future[0])
+    if best is None:
+        reason = (
+            ModalityReason("asserted", None, "no cue governs the signal's words", tuple(considered))
+            if explain
+            else None
+        )
+        return "asserted", None, reason
+    reason = None
+    if explain:
+        reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
+    return best[2], best[3], reason
+
+
+def _future_form(
+    rules: CompiledRules, sent: Sentence, window: Span, own: list[Span], headline: bool
+) -> tuple[str, str] | None:
+    """A future written in the verb (Russian) or as a headline's "to VERB" (English): (words, why)."""
+    lo, hi = window
+    toks = sent.toks
+    base = sent.start
+    if "ru" in rules.languages:
+        for i in range(lo, hi + 1):
+            tok = toks[i - base]
+            if is_future_verb_ru(tok):
+                return tok, f"{tok!r} is a perfective verb in the future"
+    if headline and rules.languages & HEADLINE_LANGUAGES:
+        atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
+        mention_starts = {m[0] for m in sent.mentions}
+        for p in range(max(lo - 1, base), hi + 1):
+            if toks[p - base] != "to" or p + 1 >= sent.end:
+                continue
+            if any(x <= p <= y for x, y in atom_spans):
+                continue  # "to" is part of a matched phrase ("sent to Russia")
+            nxt = toks[p + 1 - base]
+            if p + 1 in mention_starts or nxt in _NOT_VERBS or nxt.isdigit():
+                continue  # "to Kursk", "to the front": a preposition, not an infinitive
+            if any(t in HEADLINE_TO_EXCEPTIONS for t in toks[: p - base]):
+                continue  # a verb before it: "votes to ratify", "sends troops to fight"
+            return f"to {nxt}", "a headline's 'to' + verb speaks of the future"
+    return None
+
+
+_NOT_VERBS = frozenset("the a an its their his her this that these those our your my some all more its".split())

@@ -1,0 +1,200 @@
+"""One document's words, the automaton's matches in them, and its sentences (made when first needed)."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from typing import Any
+
+from .compiler import PREFIX, STEM, AutomatonEntry, WordTest
+from .morphology import stems_for
+from .text import abbreviations_for, clean_sentence, sentence_spans, split_sentences, tokens
+
+Span = tuple[int, int]  # first and last token index (inclusive), document-wide
+Match = tuple[AutomatonEntry, int, int]  # entry, first and last word index in the scanned words
+
+
+def _verify(tests: tuple[WordTest, ...], words: list[str], first: int) -> bool:
+    """Whether words[first:] meet a phrase's word tests (exact form, prefix, or stem)."""
+    for j, (mode, text, lang, gate, stems) in enumerate(tests):
+        tok = words[first + j]
+        if mode == STEM:
+            if not tok.startswith(gate) or stems_for(lang).stem(tok) not in stems:
+                return False
+        elif mode == PREFIX:
+            if not tok.startswith(text):
+                return False
+        elif tok != text:
+            return False
+    return True
+
+
+def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
+    """Whole-word matches of the automaton's patterns in `norm` (" " + " ".join(words) + " "), as
+    (entry, first word, last word) indices into `words`. Patterns that hold only one word's gate
+    (phrases with stems or inner prefixes) are checked word by word here."""
+    out: list[Match] = []
+    spaces = 0
+    prev = 0
+    count = norm.count
+    nwords = len(words)
+    for end_char, bucket in automaton.iter(norm):
+        # iter() reports matches by their end, left to right: count the words passed since the last.
+        spaces += count(" ", prev, end_char)
+        prev = end_char
+        w = spaces - 1  # the word holding end_char
+        bounded = norm[end_char + 1] == " "
+        for entry in bucket:
+            tests = entry.verify
+            if tests is None:
+                if bounded or entry.prefix:
+                    out.append((entry, w - entry.nwords + 1, w))
+                continue
+            first = w - entry.anchor
+            last = first + entry.nwords - 1
+            if first >= 0 and last < nwords and _verify(tests, words, first):
+                out.append((entry, first, last))
+    return out
+
+
+class Sentence:
+    """One sentence: its text, tokens, and what was found in it."""
+
+    __slots__ = (
+        "atoms",
+        "breaks",
+        "cues",
+        "cues_read",
+        "end",
+        "entities",
+        "index",
+        "mentions",
+        "start",
+        "text",
+        "toks",
+    )
+
+    def __init__(self, index: int, text: str, toks: list[str], start: int) -> None:
+        self.index = index
+        self.text = text
+        self.toks = toks  # tokens(text)
+        self.start = start  # first token index (document-wide, counting one '|' between sentences)
+        self.end = start + len(toks)  # one past the last token index
+        self.atoms: dict[str, list[Span]] = {}
+        # Modality cues: (class, first, last, words, direction), in text order; see modality.read_cues.
+        self.cues: list[tuple[str, int, int, str, str]] = []
+        self.cues_read = False
+        self.mentions: list[tuple[int, int, str]] = []  # resolved entity mentions (start, end, id)
+        self.entities: set[str] = set()
+        self.breaks: list[int] | None = None  # clause breaks, document-wide token indices; see modality
+
+    def words(self, s: int, e: int) -> str:
+        return " ".join(self.toks[s - self.start : e - self.start + 1])
+
+
+class Scan:
+    """The automata's view of one document: `words` (its words, and a '|' between sentences when they
+    were tokenised apart), the phrase and entity matches in them, and its sentences: the words of
+    sentence k are toks[k], the first of them is word scan_starts[k] of `words` and word starts[k]
+    document-wide (where one '|' counts between sentences). Sentence objects are made when needed."""
+
+    __slots__ = ("ends", "matches_", "objs", "scan_starts", "spans", "starts", "text", "texts", "toks")
+
+    def __init__(
+        self,
+        text: str,
+        found: list[Match],
+        toks: list[list[str]],
+        scan_starts: list[int],
+        spans: list[tuple[int, int]] | None,
+        texts: list[str] | None,
+    ) -> None:
+        self.text = text
+        self.matches_ = found
+        self.toks = toks
+        self.scan_starts = scan_starts
+        self.spans = spans  # (start, end) in `text` of each sentence, to clean when needed...
+        self.texts = texts  # ...or the cleaned texts
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        pos = 0
+        for t in toks:
+            self.starts.append(pos)
+            self.ends.append(pos + len(t))
+            pos += len(t) + 1
+        self.objs: list[Sentence | None] = [None] * len(toks)
+
+    def sentence(self, k: int) -> Sentence:
+        sent = self.objs[k]
+        if sent is None:
+            if self.texts is not None:
+                text = self.texts[k]
+            else:
+                assert self.spans is not None
+                start, end = self.spans[k]
+                text = clean_sentence(self.text[start:end])
+            sent = self.objs[k] = Sentence(k, text, self.toks[k], self.starts[k])
+        return sent
+
+    def sentences(self, every: bool) -> list[Sentence]:
+        """The sentences made so far (those with a match), or every sentence."""
+        if every:
+            return [self.sentence(k) for k in range(len(self.objs))]
+        return [s for s in self.objs if s is not None]
+
+    def matches(self) -> Iterator[tuple[AutomatonEntry, Sentence, int, int]]:
+        """(entry, sentence, first token, last token) of every match inside one sentence."""
+        scan_starts = self.scan_starts
+        starts = self.starts
+        ends = self.ends
+        for entry, first, last in self.matches_:
+            k = bisect_right(scan_starts, first) - 1
+            if k < 0:
+                continue
+            shift = starts[k] - scan_starts[k]
+            if last + shift >= ends[k]:
+                continue  # runs into the next sentence
+            yield entry, self.sentence(k), first + shift, last + shift
+
+
+def aligned_scan(text: str, view: str, found: list[Match], language: str | None) -> Scan | None:
+    """Sentences of a document whose word view is aligned with its text: each sentence's words are a
+    slice of the view, and the matches over all the words are reused (those across a boundary drop)."""
+    toks: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    scan_starts: list[int] = []
+    nwords = 0  # index in the document's words
+    for start, end in sentence_spans(text, abbreviations_for(language)):
+        words = view[start + 1 : end + 1].split()
+        if words:  # a sentence of punctuation only has no words to match
+            toks.append(words)
+            spans.append((start, end))
+            scan_starts.append(nwords)
+            nwords += len(words)
+    if not toks:
+        return None
+    return Scan(text, found, toks, scan_starts, spans, None)
+
+
+def rescanned(trigger: Any | None, text: str, language: str | None) -> Scan | None:
+    """Sentences of any document: tokenised one by one, joined with a '|' token between them (no
+    phrase contains one, so none matches across a boundary), and matched again."""
+    texts: list[str] = []
+    toks: list[list[str]] = []
+    for st in split_sentences(text, language):
+        words = tokens(st)
+        if words:  # a sentence of punctuation only would break the token arithmetic
+            texts.append(st)
+            toks.append(words)
+    if not toks:
+        return None
+    all_words: list[str] = []
+    scan_starts: list[int] = []
+    for t in toks:
+        scan_starts.append(len(all_words))
+        all_words.extend(t)
+        all_words.append("|")
+    all_words.pop()
+    norm = " " + " ".join(all_words) + " "
+    found = find_matches(trigger, norm, all_words) if trigger is not None else []
+    return Scan(text, found, toks, scan_starts, None, texts)

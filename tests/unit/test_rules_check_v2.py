@@ -1,0 +1,161 @@
+"""`rules check` and loading for the v2 language: title placeholders, cue warnings, packs that share
+entities, JSON packs, inline examples that assert severity and confidence, and the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack, rule_pack_json_schema
+from watchfloor.stream_processors.examples import run_examples
+from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, warning_problems
+
+PACK_HEAD = """version: 2
+name: t
+entities:
+  ALPHA: {name: Alphaland, kind: country, aliases: [Alphaland]}
+signals:
+  closed:
+    match: {all: [closed, border]}
+    capture: {country: {entities: [ALPHA]}}
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_unknown_title_placeholder_is_an_error_at_its_place(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        PACK_HEAD
+        + """detections:
+  - id: closed
+    title: "{country} closed the border in {region}"
+    pattern: {any: closed}
+    group_by: [country]
+""",
+    )
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([path])
+    (problem,) = e.value.problems
+    assert (problem.line, problem.col) == (11, 12)
+    assert "unknown placeholder {region}" in problem.message and "{country}" in problem.message
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["{country} closed", "{country_id}: closed{place_suffix}", "{country_suffix}", "Plain {{braces}}"],
+)
+def test_known_placeholders_pass(tmp_path: Path, title: str) -> None:
+    body = f'detections:\n  - id: c\n    title: "{title}"\n    pattern: {{any: closed}}\n    group_by: [country]\n'
+    load_rules([_write(tmp_path, PACK_HEAD + body)])
+
+
+def test_cue_warnings_have_places_and_do_not_fail(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        PACK_HEAD.replace(
+            "signals:",
+            "modality:\n  hedged: [reportedly]\n  negated: [reportedly, closed border]\n  neutral: [not yet]\n"
+            "  future: [not yet]\nsignals:",
+        ).replace("match: {all: [closed, border]}", 'match: {any: ["closed border", shut]}'),
+    )
+    loaded, compiled = load_rules([path])
+    got = [(w.line, w.message.split(":")[0]) for w in warning_problems(loaded, compiled)]
+    assert got == [
+        (6, "warning"),  # reportedly: hedged and negated
+        (7, "warning"),  # "closed border" is the signal's own phrase
+        (9, "warning"),  # "not yet": neutral cancels it
+    ], [str(w) for w in warning_problems(loaded, compiled)]
+
+
+def test_packs_compile_together_once_and_share_entities(tmp_path: Path) -> None:
+    a = _write(tmp_path, "version: 2\nname: a\nentities:\n  BETA: {name: Betastan, aliases: [Betastan]}\n", "a.yaml")
+    b = _write(
+        tmp_path,
+        "version: 2\nname: b\nsignals:\n  s: {match: {all: ['@BETA', talks]}}\n"
+        "detections:\n  - {id: s, title: talks, pattern: {any: s}}\n",
+        "b.yaml",
+    )
+    _loaded, compiled = load_rules([a, b])
+    assert set(compiled.signals) == {"s"}
+    # An error in the second file is reported in the second file.
+    bad = _write(tmp_path, "version: 2\nname: c\nsignals:\n  t: {match: '@NOPE'}\n", "c.yaml")
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([a, bad])
+    assert e.value.problems[0].file == bad and e.value.problems[0].line == 4
+
+
+def test_a_pack_written_as_json_loads(tmp_path: Path) -> None:
+    data = {"version": 2, "name": "j", "signals": {"s": {"match": "talks"}}, "detections": []}
+    _loaded, compiled = load_rules([_write(tmp_path, json.dumps(data), "j.yaml")])
+    assert set(compiled.signals) == {"s"}
+
+
+def test_examples_assert_severity_and_confidence() -> None:
+    loaded, compiled = load_rules(["builtin:dprk_russia"])
+    results = {(r.detection, r.name): r for r in run_examples([lp.pack for lp in loaded], compiled)}
+    assert all(r.passed for r in results.values()), [r.message for r in results.values() if not r.passed]
+    assert ("troop-engagement", "one outlet alone never reaches high") in results
+    # A wrong expectation fails with what did fire.
+    pack = loaded[0].pack
+    det = next(d for d in pack.detections if d.id == "troop-engagement")
+    wrong = det.examples[0].model_copy(update={"severity": "critical"})
+    pack2 = pack.model_copy(update={"detections": [det.model_copy(update={"examples": [wrong]})]})
+    (r,) = run_examples([pack2], compiled)
+    assert not r.passed and "severity critical" in r.message and "(medium, unconfirmed)" in r.message
+
+
+def test_version_1_and_2_in_the_schema() -> None:
+    schema = rule_pack_json_schema()
+    props = schema["properties"]
+    assert props["version"]["enum"] == [1, 2] or {"const": 1} in props["version"].get("anyOf", [])
+    assert "language" in props and "morphology" in props
+    example = schema["$defs"]["Example"]["properties"]
+    assert {"severity", "confidence", "group"} <= set(example)
+    lexicon = schema["$defs"]["ModalityLexicon"]
+    assert "ADDED to the built-in" in lexicon["description"]
+    assert {"after", "neutral", "scope_after"} <= set(lexicon["properties"])
+    RulePack.model_validate({"version": 1, "name": "old"})
+
+
+def test_migrate_keeps_a_version_1_packs_signals(tmp_path: Path) -> None:
+    from watchfloor.schemas.inputs import parse_document
+    from watchfloor.stream_processors.engine import Engine
+    from watchfloor.stream_processors.rulefile import migrate_text
+
+    repo = Path(__file__).resolve().parents[2]
+    old = repo / "tests" / "data" / "rules" / "world_news.yaml"
+    new = _write(tmp_path, migrate_text(old.read_text(encoding="utf-8")), "new.yaml")
+    assert "version: 2" in Path(new).read_text() and "morphology: exact" in Path(new).read_text()
+    assert "#" in Path(new).read_text()  # comments kept
+    samples = repo / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+    docs = [parse_document(json.loads(line)) for line in samples.read_text().splitlines() if line.strip()]
+    docs += [
+        parse_document({"type": "news.article", "published_at": "2024-01-01T00:00:00+00:00", "source": "W", "title": t})
+        for t in ("Troops closes the border", "Parliament votes to ratify a treaty", "Strikes spread in ports")
+    ]
+    a, b = Engine(load_rules([str(old)])[1]), Engine(load_rules([new])[1])
+    for d in docs:
+        assert [s.model_dump() for s in a.extract(d)] == [s.model_dump() for s in b.extract(d)]
+    assert migrate_text(Path(new).read_text()) == Path(new).read_text()  # version 2: unchanged
+
+
+def test_docs_russian_example_pack_is_the_file_and_passes() -> None:
+    import re
+
+    repo = Path(__file__).resolve().parents[2]
+    doc = (repo / "docs" / "rules.md").read_text(encoding="utf-8")
+    block = re.search(r"## A Russian pack.*?```yaml\n(.*?)```", doc, re.S)
+    assert block is not None
+    path = repo / "docs" / "examples" / "dprk_russia_ru.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.split("\n", 1)[1] == block.group(1)
+    loaded, compiled = load_rules([str(path)])
+    results = run_examples([lp.pack for lp in loaded], compiled)
+    assert results and all(r.passed for r in results), [r.message for r in results if not r.passed]
