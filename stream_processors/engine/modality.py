@@ -103,12 +103,22 @@ def resolve(
         if direction == "after":
             reach = scope_after
             near = overlaps or (s > hi and s - hi <= reach)
-            where = f"{s - hi} word(s) after" if s > hi else "inside the signal's words"
+            if s > hi:
+                where = f"{s - hi} word(s) after"
+            elif overlaps:
+                where = "inside the signal's words"
+            else:
+                where = f"{lo - e} word(s) before, and it governs only words before it"
         else:
             # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
             reach = scope * 2 if cls == "conditional" else scope
             near = overlaps or (e < lo and lo - e <= reach)
-            where = f"{lo - e} word(s) before" if e < lo else ("inside the signal's words" if overlaps else "after")
+            if e < lo:
+                where = f"{lo - e} word(s) before"
+            elif overlaps:
+                where = "inside the signal's words"
+            else:
+                where = f"{s - hi} word(s) after, and it governs only words after it"
         if not near:
             if explain:
                 considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))

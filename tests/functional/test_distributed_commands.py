@@ -134,9 +134,11 @@ def test_fresh_directories_topics_produce_worker_archive_status_notify(
     res = cli(producer_dir, "produce", str(DATA), *b, "--once")
     assert res.returncode == 0, res.stderr
     assert "24 new documents" in res.stderr and "24 relayed to Kafka (0 spooled)" in res.stderr
-    assert count(producer_dir / "var" / "watchfloor.db", "news.article") + count(
-        producer_dir / "var" / "watchfloor.db", "official.statement"
-    ) == 24
+    assert (
+        count(producer_dir / "var" / "watchfloor.db", "news.article")
+        + count(producer_dir / "var" / "watchfloor.db", "official.statement")
+        == 24
+    )
 
     worker = start(worker_dir, tmp_path / "worker.log", "worker", *b, "--session-timeout", "6")
     archive = start(archive_dir, tmp_path / "archive.log", "archive", *b)

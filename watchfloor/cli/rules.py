@@ -91,3 +91,94 @@ def rules_migrate(
     if new != text:
         path.write_text(new, encoding="utf-8")
     out.print(f"{path}: version 2" + (" (unchanged)" if new == text else ", morphology: exact"), highlight=False)
+
+
+@rules_app.command("explain")
+def rules_explain(
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Documents: JSONL (.jsonl/.jsonl.gz) or feed files.")
+    ] = None,
+    rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--id", help="Only this detection id or signal name (repeatable).")
+    ] = None,
+    text: Annotated[
+        list[str] | None, typer.Option("--text", "-t", help="Explain this text as a document (repeatable).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="The title of the --text documents.")] = "",
+    language: Annotated[str | None, typer.Option(help="The language of the --text documents.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Also list documents in which no phrase was found.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Explain what the rules read in documents: per sentence the phrases, names and cues found, each
+    signal's modality (and why), captures and why a signal did not match; per detection why it fired
+    or not (modality, captures, group, lateness, realert, count and corroboration windows)."""
+    import json
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from watchfloor.backtest import read_events
+    from watchfloor.schemas.events import Document
+    from watchfloor.schemas.inputs import InputError, parse_document
+    from watchfloor.stream_processors.engine import Engine
+    from watchfloor.stream_processors.engine.explain_detections import explain_documents
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+
+    from ._explain_view import render
+
+    try:
+        _loaded, compiled = load_rules(_rule_specs(rules, config))
+    except RuleLoadError as e:
+        for p in e.problems:
+            typer.echo(str(p))
+        raise typer.Exit(1) from None
+    wanted = set(only) if only else None
+    if wanted:
+        unknown = wanted - set(compiled.signals) - {d.id for d in compiled.detections}
+        if unknown:
+            typer.echo(f"error: no detection or signal named {', '.join(sorted(unknown))}", err=True)
+            raise typer.Exit(1)
+    docs: list[Document] = []
+    now = datetime.now(UTC).isoformat()
+    for i, t in enumerate(text or []):
+        try:
+            docs.append(
+                parse_document(
+                    {
+                        "type": "news.article",
+                        "id": f"text-{i + 1}",
+                        "published_at": now,
+                        "source": "text",
+                        "title": title,
+                        "body": t,
+                        "language": language,
+                    }
+                )
+            )
+        except InputError as e:
+            typer.echo(f"error: --text {i + 1}: {e}", err=True)
+            raise typer.Exit(1) from None
+    if files:
+        loaded = read_events(files)
+        for err_line in loaded.errors:
+            typer.echo(err_line, err=True)
+        for dl in loaded.dead_letters:
+            typer.echo(f"{dl.origin}:{dl.line or 0}: skipped: {dl.reason}", err=True)
+        for d in loaded.documents:
+            if isinstance(d, Document):
+                docs.append(d)
+            elif not isinstance(d, float):
+                docs.append(d.build())
+    if not docs:
+        typer.echo("error: nothing to explain: give FILE(s) or --text", err=True)
+        raise typer.Exit(1)
+    explained, closing = explain_documents(Engine(compiled), docs, only=wanted)
+    if json_out:
+        payload = {
+            "documents": [e.to_json() for e in explained if every or e.sentences or e.detections],
+            "end_of_stream": [asdict(c) for c in closing],
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    render(out, compiled, explained, closing, every=every)

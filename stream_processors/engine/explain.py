@@ -1,0 +1,307 @@
+"""Why the rules read a document as they did: plain typed data for `watchfloor rules explain` and reports.
+
+Pure: no I/O, no clock. Two builders:
+
+- `explain_extraction(rules, doc)`: per sentence, the phrases, names and cues found; per signal that
+  could apply there, whether it matched and why not (context, mentions, a missing or excluded phrase,
+  `near`), or its window, modality (the deciding cue, and every cue with why it did or did not apply)
+  and captures (with the grammar that chose them).
+- `Explainer` (engine/explain_detections.py): runs documents through an Engine in order and adds, for
+  each signal made and each detection that uses it, whether the detection fired and why not (modality
+  or capture filters, a missing group value, lateness, the realert throttle, a count or corroboration
+  not reached within its window, parts of all_of / sequence missing, an absence still open).
+
+Every class has `to_json()`; the fields are the documented contract (docs/rules.md, "Explaining").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from watchfloor.schemas.events import Document
+
+from .compiler import CompiledRules, CompiledSignal, Node
+from .extract import DocumentView, Extractor, context_ok, evaluate, smallest_window
+from .scan import Sentence
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseFound:
+    """A phrase (`kind` "phrase") or an entity name (`kind` "entity") found in a sentence."""
+
+    atom: str  # the compiled key ("~ratifi", "@PRK")
+    text: str  # as the rule wrote it ("ratified", "@PRK North Korea")
+    kind: str
+    words: str  # the sentence's words it matched
+    start: int  # token offsets within the sentence
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class CueFound:
+    """A modality cue of the sentence and whether it governed the signal's words."""
+
+    cls: str  # negated | conditional | future | hedged
+    words: str
+    direction: str  # before | after | verb (Russian perfective, English headline)
+    applied: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFound:
+    name: str
+    value: str | None  # entity id
+    value_name: str | None  # the entity's display name
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalCheck:
+    """One signal on one sentence: made (`matched`), or why not."""
+
+    signal: str
+    matched: bool
+    reason: str  # "matched", or what failed
+    words: str = ""  # the matched window's words
+    modality: str | None = None
+    cue: str | None = None
+    modality_reason: str = ""
+    cues: tuple[CueFound, ...] = ()
+    captures: tuple[CaptureFound, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceExplanation:
+    index: int
+    text: str
+    phrases: tuple[PhraseFound, ...]
+    entities: tuple[str, ...]
+    signals: tuple[SignalCheck, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionCheck:
+    """One detection on one signal: fired, or why not. `kind`: fired, modality, capture, group, late,
+    realert, count, corroboration, all_of, sequence, absence."""
+
+    detection: str
+    signal: str
+    sentence_index: int
+    fired: bool
+    kind: str
+    reason: str
+    alert: dict[str, Any] | None = None  # rule, title, severity, confidence, group, id (when fired)
+
+
+@dataclass
+class DocumentExplanation:
+    document_id: str
+    title: str
+    source: str
+    published_at: str
+    language: str | None
+    # "no phrase of any signal", "no signal can match: ...", or "read": whether sentences were read.
+    read: str
+    sentences: list[SentenceExplanation] = field(default_factory=list)
+    signals: list[dict[str, Any]] = field(default_factory=list)  # the signals made (as in the event log)
+    detections: list[DetectionCheck] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)  # dead-letter reasons for this document's signals
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        return out
+
+    @property
+    def made(self) -> list[str]:
+        return [s["name"] for s in self.signals]
+
+
+def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | None = None) -> DocumentExplanation:
+    """Read one document as the extractor does, keeping every reason. `only`: signal names to report
+    (all the signals that have a phrase or name in a sentence, when None)."""
+    extractor = Extractor(rules)
+    exp = DocumentExplanation(
+        document_id=doc.id,
+        title=doc.title,
+        source=doc.source.name,
+        published_at=doc.published_at.isoformat(),
+        language=doc.language,
+        read="read",
+    )
+    scan, viable = extractor.scan(doc, every=True)
+    if scan is None:
+        exp.read = "no words"
+        return exp
+    sents = scan.sentences(every=True)
+    if not any(s.atoms for s in sents) and not rules.always_signals:
+        exp.read = "no phrase or name of any signal"
+    doc_entities: set[str] = set()
+    for s in sents:
+        doc_entities |= s.entities
+    whole = DocumentView(scan.text, sents)
+    headline = bool(doc.title)
+    for sent in sents:
+        phrases = tuple(_phrases(rules, sent))
+        considered = _considered(rules, sent, only)
+        checks = []
+        for name in considered:
+            sig = rules.signals[name]
+            checks.append(
+                _check(extractor, rules, sig, sent, doc_entities, whole, viable, headline and sent.index == 0)
+            )
+        if phrases or checks:
+            exp.sentences.append(
+                SentenceExplanation(sent.index, sent.text, phrases, tuple(sorted(sent.entities)), tuple(checks))
+            )
+    return exp
+
+
+def _phrases(rules: CompiledRules, sent: Sentence) -> list[PhraseFound]:
+    out = []
+    for key, spans in sent.atoms.items():
+        for a, b in spans:
+            if key.startswith("@"):
+                text = f"{key} {rules.entity_names.get(key[1:], '')}".strip()
+                kind = "entity"
+            else:
+                text, kind = rules.atom_text.get(key, key), "phrase"
+            out.append(PhraseFound(key, text, kind, sent.words(a, b), a - sent.start, b - sent.start))
+    return sorted(out, key=lambda p: (p.start, p.end, p.atom))
+
+
+def _considered(rules: CompiledRules, sent: Sentence, only: set[str] | None) -> list[str]:
+    names: set[str] = set(rules.always_signals)
+    for atom in sent.atoms:
+        names.update(rules.signals_by_atom.get(atom, ()))
+    if only is not None:
+        names &= only
+    return sorted(names)
+
+
+def _check(
+    extractor: Extractor,
+    rules: CompiledRules,
+    sig: CompiledSignal,
+    sent: Sentence,
+    doc_entities: set[str],
+    whole: DocumentView,
+    viable: set[str] | None,
+    headline: bool,
+) -> SignalCheck:
+    name = sig.name
+    if not context_ok(sig, doc_entities):
+        return SignalCheck(
+            name,
+            False,
+            "context: " + _entity_need(rules, sig.context_all, sig.context_any, sig.context_none, "the document"),
+        )
+    if sig.context_words is not None:
+        missing = why_not(rules, sig.context_words, whole)
+        if missing is not None:
+            return SignalCheck(name, False, f"context words: {missing} in the document")
+    ents = sent.entities
+    if (
+        (sig.mention_all and not sig.mention_all <= ents)
+        or (sig.mention_any and not (sig.mention_any & ents))
+        or (sig.mention_none and (sig.mention_none & ents))
+    ):
+        return SignalCheck(
+            name,
+            False,
+            "mentions: " + _entity_need(rules, sig.mention_all, sig.mention_any, sig.mention_none, "the sentence"),
+        )
+    missing = why_not(rules, sig.node, sent)
+    if missing is not None:
+        return SignalCheck(name, False, missing)
+    got = extractor.match_sentence(sig, sent, explain=True)
+    if got is None:
+        comps = [c for c in (evaluate(sig.node, sent, [None]) or []) if c]
+        win = smallest_window(comps)
+        width = (win[1] - win[0] + 1) if win else 0
+        return SignalCheck(name, False, f"near: its words span {width} words, more than near: {sig.near}")
+    modality, cue, why = extractor.modality(sent, got, headline=headline)
+    applied = {(c, w) for c, w, _d, a, _r in why.considered if a}
+    cues = tuple(
+        CueFound(c, w, d, a, r)
+        for c, w, d, a, r in why.considered
+        if a or (c, w) not in applied  # a cue listed both ways: the direction that applied says it
+    )
+    captures = tuple(
+        CaptureFound(
+            cname,
+            got.captures.get(cname),
+            rules.entity_names.get(got.captures.get(cname) or ""),
+            got.capture_reasons.get(cname, ""),
+        )
+        for cname, _c, _k in sig.captures
+    )
+    lo, hi = got.window
+    reason = "matched" if viable is None or name in viable else "matched (but the document gate said no)"
+    return SignalCheck(name, True, reason, sent.words(lo, hi), modality, cue, why.why, cues, captures)
+
+
+def _entity_need(
+    rules: CompiledRules, all_: frozenset[str], any_: frozenset[str], none: frozenset[str], where: str
+) -> str:
+    def names(ids: frozenset[str]) -> str:
+        return ", ".join(sorted(f"{i} ({rules.entity_names.get(i, i)})" for i in ids))
+
+    parts = []
+    if all_:
+        parts.append(f"{where} must name all of {names(all_)}")
+    if any_:
+        parts.append(f"{where} must name one of {names(any_)}")
+    if none:
+        parts.append(f"{where} must not name {names(none)}")
+    return "; ".join(parts)
+
+
+def why_not(rules: CompiledRules, node: Node, sent: Any) -> str | None:
+    """None when the condition holds in `sent` (a Sentence, or the whole document), else why not."""
+    tag = node[0]
+    if tag == "atom":
+        return None if sent.atoms.get(node[1]) else f"no {_atom(rules, node[1])!r}"
+    if tag == "any":
+        reasons = []
+        for child in node[1]:
+            r = why_not(rules, child, sent)
+            if r is None:
+                return None
+            reasons.append(r)
+        texts = list(dict.fromkeys(_atom(rules, c[1]) for c in node[1] if c[0] == "atom"))
+        if all(c[0] == "atom" for c in node[1]):
+            shown = ", ".join(repr(t) for t in texts[:8]) + (", …" if len(texts) > 8 else "")
+            return f"none of {shown}"
+        return " and ".join(reasons[:3])
+    if tag == "all":
+        for child in node[1]:
+            r = why_not(rules, child, sent)
+            if r is not None:
+                return r
+        return None
+    if tag == "none":
+        for child in node[1]:
+            if why_not(rules, child, sent) is None:
+                present = _present(rules, child, sent)
+                return f"excluded by {present!r}"
+        return None
+    if tag == "re":
+        return None if evaluate(node, sent, [None]) is not None else f"regex /{node[1].pattern}/ does not match"
+    return None
+
+
+def _present(rules: CompiledRules, node: Node, sent: Any) -> str:
+    if node[0] == "atom":
+        return _atom(rules, node[1])
+    for child in node[1] if node[0] in ("any", "all") else ():
+        if why_not(rules, child, sent) is None:
+            return _present(rules, child, sent)
+    return "a condition"
+
+
+def _atom(rules: CompiledRules, key: str) -> str:
+    if key.startswith("@"):
+        return f"{key} ({rules.entity_names.get(key[1:], key[1:])})"
+    return rules.atom_text.get(key, key)

@@ -1,0 +1,259 @@
+"""Why each detection fired or not on each signal: an Engine run over documents, with reasons (pure).
+
+The engine runs as in a replay; the Explainer watches its outputs and keeps, per detection and
+group, the signals each detection accepted and when it last fired. A detection that did not fire on
+a signal is explained from that record and the rule: the signal's modality or captures do not fit,
+it names no group, it came late, the group was throttled by `realert`, a count or corroboration has
+not enough distinct sources within its window, all_of / sequence parts are missing, an absence is
+still open. The reasons are derived from the rules and the outputs, not from the correlator's
+internal state, so they hold whatever the correlator's layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Document, Signal
+from watchfloor.schemas.rules import format_duration
+
+from .compiler import CompiledDetection, CompiledRef
+from .engine import Engine
+from .explain import DetectionCheck, DocumentExplanation, explain_extraction
+
+Seen = tuple[float, int, str, str]  # event time, ref index, source, document id
+
+
+def _when(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="minutes")
+
+
+def _ref_text(ref: CompiledRef) -> str:
+    where = "".join(f", {k}={v}" for k, v in ref.where)
+    return f"{ref.signal}{where}"
+
+
+def _group_of(det: CompiledDetection, sig: Signal) -> dict[str, str] | None:
+    group: dict[str, str] = {}
+    for g in det.group_by:
+        value = sig.source if g == "source" else sig.captures.get(g)
+        if value is None:
+            return None
+        group[g] = value
+    return group
+
+
+def _key(det_id: str, group: dict[str, str]) -> str:
+    return det_id + "|" + "|".join(f"{k}={v}" for k, v in sorted(group.items()))
+
+
+def _alert(d: Detection) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "rule": d.rule,
+        "title": d.title,
+        "severity": d.severity,
+        "confidence": d.confidence,
+        "group": dict(d.group),
+        "fired_at": d.fired_at.isoformat(),
+    }
+
+
+class Explainer:
+    """Feed documents in event-time order with `document()`; `finish()` moves event time to the end."""
+
+    def __init__(self, engine: Engine, *, only: set[str] | None = None) -> None:
+        self.engine = engine
+        self.rules = engine.rules
+        self.state = engine.initial_state()
+        self.only = only  # detection ids and signal names to report; None: all
+        self.seen: dict[str, list[Seen]] = {}
+        self.fired: dict[str, tuple[float, int]] = {}  # group key -> last fired (event time, severity rank)
+
+    def _wanted_signals(self) -> set[str] | None:
+        if self.only is None:
+            return None
+        names = {n for n in self.only if n in self.rules.signals}
+        for det in self.rules.detections:
+            if det.id in self.only:
+                names.update(r.signal for r in det.refs)
+        return names
+
+    def document(self, doc: Document) -> DocumentExplanation:
+        exp = explain_extraction(self.rules, doc, only=self._wanted_signals())
+        self.state, outs = self.engine.process_document(self.state, doc)
+        signals = [o for o in outs if isinstance(o, Signal)]
+        fired = [o for o in outs if isinstance(o, Detection)]
+        late = [o for o in outs if isinstance(o, DeadLetter) and o.origin == f"document:{doc.id}"]
+        exp.signals = [s.model_dump(mode="json") for s in signals]
+        exp.late = [dl.reason for dl in late]
+        explained: set[str] = set()
+        for sig in signals:
+            for det in self.rules.detections_by_signal.get(sig.name, ()):
+                if self.only is not None and det.id not in self.only and sig.name not in self.only:
+                    continue
+                check = self._check(det, sig, fired, late)
+                if check.alert is not None:
+                    explained.add(check.alert["id"])
+                exp.detections.append(check)
+        for d in fired:  # fired by this document's time alone (an absence whose window closed)
+            if d.id not in explained and (self.only is None or d.rule in self.only):
+                exp.detections.append(DetectionCheck(d.rule, "", -1, True, "fired", "the window closed", _alert(d)))
+        for d in fired:
+            self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
+        return exp
+
+    def finish(self, until: datetime | None = None) -> list[DetectionCheck]:
+        """Absences that fire once event time passes their windows (end of the stream + lateness)."""
+        wm = self.state.get("wm")
+        if until is None:
+            if wm is None:
+                return []
+            until = datetime.fromtimestamp(wm, UTC) + self.rules.lateness + timedelta(days=3650)
+        self.state, outs = self.engine.advance(self.state, until)
+        return [
+            DetectionCheck(d.rule, "", -1, True, "fired", "its window closed at the end of the stream", _alert(d))
+            for d in outs
+            if isinstance(d, Detection) and (self.only is None or d.rule in self.only)
+        ]
+
+    # -- one detection, one signal ---------------------------------------------------------------------
+    def _check(
+        self, det: CompiledDetection, sig: Signal, fired: list[Detection], late: list[DeadLetter]
+    ) -> DetectionCheck:
+        def out(kind: str, reason: str, alert: Detection | None = None) -> DetectionCheck:
+            return DetectionCheck(
+                det.id, sig.name, sig.sentence_index, alert is not None, kind, reason, _alert(alert) if alert else None
+            )
+
+        refs = [(i, r) for i, r in enumerate(det.refs) if r.signal == sig.name]
+        fitting = [(i, r) for i, r in refs if sig.modality in r.modalities]
+        if not fitting:
+            takes = ", ".join(sorted(refs[0][1].modalities)) if refs else "?"
+            cue = f" (cue {sig.cue!r})" if sig.cue else ""
+            return out("modality", f"the signal is {sig.modality}{cue}; {det.id} takes {takes}")
+        fitting = [(i, r) for i, r in fitting if all(sig.captures.get(k) == v for k, v in r.where)]
+        if not fitting:
+            wants = " or ".join(", ".join(f"{k}={v}" for k, v in r.where) for _i, r in refs)
+            got = ", ".join(f"{k}={v}" for k, v in sig.captures.items()) or "no captures"
+            return out("capture", f"{det.id} needs {wants}; the sentence gives {got}")
+        group = _group_of(det, sig)
+        if group is None:
+            missing = [g for g in det.group_by if g != "source" and g not in sig.captures]
+            return out("group", f"{det.id} groups by {', '.join(det.group_by)}; the sentence names no {missing[0]}")
+        if any(sig.name in dl.reason for dl in late):
+            reason = next(dl.reason for dl in late if sig.name in dl.reason)
+            return out("late", reason)
+        doc = sig.document_id
+        mine = [
+            d for d in fired if d.rule == det.id and d.group == group and any(e.event_id == doc for e in d.evidence)
+        ]
+        key = _key(det.id, group)
+        t = sig.published_at.timestamp()
+        for ri, _r in fitting:
+            self.seen.setdefault(key, []).append((t, ri, sig.source, doc))
+        if mine:
+            best = max(mine, key=lambda d: SEVERITY_RANK[d.severity])
+            return out("fired", "fired", best)
+        check: DetectionCheck = self._why_quiet(det, key, group, t, fitting[0][0], out)
+        return check
+
+    def _why_quiet(
+        self,
+        det: CompiledDetection,
+        key: str,
+        group: dict[str, str],
+        t: float,
+        ri: int,
+        out: Callable[..., DetectionCheck],
+    ) -> DetectionCheck:
+        d = det.definition
+        within = det.within.total_seconds() if det.within else 0.0
+        seen = self.seen.get(key, [])
+        where = f" for {', '.join(f'{k}={v}' for k, v in group.items())}" if group else ""
+        last = self.fired.get(key)
+        realert = det.realert.total_seconds()
+        throttled = last is not None and abs(t - last[0]) < realert
+        if det.kind == "any" and d.corroborate is None:
+            if throttled and last is not None:
+                return out(
+                    "realert",
+                    f"{det.id}{where} alerted at {_when(last[0])}; quiet for "
+                    f"{format_duration(det.realert)} (until {_when(last[0] + realert)})",
+                )
+            return out("realert", f"{det.id}{where} did not fire again")
+        if d.corroborate is not None:
+            c = d.corroborate
+            cw = c.within.total_seconds()
+            field = 2 if c.distinct == "source" else 3
+            distinct = {s[field] for s in seen if abs(s[0] - t) <= cw}
+            extra = (
+                f"; corroboration: {len(distinct)} of {c.at_least} distinct {c.distinct}s within "
+                f"{format_duration(c.within)} (then {c.severity}, confirmed)"
+            )
+            if throttled and last is not None:
+                return out(
+                    "corroboration",
+                    f"{det.id}{where} alerted at {_when(last[0])}, quiet for "
+                    f"{format_duration(det.realert)} unless more severe{extra}",
+                )
+        else:
+            extra = ""
+        if det.kind == "count":
+            cp = d.pattern.count
+            assert cp is not None
+            pick = 2 if cp.distinct == "source" else 3 if cp.distinct == "document" else None
+            inside = [s for s in seen if abs(s[0] - t) <= within]
+            n = len({s[pick] for s in inside}) if pick is not None else len(inside)
+            what = f"distinct {cp.distinct}s" if cp.distinct else "signals"
+            return out(
+                "count",
+                f"{n} of {cp.at_least} {what} within {format_duration(det.within)}{extra}"
+                if det.within
+                else f"{n} of {cp.at_least}{extra}",
+            )
+        if det.kind == "all_of":
+            have = {s[1] for s in seen if abs(s[0] - t) <= within}
+            missing = [_ref_text(r) for i, r in enumerate(det.refs) if i not in have]
+            if missing:
+                return out(
+                    "all_of",
+                    f"waiting for {', '.join(missing)} within {format_duration(det.within)}"
+                    if det.within
+                    else f"waiting for {', '.join(missing)}",
+                )
+        if det.kind == "sequence":
+            before = [i for i in range(ri) if not any(s[1] == i and t - within <= s[0] < t for s in seen)]
+            if before:
+                return out(
+                    "sequence",
+                    f"{_ref_text(det.refs[before[-1]])} must come first, within "
+                    f"{format_duration(det.within) if det.within else '-'}",
+                )
+            return out("sequence", f"waiting for {', '.join(_ref_text(r) for r in det.refs[ri + 1 :])} to follow")
+        if det.kind == "absence":
+            if ri == 0:
+                return out(
+                    "absence",
+                    f"fires at {_when(t + within)} unless {_ref_text(det.refs[1])} follows "
+                    f"(once event time passes it by the lateness)",
+                )
+            return out("absence", f"answers {_ref_text(det.refs[0])}: an open absence{where} is closed")
+        if throttled and last is not None:
+            return out(
+                "realert",
+                f"{det.id}{where} alerted at {_when(last[0])}; quiet for "
+                f"{format_duration(det.realert)} unless more severe{extra}",
+            )
+        return out(det.kind, f"did not fire{extra}")
+
+
+def explain_documents(
+    engine: Engine, docs: Iterable[Document], *, only: set[str] | None = None
+) -> tuple[list[DocumentExplanation], list[DetectionCheck]]:
+    """Explain documents in event-time order (as a backtest replays them), then the end of the stream."""
+    ex = Explainer(engine, only=only)
+    ordered = sorted(docs, key=lambda d: (d.published_at, d.id))
+    out = [ex.document(d) for d in ordered]
+    return out, ex.finish()

@@ -1,0 +1,159 @@
+"""`rules explain`: why a sentence made a signal or not, its modality and captures, and why each detection
+fired or not (filters, groups, lateness, realert, counts, corroboration, all_of, sequence, absence)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.stream_processors.engine.explain import explain_extraction
+from watchfloor.stream_processors.engine.explain_detections import Explainer, explain_documents
+
+from .engine_helpers import DATA, doc, engine_for
+
+PACK = "builtin:dprk_russia"
+PATTERNS = str(DATA / "rules" / "patterns.yaml")
+
+
+def _check(exp, signal):  # type: ignore[no-untyped-def]
+    return next(c for s in exp.sentences for c in s.signals if c.signal == signal)
+
+
+def test_sentence_level_reasons() -> None:
+    rules = engine_for(PACK).rules
+    exp = explain_extraction(
+        rules,
+        doc(
+            "Officials dismissed reports that North Korean troops had been sent to Russia, calling them fake. "
+            "Russia's parliament ratified the treaty with North Korea.",
+            title="Treaty news",
+        ),
+    )
+    dep = _check(exp, "troop_deployment")
+    assert dep.matched and dep.modality == "negated" and dep.cue == "dismissed"
+    assert {(c.words, c.direction, c.applied) for c in dep.cues} >= {
+        ("dismissed", "before", True),
+        ("calling them fake", "after", True),
+    }
+    rat = next(c for s in exp.sentences if s.index == 2 for c in s.signals if c.signal == "treaty_ratification")
+    assert rat.matched and rat.modality == "asserted"
+    assert [(c.name, c.value, "nearest mention before" in c.reason) for c in rat.captures] == [("party", "RUS", True)]
+    title = exp.sentences[0]
+    assert title.text == "Treaty news." and [p.words for p in title.phrases] == ["treaty"]
+    assert _check(exp, "treaty_signing").reason.startswith("mentions: the sentence must name all of PRK")
+    eng = _check(exp, "troop_engagement")
+    assert not eng.matched and eng.reason.startswith("none of 'fought'")
+
+
+def test_near_and_excluded_reasons() -> None:
+    rules = engine_for(PATTERNS).rules
+    far = explain_extraction(
+        rules, doc("Alphaland closed the ports, the airports, the railways, the roads and then the border.")
+    )
+    assert _check(far, "border_closed").reason.startswith("near: its words span")
+    rules = engine_for(PACK).rules
+    ex = explain_extraction(
+        rules,
+        doc("North Korea and Russia exchanged instruments of ratification; Russia's parliament ratified the treaty."),
+    )
+    assert _check(ex, "treaty_ratification").reason == "excluded by 'instruments of ratification'"
+
+
+def test_detection_reasons_over_a_timeline() -> None:
+    engine = engine_for(PACK)
+    docs = [
+        doc("Russia's parliament ratified the treaty with North Korea.", at=0, doc_id="a"),
+        doc("Russia's lower house ratified the treaty with North Korea.", at=2, doc_id="b", source="Wire B"),
+        doc("North Korea may ratify its treaty with Russia.", at=3, doc_id="c"),
+        doc("Hundreds of North Korean troops killed in Kursk, officials say.", at=4, doc_id="d"),
+        doc("North Korean troops killed in Kursk, a second outlet reports.", at=5, doc_id="e", source="Wire B"),
+        doc("More North Korean troops killed in Kursk, a third says.", at=6, doc_id="f", source="Wire C"),
+    ]
+    explained, _closing = explain_documents(engine, docs)
+    by_doc = {e.document_id: {(c.detection, c.kind): c for c in e.detections} for e in explained}
+    assert by_doc["a"][("treaty-ratified", "fired")].alert["title"] == "Russia ratified the DPRK–Russia treaty"
+    assert "waiting for treaty_ratification, party=PRK" in by_doc["a"][("treaty-ratified-by-both", "all_of")].reason
+    throttled = by_doc["b"][("treaty-ratified", "realert")]
+    assert "party=RUS alerted at" in throttled.reason and "quiet for 1d" in throttled.reason
+    assert "takes asserted" in by_doc["c"][("treaty-ratified", "modality")].reason
+    first = by_doc["d"][("troop-engagement", "fired")]
+    assert first.alert["confidence"] == "unconfirmed"
+    second = by_doc["e"][("troop-engagement", "fired")]
+    assert second.alert["severity"] == "high" and second.alert["confidence"] == "confirmed"
+    third = by_doc["f"][("troop-engagement", "corroboration")]
+    assert "quiet for 1d unless more severe" in third.reason and "3 of 2 distinct sources" in third.reason
+
+
+def test_late_and_group_reasons() -> None:
+    engine = engine_for(PATTERNS)  # lateness 1h
+    ex = Explainer(engine)
+    ex.document(doc("Talks between Alphaland and Betastan resumed.", at=10, doc_id="new"))
+    late = ex.document(doc("Alphaland closed the border.", at=0, doc_id="old"))
+    assert late.late and any(c.kind == "late" for c in late.detections)
+    # A count without enough sources, and an absence that is open.
+    ex2 = Explainer(engine)
+    e = ex2.document(doc("Alphaland closed the border.", at=0, doc_id="x"))
+    kinds = {c.detection: c for c in e.detections}
+    assert (
+        kinds["closure-corroborated"].kind == "count"
+        and "1 of 2 distinct sources" in kinds["closure-corroborated"].reason
+    )
+    assert (
+        kinds["closure-not-lifted"].kind == "absence"
+        and "unless border_reopened follows" in kinds["closure-not-lifted"].reason
+    )
+    closing = ex2.finish()
+    assert [c.detection for c in closing] == ["closure-not-lifted"]
+
+
+def test_cli_explain_text_file_id_and_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "rules",
+            "explain",
+            "--rules",
+            PACK,
+            "--text",
+            "Moscow and Pyongyang to exchange instruments of ratification next month",
+            "--id",
+            "ratification-exchange",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "future" in res.output and "not fired (modality)" in res.output
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        json.dumps(
+            {
+                "type": "news.article",
+                "published_at": "2024-10-24T10:00:00+00:00",
+                "source": "W",
+                "title": "Russian lawmakers ratify the partnership treaty with North Korea",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "type": "news.article",
+                "published_at": "2024-10-24T11:00:00+00:00",
+                "source": "W",
+                "title": "Weather is fine today",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(events), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert len(data["documents"]) == 1  # the weather item has no phrase of the rules
+    fired = [d for d in data["documents"][0]["detections"] if d["fired"]]
+    assert fired and fired[0]["alert"]["group"] == {"party": "RUS"}
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(events), "--all", "--json"])
+    assert len(json.loads(res.output)["documents"]) == 2
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, "--id", "nope", "--text", "x"])
+    assert res.exit_code == 1
