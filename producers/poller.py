@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol, TypeVar
@@ -25,10 +26,13 @@ from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, Even
 
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
-from .rss import DEFAULT_TIMEOUT, fetch_feed
+from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedResult, fetch_feed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+MAX_CONCURRENT_FETCHES = 8
+"""Feeds fetched at once in one poll (each within its own deadline)."""
 
 
 class IngestStore(EventLog, CheckpointStore, Protocol):
@@ -131,17 +135,49 @@ class SourcePoller:
             stop_event.wait(seconds)
 
     def _poll(self, *, due_only: bool, stop_event: threading.Event | None = None) -> PollSummary:
-        summary = PollSummary()
+        due: list[tuple[int, JsonlSource | RssSource]] = []
         for index, source in enumerate(self.sources):
-            if stop_event is not None and stop_event.is_set():
-                break
             now = time.monotonic()
             if due_only and isinstance(source, RssSource) and index in self._last_polled:
                 if now - self._last_polled[index] < source.poll.total_seconds():
                     continue
             self._last_polled[index] = now
-            result = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
-            result.seconds = time.monotonic() - now
+            due.append((index, source))
+        remote = [(i, s) for i, s in due if isinstance(s, RssSource) and _is_http(s.url)]
+        fetched = {i for i, _ in remote}
+        local = [(i, s) for i, s in due if i not in fetched]
+        results: dict[int, SourceResult] = {}
+        # Feeds are fetched at once, each within its own deadline, while the local sources are read here; each
+        # feed is committed as soon as it has arrived (on this thread: one writer), so a slow or hostile feed
+        # delays no other source past its own deadline (issue 9: one drip-fed feed held every alert for 45 s).
+        workers = max(1, min(MAX_CONCURRENT_FETCHES, len(remote)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed")
+        states = {i: self._feed_state(s) for i, s in remote}
+        try:
+            fetches = {pool.submit(self._fetch_rss, s, states[i]): (i, s) for i, s in remote}
+            started = time.monotonic()
+            for index, source in local:
+                if stop_event is not None and stop_event.is_set():
+                    break
+                began = time.monotonic()
+                results[index] = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
+                results[index].seconds = time.monotonic() - began
+            for done in as_completed(fetches):
+                index, source = fetches[done]
+                assert isinstance(source, RssSource)
+                try:
+                    feed = done.result()
+                except Exception as e:  # fetch_feed reports failures itself; this is a bug, not a bad feed
+                    log.exception("source %s: fetch failed", source.url)
+                    results[index] = SourceResult(origin=source.url, kind="rss", error=f"{type(e).__name__}: {e}")
+                    continue
+                results[index] = self._commit_rss(source, states[index], feed)
+                results[index].seconds = time.monotonic() - started  # fetched alongside the others
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        summary = PollSummary()
+        for index in sorted(results):
+            result = results[index]
             if result.error:
                 log.warning("source %s: %s", result.origin, result.error)
             summary.sources.append(result)
@@ -170,22 +206,32 @@ class SourcePoller:
             result.error = str(failed[0])
         return result
 
-    def _poll_rss(self, source: RssSource) -> SourceResult:
-        url = source.url
-        result = SourceResult(origin=url, kind="rss")
-        http = _is_http(url)
-        state: dict[str, str | None] = {}
-        if http:
-            saved = self.store.load_checkpoint(checkpoint_name(url)).state or {}
-            state = {"etag": saved.get("etag"), "modified": saved.get("modified")}
-        feed = fetch_feed(
-            url,
+    def _feed_state(self, source: RssSource) -> dict[str, str | None]:
+        """The cache validators kept from the feed's previous poll (HTTP only)."""
+        if not _is_http(source.url):
+            return {}
+        saved = self.store.load_checkpoint(checkpoint_name(source.url)).state or {}
+        return {"etag": saved.get("etag"), "modified": saved.get("modified")}
+
+    def _fetch_rss(self, source: RssSource, state: dict[str, str | None]) -> FeedResult:
+        return fetch_feed(
+            source.url,
             source_name=source.source_name,
             etag=state.get("etag"),
             modified=state.get("modified"),
             max_body_chars=self.max_body_chars,
-            timeout=self.timeout,
+            timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
+            max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
         )
+
+    def _poll_rss(self, source: RssSource) -> SourceResult:
+        state = self._feed_state(source)
+        return self._commit_rss(source, state, self._fetch_rss(source, state))
+
+    def _commit_rss(self, source: RssSource, state: dict[str, str | None], feed: FeedResult) -> SourceResult:
+        url = source.url
+        result = SourceResult(origin=url, kind="rss")
+        http = _is_http(url)
         result.warnings = list(feed.warnings)
         if feed.error is not None:
             result.error = feed.error.reason

@@ -1,9 +1,10 @@
 """RSS / Atom (and JSON Feed) producer: one feed -> Documents and DeadLetters, never an exception.
 
-Where a feed comes from: a local path, a file:// URL or an http(s) URL. HTTP is done here with urllib
-(with a timeout, which feedparser's own fetcher lacks) and sends If-None-Match / If-Modified-Since from
-the previous poll; a 304 means nothing new. feedparser then parses the bytes. JSON Feed
-(jsonfeed.org, versions 1 and 1.1) is read directly, since feedparser 6 does not know it.
+Where a feed comes from: a local path, a file:// URL or an http(s) URL. HTTP is done by feed_http.py
+(urllib, with an overall deadline per fetch and a size cap after decompression, which feedparser's own
+fetcher lacks); it sends If-None-Match / If-Modified-Since from the previous poll, and a 304 means
+nothing new. feedparser then parses the bytes. JSON Feed (jsonfeed.org, versions 1 and 1.1) is read
+directly, since feedparser 6 does not know it.
 
 Choices made here:
 
@@ -27,14 +28,11 @@ Choices made here:
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import re
-import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,16 +47,15 @@ import orjson
 from watchfloor.schemas.events import DeadLetter, Document, stable_id
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, parse_document, parse_timestamp
 
+from .feed_http import FetchFailed, fetch_http
+
 log = logging.getLogger(__name__)
 
-USER_AGENT = "watchfloor/0.1 (+feed poller)"
 DEFAULT_TIMEOUT = 30.0
+"""Seconds one fetch may take in all (connect, headers, body), not per read."""
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+"""Bytes a feed may have, on the wire and after decompression."""
 RAW_LIMIT = 500
-_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
-    "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
-)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
@@ -530,67 +527,32 @@ def _fetch_http(
     timeout: float,
     max_bytes: int,
 ) -> FeedResult:
-    req = urllib.request.Request(
-        url, headers={"User-Agent": USER_AGENT, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
-    )
-    if etag:
-        req.add_header("If-None-Match", etag)
-    if modified:
-        req.add_header("If-Modified-Since", modified)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            status: int = resp.status
-            headers = {k.lower(): v for k, v in resp.headers.items()}
-            final_url: str = resp.geturl()
-            data: bytes = resp.read(max_bytes + 1)
-    except urllib.error.HTTPError as e:
-        new_etag = e.headers.get("ETag") if e.headers else None
-        new_modified = e.headers.get("Last-Modified") if e.headers else None
-        e.close()
-        if e.code == 304:
+        got = fetch_http(url, etag=etag, modified=modified, deadline=timeout, max_bytes=max_bytes)
+    except FetchFailed as e:
+        if e.status == 304:
             log.info("%s: not modified", url)
             return FeedResult(
-                url=url, status=304, not_modified=True, etag=new_etag or etag, modified=new_modified or modified
+                url=url,
+                status=304,
+                not_modified=True,
+                etag=e.headers.get("etag") or etag,
+                modified=e.headers.get("last-modified") or modified,
             )
-        reason = f"HTTP {e.code} {e.reason}".rstrip()
-        return FeedResult(url=url, status=e.code, error=FeedError(url, reason, e.code), etag=etag, modified=modified)
-    except urllib.error.URLError as e:
-        reason = f"unreachable: {e.reason}"
-        return FeedResult(url=url, error=FeedError(url, reason), etag=etag, modified=modified)
-    except TimeoutError:
-        reason = f"unreachable: no response within {timeout:g}s"
-        return FeedResult(url=url, error=FeedError(url, reason), etag=etag, modified=modified)
-    except Exception as e:  # http.client errors, resets, bad URLs: report, never raise
-        reason = f"unreachable: {type(e).__name__}: {e}"
-        return FeedResult(url=url, error=FeedError(url, reason), etag=etag, modified=modified)
-
-    def failed(reason: str) -> FeedResult:
-        return FeedResult(url=url, status=status, error=FeedError(url, reason, status), etag=etag, modified=modified)
-
-    if len(data) > max_bytes:
-        return failed(f"response is larger than {max_bytes} bytes")
-    encoding = headers.get("content-encoding", "").strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            data = gzip.decompress(data)
-        elif encoding == "deflate":
-            try:
-                data = zlib.decompress(data)
-            except zlib.error:
-                data = zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
-    except (OSError, EOFError, zlib.error) as e:
-        return failed(f"cannot decompress {encoding} response: {e}")
-    headers["content-location"] = final_url
-    result = parse_feed(data, feed_url=url, source_name=source_name, headers=headers, max_body_chars=max_body_chars)
-    result.status = status
+        error = FeedError(url, e.reason, e.status)
+        return FeedResult(url=url, status=e.status, error=error, etag=etag, modified=modified)
+    headers = dict(got.headers)
+    headers["content-location"] = got.final_url
+    result = parse_feed(got.body, feed_url=url, source_name=source_name, headers=headers, max_body_chars=max_body_chars)
+    result.status = got.status
     if result.error is not None and result.error.status is None:
-        result.error = FeedError(url, result.error.reason, status)
+        result.error = FeedError(url, result.error.reason, got.status)
     if result.error is None:
         # keep the cache validators only for a feed that was read: a broken response must be re-fetched
         result.etag = headers.get("etag") or None
         result.modified = headers.get("last-modified") or None
     else:
         result.etag, result.modified = etag, modified
-    if final_url != url:
-        log.info("%s: redirected to %s", url, final_url)
+    if got.final_url != url:
+        log.info("%s: redirected to %s", url, got.final_url)
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .control import check_digest
 from .events import Severity
@@ -15,6 +15,29 @@ from .topics import DEFAULT_PREFIX
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_SECRET_PREFIXES = ("xox", "xapp-", "sk-", "ghp_", "glpat-")
+
+
+def _env_name(value: str, info: ValidationInfo) -> str:
+    # The message never repeats the value: a token pasted here instead of a variable's name would be echoed
+    # into terminals and logs by the very error meant to catch it.
+    if not value.isascii() or not (value.replace("_", "a").isalnum() and not value[:1].isdigit()):
+        raise ValueError(
+            f"{info.field_name} must be the NAME of an environment variable (letters, digits and _), not a "
+            "secret itself: put the secret into that variable and write the variable's name here"
+        )
+    if value.lower().startswith(_SECRET_PREFIXES):
+        raise ValueError(
+            f"{info.field_name} looks like a token, not the name of an environment variable: put the token into "
+            "a variable and write the variable's name here"
+        )
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+"""The name of an environment variable that holds a secret (never the secret)."""
 
 
 class JsonlSource(_Strict):
@@ -27,6 +50,8 @@ class RssSource(_Strict):
     url: str  # a URL (http/https/file) or a local path
     source_name: str | None = None  # defaults to the feed's title
     poll: Duration = timedelta(minutes=15)
+    timeout: Duration | None = None  # the whole fetch, not one read (None: 30s)
+    max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
 
 
 SourceConfig = Annotated[JsonlSource | RssSource, Field(discriminator="kind")]
@@ -48,7 +73,7 @@ class SlackChannel(_Strict):
     name: str
     channel: str  # Slack channel id or name, e.g. "#dprk-russia"
     # The token itself never sits in config. None: the `slack:` section's token_env (else SLACK_BOT_TOKEN).
-    token_env: str | None = None
+    token_env: EnvName | None = None
     base_url: str | None = None  # Slack Web API root; None: the `slack:` section's, else Slack itself
 
 
@@ -80,8 +105,8 @@ class Subscription(_Strict):
 class SlackApp(_Strict):
     """The `slack:` section: the Slack app (`watchfloor serve`) and the default for Slack channels."""
 
-    token_env: str = "SLACK_BOT_TOKEN"  # names the variable holding the bot token (xoxb-...)
-    signing_secret_env: str = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
+    token_env: EnvName = "SLACK_BOT_TOKEN"  # names the variable holding the bot token (xoxb-...)
+    signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
     base_url: str | None = None  # Web API root of a Slack-compatible server; None: Slack itself
     command: str = Field(default="/watchfloor", pattern=r"^/[a-z0-9_-]+$")  # the slash command's name
 

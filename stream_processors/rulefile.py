@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -107,6 +107,90 @@ def yaml_position(tree: Any, loc: Iterable[Any], *, at_key: bool = False) -> tup
             node = node[key]
         # Other loc parts (pydantic's union branch names) have no place in the file: skip them.
     return line, col
+
+
+MAX_YAML_NODES = 100_000
+"""Nodes a YAML file may stand for once its aliases are expanded (the bundled pack has about 2,000): a
+1 KB "billion laughs" file of nested aliases loads in milliseconds but expands to millions of nodes,
+which took 25 s and 269 MB and more to turn into the config or rule pack."""
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, list):
+        return list(node)
+    return []
+
+
+def alias_expansion_problem(
+    tree: Any,
+    name: str,
+    limit: int = MAX_YAML_NODES,
+    *,
+    position: Callable[[list[Any]], tuple[int, int]] | None = None,
+) -> RuleProblem | None:
+    """A problem if `tree` (as loaded, aliases shared) expands past `limit` nodes or refers to itself;
+    placed at the smallest node that is too big alone. Counts each shared node once (linear time).
+    `position` places a path of keys in the file (default: the ruamel round-trip tree's own marks)."""
+    place = position or (lambda path: yaml_position(tree, path))
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in _children(node))
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if isinstance(child, dict | list) and id(child) not in sizes:
+                if id(child) in on_path:
+                    return RuleProblem(name, *place(_path_to(tree, child)), "a YAML alias refers to itself")
+                stack.append((child, False))
+    if sizes.get(id(tree), 1) <= limit:
+        return None
+    path: list[Any] = []
+    node = tree
+    while True:  # walk down to the smallest node that is too big by itself
+        heavy = [(k, v) for k, v in _items(node) if isinstance(v, dict | list) and sizes[id(v)] > limit]
+        if not heavy:
+            break
+        k, node = heavy[0]
+        path.append(k)
+    line, col = place(path)
+    return RuleProblem(
+        name, line, col, f"YAML aliases expand to {sizes[id(node)]:,} nodes here, over the limit of {limit:,}"
+    )
+
+
+def _items(node: Any) -> list[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        return list(node.items())
+    return list(enumerate(node)) if isinstance(node, list) else []
+
+
+def _path_to(tree: Any, target: Any) -> list[Any]:
+    """The keys to where `target` first appears under `tree` (breadth first, each node once)."""
+    queue: list[tuple[Any, list[Any]]] = [(tree, [])]
+    seen: set[int] = set()
+    while queue:
+        node, path = queue.pop(0)
+        items = (
+            list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+        )
+        for k, v in items:
+            if v is target:
+                return [*path, k]
+            if isinstance(v, dict | list) and id(v) not in seen:
+                seen.add(id(v))
+                queue.append((v, [*path, k]))
+    return []
 
 
 def plain(node: Any) -> Any:
@@ -234,6 +318,9 @@ def _parse(text: str, name: str) -> LoadedPack:
             [RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")]
         )
     loaded = LoadedPack(name, None, text)  # type: ignore[arg-type]
+    bomb = alias_expansion_problem(data, name, position=loaded.position)
+    if bomb is not None:
+        raise RuleLoadError([bomb])
     problems: list[tuple[list[Any], str]] = []
     signals = data.get("signals")
     if isinstance(signals, dict):

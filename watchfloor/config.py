@@ -13,7 +13,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.config import AppConfig, FileChannel, JsonlSource, RssSource
-from watchfloor.stream_processors.rulefile import RuleProblem, plain, yaml_position
+from watchfloor.stream_processors.rulefile import RuleProblem, alias_expansion_problem, plain, yaml_position
 
 BUILTIN = "builtin:"
 
@@ -85,6 +85,9 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
         tree = CommentedMap()
     if not isinstance(tree, CommentedMap):
         raise ConfigError(f"{name}:1:1: a config file is a mapping (store, rules, sources, channels, subscriptions)")
+    bomb = alias_expansion_problem(tree, name)
+    if bomb is not None:
+        raise ConfigError(str(bomb))
     data: Any = plain(tree)
     try:
         cfg = AppConfig.model_validate(data)

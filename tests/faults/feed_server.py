@@ -1,0 +1,124 @@
+"""A local HTTP server with feeds that misbehave on purpose: slow drip, headers that never end, a gzip bomb.
+
+`hostile_feeds` (fixture) serves
+  /ok.xml        a small RSS feed with entries of its own, at once
+  /drip.xml      a valid feed body sent one byte every `drip_interval` seconds (about a minute in all)
+  /stall.xml     a status line, then nothing: the headers never end
+  /bomb.xml      a gzip body of ~70 KB that expands to 64 MiB (Content-Encoding: gzip)
+  /redirect      302 to /ok.xml
+and counts what it sent, so a test can tell how far a fetch got without reading a clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+DRIP_BYTES = 120
+
+
+def rss(prefix: str, n: int = 3) -> bytes:
+    items = "".join(
+        f"<item><title>{prefix} item {i}</title><link>https://{prefix}.example/{i}</link>"
+        f"<description>Harbour figures for week {i}.</description>"
+        f"<pubDate>Mon, 0{i + 1} Jan 2024 10:00:00 +0000</pubDate></item>"
+        for i in range(n)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{prefix}</title>{items}</channel></rss>'.encode()
+
+
+@dataclass
+class HostileFeeds:
+    base: str = ""
+    drip_interval: float = 0.5
+    drip_sent: int = 0  # bytes of /drip.xml sent so far (across requests)
+    during_drip: list[Callable[[], None]] = field(default_factory=list)  # called between drip bytes
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def _bomb() -> bytes:
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>bomb</title><description>'
+    return gzip.compress(body + b" " * (64 * 1024 * 1024) + b"</description></channel></rss>", compresslevel=9)
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    return _bomb()
+
+
+@pytest.fixture
+def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
+    state = HostileFeeds()
+    drip_body = rss("drip", 1).ljust(DRIP_BYTES, b" ")[:DRIP_BYTES]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            try:
+                self._get()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up: that is the point
+
+        def _get(self) -> None:
+            if self.path == "/ok.xml":
+                self._send(rss("ok"), {})
+            elif self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "/ok.xml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path == "/bomb.xml":
+                self._send(gzip_bomb, {"Content-Encoding": "gzip"})
+            elif self.path == "/stall.xml":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                self.wfile.flush()
+                state.stop.wait(60)
+            elif self.path == "/drip.xml":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(drip_body)))
+                self.end_headers()
+                for i in range(len(drip_body)):
+                    if state.stop.is_set():
+                        return
+                    self.wfile.write(drip_body[i : i + 1])
+                    self.wfile.flush()
+                    state.drip_sent += 1
+                    for hook in state.during_drip:
+                        hook()
+                    time.sleep(state.drip_interval)
+            else:
+                self.send_error(404)
+
+        def _send(self, body: bytes, extra: dict[str, str]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

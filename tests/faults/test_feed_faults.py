@@ -1,0 +1,74 @@
+"""Feed faults: a slow-drip server, headers that never end, a gzip bomb, beside feeds that behave.
+
+A fetch has one deadline for all of it (not a socket timeout per read) and a size cap that holds after
+decompression; feeds are fetched concurrently and each is committed when it arrives, so a hostile feed
+delays the others by nothing and itself by no more than its deadline. No clock is read here: how far a
+fetch got is what the server says it sent.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import timedelta
+
+from tests.faults.feed_server import DRIP_BYTES, HostileFeeds
+from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.rss import fetch_feed
+from watchfloor.schemas.config import RssSource
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+
+def test_a_drip_fed_feed_ends_at_its_deadline(hostile_feeds: HostileFeeds) -> None:
+    """One byte every 0.5 s would take a minute; every read is quick, so a socket timeout never fires."""
+    result = fetch_feed(hostile_feeds.url("/drip.xml"), timeout=2)
+    assert result.error is not None
+    assert "no complete response within 2s" in result.error.reason
+    assert hostile_feeds.drip_sent < DRIP_BYTES // 2  # the fetch gave up long before the body was through
+
+
+def test_headers_that_never_end_are_bounded_by_the_deadline(hostile_feeds: HostileFeeds) -> None:
+    result = fetch_feed(hostile_feeds.url("/stall.xml"), timeout=1)
+    assert result.error is not None and "no complete response within 1s" in result.error.reason
+
+
+def test_a_gzip_bomb_is_refused_after_decompression_without_holding_it(hostile_feeds: HostileFeeds) -> None:
+    cap = 2 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        result = fetch_feed(hostile_feeds.url("/bomb.xml"), max_bytes=cap)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.error is not None
+    assert f"larger than {cap} bytes after gzip decompression" in result.error.reason
+    assert peak < 4 * cap  # the 64 MiB body was never held
+
+
+def test_redirects_and_gzip_still_work(hostile_feeds: HostileFeeds) -> None:
+    result = fetch_feed(hostile_feeds.url("/redirect"))
+    assert result.ok and len(result.documents) == 3
+
+
+def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds) -> None:
+    """The poller fetches feeds concurrently and commits each when it arrives: the good feed's documents
+    are in the store while the drip feed is still being sent, and the poll ends at the drip's deadline."""
+    store = MemoryStore()
+    seen_while_dripping: list[int] = []
+    hostile_feeds.during_drip.append(lambda: seen_while_dripping.append(store.count(types={"news.article"})))
+    sources = [
+        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=3)),
+        RssSource(url=hostile_feeds.url("/ok.xml")),
+        RssSource(url=hostile_feeds.url("/bomb.xml"), max_bytes=1024 * 1024),
+        RssSource(url=hostile_feeds.url("/redirect")),
+    ]
+    summary = SourcePoller(store, sources).poll_once()
+    by_url = {s.origin: s for s in summary.sources}
+    assert [s.origin for s in summary.sources] == [s.url for s in sources]  # reported in config order
+    drip = by_url[hostile_feeds.url("/drip.xml")]
+    assert drip.error is not None and "within 3s" in drip.error
+    assert by_url[hostile_feeds.url("/bomb.xml")].error is not None
+    ok = by_url[hostile_feeds.url("/ok.xml")]
+    assert ok.ingested is not None and ok.ingested.accepted == 3
+    assert max(seen_while_dripping) == 3  # committed while the slow feed was still arriving
+    assert hostile_feeds.drip_sent < DRIP_BYTES // 2
+    assert store.count(types={"news.article"}) == 3  # /redirect serves the same entries: duplicates
