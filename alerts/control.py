@@ -52,6 +52,7 @@ class ControlState:
     position: int = 0
     subscriptions: dict[str, SubscriptionCreated] = field(default_factory=dict)  # active, by id
     removals: dict[str, int] = field(default_factory=dict)  # subscription id -> times removed
+    created_at_position: dict[str, int] = field(default_factory=dict)  # active subscription -> its event's position
     silences: dict[str, Silence] = field(default_factory=dict)  # every silence ever made, by id
     expired: dict[str, SilenceExpired] = field(default_factory=dict)  # ended early, by silence id
     acks: dict[str, list[AlertAcknowledged]] = field(default_factory=dict)  # alert id -> acknowledgements
@@ -63,7 +64,9 @@ class ControlState:
         try:
             if ev.type == ControlType.SUBSCRIPTION_CREATED:
                 sub = SubscriptionCreated.model_validate(ev.payload)
-                self.subscriptions.setdefault(sub.id, sub)  # a second create of an active id changes nothing
+                if sub.id not in self.subscriptions:  # a second create of an active id changes nothing
+                    self.subscriptions[sub.id] = sub
+                    self.created_at_position[sub.id] = stored.position
             elif ev.type == ControlType.SUBSCRIPTION_REMOVED:
                 rem = SubscriptionRemoved.model_validate(ev.payload)
                 if self.subscriptions.pop(rem.id, None) is not None:

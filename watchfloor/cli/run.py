@@ -89,6 +89,7 @@ def _cycle(pipeline: Any) -> None:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=lambda n: prog.advance(task, n))
     sent = pipeline.dispatcher.run_once()
+    digests = pipeline.digests.run_once()
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     polls = {src.origin: src.seconds for src in summary.sources}
     record_cycle(pipeline.store, datetime.now(UTC), time.monotonic() - started, polls)
@@ -96,6 +97,6 @@ def _cycle(pipeline: Any) -> None:
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
         f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts · "
-        f"{sent} alerts dispatched",
+        f"{sent} alerts dispatched" + (f" · {digests} digest(s) sent" if digests else ""),
         highlight=False,
     )
