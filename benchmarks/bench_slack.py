@@ -49,7 +49,7 @@ SYLLABLES = ["ka", "ro", "mi", "te", "lu", "sa", "no", "vi", "de", "ba", "zo", "
 
 def place_names(n: int) -> list[str]:
     """n distinct one-word place names made of syllables ("Karomi", ...): a gazetteer for the benchmark."""
-    names = ("".join(p).capitalize() for p in itertools.product(SYLLABLES, repeat=3))
+    names = ("".join(p).capitalize() for p in itertools.product(SYLLABLES, repeat=4))
     return list(itertools.islice(names, n))
 
 
@@ -128,21 +128,24 @@ def doc(i: int, place: str | None) -> dict[str, Any]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rate", type=float, default=200.0, help="documents per second (steady)")
+    ap.add_argument("--rate", type=float, default=0.0, help="documents per second (default: --load x capacity)")
+    ap.add_argument("--load", type=float, default=0.5, help="the steady load as a fraction of the measured capacity")
+    ap.add_argument("--burst", type=int, default=4000, help="documents in the capacity burst")
+    ap.add_argument("--burst-timeout", type=float, default=300.0)
     ap.add_argument("--every", type=int, default=20, help="every k-th document makes a detection")
     ap.add_argument("--seconds", type=float, default=60.0, help="how long the load runs")
     ap.add_argument("--interval", type=float, default=0.1, help="the pipeline's poll interval (run --interval)")
     ap.add_argument("--tick", type=float, default=0.05, help="seconds between ingest calls (documents per call: rate x tick)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
     args = ap.parse_args()
-    n_docs = int(args.rate * args.seconds)
-    n_triggers = n_docs // args.every
-    places = place_names(n_triggers + 1)
+    n_triggers = min(int(5_000 * args.seconds) // args.every, 40_000)  # enough place names for any rate we reach
+    names = place_names(n_triggers + 1 + args.burst // args.every + 1)
+    places, burst_places = names[: n_triggers + 1], names[n_triggers + 1 :]
 
     slack = TimedSlack().start()
     tmp = Path(tempfile.mkdtemp(prefix="wf-bench-slack-"))
     db = tmp / "wf.db"
-    (tmp / "pack.yaml").write_text(rule_pack(places), encoding="utf-8")
+    (tmp / "pack.yaml").write_text(rule_pack(names), encoding="utf-8")
     cfg = tmp / "watchfloor.yaml"
     cfg.write_text(
         f"store: sqlite:///{db}\nrules: [{tmp / 'pack.yaml'}]\nsources: []\n"
@@ -172,8 +175,32 @@ def main() -> int:
         )
         console.print(f"subscribed through the Slack app: HTTP {reply.status}: {reply.json()['text']}")
 
-        # -- the pipeline under a steady load --
         store = SqlStore(f"sqlite:///{db}")
+        # -- capacity: a burst, as fast as the pipeline takes it (first ingest -> last message accepted) --
+        before = len(slack.accepted)
+        with progress() as prog:
+            task = prog.add_task("capacity: a burst of documents", total=args.burst)
+            c0 = time.monotonic()
+            for start in range(0, args.burst, 500):
+                items = []
+                for i in range(start, min(start + 500, args.burst)):
+                    k = i // args.every
+                    place = burst_places[k] if i % args.every == args.every - 1 else None
+                    items.append(parse_document({**doc(i, place), "id": f"burst-{i}"}))
+                ingest(store, items, "bench-burst")
+                prog.advance(task, len(items))
+            want = before + args.burst // args.every
+            while len(slack.accepted) < want and time.monotonic() - c0 < args.burst_timeout:
+                time.sleep(0.01)
+            capacity = args.burst / (time.monotonic() - c0)
+            console.print(f"burst: {len(slack.accepted) - before} of {want - before} messages accepted")
+        rate = args.rate if args.rate else capacity * args.load
+        n_docs = int(rate * args.seconds)
+        n_triggers = n_docs // args.every
+        console.print(f"capacity {capacity:.0f} docs/s; latency load {rate:.0f} docs/s")
+        slack.accepted.clear()
+
+        # -- the pipeline under a steady load --
         watcher = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
         seen: dict[str, float] = {}  # place id -> detection first seen
         stop = threading.Event()
@@ -195,13 +222,13 @@ def main() -> int:
         watcher_thread.start()
         ingested: dict[str, float] = {}  # place id -> just before its document's ingest call
         late_calls = 0
-        per_call = max(1, round(args.rate * args.tick))
+        per_call = max(1, round(rate * args.tick))
         with progress() as prog:
-            task = prog.add_task(f"pipeline: {args.rate:g} docs/s, 1 in {args.every} alerts", total=n_docs)
+            task = prog.add_task(f"latency: {rate:.0f} docs/s, 1 in {args.every} alerts", total=n_docs)
             t0 = time.monotonic()
             trigger = 0
             for start in range(0, n_docs, per_call):
-                due = t0 + start / args.rate
+                due = t0 + start / rate
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -240,12 +267,12 @@ def main() -> int:
 
         client = WebClient(token=slack.token, base_url=slack.base_url)
         raw: list[float] = []
-        rate = n_triggers / load_seconds
+        post_rate = n_triggers / load_seconds
         with progress() as prog:
             task = prog.add_task("baseline: raw slack-sdk chat_postMessage", total=n_triggers)
             t0 = time.monotonic()
             for i in range(n_triggers):
-                delay = t0 + i / rate - time.monotonic()
+                delay = t0 + i / post_rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
                 c0 = time.monotonic()
@@ -263,6 +290,8 @@ def main() -> int:
     result = {
         "machine": machine(),
         "args": {k: str(v) for k, v in vars(args).items()},
+        "capacity_docs_per_s": capacity,
+        "load_docs_per_s": rate,
         "documents": n_docs,
         "detections_expected": n_triggers,
         "missing": missing,
