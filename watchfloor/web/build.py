@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
@@ -61,7 +62,11 @@ def build_services(
         from watchfloor.alerts.slackapp.app import build_app
 
         slack_app = build_app(ctx, token=token, signing_secret=secret, base_url=slack.base_url)
+    kafka_status = None
+    if "kafka" in cfg.model_fields_set:  # distributed mode configured: show its consumer groups' lag and members
+        kafka_status = kafka_summary(cfg)
     return Services(
+        kafka_status=kafka_status,
         store=store,
         control=control,
         context=ctx,
@@ -71,3 +76,24 @@ def build_services(
         pipeline_max_age=pipeline_max_age,
         now=now,
     )
+
+
+def kafka_summary(cfg: AppConfig) -> Callable[[], dict[str, Any]]:
+    """For the status page: the distributed pipeline's topics, consumer groups, members and lag."""
+
+    def status() -> dict[str, Any]:
+        from watchfloor.stream_processors.kafka.status import pipeline_status
+
+        st = pipeline_status(cfg.kafka.bootstrap, cfg.kafka.prefix, worker_group=cfg.kafka.app_id, timeout_s=3.0)
+        out: dict[str, Any] = {
+            "broker": st.bootstrap,
+            "prefix": st.prefix,
+            "caught up": "yes" if st.caught_up else "no",
+            "missing topics": ", ".join(st.missing) or "none",
+        }
+        for g in st.groups:
+            out[f"{g.role}: members"] = ", ".join(g.members) or "none"
+            out[f"{g.role}: lag"] = g.lag if g.started or g.role == "workers" else "not started"
+        return out
+
+    return status
