@@ -97,6 +97,7 @@ def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path:
     assert sum(1 for d in deliveries if d.status == "sent") == 7
     listed = [json.loads(line) for line in wf("alerts", "list", "--json", *c).splitlines()]
     assert sum(1 for r in listed if r["deliveries"] == {"archive": "suppressed"}) == 2
+    assert sum(1 for r in listed if r["silenced_by"] == {"archive": sil}) == 2
 
     assert wf("silences", "expire", later, *c).strip() == f"expired {later}"
     assert wf("silences", "remove", sil, *c).strip() == f"expired {sil}"

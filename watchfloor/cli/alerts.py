@@ -43,13 +43,21 @@ def alerts_list(
                     channels[se.event.payload["id"]] = tuple(se.event.payload.get("channels", ()))
             position = got[-1].position
         status = {d.id: {ch: st.delivery_status(d.id, ch) or "?" for ch in channels.get(d.id, ())} for d in dets}
+        # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
+        silenced = {
+            (r.alert_id, r.channel): r.detail.removeprefix("silenced by ")
+            for r in st.deliveries(statuses=("suppressed",))
+            if r.detail.startswith("silenced by ")
+        }
     finally:
         st.close()
     if as_json:
         from watchfloor.stream_processors.replay import detection_to_json
 
         for d in dets:
-            sys.stdout.write(json.dumps({**detection_to_json(d), "deliveries": status[d.id]}) + "\n")
+            row = {**detection_to_json(d), "deliveries": status[d.id]}
+            row["silenced_by"] = {ch: silenced[(d.id, ch)] for ch in status[d.id] if (d.id, ch) in silenced}
+            sys.stdout.write(json.dumps(row) + "\n")
         return
     table = Table()
     for col in ("fired at", "rule", "severity", "title", "deliveries"):
@@ -60,7 +68,11 @@ def alerts_list(
             d.rule,
             d.severity,
             d.title,
-            ", ".join(f"{k}:{v}" for k, v in status[d.id].items()) or "—",
+            ", ".join(f"{k}:{v}" + _by(silenced.get((d.id, k))) for k, v in status[d.id].items()) or "—",
         )
     out.print(table)
     out.print(f"{len(dets)} alerts", highlight=False)
+
+
+def _by(silence_id: str | None) -> str:
+    return f" ({silence_id})" if silence_id else ""
