@@ -26,6 +26,7 @@ def run(
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
     from watchfloor.stream_processors.rulefile import RuleLoadError
+    from watchfloor.web.activity import HeartbeatRecorder
 
     from ..wiring import EmbeddedPipeline, WiringError
 
@@ -42,6 +43,7 @@ def run(
     )
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     server = None
+    heartbeat = HeartbeatRecorder(pipeline.store)
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -53,7 +55,7 @@ def run(
             )
         while True:
             try:
-                _cycle(pipeline)
+                _cycle(pipeline, heartbeat)
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
@@ -69,12 +71,14 @@ def run(
     finally:
         if server is not None:
             server.stop()
+        try:
+            heartbeat.flush()
+        except Exception as e:  # the store may be what failed; closing must go on
+            err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
         pipeline.close()
 
 
-def _cycle(pipeline: Any) -> None:
-    from watchfloor.web.activity import record_cycle
-
+def _cycle(pipeline: Any, heartbeat: Any) -> None:
     started = time.monotonic()
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due()
@@ -85,14 +89,22 @@ def _cycle(pipeline: Any) -> None:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
         err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
     backlog = pipeline.runner.backlog()
+    sent = 0
+
+    def after_batch(n: int) -> None:
+        nonlocal sent
+        prog.advance(task, n)
+        # Deliver what each batch detected at once: under a steady stream of documents the runner can take
+        # many batches, and an alert must not wait for all of them (BENCHMARKS.md, Slack latency).
+        sent += pipeline.dispatcher.run_once()
+
     with progress_bar() as prog:
         task = prog.add_task("detecting", total=backlog)
-        stats = pipeline.runner.run_once(on_batch=lambda n: prog.advance(task, n))
-    sent = pipeline.dispatcher.run_once()
+        stats = pipeline.runner.run_once(on_batch=after_batch)
+    sent += pipeline.dispatcher.run_once()
     digests = pipeline.digests.run_once()
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
-    polls = {src.origin: src.seconds for src in summary.sources}
-    record_cycle(pipeline.store, datetime.now(UTC), time.monotonic() - started, polls)
+    heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
     err.print(
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "

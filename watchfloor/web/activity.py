@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -136,12 +137,19 @@ class ActivityView:
 # --- the pipeline's heartbeat ---------------------------------------------------------------------------------
 
 
-def record_cycle(store: CheckpointStore, finished_at: datetime, seconds: float, polls: Mapping[str, float]) -> None:
-    """Save one finished pipeline cycle: when, how long, and each polled source's duration (added to a running
-    histogram per source, so poll durations survive restarts and reach a separate `serve`)."""
+def record_cycle(
+    store: CheckpointStore,
+    finished_at: datetime,
+    seconds: float,
+    polls: Mapping[str, float] | Iterable[tuple[str, float]],
+    *,
+    cycles: int = 1,
+) -> None:
+    """Save finished pipeline cycles: when the last ended, how long it took, and each poll's duration (added to
+    a running histogram per source, so poll durations survive restarts and reach a separate `serve`)."""
     state = store.load_checkpoint(HEARTBEAT).state or {}
     hist: dict[str, Any] = dict(state.get("polls") or {})
-    for origin, secs in polls.items():
+    for origin, secs in polls.items() if isinstance(polls, Mapping) else polls:
         h = hist.get(origin) or {"buckets": [0] * len(POLL_BUCKETS), "sum": 0.0, "count": 0}
         buckets = list(h["buckets"])
         for i, bound in enumerate(POLL_BUCKETS):
@@ -151,10 +159,37 @@ def record_cycle(store: CheckpointStore, finished_at: datetime, seconds: float, 
     new = {
         "finished_at": finished_at.astimezone(UTC).isoformat(),
         "seconds": seconds,
-        "cycles": int(state.get("cycles", 0)) + 1,
+        "cycles": int(state.get("cycles", 0)) + cycles,
         "polls": hist,
     }
     store.commit(HEARTBEAT, Checkpoint(0, new), [])
+
+
+class HeartbeatRecorder:
+    """The live loop's heartbeat, saved at most once per `every` seconds: each save is a store commit (an
+    fsync), and a loop polling every 100 ms would otherwise add ten a second to the alerts' own commits."""
+
+    def __init__(self, store: CheckpointStore, every: float = 1.0) -> None:
+        self.store = store
+        self.every = every
+        self._polls: list[tuple[str, float]] = []
+        self._last: tuple[datetime, float] | None = None
+        self._cycles = 0
+        self._saved = float("-inf")
+
+    def cycle(self, finished_at: datetime, seconds: float, polls: Mapping[str, float]) -> None:
+        self._polls.extend(polls.items())
+        self._last = (finished_at, seconds)
+        self._cycles += 1
+        if time.monotonic() - self._saved >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._last is None:
+            return
+        record_cycle(self.store, *self._last, self._polls, cycles=self._cycles)
+        self._polls, self._last, self._cycles = [], None, 0
+        self._saved = time.monotonic()
 
 
 @dataclass(frozen=True)
