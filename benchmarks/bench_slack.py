@@ -135,7 +135,9 @@ def main() -> int:
     ap.add_argument("--every", type=int, default=20, help="every k-th document makes a detection")
     ap.add_argument("--seconds", type=float, default=60.0, help="how long the load runs")
     ap.add_argument("--interval", type=float, default=0.1, help="the pipeline's poll interval (run --interval)")
-    ap.add_argument("--tick", type=float, default=0.05, help="seconds between ingest calls (documents per call: rate x tick)")
+    ap.add_argument(
+        "--tick", type=float, default=0.05, help="seconds between ingest calls (rate x tick documents each)"
+    )
     ap.add_argument("--json", type=Path, help="write every measurement here")
     args = ap.parse_args()
     n_triggers = min(int(5_000 * args.seconds) // args.every, 40_000)  # enough place names for any rate we reach
