@@ -95,7 +95,9 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         self._conns = conns
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._conns.track(http.client.HTTPSConnection), req)
+        # As urllib's own handler: its SSL context (certificates verified by default).
+        context = getattr(self, "_context", None)  # set by HTTPSHandler.__init__ (not in its stubs)
+        return self.do_open(self._conns.track(http.client.HTTPSConnection), req, context=context)
 
 
 class _Decoder:
@@ -142,9 +144,7 @@ class _Decoder:
         raise FetchFailed(f"unsupported content-encoding {self.encoding!r}")
 
 
-def fetch_http(
-    url: str, *, etag: str | None, modified: str | None, deadline: float, max_bytes: int
-) -> HttpFeed:
+def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: float, max_bytes: int) -> HttpFeed:
     """GET `url` within `deadline` seconds in all, with at most `max_bytes` before and after decoding.
     Raises FetchFailed (a 304 is FetchFailed with status 304 and the response headers)."""
     started = time.monotonic()

@@ -45,7 +45,13 @@ import feedparser
 import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document, stable_id
-from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, parse_document, parse_timestamp
+from watchfloor.schemas.inputs import (
+    DEFAULT_MAX_BODY_CHARS,
+    MAX_ID_CHARS,
+    InputError,
+    parse_document,
+    parse_timestamp,
+)
 
 from .feed_http import FetchFailed, fetch_http
 
@@ -306,10 +312,13 @@ def _from_json_feed(item: Mapping[str, Any], feed_language: str | None) -> _Entr
 
 def _entry_id(entry: _Entry, feed_key: str) -> str:
     if entry.guid:
-        return entry.guid if ":" in entry.guid else f"{feed_key}#{entry.guid}"
-    if entry.link:
-        return entry.link
-    return "rss-" + stable_id(feed_key, entry.title, entry.body)
+        ident = entry.guid if ":" in entry.guid else f"{feed_key}#{entry.guid}"
+    elif entry.link:
+        ident = entry.link
+    else:
+        return "rss-" + stable_id(feed_key, entry.title, entry.body)
+    # An id over the contract's limit (a link with a long tracking query, say) is hashed, still stable.
+    return ident if len(ident) <= MAX_ID_CHARS and "\x00" not in ident else "rss-" + stable_id(feed_key, ident)
 
 
 def _truncate(text: str, limit: int = RAW_LIMIT) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tracemalloc
 from datetime import timedelta
+from pathlib import Path
 
 from tests.faults.feed_server import DRIP_BYTES, HostileFeeds
 from watchfloor.producers.poller import SourcePoller
@@ -72,3 +73,18 @@ def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds
     assert max(seen_while_dripping) == 3  # committed while the slow feed was still arriving
     assert hostile_feeds.drip_sent < DRIP_BYTES // 2
     assert store.count(types={"news.article"}) == 3  # /redirect serves the same entries: duplicates
+
+
+def test_an_entry_whose_link_is_longer_than_an_id_may_be_gets_a_stable_hashed_id(tmp_path: Path) -> None:
+    link = "https://news.example/story?" + "utm=x&" * 200  # 1,227 characters, no guid
+    feed = tmp_path / "long.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>Long link</title>'
+        f"<link>{link.replace('&', '&amp;')}</link><pubDate>Mon, 01 Jan 2024 10:00:00 +0000</pubDate>"
+        "</item></channel></rss>",
+        encoding="utf-8",
+    )
+    first, again = fetch_feed(str(feed)), fetch_feed(str(feed))
+    (doc,) = first.documents
+    assert doc.id.startswith("rss-") and doc.id == again.documents[0].id
+    assert doc.url == link
