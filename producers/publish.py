@@ -18,7 +18,7 @@ import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EventLog
-from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError
+from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class _Batch:
         clash: set[int] = set()
         for i, ev in enumerate(self.docs):
             first = seen.setdefault(ev.id, ev)
-            if first is not ev and (first.type != ev.type or first.payload != ev.payload):
+            if first is not ev and (first.type != ev.type or payload_differs(first.payload, ev.payload)):
                 clash.add(i)
         held = set(self.store.find_conflicts(self.docs)) if isinstance(self.store, ConflictCheck) else set()
         if held:

@@ -213,12 +213,13 @@ class CheckedInput:
         body: str,
         issuer: Issuer | None,
         record: _InputRecord | None = None,
+        ts: float | None = None,
     ) -> None:
         self.obj = obj
         self.record = record
         self.type = typ
         self.published_at = published_at
-        self.ts = published_at.timestamp()
+        self.ts = published_at.timestamp() if ts is None else ts
         self.source_name = source_name
         self.title = title
         self.body = body
@@ -274,10 +275,17 @@ class CheckedInput:
 # orjson + check_document, so verdicts and error messages are those of the one full contract check.
 
 
+# Length bounds are checked by msgspec in C (max_length counts code points, as len() does): a line over one
+# is declined here and explained by the full check. The NUL in an id is looked for in Python (rare field).
+_Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS)]
+_Url = Annotated[str, msgspec.Meta(max_length=MAX_URL_CHARS)]
+_Short = Annotated[str, msgspec.Meta(max_length=MAX_SHORT_CHARS)]
+
+
 class _SourceRecord(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    url: str | None = None
-    kind: str | None = None
+    name: _Name
+    url: _Url | None = None
+    kind: _Short | None = None
 
 
 _NO_METADATA = msgspec.Raw(b"null")
@@ -286,12 +294,12 @@ _NO_METADATA = msgspec.Raw(b"null")
 class _InputRecord(msgspec.Struct, forbid_unknown_fields=True):
     type: Literal["news.article", "official.statement"]
     published_at: Annotated[datetime, msgspec.Meta(tz=True)]  # parsed as parse_timestamp does
-    source: str | _SourceRecord
-    id: str | None = None
-    url: str | None = None
-    title: str | None = None
+    source: _Name | _SourceRecord  # a name over the limit before strip() is declined: the full check decides
+    id: Annotated[str, msgspec.Meta(max_length=MAX_ID_CHARS)] | None = None
+    url: _Url | None = None
+    title: Annotated[str, msgspec.Meta(max_length=MAX_TITLE_CHARS)] | None = None
     body: str | None = None
-    language: str | None = None
+    language: _Short | None = None
     issuer: None = None  # an issuer takes the full path (pydantic validates it)
     # Kept as raw JSON: decoded by orjson only when present, so values are orjson's (big integers).
     metadata: msgspec.Raw = _NO_METADATA  # a line without metadata gets this very object
@@ -318,7 +326,7 @@ def check_json_line(
     """One JSON line -> a CheckedInput when it certainly passes the contract, else None: then decide
     with check_document(orjson.loads(raw)), which also explains what is wrong. With `time_only`, for a
     line whose document no rule can match: every check, but only its event time is returned."""
-    if len(raw) > max(MAX_RECORD_BYTES, 8 * max_body_chars):
+    if len(raw) > MAX_RECORD_BYTES and len(raw) > 8 * max_body_chars:
         return None
     try:
         rec = _decode_record(raw)
@@ -327,28 +335,20 @@ def check_json_line(
     src = rec.source
     if isinstance(src, str):
         name = src.strip()
-        if not name or len(name) > MAX_NAME_CHARS:
+        if not name:
             return None
     else:
         name = src.name  # as _check_source: an object's name is kept as given
-        if not name.strip() or len(name) > MAX_NAME_CHARS:
-            return None
-        if (src.url is not None and len(src.url) > MAX_URL_CHARS) or (
-            src.kind is not None and len(src.kind) > MAX_SHORT_CHARS
-        ):
+        if not name.strip():
             return None
     title = rec.title or ""
     body = rec.body or ""
     if (not title or title.isspace()) and (not body or body.isspace()):
         return None
-    if len(body) > max_body_chars or len(title) > MAX_TITLE_CHARS:
+    if len(body) > max_body_chars:
         return None
     rid = rec.id
-    if rid is not None and (not rid.strip() or len(rid) > MAX_ID_CHARS or "\x00" in rid):
-        return None
-    if (rec.url is not None and len(rec.url) > MAX_URL_CHARS) or (
-        rec.language is not None and len(rec.language) > MAX_SHORT_CHARS
-    ):
+    if rid is not None and (not rid.strip() or "\x00" in rid):
         return None
     if rec.metadata is not _NO_METADATA and not _fast_metadata_ok(bytes(rec.metadata)):
         return None
@@ -358,7 +358,7 @@ def check_json_line(
         return None
     if time_only:
         return ts
-    return CheckedInput(None, rec.type, published_at, name, title, body, None, rec)
+    return CheckedInput(None, rec.type, published_at, name, title, body, None, rec, ts)
 
 
 def _fast_metadata_ok(meta: bytes) -> bool:
@@ -374,6 +374,10 @@ def _fast_metadata_ok(meta: bytes) -> bool:
     # Brackets counted in the raw text bound the nesting from above: most metadata needs no walk.
     if meta.count(b"{") + meta.count(b"[") > MAX_METADATA_DEPTH and metadata_too_deep(value):
         return False
+    if len(meta) * 5 <= MAX_METADATA_BYTES:
+        # Written again compactly, JSON grows only where a float is spelt with an exponent (1e15 ->
+        # 1000000000000000.0: 4.5x at most), so small raw metadata is within the limit without dumping it.
+        return True
     try:
         return len(orjson.dumps(value)) <= MAX_METADATA_BYTES
     except TypeError:

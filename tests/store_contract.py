@@ -260,6 +260,10 @@ class StoreContract(LedgerContract):
         assert store.find_conflicts(again) == ["e2", "e3"]
         assert store.find_conflicts([]) == []
         assert store.find_conflicts([ev(5)]) == []
+        # A key only one side has (a field a later release adds) is no conflict; a nested value that differs is.
+        store.append([ev(6, payload={"v": "a", "src": {"name": "W"}})])
+        assert store.find_conflicts([ev(6, payload={"v": "a", "src": {"name": "W", "kind": "feed"}, "new": 1})]) == []
+        assert store.find_conflicts([ev(6, payload={"v": "a", "src": {"name": "X"}})]) == ["e6"]
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ the rest of its batch. Messages are safe to print: a store URL in them has its p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -52,6 +52,15 @@ class RecordRejected(ValueError):
         super().__init__(f"event {event_id[:200]!r}: {reason}")
 
 
+def payload_differs(old: Any, new: Any) -> bool:
+    """Whether a payload held under an id says something else than a new one: a value of a key both have
+    differs (objects compared key by key). A key only one of them has does not count, so a field that a
+    later release adds to a payload does not turn every re-read document into a conflict."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return any(k in old and payload_differs(old[k], v) for k, v in new.items())
+    return bool(old != new)
+
+
 def check_event(ev: Event, index: int = 0) -> str:
     """The event's payload as the JSON text a store keeps, or RecordRejected if no store could keep it.
 
@@ -69,4 +78,12 @@ def check_event(ev: Event, index: int = 0) -> str:
         raise RecordRejected(ev.id, f"payload cannot be stored as JSON: {e}", index=index, field="payload") from None
 
 
-__all__ = ["MAX_EVENT_ID_BYTES", "RecordRejected", "StoreError", "StoreProblem", "check_event", "redact_url"]
+__all__ = [
+    "MAX_EVENT_ID_BYTES",
+    "RecordRejected",
+    "StoreError",
+    "StoreProblem",
+    "check_event",
+    "payload_differs",
+    "redact_url",
+]

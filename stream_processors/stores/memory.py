@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, DeliveryRecord, StoredEvent
-from .errors import check_event
+from .errors import check_event, payload_differs
 from .memory_ledger import MemoryDeliveryLedger
 
 
@@ -45,7 +45,8 @@ class MemoryStore(MemoryDeliveryLedger):
         for ev in events:
             at = self._ids.get(ev.id)
             old = self._events[at].event if at is not None else None
-            if old is not None and (old.type != ev.type or old.payload != ev.payload) and ev.id not in out:
+            differs = old is not None and (old.type != ev.type or payload_differs(old.payload, ev.payload))
+            if differs and ev.id not in out:
                 out.append(ev.id)
         return out
 

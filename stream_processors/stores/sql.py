@@ -59,7 +59,7 @@ from sqlalchemy.pool import StaticPool
 from watchfloor.schemas.events import Event
 
 from ..ports import Checkpoint, StoredEvent
-from .errors import StoreError, check_event
+from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, migrate
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
@@ -262,7 +262,8 @@ class SqlStore(SqlDeliveryLedger):
             return self._append_in(conn, batch)
 
     def find_conflicts(self, events: Sequence[Event]) -> list[str]:
-        """Ids of `events` that the log already holds with another type or payload (same id, other content)."""
+        """Ids of `events` that the log already holds with another type or payload (same id, other content;
+        see errors.payload_differs)."""
         wanted: dict[str, Event] = {}
         for ev in events:
             if "\x00" not in ev.id:  # never stored (check_event), and PostgreSQL cannot even look it up
@@ -275,7 +276,7 @@ class SqlStore(SqlDeliveryLedger):
                 chunk = ids[i : i + _ID_CHUNK]
                 for got_id, got_type, got_payload in conn.execute(stmt.where(events_table.c.id.in_(chunk))):
                     ev = wanted[got_id]
-                    if got_type != ev.type or orjson.loads(got_payload) != ev.payload:
+                    if got_type != ev.type or payload_differs(orjson.loads(got_payload), ev.payload):
                         out.add(got_id)
         return [i for i in ids if i in out]
 
