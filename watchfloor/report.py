@@ -66,11 +66,14 @@ def _num(v: Any) -> str:
     return _e(v)
 
 
-def _delta(change: Any) -> str:
+def _delta(change: Any, column: str) -> str:
+    """' (+0.17)' after a score; for counts of errors (FP, FN) a fall is the good direction."""
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
-    text = f"{change:+.2f}" if isinstance(change, float) else f"{change:+d}"
-    return f' <small class="{"up" if change > 0 else "down"}">({text})</small>'
+    counted = column in ("tp", "fp", "fn", "alerts", "positives")
+    text = f"{int(change):+d}" if counted else f"{change:+.2f}"
+    good = change < 0 if column in ("fp", "fn") else change > 0
+    return f' <small class="{"up" if good else "down"}">({text})</small>'
 
 
 def _scores_section(result: dict[str, Any]) -> str:
@@ -85,7 +88,7 @@ def _scores_section(result: dict[str, Any]) -> str:
     for rule, s in items:
         d = delta.get("overall") if rule == "overall" else (delta.get("per_rule") or {}).get(rule)
         cells = "".join(
-            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change')) if d else ''}</td>" for c in cols
+            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}</td>" for c in cols
         )
         lead = s.get("lead_time_s") or {}
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'

@@ -310,3 +310,21 @@ def test_reading_a_store_reports_records(tmp_path: Path) -> None:
     docs = list(documents_from_store(st, batch=4, on_records=got.append))
     st.close()
     assert len(docs) == sum(got) == len(lines) and got[0] == 4
+
+
+@pytest.mark.parametrize(("kind", "unit"), [("bytes", "MB"), ("records", "/")])
+def test_progress_bars_show_the_total_and_an_eta(kind: str, unit: str) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from watchfloor.cli.backtest import progress
+
+    buf = StringIO()
+    console = Console(file=buf, force_terminal=True, width=160)
+    with progress(kind, console) as prog:
+        task = prog.add_task("reading", total=4_000_000)
+        prog.advance(task, 1_000_000)
+        prog.refresh()
+    text = buf.getvalue()
+    assert "reading" in text and "25%" in text and "ETA" in text and unit in text

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -38,7 +39,7 @@ class Order(StrEnum):
     random = "random"
 
 
-def _progress(kind: str) -> Progress:
+def progress(kind: str, console: Console = err) -> Progress:
     """Bars with a total and an ETA: bytes for files, records for stores, Kafka and the replay."""
     amount = (DownloadColumn(), TransferSpeedColumn()) if kind == "bytes" else (MofNCompleteColumn(),)
     return Progress(
@@ -50,9 +51,9 @@ def _progress(kind: str) -> Progress:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=err,
+        console=console,
         transient=True,
-        disable=not err.is_terminal,
+        disable=not console.is_terminal,
     )
 
 
@@ -71,7 +72,7 @@ class _Bar:
 
 @contextmanager
 def _bar(kind: str, description: str, total: float | None) -> Iterator[_Bar]:
-    with _progress(kind) as prog:
+    with progress(kind) as prog:
         yield _Bar(prog, prog.add_task(description, total=total))
 
 

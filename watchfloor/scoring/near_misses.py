@@ -20,7 +20,18 @@ from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.compiler import CompiledDetection, CompiledRef
 
-REASON_KINDS = ("modality", "capture", "group", "lateness", "realert", "count", "window", "absence", "unused")
+REASON_KINDS = (
+    "modality",
+    "capture",
+    "group",
+    "lateness",
+    "realert",
+    "corroboration",
+    "count",
+    "window",
+    "absence",
+    "unused",
+)
 
 
 @dataclass(frozen=True)
@@ -124,8 +135,8 @@ class NearMissCollector:
     def _note_accepted(self, sig: Signal) -> None:
         t = sig.published_at.timestamp()
         for det in self.rules.detections_by_signal.get(sig.name, ()):
-            if det.kind == "any":
-                continue  # `any` needs no window history to explain
+            if det.kind == "any" and det.definition.corroborate is None:
+                continue  # a plain `any` needs no window history to explain
             for ri, ref in enumerate(det.refs):
                 if ref.signal == sig.name and _ref_problem(det, ref, sig) is None:
                     group = _group(det, sig)
@@ -182,6 +193,20 @@ class NearMissCollector:
             if later:
                 return Reason("absence", f"{det.refs[1].signal} followed within {w}: {det.id} stays silent", det.id)
             return Reason("window", f"{det.id}'s {w} window had not closed when the replay ended", det.id)
+        if earlier and det.definition.corroborate is not None:
+            corr = det.definition.corroborate
+            cw = corr.within.total_seconds()
+            near = [s for s in self._accepted.get(gkey, ()) if abs(s.t - t) <= cw]
+            distinct = sorted({s.source if corr.distinct == "source" else s.document for s in near})
+            if len(distinct) < corr.at_least:
+                what = "sources" if corr.distinct == "source" else "documents"
+                return Reason(
+                    "corroboration",
+                    f"{det.id} stays unconfirmed: it needs {corr.at_least} distinct {what} within "
+                    f"{format_duration(corr.within)} and has {len(distinct)} ({', '.join(distinct)}); "
+                    f"another report from them is throttled by realert {format_duration(det.realert)}",
+                    det.id,
+                )
         if earlier:
             a = min(earlier, key=lambda a: abs(a.fired_at.timestamp() - t))
             return Reason(
