@@ -328,3 +328,21 @@ def test_progress_bars_show_the_total_and_an_eta(kind: str, unit: str) -> None:
         prog.refresh()
     text = buf.getvalue()
     assert "reading" in text and "25%" in text and "ETA" in text and unit in text
+
+
+def test_expectations_in_yaml_as_documented(tmp_path: Path) -> None:
+    exp = tmp_path / "expect.yaml"
+    exp.write_text(
+        "description: the fixture story\n"
+        "must_fire:\n"
+        "  - {rule: treaty-ratified, group: {party: RUS}, event_id: sc-03}\n"
+        "  - {rule: troop-engagement, severity: medium}\n"
+        "must_not_fire:\n"
+        "  - {event_id: sc-07}\n",
+        encoding="utf-8",
+    )
+    code, output = run(EVENTS, "--expect", exp)
+    assert code == 0 and "expectations met" in output, output
+    exp.write_text("must_not_fire:\n  - {rule: troops-deployed, event_id: sc-08}\n", encoding="utf-8")
+    code, output = run(EVENTS, "--expect", exp)
+    assert code == 1 and "unexpected" in output

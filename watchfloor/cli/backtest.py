@@ -332,7 +332,7 @@ def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Ca
 
 
 def _check_expect(expect: Path, detections: list[Any]) -> bool:
-    from ..backtest import check_expectations, load_expectations
+    from watchfloor.scoring.expectations import check_expectations, load_expectations
 
     try:
         failures = check_expectations(load_expectations(str(expect)), detections)
