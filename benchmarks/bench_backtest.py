@@ -80,7 +80,7 @@ def backtest(
     tap = truth.tap() if truth is not None else None
     # Label ids join the rules' gate words (compiled per run: it is part of what scoring costs).
     t_gate, run_gate = c.timed(
-        lambda: JsonLineGate(sorted({*gate.words, *tap.keys}), scanner=gate.scanner) if tap and gate else gate
+        lambda: JsonLineGate(sorted({*gate.words, *tap.gate_words}), scanner=gate.scanner) if tap and gate else gate
     )
     ordered = OrderedInputs("event-time")
     task = prog.add_task("backtest: read + validate + order", total=sum(p.stat().st_size for p in paths))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -109,13 +110,27 @@ class ReadReport:
         return [*self.errors, *(p for f in self.files if (p := f.problem()) is not None)]
 
 
+GATE_WORD_CHARS = 24
+_JSON_SPLIT = re.compile(r'[/\\"]+')
+
+
+def gate_word(key: str) -> str:
+    """What of a label key the JSON line gate looks for: the tail of its longest piece without `/`, `\\` or
+    `"`. A line holding the key holds that piece whichever way its JSON writer escaped slashes (`\\/`), and
+    a short word keeps the gate quick to compile (over a thousand URLs: 39 ms of Hyperscan, 19 ms so). A
+    line that merely contains the piece is only checked in full: the key itself is compared exactly."""
+    pieces = [p for p in _JSON_SPLIT.split(key) if p]
+    return max(pieces, key=len)[-GATE_WORD_CHARS:] if pieces else key
+
+
 class LabelTap:
     """Notes, as documents stream past, the labelled ones: label key (a document id or URL) -> (document
-    id, published_at). Gated-out lines are only event times, so the label keys are added to the JSON line
-    gate (label_gate) and lines that mention one come through as documents."""
+    id, published_at). Gated-out lines are only event times, so a word of every key joins the JSON line
+    gate (`gate_words`) and the lines that carry one come through as documents."""
 
     def __init__(self, keys: Iterable[str]) -> None:
         self.keys = frozenset(keys)
+        self.gate_words = frozenset(gate_word(k) for k in self.keys)
         self.seen: dict[str, tuple[str, datetime]] = {}
 
     def __call__(self, item: Document | CheckedInput) -> None:

@@ -19,6 +19,7 @@ from watchfloor.backtest import ReadReport, documents_from_store, iter_events
 from watchfloor.cli import app
 from watchfloor.schemas.events import document_event
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.stores import open_store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scoring"
@@ -346,3 +347,30 @@ def test_expectations_in_yaml_as_documented(tmp_path: Path) -> None:
     exp.write_text("must_not_fire:\n  - {rule: troops-deployed, event_id: sc-08}\n", encoding="utf-8")
     code, output = run(EVENTS, "--expect", exp)
     assert code == 1 and "unexpected" in output
+
+
+def test_labels_by_url_find_lines_whose_writer_escaped_the_slashes(tmp_path: Path) -> None:
+    # PHP-style JSON writes "https:\/\/..."; a labelled line that no rule could match must still come
+    # through the line gate as a document (else its label would be "not among the events").
+    quiet = (
+        '{"type": "news.article", "published_at": "2024-10-20T09:00:00+00:00", "source": "Harbour Gazette", '
+        '"url": "https:\\/\\/gazette.example\\/weather\\/sunny-weekend", "title": "Sunny weekend ahead"}'
+    )
+    events = tmp_path / "escaped.jsonl"
+    events.write_text(EVENTS.read_text(encoding="utf-8") + quiet + "\n", encoding="utf-8")
+    _loaded, rules = load_rules(["builtin:dprk_russia"])
+    report = ReadReport()
+    plain = list(iter_events([str(events)], report=report, gate=rules.json_gate))
+    assert plain[-1].__class__ is float  # without the label, the rules' gate reduces it to its time
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "id,label\nhttps://gazette.example/weather/sunny-weekend,NONE\nhttps://gazette.example/4,TROOP_DEPLOYMENT_REPORT\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.json"
+    code, output = run(events, "--labels", labels, "--label-map", MAP, "--json", out)
+    assert code == 0, output
+    assert "not among the events" not in output
+    s = json.loads(out.read_text())["scores"]
+    assert s["ignored_label_ids"] == 0
+    assert [(e["id"], e["status"]) for e in s["events"]] == [("sc-04", "tp")]

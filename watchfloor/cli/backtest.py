@@ -166,7 +166,7 @@ def backtest(
         since,
         source_kind,
         report,
-        combined_gate(engines, tap.keys if tap else ()),
+        combined_gate(engines, tap.gate_words if tap else ()),
         tap,
     )
     ordered = OrderedInputs(
