@@ -94,7 +94,7 @@ def backtest(
     task = prog.add_task("backtest: replay (engine)", total=ordered.count)
     t_replay, result = c.timed(
         lambda: run_backtest(
-            ordered, rules, order="log", on_documents=lambda n: prog.advance(task, n), on_output=collector.on_output
+            ordered, rules, order="log", on_documents=lambda n: prog.advance(task, n), on_outputs=collector.on_outputs
         )
     )
     prog.remove_task(task)

@@ -31,7 +31,7 @@ def replay(
     *,
     order: str = "event-time",
     on_documents: Callable[[int], None] | None = None,
-    on_output: Callable[[Signal | Detection | DeadLetter], None] | None = None,
+    on_outputs: Callable[[list[Signal | Detection | DeadLetter]], None] | None = None,
 ) -> ReplayResult:
     """Run documents through the engine. `order="event-time"` sorts by published_at (stable), which is
     what a live system that saw every report on time would have done; `order="log"` keeps input order,
@@ -40,8 +40,8 @@ def replay(
     (watchfloor.schemas.inputs.CheckedInput) are built into Documents only when a rule can match them;
     the alerts are the same either way (tested). Event times (floats) stand for documents that a reader
     with this engine's JSON line gate found no rule can match: they only move event time forward.
-    `on_documents(n)` is told as each n documents are done; `on_output` sees every output (signals,
-    detections, dead letters) as it comes."""
+    `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs (signals,
+    detections, dead letters) of each engine call that has any: one document's, or a run of event times'."""
     if order == "event-time":
         docs = list(documents)
         docs.sort(key=_event_time)
@@ -69,9 +69,9 @@ def replay(
             else:
                 j = i + 1
                 state, outputs = engine.process_input(state, doc)
+            if outputs and on_outputs is not None:
+                on_outputs(outputs)
             for o in outputs:
-                if on_output is not None:
-                    on_output(o)
                 if isinstance(o, Signal):
                     result.signals += 1
                     result.signals_by_name[o.name] = result.signals_by_name.get(o.name, 0) + 1

@@ -425,12 +425,12 @@ def run_backtest(
     *,
     order: str = "event-time",
     on_documents: Callable[[int], None] | None = None,
-    on_output: Callable[[Any], None] | None = None,
+    on_outputs: Callable[[list[Any]], None] | None = None,
 ) -> ReplayResult:
     """Replay documents through the rules. `order`: event-time (in memory; the CLI orders with
     OrderedInputs and passes "log"), or log (streamed)."""
     with bulk_load():
-        return replay(documents, Engine(rules), order=order, on_documents=on_documents, on_output=on_output)
+        return replay(documents, Engine(rules), order=order, on_documents=on_documents, on_outputs=on_outputs)
 
 
 # -- results ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ internal state, so they hold whatever the correlator's layout.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,11 +83,19 @@ class Explainer:
     def document(self, doc: Document) -> DocumentExplanation:
         exp = explain_extraction(self.rules, doc, only=self._wanted_signals())
         self.state, outs = self.engine.process_document(self.state, doc)
-        signals = [o for o in outs if isinstance(o, Signal)]
-        fired = [o for o in outs if isinstance(o, Detection)]
-        late = [o for o in outs if isinstance(o, DeadLetter) and o.origin == f"document:{doc.id}"]
-        exp.signals = [s.model_dump(mode="json") for s in signals]
-        exp.late = [dl.reason for dl in late]
+        exp.signals = [o.model_dump(mode="json") for o in outs if isinstance(o, Signal)]
+        exp.late = [o.reason for o in outs if isinstance(o, DeadLetter) and o.origin == f"document:{doc.id}"]
+        exp.detections = self.observe(outs)
+        return exp
+
+    def observe(self, outputs: Sequence[Signal | Detection | DeadLetter]) -> list[DetectionCheck]:
+        """Why each detection fired or not on each signal among one engine call's outputs (one document's):
+        what `document()` adds to an extraction, for callers that run the engine themselves (a backtest's
+        near misses). It keeps its record from what it is shown, so show it every call's outputs, in order."""
+        signals = [o for o in outputs if isinstance(o, Signal)]
+        fired = [o for o in outputs if isinstance(o, Detection)]
+        late = [o for o in outputs if isinstance(o, DeadLetter) and o.origin.startswith("document:")]
+        checks: list[DetectionCheck] = []
         explained: set[str] = set()
         for sig in signals:
             for det in self.rules.detections_by_signal.get(sig.name, ()):
@@ -96,13 +104,13 @@ class Explainer:
                 check = self._check(det, sig, fired, late)
                 if check.alert is not None:
                     explained.add(check.alert["id"])
-                exp.detections.append(check)
+                checks.append(check)
         for d in fired:  # fired by this document's time alone (an absence whose window closed)
             if d.id not in explained and (self.only is None or d.rule in self.only):
-                exp.detections.append(DetectionCheck(d.rule, "", -1, True, "fired", "the window closed", _alert(d)))
+                checks.append(DetectionCheck(d.rule, "", -1, True, "fired", "the window closed", _alert(d)))
         for d in fired:
             self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
-        return exp
+        return checks
 
     def finish(self, until: datetime | None = None) -> list[DetectionCheck]:
         """Absences that fire once event time passes their windows (end of the stream + lateness)."""

@@ -95,7 +95,7 @@ def test_near_misses_say_modality_cue_and_why(tmp_path: Path) -> None:
     assert misses["sc-06"]["modality"] == "negated" and misses["sc-06"]["reasons"][0]["kind"] == "modality"
     why = misses["sc-05"]["reasons"][0]
     assert (why["kind"], why["detection"]) == ("realert", "troops-deployed")
-    assert "2024-10-18 10:00" in why["detail"]
+    assert "alerted at 2024-10-18T10:00+00:00; quiet for 1d" in why["detail"]
     assert data["stats"]["near_misses"] == 3
     assert "3 near misses" in output
 

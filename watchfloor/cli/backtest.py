@@ -178,11 +178,11 @@ def backtest(
         with reading_bar as advance:
             ordered.feed(stream(advance))
             if ordered.streams_while_reading:  # log order, one replay: it pulls the reading along
-                results.append(run_backtest(ordered, engines[0], order="log", on_output=collectors[0].on_output))
+                results.append(run_backtest(ordered, engines[0], order="log", on_outputs=collectors[0].on_outputs))
         for k, rs in enumerate(engines[len(results) :], start=len(results)):
             with _bar("records", "replaying the baseline" if k else "replaying", ordered.count) as step:
                 results.append(
-                    run_backtest(ordered, rs, order="log", on_documents=step, on_output=collectors[k].on_output)
+                    run_backtest(ordered, rs, order="log", on_documents=step, on_outputs=collectors[k].on_outputs)
                 )
         sort_stats = ordered.stats()
     finally:
