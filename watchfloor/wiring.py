@@ -260,6 +260,16 @@ class DistributedProducer:
         self.poller = build_poller(cfg, self.store, sources)
         self.relay = KafkaRelay(self.store, self.publisher)
 
+    def cycle(self) -> tuple[Any, int, int]:
+        """One round: poll the sources due, relay new documents, and send what the spool holds even when
+        nothing is new (a broker that came back gets the spooled documents without waiting for news).
+        Returns (poll summary, documents relayed, events still spooled)."""
+        summary = self.poller.poll_due()
+        relayed = self.relay.run_once().relayed
+        if self.publisher.spooled():
+            self.publisher.drain_spool()
+        return summary, relayed, self.publisher.spooled()
+
     def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:
         """Create the topics that are missing (and check the others), waiting for the broker while it is away
         (one log line when it goes, one when it is back). False when `stop` was set first."""

@@ -32,6 +32,7 @@ class ArchiveStats:
     archived: int = 0  # events new to the store (dead letters of rejected records included)
     duplicates: int = 0
     rejected: int = 0  # records archived as dead letters
+    records: int = 0  # records read from Kafka
 
 
 class KafkaArchive:
@@ -82,6 +83,7 @@ class KafkaArchive:
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=2000)
         events: list[Event] = []
         for tp, records in batches.items():
+            stats.records += len(records)
             for rec in records:
                 try:
                     ev = decode_event(rec.value)
@@ -108,8 +110,8 @@ class KafkaArchive:
             if on_cycle is not None:
                 on_cycle()
             try:
-                self.poll_once(timeout_ms)
-                self.broker.up()
+                if self.poll_once(timeout_ms).records:
+                    self.broker.up()  # records came: the broker is there (quiet polls prove nothing)
             except unreachable as e:
                 self.broker.down(e)
                 stop.wait(1.0)

@@ -10,6 +10,7 @@ it at RECONNECT_BACKOFF_MAX_MS.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -59,17 +60,23 @@ class Availability:
     failures log nothing above debug. ``up()`` after a ``down`` logs how long it was away. A broker outage
     thus leaves two lines per process, whatever the number of retries."""
 
+    GRACE_S = 3.0  # failures this soon after the broker came back are stragglers of the outage, not a new one
+
     def __init__(self, what: str, logger: logging.Logger, *, meanwhile: str = "retrying") -> None:
         self.what = what
         self.log = logger
         self.meanwhile = meanwhile
         self.since: float | None = None  # monotonic time it went away; None while available
+        self.back_at = float("-inf")  # monotonic time it came back
 
     @property
     def available(self) -> bool:
         return self.since is None
 
     def down(self, reason: object, *, meanwhile: str | None = None) -> None:
+        if self.since is None and time.monotonic() - self.back_at < self.GRACE_S:
+            self.log.debug("%s: late failure from before it came back (%s)", self.what, _short(reason))
+            return
         if self.since is None:
             self.since = time.monotonic()
             self.log.warning("%s unreachable (%s); %s", self.what, _short(reason), meanwhile or self.meanwhile)
@@ -78,10 +85,73 @@ class Availability:
 
     def up(self) -> None:
         if self.since is not None:
-            self.log.warning("%s reachable again after %.1fs", self.what, time.monotonic() - self.since)
+            self.back_at = time.monotonic()
+            self.log.warning("%s reachable again after %.1fs", self.what, self.back_at - self.since)
             self.since = None
 
 
 def _short(reason: object) -> str:
     text = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason)
     return text.splitlines()[0][:300] if text else "?"
+
+
+# What the Kafka client libraries log when the broker is away (aiokafka in the worker, kafka-python in the
+# publisher and the archive), checked against their messages in a broker outage (tests/integration/
+# test_broker_outage.py). Each attempt to reconnect, fetch, find the coordinator or refresh metadata logs a
+# line: about 2,000 per worker in a 30 s outage.
+SYMPTOMS = re.compile(
+    r"ECONNREFUSED|Connect call failed|Unable connect to node|Connection (?:failed|lost)|Connection at \S+ closed"
+    r"|node which is not ready|No node available|Unable to (?:update|request) metadata|Metadata refresh: failed"
+    r"|Failed fetch messages|Fetch to node \S+ failed|Group Coordinator Request failed: (?!\[Error 15\])"
+    r"|Error sending FindCoordinatorRequest|socket disconnected|KafkaConnectionError"
+    r"|Bootstrap \S+ not ready|Bootstrap failed|Unable to bootstrap|Error receiving network data"
+)
+# Also logged when a group's coordinator moves with the broker up (NotCoordinatorError at a start, say):
+# state changes only with the symptoms above; these are kept quiet while the broker is known to be away.
+WHILE_DOWN = re.compile(
+    r"Marking the coordinator dead|is either not started or not valid|Heartbeat session expired|Heartbeat failed"
+    r"|GroupCoordinatorNotAvailable"  # a broker that just started is still loading its groups
+)
+RECOVERED = re.compile(r"^Discovered coordinator|^Updated metadata|^Bootstrap complete")
+
+
+class ClientLogFunnel(logging.Handler):
+    """Sits on a Kafka client library's logger: its connection failures become one state change of an
+    `Availability` (one line when the broker goes, one when it is back) instead of a line per retry; its other
+    records at `level` and above go on to the root logger's handlers as before."""
+
+    def __init__(self, availability: Availability, level: int = logging.WARNING) -> None:
+        super().__init__(logging.DEBUG)
+        self.availability = availability
+        self.pass_level = level
+        self.suppressed = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a library's bad format string must not break logging
+            msg = str(record.msg)
+        if record.levelno >= logging.WARNING and SYMPTOMS.search(msg):
+            self.suppressed += 1
+            self.availability.down(msg)
+            return
+        if not self.availability.available and WHILE_DOWN.search(msg):
+            self.suppressed += 1
+            return
+        if not self.availability.available and RECOVERED.search(msg):
+            self.availability.up()
+        if record.levelno >= self.pass_level:
+            logging.getLogger().callHandlers(record)
+
+
+def funnel_client_logs(library: str, availability: Availability, level: int = logging.WARNING) -> ClientLogFunnel:
+    """Route `library`'s logs ("aiokafka", "kafka") through a ClientLogFunnel (see there). Idempotent per
+    library: a second call replaces the first funnel."""
+    logger = logging.getLogger(library)
+    for h in [h for h in logger.handlers if isinstance(h, ClientLogFunnel)]:
+        logger.removeHandler(h)
+    funnel = ClientLogFunnel(availability, level)
+    logger.addHandler(funnel)
+    logger.setLevel(logging.INFO)  # the recovery lines are INFO: they must be made to be seen
+    logger.propagate = False
+    return funnel

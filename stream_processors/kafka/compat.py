@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -303,9 +303,34 @@ def app_class() -> Any:
     return App
 
 
-def run_app(app: Any, loglevel: str) -> None:
-    """Run `app` as a Faust worker in this process until SIGTERM/SIGINT (then SystemExit)."""
+class _QuietCrash(logging.Filter):
+    """Drops the traceback Faust's worker logs for a crash that `expected(exc)` says the caller handles."""
+
+    def __init__(self, expected: Callable[[BaseException | None], bool]) -> None:
+        super().__init__()
+        self.expected = expected
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or not self.expected(exc)
+
+
+def run_app(
+    app: Any, loglevel: str, *, expected_crash: Callable[[BaseException | None], bool] | None = None
+) -> tuple[int, BaseException | None]:
+    """Run `app` as a Faust worker in this process until SIGTERM/SIGINT or a crash. Returns the exit code and,
+    after a crash, what crashed it (Faust's worker exits through SystemExit, the error as its context).
+    Crashes `expected_crash` accepts are not logged with their traceback here (the caller says what happened)."""
     import faust
 
+    if expected_crash is not None:
+        quiet = _QuietCrash(expected_crash)
+        for name in ("mode.worker", "faust.worker"):
+            logging.getLogger(name).addFilter(quiet)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return code, (worker.crash_reason or e.__context__) if code else None
+    return 0, None  # pragma: no cover - execute_from_commandline always exits

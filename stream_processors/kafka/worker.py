@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from typing import NoReturn
@@ -12,7 +14,7 @@ from watchfloor.schemas.config import KafkaConfig
 from ..engine import Engine
 from .agents import DetectionSink
 from .app import build_app
-from .clients import Availability, unreachable_errors
+from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
 from .compat import run_app
 from .topics import MissingTopics, check_topics
 
@@ -20,12 +22,13 @@ log = logging.getLogger(__name__)
 PACKAGE_LOG = "watchfloor.stream_processors.kafka"  # every module of the runtime logs below this one
 
 
-def wait_for_topics(settings: KafkaConfig) -> None:
+def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -> None:
     """Return once the broker answers and the topics exist with the expected layout. While the broker is away
     it waits (one log line when it goes, one when it is back); missing topics are waited for up to
     `settings.wait_for_topics` seconds (one line naming the command that creates them), then MissingTopics."""
     deadline = time.monotonic() + settings.wait_for_topics
-    broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
+    if broker is None:
+        broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
     unreachable = unreachable_errors()
     warned = False
     while True:
@@ -57,6 +60,29 @@ def trace_to_stderr() -> None:
     pkg.propagate = False
 
 
+def broker_trouble(exc: BaseException | None) -> bool:
+    """Whether a crash came from the broker being away: a retriable Kafka error or a connection error,
+    anywhere in the exception's chain."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "retriable", False) or isinstance(exc, ConnectionError | TimeoutError):
+            return True
+        if type(exc).__name__ in UNREACHABLE:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def restart_process() -> NoReturn:
+    """Start this command again in this process (same pid, same output): a Faust app cannot be restarted."""
+    for h in logging.getLogger().handlers:
+        h.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
 def run_worker(
     engine: Engine,
     settings: KafkaConfig,
@@ -65,13 +91,27 @@ def run_worker(
     loglevel: str = "info",
     trace: bool = False,
     heartbeat: Callable[[], None] | None = None,
+    restart: Callable[[], NoReturn] = restart_process,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same group to
     share the partitions. The topics must exist (`watchfloor topics create`; `watchfloor produce` creates
-    them too): a worker started first waits up to `settings.wait_for_topics` seconds for them."""
-    wait_for_topics(settings)
+    them too): a worker started first waits up to `settings.wait_for_topics` seconds for them.
+
+    While the broker is away the worker keeps retrying, and logs one line when it goes and one when it is
+    back (aiokafka's own lines, one per retry, are funnelled: clients.funnel_client_logs). When an outage
+    crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
+    the worker waits for the broker and starts again (`restart`: the same command, in the same process)."""
+    broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
+    funnel_client_logs("aiokafka", broker)  # Faust's client
+    funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
+    wait_for_topics(settings, broker)
     app = build_app(engine, settings, sink, heartbeat=heartbeat)
     if trace:
         trace_to_stderr()
-    run_app(app, loglevel)
-    raise SystemExit(0)  # pragma: no cover - run_app exits
+    code, crash = run_app(app, loglevel, expected_crash=broker_trouble)
+    if code and broker_trouble(crash):
+        log.warning("the worker stopped (%s: %s); it starts again once the broker answers", type(crash).__name__, crash)
+        wait_for_topics(settings, broker)
+        log.warning("restarting the worker")
+        restart()
+    raise SystemExit(code)

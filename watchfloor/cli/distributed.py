@@ -32,6 +32,14 @@ StoreOpt = Annotated[str | None, typer.Option(help="Store URL (default: $WATCHFL
 KAFKA_EXTRA = "distributed mode needs the kafka extra: pip install 'watchfloor[kafka]'"
 
 
+def log_to_stderr() -> None:
+    """Long-running commands log their state changes (broker gone / back, spool drained) with a timestamp."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] [%(levelname)s] %(message)s")
+    logging.getLogger("watchfloor.stream_processors.kafka").setLevel(logging.INFO)
+
+
 def settings_for(cfg: Any, **options: Any) -> Any:
     """The config's kafka: section with the options given; a bad value ends the command with one line."""
     from pydantic import ValidationError
@@ -178,6 +186,10 @@ def produce(
         + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
         highlight=False,
     )
+    from watchfloor.stream_processors.kafka.clients import funnel_client_logs
+
+    log_to_stderr()
+    funnel_client_logs("kafka", producer.publisher.broker)
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
     heart = Heartbeat()
@@ -185,13 +197,12 @@ def produce(
         producer.wait_for_broker(stop)
         while not stop.is_set():
             heart.beat()
-            summary = producer.poller.poll_due()
+            summary, relayed, spooled = producer.cycle()
             for src in summary.errors:
                 err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
-            stats = producer.relay.run_once()
             err.print(
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters · "
-                f"{stats.relayed} relayed to Kafka ({producer.publisher.spooled()} spooled)",
+                f"{relayed} relayed to Kafka ({spooled} spooled)",
                 highlight=False,
             )
             if once or stop.wait(wait):
@@ -220,6 +231,10 @@ def archive(
     settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
     st = open_store(store or cfg.store)
     sink = build_archive(settings, st)
+    from watchfloor.stream_processors.kafka.clients import funnel_client_logs
+
+    log_to_stderr()
+    funnel_client_logs("kafka", sink.broker)
     stop = stop_on_sigterm()
     try:
         sink.run(stop, on_cycle=Heartbeat().beat)

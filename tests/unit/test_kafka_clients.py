@@ -1,0 +1,65 @@
+"""Kafka clients as watchfloor makes them: reconnect cap, and one log line per change of the broker's state."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from watchfloor.stream_processors.kafka.clients import (
+    RECONNECT_BACKOFF_MAX_MS,
+    Availability,
+    client_config,
+    funnel_client_logs,
+)
+from watchfloor.stream_processors.kafka.worker import broker_trouble
+
+
+class Client:
+    DEFAULT_CONFIG = {"bootstrap_servers": None, "reconnect_backoff_max_ms": 30000, "bootstrap_timeout_ms": 30000}
+
+
+def test_client_config_caps_the_reconnect_backoff_and_drops_unknown_settings() -> None:
+    cfg = client_config(Client, 5.0, bootstrap_servers="h:1", enable_idempotence=True)
+    assert cfg == {"bootstrap_servers": "h:1", "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
+                   "bootstrap_timeout_ms": 5000}  # fmt: skip
+    assert RECONNECT_BACKOFF_MAX_MS <= 1000  # was kafka-python's 30 s: archive resumed 35-55 s after a restart
+
+
+def test_an_outage_is_two_lines_however_many_retries(caplog: pytest.LogCaptureFixture) -> None:
+    ours = logging.getLogger("wf-test.ours")
+    lib = logging.getLogger("wf-test-client-lib")
+    broker = Availability("Kafka broker h:1", ours, meanwhile="waiting")
+    funnel = funnel_client_logs("wf-test-client-lib", broker)
+    with caplog.at_level(logging.DEBUG):
+        lib.warning("rebalancing: not about the broker")  # passes through, changes nothing
+        for _ in range(500):
+            lib.error("Unable connect to node with id 1: [Errno 111] Connect call failed ('127.0.0.1', 1)")
+            lib.error("Failed fetch messages from 1: NodeNotReadyError")
+            lib.warning("Marking the coordinator dead (node 1)for group g.")  # quiet while down
+            lib.info("Initializing connection for node_id 1")  # INFO: never passed on
+        lib.info("Discovered coordinator 1 for group g")
+        lib.error("Unable connect to node with id 1: straggler")  # right after recovery: not a new outage
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "wf-test.ours"]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("Kafka broker h:1 unreachable (Unable connect") and warnings[0].endswith("waiting")
+    assert warnings[1].startswith("Kafka broker h:1 reachable again after")
+    assert funnel.suppressed == 1501 and broker.available
+    passed = [r.getMessage() for r in caplog.records if r.name == "wf-test-client-lib"]
+    assert passed == ["rebalancing: not about the broker"]  # to the root handlers: the rest is funnelled
+
+
+def test_which_crashes_are_the_broker_going_away() -> None:
+    class NodeNotReadyError(Exception):
+        retriable = True
+
+    try:
+        try:
+            raise NodeNotReadyError("node 1 not ready")
+        except NodeNotReadyError as e:
+            raise SystemExit(1) from e
+    except SystemExit as exit_:
+        assert broker_trouble(exit_)
+    assert broker_trouble(ConnectionRefusedError())
+    assert not broker_trouble(ValueError("a bug"))
+    assert not broker_trouble(None)
