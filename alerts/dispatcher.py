@@ -1,25 +1,34 @@
-"""Alert dispatcher: detection events in, alert and delivery events out.
+"""Alert dispatcher: detections (and retractions) in the log -> deliveries in the ledger -> channels.
 
-Stages, per detection (like Alertmanager): route -> suppress (silences) -> dedup (delivery ledger) -> notify with
-retries -> record. The routing table (subscriptions and silences) comes from a `RoutingProvider` once per cycle:
-alerts.control projects it from the log, so a subscription or silence made while the pipeline runs applies on the
-next cycle. A silenced alert is still an alert event, and its delivery is recorded as `suppressed` with the
-silence id in its detail: never lost, visible in `alerts list`.
+Small stages, like Alertmanager's notification pipeline:
 
-Delivery is at-least-once per (alert, channel) with a durable ledger in front: a channel whose ledger status
-is "sent" is never sent again, whether by a second run, a fresh dispatcher or a replay from an older
-checkpoint. The one window for a repeat is a crash after a notifier succeeded but before the ledger was
-marked "sent": a restart finds "pending". It then asks the notifier whether the alert already arrived
-(notifiers.base.Reconciling; Slack looks for the alert id in the channel's recent message metadata) and
-only sends if not. A notifier that cannot tell (no such method, or the lookup fails) gets the alert
-again: a possible duplicate is better than a lost alert.
+    route -> silence -> dedup -> claim -> notify -> record
+    (intake: once per detection, in log order)   (delivery: every cycle, for every due row of the ledger)
+
+Intake reads new detection and retraction events after its checkpoint, routes each detection (a pure function
+of the detection and the routing table), holds back what a silence covers (recorded `suppressed` with the
+silence id), and enqueues one ledger row per channel: an alert of its own, a follow-up in the thread of an
+open alert of the same rule and group, a revision, or a withdrawal (alerts.intake). Enqueueing is
+insert-if-absent, so a replay or a second dispatcher adds nothing; the checkpoint moves after the rows are in.
+
+Delivery claims due rows with a lease (so any number of dispatchers on one store send each row once), looks
+in the channel first when an earlier attempt may have got through, sends, and records the outcome with its
+`delivery` event (alerts.delivery). A row that fails stays outstanding and is tried again by later cycles on
+a capped exponential backoff (a Retry-After is honoured, capped, and scheduled, never slept), and by every
+process start, until its maximum age; then it is `expired`, and `watchfloor alerts redeliver` re-sends it.
+The clock is injected: nothing here sleeps or reads the time except through `now`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import time
+import math
+import os
+import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -33,201 +42,232 @@ from watchfloor.schemas.events import (
     Detection,
     Event,
     EventType,
+    Retraction,
     alert_event,
     dead_letter_event,
     delivery_event,
+    detection_event_id,
 )
-from watchfloor.stream_processors.ports import Checkpoint, Store, StoredEvent
+from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord, Store, StoredEvent
 
-from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError
+from .delivery import Deliverer, Tally
+from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread
+from .notice import AlertCatalog
+from .notifiers.base import Checking, Notifier, NotifierError
 from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by
+from .schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
 
 PROCESSOR = "alerts"
-DONE_STATUSES = frozenset({"sent", "suppressed"})  # ledger states that mean: do not send again
+INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
+
+
+@dataclass
+class CycleReport:
+    """One dispatcher cycle: what came in, what went out, and what the ledger holds after it."""
+
+    taken: int = 0  # detection and retraction events read
+    enqueued: int = 0  # deliveries added to the ledger
+    tally: Tally = field(default_factory=Tally)
+    counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status, after the cycle
+
+    @property
+    def outstanding(self) -> int:
+        return self.counts.get("outstanding", 0)
+
+    @property
+    def expired_total(self) -> int:
+        return self.counts.get("expired", 0)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing left to deliver and nothing given up in this cycle (the `--once` exit status)."""
+        return self.outstanding == 0 and self.tally.expired == 0
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    channel: str
+    ok: bool
+    message: str
+
+
+def dispatcher_id() -> str:
+    """Who holds a lease: host, process and a random part (a restarted process is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class AlertDispatcher:
-    """Reads detections after its checkpoint, delivers each to its routed channels, records the outcomes."""
+    """Intake of detections into the delivery ledger, and delivery of what is due; see the module docstring."""
 
     def __init__(
         self,
         store: Store,
         notifiers: Mapping[str, Notifier],
-        subscriptions: Sequence[Subscription],
+        subscriptions: Sequence[Subscription] = (),
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         routing: RoutingProvider | None = None,
+        catalog: AlertCatalog | None = None,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         # Not copied: a mapping may build notifiers on demand (Slack channels subscribed from Slack itself).
-        self.notifiers: Mapping[str, Notifier] = notifiers
+        self.notifiers = notifiers
         self.subscriptions = tuple(subscriptions)
-        # `routing` replaces `subscriptions` when given (alerts.control.ControlProjection).
+        # `routing` replaces `subscriptions` when given (the control projection of subscriptions and silences).
         self.routing = routing if routing is not None else StaticRouting(self.subscriptions)
-        self._table = RoutingTable(self.subscriptions)
         self.retry = retry if retry is not None else RetryPolicy()
-        self._sleep = sleep
+        self.schedule = RetrySchedule.from_policy(self.retry)
+        self.catalog = catalog if catalog is not None else AlertCatalog()
         self._now = now
+        self.owner = owner or dispatcher_id()
+        self.deliverer = Deliverer(
+            store, notifiers, self.schedule, self._clock, self.owner, self._clock(), self._find_alert
+        )
 
-    # -- the loop --
+    def _clock(self) -> float:
+        return self._now().timestamp()
+
+    # -- the loop ---------------------------------------------------------------------------------------------
 
     def run_once(self, limit: int = 500) -> int:
-        """Process up to `limit` detection events past the checkpoint; returns how many were processed.
+        """Take in up to `limit` new events and deliver what is due; returns how many events were taken in
+        (callers loop while it is positive)."""
+        return self.cycle(limit, drain=False).taken
 
-        Each detection is committed (checkpoint + its alert and delivery events) on its own, so a crash
-        loses at most the one in flight, and the ledger keeps that one from being sent twice.
-        """
+    def cycle(self, limit: int = 500, *, drain: bool = True) -> CycleReport:
+        """Take in new events (all of them when `drain`, else up to `limit`), then deliver every due row."""
+        report = CycleReport()
+        while True:
+            taken, enqueued = self.intake(limit)
+            report.taken += taken
+            report.enqueued += enqueued
+            if not drain or taken < limit:
+                break
+        report.tally = self.deliverer.run()
+        report.counts = self.store.delivery_counts()
+        return report
+
+    def intake(self, limit: int = 500) -> tuple[int, int]:
+        """Route new detections and retractions into the ledger; returns (events read, rows enqueued).
+
+        Each event is committed (checkpoint + its alert and suppressed-delivery events) after its rows are in
+        the ledger, so a crash in between repeats the event and the ledger keeps the first rows."""
         checkpoint = self.store.load_checkpoint(PROCESSOR)
-        batch = self.store.read(checkpoint.position, types={EventType.DETECTION.value}, limit=limit)
-        if batch:
-            self._table = self.routing.routing()
+        batch = self.store.read(checkpoint.position, types=INTAKE_TYPES, limit=limit)
+        if not batch:
+            return 0, 0
+        table = self.routing.routing()
+        enqueued = 0
         for stored in batch:
-            outputs = self._process(stored)
+            rows, outputs = self._take(stored, table)
+            now = self._clock()  # the maximum age counts from here, on the dispatcher's clock
+            enqueued += self.store.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])
             self.store.commit(PROCESSOR, Checkpoint(stored.position, None), outputs)
-        return len(batch)
+        return len(batch), enqueued
 
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based).
+    # -- intake -----------------------------------------------------------------------------------------------
 
-        Exponential from retry.backoff, capped at retry.max_backoff; never less than the server's retry_after.
-        """
-        base = self.retry.backoff.total_seconds()
-        cap = self.retry.max_backoff.total_seconds()
-        delay = min(base * 2.0 ** (attempt - 1), cap)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return max(delay, 0.0)
-
-    # -- stages --
-
-    def _process(self, stored: StoredEvent) -> list[Event]:
+    def _take(self, stored: StoredEvent, table: RoutingTable) -> tuple[list[DeliveryRecord], list[Event]]:
+        ev = stored.event
         try:
-            det = Detection.model_validate(stored.event.payload)
+            if ev.type == EventType.RETRACTION.value:
+                return self._take_retraction(stored, Retraction.model_validate(ev.payload)), []
+            det = Detection.model_validate(ev.payload)
         except ValidationError as e:
-            log.warning("alerts: unreadable detection event %s at position %d", stored.event.id, stored.position)
+            log.warning("alerts: unreadable %s event %s at position %d", ev.type, ev.id, stored.position)
             dead = DeadLetter(
-                origin=f"event:{stored.event.id}",
+                origin=f"event:{ev.id}",
                 line=stored.position,
-                reason=f"invalid detection payload: {e.error_count()} error(s): {e.errors()[0]['msg']}",
-                raw=orjson.dumps(stored.event.payload).decode()[:2000],
+                reason=f"invalid {ev.type} payload: {e.error_count()} error(s): {e.errors()[0]['msg']}",
+                raw=orjson.dumps(ev.payload).decode()[:2000],
                 stage="notify",
             )
-            return [dead_letter_event(dead, self._now())]
-        channels = route(det, self._table.subscriptions)
+            return [], [dead_letter_event(dead, self._now())]
+        channels = route(det, table.subscriptions)
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
-            return []
+            return [], []
         alert = Alert(id=det.id, detection=det, channels=channels)
-        outputs = [alert_event(alert)]
+        key = detection_event_id(det)
         now = self._now()
+        rows: list[DeliveryRecord] = []
+        outputs: list[Event] = [alert_event(alert)]
+        tk = detection_thread(det)
         for channel in channels:
-            silence = silenced_by(det, channel, self._table.silences, now)
+            silence = silenced_by(det, channel, table.silences, now)
             if silence is not None:
-                outputs.append(delivery_event(self._suppress(alert, channel, silence.id)))
-            else:
-                outputs.append(delivery_event(self._deliver(alert, channel)))
-        return outputs
+                rows.append(self._suppressed(key, channel, alert, tk, stored.position, silence.id, outputs))
+                continue
+            thread = self.store.deliveries(channel=channel, thread_key=tk)
+            rows.append(plan_detection(key, alert, channel, thread, self.catalog, stored.position))
+        return rows, outputs
 
-    def _suppress(self, alert: Alert, channel: str, silence_id: str) -> Delivery:
-        status = self.store.delivery_status(alert.id, channel)
-        if status == "sent":  # sent before the silence began (a replayed batch): that stays the outcome
-            return self._deliver(alert, channel)
+    def _suppressed(
+        self, key: str, channel: str, alert: Alert, tk: str, seq: int, silence_id: str, outputs: list[Event]
+    ) -> DeliveryRecord:
         detail = f"silenced by {silence_id}"
-        self.store.mark_delivery(alert.id, channel, "suppressed", detail)
-        log.info("alerts: %s -> %s suppressed (%s)", alert.id, channel, detail)
-        return Delivery(
-            alert_id=alert.id, channel=channel, status="suppressed", attempts=0, detail=detail, at=self._now()
+        if self.store.delivery_status(key, channel) is None:  # else already decided (a replay): keep that
+            log.info("alerts: %s -> %s suppressed (%s)", key, channel, detail)
+            delivery = Delivery(
+                alert_id=key, channel=channel, status="suppressed", attempts=0, detail=detail, at=self._now()
+            )
+            outputs.append(delivery_event(delivery))
+        payload = {
+            "alert": alert.model_dump(mode="json"),
+            "group_label": self.catalog.group_label(alert.detection.group),
+        }
+        return DeliveryRecord(
+            key,
+            channel,
+            status="suppressed",
+            payload=payload,
+            thread_key=tk,
+            seq=seq,
+            detail=detail,
+            created_at=self._clock(),
         )
 
-    def _deliver(self, alert: Alert, channel: str) -> Delivery:
-        status = self.store.delivery_status(alert.id, channel)
-        if status in DONE_STATUSES:
-            # Already done, maybe by a run that crashed before committing: re-emit the same outcome
-            # (its event id is deterministic, so the log keeps a single copy).
-            log.info("alerts: %s -> %s already %s; not sending again", alert.id, channel, status)
-            return Delivery(
-                alert_id=alert.id,
-                channel=channel,
-                status="sent" if status == "sent" else "suppressed",
-                attempts=0,
-                detail=f"already {status}",
-                at=self._now(),
-            )
-        notifier = self.notifiers.get(channel)
-        if notifier is None:
-            detail = f"no notifier configured for channel {channel!r}"
-            log.error("alerts: %s -> %s failed: %s", alert.id, channel, detail)
-            self.store.mark_delivery(alert.id, channel, "failed", detail)
-            return Delivery(
-                alert_id=alert.id, channel=channel, status="failed", attempts=0, detail=detail, at=self._now()
-            )
-        if status == "pending":  # an earlier attempt was interrupted: did it get through?
-            found = self._find_delivered(notifier, alert)
-            if found is not None:
-                detail = f"found in channel after an interrupted delivery: {found}"
-                self.store.mark_delivery(alert.id, channel, "sent", detail)
-                log.info(
-                    "alerts: %s -> %s was delivered before a restart (%s); not sending again", alert.id, channel, found
-                )
-                return Delivery(
-                    alert_id=alert.id, channel=channel, status="sent", attempts=0, detail=detail, at=self._now()
-                )
-        self.store.mark_delivery(alert.id, channel, "pending")
-        ok, attempts, detail = self._send_with_retry(notifier, alert)
-        final = "sent" if ok else "failed"
-        self.store.mark_delivery(alert.id, channel, final, detail)
-        if ok:
-            log.info("alerts: %s -> %s sent (%d attempt(s))", alert.id, channel, attempts)
-        else:
-            log.warning("alerts: %s -> %s failed after %d attempt(s): %s", alert.id, channel, attempts, detail)
-        return Delivery(
-            alert_id=alert.id, channel=channel, status=final, attempts=attempts, detail=detail, at=self._now()
-        )
+    def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
+        rows = self.store.deliveries(thread_key=retraction_thread(retraction))
+        return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position)
 
-    def _find_delivered(self, notifier: Notifier, alert: Alert) -> str | None:
-        if not isinstance(notifier, Reconciling):
-            return None
-        try:
-            return notifier.find_delivered(alert)
-        except NotifierError as e:
-            log.warning(
-                "alerts: cannot tell whether %s reached %s before a restart (%s); sending it again",
-                alert.id,
-                notifier.name,
-                e,
-            )
-            return None
-        except Exception:  # a notifier bug must not stop the batch either
-            log.exception("alerts: notifier %s raised while checking %s; sending it again", notifier.name, alert.id)
-            return None
+    def _find_alert(self, key: str) -> Alert | None:
+        """The alert of a ledger row written by the first version (no payload): its alert event in the log."""
+        position = 0
+        while batch := self.store.read(position, types={EventType.ALERT.value}, limit=5000):
+            for se in batch:
+                if se.event.id == f"alert-{key}":
+                    return Alert.model_validate(se.event.payload)
+            position = batch[-1].position
+        return None
 
-    def _send_with_retry(self, notifier: Notifier, alert: Alert) -> tuple[bool, int, str]:
-        """(delivered, attempts made, detail): the notifier's detail on success, the last error otherwise."""
-        attempts = self.retry.attempts
-        last = ""
-        for attempt in range(1, attempts + 1):
+    # -- for commands -----------------------------------------------------------------------------------------
+
+    def check_channels(self) -> list[ChannelCheck]:
+        """Each configured channel's own check (Slack: auth.test and the channel look-up), one line each; a
+        failing channel is reported, never fatal: the others go on, and its deliveries wait in the ledger."""
+        out: list[ChannelCheck] = []
+        for name in list(self.notifiers):
+            notifier = self.notifiers[name]
+            if not isinstance(notifier, Checking):
+                continue
             try:
-                return True, attempt, notifier.send(alert)
-            except PermanentError as e:
-                return False, attempt, f"permanent: {e}"
-            except TransientError as e:
-                last = f"transient: {e}"
-                if attempt < attempts:
-                    delay = self.backoff(attempt, e.retry_after)
-                    log.info(
-                        "alerts: %s -> %s attempt %d/%d failed (%s); retrying in %.1fs",
-                        alert.id,
-                        notifier.name,
-                        attempt,
-                        attempts,
-                        e,
-                        delay,
-                    )
-                    self._sleep(delay)
-            except Exception as e:  # a notifier bug: don't retry it, don't let it stop the batch
-                log.exception("alerts: notifier %s raised unexpectedly for %s", notifier.name, alert.id)
-                return False, attempt, f"error: {type(e).__name__}"
-        return False, attempts, f"gave up after {attempts} attempt(s): {last}"
+                out.append(ChannelCheck(name, True, notifier.check()))
+            except NotifierError as e:
+                out.append(ChannelCheck(name, False, e.message))
+            except Exception as e:  # a check must never stop the pipeline
+                out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
+        return out
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest outstanding delivery may be tried (0 if one is due now), or None."""
+        rows = self.store.deliveries(statuses={"outstanding"})
+        if not rows:
+            return None
+        now = self._clock()
+        times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0) for r in rows]
+        return max(math.ceil((min(times) - now) * 1e6) / 1e6, 0.0)  # whole microseconds: then it is due

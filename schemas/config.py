@@ -75,12 +75,16 @@ class SlackChannel(_Strict):
     # The token itself never sits in config. None: the `slack:` section's token_env (else SLACK_BOT_TOKEN).
     token_env: EnvName | None = None
     base_url: str | None = None  # Slack Web API root; None: the `slack:` section's, else Slack itself
+    timeout: float = Field(default=10.0, gt=0)  # seconds per Web API call
+    # A follow-up that raises the alert to high or critical is also posted to the channel, not only the thread.
+    broadcast_escalations: bool = True
 
 
 class WebhookChannel(_Strict):
     type: Literal["webhook"] = "webhook"
     name: str
     url: str
+    timeout: float = Field(default=10.0, gt=0)  # seconds per POST
 
 
 ChannelConfig = Annotated[ConsoleChannel | FileChannel | SlackChannel | WebhookChannel, Field(discriminator="type")]
@@ -112,9 +116,19 @@ class SlackApp(_Strict):
 
 
 class RetryPolicy(_Strict):
-    attempts: int = Field(default=5, ge=1)
-    backoff: Duration = timedelta(seconds=1)
-    max_backoff: Duration = timedelta(seconds=60)
+    """How deliveries that did not get through are tried again. Attempts are scheduled in the delivery ledger,
+    never slept: every later cycle, and every process start, tries what is due, until `max_age`, then the
+    delivery is `expired` (re-send it with `watchfloor alerts redeliver`)."""
+
+    # Kept so that older configs still load; deliveries are no longer given up after a number of attempts.
+    attempts: int | None = Field(default=None, ge=1, description="ignored: deliveries are retried until max_age")
+    backoff: Duration = timedelta(seconds=2)  # the wait after the first failed attempt; doubles after each
+    max_backoff: Duration = timedelta(minutes=10)
+    max_age: Duration = timedelta(hours=24)  # then the delivery is given up as `expired`
+    max_retry_after: Duration = timedelta(minutes=15)  # a channel's Retry-After is honoured up to this
+    # How long a dispatcher holds a delivery it is sending before another may take it over (after looking in
+    # the channel): longer than the slowest send (notifier timeouts).
+    lease: Duration = timedelta(minutes=2)
 
 
 class KafkaConfig(_Strict):

@@ -160,11 +160,12 @@ class Alert(_Frozen):
 
 
 class Delivery(_Frozen):
-    """The outcome of sending one alert to one channel."""
+    """The outcome of one attempt to send an alert to a channel: `sent`, `failed` (it stays outstanding in the
+    delivery ledger and is tried again), `expired` (given up after the maximum age) or `suppressed` (silenced)."""
 
-    alert_id: str
+    alert_id: str  # the delivery's key: the alert id (a revision's event id), or a retraction's id
     channel: str
-    status: Literal["sent", "failed", "suppressed"]
+    status: Literal["sent", "failed", "suppressed", "expired"]
     attempts: int = 1
     detail: str = ""  # e.g. the Slack message ts, or the last error
     at: AwareDatetime
@@ -290,8 +291,12 @@ def alert_event(a: Alert) -> Event:
 
 
 def delivery_event(d: Delivery) -> Event:
+    # One event per outcome, and one per failed attempt (each is part of the record of an outage).
+    parts = [d.alert_id, d.channel, d.status]
+    if d.status == "failed":
+        parts.append(str(d.attempts))
     return Event(
-        id=stable_id("delivery", d.alert_id, d.channel, d.status),
+        id=stable_id("delivery", *parts),
         type=EventType.DELIVERY.value,
         time=d.at,
         key=d.alert_id,

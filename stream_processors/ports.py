@@ -77,7 +77,8 @@ class DeliveryRecord:
     seq: int = 0  # delivery order (the log position of the event that caused it)
     created_at: float = 0.0  # when it became outstanding: the maximum age counts from here
     attempts: int = 0
-    next_attempt_at: float = 0.0  # our backoff; process starts may try earlier
+    next_attempt_at: float = 0.0  # our backoff; a process started since it was set may try earlier
+    scheduled_at: float = 0.0  # when next_attempt_at was set
     not_before: float = 0.0  # the channel's own Retry-After: never tried earlier
     unsure: bool = False  # an earlier attempt may have got through: look in the channel before sending
     ref: str = ""  # the channel's reference of the delivered message (Slack: "CHANNELID:ts")
@@ -128,12 +129,14 @@ class DeliveryLedger(Protocol):
         *,
         limit: int = 1,
         skip_channels: Collection[str] = (),
-        ignore_backoff: bool = False,
+        backoff_set_before: float | None = None,
     ) -> list[DeliveryRecord]:
         """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased.
 
-        Due: status outstanding, no live lease, `not_before` <= now, and `next_attempt_at` <= now unless
-        `ignore_backoff`. A row whose previous lease ran out is returned with `unsure` set (and kept so)."""
+        Due: status outstanding, no live lease, `not_before` <= now, and `next_attempt_at` <= now unless that
+        backoff was scheduled before `backoff_set_before` (a process start tries every delivery once at once;
+        a channel's own Retry-After, `not_before`, always holds). A row whose previous lease ran out is
+        returned with `unsure` set (and kept so)."""
         ...
 
     def settle_delivery(
@@ -166,6 +169,13 @@ class DeliveryLedger(Protocol):
     ) -> int:
         """Make matching rows outstanding and due now, with a fresh maximum age; rows under a live lease are
         left alone. Returns how many changed."""
+        ...
+
+    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+        """Hold every outstanding row of `channel` until `until`, for every dispatcher on the store, after a
+        failure of the whole channel: as its `not_before` when the channel itself asked (a Retry-After), else
+        as a backoff (`next_attempt_at`, scheduled at `now`). Rows held longer keep their time. Returns how
+        many rows changed."""
         ...
 
     def delivery_counts(self) -> dict[str, int]:

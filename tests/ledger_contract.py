@@ -82,8 +82,11 @@ class LedgerContract:
         assert [r.alert_id for r in got] == ["first", "late"]
         assert all(r.lease_owner == "p1" and r.lease_until == NOW + LEASE for r in got)
         assert store.claim_deliveries("p2", NOW + 1, LEASE, limit=10, skip_channels={"webhook"}) == []
-        # A process start may ignore our own backoff, never the channel's Retry-After.
-        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, limit=10, ignore_backoff=True)] == [
+        # A process started after a backoff was set may ignore it, never the channel's Retry-After.
+        assert (
+            store.claim_deliveries("p2", NOW, LEASE, limit=10, skip_channels={"webhook"}, backoff_set_before=NOW) == []
+        )
+        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, limit=10, backoff_set_before=NOW + 1)] == [
             "other",
             "backoff",
         ]
@@ -154,6 +157,26 @@ class LedgerContract:
         [leased] = store.claim_deliveries("p", NOW + 100, LEASE)
         assert store.redeliver(NOW + 101, statuses=("outstanding",)) == 3
         assert store.deliveries(alert_ids={leased.alert_id}, channel=leased.channel)[0].lease_owner == "p"
+
+    def test_defer_channel_holds_its_outstanding_rows(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x"), rec("a2", "x", not_before=NOW + 500), rec("a3", "y"), rec("a4", "x")])
+        store.mark_delivery("a4", "x", "sent")
+        assert store.defer_channel("x", NOW + 100, NOW, server_asked=True) == 1
+        rows = {r.alert_id: r for r in store.deliveries()}
+        assert (rows["a1"].not_before, rows["a2"].not_before, rows["a3"].not_before) == (NOW + 100, NOW + 500, 0.0)
+        claimed = store.claim_deliveries("p", NOW + 99, LEASE, limit=9, backoff_set_before=NOW + 99)
+        assert [r.alert_id for r in claimed] == ["a3"]
+
+    def test_defer_channel_as_a_backoff(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x"), rec("a2", "x", next_attempt_at=NOW + 500), rec("a3", "y")])
+        assert store.defer_channel("x", NOW + 100, NOW + 1) == 1
+        rows = {r.alert_id: r for r in store.deliveries()}
+        assert (rows["a1"].next_attempt_at, rows["a1"].scheduled_at, rows["a1"].not_before) == (NOW + 100, NOW + 1, 0)
+        assert rows["a2"].next_attempt_at == NOW + 500 and rows["a3"].next_attempt_at == 0
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 2, LEASE, limit=9)] == ["a3"]
+        # a process started after that backoff was set tries at once
+        claimed = store.claim_deliveries("q", NOW + 2, LEASE, limit=9, backoff_set_before=NOW + 2)
+        assert [r.alert_id for r in claimed] == ["a1", "a2"]
 
     def test_concurrent_claims_hand_each_row_out_once(self, store: Store) -> None:
         self._concurrent_claims([store] * 4)

@@ -6,9 +6,11 @@ pipeline, a producer, an archive or a worker's parts, given the config and their
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from watchfloor.alerts.digest import (
     WebhookDigestSender,
 )
 from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.file import FileNotifier
@@ -45,15 +48,18 @@ from watchfloor.schemas.config import (
 )
 from watchfloor.stream_processors import stores
 from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.kafka.sink import StoreSink
 from watchfloor.stream_processors.ports import Store
-from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
 
 STORE_ENV = "WATCHFLOOR_STORE"  # the one environment override of the store URL (applied when config loads)
 SPOOL_ENV = "WATCHFLOOR_SPOOL_DIR"  # containers: where the publisher's spool lives
 DATADIR_ENV = "WATCHFLOOR_FAUST_DATADIR"  # containers: where workers keep their local data
 DATA_DIR = Path("var")  # default home of local files (store, spool, worker data), relative to the working directory
+
+log = logging.getLogger(__name__)
 
 
 class WiringError(ValueError):
@@ -107,9 +113,16 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
                 f"{token_env}, which is not set"
             )
         base_url = ch.base_url or (slack.base_url if slack else None)
-        return SlackNotifier(ch.name, ch.channel, token, base_url=base_url)
+        return SlackNotifier(
+            ch.name,
+            ch.channel,
+            token,
+            base_url=base_url,
+            timeout=ch.timeout,
+            broadcast_escalations=ch.broadcast_escalations,
+        )
     if isinstance(ch, WebhookChannel):
-        return WebhookNotifier(ch.name, ch.url)
+        return WebhookNotifier(ch.name, ch.url, timeout=ch.timeout)
     raise WiringError(f"unknown channel type {ch!r}")
 
 
@@ -167,9 +180,33 @@ def open_control(store: Store, cfg: AppConfig) -> ControlLog:
     return control
 
 
-def build_dispatcher(cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None) -> AlertDispatcher:
+def build_catalog(rules: CompiledRules) -> AlertCatalog:
+    """How alerts of these rules are presented: entity names for groups; an alert stays open for follow-ups
+    for its rule's window or realert period, whichever is longer."""
+    periods = {d.id: max(d.within or timedelta(0), d.realert) for d in rules.detections}
+    return AlertCatalog(entity_names=dict(rules.entity_names), open_periods=periods)
+
+
+def catalog_for(cfg: AppConfig) -> AlertCatalog:
+    """The catalog of the config's rule packs; an empty one (ids as they are) when they cannot be loaded, so a
+    notifier whose rules moved still delivers."""
+    try:
+        return build_catalog(load_rules(cfg.rules)[1])
+    except (RuleLoadError, OSError, ValueError) as e:
+        log.warning("alerts: rule packs not loaded (%s): groups are shown by id, follow-ups open for a day", e)
+        return AlertCatalog()
+
+
+def build_dispatcher(
+    cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None, catalog: AlertCatalog | None = None
+) -> AlertDispatcher:
     return AlertDispatcher(
-        store, build_channel_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg)
+        store,
+        build_channel_notifiers(cfg, env),
+        cfg.subscriptions,
+        retry=cfg.retry,
+        routing=open_control(store, cfg),
+        catalog=catalog or catalog_for(cfg),
     )
 
 
@@ -177,9 +214,12 @@ def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> 
     """For runtimes that open their own store (the Faust worker): notifiers are built now, so a missing
     Slack token fails at start, not at the first alert."""
     notifiers = build_channel_notifiers(cfg, env)
+    catalog = catalog_for(cfg)
 
     def make(store: Store) -> AlertDispatcher:
-        return AlertDispatcher(store, notifiers, cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg))
+        return AlertDispatcher(
+            store, notifiers, cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg), catalog=catalog
+        )
 
     return make
 
@@ -313,7 +353,12 @@ class EmbeddedPipeline:
             self.store, self.control, digest_senders(cfg, env), entity_names=dict(self.rules.entity_names)
         )
         self.dispatcher = AlertDispatcher(
-            self.store, build_channel_notifiers(cfg, env), cfg.subscriptions, retry=cfg.retry, routing=self.control
+            self.store,
+            build_channel_notifiers(cfg, env),
+            cfg.subscriptions,
+            retry=cfg.retry,
+            routing=self.control,
+            catalog=build_catalog(self.rules),
         )
 
     def close(self) -> None:

@@ -1,7 +1,11 @@
-"""The notifier contract: `send(alert)` delivers one alert to one channel, or says how it failed.
+"""The notifier contract: `send(notice)` delivers one notice to one channel, or says how it failed.
 
-Notifiers do not retry: the dispatcher owns retries. They classify each failure instead:
-`TransientError` (worth trying again, maybe after `retry_after` seconds) or `PermanentError` (don't).
+Notifiers do not retry and never sleep: the dispatcher schedules retries in the delivery ledger. They classify
+each failure instead: `TransientError` (worth trying again, maybe after `retry_after` seconds) or
+`PermanentError` (the same request will fail the same way until someone fixes something: a token, a channel,
+a payload). Both leave the delivery outstanding, since faults get fixed. Two flags say more:
+`channel_wide` (every delivery to the channel would fail now: skip the channel for the rest of the cycle) and
+`maybe_delivered` (the request may have got through, e.g. a timeout: look in the channel before sending again).
 """
 
 from __future__ import annotations
@@ -10,51 +14,74 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
-from watchfloor.schemas.events import Alert
+from ..notice import Notice
 
 
 class NotifierError(Exception):
     """A delivery failed. Its message must never contain a secret (token, webhook secret path)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        channel_wide: bool = False,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after
+        self.channel_wide = channel_wide
+        self.maybe_delivered = maybe_delivered
 
 
 class TransientError(NotifierError):
     """Worth retrying: rate limit, server error, network trouble. `retry_after` is the server's hint, in seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class PermanentError(NotifierError):
-    """Retrying cannot help: bad channel, bad credentials, rejected payload."""
+    """Retrying the same request cannot help until something is fixed: bad channel, credentials, payload."""
 
 
 @runtime_checkable
 class Notifier(Protocol):
-    """Delivers alerts to one configured channel."""
+    """Delivers notices to one configured channel."""
 
     name: str
 
-    def send(self, alert: Alert) -> str:
-        """Deliver `alert`; return a detail for the ledger (e.g. the Slack message ts).
-
-        Raises TransientError or PermanentError.
-        """
+    def send(self, notice: Notice) -> str:
+        """Deliver `notice`; return the channel's reference of the message (e.g. Slack's "CHANNELID:ts"),
+        which later notices of its thread use. Raises TransientError or PermanentError."""
         ...
 
 
 @runtime_checkable
 class Reconciling(Protocol):
-    """A notifier that can tell whether an alert already reached its channel (e.g. Slack, whose
-    messages carry the alert id). The dispatcher asks it before re-sending an interrupted delivery."""
+    """A notifier that can tell whether a notice already reached its channel (Slack: message metadata carries
+    the key; file: lines carry it). The dispatcher asks before re-sending an attempt that may have got through."""
 
-    def find_delivered(self, alert: Alert) -> str | None:
-        """A detail (e.g. the message ts) if `alert` was delivered already, else None. Raises
-        TransientError or PermanentError when it cannot tell."""
+    def find_delivered(self, notice: Notice) -> str | None:
+        """The message reference if `notice` was delivered already, else None. Raises TransientError or
+        PermanentError when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class Updating(Protocol):
+    """A notifier whose messages can be changed after they were sent (Slack: chat.update). The dispatcher calls
+    `update` after a threaded notice was sent, so the thread's first message tells its current state."""
+
+    def update(self, notice: Notice) -> None:
+        """Rewrite `notice.thread.target_ref` from `notice.thread`. Raises TransientError or PermanentError."""
+        ...
+
+
+@runtime_checkable
+class Checking(Protocol):
+    """A notifier that can check its channel before the first alert (token, channel, write access)."""
+
+    def check(self) -> str:
+        """A one-line description of what was checked, or raises NotifierError saying what is wrong."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""Console notifier: a rich panel per alert, on a terminal or any text stream."""
+"""Console notifier: a rich panel per notice, on a terminal or any text stream. A follow-up, revision or
+withdrawal says which alert it updates and what its thread stands at."""
 
 from __future__ import annotations
 
@@ -11,25 +12,45 @@ from rich.text import Text
 from watchfloor.schemas.events import Alert
 from watchfloor.schemas.timefmt import utc_text
 
+from ..notice import Notice
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
 MAX_EVIDENCE = 5
 
 
-def render(alert: Alert) -> Panel:
-    """The alert as a rich Panel. Article text goes in as Text objects, so it is never parsed as rich markup."""
+_WORDS = {"followup": "Update", "revision": "Revised", "retraction": "Withdrawn"}
+
+
+def render(alert: Alert | Notice) -> Panel:
+    """The notice (or a bare alert) as a rich Panel. Article text goes in as Text objects, so it is never
+    parsed as rich markup."""
+    notice = alert if isinstance(alert, Notice) else Notice(key=alert.id, kind="alert", alert=alert, channel="")
+    alert = notice.alert
     det = alert.detection
     style = _STYLE.get(det.severity, "white")
     head = Text.assemble((det.severity.upper(), style), " ", ("rule ", "dim"), det.rule)
     if det.confidence == "unconfirmed":
         head.append("  (unconfirmed)", style="italic")
     lines: list[Text] = [head]
+    word = _WORDS.get(notice.kind)
+    if word is not None and notice.parent_id:
+        update = Text.assemble((f"{word.lower()} of alert ", "dim"), notice.parent_id)
+        if notice.escalated_from:
+            update.append(f"  (was {notice.escalated_from.upper()})", style="dim")
+        lines.append(update)
+    if notice.kind == "retraction":
+        lines.append(Text(f"withdrawn: {notice.reason or 'a later report changed this alert'}", style="bold"))
+    if notice.thread is not None:
+        t = notice.thread
+        lines.append(
+            Text(f"thread now {t.severity.upper()} · {t.sources} independent source(s) · {t.updates} update(s)", "dim")
+        )
     if det.group:
-        lines.append(Text.assemble(("group ", "dim"), ", ".join(f"{k}={v}" for k, v in det.group.items())))
+        lines.append(Text.assemble(("group ", "dim"), notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():
         lines.append(Text.assemble((f"{key} ", "dim"), ", ".join(values)))
-    if det.description:
+    if det.description and notice.kind == "alert":
         lines.append(Text(det.description))
     for ev in det.evidence[:MAX_EVIDENCE]:
         when = utc_text(ev.published_at)
@@ -41,8 +62,9 @@ def render(alert: Alert) -> Panel:
         lines.append(Text(quote, style="italic"))
     if len(det.evidence) > MAX_EVIDENCE:
         lines.append(Text(f"+{len(det.evidence) - MAX_EVIDENCE} more evidence", style="dim"))
-    lines.append(Text(f"alert {alert.id}", style="dim"))
-    return Panel(Group(*lines), title=Text(det.title), title_align="left", border_style=style)
+    lines.append(Text(f"alert {notice.key}", style="dim"))
+    title = f"{word}: {det.title}" if word is not None and notice.parent_id else det.title
+    return Panel(Group(*lines), title=Text(title), title_align="left", border_style=style)
 
 
 class ConsoleNotifier:
@@ -52,9 +74,9 @@ class ConsoleNotifier:
         self.name = name
         self.console = console if console is not None else Console(file=stream, highlight=False)
 
-    def send(self, alert: Alert) -> str:
+    def send(self, notice: Notice) -> str:
         try:
-            self.console.print(render(alert))
+            self.console.print(render(notice))
         except OSError as e:  # e.g. a closed pipe: may work later
             raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
         return "printed"

@@ -1,51 +1,139 @@
-"""File notifier: one JSON line per alert appended to a file, fsynced before send() returns."""
+"""File notifier: one JSON line per notice appended to a file, fsynced before send() returns.
+
+A line is the alert (`id`, `detection`, `channels`) plus `kind` (alert, followup, revision, retraction), `key`
+(the delivery key) and, for a notice of a thread, `updates` (the alert it follows up, revises or withdraws)
+and `thread` (the thread's state). A write that fails half-way (a full disk) is cut back off, so the file
+never holds half a line; an attempt that may have got through (the process died between writing and
+recording) is looked up by its key before the line is written again.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import Alert
-
+from ..notice import Notice
 from .base import PermanentError, TransientError
 
 
+def record(notice: Notice) -> dict[str, Any]:
+    """The JSON object written for `notice`."""
+    out: dict[str, Any] = {**notice.alert.model_dump(mode="json"), "kind": notice.kind, "key": notice.key}
+    if notice.parent_id is not None:
+        out["updates"] = notice.parent_id
+    if notice.group_label:
+        out["group_label"] = notice.group_label
+    if notice.reason:
+        out["reason"] = notice.reason
+    if notice.superseded_by:
+        out["superseded_by"] = notice.superseded_by
+    if notice.escalated_from:
+        out["escalated_from"] = notice.escalated_from
+    t = notice.thread
+    if t is not None:
+        out["thread"] = {
+            "first": t.thread_ref,
+            "target": t.target_key,
+            "severity": t.severity,
+            "confidence": t.confidence,
+            "sources": t.sources,
+            "updates": t.updates,
+            "withdrawn": t.withdrawn,
+            "revised_by": t.revised_by,
+        }
+    return out
+
+
 class FileNotifier:
-    """Appends `alert.model_dump(mode="json")` as one line to `path` (parent directories are created)."""
+    """Appends `record(notice)` as one line to `path` (parent directories are created)."""
 
     def __init__(self, name: str, path: str | os.PathLike[str]) -> None:
         self.name = name
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def send(self, alert: Alert) -> str:
-        line = orjson.dumps(alert.model_dump(mode="json")) + b"\n"
+    def send(self, notice: Notice) -> str:
+        line = orjson.dumps(record(notice)) + b"\n"
+        where = f"file {self.name}: cannot write {self.path}"
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 created = not self.path.exists()
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
                 try:
                     offset = os.lseek(fd, 0, os.SEEK_END)
-                    view = memoryview(line)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    os.fsync(fd)
+                    start = offset
+                    if offset and os.pread(fd, 1, offset - 1) != b"\n":
+                        line = b"\n" + line  # a line cut short by a crash before us: start on a new one
+                        start += 1
+                    try:
+                        view = memoryview(line)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                        os.fsync(fd)
+                    except OSError:
+                        _cut_back(fd, offset)  # never leave half a line behind (a full disk)
+                        raise
                 finally:
                     os.close(fd)
                 if created:
                     _fsync_dir(self.path.parent)
         except (PermissionError, IsADirectoryError, NotADirectoryError) as e:
-            raise PermanentError(f"file {self.name}: cannot write {self.path}: {type(e).__name__}") from None
+            raise PermanentError(f"{where}: {type(e).__name__}", channel_wide=True) from None
         except OSError as e:  # disk full, I/O error, ...: may clear up
-            raise TransientError(f"file {self.name}: cannot write {self.path}: {type(e).__name__}: {e}") from None
-        return f"{self.path}@{offset}"
+            raise TransientError(f"{where}: {type(e).__name__}: {e.strerror or e}", channel_wide=True) from None
+        return f"{self.path}@{start}"
+
+    def find_delivered(self, notice: Notice) -> str | None:
+        """`path@offset` of a line already written for `notice`'s key, or None (also when there is no file)."""
+        needle = orjson.dumps(notice.key)
+        try:
+            with self._lock, open(self.path, "rb") as f:
+                offset = 0
+                for raw in f:
+                    here, offset = offset, offset + len(raw)
+                    if needle not in raw:
+                        continue
+                    try:
+                        obj = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        continue
+                    # Lines of the first version have no key: theirs was the alert id.
+                    if isinstance(obj, dict) and obj.get("key", obj.get("id")) == notice.key:
+                        return f"{self.path}@{here}"
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise TransientError(f"file {self.name}: cannot read {self.path}: {type(e).__name__}") from None
+        return None
+
+    def check(self) -> str:
+        """The file's directory exists (or can be made) and is writable; says how much room is left."""
+        parent = self.path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PermanentError(f"file {self.name}: cannot create {parent}: {type(e).__name__}") from None
+        if not os.access(parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise PermanentError(f"file {self.name}: {self.path} is not writable")
+        free = shutil.disk_usage(parent).free
+        return f"appends to {self.path} ({free / 2**20:.0f} MiB free)"
 
     def __repr__(self) -> str:
         return f"FileNotifier(name={self.name!r}, path={str(self.path)!r})"
+
+
+def _cut_back(fd: int, offset: int) -> None:
+    try:
+        os.ftruncate(fd, offset)
+        os.fsync(fd)
+    except OSError:
+        pass  # the line check at the next write starts a fresh line after whatever is left
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,182 +1,92 @@
-"""Slack notifier: chat.postMessage with Block Kit blocks, via slack_sdk.
+"""Slack notifier: chat.postMessage with Block Kit blocks (alerts.notifiers.slack_blocks), threads and
+chat.update, via slack_sdk.
 
-Everything taken from articles or rules is escaped for Slack mrkdwn (&, <, >), so an article cannot ping
-@channel or forge a link; the only control sequences in a message are the source links built here, from
-http(s) URLs that cannot break out of their <url|label> brackets. mrkdwn text objects are sent with
-verbatim=true and the message with parse=none / link_names=false, so Slack itself does not turn plain text
-such as "@here" or "#general" into mentions either.
+A notice of a thread is a reply (`thread_ts`) under the thread's first message, and that message, or the one
+a revision changes, is rewritten with chat.update. Messages carry their delivery key in metadata, so after an
+attempt that may have got through (a crash, a timeout) the dispatcher looks before it sends again:
+conversations.history for a message of its own, conversations.replies for a reply.
 
-The bot token never appears in exceptions, reprs or returned details.
+mrkdwn text objects are sent with verbatim=true and the message with parse=none / link_names=false, so Slack
+itself does not turn plain text such as "@here" or "#general" into mentions either. The bot token never
+appears in exceptions, reprs or returned details.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import socket
 import urllib.error
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from watchfloor.schemas.events import Alert, Evidence
-from watchfloor.schemas.timefmt import utc_text
-
-from .base import PermanentError, TransientError, parse_retry_after, redact
+from ..notice import Notice
+from .base import NotifierError, PermanentError, TransientError, parse_retry_after, redact
+from .slack_blocks import (
+    METADATA_EVENT_TYPE,
+    build_blocks,
+    build_update,
+    escape,
+    fallback_text,
+    metadata,
+    notice_text,
+    safe_url,
+    target_metadata,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_EVIDENCE = 5
-MAX_SENTENCE = 600
-HEADER_LIMIT = 150  # Slack: header text
-TEXT_LIMIT = 3000  # Slack: section / text object
-FIELD_LIMIT = 2000  # Slack: one section field
-MAX_FIELDS = 10  # Slack: fields per section
-FALLBACK_LIMIT = 3000
-
-METADATA_EVENT_TYPE = "watchfloor_alert"
-
-# ok:false error codes worth retrying. Everything else (channel_not_found, invalid_auth, not_in_channel,
-# msg_too_long, invalid_blocks, ...) will fail the same way again.
+# ok:false error codes worth retrying soon. Everything else will fail the same way until someone fixes it.
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-
-SEVERITY_EMOJI = {
-    "low": ":large_blue_circle:",
-    "medium": ":large_yellow_circle:",
-    "high": ":large_orange_circle:",
-    "critical": ":red_circle:",
+# Errors about the token or the channel: every delivery to the channel would fail the same way now.
+CHANNEL_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+HINTS = {
+    "invalid_auth": "the token is not valid (check the variable named by token_env)",
+    "not_authed": "no token was sent",
+    "token_revoked": "the token was revoked: reinstall the app and export the new token",
+    "account_inactive": "the token belongs to a deactivated app or user",
+    "missing_scope": "the app lacks a scope: chat:write, channels:history and channels:read are needed",
+    "channel_not_found": "no such channel, or the bot cannot see it (private channels need an invite)",
+    "not_in_channel": "the bot is not in the channel: /invite it there",
+    "is_archived": "the channel is archived",
 }
 
-
-# --- formatting (pure) --------------------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Escape Slack's three control characters. Apply to every piece of text we did not write ourselves."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fit(text: str, limit: int) -> str:
-    """escape(text), cut (with an ellipsis) so the escaped result has at most `limit` characters.
-
-    Cuts the raw text, never an escaped entity in half.
-    """
-    out = escape(text)
-    if len(out) <= limit:
-        return out
-    parts: list[str] = []
-    size = 0
-    for ch in text:
-        piece = escape(ch)
-        if size + len(piece) > limit - 1:
-            break
-        parts.append(piece)
-        size += len(piece)
-    return "".join(parts) + "…"
+__all__ = [
+    "METADATA_EVENT_TYPE",
+    "SlackNotifier",
+    "build_blocks",
+    "escape",
+    "fallback_text",
+    "metadata",
+    "safe_url",
+]
 
 
-def safe_url(url: str | None) -> str | None:
-    """`url` ready to sit inside <url|label>, or None when it is not a plain http(s) URL.
-
-    Rejects other schemes (javascript:, file:, mailto:, ...), and any '<', '>', '|', whitespace or control
-    character that could end the link early or smuggle in a second one. '&' is escaped as Slack expects.
-    """
-    if not url:
-        return None
-    if any(c in "<>|" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.replace("&", "&amp;")
-
-
-def link(url: str | None, label: str) -> str:
-    """<url|label> with an escaped label when the URL is safe, else just the escaped label."""
-    label = label or (url or "")
-    safe = safe_url(url)
-    text = fit(label, 200)
-    return f"<{safe}|{text}>" if safe and text else text
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
-def _severity_label(alert: Alert) -> str:
-    det = alert.detection
-    label = f"{SEVERITY_EMOJI.get(det.severity, '')} {escape(det.severity.upper())}".strip()
-    if det.confidence == "unconfirmed":
-        label += " (unconfirmed)"
-    return label
-
-
-def _evidence_text(ev: Evidence) -> str:
-    when = utc_text(ev.published_at)
-    head = f"{link(ev.url, ev.source)} · {when}"
-    if ev.modality != "asserted":
-        head += f" · _{escape(ev.modality)}_"
-    quote = fit(_one_line(ev.sentence), MAX_SENTENCE)
-    return f"{head}\n>{quote}"
-
-
-def build_blocks(alert: Alert) -> list[dict[str, Any]]:
-    """Block Kit blocks for `alert`: header, facts, description, up to MAX_EVIDENCE citations, footer."""
-    det = alert.detection
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": fit(det.title or det.rule, HEADER_LIMIT)}},
-    ]
-    fields = [f"*Severity*\n{_severity_label(alert)}", f"*Rule*\n{fit(det.rule, FIELD_LIMIT - 10)}"]
-    if det.group:
-        group = ", ".join(f"{k}={v}" for k, v in det.group.items())
-        fields.append(f"*Group*\n{fit(group, FIELD_LIMIT - 10)}")
-    for key, values in det.attributes.items():
-        if len(fields) >= MAX_FIELDS:
-            break
-        name = fit(key.replace("_", " ").capitalize(), 100)
-        fields.append(f"*{name}*\n{fit(', '.join(values), FIELD_LIMIT - 110)}")
-    blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields]})
-    if det.description:
-        blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
-    if det.evidence:
-        blocks.append({"type": "divider"})
-        shown = det.evidence[:MAX_EVIDENCE]
-        blocks.append({"type": "context", "elements": [_mrkdwn(f"*Evidence* ({len(det.evidence)})")]})
-        for ev in shown:
-            blocks.append({"type": "section", "text": _mrkdwn(_evidence_text(ev))})
-        if len(det.evidence) > len(shown):
-            more = len(det.evidence) - len(shown)
-            blocks.append({"type": "context", "elements": [_mrkdwn(f"+{more} more evidence not shown")]})
-    fired = utc_text(det.fired_at)
-    footer = f"alert {escape(alert.id)} · fired {fired}"
-    blocks.append({"type": "context", "elements": [_mrkdwn(footer)]})
-    return blocks
-
-
-def fallback_text(alert: Alert) -> str:
-    """The plain `text` shown in notifications and by clients that cannot render blocks (escaped)."""
-    det = alert.detection
-    unconfirmed = " (unconfirmed)" if det.confidence == "unconfirmed" else ""
-    raw = f"[{det.severity.upper()}{unconfirmed}] {det.title or det.rule} ({det.rule})"
-    return fit(_one_line(raw), FALLBACK_LIMIT)
-
-
-def metadata(alert: Alert) -> dict[str, Any]:
-    return {
-        "event_type": METADATA_EVENT_TYPE,
-        "event_payload": {"alert_id": alert.id, "rule": alert.detection.rule},
-    }
+def split_ref(ref: str) -> tuple[str, str]:
+    """("CHANNELID", "ts") from a message reference "CHANNELID:ts"."""
+    channel, _, ts = ref.rpartition(":")
+    return channel, ts
 
 
 # --- the notifier -------------------------------------------------------------------------------------------
@@ -196,8 +106,9 @@ class SlackNotifier:
         token: str,
         base_url: str | None = None,
         *,
-        timeout: int = 10,
+        timeout: float = 10,
         history_limit: int = 1000,
+        broadcast_escalations: bool = True,
     ) -> None:
         if not token or not token.strip():
             raise ValueError(f"slack {name}: empty token")
@@ -215,49 +126,83 @@ class SlackNotifier:
         self._client = WebClient(**kwargs)
         self._channel_id: str | None = None
         self.history_limit = history_limit
+        self.broadcast_escalations = broadcast_escalations
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
 
-    def send(self, alert: Alert) -> str:
-        """Post `alert`; returns the message ts."""
-        data = self._call(
-            "chat.postMessage",
-            channel=self.channel,
-            text=fallback_text(alert),
-            blocks=build_blocks(alert),
-            metadata=metadata(alert),
-            unfurl_links=False,
-            unfurl_media=False,
+    def send(self, notice: Notice) -> str:
+        """Post `notice` (a reply when it belongs to a thread); returns the message reference "CHANNELID:ts"."""
+        args: dict[str, Any] = {
+            "channel": self.channel,
+            "text": notice_text(notice),
+            "blocks": build_blocks(notice),
+            "metadata": metadata(notice),
+            "unfurl_links": False,
+            "unfurl_media": False,
+            "link_names": False,
+            "parse": "none",
+        }
+        if notice.thread is not None:
+            channel_id, ts = split_ref(notice.thread.thread_ref)
+            args["channel"] = channel_id or self.channel
+            args["thread_ts"] = ts
+            if notice.escalated_from and self.broadcast_escalations:
+                args["reply_broadcast"] = True  # an escalation is also news for the channel
+        data = self._call("chat.postMessage", **args)
+        answered = data.get("channel")
+        if isinstance(answered, str) and answered:
+            self._channel_id = answered  # Slack answers with the channel's ID
+        return f"{self._channel_id or self.channel}:{data.get('ts', '')}"
+
+    def update(self, notice: Notice) -> None:
+        """chat.update of the thread's first message (or the revised one) with the thread's state."""
+        thread = notice.thread
+        if thread is None:
+            return
+        channel_id, ts = split_ref(thread.target_ref)
+        text, blocks = build_update(notice)
+        self._call(
+            "chat.update",
+            channel=channel_id or self.channel,
+            ts=ts,
+            text=text,
+            blocks=blocks,
+            metadata=target_metadata(notice),
             link_names=False,
             parse="none",
         )
-        if isinstance(data.get("channel"), str):
-            self._channel_id = data["channel"]  # Slack answers with the channel's ID
-        return str(data.get("ts", ""))
 
-    def find_delivered(self, alert: Alert) -> str | None:
-        """The ts of a message already posted for `alert` (its metadata carries the alert id), or None.
+    def find_delivered(self, notice: Notice) -> str | None:
+        """The reference of a message already posted for `notice` (its metadata carries the key), or None.
 
-        For the dispatcher's one window: a crash after Slack accepted a message but before the ledger
-        said "sent". Looks through the channel's newest `history_limit` messages (conversations.history
-        with metadata; scopes channels:history, and channels:read when the channel is given by name).
-        Raises TransientError / PermanentError like send()."""
-        channel_id = self._channel_id or self._resolve_channel_id()
+        For an attempt that may have got through (a crash after Slack accepted it, a timeout): looks through
+        the thread's replies for a reply, else the channel's newest `history_limit` messages
+        (conversations.replies / .history with metadata; scopes channels:history, and channels:read when the
+        channel is given by name). Raises TransientError / PermanentError like send()."""
+        if notice.thread is not None:
+            channel_id, ts = split_ref(notice.thread.thread_ref)
+            return self._look("conversations.replies", channel_id or self._id(), notice.key, ts=ts)
+        return self._look("conversations.history", self._id(), notice.key)
+
+    def _id(self) -> str:
+        return self._channel_id or self._resolve_channel_id()
+
+    def _look(self, method: str, channel_id: str, key: str, **extra: Any) -> str | None:
         cursor = ""
         seen = 0
         while seen < self.history_limit:
-            args: dict[str, Any] = {"channel": channel_id, "limit": min(200, self.history_limit - seen)}
+            args: dict[str, Any] = {"channel": channel_id, "limit": min(200, self.history_limit - seen), **extra}
             args["include_all_metadata"] = True
             if cursor:
                 args["cursor"] = cursor
-            data = self._call("conversations.history", **args)
+            data = self._call(method, **args)
             messages = data.get("messages") or []
             for m in messages:
                 meta = m.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("alert_id") == alert.id:
-                    return str(m.get("ts", ""))
+                if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("alert_id") == key:
+                    return f"{channel_id}:{m.get('ts', '')}"
             seen += len(messages)
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor or not messages:
@@ -282,12 +227,28 @@ class SlackNotifier:
                     return cid
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
-                raise PermanentError(f"slack {self.name}: channel {channel!r} not found by conversations.list")
+                raise PermanentError(
+                    f"slack {self.name}: channel {channel!r} not found by conversations.list (no such channel, or "
+                    "a private one the bot was not invited to)",
+                    channel_wide=True,
+                )
 
     def check(self) -> str:
-        """auth.test: raises like send() when the token or the API is unusable; returns the bot's user id."""
-        data = self._call("auth.test")
-        return str(data.get("user_id", ""))
+        """auth.test, then the channel: found, and the bot a member. Raises PermanentError (or TransientError)
+        saying what is wrong; returns what was checked."""
+        auth = self._call("auth.test")
+        bot = str(auth.get("user") or auth.get("user_id") or "?")
+        channel_id = self._resolve_channel_id()
+        info = self._call("conversations.info", channel=channel_id).get("channel") or {}
+        name = str(info.get("name") or self.channel.lstrip("#"))
+        if info.get("is_archived"):
+            raise PermanentError(f"slack {self.name}: #{name} ({channel_id}) is archived", channel_wide=True)
+        if info.get("is_member") is False:
+            raise PermanentError(
+                f"slack {self.name}: the bot ({bot}) is not in #{name} ({channel_id}): /invite it there",
+                channel_wide=True,
+            )
+        return f"bot {bot} can post to #{name} ({channel_id}) in {auth.get('team', '?')}"
 
     # -- internals --
 
@@ -296,6 +257,8 @@ class SlackNotifier:
         try:
             if method == "chat.postMessage":
                 resp = self._client.chat_postMessage(**kwargs)
+            elif method == "chat.update":
+                resp = self._client.chat_update(**kwargs)
             elif method.startswith("conversations."):  # read methods take form/query arguments
                 resp = self._client.api_call(method, http_verb="GET", params=kwargs)
             else:
@@ -306,23 +269,29 @@ class SlackNotifier:
             raise PermanentError(self._redact(f"{where}: invalid request: {e}")) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException) as e:
             reason = e.reason if isinstance(e, urllib.error.URLError) else e
-            raise TransientError(self._redact(f"{where}: network error: {type(reason).__name__}: {reason}")) from None
+            # Refused: nothing reached Slack. Anything else (a timeout above all) may have been processed.
+            unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
+            message = self._redact(f"{where}: network error: {type(reason).__name__}: {reason}")
+            raise TransientError(message, channel_wide=True, maybe_delivered=not unsent) from None
         except SlackClientError as e:
             raise PermanentError(self._redact(f"{where}: {type(e).__name__}: {e}")) from None
         data = resp.data
         return data if isinstance(data, dict) else {}
 
-    def _classify(self, where: str, e: SlackApiError) -> TransientError | PermanentError:
+    def _classify(self, where: str, e: SlackApiError) -> NotifierError:
         resp = e.response
         status = int(getattr(resp, "status_code", 0) or 0)
         data = getattr(resp, "data", None)
         error = str(data.get("error", "")) if isinstance(data, dict) else ""
         headers = getattr(resp, "headers", None) or {}
         retry_after = parse_retry_after(_header(headers, "Retry-After"))
-        message = self._redact(f"{where}: HTTP {status}: {error or 'unknown error'}"[:500])
-        if status == 429 or status == 408 or status >= 500 or error in TRANSIENT_ERRORS:
-            return TransientError(message, retry_after=retry_after)
-        return PermanentError(message)
+        hint = f" ({HINTS[error]})" if error in HINTS else ""
+        message = self._redact(f"{where}: HTTP {status}: {error or 'unknown error'}{hint}"[:500])
+        if status >= 500:  # the server failed while handling it: it may have posted
+            return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
+        if status in (408, 429) or error in TRANSIENT_ERRORS:
+            return TransientError(message, retry_after=retry_after, channel_wide=True)
+        return PermanentError(message, retry_after=retry_after, channel_wide=error in CHANNEL_ERRORS)
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)

@@ -1,17 +1,25 @@
-"""Webhook notifier: POSTs the alert as JSON. 429/5xx/network errors are transient, other 4xx permanent."""
+"""Webhook notifier: POSTs each notice as JSON. Only a 2xx answer to that POST counts as delivered.
+
+Redirects are not followed: urllib would turn a redirected POST into a GET without the body and report the
+GET's answer, so a 301/302 is a failure that names where the receiver points (configure that URL instead).
+429/408/5xx and network errors are transient, other answers permanent; all stay outstanding and are retried.
+The payload is {"alert": ..., "kind": ..., "key": ...} and, for a notice of a thread, "updates" (the alert it
+follows up, revises or withdraws) and "thread" (its state); the delivery key goes in `Idempotency-Key`.
+"""
 
 from __future__ import annotations
 
 import http.client
+import socket
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from watchfloor.schemas.events import Alert
-
+from ..notice import Notice
 from .base import PermanentError, TransientError, parse_retry_after
+from .file import record
 
 USER_AGENT = "watchfloor-alerts/0.1"
 
@@ -24,8 +32,19 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # urllib then raises HTTPError with the 3xx answer
+
+
+def payload(notice: Notice) -> dict[str, object]:
+    rec = record(notice)
+    alert = {k: rec.pop(k) for k in ("id", "detection", "channels")}
+    return {"alert": alert, **rec}
+
+
 class WebhookNotifier:
-    """POST {"alert": ...} to `url`. The alert id is sent as `Idempotency-Key` so receivers can drop repeats."""
+    """POST the notice to `url`. The delivery key is sent as `Idempotency-Key` so receivers can drop repeats."""
 
     def __init__(self, name: str, url: str, *, timeout: float = 10.0, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(url)
@@ -35,33 +54,49 @@ class WebhookNotifier:
         self._url = url
         self.timeout = timeout
         self._headers = dict(headers or {})
+        self._opener = urllib.request.build_opener(_NoRedirect)
 
-    def send(self, alert: Alert) -> str:
-        body = orjson.dumps({"alert": alert.model_dump(mode="json")})
+    def send(self, notice: Notice) -> str:
+        body = orjson.dumps(payload(notice))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            "Idempotency-Key": alert.id,
+            "Idempotency-Key": notice.key,
             **self._headers,
         }
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         where = f"webhook {self.name} ({display_url(self._url)})"
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with self._opener.open(req, timeout=self.timeout) as resp:
                 status = int(resp.status)
                 resp.read()
         except urllib.error.HTTPError as e:
             status = e.code
             retry_after = parse_retry_after(e.headers.get("Retry-After")) if e.headers else None
+            location = e.headers.get("Location") if e.headers else None
             e.close()
-            if status == 429 or status == 408 or status >= 500:
-                raise TransientError(f"{where}: HTTP {status}", retry_after=retry_after) from None
-            raise PermanentError(f"{where}: HTTP {status}") from None
+            if 300 <= status < 400:
+                target = f" to {display_url(urljoin(self._url, location))}" if location else ""
+                raise PermanentError(
+                    f"{where}: HTTP {status} redirect{target} not followed (a redirected POST loses its body): "
+                    "configure the final URL",
+                    channel_wide=True,
+                ) from None
+            if status >= 500:  # the receiver failed while handling it: it may have taken it
+                raise TransientError(
+                    f"{where}: HTTP {status}", retry_after, channel_wide=True, maybe_delivered=True
+                ) from None
+            if status in (408, 429):
+                raise TransientError(f"{where}: HTTP {status}", retry_after=retry_after, channel_wide=True) from None
+            raise PermanentError(f"{where}: HTTP {status}", channel_wide=status in (401, 403, 404, 410)) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             reason = e.reason if isinstance(e, urllib.error.URLError) else e
-            raise TransientError(f"{where}: {type(reason).__name__}") from None
+            unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
+            raise TransientError(
+                f"{where}: {type(reason).__name__}", channel_wide=True, maybe_delivered=not unsent
+            ) from None
         if not 200 <= status < 300:
-            raise PermanentError(f"{where}: unexpected HTTP {status}")
+            raise PermanentError(f"{where}: unexpected HTTP {status}", channel_wide=True)
         return f"HTTP {status}"
 
     def __repr__(self) -> str:

@@ -53,6 +53,7 @@ class MemoryDeliveryLedger:
                     r,
                     payload=copy.deepcopy(r.payload),
                     created_at=created,
+                    scheduled_at=r.scheduled_at or created,
                     updated_at=created,
                     lease_owner=None,
                     lease_until=None,
@@ -68,7 +69,7 @@ class MemoryDeliveryLedger:
         *,
         limit: int = 1,
         skip_channels: Collection[str] = (),
-        ignore_backoff: bool = False,
+        backoff_set_before: float | None = None,
     ) -> list[DeliveryRecord]:
         skip = set(skip_channels)
         out: list[DeliveryRecord] = []
@@ -80,7 +81,7 @@ class MemoryDeliveryLedger:
                     continue
                 if r.lease_until is not None and r.lease_until > now:
                     continue
-                if not ignore_backoff and r.next_attempt_at > now:
+                if r.next_attempt_at > now and (backoff_set_before is None or r.scheduled_at >= backoff_set_before):
                     continue
                 claimed = dataclasses.replace(
                     r, lease_owner=owner, lease_until=now + lease_seconds, unsure=r.unsure or r.lease_owner is not None
@@ -109,6 +110,7 @@ class MemoryDeliveryLedger:
                 ref=outcome.ref or r.ref,
                 attempts=outcome.attempts,
                 next_attempt_at=outcome.next_attempt_at,
+                scheduled_at=now,
                 not_before=outcome.not_before,
                 unsure=outcome.unsure,
                 lease_owner=None,
@@ -162,10 +164,26 @@ class MemoryDeliveryLedger:
                     attempts=0,
                     created_at=now,
                     next_attempt_at=0.0,
+                    scheduled_at=now,
                     not_before=0.0,
                     detail="redelivery requested",
                     updated_at=now,
                 )
+                changed += 1
+        return changed
+
+    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+        changed = 0
+        with self._lock:
+            for key, r in list(self._deliveries.items()):
+                if r.channel != channel or r.status != "outstanding":
+                    continue
+                if server_asked and r.not_before < until:
+                    self._deliveries[key] = dataclasses.replace(r, not_before=until)
+                elif not server_asked and r.next_attempt_at < until:
+                    self._deliveries[key] = dataclasses.replace(r, next_attempt_at=until, scheduled_at=now)
+                else:
+                    continue
                 changed += 1
         return changed
 

@@ -70,6 +70,7 @@ deliveries_table = Table(
     Column("created_at", Float, nullable=True),  # epoch seconds
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", Float, nullable=False, server_default="0"),
+    Column("scheduled_at", Float, nullable=False, server_default="0"),
     Column("not_before", Float, nullable=False, server_default="0"),
     Column("unsure", Integer, nullable=False, server_default="0"),
     Column("ref", Text, nullable=False, server_default=""),
@@ -112,6 +113,7 @@ def _record(row: Row[Any]) -> DeliveryRecord:
         created_at=float(m["created_at"] or 0.0),
         attempts=int(m["attempts"]),
         next_attempt_at=float(m["next_attempt_at"]),
+        scheduled_at=float(m["scheduled_at"]),
         not_before=float(m["not_before"]),
         unsure=bool(m["unsure"]),
         ref=m["ref"],
@@ -137,6 +139,7 @@ def _row(r: DeliveryRecord, now: float) -> dict[str, Any]:
         "created_at": r.created_at or now,
         "attempts": r.attempts,
         "next_attempt_at": r.next_attempt_at,
+        "scheduled_at": r.scheduled_at or r.created_at or now,
         "not_before": r.not_before,
         "unsure": int(r.unsure),
         "ref": r.ref,
@@ -240,7 +243,7 @@ class SqlDeliveryLedger:
         *,
         limit: int = 1,
         skip_channels: Collection[str] = (),
-        ignore_backoff: bool = False,
+        backoff_set_before: float | None = None,
     ) -> list[DeliveryRecord]:
         if limit <= 0:
             return []
@@ -250,8 +253,10 @@ class SqlDeliveryLedger:
             or_(t.c.lease_until.is_(None), t.c.lease_until <= now),
             t.c.not_before <= now,
         )
-        if not ignore_backoff:
+        if backoff_set_before is None:
             due = and_(due, t.c.next_attempt_at <= now)
+        else:
+            due = and_(due, or_(t.c.next_attempt_at <= now, t.c.scheduled_at < backoff_set_before))
         if skip_channels:
             due = and_(due, t.c.channel.not_in(list(skip_channels)))
         stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner).where(due)
@@ -290,6 +295,7 @@ class SqlDeliveryLedger:
             "detail": outcome.detail,
             "attempts": outcome.attempts,
             "next_attempt_at": outcome.next_attempt_at,
+            "scheduled_at": now,
             "not_before": outcome.not_before,
             "unsure": int(outcome.unsure),
             "lease_owner": None,
@@ -357,6 +363,7 @@ class SqlDeliveryLedger:
             "attempts": 0,
             "created_at": now,
             "next_attempt_at": 0.0,
+            "scheduled_at": now,
             "not_before": 0.0,
             "detail": "redelivery requested",
             "updated_at": _iso(now),
@@ -368,6 +375,14 @@ class SqlDeliveryLedger:
                 where = [*conds, t.c.alert_id.in_(chunk)] if chunk is not None else conds
                 changed += len(conn.execute(update(t).where(*where).values(**values).returning(t.c.alert_id)).all())
         return changed
+
+    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+        t = deliveries_table
+        col = t.c.not_before if server_asked else t.c.next_attempt_at
+        values: dict[str, Any] = {col.name: until} if server_asked else {col.name: until, "scheduled_at": now}
+        where = and_(t.c.channel == channel, t.c.status == "outstanding", col < until)
+        with self._write() as conn:
+            return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
 
     def delivery_counts(self) -> dict[str, int]:
         t = deliveries_table

@@ -1,64 +1,44 @@
-"""AlertDispatcher end to end: detection events in a MemoryStore -> Slack (local fake), file, console, webhook."""
+"""AlertDispatcher end to end: detection events in a store -> the delivery ledger -> Slack (local fake), file,
+console, webhook. The clock is the test's; nothing sleeps. Faults are in test_delivery_faults.py, threads in
+test_threads.py."""
 
 from __future__ import annotations
 
 import io
-import json
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import (
+    NOW,
+    RETRY,
+    SUBS,
+    T0,
+    Clock,
+    Hook,
+    Recorder,
+    deliveries,
+    detection,
+    feed,
+    ledger,
+    lines,
+    make,
+    slack,
+    webhook_server,
+)
 from watchfloor.alerts.dispatcher import PROCESSOR, AlertDispatcher
+from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
-from watchfloor.alerts.notifiers.file import FileNotifier
-from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
-from watchfloor.schemas.config import RetryPolicy, Subscription
-from watchfloor.schemas.events import Alert, Delivery, Detection, Event, Evidence, detection_event
-from watchfloor.stream_processors.ports import Checkpoint
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Alert, Event, alert_event, detection_event
+from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
-
-T0 = datetime(2024, 11, 4, 9, 0, tzinfo=UTC)
-NOW = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)
-
-
-def detection(n: int, *, severity: str = "high", rule: str = "shells-shipped") -> Detection:
-    return Detection(
-        id=f"det{n:04d}",
-        rule=rule,
-        title=f"Rail cars said to carry artillery shells westward (#{n})",
-        severity=severity,
-        tags=("dprk", "russia"),
-        group={"route": "RAJIN-TUMANGANG"},
-        fired_at=T0 + timedelta(minutes=n),
-        confidence="confirmed",
-        attributes={"place": ["RAJIN"]},
-        evidence=(
-            Evidence(
-                event_id=f"story-{n}",
-                signal="munitions_moved",
-                source="Coastal Observer",
-                url=f"https://observer.example.net/{n}",
-                published_at=T0,
-                sentence="Satellite images appear to show containers stacked at the port.",
-                modality="hedged",
-            ),
-        ),
-    )
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
@@ -72,63 +52,31 @@ def archive(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def clock() -> Clock:
+    return Clock()
 
 
-SUBS = [
-    Subscription(channel="slack-ops", tags=["dprk"], min_severity="high"),
-    Subscription(channel="archive"),
-]
-RETRY = RetryPolicy(attempts=3, backoff=timedelta(milliseconds=250), max_backoff=timedelta(seconds=2))
-
-
-def make(
-    store: MemoryStore,
-    slack_server: FakeSlack,
-    archive: Path,
-    sleeps: Sleeps,
-    *,
-    extra: dict[str, Notifier] | None = None,
-    subs: list[Subscription] | None = None,
-) -> AlertDispatcher:
-    notifiers: dict[str, Notifier] = {
-        "slack-ops": SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url),
-        "archive": FileNotifier("archive", archive),
-        **(extra or {}),
-    }
-    return AlertDispatcher(store, notifiers, subs or SUBS, RETRY, sleep=sleeps, now=lambda: NOW)
-
-
-def feed(store: MemoryStore, *dets: Detection) -> None:
-    noise = Event(id="doc-x", type="news.article", time=T0, payload={"title": "unrelated"})
-    store.append([noise, *(detection_event(d) for d in dets)])
-
-
-def deliveries(store: MemoryStore) -> list[Delivery]:
-    return [Delivery.model_validate(se.event.payload) for se in store.read(0, types={"delivery"})]
-
-
-def by_channel(store: MemoryStore) -> dict[tuple[str, str], Delivery]:
-    return {(d.alert_id, d.channel): d for d in deliveries(store)}
-
-
-def lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+@pytest.fixture
+def webhook() -> Iterator[Hook]:
+    yield from webhook_server()
 
 
 def test_routes_and_delivers_each_detection(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    feed(store, detection(1), detection(2, severity="medium"), detection(3, severity="critical"))
-    dispatcher = make(store, slack_server, archive, sleeps)
+    feed(
+        store,
+        detection(1),
+        detection(2, severity="medium", group={"route": "B"}),
+        detection(3, severity="critical", group={"route": "C"}),
+    )
+    report = make(store, slack_server, archive, clock).cycle()
 
-    assert dispatcher.run_once() == 3
-
+    assert (report.taken, report.enqueued, report.tally.sent, report.outstanding, report.ok) == (3, 5, 5, 0, True)
     # slack only gets high and above; the archive gets everything
     assert [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages] == ["det0001", "det0003"]
     assert [line["id"] for line in lines(archive)] == ["det0001", "det0002", "det0003"]
-    assert lines(archive)[0]["channels"] == ["slack-ops", "archive"]
+    assert lines(archive)[0]["channels"] == ["slack-ops", "archive"] and lines(archive)[0]["kind"] == "alert"
 
     alerts = [Alert.model_validate(se.event.payload) for se in store.read(0, types={"alert"})]
     assert [(a.id, a.channels) for a in alerts] == [
@@ -136,309 +84,223 @@ def test_routes_and_delivers_each_detection(
         ("det0002", ("archive",)),
         ("det0003", ("slack-ops", "archive")),
     ]
-    got = by_channel(store)
+    got = {(d.alert_id, d.channel): d for d in deliveries(store)}
     assert len(got) == 5
     assert all(d.status == "sent" and d.attempts == 1 and d.at == NOW for d in got.values())
-    assert got[("det0001", "slack-ops")].detail == slack_server.messages[0]["ts"]
+    ref = ledger(store)[("det0001", "slack-ops")].ref
+    assert ref.endswith(slack_server.messages[0]["ts"]) and got[("det0001", "slack-ops")].detail == ref
     assert store.delivery_status("det0003", "slack-ops") == "sent"
     assert store.delivery_status("det0002", "slack-ops") is None
     last_detection = store.read(0, types={"detection"})[-1].position
     assert store.load_checkpoint(PROCESSOR).position == last_detection
-    assert sleeps == []
-
-
-def test_rate_limited_then_delivered_exactly_once(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
-) -> None:
-    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
-    feed(store, detection(1))
-
-    make(store, slack_server, archive, sleeps).run_once()
-
-    assert len(slack_server.requests_for("chat.postMessage")) == 2
-    assert len(slack_server.messages) == 1
-    assert sleeps == [1.0]  # Retry-After (1s) wins over the 0.25s backoff
-    d = by_channel(store)[("det0001", "slack-ops")]
-    assert (d.status, d.attempts) == ("sent", 2)
-    assert store.delivery_status("det0001", "slack-ops") == "sent"
 
 
 def test_second_run_fresh_dispatcher_and_replay_send_nothing_new(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    feed(store, detection(1), detection(2))
-    assert make(store, slack_server, archive, sleeps).run_once() == 2
+    feed(store, detection(1), detection(2, group={"route": "B"}))
+    assert make(store, slack_server, archive, clock).run_once() == 2
     sent, archived, events = len(slack_server.messages), len(lines(archive)), store.head()
     assert (sent, archived) == (2, 2)
 
-    assert make(store, slack_server, archive, sleeps).run_once() == 0  # a restart resumes at the checkpoint
+    assert make(store, slack_server, archive, clock).run_once() == 0  # a restart resumes at the checkpoint
 
     # even replaying from the start, the ledger keeps every channel from being told twice
     store.commit(PROCESSOR, Checkpoint(0, None), [])
-    again = make(store, slack_server, archive, sleeps)
+    again = make(store, slack_server, archive, clock)
     assert again.run_once() == 2
     assert again.run_once() == 0
     assert len(slack_server.messages) == sent
     assert len(lines(archive)) == archived
-    assert store.head() == events  # the re-emitted alert/delivery events have the same ids: not added again
+    assert store.head() == events  # the re-emitted alert events have the same ids: not added again
 
 
-def test_sent_in_ledger_but_not_recorded_is_recorded_without_sending(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+def test_an_interrupted_attempt_not_in_slack_is_sent(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    """A crash after the ledger said "sent" but before the commit: the restart records, and does not resend."""
-    feed(store, detection(1))
-    store.mark_delivery("det0001", "slack-ops", "sent", "1700000001.000001")
-
-    make(store, slack_server, archive, sleeps).run_once()
-
-    assert slack_server.messages == []
-    d = by_channel(store)[("det0001", "slack-ops")]
-    assert (d.status, d.attempts) == ("sent", 0)
-    assert by_channel(store)[("det0001", "archive")].status == "sent"
-
-
-def test_pending_in_ledger_and_not_in_slack_is_sent(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
-) -> None:
-    """A crash mid-send leaves "pending"; the message never reached Slack: the restart sends it."""
+    """A dispatcher claimed the delivery and died before sending: once its lease runs out, the next one looks
+    in the channel (nothing there) and sends."""
     slack_server.channels = {"#dprk-russia"}  # the workspace's channels (listed by conversations.list)
     feed(store, detection(1))
-    store.mark_delivery("det0001", "slack-ops", "pending")
-    make(store, slack_server, archive, sleeps).run_once()
+    first = make(store, slack_server, archive, clock)
+    first.intake()
+    assert store.claim_deliveries("crashed", clock().timestamp(), 30, limit=10)  # ...and never settles
+    clock.advance(31)
+    make(store, slack_server, archive, clock).cycle()
     assert len(slack_server.messages) == 1
-    assert slack_server.requests_for("conversations.history"), "the restart should have looked first"
-    d = by_channel(store)[("det0001", "slack-ops")]
-    assert (d.status, d.attempts) == ("sent", 1)
+    assert slack_server.requests_for("conversations.history"), "the next dispatcher should have looked first"
+    assert ledger(store)[("det0001", "slack-ops")].status == "sent"
+    assert len(lines(archive)) == 1  # the file channel looked too (for the alert's key) before appending
 
 
-def test_pending_in_ledger_but_already_in_slack_is_not_sent_again(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+def test_an_interrupted_attempt_already_in_slack_is_not_sent_again(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    """The crash came after Slack accepted the message and before the ledger said "sent" (the window
-    of at-least-once delivery): the restart finds the alert id in the channel's message metadata."""
-    feed(store, detection(1), detection(3))
-    slack = SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url)
-    store.mark_delivery("det0001", "slack-ops", "pending")
-    ts = slack.send(Alert(id="det0001", detection=detection(1), channels=("slack-ops",)))  # the crashed process
+    """The crash came after Slack accepted the message and before the ledger said "sent": the next dispatcher
+    finds the key in the channel's message metadata and records it."""
+    feed(store, detection(1), detection(3, group={"route": "C"}))
+    make(store, slack_server, archive, clock).intake()
+    [claimed] = store.claim_deliveries("crashed", clock().timestamp(), 30, skip_channels={"archive"})
+    posted = slack(slack_server).send(notice_of(Alert.model_validate(claimed.payload["alert"]), "slack-ops"))  # type: ignore[index]
     slack_server.send_unrelated("#dprk-russia", count=250)  # newer chatter: the lookup pages back
+    clock.advance(31)
 
-    make(store, slack_server, archive, sleeps).run_once()  # a fresh process, channel known only by name
+    make(store, slack_server, archive, clock).cycle()  # a fresh process, channel known only by name
 
-    ids = [m.get("metadata", {}).get("event_payload", {}).get("alert_id") for m in slack_server.messages]
-    assert ids.count("det0001") == 1 and ids.count("det0003") == 1
-    d = by_channel(store)[("det0001", "slack-ops")]
-    assert (d.status, d.attempts) == ("sent", 0) and ts in d.detail
-    assert store.delivery_status("det0001", "slack-ops") == "sent"
+    assert len(slack_server.messages_for("det0001")) == 1 and len(slack_server.messages_for("det0003")) == 1
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert (row.status, row.ref, row.attempts) == ("sent", posted, 1)
     assert slack_server.requests_for("conversations.list"), "a channel name is resolved to its ID first"
 
 
-def test_pending_and_slack_history_unavailable_sends_again(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+def test_interrupted_and_history_refused_sends_again_and_says_why(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """When Slack cannot say (here: history fails), a duplicate beats a lost alert: send, and say why."""
+    """When Slack can never say (a missing scope), a duplicate beats a lost alert: send, and say why."""
     feed(store, detection(1))
-    store.mark_delivery("det0001", "slack-ops", "pending")
-    slack_server.fail_next("conversations.history", status=200, body={"ok": False, "error": "missing_scope"})
+    make(store, slack_server, archive, clock).intake()
+    store.claim_deliveries("crashed", clock().timestamp(), 30, skip_channels={"archive"})
+    clock.advance(31)
+    slack_server.fail_next("conversations.list", status=200, body={"ok": False, "error": "missing_scope"})
     with caplog.at_level("WARNING"):
-        make(store, slack_server, archive, sleeps).run_once()
+        make(store, slack_server, archive, clock).cycle()
     assert len(slack_server.messages) == 1
     assert "cannot tell whether det0001 reached slack-ops" in caplog.text
     assert slack_server.token not in caplog.text
 
 
-def test_permanent_failure_on_one_channel_still_delivers_the_other(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+def test_first_version_rows_without_payload_are_sent_from_the_logged_alert(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    slack_server.fail_next("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
-    feed(store, detection(1), detection(2))
-
-    assert make(store, slack_server, archive, sleeps).run_once() == 2
-
-    got = by_channel(store)
-    failed = got[("det0001", "slack-ops")]
-    assert (failed.status, failed.attempts) == ("failed", 1)
-    assert "channel_not_found" in failed.detail
-    assert store.delivery_status("det0001", "slack-ops") == "failed"
-    assert sleeps == []  # no retry for a permanent error
-    assert got[("det0001", "archive")].status == "sent"
-    assert got[("det0002", "slack-ops")].status == "sent"  # the batch went on
-    assert [line["id"] for line in lines(archive)] == ["det0001", "det0002"]
-    assert len(slack_server.messages) == 1
+    """A store written by the first version: a 'pending' row (migrated to outstanding + unsure) with no payload;
+    the alert comes from its alert event in the log."""
+    det = detection(1)
+    feed(store, det)
+    make(store, slack_server, archive, clock).intake()
+    legacy = DeliveryRecord("det0009", "archive", unsure=True, created_at=clock().timestamp())
+    store.append(
+        [alert_event(Alert(id="det0009", detection=detection(9, group={"route": "Z"}), channels=("archive",)))]
+    )
+    store.enqueue([legacy])
+    make(store, slack_server, archive, clock).cycle()
+    assert sorted(line["id"] for line in lines(archive)) == ["det0001", "det0009"]
 
 
-def test_transient_failures_give_up_after_the_attempts_with_capped_backoff(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
+def test_a_broken_notifier_or_missing_channel_does_not_stop_the_others(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
-    slack_server.fail_next("chat.postMessage", status=500, times=3)
-    feed(store, detection(1), detection(2))
-
-    make(store, slack_server, archive, sleeps).run_once()
-
-    d = by_channel(store)[("det0001", "slack-ops")]
-    assert (d.status, d.attempts) == ("failed", 3)
-    assert "500" in d.detail
-    assert sleeps == [0.25, 0.5]  # no sleep after the last attempt
-    assert by_channel(store)[("det0002", "slack-ops")].status == "sent"
-    assert slack_server.token not in json.dumps([se.event.payload for se in store.read(0)])
-
-
-def test_backoff_schedule() -> None:
-    policy = RetryPolicy(attempts=10, backoff=timedelta(seconds=1), max_backoff=timedelta(seconds=5))
-    d = AlertDispatcher(MemoryStore(), {}, [], policy, sleep=lambda _: None)
-    assert [d.backoff(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
-    assert d.backoff(1, retry_after=3) == 3
-    assert d.backoff(4, retry_after=1) == 5
-    assert d.backoff(1, retry_after=30) == 30  # the server's word beats our cap
-
-
-class Flaky:
-    """A notifier that fails as told, then succeeds."""
-
-    def __init__(self, name: str, *errors: Exception) -> None:
-        self.name = name
-        self.errors = list(errors)
-        self.sent: list[str] = []
-
-    def send(self, alert: Alert) -> str:
-        if self.errors:
-            raise self.errors.pop(0)
-        self.sent.append(alert.id)
-        return "ok"
-
-
-def test_a_broken_notifier_or_missing_channel_does_not_stop_the_batch(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps
-) -> None:
-    buggy = Flaky("buggy", KeyError("oops"))
+    buggy = Recorder("buggy", KeyError("oops"))
     subs = [Subscription(channel="buggy"), Subscription(channel="ghost"), Subscription(channel="archive")]
-    feed(store, detection(1), detection(2))
+    feed(store, detection(1), detection(2, group={"route": "B"}))
 
-    make(store, slack_server, archive, sleeps, extra={"buggy": buggy}, subs=subs).run_once()
+    report = make(store, slack_server, archive, clock, extra={"buggy": buggy}, subs=subs).cycle()
 
-    got = by_channel(store)
-    assert got[("det0001", "buggy")].status == "failed" and "KeyError" in got[("det0001", "buggy")].detail
-    assert got[("det0002", "buggy")].status == "sent"
-    assert got[("det0001", "ghost")].status == "failed" and "no notifier" in got[("det0001", "ghost")].detail
+    rows = ledger(store)
+    assert rows[("det0001", "buggy")].status == "outstanding" and "KeyError" in rows[("det0001", "buggy")].detail
+    assert rows[("det0001", "buggy")].unsure  # a bug mid-send: it may have got through
+    assert rows[("det0002", "buggy")].status == "sent"
+    assert rows[("det0001", "ghost")].status == "outstanding" and "no notifier" in rows[("det0001", "ghost")].detail
+    assert rows[("det0002", "ghost")].attempts == 0  # a channel-wide failure: the channel waits for the next cycle
     assert [line["id"] for line in lines(archive)] == ["det0001", "det0002"]
+    assert (report.tally.sent, report.tally.failed, report.outstanding, report.ok) == (3, 2, 3, False)
 
 
-def test_transient_error_then_success_with_custom_notifier(store: MemoryStore, sleeps: Sleeps) -> None:
-    flaky = Flaky("flaky", TransientError("busy"), TransientError("busy", retry_after=0.1))
+def test_custom_notifier_transient_then_sent_on_later_cycles(store: MemoryStore, clock: Clock) -> None:
+    flaky = Recorder("flaky", TransientError("busy"), TransientError("busy", retry_after=7))
     feed(store, detection(1))
-    AlertDispatcher(store, {"flaky": flaky}, [Subscription(channel="flaky")], RETRY, sleep=sleeps).run_once()
-    assert flaky.sent == ["det0001"]
-    assert sleeps == [0.25, 0.5]
-    assert by_channel(store)[("det0001", "flaky")].attempts == 3
+    d = AlertDispatcher(store, {"flaky": flaky}, [Subscription(channel="flaky")], RETRY, now=clock)
+    d.cycle()
+    row = ledger(store)[("det0001", "flaky")]
+    assert (row.attempts, row.next_attempt_at - clock().timestamp()) == (1, 2)  # backoff 2s
+    clock.advance(2)
+    d.cycle()
+    row = ledger(store)[("det0001", "flaky")]
+    assert (row.attempts, row.not_before - clock().timestamp()) == (2, 7)  # Retry-After 7s beats 4s backoff
+    clock.advance(6)
+    assert d.cycle().tally.sent == 0
+    clock.advance(1)
+    assert d.cycle().tally.sent == 1 and flaky.keys == ["det0001"]
+    assert [x.status for x in deliveries(store)] == ["failed", "failed", "sent"]
 
 
-def test_permanent_error_from_custom_notifier(store: MemoryStore, sleeps: Sleeps) -> None:
-    flaky = Flaky("flaky", PermanentError("no such room"))
+def test_permanent_error_stays_outstanding_until_fixed(store: MemoryStore, clock: Clock) -> None:
+    flaky = Recorder("flaky", PermanentError("no such room"))
     feed(store, detection(1))
-    AlertDispatcher(store, {"flaky": flaky}, [Subscription(channel="flaky")], RETRY, sleep=sleeps).run_once()
-    assert flaky.sent == []
-    assert by_channel(store)[("det0001", "flaky")].detail == "permanent: no such room"
+    d = AlertDispatcher(store, {"flaky": flaky}, [Subscription(channel="flaky")], RETRY, now=clock)
+    assert not d.cycle().ok
+    assert ledger(store)[("det0001", "flaky")].detail == "no such room"
+    clock.advance(2)
+    assert d.cycle().ok and flaky.keys == ["det0001"]
 
 
-def test_unreadable_detection_goes_to_dead_letters(store: MemoryStore, sleeps: Sleeps) -> None:
-    flaky = Flaky("flaky")
+def test_unreadable_detection_goes_to_dead_letters(store: MemoryStore, clock: Clock) -> None:
+    rec = Recorder("rec")
     bad = Event(id="broken", type="detection", time=T0, payload={"rule": "x"})
     store.append([bad, detection_event(detection(1))])
-    dispatcher = AlertDispatcher(store, {"flaky": flaky}, [Subscription(channel="flaky")], RETRY, sleep=sleeps)
+    dispatcher = AlertDispatcher(store, {"rec": rec}, [Subscription(channel="rec")], RETRY, now=clock)
     assert dispatcher.run_once() == 2
-    assert flaky.sent == ["det0001"]
+    assert rec.keys == ["det0001"]
     [dead] = store.read(0, types={"dead_letter"})
     assert dead.event.payload["stage"] == "notify" and dead.event.payload["origin"] == "event:broken"
 
 
-def test_limit_and_no_match(store: MemoryStore, sleeps: Sleeps) -> None:
-    flaky = Flaky("flaky")
-    subs = [Subscription(channel="flaky", rules=["other-rule"])]
+def test_limit_and_no_match(store: MemoryStore, clock: Clock) -> None:
+    rec = Recorder("rec")
+    subs = [Subscription(channel="rec", rules=["other-rule"])]
     feed(store, *(detection(n) for n in range(5)))
-    dispatcher = AlertDispatcher(store, {"flaky": flaky}, subs, RETRY, sleep=sleeps)
+    dispatcher = AlertDispatcher(store, {"rec": rec}, subs, RETRY, now=clock)
     assert dispatcher.run_once(limit=2) == 2
     assert dispatcher.run_once(limit=10) == 3
     assert dispatcher.run_once() == 0
-    assert flaky.sent == []
+    assert rec.sent == []
     assert store.count(types={"alert", "delivery"}) == 0  # routed nowhere: nothing to record
-
-
-# --- console and webhook channels ------------------------------------------------------------------------
-
-
-class _Hook:
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, _Hook]]:
-    hook = _Hook()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status = hook.statuses.pop(0) if hook.statuses else 200
-            if status == 200:
-                hook.received.append((dict(self.headers.items()), json.loads(body)))
-            self.send_response(status)
-            if status == 429:
-                self.send_header("Retry-After", "2")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/hooks/s3cr3t-path", hook
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    assert dispatcher.cycle().ok
 
 
 def test_console_and_webhook_channels(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, sleeps: Sleeps, webhook: tuple[str, _Hook]
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
 ) -> None:
-    url, hook = webhook
-    hook.statuses = [429, 503]
+    webhook.statuses = [429, 503]
+    webhook.headers = {429: {"Retry-After": "9"}}
     out = io.StringIO()
     extra: dict[str, Notifier] = {
         "console": ConsoleNotifier("console", stream=out),
-        "hook": WebhookNotifier("hook", url, timeout=5),
+        "hook": WebhookNotifier("hook", webhook.url, timeout=5),
     }
     subs = [*SUBS, Subscription(channel="console"), Subscription(channel="hook")]
     det = detection(1).model_copy(update={"title": "Shells [bold]moved[/bold] <!channel>"})
     feed(store, det)
 
-    make(store, slack_server, archive, sleeps, extra=extra, subs=subs).run_once()
+    d = make(store, slack_server, archive, clock, extra=extra, subs=subs)
+    d.cycle()
+    assert ledger(store)[("det0001", "hook")].not_before == clock().timestamp() + 9  # Retry-After, scheduled
+    assert ledger(store)[("det0001", "console")].status == "sent"  # the 429 held up nothing else
+    clock.advance(9)
+    d.cycle()  # 503
+    assert ledger(store)[("det0001", "hook")].unsure  # a 5xx: the receiver may have taken it
+    clock.advance(4)
+    d.cycle()
 
-    got = by_channel(store)
-    assert all(d.status == "sent" for d in got.values()), got
-    assert got[("det0001", "hook")].attempts == 3
-    assert sleeps == [2.0, 0.5]  # Retry-After: 2, then plain backoff
-    [(headers, body)] = hook.received
-    assert headers["Idempotency-Key"] == "det0001"
-    assert body["alert"]["detection"]["rule"] == "shells-shipped"
+    assert ledger(store)[("det0001", "hook")].status == "sent" and ledger(store)[("det0001", "hook")].attempts == 3
+    [(method, headers, body)] = webhook.received
+    assert method == "POST" and headers["Idempotency-Key"] == "det0001"
+    assert (
+        body["alert"]["detection"]["rule"] == "shells-shipped" and body["kind"] == "alert" and body["key"] == "det0001"
+    )
     printed = out.getvalue()
     assert "[bold]moved[/bold]" in printed  # article text is not rich markup
     assert "Coastal Observer" in printed and "HIGH" in printed
 
 
-def test_webhook_errors_hide_the_secret_path(webhook: tuple[str, _Hook]) -> None:
-    url, hook = webhook
-    notifier = WebhookNotifier("hook", url)
-    alert = Alert(id="det0001", detection=detection(1), channels=("hook",))
-    hook.statuses = [404, 429]
+def test_webhook_errors_hide_the_secret_path(webhook: Hook) -> None:
+    notifier = WebhookNotifier("hook", webhook.url)
+    n = notice_of(Alert(id="det0001", detection=detection(1), channels=("hook",)))
+    webhook.statuses = [404, 429]
+    webhook.headers = {429: {"Retry-After": "2"}}
     with pytest.raises(PermanentError) as perm:
-        notifier.send(alert)
+        notifier.send(n)
     with pytest.raises(TransientError) as trans:
-        notifier.send(alert)
+        notifier.send(n)
     assert trans.value.retry_after == 2
     for err in (perm.value, trans.value):
         assert "s3cr3t" not in str(err)

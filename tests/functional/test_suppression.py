@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import Notice
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.routing import RoutingTable
 from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.control import Actor, Silence
-from watchfloor.schemas.events import Alert, Delivery, Detection, EventType, detection_event
+from watchfloor.schemas.events import Delivery, Detection, EventType, detection_event
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -24,8 +25,8 @@ class Recorder:
         self.name = name
         self.sent: list[str] = []
 
-    def send(self, alert: Alert) -> str:
-        self.sent.append(alert.id)
+    def send(self, notice: Notice) -> str:
+        self.sent.append(notice.alert.id)
         return "ok"
 
 

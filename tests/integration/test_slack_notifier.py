@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
 from watchfloor.alerts.notifiers.slack import SlackNotifier, escape, safe_url
+from watchfloor.alerts.slackapp.buttons import parse_button_value
 from watchfloor.schemas.events import Alert, Detection, Evidence
 
 pytestmark = pytest.mark.integration
@@ -79,11 +81,11 @@ def test_is_a_notifier(slack_server: FakeSlack) -> None:
 
 
 def test_posts_blocks_text_and_metadata(slack_server: FakeSlack) -> None:
-    ts = notifier(slack_server).send(alert())
+    ref = notifier(slack_server).send(notice_of(alert(), "slack-ops"))
 
     assert len(slack_server.messages) == 1
     msg = slack_server.messages[0]
-    assert ts == msg["ts"]
+    assert ref == f"{FakeSlack.channel_id('#dprk-russia')}:{msg['ts']}"
     assert msg["channel"] == "#dprk-russia"
     [req] = slack_server.requests_for("chat.postMessage")
     assert req.headers["Authorization"] == f"Bearer {slack_server.token}"
@@ -95,7 +97,7 @@ def test_posts_blocks_text_and_metadata(slack_server: FakeSlack) -> None:
         "text": {"type": "plain_text", "text": "Convoy of armour seen moving toward the frontier"},
     }
     body = "\n".join(texts(blocks))
-    for expected in ("HIGH", "(unconfirmed)", "troop-movement", "place=KURSK", "KURSK, BELGOROD"):
+    for expected in ("HIGH", "(unconfirmed)", "troop-movement", "*Group*\nKURSK", "KURSK, BELGOROD"):
         assert expected in body
     # evidence: a link to each source, its publication time, the sentence, the modality when not asserted
     assert "<https://news.example.org/story/0?a=1&amp;b=2|Harbour Gazette 0>" in body
@@ -108,12 +110,22 @@ def test_posts_blocks_text_and_metadata(slack_server: FakeSlack) -> None:
     assert "Convoy of armour" in msg["text"] and "HIGH" in msg["text"]
     assert msg["metadata"] == {
         "event_type": "watchfloor_alert",
-        "event_payload": {"alert_id": "a1b2c3d4e5f6a1b2c3d4e5f6", "rule": "troop-movement"},
+        "event_payload": {"alert_id": "a1b2c3d4e5f6a1b2c3d4e5f6", "rule": "troop-movement", "kind": "alert"},
     }
+    # the three buttons, each carrying the alert, rule, routing channel and group
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["wf_ack", "wf_silence", "wf_unsubscribe"]
+    value = parse_button_value(actions["elements"][0]["value"])
+    assert (value.alert_id, value.rule, value.channel, value.group) == (
+        "a1b2c3d4e5f6a1b2c3d4e5f6",
+        "troop-movement",
+        "slack-ops",
+        {"place": "KURSK"},
+    )
 
 
 def test_limits_evidence_and_says_how_many_more(slack_server: FakeSlack) -> None:
-    notifier(slack_server).send(alert(n_evidence=8))
+    notifier(slack_server).send(notice_of(alert(n_evidence=8)))
     body = "\n".join(texts(slack_server.messages[0]["blocks"]))
     assert body.count("|Harbour Gazette") == 5
     assert "+3 more evidence" in body
@@ -137,7 +149,7 @@ def test_article_text_cannot_ping_or_forge_links(slack_server: FakeSlack) -> Non
             ),
         }
     )
-    notifier(slack_server).send(a.model_copy(update={"detection": det}))
+    notifier(slack_server).send(notice_of(a.model_copy(update={"detection": det})))
 
     msg = slack_server.messages[0]
     everything = [*texts(msg["blocks"]), msg["text"]]
@@ -189,7 +201,7 @@ def test_escape() -> None:
 def test_ratelimit_429_is_transient_with_retry_after(slack_server: FakeSlack) -> None:
     slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
     with pytest.raises(TransientError) as info:
-        notifier(slack_server).send(alert())
+        notifier(slack_server).send(notice_of(alert()))
     assert info.value.retry_after == 1
     assert "429" in str(info.value)
     assert slack_server.messages == []
@@ -199,14 +211,14 @@ def test_ratelimit_429_is_transient_with_retry_after(slack_server: FakeSlack) ->
 def test_ok_false_ratelimited_is_transient(slack_server: FakeSlack) -> None:
     slack_server.fail_next("chat.postMessage", body={"ok": False, "error": "ratelimited"})
     with pytest.raises(TransientError):
-        notifier(slack_server).send(alert())
+        notifier(slack_server).send(notice_of(alert()))
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_transient(slack_server: FakeSlack, status: int) -> None:
     slack_server.fail_next("chat.postMessage", status=status)
     with pytest.raises(TransientError) as info:
-        notifier(slack_server).send(alert())
+        notifier(slack_server).send(notice_of(alert()))
     assert str(status) in str(info.value)
     assert len(slack_server.requests_for("chat.postMessage")) == 1
 
@@ -215,21 +227,21 @@ def test_server_errors_are_transient(slack_server: FakeSlack, status: int) -> No
 def test_transient_error_codes(slack_server: FakeSlack, error: str) -> None:
     slack_server.fail_next("chat.postMessage", body={"ok": False, "error": error})
     with pytest.raises(TransientError, match=error):
-        notifier(slack_server).send(alert())
+        notifier(slack_server).send(notice_of(alert()))
 
 
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived", "invalid_blocks"])
 def test_permanent_error_codes(slack_server: FakeSlack, error: str) -> None:
     slack_server.fail_next("chat.postMessage", body={"ok": False, "error": error})
     with pytest.raises(PermanentError, match=error):
-        notifier(slack_server).send(alert())
+        notifier(slack_server).send(notice_of(alert()))
 
 
 def test_unknown_channel_is_permanent(slack_server: FakeSlack) -> None:
     slack_server.channels = {"#dprk-russia"}
     with pytest.raises(PermanentError, match="channel_not_found"):
-        notifier(slack_server, channel="#nowhere").send(alert())
-    notifier(slack_server).send(alert())
+        notifier(slack_server, channel="#nowhere").send(notice_of(alert()))
+    notifier(slack_server).send(notice_of(alert()))
     assert len(slack_server.messages) == 1
 
 
@@ -238,7 +250,7 @@ def test_wrong_token_is_permanent_and_never_shown(slack_server: FakeSlack, caplo
     caplog.set_level(logging.DEBUG)
     n = notifier(slack_server, token=secret)
     with pytest.raises(PermanentError, match="invalid_auth") as info:
-        n.send(alert())
+        n.send(notice_of(alert()))
     with pytest.raises(PermanentError, match="invalid_auth"):
         n.check()
     shown = "".join(traceback.format_exception(info.value)) + repr(info.value) + repr(n) + caplog.text
@@ -255,7 +267,7 @@ def test_token_echoed_by_server_is_redacted(slack_server: FakeSlack, caplog: pyt
     ]:
         slack_server.fail_next("chat.postMessage", status=status, body=body)
         with pytest.raises((TransientError, PermanentError)) as info:
-            notifier(slack_server).send(alert())
+            notifier(slack_server).send(notice_of(alert()))
         shown = "".join(traceback.format_exception(info.value)) + repr(info.value)
         assert token not in shown
     assert token not in caplog.text
@@ -268,19 +280,39 @@ def test_network_error_is_transient() -> None:
     token = "xoxb-2222-network-failure-token"
     n = SlackNotifier("slack-ops", "#x", token, base_url=f"http://127.0.0.1:{port}/api/")
     with pytest.raises(TransientError) as info:
-        n.send(alert())
+        n.send(notice_of(alert()))
     assert "network error" in str(info.value)
     assert token not in "".join(traceback.format_exception(info.value))
 
 
-def test_auth_test(slack_server: FakeSlack) -> None:
-    assert notifier(slack_server).check() == "U00000000"
+def test_check_says_what_it_found(slack_server: FakeSlack) -> None:
+    slack_server.channels = {"#dprk-russia"}
+    said = notifier(slack_server).check()
+    assert "#dprk-russia" in said and FakeSlack.channel_id("#dprk-russia") in said
     [req] = slack_server.requests_for("auth.test")
     assert req.headers["Authorization"] == f"Bearer {slack_server.token}"
 
 
+@pytest.mark.parametrize(
+    ("setup", "channel", "expected"),
+    [
+        ("token", "#dprk-russia", "invalid_auth"),
+        ("none", "#nowhere", "not found by conversations.list"),
+        ("outside", "#dprk-russia", "not in #dprk-russia"),
+    ],
+)
+def test_check_says_what_is_wrong(slack_server: FakeSlack, setup: str, channel: str, expected: str) -> None:
+    slack_server.channels = {"#dprk-russia"}
+    if setup == "outside":
+        slack_server.not_member = {"#dprk-russia"}
+    token = "xoxb-wrong" if setup == "token" else None
+    with pytest.raises(PermanentError, match=expected) as info:
+        notifier(slack_server, channel=channel, token=token).check()
+    assert info.value.channel_wide
+
+
 def test_long_title_is_cut_to_header_limit_without_breaking_entities(slack_server: FakeSlack) -> None:
-    notifier(slack_server).send(alert(title="&" * 400))
+    notifier(slack_server).send(notice_of(alert(title="&" * 400)))
     header = slack_server.messages[0]["blocks"][0]["text"]["text"]
     assert len(header) <= 150
     assert header.endswith("…")

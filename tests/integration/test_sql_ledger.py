@@ -68,7 +68,7 @@ def _check_migrated(open_store: Callable[[], SqlStore]) -> None:
             assert rows[key].status == "outstanding" and rows[key].unsure
         assert rows["a-failed"].created_at == pytest.approx(1730710920.0)  # ages from its last update
         assert stores[0].delivery_counts() == {"sent": 1, "outstanding": 2}
-        [claimed] = stores[1].claim_deliveries("p", 1730710920.0 + 10, 60, ignore_backoff=True)
+        [claimed] = stores[1].claim_deliveries("p", 1730710920.0 + 10, 60, backoff_set_before=1730710920.0 + 10)
         assert claimed.alert_id == "a-failed" and claimed.payload is None  # seq 0 for all: by id
     finally:
         for st in stores:

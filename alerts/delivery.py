@@ -1,0 +1,352 @@
+"""Delivery: claim a due row of the ledger, look in the channel when an earlier attempt may have got through,
+send, update the thread's first message, record the outcome. One claimed row at a time, never a sleep.
+
+A failed attempt leaves the row outstanding with its next attempt scheduled (capped exponential backoff, or
+the channel's Retry-After, capped); the row expires after the maximum age. A channel that failed as a whole
+(server down, bad token, a Retry-After) is skipped for the rest of the cycle, so it costs one attempt per
+cycle, not one per alert, and never holds up the other channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from watchfloor.schemas.events import Alert, Delivery, delivery_event
+from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
+
+from .notice import KINDS, Notice, ThreadView, alert_of, independent_sources
+from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError, Updating
+from .schedule import RetrySchedule
+
+log = logging.getLogger(__name__)
+
+MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
+
+
+@dataclass
+class Tally:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    failed: int = 0  # attempts that failed; their deliveries stay outstanding
+    expired: int = 0
+    deferred: int = 0  # follow-ups waiting for their thread's first message
+    suppressed: int = 0
+    lost: int = 0  # outcomes refused because another dispatcher took the lease over
+
+
+@dataclass(frozen=True)
+class _Defer:
+    until: float
+    why: str
+
+
+@dataclass(frozen=True)
+class _Skip:
+    why: str
+
+
+class Deliverer:
+    """Works through due deliveries for one dispatcher (`owner`): claim, attempt, settle."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        schedule: RetrySchedule,
+        clock: Callable[[], float],
+        owner: str,
+        started_at: float,
+        find_alert: Callable[[str], Alert | None] = lambda _key: None,
+    ) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.schedule = schedule
+        self.clock = clock
+        self.owner = owner
+        self.started_at = started_at
+        self.find_alert = find_alert
+        self.paused: dict[str, float] = {}  # channel -> until: its Retry-After, for this process
+
+    def run(self) -> Tally:
+        tally = Tally()
+        skip: set[str] = set()
+        handled: set[tuple[str, str]] = set()
+        for _ in range(MAX_PER_CYCLE):
+            now = self.clock()
+            paused = {c for c, until in self.paused.items() if until > now}
+            claimed = self.store.claim_deliveries(
+                self.owner,
+                now,
+                self.schedule.lease,
+                skip_channels=skip | paused,
+                backoff_set_before=self.started_at,
+            )
+            if not claimed:
+                break
+            rec = claimed[0]
+            if (rec.alert_id, rec.channel) in handled:  # due again within this cycle: leave it to the next
+                self._settle(rec, _unchanged(rec), tally)
+                break
+            handled.add((rec.alert_id, rec.channel))
+            self._attempt(rec, tally, skip)
+        return tally
+
+    # -- one attempt ------------------------------------------------------------------------------------------
+
+    def _attempt(self, rec: DeliveryRecord, tally: Tally, skip: set[str]) -> None:
+        now = self.clock()
+        notifier = self._notifier(rec.channel)
+        if notifier is None:
+            err = PermanentError(f"no notifier configured for channel {rec.channel!r}", channel_wide=True)
+            self._fail(rec, err, tally, skip)
+            return
+        try:
+            built = self._notice(rec, now)
+        except ValueError as e:  # a payload this version cannot read: nothing can send it
+            self._expire(rec, f"unreadable delivery: {e}", tally)
+            return
+        if isinstance(built, _Skip):
+            self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
+            tally.suppressed += 1
+            return
+        if isinstance(built, _Defer):
+            if self.schedule.expired(rec.created_at, now):
+                self._expire(rec, built.why, tally)
+                return
+            defer = Settlement(
+                "outstanding", built.why, attempts=rec.attempts, next_attempt_at=built.until, not_before=built.until
+            )
+            self._settle(rec, dataclasses.replace(defer, unsure=rec.unsure), tally)
+            tally.deferred += 1
+            return
+        notice = built
+        ref = rec.ref or None  # posted by an earlier attempt whose update of the thread failed
+        if ref is None and rec.unsure and isinstance(notifier, Reconciling):
+            try:
+                ref = notifier.find_delivered(notice)
+            except TransientError as e:  # cannot tell now; sending blind could post it twice
+                self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
+                return
+            except NotifierError as e:  # it never can (e.g. a missing scope): at-least-once, say so
+                log.warning(
+                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again",
+                    rec.alert_id,
+                    rec.channel,
+                    e,
+                )
+            if ref is not None:
+                log.info(
+                    "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
+                )
+        if ref is None and self.schedule.expired(rec.created_at, now):
+            self._expire(rec, rec.detail or "not delivered", tally)
+            return
+        attempts = rec.attempts
+        if ref is None:
+            attempts += 1
+            try:
+                ref = notifier.send(notice)
+            except NotifierError as e:
+                self._fail(rec, e, tally, skip)
+                return
+            except Exception as e:  # a notifier bug must not stop the others; it may have sent
+                log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
+                self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
+                return
+        if notice.thread is not None and isinstance(notifier, Updating):
+            try:
+                notifier.update(notice)
+            except NotifierError as e:
+                if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
+                    log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
+                else:
+                    self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
+                    return
+        self._settle(rec, Settlement("sent", ref, ref=ref, attempts=max(attempts, 1)), tally, "sent")
+        tally.sent += 1
+        log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
+
+    def _notifier(self, channel: str) -> Notifier | None:
+        try:
+            return self.notifiers.get(channel)
+        except Exception:  # a lazy mapping (channels subscribed from Slack) that cannot build one
+            log.exception("alerts: cannot build the notifier of channel %s", channel)
+            return None
+
+    # -- what to send -----------------------------------------------------------------------------------------
+
+    def _notice(self, rec: DeliveryRecord, now: float) -> Notice | _Defer | _Skip:
+        alert = alert_of(rec.payload) if rec.payload else self.find_alert(rec.alert_id)
+        if alert is None:
+            raise ValueError("no alert recorded for this delivery")
+        if rec.kind not in KINDS:
+            raise ValueError(f"unknown kind {rec.kind!r}")
+        data = rec.payload or {}
+        base = Notice(
+            key=rec.alert_id,
+            kind=rec.kind,  # checked against KINDS above
+            alert=alert,
+            channel=rec.channel,
+            group_label=str(data.get("group_label", "")),
+            parent_id=data.get("parent_alert"),
+            escalated_from=data.get("escalated_from"),
+            reason=str(data.get("reason", "")),
+            superseded_by=data.get("superseded_by"),
+        )
+        if rec.kind == "alert" or rec.parent_id is None:
+            return base
+        parents = self.store.deliveries(alert_ids={rec.parent_id}, channel=rec.channel)
+        parent = parents[0] if parents else None
+        if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
+            if parent is not None and parent.status == "outstanding":
+                until = max(parent.next_attempt_at, parent.not_before, now + self.schedule.backoff)
+                return _Defer(until, f"waiting for {parent.alert_id} to be delivered first")
+            if rec.kind == "retraction":
+                return _Skip("nothing to withdraw: the alert never reached this channel")
+            return base  # its thread never reached the channel: a message of its own
+        root = parent
+        for _ in range(8):  # a revision of a follow-up replies under the thread's first message
+            if root.kind == "alert" or root.parent_id is None:
+                break
+            up = self.store.deliveries(alert_ids={root.parent_id}, channel=rec.channel)
+            if not up or not up[0].ref:
+                break
+            root = up[0]
+        return _with_thread(base, parent, root, self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key))
+
+    # -- outcomes ---------------------------------------------------------------------------------------------
+
+    def _fail(
+        self,
+        rec: DeliveryRecord,
+        err: NotifierError,
+        tally: Tally,
+        skip: set[str],
+        *,
+        ref: str = "",
+        note: str = "",
+    ) -> None:
+        now = self.clock()
+        attempts = rec.attempts + 1
+        retry = self.schedule.after_failure(attempts, err.retry_after, now, rec.created_at)
+        detail = f"{note}: {err.message}" if note else err.message
+        unsure = rec.unsure or err.maybe_delivered
+        outcome = Settlement(
+            "outstanding",
+            detail,
+            ref=ref,
+            attempts=attempts,
+            next_attempt_at=retry.next_attempt_at,
+            not_before=retry.not_before,
+            unsure=unsure,
+        )
+        self._settle(rec, outcome, tally, "failed", attempts)
+        tally.failed += 1
+        if err.channel_wide or isinstance(err, TransientError):
+            # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
+            # so a broken channel costs one attempt per backoff period, not one per alert.
+            skip.add(rec.channel)
+            if retry.not_before:  # the channel itself asked everyone to wait
+                self.paused[rec.channel] = retry.not_before
+                self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
+            self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
+        wait = retry.next_attempt_at - now
+        log.warning(
+            "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+            rec.alert_id,
+            rec.channel,
+            attempts,
+            detail,
+            wait,
+        )
+
+    def _expire(self, rec: DeliveryRecord, why: str, tally: Tally) -> None:
+        outcome = Settlement("expired", f"given up: {why}", attempts=rec.attempts, unsure=rec.unsure)
+        self._settle(rec, outcome, tally, "expired")
+        tally.expired += 1
+        log.error(
+            "alerts: %s -> %s expired after %d attempt(s) (%s); re-send with: watchfloor alerts redeliver %s "
+            "--channel %s",
+            rec.alert_id,
+            rec.channel,
+            rec.attempts,
+            why,
+            rec.alert_id,
+            rec.channel,
+        )
+
+    def _settle(
+        self, rec: DeliveryRecord, outcome: Settlement, tally: Tally, event: str | None = None, attempts: int = 0
+    ) -> None:
+        now = self.clock()
+        events = []
+        if event is not None:
+            delivery = Delivery(
+                alert_id=rec.alert_id,
+                channel=rec.channel,
+                status=event,
+                attempts=attempts or outcome.attempts,
+                detail=outcome.detail[:2000],
+                at=datetime.fromtimestamp(now, UTC),
+            )
+            events.append(delivery_event(delivery))
+        if not self.store.settle_delivery(rec.alert_id, rec.channel, self.owner, outcome, now, events):
+            tally.lost += 1
+            log.warning(
+                "alerts: %s -> %s: another dispatcher took this delivery over (the attempt took longer than the "
+                "lease of %.0fs); its outcome is theirs to record",
+                rec.alert_id,
+                rec.channel,
+                self.schedule.lease,
+            )
+
+
+def _unchanged(rec: DeliveryRecord) -> Settlement:
+    return Settlement(
+        rec.status,
+        rec.detail,
+        attempts=rec.attempts,
+        next_attempt_at=rec.next_attempt_at,
+        not_before=rec.not_before,
+        unsure=rec.unsure,
+    )
+
+
+def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, rows: list[DeliveryRecord]) -> Notice:
+    """`base` placed in its thread: replies under `root`, updates `parent` with the thread's state."""
+    target = alert_of(parent.payload)
+    if target is None:
+        return base
+    sent = [r for r in rows if r.status == "sent" and r.alert_id != base.key]
+    alerts = [a for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
+    newest = base.alert if base.kind != "retraction" else target
+    replies = sum(1 for r in sent if r.kind != "alert") + 1
+    view = ThreadView(
+        thread_ref=root.ref,
+        target_key=parent.alert_id,
+        target_ref=parent.ref,
+        target=target,
+        severity=newest.detection.severity,
+        confidence=newest.detection.confidence,
+        sources=independent_sources([*(a.detection for a in alerts), base.alert.detection]),
+        updates=replies,
+        withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
+        revised_by=base.alert.id if base.kind == "revision" else None,
+    )
+    return Notice(
+        key=base.key,
+        kind=base.kind,
+        alert=base.alert,
+        channel=base.channel,
+        group_label=base.group_label,
+        parent_id=base.parent_id,
+        thread=view,
+        escalated_from=base.escalated_from,
+        reason=base.reason,
+        superseded_by=base.superseded_by,
+    )

@@ -1,0 +1,102 @@
+"""Intake: what a detection or a retraction puts into the delivery ledger for one channel (pure).
+
+Given the rows already in the ledger for the same rule and group in that channel, a detection becomes:
+- a `revision` of the alert it `revises`, when that alert has a row there (reply under it, update it);
+- else a `followup` of the thread's first alert, while that one is open: its fired_at within the rule's open
+  period (window or realert) of this one's, in event time, and it was not silenced or given up;
+- else an `alert` of its own, which starts a thread.
+A retraction becomes a `retraction` row under each alert it withdraws. Nothing here sends or reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from watchfloor.schemas.events import Alert, Detection, Retraction
+from watchfloor.stream_processors.ports import DeliveryRecord
+
+from .notice import AlertCatalog, alert_of, escalation, payload, thread_key
+
+OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
+
+
+def _fired(row: DeliveryRecord) -> datetime | None:
+    alert = alert_of(row.payload)
+    return alert.detection.fired_at if alert is not None else None
+
+
+def _alert_id(row: DeliveryRecord) -> str | None:
+    alert = alert_of(row.payload)
+    return alert.id if alert is not None else None
+
+
+def plan_detection(
+    key: str,
+    alert: Alert,
+    channel: str,
+    thread_rows: Sequence[DeliveryRecord],
+    catalog: AlertCatalog,
+    seq: int,
+) -> DeliveryRecord:
+    """The ledger row for `alert` (delivery key `key`) in `channel`; `thread_rows` are that channel's rows of
+    the same rule and group, in seq order."""
+    det = alert.detection
+    tk = thread_key(det.rule, det.group)
+    rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
+    previous = [a.detection.severity for r in rows if (a := alert_of(r.payload)) is not None]
+    common = {"group_label": catalog.group_label(det.group)}
+    if det.revises is not None:
+        revised = [r for r in rows if _alert_id(r) == det.revises and r.status != "suppressed"]
+        if revised:
+            parent = revised[-1]
+            data = payload(alert, parent_alert=det.revises, escalated_from=escalation(previous, det.severity), **common)
+            return DeliveryRecord(
+                key, channel, kind="revision", payload=data, thread_key=tk, parent_id=parent.alert_id, seq=seq
+            )
+    roots = [r for r in rows if r.kind == "alert"]
+    if roots:  # only the newest first alert takes follow-ups; older threads are closed
+        root, fired = roots[-1], _fired(roots[-1])
+        if (
+            root.status in OPEN_STATUSES
+            and fired is not None
+            and abs(det.fired_at - fired) <= catalog.open_period(det.rule)
+        ):
+            data = payload(
+                alert, parent_alert=_alert_id(root), escalated_from=escalation(previous, det.severity), **common
+            )
+            return DeliveryRecord(
+                key, channel, kind="followup", payload=data, thread_key=tk, parent_id=root.alert_id, seq=seq
+            )
+    return DeliveryRecord(key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq)
+
+
+def plan_retraction(
+    key: str, retraction: Retraction, rows: Sequence[DeliveryRecord], catalog: AlertCatalog, seq: int
+) -> list[DeliveryRecord]:
+    """One `retraction` row per channel where the withdrawn alert has a row (`rows`: the ledger rows of its
+    rule and group, every channel). Channels that never got the alert are told nothing."""
+    out: dict[str, DeliveryRecord] = {}
+    for r in rows:
+        alert = alert_of(r.payload)
+        if alert is None or alert.id != retraction.alert_id or r.kind == "retraction" or r.status == "suppressed":
+            continue
+        data = payload(
+            alert,
+            parent_alert=retraction.alert_id,
+            reason=retraction.reason,
+            superseded_by=retraction.superseded_by,
+            group_label=catalog.group_label(retraction.group),
+        )
+        out[r.channel] = DeliveryRecord(
+            key, r.channel, kind="retraction", payload=data, thread_key=r.thread_key, parent_id=r.alert_id, seq=seq
+        )
+    return list(out.values())
+
+
+def retraction_thread(retraction: Retraction) -> str:
+    return thread_key(retraction.rule, retraction.group)
+
+
+def detection_thread(det: Detection) -> str:
+    return thread_key(det.rule, det.group)

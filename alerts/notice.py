@@ -1,0 +1,130 @@
+"""What a channel is told: a `Notice` (a new alert, a follow-up, a revision or a withdrawal) and the thread it
+belongs to. Pure data and pure functions; the dispatcher builds notices, the notifiers render them.
+
+A thread is the alerts of one rule and group in one channel while the first of them is open (within its
+rule's window or realert period, in event time). Its first alert is a message of its own; every later one
+replies under it and updates it with the thread's current severity, confirmation and independent sources.
+A revision (a detection that `revises` an earlier one) and a retraction reply under the alert they change and
+update it. Channels without threads (console, file, webhook) get a line, record or payload that names the
+alert it updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+import orjson
+
+from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
+
+Kind = Literal["alert", "followup", "revision", "retraction"]
+KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
+DEFAULT_OPEN = timedelta(days=1)  # how long an alert of a rule unknown to the catalog takes follow-ups
+ESCALATION = SEVERITY_RANK["high"]  # a follow-up reaching this rank (or above) for the first time escalates
+
+
+@dataclass(frozen=True)
+class AlertCatalog:
+    """What the rules say about presenting their alerts: entity names for groups, how long an alert stays open.
+
+    Built by the wiring from the loaded rule packs; empty means ids as they are and a one-day open period."""
+
+    entity_names: Mapping[str, str] = field(default_factory=dict)
+    open_periods: Mapping[str, timedelta] = field(default_factory=dict)
+
+    def open_period(self, rule: str) -> timedelta:
+        return self.open_periods.get(rule, DEFAULT_OPEN)
+
+    def group_label(self, group: Mapping[str, str]) -> str:
+        """The group by entity names ("Russia, North Korea"), not as `party=RUS`; ids without a name stay."""
+        return ", ".join(self.entity_names.get(v, v) for v in group.values())
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """The message a notice replies under and updates, and what that message should say now."""
+
+    thread_ref: str  # channel reference of the thread's first message (replies go under it)
+    target_key: str  # ledger key of the message to update: the thread's first alert, or the alert revised
+    target_ref: str
+    target: Alert  # that message's alert, re-rendered with the state below
+    severity: str  # the thread's current severity (its newest alert's)
+    confidence: str | None
+    sources: int  # independent sources over the whole thread
+    updates: int  # replies in the thread, this one included
+    withdrawn: str | None = None  # why the target alert was withdrawn, when it was
+    revised_by: str | None = None  # the alert that replaced the target, when it was revised
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message for one channel. `key` is its delivery key (unique per channel, the ledger's alert_id)."""
+
+    key: str
+    kind: Kind
+    alert: Alert  # the alert told about; for a retraction, the alert withdrawn
+    channel: str  # the routing channel (buttons carry it back)
+    group_label: str = ""
+    parent_id: str | None = None  # the alert this one follows up, revises or withdraws
+    thread: ThreadView | None = None  # None: a message of its own
+    escalated_from: str | None = None  # the thread's highest severity before this alert raised it
+    reason: str = ""  # a retraction's reason
+    superseded_by: str | None = None  # a retraction's replacement alert, when there is one
+
+    @property
+    def threaded(self) -> bool:
+        return self.thread is not None
+
+
+def thread_key(rule: str, group: Mapping[str, str]) -> str:
+    """Alerts of one rule and group share a thread key (stable, whatever the group's key order)."""
+    return rule + "\x1f" + orjson.dumps(dict(sorted(group.items()))).decode()
+
+
+def independent_sources(detections: Iterable[Detection]) -> int:
+    """Distinct evidence sources over `detections` (the same outlet twice counts once)."""
+    return len({ev.source.strip().casefold() for d in detections for ev in d.evidence})
+
+
+def escalation(previous: Iterable[str], severity: str) -> str | None:
+    """The previous highest severity when `severity` is the first to reach high or critical above it, else None."""
+    ranks = [(SEVERITY_RANK.get(s, -1), s) for s in previous]
+    if not ranks:
+        return None
+    top_rank, top = max(ranks)
+    rank = SEVERITY_RANK.get(severity, -1)
+    return top if rank >= ESCALATION and rank > top_rank else None
+
+
+def payload(alert: Alert, **extra: Any) -> dict[str, Any]:
+    """What the ledger keeps to send a notice again later: the alert and the notice's own fields."""
+    return {"alert": alert.model_dump(mode="json"), **{k: v for k, v in extra.items() if v not in (None, "")}}
+
+
+def alert_of(data: Mapping[str, Any] | None) -> Alert | None:
+    """The alert inside a ledger payload, or None (rows of the first version carry none)."""
+    if not data or not isinstance(data.get("alert"), dict):
+        return None
+    return Alert.model_validate(data["alert"])
+
+
+__all__ = [
+    "KINDS",
+    "AlertCatalog",
+    "Kind",
+    "Notice",
+    "ThreadView",
+    "alert_of",
+    "escalation",
+    "independent_sources",
+    "payload",
+    "thread_key",
+]
+
+
+def notice_of(alert: Alert, channel: str = "", group_label: str = "") -> Notice:
+    """The notice of a new alert of its own (no thread), e.g. for a one-off send."""
+    return Notice(key=alert.id, kind="alert", alert=alert, channel=channel, group_label=group_label)

@@ -1,0 +1,305 @@
+"""Slack messages for notices: Block Kit blocks that Slack never refuses, and text that cannot ping or forge links.
+
+Everything taken from articles or rules is escaped for mrkdwn (&, <, >) and cut to Slack's limits before it
+goes in: header 150 characters, section text 3,000, a field 2,000, 10 fields, 10 context elements, 50 blocks.
+The only control sequences in a message are the source links built here from http(s) URLs that cannot break
+out of their <url|label> brackets; other schemes, and URLs too long to fit, stay unlinked. Newlines are
+flattened wherever one could change the layout (source names, group labels, fields).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from watchfloor.alerts.slackapp.buttons import actions_block
+from watchfloor.schemas.events import Alert, Detection, Evidence
+from watchfloor.schemas.timefmt import utc_text
+
+from ..notice import Notice, ThreadView
+
+MAX_EVIDENCE = 5
+MAX_SENTENCE = 600
+MAX_LABEL = 200  # a link's label
+MAX_LINK_URL = 1000  # longer URLs are not linked: with the rest of a section they could pass its limit
+HEADER_LIMIT = 150  # Slack: header text
+TEXT_LIMIT = 3000  # Slack: section text, context element
+FIELD_LIMIT = 2000  # Slack: one section field
+MAX_FIELDS = 10  # Slack: fields per section
+MAX_BLOCKS = 50  # Slack: blocks per message
+FALLBACK_LIMIT = 3000
+METADATA_EVENT_TYPE = "watchfloor_alert"
+
+SEVERITY_EMOJI = {
+    "low": ":large_blue_circle:",
+    "medium": ":large_yellow_circle:",
+    "high": ":large_orange_circle:",
+    "critical": ":red_circle:",
+}
+
+
+# --- text ---------------------------------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Escape Slack's three control characters. Apply to every piece of text we did not write ourselves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def fit(text: str, limit: int) -> str:
+    """escape(text), cut (with an ellipsis) so the escaped result has at most `limit` characters.
+
+    Cuts the raw text, never an escaped entity in half."""
+    out = escape(text)
+    if len(out) <= limit:
+        return out
+    parts: list[str] = []
+    size = 0
+    for ch in text:
+        piece = escape(ch)
+        if size + len(piece) > limit - 1:
+            break
+        parts.append(piece)
+        size += len(piece)
+    return "".join(parts) + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` ready to sit inside <url|label>, or None when it is not a plain http(s) URL of a linkable length.
+
+    Rejects other schemes (javascript:, file:, mailto:, ...), any '<', '>', '|', whitespace or control
+    character that could end the link early or smuggle in a second one, and URLs over MAX_LINK_URL."""
+    if not url or len(url) > MAX_LINK_URL:
+        return None
+    if any(c in "<>|" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    safe = url.replace("&", "&amp;")
+    return safe if len(safe) <= MAX_LINK_URL else None
+
+
+def link(url: str | None, label: str) -> str:
+    """<url|label> with an escaped one-line label when the URL is safe, else just the escaped label."""
+    text = fit(one_line(label or url or ""), MAX_LABEL)
+    safe = safe_url(url)
+    return f"<{safe}|{text}>" if safe and text else text
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text or " ", "verbatim": True}
+
+
+def _field(name: str, value: str) -> dict[str, Any]:
+    """A "*Name*\\nvalue" field of at most FIELD_LIMIT characters (`name` is ours; `value` is raw text)."""
+    head = f"*{name}*\n"
+    return _mrkdwn(head + fit(one_line(value), FIELD_LIMIT - len(head)))
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
+
+
+def _when(at: datetime) -> str:
+    return utc_text(at)  # never raises, also for a date at the edge of the calendar
+
+
+def severity_label(severity: str, confidence: str | None) -> str:
+    label = f"{SEVERITY_EMOJI.get(severity, '')} {escape(severity.upper())}".strip()
+    if confidence == "unconfirmed":
+        label += " (unconfirmed)"
+    return label
+
+
+def _evidence_text(ev: Evidence) -> str:
+    head = f"{link(ev.url, ev.source)} · {_when(ev.published_at)}"
+    if ev.modality != "asserted":
+        head += f" · _{escape(ev.modality)}_"
+    return f"{head}\n>{fit(one_line(ev.sentence), MAX_SENTENCE)}"
+
+
+def _group(det: Detection, label: str) -> str:
+    return label or ", ".join(det.group.values())
+
+
+# --- blocks -------------------------------------------------------------------------------------------------
+
+
+def _evidence_blocks(evidence: tuple[Evidence, ...], title: str) -> list[dict[str, Any]]:
+    if not evidence:
+        return []
+    shown = evidence[:MAX_EVIDENCE]
+    blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({len(evidence)})")]
+    blocks += [{"type": "section", "text": _mrkdwn(_evidence_text(ev))} for ev in shown]
+    if len(evidence) > len(shown):
+        blocks.append(_context(f"+{len(evidence) - len(shown)} more evidence not shown"))
+    return blocks
+
+
+def _footer(key: str, det: Detection) -> dict[str, Any]:
+    return _context(f"alert {fit(key, 200)} · fired {_when(det.fired_at)}")
+
+
+def _buttons(notice: Notice, alert: Alert) -> list[dict[str, Any]]:
+    det = alert.detection
+    return [actions_block(alert.id, det.rule, notice.channel, dict(det.group))]
+
+
+def _full(
+    notice: Notice,
+    alert: Alert,
+    *,
+    severity: str,
+    confidence: str | None,
+    status: str = "",
+    sources: int | None = None,
+    withdrawn: bool = False,
+) -> list[dict[str, Any]]:
+    """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed."""
+    det = alert.detection
+    title = one_line(det.title or det.rule)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": fit(f"Withdrawn: {title}" if withdrawn else title, HEADER_LIMIT)},
+        },
+    ]
+    fields = [_mrkdwn(f"*Severity*\n{severity_label(severity, confidence)}")]
+    fields.append(_field("Rule", det.rule))
+    if det.group:
+        fields.append(_field("Group", _group(det, notice.group_label)))
+    if sources is not None:
+        fields.append(_field("Sources", f"{sources} independent"))
+    for key, values in det.attributes.items():
+        if len(fields) >= MAX_FIELDS:
+            break
+        name = fit(one_line(key.replace("_", " ").capitalize()), 100)
+        fields.append(_field(name, ", ".join(values)))
+    blocks.append({"type": "section", "fields": fields})
+    if status:
+        blocks.append(_context(status))
+    if det.description:
+        blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
+    blocks += _evidence_blocks(det.evidence, "Evidence")
+    blocks.append(_footer(alert.id, det))
+    if not withdrawn:
+        blocks += _buttons(notice, alert)
+    return blocks[:MAX_BLOCKS]
+
+
+def _new_evidence(alert: Alert, before: Alert) -> tuple[Evidence, ...]:
+    seen = {ev.event_id for ev in before.detection.evidence}
+    return tuple(ev for ev in alert.detection.evidence if ev.event_id not in seen)
+
+
+def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
+    """A follow-up, revision or withdrawal under its thread: what changed, no rule description again."""
+    det = notice.alert.detection
+    if notice.kind == "retraction":
+        text = f"*Withdrawn*: {fit(one_line(notice.reason or 'a later report changed this alert'), 1500)}"
+        if notice.superseded_by:
+            text += f" · replaced by alert {fit(notice.superseded_by, 100)}"
+        return [{"type": "section", "text": _mrkdwn(text)}, _footer(notice.key, thread.target.detection)]
+    word = "Revised" if notice.kind == "revision" else "Update"
+    parts = [f"*{word}*", severity_label(det.severity, det.confidence)]
+    if notice.escalated_from:
+        parts[-1] += f" (was {escape(notice.escalated_from.upper())})"
+    parts.append(f"{thread.sources} independent source{'s' if thread.sources != 1 else ''}")
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
+    if notice.kind == "revision":
+        blocks.append(_context("A late report changed this alert; the message above now shows the revised alert."))
+    new = _new_evidence(notice.alert, thread.target)
+    blocks += _evidence_blocks(new, "New evidence") if new else []
+    blocks.append(_footer(notice.key, det))
+    blocks += _buttons(notice, notice.alert)
+    return blocks[:MAX_BLOCKS]
+
+
+def build_blocks(notice: Notice) -> list[dict[str, Any]]:
+    """The blocks of the message that delivers `notice`."""
+    if notice.thread is not None:
+        return _reply(notice, notice.thread)
+    det = notice.alert.detection
+    status = ""
+    if notice.kind in ("followup", "revision") and notice.parent_id:
+        status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
+    return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status)
+
+
+def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
+    """Text and blocks that replace the thread's first message (or the revised one) after `notice`."""
+    thread = notice.thread
+    assert thread is not None, "only threaded notices update a message"
+    target = thread.target
+    if thread.withdrawn is not None:
+        status = f"*Withdrawn*: {fit(one_line(thread.withdrawn), 1500)} (see the thread)"
+        blocks = _full(
+            notice,
+            target,
+            severity=target.detection.severity,
+            confidence=target.detection.confidence,
+            status=status,
+            withdrawn=True,
+        )
+        return fallback_text(target, prefix="Withdrawn: "), blocks
+    if thread.revised_by is not None:
+        alert = notice.alert  # the revised alert is what stands now
+        status = f"*Revised* by a late report: now alert {fit(thread.revised_by, 100)} (see the thread)"
+    else:
+        alert = target
+        n = thread.updates
+        status = (
+            f"*Updated* · now {severity_label(thread.severity, thread.confidence)} · {thread.sources} independent "
+            f"source{'s' if thread.sources != 1 else ''} · {n} update{'s' if n != 1 else ''} in the thread"
+        )
+    blocks = _full(
+        notice, alert, severity=thread.severity, confidence=thread.confidence, status=status, sources=thread.sources
+    )
+    return fallback_text(alert, state=(thread.severity, thread.confidence)), blocks
+
+
+def fallback_text(alert: Alert, *, prefix: str = "", state: tuple[str, str | None] | None = None) -> str:
+    """The plain `text` shown in notifications and by clients that cannot render blocks (escaped); `state`
+    (severity, confidence) overrides the alert's own, for a message that shows its thread's state."""
+    det = alert.detection
+    severity, confidence = state if state is not None else (det.severity, det.confidence)
+    unconfirmed = " (unconfirmed)" if confidence == "unconfirmed" else ""
+    raw = f"{prefix}[{severity.upper()}{unconfirmed}] {det.title or det.rule} ({det.rule})"
+    return fit(one_line(raw), FALLBACK_LIMIT)
+
+
+def notice_text(notice: Notice) -> str:
+    if notice.thread is None:
+        return fallback_text(notice.alert)
+    if notice.kind == "retraction":
+        return fit(one_line(f"Withdrawn: {notice.reason or notice.alert.detection.title}"), FALLBACK_LIMIT)
+    word = "Revised" if notice.kind == "revision" else "Update"
+    return fallback_text(notice.alert, prefix=f"{word}: ")
+
+
+def metadata(notice: Notice) -> dict[str, Any]:
+    """Message metadata: the delivery key, so a restarted dispatcher can find a message it may have posted."""
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"alert_id": notice.key, "rule": notice.alert.detection.rule, "kind": notice.kind},
+    }
+
+
+def target_metadata(notice: Notice) -> dict[str, Any]:
+    """The updated message keeps saying which delivery it is (its key is the target's)."""
+    thread = notice.thread
+    assert thread is not None
+    kind = "alert" if thread.thread_ref == thread.target_ref else "followup"
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"alert_id": thread.target_key, "rule": thread.target.detection.rule, "kind": kind},
+    }

@@ -1,0 +1,322 @@
+"""Fault injection: every delivery that failed is delivered once the fault is gone, and never twice.
+
+Real parts: the local Slack-compatible server (tests/fixtures/slack_server.py: fail_next for HTTP errors and
+Slack error codes, slow_next for answers past the client timeout, Block Kit validation), a real HTTP webhook
+receiver, a real file on a full tmpfs. The clock is the test's: a retry is a later cycle, never a sleep.
+To add a fault: script it on the fake server (or the receiver), run cycles, assert the ledger and what arrived.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import (
+    RETRY,
+    Clock,
+    Hook,
+    deliveries,
+    detection,
+    feed,
+    ledger,
+    lines,
+    make,
+    slack,
+    webhook_server,
+)
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.schemas.config import Subscription
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "out" / "alerts.jsonl"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Hook]:
+    yield from webhook_server()
+
+
+def until_due(d: AlertDispatcher, clock: Clock) -> None:
+    """Move the clock to the next due delivery (what a live loop would wait for)."""
+    wait = d.next_due()
+    assert wait is not None
+    clock.advance(wait)
+
+
+# --- Slack --------------------------------------------------------------------------------------------------
+
+
+def test_ten_500s_in_a_row_then_delivered_once_with_capped_backoff(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.channels = {"#dprk-russia"}
+    slack_server.fail_next("chat.postMessage", status=500, times=10)
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock)
+    waits = []
+    report = d.cycle()
+    while not report.ok:
+        waits.append(d.next_due())
+        until_due(d, clock)
+        report = d.cycle()
+    assert waits == [2, 4, 8, 16, 32, 60, 60, 60, 60, 60]  # doubling from 2s, capped at 60s
+    assert len(slack_server.messages_for("det0001")) == 1
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert (row.status, row.attempts) == ("sent", 11)
+    # A 500 may have been posted: every retry looked in the channel first.
+    assert len(slack_server.requests_for("conversations.history")) == 10
+
+
+def test_429_retry_after_is_scheduled_capped_and_holds_up_no_other_channel(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "86400"})
+    feed(store, detection(1), detection(2, group={"route": "B"}))
+    d = make(store, slack_server, archive, clock)
+    start = clock()
+
+    report = d.cycle()
+
+    assert clock() == start  # scheduled, not slept
+    assert [line["id"] for line in lines(archive)] == ["det0001", "det0002"]  # the other channel went on
+    rows = ledger(store)
+    assert rows[("det0001", "slack-ops")].not_before == start.timestamp() + 300  # capped at max_retry_after
+    assert rows[("det0002", "slack-ops")].attempts == 0  # the channel rests: one request, not one per alert
+    assert (report.tally.sent, report.outstanding) == (2, 2)
+    clock.advance(299)
+    d.cycle()
+    assert len(slack_server.requests_for("chat.postMessage")) == 1  # honoured, also by a process start:
+    assert make(store, slack_server, archive, clock).cycle().tally.sent == 0
+    clock.advance(1)
+    assert d.cycle().ok
+    assert [len(slack_server.messages_for(k)) for k in ("det0001", "det0002")] == [1, 1]
+
+
+@pytest.mark.parametrize("fault", ["invalid_auth", "channel_not_found", "not_in_channel"])
+def test_a_wrong_token_or_channel_is_delivered_once_fixed(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, fault: str
+) -> None:
+    right = slack_server.token
+    d = make(store, slack_server, archive, clock)  # its notifier has the token as configured
+    if fault == "invalid_auth":
+        slack_server.token = "xoxb-the-one-in-the-workspace"
+    elif fault == "channel_not_found":
+        slack_server.channels = {"#elsewhere"}
+    else:
+        slack_server.not_member = {"#dprk-russia"}
+    feed(store, *(detection(n, group={"route": str(n)}) for n in range(1, 10)))
+    for _ in range(3):
+        report = d.cycle()
+        until_due(d, clock)
+    assert slack_server.messages == [] and report.outstanding == 9
+    assert fault in ledger(store)[("det0001", "slack-ops")].detail
+    assert ledger(store)[("det0009", "slack-ops")].attempts == 0  # one try per cycle for the whole channel
+    assert [c.ok for c in d.check_channels() if c.channel == "slack-ops"] == [False]
+
+    slack_server.token, slack_server.channels, slack_server.not_member = right, None, set()
+    report = d.cycle()
+    assert report.ok and report.tally.sent == 9
+    assert all(len(slack_server.messages_for(f"det{n:04d}")) == 1 for n in range(1, 10))
+
+
+def test_our_own_payload_is_never_refused(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """The fake server refuses what breaks Block Kit's limits (invalid_blocks), as Slack does."""
+    long_url = "https://news.example.org/" + "a" * 3500
+    det = detection(1, url=long_url, sources=("Observer\nWeekly", "x" * 5000, "javascript:alert(1)"))
+    det = det.model_copy(
+        update={"title": "T" * 400, "description": "D" * 9000, "attributes": {f"k{i}": ["v" * 3000] for i in range(30)}}
+    )
+    feed(store, det)
+    report = make(store, slack_server, archive, clock).cycle()
+    assert report.ok, ledger(store)[("det0001", "slack-ops")].detail
+    [req] = slack_server.requests_for("chat.postMessage")
+    assert req.response["ok"] is True
+    body = str(req.body["blocks"])
+    assert long_url not in body and "Observer Weekly" in body
+
+
+def test_a_slow_answer_past_the_client_timeout_posts_once(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.slow_next("chat.postMessage", 2.5)  # Slack posts it, then answers after the client gave up
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock, slack_notifier=slack(slack_server, timeout=1))
+    d.cycle()
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert (row.status, row.unsure) == ("outstanding", True)
+    until_due(d, clock)
+    assert d.cycle().ok
+    assert len(slack_server.messages_for("det0001")) == 1
+    assert len(slack_server.requests_for("chat.postMessage")) == 1  # found by its metadata, not posted again
+
+
+def test_no_blind_resend_while_the_channel_cannot_be_looked_at(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.fail_next("chat.postMessage", status=502)  # may have posted
+    slack_server.fail_next("conversations.list", status=503)  # and then the look-up fails too
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock)
+    d.cycle()
+    until_due(d, clock)
+    d.cycle()
+    assert len(slack_server.requests_for("chat.postMessage")) == 1 and not d.cycle().ok
+    until_due(d, clock)
+    assert d.cycle().ok and len(slack_server.messages_for("det0001")) == 1
+
+
+def test_expired_after_the_maximum_age_then_redelivered(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "invalid_auth"}, times=10_000)
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock, retry=RETRY.model_copy(update={"max_backoff": timedelta(hours=1)}))
+    expired = 0
+    for _ in range(200):
+        report = d.cycle()
+        expired += report.tally.expired
+        if report.outstanding == 0:
+            break
+        until_due(d, clock)
+    assert expired == 1 and not report.ok  # an expiry in a cycle fails `--once`
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert row.status == "expired" and clock().timestamp() - row.created_at >= 24 * 3600
+    assert 30 < row.attempts < 40  # 2s doubling to the 1h cap: ~12 attempts in the first hour, then hourly
+    assert [e.status for e in deliveries(store)][-1] == "expired"
+
+    slack_server.reset()  # fixed
+    assert store.redeliver(clock().timestamp(), alert_ids={"det0001"}, channel="slack-ops") == 1
+    assert d.cycle().ok
+    assert len(slack_server.messages_for("det0001")) == 1
+
+
+def test_every_process_start_tries_at_once_what_waits_on_our_backoff(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    slack_server.fail_next("chat.postMessage", status=503, times=6)
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock)
+    for _ in range(6):
+        d.cycle()
+        until_due(d, clock)
+    slack_server.fail_next("chat.postMessage", status=503)
+    d.cycle()  # 7th failure: next attempt in 60s
+    clock.advance(1)
+    assert d.cycle().tally.sent == 0  # this process keeps to its backoff
+    assert make(store, slack_server, archive, clock).cycle().ok  # a new process (a restart, a cron run) tries now
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_webhook_redirect_is_not_a_delivery(store: MemoryStore, clock: Clock, webhook: Hook, status: int) -> None:
+    webhook.statuses = [status]
+    webhook.headers = {status: {"Location": "/moved/elsewhere"}}
+    hook = WebhookNotifier("hook", webhook.url, timeout=5)
+    feed(store, detection(1))
+    d = AlertDispatcher(store, {"hook": hook}, [Subscription(channel="hook")], RETRY, now=clock)
+    assert not d.cycle().ok
+    row = ledger(store)[("det0001", "hook")]
+    assert row.status == "outstanding" and f"HTTP {status} redirect" in row.detail and "/moved" not in row.detail
+    assert webhook.received == []  # no body-less GET followed it
+    until_due(d, clock)
+    assert d.cycle().ok
+    [(method, _headers, body)] = webhook.received
+    assert method == "POST" and body["key"] == "det0001"
+
+
+def test_only_a_2xx_answer_counts(store: MemoryStore, clock: Clock, webhook: Hook) -> None:
+    webhook.statuses = [404, 204]
+    hook = WebhookNotifier("hook", webhook.url, timeout=5)
+    feed(store, detection(1))
+    d = AlertDispatcher(store, {"hook": hook}, [Subscription(channel="hook")], RETRY, now=clock)
+    assert not d.cycle().ok and "HTTP 404" in ledger(store)[("det0001", "hook")].detail
+    until_due(d, clock)
+    assert d.cycle().ok and ledger(store)[("det0001", "hook")].detail == "HTTP 204"
+
+
+# --- file channel -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs, mounted for the test (CI runs as root)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs under CI: {e}")
+        pytest.skip(f"cannot mount a tmpfs (needs root): {e}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_under_the_file_channel(store: MemoryStore, clock: Clock, full_disk: Path) -> None:
+    filler = full_disk / "filler"
+    with open(filler, "wb") as f:  # leave ~1.5 KiB: room for the start of a line, not all of it
+        try:
+            f.write(b"x" * (64 * 1024 - 1536))
+        except OSError:
+            pass
+    out = full_disk / "alerts.jsonl"
+    archive = FileNotifier("archive", out)
+    feed(store, *(detection(n, group={"route": str(n)}) for n in range(1, 4)))
+    d = AlertDispatcher(store, {"archive": archive}, [Subscription(channel="archive")], RETRY, now=clock)
+
+    report = d.cycle()
+    assert report.outstanding >= 2
+    assert "No space left" in next(r.detail for r in store.deliveries(statuses={"outstanding"}))
+    assert all(isinstance(line, dict) for line in lines(out))  # whole lines only: a cut write was cut back
+
+    filler.unlink()  # the operator makes room
+    until_due(d, clock)
+    assert d.cycle().ok
+    assert sorted(line["id"] for line in lines(out)) == ["det0001", "det0002", "det0003"]
+
+
+def test_the_file_channel_looks_for_the_alert_before_writing_it_again(
+    store: MemoryStore, archive: Path, clock: Clock
+) -> None:
+    """notify killed between writing a line and recording it: the next dispatcher finds the line."""
+    feed(store, detection(1))
+    file = FileNotifier("archive", archive)
+    d = AlertDispatcher(store, {"archive": file}, [Subscription(channel="archive")], RETRY, now=clock)
+    d.intake()
+    [claimed] = store.claim_deliveries("killed", clock().timestamp(), 30)
+    from watchfloor.alerts.delivery import Deliverer  # the killed process's attempt, up to the write
+
+    notice = Deliverer(store, {}, d.schedule, d._clock, "killed", 0)._notice(claimed, clock().timestamp())
+    file.send(notice)  # type: ignore[arg-type]
+    clock.advance(31)
+    assert AlertDispatcher(store, {"archive": file}, [Subscription(channel="archive")], RETRY, now=clock).cycle().ok
+    assert [line["id"] for line in lines(archive)] == ["det0001"]
