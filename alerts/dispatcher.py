@@ -80,6 +80,17 @@ class CycleReport:
     def expired_total(self) -> int:
         return self.counts.get("expired", 0)
 
+    def merged(self, earlier: Sequence[CycleReport]) -> CycleReport:
+        """This report with what `earlier` cycles of the same pass did added in (the ledger counts are this
+        one's, the latest)."""
+        out = dataclasses.replace(self, tally=dataclasses.replace(self.tally))
+        for r in earlier:
+            out.taken += r.taken
+            out.enqueued += r.enqueued
+            for name in ("sent", "failed", "expired", "deferred", "suppressed", "lost"):
+                setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
+        return out
+
     @property
     def ok(self) -> bool:
         """Nothing left to deliver and nothing given up in this cycle (the `--once` exit status)."""

@@ -1,17 +1,106 @@
-"""The `watchfloor alerts` commands: alerts raised so far."""
+"""The `watchfloor alerts` commands (alerts raised so far, with their deliveries; redeliver), and what `run` and
+`notify` say about deliveries: the channel checks at start, the per-cycle summary, the `--once` exit status."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.schemas.events import Detection, EventType
+from watchfloor.schemas.events import Detection, EventType, Retraction
 
-from ._common import ConfigOpt, alerts_app, app_config, out
+from ._common import ConfigOpt, alerts_app, app_config, err, fail, out
+
+UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
+
+
+# --- what run and notify say ------------------------------------------------------------------------------
+
+
+def print_channel_checks(dispatcher: Any) -> None:
+    """One line per channel that can check itself (Slack: token, channel, membership); a failing channel is
+    reported and the pipeline goes on (its deliveries wait in the ledger until it is fixed)."""
+    for check in dispatcher.check_channels():
+        if check.ok:
+            err.print(f"[green]channel[/green] {escape(check.channel)}: {escape(check.message)}", highlight=False)
+        else:
+            err.print(
+                f"[red]channel {escape(check.channel)} cannot deliver[/red]: {escape(check.message)} "
+                "(its alerts wait in the delivery ledger; the other channels go on)",
+                highlight=False,
+            )
+
+
+def delivery_summary(report: Any, dispatcher: Any) -> str:
+    """'deliveries: 9 sent, 2 outstanding (next attempt in 4s), 0 expired' for one cycle."""
+    t = report.tally
+    text = f"deliveries: {t.sent} sent, {report.outstanding} outstanding"
+    if report.outstanding:
+        due = dispatcher.next_due()
+        if due is not None:
+            text += f" (next attempt in {due:.0f}s)"
+    text += f", {t.expired} expired"
+    if t.suppressed:
+        text += f", {t.suppressed} suppressed"
+    return text
+
+
+def next_wait(dispatcher: Any, interval: float) -> float:
+    """How long a live loop sleeps: its interval, or less when a delivery falls due sooner."""
+    try:
+        due = dispatcher.next_due()
+    except Exception:  # the store is down: the next cycle reports it
+        return interval
+    return interval if due is None else max(min(interval, due), 0.05)
+
+
+def exit_if_undelivered(report: Any) -> None:
+    """`--once` fails (exit 3) while deliveries are outstanding or when one was given up in this run."""
+    if report.ok:
+        return
+    what = []
+    if report.outstanding:
+        what.append(f"{report.outstanding} deliveries outstanding (run again once the fault is fixed)")
+    if report.tally.expired:
+        what.append(f"{report.tally.expired} given up (watchfloor alerts redeliver)")
+    err.print(f"[yellow]not everything was delivered:[/yellow] {'; '.join(what)}", highlight=False)
+    raise typer.Exit(UNDELIVERED_EXIT)
+
+
+# --- alerts list ------------------------------------------------------------------------------------------
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if epoch else "—"
+
+
+def _delivery_json(r: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": r.status, "kind": r.kind, "attempts": r.attempts, "detail": r.detail}
+    if r.ref:
+        out["ref"] = r.ref
+    if r.status == "outstanding":
+        out["next_attempt_at"] = _when(max(r.next_attempt_at, r.not_before))
+    if r.parent_id:
+        out["updates"] = r.parent_id
+    return out
+
+
+def _delivery_cell(channel: str, r: Any) -> str:
+    text = f"{channel}: {r.status}"
+    if r.kind != "alert":
+        text += f" ({r.kind})"
+    if r.status == "outstanding":
+        text += f", {r.attempts} attempt(s), next {_when(max(r.next_attempt_at, r.not_before))}"
+    if r.status in ("outstanding", "expired") and r.detail:
+        text += f" — {r.detail[:120]}"
+    if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
+        text += f" ({r.detail.removeprefix('silenced by ')})"
+    return text
 
 
 @alerts_app.command("list")
@@ -19,60 +108,111 @@ def alerts_list(
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
+    undelivered: Annotated[
+        bool, typer.Option("--undelivered", help="Only alerts with a delivery outstanding or expired.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
-    """Alerts raised so far, from the store, with their delivery status per channel."""
+    """Alerts raised so far, from the store, with their delivery status per channel (from the delivery ledger:
+    sent, outstanding with its attempts and next attempt, expired, suppressed)."""
     from watchfloor.wiring import open_store  # the one store opener
 
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
     try:
         dets: list[Detection] = []
-        channels: dict[str, tuple[str, ...]] = {}
+        withdrawn: dict[str, str] = {}
         position = 0
-        while True:
-            got = st.read(position, types={EventType.DETECTION.value, EventType.ALERT.value}, limit=5000)
-            if not got:
-                break
+        types = {EventType.DETECTION.value, EventType.RETRACTION.value}
+        while got := st.read(position, types=types, limit=5000):
             for se in got:
-                if se.event.type == EventType.DETECTION.value:
-                    d = Detection.model_validate(se.event.payload)
-                    if rule is None or d.rule == rule:
-                        dets.append(d)
-                else:
-                    channels[se.event.payload["id"]] = tuple(se.event.payload.get("channels", ()))
+                if se.event.type == EventType.RETRACTION.value:
+                    gone = Retraction.model_validate(se.event.payload)
+                    withdrawn[gone.alert_id] = f"withdrawn: {gone.reason}"
+                    continue
+                d = Detection.model_validate(se.event.payload)
+                if d.revises:
+                    withdrawn[d.revises] = f"revised by {d.id}"
+                if rule is None or d.rule == rule:
+                    dets.append(d)
             position = got[-1].position
-        status = {d.id: {ch: st.delivery_status(d.id, ch) or "?" for ch in channels.get(d.id, ())} for d in dets}
-        # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
-        silenced = {
-            (r.alert_id, r.channel): r.detail.removeprefix("silenced by ")
-            for r in st.deliveries(statuses=("suppressed",))
-            if r.detail.startswith("silenced by ")
-        }
+        rows: dict[str, dict[str, Any]] = {}
+        for r in st.deliveries(alert_ids={d.id for d in dets} | set(withdrawn)):
+            rows.setdefault(r.alert_id, {})[r.channel] = r
     finally:
         st.close()
+    if undelivered:
+        dets = [d for d in dets if any(r.status in ("outstanding", "expired") for r in rows.get(d.id, {}).values())]
     if as_json:
         from watchfloor.stream_processors.replay import detection_to_json
 
         for d in dets:
-            row = {**detection_to_json(d), "deliveries": status[d.id]}
-            row["silenced_by"] = {ch: silenced[(d.id, ch)] for ch in status[d.id] if (d.id, ch) in silenced}
-            sys.stdout.write(json.dumps(row) + "\n")
+            line = {
+                **detection_to_json(d),
+                "deliveries": {ch: _delivery_json(r) for ch, r in rows.get(d.id, {}).items()},
+            }
+            # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
+            line["silenced_by"] = {
+                ch: r.detail.removeprefix("silenced by ")
+                for ch, r in rows.get(d.id, {}).items()
+                if r.status == "suppressed" and r.detail.startswith("silenced by ")
+            }
+            if d.id in withdrawn:
+                line["standing"] = withdrawn[d.id]
+            sys.stdout.write(json.dumps(line) + "\n")
         return
     table = Table()
     for col in ("fired at", "rule", "severity", "title", "deliveries"):
         table.add_column(col)
     for d in sorted(dets, key=lambda d: d.fired_at):
-        table.add_row(
-            d.fired_at.isoformat(),
-            d.rule,
-            d.severity,
-            d.title,
-            ", ".join(f"{k}:{v}" + _by(silenced.get((d.id, k))) for k, v in status[d.id].items()) or "—",
-        )
+        title = d.title + (f" ({withdrawn[d.id]})" if d.id in withdrawn else "")
+        cells = [_delivery_cell(ch, r) for ch, r in rows.get(d.id, {}).items()]
+        table.add_row(d.fired_at.isoformat(), d.rule, d.severity, title, "\n".join(cells) or "—")
     out.print(table)
-    out.print(f"{len(dets)} alerts", highlight=False)
+    counts: dict[str, int] = {}
+    for per in rows.values():
+        for r in per.values():
+            counts[r.status] = counts.get(r.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out.print(f"{len(dets)} alerts · deliveries: {summary or 'none'}", highlight=False)
 
 
-def _by(silence_id: str | None) -> str:
-    return f" ({silence_id})" if silence_id else ""
+# --- alerts redeliver -------------------------------------------------------------------------------------
+
+
+@alerts_app.command("redeliver")
+def alerts_redeliver(
+    alert_ids: Annotated[list[str] | None, typer.Argument(help="Alert ids (see `alerts list`).")] = None,
+    config: ConfigOpt = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only deliveries to this channel.")] = None,
+    all_expired: Annotated[bool, typer.Option("--all-expired", help="Every expired delivery.")] = False,
+    send: Annotated[
+        bool, typer.Option("--send/--no-send", help="Deliver them now (else the next run/notify cycle does).")
+    ] = False,
+) -> None:
+    """Send given-up (expired) deliveries again — by alert id, by channel, or all of them — with a fresh
+    maximum age. Named alerts' outstanding deliveries are also made due at once."""
+    from watchfloor.wiring import open_store  # the one store opener
+
+    if not alert_ids and channel is None and not all_expired:
+        raise fail("say which: alert ids, --channel NAME, or --all-expired")
+    cfg = app_config(config)
+    st = open_store(store or cfg.store)
+    try:
+        statuses = ("expired", "outstanding") if alert_ids else ("expired",)
+        now = datetime.now(UTC).timestamp()
+        n = st.redeliver(now, alert_ids=set(alert_ids) if alert_ids else None, channel=channel, statuses=statuses)
+        err.print(f"{n} deliveries will be sent again", highlight=False)
+        if send and n:
+            from ..wiring import WiringError, build_dispatcher
+
+            try:
+                dispatcher = build_dispatcher(cfg, st)
+            except WiringError as e:
+                raise fail(str(e)) from None
+            report = dispatcher.cycle()
+            err.print(delivery_summary(report, dispatcher), highlight=False)
+            exit_if_undelivered(report)
+    finally:
+        st.close()

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, stop_on_sigterm
+from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 from .health import Heartbeat
 
 BrokerOpt = Annotated[
@@ -262,17 +263,23 @@ def notify(
     except WiringError as e:
         st.close()
         raise fail(str(e)) from None
+    print_channel_checks(dispatcher)
     stop = stop_on_sigterm()
     heart = Heartbeat()
+    report = None
     try:
         while True:
             heart.beat()
-            n = dispatcher.run_once()
-            if n:
-                err.print(f"{n} detections dispatched", highlight=False)
-            if once or stop.is_set() or (n == 0 and stop.wait(interval)):
+            report = dispatcher.cycle()
+            if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
+                err.print(
+                    f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
+                )
+            if once or stop.is_set() or stop.wait(next_wait(dispatcher, interval)):
                 break
     except KeyboardInterrupt:
         pass
     finally:
         st.close()
+    if once and report is not None:
+        exit_if_undelivered(report)

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, progress_bar, redact_url, stop_on_sigterm
+from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 
 
 @app.command()
@@ -41,8 +42,10 @@ def run(
         f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
         highlight=False,
     )
+    print_channel_checks(pipeline.dispatcher)
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     server = None
+    report = None
     heartbeat = HeartbeatRecorder(pipeline.store)
     try:
         if serve is not None:
@@ -55,7 +58,7 @@ def run(
             )
         while True:
             try:
-                _cycle(pipeline, heartbeat)
+                report = _cycle(pipeline, heartbeat)
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
@@ -64,7 +67,8 @@ def run(
                     f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",
                     highlight=False,
                 )
-            if once or stop.wait(wait):
+            # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
+            if once or stop.wait(next_wait(pipeline.dispatcher, wait)):
                 break
     except KeyboardInterrupt:
         err.print("stopped")
@@ -76,9 +80,11 @@ def run(
         except Exception as e:  # the store may be what failed; closing must go on
             err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
         pipeline.close()
+    if once and report is not None:
+        exit_if_undelivered(report)
 
 
-def _cycle(pipeline: Any, heartbeat: Any) -> None:
+def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     started = time.monotonic()
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due()
@@ -89,19 +95,18 @@ def _cycle(pipeline: Any, heartbeat: Any) -> None:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
         err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
     backlog = pipeline.runner.backlog()
-    sent = 0
+    reports = []
 
     def after_batch(n: int) -> None:
-        nonlocal sent
         prog.advance(task, n)
         # Deliver what each batch detected at once: under a steady stream of documents the runner can take
         # many batches, and an alert must not wait for all of them (BENCHMARKS.md, Slack latency).
-        sent += pipeline.dispatcher.run_once()
+        reports.append(pipeline.dispatcher.cycle())
 
     with progress_bar() as prog:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=after_batch)
-    sent += pipeline.dispatcher.run_once()
+    report = pipeline.dispatcher.cycle().merged(reports)
     digests = pipeline.digests.run_once()
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
@@ -109,6 +114,7 @@ def _cycle(pipeline: Any, heartbeat: Any) -> None:
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
         f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts · "
-        f"{sent} alerts dispatched" + (f" · {digests} digest(s) sent" if digests else ""),
+        f"{delivery_summary(report, pipeline.dispatcher)}" + (f" · {digests} digest(s) sent" if digests else ""),
         highlight=False,
     )
+    return report

@@ -1,0 +1,143 @@
+"""What `run --once`, `notify --once` and `alerts list|redeliver` say and return about deliveries, against the
+local Slack-compatible server: non-zero while deliveries are outstanding, channel checks at start, counts of
+sent / outstanding / expired, re-sending what expired."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.slack_server import FakeSlack
+from watchfloor.cli import app
+from watchfloor.cli.alerts import UNDELIVERED_EXIT
+
+pytestmark = pytest.mark.functional
+
+EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
+runner = CliRunner()
+
+
+def config(tmp_path: Path, server: FakeSlack, *, retry: str = "", channel: str = "#desk") -> Path:
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {EVENTS / "treaty_story.jsonl"}}}
+channels:
+  - {{type: slack, name: desk, channel: "{channel}", token_env: WF_TEST_SLACK, base_url: "{server.base_url}"}}
+  - {{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}
+subscriptions:
+  - {{channel: desk, min_severity: high}}
+  - {{channel: archive, min_severity: high}}
+{retry}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def invoke(*args: str, server: FakeSlack, token: str | None = None) -> object:
+    return runner.invoke(app, list(args), env={"WF_TEST_SLACK": token or server.token, "WATCHFLOOR_STORE": ""})
+
+
+def listed(cfg: Path, server: FakeSlack, *extra: str) -> list[dict[str, object]]:
+    res = invoke("alerts", "list", "--config", str(cfg), "--json", *extra, server=server)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    rows = [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]  # type: ignore[attr-defined]
+    return [r for r in rows if r["deliveries"]]  # routed somewhere (high and critical)
+
+
+def test_run_once_fails_while_deliveries_are_outstanding_then_delivers_each_once(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    slack_server.channels = {"#desk"}  # the workspace's channels
+    cfg = config(tmp_path, slack_server)
+    slack_server.fail_next("chat.postMessage", status=500, times=3)
+
+    first = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+
+    assert first.exit_code == UNDELIVERED_EXIT, first.output  # type: ignore[attr-defined]
+    out = first.output  # type: ignore[attr-defined]
+    assert "outstanding" in out and "alerts dispatched" not in out and "not everything was delivered" in out
+    archived = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert archived  # the file channel was not held up by Slack's trouble
+    waiting = listed(cfg, slack_server, "--undelivered")
+    assert waiting and all(r["deliveries"]["desk"]["status"] == "outstanding" for r in waiting)  # type: ignore[index]
+
+    for _ in range(4):  # every process start tries what is outstanding, whatever its backoff
+        again = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+        if again.exit_code == 0:  # type: ignore[attr-defined]
+            break
+    assert again.exit_code == 0, again.output  # type: ignore[attr-defined]
+    assert "0 outstanding, 0 expired" in again.output  # type: ignore[attr-defined]
+    rows = listed(cfg, slack_server)
+    assert rows and all(r["deliveries"]["desk"]["status"] == "sent" for r in rows)  # type: ignore[index]
+    for r in rows:
+        assert len(slack_server.messages_for(str(r["id"]))) == 1
+    assert (tmp_path / "alerts.jsonl").read_text().splitlines() == archived
+    assert listed(cfg, slack_server, "--undelivered") == []
+
+
+def test_channel_checks_at_start_name_the_fault_and_the_other_channels_go_on(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server, channel="#nowhere")
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server, token="xoxb-revoked-long-ago")
+    out = res.output  # type: ignore[attr-defined]
+    assert res.exit_code == UNDELIVERED_EXIT
+    assert "channel desk cannot deliver" in out and "invalid_auth" in out
+    assert "xoxb-revoked-long-ago" not in out
+    assert "channel archive: appends to" in out
+    assert (tmp_path / "alerts.jsonl").read_text().splitlines()
+
+    cfg = config(tmp_path, slack_server, channel="#nowhere")
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert "not found by conversations.list" in res.output  # type: ignore[attr-defined]
+    cfg = config(tmp_path, slack_server, channel="#desk")  # the operator fixes the channel
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert "channel desk: bot watchfloor can post to #desk" in res.output  # type: ignore[attr-defined]
+
+
+def test_expired_deliveries_are_listed_and_redelivered(tmp_path: Path, slack_server: FakeSlack) -> None:
+    # A maximum age of 0 gives every delivery up at its first look: what a day-long outage does.
+    cfg = config(tmp_path, slack_server, retry="retry: {max_age: 0s}\n")
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == UNDELIVERED_EXIT and "expired" in res.output  # type: ignore[attr-defined]
+    assert slack_server.messages == []
+    expired = listed(cfg, slack_server, "--undelivered")
+    assert expired and all(r["deliveries"]["desk"]["status"] == "expired" for r in expired)  # type: ignore[index]
+    res = invoke("alerts", "redeliver", "--config", str(cfg), server=slack_server)
+    assert res.exit_code != 0 and "say which" in res.output  # type: ignore[attr-defined]
+
+    cfg = config(tmp_path, slack_server)  # back to the default day
+    res = invoke("alerts", "redeliver", "--all-expired", "--channel", "desk", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0 and f"{len(expired)} deliveries will be sent again" in res.output  # type: ignore[attr-defined]
+    res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert len(slack_server.messages) == len(expired)
+    left = listed(cfg, slack_server, "--undelivered")  # the archive's are still given up
+    assert {r["deliveries"]["archive"]["status"] for r in left} == {"expired"}  # type: ignore[index]
+    first_id = str(left[0]["id"])
+    res = invoke("alerts", "redeliver", first_id, "--send", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output  # type: ignore[attr-defined]
+    assert [json.loads(x)["id"] for x in (tmp_path / "alerts.jsonl").read_text().splitlines()] == [first_id]
+    res = invoke("alerts", "redeliver", "--all-expired", "--send", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert listed(cfg, slack_server, "--undelivered") == []
+    assert len(slack_server.messages) == len(expired)  # nothing sent twice
+
+
+def test_notify_once_exit_status(tmp_path: Path, slack_server: FakeSlack) -> None:
+    cfg = config(tmp_path, slack_server)
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "30"})
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == UNDELIVERED_EXIT
+    res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == UNDELIVERED_EXIT  # the Retry-After holds, also for a new process
+    assert "next attempt in" in res.output  # type: ignore[attr-defined]
