@@ -74,6 +74,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "events and checkpoints tables", _create_tables),
     Migration(2, "events: origin and received_at columns", _event_origin_columns),
     Migration(3, "deliveries: the ledger of outstanding deliveries, with claims and leases", _delivery_ledger),
+    Migration(4, "deliveries: scheduled_at (when a retry's backoff was set)", _delivery_ledger),
 ]
 
 

@@ -198,7 +198,7 @@ def alerts_redeliver(
     if not alert_ids and channel is None and not all_expired:
         raise fail("say which: alert ids, --channel NAME, or --all-expired")
     cfg = app_config(config)
-    st = open_store(store or cfg.store)
+    st = open_store(store or cfg.store, create=False)
     try:
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         now = datetime.now(UTC).timestamp()
