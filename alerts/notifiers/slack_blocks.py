@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from watchfloor.alerts.slackapp.buttons import actions_block
+from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
 from watchfloor.schemas.events import Alert, Detection, Evidence
 from watchfloor.schemas.timefmt import utc_text
 
@@ -96,7 +96,7 @@ def link(url: str | None, label: str) -> str:
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text or " ", "verbatim": True}
+    return {"type": "mrkdwn", "text": text if text.strip() else "—", "verbatim": True}  # Slack refuses empty text
 
 
 def _field(name: str, value: str) -> dict[str, Any]:
@@ -150,8 +150,13 @@ def _footer(key: str, det: Detection) -> dict[str, Any]:
 
 
 def _buttons(notice: Notice, alert: Alert) -> list[dict[str, Any]]:
+    """Acknowledge, Silence 24h, Unsubscribe (alerts.slackapp.buttons). Left out when the alert's own id, rule
+    and channel cannot fit a button's value (2,000): such an alert could not be named by a click anyway."""
     det = alert.detection
-    return [actions_block(alert.id, det.rule, notice.channel, dict(det.group))]
+    block = actions_block(alert.id, det.rule, notice.channel, dict(det.group))
+    if any(len(str(e.get("value", ""))) > VALUE_LIMIT for e in block["elements"]):
+        return []
+    return [block]
 
 
 def _full(
@@ -166,7 +171,7 @@ def _full(
 ) -> list[dict[str, Any]]:
     """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed."""
     det = alert.detection
-    title = one_line(det.title or det.rule)
+    title = one_line(det.title) or one_line(det.rule) or "alert"
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",

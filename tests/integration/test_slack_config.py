@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.notice import Notice, notice_of
 from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel
 from watchfloor.schemas.events import Alert, Detection
 from watchfloor.wiring import WiringError, build_notifier, build_notifiers
@@ -14,9 +15,9 @@ from watchfloor.wiring import WiringError, build_notifier, build_notifiers
 pytestmark = pytest.mark.integration
 
 
-def alert() -> Alert:
+def alert() -> Notice:
     det = Detection(id="a1", rule="r", title="t", severity="low", fired_at=datetime(2024, 1, 1, tzinfo=UTC))
-    return Alert(id="a1", detection=det, channels=("desk",))
+    return notice_of(Alert(id="a1", detection=det, channels=("desk",)), "desk")
 
 
 def test_slack_channel_takes_token_and_base_url_from_the_slack_section(slack_server: FakeSlack) -> None:
