@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert, Delivery, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
@@ -62,6 +63,7 @@ class Deliverer:
         owner: str,
         started_at: float,
         find_alert: Callable[[str], Alert | None] = lambda _key: None,
+        acknowledged: Callable[[str], AlertAcknowledged | None] = lambda _alert_id: None,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -70,6 +72,7 @@ class Deliverer:
         self.owner = owner
         self.started_at = started_at
         self.find_alert = find_alert
+        self.acknowledged = acknowledged
         self.paused: dict[str, float] = {}  # channel -> until: its Retry-After, for this process
 
     def run(self) -> Tally:
@@ -217,7 +220,20 @@ class Deliverer:
             if not up or not up[0].ref:
                 break
             root = up[0]
-        return _with_thread(base, parent, root, self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key))
+        rows = self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
+        notice = _with_thread(base, parent, root, rows)
+        if notice.thread is not None:
+            ack = self._acknowledged(notice.thread.target.id)
+            if ack is not None:
+                notice = dataclasses.replace(notice, thread=dataclasses.replace(notice.thread, acknowledged=ack))
+        return notice
+
+    def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
+        try:
+            return self.acknowledged(alert_id)
+        except Exception:  # a status line is not worth a failed delivery
+            log.exception("alerts: cannot read the acknowledgements of %s", alert_id)
+            return None
 
     # -- outcomes ---------------------------------------------------------------------------------------------
 

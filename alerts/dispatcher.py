@@ -35,6 +35,7 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import (
     Alert,
     DeadLetter,
@@ -136,7 +137,7 @@ class AlertDispatcher:
         self._now = now
         self.owner = owner or dispatcher_id()
         self.deliverer = Deliverer(
-            store, notifiers, self.schedule, self._clock, self.owner, self._clock(), self._find_alert
+            store, notifiers, self.schedule, self._clock, self.owner, self._clock(), self._find_alert, self._acked
         )
 
     def _clock(self) -> float:
@@ -245,6 +246,12 @@ class AlertDispatcher:
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
         return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position)
+
+    def _acked(self, alert_id: str) -> AlertAcknowledged | None:
+        """The first acknowledgement of an alert, when the routing provider keeps them (the control log)."""
+        lookup = getattr(self.routing, "acknowledgements", None)
+        acks = lookup(alert_id) if callable(lookup) else []
+        return acks[0] if acks else None
 
     def _find_alert(self, key: str) -> Alert | None:
         """The alert of a ledger row written by the first version (no payload): its alert event in the log."""

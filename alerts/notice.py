@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import orjson
 
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
 
 Kind = Literal["alert", "followup", "revision", "retraction"]
@@ -57,6 +58,7 @@ class ThreadView:
     updates: int  # replies in the thread, this one included
     withdrawn: str | None = None  # why the target alert was withdrawn, when it was
     revised_by: str | None = None  # the alert that replaced the target, when it was revised
+    acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ __all__ = [
     "Notice",
     "ThreadView",
     "alert_of",
+    "as_notice",
     "escalation",
     "independent_sources",
     "payload",
@@ -128,3 +131,8 @@ __all__ = [
 def notice_of(alert: Alert, channel: str = "", group_label: str = "") -> Notice:
     """The notice of a new alert of its own (no thread), e.g. for a one-off send."""
     return Notice(key=alert.id, kind="alert", alert=alert, channel=channel, group_label=group_label)
+
+
+def as_notice(what: Notice | Alert) -> Notice:
+    """Notifiers also take a bare alert (callers from before notices): it is a new alert of its own."""
+    return what if isinstance(what, Notice) else notice_of(what, what.channels[0] if what.channels else "")

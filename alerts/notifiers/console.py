@@ -12,7 +12,7 @@ from rich.text import Text
 from watchfloor.schemas.events import Alert
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Notice
+from ..notice import Notice, as_notice
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -25,7 +25,7 @@ _WORDS = {"followup": "Update", "revision": "Revised", "retraction": "Withdrawn"
 def render(alert: Alert | Notice) -> Panel:
     """The notice (or a bare alert) as a rich Panel. Article text goes in as Text objects, so it is never
     parsed as rich markup."""
-    notice = alert if isinstance(alert, Notice) else Notice(key=alert.id, kind="alert", alert=alert, channel="")
+    notice = as_notice(alert)
     alert = notice.alert
     det = alert.detection
     style = _STYLE.get(det.severity, "white")
@@ -74,7 +74,7 @@ class ConsoleNotifier:
         self.name = name
         self.console = console if console is not None else Console(file=stream, highlight=False)
 
-    def send(self, notice: Notice) -> str:
+    def send(self, notice: Notice | Alert) -> str:
         try:
             self.console.print(render(notice))
         except OSError as e:  # e.g. a closed pipe: may work later

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
-from ..notice import Notice
+from watchfloor.schemas.events import Alert
+
+from ..notice import Notice, as_notice
 from .base import PermanentError, TransientError
 
 
@@ -57,8 +59,8 @@ class FileNotifier:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def send(self, notice: Notice) -> str:
-        line = orjson.dumps(record(notice)) + b"\n"
+    def send(self, notice: Notice | Alert) -> str:
+        line = orjson.dumps(record(as_notice(notice))) + b"\n"
         where = f"file {self.name}: cannot write {self.path}"
         try:
             with self._lock:

@@ -23,7 +23,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from ..notice import Notice
+from watchfloor.schemas.events import Alert
+
+from ..notice import Notice, as_notice
 from .base import NotifierError, PermanentError, TransientError, parse_retry_after, redact
 from .slack_blocks import (
     METADATA_EVENT_TYPE,
@@ -131,8 +133,9 @@ class SlackNotifier:
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
 
-    def send(self, notice: Notice) -> str:
+    def send(self, notice: Notice | Alert) -> str:
         """Post `notice` (a reply when it belongs to a thread); returns the message reference "CHANNELID:ts"."""
+        notice = as_notice(notice)
         args: dict[str, Any] = {
             "channel": self.channel,
             "text": notice_text(notice),

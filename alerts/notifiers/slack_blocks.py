@@ -17,7 +17,7 @@ from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
 from watchfloor.schemas.events import Alert, Detection, Evidence
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Notice, ThreadView
+from ..notice import Notice, ThreadView, as_notice
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -229,8 +229,9 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
     return blocks[:MAX_BLOCKS]
 
 
-def build_blocks(notice: Notice) -> list[dict[str, Any]]:
-    """The blocks of the message that delivers `notice`."""
+def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
+    """The blocks of the message that delivers `notice` (a bare alert: a new alert of its own)."""
+    notice = as_notice(notice)
     if notice.thread is not None:
         return _reply(notice, notice.thread)
     det = notice.alert.detection
@@ -269,6 +270,10 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     blocks = _full(
         notice, alert, severity=thread.severity, confidence=thread.confidence, status=status, sources=thread.sources
     )
+    if thread.acknowledged is not None:  # the message keeps saying who acknowledged it (and loses that button)
+        from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
+
+        blocks = acknowledged_blocks(blocks, thread.acknowledged)[:MAX_BLOCKS]
     return fallback_text(alert, state=(thread.severity, thread.confidence)), blocks
 
 

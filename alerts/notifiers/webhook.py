@@ -17,7 +17,9 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from ..notice import Notice
+from watchfloor.schemas.events import Alert
+
+from ..notice import Notice, as_notice
 from .base import PermanentError, TransientError, parse_retry_after
 from .file import record
 
@@ -56,7 +58,8 @@ class WebhookNotifier:
         self._headers = dict(headers or {})
         self._opener = urllib.request.build_opener(_NoRedirect)
 
-    def send(self, notice: Notice) -> str:
+    def send(self, notice: Notice | Alert) -> str:
+        notice = as_notice(notice)
         body = orjson.dumps(payload(notice))
         headers = {
             "Content-Type": "application/json",

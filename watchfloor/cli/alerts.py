@@ -147,9 +147,11 @@ def alerts_list(
         from watchfloor.stream_processors.replay import detection_to_json
 
         for d in dets:
+            per = rows.get(d.id, {})
             line = {
                 **detection_to_json(d),
-                "deliveries": {ch: _delivery_json(r) for ch, r in rows.get(d.id, {}).items()},
+                "deliveries": {ch: r.status for ch, r in per.items()},  # channel -> status, as before
+                "delivery_details": {ch: _delivery_json(r) for ch, r in per.items()},
             }
             # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
             line["silenced_by"] = {

@@ -1,0 +1,260 @@
+"""Messages that behave well in a channel: follow-ups of an open alert are thread replies that update the first
+message; revisions and withdrawals reply under the alert they change and update it; escalations are also
+broadcast; groups by entity name; the rule description once. Against the local Slack-compatible server (threads,
+chat.update), with the file and webhook channels' equivalents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import RETRY, Clock, Hook, detection, ledger, lines, make, slack, webhook_server
+from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Detection, Retraction, detection_event, retraction_event
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+pytestmark = pytest.mark.functional
+
+RUS = {"party": "RUS"}
+CATALOG = AlertCatalog(entity_names={"RUS": "Russia", "PRK": "North Korea"}, open_periods={"troops": timedelta(days=2)})
+SUBS = [Subscription(channel="slack-ops"), Subscription(channel="archive"), Subscription(channel="hook")]
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "alerts.jsonl"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Hook]:
+    yield from webhook_server()
+
+
+def troops(
+    n: int, *, severity: str = "medium", hours: float = 0, sources: tuple[str, ...] = ("Daily A",), **kw: Any
+) -> Detection:
+    return detection(
+        n,
+        rule="troops",
+        group=kw.pop("group", RUS),
+        severity=severity,
+        minutes=int(hours * 60),
+        sources=sources,
+        confidence=kw.pop("confidence", "unconfirmed" if len(sources) < 2 else "confirmed"),
+        **kw,
+    )
+
+
+def texts(obj: Any) -> str:
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict):
+        return "\n".join(texts(v) for v in obj.values())
+    if isinstance(obj, list):
+        return "\n".join(texts(v) for v in obj)
+    return ""
+
+
+def dispatcher(store: MemoryStore, server: FakeSlack, archive: Path, clock: Clock, webhook: Hook) -> Any:
+    extra: dict[str, Notifier] = {"hook": WebhookNotifier("hook", webhook.url, timeout=5)}
+    return make(store, server, archive, clock, extra=extra, subs=SUBS, catalog=CATALOG)
+
+
+def top_level(server: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
+
+
+def test_a_follow_up_replies_in_the_thread_and_updates_the_first_message(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    store.append([detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B")))])
+    assert d.cycle().ok
+
+    [first] = top_level(slack_server)
+    [reply] = slack_server.thread(first["ts"])
+    assert reply["metadata"]["event_payload"] == {"alert_id": "det0002", "rule": "troops", "kind": "followup"}
+    assert reply["subtype"] == "thread_broadcast"  # medium -> high: an escalation is news for the channel too
+    said = texts(reply["blocks"])
+    assert "*Update*" in said and "HIGH" in said and "(was MEDIUM)" in said and "2 independent sources" in said
+    assert "Shipments of munitions" not in said  # the rule description is not repeated on follow-ups
+    assert any(b["type"] == "actions" for b in reply["blocks"])  # buttons on every alert, replies too
+
+    # The first message now tells the thread's state, and names the group by entity.
+    [update] = slack_server.updates
+    assert update["ts"] == first["ts"]
+    now = texts(first["blocks"])
+    assert "HIGH" in now and "(unconfirmed)" not in now.split("*Updated*")[1].split("\n")[0]
+    assert "2 independent sources" in now and "1 update in the thread" in now
+    shown = texts([b for b in first["blocks"] if b["type"] != "actions"])  # what people read (not button values)
+    assert "Russia" in shown and "RUS" not in shown.replace("Russia", "")
+    assert "Shipments of munitions" in now  # the description stays on the first message
+    assert first["metadata"]["event_payload"]["alert_id"] == "det0001"  # still found as the first alert
+
+    # file and webhook: a record that names the alert it updates
+    [_, second] = lines(archive)
+    assert (second["kind"], second["updates"], second["thread"]["sources"]) == ("followup", "det0001", 2)
+    assert second["group_label"] == "Russia"
+    [_, (_, _, hooked)] = webhook.received
+    assert (hooked["kind"], hooked["updates"], hooked["key"]) == ("followup", "det0001", "det0002")
+
+
+def test_no_thread_outside_the_open_period_or_for_another_group(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append(
+        [
+            detection_event(troops(1)),
+            detection_event(troops(2, hours=49)),  # past the rule's 2 days: a new alert, a new thread
+            detection_event(troops(3, hours=50, group={"party": "PRK"})),
+            detection_event(troops(4, hours=51)),  # follows det0002, the open one
+        ]
+    )
+    assert d.cycle().ok
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in top_level(slack_server)] == [
+        "det0001",
+        "det0002",
+        "det0003",
+    ]
+    second = top_level(slack_server)[1]
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.thread(second["ts"])] == ["det0004"]
+    assert "North Korea" in texts(top_level(slack_server)[2]["blocks"])
+
+
+def test_a_revision_and_a_withdrawal_reply_under_the_alert_they_change_and_update_it(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1)), detection_event(troops(2, hours=1))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    [followup] = slack_server.thread(first["ts"])
+
+    revised = troops(3, hours=1, sources=("Daily A", "Wire B", "Radio C"), revises="det0002", revision=1)
+    store.append([detection_event(revised)])
+    assert d.cycle().ok
+    replies = slack_server.thread(first["ts"])
+    assert [m["metadata"]["event_payload"]["kind"] for m in replies] == ["followup", "revision"]
+    assert "*Revised*" in texts(replies[1]["blocks"])
+    changed = slack_server.message("#dprk-russia", followup["ts"])  # the revised alert's own message
+    assert "*Revised* by a late report" in texts(changed["blocks"]) and "Radio C" in texts(changed["blocks"])
+
+    gone = Retraction(
+        alert_id="det0001",
+        rule="troops",
+        group=RUS,
+        reason="the first report was about an exercise",
+        revision=2,
+        at=datetime(2024, 11, 4, 10, tzinfo=UTC),
+    )
+    store.append([retraction_event(gone)])
+    assert d.cycle().ok
+    last = slack_server.thread(first["ts"])[-1]
+    assert last["metadata"]["event_payload"]["kind"] == "retraction"
+    assert "*Withdrawn*: the first report was about an exercise" in texts(last["blocks"])
+    now = slack_server.message("#dprk-russia", first["ts"])
+    assert now["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
+    assert not any(b["type"] == "actions" for b in now["blocks"])  # nothing left to acknowledge
+    assert [line["kind"] for line in lines(archive)] == ["alert", "followup", "revision", "retraction"]
+    assert lines(archive)[-1]["reason"] == "the first report was about an exercise"
+
+
+def test_a_follow_up_waits_for_its_first_message_and_stands_alone_if_that_one_expires(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    slack_server.fail_next("chat.postMessage", status=503)
+    store.append([detection_event(troops(1)), detection_event(troops(2, hours=1))])
+    d.cycle()
+    assert ledger(store)[("det0002", "slack-ops")].attempts == 0  # it waits for det0001, no attempt spent
+    clock.advance(d.next_due() or 0)
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.thread(first["ts"])] == ["det0002"]
+
+    # A thread whose first alert was given up: the follow-up becomes a message of its own.
+    slack_server.reset()
+    slack_server.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "invalid_auth"}, times=1000)
+    store.append([detection_event(troops(3, hours=100)), detection_event(troops(4, hours=101))])
+    short = make(
+        store,
+        slack_server,
+        archive,
+        clock,
+        subs=SUBS[:1],
+        catalog=CATALOG,
+        retry=RETRY.model_copy(update={"max_age": timedelta(minutes=5)}),
+    )
+    for _ in range(20):
+        short.cycle()
+        if ledger(store)[("det0003", "slack-ops")].status == "expired":
+            break
+        clock.advance(short.next_due() or 1)
+    slack_server.reset()
+    clock.advance(short.next_due() or 0)
+    store.redeliver(clock().timestamp(), alert_ids={"det0004"}, statuses=("expired", "outstanding"))
+    short.cycle()
+    [alone] = top_level(slack_server)
+    assert alone["metadata"]["event_payload"] == {"alert_id": "det0004", "rule": "troops", "kind": "followup"}
+    assert "Follows alert det0003" in texts(alone["blocks"])
+
+
+def test_a_failed_update_is_retried_without_a_second_reply(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    d.cycle()
+    slack_server.fail_next("chat.update", status=500)
+    store.append([detection_event(troops(2, severity="high", hours=1))])
+    assert not d.cycle().ok
+    row = ledger(store)[("det0002", "slack-ops")]
+    assert row.status == "outstanding" and row.ref and "updating the thread's first message failed" in row.detail
+    clock.advance(d.next_due() or 0)
+    assert d.cycle().ok
+    assert len(slack_server.messages_for("det0002")) == 1
+    assert len(slack_server.updates) == 1 and "HIGH" in texts(slack_server.updates[0]["blocks"])
+
+
+def test_the_first_message_keeps_its_acknowledgement_when_the_thread_updates_it(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.schemas.control import Actor
+
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
+    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    control.acknowledge("det0001", by=Actor(via="slack", user="U0ALICE001", name="alice"), channel="slack-ops")
+    store.append([detection_event(troops(2, severity="high", hours=1))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    now = texts(first["blocks"])
+    assert "*Updated*" in now and "Acknowledged by <@U0ALICE001>" in now
+    buttons = [e["action_id"] for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "wf_ack" not in buttons and "wf_silence" in buttons
