@@ -1,0 +1,121 @@
+"""Pure parts of delivery: the retry schedule (backoff, Retry-After cap, expiry) and intake's thread decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from watchfloor.alerts.intake import plan_detection, plan_retraction
+from watchfloor.alerts.notice import AlertCatalog, escalation, independent_sources, payload, thread_key
+from watchfloor.alerts.schedule import RetrySchedule
+from watchfloor.schemas.config import RetryPolicy
+from watchfloor.schemas.events import Alert, Detection, Evidence, Retraction
+from watchfloor.stream_processors.ports import DeliveryRecord
+
+T0 = datetime(2024, 11, 4, 9, 0, tzinfo=UTC)
+NOW = 1_730_000_000.0
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    s = RetrySchedule(backoff=2, max_backoff=60)
+    assert [s.delay(n) for n in range(1, 9)] == [2, 4, 8, 16, 32, 60, 60, 60]
+    assert s.delay(10_000) == 60  # no overflow however long the outage
+
+
+def test_retry_after_is_honoured_but_capped_and_never_earlier_than_the_backoff() -> None:
+    s = RetrySchedule(backoff=2, max_backoff=60, max_retry_after=300, max_age=86_400)
+    r = s.after_failure(1, 30, NOW, NOW)
+    assert (r.next_attempt_at, r.not_before) == (NOW + 30, NOW + 30)
+    r = s.after_failure(1, 10**9, NOW, NOW)  # a hostile or broken server
+    assert (r.next_attempt_at, r.not_before) == (NOW + 300, NOW + 300)
+    r = s.after_failure(6, 1, NOW, NOW)  # our backoff is longer than the server asks
+    assert (r.next_attempt_at, r.not_before) == (NOW + 60, NOW + 1)
+    for bad in (None, float("nan"), -5, 0):
+        assert s.after_failure(1, bad, NOW, NOW).not_before == 0
+
+
+def test_no_attempt_is_scheduled_past_the_expiry() -> None:
+    s = RetrySchedule(backoff=2, max_backoff=3600, max_age=100)
+    r = s.after_failure(12, None, NOW + 90, NOW)
+    assert r.next_attempt_at == NOW + 100
+    assert not s.expired(NOW, NOW + 99.9) and s.expired(NOW, NOW + 100)
+
+
+def test_the_schedule_comes_from_the_config() -> None:
+    s = RetrySchedule.from_policy(RetryPolicy(attempts=5))  # an older config's `attempts` still loads
+    assert (s.backoff, s.max_backoff, s.max_age, s.max_retry_after, s.lease) == (2, 600, 86_400, 900, 120)
+
+
+def det(n: int, *, hours: float = 0, group: dict[str, str] | None = None, **kw: object) -> Detection:
+    return Detection(
+        id=f"d{n}",
+        rule="troops",
+        title="Troops seen",
+        severity=kw.pop("severity", "medium"),  # type: ignore[arg-type]
+        group=group or {"party": "RUS"},
+        fired_at=T0 + timedelta(hours=hours),
+        evidence=tuple(
+            Evidence(event_id=f"e{n}{s}", signal="s", source=s, published_at=T0, sentence="x")
+            for s in kw.pop("sources", ("A",))  # type: ignore[attr-defined]
+        ),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def row(d: Detection, kind: str = "alert", status: str = "sent", seq: int = 1) -> DeliveryRecord:
+    alert = Alert(id=d.id, detection=d, channels=("desk",))
+    return DeliveryRecord(
+        d.id, "desk", status=status, kind=kind, payload=payload(alert), thread_key=thread_key(d.rule, d.group), seq=seq
+    )
+
+
+CAT = AlertCatalog(entity_names={"RUS": "Russia"}, open_periods={"troops": timedelta(hours=24)})
+
+
+def plan(d: Detection, rows: list[DeliveryRecord]) -> DeliveryRecord:
+    return plan_detection(d.id, Alert(id=d.id, detection=d, channels=("desk",)), "desk", rows, CAT, seq=9)
+
+
+def test_a_detection_in_an_open_thread_is_a_follow_up_of_its_first_alert() -> None:
+    first = det(1)
+    got = plan(det(2, hours=23, severity="high"), [row(first)])
+    assert (got.kind, got.parent_id, got.seq) == ("followup", "d1", 9)
+    assert got.payload is not None and got.payload["group_label"] == "Russia"
+    assert got.payload["escalated_from"] == "medium"  # medium -> high: broadcast too
+    assert plan(det(3, hours=25), [row(first)]).kind == "alert"  # past the rule's open period
+    assert plan(det(4, hours=-2), [row(first)]).kind == "followup"  # arrived late, but within the period
+    assert plan(det(5, hours=1), []).kind == "alert"
+
+
+def test_only_the_newest_first_alert_takes_follow_ups_and_only_while_it_may_still_be_sent() -> None:
+    old, new = det(1), det(2, hours=30)
+    assert plan(det(3, hours=31), [row(old), row(new, seq=2)]).parent_id == "d2"
+    assert plan(det(3, hours=31), [row(old), row(new, status="suppressed", seq=2)]).kind == "alert"
+    assert plan(det(3, hours=31), [row(old), row(new, status="expired", seq=2)]).kind == "alert"
+    assert plan(det(3, hours=31), [row(old), row(new, status="outstanding", seq=2)]).kind == "followup"
+
+
+def test_a_revision_replies_under_the_alert_it_revises() -> None:
+    first, follow = det(1), det(2, hours=1)
+    rows = [row(first), row(follow, kind="followup", seq=2)]
+    got = plan(det(3, hours=1, revises="d2", revision=1), rows)
+    assert (got.kind, got.parent_id) == ("revision", "d2")
+    # revising an alert this channel never got: an ordinary follow-up (or alert) instead
+    assert plan(det(4, hours=1, revises="d9", revision=1), rows).kind == "followup"
+
+
+def test_a_retraction_goes_where_the_alert_went() -> None:
+    first = det(1)
+    rows = [row(first), DeliveryRecord("d1", "other", status="suppressed", payload=row(first).payload)]
+    r = Retraction(alert_id="d1", rule="troops", group={"party": "RUS"}, reason="exercise", revision=1, at=T0)
+    [got] = plan_retraction("ret-1", r, rows, CAT, seq=5)
+    assert (got.alert_id, got.channel, got.kind, got.parent_id) == ("ret-1", "desk", "retraction", "d1")
+    assert got.payload is not None and got.payload["reason"] == "exercise"
+
+
+def test_sources_and_escalations() -> None:
+    assert independent_sources([det(1, sources=("A", "a ", "B")), det(2, sources=("B", "C"))]) == 3
+    assert escalation([], "critical") is None  # the first alert escalates nothing
+    assert escalation(["medium", "low"], "high") == "medium"
+    assert escalation(["high"], "critical") == "high"
+    assert escalation(["high"], "high") is None
+    assert escalation(["low"], "medium") is None
