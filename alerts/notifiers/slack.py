@@ -29,10 +29,12 @@ from ..notice import Notice, as_notice
 from .base import NotifierError, PermanentError, TransientError, parse_retry_after, redact
 from .slack_blocks import (
     METADATA_EVENT_TYPE,
+    SEVERITY_EMOJI,
     build_blocks,
     build_update,
     escape,
     fallback_text,
+    fit,
     metadata,
     notice_text,
     safe_url,
@@ -74,12 +76,14 @@ HINTS = {
     "is_archived": "the channel is archived",
 }
 
-__all__ = [
+__all__ = [  # the formatting helpers live in slack_blocks; these names are what other modules import from here
     "METADATA_EVENT_TYPE",
+    "SEVERITY_EMOJI",
     "SlackNotifier",
     "build_blocks",
     "escape",
     "fallback_text",
+    "fit",
     "metadata",
     "safe_url",
 ]

@@ -172,6 +172,8 @@ def _migrate(conn: Connection) -> None:
         conn.execute(text(ddl))
     for index in _INDEXES:
         index.create(conn, checkfirst=True)
+    if "kind" not in {c.name for c in missing}:
+        return  # a later column only: the rows are this version's already (and digests keep their states)
     # Rows of the first version: 'pending' (interrupted mid-send) and 'failed' (given up) were never known
     # to be delivered. They become outstanding, to be looked up in the channel first, and age from their
     # last update, so old ones expire at once instead of reaching a channel days late.

@@ -95,7 +95,7 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
         err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
     backlog = pipeline.runner.backlog()
-    reports = []
+    reports: list[Any] = []
 
     def after_batch(n: int) -> None:
         prog.advance(task, n)
