@@ -49,7 +49,8 @@ from watchfloor.schemas.events import (
     delivery_event,
     detection_event_id,
 )
-from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord, Store, StoredEvent
+from watchfloor.stream_processors.ports import DeliveryRecord, Store, StoredEvent
+from watchfloor.stream_processors.processing import pull_and_process
 
 from .delivery import Deliverer, Tally
 from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread
@@ -168,18 +169,20 @@ class AlertDispatcher:
 
         Each event is committed (checkpoint + its alert and suppressed-delivery events) after its rows are in
         the ledger, so a crash in between repeats the event and the ledger keeps the first rows."""
-        checkpoint = self.store.load_checkpoint(PROCESSOR)
-        batch = self.store.read(checkpoint.position, types=INTAKE_TYPES, limit=limit)
-        if not batch:
-            return 0, 0
-        table = self.routing.routing()
+        tables: list[RoutingTable] = []  # read once per intake, and only when there is something to route
         enqueued = 0
-        for stored in batch:
-            rows, outputs = self._take(stored, table)
+
+        def take(events: Sequence[StoredEvent], state: None) -> tuple[None, list[Event]]:
+            nonlocal enqueued
+            if not tables:
+                tables.append(self.routing.routing())
+            rows, outputs = self._take(events[0], tables[0])
             now = self._clock()  # the maximum age counts from here, on the dispatcher's clock
             enqueued += self.store.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])
-            self.store.commit(PROCESSOR, Checkpoint(stored.position, None), outputs)
-        return len(batch), enqueued
+            return None, outputs
+
+        taken = pull_and_process(self.store, PROCESSOR, INTAKE_TYPES, take, batch_size=limit, limit=limit, each=True)
+        return taken, enqueued
 
     # -- intake -----------------------------------------------------------------------------------------------
 

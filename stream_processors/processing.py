@@ -1,0 +1,89 @@
+"""Pull and process: the one loop of every follower of the log (embedded runner, alert intake, Kafka relay),
+and the one tally of what an engine pass did (the embedded runner's and the backtest replayer's).
+
+The loop is eventsourcing's ``ProcessApplication.pull_and_process``: load the follower's checkpoint, read the
+events after its position, process them, and commit the new position -- with the follower's state and the
+events its processing produced -- in one transaction; repeat until nothing new is left. A crash between a
+read and its commit repeats at most the events in hand, and the outputs' deterministic ids make the repeat
+append nothing new. What differs between followers is only the step (and whether each event is committed on
+its own: the alert intake puts an event's rows in the ledger before its checkpoint may move past it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from watchfloor.schemas.events import DeadLetter, Detection, Event, Signal
+
+from .ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
+
+
+class FollowedLog(EventLog, CheckpointStore, Protocol):
+    """An event log that keeps its followers' checkpoints (every store: memory, SQLite, PostgreSQL)."""
+
+
+Step = Callable[[Sequence[StoredEvent], Any], tuple[Any, Sequence[Event]]]
+"""(events read, the follower's state) -> (its new state, the events to append with the checkpoint)."""
+
+
+def pull_and_process(
+    store: FollowedLog,
+    name: str,
+    types: Collection[str],
+    step: Step,
+    *,
+    batch_size: int = 500,
+    initial_state: Callable[[], Any] = lambda: None,
+    each: bool = False,
+    limit: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Process every event of `types` after follower `name`'s checkpoint; returns how many were processed.
+
+    Batches of `batch_size` events go through `step`; its outputs and the new position and state are
+    committed together. With `each`, every event is a step and a commit of its own (reading stays batched).
+    `limit` stops after about that many events (the batch in hand is finished). `on_batch(n)` is told as each
+    batch of n events is committed (progress bars). The state starts as `initial_state()` when the
+    checkpoint has none."""
+    cp = store.load_checkpoint(name)
+    position, state = cp.position, cp.state
+    if state is None:
+        state = initial_state()
+    done = 0
+    while limit is None or done < limit:
+        want = batch_size if limit is None else min(batch_size, limit - done)
+        batch = store.read(position, types=types, limit=want)
+        if not batch:
+            break
+        for part in ([s] for s in batch) if each else (batch,):
+            state, outputs = step(part, state)
+            position = part[-1].position
+            store.commit(name, Checkpoint(position, state), list(outputs))
+        done += len(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    return done
+
+
+@dataclass
+class EngineTally:
+    """What one pass of the engine did, live (EmbeddedRunner.run_once) or in a backtest (replay)."""
+
+    documents: int = 0
+    signals: int = 0
+    detections: list[Detection] = field(default_factory=list)
+    late: list[DeadLetter] = field(default_factory=list)  # the engine's dead letters: signals past the lateness
+    signals_by_name: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outputs: Iterable[Signal | Detection | DeadLetter]) -> None:
+        """Add one engine call's outputs."""
+        for o in outputs:
+            if isinstance(o, Signal):
+                self.signals += 1
+                self.signals_by_name[o.name] = self.signals_by_name.get(o.name, 0) + 1
+            elif isinstance(o, Detection):
+                self.detections.append(o)
+            elif isinstance(o, DeadLetter):
+                self.late.append(o)
