@@ -106,12 +106,15 @@ SYMPTOMS = re.compile(
     r"|Error sending FindCoordinatorRequest|socket disconnected|KafkaConnectionError"
     r"|Bootstrap \S+ not ready|Bootstrap failed|Unable to bootstrap|Error receiving network data"
 )
-# Also logged when a group's coordinator moves with the broker up (NotCoordinatorError at a start, say):
-# state changes only with the symptoms above; these are kept quiet while the broker is known to be away.
+# Logged during an outage and in its aftermath (a group whose members the broker forgot rejoins: every pending
+# offset commit fails once), but also when a group's coordinator moves with the broker up (NotCoordinatorError
+# at a start, say): they change no state, and are kept quiet while the broker is away and for AFTERMATH_S
+# after it is back.
 WHILE_DOWN = re.compile(
     r"Marking the coordinator dead|is either not started or not valid|Heartbeat session expired|Heartbeat failed"
-    r"|GroupCoordinatorNotAvailable"  # a broker that just started is still loading its groups
+    r"|GroupCoordinatorNotAvailable|UnknownMemberId|member_id was not recognized|OffsetCommit failed"
 )
+AFTERMATH_S = 15.0
 RECOVERED = re.compile(r"^Discovered coordinator|^Updated metadata|^Bootstrap complete")
 
 
@@ -135,7 +138,9 @@ class ClientLogFunnel(logging.Handler):
             self.suppressed += 1
             self.availability.down(msg)
             return
-        if not self.availability.available and WHILE_DOWN.search(msg):
+        if WHILE_DOWN.search(msg) and (
+            not self.availability.available or time.monotonic() - self.availability.back_at < AFTERMATH_S
+        ):
             self.suppressed += 1
             return
         if not self.availability.available and RECOVERED.search(msg):
