@@ -119,6 +119,23 @@ def test_a_follow_up_replies_in_the_thread_and_updates_the_first_message(
     assert (hooked["kind"], hooked["updates"], hooked["key"]) == ("followup", "det0001", "det0002")
 
 
+def test_the_console_names_the_alert_a_follow_up_updates(store: MemoryStore, clock: Clock) -> None:
+    import io
+
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.notifiers.console import ConsoleNotifier
+
+    out = io.StringIO()
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier("console", stream=out)}
+    d = AlertDispatcher(store, notifiers, [Subscription(channel="console")], RETRY, now=clock, catalog=CATALOG)
+    store.append([detection_event(troops(1)), detection_event(troops(2, severity="high", hours=1))])
+    assert d.cycle().ok
+    printed = out.getvalue()
+    assert "Update: Rail cars" in printed and "update of alert det0001" in printed and "(was MEDIUM)" in printed
+    assert printed.count("Shipments of munitions") == 1  # the description once, on the first alert
+    assert "group Russia" in printed
+
+
 def test_no_thread_outside_the_open_period_or_for_another_group(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
 ) -> None:
