@@ -108,7 +108,9 @@ def vocabulary(docs: list[Document]) -> tuple[list[str], list[str], list[str]]:
 
 def generate_rules(docs: list[Document], n_rules: int, phrases_per_rule: int, seed: int) -> list[list[str]]:
     """n_rules rules, each a list of distinct phrases: ~25% single words, ~50% bigrams, ~25% trigrams,
-    drawn from the vocabulary of `docs` (a window after the benchmark's documents)."""
+    drawn from the vocabulary of `docs` (a window after the benchmark's documents). Phrases are distinct
+    across rules while the vocabulary lasts; past that (tens of thousands of rules), rules reuse them,
+    as analysts' own rules do. The first N rules are the same whatever n_rules is."""
     singles, bigrams, trigrams = vocabulary(docs)
     rng = random.Random(seed)
     pools = {1: singles, 2: bigrams, 3: trigrams}
@@ -123,31 +125,41 @@ def generate_rules(docs: list[Document], n_rules: int, phrases_per_rule: int, se
             size = rng.choices((1, 2, 3), weights=(1, 2, 1))[0]
             pool = pools[size]
             p = pool[cursor[size] % len(pool)]
+            fresh = cursor[size] < len(pool)
             cursor[size] += 1
-            if p not in used:
+            if (p not in used or not fresh) and p not in phrases:
                 used.add(p)
                 phrases.append(p)
         rules.append(phrases)
     return rules
 
 
-def write_pack(rules: list[list[str]], path: Path) -> None:
-    """A YAML rule pack (JSON is valid YAML 1.2): one signal + one `any` detection per rule."""
+def write_pack(
+    rules: list[list[str]], path: Path, *, version: int = 2, morphology: str = "forms", selective: bool = False
+) -> None:
+    """A rule pack (JSON is valid YAML 1.2): one signal + one `any` detection per rule. A signal matches
+    any of its phrases, or with `selective` all of its first two (a conjunction: few rules hit)."""
+
+    def match(phrases: list[str]) -> Any:
+        return {"all": phrases[:2]} if selective else {"any": phrases}
+
     pack: dict[str, Any] = {
-        "version": 1,
-        "name": "generated-1000",
+        "version": version,
+        "name": f"generated-{len(rules)}",
         "description": "Benchmark pack: phrases drawn from the corpus vocabulary (seeded).",
-        "signals": {f"{GEN_PREFIX}{i:04d}": {"match": {"any": phrases}} for i, phrases in enumerate(rules)},
+        "signals": {f"{GEN_PREFIX}{i:06d}": {"match": match(phrases)} for i, phrases in enumerate(rules)},
         "detections": [
             {
-                "id": f"gen-{i:04d}",
+                "id": f"gen-{i:06d}",
                 "title": f"generated rule {i}",
                 "severity": "low",
-                "pattern": {"any": f"{GEN_PREFIX}{i:04d}"},
+                "pattern": {"any": f"{GEN_PREFIX}{i:06d}"},
             }
             for i in range(len(rules))
         ],
     }
+    if version >= 2:
+        pack["morphology"] = morphology
     path.write_bytes(orjson.dumps(pack, option=orjson.OPT_INDENT_2))
 
 
@@ -188,7 +200,7 @@ def run_naive(regexes: list[re.Pattern[str]], docs: list[Document], on_chunk: An
         text = doc.text.lower()
         for ri, rx in enumerate(regexes):
             if rx.search(text):
-                hits.add((doc.id, f"{GEN_PREFIX}{ri:04d}"))
+                hits.add((doc.id, f"{GEN_PREFIX}{ri:06d}"))
         if on_chunk is not None and i % 1000 == 999:
             on_chunk(1000)
     return hits

@@ -13,9 +13,10 @@ from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_o
 from .checks import cue_warnings, title_fields
 from .compiled import (
     EXACT,
+    FORMS,
     PREFIX,
-    STEM,
     AutomatonEntry,
+    Bucket,
     CompiledDetection,
     CompiledRef,
     CompiledRules,
@@ -35,8 +36,8 @@ __all__ = [
     "CUE_PRIORITY",
     "DEFAULT_CUES",
     "EXACT",
+    "FORMS",
     "PREFIX",
-    "STEM",
     "AutomatonEntry",
     "CompileErrors",
     "CompiledDetection",
@@ -158,16 +159,20 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     if b.errors:
         raise CompileErrors(b.errors)
 
-    trigger = _automaton({p: tuple(e for e in bucket if e.kind != "cue") for p, bucket in b.entries.items()})
+    trigger_entries: dict[str, list[AutomatonEntry]] = {}
+    cue_entries: dict[str, list[AutomatonEntry]] = {}
+    for p, bucket in b.entries.items():
+        for e in bucket:
+            (cue_entries if e.kind == "cue" else trigger_entries).setdefault(p, []).append(e)
+    trigger = _automaton(trigger_entries)
     requirements = {name: _requirements(sig) for name, sig in signals.items()}
-    cue_automaton = _automaton({p: tuple(e for e in bucket if e.kind == "cue") for p, bucket in b.entries.items()})
+    cue_automaton = _automaton(cue_entries)
     gate = raw_gate(requirements, b.gate_words, always)
     return CompiledRules(
         trigger=trigger,
         cue_automaton=cue_automaton,
         requirements=requirements,
         raw_gate=gate,
-        json_gate=JsonLineGate.for_words(list(gate.keys())) if gate is not None else None,
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
         always_signals=tuple(always),
@@ -232,6 +237,7 @@ def _compile_signal(
         captures=tuple(captures),
         uses_regex=uses_regex,
         needs=tuple(dict.fromkeys(_node_requirements(node))),
+        simple=_simple_atoms(node) if not (sdef.near or m or c or captures) else None,
         context_words=context_words,
         languages=language,
         pack=pack.name,
@@ -296,13 +302,43 @@ def _compile_detections(
     return detections, by_signal
 
 
-def _automaton(entries: dict[str, tuple[AutomatonEntry, ...]]) -> Any | None:
-    """An automaton of the patterns that have entries, or None if none has (pyahocorasick cannot
-    search with an empty automaton)."""
+def _bucket(entries: list[AutomatonEntry]) -> Bucket:
+    """What a pattern stands for, split by how a hit is checked (see scan.find_matches):
+    - whole-phrase patterns: the hit is the match (when the word ends there, or the last is a prefix);
+    - phrases anchored on this pattern's word (one of its forms), by shape (anchor index, length) and
+      the token of a neighbouring word, so a hit on a word many phrases share ("states" in "united
+      states", "state media", ...) looks at only the phrases whose neighbour is there too;
+    - phrases anchored on a prefix, or whose neighbour is a prefix: checked word by word."""
+    plain = tuple(e for e in entries if e.verify is None)
+    if len(plain) == len(entries):
+        return plain, (), ()  # most patterns: whole phrases only
+    shapes: dict[tuple[int, int, int], dict[str, list[AutomatonEntry]]] = {}
+    others: list[AutomatonEntry] = []
+    for e in entries:
+        tests = e.verify
+        if tests is None:
+            continue
+        if tests[e.anchor][0] == PREFIX:
+            others.append(e)
+            continue
+        nb = e.anchor + 1 if e.anchor + 1 < e.nwords else e.anchor - 1
+        if tests[nb][0] == PREFIX:
+            others.append(e)
+            continue
+        table = shapes.setdefault((e.anchor, e.nwords, nb), {})
+        for form in tests[nb][2]:
+            table.setdefault(form, []).append(e)
+    indexed = tuple(shapes.items())  # the lists are only read from here on
+    return plain, indexed, tuple(others)
+
+
+def _automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
+    """An automaton of the patterns that have entries (each pattern -> its Bucket), or None if none has
+    (pyahocorasick cannot search with an empty automaton)."""
     automaton = ahocorasick.Automaton()
     for pattern, bucket in entries.items():
         if bucket:
-            automaton.add_word(pattern, bucket)
+            automaton.add_word(pattern, _bucket(bucket))
     if len(automaton) == 0:
         return None
     automaton.make_automaton()
@@ -341,6 +377,15 @@ def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:
     if sig.context_words is not None:
         clauses.extend(_node_requirements(sig.context_words))
     return tuple(dict.fromkeys(clauses))
+
+
+def _simple_atoms(node: Node) -> tuple[str, ...] | None:
+    """The atoms of a condition that is one phrase or any of several phrases, else None."""
+    if node[0] == "atom":
+        return (node[1],)
+    if node[0] == "any" and node[1] and all(n[0] == "atom" for n in node[1]):
+        return tuple(n[1] for n in node[1])
+    return None
 
 
 def _uses_regex(node: Node) -> bool:

@@ -92,6 +92,8 @@ def resolve(
     """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
     phrases being `own` (token spans)."""
     lo, hi = window
+    if not sent.cues and not explain and not _may_be_future(rules, sent, headline):
+        return "asserted", None, None  # most sentences: nothing could make the signal other than asserted
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
@@ -157,6 +159,13 @@ def resolve(
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
     return best[2], best[3], reason
+
+
+def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
+    """Whether a verb form could make a signal of this sentence future (Cyrillic words, or a headline's "to")."""
+    if headline and "to" in sent.toks and rules.languages & HEADLINE_LANGUAGES:
+        return True
+    return "ru" in rules.languages and not sent.text.isascii()
 
 
 def _future_form(
