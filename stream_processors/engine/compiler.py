@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -81,6 +82,18 @@ def _pack_language(pack: RulePack) -> Langs:
 def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     """Compile packs together. Raises CompileErrors with every error found (warnings ride along in
     the result's `warnings`)."""
+    # A big pack allocates millions of small objects that all live on: the cyclic collector would walk
+    # them again and again (a third of compile time with 20,000 signals). Nothing here makes cycles.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(packs)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     entities: EntityAliases = {}
     names: dict[str, str] = {}
     for pack in packs:
@@ -216,8 +229,10 @@ def _compile_signal(
     for cname, cdef in sdef.capture.items():
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
         captures.append((cname, tuple(cdef.entities), cdef.kind))
-    uses_regex = _uses_regex(node)
-    if _has_positive_atom(node):
+    simple = _simple_atoms(node)
+    # "Any of these phrases" (most of a big pack) needs no walk of its tree: no regex, one clause.
+    uses_regex = False if simple is not None else _uses_regex(node)
+    if simple is not None or _has_positive_atom(node):
         for a in atoms:
             by_atom.setdefault(a, []).append(sname)
     elif uses_regex:
@@ -236,8 +251,8 @@ def _compile_signal(
         context_none=frozenset(c.none) if c else frozenset(),
         captures=tuple(captures),
         uses_regex=uses_regex,
-        needs=tuple(dict.fromkeys(_node_requirements(node))),
-        simple=_simple_atoms(node) if not (sdef.near or m or c or captures) else None,
+        needs=(frozenset(simple),) if simple is not None else tuple(dict.fromkeys(_node_requirements(node))),
+        simple=simple if not (sdef.near or m or c or captures) else None,
         context_words=context_words,
         languages=language,
         pack=pack.name,
@@ -310,8 +325,6 @@ def _bucket(entries: list[AutomatonEntry]) -> Bucket:
       states", "state media", ...) looks at only the phrases whose neighbour is there too;
     - phrases anchored on a prefix, or whose neighbour is a prefix: checked word by word."""
     plain = tuple(e for e in entries if e.verify is None)
-    if len(plain) == len(entries):
-        return plain, (), ()  # most patterns: whole phrases only
     shapes: dict[tuple[int, int, int], dict[str, list[AutomatonEntry]]] = {}
     others: list[AutomatonEntry] = []
     for e in entries:
@@ -332,13 +345,21 @@ def _bucket(entries: list[AutomatonEntry]) -> Bucket:
     return plain, indexed, tuple(others)
 
 
+def _all_plain(bucket: list[AutomatonEntry]) -> bool:
+    for e in bucket:
+        if e.verify is not None:
+            return False
+    return True
+
+
 def _automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
     """An automaton of the patterns that have entries (each pattern -> its Bucket), or None if none has
     (pyahocorasick cannot search with an empty automaton)."""
     automaton = ahocorasick.Automaton()
     for pattern, bucket in entries.items():
         if bucket:
-            automaton.add_word(pattern, _bucket(bucket))
+            # Most patterns stand for whole phrases only: nothing to sort.
+            automaton.add_word(pattern, (tuple(bucket), (), ()) if _all_plain(bucket) else _bucket(bucket))
     if len(automaton) == 0:
         return None
     automaton.make_automaton()

@@ -106,12 +106,7 @@ def _en_forms(word: str) -> frozenset[str]:
     lemmas = {**lemma_dict.get(word, {}), **lemma_over.get(word, {})}
     if not lemmas:
         # Not in the dictionary (mostly names): itself and a regular plural ("Pyongyang" -> "pyongyangs").
-        from lemminflect import getAllInflectionsOOV
-
-        forms = {word}
-        for spelled in getAllInflectionsOOV(word, upos="NOUN").values():
-            forms.update(f.lower() for f in spelled)
-        return frozenset(f for f in forms if f.isalnum())
+        return frozenset({word, _en_plural(word)})
     forms = {word}
     for pos, lemma_list in lemmas.items():
         if pos not in _EN_POS:
@@ -122,6 +117,14 @@ def _en_forms(word: str) -> frozenset[str]:
                 continue
             forms |= _en_lemma_forms(lemma, pos)
     return frozenset(f for f in forms if f.isalnum())
+
+
+def _en_plural(word: str) -> str:
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 # -- Russian ---------------------------------------------------------------------------------------------

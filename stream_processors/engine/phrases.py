@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from itertools import product
 from math import prod
 from typing import Any
@@ -53,10 +52,13 @@ class PhraseBuilder:
         self.atom_text: dict[str, str] = {}
         self.word_memo: dict[tuple[str, Langs, str], tuple[WordTest, str, tuple[str, ...]]] = {}
         self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str], str] = {}
-        self.entry_pool: dict[AutomatonEntry, AutomatonEntry] = {}
-        self.placed: set[tuple[str, int]] = set()
+        self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
+        self.placed: set[tuple[str, int]] = set()  # (pattern, entry id): never list an entry twice
 
-    def error(self, path: Sequence[str | int], message: str) -> None:
+    def error(self, path: Any, message: str) -> None:
+        """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it."""
+        if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], list):
+            path = [*path[0], path[1], path[2]]
         self.errors.append(RuleError(path, message, pack=self.pack))
 
     def _word(self, word: str, language: Langs, morphology: str) -> WordTest:
@@ -85,7 +87,7 @@ class PhraseBuilder:
         self,
         phrase: str,
         kind: str,
-        path: Sequence[str | int],
+        path: Any,
         *,
         language: Langs = ("en",),
         morphology: str = "exact",
@@ -106,7 +108,7 @@ class PhraseBuilder:
         self,
         phrase: str,
         kind: str,
-        path: Sequence[str | int],
+        path: Any,
         language: Langs,
         morphology: str,
         key: str | None,
@@ -129,20 +131,29 @@ class PhraseBuilder:
             self.atom_text[atom] = phrase
         gates: set[str] = set()
         choices = [i[2] for i in infos]
-        if all(t[0] != PREFIX for t in tests[:-1]) and (
-            len(tests) == 1 or prod(len(c) for c in choices) <= PLAIN_LIMIT
-        ):
+        nwords = len(tests)
+        if all(t[0] != PREFIX for t in tests[:-1]) and (nwords == 1 or prod(len(c) for c in choices) <= PLAIN_LIMIT):
             # One whole pattern per combination of forms: a hit is a match, as in version 1.
             last_prefix = tests[-1][0] == PREFIX
-            for combo in product(*choices):
-                entry = AutomatonEntry(atom, kind, len(tests), last_prefix, cue_class, direction)
-                self._put(" " + " ".join(combo), entry)
-                gates.add(max(reversed(combo), key=len))
+            entry, fresh = self._entry((atom, kind, nwords, last_prefix, cue_class, direction, None, 0))
+            if not fresh and key is None:
+                return atom  # another phrase of the same forms ("ratified", "ratifies") put these patterns
+            put = self._put
+            if nwords == 1:
+                for form in choices[0]:
+                    put(" " + form, entry)
+                    gates.add(form)
+            else:
+                for combo in product(*choices):
+                    put(" " + " ".join(combo), entry)
+                    gates.add(max(reversed(combo), key=len))
         else:
             # Anchored on its most telling word (its shortest form the longest): one pattern per form of
             # it (or its prefix); the other words are checked on the tokens (scan.find_matches).
-            anchor = max(range(len(tests)), key=lambda i: (min(len(c) for c in choices[i]), i))
-            entry = AutomatonEntry(atom, kind, len(tests), False, cue_class, direction, tuple(tests), anchor)
+            anchor = max(range(nwords), key=lambda i: (min(len(c) for c in choices[i]), i))
+            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tuple(tests), anchor))
+            if not fresh and key is None:
+                return atom
             for form in choices[anchor]:
                 self._put(" " + form, entry)
                 gates.add(form)
@@ -152,16 +163,24 @@ class PhraseBuilder:
                 self.gate_words[atom] = known | gates
         return atom
 
+    def _entry(self, fields: tuple[Any, ...]) -> tuple[AutomatonEntry, bool]:
+        """One entry object per distinct entry, and whether it is new: phrases with one key and the same
+        forms share it, so their patterns are put once."""
+        got = self.entry_pool.get(fields)
+        if got is not None:
+            return got, False
+        got = self.entry_pool[fields] = AutomatonEntry(*fields)
+        return got, True
+
     def _put(self, pattern: str, entry: AutomatonEntry) -> None:
-        entry = self.entry_pool.setdefault(entry, entry)  # one object per distinct entry
-        if (pattern, id(entry)) in self.placed:
-            return
-        self.placed.add((pattern, id(entry)))
         bucket = self.entries.get(pattern)
         if bucket is None:
             self.entries[pattern] = [entry]
-        else:
+        elif (pattern, id(entry)) not in self.placed:
             bucket.append(entry)
+        else:
+            return
+        self.placed.add((pattern, id(entry)))
 
     def condition(
         self, cond: Condition, path: list[str | int], atoms: set[str], language: Langs, morphology: str
@@ -185,19 +204,9 @@ class PhraseBuilder:
         if isinstance(cond, Clause):
             parts: list[Node] = []
             if cond.any is not None:
-                parts.append(
-                    (
-                        "any",
-                        tuple(
-                            self.condition(c, [*path, "any", i], atoms, language, morphology)
-                            for i, c in enumerate(cond.any)
-                        ),
-                    )
-                )
+                parts.append(("any", self._conditions(cond.any, path, "any", atoms, language, morphology)))
             if cond.all is not None:
-                parts.extend(
-                    self.condition(c, [*path, "all", i], atoms, language, morphology) for i, c in enumerate(cond.all)
-                )
+                parts.extend(self._conditions(cond.all, path, "all", atoms, language, morphology))
             if cond.none is not None:
                 parts.append(
                     (
@@ -216,6 +225,31 @@ class PhraseBuilder:
                     parts.append(("re", None))  # placeholder: compilation fails anyway, once, with this error
             return parts[0] if len(parts) == 1 else ("all", tuple(parts))
         raise AssertionError(f"unknown condition {cond!r}")
+
+    def _conditions(
+        self,
+        conds: list[Condition],
+        path: list[str | int],
+        part: str,
+        atoms: set[str],
+        language: Langs,
+        morphology: str,
+    ) -> tuple[Node, ...]:
+        """The conditions of a list. Plain phrases (most of a big pack) go straight to `add`; their place
+        in the file is only spelled out when one has an error."""
+        out: list[Node] = []
+        add = self.add
+        for i, c in enumerate(conds):
+            if isinstance(c, str) and "@" not in c:
+                key = add(c.strip(), "phrase", (path, part, i), language=language, morphology=morphology)
+                if key is None:
+                    out.append(("any", ()))
+                else:
+                    atoms.add(key)
+                    out.append(("atom", key))
+            else:
+                out.append(self.condition(c, [*path, part, i], atoms, language, morphology))
+        return tuple(out)
 
     def _phrase_with_entities(
         self, text: str, path: list[str | int], atoms: set[str], language: Langs, morphology: str
