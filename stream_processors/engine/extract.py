@@ -285,7 +285,11 @@ class Extractor:
         modality: str,
         cue: str | None,
     ) -> Signal:
-        places = tuple(sorted({eid for _s, _e, eid in sent.mentions if self.rules.entity_kinds.get(eid) == "place"}))
+        facts = sent.facts
+        if facts is None:  # once per sentence, however many signals it makes
+            kinds = self.rules.entity_kinds
+            places = tuple(sorted({eid for _s, _e, eid in sent.mentions if kinds.get(eid) == "place"}))
+            facts = sent.facts = (tuple(sorted(sent.entities)), places)
         return self._make_signal(
             {  # every field, in the model's order
                 "id": stable_id(doc.id, sig.name, str(sent.index)),
@@ -298,8 +302,8 @@ class Extractor:
                 "sentence_index": sent.index,
                 "modality": modality,
                 "cue": cue,
-                "entities": tuple(sorted(sent.entities)),
-                "places": places,
+                "entities": facts[0],
+                "places": facts[1],
                 "captures": captures,
             }
         )

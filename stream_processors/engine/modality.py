@@ -92,8 +92,12 @@ def resolve(
     """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
     phrases being `own` (token spans)."""
     lo, hi = window
-    if not sent.cues and not explain and not _may_be_future(rules, sent, headline):
-        return "asserted", None, None  # most sentences: nothing could make the signal other than asserted
+    if not explain:
+        plain = sent.plain
+        if plain is None:
+            plain = sent.plain = not sent.cues and not _may_be_future(rules, sent, headline)
+        if plain:
+            return "asserted", None, None  # most sentences: nothing could make a signal other than asserted
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None

@@ -72,7 +72,9 @@ class Sentence:
         "cues_read",
         "end",
         "entities",
+        "facts",
         "index",
+        "plain",
         "mentions",
         "start",
         "text",
@@ -92,6 +94,8 @@ class Sentence:
         self.mentions: list[tuple[int, int, str]] = []  # resolved entity mentions (start, end, id)
         self.entities: set[str] = set()
         self.breaks: list[int] | None = None  # clause breaks, document-wide token indices; see modality
+        self.facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (entities, places), for signals
+        self.plain: bool | None = None  # no cue and no verb form can change a modality here; see modality
 
     def words(self, s: int, e: int) -> str:
         return " ".join(self.toks[s - self.start : e - self.start + 1])
