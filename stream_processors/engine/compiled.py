@@ -128,6 +128,10 @@ class CompiledRules:
     languages: frozenset[str] = frozenset({"en"})
     # Atom key -> the phrase as a rule wrote it (for explanations).
     atom_text: dict[str, str] = field(default_factory=dict)
+    # Atom -> (signal, its other requirement clauses) for the signals this atom triggers the viability test
+    # of: a signal with a one-atom clause is listed under one such atom only (its most telling), so a
+    # conjunction of two phrases is tested once, when its rarer phrase is there (extract._viable_signals).
+    viability: dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]] = field(default_factory=dict)
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
     _json_gate: list[JsonLineGate | None] = field(default_factory=list)

@@ -184,6 +184,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
             (cue_entries if e.kind == "cue" else trigger_entries).setdefault(p, []).append(e)
     trigger = _automaton(trigger_entries)
     requirements = {name: _requirements(sig) for name, sig in signals.items()}
+    viability = _viability(requirements, b.atom_text)
     cue_automaton = _automaton(cue_entries)
     gate = raw_gate(requirements, b.gate_words, always)
     return CompiledRules(
@@ -193,6 +194,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         raw_gate=gate,
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
+        viability=viability,
         always_signals=tuple(always),
         detections=tuple(detections),
         detections_by_signal={k: tuple(v) for k, v in by_signal.items()},
@@ -403,6 +405,34 @@ def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:
     if sig.context_words is not None:
         clauses.extend(_node_requirements(sig.context_words))
     return tuple(dict.fromkeys(clauses))
+
+
+def _viability(
+    requirements: dict[str, tuple[frozenset[str], ...]], atom_text: dict[str, str]
+) -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
+    """Each signal under the atoms that trigger its viability test (CompiledRules.viability): under its
+    most telling required atom when a clause has just one (more words, then longer, is rarer in news),
+    else under every atom of its smallest clause."""
+
+    def rarity(atom: str) -> tuple[int, int]:
+        text = atom_text.get(atom, atom)
+        return (len(text.split()), len(text))
+
+    index: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
+    for name, clauses in requirements.items():
+        if not clauses:
+            continue
+        single = [next(iter(c)) for c in clauses if len(c) == 1]
+        if single:
+            trigger = max(single, key=rarity)
+            others = tuple(c for c in clauses if c != frozenset((trigger,)))
+            index.setdefault(trigger, []).append((name, others))
+        else:
+            smallest = min(clauses, key=len)
+            others = tuple(c for c in clauses if c is not smallest)
+            for atom in smallest:
+                index.setdefault(atom, []).append((name, others))
+    return {k: tuple(v) for k, v in index.items()}
 
 
 def _simple_atoms(node: Node) -> tuple[str, ...] | None:

@@ -372,12 +372,10 @@ def _viable_signals(rules: CompiledRules, found: list[Match]) -> set[str]:
     if not found:
         return viable
     present = {entry.key for entry, _f, _l in found}
-    requirements = rules.requirements
+    index = rules.viability
     for atom in present:
-        for sname in rules.signals_by_atom.get(atom, ()):
-            if sname in viable:
-                continue
-            for clause in requirements[sname]:
+        for sname, others in index.get(atom, ()):
+            for clause in others:
                 if clause.isdisjoint(present):
                     break
             else:
