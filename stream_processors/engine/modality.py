@@ -2,8 +2,8 @@
 
 A cue governs the signal's words when it overlaps them, or stands up to `scope` words before them
 (a `before` cue: "will", "denied"; conditionals reach twice as far) or up to `scope_after` words after
-them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside a
-phrase or name the sentence matched is part of those words, not a cue ("no evidence" as a phrase).
+them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside one of
+the signal's own phrases or inside a name is part of those words, not a cue ("no evidence" as a phrase).
 Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after").
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
@@ -102,7 +102,8 @@ def resolve(
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
     considered: list[tuple[str, str, str, bool, str]] = []
-    atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
+    # The signal's own words and the names of the sentence: a cue inside them is part of them.
+    atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
     for cls, s, e, _key, direction in sent.cues:
         words = sent.words(s, e)
         overlaps = s <= hi and e >= lo
@@ -135,10 +136,10 @@ def resolve(
                 if explain:
                     considered.append((cls, words, direction, False, f"in another clause ({where})"))
                 continue
-        # Cues that are part of a phrase or name the sentence matched (e.g. "no" inside a phrase) do not count.
+        # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
         if any(a <= s and e <= b for a, b in atom_spans):
             if explain:
-                considered.append((cls, words, direction, False, "part of a matched phrase or name"))
+                considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
             continue
         dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
         rank = (CUE_PRIORITY[cls], dist)
