@@ -332,6 +332,19 @@ def _core12_loader() -> Any:
             return float("-inf") if value.startswith("-") else float("inf")
         return float("nan") if value == ".nan" else float(value)
 
+    def _mapping(loader: Any, node: Any) -> Any:
+        # libyaml keeps the last of duplicate keys; YAML forbids them (ruamel says where): refuse, so the
+        # file is read again by ruamel for its message.
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = (key_node.tag, key_node.value) if isinstance(key_node.value, str) else None
+            if key is not None:
+                if key in seen:
+                    raise pyyaml.constructor.ConstructorError(None, None, "duplicate key", key_node.start_mark)
+                seen.add(key)
+        return loader.construct_yaml_map(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
     Loader.add_constructor("tag:yaml.org,2002:int", _int)
     Loader.add_constructor("tag:yaml.org,2002:float", _float)
     return Loader
