@@ -1,5 +1,10 @@
 """Poll every configured source and publish what it yields; remember each HTTP feed's ETag/Last-Modified.
 
+After each poll the poller records a CaughtUp mark in the log, naming every source it read to the end:
+event time moves at those marks (stream_processors/engine/eventtime.py), so the order in which one poll
+reads its sources never makes one source's items late for another's, and a replay of the log moves event
+time exactly as the live run did. A poll that brought nothing new writes one only every MARK_EVERY.
+
 A JSON Lines source is read whole on every poll: document ids are deterministic and the log skips
 known ids, so re-reading is idempotent. An RSS source at an http(s) URL keeps its cache validators
 in the store as the checkpoint `source:<url>` = {"etag", "modified"}, committed in the same
@@ -16,11 +21,11 @@ import urllib.parse
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from watchfloor.schemas.config import JsonlSource, RssSource
-from watchfloor.schemas.events import DeadLetter
+from watchfloor.schemas.events import CaughtUp, DeadLetter, caught_up_event
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
@@ -33,6 +38,8 @@ T = TypeVar("T")
 
 MAX_CONCURRENT_FETCHES = 8
 """Feeds fetched at once in one poll (each within its own deadline)."""
+
+MARK_EVERY = 300.0  # seconds: how often a poll that brought nothing new still records a CaughtUp mark
 
 
 class IngestStore(EventLog, CheckpointStore, Protocol):
@@ -112,6 +119,7 @@ class SourcePoller:
         self.timeout = timeout
         self.batch_size = batch_size
         self._last_polled: dict[int, float] = {}  # source index -> time.monotonic() of its last poll
+        self._last_mark: float | None = None  # time.monotonic() of the last CaughtUp mark written
 
     def poll_once(self) -> PollSummary:
         """Poll every source now, whatever its `poll` interval."""
@@ -181,6 +189,7 @@ class SourcePoller:
             if result.error:
                 log.warning("source %s: %s", result.origin, result.error)
             summary.sources.append(result)
+        self._mark_caught_up(summary)
         log.info(
             "poll: %d source(s), %d new document(s), %d duplicate(s), %d dead-lettered, %d failed",
             len(summary.sources),
@@ -190,6 +199,18 @@ class SourcePoller:
             len(summary.errors),
         )
         return summary
+
+    def _mark_caught_up(self, summary: PollSummary) -> None:
+        """Record the end of a poll: event time may move now (engine/eventtime.py), and the sources read without
+        error are named. A mark's time is also the clock idleness is measured on, hence one every MARK_EVERY
+        even when nothing is new."""
+        drained = tuple(dict.fromkeys(s.origin for s in summary.sources if s.error is None))
+        now = time.monotonic()
+        quiet = self._last_mark is not None and now - self._last_mark < MARK_EVERY
+        if not drained or (summary.accepted == 0 and quiet):
+            return
+        self.store.append([caught_up_event(CaughtUp(at=datetime.now(UTC), origins=drained))])
+        self._last_mark = now
 
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
         result = SourceResult(origin=source.path, kind="jsonl")

@@ -5,18 +5,26 @@ durable, deduplicated and dead-lettered exactly as in embedded mode), then this 
 documents to the documents topic and saves its position only after the broker acknowledged them (or the
 publisher spooled them locally). A crash between the two re-publishes at most one batch; consumers
 deduplicate by event id, so nothing is lost and nothing is alerted twice.
+
+Event time travels with the documents: the relay follows the log's CaughtUp marks with the engine's
+per-origin rule (stream_processors/engine/eventtime.py) and hands the publisher the watermark after each
+batch, which it writes to every documents partition. The rule's state is saved in the relay's checkpoint, so
+a restarted relay goes on with the same watermark.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import timedelta
+from typing import Any, Protocol
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, Event
+from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
+from watchfloor.stream_processors.engine import eventtime as et
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 RELAY_PROCESSOR = "kafka-relay"
+RELAYED_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}  # documents, and the marks event time moves at
 
 
 class Publisher(Protocol):
@@ -36,21 +44,56 @@ class RelayStats:
 class KafkaRelay:
     """Forwards documents from the store's log to a publisher (e.g. KafkaPublisher), after a checkpoint."""
 
-    def __init__(self, store: RelayStore, publisher: Publisher, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        store: RelayStore,
+        publisher: Publisher,
+        *,
+        batch_size: int = 500,
+        skew: timedelta = et.DEFAULT_SKEW,
+        idle_after: timedelta = et.DEFAULT_IDLE_AFTER,
+    ) -> None:
         self.store = store
         self.publisher = publisher
         self.batch_size = batch_size
+        self.skew = skew.total_seconds()  # the workers' (config): a future date must not move the watermark
+        self.idle_after = idle_after.total_seconds()
 
     def run_once(self) -> RelayStats:
         stats = RelayStats()
-        position = self.store.load_checkpoint(RELAY_PROCESSOR).position
+        cp = self.store.load_checkpoint(RELAY_PROCESSOR)
+        position = cp.position
+        clock: dict[str, Any] = cp.state or {"et": et.new_tracker(), "w": None}
         while True:
-            batch = self.store.read(position, types=DOCUMENT_TYPES, limit=self.batch_size)
+            batch = self.store.read(position, types=RELAYED_TYPES, limit=self.batch_size)
             if not batch:
                 return stats
-            # Returns once the broker acknowledged every event, or they sit in the fsync'd spool.
-            self.publisher.append([se.event for se in batch])
+            events = [se.event for se in batch if se.event.type in DOCUMENT_TYPES]
+            if self._follow(clock, [se.event for se in batch]):
+                events.append(watermark_event(0, clock["w"]))  # the publisher writes it to every partition
+            if events:
+                # Returns once the broker acknowledged every event, or they sit in the fsync'd spool.
+                self.publisher.append(events)
             position = batch[-1].position
-            self.store.commit(RELAY_PROCESSOR, Checkpoint(position, None), [])
-            stats.relayed += len(batch)
+            self.store.commit(RELAY_PROCESSOR, Checkpoint(position, clock), [])
+            stats.relayed += sum(1 for se in batch if se.event.type in DOCUMENT_TYPES)
             stats.batches += 1
+
+    def _follow(self, clock: dict[str, Any], events: list[Event]) -> bool:
+        """Run the per-origin rule over a batch; whether the watermark moved."""
+        moved = False
+        tracker = clock["et"]
+        for ev in events:
+            if ev.type == EventType.CAUGHT_UP.value:
+                mark = CaughtUp.model_validate(ev.payload)
+                candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after)
+                if candidate is not None and (clock["w"] is None or candidate > clock["w"]):
+                    clock["w"] = candidate
+                    moved = True
+            elif ev.origin is not None:
+                # As the engine does, but without lateness (a late document never moves its origin's
+                # watermark past the global one, so counting it changes nothing) or clamping of future dates.
+                received = ev.received_at.timestamp() if ev.received_at is not None else None
+                t, clamped = et.effective_time(ev.time.timestamp(), received, self.skew)
+                et.note_document(tracker, ev.origin, None if clamped else t, received)
+        return moved

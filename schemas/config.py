@@ -131,6 +131,18 @@ class RetryPolicy(_Strict):
     lease: Duration = timedelta(minutes=2)
 
 
+class EventTimeConfig(_Strict):
+    """How the engine reads the time of what arrives (docs/architecture.md, "Event time"). How late a report
+    may be and still count exactly is the rule packs' `settings.lateness`."""
+
+    # An item dated more than this after it was received is processed at its receive time (a typo, a wrong
+    # time zone): it never moves event time forward for anyone.
+    skew: Duration = timedelta(hours=1)
+    # A source whose last item was received this long before a poll that it did not finish (it keeps
+    # failing part-way) stops holding event time back.
+    idle_after: Duration = timedelta(hours=1)
+
+
 class KafkaConfig(_Strict):
     """The distributed runtime (`watchfloor produce|worker|archive|notify|topics|status`): the broker, the
     topics of one pipeline, and how its workers run. Command-line options override these.
@@ -167,6 +179,7 @@ class AppConfig(_Strict):
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
+    event_time: EventTimeConfig = EventTimeConfig()
     kafka: KafkaConfig = KafkaConfig()
 
     @model_validator(mode="after")

@@ -29,17 +29,21 @@ from watchfloor.schemas.events import Document
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
 T = TypeVar("T")
-Input = Document | CheckedInput | EventTime
+Input = Document | CheckedInput | EventTime | tuple[Document, float | None, float]
 
 DEFAULT_RUN_SIZE = 1_000_000
 DEFAULT_CHUNK_SIZE = 8192
 
 
 def event_time(item: Input) -> float:
-    """published_at as a POSIX timestamp (what sorting compares: cheaper than aware datetimes)."""
+    """published_at as a POSIX timestamp (what sorting compares: cheaper than aware datetimes); for a log
+    document (stream_processors.replay.Received: document, receive time, effective time), its effective time
+    (a document dated too far after it was received counts at its receive time)."""
     cls = item.__class__
     if cls is float:
         return item  # type: ignore[return-value]
+    if cls is tuple:
+        return item[2]  # type: ignore[index]
     return item.ts if cls is CheckedInput else item.published_at.timestamp()  # type: ignore[union-attr]
 
 
@@ -48,6 +52,8 @@ def input_id(item: Input) -> str:
     cls = item.__class__
     if cls is float:
         return ""
+    if cls is tuple:
+        return item[0].id  # type: ignore[index]
     if cls is CheckedInput:
         return item.build().id  # type: ignore[union-attr]  # only for ties: building is not free
     return item.id  # type: ignore[union-attr]

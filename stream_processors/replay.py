@@ -1,51 +1,83 @@
-"""Backtest replay: documents in event-time order through the same engine; never sleeps or notifies."""
+"""Backtest replay: documents through the same engine, in canonical event-time order or in log order; never
+sleeps or notifies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document, Event, Retraction, Signal
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
+from .current import current_alerts
 from .engine import Engine
+from .engine.eventtime import effective_time
 
 CHUNK = 1 << 16
 """Documents taken at a time from a streamed (order="log") input."""
+
+Received = tuple[Document, float | None, float]
+"""A document from a log, put in event-time order: (document, when it was received, its effective time)."""
+
+Replayable = Document | CheckedInput | EventTime | Event | Received
+"""Documents (built, checked, or reduced to their event time by a rules' line gate), log events (documents
+with their recorded origin and receive time, and the CaughtUp marks between them), or log documents in
+event-time order (Received)."""
 
 
 @dataclass
 class ReplayResult:
     documents: int = 0
     signals: int = 0
-    detections: list[Detection] = field(default_factory=list)
-    late: list[DeadLetter] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end
+    late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
     signals_by_name: dict[str, int] = field(default_factory=dict)
+    history: list[Detection | Retraction] = field(default_factory=list)  # everything raised, in order
+    retractions: list[Retraction] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[Detection]:
+        """The alerts that stand (detections minus those revised or retracted), in the order raised. In
+        canonical event-time order nothing is ever revised: these are all the detections."""
+        return list(current_alerts(self.history).values())
+
+    @property
+    def revisions(self) -> int:
+        """Detections raised by a change of their group's history (log order only)."""
+        return sum(1 for d in self.history if isinstance(d, Detection) and d.revision)
 
 
 def replay(
-    documents: Iterable[Document | CheckedInput | EventTime],
+    documents: Iterable[Replayable],
     engine: Engine,
     *,
     order: str = "event-time",
+    received_at: datetime | None = None,
     on_documents: Callable[[int], None] | None = None,
-    on_outputs: Callable[[list[Signal | Detection | DeadLetter]], None] | None = None,
+    on_outputs: Callable[[list[Any]], None] | None = None,
 ) -> ReplayResult:
-    """Run documents through the engine. `order="event-time"` sorts by published_at (stable), which is
-    what a live system that saw every report on time would have done; `order="log"` keeps input order,
-    exactly as the embedded runner saw it, and streams: the documents are taken a chunk at a time, so an
-    iterator of any length (an external sort's output) replays in bounded memory. Checked inputs
-    (watchfloor.schemas.inputs.CheckedInput) are built into Documents only when a rule can match them;
-    the alerts are the same either way (tested). Event times (floats) stand for documents that a reader
-    with this engine's JSON line gate found no rule can match: they only move event time forward.
-    `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs (signals,
-    detections, dead letters) of each engine call that has any: one document's, or a run of event times'."""
+    """Run documents through the engine.
+
+    `order="event-time"`: canonical order, (effective time, document id), what a live system that saw every
+    report on time would have done (origins and CaughtUp marks do not matter then). `order="log"`: as given,
+    streamed a chunk at a time, so an iterator of any length (an external sort's output) replays in bounded
+    memory; log events replay exactly what the live runner did (the same engine calls, with the recorded
+    origins, receive times and CaughtUp marks: the same detections, revisions and retractions).
+    `received_at` is when plain documents (not log events) were received: a document dated more than the skew
+    after it is processed at that time, as the live engine does (a file backtest: when it runs).
+
+    Checked inputs (watchfloor.schemas.inputs.CheckedInput) are built into Documents only when a rule can
+    match them; the alerts are the same either way (tested). Event times (floats) stand for documents that a
+    reader with this engine's JSON line gate found no rule can match: they only move event time forward.
+    `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs of each engine
+    call that has any. `detections` of the result are the alerts that stand at the end."""
+    received = received_at.timestamp() if received_at is not None else None
+    chunks: Iterable[list[Any]]
     if order == "event-time":
-        docs = list(documents)
-        docs.sort(key=_event_time)
-        chunks: Iterable[list[Document | CheckedInput | EventTime]] = (docs,)
+        chunks = (canonical(documents, engine.skew, received),)
     elif order == "log":
         it = iter(documents)
         chunks = iter(lambda: list(islice(it, CHUNK)), [])
@@ -56,19 +88,31 @@ def replay(
     note_timestamps = engine.correlator.note_timestamps
     done = 0
     for chunk in chunks:
-        result.documents += len(chunk)
         i, n = 0, len(chunk)
         while i < n:
             doc = chunk[i]
-            if doc.__class__ is float:
+            cls = doc.__class__
+            if cls is float:
                 # A run of documents no rule can match (most of a backtest): one call moves time over all.
                 j = i + 1
                 while j < n and chunk[j].__class__ is float:
                     j += 1
-                outputs: list[Any] = note_timestamps(state, chunk[i:j])  # type: ignore[arg-type]
+                times = chunk[i:j]
+                if received is not None:  # dated past the receive time + skew: moves no watermark
+                    times = [t for t in times if not effective_time(t, received, engine.skew)[1]]
+                outputs: list[Any] = note_timestamps(state, times)
+                result.documents += j - i
             else:
                 j = i + 1
-                state, outputs = engine.process_input(state, doc)
+                if cls is Event:
+                    state, outputs = engine.process(state, doc)
+                    result.documents += doc.type in DOCUMENT_TYPES
+                elif cls is tuple:
+                    state, outputs = engine.process_input(state, doc[0], doc[1])
+                    result.documents += 1
+                else:
+                    state, outputs = engine.process_input(state, doc, received)
+                    result.documents += 1
             if outputs and on_outputs is not None:
                 on_outputs(outputs)
             for o in outputs:
@@ -76,7 +120,10 @@ def replay(
                     result.signals += 1
                     result.signals_by_name[o.name] = result.signals_by_name.get(o.name, 0) + 1
                 elif isinstance(o, Detection):
-                    result.detections.append(o)
+                    result.history.append(o)
+                elif isinstance(o, Retraction):
+                    result.retractions.append(o)
+                    result.history.append(o)
                 elif isinstance(o, DeadLetter):
                     result.late.append(o)
             done += j - i
@@ -86,21 +133,74 @@ def replay(
             i = j
     if done and on_documents is not None:
         on_documents(done)
+    result.detections = result.alerts
     return result
 
 
-def _event_time(d: Document | CheckedInput | EventTime) -> float:
-    # A POSIX timestamp orders like the aware datetime (microseconds stay distinct as floats) and
-    # compares faster; checked inputs carry theirs already.
+def received(event: Event, skew: float) -> Received:
+    """A log document for event-time order: the document, when it was received, its effective time."""
+    doc = Document.model_validate(event.payload)
+    rx = event.received_at.timestamp() if event.received_at is not None else None
+    return doc, rx, effective_time(doc.published_at.timestamp(), rx, skew)[0]
+
+
+def canonical(documents: Iterable[Replayable], skew: float, received_at: float | None) -> list[Any]:
+    """Documents in canonical order: (effective time, document id). Log events become Received triples (their
+    origins and CaughtUp marks do not matter in order); a float whose time is clamped is dropped (it moves no
+    watermark). In memory: the backtest command orders large inputs with an external sort on the same key
+    (stream_processors.external_sort.event_order_key)."""
+    keyed: list[tuple[float, Any]] = []
+    for d in documents:
+        cls = d.__class__
+        if cls is Event:
+            if d.type in DOCUMENT_TYPES:  # type: ignore[union-attr]
+                r = received(d, skew)  # type: ignore[arg-type]
+                keyed.append((r[2], r))
+            continue
+        if cls is tuple:
+            keyed.append((d[2], d))  # type: ignore[index]
+            continue
+        ts = d if cls is float else (d.ts if cls is CheckedInput else d.published_at.timestamp())  # type: ignore[union-attr]
+        t, clamped = effective_time(ts, received_at, skew)  # type: ignore[arg-type]
+        if clamped and cls is float:
+            continue
+        keyed.append((t, d))
+    keyed.sort(key=_first)
+    _order_ties(keyed)
+    return [d for _t, d in keyed]
+
+
+def _first(pair: tuple[float, Any]) -> float:
+    return pair[0]
+
+
+def _order_ties(keyed: list[tuple[float, Any]]) -> None:
+    """Documents with the same effective time go by document id (never by file order). Rare, so ids are
+    only worked out there (a checked input's id is a hash of its content)."""
+    i, n = 0, len(keyed)
+    while i < n:
+        j = i + 1
+        while j < n and keyed[j][0] == keyed[i][0]:
+            j += 1
+        if j - i > 1 and sum(1 for _t, d in keyed[i:j] if d.__class__ is not float) > 1:
+            keyed[i:j] = sorted(keyed[i:j], key=lambda p: _doc_id(p[1]))
+        i = j
+
+
+def _doc_id(d: Any) -> str:
     cls = d.__class__
     if cls is float:
-        return d  # type: ignore[return-value]
-    return d.ts if cls is CheckedInput else d.published_at.timestamp()  # type: ignore[union-attr]
+        return ""
+    if cls is tuple:
+        return str(d[0].id)
+    if cls is CheckedInput:
+        return str(d.build().id)
+    return str(d.id)
 
 
 def detection_to_json(d: Detection) -> dict[str, Any]:
     """The backtest JSON shape of one alert (DESIGN §6)."""
-    return {
+    out: dict[str, Any] = {
         "id": d.id,
         "rule": d.rule,
         "title": d.title,
@@ -123,3 +223,7 @@ def detection_to_json(d: Detection) -> dict[str, Any]:
             for e in d.evidence
         ],
     }
+    if d.revision:
+        out["revision"] = d.revision
+        out["revises"] = d.revises
+    return out

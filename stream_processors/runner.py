@@ -10,9 +10,12 @@ from watchfloor.schemas.events import (
     DeadLetter,
     Detection,
     Event,
+    EventType,
+    Retraction,
     Signal,
     dead_letter_event,
     detection_event,
+    retraction_event,
     signal_event,
 )
 
@@ -20,6 +23,9 @@ from .engine import Engine, Output
 from .ports import Checkpoint, Store
 
 ENGINE_PROCESSOR = "engine"
+# What the engine reads from the log: documents, and the marks producers record when they caught up (event
+# time moves at those, so replaying the log moves it exactly as the live run did).
+ENGINE_INPUT_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}
 
 
 def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
@@ -30,6 +36,8 @@ def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
             out.append(signal_event(o))
         elif isinstance(o, Detection):
             out.append(detection_event(o))
+        elif isinstance(o, Retraction):
+            out.append(retraction_event(o))
         elif isinstance(o, DeadLetter):
             out.append(dead_letter_event(o, event.time))
     return out
@@ -39,8 +47,9 @@ def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
 class RunStats:
     documents: int = 0
     signals: int = 0
-    detections: list[Detection] = field(default_factory=list)
-    dead_letters: int = 0
+    detections: list[Detection] = field(default_factory=list)  # raised, revisions included
+    retractions: list[Retraction] = field(default_factory=list)
+    dead_letters: int = 0  # event-time reports included (late, dated in the future)
 
 
 class EmbeddedRunner:
@@ -58,21 +67,24 @@ class EmbeddedRunner:
     def run_once(self, on_batch: Callable[[int], None] | None = None) -> RunStats:
         stats = RunStats()
         cp = self.store.load_checkpoint(self.name)
-        state = cp.state if cp.state is not None else self.engine.initial_state()
+        state = self.engine.restore(cp.state) if cp.state is not None else self.engine.initial_state()
         position = cp.position
         while True:
-            batch = self.store.read(position, types=DOCUMENT_TYPES, limit=self.batch_size)
+            batch = self.store.read(position, types=ENGINE_INPUT_TYPES, limit=self.batch_size)
             if not batch:
                 break
             events: list[Event] = []
             for stored in batch:
                 state, outputs = self.engine.process(state, stored.event)
-                stats.documents += 1
+                if stored.event.type in DOCUMENT_TYPES:
+                    stats.documents += 1
                 for o in outputs:
                     if isinstance(o, Signal):
                         stats.signals += 1
                     elif isinstance(o, Detection):
                         stats.detections.append(o)
+                    elif isinstance(o, Retraction):
+                        stats.retractions.append(o)
                     else:
                         stats.dead_letters += 1
                 events.extend(outputs_to_events(outputs, stored.event))
@@ -85,4 +97,4 @@ class EmbeddedRunner:
     def backlog(self) -> int:
         """Documents not yet processed (for progress bars)."""
         cp = self.store.load_checkpoint(self.name)
-        return len(self.store.read(cp.position, types=DOCUMENT_TYPES, limit=1_000_000))
+        return len(self.store.read(cp.position, types=ENGINE_INPUT_TYPES, limit=1_000_000))

@@ -17,7 +17,7 @@ from typing import IO, Any, cast
 
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
-from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document, Event
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
@@ -30,7 +30,8 @@ from watchfloor.stream_processors.external_sort import (
     event_time_sorter,
 )
 from watchfloor.stream_processors.ports import EventLog
-from watchfloor.stream_processors.replay import ReplayResult, detection_to_json, replay
+from watchfloor.stream_processors.replay import Replayable, ReplayResult, detection_to_json, replay
+from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 ORDERS = ("event-time", "log", "random")
@@ -327,7 +328,8 @@ def read_events(
         docs = list(
             iter_events(paths, report=report, kind=kind, max_body_chars=max_body_chars, gate=gate, on_items=on_items)
         )
-    return LoadedEvents(docs, report.dead_letters, report.errors)
+    files_only = cast(list[Document | CheckedInput | EventTime], docs)  # files hold no log documents
+    return LoadedEvents(files_only, report.dead_letters, report.errors)
 
 
 def documents_from_store(
@@ -419,18 +421,42 @@ class OrderedInputs:
             self._store.close()
 
 
+def log_from_store(store: EventLog, batch: int = 5000) -> Iterator[Event]:
+    """What the live runner read, in log order: documents with their recorded origin and receive time, and
+    the CaughtUp marks between them (replayed in log order, they give exactly what the live run gave)."""
+    position = 0
+    while True:
+        got = store.read(position, types=ENGINE_INPUT_TYPES, limit=batch)
+        if not got:
+            return
+        for se in got:
+            yield se.event
+        position = got[-1].position
+
+
 def run_backtest(
-    documents: Iterable[Document | CheckedInput | EventTime],
+    documents: Iterable[Replayable],
     rules: CompiledRules,
     *,
     order: str = "event-time",
     on_documents: Callable[[int], None] | None = None,
     on_outputs: Callable[[list[Any]], None] | None = None,
+    received_at: datetime | None = None,
+    engine: Engine | None = None,
 ) -> ReplayResult:
     """Replay documents through the rules. `order`: event-time (in memory; the CLI orders with
-    OrderedInputs and passes "log"), or log (streamed)."""
+    OrderedInputs and passes "log"), or log (streamed). `received_at`: when documents read from files were
+    received (a document dated more than the skew after it is processed at that time, as live); log events
+    carry their own. `engine`: one with the config's event-time settings."""
     with bulk_load():
-        return replay(documents, Engine(rules), order=order, on_documents=on_documents, on_outputs=on_outputs)
+        return replay(
+            documents,
+            engine or Engine(rules),
+            order=order,
+            on_documents=on_documents,
+            on_outputs=on_outputs,
+            received_at=received_at,
+        )
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -441,9 +467,10 @@ def result_json(
     loaded: LoadedEvents | ReadReport | None = None,
     rules: list[str] | None = None,
 ) -> dict[str, Any]:
-    alerts = [detection_to_json(d) for d in result.detections]
+    current = result.detections  # the alerts that stand (revised or retracted ones left out)
+    alerts = [detection_to_json(d) for d in current]
     by_rule: dict[str, int] = {}
-    for d in result.detections:
+    for d in current:
         by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
     if isinstance(loaded, ReadReport):
         dead, dead_count = loaded.dead_letters, loaded.dead_count
@@ -454,15 +481,25 @@ def result_json(
         "documents": result.documents,
         "signals": result.signals,
         "alerts": len(alerts),
-        "late_signals": len(result.late),
+        "late_signals": len(result.late),  # event-time reports: late, or dated in the future
+        "revisions": result.revisions,  # in log order only: detections raised by a change of history
+        "retractions": len(result.retractions),
         "dead_letters": dead_count,
         "alerts_by_rule": by_rule,
         "signals_by_name": dict(result.signals_by_name),
     }
     if rules:
         stats["rules"] = ", ".join(rules)
-    return {
+    out: dict[str, Any] = {
         "alerts": alerts,
         "stats": stats,
         "dead_letters": [dl.model_dump(mode="json") for dl in dead][:KEEP_DEAD_LETTERS],
     }
+    if result.retractions or result.revisions:
+        # In log order: everything raised, in order, as the live run raised it (alerts then revised or
+        # retracted included); `alerts` holds those that stand at the end.
+        out["raised"] = [
+            detection_to_json(o) if isinstance(o, Detection) else {"retraction": o.model_dump(mode="json")}
+            for o in result.history
+        ]
+    return out

@@ -230,9 +230,15 @@ def kafka_settings(cfg: AppConfig, **overrides: Any) -> KafkaConfig:
     return KafkaConfig.model_validate({**cfg.kafka.model_dump(), **given}) if given else cfg.kafka
 
 
-def build_engine(rules: list[str]) -> Engine:
+def build_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
     _packs, compiled = load_rules(rules)
-    return Engine(compiled)
+    return engine_for(compiled, cfg)
+
+
+def engine_for(compiled: CompiledRules, cfg: AppConfig | None = None) -> Engine:
+    """The engine for compiled rules, with the config's event-time settings (skew, idleness)."""
+    et = (cfg or AppConfig()).event_time
+    return Engine(compiled, skew=et.skew, idle_after=et.idle_after)
 
 
 def detection_sink(cfg: AppConfig, store_url: str, *, dispatch: bool) -> StoreSink:
@@ -298,7 +304,10 @@ class DistributedProducer:
             settings.bootstrap, settings.prefix, partitions=settings.partitions, spool_path=spool_path(settings)
         )
         self.poller = build_poller(cfg, self.store, sources)
-        self.relay = KafkaRelay(self.store, self.publisher)
+        # The relay works out the watermark the workers use, with their skew and idleness (the config's).
+        self.relay = KafkaRelay(
+            self.store, self.publisher, skew=cfg.event_time.skew, idle_after=cfg.event_time.idle_after
+        )
 
     def cycle(self) -> tuple[Any, int, int]:
         """One round: poll the sources due, relay new documents, and send what the spool holds even when
@@ -345,7 +354,7 @@ class EmbeddedPipeline:
         self.cfg = cfg
         self.store = store or open_store(cfg.store)
         self.packs, self.rules = load_rules(cfg.rules)
-        self.engine = Engine(self.rules)
+        self.engine = engine_for(self.rules, cfg)
         self.poller = build_poller(cfg, self.store)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)

@@ -1,77 +1,54 @@
-"""Correlate: signals -> detections over event-time windows, per detection and group. State is plain JSON."""
+"""Correlate: signals -> detections per detection and group, as a function of the set of observations, not of
+the order they arrived in. State is plain JSON.
+
+Per (detection, group) the observations are kept sorted by a canonical key (effective time, document id,
+sentence index, signal name, ref index). The group's detections are DEFINED as what one pass over that list
+in order yields, each point seeing only the observations before it (patterns.py) and the throttle state
+(`realert`) of the detections before it: exactly what a backtest in canonical order computes.
+
+* An observation after the group's last one (the usual case) is appended and evaluated once, at once.
+* An observation that belongs earlier is inserted at its place, and the group is evaluated again from there,
+  starting from the throttle state recorded just before it. What changed against the detections already
+  raised comes out as new detections (`revises`: the one each replaces) and `Retraction`s (alerts that
+  would not exist and have no replacement), numbered by the group's change count (`revision`).
+* The watermark W is set by the caller (engine.py: per origin; the Kafka runtime: per upstream partition).
+  It closes absence windows and drops what no on-time observation can still affect: observations before
+  W - lateness - the detection's horizon (its window, or its corroboration window), and the detections
+  raised before them, whose throttle state is kept. So dropping state never changes a result.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Evidence, Severity, Signal, stable_id
-from watchfloor.schemas.fast import trusted_maker
+from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Severity, Signal
 
+from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
+from .evidence import build_detection, evidence_of, point_time, revised
+from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
 
 State = dict[str, Any]
-"""{"wm": max event time seen (epoch s) or None, "g": {group key: group state}}.
+"""{"wm": watermark (epoch s) or None, "xp": W at the last sweep, "xc": W - lateness at the last sweep,
+"g": {group key: group state}, "q": heap of [due, group key] (sweeps)}.
 
-Group state: {"o": [[t, ref index, source, document id, evidence]], "lf": last fired t, "ls": last
-severity rank, "p": [[t, evidence]] (absence: firsts still waiting)}. Only JSON types, so the same state
-lives in a SQL checkpoint, a Faust table or memory."""
+Group state: {"i": observations (patterns.py), "f": detections raised and standing, each [key..., detection
+id, last fired t, last severity rank] (the throttle state after it), "lf"/"ls": the throttle state before the
+first of them (what dropped observations left), "n": changes so far, "w": ids withdrawn and not raised
+again, "q": the due of its live entry in the sweep heap}. Only JSON types, so the same state lives in a SQL
+checkpoint, a Faust table or memory."""
 
-MAX_EVIDENCE = 10
-EXPIRY_STEP = 3600.0  # seconds of event time between sweeps of expired windows
-SEVERITIES = ("low", "medium", "high", "critical")
+Output = Detection | Retraction
 
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_make_evidence = trusted_maker(
-    Evidence,
-    {
-        "event_id": "e",
-        "signal": "s",
-        "source": "s",
-        "url": None,
-        "published_at": _EPOCH,
-        "sentence": "",
-        "modality": "asserted",
-    },
-)
-_make_detection = trusted_maker(
-    Detection,
-    {
-        "id": "i",
-        "rule": "r",
-        "title": "t",
-        "severity": "low",
-        "tags": (),
-        "group": {},
-        "fired_at": _EPOCH,
-        "confidence": None,
-        "attributes": {},
-        "evidence": (),
-        "description": "",
-        "revises": None,
-        "revision": 0,
-    },
-)
+MAX_WITHDRAWN = 64  # withdrawn ids remembered per group (to give an alert raised again an event of its own)
 
 
 def new_state() -> State:
-    return {"wm": None, "g": {}}
-
-
-def _evidence(sig: Signal) -> dict[str, Any]:
-    return {
-        "event_id": sig.document_id,
-        "signal": sig.name,
-        "source": sig.source,
-        "url": sig.url,
-        "published_at": sig.published_at.isoformat(),
-        "sentence": sig.sentence,
-        "modality": sig.modality,
-        "captures": dict(sig.captures),
-        "places": list(sig.places),
-    }
+    return {"v": STATE_VERSION, "wm": None, "g": {}}
 
 
 def _ref_matches(ref: CompiledRef, sig: Signal) -> bool:
@@ -80,13 +57,17 @@ def _ref_matches(ref: CompiledRef, sig: Signal) -> bool:
     return all(sig.captures.get(k) == v for k, v in ref.where)
 
 
-def _group_key(detection_id: str, group: dict[str, str]) -> str:
-    return detection_id + "\x1f" + "\x1f".join(f"{k}={v}" for k, v in group.items())
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A detection's numbers, computed once."""
 
-
-class _Missing(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    kind: str
+    nrefs: int
+    within: float
+    realert: float
+    horizon: float  # how far before a point an observation can still matter to it
+    rank: int  # severity rank without corroboration
+    fast_any: bool  # `any` without corroboration: throttle before building anything
 
 
 class Correlator:
@@ -95,9 +76,29 @@ class Correlator:
     def __init__(self, rules: CompiledRules) -> None:
         self.rules = rules
         self.lateness = rules.lateness.total_seconds()
-        self._by_id = {d.id: d for d in rules.detections}
+        self.by_id = {d.id: d for d in rules.detections}
+        self.plans = {d.id: self._plan(d) for d in rules.detections}
 
-    # -- signals -------------------------------------------------------------------------------
+    @staticmethod
+    def _plan(det: CompiledDetection) -> Plan:
+        within = det.within.total_seconds() if det.within else 0.0
+        corroborate = det.definition.corroborate
+        horizon = max(within, corroborate.within.total_seconds() if corroborate is not None else 0.0)
+        return Plan(
+            kind=det.kind,
+            nrefs=len(det.refs),
+            within=within,
+            realert=det.realert.total_seconds(),
+            horizon=horizon,
+            rank=SEVERITY_RANK[det.definition.severity],
+            fast_any=det.kind == "any" and corroborate is None,
+        )
+
+    def restore(self, state: State) -> State:
+        """A saved state brought up to this version (sweep.restore)."""
+        return restore(self, state)
+
+    # -- signals -------------------------------------------------------------------------------------------
     def routes(self, sig: Signal) -> list[tuple[str, str]]:
         """(detection id, group key) pairs this signal feeds: the partitioning key in distributed mode,
         so that everything one detection groups on is correlated in one place."""
@@ -106,29 +107,16 @@ class Correlator:
             if any(_ref_matches(ref, sig) for ref in det.refs):
                 group = self._group(det, sig)
                 if group is not None:
-                    out.append((det.id, _group_key(det.id, group)))
+                    out.append((det.id, P.group_key(det.id, group)))
         return out
 
-    def on_signal(self, state: State, sig: Signal, only: str | None = None) -> list[Detection | DeadLetter]:
-        """Correlate one signal. `only` restricts it to one detection id (a partitioned runtime sends
-        each (detection, group) to its own partition)."""
-        out: list[Detection | DeadLetter] = []
-        t = sig.published_at.timestamp()
-        wm = state["wm"]
-        if wm is not None and t < wm - self.lateness:
-            behind = timedelta(seconds=int(wm - t))
-            out.append(
-                DeadLetter(
-                    origin=f"document:{sig.document_id}",
-                    reason=(
-                        f"late signal {sig.name!r}: published {sig.published_at.isoformat()}, {behind} behind the "
-                        f"newest event; allowed lateness is {self.rules.lateness}"
-                    ),
-                    raw=sig.sentence[:500],
-                    stage="correlate",
-                )
-            )
-            return out
+    def on_signal(self, state: State, sig: Signal, only: str | None = None, at: float | None = None) -> list[Output]:
+        """Correlate one signal observed at effective time `at` (default: its published_at). `only` restricts
+        it to one detection id (a partitioned runtime sends each (detection, group) to its own partition).
+        Never moves the watermark: the caller does (advance_to)."""
+        out: list[Output] = []
+        t = sig.published_at.timestamp() if at is None else at
+        ev: dict[str, Any] | None = None
         for det in self.rules.detections_by_signal.get(sig.name, ()):
             if only is not None and det.id != only:
                 continue
@@ -138,36 +126,44 @@ class Correlator:
                 group = self._group(det, sig)
                 if group is None:
                     continue
-                fired = self._observe(state, det, group, ri, sig, t)
-                if fired is not None:
-                    out.append(fired)
-        if wm is None or t > wm:
-            state["wm"] = t
-            out.extend(self._maybe_expire(state))
+                if ev is None:  # built once, shared by every group it feeds (never mutated)
+                    ev = evidence_of(sig, t)
+                item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
+                out.extend(self._observe(state, det, group, item))
         return out
 
-    def advance(self, state: State, until: datetime) -> list[Detection | DeadLetter]:
-        """Move the watermark forward without a signal (end of a replay, or a quiet clock tick)."""
-        t = until.timestamp()
-        if state["wm"] is None or t > state["wm"]:
-            state["wm"] = t
-        return list(self._expire(state))
-
-    def note_time(self, state: State, when: datetime) -> list[Detection | DeadLetter]:
-        """Every event moves event time forward, even one that gives no signal."""
-        return self.note_timestamp(state, when.timestamp())
-
-    def note_timestamp(self, state: State, t: float) -> list[Detection | DeadLetter]:
-        """note_time with the time as a POSIX timestamp."""
+    # -- time ----------------------------------------------------------------------------------------------
+    def advance_to(self, state: State, t: float) -> list[Output]:
+        """The watermark is now t (it never goes back): sweep when it moved EXPIRY_STEP since the last one."""
         if state["wm"] is None or t > state["wm"]:
             state["wm"] = t
             return self._maybe_expire(state)
         return []
 
-    def note_timestamps(self, state: State, times: Iterable[float]) -> list[Detection | DeadLetter]:
+    def advance(self, state: State, until: datetime) -> list[Output]:
+        """Move the watermark to `until` and sweep now (the end of a replay, or a quiet clock tick)."""
+        t = until.timestamp()
+        if state["wm"] is None or t > state["wm"]:
+            state["wm"] = t
+        return sweep(self, state)
+
+    def note_time(self, state: State, when: datetime) -> list[Output]:
+        """An in-order stream without origins: every event moves the watermark to its time."""
+        return self.advance_to(state, when.timestamp())
+
+    def note_timestamp(self, state: State, t: float) -> list[Output]:
+        """note_time with the time as a POSIX timestamp (advance_to, inlined: this runs for every document)."""
+        wm = state["wm"]
+        if wm is None or t > wm:
+            state["wm"] = t
+            if wm is None or t - state.get("xp", float("-inf")) >= EXPIRY_STEP:
+                return sweep(self, state)
+        return []
+
+    def note_timestamps(self, state: State, times: Iterable[float]) -> list[Output]:
         """note_timestamp for each time in turn, in one tight loop (a backtest's documents that no rule
         can match are most of it): exactly the same sweeps at the same event times."""
-        out: list[Detection | DeadLetter] = []
+        out: list[Output] = []
         wm = state["wm"]
         xp = state.get("xp", float("-inf"))
         for t in times:
@@ -175,20 +171,20 @@ class Correlator:
                 wm = t
                 if wm - xp >= EXPIRY_STEP:
                     state["wm"] = wm
-                    out.extend(self._expire(state))
+                    out.extend(sweep(self, state))
                     xp = state["xp"]
         state["wm"] = wm
         return out
 
-    def _maybe_expire(self, state: State) -> list[Detection | DeadLetter]:
-        # Sweeping every group on every event would cost O(groups) per event; sweep once per
-        # EXPIRY_STEP of event time instead. Fired_at comes from the window itself, so alerts are the
-        # same whichever event triggers the sweep.
+    def _maybe_expire(self, state: State) -> list[Output]:
+        # Sweeping every group on every event would cost O(groups) per event; sweep once per EXPIRY_STEP of
+        # event time instead, at whole steps (xp below), so what has closed by a watermark does not depend
+        # on which events came before it: the alerts are the same whichever event triggers the sweep.
         if state["wm"] - state.get("xp", float("-inf")) < EXPIRY_STEP:
             return []
-        return self._expire(state)
+        return sweep(self, state)
 
-    # -- internals ------------------------------------------------------------------------------
+    # -- observing -----------------------------------------------------------------------------------------
     def _group(self, det: CompiledDetection, sig: Signal) -> dict[str, str] | None:
         group: dict[str, str] = {}
         for g in det.group_by:
@@ -198,243 +194,218 @@ class Correlator:
             group[g] = value
         return group
 
-    def _observe(
-        self, state: State, det: CompiledDetection, group: dict[str, str], ri: int, sig: Signal, t: float
-    ) -> Detection | None:
-        gkey = _group_key(det.id, group)
-        gs = state["g"].setdefault(gkey, {"o": [], "lf": None, "ls": -1, "p": []})
-        kind = det.kind
-        if kind == "any" and det.definition.corroborate is None:
-            # Needs no history: throttle before building anything (most repeats of a story stop here).
-            lf = gs["lf"]
-            if (
-                lf is not None
-                and abs(t - lf) < det.realert.total_seconds()
-                and (SEVERITY_RANK[det.definition.severity] <= gs["ls"])
-            ):
-                return None
-            return self._fire(det, gs, group, t, [_evidence(sig)], sig.published_at)
-        ev = _evidence(sig)
-        if kind == "absence":
-            if ri == 0:
-                gs["p"].append([t, ev])
-            else:
-                within = det.within.total_seconds() if det.within else 0.0
-                gs["p"] = [p for p in gs["p"] if not (p[0] <= t <= p[0] + within)]
-            return None
-        obs = gs["o"]
-        if not any(o[4]["event_id"] == ev["event_id"] and o[1] == ri for o in obs):
-            obs.append([t, ri, sig.source, sig.document_id, ev])
-        chosen = self._evaluate(det, obs, ri, t, ev)
-        if chosen is None:
-            return None
-        return self._fire(det, gs, group, t, chosen, sig.published_at)
+    def _observe(self, state: State, det: CompiledDetection, group: dict[str, str], item: P.Item) -> list[Output]:
+        gkey = P.group_key(det.id, group)
+        gs = state["g"].get(gkey)
+        if gs is None:
+            gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
+        items: list[P.Item] = gs["i"]
+        key = item[: P.KEY_LEN]
+        if not items or items[-1][: P.KEY_LEN] < key:
+            items.append(item)
+            pos, in_order = len(items) - 1, True
+        else:
+            pos = bisect_left(items, key, key=lambda o: o[: P.KEY_LEN])
+            if pos < len(items) and items[pos][: P.KEY_LEN] == key:
+                return []  # the same observation again (a re-sent signal)
+            items.insert(pos, item)
+            in_order = False
+        if (pos > 0 and items[pos - 1][P.DOC] == item[P.DOC]) or not in_order:
+            P.mark_duplicates(items, pos)
+        plan = self.plans[det.id]
+        if pos == 0:  # a new oldest observation: the group is due for a sweep sooner
+            schedule(state, gkey, gs, plan)
+        if plan.kind == "absence":
+            # Decided when its window closes (sweeps). A closed window is final: the `then_not` that could
+            # cancel it would be beyond the lateness. A `first` beyond it is decided at once, on what is held.
+            closed = state.get("xc")
+            if item[P.RI] == 0 and closed is not None and item[P.T] < closed - plan.within:
+                return self._point_only(det, plan, gs, group, pos, item, append=in_order)
+            return []
+        closed = state.get("xc")
+        if in_order or (closed is not None and item[P.T] < closed):
+            # In order: evaluated once, at its own point. Beyond the lateness (earlier than what the last sweep
+            # may have dropped): only at its own point too, against what is still held. It can add an alert,
+            # never withdraw one raised with a fuller history than is left.
+            return self._point_only(det, plan, gs, group, pos, item, append=in_order)
+        return self._replay(det, plan, gs, group, pos, item)
 
-    def _evaluate(
-        self, det: CompiledDetection, obs: list[list[Any]], ri: int, t: float, ev: dict[str, Any]
-    ) -> list[dict[str, Any]] | None:
-        kind = det.kind
-        within = det.within.total_seconds() if det.within else 0.0
-        if kind == "any":
-            return [ev]
-        if kind == "count":
-            cp = det.definition.pattern.count
-            assert cp is not None
-            best: list[list[Any]] = []
-            # Windows of length `within` that contain t: try each observed start in [t - within, t].
-            for start in sorted({o[0] for o in obs if t - within <= o[0] <= t}):
-                inside = [o for o in obs if start <= o[0] <= start + within]
-                if cp.distinct == "source":
-                    inside = list({o[2]: o for o in sorted(inside, key=lambda o: o[0])}.values())
-                elif cp.distinct == "document":
-                    inside = list({o[3]: o for o in sorted(inside, key=lambda o: o[0])}.values())
-                if len(inside) > len(best):
-                    best = inside
-            if len(best) >= cp.at_least:
-                return [o[4] for o in sorted(best, key=lambda o: o[0])]
-            return None
-        if kind == "all_of":
-            chosen = {ri: (t, ev)}
-            for k in range(len(det.refs)):
-                if k == ri:
-                    continue
-                cands = [o for o in obs if o[1] == k]
-                if not cands:
-                    return None
-                o = min(cands, key=lambda o: abs(o[0] - t))
-                chosen[k] = (o[0], o[4])
-            times = [c[0] for c in chosen.values()]
-            if max(times) - min(times) > within:
-                return None
-            return [chosen[k][1] for k in sorted(chosen)]
-        if kind == "sequence":
-            chain: dict[int, tuple[float, dict[str, Any]]] = {ri: (t, ev)}
-            bound = t
-            for k in range(ri - 1, -1, -1):  # latest possible predecessors
-                cands = [o for o in obs if o[1] == k and o[0] < bound]
-                if not cands:
-                    return None
-                o = max(cands, key=lambda o: o[0])
-                chain[k] = (o[0], o[4])
-                bound = o[0]
-            bound = t
-            for k in range(ri + 1, len(det.refs)):  # earliest possible successors
-                cands = [o for o in obs if o[1] == k and o[0] > bound]
-                if not cands:
-                    return None
-                o = min(cands, key=lambda o: o[0])
-                chain[k] = (o[0], o[4])
-                bound = o[0]
-            times = [c[0] for c in chain.values()]
-            if max(times) - min(times) > within:
-                return None
-            return [chain[k][1] for k in sorted(chain)]
-        raise AssertionError(kind)
+    def _point_only(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        gs: dict[str, Any],
+        group: dict[str, str],
+        pos: int,
+        item: P.Item,
+        *,
+        append: bool,
+    ) -> list[Output]:
+        """Evaluate the observation at items[pos] alone, from the throttle state just before it."""
+        firings: list[list[Any]] = gs["f"]
+        key = item[: P.KEY_LEN]
+        fi = len(firings) if append else bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
+        lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        got = self.point(det, plan, group, gs["i"], pos, lf, ls)
+        if got is None:
+            return []
+        d, lf, ls = got
+        if not append and any(f[F_ID] == d.id for f in firings):
+            return []  # that very alert stands already
+        firings.insert(fi, [*key, d.id, lf, ls])
+        if append and d.id not in gs["w"]:
+            return [d]
+        # Raised before and withdrawn since, or raised by a report beyond the lateness: an event of its own.
+        return self.changes(det, gs, group, [], [d], item)
 
-    def _fire(
+    # -- evaluating ------------------------------------------------------------------------------------------
+    def _replay(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        gs: dict[str, Any],
+        group: dict[str, str],
+        pos: int,
+        cause: P.Item,
+    ) -> list[Output]:
+        """Evaluate the group again from items[pos] on, from the throttle state just before it, and report
+        what changed against the detections raised so far."""
+        items: list[P.Item] = gs["i"]
+        firings: list[list[Any]] = gs["f"]
+        start_key = items[pos][: P.KEY_LEN] if pos < len(items) else [float("inf")]
+        fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
+        lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        raised: list[Detection] = []
+        records: list[list[Any]] = []
+        for i in range(pos, len(items)):
+            got = self.point(det, plan, group, items, i, lf, ls)
+            if got is not None:
+                d, lf, ls = got
+                raised.append(d)
+                records.append([*items[i][: P.KEY_LEN], d.id, lf, ls])
+        old = firings[fi:]
+        gs["f"] = firings[:fi] + records
+        before = [f[F_ID] for f in old]
+        kept = set(before)
+        now = {d.id for d in raised}
+        removed = list(dict.fromkeys(i for i in before if i not in now))
+        added = [d for d in raised if d.id not in kept]
+        if not removed and not added:
+            return []
+        return self.changes(det, gs, group, removed, added, cause)
+
+    def changes(
         self,
         det: CompiledDetection,
         gs: dict[str, Any],
         group: dict[str, str],
+        removed: list[str],
+        added: list[Detection],
+        cause: P.Item,
+    ) -> list[Output]:
+        """One change of the group's history: new detections (each replacing a withdrawn one, in order, while
+        there are any) and retractions of the withdrawn ones left over."""
+        gs["n"] += 1
+        n = gs["n"]
+        out: list[Output] = []
+        for j, d in enumerate(added):
+            out.append(revised(d, removed[j] if j < len(removed) else None, n))
+        at = datetime.fromtimestamp(cause[P.T], UTC)
+        for alert_id in removed[len(added) :]:
+            out.append(
+                Retraction(
+                    alert_id=alert_id,
+                    rule=det.id,
+                    group=dict(group),
+                    reason=(
+                        f"a late report ({cause[P.DOC]}, {at.isoformat()}) changed the history of this group: "
+                        f"this alert would not have been raised"
+                    ),
+                    superseded_by=added[-1].id if added else None,
+                    revision=n,
+                    at=at,
+                )
+            )
+        withdrawn: list[str] = gs["w"]
+        back = {d.id for d in added}
+        withdrawn[:] = [w for w in withdrawn if w not in back] + removed
+        del withdrawn[:-MAX_WITHDRAWN]
+        return out
+
+    def point(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        group: dict[str, str],
+        items: list[P.Item],
+        i: int,
+        lf: float | None,
+        ls: int,
+    ) -> tuple[Detection, float, int] | None:
+        """What fires at items[i], seeing items[:i + 1] and the throttle state (lf, ls) before it."""
+        item = items[i]
+        t = item[P.T]
+        kind = plan.kind
+        if plan.fast_any:
+            # Needs no history: throttle before building anything (most repeats of a story stop here).
+            if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+                return None
+            return self._fire(det, plan, group, items, i + 1, t, [item[P.EV]], point_time(item), lf, ls)
+        if kind == "absence":
+            if P.absence_cancelled(items, i, plan.within):
+                return None
+            t_end = t + plan.within
+            fired_at = datetime.fromtimestamp(t_end, UTC)
+            return self._fire(det, plan, group, items, 0, t_end, [item[P.EV]], fired_at, lf, ls)
+        chosen: list[dict[str, Any]] | None
+        if kind == "any":
+            chosen = [item[P.EV]]
+        elif kind == "count":
+            cp = det.definition.pattern.count
+            assert cp is not None
+            chosen = P.count_evidence(items, i + 1, plan.within, cp.at_least, cp.distinct)
+        elif kind == "all_of":
+            chosen = P.all_of_evidence(items, i + 1, plan.nrefs, plan.within)
+        elif kind == "sequence":
+            chosen = P.sequence_evidence(items, i + 1, plan.nrefs, plan.within)
+        else:
+            raise AssertionError(kind)
+        if chosen is None:
+            return None
+        return self._fire(det, plan, group, items, i + 1, t, chosen, point_time(item), lf, ls)
+
+    def _fire(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        group: dict[str, str],
+        items: list[P.Item],
+        end: int,
         t: float,
         evidence: list[dict[str, Any]],
         fired_at: datetime,
-    ) -> Detection | None:
+        lf: float | None,
+        ls: int,
+    ) -> tuple[Detection, float, int] | None:
         d = det.definition
         severity: Severity = d.severity
         confidence: Literal["confirmed", "unconfirmed"] | None = None
         if d.corroborate is not None:
-            cw = d.corroborate.within.total_seconds()
-            field = 2 if d.corroborate.distinct == "source" else 3
-            best: dict[str, list[Any]] = {}
-            for lo, hi in ((t - cw, t), (t, t + cw)):
-                distinct = {o[field]: o for o in gs["o"] if lo <= o[0] <= hi}
-                if len(distinct) > len(best):
-                    best = distinct
+            field = P.SRC if d.corroborate.distinct == "source" else P.DOC
+            best = P.corroborating(items, end, t, d.corroborate.within.total_seconds(), field)
             if len(best) >= d.corroborate.at_least:
                 severity = d.corroborate.severity
                 confidence = "confirmed"
                 seen = {e["event_id"] for e in evidence}
-                for o in sorted(best.values(), key=lambda o: o[0]):
-                    if o[4]["event_id"] not in seen:
-                        evidence.append(o[4])
-                        seen.add(o[4]["event_id"])
+                for o in sorted(best.values(), key=lambda o: o[P.T]):
+                    if o[P.EV]["event_id"] not in seen:
+                        evidence.append(o[P.EV])
+                        seen.add(o[P.EV]["event_id"])
             else:
                 confidence = "unconfirmed"
         rank = SEVERITY_RANK[severity]
-        if gs["lf"] is not None and abs(t - gs["lf"]) < det.realert.total_seconds() and rank <= gs["ls"]:
+        if lf is not None and abs(t - lf) < plan.realert and rank <= ls:
             return None  # throttled: this group fired recently at this severity or higher
-        gs["lf"] = t if gs["lf"] is None else max(t, gs["lf"])
-        gs["ls"] = rank
-        return self._detection(det, group, fired_at, severity, confidence, evidence)
-
-    def _detection(
-        self,
-        det: CompiledDetection,
-        group: dict[str, str],
-        fired_at: datetime,
-        severity: Severity,
-        confidence: Literal["confirmed", "unconfirmed"] | None,
-        evidence: list[dict[str, Any]],
-    ) -> Detection:
-        names = self.rules.entity_names
-        evidence = evidence[:MAX_EVIDENCE]
-        attributes: dict[str, list[str]] = {}
-        for e in evidence:
-            for cname, value in e["captures"].items():
-                if cname not in group:
-                    attributes.setdefault(cname, [])
-                    if value not in attributes[cname]:
-                        attributes[cname].append(value)
-            for p in e["places"]:
-                attributes.setdefault("place", [])
-                if p not in attributes["place"]:
-                    attributes["place"].append(p)
-        fields = _Missing()
-        for k, v in group.items():
-            fields[k] = names.get(v, v)
-            fields[k + "_id"] = v
-        for k, vals in attributes.items():
-            fields.setdefault(k, ", ".join(names.get(v, v) for v in vals))
-        for k in list(fields):
-            fields.setdefault(k + "_suffix", f" ({fields[k]})")
-        for cname in ("place", *det.definition.group_by):
-            fields.setdefault(cname + "_suffix", "")
-        gkey = "|".join(f"{k}={v}" for k, v in group.items())
-        alert_id = stable_id(det.id, gkey, *sorted(e["event_id"] for e in evidence), length=20)
-        return _make_detection(
-            {
-                "id": alert_id,
-                "rule": det.id,
-                "title": det.definition.title.format_map(fields),
-                "severity": severity,
-                "tags": tuple(det.definition.tags),
-                "group": dict(group),
-                "fired_at": fired_at,
-                "confidence": confidence,
-                "attributes": {k: [names.get(v, v) for v in vals] for k, vals in attributes.items()},
-                "evidence": tuple(
-                    _make_evidence(
-                        {
-                            "event_id": e["event_id"],
-                            "signal": e["signal"],
-                            "source": e["source"],
-                            "url": e["url"],
-                            "published_at": datetime.fromisoformat(e["published_at"]),
-                            "sentence": e["sentence"],
-                            "modality": e["modality"],
-                        }
-                    )
-                    for e in evidence
-                ),
-                "description": det.definition.description,
-                "revises": None,
-                "revision": 0,
-            }
-        )
-
-    def _expire(self, state: State) -> list[Detection | DeadLetter]:
-        """Fire absences whose window closed, and drop state no window can use any more."""
-        out: list[Detection | DeadLetter] = []
-        wm = state["wm"]
-        if wm is None:
-            return out
-        state["xp"] = wm
-        closed_before = wm - self.lateness
-        groups: dict[str, Any] = state["g"]
-        for gkey in list(groups):
-            gs = groups[gkey]
-            det = self._by_id.get(gkey.split("\x1f", 1)[0])
-            if det is None:
-                del groups[gkey]
-                continue
-            within = det.within.total_seconds() if det.within else 0.0
-            if gs["p"]:
-                keep = []
-                for p in sorted(gs["p"], key=lambda p: p[0]):
-                    if p[0] + within < closed_before:
-                        group = self._group_from_key(gkey)
-                        fired_at = datetime.fromtimestamp(p[0] + within, UTC)
-                        got = self._fire(det, gs, group, p[0] + within, [p[1]], fired_at)
-                        if got is not None:
-                            out.append(got)
-                    else:
-                        keep.append(p)
-                gs["p"] = keep
-            horizon = within
-            if det.definition.corroborate is not None:
-                horizon = max(horizon, det.definition.corroborate.within.total_seconds())
-            if gs["o"]:
-                gs["o"] = [o for o in gs["o"] if o[0] >= closed_before - horizon]
-            if (
-                not gs["o"]
-                and not gs["p"]
-                and (gs["lf"] is None or gs["lf"] < closed_before - det.realert.total_seconds())
-            ):
-                del groups[gkey]
-        return out
-
-    @staticmethod
-    def _group_from_key(gkey: str) -> dict[str, str]:
-        parts = gkey.split("\x1f")[1:]
-        return dict(p.split("=", 1) for p in parts if p)
+        lf = t if lf is None else max(t, lf)
+        detection = build_detection(self.rules.entity_names, det, group, fired_at, severity, confidence, evidence)
+        return detection, lf, rank

@@ -3,35 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
+    CaughtUp,
     DeadLetter,
     Detection,
     Document,
     Event,
     EventType,
+    Retraction,
     Signal,
 )
 from watchfloor.schemas.inputs import CheckedInput
 from watchfloor.schemas.rules import RulePack
 
+from . import eventtime as et
 from .compiler import CompiledRules, compile_packs
 from .correlate import Correlator, State, new_state
+from .eventtime import EventTimePolicy
 from .extract import Extractor
 
-Output = Signal | Detection | DeadLetter
+Output = Signal | Detection | Retraction | DeadLetter
 
 
 class Engine:
-    """Extract then correlate. The state is plain JSON; the engine owns it between calls."""
+    """Extract then correlate, on event time (eventtime.py). The state is plain JSON; the engine owns it
+    between calls. `skew` and `idle_after` come from the app's config (the lateness from the rule packs)."""
 
-    def __init__(self, rules: CompiledRules) -> None:
+    def __init__(
+        self,
+        rules: CompiledRules,
+        *,
+        skew: timedelta = et.DEFAULT_SKEW,
+        idle_after: timedelta = et.DEFAULT_IDLE_AFTER,
+    ) -> None:
         self.rules = rules
+        self.policy = EventTimePolicy(lateness=rules.lateness, skew=skew, idle_after=idle_after)
         self.extractor = Extractor(rules)
         self.correlator = Correlator(rules)
+        self.lateness = rules.lateness.total_seconds()
+        self.skew = skew.total_seconds()
+        self.idle_after = idle_after.total_seconds()
 
     @classmethod
     def from_packs(cls, packs: Sequence[RulePack]) -> Engine:
@@ -39,42 +54,153 @@ class Engine:
 
     @staticmethod
     def initial_state() -> State:
-        return new_state()
+        state = new_state()
+        state["et"] = et.new_tracker()
+        return state
+
+    def restore(self, state: State) -> State:
+        """A state loaded from a checkpoint, brought up to this engine's version (see Correlator.restore)."""
+        state = self.correlator.restore(state)
+        state.setdefault("et", et.new_tracker())
+        return state
 
     def process(self, state: State, event: Event) -> tuple[State, list[Output]]:
-        """One event in, its outputs out. Documents are extracted and correlated; signals correlated."""
+        """One event in, its outputs out: documents (with their origin and receive time), signals, and the
+        CaughtUp marks producers record after each poll cycle."""
         if event.type in DOCUMENT_TYPES:
-            return self.process_document(state, Document.model_validate(event.payload))
+            doc = Document.model_validate(event.payload)
+            return self.process_document(state, doc, origin=event.origin, received_at=event.received_at)
         if event.type == EventType.SIGNAL.value:
-            return state, list(self.correlate(state, Signal.model_validate(event.payload)))
+            sig = Signal.model_validate(event.payload)
+            outputs: list[Output] = list(self.correlate(state, sig))
+            outputs.extend(self.correlator.note_time(state, sig.published_at))
+            return state, outputs
+        if event.type == EventType.CAUGHT_UP.value:
+            return state, self.caught_up(state, CaughtUp.model_validate(event.payload))
         return state, []  # detections, alerts, deliveries: not the engine's input
 
-    def process_document(self, state: State, doc: Document) -> tuple[State, list[Output]]:
-        outputs: list[Output] = []
-        for sig in self.extractor.extract(doc):
-            outputs.append(sig)
-            outputs.extend(self.correlator.on_signal(state, sig))
-        outputs.extend(self.correlator.note_time(state, doc.published_at))
+    def process_document(
+        self, state: State, doc: Document, *, origin: str | None = None, received_at: datetime | None = None
+    ) -> tuple[State, list[Output]]:
+        received = received_at.timestamp() if received_at is not None else None
+        t = doc.published_at.timestamp()
+        wm = state["wm"]
+        if (received is not None and t > received + self.skew) or (wm is not None and t < wm - self.lateness):
+            t, on_time, outputs = self._arrive(state, doc.id, doc.published_at, received, origin, doc.title)
+        else:  # the usual case, kept cheap: on time, not dated in the future
+            on_time, outputs = True, []
+        sigs = self.extractor.extract(doc)
+        if sigs:
+            on_signal = self.correlator.on_signal
+            for sig in sigs:
+                outputs.append(sig)
+                outputs.extend(on_signal(state, sig, at=t))
+        if origin is None:
+            if on_time:
+                outputs.extend(self.correlator.note_timestamp(state, t))
+        else:
+            et.note_document(state.setdefault("et", et.new_tracker()), origin, t if on_time else None, received)
         return state, outputs
 
-    def process_input(self, state: State, item: Document | CheckedInput | float) -> tuple[State, list[Output]]:
+    def process_input(
+        self, state: State, item: Document | CheckedInput | float, received: float | None = None
+    ) -> tuple[State, list[Output]]:
         """Like process_document, but a checked input that no rule can match is never built into a
         Document: it only moves event time forward, which is all such a document does in the engine.
         A float is such a document already reduced to its event time (a POSIX timestamp) by a reader
-        that ran this rule set's JSON line gate (watchfloor.schemas.inputs.EventTime)."""
+        that ran this rule set's JSON line gate (watchfloor.schemas.inputs.EventTime). `received` is the
+        time the input was received (clamps future dates); no origin: an in-order stream (a backtest)."""
         if isinstance(item, float):
-            return state, list(self.correlator.note_timestamp(state, item))
+            t, clamped = et.effective_time(item, received, self.skew)
+            return state, [] if clamped else list(self.correlator.note_timestamp(state, t))
         if isinstance(item, Document):
-            return self.process_document(state, item)
+            return self.process_document(
+                state, item, received_at=datetime.fromtimestamp(received, UTC) if received is not None else None
+            )
         outputs: list[Output] = []
         if self.extractor.may_match(item.title, item.body):
             # As process_document(state, item.build()), building only if a signal comes out.
-            for sig in self.extractor.extract(item):
-                outputs.append(sig)
-                outputs.extend(self.correlator.on_signal(state, sig))
-        outputs.extend(self.correlator.note_timestamp(state, item.ts))
+            sigs = self.extractor.extract(item)
+            if sigs:
+                doc_id = sigs[0].document_id
+                t, on_time, outputs = self._arrive(state, doc_id, item.published_at, received, None, item.title)
+                for sig in sigs:
+                    outputs.append(sig)
+                    outputs.extend(self.correlator.on_signal(state, sig, at=t))
+                if on_time:
+                    outputs.extend(self.correlator.note_timestamp(state, t))
+                return state, outputs
+        t, clamped = et.effective_time(item.ts, received, self.skew)
+        if not clamped:
+            outputs.extend(self.correlator.note_timestamp(state, t))
         return state, outputs
 
+    def caught_up(self, state: State, mark: CaughtUp) -> list[Output]:
+        """Every origin in `mark` delivered all it had: the watermark may move (eventtime.py)."""
+        tracker = state.setdefault("et", et.new_tracker())
+        candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after)
+        if candidate is None:
+            return []
+        return list(self.correlator.advance_to(state, candidate))
+
+    def arrival(
+        self, doc: Document, origin: str | None, received_at: datetime | None, watermark: float | None
+    ) -> tuple[float, bool, list[Output]]:
+        """For a runtime that keeps the watermark itself (the Kafka extract agent): the document's effective
+        time, whether it may move a watermark, and its event-time reports against `watermark`."""
+        received = received_at.timestamp() if received_at is not None else None
+        return self._arrive({"wm": watermark}, doc.id, doc.published_at, received, origin, doc.title)
+
+    # -- event time of one document ------------------------------------------------------------------------
+    def _arrive(
+        self,
+        state: State,
+        doc_id: str,
+        published_at: datetime,
+        received: float | None,
+        origin: str | None,
+        title: str,
+    ) -> tuple[float, bool, list[Output]]:
+        """The document's effective time, whether it may move a watermark (not clamped, not late), and the
+        reports of a clamped future date or of lateness (processed either way: a report is never a drop)."""
+        published = published_at.timestamp()
+        t, clamped = et.effective_time(published, received, self.skew)
+        reports: list[Output] = []
+        where = origin or f"document:{doc_id}"  # (not on the hot path: only for a report)
+        if clamped:
+            reports.append(
+                DeadLetter(
+                    origin=where,
+                    field="published_at",
+                    reason=(
+                        f"dated in the future: document {doc_id} is published {published_at.isoformat()} but was "
+                        f"received {datetime.fromtimestamp(t, UTC).isoformat()} (allowed skew "
+                        f"{self.policy.skew}); processed at its receive time, moves no watermark"
+                    ),
+                    raw=title[:500],
+                    stage="event-time",
+                )
+            )
+        wm = state["wm"]
+        late = wm is not None and t < wm - self.lateness
+        if late:
+            reports.append(
+                DeadLetter(
+                    origin=where,
+                    field="published_at",
+                    reason=(
+                        f"late: document {doc_id} ({datetime.fromtimestamp(t, UTC).isoformat()}) is "
+                        f"{et.describe_behind(wm - t)} behind the watermark; allowed lateness is "
+                        f"{self.rules.lateness}. Processed against the correlation state still held: its alerts may "
+                        f"differ from a backtest's"
+                    ),
+                    raw=title[:500],
+                    stage="event-time",
+                )
+            )
+        return t, not (clamped or late), reports
+
+    # -- parts -----------------------------------------------------------------------------------------------
     def extract(self, doc: Document) -> list[Signal]:
         return self.extractor.extract(doc)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Document, Signal
+from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Document, Retraction, Signal
 from watchfloor.schemas.rules import format_duration
 
 from .compiler import CompiledDetection, CompiledRef
@@ -88,7 +88,7 @@ class Explainer:
         exp.detections = self.observe(outs)
         return exp
 
-    def observe(self, outputs: Sequence[Signal | Detection | DeadLetter]) -> list[DetectionCheck]:
+    def observe(self, outputs: Sequence[Signal | Detection | Retraction | DeadLetter]) -> list[DetectionCheck]:
         """Why each detection fired or not on each signal among one engine call's outputs (one document's):
         what `document()` adds to an extraction, for callers that run the engine themselves (a backtest's
         near misses). It keeps its record from what it is shown, so show it every call's outputs, in order."""
@@ -150,9 +150,6 @@ class Explainer:
         if group is None:
             missing = [g for g in det.group_by if g != "source" and g not in sig.captures]
             return out("group", f"{det.id} groups by {', '.join(det.group_by)}; the sentence names no {missing[0]}")
-        if any(sig.name in dl.reason for dl in late):
-            reason = next(dl.reason for dl in late if sig.name in dl.reason)
-            return out("late", reason)
         doc = sig.document_id
         mine = [
             d for d in fired if d.rule == det.id and d.group == group and any(e.event_id == doc for e in d.evidence)
@@ -164,6 +161,10 @@ class Explainer:
         if mine:
             best = max(mine, key=lambda d: SEVERITY_RANK[d.severity])
             return out("fired", "fired", best)
+        # A late document is still correlated, against the state still held: said so when nothing fired.
+        late_here = [dl.reason for dl in late if dl.reason.startswith(f"late: document {doc} ")]
+        if late_here:
+            return out("late", late_here[0])
         check: DetectionCheck = self._why_quiet(det, key, group, t, fitting[0][0], out)
         return check
 

@@ -30,8 +30,10 @@ from watchfloor.schemas.events import (
     Detection,
     Event,
     EventType,
+    Retraction,
     dead_letter_event,
     detection_event,
+    retraction_event,
     signal_event,
     watermark_event,
 )
@@ -200,23 +202,26 @@ class Extract:
             log.exception("extract: extractor failed on %s (%s)", doc.id, origin)
             await self.out.dead_letter(failure_letter("extractor", e, origin, event.value, "extract"), doc.published_at)
             return
-        if sigs and p in dirty and pr.t is not None and doc.published_at.timestamp() <= pr.t:
-            # A late document: its signals must follow the watermark it is late for, as they would with
-            # one watermark per record. (An in-order document's signals are held downstream until a later
-            # watermark anyway: sending this one after them is the same.)
-            await self._send_watermark(p, pr)
-            dirty.discard(p)
+        # Its effective time (a future date clamped to when it was received) and the reports of a clamp or of
+        # lateness for this partition's watermark (the publisher's): the document is processed either way.
+        t, on_time, reports = self.engine.arrival(doc, ev.origin, ev.received_at, pr.t)
+        for report in reports:
+            if isinstance(report, DeadLetter):
+                await self.out.dead_letter(report, doc.published_at)
         names = self.names
+        when = datetime.fromtimestamp(t, UTC)
         for i, sig in enumerate(sigs):
             sev = signal_event(sig)
             # The signal as an output for observers (nothing in the pipeline reads it back) ...
             await self.out.send(names.signals, doc.id.encode(), encode_event(sev), p)
-            # ... and routed: one record per (detection, group), keyed by the group.
+            # ... and routed: one record per (detection, group), keyed by the group, at its effective time.
             for j, (_det_id, gkey) in enumerate(self.engine.correlator.routes(sig)):
-                routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
+                routed = Event(id=sev.id, type=sev.type, time=when, key=gkey, payload=sev.payload)
                 hdr = origin_header(p, offset, i, j)
                 await self.out.send(names.correlate, gkey.encode(), encode_event(routed), None, hdr)
-        if self._advance(doc.published_at.timestamp(), pr):
+        # A document with an origin moves no watermark itself: the publisher's records carry the per-origin
+        # watermark. One without (a producer that writes none) is its partition's in-order clock, as before.
+        if ev.origin is None and on_time and self._advance(t, pr):
             dirty.add(p)
 
     @staticmethod
@@ -292,10 +297,9 @@ class Correlate:
         self.batch_within = batch_within
 
     def _state(self, raw: bytes | None) -> dict[str, Any]:
-        st: dict[str, Any] = orjson.loads(raw) if raw else self.pc.new_state()
-        return st
+        return self.pc.restore(orjson.loads(raw)) if raw else self.pc.new_state()
 
-    def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | DeadLetter]:
+    def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
             return self.pc.on_watermark(st, ev, part)
         return self.pc.on_signal(st, ev, origin)
@@ -342,9 +346,11 @@ class Correlate:
                     continue
                 applied[part].append((ev, part, headers))
                 for o in outputs:
-                    if isinstance(o, Detection):
-                        dev = detection_event(o)
-                        log.debug("correlate: detection %s %s %s", o.id, o.rule, o.group)
+                    if isinstance(o, Detection | Retraction):
+                        # Revisions and retractions go the same way as detections: to the one notify partition,
+                        # in the order raised, so the store's log (and the alerts that stand) follow them.
+                        dev = detection_event(o) if isinstance(o, Detection) else retraction_event(o)
+                        log.debug("correlate: %s %s %s", dev.type, dev.id, o.group)
                         pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
                     else:
                         pending.append(await self.out.dead_letter(o, at))
@@ -357,7 +363,7 @@ class Correlate:
                     with as_current_event(last[part]):
                         self.table[str(part).encode()] = new_raw
                 if log.isEnabledFor(logging.DEBUG):
-                    log.debug("correlate [%d] low=%s src=%s buffered=%d", part, st["low"], st["src"], len(st["buf"]))
+                    log.debug("correlate [%d] low=%s src=%s", part, st["low"], st["src"])
 
 
 class Notify:
@@ -380,7 +386,7 @@ class Notify:
             for raw in (e.value for e in batch):
                 try:
                     ev = decode_event(raw)
-                    if ev.type != EventType.DETECTION.value:
+                    if ev.type not in (EventType.DETECTION.value, EventType.RETRACTION.value):
                         raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
                     events.append(ev)
                 except Rejected as r:

@@ -1,18 +1,20 @@
 """The correlate step of one correlate partition, pure: (state, signal or watermark record) -> detections.
 
-Event-time order. Documents are spread over partitions by id, so two signals for one group can reach the
-correlate partition in either order; the correlator's results (throttling, evidence choice) depend on
-order. Each correlate partition therefore buffers signals and applies them in event-time order
-(published_at, document id, signal name, sentence) once the low watermark -- the minimum over upstream
-partitions of the newest time each has seen -- has reached them.
+Signals are applied on arrival. Documents are spread over partitions by id, so two signals for one group can
+reach the correlate partition in either order; the correlator's result does not depend on it (it keeps each
+group's observations in canonical order and revises what a late one changes: engine/correlate.py), so no
+signal waits for a watermark and no first alert is delayed by one.
+
+The low watermark -- the minimum over upstream partitions of the newest watermark record each has sent (the
+publisher's, which follows the per-origin rule of engine/eventtime.py) -- only closes absence windows and
+lets the correlator drop state no on-time signal can affect. A signal is never late here for being behind
+another partition: the extract agent reports documents that are late for the publisher's watermark.
 
 State layout (one JSON value per correlate partition, kept by the worker in a Faust table): the
-correlator's state is more than its groups. Its event-time watermark (used for the lateness check and for
-closing windows, which is how absences fire and old groups are dropped) belongs to the stream, not to a
-group; and the buffer and the per-source watermarks are per partition too. Keeping them in one value makes
-every update of a partition one atomic changelog record (state, buffer, watermarks and dedup set always
-agree after recovery). The cost is write amplification, kept small because groups whose windows closed are
-dropped.
+correlator's state is more than its groups: its watermark belongs to the stream, not to a group, and the
+per-source watermarks and dedup sets are per partition too. Keeping them in one value makes every update of
+a partition one atomic changelog record (state, watermarks and dedup set always agree after recovery). The
+cost is write amplification, kept small because state older than the allowed lateness is dropped.
 
 No Kafka and no Faust here (an import-linter contract keeps it so): the unit tests drive it with every
 arrival order (tests/unit/test_partition_correlator.py).
@@ -22,10 +24,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from watchfloor.schemas.events import DeadLetter, Detection, Event, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
 from ..engine import Engine
 from .codec import decode_signal
@@ -40,21 +41,22 @@ def detection_of_group_key(group_key: str) -> str:
 class PartitionCorrelator:
     """The correlate step for one partition, as a pure function of (state, record) -> outputs.
 
-    State (plain JSON, the Faust table value): {"cs": correlator state, "buf": buffered signals,
-    "src": {upstream partition: [watermark, idle]}, "low": low watermark, "seen": {upstream partition:
-    origin of the newest record taken}, "done": {signal id|detection id: t}}.
+    State (plain JSON, the Faust table value): {"cs": correlator state, "src": {upstream partition:
+    [watermark, idle]}, "low": low watermark, "seen": {upstream partition: origin of the newest record
+    taken}, "done": {signal id|detection id: t}}.
 
     Duplicates are dropped twice over. Records re-sent by an upstream agent that crashed or lost its
     partition (at least once) repeat an upstream partition's sequence from an earlier point; their origin
     (documents partition, offset, signal index, route index: the ``wf-origin`` header) is then not after
     ``seen`` for that partition, which is exact and costs one entry per upstream partition. A document
     published twice has new offsets: its signals are caught by ``done`` (applied signal ids, kept for the
-    allowed lateness plus a day; an older repeat is reported as a late signal, which it is).
+    allowed lateness plus a day; an older repeat finds its observation still held, or, past that, counts again
+    as the late report it is: its detection has the id it had, which the store already holds).
 
     Idleness is a lease. An upstream partition marked idle keeps counting as idle only while its idle
     markers keep coming (the owner re-sends them as heartbeats); `lease` seconds after the last one it holds
-    the watermark back again. So a partition whose worker died is waited for (its documents are applied in
-    order once a new owner catches up) instead of being skipped for good. Lease times live in this object's
+    the watermark back again. So a partition whose worker died is waited for (absences do not close and no
+    state is dropped until a new owner catches up) instead of being skipped for good. Lease times live in this object's
     memory, not in the state: a restarted worker trusts no idle marker until it has seen a fresh one.
     `lease=None` (the default, for tests) never expires them."""
 
@@ -76,12 +78,21 @@ class PartitionCorrelator:
 
     @staticmethod
     def new_state() -> dict[str, Any]:
-        return {"cs": Engine.initial_state(), "buf": [], "src": {}, "low": None, "seen": {}, "done": {}}
+        return {"cs": Engine.initial_state(), "src": {}, "low": None, "seen": {}, "done": {}}
+
+    def restore(self, st: dict[str, Any]) -> dict[str, Any]:
+        """A state read from the table, brought up to this version: the correlator's state (Correlator.restore),
+        and signals an older worker buffered until the watermark passed them, applied now."""
+        st["cs"] = self.engine.restore(st["cs"])
+        for item in sorted(st.pop("buf", ()), key=lambda b: (b[0], b[1], b[2], b[3], b[4])):
+            self._apply(st, item)
+        return st
 
     def on_signal(
         self, st: dict[str, Any], ev: Event, origin: Sequence[int] | None = None
-    ) -> list[Detection | DeadLetter]:
-        """A signal routed to (detection, group) `ev.key`; `origin` = (documents partition, offset, ...)."""
+    ) -> list[Detection | Retraction | DeadLetter]:
+        """A signal routed to (detection, group) `ev.key`, observed at the envelope's time (its effective
+        time: the extract agent clamps future dates); `origin` = (documents partition, offset, ...)."""
         sig = decode_signal(ev)
         if origin is not None and len(origin) >= 2:
             src, pos = str(origin[0]), [int(x) for x in origin[1:]]
@@ -91,16 +102,13 @@ class PartitionCorrelator:
             st["seen"][src] = pos
         det_id = detection_of_group_key(ev.key or "")
         key = f"{sig.id}|{det_id}"
-        if key in st["done"] or any(b[6] == key for b in st["buf"]):
-            return []  # a re-sent signal (at-least-once upstream): already applied or waiting
-        t = sig.published_at.timestamp()
-        item = [t, sig.document_id, sig.name, sig.sentence_index, det_id, ev.payload, key]
-        if st["low"] is not None and t <= st["low"]:
-            return self._apply(st, item)
-        st["buf"].append(item)
-        return []
+        if key in st["done"]:
+            return []  # a re-sent signal (at-least-once upstream): already applied
+        return self._apply(st, [ev.time.timestamp(), sig.document_id, sig.name, sig.sentence_index, det_id, sig, key])
 
-    def on_watermark(self, st: dict[str, Any], ev: Event, partition: int = 0) -> list[Detection | DeadLetter]:
+    def on_watermark(
+        self, st: dict[str, Any], ev: Event, partition: int = 0
+    ) -> list[Detection | Retraction | DeadLetter]:
         """A watermark from upstream partition ev.payload["partition"], received on `partition`."""
         p = str(int(ev.payload["partition"]))
         t = ev.payload.get("time")
@@ -138,25 +146,20 @@ class PartitionCorrelator:
             return low
         return cand if low is None else max(low, cand)
 
-    def advance(self, st: dict[str, Any], partition: int = 0) -> list[Detection | DeadLetter]:
-        out: list[Detection | DeadLetter] = []
+    def advance(self, st: dict[str, Any], partition: int = 0) -> list[Detection | Retraction | DeadLetter]:
         low = self.low_watermark(st, partition)
         if low is None:
-            return out
+            return []
         st["low"] = low
-        ready = [b for b in st["buf"] if b[0] <= low]
-        if ready:
-            st["buf"] = [b for b in st["buf"] if b[0] > low]
-            for item in sorted(ready, key=lambda b: (b[0], b[1], b[2], b[3], b[4])):
-                out.extend(self._apply(st, item))
-        out.extend(self.correlator.note_time(st["cs"], datetime.fromtimestamp(low, UTC)))
+        out: list[Detection | Retraction | DeadLetter] = list(self.correlator.advance_to(st["cs"], low))
         horizon = low - self.lateness - DONE_MARGIN_S
         if any(v < horizon for v in st["done"].values()):
             st["done"] = {k: v for k, v in st["done"].items() if v >= horizon}
         return out
 
-    def _apply(self, st: dict[str, Any], item: list[Any]) -> list[Detection | DeadLetter]:
-        t, _doc, _name, _idx, det_id, payload, key = item
-        sig = Signal.model_validate(payload)
+    def _apply(self, st: dict[str, Any], item: list[Any]) -> list[Detection | Retraction | DeadLetter]:
+        t, _doc, _name, _idx, det_id, sig, key = item
+        if not isinstance(sig, Signal):
+            sig = Signal.model_validate(sig)
         st["done"][key] = t
-        return list(self.correlator.on_signal(st["cs"], sig, only=det_id))
+        return list(self.correlator.on_signal(st["cs"], sig, only=det_id, at=t))

@@ -9,10 +9,13 @@ never lost. Downstream deduplicates by event id.
 Document records carry their event time (``published_at``) as the Kafka timestamp, so a backtest can seek
 by time with ``offsets_for_times`` (``reader.replay_from_kafka``); that is why the documents topic has no
 time-based retention. After the documents of a publish, the publisher appends a watermark record (an
-envelope of type ``watermark``, payload ``{"partition": p, "time": newest published_at of the batch,
-"idle": false}``) to EVERY documents partition. Workers take it as "this partition has seen that time":
-partitions that got no documents move on too, so the correlate step can apply signals in event-time order
-without timers (see ``partition``). Readers of the documents topic skip these records.
+envelope of type ``watermark``, payload ``{"partition": p, "time": W, "idle": false}``) to EVERY documents
+partition. W is the watermark the caller passed as a ``watermark`` event among the events (the relay's:
+per origin, engine/eventtime.py), else the newest published_at of the batch's documents without an origin
+(a stream that is its own clock); documents with an origin never move it by themselves. Workers take it as
+"this partition has seen that time": partitions that got no documents move on too, so correlate partitions
+close absence windows and drop old state without timers (see ``partition``). Readers of the documents topic
+skip these records.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import StoredEvent
 from .clients import Availability, client_config, unreachable_errors
-from .codec import Rejected, decode_event, encode_event, record_timestamp_ms
+from .codec import WATERMARK, Rejected, decode_event, encode_event, record_timestamp_ms
 from .spool import Spool
 from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, route_event
 
@@ -177,19 +180,27 @@ class KafkaPublisher:
         producer = self._producer
         futures = []
         now_ms = int(time.time() * 1000)  # no record is stamped later than this (see record_timestamp_ms)
+        given: float | None = None  # a watermark the caller worked out (the relay: per origin)
+        newest: float | None = None  # else: the newest document without an origin (an in-order stream)
         for ev in events:
+            if ev.type == WATERMARK:
+                given = ev.payload.get("time")
+                continue
+            if ev.type in DOCUMENT_TYPES and ev.origin is None:
+                t = ev.time.timestamp()
+                newest = t if newest is None or t > newest else newest
             topic, key = route_event(ev, self.topics)
             futures.append(
                 producer.send(
                     topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=record_timestamp_ms(ev, now_ms)
                 )
             )
-        newest = max((ev.time for ev in events if ev.type in DOCUMENT_TYPES), default=None)
-        if self.watermarks and newest is not None:
+        mark_time = given if given is not None else newest
+        if self.watermarks and mark_time is not None:
             # Behind this batch's documents in every partition (one producer keeps per-partition order).
             partitions = producer.partitions_for(self.topics.documents) or ()
             for p in sorted(partitions):
-                mark = watermark_event(p, newest.timestamp(), idle=False)
+                mark = watermark_event(p, mark_time, idle=False)
                 futures.append(
                     producer.send(
                         self.topics.documents,

@@ -83,8 +83,8 @@ def route_event(event: Event, topics: TopicNames) -> tuple[str, str]:
         return topics.documents, ""
     if event.type == EventType.SIGNAL.value:
         return topics.signals, str(event.payload.get("document_id") or event.id)
-    if event.type == EventType.DETECTION.value:
-        return topics.detections, event.id
+    if event.type in (EventType.DETECTION.value, EventType.RETRACTION.value):
+        return topics.detections, event.id  # one partition: in the order raised
     if event.type == EventType.DEAD_LETTER.value:
         return topics.dead_letters, event.id
     raise ValueError(f"no Kafka topic for events of type {event.type!r}")

@@ -31,6 +31,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from watchfloor.schemas.events import Detection, Document, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames as Topics
+from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
@@ -45,6 +46,7 @@ pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeo
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
+ALERT_EVENTS = {"detection", "detection.retracted"}
 RULES = ["builtin:dprk_russia"]
 SETTLE = 3.0  # seconds to keep watching for anything extra (a duplicate, a detection too many)
 SESSION_TIMEOUT = 6.0  # the broker's minimum: a killed worker's partitions move after this long
@@ -76,17 +78,53 @@ def key(d: Detection) -> tuple[Any, ...]:
 
 
 def embedded_detections(docs: list[Document]) -> list[Detection]:
+    """The alerts that stand after the embedded runner took `docs` (detections minus revised/retracted)."""
     store = MemoryStore()
     store.append([document_event(d) for d in docs])
-    return EmbeddedRunner(store, engine()).run_once().detections
+    EmbeddedRunner(store, engine()).run_once()
+    return list(current_alerts(se.event for se in store.read(limit=100_000)).values())
 
 
 def stored_detections(store_url: str) -> list[Detection]:
+    """The alerts that stand in a store: its detections minus those a later revision or retraction withdrew.
+    (Correlate partitions apply signals on arrival: a signal that arrives before an earlier one of its group
+    raises a detection that the earlier one then revises.)"""
     store = open_store(store_url)
     try:
-        return [Detection.model_validate(s.event.payload) for s in store.read(0, types={"detection"}, limit=10_000)]
+        return list(current_alerts(s.event for s in store.read(0, types=ALERT_EVENTS, limit=10_000)).values())
     finally:
         store.close()
+
+
+def raised_events(store_url: str) -> set[str]:
+    """The ids of every detection and retraction event in a store: each is one delivery (a new alert, or a
+    reply in its thread: a follow-up, a revision, a withdrawal)."""
+    store = open_store(store_url)
+    try:
+        return {s.event.id for s in store.read(0, types=ALERT_EVENTS, limit=10_000)}
+    finally:
+        store.close()
+
+
+def posted_ids(slack_server: Any) -> list[str]:
+    return [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
+
+
+def all_posted(slack_server: Any, store_url: str, standing: set[str]) -> bool:
+    """Every alert in `standing` stands in the store, and everything raised so far has been posted."""
+    stored = {d.id for d in stored_detections(store_url)}
+    return standing <= stored and raised_events(store_url) <= set(posted_ids(slack_server))
+
+
+def check_posts(slack_server: Any, expected: list[Detection], store_url: str) -> None:
+    """One Slack message per thing raised (an alert, or a reply in its thread when a late report revised or
+    withdrew it): none twice, none missing, none for anything not raised; the alerts that stand are the
+    embedded ones."""
+    alert_ids = posted_ids(slack_server)
+    dupes = {a: n for a, n in Counter(alert_ids).items() if n > 1}
+    assert not dupes, f"Slack messages sent twice: {dupes}"
+    assert set(alert_ids) == raised_events(store_url)
+    assert sorted(map(key, stored_detections(store_url))) == sorted(map(key, expected))
 
 
 @dataclass
@@ -320,7 +358,8 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster) -> None:
     assert result.sent == len(docs) and result.spooled == 0
 
     cluster.wait(
-        f"{len(expected)} detections in the store", lambda: len(stored_detections(cluster.store_url)) >= len(expected)
+        f"the {len(expected)} embedded alerts in the store",
+        lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
     )
     took = time.monotonic() - started
     time.sleep(SETTLE)  # nothing more may arrive
@@ -343,14 +382,15 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
     docs = load_docs()
     expected = embedded_detections(docs)
     first, second, third = docs[:8], docs[8:16], docs[16:]
-    n_first = len(embedded_detections(first))
-    assert 0 < n_first < len(expected)
+    before = {d.id for d in embedded_detections(first)}
+    new_in_second = {d.id for d in embedded_detections(first + second)} - before
+    assert before and new_in_second and len(before) < len(expected)
 
     worker = cluster.worker("w1", slack=slack_server).start()
     pub = KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl")
     try:
         pub.publish([document_event(d) for d in first])
-        cluster.wait(f"{n_first} Slack messages", lambda: len(slack_server.messages) >= n_first)
+        cluster.wait(f"{len(before)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, before))
 
         # Batch 2: Slack answers the first post with a 503, so the dispatcher is sitting in its retry backoff
         # (2 s, nothing in flight) with the delivery 'pending' in the ledger when the worker is SIGKILLed.
@@ -364,28 +404,26 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
         time.sleep(0.3)
         worker.kill()
         killed_at = time.monotonic()
-        sent_before_restart = len(slack_server.messages)
+        sent_before_restart = set(posted_ids(slack_server))
 
         pub.publish([document_event(d) for d in third])  # arrives while no worker runs
         worker.start()
-        cluster.wait(f"{len(expected)} Slack messages", lambda: len(slack_server.messages) >= len(expected))
+        every = {d.id for d in expected}
+        cluster.wait(f"{len(expected)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, every))
         recovered = time.monotonic() - killed_at
         time.sleep(SETTLE)  # duplicates, if any, would arrive now
     finally:
         pub.close()
 
-    assert sent_before_restart == n_first  # the kill happened mid-stream, before batch 2 was delivered
+    assert not new_in_second <= sent_before_restart  # the kill happened mid-stream, before batch 2 was delivered
     got = stored_detections(cluster.store_url)
     assert sorted(map(key, got)) == sorted(map(key, expected)), "a detection is missing or differs"
+    check_posts(slack_server, expected, cluster.store_url)
 
-    alert_ids = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
-    dupes = {a: n for a, n in Counter(alert_ids).items() if n > 1}
-    assert not dupes, f"Slack messages sent twice: {dupes}"
-    assert sorted(alert_ids) == sorted(d.id for d in expected)
-
+    raised = raised_events(cluster.store_url)
     store = open_store(cluster.store_url)
     try:
-        assert all(store.delivery_status(d.id, "slack") == "sent" for d in expected)
+        assert all(store.delivery_status(e, "slack") == "sent" for e in raised)
     finally:
         store.close()
     print(f"crash/restart: all {len(expected)} alerts delivered once; {recovered:.1f}s from SIGKILL to the last one")

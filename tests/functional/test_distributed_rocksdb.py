@@ -54,14 +54,17 @@ def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path
     worker = cluster.worker("rocks", extra=["--table-store", "rocksdb://", "--datadir", str(datadir)]).start()
     with KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl") as pub:
         pub.publish([document_event(d) for d in first])
-        cluster.wait(f"{n_first} detections", lambda: len(stored_detections(cluster.store_url)) >= n_first)
+        cluster.wait(f"{n_first} alerts", lambda: len(stored_detections(cluster.store_url)) >= n_first)
         time.sleep(1.0)  # let the last batch's state write reach the table (it follows the detections)
         worker.kill()
         assert list(datadir.rglob("CURRENT")), f"no RocksDB database under {datadir}"
 
         pub.publish([document_event(d) for d in rest])  # arrives while the worker is down
         worker.start()
-        cluster.wait(f"{len(expected)} detections", lambda: len(stored_detections(cluster.store_url)) >= len(expected))
+        cluster.wait(
+            f"the {len(expected)} embedded alerts",
+            lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
+        )
     time.sleep(SETTLE)
 
     got = stored_detections(cluster.store_url)

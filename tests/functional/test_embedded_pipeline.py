@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from watchfloor.backtest import documents_from_store
+from watchfloor.backtest import log_from_store
 from watchfloor.schemas.config import AppConfig, JsonlSource, SlackChannel, Subscription
 from watchfloor.schemas.events import Detection, Event, EventType
 from watchfloor.stream_processors.ports import Checkpoint
@@ -134,6 +134,6 @@ def test_replay_equals_live(tmp_path: Path, slack_server: Any) -> None:
     p.poller.poll_once()
     p.runner.run_once()
     live = [(d.id, d.rule, d.group, [e.event_id for e in d.evidence]) for d in detections(p.store)]
-    replayed = replay(documents_from_store(p.store), p.engine, order="log").detections
+    replayed = replay(log_from_store(p.store), p.engine, order="log").detections
     p.close()
     assert live == [(d.id, d.rule, d.group, [e.event_id for e in d.evidence]) for d in replayed]

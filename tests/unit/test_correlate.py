@@ -121,12 +121,15 @@ def test_regex_condition_uses_re2() -> None:
     assert "strike-escalation" in t.rules_fired()
 
 
-def test_late_signal_goes_to_dead_letter_not_correlation() -> None:
+def test_a_report_beyond_the_lateness_is_processed_and_reported() -> None:
+    """Beyond the allowed lateness an item is still correlated (against the state still held) and reported,
+    never dropped."""
     t = timeline()
     t.feed(doc("Weather news.", at=10))
-    t.feed(doc("Alphaland closed the border.", at=5))  # 5h behind, lateness 1h
-    assert "closure" not in t.rules_fired()
-    assert len(t.late) == 1 and "late signal" in t.late[0].reason
+    t.feed(doc("Alphaland closed the border.", at=5, doc_id="late-1"))  # 5h behind, lateness 1h
+    assert "closure" in t.rules_fired()
+    [report] = t.late
+    assert report.stage == "event-time" and report.reason.startswith("late: document late-1")
 
 
 def test_detection_ids_are_deterministic_and_state_is_json() -> None:

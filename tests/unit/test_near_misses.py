@@ -114,7 +114,9 @@ def test_every_reason(tmp_path: Path) -> None:
         doc("Dock workers went on strike.", at=11, doc_id="strike-1"),
         doc("The strike continues, the same wire reports.", at=12, doc_id="strike-2"),
         doc("An embargo was announced.", at=13, doc_id="embargo"),
-        doc("Betastan closed the border.", at=9, doc_id="late"),  # 4 h behind the newest: late
+        # 4 h behind the newest: late. Still correlated (against what is held); it raises nothing (one protest
+        # is not a count), and the reason given is its lateness.
+        doc("Protests in the capital again.", at=9, doc_id="late"),
     ]
     got = run(tmp_path, docs)
     kinds = {k: [(r[0], r[1]) for r in v] for k, v in got.items()}
@@ -129,7 +131,7 @@ def test_every_reason(tmp_path: Path) -> None:
         "shut:shutdown": [("absence", "airport-still-shut")],
         "reopened:reopening": [("absence", "airport-still-shut")],
         "strike-2:strike": [("corroboration", "strike")],
-        "late:closure": [("late", "closure")],
+        "late:protest": [("late", "protests")],
         "embargo:embargo": [("unused", None)],
     }
     assert "closed:closure" not in got and "strike-1:strike" not in got  # cited by alerts
@@ -142,7 +144,7 @@ def test_every_reason(tmp_path: Path) -> None:
     assert detail["ceasefire:ceasefire"] == "waiting for withdrawal within 1d"
     assert detail["reopened:reopening"] == "answers shutdown: an open absence is closed"
     assert "corroboration: 1 of 2 distinct sources within 6h" in detail["strike-2:strike"]
-    assert detail["late:closure"].startswith("late signal 'closure'")
+    assert detail["late:protest"].startswith("late: document late ")
     assert {k for v in got.values() for k, _d, _t in v} <= set(REASON_KINDS)
 
 

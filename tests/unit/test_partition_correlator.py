@@ -4,8 +4,8 @@ arrival order.
 Kafka keeps order per partition only. This simulates the topology (documents spread over 3 partitions by id,
 signals re-keyed by group onto 3 correlate partitions, watermarks broadcast) and delivers each correlate
 partition's input in random interleavings of its upstream partitions, with re-sent (duplicate) records and a
-JSON round trip of the state after every record (as the Faust table does). The detections must always equal
-the embedded runner's.
+JSON round trip of the state after every record (as the Faust table does). Signals are applied on arrival;
+the alerts that stand (detections minus those revised or retracted) must always equal the embedded runner's.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from watchfloor.schemas.events import (
     Detection,
     Document,
     Event,
-    Signal,
+    Retraction,
     document_event,
     signal_event,
     watermark_event,
 )
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka.codec import WATERMARK
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
@@ -39,6 +40,7 @@ from watchfloor.stream_processors.stores.memory import MemoryStore
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "distributed" / "dprk_russia.jsonl"
 N = 3
+ABSENCES = {d.id for d in load_rules(["builtin:dprk_russia"])[1].detections if d.kind == "absence"}
 
 
 def key(d: Detection) -> tuple[Any, ...]:
@@ -105,33 +107,38 @@ def interleavings(queues: dict[int, list[Record]], rng: random.Random, dup_rate:
 
 
 def run_distributed(
-    seed: int, dup_rate: float = 0.2, documents: list[Document] | None = None
+    seed: int, dup_rate: float = 0.2, documents: list[Document] | None = None, watermarks: bool = True
 ) -> tuple[list[Detection], list[DeadLetter]]:
+    """The alerts that stand after every correlate partition took all its input, and the dead letters."""
     eng = engine()
     rng = random.Random(seed)
     pc = PartitionCorrelator(eng, N)
-    detections: list[Detection] = []
+    standing: list[Detection] = []
     dead: list[DeadLetter] = []
-    for c, per_source in upstream_queues(eng, documents or docs()).items():
+    for per_source in upstream_queues(eng, documents or docs()).values():
         raw = orjson.dumps(pc.new_state())
+        history: list[Detection | Retraction] = []
         for ev, origin in interleavings(per_source, rng, dup_rate):
-            st: dict[str, Any] = orjson.loads(raw)  # the table holds bytes: every record starts from them
+            if ev.type == WATERMARK and not watermarks:
+                continue
+            st: dict[str, Any] = pc.restore(orjson.loads(raw))  # the table holds bytes: every record starts from them
             outs = pc.on_watermark(st, ev) if ev.type == WATERMARK else pc.on_signal(st, ev, origin)
             raw = orjson.dumps(st)
-            detections += [o for o in outs if isinstance(o, Detection)]
+            history += [o for o in outs if isinstance(o, Detection | Retraction)]
             dead += [o for o in outs if isinstance(o, DeadLetter)]
-        assert orjson.loads(raw)["buf"] == [], f"partition {c} kept signals after every source went idle"
-    return detections, dead
+        standing += current_alerts(history).values()
+    return standing, dead
 
 
 def embedded() -> list[Detection]:
     store = MemoryStore()
     store.append([document_event(d) for d in docs()])
-    return EmbeddedRunner(store, engine()).run_once().detections
+    EmbeddedRunner(store, engine()).run_once()
+    return list(current_alerts(se.event for se in store.read(limit=100_000)).values())
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_any_arrival_order_gives_the_embedded_detections(seed: int) -> None:
+def test_any_arrival_order_gives_the_embedded_alerts(seed: int) -> None:
     got, dead = run_distributed(seed)
     assert dead == []
     assert sorted(map(key, got)) == sorted(map(key, embedded()))
@@ -147,32 +154,22 @@ def test_a_document_published_twice_counts_once() -> None:
     assert sorted(map(key, got)) == sorted(map(key, embedded()))
 
 
-def test_a_repeat_older_than_the_lateness_is_reported_late() -> None:
-    """Beyond allowed lateness + a day the applied-id set has forgotten it: it is late input, said so."""
+def test_a_repeat_older_than_the_lateness_changes_no_alert() -> None:
+    """Beyond allowed lateness + a day the applied-id set has forgotten it: applied again, it raises the
+    detection it raised the first time (same id: the store keeps one), and no alert changes."""
     d = docs()
     got, dead = run_distributed(3, dup_rate=0.0, documents=[*d, d[1]])
+    assert dead == []
     assert sorted(map(key, got)) == sorted(map(key, embedded()))
-    assert [x.origin for x in dead] == ["document:dist-002"]
-    assert dead[0].reason.startswith("late signal 'treaty_signing'")
 
 
-def test_without_buffering_order_would_matter() -> None:
-    """Why the watermark buffer exists: applying signals in arrival order changes the detections."""
-    eng = engine()
-    queues = upstream_queues(eng, docs())
-    differs = 0
-    for seed in range(12):
-        rng = random.Random(seed)
-        got: list[Detection] = []
-        for per_source in queues.values():
-            state = eng.initial_state()
-            for ev, _origin in interleavings(per_source, rng, 0.0):
-                if ev.type != WATERMARK:
-                    sig = Signal.model_validate(ev.payload)
-                    outs = eng.correlator.on_signal(state, sig, only=(ev.key or "").split("\x1f")[0])
-                    got += [o for o in outs if isinstance(o, Detection)]
-        differs += sorted(map(key, got)) != sorted(map(key, embedded()))
-    assert differs > 0
+def test_no_signal_waits_for_a_watermark() -> None:
+    """Applied on arrival: without a single watermark record every alert is raised (absences aside, which
+    close only when event time passes their window), in any interleaving."""
+    expected = sorted(map(key, (d for d in embedded() if d.rule not in ABSENCES)))
+    for seed in range(4):
+        got, _dead = run_distributed(seed, dup_rate=0.0, watermarks=False)
+        assert sorted(map(key, got)) == expected
 
 
 def test_low_watermark_waits_for_every_source_then_skips_idle_ones() -> None:

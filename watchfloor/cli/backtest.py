@@ -28,7 +28,7 @@ from rich.progress import (
 )
 
 from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
-from ._common import app, err, fail, out
+from ._common import ConfigOpt, app, app_config, err, fail, out
 
 Advance = Any  # a _Bar: called with n, or told its total
 
@@ -109,8 +109,21 @@ def backtest(
         typer.Option("--fail-on-removed-true-positive", help="Exit 1 if a positive the baseline caught is missed."),
     ] = False,
     order: Annotated[
-        Order, typer.Option(help="event-time (published_at, then id), log (input order) or random (--seed).")
+        Order,
+        typer.Option(
+            help="event-time (published_at, then id), log (input order; with --from-store exactly what the live run "
+            "raised, revisions included) or random (--seed)."
+        ),
     ] = Order.event_time,
+    received_at: Annotated[
+        str | None,
+        typer.Option(
+            "--received-at",
+            help="When event files count as received (ISO; default: now, as `watchfloor ingest` would stamp them): "
+            "a document dated more than the skew after it is processed at that time.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of --order random.")] = 0,
     sort_run: Annotated[
         int, typer.Option("--sort-run", min=1, help="Inputs held in memory while ordering; the rest spill to disk.")
@@ -158,6 +171,11 @@ def backtest(
     engines = [rule_sets.current] + ([rule_sets.baseline] if rule_sets.baseline is not None else [])
     tap = truth.tap() if truth is not None else None
     report = ReadReport()
+    from ..wiring import engine_for
+
+    cfg = app_config(config) if config else None
+    run_engines = [engine_for(rs, cfg) for rs in engines]  # the config's event-time settings (skew, idleness)
+    received = _received_at(received_at)
     stream, reading_bar = _inputs(
         events,
         from_store,
@@ -168,6 +186,8 @@ def backtest(
         report,
         combined_gate(engines, tap.gate_words if tap else ()),
         tap,
+        order.value,
+        run_engines[0].skew,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -178,11 +198,28 @@ def backtest(
         with reading_bar as advance:
             ordered.feed(stream(advance))
             if ordered.streams_while_reading:  # log order, one replay: it pulls the reading along
-                results.append(run_backtest(ordered, engines[0], order="log", on_outputs=collectors[0].on_outputs))
+                results.append(
+                    run_backtest(
+                        ordered,
+                        engines[0],
+                        order="log",
+                        on_outputs=collectors[0].on_outputs,
+                        received_at=received,
+                        engine=run_engines[0],
+                    )
+                )
         for k, rs in enumerate(engines[len(results) :], start=len(results)):
             with _bar("records", "replaying the baseline" if k else "replaying", ordered.count) as step:
                 results.append(
-                    run_backtest(ordered, rs, order="log", on_documents=step, on_outputs=collectors[k].on_outputs)
+                    run_backtest(
+                        ordered,
+                        rs,
+                        order="log",
+                        on_documents=step,
+                        on_outputs=collectors[k].on_outputs,
+                        received_at=received,
+                        engine=run_engines[k],
+                    )
                 )
         sort_stats = ordered.stats()
     finally:
@@ -216,9 +253,11 @@ def backtest(
         sort=sort_stats,
         order=order.value,
     )
-    print_alerts(results[0].detections)
+    print_alerts(results[0].detections)  # the alerts that stand
+    changes = results[0].revisions + len(results[0].retractions)
     out.print(
-        f"{results[0].documents} documents, {results[0].signals} signals, {len(results[0].detections)} alerts",
+        f"{results[0].documents} documents, {results[0].signals} signals, {len(results[0].detections)} alerts"
+        + (f" ({changes} revisions and retractions on the way: see raised in --json)" if changes else ""),
         highlight=False,
     )
     if run.scores is not None and run.scores.per_rule:
@@ -265,23 +304,34 @@ def _inputs(
     report: Any,
     gate: Any,
     tap: Any,
+    order: str,
+    skew: float,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
-    from ..backtest import batched, documents_from_store, input_bytes, iter_event_blocks
+    from ..backtest import batched, input_bytes, iter_event_blocks, log_from_store
 
     if from_store:
-        from watchfloor.schemas.events import DOCUMENT_TYPES
+        from watchfloor.schemas.events import DOCUMENT_TYPES, Document
+        from watchfloor.stream_processors.replay import received
+        from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES
         from watchfloor.wiring import open_store  # the one store opener
 
         st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
-        total = st.count(types=DOCUMENT_TYPES)
+        total = st.count(types=ENGINE_INPUT_TYPES)
 
         def from_log(advance: Advance) -> Iterator[Any]:
+            # The log as the live runner read it: documents with their origin and receive time, and the
+            # CaughtUp marks (in log order they replay exactly what the live run raised); in any other order
+            # each document goes with when it was received, sorted at its effective time.
             try:
-                for block in batched(documents_from_store(st, on_records=advance), 5000):
+                for block in batched(log_from_store(st), 5000):
+                    advance(len(block))
                     if tap is not None:
-                        for doc in block:
-                            tap(doc)
+                        for ev in block:
+                            if ev.type in DOCUMENT_TYPES:
+                                tap(Document.model_validate(ev.payload))
+                    if order != "log":
+                        block = [received(ev, skew) for ev in block if ev.type in DOCUMENT_TYPES]
                     yield block
             finally:
                 st.close()
@@ -295,6 +345,21 @@ def _inputs(
         return iter_event_blocks(events, report=report, kind=source_kind, gate=gate, on_bytes=advance, tap=tap)
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
+
+
+def _received_at(given: str | None) -> Any:
+    """--received-at, or now: a file backtest treats its input as received when it runs (one clock read
+    here, never in the engine), exactly as `watchfloor ingest FILE` followed by `watchfloor run` would."""
+    from datetime import UTC, datetime
+
+    from watchfloor.schemas.inputs import InputError, parse_timestamp
+
+    if given is None:
+        return datetime.now(UTC)
+    try:
+        return parse_timestamp(given, "received-at")
+    except InputError as e:
+        raise fail(f"--received-at: {e.message}") from None
 
 
 def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Callable[[Advance], Iterator[Any]]:

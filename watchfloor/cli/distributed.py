@@ -124,7 +124,7 @@ def worker(
     )
     try:
         check_table_store(settings.table_store)
-        engine = build_engine(rules or list(cfg.rules))
+        engine = build_engine(rules or list(cfg.rules), cfg)
         sink = detection_sink(cfg, store or cfg.store, dispatch=dispatch)
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None

@@ -1,0 +1,136 @@
+"""Pattern evaluation over a group's observations in canonical order: what fires at one point, given only the
+observations before it (the prefix), so the answer never depends on what arrived later.
+
+An observation ("item") is a JSON list: [effective time, document id, sentence index, signal name, ref index,
+source, evidence, duplicate]. Items are kept sorted by their first five fields (the canonical key). A
+duplicate is a second sentence of one document matching the same ref: it is a point where the detection is
+evaluated, but not a second observation (it never counts twice, nor becomes evidence in place of the first).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from operator import itemgetter
+from typing import Any
+
+T, DOC, SIDX, NAME, RI, SRC, EV, DUP = range(8)
+KEY_LEN = 5
+
+Item = list[Any]
+_time = itemgetter(T)
+
+
+def first_at_or_after(items: list[Item], t: float, hi: int) -> int:
+    """Index of the first item in items[:hi] with time >= t."""
+    return bisect_left(items, t, 0, hi, key=_time)
+
+
+def count_evidence(
+    items: list[Item], end: int, within: float, at_least: int, distinct: str | None
+) -> list[dict[str, Any]] | None:
+    """`count`: the fullest window of length `within` that holds the point items[end - 1]."""
+    t = items[end - 1][T]
+    lo = first_at_or_after(items, t - within, end)
+    window = [o for o in items[lo:end] if not o[DUP]]
+    best: list[Item] = []
+    for start in sorted({o[T] for o in window}):
+        inside = [o for o in window if start <= o[T] <= start + within]
+        if distinct == "source":
+            inside = list({o[SRC]: o for o in sorted(inside, key=_time)}.values())
+        elif distinct == "document":
+            inside = list({o[DOC]: o for o in sorted(inside, key=_time)}.values())
+        if len(inside) > len(best):
+            best = inside
+    if len(best) >= at_least:
+        return [o[EV] for o in sorted(best, key=_time)]
+    return None
+
+
+def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[dict[str, Any]] | None:
+    """`all_of`: every other ref's observation closest in time to the point, all within `within`."""
+    point = items[end - 1]
+    t, ri = point[T], point[RI]
+    lo = first_at_or_after(items, t - within, end)  # a closer one outside the window could not pass anyway
+    chosen: dict[int, tuple[float, dict[str, Any]]] = {ri: (t, point[EV])}
+    for k in range(nrefs):
+        if k == ri:
+            continue
+        cands = [o for o in items[lo:end] if o[RI] == k]
+        if not cands:
+            return None
+        o = min(cands, key=lambda o: abs(o[T] - t))
+        chosen[k] = (o[T], o[EV])
+    times = [c[0] for c in chosen.values()]
+    if max(times) - min(times) > within:
+        return None
+    return [chosen[k][1] for k in sorted(chosen)]
+
+
+def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[dict[str, Any]] | None:
+    """`sequence`: fires at its last ref, with the latest possible predecessors in order within `within`.
+    (Successors of an earlier ref lie after the point in canonical order, so only the last ref completes.)"""
+    point = items[end - 1]
+    t, ri = point[T], point[RI]
+    if ri != nrefs - 1:
+        return None
+    lo = first_at_or_after(items, t - within, end)
+    chain: dict[int, tuple[float, dict[str, Any]]] = {ri: (t, point[EV])}
+    bound = t
+    for k in range(ri - 1, -1, -1):
+        cands = [o for o in items[lo:end] if o[RI] == k and o[T] < bound]
+        if not cands:
+            return None
+        o = max(cands, key=_time)
+        chain[k] = (o[T], o[EV])
+        bound = o[T]
+    times = [c[0] for c in chain.values()]
+    if max(times) - min(times) > within:
+        return None
+    return [chain[k][1] for k in sorted(chain)]
+
+
+def corroborating(items: list[Item], end: int, t: float, within: float, field: int) -> dict[str, Item]:
+    """Distinct sources (or documents) that reported the group within `within` of t, before the point."""
+    best: dict[str, Item] = {}
+    lo = first_at_or_after(items, t - within, end)
+    for a, b in ((t - within, t), (t, t + within)):
+        distinct = {o[field]: o for o in items[lo:end] if a <= o[T] <= b and not o[DUP]}
+        if len(distinct) > len(best):
+            best = distinct
+    return best
+
+
+def absence_cancelled(items: list[Item], i: int, within: float) -> bool:
+    """Whether the `first` at items[i] was followed, within `within`, by a `then_not` (ref 1) after it."""
+    end = items[i][T] + within
+    for o in items[i + 1 :]:
+        if o[T] > end:
+            return False
+        if o[RI] == 1:
+            return True
+    return False
+
+
+def group_key(detection_id: str, group: dict[str, str]) -> str:
+    return detection_id + "\x1f" + "\x1f".join(f"{k}={v}" for k, v in group.items())
+
+
+def group_from_key(gkey: str) -> dict[str, str]:
+    parts = gkey.split("\x1f")[1:]
+    return dict(p.split("=", 1) for p in parts if p)
+
+
+def mark_duplicates(items: list[Item], pos: int) -> None:
+    """Within the run of one document's observations around `pos`, only the first per ref counts."""
+    t, doc = items[pos][T], items[pos][DOC]
+    a = pos
+    while a > 0 and items[a - 1][T] == t and items[a - 1][DOC] == doc:
+        a -= 1
+    b = pos + 1
+    while b < len(items) and items[b][T] == t and items[b][DOC] == doc:
+        b += 1
+    seen: set[int] = set()
+    for j in range(a, b):
+        ri = items[j][RI]
+        items[j][DUP] = 1 if ri in seen else 0
+        seen.add(ri)

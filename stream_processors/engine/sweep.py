@@ -1,0 +1,143 @@
+"""Sweeps: as the watermark passes, decide absences whose window closed and drop what no on-time observation
+can affect any more (the observations before watermark - lateness - a detection's horizon, and the
+detections raised before them, whose throttle state is kept). And bringing older saved states up to date."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any
+
+from . import patterns as P
+from .compiler import CompiledDetection
+
+if TYPE_CHECKING:
+    from .correlate import Correlator, Output, Plan, State
+
+EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
+STATE_VERSION = 2
+F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
+
+
+def sweep(correlator: Correlator, state: State) -> list[Output]:
+    """Decide absences whose window closed, and drop what no on-time observation can affect any more.
+
+    Only groups due are visited: each group has one live entry [due, group key] in the heap state["q"],
+    `due` being the `closed` value past which it has something to do (its oldest observation leaves the
+    horizon, or its throttle state runs out). Visiting every group at every sweep cost more than the rest
+    of correlation on busy packs (BENCHMARKS.md)."""
+    out: list[Output] = []
+    wm = state["wm"]
+    if wm is None:
+        return out
+    swept = wm - wm % EXPIRY_STEP  # the whole step the watermark is in: the same for every path to it
+    state["xp"] = swept
+    closed = swept - correlator.lateness
+    was_closed = state.get("xc")
+    state["xc"] = closed
+    groups: dict[str, Any] = state["g"]
+    heap: list[list[Any]] = state.setdefault("q", [])
+    while heap and heap[0][0] < closed:
+        due, gkey = heappop(heap)
+        gs = groups.get(gkey)
+        if gs is None or gs["q"] != due:
+            continue  # a group dropped since, or an entry made stale by a newer one
+        det = correlator.by_id.get(gkey.split("\x1f", 1)[0])
+        if det is None:  # a detection no longer loaded (rules changed between runs)
+            del groups[gkey]
+            continue
+        plan = correlator.plans[det.id]
+        items: list[P.Item] = gs["i"]
+        if plan.kind == "absence" and items and items[0][P.T] < closed - plan.within:
+            out.extend(_close_absences(correlator, det, plan, gs, gkey, was_closed, closed))
+        frontier = closed - plan.horizon
+        if items and items[0][P.T] < frontier:
+            del items[: P.first_at_or_after(items, frontier, len(items))]
+        firings: list[list[Any]] = gs["f"]
+        if firings and firings[0][P.T] < frontier:
+            gone = bisect_left(firings, frontier, key=_firing_time)
+            gs["lf"], gs["ls"] = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
+            del firings[:gone]
+        if not items and not firings and (gs["lf"] is None or gs["lf"] < closed - plan.realert):
+            del groups[gkey]
+            continue
+        gs["q"] = None
+        schedule(state, gkey, gs, plan)
+    return out
+
+
+def schedule(state: State, gkey: str, gs: dict[str, Any], plan: Plan) -> None:
+    """Give the group its heap entry for the next sweep that has something to do for it."""
+    items = gs["i"]
+    if items:
+        due = items[0][P.T] + (plan.within if plan.kind == "absence" else plan.horizon)
+    elif gs["lf"] is not None:
+        due = gs["lf"] + plan.realert
+    else:
+        due = float("-inf")
+    if gs["q"] is not None and gs["q"] <= due:
+        return  # its entry is due no later already
+    gs["q"] = due
+    heappush(state.setdefault("q", []), [due, gkey])
+
+
+def _close_absences(
+    correlator: Correlator,
+    det: CompiledDetection,
+    plan: Plan,
+    gs: dict[str, Any],
+    gkey: str,
+    was_closed: float | None,
+    closed: float,
+) -> list[Output]:
+    """Firsts whose window closed since the last sweep, in order: fire unless a then_not followed."""
+    items: list[P.Item] = gs["i"]
+    lo = float("-inf") if was_closed is None else was_closed - plan.within
+    hi = closed - plan.within
+    start = P.first_at_or_after(items, lo, len(items))
+    out: list[Output] = []
+    firings: list[list[Any]] = gs["f"]
+    group = P.group_from_key(gkey)
+    for i in range(start, len(items)):
+        item = items[i]
+        if item[P.T] >= hi:
+            break
+        if item[P.RI] != 0:
+            continue
+        lf, ls = (firings[-1][F_LF], firings[-1][F_LS]) if firings else (gs["lf"], gs["ls"])
+        got = correlator.point(det, plan, group, items, i, lf, ls)
+        if got is None:
+            continue
+        d, lf, ls = got
+        firings.append([*item[: P.KEY_LEN], d.id, lf, ls])
+        out.extend(correlator.changes(det, gs, group, [], [d], item) if d.id in gs["w"] else [d])
+    return out
+
+
+def restore(correlator: Correlator, state: State) -> State:
+    """A saved state, brought up to this version: version 1 (before event-time revisions) kept the
+    observations per group unsorted and absences' firsts apart; they become sorted observations (the
+    sentence index was not kept: 0), so a checkpoint taken before an upgrade carries on."""
+    if state.get("v") == STATE_VERSION:
+        return state
+    groups: dict[str, Any] = state.get("g", {})
+    for gkey, old in list(groups.items()):
+        items: list[P.Item] = [[o[0], o[3], 0, o[4]["signal"], o[1], o[2], o[4], 0] for o in old.get("o", ())]
+        items += [[p[0], p[1]["event_id"], 0, p[1]["signal"], 0, p[1]["source"], p[1], 0] for p in old.get("p", ())]
+        items.sort(key=lambda o: o[: P.KEY_LEN])
+        for pos in range(len(items)):
+            P.mark_duplicates(items, pos)
+        groups[gkey] = {"i": items, "f": [], "lf": old.get("lf"), "ls": old.get("ls", -1), "n": 0, "w": []}
+        groups[gkey]["q"] = None
+        det = correlator.by_id.get(gkey.split("\x1f", 1)[0])
+        if det is not None:
+            schedule(state, gkey, groups[gkey], correlator.plans[det.id])
+    state["v"] = STATE_VERSION
+    if state.get("xp") is not None:  # sweeps are at whole steps now
+        state["xp"] -= state["xp"] % EXPIRY_STEP
+        state.setdefault("xc", state["xp"] - correlator.lateness)
+    return state
+
+
+def _firing_time(f: list[Any]) -> float:
+    return float(f[P.T])

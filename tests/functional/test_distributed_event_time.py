@@ -1,0 +1,111 @@
+"""Distributed, sources in feed order: two JSON Lines sources (the later one read first, each newest first
+within a day) polled into the producer's store and relayed to Kafka as `watchfloor produce` does; two workers,
+one SIGKILLed mid-stream. The alerts that stand are the backtest's, over our own story and over the real
+key-day captures (skipped without ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
+    Cluster,
+    assignment,
+    cluster,
+    engine,
+    shared,
+    stored_detections,
+)
+from watchfloor.backtest import log_from_store
+from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.relay import KafkaRelay
+from watchfloor.schemas.config import JsonlSource
+from watchfloor.schemas.events import Detection
+from watchfloor.schemas.topics import TopicNames as Topics
+from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
+
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "eventtime"
+
+
+def key(d: Detection) -> tuple[Any, ...]:
+    return (
+        d.id,
+        d.rule,
+        tuple(sorted(d.group.items())),
+        d.severity,
+        d.confidence,
+        tuple(e.event_id for e in d.evidence),
+    )
+
+
+def sources(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], list[str]]:
+    """(the later items, the key days), each as feed lines in feed order."""
+    if request.param == "fixture":
+        return (
+            (FIXTURE / "later.jsonl").read_text().splitlines(),
+            (FIXTURE / "keydays.jsonl").read_text().splitlines(),
+        )
+    data = request.getfixturevalue("shared_data")
+    lines = (data / "dprk_russia_2024" / "keydays.jsonl").read_text(encoding="utf-8").splitlines()
+    later = [ln for ln in lines if json.loads(ln)["published_at"] > "2024-11-13"]
+    return later, [ln for ln in lines if ln not in later]
+
+
+@pytest.fixture(params=["fixture", "real"])
+def feeds(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], list[str]]:
+    return sources(request, tmp_path)
+
+
+def test_two_workers_one_killed_give_the_backtests_alerts(cluster: Cluster, feeds: tuple[list[str], list[str]]) -> None:  # noqa: F811
+    later, keydays = feeds
+    later_path, keydays_path = cluster.tmp / "later.jsonl", cluster.tmp / "keydays.jsonl"
+    half = len(keydays) // 2
+    later_path.write_text("\n".join(later) + "\n", encoding="utf-8")
+    keydays_path.write_text("\n".join(keydays[:half]) + "\n", encoding="utf-8")
+
+    producer_store = open_store(f"sqlite:///{cluster.tmp / 'producer.db'}")
+    publisher = KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl")
+    poller = SourcePoller(producer_store, [JsonlSource(path=str(later_path)), JsonlSource(path=str(keydays_path))])
+    relay = KafkaRelay(producer_store, publisher)
+    workers = [cluster.worker(f"w{i}").start() for i in (1, 2)]
+    try:
+        cluster.wait(
+            "both workers to share the documents partitions", lambda: shared(workers, Topics(cluster.prefix).documents)
+        )
+        poller.poll_once()
+        relay.run_once()
+        first = replay(list(log_from_store(producer_store)), engine()).alerts
+        cluster.wait(f"{len(first)} alerts", lambda: len(stored_detections(cluster.store_url)) >= len(first))
+
+        victim = workers[0]
+        victim.kill()  # mid-stream: the rest of the key days arrive with one worker dead
+        keydays_path.write_text("\n".join(keydays) + "\n", encoding="utf-8")  # the file grows
+        poller.poll_once()
+        relay.run_once()
+        expected = replay(list(log_from_store(producer_store)), engine()).alerts  # the backtest, canonical order
+        t = Topics(cluster.prefix)
+        cluster.wait(
+            "the survivor to take every partition",
+            lambda: (
+                assignment(workers[1]).get(t.documents) == [0, 1, 2]
+                and assignment(workers[1]).get(t.correlate) == [0, 1, 2]
+            ),
+        )
+        cluster.wait(
+            f"the {len(expected)} backtest alerts",
+            lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
+        )
+        time.sleep(3.0)  # nothing more may arrive
+        assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected))
+        assert workers[1].alive()
+    finally:
+        publisher.close()
+        producer_store.close()

@@ -1,0 +1,140 @@
+"""Where event time comes from: the per-origin rule, the poller's CaughtUp marks, the relay's watermarks, and a
+state saved before them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.relay import KafkaRelay
+from watchfloor.schemas.config import JsonlSource
+from watchfloor.schemas.events import CaughtUp, Event, EventType, caught_up_event, document_event
+from watchfloor.stream_processors.engine import eventtime as et
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+from .engine_helpers import DATA, T0, doc, engine_for
+
+H = 3600.0
+
+
+def test_effective_time_clamps_only_beyond_the_skew() -> None:
+    assert et.effective_time(100.0, None, H) == (100.0, False)  # nothing received: nothing to clamp against
+    assert et.effective_time(100.0 + H, 100.0, H) == (100.0 + H, False)  # a clock an hour fast is trusted
+    assert et.effective_time(100.0 + H + 1, 100.0, H) == (100.0, True)
+
+
+def test_the_watermark_is_the_slowest_origin_still_delivering_else_the_newest() -> None:
+    tracker = et.new_tracker()
+    et.note_document(tracker, "a", 50.0, 1000.0)
+    et.note_document(tracker, "b", 20.0, 1000.0)
+    assert et.caught_up(tracker, ["a", "b"], 1000.0, H) == 20.0  # b holds time back, read to its end or not:
+    et.note_document(tracker, "b", 30.0, 2000.0)  # a file can grow, a feed lag (each within the lateness)
+    assert et.caught_up(tracker, ["a", "b"], 2000.0, H) == 30.0  # a is idle by now (silent over an hour)
+    assert et.caught_up(tracker, ["a", "b"], 2000.0 + H, H) == 50.0  # both idle: the newest
+    et.note_document(tracker, "c", None, 2000.0 + H)  # only late or clamped documents: no watermark of its own
+    assert et.caught_up(tracker, [], 2000.0 + H, H) == 50.0
+
+
+def jsonl(path: Path, *docs: tuple[str, float]) -> Path:
+    lines = [
+        json.dumps(
+            {
+                "type": "news.article",
+                "id": doc_id,
+                "published_at": (T0 + timedelta(hours=h)).isoformat(),
+                "source": "Wire",
+                "title": "Alphaland closed the border",
+            }
+        )
+        for doc_id, h in docs
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_each_poll_records_which_sources_it_read_to_the_end(tmp_path: Path) -> None:
+    store = MemoryStore()
+    a = jsonl(tmp_path / "a.jsonl", ("a1", 2), ("a2", 1))
+    b = jsonl(tmp_path / "b.jsonl", ("b1", 500))
+    missing = tmp_path / "missing.jsonl"
+    poller = SourcePoller(store, [JsonlSource(path=str(b)), JsonlSource(path=str(missing)), JsonlSource(path=str(a))])
+    poller.poll_once()
+    events = [se.event for se in store.read(limit=100)]
+    assert [e.type for e in events][-1] == EventType.CAUGHT_UP.value
+    mark = CaughtUp.model_validate(events[-1].payload)
+    assert mark.origins == (str(b), str(a))  # the failing source is not caught up
+    docs = [e for e in events if e.type == "news.article"]
+    assert {(e.origin, e.payload["id"]) for e in docs} == {(str(b), "b1"), (str(a), "a1"), (str(a), "a2")}
+    assert all(e.received_at is not None and e.received_at <= mark.at for e in docs)
+    poller.poll_once()  # nothing new: no mark yet (one every MARK_EVERY while quiet)
+    assert store.count(types={EventType.CAUGHT_UP.value}) == 1
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.batches: list[list[Event]] = []
+
+    def append(self, events: Sequence[Event]) -> int:
+        self.batches.append(list(events))
+        return len(events)
+
+
+def test_the_relay_sends_the_per_origin_watermark_and_keeps_it_across_restarts() -> None:
+    store = MemoryStore()
+    at = T0 + timedelta(hours=100)  # when the producer read them
+
+    def d(doc_id: str, h: float, origin: str, received: timedelta = timedelta(0)) -> Event:
+        return document_event(doc("Markets rose.", at=h, doc_id=doc_id), origin=origin, received_at=at + received)
+
+    store.append([d("a1", 40, "a"), d("b1", 10, "b")])
+    store.append([caught_up_event(CaughtUp(at=at, origins=("a", "b")))])
+    pub = Recorder()
+    KafkaRelay(store, pub).run_once()
+    [batch] = pub.batches
+    assert [e.type for e in batch] == ["news.article", "news.article", EventType.WATERMARK.value]
+    assert batch[-1].payload["time"] == (T0 + timedelta(hours=10)).timestamp()  # b is behind: it holds time
+    later = timedelta(hours=2)
+    store.append([d("b2", 20, "b", later), caught_up_event(CaughtUp(at=at + later, origins=("a", "b")))])
+    KafkaRelay(store, pub).run_once()  # a new relay: its watermark rule resumes from the checkpoint
+    assert pub.batches[-1][-1].payload["time"] == (T0 + timedelta(hours=20)).timestamp()  # a idle; b at 20h
+    store.append([caught_up_event(CaughtUp(at=at + 2 * later, origins=("a", "b")))])  # quiet: both idle
+    KafkaRelay(store, pub).run_once()
+    assert (
+        pub.batches[-1] == [pub.batches[-1][0]]
+        and pub.batches[-1][0].payload["time"] == (T0 + timedelta(hours=40)).timestamp()
+    )
+
+
+def test_a_state_saved_before_revisions_carries_on() -> None:
+    """A checkpoint of the first engine version (observations unsorted, absences' firsts apart) is read into
+    the current layout: its observations still count, its throttle state still holds."""
+    engine = engine_for(str(DATA / "rules" / "eventtime.yaml"))
+    t0 = T0.timestamp()
+    ev = {
+        "event_id": "old-1",
+        "signal": "border_closed",
+        "source": "Wire A",
+        "url": None,
+        "published_at": T0.isoformat(),
+        "sentence": "Alphaland closed the border.",
+        "modality": "asserted",
+        "captures": {"country": "ALPHA"},
+        "places": [],
+    }
+    v1 = {
+        "wm": t0,
+        "xp": t0,
+        "g": {
+            "closure-reported-twice\x1f": {"o": [[t0, 0, "Wire A", "old-1", ev]], "lf": None, "ls": -1, "p": []},
+            "closure\x1fcountry=ALPHA": {"o": [], "lf": t0, "ls": 0, "p": []},
+        },
+    }
+    state = engine.restore(json.loads(json.dumps(v1)))
+    state, outs = engine.process_document(
+        state, doc("Alphaland closed the border.", at=1, source="Wire B", doc_id="new-1")
+    )
+    rules = sorted(o.rule for o in outs if o.__class__.__name__ == "Detection")
+    assert rules == ["closure-reported-twice"]  # two outlets (the saved one counts); `closure` throttled (6h)

@@ -1,0 +1,199 @@
+"""Revisions and retractions as timelines: what a late report changes, and what reaches the log for it.
+
+A report is on time when it is at most the allowed lateness (12h in tests/data/rules/eventtime.yaml) behind
+the watermark. Arriving after newer reports of its group, it is inserted where it belongs and the group is
+evaluated again from there: a detection that changes carries `revises`, every change of a group's history has
+a `revision` number, and the alerts that stand are always the canonical backtest's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from watchfloor.schemas.events import CaughtUp, DeadLetter, Detection, Document, Retraction
+from watchfloor.stream_processors.current import current_alerts
+from watchfloor.stream_processors.replay import replay
+
+from .engine_helpers import DATA, T0, doc, engine_for
+
+PACK = DATA / "rules" / "eventtime.yaml"
+Out = Detection | Retraction | DeadLetter
+
+
+class Live:
+    """Feed documents as they arrive (optionally from an origin, received at a time); keep what came out."""
+
+    def __init__(self, pack: Path = PACK) -> None:
+        self.engine = engine_for(str(pack))
+        self.state = self.engine.initial_state()
+        self.history: list[Detection | Retraction] = []
+        self.reports: list[DeadLetter] = []
+        self.docs: list[Document] = []
+
+    def feed(self, d: Document, *, origin: str | None = None, received: float | None = None) -> list[Out]:
+        at = T0 + timedelta(hours=received) if received is not None else None
+        self.state, outs = self.engine.process_document(self.state, d, origin=origin, received_at=at)
+        self.docs.append(d)
+        got = [o for o in outs if isinstance(o, Detection | Retraction | DeadLetter)]
+        self.history += [o for o in got if not isinstance(o, DeadLetter)]
+        self.reports += [o for o in got if isinstance(o, DeadLetter)]
+        return got
+
+    def caught_up(self, at: float, *origins: str) -> list[Out]:
+        outs = self.engine.caught_up(self.state, CaughtUp(at=T0 + timedelta(hours=at), origins=origins))
+        self.history += [o for o in outs if isinstance(o, Detection | Retraction)]
+        return list(outs)
+
+    def standing(self, rule: str) -> list[Detection]:
+        return [d for d in current_alerts(self.history).values() if d.rule == rule]
+
+    def backtest(self, rule: str) -> list[Detection]:
+        return [d for d in replay(self.docs, self.engine).alerts if d.rule == rule]
+
+
+def ids(ds: list[Detection]) -> list[str]:
+    return sorted(d.id for d in ds)
+
+
+def test_earlier_evidence_revises_the_alert_already_raised() -> None:
+    live = Live()
+    [first] = [o for o in live.feed(doc("Alphaland closed the border.", at=5, doc_id="b")) if o.rule == "closure"]
+    assert isinstance(first, Detection) and first.revision == 0 and first.revises is None
+    # An earlier report of the same closure arrives 2h later (within the 12h lateness): it is the alert now,
+    # the one already raised is within its 6h realert and would never have fired.
+    [revision] = [o for o in live.feed(doc("Alphaland shut the border.", at=3, doc_id="a")) if o.rule == "closure"]
+    assert isinstance(revision, Detection)
+    assert (revision.revises, revision.revision) == (first.id, 1)
+    assert [e.event_id for e in revision.evidence] == ["a"]
+    assert revision.fired_at == T0 + timedelta(hours=3)
+    assert ids(live.standing("closure")) == ids(live.backtest("closure")) == [revision.id]
+    assert live.reports == []  # on time: nothing to report
+
+
+def test_a_late_corroboration_escalates() -> None:
+    live = Live()
+    [low] = live.feed(doc("A strike hit Port Gamma.", at=2, source="Wire A", doc_id="a"))
+    assert isinstance(low, Detection) and (low.severity, low.confidence) == ("low", "unconfirmed")
+    changed = live.feed(doc("Witnesses report a strike in Port Gamma.", at=1, source="Wire B", doc_id="b"))
+    # In order, b (1h, unconfirmed) fires first, then a (2h) confirms it within 3h: high, and not throttled
+    # by the low one. b's alert revises a's unconfirmed one; the escalation is new.
+    assert [(d.severity, d.revises, d.revision) for d in changed if isinstance(d, Detection)] == [
+        ("low", low.id, 1),
+        ("high", None, 1),
+    ]
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+    high = next(d for d in live.standing("strike-escalation") if d.severity == "high")
+    assert high.confidence == "confirmed" and {e.event_id for e in high.evidence} == {"a", "b"}
+
+
+def test_a_sequence_completed_by_a_late_report() -> None:
+    live = Live()
+    assert not [o for o in live.feed(doc("Talks between Alphaland and Betastan opened.", at=6)) if o.rule]
+    late = live.feed(doc("Alphaland closed the border.", at=2, doc_id="closed"))
+    [sequence] = [o for o in late if isinstance(o, Detection) and o.rule == "closed-then-talks"]
+    assert (sequence.revises, sequence.revision) == (None, 1)  # nothing to replace: a new alert, by a change
+    assert sequence.fired_at == T0 + timedelta(hours=6)  # fired at the talks, the sequence's end
+    assert ids(live.standing("closed-then-talks")) == ids(live.backtest("closed-then-talks")) == [sequence.id]
+
+
+def test_an_alert_withdrawn_and_raised_again_is_an_event_each_time() -> None:
+    """realert 6h: reports at 7h, 5h (late), then 0.5h (late) flip which of them fire, and back."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=7, doc_id="c"))
+    live.feed(doc("Alphaland closed the border.", at=5, doc_id="b"))  # b fires, c is throttled
+    live.feed(doc("Alphaland closed the border.", at=0.5, doc_id="a"))  # a fires, b throttled, c fires again
+    closures = [o for o in live.history if o.rule == "closure"]
+    assert [(o.revision, o.revises is not None) for o in closures if isinstance(o, Detection)] == [
+        (0, False),
+        (1, True),
+        (2, True),
+        (2, False),  # c's alert, raised again: an event id of its own (not its first one)
+    ]
+    assert closures[0].id == closures[-1].id
+    assert ids(live.standing("closure")) == ids(live.backtest("closure"))
+
+
+def test_a_report_dated_2099_is_processed_at_its_receive_time_and_moves_no_watermark() -> None:
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=10), origin="inbox/a.jsonl", received=10)
+    live.caught_up(10, "inbox/a.jsonl")
+    assert live.state["wm"] == (T0 + timedelta(hours=10)).timestamp()
+    typo = doc("Betastan shut the border.", at=24 * 365 * 74, doc_id="typo")  # dated 2099
+    outs = live.feed(typo, origin="inbox/a.jsonl", received=11)
+    [clamp] = [o for o in outs if isinstance(o, DeadLetter)]
+    assert clamp.stage == "event-time" and clamp.reason.startswith("dated in the future: document typo")
+    assert clamp.origin == "inbox/a.jsonl"  # counted per source
+    [alert] = [o for o in outs if isinstance(o, Detection) and o.rule == "closure"]
+    assert alert.fired_at == T0 + timedelta(hours=11)  # when it was received
+    assert alert.evidence[0].published_at.year == 2099  # the report as it was written
+    live.caught_up(12, "inbox/a.jsonl")
+    assert live.state["wm"] == (T0 + timedelta(hours=10)).timestamp()  # 2099 moved nothing
+    live.feed(doc("Alphaland reopened the border.", at=9), origin="inbox/a.jsonl", received=12)
+    assert not [r for r in live.reports if r.reason.startswith("late")]  # nor made anything late
+
+
+def test_a_source_behind_another_holds_time_back_until_it_goes_idle() -> None:
+    """Two origins: `slow` is 12h behind, `fast` reads on. The absence 'border still closed' (1d window, 12h
+    lateness) may only fire once event time passes 36h: the slow origin holds event time back (whatever it
+    may still deliver within its lateness counts) until it has been silent for an hour of receive time."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=0, doc_id="closed"), origin="fast", received=0.5)
+    live.feed(doc("Weather news.", at=-10, doc_id="slow-1"), origin="slow", received=2.0)
+    live.caught_up(2.0, "fast", "slow")
+    assert live.state["wm"] == (T0 - timedelta(hours=10)).timestamp()  # the slow origin's
+    live.feed(doc("Markets rose.", at=2.5, doc_id="m2"), origin="fast", received=2.5)
+    live.caught_up(2.6, "fast", "slow")
+    assert live.state["wm"] == (T0 - timedelta(hours=10)).timestamp()  # still held back by `slow`
+    for h in range(3, 41):
+        live.feed(doc("Markets rose.", at=h, doc_id=f"m{h}"), origin="fast", received=h)
+    fired = live.caught_up(40, "fast", "slow")  # `slow` silent for 38h of receive time: idle
+    assert live.state["wm"] == (T0 + timedelta(hours=40)).timestamp()
+    assert [(d.rule, d.group) for d in fired] == [("closure-not-lifted", {"country": "ALPHA"})]
+
+
+def test_a_source_read_weeks_behind_another_in_the_same_poll_is_not_late() -> None:
+    """Event time moves at CaughtUp marks, not at documents: within one poll a source weeks behind another
+    (read second) is on time, and the group is evaluated in canonical order."""
+    live = Live()
+    weeks = 24 * 21
+    live.feed(doc("Betastan shut the border.", at=weeks, doc_id="later"), origin="later.jsonl", received=weeks)
+    live.feed(doc("Betastan shut the border.", at=1, doc_id="early"), origin="keydays.jsonl", received=weeks)
+    live.caught_up(weeks, "later.jsonl", "keydays.jsonl")
+    assert live.reports == []
+    assert ids(live.standing("closure")) == ids(live.backtest("closure"))
+    assert len(live.standing("closure")) == 2
+
+
+def test_a_report_beyond_the_lateness_adds_but_never_withdraws() -> None:
+    """Processed against what is still held and reported; the alerts raised with a fuller history stand."""
+    live = Live()
+    live.feed(doc("Talks between Alphaland and Betastan opened.", at=9.5, doc_id="talks"))
+    live.feed(doc("Alphaland closed the border.", at=23.5, doc_id="closed"))  # closure-and-talks fires
+    live.feed(doc("Alphaland reopened the border.", at=48, doc_id="reopened"))  # event time 48h: talks dropped
+    before = {d.id for d in live.standing("closure-and-talks")}
+    assert before
+    outs = live.feed(doc("Betastan shut the border.", at=13, doc_id="very-late"))  # 35h behind
+    assert [r.reason.split(":")[0] for r in outs if isinstance(r, DeadLetter)] == ["late"]
+    assert {d.id for d in live.standing("closure-and-talks")} == before
+    assert not [o for o in live.history if isinstance(o, Retraction)]
+
+
+def test_a_retraction_when_nothing_replaces_a_withdrawn_alert(tmp_path: Path) -> None:
+    """A rule made stricter between runs (realert 6h -> 12h): the next late report of a group re-evaluates
+    it under the new rule; an alert the rule would no longer raise, with nothing in its place, is retracted."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=0, doc_id="a"))
+    live.feed(doc("Alphaland closed the border.", at=7, doc_id="c"))
+    second = next(d for d in live.standing("closure") if d.evidence[0].event_id == "c")
+    stricter = tmp_path / "stricter.yaml"
+    stricter.write_text(PACK.read_text().replace("realert: 6h", "realert: 12h"))
+    restarted = Live(stricter)
+    restarted.state = restarted.engine.restore(live.state)
+    restarted.history = list(live.history)
+    outs = restarted.feed(doc("Alphaland closed the border.", at=1, doc_id="b"))  # late, on time
+    [retraction] = [o for o in outs if isinstance(o, Retraction)]
+    assert (retraction.alert_id, retraction.rule, retraction.group) == (second.id, "closure", {"country": "ALPHA"})
+    assert retraction.revision == 1 and retraction.superseded_by is None
+    assert "late report (b," in retraction.reason
+    assert second.id not in {d.id for d in restarted.standing("closure")}
