@@ -1,19 +1,27 @@
-"""Engine throughput on real 2023 RSS items: the bundled pack, the bundled pack plus 1,000 generated
-phrase rules, and a naive per-rule regex loop over the same documents, in the same run.
+"""Engine throughput on real 2023 RSS items, all in the same run: the bundled pack; the bundled pack plus
+1,000, 10,000 and 100,000 generated phrase rules; a selective workload; and a naive per-rule regex loop.
 
-    .venv/bin/python benchmarks/bench_engine.py                 # pinned to CPU 0, 20,000 items, 5 reps (naive: 3)
-    .venv/bin/python benchmarks/bench_engine.py --items 50000 --reps 3 --json results.json
+    .venv/bin/python benchmarks/bench_engine.py --json /tmp/engine.json        # 20,000 items; about 20 minutes
+    .venv/bin/python benchmarks/bench_engine.py --no-scale                     # (a), (b), (b0), (c) only
 
-What is timed (documents are parsed into `Document`s before timing; none of this is I/O):
-  (a) Engine.process_document on every document, bundled pack (builtin:dprk_russia);
-  (b) the same with the bundled pack + a generated pack of 1,000 signals, each with an `any`
-      detection; each signal matches any of 4 phrases (single words and 2-3-word phrases) drawn
-      deterministically (seeded) from the corpus's own vocabulary, so some of them fire;
-  (c) naive baseline: for each document, lower-case the text once, then for each of the 1,000
-      generated rules search a Python `re` regex (word-boundary alternation of that rule's phrases).
-      It only answers "which rules match this document" -- no sentences, modality, captures or
-      correlation -- so it does strictly less work than (b).
-Targets (issue): (b) >= 2,000 articles/s on one core, and (b)/(c) >= 50x.
+What is timed (documents are parsed into `Document`s before timing; none of this is I/O), per run the
+median of its repetitions:
+  (a)  Engine.process_document on every document, bundled pack (builtin:dprk_russia);
+  (b)  the bundled pack + a generated pack of 1,000 signals, each with an `any` detection; each signal
+       matches any of 4 phrases (single words and 2-3-word phrases) drawn deterministically (seeded)
+       from the corpus's own vocabulary. The generated pack is `version: 2`: its phrases match their
+       inflected forms (the new features on);
+  (b0) the same 1,000 rules with `morphology: exact` (as version 1 packs): what word forms cost;
+  (c)  naive baseline: for each document, lower-case the text once, then for each of the 1,000
+       generated rules search a Python `re` regex (word-boundary alternation of that rule's phrases).
+       It only answers "which rules match this document" -- no sentences, modality, captures,
+       correlation or word forms -- so it does strictly less work than (b);
+  (d)  (e) the same generator with 10,000 and 100,000 rules (the first 1,000 are (b)'s);
+  (f)  (g) selective: 1,000 and 100,000 rules, each the conjunction of two of its phrases (`all`), so
+       few rules hit an article.
+Also reported: compile time (CPU) and memory (traced peak of the compile) of each generated pack.
+Targets (issue 12): (b) >= 2,000 articles/s and (b)/(c) >= 50x; (d) >= 40% of (b); (e) >= 10% of (b);
+(g) >= 50% of (f).
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ import random
 import re
 import sys
 import tempfile
+import tracemalloc
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,7 @@ from watchfloor.schemas.events import Document, Signal
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import DEFAULT_CUES
+from watchfloor.stream_processors.engine.morphology import word_forms
 from watchfloor.stream_processors.engine.text import split_sentences, tokens
 from watchfloor.stream_processors.rulefile import load_rules
 
@@ -108,7 +119,9 @@ def vocabulary(docs: list[Document]) -> tuple[list[str], list[str], list[str]]:
 
 def generate_rules(docs: list[Document], n_rules: int, phrases_per_rule: int, seed: int) -> list[list[str]]:
     """n_rules rules, each a list of distinct phrases: ~25% single words, ~50% bigrams, ~25% trigrams,
-    drawn from the vocabulary of `docs` (a window after the benchmark's documents)."""
+    drawn from the vocabulary of `docs` (a window after the benchmark's documents). Phrases are distinct
+    across rules while the vocabulary lasts; past that (tens of thousands of rules), rules reuse them,
+    as analysts' own rules do. The first N rules are the same whatever n_rules is."""
     singles, bigrams, trigrams = vocabulary(docs)
     rng = random.Random(seed)
     pools = {1: singles, 2: bigrams, 3: trigrams}
@@ -123,40 +136,57 @@ def generate_rules(docs: list[Document], n_rules: int, phrases_per_rule: int, se
             size = rng.choices((1, 2, 3), weights=(1, 2, 1))[0]
             pool = pools[size]
             p = pool[cursor[size] % len(pool)]
+            fresh = cursor[size] < len(pool)
             cursor[size] += 1
-            if p not in used:
+            if (p not in used or not fresh) and p not in phrases:
                 used.add(p)
                 phrases.append(p)
         rules.append(phrases)
     return rules
 
 
-def write_pack(rules: list[list[str]], path: Path) -> None:
-    """A YAML rule pack (JSON is valid YAML 1.2): one signal + one `any` detection per rule."""
+def write_pack(
+    rules: list[list[str]], path: Path, *, version: int = 2, morphology: str = "forms", selective: bool = False
+) -> None:
+    """A rule pack (JSON is valid YAML 1.2): one signal + one `any` detection per rule. A signal matches
+    any of its phrases, or with `selective` all of its first two (a conjunction: few rules hit)."""
+
+    def match(phrases: list[str]) -> Any:
+        return {"all": phrases[:2]} if selective else {"any": phrases}
+
     pack: dict[str, Any] = {
-        "version": 1,
-        "name": "generated-1000",
+        "version": version,
+        "name": f"generated-{len(rules)}",
         "description": "Benchmark pack: phrases drawn from the corpus vocabulary (seeded).",
-        "signals": {f"{GEN_PREFIX}{i:04d}": {"match": {"any": phrases}} for i, phrases in enumerate(rules)},
+        "signals": {f"{GEN_PREFIX}{i:06d}": {"match": match(phrases)} for i, phrases in enumerate(rules)},
         "detections": [
             {
-                "id": f"gen-{i:04d}",
+                "id": f"gen-{i:06d}",
                 "title": f"generated rule {i}",
                 "severity": "low",
-                "pattern": {"any": f"{GEN_PREFIX}{i:04d}"},
+                "pattern": {"any": f"{GEN_PREFIX}{i:06d}"},
             }
             for i in range(len(rules))
         ],
     }
+    if version >= 2:
+        pack["morphology"] = morphology
     path.write_bytes(orjson.dumps(pack, option=orjson.OPT_INDENT_2))
 
 
-def naive_regexes(rules: list[list[str]]) -> list[re.Pattern[str]]:
+def naive_regexes(rules: list[list[str]], *, forms: bool = False) -> list[re.Pattern[str]]:
     """One regex per rule: \\b(?:phrase|phrase|...)\\b, words joined by any run of non-word characters
-    (the engine also reads "Jong-un" as "jong un"). Searched on the lower-cased text."""
+    (the engine also reads "Jong-un" as "jong un"). Searched on the lower-cased text. With `forms`, each
+    word is the alternation of its inflected forms, the ones the engine's version 2 phrases match."""
+
+    def word(w: str) -> str:
+        if not forms or not w.isalpha():
+            return re.escape(w)
+        return "(?:" + "|".join(re.escape(f) for f in sorted(word_forms("en", w), key=len, reverse=True)) + ")"
+
     out = []
     for phrases in rules:
-        alts = [r"[\W_]+".join(re.escape(w) for w in p.split()) for p in phrases]
+        alts = [r"[\W_]+".join(word(w) for w in p.split()) for p in phrases]
         out.append(re.compile(r"\b(?:" + "|".join(alts) + r")\b"))
     return out
 
@@ -188,16 +218,47 @@ def run_naive(regexes: list[re.Pattern[str]], docs: list[Document], on_chunk: An
         text = doc.text.lower()
         for ri, rx in enumerate(regexes):
             if rx.search(text):
-                hits.add((doc.id, f"{GEN_PREFIX}{ri:04d}"))
+                hits.add((doc.id, f"{GEN_PREFIX}{ri:06d}"))
         if on_chunk is not None and i % 1000 == 999:
             on_chunk(1000)
     return hits
 
 
+@dataclass
+class Run:
+    key: str
+    label: str
+    engine: Engine | None  # None: the naive loop
+    reps: int
+    rules: int = 0
+    compile_cpu_s: float = 0.0
+    compile_wall_s: float = 0.0
+    compile_peak_mb: float = 0.0
+    times: list[c.Timing] = field(default_factory=list)
+    result: Any = None
+
+
+def compile_pack(path: Path, trace_memory: bool) -> tuple[Engine, dict[str, float]]:
+    """Compile the bundled pack with a generated one: timed; then, apart, its traced memory peak."""
+    gc.collect()
+    t, (_loaded, compiled) = c.timed(lambda: load_rules(["builtin:dprk_russia", str(path)]))
+    info = {"cpu": t.cpu, "wall": t.wall, "peak_mb": 0.0}
+    if trace_memory:
+        del compiled
+        gc.collect()
+        tracemalloc.start()
+        _l, compiled = load_rules(["builtin:dprk_russia", str(path)])
+        info["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return Engine(compiled), info
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=20_000, help="first N items of 2023 in event-time order")
-    ap.add_argument("--rules", type=int, default=1000, help="generated rules")
+    ap.add_argument("--rules", type=int, default=1000, help="generated rules of (b)")
+    ap.add_argument("--scale", default="10000,100000", help="generated rules of the scale runs (d), (e)")
+    ap.add_argument("--no-scale", action="store_true", help="skip (d)-(g)")
     ap.add_argument("--phrases", type=int, default=4, help="phrases per generated rule")
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument(
@@ -206,71 +267,74 @@ def main(argv: list[str] | None = None) -> int:
         default=20_000,
         help="the rules' phrases come from the N items that follow the benchmark's items",
     )
-    ap.add_argument("--reps", type=int, default=5, help="repetitions of the engine runs (median reported)")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions of (a), (b), (b0) (median reported)")
+    ap.add_argument("--scale-reps", type=int, default=3, help="repetitions of (d)-(g)")
     ap.add_argument("--naive-reps", type=int, default=3, help="repetitions of the naive loop")
-    ap.add_argument("--cpu", type=int, default=0, help="pin to this CPU (-1: do not pin)")
+    ap.add_argument("--cpu", type=int, default=-1, help="pin to this CPU (-1: do not pin)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the traced memory of compiles")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
-    ap.add_argument("--keep-pack", type=Path, help="copy the generated YAML pack here (outside the repo)")
+    ap.add_argument("--keep-pack", type=Path, help="copy the 1,000-rule YAML pack here (outside the repo)")
     args = ap.parse_args(argv)
 
     pinned = c.pin_to_core(args.cpu)
     console = c.console
-    console.print(f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} generated rules, {pinned}")
+    scale = [] if args.no_scale else [int(x) for x in args.scale.split(",") if x]
+    console.print(f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} + {scale} generated rules, {pinned}")
 
     with console.status("loading and parsing documents (not timed)"):
         docs, vocab_docs = load_documents(args.items, args.vocab_items)
-    with console.status("generating the rule pack (not timed)"):
-        rules = generate_rules(vocab_docs, args.rules, args.phrases, args.seed)
-        tmp = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
-        pack_path = tmp / "generated.yaml"
-        write_pack(rules, pack_path)
-        if args.keep_pack:
-            args.keep_pack.write_bytes(pack_path.read_bytes())
-        _l, bundled = load_rules(["builtin:dprk_russia"])
-        _l, combined = load_rules(["builtin:dprk_russia", str(pack_path)])
-        eng_a, eng_b = Engine(bundled), Engine(combined)
-        regexes = naive_regexes(rules)
     n = len(docs)
     chars = sum(len(d.text) for d in docs)
+    tmp = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
+    most = max([args.rules, *scale])
+    with console.status("generating the rule packs (not timed)"):
+        all_rules = generate_rules(vocab_docs, most, args.phrases, args.seed)
+    _l, bundled = load_rules(["builtin:dprk_russia"])
+    runs: list[Run] = [Run("a", "(a) bundled pack", Engine(bundled), args.reps)]
+
+    def generated(key: str, label: str, k: int, reps: int, **kw: Any) -> Run:
+        path = tmp / f"{key}.yaml"
+        write_pack(all_rules[:k], path, **kw)
+        if key == "b" and args.keep_pack:
+            args.keep_pack.write_bytes(path.read_bytes())
+        with console.status(f"compiling {label} (timed apart)"):
+            engine, info = compile_pack(path, trace_memory=not args.no_memory)
+        return Run(key, label, engine, reps, k, info["cpu"], info["wall"], info["peak_mb"])
+
+    runs.append(generated("b", f"(b) bundled + {args.rules:,} rules", args.rules, args.reps))
+    runs.append(generated("b0", "(b0) same, morphology exact", args.rules, args.reps, morphology="exact"))
+    runs.append(Run("c", f"(c) naive re loop, {args.rules:,} rules, word forms", None, args.naive_reps, args.rules))
+    runs.append(Run("c0", f"(c0) naive re loop, {args.rules:,} rules, exact", None, args.naive_reps, args.rules))
+    naive = {
+        "c": naive_regexes(all_rules[: args.rules], forms=True),
+        "c0": naive_regexes(all_rules[: args.rules]),
+    }
+    for i, k in enumerate(scale):
+        key = "de"[i] if i < 2 else f"s{k}"
+        runs.append(generated(key, f"({key}) bundled + {k:,} rules", k, args.scale_reps))
+    if scale:
+        runs.append(generated("f", f"(f) selective, {args.rules:,} rules", args.rules, args.scale_reps, selective=True))
+        runs.append(generated("g", f"(g) selective, {max(scale):,} rules", max(scale), args.scale_reps, selective=True))
     console.print(
-        f"{n:,} documents, {chars / n:.0f} characters each on average; {sum(map(len, rules)):,} generated phrases"
+        f"{n:,} documents, {chars / n:.0f} characters each on average; {len(all_rules):,} generated rules drawn"
     )
 
-    times: dict[str, list[c.Timing]] = {"a": [], "b": [], "c": []}
-    results: dict[str, Any] = {}
-    reps = max(args.reps, args.naive_reps)
+    reps = max(r.reps for r in runs)
     with c.progress() as prog:
         for rep in range(reps):
-            for key, label in (("a", "bundled pack"), ("b", "bundled + 1,000 rules"), ("c", "naive re loop")):
-                if key == "c" and rep >= args.naive_reps:
+            for run in runs:
+                if rep >= run.reps:
                     continue
-                if key != "c" and rep >= args.reps:
-                    continue
-                task = prog.add_task(f"rep {rep + 1}/{reps} {label}", total=n)
+                task = prog.add_task(f"rep {rep + 1}/{reps} {run.label}", total=n)
                 adv = lambda k, task=task: prog.advance(task, k)  # noqa: E731
                 gc.collect()
-                if key == "a":
-                    t, res = c.timed(lambda adv=adv: run_engine(eng_a, docs, adv))
-                elif key == "b":
-                    t, res = c.timed(lambda adv=adv: run_engine(eng_b, docs, adv))
+                if run.engine is None:
+                    t, res = c.timed(lambda adv=adv, rx=naive[run.key]: run_naive(rx, docs, adv))
                 else:
-                    t, res = c.timed(lambda adv=adv: run_naive(regexes, docs, adv))
+                    t, res = c.timed(lambda adv=adv, e=run.engine: run_engine(e, docs, adv))
                 prog.remove_task(task)
-                times[key].append(t)
-                results[key] = res
-
-    def summary(key: str) -> dict[str, Any]:
-        walls = [t.wall for t in times[key]]
-        cpus = [t.cpu for t in times[key]]
-        return {
-            "reps": len(walls),
-            "wall_s": walls,
-            "cpu_s": cpus,
-            "median_wall_s": c.median(walls),
-            "median_cpu_s": c.median(cpus),
-            "articles_per_s": n / c.median(walls),
-            "articles_per_cpu_s": n / c.median(cpus),
-        }
+                run.times.append(t)
+                run.result = res
 
     out: dict[str, Any] = {
         "benchmark": "engine",
@@ -279,75 +343,108 @@ def main(argv: list[str] | None = None) -> int:
         "pinning": pinned,
         "items": n,
         "avg_chars": round(chars / n),
-        "generated_rules": args.rules,
         "phrases_per_rule": args.phrases,
         "seed": args.seed,
-        "a_bundled": summary("a"),
-        "b_bundled_plus_generated": summary("b"),
-        "c_naive_regex_loop": summary("c"),
+        "runs": {},
     }
-    sig_a, _f, det_a = results["a"]
-    sig_b, fired_b, det_b = results["b"]
-    naive_hits: set[tuple[str, str]] = results["c"]
-    out["a_bundled"].update(signals=sig_a, detections=det_a)
-    out["b_bundled_plus_generated"].update(
-        signals=sig_b,
-        detections=det_b,
-        generated_doc_rule_hits=len(fired_b),
-        generated_rules_that_fired=len({r for _d, r in fired_b}),
-    )
-    out["c_naive_regex_loop"].update(doc_rule_hits=len(naive_hits))
-    out["agreement"] = {
-        "both": len(fired_b & naive_hits),
-        "engine_only": len(fired_b - naive_hits),
-        "naive_only": len(naive_hits - fired_b),
-    }
-    rb = out["b_bundled_plus_generated"]["articles_per_s"]
-    rc = out["c_naive_regex_loop"]["articles_per_s"]
-    out["ratio_b_over_c"] = rb / rc
-    out["ratio_b_over_c_cpu"] = (
-        out["b_bundled_plus_generated"]["articles_per_cpu_s"] / out["c_naive_regex_loop"]["articles_per_cpu_s"]
-    )
-    out["targets"] = {
-        "rate_1000_rules_one_core": {"target": TARGET_RATE, "got": rb, "met": rb >= TARGET_RATE},
-        "ratio_vs_naive": {
-            "target": TARGET_RATIO,
-            "got": out["ratio_b_over_c"],
-            "met": out["ratio_b_over_c"] >= TARGET_RATIO,
-        },
-    }
+    for run in runs:
+        walls = [t.wall for t in run.times]
+        cpus = [t.cpu for t in run.times]
+        entry: dict[str, Any] = {
+            "label": run.label,
+            "rules": run.rules,
+            "reps": len(walls),
+            "wall_s": walls,
+            "cpu_s": cpus,
+            "median_wall_s": c.median(walls),
+            "median_cpu_s": c.median(cpus),
+            "articles_per_s": n / c.median(walls),
+            "articles_per_cpu_s": n / c.median(cpus),
+            "compile_cpu_s": run.compile_cpu_s,
+            "compile_wall_s": run.compile_wall_s,
+            "compile_peak_mb": run.compile_peak_mb,
+        }
+        if run.engine is None:
+            entry["doc_rule_hits"] = len(run.result)
+        else:
+            sig, fired, det = run.result
+            entry.update(
+                signals=sig,
+                detections=det,
+                generated_doc_rule_hits=len(fired),
+                hits_per_article=len(fired) / n,
+                generated_rules_that_fired=len({r for _d, r in fired}),
+            )
+        out["runs"][run.key] = entry
+    R = out["runs"]
+
+    def ratio(a: str, b: str) -> float | None:
+        if a in R and b in R:
+            return float(R[a]["articles_per_cpu_s"] / R[b]["articles_per_cpu_s"])
+        return None
+
+    def agreement(engine_key: str, naive_key: str) -> dict[str, int]:
+        engine_hits: set[tuple[str, str]] = next(r for r in runs if r.key == engine_key).result[1]
+        naive_hits: set[tuple[str, str]] = next(r for r in runs if r.key == naive_key).result
+        return {
+            "both": len(engine_hits & naive_hits),
+            "engine_only": len(engine_hits - naive_hits),
+            "naive_only": len(naive_hits - engine_hits),
+        }
+
+    out["agreement"] = {"b_vs_c": agreement("b", "c"), "b0_vs_c0": agreement("b0", "c0")}
+    targets: dict[str, Any] = {}
+    rb = R["b"]["articles_per_s"]
+    targets["b_rate"] = {"target": TARGET_RATE, "got": rb, "met": rb >= TARGET_RATE}
+    rv = float(R["b"]["articles_per_s"] / R["c"]["articles_per_s"])
+    targets["b_over_naive"] = {"target": TARGET_RATIO, "got": rv, "met": rv >= TARGET_RATIO, "cpu": ratio("b", "c")}
+    for key, goal in (("d", 0.40), ("e", 0.10)):
+        got = ratio(key, "b")
+        if got is not None:
+            targets[f"{key}_over_b"] = {"target": goal, "got": got, "met": got >= goal}
+    got = ratio("g", "f")
+    if got is not None:
+        targets["g_over_f"] = {"target": 0.50, "got": got, "met": got >= 0.50}
+    out["morphology_cost_b_over_b0"] = ratio("b", "b0")
+    out["targets"] = targets
 
     from rich.table import Table
 
     table = Table(title=f"engine throughput, {n:,} real 2023 RSS items ({pinned}; median of reps)")
-    for col in ("run", "reps", "median wall s", "articles/s", "articles/CPU-s", "signals", "detections / hits"):
-        table.add_column(col, justify="right" if col != "run" else "left")
-    for key, label in (
-        ("a_bundled", "(a) bundled pack"),
-        ("b_bundled_plus_generated", "(b) bundled + 1,000 rules"),
-        ("c_naive_regex_loop", "(c) naive per-rule re loop"),
+    for col in (
+        "run",
+        "reps",
+        "articles/s",
+        "articles/CPU-s",
+        "hits/article",
+        "signals",
+        "detections",
+        "compile CPU s",
+        "compile peak MB",
     ):
-        s = out[key]
+        table.add_column(col, justify="right" if col != "run" else "left")
+    for run in runs:
+        e = R[run.key]
         table.add_row(
-            label,
-            str(s["reps"]),
-            f"{s['median_wall_s']:.2f}",
-            f"{s['articles_per_s']:,.0f}",
-            f"{s['articles_per_cpu_s']:,.0f}",
-            str(s.get("signals", "")),
-            str(s.get("detections", s.get("doc_rule_hits", ""))),
+            run.label,
+            str(e["reps"]),
+            f"{e['articles_per_s']:,.0f}",
+            f"{e['articles_per_cpu_s']:,.0f}",
+            f"{e.get('hits_per_article', 0):.2f}" if run.engine else "",
+            str(e.get("signals", "")),
+            str(e.get("detections", e.get("doc_rule_hits", ""))),
+            f"{e['compile_cpu_s']:.2f}" if run.rules and run.engine else "",
+            f"{e['compile_peak_mb']:.0f}" if run.rules and run.engine and e["compile_peak_mb"] else "",
         )
-    show = c.Console(width=150)
+    show = c.Console(width=160)
     show.print(table)
-    ag = out["agreement"]
+    for name, t in targets.items():
+        show.print(
+            f"{name}: {t['got']:,.2f} (target {t['target']}): {'met' if t['met'] else 'NOT met'}", highlight=False
+        )
     show.print(
-        f"ratio (b)/(c): [bold]{out['ratio_b_over_c']:.1f}x[/bold] wall, {out['ratio_b_over_c_cpu']:.1f}x CPU "
-        f"(target >= {TARGET_RATIO:.0f}x: {'met' if out['targets']['ratio_vs_naive']['met'] else 'NOT met'}); "
-        f"(b) {rb:,.0f} articles/s (target >= {TARGET_RATE:,.0f}: "
-        f"{'met' if out['targets']['rate_1000_rules_one_core']['met'] else 'NOT met'})\n"
-        f"generated rules: {out['b_bundled_plus_generated']['generated_rules_that_fired']} of {args.rules} fired; "
-        f"(document, rule) hits engine {len(fired_b):,} vs naive {len(naive_hits):,} "
-        f"(both {ag['both']:,}, engine only {ag['engine_only']:,}, naive only {ag['naive_only']:,})",
+        f"word forms cost: (b) runs at {out['morphology_cost_b_over_b0']:.2f}x of (b0); "
+        f"(document, rule) hits, engine vs naive: {out['agreement']}",
         highlight=False,
     )
     if args.json:

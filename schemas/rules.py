@@ -115,11 +115,11 @@ class CaptureDef(_Strict):
 
 
 LANGUAGE = r"^[a-z]{2,3}$"
-Morphology = Literal["stem", "exact"]
+Morphology = Literal["forms", "exact"]
 LanguageCode = Annotated[str, Field(pattern=LANGUAGE)]
 Languages = LanguageCode | list[LanguageCode]
-"""One ISO 639-1 code ("en", "ru"), or several (the first of each script decides how its words are
-stemmed; every one brings its built-in modality cues)."""
+"""One ISO 639-1 code ("en", "ru"), or several (the first of each script decides the forms of its
+words; every one brings its built-in modality cues)."""
 
 
 def languages_of(value: str | list[str] | None, default: tuple[str, ...] = ("en",)) -> tuple[str, ...]:
@@ -143,7 +143,7 @@ class SignalDef(_Strict):
         default=None, description="the language(s) of this signal's phrases (default: the pack's)"
     )
     morphology: Morphology | None = Field(
-        default=None, description="stem: words match their inflected forms; exact: as written (default: the pack's)"
+        default=None, description="forms: words match their inflected forms; exact: as written (default: the pack's)"
     )
 
 
@@ -301,7 +301,7 @@ class RulePack(_Strict):
     """One YAML rule file.
 
     version 1: phrases match exact word forms (and `*` prefixes). version 2: phrases and aliases match
-    inflected forms in the pack's `language` (morphology: stem), `*` may stand inside phrases, and `=`
+    inflected forms in the pack's `language` (morphology: forms), `*` may stand inside phrases, and `=`
     before a word asks for that exact form. `watchfloor rules migrate` rewrites a version 1 pack."""
 
     version: Literal[1, 2] = 1
@@ -309,7 +309,8 @@ class RulePack(_Strict):
     description: str = ""
     language: Languages = Field(default="en", description="ISO 639-1 code(s) of the pack's phrases")
     morphology: Morphology | None = Field(
-        default=None, description="stem (default for version 2) or exact (default for version 1)"
+        default=None,
+        description="forms (default for version 2): words match their inflected forms; exact (version 1's)",
     )
     settings: PackSettings = PackSettings()
     modality: ModalityLexicon = ModalityLexicon()
@@ -321,7 +322,7 @@ class RulePack(_Strict):
     def default_morphology(self) -> Morphology:
         if self.morphology is not None:
             return self.morphology
-        return "stem" if self.version >= 2 else "exact"
+        return "forms" if self.version >= 2 else "exact"
 
 
 def rule_pack_json_schema() -> dict[str, Any]:

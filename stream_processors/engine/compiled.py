@@ -28,25 +28,32 @@ class RuleError(ValueError):
 #   ("atom", key) | ("any", nodes) | ("all", nodes) | ("none", nodes) | ("re", compiled)
 Node = tuple[Any, ...]
 
-# How one word of a phrase meets a token: (mode, text, language, gate, stems) with mode 0 = exact
-# (token == text), 1 = prefix (token starts with text), 2 = stem (the token's stem in `language` is one
-# of `stems`, the stems of the word's forms: morphology.word_stems; every such token starts with `gate`).
-WordTest = tuple[int, str, str, str, frozenset[str]]
-_NO_STEMS: frozenset[str] = frozenset()
-EXACT, PREFIX, STEM = 0, 1, 2
+# How one word of a phrase meets a token: (mode, text, forms) with mode 0 = exact (token == text), 1 =
+# prefix (token starts with text), 2 = forms (token is one of `forms`, the inflected forms of the word:
+# morphology.word_forms).
+WordTest = tuple[int, str, frozenset[str]]
+EXACT, PREFIX, FORMS = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
 class AutomatonEntry:
-    key: str  # atom key: a phrase ("instruments of ratification", "ratif*", "~ratifi"), "@PRK", or "~negated"
+    key: str  # atom key: a phrase ("instruments of ratification", "ratif*", "~ratified#2f1c"), "@PRK", "~negated"
     kind: str  # "phrase" | "entity" | "cue"
     nwords: int
     prefix: bool  # the pattern is the whole phrase and its last word is a '*' prefix (no bound at its end)
     cue_class: str = ""
     direction: str = ""  # cues: "before" | "after" | "neutral"
-    # When set, the pattern holds only the gate of word `anchor`: every word is checked on the tokens.
+    # When set, the pattern holds only word `anchor` (one of its forms, or its prefix): the other words
+    # are checked on the tokens.
     verify: tuple[WordTest, ...] | None = None
     anchor: int = 0
+
+
+# An automaton pattern's value (compiler._bucket, scan.find_matches): (whole-phrase entries, anchored
+# phrases by shape, anchored phrases to check word by word). Shapes: ((anchor index, length, neighbour
+# index), {the neighbour's token: entries}) for phrases anchored on this pattern's word.
+Shapes = tuple[tuple[tuple[int, int, int], dict[str, list[AutomatonEntry]]], ...]
+Bucket = tuple[tuple[AutomatonEntry, ...], Shapes, tuple[AutomatonEntry, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,9 @@ class CompiledSignal:
     # Atoms a sentence must hold for `node` to match it: one atom of each clause (see _node_requirements).
     needs: tuple[frozenset[str], ...] = ()
     context_words: Node | None = None  # a condition over the whole document
+    # The atoms of a signal that is just "any of these phrases" (no near, entity requirements, context or
+    # captures): it matches wherever one of them is, so the extractor skips evaluating a tree for it.
+    simple: tuple[str, ...] | None = None
     languages: tuple[str, ...] = ("en",)
     pack: str = ""
 
@@ -114,14 +124,27 @@ class CompiledRules:
     cue_scope: int
     lateness: timedelta
     packs: tuple[RulePack, ...] = field(default_factory=tuple)
-    # The raw gate's words as one RE2 scan over raw JSON lines, many lines at a time (backtests).
-    json_gate: JsonLineGate | None = None
     cue_scope_after: int = 8
     languages: frozenset[str] = frozenset({"en"})
     # Atom key -> the phrase as a rule wrote it (for explanations).
     atom_text: dict[str, str] = field(default_factory=dict)
+    # Atom -> (signal, its other requirement clauses) for the signals this atom triggers the viability test
+    # of: a signal with a one-atom clause is listed under one such atom only (its most telling), so a
+    # conjunction of two phrases is tested once, when its rarer phrase is there (extract._viable_signals).
+    viability: dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]] = field(default_factory=dict)
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
+    _json_gate: list[JsonLineGate | None] = field(default_factory=list)
+
+    @property
+    def json_gate(self) -> JsonLineGate | None:
+        """The raw gate's words as one scan over raw JSON lines, many lines at a time (backtests). Built
+        on first use: compiling a scanner for tens of thousands of words takes a while, and only
+        backtests of files need it."""
+        if not self._json_gate:
+            gate = self.raw_gate
+            self._json_gate.append(JsonLineGate.for_words(list(gate.keys())) if gate is not None else None)
+        return self._json_gate[0]
 
 
 class CompileErrors(ValueError):

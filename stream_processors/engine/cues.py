@@ -327,7 +327,7 @@ BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
 # future, unless a verb before it makes it a purpose or a complement ("votes to ratify", "signs law
 # to ratify", "sends troops to fight").
 HEADLINE_TO_EXCEPTIONS = frozenset(
-    "vote votes voted law laws bill bills decree decrees order orders ordered move moves moved sign signs signed "
+    "vote votes voted law laws bill bills decree decrees order orders ordered sign signs signed "
     "agree agrees agreed decide decides decided begin begins began start starts started continue continues "
     "continued fail fails failed refuse refuses refused sends sent dispatches dispatched deploys deployed "
     "uses used helps helped urges urged calls called asks asked wants tries tried".split()

@@ -189,16 +189,21 @@ class Extractor:
         scan, viable = self.scan(doc)
         if scan is None:
             return []
-        # Regex signals read every sentence; the others only those with a phrase or entity.
+        # Regex signals read every sentence; the others only the sentences holding one of their atoms.
         sents = scan.sentences(every=bool(rules.always_signals))
-        candidates: set[str] = set(rules.always_signals)
+        where: dict[str, list[Sentence]] = {name: list(sents) for name in rules.always_signals}
+        by_atom = rules.signals_by_atom
         for sent in sents:
             for atom in sent.atoms:
-                for sname in rules.signals_by_atom.get(atom, ()):
-                    candidates.add(sname)
+                for sname in by_atom.get(atom, ()):
+                    found = where.get(sname)
+                    if found is None:
+                        where[sname] = [sent]
+                    elif found[-1] is not sent:
+                        found.append(sent)
         if viable is not None:
-            candidates &= viable
-        if not candidates:
+            where = {k: v for k, v in where.items() if k in viable}
+        if not where:
             return []
         doc_entities: set[str] = set()
         for sent in sents:
@@ -207,19 +212,27 @@ class Extractor:
         built: Document | None = doc if isinstance(doc, Document) else None
         headline = bool(doc.title)
         whole: DocumentView | None = None
-        for sname in sorted(candidates):
-            sig = rules.signals[sname]
-            if not context_ok(sig, doc_entities):
-                continue
-            if sig.context_words is not None:
-                if whole is None:
-                    whole = DocumentView(scan.text, sents)
-                if evaluate(sig.context_words, whole, [None]) is None:
+        signals = rules.signals
+        for sname in sorted(where):
+            sig = signals[sname]
+            simple = sig.simple
+            if simple is None:
+                if not context_ok(sig, doc_entities):
                     continue
-            for sent in sents:
-                got = self.match_sentence(sig, sent)
-                if got is None:
-                    continue
+                if sig.context_words is not None:
+                    if whole is None:
+                        whole = DocumentView(scan.text, sents)
+                    if evaluate(sig.context_words, whole, [None]) is None:
+                        continue
+            for sent in sorted(where[sname], key=_index) if simple is None and sig.uses_regex else where[sname]:
+                if simple is not None:
+                    window = _simple_window(simple, sent.atoms)
+                    got = SentenceMatch(window, [window], {}, {})
+                else:
+                    match = self.match_sentence(sig, sent)
+                    if match is None:
+                        continue
+                    got = match
                 if not sent.cues_read:  # modality cues: only for sentences with a match
                     read_cues(rules, sent)
                 if built is None:
@@ -276,7 +289,11 @@ class Extractor:
         modality: str,
         cue: str | None,
     ) -> Signal:
-        places = tuple(sorted({eid for _s, _e, eid in sent.mentions if self.rules.entity_kinds.get(eid) == "place"}))
+        facts = sent.facts
+        if facts is None:  # once per sentence, however many signals it makes
+            kinds = self.rules.entity_kinds
+            places = tuple(sorted({eid for _s, _e, eid in sent.mentions if kinds.get(eid) == "place"}))
+            facts = sent.facts = (tuple(sorted(sent.entities)), places)
         return self._make_signal(
             {  # every field, in the model's order
                 "id": stable_id(doc.id, sig.name, str(sent.index)),
@@ -289,8 +306,8 @@ class Extractor:
                 "sentence_index": sent.index,
                 "modality": modality,
                 "cue": cue,
-                "entities": tuple(sorted(sent.entities)),
-                "places": places,
+                "entities": facts[0],
+                "places": facts[1],
                 "captures": captures,
             }
         )
@@ -304,6 +321,29 @@ class Extractor:
         modality, cue, why = resolve(self.rules, sent, match.window, match.own, headline=headline, explain=True)
         assert why is not None
         return modality, cue, why
+
+
+def _index(sent: Sentence) -> int:
+    return sent.index
+
+
+def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Span:
+    """The window `evaluate` picks for "any of these atoms": the alternative whose narrowest match is
+    the narrowest (the first on a tie), and that match."""
+    best: Span | None = None
+    width = 1 << 30
+    for a in atoms:
+        spans = present.get(a)
+        if spans:
+            sp = min(spans, key=_width)
+            if sp[1] - sp[0] < width:
+                best, width = sp, sp[1] - sp[0]
+    assert best is not None
+    return best
+
+
+def _width(sp: Span) -> int:
+    return sp[1] - sp[0]
 
 
 def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
@@ -336,12 +376,10 @@ def _viable_signals(rules: CompiledRules, found: list[Match]) -> set[str]:
     if not found:
         return viable
     present = {entry.key for entry, _f, _l in found}
-    requirements = rules.requirements
+    index = rules.viability
     for atom in present:
-        for sname in rules.signals_by_atom.get(atom, ()):
-            if sname in viable:
-                continue
-            for clause in requirements[sname]:
+        for sname, others in index.get(atom, ()):
+            for clause in others:
                 if clause.isdisjoint(present):
                     break
             else:

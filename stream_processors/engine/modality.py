@@ -2,8 +2,8 @@
 
 A cue governs the signal's words when it overlaps them, or stands up to `scope` words before them
 (a `before` cue: "will", "denied"; conditionals reach twice as far) or up to `scope_after` words after
-them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside a
-phrase or name the sentence matched is part of those words, not a cue ("no evidence" as a phrase).
+them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside one of
+the signal's own phrases or inside a name is part of those words, not a cue ("no evidence" as a phrase).
 Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after").
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
@@ -92,11 +92,18 @@ def resolve(
     """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
     phrases being `own` (token spans)."""
     lo, hi = window
+    if not explain:
+        plain = sent.plain
+        if plain is None:
+            plain = sent.plain = not sent.cues and not _may_be_future(rules, sent, headline)
+        if plain:
+            return "asserted", None, None  # most sentences: nothing could make a signal other than asserted
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
     considered: list[tuple[str, str, str, bool, str]] = []
-    atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
+    # The signal's own words and the names of the sentence: a cue inside them is part of them.
+    atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
     for cls, s, e, _key, direction in sent.cues:
         words = sent.words(s, e)
         overlaps = s <= hi and e >= lo
@@ -129,10 +136,10 @@ def resolve(
                 if explain:
                     considered.append((cls, words, direction, False, f"in another clause ({where})"))
                 continue
-        # Cues that are part of a phrase or name the sentence matched (e.g. "no" inside a phrase) do not count.
+        # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
         if any(a <= s and e <= b for a, b in atom_spans):
             if explain:
-                considered.append((cls, words, direction, False, "part of a matched phrase or name"))
+                considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
             continue
         dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
         rank = (CUE_PRIORITY[cls], dist)
@@ -157,6 +164,13 @@ def resolve(
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
     return best[2], best[3], reason
+
+
+def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
+    """Whether a verb form could make a signal of this sentence future (Cyrillic words, or a headline's "to")."""
+    if headline and "to" in sent.toks and rules.languages & HEADLINE_LANGUAGES:
+        return True
+    return "ru" in rules.languages and not sent.text.isascii()
 
 
 def _future_form(

@@ -1,19 +1,24 @@
-"""Phrases into automaton patterns: each word exact, a '*' prefix, or a stem with its forms' stems."""
+"""Phrases into automaton patterns: each word exact, a '*' prefix, or any of its inflected forms."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from itertools import product
+from math import prod
 from typing import Any
 
 import re2
 
 from watchfloor.schemas.rules import Clause, Condition
 
-from .compiled import EXACT, PREFIX, STEM, AutomatonEntry, Node, RuleError, WordTest
-from .morphology import stem, word_language, word_stems
+from .compiled import EXACT, FORMS, PREFIX, AutomatonEntry, Node, RuleError, WordTest
+from .morphology import word_forms, word_language
 from .text import phrase_words
 
-_NO_STEMS: frozenset[str] = frozenset()
+# A phrase whose words have at most this many combinations of forms becomes one whole pattern per
+# combination ("north korea", "north koreas"); a one-word phrase always does; others are anchored on one
+# word (see _add): fewer patterns to compile, a table lookup more per hit.
+PLAIN_LIMIT = 4
 
 
 _RE2_OPTIONS = re2.Options()
@@ -45,36 +50,44 @@ class PhraseBuilder:
         # None when no such substring is known (see gate.raw_gate).
         self.gate_words: dict[str, set[str] | None] = {}
         self.atom_text: dict[str, str] = {}
-        self.word_memo: dict[tuple[str, Langs, str], WordTest] = {}
+        self.word_memo: dict[tuple[str, Langs, str], tuple[WordTest, str, tuple[str, ...]]] = {}
         self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str], str] = {}
+        self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
+        self.placed: set[tuple[str, int]] = set()  # (pattern, entry id): never list an entry twice
 
-    def error(self, path: Sequence[str | int], message: str) -> None:
+    def error(self, path: Any, message: str) -> None:
+        """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it."""
+        if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], list):
+            path = [*path[0], path[1], path[2]]
         self.errors.append(RuleError(path, message, pack=self.pack))
 
     def _word(self, word: str, language: Langs, morphology: str) -> WordTest:
+        return self._word_info(word, language, morphology)[0]
+
+    def _word_info(self, word: str, language: Langs, morphology: str) -> tuple[WordTest, str, tuple[str, ...]]:
+        """The word's test, its part of an atom key, and what its patterns spell (its forms sorted, or
+        its prefix), memoised: a big pack repeats its words many times."""
         memo_key = (word, language, morphology)
         got = self.word_memo.get(memo_key)
         if got is not None:
             return got
         if word.startswith("="):
-            test: WordTest = (EXACT, word[1:], "", word[1:], _NO_STEMS)
+            test: WordTest = (EXACT, word[1:], frozenset({word[1:]}))
         elif word.endswith("*"):
-            test = (PREFIX, word[:-1], "", word[:-1], _NO_STEMS)
+            test = (PREFIX, word[:-1], frozenset())
         else:
-            lang = word_language(word, language) if morphology == "stem" and word.isalpha() else None
-            if lang is None:
-                test = (EXACT, word, "", word, _NO_STEMS)
-            else:
-                stems, gate = word_stems(lang, word)
-                test = (STEM, stem(lang, word), lang, gate, stems)
-        self.word_memo[memo_key] = test
-        return test
+            lang = word_language(word, language) if morphology == "forms" and word.isalpha() else None
+            forms = word_forms(lang, word) if lang is not None else frozenset({word})
+            test = (FORMS if len(forms) > 1 else EXACT, word, forms)
+        info = (test, word_key(test), (test[1],) if test[0] == PREFIX else tuple(sorted(test[2])))
+        self.word_memo[memo_key] = info
+        return info
 
     def add(
         self,
         phrase: str,
         kind: str,
-        path: Sequence[str | int],
+        path: Any,
         *,
         language: Langs = ("en",),
         morphology: str = "exact",
@@ -95,7 +108,7 @@ class PhraseBuilder:
         self,
         phrase: str,
         kind: str,
-        path: Sequence[str | int],
+        path: Any,
         language: Langs,
         morphology: str,
         key: str | None,
@@ -106,36 +119,68 @@ class PhraseBuilder:
         if not words:
             self.error(path, f"phrase {phrase!r} has no words")
             return None
-        tests: list[WordTest] = []
+        infos = []
         for w in words:
             if w.endswith("*") and len(w.lstrip("=")) < 4:
                 self.error(path, f"phrase {phrase!r}: a '*' prefix needs at least 3 letters before '*'")
                 return None
-            tests.append(self._word(w, language, morphology))
-        atom = key if key is not None else " ".join(word_key(t) for t in tests)
-        self.atom_text.setdefault(atom, phrase)
-        simple = all(t[0] == EXACT for t in tests[:-1]) and tests[-1][0] != STEM
-        if simple:
-            pattern = " " + " ".join(t[1] for t in tests)
-            entry = AutomatonEntry(atom, kind, len(tests), tests[-1][0] == PREFIX, cue_class, direction)
-            gate = max(reversed([t[1] for t in tests]), key=len)
+            infos.append(self._word_info(w, language, morphology))
+        tests = [i[0] for i in infos]
+        atom = key if key is not None else " ".join([i[1] for i in infos])
+        if atom not in self.atom_text:
+            self.atom_text[atom] = phrase
+        gates: set[str] = set()
+        choices = [i[2] for i in infos]
+        nwords = len(tests)
+        if all(t[0] != PREFIX for t in tests[:-1]) and (nwords == 1 or prod(len(c) for c in choices) <= PLAIN_LIMIT):
+            # One whole pattern per combination of forms: a hit is a match, as in version 1.
+            last_prefix = tests[-1][0] == PREFIX
+            entry, fresh = self._entry((atom, kind, nwords, last_prefix, cue_class, direction, None, 0))
+            if not fresh and key is None:
+                return atom  # another phrase of the same forms ("ratified", "ratifies") put these patterns
+            put = self._put
+            if nwords == 1:
+                for form in choices[0]:
+                    put(" " + form, entry)
+                    gates.add(form)
+            else:
+                for combo in product(*choices):
+                    put(" " + " ".join(combo), entry)
+                    gates.add(max(reversed(combo), key=len))
         else:
-            anchor = max(range(len(tests)), key=lambda i: (len(tests[i][3]), i))
-            if not tests[anchor][3]:  # cannot happen for stemmed languages (GATED); kept as a guard
-                self.error(path, f"phrase {phrase!r}: its words cannot be found by their stems in this language")
-                return None
-            pattern = " " + tests[anchor][3]
-            entry = AutomatonEntry(atom, kind, len(tests), False, cue_class, direction, tuple(tests), anchor)
-            gate = tests[anchor][3]
-        bucket = self.entries.setdefault(pattern, [])
-        if entry not in bucket:
-            bucket.append(entry)
+            # Anchored on its most telling word (its shortest form the longest): one pattern per form of
+            # it (or its prefix); the other words are checked on the tokens (scan.find_matches).
+            anchor = max(range(nwords), key=lambda i: (min(len(c) for c in choices[i]), i))
+            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tuple(tests), anchor))
+            if not fresh and key is None:
+                return atom
+            for form in choices[anchor]:
+                self._put(" " + form, entry)
+                gates.add(form)
         if kind != "cue":
-            gates = self.gate_words.get(atom, set())
-            if gates is not None:
-                gates.add(gate)
-                self.gate_words[atom] = gates
+            known = self.gate_words.get(atom, set())
+            if known is not None:
+                self.gate_words[atom] = known | gates
         return atom
+
+    def _entry(self, fields: tuple[Any, ...]) -> tuple[AutomatonEntry, bool]:
+        """One entry object per distinct entry, and whether it is new: phrases with one key and the same
+        forms share it, so their patterns are put once."""
+        got = self.entry_pool.get(fields)
+        if got is not None:
+            return got, False
+        got = self.entry_pool[fields] = AutomatonEntry(*fields)
+        return got, True
+
+    def _put(self, pattern: str, entry: AutomatonEntry) -> None:
+        bucket = self.entries.get(pattern)
+        if bucket is None:
+            self.entries[pattern] = [entry]
+        elif (pattern, id(entry)) not in self.placed:
+            bucket.append(entry)
+        else:
+            return
+        self.placed.add((pattern, id(entry)))
 
     def condition(
         self, cond: Condition, path: list[str | int], atoms: set[str], language: Langs, morphology: str
@@ -159,19 +204,9 @@ class PhraseBuilder:
         if isinstance(cond, Clause):
             parts: list[Node] = []
             if cond.any is not None:
-                parts.append(
-                    (
-                        "any",
-                        tuple(
-                            self.condition(c, [*path, "any", i], atoms, language, morphology)
-                            for i, c in enumerate(cond.any)
-                        ),
-                    )
-                )
+                parts.append(("any", self._conditions(cond.any, path, "any", atoms, language, morphology)))
             if cond.all is not None:
-                parts.extend(
-                    self.condition(c, [*path, "all", i], atoms, language, morphology) for i, c in enumerate(cond.all)
-                )
+                parts.extend(self._conditions(cond.all, path, "all", atoms, language, morphology))
             if cond.none is not None:
                 parts.append(
                     (
@@ -190,6 +225,31 @@ class PhraseBuilder:
                     parts.append(("re", None))  # placeholder: compilation fails anyway, once, with this error
             return parts[0] if len(parts) == 1 else ("all", tuple(parts))
         raise AssertionError(f"unknown condition {cond!r}")
+
+    def _conditions(
+        self,
+        conds: list[Condition],
+        path: list[str | int],
+        part: str,
+        atoms: set[str],
+        language: Langs,
+        morphology: str,
+    ) -> tuple[Node, ...]:
+        """The conditions of a list. Plain phrases (most of a big pack) go straight to `add`; their place
+        in the file is only spelled out when one has an error."""
+        out: list[Node] = []
+        add = self.add
+        for i, c in enumerate(conds):
+            if isinstance(c, str) and "@" not in c:
+                key = add(c.strip(), "phrase", (path, part, i), language=language, morphology=morphology)
+                if key is None:
+                    out.append(("any", ()))
+                else:
+                    atoms.add(key)
+                    out.append(("atom", key))
+            else:
+                out.append(self.condition(c, [*path, part, i], atoms, language, morphology))
+        return tuple(out)
 
     def _phrase_with_entities(
         self, text: str, path: list[str | int], atoms: set[str], language: Langs, morphology: str
@@ -221,9 +281,9 @@ class PhraseBuilder:
 
 
 def word_key(t: WordTest) -> str:
-    mode, text = t[0], t[1]
+    mode, text, forms = t
     if mode == PREFIX:
         return text + "*"
-    if mode == STEM:
-        return "~" + text
+    if mode == FORMS:  # one key for every word with the same forms ("ratified", "ratifies")
+        return "~" + min(forms) + "#" + hashlib.blake2b(" ".join(sorted(forms)).encode(), digest_size=3).hexdigest()
     return text

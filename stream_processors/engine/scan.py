@@ -6,8 +6,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
-from .compiler import PREFIX, STEM, AutomatonEntry, WordTest
-from .morphology import stems_for
+from .compiler import PREFIX, AutomatonEntry, WordTest
 from .text import abbreviations_for, clean_sentence, sentence_spans, split_sentences, tokens
 
 Span = tuple[int, int]  # first and last token index (inclusive), document-wide
@@ -15,44 +14,50 @@ Match = tuple[AutomatonEntry, int, int]  # entry, first and last word index in t
 
 
 def _verify(tests: tuple[WordTest, ...], words: list[str], first: int) -> bool:
-    """Whether words[first:] meet a phrase's word tests (exact form, prefix, or stem)."""
-    for j, (mode, text, lang, gate, stems) in enumerate(tests):
+    """Whether words[first:] meet a phrase's word tests (an exact form, a prefix, one of its forms)."""
+    for j, (mode, text, forms) in enumerate(tests):
         tok = words[first + j]
-        if mode == STEM:
-            if not tok.startswith(gate) or stems_for(lang).stem(tok) not in stems:
-                return False
-        elif mode == PREFIX:
+        if mode == PREFIX:
             if not tok.startswith(text):
                 return False
-        elif tok != text:
+        elif tok not in forms:
             return False
     return True
 
 
 def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
     """Whole-word matches of the automaton's patterns in `norm` (" " + " ".join(words) + " "), as
-    (entry, first word, last word) indices into `words`. Patterns that hold only one word's gate
-    (phrases with stems or inner prefixes) are checked word by word here."""
+    (entry, first word, last word) indices into `words`. Phrases anchored on one word are checked
+    on the words around the hit: those indexed by a neighbour's token first (compiler._bucket)."""
     out: list[Match] = []
     spaces = 0
     prev = 0
     count = norm.count
     nwords = len(words)
-    for end_char, bucket in automaton.iter(norm):
+    for end_char, (plain, indexed, others) in automaton.iter(norm):
         # iter() reports matches by their end, left to right: count the words passed since the last.
         spaces += count(" ", prev, end_char)
         prev = end_char
         w = spaces - 1  # the word holding end_char
         bounded = norm[end_char + 1] == " "
-        for entry in bucket:
-            tests = entry.verify
-            if tests is None:
+        if plain:
+            for entry in plain:
                 if bounded or entry.prefix:
                     out.append((entry, w - entry.nwords + 1, w))
-                continue
+        if indexed and bounded:
+            for (anchor, n, nb), table in indexed:
+                first = w - anchor
+                if first < 0 or first + n > nwords:
+                    continue
+                got = table.get(words[first + nb])
+                if got is not None:
+                    for entry in got:
+                        if n == 2 or _verify(entry.verify, words, first):
+                            out.append((entry, first, first + n - 1))
+        for entry in others:
             first = w - entry.anchor
             last = first + entry.nwords - 1
-            if first >= 0 and last < nwords and _verify(tests, words, first):
+            if first >= 0 and last < nwords and _verify(entry.verify, words, first):
                 out.append((entry, first, last))
     return out
 
@@ -67,8 +72,10 @@ class Sentence:
         "cues_read",
         "end",
         "entities",
+        "facts",
         "index",
         "mentions",
+        "plain",
         "start",
         "text",
         "toks",
@@ -87,6 +94,8 @@ class Sentence:
         self.mentions: list[tuple[int, int, str]] = []  # resolved entity mentions (start, end, id)
         self.entities: set[str] = set()
         self.breaks: list[int] | None = None  # clause breaks, document-wide token indices; see modality
+        self.facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (entities, places), for signals
+        self.plain: bool | None = None  # no cue and no verb form can change a modality here; see modality
 
     def words(self, s: int, e: int) -> str:
         return " ".join(self.toks[s - self.start : e - self.start + 1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -110,6 +111,8 @@ def run_worker(
         trace_to_stderr()
     code, crash = run_app(app, loglevel, expected_crash=broker_trouble)
     if code and broker_trouble(crash):
+        # Faust's loop (and its signal handlers) is gone: a stop asked for while we wait is a clean exit.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         log.warning("the worker stopped (%s: %s); it starts again once the broker answers", type(crash).__name__, crash)
         wait_for_topics(settings, broker)
         log.warning("restarting the worker")

@@ -159,3 +159,38 @@ def test_docs_russian_example_pack_is_the_file_and_passes() -> None:
     loaded, compiled = load_rules([str(path)])
     results = run_examples([lp.pack for lp in loaded], compiled)
     assert results and all(r.passed for r in results), [r.message for r in results if not r.passed]
+
+
+def test_fast_yaml_reads_a_pack_as_ruamel_does() -> None:
+    """Packs are read with libyaml and YAML 1.2's core schema (speed); ruamel's reading is the reference."""
+    import io
+    import math
+
+    from ruamel.yaml import YAML
+
+    from watchfloor.stream_processors.rulefile import _load_data
+
+    repo = Path(__file__).resolve().parents[2]
+    texts = [
+        p.read_text(encoding="utf-8")
+        for d in ("rules", "tests/data/rules", "docs/examples")
+        for p in sorted((repo / d).glob("*.yaml"))
+    ]
+    texts.append(
+        "a: [no, yes, on, off, y, n, True, false, ~, null, '', 012, 0o12, 0x1f, 1e3, -1.5, .inf, -.INF, .nan,\n"
+        "    2024-01-01, 1_000, +5, 0b101, '1:20', 1.0e+3, 2024-1-5, 0.5, 7e, -0, 00, 1., -0x1F, 3.14_15]\n"
+        "b: {x: 1, 'y': 'n', <<: {m: 1}}\nc: |\n  multi\n  line\ne: 2024-10-24 10:00:00\nf: 2024-10-24T10:00:00+03:00\n"
+        "g: 2024-10-24T10:00:00Z\nh:\n"
+    )
+
+    def same(x: object, y: object) -> bool:
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x):
+            return math.isnan(y)
+        if isinstance(x, dict) and isinstance(y, dict):
+            return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(same(a, b) for a, b in zip(x, y, strict=True))
+        return type(x) is type(y) and x == y
+
+    for text in texts:
+        assert same(YAML(typ="safe", pure=False).load(io.StringIO(text)), _load_data(text)), text[:80]
