@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
 from watchfloor.stream_processors.engine import eventtime as et
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
+from watchfloor.stream_processors.ports import CheckpointStore, EventLog, StoredEvent
+from watchfloor.stream_processors.processing import pull_and_process
 
 RELAY_PROCESSOR = "kafka-relay"
 RELAYED_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}  # documents, and the marks event time moves at
@@ -60,24 +61,29 @@ class KafkaRelay:
         self.idle_after = idle_after.total_seconds()
 
     def run_once(self) -> RelayStats:
+        """Relay what is new in the log (the one pull-and-process loop; the relay's state is its event clock)."""
         stats = RelayStats()
-        cp = self.store.load_checkpoint(RELAY_PROCESSOR)
-        position = cp.position
-        clock: dict[str, Any] = cp.state or {"et": et.new_tracker(), "w": None}
-        while True:
-            batch = self.store.read(position, types=RELAYED_TYPES, limit=self.batch_size)
-            if not batch:
-                return stats
+
+        def relay(batch: Sequence[StoredEvent], clock: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
             events = [se.event for se in batch if se.event.type in DOCUMENT_TYPES]
             if self._follow(clock, [se.event for se in batch]):
                 events.append(watermark_event(0, clock["w"]))  # the publisher writes it to every partition
             if events:
                 # Returns once the broker acknowledged every event, or they sit in the fsync'd spool.
                 self.publisher.append(events)
-            position = batch[-1].position
-            self.store.commit(RELAY_PROCESSOR, Checkpoint(position, clock), [])
             stats.relayed += sum(1 for se in batch if se.event.type in DOCUMENT_TYPES)
             stats.batches += 1
+            return clock, []
+
+        pull_and_process(
+            self.store,
+            RELAY_PROCESSOR,
+            RELAYED_TYPES,
+            relay,
+            batch_size=self.batch_size,
+            initial_state=lambda: {"et": et.new_tracker(), "w": None},
+        )
+        return stats
 
     def _follow(self, clock: dict[str, Any], events: list[Event]) -> bool:
         """Run the per-origin rule over a batch; whether the watermark moved."""

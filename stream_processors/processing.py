@@ -15,8 +15,9 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from watchfloor.schemas.events import DeadLetter, Detection, Event, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
+from .current import current_alerts
 from .ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
 
 
@@ -36,6 +37,7 @@ def pull_and_process(
     *,
     batch_size: int = 500,
     initial_state: Callable[[], Any] = lambda: None,
+    restore: Callable[[Any], Any] | None = None,
     each: bool = False,
     limit: int | None = None,
     on_batch: Callable[[int], None] | None = None,
@@ -46,11 +48,13 @@ def pull_and_process(
     committed together. With `each`, every event is a step and a commit of its own (reading stays batched).
     `limit` stops after about that many events (the batch in hand is finished). `on_batch(n)` is told as each
     batch of n events is committed (progress bars). The state starts as `initial_state()` when the
-    checkpoint has none."""
+    checkpoint has none, else as `restore(saved state)` (the engine brings an older state up to date)."""
     cp = store.load_checkpoint(name)
-    position, state = cp.position, cp.state
-    if state is None:
+    position = cp.position
+    if cp.state is None:
         state = initial_state()
+    else:
+        state = restore(cp.state) if restore is not None else cp.state
     done = 0
     while limit is None or done < limit:
         want = batch_size if limit is None else min(batch_size, limit - done)
@@ -73,17 +77,38 @@ class EngineTally:
 
     documents: int = 0
     signals: int = 0
-    detections: list[Detection] = field(default_factory=list)
-    late: list[DeadLetter] = field(default_factory=list)  # the engine's dead letters: signals past the lateness
     signals_by_name: dict[str, int] = field(default_factory=dict)
+    history: list[Detection | Retraction] = field(default_factory=list)  # everything raised, in order
+    retractions: list[Retraction] = field(default_factory=list)
+    late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
+    detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end (finish())
 
-    def count(self, outputs: Iterable[Signal | Detection | DeadLetter]) -> None:
-        """Add one engine call's outputs."""
+    def count(self, outputs: Iterable[object]) -> None:
+        """Add one engine call's outputs (signals, detections, retractions, dead letters)."""
         for o in outputs:
             if isinstance(o, Signal):
                 self.signals += 1
                 self.signals_by_name[o.name] = self.signals_by_name.get(o.name, 0) + 1
             elif isinstance(o, Detection):
-                self.detections.append(o)
+                self.history.append(o)
+            elif isinstance(o, Retraction):
+                self.retractions.append(o)
+                self.history.append(o)
             elif isinstance(o, DeadLetter):
                 self.late.append(o)
+
+    def finish(self) -> EngineTally:
+        """Settle `detections`: the alerts that stand after the pass."""
+        self.detections = self.alerts
+        return self
+
+    @property
+    def alerts(self) -> list[Detection]:
+        """The alerts that stand (detections minus those revised or retracted), in the order raised. In
+        canonical event-time order nothing is ever revised: these are all the detections."""
+        return list(current_alerts(self.history).values())
+
+    @property
+    def revisions(self) -> int:
+        """Detections raised by a change of their group's history (log order only)."""
+        return sum(1 for d in self.history if isinstance(d, Detection) and d.revision)

@@ -4,17 +4,16 @@ sleeps or notifies."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document, Event, Retraction, Signal
+from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, Document, Event
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
-from .current import current_alerts
 from .engine import Engine
 from .engine.eventtime import effective_time
+from .processing import EngineTally
 
 CHUNK = 1 << 16
 """Documents taken at a time from a streamed (order="log") input."""
@@ -28,28 +27,6 @@ with their recorded origin and receive time, and the CaughtUp marks between them
 event-time order (Received)."""
 
 
-@dataclass
-class ReplayResult:
-    documents: int = 0
-    signals: int = 0
-    detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end
-    late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
-    signals_by_name: dict[str, int] = field(default_factory=dict)
-    history: list[Detection | Retraction] = field(default_factory=list)  # everything raised, in order
-    retractions: list[Retraction] = field(default_factory=list)
-
-    @property
-    def alerts(self) -> list[Detection]:
-        """The alerts that stand (detections minus those revised or retracted), in the order raised. In
-        canonical event-time order nothing is ever revised: these are all the detections."""
-        return list(current_alerts(self.history).values())
-
-    @property
-    def revisions(self) -> int:
-        """Detections raised by a change of their group's history (log order only)."""
-        return sum(1 for d in self.history if isinstance(d, Detection) and d.revision)
-
-
 def replay(
     documents: Iterable[Replayable],
     engine: Engine,
@@ -58,7 +35,7 @@ def replay(
     received_at: datetime | None = None,
     on_documents: Callable[[int], None] | None = None,
     on_outputs: Callable[[list[Any]], None] | None = None,
-) -> ReplayResult:
+) -> EngineTally:
     """Run documents through the engine.
 
     `order="event-time"`: canonical order, (effective time, document id), what a live system that saw every
@@ -83,7 +60,7 @@ def replay(
         chunks = iter(lambda: list(islice(it, CHUNK)), [])
     else:
         raise ValueError(f"unknown order {order!r} (event-time or log)")
-    result = ReplayResult()
+    result = EngineTally()
     state: dict[str, Any] = engine.initial_state()
     note_timestamps = engine.correlator.note_timestamps
     done = 0
@@ -113,19 +90,10 @@ def replay(
                 else:
                     state, outputs = engine.process_input(state, doc, received)
                     result.documents += 1
-            if outputs and on_outputs is not None:
-                on_outputs(outputs)
-            for o in outputs:
-                if isinstance(o, Signal):
-                    result.signals += 1
-                    result.signals_by_name[o.name] = result.signals_by_name.get(o.name, 0) + 1
-                elif isinstance(o, Detection):
-                    result.history.append(o)
-                elif isinstance(o, Retraction):
-                    result.retractions.append(o)
-                    result.history.append(o)
-                elif isinstance(o, DeadLetter):
-                    result.late.append(o)
+            if outputs:
+                if on_outputs is not None:
+                    on_outputs(outputs)
+                result.count(outputs)
             done += j - i
             if done >= 1000 and on_documents is not None:  # a progress update costs more than a document
                 on_documents(done)
@@ -133,8 +101,7 @@ def replay(
             i = j
     if done and on_documents is not None:
         on_documents(done)
-    result.detections = result.alerts
-    return result
+    return result.finish()
 
 
 def received(event: Event, skew: float) -> Received:

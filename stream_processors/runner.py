@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
@@ -20,7 +20,8 @@ from watchfloor.schemas.events import (
 )
 
 from .engine import Engine, Output
-from .ports import Checkpoint, Store
+from .ports import Store, StoredEvent
+from .processing import EngineTally, pull_and_process
 
 ENGINE_PROCESSOR = "engine"
 # What the engine reads from the log: documents, and the marks producers record when they caught up (event
@@ -43,15 +44,6 @@ def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
     return out
 
 
-@dataclass
-class RunStats:
-    documents: int = 0
-    signals: int = 0
-    detections: list[Detection] = field(default_factory=list)  # raised, revisions included
-    retractions: list[Retraction] = field(default_factory=list)
-    dead_letters: int = 0  # event-time reports included (late, dated in the future)
-
-
 class EmbeddedRunner:
     """Reads documents after its checkpoint; one transaction per batch holds outputs, position and state.
 
@@ -64,35 +56,33 @@ class EmbeddedRunner:
         self.batch_size = batch_size
         self.name = name
 
-    def run_once(self, on_batch: Callable[[int], None] | None = None) -> RunStats:
-        stats = RunStats()
-        cp = self.store.load_checkpoint(self.name)
-        state = self.engine.restore(cp.state) if cp.state is not None else self.engine.initial_state()
-        position = cp.position
-        while True:
-            batch = self.store.read(position, types=ENGINE_INPUT_TYPES, limit=self.batch_size)
-            if not batch:
-                break
+    def run_once(self, on_batch: Callable[[int], None] | None = None) -> EngineTally:
+        """Process what is new in the log (the one pull-and-process loop); the tally of this pass."""
+        tally = EngineTally()
+        engine = self.engine
+
+        def process(batch: Sequence[StoredEvent], state: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
             events: list[Event] = []
             for stored in batch:
-                state, outputs = self.engine.process(state, stored.event)
+                state, outputs = engine.process(state, stored.event)
                 if stored.event.type in DOCUMENT_TYPES:
-                    stats.documents += 1
-                for o in outputs:
-                    if isinstance(o, Signal):
-                        stats.signals += 1
-                    elif isinstance(o, Detection):
-                        stats.detections.append(o)
-                    elif isinstance(o, Retraction):
-                        stats.retractions.append(o)
-                    else:
-                        stats.dead_letters += 1
-                events.extend(outputs_to_events(outputs, stored.event))
-            position = batch[-1].position
-            self.store.commit(self.name, Checkpoint(position, state), events)
-            if on_batch is not None:
-                on_batch(len(batch))
-        return stats
+                    tally.documents += 1
+                if outputs:
+                    tally.count(outputs)
+                    events.extend(outputs_to_events(outputs, stored.event))
+            return state, events
+
+        pull_and_process(
+            self.store,
+            self.name,
+            ENGINE_INPUT_TYPES,
+            process,
+            batch_size=self.batch_size,
+            restore=engine.restore,
+            initial_state=engine.initial_state,
+            on_batch=on_batch,
+        )
+        return tally.finish()
 
     def backlog(self) -> int:
         """Documents not yet processed (for progress bars)."""

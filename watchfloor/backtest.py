@@ -30,7 +30,8 @@ from watchfloor.stream_processors.external_sort import (
     event_time_sorter,
 )
 from watchfloor.stream_processors.ports import EventLog
-from watchfloor.stream_processors.replay import Replayable, ReplayResult, detection_to_json, replay
+from watchfloor.stream_processors.processing import EngineTally
+from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
 from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -443,7 +444,7 @@ def run_backtest(
     on_outputs: Callable[[list[Any]], None] | None = None,
     received_at: datetime | None = None,
     engine: Engine | None = None,
-) -> ReplayResult:
+) -> EngineTally:
     """Replay documents through the rules. `order`: event-time (in memory; the CLI orders with
     OrderedInputs and passes "log"), or log (streamed). `received_at`: when documents read from files were
     received (a document dated more than the skew after it is processed at that time, as live); log events
@@ -463,7 +464,7 @@ def run_backtest(
 
 
 def result_json(
-    result: ReplayResult,
+    result: EngineTally,
     loaded: LoadedEvents | ReadReport | None = None,
     rules: list[str] | None = None,
 ) -> dict[str, Any]:

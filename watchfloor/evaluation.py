@@ -31,7 +31,7 @@ from watchfloor.scoring import (
 )
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.stream_processors.engine import CompiledRules
-from watchfloor.stream_processors.replay import ReplayResult
+from watchfloor.stream_processors.processing import EngineTally
 
 from .backtest import LabelTap, ReadReport, result_json
 
@@ -142,7 +142,7 @@ class Evaluated:
 
 
 def assemble(
-    result: ReplayResult,
+    result: EngineTally,
     report: ReadReport,
     specs: list[str],
     *,
@@ -150,7 +150,7 @@ def assemble(
     near_miss_limit: int = 200,
     truth: Truth | None = None,
     timeline_window: timedelta = timedelta(days=7),
-    baseline: ReplayResult | list[AlertRef] | None = None,
+    baseline: EngineTally | list[AlertRef] | None = None,
     baseline_label: str | None = None,
     sort: dict[str, Any] | None = None,
     order: str = "event-time",
@@ -173,7 +173,7 @@ def assemble(
     if baseline is not None:
         base_alerts = (
             [AlertRef.from_detection(d) for d in baseline.detections]
-            if isinstance(baseline, ReplayResult)
+            if isinstance(baseline, EngineTally)
             else baseline
         )
         ev.diff = diff_alerts(base_alerts, alerts)
