@@ -374,3 +374,24 @@ def test_labels_by_url_find_lines_whose_writer_escaped_the_slashes(tmp_path: Pat
     s = json.loads(out.read_text())["scores"]
     assert s["ignored_label_ids"] == 0
     assert [(e["id"], e["status"]) for e in s["events"]] == [("sc-04", "tp")]
+
+
+@pytest.mark.parametrize(
+    ("key", "word"),
+    [
+        ("sc-04", "sc-04"),
+        ("https://gazette.example/weather/sunny-weekend", "sunny-weekend"),
+        # the slug, not the query string (in thousands of lines of the same feed) nor the host
+        (
+            "https://news.example/world/2023/01/01/kim-pledges-nuclear-buildup-to-take-on-rivals?utm_source=rss",
+            "dges-nuclear-buildup-to-take-on-rivals"[-32:],
+        ),
+        ("https://news.example/world/asia/ab12/", "world"),
+        ("https://news.example/", "news.example"),
+    ],
+)
+def test_gate_word_of_a_label_key(key: str, word: str) -> None:
+    from watchfloor.backtest import gate_word
+
+    assert gate_word(key) == word
+    assert "/" not in gate_word(key)
