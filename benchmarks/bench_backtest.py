@@ -27,7 +27,10 @@ import argparse
 import csv
 import gc
 import json
+import os
+import subprocess
 import sys
+import tempfile
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -143,6 +146,47 @@ def weak_truth(rules: CompiledRules) -> Truth | None:
     return Truth.load(labels, lmap, None, rules)
 
 
+def end_to_end(paths: list[Path], spec: str, reps: int, cpu: int) -> dict[str, Any]:
+    """`watchfloor backtest FILES --json OUT` as a user runs it (a fresh process: start-up, rules, read,
+    replay, outputs), against the same with `--labels --label-map` (the weak labels), alternating, each
+    pinned like the rest; CPU time from wait4. Returns both medians and the per-pair ratios."""
+    weak = c.cache_dir() / "weaklabels"
+    files = [str(p) for p in paths]
+    times: dict[str, list[float]] = {"plain": [], "scored": []}
+    with tempfile.TemporaryDirectory(prefix="wf-e2e-") as tmp:
+        for _rep in range(reps):
+            for name in ("plain", "scored"):
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "watchfloor",
+                    "backtest",
+                    *files,
+                    "--rules",
+                    spec,
+                    "--json",
+                    f"{tmp}/o.json",
+                ]
+                if name == "scored":
+                    cmd += ["--labels", str(weak / "labels.csv"), "--label-map", str(weak / "label_map.yaml")]
+                with tempfile.TemporaryFile() as sink:
+                    proc = subprocess.Popen(cmd, stdout=sink, stderr=sink)
+                    if cpu >= 0:
+                        os.sched_setaffinity(proc.pid, {cpu})
+                    _pid, status, usage = os.wait4(proc.pid, 0)
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise SystemExit(f"end-to-end {name} run failed: {' '.join(cmd[:6])} …")
+                times[name].append(usage.ru_utime + usage.ru_stime)
+    ratios = [s / p for s, p in zip(times["scored"], times["plain"], strict=True)]
+    return {
+        "plain_cpu": c.median(times["plain"]),
+        "scored_cpu": c.median(times["scored"]),
+        "ratios": ratios,
+        "median_ratio": c.median(ratios),
+        "runs": times,
+    }
+
+
 def summit_signals(paths: list[Path], engine: Engine) -> list[dict[str, Any]]:
     """Every signal of the bundled pack in the summit window (whether or not an alert fired)."""
     out = []
@@ -218,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="how the JSON line gate scans (auto: hyperscan when installed, else re2)",
     )
-    ap.add_argument("--no-scoring", action="store_true", help="skip the scored variant")
+    ap.add_argument("--no-scoring", action="store_true", help="skip the scored variants")
+    ap.add_argument("--e2e-reps", type=int, default=5, help="end-to-end CLI pairs (plain, scored); 0: none")
     args = ap.parse_args(argv)
 
     pinned = c.pin_to_core(args.cpu)
@@ -355,6 +400,16 @@ def main(argv: list[str] | None = None) -> int:
             out["scores_overall"] = evaluated.scores.overall.to_json()
             out["labelled_items_seen"] = len(evaluated.scores.outcomes)
     show.print(table)
+    if truth_for_run is not None and args.e2e_reps:
+        with console.status(f"end to end: {args.e2e_reps} pairs of `watchfloor backtest` runs, plain and scored"):
+            out["scoring_overhead_end_to_end"] = end_to_end(paths, args.rules, args.e2e_reps, args.cpu)
+        e2e = out["scoring_overhead_end_to_end"]
+        show.print(
+            f"end to end (`watchfloor backtest FILES --json`, a process each): plain {e2e['plain_cpu']:.2f} s CPU, "
+            f"with --labels {e2e['scored_cpu']:.2f} s: [bold]{e2e['median_ratio']:.3f}x[/bold] median "
+            f"({', '.join(f'{r:.3f}' for r in e2e['ratios'])})",
+            highlight=False,
+        )
     if "scoring_overhead" in out:
         so = out["scoring_overhead"]
         show.print(
