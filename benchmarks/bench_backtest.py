@@ -81,10 +81,18 @@ def backtest(
     files = [str(p) for p in paths]
     report = ReadReport()
     tap = truth.tap() if truth is not None else None
-    # Label ids join the rules' gate words (compiled per run: it is part of what scoring costs).
-    t_gate, run_gate = c.timed(
-        lambda: JsonLineGate(sorted({*gate.words, *tap.gate_words}), scanner=gate.scanner) if tap and gate else gate
-    )
+    # One gate per run, compiled before the first block as `watchfloor backtest` does (a gate compiles at its
+    # first scan): the rules' words, plus a word of every label key when scoring (one compile either way).
+    words = sorted({*gate.words, *(tap.gate_words if tap is not None else ())}) if gate is not None else None
+
+    def compile_gate() -> JsonLineGate | None:
+        if words is None:
+            return None
+        g = JsonLineGate(words, scanner=gate.scanner)  # type: ignore[union-attr]
+        g.hits(b"")
+        return g
+
+    t_gate, run_gate = c.timed(compile_gate)
     ordered = OrderedInputs("event-time")
     task = prog.add_task("backtest: read + validate + order", total=sum(p.stat().st_size for p in paths))
     t_read, _ = c.timed(
@@ -112,6 +120,7 @@ def backtest(
     return (
         {
             "gate_wall": t_gate.wall,
+            "gate_cpu": t_gate.cpu,
             "read_validate_wall": t_read.wall,
             "read_validate_cpu": t_read.cpu,
             "replay_wall": t_replay.wall,
@@ -334,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         "median": {k: med(k) for k in runs[0]},
         "ratio_backtest_over_parse": ratio,
         "ratio_backtest_over_parse_cpu": med("backtest_cpu") / med("parse_cpu"),
+        # As measured before gates compiled at their first scan (the compile was part of loading the rules).
+        "ratio_without_gate_compile_cpu": (med("backtest_cpu") - med("gate_cpu")) / med("parse_cpu"),
         "target": {"max_ratio": TARGET_RATIO, "met": ratio <= TARGET_RATIO},
         "signals": result.signals,
         "near_misses": (evaluated.data["stats"].get("near_misses") if evaluated is not None else None),
@@ -362,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{m['parse_wall']:.2f}",
         f"{m['parse_cpu']:.2f}",
         f"{n_parsed / m['parse_wall']:,.0f}",
+    )
+    table.add_row(
+        "  backtest: compile the line gate (once per run)",
+        f"{m['gate_wall']:.2f}",
+        f"{m['gate_cpu']:.2f}",
+        "",
     )
     table.add_row(
         "  backtest: read + validate + order (iter_events, external sort in memory)",
@@ -420,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     show.print(
         f"ratio backtest / parse-only: [bold]{ratio:.1f}x[/bold] wall, {out['ratio_backtest_over_parse_cpu']:.1f}x "
-        f"CPU (target <= {TARGET_RATIO:.0f}x: {'met' if out['target']['met'] else 'NOT met'}); "
+        f"CPU ({out['ratio_without_gate_compile_cpu']:.1f}x without the gate's compile) "
+        f"(target <= {TARGET_RATIO:.0f}x: {'met' if out['target']['met'] else 'NOT met'}); "
         f"rules loaded in {t_rules.wall:.2f}s (not counted)",
         highlight=False,
     )

@@ -79,18 +79,26 @@ class JsonLineGate:
 
     def __init__(self, words: list[str], *, scanner: str = "auto") -> None:
         self.words = tuple(sorted(words))
-        compiled = [_word_pattern(w) for w in self.words]
-        hazards = _JSON_HAZARDS + (_NON_ASCII_HAZARDS if not all(w.isascii() for w in self.words) else ())
         hs = _hyperscan() if scanner in ("auto", "hyperscan") else None
         if scanner == "hyperscan" and hs is None:
             raise ImportError("the hyperscan scanner needs the hyperscan package: pip install 'watchfloor[fast]'")
-        if hs is not None:
+        self.scanner = "hyperscan" if hs is not None else "re2"
+        # Compiled at the first scan, not here: loading rules for anything but a backtest never scans, and a
+        # backtest that scores builds its own gate from these words plus its labels' (one compile, not two).
+        self._db: Any = None
+        self._search: Any = None
+
+    def _compile(self) -> None:
+        compiled = [_word_pattern(w) for w in self.words]
+        hazards = _JSON_HAZARDS + (_NON_ASCII_HAZARDS if not all(w.isascii() for w in self.words) else ())
+        if self.scanner == "hyperscan":
+            hs = _hyperscan()
+            assert hs is not None
             patterns = [p for p, _c in compiled] + list(hazards)
             flags = [hs.HS_FLAG_CASELESS if c else 0 for _p, c in compiled] + [0] * len(hazards)
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
             db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
-            self._db: Any = db
-            self.scanner = "hyperscan"
+            self._db = db
         else:
             options = re2.Options()
             options.encoding = re2.Options.Encoding.LATIN1  # bytes as bytes: case folding of ASCII only
@@ -99,7 +107,6 @@ class JsonLineGate:
             spelled = [p for p, c in compiled if not c]
             alternatives = ([b"(?i:" + b"|".join(caseless) + b")"] if caseless else []) + spelled + list(hazards)
             self._search = re2.compile(b"|".join(alternatives), options).search
-            self.scanner = "re2"
 
     @classmethod
     def for_words(cls, words: list[str]) -> JsonLineGate | None:
@@ -109,6 +116,8 @@ class JsonLineGate:
         return cls(words)
 
     def hits(self, block: bytes) -> list[int]:
+        if self._db is None and self._search is None:
+            self._compile()
         return self._hits_hyperscan(block) if self.scanner == "hyperscan" else self._hits_re2(block)
 
     def _hits_re2(self, block: bytes) -> list[int]:
