@@ -41,13 +41,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-from watchfloor.backtest import OrderedInputs, ReadReport, iter_event_blocks, run_backtest
+from watchfloor.backtest import OrderedInputs, ReadReport, bulk_load, iter_event_blocks, run_backtest
 from watchfloor.evaluation import Truth, assemble
-from watchfloor.producers.jsonl import read_jsonl
-from watchfloor.schemas.events import Detection, Document, Signal
+from watchfloor.producers.jsonl import read_jsonl, read_jsonl_blocks
+from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
 from watchfloor.scoring.near_misses import NearMissCollector
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
 
 TARGET_RATIO = 3.0
@@ -131,6 +132,22 @@ def backtest(
         report.dead_count,
         evaluated,
     )
+
+
+def list_path(paths: list[Path], rules: CompiledRules, gate: JsonLineGate | None) -> int:
+    """The in-memory path as it was before backtests streamed (the same-run baseline of the streamed one):
+    every file's blocks into one list, then replay(order="event-time"), which sorts it by time alone."""
+    words = sorted(gate.words) if gate is not None else None
+    run_gate = JsonLineGate(words, scanner=gate.scanner) if gate is not None and words is not None else None
+    docs: list[Any] = []
+    with bulk_load():
+        for p in paths:
+            for block, dead in read_jsonl_blocks(p, checked=True, gate=run_gate):
+                if dead:
+                    docs.extend(x for x in block if not isinstance(x, DeadLetter))
+                else:
+                    docs.extend(block)
+        return replay(docs, Engine(rules), order="event-time").documents
 
 
 def weak_truth(rules: CompiledRules) -> Truth | None:
@@ -316,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 row |= {"scored_wall": t_sc.wall, "scored_cpu": t_sc.cpu}
                 row |= {f"scored_{k}": v for k, v in split_sc.items()}
+            gc.collect()
+            t_list, list_docs = c.timed(lambda: list_path(paths, compiled, gate))
+            assert list_docs == result.documents
+            row |= {"list_path_wall": t_list.wall, "list_path_cpu": t_list.cpu}
             prog.advance(rep_task)
             prog.remove_task(rep_task)
             runs.append(row)
@@ -398,6 +419,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{m['backtest_cpu']:.2f}",
         f"{result_docs / m['backtest_wall']:,.0f}",
     )
+    table.add_row(
+        "baseline: the in-memory path of before (blocks into a list, replay sorts)",
+        f"{m['list_path_wall']:.2f}",
+        f"{m['list_path_cpu']:.2f}",
+        f"{result_docs / m['list_path_wall']:,.0f}",
+    )
+    lp = [r["backtest_cpu"] / r["list_path_cpu"] for r in runs]
+    out["streamed_over_list_path_cpu"] = {"median": c.median(lp), "ratios": lp}
     if "scored_wall" in m:
         table.add_row(
             "backtest with scoring (labels in the gate, tap, scores)",
@@ -417,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
             out["scores_overall"] = evaluated.scores.overall.to_json()
             out["labelled_items_seen"] = len(evaluated.scores.outcomes)
     show.print(table)
+    show.print(
+        f"streamed backtest / in-memory path (same repetitions, CPU): [bold]{c.median(lp):.3f}x[/bold] "
+        f"({', '.join(f'{r:.3f}' for r in lp)})",
+        highlight=False,
+    )
     if truth_for_run is not None and args.e2e_reps:
         with console.status(f"end to end: {args.e2e_reps} pairs of `watchfloor backtest` runs, plain and scored"):
             out["scoring_overhead_end_to_end"] = end_to_end(paths, args.rules, args.e2e_reps, args.cpu)
