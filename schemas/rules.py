@@ -177,9 +177,10 @@ class AbsencePattern(_Strict):
 
 
 class Pattern(_Strict):
-    """Exactly one of: any, count, all_of, sequence, absence."""
+    """Exactly one of: any (one reference, or a list: any of several signals), count, all_of, sequence,
+    absence."""
 
-    any: SignalRefIn | None = None
+    any: SignalRefIn | list[SignalRefIn] | None = None
     count: CountPattern | None = None
     all_of: list[SignalRefIn] | None = Field(default=None, min_length=2)
     sequence: list[SignalRefIn] | None = Field(default=None, min_length=2)
@@ -203,7 +204,7 @@ class Pattern(_Strict):
 
     def refs(self) -> list[SignalRef]:
         if self.any is not None:
-            return [self.any]
+            return list(self.any) if isinstance(self.any, list) else [self.any]
         if self.count is not None:
             return [self.count.signal]
         if self.all_of is not None:
