@@ -94,6 +94,9 @@ class Signal(_Frozen):
     entities: tuple[str, ...] = ()  # canonical entity ids mentioned in the sentence
     places: tuple[str, ...] = ()  # canonical ids of place entities mentioned
     captures: dict[str, str] = Field(default_factory=dict)  # capture name -> entity id
+    # The document's MinHash signature (engine/stories.py), for the signals of detections that count
+    # independent sources: syndicated copies of one story count once. None for other signals.
+    story: str | None = None
 
 
 Severity = Literal["low", "medium", "high", "critical"]

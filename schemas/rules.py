@@ -151,11 +151,27 @@ ModalityFilter = Modality | Literal["any"] | list[Modality]
 
 
 class SignalRef(_Strict):
-    """A reference to a signal inside a detection pattern, with optional filters."""
+    """A reference inside a detection pattern: a signal (`signal`), with optional filters on its modality and
+    captures; or the alerts of another detection (`detection`), with optional filters on their group
+    (`where`), least severity and confidence. A detection over detections follows its inputs' revisions and
+    retractions."""
 
-    signal: str
+    signal: str | None = None
+    detection: str | None = None
     modality: ModalityFilter = "asserted"
-    where: dict[str, str] = Field(default_factory=dict)  # capture name -> entity id
+    where: dict[str, str] = Field(default_factory=dict)  # capture (or the input alert's group key) -> entity id
+    severity: Severity | None = Field(default=None, description="detection references: at least this severity")
+    confidence: Literal["confirmed", "unconfirmed"] | None = Field(
+        default=None, description="detection references: only alerts of this confidence"
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> SignalRef:
+        if (self.signal is None) == (self.detection is None):
+            raise ValueError("a reference names either a signal or a detection")
+        if self.signal is not None and (self.severity is not None or self.confidence is not None):
+            raise ValueError("severity and confidence filter a detection reference, not a signal")
+        return self
 
 
 def _signal_ref(v: Any) -> Any:

@@ -81,9 +81,15 @@ class CompiledSignal:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRef:
-    signal: str
+    signal: str  # a signal's name, or ALERT + a detection id (a detection over detections)
     modalities: frozenset[str]
     where: tuple[tuple[str, str], ...]
+    detection: str | None = None  # the input detection of an alert reference
+    min_rank: int = -1  # least severity rank of its alerts
+    confidence: str | None = None
+
+
+ALERT = "alert:"  # the key alert references are filed under in detections_by_signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +138,11 @@ class CompiledRules:
     # of: a signal with a one-atom clause is listed under one such atom only (its most telling), so a
     # conjunction of two phrases is tested once, when its rarer phrase is there (extract._viable_signals).
     viability: dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]] = field(default_factory=dict)
+    # Signals of detections that count independent sources (`corroborate` or `count` by source): their
+    # signals carry the document's story signature, so syndicated copies count once (stories.py).
+    story_signals: frozenset[str] = frozenset()
+    # Whether some detection takes other detections' alerts as input (the correlator then feeds them on).
+    derived: bool = False
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
     _json_gate: list[JsonLineGate | None] = field(default_factory=list)

@@ -8,10 +8,12 @@ from typing import Any
 
 import ahocorasick
 
+from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
 
 from .checks import cue_warnings, title_fields
 from .compiled import (
+    ALERT,
     EXACT,
     FORMS,
     PREFIX,
@@ -195,6 +197,15 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
         viability=viability,
+        derived=any(r.detection is not None for d in detections for r in d.refs),
+        story_signals=frozenset(
+            r.signal
+            for d in detections
+            if (d.definition.corroborate is not None and d.definition.corroborate.distinct == "source")
+            or (d.definition.pattern.count is not None and d.definition.pattern.count.distinct == "source")
+            for r in d.refs
+            if r.detection is None
+        ),
         always_signals=tuple(always),
         detections=tuple(detections),
         detections_by_signal={k: tuple(v) for k, v in by_signal.items()},
@@ -273,6 +284,7 @@ def _compile_detections(
     detections: list[CompiledDetection] = []
     by_signal: dict[str, list[CompiledDetection]] = {}
     seen_ids: set[str] = set()
+    defined = {d.id: d for p in packs for d in p.detections}
     for pi, pack in enumerate(packs):
         b.pack = pi
         for di, d in enumerate(pack.detections):
@@ -284,27 +296,40 @@ def _compile_detections(
             refs: list[CompiledRef] = []
             ok = True
             for ri, ref in enumerate(d.pattern.refs()):
-                cref = _compile_ref(ref, [*dpath, "pattern", d.pattern.kind, ri], signals, b)
+                rpath: list[str | int] = [*dpath, "pattern", d.pattern.kind, ri]
+                if ref.detection is not None:
+                    cref = _compile_alert_ref(ref, rpath, d.id, defined, b)
+                else:
+                    cref = _compile_ref(ref, rpath, signals, b)
                 if cref is None:
                     ok = False
                 else:
                     refs.append(cref)
+            captured: set[str] = set()
+            for cref in refs:
+                if cref.detection is not None:
+                    captured |= set(defined[cref.detection].group_by)
+                else:
+                    captured |= {c[0] for c in signals[cref.signal].captures}
             for gi, g in enumerate(d.group_by):
-                if g == "source":
+                if g == "source" or not ok:
                     continue
                 for cref in refs:
-                    sig = signals.get(cref.signal)
-                    if sig is not None and g not in {c[0] for c in sig.captures}:
+                    if cref.detection is not None:
+                        has = set(defined[cref.detection].group_by)
+                        what = f"detection {cref.detection!r} groups by no {g!r}"
+                    else:
+                        has = {c[0] for c in signals[cref.signal].captures}
+                        what = f"signal {cref.signal!r} captures no {g!r}"
+                    if g not in has:
                         b.error(
                             [*dpath, "group_by", gi],
-                            f"group_by {g!r}: signal {cref.signal!r} captures no {g!r} "
-                            f"(add it under the signal's 'capture', or group by 'source')",
+                            f"group_by {g!r}: {what} (add it under the signal's 'capture', or group by 'source')",
                         )
                         ok = False
                         break
             if not ok:
                 continue
-            captured = {c[0] for r in refs for c in signals[r.signal].captures}
             problem = title_fields(d.title, d.group_by, captured)
             if problem:
                 b.error([*dpath, "title"], problem)
@@ -322,7 +347,64 @@ def _compile_detections(
             detections.append(cd)
             for sname in {r.signal for r in refs}:
                 by_signal.setdefault(sname, []).append(cd)
+    _check_cycles(b, packs, detections)
     return detections, by_signal
+
+
+def _compile_alert_ref(
+    ref: SignalRef, path: list[str | int], own: str, defined: dict[str, Any], b: PhraseBuilder
+) -> CompiledRef | None:
+    """A reference to another detection's alerts."""
+    target = ref.detection
+    assert target is not None
+    if target not in defined:
+        b.error([*path, "detection"], f"unknown detection {target!r}")
+        return None
+    if target == own:
+        b.error([*path, "detection"], f"detection {own!r} cannot take its own alerts as input")
+        return None
+    keys = set(defined[target].group_by)
+    for k in ref.where:
+        if k not in keys:
+            b.error([*path, "where", k], f"detection {target!r} groups by no {k!r}")
+            return None
+    return CompiledRef(
+        signal=ALERT + target,
+        modalities=frozenset({"asserted"}),
+        where=tuple(sorted(ref.where.items())),
+        detection=target,
+        min_rank=SEVERITY_RANK[ref.severity] if ref.severity is not None else -1,
+        confidence=ref.confidence,
+    )
+
+
+def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack], detections: list[CompiledDetection]) -> None:
+    """Detections over detections must not feed each other in a circle."""
+    inputs = {d.id: [r.detection for r in d.refs if r.detection is not None] for d in detections}
+    state: dict[str, int] = {}  # 1: being visited, 2: done
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        if state.get(node) == 2:
+            return None
+        if state.get(node) == 1:
+            return [*trail[trail.index(node) :], node]
+        state[node] = 1
+        for nxt in inputs.get(node, ()):
+            cycle = visit(nxt, [*trail, node])
+            if cycle is not None:
+                return cycle
+        state[node] = 2
+        return None
+
+    for d in detections:
+        cycle = visit(d.id, [])
+        if cycle is not None:
+            for pi, pack in enumerate(packs):
+                for di, dd in enumerate(pack.detections):
+                    if dd.id == d.id:
+                        b.pack = pi
+                        b.error(["detections", di, "pattern"], "detections feed each other: " + " -> ".join(cycle))
+            return
 
 
 def _bucket(entries: list[AutomatonEntry]) -> Bucket:
@@ -456,6 +538,7 @@ def _uses_regex(node: Node) -> bool:
 def _compile_ref(
     ref: SignalRef, path: list[str | int], signals: dict[str, CompiledSignal], b: PhraseBuilder
 ) -> CompiledRef | None:
+    assert ref.signal is not None
     if ref.signal not in signals:
         b.error([*path, "signal"], f"unknown signal {ref.signal!r} (define it under 'signals')")
         return None

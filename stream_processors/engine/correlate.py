@@ -29,6 +29,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Seve
 
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
+from .compose import compose
 from .evidence import build_detection, evidence_of, point_time, revised
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
 
@@ -78,6 +79,7 @@ class Correlator:
         self.lateness = rules.lateness.total_seconds()
         self.by_id = {d.id: d for d in rules.detections}
         self.plans = {d.id: self._plan(d) for d in rules.detections}
+        self.derived = rules.derived  # some detection takes alerts as input (compose.py)
 
     @staticmethod
     def _plan(det: CompiledDetection) -> Plan:
@@ -130,14 +132,15 @@ class Correlator:
                     ev = evidence_of(sig, t)
                 item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
                 out.extend(self._observe(state, det, group, item))
-        return out
+        return compose(self, state, out) if self.derived and out else out
 
     # -- time ----------------------------------------------------------------------------------------------
     def advance_to(self, state: State, t: float) -> list[Output]:
         """The watermark is now t (it never goes back): sweep when it moved EXPIRY_STEP since the last one."""
         if state["wm"] is None or t > state["wm"]:
             state["wm"] = t
-            return self._maybe_expire(state)
+            out = self._maybe_expire(state)
+            return compose(self, state, out) if self.derived and out else out
         return []
 
     def advance(self, state: State, until: datetime) -> list[Output]:
@@ -145,7 +148,8 @@ class Correlator:
         t = until.timestamp()
         if state["wm"] is None or t > state["wm"]:
             state["wm"] = t
-        return sweep(self, state)
+        out = sweep(self, state)
+        return compose(self, state, out) if self.derived and out else out
 
     def note_time(self, state: State, when: datetime) -> list[Output]:
         """An in-order stream without origins: every event moves the watermark to its time."""
@@ -157,7 +161,8 @@ class Correlator:
         if wm is None or t > wm:
             state["wm"] = t
             if wm is None or t - state.get("xp", float("-inf")) >= EXPIRY_STEP:
-                return sweep(self, state)
+                out = sweep(self, state)
+                return compose(self, state, out) if self.derived and out else out
         return []
 
     def note_timestamps(self, state: State, times: Iterable[float]) -> list[Output]:
@@ -174,7 +179,7 @@ class Correlator:
                     out.extend(sweep(self, state))
                     xp = state["xp"]
         state["wm"] = wm
-        return out
+        return compose(self, state, out) if self.derived and out else out
 
     def _maybe_expire(self, state: State) -> list[Output]:
         # Sweeping every group on every event would cost O(groups) per event; sweep once per EXPIRY_STEP of

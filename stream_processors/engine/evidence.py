@@ -59,6 +59,8 @@ def evidence_of(sig: Signal, t: float) -> dict[str, Any]:
     }
     if t != sig.published_at.timestamp():
         ev["at"] = t  # processed at its receive time (dated too far in the future)
+    if sig.story is not None:
+        ev["story"] = sig.story  # independent reports: copies of one story count once (stories.py)
     return ev
 
 

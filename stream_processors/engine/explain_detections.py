@@ -105,9 +105,11 @@ class Explainer:
                 if check.alert is not None:
                     explained.add(check.alert["id"])
                 checks.append(check)
-        for d in fired:  # fired by this document's time alone (an absence whose window closed)
+        for d in fired:  # fired from other alerts (detections over detections), or as a window closed
             if d.id not in explained and (self.only is None or d.rule in self.only):
-                checks.append(DetectionCheck(d.rule, "", -1, True, "fired", "the window closed", _alert(d)))
+                inputs = [e.signal.removeprefix("alert:") for e in d.evidence if e.signal.startswith("alert:")]
+                why = f"from alerts of {', '.join(dict.fromkeys(inputs))}" if inputs else "the window closed"
+                checks.append(DetectionCheck(d.rule, "", -1, True, "fired", why, _alert(d)))
         for d in fired:
             self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
         return checks

@@ -15,7 +15,8 @@ from .captures import capture
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, read_cues, resolve
 from .scan import Match, Scan, Sentence, Span, aligned_scan, find_matches, rescanned
-from .text import aligned_word_view, strip_html
+from .stories import story_signature
+from .text import aligned_word_view, strip_html, tokens
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -133,6 +134,7 @@ class Extractor:
     def __init__(self, rules: CompiledRules) -> None:
         self.rules = rules
         self._make_signal = _signal_maker()
+        self._story_of: tuple[str, str] = ("\0", "")  # (document text, story signature): the last one made
 
     def may_match(self, title: str, body: str = "") -> bool:
         """False only when no signal can match a document with this title and body: a cheap substring
@@ -309,8 +311,17 @@ class Extractor:
                 "entities": facts[0],
                 "places": facts[1],
                 "captures": captures,
+                "story": self._story(doc, sent) if sig.name in self.rules.story_signals else None,
             }
         )
+
+    def _story(self, doc: Document, sent: Sentence) -> str:
+        """The document's story signature (stories.py), once per document (its text is the key: ids are
+        not unique across streams, texts are what the signature is of)."""
+        text = doc.text
+        if self._story_of[0] != text:
+            self._story_of = (text, story_signature(tokens(strip_html(text))))
+        return self._story_of[1]
 
     def modality(
         self, sent: Sentence, match: SentenceMatch, *, headline: bool
@@ -363,6 +374,7 @@ def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
         "entities": ("E",),
         "places": (),
         "captures": {"c": "E"},
+        "story": None,
     }
     return trusted_maker(Signal, probe)
 

@@ -13,6 +13,8 @@ from bisect import bisect_left
 from operator import itemgetter
 from typing import Any
 
+from .stories import report_groups
+
 T, DOC, SIDX, NAME, RI, SRC, EV, DUP = range(8)
 KEY_LEN = 5
 
@@ -36,7 +38,7 @@ def count_evidence(
     for start in sorted({o[T] for o in window}):
         inside = [o for o in window if start <= o[T] <= start + within]
         if distinct == "source":
-            inside = list({o[SRC]: o for o in sorted(inside, key=_time)}.values())
+            inside = independent_reports(sorted(inside, key=_time))
         elif distinct == "document":
             inside = list({o[DOC]: o for o in sorted(inside, key=_time)}.values())
         if len(inside) > len(best):
@@ -90,14 +92,31 @@ def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) ->
 
 
 def corroborating(items: list[Item], end: int, t: float, within: float, field: int) -> dict[str, Item]:
-    """Distinct sources (or documents) that reported the group within `within` of t, before the point."""
+    """Distinct sources (or documents) that reported the group within `within` of t, before the point. By
+    source, syndicated copies of one story under several outlets are one report (stories.py)."""
     best: dict[str, Item] = {}
     lo = first_at_or_after(items, t - within, end)
     for a, b in ((t - within, t), (t, t + within)):
-        distinct = {o[field]: o for o in items[lo:end] if a <= o[T] <= b and not o[DUP]}
+        inside = [o for o in items[lo:end] if a <= o[T] <= b and not o[DUP]]
+        if field == SRC:
+            distinct = {o[SRC]: o for o in independent_reports(inside)}
+        else:
+            distinct = {o[field]: o for o in inside}
         if len(distinct) > len(best):
             best = distinct
     return best
+
+
+def independent_reports(items: list[Item]) -> list[Item]:
+    """One item per independent report, the earliest: one source counts once, and sources whose texts are
+    copies of one story count once together (stories.independent)."""
+    if not any(o[EV].get("story") for o in items):
+        return list({o[SRC]: o for o in items}.values())  # no stories: sources alone (the first of each)
+    groups = report_groups([(o[SRC], o[EV].get("story")) for o in items])
+    first: dict[int, Item] = {}
+    for o, g in zip(items, groups, strict=True):
+        first.setdefault(g, o)
+    return list(first.values())
 
 
 def absence_cancelled(items: list[Item], i: int, within: float) -> bool:

@@ -64,11 +64,12 @@ def same_story(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and (a == b or similarity(a, b) >= STORY_THRESHOLD)
 
 
-def independent(reports: Iterable[tuple[str, str | None]]) -> int:
-    """How many independent reports among (source, story) pairs: one source counts once, and sources
-    whose reports are copies of one story count once together (union-find over both links)."""
-    items = list(reports)
-    parent = list(range(len(items)))
+def report_groups(reports: Sequence[tuple[str, str | None]]) -> list[int]:
+    """For each (source, story) pair, the independent report it belongs to (a group number): one source is
+    one report, and sources whose stories are copies of each other are one report together (union-find
+    over both links)."""
+    n = len(reports)
+    parent = list(range(n))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -77,12 +78,17 @@ def independent(reports: Iterable[tuple[str, str | None]]) -> int:
         return i
 
     first_of_source: dict[str, int] = {}
-    for i, (source, _story) in enumerate(items):
+    for i, (source, _story) in enumerate(reports):
         j = first_of_source.setdefault(source, i)
         if j != i:
             parent[find(i)] = find(j)
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            if find(i) != find(j) and same_story(items[i][1], items[j][1]):
+    for i in range(n):
+        for j in range(i + 1, n):
+            if find(i) != find(j) and same_story(reports[i][1], reports[j][1]):
                 parent[find(i)] = find(j)
-    return len({find(i) for i in range(len(items))})
+    return [find(i) for i in range(n)]
+
+
+def independent(reports: Iterable[tuple[str, str | None]]) -> int:
+    """How many independent reports among (source, story) pairs (see report_groups)."""
+    return len(set(report_groups(list(reports))))

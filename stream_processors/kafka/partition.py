@@ -68,6 +68,12 @@ class PartitionCorrelator:
         lease: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if engine.rules.derived:
+            # A derived detection's inputs may be correlated in other partitions than its own groups.
+            raise ValueError(
+                "detections over detections (pattern references with `detection:`) run in the embedded runtime "
+                "and in backtests; the distributed worker does not run them yet"
+            )
         self.engine = engine
         self.correlator = engine.correlator
         self.upstream = upstream_partitions

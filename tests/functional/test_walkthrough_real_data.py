@@ -64,3 +64,7 @@ def test_nato_walkthrough_alerts(shared_data: Path) -> None:
     # A single outlet ran ahead of Turkey's vote ("Turkey ratifies ..." on 18 March): unconfirmed, medium.
     early = [d for d in alerts if d.rule == "accession-ratified" and d.fired_at.date().isoformat() == "2023-03-18"]
     assert [(d.severity, d.confidence) for d in early] == [("medium", "unconfirmed")]
+    # The last ratification is built on confirmed alerts only: 30 March, not 27 March (Hungary's vote plus
+    # that early headline).
+    last = [(d.group["candidate"], d.fired_at.date().isoformat()) for d in alerts if d.rule == "last-ratification"]
+    assert last == [("FIN", "2023-03-30")]
