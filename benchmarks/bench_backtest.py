@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
 
+RECEIVED_AT = datetime.now(UTC)  # `watchfloor backtest FILES` stamps its files as received when it runs
 TARGET_RATIO = 3.0
 SCORING_TARGET = 1.10  # scoring adds at most 10% (issue 13)
 SUMMIT = ("2023-09-10", "2023-09-19")  # Kim Jong-un's trip to Russia, 10-18 Sep 2023 (dates, UTC)
@@ -106,7 +107,12 @@ def backtest(
     task = prog.add_task("backtest: replay (engine)", total=ordered.count)
     t_replay, result = c.timed(
         lambda: run_backtest(
-            ordered, rules, order="log", on_documents=lambda n: prog.advance(task, n), on_outputs=collector.on_outputs
+            ordered,
+            rules,
+            order="log",
+            on_documents=lambda n: prog.advance(task, n),
+            on_outputs=collector.on_outputs,
+            received_at=RECEIVED_AT,  # as the command: the files count as received when it runs
         )
     )
     prog.remove_task(task)

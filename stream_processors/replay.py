@@ -52,6 +52,7 @@ def replay(
     `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs of each engine
     call that has any. `detections` of the result are the alerts that stand at the end."""
     received = received_at.timestamp() if received_at is not None else None
+    limit = received + engine.skew if received is not None else None  # the latest time not clamped
     chunks: Iterable[list[Any]]
     if order == "event-time":
         chunks = (canonical(documents, engine.skew, received),)
@@ -75,8 +76,8 @@ def replay(
                 while j < n and chunk[j].__class__ is float:
                     j += 1
                 times = chunk[i:j]
-                if received is not None:  # dated past the receive time + skew: moves no watermark
-                    times = [t for t in times if not effective_time(t, received, engine.skew)[1]]
+                if limit is not None and max(times) > limit:  # dated past receive time + skew: moves nothing
+                    times = [t for t in times if t <= limit]
                 outputs: list[Any] = note_timestamps(state, times)
                 result.documents += j - i
             else:
