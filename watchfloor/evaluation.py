@@ -172,9 +172,7 @@ def assemble(
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
         base_alerts = (
-            [AlertRef.from_detection(d) for d in baseline.detections]
-            if isinstance(baseline, EngineTally)
-            else baseline
+            [AlertRef.from_detection(d) for d in baseline.detections] if isinstance(baseline, EngineTally) else baseline
         )
         ev.diff = diff_alerts(base_alerts, alerts)
         diff = ev.diff.to_json()

@@ -395,3 +395,44 @@ def test_gate_word_of_a_label_key(key: str, word: str) -> None:
 
     assert gate_word(key) == word
     assert "/" not in gate_word(key)
+
+
+@pytest.mark.parametrize("sort_run", ["3", "1000000"])
+def test_future_dated_inputs_sort_at_their_receive_time_as_the_canonical_replay(tmp_path: Path, sort_run: str) -> None:
+    """A report dated past its receive time (+ skew) counts at the receive time: the external sort puts it
+    there, by id among its kind, exactly as replay(order="event-time") orders it in memory."""
+    from datetime import UTC, datetime
+
+    from watchfloor.stream_processors.engine import Engine
+    from watchfloor.stream_processors.replay import replay
+
+    future = [
+        {"type": "news.article", "id": f"fut-{k}", "published_at": when, "source": src, "title": title}
+        for k, (when, src, title) in enumerate(
+            [
+                ("2099-01-01T00:00:00+00:00", "Wire Z", "North Korean troops arrived in Russia, officials say"),
+                ("2031-05-05T00:00:00+00:00", "Wire Y", "North Korean soldiers were sent to Russia again"),
+                ("2030-01-01T00:00:00+00:00", "Wire X", "A quiet weekend in the capital"),
+                # within the skew of the receive time: not clamped, so it sorts after the clamped ones
+                ("2025-01-01T00:30:00+00:00", "Wire W", "North Korean troops have arrived in Russia"),
+            ]
+        )
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        EVENTS.read_text(encoding="utf-8") + "".join(json.dumps(f) + "\n" for f in future), encoding="utf-8"
+    )
+    received = "2025-01-01T00:00:00+00:00"
+    out = tmp_path / "o.json"
+    code, output = run(events, "--received-at", received, "--sort-run", sort_run, "--json", out)
+    assert code == 0, output
+    got = [a["id"] for a in json.loads(out.read_text())["alerts"]]
+    _loaded, rules = load_rules(["builtin:dprk_russia"])
+    report = ReadReport()
+    docs = list(iter_events([str(events)], report=report, gate=rules.json_gate))
+    expected = replay(docs, Engine(rules), order="event-time", received_at=datetime(2025, 1, 1, tzinfo=UTC))
+    data = json.loads(out.read_text())
+    assert got == [d.id for d in expected.detections]
+    assert any(e["event_id"] == "fut-0" for a in data["alerts"] for e in a["evidence"])
+    # In canonical order nothing is revised: the clamped reports came in at their receive time, not at the end.
+    assert data["stats"]["revisions"] == 0 and "raised" not in data

@@ -111,7 +111,7 @@ def backtest(
     order: Annotated[
         Order,
         typer.Option(
-            help="event-time (published_at, then id), log (input order; with --from-store exactly what the live run "
+            help="event-time (effective time, then id), log (input order; with --from-store exactly what the live run "
             "raised, revisions included) or random (--seed)."
         ),
     ] = Order.event_time,
@@ -144,7 +144,7 @@ def backtest(
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
 
-    from ..backtest import OrderedInputs, ReadReport, combined_gate, run_backtest
+    from ..backtest import OrderedInputs, ReadReport, at_effective_time, combined_gate, run_backtest
     from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
 
     if not (events or from_store or from_kafka):
@@ -196,7 +196,10 @@ def backtest(
     results = []
     try:
         with reading_bar as advance:
-            ordered.feed(stream(advance))
+            blocks = stream(advance)
+            if from_store is None and order is not Order.log:  # files and Kafka: sort at the effective time
+                blocks = at_effective_time(blocks, received.timestamp() if received else None, run_engines[0].skew)
+            ordered.feed(blocks)
             if ordered.streams_while_reading:  # log order, one replay: it pulls the reading along
                 results.append(
                     run_backtest(
