@@ -1,12 +1,13 @@
 """Bounded-memory ordering for backtests: an external sort (sorted runs spilled to disk, then a k-way merge)
 and the canonical event-time order of backtest inputs.
 
-Event-time order is (effective time, document id) — the effective time is published_at, or the receive time
-for a report dated too far after it (watchfloor.backtest.at_effective_time turns those into Received triples
-first): documents of the same instant are ordered by id, never by where they sat in the input, so the same events give the same alerts however they are split
-into files or runs. A gated-out input (an EventTime: a float) has no id and needs none: all it does in
-the engine is move event time forward, which is the same wherever it sits among the documents of its
-instant (the correlator's sweeps depend only on the newest time, never on which event brought it).
+Event-time order is (effective time, document id): the effective time is published_at, or the receive time
+for a report dated too far after it (watchfloor.backtest.at_effective_time turns those into Received
+triples first). Documents of the same instant are ordered by id, never by where they sat in the input, so
+the same events give the same alerts however they are split into files or runs. A gated-out input (an
+EventTime: a float) has no id and needs none: all it does in the engine is move event time forward, which
+is the same wherever it sits among the documents of its instant (the correlator's sweeps depend only on
+the newest time, never on which event brought it).
 
 `ExternalSorter` holds at most `run_size` items in memory while it is fed; a full run is sorted and
 pickled to a temporary file in chunks of `chunk_size`. Iterating merges the runs with heapq.merge,
