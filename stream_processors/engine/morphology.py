@@ -128,10 +128,13 @@ def _en_plural(word: str) -> str:
 
 
 # -- Russian ---------------------------------------------------------------------------------------------
+_NAME_TAGS = ("Name", "Surn", "Patr", "Geox", "Orgn")
+
+
 @lru_cache(maxsize=200_000)
 def _ru_forms(word: str) -> frozenset[str]:
     """The forms of the word's most likely lemma in pymorphy3's dictionary; for a word it does not know,
-    its guess when that is a noun or adjective (names: "Зюдмарк" -> "Зюдмарка"), else the word itself."""
+    its guess when it reads it as a name ("Зюдмарк" -> "Зюдмарка"), else the word itself ("Чхве")."""
     if script_of(word) != "cyrillic":
         return frozenset({word})
     parses = _analyzer().parse(word)
@@ -139,8 +142,8 @@ def _ru_forms(word: str) -> frozenset[str]:
         return frozenset({word})
     p = parses[0]
     tag = str(p.tag)
-    if not p.is_known and not tag.startswith(("NOUN", "ADJF")):
-        return frozenset({word})
+    if not p.is_known and not (tag.startswith(("NOUN", "ADJF")) and any(g in tag for g in _NAME_TAGS)):
+        return frozenset({word})  # a guess is only trusted for what it reads as a name ("Зюдмарк")
     forms = {f.word.replace("ё", "е") for f in p.lexeme}
     return frozenset({word} | {f for f in forms if f.isalpha()})
 
