@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", type=int, default=1000, help="generated rules of (b)")
     ap.add_argument("--scale", default="10000,100000", help="generated rules of the scale runs (d), (e)")
     ap.add_argument("--no-scale", action="store_true", help="skip (d)-(g)")
+    ap.add_argument(
+        "--scale-exact", action="store_true", help="also (d0), (e0): the scale runs with morphology exact, vs (b0)"
+    )
     ap.add_argument("--phrases", type=int, default=4, help="phrases per generated rule")
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument(
@@ -312,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, k in enumerate(scale):
         key = "de"[i] if i < 2 else f"s{k}"
         runs.append(generated(key, f"({key}) bundled + {k:,} rules", k, args.scale_reps))
+        if args.scale_exact:  # the same rules matching exact words, as the issue measured them (vs (b0))
+            runs.append(generated(f"{key}0", f"({key}0) {k:,} rules, exact", k, args.scale_reps, morphology="exact"))
     if scale:
         runs.append(generated("f", f"(f) selective, {args.rules:,} rules", args.rules, args.scale_reps, selective=True))
         runs.append(generated("g", f"(g) selective, {max(scale):,} rules", max(scale), args.scale_reps, selective=True))
@@ -402,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         got = ratio(key, "b")
         if got is not None:
             targets[f"{key}_over_b"] = {"target": goal, "got": got, "met": got >= goal}
+        got = ratio(key + "0", "b0")
+        if got is not None:
+            targets[f"{key}0_over_b0"] = {"target": goal, "got": got, "met": got >= goal}
     got = ratio("g", "f")
     if got is not None:
         targets["g_over_f"] = {"target": 0.50, "got": got, "met": got >= 0.50}
