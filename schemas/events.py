@@ -213,7 +213,8 @@ class Event(_Frozen):
     `origin` and `received_at` are set on documents by the producer that accepted them: the source as
     configured (file path or feed URL) and the producer's clock when it did (the one clock read; the engine
     never reads one). The engine keeps a watermark per origin and processes an item dated more than the skew
-    after `received_at` at `received_at`. Both are None for events written before they existed."""
+    after `received_at` at `received_at`. Both are None for events written before they existed. Detections and
+    retractions carry, as `received_at`, the receive time of the event that raised them (stream_processors.runner)."""
 
     id: str
     type: str

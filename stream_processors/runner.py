@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from watchfloor.schemas.events import (
@@ -29,16 +30,29 @@ ENGINE_PROCESSOR = "engine"
 ENGINE_INPUT_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}
 
 
+def raised_at(event: Event) -> datetime | None:
+    """When a detection or retraction that `event` caused was raised, on watchfloor's clock: when the document
+    was received, or when the producer that recorded a caught-up mark had caught up. Taken from the log, not
+    read from a clock, so a replay stamps the same time; None for documents recorded before receive times."""
+    if event.type == EventType.CAUGHT_UP.value:
+        return event.time
+    return event.received_at
+
+
 def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
-    """Engine outputs as log events. Ids are deterministic, so a replayed batch appends nothing new."""
+    """Engine outputs as log events. Ids are deterministic, so a replayed batch appends nothing new.
+
+    Detections and retractions carry `raised_at(event)` as their receive time (the log got them then): the
+    detection -> delivered latency on /metrics counts from it, so the wait before the dispatcher counts too."""
     out: list[Event] = []
+    raised = raised_at(event)
     for o in outputs:
         if isinstance(o, Signal):
             out.append(signal_event(o))
         elif isinstance(o, Detection):
-            out.append(detection_event(o))
+            out.append(detection_event(o).model_copy(update={"received_at": raised}))
         elif isinstance(o, Retraction):
-            out.append(retraction_event(o))
+            out.append(retraction_event(o).model_copy(update={"received_at": raised}))
         elif isinstance(o, DeadLetter):
             out.append(dead_letter_event(o, event.time))
     return out

@@ -170,9 +170,9 @@ def test_metrics_are_derived_from_the_log(site: Site) -> None:
     }
     # pager: one failed attempt; the channel then rests, its other deliveries wait outstanding (5 below)
     assert deliveries == {"desk:sent": 7, "desk:suppressed": 2, "pager:failed": 1}
-    sent_rows = m[("watchfloor_delivery_latency_seconds_count", ())]
+    sent_rows = m[("watchfloor_detection_to_delivery_seconds_count", ())]
     assert sent_rows == 7
-    assert m[("watchfloor_delivery_latency_seconds_bucket", (("le", "+Inf"),))] == 7
+    assert m[("watchfloor_detection_to_delivery_seconds_bucket", (("le", "+Inf"),))] == 7
     poll = [v for (n, k), v in m.items() if n == "watchfloor_poll_duration_seconds_count"]
     assert poll == [1]
     assert m[("watchfloor_pipeline_cycles_total", ())] == 1
@@ -202,3 +202,36 @@ def test_status_page_in_chromium(site: Site, chromium: Chromium) -> None:
     assert "treaty-ratified" in silences and "Russia" in silences
     assert "&lt;script&gt;" in silences  # the reason is shown as text
     assert "last pipeline cycle" in dom and "Slack app off" in dom
+
+
+def test_latency_counts_from_the_detection_being_raised_not_from_the_ledger(tmp_path: Path) -> None:
+    """The reports came in 90 s before the dispatcher got to them: that wait is part of the latency."""
+    from prometheus_client import generate_latest
+
+    from watchfloor.producers.jsonl import read_jsonl
+    from watchfloor.producers.publish import ingest
+    from watchfloor.web.activity import ActivityView
+    from watchfloor.web.metrics import LogCollector, registry_for
+
+    cfg = AppConfig(
+        store=f"sqlite:///{tmp_path / 'wf.db'}",
+        sources=[],
+        channels=[ConsoleChannel(name="desk")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    pipeline = EmbeddedPipeline(cfg, env={})
+    try:
+        received = datetime.now(UTC) - timedelta(seconds=90)
+        ingest(pipeline.store, read_jsonl(SAMPLES), str(SAMPLES), now=received)
+        pipeline.runner.run_once()
+        detections = pipeline.store.read(0, types={"detection"})
+        assert detections and {se.event.received_at for se in detections} == {received}  # the raise time
+        assert pipeline.dispatcher.cycle().ok
+        view = ActivityView(pipeline.store)
+        m = samples(generate_latest(registry_for(LogCollector(pipeline.store, view, pipeline.control))).decode())
+    finally:
+        pipeline.close()
+    n = m[("watchfloor_detection_to_delivery_seconds_count", ())]
+    assert n == len(detections) == 9
+    assert m[("watchfloor_detection_to_delivery_seconds_bucket", (("le", "60.0"),))] == 0  # none counted from queueing
+    assert m[("watchfloor_detection_to_delivery_seconds_sum", ())] >= 90 * n

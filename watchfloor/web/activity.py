@@ -30,6 +30,7 @@ _TYPES = frozenset(
         *DOCUMENT_TYPES,
         EventType.SIGNAL.value,
         EventType.DETECTION.value,
+        EventType.RETRACTION.value,
         EventType.ALERT.value,
         EventType.DELIVERY.value,
         EventType.DEAD_LETTER.value,
@@ -71,6 +72,8 @@ class Activity:
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
     latest: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)  # (alert, ch) -> status...
     recent: deque[AlertRow] = field(default_factory=lambda: deque(maxlen=RECENT_ALERTS))
+    # detection or retraction event id (a delivery's key) -> when it was raised, epoch seconds (when recorded)
+    raised: dict[str, float] = field(default_factory=dict)
 
     def apply(self, se: StoredEvent) -> None:
         self.position = max(self.position, se.position)
@@ -82,6 +85,11 @@ class Activity:
             self.signals[str(p.get("name", "?"))] += 1
         elif ev.type == EventType.DETECTION:
             self.detections[str(p.get("rule", "?"))] += 1
+            if ev.received_at is not None:
+                self.raised[ev.id] = ev.received_at.timestamp()
+        elif ev.type == EventType.RETRACTION:
+            if ev.received_at is not None:
+                self.raised[ev.id] = ev.received_at.timestamp()
         elif ev.type == EventType.DEAD_LETTER:
             reason = reason_class(str(p.get("reason", "")))
             key = (str(p.get("stage", "ingest")), reason)

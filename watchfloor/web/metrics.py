@@ -1,12 +1,12 @@
 """Prometheus metrics derived from the log at scrape time (a custom collector), not counters threaded
 through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
 every process that wrote it. Only what the log cannot tell is measured apart: poll durations (the pipeline's
-heartbeat, see activity.record_cycle) and delivery latency (the delivery ledger's row times, when the store
-keeps them)."""
+heartbeat, see activity.record_cycle) and when each delivery was sent (the delivery ledger), which with each
+detection's raise time in the log gives the detection -> delivered latency."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
@@ -81,7 +81,7 @@ class LogCollector:
         for (channel, status), n in sorted(a.deliveries.items()):
             deliv.add_metric([channel, status], n)
         yield deliv
-        yield from self._latency()
+        yield from self._latency(a.raised)
         yield from self._heartbeat()
         yield from self._control()
         head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
@@ -90,24 +90,22 @@ class LogCollector:
         if self.extra is not None:
             yield from self.extra()
 
-    def _latency(self) -> Iterator[Metric]:
+    def _latency(self, raised: Mapping[str, float]) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
-            "watchfloor_delivery_latency_seconds",
-            "From an alert's delivery being queued (right after its detection) to the channel accepting it.",
+            "watchfloor_detection_to_delivery_seconds",
+            "From a detection being raised (the report that raised it received) to the channel accepting its "
+            "message, per sent delivery; queueing before and in the delivery ledger counts.",
         )
-        rows = _sent_rows(self.store)
-        if rows:
+        spans = latencies(self.store, raised)
+        if spans:
             counts = [0] * len(LATENCY_BUCKETS)
-            total = 0.0
-            for created, updated in rows:
-                secs = max(updated - created, 0.0)
-                total += secs
+            for secs in spans:
                 for i, bound in enumerate(LATENCY_BUCKETS):
                     if secs <= bound:
                         counts[i] += 1
             buckets = [(str(b), float(n)) for b, n in zip(LATENCY_BUCKETS, counts, strict=True)]
-            buckets.append(("+Inf", float(len(rows))))
-            hist.add_metric([], buckets, total)
+            buckets.append(("+Inf", float(len(spans))))
+            hist.add_metric([], buckets, sum(spans))
         yield hist
 
     def _heartbeat(self) -> Iterator[Metric]:
@@ -143,9 +141,16 @@ class LogCollector:
         yield sil
 
 
-def _sent_rows(store: Store) -> list[tuple[float, float]]:
-    """(queued, settled) epoch seconds of every sent row of the delivery ledger."""
-    return [(r.created_at, r.updated_at) for r in store.deliveries(statuses=("sent",)) if r.created_at and r.updated_at]
+def latencies(store: Store, raised: Mapping[str, float]) -> list[float]:
+    """Seconds from raised to accepted, per sent row of the delivery ledger: from the detection's (or
+    retraction's) raise time recorded in the log, else (detections of older logs, or from the Kafka workers,
+    which do not record it) from when the row was queued."""
+    out = []
+    for r in store.deliveries(statuses=("sent",)):
+        start = raised.get(r.alert_id) or r.created_at
+        if start and r.updated_at:
+            out.append(max(r.updated_at - start, 0.0))
+    return out
 
 
 def registry_for(collector: LogCollector) -> CollectorRegistry:
