@@ -21,6 +21,7 @@ from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.control import (
     CONFIG_ACTOR,
     CONTROL_TYPES,
+    SYSTEM_ACTOR,
     Actor,
     AlertAcknowledged,
     ControlType,
@@ -44,6 +45,8 @@ from .routing import RoutingTable
 
 log = logging.getLogger(__name__)
 
+LAPSED = "reached its end"  # the reason of a `silence.expired` that watchfloor records when a silence lapses
+
 
 @dataclass
 class ControlState:
@@ -54,7 +57,7 @@ class ControlState:
     removals: dict[str, int] = field(default_factory=dict)  # subscription id -> times removed
     created_at_position: dict[str, int] = field(default_factory=dict)  # active subscription -> its event's position
     silences: dict[str, Silence] = field(default_factory=dict)  # every silence ever made, by id
-    expired: dict[str, SilenceExpired] = field(default_factory=dict)  # ended early, by silence id
+    expired: dict[str, SilenceExpired] = field(default_factory=dict)  # ended (early, or lapsed), by silence id
     acks: dict[str, list[AlertAcknowledged]] = field(default_factory=dict)  # alert id -> acknowledgements
     digests: dict[str, DigestSent] = field(default_factory=dict)  # subscription id -> last digest sent
 
@@ -153,6 +156,7 @@ class ControlLog:
 
     def routing(self) -> RoutingTable:
         with self._lock:
+            self.expire_lapsed()
             st = self.refresh()
             subs = tuple(as_subscription(s) for s in self.subscriptions())
             return RoutingTable(subs, tuple(st.live_silences(self.now())))
@@ -169,6 +173,11 @@ class ControlLog:
             st = self.refresh()
             now = self.now()
             return st.live_silences(now) + (st.ended_silences(now) if include_ended else [])
+
+    def expiry(self, sil_id: str) -> SilenceExpired | None:
+        """How a silence ended (`silence.expired`: early, by whom; or lapsed, by watchfloor), None while it holds."""
+        with self._lock:
+            return self.refresh().expired.get(sil_id)
 
     def acknowledgements(self, alert_id: str) -> list[AlertAcknowledged]:
         with self._lock:
@@ -266,9 +275,30 @@ class ControlLog:
                 raise ControlError(f"no silence {sil_id!r}")
             if st.silence_end(s) <= now:
                 raise ControlError(f"silence {sil_id} has already ended")
-            self.store.append([silence_expired_event(SilenceExpired(id=sil_id, by=by, at=now, reason=reason))])
+            added = self.store.append([silence_expired_event(SilenceExpired(id=sil_id, by=by, at=now, reason=reason))])
             self.refresh()
+            if not added:  # another process recorded its end first (ended early, or lapsed by its clock)
+                raise ControlError(f"silence {sil_id} has already ended")
             return s
+
+    def expire_lapsed(self) -> list[Silence]:
+        """Record `silence.expired` for each silence whose end has passed (at its end, by watchfloor); returns
+        them. Every process that routes or serves calls this; the event's id is the silence's, the same as an
+        early expiry's, so however many record a lapse, and whether or not someone ended it early at the same
+        moment, the log holds one `silence.expired` per silence."""
+        with self._lock:
+            st = self.refresh()
+            now = self.now()
+            lapsed = [s for s in st.silences.values() if s.id not in st.expired and s.ends_at <= now]
+            if not lapsed:
+                return []
+            events = [
+                silence_expired_event(SilenceExpired(id=s.id, by=SYSTEM_ACTOR, at=s.ends_at, reason=LAPSED))
+                for s in sorted(lapsed, key=lambda s: (s.ends_at, s.id))
+            ]
+            self.store.append(events)
+            self.refresh()
+            return lapsed
 
     def acknowledge(
         self,

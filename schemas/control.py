@@ -147,7 +147,9 @@ class Silence(_Frozen):
 
 
 class SilenceExpired(_Frozen):
-    """A silence ended before its time (`watchfloor silences remove`, `/watchfloor unsilence`)."""
+    """A silence ended: before its time (`watchfloor silences remove`, `/watchfloor unsilence`; `at` is then), or
+    when its end passed (recorded once by whichever watchfloor process saw it first; `by` watchfloor, `at` its
+    end). One per silence: the event id is the silence's."""
 
     id: str
     by: Actor

@@ -86,12 +86,17 @@ def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path:
     assert rows[later]["state"] == "pending"
     assert wf("silences", "list", *c).rstrip().endswith("2 silences")
 
+    past = wf("silences", "add", "treaty-signed", "--start", "2020-01-01T00:00:00+00:00", "-d", "1h", *c).strip()
+
     # the pipeline, started after: the silence holds back both Russian ratifications on every channel
     (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
     wf("run", "--once", *c)
     st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     deliveries = [Delivery.model_validate(se.event.payload) for se in st.read(0, types={EventType.DELIVERY.value})]
+    # ...and records that the silence of 2020 lapsed (once, at its end, by watchfloor itself)
+    (lapsed,) = [se.event.payload for se in st.read(0, types={"silence.expired"})]
     st.close()
+    assert (lapsed["id"], lapsed["at"], lapsed["by"]["via"]) == (past, "2020-01-01T01:00:00Z", "system")
     suppressed = [d for d in deliveries if d.status == "suppressed"]
     assert len(suppressed) == 2 and {d.detail for d in suppressed} == {f"silenced by {sil}"}
     assert sum(1 for d in deliveries if d.status == "sent") == 7
@@ -102,8 +107,15 @@ def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path:
     assert wf("silences", "expire", later, *c).strip() == f"expired {later}"
     assert wf("silences", "remove", sil, *c).strip() == f"expired {sil}"
     assert wf("silences", "list", "--json", *c).strip() == ""
-    ended = [json.loads(line) for line in wf("silences", "list", "--json", "--expired", *c).splitlines()]
-    assert {r["state"] for r in ended} == {"expired"}
+    ended = {r["id"]: r for r in map(json.loads, wf("silences", "list", "--json", "--expired", *c).splitlines())}
+    assert {r["state"] for r in ended.values()} == {"expired"} and set(ended) == {sil, later, past}
+    assert ended[past]["expired"]["reason"] == "reached its end" and ended[past]["expired"]["by"]["via"] == "system"
+    assert (
+        ended[sil]["expired"]["by"]["via"] == "cli" and ended[sil]["expired"]["reason"] == "watchfloor silences remove"
+    )
+    wide = runner.invoke(app, ["silences", "list", "--expired", *c], env={"COLUMNS": "300"})
+    table = wide.output
+    assert "(lapsed)" in table and "(ended early by" in table
     res = runner.invoke(app, ["silences", "remove", sil, *c])
     assert res.exit_code == 1 and "already ended" in res.output
     res = runner.invoke(app, ["silences", "add", "treaty-signed", "-d", "forever", *c])

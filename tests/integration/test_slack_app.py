@@ -297,6 +297,27 @@ def test_unknown_rules_and_config_managed_subscriptions_are_explained(env: Env, 
     assert len(env.control().subscriptions()) == 1
 
 
+def test_serve_records_when_a_silence_lapses(env: Env, served: Served) -> None:
+    """No pipeline runs: the server alone records `silence.expired` once the silence's end has passed."""
+    added = env.cli("silences", "add", "treaty-signed", "--start", "2020-01-01T00:00:00+00:00", "-d", "1h", "-a", "kim")
+    assert added.returncode == 0, added.stderr
+    sil_id = added.stdout.strip()
+
+    def expired() -> list[dict[str, Any]]:
+        st = open_store(env.store_url)
+        try:
+            return [se.event.payload for se in st.read(0, types={"silence.expired"})]
+        finally:
+            st.close()
+
+    wait_for(lambda: len(expired()) == 1)
+    (event,) = expired()
+    assert (event["id"], event["at"], event["by"]["via"]) == (sil_id, "2020-01-01T01:00:00Z", "system")
+    assert "No silences" in ephemeral(slack(env, served).slash_command("silences", channel_id=DESK))
+    time.sleep(1.5)  # the server's loop runs again: still the one event
+    assert len(expired()) == 1
+
+
 # --- the buttons --------------------------------------------------------------------------------------------
 
 

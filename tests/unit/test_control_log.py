@@ -101,12 +101,52 @@ def test_silences_expire_on_time_or_early_and_only_live_ones_route() -> None:
     ended = a.silences(include_ended=True)[1]
     assert ended.ends_at == clock.now  # expired early: ends when it was expired
     clock.now = T0 + timedelta(hours=2)
-    assert a.routing().silences == ()  # ran out: no event needed
+    assert a.routing().silences == ()  # ran out (and the routing process recorded that it did)
     with pytest.raises(ControlError, match="already ended"):
         a.unsilence(s.id, by=ALICE)
     with pytest.raises(ControlError, match="positive duration"):
         a.silence("x", duration=timedelta(0), by=ALICE)
-    assert types(store) == ["silence.created", "silence.created", "silence.expired"]
+    assert types(store) == ["silence.created", "silence.created", "silence.expired", "silence.expired"]
+
+
+def test_a_lapsed_silence_is_recorded_expired_once_whoever_sees_it() -> None:
+    store, clock, a, b = logs()
+    s = a.silence("treaty-ratified", duration=timedelta(hours=2), by=ALICE, group={"*": "RUS"})
+    early = a.silence("troops-deployed", duration=timedelta(hours=2), by=BOB)
+    clock.now = T0 + timedelta(hours=1)
+    assert a.expire_lapsed() == [] and b.expiry(s.id) is None  # still holding
+    b.unsilence(early.id, by=BOB, reason="done")
+    clock.now = T0 + timedelta(hours=3)
+    assert [x.id for x in a.expire_lapsed()] == [s.id]  # the one ended early already has its event
+    assert b.expire_lapsed() == [] and a.expire_lapsed() == []  # another process, and again: nothing more
+    fresh = ControlLog(store, now=clock)  # a process that never saw it hold: same
+    assert fresh.expire_lapsed() == [] and fresh.routing().silences == ()
+    assert types(store) == ["silence.created", "silence.created", "silence.expired", "silence.expired"]
+    lapsed = b.expiry(s.id)
+    assert lapsed is not None
+    assert (lapsed.at, lapsed.by.via, lapsed.reason) == (T0 + timedelta(hours=2), "system", "reached its end")
+    ended_early = b.expiry(early.id)
+    assert ended_early is not None and (ended_early.at, ended_early.by) == (T0 + timedelta(hours=1), BOB)
+    # the lapse recorded changes nothing about when it ended
+    assert {x.id: x.ends_at for x in a.silences(include_ended=True)} == {
+        s.id: T0 + timedelta(hours=2),
+        early.id: T0 + timedelta(hours=1),
+    }
+
+
+def test_lapse_and_early_expiry_racing_leave_one_event() -> None:
+    """Two processes: one records the lapse, the other (whose clock is a little behind) ends it early."""
+    store = MemoryStore()
+    ahead, behind = Clock(), Clock()
+    a, b = ControlLog(store, now=ahead), ControlLog(store, now=behind)
+    s = a.silence("treaty-ratified", duration=timedelta(hours=1), by=ALICE)
+    behind.now = T0 + timedelta(minutes=59)
+    b.refresh()  # b sees the silence holding...
+    ahead.now = T0 + timedelta(hours=1)
+    assert [x.id for x in a.expire_lapsed()] == [s.id]
+    with pytest.raises(ControlError, match="already ended"):  # ...and learns it has ended when it acts
+        b.unsilence(s.id, by=BOB)
+    assert types(store) == ["silence.created", "silence.expired"]
 
 
 def test_first_acknowledgement_per_alert_and_channel_counts() -> None:

@@ -183,14 +183,19 @@ def silences_list(
     expired: Annotated[bool, typer.Option("--expired", help="Also silences that have ended.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Silences in force or scheduled (amtool silence query)."""
+    """Silences in force or scheduled (amtool silence query); with --expired, also ended ones and how each
+    ended (its `silence.expired`: ended early by someone, or lapsed at its end)."""
     with _control(config, store) as (_, control):
+        control.expire_lapsed()
         now = control.now()
         sils = control.silences(include_ended=expired)
+        expiries = {s.id: control.expiry(s.id) for s in sils}
     if as_json:
         for s in sils:
             state = "expired" if s.ends_at <= now else ("active" if s.active(now) else "pending")
-            sys.stdout.write(json.dumps({**s.model_dump(mode="json"), "state": state}) + "\n")
+            exp = expiries[s.id]
+            row = {**s.model_dump(mode="json"), "state": state, "expired": exp and exp.model_dump(mode="json")}
+            sys.stdout.write(json.dumps(row) + "\n")
         return
     table = Table()
     for col in ("id", "rule", "group", "channel", "starts", "ends", "by", "reason"):
@@ -203,12 +208,23 @@ def silences_list(
             escape(group),
             escape(s.channel or "all"),
             _utc(s.starts_at),
-            _utc(s.ends_at) + ("" if s.ends_at > now else " (ended)"),
+            _utc(s.ends_at) + _ended(expiries[s.id], s.ends_at <= now),
             escape(s.by.label()),
             escape(s.reason),
         )
     out.print(table)
     out.print(f"{len(sils)} silences", highlight=False)
+
+
+def _ended(exp: Any, ended: bool) -> str:
+    """How a silence ended, for the `ends` column: early (by whom), or lapsed at its end."""
+    from watchfloor.alerts.control import LAPSED
+
+    if exp is None:
+        return " (ended)" if ended else ""
+    if exp.by.via == "system" and exp.reason == LAPSED:
+        return " (lapsed)"
+    return f" (ended early by {escape(exp.by.label())})"
 
 
 @silences_app.command("add")

@@ -108,6 +108,7 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
         stats = pipeline.runner.run_once(on_batch=after_batch)
     report = pipeline.dispatcher.cycle().merged(reports)
     digests = pipeline.digests.run_once()
+    pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
     err.print(

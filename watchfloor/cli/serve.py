@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import typer
@@ -46,6 +47,15 @@ def start_server(
     return server
 
 
+def record_lapsed_silences(control: Any) -> None:
+    """`silence.expired` for silences whose end has passed, so the log says when each ended even while no
+    pipeline runs; a store that is down now is tried again next time (the status page says it is down)."""
+    try:
+        control.expire_lapsed()
+    except Exception as e:
+        logging.getLogger(__name__).warning("could not record lapsed silences: %s: %s", type(e).__name__, e)
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
@@ -77,7 +87,7 @@ def serve(
         control = open_control(store, cfg)
         server = start_server(cfg, store, control, rules, host, port)
         while not stop.wait(1.0):
-            pass
+            record_lapsed_silences(control)
     except KeyboardInterrupt:
         err.print("stopped")
     finally:
