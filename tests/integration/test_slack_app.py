@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.slack_server import FakeSlack, SlackRequests
 from watchfloor.alerts.control import ControlLog
@@ -168,20 +170,52 @@ def ephemeral(reply: Any) -> str:
 # --- requests that are not Slack's --------------------------------------------------------------------------
 
 
-def test_forged_unsigned_and_stale_requests_get_401_and_change_nothing(env: Env, served: Served) -> None:
+def forged(kind: str) -> dict[str, Any]:
+    """How SlackRequests signs a request that is not Slack's."""
+    return {
+        "forged": {"secret": "not-the-secret"},  # signed, but not with the app's secret
+        "forged-digest": {"signature": "v0=" + "0" * 64},
+        "missing": {"unsigned": True},  # no X-Slack-Signature, no X-Slack-Request-Timestamp
+        "stale": {"timestamp": int(time.time()) - 301},  # correctly signed over 5 minutes ago (a replay)
+    }[kind]
+
+
+@pytest.mark.parametrize("forgery", ["forged", "forged-digest", "missing", "stale"])
+def test_forged_unsigned_and_stale_requests_get_401_and_change_nothing(env: Env, served: Served, forgery: str) -> None:
     app = slack(env, served)
+    # what a forged request could change: a subscription, a silence
+    got = ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    sub_id = re.search(r"`(sub-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
+    got = ephemeral(app.slash_command("silence treaty-signed for 1h", channel_id=DESK))
+    sil_id = re.search(r"`(sil-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
     before = env.control_events()
-    assert app.slash_command("subscribe *", secret="not-the-secret").status == 401
-    assert app.slash_command("subscribe *", unsigned=True).status == 401
-    assert app.slash_command("subscribe *", timestamp=int(time.time()) - 301).status == 401  # over 5 minutes
-    assert app.slash_command("subscribe *", signature="v0=" + "0" * 64).status == 401
+    responses = len(env.slack.responses)
+    sign = forged(forgery)
+    commands = [
+        "help",
+        "subscribe *",
+        f"unsubscribe {sub_id}",
+        "list",
+        "silence * for 1d",
+        "silences",
+        f"unsilence {sil_id}",
+        "rules",
+    ]
+    for text in commands:
+        reply = app.slash_command(text, channel_id=DESK, channel_name="desk", **sign)
+        assert reply.status == 401, (text, reply)
+        assert "watchfloor" not in reply.body  # no listener answered
     click = button_value("a1", "treaty-ratified", "desk", {"party": "RUS"})
     msg = {"ts": "1.000001", "text": "x", "blocks": []}
-    assert app.block_action(SILENCE_ACTION, click, message=msg, channel_id=DESK, secret="nope").status == 401
-    assert app.event({"type": "app_mention", "channel": DESK, "ts": "1.1", "text": "hi"}, secret="x").status == 401
+    for action in (ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION):
+        assert app.block_action(action, click, message=msg, channel_id=DESK, **sign).status == 401, action
+    assert app.event({"type": "app_mention", "channel": DESK, "ts": "1.1", "text": "hi"}, **sign).status == 401
     assert env.control_events() == before
-    assert env.slack.responses == []
-    assert env.slack.messages == []
+    assert [s.id for s in env.control().subscriptions()] == [sub_id]
+    assert [s.id for s in env.control().silences()] == [sil_id]
+    assert len(env.slack.responses) == responses
+    assert env.slack.messages == [] and env.slack.updates == []
+    assert env.slack.requests_for("chat.update") == env.slack.requests_for("chat.postMessage") == []
     # ...while a request signed within the 5 minutes is served
     assert app.slash_command("help", timestamp=int(time.time()) - 240).status == 200
 
@@ -318,6 +352,30 @@ def test_serve_records_when_a_silence_lapses(env: Env, served: Served) -> None:
     assert len(expired()) == 1
 
 
+def test_serve_reconciles_the_config_subscriptions_at_start(env: Env) -> None:
+    """Each start makes the log's config-managed subscriptions the file's: added, marked, and removed."""
+    env.config = write_config(
+        env.tmp, env.slack, env.store_url, env.inbox, subs="[{channel: desk, min_severity: high}]"
+    )
+    first = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        (sub,) = env.control().subscriptions()
+        assert (sub.channel, sub.min_severity, sub.managed_by, sub.by.via) == ("desk", "high", "config", "config")
+        listed = ephemeral(slack(env, first).slash_command("list", channel_id=DESK, channel_name="desk"))
+        assert sub.id in listed and "config file" in listed
+    finally:
+        stop(first)
+    env.config = write_config(env.tmp, env.slack, env.store_url, env.inbox, subs="[{channel: desk}]")
+    second = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        (now,) = env.control().subscriptions()
+        assert (now.min_severity, now.managed_by) == ("low", "config") and now.id != sub.id
+    finally:
+        stop(second)
+    events = [se.event.type for se in open_store(env.store_url).read(0, types=CONTROL_TYPES)]
+    assert events == ["subscription.created", "subscription.created", "subscription.removed"]
+
+
 # --- the buttons --------------------------------------------------------------------------------------------
 
 
@@ -371,6 +429,7 @@ def test_each_button(env: Env, served: Served) -> None:
     assert reply.status == 200
     assert len(env.control().acknowledgements(alert["id"])) == 1
     assert "Already acknowledged by <@U0ALICE001>" in env.slack.responses[-1]["text"]
+    assert env.slack.responses[-1]["response_type"] == "ephemeral"
 
     # Silence this rule and group for 24h, in this channel
     reply = app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK)
@@ -386,6 +445,8 @@ def test_each_button(env: Env, served: Served) -> None:
     assert reply.status == 200
     assert env.control().subscriptions() == []
     assert "Unsubscribed from `treaty-ratified`" in env.slack.responses[-1]["text"]
+    assert env.slack.responses[-1]["response_type"] == "ephemeral"
+    assert all(r["response_type"] == "ephemeral" for r in env.slack.responses)  # every reply: only the clicker
 
     # A button value that is not ours is refused politely
     app.block_action(ACK_ACTION, "{not ours", message=message, channel_id=DESK)
@@ -416,7 +477,8 @@ def _live_routing(env: Env, app: SlackRequests) -> None:
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
     ephemeral(app.slash_command("subscribe treaty-signed", channel_id=OTHER, channel_name="elsewhere"))
     ephemeral(app.slash_command("silence treaty-ratified group=RUS for 1d", channel_id=DESK))
-    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    bad = '{"type": "news.article", "title": "a report with no date"}\n'
+    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8") + bad, encoding="utf-8")
     wait_for(lambda: len(env.slack.messages) >= 2)
 
     def deliveries() -> dict[tuple[str, str], str]:
@@ -441,6 +503,38 @@ def _live_routing(env: Env, app: SlackRequests) -> None:
     assert sum(1 for r in rows if r["deliveries"].get("desk") == "suppressed") == 2
 
 
+def metrics(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """/metrics parsed with prometheus-client's own parser: sample name -> labels -> value."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for fam in text_string_to_metric_families(text):
+        for sample in fam.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def _metrics_are_fed(env: Env, url: str) -> None:
+    """Every metric the issue asks for has what the pipeline did, scraped from this server."""
+    src = (("source", "Harbor Ledger"),)
+    wait_for(lambda: metrics(url).get("watchfloor_poll_duration_seconds_count"))  # the heartbeat is saved ≤ 1/s
+    m = metrics(url)
+    assert m["watchfloor_documents_ingested_total"][src] == 6
+    assert sum(m["watchfloor_documents_ingested_total"].values()) == 12
+    ((labels, n),) = m["watchfloor_dead_letters_total"].items()
+    assert n == 1 and dict(labels)["stage"] == "ingest" and dict(labels)["reason"]
+    assert m["watchfloor_signals_total"][(("signal", "troop_deployment"),)] == 4
+    assert m["watchfloor_detections_total"][(("rule", "treaty-ratified"),)] == 3
+    assert m["watchfloor_detections_total"][(("rule", "treaty-signed"),)] == 1
+    deliveries = {(dict(k)["channel"], dict(k)["status"]): v for k, v in m["watchfloor_deliveries_total"].items()}
+    assert deliveries == {("desk", "suppressed"): 2, ("desk", "sent"): 1, ("slack:" + OTHER, "sent"): 1}
+    assert m["watchfloor_detection_to_delivery_seconds_count"][()] == 2  # the sent ones
+    assert m["watchfloor_detection_to_delivery_seconds_sum"][()] > 0
+    polls = m["watchfloor_poll_duration_seconds_count"]
+    assert list(polls) == [(("source", str(env.inbox)),)] and polls[(("source", str(env.inbox)),)] >= 1
+    assert m["watchfloor_pipeline_cycles_total"][()] >= 1
+
+
 def test_serve_beside_a_separate_run_on_the_same_store(env: Env, served: Served) -> None:
     pipeline = subprocess.Popen(
         [sys.executable, "-m", "watchfloor", "run", "--config", str(env.config), "--interval", "0.5"],
@@ -451,6 +545,7 @@ def test_serve_beside_a_separate_run_on_the_same_store(env: Env, served: Served)
     )
     try:
         _live_routing(env, slack(env, served))
+        _metrics_are_fed(env, served.url)
     finally:
         pipeline.terminate()
         pipeline.wait(timeout=30)
@@ -460,5 +555,6 @@ def test_run_with_serve_in_one_process(env: Env) -> None:
     both = env.start("run", "--config", str(env.config), "--interval", "0.5", "--serve", "127.0.0.1:0")
     try:
         _live_routing(env, SlackRequests(f"{both.url}/slack/events", SECRET, env.slack))
+        _metrics_are_fed(env, both.url)
     finally:
         stop(both)

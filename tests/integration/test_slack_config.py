@@ -40,3 +40,20 @@ def test_channel_settings_win_over_the_slack_section(slack_server: FakeSlack) ->
         build_notifier(SlackChannel(name="d", channel="#d"), {}, section)
     with pytest.raises(WiringError, match="SLACK_BOT_TOKEN"):
         build_notifier(SlackChannel(name="d", channel="#d"), {})
+
+
+def test_the_app_reads_its_secrets_from_the_variables_the_section_names() -> None:
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.stream_processors.rulefile import load_rules
+    from watchfloor.stream_processors.stores.memory import MemoryStore
+    from watchfloor.web.build import build_services
+
+    assert (SlackApp().token_env, SlackApp().signing_secret_env) == ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    store = MemoryStore()
+    cfg = AppConfig(slack=SlackApp(), channels=[], subscriptions=[])
+    _, rules = load_rules(cfg.rules)
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret"}
+    on = build_services(cfg, store, ControlLog(store), rules, env=env)
+    assert on.slack_app is not None and on.slack_problem == ""
+    off = build_services(cfg, store, ControlLog(store), rules, env={"SLACK_BOT_TOKEN": "xoxb-test"})
+    assert off.slack_app is None and "SLACK_SIGNING_SECRET" in off.slack_problem
