@@ -113,9 +113,10 @@ def yaml_position(tree: Any, loc: Iterable[Any], *, at_key: bool = False) -> tup
 
 
 MAX_YAML_NODES = 100_000
-"""Nodes a YAML file may stand for once its aliases are expanded (the bundled pack has about 2,000): a
-1 KB "billion laughs" file of nested aliases loads in milliseconds but expands to millions of nodes,
-which took 25 s and 269 MB and more to turn into the config or rule pack."""
+"""Nodes that YAML aliases may add to a file once expanded (each use of an alias stands for a copy of what it
+names): a 1 KB "billion laughs" file of nested aliases loads in milliseconds but expands to millions of
+nodes, which took 25 s and 269 MB and more to turn into the config or rule pack. Nodes written in the file
+do not count: a pack of 20,000 signals holds 500,000 of its own and is no bomb."""
 
 
 def _children(node: Any) -> list[Any]:
@@ -133,11 +134,17 @@ def alias_expansion_problem(
     *,
     position: Callable[[list[Any]], tuple[int, int]] | None = None,
 ) -> RuleProblem | None:
-    """A problem if `tree` (as loaded, aliases shared) expands past `limit` nodes or refers to itself;
-    placed at the smallest node that is too big alone. Counts each shared node once (linear time).
-    `position` places a path of keys in the file (default: the ruamel round-trip tree's own marks)."""
+    """A problem if the aliases of `tree` (as loaded: an alias is the very object its anchor names) add more
+    than `limit` nodes when expanded, or if one refers to itself; placed at the smallest node that aliases
+    make too big by itself. Linear time: each shared node is walked once.
+
+    Expanded, the file has `sizes[tree]` nodes; as written, it has one per distinct mapping or list plus
+    their scalars. The difference is what the aliases create, and only that is limited."""
     place = position or (lambda path: yaml_position(tree, path))
-    sizes: dict[int, int] = {}
+    sizes: dict[int, int] = {}  # id -> nodes under it once expanded (itself included)
+    uses: dict[int, int] = {id(tree): 1}  # id -> how many places hold it: more than one means aliases
+    order: list[Any] = []  # containers, children before parents
+    written = 0  # nodes as written: each distinct container once, with its scalar children
     on_path: set[int] = set()
     stack: list[tuple[Any, bool]] = [(tree, False)]
     while stack:
@@ -146,22 +153,33 @@ def alias_expansion_problem(
         if finished:
             on_path.discard(key)
             sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in _children(node))
+            order.append(node)
             continue
         if key in sizes:
             continue
         on_path.add(key)
         stack.append((node, True))
-        for child in _children(node):
-            if isinstance(child, dict | list) and id(child) not in sizes:
+        children = _children(node)
+        written += 1 + sum(1 for c in children if not isinstance(c, dict | list))
+        for child in children:
+            if isinstance(child, dict | list):
                 if id(child) in on_path:
                     return RuleProblem(name, *place(_path_to(tree, child)), "a YAML alias refers to itself")
-                stack.append((child, False))
-    if sizes.get(id(tree), 1) <= limit:
+                uses[id(child)] = uses.get(id(child), 0) + 1
+                if id(child) not in sizes:
+                    stack.append((child, False))
+    if sizes.get(id(tree), 1) - written <= limit:
         return None
+    # Where the aliases are: what each node's expansion owes to shared children (a shared child counts whole).
+    added: dict[int, int] = {}
+    for node in order:
+        added[id(node)] = sum(
+            sizes[id(c)] if uses[id(c)] > 1 else added[id(c)] for c in _children(node) if isinstance(c, dict | list)
+        )
     path: list[Any] = []
     node = tree
-    while True:  # walk down to the smallest node that is too big by itself
-        heavy = [(k, v) for k, v in _items(node) if isinstance(v, dict | list) and sizes[id(v)] > limit]
+    while True:  # walk down to the smallest node that aliases make too big by itself
+        heavy = [(k, v) for k, v in _items(node) if isinstance(v, dict | list) and added[id(v)] > limit]
         if not heavy:
             break
         k, node = heavy[0]
@@ -397,8 +415,7 @@ def _parse(text: str, name: str) -> LoadedPack:
             [RuleProblem(name, 1, 1, "a rule file is a mapping with name, entities, signals, detections")]
         )
     loaded = LoadedPack(name, None, text)  # type: ignore[arg-type]
-    # Only a file with anchors and aliases can stand for more than it holds (a pack of 20,000 signals
-    # holds 500,000 nodes of its own, past the alias limit): the check is for those.
+    # Only a file with anchors and aliases can stand for more than it holds: the walk is for those.
     bomb = alias_expansion_problem(data, name, position=loaded.position) if "&" in text and "*" in text else None
     if bomb is not None:
         raise RuleLoadError([bomb])

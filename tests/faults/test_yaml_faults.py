@@ -9,7 +9,12 @@ from typer.testing import CliRunner
 
 from watchfloor.cli import app
 from watchfloor.config import ConfigError, load_config
-from watchfloor.stream_processors.rulefile import MAX_YAML_NODES, RuleLoadError, load_pack_text
+from watchfloor.stream_processors.rulefile import (
+    MAX_YAML_NODES,
+    RuleLoadError,
+    alias_expansion_problem,
+    load_pack_text,
+)
 
 runner = CliRunner()
 
@@ -70,6 +75,62 @@ def test_a_bomb_just_under_the_limit_is_not_mistaken_for_one() -> None:
     with pytest.raises(RuleLoadError) as info:
         load_pack_text("version: 1\nname: ok\n" + small + "\n", "small.yaml")
     assert "YAML aliases" not in str(info.value)
+
+
+def big_honest_pack(n: int) -> str:
+    """A pack of n place entities and one signal, with a '*' stem and an '&' in a title (as an honest pack may
+    well have) and one small anchor/alias: over the alias limit in nodes written, but no alias bomb."""
+    lines = ["version: 1", "name: harbours", "entities:"]
+    lines += [f"  P{i:05d}: {{name: Place{i}, kind: place, aliases: [Place{i}, Port{i}]}}" for i in range(n)]
+    lines += [
+        "signals:",
+        "  harbour_closed:",
+        "    match: {all: [clos*, &where harbour]}",
+        "    capture: {place: {kind: place}}",
+        "  harbour_opened:",
+        "    match: {all: [opened, *where]}",
+        "    capture: {place: {kind: place}}",
+        "detections:",
+        '  - {id: harbour-closed, title: "Port & harbour closed at {place}", pattern: {any: harbour_closed},'
+        " group_by: [place]}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_large_honest_pack_is_not_taken_for_an_alias_bomb() -> None:
+    """The limit is on what aliases add, not on what a file holds (issue 12's packs are 20,000 signals of 20
+    phrases): 12,000 entities are ~110,000 nodes written, with '&' and '*' in the text and one alias."""
+    text = big_honest_pack(12_000)
+    loaded = load_pack_text(text, "harbours.yaml")
+    assert len(loaded.pack.entities) == 12_000
+    # The shape of issue 12's packs, 20,000 signals x 20 phrases (~500,000 nodes), checked by the guard alone.
+    pack = {"signals": {f"s{i}": {"match": {"any": [f"word{i} phrase{j}*" for j in range(20)]}} for i in range(20_000)}}
+    assert alias_expansion_problem(pack, "big.yaml", position=lambda _path: (1, 1)) is None
+
+
+def test_an_alias_bomb_inside_a_large_honest_pack_is_refused_where_it_is() -> None:
+    text = big_honest_pack(12_000) + LAUGHS + "\n"
+    with pytest.raises(RuleLoadError) as info:
+        load_pack_text(text, "harbours.yaml")
+    first = str(info.value).splitlines()[0]
+    # Line of l5 (the first key the aliases make too big by itself), after the pack's 12,000 + 12 lines.
+    assert first.startswith(f"harbours.yaml:{12_000 + 3 + 9 + 6}:1: YAML aliases expand to 597,871 nodes here"), first
+
+
+def test_aliases_that_add_just_over_the_limit_are_refused() -> None:
+    """One list of 1,000 strings, used 101 times: 101,000 nodes made by aliases (the list itself is written once)."""
+    big = "[" + ", ".join(f"w{i}" for i in range(1000)) + "]"
+    text = f"base: &b {big}\nuses: [{', '.join(['*b'] * 101)}]\n"
+    problem = alias_expansion_problem(pack_data(text), "uses.yaml", position=lambda _path: (2, 1))
+    assert problem is not None and "over the limit" in problem.message
+    text = f"base: &b {big}\nuses: [{', '.join(['*b'] * 99)}]\n"
+    assert alias_expansion_problem(pack_data(text), "uses.yaml", position=lambda _path: (2, 1)) is None
+
+
+def pack_data(text: str) -> object:
+    import yaml
+
+    return yaml.safe_load(text)
 
 
 SECRET = "xoxb-2024-1111-SuperSecretValue"
