@@ -50,6 +50,33 @@ class Elements(HTMLParser):
         return [a for t, a in self.tags if t == tag and (class_ is None or class_ in a.get("class", "").split())]
 
 
+class Rows(HTMLParser):
+    """The rows `<tr class="CLASS">` of a page: their attributes and the text of each cell."""
+
+    def __init__(self, html: str, class_: str) -> None:
+        super().__init__()
+        self.class_, self.rows, self._cells, self._depth = class_, [], None, 0
+        self.rows: list[tuple[dict[str, str], list[str]]] = []
+        self._cells: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "tr" and self.class_ in a.get("class", "").split():
+            self._cells = []
+            self.rows.append((a, self._cells))
+        elif tag == "td" and self._cells is not None:
+            self._cells.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr":
+            self._cells = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cells:
+            self._cells[-1] += data
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("report")
@@ -126,6 +153,64 @@ def test_report_renders_scores_timeline_near_misses_and_diff(report: Path, chrom
     assert "could" in dom.text_of["near-misses"] and "realert" in dom.text_of["near-misses"]
     assert "1 added, 0 removed" in dom.text_of["diff"]  # the stricter baseline has no false alert: this run adds it
     assert dom.text_of["shown"] == "6 of 6"  # written by the page's script
+
+
+def test_near_misses_render_modality_cue_and_why_not(report: Path, chromium) -> None:
+    rows = Rows(chromium.dom(report.as_uri()), "miss").rows
+    by_signal = {(cells[1], cells[2]): (attrs, cells) for attrs, cells in rows}
+    # published, signal, modality, cue, sentence and why
+    assert set(by_signal) == {
+        ("treaty_signing", "hedged"),
+        ("troop_deployment", "negated"),
+        ("troop_deployment", "asserted"),
+    }
+    _attrs, hedged = by_signal["treaty_signing", "hedged"]
+    assert hedged[3] == "“could”" and "modality:" in hedged[4] and "could" in hedged[4]
+    attrs, negated = by_signal["troop_deployment", "negated"]
+    assert negated[3].strip("“”") and "modality:" in negated[4]
+    attrs, throttled = by_signal["troop_deployment", "asserted"]
+    assert throttled[3] == "—"  # an asserted sentence has no cue
+    assert "realert:" in throttled[4] and "quiet for 1d" in throttled[4]
+    assert "troops-deployed" in attrs["data-rules"].split()  # what the rule filter goes by
+
+
+def test_rendered_links_are_http_only(report: Path, chromium) -> None:
+    """After the page's script ran: every link is http(s) or an anchor of the page; sc-09's `javascript:` URL
+    is shown as its source's name, with no link."""
+    dom = Elements(chromium.dom(report.as_uri()))
+    hrefs = [a["href"] for a in dom.having("a") if "href" in a]
+    assert hrefs and all(h.startswith(("#", "https://", "http://")) for h in hrefs), hrefs
+    assert not [a for t, a in dom.tags if t in ("script", "img", "iframe", "link") and (a.get("src") or a.get("href"))]
+
+
+CHOOSE = """(() => {{
+  const s = document.getElementById('{select}');
+  s.value = '{value}';
+  s.dispatchEvent(new Event('change'));
+  return location.hash;
+}})()"""
+
+
+def test_choosing_a_rule_and_a_severity_filters_the_page(report: Path, chromium) -> None:
+    """As a user does it: pick an option in the filter's select (its change event), not through the URL."""
+    dom = Elements(chromium.act(report.as_uri(), CHOOSE.format(select="f-rule", value="troops-deployed")))
+    visible = [a for a in dom.having("tr", class_="alert") if "off" not in a["class"].split()]
+    assert {a["data-rule"] for a in visible} == {"troops-deployed"} and dom.text_of["shown"] == "2 of 6"
+    marks = [a for a in dom.having("a", class_="alert-mark") if "off" not in a["class"].split()]
+    assert len(marks) == 2
+    misses = [a for a in dom.having("tr", class_="miss") if "off" not in a["class"].split()]
+    assert misses and all("troops-deployed" in a["data-rules"].split() for a in misses)
+    score_rows = [a for a in dom.having("tr") if a.get("data-rule") and "off" not in a.get("class", "").split()]
+    assert {a["data-rule"] for a in score_rows} == {"troops-deployed"}
+
+    dom = Elements(chromium.act(report.as_uri(), CHOOSE.format(select="f-sev", value="high")))
+    visible = [a for a in dom.having("tr", class_="alert") if "off" not in a["class"].split()]
+    assert {a["data-severity"] for a in visible} == {"high"} and dom.text_of["shown"] == "2 of 6"
+
+    # Back to every rule: everything shows again.
+    dom = Elements(chromium.act(report.as_uri() + "#rule=troops-deployed", CHOOSE.format(select="f-rule", value="")))
+    assert dom.text_of["shown"] == "6 of 6"
+    assert not [a for a in dom.having("tr", class_="alert") if "off" in a["class"].split()]
 
 
 def test_report_filters_by_rule_and_severity(report: Path, chromium) -> None:

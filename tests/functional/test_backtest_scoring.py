@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -83,6 +84,56 @@ def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Pat
     assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
     assert "false alert troops-deployed" in output
     assert "expected events" in output and "missed" in output
+
+
+def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: Path) -> None:
+    """`scores.per_rule.RULE.{tp,fp,fn,precision,recall,f1}`, `scores.overall`, `scores.events` (one per
+    positive, with its lead time from the label's time or else the item's published_at), and `diff.{added,
+    removed,changed}` with the change in scores: the keys and values a CI script of a rules repository reads."""
+    stricter = pack_variant(
+        tmp_path, "stricter", 'none: ["to fight in ukraine if",', 'none: [band, "to fight in ukraine if",'
+    )
+    code, output, data = scored(tmp_path, "--baseline-rules", stricter)
+    assert code == 0, output
+    s = data["scores"]
+    assert {"per_rule", "overall", "events"} <= set(s)
+    metrics = ("tp", "fp", "fn", "precision", "recall", "f1")
+    got = {rule: tuple(v[m] for m in metrics) for rule, v in s["per_rule"].items()}
+    assert got == {
+        "treaty-signed": (1, 0, 0, 1.0, 1.0, 1.0),
+        "treaty-ratified": (2, 0, 0, 1.0, 1.0, 1.0),
+        "troops-deployed": (1, 1, 1, 0.5, 0.5, 0.5),
+        "troop-engagement": (1, 0, 1, 1.0, 0.5, pytest.approx(2 / 3)),
+    }
+    assert set(metrics) <= set(s["overall"])
+    # One entry per (positive, rule): 7 positives, each with its status and lead time.
+    assert len(s["events"]) == 7
+    keys = {"id", "rule", "labels", "status", "time", "time_from", "alert", "fired_at", "lead_time_s"}
+    assert all(set(e) == keys for e in s["events"])
+    published = {d["id"]: d["published_at"] for d in map(json.loads, EVENTS.read_text(encoding="utf-8").splitlines())}
+    for e in s["events"]:
+        if e["id"] == "sc-03":  # the label gives its own time
+            assert (e["time_from"], e["time"]) == ("label", "2024-10-24T07:30:00+00:00")
+        else:  # the item's published_at
+            assert e["time_from"] == "published_at"
+            assert e["time"] == published[e["id"]]
+        if e["status"] == "tp":
+            fired = next(a["fired_at"] for a in data["alerts"] if a["id"] == e["alert"])
+            assert e["fired_at"] == fired
+            assert (
+                e["lead_time_s"] == (datetime.fromisoformat(fired) - datetime.fromisoformat(e["time"])).total_seconds()
+            )
+        else:
+            assert (e["status"], e["alert"], e["lead_time_s"]) == ("fn", None, None)
+    # The diff against a baseline and the change in every score.
+    diff = data["diff"]
+    assert {"added", "removed", "changed"} <= set(diff)
+    assert [a["evidence"] for a in diff["added"]] == [["sc-08"]] and diff["removed"] == diff["changed"] == []
+    for scope in [diff["scores"]["overall"], *diff["scores"]["per_rule"].values()]:
+        assert set(scope) == set(metrics)
+        assert all(set(v) == {"before", "after", "change"} for v in scope.values())
+    assert diff["scores"]["per_rule"]["troops-deployed"]["fp"] == {"before": 0.0, "after": 1.0, "change": 1.0}
+    assert diff["scores"]["overall"]["precision"]["change"] == pytest.approx(5 / 6 - 1)
 
 
 def test_near_misses_say_modality_cue_and_why(tmp_path: Path) -> None:
@@ -225,6 +276,15 @@ def test_an_empty_events_file_is_an_error(tmp_path: Path) -> None:
     empty.write_text("\n\n", encoding="utf-8")
     code, output = run(empty)
     assert code == 1 and "no events in it" in output
+
+
+def test_a_jsonl_file_with_no_valid_line_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "news.article", "title": "no date"}\nnot json\n{"title": 3}\n', encoding="utf-8")
+    code, output = run(bad)
+    assert code == 1
+    assert f"{bad}: no valid event in 3 line(s) (first: line 1: field 'published_at': is required)" in output
+    assert f"{bad}:2: malformed JSON" in output  # each bad line with its place and reason
 
 
 def test_bad_files_do_not_hide_the_good_ones(tmp_path: Path) -> None:

@@ -80,3 +80,20 @@ def test_scores_from_kafka_equal_the_files_and_the_read_knows_its_total(
     got = list(replay_from_kafka(kafka_bootstrap, topic, datetime(2000, 1, 1, tzinfo=UTC), stats=stats))
     assert len(got) == len(documents())
     assert stats.expected == stats.records >= len(got)  # documents and the publisher's watermark records
+
+
+def test_reading_kafka_on_a_terminal_shows_records_of_the_total_learnt_on_the_way(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    import re
+
+    from tests.functional.terminal import run_on_terminal
+    from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, replay_from_kafka
+
+    stats = KafkaReplayStats()
+    list(replay_from_kafka(kafka_bootstrap, topic, datetime(2000, 1, 1, tzinfo=UTC), stats=stats))
+    code, frames = run_on_terminal(["backtest", "--from-kafka", topic, "--bootstrap", kafka_bootstrap])
+    assert code == 0, frames
+    n = stats.records  # documents and the publisher's watermark records
+    done = [f for f in frames if re.search(rf"^\W*reading {re.escape(topic)} .*100%\s+{n}/{n}\s.*ETA", f)]
+    assert done, frames
