@@ -41,7 +41,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-from watchfloor.backtest import OrderedInputs, ReadReport, bulk_load, iter_event_blocks, run_backtest
+from watchfloor.backtest import (
+    OrderedInputs,
+    ReadReport,
+    at_effective_time,
+    bulk_load,
+    iter_event_blocks,
+    run_backtest,
+)
 from watchfloor.evaluation import Truth, assemble
 from watchfloor.producers.jsonl import read_jsonl, read_jsonl_blocks
 from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal
@@ -97,9 +104,16 @@ def backtest(
     t_gate, run_gate = c.timed(compile_gate)
     ordered = OrderedInputs("event-time")
     task = prog.add_task("backtest: read + validate + order", total=sum(p.stat().st_size for p in paths))
+    skew = Engine(rules).skew  # the default config's, as the command's engine has it
     t_read, _ = c.timed(
         lambda: ordered.feed(
-            iter_event_blocks(files, report=report, gate=run_gate, tap=tap, on_bytes=lambda n: prog.advance(task, n))
+            at_effective_time(  # as the command: a document dated past its receive time sorts at that time
+                iter_event_blocks(
+                    files, report=report, gate=run_gate, tap=tap, on_bytes=lambda n: prog.advance(task, n)
+                ),
+                RECEIVED_AT.timestamp(),
+                skew,
+            )
         )
     )
     prog.remove_task(task)

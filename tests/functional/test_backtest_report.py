@@ -51,7 +51,7 @@ class Elements(HTMLParser):
 
 
 class Rows(HTMLParser):
-    """The rows `<tr class="CLASS">` of a page: their attributes and the text of each cell."""
+    """The rows `<tr class="CLASS">` (every row if CLASS is empty) of a page: attributes and each cell's text."""
 
     def __init__(self, html: str, class_: str) -> None:
         super().__init__()
@@ -62,7 +62,7 @@ class Rows(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "tr" and self.class_ in a.get("class", "").split():
+        if tag == "tr" and (not self.class_ or self.class_ in a.get("class", "").split()):
             self._cells = []
             self.rows.append((a, self._cells))
         elif tag == "td" and self._cells is not None:
@@ -144,6 +144,9 @@ def test_report_renders_scores_timeline_near_misses_and_diff(report: Path, chrom
     assert len(score_rows) == 4
     assert dom.having("tr", class_="overall")
     assert "0.83" in dom.text_of["scores"] and "0.71" in dom.text_of["scores"]
+    # The change in scores against the baseline (which has no false alert): troops-deployed gained one FP.
+    row = next(r for r in Rows(chromium.dom(report.as_uri()), "").rows if r[0].get("data-rule") == "troops-deployed")
+    assert row[1][:8] == ["2", "2", "1", "1 (+1)", "1", "0.50 (-0.50)", "0.50", "0.50 (-0.17)"]
     # Timeline: every alert a dot, every labelled positive a triangle beside them, each expected event a diamond.
     assert len(dom.having("a", class_="alert-mark")) == 6
     assert len(dom.having("a", class_="fp")) == 1
