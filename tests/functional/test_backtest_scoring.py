@@ -336,6 +336,20 @@ def test_order_random_runs_seeded_and_reports_late_signals(tmp_path: Path) -> No
     assert code == 2 and "sideways" in output
 
 
+def test_order_random_spilling_replays_the_baseline_in_the_same_order(tmp_path: Path) -> None:
+    """Both passes of a --baseline-rules run see one permutation, also when the shuffle spills: the same rules
+    then differ in nothing, whatever the seed."""
+    for seed in ("1", "5"):
+        code, output, data = scored(
+            tmp_path, "--order", "random", "--seed", seed, "--sort-run", "3", "--baseline-rules", "builtin:dprk_russia"
+        )
+        assert code == 0, output
+        diff = data["diff"]
+        assert diff["added"] == diff["removed"] == diff["changed"] == []
+        assert diff["unchanged"] == len(data["alerts"]) and data["stats"]["sort"]["runs_spilled"] > 0
+        assert all(m["change"] in (0.0, None) for m in diff["scores"]["overall"].values())
+
+
 def test_a_tiny_sort_run_spills_and_gives_the_same_alerts(tmp_path: Path) -> None:
     small, big = tmp_path / "small.json", tmp_path / "big.json"
     assert run(EVENTS, "--sort-run", "3", "--json", small, "--spill-dir", tmp_path)[0] == 0
