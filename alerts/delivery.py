@@ -224,6 +224,9 @@ class Deliverer:
         notice = _with_thread(base, parent, root, rows)
         if notice.thread is not None:
             ack = self._acknowledged(notice.thread.target.id)
+            first = alert_of(parent.payload)
+            if ack is None and first is not None and first.id != notice.thread.target.id:
+                ack = self._acknowledged(first.id)  # acknowledged before a late report revised it
             if ack is not None:
                 notice = dataclasses.replace(notice, thread=dataclasses.replace(notice.thread, acknowledged=ack))
         return notice
@@ -339,6 +342,8 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
     if target is None:
         return base
     sent = [r for r in rows if r.status == "sent" and r.alert_id != base.key]
+    if base.kind == "followup":
+        target = _standing(target, sent)
     alerts = [a for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
     newest = base.alert if base.kind != "retraction" else target
     replies = sum(1 for r in sent if r.kind != "alert") + 1
@@ -366,3 +371,18 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
         reason=base.reason,
         superseded_by=base.superseded_by,
     )
+
+
+def _standing(target: Alert, sent: list[DeliveryRecord]) -> Alert:
+    """The alert that stands for `target` now: a revision sent in its thread replaced it (a late report changed
+    its group's history), maybe more than once. A follow-up's update shows that one, not the alert replaced."""
+    replaced_by: dict[str, Alert] = {}
+    for r in sent:
+        if r.kind == "revision" and (a := alert_of(r.payload)) is not None and a.detection.revises is not None:
+            replaced_by[a.detection.revises] = a
+    for _ in range(len(replaced_by)):
+        newer = replaced_by.get(target.detection.id)
+        if newer is None:
+            break
+        target = newer
+    return target
