@@ -138,8 +138,8 @@ class EventTimeConfig(_Strict):
     # An item dated more than this after it was received is processed at its receive time (a typo, a wrong
     # time zone): it never moves event time forward for anyone.
     skew: Duration = timedelta(hours=1)
-    # A source whose last item was received this long before a poll that it did not finish (it keeps
-    # failing part-way) stops holding event time back.
+    # A source that delivered nothing new for this long (receive time, at the poller's CaughtUp marks) stops
+    # holding event time back; its next item makes it count again.
     idle_after: Duration = timedelta(hours=1)
 
 

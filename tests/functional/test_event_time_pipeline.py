@@ -8,6 +8,8 @@ gives exactly what it raised, revisions included; `--order event-time` gives the
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
+from watchfloor.config import default_config_path
 from watchfloor.schemas.events import EventType
 from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.stores import open_store
@@ -25,14 +28,16 @@ runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "data" / "eventtime"
 SAMPLES = REPO / "watchfloor" / "samples"
+TEST_PACK = REPO / "tests" / "data" / "rules" / "eventtime.yaml"  # lateness 12h, every pattern kind
 ALERT_EVENTS = {EventType.DETECTION.value, EventType.RETRACTION.value}
 
 
-def config(tmp_path: Path, sources: list[str]) -> Path:
-    lines = [f"store: sqlite:///{tmp_path / 'wf.db'}", "rules: [builtin:dprk_russia]", "sources:"]
+def config(tmp_path: Path, sources: list[str], *, rules: str = "builtin:dprk_russia", extra: str = "") -> Path:
+    lines = [f"store: sqlite:///{tmp_path / 'wf.db'}", f"rules: [{rules}]", "sources:"]
     lines += [f"  - {s}" for s in sources]
     lines += ["channels:", f"  - {{type: file, name: file, path: {tmp_path / 'alerts.jsonl'}}}"]
     lines += ["subscriptions:", "  - {channel: file}"]
+    lines += [extra] if extra else []
     path = tmp_path / "watchfloor.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -67,9 +72,37 @@ def backtest(tmp_path: Path, *args: str) -> dict[str, Any]:
     return data
 
 
-def run_once(tmp_path: Path, cfg: Path) -> None:
+def run_once(tmp_path: Path, cfg: Path) -> str:
     res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
+    return res.output
+
+
+def logged(tmp_path: Path, types: set[str]) -> list[Any]:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        return [se.event for se in store.read(types=types, limit=100_000)]
+    finally:
+        store.close()
+
+
+def news(path: Path, *items: tuple[str, float, str]) -> Path:
+    """A JSON Lines source of our own: (id, hours after 1 Mar 2025, text), in the order given (a feed's)."""
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    lines = [
+        json.dumps(
+            {
+                "type": "news.article",
+                "id": doc_id,
+                "published_at": (t0 + timedelta(hours=h)).isoformat(),
+                "source": "Wire A",
+                "title": text,
+            }
+        )
+        for doc_id, h, text in items
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def check_live_equals_backtests(tmp_path: Path, cfg: Path, files: list[str]) -> list[tuple[Any, ...]]:
@@ -125,17 +158,52 @@ def test_the_later_file_read_first_and_feeds_newest_first(tmp_path: Path) -> Non
     assert live_alerts(tmp_path) == live
 
 
+def bundled_config(tmp_path: Path, *, rss_first: bool) -> Path:
+    """The bundled default config as shipped (its store and alert file land under tmp_path/var), or with its RSS
+    source listed before its JSON Lines source."""
+    text = default_config_path().read_text(encoding="utf-8")
+    jsonl = "  - {kind: jsonl, path: builtin:samples/dprk_russia_2024.jsonl}\n"
+    rss = "  - {kind: rss, url: builtin:samples/wire_feed.xml}\n"
+    assert jsonl + rss in text
+    if rss_first:
+        text = text.replace(jsonl + rss, rss + jsonl)
+    text = text.replace("sqlite:///var/watchfloor.db", "sqlite:///wf.db")  # where live_alerts() looks
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_the_bundled_samples_give_the_same_alerts_whichever_source_is_listed_first(tmp_path: Path) -> None:
-    jsonl = f"{{kind: jsonl, path: {SAMPLES / 'dprk_russia_2024.jsonl'}}}"
-    rss = f"{{kind: rss, url: {SAMPLES / 'wire_feed.xml'}}}"
+    """The issue's case: the bundled config with its RSS source listed first gave 3 alerts instead of 11."""
     first = tmp_path / "jsonl-first"
     second = tmp_path / "rss-first"
     first.mkdir()
     second.mkdir()
     files = [str(SAMPLES / "dprk_russia_2024.jsonl"), str(SAMPLES / "wire_feed.xml")]
-    a = check_live_equals_backtests(first, config(first, [jsonl, rss]), files)
-    b = check_live_equals_backtests(second, config(second, [rss, jsonl]), files)
-    assert a == b and len(a) >= 9
+    a = check_live_equals_backtests(first, bundled_config(first, rss_first=False), files)
+    b = check_live_equals_backtests(second, bundled_config(second, rss_first=True), files)
+    assert a == b and len(a) == 11
+
+
+def test_the_same_run_twice_raises_the_same_alerts_in_the_same_order(tmp_path: Path) -> None:
+    """Deterministic: two fresh stores, the same sources read in feed order (the later file first, one item
+    dated 2099): the same detections and retractions, with the same ids, in the same order."""
+    runs = []
+    for name in ("one", "two"):
+        where = tmp_path / name
+        where.mkdir()
+        files = [str(FIXTURE / "later.jsonl"), str(FIXTURE / "keydays.jsonl")]
+        run_once(where, config(where, [f"{{kind: jsonl, path: {f}}}" for f in files]))
+        runs.append([(e.type, e.id, as_run(e.payload)) for e in logged(where, ALERT_EVENTS)])
+    assert runs[0] == runs[1] and runs[0]
+
+
+def as_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """An alert event of a run, less what the wall clock decides: an alert on a report dated in the future fires
+    when that report was received, which is when each run read it."""
+    if any(ev["published_at"] >= "2099" for ev in payload.get("evidence", ())):
+        return {k: v for k, v in payload.items() if k != "fired_at"}
+    return payload
 
 
 def test_an_item_dated_2099_before_the_samples_changes_no_other_alert(tmp_path: Path) -> None:
@@ -154,7 +222,66 @@ def test_an_item_dated_2099_before_the_samples_changes_no_other_alert(tmp_path: 
     with_typo = check_live_equals_backtests(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {path}}}"]), [str(path)])
     samples = str(SAMPLES / "dprk_russia_2024.jsonl")
     without = check_live_equals_backtests(plain, config(plain, [f"{{kind: jsonl, path: {samples}}}"]), [samples])
-    assert with_typo == without and without
+    assert with_typo == without and len(without) >= 9  # nothing silenced (live gave 0 before issue 8)
+    [clamp] = [e.payload for e in logged(tmp_path, {EventType.DEAD_LETTER.value})]  # the clamp is recorded
+    assert (clamp["stage"], clamp["origin"], clamp["field"]) == ("event-time", str(path), "published_at")
+    assert clamp["reason"].startswith("dated in the future: document typo-2099")
+    assert not logged(plain, {EventType.DEAD_LETTER.value})
+
+
+def test_a_report_beyond_the_lateness_is_kept_processed_and_reported(tmp_path: Path) -> None:
+    """Event time has reached 48h when a report of 13h arrives (35h behind, the pack allows 12h): it is in the
+    log, raises the alert it can still raise (Betastan's closure), withdraws none raised with a fuller history,
+    and is reported: a dead letter of stage event-time naming its source, and a line of `run --once`."""
+    inbox = tmp_path / "inbox.jsonl"
+    items = [
+        ("reopened", 48, "Alphaland reopened the border."),
+        ("closed", 23.5, "Alphaland closed the border."),
+        ("talks", 9.5, "Talks between Alphaland and Betastan opened."),
+    ]
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"], rules=str(TEST_PACK))
+    run_once(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {news(inbox, *items)}}}"], rules=str(TEST_PACK)))
+    before = live_alerts(tmp_path)
+    assert {k[1] for k in before} >= {"closure", "closure-and-talks"}
+
+    news(inbox, ("very-late", 13, "Betastan shut the border."), *items)  # the feed lists it first
+    output = run_once(tmp_path, cfg)
+    docs = {e.payload["id"] for e in logged(tmp_path, {"news.article"})}
+    assert "very-late" in docs  # kept
+    after = live_alerts(tmp_path)
+    assert set(before) < set(after)  # nothing withdrawn
+    [new] = [k for k in after if k not in before]
+    assert (new[1], new[2], new[5]) == ("closure", (("country", "BETA"),), ("very-late",))  # processed
+    assert not logged(tmp_path, {EventType.RETRACTION.value})
+    [report] = [e.payload for e in logged(tmp_path, {EventType.DEAD_LETTER.value})]
+    assert (report["stage"], report["origin"]) == ("event-time", str(inbox))  # counted per source
+    assert report["reason"].startswith("late: document very-late")
+    assert "1 event-time reports" in output and f"{inbox}: 1 late" in output
+
+
+def test_an_idle_source_does_not_hold_the_others_back(tmp_path: Path) -> None:
+    """`slow` last delivered a report 20h before Alphaland closed its border, so event time waits for it and the
+    absence "border still closed" (1 day, lateness 12h) stays open. Once `slow` has been silent for
+    event_time.idle_after (1s here, 1h by default) while `fast` keeps delivering, event time follows `fast`
+    alone and the absence closes: the alert the backtest of the same files raises."""
+    fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
+    news(slow, ("old", -20, "Markets rose."))
+    news(fast, ("markets", 40, "Markets rose."), ("closed", 0, "Alphaland closed the border."))
+    sources = [f"{{kind: jsonl, path: {fast}}}", f"{{kind: jsonl, path: {slow}}}"]
+    cfg = config(tmp_path, sources, rules=str(TEST_PACK), extra="event_time: {idle_after: 1s}")
+    run_once(tmp_path, cfg)
+    assert "closure-not-lifted" not in {k[1] for k in live_alerts(tmp_path)}  # held back by `slow`
+    time.sleep(1.5)  # `slow` goes idle (no timing is asserted: only that more than idle_after has passed)
+    news(
+        fast,
+        ("more", 41, "Markets rose."),
+        ("markets", 40, "Markets rose."),
+        ("closed", 0, "Alphaland closed the border."),
+    )
+    run_once(tmp_path, cfg)
+    live = live_alerts(tmp_path)
+    assert ("closure-not-lifted", (("country", "ALPHA"),)) in {(k[1], k[2]) for k in live}
+    assert sorted(map(key, backtest(tmp_path, str(fast), str(slow), "--rules", str(TEST_PACK))["alerts"])) == live
 
 
 @pytest.mark.usefixtures("shared_data")

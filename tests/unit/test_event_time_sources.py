@@ -11,7 +11,7 @@ from pathlib import Path
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import JsonlSource
-from watchfloor.schemas.events import CaughtUp, Event, EventType, caught_up_event, document_event
+from watchfloor.schemas.events import CaughtUp, Detection, Event, EventType, caught_up_event, document_event
 from watchfloor.stream_processors.engine import eventtime as et
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
@@ -138,3 +138,41 @@ def test_a_state_saved_before_revisions_carries_on() -> None:
     )
     rules = sorted(o.rule for o in outs if o.__class__.__name__ == "Detection")
     assert rules == ["closure-reported-twice"]  # two outlets (the saved one counts); `closure` throttled (6h)
+
+
+def test_the_lateness_is_days_for_a_pack_that_does_not_say(tmp_path: Path) -> None:
+    """News arrives days late: a pack without `settings.lateness` allows 7 days; with several packs the most
+    lenient counts. A report 6 days behind event time is on time then: it revises, nobody reports it late."""
+    silent = tmp_path / "silent.yaml"
+    silent.write_text((DATA / "rules" / "eventtime.yaml").read_text().replace("settings: {lateness: 12h}\n", ""))
+    engine = engine_for(str(silent))
+    assert engine.rules.lateness == et.DEFAULT_LATENESS == timedelta(days=7)
+    assert engine_for("builtin:dprk_russia").rules.lateness == timedelta(days=2)  # the bundled pack says 2d
+    assert engine_for("builtin:dprk_russia", str(silent)).rules.lateness == timedelta(days=7)
+    state = engine.initial_state()
+    state, _ = engine.process_document(state, doc("Alphaland closed the border.", at=24 * 6 + 5, doc_id="b"))
+    state, outs = engine.process_document(state, doc("Alphaland shut the border.", at=3, doc_id="a"))
+    assert not [o for o in outs if o.__class__.__name__ == "DeadLetter"]
+    [revision] = [o for o in outs if isinstance(o, Detection) and o.rule == "closure"]
+    assert revision.revises is None and [e.event_id for e in revision.evidence] == ["a"]  # 6 days apart: both stand
+
+
+def test_no_first_alert_waits_for_the_watermark() -> None:
+    """A source far behind holds event time back (for lateness, absences and dropping state), but an alert goes
+    out with the report that completes it, in the same engine call."""
+    engine = engine_for(str(DATA / "rules" / "eventtime.yaml"))
+    state = engine.initial_state()
+    state, _ = engine.process_document(
+        state, doc("Markets rose.", at=-200, doc_id="slow"), origin="slow", received_at=T0
+    )
+    state, _ = engine.process_document(
+        state, doc("Markets rose.", at=0, doc_id="fast-0"), origin="fast", received_at=T0
+    )
+    engine.caught_up(state, CaughtUp(at=T0, origins=("slow", "fast")))
+    held = state["wm"]
+    assert held == (T0 - timedelta(hours=200)).timestamp()
+    state, outs = engine.process_document(
+        state, doc("Alphaland closed the border.", at=5, doc_id="fast-1"), origin="fast", received_at=T0
+    )
+    assert [o.rule for o in outs if isinstance(o, Detection)] == ["closure"]  # at once, not at a watermark
+    assert state["wm"] == held

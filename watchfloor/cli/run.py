@@ -107,6 +107,11 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=after_batch)
     report = pipeline.dispatcher.cycle().merged(reports)
+    # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
+    # here as well as in the dead-letter log, per source.
+    for dl in stats.late[:20]:
+        err.print(f"[yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
+    late = f" ({late_by_source(stats.late)})" if stats.late else ""
     digests = pipeline.digests.run_once()
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
@@ -114,8 +119,21 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     err.print(
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
-        f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts · "
+        f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts, "
+        f"{len(stats.late)} event-time reports{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}" + (f" · {digests} digest(s) sent" if digests else ""),
         highlight=False,
     )
     return report
+
+
+def late_by_source(reports: list[Any]) -> str:
+    """'inbox/a.jsonl: 2 late, 1 dated in the future; ...' for the summary line."""
+    counts: dict[str, dict[str, int]] = {}
+    for dl in reports:
+        what = "late" if dl.reason.startswith("late") else "dated in the future"
+        per = counts.setdefault(dl.origin, {})
+        per[what] = per.get(what, 0) + 1
+    return "; ".join(
+        f"{origin}: " + ", ".join(f"{n} {what}" for what, n in per.items()) for origin, per in counts.items()
+    )
