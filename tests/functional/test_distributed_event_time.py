@@ -1,7 +1,8 @@
 """Distributed, sources in feed order: two JSON Lines sources (the later one read first, each newest first
 within a day) polled into the producer's store and relayed to Kafka as `watchfloor produce` does; two workers,
-one SIGKILLed mid-stream. The alerts that stand are the backtest's, over our own story and over the real
-key-day captures (skipped without ../shared/data)."""
+one SIGKILLed mid-stream. The alerts that stand are the backtest's (of the files, and of the producer's log in
+either order) and the embedded runner's over the same log, over our own story and over the real key-day
+captures (skipped without ../shared/data)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
+    ALERT_EVENTS,
     Cluster,
     assignment,
     cluster,
@@ -21,13 +24,16 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     stored_detections,
 )
 from watchfloor.backtest import log_from_store
+from watchfloor.cli import app
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import Detection
 from watchfloor.schemas.topics import TopicNames as Topics
+from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 from watchfloor.stream_processors.replay import replay
+from watchfloor.stream_processors.runner import EmbeddedRunner
 from watchfloor.stream_processors.stores import open_store
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
@@ -106,6 +112,30 @@ def test_two_workers_one_killed_give_the_backtests_alerts(cluster: Cluster, feed
         time.sleep(3.0)  # nothing more may arrive
         assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected))
         assert workers[1].alive()
+
+        # The same alerts from every other way of running it: `watchfloor backtest` over the two files, the
+        # embedded runner over the producer's log (what `watchfloor run` does with it), and a replay of that
+        # log in arrival order with its receive times and CaughtUp marks (`backtest --from-store --order log`).
+        out = cluster.tmp / "backtest.json"
+        res = CliRunner().invoke(app, ["backtest", str(later_path), str(keydays_path), "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        from_files = sorted(
+            (
+                a["id"],
+                a["rule"],
+                tuple(sorted(a["group"].items())),
+                a["severity"],
+                a["confidence"],
+                tuple(e["event_id"] for e in a["evidence"]),
+            )
+            for a in json.loads(out.read_text())["alerts"]
+        )
+        assert from_files == sorted(map(key, expected))
+        in_log_order = replay(list(log_from_store(producer_store)), engine(), order="log").alerts
+        assert sorted(map(key, in_log_order)) == sorted(map(key, expected))
+        EmbeddedRunner(producer_store, engine()).run_once()
+        embedded = current_alerts(se.event for se in producer_store.read(types=ALERT_EVENTS, limit=100_000))
+        assert sorted(map(key, embedded.values())) == sorted(map(key, expected))
     finally:
         publisher.close()
         producer_store.close()

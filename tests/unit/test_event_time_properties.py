@@ -186,3 +186,17 @@ def test_the_embedded_runner_with_restarts_gives_the_canonical_alerts(
         ]
     finally:
         store.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs(), st.randoms(use_true_random=False))
+def test_an_archive_without_marks_replayed_in_log_order_gives_the_canonical_alerts(
+    events: list[Event], rnd: random.Random
+) -> None:
+    """`watchfloor archive` copies the distributed runtime's documents (with origins and receive times) into a
+    store, in whatever order it reads the partitions, and no CaughtUp marks (Kafka carries watermark records).
+    `backtest --from-store --order log` over it holds event time until the end, then ends as a quiet system
+    does: the canonical alerts, absences included."""
+    archived = [e for e in events if e.type != EventType.CAUGHT_UP.value]
+    rnd.shuffle(archived)
+    assert norm(replay(archived, ENGINE, order="log").alerts) == canonical(events)
