@@ -228,11 +228,15 @@ class Correlator:
                 return self._point_only(det, plan, gs, group, pos, item, append=in_order)
             return []
         closed = state.get("xc")
-        if in_order or (closed is not None and item[P.T] < closed):
-            # In order: evaluated once, at its own point. Beyond the lateness (earlier than what the last sweep
-            # may have dropped): only at its own point too, against what is still held. It can add an alert,
-            # never withdraw one raised with a fuller history than is left.
-            return self._point_only(det, plan, gs, group, pos, item, append=in_order)
+        if in_order:
+            return self._point_only(det, plan, gs, group, pos, item, append=True)  # evaluated once, at its point
+        if closed is not None and item[P.T] < closed:
+            # Beyond the lateness (earlier than what the last sweep may have dropped): at its own point and in the
+            # windows of the later points still held, against what is still held. It can add an alert or make one
+            # fuller, never withdraw one raised with a fuller history than is left.
+            explained = self._explained(det, plan, gs, group, pos)
+            out = self._point_only(det, plan, gs, group, pos, item, append=False)
+            return out + self._later_windows(det, plan, gs, group, pos, item, explained)
         return self._replay(det, plan, gs, group, pos, item)
 
     def _point_only(
@@ -262,6 +266,75 @@ class Correlator:
             return [d]
         # Raised before and withdrawn since, or raised by a report beyond the lateness: an event of its own.
         return self.changes(det, gs, group, [], [d], item)
+
+    def _later_points(self, plan: Plan, items: list[P.Item], pos: int) -> range:
+        """The points after items[pos] whose windows can hold it (none for `any` without corroboration, or for
+        an absence, decided when its window closes)."""
+        if plan.fast_any or plan.kind == "absence":
+            return range(0)
+        end = P.first_at_or_after(items, items[pos][P.T] + plan.horizon, len(items))
+        while end < len(items) and items[end][P.T] <= items[pos][P.T] + plan.horizon:
+            end += 1
+        return range(pos + 1, end)
+
+    def _firing_at(self, gs: dict[str, Any], key: list[Any]) -> tuple[int, list[Any] | None, float | None, int]:
+        """(index, the detection record at this point or None, throttle state just before it)."""
+        firings: list[list[Any]] = gs["f"]
+        fi = bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
+        here = firings[fi] if fi < len(firings) and firings[fi][: P.KEY_LEN] == key else None
+        lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        return fi, here, lf, ls
+
+    def _explained(
+        self, det: CompiledDetection, plan: Plan, gs: dict[str, Any], group: dict[str, str], pos: int
+    ) -> set[int]:
+        """The later points (of `_later_points`) whose alert the history still held gives again without the
+        report at items[pos]: only those may be made fuller by it (elsewhere the held history is partial)."""
+        items: list[P.Item] = gs["i"]
+        points = self._later_points(plan, items, pos)
+        if not points:
+            return set()
+        without = items[:pos] + items[pos + 1 :]
+        out: set[int] = set()
+        for i in points:
+            _fi, here, lf, ls = self._firing_at(gs, items[i][: P.KEY_LEN])
+            if here is not None:
+                got = self.point(det, plan, group, without, i - 1, lf, ls)
+                if got is not None and got[0].id == here[F_ID]:
+                    out.add(i)
+        return out
+
+    def _later_windows(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        gs: dict[str, Any],
+        group: dict[str, str],
+        pos: int,
+        cause: P.Item,
+        explained: set[int],
+    ) -> list[Output]:
+        """A report beyond the lateness, in the windows of the later points still held: a point that raised
+        nothing may raise now; an alert the held history explains is replaced by the one it gives now."""
+        items: list[P.Item] = gs["i"]
+        out: list[Output] = []
+        for i in self._later_points(plan, items, pos):
+            key = items[i][: P.KEY_LEN]
+            fi, here, lf, ls = self._firing_at(gs, key)
+            got = self.point(det, plan, group, items, i, lf, ls)
+            if got is None:
+                continue
+            d, lf, ls = got
+            firings: list[list[Any]] = gs["f"]
+            if here is None:
+                if any(f[F_ID] == d.id for f in firings):
+                    continue
+                firings.insert(fi, [*key, d.id, lf, ls])
+                out.extend(self.changes(det, gs, group, [], [d], cause))
+            elif here[F_ID] != d.id and i in explained:
+                firings[fi] = [*key, d.id, lf, ls]
+                out.extend(self.changes(det, gs, group, [here[F_ID]], [d], cause))
+        return out
 
     # -- evaluating ------------------------------------------------------------------------------------------
     def _replay(

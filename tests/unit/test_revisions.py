@@ -197,3 +197,39 @@ def test_a_retraction_when_nothing_replaces_a_withdrawn_alert(tmp_path: Path) ->
     assert retraction.revision == 1 and retraction.superseded_by is None
     assert "late report (b," in retraction.reason
     assert second.id not in {d.id for d in restarted.standing("closure")}
+
+
+def test_a_report_beyond_the_lateness_counts_in_every_window_still_held() -> None:
+    """Event time is at 60h (lateness 12h) when a closure report of 30h arrives. Its own point raises Alphaland's
+    closure; the reports of 40h and 41h are still held, and the 1-day window ending at 41h now holds three
+    closures: `closures-counted` fires there, as in the backtest. Reported late; nothing withdrawn."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=40, doc_id="c40"))
+    live.feed(doc("Alphaland closed the border.", at=41, doc_id="c41"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    assert not live.standing("closures-counted")
+    outs = live.feed(doc("Alphaland closed the border.", at=30, doc_id="c30"))
+    assert [r.reason.split(":")[0] for r in outs if isinstance(r, DeadLetter)] == ["late"]
+    [counted] = live.standing("closures-counted")
+    assert sorted(e.event_id for e in counted.evidence) == ["c30", "c40", "c41"]
+    assert counted.fired_at == T0 + timedelta(hours=41)
+    assert ids(live.standing("closures-counted")) == ids(live.backtest("closures-counted"))
+    assert ids(live.standing("closure")) == ids(live.backtest("closure"))
+    assert not [o for o in live.history if isinstance(o, Retraction)]
+
+
+def test_a_report_beyond_the_lateness_escalates_an_alert_it_corroborates() -> None:
+    """A strike reported at 46h by one wire (low, unconfirmed); event time moves to 60h (lateness 12h: what is
+    before 48h is late, and the corroboration window is 3h, so the 46h report is still held); a second wire's
+    report of 44h arrives: within 3h of the 46h report, which the backtest raises as high and confirmed. The
+    live alert is replaced by that one (a revision): the history still held explains the alert raised there."""
+    live = Live()
+    [low] = live.feed(doc("A strike hit Port Gamma.", at=46, source="Wire A", doc_id="a46"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    outs = live.feed(doc("Witnesses report a strike in Port Gamma.", at=44, source="Wire B", doc_id="b44"))
+    assert [r.reason.split(":")[0] for r in outs if isinstance(r, DeadLetter)] == ["late"]
+    standing = live.standing("strike-escalation")
+    assert ids(standing) == ids(live.backtest("strike-escalation"))
+    high = [d for d in standing if d.severity == "high"]
+    assert [sorted(e.event_id for e in d.evidence) for d in high] == [["a46", "b44"]]
+    assert high[0].revises == low.id
