@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import Alert, Delivery, delivery_event
+from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
+from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
-from .notice import KINDS, Notice, ThreadView, alert_of, independent_sources
-from .notifiers.base import Notifier, NotifierError, PermanentError, Reconciling, TransientError, Updating
+from .notice import DIGEST_KIND, KINDS, Digest, Notice, ThreadView, alert_of, independent_sources
+from .notifiers.base import (
+    DigestSending,
+    Notifier,
+    NotifierError,
+    PermanentError,
+    Reconciling,
+    TransientError,
+    Updating,
+)
 from .schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,7 @@ class Tally:
     deferred: int = 0  # follow-ups waiting for their thread's first message
     suppressed: int = 0
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
+    digests: int = 0  # of `sent`, digest messages
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,9 @@ class Deliverer:
             err = PermanentError(f"no notifier configured for channel {rec.channel!r}", channel_wide=True)
             self._fail(rec, err, tally, skip)
             return
+        if rec.kind == DIGEST_KIND:
+            self._attempt_digest(rec, notifier, tally, skip)
+            return
         try:
             built = self._notice(rec, now)
         except ValueError as e:  # a payload this version cannot read: nothing can send it
@@ -128,10 +140,38 @@ class Deliverer:
             tally.deferred += 1
             return
         notice = built
+        self._deliver(rec, notifier, notice, lambda: notifier.send(notice), tally, skip)
+
+    def _attempt_digest(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:
+        try:
+            digest = Digest.from_payload(rec.payload)
+        except ValueError as e:  # a payload this version cannot read: nothing can send it
+            self._expire(rec, str(e), tally)
+            return
+        if digest is None:
+            self._expire(rec, "unreadable delivery: no digest recorded", tally)
+            return
+        if not isinstance(notifier, DigestSending):
+            err = PermanentError(f"channel {rec.channel!r} cannot take digests", channel_wide=True)
+            self._fail(rec, err, tally, skip)
+            return
+        self._deliver(rec, notifier, digest, lambda: notifier.send_digest(digest), tally, skip)
+
+    def _deliver(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice | Digest,
+        send: Callable[[], str],
+        tally: Tally,
+        skip: set[str],
+    ) -> None:
+        """Look in the channel when an earlier attempt may have got through, send, update the thread, settle."""
+        now = self.clock()
         ref = rec.ref or None  # posted by an earlier attempt whose update of the thread failed
         if ref is None and rec.unsure and isinstance(notifier, Reconciling):
             try:
-                ref = notifier.find_delivered(notice)
+                ref = notifier.find_delivered(item)
             except TransientError as e:  # cannot tell now; sending blind could post it twice
                 self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
                 return
@@ -153,7 +193,7 @@ class Deliverer:
         if ref is None:
             attempts += 1
             try:
-                ref = notifier.send(notice)
+                ref = send()
             except NotifierError as e:
                 self._fail(rec, e, tally, skip)
                 return
@@ -161,17 +201,20 @@ class Deliverer:
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
                 return
-        if notice.thread is not None and isinstance(notifier, Updating):
+        if isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
             try:
-                notifier.update(notice)
+                notifier.update(item)
             except NotifierError as e:
                 if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
                     log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
                 else:
                     self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
                     return
-        self._settle(rec, Settlement("sent", ref, ref=ref, attempts=max(attempts, 1)), tally, "sent")
+        extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
+        self._settle(rec, Settlement("sent", ref, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra)
         tally.sent += 1
+        if isinstance(item, Digest):
+            tally.digests += 1
         log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
 
     def _notifier(self, channel: str) -> Notifier | None:
@@ -255,17 +298,30 @@ class Deliverer:
         retry = self.schedule.after_failure(attempts, err.retry_after, now, rec.created_at)
         detail = f"{note}: {err.message}" if note else err.message
         unsure = rec.unsure or err.maybe_delivered
-        outcome = Settlement(
-            "outstanding",
-            detail,
-            ref=ref,
-            attempts=attempts,
-            next_attempt_at=retry.next_attempt_at,
-            not_before=retry.not_before,
-            unsure=unsure,
-        )
-        self._settle(rec, outcome, tally, "failed", attempts)
         tally.failed += 1
+        if self.schedule.out_of_attempts(attempts):  # retry.attempts: given up like a delivery past its age
+            tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
+            self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
+        else:
+            outcome = Settlement(
+                "outstanding",
+                detail,
+                ref=ref,
+                attempts=attempts,
+                next_attempt_at=retry.next_attempt_at,
+                not_before=retry.not_before,
+                unsure=unsure,
+            )
+            self._settle(rec, outcome, tally, "failed", attempts)
+            wait = retry.next_attempt_at - now
+            log.warning(
+                "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+                rec.alert_id,
+                rec.channel,
+                attempts,
+                detail,
+                wait,
+            )
         if err.channel_wide or isinstance(err, TransientError):
             # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
             # so a broken channel costs one attempt per backoff period, not one per alert.
@@ -274,18 +330,9 @@ class Deliverer:
                 self.paused[rec.channel] = retry.not_before
                 self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
             self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
-        wait = retry.next_attempt_at - now
-        log.warning(
-            "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
-            rec.alert_id,
-            rec.channel,
-            attempts,
-            detail,
-            wait,
-        )
 
-    def _expire(self, rec: DeliveryRecord, why: str, tally: Tally) -> None:
-        outcome = Settlement("expired", f"given up: {why}", attempts=rec.attempts, unsure=rec.unsure)
+    def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "") -> None:
+        outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
         self._settle(rec, outcome, tally, "expired")
         tally.expired += 1
         log.error(
@@ -300,10 +347,17 @@ class Deliverer:
         )
 
     def _settle(
-        self, rec: DeliveryRecord, outcome: Settlement, tally: Tally, event: str | None = None, attempts: int = 0
+        self,
+        rec: DeliveryRecord,
+        outcome: Settlement,
+        tally: Tally,
+        event: str | None = None,
+        attempts: int = 0,
+        *,
+        extra: Sequence[Event] = (),
     ) -> None:
         now = self.clock()
-        events = []
+        events: list[Event] = []
         if event is not None:
             delivery = Delivery(
                 alert_id=rec.alert_id,
@@ -314,6 +368,7 @@ class Deliverer:
                 at=datetime.fromtimestamp(now, UTC),
             )
             events.append(delivery_event(delivery))
+        events.extend(extra)
         if not self.store.settle_delivery(rec.alert_id, rec.channel, self.owner, outcome, now, events):
             tally.lost += 1
             log.warning(
@@ -386,3 +441,18 @@ def _standing(target: Alert, sent: list[DeliveryRecord]) -> Alert:
             break
         target = newer
     return target
+
+
+def _digest_sent(digest: Digest, ref: str, now: float) -> DigestSent:
+    """The log's record of a digest delivered (what `digest.sent` told before digests were in the ledger)."""
+    return DigestSent(
+        id=digest.id,
+        subscription_id=digest.subscription_id,
+        channel=digest.channel,
+        slot=digest.slot,
+        after_position=digest.after_position,
+        through_position=digest.through_position,
+        alert_ids=tuple(d.id for d in digest.detections),
+        detail=ref[:2000],
+        at=datetime.fromtimestamp(now, UTC),
+    )

@@ -1,170 +1,149 @@
 """Digests: a subscription with `digest: daily 08:00 Europe/London` gets one message per scheduled time listing
 the matching detections raised since its previous digest, instead of one message per alert.
 
-Each digest has a deterministic id (subscription id + the scheduled slot), recorded in the delivery ledger
-before and after sending and as a `digest.sent` event, so a second run, a restart or a second process sends
-a slot's digest once (a crash between the channel's answer and the ledger is the one window in which it may be
-sent again). "Since the previous digest" is by log position: a digest covers the detections appended after the
-previous one's last position (or after the subscription was made) up to the log's head when it is sent, so
-none is listed twice or skipped. The clock is injected; the schedule is tested with it.
+A digest is a delivery like any other. When its slot has come, the dispatcher's cycle (`run`, `notify` and
+`worker --dispatch` alike) fixes its contents and enqueues it in the delivery ledger (kind `digest`) under a
+deterministic key (subscription + slot), insert-if-absent: whichever process gets there first decides it, and
+from then on it is claimed with a lease, sent, looked for in the channel after an attempt that may have got
+through, retried on the backoff, expired after the maximum age and redelivered exactly as alerts are
+(alerts.delivery). "Since the previous digest" is by log position: a digest covers the detections appended
+after the previous digest's last position (or after the subscription was made) up to the log's head when its
+slot was planned, so none is listed twice or skipped, whatever became of the previous one's delivery. The
+clock is injected; the schedule is tested with it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from watchfloor.schemas.control import DigestSchedule, DigestSent, SubscriptionCreated, digest_sent_event
+from watchfloor.schemas.control import DigestSchedule, SubscriptionCreated
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, EventType, stable_id
-from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
-from .notifiers.base import NotifierError, redact
-from .notifiers.slack import SEVERITY_EMOJI, fit
+from .notice import DIGEST_KIND, Digest
 from .routing import matches, silenced_by
 
 log = logging.getLogger(__name__)
 
-MAX_LISTED = 40  # lines in one digest message; the rest are counted
+
+def digest_id(subscription_id: str, slot: datetime) -> str:
+    """The delivery key of a subscription's digest for one slot (the same in every process)."""
+    return "dig-" + stable_id("digest", subscription_id, slot.isoformat(), length=16)
 
 
-@dataclass(frozen=True)
-class Digest:
-    """One digest message: what a sender needs."""
-
-    id: str
-    subscription_id: str
-    channel: str
-    slot: datetime  # aware, in the schedule's zone
-    since: datetime | None  # the previous slot, when there was one
-    detections: tuple[Detection, ...]
-    silenced: int = 0  # matching detections held back by a silence in force
-
-    def title(self) -> str:
-        when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
-        return f"watchfloor digest · {len(self.detections)} alert(s) · {when}"
-
-    def lines(self) -> list[str]:
-        """One plain line per alert, newest last (not escaped)."""
-        out = []
-        for d in self.detections:
-            unconfirmed = ", unconfirmed" if d.confidence == "unconfirmed" else ""
-            group = ", ".join(d.group.values())
-            out.append(
-                f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
-                + (f" · {group}" if group else "")
-                + f" · {d.fired_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
-            )
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "subscription": self.subscription_id,
-            "channel": self.channel,
-            "slot": self.slot.isoformat(),
-            "since": self.since.isoformat() if self.since else None,
-            "alerts": [{"id": d.id, "rule": d.rule, "title": d.title, "severity": d.severity} for d in self.detections],
-            "silenced": self.silenced,
-        }
+def digest_thread(subscription_id: str) -> str:
+    """The ledger's thread key of a subscription's digests: how the previous one is found."""
+    return f"{DIGEST_KIND}\x1f{subscription_id}"
 
 
-class DigestSender(Protocol):
-    def send_digest(self, digest: Digest) -> str:
-        """Deliver `digest`; a detail for the ledger. Raises NotifierError."""
-        ...
+def next_slot(schedule: DigestSchedule, now: datetime) -> datetime:
+    """The first scheduled time after `now` (aware)."""
+    last = schedule.last_slot(now)
+    day = (last + timedelta(days=1)).date()  # the next calendar day in local time, whatever its length
+    return datetime(day.year, day.month, day.day, schedule.hour, schedule.minute, tzinfo=ZoneInfo(schedule.zone))
 
 
-class DigestRunner:
-    """Sends each digest subscription's digest once its slot has come (call `run_once` every cycle)."""
+class DigestPlanner:
+    """Works out which digests are due and what they list; the dispatcher enqueues them in the ledger."""
 
     def __init__(
         self,
         store: Store,
         control: ControlLog,
-        sender_for: Callable[[str], DigestSender | None],
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        entity_names: dict[str, str] | None = None,
+        entity_names: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.control = control
-        self.sender_for = sender_for
-        self.now = now
-        self.entity_names = entity_names or {}
+        self.entity_names = dict(entity_names or {})
 
-    def run_once(self) -> int:
-        """Digests sent by this call."""
-        sent = 0
-        now = self.now()
+    def plan(self, now: datetime, created_at: float) -> list[DeliveryRecord]:
+        """Ledger rows for the digests whose slot has come and that no process has planned yet."""
+        rows = []
         for sub in self.control.subscriptions():
-            if sub.digest is not None and self._due(sub, now):
-                sent += self._send(sub, now)
-        return sent
+            if sub.digest is None:
+                continue
+            try:
+                row = self._plan(sub, now, created_at)
+            except ValueError as e:  # a digest spec this version cannot read: the others go on
+                log.warning("digest: subscription %s: %s", sub.id, e)
+                continue
+            if row is not None:
+                rows.append(row)
+        return rows
 
-    def _due(self, sub: SubscriptionCreated, now: datetime) -> bool:
-        slot = DigestSchedule.parse(sub.digest or "").last_slot(now)
-        if slot < sub.at:
-            return False  # the first slot after subscribing has not come yet
-        last = self.control.refresh().digests.get(sub.id)
-        return last is None or last.slot < slot
+    def next_at(self, now: datetime) -> datetime | None:
+        """When the next digest slot of any subscription comes (for the live loops' timers)."""
+        times = []
+        for sub in self.control.subscriptions():
+            if sub.digest is not None:
+                try:
+                    times.append(next_slot(DigestSchedule.parse(sub.digest), now))
+                except ValueError:
+                    continue
+        return min(times) if times else None
 
-    def _send(self, sub: SubscriptionCreated, now: datetime) -> int:
+    def _plan(self, sub: SubscriptionCreated, now: datetime, created_at: float) -> DeliveryRecord | None:
         sched = DigestSchedule.parse(sub.digest or "")
         slot = sched.last_slot(now)
+        if slot < sub.at:
+            return None  # the first slot after subscribing has not come yet
+        key = digest_id(sub.id, slot)
+        if self.store.delivery_status(key, sub.channel) is not None:
+            return None  # planned already (by us or another process): its row decides
         state = self.control.refresh()
-        last = state.digests.get(sub.id)
-        after = last.through_position if last else state.created_at_position.get(sub.id, 0)
-        digest_id = "dig-" + stable_id("digest", sub.id, slot.isoformat(), length=16)
-        status = self.store.delivery_status(digest_id, sub.channel)
+        earlier = self._previous(sub, slot)
+        legacy = state.digests.get(sub.id)  # digests recorded by versions that kept them outside the ledger
+        if legacy is not None and legacy.slot >= slot:
+            return None
+        after = state.created_at_position.get(sub.id, 0)
+        since = None
+        if earlier is not None:
+            after, since = earlier.through_position, earlier.slot
+        if legacy is not None and legacy.through_position > after:
+            after, since = legacy.through_position, legacy.slot
         through = self.store.head()
         detections, silenced = self._detections(sub, after, through, now)
-        since = last.slot.astimezone(ZoneInfo(sched.zone)) if last else None
-        digest = Digest(digest_id, sub.id, sub.channel, slot, since, tuple(detections), silenced)
-        if status == "sent":  # sent by a run that did not get to record it in the log
-            detail = "already sent"
-        else:
-            sender = self.sender_for(sub.channel)
-            if sender is None:
-                log.warning("digest: no channel %r for subscription %s", sub.channel, sub.id)
-                return 0
-            self.store.mark_delivery(digest_id, sub.channel, "pending")
-            try:
-                detail = sender.send_digest(digest)
-            except NotifierError as e:
-                self.store.mark_delivery(digest_id, sub.channel, "failed", e.message)
-                log.warning("digest %s -> %s failed (tried again next cycle): %s", digest_id, sub.channel, e.message)
-                return 0
-            self.store.mark_delivery(digest_id, sub.channel, "sent", detail)
-        record = DigestSent(
-            id=digest_id,
+        zone = ZoneInfo(sched.zone)
+        digest = Digest(
+            id=key,
             subscription_id=sub.id,
             channel=sub.channel,
             slot=slot,
+            since=since.astimezone(zone) if since else None,
             after_position=after,
             through_position=through,
-            alert_ids=tuple(d.id for d in detections),
-            detail=detail,
-            at=now,
+            detections=tuple(detections),
+            silenced=silenced,
         )
-        self.store.append([digest_sent_event(record)])
-        self.control.refresh()
-        log.info("digest %s -> %s: %d alert(s)", digest_id, sub.channel, len(detections))
-        return 1
+        log.info("digest %s -> %s due: %d alert(s)", key, sub.channel, len(detections))
+        return DeliveryRecord(
+            key,
+            sub.channel,
+            kind=DIGEST_KIND,
+            payload=digest.to_payload(),
+            thread_key=digest_thread(sub.id),
+            seq=through,
+            created_at=created_at,
+        )
+
+    def _previous(self, sub: SubscriptionCreated, slot: datetime) -> Digest | None:
+        """The latest digest of `sub` before `slot` in the ledger, whatever its delivery status."""
+        best: Digest | None = None
+        for row in self.store.deliveries(channel=sub.channel, thread_key=digest_thread(sub.id)):
+            try:
+                d = Digest.from_payload(row.payload)
+            except ValueError:
+                continue
+            if d is not None and d.slot < slot and (best is None or d.slot > best.slot):
+                best = d
+        return best
 
     def _detections(
         self, sub: SubscriptionCreated, after: int, through: int, now: datetime
@@ -183,109 +162,15 @@ class DigestRunner:
                 try:
                     det = Detection.model_validate(se.event.payload)
                 except ValidationError:
-                    continue  # the dispatcher dead-letters these
+                    continue  # the dispatcher's intake dead-letters these
                 if not matches(routing, det):
                     continue
                 if silenced_by(det, sub.channel, silences, now) is not None:
                     silenced += 1
                     continue
                 named = {k: self.entity_names.get(v, v) for k, v in det.group.items()}
-                out.append(det.model_copy(update={"group": named}))
+                # The ledger keeps what the message lists, not the evidence behind each alert.
+                out.append(det.model_copy(update={"group": named, "evidence": ()}))
             position = got[-1].position
-        out.sort(key=lambda d: (SEVERITY_RANK.get(d.severity, 0) * -1, d.fired_at))
+        out.sort(key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
         return out, silenced
-
-
-# --- senders ----------------------------------------------------------------------------------------------------
-
-
-def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
-    """Block Kit for a digest: a header, one line per alert (escaped), a footer."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": fit(digest.title(), 150)}}
-    ]
-    if not digest.detections:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
-    lines = []
-    for d, line in zip(digest.detections[:MAX_LISTED], digest.lines()[:MAX_LISTED], strict=True):
-        lines.append(f"{SEVERITY_EMOJI.get(d.severity, '')} {line}")
-    for start in range(0, len(lines), 10):  # sections of 10 lines keep each under Slack's 3,000 characters
-        text = fit("\n".join(lines[start : start + 10]), 3000)  # escapes the lines (article-derived text)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}})
-    more = len(digest.detections) - MAX_LISTED
-    footer = f"{more} more not listed · " if more > 0 else ""
-    if digest.silenced:
-        footer += f"{digest.silenced} silenced · "
-    footer += f"digest {digest.id}"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer, "verbatim": True}]})
-    return blocks
-
-
-class SlackDigestSender:
-    def __init__(self, channel: str, token: str, base_url: str | None = None) -> None:
-        self.channel = channel
-        self._token = token
-        args: dict[str, Any] = {"token": token, "retry_handlers": []}
-        if base_url:
-            args["base_url"] = base_url
-        self._client = WebClient(**args)
-
-    def send_digest(self, digest: Digest) -> str:
-        try:
-            resp = self._client.chat_postMessage(
-                channel=self.channel,
-                text=fit(digest.title(), 3000),
-                blocks=digest_blocks(digest),
-                metadata={"event_type": "watchfloor_digest", "event_payload": {"digest_id": digest.id}},
-                unfurl_links=False,
-                unfurl_media=False,
-                link_names=False,
-                parse="none",
-            )
-        except (SlackApiError, SlackClientError, OSError) as e:
-            raise NotifierError(redact(f"slack digest {self.channel}: {type(e).__name__}: {e}", self._token)) from None
-        return str(resp.get("ts", ""))
-
-
-class FileDigestSender:
-    """Appends `{"digest": {...}}` as a JSON line (fsync'd), like the file channel does alerts."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def send_digest(self, digest: Digest) -> str:
-        line = json.dumps({"digest": digest.to_json()}, ensure_ascii=False) + "\n"
-        try:
-            with self._lock, open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise NotifierError(f"file digest {self.path}: {e.strerror or e}") from None
-        return "appended"
-
-
-class ConsoleDigestSender:
-    def __init__(self, write: Callable[[str], Any] = print) -> None:
-        self._write = write
-
-    def send_digest(self, digest: Digest) -> str:
-        self._write("\n".join([digest.title(), *(f"  {line}" for line in digest.lines())]))
-        return "printed"
-
-
-class WebhookDigestSender:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self._url = url
-        self.timeout = timeout
-
-    def send_digest(self, digest: Digest) -> str:
-        body = json.dumps({"digest": digest.to_json()}).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": digest.id}
-        req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return f"HTTP {resp.status}"
-        except (urllib.error.URLError, OSError) as e:
-            raise NotifierError(f"webhook digest: {type(e).__name__}") from None

@@ -52,7 +52,9 @@ from watchfloor.schemas.events import (
 from watchfloor.stream_processors.ports import DeliveryRecord, Store, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
+from .control import ControlLog
 from .delivery import Deliverer, Tally
+from .digest import DigestPlanner
 from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread
 from .notice import AlertCatalog
 from .notifiers.base import Checking, Notifier, NotifierError
@@ -89,7 +91,7 @@ class CycleReport:
         for r in earlier:
             out.taken += r.taken
             out.enqueued += r.enqueued
-            for name in ("sent", "failed", "expired", "deferred", "suppressed", "lost"):
+            for name in ("sent", "failed", "expired", "deferred", "suppressed", "lost", "digests"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
         return out
 
@@ -137,6 +139,12 @@ class AlertDispatcher:
         self.catalog = catalog if catalog is not None else AlertCatalog()
         self._now = now
         self.owner = owner or dispatcher_id()
+        # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
+        self.digests = (
+            DigestPlanner(store, self.routing, entity_names=self.catalog.entity_names)
+            if isinstance(self.routing, ControlLog)
+            else None
+        )
         self.deliverer = Deliverer(
             store, notifiers, self.schedule, self._clock, self.owner, self._clock(), self._find_alert, self._acked
         )
@@ -151,8 +159,17 @@ class AlertDispatcher:
         (callers loop while it is positive)."""
         return self.cycle(limit, drain=False).taken
 
+    def plan_digests(self) -> int:
+        """Enqueue the digests whose slot has come (insert-if-absent: one row per slot, whoever plans it first);
+        returns how many rows went in. They are then delivered like alerts."""
+        if self.digests is None:
+            return 0
+        rows = self.digests.plan(self._now(), self._clock())
+        return self.store.enqueue(rows) if rows else 0
+
     def cycle(self, limit: int = 500, *, drain: bool = True) -> CycleReport:
-        """Take in new events (all of them when `drain`, else up to `limit`), then deliver every due row."""
+        """Take in new events (all of them when `drain`, else up to `limit`), enqueue the digests whose time has
+        come, then deliver every due row."""
         report = CycleReport()
         while True:
             taken, enqueued = self.intake(limit)
@@ -160,6 +177,7 @@ class AlertDispatcher:
             report.enqueued += enqueued
             if not drain or taken < limit:
                 break
+        report.enqueued += self.plan_digests()
         report.tally = self.deliverer.run()
         report.counts = self.store.delivery_counts()
         return report
@@ -285,10 +303,13 @@ class AlertDispatcher:
         return out
 
     def next_due(self) -> float | None:
-        """Seconds until the earliest outstanding delivery may be tried (0 if one is due now), or None."""
+        """Seconds until the earliest outstanding delivery may be tried, or the next digest falls due (0 if one
+        is due now), or None when there is neither."""
         rows = self.store.deliveries(statuses={"outstanding"})
-        if not rows:
-            return None
         now = self._clock()
         times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0) for r in rows]
+        if self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
+            times.append(slot.timestamp())
+        if not times:
+            return None
         return max(math.ceil((min(times) - now) * 1e6) / 1e6, 0.0)  # whole microseconds: then it is due

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -23,6 +24,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
 
 Kind = Literal["alert", "followup", "revision", "retraction"]
 KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
+DIGEST_KIND = "digest"  # a ledger row that is a digest message (alerts.digest), not a notice of one alert
 DEFAULT_OPEN = timedelta(days=1)  # how long an alert of a rule unknown to the catalog takes follow-ups
 ESCALATION = SEVERITY_RANK["high"]  # a follow-up reaching this rank (or above) for the first time escalates
 
@@ -113,9 +115,100 @@ def alert_of(data: Mapping[str, Any] | None) -> Alert | None:
     return Alert.model_validate(data["alert"])
 
 
+@dataclass(frozen=True)
+class Digest:
+    """One digest message for one subscription's channel: the alerts raised in log positions (after, through],
+    fixed when its slot came and kept in the delivery ledger (kind `digest`), so every attempt, every process
+    and a redelivery send the same list. `id` is its delivery key: deterministic (subscription + slot)."""
+
+    id: str
+    subscription_id: str
+    channel: str
+    slot: datetime  # aware, in the schedule's zone
+    since: datetime | None  # the previous digest's slot, when there was one
+    after_position: int
+    through_position: int
+    detections: tuple[Detection, ...]  # by severity, then time; groups by entity name; without evidence
+    silenced: int = 0  # matching detections held back by a silence in force
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+    def title(self) -> str:
+        when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
+        return f"watchfloor digest · {len(self.detections)} alert(s) · {when}"
+
+    def lines(self) -> list[str]:
+        """One plain line per alert (not escaped)."""
+        out = []
+        for d in self.detections:
+            unconfirmed = ", unconfirmed" if d.confidence == "unconfirmed" else ""
+            group = ", ".join(d.group.values())
+            out.append(
+                f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
+                + (f" · {group}" if group else "")
+                + f" · {d.fired_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+            )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """What the file and webhook channels get."""
+        return {
+            "id": self.id,
+            "subscription": self.subscription_id,
+            "channel": self.channel,
+            "slot": self.slot.isoformat(),
+            "since": self.since.isoformat() if self.since else None,
+            "alerts": [{"id": d.id, "rule": d.rule, "title": d.title, "severity": d.severity} for d in self.detections],
+            "silenced": self.silenced,
+        }
+
+    def to_payload(self) -> dict[str, Any]:
+        """The ledger row's payload: everything a later attempt needs."""
+        return {
+            "digest": {
+                "id": self.id,
+                "subscription": self.subscription_id,
+                "channel": self.channel,
+                "slot": self.slot.isoformat(),
+                "zone": str(self.slot.tzinfo),
+                "since": self.since.isoformat() if self.since else None,
+                "after_position": self.after_position,
+                "through_position": self.through_position,
+                "detections": [d.model_dump(mode="json") for d in self.detections],
+                "silenced": self.silenced,
+            }
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any] | None) -> Digest | None:
+        """The digest of a ledger payload, or None when it holds none. Raises ValueError when unreadable."""
+        d = (data or {}).get("digest")
+        if not isinstance(d, dict):
+            return None
+        try:
+            zone = ZoneInfo(str(d.get("zone") or "UTC"))
+            since = d.get("since")
+            return cls(
+                id=str(d["id"]),
+                subscription_id=str(d["subscription"]),
+                channel=str(d["channel"]),
+                slot=datetime.fromisoformat(d["slot"]).astimezone(zone),
+                since=datetime.fromisoformat(since).astimezone(zone) if since else None,
+                after_position=int(d["after_position"]),
+                through_position=int(d["through_position"]),
+                detections=tuple(Detection.model_validate(x) for x in d.get("detections") or ()),
+                silenced=int(d.get("silenced") or 0),
+            )
+        except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
+            raise ValueError(f"unreadable digest payload: {e}") from None
+
+
 __all__ = [
     "KINDS",
     "AlertCatalog",
+    "Digest",
     "Kind",
     "Notice",
     "ThreadView",

@@ -1,5 +1,6 @@
 """When to try a delivery again, and when to give it up: capped exponential backoff, a capped Retry-After, a
-maximum age. Pure arithmetic on epoch seconds (the dispatcher's clock), so tests need no waiting."""
+maximum age, and optionally a maximum number of attempts. Pure arithmetic on epoch seconds (the dispatcher's
+clock), so tests need no waiting."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class RetrySchedule:
     max_age: float = 86_400.0
     max_retry_after: float = 900.0
     lease: float = 120.0
+    max_attempts: int | None = None  # retry.attempts: give up after this many failed attempts (None: no cap)
 
     @classmethod
     def from_policy(cls, policy: RetryPolicy) -> RetrySchedule:
@@ -32,6 +34,7 @@ class RetrySchedule:
             max_age=policy.max_age.total_seconds(),
             max_retry_after=policy.max_retry_after.total_seconds(),
             lease=policy.lease.total_seconds(),
+            max_attempts=policy.attempts,
         )
 
     def delay(self, attempts: int) -> float:
@@ -56,3 +59,7 @@ class RetrySchedule:
 
     def expired(self, created_at: float, now: float) -> bool:
         return now >= created_at + self.max_age
+
+    def out_of_attempts(self, attempts: int) -> bool:
+        """True when `attempts` failed attempts are as many as `retry.attempts` allows (never without a cap)."""
+        return self.max_attempts is not None and attempts >= self.max_attempts

@@ -120,8 +120,11 @@ class RetryPolicy(_Strict):
     never slept: every later cycle, and every process start, tries what is due, until `max_age`, then the
     delivery is `expired` (re-send it with `watchfloor alerts redeliver`)."""
 
-    # Kept so that older configs still load; deliveries are no longer given up after a number of attempts.
-    attempts: int | None = Field(default=None, ge=1, description="ignored: deliveries are retried until max_age")
+    # Optional cap: a delivery that failed this many times is given up as `expired` (like one past max_age:
+    # logged, listed, re-sendable). Unset: retried until max_age, however many attempts that takes.
+    attempts: int | None = Field(
+        default=None, ge=1, description="give a delivery up (expired) after this many failed attempts; default: no cap"
+    )
     backoff: Duration = timedelta(seconds=2)  # the wait after the first failed attempt; doubles after each
     max_backoff: Duration = timedelta(minutes=10)
     max_age: Duration = timedelta(hours=24)  # then the delivery is given up as `expired`

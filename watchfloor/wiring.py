@@ -15,14 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.digest import (
-    ConsoleDigestSender,
-    DigestRunner,
-    DigestSender,
-    FileDigestSender,
-    SlackDigestSender,
-    WebhookDigestSender,
-)
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
@@ -142,34 +134,6 @@ def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None
         return SlackNotifier(f"slack:{channel_id}", channel_id, token, base_url=slack.base_url)
 
     return ChannelNotifiers(build_notifiers(cfg, env), slack_for if token else None)
-
-
-def digest_senders(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[str], DigestSender | None]:
-    """How each routing channel receives digests (configured channels, and `slack:<id>` with the slack: token)."""
-    env = os.environ if env is None else env
-    slack = cfg.slack or SlackApp()
-    table: dict[str, DigestSender] = {}
-    for ch in cfg.channels:
-        if isinstance(ch, ConsoleChannel):
-            table[ch.name] = ConsoleDigestSender()
-        elif isinstance(ch, FileChannel):
-            table[ch.name] = FileDigestSender(ch.path)
-        elif isinstance(ch, WebhookChannel):
-            table[ch.name] = WebhookDigestSender(ch.url)
-        elif isinstance(ch, SlackChannel):
-            token = env.get(ch.token_env or slack.token_env)
-            if token:
-                table[ch.name] = SlackDigestSender(ch.channel, token, ch.base_url or slack.base_url)
-    slack_token = env.get(slack.token_env)
-
-    def sender_for(channel: str) -> DigestSender | None:
-        if channel in table:
-            return table[channel]
-        if channel.startswith("slack:") and slack_token:
-            return SlackDigestSender(channel[len("slack:") :], slack_token, slack.base_url)
-        return None
-
-    return sender_for
 
 
 def open_control(store: Store, cfg: AppConfig) -> ControlLog:
@@ -358,9 +322,6 @@ class EmbeddedPipeline:
         self.poller = build_poller(cfg, self.store)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)
-        self.digests = DigestRunner(
-            self.store, self.control, digest_senders(cfg, env), entity_names=dict(self.rules.entity_names)
-        )
         self.dispatcher = AlertDispatcher(
             self.store,
             build_channel_notifiers(cfg, env),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
-from ..notice import Notice
+from ..notice import Digest, Notice
 
 
 class NotifierError(Exception):
@@ -60,9 +60,18 @@ class Reconciling(Protocol):
     """A notifier that can tell whether a notice already reached its channel (Slack: message metadata carries
     the key; file: lines carry it). The dispatcher asks before re-sending an attempt that may have got through."""
 
-    def find_delivered(self, notice: Notice) -> str | None:
-        """The message reference if `notice` was delivered already, else None. Raises TransientError or
-        PermanentError when it cannot tell."""
+    def find_delivered(self, notice: Notice | Digest) -> str | None:
+        """The message reference if `notice` (or a digest) was delivered already, else None. Raises
+        TransientError or PermanentError when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class DigestSending(Protocol):
+    """A notifier that can deliver a digest (one message listing a subscription's alerts since the last one)."""
+
+    def send_digest(self, digest: Digest) -> str:
+        """Deliver `digest` (its key is `digest.id`); a reference like send()'s. Raises like send()."""
         ...
 
 

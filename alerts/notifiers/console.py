@@ -12,7 +12,7 @@ from rich.text import Text
 from watchfloor.schemas.events import Alert
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Notice, as_notice
+from ..notice import Digest, Notice, as_notice
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -78,6 +78,17 @@ class ConsoleNotifier:
         try:
             self.console.print(render(notice))
         except OSError as e:  # e.g. a closed pipe: may work later
+            raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
+        return "printed"
+
+    def send_digest(self, digest: Digest) -> str:
+        lines = [Text(f"• {line}") for line in digest.lines()]
+        if digest.silenced:
+            lines.append(Text(f"{digest.silenced} silenced", style="dim"))
+        lines.append(Text(f"digest {digest.id}", style="dim"))
+        try:
+            self.console.print(Panel(Group(*lines), title=Text(digest.title()), title_align="left"))
+        except OSError as e:
             raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
         return "printed"
 

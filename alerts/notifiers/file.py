@@ -19,7 +19,7 @@ import orjson
 
 from watchfloor.schemas.events import Alert
 
-from ..notice import Notice, as_notice
+from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError
 
 
@@ -60,7 +60,13 @@ class FileNotifier:
         self._lock = threading.Lock()
 
     def send(self, notice: Notice | Alert) -> str:
-        line = orjson.dumps(record(as_notice(notice))) + b"\n"
+        return self._append(orjson.dumps(record(as_notice(notice))) + b"\n")
+
+    def send_digest(self, digest: Digest) -> str:
+        """Appends `{"digest": {...}, "kind": "digest", "key": ID}` like a notice's line."""
+        return self._append(orjson.dumps({"digest": digest.to_json(), "kind": "digest", "key": digest.id}) + b"\n")
+
+    def _append(self, line: bytes) -> str:
         where = f"file {self.name}: cannot write {self.path}"
         try:
             with self._lock:
@@ -91,7 +97,7 @@ class FileNotifier:
             raise TransientError(f"{where}: {type(e).__name__}: {e.strerror or e}", channel_wide=True) from None
         return f"{self.path}@{start}"
 
-    def find_delivered(self, notice: Notice) -> str | None:
+    def find_delivered(self, notice: Notice | Digest) -> str | None:
         """`path@offset` of a line already written for `notice`'s key, or None (also when there is no file)."""
         needle = orjson.dumps(notice.key)
         try:

@@ -25,13 +25,16 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
 from watchfloor.schemas.events import Alert
 
-from ..notice import Notice, as_notice
+from ..notice import Digest, Notice, as_notice
 from .base import NotifierError, PermanentError, TransientError, parse_retry_after, redact
 from .slack_blocks import (
+    DIGEST_EVENT_TYPE,
     METADATA_EVENT_TYPE,
     SEVERITY_EMOJI,
     build_blocks,
     build_update,
+    digest_blocks,
+    digest_metadata,
     escape,
     fallback_text,
     fit,
@@ -150,7 +153,7 @@ class SlackNotifier:
             "link_names": False,
             "parse": "none",
         }
-        if notice.thread is not None:
+        if isinstance(notice, Notice) and notice.thread is not None:
             channel_id, ts = split_ref(notice.thread.thread_ref)
             args["channel"] = channel_id or self.channel
             args["thread_ts"] = ts
@@ -160,6 +163,24 @@ class SlackNotifier:
         answered = data.get("channel")
         if isinstance(answered, str) and answered:
             self._channel_id = answered  # Slack answers with the channel's ID
+        return f"{self._channel_id or self.channel}:{data.get('ts', '')}"
+
+    def send_digest(self, digest: Digest) -> str:
+        """Post a digest as a message of its own; returns "CHANNELID:ts" like send()."""
+        data = self._call(
+            "chat.postMessage",
+            channel=self.channel,
+            text=fit(digest.title(), 3000),
+            blocks=digest_blocks(digest),
+            metadata=digest_metadata(digest),
+            unfurl_links=False,
+            unfurl_media=False,
+            link_names=False,
+            parse="none",
+        )
+        answered = data.get("channel")
+        if isinstance(answered, str) and answered:
+            self._channel_id = answered
         return f"{self._channel_id or self.channel}:{data.get('ts', '')}"
 
     def update(self, notice: Notice) -> None:
@@ -180,14 +201,14 @@ class SlackNotifier:
             parse="none",
         )
 
-    def find_delivered(self, notice: Notice) -> str | None:
+    def find_delivered(self, notice: Notice | Digest) -> str | None:
         """The reference of a message already posted for `notice` (its metadata carries the key), or None.
 
         For an attempt that may have got through (a crash after Slack accepted it, a timeout): looks through
         the thread's replies for a reply, else the channel's newest `history_limit` messages
         (conversations.replies / .history with metadata; scopes channels:history, and channels:read when the
         channel is given by name). Raises TransientError / PermanentError like send()."""
-        if notice.thread is not None:
+        if isinstance(notice, Notice) and notice.thread is not None:
             channel_id, ts = split_ref(notice.thread.thread_ref)
             return self._look("conversations.replies", channel_id or self._id(), notice.key, ts=ts)
         return self._look("conversations.history", self._id(), notice.key)
@@ -208,7 +229,8 @@ class SlackNotifier:
             for m in messages:
                 meta = m.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("alert_id") == key:
+                ours = meta.get("event_type") in (METADATA_EVENT_TYPE, DIGEST_EVENT_TYPE)
+                if ours and payload.get("alert_id") == key:
                     return f"{channel_id}:{m.get('ts', '')}"
             seen += len(messages)
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")

@@ -17,7 +17,7 @@ from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
 from watchfloor.schemas.events import Alert, Detection, Evidence
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Notice, ThreadView, as_notice
+from ..notice import Digest, Notice, ThreadView, as_notice
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -30,6 +30,8 @@ MAX_FIELDS = 10  # Slack: fields per section
 MAX_BLOCKS = 50  # Slack: blocks per message
 FALLBACK_LIMIT = 3000
 METADATA_EVENT_TYPE = "watchfloor_alert"
+DIGEST_EVENT_TYPE = "watchfloor_digest"  # a digest message's metadata (its key is `alert_id` too)
+DIGEST_LISTED = 40  # alerts listed in one digest message; the rest are counted
 
 SEVERITY_EMOJI = {
     "low": ":large_blue_circle:",
@@ -312,4 +314,37 @@ def target_metadata(notice: Notice) -> dict[str, Any]:
     return {
         "event_type": METADATA_EVENT_TYPE,
         "event_payload": {"alert_id": thread.target_key, "rule": thread.target.detection.rule, "kind": kind},
+    }
+
+
+# --- digests ------------------------------------------------------------------------------------------------
+
+
+def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
+    """Block Kit for a digest: a header, one line per alert (escaped, one line each), a footer."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": fit(one_line(digest.title()), HEADER_LIMIT)}}
+    ]
+    if not digest.detections:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
+    shown = list(zip(digest.detections[:DIGEST_LISTED], digest.lines()[:DIGEST_LISTED], strict=True))
+    lines = [f"{SEVERITY_EMOJI.get(d.severity, '')} {one_line(line)}" for d, line in shown]
+    for start in range(0, len(lines), 10):  # ten lines a section keeps each well under its 3,000 characters
+        text = fit("\n".join(lines[start : start + 10]), TEXT_LIMIT)  # escapes the lines (article-derived text)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}})
+    more = len(digest.detections) - DIGEST_LISTED
+    footer = f"{more} more not listed · " if more > 0 else ""
+    if digest.silenced:
+        footer += f"{digest.silenced} silenced · "
+    footer += f"digest {digest.id}"
+    context = {"type": "mrkdwn", "text": fit(footer, TEXT_LIMIT), "verbatim": True}
+    blocks.append({"type": "context", "elements": [context]})
+    return blocks
+
+
+def digest_metadata(digest: Digest) -> dict[str, Any]:
+    """A digest message's metadata: its delivery key, looked for like an alert's after an interrupted attempt."""
+    return {
+        "event_type": DIGEST_EVENT_TYPE,
+        "event_payload": {"alert_id": digest.id, "digest_id": digest.id, "kind": "digest"},
     }

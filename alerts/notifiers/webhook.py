@@ -19,7 +19,7 @@ import orjson
 
 from watchfloor.schemas.events import Alert
 
-from ..notice import Notice, as_notice
+from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError, parse_retry_after
 from .file import record
 
@@ -60,11 +60,17 @@ class WebhookNotifier:
 
     def send(self, notice: Notice | Alert) -> str:
         notice = as_notice(notice)
-        body = orjson.dumps(payload(notice))
+        return self._post(orjson.dumps(payload(notice)), notice.key)
+
+    def send_digest(self, digest: Digest) -> str:
+        """POST {"digest": {...}, "kind": "digest", "key": ID}, with the same rules as an alert's."""
+        return self._post(orjson.dumps({"digest": digest.to_json(), "kind": "digest", "key": digest.id}), digest.id)
+
+    def _post(self, body: bytes, key: str) -> str:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            "Idempotency-Key": notice.key,
+            "Idempotency-Key": key,
             **self._headers,
         }
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")

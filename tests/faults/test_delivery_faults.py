@@ -215,6 +215,28 @@ def test_expired_after_the_maximum_age_then_redelivered(
     assert len(slack_server.messages_for("det0001")) == 1
 
 
+def test_retry_attempts_caps_the_attempts_then_expired_and_redelivered(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """`retry.attempts: 3`: the third failed attempt gives the delivery up as expired (well before max_age)."""
+    slack_server.channels = {"#dprk-russia"}
+    slack_server.fail_next("chat.postMessage", status=503, times=3)
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock, retry=RETRY.model_copy(update={"attempts": 3}))
+    reports = [d.cycle()]
+    while reports[-1].outstanding:
+        until_due(d, clock)
+        reports.append(d.cycle())
+    assert [r.tally.failed for r in reports] == [1, 1, 1] and reports[-1].tally.expired == 1
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert (row.status, row.attempts) == ("expired", 3) and "retry.attempts" in row.detail
+    assert [e.status for e in deliveries(store) if e.channel == "slack-ops"] == ["failed", "failed", "expired"]
+    assert slack_server.messages_for("det0001") == []
+
+    assert store.redeliver(clock().timestamp(), alert_ids={"det0001"}) == 1  # a fresh count of attempts
+    assert d.cycle().ok and len(slack_server.messages_for("det0001")) == 1
+
+
 def test_every_process_start_tries_at_once_what_waits_on_our_backoff(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:

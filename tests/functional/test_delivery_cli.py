@@ -141,3 +141,40 @@ def test_notify_once_exit_status(tmp_path: Path, slack_server: FakeSlack) -> Non
     res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
     assert res.exit_code == UNDELIVERED_EXIT  # the Retry-After holds, also for a new process
     assert "next attempt in" in res.output  # type: ignore[attr-defined]
+
+
+def test_an_expired_digest_is_listed_and_redelivered(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """`notify` sends digests too (the one dispatch path); a given-up digest is listed and re-sent by its id."""
+    from datetime import UTC, datetime, timedelta
+
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.schemas.control import Actor
+    from watchfloor.stream_processors.stores import open_store
+
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server, retry="retry: {max_age: 0s}\n")
+    now = datetime.now(UTC)
+    due = now - timedelta(hours=3)  # its slot passed three hours ago, and it was made two days ago
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        control = ControlLog(st, now=lambda: now - timedelta(days=2))
+        control.subscribe("desk", digest=f"daily {due.hour:02d}:{due.minute:02d} UTC", by=Actor(via="cli"))
+    finally:
+        st.close()
+    slack_server.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "invalid_auth"}, times=100)
+    res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == UNDELIVERED_EXIT, res.output  # type: ignore[attr-defined]
+    out = invoke("alerts", "list", "--config", str(cfg), "--json", "--undelivered", server=slack_server)
+    (digest,) = [json.loads(x) for x in out.output.splitlines() if x.startswith('{"digest"')]  # type: ignore[attr-defined]
+    assert digest["deliveries"] == {"desk": "expired"} and str(digest["digest"]).startswith("dig-")
+    table = invoke("alerts", "list", "--config", str(cfg), "--undelivered", server=slack_server)
+    assert str(digest["digest"]) in table.output and "1 digests" in table.output  # type: ignore[attr-defined]
+
+    slack_server.reset()
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server)  # back to the default day
+    res = invoke("alerts", "redeliver", str(digest["digest"]), "--send", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0 and "1 digest(s) sent" in res.output, res.output  # type: ignore[attr-defined]
+    assert len(slack_server.messages_for(str(digest["digest"]))) == 1
+    res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0 and len(slack_server.messages_for(str(digest["digest"]))) == 1  # type: ignore[attr-defined]

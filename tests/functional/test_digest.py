@@ -1,25 +1,33 @@
-"""Digests on an injected clock: due at the scheduled local time, once per slot, listing what is new since the
-previous one; delivered once under a deterministic digest id; through the real slack-sdk to the local server."""
+"""Digests on an injected clock, delivered by the dispatcher like any delivery: due at the scheduled local time,
+one ledger row per slot under a deterministic key, listing what is new since the previous one; retried on the
+backoff while the channel fails, looked for in the channel after an interrupted attempt, expired after the
+maximum age and redelivered; through the real slack-sdk to the local Slack-compatible server and a real file."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import RETRY, lines, slack
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.digest import Digest, DigestRunner, SlackDigestSender
+from watchfloor.alerts.digest import digest_id
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog, Digest, Notice
+from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.schemas.control import Actor, ControlType, DigestSent
-from watchfloor.schemas.events import Detection, detection_event, stable_id
+from watchfloor.schemas.events import Detection, detection_event
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
 
 ALICE = Actor(via="slack", user="U0ALICE", name="alice")
 MONDAY_7 = datetime(2024, 11, 4, 7, 0, tzinfo=UTC)  # London is on GMT: 08:00 London = 08:00 UTC
+CATALOG = AlertCatalog(entity_names={"RUS": "Russia"})
 
 
 class Clock:
@@ -29,12 +37,21 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
 
 class Inbox:
-    """A channel that keeps what it receives."""
+    """A channel that keeps what it receives (alerts and digests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "desk") -> None:
+        self.name = name
         self.got: list[Digest] = []
+        self.alerts: list[Notice] = []
+
+    def send(self, notice: Notice) -> str:
+        self.alerts.append(notice)
+        return f"alert {len(self.alerts)}"
 
     def send_digest(self, digest: Digest) -> str:
         self.got.append(digest)
@@ -46,91 +63,170 @@ def det(n: int, rule: str = "treaty-ratified", severity: str = "high", party: st
         id=f"d{n}",
         rule=rule,
         title=f"Parliament approved the pact (#{n})",
-        severity=severity,
+        severity=severity,  # type: ignore[arg-type]
         group={"party": party},
         fired_at=datetime(2024, 11, 1, tzinfo=UTC) + timedelta(hours=n),
     )
 
 
-def setup() -> tuple[MemoryStore, Clock, ControlLog, Inbox, DigestRunner]:
+def setup(
+    notifiers: dict[str, Notifier] | None = None,
+) -> tuple[MemoryStore, Clock, ControlLog, Inbox, AlertDispatcher]:
     store, clock, inbox = MemoryStore(), Clock(MONDAY_7), Inbox()
     control = ControlLog(store, now=clock)
     control.subscribe(
         "desk", rules=["treaty-ratified"], min_severity="high", digest="daily 08:00 Europe/London", by=ALICE
     )
-    runner = DigestRunner(store, control, {"desk": inbox}.get, now=clock, entity_names={"RUS": "Russia"})
-    return store, clock, control, inbox, runner
+    d = dispatcher(store, clock, notifiers or {"desk": inbox})
+    return store, clock, control, inbox, d
+
+
+def dispatcher(store: MemoryStore, clock: Clock, notifiers: dict[str, Notifier]) -> AlertDispatcher:
+    """A dispatcher (a process) over the store, with the control log as its routing, as every command has."""
+    return AlertDispatcher(
+        store, notifiers, retry=RETRY, now=clock, routing=ControlLog(store, now=clock), catalog=CATALOG
+    )
+
+
+def digest_rows(store: MemoryStore) -> list[str]:
+    return [r.alert_id for r in store.deliveries() if r.kind == "digest"]
 
 
 def test_digest_schedule_and_contents() -> None:
-    store, clock, control, inbox, runner = setup()
+    store, clock, control, inbox, d = setup()
     store.append([detection_event(det(1)), detection_event(det(2, rule="treaty-signed"))])
     store.append([detection_event(det(3, severity="low")), detection_event(det(4, party="PRK"))])
     clock.now = MONDAY_7 + timedelta(minutes=59)
-    assert runner.run_once() == 0  # 07:59 London: not yet
+    assert d.cycle().tally.digests == 0  # 07:59 London: not yet
+    assert d.next_due() == 60  # the live loops wake for the slot
+    assert inbox.alerts == []  # a digest subscription gets no message per alert
     clock.now = MONDAY_7 + timedelta(hours=1)
-    assert runner.run_once() == 1
+    report = d.cycle()
+    assert (report.tally.digests, report.tally.sent, report.ok) == (1, 1, True)
     (first,) = inbox.got
-    assert [d.id for d in first.detections] == ["d1", "d4"]  # the rule, at or above high; by severity, then time
+    assert [x.id for x in first.detections] == ["d1", "d4"]  # the rule, at or above high; by severity, then time
     assert first.detections[0].group == {"party": "Russia"}  # entity names
     assert first.slot == datetime(2024, 11, 4, 8, 0, tzinfo=first.slot.tzinfo)
     assert str(first.slot.tzinfo) == "Europe/London" and first.since is None
-    clock.now += timedelta(minutes=30)
-    assert runner.run_once() == 0  # once per slot
-    again = DigestRunner(store, ControlLog(store, now=clock), {"desk": inbox}.get, now=clock)
-    assert again.run_once() == 0  # another process, fresh projection: still once
+    clock.advance(30 * 60)
+    assert d.cycle().tally.digests == 0  # once per slot
+    assert dispatcher(store, clock, {"desk": inbox}).cycle().tally.digests == 0  # another process: still once
 
     store.append([detection_event(det(5))])
     control.silence("treaty-ratified", duration=timedelta(days=2), by=ALICE, group={"party": "PRK"}, channel="desk")
     store.append([detection_event(det(6, party="PRK"))])
     clock.now = datetime(2024, 11, 5, 7, 59, tzinfo=UTC)
-    assert runner.run_once() == 0
+    assert d.cycle().tally.digests == 0
     clock.now = datetime(2024, 11, 5, 8, 0, tzinfo=UTC)
-    assert runner.run_once() == 1
+    assert d.cycle().tally.digests == 1
     second = inbox.got[1]
-    assert [d.id for d in second.detections] == ["d5"]  # only what is new; d6 is silenced here
+    assert [x.id for x in second.detections] == ["d5"]  # only what is new; d6 is silenced here
     assert second.silenced == 1
     assert second.since == first.slot
     sent = [DigestSent.model_validate(se.event.payload) for se in store.read(0, types={ControlType.DIGEST_SENT.value})]
-    assert [(d.alert_ids, d.detail) for d in sent] == [(("d1", "d4"), "kept 1"), (("d5",), "kept 2")]
-    assert store.delivery_status(sent[0].id, "desk") == "sent"
-
-
-def test_a_digest_already_sent_is_not_sent_again() -> None:
-    """The channel got it but the run died before the log said so: the ledger, under the deterministic
-    digest id, keeps the next run from sending it again."""
-    store, clock, control, inbox, runner = setup()
-    (sub,) = control.subscriptions()
-    clock.now = MONDAY_7 + timedelta(hours=2)
-    slot = datetime(2024, 11, 4, 8, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/London"))
-    digest_id = "dig-" + stable_id("digest", sub.id, slot.isoformat(), length=16)
-    store.mark_delivery(digest_id, "desk", "sent", "ts 1")
-    assert runner.run_once() == 1
-    assert inbox.got == []
-    (rec,) = [DigestSent.model_validate(se.event.payload) for se in store.read(0, types={"digest.sent"})]
-    assert (rec.id, rec.detail) == (digest_id, "already sent")
+    assert [(x.alert_ids, x.detail) for x in sent] == [(("d1", "d4"), "kept 1"), (("d5",), "kept 2")]
+    assert [store.delivery_status(x.id, "desk") for x in sent] == ["sent", "sent"]
+    assert sent[0].id == digest_id(first.subscription_id, first.slot)  # subscription + slot
 
 
 def test_subscribing_after_todays_slot_waits_for_tomorrow() -> None:
-    _store, clock, control, inbox, runner = setup()
+    _store, clock, control, inbox, d = setup()
     clock.now = MONDAY_7 + timedelta(hours=3)
     control.subscribe("desk", rules=["*"], digest="daily 09:00 UTC", by=ALICE)
-    runner.run_once()
+    d.cycle()
     first_sub = [s.id for s in control.subscriptions() if "08:00" in (s.digest or "")]
-    assert [d.subscription_id for d in inbox.got] == first_sub  # the 09:00 one subscribed at 10:00
+    assert [x.subscription_id for x in inbox.got] == first_sub  # the 09:00 one subscribed at 10:00
 
 
-def test_failed_digest_is_tried_again_next_cycle(slack_server: FakeSlack) -> None:
-    store, clock, control, _, _ = setup()
-    sender = SlackDigestSender("#desk", slack_server.token, slack_server.base_url)
-    runner = DigestRunner(store, control, {"desk": sender}.get, now=clock)
+def test_a_failing_channel_gets_the_digest_on_the_backoff_once(slack_server: FakeSlack) -> None:
+    """No new input: the digest stays outstanding and later cycles retry it when it is due, then it is sent
+    once. Article text in it is escaped."""
+    slack_server.channels = {"#dprk-russia"}
+    slack_server.fail_next("chat.postMessage", status=503, times=3)
+    store, clock, _, _, d = setup({"desk": slack(slack_server, name="desk")})
     store.append([detection_event(det(1).model_copy(update={"title": "<!channel> ratified"}))])
     clock.now = MONDAY_7 + timedelta(hours=1)
-    slack_server.fail_next("chat.postMessage", status=500)
-    assert runner.run_once() == 0
-    assert runner.run_once() == 1
+    waits = []
+    report = d.cycle()
+    while not report.ok:
+        assert report.outstanding == 1
+        wait = d.next_due()
+        assert wait is not None
+        waits.append(wait)
+        clock.advance(wait)
+        report = d.cycle()
+    assert waits == [2, 4, 8]
     (msg,) = slack_server.messages
-    assert msg["metadata"]["event_payload"]["digest_id"].startswith("dig-")
+    key = msg["metadata"]["event_payload"]["alert_id"]
+    assert key.startswith("dig-") and len(slack_server.messages_for(key)) == 1
     text = json.dumps(msg["blocks"])
     assert "&lt;!channel&gt; ratified" in text and "<!channel>" not in text
     assert msg["blocks"][0]["text"]["text"].startswith("watchfloor digest · 1 alert(s)")
+    # Each 503 may have posted: the retries looked in the channel first.
+    assert len(slack_server.requests_for("conversations.history")) == 3
+    assert store.deliveries(alert_ids={key})[0].attempts == 4
+
+
+@pytest.mark.parametrize("channel", ["slack", "file"])
+def test_an_interrupted_digest_is_found_in_the_channel_not_sent_again(
+    slack_server: FakeSlack, tmp_path: Path, channel: str
+) -> None:
+    """A process posted the digest and died before recording it: the next one finds it by its key."""
+    slack_server.channels = {"#dprk-russia"}
+    notifier: Notifier = (
+        slack(slack_server, name="desk") if channel == "slack" else FileNotifier("desk", tmp_path / "f")
+    )
+    store, clock, _, _, d = setup({"desk": notifier})
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.plan_digests() == 1
+    [claimed] = store.claim_deliveries("killed", clock().timestamp(), 30)
+    digest = Digest.from_payload(claimed.payload)
+    assert digest is not None
+    notifier.send_digest(digest)  # type: ignore[attr-defined]  # ... and the process is killed here
+    clock.advance(31)  # its lease runs out
+    assert dispatcher(store, clock, {"desk": notifier}).cycle().ok
+    if channel == "slack":
+        assert len(slack_server.messages_for(digest.id)) == 1
+        assert len(slack_server.requests_for("chat.postMessage")) == 1
+    else:
+        assert [line["key"] for line in lines(tmp_path / "f")] == [digest.id]
+    assert store.delivery_status(digest.id, "desk") == "sent"
+
+
+def test_a_digest_expires_after_the_maximum_age_and_is_redelivered(tmp_path: Path) -> None:
+    # A path under a plain file cannot be written, even by root (CI), until the operator fixes it.
+    blocked = FileNotifier("desk", tmp_path / "a-file" / "digests.jsonl")
+    (tmp_path / "a-file").write_text("not a directory")
+    store, clock, _, _, d = setup({"desk": blocked})
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    first = d.cycle()
+    assert (first.outstanding, first.tally.failed) == (1, 1)
+    (key,) = digest_rows(store)
+    clock.advance(24 * 3600)  # the maximum age (and the next day's slot, whose digest fails too)
+    assert d.cycle().tally.expired == 1
+    (row,) = store.deliveries(alert_ids={key})
+    assert row.status == "expired" and "cannot write" in row.detail
+    (tmp_path / "a-file").unlink()
+    assert store.redeliver(clock().timestamp(), alert_ids={row.alert_id}) == 1
+    clock.advance(60)  # the next day's digest waits on its backoff; the redelivered one is due at once
+    assert d.cycle().tally.digests == 2
+    assert sorted(line["key"] for line in lines(tmp_path / "a-file" / "digests.jsonl")) == sorted(digest_rows(store))
+
+
+def test_the_next_digest_lists_what_came_after_an_expired_one(tmp_path: Path) -> None:
+    """Contents are fixed when a slot is planned: a digest that was given up does not shift the next one."""
+    inbox = Inbox()
+    store, clock, _, _, d = setup({"desk": FileNotifier("desk", tmp_path / "a-file" / "x.jsonl")})
+    (tmp_path / "a-file").write_text("")
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    d.cycle()
+    clock.now += timedelta(days=1, hours=1)  # past the maximum age: the first digest expires
+    store.append([detection_event(det(2))])
+    clock.now = datetime(2024, 11, 5, 8, 0, tzinfo=UTC) + timedelta(hours=1, minutes=1)
+    later = dispatcher(store, clock, {"desk": inbox})
+    assert later.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[0].detections] == ["d2"]
+    assert {r.status for r in store.deliveries() if r.kind == "digest"} == {"expired", "sent"}

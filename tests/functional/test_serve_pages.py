@@ -21,7 +21,6 @@ from watchfloor.schemas.config import (
     AppConfig,
     ConsoleChannel,
     JsonlSource,
-    RetryPolicy,
     Subscription,
     WebhookChannel,
 )
@@ -71,7 +70,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
             WebhookChannel(name="pager", url="http://127.0.0.1:9/hook"),  # nothing listens: deliveries fail
         ],
         subscriptions=[Subscription(channel="desk"), Subscription(channel="pager", min_severity="high")],
-        retry=RetryPolicy(attempts=1),
     )
     pipeline = EmbeddedPipeline(cfg, env={})
     clock = [datetime.now(UTC)]

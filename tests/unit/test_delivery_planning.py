@@ -41,8 +41,10 @@ def test_no_attempt_is_scheduled_past_the_expiry() -> None:
 
 
 def test_the_schedule_comes_from_the_config() -> None:
-    s = RetrySchedule.from_policy(RetryPolicy(attempts=5))  # an older config's `attempts` still loads
+    s = RetrySchedule.from_policy(RetryPolicy(attempts=5))
     assert (s.backoff, s.max_backoff, s.max_age, s.max_retry_after, s.lease) == (2, 600, 86_400, 900, 120)
+    assert (s.max_attempts, s.out_of_attempts(4), s.out_of_attempts(5)) == (5, False, True)
+    assert not RetrySchedule.from_policy(RetryPolicy()).out_of_attempts(10**6)  # no cap unless asked for
 
 
 def det(n: int, *, hours: float = 0, group: dict[str, str] | None = None, **kw: object) -> Detection:

@@ -45,6 +45,8 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         if due is not None:
             text += f" (next attempt in {due:.0f}s)"
     text += f", {t.expired} expired"
+    if t.digests:
+        text += f" · {t.digests} digest(s) sent"
     if t.suppressed:
         text += f", {t.suppressed} suppressed"
     return text
@@ -139,8 +141,11 @@ def alerts_list(
         rows: dict[str, dict[str, Any]] = {}
         for r in st.deliveries(alert_ids={d.id for d in dets} | set(withdrawn)):
             rows.setdefault(r.alert_id, {})[r.channel] = r
+        digests = [] if rule is not None else [r for r in st.deliveries() if r.kind == "digest"]
     finally:
         st.close()
+    if undelivered:
+        digests = [r for r in digests if r.status in ("outstanding", "expired")]
     if undelivered:
         dets = [d for d in dets if any(r.status in ("outstanding", "expired") for r in rows.get(d.id, {}).values())]
     if as_json:
@@ -162,6 +167,13 @@ def alerts_list(
             if d.id in withdrawn:
                 line["standing"] = withdrawn[d.id]
             sys.stdout.write(json.dumps(line) + "\n")
+        for r in digests:
+            line = {
+                "digest": r.alert_id,
+                "deliveries": {r.channel: r.status},
+                "delivery_details": {r.channel: _delivery_json(r)},
+            }
+            sys.stdout.write(json.dumps(line) + "\n")
         return
     table = Table()
     for col in ("fired at", "rule", "severity", "title", "deliveries"):
@@ -171,12 +183,21 @@ def alerts_list(
         cells = [_delivery_cell(ch, r) for ch, r in rows.get(d.id, {}).items()]
         table.add_row(d.fired_at.isoformat(), d.rule, d.severity, title, "\n".join(cells) or "—")
     out.print(table)
+    if digests:
+        listed = Table()
+        for col in ("digest", "slot", "delivery"):
+            listed.add_column(col)
+        for r in digests:
+            slot = str(((r.payload or {}).get("digest") or {}).get("slot", ""))
+            listed.add_row(r.alert_id, slot, _delivery_cell(r.channel, r))
+        out.print(listed)
     counts: dict[str, int] = {}
     for per in rows.values():
         for r in per.values():
             counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    out.print(f"{len(dets)} alerts · deliveries: {summary or 'none'}", highlight=False)
+    more = f" · {len(digests)} digests" if digests else ""
+    out.print(f"{len(dets)} alerts{more} · deliveries: {summary or 'none'}", highlight=False)
 
 
 # --- alerts redeliver -------------------------------------------------------------------------------------

@@ -106,13 +106,12 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     with progress_bar() as prog:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=after_batch)
-    report = pipeline.dispatcher.cycle().merged(reports)
+    report = pipeline.dispatcher.cycle().merged(reports)  # also enqueues and sends the digests that are due
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
     for dl in stats.late[:20]:
         err.print(f"[yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
     late = f" ({late_by_source(stats.late)})" if stats.late else ""
-    digests = pipeline.digests.run_once()
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
@@ -121,7 +120,7 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
         f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts, "
         f"{len(stats.late)} event-time reports{late} · "
-        f"{delivery_summary(report, pipeline.dispatcher)}" + (f" · {digests} digest(s) sent" if digests else ""),
+        f"{delivery_summary(report, pipeline.dispatcher)}",
         highlight=False,
     )
     return report
