@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -58,6 +58,8 @@ from .partition import PartitionCorrelator
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
+DELIVERY_LOOK_S = 30.0  # the delivery timer looks at the ledger at least this often (others' rows, redeliveries)
+DELIVERY_MIN_S = 0.05  # and never more often than this (a row due now that another process holds)
 
 
 class DetectionSink(Protocol):
@@ -65,6 +67,17 @@ class DetectionSink(Protocol):
 
     def write(self, events: Sequence[Event]) -> int:
         """Keep `events` (detection events) durably; how many were new. Raise to have the batch retried."""
+        ...
+
+
+@runtime_checkable
+class DispatchingSink(DetectionSink, Protocol):
+    """A sink that also delivers: the worker's delivery timer asks it for the due work between detections."""
+
+    dispatches: bool
+
+    def deliver_due(self) -> float | None:
+        """Deliver what is due now; seconds until the next delivery falls due, or None when none is scheduled."""
         ...
 
 
@@ -375,6 +388,33 @@ class Notify:
         self.sink = sink
         self.out = outputs
         self.batch_within = batch_within
+        self._wake: asyncio.Event | None = None  # set after each write: the delivery timer recomputes its wait
+
+    @property
+    def delivers(self) -> bool:
+        return isinstance(self.sink, DispatchingSink) and self.sink.dispatches
+
+    async def deliver_on_time(self) -> None:
+        """The delivery timer (a task of every worker whose sink dispatches): runs the dispatcher when the
+        ledger's next delivery or digest falls due, so a failed delivery is retried on its backoff, and a
+        digest sent at its time, while no new detection arrives; and at start, what is outstanding. It waits
+        on the event loop (never a sleep in the dispatcher), woken early by each write, which may have
+        scheduled something sooner."""
+        sink = self.sink
+        assert isinstance(sink, DispatchingSink)
+        self._wake = asyncio.Event()
+        while True:
+            self._wake.clear()  # before looking: a write from now on wakes the wait below
+            try:
+                due = await asyncio.to_thread(sink.deliver_due)
+            except Exception:
+                log.exception("notify: delivering what is due failed; looking again in %.0fs", DELIVERY_LOOK_S)
+                due = None
+            wait = DELIVERY_LOOK_S if due is None else min(max(due, DELIVERY_MIN_S), DELIVERY_LOOK_S)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except TimeoutError:
+                pass
 
     async def run(self, stream: Any) -> None:
         await self.out.start()
@@ -402,6 +442,8 @@ class Notify:
                 assert self.sink is not None
                 added = await asyncio.to_thread(self.sink.write, events)
                 log.info("notify: %d detection(s), %d new", len(events), added)
+                if self._wake is not None:
+                    self._wake.set()
                 return
             except Exception:
                 log.exception("notify: store/dispatch failed; retrying in %.1fs", delay)

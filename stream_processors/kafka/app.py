@@ -136,6 +136,9 @@ def build_app(
     async def mark_idle() -> None:
         await extract.mark_idle()
 
+    async def deliver_on_time() -> None:
+        await notify.deliver_on_time()
+
     async def announce() -> None:
         log.info(
             "watchfloor worker %s: %d detection(s), topics %s",
@@ -159,6 +162,8 @@ def build_app(
     app.agent(raw_topic(names.detections), name="notify")(notify_agent)
     app.timer(max((idle_after or 60.0) / 4, 0.25))(mark_idle)
     app.task(announce)
+    if notify.delivers:  # retries and digests fall due with no detection coming in
+        app.task(deliver_on_time)
     if heartbeat is not None:
 
         async def beat() -> None:
