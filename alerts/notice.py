@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ import orjson
 
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
+from watchfloor.schemas.timefmt import utc_text
 
 Kind = Literal["alert", "followup", "revision", "retraction"]
 KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
@@ -136,7 +137,10 @@ class Digest:
         return self.id
 
     def title(self) -> str:
-        when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
+        try:
+            when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
+        except (OverflowError, ValueError):
+            when = self.slot.isoformat()
         return f"watchfloor digest · {len(self.detections)} alert(s) · {when}"
 
     def lines(self) -> list[str]:
@@ -148,7 +152,7 @@ class Digest:
             out.append(
                 f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
                 + (f" · {group}" if group else "")
-                + f" · {d.fired_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+                + f" · {utc_text(d.fired_at)}"  # never raises, even at the calendar's edges
             )
         return out
 

@@ -283,6 +283,25 @@ def test_only_a_2xx_answer_counts(store: MemoryStore, clock: Clock, webhook: Hoo
     assert d.cycle().ok and ledger(store)[("det0001", "hook")].detail == "HTTP 204"
 
 
+def test_a_webhook_digest_counts_only_on_a_2xx_to_its_post(webhook: Hook) -> None:
+    from datetime import UTC, datetime
+
+    from watchfloor.alerts.notice import Digest
+    from watchfloor.alerts.notifiers.base import PermanentError
+
+    digest = Digest("dig-1", "sub-1", "hook", datetime(2024, 11, 4, 8, tzinfo=UTC), None, 0, 3, (detection(1),))
+    webhook.statuses = [302, 204]
+    webhook.headers = {302: {"Location": "/moved"}}
+    hook = WebhookNotifier("hook", webhook.url, timeout=5)
+    with pytest.raises(PermanentError, match="HTTP 302 redirect"):
+        hook.send_digest(digest)
+    assert webhook.received == []
+    assert hook.send_digest(digest) == "HTTP 204"
+    [(method, headers, body)] = webhook.received
+    assert (method, headers["Idempotency-Key"], body["key"], body["kind"]) == ("POST", "dig-1", "dig-1", "digest")
+    assert [a["id"] for a in body["digest"]["alerts"]] == ["det0001"]
+
+
 # --- file channel -------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ sent / outstanding / expired, re-sending what expired."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,12 @@ def test_run_once_fails_while_deliveries_are_outstanding_then_delivers_each_once
     assert archived  # the file channel was not held up by Slack's trouble
     waiting = listed(cfg, slack_server, "--undelivered")
     assert waiting and all(r["deliveries"]["desk"] == "outstanding" for r in waiting)  # type: ignore[index]
+    # The cycle's summary counts what was sent (the file's lines), what is outstanding (Slack's), and expired.
+    summary = re.search(
+        r"deliveries: (\d+) sent, (\d+) outstanding \(next attempt in \d+s\), (\d+) expired", " ".join(out.split())
+    )
+    assert summary is not None, out
+    assert [int(n) for n in summary.groups()] == [len(archived), len(waiting), 0]
 
     for _ in range(4):  # every process start tries what is outstanding, whatever its backoff
         again = invoke("run", "--once", "--config", str(cfg), server=slack_server)
@@ -111,6 +118,8 @@ def test_expired_deliveries_are_listed_and_redelivered(tmp_path: Path, slack_ser
     assert res.exit_code == UNDELIVERED_EXIT and "expired" in res.output  # type: ignore[attr-defined]
     assert slack_server.messages == []
     expired = listed(cfg, slack_server, "--undelivered")
+    counted = re.search(r"deliveries: 0 sent, 0 outstanding, (\d+) expired", " ".join(res.output.split()))  # type: ignore[attr-defined]
+    assert counted is not None and int(counted.group(1)) == 2 * len(expired)  # desk and archive
     assert expired and all(r["deliveries"]["desk"] == "expired" for r in expired)  # type: ignore[index]
     res = invoke("alerts", "redeliver", "--config", str(cfg), server=slack_server)
     assert res.exit_code != 0 and "say which" in res.output  # type: ignore[attr-defined]

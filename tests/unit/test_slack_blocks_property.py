@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.blockkit import message_problems
-from watchfloor.alerts.notice import Notice, ThreadView
-from watchfloor.alerts.notifiers.slack_blocks import build_blocks, build_update, notice_text
+from watchfloor.alerts.notice import Digest, Notice, ThreadView
+from watchfloor.alerts.notifiers.slack_blocks import build_blocks, build_update, digest_blocks, fit, notice_text
 from watchfloor.schemas.events import Alert, Detection, Evidence
 
 NASTY = ["<!channel>", "<!here>", "<@U024BE7LH>", "<#C123|x>", "&amp;", "<http://evil.example|click>", "|", ">", "\n"]
@@ -117,6 +117,28 @@ def test_every_message_we_build_is_one_slack_takes(notice: Notice) -> None:
     if notice.thread is not None:
         text_, blocks = build_update(notice)
         assert message_problems({"text": text_, "blocks": blocks}) == []
+
+
+digests = st.builds(
+    Digest,
+    id=st.one_of(st.just("dig-0123456789abcdef"), text.filter(bool)),
+    subscription_id=short,
+    channel=short,
+    slot=when,
+    since=st.one_of(st.none(), when),
+    after_position=st.integers(0, 10**9),
+    through_position=st.integers(0, 10**9),
+    detections=st.lists(detection, max_size=44).map(tuple),  # past the 40 listed: the rest are counted
+    silenced=st.integers(0, 10**6),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(digests)
+def test_every_digest_we_build_is_one_slack_takes(digest: Digest) -> None:
+    """A digest lists up to 40 hostile alerts (the rest counted): still within every limit, still pings nobody."""
+    body = {"text": fit(digest.title(), 3000), "blocks": digest_blocks(digest)}
+    assert message_problems(body) == []
 
 
 def test_the_validator_catches_what_slack_refuses() -> None:
