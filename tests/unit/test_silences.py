@@ -97,3 +97,14 @@ def test_digest_last_slot_across_a_dst_change() -> None:
     assert slot.astimezone(UTC) == datetime(2024, 10, 26, 7, 0, tzinfo=UTC)  # 08:00 BST the day before
     slot = sched.last_slot(datetime(2024, 10, 27, 8, 0, tzinfo=UTC))
     assert slot.astimezone(UTC) == datetime(2024, 10, 27, 8, 0, tzinfo=UTC)  # 08:00 GMT
+
+
+def test_digest_next_slot_across_a_dst_change() -> None:
+    """The delivery timers wake for the next slot: 08:00 local on the next calendar day, 23 or 25 hours on."""
+    from watchfloor.alerts.digest import next_slot
+
+    sched = DigestSchedule.parse("daily 08:00 Europe/London")
+    after = next_slot(sched, datetime(2024, 10, 26, 9, 0, tzinfo=UTC))  # 10:00 BST, the day before
+    assert after.astimezone(UTC) == datetime(2024, 10, 27, 8, 0, tzinfo=UTC)  # 08:00 GMT
+    spring = next_slot(sched, datetime(2024, 3, 30, 8, 0, tzinfo=UTC))  # 08:00 GMT: that slot is now, not next
+    assert spring.astimezone(UTC) == datetime(2024, 3, 31, 7, 0, tzinfo=UTC)  # 08:00 BST
