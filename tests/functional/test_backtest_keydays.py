@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.functional.test_backtest_report import Elements
 from watchfloor.cli import app
 
 pytestmark = pytest.mark.data
@@ -59,7 +60,7 @@ def test_readme_example_runs_and_prints_the_table_it_shows(shared_data: Path, tm
     assert shipped_example(REPO / "docs" / "backtest.md")[0] == args
 
 
-def test_keydays_scored_as_the_readme_shows(shared_data: Path, tmp_path: Path) -> None:
+def test_keydays_scored_as_the_readme_shows(shared_data: Path, tmp_path: Path, chromium) -> None:
     d = shared_data / "dprk_russia_2024"
     out = tmp_path / "keydays.json"
     html = tmp_path / "keydays.html"
@@ -99,4 +100,10 @@ def test_keydays_scored_as_the_readme_shows(shared_data: Path, tmp_path: Path) -
     assert timeline["treaty signed in Pyongyang"] == "found" and timeline["State Duma ratifies"] == "found"
     # Putin's refusal to confirm the troops is a negated deployment signal: a near miss, not an alert.
     assert any(m["modality"] == "negated" and m["signal"] == "troop_deployment" for m in data["near_misses"])
-    assert html.stat().st_size > 0
+    # The report of real captures in a real browser: every alert beside its labelled truth, the near miss.
+    dom = Elements(chromium.dom(html.as_uri()))
+    assert len(dom.having("a", class_="alert-mark")) == 7 and not dom.having("a", class_="fp")
+    assert len(dom.having("path", class_="truth")) == 7 and not dom.having("path", class_="fn")
+    assert len(dom.having("path", class_="expected")) == 6
+    assert dom.text_of["shown"] == "7 of 7" and "deny" in dom.text_of["near-misses"]
+    assert all(a["href"].startswith(("https://", "http://", "#")) for a in dom.having("a") if "href" in a)
