@@ -533,6 +533,10 @@ def _metrics_are_fed(env: Env, url: str) -> None:
     polls = m["watchfloor_poll_duration_seconds_count"]
     assert list(polls) == [(("source", str(env.inbox)),)] and polls[(("source", str(env.inbox)),)] >= 1
     assert m["watchfloor_pipeline_cycles_total"][()] >= 1
+    with urllib.request.urlopen(url + "/healthz", timeout=30) as resp:
+        health = json.loads(resp.read())
+    assert (resp.status, health["store"], health["pipeline"]) == (200, "ok", "running")
+    assert health["last_cycle_age_seconds"] is not None and health["slack_app"] == "configured"
 
 
 def test_serve_beside_a_separate_run_on_the_same_store(env: Env, served: Served) -> None:
