@@ -19,11 +19,36 @@ from .server import Services
 log = logging.getLogger(__name__)
 
 
+class _Placeholders(dict[str, str]):
+    """Fills a title template for a list of rules: `{party}` -> `[party]`, `{place_suffix}` -> nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return "" if key.endswith("_suffix") else f"[{key}]"
+
+
+def rule_title(template: str) -> str:
+    try:
+        return template.format_map(_Placeholders())
+    except (ValueError, IndexError, AttributeError):  # not a template after all: as written
+        return template
+
+
 def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
+    """What `/watchfloor rules` lists: id, title (its template's fields named), severity, tags, and the rule's
+    description, else the descriptions of the signals it is made of (most packs describe those)."""
+    signal_text = {
+        name: " ".join((getattr(sig, "description", "") or "").split())
+        for pack in rules.packs
+        for name, sig in pack.signals.items()
+    }
     out = {}
     for d in rules.detections:
         defn = d.definition
-        out[d.id] = RuleInfo(d.id, defn.title, defn.description, defn.severity, tuple(defn.tags))
+        about = defn.description
+        if not about:
+            named = dict.fromkeys(ref.signal for ref in d.refs if ref.signal and signal_text.get(ref.signal))
+            about = " ".join(signal_text[name] for name in named)
+        out[d.id] = RuleInfo(d.id, rule_title(defn.title), about, defn.severity, tuple(defn.tags))
     return out
 
 
