@@ -275,9 +275,6 @@ async def _perform_seek(self: Any) -> None:  # pragma: no cover - exercised by t
     )
 
 
-PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
-
-
 def app_class() -> Any:
     """faust.App whose consumer seeks with `_perform_seek` and delivers records with `_drain_messages` above.
 
@@ -294,6 +291,15 @@ def app_class() -> Any:
     overrides = {"_drain_messages": _drain_messages, "perform_seek": _perform_seek}
 
     class App(faust.App):
+        def on_init_dependencies(self) -> Any:
+            deps = super().on_init_dependencies()
+            # Faust's Monitor sensor keeps statistics of every record, event and send for its web views and
+            # metrics exporters, none of which a watchfloor worker runs (web_enabled=False): 3-5 µs per record
+            # of the worker's ~150-200 (BENCHMARKS.md). Its consumer still calls the monitor object directly
+            # for end offsets and commits; it is only left out of the per-record sensor calls.
+            self.sensors.remove(self.monitor)
+            return deps
+
         def _new_transport(self) -> Any:
             transport: Any = super()._new_transport()
             base = transport.Consumer
