@@ -321,6 +321,23 @@ class _QuietCrash(logging.Filter):
         return exc is None or not self.expected(exc)
 
 
+def use_event_loop(choice: str) -> str:
+    """Make `choice` ("auto", "uvloop", "asyncio") the event loop Faust's worker will create, before anything
+    created one; returns the loop used. faust-streaming supports uvloop (its `uvloop` extra: mode's
+    ``mode.loop.use("uvloop")`` does the same as here): Faust's streams take a loop round per record, and
+    uvloop's rounds, transports and thread wake-ups are in C."""
+    if choice == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise ImportError("event loop uvloop is not installed: pip install 'watchfloor[kafka]'") from None
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
 def run_app(
     app: Any, loglevel: str, *, expected_crash: Callable[[BaseException | None], bool] | None = None
 ) -> tuple[int, BaseException | None]:

@@ -16,7 +16,7 @@ from ..engine import Engine
 from .agents import DetectionSink
 from .app import build_app
 from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
-from .compat import run_app
+from .compat import run_app, use_event_loop
 from .topics import MissingTopics, check_topics
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ def run_worker(
     back (aiokafka's own lines, one per retry, are funnelled: clients.funnel_client_logs). When an outage
     crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
     the worker waits for the broker and starts again (`restart`: the same command, in the same process)."""
+    loop = use_event_loop(settings.event_loop)  # before anything creates a loop
+    log.info("worker event loop: %s", loop)
     broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash

@@ -92,6 +92,13 @@ def worker(
         float | None,
         typer.Option(help="Seconds; only for producers that write no watermark records (costs determinism)."),
     ] = None,
+    event_loop: Annotated[
+        str | None,
+        typer.Option(
+            help="The worker's event loop: auto (uvloop when installed), uvloop or asyncio.",
+            envvar="WATCHFLOOR_EVENT_LOOP",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Log level of the worker (Faust's and ours).")] = "info",
     trace: Annotated[bool, typer.Option(help="Log every batch's offsets, watermarks and detections.")] = False,
     config: ConfigOpt = None,
@@ -120,6 +127,7 @@ def worker(
             datadir=str(datadir) if datadir is not None else None,
             session_timeout=session_timeout,
             idle_after=idle_after,
+            event_loop=event_loop,
         )
     )
     try:
