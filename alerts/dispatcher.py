@@ -302,13 +302,13 @@ class AlertDispatcher:
                 out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
         return out
 
-    def next_due(self) -> float | None:
-        """Seconds until the earliest outstanding delivery may be tried, or the next digest falls due (0 if one
-        is due now), or None when there is neither."""
+    def next_due(self, *, digests: bool = True) -> float | None:
+        """Seconds until the earliest outstanding delivery may be tried, or (with `digests`) the next digest
+        falls due (0 if one is due now), or None when there is neither."""
         rows = self.store.deliveries(statuses={"outstanding"})
         now = self._clock()
         times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0) for r in rows]
-        if self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
+        if digests and self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
             times.append(slot.timestamp())
         if not times:
             return None

@@ -99,6 +99,7 @@ def test_digest_schedule_and_contents() -> None:
     clock.now = MONDAY_7 + timedelta(minutes=59)
     assert d.cycle().tally.digests == 0  # 07:59 London: not yet
     assert d.next_due() == 60  # the live loops wake for the slot
+    assert d.next_due(digests=False) is None  # nothing outstanding: what `next attempt in` reports
     assert inbox.alerts == []  # a digest subscription gets no message per alert
     clock.now = MONDAY_7 + timedelta(hours=1)
     report = d.cycle()

@@ -41,7 +41,7 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     t = report.tally
     text = f"deliveries: {t.sent} sent, {report.outstanding} outstanding"
     if report.outstanding:
-        due = dispatcher.next_due()
+        due = dispatcher.next_due(digests=False)  # the next attempt of what is outstanding, not the next digest
         if due is not None:
             text += f" (next attempt in {due:.0f}s)"
     text += f", {t.expired} expired"
