@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -161,12 +162,48 @@ def parse_feed(
     return result
 
 
+# A numeric character reference to a code point that no XML text may hold. feedparser's lenient parser
+# (used once the strict one has given up) turns each into chr() and encodes it: a surrogate (&#55296;), a
+# code point past U+10FFFF or a number past a C int raises there, and the feed lost every entry for one bad
+# character (issue 9 §1). Such references become U+FFFD before parsing; the rest of the entry is kept.
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+_REPLACEMENT_REF = b"&#xFFFD;"
+
+
+def _xml_char(code: int) -> bool:
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+def replace_bad_char_refs(data: bytes) -> tuple[bytes, int]:
+    """`data` with every reference to a character XML does not allow replaced by U+FFFD, and how many."""
+    if b"&#" not in data:
+        return data, 0
+    bad = 0
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        nonlocal bad
+        digits = m.group(1) or m.group(2)
+        code = int(digits, 16 if m.group(1) else 10) if len(digits) <= 8 else -1
+        if _xml_char(code):
+            return m.group(0)
+        bad += 1
+        return _REPLACEMENT_REF
+
+    fixed = _CHAR_REF.sub(fix, data)
+    return (fixed, bad) if bad else (data, 0)
+
+
 def _parse_xml_feed(
     data: bytes, feed_url: str, headers: dict[str, str], result: FeedResult
 ) -> tuple[list[FeedEntry], str | None]:
     stripped = data.lstrip(b" \t\r\n")
     if stripped.startswith(b"<?xml"):  # blank lines before the XML declaration make a strict parser give up
         data = stripped
+    data, bad_refs = replace_bad_char_refs(data)
+    if bad_refs:
+        msg = f"{bad_refs} character reference(s) to no valid character (e.g. a lone surrogate) read as U+FFFD"
+        result.warnings.append(msg)
+        log.warning("%s: %s", feed_url, msg)
     response_headers = dict(headers)
     response_headers.setdefault("content-type", "application/xml")  # a file: let the XML declaration decide
     response_headers.setdefault("content-location", _location(feed_url))

@@ -81,6 +81,7 @@ class EngineTally:
     history: list[Detection | Retraction] = field(default_factory=list)  # everything raised, in order
     retractions: list[Retraction] = field(default_factory=list)
     late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
+    unprocessable: list[DeadLetter] = field(default_factory=list)  # events the engine raised on (skipped)
     detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end (finish())
 
     def count(self, outputs: Iterable[object]) -> None:

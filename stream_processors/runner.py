@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
@@ -23,6 +26,8 @@ from watchfloor.schemas.events import (
 from .engine import Engine, Output
 from .ports import Store, StoredEvent
 from .processing import EngineTally, pull_and_process
+
+log = logging.getLogger(__name__)
 
 ENGINE_PROCESSOR = "engine"
 # What the engine reads from the log: documents, and the marks producers record when they caught up (event
@@ -58,6 +63,34 @@ def outputs_to_events(outputs: Sequence[Output], event: Event) -> list[Event]:
     return out
 
 
+class _Unprocessable(Exception):
+    """The engine raised on the event at `index` of the batch in hand."""
+
+    def __init__(self, index: int, letter: DeadLetter) -> None:
+        super().__init__(letter.reason)
+        self.index = index
+        self.letter = letter
+
+
+def engine_failure_letter(stored: StoredEvent, e: Exception) -> DeadLetter:
+    """The dead letter of an event the engine raised on: where it is (its origin, its id and log position)
+    and why (the exception, on one line)."""
+    ev = stored.event
+    if isinstance(e, ValidationError) and e.errors():
+        first = e.errors()[0]
+        why = f"invalid {ev.type} payload: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    else:
+        why = f"{type(e).__name__}: {e}"
+    why = " ".join(why.split())[:500]
+    title = ev.payload.get("title") if isinstance(ev.payload, dict) else None
+    return DeadLetter(
+        origin=ev.origin or "event log",
+        reason=f"the engine failed on {ev.type} {ev.id!r} (log position {stored.position}), skipped: {why}",
+        raw=str(title)[:500] if title else "",
+        stage="engine",
+    )
+
+
 class EmbeddedRunner:
     """Reads documents after its checkpoint; one transaction per batch holds outputs, position and state.
 
@@ -71,20 +104,24 @@ class EmbeddedRunner:
         self.name = name
 
     def run_once(self, on_batch: Callable[[int], None] | None = None) -> EngineTally:
-        """Process what is new in the log (the one pull-and-process loop); the tally of this pass."""
+        """Process what is new in the log (the one pull-and-process loop); the tally of this pass.
+
+        An event the engine raises on (a document from outside the input contract, written by an older
+        release or archived from a topic other producers write to) is dead-lettered with its place and the
+        reason, and the batch is processed again without it from the state committed before the batch: the
+        engine may have changed its state in place before it raised. Every other event goes on, and the
+        cycle is not stopped (it would stop at the same event on every later cycle)."""
         tally = EngineTally()
-        engine = self.engine
 
         def process(batch: Sequence[StoredEvent], state: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
-            events: list[Event] = []
-            for stored in batch:
-                state, outputs = engine.process(state, stored.event)
-                if stored.event.type in DOCUMENT_TYPES:
-                    tally.documents += 1
-                if outputs:
-                    tally.count(outputs)
-                    events.extend(outputs_to_events(outputs, stored.event))
-            return state, events
+            skipped: dict[int, DeadLetter] = {}
+            while True:
+                try:
+                    return self._process(batch, state, skipped, tally)
+                except _Unprocessable as bad:
+                    log.error("%s: %s", bad.letter.origin, bad.letter.reason)
+                    skipped[bad.index] = bad.letter
+                    state = self._state_before_batch()
 
         pull_and_process(
             self.store,
@@ -92,11 +129,48 @@ class EmbeddedRunner:
             ENGINE_INPUT_TYPES,
             process,
             batch_size=self.batch_size,
-            restore=engine.restore,
-            initial_state=engine.initial_state,
+            restore=self.engine.restore,
+            initial_state=self.engine.initial_state,
             on_batch=on_batch,
         )
         return tally.finish()
+
+    def _process(
+        self,
+        batch: Sequence[StoredEvent],
+        state: dict[str, Any],
+        skipped: dict[int, DeadLetter],
+        tally: EngineTally,
+    ) -> tuple[dict[str, Any], list[Event]]:
+        """One batch through the engine, the events at the `skipped` indices as their dead letters; raises
+        _Unprocessable for a new event the engine raises on. The tally is added to only once all went through."""
+        engine = self.engine
+        events: list[Event] = []
+        counted: list[Output] = []
+        documents = 0
+        for index, stored in enumerate(batch):
+            letter = skipped.get(index)
+            if letter is not None:
+                events.append(dead_letter_event(letter, stored.event.time))
+                continue
+            try:
+                state, outputs = engine.process(state, stored.event)
+            except Exception as e:  # whatever the engine raised on: this event's fault, not the batch's
+                raise _Unprocessable(index, engine_failure_letter(stored, e)) from e
+            if stored.event.type in DOCUMENT_TYPES:
+                documents += 1
+            if outputs:
+                counted.extend(outputs)
+                events.extend(outputs_to_events(outputs, stored.event))
+        tally.documents += documents
+        tally.count(counted)
+        tally.unprocessable.extend(skipped.values())
+        return state, events
+
+    def _state_before_batch(self) -> dict[str, Any]:
+        """The engine state committed with the checkpoint: the state the batch in hand started from."""
+        cp = self.store.load_checkpoint(self.name)
+        return self.engine.initial_state() if cp.state is None else self.engine.restore(cp.state)
 
     def backlog(self) -> int:
         """Documents not yet processed (for progress bars)."""

@@ -229,10 +229,12 @@ class StoreContract(LedgerContract):
         [
             (Event(id="doc\x00-1", type="news.article", time=T0, payload={}), "id"),
             (Event(id="k", type="detection", time=T0, key="rule\x00", payload={}), "key"),
+            (Event(id="o", type="news.article", time=T0, origin="feed\x00.xml", payload={}), "origin"),
             (Event(id="x" * (MAX_EVENT_ID_BYTES + 1), type="signal", time=T0, payload={}), "id"),
             (Event(id="deep", type="signal", time=T0, payload=_nested(300)), "payload"),
+            (Event(id="deeper", type="signal", time=T0, payload=_nested(1000)), "payload"),
         ],
-        ids=["nul-in-id", "nul-in-key", "id-too-long", "payload-300-deep"],
+        ids=["nul-in-id", "nul-in-key", "nul-in-origin", "id-too-long", "payload-300-deep", "payload-1000-deep"],
     )
     def test_an_event_no_store_can_keep_is_refused_and_nothing_of_its_batch_is_written(
         self, store: Store, bad: Event, field: str

@@ -66,7 +66,7 @@ def check_event(ev: Event, index: int = 0) -> str:
 
     Every store applies this before writing anything, so an event refused by one (a NUL in its id, which
     PostgreSQL text cannot hold; a payload nested too deep to serialise) is refused by all of them."""
-    for name in ("id", "type", "key"):
+    for name in ("id", "type", "key", "origin"):
         value = getattr(ev, name)
         if value is not None and "\x00" in value:
             raise RecordRejected(ev.id, f"{name} contains a NUL character (U+0000)", index=index, field=name)

@@ -6,6 +6,8 @@
   /stall.xml     a status line, then nothing: the headers never end
   /bomb.xml      a gzip body of ~70 KB that expands to 64 MiB (Content-Encoding: gzip)
   /redirect      302 to /ok.xml
+  /bad-chars.xml three entries, the second with character references to no character (a lone surrogate, a
+                 code point past U+10FFFF, a number past any integer type)
 and counts what it sent, so a test can tell how far a fetch got without reading a clock.
 """
 
@@ -31,6 +33,20 @@ def rss(prefix: str, n: int = 3) -> bytes:
         for i in range(n)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{prefix}</title>{items}</channel></rss>'.encode()
+
+
+def bad_chars_feed() -> bytes:
+    items = [
+        ("First report", "Harbour figures for the week."),
+        ("Second &#55296; report", "Cranes &#x110000; idle &#99999999999999999999; at the terminal."),
+        ("Third report", "Ferries back on schedule."),
+    ]
+    body = "".join(
+        f"<item><title>{t}</title><link>https://chars.example/{i}</link><description>{d}</description>"
+        f"<pubDate>Mon, 0{i + 1} Jan 2024 10:00:00 +0000</pubDate></item>"
+        for i, (t, d) in enumerate(items)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>chars</title>{body}</channel></rss>'.encode()
 
 
 @dataclass
@@ -78,6 +94,8 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
                 self.send_header("Location", "/ok.xml")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+            elif self.path == "/bad-chars.xml":
+                self._send(bad_chars_feed(), {})
             elif self.path == "/bomb.xml":
                 self._send(gzip_bomb, {"Content-Encoding": "gzip"})
             elif self.path == "/stall.xml":

@@ -17,6 +17,7 @@ from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.config import RssSource
 from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.stream_processors.stores.sql import SqlStore
 
 
 def test_a_drip_fed_feed_ends_at_its_deadline(hostile_feeds: HostileFeeds) -> None:
@@ -88,3 +89,21 @@ def test_an_entry_whose_link_is_longer_than_an_id_may_be_gets_a_stable_hashed_id
     (doc,) = first.documents
     assert doc.id.startswith("rss-") and doc.id == again.documents[0].id
     assert doc.url == link
+
+
+def test_a_reference_to_no_character_costs_no_entry(hostile_feeds: HostileFeeds, tmp_path: Path) -> None:
+    """`&#55296;` (a lone surrogate) made feedparser's lenient parser raise: the whole feed was lost for one
+    character. Now each such reference reads as U+FFFD, every entry is kept, and the poll says so."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        summary = SourcePoller(store, [RssSource(url=hostile_feeds.url("/bad-chars.xml"))]).poll_once()
+        (src,) = summary.sources
+        assert src.error is None and src.ingested is not None and src.ingested.accepted == 3
+        titles = sorted(se.event.payload["title"] for se in store.read(types={"news.article"}))
+        bodies = sorted(se.event.payload["body"] for se in store.read(types={"news.article"}))
+    finally:
+        store.close()
+    assert titles == ["First report", "Second \ufffd report", "Third report"]
+    assert "Cranes \ufffd idle \ufffd at the terminal." in bodies
+    result = fetch_feed(hostile_feeds.url("/bad-chars.xml"))
+    assert any("3 character reference(s) to no valid character" in w for w in result.warnings), result.warnings

@@ -26,7 +26,7 @@ from watchfloor.producers.jsonl import read_jsonl
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.publish import append_isolating, ingest
 from watchfloor.schemas.config import JsonlSource
-from watchfloor.schemas.events import DeadLetter, Document, Event, EventType, SourceRef
+from watchfloor.schemas.events import DeadLetter, Document, Event, EventType, SourceRef, document_event
 from watchfloor.schemas.inputs import (
     MAX_ID_CHARS,
     MAX_METADATA_BYTES,
@@ -391,3 +391,64 @@ def test_the_exported_schema_states_the_limits() -> None:
     assert props["url"]["maxLength"] == MAX_URL_CHARS
     assert str(MAX_METADATA_DEPTH) in props["metadata"]["description"]
     assert "1800" in props["published_at"]["description"] and "3000" in props["published_at"]["description"]
+
+
+# -- a document the engine itself fails on: a dead letter, and the cycle goes on ---------------------------------
+
+
+def _year_one_events(samples: list[str]) -> list[Event]:
+    """The sample articles again, dated 0001-01-01T00:30+01:00 (year 0 in UTC), as an older release (before the
+    contract bounded the years) or an archive of a topic other producers write to put them in the log. The
+    engine raises on them (ValueError: year 0 is out of range) once reports of the same groups are in."""
+    out: list[Event] = []
+    for i, raw in enumerate(samples):
+        rec = json.loads(raw)
+        rec["id"] = f"year-one-{i}"
+        rec["published_at"] = "0001-01-01T00:30:00+01:00"
+        if isinstance(rec["source"], str):
+            rec["source"] = {"name": rec["source"]}
+        doc = Document.model_validate(rec)
+        out.append(document_event(doc, origin="old-release.jsonl", received_at=datetime(2024, 12, 1, tzinfo=UTC)))
+    return out
+
+
+def test_a_document_the_engine_fails_on_is_a_dead_letter_and_the_cycle_goes_on(tmp_path: Path, store_url: str) -> None:
+    samples = (SAMPLES / "dprk_russia_2024.jsonl").read_text(encoding="utf-8").splitlines()
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(samples[:6]) + "\n", encoding="utf-8")
+    second.write_text("\n".join(samples[6:]) + "\n", encoding="utf-8")
+
+    def pipeline(store: str, poison: list[Event]) -> tuple[list[dict[str, Any]], str]:
+        for path in (first, second):
+            res = runner.invoke(app, ["ingest", str(path), "--store", store])
+            assert res.exit_code == 0, res.output
+            if poison and path == first:
+                st = open_store(store)
+                try:
+                    assert st.append(poison) == len(poison)
+                finally:
+                    st.close()
+        cfg = tmp_path / f"{len(poison)}.yaml"
+        cfg.write_text(f"store: {store!r}\nsources: []\nchannels: [{{type: console, name: console}}]\n", "utf-8")
+        res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        listed = runner.invoke(app, ["alerts", "list", "--json", "--store", store])
+        assert listed.exit_code == 0, listed.output
+        return [json.loads(x) for x in listed.stdout.splitlines() if x.strip()], res.output
+
+    clean, _ = pipeline(f"sqlite:///{tmp_path / 'clean.db'}", [])
+    assert len(clean) >= 9
+    poison = _year_one_events(samples)
+    got, output = pipeline(store_url, poison)
+    assert sorted(a["id"] for a in got) == sorted(a["id"] for a in clean)
+    dead = [d for d in _dead_letters(store_url) if d["stage"] == "engine"]
+    failed = {d["reason"].split("'")[1] for d in dead}
+    assert failed and failed <= {ev.id for ev in poison}  # only documents of the older release, named
+    for d in dead:
+        assert d["origin"] == "old-release.jsonl"
+        assert "year 0 is out of range" in d["reason"] and "log position" in d["reason"]
+        assert f"dead letter old-release.jsonl: {d['reason']}" in " ".join(output.split())
+    # Processed once: a second cycle neither stops on them nor reports them again.
+    cfg = tmp_path / f"{len(poison)}.yaml"
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 0 and "old-release" not in res.output, res.output

@@ -106,6 +106,8 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     with progress_bar() as prog:
         task = prog.add_task("detecting", total=backlog)
         stats = pipeline.runner.run_once(on_batch=after_batch)
+    for dl in stats.unprocessable[:20]:
+        err.print(f"[yellow]dead letter[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
     report = pipeline.dispatcher.cycle().merged(reports)  # also enqueues and sends the digests that are due
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
