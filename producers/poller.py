@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -101,6 +101,10 @@ def _is_http(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
+OnSource = Callable[[SourceResult], None]
+"""Told each source's result as soon as the source has been stored."""
+
+
 class SourcePoller:
     """Ingests `sources` into `store`: `poll_once()` for one pass, `run()` to keep polling until stopped."""
 
@@ -121,13 +125,14 @@ class SourcePoller:
         self._last_polled: dict[int, float] = {}  # source index -> time.monotonic() of its last poll
         self._last_mark: float | None = None  # time.monotonic() of the last CaughtUp mark written
 
-    def poll_once(self) -> PollSummary:
-        """Poll every source now, whatever its `poll` interval."""
-        return self._poll(due_only=False)
+    def poll_once(self, on_source: OnSource | None = None) -> PollSummary:
+        """Poll every source now, whatever its `poll` interval. `on_source(result)` is called, on this thread,
+        as each source has been stored (a pipeline detects and delivers its alerts then: see _poll)."""
+        return self._poll(due_only=False, on_source=on_source)
 
-    def poll_due(self) -> PollSummary:
+    def poll_due(self, on_source: OnSource | None = None) -> PollSummary:
         """Poll every JSONL source, and each RSS source whose own `poll` interval has passed."""
-        return self._poll(due_only=True)
+        return self._poll(due_only=True, on_source=on_source)
 
     def run(self, interval: float | timedelta, stop_event: threading.Event) -> None:
         """Poll until `stop_event` is set: every `interval`, each JSONL source, and each RSS source whose
@@ -142,7 +147,9 @@ class SourcePoller:
                 log.exception("poll failed; retrying in %gs", seconds)
             stop_event.wait(seconds)
 
-    def _poll(self, *, due_only: bool, stop_event: threading.Event | None = None) -> PollSummary:
+    def _poll(
+        self, *, due_only: bool, stop_event: threading.Event | None = None, on_source: OnSource | None = None
+    ) -> PollSummary:
         due: list[tuple[int, JsonlSource | RssSource]] = []
         for index, source in enumerate(self.sources):
             now = time.monotonic()
@@ -170,6 +177,8 @@ class SourcePoller:
                 began = time.monotonic()
                 results[index] = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
                 results[index].seconds = time.monotonic() - began
+                if on_source is not None:
+                    on_source(results[index])
             for done in as_completed(fetches):
                 index, source = fetches[done]
                 assert isinstance(source, RssSource)
@@ -181,6 +190,8 @@ class SourcePoller:
                     continue
                 results[index] = self._commit_rss(source, states[index], feed)
                 results[index].seconds = time.monotonic() - started  # fetched alongside the others
+                if on_source is not None:  # its alerts need not wait for a slower feed
+                    on_source(results[index])
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         summary = PollSummary()

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from watchfloor.schemas.events import Event, EventType, dead_letter_event
+from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import EventLog
+from ..stores.errors import RecordRejected
 from .clients import Availability, client_config, unreachable_errors
-from .codec import Rejected, decode_event, record_origin, rejected_letter
+from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
 from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class KafkaArchive:
         stats = ArchiveStats()
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=2000)
         events: list[Event] = []
+        records_of: list[tuple[Any, Any]] = []  # (topic partition, record) of each event, for dead letters
         for tp, records in batches.items():
             stats.records += len(records)
             for rec in records:
@@ -91,16 +93,41 @@ class KafkaArchive:
                     stats.rejected += 1
                     dl = rejected_letter(e, record_origin(tp.topic, tp.partition, rec.offset), rec.value, "archive")
                     events.append(dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC)))
+                    records_of.append((tp, rec))
                     continue
                 if ev.type != EventType.WATERMARK:
                     events.append(ev)
+                    records_of.append((tp, rec))
         if events:
-            added = self.store.append(events)
+            added = self._append(events, records_of, stats)
             stats.archived = added
             stats.duplicates = len(events) - added
         if batches:
             self.consumer.commit()  # only after the store has the events
         return stats
+
+    def _append(self, events: list[Event], records_of: list[tuple[Any, Any]], stats: ArchiveStats) -> int:
+        """Append the batch; an event no store can keep (a NUL in its id, a payload nested past what JSON
+        serialisation takes: written by another producer) becomes its record's dead letter and the batch is
+        appended without it. Otherwise that one record would fail every retry of its batch, for ever."""
+        replaced: set[int] = set()
+        while True:
+            try:
+                return self.store.append(events)
+            except RecordRejected as e:  # refused before anything of the batch was written
+                if e.index in replaced:  # its dead letter refused too: not this record's fault
+                    raise
+                replaced.add(e.index)
+                tp, rec = records_of[e.index]
+                stats.rejected += 1
+                dl = DeadLetter(
+                    origin=record_origin(tp.topic, tp.partition, rec.offset),
+                    field=e.field,
+                    reason=f"no store can keep this event: {e.reason}",
+                    raw=raw_preview(rec.value),
+                    stage="archive",
+                )
+                events[e.index] = dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC))
 
     def run(self, stop: threading.Event, timeout_ms: int = 1000, on_cycle: Callable[[], None] | None = None) -> None:
         """Archive until `stop` is set. A broker that is away is waited for (one log line when it goes, one

@@ -12,7 +12,10 @@ import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from tests.faults.feed_server import DRIP_BYTES, HostileFeeds
+from watchfloor.cli import app
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.config import RssSource
@@ -107,3 +110,43 @@ def test_a_reference_to_no_character_costs_no_entry(hostile_feeds: HostileFeeds,
     assert "Cranes \ufffd idle \ufffd at the terminal." in bodies
     result = fetch_feed(hostile_feeds.url("/bad-chars.xml"))
     assert any("3 character reference(s) to no valid character" in w for w in result.warnings), result.warnings
+
+
+HARBOUR_PACK = """\
+version: 1
+name: harbour
+signals:
+  figures:
+    match: {all: [harbour, figures]}
+detections:
+  - {id: harbour-figures, title: Harbour figures published, pattern: {any: figures}}
+"""
+
+
+def test_one_slow_feed_does_not_hold_back_the_alerts_of_the_others(hostile_feeds: HostileFeeds, tmp_path: Path) -> None:
+    """`watchfloor run`: the fast feed's alerts are delivered (written by the file channel) while the drip-fed
+    feed is still arriving, not once the poll has waited out the slow feed's deadline."""
+    pack = tmp_path / "harbour.yaml"
+    pack.write_text(HARBOUR_PACK, encoding="utf-8")
+    alerts = tmp_path / "alerts.jsonl"
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{str(pack)!r}]\n"
+        f"sources:\n  - {{kind: rss, url: {hostile_feeds.url('/drip.xml')!r}, timeout: 10s}}\n"
+        f"  - {{kind: rss, url: {hostile_feeds.url('/ok.xml')!r}}}\n"
+        f"channels: [{{type: file, name: archive, path: {str(alerts)!r}}}]\nsubscriptions: [{{channel: archive}}]\n",
+        encoding="utf-8",
+    )
+    seen: list[tuple[int, int]] = []  # (drip bytes sent, alert lines written) at each drip byte
+    hostile_feeds.during_drip.append(
+        lambda: seen.append(
+            (hostile_feeds.drip_sent, len(alerts.read_text("utf-8").splitlines()) if alerts.exists() else 0)
+        )
+    )
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert "no complete response within 10s" in res.output, res.output
+    written = len(alerts.read_text("utf-8").splitlines())
+    assert written >= 1, res.output
+    # While the slow fetch was still connected (its last few bytes may go out after the client has left):
+    connected = [lines for sent, lines in seen if sent <= hostile_feeds.drip_sent - 3]
+    assert connected and max(connected) == written, seen

@@ -86,42 +86,56 @@ def run(
 
 def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     started = time.monotonic()
+    tallies: list[Any] = []
+    reports: list[Any] = []
+
+    def detect() -> None:
+        """Run the engine over what the log holds now, delivering what each batch detected at once: under a
+        steady stream of documents the runner can take many batches, and an alert must not wait for all of
+        them (BENCHMARKS.md, Slack latency)."""
+        backlog = pipeline.runner.backlog()
+
+        def after_batch(n: int) -> None:
+            prog.advance(task, n)
+            reports.append(pipeline.dispatcher.cycle())
+
+        with progress_bar() as prog:
+            task = prog.add_task("detecting", total=backlog)
+            tallies.append(pipeline.runner.run_once(on_batch=after_batch))
+
+    def on_source(result: Any) -> None:
+        # A source is stored: detect and deliver its alerts now, not once the slowest feed has arrived or
+        # timed out (issue 9 §4: one drip-fed feed held every other source's alerts for 45 s).
+        if result.ingested is not None and result.ingested.accepted:
+            detect()
+
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
-    summary = pipeline.poller.poll_due()
+    summary = pipeline.poller.poll_due(on_source=on_source)
     for src in summary.sources:
         if src.error:
             err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error)}", highlight=False)
     for dl in summary.dead_letters[:20]:
         where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
         err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
-    backlog = pipeline.runner.backlog()
-    reports: list[Any] = []
-
-    def after_batch(n: int) -> None:
-        prog.advance(task, n)
-        # Deliver what each batch detected at once: under a steady stream of documents the runner can take
-        # many batches, and an alert must not wait for all of them (BENCHMARKS.md, Slack latency).
-        reports.append(pipeline.dispatcher.cycle())
-
-    with progress_bar() as prog:
-        task = prog.add_task("detecting", total=backlog)
-        stats = pipeline.runner.run_once(on_batch=after_batch)
-    for dl in stats.unprocessable[:20]:
+    detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
+    unprocessable = [dl for t in tallies for dl in t.unprocessable]
+    for dl in unprocessable[:20]:
         err.print(f"[yellow]dead letter[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
     report = pipeline.dispatcher.cycle().merged(reports)  # also enqueues and sends the digests that are due
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
-    for dl in stats.late[:20]:
+    reported = [dl for t in tallies for dl in t.late]
+    for dl in reported[:20]:
         err.print(f"[yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
-    late = f" ({late_by_source(stats.late)})" if stats.late else ""
+    late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
     err.print(
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
-        f"{stats.documents} processed, {stats.signals} signals, {len(stats.detections)} alerts, "
-        f"{len(stats.late)} event-time reports{late} · "
+        f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
+        f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}",
         highlight=False,
     )
