@@ -148,6 +148,7 @@ def _commands(url: str, cfg: Path) -> dict[str, list[str]]:
         "notify --once": ["notify", "--once", "--store", url, "--config", str(cfg)],
         "archive": ["archive", "--store", url, "--broker", "127.0.0.1:1", "--config", str(cfg)],
         "produce --once": ["produce", str(STORY), "--once", "--broker", "127.0.0.1:1", "--config", str(cfg)],
+        "worker": ["worker", "--store", url, "--broker", "127.0.0.1:1", "--config", str(cfg)],
         "subscriptions list": ["subscriptions", "list", "--store", url, "--config", str(cfg)],
         "silences list": ["silences", "list", "--store", url, "--config", str(cfg)],
         "alerts redeliver": ["alerts", "redeliver", "--all-expired", "--store", url, "--config", str(cfg)],

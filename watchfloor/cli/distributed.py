@@ -112,7 +112,7 @@ def worker(
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
-    from ..wiring import WiringError, build_engine, detection_sink, worker_settings
+    from ..wiring import WiringError, build_engine, detection_sink, open_store, worker_settings
 
     cfg = app_config(config)
     settings = worker_settings(
@@ -136,6 +136,9 @@ def worker(
         sink = detection_sink(cfg, store or cfg.store, dispatch=dispatch)
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
+    # The sink opens the store at the first detection, on the agent's thread; an unusable one (corrupt,
+    # read-only, unreachable) is said here in one line instead, not as a traceback per retry later.
+    open_store(store or cfg.store).close()
     try:
         run_worker(engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat)
     except (MissingTopics, TopicLayoutError) as e:
