@@ -104,7 +104,7 @@ SYMPTOMS = re.compile(
     r"|node which is not ready|No node available|Unable to (?:update|request) metadata|Metadata refresh: failed"
     r"|Failed fetch messages|Fetch to node \S+ failed|Group Coordinator Request failed: (?!\[Error 15\])"
     r"|Error sending FindCoordinatorRequest|socket disconnected|KafkaConnectionError"
-    r"|Bootstrap \S+ not ready|Bootstrap failed|Unable to bootstrap|Error receiving network data"
+    r"|Bootstrap \S+ not ready|Bootstrap failed|Unable to bootstrap|Error (?:receiving network|sending request) data"
 )
 # Logged during an outage and in its aftermath (a group whose members the broker forgot rejoins: every pending
 # offset commit fails once), but also when a group's coordinator moves with the broker up (NotCoordinatorError
