@@ -46,6 +46,9 @@ checkpoint, a Faust table or memory."""
 Output = Detection | Retraction
 
 MAX_WITHDRAWN = 64  # withdrawn ids remembered per group (to give an alert raised again an event of its own)
+# A report beyond the lateness is also evaluated at the later points whose windows hold it, when there are at
+# most this many (news groups hold a few reports per window); each costs three evaluations.
+MAX_LATER_POINTS = 64
 
 
 def new_state() -> State:
@@ -234,9 +237,9 @@ class Correlator:
             # Beyond the lateness (earlier than what the last sweep may have dropped): at its own point and in the
             # windows of the later points still held, against what is still held. It can add an alert or make one
             # fuller, never withdraw one raised with a fuller history than is left.
-            explained = self._explained(det, plan, gs, group, pos)
+            before = self._explained(det, plan, gs, group, pos)
             out = self._point_only(det, plan, gs, group, pos, item, append=False)
-            return out + self._later_windows(det, plan, gs, group, pos, item, explained)
+            return out + self._later_windows(det, plan, gs, group, pos, item, before)
         return self._replay(det, plan, gs, group, pos, item)
 
     def _point_only(
@@ -269,12 +272,14 @@ class Correlator:
 
     def _later_points(self, plan: Plan, items: list[P.Item], pos: int) -> range:
         """The points after items[pos] whose windows can hold it (none for `any` without corroboration, or for
-        an absence, decided when its window closes)."""
+        an absence, decided when its window closes; none past MAX_LATER_POINTS of them)."""
         if plan.fast_any or plan.kind == "absence":
             return range(0)
         end = P.first_at_or_after(items, items[pos][P.T] + plan.horizon, len(items))
         while end < len(items) and items[end][P.T] <= items[pos][P.T] + plan.horizon:
             end += 1
+        if end - pos - 1 > MAX_LATER_POINTS:
+            return range(0)  # a busy group: its windows are full without this report, and the cost would not be
         return range(pos + 1, end)
 
     def _firing_at(self, gs: dict[str, Any], key: list[Any]) -> tuple[int, list[Any] | None, float | None, int]:
@@ -287,21 +292,21 @@ class Correlator:
 
     def _explained(
         self, det: CompiledDetection, plan: Plan, gs: dict[str, Any], group: dict[str, str], pos: int
-    ) -> set[int]:
-        """The later points (of `_later_points`) whose alert the history still held gives again without the
-        report at items[pos]: only those may be made fuller by it (elsewhere the held history is partial)."""
+    ) -> dict[int, tuple[float | None, int, str | None]]:
+        """For the later points (of `_later_points`), before the report at items[pos] changed anything: the
+        throttle state just before each, and the alert the history still held gives there without the report
+        (None: nothing). Compared with what was raised there, it says whether the held history is whole enough
+        at that point to let the report change it."""
         items: list[P.Item] = gs["i"]
         points = self._later_points(plan, items, pos)
         if not points:
-            return set()
+            return {}
         without = items[:pos] + items[pos + 1 :]
-        out: set[int] = set()
+        out: dict[int, tuple[float | None, int, str | None]] = {}
         for i in points:
-            _fi, here, lf, ls = self._firing_at(gs, items[i][: P.KEY_LEN])
-            if here is not None:
-                got = self.point(det, plan, group, without, i - 1, lf, ls)
-                if got is not None and got[0].id == here[F_ID]:
-                    out.add(i)
+            _fi, _here, lf, ls = self._firing_at(gs, items[i][: P.KEY_LEN])
+            got = self.point(det, plan, group, without, i - 1, lf, ls)
+            out[i] = (lf, ls, got[0].id if got is not None else None)
         return out
 
     def _later_windows(
@@ -312,29 +317,42 @@ class Correlator:
         group: dict[str, str],
         pos: int,
         cause: P.Item,
-        explained: set[int],
+        before: dict[int, tuple[float | None, int, str | None]],
     ) -> list[Output]:
-        """A report beyond the lateness, in the windows of the later points still held: a point that raised
-        nothing may raise now; an alert the held history explains is replaced by the one it gives now."""
+        """A report beyond the lateness, in the windows of the later points still held, where the held history
+        explains what was raised there (`before`): a point that raised nothing raises what the report's
+        presence in its window makes it raise; an alert is replaced by the one it gives now. Only a change the
+        report itself makes counts, not one of a throttle state that lost its history."""
         items: list[P.Item] = gs["i"]
         out: list[Output] = []
-        for i in self._later_points(plan, items, pos):
+        for i, (lf0, ls0, was) in before.items():
             key = items[i][: P.KEY_LEN]
             fi, here, lf, ls = self._firing_at(gs, key)
+            if (here[F_ID] if here is not None else None) != was:
+                continue  # what was raised here is not what the history still held gives: it is partial here
             got = self.point(det, plan, group, items, i, lf, ls)
-            if got is None:
+            if got is None or got[0].id == was:
                 continue
             d, lf, ls = got
             firings: list[list[Any]] = gs["f"]
             if here is None:
-                if any(f[F_ID] == d.id for f in firings):
-                    continue
+                if self.point(det, plan, group, items, i, lf0, ls0) is None or self._near(gs, plan, d, key[P.T]):
+                    continue  # only for the throttle state the report's own alert left, or one like it is near
                 firings.insert(fi, [*key, d.id, lf, ls])
                 out.extend(self.changes(det, gs, group, [], [d], cause))
-            elif here[F_ID] != d.id and i in explained:
+            else:
                 firings[fi] = [*key, d.id, lf, ls]
                 out.extend(self.changes(det, gs, group, [here[F_ID]], [d], cause))
         return out
+
+    @staticmethod
+    def _near(gs: dict[str, Any], plan: Plan, d: Detection, t: float) -> bool:
+        """Whether the group raised an alert at least as severe within `realert` of t, before or after it (the
+        throttle a whole history would have applied is not known here: an alert so near stands for it)."""
+        rank = SEVERITY_RANK[d.severity]
+        if gs["lf"] is not None and abs(gs["lf"] - t) < plan.realert and gs["ls"] >= rank:
+            return True
+        return any(abs(f[P.T] - t) < plan.realert and f[F_LS] >= rank for f in gs["f"])
 
     # -- evaluating ------------------------------------------------------------------------------------------
     def _replay(
