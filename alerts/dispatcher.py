@@ -108,6 +108,23 @@ class ChannelCheck:
     message: str
 
 
+def check_channels(notifiers: Mapping[str, Notifier]) -> list[ChannelCheck]:
+    """Each configured channel's own check (Slack: auth.test and the channel look-up), one line each; a failing
+    channel is reported, never fatal: the others go on, and its deliveries wait in the ledger."""
+    out: list[ChannelCheck] = []
+    for name in list(notifiers):
+        notifier = notifiers[name]
+        if not isinstance(notifier, Checking):
+            continue
+        try:
+            out.append(ChannelCheck(name, True, notifier.check()))
+        except NotifierError as e:
+            out.append(ChannelCheck(name, False, e.message))
+        except Exception as e:  # a check must never stop the pipeline
+            out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
+    return out
+
+
 def dispatcher_id() -> str:
     """Who holds a lease: host, process and a random part (a restarted process is someone else)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -287,20 +304,8 @@ class AlertDispatcher:
     # -- for commands -----------------------------------------------------------------------------------------
 
     def check_channels(self) -> list[ChannelCheck]:
-        """Each configured channel's own check (Slack: auth.test and the channel look-up), one line each; a
-        failing channel is reported, never fatal: the others go on, and its deliveries wait in the ledger."""
-        out: list[ChannelCheck] = []
-        for name in list(self.notifiers):
-            notifier = self.notifiers[name]
-            if not isinstance(notifier, Checking):
-                continue
-            try:
-                out.append(ChannelCheck(name, True, notifier.check()))
-            except NotifierError as e:
-                out.append(ChannelCheck(name, False, e.message))
-            except Exception as e:  # a check must never stop the pipeline
-                out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
-        return out
+        """Each configured channel's own check (see `check_channels`)."""
+        return check_channels(self.notifiers)
 
     def next_due(self, *, digests: bool = True) -> float | None:
         """Seconds until the earliest outstanding delivery may be tried, or (with `digests`) the next digest

@@ -41,11 +41,11 @@ def env(**extra: str) -> dict[str, str]:
     return {**e, **extra}
 
 
-def cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(cwd: Path, *args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "watchfloor.cli", *args],
         cwd=cwd,
-        env=env(),
+        env=env(**extra_env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -113,6 +113,29 @@ def test_worker_before_its_topics_names_the_command_that_creates_them(
     assert res.returncode == 1, res.stdout + res.stderr
     assert f"watchfloor topics create --broker {kafka_bootstrap} --prefix {prefix}" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_worker_with_dispatch_checks_its_channels_at_start(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path, slack_server: Any
+) -> None:
+    """Like run and notify, `worker --dispatch` says at start what is wrong with a channel (here a revoked
+    token), and goes on to start (here: it stops at the missing topics, after the check)."""
+    slack_server.channels = {"#desk"}
+    (tmp_path / "wf.yaml").write_text(
+        "kafka: {wait_for_topics: 0}\n"
+        "channels:\n"
+        "  - {type: slack, name: desk, channel: '#desk', token_env: WF_TEST_SLACK,"
+        f" base_url: '{slack_server.base_url}'}}\n"
+        f"  - {{type: file, name: archive, path: '{tmp_path / 'alerts.jsonl'}'}}\n"
+        "subscriptions: [{channel: desk}, {channel: archive}]\n"
+    )
+    args = ["worker", "--dispatch", "--config", "wf.yaml", "--broker", kafka_bootstrap, "--prefix", prefix]
+    res = cli(tmp_path, *args, WF_TEST_SLACK="xoxb-revoked-long-ago")
+    assert res.returncode == 1, res.stdout + res.stderr  # the topics are missing
+    said = " ".join(res.stderr.split())
+    assert "channel desk cannot deliver" in said and "invalid_auth" in said, said
+    assert "xoxb-revoked-long-ago" not in said
+    assert "channel archive: appends to" in said
 
 
 def test_fresh_directories_topics_produce_worker_archive_status_notify(

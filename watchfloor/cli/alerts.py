@@ -24,8 +24,10 @@ UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, 
 
 def print_channel_checks(dispatcher: Any) -> None:
     """One line per channel that can check itself (Slack: token, channel, membership); a failing channel is
-    reported and the pipeline goes on (its deliveries wait in the ledger until it is fixed)."""
-    for check in dispatcher.check_channels():
+    reported and the pipeline goes on (its deliveries wait in the ledger until it is fixed). `dispatcher` is
+    anything with `check_channels()`, or the checks themselves."""
+    checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
+    for check in checks:
         if check.ok:
             err.print(f"[green]channel[/green] {escape(check.channel)}: {escape(check.message)}", highlight=False)
         else:

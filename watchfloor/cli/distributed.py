@@ -112,7 +112,14 @@ def worker(
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
-    from ..wiring import WiringError, build_engine, detection_sink, open_store, worker_settings
+    from ..wiring import (
+        WiringError,
+        build_channel_notifiers,
+        build_engine,
+        detection_sink,
+        open_store,
+        worker_settings,
+    )
 
     cfg = app_config(config)
     settings = worker_settings(
@@ -139,6 +146,10 @@ def worker(
     # The sink opens the store at the first detection, on the agent's thread; an unusable one (corrupt,
     # read-only, unreachable) is said here in one line instead, not as a traceback per retry later.
     open_store(store or cfg.store).close()
+    if dispatch:  # a dispatcher like run and notify: say at start what is wrong with a channel
+        from watchfloor.alerts.dispatcher import check_channels
+
+        print_channel_checks(check_channels(build_channel_notifiers(cfg)))
     try:
         run_worker(engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat)
     except (MissingTopics, TopicLayoutError) as e:
