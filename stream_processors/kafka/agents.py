@@ -437,11 +437,16 @@ class Notify:
             events: list[Event] = []
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("notify: batch offsets %s", [e.message.offset for e in batch])
-            for raw in (e.value for e in batch):
+            for e in batch:
+                raw = e.value
                 try:
                     ev = decode_event(raw)
                     if ev.type not in (EventType.DETECTION.value, EventType.RETRACTION.value):
                         raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
+                    if ev.received_at is None:
+                        # When the correlate worker raised it (its record's timestamp): /metrics's detection ->
+                        # delivered latency counts from there, as it does from the embedded runner's stamp.
+                        ev = ev.model_copy(update={"received_at": _record_time(e.message)})
                     events.append(ev)
                 except Rejected as r:
                     await self.out.dead_letter(rejected_letter(r, topic, raw, "notify"), datetime.now(UTC))

@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,7 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster) -> None:
     cluster.wait("both workers to share the documents partitions", lambda: shared([w1, w2], documents))
 
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     raw = KafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
     poison = [
         b"this is not json {",
@@ -367,6 +369,13 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster) -> None:
     assert sorted(map(key, got)) == sorted(map(key, expected)), "distributed detections differ from embedded"
     assert w1.alive() and w2.alive()
     print(f"distributed: {len(got)} detections from {len(docs)} documents in {took:.1f}s (2 workers)")
+    # each detection carries when a correlate worker raised it (its record's time), which /metrics counts from
+    store = open_store(cluster.store_url)
+    try:
+        raised = [se.event.received_at for se in store.read(0, types=ALERT_EVENTS, limit=10_000)]
+    finally:
+        store.close()
+    assert raised and all(t is not None and t >= started_at - timedelta(seconds=5) for t in raised), raised
 
     dls = dead_letters(cluster.bootstrap, Topics(cluster.prefix).dead_letters, len(poison))
     reasons = sorted(d["payload"]["reason"] for d in dls)

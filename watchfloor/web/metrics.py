@@ -143,8 +143,8 @@ class LogCollector:
 
 def latencies(store: Store, raised: Mapping[str, float]) -> list[float]:
     """Seconds from raised to accepted, per sent row of the delivery ledger: from the detection's (or
-    retraction's) raise time recorded in the log, else (detections of older logs, or from the Kafka workers,
-    which do not record it) from when the row was queued."""
+    retraction's) raise time recorded in the log (by the embedded runner, or the Kafka notify agent), else
+    (detections recorded before that existed) from when the row was queued."""
     out = []
     for r in store.deliveries(statuses=("sent",)):
         start = raised.get(r.alert_id) or r.created_at
