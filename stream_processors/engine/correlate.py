@@ -381,11 +381,12 @@ class Correlator:
                 records.append([*items[i][: P.KEY_LEN], d.id, lf, ls])
         old = firings[fi:]
         gs["f"] = firings[:fi] + records
-        before = [f[F_ID] for f in old]
-        kept = set(before)
-        now = {d.id for d in raised}
-        removed = list(dict.fromkeys(i for i in before if i not in now))
-        added = [d for d in raised if d.id not in kept]
+        # Compared as (point, id): two firings of a group can share an id (their evidence, capped at
+        # MAX_EVIDENCE, is the same), and one that moved to another point is a change too.
+        kept = {(*f[: P.KEY_LEN], f[F_ID]) for f in old}
+        now = {(*r[: P.KEY_LEN], r[F_ID]) for r in records}
+        removed = list(dict.fromkeys(f[F_ID] for f in old if (*f[: P.KEY_LEN], f[F_ID]) not in now))
+        added = [d for d, r in zip(raised, records, strict=True) if (*r[: P.KEY_LEN], r[F_ID]) not in kept]
         if not removed and not added:
             return []
         return self.changes(det, gs, group, removed, added, cause)
@@ -424,7 +425,7 @@ class Correlator:
             )
         withdrawn: list[str] = gs["w"]
         back = {d.id for d in added}
-        withdrawn[:] = [w for w in withdrawn if w not in back] + removed
+        withdrawn[:] = [w for w in withdrawn if w not in back] + [r for r in removed if r not in back]
         del withdrawn[:-MAX_WITHDRAWN]
         return out
 
