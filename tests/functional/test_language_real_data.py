@@ -1,5 +1,6 @@
-"""The v2 language on real news in ../shared/data: the bundled pack (English and Russian) stays silent on
-all 5,414 Russian Channel One items of 2024 (North Korea items removed), and Russian sentences split."""
+"""The v2 language on real news in ../shared/data: the bundled pack (English and Russian) and the Russian
+example pack of docs/rules.md stay silent on all 5,414 Russian Channel One items of 2024 (North Korea items
+removed), and Russian sentences split."""
 
 from __future__ import annotations
 
@@ -36,6 +37,27 @@ def test_bundled_pack_is_silent_on_russian_news(shared_data: Path) -> None:
     # Not silent for want of reading: Russia is named in most of these items.
     named = [o for o in items if any(t.startswith("росси") for t in tokens(f"{o.get('title')} {o.get('body')}"))]
     assert len(named) > 1000
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [["docs/examples/dprk_russia_ru.yaml"], ["builtin:dprk_russia", "docs/examples/dprk_russia_ru.yaml"]],
+)
+def test_russian_example_pack_is_silent_on_russian_news(shared_data: Path, repo_root: Path, specs: list[str]) -> None:
+    items = _russian(shared_data)
+    assert len(items) == 5414
+    engine = Engine(load_rules([s if s.startswith("builtin:") else str(repo_root / s) for s in specs])[1])
+    docs = [parse_document(o) for o in items]
+    result = replay(docs, engine)
+    assert result.detections == [], [(d.rule, d.evidence[0].sentence) for d in result.detections[:5]]
+    signals = [s for d in docs for s in engine.extract(d)]
+    assert signals == [], [(s.name, s.modality, s.sentence) for s in signals[:5]]
+    # The pack reads these items: its Russian names (in their inflected forms) are found in most of them.
+    named = 0
+    for d in docs:
+        scan, _viable = engine.extractor.scan(d, every=True)
+        named += scan is not None and any("RUS" in s.entities for s in scan.sentences(every=True))
+    assert named > 1000, named
 
 
 def test_russian_news_splits_into_sentences(shared_data: Path) -> None:
