@@ -56,8 +56,10 @@ def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path
         pub.publish([document_event(d) for d in first])
         cluster.wait(f"{n_first} alerts", lambda: len(stored_detections(cluster.store_url)) >= n_first)
         time.sleep(1.0)  # let the last batch's state write reach the table (it follows the detections)
+        # Faust opens the RocksDB files on the table's first write, which a loaded machine may delay past
+        # the sleep: wait for them (a condition, not a longer sleep) before the kill.
+        cluster.wait(f"a RocksDB database under {datadir}", lambda: bool(list(datadir.rglob("CURRENT"))))
         worker.kill()
-        assert list(datadir.rglob("CURRENT")), f"no RocksDB database under {datadir}"
 
         pub.publish([document_event(d) for d in rest])  # arrives while the worker is down
         worker.start()
