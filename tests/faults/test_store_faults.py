@@ -210,6 +210,8 @@ def test_read_commands_do_not_create_a_store_that_is_not_there(tmp_path: Path) -
         ["alerts", "list", "--store", url],
         ["backtest", "--from-store", url],
         ["alerts", "redeliver", "--all-expired", "--store", url],
+        ["subscriptions", "list", "--store", url],
+        ["silences", "list", "--store", url],
     ):
         res = runner.invoke(app, argv)
         _assert_one_line(res.output, res.exit_code, f"no store at {db}")

@@ -42,14 +42,16 @@ def _actor(author: str | None) -> Actor:
 
 
 @contextmanager
-def _control(config: Any, store: str | None) -> Iterator[tuple[Any, Any]]:
+def _control(config: Any, store: str | None, *, read: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The config and the control log. A list command (`read`) given a --store path that does not exist says
+    so instead of creating an empty store there (a typo); the config's own store is made as `run` would."""
     from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
     cfg = app_config(config)
     try:
-        st = open_store(store or cfg.store)
+        st = open_store(store or cfg.store, create=not (read and store is not None))
     except ValueError as e:
         raise fail(str(e)) from None
     try:
@@ -90,7 +92,7 @@ def subscriptions_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Active subscriptions: from the config file (kept in step at every start) and from Slack or the CLI."""
-    with _control(config, store) as (_, control):
+    with _control(config, store, read=True) as (_, control):
         subs = control.subscriptions(channel)
     if as_json:
         for s in subs:
@@ -185,7 +187,7 @@ def silences_list(
 ) -> None:
     """Silences in force or scheduled (amtool silence query); with --expired, also ended ones and how each
     ended (its `silence.expired`: ended early by someone, or lapsed at its end)."""
-    with _control(config, store) as (_, control):
+    with _control(config, store, read=True) as (_, control):
         control.expire_lapsed()
         now = control.now()
         sils = control.silences(include_ended=expired)
