@@ -332,65 +332,70 @@ class Correlate:
 
     async def run(self, stream: Any) -> None:
         await self.out.start()
-        names = self.out.names
         async for events in take_batches(stream, BATCH_MAX, self.batch_within):
-            states: dict[int, dict[str, Any]] = {}
-            last: dict[int, Any] = {}  # partition -> its last event in the batch
-            before: dict[int, bytes | None] = {}
-            applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
-            pending = []
-            for event in events:
-                msg = event.message
-                part = msg.partition
-                origin = record_origin(msg.topic, part, msg.offset)
-                if part not in states:
-                    raw_state = self.table.get(str(part).encode())
-                    before[part] = raw_state
-                    states[part] = self._current(part, raw_state)
-                    applied[part] = []
-                st = states[part]
-                last[part] = event
-                at = _record_time(msg)
-                try:
-                    ev = decode_event(event.value)
-                    headers = parse_origin(event.headers)
-                    if ev.type not in (WATERMARK, EventType.SIGNAL.value):
-                        raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
-                    if ev.type == EventType.SIGNAL.value:
-                        at = ev.time
-                    outputs = self._one(st, ev, part, headers)
-                except Rejected as r:
-                    pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
-                    continue
-                except Exception as e:  # a correlator bug: this record leaves no trace in the state
-                    log.exception("correlate: failed on %s", origin)
-                    letter = failure_letter("correlator", e, origin, event.value, "correlate")
-                    pending.append(await self.out.dead_letter(letter, at))
-                    st = states[part] = self._state(before[part])
-                    for ev_ok, p_ok, h_ok in applied[part]:
-                        self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
-                    continue
-                applied[part].append((ev, part, headers))
-                for o in outputs:
-                    if isinstance(o, Detection | Retraction):
-                        # Revisions and retractions go the same way as detections: to the one notify partition,
-                        # in the order raised, so the store's log (and the alerts that stand) follow them.
-                        dev = detection_event(o) if isinstance(o, Detection) else retraction_event(o)
-                        log.debug("correlate: %s %s %s", dev.type, dev.id, o.group)
-                        pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
-                    else:
-                        pending.append(await self.out.dead_letter(o, at))
-            if pending:
-                # Outputs acknowledged before the state that produced them is written.
-                await asyncio.gather(*pending)
-            for part, st in states.items():
-                new_raw = orjson.dumps(st)
-                if new_raw != before[part]:
-                    with as_current_event(last[part]):
-                        self.table[str(part).encode()] = new_raw
-                self._written[part] = (new_raw, st)
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("correlate [%d] low=%s src=%s", part, st["low"], st["src"])
+            await self.process(events)
+
+    async def process(self, events: Sequence[Any]) -> None:
+        """One batch of correlate records (Faust events: `.message`, `.value`, `.headers`): outputs sent and
+        acknowledged, then each partition's state written once."""
+        names = self.out.names
+        states: dict[int, dict[str, Any]] = {}
+        last: dict[int, Any] = {}  # partition -> its last event in the batch
+        before: dict[int, bytes | None] = {}
+        applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
+        pending = []
+        for event in events:
+            msg = event.message
+            part = msg.partition
+            origin = record_origin(msg.topic, part, msg.offset)
+            if part not in states:
+                raw_state = self.table.get(str(part).encode())
+                before[part] = raw_state
+                states[part] = self._current(part, raw_state)
+                applied[part] = []
+            st = states[part]
+            last[part] = event
+            at = _record_time(msg)
+            try:
+                ev = decode_event(event.value)
+                headers = parse_origin(event.headers)
+                if ev.type not in (WATERMARK, EventType.SIGNAL.value):
+                    raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
+                if ev.type == EventType.SIGNAL.value:
+                    at = ev.time
+                outputs = self._one(st, ev, part, headers)
+            except Rejected as r:
+                pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
+                continue
+            except Exception as e:  # a correlator bug: this record leaves no trace in the state
+                log.exception("correlate: failed on %s", origin)
+                letter = failure_letter("correlator", e, origin, event.value, "correlate")
+                pending.append(await self.out.dead_letter(letter, at))
+                st = states[part] = self._state(before[part])
+                for ev_ok, p_ok, h_ok in applied[part]:
+                    self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
+                continue
+            applied[part].append((ev, part, headers))
+            for o in outputs:
+                if isinstance(o, Detection | Retraction):
+                    # Revisions and retractions go the same way as detections: to the one notify partition,
+                    # in the order raised, so the store's log (and the alerts that stand) follow them.
+                    dev = detection_event(o) if isinstance(o, Detection) else retraction_event(o)
+                    log.debug("correlate: %s %s %s", dev.type, dev.id, o.group)
+                    pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
+                else:
+                    pending.append(await self.out.dead_letter(o, at))
+        if pending:
+            # Outputs acknowledged before the state that produced them is written.
+            await asyncio.gather(*pending)
+        for part, st in states.items():
+            new_raw = orjson.dumps(st)
+            if new_raw != before[part]:
+                with as_current_event(last[part]):
+                    self.table[str(part).encode()] = new_raw
+            self._written[part] = (new_raw, st)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("correlate [%d] low=%s src=%s", part, st["low"], st["src"])
 
 
 class Notify:

@@ -1,0 +1,179 @@
+"""The correlate agent's batches (no broker): keeping a partition's state in memory between batches gives what
+decoding it from the table at every batch gives, and a table value changed behind the agent's back wins."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from watchfloor.schemas.events import Event, signal_event, watermark_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka.agents import Correlate
+from watchfloor.stream_processors.kafka.codec import encode_event, origin_header
+from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
+from watchfloor.stream_processors.rulefile import load_rules
+
+PARTS = 3
+TITLES = [
+    "North Korean soldiers have been sent to Russia's Kursk region, NATO says",
+    "Russia's lower house ratifies the partnership treaty with North Korea",
+    "North Korea ratifies its treaty with Russia",
+    "The city council approved a new budget plan",
+]
+
+
+class Message:
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic, self.partition, self.offset, self.timestamp = topic, partition, offset, 0
+
+
+class Record:
+    """What the agent reads of a Faust event."""
+
+    def __init__(self, message: Message, value: bytes, headers: dict[str, bytes] | None) -> None:
+        self.message, self.value, self.headers = message, value, headers
+
+
+class Outputs:
+    """The agent's producer: keeps what is sent, acknowledged at once."""
+
+    def __init__(self, names: TopicNames) -> None:
+        self.names = names
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: Any = None, headers: Any = None
+    ) -> Any:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def dead_letter(self, dl: Any, at: datetime) -> Any:
+        return await self.send(self.names.dead_letters, None, dl.model_dump_json().encode())
+
+
+def engine() -> Engine:
+    _packs, compiled = load_rules(["builtin:dprk_russia"])
+    return Engine(compiled)
+
+
+def batches(eng: Engine, names: TopicNames) -> list[list[Record]]:
+    """Correlate records as the extract agent writes them: routed signals (origin headers) of 120 documents two
+    days apart over three documents partitions, each partition's watermark after every ten documents, cut
+    into uneven batches."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    offsets = [0] * PARTS
+    records: list[Record] = []
+    seen: dict[int, float] = {}
+    for i in range(120):
+        doc = parse_document(
+            {
+                "id": f"doc-{i:04d}",
+                "type": "news.article",
+                "published_at": (start + timedelta(days=2 * i)).isoformat(),
+                "source": f"Wire {i % 5}",
+                "title": TITLES[(i * 7) % len(TITLES)],
+                "body": "Officials commented later in the day.",
+            }
+        )
+        p = i % PARTS
+        for k, sig in enumerate(eng.extract(doc)):
+            sev = signal_event(sig)
+            for j, (_det, gkey) in enumerate(eng.correlator.routes(sig)):
+                routed = Event(id=sev.id, type=sev.type, time=doc.published_at, key=gkey, payload=sev.payload)
+                c = zlib.crc32(gkey.encode()) % PARTS
+                records.append(
+                    Record(Message(names.correlate, c, offsets[c]), encode_event(routed), origin_header(p, i, k, j))
+                )
+                offsets[c] += 1
+        seen[p] = doc.published_at.timestamp()
+        if i % 10 == 9:
+            for up, t in sorted(seen.items()):
+                for c in range(PARTS):
+                    records.append(
+                        Record(Message(names.correlate, c, offsets[c]), encode_event(watermark_event(up, t)), None)
+                    )
+                    offsets[c] += 1
+    out: list[list[Record]] = []
+    k = 0
+    for n in [1, 5, 2, 17, 3, 40, 9, 1, 1, 25] * 20:
+        if k >= len(records):
+            break
+        out.append(records[k : k + n])
+        k += n
+    assert k >= len(records), "the batch sizes cover every record"
+    return out
+
+
+def run(agents: list[Correlate], cut: list[list[Record]], between: Any = None) -> None:
+    """Each batch to the next agent of `agents` (round robin); `between(i)` after batch i."""
+
+    async def go() -> None:
+        for i, batch in enumerate(cut):
+            await agents[i % len(agents)].process(batch)
+            if between is not None:
+                between(i)
+
+    asyncio.run(go())
+
+
+def test_state_kept_in_memory_between_batches_equals_state_decoded_at_every_batch() -> None:
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    kept_table: dict[bytes, bytes] = {}
+    kept_out = Outputs(names)
+    kept = Correlate(kept_table, PartitionCorrelator(eng, PARTS), kept_out, batch_within=0.01)
+    run([kept], cut)
+
+    # Two agents taking turns on one table: each batch finds a value the other wrote, so every batch decodes.
+    fresh_table: dict[bytes, bytes] = {}
+    fresh_out = Outputs(names)
+    pc = PartitionCorrelator(eng, PARTS)
+    turns = [Correlate(fresh_table, pc, fresh_out, batch_within=0.01) for _ in range(2)]
+    run(turns, cut)
+
+    detections = [v for t, _k, v in kept_out.sent if t == names.detections]
+    assert len(detections) >= 10, "the records raise alerts (and the test sees them)"
+    assert kept_out.sent == fresh_out.sent
+    assert kept_table == fresh_table
+
+
+def test_a_table_value_changed_behind_the_agents_back_is_the_state_it_takes() -> None:
+    """After a rebalance another worker may have written the partition: the agent must not keep its own copy."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    empty = orjson.dumps(PartitionCorrelator.new_state())
+
+    def reset(table: dict[bytes, bytes]) -> Any:
+        def after(i: int) -> None:
+            if i == len(cut) // 2:
+                for key in list(table):
+                    table[key] = empty
+
+        return after
+
+    kept_table: dict[bytes, bytes] = {}
+    kept_out = Outputs(names)
+    kept = Correlate(kept_table, PartitionCorrelator(eng, PARTS), kept_out, batch_within=0.01)
+    run([kept], cut, reset(kept_table))
+
+    fresh_table: dict[bytes, bytes] = {}
+    fresh_out = Outputs(names)
+    pc = PartitionCorrelator(eng, PARTS)
+    turns = [Correlate(fresh_table, pc, fresh_out, batch_within=0.01) for _ in range(2)]
+    run(turns, cut, reset(fresh_table))
+
+    assert kept_out.sent == fresh_out.sent
+    assert kept_table == fresh_table
