@@ -129,27 +129,5 @@ def _replay_from(
 ) -> list[Output]:
     """As Correlator._replay, from a key rather than a position (the withdrawn observation may have been
     the last one)."""
-    plan = corr.plans[det.id]
-    items: list[P.Item] = gs["i"]
-    firings: list[list[Any]] = gs["f"]
-    pos = bisect_left(items, start_key, key=lambda it: it[: P.KEY_LEN])
-    fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
-    lf, ls = (firings[fi - 1][-2], firings[fi - 1][-1]) if fi > 0 else (gs["lf"], gs["ls"])
-    raised: list[Detection] = []
-    records: list[list[Any]] = []
-    for i in range(pos, len(items)):
-        got = corr.point(det, plan, group, items, i, lf, ls)
-        if got is not None:
-            d, lf, ls = got
-            raised.append(d)
-            records.append([*items[i][: P.KEY_LEN], d.id, lf, ls])
-    old = firings[fi:]
-    gs["f"] = firings[:fi] + records
-    before = [f[P.KEY_LEN] for f in old]
-    kept = set(before)
-    now = {d.id for d in raised}
-    removed = list(dict.fromkeys(i for i in before if i not in now))
-    added = [d for d in raised if d.id not in kept]
-    if not removed and not added:
-        return []
-    return corr.changes(det, gs, group, removed, added, cause)
+    pos = bisect_left(gs["i"], start_key, key=lambda it: it[: P.KEY_LEN])
+    return corr.replay_from(det, corr.plans[det.id], gs, group, pos, start_key, cause)

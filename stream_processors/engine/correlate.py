@@ -367,8 +367,23 @@ class Correlator:
         """Evaluate the group again from items[pos] on, from the throttle state just before it, and report
         what changed against the detections raised so far."""
         items: list[P.Item] = gs["i"]
-        firings: list[list[Any]] = gs["f"]
         start_key = items[pos][: P.KEY_LEN] if pos < len(items) else [float("inf")]
+        return self.replay_from(det, plan, gs, group, pos, start_key, cause)
+
+    def replay_from(
+        self,
+        det: CompiledDetection,
+        plan: Plan,
+        gs: dict[str, Any],
+        group: dict[str, str],
+        pos: int,
+        start_key: list[Any],
+        cause: P.Item,
+    ) -> list[Output]:
+        """`_replay` with the firings taken from `start_key` on: a withdrawn observation (composition) is no
+        longer among the items, but a firing at its point must still be replaced."""
+        items: list[P.Item] = gs["i"]
+        firings: list[list[Any]] = gs["f"]
         fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
         raised: list[Detection] = []
