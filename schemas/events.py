@@ -7,12 +7,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 1
 """Version of every payload model below; bumped when a payload changes incompatibly."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The years a document may be dated in (the input contract checks them on the way in, schemas/inputs.py).
+# A document read back from a log that holds one from outside them (a store of an older release, an archive
+# of a topic other producers write to) is refused as invalid: the engine's windows and reports near
+# datetime's year-1 and year-9999 edges do not fit, and a refusal is the same in a live run and a backtest.
+EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive
+ACCEPTED_YEARS = "the accepted years 1800 to 2999 (UTC)"
 
 
 class EventType(StrEnum):
@@ -65,6 +73,13 @@ class Document(_Frozen):
     language: str | None = None
     issuer: Issuer | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("published_at")
+    @classmethod
+    def _in_accepted_years(cls, value: datetime) -> datetime:
+        if not EARLIEST <= value < LATEST:
+            raise ValueError(f"{value.isoformat()} is outside {ACCEPTED_YEARS}")
+        return value
 
     @property
     def text(self) -> str:

@@ -10,7 +10,7 @@ import msgspec
 import orjson
 from pydantic import ValidationError
 
-from .events import DOCUMENT_TYPES, Document, Issuer, SourceRef
+from .events import ACCEPTED_YEARS, DOCUMENT_TYPES, EARLIEST, LATEST, Document, Issuer, SourceRef
 from .fast import trusted_maker
 
 DEFAULT_MAX_BODY_CHARS = 200_000
@@ -27,8 +27,7 @@ MAX_NAME_CHARS = 512  # `source.name`, `issuer.name`
 MAX_SHORT_CHARS = 64  # `language`, `source.kind`, `issuer.country`
 MAX_METADATA_BYTES = 65_536  # `metadata` written as compact JSON
 MAX_METADATA_DEPTH = 16  # objects and arrays inside `metadata` (metadata itself is depth 1)
-EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive; far from datetime's year-9999 edge, so windows fit
+# EARLIEST, LATEST (exclusive; far from datetime's year-9999 edge, so windows fit): schemas/events.py
 _EARLIEST_TS = EARLIEST.timestamp()
 _LATEST_TS = LATEST.timestamp()
 
@@ -69,7 +68,7 @@ def parse_timestamp(value: Any, field: str = "published_at") -> datetime:
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise InputError(f"timestamp has no UTC offset: {value!r} (write e.g. {value}+00:00)", field)
     if not _EARLIEST_TS <= ts.timestamp() < _LATEST_TS:
-        raise InputError(f"{value!r} is outside the accepted years 1800 to 2999 (UTC)", field)
+        raise InputError(f"{value!r} is outside {ACCEPTED_YEARS}", field)
     return ts
 
 

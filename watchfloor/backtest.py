@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document, Event
@@ -34,7 +36,7 @@ from watchfloor.stream_processors.external_sort import (
 from watchfloor.stream_processors.ports import EventLog
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
-from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES
+from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, engine_failure_letter
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 ORDERS = ("event-time", "log", "random")
@@ -383,19 +385,19 @@ def read_events(
 
 
 def documents_from_store(
-    store: EventLog, batch: int = 5000, on_records: Callable[[int], None] | None = None
+    store: EventLog,
+    batch: int = 5000,
+    on_records: Callable[[int], None] | None = None,
+    report: ReadReport | None = None,
 ) -> Iterator[Document]:
-    """Every document in the log, in log order (what the live runner saw)."""
-    position = 0
-    while True:
-        got = store.read(position, types=DOCUMENT_TYPES, limit=batch)
-        if not got:
-            return
-        for se in got:
-            yield Document.model_validate(se.event.payload)
+    """Every document in the log, in log order (what the live runner saw); one the engine cannot take is
+    left out (and reported), as in log_from_store."""
+    for block in batched(log_from_store(store, batch, report), batch):
+        for ev in block:
+            if ev.type in DOCUMENT_TYPES:
+                yield Document.model_validate(ev.payload)
         if on_records is not None:
-            on_records(len(got))
-        position = got[-1].position
+            on_records(len(block))
 
 
 # -- ordering and replaying ------------------------------------------------------------------------
@@ -471,16 +473,29 @@ class OrderedInputs:
             self._store.close()
 
 
-def log_from_store(store: EventLog, batch: int = 5000) -> Iterator[Event]:
+def log_from_store(store: EventLog, batch: int = 5000, report: ReadReport | None = None) -> Iterator[Event]:
     """What the live runner read, in log order: documents with their recorded origin and receive time, and
-    the CaughtUp marks between them (replayed in log order, they give exactly what the live run gave)."""
+    the CaughtUp marks between them (replayed in log order, they give exactly what the live run gave).
+
+    A document the engine cannot take (an invalid payload, or a date outside the accepted years: a store of
+    an older release, an archive of a topic other producers write to) is left out and, with `report`, counted
+    as a dead letter naming its log position, the letter the live runner writes for it
+    (runner.engine_failure_letter): the live run skipped it too, so the alerts stay the live run's."""
     position = 0
     while True:
         got = store.read(position, types=ENGINE_INPUT_TYPES, limit=batch)
         if not got:
             return
         for se in got:
-            yield se.event
+            ev = se.event
+            if ev.type in DOCUMENT_TYPES:
+                try:
+                    Document.model_validate(ev.payload)
+                except ValidationError as e:
+                    if report is not None:
+                        report.add_dead([engine_failure_letter(se, e)])
+                    continue
+            yield ev
         position = got[-1].position
 
 

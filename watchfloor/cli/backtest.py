@@ -327,7 +327,7 @@ def _inputs(
             # CaughtUp marks (in log order they replay exactly what the live run raised); in any other order
             # each document goes with when it was received, sorted at its effective time.
             try:
-                for block in batched(log_from_store(st), 5000):
+                for block in batched(log_from_store(st, report=report), 5000):
                     advance(len(block))
                     if tap is not None:
                         for ev in block:
