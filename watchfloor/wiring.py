@@ -277,8 +277,17 @@ class DistributedProducer:
         """One round: poll the sources due, relay new documents, and send what the spool holds even when
         nothing is new (a broker that came back gets the spooled documents without waiting for news).
         Returns (poll summary, documents relayed, events still spooled)."""
-        summary = self.poller.poll_due()
-        relayed = self.relay.run_once().relayed
+        relayed = 0
+
+        def on_source(result: Any) -> None:
+            # A source is stored: relay its documents now, not once the slowest feed has arrived or timed out
+            # (issue 9 §4: one drip-fed feed must not hold back every other source's alerts).
+            nonlocal relayed
+            if result.ingested is not None and result.ingested.accepted:
+                relayed += self.relay.run_once().relayed
+
+        summary = self.poller.poll_due(on_source=on_source)
+        relayed += self.relay.run_once().relayed  # the rest: the poll's caught-up mark
         if self.publisher.spooled():
             self.publisher.drain_spool()
         return summary, relayed, self.publisher.spooled()

@@ -8,10 +8,14 @@ fetch got is what the server says it sent.
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
+import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.faults.feed_server import DRIP_BYTES, HostileFeeds
@@ -19,6 +23,7 @@ from watchfloor.cli import app
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.config import RssSource
+from watchfloor.stream_processors.stores import open_store
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.stream_processors.stores.sql import SqlStore
 
@@ -150,3 +155,50 @@ def test_one_slow_feed_does_not_hold_back_the_alerts_of_the_others(hostile_feeds
     # While the slow fetch was still connected (its last few bytes may go out after the client has left):
     connected = [lines for sent, lines in seen if sent <= hostile_feeds.drip_sent - 3]
     assert connected and max(connected) == written, seen
+
+
+@pytest.mark.integration
+def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
+    hostile_feeds: HostileFeeds, tmp_path: Path, kafka_bootstrap: str, kafka_admin: Any
+) -> None:
+    """`watchfloor produce` (distributed): the fast feed's documents are relayed to the broker (acknowledged,
+    so the relay's checkpoint moves) while the drip-fed feed is still arriving, not after the whole poll."""
+    from watchfloor.producers.relay import RELAY_PROCESSOR
+    from watchfloor.schemas.config import AppConfig, KafkaConfig
+    from watchfloor.wiring import DistributedProducer
+
+    store_url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    prefix = f"wf-drip-{uuid.uuid4().hex[:8]}"
+    sources = [
+        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=4)),
+        RssSource(url=hostile_feeds.url("/ok.xml")),
+    ]
+    producer = DistributedProducer(
+        AppConfig(store=store_url, sources=[]),
+        KafkaConfig(bootstrap=kafka_bootstrap, prefix=prefix, partitions=1, spool_dir=str(tmp_path / "spool")),
+        store_url=store_url,
+        sources=sources,
+    )
+    relayed_while_dripping: list[int] = []
+
+    def relay_position() -> None:
+        st = open_store(store_url, create=False)
+        try:
+            relayed_while_dripping.append(st.load_checkpoint(RELAY_PROCESSOR).position)
+        finally:
+            st.close()
+
+    try:
+        assert producer.wait_for_broker(threading.Event())
+        hostile_feeds.during_drip.append(relay_position)
+        summary, relayed, spooled = producer.cycle()
+        by_url = {s.origin: s for s in summary.sources}
+        assert by_url[hostile_feeds.url("/drip.xml")].error is not None
+        assert relayed == 3 and spooled == 0
+        assert max(relayed_while_dripping) > 0, relayed_while_dripping  # relayed before the slow feed ended
+        assert hostile_feeds.drip_sent < DRIP_BYTES // 2
+    finally:
+        producer.close()
+        mine = [t for t in kafka_admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            kafka_admin.delete_topics(mine, timeout_ms=30_000)
