@@ -40,6 +40,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from .clients import Availability
 from .codec import (
     WATERMARK,
     Rejected,
@@ -403,11 +404,17 @@ class Notify:
     exactly one worker dispatches. A batch is retried until the sink takes it: offsets never move past
     detections that are not kept."""
 
-    def __init__(self, sink: DetectionSink | None, outputs: Outputs, *, batch_within: float) -> None:
+    def __init__(
+        self, sink: DetectionSink | None, outputs: Outputs, *, batch_within: float, retry_s: float = 0.5
+    ) -> None:
         self.sink = sink
         self.out = outputs
         self.batch_within = batch_within
+        self.retry_s = retry_s  # the first wait before writing a batch again (doubling, capped at 30 s)
         self._wake: asyncio.Event | None = None  # set after each write: the delivery timer recomputes its wait
+        # A store that is away (PostgreSQL restarting, a full disk) fails every retry alike: one line when it
+        # goes, one when it is back, as for the broker (the tracebacks at debug level).
+        self.store = Availability("notify: the store", log, meanwhile="detections are kept on the topic and retried")
 
     @property
     def delivers(self) -> bool:
@@ -426,8 +433,10 @@ class Notify:
             self._wake.clear()  # before looking: a write from now on wakes the wait below
             try:
                 due = await asyncio.to_thread(sink.deliver_due)
-            except Exception:
-                log.exception("notify: delivering what is due failed; looking again in %.0fs", DELIVERY_LOOK_S)
+                self.store.up()
+            except Exception as e:
+                log.debug("notify: delivering what is due failed", exc_info=True)
+                self.store.down(e, meanwhile=f"deliveries wait; looking again in {DELIVERY_LOOK_S:.0f}s")
                 due = None
             wait = DELIVERY_LOOK_S if due is None else min(max(due, DELIVERY_MIN_S), DELIVERY_LOOK_S)
             try:
@@ -460,16 +469,19 @@ class Notify:
             await self._keep(events)
 
     async def _keep(self, events: list[Event]) -> None:
-        delay = 0.5
+        delay = self.retry_s
         while True:  # the sink must take them before the offsets move on: retry, never drop
             try:
                 assert self.sink is not None
                 added = await asyncio.to_thread(self.sink.write, events)
-                log.info("notify: %d detection(s), %d new", len(events), added)
-                if self._wake is not None:
-                    self._wake.set()
-                return
-            except Exception:
-                log.exception("notify: store/dispatch failed; retrying in %.1fs", delay)
+            except Exception as e:
+                log.debug("notify: store/dispatch failed; retrying in %.1fs", delay, exc_info=True)
+                self.store.down(e)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+                continue
+            self.store.up()
+            log.info("notify: %d detection(s), %d new", len(events), added)
+            if self._wake is not None:
+                self._wake.set()
+            return

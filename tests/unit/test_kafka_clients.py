@@ -66,3 +66,37 @@ def test_which_crashes_are_the_broker_going_away() -> None:
     assert broker_trouble(ConnectionRefusedError())
     assert not broker_trouble(ValueError("a bug"))
     assert not broker_trouble(None)
+
+
+def test_a_store_outage_under_notify_is_two_lines_and_loses_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """The notify agent retries a batch its store cannot take (PostgreSQL away) until it can: one warning
+    when the store goes, one when it is back, no traceback above debug, and the batch written once."""
+    import asyncio
+
+    from watchfloor.schemas.events import Event
+    from watchfloor.stream_processors.kafka.agents import Notify
+
+    class StoreAwayFor:
+        def __init__(self, failures: int) -> None:
+            self.failures = failures
+            self.written: list[list[Event]] = []
+
+        def write(self, events: list[Event]) -> int:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("connection to server at 127.0.0.1:5432 refused")
+            self.written.append(events)
+            return len(events)
+
+    sink = StoreAwayFor(failures=6)
+    notify = Notify(sink, None, batch_within=0.01, retry_s=0.001)  # type: ignore[arg-type]
+    batch = [Event(id="e1", type="detection", time="2024-06-19T00:00:00+00:00", payload={})]
+    with caplog.at_level(logging.DEBUG, logger="watchfloor"):
+        asyncio.run(notify._keep(batch))
+    assert sink.written == [batch]
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 2, loud
+    assert loud[0].startswith("notify: the store unreachable (ConnectionError: connection to server"), loud
+    assert loud[1].startswith("notify: the store reachable again after"), loud
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
+    assert sum(1 for r in caplog.records if r.exc_info) == 6  # each failure's traceback, at debug level
