@@ -73,6 +73,7 @@ class Deliverer:
         started_at: float,
         find_alert: Callable[[str], Alert | None] = lambda _key: None,
         acknowledged: Callable[[str], AlertAcknowledged | None] = lambda _alert_id: None,
+        subscribed: Callable[[str], bool] = lambda _subscription_id: True,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -82,6 +83,7 @@ class Deliverer:
         self.started_at = started_at
         self.find_alert = find_alert
         self.acknowledged = acknowledged
+        self.subscribed = subscribed  # whether a subscription is still in force (its digests are sent)
         self.paused: dict[str, float] = {}  # channel -> until: its Retry-After, for this process
 
     def run(self) -> Tally:
@@ -150,6 +152,12 @@ class Deliverer:
             return
         if digest is None:
             self._expire(rec, "unreadable delivery: no digest recorded", tally)
+            return
+        if not self.subscribed(digest.subscription_id):
+            # Unsubscribed after the slot was planned: the channel asked for no more digests.
+            why = "its subscription was removed before it was sent"
+            self._settle(rec, Settlement("suppressed", why, attempts=rec.attempts), tally, "suppressed")
+            tally.suppressed += 1
             return
         if not isinstance(notifier, DigestSending):
             err = PermanentError(f"channel {rec.channel!r} cannot take digests", channel_wide=True)

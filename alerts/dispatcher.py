@@ -163,11 +163,26 @@ class AlertDispatcher:
             else None
         )
         self.deliverer = Deliverer(
-            store, notifiers, self.schedule, self._clock, self.owner, self._clock(), self._find_alert, self._acked
+            store,
+            notifiers,
+            self.schedule,
+            self._clock,
+            self.owner,
+            self._clock(),
+            self._find_alert,
+            self._acked,
+            self._subscribed,
         )
 
     def _clock(self) -> float:
         return self._now().timestamp()
+
+    def _subscribed(self, subscription_id: str) -> bool:
+        """Whether a subscription is in force now (asked only for digests, which only the control log makes)."""
+        routing = self.routing
+        if not isinstance(routing, ControlLog):
+            return True
+        return any(s.id == subscription_id for s in routing.subscriptions())
 
     # -- the loop ---------------------------------------------------------------------------------------------
 

@@ -231,3 +231,22 @@ def test_the_next_digest_lists_what_came_after_an_expired_one(tmp_path: Path) ->
     assert later.cycle().tally.digests == 1
     assert [x.id for x in inbox.got[0].detections] == ["d2"]
     assert {r.status for r in store.deliveries() if r.kind == "digest"} == {"expired", "sent"}
+
+
+def test_a_digest_planned_before_its_subscription_was_removed_is_not_sent() -> None:
+    """Unsubscribed after the slot came (the row is in the ledger, the channel still failing or not yet
+    reached): no digest reaches the channel, the row is settled as suppressed with the reason, and nothing is
+    outstanding."""
+    store, clock, control, inbox, d = setup()
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.plan_digests() == 1
+    [key] = digest_rows(store)
+    [sub] = control.subscriptions("desk")
+    control.unsubscribe(sub.id, by=ALICE, reason="moved to the morning call")
+    report = d.cycle()
+    assert inbox.got == [] and report.ok and report.tally.suppressed == 1
+    assert store.delivery_status(key, "desk") == "suppressed"
+    assert "subscription was removed" in (store.deliveries(alert_ids={key})[0].detail or "")
+    clock.advance(24 * 3600)  # and no later slot is planned for it
+    assert d.cycle().tally.digests == 0 and digest_rows(store) == [key]
