@@ -86,6 +86,10 @@ def build_detection(
     confidence: Literal["confirmed", "unconfirmed"] | None,
     evidence: list[dict[str, Any]],
 ) -> Detection:
+    # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
+    # hold more than MAX_EVIDENCE reports can show the same oldest ones, and one id for both would leave the
+    # second unsent (the store keeps one detection per id).
+    everything = sorted(e["event_id"] for e in evidence)
     evidence = evidence[:MAX_EVIDENCE]
     attributes: dict[str, list[str]] = {}
     for e in evidence:
@@ -109,7 +113,7 @@ def build_detection(
     for cname in ("place", *det.definition.group_by):
         fields.setdefault(cname + "_suffix", "")
     gkey = "|".join(f"{k}={v}" for k, v in group.items())
-    alert_id = stable_id(det.id, gkey, *sorted(e["event_id"] for e in evidence), length=20)
+    alert_id = stable_id(det.id, gkey, *everything, length=20)
     return _make_detection(
         {
             "id": alert_id,
