@@ -42,13 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 from watchfloor.backtest import (
-    OrderedInputs,
     ReadReport,
     at_effective_time,
     bulk_load,
     iter_event_blocks,
     run_backtest,
 )
+from watchfloor.backtest_order import OrderedInputs
 from watchfloor.evaluation import Truth, assemble
 from watchfloor.producers.jsonl import read_jsonl, read_jsonl_blocks
 from watchfloor.schemas.events import DeadLetter, Detection, Document, Signal

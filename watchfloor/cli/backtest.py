@@ -144,7 +144,8 @@ def backtest(
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
 
-    from ..backtest import OrderedInputs, ReadReport, at_effective_time, combined_gate, run_backtest
+    from ..backtest import ReadReport, at_effective_time, combined_gate, run_backtest
+    from ..backtest_order import OrderedInputs
     from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
 
     if not (events or from_store or from_kafka):
