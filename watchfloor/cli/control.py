@@ -160,14 +160,26 @@ def subscriptions_remove(
     store: StoreOpt = None,
 ) -> None:
     """Remove subscriptions (ones from the config file change only with the file)."""
+    _end_each(
+        ids,
+        config,
+        store,
+        lambda control, sid: control.unsubscribe(sid, by=_actor(author), reason="watchfloor subscriptions remove"),
+        "removed",
+    )
+
+
+def _end_each(ids: list[str], config: Any, store: Any, end: Any, done: str) -> None:
+    """`end(control, id)` for each id, saying `done ID` or the error; exit 1 when any failed (the others are
+    still ended)."""
     from watchfloor.alerts.control import ControlError
 
     failed = False
     with _control(config, store) as (_, control):
-        for sid in ids:
+        for one in ids:
             try:
-                control.unsubscribe(sid, by=_actor(author), reason="watchfloor subscriptions remove")
-                out.print(f"removed {sid}", highlight=False)
+                end(control, one)
+                out.print(f"{done} {one}", highlight=False)
             except ControlError as e:
                 failed = True
                 out.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
@@ -286,19 +298,13 @@ def silences_remove(
     store: StoreOpt = None,
 ) -> None:
     """End silences now (amtool silence expire)."""
-    from watchfloor.alerts.control import ControlError
-
-    failed = False
-    with _control(config, store) as (_, control):
-        for sid in ids:
-            try:
-                control.unsilence(sid, by=_actor(author), reason="watchfloor silences remove")
-                out.print(f"expired {sid}", highlight=False)
-            except ControlError as e:
-                failed = True
-                out.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
-    if failed:
-        raise typer.Exit(1)
+    _end_each(
+        ids,
+        config,
+        store,
+        lambda control, sid: control.unsilence(sid, by=_actor(author), reason="watchfloor silences remove"),
+        "expired",
+    )
 
 
 silences_app.command("expire", help="Same as remove (amtool's name).")(silences_remove)
