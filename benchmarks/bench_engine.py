@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/bench_engine.py --json /tmp/engine.json        # 20,000 items; about 20 minutes
     .venv/bin/python benchmarks/bench_engine.py --no-scale                     # (a), (b), (b0), (c) only
+    .venv/bin/python benchmarks/bench_engine.py --only f,g --scale-reps 2      # just the selective pair
 
 What is timed (documents are parsed into `Document`s before timing; none of this is I/O), per run the
 median of its repetitions:
@@ -21,7 +22,8 @@ median of its repetitions:
        few rules hit an article.
 Also reported: compile time (CPU) and memory (traced peak of the compile) of each generated pack.
 Targets (issue 12): (b) >= 2,000 articles/s and (b)/(c) >= 50x; (d) >= 40% of (b); (e) >= 10% of (b);
-(g) >= 50% of (f).
+(g) >= 50% of (f). `--only` picks runs by key (a comma list of a, b, b0, c, c0, d, e, f, g, and d0, e0 with
+`--scale-exact`); a ratio, target or agreement is reported only when both of its runs ran.
 """
 
 from __future__ import annotations
@@ -277,11 +279,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory of compiles")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     ap.add_argument("--keep-pack", type=Path, help="copy the 1,000-rule YAML pack here (outside the repo)")
+    ap.add_argument(
+        "--only",
+        help="comma list of the runs to do, by key: a,b,b0,c,c0,d,e,f,g (and d0,e0 with --scale-exact); default all",
+    )
     args = ap.parse_args(argv)
+    only = {k.strip() for k in args.only.split(",") if k.strip()} if args.only else None
+
+    def wanted(key: str) -> bool:
+        return only is None or key in only
 
     pinned = c.pin_to_core(args.cpu)
     console = c.console
     scale = [] if args.no_scale else [int(x) for x in args.scale.split(",") if x]
+    scale_keys = ["de"[i] if i < 2 else f"s{k}" for i, k in enumerate(scale)]
     console.print(f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} + {scale} generated rules, {pinned}")
 
     with console.status("loading and parsing documents (not timed)"):
@@ -289,11 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     n = len(docs)
     chars = sum(len(d.text) for d in docs)
     tmp = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
-    most = max([args.rules, *scale])
+    # Only as many rules as the chosen runs use (the first N rules are the same whatever the total).
+    sizes = [args.rules] if any(wanted(k) for k in ("b", "b0", "c", "c0", "f")) else []
+    sizes += [k for key, k in zip(scale_keys, scale, strict=True) if wanted(key) or wanted(key + "0")]
+    if scale and wanted("g"):
+        sizes.append(max(scale))
     with console.status("generating the rule packs (not timed)"):
-        all_rules = generate_rules(vocab_docs, most, args.phrases, args.seed)
-    _l, bundled = load_rules(["builtin:dprk_russia"])
-    runs: list[Run] = [Run("a", "(a) bundled pack", Engine(bundled), args.reps)]
+        all_rules = generate_rules(vocab_docs, max(sizes), args.phrases, args.seed) if sizes else []
+    runs: list[Run] = []
+    if wanted("a"):
+        _l, bundled = load_rules(["builtin:dprk_russia"])
+        runs.append(Run("a", "(a) bundled pack", Engine(bundled), args.reps))
 
     def generated(key: str, label: str, k: int, reps: int, **kw: Any) -> Run:
         path = tmp / f"{key}.yaml"
@@ -304,22 +321,29 @@ def main(argv: list[str] | None = None) -> int:
             engine, info = compile_pack(path, trace_memory=not args.no_memory)
         return Run(key, label, engine, reps, k, info["cpu"], info["wall"], info["peak_mb"])
 
-    runs.append(generated("b", f"(b) bundled + {args.rules:,} rules", args.rules, args.reps))
-    runs.append(generated("b0", "(b0) same, morphology exact", args.rules, args.reps, morphology="exact"))
-    runs.append(Run("c", f"(c) naive re loop, {args.rules:,} rules, word forms", None, args.naive_reps, args.rules))
-    runs.append(Run("c0", f"(c0) naive re loop, {args.rules:,} rules, exact", None, args.naive_reps, args.rules))
-    naive = {
-        "c": naive_regexes(all_rules[: args.rules], forms=True),
-        "c0": naive_regexes(all_rules[: args.rules]),
-    }
-    for i, k in enumerate(scale):
-        key = "de"[i] if i < 2 else f"s{k}"
-        runs.append(generated(key, f"({key}) bundled + {k:,} rules", k, args.scale_reps))
-        if args.scale_exact:  # the same rules matching exact words, as the issue measured them (vs (b0))
+    if wanted("b"):
+        runs.append(generated("b", f"(b) bundled + {args.rules:,} rules", args.rules, args.reps))
+    if wanted("b0"):
+        runs.append(generated("b0", "(b0) same, morphology exact", args.rules, args.reps, morphology="exact"))
+    naive: dict[str, list[re.Pattern[str]]] = {}
+    if wanted("c"):
+        runs.append(Run("c", f"(c) naive re loop, {args.rules:,} rules, word forms", None, args.naive_reps, args.rules))
+        naive["c"] = naive_regexes(all_rules[: args.rules], forms=True)
+    if wanted("c0"):
+        runs.append(Run("c0", f"(c0) naive re loop, {args.rules:,} rules, exact", None, args.naive_reps, args.rules))
+        naive["c0"] = naive_regexes(all_rules[: args.rules])
+    for key, k in zip(scale_keys, scale, strict=True):
+        if wanted(key):
+            runs.append(generated(key, f"({key}) bundled + {k:,} rules", k, args.scale_reps))
+        if args.scale_exact and wanted(f"{key}0"):  # the same rules matching exact words, as the issue measured
             runs.append(generated(f"{key}0", f"({key}0) {k:,} rules, exact", k, args.scale_reps, morphology="exact"))
-    if scale:
+    if scale and wanted("f"):
         runs.append(generated("f", f"(f) selective, {args.rules:,} rules", args.rules, args.scale_reps, selective=True))
+    if scale and wanted("g"):
         runs.append(generated("g", f"(g) selective, {max(scale):,} rules", max(scale), args.scale_reps, selective=True))
+    if not runs:
+        console.print(f"no run chosen by --only {args.only!r}")
+        return 2
     console.print(
         f"{n:,} documents, {chars / n:.0f} characters each on average; {len(all_rules):,} generated rules drawn"
     )
@@ -388,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
             return float(R[a]["articles_per_cpu_s"] / R[b]["articles_per_cpu_s"])
         return None
 
-    def agreement(engine_key: str, naive_key: str) -> dict[str, int]:
+    def agreement(engine_key: str, naive_key: str) -> dict[str, int] | None:
+        if engine_key not in R or naive_key not in R:
+            return None
         engine_hits: set[tuple[str, str]] = next(r for r in runs if r.key == engine_key).result[1]
         naive_hits: set[tuple[str, str]] = next(r for r in runs if r.key == naive_key).result
         return {
@@ -397,12 +423,20 @@ def main(argv: list[str] | None = None) -> int:
             "naive_only": len(naive_hits - engine_hits),
         }
 
-    out["agreement"] = {"b_vs_c": agreement("b", "c"), "b0_vs_c0": agreement("b0", "c0")}
+    agreements = {"b_vs_c": agreement("b", "c"), "b0_vs_c0": agreement("b0", "c0")}
+    out["agreement"] = {k: v for k, v in agreements.items() if v is not None}
     targets: dict[str, Any] = {}
-    rb = R["b"]["articles_per_s"]
-    targets["b_rate"] = {"target": TARGET_RATE, "got": rb, "met": rb >= TARGET_RATE}
-    rv = float(R["b"]["articles_per_s"] / R["c"]["articles_per_s"])
-    targets["b_over_naive"] = {"target": TARGET_RATIO, "got": rv, "met": rv >= TARGET_RATIO, "cpu": ratio("b", "c")}
+    if "b" in R:
+        rb = R["b"]["articles_per_s"]
+        targets["b_rate"] = {"target": TARGET_RATE, "got": rb, "met": rb >= TARGET_RATE}
+    if "b" in R and "c" in R:
+        rv = float(R["b"]["articles_per_s"] / R["c"]["articles_per_s"])
+        targets["b_over_naive"] = {
+            "target": TARGET_RATIO,
+            "got": rv,
+            "met": rv >= TARGET_RATIO,
+            "cpu": ratio("b", "c"),
+        }
     for key, goal in (("d", 0.40), ("e", 0.10)):
         got = ratio(key, "b")
         if got is not None:
@@ -413,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     got = ratio("g", "f")
     if got is not None:
         targets["g_over_f"] = {"target": 0.50, "got": got, "met": got >= 0.50}
-    out["morphology_cost_b_over_b0"] = ratio("b", "b0")
+    if ratio("b", "b0") is not None:
+        out["morphology_cost_b_over_b0"] = ratio("b", "b0")
     out["targets"] = targets
 
     from rich.table import Table
@@ -450,11 +485,10 @@ def main(argv: list[str] | None = None) -> int:
         show.print(
             f"{name}: {t['got']:,.2f} (target {t['target']}): {'met' if t['met'] else 'NOT met'}", highlight=False
         )
-    show.print(
-        f"word forms cost: (b) runs at {out['morphology_cost_b_over_b0']:.2f}x of (b0); "
-        f"(document, rule) hits, engine vs naive: {out['agreement']}",
-        highlight=False,
-    )
+    if "morphology_cost_b_over_b0" in out:
+        show.print(f"word forms cost: (b) runs at {out['morphology_cost_b_over_b0']:.2f}x of (b0)", highlight=False)
+    if out["agreement"]:
+        show.print(f"(document, rule) hits, engine vs naive: {out['agreement']}", highlight=False)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
     return 0
