@@ -52,6 +52,11 @@ class CheckpointStore(Protocol):
 
     def load_checkpoint(self, processor: str) -> Checkpoint: ...
 
+    def checkpoint_position(self, processor: str) -> int:
+        """The checkpoint's position alone (0 if none): what an idle follower needs to see that nothing is new,
+        without reading its state back (which can be large)."""
+        ...
+
     def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
         """Atomically append `outputs` (dedup by id) and save the checkpoint. Returns outputs added."""
         ...

@@ -49,6 +49,10 @@ def pull_and_process(
     `limit` stops after about that many events (the batch in hand is finished). `on_batch(n)` is told as each
     batch of n events is committed (progress bars). The state starts as `initial_state()` when the
     checkpoint has none, else as `restore(saved state)` (the engine brings an older state up to date)."""
+    first = batch_size if limit is None else min(batch_size, limit)
+    if first <= 0 or not store.read(store.checkpoint_position(name), types=types, limit=1):
+        # Nothing new (an idle loop's usual pass): the state is not read back, which costs most with a large one.
+        return 0
     cp = store.load_checkpoint(name)
     position = cp.position
     if cp.state is None:

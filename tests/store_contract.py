@@ -272,6 +272,13 @@ class StoreContract(LedgerContract):
     def test_load_checkpoint_default(self, store: Store) -> None:
         assert store.load_checkpoint("nobody") == Checkpoint(0, None)
 
+    def test_checkpoint_position_alone(self, store: Store) -> None:
+        assert store.checkpoint_position("nobody") == 0
+        store.commit("p", Checkpoint(4, {"big": list(range(100))}), [])
+        assert store.checkpoint_position("p") == 4
+        store.commit("p", Checkpoint(6, None), [])
+        assert store.checkpoint_position("p") == 6 and store.checkpoint_position("other") == 0
+
     def test_commit_saves_outputs_and_checkpoint_together(self, store: Store) -> None:
         store.append([ev(1), ev(2)])
         outs = [ev("out-1", "detection"), ev("out-2", "detection")]

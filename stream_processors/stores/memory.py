@@ -75,6 +75,10 @@ class MemoryStore(MemoryDeliveryLedger):
         cp = self._checkpoints.get(processor)
         return Checkpoint(cp.position, copy.deepcopy(cp.state)) if cp else Checkpoint(0, None)
 
+    def checkpoint_position(self, processor: str) -> int:
+        cp = self._checkpoints.get(processor)
+        return cp.position if cp else 0
+
     def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
         with self._lock:
             added = self._append_locked(outputs)

@@ -319,6 +319,12 @@ class SqlStore(SqlDeliveryLedger):
         state = orjson.loads(row.state) if row.state is not None else None
         return Checkpoint(int(row.position), state)
 
+    def checkpoint_position(self, processor: str) -> int:
+        stmt = select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
+        with self._read() as conn:
+            position = conn.execute(stmt).scalar_one_or_none()
+        return 0 if position is None else int(position)
+
     def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
         values = {
             "processor": processor,

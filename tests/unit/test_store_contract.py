@@ -20,3 +20,34 @@ class TestMemoryStore(StoreContract):
 
 def test_open_store_memory_url() -> None:
     assert isinstance(open_store("memory://"), MemoryStore)
+
+
+def test_an_idle_pass_does_not_read_the_state_back() -> None:
+    """pull_and_process with nothing new after the checkpoint returns without loading the state (its parse
+    was most of an idle `run` loop's cost with a year of correlation state); with something new it does."""
+    from watchfloor.schemas.events import Event
+    from watchfloor.stream_processors.ports import Checkpoint
+    from watchfloor.stream_processors.processing import pull_and_process
+
+    class CountingStore(MemoryStore):
+        loads = 0
+
+        def load_checkpoint(self, processor: str) -> Checkpoint:
+            self.loads += 1
+            return super().load_checkpoint(processor)
+
+    store = CountingStore()
+    seen: list[int] = []
+
+    def step(batch: list, state: dict) -> tuple[dict, list]:  # type: ignore[type-arg]
+        seen.append(len(batch))
+        return {"n": state["n"] + len(batch)}, []
+
+    def once() -> int:
+        return pull_and_process(store, "p", {"news.article"}, step, initial_state=lambda: {"n": 0})
+
+    assert once() == 0 and store.loads == 0
+    store.append([Event(id="a", type="news.article", time="2024-06-19T00:00:00+00:00", payload={})])
+    assert once() == 1 and store.loads == 1 and store.load_checkpoint("p").state == {"n": 1}
+    before = store.loads
+    assert once() == 0 and store.loads == before  # idle again
