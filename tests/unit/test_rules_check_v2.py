@@ -168,7 +168,7 @@ def test_fast_yaml_reads_a_pack_as_ruamel_does() -> None:
 
     from ruamel.yaml import YAML
 
-    from watchfloor.stream_processors.rulefile import _load_data
+    from watchfloor.stream_processors.yamlfile import load_data
 
     repo = Path(__file__).resolve().parents[2]
     texts = [
@@ -193,4 +193,4 @@ def test_fast_yaml_reads_a_pack_as_ruamel_does() -> None:
         return type(x) is type(y) and x == y
 
     for text in texts:
-        assert same(YAML(typ="safe", pure=False).load(io.StringIO(text)), _load_data(text)), text[:80]
+        assert same(YAML(typ="safe", pure=False).load(io.StringIO(text)), load_data(text)), text[:80]
