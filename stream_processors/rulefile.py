@@ -17,6 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.rules import RulePack
 
+from . import forms_cache
 from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
 from .yamlfile import MAX_YAML_NODES as MAX_YAML_NODES
 from .yamlfile import RuleProblem as RuleProblem
@@ -26,6 +27,8 @@ from .yamlfile import plain as plain
 from .yamlfile import yaml_position as yaml_position
 
 CONDITION_KEYS = ("any", "all", "none", "regex")
+
+forms_cache.install()  # English word forms from the user's cache, not lemminflect's slow tables
 
 
 class RuleLoadError(ValueError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from html.entities import html5
 from typing import Any
 
@@ -159,7 +160,7 @@ class JsonLineGate:
 
 def raw_gate(
     requirements: dict[str, tuple[frozenset[str], ...]],
-    gate_words: dict[str, set[str] | None],
+    gate_words: Mapping[str, AbstractSet[str] | None],
     always: Sequence[str],
 ) -> Any | None:
     """One clause per signal, as raw substrings of the lower-cased text: for each atom of the clause,

@@ -18,6 +18,7 @@ instrumental agent "Россией", the nominative subject)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -100,13 +101,58 @@ def _en_lemma_forms(lemma: str, pos: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+# Every word of lemminflect's lemma dictionary and its forms: (distinct form sets, word -> index of its
+# set). Read through a source set by use_en_table (stream_processors.forms_cache: computed once per
+# machine and kept in the user's cache), loading lemminflect's own tables, with its import, costs half
+# a second of every `rules check`; without a source the forms are computed from those tables.
+EnTable = tuple[list[tuple[str, ...]], dict[str, int]]
+EN_FORMS_VERSION = 1  # of the rules below: a table built under another version is built again
+_en_table_source: list[Callable[[], EnTable | None]] = []
+
+
+def use_en_table(source: Callable[[], EnTable | None]) -> None:
+    """Read English forms from the table `source` returns (called once, when a pack first needs one;
+    None: compute them). The table must be what en_table() computes (forms_cache's tests check it)."""
+    _en_table_source[:] = [source]
+    _en_loaded_table.cache_clear()
+    _en_forms.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _en_loaded_table() -> EnTable | None:
+    return _en_table_source[0]() if _en_table_source else None
+
+
+def en_table() -> EnTable:
+    """The forms of every word of the dictionary, as _en_forms_of computes them (~1 s)."""
+    lemma_dict, lemma_over, _i, _io, _t = _en_tables()
+    sets: list[tuple[str, ...]] = []
+    index: dict[str, int] = {}
+    known: dict[tuple[str, ...], int] = {}
+    for word in sorted({*lemma_dict, *lemma_over}):
+        forms = tuple(sorted(_en_forms_of(word)))
+        index[word] = known.setdefault(forms, len(known))
+        if index[word] == len(sets):
+            sets.append(forms)
+    return sets, index
+
+
 @lru_cache(maxsize=200_000)
 def _en_forms(word: str) -> frozenset[str]:
+    table = _en_loaded_table()
+    return _en_forms_of(word) if table is None else en_forms_in(table, word)
+
+
+def en_forms_in(table: EnTable, word: str) -> frozenset[str]:
+    at = table[1].get(word)
+    return _en_unknown(word) if at is None else frozenset(table[0][at])
+
+
+def _en_forms_of(word: str) -> frozenset[str]:
     lemma_dict, lemma_over, _i, _io, _t = _en_tables()
     lemmas = {**lemma_dict.get(word, {}), **lemma_over.get(word, {})}
     if not lemmas:
-        # Not in the dictionary (mostly names): itself and a regular plural ("Pyongyang" -> "pyongyangs").
-        return frozenset({word, _en_plural(word)})
+        return _en_unknown(word)
     forms = {word}
     for pos, lemma_list in lemmas.items():
         if pos not in _EN_POS:
@@ -117,6 +163,11 @@ def _en_forms(word: str) -> frozenset[str]:
                 continue
             forms |= _en_lemma_forms(lemma, pos)
     return frozenset(f for f in forms if f.isalnum())
+
+
+def _en_unknown(word: str) -> frozenset[str]:
+    """A word not in the dictionary (mostly names): itself and a regular plural ("Pyongyang" -> "pyongyangs")."""
+    return frozenset({word, _en_plural(word)})
 
 
 def _en_plural(word: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Set
 from itertools import product
 from math import prod
 from typing import Any
@@ -35,6 +36,9 @@ def compile_regex(pattern: str) -> Any:
 
 
 Langs = tuple[str, ...]
+# A word of a phrase as the builder uses it: its test, its part of an atom key, what its patterns spell
+# (its forms sorted, or its prefix), those as patterns (" " + each), and its shortest spelling's length.
+WordInfo = tuple[WordTest, str, tuple[str, ...], tuple[str, ...], int]
 EntityAliases = dict[str, tuple[str, list[tuple[str, Langs, str]]]]  # id -> (kind, [(alias, languages, morphology)])
 
 
@@ -48,12 +52,11 @@ class PhraseBuilder:
         self.pack = 0  # index of the pack being compiled, for error reports
         # Atom key -> the substrings one of which the raw text must hold where the atom matches, or
         # None when no such substring is known (see gate.raw_gate).
-        self.gate_words: dict[str, set[str] | None] = {}
+        self.gate_words: dict[str, Set[str] | None] = {}
         self.atom_text: dict[str, str] = {}
-        self.word_memo: dict[tuple[str, Langs, str], tuple[WordTest, str, tuple[str, ...]]] = {}
+        self.word_memo: dict[tuple[str, Langs, str], WordInfo] = {}
         self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str], str] = {}
         self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
-        self.placed: set[tuple[str, int]] = set()  # (pattern, entry id): never list an entry twice
 
     def error(self, path: Any, message: str) -> None:
         """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it."""
@@ -64,9 +67,8 @@ class PhraseBuilder:
     def _word(self, word: str, language: Langs, morphology: str) -> WordTest:
         return self._word_info(word, language, morphology)[0]
 
-    def _word_info(self, word: str, language: Langs, morphology: str) -> tuple[WordTest, str, tuple[str, ...]]:
-        """The word's test, its part of an atom key, and what its patterns spell (its forms sorted, or
-        its prefix), memoised: a big pack repeats its words many times."""
+    def _word_info(self, word: str, language: Langs, morphology: str) -> WordInfo:
+        """The word as the builder uses it (WordInfo), memoised: a big pack repeats its words many times."""
         memo_key = (word, language, morphology)
         got = self.word_memo.get(memo_key)
         if got is not None:
@@ -79,7 +81,8 @@ class PhraseBuilder:
             lang = word_language(word, language) if morphology == "forms" and word.isalpha() else None
             forms = word_forms(lang, word) if lang is not None else frozenset({word})
             test = (FORMS if len(forms) > 1 else EXACT, word, forms)
-        info = (test, word_key(test), (test[1],) if test[0] == PREFIX else tuple(sorted(test[2])))
+        spelled = (test[1],) if test[0] == PREFIX else tuple(sorted(test[2]))
+        info = (test, word_key(test), spelled, tuple(" " + s for s in spelled), min(map(len, spelled)))
         self.word_memo[memo_key] = info
         return info
 
@@ -119,47 +122,49 @@ class PhraseBuilder:
         if not words:
             self.error(path, f"phrase {phrase!r} has no words")
             return None
-        infos = []
+        memo, infos = self.word_memo, []
         for w in words:
-            if w.endswith("*") and len(w.lstrip("=")) < 4:
+            if w[-1] == "*" and len(w.lstrip("=")) < 4:
                 self.error(path, f"phrase {phrase!r}: a '*' prefix needs at least 3 letters before '*'")
                 return None
-            infos.append(self._word_info(w, language, morphology))
-        tests = [i[0] for i in infos]
-        atom = key if key is not None else " ".join([i[1] for i in infos])
+            info = memo.get((w, language, morphology))
+            infos.append(info if info is not None else self._word_info(w, language, morphology))
+        nwords = len(infos)
+        atom = key if key is not None else infos[0][1] if nwords == 1 else " ".join([i[1] for i in infos])
         if atom not in self.atom_text:
             self.atom_text[atom] = phrase
-        gates: set[str] = set()
-        choices = [i[2] for i in infos]
-        nwords = len(tests)
-        if all(t[0] != PREFIX for t in tests[:-1]) and (nwords == 1 or prod(len(c) for c in choices) <= PLAIN_LIMIT):
-            # One whole pattern per combination of forms: a hit is a match, as in version 1.
-            last_prefix = tests[-1][0] == PREFIX
-            entry, fresh = self._entry((atom, kind, nwords, last_prefix, cue_class, direction, None, 0))
+        gates: Set[str]
+        if nwords == 1:
+            # One pattern per form (or the prefix): a hit is a match, as in version 1.
+            test, _k, _s, patterns, _n = infos[0]
+            entry, fresh = self._entry((atom, kind, 1, test[0] == PREFIX, cue_class, direction, None, 0))
             if not fresh and key is None:
                 return atom  # another phrase of the same forms ("ratified", "ratifies") put these patterns
-            put = self._put
-            if nwords == 1:
-                for form in choices[0]:
-                    put(" " + form, entry)
-                    gates.add(form)
-            else:
-                for combo in product(*choices):
-                    put(" " + " ".join(combo), entry)
-                    gates.add(max(reversed(combo), key=len))
+            self._put(patterns, entry, fresh)
+            gates = test[2] if test[0] != PREFIX else {test[1]}
+        elif all(i[0][0] != PREFIX for i in infos[:-1]) and prod(len(i[2]) for i in infos) <= PLAIN_LIMIT:
+            # One whole pattern per combination of forms.
+            entry, fresh = self._entry((atom, kind, nwords, infos[-1][0][0] == PREFIX, cue_class, direction, None, 0))
+            if not fresh and key is None:
+                return atom
+            combos = list(product(*[i[2] for i in infos]))
+            self._put([" ".join(("", *combo)) for combo in combos], entry, fresh)
+            gates = {max(reversed(combo), key=len) for combo in combos}
         else:
             # Anchored on its most telling word (its shortest form the longest): one pattern per form of
             # it (or its prefix); the other words are checked on the tokens (scan.find_matches).
-            anchor = max(range(nwords), key=lambda i: (min(len(c) for c in choices[i]), i))
-            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tuple(tests), anchor))
+            anchor = max(range(nwords), key=lambda i: (infos[i][4], i))
+            tests = tuple(i[0] for i in infos)
+            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tests, anchor))
             if not fresh and key is None:
                 return atom
-            for form in choices[anchor]:
-                self._put(" " + form, entry)
-                gates.add(form)
+            self._put(infos[anchor][3], entry, fresh)
+            gates = set(infos[anchor][2])
         if kind != "cue":
-            known = self.gate_words.get(atom, set())
-            if known is not None:
+            known = self.gate_words.get(atom)
+            if atom not in self.gate_words:
+                self.gate_words[atom] = gates
+            elif known is not None:
                 self.gate_words[atom] = known | gates
         return atom
 
@@ -172,15 +177,16 @@ class PhraseBuilder:
         got = self.entry_pool[fields] = AutomatonEntry(*fields)
         return got, True
 
-    def _put(self, pattern: str, entry: AutomatonEntry) -> None:
-        bucket = self.entries.get(pattern)
-        if bucket is None:
-            self.entries[pattern] = [entry]
-        elif (pattern, id(entry)) not in self.placed:
-            bucket.append(entry)
-        else:
-            return
-        self.placed.add((pattern, id(entry)))
+    def _put(self, patterns: Iterable[str], entry: AutomatonEntry, fresh: bool) -> None:
+        """List the entry under each pattern, once: a new entry cannot be listed yet and its patterns are
+        distinct (distinct forms, or combinations of them), so only an entry met before is looked for."""
+        entries = self.entries
+        for pattern in patterns:
+            bucket = entries.get(pattern)
+            if bucket is None:
+                entries[pattern] = [entry]
+            elif fresh or not any(e is entry for e in bucket):
+                bucket.append(entry)
 
     def condition(
         self, cond: Condition, path: list[str | int], atoms: set[str], language: Langs, morphology: str
@@ -238,10 +244,14 @@ class PhraseBuilder:
         """The conditions of a list. Plain phrases (most of a big pack) go straight to `add`; their place
         in the file is only spelled out when one has an error."""
         out: list[Node] = []
-        add = self.add
+        add, memo = self.add, self.phrase_memo
         for i, c in enumerate(conds):
             if isinstance(c, str) and "@" not in c:
-                key = add(c.strip(), "phrase", (path, part, i), language=language, morphology=morphology)
+                text = c.strip()
+                # add()'s memo, looked up here: most phrases of a big pack were met before.
+                key = memo.get((text, "phrase", language, morphology, None, "", ""))
+                if key is None:
+                    key = add(text, "phrase", (path, part, i), language=language, morphology=morphology)
                 if key is None:
                     out.append(("any", ()))
                 else:

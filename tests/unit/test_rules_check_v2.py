@@ -74,6 +74,33 @@ def test_cue_warnings_have_places_and_do_not_fail(tmp_path: Path) -> None:
     ], [str(w) for w in warning_problems(loaded, compiled)]
 
 
+def test_the_program_ends_at_once_with_all_its_output_and_exit_code(tmp_path: Path) -> None:
+    """`watchfloor rules check` as its own process ends without freeing the compiled rules (os._exit, see
+    cli._common.end_process): its lines still all arrive through a pipe, with exit code 0 (warnings) or 1."""
+    import subprocess
+    import sys
+
+    warned = _write(
+        tmp_path,
+        PACK_HEAD.replace("signals:", "modality:\n  hedged: [reportedly]\n  negated: [reportedly]\nsignals:")
+        + "detections:\n  - {id: c, title: closed, pattern: {any: closed}}\n",
+        "warned.yaml",
+    )
+    broken = _write(
+        tmp_path, PACK_HEAD + "detections:\n  - {id: c, title: closed, pattern: {any: nothing}}\n", "b.yaml"
+    )
+    for path, code, lines in (
+        (warned, 0, [f"{warned}:6:12: warning:", "ok: 1 pack(s), 1 entities, 1 signals, 1 detections"]),
+        (broken, 1, [f"{broken}:10:43: unknown signal 'nothing'"]),
+    ):
+        got = subprocess.run(
+            [sys.executable, "-m", "watchfloor", "rules", "check", path], capture_output=True, text=True, timeout=120
+        )
+        assert got.returncode == code, got.stderr
+        out = got.stdout.strip().splitlines()
+        assert len(out) == len(lines) and all(o.startswith(x) for o, x in zip(out, lines, strict=True)), out
+
+
 def test_packs_compile_together_once_and_share_entities(tmp_path: Path) -> None:
     a = _write(tmp_path, "version: 2\nname: a\nentities:\n  BETA: {name: Betastan, aliases: [Betastan]}\n", "a.yaml")
     b = _write(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from . import run, ingest, rules, backtest, alerts, schemas, distributed, topics, status, health, serve, control  # noqa: F401
 
 # isort: on
-from ._common import app
+from ._common import app, run_as_program
 
 
 def main() -> None:
+    run_as_program()
     app()
 
 

@@ -7,7 +7,9 @@ traceback: `_CommandGroup` catches them around every command.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +48,29 @@ class _CommandGroup(TyperGroup):
         except (StoreError, OSError) as e:
             err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
             raise typer.Exit(1) from None
+
+
+_program = threading.Event()  # set by main(): this process is the `watchfloor` program, not a test's CliRunner
+
+
+def run_as_program() -> None:
+    _program.set()
+
+
+def end_process(code: int) -> None:
+    """End the program now, with this exit code, once its output is flushed, without freeing what the
+    command built object by object: a rule pack of 20,000 signals is millions of objects, and freeing
+    them took ~0.7 s of a 7 s `rules check`; the system takes the memory back at once (mypy ends the
+    same way). Only for the program itself: under a test's CliRunner this returns and the command ends
+    as usual. For commands with nothing left to do (no open files, stores or threads to close)."""
+    if not _program.is_set():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said anyway
+            pass
+    os._exit(code)
 
 
 app = typer.Typer(

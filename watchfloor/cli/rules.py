@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import ConfigOpt, app_config, out, rules_app
+from ._common import ConfigOpt, app_config, end_process, out, rules_app
 
 
 def _rule_specs(paths: list[str] | None, config: Path | None) -> list[str]:
@@ -30,6 +30,7 @@ def rules_check(
     except RuleLoadError as e:
         for p in e.problems:
             typer.echo(str(p))
+        end_process(1)
         raise typer.Exit(1) from None
     for w in warning_problems(loaded, compiled):
         typer.echo(str(w))
@@ -38,6 +39,7 @@ def rules_check(
         f"{len(compiled.detections)} detections",
         highlight=False,
     )
+    end_process(0)  # the compiled rules are not freed object by object: the process ends with them
 
 
 @rules_app.command("test")
