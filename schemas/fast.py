@@ -17,21 +17,32 @@ def trusted_maker(model: type[M], probe: dict[str, Any]) -> Callable[[dict[str, 
     models differently (a post-init hook, private attributes), `model_construct` is used instead. The
     values are trusted: callers validate first."""
     fields = frozenset(model.model_fields)
-    setattr_ = object.__setattr__
-
-    def make(values: dict[str, Any]) -> M:
-        m = model.__new__(model)
-        setattr_(m, "__dict__", values)
-        setattr_(m, "__pydantic_fields_set__", set(fields))
-        setattr_(m, "__pydantic_extra__", None)
-        setattr_(m, "__pydantic_private__", None)
-        return m
+    if set(probe) != fields:
+        raise ValueError(f"probe for {model.__name__} must hold exactly its fields")
 
     def construct(values: dict[str, Any]) -> M:
         return model.model_construct(**values)
 
-    if set(probe) != fields:
-        raise ValueError(f"probe for {model.__name__} must hold exactly its fields")
+    # The setters of BaseModel's own slots, called directly: object.__setattr__ looks each name up through
+    # the class's MRO first (a third of the cost of making a model this way).
+    slots = BaseModel.__dict__
+    names = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    if not all(k in slots for k in names):
+        return construct  # a pydantic that keeps them elsewhere
+    set_dict = slots["__dict__"].__set__
+    set_fields = slots["__pydantic_fields_set__"].__set__
+    set_extra = slots["__pydantic_extra__"].__set__
+    set_private = slots["__pydantic_private__"].__set__
+    new = model.__new__
+
+    def make(values: dict[str, Any]) -> M:
+        m = new(model)
+        set_dict(m, values)
+        set_fields(m, set(fields))
+        set_extra(m, None)
+        set_private(m, None)
+        return m
+
     a, b = construct(dict(probe)), make(dict(probe))
     same = (
         model.__pydantic_post_init__ is None

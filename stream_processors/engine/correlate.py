@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,7 +29,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Seve
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
-from .evidence import build_detection, evidence_of, point_time, revised
+from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
 
 State = dict[str, Any]
@@ -61,19 +60,6 @@ def _ref_matches(ref: CompiledRef, sig: Signal) -> bool:
     return all(sig.captures.get(k) == v for k, v in ref.where)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A detection's numbers, computed once."""
-
-    kind: str
-    nrefs: int
-    within: float
-    realert: float
-    horizon: float  # how far before a point an observation can still matter to it
-    rank: int  # severity rank without corroboration
-    fast_any: bool  # `any` without corroboration: throttle before building anything
-
-
 class Correlator:
     """Applies detections to signals. Mutates and returns the state it is given; never reads a clock."""
 
@@ -81,23 +67,9 @@ class Correlator:
         self.rules = rules
         self.lateness = rules.lateness.total_seconds()
         self.by_id = {d.id: d for d in rules.detections}
-        self.plans = {d.id: self._plan(d) for d in rules.detections}
+        self.plans = {d.id: plan_of(d) for d in rules.detections}
         self.derived = rules.derived  # some detection takes alerts as input (compose.py)
-
-    @staticmethod
-    def _plan(det: CompiledDetection) -> Plan:
-        within = det.within.total_seconds() if det.within else 0.0
-        corroborate = det.definition.corroborate
-        horizon = max(within, corroborate.within.total_seconds() if corroborate is not None else 0.0)
-        return Plan(
-            kind=det.kind,
-            nrefs=len(det.refs),
-            within=within,
-            realert=det.realert.total_seconds(),
-            horizon=horizon,
-            rank=SEVERITY_RANK[det.definition.severity],
-            fast_any=det.kind == "any" and corroborate is None,
-        )
+        self._evidence = EvidenceOf()
 
     def restore(self, state: State) -> State:
         """A saved state brought up to this version (sweep.restore)."""
@@ -120,19 +92,25 @@ class Correlator:
         it to one detection id (a partitioned runtime sends each (detection, group) to its own partition).
         Never moves the watermark: the caller does (advance_to)."""
         out: list[Output] = []
+        dets = self.rules.detections_by_signal.get(sig.name)
+        if not dets:
+            return out
         t = sig.published_at.timestamp() if at is None else at
         ev: dict[str, Any] | None = None
-        for det in self.rules.detections_by_signal.get(sig.name, ()):
+        name, modality, captures = sig.name, sig.modality, sig.captures
+        for det in dets:
             if only is not None and det.id != only:
                 continue
-            for ri, ref in enumerate(det.refs):
-                if not _ref_matches(ref, sig):
+            for ri, ref in enumerate(det.refs):  # _ref_matches, inlined (this runs for every signal)
+                if ref.signal != name or modality not in ref.modalities:
                     continue
-                group = self._group(det, sig)
+                if ref.where and not all(captures.get(k) == v for k, v in ref.where):
+                    continue
+                group = self._group(det, sig) if det.group_by else {}
                 if group is None:
                     continue
                 if ev is None:  # built once, shared by every group it feeds (never mutated)
-                    ev = evidence_of(sig, t)
+                    ev = self._evidence(sig, t)
                 item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
                 out.extend(self._observe(state, det, group, item))
         return compose(self, state, out) if self.derived and out else out
@@ -203,16 +181,19 @@ class Correlator:
         return group
 
     def _observe(self, state: State, det: CompiledDetection, group: dict[str, str], item: P.Item) -> list[Output]:
-        gkey = P.group_key(det.id, group)
+        gkey = P.group_key(det.id, group) if group else det.id + "\x1f"
         gs = state["g"].get(gkey)
         if gs is None:
             gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
         items: list[P.Item] = gs["i"]
-        key = item[: P.KEY_LEN]
-        if not items or items[-1][: P.KEY_LEN] < key:
+        last = items[-1] if items else None
+        # After the last (compared by time first: most observations are later than the group's last one).
+        t = item[P.T]
+        if last is None or last[P.T] < t or (last[P.T] == t and last[: P.KEY_LEN] < item[: P.KEY_LEN]):
             items.append(item)
             pos, in_order = len(items) - 1, True
         else:
+            key = item[: P.KEY_LEN]
             pos = bisect_left(items, key, key=lambda o: o[: P.KEY_LEN])
             if pos < len(items) and items[pos][: P.KEY_LEN] == key:
                 return []  # the same observation again (a re-sent signal)
@@ -230,9 +211,14 @@ class Correlator:
             if item[P.RI] == 0 and closed is not None and item[P.T] < closed - plan.within:
                 return self._point_only(det, plan, gs, group, pos, item, append=in_order)
             return []
-        closed = state.get("xc")
         if in_order:
+            if plan.fast_any:  # throttled (most repeats of a story): nothing to evaluate (as `point` would say)
+                firings = gs["f"]
+                lf, ls = (firings[-1][F_LF], firings[-1][F_LS]) if firings else (gs["lf"], gs["ls"])
+                if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+                    return []
             return self._point_only(det, plan, gs, group, pos, item, append=True)  # evaluated once, at its point
+        closed = state.get("xc")
         if closed is not None and item[P.T] < closed:
             # Beyond the lateness (earlier than what the last sweep may have dropped): at its own point and in the
             # windows of the later points still held, against what is still held. It can add an alert or make one
@@ -519,5 +505,5 @@ class Correlator:
         if lf is not None and abs(t - lf) < plan.realert and rank <= ls:
             return None  # throttled: this group fired recently at this severity or higher
         lf = t if lf is None else max(t, lf)
-        detection = build_detection(self.rules.entity_names, det, group, fired_at, severity, confidence, evidence)
+        detection = build_detection(self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence)
         return detection, lf, rank

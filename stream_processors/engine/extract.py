@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from hashlib import sha256 as _sha256
+from operator import itemgetter
 from typing import Any
 
-from watchfloor.schemas.events import Document, Signal, stable_id
+from watchfloor.schemas.events import Document, Signal
 from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
 from .captures import capture
 from .compiler import CompiledRules, CompiledSignal, Node
-from .modality import ModalityReason, read_cues, resolve
+from .modality import ModalityReason, is_plain, read_cues, resolve
 from .scan import Match, Scan, Sentence, Span, aligned_scan, find_matches, rescanned
 from .stories import story_signature
 from .text import aligned_word_view, strip_html, tokens
@@ -187,10 +189,15 @@ class Extractor:
     def extract(self, doc: Document | CheckedInput) -> list[Signal]:
         """The document's signals. A checked input (watchfloor.schemas.inputs.CheckedInput) is built into its
         Document only if a signal comes out: most texts that pass the gate still match nothing."""
-        rules = self.rules
         scan, viable = self.scan(doc)
         if scan is None:
             return []
+        return self.signals(doc, scan, viable)
+
+    def signals(self, doc: Document | CheckedInput, scan: Scan, viable: set[str] | None) -> list[Signal]:
+        """The signals of a document whose scan found something (`scan`'s results, once: it notes cues
+        and facts on the sentences)."""
+        rules = self.rules
         # Regex signals read every sentence; the others only the sentences holding one of their atoms.
         sents = scan.sentences(every=bool(rules.always_signals))
         where: dict[str, list[Sentence]] = {name: list(sents) for name in rules.always_signals}
@@ -210,12 +217,18 @@ class Extractor:
         doc_entities: set[str] = set()
         for sent in sents:
             doc_entities |= sent.entities
-        out: list[Signal] = []
+        made: list[tuple[int, str, Signal]] = []
         built: Document | None = doc if isinstance(doc, Document) else None
         headline = bool(doc.title)
         whole: DocumentView | None = None
         signals = rules.signals
-        for sname in sorted(where):
+        story_signals = rules.story_signals
+        make = self._make_signal
+        # Per (sentence, window[, own spans]): the modality and cue. Signals that match the same words of a
+        # sentence (rules sharing a phrase, or its forms) read the same cues: resolved once.
+        modalities: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+        # Signal order does not matter here: the output is sorted by (sentence, name), unique per signal.
+        for sname, found_in in where.items():
             sig = signals[sname]
             simple = sig.simple
             if simple is None:
@@ -226,26 +239,68 @@ class Extractor:
                         whole = DocumentView(scan.text, sents)
                     if evaluate(sig.context_words, whole, [None]) is None:
                         continue
-            for sent in sorted(where[sname], key=_index) if simple is None and sig.uses_regex else where[sname]:
-                if simple is not None:
-                    window = _simple_window(simple, sent.atoms)
-                    got = SentenceMatch(window, [window], {}, {})
-                else:
+            story = sname in story_signals
+            for sent in found_in:
+                match: SentenceMatch | None = None
+                if simple is None:
                     match = self.match_sentence(sig, sent)
                     if match is None:
                         continue
-                    got = match
                 if not sent.cues_read:  # modality cues: only for sentences with a match
                     read_cues(rules, sent)
                 if built is None:
                     built = doc.build()  # type: ignore[union-attr]
-                modality, cue, _why = resolve(rules, sent, got.window, got.own, headline=headline and sent.index == 0)
-                out.append(self._signal(built, sig, sent, got.captures, modality, cue))
-        if len(out) > 1:
+                first = headline and sent.index == 0
+                if is_plain(rules, sent, first):  # most sentences: no cue, no verb form (the window is moot)
+                    modality: str = "asserted"
+                    cue: str | None = None
+                else:
+                    if match is None:
+                        assert simple is not None
+                        window = _simple_window(simple, sent.atoms)
+                        own = [window]
+                        key: tuple[Any, ...] = (sent.index, window)
+                    else:
+                        window, own = match.window, match.own
+                        key = (sent.index, window, *own)
+                    known = modalities.get(key)
+                    if known is None:
+                        m, c, _why = resolve(rules, sent, window, own, headline=first)
+                        known = modalities[key] = (m, c)
+                    modality, cue = known
+                facts = sent.facts
+                if facts is None:  # once per sentence, however many signals it makes
+                    facts = sent.facts = self._facts(sent)
+                index = sent.index
+                made.append(
+                    (
+                        index,
+                        sname,
+                        make(
+                            {  # every field, in the model's order
+                                "id": _sha256(f"{built.id}\x1f{sname}\x1f{index}".encode()).hexdigest()[:24],
+                                "name": sname,
+                                "document_id": built.id,
+                                "source": built.source.name,
+                                "url": built.url,
+                                "published_at": built.published_at,
+                                "sentence": sent.text,
+                                "sentence_index": index,
+                                "modality": modality,
+                                "cue": cue,
+                                "entities": facts[0],
+                                "places": facts[1],
+                                "captures": match.captures if match is not None else {},
+                                "story": self._story(built, sent) if story else None,
+                            }
+                        ),
+                    )
+                )
+        if len(made) > 1:
             # Canonical order (sentence, then signal name): the order the correlator keeps observations in,
             # so a document's own signals always arrive in order.
-            out.sort(key=lambda s: (s.sentence_index, s.name))
-        return out
+            made.sort(key=_place)
+        return [m[2] for m in made]
 
     def match_sentence(self, sig: CompiledSignal, sent: Sentence, *, explain: bool = False) -> SentenceMatch | None:
         """The matched window, own spans and captures when `sig` matches `sent`, else None."""
@@ -282,38 +337,14 @@ class Extractor:
                 reasons[cname] = why
         return SentenceMatch(window, own, captures, reasons)
 
-    def _signal(
-        self,
-        doc: Document,
-        sig: CompiledSignal,
-        sent: Sentence,
-        captures: dict[str, str],
-        modality: str,
-        cue: str | None,
-    ) -> Signal:
-        facts = sent.facts
-        if facts is None:  # once per sentence, however many signals it makes
-            kinds = self.rules.entity_kinds
-            places = tuple(sorted({eid for _s, _e, eid in sent.mentions if kinds.get(eid) == "place"}))
-            facts = sent.facts = (tuple(sorted(sent.entities)), places)
-        return self._make_signal(
-            {  # every field, in the model's order
-                "id": stable_id(doc.id, sig.name, str(sent.index)),
-                "name": sig.name,
-                "document_id": doc.id,
-                "source": doc.source.name,
-                "url": doc.url,
-                "published_at": doc.published_at,
-                "sentence": sent.text,
-                "sentence_index": sent.index,
-                "modality": modality,
-                "cue": cue,
-                "entities": facts[0],
-                "places": facts[1],
-                "captures": captures,
-                "story": self._story(doc, sent) if sig.name in self.rules.story_signals else None,
-            }
-        )
+    def _facts(self, sent: Sentence) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """A sentence's entities and places, as its signals carry them. The signal's id is
+        stable_id(document id, signal name, sentence index), spelled out in `extract` (the same hash)."""
+        if not sent.entities:
+            return (), ()
+        kinds = self.rules.entity_kinds
+        places = tuple(sorted({eid for _s, _e, eid in sent.mentions if kinds.get(eid) == "place"}))
+        return tuple(sorted(sent.entities)), places
 
     def _story(self, doc: Document, sent: Sentence) -> str:
         """The document's story signature (stories.py), once per document (its text is the key: ids are
@@ -334,8 +365,7 @@ class Extractor:
         return modality, cue, why
 
 
-def _index(sent: Sentence) -> int:
-    return sent.index
+_place = itemgetter(0, 1)  # (sentence index, signal name) of a signal made
 
 
 def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Span:

@@ -12,7 +12,8 @@ from . import patterns as P
 from .compiler import CompiledDetection
 
 if TYPE_CHECKING:
-    from .correlate import Correlator, Output, Plan, State
+    from .correlate import Correlator, Output, State
+    from .evidence import Plan
 
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
 STATE_VERSION = 2

@@ -1,0 +1,125 @@
+"""Work the engine shares between signals (once per document, sentence, or matched words) gives each signal
+what computing it alone would: the caches' keys are tested where they could be wrong."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchfloor.schemas.events import stable_id
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import compile_packs
+from watchfloor.stream_processors.engine.evidence import EvidenceOf
+from watchfloor.stream_processors.engine.modality import _break_marks
+
+from .engine_helpers import doc, engine_for
+
+
+def _pack(signals: dict[str, list[str]]) -> Engine:
+    pack = RulePack.model_validate(
+        {"version": 2, "name": "shared", "signals": {k: {"match": {"any": v}} for k, v in signals.items()}}
+    )
+    return Engine(compile_packs([pack]))
+
+
+def test_signals_of_one_sentence_with_different_words_get_their_own_modality() -> None:
+    # One sentence, two clauses: "will" governs the first signal's words only. The modality is resolved once
+    # per (sentence, matched words): `deploy_again` matches the very words of `deploy` and shares its answer.
+    engine = _pack({"deploy": ["deploy tanks"], "deploy_again": ["deploy tanks"], "convoy": ["convoy arrived"]})
+    got = engine.extract(doc("The army will deploy tanks near the border, and a convoy arrived on Monday."))
+    assert [(s.name, s.modality, s.cue) for s in got] == [
+        ("convoy", "asserted", None),
+        ("deploy", "future", "will"),
+        ("deploy_again", "future", "will"),
+    ]
+    # The same signals in sentences of their own, one document each: the same answers.
+    alone = [
+        *engine.extract(doc("The army will deploy tanks near the border.")),
+        *engine.extract(doc("A convoy arrived on Monday.")),
+    ]
+    assert sorted((s.name, s.modality, s.cue) for s in alone) == [(s.name, s.modality, s.cue) for s in got]
+
+
+def test_a_cue_near_one_match_of_a_signal_and_not_the_other_sentence() -> None:
+    # Two sentences, one signal: the cache is per sentence, not per signal.
+    engine = _pack({"deploy": ["deploy tanks"]})
+    got = engine.extract(doc("Russia may deploy tanks. Belarus did deploy tanks."))
+    assert [(s.sentence_index, s.modality) for s in got] == [(0, "hedged"), (1, "asserted")]
+
+
+def test_signal_ids_are_the_stable_id_of_document_signal_and_sentence() -> None:
+    engine = engine_for("builtin:dprk_russia")
+    d = doc("North Korean troops were deployed to Kursk. Pyongyang sent troops to Russia, Seoul said.")
+    got = engine.extract(d)
+    assert len(got) >= 2
+    for s in got:
+        assert s.id == stable_id(d.id, s.name, str(s.sentence_index))
+
+
+def test_evidence_keeps_each_documents_own_time_and_each_sentences_places() -> None:
+    engine = engine_for("builtin:dprk_russia")
+    text = "North Korean troops were deployed to Kursk. North Korean troops were deployed to Russia."
+    # Equal instants written with different offsets: equal datetimes, different texts in the evidence.
+    docs = [
+        parse_document(
+            {"type": "news.article", "published_at": at, "source": "Wire", "title": "", "body": text, "id": f"d{i}"}
+        )
+        for i, at in enumerate(("2025-03-01T12:00:00+00:00", "2025-03-01T13:00:00+01:00"))
+    ]
+    evidence_of = EvidenceOf()
+    seen = []
+    for d in docs:
+        sigs = engine.extract(d)
+        assert {s.sentence_index for s in sigs} == {0, 1}
+        for s in sigs:
+            ev = evidence_of(s, s.published_at.timestamp())
+            assert ev["published_at"] == s.published_at.isoformat()
+            assert ev["places"] == list(s.places)
+            assert "at" not in ev
+            seen.append((ev["published_at"], tuple(ev["places"])))
+    assert {p for _t, p in seen} == {("KURSK",), ()}
+    assert {t for t, _p in seen} == {"2025-03-01T12:00:00+00:00", "2025-03-01T13:00:00+01:00"}
+
+
+_OLD_CLAUSE_BREAK = re.compile(
+    r";|[,—–]\s*(?=(?:and|but|while|whereas|although|though|yet|и|но|а|однако|тогда как|хотя)\b)", re.IGNORECASE
+)
+_PIECES = st.sampled_from(
+    [
+        " ",
+        "  ",
+        "\t",
+        ",",
+        ";",
+        "—",
+        "–",
+        "and",
+        "AND",
+        "But",
+        "yet",
+        "yetis",
+        "andrew",
+        "и",
+        "Но",
+        "а",
+        "ан",
+        "однако",
+        "тогда как",
+        "тогда  как",
+        "хотя",
+        "x",
+        "the",
+        ".",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, max_size=14))
+def test_clause_marks_are_where_the_clause_regex_matches(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _break_marks(text) == [m.start() for m in _OLD_CLAUSE_BREAK.finditer(text)]
