@@ -146,7 +146,9 @@ def build_detection(
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
     # hold more than MAX_EVIDENCE reports can show the same oldest ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
-    everything = sorted(e["event_id"] for e in evidence)
+    everything = [e["event_id"] for e in evidence]
+    if len(everything) > 1:
+        everything.sort()
     evidence = evidence[:MAX_EVIDENCE]
     attributes: dict[str, list[str]] = {}
     for e in evidence:

@@ -17,6 +17,7 @@ the nearest. Beyond cue words:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from .compiler import CompiledRules
 from .cues import CUE_PRIORITY, HEADLINE_LANGUAGES, HEADLINE_TO_EXCEPTIONS, NEUTRAL
 from .morphology import is_future_verb_ru
 from .scan import Sentence, Span, find_matches
-from .text import tokens
+from .text import aligned_word_view, tokens
 
 
 def read_cues(rules: CompiledRules, sent: Sentence) -> None:
@@ -61,13 +62,28 @@ _CONJUNCTION = re.compile(
     r"\s*(?:and|but|while|whereas|although|though|yet|и|но|а|однако|тогда как|хотя)\b", re.IGNORECASE
 )
 _CLAUSE_MARKS = ";,—–"
+_WORD_RUN = re.compile(r"\S+")
 
 
 def clause_breaks(sent: Sentence) -> list[int]:
     """Token indices (document-wide) that start a new clause in the sentence."""
     if sent.breaks is None:
-        sent.breaks = [sent.start + len(tokens(sent.text[:at])) for at in _break_marks(sent.text)]
+        sent.breaks = [sent.start + n for n in _words_before(sent.text, _break_marks(sent.text))]
     return sent.breaks
+
+
+def _words_before(text: str, marks: list[int]) -> list[int]:
+    """How many tokens text[:at] holds, for each mark position `at` (a mark is never part of a word). One word
+    view of the text for all the marks: tokenising each prefix anew cost ~80 µs for a long sentence."""
+    if not marks:
+        return []
+    view, aligned = aligned_word_view(text)
+    if not aligned:  # a clitic or a lower-cased letter changed the length: the prefixes themselves
+        return [len(tokens(text[:at])) for at in marks]
+    # Character i of the text is character i + 1 of the view, and the mark's own is a space: the words of
+    # text[:at] are the words that start before view position at + 1.
+    starts = [m.start() for m in _WORD_RUN.finditer(view)]
+    return [bisect_left(starts, at + 1) for at in marks]
 
 
 def _break_marks(text: str) -> list[int]:
@@ -207,17 +223,20 @@ def _future_form(
     lo, hi = window
     toks = sent.toks
     base = sent.start
-    if "ru" in rules.languages:
+    if "ru" in rules.languages and not sent.text.isascii():  # (no Russian verb in an ASCII sentence)
         for i in range(lo, hi + 1):
             tok = toks[i - base]
             if is_future_verb_ru(tok):
                 return tok, f"{tok!r} is a perfective verb in the future"
     if headline and rules.languages & HEADLINE_LANGUAGES:
-        atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
-        mention_starts = {m[0] for m in sent.mentions}
+        atom_spans: list[Span] | None = None
+        mention_starts: set[int] = set()
         for p in range(max(lo - 1, base), hi + 1):
             if toks[p - base] != "to" or p + 1 >= sent.end:
                 continue
+            if atom_spans is None:  # (only for a "to" in reach)
+                atom_spans = [sp for spans in sent.atoms.values() for sp in spans]
+                mention_starts = {m[0] for m in sent.mentions}
             if any(x <= p <= y for x, y in atom_spans):
                 continue  # "to" is part of a matched phrase ("sent to Russia")
             nxt = toks[p + 1 - base]

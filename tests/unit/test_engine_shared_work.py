@@ -14,7 +14,8 @@ from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.evidence import EvidenceOf
-from watchfloor.stream_processors.engine.modality import _break_marks
+from watchfloor.stream_processors.engine.modality import _break_marks, _words_before
+from watchfloor.stream_processors.engine.text import tokens
 
 from .engine_helpers import doc, engine_for
 
@@ -123,3 +124,46 @@ _PIECES = st.sampled_from(
 def test_clause_marks_are_where_the_clause_regex_matches(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert _break_marks(text) == [m.start() for m in _OLD_CLAUSE_BREAK.finditer(text)]
+
+
+_TEXT = st.lists(
+    st.sampled_from(
+        [
+            " ",
+            ",",
+            ";",
+            "—",
+            "–",
+            "don't",
+            "can’t",
+            "n't",
+            "’",
+            "and",
+            "Ёлка",
+            "ёж",
+            "İstanbul",
+            "ß",
+            "_",
+            "x_y",
+            "«",
+            "»",
+            "…",
+            "\u00a0",
+            "Но",
+            "12",
+            "word",
+            "ﬁ",
+            "Σ",
+        ]
+    ),
+    max_size=15,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TEXT)
+def test_words_before_each_mark_are_the_tokens_of_the_text_before_it(text: str) -> None:
+    # Clause breaks count the words before each mark from one word view of the sentence; tokenising each
+    # prefix anew is the definition (a view that is not aligned with the text falls back to it).
+    marks = [i for i, ch in enumerate(text) if ch in ";,—–"]
+    assert _words_before(text, marks) == [len(tokens(text[:at])) for at in marks]
