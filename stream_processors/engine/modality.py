@@ -63,6 +63,9 @@ _CONJUNCTION = re.compile(
 )
 _CLAUSE_MARKS = ";,—–"
 _WORD_RUN = re.compile(r"\S+")
+# The letters morphology.script_of reads as Cyrillic: a sentence without one has no Russian verb form (no
+# other letter lower-cases into them). Not "not ASCII": curly quotes and dashes are in most English news.
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def clause_breaks(sent: Sentence) -> list[int]:
@@ -213,7 +216,7 @@ def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool
     """Whether a verb form could make a signal of this sentence future (Cyrillic words, or a headline's "to")."""
     if headline and "to" in sent.toks and rules.languages & HEADLINE_LANGUAGES:
         return True
-    return "ru" in rules.languages and not sent.text.isascii()
+    return "ru" in rules.languages and _CYRILLIC.search(sent.text) is not None
 
 
 def _future_form(
@@ -223,7 +226,7 @@ def _future_form(
     lo, hi = window
     toks = sent.toks
     base = sent.start
-    if "ru" in rules.languages and not sent.text.isascii():  # (no Russian verb in an ASCII sentence)
+    if "ru" in rules.languages and _CYRILLIC.search(sent.text) is not None:  # (else no word can be Russian)
         for i in range(lo, hi + 1):
             tok = toks[i - base]
             if is_future_verb_ru(tok):
