@@ -57,6 +57,35 @@ Bucket = tuple[tuple[AutomatonEntry, ...], Shapes, tuple[AutomatonEntry, ...]]
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """Where an atom can be looked for in a document's words without an automaton (scan.holds):
+    `words`, up to two sets of words, each of which must have a word in the document for the atom to
+    occur (none known for "ratif*"), and whether that is enough (`exact`: a one-word atom); else the
+    padded patterns of its whole-phrase entries (" state media " in " ... ") and its anchored entries
+    (their anchor's forms looked up, the other words checked on the tokens)."""
+
+    words: tuple[frozenset[str], ...]
+    exact: bool
+    needles: tuple[str, ...]
+    anchored: tuple[AutomatonEntry, ...]
+
+
+# A screen pattern's value (automata.screen, scan.screen_atoms): the atoms whose whole phrase it is, and
+# the anchored entries to check on the words around a hit (by the neighbouring word, as in a Bucket).
+ScreenHit = tuple[tuple[str, ...], Bucket | None]
+# Atom -> the signals whose viability test it triggers (automata.viability): those it is enough for;
+# (other atom, the signals it is the one other requirement of); (signal, its other requirement clauses).
+Viability = dict[
+    str,
+    tuple[
+        tuple[str, ...],
+        tuple[tuple[str, tuple[str, ...]], ...],
+        tuple[tuple[str, tuple[frozenset[str], ...]], ...],
+    ],
+]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledSignal:
     name: str
     node: Node
@@ -137,7 +166,13 @@ class CompiledRules:
     # Atom -> (signal, its other requirement clauses) for the signals this atom triggers the viability test
     # of: a signal with a one-atom clause is listed under one such atom only (its most telling), so a
     # conjunction of two phrases is tested once, when its rarer phrase is there (extract._viable_signals).
-    viability: dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]] = field(default_factory=dict)
+    viability: Viability = field(default_factory=dict)
+    # The first pass over a document's words, when it is much smaller than `trigger` (automata.screen):
+    # only the viability index's trigger atoms, plus a probe for each atom of the signals' other clauses.
+    # A document is read with `trigger` only when a signal is viable; the cost follows the signals that
+    # can match, not every phrase found.
+    screen: Any | None = None
+    probes: dict[str, Probe] = field(default_factory=dict)
     # Signals of detections that count independent sources (`corroborate` or `count` by source): their
     # signals carry the document's story signature, so syndicated copies count once (stories.py).
     story_signals: frozenset[str] = frozenset()

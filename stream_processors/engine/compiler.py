@@ -6,11 +6,10 @@ import gc
 from collections.abc import Sequence
 from typing import Any
 
-import ahocorasick
-
 from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
 
+from .automata import build_automaton, node_requirements, requirements, screen, viability
 from .checks import cue_warnings, title_fields
 from .compiled import (
     ALERT,
@@ -18,7 +17,6 @@ from .compiled import (
     FORMS,
     PREFIX,
     AutomatonEntry,
-    Bucket,
     CompiledDetection,
     CompiledRef,
     CompiledRules,
@@ -184,19 +182,22 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     for p, bucket in b.entries.items():
         for e in bucket:
             (cue_entries if e.kind == "cue" else trigger_entries).setdefault(p, []).append(e)
-    trigger = _automaton(trigger_entries)
-    requirements = {name: _requirements(sig) for name, sig in signals.items()}
-    viability = _viability(requirements, b.atom_text)
-    cue_automaton = _automaton(cue_entries)
-    gate = raw_gate(requirements, b.gate_words, always)
+    trigger = build_automaton(trigger_entries)
+    required = {name: requirements(sig) for name, sig in signals.items()}
+    index = viability(required, b.atom_text)
+    first_pass, probes = screen(trigger_entries, index)
+    cue_automaton = build_automaton(cue_entries)
+    gate = raw_gate(required, b.gate_words, always)
     return CompiledRules(
         trigger=trigger,
         cue_automaton=cue_automaton,
-        requirements=requirements,
+        requirements=required,
         raw_gate=gate,
         signals=signals,
         signals_by_atom={k: tuple(v) for k, v in by_atom.items()},
-        viability=viability,
+        viability=index,
+        screen=first_pass,
+        probes=probes,
         derived=any(r.detection is not None for d in detections for r in d.refs),
         story_signals=frozenset(
             r.signal
@@ -270,7 +271,7 @@ def _compile_signal(
         context_none=frozenset(c.none) if c else frozenset(),
         captures=tuple(captures),
         uses_regex=uses_regex,
-        needs=(frozenset(simple),) if simple is not None else tuple(dict.fromkeys(_node_requirements(node))),
+        needs=(frozenset(simple),) if simple is not None else tuple(dict.fromkeys(node_requirements(node))),
         simple=simple if not (sdef.near or m or c or captures) else None,
         context_words=context_words,
         languages=language,
@@ -405,117 +406,6 @@ def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack], detections: list[
                         b.pack = pi
                         b.error(["detections", di, "pattern"], "detections feed each other: " + " -> ".join(cycle))
             return
-
-
-def _bucket(entries: list[AutomatonEntry]) -> Bucket:
-    """What a pattern stands for, split by how a hit is checked (see scan.find_matches):
-    - whole-phrase patterns: the hit is the match (when the word ends there, or the last is a prefix);
-    - phrases anchored on this pattern's word (one of its forms), by shape (anchor index, length) and
-      the token of a neighbouring word, so a hit on a word many phrases share ("states" in "united
-      states", "state media", ...) looks at only the phrases whose neighbour is there too;
-    - phrases anchored on a prefix, or whose neighbour is a prefix: checked word by word."""
-    plain = tuple(e for e in entries if e.verify is None)
-    shapes: dict[tuple[int, int, int], dict[str, list[AutomatonEntry]]] = {}
-    others: list[AutomatonEntry] = []
-    for e in entries:
-        tests = e.verify
-        if tests is None:
-            continue
-        if tests[e.anchor][0] == PREFIX:
-            others.append(e)
-            continue
-        nb = e.anchor + 1 if e.anchor + 1 < e.nwords else e.anchor - 1
-        if tests[nb][0] == PREFIX:
-            others.append(e)
-            continue
-        table = shapes.setdefault((e.anchor, e.nwords, nb), {})
-        for form in tests[nb][2]:
-            table.setdefault(form, []).append(e)
-    indexed = tuple(shapes.items())  # the lists are only read from here on
-    return plain, indexed, tuple(others)
-
-
-def _all_plain(bucket: list[AutomatonEntry]) -> bool:
-    for e in bucket:
-        if e.verify is not None:
-            return False
-    return True
-
-
-def _automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
-    """An automaton of the patterns that have entries (each pattern -> its Bucket), or None if none has
-    (pyahocorasick cannot search with an empty automaton)."""
-    automaton = ahocorasick.Automaton()
-    for pattern, bucket in entries.items():
-        if bucket:
-            # Most patterns stand for whole phrases only: nothing to sort.
-            automaton.add_word(pattern, (tuple(bucket), (), ()) if _all_plain(bucket) else _bucket(bucket))
-    if len(automaton) == 0:
-        return None
-    automaton.make_automaton()
-    return automaton
-
-
-def _node_requirements(node: Node) -> list[frozenset[str]]:
-    """Atoms a document must contain for `node` to hold in one of its sentences, as clauses (one atom
-    of each clause present). A necessary condition only: an empty list requires nothing."""
-    tag = node[0]
-    if tag == "atom":
-        return [frozenset((node[1],))]
-    if tag == "all":
-        return [c for child in node[1] for c in _node_requirements(child)]
-    if tag == "any":
-        # One alternative holds, so one clause of it holds: the union of one clause per alternative.
-        union: set[str] = set()
-        for child in node[1]:
-            clauses = _node_requirements(child)
-            if not clauses:
-                return []  # an alternative that requires nothing: neither does the whole
-            union |= min(clauses, key=len)
-        return [frozenset(union)] if union else []
-    return []  # none, regex: no atom is required
-
-
-def _requirements(sig: CompiledSignal) -> tuple[frozenset[str], ...]:
-    """What a document must contain for `sig` to possibly match one of its sentences."""
-    clauses = list(sig.needs)
-    # Entities the sentence (mentions) or the document (context) must name.
-    for eid in sorted(sig.mention_all | sig.context_all):
-        clauses.append(frozenset(("@" + eid,)))
-    for group in (sig.mention_any, sig.context_any):
-        if group:
-            clauses.append(frozenset("@" + eid for eid in group))
-    if sig.context_words is not None:
-        clauses.extend(_node_requirements(sig.context_words))
-    return tuple(dict.fromkeys(clauses))
-
-
-def _viability(
-    requirements: dict[str, tuple[frozenset[str], ...]], atom_text: dict[str, str]
-) -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
-    """Each signal under the atoms that trigger its viability test (CompiledRules.viability): under its
-    most telling required atom when a clause has just one (more words, then longer, is rarer in news),
-    else under every atom of its smallest clause."""
-
-    def rarity(atom: str) -> tuple[int, int]:
-        text = atom_text.get(atom, atom)
-        return (len(text.split()), len(text))
-
-    index: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
-    for name, clauses in requirements.items():
-        if not clauses:
-            continue
-        single = [next(iter(c)) for c in clauses if len(c) == 1]
-        if single:
-            trigger = max(single, key=rarity)
-            others = tuple(c for c in clauses if c != frozenset((trigger,)))
-            index.setdefault(trigger, []).append((name, others))
-        else:
-            smallest = min(clauses, key=len)
-            others = tuple(c for c in clauses if c is not smallest)
-            for atom in smallest:
-                index.setdefault(atom, []).append((name, others))
-    return {k: tuple(v) for k, v in index.items()}
 
 
 def _simple_atoms(node: Node) -> tuple[str, ...] | None:

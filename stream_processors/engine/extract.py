@@ -14,9 +14,10 @@ from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
 from .captures import capture
+from .compiled import Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, is_plain, read_cues, resolve
-from .scan import Match, Scan, Sentence, Span, aligned_scan, find_matches, rescanned
+from .scan import Scan, Sentence, Span, aligned_scan, find_matches, holds, rescanned, screen_atoms
 from .stories import story_signature
 from .text import aligned_word_view, strip_html, tokens
 
@@ -169,18 +170,28 @@ class Extractor:
         view, aligned = aligned_word_view(text)
         words = view.split()
         norm = " " + " ".join(words) + " "
-        found = find_matches(rules.trigger, norm, words) if rules.trigger is not None else []
+        trigger = rules.trigger
         viable: set[str] | None = None
-        if not rules.always_signals:
+        if rules.screen is not None and not rules.always_signals:
+            # A first pass finds only the signals' trigger atoms (and looks up their other clauses):
+            # with many selective rules, most documents stop here, before the full pass.
+            present = screen_atoms(rules.screen, norm, words)
+            viable = _viable_signals(rules, present, norm, words, set(words)) if present else set()
+            if not viable and not every:
+                return None, viable
+        found = find_matches(trigger, norm, words) if trigger is not None else []
+        if viable is None and not rules.always_signals:
             # Most news can match no signal: drop it before splitting sentences.
-            viable = _viable_signals(rules, found)
+            viable = (
+                _viable_signals(rules, {entry.key for entry, _f, _l in found}, norm, words, set()) if found else set()
+            )
             if not viable and not every:
                 return None, viable
         language = getattr(doc, "language", None)
         if aligned:
             scan = aligned_scan(text, view, found, language)
         else:
-            scan = rescanned(rules.trigger, text, language)
+            scan = rescanned(trigger, text, language)
         if scan is None:
             return None, viable
         _place_matches(scan)
@@ -409,24 +420,55 @@ def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
     return trusted_maker(Signal, probe)
 
 
-def _viable_signals(rules: CompiledRules, found: list[Match]) -> set[str]:
-    """Signals that can possibly match somewhere in the document, from the phrase and entity
-    matches over all its words. Sentence boundaries and overlapping entity names are ignored, so
-    this finds every atom the per-sentence reading finds, and maybe more: it never drops a document
-    that matches. Empty for most news."""
+def _viable_signals(
+    rules: CompiledRules, present: set[str], norm: str, words: list[str], vocabulary: set[str]
+) -> set[str]:
+    """Signals that can possibly match somewhere in the document, from the phrases and entity names
+    found in all its words (`norm` is " " + " ".join(words) + " "). Sentence boundaries and
+    overlapping entity names are ignored, so this finds every atom the per-sentence reading finds,
+    and maybe more: it never drops a document that matches. Empty for most news. `present` holds at
+    least every trigger atom of the viability index that occurs: all atoms found by the full automaton,
+    or, from the screen, only the triggers, and then an atom of another clause is looked up with its
+    probe (rules.probes), once per document; `vocabulary` is then set(words)."""
     viable: set[str] = set()
-    if not found:
-        return viable
-    present = {entry.key for entry, _f, _l in found}
     index = rules.viability
+    probes = rules.probes if rules.screen is not None else None
+    looked: dict[str, bool] = {}
     for atom in present:
-        for sname, others in index.get(atom, ()):
+        got = index.get(atom)
+        if got is None:
+            continue
+        alone, by_partner, general = got
+        if alone:
+            viable.update(alone)
+        for partner, names in by_partner:
+            if partner in present or (probes is not None and _holds(partner, probes, looked, norm, words, vocabulary)):
+                viable.update(names)
+        for sname, others in general:
             for clause in others:
-                if clause.isdisjoint(present):
+                if not clause.isdisjoint(present):
+                    continue
+                if probes is None:
                     break
+                for other in clause:
+                    if _holds(other, probes, looked, norm, words, vocabulary):
+                        break
+                else:
+                    break  # no atom of the clause occurs
             else:
                 viable.add(sname)
     return viable
+
+
+def _holds(
+    atom: str, probes: dict[str, Probe], looked: dict[str, bool], norm: str, words: list[str], vocabulary: set[str]
+) -> bool:
+    """Whether the atom occurs in the words, by its probe (once per document)."""
+    got = looked.get(atom)
+    if got is None:
+        probe = probes.get(atom)
+        got = looked[atom] = probe is not None and holds(probe, norm, words, vocabulary)
+    return got
 
 
 def _place_matches(scan: Scan) -> None:

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
-from .compiler import PREFIX, AutomatonEntry, WordTest
+from .compiled import PREFIX, AutomatonEntry, Probe, WordTest
 from .text import abbreviations_for, clean_sentence, sentence_spans, split_sentences, tokens
 
 Span = tuple[int, int]  # first and last token index (inclusive), document-wide
@@ -27,8 +27,10 @@ def _verify(tests: tuple[WordTest, ...], words: list[str], first: int) -> bool:
 
 def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
     """Whole-word matches of the automaton's patterns in `norm` (" " + " ".join(words) + " "), as
-    (entry, first word, last word) indices into `words`. Phrases anchored on one word are checked
-    on the words around the hit: those indexed by a neighbour's token first (compiler._bucket)."""
+    (entry, first word, last word) indices into `words`. The automaton reports only hits that end
+    where a word does (or inside one, after a '*' prefix: automata.bounded_key). Phrases anchored on
+    one word are checked on the words around the hit: those indexed by a neighbour's token first
+    (automata._bucket)."""
     out: list[Match] = []
     spaces = 0
     prev = 0
@@ -36,15 +38,13 @@ def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
     nwords = len(words)
     for end_char, (plain, indexed, others) in automaton.iter(norm):
         # iter() reports matches by their end, left to right: count the words passed since the last.
+        # A key padded with the space after its word ends on that space, which is not counted here.
         spaces += count(" ", prev, end_char)
         prev = end_char
-        w = spaces - 1  # the word holding end_char
-        bounded = norm[end_char + 1] == " "
-        if plain:
-            for entry in plain:
-                if bounded or entry.prefix:
-                    out.append((entry, w - entry.nwords + 1, w))
-        if indexed and bounded:
+        w = spaces - 1  # the word holding (or ended by) end_char
+        for entry in plain:
+            out.append((entry, w - entry.nwords + 1, w))
+        if indexed:
             for (anchor, n, nb), table in indexed:
                 first = w - anchor
                 if first < 0 or first + n > nwords:
@@ -60,6 +60,61 @@ def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
             if first >= 0 and last < nwords and _verify(entry.verify, words, first):
                 out.append((entry, first, last))
     return out
+
+
+def screen_atoms(screen: Any, norm: str, words: list[str]) -> set[str]:
+    """The trigger atoms that occur in the words (automata.screen): whole phrases where the automaton
+    finds them, anchored phrases where the words around a hit meet their tests."""
+    present: set[str] = set()
+    nwords = len(words)
+    for end_char, (atoms, around) in screen.iter(norm):
+        if atoms:
+            present.update(atoms)
+        if around is None:
+            continue
+        # The word holding (or ended by) end_char: a padded key ends on the space after its word.
+        w = norm.count(" ", 0, end_char) - 1
+        _plain, indexed, others = around
+        for (anchor, n, nb), table in indexed:
+            first = w - anchor
+            if first < 0 or first + n > nwords:
+                continue
+            got = table.get(words[first + nb])
+            if got is not None:
+                for entry in got:
+                    if entry.key not in present and (n == 2 or _verify(entry.verify, words, first)):
+                        present.add(entry.key)
+        for entry in others:
+            first = w - entry.anchor
+            if first >= 0 and first + entry.nwords <= nwords and _verify(entry.verify, words, first):
+                present.add(entry.key)
+    return present
+
+
+def holds(probe: Probe, norm: str, words: list[str], vocabulary: set[str]) -> bool:
+    """Whether an atom occurs in the words, as find_matches would find it (automata.screen's probes).
+    `vocabulary` is set(words): most atoms looked up are not there, and one set test says so."""
+    for need in probe.words:
+        if need.isdisjoint(vocabulary):
+            return False
+    if probe.exact:
+        return True
+    for needle in probe.needles:
+        if needle in norm:
+            return True
+    nwords = len(words)
+    for entry in probe.anchored:
+        tests = entry.verify
+        assert tests is not None
+        mode, text, forms = tests[entry.anchor]
+        for needle in (" " + text,) if mode == PREFIX else [" " + f + " " for f in forms]:
+            at = norm.find(needle)
+            while at >= 0:
+                first = norm.count(" ", 0, at) - entry.anchor  # the needle starts at the space before its word
+                if first >= 0 and first + entry.nwords <= nwords and _verify(tests, words, first):
+                    return True
+                at = norm.find(needle, at + 1)
+    return False
 
 
 class Sentence:
