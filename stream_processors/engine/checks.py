@@ -22,6 +22,8 @@ def title_placeholders(group_by: Iterable[str], captured: Iterable[str]) -> set[
 
 def title_fields(title: str, group_by: Iterable[str], captured: Iterable[str]) -> str | None:
     """None when every placeholder of `title` can be filled, else what is wrong with it."""
+    if "{" not in title and "}" not in title:
+        return None  # no placeholder (most titles of a big pack)
     allowed = title_placeholders(group_by, captured)
     try:
         parsed = list(string.Formatter().parse(title))

@@ -171,7 +171,15 @@ def raw_gate(
     if always:
         return None
     keys: set[str] = set()
+    # Most signals need one clause (any of their phrases): nothing to choose, its atoms' words are the
+    # gate's. Their atoms are gathered first and checked once each (a big pack shares many).
+    single: set[str] = set()
     for clauses in requirements.values():
+        if len(clauses) == 1:
+            if not clauses[0]:
+                return None
+            single |= clauses[0]
+            continue
         best: tuple[tuple[bool, int], set[str]] | None = None
         for clause in clauses:
             words: set[str] = set()
@@ -190,6 +198,11 @@ def raw_gate(
         if best is None:
             return None  # this signal cannot be gated: no gate at all
         keys |= best[1]
+    for atom in single:
+        got = gate_words.get(atom)
+        if not got or "not" in got or "" in got:
+            return None
+        keys |= got
     gate = ahocorasick.Automaton()
     for k in keys:
         gate.add_word(k, k)

@@ -57,6 +57,7 @@ class PhraseBuilder:
         self.word_memo: dict[tuple[str, Langs, str], WordInfo] = {}
         self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str], str] = {}
         self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
+        self.phrase_keys: dict[tuple[Langs, str], dict[str, str]] = {}  # see _conditions
 
     def error(self, path: Any, message: str) -> None:
         """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it."""
@@ -244,14 +245,18 @@ class PhraseBuilder:
         """The conditions of a list. Plain phrases (most of a big pack) go straight to `add`; their place
         in the file is only spelled out when one has an error."""
         out: list[Node] = []
-        add, memo = self.add, self.phrase_memo
+        add = self._add
+        # The atom keys of the plain phrases met before in this language and morphology (add()'s memo,
+        # with a shorter key): most phrases of a big pack were met before. _add is safe to call again.
+        known = self.phrase_keys.setdefault((language, morphology), {})
         for i, c in enumerate(conds):
             if isinstance(c, str) and "@" not in c:
                 text = c.strip()
-                # add()'s memo, looked up here: most phrases of a big pack were met before.
-                key = memo.get((text, "phrase", language, morphology, None, "", ""))
+                key = known.get(text)
                 if key is None:
-                    key = add(text, "phrase", (path, part, i), language=language, morphology=morphology)
+                    key = add(text, "phrase", (path, part, i), language, morphology, None, "", "")
+                    if key is not None:
+                        known[text] = key
                 if key is None:
                     out.append(("any", ()))
                 else:

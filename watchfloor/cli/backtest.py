@@ -27,7 +27,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
 from ._common import ConfigOpt, app, app_config, err, fail, out
 
 Advance = Any  # a _Bar: called with n, or told its total
@@ -257,6 +256,9 @@ def backtest(
         sort=sort_stats,
         order=order.value,
     )
+    # Imported here: the views bring scoring and the engine, which every other command (rules check) skips.
+    from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
+
     print_alerts(results[0].detections)  # the alerts that stand
     changes = results[0].revisions + len(results[0].retractions)
     out.print(
