@@ -66,7 +66,8 @@ def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds
     seen_while_dripping: list[int] = []
     hostile_feeds.during_drip.append(lambda: seen_while_dripping.append(store.count(types={"news.article"})))
     sources = [
-        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=3)),
+        # A deadline long enough that the good feed is in even on a loaded machine (it failed once at 3 s there).
+        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=8)),
         RssSource(url=hostile_feeds.url("/ok.xml")),
         RssSource(url=hostile_feeds.url("/bomb.xml"), max_bytes=1024 * 1024),
         RssSource(url=hostile_feeds.url("/redirect")),
@@ -75,7 +76,7 @@ def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds
     by_url = {s.origin: s for s in summary.sources}
     assert [s.origin for s in summary.sources] == [s.url for s in sources]  # reported in config order
     drip = by_url[hostile_feeds.url("/drip.xml")]
-    assert drip.error is not None and "within 3s" in drip.error
+    assert drip.error is not None and "within 8s" in drip.error
     assert by_url[hostile_feeds.url("/bomb.xml")].error is not None
     ok = by_url[hostile_feeds.url("/ok.xml")]
     assert ok.ingested is not None and ok.ingested.accepted == 3
