@@ -23,7 +23,7 @@ def _bucket(entries: list[AutomatonEntry]) -> Bucket:
         tests = e.verify
         if tests is None:
             continue
-        if tests[e.anchor][0] == PREFIX:
+        if e.prefix or tests[e.anchor][0] == PREFIX:  # a hit ends inside the anchored word
             others.append(e)
             continue
         nb = e.anchor + 1 if e.anchor + 1 < e.nwords else e.anchor - 1
@@ -48,7 +48,7 @@ def unbounded(entry: AutomatonEntry) -> bool:
     """Whether a hit of the entry's pattern may end inside a word: its last word is a '*' prefix
     (whole phrases), or the anchored word is (anchored phrases)."""
     tests = entry.verify
-    return entry.prefix if tests is None else tests[entry.anchor][0] == PREFIX
+    return entry.prefix or (tests is not None and tests[entry.anchor][0] == PREFIX)
 
 
 def bounded_key(pattern: str, entry: AutomatonEntry) -> str:
@@ -61,7 +61,7 @@ def build_automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
     """An automaton of the patterns that have entries (each key -> its Bucket), or None if none has
     (pyahocorasick cannot search with an empty automaton). Keys end on a word boundary where the
     entry needs one (bounded_key): "state" is not reported inside "statement", nor checked in Python.
-    A phrase anchored on one word is put as pairs of adjacent words where their forms allow (_paired):
+    A phrase anchored on one word is put as one word's forms followed by the start of the next (_stemmed):
     a hit on "president" alone is then no longer checked against every phrase that holds it."""
     keyed: dict[str, list[AutomatonEntry]] = {}
     paired: dict[int, tuple[AutomatonEntry, list[str]] | None] = {}
@@ -69,7 +69,7 @@ def build_automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
         for entry in bucket:
             if entry.verify is not None:
                 if id(entry) not in paired:
-                    paired[id(entry)] = got = _paired(entry)
+                    paired[id(entry)] = got = _stemmed(entry)
                     if got is not None:
                         for key in got[1]:
                             keyed.setdefault(bounded_key(key, got[0]), []).append(got[0])
@@ -91,9 +91,6 @@ def build_automaton(entries: dict[str, list[AutomatonEntry]]) -> Any | None:
 # phrase is the rarer one of some rule), it would find what the full automaton finds, the full automaton
 # would then read every document that matches again, and it would cost memory for nothing.
 SCREEN_SHARE = 0.6
-# An anchored phrase's patterns: two adjacent words, every combination of their forms, up to this many
-# (a hit on one common word, "president", would be checked in Python far more often).
-PAIR_LIMIT = 16
 
 
 def screen(entries: dict[str, list[AutomatonEntry]], index: Viability) -> tuple[Any | None, dict[str, Probe]]:
@@ -117,7 +114,7 @@ def screen(entries: dict[str, list[AutomatonEntry]], index: Viability) -> tuple[
                     got.append(e.key)
             elif id(e) not in seen:
                 seen.add(id(e))
-                paired = _paired(e)
+                paired = _stemmed(e)
                 if paired is None:  # no two words to pair: its anchor's patterns, as in the full automaton
                     for key in _anchor_patterns(e):
                         anchored.setdefault(bounded_key(key, e), []).append(e)
@@ -188,32 +185,38 @@ def _anchor_patterns(entry: AutomatonEntry) -> list[str]:
     return [" " + text] if mode == PREFIX else [" " + f for f in sorted(forms)]
 
 
-def _paired(entry: AutomatonEntry) -> tuple[AutomatonEntry, list[str]] | None:
-    """An anchored phrase as patterns of two adjacent words (the pair whose shortest forms are the
-    longest, among those with at most PAIR_LIMIT combinations; the first word not a prefix), and the
-    entry anchored on the pair's second word, or None when no pair qualifies."""
+def _stemmed(entry: AutomatonEntry) -> tuple[AutomatonEntry, list[str]] | None:
+    """An anchored phrase as patterns of one word's forms followed by the start every form of the next
+    word shares (" missile launch" for "missile(s) launch(es|ed|ing)"), the pair whose shortest form and
+    shared start are the longest (the start at least 3 letters), and the entry anchored on the second
+    word, checked word by word where a hit ends inside it; None when no pair qualifies."""
     tests = entry.verify
     assert tests is not None
-    best: tuple[tuple[int, int], int, list[str], list[str]] | None = None
+    best: tuple[int, int, list[str], str] | None = None
     for i in range(entry.nwords - 1):
         (mode_a, _t, forms_a), (mode_b, text_b, forms_b) = tests[i], tests[i + 1]
         if mode_a == PREFIX:
             continue
-        first = sorted(forms_a)
-        second = [text_b] if mode_b == PREFIX else sorted(forms_b)
-        combos = len(first) * len(second)
-        if combos > PAIR_LIMIT:
+        stem = text_b if mode_b == PREFIX else _shared_start(forms_b)
+        if len(stem) < 3:
             continue
-        score = (min(map(len, first)) + min(map(len, second)), -combos)
+        score = min(map(len, forms_a)) + len(stem)
         if best is None or score > best[0]:
-            best = (score, i, first, second)
+            best = (score, i, sorted(forms_a), stem)
     if best is None:
         return None
-    _score, i, first, second = best
-    pair = AutomatonEntry(
-        entry.key, entry.kind, entry.nwords, False, entry.cue_class, entry.direction, tests, anchor=i + 1
-    )
-    return pair, [" " + a + " " + b for a in first for b in second]
+    _score, i, first, stem = best
+    pair = AutomatonEntry(entry.key, entry.kind, entry.nwords, True, entry.cue_class, entry.direction, tests, i + 1)
+    return pair, [" " + a + " " + stem for a in first]
+
+
+def _shared_start(words: frozenset[str]) -> str:
+    """The longest start every word shares (that of the first and last in sorted order)."""
+    lo, hi = min(words), max(words)
+    n = 0
+    while n < len(lo) and lo[n] == hi[n]:
+        n += 1
+    return lo[:n]
 
 
 def node_requirements(node: Node) -> list[frozenset[str]]:

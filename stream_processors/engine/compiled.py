@@ -40,11 +40,13 @@ class AutomatonEntry:
     key: str  # atom key: a phrase ("instruments of ratification", "ratif*", "~ratified#2f1c"), "@PRK", "~negated"
     kind: str  # "phrase" | "entity" | "cue"
     nwords: int
-    prefix: bool  # the pattern is the whole phrase and its last word is a '*' prefix (no bound at its end)
+    # The pattern is the whole phrase and its last word is a '*' prefix (no bound at its end); or, anchored,
+    # the pattern ends inside word `anchor`: the start all its forms share (automata._stemmed).
+    prefix: bool
     cue_class: str = ""
     direction: str = ""  # cues: "before" | "after" | "neutral"
-    # When set, the pattern holds only word `anchor` (one of its forms, or its prefix): the other words
-    # are checked on the tokens.
+    # When set, the pattern ends in word `anchor` (holds one of its forms or its prefix, or the word before
+    # and the start of it): the other words are checked on the tokens.
     verify: tuple[WordTest, ...] | None = None
     anchor: int = 0
 
