@@ -4,7 +4,7 @@
 word into its inflected forms (engine.morphology). Reading lemminflect's tables for that, with its import
 (which brings numpy), cost ~0.5 s of every process; the forms of all 70,000 words of its dictionary, as
 one marshal file, load in a few hundredths. The file is written the first time (~1 s), next to nothing
-of the user's, and built again whenever lemminflect's data files or the forms rules
+of the user's, and built again (under another name) whenever lemminflect's data files or the forms rules
 (morphology.EN_FORMS_VERSION) change; a file that cannot be read or written is never an error (the
 forms are then computed, as without it). Where: $WATCHFLOOR_CACHE_DIR, else $XDG_CACHE_HOME/watchfloor,
 else ~/.cache/watchfloor.
@@ -12,6 +12,7 @@ else ~/.cache/watchfloor.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import marshal
 import os
@@ -21,7 +22,6 @@ from typing import Any
 from .engine import morphology
 
 FORMAT = 1
-FILE_NAME = "en-forms.marshal"
 
 
 def cache_dir() -> Path:
@@ -43,6 +43,13 @@ def fingerprint() -> tuple[Any, ...]:
             st = p.stat()
             files.append((p.name, st.st_size, st.st_mtime_ns))
     return (FORMAT, morphology.EN_FORMS_VERSION, tuple(files))
+
+
+def file_name(stamp: tuple[Any, ...]) -> str:
+    """One file per fingerprint: two installs of lemminflect on one machine (two virtualenvs) each keep
+    their own instead of overwriting each other's at every run."""
+    digest = hashlib.blake2b(repr(stamp).encode(), digest_size=8).hexdigest()
+    return f"en-forms-{digest}.marshal"
 
 
 def read_table(path: Path, expected: tuple[Any, ...]) -> morphology.EnTable | None:
@@ -74,8 +81,8 @@ def write_table(path: Path, stamp: tuple[Any, ...], table: morphology.EnTable) -
 
 def cached_table(directory: Path | None = None) -> morphology.EnTable:
     """The table from the cache, built and kept there first if it is not (or no longer) valid."""
-    path = (directory or cache_dir()) / FILE_NAME
     stamp = fingerprint()
+    path = (directory or cache_dir()) / file_name(stamp)
     table = read_table(path, stamp)
     if table is None:
         table = morphology.en_table()

@@ -16,7 +16,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, morphology.En
     """A cache written in a fresh directory and read back (marshal round trip)."""
     directory = tmp_path_factory.mktemp("cache")
     forms_cache.cached_table(directory)
-    table = forms_cache.read_table(directory / forms_cache.FILE_NAME, forms_cache.fingerprint())
+    stamp = forms_cache.fingerprint()
+    table = forms_cache.read_table(directory / forms_cache.file_name(stamp), stamp)
     assert table is not None
     return directory, table
 
@@ -41,8 +42,8 @@ def test_known_and_unknown_words_read_alike(built: tuple[Path, morphology.EnTabl
 
 
 def test_a_stale_or_damaged_cache_is_built_again(built: tuple[Path, morphology.EnTable], tmp_path: Path) -> None:
-    path = tmp_path / forms_cache.FILE_NAME
     stamp = forms_cache.fingerprint()
+    path = tmp_path / forms_cache.file_name(stamp)
     assert forms_cache.write_table(path, ("old", *stamp[1:]), built[1])
     assert forms_cache.read_table(path, stamp) is None  # made from other data or rules
     path.write_bytes(path.read_bytes()[:1000])
@@ -53,9 +54,19 @@ def test_a_stale_or_damaged_cache_is_built_again(built: tuple[Path, morphology.E
     assert forms_cache.read_table(path, stamp) == built[1]  # written again, whole
 
 
+def test_two_installs_keep_two_files() -> None:
+    """Two virtualenvs on one machine (lemminflect's files at other paths, other times) must not overwrite
+    each other's table at every run."""
+    stamp = forms_cache.fingerprint()
+    other = (*stamp[:2], tuple((name, size, mtime + 1) for name, size, mtime in stamp[2]))
+    assert forms_cache.file_name(stamp) != forms_cache.file_name(other)
+    assert forms_cache.file_name(stamp) == forms_cache.file_name(forms_cache.fingerprint())
+
+
 def test_a_cache_that_cannot_be_written_is_not_an_error(built: tuple[Path, morphology.EnTable], tmp_path: Path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("a file where the cache directory would be")
     assert forms_cache.cached_table(blocked) == built[1]
-    assert not forms_cache.write_table(blocked / forms_cache.FILE_NAME, forms_cache.fingerprint(), built[1])
+    stamp = forms_cache.fingerprint()
+    assert not forms_cache.write_table(blocked / forms_cache.file_name(stamp), stamp, built[1])
     assert list(tmp_path.iterdir()) == [blocked]  # no temporary file left behind
