@@ -98,16 +98,19 @@ def screen(entries: dict[str, list[AutomatonEntry]], index: Viability) -> tuple[
     that trigger a signal's viability test (one required clause per signal, its rarest atom), and a
     probe for each atom of the signals' other required clauses, looked up only in documents where a
     trigger was found. None (and no probes) when it would not pay (SCREEN_SHARE)."""
+    # Whether it pays, first: where it does not (most big packs), pairing every anchored phrase below was
+    # a tenth of `rules check` on 20,000 signals x 20 phrases, for nothing.
+    total = sum(len(bucket) for bucket in entries.values())
+    chosen = sum(1 for bucket in entries.values() for e in bucket if e.key in index)
+    if chosen > SCREEN_SHARE * total:
+        return None, {}
     plain: dict[str, list[str]] = {}  # key -> atoms whose whole phrase it is
     anchored: dict[str, list[AutomatonEntry]] = {}  # key -> entries to check around a hit
-    total = chosen = 0
     seen: set[int] = set()
     for pattern, bucket in entries.items():
-        total += len(bucket)
         for e in bucket:
             if e.key not in index:
                 continue
-            chosen += 1
             if e.verify is None:
                 got = plain.setdefault(bounded_key(pattern, e), [])
                 if e.key not in got:
@@ -121,8 +124,6 @@ def screen(entries: dict[str, list[AutomatonEntry]], index: Viability) -> tuple[
                 else:
                     for key in paired[1]:
                         anchored.setdefault(bounded_key(key, paired[0]), []).append(paired[0])
-    if chosen > SCREEN_SHARE * total:
-        return None, {}
     automaton = ahocorasick.Automaton()
     for key in plain.keys() | anchored.keys():
         around = anchored.get(key)
