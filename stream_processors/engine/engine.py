@@ -120,7 +120,7 @@ class Engine:
         outputs: list[Output] = []
         if self.extractor.may_match(item.title, item.body):
             # As process_document(state, item.build()), building only if a signal comes out.
-            sigs = self.extractor.extract(item)
+            sigs = self.extractor.extract(item, screen=False)  # may_match has screened it
             if sigs:
                 doc_id = sigs[0].document_id
                 t, on_time, outputs = self._arrive(state, doc_id, item.published_at, received, None, item.title)

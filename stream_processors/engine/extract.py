@@ -157,9 +157,13 @@ class Extractor:
                 return True
         return False
 
-    def scan(self, doc: Document | CheckedInput, *, every: bool = False) -> tuple[Scan | None, set[str] | None]:
+    def scan(
+        self, doc: Document | CheckedInput, *, every: bool = False, screen: bool = True
+    ) -> tuple[Scan | None, set[str] | None]:
         """The document's sentences with their phrase and entity matches, and the signals that may match
-        (None: any). With `every`, no shortcut: sentences are made even when no signal is possible."""
+        (None: any). With `every`, no shortcut: sentences are made even when no signal is possible. Without
+        `screen`, no first pass of trigger atoms (a document that passed `may_match` holds a trigger word
+        already: the screen's probes would cost more than they save; backtests, BENCHMARKS.md)."""
         rules = self.rules
         text = doc.text
         if "<" in text or "&" in text:
@@ -172,7 +176,7 @@ class Extractor:
         norm = " " + " ".join(words) + " "
         trigger = rules.trigger
         viable: set[str] | None = None
-        if rules.screen is not None and not rules.always_signals:
+        if screen and rules.screen is not None and not rules.always_signals:
             # A first pass finds only the signals' trigger atoms (and looks up their other clauses):
             # with many selective rules, most documents stop here, before the full pass.
             present = screen_atoms(rules.screen, norm, words)
@@ -197,10 +201,10 @@ class Extractor:
         _place_matches(scan)
         return scan, viable
 
-    def extract(self, doc: Document | CheckedInput) -> list[Signal]:
+    def extract(self, doc: Document | CheckedInput, *, screen: bool = True) -> list[Signal]:
         """The document's signals. A checked input (watchfloor.schemas.inputs.CheckedInput) is built into its
         Document only if a signal comes out: most texts that pass the gate still match nothing."""
-        scan, viable = self.scan(doc)
+        scan, viable = self.scan(doc, screen=screen)
         if scan is None:
             return []
         return self.signals(doc, scan, viable)
