@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
-from operator import itemgetter
 from typing import Any
 
 from watchfloor.schemas.events import Document, Signal
@@ -211,62 +211,68 @@ class Extractor:
 
     def signals(self, doc: Document | CheckedInput, scan: Scan, viable: set[str] | None) -> list[Signal]:
         """The signals of a document whose scan found something (`scan`'s results, once: it notes cues
-        and facts on the sentences)."""
+        and facts on the sentences), in canonical order: by sentence, then signal name (the order the
+        correlator keeps observations in, so a document's own signals always arrive in order)."""
         rules = self.rules
+        always = rules.always_signals
         # Regex signals read every sentence; the others only the sentences holding one of their atoms.
-        sents = scan.sentences(every=bool(rules.always_signals))
-        where: dict[str, list[Sentence]] = {name: list(sents) for name in rules.always_signals}
+        sents = scan.sentences(every=bool(always))
         by_atom = rules.signals_by_atom
+        todo: list[tuple[Sentence, list[str]]] = []
         for sent in sents:
+            names: set[str] = set(always)
             for atom in sent.atoms:
-                for sname in by_atom.get(atom, ()):
-                    found = where.get(sname)
-                    if found is None:
-                        where[sname] = [sent]
-                    elif found[-1] is not sent:
-                        found.append(sent)
-        if viable is not None:
-            where = {k: v for k, v in where.items() if k in viable}
-        if not where:
+                got = by_atom.get(atom)
+                if got is not None:
+                    names.update(got)
+            if viable is not None:
+                names &= viable
+            if names:
+                todo.append((sent, sorted(names) if len(names) > 1 else list(names)))
+        if not todo:
             return []
-        doc_entities: set[str] = set()
-        for sent in sents:
-            doc_entities |= sent.entities
-        made: list[tuple[int, str, Signal]] = []
+        made: list[Signal] = []
         built: Document | None = doc if isinstance(doc, Document) else None
         headline = bool(doc.title)
-        whole: DocumentView | None = None
         signals = rules.signals
         story_signals = rules.story_signals
         make = self._make_signal
-        # Per (sentence, window[, own spans]): the modality and cue. Signals that match the same words of a
-        # sentence (rules sharing a phrase, or its forms) read the same cues: resolved once.
-        modalities: dict[tuple[Any, ...], tuple[str, str | None]] = {}
-        # Signal order does not matter here: the output is sorted by (sentence, name), unique per signal.
-        for sname, found_in in where.items():
-            sig = signals[sname]
-            simple = sig.simple
-            if simple is None:
-                if not context_ok(sig, doc_entities):
-                    continue
-                if sig.context_words is not None:
-                    if whole is None:
-                        whole = DocumentView(scan.text, sents)
-                    if evaluate(sig.context_words, whole, [None]) is None:
-                        continue
-            story = sname in story_signals
-            for sent in found_in:
+        context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
+        doc_id = source = url = published_at = None
+        for sent, in_order in todo:
+            index = sent.index
+            first = headline and index == 0
+            plain: bool | None = None
+            facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+            # Per (window[, own spans]): the modality and cue. Signals that match the same words of the sentence
+            # (rules sharing a phrase, or its forms) read the same cues: resolved once.
+            modalities: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+            for sname in in_order:
+                sig = signals[sname]
+                simple = sig.simple
                 match: SentenceMatch | None = None
                 if simple is None:
+                    ok = context.get(sname)
+                    if ok is None:
+                        ok = context[sname] = self._context_holds(sig, scan, sents)
+                    if not ok:
+                        continue
                     match = self.match_sentence(sig, sent)
                     if match is None:
                         continue
-                if not sent.cues_read:  # modality cues: only for sentences with a match
-                    read_cues(rules, sent)
-                if built is None:
-                    built = doc.build()  # type: ignore[union-attr]
-                first = headline and sent.index == 0
-                if is_plain(rules, sent, first):  # most sentences: no cue, no verb form (the window is moot)
+                if plain is None:  # the sentence's first signal: what all of its signals share
+                    if not sent.cues_read:  # modality cues: only for sentences with a match
+                        read_cues(rules, sent)
+                    # Most sentences: no cue, no verb form (the window is moot).
+                    plain = is_plain(rules, sent, first)
+                    facts = sent.facts
+                    if facts is None:
+                        facts = sent.facts = self._facts(sent)
+                    if built is None:
+                        built = doc.build()  # type: ignore[union-attr]
+                    if doc_id is None:
+                        doc_id, source, url, published_at = built.id, built.source.name, built.url, built.published_at
+                if plain:
                     modality: str = "asserted"
                     cue: str | None = None
                 else:
@@ -274,48 +280,47 @@ class Extractor:
                         assert simple is not None
                         window = _simple_window(simple, sent.atoms)
                         own = [window]
-                        key: tuple[Any, ...] = (sent.index, window)
+                        key: tuple[Any, ...] = window
                     else:
                         window, own = match.window, match.own
-                        key = (sent.index, window, *own)
+                        key = (window, *own)
                     known = modalities.get(key)
                     if known is None:
                         m, c, _why = resolve(rules, sent, window, own, headline=first)
                         known = modalities[key] = (m, c)
                     modality, cue = known
-                facts = sent.facts
-                if facts is None:  # once per sentence, however many signals it makes
-                    facts = sent.facts = self._facts(sent)
-                index = sent.index
+                assert facts is not None and built is not None
                 made.append(
-                    (
-                        index,
-                        sname,
-                        make(
-                            {  # every field, in the model's order
-                                "id": _sha256(f"{built.id}\x1f{sname}\x1f{index}".encode()).hexdigest()[:24],
-                                "name": sname,
-                                "document_id": built.id,
-                                "source": built.source.name,
-                                "url": built.url,
-                                "published_at": built.published_at,
-                                "sentence": sent.text,
-                                "sentence_index": index,
-                                "modality": modality,
-                                "cue": cue,
-                                "entities": facts[0],
-                                "places": facts[1],
-                                "captures": match.captures if match is not None else {},
-                                "story": self._story(built, sent) if story else None,
-                            }
-                        ),
+                    make(
+                        {  # every field, in the model's order
+                            "id": _sha256(f"{doc_id}\x1f{sname}\x1f{index}".encode()).hexdigest()[:24],
+                            "name": sname,
+                            "document_id": doc_id,
+                            "source": source,
+                            "url": url,
+                            "published_at": published_at,
+                            "sentence": sent.text,
+                            "sentence_index": index,
+                            "modality": modality,
+                            "cue": cue,
+                            "entities": facts[0],
+                            "places": facts[1],
+                            "captures": match.captures if match is not None else {},
+                            "story": self._story(built, sent) if sname in story_signals else None,
+                        }
                     )
                 )
-        if len(made) > 1:
-            # Canonical order (sentence, then signal name): the order the correlator keeps observations in,
-            # so a document's own signals always arrive in order.
-            made.sort(key=_place)
-        return [m[2] for m in made]
+        return made
+
+    def _context_holds(self, sig: CompiledSignal, scan: Scan, sents: list[Sentence]) -> bool:
+        """Whether a signal's conditions on the whole document (context entities and words) hold."""
+        doc_entities: set[str] = set()
+        for sent in sents:
+            doc_entities |= sent.entities
+        if not context_ok(sig, doc_entities):
+            return False
+        words = sig.context_words
+        return words is None or evaluate(words, DocumentView(scan.text, sents), [None]) is not None
 
     def match_sentence(self, sig: CompiledSignal, sent: Sentence, *, explain: bool = False) -> SentenceMatch | None:
         """The matched window, own spans and captures when `sig` matches `sent`, else None."""
@@ -380,9 +385,6 @@ class Extractor:
         return modality, cue, why
 
 
-_place = itemgetter(0, 1)  # (sentence index, signal name) of a signal made
-
-
 def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Span:
     """The window `evaluate` picks for "any of these atoms": the alternative whose narrowest match is
     the narrowest (the first on a tie), and that match."""
@@ -391,7 +393,7 @@ def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Sp
     for a in atoms:
         spans = present.get(a)
         if spans:
-            sp = min(spans, key=_width)
+            sp = spans[0] if len(spans) == 1 else min(spans, key=_width)
             if sp[1] - sp[0] < width:
                 best, width = sp, sp[1] - sp[0]
     assert best is not None
@@ -476,15 +478,32 @@ def _holds(
 
 
 def _place_matches(scan: Scan) -> None:
-    """Put each match into its sentence: phrases as atoms; entity names as mentions, leftmost-longest
-    first, so "South Korea" is never read as "Korea"."""
+    """Put each match into its sentence (one that runs into the next sentence is dropped): phrases as atoms;
+    entity names as mentions, leftmost-longest first, so "South Korea" is never read as "Korea"."""
+    scan_starts, starts, ends, objs = scan.scan_starts, scan.starts, scan.ends, scan.objs
+    one = len(scan_starts) == 1  # (then every match is in sentence 0, which starts at word 0)
     entity_hits: list[tuple[int, int, str, Sentence]] = []
-    for entry, sent, first, last in scan.matches():
+    for entry, first, last in scan.matches_:
+        # Scan indices (words of the scan) to token indices (document-wide, one '|' between sentences).
+        k = 0 if one else bisect_right(scan_starts, first) - 1
+        shift = starts[k] - scan_starts[k]
+        last += shift
+        if last >= ends[k]:
+            continue  # runs into the next sentence
+        first += shift
+        sent = objs[k] or scan.sentence(k)
         if entry.kind == "phrase":
-            sent.atoms.setdefault(entry.key, []).append((first, last))
+            spans = sent.atoms.get(entry.key)
+            if spans is None:
+                sent.atoms[entry.key] = [(first, last)]
+            else:
+                spans.append((first, last))
         else:
             entity_hits.append((first, last, entry.key, sent))
-    entity_hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+    if not entity_hits:
+        return
+    if len(entity_hits) > 1:
+        entity_hits.sort(key=_leftmost_longest)
     taken_until = -1
     for s, e, key, sent in entity_hits:
         if s <= taken_until:
@@ -494,6 +513,10 @@ def _place_matches(scan: Scan) -> None:
         sent.mentions.append((s, e, eid))
         sent.entities.add(eid)
         sent.atoms.setdefault(key, []).append((s, e))
+
+
+def _leftmost_longest(hit: tuple[int, int, str, Sentence]) -> tuple[int, int]:
+    return hit[0], hit[0] - hit[1]
 
 
 def context_ok(sig: CompiledSignal, doc_entities: set[str]) -> bool:

@@ -133,8 +133,9 @@ def resolve(
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
     considered: list[tuple[str, str, str, bool, str]] = []
-    # The signal's own words and the names of the sentence: a cue inside them is part of them.
-    atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
+    # The signal's own words and the names of the sentence: a cue inside them is part of them (made for the
+    # first cue in reach: most are not).
+    atom_spans: list[Span] | None = None
     for cls, s, e, _key, direction in sent.cues:
         overlaps = s <= hi and e >= lo
         if direction == "after":
@@ -158,6 +159,8 @@ def resolve(
                     considered.append((cls, words, direction, False, f"in another clause ({where})"))
                 continue
         # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
+        if atom_spans is None:
+            atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
         if any(a <= s and e <= b for a, b in atom_spans):
             if explain:
                 considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
@@ -216,7 +219,17 @@ def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool
     """Whether a verb form could make a signal of this sentence future (Cyrillic words, or a headline's "to")."""
     if headline and "to" in sent.toks and rules.languages & HEADLINE_LANGUAGES:
         return True
-    return "ru" in rules.languages and _CYRILLIC.search(sent.text) is not None
+    return "ru" in rules.languages and _has_cyrillic(sent)
+
+
+def _has_cyrillic(sent: Sentence) -> bool:
+    """Whether the sentence holds a Cyrillic letter: once per sentence (is_plain and every signal's future form
+    ask), and an ASCII text (most English news) needs no regex to say no."""
+    got = sent.cyrillic
+    if got is None:
+        text = sent.text
+        got = sent.cyrillic = not text.isascii() and _CYRILLIC.search(text) is not None
+    return got
 
 
 def _future_form(
@@ -226,7 +239,7 @@ def _future_form(
     lo, hi = window
     toks = sent.toks
     base = sent.start
-    if "ru" in rules.languages and _CYRILLIC.search(sent.text) is not None:  # (else no word can be Russian)
+    if "ru" in rules.languages and _has_cyrillic(sent):  # (else no word can be Russian)
         for i in range(lo, hi + 1):
             tok = toks[i - base]
             if is_future_verb_ru(tok):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterator
 from typing import Any
 
 from .compiled import PREFIX, AutomatonEntry, Probe, WordTest
@@ -125,6 +123,7 @@ class Sentence:
         "breaks",
         "cues",
         "cues_read",
+        "cyrillic",
         "end",
         "entities",
         "facts",
@@ -151,6 +150,7 @@ class Sentence:
         self.breaks: list[int] | None = None  # clause breaks, document-wide token indices; see modality
         self.facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (entities, places), for signals
         self.plain: bool | None = None  # no cue and no verb form can change a modality here; see modality
+        self.cyrillic: bool | None = None  # whether the text holds a Cyrillic letter (modality, once)
 
     def words(self, s: int, e: int) -> str:
         return " ".join(self.toks[s - self.start : e - self.start + 1])
@@ -205,20 +205,6 @@ class Scan:
         if every:
             return [self.sentence(k) for k in range(len(self.objs))]
         return [s for s in self.objs if s is not None]
-
-    def matches(self) -> Iterator[tuple[AutomatonEntry, Sentence, int, int]]:
-        """(entry, sentence, first token, last token) of every match inside one sentence."""
-        scan_starts = self.scan_starts
-        starts = self.starts
-        ends = self.ends
-        for entry, first, last in self.matches_:
-            k = bisect_right(scan_starts, first) - 1
-            if k < 0:
-                continue
-            shift = starts[k] - scan_starts[k]
-            if last + shift >= ends[k]:
-                continue  # runs into the next sentence
-            yield entry, self.sentence(k), first + shift, last + shift
 
 
 def aligned_scan(text: str, view: str, found: list[Match], language: str | None) -> Scan | None:
