@@ -30,6 +30,7 @@ from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
+from .late import explained, later_windows
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
 
 State = dict[str, Any]
@@ -45,9 +46,6 @@ checkpoint, a Faust table or memory."""
 Output = Detection | Retraction
 
 MAX_WITHDRAWN = 64  # withdrawn ids remembered per group (to give an alert raised again an event of its own)
-# A report beyond the lateness is also evaluated at the later points whose windows hold it, when there are at
-# most this many (news groups hold a few reports per window); each costs three evaluations.
-MAX_LATER_POINTS = 64
 
 
 def new_state() -> State:
@@ -70,6 +68,17 @@ class Correlator:
         self.plans = {d.id: plan_of(d) for d in rules.detections}
         self.derived = rules.derived  # some detection takes alerts as input (compose.py)
         self._evidence = EvidenceOf()
+        # Per signal name, in the order detections and refs are tried: (detection, ref index, ref, group key if
+        # the detection has no group_by). Computed once: this is looked up for every signal.
+        self._routes: dict[str, tuple[tuple[CompiledDetection, int, CompiledRef, str | None], ...]] = {
+            name: tuple(
+                (det, ri, ref, None if det.group_by else det.id + "\x1f")
+                for det in dets
+                for ri, ref in enumerate(det.refs)
+                if ref.signal == name
+            )
+            for name, dets in rules.detections_by_signal.items()
+        }
 
     def restore(self, state: State) -> State:
         """A saved state brought up to this version (sweep.restore)."""
@@ -91,28 +100,28 @@ class Correlator:
         """Correlate one signal observed at effective time `at` (default: its published_at). `only` restricts
         it to one detection id (a partitioned runtime sends each (detection, group) to its own partition).
         Never moves the watermark: the caller does (advance_to)."""
+        routes = self._routes.get(sig.name)
+        if not routes:
+            return []
         out: list[Output] = []
-        dets = self.rules.detections_by_signal.get(sig.name)
-        if not dets:
-            return out
         t = sig.published_at.timestamp() if at is None else at
         ev: dict[str, Any] | None = None
-        name, modality, captures = sig.name, sig.modality, sig.captures
-        for det in dets:
-            if only is not None and det.id != only:
+        modality, captures = sig.modality, sig.captures
+        for det, ri, ref, gkey in routes:  # _ref_matches, inlined (this runs for every signal)
+            if modality not in ref.modalities or (only is not None and det.id != only):
                 continue
-            for ri, ref in enumerate(det.refs):  # _ref_matches, inlined (this runs for every signal)
-                if ref.signal != name or modality not in ref.modalities:
-                    continue
-                if ref.where and not all(captures.get(k) == v for k, v in ref.where):
-                    continue
-                group = self._group(det, sig) if det.group_by else {}
+            if ref.where and not all(captures.get(k) == v for k, v in ref.where):
+                continue
+            if gkey is None:
+                group = self._group(det, sig)
                 if group is None:
                     continue
-                if ev is None:  # built once, shared by every group it feeds (never mutated)
-                    ev = self._evidence(sig, t)
-                item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
-                out.extend(self._observe(state, det, group, item))
+            else:
+                group = {}
+            if ev is None:  # built once, shared by every group it feeds (never mutated)
+                ev = self._evidence(sig, t)
+            item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
+            out.extend(self._observe(state, det, group, item, gkey))
         return compose(self, state, out) if self.derived and out else out
 
     # -- time ----------------------------------------------------------------------------------------------
@@ -180,16 +189,19 @@ class Correlator:
             group[g] = value
         return group
 
-    def _observe(self, state: State, det: CompiledDetection, group: dict[str, str], item: P.Item) -> list[Output]:
-        gkey = P.group_key(det.id, group) if group else det.id + "\x1f"
+    def _observe(
+        self, state: State, det: CompiledDetection, group: dict[str, str], item: P.Item, gkey: str | None = None
+    ) -> list[Output]:
+        if gkey is None:
+            gkey = P.group_key(det.id, group) if group else det.id + "\x1f"
         gs = state["g"].get(gkey)
         if gs is None:
             gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
         items: list[P.Item] = gs["i"]
-        last = items[-1] if items else None
         # After the last (compared by time first: most observations are later than the group's last one).
         t = item[P.T]
-        if last is None or last[P.T] < t or (last[P.T] == t and last[: P.KEY_LEN] < item[: P.KEY_LEN]):
+        last_t = items[-1][P.T] if items else None
+        if last_t is None or last_t < t or (last_t == t and items[-1][: P.KEY_LEN] < item[: P.KEY_LEN]):
             items.append(item)
             pos, in_order = len(items) - 1, True
         else:
@@ -214,8 +226,9 @@ class Correlator:
         if in_order:
             if plan.fast_any:  # throttled (most repeats of a story): nothing to evaluate (as `point` would say)
                 firings = gs["f"]
-                lf, ls = (firings[-1][F_LF], firings[-1][F_LS]) if firings else (gs["lf"], gs["ls"])
-                if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+                last = firings[-1] if firings else None
+                lf = last[F_LF] if last is not None else gs["lf"]
+                if lf is not None and abs(t - lf) < plan.realert and plan.rank <= (last[F_LS] if last else gs["ls"]):
                     return []
             return self._point_only(det, plan, gs, group, pos, item, append=True)  # evaluated once, at its point
         closed = state.get("xc")
@@ -223,9 +236,9 @@ class Correlator:
             # Beyond the lateness (earlier than what the last sweep may have dropped): at its own point and in the
             # windows of the later points still held, against what is still held. It can add an alert or make one
             # fuller, never withdraw one raised with a fuller history than is left.
-            before = self._explained(det, plan, gs, group, pos)
+            before = explained(self, det, plan, gs, group, pos)
             out = self._point_only(det, plan, gs, group, pos, item, append=False)
-            return out + self._later_windows(det, plan, gs, group, pos, item, before)
+            return out + later_windows(self, det, plan, gs, group, pos, item, before)
         return self._replay(det, plan, gs, group, pos, item)
 
     def _point_only(
@@ -255,90 +268,6 @@ class Correlator:
             return [d]
         # Raised before and withdrawn since, or raised by a report beyond the lateness: an event of its own.
         return self.changes(det, gs, group, [], [d], item)
-
-    def _later_points(self, plan: Plan, items: list[P.Item], pos: int) -> range:
-        """The points after items[pos] whose windows can hold it (none for `any` without corroboration, or for
-        an absence, decided when its window closes; none past MAX_LATER_POINTS of them)."""
-        if plan.fast_any or plan.kind == "absence":
-            return range(0)
-        end = P.first_at_or_after(items, items[pos][P.T] + plan.horizon, len(items))
-        while end < len(items) and items[end][P.T] <= items[pos][P.T] + plan.horizon:
-            end += 1
-        if end - pos - 1 > MAX_LATER_POINTS:
-            return range(0)  # a busy group: its windows are full without this report, and the cost would not be
-        return range(pos + 1, end)
-
-    def _firing_at(self, gs: dict[str, Any], key: list[Any]) -> tuple[int, list[Any] | None, float | None, int]:
-        """(index, the detection record at this point or None, throttle state just before it)."""
-        firings: list[list[Any]] = gs["f"]
-        fi = bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
-        here = firings[fi] if fi < len(firings) and firings[fi][: P.KEY_LEN] == key else None
-        lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
-        return fi, here, lf, ls
-
-    def _explained(
-        self, det: CompiledDetection, plan: Plan, gs: dict[str, Any], group: dict[str, str], pos: int
-    ) -> dict[int, tuple[float | None, int, str | None]]:
-        """For the later points (of `_later_points`), before the report at items[pos] changed anything: the
-        throttle state just before each, and the alert the history still held gives there without the report
-        (None: nothing). Compared with what was raised there, it says whether the held history is whole enough
-        at that point to let the report change it."""
-        items: list[P.Item] = gs["i"]
-        points = self._later_points(plan, items, pos)
-        if not points:
-            return {}
-        without = items[:pos] + items[pos + 1 :]
-        out: dict[int, tuple[float | None, int, str | None]] = {}
-        for i in points:
-            _fi, _here, lf, ls = self._firing_at(gs, items[i][: P.KEY_LEN])
-            got = self.point(det, plan, group, without, i - 1, lf, ls)
-            out[i] = (lf, ls, got[0].id if got is not None else None)
-        return out
-
-    def _later_windows(
-        self,
-        det: CompiledDetection,
-        plan: Plan,
-        gs: dict[str, Any],
-        group: dict[str, str],
-        pos: int,
-        cause: P.Item,
-        before: dict[int, tuple[float | None, int, str | None]],
-    ) -> list[Output]:
-        """A report beyond the lateness, in the windows of the later points still held, where the held history
-        explains what was raised there (`before`): a point that raised nothing raises what the report's
-        presence in its window makes it raise; an alert is replaced by the one it gives now. Only a change the
-        report itself makes counts, not one of a throttle state that lost its history."""
-        items: list[P.Item] = gs["i"]
-        out: list[Output] = []
-        for i, (lf0, ls0, was) in before.items():
-            key = items[i][: P.KEY_LEN]
-            fi, here, lf, ls = self._firing_at(gs, key)
-            if (here[F_ID] if here is not None else None) != was:
-                continue  # what was raised here is not what the history still held gives: it is partial here
-            got = self.point(det, plan, group, items, i, lf, ls)
-            if got is None or got[0].id == was:
-                continue
-            d, lf, ls = got
-            firings: list[list[Any]] = gs["f"]
-            if here is None:
-                if self.point(det, plan, group, items, i, lf0, ls0) is None or self._near(gs, plan, d, key[P.T]):
-                    continue  # only for the throttle state the report's own alert left, or one like it is near
-                firings.insert(fi, [*key, d.id, lf, ls])
-                out.extend(self.changes(det, gs, group, [], [d], cause))
-            else:
-                firings[fi] = [*key, d.id, lf, ls]
-                out.extend(self.changes(det, gs, group, [here[F_ID]], [d], cause))
-        return out
-
-    @staticmethod
-    def _near(gs: dict[str, Any], plan: Plan, d: Detection, t: float) -> bool:
-        """Whether the group raised an alert at least as severe within `realert` of t, before or after it (the
-        throttle a whole history would have applied is not known here: an alert so near stands for it)."""
-        rank = SEVERITY_RANK[d.severity]
-        if gs["lf"] is not None and abs(gs["lf"] - t) < plan.realert and gs["ls"] >= rank:
-            return True
-        return any(abs(f[P.T] - t) < plan.realert and f[F_LS] >= rank for f in gs["f"])
 
     # -- evaluating ------------------------------------------------------------------------------------------
     def _replay(

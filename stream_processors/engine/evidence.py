@@ -100,6 +100,7 @@ class EvidenceOf:
         if at is not self._at:  # the same object, not an equal one: 12:00+00:00 == 13:00+01:00
             self._at, self._iso, self._ts = at, at.isoformat(), at.timestamp()
         places = sig.places
+        captures = sig.captures
         if places is not self._places_of:  # the same tuple: the same sentence's facts (or the empty tuple)
             self._places_of, self._places = places, list(places)
         ev: dict[str, Any] = {
@@ -110,7 +111,7 @@ class EvidenceOf:
             "published_at": self._iso,
             "sentence": sig.sentence,
             "modality": sig.modality,
-            "captures": dict(sig.captures),
+            "captures": dict(captures) if captures else {},
             "places": self._places,
         }
         if t != self._ts:

@@ -53,17 +53,28 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
             out.extend(_close_absences(correlator, det, plan, gs, gkey, was_closed, closed))
         frontier = closed - plan.horizon
         if items and items[0][P.T] < frontier:
-            del items[: P.first_at_or_after(items, frontier, len(items))]
+            if items[-1][P.T] < frontier:  # all of them (most groups of `any` detections, whose horizon is 0)
+                items.clear()
+            else:
+                del items[: P.first_at_or_after(items, frontier, len(items))]
         firings: list[list[Any]] = gs["f"]
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
             gs["lf"], gs["ls"] = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
             del firings[:gone]
-        if not items and not firings and (gs["lf"] is None or gs["lf"] < closed - plan.realert):
+        lf = gs["lf"]
+        if items:
+            due = items[0][P.T] + (plan.within if plan.kind == "absence" else plan.horizon)
+        elif firings:
+            due = lf + plan.realert if lf is not None else float("-inf")
+        elif lf is None or lf < closed - plan.realert:
             del groups[gkey]
             continue
-        gs["q"] = None
-        schedule(state, gkey, gs, plan)
+        else:
+            due = lf + plan.realert
+        # schedule(), inlined: the group's entry was just taken off the heap
+        gs["q"] = due
+        heappush(heap, [due, gkey])
     return out
 
 
