@@ -150,7 +150,8 @@ def build_detection(
     everything = [e["event_id"] for e in evidence]
     if len(everything) > 1:
         everything.sort()
-    evidence = evidence[:MAX_EVIDENCE]
+        if len(evidence) > MAX_EVIDENCE:
+            evidence = evidence[:MAX_EVIDENCE]
     attributes: dict[str, list[str]] = {}
     for e in evidence:
         captured = e["captures"]
@@ -182,18 +183,20 @@ def build_detection(
             "confidence": confidence,
             "attributes": {k: [names.get(v, v) for v in vals] for k, vals in attributes.items()} if attributes else {},
             "evidence": tuple(
-                _make_evidence(
-                    {
-                        "event_id": e["event_id"],
-                        "signal": e["signal"],
-                        "source": e["source"],
-                        "url": e["url"],
-                        "published_at": datetime.fromisoformat(e["published_at"]),
-                        "sentence": e["sentence"],
-                        "modality": e["modality"],
-                    }
-                )
-                for e in evidence
+                [
+                    _make_evidence(
+                        {
+                            "event_id": e["event_id"],
+                            "signal": e["signal"],
+                            "source": e["source"],
+                            "url": e["url"],
+                            "published_at": datetime.fromisoformat(e["published_at"]),
+                            "sentence": e["sentence"],
+                            "modality": e["modality"],
+                        }
+                    )
+                    for e in evidence
+                ]
             ),
             "description": det.definition.description,
             "revises": None,

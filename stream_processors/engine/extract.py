@@ -193,7 +193,7 @@ class Extractor:
                 return None, viable
         language = getattr(doc, "language", None)
         if aligned:
-            scan = aligned_scan(text, view, found, language)
+            scan = aligned_scan(text, view, words, found, language)
         else:
             scan = rescanned(trigger, text, language)
         if scan is None:

@@ -44,6 +44,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, entry.direction))
     if not found:
         return
+    if len(found) == 1:  # (most sentences that hold a cue hold one: nothing overlaps)
+        sent.cues = found if found[0][0] != NEUTRAL else []
+        return
     # Overlapping cues: the longest wins (a neutral phrase on a tie), so "could not be verified" is a
     # hedge and not a negation, and "soon after" cancels "soon".
     found.sort(key=lambda c: (-(c[2] - c[1]), c[4] != "neutral", CUE_PRIORITY.get(c[0], 9), c[1]))

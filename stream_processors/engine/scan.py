@@ -52,6 +52,8 @@ def find_matches(automaton: Any, norm: str, words: list[str]) -> list[Match]:
                     for entry in got:
                         if n == 2 or _verify(entry.verify, words, first):
                             out.append((entry, first, first + n - 1))
+        if not others:
+            continue
         for entry in others:
             first = w - entry.anchor
             last = first + entry.nwords - 1
@@ -82,6 +84,8 @@ def screen_atoms(screen: Any, norm: str, words: list[str]) -> set[str]:
                 for entry in got:
                     if entry.key not in present and (n == 2 or _verify(entry.verify, words, first)):
                         present.add(entry.key)
+        if not others:
+            continue
         for entry in others:
             first = w - entry.anchor
             if first >= 0 and first + entry.nwords <= nwords and _verify(entry.verify, words, first):
@@ -207,23 +211,43 @@ class Scan:
         return [s for s in self.objs if s is not None]
 
 
-def aligned_scan(text: str, view: str, found: list[Match], language: str | None) -> Scan | None:
+def aligned_scan(text: str, view: str, words: list[str], found: list[Match], language: str | None) -> Scan | None:
     """Sentences of a document whose word view is aligned with its text: each sentence's words are a
-    slice of the view, and the matches over all the words are reused (those across a boundary drop)."""
+    slice of the view, and the matches over all the words are reused (those across a boundary drop).
+    `words` is view.split(): the sentences' words in order, since no word straddles a boundary (a sentence
+    ends on a mark or line break, which the view reads as a space), so the longest sentence's words are
+    the ones the others leave, taken from `words` rather than split again (the body of a title + body)."""
+    spans = sentence_spans(text, abbreviations_for(language))
+    longest = 0
+    if len(spans) > 1:
+        widest = -1
+        for k, (start, end) in enumerate(spans):
+            if end - start > widest:
+                widest, longest = end - start, k
+    pieces: list[list[str] | None] = []  # each sentence's words; None for the longest (from `words`, below)
+    others = 0
+    for k, (start, end) in enumerate(spans):
+        if k == longest:
+            pieces.append(None)
+        else:
+            piece = view[start + 1 : end + 1].split()
+            pieces.append(piece)
+            others += len(piece)
     toks: list[list[str]] = []
-    spans: list[tuple[int, int]] = []
+    kept: list[tuple[int, int]] = []
     scan_starts: list[int] = []
     nwords = 0  # index in the document's words
-    for start, end in sentence_spans(text, abbreviations_for(language)):
-        words = view[start + 1 : end + 1].split()
-        if words:  # a sentence of punctuation only has no words to match
-            toks.append(words)
-            spans.append((start, end))
+    for span, got in zip(spans, pieces, strict=True):
+        if got is None:
+            got = words[nwords : nwords + len(words) - others]
+        if got:  # a sentence of punctuation only has no words to match
+            toks.append(got)
+            kept.append(span)
             scan_starts.append(nwords)
-            nwords += len(words)
+            nwords += len(got)
     if not toks:
         return None
-    return Scan(text, found, toks, scan_starts, spans, None)
+    return Scan(text, found, toks, scan_starts, kept, None)
 
 
 def rescanned(trigger: Any | None, text: str, language: str | None) -> Scan | None:

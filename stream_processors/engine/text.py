@@ -18,7 +18,11 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 # - ". ! ? … ؟ ।" end one when whitespace follows (after closing quotes or brackets) and the next
 #   word starts with a capital, a digit, or a letter of a script without case (Arabic, Devanagari…):
 #   a lower-case word after them continues the sentence ("5 млн. рублей", "e.g. the").
-_SENTENCE_END_AT = re.compile(r"[.!?…؟।。！？\n]")
+_SENTENCE_END_AT = re.compile(
+    # (A mark not followed by spaces and then something other than a line break ends nothing: such marks — the
+    # title's period before its line break, the text's last one, "U.S." — are skipped here, not in Python.)
+    r"[.!?…؟।。！？\n](?:(?<=[。！？\n])|(?=[!?.…]*[\"'”’»)\]]*[ \t\r\f\v\u00a0]+[^\n]))"
+)
 _CLOSERS = "\"'”’»)]"
 _OPENERS = "\"'“‘«„([—–-"
 _FULL_WIDTH_ENDS = "。！？"

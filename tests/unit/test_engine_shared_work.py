@@ -15,7 +15,8 @@ from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.evidence import EvidenceOf
 from watchfloor.stream_processors.engine.modality import _break_marks, _words_before
-from watchfloor.stream_processors.engine.text import tokens
+from watchfloor.stream_processors.engine.scan import aligned_scan
+from watchfloor.stream_processors.engine.text import aligned_word_view, sentence_spans, tokens
 
 from .engine_helpers import doc, engine_for
 
@@ -167,3 +168,38 @@ def test_words_before_each_mark_are_the_tokens_of_the_text_before_it(text: str) 
     # prefix anew is the definition (a view that is not aligned with the text falls back to it).
     marks = [i for i, ch in enumerate(text) if ch in ";,—–"]
     assert _words_before(text, marks) == [len(tokens(text[:at])) for at in marks]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TEXT)
+def test_a_sentences_words_taken_from_the_documents_words_are_the_words_of_its_text(text: str) -> None:
+    # aligned_scan takes the longest sentence's words from the document's words (what the other sentences leave)
+    # instead of splitting its text again: the same words as splitting each sentence's part of the view.
+    view, aligned = aligned_word_view(text)
+    if not aligned:
+        return
+    scan = aligned_scan(text, view, view.split(), [], None)
+    pieces = [view[s + 1 : e + 1].split() for s, e in sentence_spans(text)]
+    assert (scan.toks if scan is not None else []) == [p for p in pieces if p]
+
+
+# Sentence boundaries (text.sentence_spans) as they were before its search skipped, in the regex, the marks that
+# cannot end a sentence (no space after them, or a line break or the end of the text after the spaces).
+_SPANS = {
+    "Title.\nBody one. Body two.": [(0, 6), (7, 16), (17, 26)],
+    "U.S. officials met in Washington. They left.": [(0, 33), (34, 44)],
+    'He said: "Go." Then left.': [(0, 14), (15, 25)],
+    "Wait?! No. Yes…  Maybe.\n\nNext": [(0, 6), (7, 15), (17, 23), (25, 29)],
+    "Он сказал «Да.» Потом ушёл. 5 млн. рублей.": [(0, 15), (16, 27), (28, 42)],
+    "Mr. Kim arrived. V. Putin too.": [(0, 16), (17, 30)],
+    "Ends here.": [(0, 10)],
+    "A.\n": [(0, 2), (3, 3)],
+    "end. lower case. Upper.": [(0, 16), (17, 23)],
+    "Вопрос? Ответ! 。全角。": [(0, 7), (8, 16), (16, 19), (19, 19)],
+    "x. \ny": [(0, 3), (4, 5)],
+    'Done?!" Next': [(0, 7), (8, 12)],
+}
+
+
+def test_sentence_boundaries_are_where_they_were() -> None:
+    assert {text: sentence_spans(text) for text in _SPANS} == _SPANS
