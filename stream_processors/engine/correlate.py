@@ -96,10 +96,18 @@ class Correlator:
                     out.append((det.id, P.group_key(det.id, group)))
         return out
 
-    def on_signal(self, state: State, sig: Signal, only: str | None = None, at: float | None = None) -> list[Output]:
+    def on_signal(
+        self,
+        state: State,
+        sig: Signal,
+        only: str | None = None,
+        at: float | None = None,
+        published: float | None = None,
+    ) -> list[Output]:
         """Correlate one signal observed at effective time `at` (default: its published_at). `only` restricts
         it to one detection id (a partitioned runtime sends each (detection, group) to its own partition).
-        Never moves the watermark: the caller does (advance_to)."""
+        `published`: its published_at as a timestamp, when the caller has it. Never moves the watermark: the
+        caller does (advance_to)."""
         routes = self._routes.get(sig.name)
         if not routes:
             return []
@@ -119,7 +127,7 @@ class Correlator:
             else:
                 group = {}
             if ev is None:  # built once, shared by every group it feeds (never mutated)
-                ev = self._evidence(sig, t)
+                ev = self._evidence(sig, t, published)
             item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
             out.extend(self._observe(state, det, group, item, gkey))
         return compose(self, state, out) if self.derived and out else out

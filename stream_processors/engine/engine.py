@@ -83,7 +83,7 @@ class Engine:
         self, state: State, doc: Document, *, origin: str | None = None, received_at: datetime | None = None
     ) -> tuple[State, list[Output]]:
         received = received_at.timestamp() if received_at is not None else None
-        t = doc.published_at.timestamp()
+        t = published = doc.published_at.timestamp()
         wm = state["wm"]
         if (received is not None and t > received + self.skew) or (wm is not None and t < wm - self.lateness):
             t, on_time, outputs = self._arrive(state, doc.id, doc.published_at, received, origin, doc.title)
@@ -92,9 +92,9 @@ class Engine:
         sigs = self.extractor.extract(doc)
         if sigs:
             on_signal = self.correlator.on_signal
-            for sig in sigs:
+            for sig in sigs:  # (their published_at is the document's)
                 outputs.append(sig)
-                outputs.extend(on_signal(state, sig, at=t))
+                outputs.extend(on_signal(state, sig, at=t, published=published))
         if origin is None:
             if on_time:
                 outputs.extend(self.correlator.note_timestamp(state, t))

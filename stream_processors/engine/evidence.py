@@ -95,10 +95,13 @@ class EvidenceOf:
         self._places_of: tuple[str, ...] | None = None
         self._places: list[str] = []
 
-    def __call__(self, sig: Signal, t: float) -> dict[str, Any]:
+    def __call__(self, sig: Signal, t: float, published: float | None = None) -> dict[str, Any]:
+        """`published`, when the caller has it, is sig.published_at as a timestamp (its time zone's
+        utcoffset is a call into pydantic's TzInfo: a third of a microsecond each time)."""
         at = sig.published_at
         if at is not self._at:  # the same object, not an equal one: 12:00+00:00 == 13:00+01:00
-            self._at, self._iso, self._ts = at, at.isoformat(), at.timestamp()
+            self._at, self._iso = at, at.isoformat()
+            self._ts = at.timestamp() if published is None else published
         places = sig.places
         captures = sig.captures
         if places is not self._places_of:  # the same tuple: the same sentence's facts (or the empty tuple)
