@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -130,6 +131,25 @@ class Evidence(_Frozen):
     modality: Modality = "asserted"
 
 
+_E = TypeVar("_E")
+
+
+def shown_evidence(evidence: Sequence[_E], limit: int, own: int | None = None) -> list[_E]:
+    """What an alert shows of its evidence when there is more than `limit`: the pattern's own reports (the
+    first `own`; default all) before the corroborating ones after them, and of each, the newest. When its
+    own reports alone are more (a busy `count` window), the one that opened the window and the newest:
+    what changed since the group's last alert is what a reader needs, not the oldest reports of a long
+    story."""
+    if len(evidence) <= limit:
+        return list(evidence)
+    if limit <= 0:
+        return []
+    own = len(evidence) if own is None else min(own, len(evidence))
+    if own >= limit:
+        return [evidence[0], *evidence[own - limit + 1 : own]]
+    return [*evidence[:own], *evidence[len(evidence) - (limit - own) :]]
+
+
 class Detection(_Frozen):
     """A detection rule fired for one group: the unit that alerts are made of.
 
@@ -153,6 +173,14 @@ class Detection(_Frozen):
     revises: str | None = None  # id of the alert of this rule and group that this detection replaces
     # 0 when raised in event-time order; n when raised by the n-th change of its group's history (a late report).
     revision: int = Field(default=0, ge=0)
+    # How many reports the detection rests on. `evidence` shows at most ten of them (shown_evidence); 0 in
+    # detections stored before this was kept, whose evidence is then all there is to count.
+    evidence_total: int = Field(default=0, ge=0)
+
+    @property
+    def reports(self) -> int:
+        """How many reports the detection rests on, shown or not."""
+        return max(self.evidence_total, len(self.evidence))
 
 
 class Retraction(_Frozen):

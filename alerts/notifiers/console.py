@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from watchfloor.schemas.events import Alert
+from watchfloor.schemas.events import Alert, shown_evidence
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, as_notice
@@ -52,7 +52,10 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(Text.assemble((f"{key} ", "dim"), ", ".join(values)))
     if det.description and notice.kind == "alert":
         lines.append(Text(det.description))
-    for ev in det.evidence[:MAX_EVIDENCE]:
+    count = det.reports
+    # An alert resting on more reports than it holds holds the first and the newest: show those ends too.
+    shown = shown_evidence(det.evidence, MAX_EVIDENCE) if count > len(det.evidence) else det.evidence[:MAX_EVIDENCE]
+    for ev in shown:
         when = utc_text(ev.published_at)
         cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
         if ev.url:
@@ -60,8 +63,8 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(cite)
         quote = f"  “{ev.sentence}”" if ev.modality == "asserted" else f"  “{ev.sentence}” ({ev.modality})"
         lines.append(Text(quote, style="italic"))
-    if len(det.evidence) > MAX_EVIDENCE:
-        lines.append(Text(f"+{len(det.evidence) - MAX_EVIDENCE} more evidence", style="dim"))
+    if count > len(shown):
+        lines.append(Text(f"+{count - len(shown)} more evidence", style="dim"))
     lines.append(Text(f"alert {notice.key}", style="dim"))
     title = f"{word}: {det.title}" if word is not None and notice.parent_id else det.title
     return Panel(Group(*lines), title=Text(title), title_align="left", border_style=style)

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
-from watchfloor.schemas.events import Alert, Detection, Evidence
+from watchfloor.schemas.events import Alert, Detection, Evidence, shown_evidence
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice
@@ -136,14 +136,17 @@ def _group(det: Detection, label: str) -> str:
 # --- blocks -------------------------------------------------------------------------------------------------
 
 
-def _evidence_blocks(evidence: tuple[Evidence, ...], title: str) -> list[dict[str, Any]]:
+def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0) -> list[dict[str, Any]]:
+    """The evidence, MAX_EVIDENCE of it, and how many reports there are in all (`total`, when the alert
+    rests on more than it holds: then it holds the first and the newest, and so does the message)."""
     if not evidence:
         return []
-    shown = evidence[:MAX_EVIDENCE]
-    blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({len(evidence)})")]
+    count = max(total, len(evidence))
+    shown = shown_evidence(evidence, MAX_EVIDENCE) if count > len(evidence) else evidence[:MAX_EVIDENCE]
+    blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
     blocks += [{"type": "section", "text": _mrkdwn(_evidence_text(ev))} for ev in shown]
-    if len(evidence) > len(shown):
-        blocks.append(_context(f"+{len(evidence) - len(shown)} more evidence not shown"))
+    if count > len(shown):
+        blocks.append(_context(f"+{count - len(shown)} more evidence not shown"))
     return blocks
 
 
@@ -196,7 +199,7 @@ def _full(
         blocks.append(_context(status))
     if det.description:
         blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
-    blocks += _evidence_blocks(det.evidence, "Evidence")
+    blocks += _evidence_blocks(det.evidence, "Evidence", det.reports)
     blocks.append(_footer(alert.id, det))
     if not withdrawn:
         blocks += _buttons(notice, alert)

@@ -425,6 +425,7 @@ class Correlator:
         d = det.definition
         severity: Severity = d.severity
         confidence: Literal["confirmed", "unconfirmed"] | None = None
+        own = len(evidence)  # the pattern's own reports; corroborating ones follow
         if d.corroborate is not None:
             field = P.SRC if d.corroborate.distinct == "source" else P.DOC
             best = P.corroborating(items, end, t, d.corroborate.within.total_seconds(), field)
@@ -442,5 +443,7 @@ class Correlator:
         if lf is not None and abs(t - lf) < plan.realert and rank <= ls:
             return None  # throttled: this group fired recently at this severity or higher
         lf = t if lf is None else max(t, lf)
-        detection = build_detection(self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence)
+        detection = build_detection(
+            self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence, own
+        )
         return detection, lf, rank

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from watchfloor.schemas.events import SEVERITY_RANK, Detection, Evidence, Severity, Signal, stable_id
+from watchfloor.schemas.events import (
+    SEVERITY_RANK,
+    Detection,
+    Evidence,
+    Severity,
+    Signal,
+    shown_evidence,
+    stable_id,
+)
 from watchfloor.schemas.fast import trusted_maker
 
 from . import patterns as P
@@ -42,6 +50,7 @@ _DETECTION_FIELDS: dict[str, Any] = {
     "description": "",
     "revises": None,
     "revision": 0,
+    "evidence_total": 0,
 }
 _make_detection = trusted_maker(Detection, _DETECTION_FIELDS)
 
@@ -146,15 +155,20 @@ def build_detection(
     severity: Severity,
     confidence: Literal["confirmed", "unconfirmed"] | None,
     evidence: list[dict[str, Any]],
+    own: int | None = None,
 ) -> Detection:
+    """The detection of a firing; `evidence` is the pattern's own reports (the first `own`; default all),
+    then the corroborating ones, each in time order. The alert shows MAX_EVIDENCE of them
+    (shown_evidence) and says how many there were."""
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
     # hold more than MAX_EVIDENCE reports can show the same oldest ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
     everything = [e["event_id"] for e in evidence]
-    if len(everything) > 1:
+    total = len(everything)
+    if total > 1:
         everything.sort()
-        if len(evidence) > MAX_EVIDENCE:
-            evidence = evidence[:MAX_EVIDENCE]
+        if total > MAX_EVIDENCE:
+            evidence = shown_evidence(evidence, MAX_EVIDENCE, own)
     attributes: dict[str, list[str]] = {}
     for e in evidence:
         captured = e["captures"]
@@ -204,6 +218,7 @@ def build_detection(
             "description": det.definition.description,
             "revises": None,
             "revision": 0,
+            "evidence_total": total,
         }
     )
 

@@ -131,6 +131,21 @@ def test_limits_evidence_and_says_how_many_more(slack_server: FakeSlack) -> None
     assert "+3 more evidence" in body
 
 
+def test_an_alert_resting_on_more_reports_than_it_holds_says_how_many_and_shows_the_first_and_newest(
+    slack_server: FakeSlack,
+) -> None:
+    """A busy count window: the detection holds 10 of its 30 reports (the first and the newest nine, as the
+    engine keeps them); the message shows the first and the newest four, and counts all 30."""
+    a = alert(n_evidence=10)
+    a = a.model_copy(update={"detection": a.detection.model_copy(update={"evidence_total": 30})})
+    notifier(slack_server).send(notice_of(a))
+    body = "\n".join(texts(slack_server.messages[0]["blocks"]))
+    shown = [i for i in range(10) if f"|Harbour Gazette {i}>" in body]
+    assert shown == [0, 6, 7, 8, 9]
+    assert "*Evidence* (30)" in body
+    assert "+25 more evidence not shown" in body
+
+
 def test_article_text_cannot_ping_or_forge_links(slack_server: FakeSlack) -> None:
     a = alert(title=NASTY_TITLE)
     det = a.detection.model_copy(
