@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python benchmarks/x.py` from anywhere
     sys.path.insert(0, str(REPO))
 
+from watchfloor import native  # noqa: E402
 from watchfloor.stream_processors.engine.text import strip_html  # noqa: E402
 
 console = Console(stderr=True)
@@ -180,7 +181,13 @@ def machine() -> dict[str, str]:
         "cpu": model,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "engine": engine_kind(),
     }
+
+
+def engine_kind() -> str:
+    """'native' when the engine's modules run compiled (watchfloor/native.py), else 'interpreted'."""
+    return "native" if native.active() else "interpreted"
 
 
 @dataclass

@@ -293,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     console = c.console
     scale = [] if args.no_scale else [int(x) for x in args.scale.split(",") if x]
     scale_keys = ["de"[i] if i < 2 else f"s{k}" for i, k in enumerate(scale)]
-    console.print(f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} + {scale} generated rules, {pinned}")
+    console.print(
+        f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} + {scale} generated rules, {pinned}, "
+        f"engine {c.engine_kind()}"
+    )
 
     with console.status("loading and parsing documents (not timed)"):
         docs, vocab_docs = load_documents(args.items, args.vocab_items)
