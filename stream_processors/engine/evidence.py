@@ -161,7 +161,7 @@ def build_detection(
     then the corroborating ones, each in time order. The alert shows MAX_EVIDENCE of them
     (shown_evidence) and says how many there were."""
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
-    # hold more than MAX_EVIDENCE reports can show the same oldest ones, and one id for both would leave the
+    # hold more than MAX_EVIDENCE reports may show the same ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
     everything = [e["event_id"] for e in evidence]
     total = len(everything)
