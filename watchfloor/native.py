@@ -30,9 +30,26 @@ NATIVE_DIR = REPO / "build" / "native"
 MANIFEST = "manifest.json"
 FORMAT = 1
 PACKAGE = "watchfloor.stream_processors.engine"
-# What is compiled: the scan of a document's words, its sentences, cues and modality, the signals made,
-# and correlation (the rest of the engine runs once per rule pack, or rarely).
-MODULES = ("scan", "extract", "text", "modality", "cues", "correlate", "patterns", "sweep", "evidence")
+# What is compiled: everything the engine does per document and per signal (the compiler, explanations and
+# the rule checks run once per pack, or on request).
+MODULES = (
+    "scan",
+    "extract",
+    "text",
+    "modality",
+    "cues",
+    "captures",
+    "correlate",
+    "late",
+    "patterns",
+    "sweep",
+    "evidence",
+    "compose",
+    "stories",
+    "eventtime",
+    "engine",
+    "gate",
+)
 # Sources whose change makes a build stale: the compiled modules, and every module whose types they use.
 SOURCE_DIRS = ("stream_processors", "schemas")
 
@@ -63,6 +80,8 @@ def status(directory: Path = NATIVE_DIR, repo: Path = REPO) -> tuple[bool, str]:
     modules = manifest.get("modules")
     if not isinstance(modules, dict) or not all((directory / str(p)).is_file() for p in modules.values()):
         return False, f"incomplete build in {directory}: run scripts/build-native"
+    if any(f"{PACKAGE}.{m}" not in modules for m in MODULES):
+        return False, "built for other modules than these: running interpreted until scripts/build-native"
     if manifest.get("fingerprint") != fingerprint(repo):
         return False, "built from other sources (edited since): running interpreted until scripts/build-native"
     return True, f"native: {len(MODULES)} engine modules compiled with mypyc {manifest.get('mypy', '?')}"
@@ -152,7 +171,7 @@ def build(directory: Path = NATIVE_DIR, repo: Path = REPO) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """`build [--force]`: build unless the build there is current; `status`: say whether it is used."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["build"]:
+    if args[:1] == ["build"] or args == ["--force"]:
         usable, why = status()
         if usable and "--force" not in args:
             print(f"{why} (up to date)")

@@ -86,13 +86,10 @@ def fake_repo(root: Path) -> Path:
 
 def fake_build(directory: Path, stamp: str) -> None:
     directory.mkdir(parents=True)
-    (directory / "scan.so").write_bytes(b"")
-    manifest = {
-        "format": native.FORMAT,
-        "fingerprint": stamp,
-        "mypy": "0",
-        "modules": {f"{native.PACKAGE}.scan": "scan.so"},
-    }
+    modules = {f"{native.PACKAGE}.{m}": f"{m}.so" for m in native.MODULES}
+    for path in modules.values():
+        (directory / path).write_bytes(b"")
+    manifest = {"format": native.FORMAT, "fingerprint": stamp, "mypy": "0", "modules": modules}
     (directory / native.MANIFEST).write_text(json.dumps(manifest))
 
 
@@ -110,6 +107,12 @@ def test_a_build_is_used_only_with_the_sources_it_was_compiled_from(tmp_path: Pa
     (build / "scan.so").unlink()  # a build missing a module
     usable, why = native.status(build, repo)
     assert not usable and "incomplete" in why
+    fake_build(tmp_path / "older", native.fingerprint(repo))  # a build of fewer modules than are compiled now
+    manifest = json.loads((tmp_path / "older" / native.MANIFEST).read_text())
+    del manifest["modules"][f"{native.PACKAGE}.engine"]
+    (tmp_path / "older" / native.MANIFEST).write_text(json.dumps(manifest))
+    usable, why = native.status(tmp_path / "older", repo)
+    assert not usable and "other modules" in why
 
 
 def test_install_leaves_the_interpreter_alone_without_a_usable_build(tmp_path: Path) -> None:
