@@ -150,6 +150,14 @@ def shown_evidence(evidence: Sequence[_E], limit: int, own: int | None = None) -
     return [*evidence[:own], *evidence[len(evidence) - (limit - own) :]]
 
 
+def evidence_to_show(evidence: Sequence[_E], total: int, limit: int) -> list[_E]:
+    """What a message shows of an alert's evidence: the first `limit`, or, when the alert rests on more
+    reports (`total`) than it holds, the first and the newest, as the engine chose them (shown_evidence)."""
+    if total > len(evidence):
+        return shown_evidence(evidence, limit)
+    return list(evidence[:limit])
+
+
 class Detection(_Frozen):
     """A detection rule fired for one group: the unit that alerts are made of.
 

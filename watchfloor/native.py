@@ -72,19 +72,27 @@ def read_manifest(directory: Path) -> dict[str, object] | None:
     return got if isinstance(got, dict) and got.get("format") == FORMAT else None
 
 
-def status(directory: Path = NATIVE_DIR, repo: Path = REPO) -> tuple[bool, str]:
-    """Whether the build in `directory` can be used with these sources, and why not."""
+def _check(directory: Path, repo: Path) -> tuple[dict[str, str] | None, str]:
+    """The build's modules (name -> path in `directory`) if it can be used with these sources, and why not."""
     manifest = read_manifest(directory)
     if manifest is None:
-        return False, f"not built (scripts/build-native builds it into {directory})"
+        return None, f"not built (scripts/build-native builds it into {directory})"
     modules = manifest.get("modules")
     if not isinstance(modules, dict) or not all((directory / str(p)).is_file() for p in modules.values()):
-        return False, f"incomplete build in {directory}: run scripts/build-native"
+        return None, f"incomplete build in {directory}: run scripts/build-native"
     if any(f"{PACKAGE}.{m}" not in modules for m in MODULES):
-        return False, "built for other modules than these: running interpreted until scripts/build-native"
+        return None, "built for other modules than these: running interpreted until scripts/build-native"
     if manifest.get("fingerprint") != fingerprint(repo):
-        return False, "built from other sources (edited since): running interpreted until scripts/build-native"
-    return True, f"native: {len(MODULES)} engine modules compiled with mypyc {manifest.get('mypy', '?')}"
+        return None, "built from other sources (edited since): running interpreted until scripts/build-native"
+    return {str(k): str(v) for k, v in modules.items()}, (
+        f"native: {len(MODULES)} engine modules compiled with mypyc {manifest.get('mypy', '?')}"
+    )
+
+
+def status(directory: Path = NATIVE_DIR, repo: Path = REPO) -> tuple[bool, str]:
+    """Whether the build in `directory` can be used with these sources, and why not."""
+    modules, why = _check(directory, repo)
+    return modules is not None, why
 
 
 class _NativeFinder(importlib.abc.MetaPathFinder):
@@ -108,12 +116,10 @@ def install(directory: Path = NATIVE_DIR) -> bool:
         return False
     if any(name.startswith(PACKAGE + ".") for name in sys.modules):
         return False  # the engine was imported interpreted already: never mix the two
-    usable, _why = status(directory)
-    if not usable:
+    modules, _why = _check(directory, REPO)
+    if modules is None:
         return False
-    manifest = read_manifest(directory)
-    assert manifest is not None and isinstance(manifest["modules"], dict)
-    sys.meta_path.insert(0, _NativeFinder({name: directory / str(p) for name, p in manifest["modules"].items()}))
+    sys.meta_path.insert(0, _NativeFinder({name: directory / p for name, p in modules.items()}))
     return True
 
 

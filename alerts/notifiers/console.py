@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from watchfloor.schemas.events import Alert, shown_evidence
+from watchfloor.schemas.events import Alert, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, as_notice
@@ -53,8 +53,7 @@ def render(alert: Alert | Notice) -> Panel:
     if det.description and notice.kind == "alert":
         lines.append(Text(det.description))
     count = det.reports
-    # An alert resting on more reports than it holds holds the first and the newest: show those ends too.
-    shown = shown_evidence(det.evidence, MAX_EVIDENCE) if count > len(det.evidence) else det.evidence[:MAX_EVIDENCE]
+    shown = evidence_to_show(det.evidence, count, MAX_EVIDENCE)
     for ev in shown:
         when = utc_text(ev.published_at)
         cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))

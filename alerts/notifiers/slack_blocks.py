@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
-from watchfloor.schemas.events import Alert, Detection, Evidence, shown_evidence
+from watchfloor.schemas.events import Alert, Detection, Evidence, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice
@@ -142,7 +142,7 @@ def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0)
     if not evidence:
         return []
     count = max(total, len(evidence))
-    shown = shown_evidence(evidence, MAX_EVIDENCE) if count > len(evidence) else evidence[:MAX_EVIDENCE]
+    shown = evidence_to_show(evidence, count, MAX_EVIDENCE)
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
     blocks += [{"type": "section", "text": _mrkdwn(_evidence_text(ev))} for ev in shown]
     if count > len(shown):
