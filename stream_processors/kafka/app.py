@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
-from .compat import app_class
+from .compat import RecoveryWatch, app_class
 from .partition import PartitionCorrelator
 from .topics import faust_broker_url
 
@@ -58,6 +59,7 @@ def check_table_store(url: str) -> None:
 
 
 HEARTBEAT_S = 5.0
+RECOVERY_WATCH_S = 2.0  # how often the RecoveryWatch looks at a table recovery in progress
 
 
 def build_app(
@@ -139,6 +141,11 @@ def build_app(
     async def deliver_on_time() -> None:
         await notify.deliver_on_time()
 
+    watch = RecoveryWatch(app)
+
+    async def watch_recovery() -> None:
+        await watch.check(time.monotonic())
+
     async def announce() -> None:
         log.info(
             "watchfloor worker %s: %d detection(s), topics %s",
@@ -161,6 +168,7 @@ def build_app(
     app.agent(raw_topic(names.correlate), name="correlate")(correlate_agent)
     app.agent(raw_topic(names.detections), name="notify")(notify_agent)
     app.timer(max((idle_after or 60.0) / 4, 0.25))(mark_idle)
+    app.timer(RECOVERY_WATCH_S)(watch_recovery)
     app.task(announce)
     if notify.delivers:  # retries and digests fall due with no detection coming in
         app.task(deliver_on_time)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -216,7 +216,9 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
                             await self.wait_first(_Resumed(delivery, blocked_on).run(), suspend_flow.wait())
                         set_read_offset(tp, offset)
                     else:
-                        self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
+                        # Faust logs this only at its "dev" level; the recovery watch below reports it.
+                        dropped = self.__dict__.setdefault("_wf_dropped", {})
+                        dropped[tp] = dropped.get(tp, 0) + 1
                 unset_flag(CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:
@@ -273,6 +275,91 @@ async def _perform_seek(self: Any) -> None:  # pragma: no cover - exercised by t
     self._committed_offset.update(
         {tp: offset if offset else None for tp, offset in committed.items() if offset is not None}
     )
+
+
+class StallClock:
+    """When to restart a recovery that stopped making progress, and when to give up (pure: RecoveryWatch
+    feeds it what the recovery has read, at monotonic times)."""
+
+    def __init__(self, stall_s: float, restarts: int) -> None:
+        self.stall_s = stall_s
+        self.restarts = restarts
+        self._seen: Mapping[Any, Any] | None = None  # what had been read at `_since`
+        self._since = 0.0
+        self.restarted = 0  # restarts since the last progress
+
+    def observe(self, now: float, behind: bool, read: Mapping[Any, Any]) -> str | None:
+        """None (wait), "restart", or "give up"."""
+        if not behind:  # caught up, or no recovery in progress
+            self._seen, self.restarted = None, 0
+            return None
+        if read != self._seen:  # progress (or a new recovery): the clock starts again
+            if self._seen is not None:
+                self.restarted = 0
+            self._seen, self._since = dict(read), now
+            return None
+        if now - self._since < self.stall_s:
+            return None
+        self._since = now
+        if self.restarted >= self.restarts:
+            return "give up"
+        self.restarted += 1
+        return "restart"
+
+
+class RecoveryWatch:
+    """Restarts a table recovery that stopped making progress, and says what the consumer was doing.
+
+    A worker that takes over partitions (a failover, a rebalance) reads their changelog before its agents
+    resume. faust-streaming 0.15.3 can sit in that recovery for ever, warning "No event received for active
+    tp ... since recovery start" every 5 s, while the partitions' alerts wait: seen once in CI, on a loaded
+    machine, right after the other worker was killed (tests/functional/test_distributed_failover.py). The
+    cause was not seen; every way out of it goes through the same step, a fresh start of the recovery, which
+    is what Faust does itself when a rebalance interrupts one: seek the changelogs to what has been read,
+    resume them and the flow. So: when the active changelogs are behind and none of them was read further
+    for `stall_s`, the watch logs the consumer's state (flow, paused partitions, read offsets, records its
+    fetch loop dropped) and restarts the recovery; after `restarts` restarts in a row without progress the
+    worker crashes, for its supervisor to start it afresh (nothing is lost: the state is in the changelog,
+    the inputs are uncommitted)."""
+
+    def __init__(self, app: Any, stall_s: float = 20.0, restarts: int = 3) -> None:
+        self.app = app
+        self.clock = StallClock(stall_s, restarts)
+
+    async def check(self, now: float) -> str | None:
+        """Look at the recovery at monotonic time `now`; returns what the clock decided."""
+        recovery = self.app.tables.recovery
+        behind = bool(recovery.in_recovery and recovery.need_recovery())
+        action = self.clock.observe(now, behind, recovery.active_offsets if behind else {})
+        if action == "restart":
+            log.error(
+                "table recovery: no changelog record read for %.0f s while behind; restarting it (%d of %d): %s",
+                self.clock.stall_s,
+                self.clock.restarted,
+                self.clock.restarts,
+                self.describe(recovery),
+            )
+            recovery.signal_recovery_start.set()  # what a rebalance does: _restart_recovery begins again
+        elif action == "give up":
+            log.error(
+                "table recovery: no progress after %d restarts (%s)", self.clock.restarted, self.describe(recovery)
+            )
+            await self.app.crash(RuntimeError(f"table recovery made no progress after {self.clock.restarted} restarts"))
+        return action
+
+    def describe(self, recovery: Any) -> str:
+        """One line: per active changelog partition what was read of what there is, and the consumer's flow."""
+        consumer = self.app.consumer
+        paused = consumer._paused_partitions
+        read = consumer._read_offset
+        dropped = consumer.__dict__.get("_wf_dropped", {})
+        parts = [
+            f"{tp.topic}[{tp.partition}] read {recovery.active_offsets.get(tp)} of {high}"
+            f"{' paused' if tp in paused else ''} next>={read.get(tp)} dropped {dropped.get(tp, 0)}"
+            for tp, high in sorted(recovery.active_highwaters.items())
+        ]
+        flow = "active" if consumer.flow_active else "stopped"
+        return f"flow {flow}, changelog queue {self.app.tables.changelog_queue.qsize()}; " + "; ".join(parts)
 
 
 def app_class() -> Any:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,6 +179,28 @@ class Worker:
             return "(no log)"
         return "\n".join(lines[-n:])
 
+    def story(self, n: int = 160) -> str:
+        """The log of this worker's last run for a failure message: lines that repeat but for their numbers
+        (timestamps, partitions, "46.52 seconds ago") are folded into one with a count, so that a worker
+        stuck warning every 5 s still shows how it got there (the rebalance and recovery lines before)."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        run = text.rsplit("===== start #", 1)[-1].splitlines()[1:]
+        folded: list[tuple[str, str, int]] = []  # (shape, first line, count)
+        for line in run:
+            shape = re.sub(r"\d+(\.\d+)?", "#", line)
+            # a line, or a group of up to three lines, repeating: the count goes to the first of them
+            seen = next((i for i in range(len(folded) - 1, max(len(folded) - 4, -1), -1) if folded[i][0] == shape), -1)
+            if seen >= 0:
+                folded[seen] = (shape, folded[seen][1], folded[seen][2] + 1)
+            else:
+                folded.append((shape, line, 1))
+        shown = [line if count == 1 else f"{line}  [x{count}]" for _, line, count in folded]
+        skipped = f"[... {len(shown) - n} earlier lines ...]\n" if len(shown) > n else ""
+        return skipped + "\n".join(shown[-n:])
+
 
 @dataclass
 class Cluster:
@@ -242,7 +265,7 @@ class Cluster:
                 if w.proc is not None and w.proc.poll() not in (None, -signal.SIGKILL, -signal.SIGTERM, 0):
                     pytest.fail(f"worker {w.name} exited with {w.proc.returncode}:\n{w.tail()}")
             time.sleep(0.05)
-        logs = "\n\n".join(f"--- {w.name} ---\n{w.tail()}" for w in self.workers)
+        logs = "\n\n".join(f"--- {w.name} (log {w.log}) ---\n{w.story()}" for w in self.workers)
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
 
 
