@@ -359,7 +359,11 @@ class RecoveryWatch:
             for tp, high in sorted(recovery.active_highwaters.items())
         ]
         flow = "active" if consumer.flow_active else "stopped"
-        return f"flow {flow}, changelog queue {self.app.tables.changelog_queue.qsize()}; " + "; ".join(parts)
+        fetcher = getattr(self.app, "_fetcher", None)
+        return (
+            f"flow {flow}, fetcher {getattr(fetcher, 'state', '?')}, "
+            f"changelog queue {self.app.tables.changelog_queue.qsize()}; " + "; ".join(parts)
+        )
 
 
 def app_class() -> Any:

@@ -1,10 +1,14 @@
 """Failover: of two Faust workers, the one delivering alerts is SIGKILLed and never comes back. The survivor
 takes its partitions (after the broker's session timeout), recovers their correlate state from the changelog
-topic, and the detections and Slack messages are exactly those of the embedded runner, each once."""
+topic, and the detections and Slack messages are exactly those of the embedded runner, each once. Again
+with the survivor's recovery stalled by an injected fault (its consumer's flow stopped): its RecoveryWatch
+restarts the recovery, and the alerts are the same."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +31,18 @@ from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
+FAULTS = Path(__file__).parents[1] / "fixtures" / "faust_fault"  # a sitecustomize that stalls a recovery
 
+
+@pytest.mark.parametrize("stall", [False, True], ids=["plain", "stalled-recovery"])
 def test_survivor_takes_over_the_partitions_and_the_alerts(
     cluster: Cluster,  # noqa: F811
     slack_server: Any,
+    stall: bool,
 ) -> None:
+    if stall:
+        cluster.env["WF_FAULT_STOP_FLOW"] = "1"
+        cluster.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")]))
     docs = load_docs()
     expected = embedded_detections(docs)
     first, rest = docs[:12], docs[12:]
@@ -68,6 +79,10 @@ def test_survivor_takes_over_the_partitions_and_the_alerts(
     assert survivor.alive()
     only = assignment(survivor)
     assert only[t.documents] == [0, 1, 2] and only[t.correlate] == [0, 1, 2] and only[t.detections] == [0]
+    if stall:
+        log = survivor.log.read_text(errors="replace")
+        assert "fault injected" in log
+        assert "table recovery: no changelog record read" in log and "restarting it (1 of 3)" in log
     print(
         f"failover: killed the alert-delivering worker (documents partitions {victim_docs}); "
         f"survivor delivered the rest {took_over:.1f}s later"
