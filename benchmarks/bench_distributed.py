@@ -68,9 +68,9 @@ from watchfloor.schemas.events import Detection, Document, EventType, document_e
 from watchfloor.schemas.inputs import parse_document  # noqa: E402
 from watchfloor.schemas.topics import TopicNames as Topics  # noqa: E402
 from watchfloor.stream_processors.engine import Engine  # noqa: E402
-from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG, STATE_TABLE  # noqa: E402
+from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG  # noqa: E402
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher  # noqa: E402
-from watchfloor.stream_processors.kafka.topics import ensure_topics  # noqa: E402
+from watchfloor.stream_processors.kafka.topics import STATE_TABLE, ensure_topics  # noqa: E402
 from watchfloor.stream_processors.replay import replay  # noqa: E402
 from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
 

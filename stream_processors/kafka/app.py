@@ -38,11 +38,10 @@ from ..engine import Engine
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import RecoveryWatch, app_class
 from .partition import PartitionCorrelator
-from .topics import faust_broker_url
+from .topics import STATE_TABLE, faust_broker_url
 
 log = logging.getLogger(__name__)
 
-STATE_TABLE = "correlate-state"
 ASSIGNMENT_LOG = "watchfloor-assignment"  # log marker, followed by {topic: [partitions]} as JSON
 TABLE_STORES = ("memory://", "rocksdb://")
 

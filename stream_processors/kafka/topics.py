@@ -13,7 +13,9 @@ P.dead-letters      event id    rejected input and late signals, with the reason
 ==================  ==========  ==================================================================
 
 Topic auto-creation is expected to be off: ``watchfloor topics create`` (or ``watchfloor produce``) creates
-them; a worker checks them before it starts (:func:`check_topics`).
+them; a worker checks them before it starts (:func:`check_topics`). The workers' own topic, the changelog of
+their state table (``<group>-correlate-state-changelog``, compacted), is created by the worker before Faust
+starts (:func:`ensure_changelog`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .clients import client_config
 DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
 DAY_MS = 24 * 3600 * 1000
 SCHEME = "kafka://"  # Faust wants it on broker URLs; kafka-python wants it off
+STATE_TABLE = "correlate-state"  # the name of the workers' Faust table (app.build_app)
 
 
 def bootstrap_servers(broker: str) -> str:
@@ -155,6 +158,65 @@ def check_topics(
         _check_layout(admin, specs)
 
 
+def _create(admin: Any, specs: list[TopicSpec], replication_factor: int, timeout_s: float) -> list[str]:
+    """Create those of `specs` that do not exist; returns the names created (none when a concurrent creator
+    won the race)."""
+    import kafka.errors
+
+    existing = set(admin.list_topics())
+    missing = [s for s in specs if s.name not in existing]
+    if not missing:
+        return []
+    timeout_ms = int(timeout_s * 1000)
+    try:
+        if "wait_for_metadata" in inspect.signature(admin.create_topics).parameters:  # kafka-python 3.x
+            admin.create_topics(
+                {
+                    s.name: {
+                        "num_partitions": s.partitions,
+                        "replication_factor": replication_factor,
+                        "configs": dict(s.config),
+                    }
+                    for s in missing
+                },
+                timeout_ms=timeout_ms,
+                wait_for_metadata=True,  # leaders elected: producers can send at once
+            )
+        else:  # kafka-python 2.x
+            from kafka.admin import NewTopic
+
+            admin.create_topics(
+                [NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config)) for s in missing],
+                timeout_ms=timeout_ms,
+            )
+    except kafka.errors.TopicAlreadyExistsError:
+        return []
+    return [s.name for s in missing]
+
+
+def changelog_spec(group: str, partitions: int) -> TopicSpec:
+    """The changelog topic of a worker group's state table, as Faust names and declares it: compacted (only
+    each partition's latest state matters), one partition per correlate partition."""
+    return TopicSpec(f"{group}-{STATE_TABLE}-changelog", partitions, {"cleanup.policy": "compact"})
+
+
+def ensure_changelog(
+    broker: str, group: str, partitions: int, *, replication_factor: int = 1, timeout_s: float = 30.0
+) -> bool:
+    """Create the worker group's changelog topic if it is missing; True when this call created it.
+
+    Faust declares it itself when the worker starts, but on a loaded machine its consumer's first metadata
+    could come before the new topic's: the topic was left out of the group's assignment ("Ignoring missing
+    topic") and every state write failed with PartitionsMismatch (0 partitions), so the worker stalled. Made
+    here, before Faust starts and with the leaders elected, the topic is in that first metadata. A changelog
+    with another partition count than the correlate topic is an error (TopicLayoutError), as Faust's."""
+    spec = changelog_spec(group, partitions)
+    with _admin(broker, f"{group}-admin", timeout_s) as admin:
+        created = _create(admin, [spec], replication_factor, timeout_s)
+        _check_layout(admin, [spec])
+        return bool(created)
+
+
 def ensure_topics(
     broker: str,
     prefix: str = DEFAULT_PREFIX,
@@ -167,41 +229,8 @@ def ensure_topics(
 
     Existing topics are left as they are, but a partition count that differs from the spec is an error
     (TopicLayoutError): keys would land on other partitions than the running workers expect."""
-    import kafka.errors
-
     specs = topic_specs(prefix, partitions)
     with _admin(broker, f"{prefix}-admin", timeout_s) as admin:
-        existing = set(admin.list_topics())
-        missing = [s for s in specs if s.name not in existing]
-        created: list[str] = []
-        if missing:
-            timeout_ms = int(timeout_s * 1000)
-            try:
-                if "wait_for_metadata" in inspect.signature(admin.create_topics).parameters:  # kafka-python 3.x
-                    admin.create_topics(
-                        {
-                            s.name: {
-                                "num_partitions": s.partitions,
-                                "replication_factor": replication_factor,
-                                "configs": dict(s.config),
-                            }
-                            for s in missing
-                        },
-                        timeout_ms=timeout_ms,
-                        wait_for_metadata=True,  # leaders elected: producers can send at once
-                    )
-                else:  # kafka-python 2.x
-                    from kafka.admin import NewTopic
-
-                    admin.create_topics(
-                        [
-                            NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config))
-                            for s in missing
-                        ],
-                        timeout_ms=timeout_ms,
-                    )
-                created = [s.name for s in missing]
-            except kafka.errors.TopicAlreadyExistsError:  # a concurrent ensure_topics won the race
-                created = []
+        created = _create(admin, specs, replication_factor, timeout_s)
         _check_layout(admin, specs)
         return created

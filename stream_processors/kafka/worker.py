@@ -17,15 +17,16 @@ from .agents import DetectionSink
 from .app import build_app
 from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
 from .compat import run_app, use_event_loop
-from .topics import MissingTopics, check_topics
+from .topics import MissingTopics, check_topics, ensure_changelog
 
 log = logging.getLogger(__name__)
 PACKAGE_LOG = "watchfloor.stream_processors.kafka"  # every module of the runtime logs below this one
 
 
 def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -> None:
-    """Return once the broker answers and the topics exist with the expected layout. While the broker is away
-    it waits (one log line when it goes, one when it is back); missing topics are waited for up to
+    """Return once the broker answers and the topics exist with the expected layout, the worker group's state
+    changelog included (created here if missing: topics.ensure_changelog). While the broker is away it waits
+    (one log line when it goes, one when it is back); missing topics are waited for up to
     `settings.wait_for_topics` seconds (one line naming the command that creates them), then MissingTopics."""
     deadline = time.monotonic() + settings.wait_for_topics
     if broker is None:
@@ -35,6 +36,8 @@ def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -
     while True:
         try:
             check_topics(settings.bootstrap, settings.prefix, settings.partitions, timeout_s=10.0)
+            if ensure_changelog(settings.bootstrap, settings.group, settings.partitions, timeout_s=10.0):
+                log.info("created the state changelog topic of worker group %s", settings.group)
             broker.up()
             return
         except MissingTopics as e:

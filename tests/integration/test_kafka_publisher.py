@@ -29,7 +29,13 @@ from watchfloor.schemas.events import (  # noqa: E402
 from watchfloor.schemas.topics import TopicNames as Topics  # noqa: E402
 from watchfloor.stream_processors.kafka.codec import decode_event  # noqa: E402
 from watchfloor.stream_processors.kafka.publisher import KafkaEventLog, KafkaPublisher  # noqa: E402
-from watchfloor.stream_processors.kafka.topics import ensure_topics, topic_specs  # noqa: E402
+from watchfloor.stream_processors.kafka.topics import (  # noqa: E402
+    TopicLayoutError,
+    changelog_spec,
+    ensure_changelog,
+    ensure_topics,
+    topic_specs,
+)
 
 T0 = datetime(2024, 10, 21, 6, 0, tzinfo=UTC)
 
@@ -102,6 +108,26 @@ def test_ensure_topics_layout_and_retention(kafka_bootstrap: str, kafka_admin, p
 
     with pytest.raises(RuntimeError, match="partitions"):
         ensure_topics(kafka_bootstrap, prefix, partitions=4)
+
+
+def test_the_worker_groups_changelog_is_made_before_faust_starts(kafka_bootstrap: str, kafka_admin) -> None:
+    """The state changelog exists, compacted and co-partitioned with correlate, before a worker's Faust app
+    subscribes (a loaded broker once left a changelog Faust made itself out of the first assignment)."""
+    group = f"wf-test-{uuid.uuid4().hex[:8]}-worker"
+    spec = changelog_spec(group, 3)
+    assert spec.name == f"{group}-correlate-state-changelog"  # the name Faust gives the table's changelog
+    try:
+        assert ensure_changelog(kafka_bootstrap, group, 3) is True
+        assert ensure_changelog(kafka_bootstrap, group, 3) is False  # idempotent
+        (described,) = kafka_admin.describe_topics([spec.name])
+        assert len(described["partitions"]) == 3
+        res = kafka_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name)])
+        if isinstance(res, dict):  # kafka-python 3.x shape
+            assert res["topic"][spec.name]["cleanup.policy"]["value"] == "compact"
+        with pytest.raises(TopicLayoutError, match="partitions"):
+            ensure_changelog(kafka_bootstrap, group, 4)  # Faust would refuse it too (PartitionsMismatch)
+    finally:
+        kafka_admin.delete_topics([spec.name], timeout_ms=30_000)
 
 
 def test_publish_is_acked_keyed_and_timestamped(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
