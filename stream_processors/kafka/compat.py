@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 
 PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
 SETTLE_ROUNDS = 2  # event-loop rounds without a new record after which a batch is taken as complete
+# How long a stop may take before the worker exits anyway: under the 30 s a container runtime (Kubernetes'
+# default terminationGracePeriodSeconds, `docker stop`'s 10 s is configurable) waits before SIGKILL.
+STOP_GRACE_S = float(os.environ.get("WATCHFLOOR_STOP_GRACE_S", "25"))
 
 
 async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
@@ -366,6 +372,34 @@ class RecoveryWatch:
         )
 
 
+def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
+    """Exit the process if the app's stop has not finished within `grace_s` seconds (a daemon thread's timer).
+
+    Faust's stop first waits for every record its streams took to be acknowledged, committing offsets as it
+    goes, with no time limit. After a broker outage, on a loaded machine, a worker whose group coordinator
+    had not been found again sat in that wait for over a minute after SIGTERM (tests/integration/
+    test_broker_outage.py, once). Exiting then loses nothing: outputs are flushed before their inputs'
+    offsets are committed, so what was not committed is read again by the next worker, and every step
+    downstream is idempotent. The exit code is 1 if the app had crashed, else 0 (a stop was asked for)."""
+
+    def give_up() -> None:
+        crashed = bool(getattr(app, "crashed", False))
+        log.warning(
+            "the worker did not stop within %.0f s; exiting now (records not yet committed are read again by the "
+            "next worker)",
+            grace_s,
+        )
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        logging.shutdown()
+        os._exit(1 if crashed else 0)
+
+    timer = threading.Timer(grace_s, give_up)
+    timer.daemon = True  # a stop that finishes exits the process, and the timer with it
+    timer.start()
+    return timer
+
+
 def app_class() -> Any:
     """faust.App whose consumer seeks with `_perform_seek` and delivers records with `_drain_messages` above.
 
@@ -382,6 +416,11 @@ def app_class() -> Any:
     overrides = {"_drain_messages": _drain_messages, "perform_seek": _perform_seek}
 
     class App(faust.App):
+        async def on_stop(self) -> None:
+            # run_app cancels it once the worker has stopped (it may then wait for the broker, and restart)
+            self.stop_timer = exit_if_stuck(self, STOP_GRACE_S)
+            await super().on_stop()
+
         def on_init_dependencies(self) -> Any:
             deps = super().on_init_dependencies()
             # Faust's Monitor sensor keeps statistics of every record, event and send for its web views and
@@ -447,4 +486,8 @@ def run_app(
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         return code, (worker.crash_reason or e.__context__) if code else None
+    finally:
+        timer = getattr(app, "stop_timer", None)
+        if timer is not None:
+            timer.cancel()  # the stop is over
     return 0, None  # pragma: no cover - execute_from_commandline always exits

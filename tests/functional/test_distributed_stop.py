@@ -1,0 +1,33 @@
+"""A worker asked to stop exits within its stop grace even when Faust's stop would wait for ever (an injected
+fault: the wait for acknowledgements never ends), with exit code 0 and a line that says so."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.functional.test_distributed_equivalence import Cluster, assignment, cluster  # noqa: F401
+
+pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(180)]
+
+FAULTS = Path(__file__).parents[1] / "fixtures" / "faust_fault"
+GRACE_S = 5.0
+
+
+def test_a_stop_that_hangs_ends_after_the_grace(cluster: Cluster) -> None:  # noqa: F811
+    cluster.env["WF_FAULT_STUCK_STOP"] = "1"
+    cluster.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")]))
+    cluster.env["WATCHFLOOR_STOP_GRACE_S"] = str(GRACE_S)
+    w = cluster.worker("w1").start()
+    cluster.wait("the worker to own its partitions", lambda: bool(assignment(w)))
+    asked = time.monotonic()
+    w.stop()  # SIGTERM; stop() would SIGKILL after 30 s
+    took = time.monotonic() - asked
+    log = w.log.read_text(errors="replace")
+    assert "fault injected: the stop waits for ever" in log
+    assert w.proc is not None and w.proc.returncode == 0, log[-3000:]
+    assert f"the worker did not stop within {GRACE_S:.0f} s; exiting now" in log
+    assert GRACE_S <= took < GRACE_S + 20, took
