@@ -237,6 +237,13 @@ class Cluster:
         self.workers.append(w)
         return w
 
+    def inject_fault(self, variable: str) -> None:
+        """Start this cluster's workers with a fault of tests/fixtures/faust_fault switched on (its sitecustomize
+        on their PYTHONPATH; `variable` names the fault, e.g. WF_FAULT_STOP_FLOW)."""
+        faults = Path(__file__).parents[1] / "fixtures" / "faust_fault"
+        self.env[variable] = "1"
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(faults), os.environ.get("PYTHONPATH")]))
+
     def config(self, slack: Any = None) -> Path:
         """The workers' config file: the rules, and the local Slack server as the one channel when given."""
         cfg: dict[str, Any] = {"store": self.store_url, "rules": RULES}

@@ -6,9 +6,7 @@ restarts the recovery, and the alerts are the same."""
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +29,6 @@ from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
-FAULTS = Path(__file__).parents[1] / "fixtures" / "faust_fault"  # a sitecustomize that stalls a recovery
-
 
 @pytest.mark.parametrize("stall", [False, True], ids=["plain", "stalled-recovery"])
 def test_survivor_takes_over_the_partitions_and_the_alerts(
@@ -41,8 +37,7 @@ def test_survivor_takes_over_the_partitions_and_the_alerts(
     stall: bool,
 ) -> None:
     if stall:
-        cluster.env["WF_FAULT_STOP_FLOW"] = "1"
-        cluster.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")]))
+        cluster.inject_fault("WF_FAULT_STOP_FLOW")
     docs = load_docs()
     expected = embedded_detections(docs)
     first, rest = docs[:12], docs[12:]

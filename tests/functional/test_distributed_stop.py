@@ -3,9 +3,7 @@ fault: the wait for acknowledgements never ends), with exit code 0 and a line th
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,11 @@ from tests.functional.test_distributed_equivalence import Cluster, assignment, c
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(180)]
 
-FAULTS = Path(__file__).parents[1] / "fixtures" / "faust_fault"
 GRACE_S = 5.0
 
 
 def test_a_stop_that_hangs_ends_after_the_grace(cluster: Cluster) -> None:  # noqa: F811
-    cluster.env["WF_FAULT_STUCK_STOP"] = "1"
-    cluster.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")]))
+    cluster.inject_fault("WF_FAULT_STUCK_STOP")
     cluster.env["WATCHFLOOR_STOP_GRACE_S"] = str(GRACE_S)
     w = cluster.worker("w1").start()
     cluster.wait("the worker to own its partitions", lambda: bool(assignment(w)))
