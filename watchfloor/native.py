@@ -50,15 +50,18 @@ MODULES = (
     "engine",
     "gate",
 )
+# Hand-written C extensions built beside them (the engine's name -> its source): the word screen.
+C_MODULES = {"_wordscreen": "stream_processors/engine/_wordscreen.c"}
 # Sources whose change makes a build stale: the compiled modules, and every module whose types they use.
 SOURCE_DIRS = ("stream_processors", "schemas")
+SOURCE_SUFFIXES = (".py", ".pyi", ".c")
 
 
 def fingerprint(repo: Path = REPO) -> str:
     """A hash of every source a build depends on, and of the interpreter it is for."""
     h = hashlib.sha256(sys.implementation.cache_tag.encode())
     for top in SOURCE_DIRS:
-        for path in sorted((repo / top).rglob("*.py")):
+        for path in sorted(p for p in (repo / top).rglob("*") if p.suffix in SOURCE_SUFFIXES):
             h.update(str(path.relative_to(repo)).encode() + b"\0")
             h.update(path.read_bytes())
     return h.hexdigest()
@@ -80,12 +83,12 @@ def _check(directory: Path, repo: Path) -> tuple[dict[str, str] | None, str]:
     modules = manifest.get("modules")
     if not isinstance(modules, dict) or not all((directory / str(p)).is_file() for p in modules.values()):
         return None, f"incomplete build in {directory}: run scripts/build-native"
-    if any(f"{PACKAGE}.{m}" not in modules for m in MODULES):
+    if any(f"{PACKAGE}.{m}" not in modules for m in (*MODULES, *C_MODULES)):
         return None, "built for other modules than these: running interpreted until scripts/build-native"
     if manifest.get("fingerprint") != fingerprint(repo):
         return None, "built from other sources (edited since): running interpreted until scripts/build-native"
     return {str(k): str(v) for k, v in modules.items()}, (
-        f"native: {len(MODULES)} engine modules compiled with mypyc {manifest.get('mypy', '?')}"
+        f"native: {len(MODULES)} engine modules compiled with mypyc {manifest.get('mypy', '?')}, and the word screen"
     )
 
 
@@ -134,7 +137,7 @@ def build(directory: Path = NATIVE_DIR, repo: Path = REPO) -> Path:
     sees the old build or the new one). Needs mypy (the `native` extra) and a C compiler."""
     from mypy.version import __version__ as mypy_version
     from mypyc.build import mypycify  # the `native` extra (dev installs have it)
-    from setuptools import setup
+    from setuptools import Extension, setup
 
     stamp = fingerprint(repo)
     work = Path(tempfile.mkdtemp(prefix="watchfloor-native-"))
@@ -145,6 +148,10 @@ def build(directory: Path = NATIVE_DIR, repo: Path = REPO) -> Path:
         os.chdir(repo)  # mypy reads the project's configuration, and names modules by their paths from here
         paths = [f"watchfloor/stream_processors/engine/{m}.py" for m in MODULES]
         extensions = mypycify(paths, opt_level="3", target_dir=str(work / "c"))
+        extensions += [
+            Extension(f"{PACKAGE}.{name}", [str(repo / source)], extra_compile_args=["-O3"])
+            for name, source in C_MODULES.items()
+        ]
         os.chdir(work)  # setuptools would read the project's own pyproject.toml from the checkout
         setup(
             name="watchfloor-native",
@@ -157,7 +164,7 @@ def build(directory: Path = NATIVE_DIR, repo: Path = REPO) -> Path:
                 rel = so.relative_to(staging)
                 name = ".".join((*rel.parent.parts, rel.name.split(".", 1)[0]))
                 modules[name] = str(rel)
-        missing = [m for m in MODULES if f"{PACKAGE}.{m}" not in modules]
+        missing = [m for m in (*MODULES, *C_MODULES) if f"{PACKAGE}.{m}" not in modules]
         if missing:
             raise RuntimeError(f"mypyc built no extension for {missing}")
         manifest = {"format": FORMAT, "fingerprint": stamp, "mypy": mypy_version, "modules": modules}

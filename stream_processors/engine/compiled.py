@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from watchfloor.schemas.rules import DetectionDef, RulePack
 
@@ -85,6 +85,14 @@ Viability = dict[
         tuple[tuple[str, tuple[frozenset[str], ...]], ...],
     ],
 ]
+
+
+class NativeScreen(Protocol):
+    """The word screen's C type (wordscreen.py, _wordscreen.c)."""
+
+    def may_match(self, norm: str, starts: Sequence[int] | None = None, /) -> bool: ...
+
+    def atoms(self, norm: str, starts: Sequence[int] | None = None, /) -> list[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,21 @@ class CompiledRules:
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
     _json_gate: list[JsonLineGate | None] = field(default_factory=list)
+    _word_screen: list[NativeScreen | None] = field(default_factory=list)
+
+    @property
+    def word_screen(self) -> NativeScreen | None:
+        """The native first pass over a document's words (wordscreen.py), with the native engine; None without
+        it. Built on first use, as the engine reads its first document: `rules check` never needs it."""
+        if not self._word_screen:
+            from .wordscreen import build_screen
+
+            self._word_screen.append(build_screen(self))
+        return self._word_screen[0]
+
+    def without_word_screen(self) -> CompiledRules:
+        """The same rules, read by the Python passes only (benchmarks measure the screen against them)."""
+        return replace(self, _word_screen=[None])
 
     @property
     def json_gate(self) -> JsonLineGate | None:

@@ -17,7 +17,18 @@ from .captures import capture
 from .compiled import Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, is_plain, read_cues, resolve
-from .scan import Scan, Sentence, Span, aligned_scan, find_matches, holds, rescanned, screen_atoms
+from .scan import (
+    Scan,
+    Sentence,
+    Sentences,
+    Span,
+    aligned_scan,
+    aligned_sentences,
+    find_matches,
+    holds,
+    rescanned,
+    screen_atoms,
+)
 from .stories import story_signature
 from .text import aligned_word_view, strip_html, tokens
 
@@ -136,6 +147,9 @@ class Extractor:
 
     def __init__(self, rules: CompiledRules) -> None:
         self.rules = rules
+        # The native first pass (wordscreen.py), built here (as the engine starts) rather than at compile: `rules
+        # check` never needs it. None without the native engine.
+        self.word_screen = rules.word_screen
         self._make_signal = _signal_maker()
         self._story_of: tuple[str, str] = ("\0", "")  # (document text, story signature): the last one made
 
@@ -176,7 +190,23 @@ class Extractor:
         norm = " " + " ".join(words) + " "
         trigger = rules.trigger
         viable: set[str] | None = None
-        if screen and rules.screen is not None and not rules.always_signals:
+        language = getattr(doc, "language", None)
+        sentences: Sentences | None = None
+        native = self.word_screen if not every and not rules.always_signals else None
+        if native is not None:
+            # One pass in C over the words says whether any signal can be viable (wordscreen.py): most
+            # news stops here, and the cost follows the words, not the rules' phrases found in them. Where
+            # it may be, a second pass that knows the sentences asks whether the phrases and mentions a
+            # signal needs are in one of them, before the full automaton pass (its cost follows the phrases).
+            if not native.may_match(norm):
+                return None, set()
+            if aligned:
+                sentences = aligned_sentences(text, view, words, language)
+                if sentences is None:
+                    return None, set()
+                if len(sentences[2]) > 1 and not native.may_match(norm, sentences[2][1:]):
+                    return None, set()
+        elif screen and rules.screen is not None and not rules.always_signals:
             # A first pass finds only the signals' trigger atoms (and looks up their other clauses):
             # with many selective rules, most documents stop here, before the full pass.
             present = screen_atoms(rules.screen, norm, words)
@@ -191,9 +221,8 @@ class Extractor:
             )
             if not viable and not every:
                 return None, viable
-        language = getattr(doc, "language", None)
         if aligned:
-            scan = aligned_scan(text, view, words, found, language)
+            scan = aligned_scan(text, view, words, found, language, sentences)
         else:
             scan = rescanned(trigger, text, language)
         if scan is None:

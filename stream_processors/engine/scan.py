@@ -211,12 +211,16 @@ class Scan:
         return [s for s in self.objs if s is not None]
 
 
-def aligned_scan(text: str, view: str, words: list[str], found: list[Match], language: str | None) -> Scan | None:
-    """Sentences of a document whose word view is aligned with its text: each sentence's words are a
-    slice of the view, and the matches over all the words are reused (those across a boundary drop).
-    `words` is view.split(): the sentences' words in order, since no word straddles a boundary (a sentence
-    ends on a mark or line break, which the view reads as a space), so the longest sentence's words are
-    the ones the others leave, taken from `words` rather than split again (the body of a title + body)."""
+Sentences = tuple[list[list[str]], list[tuple[int, int]], list[int]]  # words, text spans, first word indices
+
+
+def aligned_sentences(text: str, view: str, words: list[str], language: str | None) -> Sentences | None:
+    """The sentences of a document whose word view is aligned with its text: each sentence's words (a slice
+    of the view), its span in the text, and the index in `words` of its first word; None when no sentence
+    has a word. `words` is view.split(): the sentences' words in order, since no word straddles a boundary
+    (a sentence ends on a mark or line break, which the view reads as a space), so the longest sentence's
+    words are the ones the others leave, taken from `words` rather than split again (the body of a title +
+    body)."""
     spans = sentence_spans(text, abbreviations_for(language))
     longest = 0
     if len(spans) > 1:
@@ -247,6 +251,18 @@ def aligned_scan(text: str, view: str, words: list[str], found: list[Match], lan
             nwords += len(got)
     if not toks:
         return None
+    return toks, kept, scan_starts
+
+
+def aligned_scan(
+    text: str, view: str, words: list[str], found: list[Match], language: str | None, sentences: Sentences | None = None
+) -> Scan | None:
+    """Sentences of a document whose word view is aligned with its text (aligned_sentences, or `sentences`
+    when made already): the matches over all the words are reused (those across a boundary drop)."""
+    got = sentences if sentences is not None else aligned_sentences(text, view, words, language)
+    if got is None:
+        return None
+    toks, kept, scan_starts = got
     return Scan(text, found, toks, scan_starts, kept, None)
 
 

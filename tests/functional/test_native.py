@@ -86,7 +86,7 @@ def fake_repo(root: Path) -> Path:
 
 def fake_build(directory: Path, stamp: str) -> None:
     directory.mkdir(parents=True)
-    modules = {f"{native.PACKAGE}.{m}": f"{m}.so" for m in native.MODULES}
+    modules = {f"{native.PACKAGE}.{m}": f"{m}.so" for m in (*native.MODULES, *native.C_MODULES)}
     for path in modules.values():
         (directory / path).write_bytes(b"")
     manifest = {"format": native.FORMAT, "fingerprint": stamp, "mypy": "0", "modules": modules}
@@ -104,6 +104,16 @@ def test_a_build_is_used_only_with_the_sources_it_was_compiled_from(tmp_path: Pa
     assert not usable and "edited since" in why
     (repo / "schemas" / "events.py").write_text("x = 1\n")
     assert native.status(build, repo)[0] is True
+    c_source = repo / "stream_processors" / "screen.c"  # a C source counts as much as a Python one
+    c_source.write_text("int x;\n")
+    usable, why = native.status(build, repo)
+    assert not usable and "edited since" in why
+    c_source.unlink()
+    assert native.status(build, repo)[0] is True
+    (build / "_wordscreen.so").unlink()  # a build without the word screen
+    usable, why = native.status(build, repo)
+    assert not usable and "incomplete" in why
+    fake_build(build := tmp_path / "again", native.fingerprint(repo))
     (build / "scan.so").unlink()  # a build missing a module
     usable, why = native.status(build, repo)
     assert not usable and "incomplete" in why

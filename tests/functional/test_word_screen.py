@@ -1,0 +1,313 @@
+"""The word screen (stream_processors/engine/wordscreen.py and its C type, _wordscreen.c) keeps every document the
+Python passes would make a signal of: built here from its C source, it is run against them on the repository's
+packs and on generated packs and documents, and its tables are checked when it is made."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from watchfloor.schemas.events import Document
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine.compiled import CompiledRules, NativeScreen
+from watchfloor.stream_processors.engine.compiler import compile_packs
+from watchfloor.stream_processors.engine.extract import Extractor, _viable_signals
+from watchfloor.stream_processors.engine.scan import find_matches
+from watchfloor.stream_processors.engine.text import aligned_word_view
+from watchfloor.stream_processors.engine.wordscreen import build_screen, tables
+from watchfloor.stream_processors.rulefile import load_rules
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "stream_processors" / "engine" / "_wordscreen.c"
+BUILD = """
+import sys
+from setuptools import Extension, setup
+source, out = sys.argv[1], sys.argv[2]
+setup(name="wordscreen-test", ext_modules=[Extension("_wordscreen", [source], extra_compile_args=["-O2", "-Wall"])],
+      script_args=["--quiet", "build_ext", "--build-lib", out, "--build-temp", out + "/o"])
+"""
+
+
+@pytest.fixture(scope="module")
+def screen_type(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., NativeScreen]:
+    """The C type, compiled from the checkout's source into a temporary directory (as scripts/build-native
+    does, without mypyc: seconds, not a minute)."""
+    out = tmp_path_factory.mktemp("wordscreen")
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD, str(SOURCE), str(out)], cwd=out, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        why = f"the word screen does not compile here: {done.stderr[-2000:]}"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    so = next(out.glob("_wordscreen*.so"))
+    spec = importlib.util.spec_from_file_location("_wordscreen", so)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made: Callable[..., NativeScreen] = module.WordScreen
+    return made
+
+
+def with_and_without(rules: CompiledRules, screen_type: Callable[..., NativeScreen]) -> tuple[Extractor, Extractor]:
+    screened = replace(rules, _word_screen=[build_screen(rules, screen_type)])
+    return Extractor(screened), Extractor(rules.without_word_screen())
+
+
+def article(body: str, doc_id: str = "x") -> Document:
+    return parse_document(
+        {
+            "type": "news.article",
+            "id": doc_id,
+            "published_at": "2025-03-01T00:00:00+00:00",
+            "source": "Wire",
+            "title": "",
+            "body": body,
+        }
+    )
+
+
+def signals_of(extractor: Extractor, d: Document) -> list[dict[str, Any]]:
+    return [s.model_dump(mode="json") for s in extractor.extract(d)]
+
+
+def fixture_documents() -> list[Document]:
+    docs = []
+    for name in ("events/treaty_story.jsonl", "eventtime/keydays.jsonl", "scoring/events.jsonl"):
+        for line in (REPO / "tests/data" / name).read_text().splitlines():
+            try:
+                docs.append(parse_document(orjson.loads(line)))
+            except Exception:
+                pass
+    # A few of our own for the invented countries of v2_features.yaml and composed.yaml.
+    for i, text in enumerate(
+        [
+            "Sudmark ratified Nordland's membership bid on Tuesday. Nordland joined the Alliance.",
+            "Troops from Nordland reached Port Vell. A deal on Port Vell was signed; the lease runs ten years.",
+            "Nordic seaside ships were seen. Nordland will not ratify the accession, officials said.",
+            "Alphaland closed its border with Betastan. Later Betastan reopened the border crossing.",
+        ]
+    ):
+        docs.append(docs[0].model_copy(update={"id": f"own-{i}", "title": "", "body": text}))
+    rng = random.Random(7)
+    words = [w for d in docs for w in d.text.split()]
+    base = docs[0]
+    for i in range(600):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 40)))
+        title, _, body = text.partition(". ")
+        docs.append(base.model_copy(update={"id": f"gen-{i}", "title": title, "body": body}))
+    return docs
+
+
+@pytest.mark.parametrize(
+    "packs",
+    ["builtin:dprk_russia", "v2_features", "composed", "world_news", "builtin:dprk_russia+world_news+v2_features"],
+)
+def test_the_screen_changes_no_signal_of_the_repositorys_packs(
+    packs: str, screen_type: Callable[..., NativeScreen]
+) -> None:
+    specs = [p if ":" in p else str(REPO / "tests/data/rules" / f"{p}.yaml") for p in packs.split("+")]
+    _l, rules = load_rules(specs)
+    screened, plain = with_and_without(rules, screen_type)
+    # (Packs with a regex-only signal read every document whole: no screen, as no viability test, applies.)
+    assert screened.word_screen is not None
+    docs = fixture_documents()
+    made = 0
+    for d in docs:
+        got = signals_of(screened, d)
+        assert got == signals_of(plain, d), d.text
+        made += len(got)
+    assert made > 0
+
+
+def test_sentences_the_screen_reads_apart(screen_type: Callable[..., NativeScreen]) -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "apart",
+            "signals": {"both": {"match": {"all": ["missile launch", "coastal city"]}}},
+        }
+    )
+    rules = compile_packs([pack])
+    screen = build_screen(rules, screen_type)
+    assert screen is not None
+    one = " officials said a missile launch hit the coastal city "
+    assert screen.may_match(one)
+    # The same words in two sentences: the document as one holds both phrases, its sentences do not.
+    two = " officials said a missile launch failed the coastal city was calm "
+    starts = [5]  # "the coastal city ..." begins at word 5
+    assert screen.may_match(two) and not screen.may_match(two, starts)
+    # A phrase cut by a sentence break is not found in either sentence.
+    cut = " a missile launch near a coastal city "
+    assert screen.may_match(cut) and not screen.may_match(cut, [6])
+    # And the engine agrees: no signal from two sentences, one from one.
+    screened, plain = with_and_without(rules, screen_type)
+    apart = article("Officials said a missile launch failed. The coastal city was calm.")
+    together = apart.model_copy(update={"body": "Officials said a missile launch hit the coastal city."})
+    assert signals_of(screened, apart) == signals_of(plain, apart) == []
+    assert [s["name"] for s in signals_of(screened, together)] == ["both"]
+
+
+def test_tables_that_do_not_parse_are_refused(screen_type: Callable[..., NativeScreen]) -> None:
+    _l, rules = load_rules(["builtin:dprk_russia"])
+    args, _atoms = tables(rules)
+    screen_type(**args)  # as built: accepted
+    broken = dict(args, trig=args["trig"][:-4])
+    with pytest.raises(ValueError, match=r"requirements|bad index"):
+        screen_type(**broken)
+    with pytest.raises(ValueError, match="bad index"):
+        screen_type(**dict(args, uni_start=args["uni_start"][:-4]))
+
+
+# Generated packs and documents: words with inflected forms, prefixes, exact forms, entity names and their
+# aliases, one to three words a phrase; signals of every requirement shape (a conjunction, alternatives,
+# mentions, context entities and words).
+WORDS = [
+    "troops", "ratified", "treaty", "north", "korea", "korean", "missile", "launch", "sea", "ships", "state",
+    "media", "border", "sent", "deny", "talks", "signed", "minister", "coastal", "city",
+]  # fmt: skip
+FORMS = [*WORDS, "troop", "ratify", "treaties", "koreas", "missiles", "launched", "ship", "statement", "sending"]
+FILLER = ["the", "a", "of", "and", "will", "not", "on", "said", "nordland", "sudmark", "port", "vell"]
+
+phrase_words = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
+
+
+@st.composite
+def phrase(draw: st.DrawFn) -> str:
+    words = draw(phrase_words)
+    k = draw(st.integers(0, len(words) - 1))
+    how = draw(st.sampled_from(["plain", "plain", "prefix", "exact"]))
+    if how == "prefix" and len(words[k]) >= 4:
+        words[k] = words[k][: draw(st.integers(3, len(words[k]) - 1))] + "*"
+    elif how == "exact":
+        words[k] = "=" + words[k]
+    return " ".join(words)
+
+
+@st.composite
+def signal(draw: st.DrawFn) -> dict[str, Any]:
+    shape = draw(st.sampled_from(["all", "any", "entity", "mentions", "context"]))
+    if shape == "all":
+        return {"match": {"all": [draw(phrase()), draw(phrase())]}}
+    if shape == "any":
+        return {"match": {"any": draw(st.lists(phrase(), min_size=1, max_size=3))}}
+    if shape == "entity":
+        return {"match": {"all": ["@NORD", draw(phrase())]}}
+    if shape == "mentions":
+        return {"match": draw(phrase()), "mentions": {"any": ["NORD", "SUD"]}}
+    return {"match": draw(phrase()), "context": {"all": ["SUD"], "words": {"any": [draw(phrase())]}}}
+
+
+VARIANTS = {
+    "troops": ["troop"],
+    "ratified": ["ratify", "ratifies"],
+    "treaty": ["treaties"],
+    "korea": ["koreas"],
+    "missile": ["missiles"],
+    "launch": ["launched", "launches"],
+    "ships": ["ship"],
+    "state": ["states", "statement"],
+    "sent": ["send", "sending"],
+    "signed": ["sign", "signs"],
+}
+
+
+def phrases_of(tree: Any) -> list[str]:
+    if isinstance(tree, str):
+        return [tree] if not tree.startswith("@") else []
+    if isinstance(tree, dict):
+        return [p for v in tree.values() for p in phrases_of(v)]
+    if isinstance(tree, list):
+        return [p for v in tree for p in phrases_of(v)]
+    return []
+
+
+def spoken(phrase: str, rng: random.Random) -> list[str]:
+    """The phrase as a text might say it: a form of a word, a word a prefix starts, "@NORD" by an alias."""
+    out = []
+    for w in phrase.split():
+        if w.startswith("@"):
+            w = rng.choice(["Nordland", "north korea"])
+        elif w.startswith("="):
+            w = w[1:]
+        elif w.endswith("*"):
+            w = w[:-1] + rng.choice(["", "s", "ing", "ern"])
+        elif rng.random() < 0.4:
+            w = rng.choice(VARIANTS.get(w, [w]))
+        out.append(w)
+    return out
+
+
+def document_texts(signals: list[dict[str, Any]], seed: int, n: int = 12) -> list[str]:
+    """Documents made of the pack's own phrases (as spoken), other words and the entities' names, in one to
+    four sentences: most hold some of the phrases, in one sentence or apart."""
+    rng = random.Random(seed)
+    phrases = phrases_of(signals) or ["state media"]
+    texts = []
+    for _ in range(n):
+        sentences = []
+        for _s in range(rng.randint(1, 4)):
+            words: list[str] = []
+            for _c in range(rng.randint(1, 5)):
+                got = rng.random()
+                if got < 0.45:
+                    words += spoken(rng.choice(phrases), rng)
+                elif got < 0.6:
+                    words.append(rng.choice(["Nordland", "Sudmark", "Port Vell", "north korea"]))
+                else:
+                    words.append(rng.choice(FORMS + FILLER))
+            sentences.append(" ".join(words).capitalize() + ".")
+        texts.append(" ".join(sentences))
+    return texts
+
+
+@given(
+    signals=st.lists(signal(), min_size=1, max_size=8),
+    seed=st.integers(0, 2**32),
+    morphology=st.sampled_from(["forms", "exact"]),
+)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_generated_packs_and_documents_the_screen_keeps_what_the_engine_matches(
+    signals: list[dict[str, Any]], seed: int, morphology: str, screen_type: Callable[..., NativeScreen]
+) -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "generated",
+            "morphology": morphology,
+            "entities": {
+                "NORD": {"name": "Nordland", "kind": "country", "aliases": ["Nordland", "north korea"]},
+                "SUD": {"name": "Sudmark", "kind": "country", "aliases": ["Sudmark", "port vell"]},
+            },
+            "signals": {f"s{i}": s for i, s in enumerate(signals)},
+        }
+    )
+    rules = compile_packs([pack])
+    screened, plain = with_and_without(rules, screen_type)
+    screen = screened.word_screen
+    assert screen is not None
+    for i, text in enumerate(document_texts(signals, seed)):
+        d = article(text, f"d{i}")
+        # Whole documents: whenever the Python passes find a viable signal, so does the screen.
+        view, _aligned = aligned_word_view(d.text)
+        words = view.split()
+        norm = " " + " ".join(words) + " "
+        found = find_matches(rules.trigger, norm, words) if rules.trigger is not None else []
+        if found and _viable_signals(rules, {e.key for e, _f, _l in found}, norm, words, set()):
+            assert screen.may_match(norm), text
+        # And the signals made are the same with it and without it.
+        assert signals_of(screened, d) == signals_of(plain, d), text
