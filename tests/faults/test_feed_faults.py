@@ -78,11 +78,14 @@ def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds
     drip = by_url[hostile_feeds.url("/drip.xml")]
     assert drip.error is not None and "within 8s" in drip.error
     assert by_url[hostile_feeds.url("/bomb.xml")].error is not None
-    ok = by_url[hostile_feeds.url("/ok.xml")]
-    assert ok.ingested is not None and ok.ingested.accepted == 3
+    # /redirect serves the same entries as /ok.xml: whichever of the two is fetched first stores them (the other
+    # finds them in the log; under load /redirect has won the race once).
+    ok, same = by_url[hostile_feeds.url("/ok.xml")], by_url[hostile_feeds.url("/redirect")]
+    assert ok.ingested is not None and same.ingested is not None
+    assert ok.ingested.accepted + same.ingested.accepted == 3
     assert max(seen_while_dripping) == 3  # committed while the slow feed was still arriving
     assert hostile_feeds.drip_sent < DRIP_BYTES // 2
-    assert store.count(types={"news.article"}) == 3  # /redirect serves the same entries: duplicates
+    assert store.count(types={"news.article"}) == 3
 
 
 def test_an_entry_whose_link_is_longer_than_an_id_may_be_gets_a_stable_hashed_id(tmp_path: Path) -> None:
