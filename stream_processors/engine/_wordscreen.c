@@ -27,6 +27,10 @@ typedef struct {
     uint64_t hash;
     int32_t id; /* the word's id (its row of uni_start), or -1: empty */
     uint32_t flags;
+    /* Bit (hash >> 58) of every word that follows this one in some pair or triple: with 100,000 rules nearly
+     * every word is the first of some pair and the second of another, and this turns away most adjacent
+     * words from the slot already read, before the filter and the pair table are (a miss each). */
+    uint64_t follows;
 } WordSlot;
 enum { OWN = 1, PAIR_FIRST = 2, PAIR_SECOND = 4, TRIPLE_FIRST = 8, TRIPLE_SECOND = 16, TRIPLE_THIRD = 32 };
 
@@ -75,6 +79,9 @@ typedef struct {
     int32_t *marked; /* the atoms marked in this document, in order */
     Py_ssize_t nmarked;
     uint32_t stamp;
+    /* A Bloom filter of this document's marked atoms (512 bits, two probes), in L1: most of the atoms a
+     * requirement asks for are not there, and it says so without reading their marks (a miss each). */
+    uint64_t bloom[8];
 } WordScreen;
 
 static inline const int32_t *I32(Py_buffer *b) { return (const int32_t *)b->buf; }
@@ -156,6 +163,16 @@ static inline TripleSlot *triple_slot(WordScreen *self, uint64_t key, int32_t th
     }
 }
 
+static inline uint32_t bloom_bits(int32_t a) { /* two 9-bit positions */
+    uint64_t h = (uint64_t)(uint32_t)a * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 46); /* bits 0-8 and 9-17 */
+}
+
+static inline int maybe_marked(const WordScreen *self, int32_t a) {
+    uint32_t b = bloom_bits(a), x = b & 511, y = (b >> 9) & 511;
+    return ((self->bloom[x >> 6] >> (x & 63)) & (self->bloom[y >> 6] >> (y & 63)) & 1) != 0;
+}
+
 static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, int32_t end, uint32_t bit) {
     for (int32_t j = start; j < end; j++) {
         int32_t a = atoms[j];
@@ -164,6 +181,9 @@ static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, i
             m->stamp = self->stamp;
             m->sentences = bit;
             self->marked[self->nmarked++] = a;
+            uint32_t b = bloom_bits(a), x = b & 511, y = (b >> 9) & 511;
+            self->bloom[x >> 6] |= 1ULL << (x & 63);
+            self->bloom[y >> 6] |= 1ULL << (y & 63);
         } else {
             m->sentences |= bit;
         }
@@ -181,6 +201,7 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
         self->stamp = 1;
     }
     self->nmarked = 0;
+    memset(self->bloom, 0, sizeof(self->bloom));
     const int32_t *uni_start = I32(&self->uni_start), *uni_atoms = I32(&self->uni_atoms);
     const int32_t *bi_atoms = I32(&self->bi_atoms), *tri_atoms = I32(&self->tri_atoms);
     const int32_t *pre_atoms = I32(&self->pre_atoms);
@@ -189,6 +210,7 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
     uint32_t bit = 1;
     int32_t prev = -1, prev2 = -1;
     uint32_t prev_flags = 0, prev2_flags = 0;
+    uint64_t prev_follows = 0, prev2_follows = 0, prev_me = 0;
     Py_ssize_t i = 0, word = 0, next = 0, sentence = 0;
     while (i < n) {
         if (s[i] == ' ') {
@@ -201,6 +223,7 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
             bit = 1U << (sentence < 31 ? sentence : 31);
             prev = prev2 = -1;
             prev_flags = prev2_flags = 0;
+            prev_follows = prev2_follows = 0;
         }
         word++;
         Py_ssize_t first = i;
@@ -218,15 +241,17 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
         WordSlot *ws = word_slot(self, h);
         int32_t w = ws->id;
         uint32_t flags = w >= 0 ? ws->flags : 0;
+        uint64_t follows = w >= 0 ? ws->follows : 0, me = 1ULL << (h >> 58);
         if (flags & OWN) mark(self, uni_atoms, uni_start[w], uni_start[w + 1], bit);
-        if ((flags & PAIR_SECOND) && (prev_flags & PAIR_FIRST)) {
+        if ((flags & PAIR_SECOND) && (prev_flags & PAIR_FIRST) && (prev_follows & me)) {
             uint64_t key = pair_key(prev, w);
             if (!filtered(self, mix(key))) {
                 PairSlot *p = pair_slot(self, key);
                 if (p->end >= 0) mark(self, bi_atoms, p->start, p->end, bit);
             }
         }
-        if (triples && (flags & TRIPLE_THIRD) && (prev_flags & TRIPLE_SECOND) && (prev2_flags & TRIPLE_FIRST)) {
+        if (triples && (flags & TRIPLE_THIRD) && (prev_flags & TRIPLE_SECOND) && (prev2_flags & TRIPLE_FIRST) &&
+            (prev_follows & me) && (prev2_follows & prev_me)) {
             uint64_t key = pair_key(prev2, prev);
             if (!filtered(self, triple_hash(key, w))) {
                 TripleSlot *t = triple_slot(self, key, w);
@@ -235,8 +260,11 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
         }
         prev2 = prev;
         prev2_flags = prev_flags;
+        prev2_follows = prev_follows;
         prev = w;
         prev_flags = flags;
+        prev_follows = follows;
+        prev_me = me;
     }
 }
 
@@ -256,6 +284,7 @@ static int viable(WordScreen *self) {
                 p++;
                 uint32_t in = 0;
                 for (int32_t j = 0; together && j < len; j++) {
+                    if (!maybe_marked(self, p[j])) continue;
                     AtomMark *x = &self->marks[p[j]];
                     if (x->stamp == stamp) in |= kind ? x->sentences : ~0U;
                 }
@@ -476,6 +505,7 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         w->hash = h;
         w->id = (int32_t)k;
         w->flags = uni[k + 1] > uni[k] ? OWN : 0;
+        w->follows = 0;
         slot_of[k] = w;
     }
     const int32_t *bw = I32(bi_words), *bs = I32(bi_start), *tw = I32(tri_words), *ts = I32(tri_start);
@@ -486,6 +516,7 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         p->end = bs[k + 1];
         filter_add(self, mix(p->key));
         slot_of[bw[2 * k]]->flags |= PAIR_FIRST;
+        slot_of[bw[2 * k]]->follows |= 1ULL << (slot_of[bw[2 * k + 1]]->hash >> 58);
         slot_of[bw[2 * k + 1]]->flags |= PAIR_SECOND;
     }
     for (Py_ssize_t k = 0; k < ntriples; k++) {
@@ -496,6 +527,8 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         t->end = ts[k + 1];
         filter_add(self, triple_hash(t->key, t->third));
         slot_of[tw[3 * k]]->flags |= TRIPLE_FIRST;
+        slot_of[tw[3 * k]]->follows |= 1ULL << (slot_of[tw[3 * k + 1]]->hash >> 58);
+        slot_of[tw[3 * k + 1]]->follows |= 1ULL << (slot_of[tw[3 * k + 2]]->hash >> 58);
         slot_of[tw[3 * k + 1]]->flags |= TRIPLE_SECOND;
         slot_of[tw[3 * k + 2]]->flags |= TRIPLE_THIRD;
     }
