@@ -240,11 +240,16 @@ class Run:
     result: Any = None
 
 
-def compile_pack(path: Path, trace_memory: bool) -> tuple[Engine, dict[str, float]]:
+def compile_pack(path: Path, trace_memory: bool, screen: bool = True) -> tuple[Engine, dict[str, float]]:
     """Compile the bundled pack with a generated one: timed, with the engine's start (the native engine builds
     its word screen there); then, apart, the traced memory peak of the compile."""
     gc.collect()
-    t, engine = c.timed(lambda: Engine(load_rules(["builtin:dprk_russia", str(path)])[1]))
+
+    def start() -> Engine:
+        rules = load_rules(["builtin:dprk_russia", str(path)])[1]
+        return Engine(rules if screen else rules.without_word_screen())
+
+    t, engine = c.timed(start)
     info = {"cpu": t.cpu, "wall": t.wall, "peak_mb": 0.0}
     if trace_memory:
         del engine
@@ -253,7 +258,7 @@ def compile_pack(path: Path, trace_memory: bool) -> tuple[Engine, dict[str, floa
         _l, compiled = load_rules(["builtin:dprk_russia", str(path)])
         info["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
-        engine = Engine(compiled)
+        engine = Engine(compiled if screen else compiled.without_word_screen())
     return engine, info
 
 
@@ -279,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-reps", type=int, default=3, help="repetitions of the naive loop")
     ap.add_argument("--cpu", type=int, default=-1, help="pin to this CPU (-1: do not pin)")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory of compiles")
+    ap.add_argument(
+        "--no-word-screen",
+        action="store_true",
+        help="generated packs without the native word screen (the Python passes only), to measure what it does",
+    )
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     ap.add_argument("--keep-pack", type=Path, help="copy the 1,000-rule YAML pack here (outside the repo)")
     ap.add_argument(
@@ -297,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     scale_keys = ["de"[i] if i < 2 else f"s{k}" for i, k in enumerate(scale)]
     console.print(
         f"[bold]bench_engine[/bold]: {args.items:,} items, {args.rules} + {scale} generated rules, {pinned}, "
-        f"engine {c.engine_kind()}"
+        f"engine {c.engine_kind()}{', no word screen' if args.no_word_screen else ''}"
     )
 
     with console.status("loading and parsing documents (not timed)"):
@@ -323,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         if key == "b" and args.keep_pack:
             args.keep_pack.write_bytes(path.read_bytes())
         with console.status(f"compiling {label} (timed apart)"):
-            engine, info = compile_pack(path, trace_memory=not args.no_memory)
+            engine, info = compile_pack(path, trace_memory=not args.no_memory, screen=not args.no_word_screen)
         return Run(key, label, engine, reps, k, info["cpu"], info["wall"], info["peak_mb"])
 
     if wanted("b"):

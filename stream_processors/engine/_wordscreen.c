@@ -82,6 +82,10 @@ typedef struct {
     /* A Bloom filter of this document's marked atoms (512 bits, two probes), in L1: most of the atoms a
      * requirement asks for are not there, and it says so without reading their marks (a miss each). */
     uint64_t bloom[8];
+    /* Atom -> 1 when it alone makes some signal viable (a requirement of one clause, its own): reading stops
+     * at the first such atom (most documents of a pack of "any of these phrases" stop at their first hit). */
+    uint8_t *alone;
+    int stop_early, done;
 } WordScreen;
 
 static inline const int32_t *I32(Py_buffer *b) { return (const int32_t *)b->buf; }
@@ -184,6 +188,7 @@ static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, i
             uint32_t b = bloom_bits(a), x = b & 511, y = (b >> 9) & 511;
             self->bloom[x >> 6] |= 1ULL << (x & 63);
             self->bloom[y >> 6] |= 1ULL << (y & 63);
+            if (self->alone[a]) self->done = self->stop_early;
         } else {
             m->sentences |= bit;
         }
@@ -201,6 +206,7 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
         self->stamp = 1;
     }
     self->nmarked = 0;
+    self->done = 0;
     memset(self->bloom, 0, sizeof(self->bloom));
     const int32_t *uni_start = I32(&self->uni_start), *uni_atoms = I32(&self->uni_atoms);
     const int32_t *bi_atoms = I32(&self->bi_atoms), *tri_atoms = I32(&self->tri_atoms);
@@ -265,22 +271,28 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
         prev_flags = flags;
         prev_follows = follows;
         prev_me = me;
+        if (self->done) return;
     }
 }
 
 /* Whether a requirement triggered by a marked atom holds: each clause of kind 0 has a marked atom, and the
- * clauses of kind 1 have marked atoms in one sentence. */
+ * clauses of kind 1 have marked atoms in one sentence. 1: one holds that has at most one clause of kind 1 (so
+ * it holds in whichever sentence that clause's atom is: knowing the sentences would change nothing); 2: only
+ * requirements of two or more clauses of kind 1 hold (the sentences may tell more); 0: none holds. */
 static int viable(WordScreen *self) {
+    if (self->done) return 1; /* an atom that makes a signal viable alone */
+    int found = 0;
     const int32_t *trig = I32(&self->trig);
     uint32_t stamp = self->stamp;
     for (Py_ssize_t m = 0; m < self->nmarked; m++) {
         AtomMark *am = &self->marks[self->marked[m]];
         const int32_t *p = trig + am->begin, *end = trig + am->end;
         while (p < end) {
-            int32_t nclauses = *p++;
+            int32_t nclauses = *p++, own = 0;
             uint32_t together = ~0U; /* the sentences every clause of kind 1 so far has an atom in */
             for (int32_t c = 0; c < nclauses; c++) {
                 int32_t len = *p >> 1, kind = *p & 1;
+                own += kind;
                 p++;
                 uint32_t in = 0;
                 for (int32_t j = 0; together && j < len; j++) {
@@ -291,10 +303,13 @@ static int viable(WordScreen *self) {
                 p += len;
                 together &= in;
             }
-            if (together) return 1;
+            if (together) {
+                if (own <= 1) return 1;
+                found = 2;
+            }
         }
     }
-    return 0;
+    return found;
 }
 
 /* The padded view's UTF-8, and the optional sentence starts as a C array (freed by the caller). */
@@ -333,15 +348,17 @@ static PyObject *WordScreen_may_match(WordScreen *self, PyObject *args) {
     Py_ssize_t n, *starts, nstarts;
     const char *s = read_args(args, &n, &starts, &nstarts);
     if (s == NULL) return NULL;
+    self->stop_early = 1;
     read_words(self, s, n, starts, nstarts);
     PyMem_Free(starts);
-    return PyBool_FromLong(viable(self));
+    return PyLong_FromLong(viable(self));
 }
 
 static PyObject *WordScreen_atoms(WordScreen *self, PyObject *args) {
     Py_ssize_t n, *starts, nstarts;
     const char *s = read_args(args, &n, &starts, &nstarts);
     if (s == NULL) return NULL;
+    self->stop_early = 0;
     read_words(self, s, n, starts, nstarts);
     PyMem_Free(starts);
     PyObject *out = PyList_New(self->nmarked);
@@ -370,6 +387,7 @@ static void WordScreen_dealloc(WordScreen *self) {
     PyMem_Free(self->filter);
     PyMem_Free(self->marks);
     PyMem_Free(self->marked);
+    PyMem_Free(self->alone);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -477,16 +495,22 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
     self->filter = PyMem_Calloc(((size_t)1 << bits) / 64, sizeof(uint64_t));
     self->marks = PyMem_Calloc((size_t)natoms + 1, sizeof(AtomMark));
     self->marked = PyMem_Malloc(sizeof(int32_t) * ((size_t)natoms + 1));
-    if (!self->words || !self->pairs || !self->triples || !self->prefixes || !self->filter || !self->marks ||
+    self->alone = PyMem_Calloc((size_t)natoms + 1, 1);
+    if (!self->alone || !self->words || !self->pairs || !self->triples || !self->prefixes || !self->filter || !self->marks ||
         !self->marked) {
         PyErr_NoMemory();
         return -1;
     }
     self->ntriples = ntriples;
-    const int32_t *tst = I32(&self->trig_start);
+    const int32_t *tst = I32(&self->trig_start), *trig = I32(&self->trig);
     for (Py_ssize_t a = 0; a < natoms; a++) {
         self->marks[a].begin = tst[a];
         self->marks[a].end = tst[a + 1];
+        for (Py_ssize_t p = tst[a]; p < tst[a + 1];) { /* (parsed by check_trig already) */
+            int32_t nclauses = trig[p++];
+            if (nclauses == 1) self->alone[a] = 1;
+            for (int32_t c = 0; c < nclauses; c++) p += 1 + (trig[p] >> 1);
+        }
     }
     const int32_t *woff = I32(word_off), *uni = I32(&self->uni_start);
     WordSlot **slot_of = PyMem_Malloc(sizeof(WordSlot *) * ((size_t)nwords + 1));
@@ -584,8 +608,9 @@ static int WordScreen_init(WordScreen *self, PyObject *args, PyObject *kwds) {
 
 static PyMethodDef WordScreen_methods[] = {
     {"may_match", (PyCFunction)WordScreen_may_match, METH_VARARGS,
-     "may_match(norm, starts=None) -> bool: whether some signal can be viable in the padded word view `norm`,\n"
-     "whose sentences after the first begin at the word indices `starts`."},
+     "may_match(norm, starts=None) -> int: whether some signal can be viable in the padded word view `norm`,\n"
+     "whose sentences after the first begin at the word indices `starts`: 0 no; 1 yes; 2 yes, but only by\n"
+     "signals that need two or more clauses in one sentence (asking again with `starts` may say no)."},
     {"atoms", (PyCFunction)WordScreen_atoms, METH_VARARGS,
      "atoms(norm, starts=None) -> list[int]: the ids of the atoms whose presence key is in `norm` (tests)."},
     {NULL, NULL, 0, NULL},

@@ -198,9 +198,10 @@ class Extractor:
             # news stops here, and the cost follows the words, not the rules' phrases found in them. Where
             # it may be, a second pass that knows the sentences asks whether the phrases and mentions a
             # signal needs are in one of them, before the full automaton pass (its cost follows the phrases).
-            if not native.may_match(norm):
+            got = native.may_match(norm)
+            if not got:
                 return None, set()
-            if aligned:
+            if got == 2 and aligned:  # only signals that need two clauses in one sentence: which sentences?
                 sentences = aligned_sentences(text, view, words, language)
                 if sentences is None:
                     return None, set()

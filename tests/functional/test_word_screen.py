@@ -150,7 +150,7 @@ def test_sentences_the_screen_reads_apart(screen_type: Callable[..., NativeScree
     # The same words in two sentences: the document as one holds both phrases, its sentences do not.
     two = " officials said a missile launch failed the coastal city was calm "
     starts = [5]  # "the coastal city ..." begins at word 5
-    assert screen.may_match(two) and not screen.may_match(two, starts)
+    assert screen.may_match(two) == 2 and not screen.may_match(two, starts)  # 2: ask again with the sentences
     # A phrase cut by a sentence break is not found in either sentence.
     cut = " a missile launch near a coastal city "
     assert screen.may_match(cut) and not screen.may_match(cut, [6])
@@ -160,6 +160,25 @@ def test_sentences_the_screen_reads_apart(screen_type: Callable[..., NativeScree
     together = apart.model_copy(update={"body": "Officials said a missile launch hit the coastal city."})
     assert signals_of(screened, apart) == signals_of(plain, apart) == []
     assert [s["name"] for s in signals_of(screened, together)] == ["both"]
+
+
+def test_a_signal_one_phrase_makes_is_answered_at_its_first_hit(screen_type: Callable[..., NativeScreen]) -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "alone",
+            "signals": {
+                "launch": {"match": {"any": ["missile launch", "rocket launch"]}},
+                "both": {"match": {"all": ["coastal city", "harbour"]}},
+            },
+        }
+    )
+    screen = build_screen(compile_packs([pack]), screen_type)
+    assert screen is not None
+    # 1: a signal is viable whatever the sentences (its one clause is wherever its phrase is).
+    assert screen.may_match(" a rocket launch near the coastal city harbour ") == 1
+    assert screen.may_match(" the coastal city harbour ") == 2
+    assert screen.may_match(" a launch of a rocket ") == 0
 
 
 def test_tables_that_do_not_parse_are_refused(screen_type: Callable[..., NativeScreen]) -> None:
