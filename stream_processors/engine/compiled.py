@@ -88,7 +88,9 @@ Viability = dict[
 
 
 class NativeScreen(Protocol):
-    """The word screen's C type (wordscreen.py, _wordscreen.c)."""
+    """The word screen's C type (wordscreen.py, _wordscreen.c). may_match: 0, no signal can be viable in the
+    padded word view; 1, one can; 2, only signals that need two clauses in one sentence can (asked again with
+    the word indices where the sentences after the first start, it says whether one sentence holds them)."""
 
     def may_match(self, norm: str, starts: Sequence[int] | None = None, /) -> int: ...
 
@@ -196,7 +198,7 @@ class CompiledRules:
     @property
     def word_screen(self) -> NativeScreen | None:
         """The native first pass over a document's words (wordscreen.py), with the native engine; None without
-        it. Built on first use, as the engine reads its first document: `rules check` never needs it."""
+        it. Built on first use, when an engine starts (extract.Extractor): `rules check` never needs it."""
         if not self._word_screen:
             from .wordscreen import build_screen
 

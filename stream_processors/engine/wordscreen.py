@@ -22,10 +22,10 @@ from .compiled import EXACT, PREFIX, AutomatonEntry, CompiledRules, CompiledSign
 #   - else a '*' prefix some word must start with ("prefix"),
 # and a document goes on to the exact passes only when the atoms whose keys it holds make some signal's
 # requirements hold. A key is necessary for its atom, so the screen keeps every document the exact passes
-# would keep (a superset: tests/unit/test_word_screen.py); the outputs are the same with it or without it.
+# would keep (a superset: tests/functional/test_word_screen.py); the outputs are the same with it or without it.
 
-# A pair of words whose forms make more combinations than this is keyed on one word instead: the pair table
-# would grow by the product for what one of the words already says.
+# A run of words whose forms make more combinations than this is not a key (a shorter run, or one word, is): the
+# tables would grow by the product for what fewer words already say.
 PAIR_LIMIT = 64
 # Prefixes are looked up by their length in bytes, as a bit of a 64-bit mask; a longer one is cut (a shorter
 # prefix is a weaker key, so the screen stays a superset).
