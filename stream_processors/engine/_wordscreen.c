@@ -31,17 +31,19 @@ typedef struct {
      * every word is the first of some pair and the second of another, and this turns away most adjacent
      * words from the slot already read, before the filter and the pair table are (a miss each). */
     uint64_t follows;
+    int32_t first, unused; /* its first atom (the only one, mostly: no read of uni_atoms then) */
 } WordSlot;
 enum { OWN = 1, PAIR_FIRST = 2, PAIR_SECOND = 4, TRIPLE_FIRST = 8, TRIPLE_SECOND = 16, TRIPLE_THIRD = 32 };
 
 typedef struct {
     uint64_t key;      /* first word id << 32 | second */
     int32_t start, end; /* its atoms: bi_atoms[start:end]; end -1: empty */
+    int32_t first, unused; /* bi_atoms[start] (the only one, mostly) */
 } PairSlot;
 
 typedef struct {
     uint64_t key; /* first word id << 32 | second */
-    int32_t third, start, end, unused;
+    int32_t third, start, end, first; /* first: tri_atoms[start] */
 } TripleSlot;
 
 typedef struct {
@@ -177,22 +179,26 @@ static inline int maybe_marked(const WordScreen *self, int32_t a) {
     return ((self->bloom[x >> 6] >> (x & 63)) & (self->bloom[y >> 6] >> (y & 63)) & 1) != 0;
 }
 
-static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, int32_t end, uint32_t bit) {
-    for (int32_t j = start; j < end; j++) {
-        int32_t a = atoms[j];
-        AtomMark *m = &self->marks[a];
-        if (m->stamp != self->stamp) {
-            m->stamp = self->stamp;
-            m->sentences = bit;
-            self->marked[self->nmarked++] = a;
-            uint32_t b = bloom_bits(a), x = b & 511, y = (b >> 9) & 511;
-            self->bloom[x >> 6] |= 1ULL << (x & 63);
-            self->bloom[y >> 6] |= 1ULL << (y & 63);
-            if (self->alone[a]) self->done = self->stop_early;
-        } else {
-            m->sentences |= bit;
-        }
+static inline void mark_one(WordScreen *self, int32_t a, uint32_t bit) {
+    AtomMark *m = &self->marks[a];
+    if (m->stamp != self->stamp) {
+        m->stamp = self->stamp;
+        m->sentences = bit;
+        self->marked[self->nmarked++] = a;
+        uint32_t b = bloom_bits(a), x = b & 511, y = (b >> 9) & 511;
+        self->bloom[x >> 6] |= 1ULL << (x & 63);
+        self->bloom[y >> 6] |= 1ULL << (y & 63);
+        if (self->alone[a]) self->done = self->stop_early;
+    } else {
+        m->sentences |= bit;
     }
+}
+
+/* Mark atoms[start:end], whose first is `first` (one atom, mostly: the list is not read then). */
+static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, int32_t end, int32_t first,
+                        uint32_t bit) {
+    mark_one(self, first, bit);
+    for (int32_t j = start + 1; j < end; j++) mark_one(self, atoms[j], bit);
 }
 
 /* Mark the atoms found in the words of `s`; the stamp of this document is self->stamp. `starts` (ascending
@@ -241,19 +247,19 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
             Py_ssize_t len = i - first;
             if (len < 64 && ((lengths >> len) & 1)) { /* the word starts with a prefix of this length? */
                 PrefixSlot *p = prefix_slot(self, h);
-                if (p->end >= 0) mark(self, pre_atoms, p->start, p->end, bit);
+                if (p->end >= 0) mark(self, pre_atoms, p->start, p->end, pre_atoms[p->start], bit);
             }
         }
         WordSlot *ws = word_slot(self, h);
         int32_t w = ws->id;
         uint32_t flags = w >= 0 ? ws->flags : 0;
         uint64_t follows = w >= 0 ? ws->follows : 0, me = 1ULL << (h >> 58);
-        if (flags & OWN) mark(self, uni_atoms, uni_start[w], uni_start[w + 1], bit);
+        if (flags & OWN) mark(self, uni_atoms, uni_start[w], uni_start[w + 1], ws->first, bit);
         if ((flags & PAIR_SECOND) && (prev_flags & PAIR_FIRST) && (prev_follows & me)) {
             uint64_t key = pair_key(prev, w);
             if (!filtered(self, mix(key))) {
                 PairSlot *p = pair_slot(self, key);
-                if (p->end >= 0) mark(self, bi_atoms, p->start, p->end, bit);
+                if (p->end >= 0) mark(self, bi_atoms, p->start, p->end, p->first, bit);
             }
         }
         if (triples && (flags & TRIPLE_THIRD) && (prev_flags & TRIPLE_SECOND) && (prev2_flags & TRIPLE_FIRST) &&
@@ -261,7 +267,7 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
             uint64_t key = pair_key(prev2, prev);
             if (!filtered(self, triple_hash(key, w))) {
                 TripleSlot *t = triple_slot(self, key, w);
-                if (t->end >= 0) mark(self, tri_atoms, t->start, t->end, bit);
+                if (t->end >= 0) mark(self, tri_atoms, t->start, t->end, t->first, bit);
             }
         }
         prev2 = prev;
@@ -529,15 +535,26 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         w->hash = h;
         w->id = (int32_t)k;
         w->flags = uni[k + 1] > uni[k] ? OWN : 0;
+        w->first = uni[k + 1] > uni[k] ? I32(&self->uni_atoms)[uni[k]] : -1;
         w->follows = 0;
         slot_of[k] = w;
     }
     const int32_t *bw = I32(bi_words), *bs = I32(bi_start), *tw = I32(tri_words), *ts = I32(tri_start);
+    const int32_t *ps = I32(pre_start);
+    for (Py_ssize_t k = 0; k < npairs + ntriples + nprefixes; k++) { /* a slot's first atom is read unchecked */
+        const int32_t *st = k < npairs ? bs + k : k < npairs + ntriples ? ts + (k - npairs) : ps + (k - npairs - ntriples);
+        if (st[1] <= st[0]) {
+            PyMem_Free(slot_of);
+            PyErr_SetString(PyExc_ValueError, "word screen: a pair, triple or prefix without atoms");
+            return -1;
+        }
+    }
     for (Py_ssize_t k = 0; k < npairs; k++) {
         PairSlot *p = pair_slot(self, pair_key(bw[2 * k], bw[2 * k + 1]));
         p->key = pair_key(bw[2 * k], bw[2 * k + 1]);
         p->start = bs[k];
         p->end = bs[k + 1];
+        p->first = I32(&self->bi_atoms)[bs[k]];
         filter_add(self, mix(p->key));
         slot_of[bw[2 * k]]->flags |= PAIR_FIRST;
         slot_of[bw[2 * k]]->follows |= 1ULL << (slot_of[bw[2 * k + 1]]->hash >> 58);
@@ -549,6 +566,7 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         t->third = tw[3 * k + 2];
         t->start = ts[k];
         t->end = ts[k + 1];
+        t->first = I32(&self->tri_atoms)[ts[k]];
         filter_add(self, triple_hash(t->key, t->third));
         slot_of[tw[3 * k]]->flags |= TRIPLE_FIRST;
         slot_of[tw[3 * k]]->follows |= 1ULL << (slot_of[tw[3 * k + 1]]->hash >> 58);
@@ -557,7 +575,7 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         slot_of[tw[3 * k + 2]]->flags |= TRIPLE_THIRD;
     }
     PyMem_Free(slot_of);
-    const int32_t *poff = I32(prefix_off), *ps = I32(pre_start);
+    const int32_t *poff = I32(prefix_off);
     self->prefix_lengths = 0;
     for (Py_ssize_t k = 0; k < nprefixes; k++) {
         Py_ssize_t len = poff[k + 1] - poff[k];
