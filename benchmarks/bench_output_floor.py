@@ -40,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from hashlib import blake2b, sha256
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ import _common as c
 import bench_engine as be
 
 from watchfloor.schemas.events import Detection, Document, Retraction, Signal, shown_evidence, stable_id
-from watchfloor.schemas.fast import trusted_maker
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.evidence import (
     MAX_EVIDENCE,
@@ -60,30 +59,11 @@ from watchfloor.stream_processors.engine.evidence import (
     _title_fields,
     build_detection,
 )
+from watchfloor.stream_processors.engine.extract import signal_maker
 from watchfloor.stream_processors.rulefile import load_rules
 
 TARGETS = {"d": 0.40, "e": 0.10}
 VARIANTS = ("engine", "floor", "observed", "ids", "mirror", "slots", "tuple")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The Signal maker exactly as extract._signal_maker makes it (that module is not imported by name here: its
-# private helpers move while the engine is worked on).
-_SIGNAL_PROBE: dict[str, Any] = {
-    "id": "i",
-    "name": "n",
-    "document_id": "d",
-    "source": "s",
-    "url": None,
-    "published_at": _EPOCH,
-    "sentence": "t",
-    "sentence_index": 0,
-    "modality": "asserted",
-    "cue": None,
-    "entities": ("E",),
-    "places": (),
-    "captures": {"c": "E"},
-    "story": None,
-}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -290,7 +270,7 @@ def capture(engine: Engine, docs: list[Document]) -> tuple[list[DocRecs], dict[s
     corr = engine.correlator
     names = engine.rules.entity_names
     routed = engine.rules.detections_by_signal
-    make_signal = trusted_maker(Signal, _SIGNAL_PROBE)
+    make_signal = signal_maker()
     evidence_of = EvidenceOf()
     # The correlator's evidence record of each signal, by what a Detection's Evidence names of it.
     records: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -381,7 +361,7 @@ def _signal(make: Callable[[dict[str, Any]], Signal], r: SigRec) -> Signal:
 
 def floor_loops(per_doc: list[DocRecs]) -> dict[str, Callable[[Callable[[int], None]], None]]:
     """The timed loops over the captured outputs, by variant; each takes a progress callback."""
-    make_signal = trusted_maker(Signal, _SIGNAL_PROBE)
+    make_signal = signal_maker()
 
     def floor(adv: Callable[[int], None]) -> None:
         make = make_signal

@@ -350,23 +350,24 @@ static const char *read_args(PyObject *args, Py_ssize_t *n, Py_ssize_t **starts,
     return s;
 }
 
-static PyObject *WordScreen_may_match(WordScreen *self, PyObject *args) {
+/* Read the words of the call's arguments (norm, starts=None); 0, or -1 with an exception set. */
+static int read_call(WordScreen *self, PyObject *args, int stop_early) {
     Py_ssize_t n, *starts, nstarts;
     const char *s = read_args(args, &n, &starts, &nstarts);
-    if (s == NULL) return NULL;
-    self->stop_early = 1;
+    if (s == NULL) return -1;
+    self->stop_early = stop_early;
     read_words(self, s, n, starts, nstarts);
     PyMem_Free(starts);
+    return 0;
+}
+
+static PyObject *WordScreen_may_match(WordScreen *self, PyObject *args) {
+    if (read_call(self, args, 1) < 0) return NULL;
     return PyLong_FromLong(viable(self));
 }
 
 static PyObject *WordScreen_atoms(WordScreen *self, PyObject *args) {
-    Py_ssize_t n, *starts, nstarts;
-    const char *s = read_args(args, &n, &starts, &nstarts);
-    if (s == NULL) return NULL;
-    self->stop_early = 0;
-    read_words(self, s, n, starts, nstarts);
-    PyMem_Free(starts);
+    if (read_call(self, args, 0) < 0) return NULL;
     PyObject *out = PyList_New(self->nmarked);
     if (out == NULL) return NULL;
     for (Py_ssize_t m = 0; m < self->nmarked; m++) {

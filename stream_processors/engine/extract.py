@@ -150,7 +150,7 @@ class Extractor:
         # The native first pass (wordscreen.py), built here (as the engine starts) rather than at compile: `rules
         # check` never needs it. None without the native engine.
         self.word_screen = rules.word_screen
-        self._make_signal = _signal_maker()
+        self._make_signal = signal_maker()
         self._story_of: tuple[str, str] = ("\0", "")  # (document text, story signature): the last one made
 
     def may_match(self, title: str, body: str = "") -> bool:
@@ -434,7 +434,7 @@ def _width(sp: Span) -> int:
     return sp[1] - sp[0]
 
 
-def _signal_maker() -> Callable[[dict[str, Any]], Signal]:
+def signal_maker() -> Callable[[dict[str, Any]], Signal]:
     """Signals are built from trusted values without model_construct's per-field loop (a third of
     extraction's cost per signal); see watchfloor.schemas.fast."""
     probe: dict[str, Any] = {

@@ -8,7 +8,7 @@ from itertools import accumulate, chain, product
 from math import prod
 from typing import Any
 
-from .compiled import EXACT, PREFIX, AutomatonEntry, CompiledRules, CompiledSignal, NativeScreen, WordTest
+from .compiled import PREFIX, AutomatonEntry, CompiledRules, CompiledSignal, NativeScreen, WordTest
 
 # With many rules nearly every common word is some rule's phrase, and the Python passes (scan.find_matches,
 # extract._viable_signals) spend a dictionary lookup or more per hit: at 100,000 selective rules that is most
@@ -35,18 +35,6 @@ MAX_PREFIX_BYTES = 63
 Key = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def entry_tests(pattern: str, entry: AutomatonEntry) -> tuple[WordTest, ...]:
-    """The word tests a match of the entry meets: its own (anchored phrases) or the pattern's words (whole
-    phrases, whose last word is a prefix when entry.prefix)."""
-    if entry.verify is not None:
-        return entry.verify
-    words = pattern.split()
-    tests: list[WordTest] = [(EXACT, w, frozenset((w,))) for w in words]
-    if entry.prefix:
-        tests[-1] = (PREFIX, words[-1], frozenset())
-    return tuple(tests)
-
-
 def _shortest(test: WordTest) -> int:
     return min(map(len, test[2]))
 
@@ -71,15 +59,18 @@ def presence_key(tests: tuple[WordTest, ...]) -> Key:
     whole = [t for t in tests if t[0] != PREFIX]
     if whole:
         return ("word", tuple(max(whole, key=_shortest)[2]), (), ())
-    text = max((t[1] for t in tests), key=len)
+    return _prefix_key(max((t[1] for t in tests), key=len))
+
+
+def _prefix_key(text: str) -> Key:
     while len(text.encode()) > MAX_PREFIX_BYTES:
         text = text[:-1]
     return ("prefix", (text,), (), ())
 
 
 def plain_key(pattern: str, prefix: bool) -> Key:
-    """presence_key of a whole phrase's pattern (entry_tests of an entry without tests), without making
-    its tests: most entries of a big pack are whole phrases."""
+    """presence_key of a whole phrase's pattern (its words exact, the last a prefix when `prefix`), without
+    making word tests: most entries of a big pack are whole phrases."""
     words = pattern.split()
     whole = words[:-1] if prefix else words
     if len(whole) >= 3:
@@ -89,7 +80,7 @@ def plain_key(pattern: str, prefix: bool) -> Key:
         return ("pair", (whole[0],), (whole[1],), ())
     if whole:
         return ("word", (whole[0],), (), ())
-    return presence_key(entry_tests(pattern, AutomatonEntry("", "", 1, True)))
+    return _prefix_key(words[-1])  # one word, a '*' prefix
 
 
 def _entries(trigger: Any) -> Iterable[tuple[str, AutomatonEntry]]:
