@@ -61,10 +61,13 @@ typedef struct {
     PyObject_HEAD
     Py_buffer uni_start, uni_atoms, bi_atoms, tri_atoms, pre_atoms;
     /* atom a -> the requirements it triggers, read in one sweep (wordscreen.py writes them):
-     * trig[trig_start[a]:trig_start[a + 1]] = for each requirement, its number of clauses, then for each clause
-     * (its number of atoms << 1 | its kind) and its atoms. Kind 1: a sentence must hold it with the other
-     * clauses of kind 1; kind 0: the document. */
+     * trig[trig_start[a]:trig_start[a + 1]] = for each requirement, its number of clauses, its group (the
+     * signals it is the requirement of: groups[group]), then for each clause (its number of atoms << 1 | its
+     * kind) and its atoms. Kind 1: a sentence must hold it with the other clauses of kind 1; kind 0: the
+     * document. */
     Py_buffer trig_start, trig;
+    PyObject *groups; /* tuple: group -> tuple of signal names */
+    uint32_t *group_stamp; /* the last read a group was found held in (held()) */
     WordSlot *words;
     PairSlot *pairs;
     TripleSlot *triples;
@@ -87,7 +90,7 @@ typedef struct {
     /* Atom -> 1 when it alone makes some signal viable (a requirement of one clause, its own): reading stops
      * at the first such atom (most documents of a pack of "any of these phrases" stop at their first hit). */
     uint8_t *alone;
-    int stop_early, done;
+    int stop_early, done, read;
 } WordScreen;
 
 static inline const int32_t *I32(Py_buffer *b) { return (const int32_t *)b->buf; }
@@ -209,10 +212,12 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
                        Py_ssize_t nstarts) {
     if (++self->stamp == 0) { /* wrapped around: forget every earlier document */
         for (Py_ssize_t a = 0; a < self->natoms; a++) self->marks[a].stamp = 0;
+        memset(self->group_stamp, 0, sizeof(uint32_t) * (size_t)PyTuple_GET_SIZE(self->groups));
         self->stamp = 1;
     }
     self->nmarked = 0;
     self->done = 0;
+    self->read = 1;
     memset(self->bloom, 0, sizeof(self->bloom));
     const int32_t *uni_start = I32(&self->uni_start), *uni_atoms = I32(&self->uni_atoms);
     const int32_t *bi_atoms = I32(&self->bi_atoms), *tri_atoms = I32(&self->tri_atoms);
@@ -281,6 +286,27 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
     }
 }
 
+/* Test the `nclauses` clauses at `p` against this read's marks: *together keeps the sentences in which every
+ * clause of kind 1 has a marked atom (0: the requirement does not hold; every bit: it holds, with no sentence
+ * clause), *own counts its clauses of kind 1. Returns where the next requirement starts. */
+static inline const int32_t *clauses_hold(const WordScreen *self, const int32_t *p, int32_t nclauses,
+                                          uint32_t stamp, uint32_t *together, int32_t *own) {
+    for (int32_t c = 0; c < nclauses; c++) {
+        int32_t len = *p >> 1, kind = *p & 1;
+        *own += kind;
+        p++;
+        uint32_t in = 0;
+        for (int32_t j = 0; *together && j < len; j++) {
+            if (!maybe_marked(self, p[j])) continue;
+            const AtomMark *x = &self->marks[p[j]];
+            if (x->stamp == stamp) in |= kind ? x->sentences : ~0U;
+        }
+        p += len;
+        *together &= in;
+    }
+    return p;
+}
+
 /* Whether a requirement triggered by a marked atom holds: each clause of kind 0 has a marked atom, and the
  * clauses of kind 1 have marked atoms in one sentence. 1: one holds that has at most one clause of kind 1 (so
  * it holds in whichever sentence that clause's atom is: knowing the sentences would change nothing); 2: only
@@ -294,21 +320,10 @@ static int viable(WordScreen *self) {
         AtomMark *am = &self->marks[self->marked[m]];
         const int32_t *p = trig + am->begin, *end = trig + am->end;
         while (p < end) {
-            int32_t nclauses = *p++, own = 0;
+            int32_t nclauses = *p, own = 0;
+            p += 2; /* (and its group) */
             uint32_t together = ~0U; /* the sentences every clause of kind 1 so far has an atom in */
-            for (int32_t c = 0; c < nclauses; c++) {
-                int32_t len = *p >> 1, kind = *p & 1;
-                own += kind;
-                p++;
-                uint32_t in = 0;
-                for (int32_t j = 0; together && j < len; j++) {
-                    if (!maybe_marked(self, p[j])) continue;
-                    AtomMark *x = &self->marks[p[j]];
-                    if (x->stamp == stamp) in |= kind ? x->sentences : ~0U;
-                }
-                p += len;
-                together &= in;
-            }
+            p = clauses_hold(self, p, nclauses, stamp, &together, &own);
             if (together) {
                 if (own <= 1) return 1;
                 found = 2;
@@ -366,6 +381,40 @@ static PyObject *WordScreen_may_match(WordScreen *self, PyObject *args) {
     return PyLong_FromLong(viable(self));
 }
 
+/* After may_match: the signals of the requirements that hold in what it read, and the sentences where they do
+ * (bit k: sentence k, bit 31: the 32nd or a later one; every bit where one has no sentence clause, and when the
+ * read was not given the sentences); None when that read stopped at its first atom a signal needs alone (its
+ * marks are not all there) or there was none. A superset of the signals that can match: the extractor reads
+ * only these, and with the sentences known only those sentences. */
+static PyObject *WordScreen_held(WordScreen *self, PyObject *Py_UNUSED(ignored)) {
+    if (!self->read || self->done) Py_RETURN_NONE;
+    PyObject *names = PySet_New(NULL);
+    if (names == NULL) return NULL;
+    const int32_t *trig = I32(&self->trig);
+    uint32_t stamp = self->stamp, where = 0;
+    for (Py_ssize_t m = 0; m < self->nmarked; m++) {
+        const AtomMark *am = &self->marks[self->marked[m]];
+        const int32_t *p = trig + am->begin, *end = trig + am->end;
+        while (p < end) {
+            int32_t nclauses = p[0], group = p[1], own = 0;
+            uint32_t together = ~0U;
+            p = clauses_hold(self, p + 2, nclauses, stamp, &together, &own);
+            if (!together) continue;
+            where |= together;
+            if (self->group_stamp[group] == stamp) continue;
+            self->group_stamp[group] = stamp;
+            PyObject *of = PyTuple_GET_ITEM(self->groups, group);
+            for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(of); j++) {
+                if (PySet_Add(names, PyTuple_GET_ITEM(of, j)) < 0) {
+                    Py_DECREF(names);
+                    return NULL;
+                }
+            }
+        }
+    }
+    return Py_BuildValue("(Nk)", names, (unsigned long)where);
+}
+
 static PyObject *WordScreen_atoms(WordScreen *self, PyObject *args) {
     if (read_call(self, args, 0) < 0) return NULL;
     PyObject *out = PyList_New(self->nmarked);
@@ -395,6 +444,8 @@ static void WordScreen_dealloc(WordScreen *self) {
     PyMem_Free(self->marks);
     PyMem_Free(self->marked);
     PyMem_Free(self->alone);
+    PyMem_Free(self->group_stamp);
+    Py_XDECREF(self->groups);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -446,18 +497,36 @@ static int check_ids(Py_buffer *ids, Py_ssize_t bound, const char *what) {
     return 0;
 }
 
+/* Each group is a tuple of signal names (str). */
+static int check_groups(PyObject *groups) {
+    for (Py_ssize_t g = 0; g < PyTuple_GET_SIZE(groups); g++) {
+        PyObject *of = PyTuple_GET_ITEM(groups, g);
+        if (!PyTuple_Check(of)) goto bad;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(of); j++) {
+            if (!PyUnicode_Check(PyTuple_GET_ITEM(of, j))) goto bad;
+        }
+    }
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "word screen: a group must be a tuple of signal names");
+    return -1;
+}
+
 /* The requirements' sweep must parse as viable() reads it, row by row, and name only atoms. */
 static int check_trig(WordScreen *self) {
     const int32_t *st = I32(&self->trig_start), *t = I32(&self->trig);
-    Py_ssize_t natoms = self->natoms, n = N32(&self->trig);
+    Py_ssize_t natoms = self->natoms, n = N32(&self->trig), ngroups = PyTuple_GET_SIZE(self->groups);
     if (N32(&self->trig_start) != natoms + 1 || st[0] != 0 || st[natoms] != n) goto bad;
     for (Py_ssize_t a = 0; a < natoms; a++) {
         Py_ssize_t p = st[a], end = st[a + 1];
         if (end < p) goto bad;
         while (p < end) {
-            Py_ssize_t nclauses = t[p++];
+            if (p + 2 > end) goto bad;
+            Py_ssize_t nclauses = t[p], group = t[p + 1];
+            if (nclauses < 1 || group < 0 || group >= ngroups) goto bad;
+            p += 2;
             for (Py_ssize_t c = 0; c < nclauses; c++) {
-                if (nclauses < 0 || p >= end || t[p] < 0) goto bad;
+                if (p >= end || t[p] < 0) goto bad;
                 Py_ssize_t len = t[p++] >> 1;
                 if (p + len > end) goto bad;
                 for (Py_ssize_t j = 0; j < len; j++) {
@@ -503,7 +572,8 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
     self->marks = PyMem_Calloc((size_t)natoms + 1, sizeof(AtomMark));
     self->marked = PyMem_Malloc(sizeof(int32_t) * ((size_t)natoms + 1));
     self->alone = PyMem_Calloc((size_t)natoms + 1, 1);
-    if (!self->alone || !self->words || !self->pairs || !self->triples || !self->prefixes || !self->filter || !self->marks ||
+    self->group_stamp = PyMem_Calloc((size_t)PyTuple_GET_SIZE(self->groups) + 1, sizeof(uint32_t));
+    if (!self->alone || !self->group_stamp || !self->words || !self->pairs || !self->triples || !self->prefixes || !self->filter || !self->marks ||
         !self->marked) {
         PyErr_NoMemory();
         return -1;
@@ -514,7 +584,8 @@ static int build(WordScreen *self, Py_buffer *word_blob, Py_buffer *word_off, Py
         self->marks[a].begin = tst[a];
         self->marks[a].end = tst[a + 1];
         for (Py_ssize_t p = tst[a]; p < tst[a + 1];) { /* (parsed by check_trig already) */
-            int32_t nclauses = trig[p++];
+            int32_t nclauses = trig[p];
+            p += 2;
             if (nclauses == 1) self->alone[a] = 1;
             for (int32_t c = 0; c < nclauses; c++) p += 1 + (trig[p] >> 1);
         }
@@ -603,7 +674,7 @@ static int WordScreen_init(WordScreen *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"words",       "word_offsets", "uni_start",    "uni_atoms",      "bi_pairs",
                              "bi_start",    "bi_atoms",     "tri_words",    "tri_start",      "tri_atoms",
                              "prefixes",    "prefix_offsets", "pre_start",  "pre_atoms",      "natoms",
-                             "trig_start",  "trig",         NULL};
+                             "trig_start",  "trig",         "groups",       NULL};
     if (self->uni_start.obj != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "word screen: already initialised");
         return -1;
@@ -611,13 +682,14 @@ static int WordScreen_init(WordScreen *self, PyObject *args, PyObject *kwds) {
     /* Only needed to build the slots: released at the end. */
     Py_buffer word_blob, word_off, bi_words, bi_start, tri_words, tri_start, prefix_blob, prefix_off, pre_start;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "y*y*y*y*y*y*y*y*y*y*y*y*y*y*ny*y*", kwlist, &word_blob, &word_off,
+            args, kwds, "y*y*y*y*y*y*y*y*y*y*y*y*y*y*ny*y*O!", kwlist, &word_blob, &word_off,
             &self->uni_start, &self->uni_atoms, &bi_words, &bi_start, &self->bi_atoms, &tri_words, &tri_start,
             &self->tri_atoms, &prefix_blob, &prefix_off, &pre_start, &self->pre_atoms, &self->natoms,
-            &self->trig_start, &self->trig)) {
+            &self->trig_start, &self->trig, &PyTuple_Type, &self->groups)) {
         return -1;
     }
-    int got = build(self, &word_blob, &word_off, &bi_words, &bi_start, &tri_words, &tri_start, &prefix_blob,
+    Py_INCREF(self->groups);
+    int got = check_groups(self->groups) < 0 ? -1 : build(self, &word_blob, &word_off, &bi_words, &bi_start, &tri_words, &tri_start, &prefix_blob,
                     &prefix_off, &pre_start);
     Py_buffer *temp[] = {&word_blob, &word_off, &bi_words, &bi_start, &tri_words,
                          &tri_start, &prefix_blob, &prefix_off, &pre_start};
@@ -630,6 +702,9 @@ static PyMethodDef WordScreen_methods[] = {
      "may_match(norm, starts=None) -> int: whether some signal can be viable in the padded word view `norm`,\n"
      "whose sentences after the first begin at the word indices `starts`: 0 no; 1 yes; 2 yes, but only by\n"
      "signals that need two or more clauses in one sentence (asking again with `starts` may say no)."},
+    {"held", (PyCFunction)WordScreen_held, METH_NOARGS,
+     "held() -> tuple[set[str], int] | None: after may_match, the signals whose requirements hold in what it read\n"
+     "and the sentences where they do (bit k: sentence k; 31: the 32nd and later); None when it stopped early."},
     {"atoms", (PyCFunction)WordScreen_atoms, METH_VARARGS,
      "atoms(norm, starts=None) -> list[int]: the ids of the atoms whose presence key is in `norm` (tests)."},
     {NULL, NULL, 0, NULL},

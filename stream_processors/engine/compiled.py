@@ -90,9 +90,13 @@ Viability = dict[
 class NativeScreen(Protocol):
     """The word screen's C type (wordscreen.py, _wordscreen.c). may_match: 0, no signal can be viable in the
     padded word view; 1, one can; 2, only signals that need two clauses in one sentence can (asked again with
-    the word indices where the sentences after the first start, it says whether one sentence holds them)."""
+    the word indices where the sentences after the first start, it says whether one sentence holds them). held:
+    after may_match, the signals whose requirements hold in what it read (a superset of those that match) and the
+    sentences where they do (bit k: sentence k, 31: the 32nd and later); None when it stopped at its first hit."""
 
     def may_match(self, norm: str, starts: Sequence[int] | None = None, /) -> int: ...
+
+    def held(self) -> tuple[set[str], int] | None: ...
 
     def atoms(self, norm: str, starts: Sequence[int] | None = None, /) -> list[int]: ...
 

@@ -14,10 +14,11 @@ from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
 from .captures import capture
-from .compiled import Probe
+from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, is_plain, read_cues, resolve
 from .scan import (
+    Match,
     Scan,
     Sentence,
     Sentences,
@@ -28,6 +29,7 @@ from .scan import (
     holds,
     rescanned,
     screen_atoms,
+    tokenised_sentences,
 )
 from .stories import story_signature
 from .text import aligned_word_view, strip_html, tokens
@@ -201,12 +203,31 @@ class Extractor:
             got = native.may_match(norm)
             if not got:
                 return None, set()
-            if got == 2 and aligned:  # only signals that need two clauses in one sentence: which sentences?
+            if not aligned:  # (markup, or characters the view reads apart): its sentences are tokenised apart
+                return self._scan_apart(native, text, language)
+            if got == 2:  # only signals that need two clauses in one sentence: which sentences?
                 sentences = aligned_sentences(text, view, words, language)
                 if sentences is None:
                     return None, set()
                 if len(sentences[2]) > 1 and not native.may_match(norm, sentences[2][1:]):
                     return None, set()
+            # The signals whose requirements it found held (a superset of those that match): with 100,000 rules
+            # the automaton pass finds dozens of phrases in an article, and the viability test of each (below)
+            # costs more than the article's whole screen. Where it read the sentences, it also says which ones
+            # can hold a match: only those are read (unless a signal reads the whole document).
+            held = native.held()
+            if held is not None:
+                viable, where = held
+                if sentences is not None and len(sentences[0]) > 1 and where != _EVERY:
+                    if not any(_reads_document(rules.signals[name]) for name in viable):
+                        found = _found_in(trigger, sentences[0], sentences[2], where)
+                        if not found:
+                            return None, set()
+                        scan = aligned_scan(text, view, words, found, language, sentences)
+                        if scan is None:
+                            return None, viable
+                        _place_matches(scan)
+                        return scan, viable
         elif screen and rules.screen is not None and not rules.always_signals:
             # A first pass finds only the signals' trigger atoms (and looks up their other clauses):
             # with many selective rules, most documents stop here, before the full pass.
@@ -215,6 +236,8 @@ class Extractor:
             if not viable and not every:
                 return None, viable
         found = find_matches(trigger, norm, words) if trigger is not None else []
+        if not found and viable and not every:
+            return None, set()
         if viable is None and not rules.always_signals:
             # Most news can match no signal: drop it before splitting sentences.
             viable = (
@@ -228,6 +251,38 @@ class Extractor:
             scan = rescanned(trigger, text, language)
         if scan is None:
             return None, viable
+        _place_matches(scan)
+        return scan, viable
+
+    def _scan_apart(self, native: NativeScreen, text: str, language: str | None) -> tuple[Scan | None, set[str] | None]:
+        """scan() of a document the word screen lets on whose word view is not aligned with its text: its
+        sentences are tokenised apart (scan.rescanned) and asked of the screen again, with their starts, before any
+        automaton pass; then only the sentences that can hold a match are read (as in scan)."""
+        rules = self.rules
+        got = tokenised_sentences(text, language)
+        if got is None:
+            return None, set()
+        toks, texts, starts, words = got
+        norm = " " + " ".join(words) + " "
+        if len(toks) > 1 and not native.may_match(norm, starts[1:]):
+            return None, set()
+        held = native.held()
+        viable: set[str] | None = None
+        if held is not None:
+            viable, where = held
+            if len(toks) > 1 and where != _EVERY and not any(_reads_document(rules.signals[n]) for n in viable):
+                found = _found_in(rules.trigger, toks, starts, where)
+            else:
+                found = find_matches(rules.trigger, norm, words)
+        else:
+            found = find_matches(rules.trigger, norm, words)
+        if not found:
+            return None, set()
+        if viable is None:
+            viable = _viable_signals(rules, {entry.key for entry, _f, _l in found}, norm, words, set())
+            if not viable:
+                return None, viable
+        scan = Scan(text, found, toks, starts, None, texts)
         _place_matches(scan)
         return scan, viable
 
@@ -249,7 +304,22 @@ class Extractor:
         sents = scan.sentences(every=bool(always))
         by_atom = rules.signals_by_atom
         todo: list[tuple[Sentence, list[str]]] = []
+        # A few viable signals (the word screen's, or _viable_signals'): each sentence is asked for theirs, by
+        # their requirements, rather than for every signal of each of its phrases (at 100,000 rules, a common
+        # phrase is in hundreds). The same sentences and signals either way: a signal's requirements name its
+        # atoms, and those it does not meet it cannot match (match_sentence tests them first).
+        narrow: list[tuple[str, tuple[frozenset[str], ...]]] | None = None
+        if viable is not None and not always and len(viable) <= _NARROW:
+            narrow = [(name, rules.signals[name].needs) for name in sorted(viable)]
+            if not all(needs for _n, needs in narrow):
+                narrow = None
         for sent in sents:
+            if narrow is not None:
+                atoms = sent.atoms
+                mine = [name for name, needs in narrow if all(not c.isdisjoint(atoms) for c in needs)]
+                if mine:
+                    todo.append((sent, mine))
+                continue
             names: set[str] = set(always)
             for atom in sent.atoms:
                 got = by_atom.get(atom)
@@ -454,6 +524,31 @@ def signal_maker() -> Callable[[dict[str, Any]], Signal]:
         "story": None,
     }
     return trusted_maker(Signal, probe)
+
+
+# Up to this many viable signals, signals() asks each sentence for them rather than for its phrases' signals.
+_NARROW = 16
+_EVERY = 0xFFFFFFFF  # the word screen's sentence mask when every sentence may hold a match
+
+
+def _reads_document(sig: CompiledSignal) -> bool:
+    """Whether a signal has conditions on the whole document (context), read from every sentence's matches."""
+    return bool(sig.context_any or sig.context_all or sig.context_none or sig.context_words is not None)
+
+
+def _found_in(trigger: Any, toks: list[list[str]], starts: list[int], where: int) -> list[Match]:
+    """find_matches over only the sentences whose bit `where` has (bit k: sentence k; bit 31: the 32nd and
+    later), in the document's word indices (sentence k's words toks[k] begin at starts[k]). The same matches as
+    over all the words, in those sentences: a match that runs across a sentence break is dropped either way
+    (_place_matches)."""
+    out: list[Match] = []
+    for k, sub in enumerate(toks):
+        if not (where >> (k if k < 31 else 31)) & 1:
+            continue
+        shift = starts[k]
+        for entry, first, last in find_matches(trigger, " " + " ".join(sub) + " ", sub):
+            out.append((entry, first + shift, last + shift))
+    return out
 
 
 def _viable_signals(

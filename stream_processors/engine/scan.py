@@ -266,9 +266,12 @@ def aligned_scan(
     return Scan(text, found, toks, scan_starts, kept, None)
 
 
-def rescanned(trigger: Any | None, text: str, language: str | None) -> Scan | None:
-    """Sentences of any document: tokenised one by one, joined with a '|' token between them (no
-    phrase contains one, so none matches across a boundary), and matched again."""
+def tokenised_sentences(
+    text: str, language: str | None
+) -> tuple[list[list[str]], list[str], list[int], list[str]] | None:
+    """Sentences of any document, tokenised one by one: their words, their texts, and where each begins in the
+    words of all of them joined with a '|' token between them (no phrase contains one, so none matches across a
+    boundary), and those words; None when no sentence has a word."""
     texts: list[str] = []
     toks: list[list[str]] = []
     for st in split_sentences(text, language):
@@ -285,6 +288,15 @@ def rescanned(trigger: Any | None, text: str, language: str | None) -> Scan | No
         all_words.extend(t)
         all_words.append("|")
     all_words.pop()
+    return toks, texts, scan_starts, all_words
+
+
+def rescanned(trigger: Any | None, text: str, language: str | None) -> Scan | None:
+    """Sentences of any document (tokenised_sentences), matched again."""
+    got = tokenised_sentences(text, language)
+    if got is None:
+        return None
+    toks, texts, scan_starts, all_words = got
     norm = " " + " ".join(all_words) + " "
     found = find_matches(trigger, norm, all_words) if trigger is not None else []
     return Scan(text, found, toks, scan_starts, None, texts)

@@ -182,20 +182,30 @@ def tables(rules: CompiledRules) -> tuple[dict[str, Any], list[str]]:
     # Requirements: what makes a signal viable once its trigger atom is there (extract._viable_signals), with
     # the clauses one sentence must hold together (its phrases and mentions: kind 1) told from those of the
     # whole document (context: kind 0), which extract reads per sentence and per document. Each atom's are
-    # written in a row that viable() in _wordscreen.c reads in one sweep: (number of clauses, then per clause
-    # its size << 1 | its kind, and its atoms), the same requirement once per atom.
+    # written in a row that viable() in _wordscreen.c reads in one sweep: (number of clauses, its group, then per
+    # clause its size << 1 | its kind, and its atoms), the same requirement once per atom.
+    # A row also names its group: the signals whose requirement it is (signals of one requirement share a row),
+    # which held() in _wordscreen.c gives the extractor, to read only those.
     of_signal: dict[str, tuple[int, ...]] = {}
+    group_of: dict[tuple[int, ...], int] = {}
+    groups: list[list[str]] = []
 
     def requirement(name: str) -> tuple[int, ...]:
         got = of_signal.get(name)
         if got is None:
             own = sentence_clauses(signals[name])
-            row = [len(required[name])]
+            clauses: list[int] = []
             for c in required[name]:
                 ids = sorted({atoms[x] for x in c})
-                row.append(len(ids) << 1 | int(c in own))
-                row.extend(ids)
-            got = of_signal[name] = tuple(row)
+                clauses.append(len(ids) << 1 | int(c in own))
+                clauses.extend(ids)
+            key = (len(required[name]), *clauses)
+            group = group_of.get(key)
+            if group is None:
+                group = group_of[key] = len(groups)
+                groups.append([])
+            groups[group].append(name)
+            got = of_signal[name] = (len(required[name]), group, *clauses)
         return got
 
     trig: list[list[int]] = [[] for _ in atoms]
@@ -231,6 +241,7 @@ def tables(rules: CompiledRules) -> tuple[dict[str, Any], list[str]]:
         "natoms": len(atoms),
         "trig_start": trig_start,
         "trig": trig_items,
+        "groups": tuple(tuple(g) for g in groups),
     }
     return args, list(atoms)
 
