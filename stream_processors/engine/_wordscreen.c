@@ -204,6 +204,18 @@ static inline void mark(WordScreen *self, const int32_t *atoms, int32_t start, i
     for (int32_t j = start + 1; j < end; j++) mark_one(self, atoms[j], bit);
 }
 
+/* Words are read in chunks of this many, in three sweeps: hash them (and look up their prefixes), then read their
+ * word slots and note the pairs and triples some table may hold, then read those. Each sweep only asks for slots
+ * (a prefetch), the next one reads them: with 100,000 rules the tables are megabytes, and a document's misses,
+ * taken one after another, were half the screen's time; asked for together they overlap. */
+#define CHUNK 64
+
+typedef struct {
+    uint64_t key;
+    int32_t third; /* -1: a pair */
+    uint32_t bit;
+} Candidate;
+
 /* Mark the atoms found in the words of `s`; the stamp of this document is self->stamp. `starts` (ascending
  * word indices, `nstarts` of them) are where sentences after the first begin: no key runs across one, and
  * an atom notes the sentences it is in (the 32nd and later as one: a superset). Without them the document
@@ -229,60 +241,95 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
     uint32_t prev_flags = 0, prev2_flags = 0;
     uint64_t prev_follows = 0, prev2_follows = 0, prev_me = 0;
     Py_ssize_t i = 0, word = 0, next = 0, sentence = 0;
+    uint64_t hashes[CHUNK];
+    uint32_t bits[CHUNK];
+    uint8_t fresh[CHUNK]; /* 1: a sentence begins at this word */
+    Candidate cands[2 * CHUNK];
     while (i < n) {
-        if (s[i] == ' ') {
-            i++;
-            continue;
-        }
-        while (next < nstarts && starts[next] <= word) { /* a sentence begins at this word */
-            next++;
-            sentence++;
-            bit = 1U << (sentence < 31 ? sentence : 31);
-            prev = prev2 = -1;
-            prev_flags = prev2_flags = 0;
-            prev_follows = prev2_follows = 0;
-        }
-        word++;
-        Py_ssize_t first = i;
-        uint64_t h = FNV_OFFSET;
-        while (i < n && s[i] != ' ') {
-            h ^= (uint8_t)s[i];
-            h *= FNV_PRIME;
-            i++;
-            Py_ssize_t len = i - first;
-            if (len < 64 && ((lengths >> len) & 1)) { /* the word starts with a prefix of this length? */
-                PrefixSlot *p = prefix_slot(self, h);
-                if (p->end >= 0) mark(self, pre_atoms, p->start, p->end, pre_atoms[p->start], bit);
+        /* 1. Hash up to CHUNK words; prefixes (a table of a few slots) are looked up as the bytes go. */
+        int k = 0;
+        while (k < CHUNK && i < n) {
+            if (s[i] == ' ') {
+                i++;
+                continue;
             }
-        }
-        WordSlot *ws = word_slot(self, h);
-        int32_t w = ws->id;
-        uint32_t flags = w >= 0 ? ws->flags : 0;
-        uint64_t follows = w >= 0 ? ws->follows : 0, me = 1ULL << (h >> 58);
-        if (flags & OWN) mark(self, uni_atoms, uni_start[w], uni_start[w + 1], ws->first, bit);
-        if ((flags & PAIR_SECOND) && (prev_flags & PAIR_FIRST) && (prev_follows & me)) {
-            uint64_t key = pair_key(prev, w);
-            if (!filtered(self, mix(key))) {
-                PairSlot *p = pair_slot(self, key);
-                if (p->end >= 0) mark(self, bi_atoms, p->start, p->end, p->first, bit);
+            fresh[k] = 0;
+            while (next < nstarts && starts[next] <= word) { /* a sentence begins at this word */
+                next++;
+                sentence++;
+                bit = 1U << (sentence < 31 ? sentence : 31);
+                fresh[k] = 1;
             }
-        }
-        if (triples && (flags & TRIPLE_THIRD) && (prev_flags & TRIPLE_SECOND) && (prev2_flags & TRIPLE_FIRST) &&
-            (prev_follows & me) && (prev2_follows & prev_me)) {
-            uint64_t key = pair_key(prev2, prev);
-            if (!filtered(self, triple_hash(key, w))) {
-                TripleSlot *t = triple_slot(self, key, w);
-                if (t->end >= 0) mark(self, tri_atoms, t->start, t->end, t->first, bit);
+            word++;
+            Py_ssize_t first = i;
+            uint64_t h = FNV_OFFSET;
+            while (i < n && s[i] != ' ') {
+                h ^= (uint8_t)s[i];
+                h *= FNV_PRIME;
+                i++;
+                Py_ssize_t len = i - first;
+                if (len < 64 && ((lengths >> len) & 1)) { /* the word starts with a prefix of this length? */
+                    PrefixSlot *p = prefix_slot(self, h);
+                    if (p->end >= 0) mark(self, pre_atoms, p->start, p->end, pre_atoms[p->start], bit);
+                }
             }
+            hashes[k] = h;
+            bits[k] = bit;
+            __builtin_prefetch(&self->words[h & (uint64_t)self->word_mask]);
+            k++;
         }
-        prev2 = prev;
-        prev2_flags = prev_flags;
-        prev2_follows = prev_follows;
-        prev = w;
-        prev_flags = flags;
-        prev_follows = follows;
-        prev_me = me;
         if (self->done) return;
+        /* 2. Read the word slots: a word's own atoms are marked, and the pairs and triples the adjacent words'
+         * flags, follows masks and the bit filter let through are asked for. */
+        int ncands = 0;
+        for (int j = 0; j < k; j++) {
+            if (fresh[j]) {
+                prev = prev2 = -1;
+                prev_flags = prev2_flags = 0;
+                prev_follows = prev2_follows = 0;
+            }
+            uint64_t h = hashes[j];
+            WordSlot *ws = word_slot(self, h);
+            int32_t w = ws->id;
+            uint32_t flags = w >= 0 ? ws->flags : 0;
+            uint64_t follows = w >= 0 ? ws->follows : 0, me = 1ULL << (h >> 58);
+            if (flags & OWN) mark(self, uni_atoms, uni_start[w], uni_start[w + 1], ws->first, bits[j]);
+            if ((flags & PAIR_SECOND) && (prev_flags & PAIR_FIRST) && (prev_follows & me)) {
+                uint64_t key = pair_key(prev, w), hk = mix(key);
+                if (!filtered(self, hk)) {
+                    __builtin_prefetch(&self->pairs[hk & (uint64_t)self->pair_mask]);
+                    cands[ncands++] = (Candidate){key, -1, bits[j]};
+                }
+            }
+            if (triples && (flags & TRIPLE_THIRD) && (prev_flags & TRIPLE_SECOND) && (prev2_flags & TRIPLE_FIRST) &&
+                (prev_follows & me) && (prev2_follows & prev_me)) {
+                uint64_t key = pair_key(prev2, prev), hk = triple_hash(key, w);
+                if (!filtered(self, hk)) {
+                    __builtin_prefetch(&self->triples[hk & (uint64_t)self->triple_mask]);
+                    cands[ncands++] = (Candidate){key, w, bits[j]};
+                }
+            }
+            prev2 = prev;
+            prev2_flags = prev_flags;
+            prev2_follows = prev_follows;
+            prev = w;
+            prev_flags = flags;
+            prev_follows = follows;
+            prev_me = me;
+        }
+        if (self->done) return;
+        /* 3. Read the pairs and triples asked for. */
+        for (int c = 0; c < ncands; c++) {
+            Candidate *x = &cands[c];
+            if (x->third < 0) {
+                PairSlot *p = pair_slot(self, x->key);
+                if (p->end >= 0) mark(self, bi_atoms, p->start, p->end, p->first, x->bit);
+            } else {
+                TripleSlot *t = triple_slot(self, x->key, x->third);
+                if (t->end >= 0) mark(self, tri_atoms, t->start, t->end, t->first, x->bit);
+            }
+            if (self->done) return;
+        }
     }
 }
 
