@@ -67,7 +67,8 @@ typedef struct {
      * document. */
     Py_buffer trig_start, trig;
     PyObject *groups; /* tuple: group -> tuple of signal names */
-    uint32_t *group_stamp; /* the last read a group was found held in (held()) */
+    uint32_t *group_stamp; /* the last held() call that found a group held */
+    uint32_t held_calls;
     WordSlot *words;
     PairSlot *pairs;
     TripleSlot *triples;
@@ -224,7 +225,6 @@ static void read_words(WordScreen *self, const char *s, Py_ssize_t n, const Py_s
                        Py_ssize_t nstarts) {
     if (++self->stamp == 0) { /* wrapped around: forget every earlier document */
         for (Py_ssize_t a = 0; a < self->natoms; a++) self->marks[a].stamp = 0;
-        memset(self->group_stamp, 0, sizeof(uint32_t) * (size_t)PyTuple_GET_SIZE(self->groups));
         self->stamp = 1;
     }
     self->nmarked = 0;
@@ -439,6 +439,11 @@ static PyObject *WordScreen_held(WordScreen *self, PyObject *Py_UNUSED(ignored))
     if (names == NULL) return NULL;
     const int32_t *trig = I32(&self->trig);
     uint32_t stamp = self->stamp, where = 0;
+    if (++self->held_calls == 0) { /* wrapped around: forget every earlier call */
+        memset(self->group_stamp, 0, sizeof(uint32_t) * (size_t)PyTuple_GET_SIZE(self->groups));
+        self->held_calls = 1;
+    }
+    uint32_t call = self->held_calls;
     for (Py_ssize_t m = 0; m < self->nmarked; m++) {
         const AtomMark *am = &self->marks[self->marked[m]];
         const int32_t *p = trig + am->begin, *end = trig + am->end;
@@ -448,8 +453,8 @@ static PyObject *WordScreen_held(WordScreen *self, PyObject *Py_UNUSED(ignored))
             p = clauses_hold(self, p + 2, nclauses, stamp, &together, &own);
             if (!together) continue;
             where |= together;
-            if (self->group_stamp[group] == stamp) continue;
-            self->group_stamp[group] = stamp;
+            if (self->group_stamp[group] == call) continue;
+            self->group_stamp[group] = call;
             PyObject *of = PyTuple_GET_ITEM(self->groups, group);
             for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(of); j++) {
                 if (PySet_Add(names, PyTuple_GET_ITEM(of, j)) < 0) {

@@ -211,23 +211,12 @@ class Extractor:
                     return None, set()
                 if len(sentences[2]) > 1 and not native.may_match(norm, sentences[2][1:]):
                     return None, set()
-            # The signals whose requirements it found held (a superset of those that match): with 100,000 rules
-            # the automaton pass finds dozens of phrases in an article, and the viability test of each (below)
-            # costs more than the article's whole screen. Where it read the sentences, it also says which ones
-            # can hold a match: only those are read (unless a signal reads the whole document).
-            held = native.held()
-            if held is not None:
-                viable, where = held
-                if sentences is not None and len(sentences[0]) > 1 and where != _EVERY:
-                    if not any(_reads_document(rules.signals[name]) for name in viable):
-                        found = _found_in(trigger, sentences[0], sentences[2], where)
-                        if not found:
-                            return None, set()
-                        scan = aligned_scan(text, view, words, found, language, sentences)
-                        if scan is None:
-                            return None, viable
-                        _place_matches(scan)
-                        return scan, viable
+            if sentences is not None:
+                found, viable = self._screened(native, norm, words, sentences[0], sentences[2])
+            else:
+                found, viable = self._screened(native, norm, words, None, None)
+            if not found:
+                return None, set()
         elif screen and rules.screen is not None and not rules.always_signals:
             # A first pass finds only the signals' trigger atoms (and looks up their other clauses):
             # with many selective rules, most documents stop here, before the full pass.
@@ -235,9 +224,8 @@ class Extractor:
             viable = _viable_signals(rules, present, norm, words, set(words)) if present else set()
             if not viable and not every:
                 return None, viable
-        found = find_matches(trigger, norm, words) if trigger is not None else []
-        if not found and viable and not every:
-            return None, set()
+        if native is None:
+            found = find_matches(trigger, norm, words) if trigger is not None else []
         if viable is None and not rules.always_signals:
             # Most news can match no signal: drop it before splitting sentences.
             viable = (
@@ -254,10 +242,29 @@ class Extractor:
         _place_matches(scan)
         return scan, viable
 
+    def _screened(
+        self, native: NativeScreen, norm: str, words: list[str], toks: list[list[str]] | None, starts: list[int] | None
+    ) -> tuple[list[Match], set[str] | None]:
+        """The matches of a document the word screen let on, and the signals whose requirements it found held (a
+        superset of those that match; None when it stopped at its first hit and does not know them). With 100,000
+        rules the automaton finds dozens of phrases in an article, and a viability test of each (_viable_signals)
+        costs more than the whole screen: these signals are all the extractor needs to ask for. Where the screen
+        read the sentences (`toks`, the first word of each at `starts`), it also says which ones can hold a match:
+        only those are read by the automaton, unless a signal has conditions on the whole document."""
+        rules = self.rules
+        held = native.held()
+        if held is None:
+            return find_matches(rules.trigger, norm, words), None
+        viable, where = held
+        if toks is not None and starts is not None and len(toks) > 1 and where != _EVERY:
+            if not any(_reads_document(rules.signals[name]) for name in viable):
+                return _found_in(rules.trigger, toks, starts, where), viable
+        return find_matches(rules.trigger, norm, words), viable
+
     def _scan_apart(self, native: NativeScreen, text: str, language: str | None) -> tuple[Scan | None, set[str] | None]:
-        """scan() of a document the word screen lets on whose word view is not aligned with its text: its
-        sentences are tokenised apart (scan.rescanned) and asked of the screen again, with their starts, before any
-        automaton pass; then only the sentences that can hold a match are read (as in scan)."""
+        """scan() of a document the word screen let on whose word view is not aligned with its text: its sentences
+        are tokenised apart (scan.rescanned) and asked of the screen again, with their starts, before any automaton
+        pass; then read as scan() reads an aligned one."""
         rules = self.rules
         got = tokenised_sentences(text, language)
         if got is None:
@@ -266,16 +273,7 @@ class Extractor:
         norm = " " + " ".join(words) + " "
         if len(toks) > 1 and not native.may_match(norm, starts[1:]):
             return None, set()
-        held = native.held()
-        viable: set[str] | None = None
-        if held is not None:
-            viable, where = held
-            if len(toks) > 1 and where != _EVERY and not any(_reads_document(rules.signals[n]) for n in viable):
-                found = _found_in(rules.trigger, toks, starts, where)
-            else:
-                found = find_matches(rules.trigger, norm, words)
-        else:
-            found = find_matches(rules.trigger, norm, words)
+        found, viable = self._screened(native, norm, words, toks, starts)
         if not found:
             return None, set()
         if viable is None:

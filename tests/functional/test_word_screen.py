@@ -207,6 +207,7 @@ def test_held_names_the_signals_and_sentences_a_read_found(screen_type: Callable
     doc = " calm day a missile launch hit the coastal city "
     assert screen.may_match(doc) == 2
     assert screen.held() == ({"both", "twin"}, 1)  # read as one sentence: bit 0
+    assert screen.held() == ({"both", "twin"}, 1)  # (asked again: the same answer)
     # Three sentences ("calm day" | "a missile launch hit the coastal city" | ...): only the second holds both.
     three = " calm day a missile launch hit the coastal city the coastal city slept "
     assert screen.may_match(three, [2, 9]) == 2
