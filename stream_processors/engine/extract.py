@@ -211,10 +211,8 @@ class Extractor:
                     return None, set()
                 if len(sentences[2]) > 1 and not native.may_match(norm, sentences[2][1:]):
                     return None, set()
-            if sentences is not None:
-                found, viable = self._screened(native, norm, words, sentences[0], sentences[2])
-            else:
-                found, viable = self._screened(native, norm, words, None, None)
+            toks, starts = (sentences[0], sentences[2]) if sentences is not None else (None, None)
+            found, viable = self._screened(native, norm, words, toks, starts)
             if not found:
                 return None, set()
         elif screen and rules.screen is not None and not rules.always_signals:

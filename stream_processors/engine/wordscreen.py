@@ -183,9 +183,8 @@ def tables(rules: CompiledRules) -> tuple[dict[str, Any], list[str]]:
     # the clauses one sentence must hold together (its phrases and mentions: kind 1) told from those of the
     # whole document (context: kind 0), which extract reads per sentence and per document. Each atom's are
     # written in a row that viable() in _wordscreen.c reads in one sweep: (number of clauses, its group, then per
-    # clause its size << 1 | its kind, and its atoms), the same requirement once per atom.
-    # A row also names its group: the signals whose requirement it is (signals of one requirement share a row),
-    # which held() in _wordscreen.c gives the extractor, to read only those.
+    # clause its size << 1 | its kind, and its atoms), the same requirement once per atom. The group is the
+    # signals of that requirement (signals with one requirement share a row): held() names them to the extractor.
     of_signal: dict[str, tuple[int, ...]] = {}
     group_of: dict[tuple[int, ...], int] = {}
     groups: list[list[str]] = []
