@@ -149,7 +149,7 @@ class _Batch:
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
 
     def flush_docs(self, checkpoint: tuple[str, Checkpoint] | None = None) -> None:
-        events, lines = self._without_conflicts()
+        events, lines = in_event_time_order(*self._without_conflicts())
         self.docs.clear()
         self.lines.clear()
         refused: list[tuple[int, str, str | None]] = []
@@ -173,6 +173,21 @@ class _Batch:
         if self.dead:
             self.store.append(self.dead)
             self.dead.clear()
+
+
+def in_event_time_order(events: list[Event], lines: list[int | None]) -> tuple[list[Event], list[int | None]]:
+    """A batch's documents in the engine's canonical order, (published_at, document id), with their lines.
+
+    A batch is one arrival (a feed's new items, a run of a file's lines), committed at once: the order its
+    documents are appended in is the order the engine reads them, and nothing else. A feed lists its newest
+    item first, so in feed order every item of a poll but the newest reaches the engine before one it
+    follows, and each alert it raised is revised by the next (a reply and a rewrite in the alert's Slack
+    thread). Appended in event-time order, a batch is read as a backtest reads it; only reports that arrive in
+    a later batch revise (docs/architecture.md §3a). Stable: a repeated document keeps its place."""
+    if len(events) < 2:
+        return events, lines
+    order = sorted(range(len(events)), key=lambda i: (events[i].time.timestamp(), events[i].id))
+    return [events[i] for i in order], [lines[i] for i in order]
 
 
 def ingest(

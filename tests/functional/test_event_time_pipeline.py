@@ -105,17 +105,20 @@ def news(path: Path, *items: tuple[str, float, str]) -> Path:
     return path
 
 
-def check_live_equals_backtests(tmp_path: Path, cfg: Path, files: list[str]) -> list[tuple[Any, ...]]:
+def check_live_equals_backtests(
+    tmp_path: Path, cfg: Path, files: list[str], rules: str | None = None
+) -> list[tuple[Any, ...]]:
     """run --once == backtest of the files == backtest of the store in event-time order; and the store in log
-    order replays exactly what the live run raised."""
+    order replays exactly what the live run raised. `rules`: a pack other than the bundled one."""
+    pack = ["--rules", rules] if rules is not None else []
     run_once(tmp_path, cfg)
     live = live_alerts(tmp_path)
-    from_files = backtest(tmp_path, *files)
+    from_files = backtest(tmp_path, *files, *pack)
     assert sorted(map(key, from_files["alerts"])) == live
     store_url = f"sqlite:///{tmp_path / 'wf.db'}"
-    in_order = backtest(tmp_path, "--from-store", store_url)
+    in_order = backtest(tmp_path, "--from-store", store_url, *pack)
     assert sorted(map(key, in_order["alerts"])) == live
-    logged = backtest(tmp_path, "--from-store", store_url, "--order", "log")
+    logged = backtest(tmp_path, "--from-store", store_url, "--order", "log", *pack)
     assert sorted(map(key, logged["alerts"])) == live
     store = open_store(store_url)
     try:
@@ -257,6 +260,30 @@ def test_a_report_beyond_the_lateness_is_kept_processed_and_reported(tmp_path: P
     assert (report["stage"], report["origin"]) == ("event-time", str(inbox))  # counted per source
     assert report["reason"].startswith("late: document very-late")
     assert "1 event-time reports" in output and f"{inbox}: 1 late" in output
+
+
+def test_a_feed_listed_newest_first_raises_each_alert_once_unrevised(tmp_path: Path) -> None:
+    """One poll of a source that lists its newest report first (as feeds do), with two reports in the same
+    second: each alert is raised once, from its first report, as the backtest raises it, with no revision or
+    retraction on the way. Read in feed order, every report after the first is older than the one before it
+    and revised the alert it had raised (a reply and a rewrite in the alert's Slack thread, for nothing)."""
+    inbox = tmp_path / "inbox.jsonl"
+    items = [
+        ("closed-3", 5, "Alphaland shut the border again."),
+        ("closed-2b", 3, "Betastan closed the border with Alphaland."),
+        ("closed-2a", 3, "Alphaland closed the border to trucks."),
+        ("closed-1", 1, "Alphaland closed the border."),
+        ("talks", 0.5, "Talks between Alphaland and Betastan opened."),
+    ]
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {news(inbox, *items)}}}"], rules=str(TEST_PACK))
+    live = check_live_equals_backtests(tmp_path, cfg, [str(inbox)], rules=str(TEST_PACK))
+    raised = [e.payload for e in logged(tmp_path, ALERT_EVENTS)]
+    assert raised and all(p.get("revision", 0) == 0 for p in raised)  # never revised, never retracted
+    closures = {p["group"]["country"]: [e["event_id"] for e in p["evidence"]] for p in raised if p["rule"] == "closure"}
+    assert closures == {"ALPHA": ["closed-1"], "BETA": ["closed-2b"]}  # the first report of each, once
+    assert len(raised) == len(live)
+    docs = [e.payload["id"] for e in logged(tmp_path, {"news.article"})]
+    assert docs == ["talks", "closed-1", "closed-2a", "closed-2b", "closed-3"]  # the log holds them in event time
 
 
 def test_an_idle_source_does_not_hold_the_others_back(tmp_path: Path) -> None:

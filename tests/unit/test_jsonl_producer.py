@@ -197,3 +197,24 @@ def test_poller_ingests_files_and_reports_a_missing_one(tmp_path: Path, mixed_fi
     count = store.count()
     assert poller.poll_once().accepted == 0
     assert store.count() == count
+
+
+def test_each_batch_is_appended_in_event_time_order_and_dead_letters_keep_their_lines(tmp_path: Path) -> None:
+    """A file written newest first, as a feed lists its items: each committed batch goes into the log in
+    (published_at, id) order, the order a backtest reads them in; ties by id; a bad line still names its line."""
+    lines = [
+        line(article(9)),  # 1
+        line(article(8, id="test-8b")),  # 2
+        b"{not json",  # 3
+        line(article(8, id="test-8a")),  # 4
+        line(article(7)),  # 5
+        line(article(3)),  # 6
+        line(article(2)),  # 7
+    ]
+    path = write(tmp_path / "newest_first.jsonl", lines)
+    store = MemoryStore()
+    summary = ingest(store, read_jsonl(path), str(path), batch_size=3)
+    assert (summary.accepted, [d.line for d in summary.dead_letters]) == (6, [3])
+    logged = [se.event.id for se in store.read(types={EventType.NEWS_ARTICLE.value})]
+    # Batches of three documents as they were read: (9, 8b, 8a), then (7, 3, 2); each in event-time order.
+    assert logged == ["test-8a", "test-8b", "test-9", "test-2", "test-3", "test-7"]
