@@ -183,7 +183,9 @@ def in_event_time_order(events: list[Event], lines: list[int | None]) -> tuple[l
     item first, so in feed order every item of a poll but the newest reaches the engine before one it
     follows, and each alert it raised is revised by the next (a reply and a rewrite in the alert's Slack
     thread). Appended in event-time order, a batch is read as a backtest reads it; only reports that arrive in
-    a later batch revise (docs/architecture.md §3a). Stable: a repeated document keeps its place."""
+    a later batch revise (docs/architecture.md §3a). Stable: a repeated document keeps its place. (One dated
+    beyond the engine's skew into the future is read at its receive time, so a backtest reads it before any
+    item dated between the two; here it goes last: at worst a revision, never another final alert.)"""
     if len(events) < 2:
         return events, lines
     order = sorted(range(len(events)), key=lambda i: (events[i].time.timestamp(), events[i].id))
