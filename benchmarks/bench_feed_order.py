@@ -69,11 +69,9 @@ def run(
     counts: Counter[str] = Counter()
     raised: list[Detection | Retraction] = []
     for at, by_source in schedule:
-        batches = (
-            [[e for src, ds in by_source.items() for e in (document_event(d, src, at) for d in ds)]]
-            if merged
-            else [[document_event(d, src, at) for d in ds] for src, ds in by_source.items()]
-        )
+        batches = [[document_event(d, src, at) for d in ds] for src, ds in by_source.items()]
+        if merged:
+            batches = [[ev for batch in batches for ev in batch]]
         outs: list[Any] = []
         for batch in batches:
             for ev in order(batch):
