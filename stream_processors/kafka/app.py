@@ -36,7 +36,7 @@ from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
-from .compat import RecoveryWatch, app_class
+from .compat import FetchLoopWatch, RecoveryWatch, app_class
 from .partition import PartitionCorrelator
 from .topics import STATE_TABLE, faust_broker_url
 
@@ -58,7 +58,7 @@ def check_table_store(url: str) -> None:
 
 
 HEARTBEAT_S = 5.0
-RECOVERY_WATCH_S = 2.0  # how often the RecoveryWatch looks at a table recovery in progress
+RECOVERY_WATCH_S = 2.0  # how often the watches look at the consumer: its fetch loop, a table recovery in progress
 
 
 def build_app(
@@ -141,9 +141,11 @@ def build_app(
         await notify.deliver_on_time()
 
     watch = RecoveryWatch(app)
+    fetching = FetchLoopWatch(app)
 
-    async def watch_recovery() -> None:
-        await watch.check(time.monotonic())
+    async def watch_consumer() -> None:
+        if not await fetching.check():
+            await watch.check(time.monotonic())
 
     async def announce() -> None:
         log.info(
@@ -167,7 +169,7 @@ def build_app(
     app.agent(raw_topic(names.correlate), name="correlate")(correlate_agent)
     app.agent(raw_topic(names.detections), name="notify")(notify_agent)
     app.timer(max((idle_after or 60.0) / 4, 0.25))(mark_idle)
-    app.timer(RECOVERY_WATCH_S)(watch_recovery)
+    app.timer(RECOVERY_WATCH_S)(watch_consumer)
     app.task(announce)
     if notify.delivers:  # retries and digests fall due with no detection coming in
         app.task(deliver_on_time)

@@ -327,8 +327,8 @@ class RecoveryWatch:
     flow. So: when the active changelogs are behind and none of them was read further for `stall_s`, the
     watch logs the consumer's state (flow, paused partitions, read offsets, records its fetch loop dropped)
     as a warning and restarts the recovery; after `restarts` restarts in a row without progress the worker
-    crashes, for its supervisor to start it afresh (nothing is lost: the state is in the changelog, the
-    inputs are uncommitted)."""
+    crashes with `WorkerStalled`, and `run_worker` starts it afresh in the same process (nothing is lost: the
+    state is in the changelog, the inputs are uncommitted)."""
 
     def __init__(self, app: Any, stall_s: float = 10.0, restarts: int = 3) -> None:
         self.app = app
@@ -352,7 +352,8 @@ class RecoveryWatch:
             log.error(
                 "table recovery: no progress after %d restarts (%s)", self.clock.restarted, self.describe(recovery)
             )
-            await self.app.crash(RuntimeError(f"table recovery made no progress after {self.clock.restarted} restarts"))
+            stalled = WorkerStalled(f"table recovery made no progress after {self.clock.restarted} restarts")
+            await self.app.crash(stalled)
         return action
 
     def describe(self, recovery: Any) -> str:
@@ -382,7 +383,9 @@ def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
     had not been found again sat in that wait for over a minute after SIGTERM (tests/integration/
     test_broker_outage.py, once). Exiting then loses nothing: outputs are flushed before their inputs'
     offsets are committed, so what was not committed is read again by the next worker, and every step
-    downstream is idempotent. The exit code is 1 if the app had crashed, else 0 (a stop was asked for)."""
+    downstream is idempotent. The exit code is 1 if the app had crashed, else 0 (a stop was asked for). A
+    crashed app's ``after_stuck_stop(reason)``, when set, is called first: the worker restarts itself there
+    after a crash a fresh start cures (it does not return then)."""
 
     def give_up() -> None:
         crashed = bool(getattr(app, "crashed", False))
@@ -391,6 +394,9 @@ def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
             "next worker)",
             grace_s,
         )
+        after = getattr(app, "after_stuck_stop", None)
+        if crashed and after is not None:
+            after(getattr(app, "crash_reason", None))
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         logging.shutdown()
@@ -400,6 +406,97 @@ def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
     timer.daemon = True  # a stop that finishes exits the process, and the timer with it
     timer.start()
     return timer
+
+
+class WorkerStalled(RuntimeError):
+    """The worker stopped making progress in a way that only a fresh start cures (a table recovery that reads
+    nothing, a consumer whose fetch loop died). `run_worker` starts the worker again in the same process."""
+
+
+def tolerate_closed_transport() -> bool:
+    """Make aiokafka take a write to a connection that has just closed as a broken connection, on any event loop.
+
+    aiokafka's ``AIOKafkaConnection.send`` writes to the connection's transport and takes an ``OSError`` as a
+    broken connection (it closes the connection and raises ``KafkaConnectionError``, which every caller
+    retries). When the broker closes the connection between its last read and this write, asyncio's
+    transport ignores the write, but uvloop's raises ``RuntimeError: unable to perform operation on
+    <TCPTransport closed=True ...>`` (aio-libs/aiokafka#1038, open). In the consumer's fetch loop that error
+    is unexpected: the loop ends and the consumer never fetches again, silently (seen in CI after a broker
+    outage: the worker's detections stopped while the archive caught up). Here the same ``RuntimeError``
+    from a transport that is closing is turned into what an ``OSError`` becomes. Returns False if it was in
+    place already."""
+    from aiokafka import conn
+    from aiokafka.errors import KafkaConnectionError
+
+    cls = conn.AIOKafkaConnection
+    if getattr(cls.send, "_wf_tolerates_closed_transport", False):
+        return False
+    send = cls.send
+
+    def send_or_broken(self: Any, request: Any, expect_response: bool = True) -> Any:
+        try:
+            return send(self, request, expect_response)
+        except RuntimeError as err:
+            writer = self._writer
+            if writer is None or not writer.transport.is_closing():
+                raise
+            self.close(reason=conn.CloseReason.CONNECTION_BROKEN)
+            raise KafkaConnectionError(f"Connection at {self._host}:{self._port} broken: {err}") from err
+
+    send_or_broken._wf_tolerates_closed_transport = True  # type: ignore[attr-defined]
+    cls.send = send_or_broken
+    return True
+
+
+def dead_fetch_loop(app: Any) -> BaseException | None:
+    """What ended the fetch loop of the app's consumer, if it ended with an error; None while it runs.
+
+    aiokafka's consumer fetches in one task (``Fetcher._fetch_requests_routine``). When that task ends on an
+    error it does not expect, it logs it and nothing else happens: the consumer stays up, in its group, and
+    never fetches again (its ``error_future`` is watched by nobody). The worker's watch timer asks here."""
+    task = getattr(_fetcher_of(app), "_fetch_task", None)
+    if task is None or not task.done() or task.cancelled():
+        return None
+    exc: BaseException | None = task.exception()
+    return exc
+
+
+def _fetcher_of(app: Any) -> Any:
+    """The aiokafka Fetcher of the app's consumer (it runs in the consumer's thread), or None before it exists."""
+    thread = getattr(app.consumer, "_thread", None)
+    consumer = getattr(thread, "_consumer", None)
+    return getattr(consumer, "_fetcher", None)
+
+
+class FetchLoopWatch:
+    """Crashes the worker (`WorkerStalled`, which `run_worker` restarts) when its consumer's fetch loop died.
+
+    Nothing is lost by the restart: inputs are committed only after their outputs, and the state is in the
+    changelog."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def check(self) -> bool:
+        """Look once; True if the fetch loop was found dead (the app has then been crashed)."""
+        if self.app.should_stop:
+            return False
+        exc = dead_fetch_loop(self.app)
+        if exc is None:
+            return False
+        cause = exc.__cause__ or exc
+        log.error("the consumer's fetch loop ended (%s: %s); restarting the worker", type(cause).__name__, cause)
+        # The consumer's stop awaits the fetch task, which raises its error again there: the consumer thread
+        # died in its stop and the worker's stop waited for it until the stop grace, then exited 1 instead of
+        # restarting. The error has been read; the stop is given a fetch loop that ended cleanly.
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ended.set_result(None)
+        _fetcher_of(self.app)._fetch_task = ended
+        # Nor does the stop wait for the records the streams hold to be acknowledged (no time limit: once it sat
+        # there until the stop grace): what was not committed is read again after the restart.
+        self.app.conf.stream_wait_empty = False
+        await self.app.crash(WorkerStalled(f"the consumer's fetch loop ended: {type(cause).__name__}: {cause}"))
+        return True
 
 
 def app_class() -> Any:
@@ -416,8 +513,11 @@ def app_class() -> Any:
             f"pip install 'faust-streaming=={PATCHED_FAUST}'"
         )
     overrides = {"_drain_messages": _drain_messages, "perform_seek": _perform_seek}
+    tolerate_closed_transport()  # Faust's client is aiokafka, and the worker's loop uvloop
 
     class App(faust.App):
+        after_stuck_stop: Callable[[BaseException | None], None] | None = None  # see exit_if_stuck
+
         async def on_stop(self) -> None:
             # run_app cancels it once the worker has stopped (it may then wait for the broker, and restart)
             self.stop_timer = exit_if_stuck(self, STOP_GRACE_S)

@@ -16,7 +16,7 @@ from ..engine import Engine
 from .agents import DetectionSink
 from .app import build_app
 from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
-from .compat import run_app, use_event_loop
+from .compat import WorkerStalled, run_app, use_event_loop
 from .topics import MissingTopics, check_topics, ensure_changelog
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,19 @@ def broker_trouble(exc: BaseException | None) -> bool:
     return False
 
 
+def restartable(exc: BaseException | None) -> bool:
+    """Whether a crash is one a fresh start of the worker cures: the broker was away (`broker_trouble`), or the
+    worker stalled (`WorkerStalled`: a table recovery that reads nothing, a consumer whose fetch loop died)."""
+    seen: set[int] = set()
+    link = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, WorkerStalled):
+            return True
+        link = link.__cause__ or link.__context__
+    return broker_trouble(exc)
+
+
 def restart_process() -> NoReturn:
     """Start this command again in this process (same pid, same output): a Faust app cannot be restarted."""
     for h in logging.getLogger().handlers:
@@ -104,7 +117,9 @@ def run_worker(
     While the broker is away the worker keeps retrying, and logs one line when it goes and one when it is
     back (aiokafka's own lines, one per retry, are funnelled: clients.funnel_client_logs). When an outage
     crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
-    the worker waits for the broker and starts again (`restart`: the same command, in the same process)."""
+    the worker waits for the broker and starts again (`restart`: the same command, in the same process). So
+    does a worker that stalled (`WorkerStalled`: its consumer's fetch loop died, or a table recovery read
+    nothing after three restarts): a supervisor is not needed for either."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
     broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
@@ -112,10 +127,17 @@ def run_worker(
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     wait_for_topics(settings, broker)
     app = build_app(engine, settings, sink, heartbeat=heartbeat)
+
+    def restart_after_stuck_stop(reason: BaseException | None) -> None:
+        if restartable(reason):  # its stop hung after a crash a fresh start cures: start afresh now
+            log.warning("restarting the worker (%s: %s)", type(reason).__name__, reason)
+            restart()
+
+    app.after_stuck_stop = restart_after_stuck_stop
     if trace:
         trace_to_stderr()
-    code, crash = run_app(app, loglevel, expected_crash=broker_trouble)
-    if code and broker_trouble(crash):
+    code, crash = run_app(app, loglevel, expected_crash=restartable)
+    if code and restartable(crash):
         # Faust's loop (and its signal handlers) is gone: a stop asked for while we wait is a clean exit.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         log.warning("the worker stopped (%s: %s); it starts again once the broker answers", type(crash).__name__, crash)

@@ -237,11 +237,11 @@ class Cluster:
         self.workers.append(w)
         return w
 
-    def inject_fault(self, variable: str) -> None:
+    def inject_fault(self, variable: str, value: str = "1") -> None:
         """Start this cluster's workers with a fault of tests/fixtures/faust_fault switched on (its sitecustomize
-        on their PYTHONPATH; `variable` names the fault, e.g. WF_FAULT_STOP_FLOW)."""
+        on their PYTHONPATH; `variable` names the fault, e.g. WF_FAULT_STOP_FLOW, `value` is its setting)."""
         faults = Path(__file__).parents[1] / "fixtures" / "faust_fault"
-        self.env[variable] = "1"
+        self.env[variable] = value
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(faults), os.environ.get("PYTHONPATH")]))
 
     def config(self, slack: Any = None) -> Path:

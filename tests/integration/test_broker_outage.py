@@ -74,10 +74,18 @@ def wait_for(what: str, pred: Any, timeout: float, *logs: Path) -> float:
     t0 = time.monotonic()
     while not pred():
         if time.monotonic() - t0 > timeout:
-            tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in logs if p.exists())
+            tails = "\n".join(f"--- {p.name}\n{story(p.read_text(errors='replace'))}" for p in logs if p.exists())
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{tails}")
         time.sleep(0.2)
     return time.monotonic() - t0
+
+
+def story(text: str) -> str:
+    """What a failure report shows of a log: every warning, error and injected fault (a stop at the end of the
+    log buries the line that explains it), then the log's last lines."""
+    marks = ("[WARNING]", "[ERROR]", "[CRITICAL]", "Traceback", "fault injected", "restarting")
+    notable = [ln[:300] for ln in text.splitlines() if any(m in ln for m in marks)]
+    return "notable lines:\n" + "\n".join(notable[:80]) + "\n... last lines:\n" + text[-3000:]
 
 
 def outage_lines(text: str) -> tuple[int, int]:

@@ -12,7 +12,8 @@ from watchfloor.stream_processors.kafka.clients import (
     client_config,
     funnel_client_logs,
 )
-from watchfloor.stream_processors.kafka.worker import broker_trouble
+from watchfloor.stream_processors.kafka.compat import WorkerStalled
+from watchfloor.stream_processors.kafka.worker import broker_trouble, restartable
 
 
 class Client:
@@ -66,6 +67,22 @@ def test_which_crashes_are_the_broker_going_away() -> None:
     assert broker_trouble(ConnectionRefusedError())
     assert not broker_trouble(ValueError("a bug"))
     assert not broker_trouble(None)
+
+
+def test_a_stalled_worker_restarts_itself_and_a_bug_does_not() -> None:
+    """run_worker starts the worker again after a crash that a fresh start cures: the broker away, or a stall
+    (a fetch loop that ended, a table recovery that reads nothing); not after any other error."""
+    try:
+        try:
+            raise WorkerStalled("the consumer's fetch loop ended: RuntimeError: handler is closed")
+        except WorkerStalled as e:
+            raise SystemExit(1) from e
+    except SystemExit as exit_:
+        assert restartable(exit_) and not broker_trouble(exit_)
+    assert restartable(ConnectionResetError())
+    assert not restartable(RuntimeError("table recovery made no progress"))  # what the watch raised before
+    assert not restartable(ValueError("a bug"))
+    assert not restartable(None)
 
 
 def test_a_store_outage_under_notify_is_two_lines_and_loses_nothing(caplog: pytest.LogCaptureFixture) -> None:

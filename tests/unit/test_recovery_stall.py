@@ -1,8 +1,12 @@
-"""The stall clock of the Faust worker's recovery watch: when a recovery that reads nothing is restarted."""
+"""The stall clock of the Faust worker's recovery watch: when a recovery that reads nothing is restarted; and a
+crashed worker whose stop hangs is handed to its restart, not to an exit."""
 
 from __future__ import annotations
 
-from watchfloor.stream_processors.kafka.compat import StallClock
+import threading
+from types import SimpleNamespace
+
+from watchfloor.stream_processors.kafka.compat import StallClock, WorkerStalled, exit_if_stuck
 
 
 def test_a_recovery_that_reads_on_is_never_restarted() -> None:
@@ -35,3 +39,22 @@ def test_caught_up_or_not_recovering_resets_the_clock() -> None:
     assert clock.observe(30, True, {"p0": 1}) is None  # a new recovery: its clock starts now
     assert clock.observe(49, True, {"p0": 1}) is None
     assert clock.observe(50, True, {"p0": 1}) == "restart"
+
+
+def test_a_crashed_worker_whose_stop_hangs_goes_to_its_restart_with_the_reason() -> None:
+    """The stop grace used to end every hung stop with exit code 1: a worker that crashed to be restarted (its
+    fetch loop ended) exited instead, and stayed down without a supervisor. The restart never returns; here it
+    blocks (the timer's daemon thread), so the process is not exited."""
+    handed: list[BaseException | None] = []
+    called = threading.Event()
+
+    def restart(reason: BaseException | None) -> None:
+        handed.append(reason)
+        called.set()
+        threading.Event().wait()  # what an exec looks like from here: no return
+
+    reason = WorkerStalled("the consumer's fetch loop ended")
+    app = SimpleNamespace(crashed=True, crash_reason=reason, after_stuck_stop=restart)
+    exit_if_stuck(app, 0.05)
+    assert called.wait(10)
+    assert handed == [reason]
