@@ -16,6 +16,10 @@ flow abandons it as before. (Outputs are handed to the app's producer directly: 
 faust-streaming 0.15.3 can lose records when a rebalance ends (seen after a SIGKILL or a failover on a
 loaded machine: a detection never stored, a worker that stops producing detections). ``_perform_seek``
 below, which replaces its consumer's ``perform_seek``, closes both ways it happens; see its docstring.
+
+Faust's Kafka client, aiokafka, is reached into twice: ``tolerate_closed_transport`` (a connection reset
+under a write, on uvloop, ended the consumer's fetch loop) and ``FetchLoopWatch`` (a fetch loop that ended
+anyway restarts the worker). Both are tested against a real broker with the fault injected.
 """
 
 from __future__ import annotations
