@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 RECONNECT_BACKOFF_MAX_MS = 1000
@@ -58,34 +59,63 @@ class Availability:
 
     ``down(reason)`` while it was up logs a warning (what is away, why, what happens meanwhile); further
     failures log nothing above debug. ``up()`` after a ``down`` logs how long it was away. A broker outage
-    thus leaves two lines per process, whatever the number of retries."""
+    thus leaves two lines per process, whatever the number of retries.
+
+    With ``confirm=True`` a failure is announced only when another follows within CONFIRM_S: a lone one (a
+    connection reset under one request, which the client retried in place at once) is an info line, not an
+    outage. Without it, nothing positive would ever say "reachable again": the library's recovery lines
+    come from a rejoin, which a reset on a live broker does not cause. The outage's length still counts from
+    the first failure. ``clock`` is the monotonic clock (tests give their own)."""
 
     GRACE_S = 3.0  # failures this soon after the broker came back are stragglers of the outage, not a new one
+    CONFIRM_S = 5.0  # with confirm: a second failure this soon after the first makes it an outage
 
-    def __init__(self, what: str, logger: logging.Logger, *, meanwhile: str = "retrying") -> None:
+    def __init__(
+        self,
+        what: str,
+        logger: logging.Logger,
+        *,
+        meanwhile: str = "retrying",
+        confirm: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.what = what
         self.log = logger
         self.meanwhile = meanwhile
+        self.confirm = confirm
+        self.clock = clock
         self.since: float | None = None  # monotonic time it went away; None while available
         self.back_at = float("-inf")  # monotonic time it came back
+        self.first: tuple[float, object] | None = None  # with confirm: a failure not yet confirmed, and why
 
     @property
     def available(self) -> bool:
         return self.since is None
 
-    def down(self, reason: object, *, meanwhile: str | None = None) -> None:
-        if self.since is None and time.monotonic() - self.back_at < self.GRACE_S:
+    def down(self, reason: object, *, meanwhile: str | None = None, lasting: bool = False) -> None:
+        """A failure; `lasting`: it already lasted (a request that timed out), so it needs no confirmation."""
+        now = self.clock()
+        if self.since is None and now - self.back_at < self.GRACE_S:
             self.log.debug("%s: late failure from before it came back (%s)", self.what, _short(reason))
             return
-        if self.since is None:
-            self.since = time.monotonic()
-            self.log.warning("%s unreachable (%s); %s", self.what, _short(reason), meanwhile or self.meanwhile)
-        else:
+        if self.since is not None:
             self.log.debug("%s still unreachable (%s)", self.what, _short(reason))
+            return
+        at, why = now, reason
+        if self.confirm and not lasting:
+            if self.first is None or now - self.first[0] > self.CONFIRM_S:
+                self.first = (now, reason)
+                self.log.info("%s: one request failed (%s); retrying", self.what, _short(reason))
+                return
+            at, why = self.first
+            self.first = None
+        self.since = at
+        self.log.warning("%s unreachable (%s); %s", self.what, _short(why), meanwhile or self.meanwhile)
 
     def up(self) -> None:
+        self.first = None
         if self.since is not None:
-            self.back_at = time.monotonic()
+            self.back_at = self.clock()
             self.log.warning("%s reachable again after %.1fs", self.what, self.back_at - self.since)
             self.since = None
 

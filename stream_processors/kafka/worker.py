@@ -30,7 +30,9 @@ def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -
     `settings.wait_for_topics` seconds (one line naming the command that creates them), then MissingTopics."""
     deadline = time.monotonic() + settings.wait_for_topics
     if broker is None:
-        broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
+        broker = Availability(
+            f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it", confirm=True
+        )
     unreachable = unreachable_errors()
     warned = False
     while True:
@@ -48,7 +50,7 @@ def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -
                 log.warning("%s; waiting up to %.0fs for them", e, settings.wait_for_topics)
                 warned = True
         except unreachable as e:
-            broker.down(e)
+            broker.down(e, lasting=True)  # the check waited up to its timeout
         time.sleep(2.0)
 
 
@@ -122,7 +124,7 @@ def run_worker(
     nothing after three restarts): a supervisor is not needed for either."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
-    broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it")
+    broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it", confirm=True)
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     wait_for_topics(settings, broker)

@@ -117,3 +117,44 @@ def test_a_store_outage_under_notify_is_two_lines_and_loses_nothing(caplog: pyte
     assert loud[1].startswith("notify: the store reachable again after"), loud
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
     assert sum(1 for r in caplog.records if r.exc_info) == 6  # each failure's traceback, at debug level
+
+
+def test_with_confirm_a_lone_failure_is_no_outage_and_a_repeated_one_counts_from_the_first() -> None:
+    """The worker's broker: one request failing on a reset connection (retried in place at once) is an info
+    line; failures that repeat within CONFIRM_S are the outage, its length counted from the first."""
+    now = [100.0]
+    lines: list[tuple[int, str]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append((record.levelno, record.getMessage()))
+
+    logger = logging.getLogger("wf-test.confirm")
+    logger.addHandler(Capture())
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    broker = Availability("Kafka broker h:1", logger, meanwhile="waiting", confirm=True, clock=lambda: now[0])
+
+    broker.down("Failed fetch messages from 1: Connection at h:1 broken")
+    assert broker.available  # a lone failure
+    now[0] += Availability.CONFIRM_S + 1
+    broker.down("Failed fetch messages from 1: Connection at h:1 broken")  # long after: lone again
+    assert broker.available
+    now[0] += 1.0
+    broker.down("Unable connect to node with id 1")  # repeated within CONFIRM_S: the outage, from the first
+    assert not broker.available
+    now[0] += 9.0
+    broker.up()
+    now[0] += 60.0
+    broker.down(ConnectionRefusedError("refused"), lasting=True)  # a check that timed out: at once
+    assert not broker.available
+
+    warnings = [m for level, m in lines if level >= logging.WARNING]
+    assert warnings == [
+        "Kafka broker h:1 unreachable (Failed fetch messages from 1: Connection at h:1 broken); waiting",
+        "Kafka broker h:1 reachable again after 10.0s",
+        "Kafka broker h:1 unreachable (ConnectionRefusedError: refused); waiting",
+    ]
+    infos = [m for level, m in lines if level == logging.INFO]
+    assert infos == ["Kafka broker h:1: one request failed (Failed fetch messages from 1: Connection at h:1 broken); "
+                     "retrying"] * 2  # fmt: skip
