@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 from watchfloor.schemas.config import KafkaConfig
@@ -66,31 +66,30 @@ def trace_to_stderr() -> None:
     pkg.propagate = False
 
 
-def broker_trouble(exc: BaseException | None) -> bool:
-    """Whether a crash came from the broker being away: a retriable Kafka error or a connection error,
-    anywhere in the exception's chain."""
+def causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and what caused it, each once (a crash arrives wrapped: SystemExit, KafkaError from ...)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if getattr(exc, "retriable", False) or isinstance(exc, ConnectionError | TimeoutError):
-            return True
-        if type(exc).__name__ in UNREACHABLE:
-            return True
+        yield exc
         exc = exc.__cause__ or exc.__context__
-    return False
+
+
+def broker_trouble(exc: BaseException | None) -> bool:
+    """Whether a crash came from the broker being away: a retriable Kafka error or a connection error,
+    anywhere in the exception's chain."""
+    return any(
+        getattr(e, "retriable", False)
+        or isinstance(e, ConnectionError | TimeoutError)
+        or type(e).__name__ in UNREACHABLE
+        for e in causes(exc)
+    )
 
 
 def restartable(exc: BaseException | None) -> bool:
     """Whether a crash is one a fresh start of the worker cures: the broker was away (`broker_trouble`), or the
     worker stalled (`WorkerStalled`: a table recovery that reads nothing, a consumer whose fetch loop died)."""
-    seen: set[int] = set()
-    link = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        if isinstance(link, WorkerStalled):
-            return True
-        link = link.__cause__ or link.__context__
-    return broker_trouble(exc)
+    return any(isinstance(e, WorkerStalled) for e in causes(exc)) or broker_trouble(exc)
 
 
 def restart_process() -> NoReturn:
