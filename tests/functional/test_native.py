@@ -78,7 +78,11 @@ def test_the_compiled_engine_gives_the_interpreted_engines_outputs() -> None:
 
 
 def fake_repo(root: Path) -> Path:
-    for top, name in (("stream_processors", "engine.py"), ("schemas", "events.py")):
+    for top, name in (
+        ("stream_processors/engine", "engine.py"),
+        ("stream_processors/kafka", "app.py"),
+        ("schemas", "events.py"),
+    ):
         (root / top).mkdir(parents=True)
         (root / top / name).write_text("x = 1\n")
     return root
@@ -104,7 +108,9 @@ def test_a_build_is_used_only_with_the_sources_it_was_compiled_from(tmp_path: Pa
     assert not usable and "edited since" in why
     (repo / "schemas" / "events.py").write_text("x = 1\n")
     assert native.status(build, repo)[0] is True
-    c_source = repo / "stream_processors" / "screen.c"  # a C source counts as much as a Python one
+    (repo / "stream_processors" / "kafka" / "app.py").write_text("x = 2\n")  # outside what the engine imports
+    assert native.status(build, repo)[0] is True
+    c_source = repo / "stream_processors" / "engine" / "screen.c"  # a C source counts as much as a Python one
     c_source.write_text("int x;\n")
     usable, why = native.status(build, repo)
     assert not usable and "edited since" in why
