@@ -53,17 +53,22 @@ def test_an_outage_is_two_lines_however_many_retries(caplog: pytest.LogCaptureFi
     assert passed == ["rebalancing: not about the broker"]  # to the root handlers: the rest is funnelled
 
 
+def exit_caused_by(cause: BaseException) -> SystemExit:
+    """How a crash reaches run_worker: Faust's worker exits, the error as the exit's cause."""
+    try:
+        try:
+            raise cause
+        except BaseException as e:
+            raise SystemExit(1) from e
+    except SystemExit as exit_:
+        return exit_
+
+
 def test_which_crashes_are_the_broker_going_away() -> None:
     class NodeNotReadyError(Exception):
         retriable = True
 
-    try:
-        try:
-            raise NodeNotReadyError("node 1 not ready")
-        except NodeNotReadyError as e:
-            raise SystemExit(1) from e
-    except SystemExit as exit_:
-        assert broker_trouble(exit_)
+    assert broker_trouble(exit_caused_by(NodeNotReadyError("node 1 not ready")))
     assert broker_trouble(ConnectionRefusedError())
     assert not broker_trouble(ValueError("a bug"))
     assert not broker_trouble(None)
@@ -72,13 +77,8 @@ def test_which_crashes_are_the_broker_going_away() -> None:
 def test_a_stalled_worker_restarts_itself_and_a_bug_does_not() -> None:
     """run_worker starts the worker again after a crash that a fresh start cures: the broker away, or a stall
     (a fetch loop that ended, a table recovery that reads nothing); not after any other error."""
-    try:
-        try:
-            raise WorkerStalled("the consumer's fetch loop ended: RuntimeError: handler is closed")
-        except WorkerStalled as e:
-            raise SystemExit(1) from e
-    except SystemExit as exit_:
-        assert restartable(exit_) and not broker_trouble(exit_)
+    exit_ = exit_caused_by(WorkerStalled("the consumer's fetch loop ended: RuntimeError: handler is closed"))
+    assert restartable(exit_) and not broker_trouble(exit_)
     assert restartable(ConnectionResetError())
     assert not restartable(RuntimeError("table recovery made no progress"))  # what the watch raised before
     assert not restartable(ValueError("a bug"))
