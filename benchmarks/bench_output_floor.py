@@ -14,7 +14,7 @@
 #            Detection by evidence.build_detection (its id, attributes, title, Evidence models), from field
 #            values captured in an untimed first run (the evidence records as the correlator keeps them);
 #   observed floor, and for each signal that feeds a detection the record the correlator keeps of it (its
-#            evidence dict by evidence.EvidenceOf, and the observation item): state, not output, but
+#            evidence record by evidence.EvidenceOf, and the observation item): state, not output, but
 #            made once per hit whatever the rules do with it;
 #   ids      only the ids of those outputs (SHA-256, as above);
 #   mirror   the same outputs built by this file's own copy of build_detection with the same pydantic
@@ -60,6 +60,18 @@ from watchfloor.stream_processors.engine.evidence import (
     build_detection,
 )
 from watchfloor.stream_processors.engine.extract import signal_maker
+from watchfloor.stream_processors.engine.patterns import (
+    E_CAPTURES,
+    E_ID,
+    E_MODALITY,
+    E_PLACES,
+    E_PUBLISHED,
+    E_SENTENCE,
+    E_SIGNAL,
+    E_SOURCE,
+    E_URL,
+    EvidenceRecord,
+)
 from watchfloor.stream_processors.rulefile import load_rules
 
 TARGETS = {"d": 0.40, "e": 0.10}
@@ -136,13 +148,13 @@ def mirror_detection(
     fired_at: datetime,
     severity: str,
     confidence: str | None,
-    evidence: list[dict[str, Any]],
+    evidence: list[EvidenceRecord],
     own: int | None,
     kind: str,
 ) -> Any:
     """evidence.build_detection, step for step, with the outputs made as `kind`: pydantic (as the engine),
     slotted dataclasses, or tuples (those with BLAKE2b ids)."""
-    everything = [e["event_id"] for e in evidence]
+    everything = [e[E_ID] for e in evidence]
     total = len(everything)
     if total > 1:
         everything.sort()
@@ -150,16 +162,16 @@ def mirror_detection(
             evidence = shown_evidence(evidence, MAX_EVIDENCE, own)
     attributes: dict[str, list[str]] = {}
     for e in evidence:
-        captured = e["captures"]
+        captured = e[E_CAPTURES]
         if captured:
-            for cname, value in captured.items():
+            for cname, value in zip(captured[::2], captured[1::2], strict=True):
                 if cname not in group:
                     seen = attributes.setdefault(cname, [])
                     if value not in seen:
                         seen.append(value)
-        if e["places"]:
+        if e[E_PLACES]:
             seen = attributes.setdefault("place", [])
-            for p in e["places"]:
+            for p in e[E_PLACES]:
                 if p not in seen:
                     seen.append(p)
     title = plan.title
@@ -181,13 +193,13 @@ def mirror_detection(
             tuple(
                 [
                     (
-                        e["event_id"],
-                        e["signal"],
-                        e["source"],
-                        e["url"],
-                        datetime.fromisoformat(e["published_at"]),
-                        e["sentence"],
-                        e["modality"],
+                        e[E_ID],
+                        e[E_SIGNAL],
+                        e[E_SOURCE],
+                        e[E_URL],
+                        datetime.fromisoformat(e[E_PUBLISHED]),
+                        e[E_SENTENCE],
+                        e[E_MODALITY],
                     )
                     for e in evidence
                 ]
@@ -212,13 +224,13 @@ def mirror_detection(
             tuple(
                 [
                     LightEvidence(
-                        e["event_id"],
-                        e["signal"],
-                        e["source"],
-                        e["url"],
-                        datetime.fromisoformat(e["published_at"]),
-                        e["sentence"],
-                        e["modality"],
+                        e[E_ID],
+                        e[E_SIGNAL],
+                        e[E_SOURCE],
+                        e[E_URL],
+                        datetime.fromisoformat(e[E_PUBLISHED]),
+                        e[E_SENTENCE],
+                        e[E_MODALITY],
                     )
                     for e in evidence
                 ]
@@ -243,13 +255,13 @@ def mirror_detection(
                 [
                     _make_evidence(
                         {
-                            "event_id": e["event_id"],
-                            "signal": e["signal"],
-                            "source": e["source"],
-                            "url": e["url"],
-                            "published_at": datetime.fromisoformat(e["published_at"]),
-                            "sentence": e["sentence"],
-                            "modality": e["modality"],
+                            "event_id": e[E_ID],
+                            "signal": e[E_SIGNAL],
+                            "source": e[E_SOURCE],
+                            "url": e[E_URL],
+                            "published_at": datetime.fromisoformat(e[E_PUBLISHED]),
+                            "sentence": e[E_SENTENCE],
+                            "modality": e[E_MODALITY],
                         }
                     )
                     for e in evidence
@@ -273,7 +285,7 @@ def capture(engine: Engine, docs: list[Document]) -> tuple[list[DocRecs], dict[s
     make_signal = signal_maker()
     evidence_of = EvidenceOf()
     # The correlator's evidence record of each signal, by what a Detection's Evidence names of it.
-    records: dict[tuple[str, str, str], dict[str, Any]] = {}
+    records: dict[tuple[str, str, str], EvidenceRecord] = {}
     per_doc: list[DocRecs] = []
     counts = {"signals": 0, "detections": 0, "retractions": 0, "other": 0, "same_signals": 0, "same_detections": 0}
     state = engine.initial_state()
@@ -311,17 +323,19 @@ def capture(engine: Engine, docs: list[Document]) -> tuple[list[DocRecs], dict[s
                 counts["detections"] += 1
                 evidence = [
                     records.get((e.event_id, e.signal, e.sentence))
-                    or {  # not a signal's (a detection over detections): as the Evidence says
-                        "event_id": e.event_id,
-                        "signal": e.signal,
-                        "source": e.source,
-                        "url": e.url,
-                        "published_at": e.published_at.isoformat(),
-                        "sentence": e.sentence,
-                        "modality": e.modality,
-                        "captures": {},
-                        "places": [],
-                    }
+                    or (  # not a signal's (a detection over detections): as the Evidence says
+                        e.event_id,
+                        e.signal,
+                        e.source,
+                        e.url,
+                        e.published_at.isoformat(),
+                        e.sentence,
+                        e.modality,
+                        (),
+                        (),
+                        None,
+                        None,
+                    )
                     for e in o.evidence
                 ]
                 det = corr.by_id[o.rule]
@@ -423,7 +437,7 @@ def floor_loops(per_doc: list[DocRecs]) -> dict[str, Callable[[Callable[[int], N
                 if r[14]:  # as Correlator.on_signal: the evidence record once, an item per observation
                     t = r[13]
                     ev = evidence_of(sig, t, t)
-                    outputs.append([t, doc_id, index, name, 0, sig.source, ev, 0])
+                    outputs.append((t, doc_id, index, name, 0, sig.source, ev, 0))
             for d in dets:
                 outputs.append(build_detection(*d))
             if i % 1000 == 999:
@@ -436,7 +450,7 @@ def floor_loops(per_doc: list[DocRecs]) -> dict[str, Callable[[Callable[[int], N
                 outputs.append(sha256(f"{r[0]}\x1f{r[1]}\x1f{r[6]}".encode()).hexdigest()[:24])
             for d in dets:
                 group, evidence = d[3], d[7]
-                everything = sorted(e["event_id"] for e in evidence)
+                everything = sorted(e[E_ID] for e in evidence)
                 gkey = "|".join(f"{k}={v}" for k, v in group.items()) if group else ""
                 outputs.append(stable_id(d[1].id, gkey, *everything, length=20))
             if i % 1000 == 999:

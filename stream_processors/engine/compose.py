@@ -82,18 +82,20 @@ def _item(d: Detection, ri: int) -> P.Item:
     """An input alert as an observation: at its fired_at, its id standing for the document."""
     first = d.evidence[0] if d.evidence else None
     source = first.source if first is not None else d.rule
-    ev: dict[str, Any] = {
-        "event_id": d.id,
-        "signal": ALERT + d.rule,
-        "source": source,
-        "url": first.url if first is not None else None,
-        "published_at": d.fired_at.isoformat(),
-        "sentence": d.title,
-        "modality": "asserted",
-        "captures": dict(d.group),
-        "places": [],
-    }
-    return [d.fired_at.timestamp(), d.id, 0, ALERT + d.rule, ri, source, ev, 0]
+    ev = (
+        d.id,
+        ALERT + d.rule,
+        source,
+        first.url if first is not None else None,
+        d.fired_at.isoformat(),
+        d.title,
+        "asserted",
+        tuple([x for pair in d.group.items() for x in pair]),
+        (),
+        None,
+        None,
+    )
+    return (d.fired_at.timestamp(), d.id, 0, ALERT + d.rule, ri, source, ev, 0)
 
 
 def _swap(
@@ -124,7 +126,7 @@ def _replay_from(
     det: CompiledDetection,
     gs: dict[str, Any],
     group: dict[str, str],
-    start_key: list[Any],
+    start_key: tuple[Any, ...],
     cause: P.Item,
 ) -> list[Output]:
     """As Correlator._replay, from a key rather than a position (the withdrawn observation may have been

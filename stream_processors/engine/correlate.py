@@ -1,5 +1,5 @@
 """Correlate: signals -> detections per detection and group, as a function of the set of observations, not of
-the order they arrived in. State is plain JSON.
+the order they arrived in. State is JSON values (tuples where the JSON has arrays: `restore` on load).
 
 Per (detection, group) the observations are kept sorted by a canonical key (effective time, document id,
 sentence index, signal name, ref index). The group's detections are DEFINED as what one pass over that list
@@ -37,11 +37,13 @@ State = dict[str, Any]
 """{"wm": watermark (epoch s) or None, "xp": W at the last sweep, "xc": W - lateness at the last sweep,
 "g": {group key: group state}, "q": heap of [due, group key] (sweeps)}.
 
-Group state: {"i": observations (patterns.py), "f": detections raised and standing, each [key..., detection
-id, last fired t, last severity rank] (the throttle state after it), "lf"/"ls": the throttle state before the
-first of them (what dropped observations left), "n": changes so far, "w": ids withdrawn and not raised
-again, "q": the due of its live entry in the sweep heap}. Only JSON types, so the same state lives in a SQL
-checkpoint, a Faust table or memory."""
+Group state: {"i": observations (tuples, patterns.py), "f": detections raised and standing, each a tuple
+(key..., detection id, last fired t, last severity rank) (the throttle state after it), "lf"/"ls": the
+throttle state before the first of them (what dropped observations left), "n": changes so far, "w": ids
+withdrawn and not raised again, "q": the due of its live entry in the sweep heap}. JSON values, so the same
+state lives in a SQL checkpoint, a Faust table or memory; the observations and records are tuples, which the
+garbage collector stops tracking (patterns.py), and a state read back from JSON holds arrays: `restore`
+makes them tuples again."""
 
 Output = Detection | Retraction
 
@@ -113,7 +115,7 @@ class Correlator:
             return []
         out: list[Output] = []
         t = sig.published_at.timestamp() if at is None else at
-        ev: dict[str, Any] | None = None
+        ev: P.EvidenceRecord | None = None
         modality, captures = sig.modality, sig.captures
         for det, ri, ref, gkey in routes:  # _ref_matches, inlined (this runs for every signal)
             if modality not in ref.modalities or (only is not None and det.id != only):
@@ -128,7 +130,7 @@ class Correlator:
                 group = {}
             if ev is None:  # built once, shared by every group it feeds (never mutated)
                 ev = self._evidence(sig, t, published)
-            item = [t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0]
+            item = (t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0)
             out.extend(self._observe(state, det, group, item, gkey))
         return compose(self, state, out) if self.derived and out else out
 
@@ -221,6 +223,7 @@ class Correlator:
             in_order = False
         if (pos > 0 and items[pos - 1][P.DOC] == item[P.DOC]) or not in_order:
             P.mark_duplicates(items, pos)
+            item = items[pos]  # with its duplicate mark (a tuple: marking replaces it)
         plan = self.plans[det.id]
         if pos == 0:  # a new oldest observation: the group is due for a sweep sooner
             schedule(state, gkey, gs, plan)
@@ -261,7 +264,7 @@ class Correlator:
         append: bool,
     ) -> list[Output]:
         """Evaluate the observation at items[pos] alone, from the throttle state just before it."""
-        firings: list[list[Any]] = gs["f"]
+        firings: list[P.Firing] = gs["f"]
         key = item[: P.KEY_LEN]
         fi = len(firings) if append else bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
@@ -271,7 +274,7 @@ class Correlator:
         d, lf, ls = got
         if not append and any(f[F_ID] == d.id for f in firings):
             return []  # that very alert stands already
-        firings.insert(fi, [*key, d.id, lf, ls])
+        firings.insert(fi, (*key, d.id, lf, ls))
         if append and d.id not in gs["w"]:
             return [d]
         # Raised before and withdrawn since, or raised by a report beyond the lateness: an event of its own.
@@ -290,7 +293,7 @@ class Correlator:
         """Evaluate the group again from items[pos] on, from the throttle state just before it, and report
         what changed against the detections raised so far."""
         items: list[P.Item] = gs["i"]
-        start_key = items[pos][: P.KEY_LEN] if pos < len(items) else [float("inf")]
+        start_key = items[pos][: P.KEY_LEN] if pos < len(items) else (float("inf"),)
         return self.replay_from(det, plan, gs, group, pos, start_key, cause)
 
     def replay_from(
@@ -300,23 +303,23 @@ class Correlator:
         gs: dict[str, Any],
         group: dict[str, str],
         pos: int,
-        start_key: list[Any],
+        start_key: tuple[Any, ...],
         cause: P.Item,
     ) -> list[Output]:
         """`_replay` with the firings taken from `start_key` on: a withdrawn observation (composition) is no
         longer among the items, but a firing at its point must still be replaced."""
         items: list[P.Item] = gs["i"]
-        firings: list[list[Any]] = gs["f"]
+        firings: list[P.Firing] = gs["f"]
         fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
         raised: list[Detection] = []
-        records: list[list[Any]] = []
+        records: list[P.Firing] = []
         for i in range(pos, len(items)):
             got = self.point(det, plan, group, items, i, lf, ls)
             if got is not None:
                 d, lf, ls = got
                 raised.append(d)
-                records.append([*items[i][: P.KEY_LEN], d.id, lf, ls])
+                records.append((*items[i][: P.KEY_LEN], d.id, lf, ls))
         old = firings[fi:]
         gs["f"] = firings[:fi] + records
         # Compared as (point, id): two firings of a group can share an id (their evidence, capped at
@@ -392,7 +395,7 @@ class Correlator:
             t_end = t + plan.within
             fired_at = datetime.fromtimestamp(t_end, UTC)
             return self._fire(det, plan, group, items, 0, t_end, [item[P.EV]], fired_at, lf, ls)
-        chosen: list[dict[str, Any]] | None
+        chosen: list[P.EvidenceRecord] | None
         if kind == "any":
             chosen = [item[P.EV]]
         elif kind == "count":
@@ -417,7 +420,7 @@ class Correlator:
         items: list[P.Item],
         end: int,
         t: float,
-        evidence: list[dict[str, Any]],
+        evidence: list[P.EvidenceRecord],
         fired_at: datetime,
         lf: float | None,
         ls: int,
@@ -432,11 +435,11 @@ class Correlator:
             if len(best) >= d.corroborate.at_least:
                 severity = d.corroborate.severity
                 confidence = "confirmed"
-                seen = {e["event_id"] for e in evidence}
+                seen = {e[P.E_ID] for e in evidence}
                 for o in sorted(best.values(), key=lambda o: o[P.T]):
-                    if o[P.EV]["event_id"] not in seen:
+                    if o[P.EV][P.E_ID] not in seen:
                         evidence.append(o[P.EV])
-                        seen.add(o[P.EV]["event_id"])
+                        seen.add(o[P.EV][P.E_ID])
             else:
                 confidence = "unconfirmed"
         rank = SEVERITY_RANK[severity]

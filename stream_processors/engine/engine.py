@@ -30,8 +30,9 @@ Output = Signal | Detection | Retraction | DeadLetter
 
 
 class Engine:
-    """Extract then correlate, on event time (eventtime.py). The state is plain JSON; the engine owns it
-    between calls. `skew` and `idle_after` come from the app's config (the lateness from the rule packs)."""
+    """Extract then correlate, on event time (eventtime.py). The state is JSON values (a state read back
+    from JSON goes through `restore`); the engine owns it between calls. `skew` and `idle_after` come from
+    the app's config (the lateness from the rule packs)."""
 
     def __init__(
         self,

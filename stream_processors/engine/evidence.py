@@ -1,5 +1,5 @@
-"""What a detection is made of: observations' evidence (plain JSON in the correlator's state) and the
-Detection built from them (title, attributes, the deterministic id)."""
+"""What a detection is made of: observations' evidence (a tuple in the correlator's state, a JSON array in a
+checkpoint) and the Detection built from them (title, attributes, the deterministic id)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,22 @@ from watchfloor.schemas.fast import trusted_maker
 
 from . import patterns as P
 from .compiler import CompiledDetection
+from .patterns import (
+    E_AT,
+    E_CAPTURES,
+    E_ID,
+    E_MODALITY,
+    E_PLACES,
+    E_PUBLISHED,
+    E_SENTENCE,
+    E_SIGNAL,
+    E_SOURCE,
+    E_URL,
+    EvidenceRecord,
+)
 
 MAX_EVIDENCE = 10
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _make_evidence = trusted_maker(
@@ -89,22 +103,18 @@ def plan_of(det: CompiledDetection) -> Plan:
 
 
 class EvidenceOf:
-    """An observation's evidence (plain JSON, kept in the correlator's state) from its signal. A document's
-    signals share its published_at: its text and timestamp are made once for all of them; and a sentence's
-    signals share its places: one list for all of their evidence. Evidence is never mutated once made (one
-    is shared by every group its signal feeds already), so sharing a part is safe; and each container kept
-    in the state costs at every full garbage collection (a fifth of the time at 10,000 rules, BENCHMARKS.md)."""
+    """An observation's evidence (E_* fields) from its signal. A document's signals share its published_at:
+    its text and timestamp are made once for all of them. Evidence is never mutated once made (one is
+    shared by every group its signal feeds already)."""
 
-    __slots__ = ("_at", "_iso", "_places", "_places_of", "_ts")
+    __slots__ = ("_at", "_iso", "_ts")
 
     def __init__(self) -> None:
         self._at: datetime | None = None
         self._iso = ""
         self._ts = 0.0
-        self._places_of: tuple[str, ...] | None = None
-        self._places: list[str] = []
 
-    def __call__(self, sig: Signal, t: float, published: float | None = None) -> dict[str, Any]:
+    def __call__(self, sig: Signal, t: float, published: float | None = None) -> EvidenceRecord:
         """`published`, when the caller has it, is sig.published_at as a timestamp (its time zone's
         utcoffset is a call into pydantic's TzInfo: a third of a microsecond each time)."""
         at = sig.published_at
@@ -113,32 +123,50 @@ class EvidenceOf:
             self._ts = at.timestamp() if published is None else published
         places = sig.places
         captures = sig.captures
-        if places is not self._places_of:  # the same tuple: the same sentence's facts (or the empty tuple)
-            self._places_of, self._places = places, list(places)
-        ev: dict[str, Any] = {
-            "event_id": sig.document_id,
-            "signal": sig.name,
-            "source": sig.source,
-            "url": sig.url,
-            "published_at": self._iso,
-            "sentence": sig.sentence,
-            "modality": sig.modality,
-            "captures": dict(captures) if captures else {},
-            "places": self._places,
-        }
-        if t != self._ts:
-            ev["at"] = t  # processed at its receive time (dated too far in the future)
-        if sig.story is not None:
-            ev["story"] = sig.story  # independent reports: copies of one story count once (stories.py)
+        return (
+            sig.document_id,
+            sig.name,
+            sig.source,
+            sig.url,
+            self._iso,
+            sig.sentence,
+            sig.modality,
+            tuple([x for pair in captures.items() for x in pair]) if captures else (),
+            places if type(places) is tuple else tuple(places),
+            t if t != self._ts else None,  # processed at its receive time (dated too far in the future)
+            sig.story,  # independent reports: copies of one story count once (stories.py)
+        )
+
+
+def evidence_record(ev: Any) -> EvidenceRecord:
+    """Evidence as the engine keeps it, from a checkpoint's JSON: an array of the E_* fields (its captures
+    and places arrays too), or the object of state versions 1 and 2."""
+    if type(ev) is tuple:
         return ev
+    if isinstance(ev, dict):
+        captures = ev.get("captures") or {}
+        return (
+            ev["event_id"],
+            ev["signal"],
+            ev["source"],
+            ev.get("url"),
+            ev["published_at"],
+            ev["sentence"],
+            ev.get("modality", "asserted"),
+            tuple([x for pair in captures.items() for x in pair]),
+            tuple(ev.get("places") or ()),
+            ev.get("at"),
+            ev.get("story"),
+        )
+    return (*ev[:E_CAPTURES], tuple(ev[E_CAPTURES]), tuple(ev[E_PLACES]), *ev[E_AT:])
 
 
 def point_time(item: P.Item) -> datetime:
     """A detection's fired_at at this point: the report's own published_at, or when it was processed."""
     ev = item[P.EV]
-    if "at" in ev:
-        return datetime.fromtimestamp(ev["at"], UTC)
-    return datetime.fromisoformat(ev["published_at"])
+    if ev[E_AT] is not None:
+        return datetime.fromtimestamp(ev[E_AT], UTC)
+    return datetime.fromisoformat(ev[E_PUBLISHED])
 
 
 class _Missing(dict[str, str]):
@@ -154,7 +182,7 @@ def build_detection(
     fired_at: datetime,
     severity: Severity,
     confidence: Literal["confirmed", "unconfirmed"] | None,
-    evidence: list[dict[str, Any]],
+    evidence: list[EvidenceRecord],
     own: int | None = None,
 ) -> Detection:
     """The detection of a firing; `evidence` is the pattern's own reports (the first `own`; default all),
@@ -163,7 +191,7 @@ def build_detection(
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
     # hold more than MAX_EVIDENCE reports may show the same ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
-    everything = [e["event_id"] for e in evidence]
+    everything = [e[E_ID] for e in evidence]
     total = len(everything)
     if total > 1:
         everything.sort()
@@ -171,16 +199,16 @@ def build_detection(
             evidence = shown_evidence(evidence, MAX_EVIDENCE, own)
     attributes: dict[str, list[str]] = {}
     for e in evidence:
-        captured = e["captures"]
+        captured = e[E_CAPTURES]
         if captured:
-            for cname, value in captured.items():
+            for cname, value in zip(captured[::2], captured[1::2], strict=True):
                 if cname not in group:
                     seen = attributes.setdefault(cname, [])
                     if value not in seen:
                         seen.append(value)
-        if e["places"]:
+        if e[E_PLACES]:
             seen = attributes.setdefault("place", [])
-            for p in e["places"]:
+            for p in e[E_PLACES]:
                 if p not in seen:
                     seen.append(p)
     title = plan.title
@@ -203,13 +231,13 @@ def build_detection(
                 [
                     _make_evidence(
                         {
-                            "event_id": e["event_id"],
-                            "signal": e["signal"],
-                            "source": e["source"],
-                            "url": e["url"],
-                            "published_at": datetime.fromisoformat(e["published_at"]),
-                            "sentence": e["sentence"],
-                            "modality": e["modality"],
+                            "event_id": e[E_ID],
+                            "signal": e[E_SIGNAL],
+                            "source": e[E_SOURCE],
+                            "url": e[E_URL],
+                            "published_at": datetime.fromisoformat(e[E_PUBLISHED]),
+                            "sentence": e[E_SENTENCE],
+                            "modality": e[E_MODALITY],
                         }
                     )
                     for e in evidence

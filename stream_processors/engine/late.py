@@ -34,9 +34,9 @@ def later_points(plan: Plan, items: list[P.Item], pos: int) -> range:
     return range(pos + 1, end)
 
 
-def firing_at(gs: dict[str, Any], key: list[Any]) -> tuple[int, list[Any] | None, float | None, int]:
+def firing_at(gs: dict[str, Any], key: tuple[Any, ...]) -> tuple[int, P.Firing | None, float | None, int]:
     """(index, the detection record at this point or None, throttle state just before it)."""
-    firings: list[list[Any]] = gs["f"]
+    firings: list[P.Firing] = gs["f"]
     fi = bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
     here = firings[fi] if fi < len(firings) and firings[fi][: P.KEY_LEN] == key else None
     lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
@@ -88,14 +88,14 @@ def later_windows(
         if got is None or got[0].id == was:
             continue
         d, lf, ls = got
-        firings: list[list[Any]] = gs["f"]
+        firings: list[P.Firing] = gs["f"]
         if here is None:
             if corr.point(det, plan, group, items, i, lf0, ls0) is None or near(gs, plan, d, key[P.T]):
                 continue  # only for the throttle state the report's own alert left, or one like it is near
-            firings.insert(fi, [*key, d.id, lf, ls])
+            firings.insert(fi, (*key, d.id, lf, ls))
             out.extend(corr.changes(det, gs, group, [], [d], cause))
         else:
-            firings[fi] = [*key, d.id, lf, ls]
+            firings[fi] = (*key, d.id, lf, ls)
             out.extend(corr.changes(det, gs, group, [here[F_ID]], [d], cause))
     return out
 

@@ -1,10 +1,14 @@
 """Pattern evaluation over a group's observations in canonical order: what fires at one point, given only the
 observations before it (the prefix), so the answer never depends on what arrived later.
 
-An observation ("item") is a JSON list: [effective time, document id, sentence index, signal name, ref index,
-source, evidence, duplicate]. Items are kept sorted by their first five fields (the canonical key). A
-duplicate is a second sentence of one document matching the same ref: it is a point where the detection is
-evaluated, but not a second observation (it never counts twice, nor becomes evidence in place of the first).
+An observation ("item") is a tuple (a JSON array in a checkpoint): (effective time, document id, sentence
+index, signal name, ref index, source, evidence, duplicate). Tuples, and evidence holding only strings,
+numbers and tuples, so that the garbage collector stops tracking them once it has seen them: the state
+holds hundreds of thousands, and a full collection walked every one (docs/architecture.md §8).
+
+Items are kept sorted by their first five fields (the canonical key). A duplicate is a second sentence of one
+document matching the same ref: it is a point where the detection is evaluated, but not a second observation
+(it never counts twice, nor becomes evidence in place of the first).
 """
 
 from __future__ import annotations
@@ -18,7 +22,19 @@ from .stories import report_groups
 T, DOC, SIDX, NAME, RI, SRC, EV, DUP = range(8)
 KEY_LEN = 5
 
-Item = list[Any]
+Item = tuple[Any, ...]
+Firing = tuple[Any, ...]
+"""A detection raised at a point: the point's key, the detection id, the throttle state after it (sweep.F_*)."""
+
+# An observation's evidence, by position: a tuple of strings, numbers and flat tuples of strings, never a dict
+# or a list. CPython's collector stops tracking a tuple only when nothing in it can hold a reference cycle, and
+# it counts any dict as one: observations holding dicts stayed tracked, and the full collections that walked
+# them were a sixth of the time at 10,000 rules (docs/architecture.md §8). Flat, because a tuple is let go of
+# only after the tuples in it, a level per collection at worst. `captures` is (name, value, name, value, ...)
+# in the signal's order; `places` the signal's place ids; `at` the receive time when the report was processed
+# at it, else None; `story` the signal's story key (stories.py) or None.
+E_ID, E_SIGNAL, E_SOURCE, E_URL, E_PUBLISHED, E_SENTENCE, E_MODALITY, E_CAPTURES, E_PLACES, E_AT, E_STORY = range(11)
+EvidenceRecord = tuple[Any, ...]
 _time = itemgetter(T)
 
 
@@ -29,7 +45,7 @@ def first_at_or_after(items: list[Item], t: float, hi: int) -> int:
 
 def count_evidence(
     items: list[Item], end: int, within: float, at_least: int, distinct: str | None
-) -> list[dict[str, Any]] | None:
+) -> list[EvidenceRecord] | None:
     """`count`: the fullest window of length `within` that holds the point items[end - 1]."""
     t = items[end - 1][T]
     lo = first_at_or_after(items, t - within, end)
@@ -48,12 +64,12 @@ def count_evidence(
     return None
 
 
-def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[dict[str, Any]] | None:
+def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[EvidenceRecord] | None:
     """`all_of`: every other ref's observation closest in time to the point, all within `within`."""
     point = items[end - 1]
     t, ri = point[T], point[RI]
     lo = first_at_or_after(items, t - within, end)  # a closer one outside the window could not pass anyway
-    chosen: dict[int, tuple[float, dict[str, Any]]] = {ri: (t, point[EV])}
+    chosen: dict[int, tuple[float, EvidenceRecord]] = {ri: (t, point[EV])}
     for k in range(nrefs):
         if k == ri:
             continue
@@ -68,7 +84,7 @@ def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> l
     return [chosen[k][1] for k in sorted(chosen)]
 
 
-def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[dict[str, Any]] | None:
+def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[EvidenceRecord] | None:
     """`sequence`: fires at its last ref, with the latest possible predecessors in order within `within`.
     (Successors of an earlier ref lie after the point in canonical order, so only the last ref completes.)"""
     point = items[end - 1]
@@ -76,7 +92,7 @@ def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) ->
     if ri != nrefs - 1:
         return None
     lo = first_at_or_after(items, t - within, end)
-    chain: dict[int, tuple[float, dict[str, Any]]] = {ri: (t, point[EV])}
+    chain: dict[int, tuple[float, EvidenceRecord]] = {ri: (t, point[EV])}
     bound = t
     for k in range(ri - 1, -1, -1):
         cands = [o for o in items[lo:end] if o[RI] == k and o[T] < bound]
@@ -110,9 +126,9 @@ def corroborating(items: list[Item], end: int, t: float, within: float, field: i
 def independent_reports(items: list[Item]) -> list[Item]:
     """One item per independent report, the earliest: one source counts once, and sources whose texts are
     copies of one story count once together (stories.independent)."""
-    if not any(o[EV].get("story") for o in items):
+    if not any(o[EV][E_STORY] for o in items):
         return list({o[SRC]: o for o in items}.values())  # no stories: sources alone (the first of each)
-    groups = report_groups([(o[SRC], o[EV].get("story")) for o in items])
+    groups = report_groups([(o[SRC], o[EV][E_STORY]) for o in items])
     first: dict[int, Item] = {}
     for o, g in zip(items, groups, strict=True):
         first.setdefault(g, o)
@@ -150,6 +166,9 @@ def mark_duplicates(items: list[Item], pos: int) -> None:
         b += 1
     seen: set[int] = set()
     for j in range(a, b):
-        ri = items[j][RI]
-        items[j][DUP] = 1 if ri in seen else 0
+        item = items[j]
+        ri = item[RI]
+        dup = 1 if ri in seen else 0
+        if item[DUP] != dup:  # an observation is a tuple: replaced, in the rare case its mark changes
+            items[j] = (*item[:DUP], dup)
         seen.add(ri)

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import patterns as P
 from .compiler import CompiledDetection
+from .evidence import evidence_record
 
 if TYPE_CHECKING:
     from .correlate import Correlator, Output, State
     from .evidence import Plan
 
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: evidence as arrays (evidence.py), not objects; 2: sorted observations
 F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
 
 
@@ -57,7 +58,7 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
                 items.clear()
             else:
                 del items[: P.first_at_or_after(items, frontier, len(items))]
-        firings: list[list[Any]] = gs["f"]
+        firings: list[P.Firing] = gs["f"]
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
             gs["lf"], gs["ls"] = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
@@ -108,7 +109,7 @@ def _close_absences(
     hi = closed - plan.within
     start = P.first_at_or_after(items, lo, len(items))
     out: list[Output] = []
-    firings: list[list[Any]] = gs["f"]
+    firings: list[P.Firing] = gs["f"]
     group = P.group_from_key(gkey)
     for i in range(start, len(items)):
         item = items[i]
@@ -121,7 +122,7 @@ def _close_absences(
         if got is None:
             continue
         d, lf, ls = got
-        firings.append([*item[: P.KEY_LEN], d.id, lf, ls])
+        firings.append((*item[: P.KEY_LEN], d.id, lf, ls))
         out.extend(correlator.changes(det, gs, group, [], [d], item) if d.id in gs["w"] else [d])
     return out
 
@@ -129,13 +130,22 @@ def _close_absences(
 def restore(correlator: Correlator, state: State) -> State:
     """A saved state, brought up to this version: version 1 (before event-time revisions) kept the
     observations per group unsorted and absences' firsts apart; they become sorted observations (the
-    sentence index was not kept: 0), so a checkpoint taken before an upgrade carries on."""
-    if state.get("v") == STATE_VERSION:
+    sentence index was not kept: 0), so a checkpoint taken before an upgrade carries on. A checkpoint read
+    back from JSON holds lists where the engine keeps tuples (observations, detection records, places):
+    they become tuples again (the same values, and the collector can stop tracking them)."""
+    if state.get("v") in (2, STATE_VERSION):  # version 2 kept evidence as objects: made records here
+        _tuples_again(state)
+        state["v"] = STATE_VERSION
         return state
     groups: dict[str, Any] = state.get("g", {})
     for gkey, old in list(groups.items()):
-        items: list[P.Item] = [[o[0], o[3], 0, o[4]["signal"], o[1], o[2], o[4], 0] for o in old.get("o", ())]
-        items += [[p[0], p[1]["event_id"], 0, p[1]["signal"], 0, p[1]["source"], p[1], 0] for p in old.get("p", ())]
+        items: list[P.Item] = [
+            (o[0], o[3], 0, o[4]["signal"], o[1], o[2], evidence_record(o[4]), 0) for o in old.get("o", ())
+        ]
+        items += [
+            (p[0], p[1]["event_id"], 0, p[1]["signal"], 0, p[1]["source"], evidence_record(p[1]), 0)
+            for p in old.get("p", ())
+        ]
         items.sort(key=lambda o: o[: P.KEY_LEN])
         for pos in range(len(items)):
             P.mark_duplicates(items, pos)
@@ -151,5 +161,15 @@ def restore(correlator: Correlator, state: State) -> State:
     return state
 
 
-def _firing_time(f: list[Any]) -> float:
+def _tuples_again(state: State) -> None:
+    for gs in state.get("g", {}).values():
+        items: list[Any] = gs["i"]
+        if items and type(items[0]) is not tuple:
+            items[:] = [(*o[: P.EV], evidence_record(o[P.EV]), *o[P.EV + 1 :]) for o in items]
+        firings: list[Any] = gs["f"]
+        if firings and type(firings[0]) is not tuple:
+            firings[:] = [tuple(f) for f in firings]
+
+
+def _firing_time(f: P.Firing) -> float:
     return float(f[P.T])

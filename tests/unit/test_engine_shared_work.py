@@ -15,6 +15,7 @@ from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.evidence import EvidenceOf
 from watchfloor.stream_processors.engine.modality import _break_marks, _words_before
+from watchfloor.stream_processors.engine.patterns import E_AT, E_PLACES, E_PUBLISHED
 from watchfloor.stream_processors.engine.scan import aligned_scan
 from watchfloor.stream_processors.engine.text import aligned_word_view, sentence_spans, tokens
 
@@ -79,10 +80,10 @@ def test_evidence_keeps_each_documents_own_time_and_each_sentences_places() -> N
         assert {s.sentence_index for s in sigs} == {0, 1}
         for s in sigs:
             ev = evidence_of(s, s.published_at.timestamp())
-            assert ev["published_at"] == s.published_at.isoformat()
-            assert ev["places"] == list(s.places)
-            assert "at" not in ev
-            seen.append((ev["published_at"], tuple(ev["places"])))
+            assert ev[E_PUBLISHED] == s.published_at.isoformat()
+            assert ev[E_PLACES] is s.places  # the signal's own tuple, not a copy
+            assert ev[E_AT] is None
+            seen.append((ev[E_PUBLISHED], ev[E_PLACES]))
     assert {p for _t, p in seen} == {("KURSK",), ()}
     assert {t for t, _p in seen} == {"2025-03-01T12:00:00+00:00", "2025-03-01T13:00:00+01:00"}
 
