@@ -90,7 +90,7 @@ def _item(d: Detection, ri: int) -> P.Item:
         d.fired_at.isoformat(),
         d.title,
         "asserted",
-        tuple([x for pair in d.group.items() for x in pair]),
+        P.flat_pairs(d.group),
         (),
         None,
         None,

@@ -36,7 +36,6 @@ from .patterns import (
 
 MAX_EVIDENCE = 10
 
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _make_evidence = trusted_maker(
     Evidence,
@@ -131,7 +130,7 @@ class EvidenceOf:
             self._iso,
             sig.sentence,
             sig.modality,
-            tuple([x for pair in captures.items() for x in pair]) if captures else (),
+            P.flat_pairs(captures),
             places if type(places) is tuple else tuple(places),
             t if t != self._ts else None,  # processed at its receive time (dated too far in the future)
             sig.story,  # independent reports: copies of one story count once (stories.py)
@@ -153,7 +152,7 @@ def evidence_record(ev: Any) -> EvidenceRecord:
             ev["published_at"],
             ev["sentence"],
             ev.get("modality", "asserted"),
-            tuple([x for pair in captures.items() for x in pair]),
+            P.flat_pairs(captures),
             tuple(ev.get("places") or ()),
             ev.get("at"),
             ev.get("story"),

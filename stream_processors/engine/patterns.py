@@ -35,6 +35,13 @@ Firing = tuple[Any, ...]
 # at it, else None; `story` the signal's story key (stories.py) or None.
 E_ID, E_SIGNAL, E_SOURCE, E_URL, E_PUBLISHED, E_SENTENCE, E_MODALITY, E_CAPTURES, E_PLACES, E_AT, E_STORY = range(11)
 EvidenceRecord = tuple[Any, ...]
+
+
+def flat_pairs(mapping: dict[str, str]) -> tuple[str, ...]:
+    """A mapping as evidence keeps it (E_CAPTURES): (name, value, name, value, ...), in its order."""
+    return tuple([x for pair in mapping.items() for x in pair]) if mapping else ()
+
+
 _time = itemgetter(T)
 
 
