@@ -133,7 +133,14 @@ def restore(correlator: Correlator, state: State) -> State:
     sentence index was not kept: 0), so a checkpoint taken before an upgrade carries on. A checkpoint read
     back from JSON holds lists where the engine keeps tuples (observations, detection records, places):
     they become tuples again (the same values, and the collector can stop tracking them)."""
-    if state.get("v") in (2, STATE_VERSION):  # version 2 kept evidence as objects: made records here
+    version = state.get("v")
+    if isinstance(version, int) and version > STATE_VERSION:
+        # An older engine reading a newer state would take it for version 1 and drop its observations.
+        raise ValueError(
+            f"the saved correlator state is version {version}, newer than this engine's ({STATE_VERSION}): "
+            "run the newer watchfloor on it (every worker of a deployment on the same version)"
+        )
+    if version in (2, STATE_VERSION):  # version 2 kept evidence as objects: made records here
         _tuples_again(state)
         state["v"] = STATE_VERSION
         return state

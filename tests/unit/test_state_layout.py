@@ -7,6 +7,8 @@ import gc
 import json
 from typing import Any
 
+import pytest
+
 from watchfloor.schemas.events import Detection
 from watchfloor.stream_processors.engine.patterns import E_CAPTURES, E_ID, EV
 
@@ -91,3 +93,13 @@ def test_a_version_2_checkpoint_with_evidence_objects_carries_on() -> None:
     assert [d.id for d in fired_first + fired_rest] == [d.id for d in fired_live]
     assert resumed == live
     assert all(type(i[EV]) is tuple and i[EV][E_ID] for i in _observations(resumed))
+
+
+def test_a_state_from_a_newer_engine_is_refused_not_misread() -> None:
+    """Read as version 1, a newer state would lose its observations: the engine says so instead."""
+    engine = engine_for(PACK)
+    state, _fired = _run(None, DOCS[:3], engine)
+    newer = json.loads(json.dumps(state))
+    newer["v"] = 99
+    with pytest.raises(ValueError, match="version 99, newer than this engine's"):
+        engine.restore(newer)
