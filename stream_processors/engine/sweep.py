@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .evidence import Plan
 
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
-STATE_VERSION = 3  # 3: evidence as arrays (evidence.py), not objects; 2: sorted observations
+STATE_VERSION = 3  # 3: evidence as arrays (patterns.E_*), not objects; 2: sorted observations
 F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
 
 
