@@ -40,7 +40,7 @@ rules: [builtin:dprk_russia]
 sources: []
 channels:
   - {{type: slack, name: desk, channel: "#desk", token_env: WF_TEST_SLACK, base_url: "{server.base_url}", timeout: 1}}
-  - {{type: file, name: archive, path: "{tmp_path / 'alerts.jsonl'}"}}
+  - {{type: file, name: archive, path: "{tmp_path / "alerts.jsonl"}"}}
 subscriptions:
   - {{channel: desk}}
   - {{channel: archive}}
@@ -53,8 +53,7 @@ retry: {{backoff: 1s, max_backoff: 2s, lease: 20s}}
 
 def add_round(store_url: str, r: int) -> list[str]:
     dets = [
-        detection(r * PER_ROUND + i, group={"route": f"r{r}-g{i // 2}"}, minutes=r * 100 + i)
-        for i in range(PER_ROUND)
+        detection(r * PER_ROUND + i, group={"route": f"r{r}-g{i // 2}"}, minutes=r * 100 + i) for i in range(PER_ROUND)
     ]
     st = open_store(store_url)
     try:
