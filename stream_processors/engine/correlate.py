@@ -326,11 +326,14 @@ class Correlator:
         # MAX_EVIDENCE, is the same), and one that moved to another point is a change too.
         kept = {(*f[: P.KEY_LEN], f[F_ID]) for f in old}
         now = {(*r[: P.KEY_LEN], r[F_ID]) for r in records}
-        removed = list(dict.fromkeys(f[F_ID] for f in old if (*f[: P.KEY_LEN], f[F_ID]) not in now))
-        added = [d for d, r in zip(raised, records, strict=True) if (*r[: P.KEY_LEN], r[F_ID]) not in kept]
-        if not removed and not added:
+        gone = [f for f in old if (*f[: P.KEY_LEN], f[F_ID]) not in now]
+        removed = list(dict.fromkeys(f[F_ID] for f in gone))
+        new = [(d, r) for d, r in zip(raised, records, strict=True) if (*r[: P.KEY_LEN], r[F_ID]) not in kept]
+        if not removed and not new:
             return []
-        return self.changes(det, gs, group, removed, added, cause)
+        return self.changes(
+            det, gs, group, removed, [d for d, _r in new], cause, _replaced(gone, [r for _d, r in new], plan.open)
+        )
 
     def changes(
         self,
@@ -340,16 +343,20 @@ class Correlator:
         removed: list[str],
         added: list[Detection],
         cause: P.Item,
+        replaces: list[str | None] | None = None,
     ) -> list[Output]:
-        """One change of the group's history: new detections (each replacing a withdrawn one, in order, while
-        there are any) and retractions of the withdrawn ones left over."""
+        """One change of the group's history: new detections, each replacing the withdrawn one `replaces` names
+        (default: the withdrawn ones in order, while there are any), and retractions of the withdrawn ones left
+        over."""
         gs["n"] += 1
         n = gs["n"]
+        if replaces is None:
+            replaces = [removed[j] if j < len(removed) else None for j in range(len(added))]
         out: list[Output] = []
-        for j, d in enumerate(added):
-            out.append(revised(d, removed[j] if j < len(removed) else None, n))
+        for d, old in zip(added, replaces, strict=True):
+            out.append(revised(d, old, n))
         at = datetime.fromtimestamp(cause[P.T], UTC)
-        for alert_id in removed[len(added) :]:
+        for alert_id in [r for r in removed if r not in replaces]:
             out.append(
                 Retraction(
                     alert_id=alert_id,
@@ -450,3 +457,20 @@ class Correlator:
             self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence, own
         )
         return detection, lf, rank
+
+
+def _replaced(gone: list[P.Firing], new: list[P.Firing], period: float) -> list[str | None]:
+    """For each new firing of a replay (in time order), the withdrawn alert it replaces: the withdrawn ones in
+    time order, each to the first new firing within `period` of its point (the detection's window or realert,
+    whichever is longer: the time its alert stays open for follow-ups); None for a new alert of its own. A
+    withdrawn alert further away from every new one is retracted: a late corroboration of an earlier report is
+    not a revision of an alert raised on a later report a day and more after it (its Slack thread is another)."""
+    left = list(dict.fromkeys(f[F_ID] for f in gone))
+    at = {f[F_ID]: f[P.T] for f in reversed(gone)}  # each withdrawn alert's first point
+    replaces: list[str | None] = []
+    for r in new:
+        old = next((i for i in left if abs(at[i] - r[P.T]) <= period), None)
+        if old is not None:
+            left.remove(old)
+        replaces.append(old)
+    return replaces

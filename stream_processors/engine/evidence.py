@@ -77,6 +77,7 @@ class Plan:
     within: float
     realert: float
     horizon: float  # how far before a point an observation can still matter to it
+    open: float  # how long an alert stays open for follow-ups: the window or realert, whichever is longer
     rank: int  # severity rank without corroboration
     fast_any: bool  # `any` without corroboration: throttle before building anything
     title: str | None  # the title when it has no placeholder (the same whatever the evidence), else None
@@ -94,6 +95,7 @@ def plan_of(det: CompiledDetection) -> Plan:
         within=within,
         realert=det.realert.total_seconds(),
         horizon=horizon,
+        open=max(within, det.realert.total_seconds()),
         rank=SEVERITY_RANK[d.severity],
         fast_any=det.kind == "any" and corroborate is None,
         title=d.title if "{" not in d.title and "}" not in d.title else None,

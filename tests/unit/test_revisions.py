@@ -250,3 +250,24 @@ def test_an_alert_that_moves_to_an_earlier_point_with_the_same_id_is_revised() -
 
     assert when(live.standing("closures-counted")) == when(live.backtest("closures-counted"))
     assert T0 + timedelta(hours=22) in {d.fired_at for d in live.standing("closures-counted")}
+
+
+def test_a_late_corroboration_is_not_a_revision_of_a_later_alert_beyond_its_open_period(tmp_path: Path) -> None:
+    # strike-escalation with corroboration over 12h (realert 4h): an alert stays open for follow-ups 4h.
+    pack = tmp_path / "pack.yaml"
+    text = PACK.read_text(encoding="utf-8")
+    assert "realert: 4h\n    corroborate: {distinct: source, at_least: 2, within: 3h" in text
+    pack.write_text(text.replace("at_least: 2, within: 3h", "at_least: 2, within: 12h"), encoding="utf-8")
+    live = Live(pack)
+    [a] = [o for o in live.feed(doc("A strike hit Port Gamma.", at=0, source="Wire A", doc_id="a")) if o.rule]
+    [c] = [o for o in live.feed(doc("Another strike hit Port Gamma.", at=6, source="Wire A", doc_id="c")) if o.rule]
+    assert isinstance(c, Detection) and (c.severity, c.confidence) == ("low", "unconfirmed")
+    late = live.feed(doc("Witnesses report a strike in Port Gamma.", at=1, source="Wire B", doc_id="b"))
+    # b corroborates a (1h later): a new high alert at b, in a's thread. c's alert, 5h after b, is raised again
+    # as high (b corroborates it too): that is the revision of c's; b's own alert does not revise c's, which
+    # would put the corroboration of a's report in the thread of a report 6h after it.
+    changed = [(d.severity, d.fired_at, d.revises) for d in late if isinstance(d, Detection)]
+    assert changed == [("high", T0 + timedelta(hours=1), None), ("high", T0 + timedelta(hours=6), c.id)]
+    assert not [o for o in late if isinstance(o, Retraction)]
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+    assert a.id in ids(live.standing("strike-escalation"))
