@@ -19,7 +19,7 @@ from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sen
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
-from .notice import DIGEST_KIND, KINDS, Digest, Notice, ThreadView, alert_of, independent_sources
+from .notice import DIGEST_KIND, KINDS, Digest, Notice, ThreadView, alert_of, independent_sources, thread_of
 from .notifiers.base import (
     DigestSending,
     Notifier,
@@ -271,7 +271,8 @@ class Deliverer:
             if not up or not up[0].ref:
                 break
             root = up[0]
-        rows = self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
+        # Its own thread's rows: one rule and group can hold several threads, each with its own state.
+        rows = thread_of(self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key), root.alert_id)
         notice = _with_thread(base, parent, root, rows)
         if notice.thread is not None:
             ack = self._acknowledged(notice.thread.target.id)

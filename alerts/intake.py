@@ -2,8 +2,9 @@
 
 Given the rows already in the ledger for the same rule and group in that channel, a detection becomes:
 - a `revision` of the alert it `revises`, when that alert has a row there (reply under it, update it);
-- else a `followup` of the thread's first alert, while that one is open: its fired_at within the rule's open
-  period (window or realert) of this one's, in event time, and it was not silenced or given up;
+- else a `followup` of a thread's first alert that is open: its fired_at within the rule's open period (window
+  or realert) of this one's, in event time, and it was not silenced or given up; of several, the latest at or
+  before this one (else the earliest after it), so a late report joins the thread of the story it is part of;
 - else an `alert` of its own, which starts a thread.
 A retraction becomes a `retraction` row under each alert it withdraws. Nothing here sends or reads a clock.
 """
@@ -11,12 +12,12 @@ A retraction becomes a `retraction` row under each alert it withdraws. Nothing h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
 
-from .notice import AlertCatalog, alert_of, escalation, payload, thread_key
+from .notice import AlertCatalog, alert_of, escalation, payload, thread_key, thread_of
 
 OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
 
@@ -44,31 +45,48 @@ def plan_detection(
     det = alert.detection
     tk = thread_key(det.rule, det.group)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
-    previous = [a.detection.severity for r in rows if (a := alert_of(r.payload)) is not None]
     common = {"group_label": catalog.group_label(det.group)}
     if det.revises is not None:
         revised = [r for r in rows if _alert_id(r) == det.revises and r.status != "suppressed"]
         if revised:
             parent = revised[-1]
-            data = payload(alert, parent_alert=det.revises, escalated_from=escalation(previous, det.severity), **common)
+            before = _severities(thread_of(rows, parent.alert_id))
+            data = payload(alert, parent_alert=det.revises, escalated_from=escalation(before, det.severity), **common)
             return DeliveryRecord(
                 key, channel, kind="revision", payload=data, thread_key=tk, parent_id=parent.alert_id, seq=seq
             )
-    roots = [r for r in rows if r.kind == "alert"]
-    if roots:  # only the newest first alert takes follow-ups; older threads are closed
-        root, fired = roots[-1], _fired(roots[-1])
-        if (
-            root.status in OPEN_STATUSES
-            and fired is not None
-            and abs(det.fired_at - fired) <= catalog.open_period(det.rule)
-        ):
-            data = payload(
-                alert, parent_alert=_alert_id(root), escalated_from=escalation(previous, det.severity), **common
-            )
-            return DeliveryRecord(
-                key, channel, kind="followup", payload=data, thread_key=tk, parent_id=root.alert_id, seq=seq
-            )
+    root = _open_thread(rows, det.fired_at, catalog.open_period(det.rule))
+    if root is not None:
+        before = _severities(thread_of(rows, root.alert_id))
+        data = payload(alert, parent_alert=_alert_id(root), escalated_from=escalation(before, det.severity), **common)
+        return DeliveryRecord(
+            key, channel, kind="followup", payload=data, thread_key=tk, parent_id=root.alert_id, seq=seq
+        )
     return DeliveryRecord(key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq)
+
+
+def _open_thread(rows: Sequence[DeliveryRecord], fired_at: datetime, period: timedelta) -> DeliveryRecord | None:
+    """The first alert of the thread a detection fired at `fired_at` belongs to: of the open first alerts within
+    `period` of it in event time, the latest at or before it (the story it follows up), else the earliest after
+    it (a late report just before an alert already sent). By event time, not by arrival: a late corroboration of
+    an earlier report replies under that report's alert, not under whichever thread was started last."""
+    near: list[tuple[datetime, int, DeliveryRecord]] = []
+    for r in rows:
+        if r.kind != "alert" or r.status not in OPEN_STATUSES:
+            continue
+        fired = _fired(r)
+        if fired is not None and abs(fired_at - fired) <= period:
+            near.append((fired, r.seq, r))
+    if not near:
+        return None
+    before = [n for n in near if n[0] <= fired_at]
+    if before:
+        return max(before, key=lambda n: (n[0], n[1]))[2]
+    return min(near, key=lambda n: (n[0], n[1]))[2]
+
+
+def _severities(rows: Sequence[DeliveryRecord]) -> list[str]:
+    return [a.detection.severity for r in rows if (a := alert_of(r.payload)) is not None]
 
 
 def plan_retraction(

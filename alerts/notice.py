@@ -22,6 +22,7 @@ import orjson
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
 from watchfloor.schemas.timefmt import utc_text
+from watchfloor.stream_processors.ports import DeliveryRecord
 
 Kind = Literal["alert", "followup", "revision", "retraction"]
 KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
@@ -87,6 +88,27 @@ class Notice:
 def thread_key(rule: str, group: Mapping[str, str]) -> str:
     """Alerts of one rule and group share a thread key (stable, whatever the group's key order)."""
     return rule + "\x1f" + orjson.dumps(dict(sorted(group.items()))).decode()
+
+
+def thread_of(rows: Iterable[DeliveryRecord], key: str) -> list[DeliveryRecord]:
+    """The rows (delivery records, in seq order) of the thread that the row keyed `key` is in: its first alert
+    and every reply under it. One rule and group can hold several threads (an alert after the last one closed
+    starts a new one); what a thread says (its severity before, its sources, its replies) is its own rows'."""
+    rows = list(rows)
+    parent = {r.alert_id: r.parent_id for r in rows}
+    root = key
+    for _ in range(len(rows)):  # up to the thread's first alert (ids never form a cycle; bounded anyway)
+        up = parent.get(root)
+        if up is None or up == root:
+            break
+        root = up
+    members = {root}
+    for _ in range(len(rows)):
+        grown = {r.alert_id for r in rows if r.parent_id in members} - members
+        if not grown:
+            break
+        members |= grown
+    return [r for r in rows if r.alert_id in members]
 
 
 def independent_sources(detections: Iterable[Detection]) -> int:
@@ -222,6 +244,7 @@ __all__ = [
     "independent_sources",
     "payload",
     "thread_key",
+    "thread_of",
 ]
 
 

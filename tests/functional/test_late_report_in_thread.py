@@ -143,3 +143,38 @@ def test_a_late_report_revises_the_alert_sent_in_its_thread(tmp_path: Path, slac
     # Every change the engine raised was posted (each event once), nothing else.
     posted = [alert_id(m) for m in slack_server.messages]
     assert sorted(posted) == sorted(eid for eid, _payload in raised(tmp_path))
+
+
+def test_a_late_report_replies_in_its_own_thread_after_a_future_dated_one(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Outside audit, case A: after an item dated 2099 (processed at its receive time, so it starts a thread of its
+    own, now), a late report of December 2024 went to a new top-level message: the thread chosen for a follow-up was
+    the newest by arrival (the 2099 one, years away), not the one of the story the report is part of."""
+    lines = (SAMPLES / "dprk_russia_2024.jsonl").read_text(encoding="utf-8").splitlines()
+    typo = {
+        "type": "news.article",
+        "id": "typo-2099",
+        "published_at": "2099-01-01T00:00:00Z",  # a year typed wrong by the source
+        "source": "Typo Wire",
+        "title": "North Korean soldiers killed and wounded in Kursk fighting, officials say",
+    }
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    cfg = config(tmp_path, slack_server, inbox)
+    run_once(cfg, slack_server)
+    [sent] = [d for d in standing(tmp_path).values() if d.rule == "troop-engagement"]  # the wire feed's, 17 Dec
+    [first] = [m for m in top_level(slack_server) if alert_id(m) == sent.id]
+
+    inbox.write_text("\n".join([*lines[:-1], json.dumps(typo)]) + "\n", encoding="utf-8")
+    run_once(cfg, slack_server)  # the 2099 item: a thread of its own, started after the wire feed's
+    assert len([d for d in standing(tmp_path).values() if d.rule == "troop-engagement"]) == 2
+    messages_before = len(slack_server.messages)
+
+    inbox.write_text("\n".join([*lines, json.dumps(typo)]) + "\n", encoding="utf-8")  # the report of 16 Dec, late
+    run_once(cfg, slack_server)
+
+    new = slack_server.messages[messages_before:]
+    assert new and all(m.get("thread_ts") == first["ts"] for m in new), [(kind(m), m.get("thread_ts")) for m in new]
+    rewritten = slack_server.message("#dprk-russia", first["ts"])
+    assert "HIGH" in rewritten["text"]  # corroborated now: the first message says so

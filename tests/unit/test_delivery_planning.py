@@ -121,3 +121,22 @@ def test_sources_and_escalations() -> None:
     assert escalation(["high"], "critical") == "high"
     assert escalation(["high"], "high") is None
     assert escalation(["low"], "medium") is None
+
+
+def test_a_late_report_follows_up_the_thread_of_its_own_time_not_the_newest() -> None:
+    # Two threads of one rule and group: d1 (0h) and d2 (36h, after d1's 24h closed; sent later). A report at
+    # 9h arriving after both follows up d1, the thread whose story it is part of (outside audit: it had started
+    # a thread of its own, or replied under the newest thread, leaving d1 "unconfirmed" for good).
+    d1, d2 = det(1, hours=0), det(2, hours=36)
+    rows = [row(d1, seq=1), row(d2, seq=2)]
+    got = plan(det(3, hours=9, severity="high", sources=("A", "B")), rows)
+    assert (got.kind, got.parent_id, got.payload and got.payload.get("escalated_from")) == ("followup", "d1", "medium")
+    # A future-dated item processed at its receive time starts a thread of its own years later: the newest
+    # thread by arrival, and not the one a late corroboration of d1 belongs to.
+    future = det(4, hours=24 * 700)
+    got = plan(det(5, hours=9), [row(d1, seq=1), row(future, seq=2)])
+    assert (got.kind, got.parent_id) == ("followup", "d1")
+    # Of two open threads within the period, the latest at or before it; else the earliest after it.
+    d6 = det(6, hours=20)
+    assert plan(det(7, hours=22), [row(d1, seq=1), row(d6, seq=2)]).parent_id == "d6"
+    assert plan(det(8, hours=-3), [row(d6, seq=1), row(d1, seq=2)]).parent_id == "d1"
