@@ -75,6 +75,7 @@ class CycleReport:
     enqueued: int = 0  # deliveries added to the ledger
     tally: Tally = field(default_factory=Tally)
     counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status, after the cycle
+    elsewhere: int = 0  # of the outstanding rows, those another dispatcher holds a live lease on (being sent)
 
     @property
     def outstanding(self) -> int:
@@ -97,8 +98,10 @@ class CycleReport:
 
     @property
     def ok(self) -> bool:
-        """Nothing left to deliver and nothing given up in this cycle (the `--once` exit status)."""
-        return self.outstanding == 0 and self.tally.expired == 0
+        """Nothing left to deliver and nothing given up in this cycle (the `--once` exit status). A row another
+        dispatcher is sending under its lease is not left: that process records its outcome (and reports a failure
+        itself); counting it here made two `--once` runs on one store fail each other."""
+        return self.outstanding - self.elsewhere == 0 and self.tally.expired == 0
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,13 @@ class AlertDispatcher:
         report.enqueued += self.plan_digests()
         report.tally = self.deliverer.run()
         report.counts = self.store.delivery_counts()
+        if report.outstanding:
+            now = self._clock()
+            report.elsewhere = sum(
+                1
+                for r in self.store.deliveries(statuses={"outstanding"})
+                if r.lease_owner not in (None, self.owner) and r.lease_until is not None and r.lease_until > now
+            )
         return report
 
     def intake(self, limit: int = 500) -> tuple[int, int]:

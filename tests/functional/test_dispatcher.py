@@ -133,6 +133,22 @@ def test_an_interrupted_attempt_not_in_slack_is_sent(
     assert len(lines(archive)) == 1  # the file channel looked too (for the alert's key) before appending
 
 
+def test_a_delivery_another_dispatcher_is_sending_does_not_fail_this_one(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Two `--once` runs on one store: a row the other holds a live lease on is in flight, not left undelivered
+    (outside audit: each run exited 3 for what the other was sending). Once the lease runs out unsettled, it is."""
+    feed(store, detection(1))
+    make(store, slack_server, archive, clock).intake()
+    assert store.claim_deliveries("other-process", clock().timestamp(), 30, skip_channels={"archive"})
+    report = make(store, slack_server, archive, clock).cycle()
+    assert (report.outstanding, report.elsewhere, report.ok) == (1, 1, True)
+    assert slack_server.messages == []  # not sent twice: it is the other's
+    clock.advance(31)  # the other died: its lease ran out, the row is this dispatcher's to send
+    report = make(store, slack_server, archive, clock).cycle()
+    assert (report.outstanding, report.elsewhere, report.ok, len(slack_server.messages)) == (0, 0, True, 1)
+
+
 def test_an_interrupted_attempt_already_in_slack_is_not_sent_again(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
