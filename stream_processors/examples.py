@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from watchfloor.schemas.events import Detection
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import Example, RulePack
+from watchfloor.schemas.rules import Example, RulePack, format_duration
 
 from .engine import CompiledRules, Engine
 from .replay import replay
@@ -42,6 +43,14 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                 if ex.fires and not wanted:
                     got = "; ".join(sorted({_describe(d) for d in fired})) or "nothing"
                     msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
+                    if det.pattern.absence is not None and not fired:
+                        # Its window closes only when event time passes it, and event time is the newest
+                        # report's minus the lateness: an example of one report never gets there.
+                        msg += (
+                            f"; an absence fires once event time passes its window: give the example a later "
+                            f"document, dated more than `within` ({_span(det.within)}) + the lateness "
+                            f"({_span(rules.lateness)}) after the first"
+                        )
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg))
                 elif not ex.fires and wanted:
                     msg = f"expected {det.id} not to fire{want}, it fired: {_describe(wanted[0])}"
@@ -69,6 +78,10 @@ def _wanted(ex: Example) -> str:
     if ex.confidence is not None:
         parts.append(ex.confidence)
     return (" with " + ", ".join(parts)) if parts else ""
+
+
+def _span(d: timedelta | None) -> str:
+    return format_duration(d) if d is not None else "-"
 
 
 def _describe(d: Detection) -> str:

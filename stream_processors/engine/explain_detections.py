@@ -11,6 +11,7 @@ internal state, so they hold whatever the correlator's layout.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,15 +116,37 @@ class Explainer:
         return checks
 
     def finish(self, until: datetime | None = None) -> list[DetectionCheck]:
-        """Absences that fire once event time passes their windows (end of the stream + lateness)."""
+        """Absences whose window is still open at the end of the stream: a backtest of these documents ends there
+        (event time at the last report) and does not raise them; each says when it would fire, and why not yet.
+        With `until`, event time moves to it first (as a quiet live system's would) and what fires is fired."""
         wm = self.state.get("wm")
-        if until is None:
-            if wm is None:
-                return []
-            until = datetime.fromtimestamp(wm, UTC) + self.rules.lateness + timedelta(days=3650)
-        self.state, outs = self.engine.advance(self.state, until)
+        if wm is None:
+            return []
+        if until is not None:
+            self.state, outs = self.engine.advance(self.state, until)
+            return [
+                DetectionCheck(d.rule, "", -1, True, "fired", f"its window closed by {until.isoformat()}", _alert(d))
+                for d in outs
+                if isinstance(d, Detection) and (self.only is None or d.rule in self.only)
+            ]
+        # What would fire if event time went on, worked out on a copy: the stream itself ends here.
+        lateness = self.rules.lateness
+        later = datetime.fromtimestamp(wm, UTC) + lateness + timedelta(days=3650)
+        _state, outs = self.engine.advance(copy.deepcopy(self.state), later)
+        closed = datetime.fromtimestamp(wm, UTC) - lateness
         return [
-            DetectionCheck(d.rule, "", -1, True, "fired", "its window closed at the end of the stream", _alert(d))
+            DetectionCheck(
+                d.rule,
+                "",
+                -1,
+                False,
+                "absence",
+                f"window still open at the end of the stream: it would fire at {d.fired_at.isoformat()} unless its "
+                f"follow-up comes, but event time (the newest report minus the lateness, {format_duration(lateness)}) "
+                f"only reached {closed.isoformat()}; a backtest of these documents does not raise it (a report dated "
+                f"after {(d.fired_at + lateness).isoformat()} would close it)",
+                _alert(d),
+            )
             for d in outs
             if isinstance(d, Detection) and (self.only is None or d.rule in self.only)
         ]

@@ -221,3 +221,30 @@ def test_fast_yaml_reads_a_pack_as_ruamel_does() -> None:
 
     for text in texts:
         assert same(YAML(typ="safe", pure=False).load(io.StringIO(text)), load_data(text)), text[:80]
+
+
+ABSENCE_PACK = """\
+version: 2
+name: truce
+language: en
+signals:
+  agreed: {match: {all: [{any: [accepted, agreed]}, {any: [truce, ceasefire]}]}}
+  fighting: {match: {any: [airstrike]}}
+detections:
+  - id: holding
+    title: Truce holding
+    pattern: {absence: {first: agreed, then_not: fighting}}
+    within: 1d
+    examples:
+      - name: one report
+        documents:
+          - {type: news.article, published_at: "2023-11-22T10:00:00+00:00", source: W, title: Rebels accepted the truce}
+"""
+
+
+def test_an_absence_example_that_cannot_close_says_why(tmp_path: Path) -> None:
+    # Outside audit: an example of one report never closes its window (event time is the newest report's minus
+    # the lateness), and the failure said only "it did not".
+    loaded, compiled = load_rules([_write(tmp_path, ABSENCE_PACK)])
+    (r,) = run_examples([lp.pack for lp in loaded], compiled)
+    assert not r.passed and "give the example a later document" in r.message and "(1d)" in r.message
