@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from watchfloor.schemas.events import Detection
@@ -43,7 +44,9 @@ def print_alerts(detections: list[Detection]) -> None:
         table.add_column(col)
     for d in sorted(detections, key=lambda d: d.fired_at):
         sev = d.severity + (" (unconfirmed)" if d.confidence == "unconfirmed" else "")
-        table.add_row(d.fired_at.isoformat(), d.rule, sev, d.title, ", ".join(sorted({e.source for e in d.evidence})))
+        sources = ", ".join(sorted({e.source for e in d.evidence}))
+        # Rule ids, titles and source names are text, not Rich markup: a `[…]` in them must show.
+        table.add_row(d.fired_at.isoformat(), escape(d.rule), sev, escape(d.title), escape(sources))
     out.print(table)
 
 
@@ -60,7 +63,8 @@ def _table(title: str, caption: str | None = None) -> Table:
 
 def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     table = _table(
-        f"scores against {scores.labels_source}", "pos.: labelled positives; lead: median of alert time − labelled time"
+        f"scores against {escape(str(scores.labels_source))}",
+        "pos.: labelled positives; lead: median of alert time − labelled time",
     )
     table.add_column("rule", no_wrap=True)
     for col in ("pos.", "alerts", "TP", "FP", "FN", "prec.", "recall", "F1", "lead"):
@@ -68,7 +72,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
     for name, c in rows:
         table.add_row(
-            f"[bold]{name}[/bold]" if name == "overall" else name,
+            f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(str(v) for v in (c.positives, c.alerts, c.tp, c.fp, c.fn)),
             *(_pct(v) for v in (c.precision, c.recall, c.f1)),
             _lead(c),
@@ -79,7 +83,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
         print_score_change(scores, baseline)
     if scores.unscored_rules:
         unscored = ", ".join(f"{r} ({n})" for r, n in sorted(scores.unscored_rules.items()))
-        out.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False)
+        out.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
     missed = [o for o in scores.outcomes if o.status == "fn"]
     for o in missed[:SHOW_AT_MOST]:
         out.print(f"  missed {o.item} ({', '.join(o.labels)}) for {o.rule}", highlight=False, markup=False)
@@ -98,7 +102,7 @@ def print_score_change(scores: Scores, baseline: Scores) -> None:
     rows.append(("overall", scores.overall, baseline.overall))
     for name, c, b in rows:
         table.add_row(
-            f"[bold]{name}[/bold]" if name == "overall" else name,
+            f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(_int_change(x, y) for x, y in ((b.alerts, c.alerts), (b.tp, c.tp), (b.fp, c.fp), (b.fn, c.fn))),
             *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
             end_section=name == rows[-2][0],
@@ -116,9 +120,9 @@ def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
         table.add_column(col, no_wrap=col != "event")
     for o in outcomes:
         table.add_row(
-            o.event,
+            escape(o.event),
             _short_time(o.time),
-            o.rule,
+            escape(o.rule),
             "[green]found[/green]" if o.status == "found" else "[red]missed[/red]",
             _short_time(o.fired_at),
             format_lead_short(o.lead_time_s),
@@ -136,6 +140,7 @@ def print_diff(diff: AlertDiff, against: Any) -> None:
         f"against {against}: {len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
         f"{diff.unchanged} unchanged",
         highlight=False,
+        markup=False,  # `against` is a path or a run's name
     )
     for a in diff.added[:SHOW_AT_MOST]:
         out.print(f"  + {_alert_line(a)}", highlight=False, markup=False)

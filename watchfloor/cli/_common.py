@@ -28,6 +28,10 @@ from ..config import ConfigError, load_config
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+# A table column of ids that people type next (`subscriptions remove sub-…`): kept whole on one line, never cut
+# to "sub-361…" in a narrow terminal; only a terminal narrower than the id itself folds it.
+ID_COLUMN: dict[str, Any] = {"no_wrap": True, "overflow": "fold"}
+
 
 def error_line(e: BaseException) -> str:
     """One line for an environmental failure: what and where, no traceback, no secret."""
@@ -124,5 +128,7 @@ def stop_on_sigterm() -> threading.Event:
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
+    markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(1)

@@ -234,7 +234,8 @@ def backtest(
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:5]:
-            err.print(f"  {dl.origin}:{dl.line}: {dl.reason}", markup=False, highlight=False)
+            where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line: as `run` says
+            err.print(f"  {where}: {dl.reason}", markup=False, highlight=False)
     if truth is not None:
         try:
             truth.check_seen(tap)
@@ -410,7 +411,7 @@ def _check_expect(expect: Path, detections: list[Any]) -> bool:
     except (OSError, ValueError) as e:
         raise fail(f"{expect}: {e}") from None
     for f in failures:
-        out.print(f"[red]{f.kind}[/red] {json.dumps(f.expectation)}: {f.detail}", highlight=False)
+        out.print(f"[red]{f.kind}[/red] {escape(json.dumps(f.expectation))}: {escape(f.detail)}", highlight=False)
     if not failures:
         out.print("expectations met", highlight=False)
     return bool(failures)

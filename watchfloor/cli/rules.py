@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import ConfigOpt, app_config, end_process, out, rules_app
 
@@ -62,7 +63,7 @@ def rules_test(
     for r in results:
         mark = "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]"
         tail = "" if r.passed else f" — {r.message}"
-        out.print(f"{mark} {r.detection}: {r.name}{tail}", highlight=False)
+        out.print(f"{mark} {escape(f'{r.detection}: {r.name}{tail}')}", highlight=False)
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", highlight=False)
     if failed:
         raise typer.Exit(1)
@@ -92,7 +93,9 @@ def rules_migrate(
         return
     if new != text:
         path.write_text(new, encoding="utf-8")
-    out.print(f"{path}: version 2" + (" (unchanged)" if new == text else ", morphology: exact"), highlight=False)
+    out.print(
+        f"{path}: version 2" + (" (unchanged)" if new == text else ", morphology: exact"), highlight=False, markup=False
+    )
 
 
 @rules_app.command("explain")
@@ -166,7 +169,8 @@ def rules_explain(
         for err_line in loaded.errors:
             typer.echo(err_line, err=True)
         for dl in loaded.dead_letters:
-            typer.echo(f"{dl.origin}:{dl.line or 0}: skipped: {dl.reason}", err=True)
+            where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
+            typer.echo(f"{where}: skipped: {dl.reason}", err=True)
         for d in loaded.documents:
             if isinstance(d, Document):
                 docs.append(d)

@@ -38,7 +38,7 @@ def run(
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
     err.print(
-        f"[bold]watchfloor[/bold] embedded · store {redact_url(cfg.store)} · "
+        f"[bold]watchfloor[/bold] embedded · store {escape(redact_url(cfg.store))} · "
         f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
         highlight=False,
     )
