@@ -12,9 +12,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.schemas.events import Detection, EventType, Retraction
+from watchfloor.schemas.events import Detection, EventType, Retraction, detection_event_id
 
-from ._common import ConfigOpt, alerts_app, app_config, err, fail, out
+from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, out
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 
@@ -107,6 +107,34 @@ def _delivery_cell(channel: str, r: Any) -> str:
     return text
 
 
+def _read_alerts(st: Any) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
+    """Every detection in the log with its delivery key, in log order, and what withdrew which of them (delivery
+    key -> 'revised by …' or 'withdrawn: …').
+
+    Revisions and retractions name the alert id they withdraw; an alert id can be raised more than once (withdrawn
+    by a late report, raised again by a later one), so each names the raising of that id that stood when it came:
+    the latest one before it in the log."""
+    dets: list[tuple[str, Detection]] = []
+    withdrawn: dict[str, str] = {}
+    standing: dict[str, str] = {}  # alert id -> the delivery key of its latest raising so far
+    position = 0
+    types = {EventType.DETECTION.value, EventType.RETRACTION.value}
+    while got := st.read(position, types=types, limit=5000):
+        for se in got:
+            if se.event.type == EventType.RETRACTION.value:
+                gone = Retraction.model_validate(se.event.payload)
+                withdrawn[standing.get(gone.alert_id, gone.alert_id)] = f"withdrawn: {gone.reason}"
+                continue
+            d = Detection.model_validate(se.event.payload)
+            if d.revises:
+                withdrawn[standing.get(d.revises, d.revises)] = f"revised by {d.id}"
+            key = detection_event_id(d)
+            standing[d.id] = key
+            dets.append((key, d))
+        position = got[-1].position
+    return dets, withdrawn
+
+
 @alerts_app.command("list")
 def alerts_list(
     config: ConfigOpt = None,
@@ -124,24 +152,13 @@ def alerts_list(
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
     try:
-        dets: list[Detection] = []
-        withdrawn: dict[str, str] = {}
-        position = 0
-        types = {EventType.DETECTION.value, EventType.RETRACTION.value}
-        while got := st.read(position, types=types, limit=5000):
-            for se in got:
-                if se.event.type == EventType.RETRACTION.value:
-                    gone = Retraction.model_validate(se.event.payload)
-                    withdrawn[gone.alert_id] = f"withdrawn: {gone.reason}"
-                    continue
-                d = Detection.model_validate(se.event.payload)
-                if d.revises:
-                    withdrawn[d.revises] = f"revised by {d.id}"
-                if rule is None or d.rule == rule:
-                    dets.append(d)
-            position = got[-1].position
+        dets, withdrawn = _read_alerts(st)
+        if rule is not None:
+            dets = [(key, d) for key, d in dets if d.rule == rule]
+        # The ledger keys a detection's rows by its event id (detection_event_id), not by its alert id: a
+        # revision or follow-up raised by a late report (revision > 0) has rows only under that key.
         rows: dict[str, dict[str, Any]] = {}
-        for r in st.deliveries(alert_ids={d.id for d in dets} | set(withdrawn)):
+        for r in st.deliveries(alert_ids={key for key, _ in dets}):
             rows.setdefault(r.alert_id, {})[r.channel] = r
         digests = [] if rule is not None else [r for r in st.deliveries() if r.kind == "digest"]
     finally:
@@ -149,25 +166,30 @@ def alerts_list(
     if undelivered:
         digests = [r for r in digests if r.status in ("outstanding", "expired")]
     if undelivered:
-        dets = [d for d in dets if any(r.status in ("outstanding", "expired") for r in rows.get(d.id, {}).values())]
+        dets = [
+            (key, d)
+            for key, d in dets
+            if any(r.status in ("outstanding", "expired") for r in rows.get(key, {}).values())
+        ]
     if as_json:
         from watchfloor.stream_processors.replay import detection_to_json
 
-        for d in dets:
-            per = rows.get(d.id, {})
+        for key, d in dets:
+            per = rows.get(key, {})
             line = {
                 **detection_to_json(d),
+                "delivery_key": key,  # what the ledger (and `alerts redeliver`) knows this detection by
                 "deliveries": {ch: r.status for ch, r in per.items()},  # channel -> status, as before
                 "delivery_details": {ch: _delivery_json(r) for ch, r in per.items()},
             }
             # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
             line["silenced_by"] = {
                 ch: r.detail.removeprefix("silenced by ")
-                for ch, r in rows.get(d.id, {}).items()
+                for ch, r in per.items()
                 if r.status == "suppressed" and r.detail.startswith("silenced by ")
             }
-            if d.id in withdrawn:
-                line["standing"] = withdrawn[d.id]
+            if key in withdrawn:
+                line["standing"] = withdrawn[key]
             sys.stdout.write(json.dumps(line) + "\n")
         for r in digests:
             line = {
@@ -178,20 +200,26 @@ def alerts_list(
             sys.stdout.write(json.dumps(line) + "\n")
         return
     table = Table()
-    for col in ("fired at", "rule", "severity", "title", "deliveries"):
+    table.add_column("fired at")
+    table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
+    for col in ("severity", "title", "deliveries"):
         table.add_column(col)
-    for d in sorted(dets, key=lambda d: d.fired_at):
-        title = d.title + (f" ({withdrawn[d.id]})" if d.id in withdrawn else "")
-        cells = [_delivery_cell(ch, r) for ch, r in rows.get(d.id, {}).items()]
-        table.add_row(d.fired_at.isoformat(), d.rule, d.severity, title, "\n".join(cells) or "—")
+    for key, d in sorted(dets, key=lambda kd: kd[1].fired_at):
+        title = d.title + (f" ({withdrawn[key]})" if key in withdrawn else "")
+        cells = [_delivery_cell(ch, r) for ch, r in rows.get(key, {}).items()]
+        # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
+        table.add_row(
+            d.fired_at.isoformat(), escape(d.rule), d.severity, escape(title), escape("\n".join(cells) or "—")
+        )
     out.print(table)
     if digests:
         listed = Table()
-        for col in ("digest", "slot", "delivery"):
+        listed.add_column("digest", **ID_COLUMN)  # typed next: alerts redeliver dig-…
+        for col in ("slot", "delivery"):
             listed.add_column(col)
         for r in digests:
             slot = str(((r.payload or {}).get("digest") or {}).get("slot", ""))
-            listed.add_row(r.alert_id, slot, _delivery_cell(r.channel, r))
+            listed.add_row(escape(r.alert_id), escape(slot), escape(_delivery_cell(r.channel, r)))
         out.print(listed)
     counts: dict[str, int] = {}
     for per in rows.values():
@@ -205,9 +233,35 @@ def alerts_list(
 # --- alerts redeliver -------------------------------------------------------------------------------------
 
 
+def _delivery_keys(st: Any, given: list[str]) -> set[str]:
+    """The ledger keys of the given ids: an alert id stands for the rows of every raising of that alert (a
+    revision's are under its own key); a delivery key (a revision's, a retraction's, a digest's `dig-…`) for its
+    own. An id that is neither ends the command before anything changes: a typo must not look like "nothing to
+    send"."""
+    by_alert: dict[str, set[str]] = {}
+    for key, d in _read_alerts(st)[0]:
+        by_alert.setdefault(d.id, set()).add(key)
+        by_alert.setdefault(key, set()).add(key)
+    keys: set[str] = set()
+    unknown: list[str] = []
+    for one in dict.fromkeys(given):
+        if one in by_alert:
+            keys |= by_alert[one]
+        elif st.deliveries(alert_ids={one}, limit=1):  # a key with rows but no detection: retraction, digest
+            keys.add(one)
+        else:
+            unknown.append(one)
+    if unknown:
+        raise fail(f"no alert or delivery with the id {', '.join(unknown)} (see `watchfloor alerts list --json`)")
+    return keys
+
+
 @alerts_app.command("redeliver")
 def alerts_redeliver(
-    alert_ids: Annotated[list[str] | None, typer.Argument(help="Alert ids (see `alerts list`).")] = None,
+    alert_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Alert ids or delivery keys (`alerts list --json`: id, delivery_key; digests: dig-…)."),
+    ] = None,
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
     channel: Annotated[str | None, typer.Option(help="Only deliveries to this channel.")] = None,
@@ -225,9 +279,10 @@ def alerts_redeliver(
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)
     try:
+        keys = _delivery_keys(st, alert_ids) if alert_ids else None
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         now = datetime.now(UTC).timestamp()
-        n = st.redeliver(now, alert_ids=set(alert_ids) if alert_ids else None, channel=channel, statuses=statuses)
+        n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
         err.print(f"{n} deliveries will be sent again", highlight=False)
         if send and n:
             from ..wiring import WiringError, build_dispatcher

@@ -1,0 +1,121 @@
+"""`alerts list` and `alerts redeliver` find the deliveries of alerts a late report raised (revision > 0), which the
+ledger keys by the detection's event id, not its alert id; `redeliver` refuses ids that name nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import EventType
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.functional
+
+SAMPLES = Path(__file__).resolve().parents[2] / "watchfloor" / "samples"
+runner = CliRunner()
+
+
+def config(tmp_path: Path, retry: str = "") -> Path:
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {tmp_path / "inbox.jsonl"}}}
+  - {{kind: rss, url: {SAMPLES / "wire_feed.xml"}}}
+channels:
+  - {{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}
+subscriptions:
+  - {{channel: archive}}
+{retry}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def wf(*args: str) -> Any:
+    return runner.invoke(app, list(args), env={"WATCHFLOOR_STORE": "", "COLUMNS": "250"})
+
+
+def listed(cfg: Path, *extra: str) -> list[dict[str, Any]]:
+    res = wf("alerts", "list", "--config", str(cfg), "--json", *extra)
+    assert res.exit_code == 0, res.output
+    return [json.loads(line) for line in res.output.splitlines()]
+
+
+@pytest.fixture
+def revised(tmp_path: Path) -> Path:
+    """Two runs: the second brings an earlier report (the samples' last item) that revises the `troop-engagement`
+    alert already sent and raises its follow-up, both at revision 1; their deliveries are given up at once."""
+    lines = (SAMPLES / "dprk_russia_2024.jsonl").read_text(encoding="utf-8").splitlines()
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    res = wf("run", "--once", "--config", str(config(tmp_path)))
+    assert res.exit_code == 0, res.output
+    inbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = config(tmp_path, retry="retry: {max_age: 0s}\n")  # a day-long outage, in one look
+    res = wf("run", "--once", "--config", str(cfg))
+    assert res.exit_code == 3, res.output  # given up in this run
+    return cfg
+
+
+def event_ids(tmp_path: Path) -> dict[str, str]:
+    """Detection event id (the delivery key) -> alert id, from the store."""
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}", create=False)
+    try:
+        return {se.event.id: se.event.payload["id"] for se in st.read(types={EventType.DETECTION.value})}
+    finally:
+        st.close()
+
+
+def test_alerts_list_shows_the_deliveries_of_revisions(revised: Path, tmp_path: Path) -> None:
+    rows = listed(revised)
+    late = [r for r in rows if r.get("revision")]
+    assert len(late) == 2 and {r["rule"] for r in late} == {"troop-engagement"}
+    keys = event_ids(tmp_path)
+    for r in late:
+        assert r["deliveries"] == {"archive": "expired"}, r
+        assert keys[r["delivery_key"]] == r["id"] and r["delivery_key"] != r["id"]
+    assert {r["delivery_details"]["archive"]["kind"] for r in late} == {"revision", "followup"}
+    # The alert the revision replaced keeps its own (sent) row and says what replaced it.
+    (revision,) = [r for r in late if r["revises"]]
+    (replaced,) = [r for r in rows if r["id"] == revision["revises"]]
+    assert replaced["deliveries"] == {"archive": "sent"}
+    assert replaced["standing"] == f"revised by {revision['id']}"
+    assert sum(1 for r in rows if r["deliveries"]) == len(rows)  # every alert was routed to the archive
+
+    undelivered = listed(revised, "--undelivered")
+    assert sorted(r["id"] for r in undelivered) == sorted(r["id"] for r in late)
+
+    table = wf("alerts", "list", "--config", str(revised)).output
+    assert "archive: expired (revision)" in table and "archive: expired (followup)" in table
+    assert table.count("archive: ") == len(rows)  # no alert shown without its delivery ("—")
+    assert f"{len(rows)} alerts · deliveries: 2 expired, {len(rows) - 2} sent" in " ".join(table.split())
+
+
+def test_redeliver_maps_alert_ids_to_their_delivery_keys(revised: Path, tmp_path: Path) -> None:
+    (revision,) = [r for r in listed(revised) if r.get("revision") and r.get("revises")]
+    cfg = config(tmp_path)  # back to the default day
+    res = wf("alerts", "redeliver", revision["id"], "--send", "--config", str(cfg))
+    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output, res.output
+    sent = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sent[-1]["id"] == revision["id"] and sent[-1]["kind"] == "revision"
+    # A delivery key names its own rows too (the follow-up's, here).
+    (followup,) = [r for r in listed(cfg, "--undelivered")]
+    res = wf("alerts", "redeliver", followup["delivery_key"], "--config", str(cfg))
+    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output, res.output
+
+
+def test_redeliver_refuses_ids_that_name_no_alert(revised: Path) -> None:
+    (followup,) = [r for r in listed(revised) if r.get("revision") and not r.get("revises")]
+    res = wf("alerts", "redeliver", "no-such-alert", followup["id"], "f00ba4", "--config", str(revised))
+    assert res.exit_code == 1, res.output
+    assert "no-such-alert, f00ba4" in res.output and "deliveries will be sent again" not in res.output
+    assert listed(revised, "--undelivered")  # nothing was changed: the known id's delivery is still given up
+    assert followup["deliveries"] == {"archive": "expired"}
