@@ -22,8 +22,9 @@ from watchfloor.schemas.rules import format_duration
 from .compiler import CompiledDetection, CompiledRef
 from .engine import Engine
 from .explain import DetectionCheck, DocumentExplanation, explain_extraction
+from .stories import report_groups
 
-Seen = tuple[float, int, str, str]  # event time, ref index, source, document id
+Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
 
 
 def _when(t: float) -> str:
@@ -182,7 +183,7 @@ class Explainer:
         key = _key(det.id, group)
         t = sig.published_at.timestamp()
         for ri, _r in fitting:
-            self.seen.setdefault(key, []).append((t, ri, sig.source, doc))
+            self.seen.setdefault(key, []).append((t, ri, sig.source, doc, sig.story))
         if mine:
             best = max(mine, key=lambda d: SEVERITY_RANK[d.severity])
             return out("fired", "fired", best)
@@ -220,11 +221,19 @@ class Explainer:
         if d.corroborate is not None:
             c = d.corroborate
             cw = c.within.total_seconds()
-            field = 2 if c.distinct == "source" else 3
-            distinct = {s[field] for s in seen if abs(s[0] - t) <= cw}
+            near = [s for s in seen if abs(s[0] - t) <= cw]
+            copies = ""
+            if c.distinct == "source":
+                # As the correlator counts them: copies of one story under several outlets are one report.
+                groups = report_groups([(s[2], s[4]) for s in near])
+                n = len(set(groups))
+                merged = len({s[2] for s in near}) - n
+                copies = f" ({merged} outlet(s) carried a copy of another's story: counted once)" if merged else ""
+            else:
+                n = len({s[3] for s in near})
             extra = (
-                f"; corroboration: {len(distinct)} of {c.at_least} distinct {c.distinct}s within "
-                f"{format_duration(c.within)} (then {c.severity}, confirmed)"
+                f"; corroboration: {n} of {c.at_least} distinct {c.distinct}s within "
+                f"{format_duration(c.within)}{copies} (then {c.severity}, confirmed)"
             )
             if throttled and last is not None:
                 return out(

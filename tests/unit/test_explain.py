@@ -168,3 +168,18 @@ def test_cli_explain_text_file_id_and_json(tmp_path) -> None:  # type: ignore[no
     assert len(json.loads(res.output)["documents"]) == 2
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, "--id", "nope", "--text", "x"])
     assert res.exit_code == 1
+
+
+def test_corroboration_counts_copies_of_one_story_once_as_the_engine_does() -> None:
+    # Outside audit: explain said "2 of 2 distinct sources" for two outlets carrying one story, while the alert
+    # rightly stayed unconfirmed (the correlator counts the copies once).
+    ex = Explainer(engine_for(str(DATA / "rules" / "eventtime.yaml")))
+    body = (
+        "A strike hit Port Gamma on Tuesday morning, destroying two warehouses near the docks and injuring "
+        "several workers, local officials said, adding that the cause was under investigation."
+    )
+    ex.document(doc(body, at=0, source="Wire A", doc_id="a"))
+    second = ex.document(doc(body, at=1, source="Wire B", doc_id="b"))
+    [check] = [c for c in second.detections if c.detection == "strike-escalation"]
+    assert "1 of 2 distinct sources" in check.reason and "counted once" in check.reason
+    assert not check.fired
