@@ -76,6 +76,15 @@ def _starts_sentence(text: str, i: int) -> bool:
     return c.isupper() or c.isdigit() or (c.isalpha() and not c.islower())
 
 
+def _is_initials(word: str) -> bool:
+    """Whether a word (lower-cased, without its last period) is one letter or letters each followed by a
+    period: "в", "в.в", "j.d"."""
+    n = len(word)
+    if n == 1:
+        return word.isalpha()
+    return word[1:2] == "." and n % 2 == 1 and word[1::2] == "." * (n // 2) and word[::2].isalpha()
+
+
 def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS) -> list[tuple[int, int]]:
     """Where the sentences of `text` lie: (start, end) character offsets of each raw piece between
     sentence boundaries, before clean_sentence(); a piece may clean to nothing."""
@@ -119,12 +128,16 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
             pos = k
             continue
         if c == "." and end == i + 1:
-            # A period after a known abbreviation or a single letter (an initial) ends nothing.
+            # A period after a known abbreviation or initials ("V.", "В.В.", "J.D.") ends nothing;
+            # a letter after a numeral and a hyphen ("80-е.", "5-й.") is a word ending, not an initial.
             w = i
             while w > start and not text[w - 1].isspace() and text[w - 1] not in _OPENERS:
                 w -= 1
             last = text[w:i].lower().rstrip(".")
-            if last in abbreviations or (len(last) == 1 and last.isalpha()):
+            initials = last.isalpha() if len(last) == 1 else last[1:2] == "." and _is_initials(last)
+            if last in abbreviations or (
+                initials and not (w - 2 >= start and text[w - 1] in "-–" and text[w - 2].isdigit())
+            ):
                 pos = k
                 continue
         spans.append((start, j))
