@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from .events import Modality, Severity
 
@@ -115,8 +115,30 @@ class CaptureDef(_Strict):
 
 
 LANGUAGE = r"^[a-z]{2,3}$"
+_LANGUAGE = re.compile(LANGUAGE)
+# Codes people write for the languages with built-in support (ISO 639-2/3 for 639-1).
+LANGUAGE_ALIASES = {"rus": "ru", "eng": "en"}
+
+
+def language_suggestion(code: str) -> str | None:
+    """The code a mistyped language most likely means: "RU", "rus", "ru-RU" -> "ru"; None when unclear."""
+    base = code.strip().replace("_", "-").split("-", 1)[0].lower()
+    base = LANGUAGE_ALIASES.get(base, base)
+    return base if base != code and _LANGUAGE.match(base) else None
+
+
+def _language_code(value: str) -> str:
+    if _LANGUAGE.match(value):
+        return value
+    hint = language_suggestion(value)
+    raise ValueError(
+        f"language {value!r} is not a language code: write a lower-case ISO 639-1 code such as 'en' or 'ru'"
+        + (f" (did you mean {hint!r}?)" if hint else "")
+    )
+
+
 Morphology = Literal["forms", "exact"]
-LanguageCode = Annotated[str, Field(pattern=LANGUAGE)]
+LanguageCode = Annotated[str, AfterValidator(_language_code), Field(json_schema_extra={"pattern": LANGUAGE})]
 Languages = LanguageCode | list[LanguageCode]
 """One ISO 639-1 code ("en", "ru"), or several (the first of each script decides the forms of its
 words; every one brings its built-in modality cues)."""

@@ -1,12 +1,18 @@
-"""Checks made while compiling: title placeholders, and pack cues that can never apply."""
+"""Checks made while compiling: title placeholders, pack cues that can never apply, languages without
+built-in support."""
 
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from watchfloor.schemas.rules import RulePack, language_suggestion
 
 from .compiled import CompiledSignal, Node, RuleError
-from .cues import CUE_PRIORITY, NEUTRAL
+from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
+from .morphology import INFLECTED, base_language
+
+BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
 
 
 def title_placeholders(group_by: Iterable[str], captured: Iterable[str]) -> set[str]:
@@ -86,6 +92,33 @@ def cue_warnings(
                         path,
                         f"cue {text!r} is listed as {cls} and as {stronger[0]}: the stronger class always wins, "
                         f"so as {cls} it never applies",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def language_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """A pack or signal `language` with no built-in word forms or cues ("rus", "xx"): allowed (phrases
+    then match as written), but most often a typo that silently turns off forms and cues."""
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        fields: list[tuple[list[str | int], str | list[str] | None]] = [(["language"], pack.language)]
+        fields += [(["signals", name, "language"], sig.language) for name, sig in pack.signals.items()]
+        for path, value in fields:
+            codes = [value] if isinstance(value, str) else list(value or ())
+            for i, code in enumerate(codes):
+                if base_language(code) in BUILTIN_LANGUAGES:
+                    continue
+                hint = language_suggestion(code)
+                field = ".".join(str(x) for x in path)
+                out.append(
+                    RuleError(
+                        path if isinstance(value, str) else [*path, i],
+                        f"{field}: {code!r} has no built-in support (built-in: {', '.join(BUILTIN_LANGUAGES)}): "
+                        "it brings no modality cues and no word forms of its own"
+                        + (f"; did you mean {hint!r}?" if hint else ""),
                         pack=pi,
                         warning=True,
                     )

@@ -10,7 +10,7 @@ from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
-from .checks import cue_warnings, title_fields
+from .checks import cue_warnings, language_warnings, title_fields
 from .compiled import (
     ALERT,
     EXACT,
@@ -173,6 +173,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
 
     detections, by_signal = _compile_detections(b, packs, signals)
     warnings = cue_warnings(cue_keys, signals) if cue_keys else []
+    warnings += language_warnings(packs)
 
     if b.errors:
         raise CompileErrors(b.errors)
