@@ -471,7 +471,10 @@ def result_json(
         "documents": result.documents,
         "signals": result.signals,
         "alerts": len(alerts),
-        "late_signals": len(result.late),  # event-time reports: late, or dated in the future
+        # Event-time reports apart: late ones (beyond the lateness), and ones dated in the future (counted at
+        # their receive time), each as `watchfloor run` reports them.
+        "late_signals": sum(1 for dl in result.late if dl.reason.startswith("late")),
+        "future_dated": sum(1 for dl in result.late if not dl.reason.startswith("late")),
         "revisions": result.revisions,  # in log order only: detections raised by a change of history
         "retractions": len(result.retractions),
         "dead_letters": dead_count,

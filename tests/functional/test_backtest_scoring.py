@@ -336,6 +336,23 @@ def test_order_random_runs_seeded_and_reports_late_signals(tmp_path: Path) -> No
     assert code == 2 and "sideways" in output
 
 
+def test_a_future_dated_item_is_reported_not_counted_as_late(tmp_path: Path) -> None:
+    # Outside audit: a 2099 item passed a file backtest unnoticed (counted under late_signals, nothing printed),
+    # while `watchfloor run` reports it.
+    typo = tmp_path / "typo.jsonl"
+    typo.write_text(
+        '{"type": "news.article", "id": "typo-1", "published_at": "2099-01-01T00:00:00Z", "source": "Typo Wire", '
+        '"title": "North Korean troops killed in Kursk, officials say"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    code, output = run(EVENTS, typo, "--json", out)
+    assert code == 0, output
+    stats = json.loads(out.read_text())["stats"]
+    assert (stats["future_dated"], stats["late_signals"]) == (1, 0)
+    assert "1 dated in the future" in output and "dated in the future: document typo-1" in output
+
+
 def test_order_random_spilling_replays_the_baseline_in_the_same_order(tmp_path: Path) -> None:
     """Both passes of a --baseline-rules run see one permutation, also when the shuffle spills: the same rules
     then differ in nothing, whatever the seed."""

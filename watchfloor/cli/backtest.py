@@ -267,6 +267,15 @@ def backtest(
         + (f" ({changes} revisions and retractions on the way: see raised in --json)" if changes else ""),
         highlight=False,
     )
+    # Event-time reports (a report dated in the future, counted at its receive time; one beyond the lateness in
+    # log or random order), said as `watchfloor run` says them: a typo'd year must not pass unnoticed.
+    reported = results[0].late
+    if reported:
+        from .run import late_by_source
+
+        err.print(f"{len(reported)} event-time reports ({escape(late_by_source(reported))})", highlight=False)
+        for dl in reported[:5]:
+            err.print(f"  [yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
     if run.scores is not None and run.scores.per_rule:
         print_scores(run.scores, run.baseline_scores)
     if run.scores is not None and run.scores.timeline:
