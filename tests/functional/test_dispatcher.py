@@ -33,6 +33,7 @@ from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.cli.alerts import delivery_summary
 from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.events import Alert, Event, alert_event, detection_event
 from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord
@@ -141,8 +142,10 @@ def test_a_delivery_another_dispatcher_is_sending_does_not_fail_this_one(
     feed(store, detection(1))
     make(store, slack_server, archive, clock).intake()
     assert store.claim_deliveries("other-process", clock().timestamp(), 30, skip_channels={"archive"})
-    report = make(store, slack_server, archive, clock).cycle()
+    this = make(store, slack_server, archive, clock)
+    report = this.cycle()
     assert (report.outstanding, report.elsewhere, report.ok) == (1, 1, True)
+    assert "1 outstanding (1 being sent by another process)" in delivery_summary(report, this)
     assert slack_server.messages == []  # not sent twice: it is the other's
     clock.advance(31)  # the other died: its lease ran out, the row is this dispatcher's to send
     report = make(store, slack_server, archive, clock).cycle()

@@ -42,7 +42,10 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     """'deliveries: 9 sent, 2 outstanding (next attempt in 4s), 0 expired' for one cycle."""
     t = report.tally
     text = f"deliveries: {t.sent} sent, {report.outstanding} outstanding"
-    if report.outstanding:
+    elsewhere = getattr(report, "elsewhere", 0)
+    if elsewhere:
+        text += f" ({elsewhere} being sent by another process)"
+    if report.outstanding > elsewhere:
         due = dispatcher.next_due(digests=False)  # the next attempt of what is outstanding, not the next digest
         if due is not None:
             text += f" (next attempt in {due:.0f}s)"
@@ -68,8 +71,9 @@ def exit_if_undelivered(report: Any) -> None:
     if report.ok:
         return
     what = []
-    if report.outstanding:
-        what.append(f"{report.outstanding} deliveries outstanding (run again once the fault is fixed)")
+    left = report.outstanding - getattr(report, "elsewhere", 0)  # not those another process is sending
+    if left:
+        what.append(f"{left} deliveries outstanding (run again once the fault is fixed)")
     if report.tally.expired:
         what.append(f"{report.tally.expired} given up (watchfloor alerts redeliver)")
     err.print(f"[yellow]not everything was delivered:[/yellow] {'; '.join(what)}", highlight=False)
