@@ -9,9 +9,10 @@ same change at once leave one event.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -129,6 +130,53 @@ def as_subscription(sub: SubscriptionCreated) -> Subscription:
 
 class ControlError(ValueError):
     """An operation that cannot be done as asked (unknown id, config-managed subscription, ...)."""
+
+
+SOURCE_KEY = "source"  # `group_by: [source]`: its values are source names, not entities
+
+
+def parse_group(
+    text: str, entity_names: Mapping[str, str], group_keys: Collection[str] | None = None
+) -> dict[str, str]:
+    """A silence's group as people type it -> its matchers: `KEY=VALUE`, or a VALUE under any key (`*`), the
+    value an entity id (`RUS`) or an entity name (`Russia`, any case) resolved to the id, which is what a
+    detection's group holds. The one reading of a group, for `/watchfloor silence` and `watchfloor silences add`.
+
+    With `group_keys` (the `group_by` keys of the rules the silence is for), a group that could never match is
+    refused: a key they do not group by, or a value that is no entity of the packs (a source name is taken as it
+    is under `source`, or under any key when a rule groups by source)."""
+    text = text.strip()
+    key, sep, value = text.partition("=")
+    key, value = (key.strip(), value.strip()) if sep else ("*", text)
+    if not value or not key:
+        raise ControlError(f"group {text!r}: give KEY=VALUE, an entity id (RUS) or an entity name (Russia)")
+    resolved = _resolve_entity(entity_names, value)
+    if group_keys is not None:
+        if not group_keys:
+            raise ControlError(f"group {text!r}: the rule has no groups (no group_by); silence it without a group")
+        if key != "*" and key not in group_keys:
+            raise ControlError(
+                f"group {text!r}: no capture {key!r} to group by; the rule groups by {_listed(group_keys)}"
+            )
+        free = SOURCE_KEY in group_keys if key == "*" else key == SOURCE_KEY
+        if resolved not in entity_names and not free:
+            known = {k.casefold(): k for k in [*entity_names, *entity_names.values()]}  # ids and names, any case
+            near = [known[k] for k in difflib.get_close_matches(value.casefold(), list(known), n=3, cutoff=0.6)]
+            hint = f" (did you mean {_listed(near)}?)" if near else ""
+            raise ControlError(f"group {text!r}: {value!r} names no entity of the rule packs{hint}")
+    return {key: resolved}
+
+
+def _resolve_entity(entity_names: Mapping[str, str], value: str) -> str:
+    """An entity id as it is; an entity name (any case) -> its id; anything else as typed."""
+    if value in entity_names:
+        return value
+    by_name = {name.casefold(): eid for eid, name in entity_names.items()}
+    return by_name.get(value.casefold(), value)
+
+
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(sorted(values))
 
 
 class ControlLog:

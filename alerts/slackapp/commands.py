@@ -15,7 +15,7 @@ from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated
 from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ..control import ControlError, ControlLog
+from ..control import ControlError, ControlLog, parse_group
 from ..notifiers.slack import escape
 from .buttons import SILENCE_FOR_HOURS
 
@@ -301,7 +301,9 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
         words = [rest.pop(0)[len("group=") :]]
         while rest and rest[0].lower() != "for":
             words.append(rest.pop(0))
-        group = parse_group(ctx, " ".join(words))
+        if not " ".join(words).strip():
+            raise UsageError("silence")
+        group = parse_group(" ".join(words), ctx.entity_names)
     if len(rest) < 2 or rest[0].lower() != "for":
         raise UsageError("silence")
     try:
@@ -318,24 +320,6 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
         f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
         f"until {_when(s)}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
     )
-
-
-def parse_group(ctx: AppContext, text: str) -> dict[str, str]:
-    """`KEY=VALUE`, an entity id (`RUS`) or an entity name (`Russia`) -> group matchers."""
-    text = text.strip()
-    if not text:
-        raise UsageError("silence")
-    if "=" in text:
-        key, _, value = text.partition("=")
-        return {key.strip(): resolve_entity(ctx, value.strip())}
-    return {"*": resolve_entity(ctx, text)}
-
-
-def resolve_entity(ctx: AppContext, value: str) -> str:
-    if value in ctx.entity_names:
-        return value
-    by_name = {name.casefold(): eid for eid, name in ctx.entity_names.items()}
-    return by_name.get(value.casefold(), value)
 
 
 def _silence_what(ctx: AppContext, s: Silence) -> str:

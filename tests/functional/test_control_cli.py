@@ -36,6 +36,7 @@ subscriptions:
 """,
         encoding="utf-8",
     )
+    open_store(f"sqlite:///{tmp_path / 'wf.db'}").close()  # the store a `run` made: list commands never make one
     return cfg
 
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from watchfloor.schemas.control import Actor
 
-from ._common import ConfigOpt, app, app_config, fail, out
+from ._common import ID_COLUMN, ConfigOpt, app, app_config, fail, out
 
 subscriptions_app = typer.Typer(
     help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True
@@ -43,15 +43,16 @@ def _actor(author: str | None) -> Actor:
 
 @contextmanager
 def _control(config: Any, store: str | None, *, read: bool = False) -> Iterator[tuple[Any, Any]]:
-    """The config and the control log. A list command (`read`) given a --store path that does not exist says
-    so instead of creating an empty store there (a typo); the config's own store is made as `run` would."""
+    """The config and the control log. A list command (`read`) never creates a store: a path where there is none
+    (a typo, the wrong directory, a config read before anything ran) is said so, exit 1, as `alerts list` does;
+    the commands that change something make the store as `run` would."""
     from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
     cfg = app_config(config)
     try:
-        st = open_store(store or cfg.store, create=not (read and store is not None))
+        st = open_store(store or cfg.store, create=not read)
     except ValueError as e:
         raise fail(str(e)) from None
     try:
@@ -60,21 +61,36 @@ def _control(config: Any, store: str | None, *, read: bool = False) -> Iterator[
         st.close()
 
 
-def _rule_ids(cfg: Any) -> set[str]:
+def _compiled(cfg: Any) -> Any:
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     try:
         _, rules = load_rules(cfg.rules)
     except RuleLoadError as e:
         raise fail(str(e)) from None
-    return {d.id for d in rules.detections}
+    return rules
 
 
-def _check_rules(cfg: Any, rules: list[str]) -> None:
-    known = _rule_ids(cfg)
-    unknown = [r for r in rules if r != "*" and r not in known]
+def _check_rules(rules: Any, wanted: list[str]) -> None:
+    known = {d.id for d in rules.detections}
+    unknown = [r for r in wanted if r != "*" and r not in known]
     if unknown:
         raise fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:
+    """--group values -> the silence's matchers, read as `/watchfloor silence … group=…` reads them (entity names
+    to ids: `Russia` -> RUS); one that names no key or entity of the rule is refused, as it would never match."""
+    from watchfloor.alerts.control import ControlError, parse_group
+
+    keys = {k for d in rules.detections if rule in ("*", d.id) for k in d.group_by}
+    matchers: dict[str, str] = {}
+    for g in groups:
+        try:
+            matchers.update(parse_group(g, rules.entity_names, keys))
+        except ControlError as e:
+            raise fail(str(e)) from None
+    return matchers
 
 
 def _utc(when: datetime) -> str:
@@ -99,12 +115,15 @@ def subscriptions_list(
             sys.stdout.write(json.dumps(s.model_dump(mode="json")) + "\n")
         return
     table = Table()
-    for col in ("id", "channel", "rules", "tags", "min severity", "digest", "managed by", "since"):
+    table.add_column("id", **ID_COLUMN)  # typed next: subscriptions remove ID
+    for col in ("channel", "rules"):
+        table.add_column(col, overflow="fold")  # wrapped when long, never cut: both are typed elsewhere
+    for col in ("tags", "min severity", "digest", "managed by", "since"):
         table.add_column(col)
     for s in subs:
         who = "config file" if s.managed_by == "config" else s.by.label()
         table.add_row(
-            s.id,
+            escape(s.id),
             escape(s.channel),
             escape(", ".join(s.rules)),
             escape(", ".join(s.tags)) or "—",
@@ -142,7 +161,7 @@ def subscriptions_add(
         names = {ch.name for ch in cfg.channels}
         if channel not in names and not (channel.startswith("slack:") and len(channel) > len("slack:")):
             raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names))} or slack:CHANNEL_ID")
-        _check_rules(cfg, rules)
+        _check_rules(_compiled(cfg), rules)
         try:
             sub, new = control.subscribe(
                 channel, rules=rules, tags=tag or [], min_severity=min_severity, digest=digest, by=_actor(author)
@@ -212,12 +231,14 @@ def silences_list(
             sys.stdout.write(json.dumps(row) + "\n")
         return
     table = Table()
-    for col in ("id", "rule", "group", "channel", "starts", "ends", "by", "reason"):
+    table.add_column("id", **ID_COLUMN)  # typed next: silences remove ID
+    table.add_column("rule", overflow="fold")
+    for col in ("group", "channel", "starts", "ends", "by", "reason"):
         table.add_column(col)
     for s in sils:
         group = ", ".join(f"{k}={v}" if k != "*" else v for k, v in s.group.items()) or "all"
         table.add_row(
-            s.id,
+            escape(s.id),
             escape(s.rule),
             escape(group),
             escape(s.channel or "all"),
@@ -246,7 +267,10 @@ def silences_add(
     rule: Annotated[str, typer.Argument(help="Rule id, or * for every rule.")],
     duration: Annotated[str, typer.Option("--duration", "-d", help="How long: 30m, 2h, 1d, 1w.")] = "1h",
     group: Annotated[
-        list[str] | None, typer.Option("--group", "-g", help="KEY=VALUE, or a VALUE under any key (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--group", "-g", help="KEY=VALUE, or a VALUE under any key: an entity id or name (RUS, Russia); repeatable."
+        ),
     ] = None,
     channel: Annotated[str | None, typer.Option(help="Only this routing channel (default: every channel).")] = None,
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why (shown in Slack and on the status page).")] = "",
@@ -266,15 +290,11 @@ def silences_add(
         raise fail(str(e)) from None
     if starts is not None and starts.tzinfo is None:
         raise fail("--start needs a UTC offset, e.g. 2024-11-05T08:00:00+00:00")
-    matchers: dict[str, str] = {}
-    for g in group or []:
-        key, sep, value = g.partition("=")
-        if sep:
-            matchers[key.strip()] = value.strip()
-        else:
-            matchers["*"] = g.strip()
+    cfg = app_config(config)
+    compiled = _compiled(cfg)
+    _check_rules(compiled, [rule])
+    matchers = _silence_group(compiled, rule, group or [])  # before the store is opened: a refusal changes nothing
     with _control(config, store) as (cfg, control):
-        _check_rules(cfg, [rule])
         try:
             s = control.silence(
                 rule,
