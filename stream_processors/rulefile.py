@@ -123,8 +123,14 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
         return f"missing required key {loc[-1]!r}"
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg
+        return msg[len("Value error, ") :]  # our own validators' messages name their field already
+    # pydantic's own ("Input should be a valid integer"): say which field, and what was given.
+    names = [p for p in loc if isinstance(p, str) and p.isidentifier()]  # not union branches ("literal[...]")
+    given = err.get("input")
+    if isinstance(given, str | int | float) and not isinstance(given, bool):
+        shown = repr(given)
+        msg += f" (got {shown[:77] + '...' if len(shown) > 80 else shown})"
+    return f"{names[-1]}: {msg}" if names else msg
 
 
 def load_pack_file(path: Path) -> LoadedPack:

@@ -248,3 +248,18 @@ def test_an_absence_example_that_cannot_close_says_why(tmp_path: Path) -> None:
     loaded, compiled = load_rules([_write(tmp_path, ABSENCE_PACK)])
     (r,) = run_examples([lp.pack for lp in loaded], compiled)
     assert not r.passed and "give the example a later document" in r.message and "(1d)" in r.message
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("  s1: {match: {any: [truce]}, near: 5d}", "near: Input should be a valid integer"),
+        ("  s1: {match: {any: [truce]}, near: 5d}", "(got '5d')"),
+    ],
+)
+def test_a_type_error_names_its_field_and_what_was_given(tmp_path: Path, line: str, says: str) -> None:
+    # Outside audit: pydantic's own messages ("Input should be a valid integer…") named no field.
+    text = f"version: 2\nname: p\nsignals:\n{line}\ndetections:\n  - {{id: d1, title: t, pattern: {{any: s1}}}}\n"
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([_write(tmp_path, text)])
+    assert any(says in p.message and p.line == 4 for p in e.value.problems), [p.message for p in e.value.problems]
