@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
+from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import RulePack
 
 from . import forms_cache
@@ -190,10 +191,32 @@ def _parse(text: str, name: str) -> LoadedPack:
             seen.add((line, col))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
         raise RuleLoadError(out) from None
+    for loc, msg in _example_problems(pack):
+        line, col = loaded.position(loc)
+        out.append(RuleProblem(name, line, col, msg))
     if out:
         raise RuleLoadError(out)
     loaded.pack = pack
     return loaded
+
+
+def _example_problems(pack: RulePack) -> list[tuple[list[Any], str]]:
+    """Inline examples that could never pass, found at check time rather than by `rules test`: a document that
+    is not valid input, a group key the detection does not group by (a typo'd key only ever failed the test)."""
+    problems: list[tuple[list[Any], str]] = []
+    for i, det in enumerate(pack.detections):
+        for j, ex in enumerate(det.examples):
+            at = ["detections", i, "examples", j]
+            for k, doc in enumerate(ex.documents):
+                try:
+                    parse_document(dict(doc))
+                except InputError as e:
+                    problems.append(([*at, "documents", k], f"example document: {e}"))
+            for key in ex.group or {}:
+                if key not in det.group_by:
+                    grouped = f"groups by {', '.join(det.group_by)}" if det.group_by else "has no group_by"
+                    problems.append(([*at, "group", key], f"group key {key!r}: detection {det.id!r} {grouped}"))
+    return problems
 
 
 def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:

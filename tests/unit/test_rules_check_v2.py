@@ -263,3 +263,32 @@ def test_a_type_error_names_its_field_and_what_was_given(tmp_path: Path, line: s
     with pytest.raises(RuleLoadError) as e:
         load_rules([_write(tmp_path, text)])
     assert any(says in p.message and p.line == 4 for p in e.value.problems), [p.message for p in e.value.problems]
+
+
+def test_inline_examples_that_could_never_pass_are_errors_at_their_place(tmp_path: Path) -> None:
+    # Outside audit: a typo'd group key and an example document that is not valid input passed `rules check`,
+    # and failed only later under `rules test`, without a place.
+    text = """\
+version: 2
+name: p
+entities:
+  HAM: {name: Hamas, kind: organization, aliases: [Hamas]}
+signals:
+  s1: {match: {any: [truce]}, capture: {party: {entities: [HAM]}}}
+detections:
+  - id: d1
+    title: t
+    pattern: {any: s1}
+    group_by: [party]
+    examples:
+      - group: {partyy: HAM}
+        documents: [{type: news.article, published_at: "2024-01-01T00:00:00Z", source: A, title: Hamas truce}]
+      - documents:
+          - {type: article, published_at: "2024-01-01T00:00:00Z", source: A, title: Hamas truce}
+"""
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([_write(tmp_path, text)])
+    got = {(p.line, p.message.split(":")[0]) for p in e.value.problems}
+    assert (13, "group key 'partyy'") in got
+    bad_doc = [p for p in e.value.problems if p.message.startswith("example document:")]
+    assert [p.line for p in bad_doc] == [16] and "type" in bad_doc[0].message
