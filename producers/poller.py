@@ -82,6 +82,11 @@ class PollSummary:
         return sum(s.ingested.dead_lettered for s in self.sources if s.ingested)
 
     @property
+    def known_dead(self) -> int:
+        """Rejected inputs the dead-letter log held already (read again): counted, not reported again."""
+        return sum(s.ingested.known_dead for s in self.sources if s.ingested)
+
+    @property
     def dead_letters(self) -> list[DeadLetter]:
         return [dl for s in self.sources if s.ingested for dl in s.ingested.dead_letters]
 

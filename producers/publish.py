@@ -42,7 +42,8 @@ class IngestSummary:
     duplicates: int = 0
     dead_lettered: int = 0
     conflicts: int = 0
-    dead_letters: list[DeadLetter] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)  # those new to the dead-letter log
+    known_dead: int = 0  # rejected inputs the dead-letter log held already (the same bad line, read again)
 
     @property
     def documents(self) -> int:
@@ -55,6 +56,7 @@ class IngestSummary:
         self.dead_lettered += other.dead_lettered
         self.conflicts += other.conflicts
         self.dead_letters.extend(other.dead_letters)
+        self.known_dead += other.known_dead
 
 
 def _raw(ev: Event) -> str:
@@ -114,11 +116,12 @@ class _Batch:
         self.docs: list[Event] = []
         self.lines: list[int | None] = []
         self.dead: list[Event] = []
+        self.dead_letters: list[DeadLetter] = []
 
     def add_dead(self, dl: DeadLetter) -> None:
         self.summary.dead_lettered += 1
-        self.summary.dead_letters.append(dl)
         self.dead.append(dead_letter_event(dl, self.at))
+        self.dead_letters.append(dl)
 
     def refuse(self, ev: Event, line: int | None, reason: str, field: str | None) -> None:
         self.add_dead(DeadLetter(origin=self.origin, line=line, field=field, reason=reason, raw=_raw(ev)))
@@ -171,8 +174,16 @@ class _Batch:
 
     def flush_dead(self) -> None:
         if self.dead:
-            self.store.append(self.dead)
+            added = self.store.append(self.dead)
+            # A dead letter's id is deterministic: none added means every one was logged by an earlier read of
+            # the same input (a file read again, a feed polled again), and is not news to report again. (Some
+            # added: all are reported, as the log cannot say which.)
+            if added == 0:
+                self.summary.known_dead += len(self.dead_letters)
+            else:
+                self.summary.dead_letters.extend(self.dead_letters)
             self.dead.clear()
+            self.dead_letters.clear()
 
 
 def in_event_time_order(events: list[Event], lines: list[int | None]) -> tuple[list[Event], list[int | None]]:
@@ -242,8 +253,10 @@ def ingest(
     elif batch.docs:
         batch.flush_docs()
     batch.flush_dead()  # dead letters of the last batch's refused records
-    if summary.dead_lettered:
-        log.warning("%s: %d input(s) dead-lettered, e.g. %s", origin, summary.dead_lettered, _describe(summary))
+    if summary.dead_letters:
+        log.warning("%s: %d input(s) dead-lettered, e.g. %s", origin, len(summary.dead_letters), _describe(summary))
+    if summary.known_dead:
+        log.info("%s: %d rejected input(s) already in the dead-letter log", origin, summary.known_dead)
     log.info("%s: %d new document(s), %d duplicate(s)", origin, summary.accepted, summary.duplicates)
     return summary
 

@@ -147,6 +147,9 @@ def test_ingest_reports_dead_letters_with_lines_and_is_idempotent(tmp_path: Path
     assert "with_errors.jsonl:3" in res.output
     again = runner.invoke(app, ["ingest", str(EVENTS / "with_errors.jsonl"), "--store", store])
     assert "0 new documents, 2 already in the log" in again.output
+    # The same bad lines are counted, not printed again (outside audit: every cron run re-printed them all).
+    assert "3 dead letters (3 seen before, not shown again)" in again.output
+    assert "with_errors.jsonl:2" not in again.output
 
 
 def test_ingest_missing_file_exits_1(tmp_path: Path) -> None:

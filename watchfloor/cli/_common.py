@@ -127,6 +127,11 @@ def stop_on_sigterm() -> threading.Event:
     return stop
 
 
+def seen_before(known: int) -> str:
+    """' (2 seen before, not shown again)' after a dead-letter count: bad inputs an earlier read logged already."""
+    return f" ({known} seen before, not shown again)" if known else ""
+
+
 def fail(message: str) -> typer.Exit:
     """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
     markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""

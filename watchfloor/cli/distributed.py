@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, stop_on_sigterm
+from ._common import ConfigOpt, app, app_config, err, fail, seen_before, stop_on_sigterm
 from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 from .health import Heartbeat
 
@@ -224,7 +224,8 @@ def produce(
             for src in summary.errors:
                 err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
             err.print(
-                f"{summary.accepted} new documents, {summary.dead_lettered} dead letters · "
+                f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
+                f"{seen_before(summary.known_dead)} · "
                 f"{relayed} relayed to Kafka ({spooled} spooled)",
                 highlight=False,
             )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, out
+from ._common import ConfigOpt, app, app_config, err, out, seen_before
 
 
 @app.command()
@@ -37,7 +37,7 @@ def ingest(
         err.print(f"dead letter {where}{field}: {dl.reason}", highlight=False, markup=False)
     out.print(
         f"{summary.accepted} new documents, {summary.duplicates} already in the log, "
-        f"{summary.dead_lettered} dead letters",
+        f"{summary.dead_lettered} dead letters" + seen_before(summary.known_dead),
         highlight=False,
     )
     if failed:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, progress_bar, redact_url, stop_on_sigterm
+from ._common import ConfigOpt, app, app_config, err, fail, progress_bar, redact_url, seen_before, stop_on_sigterm
 from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 
 
@@ -133,7 +133,7 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
     err.print(
         f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
-        f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters · "
+        f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
         f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
         f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}",
