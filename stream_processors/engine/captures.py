@@ -1,11 +1,16 @@
 """Captures: which entity of a sentence a signal names as a value (the acting party, the place).
 
 The acting party follows the grammar where that is cheap:
-1. the agent of a passive: in English "by" right after the signal's own words ("ratified by Russia",
-   "ratified unanimously by the DPRK", "ratified by decree of North Korea's leader"), not any "by"
-   ("joins the alliance in a move prompted by Y" names no agent); in Russian a passive participle
-   among the signal's words with a mention next to it that can be instrumental and follows no
-   preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией");
+1. the agent of a passive: in English a "by" that closely follows a past participle among the signal's
+   own words in a clear passive, a form of "be"/"get" before it ("was ratified by Russia", "was
+   ratified unanimously by the DPRK", "has been formally agreed by X") or a reduced passive right after
+   a noun with no mention before it that could be its subject ("the truce brokered by Qatar"), and the
+   mention right after the "by" ("by the DPRK", "by decree of North Korea's leader"); a possessive is
+   the agent's owner only when its head acts for it ("by Russia's parliament", not "by Israel's
+   allies"). Not any "by": not in an active sentence ("Hamas accepted the truce by Israel's deadline"),
+   nor another verb's ("prompted by Y", "followed by Y"). The reason names the participle. In Russian a
+   passive participle among the signal's words with a mention next to it that can be instrumental and
+   follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией");
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma);
 3. else the first mention after the signal's words.
@@ -16,7 +21,7 @@ from __future__ import annotations
 from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of
 from .scan import Sentence, Span
 
-_EN_BY_GAP = 3  # words between the signal's own words and "by" ("ratified unanimously on Tuesday by")
+_EN_BY_GAP = 3  # words between the participle and "by" ("ratified unanimously on Tuesday by")
 _EN_AGENT_GAP = 4  # words between "by" and the agent ("by decree of North Korea")
 _RU_AGENT_GAP = 3
 
@@ -58,10 +63,10 @@ def capture(
         if after:
             return after[0][2], "the subject: first nominative mention after"
     else:
-        for s, _e, eid in mentions:
+        for s, e, eid in mentions:
             if s <= lo:
                 continue
-            by = _english_by(toks, base, own, s)
+            by = _english_by(toks, base, own, s, e, mentions)
             if by is not None:
                 return eid, f"the agent of a passive ('by' after {by!r})"
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
@@ -70,14 +75,100 @@ def capture(
     return mentions[0][2], "the first mention after the signal's words"
 
 
-def _english_by(toks: list[str], base: int, own: list[Span], mention_start: int) -> str | None:
-    """The own word a "by" follows closely, with the mention closely after that "by"."""
+# English passives, by closed word lists (no regex on the per-hit path).
+_EN_BE = frozenset({"be", "is", "are", "am", "was", "were", "been", "being", "get", "gets", "got", "gotten", "getting"})
+_EN_ADVERBS = frozenset(
+    {"also", "not", "now", "already", "just", "finally", "since", "then", "never", "still", "yet", "soon"}
+)
+_EN_IRREGULAR = frozenset(
+    {
+        "made", "held", "sent", "built", "paid", "laid", "struck", "hit", "shot", "set", "put", "cut", "caught",
+        "fought", "bought", "brought", "sought", "won", "led", "met", "kept", "left", "lost", "bound", "found",
+        "sold", "told", "dealt", "meant", "spent", "lent", "split", "quit", "read", "heard", "upheld", "withheld",
+    }
+)  # fmt: skip
+_EN_DETERMINERS = frozenset({"the", "a", "an"})
+_EN_PREPOSITIONS = frozenset(
+    {
+        "with", "of", "to", "for", "in", "on", "at", "from", "between", "against", "about", "over", "under", "into",
+        "by", "among", "amid", "toward", "towards", "across", "through", "after", "before", "near", "including",
+    }
+)  # fmt: skip
+# Heads of a possessive agent that act for their owner ("by Russia's parliament", "by decree of North Korea's
+# leader"); any other head is the agent itself, not its owner ("by Israel's allies", "by Israel's deadline").
+_EN_ORGANS = frozenset(
+    {
+        "parliament", "assembly", "government", "leader", "leadership", "president", "prime", "premier", "cabinet",
+        "ministry", "minister", "council", "congress", "senate", "legislature", "duma", "house", "army", "military",
+        "forces", "navy", "officials", "authorities", "delegation", "negotiators", "envoy", "foreign", "state",
+        "regime", "court", "king", "chancellor", "junta", "lawmakers", "legislators", "supreme", "national",
+        "federal", "upper", "lower", "top", "head", "spokesman", "spokeswoman", "spokesperson", "representative",
+        "representatives", "ambassador", "embassy", "administration", "security", "defence", "defense", "interior",
+        "rulers", "ruling", "mps", "deputies", "diet", "knesset", "politburo", "central", "presidential",
+    }
+)  # fmt: skip
+
+
+def _participle_en(word: str) -> bool:
+    """Whether an English word has the shape of a past participle ("ratified", "taken", "sent")."""
+    return word.endswith(("ed", "en", "wn", "ne")) or word in _EN_IRREGULAR
+
+
+def _passive_en(toks: list[str], base: int, p: int, mentions: list[tuple[int, int, str]]) -> bool:
+    """Whether the participle at p is clearly passive: after a form of "be"/"get" (at most two adverbs
+    between: "was unanimously ratified"), or a reduced passive right after a noun ("the treaty ratified by")
+    with no mention before it that could be its active subject ("Hamas accepted the truce brokered by")."""
+    q = p - 1
+    while q >= base and p - q <= 2 and (toks[q - base].endswith("ly") or toks[q - base] in _EN_ADVERBS):
+        q -= 1
+    if q >= base and toks[q - base] in _EN_BE:
+        return True
+    if p - 1 < base or q != p - 1:
+        return False
+    before = toks[p - 1 - base]
+    if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before == "s":
+        return False
+    for s, _e, _eid in mentions:
+        if s < p and not (s - 1 >= base and toks[s - 1 - base] in _EN_PREPOSITIONS):
+            return False  # a subject that may be acting ("Hamas accepted"; "Finland joined")
+    return True
+
+
+def _english_by(
+    toks: list[str],
+    base: int,
+    own: list[Span],
+    mention_start: int,
+    mention_end: int,
+    mentions: list[tuple[int, int, str]],
+) -> str | None:
+    """The participle among the signal's own words that a "by" closely follows in a passive, with the
+    mention as that "by"'s object ("by Russia", "by the DPRK", "by decree of North Korea's leader"); None
+    when there is no such passive (an active sentence names its subject, not the object of any "by")."""
+    end = base + len(toks)
+    # The mention is the by-phrase's object: a possessive ("Israel's deadline") is the agent only when
+    # its head acts for it ("Russia's parliament").
+    if mention_end + 2 < end and toks[mention_end + 1 - base] == "s":
+        if toks[mention_end + 2 - base] not in _EN_ORGANS:
+            return None
     for b in range(mention_start - 1, max(base, mention_start - 1 - _EN_AGENT_GAP) - 1, -1):
         if toks[b - base] != "by":
             continue
-        for a, z in own:
-            if z < b and b - z - 1 <= _EN_BY_GAP:
-                return " ".join(toks[a - base : z - base + 1])
+        mid = toks[b + 1 - base : mention_start - base]
+        while mid and mid[-1] in _EN_DETERMINERS:
+            mid.pop()
+        if mid and mid[-1] != "of":
+            return None  # "by the deadline Israel set": the mention is not the by-phrase's object
+        # The participle the "by" follows: the nearest own word before it, nothing verb-like between.
+        for q in range(b - 1, max(base, b - 1 - _EN_BY_GAP) - 1, -1):
+            word = toks[q - base]
+            if any(a <= q <= z for a, z in own):
+                if _participle_en(word) and _passive_en(toks, base, q, mentions):
+                    return word
+                return None
+            if word.endswith("ed") or word in _EN_BE:
+                return None  # "accepted on Friday, followed by Israel": the "by" is another verb's
+        return None
     return None
 
 

@@ -1,0 +1,106 @@
+"""English passive agents (outside audit): a "by" names the party only in a clear passive of the signal's
+own verb ("was accepted by Hamas", "the ceasefire brokered by Qatar"), never in an active sentence ("Hamas
+accepted the truce by Israel's deadline") nor when it belongs to another verb or a possessive that is not
+the agent. The reason names the participle the "by" follows. Sentences written for these tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine.compiler import compile_packs
+from watchfloor.stream_processors.engine.explain import explain_extraction
+
+from .engine_helpers import doc, engine_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+TRUCE = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "capture-audit",
+        "language": "en",
+        "entities": {
+            "ISR": {"name": "Israel", "kind": "country", "aliases": ["Israel"]},
+            "HAM": {"name": "Hamas", "kind": "organization", "aliases": ["Hamas"]},
+            "QAT": {"name": "Qatar", "kind": "country", "aliases": ["Qatar"]},
+        },
+        "signals": {
+            "agreed": {
+                "match": {"all": [{"any": ["accepted", "agreed", "brokered"]}, {"any": ["truce", "ceasefire"]}]},
+                "near": 6,
+                "capture": {"party": {"entities": ["ISR", "HAM", "QAT"]}},
+            }
+        },
+    }
+)
+RULES = compile_packs([TRUCE])
+
+
+def _capture(text: str, rules=RULES, signal: str = "agreed", name: str = "party"):  # type: ignore[no-untyped-def]
+    exp = explain_extraction(rules, doc(text))
+    got = [c for s in exp.sentences for c in s.signals if c.signal == signal and c.matched]
+    assert got, text
+    cap = next(c for c in got[0].captures if c.name == name)
+    return cap.value, cap.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Active sentences: the "by" governs another noun, or another verb; the subject acts.
+        "Hamas accepted the truce by Israel's deadline.",
+        "Hamas accepted the truce on Friday, followed by Israel.",
+        "Hamas accepted the truce brokered by Israel's allies.",
+        "Hamas agreed the ceasefire by Israel's timetable.",
+        "Hamas accepted the ceasefire late on Sunday, soon followed by Israel.",
+        "Hamas accepted the ceasefire by the deadline Israel set.",
+    ],
+)
+def test_active_sentence_names_its_subject(text: str) -> None:
+    value, reason = _capture(text)
+    assert value == "HAM", (text, reason)
+    assert "agent" not in reason
+
+
+@pytest.mark.parametrize(
+    ("text", "party", "verb"),
+    [
+        ("The truce, announced by Qatar, was accepted by Hamas.", "HAM", "accepted"),
+        ("The truce was accepted by Hamas.", "HAM", "accepted"),
+        ("The ceasefire has been formally agreed by Israel.", "ISR", "agreed"),
+        ("The ceasefire got accepted by Hamas on Monday.", "HAM", "accepted"),
+        ("The ceasefire brokered by Qatar held overnight.", "QAT", "brokered"),
+        ("The truce with Israel brokered by Qatar held.", "QAT", "brokered"),
+        ("The truce was accepted by Israel's cabinet.", "ISR", "accepted"),
+        ("The truce was accepted unanimously on Friday by Israel.", "ISR", "accepted"),
+    ],
+)
+def test_passive_names_its_agent_and_the_verb(text: str, party: str, verb: str) -> None:
+    value, reason = _capture(text)
+    assert (value, reason) == (party, f"the agent of a passive ('by' after {verb!r})")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Qatar said the truce was accepted on Friday, followed by Israel.",
+        "Qatar said the truce was accepted by Israel's allies.",
+        "Qatar said the truce was accepted by the deadline Israel set.",
+    ],
+)
+def test_passive_by_that_is_not_the_agent(text: str) -> None:
+    value, reason = _capture(text)
+    assert value == "QAT" and "agent" not in reason, (text, value, reason)
+
+
+def test_nato_example_joined_by_someones_side() -> None:
+    rules = engine_for(str(REPO / "docs" / "examples" / "nato_accession.yaml")).rules
+    for text, member in [
+        ("Finland joined NATO by Sweden's side.", "FIN"),
+        ("Sweden formally joined NATO by Finland's example.", "SWE"),
+    ]:
+        value, reason = _capture(text, rules, "joined", "member")
+        assert value == member and "agent" not in reason, (text, value, reason)
