@@ -312,7 +312,34 @@ _RU: CueTable = {
             "до конца года",
             "завтра",
         ],
-        "negated": ["опроверг*", "отрица*", "отверг*", "назвал* фейк*", "назвал* ложн*", "фейк*"],
+        # Only the denial constructions: verbs of denial and "назвали фейком". Not a prefix such as "отрица*"
+        # or "фейк*", which read nouns and adjectives after the words ("закон о фейках об армии", "несмотря на
+        # отрицательный отзыв") as denials of them.
+        "negated": [
+            "опроверг",
+            "опровергла",
+            "опровергли",
+            "опровергло",
+            "опровергает",
+            "опровергают",
+            "опровергнул*",
+            "отрицает",
+            "отрицают",
+            "отрицал",
+            "отрицала",
+            "отрицали",
+            "отрицало",
+            "отверг",
+            "отвергла",
+            "отвергли",
+            "отвергло",
+            "отвергает",
+            "отвергают",
+            "назвал* фейк*",
+            "назвав фейк*",
+            "назвал* ложн*",
+            "назвав ложн*",
+        ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
     "neutral": {
@@ -321,6 +348,13 @@ _RU: CueTable = {
 }
 
 BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
+
+# English future cues "VERB to" whose verb also takes a noun after "to": "agreed to send troops" is a
+# future, "agreed to a truce" an agreement made. Such a cue (its first word one of these, then "to") applies
+# only when a verb in its bare form follows, after at most one adverb ("agreed to quickly send").
+VERB_ONLY_TO = frozenset(
+    "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising".split()
+)
 
 # English headlines write the future as "X to VERB" ("Moscow and Pyongyang to exchange instruments").
 # In a title, a "to" among the signal's words followed by something that can be a verb reads as a

@@ -4,7 +4,10 @@ A cue governs the signal's words when it overlaps them, or stands up to `scope` 
 (a `before` cue: "will", "denied"; conditionals reach twice as far) or up to `scope_after` words after
 them (an `after` cue: "in the coming weeks", "calling them fake"). A cue that lies wholly inside one of
 the signal's own phrases or inside a name is part of those words, not a cue ("no evidence" as a phrase).
-Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after").
+Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after"); but a
+cue hidden only by longer ones of the other direction applies on the side they do not govern ("назвали
+фейком" governs the words before it, its "фейком" those after it). "agreed to" (cues.VERB_ONLY_TO) is a cue
+only before a verb ("agreed to send troops", not "agreed to a truce").
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
 - Russian writes the future in the verb: a perfective non-past form in the signal's words ("направит",
@@ -19,13 +22,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .compiler import CompiledRules
-from .cues import CUE_PRIORITY, HEADLINE_LANGUAGES, HEADLINE_TO_EXCEPTIONS, NEUTRAL
-from .morphology import is_future_verb_ru
+from .cues import CUE_PRIORITY, HEADLINE_LANGUAGES, HEADLINE_TO_EXCEPTIONS, NEUTRAL, VERB_ONLY_TO
+from .morphology import is_future_verb_ru, word_forms
 from .scan import Sentence, Span, find_matches
 from .text import aligned_word_view, tokens
+
+Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 
 
 def read_cues(rules: CompiledRules, sent: Sentence) -> None:
@@ -41,6 +47,14 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "May 9" is a date, not a hedge: ignore a cue followed by a number.
         if last + 1 < n and toks[last + 1].isdigit():
             continue
+        # "agreed to" is a future before a verb only: "agreed to send troops", not "agreed to a truce".
+        if (
+            last == first + 1
+            and toks[last] == "to"
+            and toks[first] in VERB_ONLY_TO
+            and not _verb_follows(toks, last + 1)
+        ):
+            continue
         found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, entry.direction))
     if not found:
         return
@@ -50,13 +64,19 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     # Overlapping cues: the longest wins (a neutral phrase on a tie), so "could not be verified" is a
     # hedge and not a negation, and "soon after" cancels "soon".
     found.sort(key=lambda c: (-(c[2] - c[1]), c[4] != "neutral", CUE_PRIORITY.get(c[0], 9), c[1]))
-    kept: list[tuple[str, int, int, str, str]] = []
+    kept: list[Cue] = []
+    hidden: list[tuple[Cue, tuple[Cue, ...]]] = []
     for c in found:
         # The same words listed in both directions ("denied") are one cue that reaches both ways.
-        if any(c[1] <= k[2] and k[1] <= c[2] and not (k[:3] == c[:3] and k[4] != c[4]) for k in kept):
-            continue
-        kept.append(c)
+        over = [k for k in kept if c[1] <= k[2] and k[1] <= c[2] and not (k[:3] == c[:3] and k[4] != c[4])]
+        if not over:
+            kept.append(c)
+        elif c[0] != NEUTRAL and all(k[0] != NEUTRAL and k[4] != c[4] for k in over):
+            # Hidden only by longer cues of the other direction: it applies on the side where they do not
+            # ("назвали фейком" governs the words before it, its "фейком" those after it; see resolve).
+            hidden.append((c, tuple(over)))
     sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
+    sent.cues_hidden = hidden
 
 
 # A new clause: ";" or a comma (or dash) followed by a conjunction. Cues do not reach across one:
@@ -139,41 +159,55 @@ def resolve(
     # The signal's own words and the names of the sentence: a cue inside them is part of them (made for the
     # first cue in reach: most are not).
     atom_spans: list[Span] | None = None
-    for cls, s, e, _key, direction in sent.cues:
-        overlaps = s <= hi and e >= lo
-        if direction == "after":
-            reach = scope_after
-            near = overlaps or (s > hi and s - hi <= reach)
-        else:
-            # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
-            reach = scope * 2 if cls == "conditional" else scope
-            near = overlaps or (e < lo and lo - e <= reach)
-        # (The words and where they stand are spelled out only for an explanation, or for the cue that decides.)
-        words = sent.words(s, e) if explain else ""
-        where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
-        if not near:
-            if explain:
-                considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
-            continue
-        if not overlaps:
-            gap = (e, lo) if e < lo else (hi, s)
-            if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
+    # A cue a longer one hid ("фейком" in "назвали фейком") applies where the longer one does not: on the side of
+    # the words the longer one does not govern ("В Кремле назвали фейком сообщения о том, что ...").
+    cues: list[Cue] = sent.cues
+    hidden = sent.cues_hidden
+    aside: list[Cue] = []
+    revived = False
+    while True:
+        for cue in cues:
+            cls, s, e, _key, direction = cue
+            overlaps = s <= hi and e >= lo
+            if direction == "after":
+                reach = scope_after
+                near = overlaps or (s > hi and s - hi <= reach)
+            else:
+                # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
+                reach = scope * 2 if cls == "conditional" else scope
+                near = overlaps or (e < lo and lo - e <= reach)
+            # (The words and where they stand are spelled out only for an explanation, or for the cue that decides.)
+            words = sent.words(s, e) if explain else ""
+            where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
+            if not near:
+                if hidden and not overlaps and (e < lo if direction == "after" else s > hi):
+                    aside.append(cue)  # it governs only the other side: a cue it hid may apply here
                 if explain:
-                    considered.append((cls, words, direction, False, f"in another clause ({where})"))
+                    considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
                 continue
-        # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
-        if atom_spans is None:
-            atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-        if any(a <= s and e <= b for a, b in atom_spans):
+            if not overlaps:
+                gap = (e, lo) if e < lo else (hi, s)
+                if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
+                    if explain:
+                        considered.append((cls, words, direction, False, f"in another clause ({where})"))
+                    continue
+            # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
+            if atom_spans is None:
+                atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
+            if any(a <= s and e <= b for a, b in atom_spans):
+                if explain:
+                    considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
+                continue
+            dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
+            rank = (CUE_PRIORITY[cls], dist)
             if explain:
-                considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
-            continue
-        dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
-        rank = (CUE_PRIORITY[cls], dist)
-        if explain:
-            considered.append((cls, words, direction, True, where))
-        if best is None or rank < (best[0], best[1]):
-            best = (rank[0], rank[1], cls, words or sent.words(s, e))
+                considered.append((cls, words, direction, True, where + (_REVIVED if revived else "")))
+            if best is None or rank < (best[0], best[1]):
+                best = (rank[0], rank[1], cls, words or sent.words(s, e))
+        if revived or not aside:
+            break
+        cues = [c for c, over in hidden if all(k in aside for k in over)]
+        revived = True
     if best is None or best[0] > CUE_PRIORITY["future"]:
         future = _future_form(rules, sent, window, own, headline)
         if future is not None:
@@ -191,6 +225,9 @@ def resolve(
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
     return best[2], best[3], reason
+
+
+_REVIVED = "; hidden by a longer cue that governs only the other side"
 
 
 def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> str:
@@ -268,3 +305,29 @@ def _future_form(
 
 
 _NOT_VERBS = frozenset("the a an its their his her this that these those our your my some all more its".split())
+
+
+def _verb_follows(toks: list[str], at: int) -> bool:
+    """Whether toks[at] (or the word after an adverb there: "to quickly send", "to not send") is an English
+    verb in its bare form, as after an infinitive's "to": "send", "ratify", "be"; not "a", "truce", "talks"."""
+    if at + 1 < len(toks) and (toks[at] == "not" or toks[at].endswith("ly")):
+        at += 1
+    return at < len(toks) and _is_bare_verb_en(toks[at])
+
+
+@lru_cache(maxsize=20_000)
+def _is_bare_verb_en(word: str) -> bool:
+    """A word whose forms (the English dictionary's) include its own -ing form: "send" (sending), "ratify"
+    (ratifying), "exchange" (exchanging), "stop" (stopping), "tie" (tying); not "truce", "ceasefire", nor
+    another form of a verb ("talks", "sanctions": no "talksing")."""
+    if not word.isalpha() or word in _NOT_VERBS:
+        return False
+    forms = word_forms("en", word)
+    if len(forms) < 3:  # (a noun or a name: the word and its plural)
+        return False
+    ing = {word + "ing", word + word[-1] + "ing"}
+    if word.endswith("e"):
+        ing.add(word[:-1] + "ing")
+    if word.endswith("ie"):
+        ing.add(word[:-2] + "ying")
+    return not ing.isdisjoint(forms)

@@ -126,6 +126,7 @@ class Sentence:
         "atoms",
         "breaks",
         "cues",
+        "cues_hidden",
         "cues_read",
         "cyrillic",
         "end",
@@ -149,6 +150,8 @@ class Sentence:
         # Modality cues: (class, first, last, words, direction), in text order; see modality.read_cues.
         self.cues: list[tuple[str, int, int, str, str]] = []
         self.cues_read = False
+        # Cues a longer overlapping one hid, each with the cues that hid it; see modality.read_cues.
+        self.cues_hidden: list[tuple[tuple[str, int, int, str, str], tuple[tuple[str, int, int, str, str], ...]]] = []
         self.mentions: list[tuple[int, int, str]] = []  # resolved entity mentions (start, end, id)
         self.entities: set[str] = set()
         self.breaks: list[int] | None = None  # clause breaks, document-wide token indices; see modality

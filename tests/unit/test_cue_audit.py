@@ -1,0 +1,98 @@
+"""Modality cues from an outside audit: "agreed to" is a future only before a verb; the Russian denials after
+the words are verbs and "назвали фейком", not any word starting "фейк"/"отрица"; a cue hidden by a longer one
+that governs only the other side ("назвали фейком" before the words) still applies. Sentences written for
+these tests (the Russian law sentence paraphrases a Channel One item)."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import compile_packs
+
+from .engine_helpers import doc, engine_for
+
+_PACK = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "cue-audit",
+        "language": ["en", "ru"],
+        "signals": {
+            "truce": {"match": {"any": ["truce", "ceasefire deal", "prisoner swap"]}},
+            "troops": {"match": "send troops"},
+            "aid": {"match": "deliver tanks"},
+            "law": {"match": "приняла закон"},
+            "raid": {"match": "нанесли удар"},
+        },
+    }
+)
+_ENGINE = Engine(compile_packs([_PACK]))
+
+
+def _read(text: str, signal: str, engine: Engine = _ENGINE) -> tuple[str, str | None]:
+    got = [s for s in engine.extract(doc(text)) if s.name == signal]
+    assert got, f"{signal} not found in {text!r}"
+    return got[0].modality, got[0].cue
+
+
+@pytest.mark.parametrize(
+    ("text", "signal", "want"),
+    [
+        # An agreement made: "agreed to" + a noun phrase.
+        ("The militia agreed to a truce on Sunday.", "truce", ("asserted", None)),
+        ("Tel Aviv agrees to ceasefire deal brokered by Doha", "truce", ("asserted", None)),
+        ("The group said it had agreed to an extension of the truce.", "truce", ("asserted", None)),
+        ("Both sides agreed to the prisoner swap last week.", "truce", ("asserted", None)),
+        ("Aid pledged to Kyiv arrived days after the truce.", "truce", ("asserted", None)),
+        # A future: "agreed to" + a verb (also after an adverb), and the other "VERB to" cues as before.
+        ("The council agreed to send troops to the border.", "troops", ("future", "agreed to")),
+        ("The council agreed to quickly send troops to the border.", "troops", ("future", "agreed to")),
+        ("Berlin pledged to deliver tanks by spring.", "aid", ("future", "pledged to")),
+        ("Paris promises to deliver tanks.", "aid", ("future", "promises to")),
+        ("The council plans to send troops.", "troops", ("future", "plans to")),
+    ],
+)
+def test_agreed_to_is_a_future_only_before_a_verb(text: str, signal: str, want: tuple[str, str | None]) -> None:
+    assert _read(text, signal) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Nouns and adjectives after the words are not denials of them.
+        ("Госдума приняла закон о фейках об армии.", ("asserted", None)),
+        ("Госдума приняла закон, несмотря на отрицательный отзыв правительства.", ("asserted", None)),
+        ("Госдума в окончательном чтении приняла закон о конфискации имущества за фейки об армии.", ("asserted", None)),
+        ("Дума приняла закон против фейков в сети.", ("asserted", None)),
+        # The denial constructions after the words still deny them.
+        ("Что Госдума приняла закон, в аппарате спикера отрицают.", ("negated", "отрицают")),
+        ("Что Госдума приняла закон, пресс-служба опровергла.", ("negated", "опровергла")),
+        ("Сообщения, что Госдума приняла закон, депутаты назвали фейком.", ("negated", "назвали фейком")),
+    ],
+)
+def test_russian_denials_after_the_words(text: str, want: tuple[str, str | None]) -> None:
+    assert _read(text, "law") == want
+
+
+def test_a_cue_hidden_by_one_of_the_other_direction_applies() -> None:
+    # "назвали фейком" governs the words before it; the claim after it is denied by its "фейком".
+    assert _read("В штабе назвали фейком сообщения о том, что ВСУ нанесли удар по мосту.", "raid")[0] == "negated"
+    assert _read("Военные назвали ложными сведения, что ВСУ нанесли удар.", "raid")[0] == "negated"
+    # English: "called it fake (news)" before a "that" clause.
+    sentence = "The ministry called it fake news that the council agreed to send troops."
+    assert _read(sentence, "troops") == ("negated", "fake")
+    # The bundled pack: the audit's sentence no longer fires troops-deployed.
+    got = [
+        s
+        for s in engine_for("builtin:dprk_russia").extract(
+            doc("The Kremlin called it fake news that North Korean troops had been sent to Russia.")
+        )
+        if s.name == "troop_deployment"
+    ]
+    assert got and got[0].modality == "negated"
+    # ... while the longer after-cue still governs the words before it.
+    assert _read("The council will send troops, the ministry called it fake.", "troops") == (
+        "negated",
+        "called it fake",
+    )
