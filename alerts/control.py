@@ -125,6 +125,7 @@ def as_subscription(sub: SubscriptionCreated) -> Subscription:
         tags=list(sub.tags),
         min_severity=sub.min_severity,
         digest=sub.digest,
+        max_age=sub.max_age,
     )
 
 
@@ -241,6 +242,7 @@ class ControlLog:
         tags: Sequence[str] = (),
         min_severity: Severity = "low",
         digest: str | None = None,
+        max_age: timedelta | None = None,
         by: Actor,
         managed_by: str | None = None,
     ) -> tuple[SubscriptionCreated, bool]:
@@ -248,12 +250,13 @@ class ControlLog:
         with self._lock:
             st = self.refresh()
             sub = SubscriptionCreated(
-                id=subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest),
+                id=subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest, max_age),
                 channel=channel,
                 rules=tuple(rules),
                 tags=tuple(tags),
                 min_severity=min_severity,
                 digest=digest,
+                max_age=max_age,
                 managed_by=managed_by or by.via,
                 by=by,
                 at=self.now(),
@@ -383,7 +386,9 @@ class ControlLog:
         """Make the config file's subscriptions the log's config-managed ones: (created, removed)."""
         wanted: dict[str, Subscription] = {}
         for sub in subs:
-            sid = subscription_id(sub.channel, tuple(sub.rules), tuple(sub.tags), sub.min_severity, sub.digest)
+            sid = subscription_id(
+                sub.channel, tuple(sub.rules), tuple(sub.tags), sub.min_severity, sub.digest, sub.max_age
+            )
             wanted.setdefault(sid, sub)
         created = removed = 0
         with self._lock:
@@ -396,6 +401,7 @@ class ControlLog:
                         tags=sub.tags,
                         min_severity=sub.min_severity,
                         digest=sub.digest,
+                        max_age=sub.max_age,
                         by=CONFIG_ACTOR,
                         managed_by="config",
                     )

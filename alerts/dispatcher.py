@@ -49,6 +49,7 @@ from watchfloor.schemas.events import (
     delivery_event,
     detection_event_id,
 )
+from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.ports import DeliveryRecord, Store, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
@@ -58,7 +59,7 @@ from .digest import DigestPlanner
 from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread
 from .notice import AlertCatalog
 from .notifiers.base import Checking, Notifier, NotifierError
-from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by
+from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by, too_old
 from .schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
@@ -275,16 +276,24 @@ class AlertDispatcher:
         for channel in channels:
             silence = silenced_by(det, channel, table.silences, now)
             if silence is not None:
-                rows.append(self._suppressed(key, channel, alert, tk, stored.position, silence.id, outputs))
+                why = f"silenced by {silence.id}"
+                rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             thread = self.store.deliveries(channel=channel, thread_key=tk)
-            rows.append(plan_detection(key, alert, channel, thread, self.catalog, stored.position))
+            row = plan_detection(key, alert, channel, thread, self.catalog, stored.position)
+            limit = too_old(det, channel, table.subscriptions, now) if row.kind == "alert" else None
+            if limit is not None:
+                # Old news (a backfill, a feed's archive, a report long late): no new thread. A follow-up or
+                # revision of an alert the channel has still goes: it keeps what the channel was told true.
+                why = f"older than {format_duration(limit)} when raised (max_age of its subscriptions): not sent"
+                rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
+                continue
+            rows.append(row)
         return rows, outputs
 
     def _suppressed(
-        self, key: str, channel: str, alert: Alert, tk: str, seq: int, silence_id: str, outputs: list[Event]
+        self, key: str, channel: str, alert: Alert, tk: str, seq: int, detail: str, outputs: list[Event]
     ) -> DeliveryRecord:
-        detail = f"silenced by {silence_id}"
         if self.store.delivery_status(key, channel) is None:  # else already decided (a replay): keep that
             log.info("alerts: %s -> %s suppressed (%s)", key, channel, detail)
             delivery = Delivery(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from watchfloor.schemas.config import Subscription
@@ -40,6 +40,22 @@ def route(det: Detection, subs: Iterable[Subscription]) -> tuple[str, ...]:
         if sub.digest is None and sub.channel not in out and matches(sub, det):
             out[sub.channel] = None
     return tuple(out)
+
+
+def too_old(det: Detection, channel: str, subs: Iterable[Subscription], now: datetime) -> timedelta | None:
+    """The age limit that keeps `det` from starting a thread in `channel` at `now`, or None: its reports are older
+    (by fired_at, event time) than every subscription of the channel that matches it allows. A subscription
+    without `max_age` allows any age: the most permissive one decides."""
+    limits: list[timedelta] = []
+    for sub in subs:
+        if sub.digest is None and sub.channel == channel and matches(sub, det):
+            if sub.max_age is None:
+                return None
+            limits.append(sub.max_age)
+    if not limits:
+        return None
+    limit = max(limits)
+    return limit if now - det.fired_at > limit else None
 
 
 def silence_matches(silence: Silence, det: Detection, channel: str, now: datetime) -> bool:

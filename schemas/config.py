@@ -99,6 +99,9 @@ class Subscription(_Strict):
     min_severity: Severity = "low"
     # `daily HH:MM [Area/City]`: one message per day listing the matching alerts, instead of one per alert.
     digest: str | None = None
+    # An alert about reports older than this when it is raised (a backfill, a feed's archive, a late report) starts
+    # no thread in the channel: it is recorded as suppressed. Follow-ups of alerts sent still go. None: no limit.
+    max_age: Duration | None = None
 
     @field_validator("digest")
     @classmethod

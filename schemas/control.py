@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from .events import Event, Severity, stable_id
+from .rules import Duration
 
 
 class ControlType(StrEnum):
@@ -109,6 +110,7 @@ class SubscriptionCreated(_Frozen):
     tags: tuple[str, ...] = ()
     min_severity: Severity = "low"
     digest: str | None = None
+    max_age: Duration | None = None  # older alerts start no thread here (config.Subscription.max_age)
     managed_by: Via
     by: Actor
     at: AwareDatetime
@@ -184,12 +186,19 @@ class DigestSent(_Frozen):
 
 
 def subscription_id(
-    channel: str, rules: tuple[str, ...], tags: tuple[str, ...], min_severity: str, digest: str | None
+    channel: str,
+    rules: tuple[str, ...],
+    tags: tuple[str, ...],
+    min_severity: str,
+    digest: str | None,
+    max_age: timedelta | None = None,
 ) -> str:
-    """The same subscription always has the same id, whoever makes it: subscribing twice is a no-op."""
-    return "sub-" + stable_id(
-        channel, ",".join(sorted(rules)), ",".join(sorted(tags)), min_severity, digest or "", length=10
-    )
+    """The same subscription always has the same id, whoever makes it: subscribing twice is a no-op. (A
+    `max_age` is part of it only when set: the ids of subscriptions made before it existed stay the same.)"""
+    parts = [channel, ",".join(sorted(rules)), ",".join(sorted(tags)), min_severity, digest or ""]
+    if max_age is not None:
+        parts.append(f"max_age={int(max_age.total_seconds())}s")
+    return "sub-" + stable_id(*parts, length=10)
 
 
 def silence_id(rule: str, group: dict[str, str], channel: str | None, starts_at: datetime, by: Actor) -> str:

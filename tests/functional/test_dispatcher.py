@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,27 @@ def test_webhook_errors_hide_the_secret_path(webhook: Hook) -> None:
     for err in (perm.value, trans.value):
         assert "s3cr3t" not in str(err)
     assert "s3cr3t" not in repr(notifier)
+
+
+def test_old_news_starts_no_thread_where_a_subscription_sets_max_age(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside audit: a first run over a feed's archive paged the desk for reports of months before. With max_age,
+    an alert about reports older than that when raised is recorded as suppressed, with why; the archive channel
+    (no max_age) still gets it; a follow-up of an alert the channel was sent still goes, however old."""
+    subs = [Subscription(channel="slack-ops", max_age=timedelta(days=3)), Subscription(channel="archive")]
+    feed(store, detection(1))  # fired 3h before the clock: news
+    dispatcher = make(store, slack_server, archive, clock, subs=subs)
+    dispatcher.cycle()
+    assert len(slack_server.messages) == 1
+    clock.advance(10 * 86_400)
+    # A follow-up of that thread (same rule and group, fired an hour after it): old by now, but it updates what
+    # the channel was told. And an alert of another group, as old: a new thread of old news, not sent.
+    feed(store, detection(2, minutes=60), detection(3, minutes=61, group={"route": "TUMEN"}))
+    report = dispatcher.cycle()
+    rows = ledger(store)
+    assert (rows[("det0002", "slack-ops")].kind, rows[("det0002", "slack-ops")].status) == ("followup", "sent")
+    old = rows[("det0003", "slack-ops")]
+    assert old.status == "suppressed" and old.detail.startswith("older than 3d when raised")
+    assert rows[("det0003", "archive")].status == "sent"
+    assert len(slack_server.messages) == 2 and report.ok

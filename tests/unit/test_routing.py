@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from watchfloor.alerts.routing import matches, route
+from watchfloor.alerts.routing import matches, route, too_old
 from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.events import Detection
 
@@ -80,3 +80,15 @@ def test_route_is_pure() -> None:
     d = det()
     assert route(d, subs) == route(d, subs) == ("a", "b")
     assert [s.channel for s in subs] == ["a", "b"]
+
+
+def test_too_old_takes_the_most_permissive_matching_subscription() -> None:
+    d = det()  # fired_at as det() makes it
+    later = d.fired_at + timedelta(days=5)
+    three, ten = timedelta(days=3), timedelta(days=10)
+    assert too_old(d, "ops", [sub(max_age=three)], later) == three
+    assert too_old(d, "ops", [sub(max_age=three)], d.fired_at + timedelta(days=2)) is None  # young enough
+    assert too_old(d, "ops", [sub(max_age=three), sub(max_age=ten)], later) is None  # one allows it
+    assert too_old(d, "ops", [sub(max_age=three), sub(min_severity="low")], later) is None  # one has no limit
+    assert too_old(d, "ops", [sub(max_age=three), sub(max_age=ten, tags=["other"])], later) == three  # not matching
+    assert too_old(d, "other", [sub(max_age=three)], later) is None  # another channel's limit

@@ -108,6 +108,8 @@ def _delivery_cell(channel: str, r: Any) -> str:
         text += f" — {r.detail[:120]}"
     if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
         text += f" ({r.detail.removeprefix('silenced by ')})"
+    elif r.status == "suppressed" and r.detail:  # why else (old news: a subscription's max_age)
+        text += f" — {r.detail[:120]}"
     return text
 
 

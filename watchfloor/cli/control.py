@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchfloor.schemas.control import Actor
+from watchfloor.schemas.rules import format_duration, parse_duration
 
 from ._common import ID_COLUMN, ConfigOpt, app, app_config, fail, out
 
@@ -118,7 +119,7 @@ def subscriptions_list(
     table.add_column("id", **ID_COLUMN)  # typed next: subscriptions remove ID
     for col in ("channel", "rules"):
         table.add_column(col, overflow="fold")  # wrapped when long, never cut: both are typed elsewhere
-    for col in ("tags", "min severity", "digest", "managed by", "since"):
+    for col in ("tags", "min severity", "digest", "max age", "managed by", "since"):
         table.add_column(col)
     for s in subs:
         who = "config file" if s.managed_by == "config" else s.by.label()
@@ -129,6 +130,7 @@ def subscriptions_list(
             escape(", ".join(s.tags)) or "—",
             s.min_severity,
             escape(s.digest or "—"),
+            format_duration(s.max_age) if s.max_age is not None else "—",
             escape(who),
             _utc(s.at),
         )
@@ -145,6 +147,12 @@ def subscriptions_add(
     ] = None,
     min_severity: Annotated[str, typer.Option("--min", help="low, medium, high or critical.")] = "low",
     digest: Annotated[str | None, typer.Option(help="'daily HH:MM [Area/City]': one message a day instead.")] = None,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age", help="Alerts about reports older than this when raised (3d, 12h) start no thread here."
+        ),
+    ] = None,
     author: AuthorOpt = None,
     config: ConfigOpt = None,
     store: StoreOpt = None,
@@ -157,6 +165,10 @@ def subscriptions_add(
     rules = rule or ["*"]
     if min_severity not in SEVERITY_RANK:
         raise fail(f"--min must be one of {', '.join(SEVERITY_RANK)}")
+    try:
+        age = parse_duration(max_age) if max_age is not None else None
+    except ValueError as e:
+        raise fail(f"--max-age: {e}") from None
     with _control(config, store) as (cfg, control):
         names = {ch.name for ch in cfg.channels}
         if channel not in names and not (channel.startswith("slack:") and len(channel) > len("slack:")):
@@ -164,7 +176,13 @@ def subscriptions_add(
         _check_rules(_compiled(cfg), rules)
         try:
             sub, new = control.subscribe(
-                channel, rules=rules, tags=tag or [], min_severity=min_severity, digest=digest, by=_actor(author)
+                channel,
+                rules=rules,
+                tags=tag or [],
+                min_severity=min_severity,
+                digest=digest,
+                max_age=age,
+                by=_actor(author),
             )
         except ValidationError as e:
             raise fail(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
