@@ -26,6 +26,8 @@ class RuleProblem:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # about the file as a whole (missing, unreadable): no place in it to name
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 

@@ -292,3 +292,10 @@ detections:
     assert (13, "group key 'partyy'") in got
     bad_doc = [p for p in e.value.problems if p.message.startswith("example document:")]
     assert [p.line for p in bad_doc] == [16] and "type" in bad_doc[0].message
+
+
+def test_a_missing_rule_file_names_no_place_in_it() -> None:
+    # Outside audit: "nonexist.yaml:0:0: no such rule file or directory".
+    with pytest.raises(RuleLoadError) as e:
+        load_rules(["no/such/pack.yaml"])
+    assert [str(p) for p in e.value.problems] == ["no/such/pack.yaml: no such rule file or directory"]
