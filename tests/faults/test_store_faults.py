@@ -152,8 +152,19 @@ def _commands(url: str, cfg: Path) -> dict[str, list[str]]:
         "subscriptions list": ["subscriptions", "list", "--store", url, "--config", str(cfg)],
         "silences list": ["silences", "list", "--store", url, "--config", str(cfg)],
         "alerts redeliver": ["alerts", "redeliver", "--all-expired", "--store", url, "--config", str(cfg)],
-        "subscriptions add": ["subscriptions", "add", "console", "--rule", "x", "--store", url, "--config", str(cfg)],
-        "silences add": ["silences", "add", "x", "--duration", "2h", "--store", url, "--config", str(cfg)],
+        # (Known rules: a command refuses an unknown one before it opens the store, which is not what is tested.)
+        "subscriptions add": [
+            "subscriptions",
+            "add",
+            "console",
+            "--rule",
+            "treaty-signed",
+            "--store",
+            url,
+            "--config",
+            str(cfg),
+        ],
+        "silences add": ["silences", "add", "treaty-signed", "--duration", "2h", "--store", url, "--config", str(cfg)],
         "run": ["run", "--config", str(cfg)],  # live: fails at start, not in a retry loop
         "serve": ["serve", "--config", str(cfg), "--port", "0"],
     }
