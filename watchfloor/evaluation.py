@@ -47,8 +47,19 @@ class Truth:
     seen: dict[str, datetime] = field(default_factory=dict)  # labelled document id -> published_at
 
     @classmethod
-    def load(cls, labels: Path | None, label_map: Path | None, timeline: Path | None, rules: CompiledRules) -> Truth:
+    def load(
+        cls,
+        labels: Path | None,
+        label_map: Path | None,
+        timeline: Path | None,
+        rules: CompiledRules,
+        baseline: CompiledRules | None = None,
+    ) -> Truth:
+        """`baseline`: the rules compared against (--baseline-rules). A rule only they have is known: an edit that
+        deletes a rule is scored (its labels become misses, its true positives lost), not refused."""
         known = [d.id for d in rules.detections]
+        if baseline is not None:
+            known += [d.id for d in baseline.detections if d.id not in known]
         lab = load_labels(labels) if labels is not None else None
         lmap: LabelMap | None = None
         if label_map is not None:

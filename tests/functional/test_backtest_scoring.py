@@ -527,3 +527,19 @@ def test_future_dated_inputs_sort_at_their_receive_time_as_the_canonical_replay(
     assert any(e["event_id"] == "fut-0" for a in data["alerts"] for e in a["evidence"])
     # In canonical order nothing is revised: the clamped reports came in at their receive time, not at the end.
     assert data["stats"]["revisions"] == 0 and "raised" not in data
+
+
+def test_an_edit_that_deletes_a_rule_is_scored_not_refused(tmp_path: Path) -> None:
+    # Outside audit: with the shared label map naming the deleted rule, the comparison stopped at
+    # "label_map.yaml:…: unknown rule 'troops-deployed'"; the deletion is what the gate is for.
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    start = text.index("  - id: troops-deployed")
+    end = text.index("  - id: ", start + 1)
+    without = tmp_path / "without.yaml"
+    without.write_text(text[:start] + text[end:], encoding="utf-8")
+    code, output, data = scored(
+        tmp_path, "--rules", without, "--baseline-rules", "builtin:dprk_russia", "--fail-on-removed-true-positive"
+    )
+    assert code == 1, output  # the gate: true positives of the baseline are lost
+    assert "lost true positive" in output and "(troops-deployed)" in output
+    assert data["diff"]["removed"] and all(a["rule"] == "troops-deployed" for a in data["diff"]["removed"])

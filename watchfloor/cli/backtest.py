@@ -163,7 +163,11 @@ def backtest(
     specs = rules or ["builtin:dprk_russia"]
     rule_sets = RuleSets(_load_rules(specs), _load_rules(baseline_rules) if baseline_rules else None)
     try:
-        truth = Truth.load(labels, label_map, timeline, rule_sets.current) if (labels or timeline) else None
+        truth = (
+            Truth.load(labels, label_map, timeline, rule_sets.current, rule_sets.baseline)
+            if (labels or timeline)
+            else None
+        )
         base_alerts = load_baseline_result(baseline) if baseline else None
     except TruthError as e:
         raise fail(str(e)) from None
