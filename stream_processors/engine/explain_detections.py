@@ -19,6 +19,7 @@ from typing import Any
 from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Document, Retraction, Signal
 from watchfloor.schemas.rules import format_duration
 
+from .compiled import ALERT
 from .compiler import CompiledDetection, CompiledRef
 from .engine import Engine
 from .explain import DetectionCheck, DocumentExplanation, explain_extraction
@@ -33,6 +34,10 @@ def _when(t: float) -> str:
 
 def _ref_text(ref: CompiledRef) -> str:
     where = "".join(f", {k}={v}" for k, v in ref.where)
+    if ref.confidence is not None:  # an alert reference's own filters: what an input alert must be
+        where += f", {ref.confidence}"
+    if ref.min_rank > 0:
+        where += f", {next(s for s, r in SEVERITY_RANK.items() if r == ref.min_rank)} or more"
     return f"{ref.signal}{where}"
 
 
@@ -112,6 +117,18 @@ class Explainer:
                 inputs = [e.signal.removeprefix("alert:") for e in d.evidence if e.signal.startswith("alert:")]
                 why = f"from alerts of {', '.join(dict.fromkeys(inputs))}" if inputs else "the window closed"
                 checks.append(DetectionCheck(d.rule, "", -1, True, "fired", why, _alert(d)))
+        raised = {d.rule for d in fired}
+        for d in fired:  # an input alert that did not make a detection over it fire: said, not left silent
+            for det in self.rules.detections_by_signal.get(ALERT + d.rule, ()):
+                if det.id in raised or (self.only is not None and det.id not in self.only):
+                    continue
+                parts = ", ".join(_ref_text(r) for r in det.refs)
+                window = f" within {format_duration(det.within)}" if det.within else ""
+                why = (
+                    f"takes alerts of {d.rule}: this one ({d.severity}, {d.confidence or 'no confirmation'}) did not "
+                    f"complete its {det.kind} over {parts}{window}"
+                )
+                checks.append(DetectionCheck(det.id, ALERT + d.rule, -1, False, det.kind, why))
         for d in fired:
             self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
         return checks

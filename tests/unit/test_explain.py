@@ -183,3 +183,14 @@ def test_corroboration_counts_copies_of_one_story_once_as_the_engine_does() -> N
     [check] = [c for c in second.detections if c.detection == "strike-escalation"]
     assert "1 of 2 distinct sources" in check.reason and "counted once" in check.reason
     assert not check.fired
+
+
+def test_a_detection_over_detections_says_why_it_did_not_fire() -> None:
+    # Outside audit: `rules explain --id` on a detection over other detections printed nothing while it waited.
+    ex = Explainer(engine_for(str(DATA / "rules" / "composed.yaml")), only={"both-closed", "closure-confirmed"})
+    got = ex.document(doc("Alphaland closed the border.", at=0, source="Wire A", doc_id="a"))
+    why = {c.detection: c for c in got.detections if c.signal.startswith("alert:")}
+    assert not why["both-closed"].fired and why["both-closed"].kind == "all_of"
+    assert "takes alerts of plain-closure" in why["both-closed"].reason and "within 3d" in why["both-closed"].reason
+    confirmed = why["closure-confirmed"].reason
+    assert "(medium, unconfirmed)" in confirmed and "alert:closure, confirmed" in confirmed  # what it needs
