@@ -339,6 +339,8 @@ _RU: CueTable = {
             "назвав фейк*",
             "назвал* ложн*",
             "назвав ложн*",
+            "оказал* фейк*",  # "сообщения о том, что …, оказались фейком"
+            "оказал* ложн*",
         ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
@@ -355,6 +357,11 @@ BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
 VERB_ONLY_TO = frozenset(
     "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising".split()
 )
+
+# Russian denial nouns are a sentence's topic, not a denial, after a preposition: "закон о фейках", "штраф за
+# фейки", "борьба с дезинформацией". A one-word negation cue of these stems is ignored right after one of these.
+RU_TOPIC_STEMS = ("фейк", "ложн", "дезинформац", "выдумк", "вымыс", "опроверж", "отрица")
+RU_TOPIC_PREPOSITIONS = frozenset("о об обо про за против с со по от для".split())
 
 # English headlines write the future as "X to VERB" ("Moscow and Pyongyang to exchange instruments").
 # In a title, a "to" among the signal's words followed by something that can be a verb reads as a

@@ -26,7 +26,15 @@ from functools import lru_cache
 from typing import Any
 
 from .compiler import CompiledRules
-from .cues import CUE_PRIORITY, HEADLINE_LANGUAGES, HEADLINE_TO_EXCEPTIONS, NEUTRAL, VERB_ONLY_TO
+from .cues import (
+    CUE_PRIORITY,
+    HEADLINE_LANGUAGES,
+    HEADLINE_TO_EXCEPTIONS,
+    NEUTRAL,
+    RU_TOPIC_PREPOSITIONS,
+    RU_TOPIC_STEMS,
+    VERB_ONLY_TO,
+)
 from .morphology import is_future_verb_ru, word_forms
 from .scan import Sentence, Span, find_matches
 from .text import aligned_word_view, tokens
@@ -53,6 +61,15 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[last] == "to"
             and toks[first] in VERB_ONLY_TO
             and not _verb_follows(toks, last + 1)
+        ):
+            continue
+        # "закон о фейках": after a preposition a denial noun is what the sentence is about, not a denial.
+        if (
+            first == last
+            and first > 0
+            and toks[first - 1] in RU_TOPIC_PREPOSITIONS
+            and entry.cue_class == "negated"
+            and toks[first].startswith(RU_TOPIC_STEMS)
         ):
             continue
         found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, entry.direction))

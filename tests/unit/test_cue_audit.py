@@ -96,3 +96,18 @@ def test_a_cue_hidden_by_one_of_the_other_direction_applies() -> None:
         "negated",
         "called it fake",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # A denial noun after a preposition is the law's topic, not a denial of the words after it.
+        ("О фейках об армии: Госдума приняла закон в окончательном чтении.", "asserted"),
+        ("Против дезинформации Госдума приняла закон вчера.", "asserted"),
+        # A denial of the claim still is one, before it or after it.
+        ("Фейк: Госдума якобы приняла закон.", "negated"),
+        ("Сообщения о том, что Госдума приняла закон, оказались фейком.", "negated"),
+    ],
+)
+def test_russian_denial_nouns_after_a_preposition_are_the_topic(text: str, want: str) -> None:
+    assert _read(text, "law")[0] == want
