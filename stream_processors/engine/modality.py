@@ -327,9 +327,13 @@ _NOT_VERBS = frozenset("the a an its their his her this that these those our you
 def _verb_follows(toks: list[str], at: int) -> bool:
     """Whether toks[at] (or the word after an adverb there: "to quickly send", "to not send") is an English
     verb in its bare form, as after an infinitive's "to": "send", "ratify", "be"; not "a", "truce", "talks"."""
+    if at >= len(toks):
+        return False
+    if _is_bare_verb_en(toks[at]):  # first: "supply", "apply", "rely" end in -ly and are verbs
+        return True
     if at + 1 < len(toks) and (toks[at] == "not" or toks[at].endswith("ly")):
-        at += 1
-    return at < len(toks) and _is_bare_verb_en(toks[at])
+        return _is_bare_verb_en(toks[at + 1])
+    return False
 
 
 @lru_cache(maxsize=20_000)

@@ -22,6 +22,8 @@ _PACK = RulePack.model_validate(
             "truce": {"match": {"any": ["truce", "ceasefire deal", "prisoner swap"]}},
             "troops": {"match": "send troops"},
             "aid": {"match": "deliver tanks"},
+            "supply": {"match": "supply tanks"},
+            "sanctions": {"match": "apply sanctions"},
             "law": {"match": "приняла закон"},
             "raid": {"match": "нанесли удар"},
         },
@@ -50,6 +52,9 @@ def _read(text: str, signal: str, engine: Engine = _ENGINE) -> tuple[str, str | 
         ("The council agreed to quickly send troops to the border.", "troops", ("future", "agreed to")),
         ("Berlin pledged to deliver tanks by spring.", "aid", ("future", "pledged to")),
         ("Paris promises to deliver tanks.", "aid", ("future", "promises to")),
+        # A verb ending in -ly is a verb, not an adverb to skip (review: "agreed to supply tanks" read asserted).
+        ("Berlin agreed to supply tanks.", "supply", ("future", "agreed to")),
+        ("Brussels pledged to apply sanctions.", "sanctions", ("future", "pledged to")),
         ("The council plans to send troops.", "troops", ("future", "plans to")),
     ],
 )
