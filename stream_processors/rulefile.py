@@ -191,18 +191,25 @@ def _parse(text: str, name: str) -> LoadedPack:
             seen.add((line, col))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
         raise RuleLoadError(out) from None
-    for loc, msg in _example_problems(pack):
-        line, col = loaded.position(loc)
-        out.append(RuleProblem(name, line, col, msg))
     if out:
         raise RuleLoadError(out)
     loaded.pack = pack
     return loaded
 
 
+def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
+    """Inline examples that could never pass, for `rules check` (errors there) rather than only `rules test`: a
+    document that is not valid input, a group key the detection does not group by. Not part of loading: examples
+    change no detection, so a pack with a bad one still runs (`run`, `backtest`, `worker`)."""
+    out: list[RuleProblem] = []
+    for lp in loaded:
+        for loc, msg in _example_problems(lp.pack):
+            line, col = lp.position(loc)
+            out.append(RuleProblem(lp.path, line, col, msg))
+    return out
+
+
 def _example_problems(pack: RulePack) -> list[tuple[list[Any], str]]:
-    """Inline examples that could never pass, found at check time rather than by `rules test`: a document that
-    is not valid input, a group key the detection does not group by (a typo'd key only ever failed the test)."""
     problems: list[tuple[list[Any], str]] = []
     for i, det in enumerate(pack.detections):
         for j, ex in enumerate(det.examples):

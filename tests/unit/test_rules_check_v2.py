@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from watchfloor.cli import app
 from watchfloor.schemas.rules import RulePack, rule_pack_json_schema
 from watchfloor.stream_processors.examples import run_examples
-from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, warning_problems
+from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
 
 PACK_HEAD = """version: 2
 name: t
@@ -286,12 +288,16 @@ detections:
       - documents:
           - {type: article, published_at: "2024-01-01T00:00:00Z", source: A, title: Hamas truce}
 """
-    with pytest.raises(RuleLoadError) as e:
-        load_rules([_write(tmp_path, text)])
-    got = {(p.line, p.message.split(":")[0]) for p in e.value.problems}
+    path = _write(tmp_path, text)
+    loaded, _compiled = load_rules([path])  # examples change no detection: the pack still loads and runs
+    problems = example_problems(loaded)
+    got = {(p.line, p.message.split(":")[0]) for p in problems}
     assert (13, "group key 'partyy'") in got
-    bad_doc = [p for p in e.value.problems if p.message.startswith("example document:")]
+    bad_doc = [p for p in problems if p.message.startswith("example document:")]
     assert [p.line for p in bad_doc] == [16] and "type" in bad_doc[0].message
+    # ... and `rules check` refuses it (exit 1), each at its place.
+    res = CliRunner().invoke(app, ["rules", "check", path])
+    assert res.exit_code == 1 and f"{path}:13:" in res.output and f"{path}:16:" in res.output, res.output
 
 
 def test_a_missing_rule_file_names_no_place_in_it() -> None:

@@ -24,7 +24,7 @@ def rules_check(
 ) -> None:
     """Validate rule packs. Errors print as FILE:LINE:COL: message (exit 1); warnings as FILE:LINE:COL: warning:
     message (exit 0), e.g. a cue that can never apply."""
-    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, warning_problems
+    from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
 
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config))
@@ -33,6 +33,12 @@ def rules_check(
             typer.echo(str(p))
         end_process(1)
         raise typer.Exit(1) from None
+    bad_examples = example_problems(loaded)
+    for p in bad_examples:
+        typer.echo(str(p))
+    if bad_examples:
+        end_process(1)
+        raise typer.Exit(1)
     for w in warning_problems(loaded, compiled):
         typer.echo(str(w))
     out.print(
