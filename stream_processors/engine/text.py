@@ -85,6 +85,28 @@ def _is_initials(word: str) -> bool:
     return word[1:2] == "." and n % 2 == 1 and word[1::2] == "." * (n // 2) and word[::2].isalpha()
 
 
+# Words that start a sentence and are never a surname: after them a period that could close initials ends the
+# sentence instead ("Washington, D.C. The talks resumed", "Plan B. It failed"; "J.D. Vance" and "В.В. Путин" keep).
+SENTENCE_STARTERS = frozenset(
+    "the a an it its this that these those he she they we i in on at but and or if when while after before "
+    "his her their there here as so yet for from by with according however meanwhile also "
+    "в на это но а и он она они мы по с за однако также при после до как".split()
+)
+
+
+def _next_word(text: str, k: int) -> str:
+    """The word that starts at k (after opening quotes and brackets), lower-cased."""
+    n = len(text)
+    while k < n and (text[k] in _OPENERS or text[k] == " "):
+        k += 1
+    e = k
+    while e < n and text[e].isalpha():
+        e += 1
+    if e - k == 1 and e < n and text[e] == ".":
+        return ""  # another initial ("В. В. Петров"), not the preposition "в"
+    return text[k:e].lower()
+
+
 def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS) -> list[tuple[int, int]]:
     """Where the sentences of `text` lie: (start, end) character offsets of each raw piece between
     sentence boundaries, before clean_sentence(); a piece may clean to nothing."""
@@ -136,7 +158,9 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
             last = text[w:i].lower().rstrip(".")
             initials = last.isalpha() if len(last) == 1 else last[1:2] == "." and _is_initials(last)
             if last in abbreviations or (
-                initials and not (w - 2 >= start and text[w - 1] in "-–" and text[w - 2].isdigit())
+                initials
+                and not (w - 2 >= start and text[w - 1] in "-–" and text[w - 2].isdigit())
+                and _next_word(text, k) not in SENTENCE_STARTERS
             ):
                 pos = k
                 continue

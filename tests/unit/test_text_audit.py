@@ -54,3 +54,20 @@ def test_a_sentence_still_ends_after_an_ordinary_word() -> None:
         "Переговоры в Москве завершились.",
         "Стороны подписали протокол.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        # Review: dotted initials followed by a sentence's first word end the sentence (a cue of one sentence
+        # must not reach the next).
+        ("The envoy flew to Washington, D.C. The talks resumed on Monday.", 2),
+        ("Sanctions were lifted by the U.A.E. The ministry confirmed it.", 2),
+        ("They chose plan B. It failed within a week.", 2),
+        # Initials before a name still keep.
+        ("J.D. Vance said the talks would resume.", 1),
+        ("Президент РФ В.В. Путин подписал закон.", 1),
+    ],
+)
+def test_initials_before_a_sentence_start_end_the_sentence(text: str, sentences: int) -> None:
+    assert len(split_sentences(text, "en" if text.isascii() else "ru")) == sentences
