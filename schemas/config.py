@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .control import check_digest
+from .control import check_digest, check_max_age
 from .events import Severity
 from .rules import Duration
 from .topics import DEFAULT_PREFIX
@@ -107,6 +107,11 @@ class Subscription(_Strict):
     @classmethod
     def _digest(cls, v: str | None) -> str | None:
         return check_digest(v)
+
+    @model_validator(mode="after")
+    def _max_age_not_with_digest(self) -> Subscription:
+        check_max_age(self.digest, self.max_age)
+        return self
 
 
 class SlackApp(_Strict):

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .events import Event, Severity, stable_id
 from .rules import Duration
@@ -120,6 +120,11 @@ class SubscriptionCreated(_Frozen):
     def _digest(cls, v: str | None) -> str | None:
         return check_digest(v)
 
+    @model_validator(mode="after")
+    def _max_age_not_with_digest(self) -> SubscriptionCreated:
+        check_max_age(self.digest, self.max_age)
+        return self
+
 
 class SubscriptionRemoved(_Frozen):
     id: str
@@ -183,6 +188,14 @@ class DigestSent(_Frozen):
     status: Literal["sent", "failed"] = "sent"
     detail: str = ""
     at: AwareDatetime
+
+
+def check_max_age(digest: str | None, max_age: timedelta | None) -> None:
+    """A digest lists what came since the last one, whatever its age: an age limit would be silently ignored."""
+    if digest is not None and max_age is not None:
+        raise ValueError(
+            "max_age applies to alerts sent one by one, not to a digest (which lists every alert since the last)"
+        )
 
 
 def subscription_id(

@@ -92,3 +92,9 @@ def test_too_old_takes_the_most_permissive_matching_subscription() -> None:
     assert too_old(d, "ops", [sub(max_age=three), sub(min_severity="low")], later) is None  # one has no limit
     assert too_old(d, "ops", [sub(max_age=three), sub(max_age=ten, tags=["other"])], later) == three  # not matching
     assert too_old(d, "other", [sub(max_age=three)], later) is None  # another channel's limit
+
+
+def test_max_age_is_refused_on_a_digest_subscription() -> None:
+    # Review: a digest lists every alert since the last one; a max_age there would be silently ignored.
+    with pytest.raises(ValueError, match="not to a digest"):
+        Subscription(channel="ops", digest="daily 08:00 UTC", max_age="3d")
