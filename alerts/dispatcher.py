@@ -218,11 +218,14 @@ class AlertDispatcher:
         report.counts = self.store.delivery_counts()
         if report.outstanding:
             now = self._clock()
-            report.elsewhere = sum(
+            leased = sum(
                 1
                 for r in self.store.deliveries(statuses={"outstanding"})
                 if r.lease_owner not in (None, self.owner) and r.lease_until is not None and r.lease_until > now
             )
+            # (A second read: rows enqueued and leased by another process in between must not make it exceed
+            # the count it is part of.)
+            report.elsewhere = min(leased, report.outstanding)
         return report
 
     def intake(self, limit: int = 500) -> tuple[int, int]:
