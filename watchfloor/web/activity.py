@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, EventType
+from pydantic import ValidationError
+
+from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
 
 HEARTBEAT = "pipeline:cycle"
@@ -47,6 +49,16 @@ def reason_class(reason: str) -> str:
     return " ".join(words)[:60] or "unknown"
 
 
+def delivery_key(detection: Mapping[str, Any], alert_id: str) -> str:
+    """The delivery key of an `alert` event's detection, as the dispatcher computed it (detection_event_id), so
+    the page and `watchfloor alerts list` join the ledger alike. A payload that does not read as a detection
+    (none the dispatcher wrote: it validated each first) falls back to the alert id, as before."""
+    try:
+        return detection_event_id(Detection.model_validate(detection))
+    except ValidationError:
+        return alert_id
+
+
 @dataclass
 class AlertRow:
     id: str
@@ -58,6 +70,9 @@ class AlertRow:
     fired_at: str
     position: int
     channels: tuple[str, ...]
+    # What the delivery ledger and `delivery` events know this alert's deliveries by: the alert id for a detection
+    # raised in order, a revision's own id for one a late report raised (revision > 0; detection_event_id).
+    key: str
     deliveries: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # channel -> (status, detail, at)
 
 
@@ -70,7 +85,8 @@ class Activity:
     detections: Counter[str] = field(default_factory=Counter)  # rule
     alerts: Counter[str] = field(default_factory=Counter)  # rule
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
-    latest: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)  # (alert, ch) -> status...
+    # (delivery key, ch) -> (status, detail, at): `delivery` events name the delivery key, not the alert id
+    latest: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     recent: deque[AlertRow] = field(default_factory=lambda: deque(maxlen=RECENT_ALERTS))
     # detection or retraction event id (a delivery's key) -> when it was raised, epoch seconds (when recorded)
     raised: dict[str, float] = field(default_factory=dict)
@@ -99,9 +115,10 @@ class Activity:
         elif ev.type == EventType.ALERT:
             det = p.get("detection") or {}
             self.alerts[str(det.get("rule", "?"))] += 1
+            alert_id = str(p.get("id"))
             self.recent.append(
                 AlertRow(
-                    id=str(p.get("id")),
+                    id=alert_id,
                     rule=str(det.get("rule", "?")),
                     title=str(det.get("title", "")),
                     severity=str(det.get("severity", "")),
@@ -110,6 +127,7 @@ class Activity:
                     fired_at=str(det.get("fired_at", "")),
                     position=se.position,
                     channels=tuple(p.get("channels") or ()),
+                    key=delivery_key(det, alert_id),
                 )
             )
         elif ev.type == EventType.DELIVERY:
@@ -136,7 +154,7 @@ class ActivityView:
                     self.activity.apply(se)
             for row in self.activity.recent:
                 for ch in row.channels:
-                    got_status = self.activity.latest.get((row.id, ch))
+                    got_status = self.activity.latest.get((row.key, ch))
                     if got_status is not None:
                         row.deliveries[ch] = got_status
             return self.activity

@@ -85,7 +85,9 @@ class LogCollector:
         yield from self._heartbeat()
         yield from self._control()
         head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
-        head.add_metric([], a.position)
+        # store.head(), not the activity's position: that is the newest event of the types the activity reads,
+        # which lags the log (and /healthz) whenever the newest event is another type, e.g. `caught_up`.
+        head.add_metric([], self.store.head())
         yield head
         if self.extra is not None:
             yield from self.extra()

@@ -49,7 +49,9 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
     ctx = s.context
     hb = heartbeat(s.store)
     alerts = []
-    rules = {row.id: row.rule for row in a.recent}
+    # The ledger's rows name a detection's delivery key, which is not its alert id for a revision or follow-up a
+    # late report raised (revision > 0): keyed by alert id, those rows had no rule.
+    rules = {row.key: row.rule for row in a.recent}
     outstanding = [
         {
             "alert": r.alert_id,
@@ -114,7 +116,9 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
     return {
         "now": _utc(now),
         "store": s.store_label,
-        "log_head": a.position,
+        # The log's real head, as /healthz reports it: the activity's position is only that of the newest event of
+        # the types it reads, behind the head after e.g. a `caught_up` event.
+        "log_head": s.store.head(),
         "last_cycle": _ago(hb.age(now)),
         "cycles": hb.cycles,
         "slack": "configured" if s.slack_app is not None else f"off ({s.slack_problem})",
