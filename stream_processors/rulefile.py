@@ -153,7 +153,13 @@ def _parse(text: str, name: str) -> LoadedPack:
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise RuleLoadError([RuleProblem(name, line, col, f"YAML syntax: {e.problem or e.context}")]) from None
+        message = f"YAML syntax: {e.problem or e.context}"
+        if e.problem and e.problem.startswith("found duplicate key"):
+            # ruamel shows both values as it holds them ("{}" for any mapping, whatever it holds): the key says more.
+            key = e.problem.split(" with value ", 1)[0].removeprefix("found ")
+            where = f" (the mapping from line {e.context_mark.line + 1})" if e.context_mark is not None else ""
+            message = f"{key}: a key may appear once in a mapping{where}"
+        raise RuleLoadError([RuleProblem(name, line, col, message)]) from None
     except Exception as e:  # the C parser's own errors (e.g. duplicate keys) carry no mark
         raise RuleLoadError([RuleProblem(name, 1, 1, f"YAML: {e}")]) from None
     if not isinstance(data, dict):

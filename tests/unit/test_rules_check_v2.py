@@ -305,3 +305,12 @@ def test_a_missing_rule_file_names_no_place_in_it() -> None:
     with pytest.raises(RuleLoadError) as e:
         load_rules(["no/such/pack.yaml"])
     assert [str(p) for p in e.value.problems] == ["no/such/pack.yaml: no such rule file or directory"]
+
+
+def test_a_duplicate_key_is_named_without_its_values(tmp_path: Path) -> None:
+    # Outside audit: 'found duplicate key "s1" with value "{}" (original value: "{}")' for mapping values.
+    text = "version: 2\nname: d\nsignals:\n  s1: {match: {any: [a]}}\n  s1: {match: {any: [b]}}\ndetections: []\n"
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([_write(tmp_path, text)])
+    [p] = e.value.problems
+    assert (p.line, p.col) == (5, 3) and p.message.startswith('duplicate key "s1": a key may appear once')

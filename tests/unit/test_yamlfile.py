@@ -79,7 +79,7 @@ def test_a_self_reference_is_the_mapping_itself_and_refused_with_its_place() -> 
 
 def test_duplicate_keys_are_refused_with_their_place() -> None:
     text = "version: 2\nname: dup\nsignals:\n  a: {match: x}\n  a: {match: y}\n"
-    with pytest.raises(RuleLoadError, match=r"^dup.yaml:5:3: YAML syntax: found duplicate key"):
+    with pytest.raises(RuleLoadError, match=r"^dup.yaml:5:3: duplicate key \"a\": a key may appear once"):
         load_pack_text(text, "dup.yaml")
 
 
