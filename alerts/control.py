@@ -47,6 +47,9 @@ from .routing import RoutingTable
 log = logging.getLogger(__name__)
 
 LAPSED = "reached its end"  # the reason of a `silence.expired` that watchfloor records when a silence lapses
+# A silence's reason is shown in every Slack `silences` reply and on the status page: unbounded, one paste of a
+# document made the page 213 KB. Checked where every silence is made (ControlLog.silence), for Slack and the CLI.
+MAX_REASON = 500
 
 
 @dataclass
@@ -300,6 +303,10 @@ class ControlLog:
     ) -> Silence:
         if duration <= timedelta(0):
             raise ControlError("a silence needs a positive duration")
+        if len(reason) > MAX_REASON:
+            raise ControlError(
+                f"a silence's reason is at most {MAX_REASON} characters (this one has {len(reason)}); shorten it"
+            )
         with self._lock:
             start = starts_at or self.now()
             s = Silence(

@@ -10,6 +10,8 @@ Slack's 3 seconds.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -22,6 +24,7 @@ from ..notifiers.slack import escape
 from . import clicks
 from .buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, parse_button_value
 from .commands import AppContext, SlackChannelRef, help_text, run_command
+from .http import WatchfloorApp
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,26 @@ def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_na
         user=str(user.get("id") or user_id or "") or None,
         name=str(user.get("username") or user.get("name") or user_name or "") or None,
     )
+
+
+class SeenEvents:
+    """Event ids already handled, the newest `limit` of them. Slack sends an event again (X-Slack-Retry-Num) when
+    the first delivery was not answered within 3 s, though it may have been handled: the id says it is the same
+    event. Per process; bounded so a long-running server does not grow."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            while len(self._ids) > self.limit:
+                self._ids.popitem(last=False)
+            return True
 
 
 def build_app(
@@ -48,7 +71,7 @@ def build_app(
     client_args: dict[str, Any] = {"token": token}
     if base_url:
         client_args["base_url"] = base_url
-    app = App(
+    app = WatchfloorApp(
         client=WebClient(**client_args),
         signing_secret=signing_secret,
         token_verification_enabled=False,
@@ -73,12 +96,22 @@ def build_app(
         value = _value(action, respond)
         if value is None:
             return
+        refused = clicks.refusal(ctx, value)
+        if refused:
+            respond(text=refused, response_type="ephemeral", replace_original=False)
+            return
         actor = slack_actor(body.get("user"))
         container = body.get("container") or {}
         slack_channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "") or None
-        ts = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "") or None
+        message = body.get("message")
+        ts = str(container.get("message_ts") or (message or {}).get("ts") or "") or None
         record, new = clicks.acknowledge(ctx, value, actor, slack_channel, ts)
-        message = body.get("message") or {}
+        # chat.update replaces the whole message: without the message as Slack sent it (its blocks) there is
+        # nothing to keep, and the alert would become one "Acknowledged" line. Say it here instead.
+        if not (isinstance(message, dict) and message.get("blocks")):
+            text = clicks.ack_line(record) if new else f"Already acknowledged by {clicks.who(record.by)}."
+            respond(text=text, response_type="ephemeral", replace_original=False)
+            return
         if slack_channel and ts:
             try:
                 client.chat_update(
@@ -112,8 +145,14 @@ def build_app(
             reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
             respond(text=reply, response_type="ephemeral", replace_original=False)
 
+    seen = SeenEvents()
+
     @app.event("app_mention")
-    def on_mention(event: dict[str, Any], client: WebClient) -> None:
+    def on_mention(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        event_id = str(body.get("event_id") or "")
+        if event_id and not seen.first_time(event_id):
+            log.info("slack app: event %s again (a retry): already answered", event_id)
+            return
         channel = event.get("channel")
         if channel:
             client.chat_postMessage(

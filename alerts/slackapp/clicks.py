@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from watchfloor.schemas.control import Actor, AlertAcknowledged
-from watchfloor.schemas.events import EventType
+from watchfloor.schemas.events import Detection, EventType
 from watchfloor.stream_processors.ports import EventLog
 
 from ..notifiers.slack import escape
@@ -60,25 +62,57 @@ def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowled
     return out
 
 
-def group_of(log: EventLog, value: ButtonValue) -> dict[str, str]:
-    """The alert's group: from the button, else from the alert event in the log ({} when not found)."""
-    if value.group is not None:
-        return value.group
+def alert_detection(log: EventLog, alert_id: str) -> dict[str, Any] | None:
+    """The detection of the alert `alert_id` as the log has it, None when the log has no such alert."""
     position = 0
     while True:
         got = log.read(position, types={EventType.ALERT.value}, limit=2000)
         if not got:
-            return {}
+            return None
         for se in got:
-            if se.event.payload.get("id") == value.alert_id:
-                group = (se.event.payload.get("detection") or {}).get("group") or {}
-                return {str(k): str(v) for k, v in group.items()}
+            if se.event.payload.get("id") == alert_id:
+                detection = se.event.payload.get("detection")
+                return detection if isinstance(detection, dict) else {}
         position = got[-1].position
 
 
+def refusal(ctx: AppContext, value: ButtonValue) -> str | None:
+    """Why a click cannot be acted on (None: it can). A value comes back inside a signed request but is still
+    not trusted: an ack of an alert that never was, or a silence of a rule that does not exist, would be
+    recorded as if real."""
+    detection = alert_detection(ctx.control.store, value.alert_id)
+    if detection is None:
+        return f":warning: Alert `{escape(value.alert_id[:80])}` is not in watchfloor's log; nothing was recorded."
+    if detection.get("rule") not in (None, value.rule):
+        return ":warning: This button does not match its alert in watchfloor's log; nothing was recorded."
+    return None
+
+
+def group_of(log: EventLog, value: ButtonValue) -> dict[str, str]:
+    """The alert's group: from the button, else from the alert event in the log ({} when not found)."""
+    if value.group is not None:
+        return value.group
+    group = (alert_detection(log, value.alert_id) or {}).get("group") or {}
+    return {str(k): str(v) for k, v in group.items()}
+
+
 def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
-    """Silence the alert's rule and group in the channel it was posted to, for 24 hours."""
+    """Silence the alert's rule and group in the channel it was posted to, for 24 hours; once: a second click
+    while that silence holds says so, as a second Acknowledge does."""
+    refused = refusal(ctx, value)
+    if refused:
+        return refused
+    if value.rule not in ctx.rules:
+        return f":warning: Unknown rule `{escape(value.rule[:80])}`: nothing was silenced."
     group = group_of(ctx.control.store, value)
+    what = f"`{escape(value.rule)}`" + (f" ({ctx.group_text(group)})" if group else "")
+    now = ctx.control.now()
+    for s in ctx.control.silences():
+        if (s.rule, s.group, s.channel) == (value.rule, group, value.channel) and s.starts_at <= now < s.ends_at:
+            return (
+                f":mute: {what} is already silenced in this channel until "
+                f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}, by {who(s.by)}. (`{s.id}`)"
+            )
     s = ctx.control.silence(
         value.rule,
         duration=timedelta(hours=SILENCE_FOR_HOURS),
@@ -87,7 +121,6 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
         channel=value.channel,
         reason=f"Silence button on alert {value.alert_id}",
     )
-    what = f"`{escape(s.rule)}`" + (f" ({ctx.group_text(s.group)})" if s.group else "")
     return (
         f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
         f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
@@ -95,5 +128,14 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
 
 
 def unsubscribe_click(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
-    """Unsubscribe the channel the alert was posted for from the alert's rule."""
-    return unsubscribe(ctx, [value.channel], value.rule, actor)
+    """Unsubscribe the channel the alert was posted for from the alert's rule; the reply names the channel's
+    other subscriptions that still deliver this alert (routing's own match on the alert as the log has it)."""
+    refused = refusal(ctx, value)
+    if refused:
+        return refused
+    detection = alert_detection(ctx.control.store, value.alert_id) or {}
+    try:
+        det: Detection | None = Detection.model_validate(detection)
+    except ValidationError:
+        det = None  # an alert this version cannot read: the rule's own tags and severity are used
+    return unsubscribe(ctx, [value.channel], value.rule, actor, detection=det)

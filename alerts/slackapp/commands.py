@@ -6,17 +6,20 @@ line: the usage of the command it looked like.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from typing import cast
 
 from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated
-from watchfloor.schemas.events import SEVERITY_RANK
+from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ..control import ControlError, ControlLog, parse_group
+from ..control import ControlError, ControlLog, as_subscription, parse_group
 from ..notifiers.slack import escape
+from ..routing import matches
 from .buttons import SILENCE_FOR_HOURS
 
 USAGE = {
@@ -40,6 +43,7 @@ class RuleInfo:
     description: str = ""
     severity: str = "medium"
     tags: tuple[str, ...] = ()
+    group_by: tuple[str, ...] | None = None  # the rule's group keys; None: not known, a group is not checked
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,7 @@ class UsageError(ValueError):
 
 def run_command(ctx: AppContext, text: str, channel: SlackChannelRef, actor: Actor) -> str:
     """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`."""
-    try:
-        words = shlex.split(text.replace("“", '"').replace("”", '"'))
-    except ValueError:
-        words = text.split()
+    words = split_words(text)
     if not words:
         return help_text(ctx)
     verb, args = words[0].lower(), words[1:]
@@ -126,6 +127,20 @@ def run_command(ctx: AppContext, text: str, channel: SlackChannelRef, actor: Act
         return str(e)
     except ControlError as e:
         return f":warning: {escape(str(e))}"
+
+
+_WORD = re.compile(r'(?:[^\s"]+|"[^"]*")+|\S+')
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def split_words(text: str) -> list[str]:
+    """The words of a command as a shell reads them; when that fails (an apostrophe in a reason: `don't`), words
+    at spaces, still keeping a double-quoted part whole and without its quotes (`group="North Korea"`)."""
+    text = text.replace("“", '"').replace("”", '"')
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return [_QUOTED.sub(r"\1", w) for w in _WORD.findall(text)]
 
 
 def help_text(ctx: AppContext, *_: object) -> str:
@@ -221,8 +236,17 @@ def _cmd_unsubscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannel
     return unsubscribe(ctx, ctx.channels.routing_names(channel), args[0], actor)
 
 
-def unsubscribe(ctx: AppContext, routing_names: Sequence[str], target: str, actor: Actor) -> str:
-    """Remove what `target` names from the subscriptions of `routing_names`; a reply saying what happened."""
+def unsubscribe(
+    ctx: AppContext,
+    routing_names: Sequence[str],
+    target: str,
+    actor: Actor,
+    *,
+    detection: Detection | None = None,
+) -> str:
+    """Remove what `target` names from the subscriptions of `routing_names`; a reply saying what happened, and
+    which of the channel's other subscriptions still deliver that rule's alerts (`detection`: the alert clicked
+    on; else the rule as the catalogue describes it)."""
     subs = [s for name in routing_names for s in ctx.control.subscriptions(name)]
     rule: str | None = None
     if target.startswith("sub-"):
@@ -234,13 +258,15 @@ def unsubscribe(ctx: AppContext, routing_names: Sequence[str], target: str, acto
     else:  # a rule, known or not (a rule taken out of the packs may still have subscribers)
         rule = target
         hit = [s for s in subs if rule in s.rules and not s.tags]
+    # routing's own match, so the reply names exactly the subscriptions that deliver the rule's alerts
+    det = detection or _rule_detection(ctx, rule)
+    still = [s for s in subs if s not in hit and det is not None and matches(as_subscription(s), det)]
+    still_ids = ", ".join(f"`{s.id}` ({describe_subscription(ctx, s)})" for s in still)
     if not hit:
-        wide = [s for s in subs if rule is not None and ("*" in s.rules or s.tags)]
-        if wide:
-            ids = ", ".join(f"`{s.id}`" for s in wide)
+        if still:
             return (
-                f"This channel gets `{escape(target)}` through a wider subscription ({ids}). Unsubscribe that, "
-                f"or `{ctx.command} silence {escape(target)} for 1w`."
+                f"This channel gets `{escape(target)}` through a wider subscription: {still_ids}. Unsubscribe "
+                f"that, or `{ctx.command} silence {escape(target)} for 1w`."
             )
         return f"This channel has no subscription to `{escape(target)}`. `{ctx.command} list` shows its subscriptions."
     managed = [s for s in hit if s.managed_by == "config"]
@@ -269,7 +295,20 @@ def unsubscribe(ctx: AppContext, routing_names: Sequence[str], target: str, acto
             f"{ids} {'is' if len(managed) == 1 else 'are'} set in watchfloor's config file and can only be "
             f"changed there; `{ctx.command} silence {escape(target)} for 1w` holds the alerts back meanwhile."
         )
+    if still:
+        lines.append(f"This channel still gets `{escape(target)}` through {still_ids}.")
     return "\n".join(lines)
+
+
+def _rule_detection(ctx: AppContext, rule: str | None) -> Detection | None:
+    """What routing matches for an alert of `rule` (its tags, its severity), from the catalogue."""
+    info = ctx.rules.get(rule) if rule is not None else None
+    if info is None:
+        return None
+    severity = cast(Severity, info.severity)  # a severity routing does not know never matches
+    return Detection.model_construct(
+        id="", rule=info.id, title=info.title, tags=info.tags, severity=severity, fired_at=ctx.control.now()
+    )
 
 
 def _cmd_list(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
@@ -297,15 +336,17 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
         raise ControlError(f"unknown rule {rule!r}: `{ctx.command} rules` lists them")
     rest = list(args[1:])
     group: dict[str, str] = {}
+    words: list[str] = []
     if rest and rest[0].lower().startswith("group="):
         words = [rest.pop(0)[len("group=") :]]
         while rest and rest[0].lower() != "for":
             words.append(rest.pop(0))
         if not " ".join(words).strip():
             raise UsageError("silence")
-        group = parse_group(" ".join(words), ctx.entity_names)
     if len(rest) < 2 or rest[0].lower() != "for":
-        raise UsageError("silence")
+        raise UsageError("silence")  # before the group is read: a line that does not parse gets its usage
+    if words:
+        group = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule))
     try:
         duration = parse_duration(rest[1])
     except ValueError:
@@ -320,6 +361,15 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
         f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
         f"until {_when(s)}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
     )
+
+
+def _group_keys(ctx: AppContext, rule: str) -> set[str] | None:
+    """The group keys of `rule` (every rule's for `*`), for parse_group to refuse a group that can never match,
+    as `watchfloor silences add --group` does; None when the catalogue does not know them."""
+    infos = [r for r in ctx.rules.values() if rule in ("*", r.id)]
+    if not infos or any(r.group_by is None for r in infos):
+        return None
+    return {k for r in infos for k in r.group_by or ()}
 
 
 def _silence_what(ctx: AppContext, s: Silence) -> str:

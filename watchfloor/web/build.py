@@ -48,7 +48,7 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
         if not about:
             named = dict.fromkeys(ref.signal for ref in d.refs if ref.signal and signal_text.get(ref.signal))
             about = " ".join(signal_text[name] for name in named)
-        out[d.id] = RuleInfo(d.id, rule_title(defn.title), about, defn.severity, tuple(defn.tags))
+        out[d.id] = RuleInfo(d.id, rule_title(defn.title), about, defn.severity, tuple(defn.tags), tuple(d.group_by))
     return out
 
 

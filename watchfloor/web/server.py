@@ -55,9 +55,10 @@ def create_app(services: Services) -> Flask:
     registry = registry_for(collector)
     handler = None
     if services.slack_app is not None:
-        from slack_bolt.adapter.flask import SlackRequestHandler
+        # not Bolt's Flask adapter: it parses the body before the signature is checked (a forged one got a 500)
+        from watchfloor.alerts.slackapp.http import SlackHttpHandler
 
-        handler = SlackRequestHandler(services.slack_app)
+        handler = SlackHttpHandler(services.slack_app)
 
     @app.post(SLACK_PATH)
     def slack_events() -> Any:
