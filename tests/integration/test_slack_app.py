@@ -232,7 +232,7 @@ def test_each_command(env: Env, served: Served) -> None:
     for rule in ("treaty-signed", "treaty-ratified", "treaty-ratified-by-both", "ratification-exchange"):
         assert f"`{rule}`" in rules
     assert "North Korea" in rules  # titles
-    assert "A party ratifies the treaty (parliament vote" in rules  # descriptions (of its signals, here)
+    assert "One party ratified the treaty (a parliament vote" in rules  # descriptions (the detection's own)
     assert "*[party] ratified the DPRK–Russia treaty*" in rules and "{place_suffix}" not in rules  # titles' fields
 
     got = ephemeral(app.slash_command("subscribe treaty-ratified min=high", channel_id=DESK, channel_name="desk"))
