@@ -56,7 +56,7 @@ from watchfloor.stream_processors.processing import pull_and_process
 from .control import ControlLog
 from .delivery import Deliverer, Tally
 from .digest import DigestPlanner
-from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread
+from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread, standing_copy
 from .notice import AlertCatalog
 from .notifiers.base import Checking, Notifier, NotifierError
 from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by, too_old
@@ -283,6 +283,11 @@ class AlertDispatcher:
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             thread = self.store.deliveries(channel=channel, thread_key=tk)
+            copy = standing_copy(det, key, thread)
+            if copy is not None:
+                why = f"the same alert as {copy.alert_id}, already {copy.status} here (its reports arrived again)"
+                rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
+                continue
             row = plan_detection(key, alert, channel, thread, self.catalog, stored.position)
             limit = too_old(det, channel, table.subscriptions, now) if row.kind == "alert" else None
             if limit is not None:

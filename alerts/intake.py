@@ -65,6 +65,22 @@ def plan_detection(
     return DeliveryRecord(key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq)
 
 
+def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> DeliveryRecord | None:
+    """An earlier row of this very alert (same id: rule, group and every report) that still stands in the channel:
+    not withdrawn since, not suppressed or given up. A detection that is none of its revisions raises it again only
+    when its reports came again (a document re-sent to Kafka after its group's state was let go): telling the
+    channel twice would break "never twice"."""
+    if det.revises is not None:
+        return None
+    withdrawn = {r.parent_id for r in rows if r.kind == "retraction"}
+    for r in rows:
+        if r.alert_id == key or r.kind == "retraction" or r.status not in OPEN_STATUSES or r.alert_id in withdrawn:
+            continue
+        if _alert_id(r) == det.id:
+            return r
+    return None
+
+
 def _open_thread(rows: Sequence[DeliveryRecord], fired_at: datetime, period: timedelta) -> DeliveryRecord | None:
     """The first alert of the thread a detection fired at `fired_at` belongs to: of the open first alerts within
     `period` of it in event time, the latest at or before it (the story it follows up), else the earliest after

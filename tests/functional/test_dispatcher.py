@@ -36,7 +36,7 @@ from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.cli.alerts import delivery_summary
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Alert, Event, alert_event, detection_event
+from watchfloor.schemas.events import Alert, Event, Retraction, alert_event, detection_event, retraction_event
 from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
@@ -349,3 +349,31 @@ def test_old_news_starts_no_thread_where_a_subscription_sets_max_age(
     assert old.status == "suppressed" and old.detail.startswith("older than 3d when raised")
     assert rows[("det0003", "archive")].status == "sent"
     assert len(slack_server.messages) == 2 and report.ok
+
+
+def test_the_same_alert_raised_again_is_not_sent_twice(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside Kafka audit: a document re-sent to the documents topic after its group's state was let go raised
+    the very alert again (same id, a new event: revision 1), and it went out a second time, as a follow-up of
+    itself. Once withdrawn, the same alert raised again is news, and goes."""
+    first = detection(1)
+    feed(store, first)
+    dispatcher = make(store, slack_server, archive, clock)
+    dispatcher.cycle()
+    assert len(slack_server.messages) == 1 and len(lines(archive)) == 1
+    again = first.model_copy(update={"revision": 1})  # the same id, raised by a change of history
+    store.append([detection_event(again)])
+    dispatcher.cycle()
+    assert len(slack_server.messages) == 1 and len(lines(archive)) == 1  # not told twice
+    key = detection_event(again).id
+    row = ledger(store)[(key, "slack-ops")]
+    assert row.status == "suppressed" and row.detail.startswith("the same alert as det0001, already sent")
+    # Withdrawn, then raised again: the channel is told both.
+    gone = Retraction(alert_id=first.id, rule=first.rule, group=dict(first.group), reason="late report", revision=2,
+                      at=first.fired_at)  # fmt: skip
+    back = first.model_copy(update={"revision": 3})
+    store.append([retraction_event(gone), detection_event(back)])
+    dispatcher.cycle()
+    assert ledger(store)[(retraction_event(gone).id, "slack-ops")].status == "sent"
+    assert ledger(store)[(detection_event(back).id, "slack-ops")].status == "sent"
