@@ -132,10 +132,16 @@ def backtest(
     ] = None,
     near_misses: Annotated[int, typer.Option("--near-misses", min=0, help="Near misses to report (0: none).")] = 200,
     from_store: Annotated[str | None, typer.Option("--from-store", help="Replay documents from a store URL.")] = None,
-    from_kafka: Annotated[
-        str | None, typer.Option("--from-kafka", help="Replay a Kafka topic (needs --bootstrap).")
+    from_kafka: Annotated[str | None, typer.Option("--from-kafka", help="Replay a Kafka topic.")] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            "--bootstrap",  # its first name, kept working
+            help="Kafka bootstrap servers for --from-kafka (default: config kafka.bootstrap).",
+            envvar="WATCHFLOOR_KAFKA",
+        ),
     ] = None,
-    bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers for --from-kafka.")] = "127.0.0.1:9092",
     since: Annotated[str | None, typer.Option(help="With --from-kafka: start at this ISO time.")] = None,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
 ) -> None:
@@ -184,7 +190,7 @@ def backtest(
         events,
         from_store,
         from_kafka,
-        bootstrap,
+        _kafka_broker(broker, config) if from_kafka else "",
         since,
         source_kind,
         report,
@@ -382,8 +388,17 @@ def _received_at(given: str | None) -> Any:
         raise fail(f"--received-at: {e.message}") from None
 
 
+def _kafka_broker(broker: str | None, config: Path | None) -> str:
+    """The broker of --from-kafka as every distributed command finds it: --broker (or --bootstrap), else
+    $WATCHFLOOR_KAFKA, else the config's kafka.bootstrap (the bundled default without --config)."""
+    from .distributed import settings_for
+
+    return str(settings_for(app_config(config), bootstrap=broker).bootstrap)
+
+
 def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Callable[[Advance], Iterator[Any]]:
     try:
+        from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, replay_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
@@ -397,6 +412,14 @@ def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Ca
         start = parse_timestamp(since, "since") if since else datetime.fromtimestamp(0, UTC)
     except InputError as e:
         raise fail(f"--since: {e.message}") from None
+    # Reach the broker and find the topic now, in one line each when they are not there: the read starts
+    # inside the run, where a refused broker surfaced after the client's 30 s bootstrap as a long traceback.
+    try:
+        _kafka_topic_exists(bootstrap, topic)
+    except unreachable_errors() as e:
+        raise fail(f"Kafka broker {bootstrap} unreachable: {e}") from None
+    except LookupError as e:
+        raise fail(f"{e} on {bootstrap}") from None
 
     def read(advance: Advance) -> Iterator[Any]:
         # The total (end - start offsets) is known once the read has started: the bar gets it then.
@@ -414,6 +437,31 @@ def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Ca
         advance(stats.records - done)
 
     return read
+
+
+def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = 15.0) -> None:
+    """Raise the client's "unreachable" error when the broker does not answer within `timeout_s` (the
+    distributed commands' bound), LookupError when it has no such topic."""
+    import kafka
+
+    from watchfloor.stream_processors.kafka.clients import client_config
+    from watchfloor.stream_processors.kafka.topics import bootstrap_servers
+
+    consumer = kafka.KafkaConsumer(
+        **client_config(
+            kafka.KafkaConsumer,
+            timeout_s,
+            bootstrap_servers=bootstrap_servers(bootstrap),
+            client_id="watchfloor-backtest",
+            group_id=None,
+            enable_auto_commit=False,
+        )
+    )
+    try:
+        if not consumer.partitions_for_topic(topic):
+            raise LookupError(f"Kafka topic {topic!r} does not exist")
+    finally:
+        consumer.close()
 
 
 def _check_expect(expect: Path, detections: list[Any]) -> bool:

@@ -6,7 +6,10 @@ not given comes from the config's `kafka:` section. The commands build nothing t
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +34,10 @@ PartitionsOpt = Annotated[
 ]
 StoreOpt = Annotated[str | None, typer.Option(help="Store URL (default: $WATCHFLOOR_STORE, else the config's store).")]
 KAFKA_EXTRA = "distributed mode needs the kafka extra: pip install 'watchfloor[kafka]'"
+BROKER_HINT = "check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap; `scripts/kafka-local start` runs one"
+# `produce --once` tries the broker this long: kafka-python waits its whole timeout (15 s) on a broker that
+# refuses connections, and a pass tries it several times (topics, each source's relay, the spool).
+ONCE_BROKER_TIMEOUT_S = 2.0
 
 
 def log_to_stderr() -> None:
@@ -217,7 +224,10 @@ def produce(
     stop = stop_on_sigterm()
     heart = Heartbeat()
     try:
-        producer.wait_for_broker(stop)
+        if once:
+            first_contact_once(producer)
+        else:
+            wait_for_topics(producer, stop)
         while not stop.is_set():
             heart.beat()
             summary, relayed, spooled = producer.cycle()
@@ -235,6 +245,73 @@ def produce(
         pass
     finally:
         producer.close()
+
+
+def first_contact_once(producer: Any) -> None:
+    """`produce --once`: create (or check) the topics if the broker answers a short probe, then do the pass
+    whatever came of it.
+
+    Waiting for the broker here hung a one-pass command forever with nothing stored; the outbox and the spool
+    need no broker, and the next `produce` sends what the spool holds."""
+    from watchfloor.stream_processors.kafka.clients import unreachable_errors
+    from watchfloor.stream_processors.kafka.topics import TopicLayoutError
+
+    publisher = producer.publisher
+    publisher.broker.meanwhile = (
+        f"this pass stores the documents and spools them to {publisher.spool_path} for the next produce ({BROKER_HINT})"
+    )
+    try:
+        _reach(publisher.bootstrap, ONCE_BROKER_TIMEOUT_S)
+        # The broker answered: creating topics (leaders elected) gets the publisher's full timeout.
+        publisher.ensure_topics()
+    except unreachable_errors() as e:
+        # Each publish of the pass would otherwise wait the full 15 s for a broker known to be away.
+        publisher.timeout_s = min(publisher.timeout_s, ONCE_BROKER_TIMEOUT_S)
+        publisher.broker.down(e)
+        return
+    except TopicLayoutError as e:
+        raise fail(str(e)) from None
+    publisher.broker.up()
+
+
+def _reach(bootstrap: str, timeout_s: float) -> None:
+    """Bootstrap a client, raising the client's "unreachable" error after `timeout_s` without an answer."""
+    import kafka
+
+    from watchfloor.stream_processors.kafka.clients import client_config
+    from watchfloor.stream_processors.kafka.topics import bootstrap_servers
+
+    kafka.KafkaAdminClient(
+        **client_config(
+            kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(bootstrap), client_id="probe"
+        )
+    ).close()
+
+
+def wait_for_topics(producer: Any, stop: threading.Event) -> None:
+    """Live `produce`: the topics are created before the first poll, so a broker away at start is waited for.
+
+    The publisher's words for an outage are about spooling, which it does not do yet: the warning says it waits.
+    SIGTERM ends the wait at once: a try blocks inside kafka-python for its whole timeout (15 s), where the stop
+    flag alone is not looked at (KeyboardInterrupt is what `produce` already ends on, closing everything)."""
+    from watchfloor.stream_processors.kafka.topics import TopicLayoutError
+
+    broker = producer.publisher.broker
+    spooling = broker.meanwhile
+    broker.meanwhile = f"waiting for it to create the topics before polling the sources ({BROKER_HINT})"
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        producer.wait_for_broker(stop)
+    except TopicLayoutError as e:
+        raise fail(str(e)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        broker.meanwhile = spooling
 
 
 @app.command()

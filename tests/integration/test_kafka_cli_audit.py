@@ -1,0 +1,174 @@
+"""The Kafka edge of the CLI as a user meets it, in subprocesses (`python -m watchfloor.cli`).
+
+* `produce --once` with the broker away does its pass: the documents go to the outbox store and the spool,
+  and it exits, instead of waiting forever for the broker to create the topics with nothing stored.
+* live `produce` with the broker away says it waits for it (not that it spools), and SIGTERM ends it at once.
+* `backtest --from-kafka` finds the broker as the distributed commands do (--broker, $WATCHFLOOR_KAFKA,
+  the config's kafka.bootstrap; --bootstrap still works), and an unreachable one is one line and exit 1.
+
+"Unreachable" is 127.0.0.1:1 (refused at once); the rest runs on the test broker, each test on its own prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kafka")
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
+DOCUMENTS = 24  # in DATA
+UNREACHABLE = "127.0.0.1:1"
+
+
+def env(**extra: str) -> dict[str, str]:
+    # No WATCHFLOOR_* of the caller's (WATCHFLOOR_TEST_KAFKA, a store): each test says what it sets.
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    return {**e, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **extra}
+
+
+def cli(cwd: Path, *args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "watchfloor.cli", *args],
+        cwd=cwd,
+        env=env(**extra_env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def documents_in(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("select count(*) from events where type in ('news.article', 'official.statement')")
+        return int(row.fetchone()[0])
+
+
+@pytest.fixture
+def prefix(kafka_admin: Any) -> Iterator[str]:
+    p = f"wf-cliaudit-{uuid.uuid4().hex[:8]}"
+    yield p
+    try:
+        mine = [t for t in kafka_admin.list_topics() if t.startswith(p)]
+        if mine:
+            kafka_admin.delete_topics(mine, timeout_ms=30_000)
+    except Exception as exc:  # best effort
+        print(f"could not delete topics of {p}: {exc!r}")
+
+
+def test_produce_once_with_the_broker_away_stores_spools_and_exits(tmp_path: Path) -> None:
+    db = tmp_path / "outbox.db"
+    started = time.monotonic()
+    # It used to wait for the broker forever; the timeout makes that a failure rather than a hung suite.
+    res = cli(
+        tmp_path, "produce", str(DATA), "--broker", UNREACHABLE, "--prefix", "wf-away", "--store", f"sqlite:///{db}",
+        "--once", timeout=90,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert res.returncode == 0, res.stderr
+    assert took < 45, f"{took:.1f}s: {res.stderr}"
+    assert documents_in(db) == DOCUMENTS
+    spool = tmp_path / "var" / "spool" / "wf-away.jsonl"
+    lines = spool.read_text().splitlines()
+    ids = {json.loads(line)["id"] for line in lines if json.loads(line)["type"] != "watermark"}
+    assert len(ids) == DOCUMENTS, lines[:3]
+    assert f"{DOCUMENTS} new documents" in res.stderr and f"{DOCUMENTS} relayed" in res.stderr
+    warning = [line for line in res.stderr.splitlines() if "unreachable" in line]
+    assert len(warning) == 1 and "spools them to var/spool/wf-away.jsonl" in warning[0], res.stderr
+    assert "--broker" in warning[0] and "scripts/kafka-local start" in warning[0]
+
+
+def test_live_produce_with_the_broker_away_says_it_waits_and_stops_at_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "produce.log"
+    db = tmp_path / "outbox.db"
+    args = ["produce", str(DATA), "--broker", UNREACHABLE, "--prefix", "wf-away", "--store", f"sqlite:///{db}"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", *args], cwd=tmp_path, env=env(), stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "unreachable" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        time.sleep(1.0)  # well inside the next try to reach the broker, which blocks in kafka-python
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert code == 0, text
+    assert took < 3.0, f"SIGTERM took {took:.1f}s"
+    warning = [line for line in text.splitlines() if "unreachable" in line]
+    assert len(warning) == 1, text
+    assert "waiting for it to create the topics before polling the sources" in warning[0], text
+    assert "spooling" not in text and "Traceback" not in text, text
+    assert not (tmp_path / "var" / "spool" / "wf-away.jsonl").exists()  # it said it waits: it did not spool
+
+
+@pytest.fixture
+def published(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> str:
+    """The documents topic of `prefix`, holding DATA (produced the way a user does)."""
+    (tmp_path / "p").mkdir()
+    res = cli(tmp_path / "p", "produce", str(DATA), "--broker", kafka_bootstrap, "--prefix", prefix, "--once")
+    assert res.returncode == 0 and f"{DOCUMENTS} relayed to Kafka (0 spooled)" in res.stderr, res.stderr
+    return f"{prefix}.documents"
+
+
+def test_backtest_from_kafka_finds_the_broker_as_the_distributed_commands_do(
+    kafka_bootstrap: str, published: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "kafka.yaml"
+    config.write_text(f"kafka:\n  bootstrap: {kafka_bootstrap}\n")
+    ways: dict[str, tuple[list[str], dict[str, str]]] = {
+        "env": ([], {"WATCHFLOOR_KAFKA": kafka_bootstrap}),
+        "config": (["--config", str(config)], {}),
+        "broker": (["--broker", kafka_bootstrap], {}),
+        "bootstrap": (["--bootstrap", kafka_bootstrap], {}),
+        # the option beats the environment, as for the other commands
+        "broker-over-env": (["--broker", kafka_bootstrap], {"WATCHFLOOR_KAFKA": UNREACHABLE}),
+    }
+    for way, (args, extra) in ways.items():
+        out = tmp_path / f"{way}.json"
+        res = cli(tmp_path, "backtest", "--from-kafka", published, *args, "--json", str(out), timeout=120, **extra)
+        assert res.returncode == 0, f"{way}: {res.stderr[-3000:]}"
+        assert json.loads(out.read_bytes())["alerts"], way
+
+
+def test_backtest_from_kafka_with_the_broker_away_is_one_line(tmp_path: Path) -> None:
+    for args, extra in (
+        (["--broker", UNREACHABLE], {}),
+        ([], {"WATCHFLOOR_KAFKA": UNREACHABLE}),
+        (["--bootstrap", UNREACHABLE], {}),
+    ):
+        res = cli(tmp_path, "backtest", "--from-kafka", "wf-away.documents", *args, timeout=90, **extra)
+        assert res.returncode == 1, res.stderr
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: Kafka broker {UNREACHABLE} unreachable: "), lines
+        assert "Traceback" not in res.stderr and not res.stdout.strip()
+
+
+def test_backtest_from_kafka_of_a_topic_that_is_not_there_is_one_line(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topic = f"wf-cliaudit-{uuid.uuid4().hex[:8]}.documents"
+    res = cli(tmp_path, "backtest", "--from-kafka", topic, timeout=90, WATCHFLOOR_KAFKA=kafka_bootstrap)
+    assert res.returncode == 1
+    assert res.stderr.strip() == f"error: Kafka topic '{topic}' does not exist on {kafka_bootstrap}", res.stderr
