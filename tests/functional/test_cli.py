@@ -60,7 +60,7 @@ def test_rules_test_bundled_examples_pass() -> None:
         ("mentions: {any: [ALPHA]}", "mentions: {any: [OMEGA]}", 8, 22, "unknown entity 'OMEGA'"),
         ("match: {all: [closed, border]}", 'match: {regex: "(a)\\\\1"}', 7, 20, "not a linear-time (RE2)"),
         ("match: {all: [closed, border]}", "match: {every: [closed]}", 7, 13, "unknown key 'every'"),
-        ("name: mini", "name: mini\nname: again", 3, 1, "YAML syntax"),
+        ("name: mini", "name: mini\nname: again", 3, 1, 'duplicate key "name"'),
     ],
 )
 def test_rules_check_reports_file_line_col(
