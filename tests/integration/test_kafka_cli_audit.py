@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.functional.test_distributed_commands import cli, env  # the same subprocess CLI helpers
+
 pytest.importorskip("kafka")
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -33,24 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
 DOCUMENTS = 24  # in DATA
 UNREACHABLE = "127.0.0.1:1"
-
-
-def env(**extra: str) -> dict[str, str]:
-    # No WATCHFLOOR_* of the caller's (WATCHFLOOR_TEST_KAFKA, a store): each test says what it sets.
-    e = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
-    return {**e, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **extra}
-
-
-def cli(cwd: Path, *args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "watchfloor.cli", *args],
-        cwd=cwd,
-        env=env(**extra_env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def documents_in(db: Path) -> int:
