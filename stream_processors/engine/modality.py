@@ -31,6 +31,7 @@ from .cues import (
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     NEUTRAL,
+    NOUN_UNLESS_BEFORE,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     VERB_ONLY_TO,
@@ -330,10 +331,29 @@ def _verb_follows(toks: list[str], at: int) -> bool:
     if at >= len(toks):
         return False
     if _is_bare_verb_en(toks[at]):  # first: "supply", "apply", "rely" end in -ly and are verbs
-        return True
+        return _used_as_verb(toks, at)
     if at + 1 < len(toks) and (toks[at] == "not" or toks[at].endswith("ly")):
-        return _is_bare_verb_en(toks[at + 1])
+        return _is_bare_verb_en(toks[at + 1]) and _used_as_verb(toks, at + 1)
     return False
+
+
+_VERB_OBJECT_STARTS = frozenset("a an him her them us me".split())
+
+
+def _used_as_verb(toks: list[str], at: int) -> bool:
+    """Whether the bare verb toks[at] is the verb there: a homograph of cues.NOUN_UNLESS_BEFORE is the noun
+    unless one of its verb words follows, perhaps after an -ly adverb ("deal (swiftly) with"), or "a"/"an"/a
+    pronoun ("deal a blow"): "agreed to deal terms", "agrees to deal on grain", "agrees to deal" are a deal."""
+    verb_words = NOUN_UNLESS_BEFORE.get(toks[at])
+    if verb_words is None:
+        return True
+    n = len(toks)
+    if at + 1 >= n:
+        return False
+    nxt = toks[at + 1]
+    if nxt in verb_words or nxt in _VERB_OBJECT_STARTS:
+        return True
+    return nxt.endswith("ly") and at + 2 < n and toks[at + 2] in verb_words
 
 
 @lru_cache(maxsize=20_000)
