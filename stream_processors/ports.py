@@ -57,9 +57,25 @@ class CheckpointStore(Protocol):
         without reading its state back (which can be large)."""
         ...
 
-    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
-        """Atomically append `outputs` (dedup by id) and save the checkpoint. Returns outputs added."""
+    def commit(
+        self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
+    ) -> int:
+        """Atomically append `outputs` (dedup by id) and save the checkpoint. Returns outputs added.
+
+        With `since`, a compare-and-set: the commit happens only if the saved position is still `since` (0: no
+        checkpoint yet), else CheckpointMoved is raised and nothing is written. Two processes following one
+        store then never both commit the same stretch, and a slower one never moves the checkpoint back."""
         ...
+
+
+class CheckpointMoved(RuntimeError):
+    """A commit's compare-and-set failed: another process moved the checkpoint since this one read it."""
+
+    def __init__(self, processor: str, expected: int, found: int) -> None:
+        self.processor = processor
+        self.expected = expected
+        self.found = found
+        super().__init__(f"checkpoint {processor!r} is at {found}, not {expected}: another process moved it")
 
 
 DELIVERY_STATUSES = ("outstanding", "sent", "expired", "suppressed")

@@ -11,6 +11,7 @@ its own: the alert intake puts an event's rows in the ledger before its checkpoi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,7 +19,9 @@ from typing import Any, Protocol
 from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
 from .current import current_alerts
-from .ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
+from .ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
+
+log = logging.getLogger(__name__)
 
 
 class FollowedLog(EventLog, CheckpointStore, Protocol):
@@ -41,6 +44,7 @@ def pull_and_process(
     each: bool = False,
     limit: int | None = None,
     on_batch: Callable[[int], None] | None = None,
+    committed: Callable[[], None] | None = None,
 ) -> int:
     """Process every event of `types` after follower `name`'s checkpoint; returns how many were processed.
 
@@ -48,7 +52,12 @@ def pull_and_process(
     committed together. With `each`, every event is a step and a commit of its own (reading stays batched).
     `limit` stops after about that many events (the batch in hand is finished). `on_batch(n)` is told as each
     batch of n events is committed (progress bars). The state starts as `initial_state()` when the
-    checkpoint has none, else as `restore(saved state)` (the engine brings an older state up to date)."""
+    checkpoint has none, else as `restore(saved state)` (the engine brings an older state up to date).
+    `committed()` is called after each commit, so a caller counts only work that reached the store.
+
+    Every commit is a compare-and-set on the position this pass last saw: when another process following
+    the same store commits first, this pass stops (logged) and leaves the rest to it, instead of doing the
+    same work twice and perhaps moving the checkpoint back."""
     first = batch_size if limit is None else min(batch_size, limit)
     if first <= 0 or not store.read(store.checkpoint_position(name), types=types, limit=1):
         # Nothing new (an idle loop's usual pass): the state is not read back, which costs most with a large one.
@@ -67,8 +76,21 @@ def pull_and_process(
             break
         for part in ([s] for s in batch) if each else (batch,):
             state, outputs = step(part, state)
+            try:
+                store.commit(name, Checkpoint(part[-1].position, state), list(outputs), since=position)
+            except CheckpointMoved as moved:
+                mine = done + sum(1 for s in batch if s.position <= position)
+                log.warning(
+                    "%s: another process is following this store (its checkpoint moved to %d); this pass stops "
+                    "after %d event(s) and leaves the rest to it",
+                    name,
+                    moved.found,
+                    mine,
+                )
+                return mine
             position = part[-1].position
-            store.commit(name, Checkpoint(position, state), list(outputs))
+            if committed is not None:
+                committed()
         done += len(batch)
         if on_batch is not None:
             on_batch(len(batch))
@@ -101,6 +123,17 @@ class EngineTally:
                 self.history.append(o)
             elif isinstance(o, DeadLetter):
                 self.late.append(o)
+
+    def absorb(self, other: EngineTally) -> None:
+        """Add another tally's counts and lists to this one (a batch's, once it is committed)."""
+        self.documents += other.documents
+        self.signals += other.signals
+        for name, n in other.signals_by_name.items():
+            self.signals_by_name[name] = self.signals_by_name.get(name, 0) + n
+        self.history.extend(other.history)
+        self.retractions.extend(other.retractions)
+        self.late.extend(other.late)
+        self.unprocessable.extend(other.unprocessable)
 
     def finish(self) -> EngineTally:
         """Settle `detections`: the alerts that stand after the pass."""

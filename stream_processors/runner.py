@@ -112,12 +112,15 @@ class EmbeddedRunner:
         engine may have changed its state in place before it raised. Every other event goes on, and the
         cycle is not stopped (it would stop at the same event on every later cycle)."""
         tally = EngineTally()
+        pending = EngineTally()  # the batch in hand: counted in `tally` once its commit went through
 
         def process(batch: Sequence[StoredEvent], state: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
+            nonlocal pending
             skipped: dict[int, DeadLetter] = {}
+            pending = EngineTally()
             while True:
                 try:
-                    return self._process(batch, state, skipped, tally)
+                    return self._process(batch, state, skipped, pending)
                 except _Unprocessable as bad:
                     log.error("%s: %s", bad.letter.origin, bad.letter.reason)
                     skipped[bad.index] = bad.letter
@@ -132,6 +135,7 @@ class EmbeddedRunner:
             restore=self.engine.restore,
             initial_state=self.engine.initial_state,
             on_batch=on_batch,
+            committed=lambda: tally.absorb(pending),
         )
         return tally.finish()
 

@@ -20,6 +20,7 @@ from tests.ledger_contract import LedgerContract, PersistentLedgerContract
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import (
     Checkpoint,
+    CheckpointMoved,
     CheckpointStore,
     ConflictCheck,
     DeliveryLedger,
@@ -304,6 +305,24 @@ class StoreContract(LedgerContract):
         assert store.commit("p", Checkpoint(9, None), []) == 0
         assert store.load_checkpoint("p") == Checkpoint(9, None)
 
+    def test_commit_since_is_a_compare_and_set(self, store: Store) -> None:
+        # No checkpoint yet counts as position 0.
+        assert store.commit("p", Checkpoint(3, {"k": 1}), [ev("o1", "detection")], since=0) == 1
+        assert store.commit("p", Checkpoint(5, {"k": 2}), [ev("o2", "detection")], since=3) == 1
+        # A slower follower that read position 3 must not write its outputs nor move the checkpoint back.
+        with pytest.raises(CheckpointMoved) as moved:
+            store.commit("p", Checkpoint(4, {"k": "stale"}), [ev("o3", "detection")], since=3)
+        assert (moved.value.processor, moved.value.expected, moved.value.found) == ("p", 3, 5)
+        assert store.load_checkpoint("p") == Checkpoint(5, {"k": 2})
+        assert ids(read_all(store)) == ["eo1", "eo2"]
+        # A follower that expects a fresh start finds someone else's checkpoint.
+        with pytest.raises(CheckpointMoved):
+            store.commit("p", Checkpoint(9, None), [], since=0)
+        # Without `since` a commit is unconditional, as before, and other processors are independent.
+        assert store.commit("q", Checkpoint(2, None), [], since=0) == 0
+        assert store.commit("p", Checkpoint(1, None), []) == 0
+        assert store.checkpoint_position("p") == 1 and store.checkpoint_position("q") == 2
+
     def test_state_round_trip(self, store: Store) -> None:
         state: dict[str, Any] = {
             "windows": {"g|KURSK": [{"id": "s1", "at": "2024-03-01T12:00:00+00:00"}, {"id": "s2"}]},
@@ -455,6 +474,18 @@ class PersistentStoreContract(PersistentLedgerContract, StoreContract):
         assert positions(a.read()) == [1, 2]
         b.commit("p", Checkpoint(2, {"x": 1}), [])
         assert a.load_checkpoint("p") == Checkpoint(2, {"x": 1})
+
+    def test_two_store_objects_cannot_both_commit_from_one_position(self, open_store: Callable[[], Store]) -> None:
+        """Like two processes that read the same checkpoint: the second commit is refused, whatever it holds."""
+        a, b = open_store(), open_store()
+        a.commit("engine", Checkpoint(10, {"by": "a"}), [], since=0)
+        seen_by_both = a.checkpoint_position("engine")
+        assert b.checkpoint_position("engine") == seen_by_both == 10
+        a.commit("engine", Checkpoint(20, {"by": "a"}), [ev("from-a", "detection")], since=seen_by_both)
+        with pytest.raises(CheckpointMoved):
+            b.commit("engine", Checkpoint(15, {"by": "b"}), [ev("from-b", "detection")], since=seen_by_both)
+        assert b.load_checkpoint("engine") == Checkpoint(20, {"by": "a"})
+        assert ids(read_all(b)) == ["efrom-a"]
 
     def test_concurrent_appends_from_two_store_objects(self, open_store: Callable[[], Store]) -> None:
         """Like two processes: only the database's own locking can keep positions in order."""

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 from watchfloor.schemas.events import Event
 
-from ..ports import Checkpoint, DeliveryRecord, StoredEvent
+from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent
 from .errors import check_event, payload_differs
 from .memory_ledger import MemoryDeliveryLedger
 
@@ -79,8 +79,15 @@ class MemoryStore(MemoryDeliveryLedger):
         cp = self._checkpoints.get(processor)
         return cp.position if cp else 0
 
-    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
+    def commit(
+        self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
+    ) -> int:
         with self._lock:
+            if since is not None:
+                saved = self._checkpoints.get(processor)
+                found = saved.position if saved else 0
+                if found != since:
+                    raise CheckpointMoved(processor, since, found)
             added = self._append_locked(outputs)
             self._checkpoints[processor] = Checkpoint(checkpoint.position, copy.deepcopy(checkpoint.state))
             return added

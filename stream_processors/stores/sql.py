@@ -58,7 +58,7 @@ from sqlalchemy.pool import StaticPool
 
 from watchfloor.schemas.events import Event
 
-from ..ports import Checkpoint, StoredEvent
+from ..ports import Checkpoint, CheckpointMoved, StoredEvent
 from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, migrate
 from .sql_errors import classify, sqlite_path
@@ -325,7 +325,9 @@ class SqlStore(SqlDeliveryLedger):
             position = conn.execute(stmt).scalar_one_or_none()
         return 0 if position is None else int(position)
 
-    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
+    def commit(
+        self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
+    ) -> int:
         values = {
             "processor": processor,
             "position": checkpoint.position,
@@ -333,24 +335,31 @@ class SqlStore(SqlDeliveryLedger):
         }
         batch = self._checked(outputs)
         with self._write() as conn:
-            added = self._append_in(conn, batch)
+            # The checkpoint first: under PostgreSQL its row lock then orders two followers' commits, and a
+            # compare-and-set that fails writes nothing (raising rolls the transaction back).
+            where = None if since is None else checkpoints_table.c.position == since
+            upsert: Any
             if self._sqlite:
                 s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
-                conn.execute(
-                    s_ins.on_conflict_do_update(
-                        index_elements=[checkpoints_table.c.processor],
-                        set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
-                    )
+                upsert = s_ins.on_conflict_do_update(
+                    index_elements=[checkpoints_table.c.processor],
+                    set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
+                    where=where,
                 )
             else:
                 p_ins = pg_dialect.insert(checkpoints_table).values(values)
-                conn.execute(
-                    p_ins.on_conflict_do_update(
-                        index_elements=[checkpoints_table.c.processor],
-                        set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
-                    )
+                upsert = p_ins.on_conflict_do_update(
+                    index_elements=[checkpoints_table.c.processor],
+                    set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
+                    where=where,
                 )
-            return added
+            # RETURNING, not rowcount: psycopg counts a conflict whose update the WHERE skipped as a row.
+            if conn.execute(upsert.returning(checkpoints_table.c.position)).first() is None:
+                found = conn.execute(
+                    select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
+                ).scalar_one_or_none()
+                raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
+            return self._append_in(conn, batch)
 
 
 def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:

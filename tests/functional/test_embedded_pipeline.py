@@ -87,12 +87,14 @@ class CrashingStore(SqlStore):
         self.crash_on = crash_on
         self.commits = 0
 
-    def commit(self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event]) -> int:
+    def commit(
+        self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
+    ) -> int:
         if processor == "engine":
             self.commits += 1
             if self.commits == self.crash_on:
                 raise SystemExit("simulated crash")
-        return super().commit(processor, checkpoint, outputs)
+        return super().commit(processor, checkpoint, outputs, since=since)
 
 
 def test_crash_mid_stream_loses_nothing_and_repeats_nothing(tmp_path: Path, slack_server: Any) -> None:
@@ -125,6 +127,48 @@ def test_crash_mid_stream_loses_nothing_and_repeats_nothing(tmp_path: Path, slac
     assert got == expected  # nothing lost, nothing twice (ids are unique in the log)
     ids = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
     assert len(ids) == len(set(ids)) == 8
+
+
+class RacedStore(SqlStore):
+    """Before its first engine commit, another process (a second store object on the same file) runs the
+    whole log: two `run --once` over one store, the slower one finishing its first batch last."""
+
+    def __init__(self, url: str, other: EmbeddedRunner) -> None:
+        super().__init__(url)
+        self.other = other
+        self.other_tally: Any = None
+        self.after_other = 0
+
+    def commit(
+        self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
+    ) -> int:
+        if processor == "engine" and self.other_tally is None:
+            self.other_tally = self.other.run_once()
+            self.after_other = self.checkpoint_position("engine")
+        return super().commit(processor, checkpoint, outputs, since=since)
+
+
+def test_two_runners_on_one_store_do_the_work_once(tmp_path: Path, slack_server: Any) -> None:
+    """The runner that commits second stops, counts nothing it did not commit, and leaves the checkpoint
+    where the first put it; the log holds each output once."""
+    cfg = config(tmp_path, slack_server.base_url)
+    p = EmbeddedPipeline(cfg, env={"SLACK_BOT_TOKEN": slack_server.token})
+    p.poller.poll_once()
+    documents = p.store.count(types={"news.article", "official.statement"})
+    other = EmbeddedRunner(p.store, p.engine, batch_size=5)
+    raced = RacedStore(cfg.store, other)
+    try:
+        slow = EmbeddedRunner(raced, p.engine, batch_size=5).run_once()
+        fast = raced.other_tally
+        assert fast.documents == documents and len(fast.detections) == 8
+        assert slow.documents == 0 and slow.signals == 0 and slow.detections == []
+        assert raced.after_other > 5 and raced.checkpoint_position("engine") == raced.after_other  # not moved back
+        ids = [d.id for d in detections(p.store)]
+        assert len(ids) == len(set(ids)) == 8
+        assert EmbeddedRunner(p.store, p.engine).run_once().documents == 0  # nothing left, nothing redone
+    finally:
+        raced.close()
+        p.close()
 
 
 def test_replay_equals_live(tmp_path: Path, slack_server: Any) -> None:

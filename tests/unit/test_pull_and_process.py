@@ -72,3 +72,26 @@ def test_a_failing_step_leaves_the_checkpoint_where_it_was() -> None:
         pull_and_process(st, "r", {"news.article"}, step, batch_size=2)
     assert st.load_checkpoint("r").position == 2  # the first batch (1, 2) stays done; (4, 5) is read again
     assert pull_and_process(st, "r", {"news.article"}, step, batch_size=2) == 2
+
+
+def test_a_pass_stops_when_another_process_commits_first() -> None:
+    """Two followers of one store: the one that commits second stops, writes nothing, and counts only its own."""
+    st = store_with(10)  # articles at 1, 2, 4, 5, 7, 8, 10
+    committed: list[int] = []
+
+    def other_process_step(batch: Sequence[StoredEvent], state: None) -> tuple[None, list[Event]]:
+        return None, [Event(id=f"other{s.position}", type="signal", time=T, payload={}) for s in batch]
+
+    def step(batch: Sequence[StoredEvent], state: None) -> tuple[None, list[Event]]:
+        if batch[0].position == 5:
+            # The other process reads the same checkpoint (4) and commits through the end first.
+            assert pull_and_process(st, "p", {"news.article"}, other_process_step, batch_size=100) == 4
+        return None, [Event(id=f"mine{s.position}", type="signal", time=T, payload={}) for s in batch]
+
+    done = pull_and_process(
+        st, "p", {"news.article"}, step, batch_size=3, committed=lambda: committed.append(st.checkpoint_position("p"))
+    )
+    assert done == 3 and committed == [4]  # its first batch only; the second was the other's to commit
+    assert st.checkpoint_position("p") == 10  # never moved back to this pass's 8
+    signals = [s.event.id for s in st.read(types={"signal"})]
+    assert signals == ["mine1", "mine2", "mine4", "other5", "other7", "other8", "other10"]
