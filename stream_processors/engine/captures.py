@@ -14,6 +14,8 @@ The acting party follows the grammar where that is cheap:
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma);
 3. else the first mention after the signal's words.
+In English a mention that is the object of another participle's "by" ("the truce brokered by Israel was
+accepted", "Hamas, pressed by Qatar, accepted") is neither 2 nor 3: not the party.
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ def capture(
             by = _english_by(toks, base, own, s, e, mentions)
             if by is not None:
                 return eid, f"the agent of a passive ('by' after {by!r})"
+        # The agent of another participle ("the truce brokered by Israel was accepted", "Hamas, pressed by
+        # Qatar, accepted") is neither the signal's subject nor its party.
+        others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
+        if len(others) < len(mentions):
+            if not others:
+                verb = _other_agent(toks, base, own, mentions[0][0])
+                return None, f"only the agent of another verb is named ('by' after {verb!r})"
+            mentions = others
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
         return max(before, key=lambda m: m[1])[2], "the nearest mention before the signal's words"
@@ -151,6 +161,24 @@ def _english_by(
     if mention_end + 2 < end and toks[mention_end + 1 - base] == "s":
         if toks[mention_end + 2 - base] not in _EN_ORGANS:
             return None
+    b = _by_of(toks, base, mention_start)
+    if b < 0:
+        return None
+    # The participle the "by" follows: the nearest own word before it, nothing verb-like between.
+    for q in range(b - 1, max(base, b - 1 - _EN_BY_GAP) - 1, -1):
+        word = toks[q - base]
+        if any(a <= q <= z for a, z in own):
+            if _participle_en(word) and _passive_en(toks, base, q, mentions):
+                return word
+            return None
+        if word.endswith("ed") or word in _EN_BE:
+            return None  # "accepted on Friday, followed by Israel": the "by" is another verb's
+    return None
+
+
+def _by_of(toks: list[str], base: int, mention_start: int) -> int:
+    """The "by" (its token index) whose object the mention at mention_start is, or -1: the nearest "by" a few
+    words before it, only determiners or an "of" between ("by the DPRK", "by decree of North Korea")."""
     for b in range(mention_start - 1, max(base, mention_start - 1 - _EN_AGENT_GAP) - 1, -1):
         if toks[b - base] != "by":
             continue
@@ -158,18 +186,24 @@ def _english_by(
         while mid and mid[-1] in _EN_DETERMINERS:
             mid.pop()
         if mid and mid[-1] != "of":
-            return None  # "by the deadline Israel set": the mention is not the by-phrase's object
-        # The participle the "by" follows: the nearest own word before it, nothing verb-like between.
-        for q in range(b - 1, max(base, b - 1 - _EN_BY_GAP) - 1, -1):
-            word = toks[q - base]
-            if any(a <= q <= z for a, z in own):
-                if _participle_en(word) and _passive_en(toks, base, q, mentions):
-                    return word
-                return None
-            if word.endswith("ed") or word in _EN_BE:
-                return None  # "accepted on Friday, followed by Israel": the "by" is another verb's
+            return -1  # "by the deadline Israel set": the mention is not the by-phrase's object
+        return b
+    return -1
+
+
+def _other_agent(toks: list[str], base: int, own: list[Span], mention_start: int) -> str | None:
+    """The participle, not among the signal's own words, whose "by" the mention is the object of, perhaps
+    after an adverb ("brokered by Israel", "pressed repeatedly by Qatar"); None when the mention is no such agent."""
+    b = _by_of(toks, base, mention_start)
+    if b < 0:
         return None
-    return None
+    q = b - 1
+    if q > base and (toks[q - base].endswith("ly") or toks[q - base] in _EN_ADVERBS):
+        q -= 1
+    if q < base or any(a <= q <= z for a, z in own):
+        return None
+    word = toks[q - base]
+    return word if _participle_en(word) else None
 
 
 def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, int, str]]) -> str | None:

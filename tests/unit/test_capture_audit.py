@@ -104,3 +104,43 @@ def test_nato_example_joined_by_someones_side() -> None:
     ]:
         value, reason = _capture(text, rules, "joined", "member")
         assert value == member and "agent" not in reason, (text, value, reason)
+
+
+DPRK_RULES = engine_for("builtin:dprk_russia").rules
+
+
+def test_a_by_phrase_of_the_signals_own_passive_names_the_agent() -> None:
+    # The "by" of another participle before it does not stand in the way.
+    for text in [
+        "The treaty with North Korea was ratified by Russia's parliament on Wednesday.",
+        "The treaty signed by Kim Jong Un in June was ratified by Russia's parliament.",
+    ]:
+        assert _capture(text, DPRK_RULES, "treaty_ratification") == (
+            "RUS",
+            "the agent of a passive ('by' after 'ratified')",
+        ), text
+    assert _capture("The truce brokered by Qatar was accepted by Hamas.") == (
+        "HAM",
+        "the agent of a passive ('by' after 'accepted')",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "rules", "signal", "want"),
+    [
+        # The agent of another participle is not the party, neither as the agent nor as a subject.
+        ("The truce brokered by Israel was accepted.", RULES, "agreed", None),
+        ("A ceasefire drafted by Qatar was accepted on Sunday.", RULES, "agreed", None),
+        ("Hamas, pressed by Qatar, accepted the truce.", RULES, "agreed", "HAM"),
+        (
+            "Russia's parliament, urged by Pyongyang, ratified the treaty on Wednesday.",
+            DPRK_RULES,
+            "treaty_ratification",
+            "RUS",
+        ),
+    ],
+)
+def test_the_agent_of_another_participle_is_not_the_party(text: str, rules, signal: str, want: str | None) -> None:  # type: ignore[no-untyped-def]
+    value, reason = _capture(text, rules, signal)
+    assert value == want, (text, value, reason)
+    assert "agent of a passive" not in reason
