@@ -29,12 +29,15 @@ from watchfloor.schemas.control import (
     DigestSent,
     Silence,
     SilenceExpired,
+    SlackEventHandled,
     SubscriptionCreated,
     SubscriptionRemoved,
     alert_acknowledged_event,
+    button_silence_id,
     silence_created_event,
     silence_expired_event,
     silence_id,
+    slack_event_handled_event,
     subscription_created_event,
     subscription_id,
     subscription_removed_event,
@@ -322,6 +325,80 @@ class ControlLog:
             self.store.append([silence_created_event(s)])
             self.refresh()
             return s
+
+    def plan_button_silence(
+        self,
+        rule: str,
+        *,
+        group: dict[str, str],
+        channel: str | None,
+        duration: timedelta,
+        by: Actor,
+        reason: str = "",
+    ) -> Silence:
+        """What the Silence button does now: the silence of `rule`, `group` and `channel` in force (one already in the
+        log), else a new one to record (`record_silence`) under `button_silence_id`, which every process that has
+        seen the same silences computes alike: two clicks at once, in one app process or two, record one."""
+        with self._lock:
+            st = self.refresh()
+            now = self.now()
+            key = (rule, group, channel)
+            for s in st.live_silences(now):
+                if (s.rule, s.group, s.channel) == key and s.starts_at <= now:
+                    return s
+            generation = sum(1 for s in st.silences.values() if (s.rule, s.group, s.channel) == key)
+            return Silence(
+                id=button_silence_id(rule, group, channel, generation),
+                rule=rule,
+                group=group,
+                channel=channel,
+                starts_at=now,
+                ends_at=now + duration,
+                reason=reason,
+                by=by,
+            )
+
+    def record_silence(self, s: Silence) -> tuple[Silence, bool]:
+        """Append `s` unless its id is in the log: (the silence the log holds under that id, True if this call
+        recorded it; False: another click or process did first, and its silence, with its start and author,
+        is the one returned)."""
+        with self._lock:
+            if s.id in self.refresh().silences:
+                return self._current(s), False
+            added = self.store.append([silence_created_event(s)])
+            self.refresh()
+            return self._current(s), bool(added)
+
+    def _current(self, s: Silence) -> Silence:
+        """`s` as the log holds it, with an early end applied."""
+        held = self.state.silences.get(s.id, s)
+        end = self.state.silence_end(held)
+        return held if end == held.ends_at else held.model_copy(update={"ends_at": end})
+
+    def button_silence(
+        self,
+        rule: str,
+        *,
+        group: dict[str, str],
+        channel: str | None,
+        duration: timedelta,
+        by: Actor,
+        reason: str = "",
+    ) -> tuple[Silence, bool]:
+        """(the silence of `rule`, `group` and `channel` now, True if this call made it): plan, then record."""
+        with self._lock:
+            planned = self.plan_button_silence(
+                rule, group=group, channel=channel, duration=duration, by=by, reason=reason
+            )
+            return self.record_silence(planned)
+
+    def claim_slack_event(
+        self, event_id: str, event_type: str, *, channel: str | None = None, user: str | None = None
+    ) -> bool:
+        """True the first time any process on this store asks for `event_id` (a Slack event to answer); False for
+        Slack's retries of it, wherever they arrive: the store keeps one event per id."""
+        handled = SlackEventHandled(event_id=event_id, event_type=event_type, channel=channel, user=user, at=self.now())
+        return bool(self.store.append([slack_event_handled_event(handled)]))
 
     def unsilence(self, sil_id: str, *, by: Actor, reason: str = "") -> Silence:
         """Expire a silence now (amtool's `silence expire`)."""

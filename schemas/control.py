@@ -28,6 +28,7 @@ class ControlType(StrEnum):
     SILENCE_EXPIRED = "silence.expired"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     DIGEST_SENT = "digest.sent"
+    SLACK_EVENT_HANDLED = "slack.event.handled"
 
 
 CONTROL_TYPES = frozenset(t.value for t in ControlType)
@@ -190,6 +191,18 @@ class DigestSent(_Frozen):
     at: AwareDatetime
 
 
+class SlackEventHandled(_Frozen):
+    """The Slack app took an Events API delivery (`event_id`) to answer it. Appended before the answer, under an id
+    made of the event id: Slack sends an event again (X-Slack-Retry-Num) when the first delivery was not answered
+    within 3 s, perhaps to another app process or after a restart, and the append of the retry adds nothing."""
+
+    event_id: str
+    event_type: str  # app_mention, ...
+    channel: str | None = None
+    user: str | None = None
+    at: AwareDatetime
+
+
 def check_max_age(digest: str | None, max_age: timedelta | None) -> None:
     """A digest lists what came since the last one, whatever its age: an age limit would be silently ignored."""
     if digest is not None and max_age is not None:
@@ -217,6 +230,14 @@ def subscription_id(
 def silence_id(rule: str, group: dict[str, str], channel: str | None, starts_at: datetime, by: Actor) -> str:
     parts = [f"{k}={v}" for k, v in sorted(group.items())]
     return "sil-" + stable_id(rule, *parts, channel or "", starts_at.isoformat(), by.via, by.user or "", length=10)
+
+
+def button_silence_id(rule: str, group: dict[str, str], channel: str | None, generation: int) -> str:
+    """The silence the Silence button makes for an alert's rule, group and channel: the same for every click that
+    sees the same silences (`generation`: how many silences of that rule, group and channel the log holds), in
+    whichever app process, so two clicks at once leave one silence (the store keeps the first event of an id)."""
+    parts = [f"{k}={v}" for k, v in sorted(group.items())]
+    return "sil-" + stable_id("button", rule, *parts, channel or "", str(generation), length=10)
 
 
 def subscription_created_event(sub: SubscriptionCreated, generation: int) -> Event:
@@ -266,6 +287,17 @@ def alert_acknowledged_event(a: AlertAcknowledged) -> Event:
         time=a.at,
         key=a.alert_id,
         payload=a.model_dump(mode="json"),
+    )
+
+
+def slack_event_handled_event(h: SlackEventHandled) -> Event:
+    """One per Slack event id: a retry of the event, in any app process, is the same event."""
+    return Event(
+        id=stable_id(ControlType.SLACK_EVENT_HANDLED.value, h.event_id),
+        type=ControlType.SLACK_EVENT_HANDLED.value,
+        time=h.at,
+        key=h.event_id,
+        payload=h.model_dump(mode="json"),
     )
 
 

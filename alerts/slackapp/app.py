@@ -10,8 +10,6 @@ Slack's 3 seconds.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -36,26 +34,6 @@ def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_na
         user=str(user.get("id") or user_id or "") or None,
         name=str(user.get("username") or user.get("name") or user_name or "") or None,
     )
-
-
-class SeenEvents:
-    """Event ids already handled, the newest `limit` of them. Slack sends an event again (X-Slack-Retry-Num) when
-    the first delivery was not answered within 3 s, though it may have been handled: the id says it is the same
-    event. Per process; bounded so a long-running server does not grow."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self.limit = limit
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, event_id: str) -> bool:
-        with self._lock:
-            if event_id in self._ids:
-                return False
-            self._ids[event_id] = None
-            while len(self._ids) > self.limit:
-                self._ids.popitem(last=False)
-            return True
 
 
 def build_app(
@@ -145,15 +123,23 @@ def build_app(
             reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
             respond(text=reply, response_type="ephemeral", replace_original=False)
 
-    seen = SeenEvents()
-
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        channel = event.get("channel")
         event_id = str(body.get("event_id") or "")
-        if event_id and not seen.first_time(event_id):
+        # Slack sends an event again (X-Slack-Retry-Num) when the first delivery was not answered within 3 s,
+        # though it may have been: to this process, another one behind the same URL, or one since restarted.
+        # The first to claim the event id in the store answers it; the claim is made before the answer, so a
+        # retry that arrives while the first is still answering is not answered twice (nor is a mention whose
+        # answer failed answered again: the help text is not worth a second message).
+        if event_id and not ctx.control.claim_slack_event(
+            event_id,
+            str(event.get("type") or "app_mention"),
+            channel=str(channel) if channel else None,
+            user=str(event.get("user")) if event.get("user") else None,
+        ):
             log.info("slack app: event %s again (a retry): already answered", event_id)
             return
-        channel = event.get("channel")
         if channel:
             client.chat_postMessage(
                 channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"), text=help_text(ctx)

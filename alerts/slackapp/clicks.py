@@ -98,7 +98,9 @@ def group_of(log: EventLog, value: ButtonValue) -> dict[str, str]:
 
 def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
     """Silence the alert's rule and group in the channel it was posted to, for 24 hours; once: a second click
-    while that silence holds says so, as a second Acknowledge does."""
+    while that silence holds says so, as a second Acknowledge does, in whichever app process it arrives (the
+    silence's id is computed from the rule, group, channel and the silences of them so far, not from the click:
+    two clicks at once record one silence; see ControlLog.plan_button_silence)."""
     refused = refusal(ctx, value)
     if refused:
         return refused
@@ -106,21 +108,19 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
         return f":warning: Unknown rule `{escape(value.rule[:80])}`: nothing was silenced."
     group = group_of(ctx.control.store, value)
     what = f"`{escape(value.rule)}`" + (f" ({ctx.group_text(group)})" if group else "")
-    now = ctx.control.now()
-    for s in ctx.control.silences():
-        if (s.rule, s.group, s.channel) == (value.rule, group, value.channel) and s.starts_at <= now < s.ends_at:
-            return (
-                f":mute: {what} is already silenced in this channel until "
-                f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}, by {who(s.by)}. (`{s.id}`)"
-            )
-    s = ctx.control.silence(
+    s, new = ctx.control.button_silence(
         value.rule,
-        duration=timedelta(hours=SILENCE_FOR_HOURS),
-        by=actor,
         group=group,
         channel=value.channel,
+        duration=timedelta(hours=SILENCE_FOR_HOURS),
+        by=actor,
         reason=f"Silence button on alert {value.alert_id}",
     )
+    if not new:
+        return (
+            f":mute: {what} is already silenced in this channel until "
+            f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}, by {who(s.by)}. (`{s.id}`)"
+        )
     return (
         f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
         f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"

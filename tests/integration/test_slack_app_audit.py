@@ -2,18 +2,21 @@
 in a subprocess, Slack's signed requests, the real slack-sdk answering through the local Slack-compatible server.
 
 Malformed and forged requests, a silence's group and quoting, clicks Slack sends without the message or with a
-value that names nothing real, event retries, a second Silence click, long reasons, and which subscriptions an
-unsubscribe reply names.
+value that names nothing real, event retries (to the same app process, another one, or one restarted), a second
+Silence click (also several at once on two processes), long reasons, and which subscriptions an unsubscribe reply
+names.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -275,3 +278,76 @@ def test_the_unsubscribe_button_names_the_tag_subscription_that_still_delivers_i
         assert f"still gets `troops-deployed` through `{troops}`" in said, said
     finally:
         stop(served)
+
+
+# --- 8. across app processes: a retried event, and Silence clicked twice at once -----------------------------
+
+
+def test_a_retried_event_is_answered_once_by_two_app_processes_and_across_a_restart(env: Env, served: Served) -> None:
+    """Two `serve` behind one URL on one store: Slack's retry of an event reaches the other process, or the
+    same one after a restart; neither answers it again. Another event is still answered."""
+    other = env.start("serve", "--config", str(env.config), "--port", "0")
+    restarted: Served | None = None
+    try:
+        body = json.dumps(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": "T00000000",
+                "api_app_id": "A0WATCHFLOOR",
+                "event": {"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "6.6", "text": "hi"},
+                "type": "event_callback",
+                "event_id": "Ev0TWOPROCS1",
+                "event_time": int(time.time()),
+            }
+        )
+
+        def retry(n: int) -> dict[str, str]:
+            return signed(body, "application/json", **{"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "timeout"})
+
+        assert raw_post(f"{served.url}/slack/events", body.encode(), signed(body, "application/json"))[0] == 200
+        assert raw_post(f"{other.url}/slack/events", body.encode(), retry(1))[0] == 200
+        stop(served)  # the first process restarts between two retries
+        restarted = env.start("serve", "--config", str(env.config), "--port", "0")
+        assert raw_post(f"{restarted.url}/slack/events", body.encode(), retry(2))[0] == 200
+        assert len(env.slack.requests_for("chat.postMessage")) == 1
+
+        reply = SlackRequests(f"{other.url}/slack/events", SECRET, env.slack).event(
+            {"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "7.7"}
+        )
+        assert reply.status == 200
+        assert [p.body["thread_ts"] for p in env.slack.requests_for("chat.postMessage")] == ["6.6", "7.7"]
+    finally:
+        stop(other)
+        if restarted is not None:
+            stop(restarted)
+
+
+def test_silence_clicked_at_once_on_two_app_processes_records_one_silence(env: Env, served: Served) -> None:
+    """Silence 24h clicked several times at the same moment, the clicks spread over two `serve` processes on one
+    store: one silence; every other click is told it is already silenced, by whom and until when."""
+    app = slack(env, served)
+    ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    run_pipeline(env)
+    (message, alert), *_ = posted_alerts(env)
+    det = alert["detection"]
+    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+    other = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        apps = [app, SlackRequests(f"{other.url}/slack/events", SECRET, env.slack)]
+        clicks = 8
+        barrier = threading.Barrier(clicks)
+
+        def one(i: int) -> None:
+            barrier.wait()
+            click(apps[i % 2], SILENCE_ACTION, value, ts=message["ts"], message=message)
+
+        with ThreadPoolExecutor(clicks) as pool:
+            list(pool.map(one, range(clicks)))
+        (sil,) = env.control().silences()
+        said = [r["text"] for r in env.slack.responses[-clicks:]]
+        assert sum("Silenced" in t for t in said) == 1, said
+        assert sum(f"already silenced in this channel until {sil.ends_at:%Y-%m-%d %H:%M} UTC" in t for t in said) == 7
+        assert all(sil.id in t for t in said)
+        assert control_types(env).count("silence.created") == 1
+    finally:
+        stop(other)

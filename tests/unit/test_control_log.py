@@ -10,7 +10,7 @@ from watchfloor.alerts.control import ControlError, ControlLog
 from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, actions_block
 from watchfloor.alerts.slackapp.clicks import acknowledged_blocks
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.control import CONTROL_TYPES, Actor, AlertAcknowledged
+from watchfloor.schemas.control import CONTROL_TYPES, Actor, AlertAcknowledged, Silence
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 T0 = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)
@@ -185,3 +185,42 @@ def test_acknowledged_message_loses_its_ack_button_and_says_who() -> None:
     # a message without our buttons gets the line at the end; a non-Slack name is escaped
     plain = acknowledged_blocks([header], ack.model_copy(update={"by": Actor(via="cli", user="<!channel>")}))
     assert plain[-1]["elements"][0]["text"].startswith(":white_check_mark: Acknowledged by &lt;!channel&gt;")
+
+
+def test_silence_button_clicked_at_once_in_two_processes_records_one_silence() -> None:
+    """Both processes look before either records (the race two app processes have): both plan the same id, the
+    store keeps the first, and the second is handed the first's silence, with its start and author."""
+    store, clock, a, b = logs()
+    day = timedelta(hours=24)
+
+    def plan(log: ControlLog, by: Actor) -> Silence:
+        return log.plan_button_silence("treaty-ratified", group={"party": "RUS"}, channel="desk", duration=day, by=by)
+
+    def click(log: ControlLog, by: Actor, channel: str = "desk") -> tuple[Silence, bool]:
+        return log.button_silence("treaty-ratified", group={"party": "RUS"}, channel=channel, duration=day, by=by)
+
+    pa = plan(a, ALICE)
+    clock.now += timedelta(seconds=1)
+    pb = plan(b, BOB)
+    assert pa.id == pb.id and pa != pb
+    assert a.record_silence(pa) == (pa, True)
+    assert b.record_silence(pb) == (pa, False)
+    assert types(store) == ["silence.created"]
+    assert click(b, BOB) == (pa, False)  # a later click while it holds: that silence, nothing recorded
+    other, new = click(b, BOB, channel="ops")  # another channel (or group) is another silence
+    assert new and other.id != pa.id
+    # once it has ended, the next click makes a new one (one more silence of that rule, group and channel)
+    a.unsilence(pa.id, by=ALICE)
+    again, new = click(b, BOB)
+    assert new and again.id not in (pa.id, other.id) and again.by == BOB
+    assert click(a, ALICE) == (again, False)
+
+
+def test_a_slack_event_is_claimed_once_by_any_process() -> None:
+    store, _clock, a, b = logs()
+    assert a.claim_slack_event("Ev01", "app_mention", channel="C0DESK", user="U0ALICE")
+    assert not b.claim_slack_event("Ev01", "app_mention", channel="C0DESK", user="U0ALICE")  # Slack's retry
+    assert not ControlLog(store).claim_slack_event("Ev01", "app_mention")  # after a restart
+    assert b.claim_slack_event("Ev02", "app_mention")
+    assert types(store) == ["slack.event.handled", "slack.event.handled"]
+    assert a.subscriptions() == [] and a.silences() == []  # read, and ignored, by the projection
