@@ -55,6 +55,7 @@ from .codec import (
 )
 from .compat import as_current_event, take_batches
 from .partition import PartitionCorrelator
+from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +147,12 @@ class Extract:
         partitions: int,
         batch_within: float,
         idle_after: float | None = None,
+        rules: str | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
+        # Every routed signal says which rules made it (rules_guard), for the correlator that reads it.
+        self.stamp: dict[str, bytes] = {RULES_HEADER: rules.encode()} if rules else {}
         self.out = outputs
         self.names = outputs.names
         self.partitions = partitions
@@ -231,7 +235,7 @@ class Extract:
             # ... and routed: one record per (detection, group), keyed by the group, at its effective time.
             for j, (_det_id, gkey) in enumerate(self.engine.correlator.routes(sig)):
                 routed = Event(id=sev.id, type=sev.type, time=when, key=gkey, payload=sev.payload)
-                hdr = origin_header(p, offset, i, j)
+                hdr = origin_header(p, offset, i, j) | self.stamp
                 await self.out.send(names.correlate, gkey.encode(), encode_event(routed), None, hdr)
         # A document with an origin moves no watermark itself: the publisher's records carry the per-origin
         # watermark. One without (a producer that writes none) is its partition's in-order clock, as before.
@@ -304,8 +308,17 @@ class Correlate:
     the batch again and re-sends the same deterministic outputs). The table holds ONE value per correlate
     partition, keyed by the partition number (see ``partition``)."""
 
-    def __init__(self, table: Any, correlator: PartitionCorrelator, outputs: Outputs, *, batch_within: float) -> None:
+    def __init__(
+        self,
+        table: Any,
+        correlator: PartitionCorrelator,
+        outputs: Outputs,
+        *,
+        batch_within: float,
+        guard: RulesGuard | None = None,
+    ) -> None:
         self.table = table
+        self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
         self.pc = correlator
         self.out = outputs
         self.batch_within = batch_within
@@ -364,6 +377,8 @@ class Correlate:
                     raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
                 if ev.type == EventType.SIGNAL.value:
                     at = ev.time
+                    if self.guard is not None:
+                        self.guard.check(parse_rules(event.headers), origin)
                 outputs = self._one(st, ev, part, headers)
             except Rejected as r:
                 pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))

@@ -38,6 +38,7 @@ from ..engine import Engine
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import FetchLoopWatch, RecoveryWatch, app_class
 from .partition import PartitionCorrelator
+from .rules_guard import RulesGuard, client_id, rules_fingerprint
 from .topics import STATE_TABLE, faust_broker_url
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def build_app(
     `heartbeat`, when given, is called every HEARTBEAT_S seconds from the worker's event loop (a container
     health check watches it: a worker whose loop is stuck stops beating)."""
     check_table_store(settings.table_store)
+    fingerprint = rules_fingerprint(engine)
     names = TopicNames(settings.prefix)
     group = settings.group
     if not settings.datadir:
@@ -108,7 +110,8 @@ def build_app(
         producer_acks=-1,
         producer_linger_ms=1,
         autodiscover=False,
-        broker_client_id=f"{group}-{socket.gethostname()}-{os.getpid()}",  # which worker is which member
+        # Which worker is which member, and which rules it runs (rules_guard: a stranger is refused at start).
+        broker_client_id=client_id(group, socket.gethostname(), os.getpid(), fingerprint),
     )
 
     def raw_topic(name: str) -> Any:
@@ -118,10 +121,18 @@ def build_app(
     idle_after = settings.idle_after
     outputs = Outputs(app, names)
     extract = Extract(
-        app, engine, outputs, partitions=partitions, batch_within=settings.batch_within, idle_after=idle_after
+        app,
+        engine,
+        outputs,
+        partitions=partitions,
+        batch_within=settings.batch_within,
+        idle_after=idle_after,
+        rules=fingerprint,
     )
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
-    correlate = Correlate(table, pc, outputs, batch_within=settings.batch_within)
+    correlate = Correlate(
+        table, pc, outputs, batch_within=settings.batch_within, guard=RulesGuard(fingerprint, group=group)
+    )
     notify = Notify(sink, outputs, batch_within=settings.batch_within)
 
     # Faust registers agents and timers by function; these name them.
@@ -149,9 +160,10 @@ def build_app(
 
     async def announce() -> None:
         log.info(
-            "watchfloor worker %s: %d detection(s), topics %s",
+            "watchfloor worker %s: %d detection(s), rules %s, topics %s",
             group,
             len(engine.rules.detections),
+            fingerprint,
             ", ".join(names.all()),
         )
 

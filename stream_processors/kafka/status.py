@@ -20,6 +20,7 @@ from typing import Any
 from watchfloor.schemas.topics import TopicNames
 
 from .clients import client_config
+from .rules_guard import member_rules
 from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ class GroupStatus:
     def lag(self) -> int:
         return sum(t.lag for t in self.topics)
 
+    @property
+    def rules(self) -> list[str]:
+        """The rules fingerprints its members run (workers: see rules_guard); more than one is a fault."""
+        return sorted({r for m in self.members if (r := member_rules(m)) is not None})
+
 
 @dataclass
 class PipelineStatus:
@@ -71,6 +77,8 @@ class PipelineStatus:
             gd["lag"] = g.lag
             for t, td in zip(g.topics, gd["topics"], strict=True):
                 td["lag"] = t.lag
+        for g, gd in zip(self.groups, d["groups"], strict=True):
+            gd["rules"] = g.rules
         d["caught_up"] = self.caught_up
         return d
 
@@ -119,6 +127,21 @@ def pipeline_status(
         return PipelineStatus(servers, prefix, topics, [t for t in names.all() if t not in existing], groups)
     finally:
         consumer.close()
+        admin.close()
+
+
+def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> list[str]:
+    """The members of one consumer group (client id @ host); [] when it has none or the broker does not say."""
+    import kafka
+
+    admin = kafka.KafkaAdminClient(
+        **client_config(
+            kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(bootstrap), client_id="probe"
+        )
+    )
+    try:
+        return _describe(admin, group)[1]
+    finally:
         admin.close()
 
 

@@ -17,6 +17,7 @@ from .agents import DetectionSink
 from .app import build_app
 from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
 from .compat import WorkerStalled, run_app, use_event_loop
+from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,39 @@ def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -
         except unreachable as e:
             broker.down(e, lasting=True)  # the check waited up to its timeout
         time.sleep(2.0)
+
+
+def wait_for_one_rule_set(
+    settings: KafkaConfig,
+    fingerprint: str,
+    members: Callable[[], list[str]] | None = None,
+    *,
+    poll_s: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once no member of the worker group runs other rules than `fingerprint`; RulesMismatch if some
+    still do after twice the session timeout (a worker killed a moment ago stays a member that long).
+    `members()` lists the group (client id @ host); the broker is asked by default."""
+    if members is None:
+        from .status import group_members
+
+        def members() -> list[str]:
+            return group_members(settings.bootstrap, settings.group)
+
+    deadline = clock() + 2 * settings.session_timeout
+    said = False
+    while True:
+        others = strangers(members(), fingerprint)
+        if not others:
+            return
+        message = mismatch_message(settings.group, fingerprint, others)
+        if clock() >= deadline:
+            raise RulesMismatch(message)
+        if not said:
+            log.error("%s Waiting up to %.0fs for them to leave.", message, 2 * settings.session_timeout)
+            said = True
+        sleep(poll_s)
 
 
 def trace_to_stderr() -> None:
@@ -127,6 +161,7 @@ def run_worker(
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     wait_for_topics(settings, broker)
+    wait_for_one_rule_set(settings, rules_fingerprint(engine))
     app = build_app(engine, settings, sink, heartbeat=heartbeat)
 
     def restart_after_stuck_stop(reason: BaseException | None) -> None:

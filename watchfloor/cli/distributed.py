@@ -113,6 +113,7 @@ def worker(
     """Start a distributed worker (Kafka, faust-streaming). Start several: they share the partitions."""
     try:
         from watchfloor.stream_processors.kafka.app import check_table_store
+        from watchfloor.stream_processors.kafka.rules_guard import RulesMismatch
         from watchfloor.stream_processors.kafka.topics import MissingTopics, TopicLayoutError
         from watchfloor.stream_processors.kafka.worker import run_worker
     except ImportError as e:
@@ -159,7 +160,7 @@ def worker(
         print_channel_checks(check_channels(build_channel_notifiers(cfg)))
     try:
         run_worker(engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat)
-    except (MissingTopics, TopicLayoutError) as e:
+    except (MissingTopics, TopicLayoutError, RulesMismatch) as e:
         raise fail(str(e)) from None
 
 

@@ -73,6 +73,12 @@ def _print(st: Any) -> None:
         out.print(t)
         for m in g.members:
             out.print(f"  member {escape(m)}", highlight=False)
+        if len(g.rules) > 1:
+            err.print(
+                f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}):"
+                " alerts are lost or differ; start every worker with the same --rules[/red]",
+                highlight=False,
+            )
         if not g.started:
             out.print("  (never ran)", highlight=False)
     verdict = "[green]caught up[/green]" if st.caught_up else "[yellow]behind[/yellow]"

@@ -1,0 +1,132 @@
+"""One rule set per worker group: the rules fingerprint routed signals carry, and the check that finds strangers.
+
+Every worker of a group extracts signals from its share of the documents and routes them to whichever worker
+owns the group key's correlate partition. A worker started with other rule packs (an old `--rules`, a pack
+edited on one host) routes signals that its peers' correlators read with their own detections: alerts are lost
+or differ, and nothing failed. So each routed signal carries the fingerprint of the rules that made it
+(`wf-rules`), and the correlate agent compares it with its own: a stranger is an error in the log (the first
+record of each foreign fingerprint at once, then a count at most every `every_s`).
+
+Before that can happen, a worker refuses to join: its Kafka client id ends in ``-rules-<fingerprint>``, so the
+group's members say which rules they run (`watchfloor status --broker` shows it), and a worker whose group
+has members with other rules waits for them to leave, then gives up with `RulesMismatch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..engine import Engine
+
+log = logging.getLogger(__name__)
+
+RULES_HEADER = "wf-rules"
+CLIENT_MARK = "-rules-"  # a worker's client id: "<group>-<host>-<pid>-rules-<fingerprint>"
+
+
+class RulesMismatch(RuntimeError):
+    """Members of the worker group run other rules than this worker (the message says which, and what to do)."""
+
+
+def client_id(group: str, host: str, pid: int, fingerprint: str) -> str:
+    """The Kafka client id of a worker: which worker it is, and which rules it runs."""
+    return f"{group}-{host}-{pid}{CLIENT_MARK}{fingerprint}"
+
+
+def member_rules(member: str) -> str | None:
+    """The rules fingerprint in a group member's client id (``client_id@host``); None for a worker older than
+    the mark, or a client that is not a worker."""
+    cid = member.split("@", 1)[0]
+    if CLIENT_MARK not in cid:
+        return None
+    return cid.rsplit(CLIENT_MARK, 1)[1] or None
+
+
+def strangers(members: list[str], ours: str) -> list[str]:
+    """The members that run rules other than `ours` (members without a mark are not counted)."""
+    return [m for m in members if (theirs := member_rules(m)) is not None and theirs != ours]
+
+
+def mismatch_message(group: str, ours: str, others: list[str]) -> str:
+    return (
+        f"worker group {group} has member(s) running other rules than this worker (fingerprint {ours}): "
+        f"{', '.join(others)}. Every worker of a group must run the same rule packs, or alerts are lost or "
+        "differ. Stop those workers first (to change the rules, stop all, then start all with the new --rules), "
+        "or start this one in another group (--group)."
+    )
+
+
+def rules_fingerprint(engine: Engine) -> str:
+    """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness."""
+    rules = engine.rules
+    packs = sorted((p.model_dump(mode="json") for p in rules.packs), key=lambda d: str(d.get("name")))
+    text = orjson.dumps({"packs": packs, "lateness": rules.lateness.total_seconds()}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(text, digest_size=6).hexdigest()
+
+
+@dataclass
+class RulesGuard:
+    """Counts routed signals made under other rules than `ours`, and says so in the log (rate-limited)."""
+
+    ours: str
+    group: str = ""
+    every_s: float = 300.0
+    clock: Callable[[], float] = time.monotonic
+    foreign: dict[str, int] = field(default_factory=dict)  # fingerprint -> records seen
+    unmarked: int = 0  # records without the header (a worker older than the check)
+    _said: dict[str, tuple[float, int]] = field(default_factory=dict)  # fingerprint -> (when, count) last logged
+
+    def check(self, theirs: str | None, origin: str) -> bool:
+        """Whether a routed signal came from a worker with our rules; logs an error for one that did not."""
+        if theirs is None:
+            self.unmarked += 1
+            return True
+        if theirs == self.ours:
+            return True
+        n = self.foreign[theirs] = self.foreign.get(theirs, 0) + 1
+        now = self.clock()
+        said = self._said.get(theirs)
+        if said is None or now - said[0] >= self.every_s:
+            self._said[theirs] = (now, n)
+            log.error(
+                "correlate: %s was routed by a worker of group %s running other rules (fingerprint %s; this "
+                "worker's is %s): %d such record(s) so far. Every worker of a group must run the same rule "
+                "packs, or alerts are lost or differ: start them all with the same --rules.",
+                origin,
+                self.group or "?",
+                theirs,
+                self.ours,
+                n,
+            )
+        return False
+
+
+def parse_rules(headers: Any) -> str | None:
+    """The wf-rules header of a record (None when absent)."""
+    if not headers:
+        return None
+    raw = headers.get(RULES_HEADER) if hasattr(headers, "get") else dict(headers).get(RULES_HEADER)
+    if raw is None:
+        return None
+    return raw.decode(errors="replace") if isinstance(raw, bytes | bytearray) else str(raw)
+
+
+__all__ = [
+    "CLIENT_MARK",
+    "RULES_HEADER",
+    "RulesGuard",
+    "RulesMismatch",
+    "client_id",
+    "member_rules",
+    "mismatch_message",
+    "parse_rules",
+    "rules_fingerprint",
+    "strangers",
+]

@@ -1,0 +1,169 @@
+"""One rule set per worker group (stream_processors/kafka/rules_guard.py): the fingerprint, the member marks,
+the correlate agent's check of routed signals, and the wait at start for members with other rules to leave."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from watchfloor.schemas.config import KafkaConfig
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka.rules_guard import (
+    RULES_HEADER,
+    RulesGuard,
+    RulesMismatch,
+    client_id,
+    member_rules,
+    parse_rules,
+    rules_fingerprint,
+    strangers,
+)
+from watchfloor.stream_processors.kafka.worker import wait_for_one_rule_set
+from watchfloor.stream_processors.rulefile import load_rules
+
+PACK = """\
+version: 1
+name: guard-test
+signals:
+  summit:
+    match: {any: [summit]}
+detections:
+  - id: summit-held
+    title: A summit
+    pattern: {any: summit}
+"""
+
+
+def engine(*specs: str) -> Engine:
+    return Engine(load_rules(list(specs))[1])
+
+
+def test_the_fingerprint_follows_the_rules_not_the_load(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK)
+    first = rules_fingerprint(engine(str(pack)))
+    assert first == rules_fingerprint(engine(str(pack)))  # another process, the same rules
+    assert len(first) == 12
+    pack.write_text(PACK.replace("[summit]", "[summit, summit talks]"))
+    assert rules_fingerprint(engine(str(pack))) != first
+    assert rules_fingerprint(engine("builtin:dprk_russia")) not in (first, rules_fingerprint(engine(str(pack))))
+
+
+def test_members_say_which_rules_they_run() -> None:
+    cid = client_id("wf-worker", "host-a", 4242, "0123456789ab")
+    assert cid == "wf-worker-host-a-4242-rules-0123456789ab"
+    assert member_rules(f"{cid}@10.0.0.7") == "0123456789ab"
+    assert member_rules("wf-worker-host-b-99@10.0.0.8") is None  # a worker from before the mark
+    members = [f"{cid}@a", "wf-worker-h-1-rules-ffffffffffff@b", "wf-worker-old-2@c"]
+    assert strangers(members, "0123456789ab") == ["wf-worker-h-1-rules-ffffffffffff@b"]
+    assert strangers(members, "ffffffffffff") == [f"{cid}@a"]
+
+
+def test_the_guard_logs_a_stranger_at_once_then_a_count_now_and_then(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    guard = RulesGuard("aaaaaaaaaaaa", group="wf-worker", every_s=60, clock=lambda: now[0])
+    caplog.set_level(logging.ERROR, logger="watchfloor.stream_processors.kafka.rules_guard")
+    assert guard.check("aaaaaaaaaaaa", "kafka:c[0]@1")
+    assert guard.check(None, "kafka:c[0]@2") and guard.unmarked == 1
+    assert not guard.check("bbbbbbbbbbbb", "kafka:c[1]@3")
+    for i in range(5):
+        now[0] += 10
+        assert not guard.check("bbbbbbbbbbbb", f"kafka:c[1]@{4 + i}")
+    now[0] += 20  # 70 s after the first line
+    guard.check("bbbbbbbbbbbb", "kafka:c[1]@9")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "kafka:c[1]@3" in lines[0] and "fingerprint bbbbbbbbbbbb" in lines[0] and "aaaaaaaaaaaa" in lines[0]
+    assert "1 such record" in lines[0] and "7 such record" in lines[1]
+    assert guard.foreign == {"bbbbbbbbbbbb": 7}
+
+
+def test_the_header_is_read_from_a_dict_or_a_list_of_pairs() -> None:
+    assert parse_rules({RULES_HEADER: b"abc"}) == "abc"
+    assert parse_rules([("wf-origin", b"1:2:0:0"), (RULES_HEADER, b"def")]) == "def"
+    assert parse_rules(None) is None and parse_rules({"wf-origin": b"1:2:0:0"}) is None
+
+
+def test_a_worker_waits_for_members_with_other_rules_to_leave_then_gives_up() -> None:
+    settings = KafkaConfig(session_timeout=10)
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    ours, other = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
+    stranger = f"wf-worker-h-1-rules-{other}@h"
+    # One that leaves after a few polls (a worker stopped a moment ago): the wait ends then.
+    polls = iter([[stranger], [stranger], [f"wf-worker-h-2-rules-{ours}@h"]])
+    wait_for_one_rule_set(settings, ours, lambda: next(polls), clock=lambda: now[0], sleep=sleep)
+    assert slept == [2.0, 2.0]
+    # One that stays: refused after twice the session timeout, with the member named and what to do.
+    now[0], slept[:] = 0.0, []
+    with pytest.raises(RulesMismatch) as refused:
+        wait_for_one_rule_set(settings, ours, lambda: [stranger], clock=lambda: now[0], sleep=sleep)
+    assert now[0] >= 20 and stranger in str(refused.value) and "same rule packs" in str(refused.value)
+    # Nobody else, or only workers older than the mark: no wait at all.
+    slept[:] = []
+    wait_for_one_rule_set(settings, ours, lambda: ["wf-worker-old-3@h"], clock=lambda: now[0], sleep=sleep)
+    assert slept == []
+
+
+def test_extract_stamps_routed_signals_and_correlate_counts_strangers(caplog: pytest.LogCaptureFixture) -> None:
+    """The agents' wiring, without a broker: Extract puts its fingerprint on every routed signal; a Correlate
+    with other rules counts (and logs) each such record, and one with the same rules does not."""
+    import asyncio
+
+    from tests.unit.test_correlate_agent import Message, Outputs, Record
+    from watchfloor.schemas.events import document_event
+    from watchfloor.schemas.inputs import parse_document
+    from watchfloor.schemas.topics import TopicNames
+    from watchfloor.stream_processors.kafka.agents import Correlate, Extract
+    from watchfloor.stream_processors.kafka.codec import encode_event
+    from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
+
+    eng = engine("builtin:dprk_russia")
+    names = TopicNames("t")
+
+    class Sent(Outputs):
+        def __init__(self, names: TopicNames) -> None:
+            super().__init__(names)
+            self.records: list[Record] = []
+
+        async def send(
+            self, topic: str, key: bytes | None, value: bytes, partition: object = None, headers: object = None
+        ) -> object:
+            if topic == names.correlate and headers:
+                self.records.append(Record(Message(topic, 0, len(self.records)), value, dict(headers)))  # type: ignore[call-overload]
+            return await super().send(topic, key, value, partition, headers)
+
+    out = Sent(names)
+    extract = Extract(None, eng, out, partitions=1, batch_within=0.01, rules="aaaaaaaaaaaa")
+    doc = parse_document(
+        {
+            "id": "doc-1",
+            "type": "news.article",
+            "published_at": "2024-11-04T10:00:00+00:00",
+            "source": "Wire",
+            "title": "North Korean soldiers have been sent to Russia's Kursk region, NATO says",
+            "body": "Officials commented later in the day.",
+        }
+    )
+    value = encode_event(document_event(doc))
+
+    async def go() -> None:
+        await extract._one(Record(Message(names.documents, 0, 0), value, None), set())
+
+    asyncio.run(go())
+    assert out.records and all(parse_rules(r.headers) == "aaaaaaaaaaaa" for r in out.records)
+
+    caplog.set_level(logging.ERROR, logger="watchfloor.stream_processors.kafka.rules_guard")
+    for ours, strangers_seen in (("aaaaaaaaaaaa", 0), ("bbbbbbbbbbbb", len(out.records))):
+        guard = RulesGuard(ours, group="g")
+        correlate = Correlate({}, PartitionCorrelator(eng, 1), Outputs(names), batch_within=0.01, guard=guard)
+        asyncio.run(correlate.process(out.records))
+        assert sum(guard.foreign.values()) == strangers_seen
+    assert len(caplog.records) == 1 and "running other rules" in caplog.records[0].getMessage()
