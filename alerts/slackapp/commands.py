@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import cast
 
-from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated
+from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated, check_max_age
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
 
@@ -23,7 +23,10 @@ from ..routing import matches
 from .buttons import SILENCE_FOR_HOURS
 
 USAGE = {
-    "subscribe": "Usage: `/watchfloor subscribe RULE|tag:TAG|* [min=SEVERITY] [digest daily HH:MM Area/City]`",
+    "subscribe": (
+        "Usage: `/watchfloor subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] "
+        "[digest daily HH:MM Area/City]` (DURATION: 12h, 3d, 1w)"
+    ),
     "unsubscribe": "Usage: `/watchfloor unsubscribe RULE|tag:TAG|*|SUBSCRIPTION-ID`",
     "list": "Usage: `/watchfloor list`",
     "silence": "Usage: `/watchfloor silence RULE [group=VALUE] for DURATION [reason…]` (DURATION: 30m, 2h, 1d, 1w)",
@@ -148,7 +151,8 @@ def help_text(ctx: AppContext, *_: object) -> str:
     return "\n".join(
         [
             "*watchfloor* — alerts on geopolitical news, in this channel.",
-            f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [digest daily HH:MM Area/City]` — send alerts here",
+            f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] [digest daily HH:MM Area/City]` — "
+            "send alerts here (`max_age=3d`: alerts about reports older than that when raised start no thread here)",
             f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
             f"`{c} list` — this channel's subscriptions",
             f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",
@@ -179,12 +183,16 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
     return [word], []
 
 
+_MAX_AGE_WORDS = ("max_age=", "max-age=")  # as in the config file, as the CLI's --max-age
+
+
 def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
     if not args:
         raise UsageError("subscribe")
     rules, tags = parse_target(ctx, args[0], "subscribe")
     min_severity = "low"
     digest: str | None = None
+    max_age: timedelta | None = None
     rest = list(args[1:])
     while rest:
         word = rest.pop(0)
@@ -192,11 +200,22 @@ def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRe
             min_severity = word[4:].lower()
             if min_severity not in SEVERITY_RANK:
                 raise UsageError("subscribe")
+        elif word.lower().startswith(_MAX_AGE_WORDS):
+            max_age = _max_age(word)
         elif word.lower() == "digest":
-            digest = " ".join(rest)
+            # the digest spec is the rest of the line; a max_age written after it is still read as one (and refused
+            # with the digest, below, rather than making the spec unreadable)
+            ages = [w for w in rest if w.lower().startswith(_MAX_AGE_WORDS)]
+            for w in ages:
+                max_age = _max_age(w)
+            digest = " ".join(w for w in rest if w not in ages)
             rest = []
         else:
             raise UsageError("subscribe")
+    try:
+        check_max_age(digest, max_age)  # refused as `watchfloor subscriptions add --digest … --max-age …` is
+    except ValueError as e:
+        raise ControlError(str(e)) from None
     try:
         sub, new = ctx.control.subscribe(
             ctx.channels.primary(channel),
@@ -204,6 +223,7 @@ def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRe
             tags=tags,
             min_severity=min_severity,  # type: ignore[arg-type]
             digest=digest,
+            max_age=max_age,
             by=actor,
         )
     except ValueError as e:  # a bad digest spec
@@ -214,6 +234,14 @@ def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRe
     if not new:
         return f"This channel already gets {what} (`{sub.id}`)."
     return f":white_check_mark: This channel now gets {what}. (`{sub.id}`)"
+
+
+def _max_age(word: str) -> timedelta:
+    """`max_age=3d` -> 3 days; a bad duration is refused with the CLI's words (`--max-age: bad duration …`)."""
+    try:
+        return parse_duration(word.split("=", 1)[1])
+    except ValueError as e:
+        raise ControlError(f"max_age: {e}") from None
 
 
 def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
@@ -227,6 +255,8 @@ def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
         what += f" of severity {sub.min_severity} and above"
     if sub.digest:
         what += f", as a digest ({escape(sub.digest)})"
+    if sub.max_age is not None:
+        what += f", except those about reports older than {format_duration(sub.max_age)} when raised"
     return what
 
 
@@ -283,6 +313,7 @@ def unsubscribe(
                 tags=s.tags,
                 min_severity=s.min_severity,
                 digest=s.digest,
+                max_age=s.max_age,
                 by=actor,
             )
         done.append(f"`{s.id}`")

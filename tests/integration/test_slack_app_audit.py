@@ -351,3 +351,30 @@ def test_silence_clicked_at_once_on_two_app_processes_records_one_silence(env: E
         assert control_types(env).count("silence.created") == 1
     finally:
         stop(other)
+
+
+# --- 9. /watchfloor subscribe takes max_age, as the config and `subscriptions add --max-age` do -------------
+
+
+def test_subscribe_max_age_in_slack_is_the_clis_subscription_and_refused_alike(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    got = ephemeral(app.slash_command("subscribe treaty-ratified max_age=3d", channel_id=DESK, channel_name="desk"))
+    assert "older than 3d when raised" in got
+    sid = sub_id(got)
+    (sub,) = env.control().subscriptions()
+    assert sub.id == sid and sub.max_age is not None and sub.max_age.days == 3
+    add = ("subscriptions", "add", "desk", "--config", str(env.config))
+    cli = env.cli(*add, "--rule", "treaty-ratified", "--max-age", "3d")
+    assert cli.returncode == 0 and f"already subscribed: {sid}" in cli.stdout, cli.stdout + cli.stderr
+    for words, flags, refusal in (
+        ("max_age=3x", ("--max-age", "3x"), "bad duration '3x'"),
+        (
+            "max_age=3d digest daily 08:00 Europe/London",
+            ("--max-age", "3d", "--digest", "daily 08:00 Europe/London"),
+            "max_age applies to alerts sent one by one, not to a digest",
+        ),
+    ):
+        got = ephemeral(app.slash_command(f"subscribe * {words}", channel_id=DESK, channel_name="desk"))
+        cli = env.cli(*add, *flags)
+        assert refusal in got and cli.returncode != 0 and refusal in cli.stderr, (got, cli.stderr)
+    assert [s.id for s in env.control().subscriptions()] == [sid]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -51,12 +51,43 @@ def test_subscribe_variants(ctx: AppContext) -> None:
     assert got == {("slack:C0ELSE", ("*",), (), "low"), ("desk", ("*",), ("troops",), "medium")}
 
 
+def test_subscribe_with_max_age_as_the_config_and_the_cli_take_it(ctx: AppContext) -> None:
+    got = cmd(ctx, "subscribe treaty-ratified max_age=3d min=high")
+    assert "except those about reports older than 3d when raised" in got, got
+    (sub,) = ctx.control.subscriptions()
+    assert (sub.max_age, sub.min_severity) == (timedelta(days=3), "high")
+    # the subscription `watchfloor subscriptions add desk --rule treaty-ratified --min high --max-age 3d` makes
+    same, new = ctx.control.subscribe(
+        "desk", rules=["treaty-ratified"], min_severity="high", max_age=timedelta(days=3), by=ALICE
+    )
+    assert (same.id, new) == (sub.id, False)
+    assert "already gets" in cmd(ctx, "subscribe treaty-ratified min=high max-age=72h")  # the CLI's spelling too
+    assert "older than 3d" in cmd(ctx, "list")
+    # a bad duration, and a max_age with a digest (before or after it), are refused as the CLI refuses them
+    assert cmd(ctx, "subscribe * max_age=soon") == (
+        ":warning: max_age: bad duration 'soon': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"
+    )
+    refused = (
+        ":warning: max_age applies to alerts sent one by one, not to a digest (which lists every alert since the last)"
+    )
+    assert cmd(ctx, "subscribe * max_age=3d digest daily 08:00 Europe/London") == refused
+    assert cmd(ctx, "subscribe * digest daily 08:00 Europe/London max_age=3d") == refused
+    assert ctx.control.subscriptions() == [sub]
+    assert "max_age=DURATION" in cmd(ctx, "help") and "max_age=DURATION" in cmd(ctx, "subscribe")
+
+
 def test_unsubscribe_one_rule_of_several_keeps_the_others(ctx: AppContext) -> None:
     ctx.control.subscribe("desk", rules=["treaty-ratified", "troops-deployed"], by=ALICE)
     got = cmd(ctx, "unsubscribe troops-deployed")
     assert "Unsubscribed from `troops-deployed`" in got
     (left,) = ctx.control.subscriptions()
     assert left.rules == ("treaty-ratified",)
+    assert "Unsubscribed" in cmd(ctx, f"unsubscribe {left.id}")
+    # what the subscription was, but for the rule, is kept: its max_age too
+    ctx.control.subscribe("desk", rules=["treaty-ratified", "troops-deployed"], max_age=timedelta(days=3), by=ALICE)
+    assert "Unsubscribed from `troops-deployed`" in cmd(ctx, "unsubscribe troops-deployed")
+    (left,) = ctx.control.subscriptions()
+    assert (left.rules, left.max_age) == (("treaty-ratified",), timedelta(days=3))
     assert "Unsubscribed" in cmd(ctx, f"unsubscribe {left.id}")
     assert ctx.control.subscriptions() == []
 
