@@ -194,7 +194,8 @@ class Detection(_Frozen):
 class Retraction(_Frozen):
     """An alert withdrawn because a late report changed its group's history and nothing replaces it (a
     replacement is a Detection with `revises` instead). `superseded_by` names the group's alert raised by the
-    same change, when there is one."""
+    same change within the detection's open period (window or realert) of the withdrawn alert's point, the
+    latest at or before it, else the earliest after (its thread); None when the change raised none so near."""
 
     alert_id: str
     rule: str

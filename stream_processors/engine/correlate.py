@@ -331,8 +331,17 @@ class Correlator:
         new = [(d, r) for d, r in zip(raised, records, strict=True) if (*r[: P.KEY_LEN], r[F_ID]) not in kept]
         if not removed and not new:
             return []
+        new_records = [r for _d, r in new]
+        replaces = _replaced(gone, new_records, plan.open)
         return self.changes(
-            det, gs, group, removed, [d for d, _r in new], cause, _replaced(gone, [r for _d, r in new], plan.open)
+            det,
+            gs,
+            group,
+            removed,
+            [d for d, _r in new],
+            cause,
+            replaces,
+            _superseding(gone, new_records, replaces, plan.open),
         )
 
     def changes(
@@ -344,10 +353,11 @@ class Correlator:
         added: list[Detection],
         cause: P.Item,
         replaces: list[str | None] | None = None,
+        superseded: dict[str, str] | None = None,
     ) -> list[Output]:
         """One change of the group's history: new detections, each replacing the withdrawn one `replaces` names
         (default: the withdrawn ones in order, while there are any), and retractions of the withdrawn ones left
-        over."""
+        over, each `superseded_by` the new alert `superseded` names for it (none when it names none)."""
         gs["n"] += 1
         n = gs["n"]
         if replaces is None:
@@ -366,7 +376,7 @@ class Correlator:
                         f"a late report ({cause[P.DOC]}, {at.isoformat()}) changed the history of this group: "
                         f"this alert would not have been raised"
                     ),
-                    superseded_by=added[-1].id if added else None,
+                    superseded_by=superseded.get(alert_id) if superseded is not None else None,
                     revision=n,
                     at=at,
                 )
@@ -474,3 +484,36 @@ def _replaced(gone: list[P.Firing], new: list[P.Firing], period: float) -> list[
             left.remove(old)
         replaces.append(old)
     return replaces
+
+
+def _superseding(
+    gone: list[P.Firing], new: list[P.Firing], replaces: list[str | None], period: float
+) -> dict[str, str]:
+    """For each withdrawn alert that no new one replaces (it is retracted), the new alert of the same change
+    that supersedes it: one within `period` of its point (the time an alert stays open for follow-ups, as in
+    _replaced), the latest at or before that point, else the earliest after it, as a follow-up joins a
+    thread. None farther: an alert raised a day after the retracted one is in another thread, not its
+    replacement."""
+    out: dict[str, str] = {}
+    if not new:
+        return out
+    at = {f[F_ID]: f[P.T] for f in reversed(gone)}  # each withdrawn alert's first point
+    for alert_id, t in at.items():
+        if alert_id in replaces:
+            continue
+        before: str | None = None
+        after: str | None = None
+        for r in new:  # (in time order)
+            rt = r[P.T]
+            if rt <= t:
+                if t - rt <= period:
+                    before = r[F_ID]
+            elif rt - t <= period:
+                after = r[F_ID]
+                break
+            else:
+                break
+        got = before if before is not None else after
+        if got is not None:
+            out[alert_id] = got
+    return out

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from watchfloor.schemas.events import CaughtUp, DeadLetter, Detection, Document, Retraction
 from watchfloor.stream_processors.current import current_alerts
+from watchfloor.stream_processors.engine.correlate import _superseding
 from watchfloor.stream_processors.replay import replay
 
 from .engine_helpers import DATA, T0, doc, engine_for
@@ -271,3 +272,43 @@ def test_a_late_corroboration_is_not_a_revision_of_a_later_alert_beyond_its_open
     assert not [o for o in late if isinstance(o, Retraction)]
     assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
     assert a.id in ids(live.standing("strike-escalation"))
+
+
+def test_a_retraction_is_superseded_only_by_an_alert_within_its_open_period(tmp_path: Path) -> None:
+    # strike-escalation with corroboration over 12h (realert 4h): an alert stays open for follow-ups 4h.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK.read_text(encoding="utf-8").replace("at_least: 2, within: 3h", "at_least: 2, within: 12h"))
+    live = Live(pack)
+    live.feed(doc("Shelling struck Port Gamma, a strike the navy reported.", at=0, source="Wire A", doc_id="r"))
+    [w1] = live.feed(doc("A second strike hit Port Gamma before dawn.", at=5, source="Wire A", doc_id="w1"))
+    [w2] = live.feed(doc("Witnesses in Port Gamma describe a strike on the docks.", at=7, source="Wire B", doc_id="w2"))
+    [z] = live.feed(doc("Port Gamma is hit by a new strike.", at=15, source="Wire A", doc_id="z"))
+    assert isinstance(w1, Detection) and isinstance(w2, Detection) and isinstance(z, Detection)
+    assert (w1.severity, w2.severity, z.severity) == ("low", "high", "high")
+    # A late report at 4:30 from a third wire, corroborated by r: a high alert there, which would have held back
+    # w1's and w2's (within 4h). It replaces w1's; w2's is retracted. z's alert at 15h is raised again (n adds to
+    # its evidence): a revision of z's, in z's thread, 8h after w2's point: it is not what replaced w2's alert.
+    late = live.feed(doc("Dock workers say a strike hit Port Gamma.", at=4.5, source="Wire C", doc_id="n"))
+    raised = [d for d in late if isinstance(d, Detection)]
+    assert [(d.fired_at, d.revises) for d in raised] == [(T0 + timedelta(hours=4.5), w1.id), (z.fired_at, z.id)]
+    [retraction] = [o for o in late if isinstance(o, Retraction)]
+    assert retraction.alert_id == w2.id
+    assert retraction.superseded_by == raised[0].id  # the alert of 4:30, 2.5h before w2's: its open period
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+
+
+def test_a_retraction_names_no_replacement_beyond_its_open_period() -> None:
+    # Firings as the correlator records them: (point key: time, document, sentence, signal, ref; id, lf, ls).
+    def firing(hours: float, alert: str) -> tuple[float | str | int, ...]:
+        return (hours * 3600, alert, 0, "strike", 0, alert, hours * 3600, 1)
+
+    open_period = 4 * 3600.0
+    gone = [firing(7, "old")]
+    # The only new alert of the change is 8h after the withdrawn one's point: another thread, no replacement.
+    assert _superseding(gone, [firing(15, "later")], [None], open_period) == {}
+    # Within 4h on both sides: the one at or before the point, as a follow-up joins a thread.
+    near = [firing(4.5, "before"), firing(9, "after"), firing(15, "later")]
+    assert _superseding(gone, near, [None, None, None], open_period) == {"old": "before"}
+    assert _superseding(gone, near[1:], [None, None], open_period) == {"old": "after"}
+    # A withdrawn alert that a new one replaces is not retracted: nothing to name.
+    assert _superseding(gone, near, ["old", None, None], open_period) == {}
