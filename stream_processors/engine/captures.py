@@ -14,8 +14,9 @@ The acting party follows the grammar where that is cheap:
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma);
 3. else the first mention after the signal's words.
-In English a mention that is the object of another participle's "by" ("the truce brokered by Israel was
-accepted", "Hamas, pressed by Qatar, accepted") is neither 2 nor 3: not the party.
+In English, when the signal's words hold a verb in the past, a mention that is the object of another
+participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
+neither 2 nor 3: not the party.
 """
 
 from __future__ import annotations
@@ -71,10 +72,12 @@ def capture(
             by = _english_by(toks, base, own, s, e, mentions)
             if by is not None:
                 return eid, f"the agent of a passive ('by' after {by!r})"
-        # The agent of another participle ("the truce brokered by Israel was accepted", "Hamas, pressed by
-        # Qatar, accepted") is neither the signal's subject nor its party.
+        # When the signal's words hold a verb in the past ("accepted", "ratified"), the agent of another
+        # participle ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
+        # neither its subject nor its party. (Not for a noun: "a strike ... was fired by Ukraine" names the
+        # striker, "shaken by the Hamas raid" the raider.)
         others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
-        if len(others) < len(mentions):
+        if len(others) < len(mentions) and any(_past_en(toks[i - base]) for a, z in own for i in range(a, z + 1)):
             if not others:
                 verb = _other_agent(toks, base, own, mentions[0][0])
                 return None, f"only the agent of another verb is named ('by' after {verb!r})"
@@ -204,6 +207,12 @@ def _other_agent(toks: list[str], base: int, own: list[Span], mention_start: int
         return None
     word = toks[q - base]
     return word if _participle_en(word) else None
+
+
+def _past_en(word: str) -> bool:
+    """Whether an English word is a verb in the past, by its shape ("accepted", "ratified", "sent"): stricter
+    than _participle_en, whose "-en"/"-ne" also end nouns ("drone", "citizen")."""
+    return word.endswith("ed") or word in _EN_IRREGULAR
 
 
 def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, int, str]]) -> str | None:

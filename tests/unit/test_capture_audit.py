@@ -32,7 +32,8 @@ TRUCE = RulePack.model_validate(
                 "match": {"all": [{"any": ["accepted", "agreed", "brokered"]}, {"any": ["truce", "ceasefire"]}]},
                 "near": 6,
                 "capture": {"party": {"entities": ["ISR", "HAM", "QAT"]}},
-            }
+            },
+            "raid": {"match": "raid", "capture": {"party": {"entities": ["ISR", "HAM", "QAT"]}}},
         },
     }
 )
@@ -123,6 +124,22 @@ def test_a_by_phrase_of_the_signals_own_passive_names_the_agent() -> None:
         "HAM",
         "the agent of a passive ('by' after 'accepted')",
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A signal of nouns (no verb of its own in the past): the agent of a participle is still taken, as the
+        # subject or the first mention after: here it is the raid's actor.
+        "A raid perpetrated by Hamas killed three soldiers.",
+        "The raid that killed three soldiers was ordered by Hamas.",
+        "The raid, claimed by Hamas within hours, killed three soldiers.",
+        "Border towns shaken by the Hamas raid were evacuated.",
+        "Markets rattled by Hamas's raid fell on Monday.",
+    ],
+)
+def test_the_agent_of_the_signals_own_event_is_still_the_party(text: str) -> None:
+    assert _capture(text, signal="raid")[0] == "HAM", text
 
 
 @pytest.mark.parametrize(
