@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,23 @@ def worker_settings(settings: KafkaConfig, env: Mapping[str, str] | None = None)
     return settings.model_copy(update={"datadir": str(worker_datadir(settings, env))})
 
 
+@dataclass(frozen=True)
+class ProduceReport:
+    """What one `produce` round did: what reached Kafka, and what waits in the spool for the broker."""
+
+    summary: Any  # the poll's (producers.poller)
+    sent: int  # documents the broker acknowledged in this round (from the spool included)
+    drained: int  # of `sent`, documents that waited in the spool (from this round or an earlier one)
+    spooled: int  # documents in the spool now, waiting for the broker
+    spooled_records: int  # all the records there: the documents and the watermark records behind them
+    spool_path: Path
+
+    @property
+    def outstanding(self) -> bool:
+        """Records are left in the spool: they reach Kafka only when a `produce` runs with the broker back."""
+        return self.spooled_records > 0
+
+
 class DistributedProducer:
     """`watchfloor produce`: sources -> the local store (outbox: validated, deduplicated, dead letters) ->
     the relay -> Kafka (acks=all; a fsync'd spool while the broker is away)."""
@@ -273,24 +291,31 @@ class DistributedProducer:
             self.store, self.publisher, skew=cfg.event_time.skew, idle_after=cfg.event_time.idle_after
         )
 
-    def cycle(self) -> tuple[Any, int, int]:
+    def cycle(self) -> ProduceReport:
         """One round: poll the sources due, relay new documents, and send what the spool holds even when
-        nothing is new (a broker that came back gets the spooled documents without waiting for news).
-        Returns (poll summary, documents relayed, events still spooled)."""
-        relayed = 0
+        nothing is new (a broker that came back gets the spooled documents without waiting for news)."""
+        publisher = self.publisher
+        sent_before, drained_before = publisher.documents_sent, publisher.documents_drained
 
         def on_source(result: Any) -> None:
             # A source is stored: relay its documents now, not once the slowest feed has arrived or timed out
             # (issue 9 §4: one drip-fed feed must not hold back every other source's alerts).
-            nonlocal relayed
             if result.ingested is not None and result.ingested.accepted:
-                relayed += self.relay.run_once().relayed
+                self.relay.run_once()
 
         summary = self.poller.poll_due(on_source=on_source)
-        relayed += self.relay.run_once().relayed  # the rest: the poll's caught-up mark
-        if self.publisher.spooled():
-            self.publisher.drain_spool()
-        return summary, relayed, self.publisher.spooled()
+        self.relay.run_once()  # the rest: the poll's caught-up mark
+        if publisher.spooled():
+            publisher.drain_spool()
+        documents, records = publisher.spool_contents()
+        return ProduceReport(
+            summary,
+            sent=publisher.documents_sent - sent_before,
+            drained=publisher.documents_drained - drained_before,
+            spooled=documents,
+            spooled_records=records,
+            spool_path=publisher.spool_path,
+        )
 
     def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:
         """Create the topics that are missing (and check the others), waiting for the broker while it is away

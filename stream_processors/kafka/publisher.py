@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from watchfloor.schemas.events import DOCUMENT_TYPES, Event, watermark_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
@@ -84,6 +86,9 @@ class KafkaPublisher:
         self.client_id = client_id or f"{topic_prefix}-publisher"
         self.watermarks = watermarks
         self._producer: Any = None
+        # Documents the broker acknowledged, since this publisher was made: all, and those sent from the spool.
+        self.documents_sent = 0
+        self.documents_drained = 0
         self._unreachable = unreachable_errors()
         self.broker = Availability(
             f"Kafka broker {self.bootstrap}", log, meanwhile=f"spooling events to {self.spool_path} until it is back"
@@ -174,6 +179,13 @@ class KafkaPublisher:
         with self.spool.locked():
             return len(self.spool.read())
 
+    def spool_contents(self) -> tuple[int, int]:
+        """(documents, records) waiting in the spool: the records are the documents and the watermark records
+        written after them."""
+        with self.spool.locked():
+            lines = self.spool.read()
+        return sum(1 for raw in lines if _record_type(raw) in DOCUMENT_TYPES), len(lines)
+
     def _send_all(self, events: Sequence[Event]) -> None:
         if self._producer is None:
             self._producer = self._make_producer()
@@ -212,6 +224,7 @@ class KafkaPublisher:
         producer.flush(timeout=self.timeout_s)
         for fut in futures:  # raises the first failure
             fut.get(timeout=self.timeout_s)
+        self.documents_sent += sum(1 for ev in events if ev.type in DOCUMENT_TYPES)
 
     def _reset_producer(self) -> None:
         # An idempotent producer that saw a timeout may hold stale sequence state; start afresh next time.
@@ -246,6 +259,7 @@ class KafkaPublisher:
                 self._reset_producer()
                 break
             self.broker.up()
+            self.documents_drained += sum(1 for ev in events if ev.type in DOCUMENT_TYPES)
             sent += len(chunk)
         remaining = lines[sent:]
         if sent:
@@ -268,6 +282,15 @@ class KafkaEventLog(KafkaPublisher):
 
     def count(self, *, types: Collection[str] | None = None) -> int:
         raise NotImplementedError("KafkaEventLog is write-only")
+
+
+def _record_type(raw: bytes) -> str | None:
+    """The event type of a spool line (None: unreadable)."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj.get("type") if isinstance(obj, dict) else None
 
 
 def _idempotence_supported() -> bool:

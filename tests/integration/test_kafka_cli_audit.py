@@ -1,7 +1,8 @@
 """The Kafka edge of the CLI as a user meets it, in subprocesses (`python -m watchfloor.cli`).
 
 * `produce --once` with the broker away does its pass: the documents go to the outbox store and the spool,
-  and it exits, instead of waiting forever for the broker to create the topics with nothing stored.
+  and it exits, instead of waiting forever for the broker to create the topics with nothing stored; it says
+  that none reached Kafka and how many wait in the spool, and exits 3 (work left, as `notify --once` does).
 * live `produce` with the broker away says it waits for it (not that it spools), and SIGTERM ends it at once.
 * `backtest --from-kafka` finds the broker as the distributed commands do (--broker, $WATCHFLOOR_KAFKA,
   the config's kafka.bootstrap; --bootstrap still works), and an unreachable one is one line and exit 1.
@@ -63,14 +64,20 @@ def test_produce_once_with_the_broker_away_stores_spools_and_exits(tmp_path: Pat
         "--once", timeout=90,
     )  # fmt: skip
     took = time.monotonic() - started
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 3, res.stderr  # work left outstanding, as `notify --once` with deliveries left
     assert took < 45, f"{took:.1f}s: {res.stderr}"
     assert documents_in(db) == DOCUMENTS
     spool = tmp_path / "var" / "spool" / "wf-away.jsonl"
     lines = spool.read_text().splitlines()
     ids = {json.loads(line)["id"] for line in lines if json.loads(line)["type"] != "watermark"}
     assert len(ids) == DOCUMENTS, lines[:3]
-    assert f"{DOCUMENTS} new documents" in res.stderr and f"{DOCUMENTS} relayed" in res.stderr
+    marks = len(lines) - DOCUMENTS
+    waiting = f"{DOCUMENTS} documents and {marks} watermark record{'s' if marks != 1 else ''}"
+    assert f"{DOCUMENTS} new documents" in res.stderr
+    # what happened, not "24 relayed to Kafka (25 spooled)": none reached Kafka, all wait in the spool
+    assert f"0 sent to Kafka, {waiting} waiting in the spool for the broker" in res.stderr, res.stderr
+    assert "relayed" not in res.stderr
+    assert f"not everything reached Kafka: {waiting} wait in var/spool/wf-away.jsonl" in res.stderr, res.stderr
     warning = [line for line in res.stderr.splitlines() if "unreachable" in line]
     assert len(warning) == 1 and "spools them to var/spool/wf-away.jsonl" in warning[0], res.stderr
     assert "--broker" in warning[0] and "scripts/kafka-local start" in warning[0]
@@ -113,8 +120,29 @@ def published(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> str:
     """The documents topic of `prefix`, holding DATA (produced the way a user does)."""
     (tmp_path / "p").mkdir()
     res = cli(tmp_path / "p", "produce", str(DATA), "--broker", kafka_bootstrap, "--prefix", prefix, "--once")
-    assert res.returncode == 0 and f"{DOCUMENTS} relayed to Kafka (0 spooled)" in res.stderr, res.stderr
+    assert res.returncode == 0, res.stderr
+    assert f"{DOCUMENTS} new documents, 0 dead letters · {DOCUMENTS} sent to Kafka\n" in res.stderr, res.stderr
+    assert "spool" not in res.stderr, res.stderr
     return f"{prefix}.documents"
+
+
+def test_produce_once_says_what_reached_kafka_and_what_waits_in_the_spool(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Broker away: nothing sent, every document waits in the spool, exit 3. The broker back: the next
+    `produce --once` sends them (from the spool) and exits 0."""
+    args = ["produce", str(DATA), "--prefix", prefix, "--once"]
+    away = cli(tmp_path, *args, "--broker", UNREACHABLE, timeout=90)
+    assert away.returncode == 3, away.stderr
+    assert f"0 sent to Kafka, {DOCUMENTS} documents and" in away.stderr, away.stderr
+    back = cli(tmp_path, *args, "--broker", kafka_bootstrap, timeout=120)
+    assert back.returncode == 0, back.stderr
+    # no new documents (the outbox relayed them into the spool), the spool's sent
+    assert f"0 new documents, 0 dead letters · {DOCUMENTS} sent to Kafka ({DOCUMENTS} of them from the spool)\n" in (
+        back.stderr
+    ), back.stderr
+    assert "not everything" not in back.stderr
+    assert (tmp_path / "var" / "spool" / f"{prefix}.jsonl").read_text() == ""
 
 
 def test_backtest_from_kafka_finds_the_broker_as_the_distributed_commands_do(

@@ -17,6 +17,7 @@ from watchfloor.schemas.events import Detection, EventType, Retraction, detectio
 from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, out
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
+SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
 
 
 # --- what run and notify say ------------------------------------------------------------------------------

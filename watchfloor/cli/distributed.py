@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, seen_before, stop_on_sigterm
-from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
+from .alerts import SPOOLED_EXIT, delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 from .health import Heartbeat
 
 BrokerOpt = Annotated[
@@ -179,14 +179,19 @@ def produce(
         bool, typer.Option("--demo", help="Publish the bundled sample articles and feed (a demo pipeline).")
     ] = False,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
-    once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="One pass over the sources, then exit (3 when documents are left in the spool)."),
+    ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
 ) -> None:
     """Poll sources into the local store (the outbox), then relay new documents to Kafka.
 
     Sources are the files and URLs given, else the --config file's sources; --demo publishes the bundled
     sample news. The store is the outbox: documents are validated, deduplicated and dead-lettered there
-    first, and a document reaches Kafka at least once even across crashes and broker outages (spooled)."""
+    first, and a document reaches Kafka at least once even across crashes and broker outages (spooled).
+    Each pass says how many documents the broker acknowledged and how many wait in the spool for it;
+    --once exits 3 when some wait there (the broker did not answer), so a cron job or CI notices."""
     from watchfloor.schemas.config import JsonlSource
 
     from ..wiring import DistributedProducer, sources_from_args
@@ -224,6 +229,7 @@ def produce(
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
     heart = Heartbeat()
+    report = None
     try:
         if once:
             first_contact_once(producer)
@@ -231,13 +237,13 @@ def produce(
             wait_for_topics(producer, stop)
         while not stop.is_set():
             heart.beat()
-            summary, relayed, spooled = producer.cycle()
+            report = producer.cycle()
+            summary = report.summary
             for src in summary.errors:
                 err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
             err.print(
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
-                f"{seen_before(summary.known_dead)} · "
-                f"{relayed} relayed to Kafka ({spooled} spooled)",
+                f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
                 highlight=False,
             )
             if once or stop.wait(wait):
@@ -246,6 +252,31 @@ def produce(
         pass
     finally:
         producer.close()
+    if once and report is not None and report.outstanding:
+        err.print(
+            f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} wait in "
+            f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
+            highlight=False,
+        )
+        raise typer.Exit(SPOOLED_EXIT)
+
+
+def produce_summary(report: Any) -> str:
+    """What a round did with Kafka: documents the broker acknowledged, and what waits in the spool for it."""
+    text = f"{report.sent} sent to Kafka"
+    if report.drained:
+        text += f" ({report.drained} of them from the spool)"
+    if report.outstanding:
+        text += f", {_spool_left(report)} waiting in the spool for the broker"
+    return text
+
+
+def _spool_left(report: Any) -> str:
+    marks = report.spooled_records - report.spooled
+    text = f"{report.spooled} document{'s' if report.spooled != 1 else ''}"
+    if marks:
+        text += f" and {marks} watermark record{'s' if marks != 1 else ''}"
+    return text
 
 
 def first_contact_once(producer: Any) -> None:
