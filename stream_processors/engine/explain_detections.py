@@ -55,6 +55,13 @@ def _key(det_id: str, group: dict[str, str]) -> str:
     return det_id + "|" + "|".join(f"{k}={v}" for k, v in sorted(group.items()))
 
 
+def _cites(d: Detection, sig: Signal) -> bool:
+    """Whether the alert's evidence cites the signal (its document, signal name and sentence)."""
+    return any(
+        e.event_id == sig.document_id and e.signal == sig.name and e.sentence == sig.sentence for e in d.evidence
+    )
+
+
 def _alert(d: Detection) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -104,6 +111,7 @@ class Explainer:
         late = [o for o in outputs if isinstance(o, DeadLetter) and o.origin.startswith("document:")]
         checks: list[DetectionCheck] = []
         explained: set[str] = set()
+        made: list[tuple[DetectionCheck, Signal]] = []
         for sig in signals:
             for det in self.rules.detections_by_signal.get(sig.name, ()):
                 if self.only is not None and det.id not in self.only and sig.name not in self.only:
@@ -111,7 +119,8 @@ class Explainer:
                 check = self._check(det, sig, fired, late)
                 if check.alert is not None:
                     explained.add(check.alert["id"])
-                checks.append(check)
+                made.append((check, sig))
+        checks.extend(self._once_per_alert(made, fired))
         for d in fired:  # fired from other alerts (detections over detections), or as a window closed
             if d.id not in explained and (self.only is None or d.rule in self.only):
                 inputs = [e.signal.removeprefix("alert:") for e in d.evidence if e.signal.startswith("alert:")]
@@ -132,6 +141,43 @@ class Explainer:
         for d in fired:
             self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
         return checks
+
+    def _once_per_alert(
+        self, made: list[tuple[DetectionCheck, Signal]], fired: list[Detection]
+    ) -> list[DetectionCheck]:
+        """One alert, one "fired": when several signals of a document (two sentences saying it) lead to the same
+        alert, the one its evidence cites first says fired (else the first), and each other says why it raised
+        nothing of its own: the group had just alerted on that one, and is quiet for `realert` unless more severe
+        (cited as evidence of that alert too, when it is)."""
+        by_id = {d.id: d for d in fired}
+        firsts: dict[str, tuple[DetectionCheck, Signal]] = {}
+        for check, sig in made:
+            d = by_id.get(str(check.alert["id"])) if check.alert is not None and check.fired else None
+            if d is None:
+                continue
+            chosen = firsts.get(d.id)
+            if chosen is None or (not _cites(d, chosen[1]) and _cites(d, sig)):
+                firsts[d.id] = (check, sig)
+        out: list[DetectionCheck] = []
+        for check, sig in made:
+            d = by_id.get(str(check.alert["id"])) if check.alert is not None and check.fired else None
+            if d is None or firsts[d.id][0] is check:
+                out.append(check)
+                continue
+            first = firsts[d.id][0]
+            det = next(x for x in self.rules.detections if x.id == check.detection)
+            where = f" for {', '.join(f'{k}={v}' for k, v in d.group.items())}" if d.group else ""
+            on = f"sentence {first.sentence_index}'s {first.signal}" if first.sentence_index >= 0 else first.signal
+            cited = " (this signal is cited in it as evidence)" if _cites(d, sig) else ""
+            realert = det.realert.total_seconds()
+            until = _when(d.fired_at.timestamp() + realert)
+            here = f"sentence {check.sentence_index}'s {check.signal}" if check.sentence_index >= 0 else "this signal"
+            why = (
+                f"{here}: the same alert as {on} of this document, on which {check.detection}{where} fired{cited}; "
+                f"quiet for {format_duration(det.realert)} (until {until}) unless more severe"
+            )
+            out.append(DetectionCheck(check.detection, check.signal, check.sentence_index, False, "realert", why, None))
+        return out
 
     def finish(self, until: datetime | None = None) -> list[DetectionCheck]:
         """Absences whose window is still open at the end of the stream: a backtest of these documents ends there

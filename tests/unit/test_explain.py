@@ -194,3 +194,31 @@ def test_a_detection_over_detections_says_why_it_did_not_fire() -> None:
     assert "takes alerts of plain-closure" in why["both-closed"].reason and "within 3d" in why["both-closed"].reason
     confirmed = why["closure-confirmed"].reason
     assert "(medium, unconfirmed)" in confirmed and "alert:closure, confirmed" in confirmed  # what it needs
+
+
+def test_two_sentences_of_one_document_fire_one_alert_and_explain_says_it_once() -> None:
+    # Outside audit: a headline and a body sentence that both make the signal (mt-738717 of the key days) gave
+    # "▶ treaty-signed fired" twice, while the backtest raised one alert. Now the sentence the alert cites says
+    # fired, the other why it raised nothing of its own.
+    engine = engine_for(PACK)
+    text = (
+        "Pyongyang and Moscow sign a mutual defence pact during a summit. "
+        "The treaty was signed by Kim Jong Un and Vladimir Putin in North Korea."
+    )
+    one = doc(text, title="Russia and North Korea sign defence treaty", doc_id="pact")
+    assert len([d for d in replay([one], engine).alerts if d.rule == "treaty-signed"]) == 1
+    [exp], _closing = explain_documents(engine, [one])
+    checks = [c for c in exp.detections if c.detection == "treaty-signed"]
+    assert len(checks) >= 2  # two signals, each explained
+    fired = [c for c in checks if c.fired]
+    assert len(fired) == 1
+    others = [c for c in checks if not c.fired]
+    assert others and all(c.kind == "realert" and c.alert is None for c in others)
+    assert all(f"the same alert as sentence {fired[0].sentence_index}'s treaty_signing" in c.reason for c in others)
+    assert all("quiet for 30d" in c.reason for c in others)
+    # The sentence the alert cites is the one that says fired.
+    cited = {e.sentence for d in replay([one], engine).alerts for e in d.evidence}
+    [signal] = [
+        s for s in exp.signals if s["sentence_index"] == fired[0].sentence_index and s["name"] == "treaty_signing"
+    ]
+    assert signal["sentence"] in cited
