@@ -51,10 +51,10 @@ def print_alerts(detections: list[Detection]) -> None:
 
 
 def _lead(c: Counts) -> str:
-    if not c.lead_times:
-        return "—"
-    lead = sorted(c.lead_times)
-    return format_lead_short(lead[len(lead) // 2])
+    """The median lead as the JSON and the HTML report give it (the same score object's number: with an even
+    count, the mean of the middle two, not the upper one)."""
+    lead = c.to_json()["lead_time_s"]
+    return "—" if not lead else format_lead_short(lead["median"])
 
 
 def _table(title: str, caption: str | None = None) -> Table:
