@@ -1,13 +1,74 @@
-"""Expectations of a backtest (`--expect FILE`): alerts that must fire and must not fire (docs/backtest.md)."""
+"""Expectations of a backtest (`--expect FILE`): alerts that must fire and must not fire (docs/backtest.md).
+
+The file is checked when it is read, before any replay: every entry is a mapping of the keys `rule`,
+`group` (a mapping of capture -> value), `event_id` and `severity`, and nothing else; a rule id must be
+a loaded detection when the caller gives them. Every problem is a TruthError whose message starts
+FILE:LINE:COL (FILE:LINE for JSON), as label maps' do, so the CLI prints it as it prints theirs.
+"""
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from watchfloor.schemas.events import Detection
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from watchfloor.schemas.events import Detection, Severity
+
+from .truth import TruthError
+
+ENTRY_KEYS = ("rule", "group", "event_id", "severity")
+TOP_KEYS = ("description", "must_fire", "must_not_fire")
+SEVERITIES = tuple(get_args(Severity))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One entry: an alert matches when it has every property the entry gives."""
+
+    rule: str | None = None
+    group: Mapping[str, str] = field(default_factory=dict)
+    event_id: str | None = None
+    severity: str | None = None
+    where: str = ""  # FILE:LINE[:COL] of the entry
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.group:
+            out["group"] = dict(self.group)
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        if self.severity is not None:
+            out["severity"] = self.severity
+        return out
+
+    def matches(self, d: Detection, evidence_ids: Iterable[str] | None = None) -> bool:
+        """`evidence_ids`: every report the alert rests on, when known (an alert shows ten of them)."""
+        if self.rule is not None and self.rule != d.rule:
+            return False
+        if any(d.group.get(k) != v for k, v in self.group.items()):
+            return False
+        if self.event_id is not None:
+            ids = set(evidence_ids) if evidence_ids is not None else {e.event_id for e in d.evidence}
+            if self.event_id not in ids:
+                return False
+        return self.severity is None or d.severity == self.severity
+
+
+@dataclass(frozen=True)
+class Expectations:
+    path: str
+    must_fire: tuple[Expectation, ...] = ()
+    must_not_fire: tuple[Expectation, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -17,43 +78,160 @@ class ExpectationFailure:
     detail: str
 
 
-def _matches(exp: dict[str, Any], d: Detection) -> bool:
-    if exp.get("rule") not in (None, d.rule):
-        return False
-    for k, v in (exp.get("group") or {}).items():
-        if d.group.get(k) != v:
-            return False
-    eid = exp.get("event_id")
-    if eid is not None and eid not in {e.event_id for e in d.evidence}:
-        return False
-    min_sev = exp.get("severity")
-    return not (min_sev is not None and d.severity != min_sev)
+def check_expectations(
+    spec: Expectations | Mapping[str, Any],
+    detections: list[Detection],
+    evidence_ids: Mapping[str, Iterable[str]] | None = None,
+) -> list[ExpectationFailure]:
+    """`{"must_fire": [{rule, group?, event_id?, severity?}], "must_not_fire": [...]}` (a loaded file, or the
+    same as a mapping, checked as a file is). `evidence_ids`: alert id -> all its reports, when known."""
+    exps = spec if isinstance(spec, Expectations) else expectations_from_data(spec, "<expectations>")
+    full = evidence_ids or {}
 
+    def hit(e: Expectation, d: Detection) -> bool:
+        return e.matches(d, full.get(d.id))
 
-def check_expectations(spec: dict[str, Any], detections: list[Detection]) -> list[ExpectationFailure]:
-    """`{"must_fire": [{rule, group?, event_id?, severity?}], "must_not_fire": [...]}`."""
     failures: list[ExpectationFailure] = []
-    unknown = set(spec) - {"must_fire", "must_not_fire", "description"}
-    if unknown:
-        raise ValueError(f"unknown key(s) in expectations: {', '.join(sorted(unknown))}")
-    for exp in spec.get("must_fire", []):
-        if not any(_matches(exp, d) for d in detections):
-            failures.append(ExpectationFailure("missing", exp, "no alert matched"))
-    for exp in spec.get("must_not_fire", []):
-        hits = [d for d in detections if _matches(exp, d)]
+    for exp in exps.must_fire:
+        if not any(hit(exp, d) for d in detections):
+            failures.append(ExpectationFailure("missing", exp.to_json(), "no alert matched"))
+    for exp in exps.must_not_fire:
+        hits = [d for d in detections if hit(exp, d)]
         if hits:
-            failures.append(ExpectationFailure("unexpected", exp, f"{hits[0].rule}: {hits[0].title}"))
+            failures.append(ExpectationFailure("unexpected", exp.to_json(), f"{hits[0].rule}: {hits[0].title}"))
     return failures
 
 
-def load_expectations(path: str) -> dict[str, Any]:
-    text = Path(path).read_text(encoding="utf-8")
-    if path.endswith((".yaml", ".yml")):
-        from ruamel.yaml import YAML
+# -- reading --------------------------------------------------------------------------------------------
 
-        data = YAML(typ="safe").load(text)
-    else:
-        data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expectations must be a mapping with must_fire / must_not_fire")
-    return data
+
+def _where(path: str, node: Any, key: Any = None, index: int | None = None) -> str:
+    """FILE:LINE:COL of a key (or list item) of a ruamel node, FILE when there is no position (JSON)."""
+    try:
+        if isinstance(node, CommentedMap) and key is not None:
+            line, col = node.lc.key(key)
+            return f"{path}:{line + 1}:{col + 1}"
+        if isinstance(node, CommentedSeq) and index is not None:
+            line, col = node.lc.item(index)
+            return f"{path}:{line + 1}:{col + 1}"
+        if isinstance(node, (CommentedMap, CommentedSeq)):
+            return f"{path}:{node.lc.line + 1}:{node.lc.col + 1}"
+    except (AttributeError, KeyError, IndexError, TypeError):
+        pass
+    return path
+
+
+def _value_where(path: str, node: Any, key: Any) -> str:
+    try:
+        if isinstance(node, CommentedMap):
+            line, col = node.lc.value(key)
+            return f"{path}:{line + 1}:{col + 1}"
+    except (AttributeError, KeyError, IndexError, TypeError):
+        pass
+    return _where(path, node, key)
+
+
+def _entry(path: str, section: str, seq: Any, i: int, item: Any, known: set[str] | None, where_of: Any) -> Expectation:
+    at = where_of(seq, i)
+    example = "{rule: treaty-ratified, group: {party: RUS}}"
+    if not isinstance(item, Mapping):
+        raise TruthError(f"{at}: {section} entry {item!r}: write a mapping of {', '.join(ENTRY_KEYS)}, e.g. {example}")
+    unknown = [k for k in item if k not in ENTRY_KEYS]
+    if unknown:
+        k = unknown[0]
+        raise TruthError(
+            f"{_where(path, item, k) if isinstance(item, CommentedMap) else at}: unknown key {k!r} in a {section} "
+            f"entry (keys: {', '.join(ENTRY_KEYS)})"
+        )
+    if not item:
+        raise TruthError(f"{at}: empty {section} entry (it would match every alert); give {', '.join(ENTRY_KEYS)}")
+    values: dict[str, Any] = {}
+    for k in ("rule", "event_id", "severity"):
+        if k in item:
+            v = item[k]
+            if not isinstance(v, str) or not v:
+                raise TruthError(f"{_value_where(path, item, k)}: {k} must be a string, not {v!r}")
+            values[k] = v
+    if "severity" in values and values["severity"] not in SEVERITIES:
+        raise TruthError(
+            f"{_value_where(path, item, 'severity')}: unknown severity {values['severity']!r} ({', '.join(SEVERITIES)})"
+        )
+    rule = values.get("rule")
+    if rule is not None and known is not None and rule not in known:
+        raise TruthError(
+            f"{_value_where(path, item, 'rule')}: unknown rule {rule!r} "
+            f"(loaded rules: {', '.join(sorted(known)) or 'none'})"
+        )
+    group: dict[str, str] = {}
+    if "group" in item:
+        g = item["group"]
+        if not isinstance(g, Mapping) or not all(isinstance(v, str) for v in g.values()):
+            raise TruthError(
+                f"{_value_where(path, item, 'group')}: group must be a mapping of capture: value, "
+                f"e.g. {{party: RUS}}, not {g!r}"
+            )
+        group = {str(k): v for k, v in g.items()}
+    return Expectation(rule, group, values.get("event_id"), values.get("severity"), at)
+
+
+def expectations_from_data(data: Any, path: str, known_rules: Iterable[str] | None = None) -> Expectations:
+    """Check parsed expectations (a ruamel round-trip tree gives line and column; plain data the file only)."""
+    known = set(known_rules) if known_rules is not None else None
+    if not isinstance(data, Mapping):
+        raise TruthError(f"{_where(path, data)}: expectations are a mapping with must_fire and/or must_not_fire")
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise TruthError(
+            f"{_where(path, data, unknown[0])}: unknown key {unknown[0]!r} in expectations "
+            f"(keys: {', '.join(TOP_KEYS)})"
+        )
+
+    def where_of(seq: Any, i: int) -> str:
+        return _where(path, seq, index=i)
+
+    sections: dict[str, tuple[Expectation, ...]] = {}
+    for section in ("must_fire", "must_not_fire"):
+        seq = data.get(section)
+        if seq is None:
+            sections[section] = ()
+            continue
+        if not isinstance(seq, list):
+            raise TruthError(
+                f"{_value_where(path, data, section)}: {section} is a list of entries, "
+                f"e.g. '- {{rule: treaty-ratified}}', not {'a mapping' if isinstance(seq, Mapping) else repr(seq)}"
+            )
+        sections[section] = tuple(_entry(path, section, seq, i, item, known, where_of) for i, item in enumerate(seq))
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise TruthError(f"{_value_where(path, data, 'description')}: description must be text")
+    if not sections["must_fire"] and not sections["must_not_fire"]:
+        raise TruthError(f"{_where(path, data)}: no must_fire or must_not_fire entry: nothing to check")
+    return Expectations(path, sections["must_fire"], sections["must_not_fire"], description)
+
+
+def load_expectations(path: str | Path, known_rules: Iterable[str] | None = None) -> Expectations:
+    """Read and check an expectations file (YAML, or JSON for a `.json` name). With `known_rules`, an entry's
+    rule must be one of them. Problems are TruthErrors naming FILE:LINE:COL."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TruthError(f"{name}: no such expectations file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TruthError(f"{name}: cannot read the expectations file: {e}") from None
+    data: Any
+    if name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TruthError(f"{name}:{e.lineno}:{e.colno}: JSON syntax: {e.msg}") from None
+    else:  # YAML (JSON is YAML too, for a file named otherwise)
+        try:
+            data = YAML(typ="rt").load(io.StringIO(text))
+        except MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
+            raise TruthError(f"{name}:{where}: YAML syntax: {e.problem or e}") from None
+    if data is None:
+        raise TruthError(f"{name}:1:1: empty expectations file")
+    return expectations_from_data(data, name, known_rules)

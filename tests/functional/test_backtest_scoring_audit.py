@@ -1,0 +1,39 @@
+"""Outside audit of `watchfloor backtest` scoring, end to end on the fixture in tests/data/scoring (our own
+words): wrong expectations files are refused with FILE:LINE:COL, not passed or a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scoring"
+EVENTS, LABELS, MAP, TIMELINE = (DATA / n for n in ("events.jsonl", "labels.csv", "label_map.yaml", "timeline.csv"))
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> tuple[int, str]:
+    res = runner.invoke(app, ["backtest", *map(str, args)])
+    return res.exit_code, res.output + (repr(res.exception) if res.exception and res.exit_code not in (0, 1, 2) else "")
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("must_fire:\n  - {rul: ratification-exchange}\n", ":2:6: unknown key 'rul'"),
+        ("must_fire:\n  - treaty-signed\n", ":2:5: must_fire entry 'treaty-signed': write a mapping"),
+        ("must_fire: {rule: treaty-signed}\n", ":1:12: must_fire is a list of entries"),
+        ('must_fire:\n  - {rule: treaty-ratified, "group": "RUS"}\n', ":2:38: group must be a mapping"),
+        ("must_fire:\n  - {rule: treaty-signed\n", ":3:1: YAML syntax"),
+    ],
+)
+def test_a_wrong_expectations_file_is_refused_with_its_place(tmp_path: Path, text: str, message: str) -> None:
+    exp = tmp_path / "expect.yaml"
+    exp.write_text(text, encoding="utf-8")
+    code, output = run(EVENTS, "--expect", exp)
+    assert code != 0 and "expectations met" not in output, output
+    assert message in " ".join(output.split()), output
+    assert "Traceback" not in output and "AttributeError" not in output

@@ -1,0 +1,111 @@
+"""`--expect` files are checked when read, before any replay: a mistyped key, an entry that is not a
+mapping, a group that is not a mapping, an unknown rule id or a YAML syntax error is a TruthError naming
+FILE:LINE:COL (outside audit: `{rul: ...}` passed as "expectations met", the others were tracebacks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watchfloor.schemas.events import Detection, Evidence
+from watchfloor.scoring import TruthError
+from watchfloor.scoring.expectations import check_expectations, load_expectations
+
+RULES = ["port-closed", "port-reopened"]
+T = datetime(2025, 5, 2, 9, 0, tzinfo=UTC)
+
+
+def det(rule: str, ids: list[str], severity: str = "medium", **group: str) -> Detection:
+    return Detection(
+        id=f"{rule}-{'-'.join(ids)}",
+        rule=rule,
+        title=rule,
+        severity=severity,
+        group=group,
+        fired_at=T,
+        evidence=tuple(
+            Evidence(event_id=i, signal="closure", source="wire", published_at=T, sentence="The port shut.")
+            for i in ids
+        ),
+    )
+
+
+def write(tmp_path: Path, text: str, name: str = "expect.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    "text,where,message",
+    [
+        ("must_fire:\n  - {rul: port-closed}\n", "2:6", "unknown key 'rul' in a must_fire entry"),
+        ("must_fire:\n  - port-closed\n", "2:5", "must_fire entry 'port-closed': write a mapping"),
+        (
+            "must_fire: {rule: port-closed}\n",
+            "1:12",
+            "must_fire is a list of entries, e.g. '- {rule: treaty-ratified}', not a mapping",
+        ),
+        ("must_fire:\n  - {rule: port-closed, group: HARBOUR}\n", "2:32", "group must be a mapping"),
+        ("must_fire:\n  - {rule: port-shut}\n", "2:12", "unknown rule 'port-shut'"),
+        ("must_fire:\n  - {rule: port-closed, severity: huge}\n", "2:35", "unknown severity 'huge'"),
+        ("must_fire:\n  - {rule: port-closed\n", "3:1", "YAML syntax"),
+        ("mustfire:\n  - {rule: port-closed}\n", "1:1", "unknown key 'mustfire' in expectations"),
+        ("must_not_fire:\n  - {}\n", "2:5", "empty must_not_fire entry"),
+        ("description: nothing\n", "1:1", "nothing to check"),
+    ],
+)
+def test_a_wrong_expectations_file_names_file_line_and_column(
+    tmp_path: Path, text: str, where: str, message: str
+) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(TruthError) as e:
+        load_expectations(p, RULES)
+    assert str(e.value).startswith(f"{p}:{where}: "), str(e.value)
+    assert message in str(e.value)
+
+
+def test_json_expectations_are_checked_too(tmp_path: Path) -> None:
+    p = write(tmp_path, '{"must_fire": [{"rule": "port-closed", "group": "HARBOUR"}]}', name="expect.json")
+    with pytest.raises(TruthError, match="group must be a mapping"):
+        load_expectations(p, RULES)
+    p = write(tmp_path, '{"must_fire": [', name="broken.json")
+    with pytest.raises(TruthError, match=r"broken.json:1:\d+: JSON syntax"):
+        load_expectations(p, RULES)
+
+
+def test_valid_expectations_match_alerts_on_every_key_they_give(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "description: the port story\n"
+        "must_fire:\n"
+        "  - {rule: port-closed, group: {port: NORTH}, event_id: d-2}\n"
+        "  - {rule: port-reopened, severity: high}\n"
+        "must_not_fire:\n"
+        "  - {event_id: d-9}\n",
+    )
+    exp = load_expectations(p, RULES)
+    alerts = [det("port-closed", ["d-1", "d-2"], port="NORTH"), det("port-reopened", ["d-3"], severity="high")]
+    assert check_expectations(exp, alerts) == []
+    alerts.append(det("port-reopened", ["d-9"]))
+    alerts.pop(0)
+    got = [(f.kind, f.expectation) for f in check_expectations(exp, alerts)]
+    assert got == [
+        ("missing", {"rule": "port-closed", "group": {"port": "NORTH"}, "event_id": "d-2"}),
+        ("unexpected", {"event_id": "d-9"}),
+    ]
+
+
+def test_event_id_matches_a_report_beyond_the_ten_an_alert_shows() -> None:
+    alert = det("port-closed", [f"d-{i}" for i in range(10)])
+    spec = {"must_fire": [{"rule": "port-closed", "event_id": "d-12"}]}
+    assert [f.kind for f in check_expectations(spec, [alert])] == ["missing"]
+    every = {alert.id: [f"d-{i}" for i in range(14)]}
+    assert check_expectations(spec, [alert], every) == []
+
+
+def test_a_mapping_given_directly_is_checked_as_a_file_is() -> None:
+    with pytest.raises(TruthError, match="unknown key 'rul'"):
+        check_expectations({"must_fire": [{"rul": "port-closed"}]}, [])
