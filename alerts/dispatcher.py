@@ -302,8 +302,13 @@ class AlertDispatcher:
     def _suppressed(
         self, key: str, channel: str, alert: Alert, tk: str, seq: int, detail: str, outputs: list[Event]
     ) -> DeliveryRecord:
-        if self.store.delivery_status(key, channel) is None:  # else already decided (a replay): keep that
-            log.info("alerts: %s -> %s suppressed (%s)", key, channel, detail)
+        status = self.store.delivery_status(key, channel)
+        # A row decided otherwise stays as it is (a replay). A suppressed row still gets its event: the one who
+        # enqueued it may have lost the race to commit (another dispatcher's intake, or a crash in between), and
+        # the event's id is fixed by (alert, channel, status), so the log keeps one whoever commits.
+        if status is None or status == "suppressed":
+            if status is None:
+                log.info("alerts: %s -> %s suppressed (%s)", key, channel, detail)
             delivery = Delivery(
                 alert_id=key, channel=channel, status="suppressed", attempts=0, detail=detail, at=self._now()
             )

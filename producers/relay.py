@@ -63,6 +63,7 @@ class KafkaRelay:
     def run_once(self) -> RelayStats:
         """Relay what is new in the log (the one pull-and-process loop; the relay's state is its event clock)."""
         stats = RelayStats()
+        pending = [0]  # the batch in hand, counted once its checkpoint commit went through
 
         def relay(batch: Sequence[StoredEvent], clock: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
             events = [se.event for se in batch if se.event.type in DOCUMENT_TYPES]
@@ -71,9 +72,12 @@ class KafkaRelay:
             if events:
                 # Returns once the broker acknowledged every event, or they sit in the fsync'd spool.
                 self.publisher.append(events)
-            stats.relayed += sum(1 for se in batch if se.event.type in DOCUMENT_TYPES)
-            stats.batches += 1
+            pending[0] = sum(1 for se in batch if se.event.type in DOCUMENT_TYPES)
             return clock, []
+
+        def committed() -> None:
+            stats.relayed += pending[0]
+            stats.batches += 1
 
         pull_and_process(
             self.store,
@@ -82,6 +86,7 @@ class KafkaRelay:
             relay,
             batch_size=self.batch_size,
             initial_state=lambda: {"et": et.new_tracker(), "w": None},
+            committed=committed,
         )
         return stats
 

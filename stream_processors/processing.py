@@ -80,7 +80,8 @@ def pull_and_process(
                 store.commit(name, Checkpoint(part[-1].position, state), list(outputs), since=position)
             except CheckpointMoved as moved:
                 mine = done + sum(1 for s in batch if s.position <= position)
-                log.warning(
+                # INFO, not a warning: with several `run` or dispatching processes on one store this is routine.
+                log.info(
                     "%s: another process is following this store (its checkpoint moved to %d); this pass stops "
                     "after %d event(s) and leaves the rest to it",
                     name,

@@ -318,6 +318,10 @@ class StoreContract(LedgerContract):
         # A follower that expects a fresh start finds someone else's checkpoint.
         with pytest.raises(CheckpointMoved):
             store.commit("p", Checkpoint(9, None), [], since=0)
+        # A follower that read a position finds no checkpoint at all (reset by hand): not its to recreate.
+        with pytest.raises(CheckpointMoved) as gone:
+            store.commit("never", Checkpoint(9, None), [ev("o4", "detection")], since=5)
+        assert (gone.value.expected, gone.value.found) == (5, 0) and store.checkpoint_position("never") == 0
         # Without `since` a commit is unconditional, as before, and other processors are independent.
         assert store.commit("q", Checkpoint(2, None), [], since=0) == 0
         assert store.commit("p", Checkpoint(1, None), []) == 0

@@ -50,6 +50,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -337,24 +338,31 @@ class SqlStore(SqlDeliveryLedger):
         with self._write() as conn:
             # The checkpoint first: under PostgreSQL its row lock then orders two followers' commits, and a
             # compare-and-set that fails writes nothing (raising rolls the transaction back).
-            where = None if since is None else checkpoints_table.c.position == since
-            upsert: Any
-            if self._sqlite:
-                s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
-                upsert = s_ins.on_conflict_do_update(
-                    index_elements=[checkpoints_table.c.processor],
-                    set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
-                    where=where,
+            cas: Any
+            if since:  # a position > 0 was read: the row must still hold it (an absent row is a reset, not ours)
+                cas = (
+                    update(checkpoints_table)
+                    .where(checkpoints_table.c.processor == processor, checkpoints_table.c.position == since)
+                    .values(position=values["position"], state=values["state"])
                 )
-            else:
-                p_ins = pg_dialect.insert(checkpoints_table).values(values)
-                upsert = p_ins.on_conflict_do_update(
-                    index_elements=[checkpoints_table.c.processor],
-                    set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
-                    where=where,
-                )
-            # RETURNING, not rowcount: psycopg counts a conflict whose update the WHERE skipped as a row.
-            if conn.execute(upsert.returning(checkpoints_table.c.position)).first() is None:
+            else:  # no checkpoint was read (since 0), or none is asked for (since None)
+                where = None if since is None else checkpoints_table.c.position == 0
+                if self._sqlite:
+                    s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
+                    cas = s_ins.on_conflict_do_update(
+                        index_elements=[checkpoints_table.c.processor],
+                        set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
+                        where=where,
+                    )
+                else:
+                    p_ins = pg_dialect.insert(checkpoints_table).values(values)
+                    cas = p_ins.on_conflict_do_update(
+                        index_elements=[checkpoints_table.c.processor],
+                        set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
+                        where=where,
+                    )
+            # RETURNING: a row comes back only when the insert or the update was made.
+            if conn.execute(cas.returning(checkpoints_table.c.position)).first() is None:
                 found = conn.execute(
                     select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
                 ).scalar_one_or_none()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,35 @@ def test_silenced_alert_is_suppressed_with_the_silence_id_and_routing_changes_on
     assert table.calls == 2
     assert dispatcher.run_once() == 0
     assert table.calls == 2  # no detections, no look-up
+
+
+class RacedStore(MemoryStore):
+    """Two dispatchers on one store: the first enqueues its rows, then the second runs its whole intake before the
+    first commits (and so the first loses the checkpoint's compare-and-set)."""
+
+    other: AlertDispatcher | None = None
+
+    def commit(self, processor: str, checkpoint: Any, outputs: Any, *, since: int | None = None) -> int:
+        if self.other is not None:
+            other, self.other = self.other, None
+            other.intake()
+        return super().commit(processor, checkpoint, outputs, since=since)
+
+
+def test_a_suppression_is_recorded_whichever_dispatcher_commits_its_intake() -> None:
+    store = RacedStore()
+    quiet = Silence(
+        id="sil-all",
+        rule="treaty-ratified",
+        starts_at=NOW - timedelta(hours=1),
+        ends_at=NOW + timedelta(hours=1),
+        by=Actor(via="cli", user="alice"),
+    )
+    table = Table(RoutingTable((Subscription(channel="desk"),), (quiet,)))
+    store.append([detection_event(det(1, "RUS"))])
+    first = AlertDispatcher(store, {}, [], now=lambda: NOW, routing=table, owner="A")
+    store.other = AlertDispatcher(store, {}, [], now=lambda: NOW, routing=table, owner="B")
+    first.intake()
+    assert store.delivery_status("d1", "desk") == "suppressed"
+    events = [se.event for se in store.read(0, types={EventType.DELIVERY.value})]
+    assert [(e.payload["alert_id"], e.payload["status"]) for e in events] == [("d1", "suppressed")]
