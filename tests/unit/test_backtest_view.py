@@ -12,7 +12,8 @@ from rich.console import Console
 
 from watchfloor.cli import _backtest_view as view
 from watchfloor.report import render_backtest_html
-from watchfloor.scoring import Counts, Outcome, Scores
+from watchfloor.schemas.events import Detection, Evidence
+from watchfloor.scoring import Counts, Outcome, Scores, TimelineOutcome
 
 T0 = datetime(2024, 6, 19, tzinfo=UTC)
 
@@ -46,3 +47,83 @@ def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(s
     assert as_json["per_rule"]["pact-signed"]["lead_time_s"]["median"] == 4 * 3600
     page = render_backtest_html({"alerts": [], "stats": {}, "scores": json.loads(json.dumps(as_json))})
     assert "4h after" in page and "8h after" not in page
+
+
+def _alert(rule: str, at: datetime, title: str, confidence: str | None = None) -> Detection:
+    evidence = Evidence(
+        event_id="x1", signal="s", source="Some Long Outlet Name", published_at=at, sentence="A sentence."
+    )
+    return Detection(
+        id=f"{rule}-{at:%H%M}",
+        rule=rule,
+        title=title,
+        severity="medium",
+        fired_at=at,
+        confidence=confidence,
+        evidence=(evidence,),
+    )
+
+
+def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: io.StringIO) -> None:
+    # Outside audit: in 80 columns "fired at" showed "2024-06-19T1…" and rule ids "troops-deplo…" and
+    # "treaty-ratif…" (which could be either of two rules); "medium (unconfirmed)" took 15 columns.
+    view.print_alerts(
+        [
+            _alert("troops-deployed-abroad", T0 + timedelta(hours=14, minutes=33), "Troops seen crossing a border"),
+            _alert(
+                "treaty-ratified-by-both",
+                T0 + timedelta(days=3, hours=9, minutes=5),
+                "Both parties ratified",
+                "unconfirmed",
+            ),
+        ]
+    )
+    text = screen.getvalue()
+    assert "…" not in text
+    assert "2024-06-19 14:33" in text and "2024-06-22 09:05" in text
+    assert "troops-deployed-abroad" in text and "treaty-ratified-by-both" in text
+    assert "Troops seen" in text and "crossing" in text  # the title wraps, it is not dropped
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: io.StringIO) -> None:
+    # Outside audit: the event column was silently dropped in 80 columns.
+    rows = [
+        TimelineOutcome(
+            "upper house approves the accord",
+            "pact-ratified-by-both-chambers",
+            {"party": "AAA"},
+            T0,
+            "found",
+            "a1",
+            T0 + timedelta(hours=10, minutes=24),
+        ),
+        TimelineOutcome("heads of state sign the accord", "pact-signed", {}, T0 + timedelta(days=1), "missed"),
+    ]
+    view.print_timeline(rows)
+    text = screen.getvalue()
+    words = set(text.split())
+    assert {"upper", "house", "approves", "heads", "state", "sign", "accord"} <= words  # wrapped, not dropped
+    assert "pact-ratified-by-both-chambers" in text and "party=AAA" in text
+    assert "2024-06-19 10:24" in text and "+10h24m" in text and "missed" in text
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_missed_items_beyond_the_cap_are_counted_and_every_rule_keeps_a_few(screen: io.StringIO) -> None:
+    # Outside audit: only the first 20 misses showed (all one rule's), with no word of the others.
+    counts = Counts(fn=33, positives=33)
+    outcomes = [Outcome(f"busy-{i}", "busy-rule", ("B",), "fn", T0, "label") for i in range(30)]
+    outcomes += [Outcome(f"rare-{i}", "rare-rule", ("R",), "fn", T0, "label") for i in range(3)]
+    scores = Scores({"busy-rule": counts}, counts, outcomes, [], {}, labels_source="labels.csv")
+    view.print_scores(scores)
+    lines = [line.strip() for line in screen.getvalue().splitlines()]
+    missed = [line for line in lines if line.startswith("missed ")]
+    assert len(missed) == view.SHOW_AT_MOST
+    assert sum("for rare-rule" in line for line in missed) == 3  # the small rule is not crowded out
+    assert "… and 13 more missed (busy-rule 13; all in --json / --html)" in lines
+
+
+def test_spread_takes_in_turn_from_each_rule_in_order() -> None:
+    items = ["a1", "a2", "a3", "b1", "a4", "c1", "c2"]
+    assert view.spread(items, lambda x: x[0], 4) == ["a1", "a2", "b1", "c1"]
+    assert view.spread(items, lambda x: x[0], 10) == items

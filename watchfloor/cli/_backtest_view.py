@@ -3,9 +3,9 @@ of expected events, the diff of alerts, near misses."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rich import box
 from rich.markup import escape
@@ -15,9 +15,10 @@ from watchfloor.schemas.events import Detection
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
 from watchfloor.scoring.near_misses import NearMiss
 
-from ._common import out
+from ._common import ID_COLUMN, out
 
 SHOW_AT_MOST = 20
+T = TypeVar("T")
 
 
 def _pct(v: float | None) -> str:
@@ -36,18 +37,61 @@ def _int_change(before: int, after: int) -> str:
     return "" if before == after else f"{after - before:+d}"
 
 
+def _when(t: datetime) -> str:
+    """'2024-06-19 14:33' (UTC offset kept when not UTC): short enough not to be cut in a narrow table."""
+    offset = t.utcoffset()
+    tail = "" if offset is None or not offset else t.strftime(" %z")
+    return t.strftime("%Y-%m-%d %H:%M") + tail
+
+
 def print_alerts(detections: list[Detection]) -> None:
     if not detections:
         return
     table = Table(show_lines=False)
-    for col in ("fired at", "rule", "severity", "title", "evidence"):
-        table.add_column(col)
+    # Times and rule ids are never cut ("2024-06-19T1…", "troops-deplo…" in 80 columns): kept whole on one
+    # line, folded only in a terminal narrower than themselves; titles and sources wrap instead.
+    table.add_column("fired at", no_wrap=True, overflow="fold")
+    table.add_column("rule", **ID_COLUMN)
+    table.add_column("severity", no_wrap=True, overflow="fold")
+    table.add_column("title", ratio=2, min_width=12)
+    table.add_column("evidence", ratio=1, min_width=8)
     for d in sorted(detections, key=lambda d: d.fired_at):
-        sev = d.severity + (" (unconfirmed)" if d.confidence == "unconfirmed" else "")
+        sev = d.severity + ("\nunconfirmed" if d.confidence == "unconfirmed" else "")
         sources = ", ".join(sorted({e.source for e in d.evidence}))
         # Rule ids, titles and source names are text, not Rich markup: a `[…]` in them must show.
-        table.add_row(d.fired_at.isoformat(), escape(d.rule), sev, escape(d.title), escape(sources))
+        table.add_row(_when(d.fired_at), escape(d.rule), sev, escape(d.title), escape(sources))
     out.print(table)
+
+
+def spread(items: Sequence[T], rule_of: Callable[[T], str], limit: int) -> list[T]:
+    """At most `limit` of `items`, taken in turn from each rule (so that one rule's many do not hide the others'),
+    in their own order."""
+    by_rule: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        by_rule.setdefault(rule_of(item), []).append(i)
+    chosen: set[int] = set()
+    queues = list(by_rule.values())
+    depth = 0
+    while len(chosen) < min(limit, len(items)):
+        for q in queues:
+            if depth < len(q) and len(chosen) < limit:
+                chosen.add(q[depth])
+        depth += 1
+    return [item for i, item in enumerate(items) if i in chosen]
+
+
+def _more(shown: Sequence[T], items: Sequence[T], rule_of: Callable[[T], str], what: str) -> None:
+    """'  … and 12 more missed (troops-deployed 9, treaty-ratified 3; all in --json)'."""
+    rest = len(items) - len(shown)
+    if rest <= 0:
+        return
+    left: dict[str, int] = {}
+    kept = {id(x) for x in shown}
+    for item in items:
+        if id(item) not in kept:
+            left[rule_of(item)] = left.get(rule_of(item), 0) + 1
+    per = ", ".join(f"{r} {n}" for r, n in sorted(left.items(), key=lambda rn: (-rn[1], rn[0])))
+    out.print(f"  … and {rest} more {what} ({per}; all in --json / --html)", highlight=False, markup=False)
 
 
 def _lead(c: Counts) -> str:
@@ -85,10 +129,14 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
         unscored = ", ".join(f"{r} ({n})" for r, n in sorted(scores.unscored_rules.items()))
         out.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
     missed = [o for o in scores.outcomes if o.status == "fn"]
-    for o in missed[:SHOW_AT_MOST]:
+    shown = spread(missed, lambda o: o.rule, SHOW_AT_MOST)
+    for o in shown:
         out.print(f"  missed {o.item} ({', '.join(o.labels)}) for {o.rule}", highlight=False, markup=False)
-    for a in scores.false_positives[:SHOW_AT_MOST]:
-        out.print(f"  false alert {a.rule} at {a.fired_at.isoformat()}: {a.title}", highlight=False, markup=False)
+    _more(shown, missed, lambda o: o.rule, "missed")
+    false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
+    for a in false_alerts:
+        out.print(f"  false alert {a.rule} at {_when(a.fired_at)}: {a.title}", highlight=False, markup=False)
+    _more(false_alerts, scores.false_positives, lambda a: a.rule, "false alerts")
 
 
 def print_score_change(scores: Scores, baseline: Scores) -> None:
@@ -115,17 +163,24 @@ def _short_time(t: datetime | None) -> str:
 
 
 def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
-    table = _table("expected events", "lead: alert time − the event's time")
-    for col in ("event", "time", "rule", "found", "alerted", "lead"):
-        table.add_column(col, no_wrap=col != "event")
+    table = _table("expected events", "alerted: when its alert fired, and the lead (alert time − the event's time)")
+    # In 80 columns the event's name was dropped whole: times and rule ids stay whole on one line, the group
+    # goes under its rule, the lead under the alert's time, and the name wraps in what is left.
+    table.add_column("event", min_width=10, ratio=1)
+    table.add_column("time", no_wrap=True, overflow="fold")
+    table.add_column("rule / group", **ID_COLUMN)
+    table.add_column("alerted", no_wrap=True, overflow="fold")
     for o in outcomes:
+        group = ", ".join(f"{k}={v}" for k, v in o.group.items())
+        found = o.status == "found" and o.fired_at is not None
         table.add_row(
             escape(o.event),
             _short_time(o.time),
-            escape(o.rule),
-            "[green]found[/green]" if o.status == "found" else "[red]missed[/red]",
-            _short_time(o.fired_at),
-            format_lead_short(o.lead_time_s),
+            escape(o.rule) + (f"\n[dim]{escape(group)}[/dim]" if group else ""),
+            f"[green]{_short_time(o.fired_at)}[/green]\n{format_lead_short(o.lead_time_s)}"
+            if found
+            else "[red]missed[/red]",
+            end_section=True,
         )
     out.print(table)
 
@@ -168,7 +223,7 @@ def print_near_misses(misses: Sequence[NearMiss]) -> None:
         s = m.signal
         why = "; ".join(r.detail for r in m.reasons)
         out.print(
-            f"  {s.published_at.isoformat()} {s.name} {s.modality}: {why} — {s.source}: {s.sentence[:100]}",
+            f"  {_when(s.published_at)} {s.name} {s.modality}: {why} — {s.source}: {s.sentence[:100]}",
             highlight=False,
             markup=False,
         )
