@@ -68,6 +68,7 @@ def build_app(
     sink: DetectionSink | None = None,
     *,
     heartbeat: Callable[[], None] | None = None,
+    fingerprint: str | None = None,
 ) -> Any:
     """A faust.App running extract, correlate and notify for `engine`.
 
@@ -87,7 +88,8 @@ def build_app(
     `heartbeat`, when given, is called every HEARTBEAT_S seconds from the worker's event loop (a container
     health check watches it: a worker whose loop is stuck stops beating)."""
     check_table_store(settings.table_store)
-    fingerprint = rules_fingerprint(engine)
+    if fingerprint is None:  # the worker passes the one it checked the group with
+        fingerprint = rules_fingerprint(engine)
     names = TopicNames(settings.prefix)
     group = settings.group
     if not settings.datadir:

@@ -66,7 +66,11 @@ def mismatch_message(group: str, ours: str, others: list[str]) -> str:
 def rules_fingerprint(engine: Engine) -> str:
     """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness."""
     rules = engine.rules
-    packs = sorted((p.model_dump(mode="json") for p in rules.packs), key=lambda d: str(d.get("name")))
+    # Defaults left out: a release that adds a field with a default must not change every fingerprint (a
+    # rolling upgrade with the same rule files would be refused). The watchfloor version is not in it either.
+    packs = sorted(
+        (p.model_dump(mode="json", exclude_defaults=True) for p in rules.packs), key=lambda d: str(d.get("name"))
+    )
     text = orjson.dumps({"packs": packs, "lateness": rules.lateness.total_seconds()}, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(text, digest_size=6).hexdigest()
 
@@ -98,7 +102,8 @@ class RulesGuard:
             log.error(
                 "correlate: %s was routed by a worker of group %s running other rules (fingerprint %s; this "
                 "worker's is %s): %d such record(s) so far. Every worker of a group must run the same rule "
-                "packs, or alerts are lost or differ: start them all with the same --rules.",
+                "packs, or alerts are lost or differ: start them all with the same --rules. (Just after all "
+                "workers were restarted with new rules, these are the old rules' backlog: nothing to do.)",
                 origin,
                 self.group or "?",
                 theirs,

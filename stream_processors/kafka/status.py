@@ -130,8 +130,9 @@ def pipeline_status(
         admin.close()
 
 
-def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> list[str]:
-    """The members of one consumer group (client id @ host); [] when it has none or the broker does not say."""
+def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> list[str] | None:
+    """The members of one consumer group (client id @ host); [] when it has none, None when the broker does not
+    say (a describe that fails). An unreachable broker raises (kafka-python's errors: the caller waits)."""
     import kafka
 
     admin = kafka.KafkaAdminClient(
@@ -140,7 +141,8 @@ def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> lis
         )
     )
     try:
-        return _describe(admin, group)[1]
+        state, members = _describe(admin, group)
+        return None if state == "Unknown" and not members else members
     finally:
         admin.close()
 

@@ -58,32 +58,61 @@ def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -
 def wait_for_one_rule_set(
     settings: KafkaConfig,
     fingerprint: str,
-    members: Callable[[], list[str]] | None = None,
+    members: Callable[[], list[str] | None] | None = None,
     *,
+    broker: Availability | None = None,
     poll_s: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Return once no member of the worker group runs other rules than `fingerprint`; RulesMismatch if some
     still do after twice the session timeout (a worker killed a moment ago stays a member that long).
-    `members()` lists the group (client id @ host); the broker is asked by default."""
+
+    `members()` lists the group (client id @ host), or None when the broker does not say (the check is then
+    skipped, with a warning: the correlate agent's check of each record still runs); the broker is asked by
+    default. While the broker is away it waits, as `wait_for_topics` does; that wait does not count against
+    the deadline."""
     if members is None:
         from .status import group_members
 
-        def members() -> list[str]:
+        def members() -> list[str] | None:
             return group_members(settings.bootstrap, settings.group)
 
-    deadline = clock() + 2 * settings.session_timeout
+    unreachable = unreachable_errors()
+    allowed = 2 * settings.session_timeout
+    deadline: float | None = None
     said = False
     while True:
-        others = strangers(members(), fingerprint)
+        try:
+            listed = members()
+        except unreachable as e:
+            if broker is not None:
+                broker.down(e, lasting=True)
+            else:
+                log.warning("rules check: Kafka broker %s unreachable (%s); waiting for it", settings.bootstrap, e)
+            deadline = None  # the member that was leaving had time to go
+            sleep(poll_s)
+            continue
+        if broker is not None:
+            broker.up()
+        if listed is None:
+            log.warning(
+                "rules check: the broker did not list the members of group %s; starting without the check at "
+                "start (the correlate agent still logs records routed under other rules)",
+                settings.group,
+            )
+            return
+        others = strangers(listed, fingerprint)
         if not others:
             return
         message = mismatch_message(settings.group, fingerprint, others)
-        if clock() >= deadline:
+        now = clock()
+        if deadline is None:
+            deadline = now + allowed
+        if now >= deadline:
             raise RulesMismatch(message)
         if not said:
-            log.error("%s Waiting up to %.0fs for them to leave.", message, 2 * settings.session_timeout)
+            log.error("%s Waiting up to %.0fs for them to leave.", message, allowed)
             said = True
         sleep(poll_s)
 
@@ -161,8 +190,9 @@ def run_worker(
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     wait_for_topics(settings, broker)
-    wait_for_one_rule_set(settings, rules_fingerprint(engine))
-    app = build_app(engine, settings, sink, heartbeat=heartbeat)
+    fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
+    wait_for_one_rule_set(settings, fingerprint, broker=broker)
+    app = build_app(engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint)
 
     def restart_after_stuck_stop(reason: BaseException | None) -> None:
         if restartable(reason):  # its stop hung after a crash a fresh start cures: start afresh now

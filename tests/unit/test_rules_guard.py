@@ -167,3 +167,34 @@ def test_extract_stamps_routed_signals_and_correlate_counts_strangers(caplog: py
         asyncio.run(correlate.process(out.records))
         assert sum(guard.foreign.values()) == strangers_seen
     assert len(caplog.records) == 1 and "running other rules" in caplog.records[0].getMessage()
+
+
+def test_the_wait_rides_out_an_unreachable_broker_and_skips_when_members_cannot_be_listed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from kafka.errors import KafkaTimeoutError as NoBrokersAvailable  # kafka-python 3: a bootstrap failure
+
+    settings = KafkaConfig(session_timeout=10)
+    now = [0.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    answers: list[object] = [NoBrokersAvailable(), NoBrokersAvailable(), []]
+
+    def members() -> list[str] | None:
+        a = answers.pop(0)
+        if isinstance(a, BaseException):
+            raise a
+        return a  # type: ignore[return-value]
+
+    wait_for_one_rule_set(settings, "aaaaaaaaaaaa", members, clock=lambda: now[0], sleep=sleep)
+    assert answers == [] and now[0] == 4.0  # waited through the outage, then found nobody else
+    # An outage longer than the deadline does not turn into a refusal: only strangers that stay do.
+    stranger = "wf-worker-h-1-rules-bbbbbbbbbbbb@h"
+    answers = [NoBrokersAvailable()] * 30 + [[stranger], []]
+    wait_for_one_rule_set(settings, "aaaaaaaaaaaa", members, clock=lambda: now[0], sleep=sleep)
+    # A broker that does not say who is in the group: the check is skipped, with a warning.
+    caplog.set_level(logging.WARNING, logger="watchfloor.stream_processors.kafka.worker")
+    wait_for_one_rule_set(settings, "aaaaaaaaaaaa", lambda: None, clock=lambda: now[0], sleep=sleep)
+    assert any("did not list the members" in r.getMessage() for r in caplog.records)
