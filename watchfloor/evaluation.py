@@ -26,6 +26,7 @@ from watchfloor.scoring import (
     load_label_map,
     load_labels,
     load_timeline,
+    rule_vocabulary,
     score,
     score_delta,
 )
@@ -71,7 +72,7 @@ class Truth:
                     f"{labels}: which rules answer which labels? Give --label-map MAP.yaml (LABEL: [rule-id]) "
                     "or declare `labels:` on the pack's detections"
                 )
-        tl = load_timeline(timeline, known) if timeline is not None else None
+        tl = load_timeline(timeline, rule_vocabulary(rules, baseline)) if timeline is not None else None
         truth = cls(lab, lmap, tl)
         if lab is not None and lmap is not None:
             unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())

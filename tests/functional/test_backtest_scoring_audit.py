@@ -37,3 +37,42 @@ def test_a_wrong_expectations_file_is_refused_with_its_place(tmp_path: Path, tex
     assert code != 0 and "expectations met" not in output, output
     assert message in " ".join(output.split()), output
     assert "Traceback" not in output and "AttributeError" not in output
+
+
+KEYDAYS = Path(__file__).resolve().parents[2] / "examples" / "keydays"
+
+
+def keydays() -> Path:
+    import os
+
+    d = Path(os.environ.get("WATCHFLOOR_DATA", "../shared/data")) / "dprk_russia_2024"
+    if not (d / "keydays.jsonl").exists():
+        pytest.skip("the key-day captures are not here (WATCHFLOOR_DATA)")
+    return d
+
+
+@pytest.mark.data
+def test_keydays_timeline_one_alert_per_event_and_places_in_attributes(tmp_path: Path) -> None:
+    import json
+
+    d = keydays()
+    tl = tmp_path / "timeline.csv"
+    tl.write_text(
+        (KEYDAYS / "timeline.csv").read_text(encoding="utf-8")
+        + "troops in Kursk,2024-10-28T00:00:00+00:00,troops-deployed,place=KURSK\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    code, output = run(d / "keydays.jsonl", "--timeline", tl, "--timeline-window", "14d", "--json", out)
+    assert code == 0, output
+    got = {t["event"]: t for t in json.loads(out.read_text())["scores"]["timeline"]}
+    duma, council = got["State Duma ratifies"], got["Federation Council ratifies"]
+    assert duma["status"] == council["status"] == "found"
+    assert duma["alert"] != council["alert"] and council["fired_at"].startswith("2024-11-06")
+    # the place is an attribute of an ungrouped rule's alert (its display name, 'Kursk'), not its group
+    assert got["troops in Kursk"]["status"] == "found"
+    assert got["troops in Kursk"]["fired_at"].startswith("2024-10-28")
+    tl.write_text("event,time,rule,group\nx,2024-10-28T00:00:00+00:00,troops-deployed,plce=KURSK\n", encoding="utf-8")
+    code, output = run(d / "keydays.jsonl", "--timeline", tl)
+    flat = "".join(output.split())
+    assert code != 0 and f"{tl.name}:2:column'group':troops-deployed'salertscarryno'plce'" in flat, output

@@ -26,12 +26,14 @@ from .truth import (
     LabelledItem,
     LabelMap,
     Labels,
+    RuleVocabulary,
     Timeline,
     TruthError,
     label_map_from_packs,
     load_label_map,
     load_labels,
     load_timeline,
+    rule_vocabulary,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "LabelledItem",
     "Labels",
     "Outcome",
+    "RuleVocabulary",
     "Scores",
     "Threshold",
     "Timeline",
@@ -60,6 +63,7 @@ __all__ = [
     "load_timeline",
     "lost_true_positives",
     "parse_fail_under",
+    "rule_vocabulary",
     "score",
     "score_delta",
 ]

@@ -35,6 +35,7 @@ class AlertRef:
     evidence: tuple[str, ...]  # event ids, in the alert's order
     evidence_times: tuple[datetime, ...] = ()
     title: str = ""
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # captures outside the group
 
     @classmethod
     def from_detection(cls, d: Detection) -> AlertRef:
@@ -48,6 +49,7 @@ class AlertRef:
             evidence=tuple(e.event_id for e in d.evidence),
             evidence_times=tuple(e.published_at for e in d.evidence),
             title=d.title,
+            attributes={k: tuple(v) for k, v in d.attributes.items()},
         )
 
     @classmethod
@@ -63,6 +65,7 @@ class AlertRef:
             evidence=tuple(str(e["event_id"]) for e in ev),
             evidence_times=tuple(datetime.fromisoformat(str(e["published_at"])) for e in ev if e.get("published_at")),
             title=str(a.get("title", "")),
+            attributes={str(k): tuple(str(x) for x in v) for k, v in (a.get("attributes") or {}).items()},
         )
 
     def brief(self) -> dict[str, Any]:
@@ -75,6 +78,7 @@ class AlertRef:
             "fired_at": self.fired_at.isoformat(),
             "evidence": list(self.evidence),
             "title": self.title,
+            "attributes": {k: list(v) for k, v in self.attributes.items()},
         }
 
 
@@ -316,20 +320,53 @@ def score(
 
 
 def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: timedelta) -> list[TimelineOutcome]:
-    """Per expected event: found when an alert of its rule (and group) fired within `window` of its time
-    (the earliest such alert: the first warning), else missed."""
+    """Per expected event: found when an alert of its rule fired within `window` of its time and has its group
+    (each `name=value` the alert's group value or one of its attributes' values; a bare value any of them),
+    else missed. One to one: an alert counts for at most one expected event. Pairs are made nearest in time
+    first (ties: the earlier alert, then the event first in the file); then a found event takes, of the
+    alerts no event counts, the earliest that fits it and came before its own (its first warning)."""
+    events = list(timeline.events)
     by_rule: dict[str, list[AlertRef]] = {}
     for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
         by_rule.setdefault(a.rule, []).append(a)
+    fits: dict[int, list[AlertRef]] = {}
+    pairs: list[tuple[float, datetime, int, AlertRef]] = []
+    for n, ev in enumerate(events):
+        fits[n] = [
+            a
+            for a in by_rule.get(ev.rule, ())
+            if abs(a.fired_at - ev.time) <= window and ev.matches_alert(a.group, a.attributes, timeline.names)
+        ]
+        pairs.extend((abs((a.fired_at - ev.time).total_seconds()), a.fired_at, n, a) for a in fits[n])
+    pairs.sort(key=lambda p: (p[0], p[1], p[2], p[3].id))
+    paired: dict[int, AlertRef] = {}
+    used: set[str] = set()
+    for _d, _t, n, a in pairs:
+        if n in paired or a.id in used:
+            continue
+        paired[n] = a
+        used.add(a.id)
+    for n in sorted(paired, key=lambda n: (events[n].time, n)):
+        own = paired[n]
+        earlier = next((a for a in fits[n] if a.id not in used and a.fired_at < own.fired_at), None)
+        if earlier is not None:
+            used.discard(own.id)
+            used.add(earlier.id)
+            paired[n] = earlier
+    for n in range(len(events)):  # an alert given up for an earlier one may serve another event
+        if n not in paired:
+            free = sorted(
+                (a for a in fits[n] if a.id not in used), key=lambda a: (abs(a.fired_at - events[n].time), a.fired_at)
+            )
+            if free:
+                paired[n] = free[0]
+                used.add(free[0].id)
     out: list[TimelineOutcome] = []
-    for ev in timeline.events:
+    for n, ev in enumerate(events):
         group = dict(ev.group)
         if ev.any_group_value is not None:
             group["*"] = ev.any_group_value
-        found = next(
-            (a for a in by_rule.get(ev.rule, ()) if abs(a.fired_at - ev.time) <= window and ev.matches_group(a.group)),
-            None,
-        )
+        found = paired.get(n)
         if found is None:
             out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "missed"))
         else:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -82,15 +83,73 @@ class ExpectedEvent:
     line: int = 0
 
     def matches_group(self, group: Mapping[str, str]) -> bool:
-        if self.any_group_value is not None and self.any_group_value not in group.values():
-            return False
-        return all(group.get(k) == v for k, v in self.group.items())
+        return self.matches_alert(group, {})
+
+    def matches_alert(
+        self,
+        group: Mapping[str, str],
+        attributes: Mapping[str, Iterable[str]],
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        """`name=value`: the alert's group value of that name or one of its attributes' (a capture outside the
+        group, such as `place`); a bare value: any of them. Values compare by entity id or display name
+        (`names`: id -> name; attributes hold names, groups ids), case aside."""
+        names = names or {}
+
+        def forms(v: str) -> set[str]:
+            return {v.casefold(), names.get(v, v).casefold()}
+
+        def has(values: Iterable[str], want: str) -> bool:
+            w = forms(want)
+            return any(forms(v) & w for v in values)
+
+        def values_of(key: str) -> list[str]:
+            return ([group[key]] if key in group else []) + list(attributes.get(key, ()))
+
+        if self.any_group_value is not None:
+            every = [*group.values(), *(v for vs in attributes.values() for v in vs)]
+            if not has(every, self.any_group_value):
+                return False
+        return all(has(values_of(k), v) for k, v in self.group.items())
 
 
 @dataclass(frozen=True)
 class Timeline:
     path: str
     events: list[ExpectedEvent]
+    names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name, for matching
+
+
+@dataclass(frozen=True)
+class RuleVocabulary:
+    """What a timeline may name for each rule: the group and capture names its alerts can carry (None: not
+    known, e.g. a detection over other alerts, so not checked), and entity names (id -> display name)."""
+
+    keys: Mapping[str, frozenset[str] | None]
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+def rule_vocabulary(*rule_sets: Any) -> RuleVocabulary:
+    """The vocabulary of compiled rule sets (CompiledRules; None entries skipped): per detection its
+    group_by, the captures of the signals it takes and `place` (any report's places)."""
+    keys: dict[str, frozenset[str] | None] = {}
+    names: dict[str, str] = {}
+    for rules in rule_sets:
+        if rules is None:
+            continue
+        names.update({k: v for k, v in rules.entity_names.items() if k not in names})
+        for det in rules.detections:
+            if det.id in keys:
+                continue
+            got: set[str] | None = {*det.group_by, "place"}
+            for ref in det.refs:
+                sig = rules.signals.get(ref.signal)
+                if sig is None or got is None:
+                    got = None  # an alert reference: its captures are another detection's
+                    continue
+                got.update(c[0] for c in sig.captures)
+            keys[det.id] = frozenset(got) if got is not None else None
+    return RuleVocabulary(keys, names)
 
 
 def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -243,9 +302,16 @@ def parse_group(cell: str) -> tuple[dict[str, str], str | None]:
     return group, None
 
 
-def load_timeline(path: str | Path, known_rules: Iterable[str]) -> Timeline:
-    """`event,time,rule[,group]`: what should have been alerted, by which rule, around when."""
-    known = set(known_rules)
+def load_timeline(path: str | Path, known_rules: Iterable[str] | RuleVocabulary) -> Timeline:
+    """`event,time,rule[,group]`: what should have been alerted, by which rule, around when. With a
+    RuleVocabulary, a group names only what the rule's alerts can carry (a misspelt `plce=` is an error,
+    not a silent miss)."""
+    vocab: RuleVocabulary | None = None
+    if isinstance(known_rules, RuleVocabulary):
+        vocab = known_rules
+        known = set(vocab.keys)
+    else:
+        known = set(known_rules)
     header, rows = _read_csv(path, "timeline")
     _need(path, header, ("event", "time", "rule"), "timeline")
     events: list[ExpectedEvent] = []
@@ -259,8 +325,16 @@ def load_timeline(path: str | Path, known_rules: Iterable[str]) -> Timeline:
             group, bare = parse_group(row.get("group", ""))
         except ValueError as e:
             raise TruthError(f"{path}:{line}: {e}") from None
+        allowed = vocab.keys.get(rule) if vocab is not None else None
+        if allowed is not None:
+            for k in group:
+                if k not in allowed:
+                    raise TruthError(
+                        f"{path}:{line}: column 'group': {rule}'s alerts carry no {k!r} "
+                        f"(they can carry: {', '.join(sorted(allowed))})"
+                    )
         t = _time(path, line, row.get("time", ""), "time")
         events.append(ExpectedEvent(row["event"], t, rule, group, bare, line))
     if not events:
         raise TruthError(f"{path}: no expected events")
-    return Timeline(str(path), events)
+    return Timeline(str(path), events, dict(vocab.names) if vocab is not None else {})
