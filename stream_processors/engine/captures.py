@@ -77,7 +77,7 @@ def capture(
         # neither its subject nor its party. (Not for a noun: "a strike ... was fired by Ukraine" names the
         # striker, "shaken by the Hamas raid" the raider.)
         others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
-        if len(others) < len(mentions) and any(_past_en(toks[i - base]) for a, z in own for i in range(a, z + 1)):
+        if len(others) < len(mentions) and _own_verb_en(toks, base, own):
             if not others:
                 verb = _other_agent(toks, base, own, mentions[0][0])
                 return None, f"only the agent of another verb is named ('by' after {verb!r})"
@@ -213,6 +213,23 @@ def _past_en(word: str) -> bool:
     """Whether an English word is a verb in the past, by its shape ("accepted", "ratified", "sent"): stricter
     than _participle_en, whose "-en"/"-ne" also end nouns ("drone", "citizen")."""
     return word.endswith("ed") or word in _EN_IRREGULAR
+
+
+# Words that may follow a verb in the past within a signal's own words ("ratified the treaty", "agreed to"); any
+# other word after an -ed word makes it an adjective of that word ("armed attack", "suspected spy").
+_EN_AFTER_VERB = frozenset(
+    {"the", "a", "an", "to", "by", "with", "on", "in", "into", "at", "for", "its", "their", "his", "her", "it"}
+)
+
+
+def _own_verb_en(toks: list[str], base: int, own: list[Span]) -> bool:
+    """Whether the signal's own words hold an English verb in the past: a past form (_past_en) that ends its
+    span or is followed by a word a verb takes, not one that qualifies the next word."""
+    for a, z in own:
+        for i in range(a, z + 1):
+            if _past_en(toks[i - base]) and (i == z or toks[i + 1 - base] in _EN_AFTER_VERB):
+                return True
+    return False
 
 
 def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, int, str]]) -> str | None:

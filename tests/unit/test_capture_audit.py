@@ -161,3 +161,38 @@ def test_the_agent_of_another_participle_is_not_the_party(text: str, rules, sign
     value, reason = _capture(text, rules, signal)
     assert value == want, (text, value, reason)
     assert "agent of a passive" not in reason
+
+
+ADJECTIVES = compile_packs(
+    [
+        RulePack.model_validate(
+            {
+                "version": 2,
+                "name": "capture-adjectives",
+                "language": "en",
+                "entities": {
+                    "HAM": {"name": "Hamas", "kind": "organization", "aliases": ["Hamas"]},
+                    "ISR": {"name": "Israel", "kind": "country", "aliases": ["Israel"]},
+                },
+                "signals": {
+                    "armed_attack": {"match": "armed attack", "capture": {"party": {"entities": ["HAM", "ISR"]}}},
+                    "ratified_deal": {
+                        "match": "ratified the deal",
+                        "capture": {"party": {"entities": ["HAM", "ISR"]}},
+                    },
+                },
+            }
+        )
+    ]
+)
+
+
+def test_an_ed_adjective_in_the_signals_words_is_not_its_verb() -> None:
+    """Review of f0d7504: "armed" in "armed attack" qualifies the noun after it; the signal is a noun, and the
+    agent of another participle is still its actor. "ratified the deal" holds a verb, and the rule applies."""
+    value, reason = _capture("An armed attack claimed by Hamas killed three soldiers.", ADJECTIVES, "armed_attack")
+    assert value == "HAM", reason
+    value, reason = _capture(
+        "Brokered by Israel, the accord was welcomed; the council ratified the deal.", ADJECTIVES, "ratified_deal"
+    )
+    assert value is None and "another verb" in reason, (value, reason)
