@@ -9,6 +9,7 @@ histogram), so a `watchfloor serve` beside it can report the pipeline's health a
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -21,7 +22,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog, StoredEvent
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = "pipeline:cycle"
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -173,22 +176,37 @@ def record_cycle(
 ) -> None:
     """Save finished pipeline cycles: when the last ended, how long it took, and each poll's duration (added to
     a running histogram per source, so poll durations survive restarts and reach a separate `serve`)."""
-    state = store.load_checkpoint(HEARTBEAT).state or {}
+    entries = list(polls.items() if isinstance(polls, Mapping) else polls)
+    for _ in range(10):
+        # A read-modify-write: its position counts the saves, and the save is a compare-and-set on it, so two
+        # processes on one store (two `run` loops, cron overlapping itself) never lose each other's polls.
+        saved = store.load_checkpoint(HEARTBEAT)
+        new = _with_cycle(saved.state or {}, finished_at, seconds, entries, cycles)
+        try:
+            store.commit(HEARTBEAT, Checkpoint(saved.position + 1, new), [], since=saved.position)
+            return
+        except CheckpointMoved:
+            continue
+    log.warning("heartbeat: not saved (other processes kept saving theirs first)")
+
+
+def _with_cycle(
+    state: Mapping[str, Any], finished_at: datetime, seconds: float, polls: list[tuple[str, float]], cycles: int
+) -> dict[str, Any]:
     hist: dict[str, Any] = dict(state.get("polls") or {})
-    for origin, secs in polls.items() if isinstance(polls, Mapping) else polls:
+    for origin, secs in polls:
         h = hist.get(origin) or {"buckets": [0] * len(POLL_BUCKETS), "sum": 0.0, "count": 0}
         buckets = list(h["buckets"])
         for i, bound in enumerate(POLL_BUCKETS):
             if secs <= bound:
                 buckets[i] += 1
         hist[origin] = {"buckets": buckets, "sum": h["sum"] + secs, "count": h["count"] + 1, "last": secs}
-    new = {
+    return {
         "finished_at": finished_at.astimezone(UTC).isoformat(),
         "seconds": seconds,
         "cycles": int(state.get("cycles", 0)) + cycles,
         "polls": hist,
     }
-    store.commit(HEARTBEAT, Checkpoint(0, new), [])
 
 
 class HeartbeatRecorder:
