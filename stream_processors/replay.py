@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Detection, Document, Event, EventType
+from watchfloor.schemas.events import (
+    DOCUMENT_TYPES,
+    CaughtUp,
+    DeadLetter,
+    Detection,
+    Document,
+    Event,
+    EventType,
+    Signal,
+)
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
 from .engine import Engine
@@ -102,7 +111,7 @@ def replay(
             if outputs:
                 if on_outputs is not None:
                     on_outputs(outputs)
-                result.count(outputs)
+                result.count(outputs if cls is float else signalled_reports(outputs))
             done += j - i
             if done >= 1000 and on_documents is not None:  # a progress update costs more than a document
                 on_documents(done)
@@ -119,7 +128,31 @@ def replay(
             if on_outputs is not None:
                 on_outputs(outputs)
             result.count(outputs)
+    result.late = [in_backtest_words(dl) for dl in result.late]
     return result.finish()
+
+
+def signalled_reports(outputs: list[Any]) -> list[Any]:
+    """One document's outputs without its event-time reports if it gave no signal: a backtest counts late and
+    future-dated documents that carry a signal, whichever input it reads. A file's lines that no rule can match
+    reach the engine as event times only and can report nothing, so the documents of a log (which the engine
+    reports whatever they say) are counted in the same unit; only a document with a signal can change an
+    alert."""
+    if any(o.__class__ is Signal for o in outputs):
+        return outputs
+    return [o for o in outputs if o.__class__ is not DeadLetter]
+
+
+LIVE_CAVEAT = "its alerts may differ from a backtest's"
+BACKTEST_CAVEAT = "its alerts may differ from those of a replay in event-time order (--order event-time)"
+
+
+def in_backtest_words(dl: DeadLetter) -> DeadLetter:
+    """An event-time report as a backtest says it: the engine's late report ends with a caveat for the live
+    run ("its alerts may differ from a backtest's"), which inside a backtest names the event-time order."""
+    if LIVE_CAVEAT in dl.reason:
+        return dl.model_copy(update={"reason": dl.reason.replace(LIVE_CAVEAT, BACKTEST_CAVEAT)})
+    return dl
 
 
 def received(event: Event, skew: float) -> Received:

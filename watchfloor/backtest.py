@@ -39,13 +39,34 @@ KEEP_DEAD_LETTERS = 1000
 """Dead letters kept for the report (all are counted): a file of bad lines must not fill memory."""
 
 
+JSON_FEED_SNIFF = 1 << 16
+"""How much of a `.json` file is looked at for a JSON Feed's version (jsonfeed.org), which leads it."""
+
+
 def source_kind(path: str, kind: str = "auto") -> str:
+    """rss (a feed: RSS, Atom or JSON Feed) or jsonl, for every command that reads sources (`run`, `ingest`,
+    `backtest`). A feed is known by its name (FEED_SUFFIXES, a URL) or, for a `.json` file, by its content: a
+    JSON object whose first bytes name a jsonfeed.org version (a JSON Lines file is one object per line)."""
     if kind != "auto":
         return kind
     lower = path.lower()
     if lower.endswith(FEED_SUFFIXES) or lower.startswith(("http://", "https://")):
         return "rss"
+    if lower.endswith(".json") and _is_json_feed(path):
+        return "rss"
     return "jsonl"
+
+
+def _is_json_feed(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(JSON_FEED_SNIFF)
+    except OSError:
+        return False  # the JSON Lines reader says why it cannot read it
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    first_line = head.split(b"\n", 1)[0]
+    # A JSON Feed's opening line is not a whole object (a JSON Lines record is), and it names its version.
+    return head[:1] == b"{" and b"jsonfeed.org/version" in head and not first_line.rstrip().endswith(b"}")
 
 
 @contextmanager
@@ -81,10 +102,16 @@ class FileReport:
         hint = ""
         if self.path.lower().endswith((".csv", ".csv.gz", ".tsv")) or (self.first_problem or "").find("JSON") >= 0:
             hint = (
-                "; events are JSON Lines (one JSON object per line, see `watchfloor schemas export`) or RSS/Atom "
+                "; events are JSON Lines (one JSON object per line, see `watchfloor schemas export`) or RSS/Atom/JSON "
                 "feeds" + (" — this looks like a CSV file" if self.path.lower().endswith((".csv", ".csv.gz")) else "")
             )
-        return f"{self.path}: no valid event in {self.dead} line(s) (first: {self.first_problem}){hint}"
+            if self.kind == "jsonl" and not self.path.lower().endswith((".csv", ".csv.gz", ".tsv")):
+                hint += (
+                    "; it was read as JSON Lines: for a feed file not named .xml, .rss, .atom, .rdf or .json "
+                    "give --source-kind rss"
+                )
+        unit = "line(s)" if self.kind == "jsonl" else "entr(ies)"
+        return f"{self.path}: no valid event in {self.dead} {unit} (first: {self.first_problem}){hint}"
 
 
 @dataclass
@@ -102,8 +129,8 @@ class ReadReport:
             self.dead_count += 1
             if report is not None:
                 report.dead += 1
-                if report.first_problem is None:
-                    report.first_problem = f"line {dl.line}: {dl.reason}"
+                if report.first_problem is None:  # a feed's entries have no line: their reason names them
+                    report.first_problem = f"line {dl.line}: {dl.reason}" if dl.line is not None else dl.reason
             if len(self.dead_letters) < KEEP_DEAD_LETTERS:
                 self.dead_letters.append(dl)
 
@@ -472,8 +499,10 @@ def result_json(
         "signals": result.signals,
         "alerts": len(alerts),
         # Event-time reports apart: late ones (beyond the lateness), and ones dated in the future (counted at
-        # their receive time), each as `watchfloor run` reports them.
-        "late_signals": sum(1 for dl in result.late if dl.reason.startswith("late")),
+        # their receive time), each as `watchfloor run` reports them. The unit is a document with a signal,
+        # whatever the input (replay.signalled_reports): a file's lines no rule can match are read as their
+        # event time only and can report nothing, so a log's documents are counted alike.
+        "late_documents": sum(1 for dl in result.late if dl.reason.startswith("late")),
         "future_dated": sum(1 for dl in result.late if not dl.reason.startswith("late")),
         "revisions": result.revisions,  # in log order only: detections raised by a change of history
         "retractions": len(result.retractions),

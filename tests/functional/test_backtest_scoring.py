@@ -331,7 +331,7 @@ def test_order_random_runs_seeded_and_reports_late_signals(tmp_path: Path) -> No
     assert run(EVENTS, "--order", "random", "--seed", "3", "--json", b)[0] == 0
     one, two = json.loads(a.read_text()), json.loads(b.read_text())
     assert one["alerts"] == two["alerts"] and one["stats"]["order"] == "random"
-    assert one["stats"]["late_signals"] > 0  # out-of-order reports past the pack's lateness
+    assert one["stats"]["late_documents"] > 0  # out-of-order reports past the pack's lateness
     code, output = run(EVENTS, "--order", "sideways")
     assert code == 2 and "sideways" in output
 
@@ -349,7 +349,7 @@ def test_a_future_dated_item_is_reported_not_counted_as_late(tmp_path: Path) -> 
     code, output = run(EVENTS, typo, "--json", out)
     assert code == 0, output
     stats = json.loads(out.read_text())["stats"]
-    assert (stats["future_dated"], stats["late_signals"]) == (1, 0)
+    assert (stats["future_dated"], stats["late_documents"]) == (1, 0)
     assert "1 dated in the future" in output and "dated in the future: document typo-1" in output
 
 

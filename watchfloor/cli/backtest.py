@@ -166,8 +166,13 @@ def backtest(
         window = parse_duration(timeline_window)
     except ValueError as e:
         raise fail(str(e)) from None
+    for option, path in (("--json", json_out), ("--html", html_out)):
+        if path is not None and (problem := _unwritable(path)) is not None:
+            raise fail(f"{option} {path}: {problem}")  # now, not after the whole replay
     specs = rules or ["builtin:dprk_russia"]
-    rule_sets = RuleSets(_load_rules(specs), _load_rules(baseline_rules) if baseline_rules else None)
+    rule_sets = RuleSets(
+        _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
+    )
     try:
         truth = (
             Truth.load(labels, label_map, timeline, rule_sets.current, rule_sets.baseline)
@@ -283,7 +288,10 @@ def backtest(
     if reported:
         from .run import late_by_source
 
-        err.print(f"{len(reported)} event-time reports ({escape(late_by_source(reported))})", highlight=False)
+        err.print(
+            f"{len(reported)} event-time reports of documents with a signal ({escape(late_by_source(reported))})",
+            highlight=False,
+        )
         for dl in reported[:5]:
             err.print(f"  [yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
     if run.scores is not None and run.scores.per_rule:
@@ -308,16 +316,32 @@ def backtest(
         raise typer.Exit(1)
 
 
-def _load_rules(specs: list[str]) -> Any:
+def _load_rules(specs: list[str], what: str = "--rules") -> Any:
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     try:
         _loaded, compiled = load_rules(specs)
     except RuleLoadError as e:
         for p in e.problems:
-            typer.echo(str(p), err=True)
+            err.print(f"[red]error:[/red] {escape(what)}: {escape(str(p))}", highlight=False)
         raise typer.Exit(1) from None
     return compiled
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a report cannot be written at `path`, or None: checked before the replay, which may take minutes."""
+    import os
+
+    if path.is_dir():
+        return "is a directory"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"no such directory {parent}"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "not writable"
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable"
+    return None
 
 
 def _inputs(
