@@ -76,3 +76,25 @@ def test_keydays_timeline_one_alert_per_event_and_places_in_attributes(tmp_path:
     code, output = run(d / "keydays.jsonl", "--timeline", tl)
     flat = "".join(output.split())
     assert code != 0 and f"{tl.name}:2:column'group':troops-deployed'salertscarryno'plce'" in flat, output
+
+
+@pytest.mark.data
+def test_keydays_removing_the_kursk_aliases_changes_two_alerts(tmp_path: Path) -> None:
+    import json
+    from importlib import resources
+
+    d = keydays()
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    old = "aliases: [Kursk, Kursk region, Kursk oblast, Курск, Курская область, курский]"
+    assert text.count(old) == 1
+    pack = tmp_path / "no_kursk.yaml"
+    pack.write_text(text.replace(old, "aliases: [Kursk-on-no-map]"), encoding="utf-8")
+    out = tmp_path / "out.json"
+    code, output = run(d / "keydays.jsonl", "--rules", pack, "--baseline-rules", "builtin:dprk_russia", "--json", out)
+    assert code == 0, output
+    diff = json.loads(out.read_text())["diff"]
+    assert (len(diff["changed"]), diff["unchanged"]) == (2, 5)
+    for c in diff["changed"]:
+        assert c["changes"] == ["title", "attributes"]
+        assert c["before"]["title"].endswith(" (Kursk)") and not c["after"]["title"].endswith(")")
+        assert "attributes.place Kursk -> none" in c["details"]

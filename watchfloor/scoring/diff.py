@@ -2,9 +2,10 @@
 events, the change in scores, and the thresholds a rules repository's CI can fail on.
 
 "Changed" (docs/backtest.md): a baseline alert and a new alert of the same rule and group whose evidence
-overlaps (they share at least one event id; the same alert id counts too) but differ in severity,
-confirmation, evidence or fired_at. Each alert is paired at most once, with the candidate sharing the
-most evidence (then the nearest fired_at); what is left is added or removed.
+overlaps (they share at least one event id; the same alert id counts too) but differ in anything a reader
+sees: severity, confirmation, title, attributes, evidence (the reports, or the sentence a report is quoted
+by) or fired_at. Each alert is paired at most once, with the candidate sharing the most evidence (then the
+nearest fired_at); what is left is added or removed.
 """
 
 from __future__ import annotations
@@ -22,13 +23,46 @@ METRICS = ("precision", "recall", "f1", "tp", "fp", "fn")
 class Change:
     before: AlertRef
     after: AlertRef
-    fields: tuple[str, ...]  # what differs: severity, confidence, evidence, fired_at
+    fields: tuple[str, ...]  # what differs: one of CHANGE_FIELDS each
+
+    def describe(self) -> list[str]:
+        """One line per field that differs, saying from what to what ('title 'A (Kursk)' -> 'A'')."""
+        b, a = self.before, self.after
+        out: list[str] = []
+        for f in self.fields:
+            if f == "severity":
+                out.append(f"severity {b.severity} -> {a.severity}")
+            elif f == "confidence":
+                out.append(f"confidence {b.confidence} -> {a.confidence}")
+            elif f == "title":
+                out.append(f"title {b.title!r} -> {a.title!r}")
+            elif f == "group":
+                out.append(f"group {_pairs(b.group)} -> {_pairs(a.group)}")
+            elif f == "attributes":
+                for k in sorted(set(b.attributes) | set(a.attributes)):
+                    was, now = list(b.attributes.get(k, ())), list(a.attributes.get(k, ()))
+                    if was != now:
+                        out.append(f"attributes.{k} {', '.join(was) or 'none'} -> {', '.join(now) or 'none'}")
+            elif f == "evidence":
+                gone = [e for e in b.evidence if e not in set(a.evidence)]
+                new = [e for e in a.evidence if e not in set(b.evidence)]
+                text = f"evidence {len(b.evidence)} -> {len(a.evidence)} items"
+                if gone or new:
+                    text += f" (-{', '.join(gone) or 'none'}; +{', '.join(new) or 'none'})"
+                out.append(text)
+            elif f == "sentence":
+                ids = _sentence_changes(b, a)
+                out.append(f"evidence quoted by another sentence: {', '.join(ids)}")
+            elif f == "fired_at":
+                out.append(f"fired {b.fired_at.isoformat()} -> {a.fired_at.isoformat()}")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.after.rule,
             "group": dict(self.after.group),
             "changes": list(self.fields),
+            "details": self.describe(),
             "before": self.before.brief(),
             "after": self.after.brief(),
         }
@@ -50,14 +84,47 @@ class AlertDiff:
         }
 
 
+CHANGE_FIELDS = ("severity", "confidence", "title", "group", "attributes", "evidence", "sentence", "fired_at")
+"""What makes a paired alert "changed" (Change.fields), in the order they are listed."""
+
+
+def _pairs(group: Any) -> str:
+    return ";".join(f"{k}={v}" for k, v in sorted(group.items())) or "none"
+
+
+def _attributes(a: AlertRef) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in a.attributes.items() if v}
+
+
+def _sentence_changes(before: AlertRef, after: AlertRef) -> list[str]:
+    """Evidence items both alerts show whose quoted sentence differs (when both runs recorded sentences)."""
+    if len(before.evidence_sentences) != len(before.evidence) or len(after.evidence_sentences) != len(after.evidence):
+        return []
+    was: dict[str, set[str]] = {}
+    for e, text in zip(before.evidence, before.evidence_sentences, strict=True):
+        was.setdefault(e, set()).add(text)
+    now: dict[str, set[str]] = {}
+    for e, text in zip(after.evidence, after.evidence_sentences, strict=True):
+        now.setdefault(e, set()).add(text)
+    return [e for e in now if e in was and was[e] != now[e]]
+
+
 def _differences(before: AlertRef, after: AlertRef) -> tuple[str, ...]:
     out = []
     if before.severity != after.severity:
         out.append("severity")
     if before.confidence != after.confidence:
         out.append("confidence")
+    if before.title != after.title:
+        out.append("title")
+    if dict(before.group) != dict(after.group):
+        out.append("group")
+    if _attributes(before) != _attributes(after):
+        out.append("attributes")
     if set(before.evidence) != set(after.evidence):
         out.append("evidence")
+    if _sentence_changes(before, after):
+        out.append("sentence")
     if before.fired_at != after.fired_at:
         out.append("fired_at")
     return tuple(out)

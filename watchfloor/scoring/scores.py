@@ -36,6 +36,7 @@ class AlertRef:
     evidence_times: tuple[datetime, ...] = ()
     title: str = ""
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # captures outside the group
+    evidence_sentences: tuple[str, ...] = ()  # the sentence each shown evidence item quotes
 
     @classmethod
     def from_detection(cls, d: Detection) -> AlertRef:
@@ -50,6 +51,7 @@ class AlertRef:
             evidence_times=tuple(e.published_at for e in d.evidence),
             title=d.title,
             attributes={k: tuple(v) for k, v in d.attributes.items()},
+            evidence_sentences=tuple(e.sentence for e in d.evidence),
         )
 
     @classmethod
@@ -66,6 +68,7 @@ class AlertRef:
             evidence_times=tuple(datetime.fromisoformat(str(e["published_at"])) for e in ev if e.get("published_at")),
             title=str(a.get("title", "")),
             attributes={str(k): tuple(str(x) for x in v) for k, v in (a.get("attributes") or {}).items()},
+            evidence_sentences=tuple(str(e["sentence"]) for e in ev) if all("sentence" in e for e in ev) else (),
         )
 
     def brief(self) -> dict[str, Any]:

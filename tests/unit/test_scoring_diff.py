@@ -1,0 +1,64 @@
+"""Rule-pack diffs (outside audit): an alert whose title, attributes or quoted sentence changed is "changed",
+saying from what to what, not "unchanged" because its id, severity, confirmation and time stayed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from watchfloor.scoring import AlertRef, diff_alerts
+
+T = datetime(2025, 6, 3, 8, 0, tzinfo=UTC)
+
+
+def ref(**kw: object) -> AlertRef:
+    base = AlertRef(
+        id="a1",
+        rule="ships-sighted",
+        group={},
+        severity="medium",
+        confidence=None,
+        fired_at=T,
+        evidence=("d-1", "d-2"),
+        title="Warships sighted (Port Alma)",
+        attributes={"place": ("Port Alma",)},
+        evidence_sentences=("Warships were seen off Port Alma.", "Two frigates docked."),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_the_same_alert_is_unchanged() -> None:
+    d = diff_alerts([ref()], [ref()])
+    assert (d.unchanged, d.changed) == (1, [])
+
+
+def test_title_and_attributes_are_changes_said_from_what_to_what() -> None:
+    d = diff_alerts([ref()], [ref(title="Warships sighted", attributes={})])
+    assert d.unchanged == 0
+    (c,) = d.changed
+    assert c.fields == ("title", "attributes")
+    assert c.describe() == [
+        "title 'Warships sighted (Port Alma)' -> 'Warships sighted'",
+        "attributes.place Port Alma -> none",
+    ]
+    assert c.to_json()["details"] == c.describe()
+    assert c.to_json()["before"]["attributes"] == {"place": ["Port Alma"]}
+
+
+def test_another_sentence_of_the_same_report_is_a_change_of_evidence() -> None:
+    after = ref(evidence_sentences=("Warships were seen off Port Alma.", "A frigate left the harbour."))
+    (c,) = diff_alerts([ref()], [after]).changed
+    assert c.fields == ("sentence",)
+    assert c.describe() == ["evidence quoted by another sentence: d-2"]
+
+
+def test_a_baseline_without_sentences_compares_the_rest() -> None:
+    (c,) = diff_alerts([ref(evidence_sentences=())], [ref(severity="high")]).changed
+    assert c.fields == ("severity",)
+    assert c.describe() == ["severity medium -> high"]
+
+
+def test_added_reports_are_named() -> None:
+    (c,) = diff_alerts([ref()], [ref(id="a2", evidence=("d-1", "d-3"), evidence_sentences=("x", "y"))]).changed
+    assert "evidence" in c.fields
+    assert "evidence 2 -> 2 items (-d-2; +d-3)" in c.describe()
