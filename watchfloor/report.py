@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from watchfloor.scoring import format_lead
 
-from .report_timeline import timeline_svg
+from .report_timeline import future_dated, timeline_svg
 
 SEVERITY_COLOURS = {"low": "#7f8c8d", "medium": "#e6a23c", "high": "#d9534f", "critical": "#8e44ad"}
 SEVERITIES = tuple(SEVERITY_COLOURS)
@@ -105,8 +105,8 @@ def _scores_section(result: dict[str, Any]) -> str:
         f"<code>{_e(scores.get('label_map'))}</code>. Precision = TP / (TP + FP), recall = TP / (TP + FN); TP and FN "
         "count labelled items, FP counts alerts citing no item labelled for their rule. Lead = alert time − "
         "labelled time.</p>"
-        f'<table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
         + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
         + "</section>"
@@ -118,15 +118,21 @@ def _timeline_events_section(result: dict[str, Any]) -> str:
     if not rows:
         return ""
     body = "".join(
-        f'<tr data-rule="{_e(t["rule"])}"><td>{_e(t["event"])}</td><td>{_e(_when(t["time"]))}</td>'
-        f'<td><code>{_e(t["rule"])}</code></td><td class="{_e(t["status"])}">{_e(t["status"])}</td>'
-        f"<td>{_e(_when(t['fired_at']))}</td><td>{_e(format_lead(t['lead_time_s']))}</td></tr>"
+        f'<tr data-rule="{_e(t["rule"])}"><td>{_e(t["event"])}</td><td class="when">{_e(_when(t["time"]))}</td>'
+        f"<td><code>{_e(t['rule'])}</code></td><td>{_e(_group(t.get('group')))}</td>"
+        f'<td class="{_e(t["status"])}">{_e(t["status"])}</td>'
+        f'<td class="when">{_e(_when(t["fired_at"]))}</td><td>{_e(format_lead(t["lead_time_s"]))}</td></tr>'
         for t in rows
     )
     return (
-        '<section id="expected"><h2>Expected events</h2><table><thead><tr><th>event</th><th>time</th><th>rule</th>'
-        f"<th>status</th><th>alert fired</th><th>lead</th></tr></thead><tbody>{body}</tbody></table></section>"
+        '<section id="expected"><h2>Expected events</h2><div class="scroll"><table><thead><tr><th>event</th>'
+        "<th>time</th><th>rule</th><th>group</th><th>status</th><th>alert fired</th><th>lead</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div></section>"
     )
+
+
+def _group(group: Any) -> str:
+    return ", ".join(f"{k}={v}" for k, v in group.items()) if isinstance(group, dict) and group else "—"
 
 
 def _evidence(e: dict[str, Any]) -> str:
@@ -156,7 +162,7 @@ def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
         )
     return (
         f'<section id="alerts"><h2>Alerts (<span id="shown">{len(alerts)} of {len(alerts)}</span>)</h2>'
-        f"<table><tbody>{''.join(rows)}</tbody></table></section>"
+        f'<div class="scroll"><table><tbody>{"".join(rows)}</tbody></table></div></section>'
     )
 
 
@@ -194,7 +200,62 @@ def _diff_section(result: dict[str, Any]) -> str:
         f'<section id="diff"><h2>Against the baseline</h2><p>Baseline: <code>{_e(base.get("source"))}</code> '
         f"({_e(base.get('alerts'))} alerts): {len(diff['added'])} added, {len(diff['removed'])} removed, "
         f"{len(diff['changed'])} changed, {_e(diff['unchanged'])} unchanged.</p>{lost_html}"
-        f"<table><tbody>{''.join(rows)}</tbody></table></section>"
+        f'<div class="scroll"><table><tbody>{"".join(rows)}</tbody></table></div></section>'
+    )
+
+
+def _history_section(result: dict[str, Any]) -> str:
+    """What a `revisions: 4` or `future_dated: 1` among the counts stands for, as far as the result holds it: the
+    alerts revised (which replaced which) and withdrawn (from `raised`, in log order), and the alerts that cite a
+    future-dated report (raised at its receive time). Late reports that raised nothing are near misses of kind
+    late; the result keeps no list of late documents beyond that."""
+    raised = result.get("raised") or []
+    by_id = {a["id"]: a for a in raised if "id" in a}
+    rows = []
+    for a in raised:
+        if "retraction" in a:
+            r = a["retraction"]
+            old = by_id.get(r.get("alert_id"), {})
+            by = f"; superseded by <code>{_e(r['superseded_by'])}</code>" if r.get("superseded_by") else ""
+            rows.append(
+                f'<tr class="retracted" data-rule="{_e(r.get("rule"))}"><td>retracted</td>'
+                f"<td><code>{_e(r.get('rule'))}</code> [{_e(_group(r.get('group')))}]</td>"
+                f"<td><code>{_e(r.get('alert_id'))}</code> (fired {_e(_when(old.get('fired_at')))}): "
+                f"{_e(r.get('reason'))}{by}; by a report of {_e(_when(r.get('at')))}</td></tr>"
+            )
+        elif a.get("revises"):
+            old = by_id.get(a["revises"], {})
+            was = f" (was {_e(old.get('severity'))}, fired {_e(_when(old.get('fired_at')))})" if old else ""
+            rows.append(
+                f'<tr class="revised" data-rule="{_e(a["rule"])}"><td>revision {_e(a.get("revision"))}</td>'
+                f"<td><code>{_e(a['rule'])}</code> [{_e(_group(a.get('group')))}]</td>"
+                f"<td><code>{_e(a['id'])}</code> ({_e(a['severity'])}, fired {_e(_when(a['fired_at']))}) replaces "
+                f"<code>{_e(a['revises'])}</code>{was}</td></tr>"
+            )
+    for a in result.get("alerts", []):
+        dated = future_dated(a)
+        if dated:
+            rows.append(
+                f'<tr class="future" data-rule="{_e(a["rule"])}"><td>future-dated report</td>'
+                f"<td><code>{_e(a['rule'])}</code> [{_e(_group(a.get('group')))}]</td>"
+                f'<td><a href="#{_e(a["id"])}">{_e(a["id"])}</a> fired {_e(_when(a["fired_at"]))}, the receive '
+                f"time of a report dated {_e(_when(dated))}</td></tr>"
+            )
+    stats = result.get("stats") or {}
+    late = stats.get("late_signals", stats.get("late_documents")) or 0
+    note = (
+        f"<p>{_e(late)} late report(s) beyond the lateness: those that raised nothing are near misses of kind late; "
+        "the result does not list them otherwise.</p>"
+        if late
+        else ""
+    )
+    if not rows and not note:
+        return ""
+    table = f'<div class="scroll"><table><tbody>{"".join(rows)}</tbody></table></div>' if rows else ""
+    return (
+        '<section id="history"><h2>Revised, retracted and future-dated</h2><p>Alerts a late report revised or '
+        "withdrew (in log order), and alerts raised on a report dated in the future (at its receive time).</p>"
+        f"{table}{note}</section>"
     )
 
 
@@ -217,9 +278,10 @@ def _near_misses_section(result: dict[str, Any]) -> str:
     shown = f"{len(misses)} of {total}" if total != len(misses) else str(total)
     return (
         f'<section id="near-misses"><h2>Near misses ({shown})</h2><p>Signals that no alert cites: their modality, '
-        "the cue that decided it, and why no detection fired on them.</p><table><thead><tr><th>published</th>"
+        'the cue that decided it, and why no detection fired on them.</p><div class="scroll"><table><thead><tr>'
+        "<th>published</th>"
         "<th>signal</th><th>modality</th><th>cue</th><th>sentence and why</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
     )
 
 
@@ -286,7 +348,15 @@ FILTER_SCRIPT = """
 def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backtest") -> str:
     alerts: list[dict[str, Any]] = sorted(result.get("alerts", []), key=lambda a: a["fired_at"])
     stats = result.get("stats", {})
-    stat_items = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in stats.items() if not isinstance(v, dict))
+    history = _history_section(result)
+    listed = ("revisions", "retractions", "future_dated", "late_signals", "late_documents")
+    stat_items = "".join(
+        f'<li><a href="#history">{_e(k)}: {_e(v)}</a></li>'
+        if history and k in listed and v
+        else f"<li>{_e(k)}: {_e(v)}</li>"
+        for k, v in stats.items()
+        if not isinstance(v, dict)
+    )
     by_rule = stats.get("alerts_by_rule") or {}
     if by_rule:
         stat_items += f"<li>alerts by rule: {', '.join(f'{_e(k)} {_e(v)}' for k, v in sorted(by_rule.items()))}</li>"
@@ -306,7 +376,7 @@ def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backte
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1150px}}
 table{{border-collapse:collapse;width:100%}}
 td,th{{border-top:1px solid #ddd;padding:.4rem;vertical-align:top;text-align:left}}
-table.scores td{{text-align:right}} tr.overall{{font-weight:bold}}
+table.scores td{{text-align:right}} tr.overall{{font-weight:bold}} table.scores tbody th{{white-space:nowrap}}
 .sev{{padding:1px 6px;border-radius:4px;color:#fff;font-size:.85em}}
 {"".join(f".sev.{k}{{background:{v}}}" for k, v in SEVERITY_COLOURS.items())}
 .when{{white-space:nowrap}} .conf{{font-size:.8em;color:#a94442}} q{{color:#444}}
@@ -317,6 +387,8 @@ ul{{margin:.3rem 0;padding-left:1.2rem}}
 small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
 .off{{display:none}}
+.scroll{{overflow-x:auto;max-width:100%}}
+#off-axis{{font-size:.9em;color:#555}}
 </style></head><body>
 <h1>{_e(title)}</h1>
 <ul>{stat_items}</ul>
@@ -327,6 +399,7 @@ red: missed) · ◆ expected event</p>
 {timeline_svg(result, SEVERITY_COLOURS)}</section>
 {_timeline_events_section(result)}
 {_alerts_section(alerts, _verdicts(result))}
+{history}
 {_diff_section(result)}
 {_near_misses_section(result)}
 <footer><small>Generated {generated} by watchfloor; every time shown is event time.</small></footer>

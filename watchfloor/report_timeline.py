@@ -22,6 +22,50 @@ def _ts(iso: str | None) -> float | None:
         return None
 
 
+FAR = 30 * 86400.0  # a gap shorter than this never puts marks off the axis
+
+
+def axis_range(times: list[float]) -> tuple[float, float]:
+    """The span the axis shows: all of `times` (four or more) but a few far outliers at either end (a report
+    dated 2099, an alert raised at the receive time of a future-dated one) that would squash the rest into a
+    corner. A tail of at most a tenth of the marks is left off when the gap before it is longer than 30 days and
+    twice the span of the rest."""
+    ts = sorted(times)
+    lo, hi = 0, len(ts) - 1
+    most = max(1, len(ts) // 10) if len(ts) >= 4 else 0  # of three marks or fewer, none stands apart
+    for k in range(most, 0, -1):  # the largest tail that stands apart
+        if hi - k <= lo:
+            continue
+        gap, rest = ts[hi - k + 1] - ts[hi - k], ts[hi - k] - ts[lo]
+        if gap > max(FAR, 2 * rest):
+            hi -= k
+            break
+    for k in range(most, 0, -1):
+        if lo + k >= hi:
+            continue
+        gap, rest = ts[lo + k] - ts[lo + k - 1], ts[hi] - ts[lo + k]
+        if gap > max(FAR, 2 * rest):
+            lo += k
+            break
+    return ts[lo], ts[hi]
+
+
+def future_dated(alert: dict[str, Any], skew_s: float = 3600.0) -> str | None:
+    """The publication time of the report an alert cites that is dated after the alert fired (beyond the skew): a
+    future-dated document, processed at its receive time (the alert's fired_at), else None."""
+    fired = _ts(alert.get("fired_at"))
+    for e in alert.get("evidence") or []:
+        t = _ts(e.get("published_at"))
+        if fired is not None and t is not None and t > fired + skew_s:
+            return str(e.get("published_at"))
+    return None
+
+
+def _short(iso: str | None) -> str:
+    t = _ts(iso)
+    return "?" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+
+
 def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1100) -> str:
     alerts = result.get("alerts", [])
     scores = result.get("scores") or {}
@@ -34,7 +78,18 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
     times = [t for t in (_ts(a["fired_at"]) for a in alerts) if t is not None]
     times += [t for t in (_ts(ev["time"]) for ev in truth) if t is not None]
     times += [t for t in (_ts(x["time"]) for x in expected) if t is not None]
-    t0, t1 = min(times), max(times)
+    if not times:
+        return "<p>No alert or labelled item has a time to show.</p>"
+    t0, t1 = axis_range(times)
+    lo_t, hi_t = t0, t1
+    outside: list[str] = []
+
+    def shown(t: float, what: str) -> bool:
+        if lo_t <= t <= hi_t:
+            return True
+        outside.append(what)
+        return False
+
     span = max(t1 - t0, 86400.0)
     t0 -= span * 0.02
     span *= 1.04
@@ -63,10 +118,15 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
     for k in range(7):
         tick = t0 + span * k / 6
         label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%d")
-        parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" font-size="11">{label}</text>')
+        # The last label ends at its tick (centred, it ran past the right edge of the picture and was clipped).
+        anchor = "end" if k == 6 else "middle"
+        parts.append(
+            f'<text class="tick" x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="{anchor}" font-size="11">'
+            f"{label}</text>"
+        )
     for t_ev in expected:
         t = _ts(t_ev["time"])
-        if t is None:
+        if t is None or not shown(t, f"expected event {t_ev['event']} ({t_ev['rule']}) at {_short(t_ev['time'])}"):
             continue
         cx, cy = x(t), y(t_ev["rule"])
         colour = "#2e7d32" if t_ev["status"] == "found" else "#c62828"
@@ -78,7 +138,7 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         )
     for ev in truth:
         t = _ts(ev["time"])
-        if t is None:
+        if t is None or not shown(t, f"labelled item {ev['id']} ({ev['rule']}) at {_short(ev['time'])}"):
             continue
         cx, cy = x(t), y(ev["rule"]) + 11
         colour = "#2e7d32" if ev["status"] == "tp" else "#c62828"
@@ -89,7 +149,9 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         )
     for a in alerts:
         fired = _ts(a["fired_at"])
-        if fired is None:
+        dated = future_dated(a)
+        why = f": it cites a report dated {_short(dated)}, processed at its receive time" if dated else ""
+        if fired is None or not shown(fired, f"alert {a['rule']} fired {_short(a['fired_at'])}{why}"):
             continue
         colour = colours.get(a["severity"], "#333")
         false_alert = a["id"] in fps
@@ -102,4 +164,11 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             f'fill="{colour}" fill-opacity="0.85" {stroke}><title>{_e(tip)}</title></circle></a>'
         )
     parts.append("</svg>")
+    if outside:
+        items = "".join(f"<li>{_e(w)}</li>" for w in outside)
+        parts.append(
+            f'<div id="off-axis"><p>{len(outside)} mark(s) far outside the rest, not drawn (the axis spans '
+            f"{_e(_short(datetime.fromtimestamp(lo_t, UTC).isoformat()))} to "
+            f"{_e(_short(datetime.fromtimestamp(hi_t, UTC).isoformat()))}):</p><ul>{items}</ul></div>"
+        )
     return "".join(parts)

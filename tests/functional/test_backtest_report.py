@@ -231,3 +231,153 @@ def test_report_filters_by_rule_and_severity(report: Path, chromium) -> None:
     dom = Elements(chromium.dom(report.as_uri() + "#severity=high"))
     visible = [a for a in dom.having("tr", class_="alert") if "off" not in a["class"].split()]
     assert {a["data-severity"] for a in visible} == {"high"} and dom.text_of["shown"] == "2 of 6"
+
+
+# -- outside audit: the timeline's axis, its last label, a narrow window, the expected events' groups, and what
+# stood behind the counts of revisions and future-dated reports ---------------------------------------------
+
+
+def _alert(alert_id: str, rule: str, fired_at: str, published_at: str | None = None, **more: object) -> dict:
+    return {
+        "id": alert_id,
+        "rule": rule,
+        "title": f"{rule} happened",
+        "fired_at": fired_at,
+        "group": {},
+        "severity": "medium",
+        "confidence": None,
+        "tags": [],
+        "attributes": {},
+        "evidence": [
+            {
+                "event_id": f"doc-{alert_id}",
+                "source": "Harbour Gazette",
+                "url": "https://gazette.example/a",
+                "published_at": published_at or fired_at,
+                "sentence": "Something took place.",
+                "signal": "thing",
+                "modality": "asserted",
+            }
+        ],
+        **more,
+    }
+
+
+def _page(tmp_path: Path, result: dict) -> Path:
+    from watchfloor.report import render_backtest_html
+
+    path = tmp_path / "page.html"
+    path.write_text(render_backtest_html(result), encoding="utf-8")
+    return path
+
+
+def _cx(dom: Elements) -> list[float]:
+    return [float(a["cx"]) for t, a in dom.tags if t == "circle"]
+
+
+def test_one_far_future_report_does_not_squash_the_timeline(tmp_path: Path) -> None:
+    # A report dated 2099 raised an alert at its receive time (late 2026): the axis ran to 2026 and the real
+    # alerts of 2024 sat in its left 15%. Now the axis spans those, and the page says what it left off.
+    alerts = [_alert(f"a{m}", "harbour-closed", f"2024-{m:02d}-10T08:00:00+00:00") for m in (3, 5, 8)]
+    alerts.append(_alert("late", "harbour-closed", "2026-11-30T12:00:00+00:00", "2099-01-01T00:00:00+00:00"))
+    result = {"alerts": alerts, "stats": {"alerts": 4, "future_dated": 1}}
+    page = _page(tmp_path, result).read_text(encoding="utf-8")
+    dom = Elements(page)
+    xs = _cx(dom)
+    assert len(xs) == 3  # the far one is not drawn
+    left, right = 200, 1100 - 30
+    assert (max(xs) - min(xs)) / (right - left) > 0.9
+    note = dom.text_of["off-axis"]
+    assert "1 mark(s) far outside" in note and "2026-11-30 12:00" in note and "dated 2099-01-01" in note
+    # Listed with the revisions: which alert, and the report's date; the count links to the list.
+    assert (
+        "future-dated report" in dom.text_of["history"] and "a report dated 2099-01-01 00:00" in dom.text_of["history"]
+    )
+    assert '<a href="#history">future_dated: 1</a>' in page
+
+
+def test_an_axis_of_marks_spread_evenly_keeps_them_all() -> None:
+    from watchfloor.report_timeline import axis_range
+
+    year = 365 * 86400.0
+    assert axis_range([0.0, year, 2 * year, 3 * year]) == (0.0, 3 * year)
+    assert axis_range([0.0, 86400.0, 2 * year]) == (0.0, 2 * year)  # too few marks to call one an outlier
+    many = [i * 86400.0 for i in range(20)]
+    assert axis_range([*many, 80 * year]) == (0.0, 19 * 86400.0)
+    assert axis_range([-50 * year, *many]) == (0.0, 19 * 86400.0)
+
+
+def test_expected_events_show_their_group(report: Path) -> None:
+    rows = Rows(report.read_text(encoding="utf-8"), "").rows
+    expected = [cells for a, cells in rows if cells and cells[0] in ("Duma ratifies", "North Korea ratifies")]
+    assert [c[3] for c in expected] == ["party=RUS", "party=PRK"]
+    assert "<th>group</th>" in report.read_text(encoding="utf-8")
+
+
+def test_revisions_and_retractions_are_listed(tmp_path: Path) -> None:
+    first = _alert("old1", "port-blockade", "2024-03-01T10:00:00+00:00", group={"port": "North Quay"})
+    second = _alert(
+        "new1", "port-blockade", "2024-03-01T06:00:00+00:00", group={"port": "North Quay"}, revision=1, revises="old1"
+    )
+    gone = _alert("gone1", "port-blockade", "2024-03-04T09:00:00+00:00")
+    retraction = {
+        "alert_id": "gone1",
+        "rule": "port-blockade",
+        "group": {},
+        "reason": "a report dated earlier denies it",
+        "superseded_by": None,
+        "revision": 1,
+        "at": "2024-03-04T08:00:00+00:00",
+    }
+    result = {
+        "alerts": [second],
+        "stats": {"alerts": 1, "revisions": 1, "retractions": 1},
+        "raised": [first, gone, second, {"retraction": retraction}],
+    }
+    dom = Elements(_page(tmp_path, result).read_text(encoding="utf-8"))
+    text = " ".join(dom.text_of["history"].split())
+    assert "revision 1" in text and "new1 (medium, fired 2024-03-01 06:00 +00:00) replaces old1" in text
+    assert "(was medium, fired 2024-03-01 10:00 +00:00)" in text and "port=North Quay" in text
+    assert "retracted" in text and "gone1 (fired 2024-03-04 09:00 +00:00): a report dated earlier denies it" in text
+
+
+MEASURE = """(() => {
+  const r = {inner: window.innerWidth, page: document.documentElement.scrollWidth, ticks: [], lead: null};
+  const svg = document.querySelector('#timeline svg');
+  const w = svg.viewBox.baseVal.width;
+  for (const t of svg.querySelectorAll('text[font-size="11"]')) {
+    const b = t.getBBox();
+    r.ticks.push([b.x, b.x + b.width, w]);
+  }
+  const th = [...document.querySelectorAll('table.scores th')].find(t => t.textContent === 'median lead');
+  const box = th.closest('.scroll') || th.closest('table').parentElement;
+  const overflow = getComputedStyle(box).overflowX;
+  r.lead = {right: th.offsetLeft + th.offsetWidth, scrollable: box.scrollWidth, overflow: overflow};
+  document.body.setAttribute('data-measure', JSON.stringify(r));
+  return true;
+})()"""
+
+
+def _measure(chromium, page: Path, width: int) -> dict:  # type: ignore[no-untyped-def]
+    import html
+    import json
+
+    dom = chromium.act(page.as_uri(), MEASURE, width=width)
+    got = re.search(r'data-measure="([^"]*)"', dom)
+    assert got, "the page's measurements are missing"
+    measured: dict = json.loads(html.unescape(got.group(1)))
+    return measured
+
+
+def test_tick_labels_stay_inside_the_timeline(report: Path, chromium) -> None:
+    # The last label was centred on x=1070 of a 1100 wide picture: its right half was clipped in every report.
+    m = _measure(chromium, report, 1280)
+    assert len(m["ticks"]) == 7
+    assert all(0 <= left and right <= width for left, right, width in m["ticks"]), m["ticks"]
+
+
+def test_at_700_pixels_the_page_fits_and_the_scores_scroll(report: Path, chromium) -> None:
+    # At 700 px the scores table ran past the window and its "median lead" column was cut.
+    m = _measure(chromium, report, 700)
+    assert m["page"] <= m["inner"], m
+    assert m["lead"]["overflow"] == "auto" and m["lead"]["right"] <= m["lead"]["scrollable"], m
