@@ -4,7 +4,7 @@ near misses, and assemble everything into the backtest's JSON result (which the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,13 +97,14 @@ class Truth:
         items = {}
         for key, item in self.labels.items.items():
             doc_id = tap.seen[key][0] if key in tap.seen else key
-            items[doc_id] = item.__class__(doc_id, item.labels, item.time, item.line)
+            items[doc_id] = replace(item, id=doc_id)  # keeps the key the file wrote (a URL) for reports
         self.seen = {doc_id: t for doc_id, t in tap.seen.values()}
-        missing = len(self.labels.items) - len(tap.seen)
+        missing = [item for key, item in self.labels.items.items() if key not in tap.seen]
         if missing:
+            sample = ", ".join(f"{m.label_key} (line {m.line})" for m in missing[:3])
             self.warnings.append(
-                f"{self.labels.path}: {missing} of {len(self.labels.items)} labelled ids are not among the events "
-                "(not scored)"
+                f"{self.labels.path}: {len(missing)} of {len(self.labels.items)} labelled ids are not among the "
+                f"events (not scored), e.g. {sample}"
             )
         self.labels = Labels(self.labels.path, items)
 

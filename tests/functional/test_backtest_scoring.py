@@ -108,7 +108,7 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     assert set(metrics) <= set(s["overall"])
     # One entry per (positive, rule): 7 positives, each with its status and lead time.
     assert len(s["events"]) == 7
-    keys = {"id", "rule", "labels", "status", "time", "time_from", "alert", "fired_at", "lead_time_s"}
+    keys = {"id", "label_key", "rule", "labels", "status", "time", "time_from", "alert", "fired_at", "lead_time_s"}
     assert all(set(e) == keys for e in s["events"])
     published = {d["id"]: d["published_at"] for d in map(json.loads, EVENTS.read_text(encoding="utf-8").splitlines())}
     for e in s["events"]:

@@ -98,3 +98,34 @@ def test_keydays_removing_the_kursk_aliases_changes_two_alerts(tmp_path: Path) -
         assert c["changes"] == ["title", "attributes"]
         assert c["before"]["title"].endswith(" (Kursk)") and not c["after"]["title"].endswith(")")
         assert "attributes.place Kursk -> none" in c["details"]
+
+
+def test_a_missed_item_labelled_by_url_keeps_the_url_the_labels_file_wrote(tmp_path: Path) -> None:
+    import json
+
+    # The events without their ids: each is known by a derived doc-… id; the labels name them by URL.
+    events = tmp_path / "events.jsonl"
+    lines = [json.loads(x) for x in EVENTS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    events.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "id"}) + "\n" for e in lines))
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "id,label\nhttps://gazette.example/10,COMBAT_REPORT_KURSK\nhttps://gazette.example/1,TREATY_SIGNED\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    code, output = run(events, "--labels", labels, "--label-map", MAP, "--json", out)
+    assert code == 0, output
+    got = {e["label_key"]: e for e in json.loads(out.read_text())["scores"]["events"]}
+    assert set(got) == {"https://gazette.example/10", "https://gazette.example/1"}
+    missed = got["https://gazette.example/10"]
+    assert missed["status"] == "fn" and missed["id"].startswith("doc-")
+    assert got["https://gazette.example/1"]["status"] == "tp"
+
+
+def test_a_labels_file_with_an_unclosed_quote_names_the_line(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text('id,label\nsc-01,"TREATY_SIGNED\nsc-03,TREATY_RATIFICATION_DUMA\n', encoding="utf-8")
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
+    flat = " ".join(output.split())
+    assert code != 0 and "labels.csv:2: a quoted cell (column 'label') runs on to line 3" in flat, output
+    assert "not among the events" not in flat

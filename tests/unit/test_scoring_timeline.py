@@ -92,3 +92,38 @@ def test_a_group_name_the_rule_cannot_carry_is_an_error_naming_the_line(tmp_path
     with pytest.raises(TruthError) as e:
         load_timeline(p, VOCAB)
     assert str(e.value).startswith(f"{p}{message}"), str(e.value)
+
+
+@pytest.mark.parametrize("name", ["labels", "timeline"])
+def test_an_unclosed_quote_is_an_error_naming_the_line_it_opened_on(tmp_path: Path, name: str) -> None:
+    from watchfloor.scoring import load_labels
+
+    p = tmp_path / f"{name}.csv"
+    if name == "labels":
+        p.write_text('id,label\nd-1,NONE\nd-2,"SHIPS\nd-3,NONE\nd-4,SHIPS\n', encoding="utf-8")
+        load: object = load_labels
+    else:
+        p.write_text(
+            f'event,time,rule\n"fleet arrives,{day(0).isoformat()},ships-sighted\n'
+            f"fleet leaves,{day(1).isoformat()},ships-sighted\n",
+            encoding="utf-8",
+        )
+
+        def load(x: Path) -> object:
+            return load_timeline(x, VOCAB)
+
+    with pytest.raises(TruthError) as e:
+        load(p)  # type: ignore[operator]
+    line = 3 if name == "labels" else 2
+    assert str(e.value).startswith(f"{p}:{line}: a quoted cell"), str(e.value)
+    assert "unclosed quote" in str(e.value)
+
+
+def test_a_quoted_cell_on_one_line_is_read_as_ever(tmp_path: Path) -> None:
+    from watchfloor.scoring import load_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_text('id,label,note\nd-1,"SHIPS;CONVOY","seen, twice"\nd-2,NONE,\n', encoding="utf-8")
+    items = load_labels(p).items
+    assert items["d-1"].labels == {"SHIPS", "CONVOY"} and items["d-1"].line == 2 and items["d-2"].line == 3
+    assert items["d-1"].label_key == "d-1"

@@ -155,6 +155,7 @@ class Outcome:
     time_from: str | None  # "label" | "published_at" | None
     alert: str | None = None
     fired_at: datetime | None = None
+    label_key: str = ""  # the item as the labels file names it (its URL when labelled by URL); "" = `item`
 
     @property
     def lead_time_s(self) -> float | None:
@@ -162,9 +163,15 @@ class Outcome:
             return None
         return (self.fired_at - self.time).total_seconds()
 
+    @property
+    def shown_as(self) -> str:
+        """What to call the item on screen: the labels file's own key (a URL rather than a derived doc-… id)."""
+        return self.label_key or self.item
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.item,
+            "label_key": self.shown_as,
             "rule": self.rule,
             "labels": list(self.labels),
             "status": self.status,
@@ -295,10 +302,22 @@ def score(
             caught = first_alert.get((item_id, rule))
             if caught is None:
                 counts.fn += 1
-                outcomes.append(Outcome(item_id, rule, tuple(sorted(item_labels)), "fn", t, t_from))
+                outcomes.append(
+                    Outcome(item_id, rule, tuple(sorted(item_labels)), "fn", t, t_from, label_key=labelled.label_key)
+                )
                 continue
             counts.tp += 1
-            o = Outcome(item_id, rule, tuple(sorted(item_labels)), "tp", t, t_from, caught.id, caught.fired_at)
+            o = Outcome(
+                item_id,
+                rule,
+                tuple(sorted(item_labels)),
+                "tp",
+                t,
+                t_from,
+                caught.id,
+                caught.fired_at,
+                labelled.label_key,
+            )
             if o.lead_time_s is not None:
                 counts.lead_times.append(o.lead_time_s)
             outcomes.append(o)

@@ -39,6 +39,14 @@ class LabelledItem:
     labels: frozenset[str]
     time: datetime | None = None
     line: int = 0
+    # The id as the labels file writes it (a URL for an event without an id); "" when the same. What reports
+    # show; not part of the item's identity.
+    key: str = field(default="", compare=False)
+
+    @property
+    def label_key(self) -> str:
+        """What the labels file calls the item: its URL when it was labelled by URL, else its id."""
+        return self.key or self.id
 
 
 @dataclass(frozen=True)
@@ -173,9 +181,18 @@ def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, d
         raise TruthError(f"{path}:1: {e}") from None
     header = [h.strip().lower() for h in header]
     rows: list[tuple[int, dict[str, str]]] = []
+    end = reader.line_num
     try:
         for cells in reader:
-            line = reader.line_num
+            line, end = end + 1, reader.line_num  # the record's first line, and its last
+            if end > line:
+                # One record over several lines: a quoted cell holding line breaks, which in these files is a
+                # quote left open, swallowing the rows after it (they would silently be one row).
+                column = next((h for h, c in zip(header, cells, strict=False) if "\n" in c or "\r" in c), "?")
+                raise TruthError(
+                    f"{path}:{line}: a quoted cell (column '{column}') runs on to line {end}: an unclosed quote? "
+                    f"Lines {line}-{end} would be read as one row"
+                )
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header):
@@ -227,7 +244,7 @@ def load_labels(path: str | Path) -> Labels:
                 raise TruthError(f"{path}:{line}: id {item_id!r} has another time on line {prev.line}")
             labels |= prev.labels
             t = t or prev.time
-        items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line)
+        items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line, item_id)
     if not items:
         raise TruthError(f"{path}: no labelled rows")
     return Labels(str(path), items)
