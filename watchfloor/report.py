@@ -207,8 +207,8 @@ def _diff_section(result: dict[str, Any]) -> str:
 def _history_section(result: dict[str, Any]) -> str:
     """What a `revisions: 4` or `future_dated: 1` among the counts stands for, as far as the result holds it: the
     alerts revised (which replaced which) and withdrawn (from `raised`, in log order), and the alerts that cite a
-    future-dated report (raised at its receive time). Late reports that raised nothing are near misses of kind
-    late; the result keeps no list of late documents beyond that."""
+    future-dated report (raised at its receive time), and the late reports that raised nothing (its near misses of
+    kind late); the result keeps no list of the other late documents."""
     raised = result.get("raised") or []
     by_id = {a["id"]: a for a in raised if "id" in a}
     rows = []
@@ -241,11 +241,22 @@ def _history_section(result: dict[str, Any]) -> str:
                 f'<td><a href="#{_e(a["id"])}">{_e(a["id"])}</a> fired {_e(_when(a["fired_at"]))}, the receive '
                 f"time of a report dated {_e(_when(dated))}</td></tr>"
             )
+    listed_late = 0
+    for m in result.get("near_misses") or []:
+        why = [r for r in m.get("reasons", []) if r.get("kind") == "late"]
+        if why:
+            listed_late += 1
+            rows.append(
+                f'<tr class="late" data-rules="{_e(" ".join(sorted({r.get("detection") or "" for r in why})))}">'
+                f"<td>late report</td><td><code>{_e(m.get('signal'))}</code></td>"
+                f"<td>{_link(m.get('url'), m.get('source', ''))} <code>{_e(m.get('document_id'))}</code> "
+                f"(published {_e(_when(m.get('published_at')))}): {_e(why[0].get('detail'))}</td></tr>"
+            )
     stats = result.get("stats") or {}
-    late = stats.get("late_signals", stats.get("late_documents")) or 0
+    late = stats.get("late_documents", stats.get("late_signals")) or 0
     note = (
-        f"<p>{_e(late)} late report(s) beyond the lateness: those that raised nothing are near misses of kind late; "
-        "the result does not list them otherwise.</p>"
+        f"<p>{_e(late)} report(s) came beyond the lateness; listed here are those that raised nothing (near "
+        f"misses of kind late: {listed_late}); the result does not name the others.</p>"
         if late
         else ""
     )
@@ -253,8 +264,9 @@ def _history_section(result: dict[str, Any]) -> str:
         return ""
     table = f'<div class="scroll"><table><tbody>{"".join(rows)}</tbody></table></div>' if rows else ""
     return (
-        '<section id="history"><h2>Revised, retracted and future-dated</h2><p>Alerts a late report revised or '
-        "withdrew (in log order), and alerts raised on a report dated in the future (at its receive time).</p>"
+        '<section id="history"><h2>Revised, retracted, late and future-dated</h2><p>Alerts a late report revised '
+        "or withdrew (in log order), alerts raised on a report dated in the future (at its receive time), and late "
+        "reports that raised nothing.</p>"
         f"{table}{note}</section>"
     )
 

@@ -381,3 +381,24 @@ def test_at_700_pixels_the_page_fits_and_the_scores_scroll(report: Path, chromiu
     m = _measure(chromium, report, 700)
     assert m["page"] <= m["inner"], m
     assert m["lead"]["overflow"] == "auto" and m["lead"]["right"] <= m["lead"]["scrollable"], m
+
+
+def test_late_reports_that_raised_nothing_are_named_beside_the_count(tmp_path: Path) -> None:
+    miss = {
+        "signal": "thing",
+        "document_id": "doc-slow",
+        "source": "Harbour Gazette",
+        "url": "https://gazette.example/slow",
+        "published_at": "2024-03-01T02:00:00+00:00",
+        "sentence": "Something took place.",
+        "modality": "asserted",
+        "cue": None,
+        "captures": {},
+        "reasons": [{"detection": "port-blockade", "kind": "late", "detail": "late: document doc-slow came 9h late"}],
+    }
+    result = {"alerts": [], "stats": {"late_documents": 2}, "near_misses": [miss]}
+    page = _page(tmp_path, result).read_text(encoding="utf-8")
+    text = " ".join(Elements(page).text_of["history"].split())
+    assert "late report" in text and "doc-slow (published 2024-03-01 02:00 +00:00)" in text
+    assert "came 9h late" in text and "2 report(s) came beyond the lateness" in text and "kind late: 1" in text
+    assert '<a href="#history">late_documents: 2</a>' in page
