@@ -86,6 +86,16 @@ def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: io.StringIO)
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
+def test_a_rule_id_longer_than_the_room_folds_and_cuts_nothing(screen: io.StringIO) -> None:
+    long_id = "harbour-blockade-declared-by-both-coastal-states"
+    view.print_alerts([_alert(long_id, T0 + timedelta(hours=14, minutes=33), "A blockade", "unconfirmed")])
+    text = screen.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "2024-06-19 14:33" in text and "unconfirmed" in text and "A blockade" in text
+    column = "".join(line.split("│")[2].strip() for line in text.splitlines() if line.count("│") == 6)
+    assert column == long_id
+
+
 def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: io.StringIO) -> None:
     # Outside audit: the event column was silently dropped in 80 columns.
     rows = [
@@ -127,3 +137,14 @@ def test_spread_takes_in_turn_from_each_rule_in_order() -> None:
     items = ["a1", "a2", "a3", "b1", "a4", "c1", "c2"]
     assert view.spread(items, lambda x: x[0], 4) == ["a1", "a2", "b1", "c1"]
     assert view.spread(items, lambda x: x[0], 10) == items
+
+
+def test_in_80_columns_a_long_rule_id_in_the_scores_folds_and_no_number_is_cut(screen: io.StringIO) -> None:
+    # The rule column was kept on one line: the numbers beside a long id were cut to "1.…".
+    counts = Counts(tp=1, alerts=1, positives=1, lead_times=[3600.0])
+    long_id = "harbour-blockade-declared-by-both-coastal-states"
+    view.print_scores(Scores({long_id: counts}, counts, [], [], {}, labels_source="labels.csv"))
+    text = screen.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "1.00    1.00  1.00   +1h" in text
+    assert long_id in "".join(line.split()[0] for line in text.splitlines() if line.strip())  # folded, whole

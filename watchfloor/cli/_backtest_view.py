@@ -51,7 +51,11 @@ def print_alerts(detections: list[Detection]) -> None:
     # Times and rule ids are never cut ("2024-06-19T1…", "troops-deplo…" in 80 columns): kept whole on one
     # line, folded only in a terminal narrower than themselves; titles and sources wrap instead.
     table.add_column("fired at", no_wrap=True, overflow="fold")
-    table.add_column("rule", **ID_COLUMN)
+    # A rule id too long for the room left beside the other columns folds onto more lines (kept whole, no_wrap,
+    # it would crop every column after it).
+    sev_width = max(len("unconfirmed") if d.confidence == "unconfirmed" else len(d.severity) for d in detections)
+    need = 16 + max(len(d.rule) for d in detections) + sev_width + 6 + 6 + 16  # + borders and padding
+    table.add_column("rule", **(ID_COLUMN if need <= out.width else {"overflow": "fold"}))
     table.add_column("severity", no_wrap=True, overflow="fold")
     table.add_column("title", ratio=2, min_width=12)
     table.add_column("evidence", ratio=1, min_width=8)
@@ -110,7 +114,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
         f"scores against {escape(str(scores.labels_source))}",
         "pos.: labelled positives; lead: median of alert time − labelled time",
     )
-    table.add_column("rule", no_wrap=True)
+    # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…").
+    table.add_column("rule", overflow="fold")
     for col in ("pos.", "alerts", "TP", "FP", "FN", "prec.", "recall", "F1", "lead"):
         table.add_column(col, justify="right", no_wrap=True)
     rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
@@ -142,7 +147,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
 def print_score_change(scores: Scores, baseline: Scores) -> None:
     """This run minus the baseline, per rule and overall (blank: unchanged)."""
     table = _table("change against the baseline")
-    table.add_column("rule", no_wrap=True)
+    table.add_column("rule", overflow="fold")
     for col in ("alerts", "TP", "FP", "FN", "prec.", "recall", "F1"):
         table.add_column(col, justify="right", no_wrap=True)
     names = sorted(set(scores.per_rule) | set(baseline.per_rule))
