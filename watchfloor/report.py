@@ -223,14 +223,20 @@ def _history_section(result: dict[str, Any]) -> str:
                 f"<td><code>{_e(r.get('alert_id'))}</code> (fired {_e(_when(old.get('fired_at')))}): "
                 f"{_e(r.get('reason'))}{by}; by a report of {_e(_when(r.get('at')))}</td></tr>"
             )
-        elif a.get("revises"):
-            old = by_id.get(a["revises"], {})
+        elif a.get("revision") or a.get("revises"):
+            # Raised by a change of the group's history (a late report): replacing an alert, or new beside them.
+            old = by_id.get(a.get("revises") or "", {})
             was = f" (was {_e(old.get('severity'))}, fired {_e(_when(old.get('fired_at')))})" if old else ""
+            what = (
+                f"replaces <code>{_e(a['revises'])}</code>{was}"
+                if a.get("revises")
+                else "raised by a late report, replacing no alert"
+            )
             rows.append(
                 f'<tr class="revised" data-rule="{_e(a["rule"])}"><td>revision {_e(a.get("revision"))}</td>'
                 f"<td><code>{_e(a['rule'])}</code> [{_e(_group(a.get('group')))}]</td>"
-                f"<td><code>{_e(a['id'])}</code> ({_e(a['severity'])}, fired {_e(_when(a['fired_at']))}) replaces "
-                f"<code>{_e(a['revises'])}</code>{was}</td></tr>"
+                f'<td><a href="#{_e(a["id"])}">{_e(a["id"])}</a> ({_e(a["severity"])}, fired '
+                f"{_e(_when(a['fired_at']))}) {what}</td></tr>"
             )
     for a in result.get("alerts", []):
         dated = future_dated(a)

@@ -320,6 +320,9 @@ def test_revisions_and_retractions_are_listed(tmp_path: Path) -> None:
         "new1", "port-blockade", "2024-03-01T06:00:00+00:00", group={"port": "North Quay"}, revision=1, revises="old1"
     )
     gone = _alert("gone1", "port-blockade", "2024-03-04T09:00:00+00:00")
+    # In a shuffled replay of the key days, a late report raised an earlier alert beside the others: revision 1,
+    # replacing none (stats.revisions counted it; the report listed nothing).
+    beside = _alert("early1", "port-blockade", "2024-02-27T07:00:00+00:00", revision=1, revises=None)
     retraction = {
         "alert_id": "gone1",
         "rule": "port-blockade",
@@ -330,15 +333,16 @@ def test_revisions_and_retractions_are_listed(tmp_path: Path) -> None:
         "at": "2024-03-04T08:00:00+00:00",
     }
     result = {
-        "alerts": [second],
-        "stats": {"alerts": 1, "revisions": 1, "retractions": 1},
-        "raised": [first, gone, second, {"retraction": retraction}],
+        "alerts": [second, beside],
+        "stats": {"alerts": 2, "revisions": 2, "retractions": 1},
+        "raised": [first, gone, second, {"retraction": retraction}, beside],
     }
     dom = Elements(_page(tmp_path, result).read_text(encoding="utf-8"))
     text = " ".join(dom.text_of["history"].split())
     assert "revision 1" in text and "new1 (medium, fired 2024-03-01 06:00 +00:00) replaces old1" in text
     assert "(was medium, fired 2024-03-01 10:00 +00:00)" in text and "port=North Quay" in text
     assert "retracted" in text and "gone1 (fired 2024-03-04 09:00 +00:00): a report dated earlier denies it" in text
+    assert "early1 (medium, fired 2024-02-27 07:00 +00:00) raised by a late report, replacing no alert" in text
 
 
 MEASURE = """(() => {
