@@ -167,14 +167,17 @@ def assemble(
     baseline_label: str | None = None,
     sort: dict[str, Any] | None = None,
     order: str = "event-time",
+    baseline_collector: NearMissCollector | None = None,
 ) -> Evaluated:
+    """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
+    an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
     data = result_json(result, report, specs)
     stats = data["stats"]
     stats["order"] = order
     if sort is not None:
         stats["sort"] = sort
     ev = Evaluated(data)
-    alerts = [AlertRef.from_detection(d) for d in result.detections]
+    alerts = [AlertRef.from_detection(d, collector.evidence.ids(d) if collector else None) for d in result.detections]
     if collector is not None and near_miss_limit:
         ev.near_misses = collector.near_misses()
         stats["near_misses"] = len(ev.near_misses)
@@ -185,7 +188,12 @@ def assemble(
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
         base_alerts = (
-            [AlertRef.from_detection(d) for d in baseline.detections] if isinstance(baseline, EngineTally) else baseline
+            [
+                AlertRef.from_detection(d, baseline_collector.evidence.ids(d) if baseline_collector else None)
+                for d in baseline.detections
+            ]
+            if isinstance(baseline, EngineTally)
+            else baseline
         )
         ev.diff = diff_alerts(base_alerts, alerts)
         diff = ev.diff.to_json()

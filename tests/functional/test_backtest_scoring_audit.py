@@ -129,3 +129,62 @@ def test_a_labels_file_with_an_unclosed_quote_names_the_line(tmp_path: Path) -> 
     flat = " ".join(output.split())
     assert code != 0 and "labels.csv:2: a quoted cell (column 'label') runs on to line 3" in flat, output
     assert "not among the events" not in flat
+
+
+FLOOD_PACK = """
+version: 1
+name: test-flood-watch
+settings: {lateness: 12h}
+signals:
+  levee_breach:
+    match: {all: [levee, {any: ["breach*", "gave way"]}]}
+    near: 6
+detections:
+  - id: breaches-widespread
+    title: levee breaches reported widely
+    severity: high
+    pattern: {count: {signal: levee_breach, at_least: 12, distinct: document}}
+    within: 30d
+    realert: 30d
+"""
+
+
+def test_labels_on_reports_an_alert_does_not_show_are_caught_and_late_ones_are_realert(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(FLOOD_PACK, encoding="utf-8")
+    t0 = datetime(2025, 7, 1, 6, tzinfo=UTC)
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "news.article",
+                    "id": f"lv-{i:02d}",
+                    "published_at": (t0 + timedelta(hours=6 * i)).isoformat(),
+                    "source": f"Desk {i}",
+                    "title": f"A levee breach flooded farmland near mile {i}",
+                }
+            )
+            + "\n"
+            for i in range(14)
+        ),
+        encoding="utf-8",
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nlv-01,BREACH\nlv-02,BREACH\n", encoding="utf-8")
+    label_map = tmp_path / "map.yaml"
+    label_map.write_text("BREACH: breaches-widespread\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    code, output = run(events, "--rules", pack, "--labels", labels, "--label-map", label_map, "--json", out)
+    assert code == 0, output
+    data = json.loads(out.read_text())
+    (alert,) = data["alerts"]
+    assert {"lv-01", "lv-02"}.isdisjoint(e["event_id"] for e in alert["evidence"])  # it shows ten of twelve
+    c = data["scores"]["per_rule"]["breaches-widespread"]
+    assert (c["tp"], c["fp"], c["fn"]) == (2, 0, 0)
+    misses = {m["document_id"]: m["reasons"] for m in data["near_misses"]}
+    assert set(misses) == {"lv-12", "lv-13"}
+    assert all([r["kind"] for r in rs] == ["realert"] for rs in misses.values())

@@ -121,7 +121,7 @@ def _differences(before: AlertRef, after: AlertRef) -> tuple[str, ...]:
         out.append("group")
     if _attributes(before) != _attributes(after):
         out.append("attributes")
-    if set(before.evidence) != set(after.evidence):
+    if set(before.reports) != set(after.reports) or set(before.evidence) != set(after.evidence):
         out.append("evidence")
     if _sentence_changes(before, after):
         out.append("sentence")
@@ -159,11 +159,11 @@ def diff_alerts(baseline: Iterable[AlertRef], current: Iterable[AlertRef]) -> Al
     added: list[AlertRef] = []
     for a in left_after:
         pool = candidates.get(_group_key(a), [])
-        ev = set(a.evidence)
+        ev = set(a.reports)
         best: AlertRef | None = None
         best_rank: tuple[int, float] | None = None
         for b in pool:
-            shared = len(ev & set(b.evidence))
+            shared = len(ev & set(b.reports))
             if not shared:
                 continue
             rank = (-shared, abs((b.fired_at - a.fired_at).total_seconds()))

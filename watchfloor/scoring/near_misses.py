@@ -10,14 +10,21 @@ makes them (no second engine run, no re-extraction) and keeps a bounded number o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from watchfloor.schemas.events import DeadLetter, Detection, Signal
+from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.explain import DetectionCheck
 from watchfloor.stream_processors.engine.explain_detections import Explainer
+
+from .evidence import FullEvidence
+
+_COUNTED = re.compile(r"(\d+) of \d+\b")  # a count check's reason: 'k of N (distinct …) within …'
 
 REASON_KINDS = (
     "modality",
@@ -79,8 +86,13 @@ class NearMissCollector:
         self._candidates: dict[SignalKey, NearMiss] = {}
         self._cited: set[tuple[str, str]] = set()  # (document id, signal name) in some alert's evidence
         self.dropped = 0  # candidates not kept once `limit` was reached
+        # Every report an alert rests on, also beyond the ten it shows (kept whatever `limit`: scores use it).
+        self.evidence = FullEvidence(rules)
+        self._detections = {d.id: d for d in rules.detections}
+        self._last_fired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}  # (rule, group) -> time
 
     def on_outputs(self, outputs: Sequence[Signal | Detection | DeadLetter]) -> None:
+        self.evidence.observe(outputs)
         checks = self._explainer.observe(outputs) if self.limit else []
         by_signal: dict[tuple[str, int], list[DetectionCheck]] = {}
         for c in checks:
@@ -89,6 +101,12 @@ class NearMissCollector:
             if isinstance(o, Detection):
                 for e in o.evidence:
                     self._cited.add((e.event_id, e.signal))
+                shown = {e.event_id for e in o.evidence}
+                det = self._detections.get(o.rule)
+                names = {r.signal for r in det.refs} if det is not None else set()
+                for doc in self.evidence.ids(o):
+                    if doc not in shown:  # an unshown report: cited under the signals the rule takes
+                        self._cited.update((doc, n) for n in names)
             elif isinstance(o, Signal) and self.limit:
                 key = (o.document_id, o.name, o.sentence_index)
                 if key in self._candidates:
@@ -99,10 +117,44 @@ class NearMissCollector:
                 mine = by_signal.get((o.name, o.sentence_index), [])
                 if any(c.fired for c in mine):
                     continue  # an alert cites it
-                reasons = [Reason(c.kind, c.reason, c.detection) for c in mine]
+                reasons = [self._reason(c, o) for c in mine]
                 if not reasons:
                     reasons = [Reason("unused", f"no detection uses the signal {o.name!r}")]
                 self._candidates[key] = NearMiss(o, reasons)
+        for o in outputs:
+            if isinstance(o, Detection):
+                k = (o.rule, tuple(sorted(o.group.items())))
+                self._last_fired[k] = max(self._last_fired.get(k, 0.0), o.fired_at.timestamp())
+
+    def _reason(self, c: DetectionCheck, sig: Signal) -> Reason:
+        """The check's reason; a `count` that had its reports but whose group had just alerted is `realert`
+        (it was held back by the throttle, not short of reports: '13 of 12 … within 30d')."""
+        det = self._detections.get(c.detection) if c.detection else None
+        if c.kind != "count" or det is None or det.definition.pattern.count is None:
+            return Reason(c.kind, c.reason, c.detection)
+        m = _COUNTED.match(c.reason)
+        if m is None or int(m.group(1)) < det.definition.pattern.count.at_least:
+            return Reason(c.kind, c.reason, c.detection)
+        group: dict[str, str] = {}
+        for g in det.group_by:
+            value = sig.source if g == "source" else sig.captures.get(g)
+            if value is None:
+                return Reason(c.kind, c.reason, c.detection)
+            group[g] = value
+        last = self._last_fired.get((det.id, tuple(sorted(group.items()))))
+        realert = det.realert.total_seconds()
+        t = sig.published_at.timestamp()
+        if last is None or abs(t - last) >= realert:
+            return Reason(c.kind, c.reason, c.detection)
+        where = f" for {', '.join(f'{k}={v}' for k, v in group.items())}" if group else ""
+        until = datetime.fromtimestamp(last + realert, UTC).isoformat(timespec="minutes")
+        since = datetime.fromtimestamp(last, UTC).isoformat(timespec="minutes")
+        return Reason(
+            "realert",
+            f"{det.id}{where} alerted at {since}; quiet for {format_duration(det.realert)} (until {until}), "
+            f"though it had {c.reason}",
+            c.detection,
+        )
 
     def near_misses(self) -> list[NearMiss]:
         """The candidates no alert ended up citing (a count or sequence may cite a signal later)."""

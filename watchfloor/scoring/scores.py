@@ -1,7 +1,8 @@
 """Scores of a backtest against labels: per rule and overall TP/FP/FN, precision, recall, F1, lead times.
 
 Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a
-true positive if some alert of R has it in its evidence, else a false negative. An alert of R none of
+true positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the
+10 it shows, when the replay recovered them: AlertRef.reports), else a false negative. An alert of R none of
 whose evidence items is labelled for R is a false positive. Precision = TP / (TP + FP), recall =
 TP / (TP + FN), F1 their harmonic mean; each is None when its denominator is 0. "Overall" sums TP, FP
 and FN over the scored rules (the rules the label map names) before dividing (micro average).
@@ -37,9 +38,20 @@ class AlertRef:
     title: str = ""
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # captures outside the group
     evidence_sentences: tuple[str, ...] = ()  # the sentence each shown evidence item quotes
+    # Every report the alert rests on when it shows fewer (an alert shows 10; its id hashes all of them);
+    # () when what it shows is all there is, or the rest is not known.
+    all_evidence: tuple[str, ...] = ()
+
+    @property
+    def reports(self) -> tuple[str, ...]:
+        """The event ids of every report the alert rests on, as far as known (else the shown ones)."""
+        return self.all_evidence or self.evidence
 
     @classmethod
-    def from_detection(cls, d: Detection) -> AlertRef:
+    def from_detection(cls, d: Detection, all_evidence: Iterable[str] | None = None) -> AlertRef:
+        """`all_evidence`: every report `d` rests on, when it shows fewer (scoring.evidence.FullEvidence)."""
+        shown = tuple(e.event_id for e in d.evidence)
+        every = tuple(all_evidence) if all_evidence is not None else ()
         return cls(
             id=d.id,
             rule=d.rule,
@@ -52,6 +64,7 @@ class AlertRef:
             title=d.title,
             attributes={k: tuple(v) for k, v in d.attributes.items()},
             evidence_sentences=tuple(e.sentence for e in d.evidence),
+            all_evidence=every if set(every) > set(shown) else (),
         )
 
     @classmethod
@@ -69,6 +82,7 @@ class AlertRef:
             title=str(a.get("title", "")),
             attributes={str(k): tuple(str(x) for x in v) for k, v in (a.get("attributes") or {}).items()},
             evidence_sentences=tuple(str(e["sentence"]) for e in ev) if all("sentence" in e for e in ev) else (),
+            all_evidence=tuple(str(i) for i in a.get("evidence_ids") or ()),
         )
 
     def brief(self) -> dict[str, Any]:
@@ -82,6 +96,7 @@ class AlertRef:
             "evidence": list(self.evidence),
             "title": self.title,
             "attributes": {k: list(v) for k, v in self.attributes.items()},
+            **({"evidence_ids": list(self.all_evidence)} if self.all_evidence else {}),
         }
 
 
@@ -277,12 +292,12 @@ def score(
         counts.alerts += 1
         mine = positives[a.rule]
         hit = False
-        for k, eid in enumerate(a.evidence):
+        for eid in a.reports:  # every report it rests on, not only the 10 it shows
             if eid in mine:
                 hit = True
                 first_alert.setdefault((eid, a.rule), a)
-                if k < len(a.evidence_times):
-                    evidence_time.setdefault(eid, a.evidence_times[k])
+        for k, eid in enumerate(a.evidence[: len(a.evidence_times)]):
+            evidence_time.setdefault(eid, a.evidence_times[k])
         if not hit:
             counts.fp += 1
             false_positives.append(a)

@@ -1,0 +1,146 @@
+"""Every report an alert rests on, beyond the ten it shows: recovered from the replay's own signals.
+
+A Detection shows at most MAX_EVIDENCE (10) reports and says how many there were (`evidence_total`); its
+id hashes the rule, the group and *all* of them (engine/evidence.py build_detection). Scoring must see all
+of them: a labelled report among the unshown ones is caught, not missed, and no near miss. This index is
+shown every engine call's outputs (the replay's hook, as near misses are): it keeps, per detection that can
+rest on more than ten reports (a `count`, a `corroborate`) and group, the documents whose signals the
+detection takes, and when an alert shows fewer reports than it rests on, finds the set among them whose
+hash is the alert's id. The id decides: a set is only ever taken when it hashes to the id, so what is
+recovered is exactly the engine's evidence, never a guess; when no candidate set within the search's
+bounds hashes to it, the alert keeps what it shows (`unresolved` counts those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+from math import comb
+from typing import Any
+
+from watchfloor.schemas.events import Detection, Signal, stable_id
+from watchfloor.stream_processors.engine import CompiledRules
+from watchfloor.stream_processors.engine.compiled import CompiledDetection
+
+MAX_TRIES = 20_000
+"""Hashes tried per alert at most (combinations of candidates beyond the contiguous runs)."""
+
+MAX_KEPT = 200_000
+"""Candidates kept per detection and group at most (a `count` without a window keeps everything)."""
+
+
+def _group_key(group: dict[str, str]) -> str:
+    return "|".join(f"{k}={v}" for k, v in group.items()) if group else ""
+
+
+class FullEvidence:
+    """`observe(outputs)` for each engine call, in order; `ids(detection)` is every report it rests on."""
+
+    def __init__(self, rules: CompiledRules) -> None:
+        self.rules = rules
+        # the detections whose alerts can rest on more reports than they show
+        self._wide: dict[str, CompiledDetection] = {
+            d.id: d for d in rules.detections if d.kind == "count" or d.definition.corroborate is not None
+        }
+        self._horizon: dict[str, float] = {}
+        for d in self._wide.values():
+            within = d.within.total_seconds() if d.within else 0.0
+            c = d.definition.corroborate
+            self._horizon[d.id] = max(within, c.within.total_seconds() if c is not None else 0.0)
+        self._by_signal: dict[str, list[CompiledDetection]] = {}
+        for d in self._wide.values():
+            for ref in d.refs:
+                if ref.signal in rules.signals:
+                    self._by_signal.setdefault(ref.signal, []).append(d)
+        self._seen: dict[tuple[str, str], list[tuple[float, str]]] = {}  # (rule, group key) -> (time, doc id)
+        self._ids: dict[str, tuple[str, ...]] = {}  # alert id -> all its reports (only those showing fewer)
+        self.unresolved: list[str] = []  # alert ids whose full evidence was not found
+
+    def observe(self, outputs: Sequence[Any]) -> None:
+        for o in outputs:
+            if isinstance(o, Signal):
+                self._signal(o)
+        for o in outputs:
+            if isinstance(o, Detection) and o.evidence_total > len(o.evidence):
+                found = self._resolve(o)
+                if found is None:
+                    self.unresolved.append(o.id)
+                else:
+                    self._ids[o.id] = found
+
+    def ids(self, d: Detection) -> tuple[str, ...]:
+        """Every report `d` rests on (its shown evidence when that is all, or when they were not found)."""
+        return self._ids.get(d.id) or tuple(e.event_id for e in d.evidence)
+
+    def all_ids(self) -> dict[str, tuple[str, ...]]:
+        """Alert id -> every report, for the alerts that show fewer than they rest on and were resolved."""
+        return dict(self._ids)
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _signal(self, s: Signal) -> None:
+        for det in self._by_signal.get(s.name, ()):
+            if not any(
+                r.signal == s.name and s.modality in r.modalities and all(s.captures.get(k) == v for k, v in r.where)
+                for r in det.refs
+            ):
+                continue
+            group: dict[str, str] = {}
+            for g in det.group_by:
+                value = s.source if g == "source" else s.captures.get(g)
+                if value is None:
+                    break
+                group[g] = value
+            else:
+                t = s.published_at.timestamp()
+                seen = self._seen.setdefault((det.id, _group_key(group)), [])
+                seen.append((t, s.document_id))
+                self._prune(det, seen, t)
+
+    def _prune(self, det: CompiledDetection, seen: list[tuple[float, str]], t: float) -> None:
+        if len(seen) < 256:
+            return
+        horizon = self._horizon[det.id]
+        if horizon:
+            keep_after = t - 2 * horizon - self.rules.lateness.total_seconds() - 86400.0
+            if seen[0][0] < keep_after:
+                seen[:] = [x for x in seen if x[0] >= keep_after]
+        if len(seen) > MAX_KEPT:
+            del seen[: len(seen) - MAX_KEPT]
+
+    def _resolve(self, d: Detection) -> tuple[str, ...] | None:
+        det = self._wide.get(d.rule)
+        if det is None:
+            return None
+        gkey = _group_key(dict(d.group))
+        seen = self._seen.get((d.rule, gkey), [])
+        at = d.fired_at.timestamp()
+        horizon = self._horizon[d.rule]
+        pool = sorted(x for x in seen if not horizon or at - horizon <= x[0] <= at + horizon)
+        total = d.evidence_total
+        shown = [e.event_id for e in d.evidence]
+
+        def is_it(ids: Iterable[str]) -> bool:
+            return stable_id(d.rule, gkey, *sorted(ids), length=len(d.id)) == d.id
+
+        tries = 0
+        everything = [i for _t, i in pool]
+        unique = list(dict.fromkeys(everything))
+        must = set(shown)
+        # Most often the reports within the window at the point it fired: a contiguous run in time order.
+        for seq in (unique, everything):
+            for start in range(max(len(seq) - total + 1, 0)):
+                run = seq[start : start + total]
+                if must <= set(run):
+                    tries += 1
+                    if is_it(run):
+                        return tuple(run)
+        # Else (corroborating reports before and after the point): the shown ones and some of the others.
+        rest = [i for i in unique if i not in must]
+        need = total - len(must)
+        if 0 < need <= len(rest) and comb(len(rest), need) <= MAX_TRIES - tries:
+            base = list(dict.fromkeys(shown))
+            for extra in combinations(rest, need):
+                if is_it([*base, *extra]):
+                    order = {i: k for k, i in enumerate(unique)}
+                    return tuple(sorted([*base, *extra], key=lambda i: order.get(i, -1)))
+        return None
