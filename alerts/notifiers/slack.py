@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# Errors after which Slack's documentation says "it's possible some aspect of the operation succeeded".
+PARTIAL_ERRORS = frozenset({"internal_error", "fatal_error"})
+NON_JSON = "Received a response in a non-JSON format"
 # Errors about the token or the channel: every delivery to the channel would fail the same way now.
 CHANNEL_ERRORS = frozenset(
     {
@@ -317,6 +320,12 @@ class SlackNotifier:
         hint = f" ({HINTS[error]})" if error in HINTS else ""
         message = self._redact(f"{where}: HTTP {status}: {error or 'unknown error'}{hint}"[:500])
         if status >= 500:  # the server failed while handling it: it may have posted
+            return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
+        unreadable = not isinstance(data, dict) or error.startswith(NON_JSON)  # slack-sdk's words for it
+        if error in PARTIAL_ERRORS or (200 <= status < 300 and unreadable):
+            # Slack says of these that some of the call may have succeeded; and a 2xx whose body is not Slack's
+            # JSON (a proxy's page) was answered by something after the request went through. Either way the
+            # message may be in the channel: look before sending again.
             return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
         if status in (408, 429) or error in TRANSIENT_ERRORS:
             return TransientError(message, retry_after=retry_after, channel_wide=True)

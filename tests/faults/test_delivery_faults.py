@@ -90,6 +90,34 @@ def test_ten_500s_in_a_row_then_delivered_once_with_capped_backoff(
     assert len(slack_server.requests_for("conversations.history")) == 10
 
 
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, {"ok": False, "error": "internal_error"}),
+        (200, {"ok": False, "error": "fatal_error"}),
+        (200, "<html><body>Gateway says hello</body></html>"),  # a proxy's page, not Slack's JSON
+    ],
+    ids=["internal_error", "fatal_error", "non-json-200"],
+)
+def test_an_error_after_slack_posted_is_looked_up_before_sending_again(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, status: int, body: object
+) -> None:
+    """Slack can post the message and still answer internal_error or fatal_error ("some aspect of the
+    operation succeeded"), and a proxy can answer 200 with its own page: the retry finds the message in the
+    channel and records it sent, instead of posting it again (an outside audit got 2-3 copies)."""
+    slack_server.channels = {"#dprk-russia"}
+    slack_server.fail_after_next("chat.postMessage", status=status, body=body)
+    feed(store, detection(1))
+    d = make(store, slack_server, archive, clock)
+    report = d.cycle()
+    assert not report.ok and len(slack_server.messages_for("det0001")) == 1  # posted, then the error
+    until_due(d, clock)
+    assert d.cycle().ok
+    assert len(slack_server.messages_for("det0001")) == 1
+    assert ledger(store)[("det0001", "slack-ops")].status == "sent"
+    assert len(slack_server.requests_for("conversations.history")) >= 1
+
+
 def test_429_retry_after_is_scheduled_capped_and_holds_up_no_other_channel(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
