@@ -62,3 +62,13 @@ def test_added_reports_are_named() -> None:
     (c,) = diff_alerts([ref()], [ref(id="a2", evidence=("d-1", "d-3"), evidence_sentences=("x", "y"))]).changed
     assert "evidence" in c.fields
     assert "evidence 2 -> 2 items (-d-2; +d-3)" in c.describe()
+
+
+def test_another_id_with_the_same_ten_shown_is_other_evidence() -> None:
+    # Twelve reports each, ten shown alike: the ids (which hash all twelve) differ, so the reports do.
+    shown = tuple(f"d-{i}" for i in range(2, 12))
+    before = ref(id="w1", evidence=shown, evidence_sentences=(), all_evidence=("d-0", "d-1", *shown))
+    after = ref(id="w2", evidence=shown, evidence_sentences=(), all_evidence=("d-0", "d-12", *shown))
+    (c,) = diff_alerts([before], [after]).changed
+    assert c.fields == ("evidence",)
+    assert c.describe() == ["evidence 12 -> 12 items (-d-1; +d-12)"]

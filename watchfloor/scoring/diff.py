@@ -44,9 +44,10 @@ class Change:
                     if was != now:
                         out.append(f"attributes.{k} {', '.join(was) or 'none'} -> {', '.join(now) or 'none'}")
             elif f == "evidence":
-                gone = [e for e in b.evidence if e not in set(a.evidence)]
-                new = [e for e in a.evidence if e not in set(b.evidence)]
-                text = f"evidence {len(b.evidence)} -> {len(a.evidence)} items"
+                was, now = (b.reports, a.reports) if b.all_evidence or a.all_evidence else (b.evidence, a.evidence)
+                gone = [e for e in was if e not in set(now)]
+                new = [e for e in now if e not in set(was)]
+                text = f"evidence {len(was)} -> {len(now)} items"
                 if gone or new:
                     text += f" (-{', '.join(gone) or 'none'}; +{', '.join(new) or 'none'})"
                 out.append(text)
@@ -121,7 +122,9 @@ def _differences(before: AlertRef, after: AlertRef) -> tuple[str, ...]:
         out.append("group")
     if _attributes(before) != _attributes(after):
         out.append("attributes")
-    if set(before.reports) != set(after.reports) or set(before.evidence) != set(after.evidence):
+    # Paired alerts have the same rule and group, and an alert id hashes those and *all* its reports: another
+    # id is other reports, even when the ten shown are the same.
+    if before.id != after.id or set(before.evidence) != set(after.evidence):
         out.append("evidence")
     if _sentence_changes(before, after):
         out.append("sentence")
