@@ -44,10 +44,11 @@ class Change:
                     if was != now:
                         out.append(f"attributes.{k} {', '.join(was) or 'none'} -> {', '.join(now) or 'none'}")
             elif f == "evidence":
-                was, now = (b.reports, a.reports) if b.all_evidence or a.all_evidence else (b.evidence, a.evidence)
-                gone = [e for e in was if e not in set(now)]
-                new = [e for e in now if e not in set(was)]
-                text = f"evidence {len(was)} -> {len(now)} items"
+                full = bool(b.all_evidence or a.all_evidence)
+                ids_was, ids_now = (b.reports, a.reports) if full else (b.evidence, a.evidence)
+                gone = [e for e in ids_was if e not in set(ids_now)]
+                new = [e for e in ids_now if e not in set(ids_was)]
+                text = f"evidence {len(ids_was)} -> {len(ids_now)} items"
                 if gone or new:
                     text += f" (-{', '.join(gone) or 'none'}; +{', '.join(new) or 'none'})"
                 out.append(text)
