@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate, repeat
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
@@ -263,10 +263,13 @@ def read_blocks(
     gate: LineGate | None = None,
     block_bytes: int = BLOCK_BYTES,
     numbered: bool = False,
+    on_lines: Callable[[list[bytes], int], None] | None = None,
 ) -> Iterator[tuple[list[Item], int]]:
     """read_jsonl a block at a time: each block's items in line order, and how many are dead letters
     (a bulk reader can take a block without one as it is). With `numbered`, each item comes as
-    (line number, item) instead (read_jsonl_numbered). Closes `f`."""
+    (line number, item) instead (read_jsonl_numbered). `on_lines(lines, base)` is told each block's raw
+    lines (blank ones too) before its items come out, `base` the number of lines before them (a backtest
+    keys them by document id, which an event time no longer carries). Closes `f`."""
     inner = getattr(f, "fileobj", None)  # the raw file under a GzipFile
     gate = gate if checked else None
     base = 0  # lines before this block
@@ -290,6 +293,8 @@ def read_blocks(
             if block.endswith(b"\n"):
                 lines.pop()  # the empty piece after the last newline
             # A trailing "\r" (CRLF files) is left on: it is JSON whitespace to both decoders.
+            if on_lines is not None:
+                on_lines(lines, base)
             yield _block_items(block, lines, base, origin, max_body_chars, checked, gate, numbered)
             base += len(lines)
     except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError

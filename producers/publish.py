@@ -141,13 +141,7 @@ class _Batch:
         for i in sorted(clash):
             ev = self.docs[i]
             self.summary.conflicts += 1
-            self.refuse(
-                ev,
-                self.lines[i],
-                f"id {ev.id[:200]!r} is already in the log with different content; this version was not "
-                "ingested (give a changed document a new id)",
-                "id",
-            )
+            self.refuse(ev, self.lines[i], conflict_reason(ev.id), "id")
         keep = [i for i in range(len(self.docs)) if i not in clash]
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
 
@@ -184,6 +178,15 @@ class _Batch:
                 self.summary.dead_letters.extend(self.dead_letters)
             self.dead.clear()
             self.dead_letters.clear()
+
+
+def conflict_reason(doc_id: str) -> str:
+    """The dead letter's reason for a document whose id the log (or an earlier record) holds with other
+    content: the first version stands (a backtest of files says the same)."""
+    return (
+        f"id {doc_id[:200]!r} is already in the log with different content; this version was not ingested "
+        "(give a changed document a new id)"
+    )
 
 
 def in_event_time_order(events: list[Event], lines: list[int | None]) -> tuple[list[Event], list[int | None]]:

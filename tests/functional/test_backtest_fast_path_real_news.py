@@ -67,7 +67,12 @@ def test_fast_backtest_equals_the_plain_one_on_real_news(corpus: Path, scanner: 
     assert compiled.json_gate is not None, "the pack should be gated (no regex-only signal)"
     gate = JsonLineGate(list(compiled.json_gate.words), scanner=scanner)
 
-    plain_docs = [x for x in read_jsonl(corpus) if isinstance(x, Document)]
+    # The first version of each id, as the live ingest keeps it (the feeds repeat some URLs): the backtest
+    # reader leaves the repeats out too.
+    every_doc = [x for x in read_jsonl(corpus) if isinstance(x, Document)]
+    ids: set[str] = set()
+    plain_docs = [d for d in every_doc if not (d.id in ids or ids.add(d.id))]  # type: ignore[func-returns-value]
+    assert len(plain_docs) < len(every_doc), "the corpus should repeat some ids"
     plain = replay(plain_docs, Engine(compiled))
 
     loaded = read_events([str(corpus)], gate=gate)
@@ -80,4 +85,6 @@ def test_fast_backtest_equals_the_plain_one_on_real_news(corpus: Path, scanner: 
     assert {d.rule for d in plain.detections} >= {"missile", "missile-count", "ceasefire-no-strike"}
     assert [d.model_dump() for d in fast.detections] == [d.model_dump() for d in plain.detections]
     assert (fast.documents, fast.signals, len(fast.late)) == (plain.documents, plain.signals, len(plain.late))
-    assert len(loaded.dead_letters) == sum(1 for x in read_jsonl(corpus) if isinstance(x, DeadLetter))
+    bad_lines = sum(1 for x in read_jsonl(corpus) if isinstance(x, DeadLetter))
+    repeats = len(every_doc) - len(plain_docs)  # each one already seen, or a dead letter (other content)
+    assert bad_lines <= len(loaded.dead_letters) <= bad_lines + repeats

@@ -37,7 +37,7 @@ JSON_FEED = {
     "title": "Border Desk",
     "items": [
         {
-            "id": "bd-1",
+            "id": "urn:border-desk:1",
             "url": "https://example.org/bd-1",
             "title": "North Korean soldiers killed in fighting in Kursk, Kyiv says",
             "date_published": "2024-11-01T09:00:00Z",
@@ -115,3 +115,121 @@ def test_a_missing_baseline_rule_file_says_error_and_baseline(tmp_path: Path) ->
     code, output = run(events, "--baseline-rules", tmp_path / "nonexist.yaml")
     assert code == 1
     assert output.startswith("error: --baseline-rules (the baseline): ") and "nonexist.yaml" in output, output
+
+
+# -- finding 1: repeated ids, as the live ingest takes them ----------------------------------------------------
+
+
+def live_run(tmp_path: Path, *files: Path) -> tuple[str, list[str]]:
+    """`watchfloor run --once` over the files: its output, and the rules of the alerts that stand."""
+    from watchfloor.stream_processors.current import current_alerts
+
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        "\n".join(
+            [f"store: sqlite:///{tmp_path / 'live.db'}", "rules: [builtin:dprk_russia]", "sources:"]
+            + [f"  - {{kind: jsonl, path: {f}}}" for f in files]
+            + ["channels:", f"  - {{type: file, name: file, path: {tmp_path / 'alerts.jsonl'}}}"]
+            + ["subscriptions:", "  - {channel: file}"]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        events = (se.event for se in store.read(types={"detection", "retraction"}, limit=100_000))
+        return res.output, sorted(d.rule for d in current_alerts(events).values())
+    finally:
+        store.close()
+
+
+def backtest_json(tmp_path: Path, *args: str | Path) -> tuple[str, dict]:  # type: ignore[type-arg]
+    out = tmp_path / "bt.json"
+    code, output = run(*args, "--received-at", "2024-12-01T00:00:00Z", "--json", out)
+    assert code == 0, output
+    return output, json.loads(out.read_text())
+
+
+REUSED = [
+    item("dv-1", "2024-11-01T08:00:00+00:00", "Russia and North Korea discuss closer ties in Moscow"),
+    item("dv-2", "2024-11-01T08:30:00+00:00", "Seoul markets close higher on chip exports"),
+    item("dv-1", "2024-11-01T09:00:00+00:00", "North Korean soldiers killed in fighting in Kursk, Kyiv says"),
+]
+
+
+def test_a_changed_document_under_a_seen_id_is_a_dead_letter_as_live(tmp_path: Path) -> None:
+    events = write_jsonl(tmp_path / "reused.jsonl", REUSED)
+    live_output, live_rules = live_run(tmp_path, events)
+    reason = "id 'dv-1' is already in the log with different content"
+    assert f"{events}:3: {reason}" in live_output.replace("\n", "") or reason in live_output, live_output
+    assert live_rules == []
+    for order in ("event-time", "log", "random"):
+        output, data = backtest_json(tmp_path, events, "--order", order)
+        assert data["alerts"] == [], order  # the second version (a troop engagement) is never replayed
+        assert data["stats"]["documents"] == 2 and data["stats"]["dead_letters"] == 1
+        (letter,) = data["dead_letters"]
+        assert (letter["origin"], letter["line"], letter["field"]) == (str(events), 3, "id")
+        assert letter["reason"].startswith(reason) and "Kursk" in letter["raw"]
+        assert f"{events}:3: {reason}" in output
+
+
+def test_an_exact_repeat_is_already_seen_not_replayed_twice(tmp_path: Path) -> None:
+    events = write_jsonl(
+        tmp_path / "once.jsonl",
+        [
+            item("ex-1", "2024-11-01T09:00:00+00:00", "North Korean soldiers killed in fighting in Kursk, Kyiv says"),
+            item("ex-2", "2024-11-02T09:00:00+00:00", "Seoul markets close higher on chip exports"),
+        ],
+    )
+    _, once = backtest_json(tmp_path, events)
+    output, twice = backtest_json(tmp_path, events, events)
+    assert twice["alerts"] == once["alerts"] and len(once["alerts"]) == 1
+    assert (twice["stats"]["documents"], twice["stats"]["signals"], twice["stats"]["already_seen"]) == (2, 1, 2)
+    assert twice["stats"]["dead_letters"] == 0 and "2 already seen" in output
+
+
+def test_documents_named_by_their_url_repeat_as_their_derived_id(tmp_path: Path) -> None:
+    """No `id`: the URL names the document (the log's id is derived from it), also against an explicit id of
+    that derived form (an export of the log), and in a JSON Feed."""
+    from watchfloor.schemas.inputs import derive_id
+
+    url = "https://example.org/kursk-fighting"
+    first = {**item("x", "2024-11-01T08:00:00+00:00", "Russia and North Korea discuss closer ties"), "url": url}
+    del first["id"]
+    changed = {**first, "title": "North Korean soldiers killed in fighting in Kursk, Kyiv says"}
+    a = write_jsonl(tmp_path / "a.jsonl", [first, changed])
+    _, data = backtest_json(tmp_path, a)
+    assert data["alerts"] == [] and data["stats"]["dead_letters"] == 1
+    # An explicit id of the derived form, read after the URL: the same document.
+    exported = {**changed, "id": derive_id({"url": url}, "", "", "")}
+    b = write_jsonl(tmp_path / "b.jsonl", [first, first, exported])
+    _, data = backtest_json(tmp_path, b)
+    assert (data["alerts"], data["stats"]["already_seen"], data["stats"]["dead_letters"]) == ([], 1, 1)
+
+
+def test_a_feed_entry_and_a_json_line_share_the_id_space(tmp_path: Path) -> None:
+    feed = tmp_path / "border.json"
+    feed.write_text(json.dumps(JSON_FEED), encoding="utf-8")
+    lines = write_jsonl(
+        tmp_path / "later.jsonl", [item("urn:border-desk:1", "2024-11-01T09:00:00+00:00", "Seoul markets close higher")]
+    )
+    _, data = backtest_json(tmp_path, feed, lines)
+    assert len(data["alerts"]) == 1 and data["stats"]["dead_letters"] == 1  # the feed's version stands
+
+
+def test_repeats_across_blocks_and_a_spilling_sort(tmp_path: Path) -> None:
+    """Many lines (several read blocks), repeats far apart, every order; a sort that spills to disk."""
+    filler = [
+        item(f"f-{i}", f"2024-10-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00", f"Harvest report number {i} " + "x" * 600)
+        for i in range(12_000)
+    ]
+    body = [REUSED[0], *filler, REUSED[2], filler[5], REUSED[1]]
+    events = write_jsonl(tmp_path / "big.jsonl", body)
+    for extra in ((), ("--sort-run", "1000"), ("--order", "log")):
+        _, data = backtest_json(tmp_path, events, *extra)
+        stats = data["stats"]
+        assert data["alerts"] == [], extra
+        assert (stats["documents"], stats["already_seen"], stats["dead_letters"]) == (12_002, 1, 1), extra
+        assert data["dead_letters"][0]["line"] == 12_002

@@ -246,6 +246,8 @@ def backtest(
     problems = report.problems()
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+    if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
+        err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:5]:
