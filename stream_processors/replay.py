@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
@@ -21,7 +21,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.inputs import CheckedInput, EventTime
 
 from .engine import Engine
-from .engine.eventtime import effective_time
+from .engine.eventtime import effective_time, new_tracker, note_document
 from .processing import EngineTally
 
 CHUNK = 1 << 16
@@ -31,7 +31,17 @@ QUIET = datetime(9999, 1, 1, tzinfo=UTC)  # a CaughtUp mark after every origin h
 Received = tuple[Document, float | None, float]
 """A document from a log, put in event-time order: (document, when it was received, its effective time)."""
 
-Replayable = Document | CheckedInput | EventTime | Event | Received
+
+class Logged(NamedTuple):
+    """A file's input as the live ingest appends it to the log: with its origin (the path), so that, as in the
+    live run, it moves event time only at the CaughtUp mark that ends the read (watchfloor.backtest, log
+    order). The item is a document, a checked input, or an event time (a line no rule can match)."""
+
+    item: Document | CheckedInput | EventTime
+    origin: str
+
+
+Replayable = Document | CheckedInput | EventTime | Event | Received | Logged
 """Documents (built, checked, or reduced to their event time by a rules' line gate), log events (documents
 with their recorded origin and receive time, and the CaughtUp marks between them), or log documents in
 event-time order (Received)."""
@@ -45,6 +55,7 @@ def replay(
     received_at: datetime | None = None,
     on_documents: Callable[[int], None] | None = None,
     on_outputs: Callable[[list[Any]], None] | None = None,
+    signalled_only: bool = False,
 ) -> EngineTally:
     """Run documents through the engine.
 
@@ -62,7 +73,9 @@ def replay(
     match them; the alerts are the same either way (tested). Event times (floats) stand for documents that a
     reader with this engine's JSON line gate found no rule can match: they only move event time forward.
     `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs of each engine
-    call that has any. `detections` of the result are the alerts that stand at the end."""
+    call that has any. `detections` of the result are the alerts that stand at the end. With `signalled_only`
+    (the backtest command), the event-time reports kept are those of documents with a signal
+    (signalled_reports); else every one, as the live runner reports them."""
     received = received_at.timestamp() if received_at is not None else None
     limit = received + engine.skew if received is not None else None  # the latest time not clamped
     chunks: Iterable[list[Any]]
@@ -105,13 +118,17 @@ def replay(
                 elif cls is tuple:
                     state, outputs = engine.process_input(state, doc[0], doc[1])
                     result.documents += 1
+                elif cls is Logged:
+                    outputs = _logged(engine, state, doc.item, doc.origin, received)
+                    result.documents += 1
+                    origins = True
                 else:
                     state, outputs = engine.process_input(state, doc, received)
                     result.documents += 1
             if outputs:
                 if on_outputs is not None:
                     on_outputs(outputs)
-                result.count(outputs if cls is float else signalled_reports(outputs))
+                result.count(signalled_reports(outputs) if signalled_only and cls is not float else outputs)
             done += j - i
             if done >= 1000 and on_documents is not None:  # a progress update costs more than a document
                 on_documents(done)
@@ -130,6 +147,21 @@ def replay(
             result.count(outputs)
     result.late = [in_backtest_words(dl) for dl in result.late]
     return result.finish()
+
+
+def _logged(engine: Engine, state: dict[str, Any], item: Any, origin: str, received: float | None) -> list[Any]:
+    """A file's input with its origin, as the live runner takes the document event (Engine.process): only
+    what a rule can match is built; the rest only tells the origin's event time (eventtime.note_document)."""
+    if item.__class__ is CheckedInput and engine.extractor.may_match(item.title, item.body):
+        item = item.build()
+    if item.__class__ is Document:
+        rx = datetime.fromtimestamp(received, UTC) if received is not None else None
+        return engine.process_document(state, item, origin=origin, received_at=rx)[1]
+    t, clamped = effective_time(item if item.__class__ is float else item.ts, received, engine.skew)
+    wm = state["wm"]
+    on_time = not clamped and (wm is None or t >= wm - engine.lateness)
+    note_document(state.setdefault("et", new_tracker()), origin, t if on_time else None, received)
+    return []
 
 
 def signalled_reports(outputs: list[Any]) -> list[Any]:
@@ -170,13 +202,16 @@ def canonical(documents: Iterable[Replayable], skew: float, received_at: float |
     keyed: list[tuple[float, Any]] = []
     for d in documents:
         cls = d.__class__
+        if cls is Logged:  # a file's input in log order: in event-time order its origin does not matter
+            d = d.item  # type: ignore[union-attr]
+            cls = d.__class__
         if cls is Event:
             if d.type in DOCUMENT_TYPES:  # type: ignore[union-attr]
                 r = received(d, skew)  # type: ignore[arg-type]
                 keyed.append((r[2], r))
             continue
         if cls is tuple:
-            keyed.append((d[2], d))  # type: ignore[index]
+            keyed.append((d[2], d))  # type: ignore[index, misc]
             continue
         ts = d if cls is float else (d.ts if cls is CheckedInput else d.published_at.timestamp())  # type: ignore[union-attr]
         t, clamped = effective_time(ts, received_at, skew)  # type: ignore[arg-type]

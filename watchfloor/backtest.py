@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain, compress, islice, repeat
 from operator import is_, is_not
 from pathlib import Path
@@ -22,19 +22,24 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.producers.jsonl import JsonlSourceError, parse_line, read_blocks, truncate
-from watchfloor.producers.publish import conflict_reason
+from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, conflict_reason
 from watchfloor.producers.rss import fetch_feed
-from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Detection, Document, Event
+from watchfloor.schemas.events import (
+    DOCUMENT_TYPES,
+    CaughtUp,
+    DeadLetter,
+    Detection,
+    Document,
+    Event,
+    caught_up_event,
+)
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate, derive_id
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
-from watchfloor.stream_processors.external_sort import (
-    Input,
-    event_time,
-)
+from watchfloor.stream_processors.external_sort import Input, event_time, input_id
 from watchfloor.stream_processors.ports import EventLog
 from watchfloor.stream_processors.processing import EngineTally
-from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
+from watchfloor.stream_processors.replay import Logged, Replayable, detection_to_json, replay
 from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, engine_failure_letter
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -280,7 +285,8 @@ class SeenIds:
     document named by its URL is kept under the URL until an explicit id of the form derived from a URL
     (`doc-…`, a SHA-256) is read: from then on under the derived id, as the log has it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, holes: bool = False) -> None:
+        self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
         self.ids: dict[str, int] = {}
         self.urls: dict[str, int] = {}  # documents named by their URL, until `derived`
         self.derived = False
@@ -340,7 +346,8 @@ class SeenIds:
         if not self.derived and any(r is not None and r.id is not None and _derived_form(str(r.id)) for r in some):
             self._derive_all()
         keyed = [self._line_key(line, rec) for line, rec in zip(valid_lines, some, strict=True)]
-        return [valid[k] for k in self._filter_each(keyed, prints, report, fr, where)]
+        kept = self._filter_each(keyed, prints, report, fr, where)
+        return self._without(valid, set(range(len(valid))).difference(kept))
 
     def _line_key(self, line: bytes, rec: _Keys | None) -> tuple[dict[str, int], str]:
         if rec is not None and rec.id is not None:
@@ -350,7 +357,7 @@ class SeenIds:
         got = parse_line(line, origin="", line=0, checked=True)  # named by a hash of its content
         return self.ids, (got.build().id if isinstance(got, CheckedInput) else "")
 
-    def documents(self, docs: list[Document], report: ReadReport, fr: FileReport) -> list[Document]:
+    def documents(self, docs: list[Document], report: ReadReport, fr: FileReport) -> list[Any]:
         """A feed's documents without the repeats of an id seen before (in this feed or another file)."""
         if not docs:
             return docs
@@ -387,7 +394,13 @@ class SeenIds:
         )
         if len(kept) == len(at):
             return items
-        dropped = set(at).difference(at[j] for j in kept)
+        return self._without(items, set(at).difference(at[j] for j in kept))
+
+    def _without(self, items: list[Any], dropped: set[int]) -> list[Any]:
+        """The items but those at `dropped`; with `holes`, None in their place (the live ingest's batches
+        count them)."""
+        if self.holes:
+            return [None if k in dropped else x for k, x in enumerate(items)]
         return [x for k, x in enumerate(items) if k not in dropped]
 
     def _filter_each(
@@ -517,70 +530,133 @@ def iter_event_blocks(
     on_bytes: Callable[[int], None] | None = None,
     on_items: Callable[[int], None] | None = None,
     tap: LabelTap | None = None,
-) -> Iterator[list[Input]]:
+    arrival: bool = False,
+    received_at: datetime | None = None,
+) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
-    (SeenIds): the first version stands."""
-    seen = SeenIds()
+    (SeenIds): the first version stands.
+
+    With `arrival` (a backtest in log order), the inputs come in the order `watchfloor run` reads them
+    (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
+    the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
+    files read to their end): event time moves there, as live, not with each line."""
+    seen = SeenIds(holes=arrival)
+    drained: list[str] = []  # the files read to their end (with `arrival`)
     for p in paths:
-        k = source_kind(p, kind)
-        fr = FileReport(p, k)
-        report.files.append(fr)
-        if k == "rss":
-            res = fetch_feed(p, max_body_chars=max_body_chars)
-            if res.error is not None:
-                report.errors.append(f"{p}: {res.error.reason}")
-                report.files.pop()
-                continue
-            feed_docs = [x for x in res.items if isinstance(x, Document)]
-            report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
-            fr.accepted += len(feed_docs)
-            feed_docs = seen.documents(feed_docs, report, fr)
-            if tap is not None:
-                for d in feed_docs:
-                    tap(d)
-            docs: list[Input] = list(feed_docs)
-            if on_bytes is not None and not p.startswith(("http://", "https://")):
-                on_bytes(Path(p).stat().st_size)
-            if on_items is not None:
-                on_items(len(docs))
-            yield docs
-            continue
-        try:
-            f, raw = _open_counted(p)
-        except OSError as e:
-            report.errors.append(str(e) if isinstance(e, JsonlSourceError) else f"{p}: {e}")
+        files, errors = len(report.files), len(report.errors)
+        batches = LiveBatches(p) if arrival else None
+        for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap):
+            yield block if batches is None else batches.add(block)
+        if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
+            yield batches.add([], end=True)
+            if len(report.errors) == errors:
+                drained.append(p)
+    if arrival and drained:
+        at = received_at or datetime.now(UTC)
+        yield [caught_up_event(CaughtUp(at=at, origins=tuple(dict.fromkeys(drained))))]
+
+
+class LiveBatches:
+    """A file's inputs (None where a repeat of an id was left out) -> the order the live ingest appends them
+    in: DEFAULT_BATCH_SIZE inputs at a time (repeats counted, as publish.ingest counts them), each batch
+    oldest first (publish.arrival_order: published_at, then id), as Logged inputs of the file. An event time
+    needs no id (ties with it change nothing); a document's is worked out only for a tie."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.pending: list[Any] = []
+
+    def add(self, items: list[Any], *, end: bool = False) -> list[Logged]:
+        self.pending.extend(items)
+        out: list[Logged] = []
+        n = DEFAULT_BATCH_SIZE
+        while len(self.pending) >= n or (end and self.pending):
+            batch, self.pending = self.pending[:n], self.pending[n:]
+            out.extend(self._in_order([x for x in batch if x is not None]))
+        return out
+
+    def _in_order(self, batch: list[Any]) -> list[Logged]:
+        times = [event_time(x) for x in batch]
+        docs_at = Counter(t for t, x in zip(times, batch, strict=True) if x.__class__ is not float)
+        keys = [
+            (t, input_id(x) if x.__class__ is not float and docs_at[t] > 1 else "")
+            for t, x in zip(times, batch, strict=True)
+        ]
+        origin = self.origin
+        return [Logged(batch[i], origin) for i in arrival_order(keys)]
+
+
+def _file_blocks(
+    p: str,
+    seen: SeenIds,
+    report: ReadReport,
+    kind: str,
+    max_body_chars: int,
+    gate: LineGate | None,
+    on_bytes: Callable[[int], None] | None,
+    on_items: Callable[[int], None] | None,
+    tap: LabelTap | None,
+) -> Iterator[list[Any]]:
+    """One file's inputs, a block at a time (iter_event_blocks)."""
+    k = source_kind(p, kind)
+    fr = FileReport(p, k)
+    report.files.append(fr)
+    if k == "rss":
+        res = fetch_feed(p, max_body_chars=max_body_chars)
+        if res.error is not None:
+            report.errors.append(f"{p}: {res.error.reason}")
             report.files.pop()
-            continue
-        pos = 0
-        raw_lines: list[tuple[list[bytes], int]] = []  # the block's lines and the number of lines before them
+            return
+        feed_docs = [x for x in res.items if isinstance(x, Document)]
+        report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
+        fr.accepted += len(feed_docs)
+        docs: list[Any] = seen.documents(feed_docs, report, fr)
+        if tap is not None:
+            for d in docs:
+                if d is not None:
+                    tap(d)
+        if on_bytes is not None and not p.startswith(("http://", "https://")):
+            on_bytes(Path(p).stat().st_size)
+        if on_items is not None:
+            on_items(len(docs))
+        yield docs
+        return
+    try:
+        f, raw = _open_counted(p)
+    except OSError as e:
+        report.errors.append(str(e) if isinstance(e, JsonlSourceError) else f"{p}: {e}")
+        report.files.pop()
+        return
+    pos = 0
+    raw_lines: list[tuple[list[bytes], int]] = []  # the block's lines and the number of lines before them
 
-        def keep_lines(lines: list[bytes], base: int, into: list[tuple[list[bytes], int]] = raw_lines) -> None:
-            into.append((lines, base))
+    def keep_lines(lines: list[bytes], base: int, into: list[tuple[list[bytes], int]] = raw_lines) -> None:
+        into.append((lines, base))
 
-        try:
-            for block, dead in read_blocks(
-                f, Path(p), origin=p, max_body_chars=max_body_chars, checked=True, gate=gate, on_lines=keep_lines
-            ):
-                if dead:
-                    report.add_dead((x for x in block if isinstance(x, DeadLetter)), fr)
-                fr.accepted += len(block) - dead
-                items: list[Any] = (
-                    seen.jsonl_block(block, dead, *raw_lines.pop(), report, fr)
-                    if raw_lines
-                    else [x for x in block if not isinstance(x, DeadLetter)]  # an over-long line, alone
-                )
-                if tap is not None:
-                    tap.documents(_not_times(items))
-                if on_bytes is not None:
-                    now = raw.tell() if not raw.closed else pos
-                    on_bytes(now - pos)
-                    pos = now
-                if on_items is not None:
-                    on_items(len(block))
-                yield items
-        except OSError as e:  # e.g. a truncated .gz in the middle of a file
-            report.errors.append(f"{p}: {e}")
+    try:
+        for block, dead in read_blocks(
+            f, Path(p), origin=p, max_body_chars=max_body_chars, checked=True, gate=gate, on_lines=keep_lines
+        ):
+            if dead:
+                report.add_dead((x for x in block if isinstance(x, DeadLetter)), fr)
+            fr.accepted += len(block) - dead
+            items: list[Any] = (
+                seen.jsonl_block(block, dead, *raw_lines.pop(), report, fr)
+                if raw_lines
+                else [x for x in block if not isinstance(x, DeadLetter)]  # an over-long line, alone
+            )
+            if tap is not None:
+                tap.documents(x for x in _not_times(items) if x is not None)
+            if on_bytes is not None:
+                now = raw.tell() if not raw.closed else pos
+                on_bytes(now - pos)
+                pos = now
+            if on_items is not None:
+                on_items(len(block))
+            yield items
+    except OSError as e:  # e.g. a truncated .gz in the middle of a file
+        report.errors.append(f"{p}: {e}")
 
 
 @dataclass
@@ -676,6 +752,7 @@ def run_backtest(
             on_documents=on_documents,
             on_outputs=on_outputs,
             received_at=received_at,
+            signalled_only=True,  # reports in one unit, whatever the input (replay.signalled_reports)
         )
 
 

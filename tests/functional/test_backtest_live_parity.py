@@ -145,9 +145,10 @@ def live_run(tmp_path: Path, *files: Path) -> tuple[str, list[str]]:
         store.close()
 
 
-def backtest_json(tmp_path: Path, *args: str | Path) -> tuple[str, dict]:  # type: ignore[type-arg]
+def backtest_json(tmp_path: Path, *args: str | Path, received: str | None = "2024-12-01T00:00:00Z") -> tuple[str, dict]:  # type: ignore[type-arg]
+    """The backtest's output and JSON; the files received at `received` (None: now, as a live run)."""
     out = tmp_path / "bt.json"
-    code, output = run(*args, "--received-at", "2024-12-01T00:00:00Z", "--json", out)
+    code, output = run(*args, *(("--received-at", received) if received else ()), "--json", out)
     assert code == 0, output
     return output, json.loads(out.read_text())
 
@@ -233,3 +234,58 @@ def test_repeats_across_blocks_and_a_spilling_sort(tmp_path: Path) -> None:
         assert data["alerts"] == [], extra
         assert (stats["documents"], stats["already_seen"], stats["dead_letters"]) == (12_002, 1, 1), extra
         assert data["dead_letters"][0]["line"] == 12_002
+
+
+# -- finding 2: a file's log order is the live runner's --------------------------------------------------------
+
+
+def live_log_replay(tmp_path: Path, *files: Path) -> dict:  # type: ignore[type-arg]
+    """Run the files live (`watchfloor run --once`), then replay its log in log order: what it raised."""
+    live_run(tmp_path, *files)
+    _, data = backtest_json(tmp_path, "--from-store", f"sqlite:///{tmp_path / 'live.db'}", "--order", "log")
+    return data
+
+
+def newest_first(path: Path, items: list[dict[str, str]]) -> Path:
+    return write_jsonl(path, sorted(items, key=lambda x: x["published_at"], reverse=True))
+
+
+def test_a_file_in_log_order_replays_what_the_live_run_raised(tmp_path: Path) -> None:
+    """A feed-like file listed newest first, longer than one ingest batch (1,000 lines): live, each batch is
+    appended oldest first and event time moves when the read ends. The backtest in log order used to take
+    the lines as listed: every older report came 'late' and revised alerts the live run never revised."""
+    reports = [
+        ("North Korean soldiers killed in fighting in Kursk, Kyiv says", "Kyiv Desk"),
+        ("North Korean troops fight Ukrainian forces in Kursk region", "Seoul Wire"),
+        ("Pyongyang sends more troops to Russia, Seoul says", "Seoul Wire"),
+        ("Russia and North Korea sign a mutual defence treaty", "Moscow Desk"),
+        ("Duma ratifies the treaty with North Korea", "Moscow Desk"),
+    ]
+    items = [
+        item(f"lo-{i}", f"2024-{6 + i // 4:02d}-{1 + (i * 7) % 27:02d}T{(i * 5) % 24:02d}:00:00+00:00", t, s)
+        for i, (t, s) in enumerate(reports * 4)
+    ]
+    filler = [
+        item(f"fl-{i}", f"2024-{6 + i % 6:02d}-{1 + i % 28:02d}T{i % 24:02d}:30:00+00:00", f"Grain prices, day {i}")
+        for i in range(1_150)
+    ]
+    events = newest_first(tmp_path / "newest_first.jsonl", items + filler)
+    live = live_log_replay(tmp_path, events)
+    _, replayed = backtest_json(tmp_path, events, "--order", "log")
+    assert live["alerts"], "the fixture should raise alerts"
+    assert replayed["alerts"] == live["alerts"]
+    assert replayed.get("raised") == live.get("raised")  # the same revisions and retractions, or none
+    for key in ("documents", "signals", "late_documents", "future_dated", "revisions", "retractions"):
+        assert replayed["stats"][key] == live["stats"][key], key
+    assert replayed["stats"]["late_documents"] == 0
+
+
+def test_key_days_newest_first_in_log_order_as_live(tmp_path: Path, shared_data: Path) -> None:
+    lines = (shared_data / "dprk_russia_2024" / "keydays.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    events = newest_first(tmp_path / "keydays_newest_first.jsonl", items)
+    live = live_log_replay(tmp_path, events)
+    output, replayed = backtest_json(tmp_path, events, "--order", "log", received=None)  # received now, as live
+    assert replayed["alerts"] == live["alerts"] and len(replayed["alerts"]) == 7
+    assert (replayed["stats"]["revisions"], replayed["stats"]["retractions"]) == (0, 0)
+    assert "event-time reports" not in output and "revisions and retractions" not in output

@@ -203,6 +203,7 @@ def backtest(
         tap,
         order.value,
         run_engines[0].skew,
+        received,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -358,6 +359,7 @@ def _inputs(
     tap: Any,
     order: str,
     skew: float,
+    received: Any = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
     from ..backtest import batched, input_bytes, iter_event_blocks, log_from_store
@@ -394,7 +396,18 @@ def _inputs(
     assert events is not None
 
     def from_files(advance: Advance) -> Iterator[Any]:
-        return iter_event_blocks(events, report=report, kind=source_kind, gate=gate, on_bytes=advance, tap=tap)
+        # In log order, as `watchfloor run` reads the files: a batch at a time, each oldest first, event time
+        # moving at the end of the read (iter_event_blocks, arrival).
+        return iter_event_blocks(
+            events,
+            report=report,
+            kind=source_kind,
+            gate=gate,
+            on_bytes=advance,
+            tap=tap,
+            arrival=order == "log",
+            received_at=received,
+        )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
 
