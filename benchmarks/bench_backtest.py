@@ -80,13 +80,13 @@ def parse_only(paths: list[Path], prog: Any) -> int:
 
 def backtest(
     paths: list[Path], rules: CompiledRules, gate: JsonLineGate | None, prog: Any, truth: Truth | None = None
-) -> tuple[dict[str, float], Any, int, Any]:
+) -> tuple[dict[str, float], Any, ReadReport, Any]:
     """What `watchfloor backtest FILES [--labels ... --label-map ...]` does: stream every file (read in
     blocks, check every record, the rules' JSON line gate reduces the lines no rule can match to their
     event time) into the event-time ordering (the external sort; no spill at this size), then replay the
     ordered stream through a fresh engine collecting near misses; with `truth`, label ids join the gate,
     labelled documents are noted as they pass, and the run is scored. Returns the split of the time, the
-    replay result, the dead letters and the evaluated result (scores) or None."""
+    replay result, the read report (dead letters, repeats) and the evaluated result (scores) or None."""
     files = [str(p) for p in paths]
     report = ReadReport()
     tap = truth.tap() if truth is not None else None
@@ -149,25 +149,29 @@ def backtest(
             "evaluate_wall": t_eval.wall,
         },
         result,
-        report.dead_count,
+        report,
         evaluated,
     )
 
 
-def list_path(paths: list[Path], rules: CompiledRules, gate: JsonLineGate | None) -> int:
+def list_path(paths: list[Path], rules: CompiledRules, gate: JsonLineGate | None) -> tuple[int, int]:
     """The in-memory path as it was before backtests streamed (the same-run baseline of the streamed one):
-    every file's blocks into one list, then replay(order="event-time"), which sorts it by time alone."""
+    every file's blocks into one list, then replay(order="event-time"), which sorts it by time alone. The
+    documents replayed and the dead letters: this path does not leave out the repeats of an id, which the
+    streamed one does as the live ingest does (already seen, or a dead letter with other content)."""
     words = sorted(gate.words) if gate is not None else None
     run_gate = JsonLineGate(words, scanner=gate.scanner) if gate is not None and words is not None else None
     docs: list[Any] = []
+    dead_letters = 0
     with bulk_load():
         for p in paths:
             for block, dead in read_jsonl_blocks(p, checked=True, gate=run_gate):
+                dead_letters += dead
                 if dead:
                     docs.extend(x for x in block if not isinstance(x, DeadLetter))
                 else:
                     docs.extend(block)
-        return replay(docs, Engine(rules), order="event-time").documents
+        return replay(docs, Engine(rules), order="event-time").documents, dead_letters
 
 
 def weak_truth(rules: CompiledRules) -> Truth | None:
@@ -336,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             t_parse, n_parsed = c.timed(lambda: parse_only(paths, prog))
             prog.advance(rep_task)
             gc.collect()
-            t_bt, (split, result, dead, _ev) = c.timed(lambda: backtest(paths, compiled, gate, prog))
+            t_bt, (split, result, report, _ev) = c.timed(lambda: backtest(paths, compiled, gate, prog))
+            dead = report.dead_count
             prog.advance(rep_task)
             row = {
                 "parse_wall": t_parse.wall,
@@ -354,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                 row |= {"scored_wall": t_sc.wall, "scored_cpu": t_sc.cpu}
                 row |= {f"scored_{k}": v for k, v in split_sc.items()}
             gc.collect()
-            t_list, list_docs = c.timed(lambda: list_path(paths, compiled, gate))
-            assert list_docs == result.documents
+            t_list, (list_docs, list_dead) = c.timed(lambda: list_path(paths, compiled, gate))
+            assert list_docs == result.documents + report.already_seen + (report.dead_count - list_dead)
             row |= {"list_path_wall": t_list.wall, "list_path_cpu": t_list.cpu}
             prog.advance(rep_task)
             prog.remove_task(rep_task)
