@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator, Sequence
@@ -56,10 +57,25 @@ class Spool:
         path = self.path
         if append:
             existed = path.exists()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _write_all(fd, payload)
-                os.fsync(fd)
+                size = os.fstat(fd).st_size
+                whole = _end_of_last_line(fd, size)
+                if whole < size:
+                    # A torn last line (a crash mid-append): never acknowledged. Cut it, or the first event
+                    # appended now would join it on one unreadable line, and be dropped at the next drain.
+                    os.ftruncate(fd, whole)
+                    size = whole
+                try:
+                    _write_all(fd, payload)
+                    os.fsync(fd)
+                except OSError:
+                    # A full disk mid-write: take back the part written, for the same reason (the caller
+                    # gets the error, so these events were not acknowledged either).
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                        os.fsync(fd)
+                    raise
             finally:
                 os.close(fd)
             if not existed:
@@ -74,6 +90,19 @@ class Spool:
             os.close(fd)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+
+
+def _end_of_last_line(fd: int, size: int) -> int:
+    """The offset just after the file's last newline (0 if it has none): where its complete lines end."""
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        chunk = os.pread(fd, end - start, start)
+        i = chunk.rfind(b"\n")
+        if i >= 0:
+            return start + i + 1
+        end = start
+    return 0
 
 
 def _write_all(fd: int, payload: bytes) -> None:

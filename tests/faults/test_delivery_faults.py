@@ -8,8 +8,6 @@ To add a fault: script it on the fake server (or the receiver), run cycles, asse
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -331,23 +329,6 @@ def test_a_webhook_digest_counts_only_on_a_2xx_to_its_post(webhook: Hook) -> Non
 
 
 # --- file channel -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs, mounted for the test (CI runs as root)."""
-    where = tmp_path / "small"
-    where.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs under CI: {e}")
-        pytest.skip(f"cannot mount a tmpfs (needs root): {e}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def test_a_full_disk_under_the_file_channel(store: MemoryStore, clock: Clock, full_disk: Path) -> None:
