@@ -134,6 +134,22 @@ def dispatcher_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def holder_may_live(owner: str) -> bool:
+    """Whether the process a lease names may still be running: False only for a process of this host that is
+    gone (killed mid-send); its row is outstanding, not being sent, until its lease runs out."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another host's process: cannot be told from here
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
+
+
 class AlertDispatcher:
     """Intake of detections into the delivery ledger, and delivery of what is due; see the module docstring."""
 
@@ -221,7 +237,10 @@ class AlertDispatcher:
             leased = sum(
                 1
                 for r in self.store.deliveries(statuses={"outstanding"})
-                if r.lease_owner not in (None, self.owner) and r.lease_until is not None and r.lease_until > now
+                if r.lease_owner not in (None, self.owner)
+                and r.lease_until is not None
+                and r.lease_until > now
+                and holder_may_live(r.lease_owner)
             )
             # (A second read: rows enqueued and leased by another process in between must not make it exceed
             # the count it is part of.)

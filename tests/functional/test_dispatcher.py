@@ -5,6 +5,10 @@ test_threads.py."""
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -151,6 +155,27 @@ def test_a_delivery_another_dispatcher_is_sending_does_not_fail_this_one(
     clock.advance(31)  # the other died: its lease ran out, the row is this dispatcher's to send
     report = make(store, slack_server, archive, clock).cycle()
     assert (report.outstanding, report.elsewhere, report.ok, len(slack_server.messages)) == (0, 0, True, 1)
+
+
+def test_a_delivery_held_by_a_killed_process_of_this_host_is_outstanding(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside audit: `run --once` right after a `kill -9` of another one mid-send said "1 being sent by another
+    process" and exited 0, while nobody was sending it. A lease of a process of this host that is gone does not
+    count as in flight: the run is not ok (exit 3) until the row is sent, after the lease runs out."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    feed(store, detection(1))
+    make(store, slack_server, archive, clock).intake()
+    dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d"
+    assert store.claim_deliveries(dead_owner, clock().timestamp(), 30, skip_channels={"archive"})
+    report = make(store, slack_server, archive, clock).cycle()
+    assert (report.outstanding, report.elsewhere, report.ok) == (1, 0, False)
+    live_owner = f"{socket.gethostname()}:{os.getpid()}:0badf00d"  # this very process: alive
+    clock.advance(31)
+    store.claim_deliveries(live_owner, clock().timestamp(), 30, skip_channels={"archive"})
+    report = make(store, slack_server, archive, clock).cycle()
+    assert (report.outstanding, report.elsewhere, report.ok) == (1, 1, True)
 
 
 def test_an_interrupted_attempt_already_in_slack_is_not_sent_again(
