@@ -76,6 +76,15 @@ def _delta(change: Any, column: str) -> str:
     return f' <small class="{"up" if good else "down"}">({text})</small>'
 
 
+def _item(ev: dict[str, Any]) -> str:
+    """A scored item as the labels file names it: its URL (a link) when it was labelled by URL, with the
+    derived doc-… id beside it; else its id."""
+    key, item = ev.get("label_key") or ev["id"], ev["id"]
+    if key == item:
+        return _e(item)
+    return f"{_link(key, key)} (<code>{_e(item)}</code>)"
+
+
 def _scores_section(result: dict[str, Any]) -> str:
     scores = result.get("scores")
     if not scores or not scores.get("per_rule"):
@@ -95,7 +104,7 @@ def _scores_section(result: dict[str, Any]) -> str:
         rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}<td>{_e(format_lead(lead.get('median')))}</td></tr>")
     missed = [ev for ev in scores.get("events", []) if ev["status"] == "fn"]
     missed_html = "".join(
-        f'<li data-rule="{_e(ev["rule"])}">{_e(ev["id"])} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
+        f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
         f"{_e(_when(ev['time']))}</li>"
         for ev in missed
     )
@@ -189,12 +198,22 @@ def _diff_section(result: dict[str, Any]) -> str:
     rows += [_brief_row(a, "removed") for a in diff["removed"]]
     for c in diff["changed"]:
         b = c["before"]
-        note = f"<br><small>changed: {_e(', '.join(c['changes']))}; before: {_e(b['severity'])}"
+        # What differs, from what to what (the diff's `details`: a title, an attribute, the evidence...); a
+        # result written before there were details says which fields.
+        details = c.get("details") or []
+        what = (
+            "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in details) + "</ul>"
+            if details
+            else f"changed: {_e(', '.join(c['changes']))}; "
+        )
+        note = f"<br><small>{what}before: {_e(b['severity'])}"
         note += f"{_conf(b)}, {_e(_when(b['fired_at']))}, "
-        note += f"{len(b['evidence'])} evidence items</small>"
+        note += f"{len(b.get('evidence_ids') or b['evidence'])} evidence items</small>"
         rows.append(_brief_row(c["after"], "changed", note))
     lost = ((diff.get("scores") or {}).get("lost_true_positives")) or []
-    lost_text = ", ".join(f"{x['id']} ({x['rule']})" for x in lost)
+    # As the labels file names them (a URL when labelled by URL; the lost ones are misses of this run's score).
+    keys = {ev["id"]: ev.get("label_key") or ev["id"] for ev in (result.get("scores") or {}).get("events", [])}
+    lost_text = ", ".join(f"{keys.get(x['id'], x['id'])} ({x['rule']})" for x in lost)
     lost_html = f'<p class="lost">True positives lost: {_e(lost_text)}</p>' if lost else ""
     return (
         f'<section id="diff"><h2>Against the baseline</h2><p>Baseline: <code>{_e(base.get("source"))}</code> '

@@ -138,11 +138,12 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         )
     for ev in truth:
         t = _ts(ev["time"])
-        if t is None or not shown(t, f"labelled item {ev['id']} ({ev['rule']}) at {_short(ev['time'])}"):
+        name = ev.get("label_key") or ev["id"]  # as the labels file names it: its URL when labelled by URL
+        if t is None or not shown(t, f"labelled item {name} ({ev['rule']}) at {_short(ev['time'])}"):
             continue
         cx, cy = x(t), y(ev["rule"]) + 11
         colour = "#2e7d32" if ev["status"] == "tp" else "#c62828"
-        tip = f"labelled {', '.join(ev['labels'])}: {ev['id']} ({'caught' if ev['status'] == 'tp' else 'missed'})"
+        tip = f"labelled {', '.join(ev['labels'])}: {name} ({'caught' if ev['status'] == 'tp' else 'missed'})"
         parts.append(
             f'<path class="mark truth {_e(ev["status"])}" data-rule="{_e(ev["rule"])}" '
             f'd="M{cx:.1f},{cy - 5:.1f} l5,9 l-10,0 z" fill="{colour}"><title>{_e(tip)}</title></path>'

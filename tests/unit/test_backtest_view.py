@@ -13,7 +13,8 @@ from rich.console import Console
 from watchfloor.cli import _backtest_view as view
 from watchfloor.report import render_backtest_html
 from watchfloor.schemas.events import Detection, Evidence
-from watchfloor.scoring import Counts, Outcome, Scores, TimelineOutcome
+from watchfloor.scoring import AlertRef, Counts, Outcome, Scores, TimelineOutcome
+from watchfloor.scoring.diff import diff_alerts
 
 T0 = datetime(2024, 6, 19, tzinfo=UTC)
 
@@ -148,3 +149,64 @@ def test_in_80_columns_a_long_rule_id_in_the_scores_folds_and_no_number_is_cut(s
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     assert "1.00    1.00  1.00   +1h" in text
     assert long_id in "".join(line.split()[0] for line in text.splitlines() if line.strip())  # folded, whole
+
+
+def _ref(title: str, place: tuple[str, ...], evidence: tuple[str, ...] = ("mt-1",)) -> AlertRef:
+    return AlertRef(
+        id="a-" + title[-3:],
+        rule="troops-deployed",
+        group={"country": "PRK"},
+        severity="medium",
+        confidence=None,
+        fired_at=T0,
+        evidence=evidence,
+        title=title,
+        attributes={"place": place} if place else {},
+    )
+
+
+def test_a_changed_alert_says_from_what_to_what_on_the_terminal_and_in_the_report(screen: io.StringIO) -> None:
+    # Outside audit: removing the Kursk aliases changed two key-day alerts' titles and attributes.place; the
+    # terminal listed them with "()" after them (it only spelt out severity, confirmation, evidence and time)
+    # and the report with "changed: title, attributes" and nothing of what they were.
+    diff = diff_alerts([_ref("Troops reported (Kursk)", ("Kursk",))], [_ref("Troops reported", ())])
+    assert [c.fields for c in diff.changed] == [("title", "attributes", "evidence")]
+    view.print_diff(diff, "base.yaml")
+    text = " ".join(screen.getvalue().split())
+    assert "title 'Troops reported (Kursk)' -> 'Troops reported'; attributes.place Kursk -> none" in text
+    assert "()" not in text
+    result = {"alerts": [], "stats": {}, "diff": json.loads(json.dumps(diff.to_json())), "baseline": {}}
+    page = render_backtest_html(result)
+    assert "<li>attributes.place Kursk -&gt; none</li>" in page
+    assert "title &#x27;Troops reported (Kursk)&#x27; -&gt; &#x27;Troops reported&#x27;" in page
+
+
+def test_a_changed_alert_of_a_result_without_details_still_names_its_fields() -> None:
+    # A --baseline result written before there were details: the fields, as before.
+    change = {"changes": ["severity"], "before": {**_ref("x", ()).brief(), "severity": "low"}}
+    change["after"] = _ref("x", ()).brief()
+    diff = {"added": [], "removed": [], "changed": [change], "unchanged": 0}
+    page = render_backtest_html({"alerts": [], "stats": {}, "diff": diff, "baseline": {}})
+    assert "changed: severity; before: low" in page
+
+
+def test_an_item_labelled_by_url_is_shown_by_its_url_not_its_derived_id(screen: io.StringIO) -> None:
+    # Outside audit: a labelled URL missed by the rules was listed as "missed doc-ced5839…" on the terminal
+    # and in the report, a hash the user never wrote.
+    url = "https://news.example/a/1"
+    counts = Counts(fn=1, positives=1)
+    outcomes = [Outcome("doc-ced583920db91cac9e03db63", "pact-signed", ("SIGNED",), "fn", T0, "label", label_key=url)]
+    scores = Scores({"pact-signed": counts}, counts, outcomes, [], {}, labels_source="labels.csv")
+    view.print_scores(scores)
+    missed = [line.strip() for line in screen.getvalue().splitlines() if line.strip().startswith("missed ")]
+    assert missed == [f"missed {url} (SIGNED) for pact-signed"]
+    as_json = json.loads(json.dumps(scores.to_json()))
+    lost = {"lost_true_positives": [{"id": "doc-ced583920db91cac9e03db63", "rule": "pact-signed"}]}
+    diff = {"added": [], "removed": [], "changed": [], "unchanged": 0, "scores": lost}
+    page = render_backtest_html({"alerts": [], "stats": {}, "scores": as_json, "diff": diff, "baseline": {}})
+    missed_html = page[page.index("<h3>Missed") : page.index("</ul>", page.index("<h3>Missed"))]
+    assert f'<a href="{url}" rel="noopener noreferrer">{url}</a> (<code>doc-ced583920db91cac9e03db63</code>)' in (
+        missed_html
+    )
+    assert f"labelled SIGNED: {url} (missed)" in page  # the timeline's mark
+    assert f"True positives lost: {url} (pact-signed)" in page

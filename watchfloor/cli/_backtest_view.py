@@ -136,7 +136,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     missed = [o for o in scores.outcomes if o.status == "fn"]
     shown = spread(missed, lambda o: o.rule, SHOW_AT_MOST)
     for o in shown:
-        out.print(f"  missed {o.item} ({', '.join(o.labels)}) for {o.rule}", highlight=False, markup=False)
+        # The item as the labels file names it (its URL when labelled by URL, not the derived doc-… id).
+        out.print(f"  missed {o.shown_as} ({', '.join(o.labels)}) for {o.rule}", highlight=False, markup=False)
     _more(shown, missed, lambda o: o.rule, "missed")
     false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
     for a in false_alerts:
@@ -207,16 +208,10 @@ def print_diff(diff: AlertDiff, against: Any) -> None:
     for a in diff.removed[:SHOW_AT_MOST]:
         out.print(f"  - {_alert_line(a)}", highlight=False, markup=False)
     for c in diff.changed[:SHOW_AT_MOST]:
-        what = []
-        if "severity" in c.fields:
-            what.append(f"severity {c.before.severity} -> {c.after.severity}")
-        if "confidence" in c.fields:
-            what.append(f"confidence {c.before.confidence} -> {c.after.confidence}")
-        if "evidence" in c.fields:
-            what.append(f"evidence {len(c.before.evidence)} -> {len(c.after.evidence)} items")
-        if "fired_at" in c.fields:
-            what.append(f"fired {c.before.fired_at.isoformat()} -> {c.after.fired_at.isoformat()}")
-        out.print(f"  ~ {_alert_line(c.after)} ({'; '.join(what)})", highlight=False, markup=False)
+        # What differs, from what to what (Change.describe: the title, attributes, quoted sentence, evidence
+        # and the rest, as the JSON's `details` says it).
+        what = "; ".join(c.describe()) or ", ".join(c.fields)
+        out.print(f"  ~ {_alert_line(c.after)} ({what})", highlight=False, markup=False)
 
 
 def print_near_misses(misses: Sequence[NearMiss]) -> None:
