@@ -14,9 +14,19 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from math import comb
 from typing import Any
 
-from watchfloor.schemas.events import SEVERITY_RANK, DeadLetter, Detection, Document, Retraction, Signal
+from watchfloor.schemas.events import (
+    SEVERITY_RANK,
+    DeadLetter,
+    Detection,
+    Document,
+    Retraction,
+    Signal,
+    stable_id,
+)
 from watchfloor.schemas.rules import format_duration
 
 from .compiled import ALERT
@@ -26,6 +36,9 @@ from .explain import DetectionCheck, DocumentExplanation, explain_extraction
 from .stories import report_groups
 
 Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
+
+_MAX_TRIES = 20_000
+"""Hashes tried at most to find the reports an alert rests on beyond the ten it shows (Explainer._unshown)."""
 
 
 def _when(t: float) -> str:
@@ -215,6 +228,45 @@ class Explainer:
             if isinstance(d, Detection) and (self.only is None or d.rule in self.only)
         ]
 
+    def _unshown(self, det: CompiledDetection, d: Detection, key: str) -> tuple[str, ...]:
+        """The reports `d` rests on beyond those it shows (() when it shows them all or they are not found):
+        among the documents this record saw the detection take for the group, the set whose hash is the
+        alert's id (its id hashes the rule, the group and every report), so exactly the engine's, never a
+        guess. Tried: contiguous runs in time order, then the shown ones with a bounded number of others."""
+        total = d.evidence_total
+        if total <= len(d.evidence):
+            return ()
+        within = det.within.total_seconds() if det.within else 0.0
+        c = det.definition.corroborate
+        horizon = max(within, c.within.total_seconds() if c is not None else 0.0)
+        at = d.fired_at.timestamp()
+        pool = sorted((s[0], s[3]) for s in self.seen.get(key, []) if not horizon or abs(s[0] - at) <= horizon)
+        everything = [doc for _t, doc in pool]
+        unique = list(dict.fromkeys(everything))
+        shown = [e.event_id for e in d.evidence]
+        must = set(shown)
+        gkey = "|".join(f"{k}={v}" for k, v in d.group.items()) if d.group else ""
+
+        def is_it(ids: list[str]) -> bool:
+            return stable_id(d.rule, gkey, *sorted(ids), length=len(d.id)) == d.id
+
+        tries = 0
+        for seq in (unique, everything):
+            for start in range(max(len(seq) - total + 1, 0)):
+                run = seq[start : start + total]
+                if must <= set(run):
+                    tries += 1
+                    if is_it(run):
+                        return tuple(x for x in run if x not in must)
+        rest = [x for x in unique if x not in must]
+        need = total - len(must)
+        if 0 < need <= len(rest) and comb(len(rest), need) <= _MAX_TRIES - tries:
+            base = list(dict.fromkeys(shown))
+            for extra in combinations(rest, need):
+                if is_it([*base, *extra]):
+                    return tuple(extra)
+        return ()
+
     # -- one detection, one signal ---------------------------------------------------------------------
     def _check(
         self, det: CompiledDetection, sig: Signal, fired: list[Detection], late: list[DeadLetter]
@@ -240,13 +292,19 @@ class Explainer:
             missing = [g for g in det.group_by if g != "source" and g not in sig.captures]
             return out("group", f"{det.id} groups by {', '.join(det.group_by)}; the sentence names no {missing[0]}")
         doc = sig.document_id
-        mine = [
-            d for d in fired if d.rule == det.id and d.group == group and any(e.event_id == doc for e in d.evidence)
-        ]
         key = _key(det.id, group)
         t = sig.published_at.timestamp()
         for ri, _r in fitting:
             self.seen.setdefault(key, []).append((t, ri, sig.source, doc, sig.story))
+        # An alert cites the document when one of the reports it rests on is it: also beyond the ten it shows
+        # (a late report completing a count of twelve sits among the reports in time order, not shown).
+        mine = [
+            d
+            for d in fired
+            if d.rule == det.id
+            and d.group == group
+            and (any(e.event_id == doc for e in d.evidence) or doc in self._unshown(det, d, key))
+        ]
         if mine:
             best = max(mine, key=lambda d: SEVERITY_RANK[d.severity])
             return out("fired", "fired", best)
@@ -313,12 +371,19 @@ class Explainer:
             inside = [s for s in seen if abs(s[0] - t) <= within]
             n = len({s[pick] for s in inside}) if pick is not None else len(inside)
             what = f"distinct {cp.distinct}s" if cp.distinct else "signals"
-            return out(
-                "count",
+            counted = (
                 f"{n} of {cp.at_least} {what} within {format_duration(det.within)}{extra}"
                 if det.within
-                else f"{n} of {cp.at_least}{extra}",
+                else f"{n} of {cp.at_least}{extra}"
             )
+            if n >= cp.at_least and throttled and last is not None:
+                # It had its reports: the throttle held it back, not a short count ('13 of 12 …').
+                return out(
+                    "realert",
+                    f"{det.id}{where} alerted at {_when(last[0])}; quiet for {format_duration(det.realert)} "
+                    f"(until {_when(last[0] + realert)}), though it had {counted}",
+                )
+            return out("count", counted)
         if det.kind == "all_of":
             have = {s[1] for s in seen if abs(s[0] - t) <= within}
             missing = [_ref_text(r) for i, r in enumerate(det.refs) if i not in have]
