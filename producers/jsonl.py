@@ -13,6 +13,7 @@ block at once, so that the lines it cannot match are marked and never looked at 
 from __future__ import annotations
 
 import gzip
+import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from itertools import accumulate, repeat
@@ -32,6 +33,8 @@ from watchfloor.schemas.inputs import (
     check_json_line,
     max_record_bytes,
 )
+
+log = logging.getLogger(__name__)
 
 RAW_LIMIT = 500
 """How much of an offending line a dead letter keeps."""
@@ -170,12 +173,15 @@ def read_jsonl(
 
 
 def read_jsonl_numbered(
-    path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS
+    path: str | Path, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS, growing: bool = False
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """read_jsonl with each item's line number, for writers that must name the line of a record the
-    store refuses. Raises JsonlSourceError as read_jsonl does (lines already yielded stand)."""
+    store refuses. Raises JsonlSourceError as read_jsonl does (lines already yielded stand).
+
+    `growing` (the live poller's files, which writers append to): a last line without its newline that is
+    not yet whole JSON is being written; it is left for the next poll instead of dead-lettered."""
     p = Path(path)
-    blocks = read_blocks(_open(p), p, origin=str(path), max_body_chars=max_body_chars, numbered=True)
+    blocks = read_blocks(_open(p), p, origin=str(path), max_body_chars=max_body_chars, numbered=True, growing=growing)
     return (cast(tuple[int, Document | DeadLetter], pair) for pairs, _dead in blocks for pair in pairs)
 
 
@@ -264,6 +270,7 @@ def read_blocks(
     block_bytes: int = BLOCK_BYTES,
     numbered: bool = False,
     on_lines: Callable[[list[bytes], int], None] | None = None,
+    growing: bool = False,
 ) -> Iterator[tuple[list[Item], int]]:
     """read_jsonl a block at a time: each block's items in line order, and how many are dead letters
     (a bulk reader can take a block without one as it is). With `numbered`, each item comes as
@@ -292,6 +299,16 @@ def read_blocks(
             lines = block.split(b"\n")
             if block.endswith(b"\n"):
                 lines.pop()  # the empty piece after the last newline
+            elif growing and inner is None and lines and _being_written(lines[-1]):
+                log.info(
+                    "%s: line %d has no newline yet and is not whole JSON: read at the next poll",
+                    origin,
+                    base + len(lines),
+                )
+                lines.pop()
+                block = block[: len(block) - len(block.rsplit(b"\n", 1)[-1])]
+                if not lines:
+                    continue
             # A trailing "\r" (CRLF files) is left on: it is JSON whitespace to both decoders.
             if on_lines is not None:
                 on_lines(lines, base)
@@ -303,6 +320,17 @@ def read_blocks(
         f.close()
         if inner is not None:
             inner.close()
+
+
+def _being_written(line: bytes) -> bool:
+    """Whether a last line without its newline looks unfinished: not blank, and not whole JSON."""
+    if not line.strip():
+        return False
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
 def _plus_newline(total: int, length: int) -> int:

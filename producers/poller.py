@@ -231,7 +231,7 @@ class SourcePoller:
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
         result = SourceResult(origin=source.path, kind="jsonl")
         try:
-            items = read_jsonl_numbered(source.path, max_body_chars=self.max_body_chars)
+            items = read_jsonl_numbered(source.path, max_body_chars=self.max_body_chars, growing=True)
         except JsonlSourceError as e:  # cannot be opened
             result.error = str(e)
             return result

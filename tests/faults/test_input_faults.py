@@ -462,3 +462,26 @@ def test_a_document_the_engine_fails_on_is_a_dead_letter_and_the_cycle_goes_on(t
     cfg = tmp_path / f"{len(poison)}.yaml"
     res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert res.exit_code == 0 and "old-release" not in res.output, res.output
+
+
+def test_a_line_still_being_written_is_read_at_the_next_poll_not_dead_lettered(tmp_path: Path) -> None:
+    """Outside audit: a writer had flushed the first 150 bytes of a record when the poller read the file; the
+    half line was dead-lettered ("malformed JSON"), and the letter stayed after the whole record was ingested at
+    the next poll. A last line without its newline that is not yet whole JSON is left for the next poll. A last
+    line without a newline that is whole JSON is a record (files often end so); a backtest, which reads a
+    finished file, still dead-letters a broken last line."""
+    path = tmp_path / "inbox.jsonl"
+    second = line(id="doc-2", title="Second report")
+    path.write_text(line(id="doc-1") + "\n" + second[:60], encoding="utf-8")
+    st = MemoryStore()
+    poller = SourcePoller(st, [JsonlSource(path=str(path))])
+    (src,) = poller.poll_once().sources
+    assert src.ingested is not None and (src.ingested.accepted, src.ingested.dead_lettered) == (1, 0)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(second[60:])  # whole now, still without its newline
+    (src,) = poller.poll_once().sources
+    assert src.ingested is not None and (src.ingested.accepted, src.ingested.dead_lettered) == (1, 0)
+    assert st.count(types={"news.article"}) == 2 and st.count(types={EventType.DEAD_LETTER.value}) == 0
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(line(id="doc-3") + "\n" + second[:60], encoding="utf-8")
+    assert [type(x).__name__ for x in read_jsonl(broken)] == ["Document", "DeadLetter"]
