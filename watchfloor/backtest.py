@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import gzip
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -535,13 +535,28 @@ def run_backtest(
 # -- results ---------------------------------------------------------------------------------------
 
 
+def alert_json(d: Detection, evidence_ids: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """One alert as the backtest JSON writes it: `detection_to_json` plus `evidence_total`, how many reports
+    it rests on (the Detection field the live file channel writes; `evidence` shows at most ten), and, for an
+    alert that shows fewer, `evidence_ids`: every one of them, when the replay recovered them (scoring.evidence),
+    so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is."""
+    out = detection_to_json(d)
+    out["evidence_total"] = d.reports
+    every = evidence_ids.get(d.id) if evidence_ids else None
+    if every and len(d.evidence) < d.reports and set(every) > {e.event_id for e in d.evidence}:
+        out["evidence_ids"] = list(every)
+    return out
+
+
 def result_json(
     result: EngineTally,
     loaded: LoadedEvents | ReadReport | None = None,
     rules: list[str] | None = None,
+    evidence_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
+    """`evidence_ids`: alert id -> every report it rests on, for alerts showing fewer (FullEvidence.all_ids)."""
     current = result.detections  # the alerts that stand (revised or retracted ones left out)
-    alerts = [detection_to_json(d) for d in current]
+    alerts = [alert_json(d, evidence_ids) for d in current]
     by_rule: dict[str, int] = {}
     for d in current:
         by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
@@ -580,7 +595,7 @@ def result_json(
         # In log order: everything raised, in order, as the live run raised it (alerts then revised or
         # retracted included); `alerts` holds those that stand at the end.
         out["raised"] = [
-            detection_to_json(o) if isinstance(o, Detection) else {"retraction": o.model_dump(mode="json")}
+            alert_json(o, evidence_ids) if isinstance(o, Detection) else {"retraction": o.model_dump(mode="json")}
             for o in result.history
         ]
     return out

@@ -171,7 +171,7 @@ def assemble(
 ) -> Evaluated:
     """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
     an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
-    data = result_json(result, report, specs)
+    data = result_json(result, report, specs, collector.evidence.all_ids() if collector else None)
     stats = data["stats"]
     stats["order"] = order
     if sort is not None:

@@ -148,6 +148,7 @@ def backtest(
     """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
+    from watchfloor.scoring.expectations import load_expectations
 
     from ..backtest import ReadReport, at_effective_time, combined_gate, run_backtest
     from ..backtest_order import OrderedInputs
@@ -180,6 +181,8 @@ def backtest(
             else None
         )
         base_alerts = load_baseline_result(baseline) if baseline else None
+        # Now, not after the replay: a misspelt key or an unknown rule id fails before any work.
+        expectations = load_expectations(str(expect), [d.id for d in rule_sets.current.detections]) if expect else None
     except TruthError as e:
         raise fail(str(e)) from None
 
@@ -274,6 +277,7 @@ def backtest(
         baseline_label=", ".join(baseline_rules) if baseline_rules else (str(baseline) if baseline else None),
         sort=sort_stats,
         order=order.value,
+        baseline_collector=collectors[1] if len(collectors) > 1 else None,
     )
     # Imported here: the views bring scoring and the engine, which every other command (rules check) skips.
     from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
@@ -312,8 +316,8 @@ def backtest(
 
         html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
     failed = bool(problems)
-    if expect:
-        failed |= _check_expect(expect, results[0].detections)
+    if expectations is not None:
+        failed |= _check_expect(expectations, results[0].detections, collectors[0].evidence.all_ids())
     failed |= _check_gates(run, thresholds, fail_on_removed_tp)
     if failed:
         raise typer.Exit(1)
@@ -503,13 +507,12 @@ def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = 15.0) -> 
         consumer.close()
 
 
-def _check_expect(expect: Path, detections: list[Any]) -> bool:
-    from watchfloor.scoring.expectations import check_expectations, load_expectations
+def _check_expect(expectations: Any, detections: list[Any], evidence_ids: dict[str, tuple[str, ...]]) -> bool:
+    """`expectations`: the file loaded (and checked) before the replay; `evidence_ids`: alert id -> every report
+    it rests on when it shows fewer, so an `event_id` matches a report the alert does not show."""
+    from watchfloor.scoring.expectations import check_expectations
 
-    try:
-        failures = check_expectations(load_expectations(str(expect)), detections)
-    except (OSError, ValueError) as e:
-        raise fail(f"{expect}: {e}") from None
+    failures = check_expectations(expectations, detections, evidence_ids)
     for f in failures:
         out.print(f"[red]{f.kind}[/red] {escape(json.dumps(f.expectation))}: {escape(f.detail)}", highlight=False)
     if not failures:
