@@ -133,6 +133,7 @@ class ReadReport:
     errors: list[str] = field(default_factory=list)
     files: list[FileReport] = field(default_factory=list)
     already_seen: int = 0  # repeated documents skipped, as the live ingest skips them ("already seen")
+    ids_not_kept: int = 0  # documents past the bound on kept ids (--sort-run): a later repeat is replayed again
 
     def add_dead(self, dls: Iterable[DeadLetter], report: FileReport | None = None) -> None:
         for dl in dls:
@@ -338,16 +339,17 @@ def iter_event_blocks(
     tap: LabelTap | None = None,
     arrival: bool = False,
     received_at: datetime | None = None,
+    id_limit: int | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
-    (SeenIds): the first version stands.
+    (SeenIds): the first version stands. At most `id_limit` ids are kept for that (memory stays bounded).
 
     With `arrival` (a backtest in log order), the inputs come in the order `watchfloor run` reads them
     (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
     files read to their end): event time moves there, as live, not with each line."""
-    seen = SeenIds(holes=arrival)
+    seen = SeenIds(holes=arrival, limit=id_limit)
     drained: list[str] = []  # the files read to their end (with `arrival`)
     for p in paths:
         files, errors = len(report.files), len(report.errors)
@@ -358,6 +360,7 @@ def iter_event_blocks(
             yield batches.add([], end=True)
             if len(report.errors) == errors:
                 drained.append(p)
+    report.ids_not_kept = seen.not_kept
     if arrival and drained:
         at = received_at or datetime.now(UTC)
         yield [caught_up_event(CaughtUp(at=at, origins=tuple(dict.fromkeys(drained))))]
@@ -581,6 +584,8 @@ def result_json(
         # Repeats of an id with the same content, skipped (`watchfloor run`: "already seen"); one with other
         # content is a dead letter, as live.
         "already_seen": loaded.already_seen if isinstance(loaded, ReadReport) else 0,
+        # Documents read past the bound on ids kept for that (--sort-run): a repeat of one is replayed again.
+        "ids_not_kept": loaded.ids_not_kept if isinstance(loaded, ReadReport) else 0,
         "alerts_by_rule": by_rule,
         "signals_by_name": dict(result.signals_by_name),
     }

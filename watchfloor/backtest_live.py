@@ -48,11 +48,19 @@ class SeenIds:
     document named by its URL is kept under the URL until an explicit id of the form derived from a URL
     (`doc-…`, a SHA-256) is read: from then on under the derived id, as the log has it."""
 
-    def __init__(self, *, holes: bool = False) -> None:
+    def __init__(self, *, holes: bool = False, limit: int | None = None) -> None:
         self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
         self.ids: dict[str, int] = {}
         self.urls: dict[str, int] = {}  # documents named by their URL, until `derived`
         self.derived = False
+        # Memory stays bounded: at most `limit` ids are kept (the backtest passes --sort-run, what the external
+        # sort holds). Past it, a repeat of a kept id is still found, but new ids are not kept (`not_kept`), so
+        # a later repeat of one of them is replayed again. ~150-250 bytes an id.
+        self.limit = limit
+        self.not_kept = 0
+
+    def _full(self) -> bool:
+        return self.limit is not None and len(self.ids) + len(self.urls) >= self.limit
 
     def _derive_all(self) -> None:
         self.derived = True
@@ -141,7 +149,14 @@ class SeenIds:
         where: Callable[[int], tuple[int | None, bytes | str]],
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
+        if self.limit is not None and not self._full() and len(self.ids) + len(self.urls) + len(new) > self.limit:
+            # The block that reaches the bound: one at a time, so the ids kept are the first ones read.
+            kept = self._filter_each([(table, key) for key in keys], prints, report, fr, where)
+            return items if len(kept) == len(items) else self._without(items, set(range(len(items))).difference(kept))
         if len(new) == len(keys) and table.keys().isdisjoint(new):  # no repeat: the usual block
+            if self._full():
+                self.not_kept += len(new)
+                return items
             table.update(new)
             return items
         # Some repeats: look at the lines of those ids only, in order; add the others at once.
@@ -151,7 +166,10 @@ class SeenIds:
         at = [k for k, key in enumerate(keys) if key in again]
         for key in again:
             del new[key]
-        table.update(new)
+        if self._full():
+            self.not_kept += len(new)
+        else:
+            table.update(new)
         kept = self._filter_each(
             [(table, keys[k]) for k in at], [prints[k] for k in at], report, fr, lambda j: where(at[j])
         )
@@ -179,7 +197,10 @@ class SeenIds:
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
             if held is None:
-                table[key] = fp
+                if self._full():
+                    self.not_kept += 1
+                else:
+                    table[key] = fp
                 kept.append(k)
             elif held == fp:
                 report.already_seen += 1
