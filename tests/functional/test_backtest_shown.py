@@ -65,3 +65,23 @@ def test_a_missed_item_labelled_by_url_is_listed_by_its_url(tmp_path: Path) -> N
         '<a href="https://gazette.example/10" rel="noopener noreferrer">https://gazette.example/10</a> (<code>doc-'
         in (page)
     )
+
+
+def test_a_lost_true_positive_labelled_by_url_is_named_by_its_url(tmp_path: Path) -> None:
+    # The gate's "lost true positive" line named the derived doc-… id too.
+    events = tmp_path / "events.jsonl"
+    lines = [json.loads(x) for x in EVENTS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    events.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "id"}) + "\n" for e in lines))
+    (sc04,) = [e["url"] for e in lines if e["id"] == "sc-04"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"id,label\n{sc04},TROOP_DEPLOYMENT_REPORT\n", encoding="utf-8")
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    start = text.index("  - id: troops-deployed")
+    without = tmp_path / "without.yaml"
+    without.write_text(text[:start] + text[text.index("  - id: ", start + 1) :], encoding="utf-8")
+    code, output = run(
+        events, "--labels", labels, "--label-map", MAP, "--rules", without,
+        "--baseline-rules", "builtin:dprk_russia", "--fail-on-removed-true-positive",
+    )  # fmt: skip
+    assert code == 1, output
+    assert f"lost true positive: {sc04} (troops-deployed)" in " ".join(output.split()), output

@@ -542,8 +542,12 @@ def _check_gates(run: Any, thresholds: list[Any], fail_on_removed_tp: bool) -> b
             out.print(f"score thresholds met: {met}", highlight=False)
     if fail_on_removed_tp and run.scores is not None and run.baseline_scores is not None:
         lost = lost_true_positives(run.baseline_scores, run.scores)
+        # The item as the labels file names it (its URL, for items labelled by URL), not its derived id.
+        shown = {o.item: o.shown_as for o in run.baseline_scores.outcomes}
         for item, rule in lost:
-            out.print(f"[red]lost true positive:[/red] {escape(item)} ({escape(rule)})", highlight=False)
+            out.print(
+                f"[red]lost true positive:[/red] {escape(shown.get(item, item))} ({escape(rule)})", highlight=False
+            )
         if not lost:
             out.print("no true positive of the baseline lost", highlight=False)
         failed |= bool(lost)
