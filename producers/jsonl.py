@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from itertools import accumulate, repeat
@@ -35,6 +37,9 @@ from watchfloor.schemas.inputs import (
 )
 
 log = logging.getLogger(__name__)
+
+GROWING_S = 60.0
+"""A file changed within this many seconds may have a last line still being written (read_jsonl_numbered)."""
 
 RAW_LIMIT = 500
 """How much of an offending line a dead letter keeps."""
@@ -179,9 +184,17 @@ def read_jsonl_numbered(
     store refuses. Raises JsonlSourceError as read_jsonl does (lines already yielded stand).
 
     `growing` (the live poller's files, which writers append to): a last line without its newline that is
-    not yet whole JSON is being written; it is left for the next poll instead of dead-lettered."""
+    not yet whole JSON, in a file changed within the last GROWING_S seconds, is being written; it is left for
+    the next poll instead of dead-lettered. In a file left alone longer it is a record cut short (a writer
+    that died mid-line): dead-lettered, as a backtest of the file has it."""
     p = Path(path)
-    blocks = read_blocks(_open(p), p, origin=str(path), max_body_chars=max_body_chars, numbered=True, growing=growing)
+    f = _open(p)
+    if growing:
+        try:
+            growing = time.time() - os.stat(p).st_mtime < GROWING_S
+        except OSError:
+            growing = False
+    blocks = read_blocks(f, p, origin=str(path), max_body_chars=max_body_chars, numbered=True, growing=growing)
     return (cast(tuple[int, Document | DeadLetter], pair) for pairs, _dead in blocks for pair in pairs)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -485,3 +487,10 @@ def test_a_line_still_being_written_is_read_at_the_next_poll_not_dead_lettered(t
     broken = tmp_path / "broken.jsonl"
     broken.write_text(line(id="doc-3") + "\n" + second[:60], encoding="utf-8")
     assert [type(x).__name__ for x in read_jsonl(broken)] == ["Document", "DeadLetter"]
+    # Left alone longer than GROWING_S, a cut line is a record cut short (its writer died): a dead letter, live
+    # as in a backtest, instead of an info line at every poll for ever (review).
+    old = time.time() - 3600
+    os.utime(broken, (old, old))
+    poller = SourcePoller(st, [JsonlSource(path=str(broken))])
+    (src,) = poller.poll_once().sources
+    assert src.ingested is not None and (src.ingested.accepted, src.ingested.dead_lettered) == (1, 1)
