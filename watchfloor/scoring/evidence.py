@@ -13,6 +13,7 @@ bounds hashes to it, the alert keeps what it shows (`unresolved` counts those).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 from math import comb
@@ -52,7 +53,9 @@ class FullEvidence:
             for ref in d.refs:
                 if ref.signal in rules.signals:
                     self._by_signal.setdefault(ref.signal, []).append(d)
-        self._seen: dict[tuple[str, str], list[tuple[float, str]]] = {}  # (rule, group key) -> (time, doc id)
+        # (rule, group key) -> (time, doc id), in arrival (log) order: a deque bounded by MAX_KEPT, whose
+        # stale front is popped one at a time, so each signal costs O(1) amortised however busy the group
+        self._seen: dict[tuple[str, str], deque[tuple[float, str]]] = {}
         self._ids: dict[str, tuple[str, ...]] = {}  # alert id -> all its reports (only those showing fewer)
         self.unresolved: list[str] = []  # alert ids whose full evidence was not found
 
@@ -92,27 +95,32 @@ class FullEvidence:
                 group[g] = value
             else:
                 t = s.published_at.timestamp()
-                seen = self._seen.setdefault((det.id, _group_key(group)), [])
+                key = (det.id, _group_key(group))
+                seen = self._seen.get(key)
+                if seen is None:
+                    seen = self._seen[key] = deque(maxlen=MAX_KEPT)
                 seen.append((t, s.document_id))
                 self._prune(det, seen, t)
 
-    def _prune(self, det: CompiledDetection, seen: list[tuple[float, str]], t: float) -> None:
+    def _prune(self, det: CompiledDetection, seen: deque[tuple[float, str]], t: float) -> None:
+        # MAX_KEPT is the deque's maxlen (the oldest arrival drops out as a new one comes in). Within a
+        # window, the stale front is popped while it is stale: each entry is popped at most once. Inputs
+        # come in log order, not time order: a stale entry behind a fresh one waits until it reaches the
+        # front (the search filters by time anyway), which bounds nothing but the pool's size.
         if len(seen) < 256:
             return
         horizon = self._horizon[det.id]
         if horizon:
             keep_after = t - 2 * horizon - self.rules.lateness.total_seconds() - 86400.0
-            if seen[0][0] < keep_after:
-                seen[:] = [x for x in seen if x[0] >= keep_after]
-        if len(seen) > MAX_KEPT:
-            del seen[: len(seen) - MAX_KEPT]
+            while seen and seen[0][0] < keep_after:
+                seen.popleft()
 
     def _resolve(self, d: Detection) -> tuple[str, ...] | None:
         det = self._wide.get(d.rule)
         if det is None:
             return None
         gkey = _group_key(dict(d.group))
-        seen = self._seen.get((d.rule, gkey), [])
+        seen = self._seen.get((d.rule, gkey), ())
         at = d.fired_at.timestamp()
         horizon = self._horizon[d.rule]
         pool = sorted(x for x in seen if not horizon or at - horizon <= x[0] <= at + horizon)
