@@ -30,6 +30,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 from pydantic import ValidationError
@@ -130,17 +131,31 @@ def check_channels(notifiers: Mapping[str, Notifier]) -> list[ChannelCheck]:
 
 
 def dispatcher_id() -> str:
-    """Who holds a lease: host, process and a random part (a restarted process is someone else)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """Who holds a lease: host, process and a random part (a restarted process is someone else), and where its
+    pid means something (holder_may_live): the machine's boot and the process's pid namespace."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}:{_pid_space()}"
+
+
+def _pid_space() -> str:
+    """This boot and pid namespace (Linux), so a pid is only compared within them: two containers can share a
+    host name and not their pids. "" where it cannot be told."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+        ns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return ""
+    return f"{boot}.{ns}"
 
 
 def holder_may_live(owner: str) -> bool:
     """Whether the process a lease names may still be running: False only for a process of this host that is
     gone (killed mid-send); its row is outstanding, not being sent, until its lease runs out."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True  # another host's process: cannot be told from here
+    parts = owner.split(":")
+    if len(parts) < 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True  # another host's process (or an owner written before the pid space was): cannot be told
+    if not parts[3] or parts[3] != _pid_space():
+        return True  # another boot or pid namespace (a container with the same host name): its pid is not ours
+    pid_text = parts[1]
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:

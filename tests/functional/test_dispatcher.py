@@ -33,7 +33,7 @@ from tests.functional.delivery_helpers import (
     slack,
     webhook_server,
 )
-from watchfloor.alerts.dispatcher import PROCESSOR, AlertDispatcher
+from watchfloor.alerts.dispatcher import PROCESSOR, AlertDispatcher, dispatcher_id
 from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
@@ -167,13 +167,20 @@ def test_a_delivery_held_by_a_killed_process_of_this_host_is_outstanding(
     gone.wait()
     feed(store, detection(1))
     make(store, slack_server, archive, clock).intake()
-    dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d"
+    here = dispatcher_id().rsplit(":", 1)[1]  # this boot and pid namespace
+    dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d:{here}"
     assert store.claim_deliveries(dead_owner, clock().timestamp(), 30, skip_channels={"archive"})
     report = make(store, slack_server, archive, clock).cycle()
     assert (report.outstanding, report.elsewhere, report.ok) == (1, 0, False)
-    live_owner = f"{socket.gethostname()}:{os.getpid()}:0badf00d"  # this very process: alive
+    live_owner = f"{socket.gethostname()}:{os.getpid()}:0badf00d:{here}"  # this very process: alive
     clock.advance(31)
     store.claim_deliveries(live_owner, clock().timestamp(), 30, skip_channels={"archive"})
+    report = make(store, slack_server, archive, clock).cycle()
+    assert (report.outstanding, report.elsewhere, report.ok) == (1, 1, True)
+    # The same pid in another pid namespace (a container with this host name): not ours to judge, in flight.
+    other_space = f"{socket.gethostname()}:{gone.pid}:0badf00d:{here}x"
+    clock.advance(31)
+    store.claim_deliveries(other_space, clock().timestamp(), 30, skip_channels={"archive"})
     report = make(store, slack_server, archive, clock).cycle()
     assert (report.outstanding, report.elsewhere, report.ok) == (1, 1, True)
 
