@@ -120,6 +120,7 @@ def test_label_map_yaml(tmp_path: Path) -> None:
         ("A: {x: 1}\n", "1:1", "give a rule id or a list of rule ids"),
         ("- A\n", "1:1", "a label map is a mapping"),
         ("A: [border-closed\n", "2:1", "YAML syntax"),
+        ("A: border-closed\nB: envoy\x07\n", "2:9", "YAML syntax: unacceptable character #x0007"),
     ],
 )
 def test_label_map_errors_name_line_and_column(tmp_path: Path, text: str, where: str, message: str) -> None:

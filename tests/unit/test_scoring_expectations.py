@@ -52,6 +52,8 @@ def write(tmp_path: Path, text: str, name: str = "expect.yaml") -> Path:
         ("must_fire:\n  - {rule: port-shut}\n", "2:12", "unknown rule 'port-shut'"),
         ("must_fire:\n  - {rule: port-closed, severity: huge}\n", "2:35", "unknown severity 'huge'"),
         ("must_fire:\n  - {rule: port-closed\n", "3:1", "YAML syntax"),
+        # a control character is a ruamel ReaderError, no MarkedYAMLError (review finding 4: was a traceback)
+        ("must_fire:\n  - {rule: port-closed\x07}\n", "2:23", "unacceptable character #x0007"),
         ("mustfire:\n  - {rule: port-closed}\n", "1:1", "unknown key 'mustfire' in expectations"),
         ("must_not_fire:\n  - {}\n", "2:5", "empty must_not_fire entry"),
         ("description: nothing\n", "1:1", "nothing to check"),

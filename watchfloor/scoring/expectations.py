@@ -17,11 +17,11 @@ from typing import Any, get_args
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
 
 from watchfloor.schemas.events import Detection, Severity
 
-from .truth import TruthError
+from .truth import TruthError, yaml_error_text, yaml_error_where
 
 ENTRY_KEYS = ("rule", "group", "event_id", "severity")
 TOP_KEYS = ("description", "must_fire", "must_not_fire")
@@ -228,10 +228,8 @@ def load_expectations(path: str | Path, known_rules: Iterable[str] | None = None
     else:  # YAML (JSON is YAML too, for a file named otherwise)
         try:
             data = YAML(typ="rt").load(io.StringIO(text))
-        except MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
-            raise TruthError(f"{name}:{where}: YAML syntax: {e.problem or e}") from None
+        except YAMLError as e:  # a ReaderError (a control character) is no MarkedYAMLError
+            raise TruthError(f"{name}:{yaml_error_where(text, e)}: YAML syntax: {yaml_error_text(e)}") from None
     if data is None:
         raise TruthError(f"{name}:1:1: empty expectations file")
     return expectations_from_data(data, name, known_rules)

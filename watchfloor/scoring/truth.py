@@ -16,7 +16,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_timestamp
 
@@ -226,6 +226,29 @@ def split_labels(cell: str) -> list[str]:
     return [p.strip() for p in parts if p.strip() not in NEGATIVE_LABELS]
 
 
+def yaml_error_where(text: str, e: YAMLError) -> str:
+    """LINE:COL of a ruamel error: its mark, else (a ReaderError: a control character, a bad encoding) the
+    character position it gives, else 1:1."""
+    if isinstance(e, MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        if mark is not None:
+            return f"{mark.line + 1}:{mark.column + 1}"
+        return "1:1"
+    position = getattr(e, "position", None)
+    if isinstance(position, int) and 0 <= position <= len(text):
+        before = text[:position]
+        line = before.count("\n") + 1
+        return f"{line}:{position - (before.rfind(chr(10)) + 1) + 1}"
+    return "1:1"
+
+
+def yaml_error_text(e: YAMLError) -> str:
+    """The problem a ruamel error states, without its own position lines ('in "<file>", position 23')."""
+    if isinstance(e, MarkedYAMLError):
+        return str(e.problem or e)
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def load_labels(path: str | Path) -> Labels:
     """`id,label[,time]` (other columns ignored). An id may have several rows or `;`-separated labels;
     NONE (or an empty cell) marks a labelled negative."""
@@ -261,10 +284,8 @@ def load_label_map(path: str | Path, known_rules: Iterable[str]) -> LabelMap:
         raise TruthError(f"{path}: cannot read the label map: {e}") from None
     try:
         tree = YAML(typ="rt").load(io.StringIO(text))
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1:1"
-        raise TruthError(f"{path}:{where}: YAML syntax: {e.problem or e}") from None
+    except YAMLError as e:
+        raise TruthError(f"{path}:{yaml_error_where(text, e)}: YAML syntax: {yaml_error_text(e)}") from None
     if not isinstance(tree, CommentedMap):
         raise TruthError(
             f"{path}:1:1: a label map is a mapping of label -> rule id(s), e.g. TREATY_SIGNED: [treaty-signed]"
