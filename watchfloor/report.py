@@ -279,9 +279,20 @@ def _history_section(result: dict[str, Any]) -> str:
             )
     stats = result.get("stats") or {}
     late = stats.get("late_documents", stats.get("late_signals")) or 0
+    # The near misses are capped (--near-misses): when the result keeps fewer than there were, the late
+    # reports among those not kept are not listed either.
+    kept = len(result.get("near_misses") or [])
+    all_misses = stats.get("near_misses", kept)
+    cut = isinstance(all_misses, int) and all_misses > kept
+    listed = (
+        f"up to {kept} of the {all_misses} near misses are kept (--near-misses); of kind late among them: "
+        f"{listed_late}; late reports among the {all_misses - kept} not kept are not listed"
+        if cut
+        else f"near misses of kind late: {listed_late}"
+    )
     note = (
-        f"<p>{_e(late)} report(s) came beyond the lateness; listed here are those that raised nothing (near "
-        f"misses of kind late: {listed_late}); the result does not name the others.</p>"
+        f"<p>{_e(late)} report(s) came beyond the lateness; listed here are those that raised nothing ({_e(listed)}"
+        "); the result does not name the others.</p>"
         if late
         else ""
     )

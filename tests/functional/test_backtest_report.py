@@ -406,3 +406,23 @@ def test_late_reports_that_raised_nothing_are_named_beside_the_count(tmp_path: P
     assert "late report" in text and "doc-slow (published 2024-03-01 02:00 +00:00)" in text
     assert "came 9h late" in text and "2 report(s) came beyond the lateness" in text and "kind late: 1" in text
     assert '<a href="#history">late_documents: 2</a>' in page
+
+
+def test_late_reports_listed_from_capped_near_misses_say_the_list_is_cut(tmp_path: Path) -> None:
+    # Review finding 6: the late list comes from the near misses, which --near-misses caps (default 200).
+    miss = {
+        "signal": "thing",
+        "document_id": "doc-slow",
+        "source": "Harbour Gazette",
+        "url": None,
+        "published_at": "2024-03-01T02:00:00+00:00",
+        "sentence": "Something took place.",
+        "modality": "asserted",
+        "cue": None,
+        "captures": {},
+        "reasons": [{"detection": "port-blockade", "kind": "late", "detail": "late: document doc-slow came 9h late"}],
+    }
+    result = {"alerts": [], "stats": {"late_documents": 40, "near_misses": 350}, "near_misses": [miss]}
+    text = " ".join(Elements(_page(tmp_path, result).read_text(encoding="utf-8")).text_of["history"].split())
+    assert "up to 1 of the 350 near misses are kept (--near-misses)" in text, text
+    assert "of kind late among them: 1" in text and "the 349 not kept are not listed" in text, text
