@@ -72,3 +72,31 @@ def test_another_id_with_the_same_ten_shown_is_other_evidence() -> None:
     (c,) = diff_alerts([before], [after]).changed
     assert c.fields == ("evidence",)
     assert c.describe() == ["evidence 12 -> 12 items (-d-1; +d-12)"]
+
+
+def test_a_baseline_without_every_report_is_compared_on_the_shown_ones() -> None:
+    # Review finding 5: a baseline RESULT.json written before evidence_ids (10 shown of 12, the rest unknown)
+    # against a run that lists all 12: the two unshown ones are not "added".
+    shown = tuple(f"d-{i}" for i in range(2, 12))
+    before = ref(id="w1", evidence=shown, evidence_sentences=(), evidence_total=12)
+    after = ref(id="w2", evidence=shown, evidence_sentences=(), all_evidence=("d-0", "d-1", *shown))
+    (c,) = diff_alerts([before], [after]).changed
+    (line,) = c.describe()
+    assert line.startswith("evidence 10 -> 10 items"), line
+    assert "d-0" not in line and "d-1," not in line and "+" not in line, line
+    # a baseline of fewer than ten shown shows them all: its every report is known
+    small = ref(id="w0", evidence=("d-0", "d-1", "d-2"), evidence_sentences=())
+    (c,) = diff_alerts([small], [after]).changed
+    assert c.describe()[0].startswith("evidence 3 -> 12 items (-none; +d-3, d-4"), c.describe()
+
+
+def test_thousands_of_changed_reports_are_counted_beyond_the_first_ten() -> None:
+    was = tuple(f"old-{i}" for i in range(5000))
+    now = tuple(f"new-{i}" for i in range(5000))
+    before = ref(id="w1", evidence=("x", *was[:9]), evidence_sentences=(), all_evidence=("x", *was))
+    after = ref(id="w2", evidence=("x", *now[:9]), evidence_sentences=(), all_evidence=("x", *now))
+    (c,) = diff_alerts([before], [after]).changed
+    (line,) = c.describe()
+    assert line.startswith("evidence 5001 -> 5001 items (-old-0, old-1"), line[:80]
+    assert "old-9 … and 4990 more; +new-0" in line and line.endswith("new-9 … and 4990 more)"), line[-80:]
+    assert len(line) < 400

@@ -44,13 +44,18 @@ class Change:
                     if was != now:
                         out.append(f"attributes.{k} {', '.join(was) or 'none'} -> {', '.join(now) or 'none'}")
             elif f == "evidence":
-                full = bool(b.all_evidence or a.all_evidence)
+                # Every report on both sides only when both are known: against a baseline written without
+                # evidence_ids, the other side's unshown reports would read as added (or gone).
+                full = b.reports_known and a.reports_known
                 ids_was, ids_now = (b.reports, a.reports) if full else (b.evidence, a.evidence)
-                gone = [e for e in ids_was if e not in set(ids_now)]
-                new = [e for e in ids_now if e not in set(ids_was)]
+                set_was, set_now = set(ids_was), set(ids_now)
+                gone = [e for e in dict.fromkeys(ids_was) if e not in set_now]
+                new = [e for e in dict.fromkeys(ids_now) if e not in set_was]
                 text = f"evidence {len(ids_was)} -> {len(ids_now)} items"
+                if not full and (b.all_evidence or a.all_evidence):
+                    text += " (the shown ones compared: the baseline does not list every report)"
                 if gone or new:
-                    text += f" (-{', '.join(gone) or 'none'}; +{', '.join(new) or 'none'})"
+                    text += f" (-{_listed(gone)}; +{_listed(new)})"
                 out.append(text)
             elif f == "sentence":
                 ids = _sentence_changes(b, a)
@@ -88,6 +93,17 @@ class AlertDiff:
 
 CHANGE_FIELDS = ("severity", "confidence", "title", "group", "attributes", "evidence", "sentence", "fired_at")
 """What makes a paired alert "changed" (Change.fields), in the order they are listed."""
+
+
+LISTED_IDS = 10
+"""Report ids named per side of an evidence change at most (terminal, JSON and HTML): the rest are counted."""
+
+
+def _listed(ids: list[str]) -> str:
+    if not ids:
+        return "none"
+    more = len(ids) - LISTED_IDS
+    return ", ".join(ids[:LISTED_IDS]) + (f" … and {more} more" if more > 0 else "")
 
 
 def _pairs(group: Any) -> str:

@@ -41,6 +41,18 @@ class AlertRef:
     # Every report the alert rests on when it shows fewer (an alert shows 10; its id hashes all of them);
     # () when what it shows is all there is, or the rest is not known.
     all_evidence: tuple[str, ...] = ()
+    # How many reports it rests on, when known (a Detection's evidence_total; a result's "evidence_total").
+    evidence_total: int | None = None
+
+    @property
+    def reports_known(self) -> bool:
+        """Whether `reports` is every report the alert rests on (a baseline result written before evidence_ids
+        were, of an alert showing fewer than it rests on, is not)."""
+        if self.all_evidence:
+            return True
+        if self.evidence_total is not None:
+            return self.evidence_total <= len(set(self.evidence))
+        return len(self.evidence) < 10  # an alert shows 10 at most: fewer is all of them
 
     @property
     def reports(self) -> tuple[str, ...]:
@@ -65,6 +77,7 @@ class AlertRef:
             attributes={k: tuple(v) for k, v in d.attributes.items()},
             evidence_sentences=tuple(e.sentence for e in d.evidence),
             all_evidence=every if set(every) > set(shown) else (),
+            evidence_total=d.evidence_total,
         )
 
     @classmethod
@@ -83,6 +96,7 @@ class AlertRef:
             attributes={str(k): tuple(str(x) for x in v) for k, v in (a.get("attributes") or {}).items()},
             evidence_sentences=tuple(str(e["sentence"]) for e in ev) if all("sentence" in e for e in ev) else (),
             all_evidence=tuple(str(i) for i in a.get("evidence_ids") or ()),
+            evidence_total=int(a["evidence_total"]) if isinstance(a.get("evidence_total"), int) else None,
         )
 
     def brief(self) -> dict[str, Any]:
