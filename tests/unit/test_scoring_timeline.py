@@ -62,6 +62,32 @@ def test_a_found_event_keeps_its_first_warning_when_no_other_event_needs_it(tmp_
     assert [(o.alert, o.lead_time_s) for o in got] == [("early", -2 * 86400.0)]
 
 
+def test_as_many_events_are_found_as_the_alerts_can_cover(tmp_path: Path) -> None:
+    # Review finding 2: window 10d; A on day 0, B on day 10; X on day 9 fits both, Y on day 20 only B.
+    # Nearest first paired B-X and left A missed and Y unused, though A-X and B-Y find both.
+    p = timeline(
+        tmp_path,
+        f"A,{day(0).isoformat()},ships-sighted,\nB,{day(10).isoformat()},ships-sighted,\n",
+    )
+    tl = load_timeline(p, VOCAB)
+    got = evaluate_timeline(tl, [alert("X", "ships-sighted", 9), alert("Y", "ships-sighted", 20)], timedelta(days=10))
+    assert [(o.event, o.status, o.alert) for o in got] == [("A", "found", "X"), ("B", "found", "Y")]
+
+
+def test_a_longer_chain_of_moves_is_followed(tmp_path: Path) -> None:
+    # Window 10d. A day 0, B day 10, C day 20; X day 9 (A, B), Y day 19 (B, C), Z day 30 (C only).
+    # Nearest first: B-X (1d), C-Y (1d), A none; moving B to Y and C to Z frees X for A.
+    p = timeline(
+        tmp_path,
+        f"A,{day(0).isoformat()},ships-sighted,\nB,{day(10).isoformat()},ships-sighted,\n"
+        f"C,{day(20).isoformat()},ships-sighted,\n",
+    )
+    tl = load_timeline(p, VOCAB)
+    alerts = [alert("X", "ships-sighted", 9), alert("Y", "ships-sighted", 19), alert("Z", "ships-sighted", 30)]
+    got = evaluate_timeline(tl, alerts, timedelta(days=10))
+    assert [(o.event, o.alert) for o in got] == [("A", "X"), ("B", "Y"), ("C", "Z")]
+
+
 def test_group_names_and_bare_values_match_attributes_too(tmp_path: Path) -> None:
     p = timeline(
         tmp_path,

@@ -375,7 +375,9 @@ def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: ti
     (each `name=value` the alert's group value or one of its attributes' values; a bare value any of them),
     else missed. One to one: an alert counts for at most one expected event. Pairs are made nearest in time
     first (ties: the earlier alert, then the event first in the file); then a found event takes, of the
-    alerts no event counts, the earliest that fits it and came before its own (its first warning)."""
+    alerts no event counts, the earliest that fits it and came before its own (its first warning). Last, as
+    many events as can be are found: when an event is left without an alert though moving others to alerts
+    that also fit them frees one for it (augmenting paths), they are moved."""
     events = list(timeline.events)
     by_rule: dict[str, list[AlertRef]] = {}
     for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
@@ -412,6 +414,7 @@ def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: ti
             if free:
                 paired[n] = free[0]
                 used.add(free[0].id)
+    _augment(events, fits, paired)
     out: list[TimelineOutcome] = []
     for n, ev in enumerate(events):
         group = dict(ev.group)
@@ -423,6 +426,39 @@ def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: ti
         else:
             out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "found", found.id, found.fired_at))
     return out
+
+
+def _augment(events: list[Any], fits: dict[int, list[AlertRef]], paired: dict[int, AlertRef]) -> None:
+    """Make `paired` a maximum matching: while an event has no alert, look (breadth first: the fewest moves)
+    for a chain event -> alert that fits it -> that alert's event -> another alert that fits it ... ending
+    at an alert no event counts, and shift every alert along it. Events already found stay found (perhaps
+    by another alert); the greedy pairing is kept where nothing is gained. Each event's alerts are tried
+    nearest in time first, then earlier."""
+    owner: dict[str, int] = {a.id: n for n, a in paired.items()}
+    order = {n: sorted(fits[n], key=lambda a: (abs(a.fired_at - events[n].time), a.fired_at, a.id)) for n in fits}
+    for start in range(len(events)):
+        if start in paired or not fits[start]:
+            continue
+        came: dict[str, tuple[int, AlertRef]] = {}  # alert id -> (the event reaching it, the alert)
+        queue = [start]
+        end: AlertRef | None = None
+        for n in queue:  # grows as it goes
+            for a in order[n]:
+                if a.id in came:
+                    continue
+                came[a.id] = (n, a)
+                if a.id not in owner:
+                    end = a
+                    break
+                queue.append(owner[a.id])
+            if end is not None:
+                break
+        while end is not None:  # shift along the chain, back to `start`
+            n, a = came[end.id]
+            before = paired.get(n)
+            paired[n] = a
+            owner[a.id] = n
+            end = before if n != start else None
 
 
 def format_lead(seconds: float | None) -> str:
