@@ -41,6 +41,74 @@ _MAX_TRIES = 20_000
 """Hashes tried at most to find the reports an alert rests on beyond the ten it shows (Explainer._unshown)."""
 
 
+def find_reports(
+    rule: str, group_key: str, alert_id: str, shown: Sequence[str], total: int, pool: Sequence[str], max_tries: int
+) -> tuple[str, ...] | None:
+    """Every report an alert rests on, when it shows fewer: among `pool` (the document ids the detection took
+    for the group near the alert, in time order, repeats allowed), the `total` ids whose hash with the rule
+    and the group is `alert_id` (an alert's id hashes them all), in time order; None when no set tried
+    hashes to it. The id decides: what is returned is exactly the engine's evidence, never a guess.
+
+    Tried: contiguous runs in time order (of the distinct ids, then of all), only where a run can hold every
+    shown id (starts between the last first position of a shown id less `total` and its first last
+    position), found by a sliding count, so O(pool + total) before hashing; then the shown ones with
+    combinations of the others, when there are at most `max_tries` less those already tried. Shared by
+    scoring (scoring/evidence.py) and explain (Explainer._unshown)."""
+    gkey = group_key
+    length = len(alert_id)
+
+    def is_it(ids: Sequence[str]) -> bool:
+        return stable_id(rule, gkey, *sorted(ids), length=length) == alert_id
+
+    must = set(shown)
+    unique = list(dict.fromkeys(pool))
+    tries = 0
+    for seq in (unique, list(pool)):
+        n = len(seq)
+        if n < total or total <= 0:
+            continue
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for i, x in enumerate(seq):
+            if x in must:
+                first.setdefault(x, i)
+                last[x] = i
+        if len(first) < len(must):
+            continue  # a shown id is not in the pool: no run holds them all
+        lo = max(max(first.values()) - total + 1, 0) if first else 0
+        hi = min(min(last.values()), n - total) if last else n - total
+        if lo > hi:
+            continue
+        counts: dict[str, int] = {}
+        for x in seq[lo : lo + total]:
+            if x in must:
+                counts[x] = counts.get(x, 0) + 1
+        for start in range(lo, hi + 1):
+            if len(counts) == len(must):
+                tries += 1
+                run = seq[start : start + total]
+                if is_it(run):
+                    return tuple(run)
+            if start < hi:  # slide: drop seq[start], take seq[start + total]
+                out = seq[start]
+                if out in must:
+                    counts[out] -= 1
+                    if not counts[out]:
+                        del counts[out]
+                into = seq[start + total]
+                if into in must:
+                    counts[into] = counts.get(into, 0) + 1
+    rest = [x for x in unique if x not in must]
+    need = total - len(must)
+    if 0 < need <= len(rest) and comb(len(rest), need) <= max_tries - tries:
+        base = list(dict.fromkeys(shown))
+        for extra in combinations(rest, need):
+            if is_it([*base, *extra]):
+                order = {x: k for k, x in enumerate(unique)}
+                return tuple(sorted([*base, *extra], key=lambda x: order.get(x, -1)))
+    return None
+
+
 def _when(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="minutes")
 
@@ -96,6 +164,8 @@ class Explainer:
         self.state = engine.initial_state()
         self.only = only  # detection ids and signal names to report; None: all
         self.seen: dict[str, list[Seen]] = {}
+        # alert id -> (its unshown reports, None when not found; how many signals the record had then)
+        self._unshown_cache: dict[str, tuple[tuple[str, ...] | None, int]] = {}
         self.fired: dict[str, tuple[float, int]] = {}  # group key -> last fired (event time, severity rank)
 
     def _wanted_signals(self) -> set[str] | None:
@@ -240,32 +310,18 @@ class Explainer:
         c = det.definition.corroborate
         horizon = max(within, c.within.total_seconds() if c is not None else 0.0)
         at = d.fired_at.timestamp()
-        pool = sorted((s[0], s[3]) for s in self.seen.get(key, []) if not horizon or abs(s[0] - at) <= horizon)
-        everything = [doc for _t, doc in pool]
-        unique = list(dict.fromkeys(everything))
-        shown = [e.event_id for e in d.evidence]
-        must = set(shown)
+        seen = self.seen.get(key, [])
+        cached = self._unshown_cache.get(d.id)
+        if cached is not None and (cached[0] is not None or cached[1] == len(seen)):
+            return cached[0] or ()  # found once is found; not found is tried again when the record grew
+        pool = sorted((s[0], s[3]) for s in seen if not horizon or abs(s[0] - at) <= horizon)
         gkey = "|".join(f"{k}={v}" for k, v in d.group.items()) if d.group else ""
-
-        def is_it(ids: list[str]) -> bool:
-            return stable_id(d.rule, gkey, *sorted(ids), length=len(d.id)) == d.id
-
-        tries = 0
-        for seq in (unique, everything):
-            for start in range(max(len(seq) - total + 1, 0)):
-                run = seq[start : start + total]
-                if must <= set(run):
-                    tries += 1
-                    if is_it(run):
-                        return tuple(x for x in run if x not in must)
-        rest = [x for x in unique if x not in must]
-        need = total - len(must)
-        if 0 < need <= len(rest) and comb(len(rest), need) <= _MAX_TRIES - tries:
-            base = list(dict.fromkeys(shown))
-            for extra in combinations(rest, need):
-                if is_it([*base, *extra]):
-                    return tuple(extra)
-        return ()
+        shown = [e.event_id for e in d.evidence]
+        found = find_reports(d.rule, gkey, d.id, shown, total, [doc for _t, doc in pool], _MAX_TRIES)
+        must = set(shown)
+        unshown = tuple(x for x in found if x not in must) if found is not None else None
+        self._unshown_cache[d.id] = (unshown, len(seen))
+        return unshown or ()
 
     # -- one detection, one signal ---------------------------------------------------------------------
     def _check(

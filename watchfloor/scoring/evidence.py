@@ -14,14 +14,13 @@ bounds hashes to it, the alert keeps what it shows (`unresolved` counts those).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
-from itertools import combinations
-from math import comb
+from collections.abc import Sequence
 from typing import Any
 
-from watchfloor.schemas.events import Detection, Signal, stable_id
+from watchfloor.schemas.events import Detection, Signal
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.compiled import CompiledDetection
+from watchfloor.stream_processors.engine.explain_detections import find_reports
 
 MAX_TRIES = 20_000
 """Hashes tried per alert at most (combinations of candidates beyond the contiguous runs)."""
@@ -124,31 +123,5 @@ class FullEvidence:
         at = d.fired_at.timestamp()
         horizon = self._horizon[d.rule]
         pool = sorted(x for x in seen if not horizon or at - horizon <= x[0] <= at + horizon)
-        total = d.evidence_total
         shown = [e.event_id for e in d.evidence]
-
-        def is_it(ids: Iterable[str]) -> bool:
-            return stable_id(d.rule, gkey, *sorted(ids), length=len(d.id)) == d.id
-
-        tries = 0
-        everything = [i for _t, i in pool]
-        unique = list(dict.fromkeys(everything))
-        must = set(shown)
-        # Most often the reports within the window at the point it fired: a contiguous run in time order.
-        for seq in (unique, everything):
-            for start in range(max(len(seq) - total + 1, 0)):
-                run = seq[start : start + total]
-                if must <= set(run):
-                    tries += 1
-                    if is_it(run):
-                        return tuple(run)
-        # Else (corroborating reports before and after the point): the shown ones and some of the others.
-        rest = [i for i in unique if i not in must]
-        need = total - len(must)
-        if 0 < need <= len(rest) and comb(len(rest), need) <= MAX_TRIES - tries:
-            base = list(dict.fromkeys(shown))
-            for extra in combinations(rest, need):
-                if is_it([*base, *extra]):
-                    order = {i: k for k, i in enumerate(unique)}
-                    return tuple(sorted([*base, *extra], key=lambda i: order.get(i, -1)))
-        return None
+        return find_reports(d.rule, gkey, d.id, shown, d.evidence_total, [i for _t, i in pool], MAX_TRIES)
