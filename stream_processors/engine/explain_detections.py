@@ -12,6 +12,7 @@ internal state, so they hold whatever the correlator's layout.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
@@ -36,6 +37,24 @@ from .explain import DetectionCheck, DocumentExplanation, explain_extraction
 from .stories import report_groups
 
 Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
+
+_FUTURE = re.compile(r"dated in the future: document (.+?) is published \S+ but was received (\S+) \(")
+
+
+def received_time(dl: DeadLetter) -> tuple[str, float] | None:
+    """(document id, receive time) of the engine's report that a document dated in the future was processed at
+    its receive time (Engine._arrive); None for any other report. Its signals count at that time, not at
+    their published_at: where scoring (scoring/evidence.py) and explain keep them."""
+    if dl.stage != "event-time":
+        return None
+    m = _FUTURE.match(dl.reason)
+    if m is None:
+        return None
+    try:
+        return m.group(1), datetime.fromisoformat(m.group(2)).timestamp()
+    except ValueError:
+        return None
+
 
 _MAX_TRIES = 20_000
 """Hashes tried at most to find the reports an alert rests on beyond the ten it shows (Explainer._unshown)."""
@@ -350,6 +369,10 @@ class Explainer:
         doc = sig.document_id
         key = _key(det.id, group)
         t = sig.published_at.timestamp()
+        for dl in late:  # dated in the future: counted at its receive time
+            arrived = received_time(dl)
+            if arrived is not None and arrived[0] == doc:
+                t = arrived[1]
         for ri, _r in fitting:
             self.seen.setdefault(key, []).append((t, ri, sig.source, doc, sig.story))
         # An alert cites the document when one of the reports it rests on is it: also beyond the ten it shows

@@ -115,3 +115,25 @@ def test_a_count_short_of_reports_keeps_its_count_reason(tmp_path: Path) -> None
     _tally, collector = run(tmp_path, docs)
     kinds = {m.signal.document_id: [r.kind for r in m.reasons] for m in collector.near_misses()}
     assert kinds == {"lv-00": ["count"], "lv-01": ["count"], "lv-02": ["count"]}
+
+
+def test_a_report_dated_in_the_future_is_found_at_its_receive_time(tmp_path: Path) -> None:
+    # Review finding 3 (the reviewer's doubt, real): a report dated in the future is counted at its receive
+    # time; kept at its published_at (90 days on), it fell outside the window around fired_at and the alert
+    # stayed unresolved. A breach at 0h, two dated 90 days ahead received at 24h (so the second and third in
+    # the engine's time order: not shown), nine more from 30h on: the alert shows the first and the newest 9.
+    docs = [doc(0, "A levee breach flooded farmland near mile 0", 0)]
+    docs += [doc(i, f"A levee breach flooded farmland near mile {i}", 24 * 90) for i in (1, 2)]
+    docs += [doc(i, f"A levee breach flooded farmland near mile {i}", 30 + 6 * i) for i in range(3, 12)]
+    compiled = rules(tmp_path)
+    collector = NearMissCollector(compiled, limit=1000)
+    tally = replay(
+        docs,  # type: ignore[arg-type]
+        Engine(compiled, skew=timedelta(days=10)),
+        received_at=T0 + timedelta(hours=24),
+        on_outputs=collector.on_outputs,
+    )
+    (alert,) = [d for d in tally.detections if d.rule == "breaches-widespread"]
+    assert alert.evidence_total == 12 and {"lv-01", "lv-02"}.isdisjoint(e.event_id for e in alert.evidence)
+    assert collector.evidence.unresolved == []
+    assert sorted(collector.evidence.ids(alert)) == [f"lv-{i:02d}" for i in range(12)]

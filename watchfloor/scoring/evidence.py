@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from watchfloor.schemas.events import Detection, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Signal
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.compiled import CompiledDetection
-from watchfloor.stream_processors.engine.explain_detections import find_reports
+from watchfloor.stream_processors.engine.explain_detections import find_reports, received_time
 
 MAX_TRIES = 20_000
 """Hashes tried per alert at most (combinations of candidates beyond the contiguous runs)."""
@@ -59,9 +59,16 @@ class FullEvidence:
         self.unresolved: list[str] = []  # alert ids whose full evidence was not found
 
     def observe(self, outputs: Sequence[Any]) -> None:
+        # A report dated in the future is processed at its receive time (the engine says so with a DeadLetter
+        # before its signals): its signals are kept at that time, where the engine counts them.
+        received: dict[str, float] = {}
+        for o in outputs:
+            got = received_time(o) if isinstance(o, DeadLetter) else None
+            if got is not None:
+                received[got[0]] = got[1]
         for o in outputs:
             if isinstance(o, Signal):
-                self._signal(o)
+                self._signal(o, received.get(o.document_id))
         for o in outputs:
             if isinstance(o, Detection) and o.evidence_total > len(o.evidence):
                 found = self._resolve(o)
@@ -79,7 +86,7 @@ class FullEvidence:
         return dict(self._ids)
 
     # -- internals ------------------------------------------------------------------------------------
-    def _signal(self, s: Signal) -> None:
+    def _signal(self, s: Signal, at: float | None = None) -> None:
         for det in self._by_signal.get(s.name, ()):
             if not any(
                 r.signal == s.name and s.modality in r.modalities and all(s.captures.get(k) == v for k, v in r.where)
@@ -93,7 +100,7 @@ class FullEvidence:
                     break
                 group[g] = value
             else:
-                t = s.published_at.timestamp()
+                t = s.published_at.timestamp() if at is None else at
                 key = (det.id, _group_key(group))
                 seen = self._seen.get(key)
                 if seen is None:
