@@ -177,6 +177,9 @@ def assemble(
     if sort is not None:
         stats["sort"] = sort
     ev = Evaluated(data)
+    if collector is not None:
+        # Alerts showing fewer reports than they rest on whose full set was not found (scored on what they show)
+        stats["evidence_unresolved"] = len(collector.evidence.unresolved)
     alerts = [AlertRef.from_detection(d, collector.evidence.ids(d) if collector else None) for d in result.detections]
     if collector is not None and near_miss_limit:
         ev.near_misses = collector.near_misses()

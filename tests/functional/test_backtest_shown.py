@@ -85,3 +85,11 @@ def test_a_lost_true_positive_labelled_by_url_is_named_by_its_url(tmp_path: Path
     )  # fmt: skip
     assert code == 1, output
     assert f"lost true positive: {sc04} (troops-deployed)" in " ".join(output.split()), output
+
+
+def test_the_json_stats_say_how_many_alerts_full_evidence_was_not_found_for(tmp_path: Path) -> None:
+    # Review finding 3: FullEvidence.unresolved was filled but never read.
+    out = tmp_path / "result.json"
+    code, output = run(EVENTS, "--json", out)
+    assert code == 0, output
+    assert json.loads(out.read_text(encoding="utf-8"))["stats"]["evidence_unresolved"] == 0
