@@ -110,3 +110,31 @@ def test_a_late_report_completing_a_count_is_judged_fired_though_the_alert_does_
     ]
     [check] = last.detections
     assert check.alert is not None and check.alert["id"] == alert.id and check.reason == "fired"
+
+
+def test_a_report_dated_in_the_future_completing_a_count_is_judged_fired(tmp_path: Path) -> None:
+    # Review finding 3: a report dated beyond the skew is counted at its receive time; explain kept it at its
+    # published_at (90 days on), outside the window around the alert, so it did not find it among the reports
+    # the alert rests on but does not show, and judged it not fired.
+    engine = _engine(tmp_path, lateness="10d")
+    docs = _reports(12, 1)
+    on_time = [docs[0], docs[2], *docs[3:]]
+    future = parse_document(
+        {
+            "type": "news.article",
+            "id": "lv-01",
+            "published_at": (T0 + timedelta(days=90)).isoformat(),
+            "source": "Desk 1",
+            "title": "A levee breach flooded farmland near mile 1",
+        }
+    )
+    state = engine.initial_state()
+    ex = Explainer(engine)
+    for d in on_time:
+        state, outs = engine.process_document(state, d)
+        ex.observe(outs)
+    _state, outs = engine.process_document(state, future, received_at=T0 + timedelta(minutes=30))
+    [alert] = [o for o in outs if isinstance(o, Detection)]
+    assert alert.evidence_total == 12 and "lv-01" not in {e.event_id for e in alert.evidence}
+    checks = ex.observe(outs)
+    assert [(c.detection, c.kind, c.fired) for c in checks] == [("breaches-widespread", "fired", True)], checks
