@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from watchfloor.schemas.events import DeadLetter, Detection, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Retraction, Signal
 from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.explain import DetectionCheck
@@ -91,7 +91,7 @@ class NearMissCollector:
         self._detections = {d.id: d for d in rules.detections}
         self._last_fired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}  # (rule, group) -> time
 
-    def on_outputs(self, outputs: Sequence[Signal | Detection | DeadLetter]) -> None:
+    def on_outputs(self, outputs: Sequence[Signal | Detection | Retraction | DeadLetter]) -> None:
         self.evidence.observe(outputs)
         checks = self._explainer.observe(outputs) if self.limit else []
         by_signal: dict[tuple[str, int], list[DetectionCheck]] = {}
