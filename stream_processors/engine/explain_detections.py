@@ -84,8 +84,8 @@ def find_reports(
     tries = 0
     for seq in (unique, list(pool)):
         n = len(seq)
-        if n < total or total <= 0:
-            continue
+        if n < total or total <= 0 or (seq is not unique and n == len(unique)):
+            continue  # (no repeats: the runs of all are those of the distinct ids, tried already)
         first: dict[str, int] = {}
         last: dict[str, int] = {}
         for i, x in enumerate(seq):
