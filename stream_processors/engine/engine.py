@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -173,11 +174,7 @@ class Engine:
                 DeadLetter(
                     origin=where,
                     field="published_at",
-                    reason=(
-                        f"dated in the future: document {doc_id} is published {published_at.isoformat()} but was "
-                        f"received {datetime.fromtimestamp(t, UTC).isoformat()} (allowed skew "
-                        f"{self.policy.skew}); processed at its receive time, moves no watermark"
-                    ),
+                    reason=future_dated_reason(doc_id, published_at, t, self.policy.skew),
                     raw=title[:500],
                     stage="event-time",
                 )
@@ -215,3 +212,30 @@ class Engine:
 
 def detections_of(outputs: Iterable[Any]) -> list[Detection]:
     return [o for o in outputs if isinstance(o, Detection)]
+
+
+def future_dated_reason(doc_id: str, published_at: datetime, received: float, skew: timedelta) -> str:
+    """The report of a document dated in the future, processed at its receive time (read by received_time)."""
+    return (
+        f"dated in the future: document {doc_id} is published {published_at.isoformat()} but was received "
+        f"{datetime.fromtimestamp(received, UTC).isoformat()} (allowed skew {skew}); processed at its receive "
+        "time, moves no watermark"
+    )
+
+
+_FUTURE_DATED = re.compile(r"dated in the future: document (.+?) is published \S+ but was received (\S+) \(")
+
+
+def received_time(dl: DeadLetter) -> tuple[str, float] | None:
+    """(document id, receive time) of a future_dated_reason report; None for any other report. Its signals count
+    at that time, not at their published_at: where scoring (scoring/evidence.py) and explain keep them. Kept
+    beside the writer of the text, so the two change together."""
+    if dl.stage != "event-time":
+        return None
+    m = _FUTURE_DATED.match(dl.reason)
+    if m is None:
+        return None
+    try:
+        return m.group(1), datetime.fromisoformat(m.group(2)).timestamp()
+    except ValueError:
+        return None

@@ -12,7 +12,6 @@ internal state, so they hold whatever the correlator's layout.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
@@ -32,29 +31,11 @@ from watchfloor.schemas.rules import format_duration
 
 from .compiled import ALERT
 from .compiler import CompiledDetection, CompiledRef
-from .engine import Engine
+from .engine import Engine, received_time
 from .explain import DetectionCheck, DocumentExplanation, explain_extraction
 from .stories import report_groups
 
 Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
-
-_FUTURE = re.compile(r"dated in the future: document (.+?) is published \S+ but was received (\S+) \(")
-
-
-def received_time(dl: DeadLetter) -> tuple[str, float] | None:
-    """(document id, receive time) of the engine's report that a document dated in the future was processed at
-    its receive time (Engine._arrive); None for any other report. Its signals count at that time, not at
-    their published_at: where scoring (scoring/evidence.py) and explain keep them."""
-    if dl.stage != "event-time":
-        return None
-    m = _FUTURE.match(dl.reason)
-    if m is None:
-        return None
-    try:
-        return m.group(1), datetime.fromisoformat(m.group(2)).timestamp()
-    except ValueError:
-        return None
-
 
 _MAX_TRIES = 20_000
 """Hashes tried at most to find the reports an alert rests on beyond the ten it shows (Explainer._unshown)."""

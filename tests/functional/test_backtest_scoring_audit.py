@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.scoring_packs import flood_pack
 from watchfloor.cli import app
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scoring"
@@ -131,22 +132,7 @@ def test_a_labels_file_with_an_unclosed_quote_names_the_line(tmp_path: Path) -> 
     assert "not among the events" not in flat
 
 
-FLOOD_PACK = """
-version: 1
-name: test-flood-watch
-settings: {lateness: 12h}
-signals:
-  levee_breach:
-    match: {all: [levee, {any: ["breach*", "gave way"]}]}
-    near: 6
-detections:
-  - id: breaches-widespread
-    title: levee breaches reported widely
-    severity: high
-    pattern: {count: {signal: levee_breach, at_least: 12, distinct: document}}
-    within: 30d
-    realert: 30d
-"""
+FLOOD_PACK = flood_pack()
 
 
 def test_labels_on_reports_an_alert_does_not_show_are_caught_and_late_ones_are_realert(tmp_path: Path) -> None:

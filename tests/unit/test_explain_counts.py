@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from tests.scoring_packs import flood_pack
 from watchfloor.schemas.events import Detection, Document
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.scoring.near_misses import NearMissCollector
@@ -16,27 +17,10 @@ from watchfloor.stream_processors.rulefile import load_rules
 
 from .engine_helpers import T0
 
-FLOOD_PACK = """
-version: 1
-name: test-flood-watch
-settings: {lateness: LATENESS}
-signals:
-  levee_breach:
-    match: {all: [levee, {any: ["breach*", "gave way"]}]}
-    near: 6
-detections:
-  - id: breaches-widespread
-    title: levee breaches reported widely
-    severity: high
-    pattern: {count: {signal: levee_breach, at_least: 12, distinct: document}}
-    within: 30d
-    realert: 30d
-"""
-
 
 def _engine(tmp_path: Path, lateness: str = "12h") -> Engine:
     pack = tmp_path / "flood.yaml"
-    pack.write_text(FLOOD_PACK.replace("LATENESS", lateness), encoding="utf-8")
+    pack.write_text(flood_pack(lateness), encoding="utf-8")
     _loaded, rules = load_rules([str(pack)])
     return Engine(rules)
 

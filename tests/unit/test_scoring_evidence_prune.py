@@ -11,25 +11,13 @@ from typing import Any
 
 import pytest
 
+from tests.scoring_packs import busy_pack
 from watchfloor.schemas.events import Signal
 from watchfloor.scoring import evidence as evidence_mod
 from watchfloor.scoring.evidence import FullEvidence
 from watchfloor.stream_processors.rulefile import load_rules
 
-PACK = """
-version: 1
-name: test-busy
-settings: {lateness: 1h}
-signals:
-  levee_breach:
-    match: {all: [levee, breach]}
-detections:
-  - id: windowed
-    title: breaches
-    severity: high
-    pattern: {count: {signal: levee_breach, at_least: 12, distinct: document}}
-    within: 1d
-"""
+PACK = busy_pack("1d")
 T0 = datetime(2025, 7, 1, tzinfo=UTC)
 
 

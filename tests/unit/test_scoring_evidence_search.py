@@ -12,26 +12,14 @@ from typing import Any
 
 import pytest
 
+from tests.scoring_packs import busy_pack
 from watchfloor.schemas.events import stable_id
 from watchfloor.scoring.evidence import FullEvidence
 from watchfloor.stream_processors.engine import explain_detections
 from watchfloor.stream_processors.engine.explain_detections import find_reports
 from watchfloor.stream_processors.rulefile import load_rules
 
-PACK = """
-version: 1
-name: test-busy
-settings: {lateness: 1h}
-signals:
-  levee_breach:
-    match: {all: [levee, breach]}
-detections:
-  - id: windowed
-    title: breaches
-    severity: high
-    pattern: {count: {signal: levee_breach, at_least: 12, distinct: document}}
-    within: 30d
-"""
+PACK = busy_pack("30d")
 T0 = datetime(2025, 7, 1, tzinfo=UTC)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Signal
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.compiled import CompiledDetection
-from watchfloor.stream_processors.engine.explain_detections import find_reports, received_time
+from watchfloor.stream_processors.engine.engine import received_time
+from watchfloor.stream_processors.engine.explain_detections import find_reports
 
 MAX_TRIES = 20_000
 """Hashes tried per alert at most (combinations of candidates beyond the contiguous runs)."""
