@@ -412,6 +412,10 @@ class Correlator:
             t_end = t + plan.within
             fired_at = datetime.fromtimestamp(t_end, UTC)
             return self._fire(det, plan, group, items, 0, t_end, [item[P.EV]], fired_at, lf, ls)
+        if det.definition.corroborate is None and lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+            # Throttled whatever the evidence (without corroboration the severity is fixed): `_fire` would
+            # say so after the pattern's search, which at a long `count` window is most of the work.
+            return None
         chosen: list[P.EvidenceRecord] | None
         if kind == "any":
             chosen = [item[P.EV]]

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from operator import itemgetter
 from typing import Any
 
-from .stories import report_groups
+from .stories import ReportGroups, report_groups
 
 T, DOC, SIDX, NAME, RI, SRC, EV, DUP = range(8)
 KEY_LEN = 5
@@ -53,22 +53,46 @@ def first_at_or_after(items: list[Item], t: float, hi: int) -> int:
 def count_evidence(
     items: list[Item], end: int, within: float, at_least: int, distinct: str | None
 ) -> list[EvidenceRecord] | None:
-    """`count`: the fullest window of length `within` that holds the point items[end - 1]."""
+    """`count`: the fullest window of length `within` that holds the point items[end - 1], the earliest
+    such window on a tie.
+
+    Every window that holds the point and starts at or after t - within ends at or after t, so it holds the
+    prefix's items from its start on: the candidates are the suffixes of the items within `within` before
+    the point. Without stories a longer suffix never counts fewer (reports, documents or sources), so the
+    whole window is the fullest; stories can make it count fewer (an older copy that joins two outlets'
+    reports into one), so then every suffix is counted, in one pass from the point backwards."""
     t = items[end - 1][T]
     lo = first_at_or_after(items, t - within, end)
-    window = [o for o in items[lo:end] if not o[DUP]]
-    best: list[Item] = []
-    for start in sorted({o[T] for o in window}):
-        inside = [o for o in window if start <= o[T] <= start + within]
-        if distinct == "source":
-            inside = independent_reports(sorted(inside, key=_time))
-        elif distinct == "document":
-            inside = list({o[DOC]: o for o in sorted(inside, key=_time)}.values())
-        if len(inside) > len(best):
-            best = inside
+    window = [o for o in items[lo:end] if not o[DUP]]  # canonical order: by time first
+    if distinct == "source":
+        best = independent_reports(window)
+        if len(best) < len({o[SRC] for o in window}):
+            # Copies joined two sources' reports: an older one may have joined reports a shorter window
+            # keeps apart. (Else every suffix counts at most its sources, no more than the whole window.)
+            best = independent_reports(window[_fullest_suffix(window) :])
+    elif distinct == "document":
+        best = list({o[DOC]: o for o in window}.values())
+    else:
+        best = window
     if len(best) >= at_least:
-        return [o[EV] for o in sorted(best, key=_time)]
+        return [o[EV] for o in sorted(best, key=_time)]  # by document, a document's last item stands
     return None
+
+
+def _fullest_suffix(window: list[Item]) -> int:
+    """The start of the suffix of `window` (at a change of time) with the most independent reports, the
+    longest on a tie."""
+    groups = ReportGroups()
+    best, best_at = -1, len(window)
+    i = len(window)
+    while i > 0:
+        start_t = window[i - 1][T]
+        while i > 0 and window[i - 1][T] == start_t:
+            i -= 1
+            groups.add(window[i][SRC], window[i][EV][E_STORY])
+        if groups.count >= best:
+            best, best_at = groups.count, i
+    return best_at
 
 
 def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[EvidenceRecord] | None:

@@ -70,29 +70,106 @@ def same_story(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and (a == b or similarity(a, b) >= STORY_THRESHOLD)
 
 
-def report_groups(reports: Sequence[tuple[str, str | None]]) -> list[int]:
-    """For each (source, story) pair, the independent report it belongs to (a group number): one source is
-    one report, and sources whose stories are copies of each other are one report together (union-find
-    over both links)."""
-    n = len(reports)
-    parent = list(range(n))
+def _max_mismatches(n: int) -> int:
+    """The most positions two signatures of n values may differ in and still be one story (same_story)."""
+    m = 0
+    while m < n and (n - (m + 1)) / n >= STORY_THRESHOLD:
+        m += 1
+    return m
 
-    def find(i: int) -> int:
+
+@lru_cache(maxsize=65536)
+def story_bands(signature: str) -> tuple[bytes, ...]:
+    """Keys under which two signatures of one story always meet: the values cut into more bands than the
+    positions in which one story's signatures may differ, so two of them share at least one band whole
+    (pigeonhole). Exact, unlike LSH's probabilistic bands: a shared band only makes a candidate pair, which
+    same_story then decides, so grouping by bands gives the very groups that comparing every pair gives."""
+    raw = base64.b64decode(signature)
+    n = len(raw) // 4
+    if n == 0:
+        return (b"\x00" + raw,)
+    k = min(n, _max_mismatches(n) + 1)
+    cuts = [n * b // k for b in range(k + 1)]
+    # The length and band number lead each key: bands of signatures of other lengths never meet.
+    head = n.to_bytes(4, "little")
+    return tuple(head + bytes((b,)) + raw[4 * cuts[b] : 4 * cuts[b + 1]] for b in range(k))
+
+
+class ReportGroups:
+    """Independent reports, one (source, story) pair added at a time: a union-find over both links (one
+    source is one report; sources whose stories are copies are one report together). `count` is the number
+    of independent reports so far. Candidate copies are found through story_bands, and a signature seen
+    before joins its first holder's report without a comparison, so a window of many copies costs about
+    one comparison per new signature and band neighbour, not one per pair."""
+
+    __slots__ = ("_band", "_signature", "_source", "_stories", "count", "parent", "story_merges")
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.count = 0
+        self.story_merges = 0  # unions made by a story link alone (copies under two sources)
+        self._source: dict[str, int] = {}
+        self._signature: dict[str, int] = {}
+        self._band: dict[bytes, list[int]] = {}
+        self._stories: list[str] = []
+
+    def find(self, i: int) -> int:
+        parent = self.parent
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
-    first_of_source: dict[str, int] = {}
-    for i, (source, _story) in enumerate(reports):
-        j = first_of_source.setdefault(source, i)
+    def _union(self, i: int, j: int) -> bool:
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return False
+        self.parent[a] = b
+        self.count -= 1
+        return True
+
+    def add(self, source: str, story: str | None) -> int:
+        """Add a report; its index (for find)."""
+        i = len(self.parent)
+        self.parent.append(i)
+        self.count += 1
+        j = self._source.setdefault(source, i)
         if j != i:
-            parent[find(i)] = find(j)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if find(i) != find(j) and same_story(reports[i][1], reports[j][1]):
-                parent[find(i)] = find(j)
-    return [find(i) for i in range(n)]
+            self._union(i, j)
+        if story is None:
+            return i
+        first = self._signature.setdefault(story, i)
+        if first != i:
+            # The same signature: the same comparisons as its first holder, whose report links them all.
+            self.story_merges += self._union(i, first)
+            return i
+        k = len(self._stories)
+        self._stories.append(story)
+        checked: set[int] = set()
+        for key in story_bands(story):
+            holders = self._band.setdefault(key, [])
+            # With one report left there is nothing to join (a common case: copies of one story that have
+            # already joined every source in the window); the bands are still kept for later sources.
+            if self.count > 1:
+                for h in holders:
+                    if h in checked:
+                        continue
+                    checked.add(h)
+                    other = self._signature[self._stories[h]]
+                    if self.find(i) != self.find(other) and same_story(story, self._stories[h]):
+                        self.story_merges += self._union(i, other)
+            holders.append(k)
+        return i
+
+
+def report_groups(reports: Sequence[tuple[str, str | None]]) -> list[int]:
+    """For each (source, story) pair, the independent report it belongs to (a group number): one source is
+    one report, and sources whose stories are copies of each other are one report together (union-find
+    over both links; ReportGroups)."""
+    groups = ReportGroups()
+    for source, story in reports:
+        groups.add(source, story)
+    return [groups.find(i) for i in range(len(reports))]
 
 
 def independent(reports: Iterable[tuple[str, str | None]]) -> int:
