@@ -144,8 +144,11 @@ def test_ids_are_whole_in_80_column_tables(tmp_path: Path) -> None:
     (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
     ok("subscriptions", "add", "archive", *c)
     wf("run", "--once", *c)
-    raised = {json.loads(line)["rule"] for line in ok("alerts", "list", "--json", *c).splitlines()}
+    alerts = [json.loads(line) for line in ok("alerts", "list", "--json", *c).splitlines()]
+    raised = {a["rule"] for a in alerts}
     table = ok("alerts", "list", *c, columns=80)
     assert max(map(len, table.splitlines())) <= 80
-    cells = [line.split("│")[2].strip() for line in table.splitlines() if line.startswith("│")]
+    ids = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
+    assert {i for i in ids if i} == {a["id"] for a in alerts}, table  # the id column: what `alerts redeliver` takes
+    cells = [line.split("│")[3].strip() for line in table.splitlines() if line.startswith("│")]
     assert "treaty-ratified-by-both" in raised and {c for c in cells if c} == raised, table  # the rule column

@@ -84,8 +84,13 @@ def exit_if_undelivered(report: Any) -> None:
 # --- alerts list ------------------------------------------------------------------------------------------
 
 
+def _utc(when: datetime) -> str:
+    """A time in UTC, marked so, whatever its own offset (a document's) and the machine's time zone."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if epoch else "—"
+    return _utc(datetime.fromtimestamp(epoch, UTC)) if epoch else "—"
 
 
 def _delivery_json(r: Any) -> dict[str, Any]:
@@ -207,6 +212,9 @@ def alerts_list(
             sys.stdout.write(json.dumps(line) + "\n")
         return
     table = Table()
+    # The alert id, whole: what `alerts redeliver` takes (it stands for every raising of the alert; the delivery
+    # key of one raising is in --json). Times in UTC: fired_at keeps the offset of the report that fired it.
+    table.add_column("id", **ID_COLUMN)
     table.add_column("fired at")
     table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
     for col in ("severity", "title", "deliveries"):
@@ -216,7 +224,12 @@ def alerts_list(
         cells = [_delivery_cell(ch, r) for ch, r in rows.get(key, {}).items()]
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         table.add_row(
-            d.fired_at.isoformat(), escape(d.rule), d.severity, escape(title), escape("\n".join(cells) or "—")
+            escape(d.id),
+            _utc(d.fired_at),
+            escape(d.rule),
+            d.severity,
+            escape(title),
+            escape("\n".join(cells) or "—"),
         )
     out.print(table)
     if digests:

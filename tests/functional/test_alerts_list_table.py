@@ -1,0 +1,64 @@
+"""The `watchfloor alerts list` table: each alert's id, whole (what `alerts redeliver` takes), and its time in UTC,
+marked so, whatever offset the report that fired it carried and whatever the machine's time zone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import Detection, detection_event
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.functional
+
+runner = CliRunner()
+TOKYO = timezone(timedelta(hours=9))
+
+
+@pytest.fixture
+def tokyo_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is Asia/Tokyo (UTC+9) for the test."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def detection(n: int, rule: str, fired_at: datetime) -> Detection:
+    return Detection(id=f"{n:04d}a1b2c3d4e5f6a7b8", rule=rule, title=f"alert {n}", severity="high", fired_at=fired_at)
+
+
+def test_alerts_list_shows_ids_and_utc_times(tmp_path: Path, tokyo_machine: None) -> None:
+    assert time.localtime(0).tm_hour == 9  # the machine's zone is not UTC
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    st = open_store(url)
+    try:
+        st.append(
+            [
+                detection_event(detection(1, "from-tokyo", datetime(2024, 11, 4, 18, 12, 5, tzinfo=TOKYO))),
+                detection_event(detection(2, "in-utc", datetime(2024, 11, 4, 23, 30, tzinfo=UTC))),
+            ]
+        )
+    finally:
+        st.close()
+    env = {"WATCHFLOOR_STORE": "", "COLUMNS": "250"}
+    res = runner.invoke(app, ["alerts", "list", "--store", url], env=env)
+    assert res.exit_code == 0, res.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in res.output.splitlines() if line.startswith("│")]
+    assert [r[:3] for r in rows] == [
+        ["0001a1b2c3d4e5f6a7b8", "2024-11-04 09:12:05 UTC", "from-tokyo"],  # 18:12:05+09:00
+        ["0002a1b2c3d4e5f6a7b8", "2024-11-04 23:30:00 UTC", "in-utc"],  # not 08:30 the next day, Tokyo time
+    ], res.output
+    header = next(line for line in res.output.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.split("┃")[1:4]] == ["id", "fired at", "rule"], res.output
+
+    # The id shown is one `alerts redeliver` takes (no deliveries here: nothing to send, but no refusal).
+    res = runner.invoke(app, ["alerts", "redeliver", rows[0][0], "--store", url], env=env)
+    assert res.exit_code == 0 and "0 deliveries will be sent again" in res.output, res.output
