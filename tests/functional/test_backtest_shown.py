@@ -93,3 +93,45 @@ def test_the_json_stats_say_how_many_alerts_full_evidence_was_not_found_for(tmp_
     code, output = run(EVENTS, "--json", out)
     assert code == 0, output
     assert json.loads(out.read_text(encoding="utf-8"))["stats"]["evidence_unresolved"] == 0
+
+
+def test_the_terminal_says_how_many_alerts_full_evidence_was_not_found_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The count was in the JSON stats only. A count of 12 distinct documents over 14 reports shows ten of them;
+    # with the search's pool kept to 4 reports per group, the twelve are not found and the alert is unresolved.
+    from tests.scoring_packs import flood_pack
+    from watchfloor.scoring import evidence
+
+    pack = tmp_path / "flood.yaml"
+    pack.write_text(flood_pack(), encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "news.article",
+                    "id": f"lv-{i:02d}",
+                    "published_at": f"2025-07-{1 + i // 4:02d}T{6 * (i % 4):02d}:00:00+00:00",
+                    "source": f"Desk {i}",
+                    "title": f"A levee breach flooded farmland near mile {i}",
+                    "body": "Crews worked through the night.",
+                }
+            )
+            + "\n"
+            for i in range(14)
+        ),
+        encoding="utf-8",
+    )
+    said = "alerts rest on more reports than they show, and the others were not found"
+    out = tmp_path / "result.json"
+    code, output = run(events, "--rules", pack, "--json", out)
+    assert code == 0, output
+    assert json.loads(out.read_text(encoding="utf-8"))["stats"]["evidence_unresolved"] == 0
+    assert "1 alerts" in output and said not in output, output  # nothing said when all were found
+
+    monkeypatch.setattr(evidence, "MAX_KEPT", 4)
+    code, output = run(events, "--rules", pack, "--json", out)
+    assert code == 0, output
+    assert json.loads(out.read_text(encoding="utf-8"))["stats"]["evidence_unresolved"] == 1
+    assert f"1 {said}" in " ".join(output.split()), output

@@ -308,6 +308,13 @@ def backtest(
         )
         for dl in reported[:5]:
             err.print(f"  [yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
+    unresolved = run.data["stats"].get("evidence_unresolved", 0)
+    if unresolved:  # scoring.evidence: the set whose hash is the alert's id was not found within its bounds
+        err.print(
+            f"{unresolved:,} alerts rest on more reports than they show, and the others were not found: scores, "
+            "near misses and --expect count only the reports shown (stats.evidence_unresolved in --json)",
+            highlight=False,
+        )
     if run.scores is not None and run.scores.per_rule:
         print_scores(run.scores, run.baseline_scores)
     if run.scores is not None and run.scores.timeline:
