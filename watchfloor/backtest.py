@@ -133,7 +133,7 @@ class ReadReport:
     errors: list[str] = field(default_factory=list)
     files: list[FileReport] = field(default_factory=list)
     already_seen: int = 0  # repeated documents skipped, as the live ingest skips them ("already seen")
-    ids_not_kept: int = 0  # documents past the bound on kept ids (--sort-run): a later repeat is replayed again
+    ids_not_kept: int = 0  # 0: past the bound (--sort-run) ids spill to disk and are still checked (SeenIds)
 
     def add_dead(self, dls: Iterable[DeadLetter], report: FileReport | None = None) -> None:
         for dl in dls:
@@ -340,26 +340,31 @@ def iter_event_blocks(
     arrival: bool = False,
     received_at: datetime | None = None,
     id_limit: int | None = None,
+    id_spill_dir: str | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
-    (SeenIds): the first version stands. At most `id_limit` ids are kept for that (memory stays bounded).
+    (SeenIds): the first version stands. At most `id_limit` ids are held in memory for that (memory stays
+    bounded): the others spill to a temporary directory (in `id_spill_dir`, else TMPDIR), removed at the end.
 
     With `arrival` (a backtest in log order), the inputs come in the order `watchfloor run` reads them
     (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
     files read to their end): event time moves there, as live, not with each line."""
-    seen = SeenIds(holes=arrival, limit=id_limit)
-    drained: list[str] = []  # the files read to their end (with `arrival`)
-    for p in paths:
-        files, errors = len(report.files), len(report.errors)
-        batches = LiveBatches(p) if arrival else None
-        for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap):
-            yield block if batches is None else batches.add(block)
-        if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
-            yield batches.add([], end=True)
-            if len(report.errors) == errors:
-                drained.append(p)
+    seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir)
+    try:
+        drained: list[str] = []  # the files read to their end (with `arrival`)
+        for p in paths:
+            files, errors = len(report.files), len(report.errors)
+            batches = LiveBatches(p) if arrival else None
+            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap):
+                yield block if batches is None else batches.add(block)
+            if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
+                yield batches.add([], end=True)
+                if len(report.errors) == errors:
+                    drained.append(p)
+    finally:
+        seen.close()  # the ids spilled, if any (also when the read stops early)
     report.ids_not_kept = seen.not_kept
     if arrival and drained:
         at = received_at or datetime.now(UTC)

@@ -4,8 +4,12 @@ order `watchfloor run` appends them (LiveBatches: the ingest's batches, each old
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -19,6 +23,8 @@ from watchfloor.stream_processors.external_sort import event_time, input_id
 from watchfloor.stream_processors.replay import Logged
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .backtest import FileReport, ReadReport
 
 __all__ = ["LiveBatches", "SeenIds"]
@@ -46,26 +52,65 @@ class SeenIds:
     Cheap on the fast path: the lines of a block are keyed by msgspec (ids and URLs only; a line without
     either is hashed as live), and a block with no repeat is checked and added by dict operations in C. A
     document named by its URL is kept under the URL until an explicit id of the form derived from a URL
-    (`doc-…`, a SHA-256) is read: from then on under the derived id, as the log has it."""
+    (`doc-…`, a SHA-256) is read: from then on under the derived id, as the log has it.
 
-    def __init__(self, *, holes: bool = False, limit: int | None = None) -> None:
+    Memory stays bounded and the check exact: at most `limit` ids are held in memory (the backtest passes
+    --sort-run, what the external sort holds; ~150-250 bytes an id). When they reach it, they spill to disk
+    (_SpilledIds: a sorted run in a temporary directory, `spill_dir` or TMPDIR, removed by close()) and a
+    block's ids not in memory are looked up there (a Bloom filter in memory, ~2 bytes an id spilled, spares
+    the disk nearly every new id). `not_kept` stays 0: every id is kept (the field remains for the summary)."""
+
+    def __init__(self, *, holes: bool = False, limit: int | None = None, spill_dir: str | None = None) -> None:
         self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
         self.ids: dict[str, int] = {}
         self.urls: dict[str, int] = {}  # documents named by their URL, until `derived`
         self.derived = False
-        # Memory stays bounded: at most `limit` ids are kept (the backtest passes --sort-run, what the external
-        # sort holds). Past it, a repeat of a kept id is still found, but new ids are not kept (`not_kept`), so
-        # a later repeat of one of them is replayed again. ~150-250 bytes an id.
         self.limit = limit
-        self.not_kept = 0
+        self.spill_dir = spill_dir
+        self.spilled: _SpilledIds | None = None  # the ids past the bound, on disk (once it is reached)
+        self.not_kept = 0  # always 0 since ids spill to disk (was: ids past the bound, not checked)
 
-    def _full(self) -> bool:
-        return self.limit is not None and len(self.ids) + len(self.urls) >= self.limit
+    def close(self) -> None:
+        """Remove the spilled ids (if any) from disk."""
+        if self.spilled is not None:
+            self.spilled.close()
+            self.spilled = None
+
+    def _kind(self, table: dict[str, int]) -> str:
+        return "ids" if table is self.ids else "urls"
+
+    def _recall(self, table: dict[str, int], keys: Iterable[str]) -> list[str]:
+        """Past the bound: the keys of a block found spilled, put back in `table` for the block (so the
+        checks below see them as any seen id), and returned to be taken out again by _settle."""
+        if self.spilled is None:
+            return []
+        kind = self._kind(table)
+        if not self.spilled.runs[kind]:
+            return []
+        found = self.spilled.find(kind, [k for k in keys if k not in table])
+        table.update(found)
+        return list(found)
+
+    def _settle(self, recalled: Iterable[tuple[dict[str, int], list[str]]] = ()) -> None:
+        """After a block: the recalled keys out of memory again (they are on disk), and the ids in memory
+        spilled once they reach the bound."""
+        for table, keys in recalled:
+            for key in keys:
+                del table[key]
+        if self.limit is not None and len(self.ids) + len(self.urls) >= self.limit:
+            if self.spilled is None:
+                self.spilled = _SpilledIds(self.spill_dir)
+            for kind, table in (("ids", self.ids), ("urls", self.urls)):
+                if table:
+                    self.spilled.write(kind, table)
+                    table.clear()
 
     def _derive_all(self) -> None:
         self.derived = True
         self.ids.update((self._url_id(u), fp) for u, fp in self.urls.items())
         self.urls = {}
+        if self.spilled is not None:
+            self.spilled.derive(self._url_id)
 
     @staticmethod
     def _url_id(url: str) -> str:
@@ -117,7 +162,12 @@ class SeenIds:
         if not self.derived and any(r is not None and r.id is not None and _derived_form(str(r.id)) for r in some):
             self._derive_all()
         keyed = [self._line_key(line, rec) for line, rec in zip(valid_lines, some, strict=True)]
+        recalled = []
+        if self.spilled is not None:
+            for table in (self.ids, self.urls):
+                recalled.append((table, self._recall(table, {key: 0 for t, key in keyed if t is table})))
         kept = self._filter_each(keyed, prints, report, fr, where)
+        self._settle(recalled)
         return self._without(valid, set(range(len(valid))).difference(kept))
 
     def _line_key(self, line: bytes, rec: _Keys | None) -> tuple[dict[str, int], str]:
@@ -149,15 +199,10 @@ class SeenIds:
         where: Callable[[int], tuple[int | None, bytes | str]],
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
-        if self.limit is not None and not self._full() and len(self.ids) + len(self.urls) + len(new) > self.limit:
-            # The block that reaches the bound: one at a time, so the ids kept are the first ones read.
-            kept = self._filter_each([(table, key) for key in keys], prints, report, fr, where)
-            return items if len(kept) == len(items) else self._without(items, set(range(len(items))).difference(kept))
+        recalled = self._recall(table, new) if self.spilled is not None else []
         if len(new) == len(keys) and table.keys().isdisjoint(new):  # no repeat: the usual block
-            if self._full():
-                self.not_kept += len(new)
-                return items
             table.update(new)
+            self._settle()
             return items
         # Some repeats: look at the lines of those ids only, in order; add the others at once.
         again = table.keys() & new.keys()
@@ -166,13 +211,11 @@ class SeenIds:
         at = [k for k, key in enumerate(keys) if key in again]
         for key in again:
             del new[key]
-        if self._full():
-            self.not_kept += len(new)
-        else:
-            table.update(new)
+        table.update(new)
         kept = self._filter_each(
             [(table, keys[k]) for k in at], [prints[k] for k in at], report, fr, lambda j: where(at[j])
         )
+        self._settle([(table, recalled)])
         if len(kept) == len(at):
             return items
         return self._without(items, set(at).difference(at[j] for j in kept))
@@ -197,10 +240,7 @@ class SeenIds:
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
             if held is None:
-                if self._full():
-                    self.not_kept += 1
-                else:
-                    table[key] = fp
+                table[key] = fp
                 kept.append(k)
             elif held == fp:
                 report.already_seen += 1
@@ -234,6 +274,146 @@ def _blank(line: bytes) -> bool:
         return not line.decode("utf-8").strip()
     except UnicodeDecodeError:
         return False
+
+
+_PROBES = 7  # a Bloom filter's bits per key set; with >= 10 bits a key, ~1% false positives or fewer
+_FENCE = 128  # every _FENCE-th hash of a run held in memory: a lookup reads one stretch of the run's hashes
+
+
+class _Run:
+    """One spill: n keys with their fingerprints in a file, in the order of their hash(): the hashes (8n
+    bytes), the fingerprints (8n), the offsets of the keys' UTF-8 (8(n+1)), then the keys. In memory: a
+    Bloom filter of the hashes and every _FENCE-th hash."""
+
+    def __init__(self, path: str, table: dict[str, int]) -> None:
+        import numpy as np
+
+        self.path = path
+        keys = list(table)
+        n = self.n = len(keys)
+        hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=n)  # str caches its hash: cheap
+        order = np.argsort(hashes, kind="stable")
+        hashes = hashes[order]
+        prints = np.fromiter(table.values(), dtype=np.int64, count=n)[order]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        with open(path, "wb") as f:
+            f.write(hashes.tobytes())
+            f.write(prints.tobytes())
+            f.seek(24 * n + 8)
+            step = 1 << 16
+            for lo in range(0, n, step):
+                chunk = [keys[i].encode("utf-8", "surrogatepass") for i in order[lo : lo + step].tolist()]
+                offsets[lo + 1 : lo + 1 + len(chunk)] = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+                f.write(b"".join(chunk))
+            np.cumsum(offsets, out=offsets)
+            f.seek(16 * n)
+            f.write(offsets.tobytes())
+        self.fences = hashes[::_FENCE].copy()
+        bits = 1 << max(6, (10 * n - 1).bit_length())  # >= 10 bits a key
+        self.mask = np.uint64(bits - 1)
+        slots = np.zeros(bits, dtype=np.bool_)
+        slots[_probes(hashes, self.mask).ravel()] = True
+        self.bloom = np.packbits(slots, bitorder="little")
+
+    def maybe(self, hashes: np.ndarray) -> np.ndarray:
+        """Which of the hashes may be in the run (a Bloom filter: no false negatives)."""
+        import numpy as np
+
+        at = _probes(hashes, self.mask)
+        bit = (self.bloom[at >> np.uint64(3)] >> (at & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
+        return cast("np.ndarray", bit.all(axis=0))
+
+    def get(self, fd: int, key: str, h: int) -> int | None:
+        """The fingerprint of `key` (of hash h) if the run holds it."""
+        import numpy as np
+
+        left = int(np.searchsorted(self.fences, h, side="left"))
+        right = int(np.searchsorted(self.fences, h, side="right"))
+        lo, hi = max(left - 1, 0) * _FENCE, min(right * _FENCE, self.n)
+        if lo >= hi:
+            return None
+        stretch = np.frombuffer(os.pread(fd, 8 * (hi - lo), 8 * lo), dtype=np.int64)
+        n = self.n
+        for j in np.flatnonzero(stretch == h).tolist():  # more than one only for keys of the same hash
+            i = lo + j
+            start, end = np.frombuffer(os.pread(fd, 16, 16 * n + 8 * i), dtype=np.int64).tolist()
+            if os.pread(fd, end - start, 24 * n + 8 + start).decode("utf-8", "surrogatepass") == key:
+                return int.from_bytes(os.pread(fd, 8, 8 * n + 8 * i), "little", signed=True)
+        return None
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """All the run's keys with their fingerprints (in hash order)."""
+        import numpy as np
+
+        n = self.n
+        with open(self.path, "rb") as f:
+            data = f.read()
+        prints = np.frombuffer(data, dtype=np.int64, count=n, offset=8 * n).tolist()
+        offsets = np.frombuffer(data, dtype=np.int64, count=n + 1, offset=16 * n).tolist()
+        base = 24 * n + 8
+        for i in range(n):
+            yield data[base + offsets[i] : base + offsets[i + 1]].decode("utf-8", "surrogatepass"), prints[i]
+
+
+def _probes(hashes: np.ndarray, mask: np.uint64) -> np.ndarray:
+    """The Bloom filter's bit positions of each hash (_PROBES rows): double hashing of Python's hash()."""
+    import numpy as np
+
+    u = hashes.view(np.uint64)
+    step = ((u * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) | np.uint64(1)
+    return (u + np.arange(_PROBES, dtype=np.uint64)[:, None] * step) & mask
+
+
+class _SpilledIds:
+    """The ids SeenIds spilled to disk, each kind (`ids`, `urls`) a list of runs, in a temporary directory
+    removed by close() (or when collected). Fingerprints and run order rest on Python's hash(), stable
+    within the process: all that is needed, the runs living only as long as the backtest."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.dir = tempfile.mkdtemp(prefix="wf-seen-ids-", dir=directory)
+        self.runs: dict[str, list[_Run]] = {"ids": [], "urls": []}
+        self.written = 0
+        self._remove = weakref.finalize(self, shutil.rmtree, self.dir, ignore_errors=True)
+
+    def close(self) -> None:
+        self._remove()
+
+    def write(self, kind: str, table: dict[str, int]) -> None:
+        """A run of the table's ids (and fingerprints)."""
+        self.written += 1
+        self.runs[kind].append(_Run(os.path.join(self.dir, f"run-{self.written}"), table))
+
+    def find(self, kind: str, keys: list[str]) -> dict[str, int]:
+        """Those of the keys spilled, with their fingerprints."""
+        runs = self.runs[kind]
+        if not runs or not keys:
+            return {}
+        import numpy as np
+
+        hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+        found: dict[str, int] = {}
+        for run in runs:
+            maybe = np.flatnonzero(run.maybe(hashes)).tolist()
+            if not maybe:
+                continue
+            fd = os.open(run.path, os.O_RDONLY)
+            try:
+                for i in maybe:
+                    key = keys[i]
+                    if key not in found:
+                        fp = run.get(fd, key, int(hashes[i]))
+                        if fp is not None:
+                            found[key] = fp
+            finally:
+                os.close(fd)
+        return found
+
+    def derive(self, url_id: Callable[[str], str]) -> None:
+        """The documents spilled under their URL, from now on under the id derived from it (as in memory)."""
+        for run in self.runs["urls"]:
+            self.write("ids", {url_id(url): fp for url, fp in run.items()})
+            os.unlink(run.path)
+        self.runs["urls"] = []
 
 
 class LiveBatches:
