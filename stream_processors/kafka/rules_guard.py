@@ -3,9 +3,11 @@
 Every worker of a group extracts signals from its share of the documents and routes them to whichever worker
 owns the group key's correlate partition. A worker started with other rule packs (an old `--rules`, a pack
 edited on one host) routes signals that its peers' correlators read with their own detections: alerts are lost
-or differ, and nothing failed. So each routed signal carries the fingerprint of the rules that made it
-(`wf-rules`), and the correlate agent compares it with its own: a stranger is an error in the log (the first
-record of each foreign fingerprint at once, then a count at most every `every_s`).
+or differ, and nothing failed. The same holds for a worker of another watchfloor release, whose engine may read
+the same packs differently: the fingerprint covers the packs, the lateness and the installed watchfloor version.
+So each routed signal carries the fingerprint of the rules that made it (`wf-rules`), and the correlate agent
+compares it with its own: a stranger is an error in the log (the first record of each foreign fingerprint at
+once, then a count at most every `every_s`).
 
 Before that can happen, a worker refuses to join: its Kafka client id ends in ``-rules-<fingerprint>``, so the
 group's members say which rules they run (`watchfloor status --broker` shows it), and a worker whose group
@@ -19,6 +21,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
 from typing import Any
 
 import orjson
@@ -54,24 +58,43 @@ def strangers(members: list[str], ours: str) -> list[str]:
     return [m for m in members if (theirs := member_rules(m)) is not None and theirs != ours]
 
 
-def mismatch_message(group: str, ours: str, others: list[str]) -> str:
+def mismatch_message(group: str, ours: str, others: list[str], version: str | None = None) -> str:
+    """`version`: the watchfloor version in this worker's fingerprint (default: the installed one)."""
     return (
-        f"worker group {group} has member(s) running other rules than this worker (fingerprint {ours}): "
-        f"{', '.join(others)}. Every worker of a group must run the same rule packs, or alerts are lost or "
-        "differ. Stop those workers first (to change the rules, stop all, then start all with the new --rules), "
-        "or start this one in another group (--group)."
+        f"worker group {group} has member(s) running other rules than this worker, or another watchfloor release "
+        f"(fingerprint {ours}: its rule packs and lateness, watchfloor {version or installed_version()}): "
+        f"{', '.join(others)}. Every worker of a group must run the same rule packs on the same watchfloor "
+        "release, or alerts are lost or differ. Stop those workers first (to change the rules or upgrade "
+        "watchfloor, stop all, then start all with the new --rules or release), or start this one in another "
+        "group (--group)."
     )
 
 
-def rules_fingerprint(engine: Engine) -> str:
-    """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness."""
+@cache
+def installed_version() -> str:
+    """The installed watchfloor's version (its distribution's metadata); "unknown" when it is not installed."""
+    try:
+        return metadata.version("watchfloor")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def rules_fingerprint(engine: Engine, version: str | None = None) -> str:
+    """A short digest of what decides the alerts: every pack as loaded (sorted by name), the lateness, and the
+    watchfloor release that reads them (`version`; default: the installed version)."""
     rules = engine.rules
-    # Defaults left out: a release that adds a field with a default must not change every fingerprint (a
-    # rolling upgrade with the same rule files would be refused). The watchfloor version is not in it either.
+    # Defaults left out: a release that adds a field with a default must not change the packs' part. The
+    # version is in it: two releases whose engines read the same packs differently must not share a group (an
+    # upgrade stops every worker, then starts them all on the new release, as a change of rules does).
     packs = sorted(
         (p.model_dump(mode="json", exclude_defaults=True) for p in rules.packs), key=lambda d: str(d.get("name"))
     )
-    text = orjson.dumps({"packs": packs, "lateness": rules.lateness.total_seconds()}, option=orjson.OPT_SORT_KEYS)
+    facts = {
+        "packs": packs,
+        "lateness": rules.lateness.total_seconds(),
+        "watchfloor": version or installed_version(),
+    }
+    text = orjson.dumps(facts, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(text, digest_size=6).hexdigest()
 
 
@@ -100,10 +123,11 @@ class RulesGuard:
         if said is None or now - said[0] >= self.every_s:
             self._said[theirs] = (now, n)
             log.error(
-                "correlate: %s was routed by a worker of group %s running other rules (fingerprint %s; this "
-                "worker's is %s): %d such record(s) so far. Every worker of a group must run the same rule "
-                "packs, or alerts are lost or differ: start them all with the same --rules. (Just after all "
-                "workers were restarted with new rules, these are the old rules' backlog: nothing to do.)",
+                "correlate: %s was routed by a worker of group %s running other rules or another watchfloor "
+                "release (fingerprint %s; this worker's is %s): %d such record(s) so far. Every worker of a group "
+                "must run the same rule packs on the same release, or alerts are lost or differ: start them all "
+                "with the same --rules and release. (Just after all workers were restarted with new rules or a "
+                "new release, these are the old ones' backlog: nothing to do.)",
                 origin,
                 self.group or "?",
                 theirs,
@@ -129,6 +153,7 @@ __all__ = [
     "RulesGuard",
     "RulesMismatch",
     "client_id",
+    "installed_version",
     "member_rules",
     "mismatch_message",
     "parse_rules",

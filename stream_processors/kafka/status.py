@@ -53,7 +53,8 @@ class GroupStatus:
 
     @property
     def rules(self) -> list[str]:
-        """The rules fingerprints its members run (workers: see rules_guard); more than one is a fault."""
+        """The rules fingerprints its members run (workers: the packs and the watchfloor release, see rules_guard);
+        more than one is a fault."""
         return sorted({r for m in self.members if (r := member_rules(m)) is not None})
 
 

@@ -15,7 +15,9 @@ from watchfloor.stream_processors.kafka.rules_guard import (
     RulesGuard,
     RulesMismatch,
     client_id,
+    installed_version,
     member_rules,
+    mismatch_message,
     parse_rules,
     rules_fingerprint,
     strangers,
@@ -49,6 +51,20 @@ def test_the_fingerprint_follows_the_rules_not_the_load(tmp_path: Path) -> None:
     pack.write_text(PACK.replace("[summit]", "[summit, summit talks]"))
     assert rules_fingerprint(engine(str(pack))) != first
     assert rules_fingerprint(engine("builtin:dprk_russia")) not in (first, rules_fingerprint(engine(str(pack))))
+
+
+def test_the_fingerprint_follows_the_watchfloor_release_too(tmp_path: Path) -> None:
+    # Two releases whose engines read the same packs differently must not share a worker group.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK)
+    rules = engine(str(pack))
+    old, new = rules_fingerprint(rules, version="0.1.0"), rules_fingerprint(rules, version="0.2.0")
+    assert old != new and len(old) == len(new) == 12
+    assert rules_fingerprint(rules, version="0.1.0") == old  # the same release, the same rules: the same
+    assert rules_fingerprint(rules) == rules_fingerprint(rules, version=installed_version())  # default: installed
+    said = mismatch_message("wf-worker", new, [f"wf-worker-h-1-rules-{old}@h"], version="0.2.0")
+    assert f"(fingerprint {new}: its rule packs and lateness, watchfloor 0.2.0)" in said
+    assert "another watchfloor release" in said and f"rules-{old}@h" in said
 
 
 def test_members_say_which_rules_they_run() -> None:

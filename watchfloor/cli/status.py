@@ -75,8 +75,9 @@ def _print(st: Any) -> None:
             out.print(f"  member {escape(m)}", highlight=False)
         if len(g.rules) > 1:
             err.print(
-                f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}):"
-                " alerts are lost or differ; start every worker with the same --rules[/red]",
+                f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
+                "fingerprints of the rule packs and the watchfloor release): alerts are lost or differ; start "
+                "every worker with the same --rules on the same release[/red]",
                 highlight=False,
             )
         if not g.started:
