@@ -9,7 +9,8 @@ import shutil
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, KeysView
+from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -79,7 +80,7 @@ class SeenIds:
     def _kind(self, table: dict[str, int]) -> str:
         return "ids" if table is self.ids else "urls"
 
-    def _recall(self, table: dict[str, int], keys: Iterable[str]) -> list[str]:
+    def _recall(self, table: dict[str, int], keys: KeysView[str]) -> list[str]:
         """Past the bound: the keys of a block found spilled, put back in `table` for the block (so the
         checks below see them as any seen id), and returned to be taken out again by _settle."""
         if self.spilled is None:
@@ -87,16 +88,19 @@ class SeenIds:
         kind = self._kind(table)
         if not self.spilled.runs[kind]:
             return []
-        found = self.spilled.find(kind, [k for k in keys if k not in table])
+        found = self.spilled.find(kind, list(set(keys).difference(table)))  # (a dict: looked up, not read)
         table.update(found)
         return list(found)
 
     def _settle(self, recalled: Iterable[tuple[dict[str, int], list[str]]] = ()) -> None:
-        """After a block: the recalled keys out of memory again (they are on disk), and the ids in memory
-        spilled once they reach the bound."""
+        """After a block: the recalled keys out of memory again (they are on disk)."""
         for table, keys in recalled:
             for key in keys:
                 del table[key]
+
+    def _make_room(self) -> None:
+        """Before a block: the ids in memory spilled if they reached the bound (not after the block that
+        reaches it: the last one read would be spilled for nothing). So a block past the bound is held too."""
         if self.limit is not None and len(self.ids) + len(self.urls) >= self.limit:
             if self.spilled is None:
                 self.spilled = _SpilledIds(self.spill_dir)
@@ -121,6 +125,7 @@ class SeenIds:
     ) -> list[Any]:
         """A block's items (dead letters included, as read_blocks gives them, with the block's raw lines)
         -> its valid items without the repeats of a seen id (which are counted or dead-lettered)."""
+        self._make_room()
         if dead == 0 and len(items) == len(lines):
             at: list[int] | range = range(len(lines))
             valid, valid_lines = items, lines
@@ -165,7 +170,7 @@ class SeenIds:
         recalled = []
         if self.spilled is not None:
             for table in (self.ids, self.urls):
-                recalled.append((table, self._recall(table, {key: 0 for t, key in keyed if t is table})))
+                recalled.append((table, self._recall(table, {key: 0 for t, key in keyed if t is table}.keys())))
         kept = self._filter_each(keyed, prints, report, fr, where)
         self._settle(recalled)
         return self._without(valid, set(range(len(valid))).difference(kept))
@@ -182,6 +187,7 @@ class SeenIds:
         """A feed's documents without the repeats of an id seen before (in this feed or another file)."""
         if not docs:
             return docs
+        self._make_room()
         keys = [d.id for d in docs]
         if not self.derived and any(map(_derived_form, keys)):
             self._derive_all()
@@ -199,7 +205,7 @@ class SeenIds:
         where: Callable[[int], tuple[int | None, bytes | str]],
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
-        recalled = self._recall(table, new) if self.spilled is not None else []
+        recalled = self._recall(table, new.keys()) if self.spilled is not None else []
         if len(new) == len(keys) and table.keys().isdisjoint(new):  # no repeat: the usual block
             table.update(new)
             self._settle()
@@ -281,39 +287,50 @@ _FENCE = 128  # every _FENCE-th hash of a run held in memory: a lookup reads one
 
 
 class _Run:
-    """One spill: n keys with their fingerprints in a file, in the order of their hash(): the hashes (8n
-    bytes), the fingerprints (8n), the offsets of the keys' UTF-8 (8(n+1)), then the keys. In memory: a
-    Bloom filter of the hashes and every _FENCE-th hash."""
+    """One spill: n keys with their fingerprints in a file. The keys' hashes (hash()) sorted (8n bytes) and
+    where each is in the records (8n), then the records in the order read: fingerprints (8n), the offsets of
+    the keys' UTF-8 (8(n+1)) and the keys. In memory: a Bloom filter of the hashes and every _FENCE-th one."""
 
     def __init__(self, path: str, table: dict[str, int]) -> None:
         import numpy as np
 
         self.path = path
-        keys = list(table)
-        n = self.n = len(keys)
-        hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=n)  # str caches its hash: cheap
-        order = np.argsort(hashes, kind="stable")
-        hashes = hashes[order]
-        prints = np.fromiter(table.values(), dtype=np.int64, count=n)[order]
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        with open(path, "wb") as f:
-            f.write(hashes.tobytes())
-            f.write(prints.tobytes())
-            f.seek(24 * n + 8)
-            step = 1 << 16
-            for lo in range(0, n, step):
-                chunk = [keys[i].encode("utf-8", "surrogatepass") for i in order[lo : lo + step].tolist()]
-                offsets[lo + 1 : lo + 1 + len(chunk)] = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
-                f.write(b"".join(chunk))
-            np.cumsum(offsets, out=offsets)
-            f.seek(16 * n)
-            f.write(offsets.tobytes())
-        self.fences = hashes[::_FENCE].copy()
+        n = self.n = len(table)
+        hashes = np.fromiter(map(hash, table), dtype=np.int64, count=n)  # str caches its hash: cheap
         bits = 1 << max(6, (10 * n - 1).bit_length())  # >= 10 bits a key
         self.mask = np.uint64(bits - 1)
         slots = np.zeros(bits, dtype=np.bool_)
-        slots[_probes(hashes, self.mask).ravel()] = True
+        step = 1 << 16
+        for lo in range(0, n, step):  # (a chunk at a time: the probes of all keys at once are 56 bytes a key)
+            slots[_probes(hashes[lo : lo + step], self.mask).ravel()] = True
         self.bloom = np.packbits(slots, bitorder="little")
+        del slots
+        with open(path, "wb") as f:  # (arrays written as they are, one at a time: few copies at once)
+            order = np.argsort(hashes)
+            hashes = hashes[order]
+            hashes.tofile(f)
+            self.fences = hashes[::_FENCE].copy()
+            del hashes
+            order.astype(np.int64, copy=False).tofile(f)
+            del order
+            np.fromiter(table.values(), dtype=np.int64, count=n).tofile(f)
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            f.seek(32 * n + 8)
+            keys = iter(table)
+            for lo in range(0, n, step):
+                chunk = list(islice(keys, step))
+                text = "".join(chunk)
+                if text.isascii():  # the usual case: a character a byte
+                    lengths = map(len, chunk)
+                    data = text.encode("ascii")
+                else:
+                    encoded = [k.encode("utf-8", "surrogatepass") for k in chunk]
+                    lengths, data = map(len, encoded), b"".join(encoded)
+                offsets[lo + 1 : lo + 1 + len(chunk)] = np.fromiter(lengths, dtype=np.int64, count=len(chunk))
+                f.write(data)
+            np.cumsum(offsets, out=offsets)
+            f.seek(24 * n)
+            offsets.tofile(f)
 
     def maybe(self, hashes: np.ndarray) -> np.ndarray:
         """Which of the hashes may be in the run (a Bloom filter: no false negatives)."""
@@ -335,22 +352,22 @@ class _Run:
         stretch = np.frombuffer(os.pread(fd, 8 * (hi - lo), 8 * lo), dtype=np.int64)
         n = self.n
         for j in np.flatnonzero(stretch == h).tolist():  # more than one only for keys of the same hash
-            i = lo + j
-            start, end = np.frombuffer(os.pread(fd, 16, 16 * n + 8 * i), dtype=np.int64).tolist()
-            if os.pread(fd, end - start, 24 * n + 8 + start).decode("utf-8", "surrogatepass") == key:
-                return int.from_bytes(os.pread(fd, 8, 8 * n + 8 * i), "little", signed=True)
+            (i,) = np.frombuffer(os.pread(fd, 8, 8 * n + 8 * (lo + j)), dtype=np.int64).tolist()
+            start, end = np.frombuffer(os.pread(fd, 16, 24 * n + 8 * i), dtype=np.int64).tolist()
+            if os.pread(fd, end - start, 32 * n + 8 + start).decode("utf-8", "surrogatepass") == key:
+                return int.from_bytes(os.pread(fd, 8, 16 * n + 8 * i), "little", signed=True)
         return None
 
     def items(self) -> Iterator[tuple[str, int]]:
-        """All the run's keys with their fingerprints (in hash order)."""
+        """All the run's keys with their fingerprints (in the order read)."""
         import numpy as np
 
         n = self.n
         with open(self.path, "rb") as f:
             data = f.read()
-        prints = np.frombuffer(data, dtype=np.int64, count=n, offset=8 * n).tolist()
-        offsets = np.frombuffer(data, dtype=np.int64, count=n + 1, offset=16 * n).tolist()
-        base = 24 * n + 8
+        prints = np.frombuffer(data, dtype=np.int64, count=n, offset=16 * n).tolist()
+        offsets = np.frombuffer(data, dtype=np.int64, count=n + 1, offset=24 * n).tolist()
+        base = 32 * n + 8
         for i in range(n):
             yield data[base + offsets[i] : base + offsets[i + 1]].decode("utf-8", "surrogatepass"), prints[i]
 

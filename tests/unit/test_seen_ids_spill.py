@@ -78,6 +78,8 @@ def test_the_ids_spill_to_disk_while_reading_and_go_at_the_end(tmp_path: Path) -
     spill.mkdir()
     blocks = iter_event_blocks(paths, report=ReadReport(), id_limit=3, id_spill_dir=str(spill))
     next(blocks)  # the first file: 4 ids, past the bound of 3
+    assert os.listdir(spill) == []  # held until more are read
+    next(blocks)  # the second: the first's spilled before it is read
     (where,) = os.listdir(spill)
     assert os.listdir(spill / where)  # a run on disk
     blocks.close()  # a read stopped early removes them too
@@ -109,10 +111,11 @@ def test_feed_documents_past_the_bound() -> None:
     seen, report, fr = SeenIds(limit=2), ReadReport(), FileReport("feed.xml", "rss")
     try:
         assert len(seen.documents([doc(k, TITLES[k]) for k in range(4)], report, fr)) == 4
-        assert seen.spilled is not None and not seen.ids  # all four on disk
+        assert seen.spilled is None  # past the bound, held until more are read
         assert seen.documents([doc(3, TITLES[3]), doc(2, "Grain prices fall"), doc(9, "New")], report, fr) == [
             doc(9, "New")
         ]
+        assert seen.spilled is not None and list(seen.ids) == ["urn:desk:9"]  # the first four on disk
         assert report.already_seen == 1 and report.dead_count == 1 and seen.not_kept == 0
     finally:
         seen.close()
