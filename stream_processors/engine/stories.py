@@ -102,12 +102,11 @@ class ReportGroups:
     before joins its first holder's report without a comparison, so a window of many copies costs about
     one comparison per new signature and band neighbour, not one per pair."""
 
-    __slots__ = ("_band", "_signature", "_source", "_stories", "count", "parent", "story_merges")
+    __slots__ = ("_band", "_signature", "_source", "_stories", "count", "parent")
 
     def __init__(self) -> None:
         self.parent: list[int] = []
         self.count = 0
-        self.story_merges = 0  # unions made by a story link alone (copies under two sources)
         self._source: dict[str, int] = {}
         self._signature: dict[str, int] = {}
         self._band: dict[bytes, list[int]] = {}
@@ -120,13 +119,11 @@ class ReportGroups:
             i = parent[i]
         return i
 
-    def _union(self, i: int, j: int) -> bool:
+    def _union(self, i: int, j: int) -> None:
         a, b = self.find(i), self.find(j)
-        if a == b:
-            return False
-        self.parent[a] = b
-        self.count -= 1
-        return True
+        if a != b:
+            self.parent[a] = b
+            self.count -= 1
 
     def add(self, source: str, story: str | None) -> int:
         """Add a report; its index (for find)."""
@@ -141,13 +138,17 @@ class ReportGroups:
         first = self._signature.setdefault(story, i)
         if first != i:
             # The same signature: the same comparisons as its first holder, whose report links them all.
-            self.story_merges += self._union(i, first)
+            self._union(i, first)
             return i
         k = len(self._stories)
         self._stories.append(story)
         checked: set[int] = set()
+        band = self._band
         for key in story_bands(story):
-            holders = self._band.setdefault(key, [])
+            holders = band.get(key)
+            if holders is None:  # most bands of most signatures: nobody else's
+                band[key] = [k]
+                continue
             # With one report left there is nothing to join (a common case: copies of one story that have
             # already joined every source in the window); the bands are still kept for later sources.
             if self.count > 1:
@@ -157,7 +158,7 @@ class ReportGroups:
                     checked.add(h)
                     other = self._signature[self._stories[h]]
                     if self.find(i) != self.find(other) and same_story(story, self._stories[h]):
-                        self.story_merges += self._union(i, other)
+                        self._union(i, other)
             holders.append(k)
         return i
 
