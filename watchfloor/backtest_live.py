@@ -56,10 +56,13 @@ class SeenIds:
     (`doc-…`, a SHA-256) is read: from then on under the derived id, as the log has it.
 
     Memory stays bounded and the check exact: at most `limit` ids are held in memory (the backtest passes
-    --sort-run, what the external sort holds; ~150-250 bytes an id). When they reach it, they spill to disk
-    (_SpilledIds: a sorted run in a temporary directory, `spill_dir` or TMPDIR, removed by close()) and a
-    block's ids not in memory are looked up there (a Bloom filter in memory, ~2 bytes an id spilled, spares
-    the disk nearly every new id). `not_kept` stays 0: every id is kept (the field remains for the summary)."""
+    --sort-run, what the external sort holds; ~150-250 bytes an id), and a block more. Once they reach it,
+    they spill to disk before the next block (_SpilledIds: a run, a file in a temporary directory in
+    `spill_dir` or TMPDIR, removed by close()), and a block's ids not in memory are looked up in the runs: a
+    Bloom filter of each run in memory (~2 bytes an id spilled) spares the disk nearly every new id, so a
+    block costs a few numpy operations a run (items / limit runs: a tiny limit makes many, and slow). URL-named
+    documents spill under their URL (runs of their own), re-keyed by the derived id if `derived` comes later.
+    `not_kept` stays 0: every id is kept (the field remains for the summary)."""
 
     def __init__(self, *, holes: bool = False, limit: int | None = None, spill_dir: str | None = None) -> None:
         self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
@@ -282,7 +285,7 @@ def _blank(line: bytes) -> bool:
         return False
 
 
-_PROBES = 7  # a Bloom filter's bits per key set; with >= 10 bits a key, ~1% false positives or fewer
+_PROBES = 5  # a Bloom filter's bits per key; with 10-20 bits a key, 1% to 0.1% false positives
 _FENCE = 128  # every _FENCE-th hash of a run held in memory: a lookup reads one stretch of the run's hashes
 
 
@@ -332,11 +335,10 @@ class _Run:
             f.seek(24 * n)
             offsets.tofile(f)
 
-    def maybe(self, hashes: np.ndarray) -> np.ndarray:
-        """Which of the hashes may be in the run (a Bloom filter: no false negatives)."""
+    def maybe(self, at: np.ndarray) -> np.ndarray:
+        """Which of the keys (their _probes) may be in the run (a Bloom filter: no false negatives)."""
         import numpy as np
 
-        at = _probes(hashes, self.mask)
         bit = (self.bloom[at >> np.uint64(3)] >> (at & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
         return cast("np.ndarray", bit.all(axis=0))
 
@@ -409,8 +411,12 @@ class _SpilledIds:
 
         hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
         found: dict[str, int] = {}
+        probes: dict[int, np.ndarray] = {}  # runs of one size have filters of one size: the same probes
         for run in runs:
-            maybe = np.flatnonzero(run.maybe(hashes)).tolist()
+            at = probes.get(int(run.mask))
+            if at is None:
+                at = probes[int(run.mask)] = _probes(hashes, run.mask)
+            maybe = np.flatnonzero(run.maybe(at)).tolist()
             if not maybe:
                 continue
             fd = os.open(run.path, os.O_RDONLY)
