@@ -65,8 +65,9 @@ def mismatch_message(group: str, ours: str, others: list[str], version: str | No
         f"(fingerprint {ours}: its rule packs and lateness, watchfloor {version or installed_version()}): "
         f"{', '.join(others)}. Every worker of a group must run the same rule packs on the same watchfloor "
         "release, or alerts are lost or differ. Stop those workers first (to change the rules or upgrade "
-        "watchfloor, stop all, then start all with the new --rules or release), or start this one in another "
-        "group (--group)."
+        "watchfloor, stop all, then start all with the new --rules or release), or run these rules as a "
+        "pipeline of their own (another --prefix: its own topics and worker group; another --app-id alone "
+        "would still read this pipeline's topics)."
     )
 
 

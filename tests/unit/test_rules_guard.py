@@ -214,3 +214,19 @@ def test_the_wait_rides_out_an_unreachable_broker_and_skips_when_members_cannot_
     caplog.set_level(logging.WARNING, logger="watchfloor.stream_processors.kafka.worker")
     wait_for_one_rule_set(settings, "aaaaaaaaaaaa", lambda: None, clock=lambda: now[0], sleep=sleep)
     assert any("did not list the members" in r.getMessage() for r in caplog.records)
+
+
+def test_the_refusal_names_only_options_the_worker_has() -> None:
+    # An outside audit followed the advice "start this one in another group (--group)": no such option.
+    import re
+
+    import typer
+
+    from watchfloor.cli.distributed import app
+
+    command = typer.main.get_command(app)
+    worker = command.commands["worker"]  # type: ignore[attr-defined]
+    options = {opt for param in worker.params for opt in getattr(param, "opts", [])}
+    said = mismatch_message("wf-worker", "0123456789ab", ["wf-worker-h-1-rules-ffffffffffff@h"], version="0.2.0")
+    named = set(re.findall(r"--[a-z][a-z-]*", said))
+    assert named and named <= options, named - options
