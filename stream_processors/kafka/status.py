@@ -26,6 +26,18 @@ from .topics import bootstrap_servers
 log = logging.getLogger(__name__)
 
 
+class _FaustMetadataNoise(logging.Filter):
+    """kafka-python's admin decodes every member's metadata as a plain consumer's, and warns (with ~2 KB of
+    bytes) for each Faust worker, whose assignor writes its own: once per describe, once a second while a
+    worker waits for strangers to leave (rules_guard). We read only client ids and hosts, never that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to decode member_")
+
+
+logging.getLogger("kafka.admin._groups").addFilter(_FaustMetadataNoise())
+
+
 @dataclass
 class TopicLag:
     topic: str
