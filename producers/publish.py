@@ -264,7 +264,8 @@ def ingest(
         batch.flush_docs()
     batch.flush_dead()  # dead letters of the last batch's refused records
     if summary.dead_letters:
-        log.warning("%s: %d input(s) dead-lettered, e.g. %s", origin, len(summary.dead_letters), _describe(summary))
+        # Each is said by the command that polled (`ingest`, `run`, `produce`: cli._common.print_dead_letters).
+        log.info("%s: %d input(s) dead-lettered, e.g. %s", origin, len(summary.dead_letters), _describe(summary))
     if summary.known_dead:
         log.info("%s: %d rejected input(s) already in the dead-letter log", origin, summary.known_dead)
     log.info("%s: %d new document(s), %d duplicate(s)", origin, summary.accepted, summary.duplicates)

@@ -132,6 +132,22 @@ def seen_before(known: int) -> str:
     return f" ({known} seen before, not shown again)" if known else ""
 
 
+def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "dead letter") -> None:
+    """One line per dead letter, as every command says them: `dead letter FILE:LINE (field F): REASON`. Past
+    `limit`, a count and the command that lists them all (they are in the store's dead-letter log)."""
+    letters = list(letters)
+    shown = letters if limit is None else letters[:limit]
+    for dl in shown:
+        where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
+        field = f" (field {dl.field})" if dl.field else ""
+        err.print(f"[yellow]{label}[/yellow] {escape(where)}{escape(field)}: {escape(dl.reason)}", highlight=False)
+    if len(letters) > len(shown):
+        err.print(
+            f"… and {len(letters) - len(shown)} more dead letters: `watchfloor dead-letters` lists them all",
+            highlight=False,
+        )
+
+
 def fail(message: str) -> typer.Exit:
     """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
     markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""

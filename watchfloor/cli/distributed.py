@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, seen_before, stop_on_sigterm
+from ._common import ConfigOpt, app, app_config, err, fail, print_dead_letters, seen_before, stop_on_sigterm
 from .alerts import SPOOLED_EXIT, delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 from .health import Heartbeat
 
@@ -241,6 +241,7 @@ def produce(
             summary = report.summary
             for src in summary.errors:
                 err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
+            print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
             err.print(
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
                 f"{seen_before(summary.known_dead)} · {produce_summary(report)}",

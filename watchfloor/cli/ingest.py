@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, out, seen_before
+from ._common import ConfigOpt, app, app_config, err, out, print_dead_letters, seen_before
 
 
 @app.command()
@@ -31,10 +31,7 @@ def ingest(
         if src.error:
             failed = True
             err.print(f"[red]error[/red] {escape(src.origin)}: {escape(src.error)}", highlight=False)
-    for dl in summary.dead_letters:
-        where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
-        field = f" (field {dl.field})" if dl.field else ""
-        err.print(f"dead letter {where}{field}: {dl.reason}", highlight=False, markup=False)
+    print_dead_letters(summary.dead_letters, limit=None)
     out.print(
         f"{summary.accepted} new documents, {summary.duplicates} already in the log, "
         f"{summary.dead_lettered} dead letters" + seen_before(summary.known_dead),

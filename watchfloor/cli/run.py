@@ -9,7 +9,18 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, progress_bar, redact_url, seen_before, stop_on_sigterm
+from ._common import (
+    ConfigOpt,
+    app,
+    app_config,
+    err,
+    fail,
+    print_dead_letters,
+    progress_bar,
+    redact_url,
+    seen_before,
+    stop_on_sigterm,
+)
 from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
 
 
@@ -114,13 +125,9 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     for src in summary.sources:
         if src.error:
             err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error)}", highlight=False)
-    for dl in summary.dead_letters[:20]:
-        where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
-        err.print(f"[yellow]dead letter[/yellow] {escape(where)}: {escape(dl.reason)}", highlight=False)
+    print_dead_letters(summary.dead_letters)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
-    unprocessable = [dl for t in tallies for dl in t.unprocessable]
-    for dl in unprocessable[:20]:
-        err.print(f"[yellow]dead letter[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
+    print_dead_letters([dl for t in tallies for dl in t.unprocessable])
     report = pipeline.dispatcher.cycle().merged(reports)  # also enqueues and sends the digests that are due
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
