@@ -135,6 +135,7 @@ class SlackNotifier:
         }
         if base_url is not None:
             kwargs["base_url"] = base_url
+        self._base_url = base_url  # None: Slack itself
         self._client = WebClient(**kwargs)
         self._channel_id: str | None = None
         self.history_limit = history_limit
@@ -318,7 +319,15 @@ class SlackNotifier:
         headers = getattr(resp, "headers", None) or {}
         retry_after = parse_retry_after(_header(headers, "Retry-After"))
         hint = f" ({HINTS[error]})" if error in HINTS else ""
-        message = self._redact(f"{where}: HTTP {status}: {error or 'unknown error'}{hint}"[:500])
+        said = error or "unknown error"
+        if status == 404 and self._base_url is not None:  # most likely a base_url that is not the Web API root
+            url = str(getattr(resp, "api_url", "") or "")
+            said = said[:120]  # a web server's 404 page must not crowd out the hint
+            hint = (
+                f" (URL {url}, from base_url {self._base_url!r}: base_url must be the Web API root, e.g. "
+                "https://slack.com/api/, ending in /api/)"
+            )
+        message = self._redact(f"{where}: HTTP {status}: {said}{hint}"[:500])
         if status >= 500:  # the server failed while handling it: it may have posted
             return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
         unreadable = not isinstance(data, dict) or error.startswith(NON_JSON)  # slack-sdk's words for it

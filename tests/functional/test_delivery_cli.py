@@ -97,7 +97,7 @@ def test_channel_checks_at_start_name_the_fault_and_the_other_channels_go_on(
     res = invoke("run", "--once", "--config", str(cfg), server=slack_server, token="xoxb-revoked-long-ago")
     out = res.output  # type: ignore[attr-defined]
     assert res.exit_code == UNDELIVERED_EXIT
-    assert "channel desk cannot deliver" in out and "invalid_auth" in out
+    assert "channel desk: check failed" in out and "invalid_auth" in out
     assert "xoxb-revoked-long-ago" not in out
     assert "channel archive: appends to" in out
     assert (tmp_path / "alerts.jsonl").read_text().splitlines()

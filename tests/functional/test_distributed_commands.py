@@ -133,7 +133,7 @@ def test_worker_with_dispatch_checks_its_channels_at_start(
     res = cli(tmp_path, *args, WF_TEST_SLACK="xoxb-revoked-long-ago")
     assert res.returncode == 1, res.stdout + res.stderr  # the topics are missing
     said = " ".join(res.stderr.split())
-    assert "channel desk cannot deliver" in said and "invalid_auth" in said, said
+    assert "channel desk: check failed" in said and "invalid_auth" in said, said
     assert "xoxb-revoked-long-ago" not in said
     assert "channel archive: appends to" in said
 

@@ -24,19 +24,28 @@ SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a
 
 
 def print_channel_checks(dispatcher: Any) -> None:
-    """One line per channel that can check itself (Slack: token, channel, membership); a failing channel is
-    reported and the pipeline goes on (its deliveries wait in the ledger until it is fixed). `dispatcher` is
-    anything with `check_channels()`, or the checks themselves."""
+    """One line per channel that can check itself (Slack: token, channel, membership). A failed check is a
+    warning and nothing more: no delivery waits on it. The channel's alerts are sent as usual; one that fails
+    stays outstanding in the delivery ledger and is retried on the backoff, and the other channels go on either
+    way. (A channel the check cannot see, e.g. a private one without groups:read, may well take posts.)
+    `dispatcher` is anything with `check_channels()`, or the checks themselves."""
     checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
     for check in checks:
         if check.ok:
             err.print(f"[green]channel[/green] {escape(check.channel)}: {escape(check.message)}", highlight=False)
-        else:
-            err.print(
-                f"[red]channel {escape(check.channel)} cannot deliver[/red]: {escape(check.message)} "
-                "(its alerts wait in the delivery ledger; the other channels go on)",
-                highlight=False,
+            continue
+        advice = ""
+        if "conversations.list" in check.message:  # Slack lists a private channel only with groups:read
+            advice = (
+                " If the channel exists: invite the bot there (/invite @watchfloor), and for a private channel give "
+                "the app the groups:read scope, so that the check can find it."
             )
+        err.print(
+            f"[yellow]channel {escape(check.channel)}: check failed[/yellow] (its alerts are tried anyway): "
+            f"{escape(check.message)}. A delivery that fails stays outstanding in the delivery ledger and is retried "
+            f"(watchfloor alerts list --undelivered); the other channels go on.{advice}",
+            highlight=False,
+        )
 
 
 def delivery_summary(report: Any, dispatcher: Any) -> str:

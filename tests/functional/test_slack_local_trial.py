@@ -1,0 +1,177 @@
+"""Trying the Slack side locally (docs/slack.md): the local Slack server run on its own, the signed slash
+command sent to an app, a base_url without /api/ named as such, and the start-up check that warns without
+holding anything back."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from typer.testing import CliRunner
+
+from alerts.notifiers.base import PermanentError
+from alerts.notifiers.slack import SlackNotifier
+from tests.fixtures.slack_server import DEFAULT_TOKEN, FakeSlack, main
+from watchfloor.cli import app
+
+pytestmark = pytest.mark.functional
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "data" / "events"
+HINT = "base_url must be the Web API root, e.g. https://slack.com/api/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 20) -> list[str]:
+    """Lines of `proc`'s stdout up to the first containing `needle` (fails when it ends or time runs out)."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if needle in line:
+                found.set()
+                return
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert found.wait(timeout), f"no {needle!r} from the server: {lines} (exit {proc.poll()})"
+    return lines
+
+
+def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fixtures.slack_server", "--port", str(port), "--channel", "#desk"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        said = "".join(read_until(proc, "Ctrl-C"))
+        base_url = f"http://127.0.0.1:{port}/api/"
+        assert f"base_url: {base_url}" in said and DEFAULT_TOKEN in said
+        client = WebClient(token=DEFAULT_TOKEN, base_url=base_url, retry_handlers=[])
+        assert client.auth_test()["ok"] is True
+        assert [c["name"] for c in client.conversations_list()["channels"]] == ["desk"]
+        client.chat_postMessage(channel="#desk", text="hello from the test")
+        posted = read_until(proc, "hello from the test")[-1]
+        assert posted.startswith("chat.postMessage #desk ts=")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode is not None
+
+
+def test_send_command_signs_a_slash_command_as_slack_does() -> None:
+    got: list[tuple[str, dict[str, str], str]] = []
+
+    class App(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.append((self.path, dict(self.headers.items()), body))
+            payload = b'{"response_type": "ephemeral", "text": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        args = ["send-command", "--url", url, "--secret", "s3cret", "--channel", "#desk", "/watchfloor list"]
+        assert main(args) == 0
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    [(path, headers, body)] = got
+    assert path == "/slack/events"
+    verifier = SignatureVerifier("s3cret")
+    assert verifier.is_valid(body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
+    form = {k: v[0] for k, v in parse_qs(body).items()}
+    assert (form["command"], form["text"]) == ("/watchfloor", "list")
+    assert (form["channel_id"], form["channel_name"]) == (FakeSlack.channel_id("#desk"), "desk")
+
+
+def test_a_404_from_a_custom_base_url_names_the_url_and_what_base_url_must_be(slack_server: FakeSlack) -> None:
+    root = slack_server.base_url.removesuffix("api/")  # the server's root, not its Web API root
+    notifier = SlackNotifier("desk", "#desk", slack_server.token, base_url=root)
+    with pytest.raises(PermanentError) as raised:
+        notifier.check()
+    message = raised.value.message
+    assert "HTTP 404" in message and HINT in message, message
+    assert f"{root}auth.test" in message and repr(root) in message
+
+
+def test_a_channel_the_check_cannot_find_is_warned_about_and_still_posted_to(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """A channel conversations.list does not show (here a fresh one; in Slack, a private channel without
+    groups:read) fails the start-up check, and the same run posts to it: the line says so, and promises no
+    holding back."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {EVENTS / "treaty_story.jsonl"}}}
+channels:
+  - {{type: slack, name: desk, channel: "#fresh", token_env: WF_TEST_SLACK, base_url: "{slack_server.base_url}"}}
+subscriptions:
+  - {{channel: desk, min_severity: high}}
+""",
+        encoding="utf-8",
+    )
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": "", "COLUMNS": "400"}
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "channel desk: check failed (its alerts are tried anyway)" in said, said
+    assert "not found by conversations.list" in said and "groups:read" in said
+    assert "wait in the delivery ledger" not in said and "cannot deliver" not in said
+    assert slack_server.messages and {m["channel"] for m in slack_server.messages} == {"#fresh"}
+    assert "deliveries: 0 sent" not in said and ", 0 outstanding" in said
+
+
+def test_the_server_subprocess_stops_on_sigterm_within_a_second() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fixtures.slack_server", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        read_until(proc, "Ctrl-C")
+        start = time.monotonic()
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - start < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
