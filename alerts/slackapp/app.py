@@ -10,9 +10,10 @@ Slack's 3 seconds.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -21,10 +22,12 @@ from watchfloor.schemas.control import Actor
 from ..notifiers.slack import escape
 from . import clicks
 from .buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, parse_button_value
-from .commands import AppContext, SlackChannelRef, help_text, run_command
+from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command
 from .http import WatchfloorApp
 
 log = logging.getLogger(__name__)
+
+LOOKUP_TIMEOUT = 2  # seconds for conversations.info: it and the reply must fit in Slack's 3
 
 
 def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_name: str | None = None) -> Actor:
@@ -57,12 +60,34 @@ def build_app(
         logger=logger or log,
     )
 
+    names: list[str] = []  # the bot's user name, once known
+
+    def bot_name(client: WebClient) -> str:
+        """The bot's user name (auth.test's `user`), for `/invite @name`; "" when Slack does not say."""
+        if not names:
+            try:
+                name = client.auth_test().get("user")
+            except (SlackApiError, SlackClientError, OSError) as e:
+                log.warning("slack app: auth.test for the bot's name: %s", e)
+                return ""
+            if isinstance(name, str) and name:
+                names.append(name)
+        return names[0] if names else ""
+
     @app.command(ctx.command)
-    def on_command(ack: Ack, command: dict[str, Any]) -> None:
+    def on_command(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         channel = SlackChannelRef(str(command.get("channel_id") or ""), str(command.get("channel_name") or ""))
         actor = slack_actor(None, command.get("user_id"), command.get("user_name"))
+
+        def membership(ch: SlackChannelRef) -> Membership:
+            found = channel_membership(client, ch.id, bot_id=str(context.bot_user_id or ""))
+            # the reply says whom to /invite; asked only when Slack answered (an error code), not when it is unreachable
+            if found.member is False or (found.member is None and found.error.isidentifier()):
+                found = replace(found, bot_name=bot_name(client))
+            return found
+
         try:
-            reply = run_command(ctx, str(command.get("text") or ""), channel, actor)
+            reply = run_command(ctx, str(command.get("text") or ""), channel, actor, membership=membership)
         except Exception:
             log.exception("slack app: command %r failed", command.get("text"))
             reply = ":x: Something went wrong on watchfloor's side; the error is in its log."
@@ -146,6 +171,37 @@ def build_app(
             )
 
     return app
+
+
+def channel_membership(client: WebClient, channel_id: str, *, bot_id: str = "") -> Membership:
+    """Whether the bot is in `channel_id`, by conversations.info (`channel.is_member`; a direct message with the
+    bot is `is_im`, without is_member). `channel_not_found` is a conversation the bot cannot see (a private channel
+    it is not in, a direct message between others): not a member. Any other failure (missing scope, rate limit,
+    network): member None, with what failed."""
+    # Bolt makes this client for the one request, so its timeout can be shortened here without touching others'.
+    client.timeout = min(client.timeout or LOOKUP_TIMEOUT, LOOKUP_TIMEOUT)
+    try:
+        info = client.conversations_info(channel=channel_id).get("channel") or {}
+    except SlackApiError as e:
+        data = e.response.data if isinstance(e.response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {e.response.status_code}")
+        if error == "channel_not_found":
+            log.info("slack app: a subscription refused: the bot cannot see %s (channel_not_found)", channel_id)
+            return Membership(False, error, bot_id)
+        log.warning("slack app: could not check that the bot is in %s: conversations.info: %s", channel_id, error)
+        return Membership(None, error, bot_id)
+    except (SlackClientError, OSError) as e:  # unreachable, timed out
+        what = f"{type(e).__name__}: {e}"
+        log.warning("slack app: could not check that the bot is in %s: conversations.info: %s", channel_id, what)
+        return Membership(None, what, bot_id)
+    if not isinstance(info, dict):
+        return Membership(None, "conversations.info answered without the channel", bot_id)
+    if info.get("is_im") or info.get("is_member") is True:
+        return Membership(True, "", bot_id)
+    if info.get("is_member") is False:
+        log.info("slack app: a subscription refused: the bot is not in %s", channel_id)
+        return Membership(False, "not_in_channel", bot_id)
+    return Membership(None, "conversations.info does not say (no is_member)", bot_id)
 
 
 def _value(action: dict[str, Any], respond: Respond) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import cast
@@ -55,6 +55,21 @@ class SlackChannelRef:
 
     id: str
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Whether watchfloor's bot is in a channel, as Slack says (conversations.info): `member` None when that could
+    not be found out (`error`: Slack's error code, or what failed); the bot's user id and name, to say whom to
+    invite."""
+
+    member: bool | None
+    error: str = ""
+    bot_id: str = ""
+    bot_name: str = ""
+
+
+MembershipCheck = Callable[[SlackChannelRef], Membership]
 
 
 @dataclass
@@ -115,8 +130,18 @@ class UsageError(ValueError):
 # --- the command line -----------------------------------------------------------------------------------------
 
 
-def run_command(ctx: AppContext, text: str, channel: SlackChannelRef, actor: Actor) -> str:
-    """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`."""
+def run_command(
+    ctx: AppContext,
+    text: str,
+    channel: SlackChannelRef,
+    actor: Actor,
+    *,
+    membership: MembershipCheck | None = None,
+) -> str:
+    """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`.
+
+    `membership` asks Slack whether the bot is in a channel; `subscribe` calls it once the line has parsed, before
+    anything is recorded, and refuses a channel the bot cannot post to (None: not checked)."""
     words = split_words(text)
     if not words:
         return help_text(ctx)
@@ -125,6 +150,8 @@ def run_command(ctx: AppContext, text: str, channel: SlackChannelRef, actor: Act
     if handler is None:
         return f"Unknown command `{escape(verb[:40])}`. {USAGE['help']} lists the commands."
     try:
+        if handler is _cmd_subscribe:
+            return _cmd_subscribe(ctx, args, channel, actor, membership=membership)
         return handler(ctx, args, channel, actor)
     except UsageError as e:
         return str(e)
@@ -186,7 +213,14 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
 _MAX_AGE_WORDS = ("max_age=", "max-age=")  # as in the config file, as the CLI's --max-age
 
 
-def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+def _cmd_subscribe(
+    ctx: AppContext,
+    args: Sequence[str],
+    channel: SlackChannelRef,
+    actor: Actor,
+    *,
+    membership: MembershipCheck | None = None,
+) -> str:
     if not args:
         raise UsageError("subscribe")
     rules, tags = parse_target(ctx, args[0], "subscribe")
@@ -216,9 +250,20 @@ def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRe
         check_max_age(digest, max_age)  # refused as `watchfloor subscriptions add --digest … --max-age …` is
     except ValueError as e:
         raise ControlError(str(e)) from None
+    routing_name = ctx.channels.primary(channel)
+    warning = ""
+    # A channel no config entry names is posted to with the app's own token: the bot must be in it, or every alert
+    # fails there (not_in_channel) until it expires. A configured channel is checked when the pipeline starts, with
+    # the token its entry names (which may be another app's).
+    if membership is not None and routing_name.startswith("slack:"):
+        found = membership(channel)
+        if found.member is False:
+            return _not_a_member(found)
+        if found.member is None:
+            warning = _membership_unknown(found)
     try:
         sub, new = ctx.control.subscribe(
-            ctx.channels.primary(channel),
+            routing_name,
             rules=rules,
             tags=tags,
             min_severity=min_severity,  # type: ignore[arg-type]
@@ -232,8 +277,38 @@ def _cmd_subscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRe
         raise
     what = describe_subscription(ctx, sub)
     if not new:
-        return f"This channel already gets {what} (`{sub.id}`)."
-    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`)"
+        return f"This channel already gets {what} (`{sub.id}`).{warning}"
+    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}"
+
+
+def _invite(found: Membership) -> tuple[str, str]:
+    """How a reply names the bot (a mention Slack renders) and the /invite line to type."""
+    who = f"<@{escape(found.bot_id)}>" if found.bot_id else "watchfloor's bot"
+    invite = f"`/invite @{escape(found.bot_name)}`" if found.bot_name else "`/invite @` and the app's name"
+    return who, invite
+
+
+def _not_a_member(found: Membership) -> str:
+    who, invite = _invite(found)
+    if found.error == "channel_not_found":  # a private channel, or a direct message between other people
+        why = (
+            f"{who} cannot see this conversation (Slack: channel_not_found): a private channel it was not invited "
+            "to, or a direct message it is not part of"
+        )
+    else:
+        why = f"{who} is not a member of this channel"
+    return (
+        f":no_entry: Not subscribed: {why}, so its alerts could not be posted here. "
+        f"Invite {who} to this channel first: {invite}, then subscribe again."
+    )
+
+
+def _membership_unknown(found: Membership) -> str:
+    who, invite = _invite(found)
+    return (
+        f"\n:warning: Could not check that {who} is a member of this channel (Slack: {escape(found.error[:200])}). "
+        f"If it is not, alerts here will fail: {invite}."
+    )
 
 
 def _max_age(word: str) -> timedelta:

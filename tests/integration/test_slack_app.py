@@ -137,6 +137,9 @@ def env(tmp_path: Path, slack_server: FakeSlack) -> Env:
     inbox = tmp_path / "inbox.jsonl"
     inbox.write_text("", encoding="utf-8")
     cfg = write_config(tmp_path, slack_server, store_url, inbox)
+    # the workspace's channels, the bot in each: a subscription typed in a channel the config does not name is
+    # refused unless conversations.info says the bot is in it (the fake knows only listed or posted-to channels)
+    slack_server.channels = {"#desk", OTHER}
     run_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATCHFLOOR_STORE"))},
         "WF_TEST_BOT": slack_server.token,

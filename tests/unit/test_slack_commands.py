@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo, SlackChannelRef, run_command
+from watchfloor.alerts.slackapp.commands import (
+    AppContext,
+    ChannelMap,
+    Membership,
+    RuleInfo,
+    SlackChannelRef,
+    run_command,
+)
 from watchfloor.schemas.control import Actor
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
@@ -116,3 +123,58 @@ def test_user_text_is_escaped_in_replies(ctx: AppContext) -> None:
 def test_quotes_and_smart_quotes_do_not_break_parsing(ctx: AppContext) -> None:
     assert "Silenced" in cmd(ctx, "silence treaty-ratified for 2h “it's noisy”")
     assert "Silenced" in cmd(ctx, "silence treaty-ratified for 2h it's noisy")
+
+
+# --- F2: a subscription typed in a channel the bot is not in --------------------------------------------------
+
+
+def _member(member: bool | None, error: str = "") -> Membership:
+    return Membership(member, error, bot_id="U0BOT", bot_name="watchfloor")
+
+
+def test_subscribe_is_refused_where_the_bot_is_not_a_member(ctx: AppContext) -> None:
+    asked: list[str] = []
+
+    def not_member(ch: SlackChannelRef) -> Membership:
+        asked.append(ch.id)
+        return _member(False, "not_in_channel")
+
+    got = run_command(ctx, "subscribe tag:troops", ELSEWHERE, ALICE, membership=not_member)
+    assert got.startswith(":no_entry: Not subscribed: <@U0BOT> is not a member of this channel"), got
+    assert "Invite <@U0BOT> to this channel first: `/invite @watchfloor`, then subscribe again." in got
+    assert "now gets" not in got and ctx.control.subscriptions() == [] and asked == ["C0ELSE"]
+    # a private channel or someone else's direct message: Slack answers channel_not_found
+    hidden = run_command(
+        ctx, "subscribe *", ELSEWHERE, ALICE, membership=lambda ch: _member(False, "channel_not_found")
+    )
+    assert "cannot see this conversation (Slack: channel_not_found)" in hidden and "`/invite @watchfloor`" in hidden
+    assert ctx.control.subscriptions() == []
+    # a line that does not parse is answered without asking Slack
+    assert "unknown rule" in run_command(ctx, "subscribe nope", ELSEWHERE, ALICE, membership=not_member)
+    assert asked == ["C0ELSE"]
+
+
+def test_subscribe_where_membership_cannot_be_checked_is_accepted_with_a_warning(ctx: AppContext) -> None:
+    got = run_command(
+        ctx, "subscribe tag:troops", ELSEWHERE, ALICE, membership=lambda ch: _member(None, "missing_scope")
+    )
+    first, warning = got.split("\n")
+    assert first.startswith(":white_check_mark: This channel now gets alerts tagged `troops`"), got
+    assert warning == (
+        ":warning: Could not check that <@U0BOT> is a member of this channel (Slack: missing_scope). "
+        "If it is not, alerts here will fail: `/invite @watchfloor`."
+    )
+    (sub,) = ctx.control.subscriptions()
+    assert sub.channel == "slack:C0ELSE"
+    # a member: the usual reply, nothing more
+    got = run_command(ctx, "subscribe *", ELSEWHERE, ALICE, membership=lambda ch: _member(True))
+    assert got.startswith(":white_check_mark: This channel now gets all alerts") and "\n" not in got
+
+
+def test_configured_channels_are_not_looked_up(ctx: AppContext) -> None:
+    """#desk is the config's channel "desk", posted to with its own entry's token (checked when `run` starts)."""
+
+    def never(ch: SlackChannelRef) -> Membership:
+        raise AssertionError("looked up")
+
+    assert "now gets" in run_command(ctx, "subscribe tag:troops", DESK, ALICE, membership=never)

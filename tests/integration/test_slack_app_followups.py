@@ -1,0 +1,57 @@
+"""Findings of the Slack app's second audit, end to end as tests/integration/test_slack_app.py runs it:
+`watchfloor serve` in a subprocess, Slack's signed requests, the real slack-sdk answering through the local
+Slack-compatible server.
+
+F2: a subscription typed in a channel the bot is not in is refused (with how to invite it), since every alert
+would fail there; accepted with a warning when Slack cannot say.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration import test_slack_app as base
+from tests.integration.test_slack_app import OTHER, Env, Served, ephemeral, slack
+
+pytestmark = pytest.mark.integration
+
+env = base.env  # the fixtures of test_slack_app: a config, a store, the local Slack, `watchfloor serve`
+served = base.served
+
+
+# --- F2: the bot must be in the channel a subscription is typed in ------------------------------------------
+
+
+def test_subscribing_where_the_bot_is_not_a_member_is_refused(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    env.slack.not_member = {OTHER}
+    got = ephemeral(app.slash_command("subscribe tag:troops", channel_id=OTHER, channel_name="elsewhere"))
+    # the bot as auth.test names it (user_id U00000000, user "watchfloor")
+    assert got == (
+        ":no_entry: Not subscribed: <@U00000000> is not a member of this channel, so its alerts could not be posted "
+        "here. Invite <@U00000000> to this channel first: `/invite @watchfloor`, then subscribe again."
+    )
+    assert env.control_events() == 0
+    (info,) = env.slack.requests_for("conversations.info")
+    assert info.body["channel"] == OTHER
+    # a private channel the bot was not invited to, or a direct message between others: channel_not_found
+    got = ephemeral(app.slash_command("subscribe *", channel_id="C0PRIVATE1", channel_name="private"))
+    assert "cannot see this conversation (Slack: channel_not_found)" in got and "`/invite @watchfloor`" in got
+    assert env.control_events() == 0
+    # once invited, the same line subscribes
+    env.slack.not_member = set()
+    got = ephemeral(app.slash_command("subscribe tag:troops", channel_id=OTHER, channel_name="elsewhere"))
+    assert got.startswith(":white_check_mark: This channel now gets alerts tagged `troops`") and "\n" not in got
+    assert [s.channel for s in env.control().subscriptions()] == [f"slack:{OTHER}"]
+
+
+def test_subscribing_where_membership_cannot_be_checked_is_accepted_with_a_warning(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    env.slack.fail_next("conversations.info", body={"ok": False, "error": "missing_scope", "needed": "channels:read"})
+    got = ephemeral(app.slash_command("subscribe tag:troops", channel_id=OTHER, channel_name="elsewhere"))
+    assert got.startswith(":white_check_mark: This channel now gets alerts tagged `troops`"), got
+    assert got.endswith(
+        "\n:warning: Could not check that <@U00000000> is a member of this channel (Slack: missing_scope). "
+        "If it is not, alerts here will fail: `/invite @watchfloor`."
+    )
+    assert [s.channel for s in env.control().subscriptions()] == [f"slack:{OTHER}"]
