@@ -115,7 +115,8 @@ class ChannelCheck:
 
 def check_channels(notifiers: Mapping[str, Notifier]) -> list[ChannelCheck]:
     """Each configured channel's own check (Slack: auth.test and the channel look-up), one line each; a failing
-    channel is reported, never fatal: the others go on, and its deliveries wait in the ledger."""
+    channel is reported, never fatal: the others go on, and its deliveries are tried anyway (one that fails stays
+    outstanding in the ledger and is retried)."""
     out: list[ChannelCheck] = []
     for name in list(notifiers):
         notifier = notifiers[name]
