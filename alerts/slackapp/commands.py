@@ -1,7 +1,8 @@
 """`/watchfloor …` and the buttons, without Slack: parse the text, apply it to the control log, say what happened.
 
 Replies are Slack mrkdwn, with everything a user typed (or a rule author wrote) escaped. Bad input gets one
-line: the usage of the command it looked like.
+line: the word that is wrong and what is accepted there, when one word is (in the CLI's words for the same
+mistake), then the usage of the command it looked like.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import cast
 
-from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated, check_max_age
+from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated, check_digest, check_max_age
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
 
@@ -121,10 +122,53 @@ class AppContext:
 
 
 class UsageError(ValueError):
-    """Input that does not parse: the reply is the command's one-line usage."""
+    """Input that does not parse: the reply is the command's one-line usage, after what is wrong (`problem`,
+    mrkdwn with the user's words already escaped) when that is known."""
 
-    def __init__(self, command: str) -> None:
-        super().__init__(USAGE.get(command, USAGE["help"]))
+    def __init__(self, command: str, problem: str = "") -> None:
+        usage = USAGE.get(command, USAGE["help"])
+        super().__init__(f":warning: {problem}. {usage}" if problem else usage)
+
+
+def _word(text: str) -> str:
+    """A word the user typed, quoted in a reply."""
+    return f"`{escape(text[:60])}`"
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")  # as schemas.control.DigestSchedule reads it
+
+
+def digest_problem(spec: str) -> str:
+    """Why `spec` is not a digest schedule (`daily HH:MM [Area/City]`), naming each wrong word ("" when it is
+    one). The first words are the CLI's (`bad digest '…'`); the schedule itself is still read by check_digest."""
+    try:
+        check_digest(spec)
+        return ""
+    except ValueError as e:
+        error = str(e)
+    words = spec.split()
+    example = "write `daily HH:MM [Area/City]`, e.g. `daily 08:00 Europe/London`"
+    problems = []
+    if not words:
+        problems.append(f"no schedule: {example}")
+    elif words[0].lower() == "daily" and words[0] != "daily":
+        problems.append(f"{_word(words[0])}: write it `daily`, in lower case")
+    elif words[0] != "daily":
+        problems.append(f"{_word(words[0])}: only daily digests: {example}")
+    else:
+        if len(words) < 2:
+            problems.append(f"no time: {example}")
+        elif not _TIME.match(words[1]):
+            problems.append(f"{_word(words[1])}: a time HH:MM, from 00:00 to 23:59")
+        if len(words) >= 3:
+            try:
+                check_digest(f"daily 00:00 {words[2]}")
+            except ValueError:
+                problems.append(f"unknown time zone {_word(words[2])}: an IANA time zone such as Europe/London")
+        if len(words) > 3:
+            problems.append(f"{_word(' '.join(words[3:]))}: nothing comes after the time zone")
+    named = f" {_word(spec)}" if len(words) > 1 else ""  # a lone word is named by its problem
+    return f"bad digest{named}: " + ("; ".join(problems) or escape(error))
 
 
 # --- the command line -----------------------------------------------------------------------------------------
@@ -203,7 +247,7 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
     if word.lower().startswith("tag:"):
         tag = word[4:].strip()
         if not tag:
-            raise UsageError(verb)
+            raise UsageError(verb, f"{_word(word)}: a tag after `tag:`, e.g. `tag:troops`")
         return ["*"], [tag]
     if word not in ctx.rules:
         raise ControlError(f"unknown rule {word!r}: `{ctx.command} rules` lists them")
@@ -232,8 +276,8 @@ def _cmd_subscribe(
         word = rest.pop(0)
         if word.lower().startswith("min="):
             min_severity = word[4:].lower()
-            if min_severity not in SEVERITY_RANK:
-                raise UsageError("subscribe")
+            if min_severity not in SEVERITY_RANK:  # the CLI: `--min must be one of low, medium, high, critical`
+                raise UsageError("subscribe", f"{_word(word)}: min must be one of {', '.join(SEVERITY_RANK)}")
         elif word.lower().startswith(_MAX_AGE_WORDS):
             max_age = _max_age(word)
         elif word.lower() == "digest":
@@ -245,7 +289,11 @@ def _cmd_subscribe(
             digest = " ".join(w for w in rest if w not in ages)
             rest = []
         else:
-            raise UsageError("subscribe")
+            raise UsageError("subscribe", f"{_word(word)} is not a subscribe option (min=, max_age=, digest)")
+    if digest is not None:
+        problem = digest_problem(digest)
+        if problem:
+            raise UsageError("subscribe", problem)
     try:
         check_max_age(digest, max_age)  # refused as `watchfloor subscriptions add --digest … --max-age …` is
     except ValueError as e:
@@ -455,8 +503,8 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
         group = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule))
     try:
         duration = parse_duration(rest[1])
-    except ValueError:
-        raise UsageError("silence") from None
+    except ValueError as e:  # the CLI's words: bad duration '5y': write a number and a unit, e.g. …
+        raise UsageError("silence", escape(str(e))) from None
     if duration > MAX_SILENCE:
         raise ControlError(f"a silence lasts at most {format_duration(MAX_SILENCE)}")
     reason = " ".join(rest[2:])

@@ -4,6 +4,7 @@ Slack-compatible server.
 
 F2: a subscription typed in a channel the bot is not in is refused (with how to invite it), since every alert
 would fail there; accepted with a warning when Slack cannot say.
+F6a: a line that does not parse names the wrong word and what is accepted there, as the CLI says it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration import test_slack_app as base
-from tests.integration.test_slack_app import OTHER, Env, Served, ephemeral, slack
+from tests.integration.test_slack_app import DESK, OTHER, Env, Served, ephemeral, slack
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +56,28 @@ def test_subscribing_where_membership_cannot_be_checked_is_accepted_with_a_warni
         "If it is not, alerts here will fail: `/invite @watchfloor`."
     )
     assert [s.channel for s in env.control().subscriptions()] == [f"slack:{OTHER}"]
+
+
+# --- F6a: the wrong word named, in the CLI's words ----------------------------------------------------------
+
+
+def test_bad_words_are_named_as_the_cli_names_them(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    cfg = ("--config", str(env.config))
+    said = ephemeral(app.slash_command("silence treaty-ratified for 5y", channel_id=DESK))
+    cli = env.cli("silences", "add", "treaty-ratified", "--duration", "5y", *cfg)
+    words = "bad duration '5y': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"
+    assert cli.returncode != 0 and words in cli.stderr, cli.stderr
+    assert said.startswith(f":warning: {words}. Usage: `/watchfloor silence"), said
+    said = ephemeral(app.slash_command("subscribe treaty-ratified min=bogus", channel_id=DESK))
+    cli = env.cli("subscriptions", "add", "desk", "--rule", "treaty-ratified", "--min", "bogus", *cfg)
+    assert cli.returncode != 0 and "--min must be one of low, medium, high, critical" in cli.stderr, cli.stderr
+    assert said.startswith(":warning: `min=bogus`: min must be one of low, medium, high, critical. Usage: "), said
+    said = ephemeral(app.slash_command("subscribe * digest daily 25:00 Mars/Olympus", channel_id=DESK))
+    cli = env.cli("subscriptions", "add", "desk", "--digest", "daily 25:00 Mars/Olympus", *cfg)
+    assert cli.returncode != 0 and "bad digest 'daily 25:00 Mars/Olympus'" in cli.stderr, cli.stderr
+    assert said.startswith(
+        ":warning: bad digest `daily 25:00 Mars/Olympus`: `25:00`: a time HH:MM, from 00:00 to 23:59; "
+        "unknown time zone `Mars/Olympus`: an IANA time zone such as Europe/London. Usage: `/watchfloor subscribe"
+    ), said
+    assert env.control_events() == 0

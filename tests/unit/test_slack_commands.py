@@ -8,6 +8,7 @@ import pytest
 
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import (
+    USAGE,
     AppContext,
     ChannelMap,
     Membership,
@@ -178,3 +179,67 @@ def test_configured_channels_are_not_looked_up(ctx: AppContext) -> None:
         raise AssertionError("looked up")
 
     assert "now gets" in run_command(ctx, "subscribe tag:troops", DESK, ALICE, membership=never)
+
+
+# --- F6a: a line that does not parse names the wrong word and what is accepted there ------------------------
+
+SUBSCRIBE_USAGE = USAGE["subscribe"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # the CLI: `--min must be one of low, medium, high, critical`
+        ("subscribe treaty-ratified min=bogus", "`min=bogus`: min must be one of low, medium, high, critical"),
+        (
+            "subscribe * digest daily 25:00 Mars/Olympus",
+            "bad digest `daily 25:00 Mars/Olympus`: `25:00`: a time HH:MM, from 00:00 to 23:59; "
+            "unknown time zone `Mars/Olympus`: an IANA time zone such as Europe/London",
+        ),
+        (
+            "subscribe * digest daily 08:00 Mars/Olympus",
+            "bad digest `daily 08:00 Mars/Olympus`: unknown time zone `Mars/Olympus`: an IANA time zone such as "
+            "Europe/London",
+        ),
+        (
+            "subscribe * digest daily 8:60",
+            "bad digest `daily 8:60`: `8:60`: a time HH:MM, from 00:00 to 23:59",
+        ),
+        (
+            "subscribe * digest weekly",
+            "bad digest: `weekly`: only daily digests: write `daily HH:MM [Area/City]`, "
+            "e.g. `daily 08:00 Europe/London`",
+        ),
+        ("subscribe * digest Daily 08:00", "bad digest `Daily 08:00`: `Daily`: write it `daily`, in lower case"),
+        (
+            "subscribe * digest daily",
+            "bad digest: no time: write `daily HH:MM [Area/City]`, e.g. `daily 08:00 Europe/London`",
+        ),
+        (
+            "subscribe * digest daily 08:00 Europe/London weekdays",
+            "bad digest `daily 08:00 Europe/London weekdays`: `weekdays`: nothing comes after the time zone",
+        ),
+        ("subscribe * sometimes", "`sometimes` is not a subscribe option (min=, max_age=, digest)"),
+        ("subscribe tag:", "`tag:`: a tag after `tag:`, e.g. `tag:troops`"),
+        (
+            "subscribe * digest daily 08:00 <!here>",
+            "bad digest `daily 08:00 &lt;!here&gt;`: unknown time zone `&lt;!here&gt;`",
+        ),
+    ],
+)
+def test_a_bad_subscribe_word_is_named_with_what_is_accepted(ctx: AppContext, text: str, problem: str) -> None:
+    got = cmd(ctx, text, ELSEWHERE)
+    assert got.startswith(f":warning: {problem}"), got
+    assert got.endswith(f". {SUBSCRIBE_USAGE}") and "\n" not in got
+    assert ctx.control.subscriptions() == []
+
+
+def test_a_bad_silence_duration_is_named_in_the_clis_words(ctx: AppContext) -> None:
+    got = cmd(ctx, "silence treaty-ratified for 5y")
+    # `watchfloor silences add treaty-ratified --duration 5y` says: bad duration '5y': write a number and a unit, …
+    assert got == (
+        ":warning: bad duration '5y': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w. " + USAGE["silence"]
+    )
+    assert ctx.control.silences() == []
+    # a line that is not a silence at all still gets the usage alone
+    assert cmd(ctx, "silence treaty-ratified 2h") == USAGE["silence"]
