@@ -83,17 +83,16 @@ class SeenIds:
     def _kind(self, table: dict[str, int]) -> str:
         return "ids" if table is self.ids else "urls"
 
-    def _recall(self, table: dict[str, int], keys: KeysView[str]) -> list[str]:
+    def _recall(self, table: dict[str, int], keys: KeysView[str]) -> tuple[list[str], int]:
         """Past the bound: the keys of a block found spilled, put back in `table` for the block (so the
-        checks below see them as any seen id), and returned to be taken out again by _settle."""
-        if self.spilled is None:
-            return []
-        kind = self._kind(table)
-        if not self.spilled.runs[kind]:
-            return []
-        found = self.spilled.find(kind, list(set(keys).difference(table)))  # (a dict: looked up, not read)
+        checks below see them as any seen id), to be taken out again by _settle; and how many of the keys
+        were not in memory (all of them, none spilled: no repeat)."""
+        if self.spilled is None or not self.spilled.runs[self._kind(table)]:
+            return [], -1
+        missing = set(keys).difference(table)  # (a dict: each key looked up, the dict not read)
+        found = self.spilled.find(self._kind(table), list(missing))
         table.update(found)
-        return list(found)
+        return list(found), len(missing)
 
     def _settle(self, recalled: Iterable[tuple[dict[str, int], list[str]]] = ()) -> None:
         """After a block: the recalled keys out of memory again (they are on disk)."""
@@ -173,7 +172,7 @@ class SeenIds:
         recalled = []
         if self.spilled is not None:
             for table in (self.ids, self.urls):
-                recalled.append((table, self._recall(table, {key: 0 for t, key in keyed if t is table}.keys())))
+                recalled.append((table, self._recall(table, {key: 0 for t, key in keyed if t is table}.keys())[0]))
         kept = self._filter_each(keyed, prints, report, fr, where)
         self._settle(recalled)
         return self._without(valid, set(range(len(valid))).difference(kept))
@@ -208,10 +207,11 @@ class SeenIds:
         where: Callable[[int], tuple[int | None, bytes | str]],
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
-        recalled = self._recall(table, new.keys()) if self.spilled is not None else []
-        if len(new) == len(keys) and table.keys().isdisjoint(new):  # no repeat: the usual block
+        recalled, missing = self._recall(table, new.keys()) if self.spilled is not None else ([], -1)
+        if len(new) == len(keys) and (  # no repeat: the usual block (past the bound, _recall looked them up)
+            missing == len(new) and not recalled if missing >= 0 else table.keys().isdisjoint(new)
+        ):
             table.update(new)
-            self._settle()
             return items
         # Some repeats: look at the lines of those ids only, in order; add the others at once.
         again = table.keys() & new.keys()
@@ -302,12 +302,13 @@ class _Run:
         hashes = np.fromiter(map(hash, table), dtype=np.int64, count=n)  # str caches its hash: cheap
         bits = 1 << max(6, (10 * n - 1).bit_length())  # >= 10 bits a key
         self.mask = np.uint64(bits - 1)
-        slots = np.zeros(bits, dtype=np.bool_)
+        self.bloom = np.zeros(bits >> 3, dtype=np.uint8)
         step = 1 << 16
-        for lo in range(0, n, step):  # (a chunk at a time: the probes of all keys at once are 56 bytes a key)
-            slots[_probes(hashes[lo : lo + step], self.mask).ravel()] = True
-        self.bloom = np.packbits(slots, bitorder="little")
-        del slots
+        for lo in range(0, n, step):  # (a chunk at a time: the probes of all keys at once are 40 bytes a key)
+            at = _probes(hashes[lo : lo + step], self.mask).ravel()
+            np.bitwise_or.at(
+                self.bloom, at >> np.uint64(3), np.left_shift(np.uint8(1), (at & np.uint64(7)).astype(np.uint8))
+            )
         with open(path, "wb") as f:  # (arrays written as they are, one at a time: few copies at once)
             order = np.argsort(hashes)
             hashes = hashes[order]
