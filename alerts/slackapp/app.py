@@ -16,18 +16,23 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from watchfloor.schemas.control import Actor
 
 from ..notifiers.slack import escape
 from . import clicks
-from .buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, parse_button_value
+from .buttons import ACK_ACTION, SILENCE_ACTION, SILENCE_FOR_HOURS, UNSUBSCRIBE_ACTION, parse_button_value
 from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command
 from .http import WatchfloorApp
 
 log = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT = 2  # seconds for conversations.info: it and the reply must fit in Slack's 3
+REPLY_TIMEOUT = 2  # seconds to post a click's reply to its response_url, before the click is answered
+# slack-sdk's webhook client logs each failed post as an ERROR of its own; _say says it once, as a warning
+_QUIET = logging.getLogger(f"{__name__}.response_url")
+_QUIET.setLevel(logging.CRITICAL + 1)
 
 
 def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_name: str | None = None) -> Actor:
@@ -101,7 +106,7 @@ def build_app(
             return
         refused = clicks.refusal(ctx, value)
         if refused:
-            respond(text=refused, response_type="ephemeral", replace_original=False)
+            _say(respond, f"Acknowledge click on alert {value.alert_id} refused", refused)
             return
         actor = slack_actor(body.get("user"))
         container = body.get("container") or {}
@@ -113,7 +118,7 @@ def build_app(
         # nothing to keep, and the alert would become one "Acknowledged" line. Say it here instead.
         if not (isinstance(message, dict) and message.get("blocks")):
             text = clicks.ack_line(record) if new else f"Already acknowledged by {clicks.who(record.by)}."
-            respond(text=text, response_type="ephemeral", replace_original=False)
+            _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", text)
             return
         if slack_channel and ts:
             try:
@@ -126,11 +131,8 @@ def build_app(
             except (SlackApiError, SlackClientError) as e:
                 log.warning("slack app: acknowledged %s but could not update the message: %s", value.alert_id, e)
         if not new:
-            respond(
-                text=f"Already acknowledged by {clicks.who(record.by)}.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            text = f"Already acknowledged by {clicks.who(record.by)}."
+            _say(respond, f"Acknowledge click on alert {value.alert_id} (already acknowledged) handled", text)
 
     @app.action(SILENCE_ACTION)
     def on_silence(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -138,7 +140,7 @@ def build_app(
         value = _value(action, respond)
         if value is not None:
             reply = clicks.silence(ctx, value, slack_actor(body.get("user")))
-            respond(text=reply, response_type="ephemeral", replace_original=False)
+            _say(respond, f"Silence {SILENCE_FOR_HOURS}h click on alert {value.alert_id} ({value.rule}) handled", reply)
 
     @app.action(UNSUBSCRIBE_ACTION)
     def on_unsubscribe(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -146,7 +148,7 @@ def build_app(
         value = _value(action, respond)
         if value is not None:
             reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
-            respond(text=reply, response_type="ephemeral", replace_original=False)
+            _say(respond, f"Unsubscribe click on alert {value.alert_id} ({value.rule}) handled", reply)
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
@@ -209,5 +211,34 @@ def _value(action: dict[str, Any], respond: Respond) -> Any:
         return parse_button_value(str(action.get("value") or ""))
     except ValueError:
         log.warning("slack app: a click with a value that is not ours: %r", escape(str(action.get("value")))[:200])
-        respond(text="This button is not one of watchfloor's.", response_type="ephemeral", replace_original=False)
+        _say(respond, "a click with a value that is not ours refused", "This button is not one of watchfloor's.")
         return None
+
+
+def _say(respond: Respond, done: str, text: str) -> None:
+    """An ephemeral reply to a click, posted to its response_url as Bolt's `respond` posts it (slack-sdk's
+    WebhookClient, with respond's URL, proxy and SSL context), but within REPLY_TIMEOUT and without a retry: the
+    click is answered (200) only after this, and Slack waits 3 seconds. What the click asked for is done (recorded
+    in the store) by then: a reply that cannot be posted (unreachable, too slow, an HTTP error) is one warning
+    naming the action and the error, not an exception, so Slack shows no error for an action that happened."""
+    if not respond.response_url:
+        problem = "the click came without a response_url"
+    else:
+        client = WebhookClient(
+            url=respond.response_url,
+            timeout=REPLY_TIMEOUT,
+            ssl=respond.ssl,
+            proxy=respond.proxy,
+            logger=_QUIET,
+            retry_handlers=[],
+        )
+        try:
+            answer = client.send(text=text, response_type="ephemeral", replace_original=False)
+        except Exception as e:  # urllib's URLError / OSError / timeout, or whatever the webhook client raises
+            problem = f"{type(e).__name__}: {e}"
+        else:
+            if 200 <= answer.status_code < 300:
+                return
+            problem = f"HTTP {answer.status_code} {answer.body}"
+    line = f"{done}, but its reply could not be posted to Slack's response_url: {problem}"
+    log.warning("slack app: %s", " ".join(line.split())[:500])  # one line, whatever the error's text

@@ -5,14 +5,21 @@ Slack-compatible server.
 F2: a subscription typed in a channel the bot is not in is refused (with how to invite it), since every alert
 would fail there; accepted with a warning when Slack cannot say.
 F6a: a line that does not parse names the wrong word and what is accepted there, as the CLI says it.
+F6b: a click whose reply cannot be posted to its response_url still gets Slack's 200: the action stands, and the
+failure is one warning in the log.
 """
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
+
 import pytest
 
+from tests.fixtures.slack_server import SlackRequests
 from tests.integration import test_slack_app as base
-from tests.integration.test_slack_app import DESK, OTHER, Env, Served, ephemeral, slack
+from tests.integration.test_slack_app import DESK, OTHER, SECRET, Env, Served, ephemeral, posted_alerts, slack, stop
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, button_value
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +88,61 @@ def test_bad_words_are_named_as_the_cli_names_them(env: Env, served: Served) -> 
         "unknown time zone `Mars/Olympus`: an IANA time zone such as Europe/London. Usage: `/watchfloor subscribe"
     ), said
     assert env.control_events() == 0
+
+
+# --- F6b: the reply to a click cannot be posted --------------------------------------------------------------
+
+
+@dataclass
+class RepliesTo(SlackRequests):
+    """Slack's requests, with every response_url pointing at `reply_url`."""
+
+    reply_url: str = ""
+
+    def _response_url(self) -> str:
+        return self.reply_url
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_click_whose_reply_cannot_be_posted_still_gets_200_and_its_action_stands(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    env.inbox.write_text(base.SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    ran = env.cli("run", "--once", "--config", str(env.config))
+    assert ran.returncode == 0, ran.stderr
+    (message, alert), *_ = posted_alerts(env)
+    det = alert["detection"]
+    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+    unreachable = RepliesTo(app.url, SECRET, env.slack, reply_url=f"http://127.0.0.1:{closed_port()}/response/x")
+    refusing = RepliesTo(app.url, SECRET, env.slack, reply_url=env.slack.base_url.removesuffix("/api/") + "/gone")
+
+    # Silence 24h: recorded, 200, though its reply went nowhere
+    assert unreachable.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK).status == 200
+    (sil,) = env.control().silences()
+    assert (sil.rule, sil.channel) == (det["rule"], "desk")
+    # Acknowledge on a message Slack sent without its blocks: the reply is the only answer, and it fails (HTTP 404)
+    bare = {"ts": message["ts"], "text": message["text"]}
+    assert refusing.block_action(ACK_ACTION, value, message=bare, channel_id=DESK).status == 200
+    assert len(env.control().acknowledgements(alert["id"])) == 1
+    # Unsubscribe: done, 200
+    assert unreachable.block_action(UNSUBSCRIBE_ACTION, value, message=message, channel_id=DESK).status == 200
+    assert env.control().subscriptions() == []
+    assert env.slack.responses == []  # none of the replies arrived
+
+    stop(served)
+    assert served.proc.stderr is not None
+    log = served.proc.stderr.read() or ""
+    assert "Traceback" not in log and "500" not in log and "Failed to send" not in log, log
+    warnings = [line for line in log.splitlines() if "could not be posted to Slack's response_url" in line]
+    assert len(warnings) == 3, log
+    silenced, acked, unsubscribed = warnings
+    assert f"Silence 24h click on alert {alert['id']} ({det['rule']}) handled" in silenced
+    assert "Connection refused" in silenced
+    assert f"Acknowledge click on alert {alert['id']} recorded" in acked and "HTTP 404" in acked
+    assert f"Unsubscribe click on alert {alert['id']} ({det['rule']}) handled" in unsubscribed
