@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -76,7 +77,10 @@ def test_the_ids_spill_to_disk_while_reading_and_go_at_the_end(tmp_path: Path) -
     ]
     spill = tmp_path / "spill"
     spill.mkdir()
-    blocks = iter_event_blocks(paths, report=ReadReport(), id_limit=3, id_spill_dir=str(spill))
+    blocks = cast(
+        Generator[list[Any], None, None],
+        iter_event_blocks(paths, report=ReadReport(), id_limit=3, id_spill_dir=str(spill)),
+    )
     next(blocks)  # the first file: 4 ids, past the bound of 3
     assert os.listdir(spill) == []  # held until more are read
     next(blocks)  # the second: the first's spilled before it is read
