@@ -208,6 +208,7 @@ def backtest(
         run_engines[0].skew,
         received,
         id_limit=sort_run,
+        spill_dir=str(spill_dir) if spill_dir else None,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -253,12 +254,6 @@ def backtest(
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
-    if report.ids_not_kept:  # memory stays bounded: past --sort-run ids, repeats of new ones are not found
-        err.print(
-            f"{report.ids_not_kept:,} documents read after the first {sort_run:,} ids were not checked for a later "
-            "repeat of their id (memory bound: --sort-run)",
-            highlight=False,
-        )
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:5]:
@@ -379,6 +374,7 @@ def _inputs(
     skew: float,
     received: Any = None,
     id_limit: int | None = None,
+    spill_dir: str | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
     from ..backtest import batched, input_bytes, iter_event_blocks, log_from_store
@@ -427,6 +423,7 @@ def _inputs(
             arrival=order == "log",
             received_at=received,
             id_limit=id_limit,
+            id_spill_dir=spill_dir,  # the ids past the bound spill where the sort's runs do
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
