@@ -10,6 +10,7 @@ Slack's 3 seconds.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from .http import WatchfloorApp
 log = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT = 2  # seconds for conversations.info: it and the reply must fit in Slack's 3
+NAME_BUDGET = 1  # seconds: the bot's name is asked (auth.test, this long at most) only after a quicker lookup
 REPLY_TIMEOUT = 2  # seconds to post a click's reply to its response_url, before the click is answered
 # slack-sdk's webhook client logs each failed post as an ERROR of its own; _say says it once, as a warning
 _QUIET = logging.getLogger(f"{__name__}.response_url")
@@ -67,29 +69,13 @@ def build_app(
 
     names: list[str] = []  # the bot's user name, once known
 
-    def bot_name(client: WebClient) -> str:
-        """The bot's user name (auth.test's `user`), for `/invite @name`; "" when Slack does not say."""
-        if not names:
-            try:
-                name = client.auth_test().get("user")
-            except (SlackApiError, SlackClientError, OSError) as e:
-                log.warning("slack app: auth.test for the bot's name: %s", e)
-                return ""
-            if isinstance(name, str) and name:
-                names.append(name)
-        return names[0] if names else ""
-
     @app.command(ctx.command)
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         channel = SlackChannelRef(str(command.get("channel_id") or ""), str(command.get("channel_name") or ""))
         actor = slack_actor(None, command.get("user_id"), command.get("user_name"))
 
         def membership(ch: SlackChannelRef) -> Membership:
-            found = channel_membership(client, ch.id, bot_id=str(context.bot_user_id or ""))
-            # the reply says whom to /invite; asked only when Slack answered (an error code), not when it is unreachable
-            if found.member is False or (found.member is None and found.error.isidentifier()):
-                found = replace(found, bot_name=bot_name(client))
-            return found
+            return membership_for_reply(client, ch.id, bot_id=str(context.bot_user_id or ""), names=names)
 
         try:
             reply = run_command(ctx, str(command.get("text") or ""), channel, actor, membership=membership)
@@ -173,6 +159,33 @@ def build_app(
             )
 
     return app
+
+
+def bot_name(client: WebClient, names: list[str]) -> str:
+    """The bot's user name (auth.test's `user`), for `/invite @name`, kept in `names` once known; "" when Slack
+    does not say."""
+    if not names:
+        try:
+            name = client.auth_test().get("user")
+        except (SlackApiError, SlackClientError, OSError) as e:
+            log.warning("slack app: auth.test for the bot's name: %s", e)
+            return ""
+        if isinstance(name, str) and name:
+            names.append(name)
+    return names[0] if names else ""
+
+
+def membership_for_reply(client: WebClient, channel_id: str, *, bot_id: str, names: list[str]) -> Membership:
+    """channel_membership, and for a reply that says whom to /invite the bot's name: asked only when Slack
+    answered (an error code, not unreachable), and only while the lookup left time for it (NAME_BUDGET), so that
+    both calls stay inside Slack's 3 s; else the reply names the bot by its mention alone."""
+    started = time.monotonic()
+    found = channel_membership(client, channel_id, bot_id=bot_id)
+    if found.member is False or (found.member is None and found.error.isidentifier()):
+        if names or time.monotonic() - started < NAME_BUDGET:
+            client.timeout = min(client.timeout or NAME_BUDGET, NAME_BUDGET)
+            found = replace(found, bot_name=bot_name(client, names))
+    return found
 
 
 def channel_membership(client: WebClient, channel_id: str, *, bot_id: str = "") -> Membership:

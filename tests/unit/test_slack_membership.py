@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
 from tests.fixtures.slack_server import FakeSlack
-from watchfloor.alerts.slackapp.app import LOOKUP_TIMEOUT, channel_membership
+from watchfloor.alerts.slackapp.app import LOOKUP_TIMEOUT, NAME_BUDGET, channel_membership, membership_for_reply
 from watchfloor.alerts.slackapp.commands import Membership
 
 
@@ -74,3 +74,20 @@ def test_a_direct_message_with_the_bot_needs_no_invite() -> None:
     # a conversation Slack says nothing of membership about: not refused, not assumed
     unknown = channel_membership(_Answers({"id": "C0ODD00001"}), "C0ODD00001")
     assert unknown.member is None and "is_member" in unknown.error
+
+
+def test_the_bots_name_is_asked_only_while_the_3_seconds_allow(slack_server: FakeSlack) -> None:
+    # A refusal names the bot to /invite (auth.test), one call more: only after a quick lookup, and bounded, so
+    # that a slow Slack cannot push the reply past its 3 s (the audit's doubt on F2).
+    slack_server.channels = {"#ops"}
+    slack_server.not_member = {"#ops"}
+    ops = FakeSlack.channel_id("#ops")
+    names: list[str] = []
+    slack_server.slow_next("conversations.info", NAME_BUDGET + 0.3)
+    slow = membership_for_reply(client(slack_server), ops, bot_id="U0BOT", names=names)
+    assert (slow.member, slow.bot_name) == (False, "") and not slack_server.requests_for("auth.test")
+    quick = membership_for_reply(client(slack_server), ops, bot_id="U0BOT", names=names)
+    assert quick.member is False and quick.bot_name and names == [quick.bot_name]
+    assert len(slack_server.requests_for("auth.test")) == 1
+    membership_for_reply(client(slack_server), ops, bot_id="U0BOT", names=names)  # known: not asked again
+    assert len(slack_server.requests_for("auth.test")) == 1
