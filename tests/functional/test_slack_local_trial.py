@@ -19,9 +19,9 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from typer.testing import CliRunner
 
-from alerts.notifiers.base import PermanentError
-from alerts.notifiers.slack import SlackNotifier
 from tests.fixtures.slack_server import DEFAULT_TOKEN, FakeSlack, main
+from watchfloor.alerts.notifiers.base import PermanentError
+from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.cli import app
 
 pytestmark = pytest.mark.functional
