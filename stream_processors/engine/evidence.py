@@ -3,8 +3,10 @@ checkpoint) and the Detection built from them (title, attributes, the determinis
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from watchfloor.schemas.events import (
@@ -170,11 +172,6 @@ def point_time(item: P.Item) -> datetime:
     return datetime.fromisoformat(ev[E_PUBLISHED])
 
 
-class _Missing(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def build_detection(
     names: dict[str, str],
     det: CompiledDetection,
@@ -256,8 +253,11 @@ def _title_fields(
     names: dict[str, str], det: CompiledDetection, group: dict[str, str], attributes: dict[str, list[str]]
 ) -> dict[str, str]:
     """The values a title's placeholders take: the group's (by name, and `_id`), the evidence's captures and
-    places (names joined), a `_suffix` of each (" (value)", or "" when absent); unknown ones stay as written."""
-    fields = _Missing()
+    places (names joined), a `_suffix` of each (" (value)"). Any other placeholder of the title is "" (its
+    `_suffix` too): the compiler accepted each one as `place`, a group_by name or a capture of the
+    detection's signals (an input detection's group_by name, over detections: checks.title_placeholders),
+    so it is one this alert's evidence has no value for (a mediator named in one report of eight)."""
+    fields: dict[str, str] = {}
     for k, v in group.items():
         fields[k] = names.get(v, v)
         fields[k + "_id"] = v
@@ -265,9 +265,15 @@ def _title_fields(
         fields.setdefault(k, ", ".join(names.get(v, v) for v in vals))
     for k in list(fields):
         fields.setdefault(k + "_suffix", f" ({fields[k]})")
-    for cname in ("place", *det.definition.group_by):
-        fields.setdefault(cname + "_suffix", "")
+    for name in _placeholders(det.definition.title):
+        fields.setdefault(name, "")
     return fields
+
+
+@lru_cache(maxsize=4096)
+def _placeholders(title: str) -> tuple[str, ...]:
+    """The placeholder names of a title the compiler accepted."""
+    return tuple({name for _lit, name, _spec, _conv in string.Formatter().parse(title) if name})
 
 
 def revised(d: Detection, revises: str | None, revision: int) -> Detection:
