@@ -462,7 +462,23 @@ class Explainer:
                     f"{_ref_text(det.refs[before[-1]])} must come first, within "
                     f"{format_duration(det.within) if det.within else '-'}",
                 )
-            return out("sequence", f"waiting for {', '.join(_ref_text(r) for r in det.refs[ri + 1 :])} to follow")
+            if ri < len(det.refs) - 1:
+                return out("sequence", f"waiting for {', '.join(_ref_text(r) for r in det.refs[ri + 1 :])} to follow")
+            # The last step, its predecessors seen before it: the sequence is complete here. Only the throttle
+            # (correlate.point: a group that alerted within `realert`, at this severity or higher) held it
+            # back; there is nothing left to wait for (the list of refs after the last one is empty).
+            steps = " then ".join(_ref_text(r) for r in det.refs)
+            if throttled and last is not None:
+                return out(
+                    "realert",
+                    f"{det.id}{where} alerted at {_when(last[0])}; quiet for {format_duration(det.realert)} "
+                    f"(until {_when(last[0] + realert)}), though it had {steps}"
+                    + (f" within {format_duration(det.within)}" if det.within else ""),
+                )
+            return out(
+                "sequence",
+                f"{steps} not in order within {format_duration(det.within) if det.within else '-'}",
+            )
         if det.kind == "absence":
             if ri == 0:
                 return out(
