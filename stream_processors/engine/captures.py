@@ -10,10 +10,13 @@ The acting party follows the grammar where that is cheap:
    allies"). Not any "by": not in an active sentence ("Hamas accepted the truce by Israel's deadline"),
    nor another verb's ("prompted by Y", "followed by Y"). The reason names the participle. In Russian a
    passive participle among the signal's words with a mention next to it that can be instrumental and
-   follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией");
+   follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
+   nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены");
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
-   nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma);
-3. else the first mention after the signal's words.
+   nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma;
+   else the first such mention after);
+3. else the first mention after the signal's words (in Russian one no preposition governs: "из
+   украинского плена освобождены 248 российских военных" names Russia; none such, no capture).
 In English, when the signal's words hold a verb in the past, a mention that is the object of another
 participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
 neither 2 nor 3: not the party.
@@ -21,7 +24,7 @@ neither 2 nor 3: not the party.
 
 from __future__ import annotations
 
-from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of
+from .morphology import _tags, is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of
 from .scan import Sentence, Span
 
 _EN_BY_GAP = 3  # words between the participle and "by" ("ratified unanimously on Tuesday by")
@@ -53,18 +56,20 @@ def capture(
         got = _russian_agent(sent, own, mentions)
         if got is not None:
             return got, "the agent of a passive (instrumental after a passive participle)"
-        subjects = [
-            m
-            for m in mentions
-            if not (m[0] - 1 >= base and is_preposition_ru(toks[m[0] - 1 - base]))
-            and may_be_case_ru(toks[m[1] - base], "nomn")
-        ]
+        free = [m for m in mentions if not _governed_ru(toks, base, m[0])]
+        subjects = [m for m in free if may_be_case_ru(toks[m[1] - base], "nomn")]
         before = [m for m in subjects if m[1] < lo or m[0] <= lo <= m[1]]
         if before:
             return max(before, key=lambda m: m[1])[2], "the subject: nearest nominative mention before"
         after = [m for m in subjects if m[0] > hi]
         if after:
             return after[0][2], "the subject: first nominative mention after"
+        # Else the first mention after that no preposition governs ("Из украинского плена освобождены 248
+        # российских военных": not Ukraine, out of whose captivity they came); else none.
+        after = [m for m in free if m[0] > hi]
+        if after:
+            return after[0][2], "the first mention after the signal's words"
+        return None, "no mention is an agent, a subject or after the signal's words outside a preposition's phrase"
     else:
         for s, e, eid in mentions:
             if s <= lo:
@@ -240,8 +245,8 @@ def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, in
         return None
     best: tuple[int, str] | None = None
     for s, e, eid in mentions:
-        if s - 1 >= base and is_preposition_ru(toks[s - 1 - base]):
-            continue  # "с Россией": with Russia, not by it
+        if _governed_ru(toks, base, s) or _genitive_abbr_ru(toks, base, s):
+            continue  # "с Россией": with Russia, not by it; "плена ВСУ": the captivity's owner, not its agent
         if not may_be_case_ru(toks[e - base], "ablt"):
             continue
         for p in participles:
@@ -249,3 +254,30 @@ def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, in
             if 0 <= gap <= _RU_AGENT_GAP and (best is None or gap < best[0]):
                 best = (gap, eid)
     return best[1] if best else None
+
+
+def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:
+    """Whether the mention starting at s is a word without cases (an abbreviation: "ВСУ", "КНДР", "РФ"; a
+    foreign name) right after a noun read first as a genitive ("плена ВСУ", "военных КНДР"): that noun's
+    genitive, its owner, so not an instrumental agent. (After a noun of another case it may stand for its
+    head: "ратифицирован парламентом КНДР", "Бойцы ВСУ освободили".)"""
+    if s - 1 < base or not _caseless_ru(toks[s - base]):
+        return False
+    head = _tags(toks[s - 1 - base]) if script_of(toks[s - 1 - base]) == "cyrillic" else ()
+    return bool(head) and head[0].startswith("NOUN") and "gent" in head[0] and "Abbr" not in head[0]
+
+
+def _governed_ru(toks: list[str], base: int, s: int) -> bool:
+    """Whether a preposition governs the mention starting at s: right after it ("с Россией", "из
+    украинского плена"), or the genitive of a noun right after it ("из плена ВСУ")."""
+    if s - 1 >= base and is_preposition_ru(toks[s - 1 - base]):
+        return True
+    return s - 2 >= base and is_preposition_ru(toks[s - 2 - base]) and _genitive_abbr_ru(toks, base, s)
+
+
+def _caseless_ru(word: str) -> bool:
+    """A word whose case the analyser cannot read (may_be_case_ru takes it for any case)."""
+    if script_of(word) != "cyrillic":
+        return True
+    tags = _tags(word)
+    return not tags or any(x in tags[0] for x in ("UNKN", "Abbr", "Fixd"))
