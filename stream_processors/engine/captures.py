@@ -15,8 +15,9 @@ The acting party follows the grammar where that is cheap:
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma;
    else the first such mention after);
-3. else the first mention after the signal's words (in Russian one no preposition governs: "из
-   украинского плена освобождены 248 российских военных" names Russia; none such, no capture).
+3. else the first mention after the signal's words. In Russian, when no mention is nominative, 2 and 3
+   take any case but only a mention no preposition governs ("из украинского плена освобождены 248
+   российских военных" names Russia, "95 российских военных освобождены из плена" too); none such: no capture.
 In English, when the signal's words hold a verb in the past, a mention that is the object of another
 participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
 neither 2 nor 3: not the party.
@@ -64,12 +65,12 @@ def capture(
         after = [m for m in subjects if m[0] > hi]
         if after:
             return after[0][2], "the subject: first nominative mention after"
-        # Else the first mention after that no preposition governs ("Из украинского плена освобождены 248
-        # российских военных": not Ukraine, out of whose captivity they came); else none.
-        after = [m for m in free if m[0] > hi]
-        if after:
-            return after[0][2], "the first mention after the signal's words"
-        return None, "no mention is an agent, a subject or after the signal's words outside a preposition's phrase"
+        # Else, as in any language, the nearest mention before, else the first other one, but only among those
+        # no preposition governs ("Из украинского плена освобождены 248 российских военных": not Ukraine, out
+        # of whose captivity they came); none such: no capture.
+        if not free:
+            return None, "every mention named follows a preposition (or is the genitive of a noun after one)"
+        mentions = free
     else:
         for s, e, eid in mentions:
             if s <= lo:

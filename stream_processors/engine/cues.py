@@ -55,6 +55,23 @@ _EN: CueTable = {
             "declined to confirm",
             "declines to confirm",
             "declining to confirm",
+            # refusals and failures: the verb after them did not happen ("refused to approve the truce",
+            # headlines "refuses to approve truce", "fails to agree truce"). "declined to" only before a verb
+            # (VERB_ONLY_TO: "prices declined to their lowest level" is a fall).
+            "refuse to",
+            "refuses to",
+            "refused to",
+            "refusing to",
+            "refusal to",
+            "fail to",
+            "fails to",
+            "failed to",
+            "failing to",
+            "failure to",
+            "decline to",
+            "declines to",
+            "declined to",
+            "declining to",
             "debunk*",
             "fake",
             "fabricat*",
@@ -215,6 +232,16 @@ _EN: CueTable = {
             "not least",
             "whether or not",
             "no matter",
+            # no comment is not a refusal of what follows ("declined to comment on reports that troops
+            # crossed": as asserted as before "refused to" was a cue)
+            "refuse to comment",
+            "refuses to comment",
+            "refused to comment",
+            "refusing to comment",
+            "decline to comment",
+            "declines to comment",
+            "declined to comment",
+            "declining to comment",
         ]
     },
 }
@@ -239,6 +266,19 @@ _RU: CueTable = {
             "выдумк*",
             "вымысел",
             "голословн*",
+            # отказ: "отказался подписать", "отказывается подписать", "отказавшись подписать"
+            "отказался",
+            "отказалась",
+            "отказались",
+            "отказалось",
+            "отказывается",
+            "отказываются",
+            "отказывался",
+            "отказывалась",
+            "отказывались",
+            "откажется",
+            "откажутся",
+            "отказавшись",
         ],
         "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
         "future": [
@@ -345,17 +385,30 @@ _RU: CueTable = {
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
     "neutral": {
-        NEUTRAL: ["не только", "не менее", "не раз", "не ранее", "не позднее", "вне зависимости от", "ни один"]
+        NEUTRAL: [
+            "не только",
+            "не менее",
+            "не раз",
+            "не ранее",
+            "не позднее",
+            "вне зависимости от",
+            "ни один",
+            # "отказался от комментариев": no comment, not a refusal of what follows
+            "отказ* комментир*",
+            "отказ* от комментари*",
+        ]
     },
 }
 
 BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
 
-# English future cues "VERB to" whose verb also takes a noun after "to": "agreed to send troops" is a
-# future, "agreed to a truce" an agreement made. Such a cue (its first word one of these, then "to") applies
-# only when a verb in its bare form follows, after at most one adverb ("agreed to quickly send").
+# English cues "VERB to" whose verb also takes a noun after "to": "agreed to send troops" is a future,
+# "agreed to a truce" an agreement made; "declined to approve" a refusal (negated), "declined to their lowest
+# level" a fall. Such a cue (its first word one of these, then "to") applies only when a verb in its bare
+# form follows, after at most one adverb ("agreed to quickly send").
 VERB_ONLY_TO = frozenset(
-    "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising".split()
+    "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising "
+    "decline declines declined declining".split()
 )
 
 # Noun/verb homographs that after such a cue are the noun unless a use of the verb follows: "agreed to deal

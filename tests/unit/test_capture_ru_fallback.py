@@ -23,14 +23,14 @@ POW = RulePack.model_validate(
         "entities": {
             "RUS": {"name": "Россия", "kind": "country", "aliases": ["Россия", "РФ", "российский"]},
             "UKR": {"name": "Украина", "kind": "country", "aliases": ["Украина", "Киев", "ВСУ", "украинский"]},
-            "UAE": {"name": "ОАЭ", "kind": "country", "aliases": ["ОАЭ"]},
+            "UAE": {"name": "ОАЭ", "kind": "country", "aliases": ["ОАЭ", "Объединенные Арабские Эмираты"]},
             "PRK": {"name": "КНДР", "kind": "country", "aliases": ["КНДР"]},
         },
         "signals": {
             "returned": {
                 "match": {
                     "all": [
-                        {"any": ["освободили", "вернули", "освобождены", "возвращены", "ратифицирован"]},
+                        {"any": ["освободили", "вернули", "освобождены", "возвращены", "ратифицирован", "обмен*"]},
                         {"any": ["плен*", "военные", "военнослужащие", "бойцы", "договор"]},
                     ]
                 },
@@ -73,9 +73,23 @@ def test_a_mention_after_a_preposition_is_not_the_fallback(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        # Nothing qualifies: a mention after a preposition, or an object before the words; no capture.
-        "Из украинского плена освобождены военнослужащие.",
+        # The same soldiers before the words: the nearest mention before, a preposition's phrase skipped.
         "Российских бойцов освободили из украинского плена.",
+        "Министерство обороны: 95 российских военных освобождены из украинского плена.",
+    ],
+)
+def test_a_mention_before_in_any_case_outside_a_preposition(text: str) -> None:
+    value, reason = _capture(text)
+    assert value == "RUS", (text, value, reason)
+    assert reason == "the nearest mention before the signal's words"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Nothing qualifies: every mention is in a preposition's phrase; no capture.
+        "Из украинского плена освобождены военнослужащие.",
+        "В Минобороны сообщили об обмене пленными с Украиной.",
         # "плена ВСУ": the abbreviation is the genitive of "плена", not the agent "by the AFU" nor a subject.
         "Из плена ВСУ освобождены военнослужащие.",
         "Военнослужащие освобождены из плена ВСУ.",
@@ -103,8 +117,14 @@ def test_the_grammar_before_the_fallback_is_unchanged(text: str, side: str) -> N
     assert value == side, (text, value, reason)
 
 
-def test_the_mediator_of_the_headline_is_still_named() -> None:
-    value, _reason = _capture(
-        "Из украинского плена при посредничестве ОАЭ освобождены 195 российских военных.", "mediator"
-    )
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Из украинского плена при посредничестве ОАЭ освобождены 195 российских военных.",
+        # A mention among the signal's words, in the genitive of a noun that is not after a preposition.
+        "Из украинского плена при посредничестве Объединенных Арабских Эмиратов освобождены 195 российских военных.",
+    ],
+)
+def test_the_mediator_of_the_headline_is_still_named(text: str) -> None:
+    value, _reason = _capture(text, "mediator")
     assert value == "UAE"
