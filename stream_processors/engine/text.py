@@ -17,11 +17,19 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 # - "。！？" (CJK full-width) end a sentence where they stand;
 # - ". ! ? … ؟ ।" end one when whitespace follows (after closing quotes or brackets) and the next
 #   word starts with a capital, a digit, or a letter of a script without case (Arabic, Devanagari…):
-#   a lower-case word after them continues the sentence ("5 млн. рублей", "e.g. the").
+#   a lower-case word after them continues the sentence ("5 млн. рублей", "e.g. the");
+# - ". ! ? …" (and "...") with no space after them (after closing quotes) end one too when the next word starts
+#   with a capital and the mark closes a lower-case word of two or more letters that is not an abbreviation
+#   ("…военные.В Минобороны", "the truce…Hamas"): feeds glue sentences so. Not in initials ("В.В.Путин",
+#   "U.S.Navy"), abbreviations ("им.Кирова", "г.Москва"), numbers ("3.5"), domains and web addresses
+#   ("1tv.ru", "…/page?CMP=x"), dotted names ("Binance.US", "«Дом.РФ»"), nor after a capitalised word
+#   ("Jr.Smith", a headline's "Be Afraid…Denver"): _glued_end.
 _SENTENCE_END_AT = re.compile(
     # (A mark not followed by spaces and then something other than a line break ends nothing: such marks — the
-    # title's period before its line break, the text's last one, "U.S." — are skipped here, not in Python.)
-    r"[.!?…؟।。！？\n](?:(?<=[。！？\n])|(?=[!?.…]*[\"'”’»)\]]*[ \t\r\f\v\u00a0]+[^\n]))"
+    # title's period before its line break, the text's last one, "U.S." — are skipped here, not in Python,
+    # unless two letters come before it and a letter that is not a lower-case Latin or Cyrillic one after it.)
+    r"[.!?…؟।。！？\n](?:(?<=[。！？\n])|(?=[!?.…]*[\"'”’»)\]]*[ \t\r\f\v\u00a0]+[^\n])"
+    r"|(?<=[^\W\d_][^\W\d_][.!?…])(?=[!?.…]*[\"'”’»)\]]*[\"'“‘«„(\[]*[^\W\d_a-zа-яё]))"
 )
 _CLOSERS = "\"'”’»)]"
 _OPENERS = "\"'“‘«„([—–-"
@@ -107,6 +115,41 @@ def _next_word(text: str, k: int) -> str:
     return text[k:e].lower()
 
 
+_URL_MARKS = frozenset("/@=\\")
+
+
+def _glued_end(text: str, start: int, i: int, j: int, abbreviations: frozenset[str]) -> bool:
+    """Whether the mark at i, with no space before the next word (at j, after the marks and closing quotes),
+    ends a sentence: it closes a lower-case word of two or more letters (not an abbreviation, not a part of a
+    dotted name or a web address) and the next word starts with a capital and is no upper-case name
+    ("Binance.US", "Дом.РФ") nor the start of a domain ("chat.Gpt.com")."""
+    if text[i] not in ".!?…":
+        return False
+    w = i
+    while w > start and text[w - 1].isalpha():
+        w -= 1
+    word = text[w:i]
+    if len(word) < 2 or not word.islower() or word in abbreviations:
+        return False
+    b = w
+    while b > start and not text[b - 1].isspace():
+        b -= 1
+    if (w > b and text[w - 1] in ".:_#%&") or any(ch in _URL_MARKS for ch in text[b:w]):
+        return False  # "site.news.The", "t.me/channel.The", "…/newsletters?CMP=…"
+    n = len(text)
+    k = j
+    while k < n and text[k] in "\"'“‘«„([":
+        k += 1
+    if k >= n or not text[k].isupper():
+        return False
+    e = k + 1
+    while e < n and text[e].isalpha():
+        e += 1
+    if e - k > 1 and text[k:e].isupper():
+        return False  # an upper-case word: a dotted name's part ("Character.AI"), rarely a sentence's start
+    return not (e + 1 < n and text[e] in "._/@=" and text[e + 1].isalnum())
+
+
 def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS) -> list[tuple[int, int]]:
     """Where the sentences of `text` lie: (start, end) character offsets of each raw piece between
     sentence boundaries, before clean_sentence(); a piece may clean to nothing."""
@@ -143,6 +186,10 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
         k = j
         while k < n and text[k] in " \t\r\f\v\u00a0":
             k += 1
+        if k == j and k < n and _glued_end(text, start, i, j, abbreviations):
+            spans.append((start, j))  # "…военные.В Минобороны …": no space after the mark
+            start = pos = j
+            continue
         if k == j or k >= n or text[k] == "\n":
             pos = max(j, i + 1)  # no whitespace after it, or a line break (handled as one) follows
             continue
