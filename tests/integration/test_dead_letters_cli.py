@@ -60,7 +60,8 @@ def test_ingest_says_each_and_dead_letters_lists_them_back(tmp_path: Path) -> No
     table = cli(tmp_path, "dead-letters", "--store", store, "--last", "2")
     text = " ".join(table.stdout.split())
     assert table.returncode == 0 and "the newest 2 of 4" in text, table.stdout
-    assert cli(tmp_path, "dead-letters", "--store", store, "--stage", "engine").stdout.strip() == "no dead letters match"
+    engine_only = cli(tmp_path, "dead-letters", "--store", store, "--stage", "engine")
+    assert engine_only.stdout.strip() == "no dead letters match", engine_only.stdout
     missing = cli(tmp_path, "dead-letters", "--store", f"sqlite:///{tmp_path / 'none.db'}")
     assert missing.returncode == 1 and not (tmp_path / "none.db").exists(), missing.stderr  # a read makes no store
 
@@ -79,7 +80,8 @@ def prefix(kafka_admin: Any) -> Iterator[str]:
 def test_produce_says_each_dead_letter(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
     path = bad_file(tmp_path)
     store = f"sqlite:///{tmp_path / 'outbox.db'}"
-    res = cli(tmp_path, "produce", str(path), "--broker", kafka_bootstrap, "--prefix", prefix, "--store", store, "--once")
+    args = ["--broker", kafka_bootstrap, "--prefix", prefix, "--store", store, "--once"]
+    res = cli(tmp_path, "produce", str(path), *args)
     assert res.returncode == 0, res.stderr
     said_each(res.stderr, path)  # it said only the first ("4 input(s) dead-lettered, e.g. line 2: ...")
     assert "1 new documents, 4 dead letters · 1 sent to Kafka" in res.stderr, res.stderr
