@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Set
 from itertools import product
 from math import prod
@@ -19,6 +20,7 @@ from .text import phrase_words
 # A phrase whose words have at most this many combinations of forms becomes one whole pattern per
 # combination ("north korea", "north koreas"); a one-word phrase always does; others are anchored on one
 # word (see _add): fewer patterns to compile, a table lookup more per hit.
+_MISPLACED_STAR = re.compile(r"(?<!\w)\*|\*(?=\w)")  # a '*' that does not end a word: "*truce", "tru*ce"
 PLAIN_LIMIT = 4
 
 
@@ -119,6 +121,10 @@ class PhraseBuilder:
         cue_class: str,
         direction: str,
     ) -> str | None:
+        if "*" in phrase and _MISPLACED_STAR.search(phrase):
+            # The word reading drops a '*' that ends no word, so "*truce" matched "truce" alone, silently.
+            self.error(path, f"phrase {phrase!r}: '*' may only end a word ('ratif*': the words starting with ratif)")
+            return None
         words = phrase_words(phrase)
         if not words:
             self.error(path, f"phrase {phrase!r} has no words")

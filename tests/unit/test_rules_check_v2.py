@@ -314,3 +314,26 @@ def test_a_duplicate_key_is_named_without_its_values(tmp_path: Path) -> None:
         load_rules([_write(tmp_path, text)])
     [p] = e.value.problems
     assert (p.line, p.col) == (5, 3) and p.message.startswith('duplicate key "s1": a key may appear once')
+
+
+@pytest.mark.parametrize("phrase", ["*truce", "tru*ce", "peace *talks"])
+def test_a_star_that_ends_no_word_is_an_error_at_its_place(tmp_path: Path, phrase: str) -> None:
+    # "*truce" was read as "truce", silently (audit 4, F8): a '*' only ever ends a word.
+    path = _write(
+        tmp_path,
+        PACK_HEAD.replace("[closed, border]", f'[closed, "{phrase}"]')
+        + "detections:\n  - {id: closed, title: closed, severity: low, pattern: {any: closed}}\n",
+    )
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([path])
+    (problem,) = e.value.problems
+    assert problem.line == 7 and "'*' may only end a word" in problem.message and phrase in problem.message
+
+
+def test_a_star_that_ends_a_word_still_loads(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        PACK_HEAD.replace("[closed, border]", '[closed, "Северн* Коре*", "ratif*"]')
+        + "detections:\n  - {id: closed, title: closed, severity: low, pattern: {any: closed}}\n",
+    )
+    load_rules([path])
