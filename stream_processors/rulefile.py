@@ -115,11 +115,82 @@ def _check_conditions(node: Any, loc: list[Any], problems: list[tuple[list[Any],
     problems.append((loc, f"a condition is a phrase or a mapping, not {type(node).__name__}"))
 
 
+def _fields(loc: Sequence[Any]) -> tuple[Any, ...]:
+    """A pydantic error's place without its union branch tags ("list[...]", "literal[...]", "function-...")."""
+    return tuple(p for p in loc if not isinstance(p, str) or p.isidentifier())
+
+
+def _union_errors_merged(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic reports a value that fits no branch of a union once per branch. Keep what an author can act on:
+    a branch that failed deeper (a `modality` inside `{signal, modality}`) over one that failed at the value
+    itself ("any: Input should be a valid list"); and the choices of all branches at one place in one message
+    ("'asserted', …, 'negated', 'any' or a list of them"), not the first branch's alone."""
+    branched = {id(e) for e in errors if _fields(e["loc"]) != tuple(e["loc"])}
+    deeper = {_fields(e["loc"]) for e in errors if id(e) in branched}
+    out: list[dict[str, Any]] = []
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for err in errors:
+        fields = _fields(err["loc"])
+        if id(err) in branched and any(len(d) > len(fields) and d[: len(fields)] == fields for d in deeper):
+            continue  # another branch got further into the value: its error says more
+        if id(err) in branched and err.get("type") in ("literal_error", "list_type"):
+            first = merged.get(fields)
+            if first is None:
+                merged[fields] = first = {**err, "choices": [], "list": False}
+                out.append(first)
+            if err.get("type") == "list_type":
+                first["list"] = True
+            else:
+                first["choices"].append(str((err.get("ctx") or {}).get("expected", "")))
+            continue
+        out.append(dict(err))
+    for m in merged.values():
+        if m["choices"] and (len(m["choices"]) > 1 or m["list"]):
+            options = ", ".join(c.replace(" or ", ", ") for c in m["choices"] if c)
+            m["type"], m["msg"] = (
+                "union_choices",
+                f"Input should be one of {options}" + (", or a list of them" if m["list"] else ""),
+            )
+    return out
+
+
+def _known_keys() -> set[str]:
+    """Every key the rule-pack schema knows, anywhere (for "did you mean")."""
+    keys: set[str] = set()
+    stack: list[Any] = [RulePack]
+    seen: set[Any] = set()
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for fname, field in model.model_fields.items():
+            keys.add(field.alias or fname)
+            for arg in _type_args(field.annotation):
+                if isinstance(arg, type) and hasattr(arg, "model_fields"):
+                    stack.append(arg)
+    return keys
+
+
+def _type_args(tp: Any) -> list[Any]:
+    from typing import get_args
+
+    out, stack = [], [tp]
+    while stack:
+        t = stack.pop()
+        out.append(t)
+        stack.extend(get_args(t))
+    return out
+
+
 def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
-        return f"unknown key {loc[-1]!r}"
+        from difflib import get_close_matches
+
+        close = get_close_matches(str(loc[-1]), sorted(_known_keys()), n=1, cutoff=0.75)
+        return f"unknown key {loc[-1]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     if typ == "missing":
         return f"missing required key {loc[-1]!r}"
     msg = str(err.get("msg", "invalid value"))
@@ -187,7 +258,8 @@ def _parse(text: str, name: str) -> LoadedPack:
         pack = RulePack.model_validate(data)
     except ValidationError as e:
         seen: set[tuple[int, int]] = set()
-        for err in e.errors():
+        errors = _union_errors_merged(e.errors())
+        for err in errors:
             loc = list(err["loc"])
             if len(loc) >= 3 and loc[0] == "signals" and loc[2] in ("match", "context") and problems:
                 continue  # already explained above, without union noise

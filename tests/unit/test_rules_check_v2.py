@@ -337,3 +337,26 @@ def test_a_star_that_ends_a_word_still_loads(tmp_path: Path) -> None:
         + "detections:\n  - {id: closed, title: closed, severity: low, pattern: {any: closed}}\n",
     )
     load_rules([path])
+
+
+def test_a_union_typo_is_one_message_with_every_choice_and_a_key_typo_gets_a_suggestion(tmp_path: Path) -> None:
+    # audit 4, F8: `modality: asertted` also printed "any: Input should be a valid list" (another branch of the
+    # union), and its message left out 'any' and lists, which work; `hedge:` got no "did you mean".
+    path = _write(
+        tmp_path,
+        PACK_HEAD
+        + """modality:
+  hedge: [reportedly]
+detections:
+  - id: closed
+    title: closed
+    severity: low
+    pattern: {any: {signal: closed, modality: asertted}}
+""",
+    )
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([path])
+    key, value = e.value.problems
+    assert (key.line, key.message) == (10, "unknown key 'hedge' (did you mean 'hedged'?)")
+    assert value.line == 15 and value.message.startswith("modality: Input should be one of 'asserted'"), value
+    assert "'negated', 'any', or a list of them (got 'asertted')" in value.message, value
