@@ -25,7 +25,7 @@ neither 2 nor 3: not the party.
 
 from __future__ import annotations
 
-from .morphology import _tags, is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of
+from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of, tags_ru
 from .scan import Sentence, Span
 
 _EN_BY_GAP = 3  # words between the participle and "by" ("ratified unanimously on Tuesday by")
@@ -264,7 +264,7 @@ def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:
     head: "ратифицирован парламентом КНДР", "Бойцы ВСУ освободили".)"""
     if s - 1 < base or not _caseless_ru(toks[s - base]):
         return False
-    head = _tags(toks[s - 1 - base]) if script_of(toks[s - 1 - base]) == "cyrillic" else ()
+    head = tags_ru(toks[s - 1 - base]) if script_of(toks[s - 1 - base]) == "cyrillic" else ()
     return bool(head) and head[0].startswith("NOUN") and "gent" in head[0] and "Abbr" not in head[0]
 
 
@@ -280,5 +280,5 @@ def _caseless_ru(word: str) -> bool:
     """A word whose case the analyser cannot read (may_be_case_ru takes it for any case)."""
     if script_of(word) != "cyrillic":
         return True
-    tags = _tags(word)
+    tags = tags_ru(word)
     return not tags or any(x in tags[0] for x in ("UNKN", "Abbr", "Fixd"))

@@ -217,8 +217,8 @@ def _analyzer() -> Any:
 
 
 @lru_cache(maxsize=100_000)
-def _tags(word: str) -> tuple[str, ...]:
-    """The analyser's tags of a word, most likely first."""
+def tags_ru(word: str) -> tuple[str, ...]:
+    """The Russian analyser's tags of a word (pymorphy3), most likely first."""
     return tuple(str(p.tag) for p in _analyzer().parse(word))
 
 
@@ -228,7 +228,7 @@ def is_future_verb_ru(word: str) -> bool:
     "ратифицирует" reads as future: news writes a done ratification in the past)."""
     if not word.endswith(_NON_PAST_ENDINGS) or script_of(word) != "cyrillic":
         return False
-    tags = _tags(word)
+    tags = tags_ru(word)
     return bool(tags) and tags[0].startswith("VERB") and "futr" in tags[0]
 
 
@@ -236,7 +236,7 @@ def is_passive_participle_ru(word: str) -> bool:
     """A Russian passive participle, short ("ратифицирован") or full ("ратифицированный")."""
     if script_of(word) != "cyrillic":
         return False
-    tags = _tags(word)
+    tags = tags_ru(word)
     return bool(tags) and (tags[0].startswith("PRTS") or (tags[0].startswith("PRTF") and "pssv" in tags[0]))
 
 
@@ -245,7 +245,7 @@ def may_be_case_ru(word: str, case: str) -> bool:
     Words the analyser does not know (foreign names, abbreviations) can be any case."""
     if script_of(word) != "cyrillic":
         return True
-    tags = _tags(word)
+    tags = tags_ru(word)
     if not tags or all("UNKN" in t or "Abbr" in t or "Fixd" in t for t in tags[:1]):
         return True
     return any(case in t for t in tags)
