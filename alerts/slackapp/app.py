@@ -154,9 +154,18 @@ def build_app(
             log.info("slack app: event %s again (a retry): already answered", event_id)
             return
         if channel:
-            client.chat_postMessage(
-                channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"), text=help_text(ctx)
-            )
+            # The help text is a courtesy: a failed post (the bot removed since, a rate limit, Slack down) is one
+            # warning line, not a listener traceback; nothing else depends on it.
+            try:
+                client.chat_postMessage(
+                    channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"), text=help_text(ctx)
+                )
+            except SlackApiError as e:
+                data = e.response.data if isinstance(e.response.data, dict) else {}
+                error = str(data.get("error") or f"HTTP {e.response.status_code}")
+                log.warning("slack app: could not answer a mention in %s: chat.postMessage: %s", channel, error)
+            except (SlackClientError, OSError) as e:
+                log.warning("slack app: could not answer a mention in %s: %s: %s", channel, type(e).__name__, e)
 
     return app
 

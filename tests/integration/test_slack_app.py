@@ -465,6 +465,19 @@ def test_app_mention_answers_in_thread(env: Env, served: Served) -> None:
     assert post.body["thread_ts"] == "5.5" and "/watchfloor subscribe" in post.body["text"]
 
 
+def test_a_mention_whose_answer_fails_is_one_warning_line(env: Env, served: Served) -> None:
+    env.slack.fail_next("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
+    reply = slack(env, served).event({"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "6.5"})
+    assert reply.status == 200
+    wait_for(lambda: len(env.slack.requests_for("chat.postMessage")) == 1, timeout=20)
+    time.sleep(0.5)  # the warning is written after the call returns
+    stop(served)
+    assert served.proc.stderr is not None
+    err = served.proc.stderr.read() or ""
+    assert "could not answer a mention in" in err and "not_in_channel" in err, err
+    assert "Traceback" not in err and "Failed to run listener" not in err, err
+
+
 # --- the pipeline routes by what was typed, without a restart -----------------------------------------------
 
 
