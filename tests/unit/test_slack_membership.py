@@ -91,3 +91,18 @@ def test_the_bots_name_is_asked_only_while_the_3_seconds_allow(slack_server: Fak
     assert len(slack_server.requests_for("auth.test")) == 1
     membership_for_reply(client(slack_server), ops, bot_id="U0BOT", names=names)  # known: not asked again
     assert len(slack_server.requests_for("auth.test")) == 1
+
+
+def test_the_local_server_plays_direct_messages_and_channels_never_posted_to(slack_server: FakeSlack) -> None:
+    # Without .channels any channel exists: a slash command's channel_id the server never saw is one the bot is in
+    # (audit 3: `send-command --channel '#new'` then subscribe was refused as a channel the bot cannot see).
+    fresh = FakeSlack.channel_id("#never-posted")
+    assert channel_membership(client(slack_server), fresh) == Membership(True, "", "")
+    # A direct message with the bot: is_im, no is_member, and a post there lands
+    assert channel_membership(client(slack_server), "D0ALICE01").member is True
+    client(slack_server).chat_postMessage(channel="D0ALICE01", text="hello")
+    assert [m["channel"] for m in slack_server.messages] == ["D0ALICE01"]
+    # With .channels, only those exist (a DM still does)
+    slack_server.channels = {"#desk"}
+    assert channel_membership(client(slack_server), FakeSlack.channel_id("#other")).member is False
+    assert channel_membership(client(slack_server), "D0BOB0001").member is True
