@@ -10,6 +10,7 @@ leave one event in the log.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -70,13 +71,11 @@ class DigestSchedule(_Frozen):
     @classmethod
     def parse(cls, text: str) -> DigestSchedule:
         m = _DIGEST.match(" ".join(text.split()))
-        if not m:
-            raise ValueError(f"bad digest {text!r}: write 'daily HH:MM [Area/City]', e.g. 'daily 08:00 Europe/London'")
-        zone = m.group(3) or "UTC"
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"bad digest {text!r}: unknown time zone {zone!r}") from None
+        zone = (m.group(3) if m else None) or "UTC"
+        if not m or not _known_zone(zone):
+            named = f" {text!r}" if len(text.split()) > 1 else ""  # a lone word is named by its problem
+            problems = digest_problems(text) or ["write 'daily HH:MM [Area/City]', e.g. 'daily 08:00 Europe/London'"]
+            raise ValueError(f"bad digest{named}: " + "; ".join(problems))
         return cls(hour=int(m.group(1)), minute=int(m.group(2)), zone=zone)
 
     def __str__(self) -> str:
@@ -92,6 +91,40 @@ class DigestSchedule(_Frozen):
             prev = (local - timedelta(days=1)).date()
             slot = datetime(prev.year, prev.month, prev.day, self.hour, self.minute, tzinfo=tz)
         return slot
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _known_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def digest_problems(spec: str, quote: Callable[[str], str] = repr) -> list[str]:
+    """What is wrong with a digest schedule, each wrong word named (by `quote`: the CLI's 'word', the Slack app's
+    `word`); [] when `spec` is one. Shared, so the CLI and Slack say the same thing."""
+    words = spec.split()
+    example = f"write {quote('daily HH:MM [Area/City]')}, e.g. {quote('daily 08:00 Europe/London')}"
+    if not words:
+        return [f"no schedule: {example}"]
+    if words[0].lower() == "daily" and words[0] != "daily":
+        return [f"{quote(words[0])}: write it {quote('daily')}, in lower case"]
+    if words[0] != "daily":
+        return [f"{quote(words[0])}: only daily digests: {example}"]
+    problems = []
+    if len(words) < 2:
+        problems.append(f"no time: {example}")
+    elif not _TIME.match(words[1]):
+        problems.append(f"{quote(words[1])}: a time HH:MM, from 00:00 to 23:59")
+    if len(words) >= 3 and not _known_zone(words[2]):
+        problems.append(f"unknown time zone {quote(words[2])}: an IANA time zone such as Europe/London")
+    if len(words) > 3:
+        problems.append(f"{quote(' '.join(words[3:]))}: nothing comes after the time zone")
+    return problems
 
 
 def check_digest(value: str | None) -> str | None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import cast
 
-from watchfloor.schemas.control import Actor, Silence, SubscriptionCreated, check_digest, check_max_age
+from watchfloor.schemas.control import (
+    Actor,
+    Silence,
+    SubscriptionCreated,
+    check_digest,
+    check_max_age,
+    digest_problems,
+)
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
 
@@ -135,39 +142,16 @@ def _word(text: str) -> str:
     return f"`{escape(text[:60])}`"
 
 
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")  # as schemas.control.DigestSchedule reads it
-
-
 def digest_problem(spec: str) -> str:
     """Why `spec` is not a digest schedule (`daily HH:MM [Area/City]`), naming each wrong word ("" when it is
-    one). The first words are the CLI's (`bad digest '…'`); the schedule itself is still read by check_digest."""
+    one), in the CLI's words (schemas.control.digest_problems), quoted for Slack."""
     try:
         check_digest(spec)
         return ""
     except ValueError as e:
         error = str(e)
-    words = spec.split()
-    example = "write `daily HH:MM [Area/City]`, e.g. `daily 08:00 Europe/London`"
-    problems = []
-    if not words:
-        problems.append(f"no schedule: {example}")
-    elif words[0].lower() == "daily" and words[0] != "daily":
-        problems.append(f"{_word(words[0])}: write it `daily`, in lower case")
-    elif words[0] != "daily":
-        problems.append(f"{_word(words[0])}: only daily digests: {example}")
-    else:
-        if len(words) < 2:
-            problems.append(f"no time: {example}")
-        elif not _TIME.match(words[1]):
-            problems.append(f"{_word(words[1])}: a time HH:MM, from 00:00 to 23:59")
-        if len(words) >= 3:
-            try:
-                check_digest(f"daily 00:00 {words[2]}")
-            except ValueError:
-                problems.append(f"unknown time zone {_word(words[2])}: an IANA time zone such as Europe/London")
-        if len(words) > 3:
-            problems.append(f"{_word(' '.join(words[3:]))}: nothing comes after the time zone")
-    named = f" {_word(spec)}" if len(words) > 1 else ""  # a lone word is named by its problem
+    problems = digest_problems(spec, quote=_word)
+    named = f" {_word(spec)}" if len(spec.split()) > 1 else ""  # a lone word is named by its problem
     return f"bad digest{named}: " + ("; ".join(problems) or escape(error))
 
 

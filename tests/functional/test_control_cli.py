@@ -70,7 +70,9 @@ def test_subscriptions_list_add_remove(config: Path) -> None:
         (["nowhere"], "unknown channel 'nowhere'"),
         (["archive", "-r", "no-such-rule"], "unknown rule(s) no-such-rule"),
         (["archive", "--min", "urgent"], "--min must be one of"),
-        (["archive", "--digest", "weekly"], "bad digest"),
+        (["archive", "--digest", "weekly"], "bad digest: 'weekly': only daily digests: write 'daily HH:MM"),
+        (["archive", "--digest", "daily 8:60"], "bad digest 'daily 8:60': '8:60': a time HH:MM, from 00:00 to 23:59"),
+        (["archive", "--digest", "Daily 08:00"], "'Daily': write it 'daily', in lower case"),
     ]:
         res = runner.invoke(app, ["subscriptions", "add", *bad, *c])
         assert res.exit_code == 1 and why in res.output, res.output
