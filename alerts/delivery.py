@@ -34,6 +34,14 @@ from .schedule import RetrySchedule
 log = logging.getLogger(__name__)
 
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
+# The detail of a revision never sent because a later one revises it (a burst of late reports revises one alert
+# again and again before a cycle sends anything): the later one is sent in its place, under the same thread.
+REPLACED = "replaced before it was sent"
+
+
+def replaced_unsent(row: DeliveryRecord) -> bool:
+    """A revision that was never sent because a later revision of it was sent in its place."""
+    return row.kind == "revision" and row.status == "suppressed" and row.detail.startswith(REPLACED)
 
 
 @dataclass
@@ -45,6 +53,7 @@ class Tally:
     expired: int = 0
     deferred: int = 0  # follow-ups waiting for their thread's first message
     suppressed: int = 0
+    replaced: int = 0  # revisions not sent: a later revision of the same alert went in their place
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
 
@@ -129,7 +138,10 @@ class Deliverer:
             return
         if isinstance(built, _Skip):
             self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
-            tally.suppressed += 1
+            if built.why.startswith(REPLACED):
+                tally.replaced += 1
+            else:
+                tally.suppressed += 1
             return
         if isinstance(built, _Defer):
             if self.schedule.expired(rec.created_at, now):
@@ -254,8 +266,13 @@ class Deliverer:
         )
         if rec.kind == "alert" or rec.parent_id is None:
             return base
-        parents = self.store.deliveries(alert_ids={rec.parent_id}, channel=rec.channel)
-        parent = parents[0] if parents else None
+        if rec.kind == "revision" and rec.attempts == 0 and not rec.unsure and not rec.ref:
+            later = self._revised_again(rec)
+            if later is not None:
+                return _Skip(f"{REPLACED}: {later.alert_id} revises it again (a later report) and goes instead")
+        parent = self._told(rec.parent_id, rec.channel)
+        if parent is not None and parent.alert_id != rec.parent_id and (told := alert_of(parent.payload)):
+            base = dataclasses.replace(base, parent_id=told.id)  # it revises what the channel was told
         if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
             if parent is not None and parent.status == "outstanding":
                 until = max(parent.next_attempt_at, parent.not_before, now + self.schedule.backoff)
@@ -264,24 +281,55 @@ class Deliverer:
                 return _Skip("nothing to withdraw: the alert never reached this channel")
             return base  # its thread never reached the channel: a message of its own
         root = parent
-        for _ in range(8):  # a revision of a follow-up replies under the thread's first message
+        for _ in range(10_000):  # a revision of a follow-up replies under the thread's first message (no cycles)
             if root.kind == "alert" or root.parent_id is None:
                 break
-            up = self.store.deliveries(alert_ids={root.parent_id}, channel=rec.channel)
-            if not up or not up[0].ref:
+            up = self._told(root.parent_id, rec.channel)
+            if up is None or not up.ref:
                 break
-            root = up[0]
+            root = up
+        # The message to rewrite: the one that shows the alert revised. A revision rewrites the message of the alert
+        # it revises, so after a chain of revisions that is still the chain's first message (the thread's first,
+        # or a follow-up), not the reply of the last revision (which left the first message showing a replaced one).
+        shown, chain = parent, [parent]
+        for _ in range(10_000):
+            if rec.kind != "revision" or shown.kind != "revision" or shown.parent_id is None:
+                break
+            up = self._told(shown.parent_id, rec.channel)
+            if up is None or not up.ref:
+                break
+            shown = up
+            chain.append(shown)
         # Its own thread's rows: one rule and group can hold several threads, each with its own state.
         rows = thread_of(self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key), root.alert_id)
-        notice = _with_thread(base, parent, root, rows)
+        notice = _with_thread(base, shown, root, rows)
         if notice.thread is not None:
-            ack = self._acknowledged(notice.thread.target.id)
-            first = alert_of(parent.payload)
-            if ack is None and first is not None and first.id != notice.thread.target.id:
-                ack = self._acknowledged(first.id)  # acknowledged before a late report revised it
+            # acknowledged on the message, under any alert it showed before a late report revised it
+            ids = [notice.thread.target.id, *(al.id for r in chain if (al := alert_of(r.payload)) is not None)]
+            ack = next((k for i in dict.fromkeys(ids) if (k := self._acknowledged(i)) is not None), None)
             if ack is not None:
                 notice = dataclasses.replace(notice, thread=dataclasses.replace(notice.thread, acknowledged=ack))
         return notice
+
+    def _told(self, key: str, channel: str) -> DeliveryRecord | None:
+        """The row keyed `key` in `channel`, or, when that is a revision replaced before it was sent, the row it
+        revised, and so on: the message the channel has in its place (None when there is no row)."""
+        rows = self.store.deliveries(alert_ids={key}, channel=channel)
+        row = rows[0] if rows else None
+        for _ in range(10_000):  # bounded: parent links never form a cycle
+            if row is None or not replaced_unsent(row) or row.parent_id is None:
+                break
+            rows = self.store.deliveries(alert_ids={row.parent_id}, channel=channel)
+            row = rows[0] if rows else None
+        return row
+
+    def _revised_again(self, rec: DeliveryRecord) -> DeliveryRecord | None:
+        """A later revision of `rec`'s alert waiting in the same channel: `rec` would be out of date the moment it
+        was read, so the later one is sent in its place (one reply and one update for a burst, not one each)."""
+        for r in self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key, statuses={"outstanding"}):
+            if r.kind == "revision" and r.parent_id == rec.alert_id and r.alert_id != rec.alert_id:
+                return r
+        return None
 
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
         try:
@@ -406,8 +454,8 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
     if target is None:
         return base
     sent = [r for r in rows if r.status == "sent" and r.alert_id != base.key]
-    if base.kind == "followup":
-        target = _standing(target, sent)
+    if base.kind in ("followup", "revision"):
+        target = _standing(target, sent)  # what the message shows now: the alert's last revision sent
     alerts = [a for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
     newest = base.alert if base.kind != "retraction" else target
     replies = sum(1 for r in sent if r.kind != "alert") + 1

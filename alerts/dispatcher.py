@@ -94,7 +94,7 @@ class CycleReport:
         for r in earlier:
             out.taken += r.taken
             out.enqueued += r.enqueued
-            for name in ("sent", "failed", "expired", "deferred", "suppressed", "lost", "digests"):
+            for name in ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
         return out
 

@@ -216,7 +216,8 @@ class Alert(_Frozen):
 
 class Delivery(_Frozen):
     """The outcome of one attempt to send an alert to a channel: `sent`, `failed` (it stays outstanding in the
-    delivery ledger and is tried again), `expired` (given up after the maximum age) or `suppressed` (silenced)."""
+    delivery ledger and is tried again), `expired` (given up after the maximum age) or `suppressed` (silenced,
+    or a revision replaced before it was sent by a later revision of the same alert: `detail` says which)."""
 
     alert_id: str  # the delivery's key: the alert id (a revision's event id), or a retraction's id
     channel: str

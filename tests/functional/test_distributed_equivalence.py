@@ -30,7 +30,8 @@ pytest.importorskip("faust")
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from watchfloor.schemas.events import Detection, Document, document_event
+from watchfloor.alerts.delivery import REPLACED
+from watchfloor.schemas.events import Detection, Document, EventType, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.current import current_alerts
@@ -100,10 +101,18 @@ def stored_detections(store_url: str) -> list[Detection]:
 
 def raised_events(store_url: str) -> set[str]:
     """The ids of every detection and retraction event in a store: each is one delivery (a new alert, or a
-    reply in its thread: a follow-up, a revision, a withdrawal)."""
+    reply in its thread: a follow-up, a revision, a withdrawal), but a revision that a later revision replaced
+    before it was sent (recorded so in the log: the later one went in its place)."""
     store = open_store(store_url)
     try:
-        return {s.event.id for s in store.read(0, types=ALERT_EVENTS, limit=10_000)}
+        raised = {s.event.id for s in store.read(0, types=ALERT_EVENTS, limit=10_000)}
+        deliveries = store.read(0, types={EventType.DELIVERY.value}, limit=100_000)
+        replaced = {
+            s.event.payload["alert_id"]
+            for s in deliveries
+            if s.event.payload["status"] == "suppressed" and s.event.payload["detail"].startswith(REPLACED)
+        }
+        return raised - replaced
     finally:
         store.close()
 

@@ -64,6 +64,8 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         text += f" · {t.digests} digest(s) sent"
     if t.suppressed:
         text += f", {t.suppressed} suppressed"
+    if getattr(t, "replaced", 0):
+        text += f", {t.replaced} revision(s) replaced by a later one before sending"
     return text
 
 
