@@ -108,6 +108,9 @@ class DocumentExplanation:
     signals: list[dict[str, Any]] = field(default_factory=list)  # the signals made (as in the event log)
     detections: list[DetectionCheck] = field(default_factory=list)
     late: list[str] = field(default_factory=list)  # dead-letter reasons for this document's signals
+    # Whether the engine's own screen let the document on (the phrases and names some signal needs are in it;
+    # with `only`, one of those signals): False, no signal can match it (Explainer.may_match).
+    may_match: bool = True
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

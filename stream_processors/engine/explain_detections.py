@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from math import comb
@@ -27,11 +28,12 @@ from watchfloor.schemas.events import (
     Signal,
     stable_id,
 )
+from watchfloor.schemas.inputs import CheckedInput
 from watchfloor.schemas.rules import format_duration
 
 from .compiled import ALERT
 from .compiler import CompiledDetection, CompiledRef
-from .engine import Engine, received_time
+from .engine import Engine, Output, received_time
 from .explain import DetectionCheck, DocumentExplanation, explain_extraction
 from .stories import report_groups
 
@@ -163,6 +165,7 @@ class Explainer:
         self.rules = engine.rules
         self.state = engine.initial_state()
         self.only = only  # detection ids and signal names to report; None: all
+        self._wanted = self._wanted_signals()
         self.seen: dict[str, list[Seen]] = {}
         # alert id -> (its unshown reports, None when not found; how many signals the record had then)
         self._unshown_cache: dict[str, tuple[tuple[str, ...] | None, int]] = {}
@@ -178,8 +181,59 @@ class Explainer:
         return names
 
     def document(self, doc: Document) -> DocumentExplanation:
-        exp = explain_extraction(self.rules, doc, only=self._wanted_signals())
+        """The whole explanation of the next document, whatever it holds."""
+        ok, _built = self.may_match(doc)
         self.state, outs = self.engine.process_document(self.state, doc)
+        return self._explained(doc, outs, ok, detail=True)
+
+    def step(
+        self, item: Document | CheckedInput, *, screen: bool = True, detail: bool = True, every: bool = False
+    ) -> DocumentExplanation | None:
+        """The next input of a stream read in event-time order (a corpus), explained as `document()` explains it,
+        or None when there is nothing to say of it: the engine's own screen (`may_match`) let it on for no signal,
+        and it made no signal and no detection said anything on it (`every`: never None). With `screen`, such a
+        document costs what it costs the engine (its raw gate and first pass, then its event time), not an
+        explanation; the explanation of every other document is the same either way (tested). Without `detail`,
+        an explanation without sentences: its signals and detections only (what a summary counts)."""
+        ok, doc = self.may_match(item)
+        if screen and not ok and not every:
+            # As a backtest runs it: a checked input the gate rules out is never built (Engine.process_input).
+            self.state, outs = self.engine.process_input(self.state, item)
+            if not outs:
+                return None  # nothing but its event time: what the engine made of it too
+        else:
+            outs = None
+        if doc is None:
+            doc = item if isinstance(item, Document) else item.build()
+        if outs is None:
+            self.state, outs = self.engine.process_document(self.state, doc)
+        exp = self._explained(doc, outs, ok, detail=detail)
+        if every or ok or exp.signals or exp.detections or exp.late:
+            return exp
+        return None
+
+    def may_match(self, item: Document | CheckedInput) -> tuple[bool, Document | None]:
+        """Whether the engine's own screen lets a document on: the raw gate on its title and body
+        (Extractor.may_match), then the extractor's first pass (Extractor.scan: the signals whose phrases and
+        names it holds; with `only`, one of the signals asked for). False: no signal can match it, and the
+        engine makes nothing of it but its event time. Also the document, when it was built to tell."""
+        extractor = self.engine.extractor
+        if not extractor.may_match(item.title, item.body):
+            return False, None
+        doc = item if isinstance(item, Document) else item.build()
+        _scan, viable = extractor.scan(doc)
+        if viable is None:
+            return True, doc
+        return bool(viable & self._wanted if self._wanted is not None else viable), doc
+
+    def _explained(self, doc: Document, outs: list[Output], may_match: bool, *, detail: bool) -> DocumentExplanation:
+        if detail:
+            exp = explain_extraction(self.rules, doc, only=self._wanted)
+        else:
+            exp = DocumentExplanation(
+                doc.id, doc.title, doc.source.name, doc.published_at.isoformat(), doc.language, "not explained"
+            )
+        exp.may_match = may_match
         exp.signals = [o.model_dump(mode="json") for o in outs if isinstance(o, Signal)]
         exp.late = [o.reason for o in outs if isinstance(o, DeadLetter) and o.origin == f"document:{doc.id}"]
         exp.detections = self.observe(outs)
@@ -504,3 +558,114 @@ def explain_documents(
     ordered = sorted(docs, key=lambda d: (d.published_at, d.id))
     out = [ex.document(d) for d in ordered]
     return out, ex.finish()
+
+
+@dataclass
+class CorpusSummary:
+    """What `explain_corpus` read, by count: documents read, explained (a signal could match, one was made, or a
+    detection said something on it), those no signal can match (the engine's screen); the signals made per
+    name; per detection, how often it fired and how often it was held back, by reason (DetectionCheck.kind);
+    the absences still open at the end of the stream."""
+
+    read: int = 0
+    explained: int = 0
+    cannot_match: int = 0
+    signals: dict[str, int] = field(default_factory=dict)
+    fired: dict[str, int] = field(default_factory=dict)
+    held_back: dict[str, dict[str, int]] = field(default_factory=dict)
+    still_open: dict[str, int] = field(default_factory=dict)
+
+    def add(self, exp: DocumentExplanation) -> None:
+        for name in exp.made:
+            self.signals[name] = self.signals.get(name, 0) + 1
+        self._checks(exp.detections)
+
+    def _checks(self, checks: Iterable[DetectionCheck]) -> None:
+        for c in checks:
+            if c.fired:
+                self.fired[c.detection] = self.fired.get(c.detection, 0) + 1
+            else:
+                kinds = self.held_back.setdefault(c.detection, {})
+                kinds[c.kind] = kinds.get(c.kind, 0) + 1
+
+    def closing(self, checks: Iterable[DetectionCheck]) -> None:
+        for c in checks:
+            if c.fired:  # (finish(until): fired as event time moved on)
+                self.fired[c.detection] = self.fired.get(c.detection, 0) + 1
+            else:
+                self.still_open[c.detection] = self.still_open.get(c.detection, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "explained": self.explained,
+            "cannot_match": self.cannot_match,
+            "signals": dict(sorted(self.signals.items())),
+            "fired": dict(sorted(self.fired.items())),
+            "held_back": {d: dict(sorted(k.items())) for d, k in sorted(self.held_back.items())},
+            "still_open": dict(sorted(self.still_open.items())),
+        }
+
+
+def event_time_order(items: Iterable[Document | CheckedInput]) -> list[Document | CheckedInput]:
+    """Inputs by publication time, then document id, as explain_documents orders documents (a backtest without
+    a receive time too). A checked input's id is a hash of its content, so it is built only where times tie
+    (then kept built)."""
+    keyed = sorted(
+        ((x.ts if isinstance(x, CheckedInput) else x.published_at.timestamp(), x) for x in items),
+        key=lambda p: p[0],
+    )
+    out = [x for _t, x in keyed]
+    i, n = 0, len(keyed)
+    while i < n:
+        j = i + 1
+        while j < n and keyed[j][0] == keyed[i][0]:
+            j += 1
+        if j - i > 1:
+            built: list[Document] = [x.build() if isinstance(x, CheckedInput) else x for x in out[i:j]]
+            built.sort(key=_document_id)
+            out[i:j] = built
+        i = j
+    return out
+
+
+def _document_id(d: Document) -> str:
+    return d.id
+
+
+def explain_corpus(
+    engine: Engine,
+    items: Iterable[Document | CheckedInput],
+    *,
+    only: set[str] | None = None,
+    every: bool = False,
+    screen: bool = True,
+    detail: int | None = None,
+    on_item: Callable[[int], None] | None = None,
+) -> tuple[list[DocumentExplanation], list[DetectionCheck], CorpusSummary]:
+    """Explain a corpus in event-time order (Explainer.step): the documents with something to say of (all of
+    them with `every`), the end of the stream, and a summary of it all. With `screen`, the documents no signal
+    can match cost what they cost the engine. `detail`: how many explanations to keep (in full, with their
+    sentences), None: all; past it documents are still run and counted, not explained. `on_item(n)`: n more
+    inputs read (a progress bar)."""
+    ex = Explainer(engine, only=only)
+    summary = CorpusSummary()
+    out: list[DocumentExplanation] = []
+    for item in event_time_order(items):
+        keep = detail is None or len(out) < detail
+        exp = ex.step(item, screen=screen, detail=keep, every=every)
+        summary.read += 1
+        if on_item is not None:
+            on_item(1)
+        if exp is None:
+            summary.cannot_match += 1
+            continue
+        if not exp.may_match:
+            summary.cannot_match += 1
+        summary.explained += 1
+        summary.add(exp)
+        if keep:
+            out.append(exp)
+    closing = ex.finish()
+    summary.closing(closing)
+    return out, closing, summary

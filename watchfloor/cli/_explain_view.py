@@ -7,6 +7,7 @@ from rich.markup import escape
 
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.explain import DetectionCheck, DocumentExplanation, SignalCheck
+from watchfloor.stream_processors.engine.explain_detections import CorpusSummary
 
 _MOD_STYLE = {"asserted": "green", "negated": "red", "conditional": "magenta", "future": "yellow", "hedged": "cyan"}
 
@@ -16,19 +17,16 @@ def render(
     rules: CompiledRules,
     explained: list[DocumentExplanation],
     closing: list[DetectionCheck],
-    *,
-    every: bool,
+    summary: CorpusSummary,
 ) -> None:
-    shown = 0
     for exp in explained:
-        if not (every or exp.sentences or exp.detections):
-            continue
-        shown += 1
         out.print(
             f"[bold]{escape(exp.document_id)}[/bold]  {escape(exp.published_at)}  {escape(exp.source)}"
             + (f"  [dim]{escape(exp.title)}[/dim]" if exp.title else ""),
             highlight=False,
         )
+        if not exp.may_match:
+            out.print("  [dim]no signal can match it (the engine's screen)[/dim]", highlight=False)
         if not exp.sentences:
             out.print(f"  [dim]{escape(exp.read)}[/dim]", highlight=False)
         for s in exp.sentences:
@@ -43,11 +41,47 @@ def render(
         for reason in exp.late:
             out.print(f"    [red]late[/red]: {escape(reason)}", highlight=False)
         out.print()
+    more = summary.explained - len(explained)
+    if more:
+        out.print(
+            f"[dim]… {more} more document(s) explained, not printed: --limit N prints more (0: all), --json all of "
+            "them[/dim]",
+            highlight=False,
+        )
+        out.print()
     for d in closing:
         _detection(out, d)
-    hidden = len(explained) - shown
-    tail = f"; {hidden} without any phrase or name of the rules (--all lists them)" if hidden else ""
-    out.print(f"[dim]{len(explained)} document(s) explained{tail}[/dim]", highlight=False)
+    _summary(out, summary)
+
+
+def _summary(out: Console, s: CorpusSummary) -> None:
+    """What was read, by count: documents, signals per name, detections fired and held back (by reason)."""
+    hidden = s.read - s.explained
+    tail = (
+        f"; {hidden} not shown: no signal can match them (the engine's screen) and no detection said anything on "
+        "them (--all explains them too)"
+        if hidden
+        else ""
+    )
+    out.print(
+        f"[bold]{s.read} document(s) read, {s.explained} explained[/bold]{escape(tail)}",
+        highlight=False,
+    )
+    if s.signals:
+        made = ", ".join(f"{escape(n)} {c}" for n, c in sorted(s.signals.items(), key=lambda x: (-x[1], x[0])))
+        out.print(f"  signals made: {made}", highlight=False)
+    else:
+        out.print("  signals made: none", highlight=False)
+    detections = sorted(set(s.fired) | set(s.held_back) | set(s.still_open))
+    for det in detections:
+        parts = [f"fired {s.fired[det]}"] if det in s.fired else ["fired 0"]
+        held = s.held_back.get(det, {})
+        if held:
+            why = ", ".join(f"{k} {c}" for k, c in sorted(held.items(), key=lambda x: (-x[1], x[0])))
+            parts.append(f"held back {sum(held.values())} ({why})")
+        if det in s.still_open:
+            parts.append(f"still open at the end {s.still_open[det]}")
+        out.print(f"  {escape(det)}: {'; '.join(parts)}", highlight=False)
 
 
 def _signal(out: Console, c: SignalCheck) -> None:

@@ -118,25 +118,39 @@ def rules_explain(
     ] = None,
     title: Annotated[str, typer.Option(help="The title of the --text documents.")] = "",
     language: Annotated[str | None, typer.Option(help="The language of the --text documents.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Also list documents in which no phrase was found.")] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Explain every document, also those no signal can match.")
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="Print at most N documents (default 100 on a terminal view, all with --json; 0: all). "
+            "The summary counts them all.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Explain what the rules read in documents: per sentence the phrases, names and cues found, each
     signal's modality (and why), captures and why a signal did not match; per detection why it fired
-    or not (modality, captures, group, lateness, realert, count and corroboration windows)."""
+    or not (modality, captures, group, lateness, realert, count and corroboration windows). Shown: the
+    documents some signal can match (the engine's screen), that made a signal or on which a detection said
+    something; then a summary of all."""
     import json
     from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from watchfloor.backtest import read_events
+    from watchfloor.backtest import ReadReport, bulk_load, input_bytes, iter_events
     from watchfloor.schemas.events import Document
-    from watchfloor.schemas.inputs import InputError, parse_document
+    from watchfloor.schemas.inputs import CheckedInput, InputError, parse_document
     from watchfloor.stream_processors.engine import Engine
-    from watchfloor.stream_processors.engine.explain_detections import explain_documents
+    from watchfloor.stream_processors.engine.explain_detections import explain_corpus
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     from ._explain_view import render
+    from .backtest import progress
 
     try:
         _loaded, compiled = load_rules(_rule_specs(rules, config))
@@ -150,7 +164,7 @@ def rules_explain(
         if unknown:
             typer.echo(f"error: no detection or signal named {', '.join(sorted(unknown))}", err=True)
             raise typer.Exit(1)
-    docs: list[Document] = []
+    docs: list[Document | CheckedInput] = []
     now = datetime.now(UTC).isoformat()
     for i, t in enumerate(text or []):
         try:
@@ -171,26 +185,38 @@ def rules_explain(
             typer.echo(f"error: --text {i + 1}: {e}", err=True)
             raise typer.Exit(1) from None
     if files:
-        loaded = read_events(files)
-        for err_line in loaded.errors:
+        report = ReadReport()
+        with progress("bytes") as prog, bulk_load():
+            task = prog.add_task("reading", total=input_bytes(files))
+            for d in iter_events(files, report=report, on_bytes=lambda n: prog.advance(task, n)):
+                if isinstance(d, Document | CheckedInput):  # (no gate: no bare event times)
+                    docs.append(d)
+        for err_line in report.errors:
             typer.echo(err_line, err=True)
-        for dl in loaded.dead_letters:
+        for dl in report.dead_letters:
             where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
             typer.echo(f"{where}: skipped: {dl.reason}", err=True)
-        for d in loaded.documents:
-            if isinstance(d, Document):
-                docs.append(d)
-            elif not isinstance(d, float):
-                docs.append(d.build())
     if not docs:
         typer.echo("error: nothing to explain: give FILE(s) or --text", err=True)
         raise typer.Exit(1)
-    explained, closing = explain_documents(Engine(compiled), docs, only=wanted)
+    if limit is None:
+        limit = 0 if json_out else 100
+    with progress("records") as prog:
+        task = prog.add_task("explaining", total=len(docs))
+        explained, closing, summary = explain_corpus(
+            Engine(compiled),
+            docs,
+            only=wanted,
+            every=every or not files,  # text typed on the command line: always explained
+            detail=limit or None,
+            on_item=lambda n: prog.advance(task, n),
+        )
     if json_out:
         payload = {
-            "documents": [e.to_json() for e in explained if every or e.sentences or e.detections],
+            "documents": [e.to_json() for e in explained],
             "end_of_stream": [asdict(c) for c in closing],
+            "summary": summary.to_json(),
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    render(out, compiled, explained, closing, every=every)
+    render(out, compiled, explained, closing, summary)

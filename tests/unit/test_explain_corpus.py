@@ -1,0 +1,192 @@
+"""`rules explain` over a corpus (audit F10): only the documents with something to say of are explained, those no
+signal can match cost what the engine's screen costs, and the explanation of the others is the same as without the
+screen; a summary by count at the end, and a cap on what a terminal view prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import Document
+from watchfloor.stream_processors.engine.explain_detections import (
+    Explainer,
+    event_time_order,
+    explain_corpus,
+    explain_documents,
+)
+
+from .engine_helpers import doc, engine_for
+
+PACK = "builtin:dprk_russia"
+
+# A pack of our own: two phrase signals and an absence, which fires as event time passes (on whatever document
+# moves it, here one no signal can match).
+ABSENCE = """\
+version: 2
+name: test-explain-corpus
+settings: {lateness: 1h}
+entities:
+  ALPHA: {name: Alphaland, kind: country, aliases: [Alphaland]}
+signals:
+  border_closed:
+    match: {all: [{any: [closed, "shut*"]}, border]}
+    near: 6
+    mentions: {all: [ALPHA]}
+    capture:
+      country: {entities: [ALPHA]}
+  border_reopened:
+    match: {all: ["reopen*", border]}
+    near: 6
+    capture:
+      country: {entities: [ALPHA]}
+detections:
+  - id: closure
+    title: "{country} closed its border"
+    severity: low
+    pattern: {any: border_closed}
+    group_by: [country]
+  - id: closure-not-lifted
+    title: "{country} border still closed"
+    severity: high
+    pattern: {absence: {first: border_closed, then_not: border_reopened}}
+    group_by: [country]
+    within: 1d
+"""
+
+
+def _corpus() -> list[Document]:
+    return [
+        doc("Russian lawmakers ratified the partnership treaty with North Korea.", at=0, doc_id="signal"),
+        doc("Russia and Ukraine traded strikes overnight.", at=1, doc_id="phrase-only"),  # names, no signal possible
+        doc("The weather is fine today.", at=2, doc_id="nothing"),
+        doc(  # every word a signal needs, not where it needs them: a near miss, explained
+            "North Korea marked a holiday. Russia's parliament met. The treaty was ratified by the senate of Chile.",
+            at=3,
+            doc_id="near-miss",
+        ),
+        doc("North Korean troops were sent to Russia, officials said.", at=4, doc_id="troops"),
+        doc("Markets rallied on Friday.", at=5, doc_id="markets"),
+    ]
+
+
+def _json(exps) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    return {e.document_id: e.to_json() for e in exps}
+
+
+def test_the_screen_changes_the_cost_not_the_explanations() -> None:
+    engine = engine_for(PACK)
+    screened, closing, summary = explain_corpus(engine, _corpus())
+    full, closing_full, summary_full = explain_corpus(engine_for(PACK), _corpus(), screen=False)
+    assert list(_json(screened)) == ["signal", "near-miss", "troops"]
+    assert _json(screened) == _json(full) and closing == closing_full and summary == summary_full
+    # Each the same as the whole explanation of every document, the way explain read them before.
+    every, _closing = explain_documents(engine_for(PACK), _corpus())
+    assert _json(screened) == {k: v for k, v in _json(every).items() if k in _json(screened)}
+    assert {e.document_id for e in every if not e.may_match} == {"phrase-only", "nothing", "markets"}
+    assert (summary.read, summary.explained, summary.cannot_match) == (6, 3, 3)
+    assert summary.signals == {"treaty_ratification": 1, "troop_deployment": 1}
+    assert summary.fired == {"treaty-ratified": 1, "troops-deployed": 1}
+    assert summary.held_back == {"treaty-ratified-by-both": {"all_of": 1}}
+    # --all: every document, in full.
+    allof, _c, summary_all = explain_corpus(engine_for(PACK), _corpus(), every=True)
+    assert _json(allof) == _json(every) and (summary_all.explained, summary_all.cannot_match) == (6, 3)
+
+
+def test_a_detection_fired_as_event_time_passes_shows_the_document_that_moved_it(tmp_path: Path) -> None:
+    pack = tmp_path / "absence.yaml"
+    pack.write_text(ABSENCE, encoding="utf-8")
+    docs = [
+        doc("Alphaland closed the border.", at=0, doc_id="closed"),
+        doc("The weather is fine today.", at=30, doc_id="weather"),  # no signal can match it; the window closes
+        doc("Markets rallied on Friday.", at=31, doc_id="markets"),
+    ]
+    screened, _c, summary = explain_corpus(engine_for(str(pack)), docs)
+    full, _c2, _s = explain_corpus(engine_for(str(pack)), docs, screen=False)
+    assert list(_json(screened)) == ["closed", "weather"] and _json(screened) == _json(full)
+    weather = screened[1]
+    assert not weather.may_match and [(c.detection, c.fired) for c in weather.detections] == [
+        ("closure-not-lifted", True)
+    ]
+    assert summary.fired == {"closure": 1, "closure-not-lifted": 1} and summary.cannot_match == 2
+
+
+def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_path: Path) -> None:
+    from watchfloor.backtest import read_events
+
+    lines = [
+        {"type": "news.article", "published_at": "2024-10-24T10:00:00+00:00", "source": "W", "title": t}
+        for t in (
+            "Russian lawmakers ratify the partnership treaty with North Korea",
+            "Weather is fine today",
+            "Russia and Ukraine traded strikes",
+        )
+    ]  # (the same time: ordered by id, as explain_documents orders them)
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    items = read_events([str(path)]).documents
+    docs = [x.build() for x in items]  # type: ignore[union-attr]
+    assert [d.id for d in event_time_order(items)] == [d.id for d in sorted(docs, key=lambda d: (d.published_at, d.id))]
+    got, _c, _s = explain_corpus(engine_for(PACK), items)  # type: ignore[arg-type]
+    want, _c2 = explain_documents(engine_for(PACK), docs)
+    assert [e.to_json() for e in got] == [e.to_json() for e in want if e.made]
+
+
+def test_only_asks_the_screen_for_the_signals_asked_for() -> None:
+    ex = Explainer(engine_for(PACK), only={"treaty-signed"})
+    ok, _doc = ex.may_match(doc("North Korean troops were sent to Russia, officials said."))
+    assert not ok
+    ok, _doc = Explainer(engine_for(PACK), only={"troops-deployed"}).may_match(
+        doc("North Korean troops were sent to Russia, officials said.")
+    )
+    assert ok
+
+
+def test_cli_shows_what_may_match_then_a_summary_and_caps_a_long_view(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    rows = [
+        {
+            "type": "news.article",
+            "published_at": f"2024-10-{day:02d}T10:00:00+00:00",
+            "source": "W",
+            "title": title,
+        }
+        for day, title in enumerate(
+            [
+                "Russian lawmakers ratify the partnership treaty with North Korea",
+                "Russia and Ukraine traded strikes",
+                "North Korean troops were sent to Russia, officials said",
+                "Weather is fine today",
+            ],
+            start=1,
+        )
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in rows), encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path)])
+    assert res.exit_code == 0, res.output
+    assert "Russia and Ukraine traded strikes" not in res.output
+    assert "4 document(s) read, 2 explained; 2 not shown: no signal can match them" in res.output
+    assert "signals made: treaty_ratification 1, troop_deployment 1" in res.output
+    assert "treaty-ratified-by-both: fired 0; held back 1 (all_of 1)" in res.output
+    assert "troops-deployed: fired 1" in res.output
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--limit", "1"])
+    assert res.exit_code == 0, res.output
+    assert "North Korean troops were sent" not in res.output
+    assert "… 1 more document(s) explained, not printed: --limit N prints more (0: all), --json" in res.output
+    assert "4 document(s) read, 2 explained" in res.output  # the summary counts them all
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--all", "--json"])
+    data = json.loads(res.output)
+    assert len(data["documents"]) == 4 and data["summary"]["explained"] == 4
+    assert data["summary"]["cannot_match"] == 2 and data["summary"]["signals"] == {
+        "treaty_ratification": 1,
+        "troop_deployment": 1,
+    }
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--json", "--limit", "1"])
+    data = json.loads(res.output)
+    assert len(data["documents"]) == 1 and data["summary"]["explained"] == 2
+    # Text typed on the command line is always explained, whatever it holds.
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, "--text", "Weather is fine today"])
+    assert res.exit_code == 0 and "1 document(s) read, 1 explained" in res.output
