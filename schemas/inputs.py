@@ -249,6 +249,10 @@ class CheckedInput:
             "metadata": None if meta == b"null" else orjson.loads(meta),
         }
 
+    def document_id(self) -> str:
+        """The id `build()` gives its Document (derive_id), without building it: to order inputs that tie."""
+        return derive_id(self._fields(), self.title, self.body, self.source_name)
+
     def build(self) -> Document:
         obj = self._fields()
         return _make_document(

@@ -197,8 +197,10 @@ class Explainer:
         an explanation without sentences: its signals and detections only (what a summary counts)."""
         ok, doc = self.may_match(item)
         if screen and not ok and not every:
-            # As a backtest runs it: a checked input the gate rules out is never built (Engine.process_input).
-            self.state, outs = self.engine.process_input(self.state, item)
+            # As a backtest runs a line its gate ruled out: only its event time (Engine.process_input of an
+            # EventTime), the document never built.
+            t = item.ts if isinstance(item, CheckedInput) else item.published_at.timestamp()
+            self.state, outs = self.engine.process_input(self.state, t)
             if not outs:
                 return None  # nothing but its event time: what the engine made of it too
         else:
@@ -609,8 +611,7 @@ class CorpusSummary:
 
 def event_time_order(items: Iterable[Document | CheckedInput]) -> list[Document | CheckedInput]:
     """Inputs by publication time, then document id, as explain_documents orders documents (a backtest without
-    a receive time too). A checked input's id is a hash of its content, so it is built only where times tie
-    (then kept built)."""
+    a receive time too). A checked input is not built for it: its id is worked out where times tie."""
     keyed = sorted(
         ((x.ts if isinstance(x, CheckedInput) else x.published_at.timestamp(), x) for x in items),
         key=lambda p: p[0],
@@ -622,15 +623,13 @@ def event_time_order(items: Iterable[Document | CheckedInput]) -> list[Document 
         while j < n and keyed[j][0] == keyed[i][0]:
             j += 1
         if j - i > 1:
-            built: list[Document] = [x.build() if isinstance(x, CheckedInput) else x for x in out[i:j]]
-            built.sort(key=_document_id)
-            out[i:j] = built
+            out[i:j] = sorted(out[i:j], key=_document_id)
         i = j
     return out
 
 
-def _document_id(d: Document) -> str:
-    return d.id
+def _document_id(x: Document | CheckedInput) -> str:
+    return x.document_id() if isinstance(x, CheckedInput) else x.id
 
 
 def explain_corpus(
@@ -655,8 +654,8 @@ def explain_corpus(
         keep = detail is None or len(out) < detail
         exp = ex.step(item, screen=screen, detail=keep, every=every)
         summary.read += 1
-        if on_item is not None:
-            on_item(1)
+        if on_item is not None and not summary.read % 1000:
+            on_item(1000)  # (a thousand at a time: a progress bar's call costs more than a screened document)
         if exp is None:
             summary.cannot_match += 1
             continue
@@ -666,6 +665,8 @@ def explain_corpus(
         summary.add(exp)
         if keep:
             out.append(exp)
+    if on_item is not None and summary.read % 1000:
+        on_item(summary.read % 1000)
     closing = ex.finish()
     summary.closing(closing)
     return out, closing, summary

@@ -113,8 +113,9 @@ def test_a_detection_fired_as_event_time_passes_shows_the_document_that_moved_it
     assert summary.fired == {"closure": 1, "closure-not-lifted": 1} and summary.cannot_match == 2
 
 
-def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_path: Path) -> None:
+def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from watchfloor.backtest import read_events
+    from watchfloor.schemas.inputs import CheckedInput
 
     lines = [
         {"type": "news.article", "published_at": "2024-10-24T10:00:00+00:00", "source": "W", "title": t}
@@ -128,8 +129,19 @@ def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_pa
     path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     items = read_events([str(path)]).documents
     docs = [x.build() for x in items]  # type: ignore[union-attr]
-    assert [d.id for d in event_time_order(items)] == [d.id for d in sorted(docs, key=lambda d: (d.published_at, d.id))]
+    ordered = event_time_order(items)  # type: ignore[arg-type]
+    assert [x.document_id() for x in ordered] == [d.id for d in sorted(docs, key=lambda d: (d.published_at, d.id))]  # type: ignore[union-attr]
+    built: list[str] = []
+    build = CheckedInput.build
+
+    def counted(self: CheckedInput) -> Document:
+        built.append(self.title)
+        return build(self)
+
+    monkeypatch.setattr(CheckedInput, "build", counted)
     got, _c, _s = explain_corpus(engine_for(PACK), items)  # type: ignore[arg-type]
+    assert "Weather is fine today" not in built  # no signal can match it: never built, only its time read
+    monkeypatch.undo()
     want, _c2 = explain_documents(engine_for(PACK), docs)
     assert [e.to_json() for e in got] == [e.to_json() for e in want if e.made]
 
