@@ -1,6 +1,6 @@
 """`rules explain` on real news (audit F10): the engine's screen decides which documents are explained and changes
 nothing in their explanations; on a terminal it draws progress bars. The whole 2023 corpus was checked the same
-way when this was written (BENCHMARKS.md, "rules explain over a year of news"); here two feeds and the key days."""
+way when this was written (BENCHMARKS.md, "`rules explain` over a year of news"); here two feeds and the key days."""
 
 from __future__ import annotations
 

@@ -193,9 +193,13 @@ def rules_explain(
                     docs.append(d)
         for err_line in report.errors:
             typer.echo(err_line, err=True)
-        for dl in report.dead_letters:
-            where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
-            typer.echo(f"{where}: skipped: {dl.reason}", err=True)
+        if report.already_seen:  # as `backtest` says it: the first version of an id stands
+            typer.echo(f"{report.already_seen} already seen (an id read before, with the same content)", err=True)
+        if report.dead_count:  # as `backtest` says it: a count and the first five (a year of news has dozens)
+            typer.echo(f"{report.dead_count} bad records skipped", err=True)
+            for dl in report.dead_letters[:5]:
+                where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
+                typer.echo(f"  {where}: {dl.reason}", err=True)
     if not docs:
         typer.echo("error: nothing to explain: give FILE(s) or --text", err=True)
         raise typer.Exit(1)
