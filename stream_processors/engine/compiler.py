@@ -319,15 +319,15 @@ def _compile_detections(
                 for cref in refs:
                     if cref.detection is not None:
                         has = set(defined[cref.detection].group_by)
-                        what = f"detection {cref.detection!r} groups by no {g!r}"
+                        what = _uncarried_key(g, cref.detection, defined, signals)
                     else:
                         has = {c[0] for c in signals[cref.signal].captures}
-                        what = f"signal {cref.signal!r} captures no {g!r}"
-                    if g not in has:
-                        b.error(
-                            [*dpath, "group_by", gi],
-                            f"group_by {g!r}: {what} (add it under the signal's 'capture', or group by 'source')",
+                        what = (
+                            f"signal {cref.signal!r} captures no {g!r} (add it under the signal's 'capture', or "
+                            "group by 'source')"
                         )
+                    if g not in has:
+                        b.error([*dpath, "group_by", gi], f"group_by {g!r}: {what}")
                         ok = False
                         break
             if not ok:
@@ -351,6 +351,33 @@ def _compile_detections(
                 by_signal.setdefault(sname, []).append(cd)
     _check_cycles(b, packs, detections)
     return detections, by_signal
+
+
+def _uncarried_key(key: str, target: str, defined: dict[str, Any], signals: dict[str, CompiledSignal]) -> str:
+    """Why a detection over `target`'s alerts cannot group by `key`, and what would: an alert carries its own
+    group (compose._group reads it) and nothing else of its signals, so `target` must group by the key — which
+    it can where its inputs carry it (its signals capture it, or its input detections group by it)."""
+    carried = list(defined[target].group_by)
+    if carried:
+        has = f"the alerts of detection {target!r} carry its group keys only, {', '.join(map(repr, carried))}"
+    else:
+        has = f"the alerts of detection {target!r} carry no group keys (it has no group_by)"
+    inputs: set[str] = set()
+    for ref in defined[target].pattern.refs():
+        if ref.detection is not None and ref.detection in defined:
+            inputs |= set(defined[ref.detection].group_by)
+        elif ref.signal is not None and ref.signal in signals:
+            inputs |= {c[0] for c in signals[ref.signal].captures}
+    over_alerts = any(ref.detection is not None for ref in defined[target].pattern.refs())
+    if key in inputs:
+        carry = "its inputs carry" if over_alerts else "its signals capture"
+        fix = f"add {key!r} to the group_by of {target!r} ({carry} it)"
+    elif over_alerts:
+        fix = f"group {target!r} by {key!r} (its input detections must group by it too)"
+    else:
+        fix = f"group {target!r} by {key!r} (its signals must capture it too)"
+    others = " or ".join(repr(k) for k in [*carried, "source"])
+    return f"{has}: {fix}, or group this detection by {others}"
 
 
 def _compile_alert_ref(

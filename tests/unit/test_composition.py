@@ -232,3 +232,59 @@ def test_alerts_raised_by_a_sweep_feed_derived_detections() -> None:
     # An absence fires when event time passes its window (a sweep, not a signal): its derived alert follows.
     out = run(doc("Alphaland closed the border.", at=0, doc_id="c"), until=100)
     assert rules(out)[-2:] == ["still-closed", "still-closed-alert"]
+
+
+def test_a_group_key_an_input_detection_does_not_carry_says_what_it_carries(tmp_path: Path) -> None:
+    # Audit F8: a detection over another detection's alerts grouped by a key those alerts do not carry was told to
+    # "add it under the signal's 'capture'": its input is a detection, whose alerts carry their group keys only.
+    text = Path(COMPOSED).read_text(encoding="utf-8")
+
+    def problem(new_text: str) -> str:
+        p = tmp_path / "pack.yaml"
+        p.write_text(new_text, encoding="utf-8")
+        try:
+            load_rules([str(p)])
+        except RuleLoadError as e:
+            return str(e)
+        raise AssertionError("no error")
+
+    old = "    pattern: {any: {detection: closure, confidence: confirmed}}\n    group_by: [country]\n"
+    assert old in text
+    # Its input groups by country only, and its signals capture no port: group the input by it (and capture it).
+    got = problem(text.replace(old, old.replace("[country]", "[port]")))
+    assert "group_by 'port': the alerts of detection 'closure' carry its group keys only, 'country'" in got, got
+    assert "group 'closure' by 'port' (its signals must capture it too)" in got, got
+    assert "or group this detection by 'country' or 'source'" in got, got
+    assert "under the signal's 'capture'" not in got, got
+    # An input without group_by, whose signals capture the key: group the input by it.
+    ungrouped = text.replace(
+        '  - id: plain-closure\n    title: "{country} closed its border"\n    pattern: {any: closed}\n'
+        "    group_by: [country]\n",
+        '  - id: plain-closure\n    title: "a border closed"\n    pattern: {any: closed}\n',
+    ).replace(
+        "        - {detection: plain-closure, where: {country: A}}\n"
+        "        - {detection: plain-closure, where: {country: B}}\n",
+        "        - {detection: plain-closure}\n        - {detection: closure}\n",
+    ) + (
+        '  - id: closures-by-country\n    title: "{country}: closures"\n'
+        "    pattern: {any: {detection: plain-closure}}\n    group_by: [country]\n"
+    )
+    got = problem(ungrouped)
+    assert "group_by 'country': the alerts of detection 'plain-closure' carry no group keys (it has no group_by)" in got
+    assert "add 'country' to the group_by of 'plain-closure' (its signals capture it)" in got, got
+    assert "or group this detection by 'source'" in got, got
+    # A signal input still says to capture it.
+    got = problem(
+        text.replace(
+            "    pattern: {any: closed}\n    group_by: [country]\n",
+            "    pattern: {any: closed}\n    group_by: [port]\n",
+            1,
+        )
+    )
+    assert "signal 'closed' captures no 'port' (add it under the signal's 'capture', or group by 'source')" in got
+    # Over a detection that is itself over detections: its inputs must group by the key in turn.
+    got = problem(
+        text + '  - id: lasting\n    title: "{port}: lasts"\n    pattern: {any: {detection: still-closed-alert}}\n'
+        "    group_by: [port]\n"
+    )
+    assert "group 'still-closed-alert' by 'port' (its input detections must group by it too)" in got, got
