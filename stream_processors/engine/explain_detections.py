@@ -195,8 +195,8 @@ class Explainer:
         document costs what it costs the engine (its raw gate and first pass, then its event time), not an
         explanation; the explanation of every other document is the same either way (tested). Without `detail`,
         an explanation without sentences: its signals and detections only (what a summary counts)."""
-        ok, doc = self.may_match(item)
-        if screen and not ok and not every:
+        viable, ok, doc = self._screen(item)
+        if screen and not viable and not every:
             # As a backtest runs a line its gate ruled out: only its event time (Engine.process_input of an
             # EventTime), the document never built.
             t = item.ts if isinstance(item, CheckedInput) else item.published_at.timestamp()
@@ -210,23 +210,34 @@ class Explainer:
         if outs is None:
             self.state, outs = self.engine.process_document(self.state, doc)
         exp = self._explained(doc, outs, ok, detail=detail)
-        if every or ok or exp.signals or exp.detections or exp.late:
+        if every or ok or self.made(exp) or exp.detections or exp.late:
             return exp
         return None
+
+    def made(self, exp: DocumentExplanation) -> list[str]:
+        """The signals the document made, of those asked for (`only`)."""
+        return [n for n in exp.made if self._wanted is None or n in self._wanted]
 
     def may_match(self, item: Document | CheckedInput) -> tuple[bool, Document | None]:
         """Whether the engine's own screen lets a document on: the raw gate on its title and body
         (Extractor.may_match), then the extractor's first pass (Extractor.scan: the signals whose phrases and
-        names it holds; with `only`, one of the signals asked for). False: no signal can match it, and the
-        engine makes nothing of it but its event time. Also the document, when it was built to tell."""
+        names it holds; with `only`, one of the signals asked for). False: none of them can match it. Also the
+        document, when it was built to tell."""
+        _viable, ok, doc = self._screen(item)
+        return ok, doc
+
+    def _screen(self, item: Document | CheckedInput) -> tuple[bool, bool, Document | None]:
+        """(whether some signal can match the document, whether one asked for can, the document if built). With
+        no signal possible the engine makes nothing of it but its event time; a signal not asked for (`only`)
+        still runs in the engine, whose other detections it may feed."""
         extractor = self.engine.extractor
         if not extractor.may_match(item.title, item.body):
-            return False, None
+            return False, False, None
         doc = item if isinstance(item, Document) else item.build()
         _scan, viable = extractor.scan(doc)
         if viable is None:
-            return True, doc
-        return bool(viable & self._wanted if self._wanted is not None else viable), doc
+            return True, True, doc
+        return bool(viable), bool(viable & self._wanted if self._wanted is not None else viable), doc
 
     def _explained(self, doc: Document, outs: list[Output], may_match: bool, *, detail: bool) -> DocumentExplanation:
         if detail:
@@ -577,8 +588,8 @@ class CorpusSummary:
     held_back: dict[str, dict[str, int]] = field(default_factory=dict)
     still_open: dict[str, int] = field(default_factory=dict)
 
-    def add(self, exp: DocumentExplanation) -> None:
-        for name in exp.made:
+    def add(self, exp: DocumentExplanation, made: list[str]) -> None:
+        for name in made:
             self.signals[name] = self.signals.get(name, 0) + 1
         self._checks(exp.detections)
 
@@ -662,7 +673,7 @@ def explain_corpus(
         if not exp.may_match:
             summary.cannot_match += 1
         summary.explained += 1
-        summary.add(exp)
+        summary.add(exp, ex.made(exp))
         if keep:
             out.append(exp)
     if on_item is not None and summary.read % 1000:

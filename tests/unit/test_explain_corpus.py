@@ -202,3 +202,21 @@ def test_cli_shows_what_may_match_then_a_summary_and_caps_a_long_view(tmp_path: 
     # Text typed on the command line is always explained, whatever it holds.
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, "--text", "Weather is fine today"])
     assert res.exit_code == 0 and "1 document(s) read, 1 explained" in res.output
+
+
+def test_only_a_detection_over_detections_still_runs_the_signals_that_feed_it() -> None:
+    # `--id both-closed`: its inputs are plain-closure's alerts, made of signals it does not name. Documents that
+    # make them are run in full (not screened out as "not asked for"), so it fires as a backtest has it fire.
+    from .engine_helpers import DATA
+
+    composed = str(DATA / "rules" / "composed.yaml")
+    docs = [
+        doc("Alphaland closed the border.", at=0, source="Wire A", doc_id="a"),
+        doc("The weather is fine today.", at=1, doc_id="weather"),
+        doc("Betastan closed the border.", at=2, source="Wire B", doc_id="b"),
+    ]
+    got, _c, summary = explain_corpus(engine_for(composed), docs, only={"both-closed"})
+    full, _c2, summary_full = explain_corpus(engine_for(composed), docs, only={"both-closed"}, screen=False)
+    assert _json(got) == _json(full) and summary == summary_full
+    assert summary.fired == {"both-closed": 1} and summary.signals == {}  # (no signal of its own: none counted)
+    assert [c.detection for e in got for c in e.detections if c.fired] == ["both-closed"]
