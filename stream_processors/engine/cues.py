@@ -5,6 +5,13 @@ are negations) and a direction: `before` cues govern the words after them ("will
 the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
 cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
 
+One more direction is read by modality.read_cues, from a table made by a function below:
+- `disclaimer`: a verification disclaimer's predicate ("could not be independently verified", "не удалось
+  проверить"). Next to an anaphor that points back ("but **this** could not be verified", "**which** Reuters
+  could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
+  sentence, across clause breaks; without one it is no cue (those that also stand in the `after` list act
+  as that plain after-cue).
+
 Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
 depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
 """
@@ -17,6 +24,98 @@ CUE_PRIORITY = {"negated": 0, "conditional": 1, "future": 2, "hedged": 3}
 NEUTRAL = "neutral"
 
 CueTable = dict[str, dict[str, list[str]]]  # direction -> class -> phrases
+
+
+def _en_disclaimers() -> list[str]:
+    """The predicates of an English verification disclaimer: "(this) could not be independently verified",
+    "(which Reuters) could not immediately verify", "(Reuters) has not independently verified (the claim)",
+    "(the claim) remains unverified". Their anaphor is read by modality.read_cues (DISCLAIMER_*_EN)."""
+    done = ("verified", "confirmed", "corroborated")
+    bare = ("verify", "confirm", "corroborate")
+    adverbs = ("", "independently ", "immediately ")
+    out: list[str] = []
+    for modal in ("could not", "cannot", "can not", "ca not", "could not yet"):  # "can't": "ca not"
+        for pp in done:
+            out += [f"{modal} be {adv}{pp}" for adv in adverbs]
+            out += [f"{modal} {adv}be {pp}" for adv in adverbs if adv]
+            out.append(f"{modal} be {pp} independently")
+    for aux in (
+        "has not been",
+        "have not been",
+        "had not been",
+        "has not yet been",
+        "have not yet been",
+        "has yet to be",
+        "have yet to be",
+        "was not",
+        "were not",
+        "is not",
+        "are not",
+        "has not",  # "Reuters has not independently verified the claim"
+        "have not",
+        "had not",
+    ):
+        out += [f"{aux} {adv}{pp}" for pp in done for adv in adverbs]
+    for aux in (
+        "could not",
+        "cannot",
+        "can not",
+        "ca not",
+        "could not yet",
+        "did not",
+        "was not able to",
+        "were not able to",
+        "has not been able to",
+        "have not been able to",
+        "was unable to",
+        "were unable to",
+        "is unable to",
+        "are unable to",
+        "has been unable to",
+        "have been unable to",
+    ):
+        out += [f"{aux} {adv}{verb}" for verb in bare for adv in adverbs]
+    for be in ("is", "was", "are", "were", "remains", "remain", "remained", "is still", "remains still"):
+        out += [f"{be} unverified", f"{be} unconfirmed"]
+    return out
+
+
+def _ru_disclaimers() -> list[str]:
+    """The predicates of a Russian verification disclaimer: "(эту информацию) не удалось (независимо)
+    проверить", "подтвердить (это) пока невозможно", "(эти данные) не подтверждены", "(что) не нашло
+    подтверждения". Their anaphor is read by modality.read_cues (DISCLAIMER_*_RU)."""
+    verbs = ("проверить", "подтвердить")
+    adverbs = ("", "независимо ", "пока ", "сразу ", "самостоятельно ", "оперативно ")
+    cannot = ("не удалось", "невозможно", "нельзя", "не получилось", "не представляется возможным")
+    unable = ("не смог", "не смогла", "не смогли", "не смогло", "не могут", "не может")
+    objects = (
+        "это",
+        "эту информацию",
+        "эти данные",
+        "эти сведения",
+        "эти сообщения",
+        "данную информацию",
+        "информацию",
+    )
+    out: list[str] = []
+    for neg in (*cannot, *unable):
+        out += [f"{neg} {adv}{verb}" for verb in verbs for adv in adverbs]
+    for neg in cannot:  # "проверить (это) (пока) не удалось"
+        out += [f"{verb} {adv}{neg}" for verb in verbs for adv in adverbs]
+        out += [f"{verb} {obj} {adv}{neg}" for verb in verbs for obj in objects for adv in ("", "пока ")]
+    out += [
+        "не подтвержд*",  # не подтверждена, не подтверждены, не подтвердил, не подтвердила
+        "не проверен*",
+        "не был* подтвержд*",
+        "не был* проверен*",
+        "пока не подтвержд*",
+        "не получил* подтверждени*",
+        "не нашл* подтверждени*",
+        "не нашел подтверждени*",
+        "не нашёл подтверждени*",
+    ]
+    return out
+
 
 _EN: CueTable = {
     "before": {
@@ -222,6 +321,7 @@ _EN: CueTable = {
             "unverified",
         ],
     },
+    "disclaimer": {"hedged": _en_disclaimers()},
     "neutral": {
         NEUTRAL: [
             "soon after",
@@ -384,6 +484,7 @@ _RU: CueTable = {
         ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
+    "disclaimer": {"hedged": _ru_disclaimers()},
     "neutral": {
         NEUTRAL: [
             "не только",
@@ -435,6 +536,35 @@ HEADLINE_TO_EXCEPTIONS = frozenset(
     "uses used helps helped urges urged calls called asks asked wants tries tried".split()
 )
 HEADLINE_LANGUAGES = frozenset({"en"})
+
+# Verification disclaimers (the `disclaimer` tables): a predicate hedges the words before it in its sentence
+# only next to an anaphor that points back. English, passive or "unverified": the word just before it (after
+# "however", "still", …) is one of DISCLAIMER_ANAPHORS_EN ("this could not be verified"), or a
+# DISCLAIMER_NOUNS_EN word after one of DISCLAIMER_DETERMINERS_EN, perhaps one word between ("the (Ukrainian)
+# claim could not be confirmed"). Active: "which"/"that" up to four words before it ("which (the) Reuters
+# could not verify"), or its object is such an anaphor ("Reuters could not verify it / the claims"), not
+# followed by "of" or "that" ("verify the number of dead", "verify the report that …" name something new).
+DISCLAIMER_ANAPHORS_EN = frozenset("this it that which these those they".split())
+DISCLAIMER_NOUNS_EN = frozenset(
+    "claim claims report reports information figure figures account accounts assertion assertions allegation "
+    "allegations statement statements data footage video videos image images numbers".split()
+)
+DISCLAIMER_DETERMINERS_EN = frozenset("the this these that those such its their his her both either".split())
+DISCLAIMER_SKIP_EN = frozenset("however still yet also though so far".split())
+DISCLAIMER_RELATIVES_EN = frozenset({"which", "that"})
+DISCLAIMER_NOT_ANAPHORIC_AFTER_EN = frozenset({"of", "that", "about", "on"})
+# Russian (free word order): within three words either side, or inside the predicate ("проверить эту
+# информацию не удалось"), a demonstrative or relative ("это", "эту", "эти", "данные", "которую"), or a
+# noun of what was said ("информацию", "сведения") not followed by "о"/"об"/"про" ("подтвердить информацию
+# о потерях" names something new).
+DISCLAIMER_ANAPHORS_RU = frozenset("это этого этому эту эти этих эта этот данную данные данных данная данное".split())
+DISCLAIMER_RELATIVE_RU = "котор"
+DISCLAIMER_NOUNS_RU = frozenset(
+    "информация информацию информации сведения сведений сообщение сообщения сообщений заявление заявления "
+    "утверждение утверждения".split()
+)
+DISCLAIMER_NOT_ANAPHORIC_AFTER_RU = frozenset({"о", "об", "обо", "про"})
+
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
 DEFAULT_CUES: dict[str, list[str]] = _EN["before"]

@@ -8,6 +8,10 @@ Where cues overlap, the longest wins, and a `neutral` phrase cancels what it ove
 cue hidden only by longer ones of the other direction applies on the side they do not govern ("назвали
 фейком" governs the words before it, its "фейком" those after it). "agreed to" (cues.VERB_ONLY_TO) is a cue
 only before a verb ("agreed to send troops", not "agreed to a truce").
+A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
+verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
+word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
+verified.") hedges the whole sentence (next_disclaimer).
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
 - Russian writes the future in the verb: a perfective non-past form in the signal's words ("направит",
@@ -28,6 +32,16 @@ from typing import Any
 from .compiler import CompiledRules
 from .cues import (
     CUE_PRIORITY,
+    DISCLAIMER_ANAPHORS_EN,
+    DISCLAIMER_ANAPHORS_RU,
+    DISCLAIMER_DETERMINERS_EN,
+    DISCLAIMER_NOT_ANAPHORIC_AFTER_EN,
+    DISCLAIMER_NOT_ANAPHORIC_AFTER_RU,
+    DISCLAIMER_NOUNS_EN,
+    DISCLAIMER_NOUNS_RU,
+    DISCLAIMER_RELATIVE_RU,
+    DISCLAIMER_RELATIVES_EN,
+    DISCLAIMER_SKIP_EN,
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     NEUTRAL,
@@ -41,6 +55,9 @@ from .scan import Sentence, Span, find_matches
 from .text import aligned_word_view, tokens
 
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
+# A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
+# its anaphor, governs every word before it in its sentence.
+BACK = "back"
 
 
 def read_cues(rules: CompiledRules, sent: Sentence) -> None:
@@ -64,6 +81,12 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and not _verb_follows(toks, last + 1)
         ):
             continue
+        direction = entry.direction
+        if direction == "disclaimer":
+            # "..., but this could not be independently verified": only next to an anaphor that points back.
+            if not _disclaimer_anaphor(toks, first, last):
+                continue
+            direction = BACK
         # "закон о фейках": after a preposition a denial noun is what the sentence is about, not a denial.
         if (
             first == last
@@ -73,7 +96,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[first].startswith(RU_TOPIC_STEMS)
         ):
             continue
-        found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, entry.direction))
+        found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, direction))
     if not found:
         return
     if len(found) == 1:  # (most sentences that hold a cue hold one: nothing overlaps)
@@ -95,6 +118,59 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             hidden.append((c, tuple(over)))
     sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
     sent.cues_hidden = hidden
+
+
+def _disclaimer_anaphor(toks: list[str], first: int, last: int) -> bool:
+    """Whether the verification predicate toks[first..last] has an anaphor that points back: its subject
+    ("this / the claim could not be verified"), a relative before its agent ("which Reuters could not verify"),
+    or its object ("Reuters could not verify it / the claims"); Russian: one within three words or inside it
+    ("однако эту информацию не удалось проверить", "подтвердить это пока невозможно"). See cues.DISCLAIMER_*."""
+    n = len(toks)
+    if not toks[first].isascii():
+        # An agent's "не смогли проверить": its relative is the agent ("игроки, которые не смогли подтвердить").
+        agentive = first + 1 <= last and toks[first + 1].startswith(_RU_AGENTIVE)
+        for i in range(max(first - 3, 0), min(last + 4, n)):
+            t = toks[i]
+            if t in DISCLAIMER_ANAPHORS_RU or (not agentive and t.startswith(DISCLAIMER_RELATIVE_RU)):
+                return True
+            if t in DISCLAIMER_NOUNS_RU and (i + 1 >= n or toks[i + 1] not in DISCLAIMER_NOT_ANAPHORIC_AFTER_RU):
+                return True
+        return False
+    verb = toks[last]
+    if verb in _BARE_VERIFY or (verb in _DONE_VERIFY and _BE_EN.isdisjoint(toks[first:last])):
+        # An active verb ("could not verify", "has not verified"): its subject is the agent ("the World Bank said
+        # it could not confirm"); a relative before the agent ("which Reuters could not verify"), or its object.
+        if any(toks[j] in DISCLAIMER_RELATIVES_EN for j in range(max(first - 4, 0), first - 1)):
+            return True
+        if last + 1 < n:
+            obj = toks[last + 1]
+            if obj in _OBJECT_ANAPHORS_EN or (obj == "that" and last + 2 == n):  # "verify that troops ..." no
+                # "did not confirm it had hit": the subject of a clause, not the object
+                return last + 2 >= n or toks[last + 2] not in _AUX_EN
+            for j in (last + 2, last + 3):  # "verify the (Ukrainian) claims", not "the number of dead"
+                if j < n and toks[j] in DISCLAIMER_NOUNS_EN and obj in DISCLAIMER_DETERMINERS_EN:
+                    return j + 1 >= n or toks[j + 1] not in DISCLAIMER_NOT_ANAPHORIC_AFTER_EN
+        return False
+    # Passive or "unverified": its subject, the word before (after "however", "still", ...), or a noun after a
+    # determiner ("the (Ukrainian) claim could not be confirmed").
+    i = first - 1
+    while i >= 0 and first - i <= 3 and toks[i] in DISCLAIMER_SKIP_EN:
+        i -= 1
+    if i < 0:
+        return False
+    if toks[i] in DISCLAIMER_ANAPHORS_EN:
+        # "it could not be confirmed whether / that ...": the clause after it is what was not verified
+        return last + 1 >= n or toks[last + 1] not in _WHAT_FOLLOWS_EN
+    return toks[i] in DISCLAIMER_NOUNS_EN and any(toks[j] in DISCLAIMER_DETERMINERS_EN for j in range(max(i - 2, 0), i))
+
+
+_WHAT_FOLLOWS_EN = frozenset("whether if that who what how when where why which".split())
+_BARE_VERIFY = frozenset("verify confirm corroborate".split())
+_DONE_VERIFY = frozenset("verified confirmed corroborated".split())  # active after "has not": no "be" before
+_BE_EN = frozenset("be been was were is are".split())
+_OBJECT_ANAPHORS_EN = frozenset("it this them these those".split())
+_AUX_EN = frozenset("had has have was were is are would will could did does do can may might should".split())
+_RU_AGENTIVE = ("смог", "могут", "может", "подтвержда")  # "не смогли проверить", "не подтверждают"
 
 
 # A new clause: ";" or a comma (or dash) followed by a conjunction. Cues do not reach across one:
@@ -190,20 +266,23 @@ def resolve(
             if direction == "after":
                 reach = scope_after
                 near = overlaps or (s > hi and s - hi <= reach)
+            elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
+                reach = sent.end
+                near = overlaps or s > hi
             else:
                 # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
                 reach = scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
             # (The words and where they stand are spelled out only for an explanation, or for the cue that decides.)
-            words = sent.words(s, e) if explain else ""
+            words = _cue_words(sent, cue) if explain else ""
             where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
             if not near:
-                if hidden and not overlaps and (e < lo if direction == "after" else s > hi):
+                if hidden and not overlaps and (e < lo if direction in _GOVERNS_BEFORE else s > hi):
                     aside.append(cue)  # it governs only the other side: a cue it hid may apply here
                 if explain:
                     considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
                 continue
-            if not overlaps:
+            if not overlaps and direction != BACK:  # (a disclaimer reaches back across clauses)
                 gap = (e, lo) if e < lo else (hi, s)
                 if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
                     if explain:
@@ -221,7 +300,7 @@ def resolve(
             if explain:
                 considered.append((cls, words, direction, True, where + (_REVIVED if revived else "")))
             if best is None or rank < (best[0], best[1]):
-                best = (rank[0], rank[1], cls, words or sent.words(s, e))
+                best = (rank[0], rank[1], cls, words or _cue_words(sent, cue))
         if revived or not aside:
             break
         cues = [c for c, over in hidden if all(k in aside for k in over)]
@@ -232,6 +311,13 @@ def resolve(
             if explain:
                 considered.append(("future", future[0], "verb", True, future[1]))
             best = (CUE_PRIORITY["future"], 0, "future", future[0])
+    if best is None:
+        # "Ukraine said it took the village. This could not be independently verified."
+        nxt = next_disclaimer(rules, sent, headline)
+        if nxt:
+            if explain:
+                considered.append(("hedged", nxt, "next sentence", True, _NEXT_WHY))
+            best = (CUE_PRIORITY["hedged"], 0, "hedged", nxt)
     if best is None:
         reason = (
             ModalityReason("asserted", None, "no cue governs the signal's words", tuple(considered))
@@ -246,11 +332,19 @@ def resolve(
 
 
 _REVIVED = "; hidden by a longer cue that governs only the other side"
+_GOVERNS_BEFORE = frozenset({"after", BACK})  # directions whose cues govern the words before them
+
+
+def _cue_words(sent: Sentence, cue: Cue) -> str:
+    """A cue's words."""
+    return sent.words(cue[1], cue[2])
 
 
 def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> str:
     """Where a cue (tokens s..e) stands against the signal's words (lo..hi), for an explanation."""
-    if direction == "after":
+    if direction == BACK and s > hi:
+        return f"{s - hi} word(s) after; a verification disclaimer governs all of its sentence before it"
+    if direction in _GOVERNS_BEFORE:
         if s > hi:
             return f"{s - hi} word(s) after"
         if overlaps:
@@ -269,8 +363,36 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
     signals: whether it is a document's title)."""
     plain = sent.plain
     if plain is None:
-        plain = sent.plain = not sent.cues and not _may_be_future(rules, sent, headline)
+        plain = sent.plain = (
+            not sent.cues and not _may_be_future(rules, sent, headline) and not next_disclaimer(rules, sent, headline)
+        )
     return plain
+
+
+# A verification disclaimer that opens the next sentence hedges all of this one: its predicate starts within
+# the next sentence's first _OPENING words, its anaphor found as in a sentence (the words read: _HEAD).
+_OPENING = 5
+_HEAD = 20
+_NEXT_WHY = "a verification disclaimer opens the next sentence"
+
+
+def next_disclaimer(rules: CompiledRules, sent: Sentence, headline: bool) -> str:
+    """The words of a verification disclaimer that opens the sentence after this one ("This could not be
+    independently verified.", "Reuters could not independently verify the report."), or "". Not after a
+    headline: the body's first sentence does not speak of the title. Read once per sentence, and only for a
+    sentence with a signal (the cue automaton over the next sentence's first words)."""
+    got = sent.next_disclaimer
+    if got is None:
+        got = ""
+        toks = sent.next_toks
+        if toks and not headline and rules.cue_automaton is not None:
+            head = toks[:_HEAD]
+            for entry, first, last in find_matches(rules.cue_automaton, " " + " ".join(head) + " ", head):
+                if entry.direction == "disclaimer" and first <= _OPENING and _disclaimer_anaphor(head, first, last):
+                    got = " ".join(head[first : last + 1])
+                    break
+        sent.next_disclaimer = got
+    return got
 
 
 def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:

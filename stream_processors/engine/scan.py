@@ -134,13 +134,15 @@ class Sentence:
         "facts",
         "index",
         "mentions",
+        "next_disclaimer",
+        "next_toks",
         "plain",
         "start",
         "text",
         "toks",
     )
 
-    def __init__(self, index: int, text: str, toks: list[str], start: int) -> None:
+    def __init__(self, index: int, text: str, toks: list[str], start: int, next_toks: list[str] | None = None) -> None:
         self.index = index
         self.text = text
         self.toks = toks  # tokens(text)
@@ -158,6 +160,8 @@ class Sentence:
         self.facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (entities, places), for signals
         self.plain: bool | None = None  # no cue and no verb form can change a modality here; see modality
         self.cyrillic: bool | None = None  # whether the text holds a Cyrillic letter (modality, once)
+        self.next_toks = next_toks  # the next sentence's tokens (None for the last): a disclaimer opening it
+        self.next_disclaimer: str | None = None  # that disclaimer's words, "" for none; see modality
 
     def words(self, s: int, e: int) -> str:
         return " ".join(self.toks[s - self.start : e - self.start + 1])
@@ -204,7 +208,8 @@ class Scan:
                 assert self.spans is not None
                 start, end = self.spans[k]
                 text = clean_sentence(self.text[start:end])
-            sent = self.objs[k] = Sentence(k, text, self.toks[k], self.starts[k])
+            nxt = self.toks[k + 1] if k + 1 < len(self.toks) else None
+            sent = self.objs[k] = Sentence(k, text, self.toks[k], self.starts[k], nxt)
         return sent
 
     def sentences(self, every: bool) -> list[Sentence]:
