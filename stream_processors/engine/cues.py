@@ -5,12 +5,14 @@ are negations) and a direction: `before` cues govern the words after them ("will
 the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
 cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
 
-One more direction is read by modality.read_cues, from a table made by a function below:
+Two more directions are read by modality.read_cues, each from a table made by a function below:
 - `disclaimer`: a verification disclaimer's predicate ("could not be independently verified", "не удалось
   проверить"). Next to an anaphor that points back ("but **this** could not be verified", "**which** Reuters
   could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
   sentence, across clause breaks; without one it is no cue (those that also stand in the `after` list act
-  as that plain after-cue).
+  as that plain after-cue);
+- `goal`: a verb of persuasion or request ("urged", "called on", "призвал") is a cue only when "X to VERB"
+  follows (Russian: X and an infinitive); it then governs the verb after "to", not X nor the words before.
 
 Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
 depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
@@ -115,6 +117,44 @@ def _ru_disclaimers() -> list[str]:
         "не нашёл подтверждени*",
     ]
     return out
+
+
+def _en_goals() -> list[str]:
+    """English verbs of persuasion and request, a cue only before "X to VERB" (modality.read_cues)."""
+    out: list[str] = []
+    for stem in (
+        "persuade persuades persuaded persuading",
+        "convince convinces convinced convincing",
+        "urge urges urged urging",
+        "press presses pressed pressing",
+        "push pushes pushed pushing",
+        "pressure pressures pressured pressuring",
+        "encourage encourages encouraged encouraging",
+        "lobby lobbies lobbied lobbying",
+        "ask asks asked asking",
+        "request requests requested requesting",
+        "implore implores implored imploring",
+        "invite invites invited inviting",
+        "want wants wanted wanting",
+    ):
+        out += stem.split()
+    for verb in ("call", "calls", "called", "calling"):
+        out += [f"{verb} on", f"{verb} upon", f"{verb} for"]
+    out += ["appeal to", "appeals to", "appealed to", "appealing to"]
+    return out
+
+
+def _ru_goals() -> list[str]:
+    """Russian verbs of persuasion and request, a cue only before (X and) an infinitive (modality.read_cues):
+    "призвал Пхеньян ратифицировать", "убедить Киев подписать", "потребовал от Израиля прекратить"."""
+    return (
+        "убедить убедил убедила убедили убеждает убеждают убеждал убеждала убеждали "
+        "уговорить уговорил уговорила уговорили уговаривает уговаривают уговаривал уговаривала уговаривали "
+        "призвать призвал призвала призвали призвало призывает призывают призывал призывала призывали призвав "
+        "призывая "
+        "попросить попросил попросила попросили просит просят просил просила просили "
+        "потребовать потребовал потребовала потребовали требует требуют требовал требовала требовали"
+    ).split()
 
 
 _EN: CueTable = {
@@ -322,6 +362,7 @@ _EN: CueTable = {
         ],
     },
     "disclaimer": {"hedged": _en_disclaimers()},
+    "goal": {"future": _en_goals()},
     "neutral": {
         NEUTRAL: [
             "soon after",
@@ -485,6 +526,7 @@ _RU: CueTable = {
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
     "disclaimer": {"hedged": _ru_disclaimers()},
+    "goal": {"future": _ru_goals()},
     "neutral": {
         NEUTRAL: [
             "не только",
@@ -565,6 +607,20 @@ DISCLAIMER_NOUNS_RU = frozenset(
 )
 DISCLAIMER_NOT_ANAPHORIC_AFTER_RU = frozenset({"о", "об", "обо", "про"})
 
+# Goals (the `goal` tables): "urged Hamas to accept", "was urged to accept". The words between the verb and
+# "to" (X: none, or up to GOAL_OBJECT_WORDS) hold none of GOAL_STOP_EN (a clause of its own: "urged restraint
+# and Russia began to withdraw" is no request to withdraw), and an English verb in its bare form follows "to".
+# Russian: X then an infinitive ("призвал Пхеньян ратифицировать", "потребовал от Израиля прекратить"), X
+# holding none of GOAL_STOP_RU. The cue governs up to GOAL_REACH words after the "to" (the infinitive): the
+# verb's own phrase, not the rest of the sentence ("Asked to comment, the ministry said …").
+GOAL_OBJECT_WORDS = 5
+GOAL_REACH = 4
+GOAL_STOP_EN = frozenset(
+    "that which who whom whose as after before while when whether but because if since than said says say is are "
+    "was were be been being has have had will would could should can may might must did does do not began begun "
+    "begin decided agreed voted moved started continued tried refused failed declined".split()
+)
+GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
 DEFAULT_CUES: dict[str, list[str]] = _EN["before"]

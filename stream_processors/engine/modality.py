@@ -12,6 +12,8 @@ A verification disclaimer next to an anaphor that points back ("..., but this co
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
 verified.") hedges the whole sentence (next_disclaimer).
+A verb of persuasion or request ("urged", "called on", "призвал") is a future cue only before "X to VERB"
+(Russian: X and an infinitive), and then governs the goal's own words after the "to".
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
 - Russian writes the future in the verb: a perfective non-past form in the signal's words ("направит",
@@ -42,6 +44,10 @@ from .cues import (
     DISCLAIMER_RELATIVE_RU,
     DISCLAIMER_RELATIVES_EN,
     DISCLAIMER_SKIP_EN,
+    GOAL_OBJECT_WORDS,
+    GOAL_REACH,
+    GOAL_STOP_EN,
+    GOAL_STOP_RU,
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     NEUTRAL,
@@ -50,14 +56,16 @@ from .cues import (
     RU_TOPIC_STEMS,
     VERB_ONLY_TO,
 )
-from .morphology import is_future_verb_ru, word_forms
+from .morphology import is_future_verb_ru, is_infinitive_ru, word_forms
 from .scan import Sentence, Span, find_matches
 from .text import aligned_word_view, tokens
 
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 # A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
-# its anaphor, governs every word before it in its sentence.
+# its anaphor, governs every word before it in its sentence; "goal", the "to" of "urged X to VERB" (its key
+# the words "urged x to"), governs up to cues.GOAL_REACH words after it.
 BACK = "back"
+GOAL = "goal"
 
 
 def read_cues(rules: CompiledRules, sent: Sentence) -> None:
@@ -87,6 +95,21 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _disclaimer_anaphor(toks, first, last):
                 continue
             direction = BACK
+        elif direction == GOAL:
+            # "urged Hamas to accept": the cue is the "to" before the verb, if there is one.
+            to = _goal_to(sent, first, last)
+            if to is None:
+                continue
+            found.append(
+                (
+                    entry.cue_class,
+                    sent.start + to,
+                    sent.start + to,
+                    sent.words(sent.start + first, sent.start + to),
+                    GOAL,
+                )
+            )
+            continue
         # "закон о фейках": after a preposition a denial noun is what the sentence is about, not a denial.
         if (
             first == last
@@ -171,6 +194,37 @@ _BE_EN = frozenset("be been was were is are".split())
 _OBJECT_ANAPHORS_EN = frozenset("it this them these those".split())
 _AUX_EN = frozenset("had has have was were is are would will could did does do can may might should".split())
 _RU_AGENTIVE = ("смог", "могут", "может", "подтвержда")  # "не смогли проверить", "не подтверждают"
+
+
+def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
+    """For a verb of persuasion at toks[first..last] (sentence-relative), the index of the "to" of its goal
+    ("urged Hamas to accept", "was urged to accept") or, in Russian, the word before its infinitive
+    ("призвал Пхеньян ратифицировать"): None when no goal follows within cues.GOAL_OBJECT_WORDS words of
+    the same clause."""
+    toks = sent.toks
+    n = len(toks)
+    russian = not toks[first].isascii()
+    stop = GOAL_STOP_RU if russian else GOAL_STOP_EN
+    if not russian and toks[first].startswith("press") and first > 0 and toks[first - 1] in _NOT_VERBS:
+        return None  # "the press", "a press conference"
+    for j in range(last + 1, min(last + 2 + GOAL_OBJECT_WORDS, n)):
+        t = toks[j]
+        if russian:
+            if is_infinitive_ru(t):
+                found = j - 1
+                break
+        elif t == "to":
+            if not _verb_follows(toks, j + 1):
+                return None
+            found = j
+            break
+        if t in stop:
+            return None
+    else:
+        return None
+    if any(sent.start + first < b <= sent.start + found for b in clause_breaks(sent)):
+        return None
+    return found
 
 
 # A new clause: ";" or a comma (or dash) followed by a conjunction. Cues do not reach across one:
@@ -271,7 +325,8 @@ def resolve(
                 near = overlaps or s > hi
             else:
                 # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
-                reach = scope * 2 if cls == "conditional" else scope
+                # A goal ("urged X to VERB") governs the verb's own words after its "to".
+                reach = GOAL_REACH if direction == GOAL else scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
             # (The words and where they stand are spelled out only for an explanation, or for the cue that decides.)
             words = _cue_words(sent, cue) if explain else ""
@@ -291,7 +346,7 @@ def resolve(
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-            if any(a <= s and e <= b for a, b in atom_spans):
+            if direction != GOAL and any(a <= s and e <= b for a, b in atom_spans):
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
@@ -336,8 +391,8 @@ _GOVERNS_BEFORE = frozenset({"after", BACK})  # directions whose cues govern the
 
 
 def _cue_words(sent: Sentence, cue: Cue) -> str:
-    """A cue's words."""
-    return sent.words(cue[1], cue[2])
+    """A cue's words: its tokens, or for a goal the words from its verb to its "to" ("urged hamas to")."""
+    return cue[3] if cue[4] == GOAL else sent.words(cue[1], cue[2])
 
 
 def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> str:

@@ -232,6 +232,18 @@ def is_future_verb_ru(word: str) -> bool:
     return bool(tags) and tags[0].startswith("VERB") and "futr" in tags[0]
 
 
+_INFINITIVE_ENDINGS = ("ть", "ти", "чь", "ться", "тись", "чься")
+
+
+def is_infinitive_ru(word: str) -> bool:
+    """A Russian infinitive in its most likely reading ("подписать", "ратифицировать", "согласиться"; not
+    "часть", "власть", "безопасность")."""
+    if not word.endswith(_INFINITIVE_ENDINGS) or script_of(word) != "cyrillic":
+        return False
+    tags = _tags(word)
+    return bool(tags) and tags[0].startswith("INFN")
+
+
 def is_passive_participle_ru(word: str) -> bool:
     """A Russian passive participle, short ("ратифицирован") or full ("ратифицированный")."""
     if script_of(word) != "cyrillic":
