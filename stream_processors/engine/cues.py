@@ -596,14 +596,14 @@ DISCLAIMER_SKIP_EN = frozenset("however still yet also though so far".split())
 DISCLAIMER_RELATIVES_EN = frozenset({"which", "that"})
 DISCLAIMER_NOT_ANAPHORIC_AFTER_EN = frozenset({"of", "that", "about", "on"})
 # Russian (free word order): within three words either side, or inside the predicate ("проверить эту
-# информацию не удалось"), a demonstrative or relative ("это", "эту", "эти", "данные", "которую"), or a
-# noun of what was said ("информацию", "сведения") not followed by "о"/"об"/"про" ("подтвердить информацию
-# о потерях" names something new).
-DISCLAIMER_ANAPHORS_RU = frozenset("это этого этому эту эти этих эта этот данную данные данных данная данное".split())
+# информацию не удалось"), a demonstrative or relative ("это", "эту", "эти", "которую"), or a word for what was
+# said ("информацию", "сведения", "данные") not followed by "о"/"об"/"про" ("подтвердить информацию о потерях",
+# "данные о потерях не удалось проверить" name something new).
+DISCLAIMER_ANAPHORS_RU = frozenset("это этого этому эту эти этих эта этот".split())
 DISCLAIMER_RELATIVE_RU = "котор"
 DISCLAIMER_NOUNS_RU = frozenset(
     "информация информацию информации сведения сведений сообщение сообщения сообщений заявление заявления "
-    "утверждение утверждения".split()
+    "утверждение утверждения данные данных данную данная данное".split()
 )
 DISCLAIMER_NOT_ANAPHORIC_AFTER_RU = frozenset({"о", "об", "обо", "про"})
 

@@ -161,6 +161,7 @@ def test_a_russian_disclaimer_that_points_back_hedges_the_clause_before_it(body:
             ("asserted", None),
         ),
         ("ratified_ru", "Россия ратифицировала договор, но Киев может ответить.", ("asserted", None)),
+        ("ratified_ru", "Россия ратифицировала договор, но данные о потерях не удалось проверить.", ("asserted", None)),
         # An agent's relative is not the claim ("players who could not confirm their identity").
         (
             "ratified_ru",
