@@ -240,7 +240,7 @@ def is_infinitive_ru(word: str) -> bool:
     "часть", "власть", "безопасность")."""
     if not word.endswith(_INFINITIVE_ENDINGS) or script_of(word) != "cyrillic":
         return False
-    tags = _tags(word)
+    tags = tags_ru(word)
     return bool(tags) and tags[0].startswith("INFN")
 
 
