@@ -19,7 +19,18 @@ from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sen
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
-from .notice import DIGEST_KIND, KINDS, Digest, Notice, ThreadView, alert_of, independent_sources, thread_of
+from .notice import (
+    DIGEST_KIND,
+    KINDS,
+    REPLACED,
+    Digest,
+    Notice,
+    ThreadView,
+    alert_of,
+    independent_sources,
+    replaced_unsent,
+    thread_of,
+)
 from .notifiers.base import (
     DigestSending,
     Notifier,
@@ -34,14 +45,6 @@ from .schedule import RetrySchedule
 log = logging.getLogger(__name__)
 
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
-# The detail of a revision never sent because a later one revises it (a burst of late reports revises one alert
-# again and again before a cycle sends anything): the later one is sent in its place, under the same thread.
-REPLACED = "replaced before it was sent"
-
-
-def replaced_unsent(row: DeliveryRecord) -> bool:
-    """A revision that was never sent because a later revision of it was sent in its place."""
-    return row.kind == "revision" and row.status == "suppressed" and row.detail.startswith(REPLACED)
 
 
 @dataclass
@@ -67,6 +70,7 @@ class _Defer:
 @dataclass(frozen=True)
 class _Skip:
     why: str
+    replaced_by: DeliveryRecord | None = None  # the revision sent in its place
 
 
 class Deliverer:
@@ -138,17 +142,24 @@ class Deliverer:
             return
         if isinstance(built, _Skip):
             self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
-            if built.why.startswith(REPLACED):
-                tally.replaced += 1
-            else:
+            if built.replaced_by is None:
                 tally.suppressed += 1
+                return
+            tally.replaced += 1
+            # The revision in its place may be waiting for this row ("waiting for … to be delivered first"): due
+            # now, in this cycle, unless the channel asked it to wait (Retry-After) or another dispatcher holds it.
+            later = built.replaced_by
+            if later.not_before <= now:
+                self.store.redeliver(now, alert_ids={later.alert_id}, channel=rec.channel, statuses=("outstanding",))
             return
         if isinstance(built, _Defer):
             if self.schedule.expired(rec.created_at, now):
                 self._expire(rec, built.why, tally)
                 return
+            # Our own wait (for its parent), not the channel's Retry-After: `not_before` stays as it was, so the
+            # wait ends as soon as the parent is settled (redeliver, below) or a process starts.
             defer = Settlement(
-                "outstanding", built.why, attempts=rec.attempts, next_attempt_at=built.until, not_before=built.until
+                "outstanding", built.why, attempts=rec.attempts, next_attempt_at=built.until, not_before=rec.not_before
             )
             self._settle(rec, dataclasses.replace(defer, unsure=rec.unsure), tally)
             tally.deferred += 1
@@ -264,13 +275,18 @@ class Deliverer:
             reason=str(data.get("reason", "")),
             superseded_by=data.get("superseded_by"),
         )
-        if rec.kind == "alert" or rec.parent_id is None:
-            return base
-        if rec.kind == "revision" and rec.attempts == 0 and not rec.unsure and not rec.ref:
+        # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
+        if rec.kind in ("alert", "revision") and not rec.unsure and not rec.ref:
             later = self._revised_again(rec)
             if later is not None:
-                return _Skip(f"{REPLACED}: {later.alert_id} revises it again (a later report) and goes instead")
+                return _Skip(f"{REPLACED}: {later.alert_id} revises it (a later report) and goes instead", later)
+        if rec.kind == "alert" or rec.parent_id is None:
+            return base
         parent = self._told(rec.parent_id, rec.channel)
+        if parent is not None and replaced_unsent(parent):  # an alert the channel never got: replaced unsent
+            if rec.kind == "revision":  # this revision stands for it: the alert of its own thread
+                return dataclasses.replace(base, kind="alert", parent_id=None)
+            parent = self._replacement(parent)  # a reply or withdrawal goes to the revision sent in its place
         if parent is not None and parent.alert_id != rec.parent_id and (told := alert_of(parent.payload)):
             base = dataclasses.replace(base, parent_id=told.id)  # it revises what the channel was told
         if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
@@ -313,7 +329,8 @@ class Deliverer:
 
     def _told(self, key: str, channel: str) -> DeliveryRecord | None:
         """The row keyed `key` in `channel`, or, when that is a revision replaced before it was sent, the row it
-        revised, and so on: the message the channel has in its place (None when there is no row)."""
+        revised, and so on: the message the channel has in its place (its message shows the alert that stands),
+        or an alert replaced before it was sent (None when there is no row)."""
         rows = self.store.deliveries(alert_ids={key}, channel=channel)
         row = rows[0] if rows else None
         for _ in range(10_000):  # bounded: parent links never form a cycle
@@ -322,6 +339,18 @@ class Deliverer:
             rows = self.store.deliveries(alert_ids={row.parent_id}, channel=channel)
             row = rows[0] if rows else None
         return row
+
+    def _replacement(self, alert_row: DeliveryRecord) -> DeliveryRecord | None:
+        """The revision that went (or goes) to the channel in place of an alert replaced before it was sent: down
+        its chain of revisions, past those replaced too. None when there is none (then nothing stands for it)."""
+        rows = self.store.deliveries(channel=alert_row.channel, thread_key=alert_row.thread_key)
+        current: DeliveryRecord | None = alert_row
+        for _ in range(len(rows) + 1):
+            if current is None or not replaced_unsent(current):
+                return current
+            key = current.alert_id
+            current = max((r for r in rows if r.kind == "revision" and r.parent_id == key), key=_by_seq, default=None)
+        return None
 
     def _revised_again(self, rec: DeliveryRecord) -> DeliveryRecord | None:
         """A later revision of `rec`'s alert waiting in the same channel: `rec` would be out of date the moment it
@@ -446,6 +475,10 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
         not_before=rec.not_before,
         unsure=rec.unsure,
     )
+
+
+def _by_seq(row: DeliveryRecord) -> tuple[int, str]:
+    return row.seq, row.alert_id
 
 
 def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, rows: list[DeliveryRecord]) -> Notice:

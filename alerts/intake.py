@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
 
-from .notice import AlertCatalog, alert_of, escalation, payload, thread_key, thread_of
+from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of
 
 OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
 
@@ -87,8 +87,9 @@ def _open_thread(rows: Sequence[DeliveryRecord], fired_at: datetime, period: tim
     it (a late report just before an alert already sent). By event time, not by arrival: a late corroboration of
     an earlier report replies under that report's alert, not under whichever thread was started last."""
     near: list[tuple[datetime, int, DeliveryRecord]] = []
+    starts = _stands_for_alert(rows)
     for r in rows:
-        if r.kind != "alert" or r.status not in OPEN_STATUSES:
+        if r.status not in OPEN_STATUSES or not (r.kind == "alert" or r.alert_id in starts):
             continue
         fired = _fired(r)
         if fired is not None and abs(fired_at - fired) <= period:
@@ -99,6 +100,24 @@ def _open_thread(rows: Sequence[DeliveryRecord], fired_at: datetime, period: tim
     if before:
         return max(before, key=lambda n: (n[0], n[1]))[2]
     return min(near, key=lambda n: (n[0], n[1]))[2]
+
+
+def _stands_for_alert(rows: Sequence[DeliveryRecord]) -> set[str]:
+    """The revisions that start a thread: sent (or to be sent) in place of an alert replaced before it was sent,
+    up their chain of revisions past those replaced too."""
+    by_key = {r.alert_id: r for r in rows}
+    out: set[str] = set()
+    for r in rows:
+        if r.kind != "revision" or replaced_unsent(r):
+            continue
+        up = by_key.get(r.parent_id) if r.parent_id else None
+        for _ in range(len(rows)):
+            if up is None or not replaced_unsent(up) or up.kind == "alert":
+                break
+            up = by_key.get(up.parent_id) if up.parent_id else None
+        if up is not None and up.kind == "alert" and replaced_unsent(up):
+            out.add(r.alert_id)
+    return out
 
 
 def _severities(rows: Sequence[DeliveryRecord]) -> list[str]:

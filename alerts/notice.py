@@ -65,6 +65,17 @@ class ThreadView:
     acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
 
 
+# The detail of an alert or revision never sent because a later revision of it waited behind it in the channel
+# (late reports revising one alert, maybe again and again, before a delivery cycle ran): the later one is sent in
+# its place, and the channel is told the alert that stands once (alerts/delivery.py).
+REPLACED = "replaced before it was sent"
+
+
+def replaced_unsent(row: DeliveryRecord) -> bool:
+    """An alert or revision that was never sent because a later revision of it was sent in its place."""
+    return row.kind in ("alert", "revision") and row.status == "suppressed" and row.detail.startswith(REPLACED)
+
+
 @dataclass(frozen=True)
 class Notice:
     """One message for one channel. `key` is its delivery key (unique per channel, the ledger's alert_id)."""

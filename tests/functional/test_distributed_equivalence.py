@@ -30,7 +30,7 @@ pytest.importorskip("faust")
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from watchfloor.alerts.delivery import REPLACED
+from watchfloor.alerts.notice import REPLACED
 from watchfloor.schemas.events import Detection, Document, EventType, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames as Topics

@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.slack_server import FakeSlack
-from watchfloor.alerts.delivery import REPLACED
+from watchfloor.alerts.notice import REPLACED
 from watchfloor.cli import app
 from watchfloor.schemas.events import Detection, EventType
 from watchfloor.stream_processors.current import current_alerts
@@ -92,7 +92,7 @@ def run_once(cfg: Path, server: FakeSlack) -> str:
     return res.output
 
 
-def standing(tmp_path: Path) -> dict[str, Detection]:
+def standing_alerts(tmp_path: Path) -> dict[str, Detection]:
     store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     try:
         return current_alerts(se.event for se in store.read(types=ALERT_EVENTS, limit=10_000))
@@ -138,7 +138,7 @@ def test_a_burst_of_revisions_is_one_reply_and_one_update_per_poll(tmp_path: Pat
     assert len(slack_server.messages) <= 8  # 28 when every link was posted
 
     # What the channel shows is what stands: every standing alert is the one its message shows.
-    now = standing(tmp_path)
+    now = standing_alerts(tmp_path)
     top = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
     for m in [*top, *(m for m in slack_server.messages if kind(m) == "followup")]:
         shown = json.dumps(slack_server.message("#front", m["ts"])["blocks"])
@@ -165,3 +165,73 @@ def test_a_burst_of_revisions_is_one_reply_and_one_update_per_poll(tmp_path: Pat
     assert all(kind(m) == "alert" for m in top)
     # Every reply is in the thread of a top-level message (a revision of a revision once replied to the reply)
     assert {m["thread_ts"] for m in slack_server.messages if m not in top} <= {m["ts"] for m in top}
+
+
+TWO_SOURCES_PACK = """\
+version: 2
+name: crossing
+signals:
+  closure:
+    match: {any: ["closed the border crossing"]}
+detections:
+  - id: crossing-closed
+    title: "Border crossing closed"
+    severity: high
+    pattern: {any: closure}
+    realert: 1d
+"""
+
+
+def test_an_alert_revised_while_slack_was_down_reaches_the_channel_once_as_it_stands(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Two feeds in one poll while Slack refuses posts: the fast one's report raises the alert, the slow one's
+    earlier report revises it. Both wait in the ledger; when Slack is back the channel gets the alert that
+    stands as one message (no 'Revised' reply, no rewrite), and the alert never sent is recorded as replaced."""
+    (tmp_path / "pack.yaml").write_text(TWO_SOURCES_PACK, encoding="utf-8")
+    fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
+    for path, n, source, at in ((fast, 1, "Fast Wire", "12:00"), (slow, 2, "Slow Daily", "08:00")):
+        item = {
+            "type": "news.article",
+            "id": f"crossing-{n}",
+            "source": source,
+            "published_at": f"2024-11-02T{at}:00+00:00",
+            "title": f"Crossing report {n}",
+            "body": "Guards closed the border crossing this morning.",
+        }
+        path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [{tmp_path / "pack.yaml"}]
+sources:
+  - {{kind: jsonl, path: {fast}}}
+  - {{kind: jsonl, path: {slow}}}
+channels:
+  - {{type: slack, name: desk, channel: "#border", token_env: WF_TEST_SLACK, base_url: "{slack_server.base_url}"}}
+subscriptions:
+  - {{channel: desk}}
+""",
+        encoding="utf-8",
+    )
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""}
+    slack_server.fail_next("chat.postMessage", 200, {"ok": False, "error": "ratelimited"})  # refused: not posted
+    down = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert down.exit_code == 3 and slack_server.messages == [], down.output  # 3: deliveries outstanding
+    up = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert up.exit_code == 0, up.output
+    assert "1 revision(s) replaced by a later one before sending" in up.output, up.output
+
+    (standing,) = standing_alerts(tmp_path).values()
+    assert standing.revises and standing.evidence[0].event_id == "crossing-2"  # the earlier report's alert
+    (message,) = slack_server.messages  # one message, top-level, showing the alert that stands
+    assert message.get("thread_ts") is None and slack_server.updates == []
+    assert f"alert {standing.id}" in json.dumps(message["blocks"]) and "Revise" not in json.dumps(message["blocks"])
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        rows = {r.kind: r for r in store.deliveries(channel="desk")}
+    finally:
+        store.close()
+    assert rows["alert"].status == "suppressed" and rows["alert"].detail.startswith(REPLACED)
+    assert rows["revision"].status == "sent"

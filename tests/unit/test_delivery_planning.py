@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from watchfloor.alerts.intake import plan_detection, plan_retraction
-from watchfloor.alerts.notice import AlertCatalog, escalation, independent_sources, payload, thread_key
+from watchfloor.alerts.notice import REPLACED, AlertCatalog, escalation, independent_sources, payload, thread_key
 from watchfloor.alerts.schedule import RetrySchedule
 from watchfloor.schemas.config import RetryPolicy
 from watchfloor.schemas.events import Alert, Detection, Evidence, Retraction
@@ -140,3 +141,20 @@ def test_a_late_report_follows_up_the_thread_of_its_own_time_not_the_newest() ->
     d6 = det(6, hours=20)
     assert plan(det(7, hours=22), [row(d1, seq=1), row(d6, seq=2)]).parent_id == "d6"
     assert plan(det(8, hours=-3), [row(d6, seq=1), row(d1, seq=2)]).parent_id == "d1"
+
+
+def test_a_revision_sent_in_place_of_an_alert_replaced_unsent_takes_its_follow_ups() -> None:
+    # Slack was down: the alert and the revision a late report made of it waited together, so the alert was
+    # settled 'replaced before it was sent' and the revision went as the thread's first message.
+    first = det(1)
+    replaced = dataclasses.replace(row(first, status="suppressed"), detail=f"{REPLACED}: d2 revises it")
+    standing = dataclasses.replace(row(det(2, revises="d1", revision=1), kind="revision", seq=2), parent_id="d1")
+    got = plan(det(3, hours=5), [replaced, standing])
+    assert (got.kind, got.parent_id) == ("followup", "d2")
+    # a revision of it, replaced unsent too, passes it on down its chain
+    again = dataclasses.replace(row(det(4, revises="d2", revision=2), kind="revision", seq=3), parent_id="d2")
+    gone = dataclasses.replace(standing, status="suppressed", detail=f"{REPLACED}: d4 revises it")
+    assert plan(det(5, hours=5), [replaced, gone, again]).parent_id == "d4"
+    # a plain suppressed alert (a silence) still starts nothing
+    silenced = dataclasses.replace(row(first, status="suppressed"), detail="silenced by s1")
+    assert plan(det(6, hours=5), [silenced, standing]).kind == "alert"
