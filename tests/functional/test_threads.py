@@ -237,6 +237,32 @@ def test_a_follow_up_waits_for_its_first_message_and_stands_alone_if_that_one_ex
     assert "Follows alert det0003" in texts(alone["blocks"])
 
 
+def test_an_alert_revised_before_it_could_be_sent_is_sent_once_as_it_stands_and_takes_its_replies(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})  # refused: not posted
+    store.append([detection_event(troops(1))])
+    d.cycle()
+    assert ledger(store)[("det0001", "slack-ops")].attempts == 1 and not slack_server.messages
+    # While it waits, a late report revises it, and a later report of the story follows it up.
+    revision = detection_event(troops(2, revises="det0001", revision=1))
+    store.append([revision, detection_event(troops(3, hours=1))])
+    clock.advance(d.next_due() or 1)
+    report = d.cycle()
+    assert report.ok and report.tally.replaced == 1
+    [first] = top_level(slack_server)  # the alert that stands, as an alert: no "Revised", nothing rewritten
+    assert first["metadata"]["event_payload"] == {"alert_id": revision.id, "rule": "troops", "kind": "alert"}
+    assert "Revise" not in texts(first["blocks"])
+    replies = slack_server.thread(first["ts"])  # the follow-up of the alert replaced goes under it
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in replies] == ["det0003"]
+    row = ledger(store)[("det0001", "slack-ops")]
+    assert (row.status, row.detail.split(":")[0]) == ("suppressed", "replaced before it was sent")
+    # The file channel never failed: it had the alert at once, so there the revision replies as a revision.
+    kinds = [(x["kind"], x["key"]) for x in lines(archive)]
+    assert kinds == [("alert", "det0001"), ("revision", revision.id), ("followup", "det0003")]
+
+
 def test_a_failed_update_is_retried_without_a_second_reply(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
 ) -> None:
