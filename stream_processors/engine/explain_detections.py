@@ -234,7 +234,7 @@ class Explainer:
         if not extractor.may_match(item.title, item.body):
             return False, False, None
         doc = item if isinstance(item, Document) else item.build()
-        _scan, viable = extractor.scan(doc)
+        _scan, viable = extractor.scan(doc, native_screen=False)  # the same documents in every build
         if viable is None:
             return True, True, doc
         return bool(viable), bool(viable & self._wanted if self._wanted is not None else viable), doc

@@ -174,12 +174,15 @@ class Extractor:
         return False
 
     def scan(
-        self, doc: Document | CheckedInput, *, every: bool = False, screen: bool = True
+        self, doc: Document | CheckedInput, *, every: bool = False, screen: bool = True, native_screen: bool = True
     ) -> tuple[Scan | None, set[str] | None]:
         """The document's sentences with their phrase and entity matches, and the signals that may match
         (None: any). With `every`, no shortcut: sentences are made even when no signal is possible. Without
         `screen`, no first pass of trigger atoms (a document that passed `may_match` holds a trigger word
-        already: the screen's probes would cost more than they save; backtests, BENCHMARKS.md)."""
+        already: the screen's probes would cost more than they save; backtests, BENCHMARKS.md). Without
+        `native_screen`, not the native word screen either: it also knows which words share a sentence, so it
+        lets on fewer documents than the passes here; what a document may match is then the same in every
+        build (rules explain shows the documents a signal may match, near misses included)."""
         rules = self.rules
         text = doc.text
         if "<" in text or "&" in text:
@@ -194,7 +197,7 @@ class Extractor:
         viable: set[str] | None = None
         language = getattr(doc, "language", None)
         sentences: Sentences | None = None
-        native = self.word_screen if not every and not rules.always_signals else None
+        native = self.word_screen if native_screen and not every and not rules.always_signals else None
         if native is not None:
             # One pass in C over the words says whether any signal can be viable (wordscreen.py): most
             # news stops here, and the cost follows the words, not the rules' phrases found in them. Where
