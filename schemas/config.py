@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .control import check_digest, check_max_age
 from .events import Severity
@@ -195,6 +204,9 @@ class AppConfig(_Strict):
     poll_interval: Duration = timedelta(seconds=60)
     event_time: EventTimeConfig = EventTimeConfig()
     kafka: KafkaConfig = KafkaConfig()
+    # The file it was read from (watchfloor.config.load_config), so a check made once the rule packs are loaded
+    # (subscriptions naming rules: watchfloor.config.subscription_problems) can name the place.
+    _origin: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _refs(self) -> AppConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -103,4 +104,51 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
                 msg = f"missing required key {loc[-1]!r}"
             problems.append(RuleProblem(name, line, col, msg))
         raise ConfigError("\n".join(str(p) for p in sorted(set(problems)))) from None
-    return _resolve(cfg, base)
+    resolved = _resolve(cfg, base)
+    resolved._origin = name
+    return resolved
+
+
+def subscription_problems(cfg: AppConfig, rules: Collection[str], tags: Collection[str]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of the config's subscriptions against the rule packs loaded: a rule id no pack has is an
+    error (the channel would silently get nothing of it, as the CLI refuses it), a tag no rule carries a warning
+    (a rule that carries it may come later), each at FILE:LINE:COL of the config when it was read from one."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    tree = _tree_of(cfg._origin)
+    known_rules = ", ".join(sorted(rules)) or "none"
+    known_tags = ", ".join(sorted(tags)) or "none"
+    for i, sub in enumerate(cfg.subscriptions):
+        for j, rule in enumerate(sub.rules):
+            if rule != "*" and rule not in rules:
+                where = _where(cfg, tree, ["subscriptions", i, "rules", j])
+                errors.append(
+                    f"{where}: unknown rule {rule!r} in the subscription of channel {sub.channel!r} "
+                    f"(the rule packs have: {known_rules})"
+                )
+        for j, tag in enumerate(sub.tags):
+            if tag not in tags:
+                where = _where(cfg, tree, ["subscriptions", i, "tags", j])
+                warnings.append(
+                    f"{where}: no rule carries the tag {tag!r} (subscription of channel {sub.channel!r}; tags: "
+                    f"{known_tags})"
+                )
+    return errors, warnings
+
+
+def _tree_of(origin: str | None) -> Any:
+    if origin is None:
+        return None
+    try:
+        return YAML(typ="rt").load(io.StringIO(Path(origin).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, MarkedYAMLError):
+        return None
+
+
+def _where(cfg: AppConfig, tree: Any, loc: list[Any]) -> str:
+    if cfg._origin is None:
+        return "config"
+    if not isinstance(tree, CommentedMap):
+        return cfg._origin
+    line, col = yaml_position(tree, loc)
+    return f"{cfg._origin}:{line}:{col}"

@@ -24,6 +24,7 @@ from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.alerts.slackapp.channels import ChannelNotifiers
+from watchfloor.config import subscription_problems
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import (
@@ -153,13 +154,28 @@ def build_catalog(rules: CompiledRules) -> AlertCatalog:
 
 
 def catalog_for(cfg: AppConfig) -> AlertCatalog:
-    """The catalog of the config's rule packs; an empty one (ids as they are) when they cannot be loaded, so a
-    notifier whose rules moved still delivers."""
+    """The catalog of the config's rule packs, its subscriptions checked against them (check_subscriptions); an
+    empty one (ids as they are) when they cannot be loaded, so a notifier whose rules moved still delivers."""
     try:
-        return build_catalog(load_rules(cfg.rules)[1])
+        compiled = load_rules(cfg.rules)[1]
     except (RuleLoadError, OSError, ValueError) as e:
         log.warning("alerts: rule packs not loaded (%s): groups are shown by id, follow-ups open for a day", e)
         return AlertCatalog()
+    check_subscriptions(cfg, compiled)
+    return build_catalog(compiled)
+
+
+def check_subscriptions(cfg: AppConfig, rules: CompiledRules) -> None:
+    """The config's subscriptions against the rules that run: a rule id no pack has is a WiringError naming
+    FILE:LINE:COL (its channel would silently get nothing, and the CLI refuses the same id); a tag no rule
+    carries is a warning in the log."""
+    errors, warnings = subscription_problems(
+        cfg, {d.id for d in rules.detections}, {t for d in rules.detections for t in d.definition.tags}
+    )
+    for w in warnings:
+        log.warning("config: %s", w)
+    if errors:
+        raise WiringError("\n".join(errors))
 
 
 def build_dispatcher(
@@ -197,6 +213,8 @@ def kafka_settings(cfg: AppConfig, **overrides: Any) -> KafkaConfig:
 
 def build_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
     _packs, compiled = load_rules(rules)
+    if cfg is not None:
+        check_subscriptions(cfg, compiled)
     return engine_for(compiled, cfg)
 
 
@@ -352,6 +370,7 @@ class EmbeddedPipeline:
         self.cfg = cfg
         self.store = store or open_store(cfg.store)
         self.packs, self.rules = load_rules(cfg.rules)
+        check_subscriptions(cfg, self.rules)
         self.engine = engine_for(self.rules, cfg)
         self.poller = build_poller(cfg, self.store)
         self.runner = EmbeddedRunner(self.store, self.engine)

@@ -18,7 +18,7 @@ from rich.table import Table
 from watchfloor.schemas.control import Actor
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ._common import ID_COLUMN, ConfigOpt, app, app_config, fail, out
+from ._common import ID_COLUMN, ConfigOpt, app, app_config, err, fail, out
 
 subscriptions_app = typer.Typer(
     help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True
@@ -173,7 +173,15 @@ def subscriptions_add(
         names = {ch.name for ch in cfg.channels}
         if channel not in names and not (channel.startswith("slack:") and len(channel) > len("slack:")):
             raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names))} or slack:CHANNEL_ID")
-        _check_rules(_compiled(cfg), rules)
+        compiled = _compiled(cfg)
+        _check_rules(compiled, rules)
+        carried = {t for d in compiled.detections for t in d.definition.tags}
+        for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
+            err.print(
+                f"[yellow]warning:[/yellow] no rule carries the tag {escape(repr(t))} "
+                f"(tags: {escape(', '.join(sorted(carried)) or 'none')})",
+                highlight=False,
+            )
         try:
             sub, new = control.subscribe(
                 channel,
