@@ -49,7 +49,18 @@ class LoadedPack:
 
     def position(self, loc: Iterable[Any], *, at_key: bool = False) -> tuple[int, int]:
         if self._nodes is None:
-            self._nodes = compose(self.text)
+            try:
+                self._nodes = compose(self.text)
+            except MarkedYAMLError as e:
+                # The file loaded, but the composer that places problems reads it otherwise (`[a:b]`: a mapping in
+                # a flow sequence for one, an unexpected ':' for the other). Such YAML means different things to
+                # different readers: say where, as a syntax error, rather than fail with a traceback.
+                mark = e.problem_mark or e.context_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                what = f"YAML syntax: {e.problem or e.context}"
+                if ":" in (e.problem or ""):
+                    what += " (a ':' in a plain value: write 'key: value' with a space, or quote the value)"
+                raise RuleLoadError([RuleProblem(self.path, line, col, what)]) from None
         return node_position(self._nodes, loc, at_key=at_key)
 
     def problem(self, err: RuleError) -> RuleProblem:

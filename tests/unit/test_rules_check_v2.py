@@ -360,3 +360,14 @@ detections:
     assert (key.line, key.message) == (10, "unknown key 'hedge' (did you mean 'hedged'?)")
     assert value.line == 15 and value.message.startswith("modality: Input should be one of 'asserted'"), value
     assert "'negated', 'any', or a list of them (got 'asertted')" in value.message, value
+
+
+def test_yaml_two_readers_read_otherwise_is_a_syntax_error_at_its_place_not_a_traceback(tmp_path: Path) -> None:
+    # Outside operator audit F6: `entities: [a:b]` loads (a mapping in a flow sequence) but the composer that places
+    # problems stops at the ':': `rules check` and `run` printed a ScannerError traceback.
+    path = _write(tmp_path, "version: 2\nentities: [a:b]\n")
+    with pytest.raises(RuleLoadError) as got:
+        load_rules([path])
+    assert str(got.value).startswith(f"{path}:2:13: YAML syntax: found unexpected ':'")
+    res = CliRunner().invoke(app, ["rules", "check", path])
+    assert res.exit_code == 1 and "Traceback" not in res.output and f"{path}:2:13: YAML syntax" in res.output
