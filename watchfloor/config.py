@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
@@ -73,9 +74,11 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
     try:
         text = cfg_path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{name}:0:0: no such config file") from None
+        raise ConfigError(f"{name}: no such config file") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{name}:1:1: not valid UTF-8 at byte {e.start}") from None
+        before = e.object[: e.start].decode("utf-8", errors="replace")
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise ConfigError(f"{name}:{line}:{col}: not valid UTF-8 (byte {e.start} of the file)") from None
     try:
         tree = YAML(typ="rt").load(io.StringIO(text))
     except MarkedYAMLError as e:
@@ -96,8 +99,11 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
         problems = []
         for err in e.errors():
             loc = list(err["loc"])
-            line, col = yaml_position(tree, loc, at_key=err["type"] == "extra_forbidden")
             msg = err["msg"].removeprefix("Value error, ")
+            sub = _SUBSCRIPTION_PROBLEM.match(msg) if not loc else None
+            if sub is not None:  # AppConfig's cross-reference check: at the subscription's channel, not 1:1
+                loc = ["subscriptions", int(sub.group(1)), "channel"]
+            line, col = yaml_position(tree, loc, at_key=err["type"] == "extra_forbidden")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key {loc[-1]!r}"
             elif err["type"] == "missing":
@@ -107,6 +113,9 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
     resolved = _resolve(cfg, base)
     resolved._origin = name
     return resolved
+
+
+_SUBSCRIPTION_PROBLEM = re.compile(r"subscriptions\[(\d+)\]: ")
 
 
 def subscription_problems(cfg: AppConfig, rules: Collection[str], tags: Collection[str]) -> tuple[list[str], list[str]]:

@@ -101,10 +101,10 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
     if isinstance(ch, SlackChannel):
         token_env = ch.token_env or (slack.token_env if slack else "SLACK_BOT_TOKEN")
         token = env.get(token_env)
-        if not token:
+        if not token or not token.strip():
+            state = "is not set" if token is None else "is set but empty"
             raise WiringError(
-                f"channel {ch.name!r}: the Slack token is read from the environment variable "
-                f"{token_env}, which is not set"
+                f"channel {ch.name!r}: the Slack token is read from the environment variable {token_env}, which {state}"
             )
         base_url = ch.base_url or (slack.base_url if slack else None)
         return SlackNotifier(

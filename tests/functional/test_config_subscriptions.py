@@ -75,3 +75,33 @@ def test_the_cli_warns_of_a_tag_no_rule_carries(tmp_path: Path) -> None:
     res = wf("subscriptions", "add", "archive", "--tag", "trops", "--config", str(cfg))
     assert res.exit_code == 0, res.output
     assert "warning: no rule carries the tag 'trops'" in res.output
+
+
+def test_config_errors_name_the_place(tmp_path: Path) -> None:
+    """Outside operator audit F8: a missing file was 'wf.yaml:0:0', an unknown subscription channel '1:1' (not its
+    line), a byte that is not UTF-8 '1:1' whatever its line."""
+    from watchfloor.config import ConfigError
+
+    with pytest.raises(ConfigError) as missing:
+        load_config(tmp_path / "nowhere.yaml")
+    assert str(missing.value) == f"{tmp_path / 'nowhere.yaml'}: no such config file"
+    cfg = write_config(tmp_path, "{channel: archiv}")
+    with pytest.raises(ConfigError) as unknown:
+        load_config(cfg)
+    assert str(unknown.value).startswith(f"{cfg}:7:15: subscriptions[0]: unknown channel 'archiv'")
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"store: sqlite:///x.db\nrules: [caf\xe9]\n")
+    with pytest.raises(ConfigError) as latin:
+        load_config(bad)
+    assert str(latin.value) == f"{bad}:2:12: not valid UTF-8 (byte 33 of the file)"
+
+
+def test_a_slack_token_variable_set_but_empty_is_said_so(tmp_path: Path) -> None:
+    from watchfloor.schemas.config import SlackChannel
+    from watchfloor.wiring import build_notifier
+
+    ch = SlackChannel(type="slack", name="desk", channel="#desk", token_env="WF_TOKEN")
+    with pytest.raises(WiringError, match="environment variable WF_TOKEN, which is not set"):
+        build_notifier(ch, env={})
+    with pytest.raises(WiringError, match="environment variable WF_TOKEN, which is set but empty"):
+        build_notifier(ch, env={"WF_TOKEN": " "})
