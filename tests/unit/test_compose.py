@@ -22,7 +22,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
-WATCHFLOOR_SERVICES = ["topics", "producer", "worker", "archive", "notifier"]
+WATCHFLOOR_SERVICES = ["topics", "producer", "worker", "archive", "notifier", "web"]
 
 
 def test_services(compose: dict[str, Any]) -> None:
@@ -31,6 +31,13 @@ def test_services(compose: dict[str, Any]) -> None:
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert services["postgres"]["image"].startswith("postgres:")
+
+
+def test_monitoring_is_served(compose: dict[str, Any]) -> None:
+    # Outside operator audit: a distributed deployment had no /healthz or /metrics at all.
+    web = compose["services"]["web"]
+    assert web["command"][0] == "serve" and "0.0.0.0" in web["command"] and web["ports"] == ["8080:8080"]
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
 
 
 def test_worker_is_scalable(compose: dict[str, Any]) -> None:
@@ -89,7 +96,7 @@ def test_the_inbox_mount_hides_nothing_of_the_image(compose: dict[str, Any]) -> 
     assert (REPO / "inbox" / "README.md").exists()
 
 
-@pytest.mark.parametrize("service", [s for s in WATCHFLOOR_SERVICES if s != "topics"])
+@pytest.mark.parametrize("service", [s for s in WATCHFLOOR_SERVICES if s not in ("topics", "web")])  # web: GET /healthz
 def test_long_running_services_have_a_health_check(compose: dict[str, Any], service: str) -> None:
     svc = compose["services"][service]
     check = svc["healthcheck"]["test"]
