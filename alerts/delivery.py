@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
@@ -45,6 +46,7 @@ from .schedule import RetrySchedule
 log = logging.getLogger(__name__)
 
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
+CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Tally:
     replaced: int = 0  # revisions not sent: a later revision of the same alert went in their place
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
+    slow_channels: set[str] = field(default_factory=set)  # channels that used their budget: the others went first
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Deliverer:
         find_alert: Callable[[str], Alert | None] = lambda _key: None,
         acknowledged: Callable[[str], AlertAcknowledged | None] = lambda _alert_id: None,
         subscribed: Callable[[str], bool] = lambda _subscription_id: True,
+        channel_budget: float = CHANNEL_BUDGET,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -98,11 +102,18 @@ class Deliverer:
         self.acknowledged = acknowledged
         self.subscribed = subscribed  # whether a subscription is still in force (its digests are sent)
         self.paused: dict[str, float] = {}  # channel -> until: its Retry-After, for this process
+        self.channel_budget = channel_budget
 
     def run(self) -> Tally:
         tally = Tally()
         skip: set[str] = set()
         handled: set[tuple[str, str]] = set()
+        # A channel that is slow, not failing (Slack answering each post after 8 s), must not hold up the others:
+        # once its attempts in this cycle took `channel_budget` seconds, it waits until the other channels have
+        # nothing due, then goes on with the rest in the same cycle (so `--once` still delivers everything).
+        spent: dict[str, float] = {}
+        waiting: set[str] = set()
+        budget = self.channel_budget
         for _ in range(MAX_PER_CYCLE):
             now = self.clock()
             paused = {c for c, until in self.paused.items() if until > now}
@@ -110,17 +121,33 @@ class Deliverer:
                 self.owner,
                 now,
                 self.schedule.lease,
-                skip_channels=skip | paused,
+                skip_channels=skip | paused | waiting,
                 backoff_set_before=self.started_at,
             )
             if not claimed:
+                if waiting:
+                    for c in sorted(waiting):
+                        log.warning(
+                            "alerts: channel %s is slow (%.1fs of attempts in this cycle): the other channels went "
+                            "first; now the rest of its deliveries",
+                            c,
+                            spent[c],
+                        )
+                    waiting.clear()  # the others are done: the slow channels' turn, without a budget now
+                    budget = float("inf")
+                    continue
                 break
             rec = claimed[0]
             if (rec.alert_id, rec.channel) in handled:  # due again within this cycle: leave it to the next
                 self._settle(rec, _unchanged(rec), tally)
                 break
             handled.add((rec.alert_id, rec.channel))
+            started = time.monotonic()  # real time: what a slow channel costs the others, whatever the clock
             self._attempt(rec, tally, skip)
+            used = spent[rec.channel] = spent.get(rec.channel, 0.0) + time.monotonic() - started
+            if used > budget:
+                waiting.add(rec.channel)
+                tally.slow_channels.add(rec.channel)
         return tally
 
     # -- one attempt ------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class CycleReport:
             out.enqueued += r.enqueued
             for name in ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
+            out.tally.slow_channels = out.tally.slow_channels | r.tally.slow_channels
         return out
 
     @property

@@ -409,3 +409,27 @@ def test_the_same_alert_raised_again_is_not_sent_twice(
     dispatcher.cycle()
     assert ledger(store)[(retraction_event(gone).id, "slack-ops")].status == "sent"
     assert ledger(store)[(detection_event(back).id, "slack-ops")].status == "sent"
+
+
+def test_a_slow_channel_lets_the_others_go_first_and_still_delivers_in_the_cycle(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside operator audit F4: Slack answering each post after 8 s held the file channel, one line per Slack
+    answer (16 archive lines took 2m10s). Now a channel whose attempts took its budget in a cycle waits until the
+    others have nothing due, then sends the rest in the same cycle."""
+    feed(store, *(detection(n, group={"route": str(n)}) for n in range(1, 5)))
+    slack_server.slow_next("chat.postMessage", 0.4, times=4)  # slow, not failing: each post lands
+    d = make(store, slack_server, archive, clock)
+    d.deliverer.channel_budget = 0.3  # (5 s in production)
+    report = d.cycle()
+    assert report.ok and report.tally.sent == 8 and report.tally.slow_channels == {"slack-ops"}
+    order = [(x.channel, x.alert_id) for x in deliveries(store) if x.status == "sent"]
+    # Seq order would interleave them (archive 1, slack 1, archive 2, slack 2, ...): after Slack's first slow
+    # post, the archive got the other three, then Slack the rest, in the same cycle.
+    assert order == [
+        ("archive", "det0001"),
+        ("slack-ops", "det0001"),
+        *(("archive", f"det000{n}") for n in range(2, 5)),
+        *(("slack-ops", f"det000{n}") for n in range(2, 5)),
+    ]
+    assert any("channel slack-ops is slow" in r.getMessage() for r in caplog.records)
