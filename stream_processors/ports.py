@@ -154,10 +154,10 @@ class DeliveryLedger(Protocol):
     ) -> list[DeliveryRecord]:
         """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased.
 
-        Due: status outstanding, no live lease, `not_before` <= now, and `next_attempt_at` <= now unless that
-        backoff was scheduled before `backoff_set_before` (a process start tries every delivery once at once;
-        a channel's own Retry-After, `not_before`, always holds). A row whose previous lease ran out is
-        returned with `unsure` set (and kept so)."""
+        Due: status outstanding, no live lease, `not_before` <= now, its channel not paused (`channel_pauses`),
+        and `next_attempt_at` <= now unless that backoff was scheduled before `backoff_set_before` (a process
+        start tries every delivery once at once; a channel's own Retry-After, `not_before` and the channel's
+        pause, always holds). A row whose previous lease ran out is returned with `unsure` set (and kept so)."""
         ...
 
     def settle_delivery(
@@ -196,7 +196,16 @@ class DeliveryLedger(Protocol):
         """Hold every outstanding row of `channel` until `until`, for every dispatcher on the store, after a
         failure of the whole channel: as its `not_before` when the channel itself asked (a Retry-After), else
         as a backoff (`next_attempt_at`, scheduled at `now`). Rows held longer keep their time. Returns how
-        many rows changed."""
+        many rows changed.
+
+        When the channel asked (`server_asked`), the channel itself is also paused until `until` (a later pause
+        recorded before stands): rows enqueued after this call are not due before then either, for every
+        dispatcher on the store (see `channel_pauses`)."""
+        ...
+
+    def channel_pauses(self, now: float) -> dict[str, float]:
+        """Channels paused at `now` by their own Retry-After (`defer_channel(..., server_asked=True)`): channel
+        -> when the pause ends (later than `now`). No row of these channels is claimed before then."""
         ...
 
     def delivery_counts(self) -> dict[str, int]:

@@ -167,6 +167,32 @@ class LedgerContract:
         claimed = store.claim_deliveries("p", NOW + 99, LEASE, limit=9, backoff_set_before=NOW + 99)
         assert [r.alert_id for r in claimed] == ["a3"]
 
+    def test_a_channel_retry_after_holds_rows_enqueued_after_it(self, store: Store) -> None:
+        """The channel's own pause is the channel's, not its rows': a row queued after the Retry-After (a new
+        alert) waits for it too, and no process start or backoff lets it out early."""
+        store.enqueue([rec("a1", "x", 1)])
+        assert store.channel_pauses(NOW) == {}
+        store.defer_channel("x", NOW + 100, NOW, server_asked=True)
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10), rec("a3", "y", 3, created_at=NOW + 10)])
+        assert store.channel_pauses(NOW + 50) == {"x": NOW + 100}
+        claimed = store.claim_deliveries("p", NOW + 50, LEASE, limit=9, backoff_set_before=NOW + 50)
+        assert [r.alert_id for r in claimed] == ["a3"]
+        # A shorter Retry-After later does not shorten it; a backoff (not the channel's asking) is no pause.
+        store.defer_channel("x", NOW + 60, NOW + 50, server_asked=True)
+        store.defer_channel("y", NOW + 200, NOW + 50)
+        assert store.channel_pauses(NOW + 50) == {"x": NOW + 100}
+        assert store.claim_deliveries("q", NOW + 99, LEASE, limit=9, backoff_set_before=NOW + 99) == []
+        assert store.channel_pauses(NOW + 100) == {}
+        assert [r.alert_id for r in store.claim_deliveries("q", NOW + 100, LEASE, limit=9)] == ["a1", "a2"]
+
+    def test_a_longer_retry_after_extends_the_channel_pause(self, store: Store) -> None:
+        store.defer_channel("x", NOW + 100, NOW, server_asked=True)  # no rows at all: the pause is still kept
+        store.defer_channel("x", NOW + 300, NOW + 1, server_asked=True)
+        store.enqueue([rec("a1", "x")])
+        assert store.channel_pauses(NOW + 150) == {"x": NOW + 300}
+        assert store.claim_deliveries("p", NOW + 150, LEASE) == []
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 300, LEASE)] == ["a1"]
+
     def test_defer_channel_as_a_backoff(self, store: Store) -> None:
         store.enqueue([rec("a1", "x"), rec("a2", "x", next_attempt_at=NOW + 500), rec("a3", "y")])
         assert store.defer_channel("x", NOW + 100, NOW + 1) == 1
@@ -214,6 +240,18 @@ class PersistentLedgerContract:
 
     def test_claims_from_four_store_objects_hand_each_row_out_once(self, open_store: Callable[[], Store]) -> None:
         LedgerContract._concurrent_claims([open_store() for _ in range(4)])
+
+    def test_a_channel_pause_holds_for_every_store_object(self, open_store: Callable[[], Store]) -> None:
+        first, second = open_store(), open_store()
+        first.defer_channel("x", NOW + 100, NOW, server_asked=True)
+        first.close()
+        second.enqueue([rec("a1", "x", created_at=NOW + 20), rec("a2", "y", created_at=NOW + 20)])
+        assert second.channel_pauses(NOW + 20) == {"x": NOW + 100}
+        got = second.claim_deliveries("p2", NOW + 20, LEASE, limit=5, backoff_set_before=NOW + 20)
+        assert [r.alert_id for r in got] == ["a2"]
+        assert second.settle_delivery("a2", "y", "p2", Settlement("sent", attempts=1), NOW + 21)
+        third = open_store()
+        assert [r.alert_id for r in third.claim_deliveries("p3", NOW + 100, LEASE, limit=5)] == ["a1"]
 
     def test_reopen_keeps_leases_and_schedule(self, open_store: Callable[[], Store]) -> None:
         first = open_store()

@@ -21,6 +21,7 @@ class MemoryStore(MemoryDeliveryLedger):
         self._ids: dict[str, int] = {}  # id -> index in _events
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
+        self._pauses: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _append_locked(self, events: Sequence[Event]) -> int:

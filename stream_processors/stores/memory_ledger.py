@@ -22,6 +22,7 @@ class MemoryDeliveryLedger:
 
     _lock: threading.Lock
     _deliveries: dict[tuple[str, str], DeliveryRecord]
+    _pauses: dict[str, float]  # channel -> until: its Retry-After (defer_channel with server_asked)
 
     def _append_locked(self, events: Sequence[Event]) -> int:
         raise NotImplementedError
@@ -74,6 +75,7 @@ class MemoryDeliveryLedger:
         skip = set(skip_channels)
         out: list[DeliveryRecord] = []
         with self._lock:
+            skip |= {c for c, until in self._pauses.items() if until > now}
             for r in sorted(self._deliveries.values(), key=_order):
                 if len(out) >= limit:
                     break
@@ -175,6 +177,8 @@ class MemoryDeliveryLedger:
     def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
         changed = 0
         with self._lock:
+            if server_asked and self._pauses.get(channel, 0.0) < until:
+                self._pauses[channel] = until
             for key, r in list(self._deliveries.items()):
                 if r.channel != channel or r.status != "outstanding":
                     continue
@@ -186,6 +190,10 @@ class MemoryDeliveryLedger:
                     continue
                 changed += 1
         return changed
+
+    def channel_pauses(self, now: float) -> dict[str, float]:
+        with self._lock:
+            return {c: until for c, until in self._pauses.items() if until > now}
 
     def delivery_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

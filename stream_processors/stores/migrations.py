@@ -60,6 +60,12 @@ def _delivery_ledger(conn: Connection) -> None:
     create_ledger(conn, conn.dialect.name == "sqlite")
 
 
+def _channel_pauses(conn: Connection) -> None:
+    from .sql_ledger import create_channel_pauses
+
+    create_channel_pauses(conn)
+
+
 def add_column(conn: Connection, table: Table, name: str) -> None:
     """ALTER TABLE ... ADD COLUMN for `table.c[name]` unless the table has it already (fresh stores do)."""
     if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
@@ -75,6 +81,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "events: origin and received_at columns", _event_origin_columns),
     Migration(3, "deliveries: the ledger of outstanding deliveries, with claims and leases", _delivery_ledger),
     Migration(4, "deliveries: scheduled_at (when a retry's backoff was set)", _delivery_ledger),
+    Migration(5, "channel_pauses: a channel's Retry-After, for rows enqueued after it too", _channel_pauses),
 ]
 
 

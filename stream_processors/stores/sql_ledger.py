@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    exists,
     func,
     inspect,
     or_,
@@ -76,6 +77,14 @@ deliveries_table = Table(
     Column("ref", Text, nullable=False, server_default=""),
     Column("lease_owner", String, nullable=True),
     Column("lease_until", Float, nullable=True),
+)
+# A channel's own Retry-After, for every dispatcher on the store: no row of the channel is claimed before
+# `paused_until`, whenever it was enqueued (migration 5 adds the table to older stores).
+channel_pauses_table = Table(
+    "channel_pauses",
+    ledger_metadata,
+    Column("channel", String, primary_key=True),
+    Column("paused_until", Float, nullable=False),  # epoch seconds, the dispatcher's clock
 )
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
@@ -157,6 +166,11 @@ def create_ledger(conn: Connection, sqlite: bool) -> None:
         ledger_metadata.create_all(conn, checkfirst=True)
         return
     _migrate(conn)
+
+
+def create_channel_pauses(conn: Connection) -> None:
+    """Create the channel_pauses table unless the store has it (a fresh store got it with the ledger)."""
+    channel_pauses_table.create(conn, checkfirst=True)
 
 
 def _migrate(conn: Connection) -> None:
@@ -261,6 +275,8 @@ class SqlDeliveryLedger:
             due = and_(due, or_(t.c.next_attempt_at <= now, t.c.scheduled_at < backoff_set_before))
         if skip_channels:
             due = and_(due, t.c.channel.not_in(list(skip_channels)))
+        p = channel_pauses_table
+        due = and_(due, ~exists().where(p.c.channel == t.c.channel, p.c.paused_until > now))
         stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner).where(due)
         stmt = stmt.order_by(t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
         if not self._sqlite:
@@ -384,7 +400,24 @@ class SqlDeliveryLedger:
         values: dict[str, Any] = {col.name: until} if server_asked else {col.name: until, "scheduled_at": now}
         where = and_(t.c.channel == channel, t.c.status == "outstanding", col < until)
         with self._write() as conn:
+            if server_asked:  # the channel's pause, for rows enqueued later too; a later one recorded stands
+                p = channel_pauses_table
+                insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+                ins = insert(p).values(channel=channel, paused_until=until)
+                conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=[p.c.channel],
+                        set_={"paused_until": ins.excluded.paused_until},
+                        where=p.c.paused_until < ins.excluded.paused_until,
+                    )
+                )
             return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
+
+    def channel_pauses(self, now: float) -> dict[str, float]:
+        p = channel_pauses_table
+        with self._read() as conn:
+            rows = conn.execute(select(p.c.channel, p.c.paused_until).where(p.c.paused_until > now)).all()
+        return {str(channel): float(until) for channel, until in rows}
 
     def delivery_counts(self) -> dict[str, int]:
         t = deliveries_table
@@ -398,4 +431,11 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
         yield items[i : i + _KEY_CHUNK]
 
 
-__all__ = ["SqlDeliveryLedger", "create_ledger", "deliveries_table", "ledger_metadata"]
+__all__ = [
+    "SqlDeliveryLedger",
+    "channel_pauses_table",
+    "create_channel_pauses",
+    "create_ledger",
+    "deliveries_table",
+    "ledger_metadata",
+]

@@ -1,4 +1,5 @@
-"""SQL-only ledger checks: a store written by the first version (status-only deliveries) migrates in place."""
+"""SQL-only ledger checks: stores written by older versions (the first one's status-only deliveries, version 4's
+ledger without channel pauses) migrate in place."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from watchfloor.stream_processors.ports import DeliveryRecord
+from watchfloor.stream_processors.stores.migrations import current_version, latest_version
 from watchfloor.stream_processors.stores.sql import SqlStore, metadata, normalize_url
 
 FIRST_VERSION_DDL = """
@@ -85,3 +88,43 @@ def test_sqlite_first_version_ledger_migrates(tmp_path: Path) -> None:
 def test_postgres_first_version_ledger_migrates(pg_url: str) -> None:
     _first_version(pg_url)
     _check_migrated(lambda: SqlStore(pg_url))
+
+
+def _version_4(url: str) -> None:
+    """A store as the release before channel pauses wrote it: schema version 4, no channel_pauses table, a row
+    outstanding under a Retry-After."""
+    store = SqlStore(url)
+    store.enqueue([DeliveryRecord("a-old", "desk", created_at=1730000000.0, not_before=1730000100.0)])
+    store.close()
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE channel_pauses"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 4"))
+    engine.dispose()
+
+
+def _check_pauses_added(url: str) -> None:
+    store = SqlStore(url)
+    try:
+        assert current_version(store.engine) == latest_version() >= 5
+        [old] = store.deliveries()
+        assert (old.alert_id, old.not_before) == ("a-old", 1730000100.0)
+        assert store.channel_pauses(1730000000.0) == {}
+        store.defer_channel("desk", 1730000200.0, 1730000000.0, server_asked=True)
+        store.enqueue([DeliveryRecord("a-new", "desk", seq=1, created_at=1730000010.0)])
+        assert store.claim_deliveries("p", 1730000150.0, 60, limit=5) == []
+        assert [r.alert_id for r in store.claim_deliveries("p", 1730000200.0, 60, limit=5)] == ["a-old", "a-new"]
+    finally:
+        store.close()
+
+
+def test_sqlite_version_4_store_gains_channel_pauses(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _version_4(url)
+    _check_pauses_added(url)
+
+
+@pytest.mark.integration
+def test_postgres_version_4_store_gains_channel_pauses(pg_url: str) -> None:
+    _version_4(pg_url)
+    _check_pauses_added(pg_url)
