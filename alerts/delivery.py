@@ -4,7 +4,8 @@ send, update the thread's first message, record the outcome. One claimed row at 
 A failed attempt leaves the row outstanding with its next attempt scheduled (capped exponential backoff, or
 the channel's Retry-After, capped); the row expires after the maximum age. A channel that failed as a whole
 (server down, bad token, a Retry-After) is skipped for the rest of the cycle, so it costs one attempt per
-cycle, not one per alert, and never holds up the other channels.
+cycle, not one per alert, and never holds up the other channels. A Retry-After also pauses the channel in
+the store, for every dispatcher and for rows enqueued later, until it ends.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ class Deliverer:
         self.find_alert = find_alert
         self.acknowledged = acknowledged
         self.subscribed = subscribed  # whether a subscription is still in force (its digests are sent)
-        self.paused: dict[str, float] = {}  # channel -> until: its Retry-After, for this process
+        # channel -> until: a Retry-After this process met. The store keeps it for every process too
+        # (defer_channel(server_asked=True) -> channel_pauses), and claims skip a paused channel's rows.
+        self.paused: dict[str, float] = {}
         self.channel_budget = channel_budget
 
     def run(self) -> Tally:

@@ -392,10 +392,16 @@ class AlertDispatcher:
 
     def next_due(self, *, digests: bool = True) -> float | None:
         """Seconds until the earliest outstanding delivery may be tried, or (with `digests`) the next digest
-        falls due (0 if one is due now), or None when there is neither."""
+        falls due (0 if one is due now), or None when there is neither. A row of a channel paused by its own
+        Retry-After (recorded in the store, or met by this process) is not due before the pause ends, however
+        it was scheduled (rows enqueued after the pause have no not_before of their own)."""
         rows = self.store.deliveries(statuses={"outstanding"})
         now = self._clock()
-        times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0) for r in rows]
+        paused = self.store.channel_pauses(now)
+        for channel, until in self.deliverer.paused.items():
+            if until > paused.get(channel, now):
+                paused[channel] = until
+        times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0, paused.get(r.channel, 0.0)) for r in rows]
         if digests and self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
             times.append(slot.timestamp())
         if not times:

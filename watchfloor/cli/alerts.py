@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
@@ -180,10 +181,18 @@ def alerts_list(
             dets = [(key, d) for key, d in dets if d.rule == rule]
         # The ledger keys a detection's rows by its event id (detection_event_id), not by its alert id: a
         # revision or follow-up raised by a late report (revision > 0) has rows only under that key.
+        # A channel paused by its Retry-After holds rows queued after it too (their own not_before is 0):
+        # their next attempt is when the pause ends.
+        paused = st.channel_pauses(datetime.now(UTC).timestamp())
+
+        def shown(r: Any) -> Any:
+            until = paused.get(r.channel, 0.0)
+            return dataclasses.replace(r, not_before=until) if r.status == "outstanding" and until > r.not_before else r
+
         rows: dict[str, dict[str, Any]] = {}
         for r in st.deliveries(alert_ids={key for key, _ in dets}):
-            rows.setdefault(r.alert_id, {})[r.channel] = r
-        digests = [] if rule is not None else [r for r in st.deliveries() if r.kind == "digest"]
+            rows.setdefault(r.alert_id, {})[r.channel] = shown(r)
+        digests = [] if rule is not None else [shown(r) for r in st.deliveries() if r.kind == "digest"]
     finally:
         st.close()
     if undelivered:
