@@ -212,6 +212,11 @@ class DeliveryLedger(Protocol):
         """Rows per status."""
         ...
 
+    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+        """(channel, status) -> (rows, the oldest row's `created_at`): what monitoring reads (/metrics, /healthz,
+        `watchfloor status`) without loading the rows."""
+        ...
+
 
 class Store(EventLog, CheckpointStore, DeliveryLedger, Protocol):
     """Everything the embedded runtime keeps: one transactional store."""

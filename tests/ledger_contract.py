@@ -142,6 +142,13 @@ class LedgerContract:
         assert store.settle_delivery("a2", "slack", "p", Settlement("sent", ref="", attempts=2), NOW + 6)
         assert store.delivery_counts() == {"sent": 2}
 
+    def test_delivery_stats_per_channel_and_status_with_the_oldest_row(self, store: Store) -> None:
+        assert store.delivery_stats() == {}
+        store.enqueue([rec("a1", "x", created_at=NOW + 5), rec("a2", "x", created_at=NOW), rec("a1", "y")])
+        r = store.claim_deliveries("p", NOW + 10, LEASE, skip_channels=("x",))[0]
+        store.settle_delivery(r.alert_id, r.channel, "p", Settlement("expired", "too old", attempts=1), NOW + 10)
+        assert store.delivery_stats() == {("x", "outstanding"): (2, NOW), ("y", "expired"): (1, NOW)}
+
     def test_redeliver_expired_rows(self, store: Store) -> None:
         store.enqueue([rec("a1", "x"), rec("a1", "y"), rec("a2", "x"), rec("a3", "x")])
         for r in store.claim_deliveries("p", NOW, LEASE, limit=3):  # a1/x, a1/y, a2/x (same seq: by id, channel)

@@ -201,3 +201,11 @@ class MemoryDeliveryLedger:
             for r in self._deliveries.values():
                 counts[r.status] = counts.get(r.status, 0) + 1
         return counts
+
+    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+        stats: dict[tuple[str, str], tuple[int, float]] = {}
+        with self._lock:
+            for r in self._deliveries.values():
+                n, oldest = stats.get((r.channel, r.status), (0, r.created_at))
+                stats[(r.channel, r.status)] = (n + 1, min(oldest, r.created_at))
+        return stats

@@ -425,6 +425,16 @@ class SqlDeliveryLedger:
             rows = conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
         return {str(status): int(n) for status, n in rows}
 
+    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+        t = deliveries_table
+        with self._read() as conn:
+            rows = conn.execute(
+                select(t.c.channel, t.c.status, func.count(), func.min(t.c.created_at)).group_by(
+                    t.c.channel, t.c.status
+                )
+            ).all()
+        return {(str(ch), str(status)): (int(n), float(oldest or 0.0)) for ch, status, n, oldest in rows}
+
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), _KEY_CHUNK):
