@@ -147,7 +147,8 @@ class SourcePoller:
             raise ValueError("interval must be positive")
         while not stop_event.is_set():
             try:
-                self._poll(due_only=True, stop_event=stop_event)
+                for failed in self._poll(due_only=True, stop_event=stop_event).errors:
+                    log.warning("source %s: %s", failed.origin, failed.error)
             except Exception:  # a store failure, say: log it and try again next round
                 log.exception("poll failed; retrying in %gs", seconds)
             stop_event.wait(seconds)
@@ -202,8 +203,8 @@ class SourcePoller:
         summary = PollSummary()
         for index in sorted(results):
             result = results[index]
-            if result.error:
-                log.warning("source %s: %s", result.origin, result.error)
+            if result.error:  # info: the commands say it themselves, once per source (`run`, `produce`, `ingest`)
+                log.info("source %s: %s", result.origin, result.error)
             summary.sources.append(result)
         self._mark_caught_up(summary)
         log.info(

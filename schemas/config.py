@@ -163,6 +163,17 @@ class EventTimeConfig(_Strict):
     idle_after: Duration = timedelta(hours=1)
 
 
+class HealthConfig(_Strict):
+    """When /healthz of `serve` and `run --serve` stops answering ok (503, `degraded`, with the reasons)."""
+
+    # A source whose polls have all failed for this long (a mistyped path, a feed down); every source failing in
+    # the last poll degrades at once.
+    source_failing: Duration = timedelta(minutes=30)
+    # The oldest outstanding delivery of a channel has waited this long (the channel keeps failing, or nothing
+    # dispatches). Longer than a channel's Retry-After is honoured (retry.max_retry_after, 15 min).
+    delivery_outstanding: Duration = timedelta(minutes=30)
+
+
 class KafkaConfig(_Strict):
     """The distributed runtime (`watchfloor produce|worker|archive|notify|topics|status`): the broker, the
     topics of one pipeline, and how its workers run. Command-line options override these.
@@ -203,6 +214,7 @@ class AppConfig(_Strict):
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
     event_time: EventTimeConfig = EventTimeConfig()
+    health: HealthConfig = HealthConfig()
     kafka: KafkaConfig = KafkaConfig()
     # The file it was read from (watchfloor.config.load_config), so a check made once the rule packs are loaded
     # (subscriptions naming rules: watchfloor.config.subscription_problems) can name the place.

@@ -106,9 +106,14 @@ def test_healthz(site: Site) -> None:
     assert health["status"] == "ok" and health["store"] == "ok" and health["pipeline"] == "running"
     assert health["log_head"] == site.pipeline.store.head()
     assert 0 <= health["last_cycle_age_seconds"] < 5
+    assert health["deliveries_outstanding"] == {"pager": 5} and health["sources_failing"] == {}
     site.clock[0] += timedelta(hours=2)  # a separate `serve` only reports the age...
-    assert json.loads(site.get("/healthz")[2])["last_cycle_age_seconds"] >= 7200
-    assert site.get("/healthz")[0] == 200
+    status, _, body = site.get("/healthz")
+    health = json.loads(body)
+    assert health["last_cycle_age_seconds"] >= 7200 and health["pipeline"] == "running"
+    # ...but the pager's deliveries, failing since, are past health.delivery_outstanding (30 min)
+    assert status == 503 and health["status"] == "degraded"
+    assert [p.split(",")[0] for p in health["problems"]] == ["channel pager: 5 deliveries outstanding"]
 
 
 def test_healthz_is_503_when_the_pipeline_in_this_process_is_stale(site: Site) -> None:

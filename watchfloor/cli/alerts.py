@@ -19,6 +19,10 @@ from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, ou
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
+# `run --once` / `produce --once`: a source could not be read (missing file, unreachable feed, not a feed). It
+# wins over 3 when both happen (both are said): deliveries and the spool catch up by running again, a source
+# that fails mostly needs a person (a path, a URL, a feed that moved).
+SOURCE_FAILED_EXIT = 4
 
 
 # --- what run and notify say ------------------------------------------------------------------------------
@@ -79,10 +83,29 @@ def next_wait(dispatcher: Any, interval: float) -> float:
     return interval if due is None else max(min(interval, due), 0.05)
 
 
-def exit_if_undelivered(report: Any) -> None:
-    """`--once` fails (exit 3) while deliveries are outstanding or when one was given up in this run."""
-    if report.ok:
+def failed_sources_note(summary: Any) -> str:
+    """' (2 failed)' for a summary line, when sources of the poll failed."""
+    failed = len(summary.errors)
+    return f" ({failed} failed)" if failed else ""
+
+
+def exit_if_sources_failed(summary: Any) -> None:
+    """`--once` fails (exit 4) when a source of its poll could not be read."""
+    if summary is None or not summary.errors:
         return
+    names = ", ".join(s.origin for s in summary.errors)
+    err.print(
+        f"[yellow]{len(summary.errors)} of {len(summary.sources)} sources failed:[/yellow] {escape(names)}",
+        highlight=False,
+    )
+    raise typer.Exit(SOURCE_FAILED_EXIT)
+
+
+def exit_if_undelivered(report: Any, *, then_exit: bool = True) -> int:
+    """`--once` fails (exit 3) while deliveries are outstanding or when one was given up in this run. With
+    `then_exit=False`, says so and returns the exit code (0 when all was delivered) for the caller to decide."""
+    if report.ok:
+        return 0
     what = []
     left = report.outstanding - getattr(report, "elsewhere", 0)  # not those another process is sending
     if left:
@@ -90,7 +113,9 @@ def exit_if_undelivered(report: Any) -> None:
     if report.tally.expired:
         what.append(f"{report.tally.expired} given up (watchfloor alerts redeliver)")
     err.print(f"[yellow]not everything was delivered:[/yellow] {'; '.join(what)}", highlight=False)
-    raise typer.Exit(UNDELIVERED_EXIT)
+    if then_exit:
+        raise typer.Exit(UNDELIVERED_EXIT)
+    return UNDELIVERED_EXIT
 
 
 # --- alerts list ------------------------------------------------------------------------------------------

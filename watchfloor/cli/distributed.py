@@ -16,7 +16,15 @@ import typer
 from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, print_dead_letters, seen_before, stop_on_sigterm
-from .alerts import SPOOLED_EXIT, delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
+from .alerts import (
+    SPOOLED_EXIT,
+    delivery_summary,
+    exit_if_sources_failed,
+    exit_if_undelivered,
+    failed_sources_note,
+    next_wait,
+    print_channel_checks,
+)
 from .health import Heartbeat
 
 BrokerOpt = Annotated[
@@ -181,7 +189,11 @@ def produce(
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
     once: Annotated[
         bool,
-        typer.Option("--once", help="One pass over the sources, then exit (3 when documents are left in the spool)."),
+        typer.Option(
+            "--once",
+            help="One pass over the sources, then exit (4 when a source failed, else 3 when documents are left in "
+            "the spool).",
+        ),
     ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
 ) -> None:
@@ -191,7 +203,8 @@ def produce(
     sample news. The store is the outbox: documents are validated, deduplicated and dead-lettered there
     first, and a document reaches Kafka at least once even across crashes and broker outages (spooled).
     Each pass says how many documents the broker acknowledged and how many wait in the spool for it;
-    --once exits 3 when some wait there (the broker did not answer), so a cron job or CI notices."""
+    --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
+    (which wins when both happen), so a cron job or CI notices."""
     from watchfloor.schemas.config import JsonlSource
 
     from ..wiring import DistributedProducer, sources_from_args
@@ -239,10 +252,14 @@ def produce(
             heart.beat()
             report = producer.cycle()
             summary = report.summary
-            for src in summary.errors:
-                err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error or '')}", highlight=False)
+            record_source_health(producer.store, summary, chosen)
+            for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
+                err.print(
+                    f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}", highlight=False
+                )
             print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
             err.print(
+                f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
                 f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
                 highlight=False,
@@ -259,7 +276,27 @@ def produce(
             f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
             highlight=False,
         )
-        raise typer.Exit(SPOOLED_EXIT)
+    if once and report is not None:
+        exit_if_sources_failed(report.summary)  # exit 4: wins over 3 (both are said)
+        if report.outstanding:
+            raise typer.Exit(SPOOLED_EXIT)
+
+
+def record_source_health(store: Any, summary: Any, sources: Any) -> None:
+    """Each source's poll, for /healthz and /metrics of a `serve` on the outbox store (as `run` records its own)."""
+    from datetime import UTC, datetime
+
+    from watchfloor.web.activity import SourcePoll, record_sources
+
+    from .run import source_origins
+
+    if not summary.sources:
+        return
+    polls = [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources]
+    try:
+        record_sources(store, datetime.now(UTC), polls, source_origins(sources))
+    except Exception as e:  # monitoring only: the documents are stored and relayed all the same
+        err.print(f"[yellow]could not record the sources' health[/yellow]: {type(e).__name__}", highlight=False)
 
 
 def produce_summary(report: Any) -> str:

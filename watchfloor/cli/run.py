@@ -21,13 +21,27 @@ from ._common import (
     seen_before,
     stop_on_sigterm,
 )
-from .alerts import delivery_summary, exit_if_undelivered, next_wait, print_channel_checks
+from .alerts import (
+    delivery_summary,
+    exit_if_sources_failed,
+    exit_if_undelivered,
+    failed_sources_note,
+    next_wait,
+    print_channel_checks,
+)
 
 
 @app.command()
 def run(
     config: ConfigOpt = None,
-    once: Annotated[bool, typer.Option("--once", help="One pass over the sources, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="One pass over the sources, then exit: 0 when all went through, 3 while deliveries are outstanding, "
+            "4 when a source failed (wins over 3).",
+        ),
+    ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
     serve: Annotated[
         str | None,
@@ -57,7 +71,8 @@ def run(
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     server = None
     report = None
-    heartbeat = HeartbeatRecorder(pipeline.store)
+    polled = None  # the last cycle's poll summary
+    heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -69,7 +84,7 @@ def run(
             )
         while True:
             try:
-                report = _cycle(pipeline, heartbeat)
+                report, polled = _cycle(pipeline, heartbeat)
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
@@ -92,10 +107,15 @@ def run(
             err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
         pipeline.close()
     if once and report is not None:
-        exit_if_undelivered(report)
+        undelivered = exit_if_undelivered(report, then_exit=False)
+        exit_if_sources_failed(polled)  # exit 4: wins over 3 (both are said)
+        if undelivered:
+            raise typer.Exit(undelivered)
 
 
-def _cycle(pipeline: Any, heartbeat: Any) -> Any:
+def _cycle(pipeline: Any, heartbeat: Any) -> tuple[Any, Any]:
+    from watchfloor.web.activity import SourcePoll
+
     started = time.monotonic()
     tallies: list[Any] = []
     reports: list[Any] = []
@@ -122,9 +142,8 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
 
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due(on_source=on_source)
-    for src in summary.sources:
-        if src.error:
-            err.print(f"[yellow]source[/yellow] {escape(src.origin)}: {escape(src.error)}", highlight=False)
+    for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
+        err.print(f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}", highlight=False)
     print_dead_letters(summary.dead_letters)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
     print_dead_letters([dl for t in tallies for dl in t.unprocessable])
@@ -137,16 +156,25 @@ def _cycle(pipeline: Any, heartbeat: Any) -> Any:
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
-    heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, {s.origin: s.seconds for s in summary.sources})
+    heartbeat.cycle(
+        datetime.now(UTC),
+        time.monotonic() - started,
+        [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources],
+    )
     err.print(
-        f"polled {len(summary.sources)} sources: {summary.accepted} new documents, "
+        f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
         f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
         f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}",
         highlight=False,
     )
-    return report
+    return report, summary
+
+
+def source_origins(sources: Any) -> list[str]:
+    """What each configured source is known by in poll results and the heartbeat: its path or URL."""
+    return [getattr(s, "path", None) or s.url for s in sources]
 
 
 def late_by_source(reports: list[Any]) -> str:

@@ -1,17 +1,72 @@
-"""The `watchfloor status` command: has the distributed pipeline caught up? Lag per topic and group members."""
+"""The `watchfloor status` command: has the distributed pipeline caught up? Lag per topic and group members, and
+the deliveries outstanding in the store's delivery ledger (what `notify` has yet to get through)."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import ConfigOpt, app, app_config, err, fail, out
-from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, settings_for
+from ._common import ConfigOpt, app, app_config, err, fail, out, redact_url
+from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, StoreOpt, settings_for
+
+
+@dataclass
+class Deliveries:
+    """The delivery ledger's state, per channel: outstanding rows (and the oldest one's age), expired rows."""
+
+    store: str
+    outstanding: dict[str, int] = field(default_factory=dict)
+    oldest_seconds: dict[str, float] = field(default_factory=dict)
+    expired: dict[str, int] = field(default_factory=dict)
+    problem: str | None = None  # why the ledger could not be read (then nothing is known of the deliveries)
+
+    @property
+    def pending(self) -> int:
+        return sum(self.outstanding.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "store": self.store,
+            "outstanding": self.outstanding,
+            "oldest_outstanding_seconds": {ch: round(v, 3) for ch, v in self.oldest_seconds.items()},
+            "expired": self.expired,
+        }
+        if self.problem is not None:
+            d["problem"] = self.problem
+        return d
+
+
+def read_deliveries(url: str) -> Deliveries:
+    """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
+    from watchfloor.web.metrics import oldest_outstanding
+    from watchfloor.wiring import open_store
+
+    got = Deliveries(store=redact_url(url))
+    try:
+        st = open_store(url, create=False)
+    except Exception as e:
+        got.problem = f"{type(e).__name__}: {e}"
+        return got
+    try:
+        stats = st.delivery_stats()
+    except Exception as e:
+        got.problem = f"{type(e).__name__}: {e}"
+        return got
+    finally:
+        st.close()
+    for (ch, status), (n, _) in sorted(stats.items()):
+        if status == "outstanding":
+            got.outstanding[ch] = n
+        elif status == "expired":
+            got.expired[ch] = n
+    got.oldest_seconds = dict(sorted(oldest_outstanding(stats, time.time()).items()))
+    return got
 
 
 @app.command()
@@ -23,39 +78,60 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of tables.")] = False,
     wait: Annotated[
-        float | None, typer.Option(help="Wait up to this many seconds for the pipeline to catch up; exit 1 if not.")
+        float | None,
+        typer.Option(
+            help="Wait up to this many seconds for the pipeline to catch up (no lag, no delivery outstanding); "
+            "exit 1 if not."
+        ),
     ] = None,
+    store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Has the Kafka pipeline caught up? Records per topic; members and lag per topic of each group.
+    """Has the Kafka pipeline caught up? Records per topic; members and lag per topic of each group; deliveries
+    outstanding and expired per channel in the store's delivery ledger (--store, else the config's store).
 
-    Exit code 0 when every group that runs (workers, archive) has caught up, 3 when not (1 with --wait)."""
+    Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
+    (expired ones are listed, not waited for: `watchfloor alerts redeliver`). Exit code 0 when caught up, 3 when
+    not (1 with --wait: not within the wait). A store that cannot be read is said, and leaves the deliveries
+    out of the verdict."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.status import pipeline_status
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    s = settings_for(app_config(config), bootstrap=broker, prefix=prefix, app_id=app_id)
+    cfg = app_config(config)
+    s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
     deadline = time.monotonic() + (wait or 0.0)
     while True:
         try:
             st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group)
         except unreachable_errors() as e:
             raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
-        if st.caught_up or wait is None or time.monotonic() >= deadline:
+        deliveries = read_deliveries(store or cfg.store)
+        caught_up = st.caught_up and not deliveries.pending
+        if caught_up or wait is None or time.monotonic() >= deadline:
             break
         time.sleep(1.0)
     if as_json:
-        out.print_json(json.dumps(st.as_dict()))
+        out.print_json(
+            json.dumps(
+                {
+                    **st.as_dict(),
+                    "kafka_caught_up": st.caught_up,
+                    "deliveries": deliveries.as_dict(),
+                    "caught_up": caught_up,
+                }
+            )
+        )
     else:
-        _print(st)
-    if wait is not None and not st.caught_up:
+        _print(st, deliveries, caught_up)
+    if wait is not None and not caught_up:
         raise typer.Exit(1)
-    if not st.caught_up:
+    if not caught_up:
         raise typer.Exit(3)
 
 
-def _print(st: Any) -> None:
+def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
     topics.add_column("records", justify="right")
@@ -82,5 +158,45 @@ def _print(st: Any) -> None:
             )
         if not g.started:
             out.print("  (never ran)", highlight=False)
-    verdict = "[green]caught up[/green]" if st.caught_up else "[yellow]behind[/yellow]"
-    err.print(f"pipeline {escape(st.prefix)}: {verdict}", highlight=False)
+    _print_deliveries(deliveries)
+    verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
+    why = []
+    if not st.caught_up:
+        why.append("lag" if not st.missing else "topics missing")
+    if deliveries.pending:
+        why.append(f"{deliveries.pending} deliveries outstanding")
+    reason = f" ({', '.join(why)})" if why else ""
+    err.print(f"pipeline {escape(st.prefix)}: {verdict}{escape(reason)}", highlight=False)
+
+
+def _print_deliveries(d: Deliveries) -> None:
+    if d.problem is not None:
+        err.print(
+            f"[yellow]deliveries not checked[/yellow]: the store {escape(d.store)} cannot be read "
+            f"({escape(d.problem)}); give --store (or $WATCHFLOOR_STORE) where `notify` delivers from",
+            highlight=False,
+        )
+        return
+    channels = sorted(set(d.outstanding) | set(d.expired))
+    if not channels:
+        out.print(f"deliveries ({escape(d.store)}): none outstanding, none expired", highlight=False)
+        return
+    t = Table(title=f"deliveries in {d.store}")
+    for col in ("channel", "outstanding", "oldest outstanding", "expired"):
+        t.add_column(col, justify="left" if col == "channel" else "right")
+    for ch in channels:
+        oldest = d.oldest_seconds.get(ch)
+        t.add_row(
+            escape(ch),
+            str(d.outstanding.get(ch, 0)),
+            "—" if oldest is None else f"{oldest:.0f}s",
+            str(d.expired.get(ch, 0)),
+        )
+    out.print(t)
+    expired = sum(d.expired.values())
+    if expired:
+        err.print(
+            f"[yellow]{expired} deliveries given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
+            "watchfloor alerts redeliver --all-expired",
+            highlight=False,
+        )

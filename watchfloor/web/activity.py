@@ -3,8 +3,10 @@ status, and the recent alerts with their deliveries. Kept current by reading onl
 the last look (the first look reads the whole log once).
 
 The pipeline's heartbeat is the one thing not in the log: each cycle of `watchfloor run` saves, as the
-checkpoint `pipeline:cycle`, when it finished and how long each source's poll took (with a running
-histogram), so a `watchfloor serve` beside it can report the pipeline's health and poll durations.
+checkpoint `pipeline:cycle`, when it finished and how long each source's successful poll took (with a running
+histogram), and per source its failed polls, its last success and since when it has been failing (`produce`
+saves the sources' part too), so a `watchfloor serve` beside it can report the pipeline's health, poll
+durations and failing sources.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -166,22 +168,31 @@ class ActivityView:
 # --- the pipeline's heartbeat ---------------------------------------------------------------------------------
 
 
-def record_cycle(
-    store: CheckpointStore,
-    finished_at: datetime,
-    seconds: float,
-    polls: Mapping[str, float] | Iterable[tuple[str, float]],
-    *,
-    cycles: int = 1,
-) -> None:
-    """Save finished pipeline cycles: when the last ended, how long it took, and each poll's duration (added to
-    a running histogram per source, so poll durations survive restarts and reach a separate `serve`)."""
-    entries = list(polls.items() if isinstance(polls, Mapping) else polls)
+@dataclass(frozen=True)
+class SourcePoll:
+    """One source's poll in one cycle, as the heartbeat keeps it: how long it took and, if it failed, why."""
+
+    origin: str
+    seconds: float = 0.0
+    error: str | None = None
+
+
+PollsArg = Mapping[str, float] | Iterable[tuple[str, float]] | Iterable[SourcePoll]
+
+
+def _source_polls(polls: PollsArg) -> list[SourcePoll]:
+    out = []
+    for p in polls.items() if isinstance(polls, Mapping) else polls:
+        out.append(p if isinstance(p, SourcePoll) else SourcePoll(str(p[0]), float(p[1])))
+    return out
+
+
+def _save(store: CheckpointStore, change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
     for _ in range(10):
         # A read-modify-write: its position counts the saves, and the save is a compare-and-set on it, so two
         # processes on one store (two `run` loops, cron overlapping itself) never lose each other's polls.
         saved = store.load_checkpoint(HEARTBEAT)
-        new = _with_cycle(saved.state or {}, finished_at, seconds, entries, cycles)
+        new = change(saved.state or {})
         try:
             store.commit(HEARTBEAT, Checkpoint(saved.position + 1, new), [], since=saved.position)
             return
@@ -190,11 +201,43 @@ def record_cycle(
     log.warning("heartbeat: not saved (other processes kept saving theirs first)")
 
 
+def record_cycle(
+    store: CheckpointStore,
+    finished_at: datetime,
+    seconds: float,
+    polls: PollsArg,
+    *,
+    cycles: int = 1,
+    polled: Sequence[tuple[datetime, Sequence[SourcePoll]]] = (),
+    sources: Collection[str] | None = None,
+) -> None:
+    """Save finished pipeline cycles: when the last ended, how long it took, each successful poll's duration
+    (added to a running histogram per source, so poll durations survive restarts and reach a separate `serve`),
+    and each source's health from `polled` (the cycles' polls in order, with when each cycle ended). `sources`:
+    the origins configured now; the health of any other is forgotten (a mistyped path fixed in the config must not
+    stay failing)."""
+    entries = [p for p in _source_polls(polls) if p.error is None]
+
+    def change(state: Mapping[str, Any]) -> dict[str, Any]:
+        return _with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), polled, sources)
+
+    _save(store, change)
+
+
+def record_sources(
+    store: CheckpointStore, at: datetime, polls: Sequence[SourcePoll], sources: Collection[str] | None = None
+) -> None:
+    """Save one poll's outcome per source without counting a pipeline cycle (`watchfloor produce`: its sources'
+    health reaches /healthz and /metrics of a `serve` on its store). `sources` as for record_cycle."""
+    _save(store, lambda state: _with_sources(state, [(at, polls)], sources))
+
+
 def _with_cycle(
-    state: Mapping[str, Any], finished_at: datetime, seconds: float, polls: list[tuple[str, float]], cycles: int
+    state: Mapping[str, Any], finished_at: datetime, seconds: float, polls: list[SourcePoll], cycles: int
 ) -> dict[str, Any]:
     hist: dict[str, Any] = dict(state.get("polls") or {})
-    for origin, secs in polls:
+    for p in polls:
+        origin, secs = p.origin, p.seconds
         h = hist.get(origin) or {"buckets": [0] * len(POLL_BUCKETS), "sum": 0.0, "count": 0}
         buckets = list(h["buckets"])
         for i, bound in enumerate(POLL_BUCKETS):
@@ -202,6 +245,7 @@ def _with_cycle(
                 buckets[i] += 1
         hist[origin] = {"buckets": buckets, "sum": h["sum"] + secs, "count": h["count"] + 1, "last": secs}
     return {
+        **state,
         "finished_at": finished_at.astimezone(UTC).isoformat(),
         "seconds": seconds,
         "cycles": int(state.get("cycles", 0)) + cycles,
@@ -209,20 +253,58 @@ def _with_cycle(
     }
 
 
+def _with_sources(
+    state: Mapping[str, Any],
+    polled: Sequence[tuple[datetime, Sequence[SourcePoll]]],
+    configured: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Per source: failed polls (a running count), the last success, since when it has been failing and why;
+    and which sources the last poll read and which of them failed."""
+    sources: dict[str, Any] = dict(state.get("sources") or {})
+    if configured is not None:
+        sources = {origin: s for origin, s in sources.items() if origin in configured}
+    last_poll = state.get("last_poll")
+    for at, polls in polled:
+        if not polls:
+            continue
+        when = at.astimezone(UTC).isoformat()
+        for p in polls:
+            s = dict(sources.get(p.origin) or {"failures": 0, "last_success": None, "failing_since": None})
+            if p.error is None:
+                s.update(last_success=when, failing_since=None, last_error=None)
+            else:
+                s["failures"] = int(s.get("failures", 0)) + 1
+                s.update(failing_since=s.get("failing_since") or when, last_error=p.error[:300], last_failure=when)
+            sources[p.origin] = s
+        last_poll = {"at": when, "polled": len(polls), "failed": [p.origin for p in polls if p.error is not None]}
+    out = dict(state)
+    if sources:
+        out["sources"] = sources
+    if last_poll is not None:
+        out["last_poll"] = last_poll
+    return out
+
+
 class HeartbeatRecorder:
     """The live loop's heartbeat, saved at most once per `every` seconds: each save is a store commit (an
     fsync), and a loop polling every 100 ms would otherwise add ten a second to the alerts' own commits."""
 
-    def __init__(self, store: CheckpointStore, every: float = 1.0) -> None:
+    def __init__(self, store: CheckpointStore, every: float = 1.0, *, sources: Collection[str] | None = None) -> None:
         self.store = store
         self.every = every
-        self._polls: list[tuple[str, float]] = []
+        self.sources = None if sources is None else frozenset(sources)  # the origins configured (record_cycle)
+        self._polls: list[SourcePoll] = []
+        self._polled: list[tuple[datetime, list[SourcePoll]]] = []
         self._last: tuple[datetime, float] | None = None
         self._cycles = 0
         self._saved = float("-inf")
 
-    def cycle(self, finished_at: datetime, seconds: float, polls: Mapping[str, float]) -> None:
-        self._polls.extend(polls.items())
+    def cycle(self, finished_at: datetime, seconds: float, polls: PollsArg) -> None:
+        """`polls`: each source polled in the cycle (SourcePoll, or origin -> seconds for a successful one)."""
+        got = _source_polls(polls)
+        self._polls.extend(got)
+        if got:
+            self._polled.append((finished_at, got))
         self._last = (finished_at, seconds)
         self._cycles += 1
         if time.monotonic() - self._saved >= self.every:
@@ -231,8 +313,10 @@ class HeartbeatRecorder:
     def flush(self) -> None:
         if self._last is None:
             return
-        record_cycle(self.store, *self._last, self._polls, cycles=self._cycles)
-        self._polls, self._last, self._cycles = [], None, 0
+        record_cycle(
+            self.store, *self._last, self._polls, cycles=self._cycles, polled=self._polled, sources=self.sources
+        )
+        self._polls, self._polled, self._last, self._cycles = [], [], None, 0
         self._saved = time.monotonic()
 
 
@@ -242,9 +326,24 @@ class Heartbeat:
     seconds: float | None
     cycles: int
     polls: dict[str, dict[str, Any]]
+    # origin -> {"failures", "last_success", "failing_since", "last_error", "last_failure"} (times ISO 8601)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_poll: dict[str, Any] = field(default_factory=dict)  # {"at", "polled": n, "failed": [origins]}
 
     def age(self, now: datetime) -> float | None:
         return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
+
+    def failing(self, now: datetime) -> dict[str, tuple[float, str]]:
+        """Sources whose last poll failed: origin -> (seconds since their failures began, the last error)."""
+        out = {}
+        for origin, s in self.sources.items():
+            since = s.get("failing_since")
+            if since:
+                out[origin] = (
+                    max((now - datetime.fromisoformat(since)).total_seconds(), 0.0),
+                    str(s.get("last_error")),
+                )
+        return out
 
 
 def heartbeat(store: CheckpointStore) -> Heartbeat:
@@ -255,6 +354,8 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         seconds=state.get("seconds"),
         cycles=int(state.get("cycles", 0)),
         polls=dict(state.get("polls") or {}),
+        sources=dict(state.get("sources") or {}),
+        last_poll=dict(state.get("last_poll") or {}),
     )
 
 

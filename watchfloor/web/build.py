@@ -100,6 +100,9 @@ def build_services(
         store_label=store_label,
         pipeline_max_age=pipeline_max_age,
         now=now,
+        channels=tuple(ch.name for ch in cfg.channels),
+        source_failing_after=cfg.health.source_failing.total_seconds(),
+        delivery_outstanding_after=cfg.health.delivery_outstanding.total_seconds(),
     )
 
 

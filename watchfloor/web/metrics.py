@@ -1,12 +1,13 @@
 """Prometheus metrics derived from the log at scrape time (a custom collector), not counters threaded
 through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
-every process that wrote it. Only what the log cannot tell is measured apart: poll durations (the pipeline's
-heartbeat, see activity.record_cycle) and when each delivery was sent (the delivery ledger), which with each
-detection's raise time in the log gives the detection -> delivered latency."""
+every process that wrote it. Only what the log cannot tell is measured apart: poll durations and failures per
+source (the pipeline's heartbeat, see activity.record_cycle) and the delivery ledger: when each delivery was
+sent (with each detection's raise time in the log: the detection -> delivered latency), and what is outstanding
+or expired per channel now."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
@@ -36,12 +37,14 @@ class LogCollector:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         extra: Callable[[], Iterator[Metric]] | None = None,
+        channels: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.view = view
         self.control = control
         self.now = now
         self.extra = extra
+        self.channels = tuple(channels)  # configured channels: their delivery gauges are there from the start (0)
 
     def collect(self) -> Iterator[Metric]:
         a = self.view.refresh()
@@ -81,6 +84,7 @@ class LogCollector:
         for (channel, status), n in sorted(a.deliveries.items()):
             deliv.add_metric([channel, status], n)
         yield deliv
+        yield from self._ledger()
         yield from self._latency(a.raised)
         yield from self._heartbeat()
         yield from self._control()
@@ -91,6 +95,31 @@ class LogCollector:
         yield head
         if self.extra is not None:
             yield from self.extra()
+
+    def _ledger(self) -> Iterator[Metric]:
+        stats = self.store.delivery_stats()
+        channels = sorted({ch for ch, _ in stats} | set(self.channels))
+        for status, name, what in (
+            (
+                "outstanding",
+                "watchfloor_deliveries_outstanding",
+                "Deliveries outstanding (being retried), per channel.",
+            ),
+            ("expired", "watchfloor_deliveries_expired", "Deliveries given up (expired; watchfloor alerts redeliver)."),
+        ):
+            g = GaugeMetricFamily(name, f"{what} From the delivery ledger.", labels=["channel"])
+            for ch in channels:
+                g.add_metric([ch], stats.get((ch, status), (0, 0.0))[0])
+            yield g
+        oldest = oldest_outstanding(stats, self.now().timestamp())
+        g = GaugeMetricFamily(
+            "watchfloor_delivery_oldest_outstanding_seconds",
+            "Seconds the oldest outstanding delivery of a channel has waited (0: none outstanding).",
+            labels=["channel"],
+        )
+        for ch in channels:
+            g.add_metric([ch], oldest.get(ch, 0.0))
+        yield g
 
     def _latency(self, raised: Mapping[str, float]) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
@@ -113,11 +142,29 @@ class LogCollector:
     def _heartbeat(self) -> Iterator[Metric]:
         hb = heartbeat(self.store)
         polls = HistogramMetricFamily(
-            "watchfloor_poll_duration_seconds", "How long polling a source took, per source.", labels=["source"]
+            "watchfloor_poll_duration_seconds",
+            "How long a successful poll of a source took, per source (failed polls: watchfloor_source_poll_failures).",
+            labels=["source"],
         )
         for origin, h in sorted(hb.polls.items()):
             polls.add_metric([origin], buckets_of(h), float(h.get("sum", 0.0)))
         yield polls
+        failures = CounterMetricFamily(
+            "watchfloor_source_poll_failures",
+            "Polls of a source that failed (missing file, unreachable feed, not a feed), per source.",
+            labels=["source"],
+        )
+        success = GaugeMetricFamily(
+            "watchfloor_source_last_success_timestamp_seconds",
+            "When a source was last polled without error (Unix time), per source; absent before its first success.",
+            labels=["source"],
+        )
+        for origin, st in sorted(hb.sources.items()):
+            failures.add_metric([origin], int(st.get("failures", 0)))
+            if st.get("last_success"):
+                success.add_metric([origin], datetime.fromisoformat(st["last_success"]).timestamp())
+        yield failures
+        yield success
         cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
         cycles.add_metric([], hb.cycles)
         yield cycles
@@ -153,6 +200,15 @@ def latencies(store: Store, raised: Mapping[str, float]) -> list[float]:
         if start and r.updated_at:
             out.append(max(r.updated_at - start, 0.0))
     return out
+
+
+def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: float) -> dict[str, float]:
+    """Channel -> seconds its oldest outstanding delivery has waited (from the ledger's delivery_stats())."""
+    return {
+        ch: max(now - created, 0.0)
+        for (ch, status), (n, created) in stats.items()
+        if status == "outstanding" and n and created > 0
+    }
 
 
 def registry_for(collector: LogCollector) -> CollectorRegistry:

@@ -23,7 +23,7 @@ from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.stream_processors.ports import Store
 
 from .activity import ActivityView, heartbeat
-from .metrics import LogCollector, registry_for
+from .metrics import LogCollector, oldest_outstanding, registry_for
 from .status import status_page
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,17 @@ class Services:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     kafka_status: Callable[[], Mapping[str, Any]] | None = None
+    # /healthz degrades (503) past these (config `health:`): a source failing this long, the oldest outstanding
+    # delivery of a channel this old.
+    channels: tuple[str, ...] = ()  # the configured channels (their delivery gauges read 0 before any delivery)
+    source_failing_after: float = 1800.0
+    delivery_outstanding_after: float = 1800.0
 
 
 def create_app(services: Services) -> Flask:
     app = Flask(__name__)
     view = ActivityView(services.store)
-    collector = LogCollector(services.store, view, services.control, now=services.now)
+    collector = LogCollector(services.store, view, services.control, now=services.now, channels=services.channels)
     registry = registry_for(collector)
     handler = None
     if services.slack_app is not None:
@@ -87,6 +92,7 @@ def _health(s: Services) -> Any:
     try:
         body["log_head"] = s.store.head()
         hb = heartbeat(s.store)
+        stats = s.store.delivery_stats()
     except Exception as e:  # any store failure: say so, don't crash the probe
         log.warning("healthz: store unreachable: %s", e)
         body.update(status="down", store=f"unreachable: {type(e).__name__}")
@@ -97,12 +103,37 @@ def _health(s: Services) -> Any:
     body["last_cycle_seconds"] = hb.seconds
     body["pipeline"] = "no cycle recorded yet" if age is None else "running"
     body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
+    failing = hb.failing(now)
+    body["sources_failing"] = {
+        origin: {"failing_seconds": round(secs, 3), "error": error} for origin, (secs, error) in sorted(failing.items())
+    }
+    oldest = oldest_outstanding(stats, now.timestamp())
+    body["deliveries_outstanding"] = {
+        ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "outstanding"
+    }
+    body["oldest_outstanding_delivery_seconds"] = {ch: round(secs, 3) for ch, secs in sorted(oldest.items())}
+    problems = []
+    last = hb.last_poll
+    if last.get("polled") and len(last.get("failed") or ()) >= last["polled"]:
+        problems.append(f"every source polled at {last.get('at')} failed ({last['polled']})")
+    for origin, (secs, error) in sorted(failing.items()):
+        if secs > s.source_failing_after:
+            problems.append(f"source {origin}: failing for {secs:.0f}s: {error}")
+    for ch, secs in sorted(oldest.items()):
+        if secs > s.delivery_outstanding_after:
+            n = stats[(ch, "outstanding")][0]
+            problems.append(f"channel {ch}: {n} deliveries outstanding, the oldest for {secs:.0f}s")
     if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
         # Only when the pipeline runs in this process: a separate `serve` reports the age, a probe decides.
         started = (now - s.started_at).total_seconds()
         if age is not None or started > s.pipeline_max_age:
             body.update(status="stale", pipeline="stale")
+            if problems:
+                body["problems"] = problems
             return jsonify(body), 503
+    if problems:
+        body.update(status="degraded", problems=problems)
+        return jsonify(body), 503
     return jsonify(body), 200
 
 

@@ -1,0 +1,230 @@
+"""Sources that fail (a mistyped JSONL path, a feed nobody answers at) are what an on-call operator must see:
+`run --once` and `produce --once` exit 4 (before 3, deliveries outstanding or documents spooled, when both
+happen), the summary line counts them, /metrics counts failed polls and the last success per source, and /healthz
+degrades when every source of the last poll failed or one has failed for longer than `health.source_failing`.
+A live `run` goes on, saying so once per source each cycle, without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.config import load_config
+from watchfloor.web.build import build_services
+from watchfloor.web.server import WebServer, create_app
+from watchfloor.wiring import EmbeddedPipeline
+
+pytestmark = pytest.mark.functional
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+DEAD_FEED = "http://127.0.0.1:1/feed.xml"  # nothing listens on port 1: connection refused at once
+runner = CliRunner()
+
+
+def config(tmp_path: Path, sources: list[str], channel: str = "{type: console, name: desk}") -> Path:
+    cfg = tmp_path / "wf.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\n"
+        "rules: [builtin:dprk_russia]\n"
+        f"sources: [{', '.join(sources)}]\n"
+        f"channels: [{channel}]\n"
+        "subscriptions: [{channel: desk}]\n"
+        f"kafka: {{spool_dir: {tmp_path / 'spool'}}}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def typo(tmp_path: Path) -> str:
+    return f"{{kind: jsonl, path: {tmp_path / 'typo.jsonl'}}}"
+
+
+def feed() -> str:
+    return f'{{kind: rss, url: "{DEAD_FEED}"}}'
+
+
+def good() -> str:
+    return f"{{kind: jsonl, path: {SAMPLES}}}"
+
+
+def test_run_once_exits_4_and_counts_the_failed_sources(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", "--once", "--config", str(config(tmp_path, [typo(tmp_path), feed()]))])
+    assert res.exit_code == 4, res.output
+    assert "polled 2 sources (2 failed): 0 new documents" in res.output
+    assert res.output.count("typo.jsonl failed") == 1 and res.output.count(f"{DEAD_FEED} failed") == 1
+    assert "2 of 2 sources failed" in res.output
+
+
+def test_run_once_with_one_source_failing_still_exits_4(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", "--once", "--config", str(config(tmp_path, [good(), typo(tmp_path)]))])
+    assert res.exit_code == 4, res.output
+    assert "polled 2 sources (1 failed): 12 new documents" in res.output
+    # all good again: 0, and no "(… failed)" in the summary
+    (tmp_path / "typo.jsonl").write_text("", encoding="utf-8")
+    res = runner.invoke(app, ["run", "--once", "--config", str(tmp_path / "wf.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "polled 2 sources: 0 new documents" in res.output
+
+
+def test_a_failed_source_wins_over_deliveries_outstanding(tmp_path: Path) -> None:
+    hook = "{type: webhook, name: desk, url: 'http://127.0.0.1:1/hook'}"  # deliveries fail: outstanding
+    res = runner.invoke(
+        app, ["run", "--once", "--config", str(config(tmp_path, [good(), typo(tmp_path)], channel=hook))]
+    )
+    assert res.exit_code == 4, res.output
+    assert "deliveries outstanding" in res.output and "1 of 2 sources failed" in res.output  # both are said
+    (tmp_path / "typo.jsonl").write_text("", encoding="utf-8")
+    res = runner.invoke(app, ["run", "--once", "--config", str(tmp_path / "wf.yaml")])
+    assert res.exit_code == 3, res.output  # the deliveries alone: 3, as before
+
+
+def test_produce_once_exits_4_when_a_source_failed(tmp_path: Path) -> None:
+    pytest.importorskip("kafka")
+    # No broker (nothing to send: no source was read), so no topics are left behind on a shared one.
+    args = ["--broker", "127.0.0.1:1", "--prefix", "srcfail", "--store", f"sqlite:///{tmp_path / 'out.db'}", "--once"]
+    res = runner.invoke(app, ["produce", "--config", str(config(tmp_path, [typo(tmp_path), feed()])), *args])
+    assert res.exit_code == 4, res.output
+    assert "polled 2 sources (2 failed): 0 new documents" in res.output
+    assert res.output.count("typo.jsonl failed") == 1
+    # A source read, its documents spooled (no broker: 3), and one failed: 4, and both are said.
+    res = runner.invoke(app, ["produce", "--config", str(config(tmp_path, [good(), typo(tmp_path)])), *args])
+    assert res.exit_code == 4, res.output
+    assert "polled 2 sources (1 failed): 12 new documents" in res.output
+    assert "not everything reached Kafka" in res.output and "1 of 2 sources failed" in res.output
+
+
+@pytest.fixture
+def failed_twice(tmp_path: Path) -> Path:
+    """A store whose pipeline polled a good source and a mistyped one, twice."""
+    cfg = config(tmp_path, [good(), typo(tmp_path)])
+    for _ in range(2):
+        assert runner.invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 4
+    return cfg
+
+
+@contextmanager
+def serve(cfg_path: Path, clock: list[datetime]) -> Iterator[tuple[str, EmbeddedPipeline]]:
+    cfg = load_config(cfg_path)
+    pipeline = EmbeddedPipeline(cfg, env={})
+    services = build_services(cfg, pipeline.store, pipeline.control, pipeline.rules, env={}, now=lambda: clock[0])
+    server = WebServer(create_app(services), "127.0.0.1", 0).start()
+    try:
+        yield server.url, pipeline
+    finally:
+        server.stop()
+        pipeline.close()
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+
+
+def test_metrics_count_failed_polls_and_the_last_success_per_source(failed_twice: Path, tmp_path: Path) -> None:
+    clock = [datetime.now(UTC)]
+    with serve(failed_twice, clock) as (url, _):
+        status, body = get(url + "/metrics")
+        assert status == 200
+        m = samples(body)
+        bad, ok = str(tmp_path / "typo.jsonl"), str(SAMPLES)
+        assert m[("watchfloor_source_poll_failures_total", (("source", bad),))] == 2
+        assert m[("watchfloor_source_poll_failures_total", (("source", ok),))] == 0
+        assert ("watchfloor_source_last_success_timestamp_seconds", (("source", bad),)) not in m
+        last = m[("watchfloor_source_last_success_timestamp_seconds", (("source", ok),))]
+        assert abs(last - clock[0].timestamp()) < 600
+        # Failed polls are not poll durations.
+        assert ("watchfloor_poll_duration_seconds_count", (("source", bad),)) not in m
+        assert m[("watchfloor_poll_duration_seconds_count", (("source", ok),))] == 2
+
+
+def test_healthz_degrades_when_a_source_fails_too_long(failed_twice: Path) -> None:
+    clock = [datetime.now(UTC)]
+    with serve(failed_twice, clock) as (url, _):
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["status"] == "ok"  # one source of two, failing for a moment
+        assert list(health["sources_failing"]) == [str(failed_twice.parent / "typo.jsonl")]
+        clock[0] += timedelta(minutes=31)  # past health.source_failing (30 min)
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "degraded"
+        assert any("typo.jsonl: failing for" in p and "not found" in p for p in health["problems"])
+
+
+def test_healthz_degrades_at_once_when_every_source_failed(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [typo(tmp_path), feed()])
+    assert runner.invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 4
+    with serve(cfg, [datetime.now(UTC)]) as (url, _):
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "degraded"
+        assert any(p.startswith("every source polled") for p in health["problems"])
+
+
+def test_a_live_run_goes_on_and_says_each_failure_once_a_cycle(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [good(), typo(tmp_path), feed()])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if sum(1 for x in lines if x.startswith("polled ")) >= 3:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    lines += rest.splitlines(keepends=True)
+    text = "".join(lines)
+    cycles = [x for x in lines if x.startswith("polled ")]
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    # The JSONL sources are polled every cycle; the feed when its own interval has passed (the first cycle).
+    assert sum(1 for x in lines if "typo.jsonl failed" in x) == len(cycles)
+    assert sum(1 for x in lines if f"{DEAD_FEED} failed" in x) == 1
+    assert cycles[0].startswith("polled 3 sources (2 failed)") and cycles[1].startswith("polled 2 sources (1 failed)")
+
+
+def test_a_source_taken_out_of_the_config_no_longer_counts(failed_twice: Path, tmp_path: Path) -> None:
+    config(tmp_path, [good()])  # the mistyped source removed
+    assert runner.invoke(app, ["run", "--once", "--config", str(failed_twice)]).exit_code == 0
+    clock = [datetime.now(UTC) + timedelta(minutes=31)]
+    with serve(failed_twice, clock) as (url, _):
+        status, body = get(url + "/healthz")
+        assert status == 200 and json.loads(body)["sources_failing"] == {}, body
+        m = samples(get(url + "/metrics")[1])
+        assert ("watchfloor_source_poll_failures_total", (("source", str(tmp_path / "typo.jsonl")),)) not in m
