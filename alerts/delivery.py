@@ -107,13 +107,14 @@ class Deliverer:
         self.paused: dict[str, float] = {}
         self.channel_budget = channel_budget
 
-    def run(self) -> Tally:
+    def run(self, *, finish_slow: bool = True) -> Tally:
         tally = Tally()
         skip: set[str] = set()
         handled: set[tuple[str, str]] = set()
         # A channel that is slow, not failing (Slack answering each post after 8 s), must not hold up the others:
         # once its attempts in this cycle took `channel_budget` seconds, it waits until the other channels have
-        # nothing due, then goes on with the rest in the same cycle (so `--once` still delivers everything).
+        # nothing due, then goes on with the rest in the same cycle (so `--once` still delivers everything), or,
+        # without `finish_slow`, in the next one (the pipeline's closing cycle after the batches of a poll).
         spent: dict[str, float] = {}
         waiting: set[str] = set()
         budget = self.channel_budget
@@ -128,14 +129,7 @@ class Deliverer:
                 backoff_set_before=self.started_at,
             )
             if not claimed:
-                if waiting:
-                    for c in sorted(waiting):
-                        log.warning(
-                            "alerts: channel %s is slow (%.1fs of attempts in this cycle): the other channels went "
-                            "first; now the rest of its deliveries",
-                            c,
-                            spent[c],
-                        )
+                if waiting and finish_slow:
                     waiting.clear()  # the others are done: the slow channels' turn, without a budget now
                     budget = float("inf")
                     continue
@@ -151,6 +145,13 @@ class Deliverer:
             if used > budget:
                 waiting.add(rec.channel)
                 tally.slow_channels.add(rec.channel)
+                log.warning(
+                    "alerts: channel %s is slow (%.1fs of attempts in this cycle): the other channels go first, then "
+                    "the rest of its deliveries%s",
+                    rec.channel,
+                    used,
+                    "" if finish_slow else " (next cycle)",
+                )
         return tally
 
     # -- one attempt ------------------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ class Deliverer:
         if rec.kind in ("alert", "revision") and not rec.unsure and not rec.ref:
             later = self._revised_again(rec)
             if later is not None:
-                return _Skip(f"{REPLACED}: {later.alert_id} revises it (a later report) and goes instead", later)
+                return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
         if rec.kind == "alert" or rec.parent_id is None:
             return base
         parent = self._told(rec.parent_id, rec.channel)

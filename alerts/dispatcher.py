@@ -236,9 +236,10 @@ class AlertDispatcher:
         rows = self.digests.plan(self._now(), self._clock())
         return self.store.enqueue(rows) if rows else 0
 
-    def cycle(self, limit: int = 500, *, drain: bool = True) -> CycleReport:
+    def cycle(self, limit: int = 500, *, drain: bool = True, finish_slow: bool = True) -> CycleReport:
         """Take in new events (all of them when `drain`, else up to `limit`), enqueue the digests whose time has
-        come, then deliver every due row."""
+        come, then deliver every due row (without `finish_slow`, a slow channel's rows past its budget wait for
+        the next cycle: a pipeline that delivers after each batch leaves them to its closing cycle)."""
         report = CycleReport()
         while True:
             taken, enqueued = self.intake(limit)
@@ -247,7 +248,7 @@ class AlertDispatcher:
             if not drain or taken < limit:
                 break
         report.enqueued += self.plan_digests()
-        report.tally = self.deliverer.run()
+        report.tally = self.deliverer.run(finish_slow=finish_slow)
         report.counts = self.store.delivery_counts()
         if report.outstanding:
             now = self._clock()

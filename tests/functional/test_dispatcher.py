@@ -433,3 +433,21 @@ def test_a_slow_channel_lets_the_others_go_first_and_still_delivers_in_the_cycle
         *(("slack-ops", f"det000{n}") for n in range(2, 5)),
     ]
     assert any("channel slack-ops is slow" in r.getMessage() for r in caplog.records)
+
+
+def test_between_batches_a_slow_channel_leaves_its_rest_to_the_closing_cycle(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """`run` delivers after each batch of a poll (`finish_slow=False`) and closes the poll with a full cycle: a
+    later source's alerts to the other channels do not wait for a slow Slack's backlog (outside re-check of F4)."""
+    feed(store, *(detection(n, group={"route": str(n)}) for n in range(1, 4)))
+    slack_server.slow_next("chat.postMessage", 0.4, times=3)
+    d = make(store, slack_server, archive, clock)
+    d.deliverer.channel_budget = 0.3
+    first = d.cycle(finish_slow=False)  # after a batch: Slack used its budget on one post
+    assert (first.tally.sent, first.outstanding) == (4, 2) and len(lines(archive)) == 3
+    feed(store, detection(4, group={"route": "4"}))  # the next source's alert
+    second = d.cycle(finish_slow=False)
+    assert len(lines(archive)) == 4  # the archive got it after one more slow post, not after all of Slack's
+    closing = d.cycle()
+    assert closing.ok and second.tally.sent + closing.tally.sent == 4 and len(slack_server.messages) == 4

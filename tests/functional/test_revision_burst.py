@@ -131,7 +131,7 @@ def test_a_burst_of_revisions_is_one_reply_and_one_update_per_poll(tmp_path: Pat
         # at most one "Revised" reply per message the channel had, however many times the poll revised it
         assert len(revised) <= told, (poll, per_poll)
         if poll:
-            assert "replaced by a later one before sending" in said, said
+            assert "replaced before sending by a later revision" in said, said
     # The engine still raises every revision (replay == live); only the channel is spared the chain.
     assert revisions_raised(tmp_path) > 3 * len(per_poll)
     assert sum(n for n, _ in per_poll) <= 6 and sum(u for _, u in per_poll) <= 8, per_poll
@@ -221,7 +221,7 @@ subscriptions:
     assert down.exit_code == 3 and slack_server.messages == [], down.output  # 3: deliveries outstanding
     up = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
     assert up.exit_code == 0, up.output
-    assert "1 revision(s) replaced by a later one before sending" in up.output, up.output
+    assert "1 replaced before sending by a later revision" in up.output, up.output
 
     (standing,) = standing_alerts(tmp_path).values()
     assert standing.revises and standing.evidence[0].event_id == "crossing-2"  # the earlier report's alert

@@ -70,7 +70,7 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     if t.suppressed:
         text += f", {t.suppressed} suppressed"
     if getattr(t, "replaced", 0):
-        text += f", {t.replaced} revision(s) replaced by a later one before sending"
+        text += f", {t.replaced} replaced before sending by a later revision"
     return text
 
 

@@ -143,7 +143,8 @@ class LogCollector:
         hb = heartbeat(self.store)
         polls = HistogramMetricFamily(
             "watchfloor_poll_duration_seconds",
-            "How long a successful poll of a source took, per source (failed polls: watchfloor_source_poll_failures).",
+            "How long a successful poll of a source took, per source "
+            "(failed polls: watchfloor_source_poll_failures_total).",
             labels=["source"],
         )
         for origin, h in sorted(hb.polls.items()):
