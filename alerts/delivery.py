@@ -188,7 +188,7 @@ class Deliverer:
                 self._expire(rec, built.why, tally)
                 return
             # Our own wait (for its parent), not the channel's Retry-After: `not_before` stays as it was, so the
-            # wait ends as soon as the parent is settled (redeliver, below) or a process starts.
+            # wait ends as soon as the parent is settled (redeliver, above) or a process starts.
             defer = Settlement(
                 "outstanding", built.why, attempts=rec.attempts, next_attempt_at=built.until, not_before=rec.not_before
             )
