@@ -33,6 +33,13 @@ def doc(text: str, *, at: float = 0.0, source: str = "Wire A", title: str = "", 
     return parse_document(obj)
 
 
+def reading(engine: Engine, signal: str, *, body: str, title: str = "") -> tuple[str, str | None]:
+    """(modality, cue) of the first `signal` the engine makes of one document; fails when it makes none."""
+    got = [s for s in engine.extract(doc(body, title=title)) if s.name == signal]
+    assert got, f"{signal} not found in {title!r} / {body!r}"
+    return got[0].modality, got[0].cue
+
+
 class Timeline:
     """Feed documents in order; collect what came out."""
 

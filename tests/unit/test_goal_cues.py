@@ -12,7 +12,7 @@ from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
 
-from .engine_helpers import doc
+from .engine_helpers import reading
 
 _PACK = RulePack.model_validate(
     {
@@ -41,9 +41,7 @@ _ENGINE = Engine(compile_packs([_PACK]))
 
 
 def _read(signal: str, *, title: str = "", body: str = "Gaza hostages.") -> tuple[str, str | None]:
-    got = [s for s in _ENGINE.extract(doc(body, title=title)) if s.name == signal]
-    assert got, f"{signal} not found in {title!r} / {body!r}"
-    return got[0].modality, got[0].cue
+    return reading(_ENGINE, signal, body=body, title=title)
 
 
 @pytest.mark.parametrize(
