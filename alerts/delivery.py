@@ -31,7 +31,10 @@ from .notice import (
     alert_of,
     independent_sources,
     replaced_unsent,
+    replacement_of,
+    revised_again,
     thread_of,
+    told_row,
 )
 from .notifiers.base import (
     DigestSending,
@@ -306,18 +309,28 @@ class Deliverer:
             reason=str(data.get("reason", "")),
             superseded_by=data.get("superseded_by"),
         )
+        # The rows of its channel and thread key: every row a reply's chain can pass through (one read, not one a link).
+        thread = self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
         # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
         if rec.kind in ("alert", "revision") and not rec.unsure and not rec.ref:
-            later = self._revised_again(rec)
+            later = revised_again(thread, rec)
             if later is not None:
                 return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
         if rec.kind == "alert" or rec.parent_id is None:
             return base
-        parent = self._told(rec.parent_id, rec.channel)
+        by_key = {r.alert_id: r for r in thread}
+
+        def row_of(key: str) -> DeliveryRecord | None:
+            if key in by_key:
+                return by_key[key]
+            found = self.store.deliveries(alert_ids={key}, channel=rec.channel)  # (a store of an older thread key)
+            return found[0] if found else None
+
+        parent = told_row(row_of, rec.parent_id)
         if parent is not None and replaced_unsent(parent):  # an alert the channel never got: replaced unsent
             if rec.kind == "revision":  # this revision stands for it: the alert of its own thread
                 return dataclasses.replace(base, kind="alert", parent_id=None)
-            parent = self._replacement(parent)  # a reply or withdrawal goes to the revision sent in its place
+            parent = replacement_of(thread, parent)  # a reply or withdrawal goes to the revision sent in its place
         if parent is not None and parent.alert_id != rec.parent_id and (told := alert_of(parent.payload)):
             base = dataclasses.replace(base, parent_id=told.id)  # it revises what the channel was told
         if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
@@ -331,7 +344,7 @@ class Deliverer:
         for _ in range(10_000):  # a revision of a follow-up replies under the thread's first message (no cycles)
             if root.kind == "alert" or root.parent_id is None:
                 break
-            up = self._told(root.parent_id, rec.channel)
+            up = told_row(row_of, root.parent_id)
             if up is None or not up.ref:
                 break
             root = up
@@ -342,13 +355,13 @@ class Deliverer:
         for _ in range(10_000):
             if rec.kind != "revision" or shown.kind != "revision" or shown.parent_id is None:
                 break
-            up = self._told(shown.parent_id, rec.channel)
+            up = told_row(row_of, shown.parent_id)
             if up is None or not up.ref:
                 break
             shown = up
             chain.append(shown)
         # Its own thread's rows: one rule and group can hold several threads, each with its own state.
-        rows = thread_of(self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key), root.alert_id)
+        rows = thread_of(thread, root.alert_id)
         notice = _with_thread(base, shown, root, rows)
         if notice.thread is not None:
             # acknowledged on the message, under any alert it showed before a late report revised it
@@ -357,39 +370,6 @@ class Deliverer:
             if ack is not None:
                 notice = dataclasses.replace(notice, thread=dataclasses.replace(notice.thread, acknowledged=ack))
         return notice
-
-    def _told(self, key: str, channel: str) -> DeliveryRecord | None:
-        """The row keyed `key` in `channel`, or, when that is a revision replaced before it was sent, the row it
-        revised, and so on: the message the channel has in its place (its message shows the alert that stands),
-        or an alert replaced before it was sent (None when there is no row)."""
-        rows = self.store.deliveries(alert_ids={key}, channel=channel)
-        row = rows[0] if rows else None
-        for _ in range(10_000):  # bounded: parent links never form a cycle
-            if row is None or not replaced_unsent(row) or row.parent_id is None:
-                break
-            rows = self.store.deliveries(alert_ids={row.parent_id}, channel=channel)
-            row = rows[0] if rows else None
-        return row
-
-    def _replacement(self, alert_row: DeliveryRecord) -> DeliveryRecord | None:
-        """The revision that went (or goes) to the channel in place of an alert replaced before it was sent: down
-        its chain of revisions, past those replaced too. None when there is none (then nothing stands for it)."""
-        rows = self.store.deliveries(channel=alert_row.channel, thread_key=alert_row.thread_key)
-        current: DeliveryRecord | None = alert_row
-        for _ in range(len(rows) + 1):
-            if current is None or not replaced_unsent(current):
-                return current
-            key = current.alert_id
-            current = max((r for r in rows if r.kind == "revision" and r.parent_id == key), key=_by_seq, default=None)
-        return None
-
-    def _revised_again(self, rec: DeliveryRecord) -> DeliveryRecord | None:
-        """A later revision of `rec`'s alert waiting in the same channel: `rec` would be out of date the moment it
-        was read, so the later one is sent in its place (one reply and one update for a burst, not one each)."""
-        for r in self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key, statuses={"outstanding"}):
-            if r.kind == "revision" and r.parent_id == rec.alert_id and r.alert_id != rec.alert_id:
-                return r
-        return None
 
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
         try:
@@ -506,10 +486,6 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
         not_before=rec.not_before,
         unsure=rec.unsure,
     )
-
-
-def _by_seq(row: DeliveryRecord) -> tuple[int, str]:
-    return row.seq, row.alert_id
 
 
 def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, rows: list[DeliveryRecord]) -> Notice:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
 
-from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of
+from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of, told_row
 
 OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
 
@@ -108,13 +108,9 @@ def _stands_for_alert(rows: Sequence[DeliveryRecord]) -> set[str]:
     by_key = {r.alert_id: r for r in rows}
     out: set[str] = set()
     for r in rows:
-        if r.kind != "revision" or replaced_unsent(r):
+        if r.kind != "revision" or replaced_unsent(r) or r.parent_id is None:
             continue
-        up = by_key.get(r.parent_id) if r.parent_id else None
-        for _ in range(len(rows)):
-            if up is None or not replaced_unsent(up) or up.kind == "alert":
-                break
-            up = by_key.get(up.parent_id) if up.parent_id else None
+        up = told_row(by_key.get, r.parent_id)
         if up is not None and up.kind == "alert" and replaced_unsent(up):
             out.add(r.alert_id)
     return out

@@ -11,7 +11,7 @@ alert it updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -74,6 +74,43 @@ REPLACED = "replaced before it was sent"
 def replaced_unsent(row: DeliveryRecord) -> bool:
     """An alert or revision that was never sent because a later revision of it was sent in its place."""
     return row.kind in ("alert", "revision") and row.status == "suppressed" and row.detail.startswith(REPLACED)
+
+
+def told_row(row_of: Callable[[str], DeliveryRecord | None], key: str) -> DeliveryRecord | None:
+    """The row keyed `key` (`row_of` finds a row of one channel by key), or, when that is a revision replaced before
+    it was sent, the row it revised, and so on: the message the channel has in its place (it shows the alert that
+    stands), or an alert replaced before it was sent. None when there is no row."""
+    row = row_of(key)
+    for _ in range(10_000):  # bounded: parent links never form a cycle
+        if row is None or not replaced_unsent(row) or row.parent_id is None:
+            break
+        row = row_of(row.parent_id)
+    return row
+
+
+def replacement_of(rows: Sequence[DeliveryRecord], alert_row: DeliveryRecord) -> DeliveryRecord | None:
+    """The revision that went (or goes) to the channel in place of an alert replaced before it was sent: down its
+    chain of revisions in `rows` (its channel's and thread key's), past those replaced too; None when there is none."""
+    current: DeliveryRecord | None = alert_row
+    for _ in range(len(rows) + 1):
+        if current is None or not replaced_unsent(current):
+            return current
+        key = current.alert_id
+        current = max(
+            (r for r in rows if r.kind == "revision" and r.parent_id == key),
+            key=lambda r: (r.seq, r.alert_id),
+            default=None,
+        )
+    return None
+
+
+def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> DeliveryRecord | None:
+    """A later revision of `rec`'s alert still outstanding among `rows` (its channel's and thread key's): `rec` would
+    be out of date the moment it was read, so that one goes in its place."""
+    for r in rows:
+        if r.kind == "revision" and r.status == "outstanding" and r.parent_id == rec.alert_id != r.alert_id:
+            return r
+    return None
 
 
 @dataclass(frozen=True)
