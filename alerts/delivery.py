@@ -24,6 +24,7 @@ from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 from .notice import (
     DIGEST_KIND,
     KINDS,
+    REPLACEABLE,
     REPLACED,
     Digest,
     Notice,
@@ -312,7 +313,7 @@ class Deliverer:
         # The rows of its channel and thread key: every row a reply's chain can pass through (one read, not one a link).
         thread = self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
         # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
-        if rec.kind in ("alert", "revision") and not rec.unsure and not rec.ref:
+        if rec.kind in REPLACEABLE and not rec.unsure and not rec.ref:
             later = revised_again(thread, rec)
             if later is not None:
                 return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
@@ -326,11 +327,25 @@ class Deliverer:
             found = self.store.deliveries(alert_ids={key}, channel=rec.channel)  # (a store of an older thread key)
             return found[0] if found else None
 
+        def standing(row: DeliveryRecord | None) -> DeliveryRecord | None:
+            """What the channel has for `row`: for an alert or follow-up replaced unsent, the revision sent in its
+            place (a reply or withdrawal goes to that one)."""
+            return replacement_of(thread, row) if row is not None and replaced_unsent(row) else row
+
         parent = told_row(row_of, rec.parent_id)
-        if parent is not None and replaced_unsent(parent):  # an alert the channel never got: replaced unsent
-            if rec.kind == "revision":  # this revision stands for it: the alert of its own thread
+        if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
+            if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
                 return dataclasses.replace(base, kind="alert", parent_id=None)
-            parent = replacement_of(thread, parent)  # a reply or withdrawal goes to the revision sent in its place
+            # ... for a follow-up never sent: this is that follow-up, under the thread's first message
+            base = dataclasses.replace(
+                base,
+                kind="followup",
+                parent_id=(parent.payload or {}).get("parent_alert"),
+                escalated_from=(parent.payload or {}).get("escalated_from"),
+            )
+            parent = standing(told_row(row_of, parent.parent_id) if parent.parent_id is not None else None)
+        else:
+            parent = standing(parent)
         if parent is not None and parent.alert_id != rec.parent_id and (told := alert_of(parent.payload)):
             base = dataclasses.replace(base, parent_id=told.id)  # it revises what the channel was told
         if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
@@ -345,6 +360,9 @@ class Deliverer:
             if root.kind == "alert" or root.parent_id is None:
                 break
             up = told_row(row_of, root.parent_id)
+            if up is not None and up.kind == "followup" and replaced_unsent(up) and up.parent_id is not None:
+                up = told_row(row_of, up.parent_id)  # a follow-up never sent: its revision stood for it, go past
+            up = standing(up)
             if up is None or not up.ref:
                 break
             root = up
@@ -353,7 +371,7 @@ class Deliverer:
         # or a follow-up), not the reply of the last revision (which left the first message showing a replaced one).
         shown, chain = parent, [parent]
         for _ in range(10_000):
-            if rec.kind != "revision" or shown.kind != "revision" or shown.parent_id is None:
+            if base.kind != "revision" or shown.kind != "revision" or shown.parent_id is None:
                 break
             up = told_row(row_of, shown.parent_id)
             if up is None or not up.ref:

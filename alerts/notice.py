@@ -65,32 +65,35 @@ class ThreadView:
     acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
 
 
-# The detail of an alert or revision never sent because a later revision of it waited behind it in the channel
-# (late reports revising one alert, maybe again and again, before a delivery cycle ran): the later one is sent in
-# its place, and the channel is told the alert that stands once (alerts/delivery.py).
+# The detail of an alert, follow-up or revision never sent because a later revision of it waited behind it in the
+# channel (late reports revising one alert, maybe again and again, before a delivery cycle ran): the later one is
+# sent in its place, and the channel is told the alert that stands once (alerts/delivery.py).
 REPLACED = "replaced before it was sent"
+REPLACEABLE = ("alert", "followup", "revision")  # the kinds a later revision can stand for
 
 
 def replaced_unsent(row: DeliveryRecord) -> bool:
-    """An alert or revision that was never sent because a later revision of it was sent in its place."""
-    return row.kind in ("alert", "revision") and row.status == "suppressed" and row.detail.startswith(REPLACED)
+    """An alert, follow-up or revision that was never sent because a later revision of it was sent in its place."""
+    return row.kind in REPLACEABLE and row.status == "suppressed" and row.detail.startswith(REPLACED)
 
 
 def told_row(row_of: Callable[[str], DeliveryRecord | None], key: str) -> DeliveryRecord | None:
     """The row keyed `key` (`row_of` finds a row of one channel by key), or, when that is a revision replaced before
     it was sent, the row it revised, and so on: the message the channel has in its place (it shows the alert that
-    stands), or an alert replaced before it was sent. None when there is no row."""
+    stands), or an alert or follow-up replaced before it was sent. None when there is no row."""
     row = row_of(key)
     for _ in range(10_000):  # bounded: parent links never form a cycle
-        if row is None or not replaced_unsent(row) or row.parent_id is None:
+        # only a revision's parent is what it revised (a follow-up's is its thread's first alert)
+        if row is None or row.kind != "revision" or not replaced_unsent(row) or row.parent_id is None:
             break
         row = row_of(row.parent_id)
     return row
 
 
 def replacement_of(rows: Sequence[DeliveryRecord], alert_row: DeliveryRecord) -> DeliveryRecord | None:
-    """The revision that went (or goes) to the channel in place of an alert replaced before it was sent: down its
-    chain of revisions in `rows` (its channel's and thread key's), past those replaced too; None when there is none."""
+    """The revision that went (or goes) to the channel in place of an alert or follow-up replaced before it was sent:
+    down its chain of revisions in `rows` (its channel's and thread key's), past those replaced too; None when there is
+    none."""
     current: DeliveryRecord | None = alert_row
     for _ in range(len(rows) + 1):
         if current is None or not replaced_unsent(current):

@@ -101,8 +101,8 @@ def stored_detections(store_url: str) -> list[Detection]:
 
 def raised_events(store_url: str) -> set[str]:
     """The ids of every detection and retraction event in a store: each is one delivery (a new alert, or a
-    reply in its thread: a follow-up, a revision, a withdrawal), but a revision that a later revision replaced
-    before it was sent (recorded so in the log: the later one went in its place)."""
+    reply in its thread: a follow-up, a revision, a withdrawal), but an alert, follow-up or revision that a later
+    revision replaced before it was sent (recorded so in the log: the later one went in its place)."""
     store = open_store(store_url)
     try:
         raised = {s.event.id for s in store.read(0, types=ALERT_EVENTS, limit=10_000)}

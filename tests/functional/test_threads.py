@@ -301,3 +301,43 @@ def test_the_first_message_keeps_its_acknowledgement_when_the_thread_updates_it(
     assert "*Updated*" in now and "Acknowledged by <@U0ALICE001>" in now
     buttons = [e["action_id"] for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert "wf_ack" not in buttons and "wf_silence" in buttons
+
+
+def test_a_follow_up_revised_before_it_could_be_sent_is_sent_once_as_it_stands(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})  # refused: not posted
+    store.append([detection_event(troops(2, hours=1))])
+    d.cycle()
+    assert ledger(store)[("det0002", "slack-ops")].attempts == 1 and slack_server.thread(first["ts"]) == []
+    # While the follow-up waits, a late report revises it.
+    revised = detection_event(troops(3, hours=1, sources=("Daily A", "Wire B"), revises="det0002", revision=1))
+    store.append([revised])
+    clock.advance(d.next_due() or 1)
+    report = d.cycle()
+    assert report.ok and report.tally.replaced == 1
+    # The thread gets the follow-up that stands, as a follow-up: one reply, no "Revised" reply after it.
+    [reply] = slack_server.thread(first["ts"])
+    assert reply["metadata"]["event_payload"] == {"alert_id": revised.id, "rule": "troops", "kind": "followup"}
+    said = texts(reply["blocks"])
+    assert "*Update*" in said and "Revise" not in said and "2 independent sources" in said
+    now = texts(slack_server.message("#dprk-russia", first["ts"])["blocks"])
+    assert "1 update in the thread" in now and "2 independent sources" in now
+    row = ledger(store)[("det0002", "slack-ops")]
+    assert (row.status, row.detail.split(":")[0]) == ("suppressed", "replaced before it was sent")
+
+    # A later revision of it revises that reply, in the thread (not under the reply), and rewrites the reply.
+    again = detection_event(troops(4, hours=1, sources=("Daily A", "Wire B", "Radio C"), revises="det0003", revision=2))
+    store.append([again])
+    assert d.cycle().ok
+    replies = slack_server.thread(first["ts"])
+    assert [m["metadata"]["event_payload"]["kind"] for m in replies] == ["followup", "revision"]
+    assert all(m["thread_ts"] == first["ts"] for m in replies)
+    rewritten = texts(slack_server.message("#dprk-russia", reply["ts"])["blocks"])
+    assert "*Revised* by a late report" in rewritten and "Radio C" in rewritten
+    # The file channel never failed: it had the follow-up at once, so there the revision replies as a revision.
+    assert [x["kind"] for x in lines(archive)][:4] == ["alert", "followup", "revision", "revision"]
