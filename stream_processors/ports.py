@@ -208,6 +208,12 @@ class DeliveryLedger(Protocol):
         -> when the pause ends (later than `now`). No row of these channels is claimed before then."""
         ...
 
+    def resume_channel(self, channel: str, now: float) -> int:
+        """Lift `channel`'s pause (its Retry-After) now, by an operator's decision: the pause is gone and its
+        outstanding rows held by a Retry-After (`not_before` after `now`) are due. A backoff of our own
+        (`next_attempt_at`) stays. Returns how many rows changed."""
+        ...
+
     def delivery_counts(self) -> dict[str, int]:
         """Rows per status."""
         ...

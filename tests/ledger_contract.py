@@ -192,6 +192,19 @@ class LedgerContract:
         assert store.channel_pauses(NOW + 100) == {}
         assert [r.alert_id for r in store.claim_deliveries("q", NOW + 100, LEASE, limit=9)] == ["a1", "a2"]
 
+    def test_resuming_a_channel_lifts_its_pause_for_every_row(self, store: Store) -> None:
+        """An operator's `alerts resume`: the pause is gone, rows held by the Retry-After are due now; other
+        channels' pauses stay."""
+        store.enqueue([rec("a1", "x", 1), rec("a2", "x", 2), rec("b1", "y", 3)])
+        store.defer_channel("x", NOW + 100, NOW, server_asked=True)
+        store.defer_channel("y", NOW + 100, NOW, server_asked=True)
+        store.enqueue([rec("a3", "x", 4, created_at=NOW + 10)])  # queued after the Retry-After: held by the pause
+        assert store.resume_channel("x", NOW + 10) == 2  # a1 and a2 had the Retry-After as their not_before
+        assert store.channel_pauses(NOW + 10) == {"y": NOW + 100}
+        claimed = store.claim_deliveries("p", NOW + 10, LEASE, limit=9)
+        assert sorted(r.alert_id for r in claimed) == ["a1", "a2", "a3"]
+        assert store.resume_channel("never-paused", NOW + 10) == 0
+
     def test_a_longer_retry_after_extends_the_channel_pause(self, store: Store) -> None:
         store.defer_channel("x", NOW + 100, NOW, server_asked=True)  # no rows at all: the pause is still kept
         store.defer_channel("x", NOW + 300, NOW + 1, server_asked=True)

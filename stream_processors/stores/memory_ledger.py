@@ -195,6 +195,16 @@ class MemoryDeliveryLedger:
         with self._lock:
             return {c: until for c, until in self._pauses.items() if until > now}
 
+    def resume_channel(self, channel: str, now: float) -> int:
+        changed = 0
+        with self._lock:
+            self._pauses.pop(channel, None)
+            for key, r in list(self._deliveries.items()):
+                if r.channel == channel and r.status == "outstanding" and r.not_before > now:
+                    self._deliveries[key] = dataclasses.replace(r, not_before=0.0, updated_at=now)
+                    changed += 1
+        return changed
+
     def delivery_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._lock:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    delete,
     exists,
     func,
     inspect,
@@ -418,6 +419,14 @@ class SqlDeliveryLedger:
         with self._read() as conn:
             rows = conn.execute(select(p.c.channel, p.c.paused_until).where(p.c.paused_until > now)).all()
         return {str(channel): float(until) for channel, until in rows}
+
+    def resume_channel(self, channel: str, now: float) -> int:
+        t, p = deliveries_table, channel_pauses_table
+        where = and_(t.c.channel == channel, t.c.status == "outstanding", t.c.not_before > now)
+        with self._write() as conn:
+            conn.execute(delete(p).where(p.c.channel == channel))
+            values = {"not_before": 0.0, "updated_at": _iso(now)}
+            return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
 
     def delivery_counts(self) -> dict[str, int]:
         t = deliveries_table

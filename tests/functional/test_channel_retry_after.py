@@ -123,3 +123,68 @@ def test_a_retry_after_met_by_one_dispatcher_object_is_kept_by_a_fresh_one(
     assert posts(slack_server) == [] and fresh.next_due(digests=False) == 30
     clock.advance(30)
     assert fresh.cycle().tally.sent == 2 and posts(slack_server) == ["det0001", "det0002"]
+
+
+def test_redeliver_says_a_channel_is_paused_and_resume_lifts_the_pause(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside audit: `alerts redeliver --send` inside a Retry-After sent nothing and did not say why. It now names
+    the pause and its end; `alerts resume CHANNEL` lifts it (the operator's decision) and `--send` delivers."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from watchfloor.cli import app
+
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        'version: 2\nname: crossing\nsignals:\n  closure:\n    match: {any: ["closed the border crossing"]}\n'
+        "detections:\n  - id: crossing-closed\n    title: Border crossing closed\n    severity: high\n"
+        "    pattern: {any: closure}\n",
+        encoding="utf-8",
+    )
+    inbox = tmp_path / "inbox.jsonl"
+    item = {
+        "type": "news.article",
+        "id": "crossing-1",
+        "source": "Border Daily",
+        "published_at": "2024-11-02T08:00:00+00:00",
+        "title": "Crossing closed",
+        "body": "Guards closed the border crossing this morning.",
+    }
+    inbox.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [{pack}]
+sources:
+  - {{kind: jsonl, path: {inbox}}}
+channels:
+  - {{type: slack, name: desk, channel: "#border", token_env: WF_TEST_SLACK, base_url: "{slack_server.base_url}"}}
+subscriptions:
+  - {{channel: desk}}
+""",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""}
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "600"})
+    down = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert down.exit_code == 3 and slack_server.messages == [], down.output
+
+    listed = runner.invoke(app, ["alerts", "list", "--json", "--config", str(cfg)], env=env)
+    (alert,) = [json.loads(line) for line in listed.output.splitlines() if line.startswith("{")]
+    again = runner.invoke(app, ["alerts", "redeliver", alert["id"], "--send", "--config", str(cfg)], env=env)
+    assert "channel desk asked to wait (Retry-After) until" in again.output, again.output
+    assert "watchfloor alerts resume desk" in again.output and slack_server.messages == []
+
+    resumed = runner.invoke(app, ["alerts", "resume", "desk", "--send", "--config", str(cfg)], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    assert "channel desk resumed" in resumed.output and "1 deliveries outstanding" in resumed.output
+    assert posts(slack_server) == [alert["delivery_key"]]
+    store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        assert store.channel_pauses(0) == {}
+    finally:
+        store.close()
+    never = runner.invoke(app, ["alerts", "resume", "nowhere", "--config", str(cfg)], env=env)
+    assert "channel nowhere was not paused" in never.output, never.output

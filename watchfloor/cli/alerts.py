@@ -349,7 +349,66 @@ def alerts_redeliver(
         now = datetime.now(UTC).timestamp()
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
         err.print(f"{n} deliveries will be sent again", highlight=False)
+        if n:
+            _say_pauses(st, now, keys, channel)
         if send and n:
+            from ..wiring import WiringError, build_dispatcher
+
+            try:
+                dispatcher = build_dispatcher(cfg, st)
+            except WiringError as e:
+                raise fail(str(e)) from None
+            report = dispatcher.cycle()
+            err.print(delivery_summary(report, dispatcher), highlight=False)
+            exit_if_undelivered(report)
+    finally:
+        st.close()
+
+
+def _say_pauses(st: Any, now: float, keys: set[str] | None, channel: str | None) -> None:
+    """Rows made due in a channel paused by its own Retry-After still wait for the pause: say so, and how to lift
+    it, rather than let `--send` look like it did nothing."""
+    paused = st.channel_pauses(now)
+    if channel is not None:
+        paused = {c: u for c, u in paused.items() if c == channel}
+    elif keys is not None and paused:
+        mine = {r.channel for r in st.deliveries(alert_ids=keys)}
+        paused = {c: u for c, u in paused.items() if c in mine}
+    for name, until in sorted(paused.items()):
+        when = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
+        err.print(
+            f"channel {name} asked to wait (Retry-After) until {when}, in {until - now:.0f}s: its deliveries go "
+            f"then (`watchfloor alerts resume {name}` sends them now, against the server's wish)",
+            highlight=False,
+        )
+
+
+@alerts_app.command("resume")
+def alerts_resume(
+    channel: Annotated[str, typer.Argument(help="The channel whose Retry-After pause to lift.")],
+    config: ConfigOpt = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
+    send: Annotated[
+        bool, typer.Option("--send/--no-send", help="Deliver them now (else the next run/notify cycle does).")
+    ] = False,
+) -> None:
+    """Lift a channel's pause now: a channel that answered 429 with a Retry-After gets nothing until then, from
+    every process on the store. Its held deliveries are due at once (the server may refuse them again)."""
+    from watchfloor.wiring import open_store  # the one store opener
+
+    cfg = app_config(config)
+    st = open_store(store or cfg.store, create=False)
+    try:
+        now = datetime.now(UTC).timestamp()
+        was = st.channel_pauses(now).get(channel)
+        st.resume_channel(channel, now)
+        waiting = st.delivery_stats().get((channel, "outstanding"), (0, 0.0))[0]
+        if was is None:
+            err.print(f"channel {channel} was not paused ({waiting} deliveries outstanding)", highlight=False)
+        else:
+            left = f"{was - now:.0f}s before its end"
+            err.print(f"channel {channel} resumed ({left}): {waiting} deliveries outstanding", highlight=False)
+        if send:
             from ..wiring import WiringError, build_dispatcher
 
             try:
