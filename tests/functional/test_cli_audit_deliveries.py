@@ -119,3 +119,33 @@ def test_redeliver_refuses_ids_that_name_no_alert(revised: Path) -> None:
     assert "no-such-alert, f00ba4" in res.output and "deliveries will be sent again" not in res.output
     assert listed(revised, "--undelivered")  # nothing was changed: the known id's delivery is still given up
     assert followup["deliveries"] == {"archive": "expired"}
+
+
+def test_alerts_list_tells_an_attempt_in_flight_and_one_interrupted(revised: Path, tmp_path: Path) -> None:
+    """Operator audit: a delivery whose process was killed mid-send read "0 attempt(s)". The attempt not settled
+    yet is told: being sent now (a live process holds its lease), or interrupted (its process is gone)."""
+    import time
+
+    from watchfloor.alerts.dispatcher import dispatcher_id
+
+    assert wf("alerts", "redeliver", "--all-expired", "--config", str(revised)).exit_code == 0
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}", create=False)
+    try:
+        now = time.time()
+        live, gone = dispatcher_id(), dispatcher_id().split(":")
+        gone[1] = "999999999"  # a pid of this host no process has: killed mid-send
+        (sending,) = st.claim_deliveries(live, now, 600, limit=1)
+        (killed,) = st.claim_deliveries(":".join(gone), now, 600, limit=1)
+    finally:
+        st.close()
+    details = {
+        r["delivery_key"]: r["delivery_details"]["archive"]
+        for r in listed(revised)
+        if r["delivery_key"] in {sending.alert_id, killed.alert_id}
+    }
+    assert details[sending.alert_id]["attempt_in_flight"] == "sending"
+    assert details[killed.alert_id]["attempt_in_flight"] == "interrupted"
+    table = " ".join(wf("alerts", "list", "--config", str(revised)).output.split())
+    assert "0 attempt(s) and one being sent now" in table, table
+    assert "0 attempt(s) and one interrupted (its process" in table, table  # (the cell wraps)
+    assert "may have got through" in table and "due now" in table

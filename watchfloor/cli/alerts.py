@@ -130,12 +130,27 @@ def _when(epoch: float) -> str:
     return _utc(datetime.fromtimestamp(epoch, UTC)) if epoch else "—"
 
 
+def _in_flight(r: Any) -> str:
+    """An attempt not counted in `attempts` yet: "sending" (a live process holds its lease), "interrupted" (the
+    process stopped mid-send: it may have got through, so the channel is looked at before the next attempt), or ""."""
+    if r.status != "outstanding" or not r.lease_owner:
+        return ""
+    from watchfloor.alerts.dispatcher import holder_may_live  # what `status` and the dispatcher judge a lease by
+
+    live = r.lease_until is not None and r.lease_until > datetime.now(UTC).timestamp()
+    return "sending" if live and holder_may_live(r.lease_owner) else "interrupted"
+
+
 def _delivery_json(r: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"status": r.status, "kind": r.kind, "attempts": r.attempts, "detail": r.detail}
     if r.ref:
         out["ref"] = r.ref
     if r.status == "outstanding":
         out["next_attempt_at"] = _when(max(r.next_attempt_at, r.not_before))
+        if flight := _in_flight(r):
+            out["attempt_in_flight"] = flight
+        if r.unsure:
+            out["maybe_delivered"] = True  # looked up in the channel before it is sent again
     if r.parent_id:
         out["updates"] = r.parent_id
     return out
@@ -146,7 +161,16 @@ def _delivery_cell(channel: str, r: Any) -> str:
     if r.kind != "alert":
         text += f" ({r.kind})"
     if r.status == "outstanding":
-        text += f", {r.attempts} attempt(s), next {_when(max(r.next_attempt_at, r.not_before))}"
+        flight = _in_flight(r)
+        if flight == "sending":
+            text += f", {r.attempts} attempt(s) and one being sent now"
+        else:
+            interrupted = " and one interrupted (its process stopped mid-send)" if flight else ""
+            due = max(r.next_attempt_at, r.not_before)
+            when = f"next {_when(due)}" if due > datetime.now(UTC).timestamp() else "due now"
+            text += f", {r.attempts} attempt(s){interrupted}, {when}"
+        if r.unsure or flight == "interrupted":
+            text += "; may have got through: the channel is looked at before sending again"
     if r.status in ("outstanding", "expired") and r.detail:
         text += f" — {r.detail[:120]}"
     if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
