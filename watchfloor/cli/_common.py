@@ -11,6 +11,9 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,6 +128,32 @@ def stop_on_sigterm() -> threading.Event:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     return stop
+
+
+class QuietCycles:
+    """Which summary lines a live loop prints: every cycle that did something; of the quiet ones (nothing new,
+    nothing failed, nothing waiting to be delivered) one per `every` seconds, saying how many it stands for, so
+    that a quiet week's log is not a line a minute and a stopped loop still shows (no line for 10 minutes)."""
+
+    def __init__(self, every: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self.last: float | None = None  # when a line was last printed
+        self.held = 0  # quiet cycles not printed since
+        self.since: datetime | None = None
+
+    def line(self, text: str, *, quiet: bool) -> str | None:
+        """`text` to print now, with a note of the quiet cycles before it, or None to print nothing."""
+        now = self.clock()
+        if quiet and self.last is not None and now - self.last < self.every:
+            if not self.held:
+                self.since = datetime.now(UTC)
+            self.held += 1
+            return None
+        if self.held and self.since is not None:
+            text += f" (and {self.held} quiet poll(s) since {self.since:%H:%M:%S} UTC, not shown)"
+        self.last, self.held, self.since = now, 0, None
+        return text
 
 
 def seen_before(known: int) -> str:

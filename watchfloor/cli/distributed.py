@@ -15,7 +15,17 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, print_dead_letters, seen_before, stop_on_sigterm
+from ._common import (
+    ConfigOpt,
+    QuietCycles,
+    app,
+    app_config,
+    err,
+    fail,
+    print_dead_letters,
+    seen_before,
+    stop_on_sigterm,
+)
 from .alerts import (
     SPOOLED_EXIT,
     delivery_summary,
@@ -242,6 +252,7 @@ def produce(
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
     heart = Heartbeat()
+    lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
     try:
         if once:
@@ -258,12 +269,15 @@ def produce(
                     f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}", highlight=False
                 )
             print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
-            err.print(
+            busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
+            shown = lines.line(
                 f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
                 f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
                 f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
-                highlight=False,
+                quiet=not busy,
             )
+            if shown is not None:
+                err.print(shown, highlight=False)
             if once or stop.wait(wait):
                 break
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from ._common import (
     ConfigOpt,
+    QuietCycles,
     app,
     app_config,
     err,
@@ -73,6 +74,7 @@ def run(
     report = None
     polled = None  # the last cycle's poll summary
     heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
+    lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -84,7 +86,7 @@ def run(
             )
         while True:
             try:
-                report, polled = _cycle(pipeline, heartbeat)
+                report, polled = _cycle(pipeline, heartbeat, lines)
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
@@ -113,7 +115,7 @@ def run(
             raise typer.Exit(undelivered)
 
 
-def _cycle(pipeline: Any, heartbeat: Any) -> tuple[Any, Any]:
+def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> tuple[Any, Any]:
     from watchfloor.web.activity import SourcePoll
 
     started = time.monotonic()
@@ -163,14 +165,31 @@ def _cycle(pipeline: Any, heartbeat: Any) -> tuple[Any, Any]:
         time.monotonic() - started,
         [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources],
     )
-    err.print(
+    text = (
         f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
         f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
         f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
-        f"{delivery_summary(report, pipeline.dispatcher)}",
-        highlight=False,
+        f"{delivery_summary(report, pipeline.dispatcher)}"
     )
+    t = report.tally
+    quiet = not (
+        summary.accepted
+        or summary.dead_lettered
+        or summary.errors
+        or any(x.documents for x in tallies)
+        or reported
+        or report.outstanding
+        or t.sent
+        or t.failed
+        or t.expired
+        or t.suppressed
+        or t.replaced
+        or t.digests
+    )
+    shown = text if lines is None else lines.line(text, quiet=quiet)
+    if shown is not None:
+        err.print(shown, highlight=False)
     return report, summary
 
 
