@@ -62,3 +62,45 @@ def test_alerts_list_shows_ids_and_utc_times(tmp_path: Path, tokyo_machine: None
     # The id shown is one `alerts redeliver` takes (no deliveries here: nothing to send, but no refusal).
     res = runner.invoke(app, ["alerts", "redeliver", rows[0][0], "--store", url], env=env)
     assert res.exit_code == 0 and "0 deliveries will be sent again" in res.output, res.output
+
+
+def test_without_a_terminal_the_table_is_wide_enough_for_a_row_per_alert(tmp_path: Path) -> None:
+    """Operator audit F8: from cron or a script's pipe (no terminal, no $COLUMNS) rich drew 80 columns, folding each
+    alert over several lines; now 160."""
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    title = "Border crossing at the northern checkpoint closed to freight"
+    st = open_store(url)
+    try:
+        st.append(
+            [
+                detection_event(
+                    Detection(
+                        id="0001a1b2c3d4e5f6a7b8",
+                        rule="crossing-closed",
+                        title=title,
+                        severity="high",
+                        fired_at=datetime(2024, 11, 2, 8, tzinfo=UTC),
+                    )
+                )
+            ]
+        )
+    finally:
+        st.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES") and not k.startswith("WATCHFLOOR_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    res = subprocess.run(
+        [sys.executable, "-m", "watchfloor", "alerts", "list", "--store", url],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    (row,) = [line for line in res.stdout.splitlines() if "0001a1b2c3d4e5f6a7b8" in line]
+    assert title in row and "crossing-closed" in row and len(row) <= 160, res.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
@@ -28,8 +28,37 @@ from watchfloor.stream_processors.stores.errors import redact_url as redact_url
 
 from ..config import ConfigError, load_config
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+WIDTH_WITHOUT_TERMINAL = 160
+
+
+class _Console(Console):
+    """A console as wide as its terminal, or $COLUMNS; with neither (cron, CI, a script's pipe) 160 columns, not
+    rich's 80, which folds every cell of a table into several lines that grep and mail cannot follow."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self._width is None and not self._environ.get("COLUMNS") and not _any_terminal():
+            return ConsoleDimensions(WIDTH_WITHOUT_TERMINAL, dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+def _any_terminal() -> bool:
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+out = _Console(soft_wrap=True)
+err = _Console(stderr=True, soft_wrap=True)
 
 # A table column of ids that people type next (`subscriptions remove sub-…`): kept whole on one line, never cut
 # to "sub-361…" in a narrow terminal; only a terminal narrower than the id itself folds it.
