@@ -108,6 +108,20 @@ def test_produce_once_exits_4_when_a_source_failed(tmp_path: Path) -> None:
     assert "not everything reached Kafka" in res.output and "1 of 2 sources failed" in res.output
 
 
+def test_an_in_process_produce_leaves_the_loggers_as_it_found_them(tmp_path: Path) -> None:
+    """A `produce` run in-process (here, or in a program embedding the CLI) once left the kafka package's logger at
+    INFO and unpropagated, and hid a later test's debug records: what the command sets for itself ends with it."""
+    pytest.importorskip("kafka")
+    import logging
+
+    names = ("", "kafka", "watchfloor.stream_processors.kafka")
+    before = [(lg.level, lg.propagate, list(lg.handlers)) for lg in map(logging.getLogger, names)]
+    args = ["--broker", "127.0.0.1:1", "--prefix", "logs", "--store", f"sqlite:///{tmp_path / 'out.db'}", "--once"]
+    res = runner.invoke(app, ["produce", "--config", str(config(tmp_path, [typo(tmp_path)])), *args])
+    assert res.exit_code == 4, res.output
+    assert [(lg.level, lg.propagate, list(lg.handlers)) for lg in map(logging.getLogger, names)] == before
+
+
 @pytest.fixture
 def failed_twice(tmp_path: Path) -> Path:
     """A store whose pipeline polled a good source and a mistyped one, twice."""

@@ -108,8 +108,7 @@ def test_a_store_outage_under_notify_is_two_lines_and_loses_nothing(caplog: pyte
     sink = StoreAwayFor(failures=6)
     notify = Notify(sink, None, batch_within=0.01, retry_s=0.001)  # type: ignore[arg-type]
     batch = [Event(id="e1", type="detection", time="2024-06-19T00:00:00+00:00", payload={})]
-    # On the agents' own logger: an in-process `produce` or `worker` (CliRunner) sets the kafka package's level
-    # to INFO (log_to_stderr), which would hide the debug tracebacks counted below.
+    # On the agents' own logger, whatever level another test left the kafka package's at.
     with caplog.at_level(logging.DEBUG, logger="watchfloor.stream_processors.kafka"):
         asyncio.run(notify._keep(batch))
     assert sink.written == [batch]

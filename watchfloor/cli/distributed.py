@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -58,12 +60,28 @@ BROKER_HINT = "check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap
 ONCE_BROKER_TIMEOUT_S = 2.0
 
 
-def log_to_stderr() -> None:
-    """Long-running commands log their state changes (broker gone / back, spool drained) with a timestamp."""
+@contextmanager
+def command_logs(library: str, availability: Any) -> Iterator[None]:
+    """For a long-running command's duration: its state changes (broker gone / back, spool drained) logged to
+    stderr with a timestamp, and `library`'s logs through a funnel (`funnel_client_logs`). Every logger touched is
+    as it was afterwards, so a command run in-process (the tests, a program embedding the CLI) leaves no INFO level
+    or unpropagated client logger behind for whatever runs next."""
     import logging
 
+    from watchfloor.stream_processors.kafka.clients import funnel_client_logs
+
+    touched = [logging.getLogger(), logging.getLogger("watchfloor.stream_processors.kafka"), logging.getLogger(library)]
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in touched]
     logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] [%(levelname)s] %(message)s")
-    logging.getLogger("watchfloor.stream_processors.kafka").setLevel(logging.INFO)
+    touched[1].setLevel(logging.INFO)
+    funnel_client_logs(library, availability)
+    try:
+        yield
+    finally:
+        for logger, level, propagate, handlers in saved:
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
 
 
 def settings_for(cfg: Any, **options: Any) -> Any:
@@ -245,45 +263,42 @@ def produce(
         + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
         highlight=False,
     )
-    from watchfloor.stream_processors.kafka.clients import funnel_client_logs
-
-    log_to_stderr()
-    funnel_client_logs("kafka", producer.publisher.broker)
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
     heart = Heartbeat()
     lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
-    try:
-        if once:
-            first_contact_once(producer)
-        else:
-            wait_for_topics(producer, stop)
-        while not stop.is_set():
-            heart.beat()
-            report = producer.cycle()
-            summary = report.summary
-            record_source_health(producer.store, summary, chosen)
-            for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
-                err.print(
-                    f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}", highlight=False
+    # (the client logs as they were after the spool's last words at close)
+    with command_logs("kafka", producer.publisher.broker):
+        try:
+            if once:
+                first_contact_once(producer)
+            else:
+                wait_for_topics(producer, stop)
+            while not stop.is_set():
+                heart.beat()
+                report = producer.cycle()
+                summary = report.summary
+                record_source_health(producer.store, summary, chosen)
+                for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
+                    said = f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}"
+                    err.print(said, highlight=False)
+                print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
+                busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
+                shown = lines.line(
+                    f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
+                    f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
+                    f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
+                    quiet=not busy,
                 )
-            print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
-            busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
-            shown = lines.line(
-                f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
-                f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
-                f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
-                quiet=not busy,
-            )
-            if shown is not None:
-                err.print(shown, highlight=False)
-            if once or stop.wait(wait):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        producer.close()
+                if shown is not None:
+                    err.print(shown, highlight=False)
+                if once or stop.wait(wait):
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            producer.close()
     if once and report is not None and report.outstanding:
         err.print(
             f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} wait in "
@@ -416,18 +431,15 @@ def archive(
     settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
     st = open_store(store or cfg.store)
     sink = build_archive(settings, st)
-    from watchfloor.stream_processors.kafka.clients import funnel_client_logs
-
-    log_to_stderr()
-    funnel_client_logs("kafka", sink.broker)
     stop = stop_on_sigterm()
-    try:
-        sink.run(stop, on_cycle=Heartbeat().beat)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sink.close()
-        st.close()
+    with command_logs("kafka", sink.broker):
+        try:
+            sink.run(stop, on_cycle=Heartbeat().beat)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sink.close()
+            st.close()
 
 
 @app.command()
