@@ -131,3 +131,29 @@ def test_a_russian_request_makes_the_infinitive_a_goal(body: str, cue: str) -> N
 )
 def test_a_russian_request_without_an_infinitive_is_no_cue(body: str) -> None:
     assert _read("treaty_ru", body=body) == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "cue"),
+    [
+        # «чтобы» and a past form is a wish or demand, not a fact (rule-author audit leftover).
+        ("Путин потребовал, чтобы парламент ратифицировал договор.", "чтобы"),
+        ("Москва хочет, чтобы Пхеньян подписал соглашение.", "чтобы"),
+        ("Вашингтон добивается того, чтобы стороны подписали соглашение.", "чтобы"),
+        ("Лавров настаивал на том, чтобы договор ратифицировали до конца года.", "чтобы"),
+    ],
+)
+def test_a_clause_after_chtoby_is_a_goal(body: str, cue: str) -> None:
+    assert _read("treaty_ru", body=body) == ("future", cue)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # What came before «чтобы» happened; only its own clause is a goal.
+        "Стороны подписали соглашение, чтобы укрепить союз.",
+        "Россия ратифицировала договор, чтобы он вступил в силу.",
+    ],
+)
+def test_chtoby_governs_only_what_follows_it(body: str) -> None:
+    assert _read("treaty_ru", body=body) == ("asserted", None)
