@@ -592,9 +592,10 @@ HEADLINE_LANGUAGES = frozenset({"en"})
 DISCLAIMER_ANAPHORS_EN = frozenset("this it that which these those they".split())
 DISCLAIMER_NOUNS_EN = frozenset(
     "claim claims report reports information figure figures account accounts assertion assertions allegation "
-    "allegations statement statements data footage video videos image images numbers".split()
+    "allegations statement statements data footage video videos image images numbers authenticity accuracy "
+    "veracity".split()
 )
-DISCLAIMER_DETERMINERS_EN = frozenset("the this these that those such its their his her both either".split())
+DISCLAIMER_DETERMINERS_EN = frozenset("the this these that those such its their his her both either whose".split())
 DISCLAIMER_SKIP_EN = frozenset("however still yet also though so far".split())
 DISCLAIMER_RELATIVES_EN = frozenset({"which", "that"})
 DISCLAIMER_NOT_ANAPHORIC_AFTER_EN = frozenset({"of", "that", "about", "on"})

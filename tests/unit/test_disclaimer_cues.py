@@ -76,6 +76,15 @@ def _read(signal: str, body: str, *, title: str = "") -> tuple[str, str | None]:
             "Kyiv said its troops had captured the village, and the figures could not be verified independently.",
             "could not be verified independently",
         ),
+        # "whose authenticity": the claim's own (the rule-author audit's scan missed it).
+        (
+            "Kyiv said its troops had captured the village, posting a video whose authenticity could not be verified.",
+            "could not be verified",
+        ),
+        (
+            "Kyiv said its troops had captured the village, though its accuracy has not been confirmed.",
+            "has not been confirmed",
+        ),
         # Further back than any other after-cue reaches (8 words).
         (
             "Kyiv said its troops had captured the village near the river on Tuesday after three days of heavy "
@@ -151,6 +160,12 @@ def test_a_russian_disclaimer_that_points_back_hedges_the_clause_before_it(body:
         ),
         # "did not confirm it had ...": "it" is a clause's subject, not the object.
         ("ratified", "Russia ratified the treaty but did not confirm it had sent troops.", ("asserted", None)),
+        # The authenticity of something new is not the claim's.
+        (
+            "ratified",
+            "Russia ratified the treaty; the authenticity of a leaked annex could not be verified.",
+            ("asserted", None),
+        ),
         # A disclaimer governs only the words before it.
         ("ratified", "This could not be independently verified, but Russia ratified the treaty.", ("asserted", None)),
         (
