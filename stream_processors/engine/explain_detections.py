@@ -187,16 +187,24 @@ class Explainer:
         return self._explained(doc, outs, ok, detail=True)
 
     def step(
-        self, item: Document | CheckedInput, *, screen: bool = True, detail: bool = True, every: bool = False
+        self,
+        item: Document | CheckedInput,
+        *,
+        screen: bool = True,
+        detail: bool = True,
+        every: bool = False,
+        near: bool = False,
     ) -> DocumentExplanation | None:
         """The next input of a stream read in event-time order (a corpus), explained as `document()` explains it,
         or None when there is nothing to say of it: the engine's own screen (`may_match`) let it on for no signal,
         and it made no signal and no detection said anything on it (`every`: never None). With `screen`, such a
         document costs what it costs the engine (its raw gate and first pass, then its event time), not an
         explanation; the explanation of every other document is the same either way (tested). Without `detail`,
-        an explanation without sentences: its signals and detections only (what a summary counts)."""
+        an explanation without sentences: its signals and detections only (what a summary counts). With `near`,
+        also the near misses the screen turns away: a document where some signal (asked for) has a phrase or name
+        in a sentence but not all it needs ("ratified" without "treaty"), explained in full."""
         viable, ok, doc = self._screen(item)
-        if screen and not viable and not every:
+        if screen and not viable and not every and not near:
             # As a backtest runs a line its gate ruled out: only its event time (Engine.process_input of an
             # EventTime), the document never built.
             t = item.ts if isinstance(item, CheckedInput) else item.published_at.timestamp()
@@ -209,9 +217,11 @@ class Explainer:
             doc = item if isinstance(item, Document) else item.build()
         if outs is None:
             self.state, outs = self.engine.process_document(self.state, doc)
-        exp = self._explained(doc, outs, ok, detail=detail)
+        exp = self._explained(doc, outs, ok, detail=detail or (near and not ok))
         if every or ok or self.made(exp) or exp.detections or exp.late:
             return exp
+        if near and any(sent.signals for sent in exp.sentences):  # (only the signals asked for are checked)
+            return exp  # a near miss: what a rule author looks for when a signal did not match
         return None
 
     def made(self, exp: DocumentExplanation) -> list[str]:
@@ -587,6 +597,7 @@ class CorpusSummary:
     fired: dict[str, int] = field(default_factory=dict)
     held_back: dict[str, dict[str, int]] = field(default_factory=dict)
     still_open: dict[str, int] = field(default_factory=dict)
+    near_misses: bool = False  # whether near misses were explained too (explain_corpus's `near`)
 
     def add(self, exp: DocumentExplanation, made: list[str]) -> None:
         for name in made:
@@ -617,6 +628,7 @@ class CorpusSummary:
             "fired": dict(sorted(self.fired.items())),
             "held_back": {d: dict(sorted(k.items())) for d, k in sorted(self.held_back.items())},
             "still_open": dict(sorted(self.still_open.items())),
+            "near_misses": self.near_misses,
         }
 
 
@@ -651,19 +663,21 @@ def explain_corpus(
     every: bool = False,
     screen: bool = True,
     detail: int | None = None,
+    near: bool = False,
     on_item: Callable[[int], None] | None = None,
 ) -> tuple[list[DocumentExplanation], list[DetectionCheck], CorpusSummary]:
     """Explain a corpus in event-time order (Explainer.step): the documents with something to say of (all of
     them with `every`), the end of the stream, and a summary of it all. With `screen`, the documents no signal
     can match cost what they cost the engine. `detail`: how many explanations to keep (in full, with their
     sentences), None: all; past it documents are still run and counted, not explained. `on_item(n)`: n more
-    inputs read (a progress bar)."""
+    inputs read (a progress bar). `near`: the near misses the screen turns away are explained too (Explainer.step;
+    each costs a full explanation: for small corpora)."""
     ex = Explainer(engine, only=only)
-    summary = CorpusSummary()
+    summary = CorpusSummary(near_misses=near)
     out: list[DocumentExplanation] = []
     for item in event_time_order(items):
         keep = detail is None or len(out) < detail
-        exp = ex.step(item, screen=screen, detail=keep, every=every)
+        exp = ex.step(item, screen=screen, detail=keep, every=every, near=near)
         summary.read += 1
         if on_item is not None and not summary.read % 1000:
             on_item(1000)  # (a thousand at a time: a progress bar's call costs more than a screened document)

@@ -180,7 +180,7 @@ def test_cli_shows_what_may_match_then_a_summary_and_caps_a_long_view(tmp_path: 
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path)])
     assert res.exit_code == 0, res.output
     assert "Russia and Ukraine traded strikes" not in res.output
-    assert "4 document(s) read, 2 explained; 2 not shown: no signal can match them" in res.output
+    assert "4 document(s) read, 2 explained; 2 not shown: no phrase or name of any signal in them" in res.output
     assert "signals made: treaty_ratification 1, troop_deployment 1" in res.output
     assert "treaty-ratified-by-both: fired 0; held back 1 (all_of 1)" in res.output
     assert "troops-deployed: fired 1" in res.output
@@ -220,3 +220,35 @@ def test_only_a_detection_over_detections_still_runs_the_signals_that_feed_it() 
     assert _json(got) == _json(full) and summary == summary_full
     assert summary.fired == {"both-closed": 1} and summary.signals == {}  # (no signal of its own: none counted)
     assert [c.detection for e in got for c in e.detections if c.fired] == ["both-closed"]
+
+
+def test_near_misses_are_shown_on_a_small_corpus_and_on_request(tmp_path: Path) -> None:
+    """A hard negative (some of a signal's phrases, not all it needs) is what a rule author looks for in a labelled
+    sample: shown by default up to NEAR_MISS_CORPUS documents, with why the signal did not match; hidden past it
+    (a year of news) unless asked, and with --no-near-misses."""
+    from watchfloor.cli.rules import NEAR_MISS_CORPUS
+
+    path = tmp_path / "n.jsonl"
+    rows = [
+        {"type": "news.article", "published_at": "2024-10-01T10:00:00+00:00", "source": "W", "title": title}
+        for title in (
+            "North Korean troops were sent to Russia, officials said",
+            "Parliament to ratify the budget before the recess",  # "ratify", no treaty: a near miss
+            "Weather is fine today",
+        )
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in rows), encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path)])
+    assert res.exit_code == 0, res.output
+    assert "Parliament to ratify the budget" in res.output and "Weather is fine" not in res.output
+    assert "3 document(s) read, 2 explained; 1 not shown: no phrase or name of any signal" in res.output
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--no-near-misses"])
+    assert "Parliament to ratify the budget" not in res.output
+    assert "1 explained; 2 not shown: no signal can match them (the engine's screen; --near-misses" in res.output
+    # Past the threshold the default is the screen alone.
+    big = tmp_path / "big.jsonl"
+    many = [{**rows[1], "title": f"{rows[1]['title']} ({i})"} for i in range(NEAR_MISS_CORPUS + 1)]
+    big.write_text("".join(json.dumps(x) + "\n" for x in many), encoding="utf-8")
+    res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(big), "--json", "--limit", "1"])
+    assert json.loads(res.output)["summary"]["near_misses"] is False

@@ -57,9 +57,13 @@ def render(
 def _summary(out: Console, s: CorpusSummary) -> None:
     """What was read, by count: documents, signals per name, detections fired and held back (by reason)."""
     hidden = s.read - s.explained
+    why = (
+        "no phrase or name of any signal in them"
+        if s.near_misses
+        else "no signal can match them (the engine's screen; --near-misses shows those with some of a signal's phrases)"
+    )
     tail = (
-        f"; {hidden} not shown: no signal can match them (the engine's screen) and no detection said anything on "
-        "them (--all explains them too)"
+        f"; {hidden} not shown: {why} and no detection said anything on them (--all explains them too)"
         if hidden
         else ""
     )

@@ -104,6 +104,12 @@ def rules_migrate(
     )
 
 
+# Up to this many documents `rules explain` shows near misses by default (a full explanation each: ~1 ms), the
+# hard negatives a rule author looks for in a labelled sample; past it (a year of news, where nearly every article
+# holds some common phrase) only what the engine's screen lets on, unless asked.
+NEAR_MISS_CORPUS = 2_000
+
+
 @rules_app.command("explain")
 def rules_explain(
     files: Annotated[
@@ -130,6 +136,14 @@ def rules_explain(
             "The summary counts them all.",
         ),
     ] = None,
+    near_misses: Annotated[
+        bool | None,
+        typer.Option(
+            "--near-misses/--no-near-misses",
+            help="Also explain documents where a signal found some of its phrases but not all it needs "
+            f"(default: on for up to {NEAR_MISS_CORPUS:,} documents; a year of news is mostly near misses).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -137,7 +151,7 @@ def rules_explain(
     signal's modality (and why), captures and why a signal did not match; per detection why it fired
     or not (modality, captures, group, lateness, realert, count and corroboration windows). Shown: the
     documents some signal can match (the engine's screen), that made a signal or on which a detection said
-    something; then a summary of all."""
+    something, and (small corpora) near misses; then a summary of all."""
     import json
     from dataclasses import asdict
     from datetime import UTC, datetime
@@ -213,6 +227,7 @@ def rules_explain(
             only=wanted,
             every=every or not files,  # text typed on the command line: always explained
             detail=limit or None,
+            near=near_misses if near_misses is not None else len(docs) <= NEAR_MISS_CORPUS,
             on_item=lambda n: prog.advance(task, n),
         )
     if json_out:
