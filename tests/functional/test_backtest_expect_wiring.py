@@ -144,3 +144,18 @@ def test_an_alert_showing_all_its_reports_has_no_evidence_ids(tmp_path: Path) ->
     alerts = json.loads(out.read_text())["alerts"]
     assert alerts and all(a["evidence_total"] == len(a["evidence"]) for a in alerts)
     assert not any("evidence_ids" in a for a in alerts)
+
+
+def test_a_forbidding_entry_that_can_never_match_fails_the_run(tmp_path: Path) -> None:
+    """Research-analyst audit (HIGH-3): each of these forbade an alert that fired, and passed as "expectations
+    met". A misspelt group name fails before the replay; an entity's name matches its id; an event id not among
+    the replayed documents fails after it, by the same tap that finds labelled documents."""
+    exp = _write(tmp_path / "typo.yaml", "must_not_fire:\n  - {rule: treaty-ratified, group: {prty: RUS}}\n")
+    code, output = run(EVENTS, "--expect", exp)
+    assert code == 1 and ":2:37: group: treaty-ratified's alerts carry no 'prty'" in output, output
+    exp = _write(tmp_path / "name.yaml", "must_not_fire:\n  - {rule: treaty-ratified, group: {party: Russia}}\n")
+    code, output = run(EVENTS, "--expect", exp)
+    assert code == 1 and 'unexpected {"rule": "treaty-ratified", "group": {"party": "Russia"}}' in output, output
+    exp = _write(tmp_path / "id.yaml", "must_not_fire:\n  - {event_id: 'sc-01 '}\n")
+    code, output = run(EVENTS, "--expect", exp)
+    assert code == 1 and "never matches" in output and "'sc-01 ' is not among the replayed documents" in output

@@ -12,6 +12,7 @@ import pytest
 from watchfloor.schemas.events import Detection, Evidence
 from watchfloor.scoring import TruthError
 from watchfloor.scoring.expectations import check_expectations, load_expectations
+from watchfloor.scoring.truth import RuleVocabulary
 
 RULES = ["port-closed", "port-reopened"]
 T = datetime(2025, 5, 2, 9, 0, tzinfo=UTC)
@@ -111,3 +112,58 @@ def test_event_id_matches_a_report_beyond_the_ten_an_alert_shows() -> None:
 def test_a_mapping_given_directly_is_checked_as_a_file_is() -> None:
     with pytest.raises(TruthError, match="unknown key 'rul'"):
         check_expectations({"must_fire": [{"rul": "port-closed"}]}, [])
+
+
+# Research-analyst audit (HIGH-3): a must_not_fire entry that can never match passed as "expectations met" — a
+# misspelt group key, an entity name for an id, an event id not in the replay, a key the rule has no group for.
+VOCAB = RuleVocabulary(
+    {"port-closed": frozenset({"port", "place"}), "port-reopened": frozenset({"place"})},
+    names={"HRB": "Harbourtown"},
+)
+
+
+@pytest.mark.parametrize(
+    "entry,where,message",
+    [
+        (
+            "{rule: port-closed, group: {prot: HRB}}",
+            "2:33",
+            "port-closed's alerts carry no 'prot' (they can carry: place, port)",
+        ),
+        ("{rule: port-reopened, group: {port: HRB}}", "2:35", "port-reopened's alerts carry no 'port'"),
+        ("{group: {harbour: HRB}}", "2:14", "no loaded rule's alerts carry 'harbour' (they can carry: place, port)"),
+    ],
+)
+def test_a_group_name_no_alert_of_the_rule_carries_is_an_error(
+    tmp_path: Path, entry: str, where: str, message: str
+) -> None:
+    path = write(tmp_path, f"must_not_fire:\n  - {entry}\n")
+    with pytest.raises(TruthError) as e:
+        load_expectations(path, VOCAB)
+    assert str(e.value).startswith(f"{path}:{where}: ") and message in str(e.value), str(e.value)
+
+
+def test_a_group_value_matches_by_entity_id_or_name_and_in_the_captures(tmp_path: Path) -> None:
+    alert = det("port-closed", ["d-1"], port="HRB")
+    for value in ("HRB", "Harbourtown", "harbourtown"):
+        spec = load_expectations(
+            write(tmp_path, f"must_not_fire:\n  - {{rule: port-closed, group: {{port: {value}}}}}\n"), VOCAB
+        )
+        assert [f.kind for f in check_expectations(spec, [alert])] == ["unexpected"], value
+    placed = alert.model_copy(update={"attributes": {"place": ("Harbourtown",)}})
+    spec = load_expectations(write(tmp_path, "must_fire:\n  - {rule: port-closed, group: {place: HRB}}\n"), VOCAB)
+    assert check_expectations(spec, [placed]) == []
+
+
+def test_an_event_id_not_among_the_replayed_documents_fails_in_either_section(tmp_path: Path) -> None:
+    alert = det("port-closed", ["d-1"])
+    text = "must_fire:\n  - {event_id: 'd-1 '}\nmust_not_fire:\n  - {event_id: d-9}\n  - {event_id: d-2}\n"
+    spec = load_expectations(write(tmp_path, text), VOCAB)
+    failures = check_expectations(spec, [alert], replayed={"d-2"})
+    assert [(f.kind, f.expectation) for f in failures] == [
+        ("missing", {"event_id": "d-1 "}),
+        ("never matches", {"event_id": "d-9"}),
+    ]
+    assert "'d-1 ' is not among the replayed documents" in failures[0].detail
+    # d-2 was replayed and no alert rests on it: met. Without knowing what was replayed nothing changes.
+    assert [f.kind for f in check_expectations(spec, [alert])] == ["missing"]

@@ -149,8 +149,9 @@ def backtest(
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
     from watchfloor.scoring.expectations import load_expectations
+    from watchfloor.scoring.truth import rule_vocabulary
 
-    from ..backtest import ReadReport, at_effective_time, combined_gate, run_backtest
+    from ..backtest import LabelTap, ReadReport, at_effective_time, combined_gate, run_backtest
     from ..backtest_order import OrderedInputs
     from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
 
@@ -182,12 +183,20 @@ def backtest(
         )
         base_alerts = load_baseline_result(baseline) if baseline else None
         # Now, not after the replay: a misspelt key or an unknown rule id fails before any work.
-        expectations = load_expectations(str(expect), [d.id for d in rule_sets.current.detections]) if expect else None
+        expectations = load_expectations(str(expect), rule_vocabulary(rule_sets.current)) if expect else None
     except TruthError as e:
         raise fail(str(e)) from None
 
     engines = [rule_sets.current] + ([rule_sets.baseline] if rule_sets.baseline is not None else [])
-    tap = truth.tap() if truth is not None else None
+    # One tap notes the labelled documents and the --expect entries' event ids as they stream past: an entry whose
+    # event id is not among the replayed documents can match nothing, and must not pass for met.
+    expected_ids = (
+        {e.event_id for e in (*expectations.must_fire, *expectations.must_not_fire) if e.event_id is not None}
+        if expectations is not None
+        else set()
+    )
+    label_keys = set(truth.labels.items) if truth is not None and truth.labels is not None else set()
+    tap = LabelTap(label_keys | expected_ids) if label_keys or expected_ids else None
     report = ReadReport()
     from ..wiring import engine_for
 
@@ -326,7 +335,8 @@ def backtest(
         html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
     failed = bool(problems)
     if expectations is not None:
-        failed |= _check_expect(expectations, results[0].detections, collectors[0].evidence.all_ids())
+        replayed = {k for k in expected_ids if tap is not None and k in tap.seen}
+        failed |= _check_expect(expectations, results[0].detections, collectors[0].evidence.all_ids(), replayed)
     failed |= _check_gates(run, thresholds, fail_on_removed_tp)
     if failed:
         raise typer.Exit(1)
@@ -520,12 +530,15 @@ def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = 15.0) -> 
         consumer.close()
 
 
-def _check_expect(expectations: Any, detections: list[Any], evidence_ids: dict[str, tuple[str, ...]]) -> bool:
+def _check_expect(
+    expectations: Any, detections: list[Any], evidence_ids: dict[str, tuple[str, ...]], replayed: set[str]
+) -> bool:
     """`expectations`: the file loaded (and checked) before the replay; `evidence_ids`: alert id -> every report
-    it rests on when it shows fewer, so an `event_id` matches a report the alert does not show."""
+    it rests on when it shows fewer, so an `event_id` matches a report the alert does not show; `replayed`: the
+    entries' event ids among the replayed documents (one not among them matches nothing)."""
     from watchfloor.scoring.expectations import check_expectations
 
-    failures = check_expectations(expectations, detections, evidence_ids)
+    failures = check_expectations(expectations, detections, evidence_ids, replayed)
     for f in failures:
         out.print(f"[red]{f.kind}[/red] {escape(json.dumps(f.expectation))}: {escape(f.detail)}", highlight=False)
     if not failures:

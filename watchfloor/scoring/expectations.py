@@ -2,15 +2,20 @@
 
 The file is checked when it is read, before any replay: every entry is a mapping of the keys `rule`,
 `group` (a mapping of capture -> value), `event_id` and `severity`, and nothing else; a rule id must be
-a loaded detection when the caller gives them. Every problem is a TruthError whose message starts
-FILE:LINE:COL (FILE:LINE for JSON), as label maps' do, so the CLI prints it as it prints theirs.
+a loaded detection when the caller gives them, and a group name one the rule's alerts can carry (its
+group_by, its signals' captures, `place`: the RuleVocabulary a timeline is checked with). Every problem is a
+TruthError whose message starts FILE:LINE:COL (FILE:LINE for JSON), as label maps' do, so the CLI prints it as
+it prints theirs. A group matches as a timeline's does: by entity id or display name, case aside, in the alert's
+group or its captures. After the replay, an `event_id` that is not among the replayed documents can match no
+alert: a must_fire is missing, a must_not_fire fails too ("never a pass": a forbidden alert must not slip by on a
+typo).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -21,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 
 from watchfloor.schemas.events import Detection, Severity
 
-from .truth import TruthError, yaml_error_text, yaml_error_where
+from .truth import RuleVocabulary, TruthError, alert_carries, yaml_error_text, yaml_error_where
 
 ENTRY_KEYS = ("rule", "group", "event_id", "severity")
 TOP_KEYS = ("description", "must_fire", "must_not_fire")
@@ -50,11 +55,14 @@ class Expectation:
             out["severity"] = self.severity
         return out
 
-    def matches(self, d: Detection, evidence_ids: Iterable[str] | None = None) -> bool:
-        """`evidence_ids`: every report the alert rests on, when known (an alert shows ten of them)."""
+    def matches(
+        self, d: Detection, evidence_ids: Iterable[str] | None = None, names: Mapping[str, str] | None = None
+    ) -> bool:
+        """`evidence_ids`: every report the alert rests on, when known (an alert shows ten of them); `names`:
+        entity id -> display name (a group value may be either)."""
         if self.rule is not None and self.rule != d.rule:
             return False
-        if any(d.group.get(k) != v for k, v in self.group.items()):
+        if self.group and not alert_carries(self.group, d.group, d.attributes, names):
             return False
         if self.event_id is not None:
             ids = set(evidence_ids) if evidence_ids is not None else {e.event_id for e in d.evidence}
@@ -69,6 +77,7 @@ class Expectations:
     must_fire: tuple[Expectation, ...] = ()
     must_not_fire: tuple[Expectation, ...] = ()
     description: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name, for matching groups
 
 
 @dataclass(frozen=True)
@@ -82,23 +91,36 @@ def check_expectations(
     spec: Expectations | Mapping[str, Any],
     detections: list[Detection],
     evidence_ids: Mapping[str, Iterable[str]] | None = None,
+    replayed: Collection[str] | None = None,
 ) -> list[ExpectationFailure]:
     """`{"must_fire": [{rule, group?, event_id?, severity?}], "must_not_fire": [...]}` (a loaded file, or the
-    same as a mapping, checked as a file is). `evidence_ids`: alert id -> all its reports, when known."""
+    same as a mapping, checked as a file is). `evidence_ids`: alert id -> all its reports, when known.
+    `replayed`: the entries' event ids that are among the replayed documents, when known: an entry whose
+    `event_id` is not can match no alert, and fails whichever section it is in."""
     exps = spec if isinstance(spec, Expectations) else expectations_from_data(spec, "<expectations>")
     full = evidence_ids or {}
 
     def hit(e: Expectation, d: Detection) -> bool:
-        return e.matches(d, full.get(d.id))
+        return e.matches(d, full.get(d.id), exps.names)
+
+    def silent(e: Expectation) -> str:
+        if replayed is None or e.event_id is None or e.event_id in replayed:
+            return ""
+        return f"event_id {e.event_id!r} is not among the replayed documents, so no alert can rest on it (a typo?)"
 
     failures: list[ExpectationFailure] = []
     for exp in exps.must_fire:
         if not any(hit(exp, d) for d in detections):
-            failures.append(ExpectationFailure("missing", exp.to_json(), "no alert matched"))
+            why = silent(exp)
+            failures.append(
+                ExpectationFailure("missing", exp.to_json(), f"no alert matched; {why}" if why else "no alert matched")
+            )
     for exp in exps.must_not_fire:
         hits = [d for d in detections if hit(exp, d)]
         if hits:
             failures.append(ExpectationFailure("unexpected", exp.to_json(), f"{hits[0].rule}: {hits[0].title}"))
+        elif why := silent(exp):
+            failures.append(ExpectationFailure("never matches", exp.to_json(), why))
     return failures
 
 
@@ -131,7 +153,10 @@ def _value_where(path: str, node: Any, key: Any) -> str:
     return _where(path, node, key)
 
 
-def _entry(path: str, section: str, seq: Any, i: int, item: Any, known: set[str] | None, where_of: Any) -> Expectation:
+def _entry(
+    path: str, section: str, seq: Any, i: int, item: Any, vocab: RuleVocabulary | None, where_of: Any
+) -> Expectation:
+    known = set(vocab.keys) if vocab is not None else None
     at = where_of(seq, i)
     example = "{rule: treaty-ratified, group: {party: RUS}}"
     if not isinstance(item, Mapping):
@@ -171,12 +196,40 @@ def _entry(path: str, section: str, seq: Any, i: int, item: Any, known: set[str]
                 f"e.g. {{party: RUS}}, not {g!r}"
             )
         group = {str(k): v for k, v in g.items()}
+        allowed = _carried(vocab, rule)
+        for k in group:
+            if allowed is not None and k not in allowed:
+                whose = (
+                    f"{rule}'s alerts carry no {k!r}" if rule is not None else f"no loaded rule's alerts carry {k!r}"
+                )
+                raise TruthError(
+                    f"{_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, 'group')}: "
+                    f"group: {whose} (they can carry: {', '.join(sorted(allowed)) or 'nothing'}); "
+                    "an entry that can never match would pass unseen"
+                )
     return Expectation(rule, group, values.get("event_id"), values.get("severity"), at)
 
 
-def expectations_from_data(data: Any, path: str, known_rules: Iterable[str] | None = None) -> Expectations:
-    """Check parsed expectations (a ruamel round-trip tree gives line and column; plain data the file only)."""
-    known = set(known_rules) if known_rules is not None else None
+def _carried(vocab: RuleVocabulary | None, rule: str | None) -> frozenset[str] | None:
+    """The group and capture names an entry may name: its rule's, or (no rule) any rule's; None: not known."""
+    if vocab is None:
+        return None
+    if rule is not None:
+        return vocab.keys.get(rule)
+    if any(keys is None for keys in vocab.keys.values()):
+        return None  # a detection over other alerts: what its alerts carry is not known here
+    return frozenset().union(*(k for k in vocab.keys.values() if k is not None))
+
+
+def expectations_from_data(
+    data: Any, path: str, known_rules: Iterable[str] | RuleVocabulary | None = None
+) -> Expectations:
+    """Check parsed expectations (a ruamel round-trip tree gives line and column; plain data the file only).
+    `known_rules`: the loaded detections' ids (rules checked), or their RuleVocabulary (group names too)."""
+    if known_rules is None or isinstance(known_rules, RuleVocabulary):
+        vocab = known_rules
+    else:
+        vocab = RuleVocabulary({r: None for r in known_rules})
     if not isinstance(data, Mapping):
         raise TruthError(f"{_where(path, data)}: expectations are a mapping with must_fire and/or must_not_fire")
     unknown = [k for k in data if k not in TOP_KEYS]
@@ -200,18 +253,20 @@ def expectations_from_data(data: Any, path: str, known_rules: Iterable[str] | No
                 f"{_value_where(path, data, section)}: {section} is a list of entries, "
                 f"e.g. '- {{rule: treaty-ratified}}', not {'a mapping' if isinstance(seq, Mapping) else repr(seq)}"
             )
-        sections[section] = tuple(_entry(path, section, seq, i, item, known, where_of) for i, item in enumerate(seq))
+        sections[section] = tuple(_entry(path, section, seq, i, item, vocab, where_of) for i, item in enumerate(seq))
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise TruthError(f"{_value_where(path, data, 'description')}: description must be text")
     if not sections["must_fire"] and not sections["must_not_fire"]:
         raise TruthError(f"{_where(path, data)}: no must_fire or must_not_fire entry: nothing to check")
-    return Expectations(path, sections["must_fire"], sections["must_not_fire"], description)
+    names = dict(vocab.names) if vocab is not None else {}
+    return Expectations(path, sections["must_fire"], sections["must_not_fire"], description, names)
 
 
-def load_expectations(path: str | Path, known_rules: Iterable[str] | None = None) -> Expectations:
+def load_expectations(path: str | Path, known_rules: Iterable[str] | RuleVocabulary | None = None) -> Expectations:
     """Read and check an expectations file (YAML, or JSON for a `.json` name). With `known_rules`, an entry's
-    rule must be one of them. Problems are TruthErrors naming FILE:LINE:COL."""
+    rule must be one of them (and, given a RuleVocabulary, a group name one its alerts can carry). Problems are
+    TruthErrors naming FILE:LINE:COL."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -102,23 +102,38 @@ class ExpectedEvent:
         """`name=value`: the alert's group value of that name or one of its attributes' (a capture outside the
         group, such as `place`); a bare value: any of them. Values compare by entity id or display name
         (`names`: id -> name; attributes hold names, groups ids), case aside."""
-        names = names or {}
+        return alert_carries(self.group, group, attributes, names, any_value=self.any_group_value)
 
-        def forms(v: str) -> set[str]:
-            return {v.casefold(), names.get(v, v).casefold()}
 
-        def has(values: Iterable[str], want: str) -> bool:
-            w = forms(want)
-            return any(forms(v) & w for v in values)
+def alert_carries(
+    want: Mapping[str, str],
+    group: Mapping[str, str],
+    attributes: Mapping[str, Iterable[str]],
+    names: Mapping[str, str] | None = None,
+    *,
+    any_value: str | None = None,
+) -> bool:
+    """Whether an alert (its `group` and `attributes`) carries every `name: value` of `want`: the group's value
+    of that name or one of its attributes' (a capture outside the group, such as `place`); `any_value`: any of
+    them. Values compare by entity id or display name (`names`: id -> name; attributes hold names, groups ids),
+    case aside. What timelines and expectations match alerts by."""
+    names = names or {}
 
-        def values_of(key: str) -> list[str]:
-            return ([group[key]] if key in group else []) + list(attributes.get(key, ()))
+    def forms(v: str) -> set[str]:
+        return {v.casefold(), names.get(v, v).casefold()}
 
-        if self.any_group_value is not None:
-            every = [*group.values(), *(v for vs in attributes.values() for v in vs)]
-            if not has(every, self.any_group_value):
-                return False
-        return all(has(values_of(k), v) for k, v in self.group.items())
+    def has(values: Iterable[str], wanted: str) -> bool:
+        w = forms(wanted)
+        return any(forms(v) & w for v in values)
+
+    def values_of(key: str) -> list[str]:
+        return ([group[key]] if key in group else []) + list(attributes.get(key, ()))
+
+    if any_value is not None:
+        every = [*group.values(), *(v for vs in attributes.values() for v in vs)]
+        if not has(every, any_value):
+            return False
+    return all(has(values_of(k), v) for k, v in want.items())
 
 
 @dataclass(frozen=True)
