@@ -543,16 +543,25 @@ def run_backtest(
 # -- results ---------------------------------------------------------------------------------------
 
 
-def alert_json(d: Detection, evidence_ids: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+def alert_json(
+    d: Detection,
+    evidence_ids: Mapping[str, Sequence[str]] | None = None,
+    repeats: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
     """One alert as the backtest JSON writes it: `detection_to_json` plus `evidence_total`, how many reports
     it rests on (the Detection field the live file channel writes; `evidence` shows at most ten), and, for an
     alert that shows fewer, `evidence_ids`: every one of them, when the replay recovered them (scoring.evidence),
-    so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is."""
+    so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is; and
+    `repeat_ids`, the documents whose signals its `realert` held back (NearMissCollector.repeats), which scores
+    count as covered by a true alert."""
     out = detection_to_json(d)
     out["evidence_total"] = d.reports
     every = evidence_ids.get(d.id) if evidence_ids else None
     if every and len(d.evidence) < d.reports and set(every) > {e.event_id for e in d.evidence}:
         out["evidence_ids"] = list(every)
+    held = repeats.get(d.id) if repeats else None
+    if held:
+        out["repeat_ids"] = list(held)
     return out
 
 
@@ -561,10 +570,12 @@ def result_json(
     loaded: LoadedEvents | ReadReport | None = None,
     rules: list[str] | None = None,
     evidence_ids: Mapping[str, Sequence[str]] | None = None,
+    repeats: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """`evidence_ids`: alert id -> every report it rests on, for alerts showing fewer (FullEvidence.all_ids)."""
+    """`evidence_ids`: alert id -> every report it rests on, for alerts showing fewer (FullEvidence.all_ids);
+    `repeats`: alert id -> the documents its realert held back (NearMissCollector.repeats)."""
     current = result.detections  # the alerts that stand (revised or retracted ones left out)
-    alerts = [alert_json(d, evidence_ids) for d in current]
+    alerts = [alert_json(d, evidence_ids, repeats) for d in current]
     by_rule: dict[str, int] = {}
     for d in current:
         by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
@@ -605,7 +616,9 @@ def result_json(
         # In log order: everything raised, in order, as the live run raised it (alerts then revised or
         # retracted included); `alerts` holds those that stand at the end.
         out["raised"] = [
-            alert_json(o, evidence_ids) if isinstance(o, Detection) else {"retraction": o.model_dump(mode="json")}
+            alert_json(o, evidence_ids, repeats)
+            if isinstance(o, Detection)
+            else {"retraction": o.model_dump(mode="json")}
             for o in result.history
         ]
     return out

@@ -31,6 +31,7 @@ from watchfloor.scoring import (
     score_delta,
 )
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
+from watchfloor.scoring.scores import Outcome
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
 
@@ -173,7 +174,13 @@ def assemble(
 ) -> Evaluated:
     """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
     an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
-    data = result_json(result, report, specs, collector.evidence.all_ids() if collector else None)
+    data = result_json(
+        result,
+        report,
+        specs,
+        collector.evidence.all_ids() if collector else None,
+        collector.repeats if collector else None,
+    )
     stats = data["stats"]
     stats["order"] = order
     if sort is not None:
@@ -182,7 +189,12 @@ def assemble(
     if collector is not None:
         # Alerts showing fewer reports than they rest on whose full set was not found (scored on what they show)
         stats["evidence_unresolved"] = len(collector.evidence.unresolved)
-    alerts = [AlertRef.from_detection(d, collector.evidence.ids(d) if collector else None) for d in result.detections]
+    alerts = [
+        AlertRef.from_detection(
+            d, collector.evidence.ids(d) if collector else None, collector.repeats.get(d.id) if collector else None
+        )
+        for d in result.detections
+    ]
     if collector is not None and near_miss_limit:
         ev.near_misses = collector.near_misses()
         stats["near_misses"] = len(ev.near_misses)
@@ -190,11 +202,17 @@ def assemble(
     if truth is not None:
         ev.scores = truth.score(alerts, timeline_window)
         if ev.scores is not None:
+            if collector is not None:
+                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector)
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
         base_alerts = (
             [
-                AlertRef.from_detection(d, baseline_collector.evidence.ids(d) if baseline_collector else None)
+                AlertRef.from_detection(
+                    d,
+                    baseline_collector.evidence.ids(d) if baseline_collector else None,
+                    baseline_collector.repeats.get(d.id) if baseline_collector else None,
+                )
                 for d in baseline.detections
             ]
             if isinstance(baseline, EngineTally)
@@ -210,3 +228,26 @@ def assemble(
                 data["baseline"]["scores"] = ev.baseline_scores.to_json()
         data["diff"] = diff
     return ev
+
+
+def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector) -> list[Outcome]:
+    """Each missed positive with what kept it from an alert of its rule: its near miss's reason for that rule
+    (a modality, a realert of a false alert, a count short of reports), else that the rules made no signal of
+    it; unknown (left blank) when the collector dropped candidates past its bound."""
+    reasons: dict[str, list[Any]] = {}
+    for m in collector.near_misses():
+        reasons.setdefault(m.signal.document_id, []).extend(m.reasons)
+    out: list[Outcome] = []
+    for o in outcomes:
+        if o.status != "fn":
+            out.append(o)
+            continue
+        mine = [r for r in reasons.get(o.item, ()) if r.detection == o.rule] or reasons.get(o.item, [])
+        if mine:
+            why = f"{mine[0].kind}: {mine[0].detail}"
+        elif collector.limit and not collector.dropped:
+            why = "no signal: the rules made none of this item (`watchfloor rules explain --id RULE FILE` says why)"
+        else:
+            why = ""
+        out.append(replace(o, why=why))
+    return out

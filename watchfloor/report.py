@@ -105,15 +105,18 @@ def _scores_section(result: dict[str, Any]) -> str:
     missed = [ev for ev in scores.get("events", []) if ev["status"] == "fn"]
     missed_html = "".join(
         f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
-        f"{_e(_when(ev['time']))}</li>"
+        f"{_e(_when(ev['time']))}"
+        + (f'<br><span class="why">{_e(ev["why"])}</span>' if ev.get("why") else "")
+        + "</li>"
         for ev in missed
     )
     unscored = ", ".join(f"{_e(r)} ({_e(n)})" for r, n in (scores.get("unscored_rules") or {}).items())
     return (
         f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> with the label map '
-        f"<code>{_e(scores.get('label_map'))}</code>. Precision = TP / (TP + FP), recall = TP / (TP + FN); TP and FN "
-        "count labelled items, FP counts alerts citing no item labelled for their rule. Lead = alert time − "
-        "labelled time.</p>"
+        f"<code>{_e(scores.get('label_map'))}</code>. Precision = true alerts / alerts (alerts citing an item "
+        "labelled for their rule); recall = TP / (TP + FN), over labelled items: TP are those an alert of their rule "
+        "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
+        "− labelled time.</p>"
         f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")

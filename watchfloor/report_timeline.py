@@ -142,8 +142,9 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         if t is None or not shown(t, f"labelled item {name} ({ev['rule']}) at {_short(ev['time'])}"):
             continue
         cx, cy = x(t), y(ev["rule"]) + 11
-        colour = "#2e7d32" if ev["status"] == "tp" else "#c62828"
-        tip = f"labelled {', '.join(ev['labels'])}: {name} ({'caught' if ev['status'] == 'tp' else 'missed'})"
+        colour = "#c62828" if ev["status"] == "fn" else "#2e7d32"
+        caught = {"tp": "caught", "covered": "a repeat of a true alert, held back by its realert"}
+        tip = f"labelled {', '.join(ev['labels'])}: {name} ({caught.get(ev['status'], 'missed')})"
         parts.append(
             f'<path class="mark truth {_e(ev["status"])}" data-rule="{_e(ev["rule"])}" '
             f'd="M{cx:.1f},{cy - 5:.1f} l5,9 l-10,0 z" fill="{colour}"><title>{_e(tip)}</title></path>'

@@ -59,7 +59,8 @@ def test_a_missed_item_labelled_by_url_is_listed_by_its_url(tmp_path: Path) -> N
     code, output = run(events, "--labels", labels, "--label-map", MAP, "--html", html)
     assert code == 0, output
     missed = [line.strip() for line in output.splitlines() if line.strip().startswith("missed ")]
-    assert missed == ["missed https://gazette.example/10 (COMBAT_REPORT_KURSK) for troop-engagement"], output
+    assert len(missed) == 1, output
+    assert missed[0].startswith("missed https://gazette.example/10 (COMBAT_REPORT_KURSK) for troop-engagement — ")
     page = html.read_text(encoding="utf-8")
     assert (
         '<a href="https://gazette.example/10" rel="noopener noreferrer">https://gazette.example/10</a> (<code>doc-'

@@ -3,6 +3,7 @@ F1 and lead times on small hand-made timelines; rule-pack diffs; quality gates; 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -175,6 +176,46 @@ def small_truth() -> tuple[Labels, LabelMap, dict[str, datetime]]:
     return labels, label_map, seen
 
 
+def test_precision_is_a_share_of_alerts_not_of_items() -> None:
+    """Research-analyst audit (HIGH-1): one `count` alert on 12 labelled reports and 3 false alerts read as
+    precision 12 / 15 = 0.80, though 3 of the 4 alerts the desk got were false. Now 1 / 4."""
+    items = {f"w{i}": LabelledItem(f"w{i}", frozenset({"CLOSED"})) for i in range(12)}
+    labels = Labels("labels.csv", items)
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",)})
+    alerts = [
+        alert("WAVE", "border-closed", list(items), hours=1),
+        *(alert(f"F{k}", "border-closed", [f"noise-{k}"], hours=2 + k) for k in range(3)),
+    ]
+    c = score(alerts, labels, label_map).per_rule["border-closed"]
+    assert (c.alerts, c.true_alerts, c.fp, c.tp, c.fn) == (4, 1, 3, 12, 0)
+    assert c.precision == 0.25 and c.recall == 1.0
+
+
+def test_a_repeat_held_back_by_a_true_alert_is_covered_by_a_false_one_missed() -> None:
+    """Research-analyst audit (HIGH-2): the `realert` throttle kept repeats out of every alert's evidence, and
+    each counted as missed, so a pack scored better the more it flooded the desk. A labelled report a true alert's
+    realert held back (its repeats: NearMissCollector) is covered: caught, with no lead time of its own. Held back
+    by a false alert it stays missed: the desk was told something else."""
+    labels = Labels(
+        "labels.csv",
+        {k: LabelledItem(k, frozenset({"CLOSED"})) for k in ("first", "again", "later", "real")},
+    )
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",)})
+    true_alert = replace(alert("T", "border-closed", ["first"], hours=0), repeats=("again", "later"))
+    false_alert = replace(alert("F", "border-closed", ["rumour"], hours=10), repeats=("real",))
+    s = score([true_alert, false_alert], labels, label_map)
+    c = s.per_rule["border-closed"]
+    assert (c.tp, c.covered, c.fn, c.fp, c.alerts) == (3, 2, 1, 1, 2)
+    assert c.recall == 0.75 and c.precision == 0.5
+    status = {o.item: (o.status, o.alert) for o in s.outcomes}
+    assert status == {"first": ("tp", "T"), "again": ("covered", "T"), "later": ("covered", "T"), "real": ("fn", None)}
+    assert c.lead_times == [0.0]  # only the cited report's
+    # A result file keeps them (`repeat_ids`), so a --baseline RESULT.json is scored alike.
+    assert true_alert.brief()["repeat_ids"] == ["again", "later"]
+    as_written = {"id": "T", "rule": "border-closed", "fired_at": at(0).isoformat(), "repeat_ids": ["again", "later"]}
+    assert AlertRef.from_json(as_written).repeats == ("again", "later")
+
+
 def test_scores_per_rule_and_overall() -> None:
     labels, label_map, seen = small_truth()
     alerts = [
@@ -207,6 +248,8 @@ def test_scores_per_rule_and_overall() -> None:
         "tp": 1,
         "fp": 1,
         "fn": 1,
+        "covered": 0,
+        "true_alerts": 1,
         "precision": 0.5,
         "recall": 0.5,
         "f1": 0.5,

@@ -112,7 +112,8 @@ def _table(title: str, caption: str | None = None) -> Table:
 def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     table = _table(
         f"scores against {escape(str(scores.labels_source))}",
-        "pos.: labelled positives; lead: median of alert time − labelled time",
+        "pos.: labelled positives; TP/FN: positives caught/missed; FP: false alerts; prec.: true alerts / alerts; "
+        "lead: median of alert time − labelled time",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…").
     table.add_column("rule", overflow="fold")
@@ -128,6 +129,12 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
             end_section=name == rows[-2][0],
         )
     out.print(table)
+    if scores.overall.covered:
+        out.print(
+            f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert: the desk had been "
+            "told); they have no lead time of their own",
+            highlight=False,
+        )
     if baseline is not None:
         print_score_change(scores, baseline)
     if scores.unscored_rules:
@@ -137,7 +144,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     shown = spread(missed, lambda o: o.rule, SHOW_AT_MOST)
     for o in shown:
         # The item as the labels file names it (its URL when labelled by URL, not the derived doc-… id).
-        out.print(f"  missed {o.shown_as} ({', '.join(o.labels)}) for {o.rule}", highlight=False, markup=False)
+        why = f" — {o.why}" if o.why else ""
+        out.print(f"  missed {o.shown_as} ({', '.join(o.labels)}) for {o.rule}{why}", highlight=False, markup=False)
     _more(shown, missed, lambda o: o.rule, "missed")
     false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
     for a in false_alerts:

@@ -90,13 +90,23 @@ class NearMissCollector:
         self.evidence = FullEvidence(rules)
         self._detections = {d.id: d for d in rules.detections}
         self._last_fired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}  # (rule, group) -> time
+        self._last_alert: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (rule, group) -> alert id
+        # alert id -> the documents whose signals its `realert` held back (repeats of what it told, in its group):
+        # scores count a labelled one as covered by the alert when the alert is true (whatever `limit`)
+        self.repeats: dict[str, list[str]] = {}
 
     def on_outputs(self, outputs: Sequence[Signal | Detection | Retraction | DeadLetter]) -> None:
         self.evidence.observe(outputs)
-        checks = self._explainer.observe(outputs) if self.limit else []
+        checks = self._explainer.observe(outputs)
         by_signal: dict[tuple[str, int], list[DetectionCheck]] = {}
         for c in checks:
             by_signal.setdefault((c.signal, c.sentence_index), []).append(c)
+        for o in outputs:  # this call's alerts first: a later sentence of the document may repeat one
+            if isinstance(o, Detection):
+                self._last_alert[(o.rule, tuple(sorted(o.group.items())))] = o.id
+        for o in outputs:
+            if isinstance(o, Signal):
+                self._note_repeats(o, by_signal.get((o.name, o.sentence_index), []))
         for o in outputs:
             if isinstance(o, Detection):
                 for e in o.evidence:
@@ -126,6 +136,21 @@ class NearMissCollector:
                 k = (o.rule, tuple(sorted(o.group.items())))
                 self._last_fired[k] = max(self._last_fired.get(k, 0.0), o.fired_at.timestamp())
 
+    def _note_repeats(self, sig: Signal, checks: list[DetectionCheck]) -> None:
+        """The alerts whose `realert` held this signal back (a `count` that had its reports counts too)."""
+        for c in checks:
+            if c.fired or c.detection is None:
+                continue
+            if c.kind != "realert" and self._reason(c, sig).kind != "realert":
+                continue
+            det = self._detections.get(c.detection)
+            group = _group_of(det, sig) if det is not None else None
+            alert = self._last_alert.get((c.detection, tuple(sorted(group.items())))) if group is not None else None
+            if alert is not None:
+                held = self.repeats.setdefault(alert, [])
+                if sig.document_id not in held:
+                    held.append(sig.document_id)
+
     def _reason(self, c: DetectionCheck, sig: Signal) -> Reason:
         """The check's reason; a `count` that had its reports but whose group had just alerted is `realert`
         (it was held back by the throttle, not short of reports: '13 of 12 … within 30d')."""
@@ -135,12 +160,9 @@ class NearMissCollector:
         m = _COUNTED.match(c.reason)
         if m is None or int(m.group(1)) < det.definition.pattern.count.at_least:
             return Reason(c.kind, c.reason, c.detection)
-        group: dict[str, str] = {}
-        for g in det.group_by:
-            value = sig.source if g == "source" else sig.captures.get(g)
-            if value is None:
-                return Reason(c.kind, c.reason, c.detection)
-            group[g] = value
+        group = _group_of(det, sig)
+        if group is None:
+            return Reason(c.kind, c.reason, c.detection)
         last = self._last_fired.get((det.id, tuple(sorted(group.items()))))
         realert = det.realert.total_seconds()
         t = sig.published_at.timestamp()
@@ -161,3 +183,14 @@ class NearMissCollector:
         out = [m for m in self._candidates.values() if (m.signal.document_id, m.signal.name) not in self._cited]
         out.sort(key=lambda m: (m.signal.published_at, m.signal.document_id, m.signal.name))
         return out
+
+
+def _group_of(det: Any, sig: Signal) -> dict[str, str] | None:
+    """The group a signal falls in for a detection (its group_by over the signal's captures), None when it lacks one."""
+    group: dict[str, str] = {}
+    for g in det.group_by:
+        value = sig.source if g == "source" else sig.captures.get(g)
+        if value is None:
+            return None
+        group[g] = value
+    return group

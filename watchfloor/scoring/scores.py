@@ -2,12 +2,19 @@
 
 Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a
 true positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the
-10 it shows, when the replay recovered them: AlertRef.reports), else a false negative. An alert of R none of
-whose evidence items is labelled for R is a false positive. Precision = TP / (TP + FP), recall =
-TP / (TP + FN), F1 their harmonic mean; each is None when its denominator is 0. "Overall" sums TP, FP
-and FN over the scored rules (the rules the label map names) before dividing (micro average).
-Lead time of a true positive = fired_at of the first alert of R that cites it − the label's time (or
-the item's published_at): negative when the alert came before the labelled time.
+10 it shows, when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a
+repeat (its `realert`, in its group: AlertRef.repeats; status "covered"), else a false negative. An alert of R
+none of whose evidence items is labelled for R is a false positive (a false alert); one that cites a positive
+is a true alert. Precision = true alerts / alerts (a share of alerts: what the desk was told that was so),
+recall = TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None when its
+denominator is 0. "Overall" sums over the scored rules (the rules the label map names) before dividing (micro
+average). Lead time of a cited true positive = fired_at of the first alert of R that cites it − the label's
+time (or the item's published_at): negative when the alert came before the labelled time. A covered repeat
+has no lead time of its own (its alert came before it by design).
+
+Why not TP / (TP + FP) (before 2026-12): TP counts items and FP alerts, so one `count` alert on 12 labelled
+reports made 12 of precision's numerator; and why covered repeats: the throttle that keeps a desk from being
+told the same story twice counted each repeat as missed, so a pack scored better the more it flooded the desk.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ class AlertRef:
     all_evidence: tuple[str, ...] = ()
     # How many reports it rests on, when known (a Detection's evidence_total; a result's "evidence_total").
     evidence_total: int | None = None
+    # The documents whose signals its `realert` held back: repeats, in its group, of what it told (when known).
+    repeats: tuple[str, ...] = ()
 
     @property
     def reports_known(self) -> bool:
@@ -60,8 +69,11 @@ class AlertRef:
         return self.all_evidence or self.evidence
 
     @classmethod
-    def from_detection(cls, d: Detection, all_evidence: Iterable[str] | None = None) -> AlertRef:
-        """`all_evidence`: every report `d` rests on, when it shows fewer (scoring.evidence.FullEvidence)."""
+    def from_detection(
+        cls, d: Detection, all_evidence: Iterable[str] | None = None, repeats: Iterable[str] | None = None
+    ) -> AlertRef:
+        """`all_evidence`: every report `d` rests on, when it shows fewer (scoring.evidence.FullEvidence);
+        `repeats`: the documents its realert held back (NearMissCollector.repeats)."""
         shown = tuple(e.event_id for e in d.evidence)
         every = tuple(all_evidence) if all_evidence is not None else ()
         return cls(
@@ -78,6 +90,7 @@ class AlertRef:
             evidence_sentences=tuple(e.sentence for e in d.evidence),
             all_evidence=every if set(every) > set(shown) else (),
             evidence_total=d.evidence_total,
+            repeats=tuple(repeats or ()),
         )
 
     @classmethod
@@ -97,6 +110,7 @@ class AlertRef:
             evidence_sentences=tuple(str(e["sentence"]) for e in ev) if all("sentence" in e for e in ev) else (),
             all_evidence=tuple(str(i) for i in a.get("evidence_ids") or ()),
             evidence_total=int(a["evidence_total"]) if isinstance(a.get("evidence_total"), int) else None,
+            repeats=tuple(str(i) for i in a.get("repeat_ids") or ()),
         )
 
     def brief(self) -> dict[str, Any]:
@@ -111,7 +125,11 @@ class AlertRef:
             "title": self.title,
             "attributes": {k: list(v) for k, v in self.attributes.items()},
             **({"evidence_ids": list(self.all_evidence)} if self.all_evidence else {}),
+            **({"repeat_ids": list(self.repeats)} if self.repeats else {}),
         }
+
+
+CAUGHT = ("tp", "covered")  # the outcome statuses of a positive caught
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -126,16 +144,22 @@ def f1_of(precision: float | None, recall: float | None) -> float | None:
 
 @dataclass
 class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+    tp: int = 0  # positives caught: cited by an alert of their rule, or covered (held back as its repeat)
+    fp: int = 0  # false alerts: citing no positive of their rule
+    fn: int = 0  # positives missed
     alerts: int = 0
     positives: int = 0
     lead_times: list[float] = field(default_factory=list)
+    covered: int = 0  # of tp: repeats a true alert's realert held back (no lead time of their own)
+
+    @property
+    def true_alerts(self) -> int:
+        return self.alerts - self.fp
 
     @property
     def precision(self) -> float | None:
-        return ratio(self.tp, self.tp + self.fp)
+        """True alerts / alerts: a share of alerts, not of items (a `count` alert on 12 positives is one)."""
+        return ratio(self.true_alerts, self.alerts)
 
     @property
     def recall(self) -> float | None:
@@ -163,6 +187,8 @@ class Counts:
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
+            "covered": self.covered,
+            "true_alerts": self.true_alerts,
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
@@ -179,12 +205,13 @@ class Outcome:
     item: str
     rule: str
     labels: tuple[str, ...]
-    status: str  # "tp" | "fn"
+    status: str  # "tp" (cited by an alert) | "covered" (a repeat a true alert's realert held back) | "fn"
     time: datetime | None  # the label's time, else the item's published_at (None: the item was never seen)
     time_from: str | None  # "label" | "published_at" | None
     alert: str | None = None
     fired_at: datetime | None = None
     label_key: str = ""  # the item as the labels file names it (its URL when labelled by URL); "" = `item`
+    why: str = ""  # a missed one: what kept it from an alert of its rule (its near miss's reason), when known
 
     @property
     def lead_time_s(self) -> float | None:
@@ -209,6 +236,7 @@ class Outcome:
             "alert": self.alert,
             "fired_at": self.fired_at.isoformat() if self.fired_at else None,
             "lead_time_s": self.lead_time_s,
+            **({"why": self.why} if self.why else {}),
         }
 
 
@@ -252,7 +280,7 @@ class Scores:
     map_source: str = ""
 
     def true_positive_pairs(self) -> set[tuple[str, str]]:
-        return {(o.item, o.rule) for o in self.outcomes if o.status == "tp"}
+        return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -295,6 +323,7 @@ def score(
                 positives[rule][item.id] = (*got, label)
     per_rule = {r: Counts(positives=len(positives[r])) for r in scored}
     first_alert: dict[tuple[str, str], AlertRef] = {}
+    repeat_of: dict[tuple[str, str], AlertRef] = {}  # (item, rule) -> the first true alert that held it back
     evidence_time: dict[str, datetime] = {}
     false_positives: list[AlertRef] = []
     unscored: dict[str, int] = {}
@@ -315,6 +344,10 @@ def score(
         if not hit:
             counts.fp += 1
             false_positives.append(a)
+        else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
+            for eid in a.repeats:
+                if eid in mine:
+                    repeat_of.setdefault((eid, a.rule), a)
     outcomes: list[Outcome] = []
     for rule in sorted(scored):
         counts = per_rule[rule]
@@ -329,6 +362,23 @@ def score(
             else:
                 t, t_from = None, None
             caught = first_alert.get((item_id, rule))
+            if caught is None and (held := repeat_of.get((item_id, rule))) is not None:
+                counts.tp += 1
+                counts.covered += 1
+                outcomes.append(
+                    Outcome(
+                        item_id,
+                        rule,
+                        tuple(sorted(item_labels)),
+                        "covered",
+                        t,
+                        t_from,
+                        held.id,
+                        held.fired_at,
+                        labelled.label_key,
+                    )
+                )
+                continue
             if caught is None:
                 counts.fn += 1
                 outcomes.append(
@@ -355,6 +405,7 @@ def score(
         overall.tp += c.tp
         overall.fp += c.fp
         overall.fn += c.fn
+        overall.covered += c.covered
         overall.alerts += c.alerts
         overall.positives += c.positives
         overall.lead_times.extend(c.lead_times)
