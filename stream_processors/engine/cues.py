@@ -280,6 +280,13 @@ _EN: CueTable = {
             "seeking to",
             "hopes to",
             "wants to",
+            # nearing: "close to agreeing", "talks aimed at extending" (before an -ing verb only: ING_ONLY)
+            "close to",
+            "closer to",
+            "aimed at",
+            "aiming at",
+            "on the verge of",
+            "on the brink of",
         ],
         "hedged": [
             "could",
@@ -556,6 +563,11 @@ VERB_ONLY_TO = frozenset(
     "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising "
     "decline declines declined declining".split()
 )
+
+# Cues of nearness or purpose that are a future only before an -ing verb ("close to agreeing", "negotiations
+# aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
+# "strikes aimed at the depot").
+ING_ONLY = frozenset({("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")})
 
 # Noun/verb homographs that after such a cue are the noun unless a use of the verb follows: "agreed to deal
 # terms", "agrees to deal on grain" (headlines drop the article) report a deal; "agreed to deal with the

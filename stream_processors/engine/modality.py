@@ -50,6 +50,7 @@ from .cues import (
     GOAL_STOP_RU,
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
+    ING_ONLY,
     NEUTRAL,
     NOUN_UNLESS_BEFORE,
     RU_TOPIC_PREPOSITIONS,
@@ -88,6 +89,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[first] in VERB_ONLY_TO
             and not _verb_follows(toks, last + 1)
         ):
+            continue
+        # "close to agreeing" is a future, "close to the border" a place: before an -ing verb only.
+        if last == first + 1 and (toks[first], toks[last]) in ING_ONLY and not _ing_verb_follows(toks, last + 1):
             continue
         direction = entry.direction
         if direction == "disclaimer":
@@ -512,6 +516,19 @@ def _verb_follows(toks: list[str], at: int) -> bool:
     if at + 1 < len(toks) and (toks[at] == "not" or toks[at].endswith("ly")):
         return _is_bare_verb_en(toks[at + 1]) and _used_as_verb(toks, at + 1)
     return False
+
+
+def _ing_verb_follows(toks: list[str], at: int) -> bool:
+    """Whether toks[at] (or the word after an -ly adverb there: "close to finally agreeing") is an English verb's
+    -ing form: "agreeing", "reaching", "extending"; not "the", "a", "ceiling" (no verb's form)."""
+    if at < len(toks) and toks[at].endswith("ly") and at + 1 < len(toks):
+        at += 1
+    if at >= len(toks):
+        return False
+    word = toks[at]
+    if not word.endswith("ing") or len(word) < 5 or not word.isalpha():
+        return False
+    return any(_is_bare_verb_en(base) for base in word_forms("en", word) if not base.endswith("ing"))
 
 
 _VERB_OBJECT_STARTS = frozenset("a an him her them us me".split())

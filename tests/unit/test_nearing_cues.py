@@ -1,0 +1,56 @@
+"""A deal that is close, or talks aimed at one, is not a deal made (research-analyst audit, LOW-7): "close to
+agreeing", "aimed at extending", "on the verge of signing" read as asserted and raised false alerts. "close to"
+and "aimed at" are future cues before an -ing verb only ("close to the border", "strikes aimed at Hamas" are
+places and targets). Sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import compile_packs
+
+from .engine_helpers import reading
+
+_PACK = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "nearing-cues",
+        "signals": {
+            "truce": {
+                "match": {"all": [{"any": ["agree", "reach", "extend", "sign"]}, {"any": ["truce", "deal"]}]},
+                "near": 6,
+            },
+            "troops": {"match": {"all": [{"any": ["=deployed", "=massed"]}, "troops"]}, "near": 4},
+        },
+    }
+)
+_ENGINE = Engine(compile_packs([_PACK]))
+
+
+@pytest.mark.parametrize(
+    ("body", "cue"),
+    [
+        ("Israel and Hamas are close to agreeing a truce, officials said.", "close to"),
+        ("Hamas chief says the group is close to reaching a truce deal.", "close to"),
+        ("The shooting overshadowed negotiations aimed at extending the truce.", "aimed at"),
+        ("Mediators are on the verge of signing a deal.", "on the verge of"),
+    ],
+)
+def test_a_deal_that_is_near_is_not_yet_made(body: str, cue: str) -> None:
+    assert reading(_ENGINE, "truce", body=body) == ("future", cue)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Russia deployed troops close to the border.",
+        "Close to the border, Russia deployed troops overnight.",
+        "Strikes aimed at the depot came after Russia massed troops nearby.",
+        "Israel and Hamas agreed a truce after talks aimed at the hostages' release.",
+    ],
+)
+def test_a_place_or_a_target_is_no_cue(body: str) -> None:
+    signal = "truce" if "truce" in body else "troops"
+    assert reading(_ENGINE, signal, body=body) == ("asserted", None)
