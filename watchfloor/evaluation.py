@@ -120,6 +120,10 @@ class Truth:
             if s is None:
                 s = Scores({}, Counts(), [], [], {})
             s.timeline = evaluate_timeline(self.timeline, alerts, window)
+            # An expected event "found" by an alert the labels count as false (it said the truce *will* begin): said
+            # so, or its lead reads as an early warning.
+            false = {a.id for a in s.false_positives}
+            s.timeline = [replace(t, false_alert=t.alert in false) if t.alert in false else t for t in s.timeline]
         return s
 
 

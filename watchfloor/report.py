@@ -132,7 +132,7 @@ def _timeline_events_section(result: dict[str, Any]) -> str:
     body = "".join(
         f'<tr data-rule="{_e(t["rule"])}"><td>{_e(t["event"])}</td><td class="when">{_e(_when(t["time"]))}</td>'
         f"<td><code>{_e(t['rule'])}</code></td><td>{_e(_group(t.get('group')))}</td>"
-        f'<td class="{_e(t["status"])}">{_e(t["status"])}</td>'
+        f'<td class="{_e(t["status"])}">{_e(t["status"])}{" by a false alert" if t.get("false_alert") else ""}</td>'
         f'<td class="when">{_e(_when(t["fired_at"]))}</td><td>{_e(format_lead(t["lead_time_s"]))}</td></tr>'
         for t in rows
     )

@@ -445,3 +445,23 @@ def test_diff_accounts_for_every_alert(base: list[AlertRef], new: list[AlertRef]
         assert set(c.before.evidence) & set(c.after.evidence)
     same = diff_alerts(new, new)
     assert (same.added, same.removed, same.changed, same.unchanged) == ([], [], [], len(new))
+
+
+def test_an_expected_event_found_by_a_false_alert_says_so() -> None:
+    """Research-analyst audit (LOW-1): "truce takes effect … alerted a day early" was found by an alert citing a
+    sentence that the truce *will* begin, which the scores counted false; the table read as an early warning."""
+    from watchfloor.evaluation import Truth
+    from watchfloor.scoring.truth import ExpectedEvent, Timeline
+
+    labels = Labels("labels.csv", {"a": LabelledItem("a", frozenset({"CLOSED"}))})
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",)})
+    timeline = Timeline(
+        "timeline.csv",
+        [ExpectedEvent("closure", at(5), "border-closed"), ExpectedEvent("closure 2", at(50), "border-closed")],
+    )
+    alerts = [alert("EARLY", "border-closed", ["rumour"], hours=1), alert("REAL", "border-closed", ["a"], hours=49)]
+    s = Truth(labels, label_map, timeline, seen={"a": at(48)}).score(alerts, timedelta(days=1))
+    assert s is not None
+    found = {t.event: (t.alert, t.false_alert) for t in s.timeline}
+    assert found == {"closure": ("EARLY", True), "closure 2": ("REAL", False)}
+    assert s.to_json()["timeline"][0]["false_alert"] is True and "false_alert" not in s.to_json()["timeline"][1]

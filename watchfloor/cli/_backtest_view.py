@@ -191,7 +191,11 @@ def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
             escape(o.event),
             _short_time(o.time),
             escape(o.rule) + (f"\n[dim]{escape(group)}[/dim]" if group else ""),
-            f"[green]{_short_time(o.fired_at)}[/green]\n{format_lead_short(o.lead_time_s)}"
+            (
+                f"[yellow]{_short_time(o.fired_at)}[/yellow]\n{format_lead_short(o.lead_time_s)}, by a false alert"
+                if o.false_alert
+                else f"[green]{_short_time(o.fired_at)}[/green]\n{format_lead_short(o.lead_time_s)}"
+            )
             if found
             else "[red]missed[/red]",
             end_section=True,

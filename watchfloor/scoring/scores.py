@@ -249,6 +249,7 @@ class TimelineOutcome:
     status: str  # "found" | "missed"
     alert: str | None = None
     fired_at: datetime | None = None
+    false_alert: bool = False  # found by an alert the labels' scores count as false (it cites no positive)
 
     @property
     def lead_time_s(self) -> float | None:
@@ -264,6 +265,7 @@ class TimelineOutcome:
             "alert": self.alert,
             "fired_at": self.fired_at.isoformat() if self.fired_at else None,
             "lead_time_s": self.lead_time_s,
+            **({"false_alert": True} if self.false_alert else {}),
         }
 
 
