@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
+import orjson
 from pydantic import ValidationError
 
 from watchfloor.backtest_live import LiveBatches, SeenIds
@@ -49,7 +50,10 @@ JSON_FEED_SNIFF = 1 << 16
 """How much of a `.json` file is looked at for a JSON Feed's version (jsonfeed.org), which leads it."""
 
 
-_JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https?://jsonfeed\.org/version/')
+# The `version` member's string as written: JSON may escape any character of it (`https:\/\/jsonfeed.org\/…`, as
+# PHP's json_encode writes slashes), so the string is decoded before it is compared.
+_JSON_FEED_VERSION_MEMBER = re.compile(rb'"version"\s*:\s*("(?:[^"\\]|\\.){0,200}")', re.DOTALL)
+_JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/")
 
 
 def source_kind(path: str, kind: str = "auto") -> str:
@@ -74,7 +78,18 @@ def _is_json_feed(path: str) -> bool:
         return False  # the JSON Lines reader says why it cannot read it
     head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     # An object with a jsonfeed.org `version` member: no field of an input record (schemas/inputs.py).
-    return head[:1] == b"{" and _JSON_FEED_VERSION.search(head) is not None
+    return head[:1] == b"{" and any(
+        _JSON_FEED_VERSION.match(_json_string(m.group(1))) for m in _JSON_FEED_VERSION_MEMBER.finditer(head)
+    )
+
+
+def _json_string(literal: bytes) -> str:
+    """A JSON string literal's value ("" when it is not one)."""
+    try:
+        value = orjson.loads(literal)
+    except orjson.JSONDecodeError:
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
@@ -55,6 +56,44 @@ def test_a_json_feed_file_is_read_as_a_feed_by_its_content(tmp_path: Path) -> No
     code, output = run(feed, "--received-at", "2024-12-01T00:00:00Z")
     assert code == 0, output
     assert "1 documents, 1 signals, 1 alerts" in output
+
+
+def test_a_json_feed_whose_version_escapes_its_slashes_is_read_as_a_feed(tmp_path: Path) -> None:
+    # Outside audit (analyst) MEDIUM-1: PHP's json_encode writes every slash as `\/`, legal JSON that the sniff for
+    # a jsonfeed.org version missed, so the feed was read as JSON Lines (a dead letter per line). Mixed here with
+    # a JSON Lines file in one run, which --source-kind (one kind for every input) cannot do.
+    feed = tmp_path / "border.json"
+    feed.write_text(json.dumps(JSON_FEED, indent=2).replace("/", "\\/"), encoding="utf-8")
+    assert json.loads(feed.read_text(encoding="utf-8")) == JSON_FEED  # the same feed, written another way
+    other = write_jsonl(tmp_path / "wire.jsonl", [item("w-9", "2024-11-02T10:00:00+00:00", "Seoul markets rise")])
+    code, output = run(feed, other, "--received-at", "2024-12-01T00:00:00Z")
+    assert code == 0, output
+    assert "bad records" not in output and "2 documents, 1 signals, 1 alerts" in output, output
+
+
+def test_a_json_feed_version_with_unicode_escapes_is_known(tmp_path: Path) -> None:
+    from watchfloor.backtest import source_kind
+
+    feed = tmp_path / "escaped.json"
+    feed.write_text(
+        '{"version": "https:\\u002f\\u002fjsonfeed.org\\u002fversion\\u002f1", "title": "Desk", "items": []}',
+        encoding="utf-8",
+    )
+    assert source_kind(str(feed)) == "rss"
+    record = tmp_path / "record.json"  # a JSON Lines record that merely mentions the address stays a record
+    record.write_text(json.dumps(item("r-1", "2024-11-02T10:00:00+00:00", "https://jsonfeed.org/version/1")) + "\n")
+    assert source_kind(str(record)) == "jsonl"
+
+
+def test_the_real_feed_with_escaped_addresses_is_read_as_a_feed(shared_data: Path, tmp_path: Path) -> None:
+    feed = shared_data / "rss_samples" / "feedjira" / "json_feed_with_escaped_uris.json"
+    if not feed.is_file():
+        pytest.skip(f"{feed} not found")
+    out = tmp_path / "out.json"
+    code, output = run(feed, "--received-at", "2025-01-01T00:00:00Z", "--near-misses", "0", "--json", out)
+    assert code == 0, output
+    stats = json.loads(out.read_text())["stats"]
+    assert stats["dead_letters"] == 0 and stats["documents"] == len(json.loads(feed.read_bytes())["items"]), output
 
 
 def test_a_feed_read_as_json_lines_hints_at_source_kind(tmp_path: Path) -> None:
