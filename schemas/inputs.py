@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol, overload
 
 import msgspec
@@ -66,10 +66,29 @@ def parse_timestamp(value: Any, field: str = "published_at") -> datetime:
         except ValueError:
             raise InputError(f"not an ISO-8601 timestamp: {value!r}", field) from None
     if ts.tzinfo is None or ts.utcoffset() is None:
-        raise InputError(f"timestamp has no UTC offset: {value!r} (write e.g. {value}+00:00)", field)
+        # A date alone (`2024-06-19`, also `2024-06-19+00:00`, whose offset Python reads past) is said as one.
+        what = "has no UTC offset" if _has_time_of_day(text) else "is a date only, with no time of day"
+        raise InputError(f"timestamp {what}: {value!r} (write e.g. {_with_offset(text, ts)})", field)
     if not _EARLIEST_TS <= ts.timestamp() < _LATEST_TS:
         raise InputError(f"{value!r} is outside {ACCEPTED_YEARS}", field)
     return ts
+
+
+def _has_time_of_day(text: str) -> bool:
+    return "T" in text.upper() or " " in text
+
+
+def _with_offset(text: str, naive: datetime) -> str:
+    """What to write instead of a naive timestamp, a value parse_timestamp accepts: the text with `+00:00` added
+    when that is one, else the time it was read as, in full. A date takes no offset after it (`2024-06-19+00:00`
+    is read as naive): `2024-06-19T00:00:00+00:00`."""
+    if _has_time_of_day(text):
+        try:
+            if datetime.fromisoformat(text + "+00:00").utcoffset() is not None:
+                return text + "+00:00"
+        except ValueError:
+            pass
+    return naive.replace(tzinfo=UTC).isoformat()
 
 
 def _check_text(value: Any, field: str, limit: int) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from watchfloor.schemas.inputs import InputError, parse_document
+from watchfloor.schemas.inputs import InputError, parse_document, parse_timestamp
+from watchfloor.scoring.truth import TruthError, load_labels, load_timeline
 
 BASE: dict[str, Any] = {
     "type": "news.article",
@@ -79,6 +82,42 @@ def test_errors_name_the_field(obj: dict[str, Any], field: str, words: str) -> N
         parse_document(obj)
     assert exc.value.field == field
     assert words in str(exc.value)
+
+
+HINT = re.compile(r"\(write e\.g\. (\S+)\)$")
+
+
+@pytest.mark.parametrize(
+    ("naive", "hint"),
+    [
+        ("2024-06-19", "2024-06-19T00:00:00+00:00"),
+        ("2024-06-19+00:00", "2024-06-19T00:00:00+00:00"),  # a date's offset is read past: still naive
+        ("2024-06-19T10:30:00", "2024-06-19T10:30:00+00:00"),
+        ("20240619", "2024-06-19T00:00:00+00:00"),
+    ],
+)
+def test_the_hint_for_a_naive_time_is_itself_accepted(naive: str, hint: str) -> None:
+    # Outside audit (analyst) LOW-3: '2024-06-19' was told "write e.g. 2024-06-19+00:00", itself refused with
+    # "write e.g. 2024-06-19+00:00+00:00", and so on.
+    with pytest.raises(InputError) as exc:
+        parse_timestamp(naive)
+    suggested = HINT.search(exc.value.message)
+    assert suggested is not None, exc.value.message
+    assert suggested.group(1) == hint
+    assert parse_timestamp(suggested.group(1)).utcoffset() is not None
+
+
+def test_the_csv_files_take_the_same_hint(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label,time\nwire-7,BORDER_CLOSED,2024-06-19\n", encoding="utf-8")
+    with pytest.raises(
+        TruthError, match=r"labels\.csv:2: column 'time': .*\(write e\.g\. 2024-06-19T00:00:00\+00:00\)"
+    ):
+        load_labels(labels)
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text("event,time,rule\nborder shut,2024-06-19,border-closed\n", encoding="utf-8")
+    with pytest.raises(TruthError, match=r"timeline\.csv:2: .*\(write e\.g\. 2024-06-19T00:00:00\+00:00\)"):
+        load_timeline(timeline, ["border-closed"])
 
 
 def test_body_size_limit() -> None:
