@@ -406,10 +406,27 @@ def _fast_metadata_ok(meta: bytes) -> bool:
         return False
 
 
+def json_type(value: Any) -> str:
+    """What JSON calls a decoded value's type (`null`, not Python's NoneType), for messages about input lines."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def check_document(obj: Any, *, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> CheckedInput:
     """Apply every rule of the input contract. Raises InputError naming the field at fault."""
     if not isinstance(obj, dict):
-        raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+        raise InputError(f"expected a JSON object, got {json_type(obj)}")
     typ = obj.get("type")
     if typ is None:
         raise InputError("is required (news.article or official.statement)", "type")

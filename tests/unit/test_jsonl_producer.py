@@ -84,7 +84,7 @@ def test_each_bad_line_is_dead_lettered_and_good_lines_are_kept(mixed_file: Path
     assert "column" in dead[2].reason and "char" in dead[2].reason
     assert dead[2].raw.startswith('{"type": "news.article"')
 
-    assert dead[3].field is None and "expected a JSON object, got list" in dead[3].reason
+    assert dead[3].field is None and "expected a JSON object, got an array" in dead[3].reason
     assert dead[4].field == "published_at" and "required" in dead[4].reason
     assert dead[5].field == "title" and "must be a string" in dead[5].reason
     assert dead[6].field == "published_at" and "no UTC offset" in dead[6].reason
@@ -97,6 +97,17 @@ def test_each_bad_line_is_dead_lettered_and_good_lines_are_kept(mixed_file: Path
     assert dead[10].field == "body" and "101 characters, over the limit of 100" in dead[10].reason
     assert dead[11].field == "type"
     assert dead[12].field == "colour" and "unknown field" in dead[12].reason
+
+
+def test_a_line_that_is_not_an_object_is_named_in_json_words(tmp_path: Path) -> None:
+    # Outside audit (analyst) LOW-8: a `null` line was "expected a JSON object, got NoneType".
+    values = [b"null", b"[1, 2]", b'"a headline"', b"42", b"4.5", b"true", b"false"]
+    path = write(tmp_path / "values.jsonl", [line(article(1)), *values])
+    docs, dead = split(list(read_jsonl(path)))
+    assert len(docs) == 1
+    reasons = [dead[n].reason for n in range(2, 2 + len(values))]
+    said = ["null", "an array", "a string", "a number", "a number", "true", "false"]
+    assert reasons == [f"expected a JSON object, got {w}" for w in said]
 
 
 def test_document_fields_are_parsed(tmp_path: Path) -> None:
