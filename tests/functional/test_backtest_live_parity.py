@@ -149,6 +149,16 @@ def test_an_unwritable_report_path_is_refused_before_the_replay(tmp_path: Path) 
         assert output.startswith(f"error: {option} {target}:"), output
 
 
+def test_a_missing_spill_dir_is_named_by_its_option_before_the_replay(tmp_path: Path) -> None:
+    # Outside audit (analyst) LOW-8: it was "error: DIR/watchfloor-sort-…: No such file or directory", once the
+    # replay had spilled (a small input never did, and passed).
+    events = write_jsonl(tmp_path / "e.jsonl", [item("w-1", "2024-11-01T09:00:00+00:00", "Troops move")])
+    for target, problem in ((tmp_path / "no-such-dir", "no such directory"), (events, "not a directory")):
+        code, output = run(events, "--spill-dir", target)
+        assert code == 1
+        assert output.strip() == f"error: --spill-dir {target}: {problem}", output
+
+
 def test_a_missing_baseline_rule_file_says_error_and_baseline(tmp_path: Path) -> None:
     events = write_jsonl(tmp_path / "e.jsonl", [item("w-1", "2024-11-01T09:00:00+00:00", "Troops move")])
     code, output = run(events, "--baseline-rules", tmp_path / "nonexist.yaml")

@@ -171,6 +171,8 @@ def backtest(
     for option, path in (("--json", json_out), ("--html", html_out)):
         if path is not None and (problem := _unwritable(path)) is not None:
             raise fail(f"{option} {path}: {problem}")  # now, not after the whole replay
+    if spill_dir is not None and (problem := _unusable_dir(spill_dir)) is not None:
+        raise fail(f"--spill-dir {spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
     specs = rules or ["builtin:dprk_russia"]
     rule_sets = RuleSets(
         _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
@@ -367,6 +369,19 @@ def _unwritable(path: Path) -> str | None:
         return "not writable"
     if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
         return f"directory {parent} is not writable"
+    return None
+
+
+def _unusable_dir(path: Path) -> str | None:
+    """Why sorted runs cannot be written in `path`, or None."""
+    import os
+
+    if not path.exists():
+        return "no such directory"
+    if not path.is_dir():
+        return "not a directory"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "not writable"
     return None
 
 
