@@ -75,6 +75,8 @@ class Truth:
                 )
         tl = load_timeline(timeline, rule_vocabulary(rules, baseline)) if timeline is not None else None
         truth = cls(lab, lmap, tl)
+        if lab is not None:
+            truth.warnings.extend(lab.warnings)  # an id labelled both NONE and positive
         if lab is not None and lmap is not None:
             unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())
             if unmapped:

@@ -53,6 +53,9 @@ class LabelledItem:
 class Labels:
     path: str
     items: dict[str, LabelledItem]
+    # What the file says that is accepted but likely a mistake (an id labelled both NONE and positive), each
+    # naming FILE:LINE; the backtest prints them as warnings.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def positives(self) -> dict[str, LabelledItem]:
         return {k: v for k, v in self.items.items() if v.labels}
@@ -264,17 +267,29 @@ def yaml_error_text(e: YAMLError) -> str:
     return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
+CONTRADICTIONS_SHOWN = 5
+"""Ids labelled both NONE and positive that are named one by one; the rest are counted."""
+
+
 def load_labels(path: str | Path) -> Labels:
     """`id,label[,time]` (other columns ignored). An id may have several rows or `;`-separated labels;
-    NONE (or an empty cell) marks a labelled negative."""
+    NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
+    warning naming both lines."""
     header, rows = _read_csv(path, "labels")
     _need(path, header, ("id", "label"), "labels")
     items: dict[str, LabelledItem] = {}
+    positive_at: dict[str, int] = {}  # id -> the first line giving it a label
+    negative_at: dict[str, tuple[int, str]] = {}  # id -> the first line marking it a negative, and its cell
     for line, row in rows:
         item_id = row.get("id", "")
         if not item_id:
             raise TruthError(f"{path}:{line}: empty id")
-        labels = set(split_labels(row.get("label", "")))
+        cell = row.get("label", "")
+        labels = set(split_labels(cell))
+        if labels:
+            positive_at.setdefault(item_id, line)
+        if not labels or _negative_parts(cell):
+            negative_at.setdefault(item_id, (line, cell))
         t = _time(path, line, row["time"], "time") if row.get("time") else None
         prev = items.get(item_id)
         if prev is not None:
@@ -285,7 +300,46 @@ def load_labels(path: str | Path) -> Labels:
         items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line, item_id)
     if not items:
         raise TruthError(f"{path}: no labelled rows")
-    return Labels(str(path), items)
+    return Labels(str(path), items, _contradictions(path, items, positive_at, negative_at))
+
+
+def _negative_parts(cell: str) -> list[str]:
+    """The NONE marks written in a label cell (not its empty parts: `A;` is just A)."""
+    parts = [cell]
+    for sep in LABEL_SEPARATORS:
+        parts = [q for p in parts for q in p.split(sep)]
+    return [p.strip() for p in parts if p.strip() in NEGATIVE_LABELS and p.strip()]
+
+
+def _contradictions(
+    path: str | Path,
+    items: dict[str, LabelledItem],
+    positive_at: dict[str, int],
+    negative_at: dict[str, tuple[int, str]],
+) -> tuple[str, ...]:
+    """A warning per id labelled both a negative and a positive (it is scored as a positive), naming FILE:LINE of
+    both; past CONTRADICTIONS_SHOWN ids, one line counts the rest."""
+    both = [i for i in items if i in positive_at and i in negative_at]
+    out = []
+    for item_id in both[:CONTRADICTIONS_SHOWN]:
+        neg_line, cell = negative_at[item_id]
+        pos_line = positive_at[item_id]
+        labels = ";".join(sorted(items[item_id].labels))
+        marks = _negative_parts(cell)
+        if neg_line == pos_line:
+            said = f"is labelled both {marks[0]} and {labels}"
+        else:
+            negative = f"is labelled {marks[0]}" if marks else "has an empty label (a negative)"
+            said = f"{negative}, but {path}:{pos_line} labels it {labels}"
+        out.append(f"{path}:{neg_line}: id {item_id!r} {said}: it is scored as a positive")
+    if len(both) > CONTRADICTIONS_SHOWN:
+        rest = both[CONTRADICTIONS_SHOWN:]
+        lines = ", ".join(str(negative_at[i][0]) for i in rest[:10]) + (", …" if len(rest) > 10 else "")
+        out.append(
+            f"{path}: {len(rest)} more ids are labelled both a negative and a positive, scored as positives "
+            f"(negative on line(s) {lines})"
+        )
+    return tuple(out)
 
 
 def load_label_map(path: str | Path, known_rules: Iterable[str]) -> LabelMap:

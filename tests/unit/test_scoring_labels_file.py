@@ -1,0 +1,49 @@
+"""A labels file that contradicts itself: an id given a label and NONE is accepted (a positive), with a warning
+naming FILE:LINE of both (outside audit, analyst, LOW-8). Fixtures are ids and labels of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from watchfloor.scoring.truth import CONTRADICTIONS_SHOWN, load_labels
+
+
+def labels_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "labels.csv"
+    path.write_text("id,label,time\n" + body, encoding="utf-8")
+    return path
+
+
+def test_an_id_labelled_and_none_is_a_positive_with_a_warning_naming_both_lines(tmp_path: Path) -> None:
+    path = labels_file(
+        tmp_path,
+        "port-1,HARBOUR_CLOSED,\n"  # line 2
+        "port-2,NONE,\n"  # line 3
+        "port-1,NONE,\n"  # line 4: contradicts line 2
+        "port-3,,\n"  # line 5: an empty cell is a negative too
+        "port-3,HARBOUR_CLOSED,\n"  # line 6
+        "port-4,HARBOUR_CLOSED;NONE,\n"  # line 7: both in one cell
+        "port-5,HARBOUR_CLOSED;,\n",  # line 8: an empty part is no contradiction
+    )
+    labels = load_labels(path)
+    assert set(labels.positives()) == {"port-1", "port-3", "port-4", "port-5"}
+    assert list(labels.warnings) == [
+        f"{path}:4: id 'port-1' is labelled NONE, but {path}:2 labels it HARBOUR_CLOSED: it is scored as a positive",
+        f"{path}:5: id 'port-3' has an empty label (a negative), but {path}:6 labels it HARBOUR_CLOSED: it is scored "
+        "as a positive",
+        f"{path}:7: id 'port-4' is labelled both NONE and HARBOUR_CLOSED: it is scored as a positive",
+    ]
+
+
+def test_a_consistent_file_has_no_warning(tmp_path: Path) -> None:
+    path = labels_file(tmp_path, "port-1,HARBOUR_CLOSED,\nport-1,CONVOY_SEEN,\nport-2,NONE,\nport-2,-,\n")
+    assert load_labels(path).warnings == ()
+
+
+def test_many_contradictions_are_counted_past_the_first_few(tmp_path: Path) -> None:
+    n = CONTRADICTIONS_SHOWN + 3
+    path = labels_file(tmp_path, "".join(f"port-{i},HARBOUR_CLOSED,\nport-{i},NONE,\n" for i in range(n)))
+    warnings = load_labels(path).warnings
+    assert len(warnings) == CONTRADICTIONS_SHOWN + 1
+    assert warnings[-1].startswith(f"{path}: 3 more ids are labelled both a negative and a positive"), warnings[-1]
+    assert "line(s) 13, 15, 17" in warnings[-1], warnings[-1]
