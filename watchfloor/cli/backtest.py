@@ -267,9 +267,11 @@ def backtest(
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
-        for dl in report.dead_letters[:5]:
+        for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
             where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line: as `run` says
             err.print(f"  {where}: {dl.reason}", markup=False, highlight=False)
+        if report.dead_count > DEAD_LETTERS_SHOWN:
+            err.print(f"  {more_dead_letters(report.dead_count, json_out)}", markup=False, highlight=False)
     if truth is not None:
         try:
             truth.check_seen(tap)
@@ -342,6 +344,20 @@ def backtest(
     failed |= _check_gates(run, thresholds, fail_on_removed_tp)
     if failed:
         raise typer.Exit(1)
+
+
+DEAD_LETTERS_SHOWN = 5
+"""Dead letters the terminal lists (a year of news has dozens); the JSON result keeps the rest."""
+
+
+def more_dead_letters(count: int, json_out: Path | None) -> str:
+    """The line after the dead letters shown: how many more, and where all of them are (the JSON result's
+    `dead_letters`, which keeps the first KEEP_DEAD_LETTERS)."""
+    from ..backtest import KEEP_DEAD_LETTERS
+
+    kept = "all of them" if count <= KEEP_DEAD_LETTERS else f"the first {KEEP_DEAD_LETTERS:,}"
+    where = f"{json_out} lists {kept}" if json_out is not None else f"--json FILE lists {kept}"
+    return f"… and {count - DEAD_LETTERS_SHOWN:,} more dead letters: {where} (dead_letters)"
 
 
 def _load_rules(specs: list[str], what: str = "--rules") -> Any:

@@ -164,7 +164,7 @@ def rules_explain(
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
     from ._explain_view import render
-    from .backtest import progress
+    from .backtest import DEAD_LETTERS_SHOWN, progress
 
     try:
         _loaded, compiled = load_rules(_rule_specs(rules, config))
@@ -211,9 +211,16 @@ def rules_explain(
             typer.echo(f"{report.already_seen} already seen (an id read before, with the same content)", err=True)
         if report.dead_count:  # as `backtest` says it: a count and the first five (a year of news has dozens)
             typer.echo(f"{report.dead_count} bad records skipped", err=True)
-            for dl in report.dead_letters[:5]:
+            for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
                 where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
                 typer.echo(f"  {where}: {dl.reason}", err=True)
+            if report.dead_count > DEAD_LETTERS_SHOWN:  # this command's --json holds explanations, not these
+                rest = report.dead_count - DEAD_LETTERS_SHOWN
+                typer.echo(
+                    f"  … and {rest:,} more dead letters: `watchfloor backtest` over the same files with --json "
+                    "OUT.json lists them (dead_letters)",
+                    err=True,
+                )
     if not docs:
         typer.echo("error: nothing to explain: give FILE(s) or --text", err=True)
         raise typer.Exit(1)
