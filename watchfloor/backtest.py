@@ -149,6 +149,12 @@ class ReadReport:
     files: list[FileReport] = field(default_factory=list)
     already_seen: int = 0  # repeated documents skipped, as the live ingest skips them ("already seen")
     ids_not_kept: int = 0  # 0: past the bound (--sort-run) ids spill to disk and are still checked (SeenIds)
+    error_sources: list[str] = field(default_factory=list)  # the source of each of `errors`, in step
+
+    def source_error(self, source: str, message: str) -> None:
+        """A source that could not be read (or not to its end): `message` says it as the terminal does."""
+        self.errors.append(message)
+        self.error_sources.append(source)
 
     def add_dead(self, dls: Iterable[DeadLetter], report: FileReport | None = None) -> None:
         for dl in dls:
@@ -161,7 +167,17 @@ class ReadReport:
                 self.dead_letters.append(dl)
 
     def problems(self) -> list[str]:
-        return [*self.errors, *(p for f in self.files if (p := f.problem()) is not None)]
+        return [message for _source, message in self.failed_sources()]
+
+    def failed_sources(self) -> list[tuple[str | None, str]]:
+        """(source, problem) of each input that was unusable (missing, not a feed, cut short, no valid event);
+        the source is None for an error added to `errors` without one (not by source_error)."""
+        sources: list[str | None] = [*self.error_sources]
+        sources += [None] * (len(self.errors) - len(sources))
+        return [
+            *zip(sources, self.errors, strict=False),
+            *((f.path, p) for f in self.files if (p := f.problem()) is not None),
+        ]
 
 
 GATE_WORD_CHARS = 32
@@ -404,7 +420,7 @@ def _file_blocks(
     if k == "rss":
         res = fetch_feed(p, max_body_chars=max_body_chars)
         if res.error is not None:
-            report.errors.append(f"{p}: {res.error.reason}")
+            report.source_error(p, f"{p}: {res.error.reason}")
             report.files.pop()
             return
         feed_docs = [x for x in res.items if isinstance(x, Document)]
@@ -424,7 +440,7 @@ def _file_blocks(
     try:
         f, raw = _open_counted(p)
     except OSError as e:
-        report.errors.append(str(e) if isinstance(e, JsonlSourceError) else f"{p}: {e}")
+        report.source_error(p, str(e) if isinstance(e, JsonlSourceError) else f"{p}: {e}")
         report.files.pop()
         return
     pos = 0
@@ -455,7 +471,7 @@ def _file_blocks(
                 on_items(len(block))
             yield items
     except OSError as e:  # e.g. a truncated .gz in the middle of a file
-        report.errors.append(f"{p}: {e}")
+        report.source_error(p, f"{p}: {e}")
 
 
 @dataclass
@@ -612,6 +628,7 @@ def result_json(
         "revisions": result.revisions,  # in log order only: detections raised by a change of history
         "retractions": len(result.retractions),
         "dead_letters": dead_count,
+        "sources_failed": len(loaded.failed_sources()) if isinstance(loaded, ReadReport) else 0,
         # Repeats of an id with the same content, skipped (`watchfloor run`: "already seen"); one with other
         # content is a dead letter, as live.
         "already_seen": loaded.already_seen if isinstance(loaded, ReadReport) else 0,
@@ -626,6 +643,11 @@ def result_json(
         "alerts": alerts,
         "stats": stats,
         "dead_letters": [dl.model_dump(mode="json") for dl in dead][:KEEP_DEAD_LETTERS],
+        # The inputs that could not be used, as the terminal names them (`error: …`; the exit status is 1).
+        "sources_failed": [
+            {"source": source, "problem": problem}
+            for source, problem in (loaded.failed_sources() if isinstance(loaded, ReadReport) else [])
+        ],
     }
     if result.retractions or result.revisions:
         # In log order: everything raised, in order, as the live run raised it (alerts then revised or

@@ -5,6 +5,7 @@ JSON result too, and what is likely a mistake in the inputs is said. Fixtures: t
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -76,3 +77,90 @@ def test_rules_explain_counts_the_dead_letters_it_does_not_list(tmp_path: Path) 
     res = runner.invoke(app, ["rules", "explain", str(bad_lines(tmp_path, 7))])
     assert res.exit_code == 0, res.output
     assert "… and 2 more dead letters: `watchfloor backtest` over the same files with --json OUT.json" in res.output
+
+
+# -- LOW-4: the JSON result says what the terminal says ------------------------------------------------------------
+
+
+def test_the_sources_that_could_not_be_read_are_in_the_json(tmp_path: Path) -> None:
+    page = write(tmp_path / "page.xml", "<html><body>moved to our new site</body></html>\n")
+    missing = tmp_path / "gone.jsonl"
+    out = tmp_path / "out.json"
+    code, output = run(EVENTS, page, missing, "--json", out, "--near-misses", "0")
+    assert code == 1, output
+    data = json.loads(out.read_text())
+    failed = {x["source"]: x["problem"] for x in data["sources_failed"]}
+    assert set(failed) == {str(page), str(missing)}
+    for problem in failed.values():  # as the terminal says it
+        assert f"error: {problem}" in " ".join(output.split()), (problem, output)
+    assert data["stats"]["sources_failed"] == 2
+    assert data["stats"]["documents"] > 0  # the readable file was still read
+
+
+def breaking_pack(tmp_path: Path) -> Path:
+    """The bundled pack refusing "thousands": the first deployment report (sc-04) is no longer caught."""
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    old = 'none: ["to fight in ukraine if",'
+    assert text.count(old) == 1
+    return write(tmp_path / "breaking.yaml", text.replace(old, 'none: [thousands, "to fight in ukraine if",'))
+
+
+def test_the_gates_verdicts_and_lost_positives_by_label_key_are_in_the_json(tmp_path: Path) -> None:
+    labels = write(
+        tmp_path / "labels.csv",
+        "id,label\nhttps://gazette.example/4,TROOP_DEPLOYMENT_REPORT\nsc-01,TREATY_SIGNED\nsc-08,NONE\n",
+    )
+    expect = write(
+        tmp_path / "expect.yaml",
+        "must_fire:\n  - {rule: treaty-signed}\n  - {rule: troops-deployed, event_id: sc-04}\n"
+        "must_not_fire:\n  - {event_id: sc-08}\n",
+    )
+    out = tmp_path / "out.json"
+    code, output = run(
+        EVENTS,
+        "--rules",
+        breaking_pack(tmp_path),
+        "--baseline-rules",
+        "builtin:dprk_russia",
+        "--labels",
+        labels,
+        "--label-map",
+        LABEL_MAP,
+        "--expect",
+        expect,
+        "--fail-under",
+        "recall=0.9,treaty-signed:recall=1",
+        "--fail-on-removed-true-positive",
+        "--json",
+        out,
+        "--near-misses",
+        "0",
+    )
+    assert code == 1, output
+    data = json.loads(out.read_text())
+    lost = {"id": "sc-04", "label_key": "https://gazette.example/4", "rule": "troops-deployed"}
+    assert data["diff"]["scores"]["lost_true_positives"] == [lost]  # `id` kept, the labels' key beside it
+    assert "lost true positive: https://gazette.example/4 (troops-deployed)" in output
+    gates = data["gates"]
+    assert gates["passed"] is False
+    assert gates["expect"]["file"] == str(expect) and gates["expect"]["met"] is False
+    assert [(f["kind"], f["expectation"]) for f in gates["expect"]["failures"]] == [
+        ("missing", {"rule": "troops-deployed", "event_id": "sc-04"}),
+        ("unexpected", {"event_id": "sc-08"}),
+    ]
+    under = gates["fail_under"]
+    assert under["met"] is False and len(under["failures"]) == 1 and under["failures"][0].startswith("recall = ")
+    assert under["thresholds"] == [{"score": "recall", "minimum": 0.9}, {"score": "treaty-signed:recall", "minimum": 1}]
+    assert f"below threshold: {under['failures'][0]}" in output
+    assert gates["fail_on_removed_true_positive"] == {"met": False, "lost": [lost]}
+
+
+def test_gates_met_say_so_in_the_json(tmp_path: Path) -> None:
+    expect = write(tmp_path / "expect.yaml", "must_fire:\n  - {rule: treaty-signed}\n")
+    out = tmp_path / "out.json"
+    code, output = run(EVENTS, "--expect", expect, "--json", out, "--near-misses", "0")
+    assert code == 0 and "expectations met" in output, output
+    assert json.loads(out.read_text())["gates"] == {
+        "expect": {"file": str(expect), "met": True, "failures": []},
+        "passed": True,
+    }

@@ -211,7 +211,7 @@ def test_baseline_result_file_and_a_lost_true_positive_fail_ci(tmp_path: Path) -
     diff = data["diff"]
     assert [a["evidence"] for a in diff["removed"]] == [["sc-04"]]
     assert [a["evidence"] for a in diff["added"]] == [["sc-05"]]
-    assert diff["scores"]["lost_true_positives"] == [{"id": "sc-04", "rule": "troops-deployed"}]
+    assert diff["scores"]["lost_true_positives"] == [{"id": "sc-04", "label_key": "sc-04", "rule": "troops-deployed"}]
     # sc-05 was caught before too: a repeat the first alert held back (covered); now its own alert cites it
     assert diff["scores"]["new_true_positives"] == []
     assert data["baseline"]["source"] == str(tmp_path / "before.json")

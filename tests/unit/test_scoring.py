@@ -355,8 +355,8 @@ def test_score_delta_and_lost_true_positives() -> None:
     assert lost_true_positives(before, after) == [("b", "border-closed")]
     delta = score_delta(before, after)
     assert delta["per_rule"]["border-closed"]["recall"] == {"before": 1.0, "after": 0.5, "change": -0.5}
-    assert delta["lost_true_positives"] == [{"id": "b", "rule": "border-closed"}]
-    assert delta["new_true_positives"] == [{"id": "c", "rule": "envoy-expelled"}]
+    assert delta["lost_true_positives"] == [{"id": "b", "label_key": "b", "rule": "border-closed"}]
+    assert delta["new_true_positives"] == [{"id": "c", "label_key": "c", "rule": "envoy-expelled"}]
 
 
 def test_fail_under_parsing_and_checking() -> None:

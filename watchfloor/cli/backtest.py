@@ -331,18 +331,28 @@ def backtest(
         print_diff(run.diff, run.data["baseline"]["source"])
     if near_misses:
         print_near_misses(run.near_misses)
+    # The gates' verdicts, in the JSON result as on the terminal (which says them last).
+    # The entries' event ids among the replayed documents (one not among them matches nothing).
+    replayed = {k for k in expected_ids if tap is not None and k in tap.seen}
+    gates = _gate_verdicts(
+        run,
+        expectations,
+        results[0].detections,
+        collectors[0].evidence.all_ids(),
+        replayed,
+        thresholds,
+        fail_on_removed_tp,
+    )
+    if gates:
+        run.data["gates"] = gates
     if json_out:
         json_out.write_bytes(orjson.dumps(run.data, option=orjson.OPT_INDENT_2))
     if html_out:
         from ..report import render_backtest_html
 
         html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
-    failed = bool(problems)
-    if expectations is not None:
-        replayed = {k for k in expected_ids if tap is not None and k in tap.seen}
-        failed |= _check_expect(expectations, results[0].detections, collectors[0].evidence.all_ids(), replayed)
-    failed |= _check_gates(run, thresholds, fail_on_removed_tp)
-    if failed:
+    _print_gates(gates)
+    if problems or not gates.get("passed", True):
         raise typer.Exit(1)
 
 
@@ -561,42 +571,71 @@ def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = 15.0) -> 
         consumer.close()
 
 
-def _check_expect(
-    expectations: Any, detections: list[Any], evidence_ids: dict[str, tuple[str, ...]], replayed: set[str]
-) -> bool:
-    """`expectations`: the file loaded (and checked) before the replay; `evidence_ids`: alert id -> every report
-    it rests on when it shows fewer, so an `event_id` matches a report the alert does not show; `replayed`: the
-    entries' event ids among the replayed documents (one not among them matches nothing)."""
+def _gate_verdicts(
+    run: Any,
+    expectations: Any,
+    detections: list[Any],
+    evidence_ids: dict[str, tuple[str, ...]],
+    replayed: set[str],
+    thresholds: list[Any],
+    fail_on_removed_tp: bool,
+) -> dict[str, Any]:
+    """The verdict of each gate given (the JSON result's `gates`; {} without any): `expect` (its failures, each
+    `missing` or `unexpected`), `fail_under` (the thresholds not met) and `fail_on_removed_true_positive` (the
+    positives lost, by id and by the labels' key), and `passed`: all of them met. `evidence_ids`: alert id ->
+    every report it rests on when it shows fewer, so an `event_id` matches a report the alert does not show;
+    `replayed`: the entries' event ids among the replayed documents (one not among them matches nothing)."""
+    from dataclasses import asdict
+
+    from watchfloor.scoring import check_thresholds, lost_true_positives
     from watchfloor.scoring.expectations import check_expectations
 
-    failures = check_expectations(expectations, detections, evidence_ids, replayed)
-    for f in failures:
-        out.print(f"[red]{f.kind}[/red] {escape(json.dumps(f.expectation))}: {escape(f.detail)}", highlight=False)
-    if not failures:
-        out.print("expectations met", highlight=False)
-    return bool(failures)
-
-
-def _check_gates(run: Any, thresholds: list[Any], fail_on_removed_tp: bool) -> bool:
-    from watchfloor.scoring import check_thresholds, lost_true_positives
-
-    failed = False
+    gates: dict[str, Any] = {}
+    if expectations is not None:
+        failures = check_expectations(expectations, detections, evidence_ids, replayed)
+        gates["expect"] = {
+            "file": expectations.path,
+            "met": not failures,
+            "failures": [asdict(f) for f in failures],
+        }
     if thresholds and run.scores is not None:
-        for msg in check_thresholds(run.scores, thresholds):
-            out.print(f"[red]below threshold:[/red] {escape(msg)}", highlight=False)
-            failed = True
-        if not failed:
-            met = ", ".join(f"{t.label()} ≥ {t.minimum:g}" for t in thresholds)
-            out.print(f"score thresholds met: {met}", highlight=False)
+        below = check_thresholds(run.scores, thresholds)
+        gates["fail_under"] = {
+            "met": not below,
+            "failures": below,
+            "thresholds": [{"score": t.label(), "minimum": t.minimum} for t in thresholds],
+        }
     if fail_on_removed_tp and run.scores is not None and run.baseline_scores is not None:
         lost = lost_true_positives(run.baseline_scores, run.scores)
         # The item as the labels file names it (its URL, for items labelled by URL), not its derived id.
         shown = {o.item: o.shown_as for o in run.baseline_scores.outcomes}
-        for item, rule in lost:
+        gates["fail_on_removed_true_positive"] = {
+            "met": not lost,
+            "lost": [{"id": item, "label_key": shown.get(item, item), "rule": rule} for item, rule in lost],
+        }
+    if gates:
+        gates["passed"] = all(g["met"] for g in gates.values())
+    return gates
+
+
+def _print_gates(gates: dict[str, Any]) -> None:
+    """Every gate's verdict, as `_gate_verdicts` found it."""
+    if "expect" in gates:
+        for f in gates["expect"]["failures"]:
             out.print(
-                f"[red]lost true positive:[/red] {escape(shown.get(item, item))} ({escape(rule)})", highlight=False
+                f"[red]{f['kind']}[/red] {escape(json.dumps(f['expectation']))}: {escape(f['detail'])}",
+                highlight=False,
             )
-        if not lost:
+        if gates["expect"]["met"]:
+            out.print("expectations met", highlight=False)
+    if "fail_under" in gates:
+        for msg in gates["fail_under"]["failures"]:
+            out.print(f"[red]below threshold:[/red] {escape(msg)}", highlight=False)
+        if gates["fail_under"]["met"]:
+            met = ", ".join(f"{t['score']} ≥ {t['minimum']:g}" for t in gates["fail_under"]["thresholds"])
+            out.print(f"score thresholds met: {met}", highlight=False)
+    if "fail_on_removed_true_positive" in gates:
+        for x in gates["fail_on_removed_true_positive"]["lost"]:
+            out.print(f"[red]lost true positive:[/red] {escape(x['label_key'])} ({escape(x['rule'])})", highlight=False)
+        if gates["fail_on_removed_true_positive"]["met"]:
             out.print("no true positive of the baseline lost", highlight=False)
-        failed |= bool(lost)
-    return failed

@@ -216,13 +216,19 @@ def counts_delta(before: Counts, after: Counts) -> dict[str, Any]:
 
 
 def score_delta(before: Scores, after: Scores) -> dict[str, Any]:
+    """Each metric's change per rule and overall, and the positives lost and gained: (item, rule), the item by
+    its `id` and by its `label_key`, what the labels file calls it (its URL when labelled by URL)."""
     rules = sorted(set(before.per_rule) | set(after.per_rule))
+    key = {o.item: o.shown_as for o in (*after.outcomes, *before.outcomes)}
     return {
         "per_rule": {r: counts_delta(before.per_rule.get(r, Counts()), after.per_rule.get(r, Counts())) for r in rules},
         "overall": counts_delta(before.overall, after.overall),
-        "lost_true_positives": [{"id": i, "rule": r} for i, r in lost_true_positives(before, after)],
+        "lost_true_positives": [
+            {"id": i, "label_key": key.get(i, i), "rule": r} for i, r in lost_true_positives(before, after)
+        ],
         "new_true_positives": [
-            {"id": i, "rule": r} for i, r in sorted(after.true_positive_pairs() - before.true_positive_pairs())
+            {"id": i, "label_key": key.get(i, i), "rule": r}
+            for i, r in sorted(after.true_positive_pairs() - before.true_positive_pairs())
         ],
     }
 
