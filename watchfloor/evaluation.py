@@ -138,8 +138,39 @@ class RuleSets:
         return NearMissCollector(rules, limit=max(limit * 20, 1000) if limit else 0)
 
 
-def load_baseline_result(path: Path) -> list[AlertRef]:
-    """The alerts of a previous `backtest --json` result."""
+@dataclass
+class BaselineResult:
+    """A previous `backtest --json` result: its alerts, and what it replayed (its `stats.documents` and
+    `stats.rules`; None when it does not say)."""
+
+    alerts: list[AlertRef]
+    documents: int | None = None
+    rules: str | None = None
+
+    def mismatch(self, path: Path | str, documents: int, rules: str) -> str | None:
+        """A warning when this run replayed other inputs or rules than the baseline did (the diff then shows
+        alerts added and removed by that, not only by the edit), naming both; None when they agree."""
+        other_docs = self.documents is not None and self.documents != documents
+        other_rules = self.rules is not None and self.rules != rules
+        if other_docs and other_rules:
+            return (
+                f"the baseline {path} is of {self.documents:,} documents and rules {self.rules}, this run of "
+                f"{documents:,} documents and rules {rules}: the diff compares other inputs and other rules"
+            )
+        if other_docs:
+            return (
+                f"the baseline {path} is of {self.documents:,} documents, this run of {documents:,} (rules {rules} "
+                "both): the diff compares other inputs"
+            )
+        if other_rules:
+            return (
+                f"the baseline {path} ran rules {self.rules}, this run rules {rules} (the same {documents:,} documents)"
+            )
+        return None
+
+
+def load_baseline_result(path: Path) -> BaselineResult:
+    """A previous `backtest --json` result: its alerts and what it replayed."""
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -149,9 +180,16 @@ def load_baseline_result(path: Path) -> list[AlertRef]:
     if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
         raise TruthError(f"{path}: not a backtest JSON result (no 'alerts' list); write one with backtest --json")
     try:
-        return [AlertRef.from_json(a) for a in data["alerts"]]
+        alerts = [AlertRef.from_json(a) for a in data["alerts"]]
     except (KeyError, TypeError, ValueError) as e:
         raise TruthError(f"{path}: an alert lacks {e} (not a backtest --json result?)") from None
+    stats = data.get("stats")
+    documents, rules = (stats.get("documents"), stats.get("rules")) if isinstance(stats, dict) else (None, None)
+    return BaselineResult(
+        alerts,
+        documents if isinstance(documents, int) and not isinstance(documents, bool) else None,
+        rules if isinstance(rules, str) else None,
+    )
 
 
 @dataclass

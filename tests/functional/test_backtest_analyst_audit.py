@@ -65,7 +65,7 @@ def test_the_dead_letters_past_the_first_five_are_counted_and_found(tmp_path: Pa
     code, output = run(events, "--json", out, "--near-misses", "0")
     assert code == 0, output
     assert output.count(f"{events}:") == 5, output
-    assert f"… and 3 more dead letters: {out} lists all of them (dead_letters)" in output, output
+    assert f"… and 3 more dead letters: {out} lists all of them (dead_letters)" in " ".join(output.split()), output
     assert len(json.loads(out.read_text())["dead_letters"]) == 8
     code, output = run(events, "--near-misses", "0")
     assert "… and 3 more dead letters: --json FILE lists all of them (dead_letters)" in output, output
@@ -164,3 +164,31 @@ def test_gates_met_say_so_in_the_json(tmp_path: Path) -> None:
         "expect": {"file": str(expect), "met": True, "failures": []},
         "passed": True,
     }
+
+
+# -- LOW-5: a baseline result of other inputs or rules ---------------------------------------------------------------
+
+
+def test_a_baseline_result_of_other_inputs_or_rules_is_warned_of(tmp_path: Path) -> None:
+    before = tmp_path / "before.json"
+    code, output = run(EVENTS, "--json", before, "--near-misses", "0")
+    assert code == 0, output
+    n = json.loads(before.read_text())["stats"]["documents"]
+    code, output = run(EVENTS, "--baseline", before, "--near-misses", "0")  # the same inputs and rules: quiet
+    assert code == 0 and "warning" not in output, output
+
+    fewer = write(tmp_path / "fewer.jsonl", "".join(EVENTS.read_text(encoding="utf-8").splitlines(keepends=True)[:3]))
+    code, output = run(fewer, "--baseline", before, "--near-misses", "0")
+    assert code == 0, output
+    assert output.count("warning:") == 1, output
+    assert (
+        f"warning: the baseline {before} is of {n:,} documents, this run of 3 (rules builtin:dprk_russia both): the "
+        "diff compares other inputs"
+    ) in " ".join(output.split()), output
+
+    code, output = run(EVENTS, "--rules", breaking_pack(tmp_path), "--baseline", before, "--near-misses", "0")
+    assert code == 0, output
+    assert (
+        f"warning: the baseline {before} ran rules builtin:dprk_russia, this run rules {tmp_path / 'breaking.yaml'} "
+        f"(the same {n:,} documents)"
+    ) in " ".join(output.split()), output

@@ -183,7 +183,7 @@ def backtest(
             if (labels or timeline)
             else None
         )
-        base_alerts = load_baseline_result(baseline) if baseline else None
+        base_result = load_baseline_result(baseline) if baseline else None
         # Now, not after the replay: a misspelt key or an unknown rule id fails before any work.
         expectations = load_expectations(str(expect), rule_vocabulary(rule_sets.current)) if expect else None
     except TruthError as e:
@@ -279,6 +279,10 @@ def backtest(
             raise fail(str(e)) from None
         for warning in truth.warnings:
             err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    if baseline is not None and base_result is not None:  # a result of other inputs or rules: said
+        other = base_result.mismatch(baseline, results[0].documents, ", ".join(specs))
+        if other is not None:
+            err.print(f"[yellow]warning:[/yellow] {escape(other)}", highlight=False)
 
     run = assemble(
         results[0],
@@ -288,7 +292,7 @@ def backtest(
         near_miss_limit=near_misses,
         truth=truth,
         timeline_window=window,
-        baseline=results[1] if len(results) > 1 else base_alerts,
+        baseline=results[1] if len(results) > 1 else (base_result.alerts if base_result is not None else None),
         baseline_label=", ".join(baseline_rules) if baseline_rules else (str(baseline) if baseline else None),
         sort=sort_stats,
         order=order.value,
