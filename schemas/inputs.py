@@ -67,7 +67,7 @@ def parse_timestamp(value: Any, field: str = "published_at") -> datetime:
             raise InputError(f"not an ISO-8601 timestamp: {value!r}", field) from None
     if ts.tzinfo is None or ts.utcoffset() is None:
         # A date alone (`2024-06-19`, also `2024-06-19+00:00`, whose offset Python reads past) is said as one.
-        what = "has no UTC offset" if _has_time_of_day(text) else "is a date only, with no time of day"
+        what = "has no UTC offset" if _has_time_of_day(text) else "is a date only, with no time of day or UTC offset"
         raise InputError(f"timestamp {what}: {value!r} (write e.g. {_with_offset(text, ts)})", field)
     if not _EARLIEST_TS <= ts.timestamp() < _LATEST_TS:
         raise InputError(f"{value!r} is outside {ACCEPTED_YEARS}", field)
