@@ -252,3 +252,19 @@ def test_near_misses_are_shown_on_a_small_corpus_and_on_request(tmp_path: Path) 
     big.write_text("".join(json.dumps(x) + "\n" for x in many), encoding="utf-8")
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(big), "--json", "--limit", "1"])
     assert json.loads(res.output)["summary"]["near_misses"] is False
+
+
+def test_each_detection_check_is_printed_under_the_sentence_it_judged() -> None:
+    """Research-analyst audit (LOW-8): every check came after the document's last sentence, so the check of
+    sentence 0's signal read as if about sentence 1's."""
+    text = (
+        "North Korea and Russia signed a mutual defence treaty in Pyongyang. "
+        "The treaty Russia and North Korea signed at the summit binds both sides to help each other."
+    )
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", PACK, "--text", text, "--id", "treaty-signed"])
+    assert res.exit_code == 0, res.output
+    lines = [line.strip() for line in res.output.splitlines()]
+    second = next(i for i, line in enumerate(lines) if line.startswith("sentence 1:"))
+    fired = next(i for i, line in enumerate(lines) if line.startswith("▶ treaty-signed fired"))
+    held = next(i for i, line in enumerate(lines) if line.startswith("· treaty-signed not fired (realert)"))
+    assert fired < second < held, res.output

@@ -29,6 +29,8 @@ def render(
             out.print("  [dim]no signal can match it (the engine's screen)[/dim]", highlight=False)
         if not exp.sentences:
             out.print(f"  [dim]{escape(exp.read)}[/dim]", highlight=False)
+        # Each detection's check under the sentence whose signal it judged (it read as if about the last one).
+        shown_at = {s.index for s in exp.sentences}
         for s in exp.sentences:
             out.print(f"  [bold]sentence {s.index}[/bold]: {escape(s.text)}", highlight=False)
             if s.phrases:
@@ -36,8 +38,12 @@ def render(
                 out.print(f"    found: {found}", highlight=False)
             for c in s.signals:
                 _signal(out, c)
+            for d in exp.detections:
+                if d.sentence_index == s.index:
+                    _detection(out, d)
         for d in exp.detections:
-            _detection(out, d)
+            if d.sentence_index not in shown_at:
+                _detection(out, d)
         for reason in exp.late:
             out.print(f"    [red]late[/red]: {escape(reason)}", highlight=False)
         out.print()
