@@ -189,3 +189,13 @@ def test_a_baseline_result_of_other_inputs_is_warned_of(tmp_path: Path) -> None:
     # Other rules over the same documents is what a baseline is for: no warning.
     code, output = run(EVENTS, "--rules", breaking_pack(tmp_path), "--baseline", before, "--near-misses", "0")
     assert code == 0 and "warning" not in output, output
+
+
+def test_the_json_result_holds_the_warnings_the_terminal_gave(tmp_path: Path) -> None:
+    labels = write(tmp_path / "labels.csv", "id,label\nsc-01,TREATY_SIGNED\nx-404,TREATY_SIGNED\n")
+    out = tmp_path / "out.json"
+    code, output = run(EVENTS, "--labels", labels, "--label-map", LABEL_MAP, "--json", out, "--near-misses", "0")
+    assert code == 0, output
+    warned = json.loads(out.read_text())["warnings"]
+    assert any("1 of 2 labelled ids are not among the events" in w for w in warned), warned
+    assert "warning:" in output

@@ -277,12 +277,13 @@ def backtest(
             truth.check_seen(tap)
         except TruthError as e:
             raise fail(str(e)) from None
-        for warning in truth.warnings:
-            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
-    if baseline is not None and base_result is not None:  # a result of other inputs or rules: said
+    warnings = list(truth.warnings) if truth is not None else []
+    if baseline is not None and base_result is not None:  # a result of other inputs: said
         other = base_result.mismatch(baseline, results[0].documents, ", ".join(specs))
         if other is not None:
-            err.print(f"[yellow]warning:[/yellow] {escape(other)}", highlight=False)
+            warnings.append(other)
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
     run = assemble(
         results[0],
@@ -298,6 +299,8 @@ def backtest(
         order=order.value,
         baseline_collector=collectors[1] if len(collectors) > 1 else None,
     )
+    if warnings:  # what the terminal warned of, for a pipeline that reads the JSON
+        run.data["warnings"] = warnings
     # Imported here: the views bring scoring and the engine, which every other command (rules check) skips.
     from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
 
