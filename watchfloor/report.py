@@ -125,6 +125,32 @@ def _scores_section(result: dict[str, Any]) -> str:
     )
 
 
+def _problems_section(result: dict[str, Any]) -> str:
+    """What the terminal said beside the results: inputs that could not be used, warnings, the gates' verdicts."""
+    items: list[str] = []
+    for f in result.get("sources_failed") or []:
+        items.append(f'<li class="bad">input not used: {_e(f.get("problem") or f.get("source"))}</li>')
+    for w in result.get("warnings") or []:
+        items.append(f"<li>warning: {_e(w)}</li>")
+    gates = result.get("gates") or {}
+    for name, verdict in gates.items():
+        if not isinstance(verdict, dict):
+            continue
+        met = verdict.get("met")
+        failures = verdict.get("failures") or verdict.get("lost") or []
+        said = "; ".join(
+            _e(x if isinstance(x, str) else x.get("detail") or x.get("label_key") or x.get("id") or x) for x in failures
+        )
+        items.append(
+            f'<li class="{"good" if met else "bad"}">{_e(name.replace("_", " "))}: {"met" if met else "failed"}'
+            + (f" — {said}" if said else "")
+            + "</li>"
+        )
+    if not items:
+        return ""
+    return f'<section id="problems"><h2>Inputs, warnings and gates</h2><ul>{"".join(items)}</ul></section>'
+
+
 def _timeline_events_section(result: dict[str, Any]) -> str:
     rows = (result.get("scores") or {}).get("timeline") or []
     if not rows:
@@ -440,10 +466,12 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d
 .off{{display:none}}
 .scroll{{overflow-x:auto;max-width:100%}}
 #off-axis{{font-size:.9em;color:#555}}
+#problems .bad{{color:#c62828}} #problems .good{{color:#2e7d32}}
 </style></head><body>
 <h1>{_e(title)}</h1>
 <ul>{stat_items}</ul>
 {filters}
+{_problems_section(result)}
 {_scores_section(result)}
 <section id="timeline"><h2>Timeline</h2><p>{legend} · ● alert (red ring: false alert) · ▲ labelled item (green: caught,
 red: missed) · ◆ expected event</p>

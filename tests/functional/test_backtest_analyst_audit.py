@@ -199,3 +199,14 @@ def test_the_json_result_holds_the_warnings_the_terminal_gave(tmp_path: Path) ->
     warned = json.loads(out.read_text())["warnings"]
     assert any("1 of 2 labelled ids are not among the events" in w for w in warned), warned
     assert "warning:" in output
+
+
+def test_the_html_report_says_the_unusable_inputs_warnings_and_gates(tmp_path: Path) -> None:
+    expect = write(tmp_path / "expect.yaml", "must_fire:\n  - {rule: troops-deployed, event_id: sc-09}\n")
+    html = tmp_path / "r.html"
+    code, output = run(EVENTS, tmp_path / "missing.jsonl", "--expect", expect, "--html", html, "--near-misses", "0")
+    assert code == 1, output
+    page = html.read_text(encoding="utf-8")
+    section = page[page.index('<section id="problems">') : page.index("</section>", page.index('id="problems"'))]
+    assert "input not used:" in section and "missing.jsonl" in section
+    assert '<li class="bad">expect: failed — no alert matched' in section, section
