@@ -19,7 +19,7 @@ from typing import Any
 
 from watchfloor.schemas.topics import TopicNames
 
-from .clients import client_config
+from .clients import client_config, make_client
 from .rules_guard import member_rules
 from .topics import bootstrap_servers
 
@@ -113,12 +113,18 @@ def pipeline_status(
 
     servers = bootstrap_servers(bootstrap)
     names = TopicNames(prefix)
-    admin = kafka.KafkaAdminClient(
-        **client_config(kafka.KafkaAdminClient, timeout_s, bootstrap_servers=servers, client_id=f"{prefix}-status")
+    admin = make_client(
+        kafka.KafkaAdminClient,
+        client_config(kafka.KafkaAdminClient, timeout_s, bootstrap_servers=servers, client_id=f"{prefix}-status"),
     )
-    consumer = kafka.KafkaConsumer(
-        **client_config(kafka.KafkaConsumer, timeout_s, bootstrap_servers=servers, client_id=f"{prefix}-status")
-    )
+    try:
+        consumer = make_client(
+            kafka.KafkaConsumer,
+            client_config(kafka.KafkaConsumer, timeout_s, bootstrap_servers=servers, client_id=f"{prefix}-status"),
+        )
+    except BaseException:
+        admin.close()
+        raise
     try:
         existing = set(admin.list_topics())
         present = [t for t in names.all() if t in existing]
@@ -148,10 +154,11 @@ def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> lis
     say (a describe that fails). An unreachable broker raises (kafka-python's errors: the caller waits)."""
     import kafka
 
-    admin = kafka.KafkaAdminClient(
-        **client_config(
+    admin = make_client(
+        kafka.KafkaAdminClient,
+        client_config(
             kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(bootstrap), client_id="probe"
-        )
+        ),
     )
     try:
         state, members = _describe(admin, group)

@@ -159,3 +159,24 @@ def test_with_confirm_a_lone_failure_is_no_outage_and_a_repeated_one_counts_from
     infos = [m for level, m in lines if level == logging.INFO]
     assert infos == ["Kafka broker h:1: one request failed (Failed fetch messages from 1: Connection at h:1 broken); "
                      "retrying"] * 2  # fmt: skip
+
+
+def test_a_look_at_a_broker_that_is_down_leaves_no_client_running() -> None:
+    """kafka-python 3.0 starts a client's I/O thread before its constructor bootstraps, and left it running (with
+    its sockets) when that failed: `serve` asks a broker that is down every few seconds, for days."""
+    import socket
+    import threading
+
+    pytest.importorskip("kafka")
+    from watchfloor.stream_processors.kafka.status import group_members, pipeline_status
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{s.getsockname()[1]}"  # closed once the block ends: connections are refused
+    before = set(threading.enumerate())
+    for _ in range(2):
+        with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers"):
+            pipeline_status(down, "wf-test-down", timeout_s=0.5)
+        with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers"):
+            group_members(down, "wf-test-down-worker", timeout_s=0.5)
+    assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
