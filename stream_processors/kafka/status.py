@@ -9,21 +9,32 @@ Lag is end offset minus committed offset, summed over a topic's partitions; a pa
 never committed counts from its beginning. Faust commits every few seconds, so a caught-up worker group
 can show a small lag for that long. Lag on the correlate topic includes the watermark records. The pipeline
 has caught up when the workers' lag is 0, and the archive's too when an archive runs (or ran).
+
+With ``watermarks=True`` it also reads the last few records of each documents partition for the newest
+watermark record the publisher wrote there (the published event-time watermark). The workers' correlators
+reach that watermark once their lag is 0: a correlate partition's low watermark is the minimum over documents
+partitions of the newest watermark each has passed on (``partition``), which lives in the workers' state and
+is not read here. ``LagHistory`` turns successive answers into how long each group has been behind.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from watchfloor.schemas.topics import TopicNames
 
 from .clients import client_config, make_client
+from .codec import WATERMARK, Rejected, decode_event
 from .rules_guard import member_rules
 from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
+
+WATERMARK_TAIL = 16  # records read back from the end of each documents partition for its newest watermark
 
 
 class _FaustMetadataNoise(logging.Filter):
@@ -58,6 +69,7 @@ class GroupStatus:
     members: list[str] = field(default_factory=list)  # client ids (host and pid for workers)
     topics: list[TopicLag] = field(default_factory=list)
     started: bool = False  # has members or has committed offsets (an archive that was never run has neither)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> committed offset
 
     @property
     def lag(self) -> int:
@@ -77,6 +89,24 @@ class PipelineStatus:
     topics: dict[str, int]  # topic -> records written (end offsets), for the topics that exist
     missing: list[str]  # topics of the prefix that do not exist
     groups: list[GroupStatus]
+    ends: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> end offset
+    # documents partition -> the newest watermark (event time, Unix seconds) the publisher wrote there; only
+    # with pipeline_status(watermarks=True), and only for partitions whose last records hold one
+    watermarks: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def watermark(self) -> float | None:
+        """The published watermark every correlator reaches once the workers have caught up: the minimum over
+        the documents partitions (None unless every partition that has records showed one)."""
+        if not self.watermarks or len(self.watermarks) < self.written_partitions:
+            return None
+        return min(self.watermarks.values())
+
+    @property
+    def written_partitions(self) -> int:
+        """Documents partitions that hold records."""
+        documents = TopicNames(self.prefix).documents
+        return sum(1 for (t, _), end in self.ends.items() if t == documents and end > 0)
 
     @property
     def caught_up(self) -> bool:
@@ -86,7 +116,9 @@ class PipelineStatus:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("ends")  # per partition, keyed by tuples: not JSON (the sums are in "topics" and "groups")
         for g, gd in zip(self.groups, d["groups"], strict=True):
+            gd.pop("offsets")
             gd["lag"] = g.lag
             for t, td in zip(g.topics, gd["topics"], strict=True):
                 td["lag"] = t.lag
@@ -106,9 +138,15 @@ def group_topics(prefix: str, worker_group: str | None = None) -> list[tuple[str
 
 
 def pipeline_status(
-    bootstrap: str, prefix: str, *, worker_group: str | None = None, timeout_s: float = 10.0
+    bootstrap: str,
+    prefix: str,
+    *,
+    worker_group: str | None = None,
+    timeout_s: float = 10.0,
+    watermarks: bool = False,
 ) -> PipelineStatus:
-    """The topics of `prefix`, and for each of its groups the members and the lag per topic."""
+    """The topics of `prefix`, and for each of its groups the members and the lag per topic; with `watermarks`,
+    the newest watermark published on each documents partition."""
     import kafka
 
     servers = bootstrap_servers(bootstrap)
@@ -120,7 +158,14 @@ def pipeline_status(
     try:
         consumer = make_client(
             kafka.KafkaConsumer,
-            client_config(kafka.KafkaConsumer, timeout_s, bootstrap_servers=servers, client_id=f"{prefix}-status"),
+            client_config(
+                kafka.KafkaConsumer,
+                timeout_s,
+                bootstrap_servers=servers,
+                client_id=f"{prefix}-status",
+                enable_auto_commit=False,  # no group: it reads, it never commits
+                auto_offset_reset="earliest",  # a tail that starts before the first kept record starts there
+            ),
         )
     except BaseException:
         admin.close()
@@ -142,11 +187,88 @@ def pipeline_status(
                 t_tps = [tp for tp in tps if tp.topic == t]
                 done = sum(committed.get((t, tp.partition), 0) for tp in t_tps)
                 lags.append(TopicLag(t, topics[t], done, len(t_tps)))
-            groups.append(GroupStatus(group, role, state, members, lags, started=bool(members or committed)))
-        return PipelineStatus(servers, prefix, topics, [t for t in names.all() if t not in existing], groups)
+            offsets = {(t, p): o for (t, p), o in committed.items() if t in reads and t in existing}
+            groups.append(
+                GroupStatus(group, role, state, members, lags, started=bool(members or committed), offsets=offsets)
+            )
+        ends = {(tp.topic, tp.partition): int(o) for tp, o in end.items()}
+        marks = {}
+        if watermarks and names.documents in existing:
+            docs = {tp: int(o) for tp, o in end.items() if tp.topic == names.documents and o > 0}
+            marks = _published_watermarks(consumer, docs, timeout_s)
+        missing = [t for t in names.all() if t not in existing]
+        return PipelineStatus(servers, prefix, topics, missing, groups, ends=ends, watermarks=marks)
     finally:
         consumer.close()
         admin.close()
+
+
+def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float) -> dict[int, float]:
+    """Partition -> the newest watermark among the last WATERMARK_TAIL records of each documents partition.
+
+    The publisher appends its watermark to every documents partition after each publish, so the last record of
+    a partition is normally one; a partition whose tail holds none (another producer's documents after it, a
+    producer that writes no watermarks) is left out. Bounded by `timeout_s` (what was read by then counts)."""
+    if not ends:
+        return {}
+    consumer.assign(list(ends))
+    for tp, end in ends.items():
+        consumer.seek(tp, max(end - WATERMARK_TAIL, 0))
+    out: dict[int, float] = {}
+    left = set(ends)
+    deadline = time.monotonic() + timeout_s
+    while left and time.monotonic() < deadline:
+        got = consumer.poll(timeout_ms=max(int((deadline - time.monotonic()) * 1000), 1))
+        for tp, records in got.items():
+            for r in records:
+                if r.offset >= ends.get(tp, 0):
+                    continue  # written since the end offsets were asked: the next look counts it
+                try:
+                    ev = decode_event(r.value)
+                except Rejected:
+                    continue
+                t = ev.payload.get("time") if ev.type == WATERMARK else None
+                if isinstance(t, int | float):
+                    out[tp.partition] = max(float(t), out.get(tp.partition, float(t)))
+        for tp in list(left):
+            if consumer.position(tp) >= ends[tp]:
+                left.discard(tp)
+    return out
+
+
+class LagHistory:
+    """How long each consumer group has been behind, from successive `PipelineStatus` answers.
+
+    Each answer is kept with the partitions' end offsets and when it was asked. A group has caught up with
+    an answer when its committed offsets have reached that answer's end offsets on every partition it reads.
+    Behind for: 0 if it has caught up with the newest answer; else the time since the first answer after the
+    newest one it has caught up with (everything written up to that one it has read, and a record written
+    before the next has waited since then at least): a lower bound, as fine as the answers are frequent, and
+    capped by the answers kept (`keep`: the oldest go first)."""
+
+    def __init__(self, keep: int = 4096) -> None:
+        self._answers: deque[tuple[float, dict[tuple[str, int], int]]] = deque(maxlen=keep)
+
+    def observe(self, st: PipelineStatus, at: float) -> dict[str, float]:
+        """Group -> seconds behind, for each group that runs (or must: the workers); `at`: when `st` was asked."""
+        self._answers.append((at, dict(st.ends)))
+        out: dict[str, float] = {}
+        needed = len(self._answers) - 1  # the oldest answer some group still needs
+        for g in st.groups:
+            if not (g.started or g.role == "workers"):
+                continue
+            reads = {t.topic for t in g.topics}
+            first_behind = None  # index of the oldest answer after the newest one the group has caught up with
+            for i in range(len(self._answers) - 1, -1, -1):
+                ends = self._answers[i][1]
+                if all(g.offsets.get(k, 0) >= end for k, end in ends.items() if k[0] in reads):
+                    break
+                first_behind = i
+            out[g.group] = 0.0 if first_behind is None else max(at - self._answers[first_behind][0], 0.0)
+            needed = min(needed, first_behind if first_behind is not None else len(self._answers) - 1)
+        for _ in range(needed):  # answers older than any group needs (offsets do not go back, as a rule)
+            self._answers.popleft()
+        return out
 
 
 def group_members(bootstrap: str, group: str, *, timeout_s: float = 10.0) -> list[str] | None:
