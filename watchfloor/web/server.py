@@ -171,9 +171,19 @@ class WebServer:
             wasyncore.close_all(server._map)
             return
 
+        closed = threading.Event()
+
         def close_all() -> None:
             server.task_dispatcher.shutdown()
             wasyncore.close_all(server._map)  # an empty map ends the server's loop
+            closed.set()
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:
+            # pull_trigger queues the thunk, then writes to the trigger's pipe. A loop woken by an earlier pull (a
+            # response just sent) can run the thunk in between and close that pipe: the write then fails, and the
+            # thunk is finishing (or done) on the server's thread.
+            if not closed.wait(timeout=10):
+                raise
         thread.join(timeout=10)
