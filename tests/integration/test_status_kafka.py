@@ -39,6 +39,9 @@ def test_kafka_section_when_configured(kafka_bootstrap: str, tmp_path: Path) -> 
     )
     html = page(cfg)
     kafka = html.split('id="kafka"')[1].split("</section>")[0]
-    assert prefix in kafka and f"{prefix}.documents" in kafka  # no topics yet: all missing, not caught up
-    assert "workers: lag" in kafka and "archive: lag" in kafka
+    assert prefix in kafka and f"missing topics {prefix}.documents" in kafka  # no topics yet: not caught up
+    assert "caught up no" in kafka
+    groups = {r.split('data-group="')[1].split('"')[0]: r for r in kafka.split('<tr class="group"')[1:]}
+    assert list(groups) == [f"{prefix}-worker", f"{prefix}-archive"]
+    assert "not started" in groups[f"{prefix}-archive"] and "not started" not in groups[f"{prefix}-worker"]
     assert 'id="kafka"' not in page(AppConfig(channels=[ConsoleChannel(name="c")], subscriptions=[]))

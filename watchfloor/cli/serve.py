@@ -24,14 +24,24 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def start_server(
-    cfg: Any, store: Any, control: Any, rules: Any, host: str, port: int, *, pipeline_max_age: float | None = None
+    cfg: Any,
+    store: Any,
+    control: Any,
+    rules: Any,
+    host: str,
+    port: int,
+    *,
+    pipeline_max_age: float | None = None,
+    kafka: Any = None,
 ) -> Any:
-    """Build the services and start the HTTP server on a thread of its own; returns the running WebServer."""
+    """Build the services and start the HTTP server on a thread of its own; returns the running WebServer.
+    `kafka`: the pipeline whose broker /metrics and the status page report on (default: the config's `kafka:`
+    section, when it has one)."""
     from watchfloor.web.build import build_services
     from watchfloor.web.server import WebServer, create_app
 
     services = build_services(
-        cfg, store, control, rules, store_label=redact_url(cfg.store), pipeline_max_age=pipeline_max_age
+        cfg, store, control, rules, store_label=redact_url(cfg.store), pipeline_max_age=pipeline_max_age, kafka=kafka
     )
     try:
         server = WebServer(create_app(services), host, port)
@@ -43,7 +53,8 @@ def start_server(
         if services.slack_app is not None
         else f"Slack app off: {services.slack_problem}"
     )
-    err.print(f"serving {server.url} · {slack} · /healthz /metrics /", highlight=False)
+    broker = "" if services.kafka is None else f" · Kafka {services.kafka.bootstrap} ({services.kafka.prefix})"
+    err.print(f"serving {server.url} · {slack}{broker} · /healthz /metrics /", highlight=False)
     return server
 
 
@@ -61,17 +72,36 @@ def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            help="Kafka bootstrap servers of the distributed pipeline to report on: its consumer groups' lag and "
+            "watermark in /metrics and on the status page (default: config kafka.bootstrap, when the config has "
+            "a kafka: section).",
+            envvar="WATCHFLOOR_KAFKA",
+        ),
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Topic prefix of that pipeline (default: config kafka.prefix).")
+    ] = None,
 ) -> None:
     """Serve the Slack app (POST /slack/events), /healthz, /metrics and a status page (GET /) for the store.
 
     Runs beside a `watchfloor run` (or `notify`) on the same store: subscriptions and silences made here reach
-    its dispatcher on its next cycle."""
+    its dispatcher on its next cycle. With a broker (--broker, $WATCHFLOOR_KAFKA or the config's kafka:
+    section), /metrics and the page also report the distributed pipeline's consumer groups and watermark."""
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
     from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
     cfg = app_config(config)
+    kafka = None
+    if broker is not None or prefix is not None:
+        from .distributed import settings_for
+
+        kafka = settings_for(cfg, bootstrap=broker, prefix=prefix)
     if cfg.store.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -85,7 +115,7 @@ def serve(
     server = None
     try:
         control = open_control(store, cfg)
-        server = start_server(cfg, store, control, rules, host, port)
+        server = start_server(cfg, store, control, rules, host, port, kafka=kafka)
         while not stop.wait(1.0):
             record_lapsed_silences(control)
     except KeyboardInterrupt:

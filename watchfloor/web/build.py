@@ -1,4 +1,5 @@
-"""Config -> the server's services: the control log, the Slack app (when its secrets are set), the rules."""
+"""Config -> the server's services: the control log, the Slack app (when its secrets are set), the rules, the
+broker of the distributed pipeline (when one is configured)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
-from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel
+from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.ports import Store
 
+from .broker import kafka_probe
 from .server import Services
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ def build_services(
     store_label: str = "",
     pipeline_max_age: float | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    kafka: KafkaConfig | None = None,
 ) -> Services:
+    """`kafka`: the pipeline to report on (serve's --broker/--prefix over the config's `kafka:`); else the
+    config's `kafka:` section when it has one; else none."""
     env = os.environ if env is None else env
     ctx = app_context(cfg, control, rules)
     slack = cfg.slack or SlackApp()
@@ -87,11 +91,12 @@ def build_services(
         from watchfloor.alerts.slackapp.app import build_app
 
         slack_app = build_app(ctx, token=token, signing_secret=secret, base_url=slack.base_url)
-    kafka_status = None
-    if "kafka" in cfg.model_fields_set:  # distributed mode configured: show its consumer groups' lag and members
-        kafka_status = kafka_summary(cfg)
+    if kafka is None and "kafka" in cfg.model_fields_set:  # distributed mode configured
+        kafka = cfg.kafka
+    # its consumer groups' lag and members, and the published watermark
+    probe = None if kafka is None else kafka_probe(kafka, now=now)
     return Services(
-        kafka_status=kafka_status,
+        kafka=probe,
         store=store,
         control=control,
         context=ctx,
@@ -104,24 +109,3 @@ def build_services(
         source_failing_after=cfg.health.source_failing.total_seconds(),
         delivery_outstanding_after=cfg.health.delivery_outstanding.total_seconds(),
     )
-
-
-def kafka_summary(cfg: AppConfig) -> Callable[[], dict[str, Any]]:
-    """For the status page: the distributed pipeline's topics, consumer groups, members and lag."""
-
-    def status() -> dict[str, Any]:
-        from watchfloor.stream_processors.kafka.status import pipeline_status
-
-        st = pipeline_status(cfg.kafka.bootstrap, cfg.kafka.prefix, worker_group=cfg.kafka.app_id, timeout_s=3.0)
-        out: dict[str, Any] = {
-            "broker": st.bootstrap,
-            "prefix": st.prefix,
-            "caught up": "yes" if st.caught_up else "no",
-            "missing topics": ", ".join(st.missing) or "none",
-        }
-        for g in st.groups:
-            out[f"{g.role}: members"] = ", ".join(g.members) or "none"
-            out[f"{g.role}: lag"] = g.lag if g.started or g.role == "workers" else "not started"
-        return out
-
-    return status

@@ -3,7 +3,8 @@ through every module: the log already knows what was ingested, dead-lettered, de
 every process that wrote it. Only what the log cannot tell is measured apart: poll durations and failures per
 source (the pipeline's heartbeat, see activity.record_cycle) and the delivery ledger: when each delivery was
 sent (with each detection's raise time in the log: the detection -> delivered latency), and what is outstanding
-or expired per channel now."""
+or expired per channel now. With a broker configured, the Kafka pipeline's consumer groups and published
+watermark come from the broker (a cached, bounded look: broker.KafkaProbe), through the collector's `extra`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from watchfloor.alerts.control import ControlLog
 from watchfloor.stream_processors.ports import Store
 
 from .activity import ActivityView, buckets_of, heartbeat
+from .broker import KafkaView
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
@@ -210,6 +212,93 @@ def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: 
         for (ch, status), (n, created) in stats.items()
         if status == "outstanding" and n and created > 0
     }
+
+
+def kafka_metrics(view: KafkaView, now: datetime) -> Iterator[Metric]:
+    """The distributed pipeline's metrics from the last look at its broker; only whether it could be asked (and
+    how often it could not) while it cannot: numbers of an older look would pass for current ones."""
+    up = GaugeMetricFamily(
+        "watchfloor_kafka_up", "Whether the last look at the Kafka broker for the pipeline's status succeeded (1)."
+    )
+    up.add_metric([], 1 if view.up else 0)
+    yield up
+    failed = CounterMetricFamily(
+        "watchfloor_kafka_status_failures",
+        "Looks at the Kafka broker for the pipeline's status that failed (unreachable, timed out) since this "
+        "server started.",
+    )
+    failed.add_metric([], view.failures)
+    yield failed
+    st = view.status
+    if st is None or view.asked_at is None:
+        return
+    age = GaugeMetricFamily(
+        "watchfloor_kafka_status_age_seconds",
+        "Age of the broker's answer the watchfloor_kafka_* metrics come from (answers are reused a few seconds).",
+    )
+    age.add_metric([], max((now - view.asked_at).total_seconds(), 0.0))
+    yield age
+    caught = GaugeMetricFamily(
+        "watchfloor_kafka_caught_up",
+        "1 when every topic exists and the workers (and the archive, once it has run) have no lag, else 0.",
+    )
+    caught.add_metric([], 1 if st.caught_up else 0)
+    yield caught
+    missing = GaugeMetricFamily("watchfloor_kafka_topics_missing", "Topics of the pipeline's prefix that do not exist.")
+    missing.add_metric([], len(st.missing))
+    yield missing
+    ends = CounterMetricFamily(
+        "watchfloor_kafka_topic_records",
+        "Records written to a topic: the sum of its partitions' end offsets.",
+        labels=["topic"],
+    )
+    for topic, n in sorted(st.topics.items()):
+        ends.add_metric([topic], n)
+    yield ends
+    running = [g for g in st.groups if g.started or g.role == "workers"]  # as caught_up counts them
+    lag = GaugeMetricFamily(
+        "watchfloor_kafka_consumer_lag",
+        "Records a consumer group has yet to process: end offset minus committed offset, summed over a topic's "
+        "partitions (never committed: from the beginning), for the workers and an archive that has run.",
+        labels=["group", "topic"],
+    )
+    for g in running:
+        for t in g.topics:
+            lag.add_metric([g.group, t.topic], t.lag)
+    yield lag
+    behind = GaugeMetricFamily(
+        "watchfloor_kafka_consumer_behind_seconds",
+        "At least how long a consumer group's oldest unprocessed record has waited, from this server's successive "
+        "looks at the broker (0: caught up with the last look; as fine as the looks are frequent).",
+        labels=["group"],
+    )
+    for group, secs in sorted(view.behind.items()):
+        behind.add_metric([group], secs)
+    yield behind
+    members = GaugeMetricFamily(
+        "watchfloor_kafka_group_members", "Members of a consumer group of the pipeline.", labels=["group"]
+    )
+    for g in st.groups:
+        members.add_metric([g.group], len(g.members))
+    yield members
+    marks = GaugeMetricFamily(
+        "watchfloor_kafka_watermark_timestamp_seconds",
+        "The newest event-time watermark the publisher wrote to a documents partition (Unix time); the workers' "
+        "correlators reach the lowest of them once their lag is 0.",
+        labels=["partition"],
+    )
+    for part, mark in sorted(st.watermarks.items()):
+        marks.add_metric([str(part)], mark)
+    yield marks
+    low = st.watermark
+    if low is not None:
+        wm_age = GaugeMetricFamily(
+            "watchfloor_kafka_watermark_age_seconds",
+            "Seconds from the lowest published watermark (event time) to now: grows while no newer report arrives, "
+            "and while a source holds event time back; absence windows close only as it moves.",
+        )
+        wm_age.add_metric([], max(now.timestamp() - low, 0.0))
+        yield wm_age
 
 
 def registry_for(collector: LogCollector) -> CollectorRegistry:

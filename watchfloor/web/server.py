@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,8 @@ from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.stream_processors.ports import Store
 
 from .activity import ActivityView, heartbeat
-from .metrics import LogCollector, oldest_outstanding, registry_for
+from .broker import KafkaProbe
+from .metrics import LogCollector, kafka_metrics, oldest_outstanding, registry_for
 from .status import status_page
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ class Services:
     pipeline_max_age: float | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    kafka_status: Callable[[], Mapping[str, Any]] | None = None
+    # The distributed pipeline's broker, when one is configured: its consumer groups' lag and members and the
+    # published watermark, for /metrics and the status page.
+    kafka: KafkaProbe | None = None
     # /healthz degrades (503) past these (config `health:`): a source failing this long, the oldest outstanding
     # delivery of a channel this old.
     channels: tuple[str, ...] = ()  # the configured channels (their delivery gauges read 0 before any delivery)
@@ -56,7 +59,15 @@ class Services:
 def create_app(services: Services) -> Flask:
     app = Flask(__name__)
     view = ActivityView(services.store)
-    collector = LogCollector(services.store, view, services.control, now=services.now, channels=services.channels)
+    probe = services.kafka
+    collector = LogCollector(
+        services.store,
+        view,
+        services.control,
+        now=services.now,
+        channels=services.channels,
+        extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
+    )
     registry = registry_for(collector)
     handler = None
     if services.slack_app is not None:
