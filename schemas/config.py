@@ -172,6 +172,11 @@ class HealthConfig(_Strict):
     # The oldest outstanding delivery of a channel has waited this long (the channel keeps failing, or nothing
     # dispatches). Longer than a channel's Retry-After is honoured (retry.max_retry_after, 15 min).
     delivery_outstanding: Duration = timedelta(minutes=30)
+    # With a broker (`kafka:`, serve --broker): a consumer group of the pipeline (the workers, the archive once
+    # it runs) has been behind for this long, as the server's successive looks at the broker see it. Off (None)
+    # by default: a web process's 503 restarts it under a liveness probe, which does not help a lagging worker;
+    # the gauge watchfloor_kafka_consumer_behind_seconds is there to alert on either way.
+    kafka_behind: Duration | None = None
 
 
 class KafkaConfig(_Strict):

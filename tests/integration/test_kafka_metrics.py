@@ -1,9 +1,11 @@
 """`serve` with a broker, on a REAL one: /metrics has the distributed pipeline's consumer lag, group members and
-published watermark; the lag goes back to 0 when the group catches up; a broker that cannot be asked leaves the
-rest of the scrape as it was and says so (watchfloor_kafka_up 0, failed looks counted, one log line)."""
+published watermark; the lag goes back to 0 when the group catches up; /healthz degrades on a group behind past
+`health.kafka_behind` when that is set; a broker that cannot be asked leaves the rest of the scrape as it was and
+says so (watchfloor_kafka_up 0, failed looks counted, one log line)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -19,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.schemas.config import AppConfig, ConsoleChannel, KafkaConfig
+from watchfloor.schemas.config import AppConfig, ConsoleChannel, HealthConfig, KafkaConfig
 from watchfloor.schemas.events import Document, SourceRef, document_event
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.rulefile import load_rules
@@ -171,6 +173,42 @@ def test_lag_appears_then_returns_to_0_when_the_workers_catch_up(
             assert m[("watchfloor_kafka_group_members", (("group", archive),))] == 0
         finally:
             consumer.close()
+
+
+def test_healthz_degrades_on_a_group_behind_past_health_kafka_behind(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    publish(kafka_bootstrap, prefix, tmp_path)
+    names = TopicNames(prefix)
+    workers = f"{prefix}-worker"
+    clock = [datetime.now(UTC)]
+    kafka = KafkaConfig(bootstrap=kafka_bootstrap, prefix=prefix)
+    cfg = AppConfig(
+        channels=[ConsoleChannel(name="c")], subscriptions=[], kafka=kafka, health=HealthConfig(kafka_behind="5m")
+    )
+    with serving(cfg, clock) as (url, _):
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["kafka"]["lag"] == {workers: RECORDS}
+        clock[0] += timedelta(minutes=10)
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "degraded"
+        assert health["problems"] == [f"kafka group {workers}: behind for 600s ({RECORDS} records)"]
+        assert health["kafka"]["behind_seconds"] == {workers: 600}
+        consumer = catch_up(kafka_bootstrap, workers, [names.documents, names.correlate, names.detections], RECORDS)
+        try:
+            status, body = get(url + "/healthz")
+            assert status == 200 and json.loads(body)["kafka"]["lag"] == {workers: 0}
+        finally:
+            consumer.close()
+    # Off by default: the same lag, the same wait, and /healthz does not ask the broker at all.
+    clock = [datetime.now(UTC)]
+    with serving(cfg.model_copy(update={"health": HealthConfig()}), clock) as (url, _):
+        get(url + "/healthz")
+        clock[0] += timedelta(days=1)
+        status, body = get(url + "/healthz")
+        assert status == 200 and "kafka" not in json.loads(body)
 
 
 def closed_port() -> int:

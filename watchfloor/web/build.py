@@ -95,6 +95,7 @@ def build_services(
         kafka = cfg.kafka
     # its consumer groups' lag and members, and the published watermark
     probe = None if kafka is None else kafka_probe(kafka, now=now)
+    behind = cfg.health.kafka_behind
     return Services(
         kafka=probe,
         store=store,
@@ -108,4 +109,5 @@ def build_services(
         channels=tuple(ch.name for ch in cfg.channels),
         source_failing_after=cfg.health.source_failing.total_seconds(),
         delivery_outstanding_after=cfg.health.delivery_outstanding.total_seconds(),
+        kafka_behind_after=None if behind is None else behind.total_seconds(),
     )

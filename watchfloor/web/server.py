@@ -6,7 +6,6 @@ on a few threads, in its own process (`serve`) or beside the pipeline (`run --se
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +21,11 @@ from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.stream_processors.ports import Store
 
-from .activity import ActivityView, heartbeat
+from .activity import ActivityView
 from .broker import KafkaProbe
-from .metrics import LogCollector, kafka_metrics, oldest_outstanding, registry_for
+from .health import health_report
+from .metrics import LogCollector, kafka_metrics, registry_for
 from .status import status_page
-
-log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 
@@ -47,13 +45,14 @@ class Services:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # The distributed pipeline's broker, when one is configured: its consumer groups' lag and members and the
-    # published watermark, for /metrics and the status page.
+    # published watermark, for /metrics and the status page (and /healthz with kafka_behind_after).
     kafka: KafkaProbe | None = None
     # /healthz degrades (503) past these (config `health:`): a source failing this long, the oldest outstanding
-    # delivery of a channel this old.
+    # delivery of a channel this old, a consumer group behind this long (None: never).
     channels: tuple[str, ...] = ()  # the configured channels (their delivery gauges read 0 before any delivery)
     source_failing_after: float = 1800.0
     delivery_outstanding_after: float = 1800.0
+    kafka_behind_after: float | None = None
 
 
 def create_app(services: Services) -> Flask:
@@ -84,7 +83,8 @@ def create_app(services: Services) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Any:
-        return _health(services)
+        body, code = health_report(services)
+        return jsonify(body), code
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -95,57 +95,6 @@ def create_app(services: Services) -> Flask:
         return render_template("status.html", **status_page(services, view.refresh()))
 
     return app
-
-
-def _health(s: Services) -> Any:
-    now = s.now()
-    body: dict[str, Any] = {"status": "ok", "store": "ok", "checked_at": now.isoformat()}
-    try:
-        body["log_head"] = s.store.head()
-        hb = heartbeat(s.store)
-        stats = s.store.delivery_stats()
-    except Exception as e:  # any store failure: say so, don't crash the probe
-        log.warning("healthz: store unreachable: %s", e)
-        body.update(status="down", store=f"unreachable: {type(e).__name__}")
-        return jsonify(body), 503
-    age = hb.age(now)
-    body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
-    body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
-    body["last_cycle_seconds"] = hb.seconds
-    body["pipeline"] = "no cycle recorded yet" if age is None else "running"
-    body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
-    failing = hb.failing(now)
-    body["sources_failing"] = {
-        origin: {"failing_seconds": round(secs, 3), "error": error} for origin, (secs, error) in sorted(failing.items())
-    }
-    oldest = oldest_outstanding(stats, now.timestamp())
-    body["deliveries_outstanding"] = {
-        ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "outstanding"
-    }
-    body["oldest_outstanding_delivery_seconds"] = {ch: round(secs, 3) for ch, secs in sorted(oldest.items())}
-    problems = []
-    last = hb.last_poll
-    if last.get("polled") and len(last.get("failed") or ()) >= last["polled"]:
-        problems.append(f"every source polled at {last.get('at')} failed ({last['polled']})")
-    for origin, (secs, error) in sorted(failing.items()):
-        if secs > s.source_failing_after:
-            problems.append(f"source {origin}: failing for {secs:.0f}s: {error}")
-    for ch, secs in sorted(oldest.items()):
-        if secs > s.delivery_outstanding_after:
-            n = stats[(ch, "outstanding")][0]
-            problems.append(f"channel {ch}: {n} deliveries outstanding, the oldest for {secs:.0f}s")
-    if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
-        # Only when the pipeline runs in this process: a separate `serve` reports the age, a probe decides.
-        started = (now - s.started_at).total_seconds()
-        if age is not None or started > s.pipeline_max_age:
-            body.update(status="stale", pipeline="stale")
-            if problems:
-                body["problems"] = problems
-            return jsonify(body), 503
-    if problems:
-        body.update(status="degraded", problems=problems)
-        return jsonify(body), 503
-    return jsonify(body), 200
 
 
 class WebServer:

@@ -1,0 +1,91 @@
+"""/healthz: the store, the pipeline's heartbeat, the delivery ledger and, if asked to, the Kafka groups' lag."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .activity import heartbeat
+from .broker import KafkaProbe
+from .metrics import oldest_outstanding
+
+if TYPE_CHECKING:
+    from .server import Services
+
+log = logging.getLogger(__name__)
+
+
+def health_report(s: Services) -> tuple[dict[str, Any], int]:
+    """/healthz's answer (body, HTTP status), which the status page shows too."""
+    now = s.now()
+    body: dict[str, Any] = {"status": "ok", "store": "ok", "checked_at": now.isoformat()}
+    try:
+        body["log_head"] = s.store.head()
+        hb = heartbeat(s.store)
+        stats = s.store.delivery_stats()
+    except Exception as e:  # any store failure: say so, don't crash the probe
+        log.warning("healthz: store unreachable: %s", e)
+        body.update(status="down", store=f"unreachable: {type(e).__name__}")
+        return body, 503
+    age = hb.age(now)
+    body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
+    body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
+    body["last_cycle_seconds"] = hb.seconds
+    body["pipeline"] = "no cycle recorded yet" if age is None else "running"
+    body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
+    failing = hb.failing(now)
+    body["sources_failing"] = {
+        origin: {"failing_seconds": round(secs, 3), "error": error} for origin, (secs, error) in sorted(failing.items())
+    }
+    oldest = oldest_outstanding(stats, now.timestamp())
+    body["deliveries_outstanding"] = {
+        ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "outstanding"
+    }
+    body["oldest_outstanding_delivery_seconds"] = {ch: round(secs, 3) for ch, secs in sorted(oldest.items())}
+    problems = []
+    last = hb.last_poll
+    if last.get("polled") and len(last.get("failed") or ()) >= last["polled"]:
+        problems.append(f"every source polled at {last.get('at')} failed ({last['polled']})")
+    for origin, (secs, error) in sorted(failing.items()):
+        if secs > s.source_failing_after:
+            problems.append(f"source {origin}: failing for {secs:.0f}s: {error}")
+    for ch, secs in sorted(oldest.items()):
+        if secs > s.delivery_outstanding_after:
+            n = stats[(ch, "outstanding")][0]
+            problems.append(f"channel {ch}: {n} deliveries outstanding, the oldest for {secs:.0f}s")
+    if s.kafka is not None and s.kafka_behind_after is not None:
+        # Asked only with the threshold set, so that a broker that is away never slows the probe otherwise.
+        problems.extend(_kafka_health(s.kafka, s.kafka_behind_after, body))
+    if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
+        # Only when the pipeline runs in this process: a separate `serve` reports the age, a probe decides.
+        started = (now - s.started_at).total_seconds()
+        if age is not None or started > s.pipeline_max_age:
+            body.update(status="stale", pipeline="stale")
+            if problems:
+                body["problems"] = problems
+            return body, 503
+    if problems:
+        body.update(status="degraded", problems=problems)
+        return body, 503
+    return body, 200
+
+
+def _kafka_health(probe: KafkaProbe, behind_after: float, body: dict[str, Any]) -> list[str]:
+    """The consumer groups' lag for /healthz, and a problem for each group behind longer than `behind_after`. A
+    broker that cannot be asked is said, and degrades nothing (watchfloor_kafka_up says it to alerting)."""
+    v = probe.view()
+    if v.status is None:
+        body["kafka"] = {"broker": f"could not be asked: {v.error}"}
+        return []
+    lag = {g.group: g.lag for g in v.status.groups if g.group in v.behind}
+    body["kafka"] = {
+        "broker": "ok",
+        "caught_up": v.status.caught_up,
+        "lag": lag,
+        "behind_seconds": {g: round(secs, 3) for g, secs in sorted(v.behind.items())},
+    }
+    return [
+        f"kafka group {g}: behind for {secs:.0f}s ({lag[g]} records)"
+        for g, secs in sorted(v.behind.items())
+        if secs > behind_after
+    ]
