@@ -242,3 +242,27 @@ def test_a_source_taken_out_of_the_config_no_longer_counts(failed_twice: Path, t
         assert status == 200 and json.loads(body)["sources_failing"] == {}, body
         m = samples(get(url + "/metrics")[1])
         assert ("watchfloor_source_poll_failures_total", (("source", str(tmp_path / "typo.jsonl")),)) not in m
+
+
+def test_the_status_page_shows_the_failing_sources_and_why_healthz_degrades(failed_twice: Path, tmp_path: Path) -> None:
+    bad, ok = str(tmp_path / "typo.jsonl"), str(SAMPLES)
+    clock = [datetime.now(UTC)]
+    with serve(failed_twice, clock) as (url, _):
+        status, html = get(url + "/")
+        assert status == 200
+        sources = html.split('id="sources"')[1].split("</section>")[0]
+        assert "Sources (2," in sources and "1 failing" in sources
+        assert "2 polled, 1 failed" in sources  # the last poll
+        rows = {r.split('data-source="')[1].split('"')[0]: r for r in sources.split("<tr class=")[1:]}
+        assert rows[bad].startswith('"source failing"') and rows[ok].startswith('"source"')
+        assert "JSON Lines file not found" in rows[bad] and "JSON Lines file not found" not in rows[ok]
+        assert "<td>2</td>" in rows[bad] and "never" in rows[bad]  # failed polls, no good poll yet
+        assert "<td>0</td>" in rows[ok] and "s ago" in rows[ok]
+        assert list(rows) == [bad, ok]  # failing first
+        health = html.split('id="health"')[1].split("</section>")[0]
+        assert "Health: ok" in health
+        clock[0] += timedelta(minutes=31)  # past health.source_failing: /healthz degrades, and the page says why
+        status, html = get(url + "/")
+        health = html.split('id="health"')[1].split("</section>")[0]
+        assert status == 200 and "Health: degraded" in health and "/healthz answers 503" in health
+        assert f"source {bad}: failing for" in health and "not found" in health

@@ -1,6 +1,7 @@
-"""The status page's content: the Kafka pipeline's consumer groups and watermark when a broker is configured,
-recent alerts with their deliveries and acknowledgements, outstanding deliveries, subscriptions and silences.
-Plain data for a server-rendered template (escaped by Jinja); no JavaScript."""
+"""The status page's content: /healthz's verdict and problems, the sources (failing ones first: since when, the
+last error), the Kafka pipeline's consumer groups and watermark when a broker is configured, recent alerts with
+their deliveries and acknowledgements, outstanding deliveries, subscriptions and silences. Plain data for a
+server-rendered template (escaped by Jinja); no JavaScript."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from watchfloor.alerts.slackapp.commands import describe_subscription
 
-from .activity import Activity, heartbeat
+from .activity import Activity, Heartbeat, heartbeat
 from .broker import KafkaView
+from .health import health_report
 
 if TYPE_CHECKING:
     from .server import Services
@@ -44,6 +46,35 @@ def _utc(text: str | datetime) -> str:
 def _plain(text: str) -> str:
     """Slack mrkdwn from describe_subscription, as page text (the template escapes it)."""
     return text.replace("`", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _sources(hb: Heartbeat, now: datetime) -> list[dict[str, Any]]:
+    """Each source the heartbeat knows, failing ones first: since when, the last error, failed polls, last good."""
+    failing = hb.failing(now)
+    rows = []
+    for origin, st in hb.sources.items():
+        since = st.get("failing_since")
+        last_ok = st.get("last_success")
+        rows.append(
+            {
+                "origin": origin,
+                "failing": origin in failing,
+                "since": _utc(since) if since else "",
+                "for": _ago(failing[origin][0]).removesuffix(" ago") if origin in failing else "",
+                "error": str(st.get("last_error") or "") if origin in failing else "",
+                "failures": int(st.get("failures", 0)),
+                "last_success": _ago((now - datetime.fromisoformat(last_ok)).total_seconds()) if last_ok else "never",
+            }
+        )
+    return sorted(rows, key=lambda r: (not r["failing"], r["origin"]))
+
+
+def _last_poll(hb: Heartbeat) -> str:
+    last = hb.last_poll
+    if not last.get("polled"):
+        return ""
+    failed = len(last.get("failed") or ())
+    return f"{_utc(str(last.get('at')))}: {last['polled']} polled, {failed} failed"
 
 
 def _kafka(v: KafkaView, now: datetime) -> dict[str, Any]:
@@ -81,6 +112,7 @@ def _kafka(v: KafkaView, now: datetime) -> dict[str, Any]:
 def status_page(s: Services, a: Activity) -> dict[str, Any]:
     now = s.now()
     ctx = s.context
+    health, code = health_report(s)
     hb = heartbeat(s.store)
     alerts = []
     # The ledger's rows name a detection's delivery key, which is not its alert id for a revision or follow-up a
@@ -155,5 +187,8 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         "outstanding": outstanding,
         "subscriptions": subs,
         "silences": silences,
+        "health": {"status": health["status"], "code": code, "problems": health.get("problems", [])},
+        "sources": _sources(hb, now),
+        "last_poll": _last_poll(hb),
         "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
     }
