@@ -210,3 +210,51 @@ def test_the_html_report_says_the_unusable_inputs_warnings_and_gates(tmp_path: P
     section = page[page.index('<section id="problems">') : page.index("</section>", page.index('id="problems"'))]
     assert "input not used:" in section and "missing.jsonl" in section
     assert '<li class="bad">expect: failed — no alert matched' in section, section
+
+
+CORROBORATED_PACK = """\
+version: 2
+name: crossing
+signals:
+  closure:
+    match: {any: ["closed the border crossing"]}
+detections:
+  - id: crossing-closed
+    title: Border crossing closed
+    severity: medium
+    pattern: {any: closure}
+    corroborate: {distinct: source, at_least: 2, within: 1d, severity: high}
+    realert: 3d
+    labels: [CLOSED]
+"""
+
+
+def test_a_repeat_a_corroborated_true_alert_held_back_is_covered(tmp_path: Path) -> None:
+    """Re-check of the analyst audit (N1): repeats held back by a corroborated detection's realert were told as
+    'corroboration' and never counted as covered, so adding `corroborate` cost recall and tripped the lost-TP gate."""
+    pack = write(tmp_path / "pack.yaml", CORROBORATED_PACK)
+    events = write(
+        tmp_path / "events.jsonl",
+        "".join(
+            json.dumps(
+                {
+                    "type": "news.article",
+                    "id": f"c-{i}",
+                    "published_at": f"2024-11-02T{8 + i:02d}:00:00+00:00",
+                    "source": source,
+                    "title": f"Crossing report {i}",
+                    "body": "Guards closed the border crossing this morning.",
+                }
+            )
+            + "\n"
+            for i, source in enumerate(("North Wire", "South Daily", "East Radio", "West Post"))
+        ),
+    )
+    labels = write(tmp_path / "labels.csv", "id,label\n" + "".join(f"c-{i},CLOSED\n" for i in range(4)))
+    out = tmp_path / "o.json"
+    code, output = run(events, "--rules", pack, "--labels", labels, "--json", out, "--near-misses", "0")
+    assert code == 0, output
+    s = json.loads(out.read_text())["scores"]
+    status = {e["id"]: e["status"] for e in s["events"]}
+    assert status == {"c-0": "tp", "c-1": "tp", "c-2": "covered", "c-3": "covered"}, s["events"]
+    assert s["overall"]["recall"] == 1.0

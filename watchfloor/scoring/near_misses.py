@@ -141,7 +141,10 @@ class NearMissCollector:
         for c in checks:
             if c.fired or c.detection is None:
                 continue
-            if c.kind != "realert" and self._reason(c, sig).kind != "realert":
+            # a realert hold: of a plain or count detection ("realert"), or of a corroborated one, whose check says
+            # its corroboration too ("corroboration": "R alerted at T, quiet for 3d unless more severe; …")
+            held_back = c.kind == "realert" or (c.kind == "corroboration" and "quiet for" in c.reason)
+            if not held_back and self._reason(c, sig).kind != "realert":
                 continue
             det = self._detections.get(c.detection)
             group = _group_of(det, sig) if det is not None else None
