@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from watchfloor.scoring import (
     AlertRef,
+    Counts,
     LabelledItem,
     LabelMap,
     Labels,
@@ -250,6 +251,10 @@ def test_scores_per_rule_and_overall() -> None:
         "fn": 1,
         "covered": 0,
         "true_alerts": 1,
+        "repeat_alerts": 0,
+        "events": 2,
+        "events_caught": 1,
+        "event_recall": 0.5,
         "precision": 0.5,
         "recall": 0.5,
         "f1": 0.5,
@@ -465,3 +470,38 @@ def test_an_expected_event_found_by_a_false_alert_says_so() -> None:
     found = {t.event: (t.alert, t.false_alert) for t in s.timeline}
     assert found == {"closure": ("EARLY", True), "closure 2": ("REAL", False)}
     assert s.to_json()["timeline"][0]["false_alert"] is True and "false_alert" not in s.to_json()["timeline"][1]
+
+
+def test_with_events_flooding_and_over_throttling_both_cost() -> None:
+    """Re-check of the analyst audit (N2): two distinct strike waves of five reports and a false report. Without
+    a notion of story, flooding (one alert a report) scored a better precision than one alert a wave, and a
+    30-day realert that never told the second wave kept recall 1.00 (it was 'covered'). With an `event` column in
+    the labels, an alert that only retells a told event is a repeat (no news: not a true alert), and a held-back
+    report is covered only by an alert of its own event: the sensible pack scores best."""
+    items = {
+        f"{w}{i}": LabelledItem(f"{w}{i}", frozenset({"STRIKE"}), event=f"wave {w}") for w in "ab" for i in range(5)
+    }
+    items["film"] = LabelledItem("film", frozenset())
+    labels = Labels("labels.csv", items)
+    label_map = LabelMap("map.yaml", {"STRIKE": ("strike",)})
+    false = alert("F", "strike", ["film"], hours=100)
+    flood = [alert(k, "strike", [k], hours=n) for n, k in enumerate(sorted(k for k in items if k != "film"))]
+    sensible = [
+        replace(alert("A", "strike", ["a0"], hours=0), repeats=("a1", "a2", "a3", "a4")),
+        replace(alert("B", "strike", ["b0"], hours=50), repeats=("b1", "b2", "b3", "b4")),
+    ]
+    throttled = [
+        replace(alert("A", "strike", ["a0"], hours=0), repeats=("a1", "a2", "a3", "a4", *(f"b{i}" for i in range(5))))
+    ]
+
+    def scored(alerts: list[AlertRef]) -> Counts:
+        return score([*alerts, false], labels, label_map).per_rule["strike"]
+
+    f, s, t = scored(flood), scored(sensible), scored(throttled)
+    assert (f.alerts, f.repeat_alerts, f.true_alerts, f.fp) == (11, 8, 2, 1)
+    assert (s.alerts, s.repeat_alerts, s.true_alerts, s.covered) == (3, 0, 2, 8)
+    assert (t.alerts, t.true_alerts, t.covered, t.fn, t.events_caught, t.events) == (2, 1, 4, 5, 1, 2)
+    assert s.precision == pytest.approx(2 / 3) and f.precision == pytest.approx(2 / 11) and t.precision == 0.5
+    assert (s.recall, f.recall, t.recall) == (1.0, 1.0, 0.5)
+    assert (s.event_recall, f.event_recall, t.event_recall) == (1.0, 1.0, 0.5)
+    assert s.f1 is not None and f.f1 is not None and t.f1 is not None and s.f1 > max(f.f1, t.f1)

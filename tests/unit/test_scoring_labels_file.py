@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from watchfloor.scoring.truth import CONTRADICTIONS_SHOWN, load_labels
 
 
@@ -47,3 +49,15 @@ def test_many_contradictions_are_counted_past_the_first_few(tmp_path: Path) -> N
     assert len(warnings) == CONTRADICTIONS_SHOWN + 1
     assert warnings[-1].startswith(f"{path}: 3 more ids are labelled both a negative and a positive"), warnings[-1]
     assert "line(s) 13, 15, 17" in warnings[-1], warnings[-1]
+
+
+def test_an_event_column_names_each_items_story_once(tmp_path: Path) -> None:
+    from watchfloor.scoring import TruthError, load_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_text("id,label,event\na1,STRIKE,wave A\na2,STRIKE,wave A\nb1,STRIKE,wave B\nx,NONE,\na1,STRIKE,\n")
+    labels = load_labels(p)
+    assert {k: v.event for k, v in labels.items.items()} == {"a1": "wave A", "a2": "wave A", "b1": "wave B", "x": None}
+    p.write_text("id,label,event\na1,STRIKE,wave A\na1,STRIKE,wave B\n")
+    with pytest.raises(TruthError, match=r"labels.csv:3: id 'a1' has the event 'wave B', and 'wave A' on line 2"):
+        load_labels(p)

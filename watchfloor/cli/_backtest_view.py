@@ -129,6 +129,14 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
             end_section=name == rows[-2][0],
         )
     out.print(table)
+    if scores.with_events:
+        total = scores.overall
+        out.print(
+            f"events: {total.events_caught} of {total.events} caught ({_pct(total.event_recall)}); "
+            f"{total.repeat_alerts} alert(s) only "
+            "retold an event told before (repeats: not true alerts, in precision)",
+            highlight=False,
+        )
     if scores.overall.covered:
         out.print(
             f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert: the desk had been "

@@ -256,13 +256,15 @@ def parse_fail_under(text: str) -> list[Threshold]:
         if not part:
             continue
         if "=" not in part:
-            raise ValueError(f"{part!r}: write METRIC=VALUE, e.g. precision=0.9 (metrics: precision, recall, f1)")
+            raise ValueError(
+                f"{part!r}: write METRIC=VALUE, e.g. precision=0.9 (metrics: precision, recall, f1, event_recall)"
+            )
         name, value = (s.strip() for s in part.split("=", 1))
         rule = None
         if ":" in name:
             rule, name = (s.strip() for s in name.split(":", 1))
-        if name not in ("precision", "recall", "f1"):
-            raise ValueError(f"{part!r}: unknown metric {name!r} (precision, recall or f1)")
+        if name not in ("precision", "recall", "f1", "event_recall"):
+            raise ValueError(f"{part!r}: unknown metric {name!r} (precision, recall, f1 or event_recall)")
         try:
             minimum = float(value)
         except ValueError:

@@ -151,10 +151,18 @@ class Counts:
     positives: int = 0
     lead_times: list[float] = field(default_factory=list)
     covered: int = 0  # of tp: repeats a true alert's realert held back (no lead time of their own)
+    repeat_alerts: int = 0  # alerts citing positives only of events told before (labels with an `event` column)
+    events: int = 0  # the positives' events (each item its own without an `event` column)
+    events_caught: int = 0  # events with an item caught (cited, or covered by an alert of the same event)
 
     @property
     def true_alerts(self) -> int:
-        return self.alerts - self.fp
+        """Alerts that told something so: citing a positive (of an event not told before, with events)."""
+        return self.alerts - self.fp - self.repeat_alerts
+
+    @property
+    def event_recall(self) -> float | None:
+        return ratio(self.events_caught, self.events)
 
     @property
     def precision(self) -> float | None:
@@ -170,7 +178,7 @@ class Counts:
         return f1_of(self.precision, self.recall)
 
     def metric(self, name: str) -> float | None:
-        if name in ("precision", "recall", "f1"):
+        if name in ("precision", "recall", "f1", "event_recall"):
             value: float | None = getattr(self, name)
             return value
         return float(getattr(self, name))
@@ -189,6 +197,10 @@ class Counts:
             "fn": self.fn,
             "covered": self.covered,
             "true_alerts": self.true_alerts,
+            "repeat_alerts": self.repeat_alerts,
+            "events": self.events,
+            "events_caught": self.events_caught,
+            "event_recall": self.event_recall,
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
@@ -280,6 +292,7 @@ class Scores:
     timeline: list[TimelineOutcome] = field(default_factory=list)
     labels_source: str = ""
     map_source: str = ""
+    with_events: bool = False  # the labels name each item's event (story): repeats and event recall count
 
     def true_positive_pairs(self) -> set[tuple[str, str]]:
         return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
@@ -324,8 +337,16 @@ def score(
                 got = positives[rule].setdefault(item.id, ())
                 positives[rule][item.id] = (*got, label)
     per_rule = {r: Counts(positives=len(positives[r])) for r in scored}
+    # The story of each item: its `event` when the labels give events, else the item itself.
+    with_events = any(item.event is not None for item in labels.items.values())
+
+    def event_of(item_id: str) -> str:
+        item = labels.items.get(item_id)
+        return item.event if item is not None and item.event is not None else "\x00" + item_id
+
     first_alert: dict[tuple[str, str], AlertRef] = {}
     repeat_of: dict[tuple[str, str], AlertRef] = {}  # (item, rule) -> the first true alert that held it back
+    told: dict[str, set[str]] = {r: set() for r in scored}  # rule -> events its true alerts told so far
     evidence_time: dict[str, datetime] = {}
     false_positives: list[AlertRef] = []
     unscored: dict[str, int] = {}
@@ -337,9 +358,11 @@ def score(
         counts.alerts += 1
         mine = positives[a.rule]
         hit = False
+        events: set[str] = set()
         for eid in a.reports:  # every report it rests on, not only the 10 it shows
             if eid in mine:
                 hit = True
+                events.add(event_of(eid))
                 first_alert.setdefault((eid, a.rule), a)
         for k, eid in enumerate(a.evidence[: len(a.evidence_times)]):
             evidence_time.setdefault(eid, a.evidence_times[k])
@@ -347,12 +370,18 @@ def score(
             counts.fp += 1
             false_positives.append(a)
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
+            if with_events and events <= told[a.rule]:
+                counts.repeat_alerts += 1  # it retold events told before: no news for the desk
+            told[a.rule] |= events
             for eid in a.repeats:
-                if eid in mine:
+                # with events, only a repeat of a story it told: a new event it held back was not told
+                if eid in mine and (not with_events or event_of(eid) in events):
                     repeat_of.setdefault((eid, a.rule), a)
     outcomes: list[Outcome] = []
     for rule in sorted(scored):
         counts = per_rule[rule]
+        counts.events = len({event_of(i) for i in positives[rule]})
+        caught_events: set[str] = set()
         for item_id, item_labels in sorted(positives[rule].items()):
             labelled = labels.items[item_id]
             if labelled.time is not None:
@@ -364,6 +393,8 @@ def score(
             else:
                 t, t_from = None, None
             caught = first_alert.get((item_id, rule))
+            if caught is not None or (item_id, rule) in repeat_of:
+                caught_events.add(event_of(item_id))
             if caught is None and (held := repeat_of.get((item_id, rule))) is not None:
                 counts.tp += 1
                 counts.covered += 1
@@ -402,8 +433,12 @@ def score(
             if o.lead_time_s is not None:
                 counts.lead_times.append(o.lead_time_s)
             outcomes.append(o)
+        counts.events_caught = len(caught_events)
     overall = Counts()
     for c in per_rule.values():
+        overall.repeat_alerts += c.repeat_alerts
+        overall.events += c.events
+        overall.events_caught += c.events_caught
         overall.tp += c.tp
         overall.fp += c.fp
         overall.fn += c.fn
@@ -420,6 +455,7 @@ def score(
         ignored_items=ignored,
         labels_source=labels.path,
         map_source=label_map.source,
+        with_events=with_events,
     )
 
 

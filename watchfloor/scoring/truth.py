@@ -42,6 +42,10 @@ class LabelledItem:
     # The id as the labels file writes it (a URL for an event without an id); "" when the same. What reports
     # show; not part of the item's identity.
     key: str = field(default="", compare=False)
+    # The story the item reports, when the file says (`event` column): items of one event are one thing to be
+    # told. Alerts that only retell a told event are repeats, and a held-back repeat is covered only by an alert
+    # of its own event (scores.score).
+    event: str | None = None
 
     @property
     def label_key(self) -> str:
@@ -272,9 +276,9 @@ CONTRADICTIONS_SHOWN = 5
 
 
 def load_labels(path: str | Path) -> Labels:
-    """`id,label[,time]` (other columns ignored). An id may have several rows or `;`-separated labels;
+    """`id,label[,time][,event]` (other columns ignored). An id may have several rows or `;`-separated labels;
     NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
-    warning naming both lines."""
+    warning naming both lines. `event` names the story an item reports (one per id)."""
     header, rows = _read_csv(path, "labels")
     _need(path, header, ("id", "label"), "labels")
     items: dict[str, LabelledItem] = {}
@@ -291,13 +295,19 @@ def load_labels(path: str | Path) -> Labels:
         if not labels or _negative_parts(cell):
             negative_at.setdefault(item_id, (line, cell))
         t = _time(path, line, row["time"], "time") if row.get("time") else None
+        event = (row.get("event") or "").strip() or None
         prev = items.get(item_id)
         if prev is not None:
             if prev.time is not None and t is not None and prev.time != t:
                 raise TruthError(f"{path}:{line}: id {item_id!r} has another time on line {prev.line}")
+            if prev.event is not None and event is not None and prev.event != event:
+                raise TruthError(
+                    f"{path}:{line}: id {item_id!r} has the event {event!r}, and {prev.event!r} on line {prev.line}"
+                )
             labels |= prev.labels
             t = t or prev.time
-        items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line, item_id)
+            event = event or prev.event
+        items[item_id] = LabelledItem(item_id, frozenset(labels), t, prev.line if prev else line, item_id, event)
     if not items:
         raise TruthError(f"{path}: no labelled rows")
     return Labels(str(path), items, _contradictions(path, items, positive_at, negative_at))
