@@ -119,6 +119,12 @@ def _scores_section(result: dict[str, Any]) -> str:
         "− labelled time.</p>"
         f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
+        + (
+            f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert: the desk had been told)"
+            "; they have no lead time of their own.</p>"
+            if (covered := (scores.get("overall") or {}).get("covered"))
+            else ""
+        )
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
         + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
         + "</section>"

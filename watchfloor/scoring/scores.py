@@ -227,7 +227,8 @@ class Outcome:
 
     @property
     def lead_time_s(self) -> float | None:
-        if self.fired_at is None or self.time is None:
+        """Alert time − the item's time; None for a covered repeat (its alert came before it by design)."""
+        if self.fired_at is None or self.time is None or self.status == "covered":
             return None
         return (self.fired_at - self.time).total_seconds()
 
