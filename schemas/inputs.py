@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol, overload
 
@@ -67,7 +68,12 @@ def parse_timestamp(value: Any, field: str = "published_at") -> datetime:
             raise InputError(f"not an ISO-8601 timestamp: {value!r}", field) from None
     if ts.tzinfo is None or ts.utcoffset() is None:
         # A date alone (`2024-06-19`, also `2024-06-19+00:00`, whose offset Python reads past) is said as one.
-        what = "has no UTC offset" if _has_time_of_day(text) else "is a date only, with no time of day or UTC offset"
+        if _has_time_of_day(text):
+            what = "has no UTC offset"
+        elif _DATE_WITH_OFFSET.match(text):
+            what = "is a date and an offset, with no time of day"
+        else:
+            what = "is a date only, with no time of day or UTC offset"
         raise InputError(f"timestamp {what}: {value!r} (write e.g. {_with_offset(text, ts)})", field)
     if not _EARLIEST_TS <= ts.timestamp() < _LATEST_TS:
         raise InputError(f"{value!r} is outside {ACCEPTED_YEARS}", field)
@@ -88,7 +94,13 @@ def _with_offset(text: str, naive: datetime) -> str:
                 return text + "+00:00"
         except ValueError:
             pass
+    dated = _DATE_WITH_OFFSET.match(text)
+    if dated:  # `2024-06-19+03:00`: Python reads the offset as a time of day (03:00); midnight at that offset
+        return f"{dated.group(1)}T00:00:00{dated.group(2)}"
     return naive.replace(tzinfo=UTC).isoformat()
+
+
+_DATE_WITH_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2})([+-]\d{2}:\d{2})$")
 
 
 def _check_text(value: Any, field: str, limit: int) -> None:
