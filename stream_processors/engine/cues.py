@@ -568,6 +568,11 @@ VERB_ONLY_TO = frozenset(
 # aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
 # "strikes aimed at the depot").
 ING_ONLY = frozenset({("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")})
+# These, and "on the verge / brink of", govern only the word they lead to (after an article or an -ly adverb):
+# the signal is future when that word is one of its own ("close to agreeing a truce", "on the verge of a truce
+# deal"), not when the signal's verb lies beyond ("a truce aimed at freeing hostages begins", "on the brink of
+# collapse, the truce was extended").
+GOVERNS_NEXT_WORD = ING_ONLY | frozenset({("on", "the", "verge", "of"), ("on", "the", "brink", "of")})
 
 # Noun/verb homographs that after such a cue are the noun unless a use of the verb follows: "agreed to deal
 # terms", "agrees to deal on grain" (headlines drop the article) report a deal; "agreed to deal with the

@@ -48,6 +48,7 @@ from .cues import (
     GOAL_REACH,
     GOAL_STOP_EN,
     GOAL_STOP_RU,
+    GOVERNS_NEXT_WORD,
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     ING_ONLY,
@@ -67,6 +68,7 @@ Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Se
 # the words "urged x to"), governs up to cues.GOAL_REACH words after it.
 BACK = "back"
 GOAL = "goal"
+NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
 
 def read_cues(rules: CompiledRules, sent: Sentence) -> None:
@@ -94,6 +96,8 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         if last == first + 1 and (toks[first], toks[last]) in ING_ONLY and not _ing_verb_follows(toks, last + 1):
             continue
         direction = entry.direction
+        if tuple(toks[first : last + 1]) in GOVERNS_NEXT_WORD:
+            direction = NEXT_WORD
         if direction == "disclaimer":
             # "..., but this could not be independently verified": only next to an anaphor that points back.
             if not _disclaimer_anaphor(toks, first, last):
@@ -321,7 +325,15 @@ def resolve(
         for cue in cues:
             cls, s, e, _key, direction = cue
             overlaps = s <= hi and e >= lo
-            if direction == "after":
+            if direction == NEXT_WORD:
+                # The word it leads to, when that is one of the signal's own ("close to agreeing a truce"), or a
+                # signal wholly in the phrase it opens ("closer to calling for humanitarian pauses"); not a signal
+                # whose verb lies beyond ("a truce aimed at freeing hostages began").
+                reach = GOAL_REACH
+                led = _led_to(sent, e)
+                near = (led is not None and any(a <= led <= b for a, b in own)) or (e < lo and hi - e <= reach)
+                overlaps = False
+            elif direction == "after":
                 reach = scope_after
                 near = overlaps or (s > hi and s - hi <= reach)
             elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
@@ -350,7 +362,7 @@ def resolve(
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-            if direction != GOAL and any(a <= s and e <= b for a, b in atom_spans):
+            if direction not in (GOAL, NEXT_WORD) and any(a <= s and e <= b for a, b in atom_spans):
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
@@ -388,6 +400,18 @@ def resolve(
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
     return best[2], best[3], reason
+
+
+_ARTICLES = frozenset("a an the".split())
+
+
+def _led_to(sent: Sentence, e: int) -> int | None:
+    """The word a NEXT_WORD cue ending at token e leads to: the next, past an article or an -ly adverb."""
+    toks, at = sent.toks, e - sent.start + 1
+    for _ in range(2):
+        if at < len(toks) and (toks[at] in _ARTICLES or (toks[at].endswith("ly") and len(toks[at]) > 3)):
+            at += 1
+    return sent.start + at if at < len(toks) else None
 
 
 _REVIVED = "; hidden by a longer cue that governs only the other side"

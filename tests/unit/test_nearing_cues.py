@@ -54,3 +54,40 @@ def test_a_deal_that_is_near_is_not_yet_made(body: str, cue: str) -> None:
 def test_a_place_or_a_target_is_no_cue(body: str) -> None:
     signal = "truce" if "truce" in body else "troops"
     assert reading(_ENGINE, signal, body=body) == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Re-check of the analyst audit (N7): the cue governs the word it leads to, not a verb beyond it.
+        "A truce aimed at freeing hostages began on Friday.",
+        "On the brink of collapse, the truce was extended for two days.",
+    ],
+)
+def test_the_signals_verb_beyond_the_cue_keeps_its_reading(body: str) -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "n7",
+            "signals": {"truce": {"match": {"all": ["truce", {"any": ["=began", "=extended"]}]}, "near": 8}},
+        }
+    )
+    assert reading(Engine(compile_packs([pack])), "truce", body=body) == ("asserted", None)
+
+
+def test_a_deal_on_the_verge_governs_the_noun_it_leads_to() -> None:
+    pack = RulePack.model_validate(
+        {"version": 2, "name": "n7b", "signals": {"deal": {"match": {"any": ["truce deal"]}}}}
+    )
+    assert reading(Engine(compile_packs([pack])), "deal", body="Mediators are on the verge of a truce deal.") == (
+        "future",
+        "on the verge of",
+    )
+
+
+def test_a_signal_wholly_in_the_phrase_the_cue_opens_is_governed() -> None:
+    pack = RulePack.model_validate(
+        {"version": 2, "name": "n7c", "signals": {"pause": {"match": {"any": ["humanitarian pauses"]}}}}
+    )
+    body = "EU leaders are moving closer to calling for humanitarian pauses in the war."
+    assert reading(Engine(compile_packs([pack])), "pause", body=body) == ("future", "closer to")
