@@ -120,9 +120,7 @@ def test_backtest_json_html_and_expectations(tmp_path: Path) -> None:
 
 
 def test_backtest_unmet_expectation_exits_1(tmp_path: Path) -> None:
-    exp = write(
-        tmp_path, json.dumps({"must_fire": [{"rule": "treaty-ratified", "group": {"party": "XXX"}}]}), "exp.json"
-    )
+    exp = write(tmp_path, json.dumps({"must_fire": [{"rule": "treaty-ratified", "severity": "critical"}]}), "exp.json")
     res = runner.invoke(app, ["backtest", str(EVENTS / "treaty_story.jsonl"), "--expect", str(exp)])
     assert res.exit_code == 1
     assert "missing" in res.output

@@ -4,6 +4,7 @@ FILE:LINE:COL (outside audit: `{rul: ...}` passed as "expectations met", the oth
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -167,3 +168,25 @@ def test_an_event_id_not_among_the_replayed_documents_fails_in_either_section(tm
     assert "'d-1 ' is not among the replayed documents" in failures[0].detail
     # d-2 was replayed and no alert rests on it: met. Without knowing what was replayed nothing changes.
     assert [f.kind for f in check_expectations(spec, [alert])] == ["missing"]
+
+
+def test_a_group_value_a_closed_capture_can_never_take_is_an_error(tmp_path: Path) -> None:
+    """Re-check of the analyst audit (N3): `{party: RSU}` (party is PRK or RUS) and `{place: Kurks}` passed as
+    "expectations met". A value outside a capture's closed set (its entities, or every place) is an error; an id
+    or a name, case aside, is fine."""
+    from watchfloor.scoring.truth import load_timeline, rule_vocabulary
+    from watchfloor.stream_processors.rulefile import load_rules
+
+    vocab = rule_vocabulary(load_rules(["builtin:dprk_russia"])[1])
+    for entry, message in (
+        ("{rule: treaty-ratified, group: {party: RSU}}", "treaty-ratified's party is one of PRK (North Korea), RUS"),
+        ("{rule: troops-deployed, group: {place: Kurks}}", "troops-deployed's place is one of"),
+    ):
+        with pytest.raises(TruthError, match=re.escape(message)):
+            load_expectations(write(tmp_path, f"must_not_fire:\n  - {entry}\n"), vocab)
+    for fine in ("{party: rus}", "{party: Russia}"):
+        load_expectations(write(tmp_path, f"must_not_fire:\n  - {{rule: treaty-ratified, group: {fine}}}\n"), vocab)
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text("event,time,rule,group\nDuma,2024-10-24T00:00:00+00:00,treaty-ratified,party=RSU\n")
+    with pytest.raises(TruthError, match=r"timeline.csv:2: column 'group': treaty-ratified's party is one of"):
+        load_timeline(timeline, vocab)

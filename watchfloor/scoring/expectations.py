@@ -207,6 +207,10 @@ def _entry(
                     f"group: {whose} (they can carry: {', '.join(sorted(allowed)) or 'nothing'}); "
                     "an entry that can never match would pass unseen"
                 )
+            wrong = vocab.value_problem(rule, k, group[k]) if vocab is not None else None
+            if wrong is not None:
+                where = _value_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, "group")
+                raise TruthError(f"{where}: group: {wrong}; an entry that can never match would pass unseen")
     return Expectation(rule, group, values.get("event_id"), values.get("severity"), at)
 
 
