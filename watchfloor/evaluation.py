@@ -134,8 +134,9 @@ class RuleSets:
     current: CompiledRules
     baseline: CompiledRules | None = None
 
-    def collector(self, rules: CompiledRules, limit: int) -> NearMissCollector:
-        return NearMissCollector(rules, limit=max(limit * 20, 1000) if limit else 0)
+    def collector(self, rules: CompiledRules, limit: int, keep: Iterable[str] = ()) -> NearMissCollector:
+        """`keep`: the labels' keys, whose near misses are kept whatever `limit` (a missed one says why)."""
+        return NearMissCollector(rules, limit=max(limit * 20, 1000) if limit else 0, keep=frozenset(keep))
 
 
 @dataclass
@@ -287,7 +288,7 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector) -> list
         mine = [r for r in reasons.get(o.item, ()) if r.detection == o.rule] or reasons.get(o.item, [])
         if mine:
             why = f"{mine[0].kind}: {mine[0].detail}"
-        elif collector.limit and not collector.dropped:
+        elif (collector.limit or o.item in collector.keep or o.label_key in collector.keep) and not collector.dropped:
             why = "no signal: the rules made none of this item (`watchfloor rules explain --id RULE FILE` says why)"
         else:
             why = ""

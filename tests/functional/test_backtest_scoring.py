@@ -571,3 +571,7 @@ def test_a_missed_positive_says_what_kept_it_from_an_alert(tmp_path: Path) -> No
     assert "missed sc-06 (TROOP_DEPLOYMENT_REPORT) for troops-deployed — modality: the signal is negated" in " ".join(
         output.split()
     )
+    # The reason is kept for labelled items whatever --near-misses says (re-check N5: 0 dropped every reason).
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--json", out, "--near-misses", "0")
+    (missed,) = [e for e in json.loads(out.read_text())["scores"]["events"] if e["status"] == "fn"]
+    assert code == 0 and missed["why"].startswith("modality: the signal is negated"), missed

@@ -247,3 +247,10 @@ def print_near_misses(misses: Sequence[NearMiss]) -> None:
             highlight=False,
             markup=False,
         )
+    if len(misses) > SHOW_AT_MOST // 2:
+        out.print(
+            f"  … and {len(misses) - SHOW_AT_MOST // 2} more near misses: --json and --html hold the first "
+            "--near-misses N (200)",
+            highlight=False,
+            markup=False,
+        )

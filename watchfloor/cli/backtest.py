@@ -224,7 +224,7 @@ def backtest(
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
     )
-    collectors = [rule_sets.collector(rs, near_misses if k == 0 else 0) for k, rs in enumerate(engines)]
+    collectors = [rule_sets.collector(rs, near_misses if k == 0 else 0, label_keys) for k, rs in enumerate(engines)]
     results = []
     try:
         with reading_bar as advance:

@@ -79,9 +79,12 @@ SignalKey = tuple[str, str, int]  # document id, signal name, sentence index
 class NearMissCollector:
     """Give it each engine call's outputs (`on_outputs`, replay's hook); ask `near_misses()` at the end."""
 
-    def __init__(self, rules: CompiledRules, *, limit: int = 20_000) -> None:
+    def __init__(self, rules: CompiledRules, *, limit: int = 20_000, keep: frozenset[str] = frozenset()) -> None:
         self.rules = rules
         self.limit = limit
+        # Documents (by id or URL: the labels' keys) whose near misses are kept whatever `limit`: a labelled one
+        # that is missed says why (scores' `why`), also with --near-misses 0.
+        self.keep = keep
         self._explainer = Explainer(Engine(rules))  # only its record of what the detections accepted is used
         self._candidates: dict[SignalKey, NearMiss] = {}
         self._cited: set[tuple[str, str]] = set()  # (document id, signal name) in some alert's evidence
@@ -117,11 +120,14 @@ class NearMissCollector:
                 for doc in self.evidence.ids(o):
                     if doc not in shown:  # an unshown report: cited under the signals the rule takes
                         self._cited.update((doc, n) for n in names)
-            elif isinstance(o, Signal) and self.limit:
+            elif isinstance(o, Signal):
+                kept = bool(self.keep) and (o.document_id in self.keep or (o.url is not None and o.url in self.keep))
+                if not self.limit and not kept:
+                    continue
                 key = (o.document_id, o.name, o.sentence_index)
                 if key in self._candidates:
                     continue
-                if len(self._candidates) >= self.limit:
+                if len(self._candidates) >= self.limit and not kept:
                     self.dropped += 1
                     continue
                 mine = by_signal.get((o.name, o.sentence_index), [])
