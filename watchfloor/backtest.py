@@ -635,6 +635,9 @@ def result_json(
         # Documents read past the bound on ids kept for that (--sort-run): a repeat of one is replayed again.
         "ids_not_kept": loaded.ids_not_kept if isinstance(loaded, ReadReport) else 0,
         "alerts_by_rule": by_rule,
+        # Alerts list the repeats their realert held back (`repeat_ids`, when any): a --baseline of this result
+        # scores them as covered. A result without this key was written before, and counts them as missed.
+        "repeats_recorded": repeats is not None,
         "signals_by_name": dict(result.signals_by_name),
     }
     if rules:

@@ -147,6 +147,7 @@ class BaselineResult:
     alerts: list[AlertRef]
     documents: int | None = None
     rules: str | None = None
+    repeats_known: bool = True  # written by a release that records the repeats its alerts held back
 
     def mismatch(self, path: Path | str, documents: int, rules: str) -> str | None:
         """A warning when this run replayed other inputs than the baseline did (the diff then shows alerts added and
@@ -188,6 +189,7 @@ def load_baseline_result(path: Path) -> BaselineResult:
         alerts,
         documents if isinstance(documents, int) and not isinstance(documents, bool) else None,
         rules if isinstance(rules, str) else None,
+        isinstance(stats, dict) and stats.get("repeats_recorded") is True,
     )
 
 

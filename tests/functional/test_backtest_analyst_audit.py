@@ -258,3 +258,22 @@ def test_a_repeat_a_corroborated_true_alert_held_back_is_covered(tmp_path: Path)
     status = {e["id"]: e["status"] for e in s["events"]}
     assert status == {"c-0": "tp", "c-1": "tp", "c-2": "covered", "c-3": "covered"}, s["events"]
     assert s["overall"]["recall"] == 1.0
+
+
+def test_a_baseline_written_before_repeats_were_recorded_is_warned_of(tmp_path: Path) -> None:
+    """Re-check of the analyst audit (N6): an older result has no repeat_ids, so its held-back repeats count as
+    missed and this run's as covered: a recall gain with no edit behind it."""
+    labels = write(tmp_path / "labels.csv", "id,label\nsc-04,TROOP_DEPLOYMENT_REPORT\nsc-05,TROOP_DEPLOYMENT_REPORT\n")
+    before = tmp_path / "before.json"
+    code, output = run(EVENTS, "--labels", labels, "--label-map", LABEL_MAP, "--json", before, "--near-misses", "0")
+    assert code == 0 and json.loads(before.read_text())["stats"]["repeats_recorded"] is True
+    args = ("--labels", labels, "--label-map", LABEL_MAP, "--baseline", before, "--near-misses", "0")
+    code, output = run(EVENTS, *args)
+    assert code == 0 and "written before results recorded the repeats" not in output, output
+    old = json.loads(before.read_text())
+    del old["stats"]["repeats_recorded"]
+    for a in old["alerts"]:
+        a.pop("repeat_ids", None)
+    before.write_text(json.dumps(old))
+    code, output = run(EVENTS, *args)
+    assert code == 0 and "written before results recorded the repeats" in " ".join(output.split()), output

@@ -282,6 +282,12 @@ def backtest(
         other = base_result.mismatch(baseline, results[0].documents, ", ".join(specs))
         if other is not None:
             warnings.append(other)
+        if not base_result.repeats_known and truth is not None:
+            warnings.append(
+                f"the baseline {baseline} was written before results recorded the repeats an alert's realert held "
+                "back: there they count as missed, here as covered (a recall gain that is not the edit's); "
+                "write the baseline again with this release to compare"
+            )
     for warning in warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
