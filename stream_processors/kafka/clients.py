@@ -54,21 +54,37 @@ def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> di
     return {k: v for k, v in config.items() if k in known}
 
 
-def make_client(cls: Any, config: dict[str, Any]) -> Any:
-    """`cls(**config)`, and a client whose constructor fails is taken down before the error goes on.
+def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
+    """`cls(*args, **config)`, and a client whose constructor fails is taken down before the error goes on.
 
     kafka-python 3.0 bootstraps in the constructor of KafkaAdminClient and KafkaConsumer, after it has started
     the client's I/O thread, and leaves that thread and its sockets running when the bootstrap fails (the
     object is never returned, so nothing can close it; its own close() returns early on a half-made client):
-    a thread and six file descriptors per look at a broker that is down, for as long as the process runs."""
+    a thread and its descriptors (four against a closed port) per look at a broker that is down, for as long as
+    the process runs. KafkaProducer bootstraps before it starts a thread, but holds its network client in a
+    local: its selector and wake-up socket pair stay open until the cyclic garbage collector gets to them. The network
+    clients are caught as the class makes them (its `kafka_client` setting, a factory) and closed, whatever
+    attribute holds them. (A socket whose connect failed is left to the garbage collector by kafka-python
+    itself, closed client or not.)"""
+    made: list[Any] = []
+    known = getattr(cls, "DEFAULT_CONFIG", {})
+    if "kafka_client" in known:
+        factory = config.get("kafka_client") or known["kafka_client"]
+
+        def kafka_client(*a: Any, **kw: Any) -> Any:
+            net = factory(*a, **kw)
+            made.append(net)
+            return net
+
+        config = {**config, "kafka_client": kafka_client}
     client = cls.__new__(cls)
     try:
-        client.__init__(**config)
+        client.__init__(*args, **config)
     except BaseException:
-        inner = getattr(client, "_client", None)  # the network client, in 2.x and 3.x alike
-        if inner is not None:
+        inner = getattr(client, "_client", None)  # the network client of the admin and the consumer
+        for net in made or ([inner] if inner is not None else []):
             try:
-                inner.close()  # 3.x: stops the I/O thread and closes its sockets
+                net.close()  # 3.x: stops the I/O thread and closes its sockets
             except Exception:
                 logging.getLogger(__name__).debug("closing a client that did not start failed", exc_info=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from watchfloor.stream_processors.kafka.clients import (
     Availability,
     client_config,
     funnel_client_logs,
+    make_client,
 )
 from watchfloor.stream_processors.kafka.compat import WorkerStalled
 from watchfloor.stream_processors.kafka.worker import broker_trouble, restartable
@@ -180,3 +182,29 @@ def test_a_look_at_a_broker_that_is_down_leaves_no_client_running() -> None:
         with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers"):
             group_members(down, "wf-test-down-worker", timeout_s=0.5)
     assert [t.name for t in threading.enumerate() if t not in before and t.is_alive()] == []
+
+
+def closed_port() -> str:
+    """An address nothing listens on: connections are refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_a_producer_that_cannot_bootstrap_has_its_network_client_closed() -> None:
+    """KafkaProducer bootstraps before it starts its sender thread, so a failure leaves no thread, but its network
+    client (a selector, a socket pair: three descriptors) sits in a local of the constructor: make_client closes it
+    rather than leave it to the cyclic garbage collector."""
+    kafka = pytest.importorskip("kafka")
+    made: list[Any] = []
+
+    def kafka_client(**config: Any) -> Any:
+        made.append(kafka.KafkaProducer.DEFAULT_CONFIG["kafka_client"](**config))
+        return made[-1]
+
+    config = client_config(kafka.KafkaProducer, 0.5, bootstrap_servers=closed_port(), kafka_client=kafka_client)
+    with pytest.raises(Exception, match="bootstrap"):
+        make_client(kafka.KafkaProducer, config)
+    assert len(made) == 1 and made[0]._net._closed
