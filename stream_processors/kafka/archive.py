@@ -21,7 +21,7 @@ from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import EventLog
 from ..stores.errors import RecordRejected
-from .clients import Availability, client_config, unreachable_errors
+from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
 from .topics import bootstrap_servers
 
@@ -65,9 +65,9 @@ class KafkaArchive:
         if self._consumer is None:
             from kafka import KafkaConsumer
 
-            self._consumer = KafkaConsumer(
-                *self.topics,
-                **client_config(
+            self._consumer = make_client(
+                KafkaConsumer,
+                client_config(
                     KafkaConsumer,
                     self.timeout_s,
                     bootstrap_servers=bootstrap_servers(self.bootstrap),
@@ -76,6 +76,7 @@ class KafkaArchive:
                     auto_offset_reset="earliest",
                     client_id=self.client_id,
                 ),
+                *self.topics,
             )
         return self._consumer
 

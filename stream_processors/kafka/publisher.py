@@ -34,7 +34,7 @@ from watchfloor.schemas.events import DOCUMENT_TYPES, Event, watermark_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import StoredEvent
-from .clients import Availability, client_config, unreachable_errors
+from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import WATERMARK, Rejected, decode_event, encode_event, record_timestamp_ms
 from .spool import Spool
 from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, route_event
@@ -130,7 +130,7 @@ class KafkaPublisher:
             delivery_timeout_ms=max(timeout_ms, min(timeout_ms, 30_000) + self.linger_ms),
             allow_auto_create_topics=False,
         )
-        return kafka.KafkaProducer(**config)
+        return make_client(kafka.KafkaProducer, config)
 
     # -- publishing --
 

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from watchfloor.schemas.events import Document
 
-from .clients import client_config
+from .clients import client_config, make_client
 from .codec import WATERMARK, Rejected, decode_document, decode_event
 from .topics import bootstrap_servers
 
@@ -61,15 +61,16 @@ def replay_from_kafka(
     from kafka import KafkaConsumer, TopicPartition
 
     st = stats if stats is not None else KafkaReplayStats()
-    consumer = KafkaConsumer(
-        **client_config(
+    consumer = make_client(
+        KafkaConsumer,
+        client_config(
             KafkaConsumer,
             bootstrap_servers=bootstrap_servers(bootstrap),
             group_id=None,  # a backtest never commits offsets nor joins the workers' group
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="watchfloor-backtest",
-        )
+        ),
     )
     try:
         partitions = consumer.partitions_for_topic(topic)

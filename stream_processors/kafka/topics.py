@@ -29,7 +29,7 @@ from typing import Any
 from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from .clients import client_config
+from .clients import client_config, make_client
 
 DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
 DAY_MS = 24 * 3600 * 1000
@@ -117,10 +117,11 @@ def _admin(broker: str, client_id: str, timeout_s: float) -> Iterator[Any]:
         import kafka
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise RuntimeError("kafka-python is not installed (pip install 'watchfloor[kafka]')") from None
-    admin = kafka.KafkaAdminClient(
-        **client_config(
+    admin = make_client(
+        kafka.KafkaAdminClient,
+        client_config(
             kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(broker), client_id=client_id
-        )
+        ),
     )
     try:
         yield admin

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,6 +193,100 @@ def closed_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def running() -> tuple[set[Any], int]:
+    """The threads alive and the descriptors open, once the garbage collector took what it can (kafka-python
+    leaves a socket whose connect failed to it)."""
+    import gc
+    import os
+    import threading
+
+    gc.collect()
+    return {t for t in threading.enumerate() if t.is_alive()}, len(os.listdir("/proc/self/fd"))
+
+
+def publish_one(down: str, tmp_path: Path) -> None:
+    from watchfloor.schemas.events import Event
+    from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+
+    publisher = KafkaPublisher(down, "wf-test-down", spool_path=tmp_path / "spool.jsonl", timeout_s=0.5)
+    ev = Event(id="e1", type="detection", time="2024-06-19T00:00:00+00:00", payload={})
+    assert publisher.publish([ev]).spooled == 1  # the producer could not be made: spooled
+    publisher.close()
+    raise ConnectionError("spooled")
+
+
+def replay(down: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from watchfloor.stream_processors.kafka import reader
+
+    # The replay's consumer waits kafka-python's 30 s for a bootstrap: a second here.
+    monkeypatch.setattr(reader, "client_config", lambda cls, **kw: client_config(cls, 1.0, **kw))
+    list(reader.replay_from_kafka(down, "wf-test-down-documents", datetime(2024, 1, 1, tzinfo=UTC)))
+
+
+def archive_poll(down: str) -> None:
+    from watchfloor.stream_processors.kafka.archive import KafkaArchive
+
+    KafkaArchive(down, None, topic_prefix="wf-test-down", timeout_s=1.0).poll_once(100)  # type: ignore[arg-type]
+
+
+def site(name: str, down: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], object]:
+    from watchfloor.cli.backtest import _kafka_topic_exists
+    from watchfloor.cli.distributed import _reach
+    from watchfloor.stream_processors.kafka import topics
+
+    return {
+        "topics.ensure_topics": lambda: topics.ensure_topics(down, "wf-test-down", timeout_s=0.5),
+        "topics.check_topics": lambda: topics.check_topics(down, "wf-test-down", timeout_s=0.5),
+        "topics.ensure_changelog": lambda: topics.ensure_changelog(down, "wf-test-down", 2, timeout_s=0.5),
+        "archive.consumer": lambda: archive_poll(down),
+        "reader.replay_from_kafka": lambda: replay(down, monkeypatch),
+        "publisher.producer": lambda: publish_one(down, tmp_path),
+        "backtest._kafka_topic_exists": lambda: _kafka_topic_exists(down, "wf-test-down-documents", timeout_s=1.0),
+        "distributed._reach": lambda: _reach(down, 0.5),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "topics.ensure_topics",
+        "topics.check_topics",
+        "topics.ensure_changelog",
+        "archive.consumer",
+        "reader.replay_from_kafka",
+        "publisher.producer",
+        "backtest._kafka_topic_exists",
+        "distributed._reach",
+    ],
+)
+def test_failed_constructions_at_a_closed_port_leave_no_thread_nor_descriptor(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each place that makes a kafka-python client, asked again and again while the broker is down (what the
+    produce, archive and worker loops do): kafka-python 3.0 left a thread and four descriptors per admin client
+    or consumer whose constructor failed. The first attempt is a warm-up (anything the library makes once)."""
+    pytest.importorskip("kafka")
+    attempt = site(name, closed_port(), tmp_path, monkeypatch)
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    # Quiet: a record the log capture keeps holds its traceback, and with it the sockets whose connect failed.
+    kafka_log.setLevel(logging.CRITICAL + 1)
+    try:
+        with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers|spooled"):
+            attempt()
+        threads, fds = running()
+        for _ in range(2):
+            with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers|spooled"):
+                attempt()
+        threads_after, fds_after = running()
+    finally:
+        kafka_log.setLevel(level)
+    assert [t.name for t in threads_after - threads] == []
+    assert fds_after <= fds
 
 
 def test_a_producer_that_cannot_bootstrap_has_its_network_client_closed() -> None:

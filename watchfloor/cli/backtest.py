@@ -564,18 +564,19 @@ def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = 15.0) -> 
     distributed commands' bound), LookupError when it has no such topic."""
     import kafka
 
-    from watchfloor.stream_processors.kafka.clients import client_config
+    from watchfloor.stream_processors.kafka.clients import client_config, make_client
     from watchfloor.stream_processors.kafka.topics import bootstrap_servers
 
-    consumer = kafka.KafkaConsumer(
-        **client_config(
+    consumer = make_client(
+        kafka.KafkaConsumer,
+        client_config(
             kafka.KafkaConsumer,
             timeout_s,
             bootstrap_servers=bootstrap_servers(bootstrap),
             client_id="watchfloor-backtest",
             group_id=None,
             enable_auto_commit=False,
-        )
+        ),
     )
     try:
         if not consumer.partitions_for_topic(topic):

@@ -377,13 +377,14 @@ def _reach(bootstrap: str, timeout_s: float) -> None:
     """Bootstrap a client, raising the client's "unreachable" error after `timeout_s` without an answer."""
     import kafka
 
-    from watchfloor.stream_processors.kafka.clients import client_config
+    from watchfloor.stream_processors.kafka.clients import client_config, make_client
     from watchfloor.stream_processors.kafka.topics import bootstrap_servers
 
-    kafka.KafkaAdminClient(
-        **client_config(
+    make_client(
+        kafka.KafkaAdminClient,
+        client_config(
             kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(bootstrap), client_id="probe"
-        )
+        ),
     ).close()
 
 
