@@ -266,3 +266,28 @@ def test_the_status_page_shows_the_failing_sources_and_why_healthz_degrades(fail
         health = html.split('id="health"')[1].split("</section>")[0]
         assert status == 200 and "Health: degraded" in health and "/healthz answers 503" in health
         assert f"source {bad}: failing for" in health and "not found" in health
+
+
+def test_produce_records_the_sources_health_where_serve_reads_it(tmp_path: Path) -> None:
+    """Compose ran `serve` on the shared store and `produce` on its own outbox, so the status page, /healthz and
+    /metrics never saw a producer's failing source. `--health-store` (WATCHFLOOR_HEALTH_STORE) records it there
+    too; a store that cannot be opened is said once and the pass goes on."""
+    pytest.importorskip("kafka")
+    cfg = config(tmp_path, [good(), typo(tmp_path)])  # its store (wf.db) is what `serve` reads
+    args = ["--broker", "127.0.0.1:1", "--prefix", "health", "--store", f"sqlite:///{tmp_path / 'outbox.db'}", "--once"]
+    res = runner.invoke(
+        app,
+        ["produce", "--config", str(cfg), *args],
+        env={"WATCHFLOOR_HEALTH_STORE": f"sqlite:///{tmp_path / 'wf.db'}"},
+    )
+    assert res.exit_code == 4, res.output
+    with serve(cfg, [datetime.now(UTC)]) as (url, _):
+        _, body = get(url + "/healthz")
+        assert list(json.loads(body)["sources_failing"]) == [str(tmp_path / "typo.jsonl")], body
+        _, page = get(url + "/")
+        assert "typo.jsonl" in page
+    bad = ["produce", "--config", str(cfg), *args, "--health-store", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
+    res = runner.invoke(app, bad)
+    assert res.exit_code == 4, res.output  # the source's failure, as before: the health store changes nothing
+    said = " ".join(res.output.split())
+    assert said.count("cannot record the sources' health there") == 1, res.output

@@ -25,6 +25,7 @@ from ._common import (
     err,
     fail,
     print_dead_letters,
+    redact_url,
     seen_before,
     stop_on_sigterm,
 )
@@ -224,6 +225,15 @@ def produce(
         ),
     ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
+    health_store: Annotated[
+        str | None,
+        typer.Option(
+            "--health-store",
+            envvar="WATCHFLOOR_HEALTH_STORE",
+            help="Also record the sources' health in this store: the one `serve` reads (/healthz, /metrics, the "
+            "status page). Best effort: the documents never wait for it.",
+        ),
+    ] = None,
 ) -> None:
     """Poll sources into the local store (the outbox), then relay new documents to Kafka.
 
@@ -268,6 +278,7 @@ def produce(
     heart = Heartbeat()
     lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
+    health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
     # (the client logs as they were after the spool's last words at close)
     with command_logs("kafka", producer.publisher.broker):
         try:
@@ -280,6 +291,7 @@ def produce(
                 report = producer.cycle()
                 summary = report.summary
                 record_source_health(producer.store, summary, chosen)
+                health.record(summary, chosen)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
                     said = f"[yellow]source {escape(src.origin)} failed[/yellow]: {escape(src.error or '')}"
                     err.print(said, highlight=False)
@@ -299,6 +311,7 @@ def produce(
             pass
         finally:
             producer.close()
+            health.close()
     if once and report is not None and report.outstanding:
         err.print(
             f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} wait in "
@@ -311,8 +324,9 @@ def produce(
             raise typer.Exit(SPOOLED_EXIT)
 
 
-def record_source_health(store: Any, summary: Any, sources: Any) -> None:
-    """Each source's poll, for /healthz and /metrics of a `serve` on the outbox store (as `run` records its own)."""
+def record_source_health(store: Any, summary: Any, sources: Any, *, quiet: bool = False) -> bool:
+    """Each source's poll, for /healthz and /metrics of a `serve` on the outbox store (as `run` records its own).
+    False when it could not be recorded (said, unless `quiet`)."""
     from datetime import UTC, datetime
 
     from watchfloor.web.activity import SourcePoll, record_sources
@@ -320,12 +334,60 @@ def record_source_health(store: Any, summary: Any, sources: Any) -> None:
     from .run import source_origins
 
     if not summary.sources:
-        return
+        return True
     polls = [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources]
     try:
         record_sources(store, datetime.now(UTC), polls, source_origins(sources))
     except Exception as e:  # monitoring only: the documents are stored and relayed all the same
-        err.print(f"[yellow]could not record the sources' health[/yellow]: {type(e).__name__}", highlight=False)
+        if not quiet:
+            err.print(f"[yellow]could not record the sources' health[/yellow]: {type(e).__name__}", highlight=False)
+        return False
+    return True
+
+
+class HealthRecorder:
+    """The sources' health in a second store, the one `serve` reads (compose: the shared PostgreSQL; the outbox is
+    the producer's own file). Best effort: opened when first needed, a failure said once until it works again."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.store: Any = None
+        self.failing = False
+
+    def record(self, summary: Any, sources: Any) -> None:
+        if not self.url:
+            return
+        try:
+            if self.store is None:
+                from ..wiring import open_store  # the one store opener
+
+                self.store = open_store(self.url)
+            ok = record_source_health(self.store, summary, sources, quiet=True)
+        except Exception as e:  # the store is down or the URL is wrong: the documents go on all the same
+            ok = False
+            if not self.failing:
+                err.print(
+                    f"[yellow]--health-store {escape(redact_url(self.url))}: cannot record the sources' health "
+                    f"there[/yellow] ({type(e).__name__}); trying again each pass",
+                    highlight=False,
+                )
+        else:
+            if not ok and not self.failing:
+                err.print(
+                    f"[yellow]--health-store {escape(redact_url(self.url))}: could not record the sources' health "
+                    "there[/yellow]; trying again each pass",
+                    highlight=False,
+                )
+        if ok and self.failing:
+            err.print(f"--health-store {escape(redact_url(self.url))}: recording again", highlight=False)
+        self.failing = not ok
+
+    def close(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception:  # closing a store that went away
+                pass
 
 
 def produce_summary(report: Any) -> str:
