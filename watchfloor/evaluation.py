@@ -47,6 +47,9 @@ class Truth:
     timeline: Timeline | None
     warnings: list[str] = field(default_factory=list)
     seen: dict[str, datetime] = field(default_factory=dict)  # labelled document id -> published_at
+    # The baseline rules' own map when the labels' map comes from the packs (no --label-map): a label edit in the
+    # pack is then part of the comparison, not applied to both sides.
+    baseline_label_map: LabelMap | None = None
 
     @classmethod
     def load(
@@ -75,6 +78,9 @@ class Truth:
                 )
         tl = load_timeline(timeline, rule_vocabulary(rules, baseline)) if timeline is not None else None
         truth = cls(lab, lmap, tl)
+        if label_map is None and lab is not None and baseline is not None:
+            base_map = label_map_from_packs({d.id: d.definition.labels for d in baseline.detections})
+            truth.baseline_label_map = replace(base_map, source="the baseline's rule packs")
         if lab is not None:
             truth.warnings.extend(lab.warnings)  # an id labelled both NONE and positive
         if lab is not None and lmap is not None:
@@ -113,11 +119,14 @@ class Truth:
             )
         self.labels = Labels(self.labels.path, items)
 
-    def score(self, alerts: Iterable[AlertRef], window: timedelta) -> Scores | None:
+    def score(self, alerts: Iterable[AlertRef], window: timedelta, *, baseline: bool = False) -> Scores | None:
+        """`baseline`: the alerts of --baseline-rules, scored with those rules' own labels when the map comes from
+        the packs."""
         alerts = list(alerts)
         s: Scores | None = None
-        if self.labels is not None and self.label_map is not None:
-            s = score(alerts, self.labels, self.label_map, seen=self.seen)
+        label_map = self.baseline_label_map if baseline and self.baseline_label_map is not None else self.label_map
+        if self.labels is not None and label_map is not None:
+            s = score(alerts, self.labels, label_map, seen=self.seen)
         if self.timeline is not None:
             if s is None:
                 s = Scores({}, Counts(), [], [], {})
@@ -267,7 +276,7 @@ def assemble(
         diff = ev.diff.to_json()
         data["baseline"] = {"source": baseline_label, "alerts": len(base_alerts)}
         if truth is not None:
-            ev.baseline_scores = truth.score(base_alerts, timeline_window)
+            ev.baseline_scores = truth.score(base_alerts, timeline_window, baseline=isinstance(baseline, EngineTally))
             if ev.scores is not None and ev.baseline_scores is not None and truth.labels is not None:
                 diff["scores"] = score_delta(ev.baseline_scores, ev.scores)
                 data["baseline"]["scores"] = ev.baseline_scores.to_json()

@@ -277,3 +277,24 @@ def test_a_baseline_written_before_repeats_were_recorded_is_warned_of(tmp_path: 
     before.write_text(json.dumps(old))
     code, output = run(EVENTS, *args)
     assert code == 0 and "written before results recorded the repeats" in " ".join(output.split()), output
+
+
+def test_a_label_moved_in_the_edit_shows_against_the_baseline_rules(tmp_path: Path) -> None:
+    """Analyst audit (LOW-6): with the labels' map taken from the packs, both runs were scored with this run's
+    packs, so relabelling a detection in the edit changed nothing in the comparison. Each side now uses its own."""
+    from importlib import resources
+
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    head = "  - id: troops-deployed\n"
+    assert text.count(head) == 1
+    old = write(tmp_path / "old.yaml", text.replace(head, head + "    labels: [TROOP_DEPLOYMENT_REPORT]\n"))
+    new = write(tmp_path / "new.yaml", text.replace(head, head + "    labels: [TROOP_MOVES]\n"))
+    labels = write(tmp_path / "labels.csv", "id,label\nsc-04,TROOP_DEPLOYMENT_REPORT\nsc-05,TROOP_DEPLOYMENT_REPORT\n")
+    out = tmp_path / "o.json"
+    code, output = run(EVENTS, "--rules", new, "--baseline-rules", old, "--labels", labels, "--json", out)
+    assert code == 0, output
+    data = json.loads(out.read_text())
+    assert data["baseline"]["scores"]["per_rule"]["troops-deployed"]["tp"] == 2
+    assert data["scores"]["per_rule"]["troops-deployed"]["tp"] == 0
+    lost = {(x["id"], x["rule"]) for x in data["diff"]["scores"]["lost_true_positives"]}
+    assert lost == {("sc-04", "troops-deployed"), ("sc-05", "troops-deployed")}
