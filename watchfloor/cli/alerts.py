@@ -376,17 +376,22 @@ def alerts_redeliver(
         if n:
             _say_pauses(st, now, keys, channel)
         if send and n:
-            from ..wiring import WiringError, build_dispatcher
-
-            try:
-                dispatcher = build_dispatcher(cfg, st)
-            except WiringError as e:
-                raise fail(str(e)) from None
-            report = dispatcher.cycle()
-            err.print(delivery_summary(report, dispatcher), highlight=False)
-            exit_if_undelivered(report)
+            _send_now(cfg, st)
     finally:
         st.close()
+
+
+def _send_now(cfg: Any, st: Any) -> None:
+    """`--send`: one delivery cycle on the store now, said as `notify` says it; exits 3 while some are outstanding."""
+    from ..wiring import WiringError, build_dispatcher
+
+    try:
+        dispatcher = build_dispatcher(cfg, st)
+    except WiringError as e:
+        raise fail(str(e)) from None
+    report = dispatcher.cycle()
+    err.print(delivery_summary(report, dispatcher), highlight=False)
+    exit_if_undelivered(report)
 
 
 def _say_pauses(st: Any, now: float, keys: set[str] | None, channel: str | None) -> None:
@@ -433,14 +438,6 @@ def alerts_resume(
             left = f"{was - now:.0f}s before its end"
             err.print(f"channel {channel} resumed ({left}): {waiting} deliveries outstanding", highlight=False)
         if send:
-            from ..wiring import WiringError, build_dispatcher
-
-            try:
-                dispatcher = build_dispatcher(cfg, st)
-            except WiringError as e:
-                raise fail(str(e)) from None
-            report = dispatcher.cycle()
-            err.print(delivery_summary(report, dispatcher), highlight=False)
-            exit_if_undelivered(report)
+            _send_now(cfg, st)
     finally:
         st.close()
