@@ -124,7 +124,9 @@ def _ref_text(ref: CompiledRef) -> str:
     return f"{ref.signal}{where}"
 
 
-def _group_of(det: CompiledDetection, sig: Signal) -> dict[str, str] | None:
+def group_of(det: CompiledDetection, sig: Signal) -> dict[str, str] | None:
+    """The group a signal falls in for a detection (its group_by over the signal's captures), None when it lacks
+    one."""
     group: dict[str, str] = {}
     for g in det.group_by:
         value = sig.source if g == "source" else sig.captures.get(g)
@@ -420,7 +422,7 @@ class Explainer:
             wants = " or ".join(", ".join(f"{k}={v}" for k, v in r.where) for _i, r in refs)
             got = ", ".join(f"{k}={v}" for k, v in sig.captures.items()) or "no captures"
             return out("capture", f"{det.id} needs {wants}; the sentence gives {got}")
-        group = _group_of(det, sig)
+        group = group_of(det, sig)
         if group is None:
             missing = [g for g in det.group_by if g != "source" and g not in sig.captures]
             return out("group", f"{det.id} groups by {', '.join(det.group_by)}; the sentence names no {missing[0]}")

@@ -20,7 +20,7 @@ from watchfloor.schemas.events import DeadLetter, Detection, Retraction, Signal
 from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.explain import DetectionCheck
-from watchfloor.stream_processors.engine.explain_detections import Explainer
+from watchfloor.stream_processors.engine.explain_detections import Explainer, group_of
 
 from .evidence import FullEvidence
 
@@ -153,7 +153,7 @@ class NearMissCollector:
             if not held_back and self._reason(c, sig).kind != "realert":
                 continue
             det = self._detections.get(c.detection)
-            group = _group_of(det, sig) if det is not None else None
+            group = group_of(det, sig) if det is not None else None
             alert = self._last_alert.get((c.detection, tuple(sorted(group.items())))) if group is not None else None
             if alert is not None:
                 held = self.repeats.setdefault(alert, [])
@@ -169,7 +169,7 @@ class NearMissCollector:
         m = _COUNTED.match(c.reason)
         if m is None or int(m.group(1)) < det.definition.pattern.count.at_least:
             return Reason(c.kind, c.reason, c.detection)
-        group = _group_of(det, sig)
+        group = group_of(det, sig)
         if group is None:
             return Reason(c.kind, c.reason, c.detection)
         last = self._last_fired.get((det.id, tuple(sorted(group.items()))))
@@ -192,14 +192,3 @@ class NearMissCollector:
         out = [m for m in self._candidates.values() if (m.signal.document_id, m.signal.name) not in self._cited]
         out.sort(key=lambda m: (m.signal.published_at, m.signal.document_id, m.signal.name))
         return out
-
-
-def _group_of(det: Any, sig: Signal) -> dict[str, str] | None:
-    """The group a signal falls in for a detection (its group_by over the signal's captures), None when it lacks one."""
-    group: dict[str, str] = {}
-    for g in det.group_by:
-        value = sig.source if g == "source" else sig.captures.get(g)
-        if value is None:
-            return None
-        group[g] = value
-    return group
