@@ -15,13 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+
+from tests.fixtures.kafka import topic_prefix
 
 pytest.importorskip("faust")
 
@@ -88,15 +89,8 @@ def count(db: Path, type_: str) -> int:
 
 @pytest.fixture
 def prefix(kafka_admin: Any) -> Iterator[str]:
-    p = f"wf-cmd-{uuid.uuid4().hex[:8]}"
-    yield p
-    try:
-        existing = set(kafka_admin.list_topics())
-        mine = [t for t in existing if t.startswith(p)]
-        if mine:
-            kafka_admin.delete_topics(mine, timeout_ms=30_000)
-    except Exception as exc:  # best effort
-        print(f"could not delete topics of {p}: {exc!r}")
+    with topic_prefix(kafka_admin, "wf-cmd") as p:
+        yield p
 
 
 def test_produce_without_sources_says_what_to_give() -> None:

@@ -6,7 +6,6 @@ lists them, and `--wait` does not call the pipeline caught up while any is outst
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from tests.fixtures.kafka import topic_prefix
 from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.web.build import build_services
@@ -120,14 +120,8 @@ def test_the_delivery_threshold_is_configured(tmp_path: Path) -> None:
 
 @pytest.fixture
 def prefix(kafka_admin: Any) -> Iterator[str]:
-    p = f"wf-stuck-{uuid.uuid4().hex[:8]}"
-    yield p
-    try:
-        mine = [t for t in kafka_admin.list_topics() if t.startswith(p)]
-        if mine:
-            kafka_admin.delete_topics(mine, timeout_ms=30_000)
-    except Exception as exc:  # best effort
-        print(f"could not delete topics of {p}: {exc!r}")
+    with topic_prefix(kafka_admin, "wf-stuck") as p:
+        yield p
 
 
 @pytest.mark.integration

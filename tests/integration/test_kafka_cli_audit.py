@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.kafka import topic_prefix
 from tests.functional.test_distributed_commands import cli, env  # the same subprocess CLI helpers
 
 pytest.importorskip("kafka")
@@ -45,14 +46,8 @@ def documents_in(db: Path) -> int:
 
 @pytest.fixture
 def prefix(kafka_admin: Any) -> Iterator[str]:
-    p = f"wf-cliaudit-{uuid.uuid4().hex[:8]}"
-    yield p
-    try:
-        mine = [t for t in kafka_admin.list_topics() if t.startswith(p)]
-        if mine:
-            kafka_admin.delete_topics(mine, timeout_ms=30_000)
-    except Exception as exc:  # best effort
-        print(f"could not delete topics of {p}: {exc!r}")
+    with topic_prefix(kafka_admin, "wf-cliaudit") as p:
+        yield p
 
 
 def test_produce_once_with_the_broker_away_stores_spools_and_exits(tmp_path: Path) -> None:
