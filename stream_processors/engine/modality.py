@@ -54,6 +54,9 @@ from .cues import (
     ING_ONLY,
     NEUTRAL,
     NOUN_UNLESS_BEFORE,
+    PASSIVE_TO_BE,
+    PASSIVE_TO_BE_NOT_AFTER,
+    PASSIVE_TO_BE_ORDINALS,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     VERB_ONLY_TO,
@@ -94,6 +97,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             continue
         # "close to agreeing" is a future, "close to the border" a place: before an -ing verb only.
         if last == first + 1 and (toks[first], toks[last]) in ING_ONLY and not _ing_verb_follows(toks, last + 1):
+            continue
+        # "deal to be approved" is a thing to be done, "the first to be hit" one done: cues.PASSIVE_TO_BE.
+        if last == first + 1 and (toks[first], toks[last]) == PASSIVE_TO_BE and not _passive_infinitive(toks, first):
             continue
         direction = entry.direction
         if tuple(toks[first : last + 1]) in GOVERNS_NEXT_WORD:
@@ -435,6 +441,8 @@ def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> 
         return f"{lo - e} word(s) before, and it governs only words before it"
     if e < lo:
         return f"{lo - e} word(s) before"
+    if direction == NEXT_WORD:  # "hostage deal to be approved": among the signal's words, leading to one of them
+        return "among the signal's words, and it governs the word it leads to"
     if overlaps:
         return "inside the signal's words"
     return f"{s - hi} word(s) after, and it governs only words after it"
@@ -553,6 +561,44 @@ def _ing_verb_follows(toks: list[str], at: int) -> bool:
     if not word.endswith("ing") or len(word) < 5 or not word.isalpha():
         return False
     return any(_is_bare_verb_en(base) for base in word_forms("en", word) if not base.endswith("ing"))
+
+
+def _passive_infinitive(toks: list[str], to: int) -> bool:
+    """Whether "to be" at toks[to] is a passive infinitive after a noun (cues.PASSIVE_TO_BE): a past participle
+    follows (perhaps after an -ly adverb), and the words before it are not a report, a complement or a rank."""
+    at = to + 2
+    if at < len(toks) and toks[at].endswith("ly") and len(toks[at]) > 3:
+        at += 1
+    if at >= len(toks) or not _is_past_participle_en(toks[at]):
+        return False
+    if to > 0:
+        before = toks[to - 1]
+        if before in PASSIVE_TO_BE_NOT_AFTER or before.endswith("ed"):
+            return False
+    for word in toks[max(0, to - 4) : to]:
+        if word in PASSIVE_TO_BE_ORDINALS or _is_superlative_en(word):
+            return False
+    return True
+
+
+@lru_cache(maxsize=20_000)
+def _is_past_participle_en(word: str) -> bool:
+    """A verb's past participle (by the English dictionary's forms): "approved", "sent", "held", "set" (its bare
+    form, when the verb has no -ed form); not "fake" (faked is), "fighting", "ratifies", nor a noun."""
+    if not word.isalpha() or word.endswith("ing") or (word.endswith("s") and not word.endswith("ss")):
+        return False
+    forms = word_forms("en", word)
+    if len(forms) < 3 or not any(f.endswith("ing") for f in forms):  # (not a verb)
+        return False
+    if _is_bare_verb_en(word):
+        return not any(f.endswith("ed") for f in forms)
+    return True
+
+
+@lru_cache(maxsize=20_000)
+def _is_superlative_en(word: str) -> bool:
+    """ "largest", "biggest", "latest": an -est word whose comparative is among its forms (not "protest")."""
+    return len(word) > 4 and word.endswith("est") and any(f.endswith("er") for f in word_forms("en", word))
 
 
 _VERB_OBJECT_STARTS = frozenset("a an him her them us me".split())
