@@ -27,6 +27,7 @@ import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document, stable_id
 from watchfloor.schemas.inputs import MAX_ID_CHARS, InputError, parse_document, parse_timestamp
+from watchfloor.schemas.redact import redact_url
 
 from .feed_text import html_to_text, normalize_space
 
@@ -204,7 +205,10 @@ def to_item(
     if entry.published is None:
         why = f"unparseable date {entry.date_text!r}" if entry.date_text else "no published or updated date"
         return DeadLetter(
-            origin=feed_url, field="published_at", reason=f"entry {ident} has no valid date ({why})", raw=raw
+            origin=redact_url(feed_url),
+            field="published_at",
+            reason=f"entry {ident} has no valid date ({why})",
+            raw=raw,
         )
     metadata: dict[str, Any] = {}
     if entry.guid:
@@ -230,4 +234,4 @@ def to_item(
         return parse_document(obj, max_body_chars=max_body_chars)
     except InputError as e:
         reason = f"entry {ident}: " + (f"field '{e.field}': {e.message}" if e.field else e.message)
-        return DeadLetter(origin=feed_url, field=e.field, reason=reason, raw=raw)
+        return DeadLetter(origin=redact_url(feed_url), field=e.field, reason=reason, raw=raw)

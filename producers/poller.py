@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar
 from watchfloor.schemas.config import JsonlSource, RssSource
 from watchfloor.schemas.events import CaughtUp, DeadLetter, caught_up_event
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
+from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 from .jsonl import JsonlSourceError, read_jsonl_numbered
@@ -148,7 +149,7 @@ class SourcePoller:
         while not stop_event.is_set():
             try:
                 for failed in self._poll(due_only=True, stop_event=stop_event).errors:
-                    log.warning("source %s: %s", failed.origin, failed.error)
+                    log.warning("source %s: %s", redact_url(failed.origin), failed.error)
             except Exception:  # a store failure, say: log it and try again next round
                 log.exception("poll failed; retrying in %gs", seconds)
             stop_event.wait(seconds)
@@ -204,7 +205,7 @@ class SourcePoller:
         for index in sorted(results):
             result = results[index]
             if result.error:  # info: the commands say it themselves, once per source (`run`, `produce`, `ingest`)
-                log.info("source %s: %s", result.origin, result.error)
+                log.info("source %s: %s", redact_url(result.origin), result.error)
             summary.sources.append(result)
         self._mark_caught_up(summary)
         log.info(

@@ -33,6 +33,7 @@ import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
+from watchfloor.schemas.redact import redact_url
 
 from .feed_entries import FeedEntry, detail_text, entry_id, from_feedparser, from_json_feed, text_or_none, to_item
 from .feed_http import FetchFailed, fetch_http
@@ -69,10 +70,10 @@ class FeedError:
     status: int | None = None  # the HTTP status, when there was one
 
     def __str__(self) -> str:
-        return f"{self.url}: {self.reason}"
+        return f"{redact_url(self.url)}: {self.reason}"
 
     def to_dead_letter(self) -> DeadLetter:
-        return DeadLetter(origin=self.url, reason=self.reason, stage="ingest")
+        return DeadLetter(origin=redact_url(self.url), reason=self.reason, stage="ingest")
 
 
 @dataclass

@@ -13,22 +13,13 @@ from typing import Any, Literal
 import orjson
 
 from watchfloor.schemas.events import Event
+from watchfloor.schemas.redact import redact_url
 
 StoreProblem = Literal["missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "other"]
 
 MAX_EVENT_ID_BYTES = 2048
 """The longest event id (UTF-8) any store takes: PostgreSQL cannot index a key much over 2,700 bytes, and
 every store refuses the same ids (the input contract keeps document ids to 512 characters, within this)."""
-
-
-def redact_url(url: str) -> str:
-    """A store or broker URL with its password (if any) replaced by ***."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
 
 
 class StoreError(RuntimeError):

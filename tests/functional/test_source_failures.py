@@ -291,3 +291,22 @@ def test_produce_records_the_sources_health_where_serve_reads_it(tmp_path: Path)
     assert res.exit_code == 4, res.output  # the source's failure, as before: the health store changes nothing
     said = " ".join(res.output.split())
     assert said.count("cannot record the sources' health there") == 1, res.output
+
+
+def test_a_feed_key_or_password_in_its_url_is_shown_nowhere(tmp_path: Path) -> None:
+    """Security review (finding 4): a feed API's key in the configured URL (`?api_key=`, a password in the
+    userinfo) was printed in every "source … failed" line and served, unauthenticated, by /healthz, /metrics and
+    the status page. They show the URL with *** in its place; the poll still uses the URL as configured."""
+    keyed = "http://reader:Pa55word@127.0.0.1:1/feed.xml?api_key=K3YSECRET&lang=en"
+    shown = "http://reader:***@127.0.0.1:1/feed.xml?api_key=***&lang=en"
+    cfg = config(tmp_path, [good(), f'{{kind: rss, url: "{keyed}"}}'])
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 4, res.output
+    assert f"source {shown} failed" in res.output
+    with serve(cfg, [datetime.now(UTC) + timedelta(minutes=31)]) as (url, _):
+        pages = {path: get(url + path) for path in ("/healthz", "/metrics", "/")}
+    assert shown in json.loads(pages["/healthz"][1])["sources_failing"]
+    assert ("watchfloor_source_poll_failures_total", (("source", shown),)) in samples(pages["/metrics"][1])
+    assert 'data-source="http://reader:***@' in pages["/"][1]
+    for text in (res.output, *(body for _status, body in pages.values())):
+        assert "K3YSECRET" not in text and "Pa55word" not in text

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import Detection, EventType, Retraction, detection_event_id
 
-from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, out
+from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, out, redact_url
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
@@ -93,7 +93,7 @@ def exit_if_sources_failed(summary: Any) -> None:
     """`--once` fails (exit 4) when a source of its poll could not be read."""
     if summary is None or not summary.errors:
         return
-    names = ", ".join(s.origin for s in summary.errors)
+    names = ", ".join(redact_url(s.origin) for s in summary.errors)
     err.print(
         f"[yellow]{len(summary.errors)} of {len(summary.sources)} sources failed:[/yellow] {escape(names)}",
         highlight=False,

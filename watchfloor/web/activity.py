@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
+from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ HEARTBEAT = "pipeline:cycle"
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 RECENT_ALERTS = 200
 MAX_REASONS = 50  # distinct dead-letter reasons kept as labels; the rest count as "other"
+MAX_SOURCE_NAMES = 500  # distinct document source names kept as labels; the rest count as OTHER_SOURCES
+OTHER_SOURCES = "(other sources)"
 _TYPES = frozenset(
     {
         *DOCUMENT_TYPES,
@@ -101,7 +104,13 @@ class Activity:
         ev, p = se.event, se.event.payload
         if ev.type in DOCUMENT_TYPES:
             src = p.get("source")
-            self.documents[str(src.get("name") if isinstance(src, dict) else src or "?")] += 1
+            name = str(src.get("name") if isinstance(src, dict) else src or "?")
+            # Source names come from the input (a JSONL line's own, an RSS feed's title): one series each, so a
+            # feed that renames itself every poll would grow /metrics without bound. The first MAX_SOURCE_NAMES
+            # keep their series; the rest are counted together.
+            if name not in self.documents and len(self.documents) >= MAX_SOURCE_NAMES:
+                name = OTHER_SOURCES
+            self.documents[name] += 1
         elif ev.type == EventType.SIGNAL:
             self.signals[str(p.get("name", "?"))] += 1
         elif ev.type == EventType.DETECTION:
@@ -183,8 +192,19 @@ PollsArg = Mapping[str, float] | Iterable[tuple[str, float]] | Iterable[SourcePo
 def _source_polls(polls: PollsArg) -> list[SourcePoll]:
     out = []
     for p in polls.items() if isinstance(polls, Mapping) else polls:
-        out.append(p if isinstance(p, SourcePoll) else SourcePoll(str(p[0]), float(p[1])))
+        out.append(_shown(p) if isinstance(p, SourcePoll) else SourcePoll(redact_url(str(p[0])), float(p[1])))
     return out
+
+
+def _shown(poll: SourcePoll) -> SourcePoll:
+    """A poll under its source's name as it may be shown: the heartbeat feeds /healthz, /metrics and the status
+    page, and a feed URL may carry a key (`?api_key=`) or a password, which must reach none of them."""
+    origin = redact_url(poll.origin)
+    return poll if origin == poll.origin else SourcePoll(origin, poll.seconds, poll.error)
+
+
+def _shown_origins(origins: Collection[str] | None) -> frozenset[str] | None:
+    return None if origins is None else frozenset(redact_url(o) for o in origins)
 
 
 def _save(store: CheckpointStore, change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
@@ -218,8 +238,11 @@ def record_cycle(
     stay failing)."""
     entries = [p for p in _source_polls(polls) if p.error is None]
 
+    shown = [(at, [_shown(p) for p in ps]) for at, ps in polled]
+    configured = _shown_origins(sources)
+
     def change(state: Mapping[str, Any]) -> dict[str, Any]:
-        return _with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), polled, sources)
+        return _with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), shown, configured)
 
     _save(store, change)
 
@@ -229,7 +252,9 @@ def record_sources(
 ) -> None:
     """Save one poll's outcome per source without counting a pipeline cycle (`watchfloor produce`: its sources'
     health reaches /healthz and /metrics of a `serve` on its store). `sources` as for record_cycle."""
-    _save(store, lambda state: _with_sources(state, [(at, polls)], sources))
+    shown = [_shown(p) for p in polls]
+    configured = _shown_origins(sources)
+    _save(store, lambda state: _with_sources(state, [(at, shown)], configured))
 
 
 def _with_cycle(
