@@ -55,31 +55,48 @@ def replay_from_kafka(
 
     Invalid records (not JSON, unknown schema_version, not a document) are skipped and reported through
     `on_invalid` (default: a warning in the log) and `stats.invalid`. Raises LookupError for an unknown
-    topic and TimeoutError when the end of the topic cannot be reached within `timeout_s`."""
+    topic and TimeoutError, naming the broker and `timeout_s`, when the broker keeps it waiting longer than
+    `timeout_s`: to bootstrap (a broker that is down: kafka-python's own bound was 30 s whatever `timeout_s`
+    said), for any metadata or offsets request, or for the next record while the end is not reached. The
+    time the caller spends with a document is not a wait: a long replay is not cut short by a slow reader."""
     if since.tzinfo is None or (until is not None and until.tzinfo is None):
         raise ValueError("since/until must be timezone-aware datetimes")
     from kafka import KafkaConsumer, TopicPartition
 
     st = stats if stats is not None else KafkaReplayStats()
-    consumer = make_client(
-        KafkaConsumer,
-        client_config(
-            KafkaConsumer,
-            bootstrap_servers=bootstrap_servers(bootstrap),
-            group_id=None,  # a backtest never commits offsets nor joins the workers' group
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="watchfloor-backtest",
-        ),
-    )
+    timeout_ms = int(timeout_s * 1000)
+
+    def unreachable(e: BaseException) -> TimeoutError:
+        return TimeoutError(f"Kafka broker {bootstrap} unreachable: no answer within {timeout_s:g}s ({_say(e)})")
+
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise LookupError(f"Kafka topic {topic!r} does not exist (or has no partitions)")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        since_ms = int(since.timestamp() * 1000)
-        found = consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
-        end = consumer.end_offsets(tps)
+        consumer = make_client(
+            KafkaConsumer,
+            client_config(
+                KafkaConsumer,
+                timeout_s,  # the bootstrap (in the constructor) and every request: metadata, offsets, fetches
+                bootstrap_servers=bootstrap_servers(bootstrap),
+                group_id=None,  # a backtest never commits offsets nor joins the workers' group
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                client_id="watchfloor-backtest",
+                # kafka-python refuses a request timeout that is not above the fetch's wait (500 ms by default)
+                fetch_max_wait_ms=min(500, timeout_ms // 2),
+            ),
+        )
+    except _timeouts() as e:
+        raise unreachable(e) from e
+    try:
+        try:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise LookupError(f"Kafka topic {topic!r} does not exist (or has no partitions)")
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            since_ms = int(since.timestamp() * 1000)
+            found = consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
+            end = consumer.end_offsets(tps)
+        except _timeouts() as e:
+            raise unreachable(e) from e
         start = {tp: found[tp].offset for tp in tps if found.get(tp) is not None}
         todo = [tp for tp in tps if tp in start and start[tp] < end[tp]]
         st.expected = sum(end[tp] - start[tp] for tp in todo)
@@ -88,12 +105,13 @@ def replay_from_kafka(
         consumer.assign(todo)
         for tp in todo:
             consumer.seek(tp, start[tp])
-        deadline = time.monotonic() + timeout_s
+        at = dict(start)
+        waiting_since: float | None = None  # since when polls have brought nothing: reset by any progress
         remaining = set(todo)
         while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replay of {topic!r} did not reach the end within {timeout_s:.0f}s")
+            polled_at = time.monotonic()
             batches = consumer.poll(timeout_ms=500, max_records=1000)
+            moved = bool(batches)
             for tp, records in batches.items():
                 for rec in records:
                     if rec.offset >= end[tp]:
@@ -119,11 +137,42 @@ def replay_from_kafka(
                     st.documents += 1
                     yield doc
             for tp in list(remaining):
-                if consumer.position(tp) >= end[tp]:
+                position = consumer.position(tp)  # known: seek set it
+                moved = moved or position != at[tp]  # records that are no documents (a transaction's markers)
+                at[tp] = position
+                if position >= end[tp]:
                     remaining.discard(tp)
                     consumer.pause(tp)
+            # Only the polls count: the time from the first poll that brought nothing, not from the start of the
+            # read, which takes the caller's time with each document (a total bound cut long replays short).
+            if moved:
+                waiting_since = None
+            elif waiting_since is None:
+                waiting_since = polled_at
+            elif remaining and time.monotonic() - waiting_since > timeout_s:
+                left = sum(end[tp] - at[tp] for tp in remaining)
+                raise TimeoutError(
+                    f"Kafka broker {bootstrap}: replay of {topic!r} got nothing for {timeout_s:g}s, "
+                    f"{left} records before the end"
+                )
     finally:
         consumer.close()
+
+
+def _timeouts() -> tuple[type[BaseException], ...]:
+    """kafka-python's errors for "no answer in time": KafkaTimeoutError (3.x bootstrap, any request in both),
+    NoBrokersAvailable (2.x bootstrap)."""
+    import kafka.errors as kafka_errors
+
+    return tuple(
+        getattr(kafka_errors, n) for n in ("KafkaTimeoutError", "NoBrokersAvailable") if hasattr(kafka_errors, n)
+    )
+
+
+def _say(e: BaseException) -> str:
+    text = str(e)
+    name = type(e).__name__
+    return text if text.startswith(name) else f"{name}: {text}"  # kafka-python's str() starts with it
 
 
 __all__ = ["KafkaReplayStats", "replay_from_kafka"]

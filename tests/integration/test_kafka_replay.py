@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -118,3 +120,43 @@ def test_unknown_topic_and_naive_times(kafka_bootstrap: str) -> None:
         list(replay_from_kafka(kafka_bootstrap, f"no-such-{uuid.uuid4().hex[:6]}", datetime(2024, 1, 1, tzinfo=UTC)))
     with pytest.raises(ValueError, match="timezone-aware"):
         list(replay_from_kafka(kafka_bootstrap, "x", datetime(2024, 1, 1)))
+
+
+@pytest.fixture(params=["refused", "silent"])
+def broker_away(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A broker that is down (a closed port: connections refused at once) or hung (a listener that accepts into its
+    backlog and never answers: the connection is made, no request is ever answered)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        if request.param == "silent":
+            s.listen(16)
+            yield f"127.0.0.1:{s.getsockname()[1]}"
+            return
+        down = f"127.0.0.1:{s.getsockname()[1]}"
+    yield down
+
+
+def test_a_replay_from_a_broker_that_is_away_fails_within_its_timeout(broker_away: str) -> None:
+    """The timeout reaches the consumer: it used to bootstrap for kafka-python's own 30 s whatever `timeout_s` said,
+    then raise the library's KafkaTimeoutError, which named neither the wait nor (as the caller gave it) the broker."""
+    with pytest.raises(TimeoutError) as raised:
+        list(replay_from_kafka(broker_away, "wf-away.documents", datetime(2024, 1, 1, tzinfo=UTC), timeout_s=1.5))
+    assert str(raised.value).startswith(f"Kafka broker {broker_away} unreachable: no answer within 1.5s ("), (
+        raised.value
+    )
+
+
+def test_a_slow_reader_is_not_cut_short(kafka_bootstrap: str, make_topic: Any) -> None:
+    """The timeout bounds the waits on the broker, not the whole read: the time the caller spends with a document
+    counted, and a long replay (a big topic, a slow sort behind it) failed once it took longer than the timeout."""
+    base = docs()[0]
+    many = [base.model_copy(update={"id": f"slow-{i:04d}"}) for i in range(1500)]  # more than one poll's 1,000
+    topic = make_topic(many)
+    got = []
+    for doc in replay_from_kafka(
+        kafka_bootstrap, topic, datetime(2000, 1, 1, tzinfo=UTC), timeout_s=1.0, on_invalid=lambda _m: None
+    ):
+        if not got:
+            time.sleep(1.5)  # longer than the timeout, with the broker there all along
+        got.append(doc.id)
+    assert sorted(got) == [d.id for d in many]

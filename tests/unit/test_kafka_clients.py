@@ -217,14 +217,12 @@ def publish_one(down: str, tmp_path: Path) -> None:
     raise ConnectionError("spooled")
 
 
-def replay(down: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def replay(down: str) -> None:
     from datetime import UTC, datetime
 
-    from watchfloor.stream_processors.kafka import reader
+    from watchfloor.stream_processors.kafka.reader import replay_from_kafka
 
-    # The replay's consumer waits kafka-python's 30 s for a bootstrap: a second here.
-    monkeypatch.setattr(reader, "client_config", lambda cls, **kw: client_config(cls, 1.0, **kw))
-    list(reader.replay_from_kafka(down, "wf-test-down-documents", datetime(2024, 1, 1, tzinfo=UTC)))
+    list(replay_from_kafka(down, "wf-test-down-documents", datetime(2024, 1, 1, tzinfo=UTC), timeout_s=1.0))
 
 
 def archive_poll(down: str) -> None:
@@ -233,7 +231,7 @@ def archive_poll(down: str) -> None:
     KafkaArchive(down, None, topic_prefix="wf-test-down", timeout_s=1.0).poll_once(100)  # type: ignore[arg-type]
 
 
-def site(name: str, down: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], object]:
+def site(name: str, down: str, tmp_path: Path) -> Callable[[], object]:
     from watchfloor.cli.backtest import _kafka_topic_exists
     from watchfloor.cli.distributed import _reach
     from watchfloor.stream_processors.kafka import topics
@@ -243,7 +241,7 @@ def site(name: str, down: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "topics.check_topics": lambda: topics.check_topics(down, "wf-test-down", timeout_s=0.5),
         "topics.ensure_changelog": lambda: topics.ensure_changelog(down, "wf-test-down", 2, timeout_s=0.5),
         "archive.consumer": lambda: archive_poll(down),
-        "reader.replay_from_kafka": lambda: replay(down, monkeypatch),
+        "reader.replay_from_kafka": lambda: replay(down),
         "publisher.producer": lambda: publish_one(down, tmp_path),
         "backtest._kafka_topic_exists": lambda: _kafka_topic_exists(down, "wf-test-down-documents", timeout_s=1.0),
         "distributed._reach": lambda: _reach(down, 0.5),
@@ -263,14 +261,12 @@ def site(name: str, down: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "distributed._reach",
     ],
 )
-def test_failed_constructions_at_a_closed_port_leave_no_thread_nor_descriptor(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_constructions_at_a_closed_port_leave_no_thread_nor_descriptor(name: str, tmp_path: Path) -> None:
     """Each place that makes a kafka-python client, asked again and again while the broker is down (what the
     produce, archive and worker loops do): kafka-python 3.0 left a thread and four descriptors per admin client
     or consumer whose constructor failed. The first attempt is a warm-up (anything the library makes once)."""
     pytest.importorskip("kafka")
-    attempt = site(name, closed_port(), tmp_path, monkeypatch)
+    attempt = site(name, closed_port(), tmp_path)
     kafka_log = logging.getLogger("kafka")
     level = kafka_log.level
     # Quiet: a record the log capture keeps holds its traceback, and with it the sockets whose connect failed.
