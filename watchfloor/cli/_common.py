@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
+from watchfloor.schemas.inputs import visible_text as visible_text
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.errors import redact_url as redact_url
 
@@ -188,6 +189,13 @@ class QuietCycles:
 def seen_before(known: int) -> str:
     """' (2 seen before, not shown again)' after a dead-letter count: bad inputs an earlier read logged already."""
     return f" ({known} seen before, not shown again)" if known else ""
+
+
+def source_failed(origin: str, error: str | None) -> str:
+    """The line a live command prints for a source whose poll failed: its URL without secrets (a feed's key), its
+    error without control characters (an HTTP reason phrase is the feed server's to write)."""
+    said = f"[yellow]source {escape(redact_url(origin))} failed[/yellow]"
+    return f"{said}: {escape(visible_text(error or ''))}"
 
 
 def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "dead letter") -> None:

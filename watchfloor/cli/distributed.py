@@ -27,6 +27,7 @@ from ._common import (
     print_dead_letters,
     redact_url,
     seen_before,
+    source_failed,
     stop_on_sigterm,
 )
 from .alerts import (
@@ -293,8 +294,7 @@ def produce(
                 record_source_health(producer.store, summary, chosen)
                 health.record(summary, chosen)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
-                    said = f"[yellow]source {escape(redact_url(src.origin))} failed[/yellow]: {escape(src.error or '')}"
-                    err.print(said, highlight=False)
+                    err.print(source_failed(src.origin, src.error), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
                 busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
                 shown = lines.line(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, out, print_dead_letters, redact_url, seen_before
+from ._common import ConfigOpt, app, app_config, err, out, print_dead_letters, redact_url, seen_before, visible_text
 
 
 @app.command()
@@ -30,7 +30,9 @@ def ingest(
     for src in summary.sources:
         if src.error:
             failed = True
-            err.print(f"[red]error[/red] {escape(redact_url(src.origin))}: {escape(src.error)}", highlight=False)
+            err.print(
+                f"[red]error[/red] {escape(redact_url(src.origin))}: {escape(visible_text(src.error))}", highlight=False
+            )
     print_dead_letters(summary.dead_letters, limit=None)
     out.print(
         f"{summary.accepted} new documents, {summary.duplicates} already in the log, "

@@ -20,6 +20,7 @@ from ._common import (
     progress_bar,
     redact_url,
     seen_before,
+    source_failed,
     stop_on_sigterm,
 )
 from .alerts import (
@@ -147,10 +148,7 @@ def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> t
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due(on_source=on_source)
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
-        err.print(
-            f"[yellow]source {escape(redact_url(src.origin))} failed[/yellow]: {escape(src.error or '')}",
-            highlight=False,
-        )
+        err.print(source_failed(src.origin, src.error), highlight=False)
     print_dead_letters(summary.dead_letters)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
     print_dead_letters([dl for t in tallies for dl in t.unprocessable])

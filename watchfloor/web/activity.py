@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
+from watchfloor.schemas.inputs import visible_text
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
 
@@ -299,7 +300,11 @@ def _with_sources(
                 s.update(last_success=when, failing_since=None, last_error=None)
             else:
                 s["failures"] = int(s.get("failures", 0)) + 1
-                s.update(failing_since=s.get("failing_since") or when, last_error=p.error[:300], last_failure=when)
+                s.update(
+                    failing_since=s.get("failing_since") or when,
+                    last_error=visible_text(p.error[:300]),
+                    last_failure=when,
+                )
             sources[p.origin] = s
         last_poll = {"at": when, "polled": len(polls), "failed": [p.origin for p in polls if p.error is not None]}
     out = dict(state)
