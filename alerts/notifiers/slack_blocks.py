@@ -9,6 +9,7 @@ flattened wherever one could change the layout (source names, group labels, fiel
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,11 +91,31 @@ def safe_url(url: str | None) -> str | None:
     return safe if len(safe) <= MAX_LINK_URL else None
 
 
+# A host name in a label: "www.reuters.com", "https://reuters.com/world", "Reuters.com".
+_HOST_IN_LABEL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://)?((?:[a-z0-9-]+\.)+[a-z]{2,})")
+
+
 def link(url: str | None, label: str) -> str:
-    """<url|label> with an escaped one-line label when the URL is safe, else just the escaped label."""
+    """<url|label> with an escaped one-line label when the URL is safe, else just the escaped label. A label that
+    names another host than the link's own ("https://www.reuters.com/…" on a link to evil.example: the source name
+    is a feed's own title, and the feed also writes the link) gets the link's host after it, so the text cannot
+    pass a link off as another site's."""
     text = fit(one_line(label or url or ""), MAX_LABEL)
     safe = safe_url(url)
-    return f"<{safe}|{text}>" if safe and text else text
+    if not (safe and text):
+        return text
+    host = (urlsplit(url or "").hostname or "").lower()
+    named = [m.group(1).lower() for m in _HOST_IN_LABEL.finditer(label)]
+    if any(not _same_site(n, host) for n in named):
+        shown = escape(host)
+        text = fit(one_line(label), max(1, MAX_LABEL - len(shown) - 3)) + f" ({shown})"
+    return f"<{safe}|{text}>"
+
+
+def _same_site(named: str, host: str) -> bool:
+    """Whether a host named in a label is the link's host, or its domain ("reuters.com" for www.reuters.com)."""
+    named, host = named.removeprefix("www."), host.removeprefix("www.")
+    return host == named or host.endswith("." + named)
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
