@@ -6,6 +6,10 @@ signature check runs, and its check raises on a non-ASCII signature or a timesta
 unsigned or forged request could get a 500 page and a traceback instead of the 401 the README promises. Here a
 missing, malformed, wrong or over-5-minutes-old signature is a 401 and one log line; a correctly signed body
 that does not parse is a 400.
+
+The headers are checked before the body is read at all: the request URL is public, and a request without Slack's
+two signature headers, or with a timestamp outside the 5 minutes, is refused without copying its body into memory
+(the server also caps bodies: watchfloor.web.server.MAX_BODY_BYTES).
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ class WatchfloorApp(App):
         self.signing_secret = signing_secret
 
 
-def signature_problem(secret: str, headers: Mapping[str, str], raw_body: bytes, now: float) -> str | None:
-    """Why a request is not signed by Slack with `secret` (None: it is). Never raises on what a sender controls."""
+def header_problem(headers: Mapping[str, str], now: float) -> str | None:
+    """Why a request's signature headers cannot be Slack's, from the headers alone (None: they may be): what can be
+    refused before the body is read. Never raises on what a sender controls."""
     lowered = {k.lower(): v for k, v in headers.items()}
     timestamp = lowered.get("x-slack-request-timestamp")
     signature = lowered.get("x-slack-signature")
@@ -49,6 +54,16 @@ def signature_problem(secret: str, headers: Mapping[str, str], raw_body: bytes, 
         return "signed over 5 minutes from now"
     if not signature.isascii():  # hmac.compare_digest refuses non-ASCII str with a TypeError
         return "a malformed X-Slack-Signature"
+    return None
+
+
+def signature_problem(secret: str, headers: Mapping[str, str], raw_body: bytes, now: float) -> str | None:
+    """Why a request is not signed by Slack with `secret` (None: it is). Never raises on what a sender controls."""
+    problem = header_problem(headers, now)
+    if problem is not None:
+        return problem
+    lowered = {k.lower(): v for k, v in headers.items()}
+    timestamp, signature = lowered["x-slack-request-timestamp"], lowered["x-slack-signature"]
     # Slack's signing scheme as slack-sdk computes it; compared here, where the headers are known to be sane.
     expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=raw_body)
     if expected is None or not hmac.compare_digest(expected.encode(), signature.encode()):
@@ -64,11 +79,16 @@ class SlackHttpHandler:
         self.now = now
 
     def handle(self, req: Request) -> Any:
-        raw = req.get_data(cache=True)
-        problem = signature_problem(self.app.signing_secret, dict(req.headers.items()), raw, self.now())
+        headers = dict(req.headers.items())
+        now = self.now()
+        # refused on its headers first: an unsigned body is never read (and over MAX_CONTENT_LENGTH, get_data's 413)
+        problem = header_problem(headers, now) or signature_problem(
+            self.app.signing_secret, headers, req.get_data(cache=True), now
+        )
         if problem is not None:
             log.warning("slack app: refused a request from %s: %s", req.remote_addr or "?", problem)
             return _error(401, "invalid request")
+        raw = req.get_data(cache=True)
         try:
             bolt_request = BoltRequest(
                 body=raw.decode("utf-8"), query=req.query_string.decode("utf-8"), headers=dict(req.headers)

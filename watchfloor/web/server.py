@@ -28,6 +28,12 @@ from .metrics import LogCollector, kafka_metrics, registry_for
 from .status import status_page
 
 SLACK_PATH = "/slack/events"
+# The largest request body the server reads, for every path (Flask's MAX_CONTENT_LENGTH and waitress's
+# max_request_body_size); anything bigger is answered 413 unread. The listener is public (Slack must reach it),
+# and waitress's own default is 1 GiB, read before the Slack signature can be checked. Slack's requests are small:
+# a slash command is one form line, and the biggest, a click, carries the clicked message, at most 50 blocks of at
+# most 3,000 characters each (Slack's Block Kit limits): a few hundred KB even URL-encoded. 1 MiB leaves room.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -57,6 +63,8 @@ class Services:
 
 def create_app(services: Services) -> Flask:
     app = Flask(__name__)
+    # Flask's own cap, for when the app is served by something other than WebServer (another WSGI server, tests)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     view = ActivityView(services.store)
     probe = services.kafka
     collector = LogCollector(
@@ -81,6 +89,10 @@ def create_app(services: Services) -> Flask:
             return jsonify({"error": f"the Slack app is not configured: {services.slack_problem}"}), 503
         return handler.handle(request)
 
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Any:
+        return jsonify({"error": f"request body over {MAX_BODY_BYTES} bytes"}), 413
+
     @app.get("/healthz")
     def healthz() -> Any:
         body, code = health_report(services)
@@ -101,7 +113,16 @@ class WebServer:
     """waitress serving one Flask app; `start()` in a thread of its own, or `serve_forever()`."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 8080, *, threads: int = 8) -> None:
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="watchfloor")
+        # waitress refuses a body of max_request_body_size bytes or more (Flask: more than MAX_CONTENT_LENGTH):
+        # one byte more makes both take a body of exactly MAX_BODY_BYTES
+        self._server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="watchfloor",
+            max_request_body_size=MAX_BODY_BYTES + 1,
+        )
         self._thread: threading.Thread | None = None
 
     @property
