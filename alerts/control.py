@@ -229,6 +229,11 @@ class ControlLog:
             now = self.now()
             return st.live_silences(now) + (st.ended_silences(now) if include_ended else [])
 
+    def silence_by_id(self, sil_id: str) -> Silence | None:
+        """The silence `sil_id` as it was made (in force or not), None when the log has none."""
+        with self._lock:
+            return self.refresh().silences.get(sil_id)
+
     def expiry(self, sil_id: str) -> SilenceExpired | None:
         """How a silence ended (`silence.expired`: early, by whom; or lapsed, by watchfloor), None while it holds."""
         with self._lock:

@@ -24,7 +24,7 @@ from watchfloor.schemas.control import Actor
 from ..notifiers.slack import escape
 from . import clicks
 from .buttons import ACK_ACTION, SILENCE_ACTION, SILENCE_FOR_HOURS, UNSUBSCRIBE_ACTION, parse_button_value
-from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command
+from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command, who
 from .http import WatchfloorApp
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,18 @@ def build_app(
         def membership(ch: SlackChannelRef) -> Membership:
             return membership_for_reply(client, ch.id, bot_id=str(context.bot_user_id or ""), names=names)
 
+        def announce(text: str) -> str:
+            return post_in_channel(client, channel.id, text)
+
         try:
-            reply = run_command(ctx, str(command.get("text") or ""), channel, actor, membership=membership)
+            reply = run_command(
+                ctx,
+                str(command.get("text") or ""),
+                channel,
+                actor,
+                membership=membership,
+                announce=announce if channel.id else None,
+            )
         except Exception:
             log.exception("slack app: command %r failed", command.get("text"))
             reply = ":x: Something went wrong on watchfloor's side; the error is in its log."
@@ -103,7 +113,7 @@ def build_app(
         # chat.update replaces the whole message: without the message as Slack sent it (its blocks) there is
         # nothing to keep, and the alert would become one "Acknowledged" line. Say it here instead.
         if not (isinstance(message, dict) and message.get("blocks")):
-            text = clicks.ack_line(record) if new else f"Already acknowledged by {clicks.who(record.by)}."
+            text = clicks.ack_line(record) if new else f"Already acknowledged by {who(record.by)}."
             _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", text)
             return
         if slack_channel and ts:
@@ -117,15 +127,24 @@ def build_app(
             except (SlackApiError, SlackClientError) as e:
                 log.warning("slack app: acknowledged %s but could not update the message: %s", value.alert_id, e)
         if not new:
-            text = f"Already acknowledged by {clicks.who(record.by)}."
+            text = f"Already acknowledged by {who(record.by)}."
             _say(respond, f"Acknowledge click on alert {value.alert_id} (already acknowledged) handled", text)
 
     @app.action(SILENCE_ACTION)
-    def on_silence(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_silence(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         value = _value(action, respond)
         if value is not None:
-            reply = clicks.silence(ctx, value, slack_actor(body.get("user")))
+            slack_channel = str(
+                (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+            )
+
+            def announce(text: str) -> str:
+                return post_in_channel(client, slack_channel, text)
+
+            reply = clicks.silence(
+                ctx, value, slack_actor(body.get("user")), announce=announce if slack_channel else None
+            )
             _say(respond, f"Silence {SILENCE_FOR_HOURS}h click on alert {value.alert_id} ({value.rule}) handled", reply)
 
     @app.action(UNSUBSCRIBE_ACTION)
@@ -168,6 +187,28 @@ def build_app(
                 log.warning("slack app: could not answer a mention in %s: %s: %s", channel, type(e).__name__, e)
 
     return app
+
+
+def post_in_channel(client: WebClient, channel_id: str, text: str) -> str:
+    """Post `text` (mrkdwn, escaped by the caller) in `channel_id` for everyone, as the app answers a mention: ""
+    once posted, else Slack's error code or what failed (logged as one warning). Within LOOKUP_TIMEOUT, since the
+    command or click it tells of is answered only after this, inside Slack's 3 seconds."""
+    # Bolt makes this client for the one request, so its timeout can be shortened here without touching others'.
+    client.timeout = min(client.timeout or LOOKUP_TIMEOUT, LOOKUP_TIMEOUT)
+    try:
+        # parse=none and link_names off: only the mentions the text spells out (<@U…>) are mentions
+        client.chat_postMessage(
+            channel=channel_id, text=text, parse="none", link_names=False, unfurl_links=False, unfurl_media=False
+        )
+    except SlackApiError as e:
+        data = e.response.data if isinstance(e.response.data, dict) else {}
+        problem = str(data.get("error") or f"HTTP {e.response.status_code}")
+    except (SlackClientError, OSError) as e:
+        problem = f"{type(e).__name__}: {e}"
+    else:
+        return ""
+    log.warning("slack app: could not post in %s: chat.postMessage: %s", channel_id, problem)
+    return problem
 
 
 def bot_name(client: WebClient, names: list[str]) -> str:

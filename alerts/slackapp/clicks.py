@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, timedelta
 from typing import Any
@@ -15,17 +14,9 @@ from watchfloor.stream_processors.ports import EventLog
 
 from ..notifiers.slack import escape
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
-from .commands import AppContext, unsubscribe
+from .commands import Announce, AppContext, announced, unsubscribe, who
 
 ACK_BLOCK_ID = "wf_acknowledged"
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def who(actor: Actor) -> str:
-    """A mention for a Slack user id (safe: checked), else the escaped name."""
-    if actor.via == "slack" and actor.user and _SLACK_USER.match(actor.user):
-        return f"<@{actor.user}>"
-    return escape(actor.name or actor.user or "someone")
 
 
 def acknowledge(
@@ -96,11 +87,12 @@ def group_of(log: EventLog, value: ButtonValue) -> dict[str, str]:
     return {str(k): str(v) for k, v in group.items()}
 
 
-def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
+def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Announce | None = None) -> str:
     """Silence the alert's rule and group in the channel it was posted to, for 24 hours; once: a second click
     while that silence holds says so, as a second Acknowledge does, in whichever app process it arrives (the
     silence's id is computed from the rule, group, channel and the silences of them so far, not from the click:
-    two clicks at once record one silence; see ControlLog.plan_button_silence)."""
+    two clicks at once record one silence; see ControlLog.plan_button_silence). A new silence is also said in the
+    channel (`announce`), as the command's is."""
     refused = refusal(ctx, value)
     if refused:
         return refused
@@ -121,10 +113,16 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:
             f":mute: {what} is already silenced in this channel until "
             f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}, by {who(s.by)}. (`{s.id}`)"
         )
-    return (
-        f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
-        f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    until = f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+    public = (
+        f":mute: {who(actor)} silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until {until} (the "
+        f"*Silence {SILENCE_FOR_HOURS}h* button on an alert). (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
     )
+    reply = (
+        f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
+        f"{until}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    )
+    return reply + announced(announce, public)
 
 
 def unsubscribe_click(ctx: AppContext, value: ButtonValue, actor: Actor) -> str:

@@ -79,6 +79,34 @@ class Membership:
 
 MembershipCheck = Callable[[SlackChannelRef], Membership]
 
+# Posts a message for everyone in the channel a command was typed in (or a button clicked): "" once posted, else why
+# not (Slack's error). Silencing and unsilencing are said there, not only to whoever did it: the silence holds back
+# everyone's alerts in the channel.
+Announce = Callable[[str], str]
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def who(actor: Actor) -> str:
+    """A mention for a Slack user id (safe: checked), else the escaped name."""
+    if actor.via == "slack" and actor.user and _SLACK_USER.match(actor.user):
+        return f"<@{actor.user}>"
+    return escape(actor.name or actor.user or "someone")
+
+
+def announced(announce: Announce | None, text: str) -> str:
+    """Post `text` in the channel with `announce`; what to add to the ephemeral reply: "" once posted (or when there
+    is no channel to post to), else a warning that the channel was not told and why (what was done still holds)."""
+    if announce is None:
+        return ""
+    problem = announce(text)
+    if not problem:
+        return ""
+    return (
+        f"\n:warning: This could not be posted in the channel for everyone (Slack: {escape(problem[:200])}); "
+        "tell them yourself."
+    )
+
 
 @dataclass
 class ChannelMap:
@@ -165,11 +193,13 @@ def run_command(
     actor: Actor,
     *,
     membership: MembershipCheck | None = None,
+    announce: Announce | None = None,
 ) -> str:
     """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`.
 
     `membership` asks Slack whether the bot is in a channel; `subscribe` calls it once the line has parsed, before
-    anything is recorded, and refuses a channel the bot cannot post to (None: not checked)."""
+    anything is recorded, and refuses a channel the bot cannot post to (None: not checked). `announce` posts in
+    `channel` for everyone: `silence` and `unsilence` say there who did what (None: nothing is posted)."""
     words = split_words(text)
     if not words:
         return help_text(ctx)
@@ -180,6 +210,10 @@ def run_command(
     try:
         if handler is _cmd_subscribe:
             return _cmd_subscribe(ctx, args, channel, actor, membership=membership)
+        if handler is _cmd_silence:
+            return _cmd_silence(ctx, args, channel, actor, announce=announce)
+        if handler is _cmd_unsilence:
+            return _cmd_unsilence(ctx, args, channel, actor, announce=announce)
         return handler(ctx, args, channel, actor)
     except UsageError as e:
         return str(e)
@@ -212,7 +246,7 @@ def help_text(ctx: AppContext, *_: object) -> str:
             f"`{c} list` — this channel's subscriptions",
             f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",
             f"`{c} silences` — silences in force here",
-            f"`{c} unsilence ID` — end a silence now",
+            f"`{c} unsilence ID` — end a silence of this channel now",
             f"`{c} rules` — the rules you can subscribe to",
             "Severities: low, medium, high, critical. Alerts have buttons: Acknowledge, "
             f"Silence {SILENCE_FOR_HOURS}h, Unsubscribe.",
@@ -466,7 +500,9 @@ def _cmd_list(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, ac
     return _fit("\n".join(lines))
 
 
-def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+def _cmd_silence(
+    ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor, *, announce: Announce | None = None
+) -> str:
     if len(args) < 3:
         raise UsageError("silence")
     rule = args[0]
@@ -495,10 +531,17 @@ def _cmd_silence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef,
     s = ctx.control.silence(
         rule, duration=duration, by=actor, group=group, channel=ctx.channels.primary(channel), reason=reason
     )
-    return (
-        f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
-        f"until {_when(s)}. (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    ends = f"(`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    why = f": “{escape(reason)}”" if reason else " (no reason given)"
+    public = (
+        f":mute: {who(actor)} silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
+        f"until {_when(s)}{why}. {ends}"
     )
+    reply = (
+        f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
+        f"until {_when(s)}. {ends}"
+    )
+    return reply + announced(announce, public)
 
 
 def _group_keys(ctx: AppContext, rule: str) -> set[str] | None:
@@ -532,20 +575,50 @@ def _cmd_silences(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef
     now = ctx.control.now()
     lines = [f"*Silences in force here* ({len(silences)}):"]
     for s in silences:
-        scope = "all channels" if s.channel is None else "this channel"
+        scope = "*all channels*" if s.channel is None else "this channel"
         starts = "" if s.starts_at <= now else f" from {s.starts_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
         reason = f" — “{escape(s.reason)}”" if s.reason else ""
+        # Listed here because it holds this channel's alerts back, but not this channel's to end (_cmd_unsilence).
+        ends = "" if s.channel is not None else f" — set for all channels: {_cli_remove(s.id)} ends it, not Slack"
         lines.append(
-            f"• `{s.id}` {_silence_what(ctx, s)} in {scope}{starts} until {_when(s)}, by {escape(s.by.label())}{reason}"
+            f"• `{s.id}` {_silence_what(ctx, s)} in {scope}{starts} until {_when(s)}, "
+            f"by {escape(s.by.label())}{reason}{ends}"
         )
     return _fit("\n".join(lines))
 
 
-def _cmd_unsilence(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
+def _cli_remove(sil_id: str) -> str:
+    return f"`watchfloor silences remove {escape(sil_id)}` on watchfloor's command line"
+
+
+def _cmd_unsilence(
+    ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor, *, announce: Announce | None = None
+) -> str:
+    """End a silence of this channel. Anyone in any channel can type this, so a silence set for every channel
+    (channel None: an operator's, from the CLI) or for another channel is refused: ending it would let alerts through
+    in channels the person may not even be in."""
     if len(args) != 1:
         raise UsageError("unsilence")
-    s = ctx.control.unsilence(args[0], by=actor, reason="unsilenced from Slack")
-    return f":loud_sound: Ended silence `{s.id}` ({_silence_what(ctx, s)}): its alerts are sent again."
+    sil_id = args[0]
+    held = ctx.control.silence_by_id(sil_id)
+    if held is not None and held.channel is None:
+        return (
+            f":no_entry: `{escape(sil_id)}` is set for all channels, not only this one, so it cannot be ended from "
+            f"Slack: {_cli_remove(sil_id)} ends it (ask whoever runs watchfloor)."
+        )
+    if held is not None and held.channel not in ctx.channels.routing_names(channel):
+        # which channel, what and why are not said: it may be a private channel this person is not in
+        return (
+            f":no_entry: `{escape(sil_id)}` is a silence of another channel: it can be ended only from that channel, "
+            f"or with {_cli_remove(sil_id)}."
+        )
+    s = ctx.control.unsilence(sil_id, by=actor, reason="unsilenced from Slack")
+    public = (
+        f":loud_sound: {who(actor)} ended silence `{s.id}` ({_silence_what(ctx, s)}) in this channel: "
+        "its alerts are sent here again."
+    )
+    reply = f":loud_sound: Ended silence `{s.id}` ({_silence_what(ctx, s)}): its alerts are sent again."
+    return reply + announced(announce, public)
 
 
 def _cmd_rules(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:

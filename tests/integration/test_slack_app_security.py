@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import time
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -19,8 +21,22 @@ from flask import Flask, request
 
 from tests.fixtures.slack_server import slack_signature
 from tests.integration import test_slack_app as base
-from tests.integration.test_slack_app import DESK, SECRET, Env, Served, ephemeral, slack, stop
+from tests.integration.test_slack_app import (
+    DESK,
+    OTHER,
+    SAMPLES,
+    SECRET,
+    Env,
+    Served,
+    ephemeral,
+    posted_alerts,
+    slack,
+    stop,
+)
+from watchfloor.alerts.slackapp.buttons import SILENCE_ACTION, button_value
 from watchfloor.alerts.slackapp.http import SlackHttpHandler, WatchfloorApp
+from watchfloor.schemas.control import Actor
+from watchfloor.stream_processors.stores import open_store
 from watchfloor.web.server import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.integration
@@ -127,3 +143,113 @@ def test_a_request_without_slacks_signature_headers_is_refused_before_its_body_i
         ):
             resp = handler.handle(request)
         assert (resp.status_code, stream.tell()) == (status, read), headers
+
+
+# --- finding 3: unsilence ends only this channel's silences; finding 8: silencing is said in the channel -------
+
+ONCALL = Actor(via="cli", user=None, name="oncall")
+MALLORY = {"channel_id": OTHER, "channel_name": "elsewhere", "user_id": "U0MALLORY1", "user_name": "mallory"}
+
+
+def said_in(env: Env, channel: str) -> list[str]:
+    """The text of what was posted in `channel` (a Slack id), oldest first."""
+    return [str(m["text"]) for m in env.slack.messages if env.slack.channel_id(m["channel"]) == channel]
+
+
+def sil_id(text: str) -> str:
+    found = re.search(r"`(sil-[0-9a-f]+)`", text)
+    assert found is not None, text
+    return found.group(1)
+
+
+def test_unsilence_from_slack_ends_only_the_silences_of_the_channel_it_is_typed_in(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    control = env.control()
+    # an operator's silence for every channel, and one of #desk only, both from the CLI
+    everywhere = control.silence("*", duration=timedelta(weeks=1), by=ONCALL, reason="ops: global maintenance hold")
+    desk_only = control.silence(
+        "treaty-signed", duration=timedelta(weeks=1), by=ONCALL, channel="desk", reason="desk-only hold"
+    )
+    # and one typed in #elsewhere
+    mine = sil_id(ephemeral(app.slash_command("silence treaty-ratified for 2h quiet please", **MALLORY)))
+
+    listed = ephemeral(app.slash_command("silences", **MALLORY))
+    # the operator's silence holds #elsewhere's alerts back too: listed, marked, and how it ends said
+    line = next(line for line in listed.splitlines() if everywhere.id in line)
+    assert "*all channels*" in line and f"`watchfloor silences remove {everywhere.id}`" in line and "not Slack" in line
+    assert mine in listed and desk_only.id not in listed
+    before = len(env.slack.messages)
+
+    refused = ephemeral(app.slash_command(f"unsilence {everywhere.id}", **MALLORY))
+    assert refused.startswith(":no_entry:") and "set for all channels" in refused, refused
+    assert f"`watchfloor silences remove {everywhere.id}`" in refused
+    refused = ephemeral(app.slash_command(f"unsilence {desk_only.id}", **MALLORY))
+    assert refused.startswith(":no_entry:") and "a silence of another channel" in refused, refused
+    assert "only from that channel" in refused and f"`watchfloor silences remove {desk_only.id}`" in refused
+    assert "desk-only hold" not in refused and "treaty-signed" not in refused  # nothing said of the other channel's
+    # neither ended, nothing recorded, nothing said in any channel
+    assert {s.id for s in env.control().silences()} == {everywhere.id, desk_only.id, mine}
+    assert len(env.slack.messages) == before
+
+    # from #desk, #desk's own silence ends, and #desk is told; the operator's still cannot be ended there
+    refused = ephemeral(app.slash_command(f"unsilence {everywhere.id}", channel_id=DESK, channel_name="desk"))
+    assert "set for all channels" in refused
+    ended = ephemeral(app.slash_command(f"unsilence {desk_only.id}", channel_id=DESK, channel_name="desk"))
+    assert ended.startswith(":loud_sound: Ended silence") and ":warning:" not in ended, ended
+    assert said_in(env, DESK) == [
+        f":loud_sound: <@U0ALICE001> ended silence `{desk_only.id}` (`treaty-signed`) in this channel: its alerts are "
+        "sent here again."
+    ]
+    # #elsewhere ends its own
+    assert ephemeral(app.slash_command(f"unsilence {mine}", **MALLORY)).startswith(":loud_sound: Ended silence")
+    assert {s.id for s in env.control().silences()} == {everywhere.id}
+    expired = [se.event.payload["id"] for se in open_store(env.store_url).read(0, types={"silence.expired"})]
+    assert expired == [desk_only.id, mine]
+
+
+def test_a_silence_from_slack_is_said_in_the_channel_for_everyone(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    reply = ephemeral(app.slash_command("silence treaty-ratified group=Russia for 2h Duma <noise>", **MALLORY))
+    sid = sil_id(reply)
+    (sil,) = env.control().silences()
+    until = f"{sil.ends_at:%Y-%m-%d %H:%M} UTC"
+    (post,) = env.slack.requests_for("chat.postMessage")
+    assert post.body["channel"] == OTHER and post.body["parse"] == "none"
+    assert said_in(env, OTHER) == [
+        f":mute: <@U0MALLORY1> silenced `treaty-ratified` (Russia) in this channel for 2h, until {until}: "
+        f"“Duma &lt;noise&gt;”. (`{sid}`; `/watchfloor unsilence {sid}` ends it)"
+    ]
+    # without a reason, it says so
+    ephemeral(app.slash_command("silence treaty-signed for 30m", **MALLORY))
+    assert said_in(env, OTHER)[-1].startswith(":mute: <@U0MALLORY1> silenced `treaty-signed` in this channel for 30m")
+    assert "(no reason given)" in said_in(env, OTHER)[-1]
+
+    # a channel the bot cannot post in: the silence holds, and whoever set it is told nobody else was
+    env.slack.not_member.add(DESK)
+    reply = ephemeral(app.slash_command("silence treaty-signed for 1h", channel_id=DESK, channel_name="desk"))
+    assert reply.startswith(":mute: Silenced `treaty-signed` in this channel for 1h"), reply
+    assert "could not be posted in the channel for everyone (Slack: not_in_channel)" in reply
+    assert len(env.control().silences()) == 3 and said_in(env, DESK) == []
+
+
+def test_the_silence_button_is_said_in_the_channel(env: Env, served: Served) -> None:
+    app = slack(env, served)
+    ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
+    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    ran = env.cli("run", "--once", "--config", str(env.config))
+    assert ran.returncode == 0, ran.stderr
+    (message, alert), *_ = posted_alerts(env)
+    det = alert["detection"]
+    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+    alerts = len(env.slack.messages)
+
+    assert app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK, user_id="U0BOB00001").status == 200
+    (sil,) = env.control().silences()
+    assert sil.id in env.slack.responses[-1]["text"]  # the clicker's own reply, as before
+    (said,) = [str(m["text"]) for m in env.slack.messages[alerts:]]
+    assert said.startswith(f":mute: <@U0BOB00001> silenced `{det['rule']}` (")
+    assert "in this channel for 24h" in said and "*Silence 24h* button" in said and sil.id in said
+    # clicked again while it holds: nothing new to say in the channel
+    assert app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK).status == 200
+    assert "already silenced" in env.slack.responses[-1]["text"]
+    assert len(env.slack.messages) == alerts + 1
