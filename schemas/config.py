@@ -132,6 +132,15 @@ class SlackApp(_Strict):
     command: str = Field(default="/watchfloor", pattern=r"^/[a-z0-9_-]+$")  # the slash command's name
 
 
+class ServeConfig(_Strict):
+    """The `serve:` section: the HTTP server of `serve` and `run --serve`."""
+
+    # Names the variable holding a token that GET / and /metrics then require (`Authorization: Bearer TOKEN`),
+    # and without which /healthz answers its verdict only. The listener is the one Slack must reach, so it is often
+    # public; /healthz stays open for container probes, which send no headers. None: all three are open.
+    admin_token_env: EnvName | None = None
+
+
 class RetryPolicy(_Strict):
     """How deliveries that did not get through are tried again. Attempts are scheduled in the delivery ledger,
     never slept: every later cycle, and every process start, tries what is due, until `max_age`, then the
@@ -220,6 +229,7 @@ class AppConfig(_Strict):
     poll_interval: Duration = timedelta(seconds=60)
     event_time: EventTimeConfig = EventTimeConfig()
     health: HealthConfig = HealthConfig()
+    serve: ServeConfig = ServeConfig()
     kafka: KafkaConfig = KafkaConfig()
     # The file it was read from (watchfloor.config.load_config), so a check made once the rule packs are loaded
     # (subscriptions naming rules: watchfloor.config.subscription_problems) can name the place.

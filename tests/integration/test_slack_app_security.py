@@ -13,6 +13,8 @@ import json
 import re
 import socket
 import time
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -253,3 +255,50 @@ def test_the_silence_button_is_said_in_the_channel(env: Env, served: Served) -> 
     assert app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK).status == 200
     assert "already silenced" in env.slack.responses[-1]["text"]
     assert len(env.slack.messages) == alerts + 1
+
+
+# --- finding 5: an optional admin token for the status page and /metrics --------------------------------------
+
+ADMIN = "made-up-admin-token-0123456789"
+
+
+def get(url: str, token: str | None = None) -> tuple[int, str, str]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.headers.get("WWW-Authenticate", ""), resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("WWW-Authenticate", ""), e.read().decode()
+
+
+def test_with_an_admin_token_the_page_and_metrics_need_it_and_healthz_says_only_its_verdict(env: Env) -> None:
+    env.config.write_text(
+        env.config.read_text(encoding="utf-8") + "serve: {admin_token_env: WF_TEST_ADMIN}\n", encoding="utf-8"
+    )
+    # named but not set: serve refuses to start rather than leave the pages open
+    refused = env.cli("serve", "--config", str(env.config), "--port", "0")
+    assert refused.returncode != 0 and "WF_TEST_ADMIN, which is not set" in refused.stderr, refused.stderr
+    env.env["WF_TEST_ADMIN"] = ADMIN
+    served = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        for path in ("/", "/metrics"):
+            for token in (None, "wrong", ADMIN[:-1]):
+                status, challenge, body = get(served.url + path, token)
+                assert (status, challenge) == (401, 'Bearer realm="watchfloor"'), (path, token, status)
+                assert "watchfloor_" not in body and "<html" not in body.lower()
+        status, _, page = get(served.url + "/", ADMIN)
+        assert status == 200 and "<html" in page.lower()
+        status, _, metrics = get(served.url + "/metrics", ADMIN)
+        assert status == 200 and "watchfloor_log_head" in metrics
+
+        # /healthz answers probes without a header, with its verdict and nothing else
+        status, _, bare = get(served.url + "/healthz")
+        assert status == 200 and json.loads(bare) == {"status": "ok"}
+        status, _, full = get(served.url + "/healthz", ADMIN)
+        assert status == 200 and {"status", "store", "slack_app", "sources_failing"} <= set(json.loads(full))
+
+        # Slack's requests need no admin token: they are signed
+        assert ephemeral(slack(env, served).slash_command("help")).startswith("*watchfloor*")
+    finally:
+        stop(served)

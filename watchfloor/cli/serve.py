@@ -40,9 +40,18 @@ def start_server(
     from watchfloor.web.build import build_services
     from watchfloor.web.server import WebServer, create_app
 
-    services = build_services(
-        cfg, store, control, rules, store_label=redact_url(cfg.store), pipeline_max_age=pipeline_max_age, kafka=kafka
-    )
+    try:
+        services = build_services(
+            cfg,
+            store,
+            control,
+            rules,
+            store_label=redact_url(cfg.store),
+            pipeline_max_age=pipeline_max_age,
+            kafka=kafka,
+        )
+    except ValueError as e:  # serve.admin_token_env names a variable that is not set
+        raise fail(str(e)) from None
     try:
         server = WebServer(create_app(services), host, port)
     except OSError as e:
@@ -54,7 +63,8 @@ def start_server(
         else f"Slack app off: {services.slack_problem}"
     )
     broker = "" if services.kafka is None else f" · Kafka {services.kafka.bootstrap} ({services.kafka.prefix})"
-    err.print(f"serving {server.url} · {slack}{broker} · /healthz /metrics /", highlight=False)
+    pages = "/healthz /metrics /" if services.admin_token is None else "/healthz /metrics / (admin token required)"
+    err.print(f"serving {server.url} · {slack}{broker} · {pages}", highlight=False)
     return server
 
 

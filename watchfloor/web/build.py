@@ -77,8 +77,17 @@ def build_services(
     kafka: KafkaConfig | None = None,
 ) -> Services:
     """`kafka`: the pipeline to report on (serve's --broker/--prefix over the config's `kafka:`); else the
-    config's `kafka:` section when it has one; else none."""
+    config's `kafka:` section when it has one; else none. ValueError when `serve.admin_token_env` names a variable
+    that is not set."""
     env = os.environ if env is None else env
+    admin_token = None
+    if cfg.serve.admin_token_env is not None:
+        admin_token = (env.get(cfg.serve.admin_token_env) or "").strip()
+        if not admin_token:  # fail closed: a named token that is missing must not leave the pages open
+            raise ValueError(
+                f"serve.admin_token_env names {cfg.serve.admin_token_env}, which is not set or empty: set it to the "
+                "token / and /metrics require, or remove admin_token_env"
+            )
     ctx = app_context(cfg, control, rules)
     slack = cfg.slack or SlackApp()
     token, secret = env.get(slack.token_env), env.get(slack.signing_secret_env)
@@ -98,6 +107,7 @@ def build_services(
     behind = cfg.health.kafka_behind
     return Services(
         kafka=probe,
+        admin_token=admin_token,
         store=store,
         control=control,
         context=ctx,

@@ -6,6 +6,7 @@ on a few threads, in its own process (`serve`) or beside the pipeline (`run --se
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class Services:
     source_failing_after: float = 1800.0
     delivery_outstanding_after: float = 1800.0
     kafka_behind_after: float | None = None
+    # config serve.admin_token_env's token: GET / and /metrics need `Authorization: Bearer` it, and /healthz
+    # without it says only its verdict (None: all open, as on localhost)
+    admin_token: str | None = None
 
 
 def create_app(services: Services) -> Flask:
@@ -93,17 +97,38 @@ def create_app(services: Services) -> Flask:
     def too_large(_: Exception) -> Any:
         return jsonify({"error": f"request body over {MAX_BODY_BYTES} bytes"}), 413
 
+    def admin() -> bool:
+        """Whether this request may see the pages: no token configured, or it carries the token."""
+        token = services.admin_token
+        if token is None:
+            return True
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+    def refused() -> Response:
+        resp = jsonify({"error": "this page needs Authorization: Bearer with the admin token (serve.admin_token_env)"})
+        resp.status_code = 401
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="watchfloor"'
+        return resp
+
     @app.get("/healthz")
     def healthz() -> Any:
         body, code = health_report(services)
+        if not admin():
+            # probes need the verdict only; the rest names sources (their URLs), channels and problems
+            body = {"status": body["status"]}
         return jsonify(body), code
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if not admin():
+            return refused()
         return Response(generate_latest(registry), mimetype=None, content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/")
     def index() -> Any:
+        if not admin():
+            return refused()
         return render_template("status.html", **status_page(services, view.refresh()))
 
     return app
