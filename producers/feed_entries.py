@@ -12,6 +12,10 @@ DeadLetter saying which entry and why.
   French, German, e.g. "Seg, 24 Set 2018 19:42:40 -0300") is tried; it must carry a zone.
   Dead-letter reasons name the entry by guid, link or title rather than by its position, so the
   same bad entry gives the same dead-letter id on every poll even as new entries push it down.
+* Size: a title, summary or content longer than `RAW_TEXT_FACTOR` times the body limit is not read
+  at all (no HTML parsing): the entry is dead-lettered with a reason naming the field, e.g.
+  "'content_html' is 1200000 characters, over 1000000 (5 x the body limit): not read". Shorter ones
+  are read, and the body limit then applies to the text, as for any input.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from watchfloor.schemas.redact import redact_url
 from .feed_text import html_to_text, normalize_space
 
 RAW_LIMIT = 500
+RAW_TEXT_FACTOR = 5
+"""A field's raw text (HTML or not) longer than this many times the body limit is refused unread: its
+text is far over the limit anyway, and reading it would only cost time in the poller's threads."""
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
@@ -87,6 +94,37 @@ class FeedEntry:
     author: str | None = None
     tags: list[str] = field(default_factory=list)
     language: str | None = None
+    refused: tuple[str, str] | None = None  # (contract field, why): a field's raw text was too long to read
+
+
+class _Reader:
+    """Reads an entry's text fields, refusing unread (and noting why) any far over the body limit."""
+
+    def __init__(self, max_raw_chars: int) -> None:
+        self.max_raw_chars = max_raw_chars
+        self.refused: tuple[str, str] | None = None
+
+    def fits(self, value: str, field: str, place: str) -> bool:
+        if len(value) <= self.max_raw_chars:
+            return True
+        if self.refused is None:
+            why = (
+                f"{place!r} is {len(value)} characters, over {self.max_raw_chars} "
+                f"({RAW_TEXT_FACTOR} x the body limit): not read"
+            )
+            self.refused = (field, why)
+        return False
+
+    def html(self, value: str, field: str, place: str) -> str:
+        return html_to_text(value) if self.fits(value, field, place) else ""
+
+    def plain(self, value: str, field: str, place: str) -> str:
+        return normalize_space(value) if self.fits(value, field, place) else ""
+
+    def detail(self, value: Any, detail: Any, field: str, place: str) -> str:
+        if not isinstance(value, str) or not self.fits(value, field, place):
+            return ""
+        return detail_text(value, detail)
 
 
 def text_or_none(value: Any) -> str | None:
@@ -104,15 +142,16 @@ def detail_text(value: Any, detail: Any) -> str:
     return html_to_text(value) if kind in _HTML_TYPES or kind is None else normalize_space(value)
 
 
-def from_feedparser(e: dict[str, Any], feed_language: str | None) -> FeedEntry:
-    title = detail_text(e.get("title"), e.get("title_detail"))
+def from_feedparser(e: dict[str, Any], feed_language: str | None, max_raw_chars: int) -> FeedEntry:
+    read = _Reader(max_raw_chars)
+    title = read.detail(e.get("title"), e.get("title_detail"), "title", "title")
     body = ""
     for c in e.get("content") or ():  # the full text, when the feed carries it
-        text = detail_text(c.get("value"), c)
+        text = read.detail(c.get("value"), c, "body", "content")
         if len(text) > len(body):
             body = text
     if not body:
-        body = detail_text(e.get("summary"), e.get("summary_detail"))
+        body = read.detail(e.get("summary"), e.get("summary_detail"), "body", "summary")
     # dict.get, not FeedParserDict.get: the latter quietly maps "updated" to "published" (with a warning)
     published = None
     for key in ("published", "updated", "created"):
@@ -137,17 +176,19 @@ def from_feedparser(e: dict[str, Any], feed_language: str | None) -> FeedEntry:
         author=text_or_none(e.get("author")),
         tags=tags,
         language=text_or_none(lang) or feed_language,
+        refused=read.refused,
     )
 
 
-def from_json_feed(item: Mapping[str, Any], feed_language: str | None) -> FeedEntry:
-    title = html_to_text(item["title"]) if isinstance(item.get("title"), str) else ""
+def from_json_feed(item: Mapping[str, Any], feed_language: str | None, max_raw_chars: int) -> FeedEntry:
+    read = _Reader(max_raw_chars)
+    title = read.html(item["title"], "title", "title") if isinstance(item.get("title"), str) else ""
     if isinstance(item.get("content_html"), str):
-        body = html_to_text(item["content_html"])
+        body = read.html(item["content_html"], "body", "content_html")
     elif isinstance(item.get("content_text"), str):
-        body = normalize_space(item["content_text"])
+        body = read.plain(item["content_text"], "body", "content_text")
     elif isinstance(item.get("summary"), str):
-        body = normalize_space(item["summary"])
+        body = read.plain(item["summary"], "body", "summary")
     else:
         body = ""
     published = None
@@ -176,6 +217,7 @@ def from_json_feed(item: Mapping[str, Any], feed_language: str | None) -> FeedEn
         author=", ".join(names) or None,
         tags=tags,
         language=text_or_none(item.get("language")) or feed_language,
+        refused=read.refused,
     )
 
 
@@ -202,6 +244,11 @@ def to_item(
     ident = repr(name) if name else f"#{number}"
     snapshot = {"id": entry.guid, "link": entry.link, "title": entry.title[:200], "date": entry.date_text}
     raw = _truncate(orjson.dumps(snapshot).decode())
+    if entry.refused is not None:
+        field_name, why = entry.refused
+        return DeadLetter(
+            origin=feed_url, field=field_name, reason=f"entry {ident}: field '{field_name}': {why}", raw=raw
+        )
     if entry.published is None:
         why = f"unparseable date {entry.date_text!r}" if entry.date_text else "no published or updated date"
         return DeadLetter(
