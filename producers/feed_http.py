@@ -9,15 +9,22 @@ busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB o
   subclassed only to see the connections they open).
 * The body is decompressed as it arrives (gzip, deflate: zlib with `max_length`), and the fetch fails as
   soon as either the bytes on the wire or the bytes after decompression pass `max_bytes`.
+* Redirects: only to http(s) (urllib would follow one to ftp://, and it has no FTP handler here), and not
+  to a loopback, private, link-local or other non-public address unless the configured URL is on an
+  address of the same kind (a feed on localhost may redirect within localhost). The target's host is
+  resolved to decide, before any connection to it; a refusal names the target ("redirect to
+  http://10.0.0.5/x refused: ..."), and the feed error names the feed.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -100,6 +107,72 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(self._conns.track(http.client.HTTPSConnection), req, context=context)
 
 
+def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
+    """(kind, address) of the first non-public address `host` is or resolves to, e.g. ("loopback",
+    "127.0.0.1"); None when all are public, or when it does not resolve (the connection will say so)."""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address.is_loopback:
+            return "loopback", str(address)
+        if address.is_link_local:
+            return "link-local", str(address)
+        if address.is_private:
+            return "private", str(address)
+        if not address.is_global or address.is_multicast:
+            return "non-public", str(address)
+    return None
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, only to http(s), and to a non-public address only from a feed on one of that kind."""
+
+    def __init__(self, feed_url: str) -> None:
+        super().__init__()
+        self._feed_url = feed_url
+        self._feed_kind: str | None = None
+        self._feed_kind_known = False
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        problem = self._problem(newurl)
+        if problem is not None:
+            fp.close()  # urllib closes it only after a redirect it follows
+            raise FetchFailed(f"redirect to {newurl} refused: {problem}", code)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    def _problem(self, url: str) -> str | None:
+        target = urllib.parse.urlsplit(url)
+        if target.scheme not in ("http", "https"):
+            return "only http and https redirects are followed"
+        found = _address_kind(target.hostname or "", target.port)
+        if found is None:
+            return None
+        kind, address = found
+        if not self._feed_kind_known:
+            feed = urllib.parse.urlsplit(self._feed_url)
+            own = _address_kind(feed.hostname or "", feed.port)
+            self._feed_kind, self._feed_kind_known = (own[0] if own else None), True
+        if kind == self._feed_kind:
+            return None
+        return f"{target.hostname} is a {kind} address ({address}) and the feed's own URL is not on one"
+
+
 class _Decoder:
     """Content-Encoding decoding with a cap on the decoded size."""
 
@@ -150,7 +223,18 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
     started = time.monotonic()
     ends = started + deadline
     conns = _Connections()
-    opener = urllib.request.build_opener(_HTTPHandler(conns), _HTTPSHandler(conns))
+    # build_opener's set without its FTP, file and data handlers, and with the redirect policy above.
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        _HTTPHandler(conns),
+        _HTTPSHandler(conns),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _RedirectHandler(url),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
     req = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )

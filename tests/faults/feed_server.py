@@ -6,6 +6,7 @@
   /stall.xml     a status line, then nothing: the headers never end
   /bomb.xml      a gzip body of ~70 KB that expands to 64 MiB (Content-Encoding: gzip)
   /redirect      302 to /ok.xml
+  /redirect-to?U 302 to the URL U (percent-encoded), wherever that is
   /bad-chars.xml three entries, the second with character references to no character (a lone surrogate, a
                  code point past U+10FFFF, a number past any integer type)
 and counts what it sent, so a test can tell how far a fetch got without reading a clock.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +94,11 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
             elif self.path == "/redirect":
                 self.send_response(302)
                 self.send_header("Location", "/ok.xml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path.startswith("/redirect-to?"):
+                self.send_response(302)
+                self.send_header("Location", urllib.parse.unquote(self.path.split("?", 1)[1]))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif self.path == "/bad-chars.xml":

@@ -8,8 +8,10 @@ fetch got is what the server says it sent.
 
 from __future__ import annotations
 
+import socket
 import threading
 import tracemalloc
+import urllib.parse
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +59,37 @@ def test_a_gzip_bomb_is_refused_after_decompression_without_holding_it(hostile_f
 def test_redirects_and_gzip_still_work(hostile_feeds: HostileFeeds) -> None:
     result = fetch_feed(hostile_feeds.url("/redirect"))
     assert result.ok and len(result.documents) == 3
+
+
+def _redirect_to(hostile_feeds: HostileFeeds, target: str) -> str:
+    return hostile_feeds.url("/redirect-to?" + urllib.parse.quote(target, safe=""))
+
+
+def test_a_redirect_to_ftp_is_refused_without_connecting(hostile_feeds: HostileFeeds) -> None:
+    with socket.socket() as listener:  # where the FTP connection would go
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.setblocking(False)
+        target = f"ftp://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+        feed = _redirect_to(hostile_feeds, target)
+        result = fetch_feed(feed, timeout=5)
+        assert result.error is not None
+        assert str(result.error) == f"{feed}: redirect to {target} refused: only http and https redirects are followed"
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody came
+
+
+def test_a_feed_on_loopback_may_redirect_within_loopback_only(hostile_feeds: HostileFeeds) -> None:
+    within = fetch_feed(_redirect_to(hostile_feeds, hostile_feeds.url("/ok.xml")))
+    assert within.ok and len(within.documents) == 3
+    # Refused before any connection: 10.255.255.1 routes nowhere, so a connection would end at the deadline.
+    target = "http://10.255.255.1/feed.xml"
+    result = fetch_feed(_redirect_to(hostile_feeds, target), timeout=5)
+    assert result.error is not None and result.error.status == 302
+    assert result.error.reason == (
+        f"redirect to {target} refused: 10.255.255.1 is a private address (10.255.255.1) "
+        "and the feed's own URL is not on one"
+    )
 
 
 def test_one_slow_feed_does_not_hold_back_the_others(hostile_feeds: HostileFeeds) -> None:

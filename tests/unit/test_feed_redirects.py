@@ -1,0 +1,32 @@
+"""Which redirects a feed fetch follows, decided from the URLs alone (IP literals: no network, no connection)."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.producers.feed_http import _RedirectHandler
+
+PUBLIC_FEED = "http://93.184.216.34/feed.xml"
+
+
+@pytest.mark.parametrize(
+    ("target", "refusal"),
+    [
+        ("http://127.0.0.1:8080/admin", "127.0.0.1 is a loopback address (127.0.0.1)"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address (169.254.169.254)"),
+        ("http://10.1.2.3/x", "10.1.2.3 is a private address (10.1.2.3)"),
+        ("http://[::ffff:192.168.0.1]/x", "::ffff:192.168.0.1 is a private address (192.168.0.1)"),
+        ("http://[::1]/x", "::1 is a loopback address (::1)"),
+        ("http://100.64.0.1/x", "100.64.0.1 is a non-public address (100.64.0.1)"),
+    ],
+)
+def test_a_public_feed_may_not_redirect_to_an_internal_address(target: str, refusal: str) -> None:
+    assert _RedirectHandler(PUBLIC_FEED)._problem(target) == f"{refusal} and the feed's own URL is not on one"
+
+
+def test_what_is_followed() -> None:
+    assert _RedirectHandler(PUBLIC_FEED)._problem("https://93.184.216.35/feed.xml") is None
+    assert _RedirectHandler("http://127.0.0.1:9/feed.xml")._problem("http://127.0.0.1:10/moved.xml") is None
+    assert _RedirectHandler("http://10.0.0.5/feed.xml")._problem("http://10.0.0.6/feed.xml") is None
+    ftp = _RedirectHandler("http://127.0.0.1:9/feed.xml")._problem("ftp://127.0.0.1/feed.xml")
+    assert ftp == "only http and https redirects are followed"
