@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import unescape as _html_unescape
 
 # Why not html.parser.HTMLParser: on Python 3.11.7 it is quadratic on inputs such as "</" * n, "<?" * n or
 # "<!--" * n (CVE-2025-6069): every construct that is never closed sends it searching to the end of the
@@ -11,6 +11,25 @@ from html import unescape
 # well-formed and ordinary broken HTML (tags, comments, declarations, script/style, entities, and the
 # fallback that shows an unclosed construct as text), but it never repeats a search that has already
 # failed, or that found a match still ahead of it, and it remembers how each quoted attribute value ends.
+
+# A numeric character reference of more than 4,300 digits ("&#" + "1" * 5000) makes html.unescape raise
+# ValueError (int() refuses such strings since Python 3.11), and that lost a whole feed for one item. No code
+# point has more than 7 decimal digits (U+10FFFF is 1114111; leading zeros aside), and unescape turns a bigger
+# number into U+FFFD: say so before it tries.
+_LONG_CHARREF = re.compile(r"&#([0-9]{8,})(;?)")
+
+
+def unescape(text: str) -> str:
+    """html.unescape, for any input: an overlong numeric reference is U+FFFD, as unescape makes a too-big one."""
+    if "&#" in text:
+        text = _LONG_CHARREF.sub(_short_charref, text)
+    return _html_unescape(text)
+
+
+def _short_charref(m: re.Match[str]) -> str:
+    number = m.group(1).lstrip("0")
+    return "\ufffd" if len(number) > 7 else f"&#{number or '0'}{m.group(2)}"
+
 
 _BLOCK = frozenset(
     "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table blockquote pre section article header footer hr dd dt "

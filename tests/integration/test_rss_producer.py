@@ -394,3 +394,16 @@ def test_run_polls_until_stopped(feed_server: FeedServer) -> None:
     assert not thread.is_alive()
     assert store.count(types={EventType.NEWS_ARTICLE.value}) == 4
     assert feed_server.headers_for("/feed.xml")[1]["if-none-match"] == ETAG
+
+
+def test_an_overlong_character_reference_costs_one_character_not_the_feed() -> None:
+    # "&#" and 5,000 digits in a JSON Feed's HTML made html.unescape raise ValueError (int() refuses over 4,300
+    # digits since Python 3.11), and the whole feed failed for one item. No code point has more than 7 digits:
+    # it reads as U+FFFD, as unescape reads a number too big; leading zeros are no number's digits.
+    html = "<p>Talks resume &#" + "1" * 5000 + "; today &#" + "0" * 5000 + "65;</p>"
+    item = {"id": "ref", "title": "Refs", "content_html": html, "date_published": "2024-06-19T15:10:00Z"}
+    data = orjson.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]})
+    result = parse_feed(data, feed_url="https://t.example/feed.json")
+    assert result.error is None
+    [doc] = result.documents
+    assert doc.body == "Talks resume \ufffd today A"
