@@ -18,6 +18,7 @@ busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB o
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import socket
@@ -217,6 +218,19 @@ class _Decoder:
         raise FetchFailed(f"unsupported content-encoding {self.encoding!r}")
 
 
+def _credentials(url: str) -> tuple[str, str | None]:
+    """A feed URL with `user:password@` in it: the URL without them, and the HTTP Basic authorization they make.
+    (urllib would take them for part of the host name: "Name or service not known".)"""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    host = parts.netloc.rsplit("@", 1)[1]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), f"Basic {token}"
+
+
 def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: float, max_bytes: int) -> HttpFeed:
     """GET `url` within `deadline` seconds in all, with at most `max_bytes` before and after decoding.
     Raises FetchFailed (a 304 is FetchFailed with status 304 and the response headers)."""
@@ -235,9 +249,13 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
         urllib.request.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)
+    url, authorization = _credentials(url)
     req = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )
+    if authorization:
+        # Not sent on to where a redirect points: the credentials are the configured host's.
+        req.add_unredirected_header("Authorization", authorization)
     if etag:
         req.add_header("If-None-Match", etag)
     if modified:

@@ -7,6 +7,8 @@
   /bomb.xml      a gzip body of ~70 KB that expands to 64 MiB (Content-Encoding: gzip)
   /redirect      302 to /ok.xml
   /redirect-to?U 302 to the URL U (percent-encoded), wherever that is
+  /private.xml   /ok.xml's feed behind HTTP Basic authentication (reader / s3cret), else 401; the
+                 Authorization header of each request to it is kept in `authorizations`
   /bad-chars.xml three entries, the second with character references to no character (a lone surrogate, a
                  code point past U+10FFFF, a number past any integer type)
 and counts what it sent, so a test can tell how far a fetch got without reading a clock.
@@ -14,6 +16,7 @@ and counts what it sent, so a test can tell how far a fetch got without reading 
 
 from __future__ import annotations
 
+import base64
 import gzip
 import threading
 import time
@@ -58,6 +61,7 @@ class HostileFeeds:
     drip_sent: int = 0  # bytes of /drip.xml sent so far (across requests)
     during_drip: list[Callable[[], None]] = field(default_factory=list)  # called between drip bytes
     stop: threading.Event = field(default_factory=threading.Event)
+    authorizations: list[str | None] = field(default_factory=list)  # what each request to /private.xml sent
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -101,6 +105,16 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
                 self.send_header("Location", urllib.parse.unquote(self.path.split("?", 1)[1]))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+            elif self.path == "/private.xml":
+                sent = self.headers.get("Authorization")
+                state.authorizations.append(sent)
+                if sent == "Basic " + base64.b64encode(b"reader:s3cret").decode():
+                    self._send(rss("ok"), {})
+                else:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="feeds"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
             elif self.path == "/bad-chars.xml":
                 self._send(bad_chars_feed(), {})
             elif self.path == "/bomb.xml":

@@ -239,3 +239,15 @@ def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
         mine = [t for t in kafka_admin.list_topics() if t.startswith(prefix)]
         if mine:
             kafka_admin.delete_topics(mine, timeout_ms=30_000)
+
+
+def test_a_feed_url_with_credentials_authenticates_with_them(hostile_feeds: HostileFeeds) -> None:
+    """`https://user:password@host/feed.xml` sends HTTP Basic authentication: urllib took the credentials for part
+    of the host name ("Name or service not known", security review). Shown, the URL hides the password."""
+    base = hostile_feeds.base.replace("http://", "http://reader:s3cret@")
+    result = fetch_feed(base + "/private.xml")
+    assert result.ok and len(result.documents) == 3
+    assert hostile_feeds.authorizations == ["Basic cmVhZGVyOnMzY3JldA=="]
+    wrong = fetch_feed(hostile_feeds.base.replace("http://", "http://reader:guess@") + "/private.xml")
+    assert wrong.error is not None and wrong.error.status == 401
+    assert "guess" not in str(wrong.error) and "reader:***@" in str(wrong.error)
