@@ -110,6 +110,13 @@ def stop(served: Served) -> None:
         served.proc.wait(timeout=5)
 
 
+def stderr_of(served: Served) -> str:
+    """What the server logged, once it has stopped."""
+    stop(served)
+    assert served.proc.stderr is not None
+    return served.proc.stderr.read() or ""
+
+
 def write_config(tmp: Path, slack: FakeSlack, store_url: str, inbox: Path, subs: str = "[]") -> Path:
     cfg = tmp / "watchfloor.yaml"
     cfg.write_text(

@@ -34,6 +34,7 @@ from tests.integration.test_slack_app import (
     ephemeral,
     posted_alerts,
     slack,
+    stderr_of,
     stop,
     write_config,
 )
@@ -64,13 +65,6 @@ def signed(body: str, content_type: str, **extra: str) -> dict[str, str]:
         "X-Slack-Signature": slack_signature(SECRET, ts, body),
         **extra,
     }
-
-
-def stderr_of(served: Served) -> str:
-    """What the server logged, once it has stopped."""
-    stop(served)
-    assert served.proc.stderr is not None
-    return served.proc.stderr.read() or ""
 
 
 # --- 1. the signature is checked before the body is read ---------------------------------------------------

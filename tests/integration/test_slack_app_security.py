@@ -33,6 +33,7 @@ from tests.integration.test_slack_app import (
     ephemeral,
     posted_alerts,
     slack,
+    stderr_of,
     stop,
 )
 from watchfloor.alerts.slackapp.buttons import SILENCE_ACTION, button_value
@@ -62,12 +63,6 @@ def head_only(url: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]
             answer += got
     status_line = answer.split(b"\r\n", 1)[0]
     return int(status_line.split()[1]), answer
-
-
-def stderr_of(served: Served) -> str:
-    stop(served)
-    assert served.proc.stderr is not None
-    return served.proc.stderr.read() or ""
 
 
 # --- finding 2: request bodies are capped, and an unsigned body is never read --------------------------------
