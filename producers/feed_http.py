@@ -31,6 +31,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from watchfloor.schemas.redact import redact_url
+
 USER_AGENT = "watchfloor/0.1 (+feed poller)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -122,7 +124,8 @@ def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
     for address in addresses:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
-        if address.is_loopback:
+        # 0.0.0.0 (and "0", 0.x.x.x) connects to this host on Linux: loopback, not one more private address.
+        if address.is_loopback or address.is_unspecified or (address.version == 4 and int(address) >> 24 == 0):
             return "loopback", str(address)
         if address.is_link_local:
             return "link-local", str(address)
@@ -136,9 +139,10 @@ def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, only to http(s), and to a non-public address only from a feed on one of that kind."""
 
-    def __init__(self, feed_url: str) -> None:
+    def __init__(self, feed_url: str, authorization: str | None = None) -> None:
         super().__init__()
         self._feed_url = feed_url
+        self._authorization = authorization  # the feed URL's credentials, for its own origin only
         self._feed_kind: str | None = None
         self._feed_kind_known = False
 
@@ -154,8 +158,13 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         problem = self._problem(newurl)
         if problem is not None:
             fp.close()  # urllib closes it only after a redirect it follows
-            raise FetchFailed(f"redirect to {newurl} refused: {problem}", code)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+            raise FetchFailed(f"redirect to {redact_url(newurl)} refused: {problem}", code)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and self._authorization and _origin(newurl) == _origin(self._feed_url):
+            # "/feed" -> "/feed/" on the same server: the credentials are its own, so they go along (to another
+            # host or port, never).
+            new.add_unredirected_header("Authorization", self._authorization)
+        return new
 
     def _problem(self, url: str) -> str | None:
         target = urllib.parse.urlsplit(url)
@@ -218,6 +227,11 @@ class _Decoder:
         raise FetchFailed(f"unsupported content-encoding {self.encoding!r}")
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def _credentials(url: str) -> tuple[str, str | None]:
     """A feed URL with `user:password@` in it: the URL without them, and the HTTP Basic authorization they make.
     (urllib would take them for part of the host name: "Name or service not known".)"""
@@ -237,6 +251,7 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
     started = time.monotonic()
     ends = started + deadline
     conns = _Connections()
+    url, authorization = _credentials(url)
     # build_opener's set without its FTP, file and data handlers, and with the redirect policy above.
     opener = urllib.request.OpenerDirector()
     for handler in (
@@ -245,16 +260,15 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
         _HTTPHandler(conns),
         _HTTPSHandler(conns),
         urllib.request.HTTPDefaultErrorHandler(),
-        _RedirectHandler(url),
+        _RedirectHandler(url, authorization),
         urllib.request.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)
-    url, authorization = _credentials(url)
     req = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )
     if authorization:
-        # Not sent on to where a redirect points: the credentials are the configured host's.
+        # Not sent on to another host or port a redirect points to: the credentials are the configured server's.
         req.add_unredirected_header("Authorization", authorization)
     if etag:
         req.add_header("If-None-Match", etag)

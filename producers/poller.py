@@ -192,7 +192,7 @@ class SourcePoller:
                 try:
                     feed = done.result()
                 except Exception as e:  # fetch_feed reports failures itself; this is a bug, not a bad feed
-                    log.exception("source %s: fetch failed", source.url)
+                    log.exception("source %s: fetch failed", redact_url(source.url))
                     results[index] = SourceResult(origin=source.url, kind="rss", error=f"{type(e).__name__}: {e}")
                     continue
                 results[index] = self._commit_rss(source, states[index], feed)

@@ -151,7 +151,7 @@ def parse_feed(
         else:
             entries, feed_title = _parse_xml_feed(data, feed_url, hdrs, result, max_raw_chars)
     except Exception as e:  # the parsers are third-party; a feed must never crash the poller
-        log.exception("%s: parser failed", feed_url)
+        log.exception("%s: parser failed", redact_url(feed_url))
         result.error = FeedError(feed_url, f"could not parse the feed: {type(e).__name__}: {e}")
         return result
     if result.error is not None:
@@ -169,7 +169,7 @@ def parse_feed(
             to_item(entry, number, doc_id, feed_url=feed_url, source_name=name, max_body_chars=max_body_chars)
         )
     if result.duplicates:
-        log.info("%s: %d repeated entr(ies) skipped", feed_url, result.duplicates)
+        log.info("%s: %d repeated entr(ies) skipped", redact_url(feed_url), result.duplicates)
     return result
 
 
@@ -214,7 +214,7 @@ def _parse_xml_feed(
     if bad_refs:
         msg = f"{bad_refs} character reference(s) to no valid character (e.g. a lone surrogate) read as U+FFFD"
         result.warnings.append(msg)
-        log.warning("%s: %s", feed_url, msg)
+        log.warning("%s: %s", redact_url(feed_url), msg)
     response_headers = dict(headers)
     response_headers.setdefault("content-type", "application/xml")  # a file: let the XML declaration decide
     response_headers.setdefault("content-location", _location(feed_url))
@@ -242,7 +242,7 @@ def _parse_xml_feed(
     if problem is not None:
         msg = f"feed is not well-formed ({type(problem).__name__}: {problem}); read leniently"
         result.warnings.append(msg)
-        log.warning("%s: %s", feed_url, msg)
+        log.warning("%s: %s", redact_url(feed_url), msg)
     feed = d.get("feed") or {}
     title = detail_text(_cut(feed.get("title"), max_raw_chars), feed.get("title_detail")) or None
     lang = text_or_none(feed.get("language"))
@@ -340,7 +340,7 @@ def _fetch_http(
         got = fetch_http(url, etag=etag, modified=modified, deadline=timeout, max_bytes=max_bytes)
     except FetchFailed as e:
         if e.status == 304:
-            log.info("%s: not modified", url)
+            log.info("%s: not modified", redact_url(url))
             return FeedResult(
                 url=url,
                 status=304,
@@ -363,5 +363,5 @@ def _fetch_http(
     else:
         result.etag, result.modified = etag, modified
     if got.final_url != url:
-        log.info("%s: redirected to %s", url, got.final_url)
+        log.info("%s: redirected to %s", redact_url(url), redact_url(got.final_url))
     return result

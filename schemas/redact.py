@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
-# Query parameters that hold a secret, by name (case aside): libpq's `password=` and `sslpassword=`, and what
-# feed APIs call their keys (`?api_key=`, `?token=`, `?access_token=`, `?sig=` of a signed URL, …).
-SECRET_PARAMS = frozenset(
-    """password passwd pwd pass sslpassword secret client_secret token access_token auth_token refresh_token
-    id_token api_key apikey api-key key app_key appkey private_token auth authorization sig signature
-    x-amz-signature x-amz-credential x-amz-security-token session sessionid""".split()
-)
-_SECRET_PARAM = re.compile(r"(?i)(?:^|[_\-.])(?:password|secret|token|api_?key|signature)$")
+# Query parameters that hold a secret, by name with case, "-", "_" and "." aside: libpq's `password=`, what feed
+# APIs call their keys (`?api_key=`, `?accessKey=`, `?subscription-key=`, `?token=`, `?authToken=`, `?jwt=`) and a
+# signed URL's signature (`?sig=`, `X-Amz-Signature`). Names that merely end in "key" count too: showing a
+# harmless value masked costs nothing, showing a key costs the key.
+_SECRET_NAMES = frozenset("key sig pwd pass passwd auth jwt code session sessionid credential credentials".split())
+_SECRET_PARTS = ("password", "passwd", "secret", "token", "apikey", "accesskey", "signature", "credential")
 MASK = "***"
 
 
 def is_secret_param(name: str) -> bool:
-    """Whether a query parameter's name says it holds a secret (`api_key`, `X-Amz-Signature`, `db_password`)."""
-    low = name.lower()
-    return low in SECRET_PARAMS or bool(_SECRET_PARAM.search(low))
+    """Whether a query parameter's name says it holds a secret (`api_key`, `X-Amz-Signature`, `accessKey`)."""
+    n = "".join(c for c in name.lower() if c.isalnum())
+    return n in _SECRET_NAMES or n.endswith("key") or any(part in n for part in _SECRET_PARTS)
+
+
+def _masked_pairs(text: str) -> str:
+    """`a=1&api_key=K` with each secret parameter's value masked (a query, or a fragment written like one)."""
+    out = []
+    for pair in text.split("&"):
+        name, eq, value = pair.partition("=")
+        secret = eq and value and is_secret_param(urllib.parse.unquote_plus(name))
+        out.append(f"{name}={MASK}" if secret else pair)
+    return "&".join(out)
+
+
+# Schemes whose URLs name a user that is no secret (a database role); elsewhere a user without a password is
+# a token more often than a name (`https://TOKEN@api.example/feed`).
+_USER_NAMED = ("postgres", "postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql", "kafka", "redis", "amqp")
 
 
 def redact_url(url: str) -> str:
-    """`url` as it may be shown (logs, pages, metrics, errors): a password in its userinfo and the value of every
-    secret query parameter replaced by ***; anything that is not a URL with such parts comes back unchanged."""
-    if "://" not in url or ("@" not in url and "?" not in url):
+    """`url` as it may be shown (logs, pages, metrics, errors): a password in its userinfo (for web URLs, a user
+    without a password too: a token), and the value of every secret parameter in the query or the fragment
+    replaced by ***; anything that is not a URL with such parts comes back unchanged."""
+    if "://" not in url or not any(c in url for c in "@?#"):
         return url
     try:
         parts = urllib.parse.urlsplit(url)
@@ -35,16 +48,12 @@ def redact_url(url: str) -> str:
     if "@" in netloc:
         creds, host = netloc.rsplit("@", 1)
         user, has_password, _password = creds.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if has_password else netloc
-    query = parts.query
-    if query:
-        pairs = query.split("&")
-        masked = []
-        for pair in pairs:
-            name, eq, value = pair.partition("=")
-            secret = eq and value and is_secret_param(urllib.parse.unquote_plus(name))
-            masked.append(f"{name}={MASK}" if secret else pair)
-        query = "&".join(masked)
-    if netloc == parts.netloc and query == parts.query:
+        if has_password:
+            netloc = f"{user}:{MASK}@{host}"
+        elif not parts.scheme.lower().split("+")[0].startswith(_USER_NAMED):
+            netloc = f"{MASK}@{host}"
+    query = _masked_pairs(parts.query) if parts.query else ""
+    fragment = _masked_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
         return url
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, fragment))

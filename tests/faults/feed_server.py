@@ -9,6 +9,7 @@
   /redirect-to?U 302 to the URL U (percent-encoded), wherever that is
   /private.xml   /ok.xml's feed behind HTTP Basic authentication (reader / s3cret), else 401; the
                  Authorization header of each request to it is kept in `authorizations`
+  /private-moved 302 to /private.xml on the same server
   /bad-chars.xml three entries, the second with character references to no character (a lone surrogate, a
                  code point past U+10FFFF, a number past any integer type)
 and counts what it sent, so a test can tell how far a fetch got without reading a clock.
@@ -115,6 +116,11 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
                     self.send_header("WWW-Authenticate", 'Basic realm="feeds"')
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+            elif self.path == "/private-moved":
+                self.send_response(302)
+                self.send_header("Location", "/private.xml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif self.path == "/bad-chars.xml":
                 self._send(bad_chars_feed(), {})
             elif self.path == "/bomb.xml":

@@ -251,3 +251,15 @@ def test_a_feed_url_with_credentials_authenticates_with_them(hostile_feeds: Host
     wrong = fetch_feed(hostile_feeds.base.replace("http://", "http://reader:guess@") + "/private.xml")
     assert wrong.error is not None and wrong.error.status == 401
     assert "guess" not in str(wrong.error) and "reader:***@" in str(wrong.error)
+
+
+def test_credentials_follow_a_redirect_on_their_server_only(hostile_feeds: HostileFeeds) -> None:
+    """A protected feed moved within its server ("/feed" -> "/feed/") still authenticates (re-check from outside,
+    audit9: the credentials were dropped on every redirect); a redirect to another port gets none of them."""
+    base = hostile_feeds.base.replace("http://", "http://reader:s3cret@")
+    moved = fetch_feed(base + "/private-moved")
+    assert moved.ok and len(moved.documents) == 3
+    elsewhere = hostile_feeds.url("/private.xml").replace("127.0.0.1", "localhost")  # another origin, same server
+    away = fetch_feed(base + "/redirect-to?" + urllib.parse.quote(elsewhere, safe=""))
+    assert away.error is not None and away.error.status == 401
+    assert hostile_feeds.authorizations == ["Basic cmVhZGVyOnMzY3JldA==", None]

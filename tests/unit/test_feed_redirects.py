@@ -30,3 +30,11 @@ def test_what_is_followed() -> None:
     assert _RedirectHandler("http://10.0.0.5/feed.xml")._problem("http://10.0.0.6/feed.xml") is None
     ftp = _RedirectHandler("http://127.0.0.1:9/feed.xml")._problem("ftp://127.0.0.1/feed.xml")
     assert ftp == "only http and https redirects are followed"
+
+
+@pytest.mark.parametrize("target", ["http://0.0.0.0:8080/admin", "http://0.1.2.3/x", "http://[::]/x"])
+def test_the_unspecified_address_is_this_host_not_one_more_private_one(target: str) -> None:
+    # Re-check from outside (audit9): 0.0.0.0 counted as private, so a feed on a private network could redirect
+    # to it and reach a service listening on this host's loopback only.
+    problem = _RedirectHandler("http://10.0.0.5/feed.xml")._problem(target)
+    assert problem is not None and "is a loopback address" in problem

@@ -23,6 +23,13 @@ from watchfloor.schemas.redact import redact_url
             "https://cdn.example/f.xml?X-Amz-Signature=***&X-Amz-Date=20241101",
         ),
         ("https://h.example/f?db_password=x&Key=y", "https://h.example/f?db_password=***&Key=***"),
+        # re-check from outside (audit9): other spellings of a key, a token as the user, a fragment's token
+        (
+            "https://h.example/f?access_key=A&accessKey=B&secret_key=C&authToken=D&subscription-key=E&jwt=F&lang=en",
+            "https://h.example/f?access_key=***&accessKey=***&secret_key=***&authToken=***&subscription-key=***&jwt=***&lang=en",
+        ),
+        ("https://T0KEN@api.example/feed.xml", "https://***@api.example/feed.xml"),
+        ("https://h.example/cb#access_token=abc&state=1", "https://h.example/cb#access_token=***&state=1"),
     ],
 )
 def test_secrets_are_masked(url: str, shown: str) -> None:
@@ -34,7 +41,8 @@ def test_secrets_are_masked(url: str, shown: str) -> None:
     [
         "sqlite:////var/lib/watchfloor/wf.db",
         "/data/feeds/world.jsonl",
-        "https://www.example.org/rss?section=world&keyword=treaty&monkey=1",
+        "https://www.example.org/rss?section=world&keyword=treaty&page=2",
+        "https://www.example.org/rss#section-world",
         "postgresql+psycopg://wf@db/wf",
         "https://api.example/feed?token=",  # nothing to hide
         "kafka:9092",
