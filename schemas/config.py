@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -217,6 +217,9 @@ class KafkaConfig(_Strict):
         return self.app_id or f"{self.prefix}-worker"
 
 
+_SECTIONS = ("retry", "event_time", "health", "serve", "kafka")  # AppConfig's sections with defaults of their own
+
+
 class AppConfig(_Strict):
     store: str = "sqlite:///var/watchfloor.db"  # the one default (the bundled config says the same)
     rules: list[str] = Field(default_factory=lambda: ["builtin:dprk_russia"])
@@ -234,6 +237,15 @@ class AppConfig(_Strict):
     # The file it was read from (watchfloor.config.load_config), so a check made once the rule packs are loaded
     # (subscriptions naming rules: watchfloor.config.subscription_problems) can name the place.
     _origin: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        # A section whose keys are all commented out ("serve:" and then "# admin_token_env: …", as the README
+        # shows it) is YAML null: it means the section's defaults, not an error.
+        if isinstance(data, dict) and any(k in data and data[k] is None for k in _SECTIONS):
+            return {k: v for k, v in data.items() if not (k in _SECTIONS and v is None)}
+        return data
 
     @model_validator(mode="after")
     def _refs(self) -> AppConfig:
