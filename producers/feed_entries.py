@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document, stable_id
-from watchfloor.schemas.inputs import MAX_ID_CHARS, InputError, parse_document, parse_timestamp
+from watchfloor.schemas.inputs import MAX_ID_CHARS, InputError, has_control, parse_document, parse_timestamp
 from watchfloor.schemas.redact import redact_url
 
 from .feed_text import html_to_text, normalize_space
@@ -229,7 +229,10 @@ def entry_id(entry: FeedEntry, feed_key: str) -> str:
     else:
         return "rss-" + stable_id(feed_key, entry.title, entry.body)
     # An id over the contract's limit (a link with a long tracking query, say) is hashed, still stable.
-    return ident if len(ident) <= MAX_ID_CHARS and "\x00" not in ident else "rss-" + stable_id(feed_key, ident)
+    # (as the contract refuses them in ids: NUL, and control characters, which would reach terminals as they are)
+    if len(ident) <= MAX_ID_CHARS and "\x00" not in ident and not has_control(ident):
+        return ident
+    return "rss-" + stable_id(feed_key, ident)
 
 
 def _truncate(text: str, limit: int = RAW_LIMIT) -> str:

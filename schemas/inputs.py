@@ -189,6 +189,11 @@ def _visible(m: re.Match[str]) -> str:
     return "\ufffd"
 
 
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character visible_text would replace."""
+    return _CONTROLS.search(text) is not None
+
+
 def visible_text(text: str) -> str:
     """`text` with every control character but tab, CR and LF replaced (U+FFFD, or the Windows-1252 character a
     C1 control stands for): what a document's title, body and source name hold."""
@@ -214,6 +219,9 @@ def _check_id(given: Any) -> None:
         raise InputError(f"is {len(text)} characters, over the limit of {MAX_ID_CHARS}", "id")
     if "\x00" in text:  # PostgreSQL text cannot hold it, so no store takes it (stores/errors.py)
         raise InputError("contains a NUL character (U+0000)", "id")
+    bad = _CONTROLS.search(text)
+    if bad is not None:  # an id is shown as it is (alerts list, rules explain): no terminal escape in it
+        raise InputError(f"contains a control character (U+{ord(bad.group()):04X})", "id")
 
 
 _KNOWN = frozenset({"type", "id", "published_at", "source", "url", "title", "body", "language", "issuer", "metadata"})
@@ -317,8 +325,8 @@ class CheckedInput:
                 "type": self.type,
                 "published_at": self.published_at,
                 "source": _source_ref(obj["source"]),
-                "url": obj.get("url"),
                 # The id above is of the text as given, so cleaning it never makes a document new again.
+                "url": visible_text(url) if isinstance(url := obj.get("url"), str) else url,
                 "title": visible_text(self.title),
                 "body": visible_text(self.body),
                 "language": obj.get("language"),
@@ -408,7 +416,7 @@ def check_json_line(
     if len(body) > max_body_chars:
         return None
     rid = rec.id
-    if rid is not None and (not rid.strip() or "\x00" in rid):
+    if rid is not None and (not rid.strip() or "\x00" in rid or _CONTROLS.search(rid) is not None):
         return None
     if rec.metadata is not _NO_METADATA and not _fast_metadata_ok(bytes(rec.metadata)):
         return None

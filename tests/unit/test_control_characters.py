@@ -9,7 +9,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from watchfloor.schemas.inputs import check_json_line, derive_id, parse_document, visible_text
+from watchfloor.producers.feed_entries import FeedEntry, entry_id
+from watchfloor.schemas.inputs import InputError, check_json_line, derive_id, has_control, parse_document, visible_text
 
 _RAW = {
     "type": "news.article",
@@ -48,3 +49,20 @@ def test_the_json_line_fast_path_cleans_alike() -> None:
     checked = check_json_line(orjson.dumps(_RAW))
     assert checked is not None
     assert checked.build() == parse_document(dict(_RAW))
+
+
+def test_an_id_with_a_control_character_is_refused_and_a_url_cleaned() -> None:
+    # Re-check from outside (audit9): the document id reached `rules explain` as given, the url the console.
+    bad_id = {**_RAW, "id": "wire-1\x1b[2J"}
+    with pytest.raises(InputError) as refused:
+        parse_document(dict(bad_id))
+    assert (refused.value.field, refused.value.message) == ("id", "contains a control character (U+001B)")
+    assert check_json_line(orjson.dumps(bad_id)) is None  # the fast path leaves it to the full check
+    doc = parse_document({**_RAW, "url": "https://wire.example/1\x1b]8;;x"})
+    assert doc.url == "https://wire.example/1\ufffd]8;;x"
+
+
+def test_a_feed_entry_whose_guid_holds_a_control_character_gets_a_hashed_id() -> None:
+    entry = FeedEntry(guid="tag:wire\x1b[2J", link=None, title="Talks", body="b", published=None, date_text=None)
+    ident = entry_id(entry, "https://wire.example/feed")
+    assert ident.startswith("rss-") and not has_control(ident)
