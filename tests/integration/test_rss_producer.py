@@ -16,7 +16,7 @@ import pytest
 
 from watchfloor.producers.poller import SourcePoller, checkpoint_name
 from watchfloor.producers.publish import ingest
-from watchfloor.producers.rss import FeedResult, fetch_feed, html_to_text, parse_feed
+from watchfloor.producers.rss import MAX_FEED_MARKUP, FeedResult, feed_markup, fetch_feed, html_to_text, parse_feed
 from watchfloor.schemas.config import RssSource
 from watchfloor.schemas.events import DeadLetter, Document, EventType
 from watchfloor.stream_processors.stores.memory import MemoryStore
@@ -407,3 +407,33 @@ def test_an_overlong_character_reference_costs_one_character_not_the_feed() -> N
     assert result.error is None
     [doc] = result.documents
     assert doc.body == "Talks resume \ufffd today A"
+
+
+def test_a_feed_of_more_markup_than_any_real_one_is_refused_unparsed() -> None:
+    # feedparser handles elements one at a time (15-20 µs each, strict or lenient): 20 MiB of "<p>" held the poll
+    # cycle for minutes (re-check from outside, audit9). Past MAX_FEED_MARKUP it is refused before parsing.
+    hostile = _rss_item(b"]]><p>" + b"<p>" * (MAX_FEED_MARKUP + 1) + b"<![CDATA[")
+    result = parse_feed(hostile, feed_url="https://wire.example/feed")
+    assert result.error is not None and not result.items
+    markup = feed_markup(hostile)
+    assert markup > MAX_FEED_MARKUP
+    assert result.error.reason.startswith(f"not parsed: {markup:,} elements and entities, over the limit of")
+
+
+def test_a_large_feed_of_ordinary_markup_is_read() -> None:
+    # 2,000 items, each with its markup (elements, an escaped HTML description, a CDATA one): about 30,000 counted.
+    item = (
+        "<item><title>Port talks &amp; trade {i}</title><link>https://wire.example/{i}</link>"
+        "<guid>https://wire.example/{i}</guid><category>Trade</category><category>Ports</category>"
+        "<pubDate>Wed, 19 Jun 2024 15:10:00 GMT</pubDate>"
+        "<description>&lt;p&gt;Harbour figures for week {i}.&lt;/p&gt;</description>"
+        "<content:encoded><![CDATA[<div><p>Harbour <b>figures</b>.</p><ul><li>a</li><li>b</li></ul></div>]]>"
+        "</content:encoded></item>"
+    )
+    data = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<channel><title>Wire</title>" + "".join(item.format(i=i) for i in range(2000)) + "</channel></rss>"
+    ).encode()
+    assert 20_000 < feed_markup(data) < MAX_FEED_MARKUP
+    result = parse_feed(data, feed_url="https://wire.example/feed")
+    assert result.error is None and len(result.documents) == 2000
