@@ -10,6 +10,7 @@ flattened wherever one could change the layout (source names, group labels, fiel
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,8 +92,13 @@ def safe_url(url: str | None) -> str | None:
     return safe if len(safe) <= MAX_LINK_URL else None
 
 
-# A host name in a label: "www.reuters.com", "https://reuters.com/world", "Reuters.com".
-_HOST_IN_LABEL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://)?((?:[a-z0-9-]+\.)+[a-z]{2,})")
+# A host name in a label: "www.reuters.com", "https://reuters.com/world", "Reuters.com", and lookalikes in other
+# scripts ("rеuters.com" with a Cyrillic е), which are names of no host the link could have.
+_HOST_IN_LABEL = re.compile(r"(?:[^\W\d_][\w+.-]*://)?((?:[\w-]+\.)+[^\W\d_]{2,})")
+# What a label may hide a dot or a name behind: zero-width characters, and dots of other scripts and widths
+# (NFKC folds full-width letters and "․" / "．" to ASCII; the ideographic full stops it keeps).
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})
 
 
 def link(url: str | None, label: str) -> str:
@@ -105,7 +111,8 @@ def link(url: str | None, label: str) -> str:
     if not (safe and text):
         return text
     host = (urlsplit(url or "").hostname or "").lower()
-    named = [m.group(1).lower() for m in _HOST_IN_LABEL.finditer(label)]
+    seen = unicodedata.normalize("NFKC", label.translate(_INVISIBLE)).translate(_DOTS)
+    named = [m.group(1).lower() for m in _HOST_IN_LABEL.finditer(seen)]
     if any(not _same_site(n, host) for n in named):
         shown = escape(host)
         text = fit(one_line(label), max(1, MAX_LABEL - len(shown) - 3)) + f" ({shown})"
@@ -114,6 +121,10 @@ def link(url: str | None, label: str) -> str:
 
 def _same_site(named: str, host: str) -> bool:
     """Whether a host named in a label is the link's host, or its domain ("reuters.com" for www.reuters.com)."""
+    try:  # a label in Unicode ("пример.рф") names the host the link spells in punycode
+        named = named.encode("idna").decode("ascii")
+    except UnicodeError:  # (a mixed-script lookalike may not encode: then it is surely not the link's host)
+        pass
     named, host = named.removeprefix("www."), host.removeprefix("www.")
     return host == named or host.endswith("." + named)
 
