@@ -92,6 +92,7 @@ typedef struct {
      * at the first such atom (most documents of a pack of "any of these phrases" stop at their first hit). */
     uint8_t *alone;
     int stop_early, done, read;
+    int ready; /* 1 once __init__ has built every table: until then (never called, or it failed) no call reads */
 } WordScreen;
 
 static inline const int32_t *I32(Py_buffer *b) { return (const int32_t *)b->buf; }
@@ -412,8 +413,16 @@ static const char *read_args(PyObject *args, Py_ssize_t *n, Py_ssize_t **starts,
     return s;
 }
 
+/* 0 when __init__ built the tables; else -1 with an exception set (they may be NULL, or half made). */
+static int not_ready(const WordScreen *self) {
+    if (self->ready) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "word screen: not initialised (its __init__ was not called, or failed)");
+    return -1;
+}
+
 /* Read the words of the call's arguments (norm, starts=None); 0, or -1 with an exception set. */
 static int read_call(WordScreen *self, PyObject *args, int stop_early) {
+    if (not_ready(self)) return -1;
     Py_ssize_t n, *starts, nstarts;
     const char *s = read_args(args, &n, &starts, &nstarts);
     if (s == NULL) return -1;
@@ -434,6 +443,7 @@ static PyObject *WordScreen_may_match(WordScreen *self, PyObject *args) {
  * marks are not all there) or there was none. A superset of the signals that can match: the extractor reads
  * only these, and with the sentences known only those sentences. */
 static PyObject *WordScreen_held(WordScreen *self, PyObject *Py_UNUSED(ignored)) {
+    if (not_ready(self)) return NULL;
     if (!self->read || self->done) Py_RETURN_NONE;
     PyObject *names = PySet_New(NULL);
     if (names == NULL) return NULL;
@@ -746,6 +756,7 @@ static int WordScreen_init(WordScreen *self, PyObject *args, PyObject *kwds) {
     Py_buffer *temp[] = {&word_blob, &word_off, &bi_words, &bi_start, &tri_words,
                          &tri_start, &prefix_blob, &prefix_off, &pre_start};
     for (size_t i = 0; i < sizeof(temp) / sizeof(temp[0]); i++) PyBuffer_Release(temp[i]);
+    self->ready = got == 0;
     return got;
 }
 

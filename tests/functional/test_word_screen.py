@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -42,9 +43,9 @@ setup(name="wordscreen-test", ext_modules=[Extension("_wordscreen", [source], ex
 
 
 @pytest.fixture(scope="module")
-def screen_type(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., NativeScreen]:
-    """The C type, compiled from the checkout's source into a temporary directory (as scripts/build-native
-    does, without mypyc: seconds, not a minute)."""
+def screen_so(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C type's extension, compiled from the checkout's source into a temporary directory (as
+    scripts/build-native does, without mypyc: seconds, not a minute)."""
     out = tmp_path_factory.mktemp("wordscreen")
     done = subprocess.run(
         [sys.executable, "-c", BUILD, str(SOURCE), str(out)], cwd=out, capture_output=True, text=True, timeout=300
@@ -54,8 +55,13 @@ def screen_type(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Nativ
         if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail(why, pytrace=False)
         pytest.skip(why)
-    so = next(out.glob("_wordscreen*.so"))
-    spec = importlib.util.spec_from_file_location("_wordscreen", so)
+    return next(out.glob("_wordscreen*.so"))
+
+
+@pytest.fixture(scope="module")
+def screen_type(screen_so: Path) -> Callable[..., NativeScreen]:
+    """The C type, loaded from the extension built above."""
+    spec = importlib.util.spec_from_file_location("_wordscreen", screen_so)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -235,6 +241,57 @@ def test_tables_that_do_not_parse_are_refused(screen_type: Callable[..., NativeS
         screen_type(**dict(args, groups=args["groups"][:-1]))
     with pytest.raises(ValueError, match="group"):
         screen_type(**dict(args, groups=(*args["groups"][:-1], ("a", 1))))
+
+
+# Calls that once read or wrote outside the screen's memory (found by fuzzing it under AddressSanitizer). None is
+# made by the engine, whatever a document says; each is run in a fresh interpreter, so a regression ends that
+# process rather than the test run.
+ISOLATED = """
+import importlib.util, pickle, sys
+spec = importlib.util.spec_from_file_location("_wordscreen", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+WordScreen = module.WordScreen
+with open(sys.argv[2], "rb") as f:
+    args = pickle.load(f)
+"""
+
+
+def run_isolated(screen_so: Path, tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """`code` run after ISOLATED, with WordScreen the C type and `args` the tables of the bundled pack."""
+    _l, rules = load_rules(["builtin:dprk_russia"])
+    tables_file = tmp_path / "tables.pickle"
+    tables_file.write_bytes(pickle.dumps(tables(rules)[0]))
+    return subprocess.run(
+        [sys.executable, "-c", ISOLATED + code, str(screen_so), str(tables_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_screen_whose_init_did_not_run_or_failed_refuses_every_call(screen_so: Path, tmp_path: Path) -> None:
+    # (It read its tables' NULL pointers: a segmentation fault.)
+    done = run_isolated(
+        screen_so,
+        tmp_path,
+        """
+never = WordScreen.__new__(WordScreen)
+failed = WordScreen.__new__(WordScreen)
+try:
+    failed.__init__(**dict(args, natoms=-1))
+except ValueError:
+    pass
+for screen in (never, failed):
+    for call in (lambda: screen.may_match(" north korea ratified "), lambda: screen.atoms(" a b "), screen.held):
+        try:
+            call()
+        except RuntimeError as e:
+            print(e)
+""",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["word screen: not initialised (its __init__ was not called, or failed)"] * 6
 
 
 # Generated packs and documents: words with inflected forms, prefixes, exact forms, entity names and their
