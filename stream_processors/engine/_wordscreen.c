@@ -389,9 +389,11 @@ static const char *read_args(PyObject *args, Py_ssize_t *n, Py_ssize_t **starts,
     if (!PyArg_ParseTuple(args, "U|O", &norm, &seq)) return NULL;
     const char *s = PyUnicode_AsUTF8AndSize(norm, n);
     if (s == NULL || seq == Py_None) return s;
-    PyObject *fast = PySequence_Fast(seq, "word screen: sentence starts must be a sequence of ints");
+    /* A tuple, never the caller's list: an item's __index__ (Python code) could shrink a list under the loop
+     * below, which reads the items by index (a read past its end, or of a freed array). */
+    PyObject *fast = PySequence_Tuple(seq);
     if (fast == NULL) return NULL;
-    Py_ssize_t k = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t k = PyTuple_GET_SIZE(fast);
     *starts = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(k + 1));
     if (*starts == NULL) {
         Py_DECREF(fast);
@@ -399,7 +401,7 @@ static const char *read_args(PyObject *args, Py_ssize_t *n, Py_ssize_t **starts,
         return NULL;
     }
     for (Py_ssize_t j = 0; j < k; j++) {
-        Py_ssize_t v = PyNumber_AsSsize_t(PySequence_Fast_GET_ITEM(fast, j), PyExc_OverflowError);
+        Py_ssize_t v = PyNumber_AsSsize_t(PyTuple_GET_ITEM(fast, j), PyExc_OverflowError);
         if (v == -1 && PyErr_Occurred()) {
             Py_DECREF(fast);
             PyMem_Free(*starts);

@@ -294,6 +294,30 @@ for screen in (never, failed):
     assert done.stdout.splitlines() == ["word screen: not initialised (its __init__ was not called, or failed)"] * 6
 
 
+def test_sentence_starts_a_callback_changes_while_they_are_read(screen_so: Path, tmp_path: Path) -> None:
+    # An item's __index__ emptied the list the screen was reading by index: a read of a freed array.
+    done = run_isolated(
+        screen_so,
+        tmp_path,
+        """
+screen = WordScreen(**args)
+starts = []
+
+class Shrinks:
+    def __index__(self):
+        starts.clear()
+        return 3
+
+starts.extend([Shrinks(), *range(4, 400)])
+norm = " north korea ratified the treaty with russia "
+print(screen.may_match(norm, starts), screen.may_match(norm, [3, *range(4, 400)]))
+""",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got, want = done.stdout.split()
+    assert got == want  # the starts as they were when the call began
+
+
 # Generated packs and documents: words with inflected forms, prefixes, exact forms, entity names and their
 # aliases, one to three words a phrase; signals of every requirement shape (a conjunction, alternatives,
 # mentions, context entities and words).
