@@ -561,6 +561,21 @@ static int check_ids(Py_buffer *ids, Py_ssize_t bound, const char *what) {
     return 0;
 }
 
+/* The tables kept after __init__ are read on every call, as they were checked: they must be bytes. Any other
+ * buffer (a bytearray, an array, a memoryview of one) can be written to afterwards, and an atom id or an index
+ * written there would be read unchecked (marks[a] is written to: a write outside the heap block). */
+static int check_kept(WordScreen *self) {
+    Py_buffer *kept[] = {&self->uni_start, &self->uni_atoms, &self->bi_atoms, &self->tri_atoms,
+                         &self->pre_atoms, &self->trig_start, &self->trig};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        if (kept[i]->obj == NULL || !PyBytes_Check(kept[i]->obj)) {
+            PyErr_SetString(PyExc_TypeError, "word screen: its atom tables must be bytes (immutable)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Each group is a tuple of signal names (str). */
 static int check_groups(PyObject *groups) {
     for (Py_ssize_t g = 0; g < PyTuple_GET_SIZE(groups); g++) {
@@ -753,8 +768,10 @@ static int WordScreen_init(WordScreen *self, PyObject *args, PyObject *kwds) {
         return -1;
     }
     Py_INCREF(self->groups);
-    int got = check_groups(self->groups) < 0 ? -1 : build(self, &word_blob, &word_off, &bi_words, &bi_start, &tri_words, &tri_start, &prefix_blob,
-                    &prefix_off, &pre_start);
+    int got = check_kept(self) < 0 || check_groups(self->groups) < 0
+                  ? -1
+                  : build(self, &word_blob, &word_off, &bi_words, &bi_start, &tri_words, &tri_start, &prefix_blob,
+                          &prefix_off, &pre_start);
     Py_buffer *temp[] = {&word_blob, &word_off, &bi_words, &bi_start, &tri_words,
                          &tri_start, &prefix_blob, &prefix_off, &pre_start};
     for (size_t i = 0; i < sizeof(temp) / sizeof(temp[0]); i++) PyBuffer_Release(temp[i]);

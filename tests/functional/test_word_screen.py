@@ -318,6 +318,22 @@ print(screen.may_match(norm, starts), screen.may_match(norm, [3, *range(4, 400)]
     assert got == want  # the starts as they were when the call began
 
 
+def test_tables_that_could_be_written_after_they_were_checked_are_refused(
+    screen_type: Callable[..., NativeScreen],
+) -> None:
+    # A bytearray's atom ids, written after __init__ checked them, were read unchecked: marks[atom] past its end.
+    _l, rules = load_rules(["builtin:dprk_russia"])
+    args, _atoms = tables(rules)
+    for name in ("uni_start", "uni_atoms", "bi_atoms", "tri_atoms", "pre_atoms", "trig_start", "trig"):
+        for writable in (bytearray(args[name]), memoryview(bytearray(args[name]))):
+            with pytest.raises(TypeError, match="must be bytes"):
+                screen_type(**dict(args, **{name: writable}))
+    # (The tables read only while the type is made may be any buffer.)
+    norm = " north korea ratified the treaty "
+    made = screen_type(**dict(args, words=bytearray(args["words"])))
+    assert made.atoms(norm) == screen_type(**args).atoms(norm) != []
+
+
 # Generated packs and documents: words with inflected forms, prefixes, exact forms, entity names and their
 # aliases, one to three words a phrase; signals of every requirement shape (a conjunction, alternatives,
 # mentions, context entities and words).
