@@ -475,3 +475,68 @@ def test_generated_packs_and_documents_the_screen_keeps_what_the_engine_matches(
         got = signals_of(screened, d)
         assert got == signals_of(plain, d), text
         assert got == unfiltered(plain, d), text
+
+
+# Hostile text (fuzzing the screen found these shapes worth keeping): control and zero-width characters, marks,
+# right-to-left text, surrogate-free odd code points of every plane, letters whose lower case is longer ("İ", so
+# the word view is not aligned), clitics, markup, words longer than a prefix's 63 bytes, sentence marks of several
+# scripts, and documents of up to 33 sentences (sentence 31 and later share one bit of the screen's mask).
+HOSTILE = [
+    "\x00", "\x1b", "\x1f", "\x7f", "\x85", "\xa0", "\xad", "\u200b", "\u200d", "\u200f", "\u202e", "\u2028",
+    "\u3000", "\ufeff", "\u0301", "\u0336", "\U000e0001", "İ", "ẞ", "ς", "ﬁ", "Ё", "ё", "'", "’", "n't", "-",
+    "&amp;", "<b>", "</p>", "|", "*", "=", "@", "。", "！", "؟", "…", "\U0010fffd", "𝔘", "١٢٣", "ｎｏｒｔｈ",
+    "x" * 70, "ж" * 40,
+]  # fmt: skip
+HOSTILE_SIGNALS = {
+    "launch_in_sea": {"match": {"all": ["missile launch*", "=sea"]}},
+    "troops_kursk": {"match": {"all": ["войска", "курск*"]}, "mentions": {"any": ["NORD"]}},
+    "ratified": {"match": {"all": ["ratif*", "treaty"]}, "near": 4},
+    "state_media": {"match": "state media of north korea"},
+    "long_prefix": {"match": {"all": ["x" * 78 + "*", "sea"]}},  # a prefix past the screen's 63 bytes
+}
+HOSTILE_PHRASES = [
+    "missile launched", "missile launches", "sea", "SEA", "войска", "Курская", "курском", "ratified", "ratifying",
+    "treaty", "treaties", "state media of north korea", "Nordland", "north korea", "КНДР", "x" * 90, "İstanbul",
+]  # fmt: skip
+hostile_piece = st.one_of(
+    st.sampled_from(HOSTILE_PHRASES),
+    st.sampled_from(HOSTILE),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=6),
+)
+hostile_sentence = st.lists(hostile_piece, max_size=10).map(" ".join)
+hostile_end = st.sampled_from([". ", "! ", "? ", "\n", "。", "… ", "؟ ", " ", ".\u00a0"])
+
+
+@pytest.fixture(scope="module")
+def hostile_extractors(screen_type: Callable[..., NativeScreen]) -> list[tuple[Extractor, Extractor]]:
+    """(screened, unscreened) extractors of the bundled pack and of a pack of prefixes, exact forms, Russian
+    words, mentions and a window."""
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "hostile",
+            "language": ["en", "ru"],
+            "entities": {"NORD": {"name": "Nordland", "kind": "country", "aliases": ["Nordland", "КНДР"]}},
+            "signals": HOSTILE_SIGNALS,
+        }
+    )
+    _l, bundled = load_rules(["builtin:dprk_russia"])
+    return [with_and_without(bundled, screen_type), with_and_without(compile_packs([pack]), screen_type)]
+
+
+@given(
+    sentences=st.lists(hostile_sentence, min_size=1, max_size=4),
+    filler=st.sampled_from([0, 0, 29, 30, 31, 32]),
+    end=hostile_end,
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_hostile_text_gets_the_same_signals_with_the_screen_and_without(
+    sentences: list[str], filler: int, end: str, hostile_extractors: list[tuple[Extractor, Extractor]]
+) -> None:
+    # `filler` sentences first, so the drawn ones are sentences 30 to 36 of the document as often as the first.
+    text = end.join(["Calm day"] * (filler + 1) + sentences)
+    d = article(text)
+    for screened, plain in hostile_extractors:
+        got = signals_of(screened, d)
+        assert got == signals_of(plain, d), text
+        assert got == unfiltered(plain, d), text
