@@ -172,8 +172,10 @@ def _source_ref(value: Any) -> SourceRef:
 
 # Control characters other than tab and line breaks: none belongs in news text, and ESC sequences from a feed
 # would reach an operator's terminal (clear the screen, forge lines, plant links: security review, finding 6)
-# through the console notifier, `backtest`, `rules explain`. NUL is left to the stores, which refuse it.
-_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# through the console notifier, `backtest`, `rules explain`. NUL is left to the stores, which refuse it. The bidi
+# overrides (U+202D, U+202E) go too: they make "Wire B\u202egnp.exe" read "Wire Bexe.png" in a terminal, in Slack
+# and in HTML; right-to-left text needs only the marks and embeddings, which stay.
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202d\u202e]")
 
 
 def _visible(m: re.Match[str]) -> str:

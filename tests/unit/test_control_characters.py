@@ -30,6 +30,8 @@ _RAW = {
         ("bell\x07 and delete\x7f", "bell\ufffd and delete\ufffd"),
         ("It\x92s \x85", "It\u2019s \u2026"),  # Windows-1252 read as Latin-1
         ("\x81\x8d", "\ufffd\ufffd"),  # (no Windows-1252 character there)
+        ("Wire B\u202egnp.exe", "Wire B\ufffdgnp.exe"),  # a bidi override (audit9), not the marks RTL text needs
+        ("\u200f\u05e9\u05dc\u05d5\u05dd\u202b\u05e2\u202c", "\u200f\u05e9\u05dc\u05d5\u05dd\u202b\u05e2\u202c"),
     ],
 )
 def test_visible_text(text: str, shown: str) -> None:
