@@ -62,16 +62,34 @@ class FetchFailed(Exception):
 
 
 class _Connections:
-    """The HTTP connections a fetch opened, so the deadline can shut their sockets down."""
+    """The HTTP connections a fetch opened, so the deadline can shut their sockets down; and, with a `policy`, the
+    address each one reached checked against it (the name a redirect's check resolved may resolve elsewhere when
+    the connection resolves it again: DNS rebinding)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: _AddressPolicy | None = None) -> None:
         self.opened: list[http.client.HTTPConnection] = []
         self.lock = threading.Lock()
         self.expired = False
+        self.policy = policy
 
-    def track(self, http_class: Any) -> Any:
+    def track(self, http_class: Any, *, proxied: bool = False) -> Any:
+        policy = None if proxied else self.policy  # through a proxy, the socket reaches the proxy, not the feed
+
         def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
             conn: http.client.HTTPConnection = http_class(host, **kwargs)
+            if policy is not None:
+                connect = conn.connect
+
+                def checked_connect() -> None:
+                    connect()
+                    sock = conn.sock
+                    peer = str(sock.getpeername()[0]) if sock is not None else ""
+                    problem = policy.problem(_address_kind(peer.split("%")[0], None)) if peer else None
+                    if problem is not None:
+                        conn.close()
+                        raise FetchFailed(f"connection to {host} refused: {problem}")
+
+                conn.connect = checked_connect  # type: ignore[method-assign]
             with self.lock:
                 self.opened.append(conn)
             return conn
@@ -96,7 +114,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         self._conns = conns
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._conns.track(http.client.HTTPConnection), req)
+        return self.do_open(self._conns.track(http.client.HTTPConnection, proxied=req.has_proxy()), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -107,7 +125,10 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         # As urllib's own handler: its SSL context (certificates verified by default).
         context = getattr(self, "_context", None)  # set by HTTPSHandler.__init__ (not in its stubs)
-        return self.do_open(self._conns.track(http.client.HTTPSConnection), req, context=context)
+        track = self._conns.track(
+            http.client.HTTPSConnection, proxied=req.has_proxy() or bool(getattr(req, "_tunnel_host", None))
+        )
+        return self.do_open(track, req, context=context)
 
 
 def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
@@ -136,15 +157,37 @@ def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
     return None
 
 
+class _AddressPolicy:
+    """Where a fetch may go: a public address, or one of the kind the feed's own URL is on (a feed on localhost may
+    reach localhost, a feed on the office network that network). Its own kind is looked up once, when needed."""
+
+    def __init__(self, feed_url: str) -> None:
+        self._feed_url = feed_url
+        self._feed_kind: str | None = None
+        self._feed_kind_known = False
+
+    def problem(self, found: tuple[str, str] | None, name: str | None = None) -> str | None:
+        """Why an address `found` by _address_kind may not be reached (None: it may), `name` the host it is of."""
+        if found is None:
+            return None
+        kind, address = found
+        if not self._feed_kind_known:
+            feed = urllib.parse.urlsplit(self._feed_url)
+            own = _address_kind(feed.hostname or "", feed.port)
+            self._feed_kind, self._feed_kind_known = (own[0] if own else None), True
+        if kind == self._feed_kind:
+            return None
+        return f"{name or address} is a {kind} address ({address}) and the feed's own URL is not on one"
+
+
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, only to http(s), and to a non-public address only from a feed on one of that kind."""
 
-    def __init__(self, feed_url: str, authorization: str | None = None) -> None:
+    def __init__(self, feed_url: str, authorization: str | None = None, policy: _AddressPolicy | None = None) -> None:
         super().__init__()
         self._feed_url = feed_url
         self._authorization = authorization  # the feed URL's credentials, for its own origin only
-        self._feed_kind: str | None = None
-        self._feed_kind_known = False
+        self._policy = policy or _AddressPolicy(feed_url)
 
     def redirect_request(
         self,
@@ -170,17 +213,7 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         target = urllib.parse.urlsplit(url)
         if target.scheme not in ("http", "https"):
             return "only http and https redirects are followed"
-        found = _address_kind(target.hostname or "", target.port)
-        if found is None:
-            return None
-        kind, address = found
-        if not self._feed_kind_known:
-            feed = urllib.parse.urlsplit(self._feed_url)
-            own = _address_kind(feed.hostname or "", feed.port)
-            self._feed_kind, self._feed_kind_known = (own[0] if own else None), True
-        if kind == self._feed_kind:
-            return None
-        return f"{target.hostname} is a {kind} address ({address}) and the feed's own URL is not on one"
+        return self._policy.problem(_address_kind(target.hostname or "", target.port), target.hostname)
 
 
 class _Decoder:
@@ -250,8 +283,9 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
     Raises FetchFailed (a 304 is FetchFailed with status 304 and the response headers)."""
     started = time.monotonic()
     ends = started + deadline
-    conns = _Connections()
     url, authorization = _credentials(url)
+    policy = _AddressPolicy(url)
+    conns = _Connections(policy)
     # build_opener's set without its FTP, file and data handlers, and with the redirect policy above.
     opener = urllib.request.OpenerDirector()
     for handler in (
@@ -260,7 +294,7 @@ def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: fl
         _HTTPHandler(conns),
         _HTTPSHandler(conns),
         urllib.request.HTTPDefaultErrorHandler(),
-        _RedirectHandler(url, authorization),
+        _RedirectHandler(url, authorization, policy),
         urllib.request.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)

@@ -8,6 +8,7 @@ fetch got is what the server says it sent.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import tracemalloc
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from tests.faults.feed_server import DRIP_BYTES, HostileFeeds
 from watchfloor.cli import app
+from watchfloor.producers.feed_http import FetchFailed, _AddressPolicy, _Connections
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.config import RssSource
@@ -263,3 +265,24 @@ def test_credentials_follow_a_redirect_on_their_server_only(hostile_feeds: Hosti
     away = fetch_feed(base + "/redirect-to?" + urllib.parse.quote(elsewhere, safe=""))
     assert away.error is not None and away.error.status == 401
     assert hostile_feeds.authorizations == ["Basic cmVhZGVyOnMzY3JldA==", None]
+
+
+def test_the_address_a_connection_reaches_is_checked_not_only_the_name(hostile_feeds: HostileFeeds) -> None:
+    """DNS rebinding (re-check from outside, audit9): a redirect's target was resolved to decide, then resolved
+    again to connect, so a name answering "public" then "127.0.0.1" reached loopback. The socket's own peer is
+    checked: here a connection made for a feed on a private network reaches loopback and is refused, while one
+    for a feed on loopback is not."""
+    port = int(hostile_feeds.base.rsplit(":", 1)[1])
+    private = _Connections(_AddressPolicy("http://10.0.0.5/feed.xml")).track(http.client.HTTPConnection)
+    conn = private("127.0.0.1", port=port, timeout=5)
+    with pytest.raises(FetchFailed) as refused:
+        conn.connect()
+    assert str(refused.value) == (
+        "connection to 127.0.0.1 refused: 127.0.0.1 is a loopback address (127.0.0.1) "
+        "and the feed's own URL is not on one"
+    )
+    assert conn.sock is None  # closed
+    local = _Connections(_AddressPolicy(hostile_feeds.url("/ok.xml"))).track(http.client.HTTPConnection)
+    ok = local("127.0.0.1", port=port, timeout=5)
+    ok.connect()
+    ok.close()
