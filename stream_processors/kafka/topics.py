@@ -21,6 +21,7 @@ starts (:func:`ensure_changelog`).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from .clients import client_config, make_client
+from .clients import client_config, make_client, unreachable_errors
 
 DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
 DAY_MS = 24 * 3600 * 1000
@@ -99,6 +100,27 @@ class MissingTopics(RuntimeError):
 
 class TopicLayoutError(RuntimeError):
     """Topics exist with other partition counts than the spec: keys would land where workers do not expect."""
+
+
+class TopicCreationError(RuntimeError):
+    """The broker refused to create topics, e.g. a replication factor above its number of brokers. `code` is
+    the Kafka error's name (InvalidReplicationFactorError, ...): the CLI turns it into the setting to change."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+# kafka-python puts the whole CreateTopics response in the error's text; the broker's own sentence (the
+# "only 1 broker(s) are registered" part) is its first error_message='...' field.
+_BROKER_MESSAGE = re.compile(r"error_message='((?:[^'\\]|\\.)*)'")
+
+
+def _broker_reason(error: BaseException) -> str:
+    found = _BROKER_MESSAGE.search(str(error))
+    if found:
+        return found.group(1)
+    return str(getattr(error, "description", "") or type(error).__name__)
 
 
 def create_command(broker: str, prefix: str, partitions: int) -> str:
@@ -192,6 +214,10 @@ def _create(admin: Any, specs: list[TopicSpec], replication_factor: int, timeout
             )
     except kafka.errors.TopicAlreadyExistsError:
         return []
+    except kafka.errors.BrokerResponseError as e:
+        if isinstance(e, unreachable_errors()):  # not a refusal: the caller waits or says it is unreachable
+            raise
+        raise TopicCreationError(type(e).__name__, _broker_reason(e)) from e
     return [s.name for s in missing]
 
 

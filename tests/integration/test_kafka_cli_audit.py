@@ -4,6 +4,8 @@
   and it exits, instead of waiting forever for the broker to create the topics with nothing stored; it says
   that none reached Kafka and how many wait in the spool, and exits 3 (work left, as `notify --once` does).
 * live `produce` with the broker away says it waits for it (not that it spools), and SIGTERM ends it at once.
+* `topics create` with a replication factor the cluster cannot give (the README's `replication_factor: 3` on a
+  one-broker cluster) is one `error:` line naming the setting to change, exit 1, not a traceback.
 * `backtest --from-kafka` finds the broker as the distributed commands do (--broker, $WATCHFLOOR_KAFKA,
   the config's kafka.bootstrap; --bootstrap still works), and an unreachable one is one line and exit 1.
 
@@ -181,3 +183,22 @@ def test_backtest_from_kafka_of_a_topic_that_is_not_there_is_one_line(kafka_boot
     res = cli(tmp_path, "backtest", "--from-kafka", topic, timeout=90, WATCHFLOOR_KAFKA=kafka_bootstrap)
     assert res.returncode == 1
     assert res.stderr.strip() == f"error: Kafka topic '{topic}' does not exist on {kafka_bootstrap}", res.stderr
+
+
+def test_topics_create_refused_by_the_broker_names_the_setting(
+    kafka_admin: Any, kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """A replication factor above the broker count (3 on the one local broker, as the README's distributed config
+    asked) used to end in a 146-line traceback ending in InvalidReplicationFactorError."""
+    brokers = len(kafka_admin.describe_cluster()["brokers"])
+    config = tmp_path / "desk.yaml"
+    config.write_text(
+        f"kafka:\n  bootstrap: {kafka_bootstrap}\n  prefix: {prefix}\n  replication_factor: {brokers + 1}\n"
+    )
+    res = cli(tmp_path, "topics", "create", "--config", str(config), timeout=90)
+    assert res.returncode == 1, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Kafka broker "), res.stderr
+    assert "refused to create the topics" in lines[0] and f"only {brokers} broker(s)" in lines[0], lines[0]
+    assert "(change kafka.replication_factor in the config, or --replication-factor" in lines[0], lines[0]
+    assert not [t for t in kafka_admin.list_topics() if t.startswith(prefix)]  # nothing half made

@@ -14,6 +14,21 @@ topics_app = typer.Typer(help="The Kafka topics of a pipeline: create them, chec
 app.add_typer(topics_app, name="topics")
 
 
+# The broker's refusals that a setting of ours caused, and that setting: the user changes it, not the broker.
+_SETTINGS = {
+    "InvalidReplicationFactorError": (
+        "kafka.replication_factor in the config, or --replication-factor: at most the number of brokers,"
+        " 1 on a single local broker"
+    ),
+    "InvalidPartitionsError": "kafka.partitions in the config, or --partitions",
+}
+
+
+def _setting_hint(code: str) -> str:
+    setting = _SETTINGS.get(code)
+    return f" (change {setting})" if setting else ""
+
+
 @topics_app.command("create")
 def create(
     broker: BrokerOpt = None,
@@ -27,7 +42,12 @@ def create(
     """Create the pipeline's topics that are missing (documents, signals, correlate, detections, dead letters)."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
-        from watchfloor.stream_processors.kafka.topics import TopicLayoutError, ensure_topics, topic_specs
+        from watchfloor.stream_processors.kafka.topics import (
+            TopicCreationError,
+            TopicLayoutError,
+            ensure_topics,
+            topic_specs,
+        )
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     s = settings_for(
@@ -43,6 +63,8 @@ def create(
         )
     except TopicLayoutError as e:
         raise fail(str(e)) from None
+    except TopicCreationError as e:
+        raise fail(f"Kafka broker {s.bootstrap} refused to create the topics: {e}{_setting_hint(e.code)}") from None
     except unreachable_errors() as e:
         raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
     for spec in topic_specs(s.prefix, s.partitions):
