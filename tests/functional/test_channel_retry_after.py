@@ -186,5 +186,10 @@ subscriptions:
         assert store.channel_pauses(0) == {}
     finally:
         store.close()
+    calm = runner.invoke(app, ["alerts", "resume", "desk", "--config", str(cfg)], env=env)
+    assert calm.exit_code == 0 and "channel desk was not paused" in calm.output, calm.output
+    # A docs walk: a channel name the config does not know (a typo) said "was not paused" and exit 0, like
+    # success; it is refused as `subscriptions add` refuses it, with the names it knows.
     never = runner.invoke(app, ["alerts", "resume", "nowhere", "--config", str(cfg)], env=env)
-    assert "channel nowhere was not paused" in never.output, never.output
+    assert never.exit_code == 1, never.output
+    assert "unknown channel 'nowhere': use one of desk or slack:CHANNEL_ID" in never.output, never.output

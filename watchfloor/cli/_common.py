@@ -214,6 +214,15 @@ def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "de
         )
 
 
+def check_channel_name(cfg: Any, channel: str, *, also: set[str] | frozenset[str] = frozenset()) -> None:
+    """Refuse a channel name that is neither in the config, nor `slack:CHANNEL_ID` (a channel the Slack app
+    subscribed), nor in `also` (names the store knows): a typo would otherwise look like success."""
+    names = {ch.name for ch in cfg.channels}
+    if channel in names or channel in also or (channel.startswith("slack:") and len(channel) > len("slack:")):
+        return
+    raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names | also))} or slack:CHANNEL_ID")
+
+
 def fail(message: str) -> typer.Exit:
     """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
     markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""

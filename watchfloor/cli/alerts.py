@@ -15,7 +15,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import Detection, EventType, Retraction, detection_event_id
 
-from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, err, fail, out, redact_url
+from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, check_channel_name, err, fail, out, redact_url
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
@@ -429,9 +429,13 @@ def alerts_resume(
     st = open_store(store or cfg.store, create=False)
     try:
         now = datetime.now(UTC).timestamp()
-        was = st.channel_pauses(now).get(channel)
+        pauses = st.channel_pauses(now)
+        stats = st.delivery_stats()
+        # A channel the store still knows (paused, or with deliveries) may have left the config since: allowed.
+        check_channel_name(cfg, channel, also=set(pauses) | {name for name, _ in stats})
+        was = pauses.get(channel)
         st.resume_channel(channel, now)
-        waiting = st.delivery_stats().get((channel, "outstanding"), (0, 0.0))[0]
+        waiting = stats.get((channel, "outstanding"), (0, 0.0))[0]
         if was is None:
             err.print(f"channel {channel} was not paused ({waiting} deliveries outstanding)", highlight=False)
         else:

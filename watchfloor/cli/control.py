@@ -18,7 +18,7 @@ from rich.table import Table
 from watchfloor.schemas.control import Actor
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ._common import ID_COLUMN, ConfigOpt, app, app_config, err, fail, out
+from ._common import ID_COLUMN, ConfigOpt, app, app_config, check_channel_name, err, fail, out
 
 subscriptions_app = typer.Typer(
     help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True
@@ -170,9 +170,7 @@ def subscriptions_add(
     except ValueError as e:
         raise fail(f"--max-age: {e}") from None
     with _control(config, store) as (cfg, control):
-        names = {ch.name for ch in cfg.channels}
-        if channel not in names and not (channel.startswith("slack:") and len(channel) > len("slack:")):
-            raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names))} or slack:CHANNEL_ID")
+        check_channel_name(cfg, channel)
         compiled = _compiled(cfg)
         _check_rules(compiled, rules)
         carried = {t for d in compiled.detections for t in d.definition.tags}
