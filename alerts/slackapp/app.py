@@ -56,16 +56,18 @@ def build_app(
 ) -> App:
     """A Bolt app for one workspace. The bot token is checked (auth.test) on the first request, not at start,
     so the server comes up while Slack is unreachable."""
-    client_args: dict[str, Any] = {"token": token}
-    if base_url:
-        client_args["base_url"] = base_url
+    # The token goes to Bolt, which builds its client from it. Handed a ready `client=` instead, Bolt still reads
+    # $SLACK_BOT_TOKEN (the variable the README's channels use) and, finding it set, logs "As you gave `client` as
+    # well, `token` will be unused." at every `serve`: a warning about nothing, that reads like a misconfiguration.
     app = WatchfloorApp(
-        client=WebClient(**client_args),
+        token=token,
         signing_secret=signing_secret,
         token_verification_enabled=False,
         process_before_response=True,
         logger=logger or log,
     )
+    if base_url:
+        app.client.base_url = base_url  # Bolt gives each request's client its own client's base_url
 
     names: list[str] = []  # the bot's user name, once known
 

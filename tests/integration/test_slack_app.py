@@ -43,6 +43,7 @@ OTHER = "C0OTHER001"  # a channel the config does not name
 class Served:
     url: str
     proc: subprocess.Popen[str]
+    banner: str = ""  # what it logged up to its 'serving URL' line
 
 
 @dataclass
@@ -96,7 +97,7 @@ class Env:
             m = re.search(r"serving (http://\S+)", line)
             if m:
                 os.set_blocking(proc.stderr.fileno(), False)  # keep reading from blocking us; drained at stop
-                return Served(m.group(1), proc)
+                return Served(m.group(1), proc, "".join(lines))
         proc.kill()
         raise AssertionError("watchfloor did not start serving:\n" + "".join(lines))
 
@@ -342,6 +343,24 @@ def test_unknown_rules_and_config_managed_subscriptions_are_explained(env: Env, 
     assert "set in watchfloor's config file" in got
     assert "wider subscription" in ephemeral(app.slash_command("unsubscribe treaty-signed", channel_id=DESK))
     assert len(env.control().subscriptions()) == 1
+
+
+def test_serve_with_slack_bot_token_set_logs_no_bolt_warning(env: Env) -> None:
+    """A docs walk: with $SLACK_BOT_TOKEN set (the README's token_env), every `serve` printed slack-bolt's "As you
+    gave `client` as well, `token` will be unused." before its banner. The app still reaches the configured Slack
+    (base_url): Bolt's token check, and a subscription in a channel the config does not name, which asks it whether
+    the bot is there."""
+    env.env = {**env.env, "SLACK_BOT_TOKEN": env.slack.token}
+    served = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        command = "subscribe treaty-signed"
+        got = ephemeral(slack(env, served).slash_command(command, channel_id=OTHER, channel_name="elsewhere"))
+        assert "now gets `treaty-signed` alerts" in got, got
+        # Bolt's own client (auth.test) and each request's (conversations.info) both went to the local server
+        assert env.slack.requests_for("auth.test") and env.slack.requests_for("conversations.info")
+    finally:
+        logged = served.banner + stderr_of(served)
+    assert "will be unused" not in logged and "`client`" not in logged, logged
 
 
 def test_serve_records_when_a_silence_lapses(env: Env, served: Served) -> None:
