@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +16,7 @@ from typer.testing import CliRunner
 from watchfloor.cli import app
 
 EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 GOOD_PACK = """\
@@ -194,6 +200,41 @@ subscriptions:
     rows = [json.loads(x) for x in listed.output.splitlines() if x.startswith("{")]
     assert len(rows) == 8
     assert any(r["deliveries"] == {"file": "sent"} for r in rows)
+
+
+def test_live_run_keeps_the_heartbeat_that_health_reads(tmp_path: Path) -> None:
+    """A docs walk: docs/architecture.md says long-running commands touch $WATCHFLOOR_HEARTBEAT every cycle, but
+    `run` never did, so `watchfloor health` called a running pipeline dead (no heartbeat)."""
+    cfg = write(
+        tmp_path,
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
+        f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n",
+        "watchfloor.yaml",
+    )
+    beat = tmp_path / "hb" / "beat"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env |= {"PYTHONPATH": str(REPO), "WATCHFLOOR_HEARTBEAT": str(beat)}
+    cmd = [sys.executable, "-m", "watchfloor"]
+    proc = subprocess.Popen(
+        [*cmd, "run", "--config", str(cfg), "--interval", "0.2"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120  # a bound on a slow machine, not a measurement
+        while not beat.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert beat.exists(), f"no heartbeat at {beat} (run exited {proc.poll()})"
+        health = subprocess.run(
+            [*cmd, "health", "--heartbeat", str(beat)], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert health.returncode == 0 and "alive" in health.stdout, health.stdout + health.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def test_config_errors_name_the_place(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The `watchfloor health` command and the heartbeat file the long-running commands keep (container checks).
 
-`produce`, `worker`, `archive` and `notify` touch the file named by $WATCHFLOOR_HEARTBEAT (when set) after
+`run`, `produce`, `worker`, `archive` and `notify` touch the file named by $WATCHFLOOR_HEARTBEAT (when set)
 every cycle (the worker: every few seconds, from its event loop), so a process that hangs or stops going
 round shows as unhealthy; `watchfloor health` exits 0 while the file is fresh.
 """

@@ -31,6 +31,7 @@ from .alerts import (
     next_wait,
     print_channel_checks,
 )
+from .health import Heartbeat
 
 
 @app.command()
@@ -76,6 +77,7 @@ def run(
     polled = None  # the last cycle's poll summary
     heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
+    heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -86,6 +88,7 @@ def run(
                 cfg, pipeline.store, pipeline.control, pipeline.rules, host, port, pipeline_max_age=3 * wait + 60
             )
         while True:
+            heart.beat()
             try:
                 report, polled = _cycle(pipeline, heartbeat, lines)
             except Exception as e:
