@@ -91,9 +91,10 @@ def status(
     outstanding and expired per channel in the store's delivery ledger (--store, else the config's store).
 
     Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
-    (expired ones are listed, not waited for: `watchfloor alerts redeliver`). Exit code 0 when caught up, 3 when
-    not (1 with --wait: not within the wait). A store that cannot be read is said, and leaves the deliveries
-    out of the verdict."""
+    in the ledger (expired ones are listed, not waited for: `watchfloor alerts redeliver`). The ledger holds what
+    `notify` has taken in: detections in the store that no `notify` has read yet are not counted. Exit code 0 when
+    caught up, 3 when not (1 with --wait: not within the wait). A store that cannot be read is said, and leaves the
+    deliveries out of the verdict."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.status import pipeline_status
