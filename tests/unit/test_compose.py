@@ -94,6 +94,10 @@ def test_the_inbox_mount_hides_nothing_of_the_image(compose: dict[str, Any]) -> 
     assert "/data/inbox/articles.jsonl" in paths  # the user's file ...
     assert any(p and p.endswith("samples/dprk_russia_2024.jsonl") for p in paths)  # ... and the image's example
     assert (REPO / "inbox" / "README.md").exists()
+    # and the README sends users' files there: a docs walk found it promising `./inbox/*.jsonl`, of which
+    # only articles.jsonl was ever read (a jsonl source is one path, not a pattern)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "./inbox/articles.jsonl" in readme and "inbox/*.jsonl" not in readme
 
 
 @pytest.mark.parametrize("service", [s for s in WATCHFLOOR_SERVICES if s not in ("topics", "web")])  # web: GET /healthz
