@@ -13,7 +13,8 @@ busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB o
   to a loopback, private, link-local or other non-public address unless the configured URL is on an
   address of the same kind (a feed on localhost may redirect within localhost). The target's host is
   resolved to decide, before any connection to it; a refusal names the target ("redirect to
-  http://10.0.0.5/x refused: ..."), and the feed error names the feed.
+  http://10.0.0.5/x refused: ..."), and the feed error names the feed. The address each connection reaches is
+  checked the same way (a name can resolve elsewhere the second time: DNS rebinding), unless through a proxy.
 """
 
 from __future__ import annotations
