@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -123,6 +124,32 @@ class Subscription(_Strict):
         return self
 
 
+# Slack's ids as the Web API and its payloads spell them: a user (U…, or W… in an Enterprise Grid org) and a user
+# group (S…). The Slack app writes a validated id straight into a mention (<@U…>, <!subteam^S…>), so these patterns
+# are also what keeps a mention from carrying anything else (alerts.slackapp.managers).
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,20}$"
+SLACK_USER_GROUP_ID = r"^S[A-Z0-9]{2,20}$"
+_MANAGER_ID = re.compile(f"{SLACK_USER_ID}|{SLACK_USER_GROUP_ID}")
+
+
+def _manager_id(value: str) -> str:
+    # A name (`alice`, `@alice`) or a pasted mention (`<@U…>`) is the usual mistake: say where the id is found.
+    if not _MANAGER_ID.match(value):
+        raise ValueError(
+            f"{value[:60]!r} is not a Slack user id (U… or W…, e.g. U012AB3CD) or user group id (S…, e.g. "
+            "S0614TZR7): write the id, not a name or a mention (a profile's ⋮ menu → Copy member ID; a user "
+            "group's id is in usergroups.list)"
+        )
+    return value
+
+
+ManagerId = Annotated[
+    str,
+    AfterValidator(_manager_id),
+    Field(json_schema_extra={"pattern": f"{SLACK_USER_ID}|{SLACK_USER_GROUP_ID}"}),
+]
+
+
 class SlackApp(_Strict):
     """The `slack:` section: the Slack app (`watchfloor serve`) and the default for Slack channels."""
 
@@ -130,6 +157,16 @@ class SlackApp(_Strict):
     signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
     base_url: str | None = None  # Web API root of a Slack-compatible server; None: Slack itself
     command: str = Field(default="/watchfloor", pattern=r"^/[a-z0-9_-]+$")  # the slash command's name
+    # Who may change what the channels get from Slack (subscribe, unsubscribe, silence, unsilence: by command or
+    # button). Empty: anyone in the channel. Reading (list, silences, rules, help) and Acknowledge stay open to all.
+    managers: list[ManagerId] = Field(
+        default_factory=list,
+        description=(
+            "Slack user ids (U…/W…) and user group ids (S…) who may subscribe, unsubscribe, silence and unsilence "
+            "from Slack; empty: anyone in the channel. A user group's members are asked of Slack "
+            "(usergroups.users.list, scope usergroups:read); when Slack cannot say, the action is refused."
+        ),
+    )
 
 
 class ServeConfig(_Strict):

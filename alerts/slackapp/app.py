@@ -26,6 +26,7 @@ from . import clicks
 from .buttons import ACK_ACTION, SILENCE_ACTION, SILENCE_FOR_HOURS, UNSUBSCRIBE_ACTION, parse_button_value
 from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command, who
 from .http import WatchfloorApp
+from .managers import Managers
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def build_app(
         app.client.base_url = base_url  # Bolt gives each request's client its own client's base_url
 
     names: list[str] = []  # the bot's user name, once known
+    managers = Managers(ctx.managers)  # one per app: its user groups' members are cached across requests
 
     @app.command(ctx.command)
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -82,6 +84,9 @@ def build_app(
         def announce(text: str) -> str:
             return post_in_channel(client, channel.id, text)
 
+        def authorise(action: str) -> str | None:
+            return managers.refusal(str(command.get("user_id") or ""), client, action)
+
         try:
             reply = run_command(
                 ctx,
@@ -90,6 +95,7 @@ def build_app(
                 actor,
                 membership=membership,
                 announce=announce if channel.id else None,
+                authorise=authorise,
             )
         except Exception:
             log.exception("slack app: command %r failed", command.get("text"))
@@ -137,6 +143,10 @@ def build_app(
         ack()
         value = _value(action, respond)
         if value is not None:
+            refused = managers.refusal(_user_id(body), client, "silence alerts")
+            if refused is not None:
+                _say(respond, f"Silence click on alert {value.alert_id} refused (not a manager)", refused)
+                return
             slack_channel = str(
                 (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
             )
@@ -150,10 +160,16 @@ def build_app(
             _say(respond, f"Silence {SILENCE_FOR_HOURS}h click on alert {value.alert_id} ({value.rule}) handled", reply)
 
     @app.action(UNSUBSCRIBE_ACTION)
-    def on_unsubscribe(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_unsubscribe(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
         value = _value(action, respond)
         if value is not None:
+            refused = managers.refusal(_user_id(body), client, "unsubscribe this channel")
+            if refused is not None:
+                _say(respond, f"Unsubscribe click on alert {value.alert_id} refused (not a manager)", refused)
+                return
             reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
             _say(respond, f"Unsubscribe click on alert {value.alert_id} ({value.rule}) handled", reply)
 
@@ -269,6 +285,11 @@ def channel_membership(client: WebClient, channel_id: str, *, bot_id: str = "") 
         log.info("slack app: a subscription refused: the bot is not in %s", channel_id)
         return Membership(False, "not_in_channel", bot_id)
     return Membership(None, "conversations.info does not say (no is_member)", bot_id)
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    """Who clicked, as the signed payload says ("" when it does not: refused wherever managers are set)."""
+    return str((body.get("user") or {}).get("id") or "")
 
 
 def _value(action: dict[str, Any], respond: Respond) -> Any:

@@ -79,6 +79,10 @@ class Membership:
 
 MembershipCheck = Callable[[SlackChannelRef], Membership]
 
+# Whether the person asking may do what a managing command does ("silence alerts"): None when they may, else the
+# reply that refuses it (managers.Managers.refusal, with the request's Slack client).
+Authorise = Callable[[str], str | None]
+
 # Posts a message for everyone in the channel a command was typed in (or a button clicked): "" once posted, else why
 # not (Slack's error). Silencing and unsilencing are said there, not only to whoever did it: the silence holds back
 # everyone's alerts in the channel.
@@ -143,6 +147,7 @@ class AppContext:
     channels: ChannelMap = field(default_factory=ChannelMap)
     entity_names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name
     command: str = "/watchfloor"
+    managers: tuple[str, ...] = ()  # `slack.managers`: who may subscribe, silence… (empty: anyone); see managers.py
 
     def entity_name(self, value: str) -> str:
         return self.entity_names.get(value, value)
@@ -194,12 +199,15 @@ def run_command(
     *,
     membership: MembershipCheck | None = None,
     announce: Announce | None = None,
+    authorise: Authorise | None = None,
 ) -> str:
     """The ephemeral reply to `/watchfloor TEXT` typed in `channel` by `actor`.
 
     `membership` asks Slack whether the bot is in a channel; `subscribe` calls it once the line has parsed, before
     anything is recorded, and refuses a channel the bot cannot post to (None: not checked). `announce` posts in
-    `channel` for everyone: `silence` and `unsilence` say there who did what (None: nothing is posted)."""
+    `channel` for everyone: `silence` and `unsilence` say there who did what (None: nothing is posted).
+    `authorise` is asked before a command that changes what the channel gets (MANAGING) is even parsed, and its
+    refusal is the reply (None: anyone may)."""
     words = split_words(text)
     if not words:
         return help_text(ctx)
@@ -207,6 +215,11 @@ def run_command(
     handler = _COMMANDS.get(verb)
     if handler is None:
         return f"Unknown command `{escape(verb[:40])}`. {USAGE['help']} lists the commands."
+    action = MANAGING.get(handler)
+    if action is not None and authorise is not None:
+        refused = authorise(action)
+        if refused is not None:
+            return refused
     try:
         if handler is _cmd_subscribe:
             return _cmd_subscribe(ctx, args, channel, actor, membership=membership)
@@ -654,4 +667,12 @@ _COMMANDS = {
     "silences": _cmd_silences,
     "unsilence": _cmd_unsilence,
     "rules": _cmd_rules,
+}
+
+# The commands that change what a channel is sent, and how a refusal names each; the rest only read.
+MANAGING: dict[object, str] = {
+    _cmd_subscribe: "subscribe this channel",
+    _cmd_unsubscribe: "unsubscribe this channel",
+    _cmd_silence: "silence alerts",
+    _cmd_unsilence: "end a silence",
 }

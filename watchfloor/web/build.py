@@ -61,6 +61,7 @@ def app_context(cfg: AppConfig, control: ControlLog, rules: CompiledRules) -> Ap
         channels=ChannelMap({ch.name: ch.channel for ch in cfg.channels if isinstance(ch, SlackChannel)}),
         entity_names=dict(rules.entity_names),
         command=slack.command,
+        managers=tuple(slack.managers),
     )
 
 
