@@ -411,6 +411,29 @@ def test_serve_reconciles_the_config_subscriptions_at_start(env: Env) -> None:
 # --- the buttons --------------------------------------------------------------------------------------------
 
 
+def run_pipeline(env: Env) -> None:
+    """The sample news into the inbox, and one `run --once` over it (alerts posted to the local Slack)."""
+    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    ran = env.cli("run", "--once", "--config", str(env.config))
+    assert ran.returncode == 0, ran.stderr
+
+
+def control_types(env: Env) -> list[str]:
+    """The types of the control events in the store, in order."""
+    st = open_store(env.store_url)
+    try:
+        return [se.event.type for se in st.read(0, types=CONTROL_TYPES)]
+    finally:
+        st.close()
+
+
+def first_alert_buttons(env: Env) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The first alert posted: its message, its event payload, and the value its buttons carry (channel desk)."""
+    (message, alert), *_ = posted_alerts(env)
+    det = alert["detection"]
+    return message, alert, button_value(alert["id"], det["rule"], "desk", det["group"])
+
+
 def posted_alerts(env: Env) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(message, alert event payload) for each alert the pipeline posted."""
     st = open_store(env.store_url)
@@ -427,14 +450,10 @@ def posted_alerts(env: Env) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 def test_each_button(env: Env, served: Served) -> None:
     app = slack(env, served)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
-    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
-    ran = env.cli("run", "--once", "--config", str(env.config))
-    assert ran.returncode == 0, ran.stderr
-    posted = posted_alerts(env)
-    assert len(posted) == 3  # Russia twice (Duma, Federation Council), North Korea once
-    (message, alert), *_ = posted
+    run_pipeline(env)
+    assert len(posted_alerts(env)) == 3  # Russia twice (Duma, Federation Council), North Korea once
+    message, alert, value = first_alert_buttons(env)
     det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
 
     # Acknowledge: recorded with who and when; the message now says so (chat.update), the button is gone
     reply = app.block_action(ACK_ACTION, value, message=message, channel_id=DESK)

@@ -27,20 +27,20 @@ from tests.fixtures.slack_server import SlackRequests, slack_signature
 from tests.integration import test_slack_app as base
 from tests.integration.test_slack_app import (
     DESK,
-    SAMPLES,
     SECRET,
     Env,
     Served,
+    control_types,
     ephemeral,
+    first_alert_buttons,
     posted_alerts,
+    run_pipeline,
     slack,
     stderr_of,
     stop,
     write_config,
 )
 from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, button_value
-from watchfloor.schemas.control import CONTROL_TYPES
-from watchfloor.stream_processors.stores import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -144,27 +144,12 @@ def click(app: SlackRequests, action_id: str, value: str, *, ts: str, message: d
     assert reply.status == 200, reply
 
 
-def run_pipeline(env: Env) -> None:
-    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
-    ran = env.cli("run", "--once", "--config", str(env.config))
-    assert ran.returncode == 0, ran.stderr
-
-
-def control_types(env: Env) -> list[str]:
-    st = open_store(env.store_url)
-    try:
-        return [se.event.type for se in st.read(0, types=CONTROL_TYPES)]
-    finally:
-        st.close()
-
-
 def test_clicks_without_the_message_or_naming_nothing_real_and_a_second_silence(env: Env, served: Served) -> None:
     app = slack(env, served)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
     run_pipeline(env)
-    (message, alert), *_ = posted_alerts(env)
+    message, alert, value = first_alert_buttons(env)
     det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
     start = len(control_types(env))
 
     # an alert id the log does not have, a rule that does not exist: refused, nothing recorded
@@ -322,9 +307,7 @@ def test_silence_clicked_at_once_on_two_app_processes_records_one_silence(env: E
     app = slack(env, served)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
     run_pipeline(env)
-    (message, alert), *_ = posted_alerts(env)
-    det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+    message, _alert, value = first_alert_buttons(env)
     other = env.start("serve", "--config", str(env.config), "--port", "0")
     try:
         apps = [app, SlackRequests(f"{other.url}/slack/events", SECRET, env.slack)]

@@ -18,8 +18,19 @@ import pytest
 
 from tests.fixtures.slack_server import SlackRequests
 from tests.integration import test_slack_app as base
-from tests.integration.test_slack_app import DESK, OTHER, SECRET, Env, Served, ephemeral, posted_alerts, slack, stop
-from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, button_value
+from tests.integration.test_slack_app import (
+    DESK,
+    OTHER,
+    SECRET,
+    Env,
+    Served,
+    ephemeral,
+    first_alert_buttons,
+    run_pipeline,
+    slack,
+    stop,
+)
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION
 
 pytestmark = pytest.mark.integration
 
@@ -118,12 +129,9 @@ def closed_port() -> int:
 def test_a_click_whose_reply_cannot_be_posted_still_gets_200_and_its_action_stands(env: Env, served: Served) -> None:
     app = slack(env, served)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
-    env.inbox.write_text(base.SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
-    ran = env.cli("run", "--once", "--config", str(env.config))
-    assert ran.returncode == 0, ran.stderr
-    (message, alert), *_ = posted_alerts(env)
+    run_pipeline(env)
+    message, alert, value = first_alert_buttons(env)
     det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
     unreachable = RepliesTo(app.url, SECRET, env.slack, reply_url=f"http://127.0.0.1:{closed_port()}/response/x")
     refusing = RepliesTo(app.url, SECRET, env.slack, reply_url=env.slack.base_url.removesuffix("/api/") + "/gone")
 

@@ -19,17 +19,16 @@ from tests.integration import test_slack_app as base
 from tests.integration.test_slack_app import (
     DESK,
     OTHER,
-    SAMPLES,
     Env,
     Served,
+    control_types,
     ephemeral,
-    posted_alerts,
+    first_alert_buttons,
+    run_pipeline,
     slack,
     stop,
 )
-from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION, button_value
-from watchfloor.schemas.control import CONTROL_TYPES
-from watchfloor.stream_processors.stores import open_store
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +59,6 @@ def managed(env: Env) -> Iterator[Served]:
         stop(s)
 
 
-def control_events(env: Env) -> list[str]:
-    st = open_store(env.store_url)
-    try:
-        return [se.event.type for se in st.read(0, types=CONTROL_TYPES)]
-    finally:
-        st.close()
-
-
 def as_user(user: str) -> dict[str, str]:
     return {"user_id": user, "user_name": user.lower()}
 
@@ -79,7 +70,7 @@ def test_a_non_manager_cannot_subscribe_unsubscribe_silence_or_unsilence_by_comm
     sub_id = re.search(r"`(sub-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
     got = ephemeral(app.slash_command("silence treaty-signed for 2h noise", channel_id=DESK, **as_user(BOSS)))
     sil_id = re.search(r"`(sil-[0-9a-f]+)`", got).group(1)  # type: ignore[union-attr]
-    before = control_events(env)
+    before = control_types(env)
     assert before == ["subscription.created", "silence.created"]
     posts = len(env.slack.requests_for("chat.postMessage"))  # the silence, said in #desk
 
@@ -100,7 +91,7 @@ def test_a_non_manager_cannot_subscribe_unsubscribe_silence_or_unsilence_by_comm
     # in a DM, or a channel the config does not name, the same
     reply = ephemeral(app.slash_command("subscribe *", channel_id="D0ALICE001", channel_name="directmessage"))
     assert REFUSED in reply
-    assert control_events(env) == before
+    assert control_types(env) == before
     assert len(env.slack.requests_for("chat.postMessage")) == posts  # no "alice silenced…" in the channel
     assert env.slack.requests_for("conversations.info") == []  # refused before anything was asked of Slack
 
@@ -114,19 +105,16 @@ def test_a_non_manager_cannot_subscribe_unsubscribe_silence_or_unsilence_by_comm
     ended = ephemeral(app.slash_command(f"unsilence {sil_id}", channel_id=DESK, **as_user(BOSS)))
     assert "Ended silence" in ended
     assert "Unsubscribed" in ephemeral(app.slash_command(f"unsubscribe {sub_id}", channel_id=DESK, **as_user(BOSS)))
-    assert control_events(env) == [*before, "silence.expired", "subscription.removed"]
+    assert control_types(env) == [*before, "silence.expired", "subscription.removed"]
 
 
 def test_buttons_silence_and_unsubscribe_only_for_managers_acknowledge_for_everyone(env: Env, managed: Served) -> None:
     app = slack(env, managed)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk", **as_user(BOSS)))
-    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
-    ran = env.cli("run", "--once", "--config", str(env.config))
-    assert ran.returncode == 0, ran.stderr
-    (message, alert), *_ = posted_alerts(env)
+    run_pipeline(env)
+    message, alert, value = first_alert_buttons(env)
     det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
-    before = control_events(env)
+    before = control_types(env)
     posts = len(env.slack.requests_for("chat.postMessage"))
 
     for action, words in ((SILENCE_ACTION, "silence alerts"), (UNSUBSCRIBE_ACTION, "unsubscribe this channel")):
@@ -135,7 +123,7 @@ def test_buttons_silence_and_unsubscribe_only_for_managers_acknowledge_for_every
         said = env.slack.responses[-1]
         assert said["response_type"] == "ephemeral", said
         assert said["text"].startswith(f":no_entry: {REFUSED} {words} from Slack here"), said["text"]
-    assert control_events(env) == before
+    assert control_types(env) == before
     assert len(env.slack.requests_for("chat.postMessage")) == posts and env.slack.requests_for("chat.update") == []
 
     # an on-call analyst who manages nothing still acknowledges
@@ -147,7 +135,7 @@ def test_buttons_silence_and_unsubscribe_only_for_managers_acknowledge_for_every
     assert app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK, **as_user(CAROL)).status == 200
     (sil,) = env.control().silences()
     assert (sil.rule, sil.channel, sil.by.user) == (det["rule"], "desk", CAROL)
-    assert control_events(env) == [*before, "alert.acknowledged", "silence.created"]
+    assert control_types(env) == [*before, "alert.acknowledged", "silence.created"]
 
 
 def test_a_user_group_member_may_manage_and_the_group_is_asked_once(env: Env, managed: Served) -> None:
@@ -184,7 +172,7 @@ def test_when_slack_cannot_say_who_is_in_the_group_the_action_is_refused(
         f":no_entry: Could not check that you may silence alerts: Slack did not say who is in <!subteam^{LEADS}>"
     ), reply
     assert said in reply and "Nothing was recorded" in reply and f"<@{BOSS}>" in reply
-    assert control_events(env) == [] and env.slack.requests_for("chat.postMessage") == []
+    assert control_types(env) == [] and env.slack.requests_for("chat.postMessage") == []
     # the failure was not kept: once Slack answers, the member may
     got = ephemeral(app.slash_command("silence treaty-signed for 1h", channel_id=DESK, **as_user(CAROL)))
     assert got.startswith(":mute: Silenced"), got
@@ -201,5 +189,5 @@ def test_a_manager_list_of_user_ids_only_needs_no_user_group_look_up(env: Env) -
         assert ephemeral(app.slash_command("silence * for 1d", channel_id=DESK, **as_user(BOSS))).startswith(":mute:")
     finally:
         stop(served)
-    assert control_events(env) == ["silence.created"]
+    assert control_types(env) == ["silence.created"]
     assert env.slack.requests_for("usergroups.users.list") == []

@@ -26,17 +26,17 @@ from tests.integration import test_slack_app as base
 from tests.integration.test_slack_app import (
     DESK,
     OTHER,
-    SAMPLES,
     SECRET,
     Env,
     Served,
     ephemeral,
-    posted_alerts,
+    first_alert_buttons,
+    run_pipeline,
     slack,
     stderr_of,
     stop,
 )
-from watchfloor.alerts.slackapp.buttons import SILENCE_ACTION, button_value
+from watchfloor.alerts.slackapp.buttons import SILENCE_ACTION
 from watchfloor.alerts.slackapp.http import SlackHttpHandler, WatchfloorApp
 from watchfloor.schemas.control import Actor
 from watchfloor.stream_processors.stores import open_store
@@ -232,12 +232,9 @@ def test_a_silence_from_slack_is_said_in_the_channel_for_everyone(env: Env, serv
 def test_the_silence_button_is_said_in_the_channel(env: Env, served: Served) -> None:
     app = slack(env, served)
     ephemeral(app.slash_command("subscribe treaty-ratified", channel_id=DESK, channel_name="desk"))
-    env.inbox.write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
-    ran = env.cli("run", "--once", "--config", str(env.config))
-    assert ran.returncode == 0, ran.stderr
-    (message, alert), *_ = posted_alerts(env)
+    run_pipeline(env)
+    message, alert, value = first_alert_buttons(env)
     det = alert["detection"]
-    value = button_value(alert["id"], det["rule"], "desk", det["group"])
     alerts = len(env.slack.messages)
 
     assert app.block_action(SILENCE_ACTION, value, message=message, channel_id=DESK, user_id="U0BOB00001").status == 200
