@@ -505,3 +505,24 @@ def test_with_events_flooding_and_over_throttling_both_cost() -> None:
     assert (s.recall, f.recall, t.recall) == (1.0, 1.0, 0.5)
     assert (s.event_recall, f.event_recall, t.event_recall) == (1.0, 1.0, 0.5)
     assert s.f1 is not None and f.f1 is not None and t.f1 is not None and s.f1 > max(f.f1, t.f1)
+
+
+def test_each_alert_has_the_verdict_the_counts_gave_it() -> None:
+    """The scores say of every alert what they counted it as (true, false, repeat, unscored) and which positives
+    of its rule it rests on: what --csv's alerts.csv and the JSON's `scores.verdicts` write, never worked out
+    again apart from the counts."""
+    items = {k: LabelledItem(k, frozenset({"STRIKE"}), event="wave") for k in ("a0", "a1")}
+    labels = Labels("labels.csv", {**items, "film": LabelledItem("film", frozenset())})
+    label_map = LabelMap("map.yaml", {"STRIKE": ("strike",)})
+    alerts = [
+        alert("A", "strike", ["x", "a0"], hours=0),
+        alert("B", "strike", ["a1"], hours=1),  # the same wave again: a repeat
+        alert("F", "strike", ["film"], hours=2),
+        alert("U", "other", ["a0"], hours=3),  # no label maps to its rule
+    ]
+    s = score(alerts, labels, label_map)
+    got = [(v.alert, v.verdict, v.positives) for v in s.verdicts]
+    assert got == [("A", "true", ("a0",)), ("B", "repeat", ("a1",)), ("F", "false", ()), ("U", "unscored", ())]
+    c = s.per_rule["strike"]
+    assert (c.true_alerts, c.repeat_alerts, c.fp) == (1, 1, 1)
+    assert s.to_json()["verdicts"][1] == {"id": "B", "rule": "strike", "verdict": "repeat", "positives": ["a1"]}

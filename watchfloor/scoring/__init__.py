@@ -12,6 +12,7 @@ from .diff import (
 )
 from .scores import (
     AlertRef,
+    AlertVerdict,
     Counts,
     Outcome,
     Scores,
@@ -39,6 +40,7 @@ from .truth import (
 __all__ = [
     "AlertDiff",
     "AlertRef",
+    "AlertVerdict",
     "Change",
     "Counts",
     "ExpectedEvent",

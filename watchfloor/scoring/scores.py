@@ -282,6 +282,21 @@ class TimelineOutcome:
         }
 
 
+@dataclass(frozen=True)
+class AlertVerdict:
+    """What the scores made of one alert: "true" (it cites a positive of its rule), "false" (none: a false alert),
+    "repeat" (with events: it cites positives only of events its rule's alerts had told) or "unscored" (no label
+    maps to its rule); `positives`: the positives of its rule it rests on (item ids), in its evidence's order."""
+
+    alert: str
+    rule: str
+    verdict: str
+    positives: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.alert, "rule": self.rule, "verdict": self.verdict, "positives": list(self.positives)}
+
+
 @dataclass
 class Scores:
     per_rule: dict[str, Counts]
@@ -294,6 +309,9 @@ class Scores:
     labels_source: str = ""
     map_source: str = ""
     with_events: bool = False  # the labels name each item's event (story): repeats and event recall count
+    # Every alert scored, in the order scored (fired_at, id): the one place an alert's verdict is decided, so the
+    # JSON, the CSV and the report cannot tell it differently.
+    verdicts: list[AlertVerdict] = field(default_factory=list)
 
     def true_positive_pairs(self) -> set[tuple[str, str]]:
         return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
@@ -308,6 +326,7 @@ class Scores:
             "false_positives": [a.id for a in self.false_positives],
             "unscored_rules": dict(sorted(self.unscored_rules.items())),
             "ignored_label_ids": len(self.ignored_items),
+            "verdicts": [v.to_json() for v in self.verdicts],
         }
         if self.timeline:
             out["timeline"] = [t.to_json() for t in self.timeline]
@@ -351,28 +370,33 @@ def score(
     evidence_time: dict[str, datetime] = {}
     false_positives: list[AlertRef] = []
     unscored: dict[str, int] = {}
+    verdicts: list[AlertVerdict] = []
     for a in alerts:
         if a.rule not in scored:
             unscored[a.rule] = unscored.get(a.rule, 0) + 1
+            verdicts.append(AlertVerdict(a.id, a.rule, "unscored"))
             continue
         counts = per_rule[a.rule]
         counts.alerts += 1
         mine = positives[a.rule]
-        hit = False
+        cited: dict[str, None] = {}  # the positives it rests on, once each, in its order
         events: set[str] = set()
         for eid in a.reports:  # every report it rests on, not only the 10 it shows
             if eid in mine:
-                hit = True
+                cited[eid] = None
                 events.add(event_of(eid))
                 first_alert.setdefault((eid, a.rule), a)
         for k, eid in enumerate(a.evidence[: len(a.evidence_times)]):
             evidence_time.setdefault(eid, a.evidence_times[k])
-        if not hit:
+        if not cited:
             counts.fp += 1
             false_positives.append(a)
+            verdicts.append(AlertVerdict(a.id, a.rule, "false"))
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
-            if with_events and events <= told[a.rule]:
+            repeat = with_events and events <= told[a.rule]
+            if repeat:
                 counts.repeat_alerts += 1  # it retold events told before: no news for the desk
+            verdicts.append(AlertVerdict(a.id, a.rule, "repeat" if repeat else "true", tuple(cited)))
             told[a.rule] |= events
             for eid in a.repeats:
                 # with events, only a repeat of a story it told: a new event it held back was not told
@@ -457,6 +481,7 @@ def score(
         labels_source=labels.path,
         map_source=label_map.source,
         with_events=with_events,
+        verdicts=verdicts,
     )
 
 
