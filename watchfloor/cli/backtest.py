@@ -84,6 +84,14 @@ def backtest(
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts, scores and diff as JSON.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a one-file HTML report.")] = None,
+    csv_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write alerts.csv, scores.csv and, with --labels, labels.csv (with a baseline diff.csv) into this "
+            "directory, made if missing.",
+        ),
+    ] = None,
     expect: Annotated[
         Path | None, typer.Option(help="Expectations (must_fire / must_not_fire, JSON or YAML); exit 1 if unmet.")
     ] = None,
@@ -175,6 +183,11 @@ def backtest(
     for option, path in (("--json", json_out), ("--html", html_out)):
         if path is not None and (problem := _unwritable(path)) is not None:
             raise fail(f"{option} {path}: {problem}")  # now, not after the whole replay
+    if csv_dir is not None:
+        from ..report_csv import unwritable_dir
+
+        if (problem := unwritable_dir(csv_dir)) is not None:
+            raise fail(f"--csv {csv_dir}: {problem}")  # now, not after the whole replay
     if spill_dir is not None and (problem := _unusable_dir(spill_dir)) is not None:
         raise fail(f"--spill-dir {spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
     specs = rules or ["builtin:dprk_russia"]
@@ -368,6 +381,11 @@ def backtest(
         from ..report import render_backtest_html
 
         html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
+    if csv_dir:
+        from ..report_csv import write_backtest_csv
+
+        labelled = truth.labels if truth is not None else None
+        write_backtest_csv(csv_dir, run.data, labelled, truth.seen if truth is not None else ())
     _print_gates(gates)
     if problems or not gates.get("passed", True):
         raise typer.Exit(1)
