@@ -583,8 +583,8 @@ def alert_json(
     it rests on (the Detection field the live file channel writes; `evidence` shows at most ten), and, for an
     alert that shows fewer, `evidence_ids`: every one of them, when the replay recovered them (scoring.evidence),
     so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is; and
-    `repeat_ids`, the documents whose signals its `realert` held back (NearMissCollector.repeats), which scores
-    count as covered by a true alert."""
+    `repeat_ids`, the documents whose signals its `realert` held back, and of a sequence the earlier reports of its
+    steps it told without citing them (NearMissCollector.repeats), which scores count as covered by a true alert."""
     out = detection_to_json(d)
     out["evidence_total"] = d.reports
     every = evidence_ids.get(d.id) if evidence_ids else None

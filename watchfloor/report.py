@@ -120,8 +120,8 @@ def _scores_section(result: dict[str, Any]) -> str:
         f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
         + (
-            f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert: the desk had been told)"
-            "; they have no lead time of their own.</p>"
+            f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert, or a sequence's step it "
+            "told with a later report: the desk had been told); they have no lead time of their own.</p>"
             if (covered := (scores.get("overall") or {}).get("covered"))
             else ""
         )

@@ -139,8 +139,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
         )
     if scores.overall.covered:
         out.print(
-            f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert: the desk had been "
-            "told); they have no lead time of their own",
+            f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
+            "it told with a later report: the desk had been told); they have no lead time of their own",
             highlight=False,
         )
     if baseline is not None:

@@ -76,6 +76,15 @@ class NearMiss:
 SignalKey = tuple[str, str, int]  # document id, signal name, sentence index
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A signal of a sequence's step before the last, waiting for the steps after it."""
+
+    t: float
+    document_id: str
+    key: SignalKey
+
+
 class NearMissCollector:
     """Give it each engine call's outputs (`on_outputs`, replay's hook); ask `near_misses()` at the end."""
 
@@ -95,8 +104,11 @@ class NearMissCollector:
         self._last_fired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}  # (rule, group) -> time
         self._last_alert: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (rule, group) -> alert id
         # alert id -> the documents whose signals its `realert` held back (repeats of what it told, in its group):
-        # scores count a labelled one as covered by the alert when the alert is true (whatever `limit`)
+        # scores count a labelled one as covered by the alert when the alert is true (whatever `limit`). Also, of
+        # a sequence, the earlier steps its alert told without citing them (_Waiting).
         self.repeats: dict[str, list[str]] = {}
+        # (sequence rule, group) -> the signals of an earlier step left waiting for the steps after it
+        self._waiting: dict[tuple[str, tuple[tuple[str, str], ...]], list[_Waiting]] = {}
 
     def on_outputs(self, outputs: Sequence[Signal | Detection | Retraction | DeadLetter]) -> None:
         self.evidence.observe(outputs)
@@ -109,7 +121,13 @@ class NearMissCollector:
                 self._last_alert[(o.rule, tuple(sorted(o.group.items())))] = o.id
         for o in outputs:
             if isinstance(o, Signal):
+                self._note_waiting(o, by_signal.get((o.name, o.sentence_index), []))
+        for o in outputs:
+            if isinstance(o, Signal):
                 self._note_repeats(o, by_signal.get((o.name, o.sentence_index), []))
+        for o in outputs:
+            if isinstance(o, Detection):
+                self._told_steps(o)
         for o in outputs:
             if isinstance(o, Detection):
                 for e in o.evidence:
@@ -159,6 +177,69 @@ class NearMissCollector:
                 held = self.repeats.setdefault(alert, [])
                 if sig.document_id not in held:
                     held.append(sig.document_id)
+                if det is not None and det.kind == "sequence" and group is not None:
+                    # The sequence this last step completed was held back whole: its earlier steps, left waiting
+                    # for it, are repeats of what the alert told as much as this step is.
+                    t = sig.published_at.timestamp()
+                    why = f"its sequence was completed by {sig.document_id} and held back: {c.reason}"
+                    self._cover_waiting(det.id, group, alert, t, {sig.document_id}, Reason("realert", why, det.id))
+
+    def _note_waiting(self, sig: Signal, checks: list[DetectionCheck]) -> None:
+        """A step of a sequence before its last, left waiting for the steps after it: the sequence's alert, when it
+        comes, cites only the latest report of each step (correlate keeps one), so this one may be told uncited."""
+        for c in checks:
+            det = self._detections.get(c.detection) if c.detection else None
+            if det is None or det.kind != "sequence" or c.fired or c.kind != "sequence":
+                continue
+            if not c.reason.startswith("waiting for"):  # (explain_detections: a step whose predecessors came)
+                continue
+            group = group_of(det, sig)
+            if group is None:
+                continue
+            t = sig.published_at.timestamp()
+            within = det.within.total_seconds() if det.within else 0.0
+            waiting = self._waiting.setdefault((det.id, tuple(sorted(group.items()))), [])
+            if within:  # what no window reaching `t` holds cannot be told by a later alert
+                waiting[:] = [w for w in waiting if w.t >= t - within]
+            waiting.append(_Waiting(t, sig.document_id, (sig.document_id, sig.name, sig.sentence_index)))
+
+    def _told_steps(self, d: Detection) -> None:
+        """A sequence's alert told the steps left waiting in its group within its window, also those it does not
+        cite (an earlier report of a step it cites a later report of): they are its repeats."""
+        det = self._detections.get(d.rule)
+        if det is None or det.kind != "sequence":
+            return
+        where = f" for {', '.join(f'{k}={v}' for k, v in d.group.items())}" if d.group else ""
+        why = (
+            f"{d.rule}{where} fired at {d.fired_at.isoformat(timespec='minutes')} on a later report of this step, "
+            "which it cites: the alert told this one too"
+        )
+        cited = {e.event_id for e in d.evidence} | set(self.evidence.ids(d))
+        self._cover_waiting(d.rule, d.group, d.id, d.fired_at.timestamp(), cited, Reason("sequence", why, d.rule))
+
+    def _cover_waiting(
+        self, rule: str, group: dict[str, str], alert: str, t: float, cited: set[str], reason: Reason
+    ) -> None:
+        """The steps of `rule`'s sequence in `group` left waiting within its window before `t` become repeats of
+        `alert` (but those in `cited`), their near miss saying so."""
+        waiting = self._waiting.get((rule, tuple(sorted(group.items()))))
+        if not waiting:
+            return
+        det = self._detections[rule]
+        within = det.within.total_seconds() if det.within else 0.0
+        told = [w for w in waiting if w.t <= t and (not within or w.t >= t - within)]
+        waiting[:] = [w for w in waiting if w not in told]
+        held = self.repeats.setdefault(alert, [])
+        for w in told:
+            if w.document_id in cited:
+                continue
+            if w.document_id not in held:
+                held.append(w.document_id)
+            m = self._candidates.get(w.key)
+            if m is not None:
+                m.reasons = [reason if r.detection == rule else r for r in m.reasons]
+        if not held:
+            del self.repeats[alert]
 
     def _reason(self, c: DetectionCheck, sig: Signal) -> Reason:
         """The check's reason; a `count` that had its reports but whose group had just alerted is `realert`

@@ -3,7 +3,8 @@
 Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a
 true positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the
 10 it shows, when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a
-repeat (its `realert`, in its group: AlertRef.repeats; status "covered"), else a false negative. An alert of R
+repeat (its `realert`, in its group, or of a sequence an earlier report of a step it told with a later one:
+AlertRef.repeats; status "covered"), else a false negative. An alert of R
 none of whose evidence items is labelled for R is a false positive (a false alert); one that cites a positive
 is a true alert. Precision = true alerts / alerts (a share of alerts: what the desk was told that was so),
 recall = TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None when its
