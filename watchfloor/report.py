@@ -192,11 +192,7 @@ def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
         group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
         conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
         verdict = truth.get(a["id"])
-        badge = (
-            f' <span class="verdict {verdict}">{"labelled" if verdict == "tp" else "false alert"}</span>'
-            if verdict
-            else ""
-        )
+        badge = f' <span class="verdict {verdict}">{_BADGES[verdict]}</span>' if verdict else ""
         rows.append(
             f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
             f'<td class="when">{_e(_when(a["fired_at"]))}</td><td><code>{_e(a["rule"])}</code></td>'
@@ -368,8 +364,17 @@ def _near_misses_section(result: dict[str, Any]) -> str:
     )
 
 
+_BADGES = {"tp": "true alert", "fp": "false alert", "repeat": "repeat"}
+
+
 def _verdicts(result: dict[str, Any]) -> dict[str, str]:
+    """Each scored alert's badge class (tp, fp, repeat), as the scores decided it (`scores.verdicts`); a result
+    written before those were recorded: tp for the alerts that caught a positive, fp for the false ones."""
     scores = result.get("scores") or {}
+    recorded = scores.get("verdicts")
+    if recorded is not None:
+        cls = {"true": "tp", "false": "fp", "repeat": "repeat"}
+        return {v["id"]: cls[v["verdict"]] for v in recorded if v.get("verdict") in cls}
     out = {ev["alert"]: "tp" for ev in scores.get("events", []) if ev.get("alert")}
     out.update({a: "fp" for a in scores.get("false_positives", [])})
     return out
@@ -465,7 +470,7 @@ table.scores td{{text-align:right}} tr.overall{{font-weight:bold}} table.scores 
 .when{{white-space:nowrap}} .conf{{font-size:.8em;color:#a94442}} q{{color:#444}}
 ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict{{font-size:.8em;padding:1px 5px;border-radius:4px;border:1px solid}}
-.verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}}
+.verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
 small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}

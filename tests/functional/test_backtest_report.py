@@ -428,3 +428,24 @@ def test_late_reports_listed_from_capped_near_misses_say_the_list_is_cut(tmp_pat
     text = " ".join(Elements(_page(tmp_path, result).read_text(encoding="utf-8")).text_of["history"].split())
     assert "up to 1 of the 350 near misses are kept (--near-misses)" in text, text
     assert "of kind late among them: 1" in text and "the 349 not kept are not listed" in text, text
+
+
+def test_alert_badges_follow_the_scores_verdicts(tmp_path: Path) -> None:
+    # The scores decide each alert's verdict (scores.verdicts); the page shows theirs. An alert that cites a
+    # positive another alert caught first is still a true alert, and a retelling is a repeat, not unmarked.
+    alerts = [_alert(a, "port-blockade", f"2024-03-0{i + 1}T10:00:00+00:00") for i, a in enumerate("tdfr")]
+    verdicts = [
+        {"id": "t", "rule": "port-blockade", "verdict": "true", "positives": ["p1"]},
+        {"id": "d", "rule": "port-blockade", "verdict": "true", "positives": ["p1"]},
+        {"id": "f", "rule": "port-blockade", "verdict": "false", "positives": []},
+        {"id": "r", "rule": "port-blockade", "verdict": "repeat", "positives": ["p1"]},
+    ]
+    scores = {"events": [{"id": "p1", "alert": "t", "status": "tp"}], "false_positives": ["f"], "verdicts": verdicts}
+    page = _page(tmp_path, {"alerts": alerts, "scores": scores}).read_text(encoding="utf-8")
+    badge = {m.group(1): m.group(2) for m in re.finditer(r'<tr id="(\w)".*?<span class="verdict (\w+)">', page, re.S)}
+    assert badge == {"t": "tp", "d": "tp", "f": "fp", "r": "repeat"}
+    assert page.count(">true alert</span>") == 2 and ">repeat</span>" in page
+    # A result written before the verdicts were recorded: the alerts that caught a positive, and the false ones.
+    del scores["verdicts"]
+    page = _page(tmp_path, {"alerts": alerts, "scores": scores}).read_text(encoding="utf-8")
+    assert page.count('<span class="verdict') == 2
