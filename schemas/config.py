@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -97,7 +98,126 @@ class WebhookChannel(_Strict):
     timeout: float = Field(default=10.0, gt=0)  # seconds per POST
 
 
-ChannelConfig = Annotated[ConsoleChannel | FileChannel | SlackChannel | WebhookChannel, Field(discriminator="type")]
+# An address as `to` and `from` take it: local@domain (ASCII, no quoting, no comments), optionally with a display
+# name in front ("Desk alerts <alerts@example.org>"). Strict on purpose: whatever passes becomes an SMTP envelope
+# address and a header, so nothing that could end a line or a header may get through.
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ADDR_SPEC = re.compile(rf"^{_LOCAL}@(?:{_LABEL}(?:\.{_LABEL})+|localhost)$")
+_NAMED = re.compile(r"^(?P<name>[^<>\"]*?)\s*<(?P<addr>[^<>]*)>$")
+
+
+def mail_address(value: str) -> tuple[str, str]:
+    """(display name, addr-spec) of "local@domain" or "Name <local@domain>"; ValueError saying what is wrong."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("a line break or control character has no place in an address")
+    text = value.strip()
+    m = _NAMED.match(text)
+    name, addr = (m.group("name").strip(), m.group("addr").strip()) if m else ("", text)
+    if not ADDR_SPEC.match(addr) or len(addr) > 254:
+        raise ValueError(
+            f"{value[:80]!r} is not an email address: write local@domain (ASCII, e.g. alerts@example.org), "
+            "optionally as 'Name <local@domain>'"
+        )
+    return name, addr
+
+
+def _address(value: str, info: ValidationInfo) -> str:
+    field = "from" if info.field_name == "sender" else info.field_name
+    try:
+        mail_address(value)
+    except ValueError as e:
+        raise ValueError(f"{field}: {e}") from None
+    return value.strip()
+
+
+MailAddress = Annotated[str, AfterValidator(_address)]
+
+SMTP_PORTS = {"starttls": 587, "implicit": 465, "none": 25}  # submission, submissions (RFC 8314), a local relay
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine without asking DNS: localhost, 127.0.0.0/8, ::1."""
+    name = host.strip().rstrip(".").lower().strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class EmailChannel(_Strict):
+    """Mail through an SMTP server (submission): one message per notice to every address in `to`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["email"] = "email"
+    name: str
+    to: list[MailAddress] = Field(min_length=1, description="recipients, at least one (one address: a list of one)")
+    sender: MailAddress = Field(alias="from", description="the From address (envelope sender too)")
+    host: str = Field(min_length=1, description="the SMTP server's name or address")
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, 465 with tls: implicit")
+    # starttls: plain connection upgraded by STARTTLS before anything else is said (refused when the server does
+    # not offer it). implicit: TLS from the first byte (port 465). none: plaintext, loopback only (below).
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str | None = Field(default=None, min_length=1)
+    # The password itself never sits in config, like Slack's token.
+    password_env: EnvName | None = None
+    timeout: float = Field(default=30.0, gt=0)  # seconds per SMTP step (connect, each command and its reply)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _recipients(cls, v: Any) -> Any:
+        if isinstance(v, str):  # `to: desk@example.org` means the list of that one address
+            v = [v]
+        if isinstance(v, list) and not v:
+            raise ValueError("to: at least one address is needed")
+        return v
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        host = v.strip()
+        bare = host.strip("[]")
+        if ":" in bare:
+            try:
+                ipaddress.IPv6Address(bare)
+            except ValueError:
+                raise ValueError(f"host: {v[:80]!r} is not a host name: write the port in `port`") from None
+            return bare
+        if not host or any(c.isspace() or c in "/@<>" or ord(c) < 32 for c in host):
+            raise ValueError(f"host: {v[:80]!r} is not a host name or address (e.g. smtp.example.org)")
+        return host
+
+    @field_validator("tls")
+    @classmethod
+    def _plaintext_only_locally(cls, v: str, info: ValidationInfo) -> str:
+        host = info.data.get("host")
+        if v == "none" and isinstance(host, str) and not is_loopback(host):
+            raise ValueError(
+                f"tls: none sends the mail, and the password when there is one, in plaintext: only allowed to a "
+                f"loopback host (localhost, 127.0.0.1, ::1), not {host!r}; use starttls (port 587) or implicit "
+                "(port 465)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> EmailChannel:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError(
+                "username and password_env go together: set both to log in (AUTH), or neither to send without"
+            )
+        return self
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or SMTP_PORTS[self.tls]
+
+
+ChannelConfig = Annotated[
+    ConsoleChannel | FileChannel | SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")
+]
 
 
 class Subscription(_Strict):
