@@ -20,6 +20,7 @@ from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.email import EmailNotifier
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
@@ -31,6 +32,7 @@ from watchfloor.schemas.config import (
     AppConfig,
     ChannelConfig,
     ConsoleChannel,
+    EmailChannel,
     FileChannel,
     JsonlSource,
     KafkaConfig,
@@ -92,7 +94,8 @@ def open_store(url: str, *, create: bool = True) -> Store:
 
 
 def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slack: SlackApp | None = None) -> Notifier:
-    """The notifier for one configured channel; Slack channels fall back to the `slack:` section's token and URL."""
+    """The notifier for one configured channel; Slack channels fall back to the `slack:` section's token and URL.
+    Secrets (the Slack token, the SMTP password) are read from the environment variables the config names."""
     env = os.environ if env is None else env
     if isinstance(ch, ConsoleChannel):
         return ConsoleNotifier(ch.name)
@@ -117,6 +120,27 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
         )
     if isinstance(ch, WebhookChannel):
         return WebhookNotifier(ch.name, ch.url, timeout=ch.timeout)
+    if isinstance(ch, EmailChannel):
+        password = None
+        if ch.password_env is not None:
+            password = env.get(ch.password_env)
+            if not password:  # an empty password is no password: say so now, not at the first alert's AUTH
+                state = "is not set" if password is None else "is set but empty"
+                raise WiringError(
+                    f"channel {ch.name!r}: the SMTP password is read from the environment variable "
+                    f"{ch.password_env}, which {state}"
+                )
+        return EmailNotifier(
+            ch.name,
+            to=ch.to,
+            sender=ch.sender,
+            host=ch.host,
+            port=ch.smtp_port,
+            tls=ch.tls,
+            username=ch.username,
+            password=password,
+            timeout=ch.timeout,
+        )
     raise WiringError(f"unknown channel type {ch!r}")
 
 

@@ -1,0 +1,516 @@
+"""Email notifier: one plain-text and HTML message per notice through an SMTP server, with the standard library only.
+
+Each message's Message-ID is made from its delivery key (`<KEY@watchfloor>`), and `send` returns it as the
+message's reference. A notice of a thread (a follow-up, a revision, a withdrawal) is a reply: `In-Reply-To` and
+`References` name the thread's first message and its subject is "Re: " and that message's, so mail clients thread
+it as Slack does. Mail cannot be changed once sent, so there is no `update`: each reply carries the thread's state
+(severity, sources, updates) instead. Nor can a mailbox be looked in, so there is no `find_delivered`: after an
+attempt that may have got through (the connection lost once the message was handed over) the dispatcher sends it
+again, with the same Message-ID, which mail clients and many servers use to drop the repeat. At-least-once.
+
+Everything from articles and rules is HTML-escaped in the HTML part, and only plain http(s) URLs become links.
+Headers are built from single lines (line breaks and control characters folded to spaces), so text from an
+article can never add a header. The password never appears in an exception, a repr or a returned detail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Iterable, Sequence
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from watchfloor.schemas.config import SMTP_PORTS, mail_address
+from watchfloor.schemas.events import Alert, Detection, Evidence, evidence_to_show
+from watchfloor.schemas.timefmt import utc_text
+
+from ..notice import Digest, Notice, ThreadView, as_notice
+from .base import NotifierError, PermanentError, TransientError, redact
+from .slack_blocks import safe_url
+
+log = logging.getLogger(__name__)
+
+MSGID_DOMAIN = "watchfloor"
+SUBJECT_LIMIT = 200  # characters of a subject (mail clients show far fewer; the rest is in the body)
+MAX_EVIDENCE = 10
+MAX_SENTENCE = 1000
+MAX_KEY_IN_ID = 120  # a longer key is hashed: a Message-ID stays one short header line
+DIGEST_LISTED = 500  # alerts listed in one digest message; the rest are counted
+
+Tls = Literal["starttls", "implicit", "none"]
+
+# Everything that could end a header line or the line of text it is in: C0 and C1 controls, DEL, and the Unicode
+# line and paragraph separators. (str.split() below folds the other whitespace.)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
+_ID_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+# --- text ---------------------------------------------------------------------------------------------------
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: control characters and line breaks of any kind become single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def message_id(key: str) -> str:
+    """`<KEY@watchfloor>` with the key made header-safe: bytes other than letters, digits, '-' and '_' are written
+    =XX (so two keys never share an id), and a key too long for that is its SHA-256 (with a '.', which the first
+    form never has)."""
+    left = "".join(chr(b) if b in _ID_SAFE else f"={b:02X}" for b in key.encode("utf-8"))
+    if not left or len(left) > MAX_KEY_IN_ID:
+        left = "sha256." + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"<{left}@{MSGID_DOMAIN}>"
+
+
+def _severity(severity: str, confidence: str | None) -> str:
+    return severity.upper() + (" (unconfirmed)" if confidence == "unconfirmed" else "")
+
+
+def _alert_subject(det: Detection) -> str:
+    unconfirmed = ", unconfirmed" if det.confidence == "unconfirmed" else ""
+    return f"[{det.severity.upper()}{unconfirmed}] {det.title or det.rule}"
+
+
+def subject(notice: Notice) -> str:
+    """One line, at most SUBJECT_LIMIT characters. A reply takes its thread's subject ("Re: " and the first
+    message's), which is what threads it in clients that go by subjects too (Gmail); what changed is in the body."""
+    if notice.thread is not None:
+        text = "Re: " + _alert_subject(notice.thread.target.detection)
+    else:
+        prefix = {"followup": "Update: ", "revision": "Revised: ", "retraction": "Withdrawn: "}.get(notice.kind, "")
+        text = prefix + _alert_subject(notice.alert.detection)
+    return cut(one_line(text), SUBJECT_LIMIT)
+
+
+# --- bodies ---------------------------------------------------------------------------------------------------
+
+
+class _Body:
+    """The plain-text and the HTML part, written side by side. Every argument is raw text: escaped here."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.html: list[str] = []
+
+    def heading(self, title: str) -> None:
+        line = one_line(title)
+        self.text += [line, "-" * min(len(line), 72), ""]
+        self.html.append(f"<h2>{esc(line)}</h2>")
+
+    def para(self, text: str) -> None:
+        self.text += [text.strip(), ""]
+        self.html.append("<p>" + esc(text.strip()).replace("\n", "<br>\n") + "</p>")
+
+    def note(self, text: str) -> None:
+        self.text += [one_line(text), ""]
+        self.html.append(f'<p style="color:#555">{esc(one_line(text))}</p>')
+
+    def facts(self, pairs: Iterable[tuple[str, str]]) -> None:
+        rows = [(one_line(k), one_line(v)) for k, v in pairs]
+        self.text += [f"{k}: {v}" for k, v in rows] + [""]
+        cells = "".join(
+            f'<tr><th align="left" style="padding-right:1em">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in rows
+        )
+        self.html.append(f"<table>{cells}</table>")
+
+    def items(self, lines: Sequence[str]) -> None:
+        self.text += [f"- {one_line(line)}" for line in lines] + [""]
+        self.html.append("<ul>" + "".join(f"<li>{esc(one_line(line))}</li>" for line in lines) + "</ul>")
+
+    def evidence(self, evidence: Sequence[Evidence], title: str, total: int = 0) -> None:
+        if not evidence:
+            return
+        count = max(total, len(evidence))
+        shown = evidence_to_show(evidence, count, MAX_EVIDENCE)
+        self.text += [f"{title} ({count}):", ""]
+        self.html.append(f"<h3>{esc(title)} ({count})</h3>")
+        for ev in shown:
+            source = one_line(ev.source) or "source"
+            head = f"{source} · {utc_text(ev.published_at)}" + (
+                f" · {ev.modality}" if ev.modality != "asserted" else ""
+            )
+            sentence = cut(one_line(ev.sentence), MAX_SENTENCE)
+            url = ev.url if safe_url(ev.url) is not None else None  # plain http(s) only, of a linkable length
+            self.text += [f"- {head}", f"  “{sentence}”"] + ([f"  {url}"] if url else []) + [""]
+            label = esc(source)
+            if url:
+                # The link's own host stands beside the source's name: a feed names itself and writes the link,
+                # so "Reuters" could point anywhere.
+                host = esc(_host(url))
+                label = f'<a href="{esc(url)}">{label}</a> ({host})'
+            rest = esc(head[len(source) :])
+            self.html.append(f"<p>{label}{rest}<br>\n<q>{esc(sentence)}</q></p>")
+        if count > len(shown):
+            self.note(f"+{count - len(shown)} more evidence not shown")
+
+    def render(self, subject: str) -> tuple[str, str]:
+        text = "\n".join(self.text).rstrip() + "\n"
+        page = (
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+            + esc(subject)
+            + '</title></head>\n<body style="font-family:sans-serif">\n'
+            + "\n".join(self.html)
+            + "\n</body></html>\n"
+        )
+        return text, page
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
+
+
+def _footer(body: _Body, key: str, det: Detection) -> None:
+    body.note(f"alert {key} · fired {utc_text(det.fired_at)} · sent by watchfloor")
+
+
+def _facts(det: Detection, notice: Notice, severity: str, confidence: str | None) -> list[tuple[str, str]]:
+    pairs = [("Severity", _severity(severity, confidence)), ("Rule", det.rule)]
+    if det.group:
+        pairs.append(("Group", notice.group_label or ", ".join(det.group.values())))
+    for key, values in det.attributes.items():
+        pairs.append((key.replace("_", " ").capitalize(), ", ".join(values)))
+    return pairs
+
+
+def _full(body: _Body, notice: Notice) -> None:
+    """A message of its own: the whole alert."""
+    det = notice.alert.detection
+    title = one_line(det.title) or det.rule
+    if notice.kind == "retraction":
+        body.heading(f"Withdrawn: {title}")
+        body.para(notice.reason or "a later report changed this alert")
+        if notice.superseded_by:
+            body.note(f"replaced by alert {notice.superseded_by}")
+    else:
+        body.heading(title)
+    if notice.kind in ("followup", "revision") and notice.parent_id:
+        body.note(f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {notice.parent_id}")
+    body.facts(_facts(det, notice, det.severity, det.confidence))
+    if det.description:
+        body.para(det.description)
+    body.evidence(det.evidence, "Evidence", det.reports)
+    _footer(body, notice.key, det)
+
+
+def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
+    """A reply in its thread: what changed, and the thread's state (the first message cannot be updated)."""
+    det = notice.alert.detection
+    target_title = one_line(thread.target.detection.title) or thread.target.detection.rule
+    if notice.kind == "retraction":
+        body.heading(f"Withdrawn: {target_title}")
+        body.para(notice.reason or "a later report changed this alert")
+        if notice.superseded_by:
+            body.note(f"replaced by alert {notice.superseded_by}")
+        _footer(body, notice.key, thread.target.detection)
+        return
+    word = "Revised" if notice.kind == "revision" else "Update"
+    body.heading(f"{word}: {one_line(det.title) or det.rule}")
+    severity = _severity(thread.severity, thread.confidence)
+    if notice.escalated_from:
+        severity += f" (was {notice.escalated_from.upper()})"
+    pairs = [("Severity", severity), ("Sources", f"{thread.sources} independent")]
+    pairs.append(("Updates", f"{thread.updates} in this thread"))
+    if thread.acknowledged is not None:
+        pairs.append(("Acknowledged", f"by {thread.acknowledged.by.label()} at {utc_text(thread.acknowledged.at)}"))
+    body.facts(pairs)
+    if notice.kind == "revision":
+        body.note(f"A late report changed alert {thread.target_key}: this is the alert that stands now.")
+    seen = {ev.event_id for ev in thread.target.detection.evidence}
+    new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
+    body.evidence(new, "New evidence")
+    _footer(body, notice.key, det)
+
+
+def notice_parts(notice: Notice) -> tuple[str, str]:
+    """(plain text, HTML) of the message that delivers `notice`."""
+    body = _Body()
+    if notice.thread is not None:
+        _reply(body, notice, notice.thread)
+    else:
+        _full(body, notice)
+    return body.render(subject(notice))
+
+
+def digest_parts(digest: Digest) -> tuple[str, str]:
+    body = _Body()
+    body.heading(digest.title())
+    if not digest.detections:
+        body.para("No new alerts.")
+    body.items(digest.lines()[:DIGEST_LISTED])
+    more = len(digest.detections) - DIGEST_LISTED
+    footer = f"{more} more not listed · " if more > 0 else ""
+    if digest.silenced:
+        footer += f"{digest.silenced} silenced · "
+    body.note(footer + f"digest {digest.id} · sent by watchfloor")
+    return body.render(digest.title())
+
+
+# --- the notifier ---------------------------------------------------------------------------------------------
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib.SMTP that notes when the message began to go out (DATA): a failure after that may have delivered."""
+
+    data_sent = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_sent = True
+        return super().data(msg)
+
+
+class _SMTPS(smtplib.SMTP_SSL):
+    data_sent = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_sent = True
+        return super().data(msg)
+
+
+class EmailNotifier:
+    """Sends each notice to `to` from `sender` through the SMTP server at host:port.
+
+    One connection per message: notices are few and far between, and nothing is left open between cycles.
+    `ssl_context` is for tests (a private CA); the default verifies the server's certificate and name."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        to: Sequence[str],
+        sender: str,
+        host: str,
+        port: int | None = None,
+        tls: Tls = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if not to:
+            raise ValueError(f"email {name}: no recipients")
+        if (username is None) != (password is None):
+            raise ValueError(f"email {name}: a username needs a password, and a password a username")
+        self.name = name
+        self.to = [formataddr(mail_address(a)) for a in to]
+        self._to_addrs = [mail_address(a)[1] for a in to]
+        self.sender = formataddr(mail_address(sender))
+        self._from_addr = mail_address(sender)[1]
+        self.host = host
+        self.port = port or SMTP_PORTS[tls]
+        self.tls: Tls = tls
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self._ssl_context = ssl_context
+
+    def __repr__(self) -> str:
+        return f"EmailNotifier(name={self.name!r}, host={self.host!r}, port={self.port}, tls={self.tls!r})"
+
+    @property
+    def _where(self) -> str:
+        return f"email {self.name} ({self.host}:{self.port})"
+
+    # -- messages --
+
+    def message(self, notice: Notice | Alert) -> EmailMessage:
+        """The message that delivers `notice`."""
+        notice = as_notice(notice)
+        text, page = notice_parts(notice)
+        msg = self._message(subject(notice), message_id(notice.key), text, page)
+        det = notice.alert.detection
+        msg["X-Watchfloor-Severity"] = one_line(det.severity)  # for mail filters
+        msg["X-Watchfloor-Rule"] = cut(one_line(det.rule), 200)
+        thread = notice.thread
+        if thread is not None and _MESSAGE_ID.match(thread.thread_ref):  # a reference of ours (not another type's)
+            msg["In-Reply-To"] = thread.thread_ref
+            msg["References"] = thread.thread_ref
+        return msg
+
+    def digest_message(self, digest: Digest) -> EmailMessage:
+        text, page = digest_parts(digest)
+        return self._message(cut(one_line(digest.title()), SUBJECT_LIMIT), message_id(digest.id), text, page)
+
+    def _message(self, subject: str, msgid: str, text: str, page: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = subject
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.to)
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = msgid
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to an alerting system
+        # quoted-printable keeps every line short (SMTP's 998) and 7-bit, whatever a server says of 8BITMIME.
+        msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
+        return msg
+
+    # -- sending --
+
+    def send(self, notice: Notice | Alert) -> str:
+        """Send `notice`; returns its Message-ID (the reference replies of its thread use)."""
+        msg = self.message(notice)
+        self._send(msg)
+        return str(msg["Message-ID"])
+
+    def send_digest(self, digest: Digest) -> str:
+        """Send a digest as a message of its own; returns its Message-ID like send()."""
+        msg = self.digest_message(digest)
+        self._send(msg)
+        return str(msg["Message-ID"])
+
+    def _send(self, msg: EmailMessage) -> None:
+        smtp: _SMTP | _SMTPS | None = None
+        try:
+            smtp = self._open()
+            refused = smtp.send_message(msg, self._from_addr, self._to_addrs)
+        except NotifierError:
+            raise
+        except (OSError, smtplib.SMTPException) as e:  # SMTPException is an OSError; named for the reader
+            raise self._classify(e, data_sent=smtp is not None and smtp.data_sent) from None
+        finally:
+            if smtp is not None:
+                _quit(smtp)
+        if refused:
+            # Delivered to the others: sending it again would repeat it to them. The refused ones are logged; a
+            # retry cannot reach them without repeating it to everyone else (and a 5xx would not help).
+            said = "; ".join(f"{addr}: {code} {_said(text)}" for addr, (code, text) in sorted(refused.items()))
+            log.warning("alerts: %s: %s sent, but refused for %s", self._where, msg["Message-ID"], self._redact(said))
+
+    def _context(self) -> ssl.SSLContext:
+        return self._ssl_context or ssl.create_default_context()
+
+    def _open(self) -> _SMTP | _SMTPS:
+        """Connected, greeted, TLS as configured, logged in. Raises NotifierError or what smtplib raised."""
+        smtp: _SMTP | _SMTPS
+        if self.tls == "implicit":
+            smtp = _SMTPS(self.host, self.port, timeout=self.timeout, context=self._context())
+        else:
+            smtp = _SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.tls == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise PermanentError(
+                        f"{self._where}: the server does not offer STARTTLS: use tls: implicit if it speaks TLS from "
+                        "the start (port 465); nothing is sent in plaintext to it",
+                        channel_wide=True,
+                    )
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if self.username is not None and self._password is not None:
+                if not smtp.has_extn("auth"):
+                    raise PermanentError(
+                        f"{self._where}: the server offers no login (AUTH) here, and a username is configured"
+                        + (" (many servers offer it only after STARTTLS)" if self.tls == "none" else ""),
+                        channel_wide=True,
+                    )
+                smtp.login(self.username, self._password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def check(self) -> str:
+        """Connect, EHLO, STARTTLS and log in as configured, NOOP, QUIT: nothing is sent. Says what was checked."""
+        smtp: _SMTP | _SMTPS | None = None
+        try:
+            smtp = self._open()
+            code, said = smtp.noop()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, said)
+            secured = smtp.sock.version() if isinstance(smtp.sock, ssl.SSLSocket) else None
+        except NotifierError:
+            raise
+        except (OSError, smtplib.SMTPException) as e:
+            raise self._classify(e, data_sent=False) from None
+        finally:
+            if smtp is not None:
+                _quit(smtp)
+        how = {"starttls": "STARTTLS", "implicit": "TLS"}.get(self.tls, "")
+        tls = f"{how} {secured}" if secured else "plaintext (loopback)"
+        login = f"logged in as {self.username}" if self.username else "no login"
+        return (
+            f"{self.host}:{self.port} answered ({tls}, {login}, NOOP ok); mail goes from {self._from_addr} to "
+            f"{len(self._to_addrs)} address(es)"
+        )
+
+    # -- failures --
+
+    def _classify(self, e: BaseException, *, data_sent: bool) -> NotifierError:
+        where = self._where
+        if isinstance(e, smtplib.SMTPRecipientsRefused):  # every recipient refused: nothing was sent
+            codes = [code for code, _ in e.recipients.values()]
+            said = "; ".join(f"{addr}: {code} {_said(text)}" for addr, (code, text) in sorted(e.recipients.items()))
+            message = self._redact(f"{where}: every recipient refused ({said})"[:1000])
+            if any(400 <= c < 500 for c in codes):
+                return TransientError(message, channel_wide=True)
+            return PermanentError(message + ": check the addresses in `to`", channel_wide=True)
+        if isinstance(e, smtplib.SMTPAuthenticationError):
+            message = self._redact(f"{where}: login as {self.username!r} refused: {e.smtp_code} {_said(e.smtp_error)}")
+            if 400 <= e.smtp_code < 500:  # 454: temporary authentication failure
+                return TransientError(message, channel_wide=True)
+            return PermanentError(message + " (check the username and the password's variable)", channel_wide=True)
+        if isinstance(e, smtplib.SMTPNotSupportedError):
+            return PermanentError(self._redact(f"{where}: the server does not support {e}"), channel_wide=True)
+        if isinstance(e, smtplib.SMTPResponseException):  # a reply code: MAIL FROM, DATA, the greeting, EHLO, ...
+            code = e.smtp_code
+            step = {
+                smtplib.SMTPSenderRefused: f"sender {self._from_addr} refused",
+                smtplib.SMTPDataError: "message refused",
+                smtplib.SMTPConnectError: "greeting",
+                smtplib.SMTPHeloError: "EHLO refused",
+            }.get(type(e), "server said")
+            message = self._redact(f"{where}: {step}: {code} {_said(e.smtp_error)}"[:1000])
+            if 400 <= code < 500:  # 421, 450, 451, 452: try again later; nothing was delivered
+                return TransientError(message, channel_wide=True)
+            if 500 <= code < 600:
+                # A refused message (554 content, 552 size) is about this message; anything else, every message.
+                return PermanentError(message, channel_wide=not isinstance(e, smtplib.SMTPDataError))
+            return TransientError(message, channel_wide=True, maybe_delivered=data_sent)
+        if isinstance(e, ssl.SSLCertVerificationError):
+            reason = e.verify_message or e.reason or "certificate verify failed"
+            return PermanentError(
+                self._redact(f"{where}: the server's certificate is not trusted: {reason}"), channel_wide=True
+            )
+        if isinstance(e, smtplib.SMTPException) and not isinstance(e, smtplib.SMTPServerDisconnected):
+            # e.g. "No suitable authentication method found": the server and the config disagree
+            return PermanentError(self._redact(f"{where}: {_said(str(e))}"[:1000]), channel_wide=True)
+        if isinstance(e, OSError):  # refused, timed out, reset, disconnected, name not found, TLS
+            # Once the message went out (DATA), a lost connection may have lost only the server's 250.
+            what = "connection lost after the message was sent" if data_sent else "cannot reach the server"
+            detail = self._redact(f"{where}: {what}: {type(e).__name__}: {_said(str(e))}"[:1000])
+            return TransientError(detail, channel_wide=True, maybe_delivered=data_sent)
+        return PermanentError(self._redact(f"{where}: {type(e).__name__}: {_said(str(e))}"[:1000]), channel_wide=True)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._password)
+
+
+def _said(text: bytes | str) -> str:
+    """A server's reply text on one line (bytes decoded), cut short."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return cut(one_line(text), 300)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):  # the message went (or not) already: QUIT's answer changes nothing
+        smtp.close()
