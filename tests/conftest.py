@@ -10,6 +10,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.slack_server",
+    "tests.fixtures.smtp_server",
     "tests.fixtures.kafka",
     "tests.fixtures.browser",
 ]
