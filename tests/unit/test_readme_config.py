@@ -19,3 +19,18 @@ def test_the_readme_config_loads_as_shown(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert [c.name for c in cfg.channels] == ["desk", "console", "archive", "pager"]
     assert cfg.serve.admin_token_env is None and cfg.health.source_failing.total_seconds() == 1800
+
+
+def test_the_readme_email_example_loads_with_every_key(tmp_path: Path) -> None:
+    from watchfloor.schemas.config import EmailChannel
+
+    text = README.read_text(encoding="utf-8")
+    block = text.split("### Email", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(block, encoding="utf-8")
+    [ch] = load_config(path).channels
+    assert isinstance(ch, EmailChannel)
+    written = {line.split(":", 1)[0].strip() for line in block.splitlines() if line.startswith("    ")}
+    keys = {f.alias or name for name, f in EmailChannel.model_fields.items()} - {"type"}
+    assert keys <= written | {"name"}, f"not shown in the README: {sorted(keys - written)}"
+    assert (ch.tls, ch.smtp_port, ch.password_env) == ("starttls", 587, "WATCHFLOOR_SMTP_PASSWORD")
