@@ -157,7 +157,9 @@ class EmailChannel(_Strict):
     to: list[MailAddress] = Field(min_length=1, description="recipients, at least one (one address: a list of one)")
     sender: MailAddress = Field(alias="from", description="the From address (envelope sender too)")
     host: str = Field(min_length=1, description="the SMTP server's name or address")
-    port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, 465 with tls: implicit")
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="default: 587; 465 with tls: implicit; 25 with tls: none"
+    )
     # starttls: plain connection upgraded by STARTTLS before anything else is said (refused when the server does
     # not offer it). implicit: TLS from the first byte (port 465). none: plaintext, loopback only (below).
     tls: Literal["starttls", "implicit", "none"] = "starttls"

@@ -45,7 +45,7 @@ def alert(
         id=f"det{n:04d}",
         rule="shells-shipped",
         title=title,
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
         group={"route": "RAJIN"},
         fired_at=T0 + timedelta(minutes=n),
         confidence="confirmed",
