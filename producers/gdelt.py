@@ -1,0 +1,483 @@
+"""GDELT event exports (1.0 and 2.0; plain or the .zip archives GDELT publishes) -> one input-contract document per event.
+
+GDELT codes news into events: who did what to whom (CAMEO actor and event codes), where, and how widely it was
+reported. A row becomes a `news.article` in English whose title is a sentence the rule engine can read
+("Russia: Cooperate militarily with North Korea.") and whose body states the coded facts; the row's fields are
+kept under `metadata.gdelt`. docs/gdelt.md says what authors of rules should expect of that text.
+
+* Versions are told apart per row by the number of tab-separated columns: 61 is GDELT 2.0; 58 is GDELT 1.0 as
+  its daily files have it (since April 2013, with SOURCEURL); 57 is GDELT 1.0's historical backfiles (no URL).
+* `published_at`: DATEADDED (2.0: YYYYMMDDHHMMSS UTC; 1.0 daily files: YYYYMMDD, 00:00 UTC), when the event was
+  seen in the news. In the backfiles DATEADDED is the day the archive was built (2013), so SQLDATE, the day of the
+  event, is used there. SQLDATE is always in the metadata.
+* The id is `gdelt:<GLOBALEVENTID>`, so reading a file again publishes nothing twice.
+* The source is the host of SOURCEURL (outlets count as independent for corroboration), the text of SOURCEURL
+  when it is a name rather than a URL (1.0 has "BBC Monitoring"), else "GDELT".
+* A bad row (another column count, an empty or non-numeric id, a date that cannot be read, a number that is not
+  one) is a dead letter naming its line and field; the rows around it are read. Files are read a line at a time,
+  and a .zip member is streamed out of the archive, never loaded whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
+
+log = logging.getLogger(__name__)
+
+V1_BACKFILE_COLUMNS = 57
+V1_COLUMNS = 58
+V2_COLUMNS = 61
+COLUMN_COUNTS = (V1_BACKFILE_COLUMNS, V1_COLUMNS, V2_COLUMNS)
+
+SUFFIXES = (".csv", ".tsv", ".txt", ".zip")
+"""Names (lower-cased) of the files a folder source reads: GDELT's `*.export.CSV(.zip)`, `*.CSV(.zip)`, `.tsv`."""
+
+RAW_LIMIT = 500
+"""How much of an offending row a dead letter keeps."""
+
+SNIFF_BYTES = 1 << 16
+"""How much of a file `looks_like_gdelt` reads."""
+
+QUAD_CLASSES = {
+    "1": "verbal cooperation",
+    "2": "material cooperation",
+    "3": "verbal conflict",
+    "4": "material conflict",
+}
+
+# Column positions (0-based) shared by both versions; the geography blocks differ (2.0 adds ADM2Code to each).
+_ID, _SQLDATE = 0, 1
+_ACTOR1, _ACTOR2 = 5, 15  # each: Code, Name, CountryCode, KnownGroupCode, Ethnic, Religion1, Religion2, Type1..3
+_IS_ROOT, _CODE, _BASE, _ROOT, _QUAD, _GOLDSTEIN = 25, 26, 27, 28, 29, 30
+_MENTIONS, _SOURCES, _ARTICLES, _TONE = 31, 32, 33, 34
+_GEO = 35
+
+
+class GdeltSourceError(OSError):
+    """A GDELT file or folder that cannot be read at all (missing, unreadable, a broken archive)."""
+
+
+@dataclass(frozen=True)
+class GdeltOptions:
+    """Which rows become documents (schemas.config.GdeltSource has the same fields)."""
+
+    root_only: bool = True  # only IsRootEvent = 1: the event of an article's lead paragraph
+    min_mentions: int = 1  # NumMentions at least this
+    event_codes: tuple[str, ...] = ()  # CAMEO EventCode prefixes to keep ("19", "057"); empty: all
+    countries: tuple[str, ...] = ()  # keep a row whose Actor1 or Actor2 CountryCode is one of these; empty: all
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """CAMEO names (producers/gdelt_lookups.json, made by scripts/gdelt-lookups from MIT and Apache-2.0 tables)."""
+
+    events: dict[str, str]
+    countries: dict[str, str]  # CAMEO country codes (PRK, RUS) -> names
+    types: dict[str, str]  # CAMEO actor types (GOV, MIL) -> names
+    groups: dict[str, str]  # CAMEO known groups (NAT, UNO) -> names
+    fips: dict[str, str]  # FIPS 10-4 country codes of the geography fields (RS, KN) -> names
+
+
+@lru_cache(maxsize=1)
+def lookups() -> Lookups:
+    data = json.loads(resources.files("watchfloor.producers").joinpath("gdelt_lookups.json").read_text("utf-8"))
+    return Lookups(data["events"], data["countries"], data["types"], data["groups"], data["fips"])
+
+
+_UNSPECIFIED = (", not specified below", " not specified below", ", not spec below")
+
+
+def event_description(code: str, table: Lookups | None = None) -> str:
+    """The CAMEO description of an event code as the title says it: "Threaten to use military force", with the
+    codebook's "not specified below" left out (its "not" would read as a negation); an unknown code is itself."""
+    text = (table or lookups()).events.get(code)
+    if text is None:
+        return f"CAMEO event {code}" if code else "Unknown event"
+    for tail in _UNSPECIFIED:
+        if text.endswith(tail):
+            text = text[: -len(tail)]
+            break
+    text = text.rstrip(" ,")
+    if text.isupper():  # the root codes' names are in capitals ("MAKE PUBLIC STATEMENT")
+        text = text.capitalize()
+    return text
+
+
+def _name_case(name: str) -> str:
+    # GDELT writes names in capitals ("KIM JONG UN"); a capitalised word per word reads as a name.
+    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in name.split())
+
+
+def actor_label(fields: Sequence[str], at: int, table: Lookups) -> str:
+    """An actor as the text names it: "Kim Jong Un (North Korea)", "North Korea", "Government", or ""."""
+    name = " ".join(fields[at + 1].split())
+    country = table.countries.get(fields[at + 2], "")
+    if name:
+        shown = _name_case(name)
+        if country and country.casefold() != shown.casefold():
+            return f"{shown} ({country})"
+        return shown
+    if country:
+        return country
+    group = table.groups.get(fields[at + 3], "")
+    if group:
+        return group
+    return table.types.get(fields[at + 7], "")
+
+
+def _geo(fields: Sequence[str], at: int, v2: bool) -> dict[str, Any]:
+    lat, lon = (at + 5, at + 6) if v2 else (at + 4, at + 5)
+    return {
+        "type": fields[at],
+        "name": fields[at + 1],
+        "country": fields[at + 2],
+        "adm1": fields[at + 3],
+        "lat": fields[lat],
+        "long": fields[lon],
+    }
+
+
+def _action_place(geo: dict[str, Any], table: Lookups) -> str:
+    if geo["name"]:
+        return str(geo["name"])
+    return table.fips.get(geo["country"], geo["country"])
+
+
+def _date(text: str, field: str) -> datetime:
+    """YYYYMMDDHHMMSS or YYYYMMDD (GDELT's dates, always UTC) -> an aware datetime, else InputError."""
+    t = text.strip()
+    try:
+        if len(t) == 14 and t.isdigit():
+            return datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]), int(t[10:12]), int(t[12:]), tzinfo=UTC)
+        if len(t) == 8 and t.isdigit():
+            return datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), tzinfo=UTC)
+    except ValueError as e:
+        raise InputError(f"{t!r} is not a date: {e}", field) from None
+    raise InputError(f"{t[:40]!r} is not a date (YYYYMMDD or YYYYMMDDHHMMSS)", field)
+
+
+def _int(fields: Sequence[str], at: int, field: str) -> int:
+    text = fields[at].strip()
+    if not text:
+        return 0  # GDELT leaves a count empty when it has none
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{text[:40]!r} is not a whole number", field) from None
+
+
+def _number(fields: Sequence[str], at: int, field: str) -> float | None:
+    text = fields[at].strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{text[:40]!r} is not a number", field) from None
+
+
+def _source(url_field: str) -> tuple[str | None, str]:
+    """(url, source name) from SOURCEURL."""
+    text = url_field.strip()
+    if not text:
+        return None, "GDELT"
+    parts = urlsplit(text) if "://" in text else None
+    if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
+        host = parts.hostname.lower()
+        return text, host.removeprefix("www.")
+    if parts is None:  # 1.0 names some sources instead of linking them ("BBC Monitoring")
+        return None, " ".join(text.split())[:200]
+    return None, "GDELT"
+
+
+def _fmt(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _wanted(fields: Sequence[str], options: GdeltOptions, mentions: int) -> bool:
+    if options.root_only and fields[_IS_ROOT].strip() != "1":
+        return False
+    if mentions < options.min_mentions:
+        return False
+    if options.event_codes and not fields[_CODE].strip().startswith(options.event_codes):
+        return False
+    if options.countries:
+        wanted = options.countries
+        if fields[_ACTOR1 + 2] not in wanted and fields[_ACTOR2 + 2] not in wanted:
+            return False
+    return True
+
+
+def row_to_document(
+    fields: Sequence[str],
+    *,
+    origin: str,
+    line: int,
+    options: GdeltOptions = GdeltOptions(),
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    table: Lookups | None = None,
+) -> Document | DeadLetter | None:
+    """One row's fields -> its Document, a DeadLetter (line and field at fault), or None when the options leave
+    it out."""
+    n = len(fields)
+    raw = "\t".join(fields)
+    if n not in COLUMN_COUNTS:
+        return _dead(
+            origin,
+            line,
+            "columns",
+            f"{n} tab-separated columns; a GDELT event row has 61 (2.0), 58 or 57 (1.0)",
+            raw,
+        )
+    event_id = fields[_ID].strip()
+    if not event_id:
+        return _dead(origin, line, "GLOBALEVENTID", "is empty", raw)
+    if not event_id.isdigit():
+        return _dead(origin, line, "GLOBALEVENTID", f"{event_id[:40]!r} is not a GDELT event id (digits)", raw)
+    t = table or lookups()
+    try:
+        mentions = _int(fields, _MENTIONS, "NumMentions")
+        if not _wanted(fields, options, mentions):
+            return None
+        return _document(fields, n, event_id, mentions, t, max_body_chars)
+    except InputError as e:
+        return _dead(origin, line, e.field, e.message, raw)
+
+
+def _document(
+    fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lookups, max_body_chars: int
+) -> Document:
+    v2 = n == V2_COLUMNS
+    width = 8 if v2 else 7
+    action_at = _GEO + 2 * width
+    event_day = _date(fields[_SQLDATE], "SQLDATE")
+    if n == V1_BACKFILE_COLUMNS:
+        published = event_day
+        url: str | None
+        url, source = None, "GDELT"
+    else:
+        published = _date(fields[action_at + width], "DATEADDED")
+        url, source = _source(fields[action_at + width + 1])
+    sources = _int(fields, _SOURCES, "NumSources")
+    articles = _int(fields, _ARTICLES, "NumArticles")
+    goldstein = _number(fields, _GOLDSTEIN, "GoldsteinScale")
+    tone = _number(fields, _TONE, "AvgTone")
+    code = fields[_CODE].strip()
+    root = fields[_ROOT].strip()
+    quad = fields[_QUAD].strip()
+    action = _geo(fields, action_at, v2)
+
+    actor1 = actor_label(fields, _ACTOR1, t)
+    actor2 = actor_label(fields, _ACTOR2, t)
+    what = event_description(code, t)
+    # "Russia: Cooperate militarily with North Korea." The codebook's descriptions are verb phrases without
+    # a subject; the colon after the actor keeps them a statement of what was coded, which the modality reader
+    # hears as asserted unless the description's own words say otherwise (docs/gdelt.md, "Modality").
+    title = f"{actor1}: {what}" if actor1 else what
+    if actor2:
+        title += f" with {actor2}"
+    if source != "GDELT":
+        title += f" ({source})"
+    # Facts that differ between two outlets' reports of one coded event (the outlet, the event id, the article's
+    # tone and address) stand apart from each other: texts that are word for word the same but for a word or two
+    # would be one wire story to corroboration (engine/stories.py), and independent outlets must count as such.
+    facts = [
+        f"GDELT event {event_id}",
+        f"CAMEO code {code or 'unknown'} (root {root or 'unknown'}"
+        + (f", {QUAD_CLASSES[quad]})" if quad in QUAD_CLASSES else ")"),
+        f"Goldstein scale {_fmt(goldstein)}",
+        f"average tone {_fmt(tone)}",
+        f"{_plural(mentions, 'mention')} in {_plural(sources, 'source')} and {_plural(articles, 'article')}",
+    ]
+    place = _action_place(action, t)
+    if place:
+        facts.append(f"action in {place}")
+    facts.append(f"event date {event_day.date().isoformat()}")
+    body = "; ".join(facts) + "."
+    if url is not None:
+        body += f"\nSource article: {url}"
+
+    def actor(at: int) -> dict[str, str]:
+        return {
+            "code": fields[at],
+            "name": fields[at + 1],
+            "country": fields[at + 2],
+            "group": fields[at + 3],
+            "type": fields[at + 7],
+        }
+
+    meta = {
+        "gdelt": {
+            "version": 2 if v2 else 1,
+            "event_id": event_id,
+            "sql_date": fields[_SQLDATE].strip(),
+            "date_added": "" if n == V1_BACKFILE_COLUMNS else fields[action_at + width].strip(),
+            "is_root": fields[_IS_ROOT].strip() == "1",
+            "event_code": code,
+            "base_code": fields[_BASE].strip(),
+            "root_code": root,
+            "quad_class": int(quad) if quad.isdigit() else None,
+            "goldstein": goldstein,
+            "mentions": mentions,
+            "sources": sources,
+            "articles": articles,
+            "avg_tone": tone,
+            "actor1": actor(_ACTOR1),
+            "actor2": actor(_ACTOR2),
+            "action_geo": action,
+        }
+    }
+    obj: dict[str, Any] = {
+        "id": f"gdelt:{event_id}",
+        "type": "news.article",
+        "published_at": published.isoformat(),
+        "source": source,
+        "title": title,
+        "body": body,
+        "language": "en",
+        "metadata": meta,
+    }
+    if url is not None:
+        obj["url"] = url
+    return check_document(obj, max_body_chars=max_body_chars).build()
+
+
+def _dead(origin: str, line: int, field: str | None, message: str, raw: str) -> DeadLetter:
+    reason = f"field '{field}': {message}" if field else message
+    text = raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "…"
+    return DeadLetter(origin=origin, line=line, field=field, reason=reason, raw=text)
+
+
+# -- files -------------------------------------------------------------------------------------------------------
+
+
+def export_files(path: str | Path) -> list[Path]:
+    """The files a GDELT source reads: the file itself, or a folder's export files (SUFFIXES, not hidden), in
+    name order (GDELT names its files by time). Raises GdeltSourceError when the path is neither."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        try:
+            names = sorted(os.listdir(p))
+        except OSError as e:
+            raise GdeltSourceError(f"cannot list GDELT folder {path}: {e.strerror or e}") from e
+        return [p / n for n in names if not n.startswith(".") and n.lower().endswith(SUFFIXES) and (p / n).is_file()]
+    if not p.exists():
+        raise GdeltSourceError(f"GDELT file or folder not found: {path}")
+    raise GdeltSourceError(f"GDELT source is neither a file nor a folder: {path}")
+
+
+def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
+    """(origin, binary stream) of a file: itself, or each file inside a .zip (streamed out of the archive)."""
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as e:
+        raise GdeltSourceError(f"cannot read GDELT file {path}: {e.strerror or e}") from e
+    if not is_zip:
+        try:
+            f = open(path, "rb")
+        except OSError as e:
+            raise GdeltSourceError(f"cannot read GDELT file {path}: {e.strerror or e}") from e
+        with f:
+            yield str(path), f
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise GdeltSourceError(f"cannot read GDELT archive {path}: {e}") from e
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            try:
+                member = archive.open(info)
+            except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
+                raise GdeltSourceError(f"cannot read {info.filename} in GDELT archive {path}: {e}") from e
+            with member:
+                yield f"{path}:{info.filename}", member
+
+
+def read_gdelt(
+    path: str | Path,
+    *,
+    options: GdeltOptions = GdeltOptions(),
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+) -> Iterator[tuple[int, Document | DeadLetter]]:
+    """(line, document or dead letter) of every row of a GDELT export file (plain or .zip) or of every export file
+    in a folder, in order; rows the options leave out and blank lines give nothing, and a header row (first field
+    GLOBALEVENTID) is skipped. A dead letter's origin is the file (`archive.zip:member` inside an archive).
+
+    Raises GdeltSourceError when a file cannot be opened or read to its end; rows already yielded stand."""
+    files = export_files(path)  # at the call, not at the first next(): a missing path fails here
+    return _read_files(files, options, max_body_chars)
+
+
+def _read_files(files: list[Path], options: GdeltOptions, max_body_chars: int) -> Iterator[tuple[int, Document | DeadLetter]]:
+    table = lookups()
+    for file in files:
+        for origin, stream in _members(file):
+            try:
+                yield from _read_stream(stream, origin, options, max_body_chars, table)
+            except (OSError, EOFError, zipfile.BadZipFile) as e:  # a truncated archive, a failing disk
+                raise GdeltSourceError(f"cannot read GDELT file {origin}: {e}") from e
+
+
+def _read_stream(
+    stream: IO[bytes], origin: str, options: GdeltOptions, max_body_chars: int, table: Lookups
+) -> Iterator[tuple[int, Document | DeadLetter]]:
+    line = 0
+    for raw in stream:
+        line += 1
+        # GDELT writes UTF-8; a stray byte costs its character (U+FFFD), not the event.
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        if line == 1 and fields[0].lstrip("\ufeff").strip().upper() == "GLOBALEVENTID":
+            continue  # a header someone added (GDELT's own files have none)
+        item = row_to_document(
+            fields, origin=origin, line=line, options=options, max_body_chars=max_body_chars, table=table
+        )
+        if item is not None:
+            yield line, item
+
+
+def looks_like_gdelt(path: str) -> bool:
+    """Whether a file (or a .zip, or a folder of them) holds GDELT event rows: tab-separated, 57, 58 or 61 columns,
+    the first of them digits. What `--source-kind auto` asks."""
+    try:
+        files = export_files(path)
+        if not files:
+            return False
+        members = _members(files[0])
+        try:
+            _origin, stream = next(members)
+            head = stream.read(SNIFF_BYTES)
+        finally:
+            members.close()
+    except (OSError, StopIteration, zipfile.BadZipFile, EOFError):
+        return False
+    lines = [x for x in head.split(b"\n")[:-1] if x.strip()] or [head]  # whole lines, else the one given
+    first = lines[1] if lines[0].upper().startswith(b"GLOBALEVENTID") and len(lines) > 1 else lines[0]
+    fields = first.rstrip(b"\r").split(b"\t")
+    return len(fields) in COLUMN_COUNTS and fields[0].strip().isdigit()
+
