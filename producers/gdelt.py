@@ -1,4 +1,4 @@
-"""GDELT event exports (1.0 and 2.0; plain or the .zip archives GDELT publishes) -> one input-contract document per event.
+"""GDELT event exports (1.0 and 2.0; plain or the .zip archives GDELT publishes) -> one input document per event.
 
 GDELT codes news into events: who did what to whom (CAMEO actor and event codes), where, and how widely it was
 reported. A row becomes a `news.article` in English whose title is a sentence the rule engine can read
@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -139,7 +139,7 @@ def actor_label(fields: Sequence[str], at: int, table: Lookups) -> str:
     return table.types.get(fields[at + 7], "")
 
 
-def _geo(fields: Sequence[str], at: int, v2: bool) -> dict[str, Any]:
+def _geo(fields: Sequence[str], at: int, v2: bool) -> dict[str, str]:
     lat, lon = (at + 5, at + 6) if v2 else (at + 4, at + 5)
     return {
         "type": fields[at],
@@ -151,9 +151,9 @@ def _geo(fields: Sequence[str], at: int, v2: bool) -> dict[str, Any]:
     }
 
 
-def _action_place(geo: dict[str, Any], table: Lookups) -> str:
+def _action_place(geo: dict[str, str], table: Lookups) -> str:
     if geo["name"]:
-        return str(geo["name"])
+        return geo["name"]
     return table.fips.get(geo["country"], geo["country"])
 
 
@@ -262,9 +262,7 @@ def row_to_document(
         return _dead(origin, line, e.field, e.message, raw)
 
 
-def _document(
-    fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lookups, max_body_chars: int
-) -> Document:
+def _document(fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lookups, max_body_chars: int) -> Document:
     v2 = n == V2_COLUMNS
     width = 8 if v2 else 7
     action_at = _GEO + 2 * width
@@ -386,7 +384,7 @@ def export_files(path: str | Path) -> list[Path]:
     raise GdeltSourceError(f"GDELT source is neither a file nor a folder: {path}")
 
 
-def _members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
+def _members(path: Path) -> Generator[tuple[str, IO[bytes]]]:
     """(origin, binary stream) of a file: itself, or each file inside a .zip (streamed out of the archive)."""
     try:
         is_zip = zipfile.is_zipfile(path)
@@ -431,7 +429,9 @@ def read_gdelt(
     return _read_files(files, options, max_body_chars)
 
 
-def _read_files(files: list[Path], options: GdeltOptions, max_body_chars: int) -> Iterator[tuple[int, Document | DeadLetter]]:
+def _read_files(
+    files: list[Path], options: GdeltOptions, max_body_chars: int
+) -> Iterator[tuple[int, Document | DeadLetter]]:
     table = lookups()
     for file in files:
         for origin, stream in _members(file):
@@ -480,4 +480,3 @@ def looks_like_gdelt(path: str) -> bool:
     first = lines[1] if lines[0].upper().startswith(b"GLOBALEVENTID") and len(lines) > 1 else lines[0]
     fields = first.rstrip(b"\r").split(b"\t")
     return len(fields) in COLUMN_COUNTS and fields[0].strip().isdigit()
-

@@ -6,10 +6,13 @@ reads its sources never makes one source's items late for another's, and a repla
 time exactly as the live run did. A poll that brought nothing new writes one only every MARK_EVERY.
 
 A JSON Lines source is read whole on every poll: document ids are deterministic and the log skips
-known ids, so re-reading is idempotent. An RSS source at an http(s) URL keeps its cache validators
-in the store as the checkpoint `source:<url>` = {"etag", "modified"}, committed in the same
-transaction as that poll's documents. A source that fails (missing file, unreachable feed, not a
-feed) is reported in the summary and the log; it never stops the other sources or the loop.
+known ids, so re-reading is idempotent. A GDELT source (a file, or a folder of export files) reads each file
+once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
+so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
+An RSS source at an http(s) URL keeps its cache validators in the store as the checkpoint `source:<url>` =
+{"etag", "modified"}, committed in the same transaction as that poll's documents. A source that fails (missing
+file, unreachable feed, not a feed) is reported in the summary and the log; it never stops the other sources or the
+loop.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
-from watchfloor.schemas.config import JsonlSource, RssSource
+from watchfloor.schemas.config import GdeltSource, JsonlSource, RssSource
 from watchfloor.schemas.events import CaughtUp, DeadLetter, caught_up_event
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
+from .gdelt import GdeltOptions, GdeltSourceError, export_files, read_gdelt
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedResult, fetch_feed
@@ -39,6 +43,9 @@ T = TypeVar("T")
 
 MAX_CONCURRENT_FETCHES = 8
 """Feeds fetched at once in one poll (each within its own deadline)."""
+
+GDELT_SAVE_EVERY = 100
+"""A GDELT folder's checkpoint (the files read) is saved after this many new files, and at the end of a poll."""
 
 MARK_EVERY = 300.0  # seconds: how often a poll that brought nothing new still records a CaughtUp mark
 
@@ -56,7 +63,7 @@ class SourceResult:
     """One source in one poll."""
 
     origin: str  # the file path or feed URL, as configured
-    kind: str  # "jsonl" or "rss"
+    kind: str  # "jsonl", "rss" or "gdelt"
     ingested: IngestSummary | None = None  # None when nothing was read (error, or not modified)
     error: str | None = None  # why the source could not be read at all
     not_modified: bool = False  # HTTP 304
@@ -96,10 +103,10 @@ class PollSummary:
         return [s for s in self.sources if s.error is not None]
 
 
-def _until_error(items: Iterator[T], failed: list[JsonlSourceError]) -> Iterator[T]:
+def _until_error(items: Iterator[T], failed: list[OSError]) -> Iterator[T]:
     try:
         yield from items
-    except JsonlSourceError as e:
+    except (JsonlSourceError, GdeltSourceError) as e:
         failed.append(e)
 
 
@@ -117,7 +124,7 @@ class SourcePoller:
     def __init__(
         self,
         store: IngestStore,
-        sources: Sequence[JsonlSource | RssSource],
+        sources: Sequence[JsonlSource | RssSource | GdeltSource],
         max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
         *,
         timeout: float = DEFAULT_TIMEOUT,
@@ -157,7 +164,7 @@ class SourcePoller:
     def _poll(
         self, *, due_only: bool, stop_event: threading.Event | None = None, on_source: OnSource | None = None
     ) -> PollSummary:
-        due: list[tuple[int, JsonlSource | RssSource]] = []
+        due: list[tuple[int, JsonlSource | RssSource | GdeltSource]] = []
         for index, source in enumerate(self.sources):
             now = time.monotonic()
             if due_only and isinstance(source, RssSource) and index in self._last_polled:
@@ -182,7 +189,12 @@ class SourcePoller:
                 if stop_event is not None and stop_event.is_set():
                     break
                 began = time.monotonic()
-                results[index] = self._poll_jsonl(source) if isinstance(source, JsonlSource) else self._poll_rss(source)
+                if isinstance(source, JsonlSource):
+                    results[index] = self._poll_jsonl(source)
+                elif isinstance(source, GdeltSource):
+                    results[index] = self._poll_gdelt(source)
+                else:
+                    results[index] = self._poll_rss(source)
                 results[index].seconds = time.monotonic() - began
                 if on_source is not None:
                     on_source(results[index])
@@ -237,12 +249,63 @@ class SourcePoller:
         except JsonlSourceError as e:  # cannot be opened
             result.error = str(e)
             return result
-        failed: list[JsonlSourceError] = []
+        failed: list[OSError] = []
         # A read that fails part-way (a truncated .gz) ends the items instead of the ingest, so every whole
         # line read before the error is committed, not only the full batches before it.
         result.ingested = ingest(self.store, _until_error(items, failed), source.path, batch_size=self.batch_size)
         if failed:
             result.error = str(failed[0])
+        return result
+
+    def _poll_gdelt(self, source: GdeltSource) -> SourceResult:
+        result = SourceResult(origin=source.path, kind="gdelt")
+        try:
+            files = export_files(source.path)
+        except GdeltSourceError as e:  # missing, or neither a file nor a folder
+            result.error = str(e)
+            return result
+        name = checkpoint_name(source.path)
+        saved = (self.store.load_checkpoint(name).state or {}).get("files") or {}
+        listed = {str(f) for f in files}
+        done = {k: v for k, v in saved.items() if k in listed}  # files gone from the folder are forgotten
+        options = GdeltOptions(
+            root_only=source.root_only,
+            min_mentions=source.min_mentions,
+            event_codes=tuple(source.event_codes),
+            countries=tuple(source.countries),
+        )
+        result.ingested = IngestSummary(origin=source.path)
+        unsaved = 0
+        for file in files:
+            try:
+                st = file.stat()
+            except OSError as e:  # gone since the folder was listed: the next poll will not list it
+                log.info("source %s: %s: %s", source.path, file, e.strerror or e)
+                continue
+            stamp = [st.st_size, st.st_mtime_ns]
+            if done.get(str(file)) == stamp:
+                continue
+            failed: list[OSError] = []
+            try:
+                items = read_gdelt(file, options=options, max_body_chars=self.max_body_chars)
+            except GdeltSourceError as e:
+                failed.append(e)
+            else:
+                result.ingested.merge(
+                    ingest(self.store, _until_error(items, failed), source.path, batch_size=self.batch_size)
+                )
+            if failed:  # not marked read: the next poll tries it again (a .zip still being downloaded, say)
+                result.error = str(failed[0])
+                continue
+            # Saved after the files' documents, every GDELT_SAVE_EVERY files and at the end (the map grows with the
+            # folder, so not after each file): a crash before it reads those files again, which adds nothing.
+            done[str(file)] = stamp
+            unsaved += 1
+            if unsaved >= GDELT_SAVE_EVERY:
+                self.store.commit(name, Checkpoint(0, {"files": dict(done)}), [])
+                unsaved = 0
+        if done != saved:
+            self.store.commit(name, Checkpoint(0, {"files": done}), [])
         return result
 
     def _feed_state(self, source: RssSource) -> dict[str, str | None]:

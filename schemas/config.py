@@ -65,7 +65,42 @@ class RssSource(_Strict):
     max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
 
 
-SourceConfig = Annotated[JsonlSource | RssSource, Field(discriminator="kind")]
+class GdeltSource(_Strict):
+    """GDELT event exports (producers/gdelt.py): a file, or a folder whose new export files each poll reads once."""
+
+    kind: Literal["gdelt"] = "gdelt"
+    path: str
+    root_only: bool = True  # only IsRootEvent = 1 (an article's lead event); the others are mostly noise
+    min_mentions: int = Field(default=1, ge=0)
+    event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
+    countries: list[str] = Field(default_factory=list)  # Actor1 or Actor2 CAMEO country code (PRK, RUS); empty: all
+
+    @field_validator("event_codes", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for code in value:
+                if not isinstance(code, str):
+                    # YAML reads 057 as the number 57 (or 47, octal): the leading zero is part of a CAMEO code.
+                    raise ValueError(f'write each CAMEO code in quotes ("057", "19"), not {code!r}')
+                if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 4):
+                    raise ValueError(f'{code!r} is not a CAMEO event code or prefix (1 to 4 digits: "19", "057")')
+        return value
+
+    @field_validator("countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            out = []
+            for code in value:
+                if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 3):
+                    raise ValueError(f"{code!r} is not a CAMEO country code (three letters: PRK, RUS)")
+                out.append(code.upper())
+            return out
+        return value
+
+
+SourceConfig = Annotated[JsonlSource | RssSource | GdeltSource, Field(discriminator="kind")]
 
 
 class ConsoleChannel(_Strict):

@@ -20,6 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.backtest_live import LiveBatches, SeenIds
+from watchfloor.producers.gdelt import GdeltSourceError, looks_like_gdelt, read_gdelt
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
@@ -41,6 +42,7 @@ from watchfloor.stream_processors.replay import Replayable, detection_to_json, r
 from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, engine_failure_letter
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
+GDELT_SUFFIXES = (".csv", ".tsv", ".txt", ".zip")  # looked into for GDELT rows (source_kind)
 ORDERS = ("event-time", "log", "random")
 KEEP_DEAD_LETTERS = 1000
 """Dead letters kept for the report (all are counted): a file of bad lines must not fill memory."""
@@ -57,9 +59,10 @@ _JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/")
 
 
 def source_kind(path: str, kind: str = "auto") -> str:
-    """rss (a feed: RSS, Atom or JSON Feed) or jsonl, for every command that reads sources (`run`, `ingest`,
-    `backtest`). A feed is known by its name (FEED_SUFFIXES, a URL) or, for a `.json` file, by its content: a
-    JSON object whose first bytes give a jsonfeed.org `version`, which no input record has."""
+    """rss (a feed: RSS, Atom or JSON Feed), gdelt or jsonl, for every command that reads sources (`run`,
+    `ingest`, `backtest`). A feed is known by its name (FEED_SUFFIXES, a URL) or, for a `.json` file, by its
+    content: a JSON object whose first bytes give a jsonfeed.org `version`, which no input record has. GDELT
+    (a .csv/.tsv/.txt/.zip file or a folder) by its first row: 57, 58 or 61 tab-separated columns, digits first."""
     if kind != "auto":
         return kind
     lower = path.lower()
@@ -67,6 +70,8 @@ def source_kind(path: str, kind: str = "auto") -> str:
         return "rss"
     if lower.endswith(".json") and _is_json_feed(path):
         return "rss"
+    if (lower.endswith(GDELT_SUFFIXES) or Path(path).is_dir()) and looks_like_gdelt(path):
+        return "gdelt"
     return "jsonl"
 
 
@@ -417,6 +422,9 @@ def _file_blocks(
     k = source_kind(p, kind)
     fr = FileReport(p, k)
     report.files.append(fr)
+    if k == "gdelt":
+        yield from _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
+        return
     if k == "rss":
         res = fetch_feed(p, max_body_chars=max_body_chars)
         if res.error is not None:
@@ -472,6 +480,58 @@ def _file_blocks(
             yield items
     except OSError as e:  # e.g. a truncated .gz in the middle of a file
         report.source_error(p, f"{p}: {e}")
+
+
+def _gdelt_blocks(
+    p: str,
+    seen: SeenIds,
+    report: ReadReport,
+    fr: FileReport,
+    max_body_chars: int,
+    on_bytes: Callable[[int], None] | None,
+    on_items: Callable[[int], None] | None,
+    tap: LabelTap | None,
+) -> Iterator[list[Any]]:
+    """A GDELT file's (or folder's) documents, a block at a time, as a feed's are read (with the options'
+    defaults, as `watchfloor ingest FILE` reads it)."""
+    try:
+        rows = read_gdelt(p, max_body_chars=max_body_chars)
+    except GdeltSourceError as e:
+        report.source_error(p, str(e))
+        report.files.pop()
+        return
+    block: list[Document] = []
+
+    def flush() -> list[Any]:
+        docs: list[Any] = seen.documents(block, report, fr)
+        fr.accepted += len(block)
+        if tap is not None:
+            for d in docs:
+                if d is not None:
+                    tap(d)
+        if on_items is not None:
+            on_items(len(docs))
+        return docs
+
+    try:
+        for _line, item in rows:
+            if isinstance(item, DeadLetter):
+                report.add_dead([item], fr)
+                continue
+            block.append(item)
+            if len(block) >= GDELT_BLOCK:
+                yield flush()
+                block = []
+    except GdeltSourceError as e:  # a truncated archive: the rows read stand
+        report.source_error(p, str(e))
+    if block:
+        yield flush()
+    if on_bytes is not None:
+        on_bytes(input_bytes([p]) or 0)
+
+
+GDELT_BLOCK = 5000
+"""Documents of a GDELT source handed on at a time by a backtest."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
-from watchfloor.schemas.config import AppConfig, FileChannel, JsonlSource, RssSource
+from watchfloor.schemas.config import AppConfig, FileChannel, GdeltSource, JsonlSource, RssSource
 from watchfloor.stream_processors.rulefile import RuleProblem, alias_expansion_problem, plain, yaml_position
 
 BUILTIN = "builtin:"
@@ -43,9 +43,9 @@ def resolve_path(value: str, base: Path) -> str:
 
 
 def _resolve(cfg: AppConfig, base: Path) -> AppConfig:
-    sources: list[JsonlSource | RssSource] = []
+    sources: list[JsonlSource | RssSource | GdeltSource] = []
     for s in cfg.sources:
-        if isinstance(s, JsonlSource):
+        if isinstance(s, JsonlSource | GdeltSource):
             sources.append(s.model_copy(update={"path": resolve_path(s.path, base)}))
         else:
             sources.append(s.model_copy(update={"url": resolve_path(s.url, base)}))

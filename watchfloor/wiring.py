@@ -34,6 +34,7 @@ from watchfloor.schemas.config import (
     ConsoleChannel,
     EmailChannel,
     FileChannel,
+    GdeltSource,
     JsonlSource,
     KafkaConfig,
     RssSource,
@@ -256,12 +257,14 @@ def detection_sink(cfg: AppConfig, store_url: str, *, dispatch: bool) -> StoreSi
 
 
 def sources_from_args(paths: Sequence[str], kind: str = "auto") -> list[SourceConfig]:
-    """Sources named on a command line: JSON Lines files, feed files or feed URLs (`kind`: auto, jsonl, rss)."""
+    """Sources named on a command line: JSON Lines files, feed files or feed URLs, GDELT export files or folders
+    (`kind`: auto, jsonl, rss, gdelt; a GDELT source from the command line takes the defaults of its options)."""
     from .backtest import source_kind
 
     out: list[SourceConfig] = []
     for p in paths:
-        out.append(RssSource(url=p) if source_kind(p, kind) == "rss" else JsonlSource(path=p))
+        k = source_kind(p, kind)
+        out.append(RssSource(url=p) if k == "rss" else GdeltSource(path=p) if k == "gdelt" else JsonlSource(path=p))
     return out
 
 

@@ -80,7 +80,9 @@ def _bar(kind: str, description: str, total: float | None) -> Iterator[_Bar]:
 
 @app.command()
 def backtest(
-    events: Annotated[list[str] | None, typer.Argument(help="Event files: JSONL (.jsonl/.jsonl.gz) or feeds.")] = None,
+    events: Annotated[
+        list[str] | None, typer.Argument(help="Event files: JSONL (.jsonl/.jsonl.gz), feeds or GDELT exports.")
+    ] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts, scores and diff as JSON.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a one-file HTML report.")] = None,
@@ -155,7 +157,7 @@ def backtest(
         ),
     ] = None,
     since: Annotated[str | None, typer.Option(help="With --from-kafka: start at this ISO time.")] = None,
-    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
+    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
 ) -> None:
     """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
     from watchfloor.schemas.rules import parse_duration

@@ -206,7 +206,9 @@ def worker(
 def produce(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs (else the config's sources)."),
+        typer.Argument(
+            help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs, GDELT exports (else the config's sources)."
+        ),
     ] = None,
     broker: BrokerOpt = None,
     prefix: PrefixOpt = None,
@@ -216,7 +218,7 @@ def produce(
     demo: Annotated[
         bool, typer.Option("--demo", help="Publish the bundled sample articles and feed (a demo pipeline).")
     ] = False,
-    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
+    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
     once: Annotated[
         bool,
         typer.Option(
@@ -244,7 +246,8 @@ def produce(
     Each pass says how many documents the broker acknowledged and how many wait in the spool for it;
     --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
     (which wins when both happen), so a cron job or CI notices."""
-    from watchfloor.schemas.config import JsonlSource
+
+    from watchfloor.schemas.config import RssSource
 
     from ..wiring import DistributedProducer, sources_from_args
 
@@ -267,7 +270,7 @@ def produce(
         producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    names = ", ".join(s.path if isinstance(s, JsonlSource) else s.url for s in chosen)
+    names = ", ".join(s.url if isinstance(s, RssSource) else s.path for s in chosen)
     err.print(
         f"[bold]watchfloor produce[/bold] {len(chosen)} source(s) ({escape(names)}) -> "
         f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"

@@ -12,10 +12,13 @@ from ._common import ConfigOpt, app, app_config, err, out, print_dead_letters, r
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs, GDELT export files or folders."),
+    ],
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
-    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl or rss.")] = "auto",
+    source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
 ) -> None:
     """Publish events from files or feeds into the event log; bad records go to the dead-letter log."""
     from ..wiring import build_poller, open_store, sources_from_args
