@@ -387,7 +387,8 @@ def export_files(path: str | Path) -> list[Path]:
 def _members(path: Path) -> Generator[tuple[str, IO[bytes]]]:
     """(origin, binary stream) of a file: itself, or each file inside a .zip (streamed out of the archive)."""
     try:
-        is_zip = zipfile.is_zipfile(path)
+        # By name too: a .zip still being downloaded is no zip yet, and must fail (and be read again), not be text.
+        is_zip = path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)
     except OSError as e:
         raise GdeltSourceError(f"cannot read GDELT file {path}: {e.strerror or e}") from e
     if not is_zip:

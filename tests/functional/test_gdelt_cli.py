@@ -1,0 +1,116 @@
+"""GDELT exports through the command line: ingest then run, backtest, a config's folder source, the example pack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "gdelt"
+EXPORT = EXAMPLE / "20241021-20241028.export.CSV"  # our own rows (examples/gdelt)
+PACK = EXAMPLE / "dprk_russia_gdelt.yaml"
+runner = CliRunner()
+
+COOPERATION = "gdelt-dprk-russia-military-cooperation"
+COMBAT = "gdelt-dprk-forces-in-combat"
+
+
+def _config(tmp_path: Path, sources: str = "[]") -> Path:
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{PACK}]\nsources: {sources}\n"
+        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def _sent(tmp_path: Path) -> list[tuple[str, str, str]]:
+    path = tmp_path / "alerts.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    return sorted(
+        {(r["detection"]["rule"], r["detection"]["group"].get("party", ""), r["detection"]["severity"]) for r in rows}
+    )
+
+
+def test_ingest_gdelt_then_run_raises_the_packs_alerts(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    res = runner.invoke(app, ["ingest", "--source-kind", "gdelt", str(EXPORT), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    # 9 rows: a non-root event left out (root_only), a row cut short dead-lettered with its line and field.
+    assert "7 new documents, 0 already in the log, 1 dead letters" in res.output
+    assert "20241021-20241028.export.CSV:5 (field columns)" in res.output
+    again = runner.invoke(app, ["ingest", "--source-kind", "gdelt", str(EXPORT), "--config", str(cfg)])
+    assert "0 new documents" in again.output
+    run = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    sent = _sent(tmp_path)
+    assert (COMBAT, "PRK", "high") in sent
+    assert (COOPERATION, "PRK", "medium") in sent
+    # Russia's cooperation reported by two outlets within 72 hours: corroborated, so high.
+    assert (COOPERATION, "RUS", "high") in sent
+    assert not any(rule == COOPERATION and party not in ("PRK", "RUS") for rule, party, _ in sent)
+
+
+def test_backtest_reads_a_gdelt_export_by_itself(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    res = runner.invoke(app, ["backtest", str(EXPORT), "--rules", str(PACK), "--json", str(out)])  # auto kind
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    fired = {(a["rule"], a["group"].get("party"), a["severity"]) for a in data["alerts"]}
+    assert {(COMBAT, "PRK", "high"), (COOPERATION, "RUS", "high"), (COOPERATION, "PRK", "medium")} <= fired
+    assert data["stats"]["documents"] == 7
+    assert [(d["line"], d["field"]) for d in data["dead_letters"]] == [(5, "columns")]
+    evidence = {e["source"] for a in data["alerts"] if a["rule"] == COOPERATION for e in a["evidence"]}
+    assert {"ru-news.example.org", "asia-desk.example.com"} <= evidence
+
+
+def test_a_configured_gdelt_folder_is_polled_for_new_files(tmp_path: Path) -> None:
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    (folder / "20241021000000.export.CSV").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt, countries: [PRK]}]")
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 0, first.output
+    assert _sent(tmp_path) == [(COOPERATION, "RUS", "medium")]
+    (folder / "20241023000000.export.CSV").write_text("\n".join(lines[3:]) + "\n", encoding="utf-8")
+    second = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert second.exit_code == 0, second.output
+    assert (COMBAT, "PRK", "high") in _sent(tmp_path) and (COOPERATION, "RUS", "high") in _sent(tmp_path)
+
+
+def test_the_example_pack_checks_and_its_examples_pass() -> None:
+    check = runner.invoke(app, ["rules", "check", str(PACK)])
+    assert check.exit_code == 0, check.output
+    assert "2 detections" in check.output and "warning" not in check.output.lower()
+    tested = runner.invoke(app, ["rules", "test", str(PACK)])
+    assert tested.exit_code == 0, tested.output
+    assert "0 failed" in tested.output
+
+
+def test_a_bad_gdelt_option_is_a_config_error_at_its_place(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt, event_codes: [19]}]")
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 1
+    assert "watchfloor.yaml:3:" in res.output and "quotes" in res.output
+
+
+def test_ingest_a_gdelt_zip_from_a_copy(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "20241028064500.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(EXPORT, "20241028064500.export.CSV")
+    shutil.copy(EXPORT, tmp_path / "plain.CSV")
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = runner.invoke(app, ["ingest", str(archive), "--store", store])  # auto: a .zip of GDELT rows
+    assert res.exit_code == 0, res.output
+    assert "7 new documents" in res.output and "export.CSV.zip:20241028064500.export.CSV:5" in res.output
+    plain = runner.invoke(app, ["ingest", str(tmp_path / "plain.CSV"), "--store", store])
+    assert "0 new documents, 7 already in the log" in plain.output  # the same ids: nothing published twice

@@ -1,0 +1,74 @@
+"""The GDELT producer on real exports in $WATCHFLOOR_DATA/gdelt (README there): every row parses or is a dead letter."""
+
+from __future__ import annotations
+
+import zipfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watchfloor.producers.gdelt import GdeltOptions, looks_like_gdelt, read_gdelt
+from watchfloor.schemas.events import DeadLetter, Document
+
+pytestmark = pytest.mark.data
+
+EVERY_ROW = GdeltOptions(root_only=False, min_mentions=0)
+
+# file -> (rows, root events (the default options keep), documents per version, documents with a URL)
+SAMPLES = {
+    "spark-gdelt/events.csv": (100, 71, {2: 100}, 100),
+    "spark-gdelt/eventsT.csv": (100, 68, {2: 100}, 100),
+    "spark-gdelt/events1.csv": (100, 68, {1: 100}, 55),  # 40 backfile rows (57 columns), 60 daily (58)
+    "gdelt1_daily_sample_20160728_reed9999.tsv": (710, 448, {1: 710}, 509),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_real_row_becomes_a_document(shared_data: Path, name: str) -> None:
+    path = shared_data / "gdelt" / name
+    rows, roots, versions, with_url = SAMPLES[name]
+    assert looks_like_gdelt(str(path))
+    items = [x for _n, x in read_gdelt(path, options=EVERY_ROW)]
+    dead = [x for x in items if isinstance(x, DeadLetter)]
+    assert dead == []
+    docs = [x for x in items if isinstance(x, Document)]
+    assert len(docs) == rows == sum(1 for x in path.read_bytes().splitlines() if x.strip())
+    assert len({d.id for d in docs}) == rows
+    assert Counter(d.metadata["gdelt"]["version"] for d in docs) == versions
+    assert sum(d.url is not None for d in docs) == with_url
+    assert all(d.title and d.body and d.language == "en" for d in docs)
+    assert not any(" not " in f" {d.title.lower()} " for d in docs)  # no "not specified below" in a title
+    assert len([x for _n, x in read_gdelt(path)]) == roots  # root_only, min_mentions 1: the defaults
+
+
+def test_real_rows_read_as_expected(shared_data: Path) -> None:
+    d = next(x for _n, x in read_gdelt(shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv"))
+    assert isinstance(d, Document)
+    assert d.id == "gdelt:564111644"
+    assert d.title == "United States: Make statement (wtop.com)"
+    # A 2016 article about a 2006 event: dated when GDELT saw it; the event's day is in the text and metadata.
+    assert d.published_at == datetime(2016, 7, 28, tzinfo=UTC) and "event date 2006-07-31" in d.body
+    v2 = [x for _n, x in read_gdelt(shared_data / "gdelt" / "spark-gdelt" / "events.csv")]
+    assert isinstance(v2[0], Document)
+    assert v2[0].id == "gdelt:410412348"  # the file's first row is not a root event: left out by default
+    assert v2[0].published_at == datetime(2015, 2, 18, 23, 0, tzinfo=UTC)
+    assert v2[0].source.name == "timesofindia.indiatimes.com"
+
+def test_other_gdelt_tables_are_dead_lettered_with_a_reason(shared_data: Path) -> None:
+    """The mentions and GKG tables are not event exports: each row is a dead letter naming its columns."""
+    for name, columns in (("mentions.csv", 16), ("gkg.csv", 27)):
+        path = shared_data / "gdelt" / "spark-gdelt" / name
+        assert not looks_like_gdelt(str(path))
+        items = [x for _n, x in read_gdelt(path)]
+        assert len(items) == 100 and all(isinstance(x, DeadLetter) and x.field == "columns" for x in items)
+        assert f"{columns} tab-separated columns" in items[0].reason  # type: ignore[union-attr]
+
+
+def test_a_real_export_zipped_reads_the_same(shared_data: Path, tmp_path: Path) -> None:
+    path = shared_data / "gdelt" / "spark-gdelt" / "eventsT.csv"
+    archive = tmp_path / "20150218224500.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, "20150218224500.export.CSV")
+    assert [x for _n, x in read_gdelt(archive)] == [x for _n, x in read_gdelt(path)]

@@ -1,0 +1,331 @@
+"""The GDELT producer: export rows (2.0 and 1.0, plain and .zip) -> documents, filters, dead letters, stable ids."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watchfloor.backtest import source_kind
+from watchfloor.config import ConfigError, load_config
+from watchfloor.producers.gdelt import (
+    GdeltOptions,
+    GdeltSourceError,
+    event_description,
+    looks_like_gdelt,
+    read_gdelt,
+    row_to_document,
+)
+from watchfloor.producers.poller import SourcePoller, checkpoint_name
+from watchfloor.schemas.config import GdeltSource
+from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.stream_processors.engine.stories import same_story, story_signature
+from watchfloor.stream_processors.engine.text import strip_html, tokens
+from watchfloor.stream_processors.ports import Checkpoint
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+RUS = ("RUSGOV", "RUSSIA", "RUS")
+PRK = ("PRK", "NORTH KOREA", "PRK")
+UKR = ("UKR", "UKRAINE", "UKR")
+USA = ("USA", "UNITED STATES", "USA")
+MOSCOW = ("4", "Moscow, Moskva, Russia", "RS", "RS48")
+
+
+def row(
+    event_id: str = "1194000003",
+    *,
+    version: int = 2,
+    added: str = "20241022101500",
+    day: str = "20241021",
+    a1: tuple[str, str, str] = RUS,
+    a2: tuple[str, str, str] = PRK,
+    code: str = "062",
+    root: str = "06",
+    quad: str = "2",
+    goldstein: str = "7.4",
+    mentions: str = "8",
+    is_root: str = "1",
+    tone: str = "-2.36",
+    url: str = "https://www.ru-news.example.org/politics/military-cooperation.html",
+) -> list[str]:
+    """One export row of our own: 61 columns (2.0), 58 (1.0 daily files) or 57 (1.0 backfiles)."""
+    geo_width = 8 if version == 2 else 7
+    f = [""] * (35 + 3 * geo_width)
+    f[0], f[1], f[2], f[3], f[4] = event_id, day, day[:6], day[:4], day[:4] + ".8110"
+    for at, (actor_code, name, country) in ((5, a1), (15, a2)):
+        f[at], f[at + 1], f[at + 2] = actor_code, name, country
+    f[25:35] = [is_root, code, code[:3], root, quad, goldstein, mentions, "2", mentions, tone]
+    action = 35 + 2 * geo_width
+    f[action : action + 4] = list(MOSCOW)
+    if version == 2:
+        return [*f, added, url]
+    if version == 1:
+        return [*f, added[:8], url]
+    return [*f, "20130203"]  # the backfiles' DATEADDED: the day the archive was built
+
+
+def line(fields: list[str]) -> str:
+    return "\t".join(fields)
+
+
+def doc(fields: list[str], **options: object) -> Document | DeadLetter | None:
+    return row_to_document(fields, origin="t.CSV", line=1, options=GdeltOptions(**options))  # type: ignore[arg-type]
+
+
+def test_a_2_0_row_becomes_a_document() -> None:
+    d = doc(row())
+    assert isinstance(d, Document)
+    assert d.id == "gdelt:1194000003"
+    assert d.type == "news.article" and d.language == "en"
+    assert d.published_at == datetime(2024, 10, 22, 10, 15, tzinfo=UTC)  # DATEADDED, not the event's day
+    assert d.url == "https://www.ru-news.example.org/politics/military-cooperation.html"
+    assert d.source.name == "ru-news.example.org"  # the outlet: independent outlets are independent sources
+    assert d.title == "Russia: Cooperate militarily with North Korea (ru-news.example.org)"
+    assert d.body.startswith("GDELT event 1194000003; CAMEO code 062 (root 06, material cooperation); ")
+    for fact in ("Goldstein scale 7.4", "average tone -2.36", "8 mentions in 2 sources and 8 articles"):
+        assert fact in d.body
+    assert "action in Moscow, Moskva, Russia; event date 2024-10-21." in d.body
+    assert d.body.endswith("Source article: https://www.ru-news.example.org/politics/military-cooperation.html")
+    g = d.metadata["gdelt"]
+    assert (g["version"], g["event_code"], g["root_code"], g["quad_class"]) == (2, "062", "06", 2)
+    assert (g["mentions"], g["goldstein"], g["sql_date"]) == (8, 7.4, "20241021")
+    assert g["actor1"]["country"] == "RUS" and g["actor2"]["name"] == "NORTH KOREA"
+
+
+def test_a_1_0_daily_row_is_dated_by_its_dateadded_day() -> None:
+    d = doc(row(version=1, day="20060731", added="20160728"))
+    assert isinstance(d, Document)
+    assert len(row(version=1)) == 58
+    # SQLDATE may be years before the article (a referenced event): the day GDELT saw it is the report's time.
+    assert d.published_at == datetime(2016, 7, 28, tzinfo=UTC)
+    assert d.metadata["gdelt"]["version"] == 1 and d.metadata["gdelt"]["sql_date"] == "20060731"
+
+
+def test_a_1_0_backfile_row_is_dated_by_sqldate_and_has_no_url() -> None:
+    fields = row(version=0, day="19820102")
+    assert len(fields) == 57
+    d = doc(fields)
+    assert isinstance(d, Document)
+    assert d.published_at == datetime(1982, 1, 2, tzinfo=UTC)
+    assert d.url is None and d.source.name == "GDELT"
+    assert d.title == "Russia: Cooperate militarily with North Korea"
+
+
+def test_a_named_source_that_is_not_a_url_is_the_source_name() -> None:
+    d = doc(row(version=1, url="BBC Monitoring"))
+    assert isinstance(d, Document)
+    assert d.url is None and d.source.name == "BBC Monitoring"
+    d = doc(row(url="ftp://files.example.org/x"))
+    assert isinstance(d, Document) and d.url is None and d.source.name == "GDELT"
+
+
+def test_actors_names_and_countries() -> None:
+    d = doc(row(a1=("RUSGOV", "VLADIMIR PUTIN", "RUS"), a2=("", "", "")))
+    assert isinstance(d, Document)
+    assert d.title == "Vladimir Putin (Russia): Cooperate militarily (ru-news.example.org)"
+    d = doc(row(a1=("", "", ""), a2=("PRK", "", "PRK")))
+    assert isinstance(d, Document)
+    assert d.title == "Cooperate militarily with North Korea (ru-news.example.org)"
+
+
+def test_descriptions_drop_not_specified_below_and_unknown_codes_are_themselves() -> None:
+    assert event_description("010") == "Make statement"  # "..., not specified below": its "not" negates
+    assert event_description("138") == "Threaten to use military force"
+    assert event_description("01") == "Make public statement"
+    assert event_description("999") == "CAMEO event 999"
+    d = doc(row(code="999", root="99"))
+    assert isinstance(d, Document) and d.title.startswith("Russia: CAMEO event 999 with North Korea")
+
+
+def test_root_only_is_the_default() -> None:
+    assert doc(row(is_root="0")) is None
+    assert isinstance(doc(row(is_root="0"), root_only=False), Document)
+
+
+def test_min_mentions_event_codes_and_countries() -> None:
+    assert doc(row(mentions="1"), min_mentions=2) is None
+    assert isinstance(doc(row(mentions="2"), min_mentions=2), Document)
+    assert isinstance(doc(row(code="0571"), event_codes=("19", "057")), Document)  # prefixes
+    assert isinstance(doc(row(code="194"), event_codes=("19", "057")), Document)
+    assert doc(row(code="062"), event_codes=("19", "057")) is None
+    assert isinstance(doc(row(a1=USA, a2=PRK), countries=("PRK",)), Document)  # either actor
+    assert isinstance(doc(row(a1=PRK, a2=USA), countries=("PRK",)), Document)
+    assert doc(row(a1=USA, a2=UKR), countries=("PRK", "RUS")) is None
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_rows_are_dead_lettered_with_line_and_field_and_the_rest_is_read(tmp_path: Path) -> None:
+    lines = [
+        line(row("1")),
+        "2\t20241022\tcut short",
+        line(row("")),
+        line(row("4", added="20241332101500")),
+        line(row("5", mentions="many")),
+        line(row("x6")),
+        "",
+        line(row("8")),
+    ]
+    items = list(read_gdelt(_write(tmp_path / "e.CSV", lines)))
+    good = [(n, x.id) for n, x in items if isinstance(x, Document)]
+    assert good == [(1, "gdelt:1"), (8, "gdelt:8")]
+    dead = [(n, x.line, x.field) for n, x in items if isinstance(x, DeadLetter)]
+    assert dead == [
+        (2, 2, "columns"),
+        (3, 3, "GLOBALEVENTID"),
+        (4, 4, "DATEADDED"),
+        (5, 5, "NumMentions"),
+        (6, 6, "GLOBALEVENTID"),
+    ]
+    letters = {x.line: x for _n, x in items if isinstance(x, DeadLetter)}
+    assert letters[2].origin == str(tmp_path / "e.CSV")
+    assert "3 tab-separated columns" in letters[2].reason and letters[2].raw.startswith("2\t20241022")
+    assert "is empty" in letters[3].reason
+    assert "20241332101500" in letters[4].reason
+
+
+def test_a_header_row_is_skipped(tmp_path: Path) -> None:
+    header = "\t".join(["GLOBALEVENTID", "SQLDATE", *["x"] * 59])
+    items = list(read_gdelt(_write(tmp_path / "h.csv", [header, line(row("1"))])))
+    assert [(n, getattr(x, "id", None)) for n, x in items] == [(2, "gdelt:1")]
+
+
+def test_zip_archives_are_read_like_plain_files(tmp_path: Path) -> None:
+    lines = [line(row("1")), "bad row", line(row("3", version=1))]
+    plain = _write(tmp_path / "20241022101500.export.CSV", lines)
+    archive = tmp_path / "20241022101500.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(plain, plain.name)
+    from_plain = list(read_gdelt(plain))
+    from_zip = list(read_gdelt(archive))
+    assert [x for _n, x in from_zip if isinstance(x, Document)] == [
+        x for _n, x in from_plain if isinstance(x, Document)
+    ]
+    dead = [x for _n, x in from_zip if isinstance(x, DeadLetter)]
+    assert [(d.origin, d.line) for d in dead] == [(f"{archive}:{plain.name}", 2)]
+
+
+def test_a_broken_archive_or_missing_path_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(GdeltSourceError, match="not found"):
+        read_gdelt(tmp_path / "nope.CSV")
+    archive = tmp_path / "cut.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("cut.export.CSV", "\n".join(line(row(str(i))) for i in range(1, 2000)))
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2] + data[-22:])  # the directory at the end, the data cut
+    with pytest.raises(GdeltSourceError):
+        list(read_gdelt(archive))
+
+
+def test_ids_are_stable_and_a_second_read_publishes_nothing(tmp_path: Path) -> None:
+    path = _write(tmp_path / "e.CSV", [line(row("1")), line(row("2", a1=PRK, a2=RUS))])
+    first = [x for _n, x in read_gdelt(path)]
+    assert first == [x for _n, x in read_gdelt(path)]
+    store = MemoryStore()
+    poller = SourcePoller(store, [GdeltSource(path=str(path))])
+    assert poller.poll_once().accepted == 2
+    assert poller.poll_once().accepted == 0  # unchanged: not read again
+    store.commit(checkpoint_name(str(path)), Checkpoint(0, {}), [])
+    again = poller.poll_once()  # the checkpoint forgotten: read again, and the ids hold it to nothing new
+    assert (again.accepted, again.duplicates) == (0, 2)
+
+
+def test_a_folder_source_reads_each_new_file_once(tmp_path: Path) -> None:
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])
+    (folder / "notes.md").write_text("not an export\n", encoding="utf-8")
+    store = MemoryStore()
+    poller = SourcePoller(store, [GdeltSource(path=str(folder), root_only=False)])
+    first = poller.poll_once()
+    assert (first.accepted, first.dead_lettered, first.errors) == (1, 0, [])
+    assert first.sources[0].kind == "gdelt" and first.sources[0].origin == str(folder)
+    assert poller.poll_once().accepted == 0
+    with zipfile.ZipFile(folder / "20241022101500.export.CSV.zip", "w") as z:
+        z.writestr("20241022101500.export.CSV", line(row("2", is_root="0")) + "\n" + line(row("3")) + "\n")
+    second = poller.poll_once()
+    assert (second.accepted, second.duplicates) == (2, 0)  # only the new file (root_only off: both rows)
+    saved = store.load_checkpoint(checkpoint_name(str(folder))).state or {}
+    assert sorted(Path(k).name for k in saved["files"]) == [
+        "20241022100000.export.CSV",
+        "20241022101500.export.CSV.zip",
+    ]
+
+
+def test_a_folder_file_that_cannot_be_read_is_tried_again(tmp_path: Path) -> None:
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    broken = folder / "20241022101500.export.CSV.zip"
+    broken.write_bytes(b"PK\x03\x04 not yet whole")
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])
+    store = MemoryStore()
+    poller = SourcePoller(store, [GdeltSource(path=str(folder))])
+    first = poller.poll_once()
+    assert first.accepted == 1 and first.sources[0].error is not None
+    with zipfile.ZipFile(broken, "w") as z:  # the download finished
+        z.writestr("20241022101500.export.CSV", line(row("2")) + "\n")
+    second = poller.poll_once()
+    assert (second.accepted, second.sources[0].error) == (1, None)
+
+
+def test_auto_source_kind_knows_gdelt(tmp_path: Path) -> None:
+    export = _write(tmp_path / "20241022.export.CSV", [line(row("1"))])
+    v1 = _write(tmp_path / "20160728.export.tsv", [line(row("1", version=1))])
+    other = _write(tmp_path / "table.csv", ["a,b,c", "1,2,3"])
+    jsonl = _write(tmp_path / "a.jsonl", ['{"type": "news.article"}'])
+    archive = tmp_path / "x.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(export, export.name)
+    assert looks_like_gdelt(str(export)) and looks_like_gdelt(str(v1)) and looks_like_gdelt(str(archive))
+    assert not looks_like_gdelt(str(other)) and not looks_like_gdelt(str(jsonl))
+    assert [source_kind(str(p)) for p in (export, v1, archive, other, jsonl, tmp_path)] == [
+        "gdelt",
+        "gdelt",
+        "gdelt",
+        "jsonl",
+        "jsonl",
+        "gdelt",  # a folder whose first export file is GDELT's
+    ]
+
+
+def test_two_outlets_reports_of_one_coded_event_are_two_stories() -> None:
+    """Corroboration counts copies of one story once (engine/stories.py); GDELT rows of one coded event from two
+    outlets must stay two reports, which the outlet, id, tone and address in the text see to."""
+    a = doc(row("1", tone="-2.36", url="https://ru-news.example.org/politics/20241022/cooperation.html"))
+    b = doc(row("2", tone="-1.02", url="https://asia-desk.example.com/russia/1863877"))
+    assert isinstance(a, Document) and isinstance(b, Document)
+
+    def story(d: Document) -> str:
+        return story_signature(tokens(strip_html(d.text)))
+
+    assert not same_story(story(a), story(b))
+
+
+def test_config_gdelt_source_options_are_checked_with_their_place(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(
+        "sources:\n  - kind: gdelt\n    path: gdelt/\n    event_codes: ['19', '057']\n    countries: [prk, RUS]\n",
+        encoding="utf-8",
+    )
+    src = load_config(ok).sources[0]
+    assert isinstance(src, GdeltSource)
+    assert src.path == str(tmp_path / "gdelt") and src.root_only and src.min_mentions == 1
+    assert src.event_codes == ["19", "057"] and src.countries == ["PRK", "RUS"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    event_codes: [19, 057]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: .*quotes"):
+        load_config(bad)
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [North Korea]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: .*CAMEO country code"):
+        load_config(bad)
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    min_mentions: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: "):
+        load_config(bad)
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    root: false\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: unknown key 'root'"):
+        load_config(bad)
