@@ -113,7 +113,7 @@ NEAR_MISS_CORPUS = 2_000
 @rules_app.command("explain")
 def rules_explain(
     files: Annotated[
-        list[str] | None, typer.Argument(help="Documents: JSONL (.jsonl/.jsonl.gz) or feed files.")
+        list[str] | None, typer.Argument(help="Documents: JSONL (.jsonl/.jsonl.gz), feed files or GDELT exports.")
     ] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     only: Annotated[
