@@ -56,6 +56,7 @@ def test_real_rows_read_as_expected(shared_data: Path) -> None:
     assert v2[0].published_at == datetime(2015, 2, 18, 23, 0, tzinfo=UTC)
     assert v2[0].source.name == "timesofindia.indiatimes.com"
 
+
 def test_other_gdelt_tables_are_dead_lettered_with_a_reason(shared_data: Path) -> None:
     """The mentions and GKG tables are not event exports: each row is a dead letter naming its columns."""
     for name, columns in (("mentions.csv", 16), ("gkg.csv", 27)):

@@ -50,7 +50,12 @@ def test_wheel_installs_only_watchfloor(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith((".dist-info", ".data"))}
     assert top == {"watchfloor"}
-    for needed in ("watchfloor/rules/dprk_russia.yaml", "watchfloor/schemas/events.py", "watchfloor/py.typed"):
+    for needed in (
+        "watchfloor/rules/dprk_russia.yaml",
+        "watchfloor/schemas/events.py",
+        "watchfloor/py.typed",
+        "watchfloor/producers/gdelt_lookups.json",  # the GDELT producer's CAMEO names (package data)
+    ):
         assert needed in names
 
     # A fresh venv that sees this interpreter's packages for the dependencies, but not the repo.
@@ -75,6 +80,7 @@ def test_wheel_installs_only_watchfloor(tmp_path: Path) -> None:
             "-c",
             "import sys; sys.path[:0] = sys.argv[1].split(':'); "
             "import watchfloor.cli, watchfloor.schemas.events, watchfloor.stream_processors.engine; "
+            "from watchfloor.producers.gdelt import lookups; assert lookups().countries['PRK'] == 'North Korea'; "
             "print(watchfloor.cli.__file__)",
             f"{target}:{site}",
         ],
