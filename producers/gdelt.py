@@ -21,7 +21,6 @@ kept under `metadata.gdelt`. docs/gdelt.md says what authors of rules should exp
 from __future__ import annotations
 
 import json
-import logging
 import os
 import zipfile
 from collections.abc import Generator, Iterator, Sequence
@@ -35,8 +34,6 @@ from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import DeadLetter, Document
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
-
-log = logging.getLogger(__name__)
 
 V1_BACKFILE_COLUMNS = 57
 V1_COLUMNS = 58
