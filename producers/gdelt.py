@@ -235,20 +235,19 @@ def row_to_document(
     """One row's fields -> its Document, a DeadLetter (line and field at fault), or None when the options leave
     it out."""
     n = len(fields)
-    raw = "\t".join(fields)
     if n not in COLUMN_COUNTS:
         return _dead(
             origin,
             line,
             "columns",
             f"{n} tab-separated columns; a GDELT event row has 61 (2.0), 58 or 57 (1.0)",
-            raw,
+            fields,
         )
     event_id = fields[_ID].strip()
     if not event_id:
-        return _dead(origin, line, "GLOBALEVENTID", "is empty", raw)
+        return _dead(origin, line, "GLOBALEVENTID", "is empty", fields)
     if not event_id.isdigit():
-        return _dead(origin, line, "GLOBALEVENTID", f"{event_id[:40]!r} is not a GDELT event id (digits)", raw)
+        return _dead(origin, line, "GLOBALEVENTID", f"{event_id[:40]!r} is not a GDELT event id (digits)", fields)
     t = table or lookups()
     try:
         mentions = _int(fields, _MENTIONS, "NumMentions")
@@ -256,7 +255,7 @@ def row_to_document(
             return None
         return _document(fields, n, event_id, mentions, t, max_body_chars)
     except InputError as e:
-        return _dead(origin, line, e.field, e.message, raw)
+        return _dead(origin, line, e.field, e.message, fields)
 
 
 def _document(fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lookups, max_body_chars: int) -> Document:
@@ -355,8 +354,9 @@ def _document(fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lo
     return check_document(obj, max_body_chars=max_body_chars).build()
 
 
-def _dead(origin: str, line: int, field: str | None, message: str, raw: str) -> DeadLetter:
+def _dead(origin: str, line: int, field: str | None, message: str, fields: Sequence[str]) -> DeadLetter:
     reason = f"field '{field}': {message}" if field else message
+    raw = "\t".join(fields)  # the row as read, joined only for a dead letter
     text = raw if len(raw) <= RAW_LIMIT else raw[:RAW_LIMIT] + "…"
     return DeadLetter(origin=origin, line=line, field=field, reason=reason, raw=text)
 
