@@ -132,6 +132,7 @@ def as_subscription(sub: SubscriptionCreated) -> Subscription:
         min_severity=sub.min_severity,
         digest=sub.digest,
         max_age=sub.max_age,
+        where=dict(sub.where),
     )
 
 
@@ -254,6 +255,7 @@ class ControlLog:
         min_severity: Severity = "low",
         digest: str | None = None,
         max_age: timedelta | None = None,
+        where: Mapping[str, Sequence[str]] | None = None,
         by: Actor,
         managed_by: str | None = None,
     ) -> tuple[SubscriptionCreated, bool]:
@@ -261,13 +263,14 @@ class ControlLog:
         with self._lock:
             st = self.refresh()
             sub = SubscriptionCreated(
-                id=subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest, max_age),
+                id=subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest, max_age, where),
                 channel=channel,
                 rules=tuple(rules),
                 tags=tuple(tags),
                 min_severity=min_severity,
                 digest=digest,
                 max_age=max_age,
+                where={k: tuple(v) for k, v in (where or {}).items()},
                 managed_by=managed_by or by.via,
                 by=by,
                 at=self.now(),
@@ -476,7 +479,7 @@ class ControlLog:
         wanted: dict[str, Subscription] = {}
         for sub in subs:
             sid = subscription_id(
-                sub.channel, tuple(sub.rules), tuple(sub.tags), sub.min_severity, sub.digest, sub.max_age
+                sub.channel, tuple(sub.rules), tuple(sub.tags), sub.min_severity, sub.digest, sub.max_age, sub.where
             )
             wanted.setdefault(sid, sub)
         created = removed = 0
@@ -491,6 +494,7 @@ class ControlLog:
                         min_severity=sub.min_severity,
                         digest=sub.digest,
                         max_age=sub.max_age,
+                        where=sub.where,
                         by=CONFIG_ACTOR,
                         managed_by="config",
                     )

@@ -27,7 +27,7 @@ from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
 from .notice import DIGEST_KIND, Digest
-from .routing import matches, silenced_by
+from .routing import Spellings, matches, silenced_by
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class DigestPlanner:
         self.store = store
         self.control = control
         self.entity_names = dict(entity_names or {})
+        self.spellings = Spellings(self.entity_names)
 
     def plan(self, now: datetime, created_at: float) -> list[DeliveryRecord]:
         """Ledger rows for the digests whose slot has come and that no process has planned yet."""
@@ -163,7 +164,7 @@ class DigestPlanner:
                     det = Detection.model_validate(se.event.payload)
                 except ValidationError:
                     continue  # the dispatcher's intake dead-letters these
-                if not matches(routing, det):
+                if not matches(routing, det, self.spellings):
                     continue
                 if silenced_by(det, sub.channel, silences, now) is not None:
                     silenced += 1

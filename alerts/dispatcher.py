@@ -57,10 +57,17 @@ from watchfloor.stream_processors.processing import pull_and_process
 from .control import ControlLog
 from .delivery import Deliverer, Tally
 from .digest import DigestPlanner
-from .intake import detection_thread, plan_detection, plan_retraction, retraction_thread, standing_copy
+from .intake import (
+    continues_thread,
+    detection_thread,
+    plan_detection,
+    plan_retraction,
+    retraction_thread,
+    standing_copy,
+)
 from .notice import AlertCatalog
 from .notifiers.base import Checking, Notifier, NotifierError
-from .routing import RoutingProvider, RoutingTable, StaticRouting, route, silenced_by, too_old
+from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
@@ -191,6 +198,8 @@ class AlertDispatcher:
         self.retry = retry if retry is not None else RetryPolicy()
         self.schedule = RetrySchedule.from_policy(self.retry)
         self.catalog = catalog if catalog is not None else AlertCatalog()
+        # A subscription's `where` names entities by id or by name: both spellings, from the rule packs.
+        self.spellings = Spellings(self.catalog.entity_names)
         self._now = now
         self.owner = owner or dispatcher_id()
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
@@ -303,16 +312,23 @@ class AlertDispatcher:
                 stage="notify",
             )
             return [], [dead_letter_event(dead, self._now())]
-        channels = route(det, table.subscriptions)
+        key = detection_event_id(det)
+        tk = detection_thread(det)
+        channels = route(det, table.subscriptions, self.spellings)
+        # A channel whose `where` this detection misses still takes it into a thread it has of the same rule and
+        # group (a follow-up whose reports name another place, a revision): never as an alert of its own.
+        channels += tuple(
+            channel
+            for channel in thread_only(det, table.subscriptions, self.spellings)
+            if continues_thread(key, det, self.store.deliveries(channel=channel, thread_key=tk), self.catalog)
+        )
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
             return [], []
         alert = Alert(id=det.id, detection=det, channels=channels)
-        key = detection_event_id(det)
         now = self._now()
         rows: list[DeliveryRecord] = []
         outputs: list[Event] = [alert_event(alert)]
-        tk = detection_thread(det)
         for channel in channels:
             silence = silenced_by(det, channel, table.silences, now)
             if silence is not None:
@@ -326,7 +342,7 @@ class AlertDispatcher:
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             row = plan_detection(key, alert, channel, thread, self.catalog, stored.position)
-            limit = too_old(det, channel, table.subscriptions, now) if row.kind == "alert" else None
+            limit = too_old(det, channel, table.subscriptions, now, self.spellings) if row.kind == "alert" else None
             if limit is not None:
                 # Old news (a backfill, a feed's archive, a report long late): no new thread. A follow-up or
                 # revision of an alert the channel has still goes: it keeps what the channel was told true.

@@ -65,6 +65,13 @@ def plan_detection(
     return DeliveryRecord(key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq)
 
 
+def continues_thread(key: str, det: Detection, thread_rows: Sequence[DeliveryRecord], catalog: AlertCatalog) -> bool:
+    """Whether `det` would be a follow-up or a revision in a channel whose rows of its rule and group are
+    `thread_rows`, rather than an alert of its own that starts a thread."""
+    probe = Alert(id=det.id, detection=det, channels=())
+    return plan_detection(key, probe, "", thread_rows, catalog, 0).kind != "alert"
+
+
 def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> DeliveryRecord | None:
     """An earlier row of this very alert (same id: rule, group and every report) that still stands in the channel:
     not withdrawn since, not suppressed or given up. A detection that is none of its revisions raises it again only

@@ -3,23 +3,68 @@ the subscriptions and the silences; `RoutingProvider` is how the dispatcher gets
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.control import Silence
+from watchfloor.schemas.control import WHERE_ANY_KEY, Silence, fold
 from watchfloor.schemas.events import SEVERITY_RANK, Detection
 
 WILDCARD = "*"
 
 
-def matches(sub: Subscription, det: Detection) -> bool:
-    """True when `det` is for `sub`: rule listed (or '*'), a tag in common (if tags are asked), severity enough.
+class Spellings:
+    """The ways an entity may be named in a `where`: its id and its display name, folded (schemas.control.fold).
+    A detection holds group values as the rule captured them (entity ids: PRK) and attributes as display names
+    (North Korea), so a `where` value is compared in every spelling of the entity it names. Built once from the
+    rule packs' entity names (id -> name); empty, a value compares only as written (case aside)."""
+
+    def __init__(self, entity_names: Mapping[str, str] | None = None) -> None:
+        self._same: dict[str, frozenset[str]] = {}
+        for eid, name in (entity_names or {}).items():
+            both = frozenset({fold(eid), fold(name)})
+            for form in both:
+                self._same[form] = self._same.get(form, frozenset()) | both
+
+    def of(self, value: str) -> frozenset[str]:
+        """The folded spellings of `value`: itself, and the id or name of the entity it names."""
+        form = fold(value)
+        return self._same.get(form, frozenset({form}))
+
+
+AS_WRITTEN = Spellings()
+
+
+def carries(where: Mapping[str, Sequence[str]], det: Detection, names: Spellings = AS_WRITTEN) -> bool:
+    """True when `det` has, for every key of `where`, one of its values: as the group's value of that key or one
+    of its attributes' (captures outside the group; `place`: the reports' places); the key '*': any group value or
+    attribute value. A key the detection does not have never holds (fail closed: a filter that cannot be checked
+    sends nothing rather than everything)."""
+    for key, values in where.items():
+        wanted = frozenset().union(*(names.of(v) for v in values))
+        k = fold(key)
+        if k == WHERE_ANY_KEY:
+            have = [*det.group.values(), *(v for vs in det.attributes.values() for v in vs)]
+        else:
+            have = [v for gk, v in det.group.items() if fold(gk) == k]
+            have += [v for ak, vs in det.attributes.items() if fold(ak) == k for v in vs]
+        if not any(fold(v) in wanted for v in have):
+            return False
+    return True
+
+
+def matches(sub: Subscription, det: Detection, names: Spellings = AS_WRITTEN) -> bool:
+    """True when `det` is for `sub`: rule listed (or '*'), a tag in common (if tags are asked), severity enough,
+    and every `where` key carried with one of its values (`carries`; `names`: the rule packs' entity spellings).
 
     An unknown severity on either side never matches (fail closed rather than page everyone).
     """
+    return _matches_but_where(sub, det) and carries(sub.where, det, names)
+
+
+def _matches_but_where(sub: Subscription, det: Detection) -> bool:
     if WILDCARD not in sub.rules and det.rule not in sub.rules:
         return False
     if sub.tags and not set(sub.tags).intersection(det.tags):
@@ -31,24 +76,40 @@ def matches(sub: Subscription, det: Detection) -> bool:
     return have >= need
 
 
-def route(det: Detection, subs: Iterable[Subscription]) -> tuple[str, ...]:
+def route(det: Detection, subs: Iterable[Subscription], names: Spellings = AS_WRITTEN) -> tuple[str, ...]:
     """Names of the channels whose subscriptions match `det`, each once, in the order of `subs`.
 
     Digest subscriptions are not routed one alert at a time (alerts.digest sends them on their schedule)."""
     out: dict[str, None] = {}
     for sub in subs:
-        if sub.digest is None and sub.channel not in out and matches(sub, det):
+        if sub.digest is None and sub.channel not in out and matches(sub, det, names):
             out[sub.channel] = None
     return tuple(out)
 
 
-def too_old(det: Detection, channel: str, subs: Iterable[Subscription], now: datetime) -> timedelta | None:
+def thread_only(det: Detection, subs: Sequence[Subscription], names: Spellings = AS_WRITTEN) -> tuple[str, ...]:
+    """The channels `det` is not routed to only because of a `where`: a subscription there matches it in all else.
+    Such a channel still takes `det` as a follow-up or revision of an alert it was sent (the dispatcher looks in
+    its threads): an attribute such as `place` may differ between a story's reports, and a `where` on it must not
+    leave a thread the channel has without its updates, or an alert it was told without its revision."""
+    routed = set(route(det, subs, names))
+    out: dict[str, None] = {}
+    for sub in subs:
+        if sub.digest is None and sub.where and sub.channel not in routed and sub.channel not in out:
+            if _matches_but_where(sub, det):
+                out[sub.channel] = None
+    return tuple(out)
+
+
+def too_old(
+    det: Detection, channel: str, subs: Iterable[Subscription], now: datetime, names: Spellings = AS_WRITTEN
+) -> timedelta | None:
     """The age limit that keeps `det` from starting a thread in `channel` at `now`, or None: its reports are older
     (by fired_at, event time) than every subscription of the channel that matches it allows. A subscription
     without `max_age` allows any age: the most permissive one decides."""
     limits: list[timedelta] = []
     for sub in subs:
-        if sub.digest is None and sub.channel == channel and matches(sub, det):
+        if sub.digest is None and sub.channel == channel and matches(sub, det, names):
             if sub.max_age is None:
                 return None
             limits.append(sub.max_age)

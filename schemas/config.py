@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from .control import check_digest, check_max_age
+from .control import Where, check_digest, check_max_age
 from .events import Severity
 from .rules import Duration
 from .topics import DEFAULT_PREFIX
@@ -258,7 +258,8 @@ ChannelConfig = Annotated[
 
 
 class Subscription(_Strict):
-    """channel <- alerts whose rule is in `rules` (or '*'), with any of `tags`, at or above `min_severity`."""
+    """channel <- alerts whose rule is in `rules` (or '*'), with any of `tags`, at or above `min_severity`, carrying
+    every `where` key with one of its values."""
 
     channel: str
     rules: list[str] = Field(default_factory=lambda: ["*"])
@@ -269,6 +270,10 @@ class Subscription(_Strict):
     # An alert about reports older than this when it is raised (a backfill, a feed's archive, a late report) starts
     # no thread in the channel: it is recorded as suppressed. Follow-ups of alerts sent still go. None: no limit.
     max_age: Duration | None = None
+    # `{place: Kursk, party: [PRK, RUS]}`: only alerts whose group value of that key, or one of its attributes'
+    # (captures outside the group, `place`: the reports' places), is one of the values; '*' as a key: any of them.
+    # Entity ids and names both do (KURSK, Kursk), case aside (alerts.routing.matches).
+    where: Where = Field(default_factory=dict)
 
     @field_validator("digest")
     @classmethod

@@ -10,13 +10,24 @@ leave one event in the log.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from .events import Event, Severity, stable_id
 from .rules import Duration
@@ -132,6 +143,86 @@ def check_digest(value: str | None) -> str | None:
     return None if value is None else str(DigestSchedule.parse(value))
 
 
+def fold(text: str) -> str:
+    """How a `where` key or value compares: Unicode NFKC, case folded, runs of whitespace one space, trimmed
+    (`Kursk  oblast`, `KURSK OBLAST` and a full-width `Ｋｕｒｓｋ Oblast` are one value)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
+
+
+WHERE_ANY_KEY = "*"  # a `where` key: the value under any group key or attribute, like a silence's '*'
+
+
+def _where_key(key: str) -> str:
+    key = " ".join(key.split())
+    if not key:
+        raise ValueError("where: an empty key; write a group or capture name (place, party, …) or * for any")
+    return key
+
+
+def _where_value(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("where: an empty value; write an entity id or name (KURSK, Kursk) or a source name")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    # `place: Kursk` is the list of that one value; `place:` (null) is no value at all, refused after this.
+    if isinstance(value, str):
+        return (value,)
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (str(value),)  # YAML reads `code: 38` as a number; it is compared as text
+    raise ValueError("where: a value, or a list of values (any of them), for each key")
+
+
+def _some(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("where: a key with no value; give one value, or a list of values (any of them)")
+    return values
+
+
+WhereValues = Annotated[
+    tuple[Annotated[str, AfterValidator(_where_value)], ...],
+    BeforeValidator(_one_or_many),
+    AfterValidator(_some),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ]
+        }
+    ),
+]
+Where = dict[Annotated[str, AfterValidator(_where_key)], WhereValues]
+"""A subscription's `where`: key -> the values it may have (any of them); every key must hold (alerts.routing)."""
+
+
+def where_text(where: Mapping[str, Sequence[str]]) -> str:
+    """`where` as it is typed: `place=Kursk party=PRK`, a repeated key for each further value, `"…"` around a
+    value with spaces; a value under any key bare (`RUS`), as a silence's group is typed."""
+    words = []
+    for key, values in where.items():
+        for v in values:
+            shown = f'"{v}"' if any(c.isspace() for c in v) else v
+            words.append(shown if key == WHERE_ANY_KEY else f"{key}={shown}")
+    return " ".join(words)
+
+
+def where_id_part(where: Mapping[str, Sequence[str]]) -> str:
+    """The `where` clause in a subscription id: folded and sorted, so the same filter however it is spelt or
+    ordered is the same subscription."""
+    keys: dict[str, set[str]] = {}
+    for key, values in where.items():
+        keys.setdefault(fold(key), set()).update(fold(v) for v in values)
+    return "where=" + ";".join(f"{k}:{','.join(sorted(vs))}" for k, vs in sorted(keys.items()))
+
+
 class SubscriptionCreated(_Frozen):
     """Channel `channel` gets alerts of `rules` (or '*') with any of `tags`, at or above `min_severity`.
 
@@ -145,6 +236,9 @@ class SubscriptionCreated(_Frozen):
     min_severity: Severity = "low"
     digest: str | None = None
     max_age: Duration | None = None  # older alerts start no thread here (config.Subscription.max_age)
+    # Only alerts carrying these group or attribute values (config.Subscription.where). Events written before it
+    # existed have none: every alert of the rules, as then.
+    where: Where = Field(default_factory=dict)
     managed_by: Via
     by: Actor
     at: AwareDatetime
@@ -251,12 +345,16 @@ def subscription_id(
     min_severity: str,
     digest: str | None,
     max_age: timedelta | None = None,
+    where: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The same subscription always has the same id, whoever makes it: subscribing twice is a no-op. (A
-    `max_age` is part of it only when set: the ids of subscriptions made before it existed stay the same.)"""
+    `max_age` and a `where` are part of it only when set: the ids of subscriptions made before they existed
+    stay the same.)"""
     parts = [channel, ",".join(sorted(rules)), ",".join(sorted(tags)), min_severity, digest or ""]
     if max_age is not None:
         parts.append(f"max_age={int(max_age.total_seconds())}s")
+    if where:
+        parts.append(where_id_part(where))
     return "sub-" + stable_id(*parts, length=10)
 
 

@@ -103,7 +103,10 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
             sub = _SUBSCRIPTION_PROBLEM.match(msg) if not loc else None
             if sub is not None:  # AppConfig's cross-reference check: at the subscription's channel, not 1:1
                 loc = ["subscriptions", int(sub.group(1)), "channel"]
-            line, col = yaml_position(tree, loc, at_key=err["type"] == "extra_forbidden")
+            # A mapping's key that is wrong (pydantic's loc ends in '[key]': an empty `where` key) is placed at the
+            # key, not at its value.
+            at_key = err["type"] == "extra_forbidden" or loc[-1:] == ["[key]"]
+            line, col = yaml_position(tree, loc, at_key=at_key)
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key {loc[-1]!r}"
             elif err["type"] == "missing":
