@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -23,6 +24,7 @@ from watchfloor.schemas.control import (
     CONFIG_ACTOR,
     CONTROL_TYPES,
     SYSTEM_ACTOR,
+    WHERE_ANY_KEY,
     Actor,
     AlertAcknowledged,
     ControlType,
@@ -34,6 +36,7 @@ from watchfloor.schemas.control import (
     SubscriptionRemoved,
     alert_acknowledged_event,
     button_silence_id,
+    fold,
     silence_created_event,
     silence_expired_event,
     silence_id,
@@ -44,6 +47,9 @@ from watchfloor.schemas.control import (
 )
 from watchfloor.schemas.events import Severity
 from watchfloor.stream_processors.ports import EventLog, StoredEvent
+
+if TYPE_CHECKING:
+    from watchfloor.stream_processors.engine.compiled import CompiledRules
 
 from .routing import RoutingTable
 
@@ -173,6 +179,69 @@ def parse_group(
             hint = f" (did you mean {_listed(near)}?)" if near else ""
             raise ControlError(f"group {text!r}: {value!r} names no entity of the rule packs{hint}")
     return {key: resolved}
+
+
+def rule_where_keys(rules: CompiledRules) -> dict[str, frozenset[str] | None]:
+    """Per rule, the keys a subscription's `where` can find in its alerts: what it groups by, the captures of the
+    signals it takes (its attributes) and `place`; None for a rule over other alerts (its captures are theirs)."""
+    out: dict[str, frozenset[str] | None] = {}
+    for det in rules.detections:
+        keys: set[str] | None = {*det.group_by, "place"}
+        for ref in det.refs:
+            sig = rules.signals.get(ref.signal)
+            if sig is None or keys is None:
+                keys = None
+                continue
+            keys.update(c[0] for c in sig.captures)
+        out[det.id] = frozenset(keys) if keys is not None else None
+    return out
+
+
+def parse_where(
+    words: Sequence[str], entity_names: Mapping[str, str], where_keys: Collection[str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """A subscription's `where` as people type it -> key: values. Each word `KEY=VALUE`, or a VALUE under any key
+    (`*`, as a silence's group); a key given again adds a value (any of them). Values are kept as typed: routing
+    compares an entity by id or by name (alerts.routing.Spellings). The one reading of a `where`, for
+    `/watchfloor subscribe … where …` and `watchfloor subscriptions add --where`.
+
+    With `where_keys` (the keys the rules subscribed to can carry: rule_where_keys), a filter that could never
+    match is refused: a key none of them has, or a value that names no entity of the packs (a source name is
+    taken as it is under `source`, or under any key when a rule groups by source)."""
+    out: dict[str, list[str]] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        key, value = (
+            (" ".join(key.split()), " ".join(value.split())) if sep else (WHERE_ANY_KEY, " ".join(word.split()))
+        )
+        if not key or not value:
+            raise ControlError(
+                f"where {word!r}: give KEY=VALUE (place=Kursk, party=North Korea) or a value under any key (RUS)"
+            )
+        if where_keys is not None:
+            folded = {fold(k): k for k in where_keys}
+            if key != WHERE_ANY_KEY and fold(key) not in folded:
+                can = _listed(where_keys) or "none"
+                raise ControlError(f"where {word!r}: no alert of the rule carries {key!r}; it can carry {can}")
+            free = SOURCE_KEY in where_keys if key == WHERE_ANY_KEY else folded.get(fold(key)) == SOURCE_KEY
+            spelt = {fold(x) for pair in entity_names.items() for x in pair}
+            if fold(value) not in spelt and not free:
+                known = {k.casefold(): k for k in [*entity_names, *entity_names.values()]}
+                near = [known[k] for k in difflib.get_close_matches(value.casefold(), list(known), n=3, cutoff=0.6)]
+                hint = f" (did you mean {_listed(near)}?)" if near else ""
+                raise ControlError(f"where {word!r}: {value!r} names no entity of the rule packs{hint}")
+        values = out.setdefault(key, [])
+        if value not in values:
+            values.append(value)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def where_keys_for(keys: Mapping[str, frozenset[str] | None], rules: Collection[str]) -> set[str] | None:
+    """The `where` keys of the rules a subscription takes (every rule's for '*'); None when one is not known."""
+    got = [k for r, k in keys.items() if "*" in rules or r in rules]
+    if not got or any(k is None for k in got):
+        return None
+    return {key for k in got for key in k or ()}
 
 
 def _resolve_entity(entity_names: Mapping[str, str], value: str) -> str:

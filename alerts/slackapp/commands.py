@@ -21,19 +21,21 @@ from watchfloor.schemas.control import (
     check_digest,
     check_max_age,
     digest_problems,
+    where_text,
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ..control import ControlError, ControlLog, as_subscription, parse_group
+from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where, where_keys_for
 from ..notifiers.slack import escape
-from ..routing import matches
+from ..routing import Spellings, matches
 from .buttons import SILENCE_FOR_HOURS
 
 USAGE = {
     "subscribe": (
         "Usage: `/watchfloor subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] "
-        "[digest daily HH:MM Area/City]` (DURATION: 12h, 3d, 1w)"
+        "[where KEY=VALUE…] [digest daily HH:MM Area/City]` (DURATION: 12h, 3d, 1w; "
+        'VALUE: an entity id or name, `place="Kursk Oblast"` quoted when it has spaces)'
     ),
     "unsubscribe": "Usage: `/watchfloor unsubscribe RULE|tag:TAG|*|SUBSCRIPTION-ID`",
     "list": "Usage: `/watchfloor list`",
@@ -55,6 +57,8 @@ class RuleInfo:
     severity: str = "medium"
     tags: tuple[str, ...] = ()
     group_by: tuple[str, ...] | None = None  # the rule's group keys; None: not known, a group is not checked
+    # What a subscription's `where` can find in its alerts (group keys, captures, place); None: not known.
+    where_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,10 @@ class AppContext:
     entity_names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name
     command: str = "/watchfloor"
     managers: tuple[str, ...] = ()  # `slack.managers`: who may subscribe, silence… (empty: anyone); see managers.py
+
+    def where_keys(self) -> dict[str, frozenset[str] | None]:
+        """Per rule, the keys a `where` can find in its alerts (None: not known)."""
+        return {r.id: frozenset(r.where_keys) if r.where_keys is not None else None for r in self.rules.values()}
 
     def entity_name(self, value: str) -> str:
         return self.entity_names.get(value, value)
@@ -253,8 +261,9 @@ def help_text(ctx: AppContext, *_: object) -> str:
     return "\n".join(
         [
             "*watchfloor* — alerts on geopolitical news, in this channel.",
-            f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] [digest daily HH:MM Area/City]` — "
-            "send alerts here (`max_age=3d`: alerts about reports older than that when raised start no thread here)",
+            f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] [where KEY=VALUE…] "
+            "[digest daily HH:MM Area/City]` — send alerts here (`max_age=3d`: alerts about reports older than that "
+            "when raised start no thread here; `where place=Kursk`: only alerts naming Kursk)",
             f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
             f"`{c} list` — this channel's subscriptions",
             f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",
@@ -286,6 +295,7 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
 
 
 _MAX_AGE_WORDS = ("max_age=", "max-age=")  # as in the config file, as the CLI's --max-age
+_OPTION_WORDS = ("min=", *_MAX_AGE_WORDS)
 
 
 def _cmd_subscribe(
@@ -302,10 +312,20 @@ def _cmd_subscribe(
     min_severity = "low"
     digest: str | None = None
     max_age: timedelta | None = None
+    filters: list[str] = []
     rest = list(args[1:])
     while rest:
         word = rest.pop(0)
-        if word.lower().startswith("min="):
+        if word.lower() == "where":
+            # KEY=VALUE words (or a bare VALUE, under any key) up to the next option: `min=` and `max_age=` are
+            # options, never where keys, so they may follow in any order
+            taken = 0
+            while rest and rest[0].lower() != "digest" and not rest[0].lower().startswith(_OPTION_WORDS):
+                filters.append(rest.pop(0))
+                taken += 1
+            if not taken:
+                raise UsageError("subscribe", "`where` needs KEY=VALUE after it, e.g. `where place=Kursk`")
+        elif word.lower().startswith("min="):
             min_severity = word[4:].lower()
             if min_severity not in SEVERITY_RANK:  # the CLI: `--min must be one of low, medium, high, critical`
                 raise UsageError("subscribe", f"{_word(word)}: min must be one of {', '.join(SEVERITY_RANK)}")
@@ -320,7 +340,7 @@ def _cmd_subscribe(
             digest = " ".join(w for w in rest if w not in ages)
             rest = []
         else:
-            raise UsageError("subscribe", f"{_word(word)} is not a subscribe option (min=, max_age=, digest)")
+            raise UsageError("subscribe", f"{_word(word)} is not a subscribe option (min=, max_age=, where, digest)")
     if digest is not None:
         problem = digest_problem(digest)
         if problem:
@@ -329,6 +349,7 @@ def _cmd_subscribe(
         check_max_age(digest, max_age)  # refused as `watchfloor subscriptions add --digest … --max-age …` is
     except ValueError as e:
         raise ControlError(str(e)) from None
+    where = parse_where(filters, ctx.entity_names, where_keys_for(ctx.where_keys(), rules)) if filters else {}
     routing_name = ctx.channels.primary(channel)
     warning = ""
     # A channel no config entry names is posted to with the app's own token: the bot must be in it, or every alert
@@ -348,6 +369,7 @@ def _cmd_subscribe(
             min_severity=min_severity,  # type: ignore[arg-type]
             digest=digest,
             max_age=max_age,
+            where=where,
             by=actor,
         )
     except ValueError as e:  # a bad digest spec
@@ -409,6 +431,8 @@ def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
         what += f" of severity {sub.min_severity} and above"
     if sub.digest:
         what += f", as a digest ({escape(sub.digest)})"
+    if sub.where:
+        what += f" where `{escape(where_text(sub.where))}`"
     if sub.max_age is not None:
         what += f", except those about reports older than {format_duration(sub.max_age)} when raised"
     return what
@@ -444,7 +468,16 @@ def unsubscribe(
         hit = [s for s in subs if rule in s.rules and not s.tags]
     # routing's own match, so the reply names exactly the subscriptions that deliver the rule's alerts
     det = detection or _rule_detection(ctx, rule)
-    still = [s for s in subs if s not in hit and det is not None and matches(as_subscription(s), det)]
+    names = Spellings(ctx.entity_names)
+    # The catalogue's stand-in for a rule's alerts has no group or attributes: a `where` is left out for it, so a
+    # filtered subscription that still delivers some of the rule's alerts is named (with its `where`).
+    still = [
+        s
+        for s in subs
+        if s not in hit
+        and det is not None
+        and matches(as_subscription(s if detection is not None else s.model_copy(update={"where": {}})), det, names)
+    ]
     still_ids = ", ".join(f"`{s.id}` ({describe_subscription(ctx, s)})" for s in still)
     if not hit:
         if still:
@@ -468,6 +501,7 @@ def unsubscribe(
                 min_severity=s.min_severity,
                 digest=s.digest,
                 max_age=s.max_age,
+                where=s.where,
                 by=actor,
             )
         done.append(f"`{s.id}`")

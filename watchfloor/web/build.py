@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.control import ControlLog, rule_where_keys
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.stream_processors.engine.compiler import CompiledRules
@@ -43,13 +43,23 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
         for name, sig in pack.signals.items()
     }
     out = {}
+    keys = rule_where_keys(rules)
     for d in rules.detections:
         defn = d.definition
         about = defn.description
         if not about:
             named = dict.fromkeys(ref.signal for ref in d.refs if ref.signal and signal_text.get(ref.signal))
             about = " ".join(signal_text[name] for name in named)
-        out[d.id] = RuleInfo(d.id, rule_title(defn.title), about, defn.severity, tuple(defn.tags), tuple(d.group_by))
+        where = keys.get(d.id)
+        out[d.id] = RuleInfo(
+            d.id,
+            rule_title(defn.title),
+            about,
+            defn.severity,
+            tuple(defn.tags),
+            tuple(d.group_by),
+            tuple(sorted(where)) if where is not None else None,
+        )
     return out
 
 
