@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.schemas.control import Actor
+from watchfloor.schemas.control import Actor, where_text
 from watchfloor.schemas.rules import format_duration, parse_duration
 
 from ._common import ID_COLUMN, ConfigOpt, app, app_config, check_channel_name, err, fail, out
@@ -94,6 +94,17 @@ def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:
     return matchers
 
 
+def _where(rules: Any, subscribed: list[str], words: list[str]) -> dict[str, tuple[str, ...]]:
+    """--where values -> the subscription's `where`, read as `/watchfloor subscribe … where …` reads them; a key no
+    alert of the rules carries, or a value that names no entity, is refused, as it would never match."""
+    from watchfloor.alerts.control import ControlError, parse_where, rule_where_keys, where_keys_for
+
+    try:
+        return parse_where(words, rules.entity_names, where_keys_for(rule_where_keys(rules), subscribed))
+    except ControlError as e:
+        raise fail(str(e)) from None
+
+
 def _utc(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -119,7 +130,7 @@ def subscriptions_list(
     table.add_column("id", **ID_COLUMN)  # typed next: subscriptions remove ID
     for col in ("channel", "rules"):
         table.add_column(col, overflow="fold")  # wrapped when long, never cut: both are typed elsewhere
-    for col in ("tags", "min severity", "digest", "max age", "managed by", "since"):
+    for col in ("tags", "min severity", "where", "digest", "max age", "managed by", "since"):
         table.add_column(col)
     for s in subs:
         who = "config file" if s.managed_by == "config" else s.by.label()
@@ -129,6 +140,7 @@ def subscriptions_list(
             escape(", ".join(s.rules)),
             escape(", ".join(s.tags)) or "—",
             s.min_severity,
+            escape(where_text(s.where) or "—"),
             escape(s.digest or "—"),
             format_duration(s.max_age) if s.max_age is not None else "—",
             escape(who),
@@ -153,6 +165,15 @@ def subscriptions_add(
             "--max-age", help="Alerts about reports older than this when raised (3d, 12h) start no thread here."
         ),
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Only alerts carrying KEY=VALUE in their group or attributes (place=Kursk; an entity id or name; "
+            "a bare VALUE: under any key); repeatable: every key must hold, a key given twice takes either value.",
+        ),
+    ] = None,
     author: AuthorOpt = None,
     config: ConfigOpt = None,
     store: StoreOpt = None,
@@ -173,6 +194,7 @@ def subscriptions_add(
         check_channel_name(cfg, channel)
         compiled = _compiled(cfg)
         _check_rules(compiled, rules)
+        filters = _where(compiled, rules, where or [])
         carried = {t for d in compiled.detections for t in d.definition.tags}
         for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
             err.print(
@@ -188,6 +210,7 @@ def subscriptions_add(
                 min_severity=min_severity,
                 digest=digest,
                 max_age=age,
+                where=filters,
                 by=_actor(author),
             )
         except ValidationError as e:
