@@ -146,7 +146,9 @@ def test_the_subscription_id_is_the_same_however_the_where_is_spelt() -> None:
     assert a == b
     assert a != subscription_id("desk", ("*",), (), "low", None, None, {"place": ["Kursk"]})
     # no where: the id of a subscription made before `where` existed
-    assert subscription_id("desk", ("*",), (), "low", None) == subscription_id("desk", ("*",), (), "low", None, None, {})
+    assert subscription_id("desk", ("*",), (), "low", None) == subscription_id(
+        "desk", ("*",), (), "low", None, None, {}
+    )
 
 
 def test_a_control_event_written_before_where_still_reads() -> None:
