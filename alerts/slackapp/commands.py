@@ -429,10 +429,10 @@ def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
         what = ", ".join(f"`{escape(r)}`" for r in sub.rules) + " alerts"
     if sub.min_severity != "low":
         what += f" of severity {sub.min_severity} and above"
-    if sub.digest:
-        what += f", as a digest ({escape(sub.digest)})"
     if sub.where:
         what += f" where `{escape(where_text(sub.where))}`"
+    if sub.digest:
+        what += f", as a digest ({escape(sub.digest)})"
     if sub.max_age is not None:
         what += f", except those about reports older than {format_duration(sub.max_age)} when raised"
     return what

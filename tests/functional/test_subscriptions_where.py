@@ -159,3 +159,33 @@ def test_a_digest_lists_only_what_its_where_names() -> None:
     (got,) = inbox.got
     assert [x.id for x in got.detections] == ["d2", "d3"]
     assert inbox.alerts == []
+
+
+def test_the_cli_adds_and_lists_a_where(tmp_path: Path) -> None:
+    """`subscriptions add --where` reads a filter as Slack reads it (a key given twice: either value; a name kept
+    as typed), refuses one that could never match, and `subscriptions list` shows it."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions: []
+""",
+        encoding="utf-8",
+    )
+    c = ["--config", str(cfg)]
+    add = ["subscriptions", "add", "archive", "-r", "troops-deployed", "--where", "place=Kursk", "-w", "place=Donbas"]
+    res = runner.invoke(app, [*add, *c])
+    assert res.exit_code == 0 and res.output.startswith("subscribed: sub-"), res.output
+    again = runner.invoke(app, ["subscriptions", "add", "archive", "-r", "troops-deployed", "-w", "place=donbas",
+                                "-w", "place=KURSK", *c])  # fmt: skip
+    assert again.output.startswith("already subscribed"), again.output  # the same filter, spelt otherwise
+    rows = [
+        json.loads(line) for line in runner.invoke(app, ["subscriptions", "list", "--json", *c]).stdout.splitlines()
+    ]
+    assert [r["where"] for r in rows] == [{"place": ["Kursk", "Donbas"]}]
+    table = runner.invoke(app, ["subscriptions", "list", *c], env={"COLUMNS": "200"}).stdout
+    assert "place=Kursk place=Donbas" in table
+    typo = runner.invoke(app, ["subscriptions", "add", "archive", "-r", "troops-deployed", "-w", "place=Kurks", *c])
+    assert typo.exit_code == 1 and "'Kurks' names no entity of the rule packs (did you mean Kursk?)" in typo.output
