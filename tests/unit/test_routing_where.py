@@ -207,3 +207,34 @@ def test_route_sends_a_detection_where_a_subscription_of_the_channel_matches(
         assert (channel in routed) is wanted
     assert len(set(routed)) == len(routed)
     assert not set(routed) & set(thread_only(d, subs, names))
+
+
+def test_a_log_written_before_where_replays_into_the_same_routing() -> None:
+    """The routing table is replayed from the log: a subscription.created event of an earlier version (no `where`)
+    loads, routes every alert of its rule as it did, and keeps its id (subscribing to the same again is a no-op)."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.schemas.control import Actor
+    from watchfloor.schemas.events import Event
+    from watchfloor.stream_processors.stores.memory import MemoryStore
+
+    payload = {
+        "id": subscription_id("desk", ("troops-deployed",), (), "low", None),
+        "channel": "desk",
+        "rules": ["troops-deployed"],
+        "tags": [],
+        "min_severity": "low",
+        "digest": None,
+        "managed_by": "slack",
+        "by": {"via": "slack", "user": "U0ALICE", "name": "alice"},
+        "at": "2024-11-01T09:00:00+00:00",
+    }
+    store = MemoryStore()
+    store.append([Event(id="old-1", type="subscription.created", time=datetime(2024, 11, 1, 9, tzinfo=UTC),
+                        key="desk", payload=payload)])  # fmt: skip
+    control = ControlLog(store, now=lambda: datetime(2024, 11, 4, tzinfo=UTC))
+    (s,) = control.routing().subscriptions
+    assert (s.channel, s.where) == ("desk", {})
+    assert route(KURSK_TROOPS, control.routing().subscriptions, NAMES) == ("desk",)
+    assert route(det(), control.routing().subscriptions) == ("desk",)
+    same, new = control.subscribe("desk", rules=["troops-deployed"], by=Actor(via="cli", user="kim"))
+    assert (same.id, new) == (payload["id"], False)
