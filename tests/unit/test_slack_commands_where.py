@@ -18,7 +18,7 @@ DESK = SlackChannelRef("C0DESK", "desk")
 
 @pytest.fixture
 def ctx() -> AppContext:
-    keys = ("place", "party")
+    keys = ("place", "party")  # what the rules carry: rule_where_keys of the pack
     rules = {
         "troops-deployed": RuleInfo("troops-deployed", "Troops", "", "medium", ("troops",), (), keys),
         "treaty-ratified": RuleInfo("treaty-ratified", "Ratified", "", "high", (), ("party",), keys),
@@ -83,3 +83,11 @@ def test_unsubscribing_a_rule_names_a_filtered_subscription_that_still_delivers_
     cmd(ctx, 'subscribe * where place="Kursk Oblast"')
     got = cmd(ctx, "unsubscribe troops-deployed")
     assert "This channel still gets `troops-deployed` through" in got and 'where `place="Kursk Oblast"`' in got, got
+
+
+def test_the_docs_examples(ctx: AppContext) -> None:
+    assert "where `place=Kursk`" in cmd(ctx, "subscribe troops-deployed where place=Kursk")
+    got = cmd(ctx, 'subscribe * min=high where "North Korea"')
+    assert 'all alerts of severity high and above where `"North Korea"`' in got, got
+    got = cmd(ctx, "subscribe treaty-ratified where party=PRK party=RUS digest daily 08:00 Europe/London")
+    assert "where `party=PRK party=RUS`, as a digest (daily 08:00 Europe/London)" in got, got
