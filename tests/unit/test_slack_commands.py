@@ -219,7 +219,7 @@ SUBSCRIBE_USAGE = USAGE["subscribe"]
             "subscribe * digest daily 08:00 Europe/London weekdays",
             "bad digest `daily 08:00 Europe/London weekdays`: `weekdays`: nothing comes after the time zone",
         ),
-        ("subscribe * sometimes", "`sometimes` is not a subscribe option (min=, max_age=, digest)"),
+        ("subscribe * sometimes", "`sometimes` is not a subscribe option (min=, max_age=, where, digest)"),
         ("subscribe tag:", "`tag:`: a tag after `tag:`, e.g. `tag:troops`"),
         (
             "subscribe * digest daily 08:00 <!here>",
