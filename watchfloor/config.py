@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
+from watchfloor.alerts.control import ControlError, parse_where, where_keys_for
 from watchfloor.schemas.config import AppConfig, FileChannel, GdeltSource, JsonlSource, RssSource
 from watchfloor.stream_processors.rulefile import RuleProblem, alias_expansion_problem, plain, yaml_position
 
@@ -121,10 +122,19 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
 _SUBSCRIPTION_PROBLEM = re.compile(r"subscriptions\[(\d+)\]: ")
 
 
-def subscription_problems(cfg: AppConfig, rules: Collection[str], tags: Collection[str]) -> tuple[list[str], list[str]]:
+def subscription_problems(
+    cfg: AppConfig,
+    rules: Collection[str],
+    tags: Collection[str],
+    *,
+    where_keys: Mapping[str, frozenset[str] | None] | None = None,
+    entity_names: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[str]]:
     """(errors, warnings) of the config's subscriptions against the rule packs loaded: a rule id no pack has is an
     error (the channel would silently get nothing of it, as the CLI refuses it), a tag no rule carries a warning
-    (a rule that carries it may come later), each at FILE:LINE:COL of the config when it was read from one."""
+    (a rule that carries it may come later), and so is a `where` that Slack and the CLI would refuse (a key no alert
+    of its rules carries, a value naming no entity: with `where_keys`, alerts.control.rule_where_keys, and the
+    packs' `entity_names`), each at FILE:LINE:COL of the config when it was read from one."""
     errors: list[str] = []
     warnings: list[str] = []
     tree = _tree_of(cfg._origin)
@@ -145,6 +155,14 @@ def subscription_problems(cfg: AppConfig, rules: Collection[str], tags: Collecti
                     f"{where}: no rule carries the tag {tag!r} (subscription of channel {sub.channel!r}; tags: "
                     f"{known_tags})"
                 )
+        keys = where_keys_for(where_keys, sub.rules) if where_keys is not None else None
+        for key, values in sub.where.items():
+            for j, value in enumerate(values):
+                try:
+                    parse_where([value if key == "*" else f"{key}={value}"], entity_names or {}, keys)
+                except ControlError as e:
+                    where = _where(cfg, tree, ["subscriptions", i, "where", key, j])
+                    warnings.append(f"{where}: {e} (subscription of channel {sub.channel!r}: it never matches)")
     return errors, warnings
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.control import ControlLog, rule_where_keys
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
@@ -195,7 +195,11 @@ def check_subscriptions(cfg: AppConfig, rules: CompiledRules) -> None:
     FILE:LINE:COL (its channel would silently get nothing, and the CLI refuses the same id); a tag no rule
     carries is a warning in the log."""
     errors, warnings = subscription_problems(
-        cfg, {d.id for d in rules.detections}, {t for d in rules.detections for t in d.definition.tags}
+        cfg,
+        {d.id for d in rules.detections},
+        {t for d in rules.detections for t in d.definition.tags},
+        where_keys=rule_where_keys(rules),
+        entity_names=rules.entity_names,
     )
     for w in warnings:
         log.warning("config: %s", w)

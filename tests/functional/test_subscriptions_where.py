@@ -189,3 +189,34 @@ subscriptions: []
     assert "place=Kursk place=Donbas" in table
     typo = runner.invoke(app, ["subscriptions", "add", "archive", "-r", "troops-deployed", "-w", "place=Kurks", *c])
     assert typo.exit_code == 1 and "'Kurks' names no entity of the rule packs (did you mean Kursk?)" in typo.output
+
+
+def test_a_config_where_that_never_matches_is_warned_about_where_it_is_written(tmp_path: Path, caplog: Any) -> None:
+    """As Slack and the CLI refuse it: a key no alert of the subscription's rules carries, a value naming no entity.
+    A warning, as a tag no rule carries is (the packs may change), at the value's FILE:LINE:COL."""
+    import logging
+
+    from watchfloor.wiring import build_engine
+
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions:
+  - {{channel: archive, rules: [troops-deployed], where: {{plce: Kursk}}}}
+  - {{channel: archive, rules: [treaty-ratified], where: {{party: [PRK, Rusia]}}}}
+  - {{channel: archive, rules: [troops-deployed], where: {{place: kursk}}}}
+""",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING):
+        build_engine(["builtin:dprk_russia"], load_config(cfg))
+    got = [r.getMessage() for r in caplog.records if "never matches" in r.getMessage()]
+    assert got == [
+        f"config: {cfg}:5:64: where 'plce=Kursk': no alert of the rule carries 'plce'; it can carry place "
+        "(subscription of channel 'archive': it never matches)",
+        f"config: {cfg}:6:71: where 'party=Rusia': 'Rusia' names no entity of the rule packs "
+        "(did you mean RUS, Russia?) (subscription of channel 'archive': it never matches)",
+    ]
