@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -189,7 +190,18 @@ class EmailChannel(_Strict):
 
     type: Literal["email"] = "email"
     name: str
-    to: list[MailAddress] = Field(min_length=1, description="recipients, at least one (one address: a list of one)")
+    # One address may be written alone (`to: desk@example.org`): the schema says so, or editors would flag it.
+    to: Annotated[
+        list[MailAddress],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ]
+            }
+        ),
+    ] = Field(min_length=1, description="recipients, at least one (one address: a list of one)")
     sender: MailAddress = Field(alias="from", description="the From address (envelope sender too)")
     host: str = Field(min_length=1, description="the SMTP server's name or address")
     port: int | None = Field(

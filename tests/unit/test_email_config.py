@@ -110,3 +110,15 @@ def test_the_subject_is_one_line() -> None:
         fired_at=datetime(2024, 1, 1, tzinfo=UTC),
     )
     assert subject(notice_of(Alert(id="d1", detection=det, channels=("m",)))) == "[CRITICAL] A Bcc: x@evil B C"
+
+
+def test_the_exported_config_schema_takes_one_address_alone() -> None:
+    # `to: desk@example.org` loads (above): the JSON Schema editors check the file with must say so too.
+    from watchfloor.schemas.export import all_schemas
+
+    schema = all_schemas()["config"]
+    defs = schema.get("$defs") or schema.get("definitions") or {}
+    to = defs["EmailChannel"]["properties"]["to"]
+    kinds = {alt.get("type") for alt in to["anyOf"]}
+    assert kinds == {"string", "array"}
+    assert defs["EmailChannel"]["properties"].keys() >= {"from", "to", "host", "tls", "password_env"}
