@@ -354,6 +354,21 @@ def test_starttls_verifies_the_certificate_then_logs_in_and_sends(
     assert info.value.channel_wide and len(server.received) == 1
 
 
+def test_implicit_tls_verifies_the_certificate_then_logs_in_and_sends(
+    smtps_server: tuple[LocalSMTP, ssl.SSLContext],
+) -> None:
+    server, trusted = smtps_server
+    n = notifier(server, tls="implicit", ssl_context=trusted)
+    assert "TLSv1." in n.check()
+    n.send(notice_of(alert(), "mail"))
+    assert len(server.received) == 1
+
+    untrusted = notifier(server, tls="implicit")  # the system's CAs: the test certificate is self-signed
+    with pytest.raises(PermanentError, match="certificate is not trusted") as info:
+        untrusted.send(notice_of(alert(2), "mail"))
+    assert info.value.channel_wide and len(server.received) == 1
+
+
 def test_wiring_reads_the_password_from_the_variable_the_config_names(smtp_auth_server: LocalSMTP) -> None:
     ch = EmailChannel.model_validate(
         {
