@@ -1,4 +1,4 @@
-"""The backtest's result as CSV files for a spreadsheet: alerts, labelled items, scores and the baseline diff."""
+"""The backtest's result as CSV files for a spreadsheet: alerts, labelled items, scores, timeline, baseline diff."""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ DIFF_COLUMNS = (
     "changes",
     "details",
 )
-FILES = ("alerts.csv", "labels.csv", "scores.csv", "diff.csv")
+TIMELINE_COLUMNS = ("event", "rule", "group", "time", "status", "alert", "fired_at", "lead_time_s", "false_alert")
+FILES = ("alerts.csv", "labels.csv", "scores.csv", "timeline.csv", "diff.csv")
 """Every file --csv may write; one this run does not write is removed, so a directory never mixes two runs."""
 
 
@@ -149,10 +150,11 @@ def unwritable_dir(path: Path) -> str | None:
 def write_backtest_csv(
     directory: Path, result: Mapping[str, Any], labels: Labels | None = None, replayed: Iterable[str] = ()
 ) -> list[Path]:
-    """alerts.csv, scores.csv and, with labels, labels.csv, and with a baseline, diff.csv into `directory` (made if
-    missing), every row from the JSON result `result` (what --json writes), so the two agree cell for cell.
-    `labels`: the labels as scored (keyed by document id); `replayed`: the labelled document ids among the
-    replayed events (Truth.seen): labels.csv has a row for each, negatives too. Returns the files written."""
+    """alerts.csv, scores.csv and, with labels, labels.csv, with a timeline, timeline.csv, and with a baseline,
+    diff.csv into `directory` (made if missing), every row from the JSON result `result` (what --json writes), so
+    the two agree cell for cell. `labels`: the labels as scored (keyed by document id); `replayed`: the labelled
+    document ids among the replayed events (Truth.seen): labels.csv has a row for each, negatives too. Returns the
+    files written."""
     directory.mkdir(exist_ok=True)
     scores = result.get("scores")
     with_labels = labels is not None and scores is not None
@@ -167,6 +169,8 @@ def write_backtest_csv(
     if scores is not None and scores.get("per_rule"):
         base = (result.get("baseline") or {}).get("scores")
         tables["scores.csv"] = (SCORE_COLUMNS, score_rows(scores, base))
+    if scores is not None and scores.get("timeline"):
+        tables["timeline.csv"] = (TIMELINE_COLUMNS, timeline_rows(scores["timeline"]))
     if "diff" in result:
         tables["diff.csv"] = (DIFF_COLUMNS, diff_rows(result["diff"]))
     written: list[Path] = []
@@ -293,6 +297,26 @@ def score_rows(scores: Mapping[str, Any], baseline: Mapping[str, Any] | None = N
                 ]
             )
     return rows
+
+
+def timeline_rows(timeline: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """One row per expected event of `--timeline`, as the JSON's `scores.timeline` gives it: found (by which alert,
+    when, how early) or missed. Its misses are in no other file: scores.csv's event columns count the labels'
+    `event` column, not the timeline."""
+    return [
+        [
+            t["event"],
+            t["rule"],
+            pairs(t.get("group") or {}),
+            utc(t["time"]),
+            t["status"],
+            t.get("alert"),
+            utc(t.get("fired_at")),
+            t.get("lead_time_s"),
+            bool(t.get("false_alert")),
+        ]
+        for t in timeline
+    ]
 
 
 def diff_rows(diff: Mapping[str, Any]) -> list[list[Any]]:

@@ -222,3 +222,25 @@ def test_an_unusable_csv_dir_is_refused_in_one_line_before_the_replay(tmp_path: 
         assert code == 1
         assert output.strip() == f"error: --csv {target}: {problem}", output
         assert not out.exists()  # refused before the replay: nothing written
+
+
+def test_the_timeline_has_a_csv_of_its_own_that_agrees_with_the_json(tmp_path: Path) -> None:
+    # The expected events of --timeline were in no CSV: scores.csv's event columns count the labels' `event`
+    # column, so a spreadsheet said nothing of the timeline's misses the terminal lists.
+    target, out = tmp_path / "csv", tmp_path / "r.json"
+    timeline = DATA / "timeline.csv"
+    code, output = run(
+        EVENTS, "--labels", LABELS, "--label-map", MAP, "--timeline", timeline, "--json", out, "--csv", target
+    )
+    assert code == 0, output
+    expected = json.loads(out.read_text(encoding="utf-8"))["scores"]["timeline"]
+    rows = read(target / "timeline.csv")
+    assert [r["status"] for r in rows] == [t["status"] for t in expected] and "missed" in {r["status"] for r in rows}
+    for r, t in zip(rows, expected, strict=True):
+        assert (r["event"], r["rule"], r["alert"]) == (t["event"], t["rule"], t["alert"] or "")
+        assert same_time(r["time"], t["time"]) and same_time(r["fired_at"], t["fired_at"])
+        assert num(r["lead_time_s"]) == t["lead_time_s"]
+        assert r["false_alert"] == ("true" if t.get("false_alert") else "false")
+    # A run without the timeline removes the file, as it does the others'.
+    assert run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--csv", target)[0] == 0
+    assert not (target / "timeline.csv").exists()
