@@ -79,8 +79,13 @@ def message_id(key: str) -> str:
     return f"<{left}@{MSGID_DOMAIN}>"
 
 
-def _severity(severity: str, confidence: str | None) -> str:
-    return severity.upper() + (" (unconfirmed)" if confidence == "unconfirmed" else "")
+def _severity(severity: str, confidence: str | None, was: str | None = None) -> str:
+    """`HIGH (confirmed, was MEDIUM)`. Confirmed is said too, not only unconfirmed: a reply keeps its thread's
+    subject ("Re: [MEDIUM, unconfirmed] …"), so its body must say when the thread has been confirmed since."""
+    notes = [confidence] if confidence in ("confirmed", "unconfirmed") else []
+    if was:
+        notes.append(f"was {was.upper()}")
+    return severity.upper() + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _alert_subject(det: Detection) -> str:
@@ -222,9 +227,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
         return
     word = "Revised" if notice.kind == "revision" else "Update"
     body.heading(f"{word}: {one_line(det.title) or det.rule}")
-    severity = _severity(thread.severity, thread.confidence)
-    if notice.escalated_from:
-        severity += f" (was {notice.escalated_from.upper()})"
+    severity = _severity(thread.severity, thread.confidence, notice.escalated_from)
     pairs = [("Severity", severity), ("Sources", f"{thread.sources} independent")]
     pairs.append(("Updates", f"{thread.updates} in this thread"))
     if thread.acknowledged is not None:

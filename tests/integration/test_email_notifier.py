@@ -148,7 +148,7 @@ def test_a_follow_up_is_a_reply_in_the_thread_of_the_first_message(smtp_server: 
         == "Re: [MEDIUM] Rail cars said to carry artillery shells westward"
     )
     text = smtp_server.received[1].part("plain")
-    assert "Update:" in text and "CRITICAL (was MEDIUM)" in text and "2 independent" in text
+    assert "Update:" in text and "CRITICAL (confirmed, was MEDIUM)" in text and "2 independent" in text
     assert "New evidence (1)" in text  # story-2 only: story-1 was in the first message
     assert "Shipments of munitions" not in text  # the rule's description is not repeated in replies
 
