@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
@@ -165,10 +166,11 @@ def _union_errors_merged(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _known_keys() -> set[str]:
-    """Every key the rule-pack schema knows, anywhere (for "did you mean")."""
+@functools.cache
+def known_keys(root: type[BaseModel]) -> frozenset[str]:
+    """Every key a schema (`root` and every model under it) knows, anywhere (for "did you mean")."""
     keys: set[str] = set()
-    stack: list[Any] = [RulePack]
+    stack: list[Any] = [root]
     seen: set[Any] = set()
     while stack:
         model = stack.pop()
@@ -180,7 +182,15 @@ def _known_keys() -> set[str]:
             for arg in _type_args(field.annotation):
                 if isinstance(arg, type) and hasattr(arg, "model_fields"):
                     stack.append(arg)
-    return keys
+    return frozenset(keys)
+
+
+def unknown_key(key: object, root: type[BaseModel]) -> str:
+    """`unknown key 'rule' (did you mean 'rules'?)`: the closest key `root`'s schema knows anywhere, if one is close."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(str(key), sorted(known_keys(root)), n=1, cutoff=0.75)
+    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _type_args(tp: Any) -> list[Any]:
@@ -198,10 +208,7 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
-        from difflib import get_close_matches
-
-        close = get_close_matches(str(loc[-1]), sorted(_known_keys()), n=1, cutoff=0.75)
-        return f"unknown key {loc[-1]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        return unknown_key(loc[-1], RulePack)
     if typ == "missing":
         return f"missing required key {loc[-1]!r}"
     msg = str(err.get("msg", "invalid value"))

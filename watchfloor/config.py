@@ -16,7 +16,13 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.alerts.control import ControlError, parse_where, where_keys_for
 from watchfloor.schemas.config import AppConfig, FileChannel, GdeltSource, JsonlSource, RssSource
-from watchfloor.stream_processors.rulefile import RuleProblem, alias_expansion_problem, plain, yaml_position
+from watchfloor.stream_processors.rulefile import (
+    RuleProblem,
+    alias_expansion_problem,
+    plain,
+    unknown_key,
+    yaml_position,
+)
 
 BUILTIN = "builtin:"
 
@@ -109,7 +115,7 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
             at_key = err["type"] == "extra_forbidden" or loc[-1:] == ["[key]"]
             line, col = yaml_position(tree, loc, at_key=at_key)
             if err["type"] == "extra_forbidden":
-                msg = f"unknown key {loc[-1]!r}"
+                msg = unknown_key(loc[-1], AppConfig)
             elif err["type"] == "missing":
                 msg = f"missing required key {loc[-1]!r}"
             problems.append(RuleProblem(name, line, col, msg))
