@@ -104,3 +104,13 @@ def test_without_a_terminal_the_table_is_wide_enough_for_a_row_per_alert(tmp_pat
     assert res.returncode == 0, res.stderr
     (row,) = [line for line in res.stdout.splitlines() if "0001a1b2c3d4e5f6a7b8" in line]
     assert title in row and "crossing-closed" in row and len(row) <= 160, res.stdout
+
+
+def test_alerts_list_cuts_a_long_server_reply_at_a_word() -> None:
+    from watchfloor.cli.alerts import _clip
+
+    reply = "email m (127.0.0.1:8026): every recipient refused (bad@example.org: 550 5.1.1 mailbox unavailable): " * 3
+    cut = _clip(reply)
+    assert len(cut) <= 160 and cut.endswith("…") and reply.startswith(cut[:-1])
+    assert reply[len(cut) - 1] in " ,;:"  # ended between words, not inside one
+    assert _clip("short") == "short"

@@ -172,12 +172,21 @@ def _delivery_cell(channel: str, r: Any) -> str:
         if r.unsure or flight == "interrupted":
             text += "; may have got through: the channel is looked at before sending again"
     if r.status in ("outstanding", "expired") and r.detail:
-        text += f" — {r.detail[:120]}"
+        text += f" — {_clip(r.detail)}"
     if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
         text += f" ({r.detail.removeprefix('silenced by ')})"
     elif r.status == "suppressed" and r.detail:  # why else (old news: a subscription's max_age)
-        text += f" — {r.detail[:120]}"
+        text += f" — {_clip(r.detail)}"
     return text
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """`text` cut at a word before `limit` characters, with an ellipsis (a server's reply cut mid-word misleads)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
 
 
 def _read_alerts(st: Any) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
