@@ -567,7 +567,7 @@ def _digest_sent(digest: Digest, ref: str, now: float) -> DigestSent:
         slot=digest.slot,
         after_position=digest.after_position,
         through_position=digest.through_position,
-        alert_ids=tuple(d.id for d in digest.detections),
+        alert_ids=digest.alert_ids(),
         detail=ref[:2000],
         at=datetime.fromtimestamp(now, UTC),
     )

@@ -110,7 +110,7 @@ class DigestPlanner:
         if legacy is not None and legacy.through_position > after:
             after, since = legacy.through_position, legacy.slot
         through = self.store.head()
-        detections, silenced = self._detections(sub, after, through, now)
+        detections, silenced, folded = self._detections(sub, after, through, now)
         zone = ZoneInfo(sched.zone)
         digest = Digest(
             id=key,
@@ -122,6 +122,7 @@ class DigestPlanner:
             through_position=through,
             detections=tuple(detections),
             silenced=silenced,
+            folded=folded,
         )
         log.info("digest %s -> %s due: %d alert(s)", key, sub.channel, len(detections))
         return DeliveryRecord(
@@ -148,10 +149,14 @@ class DigestPlanner:
 
     def _detections(
         self, sub: SubscriptionCreated, after: int, through: int, now: datetime
-    ) -> tuple[list[Detection], int]:
+    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]]]:
+        """The matching detections not silenced, one per rule and group: the newest stands for the earlier ones of
+        its story (a follow-up after its first alert, a revision after what it revised), whose ids it lists in
+        `folded`, so a digest never lists one story twice at two severities. Sorted by severity, then time."""
         routing = as_subscription(sub).model_copy(update={"digest": None})
         silences = self.control.routing().silences
-        out: list[Detection] = []
+        latest: dict[tuple[str, tuple[tuple[str, str], ...]], Detection] = {}
+        earlier: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
         silenced = 0
         position = after
         while position < through:
@@ -169,9 +174,14 @@ class DigestPlanner:
                 if silenced_by(det, sub.channel, silences, now) is not None:
                     silenced += 1
                     continue
+                story = (det.rule, tuple(sorted(det.group.items())))
+                before = latest.get(story)
+                if before is not None:  # in log order: this one is the story's state now
+                    earlier.setdefault(story, []).append(before.id)
                 named = {k: self.entity_names.get(v, v) for k, v in det.group.items()}
                 # The ledger keeps what the message lists, not the evidence behind each alert.
-                out.append(det.model_copy(update={"group": named, "evidence": ()}))
+                latest[story] = det.model_copy(update={"group": named, "evidence": ()})
             position = got[-1].position
-        out.sort(key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
-        return out, silenced
+        out = sorted(latest.values(), key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
+        folded = {latest[story].id: tuple(ids) for story, ids in earlier.items()}
+        return out, silenced, folded

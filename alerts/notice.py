@@ -204,6 +204,12 @@ class Digest:
     through_position: int
     detections: tuple[Detection, ...]  # by severity, then time; groups by entity name; without evidence
     silenced: int = 0  # matching detections held back by a silence in force
+    # Listed alert id -> the ids of the earlier alerts of its story (same rule and group) it stands for in the list.
+    folded: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def alert_ids(self) -> tuple[str, ...]:
+        """Every alert the digest tells of: those it lists and the earlier ones of their stories."""
+        return tuple(i for d in self.detections for i in (*self.folded.get(d.id, ()), d.id))
 
     @property
     def key(self) -> str:
@@ -214,7 +220,9 @@ class Digest:
             when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
         except (OverflowError, ValueError):
             when = self.slot.isoformat()
-        return f"watchfloor digest · {len(self.detections)} alert(s) · {when}"
+        told = len(self.alert_ids())
+        stories = f" in {len(self.detections)} stories" if told > len(self.detections) else ""
+        return f"watchfloor digest · {told} alert(s){stories} · {when}"
 
     def lines(self) -> list[str]:
         """One plain line per alert (not escaped)."""
@@ -222,10 +230,12 @@ class Digest:
         for d in self.detections:
             unconfirmed = ", unconfirmed" if d.confidence == "unconfirmed" else ""
             group = ", ".join(d.group.values())
+            before = len(self.folded.get(d.id, ()))
             out.append(
                 f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
                 + (f" · {group}" if group else "")
                 + f" · {utc_text(d.fired_at)}"  # never raises, even at the calendar's edges
+                + (f" · after {before} earlier alert(s) of this story" if before else "")
             )
         return out
 
@@ -237,7 +247,16 @@ class Digest:
             "channel": self.channel,
             "slot": self.slot.isoformat(),
             "since": self.since.isoformat() if self.since else None,
-            "alerts": [{"id": d.id, "rule": d.rule, "title": d.title, "severity": d.severity} for d in self.detections],
+            "alerts": [
+                {
+                    "id": d.id,
+                    "rule": d.rule,
+                    "title": d.title,
+                    "severity": d.severity,
+                    "earlier": list(self.folded.get(d.id, ())),
+                }
+                for d in self.detections
+            ],
             "silenced": self.silenced,
         }
 
@@ -255,6 +274,7 @@ class Digest:
                 "through_position": self.through_position,
                 "detections": [d.model_dump(mode="json") for d in self.detections],
                 "silenced": self.silenced,
+                "folded": {k: list(v) for k, v in self.folded.items()},
             }
         }
 
@@ -277,6 +297,8 @@ class Digest:
                 through_position=int(d["through_position"]),
                 detections=tuple(Detection.model_validate(x) for x in d.get("detections") or ()),
                 silenced=int(d.get("silenced") or 0),
+                # (absent from digests planned before stories were folded)
+                folded={str(k): tuple(map(str, v)) for k, v in (d.get("folded") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

@@ -250,3 +250,24 @@ def test_a_digest_planned_before_its_subscription_was_removed_is_not_sent() -> N
     assert "subscription was removed" in (store.deliveries(alert_ids={key})[0].detail or "")
     clock.advance(24 * 3600)  # and no later slot is planned for it
     assert d.cycle().tally.digests == 0 and digest_rows(store) == [key]
+
+
+def test_a_story_is_listed_once_at_its_newest_alert() -> None:
+    # A follow-up (same rule and group) was a second line beside its first alert: one story told twice, at two
+    # severities when it escalated. Now the newest stands for the story, and says how many alerts came before it.
+    store, clock, _control, inbox, d = setup()
+    store.append([detection_event(det(1)), detection_event(det(2, party="PRK")), detection_event(det(3))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    (got,) = inbox.got
+    assert [x.id for x in got.detections] == ["d2", "d3"] and got.folded == {"d3": ("d1",)}
+    assert got.title().startswith("watchfloor digest · 3 alert(s) in 2 stories")
+    lines = got.lines()
+    assert "after 1 earlier alert(s) of this story" in lines[1] and "earlier" not in lines[0]
+    sent = [DigestSent.model_validate(se.event.payload) for se in store.read(0, types={ControlType.DIGEST_SENT.value})]
+    assert sorted(sent[0].alert_ids) == ["d1", "d2", "d3"]  # the log still names every alert it told of
+    # A digest planned by an earlier version (its payload has no `folded`) still reads, as it was.
+    payload = got.to_payload()
+    del payload["digest"]["folded"]
+    old = Digest.from_payload(payload)
+    assert old is not None and old.folded == {} and old.title().startswith("watchfloor digest · 2 alert(s) ·")
