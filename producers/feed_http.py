@@ -279,13 +279,33 @@ def _credentials(url: str) -> tuple[str, str | None]:
     return urllib.parse.urlunsplit(parts._replace(netloc=host)), f"Basic {token}"
 
 
-def fetch_http(url: str, *, etag: str | None, modified: str | None, deadline: float, max_bytes: int) -> HttpFeed:
+def fetch_http(
+    url: str,
+    *,
+    etag: str | None,
+    modified: str | None,
+    deadline: float,
+    max_bytes: int,
+    policy_url: str | None = None,
+) -> HttpFeed:
     """GET `url` within `deadline` seconds in all, with at most `max_bytes` before and after decoding.
-    Raises FetchFailed (a 304 is FetchFailed with status 304 and the response headers)."""
+    `policy_url`: the configured URL that named `url` (a GDELT export listed in its lastupdate.txt), whose
+    address kind `url` and its redirects are held to, as redirects are to the feed's; `url` is refused before
+    any connection when it is not. Raises FetchFailed (a 304 is FetchFailed with status 304 and the response
+    headers)."""
     started = time.monotonic()
     ends = started + deadline
     url, authorization = _credentials(url)
-    policy = _AddressPolicy(url)
+    policy = _AddressPolicy(_credentials(policy_url)[0] if policy_url is not None else url)
+    if policy_url is not None:
+        # What a listing names is the listing server's to choose: a public lastupdate.txt naming an address on
+        # this host or its network would reach it as a redirect there would.
+        target = urllib.parse.urlsplit(url)
+        if target.scheme not in ("http", "https"):
+            raise FetchFailed(f"{redact_url(url)} refused: only http and https are fetched")
+        problem = policy.problem(_address_kind(target.hostname or "", target.port), target.hostname)
+        if problem is not None:
+            raise FetchFailed(f"{redact_url(url)} refused: {problem}")
     conns = _Connections(policy)
     # build_opener's set without its FTP, file and data handlers, and with the redirect policy above.
     opener = urllib.request.OpenerDirector()
