@@ -20,6 +20,7 @@ kept under `metadata.gdelt`. docs/gdelt.md says what authors of rules should exp
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -457,6 +458,33 @@ def _read_stream(
         )
         if item is not None:
             yield line, item
+
+
+def read_gdelt_archive(
+    data: bytes,
+    origin: str,
+    *,
+    options: GdeltOptions = GdeltOptions(),
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+) -> Iterator[tuple[int, Document | DeadLetter]]:
+    """(line, document or dead letter) of every row of a GDELT .zip held in memory (an export downloaded by
+    gdelt_live.py), as read_gdelt reads one on disk; a dead letter's origin is `origin:member`. Raises
+    GdeltSourceError when the archive cannot be read to its end; rows already yielded stand."""
+    table = lookups()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (OSError, zipfile.BadZipFile) as e:
+        raise GdeltSourceError(f"cannot read GDELT archive {origin}: {e}") from e
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            where = f"{origin}:{info.filename}"
+            try:
+                with archive.open(info) as member:
+                    yield from _read_stream(member, where, options, max_body_chars, table)
+            except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
+                raise GdeltSourceError(f"cannot read GDELT file {where}: {e}") from e
 
 
 def looks_like_gdelt(path: str) -> bool:

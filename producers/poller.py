@@ -9,6 +9,9 @@ A JSON Lines source is read whole on every poll: document ids are deterministic 
 known ids, so re-reading is idempotent. A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
+A GDELT source at a `url` (GDELT 2.0's lastupdate.txt, gdelt_live.py) downloads, each `poll`, the export files
+published since the last one read: the checkpoint `source:<url>` = {"at": YYYYMMDDHHMMSS, "export": url} is saved
+after each file's documents, so a restart neither reads a file again nor skips one.
 An RSS source at an http(s) URL keeps its cache validators in the store as the checkpoint `source:<url>` =
 {"etag", "modified"}, committed in the same transaction as that poll's documents. A source that fails (missing
 file, unreachable feed, not a feed) is reported in the summary and the log; it never stops the other sources or the
@@ -33,7 +36,8 @@ from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
-from .gdelt import GdeltOptions, GdeltSourceError, export_files, read_gdelt
+from .gdelt import GdeltOptions, GdeltSourceError, export_files, read_gdelt, read_gdelt_archive
+from .gdelt_live import LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedResult, fetch_feed
@@ -114,6 +118,22 @@ def _is_http(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
+def _interval(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
+    """A source's own `poll` interval: a feed's, a GDELT lastupdate.txt's; None: every poll (files)."""
+    if isinstance(source, RssSource) or (isinstance(source, GdeltSource) and source.url is not None):
+        return source.poll
+    return None
+
+
+def _gdelt_options(source: GdeltSource) -> GdeltOptions:
+    return GdeltOptions(
+        root_only=source.root_only,
+        min_mentions=source.min_mentions,
+        event_codes=tuple(source.event_codes),
+        countries=tuple(source.countries),
+    )
+
+
 OnSource = Callable[[SourceResult], None]
 """Told each source's result as soon as the source has been stored."""
 
@@ -167,13 +187,17 @@ class SourcePoller:
         due: list[tuple[int, JsonlSource | RssSource | GdeltSource]] = []
         for index, source in enumerate(self.sources):
             now = time.monotonic()
-            if due_only and isinstance(source, RssSource) and index in self._last_polled:
-                if now - self._last_polled[index] < source.poll.total_seconds():
+            every = _interval(source)
+            if due_only and every is not None and index in self._last_polled:
+                if now - self._last_polled[index] < every.total_seconds():
                     continue
             self._last_polled[index] = now
             due.append((index, source))
         remote = [(i, s) for i, s in due if isinstance(s, RssSource) and _is_http(s.url)]
-        fetched = {i for i, _ in remote}
+        # A GDELT lastupdate.txt may mean many downloads (catch-up): read after the feeds are committed, so their
+        # alerts do not wait for it.
+        live = [(i, s) for i, s in due if isinstance(s, GdeltSource) and s.url is not None]
+        fetched = {i for i, _ in remote + live}
         local = [(i, s) for i, s in due if i not in fetched]
         results: dict[int, SourceResult] = {}
         # Feeds are fetched at once, each within its own deadline, while the local sources are read here; each
@@ -213,6 +237,15 @@ class SourcePoller:
                     on_source(results[index])
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+        for index, source in live:
+            assert isinstance(source, GdeltSource)
+            if stop_event is not None and stop_event.is_set():
+                break
+            began = time.monotonic()
+            results[index] = self._poll_gdelt_live(source)
+            results[index].seconds = time.monotonic() - began
+            if on_source is not None:
+                on_source(results[index])
         summary = PollSummary()
         for index in sorted(results):
             result = results[index]
@@ -258,6 +291,7 @@ class SourcePoller:
         return result
 
     def _poll_gdelt(self, source: GdeltSource) -> SourceResult:
+        assert source.path is not None
         result = SourceResult(origin=source.path, kind="gdelt")
         try:
             files = export_files(source.path)
@@ -268,12 +302,7 @@ class SourcePoller:
         saved = (self.store.load_checkpoint(name).state or {}).get("files") or {}
         listed = {str(f) for f in files}
         done = {k: v for k, v in saved.items() if k in listed}  # files gone from the folder are forgotten
-        options = GdeltOptions(
-            root_only=source.root_only,
-            min_mentions=source.min_mentions,
-            event_codes=tuple(source.event_codes),
-            countries=tuple(source.countries),
-        )
+        options = _gdelt_options(source)
         result.ingested = IngestSummary(origin=source.path)
         unsaved = 0
         for file in files:
@@ -306,6 +335,42 @@ class SourcePoller:
                 unsaved = 0
         if done != saved:
             self.store.commit(name, Checkpoint(0, {"files": done}), [])
+        return result
+
+    def _poll_gdelt_live(self, source: GdeltSource) -> SourceResult:
+        """The export files published since the checkpoint's, oldest first, each committed before the next is
+        fetched; the checkpoint moves past a file once its documents are in (gdelt_live.py says what fails)."""
+        url = source.url
+        assert url is not None
+        result = SourceResult(origin=url, kind="gdelt")
+        name = checkpoint_name(url)
+        last = parse_stamp((self.store.load_checkpoint(name).state or {}).get("at"))
+        exports = LiveExports(
+            url,
+            timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
+            max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
+            catch_up=source.catch_up,
+        )
+        options = _gdelt_options(source)
+        try:
+            for file in exports.new_files(last):
+                if result.ingested is None:
+                    result.ingested = IngestSummary(origin=url)
+                failed: list[OSError] = []
+                items = read_gdelt_archive(
+                    file.data, redact_url(file.url), options=options, max_body_chars=self.max_body_chars
+                )
+                result.ingested.merge(ingest(self.store, _until_error(items, failed), url, batch_size=self.batch_size))
+                if failed:  # checked whole before, so hardly ever; its rows read stand, and it is read again
+                    result.error = str(failed[0])
+                    break
+                # After the file's documents (not with them: a file that failed part-way must not be marked read);
+                # a crash between the two reads the file again, which adds nothing.
+                self.store.commit(name, Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)}), [])
+        except GdeltSourceError as e:
+            result.error = str(e)
+        result.warnings = exports.warnings
+        result.not_modified = result.ingested is None and result.error is None
         return result
 
     def _feed_state(self, source: RssSource) -> dict[str, str | None]:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +22,7 @@ from pydantic import (
 
 from .control import Where, check_digest, check_max_age
 from .events import Severity
+from .redact import redact_url
 from .rules import Duration
 from .topics import DEFAULT_PREFIX
 
@@ -66,11 +68,22 @@ class RssSource(_Strict):
     max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
 
 
+_GDELT_URL_ONLY = ("poll", "timeout", "max_bytes", "catch_up")
+
+
 class GdeltSource(_Strict):
-    """GDELT event exports (producers/gdelt.py): a file, or a folder whose new export files each poll reads once."""
+    """GDELT event exports (producers/gdelt.py): a file, or a folder whose new export files each poll reads once
+    (`path`); or GDELT 2.0's lastupdate.txt, whose new export files each poll downloads (`url`,
+    producers/gdelt_live.py)."""
 
     kind: Literal["gdelt"] = "gdelt"
-    path: str
+    path: str | None = None
+    # Validated even when left out: the one check that path or url is given lives on it, so it is placed there.
+    url: str | None = Field(default=None, validate_default=True)
+    poll: Duration = timedelta(minutes=15)  # url only: GDELT publishes every 15 minutes
+    timeout: Duration | None = None  # url only: each download, all of it (None: 30s)
+    max_bytes: int | None = Field(default=None, ge=1)  # url only: each download (None: 20 MiB)
+    catch_up: Duration = timedelta(hours=24)  # url only: how far before the latest export missed ones are fetched
     root_only: bool = True  # only IsRootEvent = 1 (an article's lead event); the others are mostly noise
     min_mentions: int = Field(default=1, ge=0)
     event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
@@ -98,6 +111,38 @@ class GdeltSource(_Strict):
                     raise ValueError(f"{code!r} is not a CAMEO country code (three letters: PRK, RUS)")
                 out.append(code.upper())
             return out
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _path_or_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        has_path = info.data.get("path") is not None
+        if value is None:
+            if not has_path and "path" in info.data:  # (a path that failed its own check is said there)
+                raise ValueError(
+                    "a gdelt source needs a path (an export file or a folder of them) or a url (GDELT's "
+                    "lastupdate.txt, e.g. http://data.gdeltproject.org/gdeltv2/lastupdate.txt)"
+                )
+            return value
+        if has_path:
+            raise ValueError("a gdelt source has a path or a url, not both")
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https", "file") or (scheme != "file" and not parts.hostname):
+            # Redacted: a password in a mistyped URL is not echoed into terminals and logs.
+            raise ValueError(
+                f"{redact_url(value)!r} is not an http(s) URL of a lastupdate.txt (file:// for a local copy; "
+                "a local export file or folder is a path)"
+            )
+        return value
+
+    @field_validator(*_GDELT_URL_ONLY)
+    @classmethod
+    def _url_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("path") is not None:
+            raise ValueError(
+                f"{info.field_name} is for a gdelt source with a url (lastupdate.txt); a path is read at every poll"
+            )
         return value
 
 

@@ -53,7 +53,8 @@ def _resolve(cfg: AppConfig, base: Path) -> AppConfig:
     sources: list[JsonlSource | RssSource | GdeltSource] = []
     for s in cfg.sources:
         if isinstance(s, JsonlSource | GdeltSource):
-            sources.append(s.model_copy(update={"path": resolve_path(s.path, base)}))
+            # A GDELT source's url (http, https, file://) has nothing to resolve.
+            sources.append(s if s.path is None else s.model_copy(update={"path": resolve_path(s.path, base)}))
         else:
             sources.append(s.model_copy(update={"url": resolve_path(s.url, base)}))
     channels = [

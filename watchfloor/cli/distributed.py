@@ -247,9 +247,8 @@ def produce(
     --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
     (which wins when both happen), so a cron job or CI notices."""
 
-    from watchfloor.schemas.config import RssSource
-
     from ..wiring import DistributedProducer, sources_from_args
+    from .run import source_origins
 
     cfg = app_config(config if config is not None or not demo else None)
     if sources:
@@ -270,7 +269,7 @@ def produce(
         producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    names = ", ".join(s.url if isinstance(s, RssSource) else s.path for s in chosen)
+    names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
     err.print(
         f"[bold]watchfloor produce[/bold] {len(chosen)} source(s) ({escape(names)}) -> "
         f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
