@@ -1,0 +1,367 @@
+"""Following GDELT live: a lastupdate.txt and export zips on a real local HTTP server, polled as `kind: gdelt, url:`.
+
+The export rows are our own (examples/gdelt); each test builds its zips from them. What reached the server is read
+from its request log, not guessed from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.functional.gdelt_live_server import CREDENTIALS, ROWS, GdeltServer, export_zip, gdelt_server, lastupdate
+from watchfloor.cli import app
+from watchfloor.producers.feed_http import FetchFailed, fetch_http
+from watchfloor.producers.poller import SourcePoller, SourceResult, checkpoint_name
+from watchfloor.schemas.config import GdeltSource
+from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.stream_processors.stores.sql import SqlStore
+
+__all__ = ["gdelt_server"]
+
+T0, T1, T2, T3 = "20241028060000", "20241028061500", "20241028063000", "20241028064500"
+FIRST = [ROWS[0], ROWS[1], ROWS[2]]  # gdelt:1194000001..3
+SECOND = [ROWS[5], ROWS[6]]  # gdelt:1194000006, 1194000009
+THIRD = [ROWS[7], ROWS[8]]  # gdelt:1194000007, 1194000008
+PACK = Path(__file__).resolve().parents[2] / "examples" / "gdelt" / "dprk_russia_gdelt.yaml"
+
+
+def ids(store: MemoryStore | SqlStore) -> set[str]:
+    return {se.event.id for se in store.read(types={"news.article"}, limit=10_000)}
+
+
+def poll(store: MemoryStore | SqlStore, source: GdeltSource) -> SourceResult:
+    (result,) = SourcePoller(store, [source]).poll_once().sources
+    return result
+
+
+def source(server: GdeltServer, **options: object) -> GdeltSource:
+    return GdeltSource.model_validate({"kind": "gdelt", "url": server.url("/gdeltv2/lastupdate.txt"), **options})
+
+
+def test_the_first_poll_publishes_the_latest_file_and_an_unchanged_lastupdate_downloads_nothing(
+    gdelt_server: GdeltServer,
+) -> None:
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    store = MemoryStore()
+    first = poll(store, source(gdelt_server))
+    assert first.error is None and first.ingested is not None and first.ingested.accepted == 3
+    assert ids(store) == {"gdelt:1194000001", "gdelt:1194000002", "gdelt:1194000003"}
+    assert gdelt_server.requests == ["/gdeltv2/lastupdate.txt", f"/gdeltv2/{T0}.export.CSV.zip"]
+    origin = {se.event.origin for se in store.read(types={"news.article"})}
+    assert origin == {gdelt_server.url("/gdeltv2/lastupdate.txt")}  # the source as configured, as for feeds
+    checkpoint = store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state
+    assert checkpoint == {"at": T0, "export": gdelt_server.export_url(T0)}
+
+    gdelt_server.requests.clear()
+    again = poll(store, source(gdelt_server))
+    assert again.error is None and again.ingested is None and again.not_modified
+    assert gdelt_server.requests == ["/gdeltv2/lastupdate.txt"]  # no zip downloaded
+    assert len(ids(store)) == 3
+
+
+def test_a_later_file_brings_the_skipped_slots_oldest_first_passing_over_one_never_published(
+    gdelt_server: GdeltServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    # 45 minutes later: T1 was published, T2 never was (GDELT has such gaps), T3 is the latest.
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.publish(T3, THIRD)
+    gdelt_server.announce(T3)
+    gdelt_server.requests.clear()
+    with caplog.at_level(logging.WARNING, logger="watchfloor.producers.gdelt_live"):
+        result = poll(store, source(gdelt_server))
+    assert result.error is None, result.error
+    assert gdelt_server.zips_fetched() == [T1, T2, T3]
+    assert result.ingested is not None and result.ingested.accepted == 4
+    assert ids(store) >= {"gdelt:1194000006", "gdelt:1194000009", "gdelt:1194000007", "gdelt:1194000008"}
+    assert result.warnings == [f"{T2}.export.CSV.zip: not published by GDELT (not found); passed over"]
+    assert f"{T2}.export.CSV.zip: not published by GDELT" in caplog.text
+    state = store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state
+    assert state is not None and state["at"] == T3
+
+
+def test_catch_up_bounds_how_far_back_missed_files_are_fetched_and_says_what_it_skipped(
+    gdelt_server: GdeltServer,
+) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    src = source(gdelt_server, catch_up="30m")
+    poll(store, src)
+    later = "20241028080000"  # two hours on: 7 files missed, the last 2 within 30 minutes
+    gdelt_server.publish("20241028074500", SECOND)
+    gdelt_server.publish(later, THIRD)
+    gdelt_server.announce(later)
+    gdelt_server.requests.clear()
+    result = poll(store, src)
+    assert result.error is None, result.error
+    assert gdelt_server.zips_fetched() == ["20241028073000", "20241028074500", later]
+    assert result.warnings[0] == (
+        "5 export file(s) from 20241028061500 to 20241028071500 skipped: more than catch_up (30m) before the "
+        "latest, 20241028080000"
+    )
+    assert result.ingested is not None and result.ingested.accepted == 4
+
+
+def test_an_md5_mismatch_fails_the_poll_publishes_nothing_and_the_next_poll_reads_the_right_file(
+    gdelt_server: GdeltServer,
+) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0, md5="0" * 32)
+    bad = poll(store, source(gdelt_server))
+    assert bad.error is not None and bad.ingested is None
+    assert bad.error.startswith(f"{T0}.export.CSV.zip: MD5 ") and f"line 1 says {'0' * 32}" in bad.error
+    assert ids(store) == set()
+    assert store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state is None
+    gdelt_server.announce(T0)  # GDELT's copy and its line agree now
+    good = poll(store, source(gdelt_server))
+    assert good.error is None and good.ingested is not None and good.ingested.accepted == 3
+
+
+def test_a_size_that_is_not_the_lines_fails_the_poll(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    data = gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0, size=len(data) - 1)
+    bad = poll(store, source(gdelt_server))
+    assert bad.error == f"{T0}.export.CSV.zip: {len(data)} bytes, but lastupdate.txt line 1 says {len(data) - 1}"
+    assert ids(store) == set()
+
+
+def test_an_export_over_max_bytes_is_refused_before_and_while_downloading(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    data = gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    declared = poll(store, source(gdelt_server, max_bytes=len(data) - 1))
+    assert declared.error == (
+        f"{T0}.export.CSV.zip: {len(data)} bytes (lastupdate.txt line 1), more than max_bytes ({len(data) - 1})"
+    )
+    assert gdelt_server.zips_fetched() == []  # said from the line, not downloaded
+    # A lastupdate.txt that understates the size: the download itself is capped as a feed's is.
+    gdelt_server.announce(T0, size=10)
+    gdelt_server.requests.clear()
+    capped = poll(store, source(gdelt_server, max_bytes=len(data) - 1))
+    assert capped.error is not None and f"larger than {len(data) - 1} bytes" in capped.error
+    assert ids(store) == set()
+
+
+@pytest.mark.parametrize(
+    ("listing", "message"),
+    [
+        (b"", "lastupdate.txt: 0 line(s); GDELT's has 3"),
+        (b"1 0123456789abcdef0123456789abcdef http://x.example/20241028060000.export.CSV.zip\n", "1 line(s)"),
+        (
+            b"12x 0123456789abcdef0123456789abcdef http://x.example/20241028060000.export.CSV.zip\n"
+            b"1 0123456789abcdef0123456789abcdef http://x.example/20241028060000.mentions.CSV.zip\n"
+            b"1 0123456789abcdef0123456789abcdef http://x.example/20241028060000.gkg.csv.zip\n",
+            "lastupdate.txt line 1: size '12x' is not a number",
+        ),
+        (
+            b"1 0123456789abcdef0123456789abcdef http://x.example/20241028060000.export.CSV.zip\n"
+            b"1 0123456789abcdef0123456789abcdef 20241028060000.mentions.CSV.zip\n"
+            b"1 0123456789abcdef0123456789abcdef http://x.example/20241028060000.gkg.csv.zip\n",
+            "lastupdate.txt line 2: '20241028060000.mentions.CSV.zip' is not an http(s) or file URL",
+        ),
+    ],
+)
+def test_a_malformed_lastupdate_fails_the_poll_naming_its_line(
+    gdelt_server: GdeltServer, listing: bytes, message: str
+) -> None:
+    gdelt_server.files["/gdeltv2/lastupdate.txt"] = listing
+    store = MemoryStore()
+    result = poll(store, source(gdelt_server))
+    assert result.error is not None and message in result.error
+    assert gdelt_server.zips_fetched() == [] and ids(store) == set()
+
+
+def test_a_restart_resumes_from_the_checkpoint(gdelt_server: GdeltServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'wf.db'}"
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    store = SqlStore(db)
+    try:
+        assert poll(store, source(gdelt_server)).error is None
+    finally:
+        store.close()
+    gdelt_server.requests.clear()
+    store = SqlStore(db)  # a new process: a new store object and a new poller over the same database
+    try:
+        unchanged = poll(store, source(gdelt_server))
+        assert unchanged.error is None and unchanged.ingested is None
+        assert gdelt_server.zips_fetched() == []  # T0 is not read again
+        gdelt_server.publish(T1, SECOND)
+        gdelt_server.publish(T2, THIRD)
+        gdelt_server.announce(T2)
+        moved = poll(store, source(gdelt_server))
+        assert moved.error is None and moved.ingested is not None and moved.ingested.accepted == 4
+        assert gdelt_server.zips_fetched() == [T1, T2]  # none skipped, none read twice
+        assert len(ids(store)) == 7
+    finally:
+        store.close()
+
+
+def test_a_download_cut_short_fails_the_poll_and_is_fetched_again(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    gdelt_server.cut.add(f"/gdeltv2/{T1}.export.CSV.zip")
+    gdelt_server.requests.clear()
+    cut = poll(store, source(gdelt_server))
+    assert cut.error is not None and "cut short" in cut.error, cut.error
+    assert gdelt_server.zips_fetched() == [T1]  # nothing after it: the checkpoint stays at T0
+    gdelt_server.cut.clear()
+    gdelt_server.requests.clear()
+    whole = poll(store, source(gdelt_server))
+    assert whole.error is None and gdelt_server.zips_fetched() == [T1, T2]
+    assert len(ids(store)) == 7
+
+
+def test_a_missed_file_that_is_no_archive_is_passed_over_with_a_warning(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"] = export_zip(SECOND, T1)[:-30] + b"\0" * 30  # damaged
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    result = poll(store, source(gdelt_server))
+    assert result.error is None, result.error
+    (warning,) = result.warnings
+    assert warning.startswith(f"{T1}.export.CSV.zip: not a readable zip archive") and warning.endswith("passed over")
+    assert ids(store) >= {"gdelt:1194000007", "gdelt:1194000008"} and "gdelt:1194000006" not in ids(store)
+
+
+def test_the_latest_file_not_found_fails_the_poll(gdelt_server: GdeltServer) -> None:
+    gdelt_server.files["/gdeltv2/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T0), b"x")
+    result = poll(MemoryStore(), source(gdelt_server))
+    assert result.error == f"{T0}.export.CSV.zip: not found, though lastupdate.txt line 1 names it"
+
+
+def test_a_redirect_within_loopback_is_followed_and_one_to_a_private_address_refused(
+    gdelt_server: GdeltServer,
+) -> None:
+    """As for feeds (tests/faults/test_feed_faults.py): the server is on loopback, so loopback may be reached."""
+    store = MemoryStore()
+    data = export_zip(FIRST, T0)
+    gdelt_server.files["/mirror/moved.zip"] = data
+    gdelt_server.files["/gdeltv2/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T0), data)
+    gdelt_server.redirects[f"/gdeltv2/{T0}.export.CSV.zip"] = gdelt_server.url("/mirror/moved.zip")
+    moved = poll(store, source(gdelt_server))
+    assert moved.error is None and moved.ingested is not None and moved.ingested.accepted == 3
+    # 10.255.255.1 routes nowhere: a connection would end at the deadline, a refusal comes at once.
+    target = f"http://10.255.255.1/gdeltv2/{T1}.export.CSV.zip"
+    gdelt_server.files["/gdeltv2/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T1), data)
+    gdelt_server.redirects[f"/gdeltv2/{T1}.export.CSV.zip"] = target
+    refused = poll(store, source(gdelt_server, timeout="5s"))
+    assert refused.error == (
+        f"{gdelt_server.export_url(T1)}: redirect to {target} refused: 10.255.255.1 is a private address "
+        "(10.255.255.1) and the feed's own URL is not on one"
+    )
+
+
+def test_an_export_listed_at_a_private_address_is_refused_without_connecting(gdelt_server: GdeltServer) -> None:
+    """What lastupdate.txt names is held to the address policy of the configured URL, not its own."""
+    target = f"http://10.255.255.1/gdeltv2/{T0}.export.CSV.zip"
+    gdelt_server.files["/gdeltv2/lastupdate.txt"] = lastupdate(target, b"x")
+    result = poll(MemoryStore(), source(gdelt_server, timeout="5s"))
+    assert result.error == (
+        f"{target}: {target} refused: 10.255.255.1 is a private address (10.255.255.1) and the feed's own URL is "
+        "not on one"
+    )
+
+
+def test_a_public_listing_may_not_name_a_file_on_this_host(gdelt_server: GdeltServer) -> None:
+    """fetch_http's policy_url: a lastupdate.txt at a public address naming an export on loopback is refused before
+    any connection (the server hears nothing), as a public feed's redirect there is."""
+    gdelt_server.publish(T0, FIRST)
+    with pytest.raises(FetchFailed) as refused:
+        fetch_http(
+            gdelt_server.export_url(T0),
+            etag=None,
+            modified=None,
+            deadline=5,
+            max_bytes=1 << 20,
+            policy_url="http://93.184.216.34/gdeltv2/lastupdate.txt",
+        )
+    assert "127.0.0.1 is a loopback address (127.0.0.1) and the feed's own URL is not on one" in refused.value.reason
+    assert gdelt_server.requests == []
+
+
+def test_credentials_go_to_the_listings_own_server_only_and_are_never_shown(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    data = gdelt_server.publish(T0, FIRST, folder="/private")
+    gdelt_server.files["/private/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T0, "/private"), data)
+    url = gdelt_server.url("/private/lastupdate.txt").replace("http://", f"http://{CREDENTIALS}@")
+    ok = poll(store, GdeltSource(url=url))
+    assert ok.error is None and ok.ingested is not None and ok.ingested.accepted == 3
+    basic = "Basic cmVhZGVyOnMzY3JldA=="
+    assert gdelt_server.authorizations == [basic, basic]
+    # Named on another origin (localhost, not 127.0.0.1): no credentials go there.
+    elsewhere = gdelt_server.export_url(T1, "/private").replace("127.0.0.1", "localhost")
+    gdelt_server.files["/private/lastupdate.txt"] = lastupdate(elsewhere, data)
+    refused = poll(store, GdeltSource(url=url))
+    assert refused.error is not None and "HTTP 401" in refused.error
+    assert gdelt_server.authorizations[-1] is None
+    assert "s3cret" not in refused.error
+
+
+def test_a_lastupdate_source_waits_its_poll_interval(gdelt_server: GdeltServer) -> None:
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poller = SourcePoller(MemoryStore(), [source(gdelt_server, poll="15m")])
+    assert len(poller.poll_due().sources) == 1
+    assert poller.poll_due().sources == [] and gdelt_server.requests == [
+        "/gdeltv2/lastupdate.txt",
+        f"/gdeltv2/{T0}.export.CSV.zip",
+    ]
+
+
+def test_a_local_lastupdate_names_local_files(tmp_path: Path) -> None:
+    folder = tmp_path / "gdeltv2"
+    folder.mkdir()
+    data = export_zip(FIRST, T0)
+    (folder / f"{T0}.export.CSV.zip").write_bytes(data)
+    (folder / "lastupdate.txt").write_bytes(lastupdate((folder / f"{T0}.export.CSV.zip").as_uri(), data))
+    result = poll(MemoryStore(), GdeltSource(url=(folder / "lastupdate.txt").as_uri()))
+    assert result.error is None and result.ingested is not None and result.ingested.accepted == 3
+
+
+def test_run_once_with_a_lastupdate_source_raises_the_example_packs_alerts(
+    gdelt_server: GdeltServer, tmp_path: Path
+) -> None:
+    gdelt_server.publish(T3, ROWS)  # the whole example file as the latest export
+    gdelt_server.announce(T3)
+    cfg = tmp_path / "watchfloor.yaml"
+    lastupdate_url = gdelt_server.url("/gdeltv2/lastupdate.txt")
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{PACK}]\n"
+        f"sources:\n  - {{kind: gdelt, url: {lastupdate_url!r}}}\n"
+        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    sent = {
+        (r["detection"]["rule"], r["detection"]["group"].get("party", ""), r["detection"]["severity"]) for r in rows
+    }
+    assert ("gdelt-dprk-forces-in-combat", "PRK", "high") in sent
+    assert ("gdelt-dprk-russia-military-cooperation", "RUS", "high") in sent
+    again = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert again.exit_code == 0, again.output
+    assert gdelt_server.zips_fetched() == [T3]  # the second run found nothing new
+    assert urllib.parse.urlsplit(lastupdate_url).path in gdelt_server.requests
