@@ -222,6 +222,7 @@ class LiveExports:
     max_bytes: int
     catch_up: timedelta
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
+    latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
 
     def new_files(self, last: datetime | None) -> Iterator[LiveFile]:
         """Each export file after `last` (the time of the last one read), oldest first, checked. Raises
@@ -230,6 +231,7 @@ class LiveExports:
         if listing is None:
             raise GdeltSourceError(f"{redact_url(self.url)}: not found")
         export = parse_lastupdate(listing, self.url)
+        self.latest = export.at
         if export.size > self.max_bytes:  # said before downloading it
             raise GdeltSourceError(
                 f"{_name(export.url)}: {export.size} bytes (lastupdate.txt line {export.line}), more than "

@@ -37,7 +37,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
 from .gdelt import GdeltOptions, GdeltSourceError, export_files, read_gdelt, read_gdelt_archive
-from .gdelt_live import LiveExports, parse_stamp, stamp
+from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedResult, fetch_feed
@@ -352,6 +352,7 @@ class SourcePoller:
             catch_up=source.catch_up,
         )
         options = _gdelt_options(source)
+        read = False
         try:
             for file in exports.new_files(last):
                 if result.ingested is None:
@@ -367,8 +368,13 @@ class SourcePoller:
                 # After the file's documents (not with them: a file that failed part-way must not be marked read);
                 # a crash between the two reads the file again, which adds nothing.
                 self.store.commit(name, Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)}), [])
+                read = True
         except GdeltSourceError as e:
             result.error = str(e)
+        if last is None and not read and exports.latest is not None and result.error is not None:
+            # A first poll that failed on its file starts from that file next time, not from whatever is the latest
+            # by then: what a source follows starts when it is first seen.
+            self.store.commit(name, Checkpoint(0, {"at": stamp(exports.latest - SLOT)}), [])
         result.warnings = exports.warnings
         result.not_modified = result.ingested is None and result.error is None
         return result
