@@ -123,10 +123,22 @@ def test_an_md5_mismatch_fails_the_poll_publishes_nothing_and_the_next_poll_read
     assert bad.error is not None and bad.ingested is None
     assert bad.error.startswith(f"{T0}.export.CSV.zip: MD5 ") and f"line 1 says {'0' * 32}" in bad.error
     assert ids(store) == set()
-    assert store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state is None
     gdelt_server.announce(T0)  # GDELT's copy and its line agree now
     good = poll(store, source(gdelt_server))
     assert good.error is None and good.ingested is not None and good.ingested.accepted == 3
+
+
+def test_a_first_poll_that_failed_starts_from_its_file_when_lastupdate_has_moved_on(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0, md5="0" * 32)
+    assert poll(store, source(gdelt_server)).error is not None
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    gdelt_server.requests.clear()
+    later = poll(store, source(gdelt_server))
+    assert later.error is None and gdelt_server.zips_fetched() == [T0, T1]  # T0 is not lost
+    assert later.ingested is not None and later.ingested.accepted == 5
 
 
 def test_a_size_that_is_not_the_lines_fails_the_poll(gdelt_server: GdeltServer) -> None:
@@ -297,7 +309,10 @@ def test_a_public_listing_may_not_name_a_file_on_this_host(gdelt_server: GdeltSe
             max_bytes=1 << 20,
             policy_url="http://93.184.216.34/gdeltv2/lastupdate.txt",
         )
-    assert "127.0.0.1 is a loopback address (127.0.0.1) and the feed's own URL is not on one" in refused.value.reason
+    assert refused.value.reason == (  # said before connecting: no address it resolves to is tried
+        f"{gdelt_server.export_url(T0)} refused: 127.0.0.1 is a loopback address (127.0.0.1) and the feed's own URL "
+        "is not on one"
+    )
     assert gdelt_server.requests == []
 
 
