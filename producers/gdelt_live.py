@@ -229,7 +229,7 @@ class LiveExports:
         GdeltSourceError where the poll must stop (module docstring); the files yielded before stand."""
         listing = self._get(self.url, min(LASTUPDATE_MAX_BYTES, self.max_bytes))
         if listing is None:
-            raise GdeltSourceError(f"{redact_url(self.url)}: not found")
+            raise GdeltSourceError("not found")
         export = parse_lastupdate(listing, self.url)
         self.latest = export.at
         if export.size > self.max_bytes:  # said before downloading it
@@ -284,11 +284,13 @@ class LiveExports:
         except FetchFailed as e:
             if e.status in (404, 410):
                 return None
-            raise GdeltSourceError(f"{redact_url(url)}: {e.reason}") from None
+            # The source's own URL is said with the error already (as a feed's); a file it names is not.
+            raise GdeltSourceError(e.reason if own else f"{redact_url(url)}: {e.reason}") from None
         length = got.headers.get("content-length", "").strip()
         if not got.headers.get("content-encoding") and length.isdigit() and int(length) != len(got.body):
             # http.client ends a body the server closed early without a word: a cut download is no broken file.
-            raise GdeltSourceError(f"{redact_url(url)}: cut short ({len(got.body)} of {length} bytes)")
+            cut = f"cut short ({len(got.body)} of {length} bytes)"
+            raise GdeltSourceError(cut if own else f"{redact_url(url)}: {cut}")
         return got.body
 
 
