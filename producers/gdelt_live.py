@@ -1,23 +1,4 @@
-"""Follow GDELT 2.0 live: read lastupdate.txt, and download each export file published since the last one read.
-
-GDELT 2.0 writes, every 15 minutes, `lastupdate.txt`: three lines `SIZE MD5 URL`, for the `.export.CSV.zip`,
-`.mentions.CSV.zip` and `.gkg.csv.zip` of the latest 15 minutes. Only the export line is read here. Its file is
-named by its time (`YYYYMMDDHHMMSS.export.CSV.zip`), and the files before it sit beside it at 15-minute steps,
-so the ones published while watchfloor was not looking are found by name:
-
-* `LiveExports.new_files(last)` yields, oldest first, each export file after `last` (the time of the last file
-  read, the poller's checkpoint) up to the one lastupdate.txt names; without a `last`, that one alone. Files more
-  than `catch_up` before the latest are not fetched: the log says which were skipped.
-* The latest file is checked against its line (size and MD5), the ones before it (no line of their own) by
-  reading the archive through (zipfile's testzip): a file is published whole or not at all.
-* A file GDELT never published (404, or no such local file) is logged and passed over, as is an earlier file that
-  arrives whole (its Content-Length) but is no readable archive: GDELT's own copy is broken, and waiting for it
-  would hold back every file after it. Anything else (a malformed lastupdate.txt, a failed download, the latest
-  file not matching its line, a file over `max_bytes`) raises GdeltSourceError: the poll fails there, and the next
-  poll starts again from the last file read.
-* HTTP is feed_http's (deadline, size cap, redirects, Basic auth from `user:password@`); every file is held to the
-  address policy of the configured URL, which lastupdate.txt cannot widen; URLs are redacted when shown.
-"""
+"""Follow GDELT 2.0 live: read lastupdate.txt and download each export file published since the last one read."""
 
 from __future__ import annotations
 
@@ -215,7 +196,26 @@ def archive_problem(data: bytes) -> str | None:
 
 @dataclass
 class LiveExports:
-    """The export files of one GDELT lastupdate.txt source: `new_files(last)` fetches them, one at a time."""
+    """The export files of one GDELT lastupdate.txt source: `new_files(last)` fetches them, one at a time.
+
+    lastupdate.txt is three lines `SIZE MD5 URL` (the export, mentions and gkg files of the latest 15 minutes);
+    only the export line is read. Exports are named by their time (`YYYYMMDDHHMMSS.export.CSV.zip`), the ones
+    before the latest beside it at 15-minute steps, so those published while watchfloor was not looking are
+    found by name:
+
+    * after `last` (the time of the last file read, the poller's checkpoint), each file up to the latest, oldest
+      first; without a `last`, the latest alone. Files more than `catch_up` before the latest are not fetched, and
+      the log says which were skipped.
+    * The latest file is checked against its line (size, MD5), the ones before it (no line) by reading the archive
+      through (testzip): a file is published whole or not at all.
+    * A file GDELT never published (404, 410, no such local file) is logged and passed over, as is an earlier file
+      that arrived whole (its Content-Length) but is no readable archive: GDELT's copy is broken, and waiting for
+      it would hold back every file after it. Anything else (a malformed lastupdate.txt, a failed download, the
+      latest file not matching its line, a file over `max_bytes`) raises GdeltSourceError: the poll fails there,
+      and the next one starts again after the last file read.
+    * HTTP is feed_http's (deadline, size cap, redirects, Basic auth from `user:password@`); every file is held to
+      the address policy of the configured URL, which lastupdate.txt cannot widen; URLs are redacted when shown.
+    """
 
     url: str  # the configured lastupdate.txt (http, https or file://; may carry user:password@)
     timeout: float

@@ -164,12 +164,12 @@ class SourcePoller:
         return self._poll(due_only=False, on_source=on_source)
 
     def poll_due(self, on_source: OnSource | None = None) -> PollSummary:
-        """Poll every JSONL source, and each RSS source whose own `poll` interval has passed."""
+        """Poll every file source, and each feed or GDELT lastupdate.txt whose own `poll` interval has passed."""
         return self._poll(due_only=True, on_source=on_source)
 
     def run(self, interval: float | timedelta, stop_event: threading.Event) -> None:
-        """Poll until `stop_event` is set: every `interval`, each JSONL source, and each RSS source whose
-        own `poll` interval has passed since it was last polled. Returns soon after `stop_event` is set."""
+        """Poll until `stop_event` is set: every `interval`, each file source, and each feed or GDELT lastupdate.txt
+        whose own `poll` interval has passed since it was last polled. Returns soon after `stop_event` is set."""
         seconds = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
         if seconds <= 0:
             raise ValueError("interval must be positive")
