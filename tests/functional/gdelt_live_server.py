@@ -1,10 +1,4 @@
-"""A local HTTP server standing in for data.gdeltproject.org: a lastupdate.txt and export zips built by the tests.
-
-`gdelt_server` (fixture) serves whatever the test puts in `files` (path -> bytes), logs every request's path in
-`requests`, and can also answer a path with a redirect (`redirects`), a body cut short (`cut`: Content-Length
-says more than is sent), or, under /private/, HTTP Basic authentication (reader / s3cret) whose Authorization
-headers are kept in `authorizations`. Anything else is a 404.
-"""
+"""A local HTTP server standing in for data.gdeltproject.org: a lastupdate.txt and export zips the tests build."""
 
 from __future__ import annotations
 
@@ -84,6 +78,10 @@ class GdeltServer:
 
 @pytest.fixture
 def gdelt_server() -> Iterator[GdeltServer]:
+    """Serves what the test puts in `files` (path -> bytes) and logs each request's path in `requests`; a path in
+    `redirects` is a 302 there, one in `cut` sends half its body under a Content-Length of more, one under /private/
+    needs HTTP Basic authentication (reader / s3cret; each Authorization header kept in `authorizations`); anything
+    else is a 404."""
     state = GdeltServer()
 
     class Handler(BaseHTTPRequestHandler):

@@ -1,8 +1,4 @@
-"""Following GDELT live: a lastupdate.txt and export zips on a real local HTTP server, polled as `kind: gdelt, url:`.
-
-The export rows are our own (examples/gdelt); each test builds its zips from them. What reached the server is read
-from its request log, not guessed from the store.
-"""
+"""Following GDELT live: lastupdate.txt and export zips (our own rows) on a local HTTP server, `kind: gdelt, url:`."""
 
 from __future__ import annotations
 
