@@ -323,8 +323,10 @@ def alerts_list(
     for per in rows.values():
         for r in per.values():
             counts[r.status] = counts.get(r.status, 0) + 1
+    for r in digests:  # a digest is a delivery too: "deliveries: none" under a digest sent read as nothing sent
+        counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    more = f" · {len(digests)} digests" if digests else ""
+    more = f" · {len(digests)} digest(s)" if digests else ""
     out.print(f"{len(dets)} alerts{more} · deliveries: {summary or 'none'}", highlight=False)
 
 
