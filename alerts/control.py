@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -36,7 +35,6 @@ from watchfloor.schemas.control import (
     SubscriptionRemoved,
     alert_acknowledged_event,
     button_silence_id,
-    fold,
     silence_created_event,
     silence_expired_event,
     silence_id,
@@ -47,9 +45,7 @@ from watchfloor.schemas.control import (
 )
 from watchfloor.schemas.events import Severity
 from watchfloor.stream_processors.ports import EventLog, StoredEvent
-
-if TYPE_CHECKING:
-    from watchfloor.stream_processors.engine.compiled import CompiledRules
+from watchfloor.stream_processors.vocabulary import SOURCE_KEY, RuleVocabulary
 
 from .routing import RoutingTable
 
@@ -146,7 +142,6 @@ class ControlError(ValueError):
     """An operation that cannot be done as asked (unknown id, config-managed subscription, ...)."""
 
 
-SOURCE_KEY = "source"  # `group_by: [source]`: its values are source names, not entities
 
 
 def parse_group(
@@ -181,33 +176,21 @@ def parse_group(
     return {key: resolved}
 
 
-def rule_where_keys(rules: CompiledRules) -> dict[str, frozenset[str] | None]:
-    """Per rule, the keys a subscription's `where` can find in its alerts: what it groups by, the captures of the
-    signals it takes (its attributes) and `place`; None for a rule over other alerts (its captures are theirs)."""
-    out: dict[str, frozenset[str] | None] = {}
-    for det in rules.detections:
-        keys: set[str] | None = {*det.group_by, "place"}
-        for ref in det.refs:
-            sig = rules.signals.get(ref.signal)
-            if sig is None or keys is None:
-                keys = None
-                continue
-            keys.update(c[0] for c in sig.captures)
-        out[det.id] = frozenset(keys) if keys is not None else None
-    return out
-
-
 def parse_where(
-    words: Sequence[str], entity_names: Mapping[str, str], where_keys: Collection[str] | None = None
+    words: Sequence[str],
+    vocabulary: RuleVocabulary | None = None,
+    rules: Collection[str] = ("*",),
+    tags: Collection[str] = (),
 ) -> dict[str, tuple[str, ...]]:
     """A subscription's `where` as people type it -> key: values. Each word `KEY=VALUE`, or a VALUE under any key
     (`*`, as a silence's group); a key given again adds a value (any of them). Values are kept as typed: routing
-    compares an entity by id or by name (alerts.routing.Spellings). The one reading of a `where`, for
-    `/watchfloor subscribe … where …` and `watchfloor subscriptions add --where`.
+    compares an entity by id, name or alias (alerts.routing.Spellings). The one reading of a `where`, for
+    `/watchfloor subscribe … where …`, `watchfloor subscriptions add --where` and the config check.
 
-    With `where_keys` (the keys the rules subscribed to can carry: rule_where_keys), a filter that could never
-    match is refused: a key none of them has, or a value that names no entity of the packs (a source name is
-    taken as it is under `source`, or under any key when a rule groups by source)."""
+    With the rule packs' `vocabulary`, a filter that could never match an alert of the subscribed `rules` and
+    `tags` is refused (RuleVocabulary.where_problem): a key none of them carries, a value that names no entity, a
+    value none of them can take under that key (a closed capture's, `place`'s), a bare value no key of theirs can
+    hold. A source name is taken as it is under `source`, and a rule over other alerts takes anything."""
     out: dict[str, list[str]] = {}
     for word in words:
         key, sep, value = word.partition("=")
@@ -218,30 +201,14 @@ def parse_where(
             raise ControlError(
                 f"where {word!r}: give KEY=VALUE (place=Kursk, party=North Korea) or a value under any key (RUS)"
             )
-        if where_keys is not None:
-            folded = {fold(k): k for k in where_keys}
-            if key != WHERE_ANY_KEY and fold(key) not in folded:
-                can = _listed(where_keys) or "none"
-                raise ControlError(f"where {word!r}: no alert of the rule carries {key!r}; it can carry {can}")
-            free = SOURCE_KEY in where_keys if key == WHERE_ANY_KEY else folded.get(fold(key)) == SOURCE_KEY
-            spelt = {fold(x) for pair in entity_names.items() for x in pair}
-            if fold(value) not in spelt and not free:
-                known = {k.casefold(): k for k in [*entity_names, *entity_names.values()]}
-                near = [known[k] for k in difflib.get_close_matches(value.casefold(), list(known), n=3, cutoff=0.6)]
-                hint = f" (did you mean {_listed(near)}?)" if near else ""
-                raise ControlError(f"where {word!r}: {value!r} names no entity of the rule packs{hint}")
+        if vocabulary is not None:
+            problem = vocabulary.where_problem(rules, tags, key, value)
+            if problem is not None:
+                raise ControlError(f"where {word!r}: {problem}")
         values = out.setdefault(key, [])
         if value not in values:
             values.append(value)
     return {k: tuple(v) for k, v in out.items()}
-
-
-def where_keys_for(keys: Mapping[str, frozenset[str] | None], rules: Collection[str]) -> set[str] | None:
-    """The `where` keys of the rules a subscription takes (every rule's for '*'); None when one is not known."""
-    got = [k for r, k in keys.items() if "*" in rules or r in rules]
-    if not got or any(k is None for k in got):
-        return None
-    return {key for k in got for key in k or ()}
 
 
 def _resolve_entity(entity_names: Mapping[str, str], value: str) -> str:

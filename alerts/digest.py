@@ -58,11 +58,12 @@ class DigestPlanner:
         control: ControlLog,
         *,
         entity_names: Mapping[str, str] | None = None,
+        entity_aliases: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.store = store
         self.control = control
         self.entity_names = dict(entity_names or {})
-        self.spellings = Spellings(self.entity_names)
+        self.spellings = Spellings(self.entity_names, entity_aliases)
 
     def plan(self, now: datetime, created_at: float) -> list[DeliveryRecord]:
         """Ledger rows for the digests whose slot has come and that no process has planned yet."""

@@ -198,13 +198,15 @@ class AlertDispatcher:
         self.retry = retry if retry is not None else RetryPolicy()
         self.schedule = RetrySchedule.from_policy(self.retry)
         self.catalog = catalog if catalog is not None else AlertCatalog()
-        # A subscription's `where` names entities by id or by name: both spellings, from the rule packs.
-        self.spellings = Spellings(self.catalog.entity_names)
+        # A subscription's `where` names entities by id, name or alias: every spelling, from the rule packs.
+        self.spellings = Spellings(self.catalog.entity_names, self.catalog.entity_aliases)
         self._now = now
         self.owner = owner or dispatcher_id()
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
-            DigestPlanner(store, self.routing, entity_names=self.catalog.entity_names)
+            DigestPlanner(
+                store, self.routing, entity_names=self.catalog.entity_names, entity_aliases=self.catalog.entity_aliases
+            )
             if isinstance(self.routing, ControlLog)
             else None
         )

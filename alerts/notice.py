@@ -39,6 +39,7 @@ class AlertCatalog:
 
     entity_names: Mapping[str, str] = field(default_factory=dict)
     open_periods: Mapping[str, timedelta] = field(default_factory=dict)
+    entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # id -> aliases, spellings of `where`
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)

@@ -12,26 +12,10 @@ from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.control import WHERE_ANY_KEY, Silence, fold
 from watchfloor.schemas.events import SEVERITY_RANK, Detection
 
+# An entity's spellings (id, name, aliases) are shared with the checks of a `where` (stream_processors.vocabulary).
+from watchfloor.stream_processors.vocabulary import Spellings as Spellings
+
 WILDCARD = "*"
-
-
-class Spellings:
-    """The ways an entity may be named in a `where`: its id and its display name, folded (schemas.control.fold).
-    A detection holds group values as the rule captured them (entity ids: PRK) and attributes as display names
-    (North Korea), so a `where` value is compared in every spelling of the entity it names. Built once from the
-    rule packs' entity names (id -> name); empty, a value compares only as written (case aside)."""
-
-    def __init__(self, entity_names: Mapping[str, str] | None = None) -> None:
-        self._same: dict[str, frozenset[str]] = {}
-        for eid, name in (entity_names or {}).items():
-            both = frozenset({fold(eid), fold(name)})
-            for form in both:
-                self._same[form] = self._same.get(form, frozenset()) | both
-
-    def of(self, value: str) -> frozenset[str]:
-        """The folded spellings of `value`: itself, and the id or name of the entity it names."""
-        form = fold(value)
-        return self._same.get(form, frozenset({form}))
 
 
 AS_WRITTEN = Spellings()

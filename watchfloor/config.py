@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
-from watchfloor.alerts.control import ControlError, parse_where, where_keys_for
+from watchfloor.alerts.control import ControlError, parse_where
 from watchfloor.schemas.config import AppConfig, FileChannel, GdeltSource, JsonlSource, RssSource
 from watchfloor.stream_processors.rulefile import (
     RuleProblem,
@@ -23,6 +23,7 @@ from watchfloor.stream_processors.rulefile import (
     unknown_key,
     yaml_position,
 )
+from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
 BUILTIN = "builtin:"
 
@@ -134,14 +135,13 @@ def subscription_problems(
     rules: Collection[str],
     tags: Collection[str],
     *,
-    where_keys: Mapping[str, frozenset[str] | None] | None = None,
-    entity_names: Mapping[str, str] | None = None,
+    vocabulary: RuleVocabulary | None = None,
 ) -> tuple[list[str], list[str]]:
     """(errors, warnings) of the config's subscriptions against the rule packs loaded: a rule id no pack has is an
     error (the channel would silently get nothing of it, as the CLI refuses it), a tag no rule carries a warning
-    (a rule that carries it may come later), and so is a `where` that Slack and the CLI would refuse (a key no alert
-    of its rules carries, a value naming no entity: with `where_keys`, alerts.control.rule_where_keys, and the
-    packs' `entity_names`), each at FILE:LINE:COL of the config when it was read from one."""
+    (a rule that carries it may come later), and so is a `where` that Slack and the CLI would refuse, as it could
+    never match (with the packs' `vocabulary`: alerts.control.parse_where), each at FILE:LINE:COL of the config
+    when it was read from one."""
     errors: list[str] = []
     warnings: list[str] = []
     tree = _tree_of(cfg._origin)
@@ -162,11 +162,10 @@ def subscription_problems(
                     f"{where}: no rule carries the tag {tag!r} (subscription of channel {sub.channel!r}; tags: "
                     f"{known_tags})"
                 )
-        keys = where_keys_for(where_keys, sub.rules) if where_keys is not None else None
         for key, values in sub.where.items():
             for j, value in enumerate(values):
                 try:
-                    parse_where([value if key == "*" else f"{key}={value}"], entity_names or {}, keys)
+                    parse_where([value if key == "*" else f"{key}={value}"], vocabulary, sub.rules, sub.tags)
                 except ControlError as e:
                     where = _where(cfg, tree, ["subscriptions", i, "where", key, j])
                     warnings.append(f"{where}: {e} (subscription of channel {sub.channel!r}: it never matches)")

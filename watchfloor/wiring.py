@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from watchfloor.alerts.control import ControlLog, rule_where_keys
+from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
@@ -50,6 +50,7 @@ from watchfloor.stream_processors.kafka.sink import StoreSink
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.vocabulary import entity_aliases, rule_vocabulary
 
 STORE_ENV = "WATCHFLOOR_STORE"  # the one environment override of the store URL (applied when config loads)
 SPOOL_ENV = "WATCHFLOOR_SPOOL_DIR"  # containers: where the publisher's spool lives
@@ -172,10 +173,12 @@ def open_control(store: Store, cfg: AppConfig) -> ControlLog:
 
 
 def build_catalog(rules: CompiledRules) -> AlertCatalog:
-    """How alerts of these rules are presented: entity names for groups; an alert stays open for follow-ups
-    for its rule's window or realert period, whichever is longer."""
+    """How alerts of these rules are presented: entity names for groups (and aliases, which a `where` may name an
+    entity by); an alert stays open for follow-ups for its rule's window or realert period, whichever is longer."""
     periods = {d.id: max(d.within or timedelta(0), d.realert) for d in rules.detections}
-    return AlertCatalog(entity_names=dict(rules.entity_names), open_periods=periods)
+    return AlertCatalog(
+        entity_names=dict(rules.entity_names), open_periods=periods, entity_aliases=entity_aliases(rules)
+    )
 
 
 def catalog_for(cfg: AppConfig) -> AlertCatalog:
@@ -198,8 +201,7 @@ def check_subscriptions(cfg: AppConfig, rules: CompiledRules) -> None:
         cfg,
         {d.id for d in rules.detections},
         {t for d in rules.detections for t in d.definition.tags},
-        where_keys=rule_where_keys(rules),
-        entity_names=rules.entity_names,
+        vocabulary=rule_vocabulary(rules),
     )
     for w in warnings:
         log.warning("config: %s", w)

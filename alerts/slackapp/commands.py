@@ -25,8 +25,9 @@ from watchfloor.schemas.control import (
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
+from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
-from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where, where_keys_for
+from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where
 from ..notifiers.slack import escape
 from ..routing import Spellings, matches
 from .buttons import SILENCE_FOR_HOURS
@@ -59,6 +60,8 @@ class RuleInfo:
     group_by: tuple[str, ...] | None = None  # the rule's group keys; None: not known, a group is not checked
     # What a subscription's `where` can find in its alerts (group keys, captures, place); None: not known.
     where_keys: tuple[str, ...] | None = None
+    # Of those, the ones that take only some entities (a closed capture, `place`) -> their entity ids.
+    where_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,12 +153,21 @@ class AppContext:
     rules: Mapping[str, RuleInfo]
     channels: ChannelMap = field(default_factory=ChannelMap)
     entity_names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name
+    entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entity id -> gazetteer aliases
     command: str = "/watchfloor"
     managers: tuple[str, ...] = ()  # `slack.managers`: who may subscribe, silence… (empty: anyone); see managers.py
 
-    def where_keys(self) -> dict[str, frozenset[str] | None]:
-        """Per rule, the keys a `where` can find in its alerts (None: not known)."""
-        return {r.id: frozenset(r.where_keys) if r.where_keys is not None else None for r in self.rules.values()}
+    def vocabulary(self) -> RuleVocabulary:
+        """What a `where` is checked against (alerts.control.parse_where): the catalogue's rules as they describe
+        themselves, and the packs' entity names and aliases."""
+        rules = self.rules.values()
+        return RuleVocabulary(
+            keys={r.id: frozenset(r.where_keys) if r.where_keys is not None else None for r in rules},
+            names=self.entity_names,
+            values={r.id: {k: frozenset(v) for k, v in r.where_values.items()} for r in rules},
+            aliases=self.entity_aliases,
+            tags={r.id: frozenset(r.tags) for r in rules},
+        )
 
     def entity_name(self, value: str) -> str:
         return self.entity_names.get(value, value)
@@ -349,7 +361,7 @@ def _cmd_subscribe(
         check_max_age(digest, max_age)  # refused as `watchfloor subscriptions add --digest … --max-age …` is
     except ValueError as e:
         raise ControlError(str(e)) from None
-    where = parse_where(filters, ctx.entity_names, where_keys_for(ctx.where_keys(), rules)) if filters else {}
+    where = parse_where(filters, ctx.vocabulary(), rules, tags) if filters else {}
     routing_name = ctx.channels.primary(channel)
     warning = ""
     # A channel no config entry names is posted to with the app's own token: the bot must be in it, or every alert
@@ -468,7 +480,7 @@ def unsubscribe(
         hit = [s for s in subs if rule in s.rules and not s.tags]
     # routing's own match, so the reply names exactly the subscriptions that deliver the rule's alerts
     det = detection or _rule_detection(ctx, rule)
-    names = Spellings(ctx.entity_names)
+    names = Spellings(ctx.entity_names, ctx.entity_aliases)
     # The catalogue's stand-in for a rule's alerts has no group or attributes: a `where` is left out for it, so a
     # filtered subscription that still delivers some of the rule's alerts is named (with its `where`).
     still = [

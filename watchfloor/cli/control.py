@@ -94,13 +94,14 @@ def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:
     return matchers
 
 
-def _where(rules: Any, subscribed: list[str], words: list[str]) -> dict[str, tuple[str, ...]]:
-    """--where values -> the subscription's `where`, read as `/watchfloor subscribe … where …` reads them; a key no
-    alert of the rules carries, or a value that names no entity, is refused, as it would never match."""
-    from watchfloor.alerts.control import ControlError, parse_where, rule_where_keys, where_keys_for
+def _where(rules: Any, subscribed: list[str], tags: list[str], words: list[str]) -> dict[str, tuple[str, ...]]:
+    """--where values -> the subscription's `where`, read as `/watchfloor subscribe … where …` reads them; one that
+    no alert of the rules (those with a tag, given --tag) could match is refused (alerts.control.parse_where)."""
+    from watchfloor.alerts.control import ControlError, parse_where
+    from watchfloor.stream_processors.vocabulary import rule_vocabulary
 
     try:
-        return parse_where(words, rules.entity_names, where_keys_for(rule_where_keys(rules), subscribed))
+        return parse_where(words, rule_vocabulary(rules), subscribed, tags)
     except ControlError as e:
         raise fail(str(e)) from None
 
@@ -194,7 +195,7 @@ def subscriptions_add(
         check_channel_name(cfg, channel)
         compiled = _compiled(cfg)
         _check_rules(compiled, rules)
-        filters = _where(compiled, rules, where or [])
+        filters = _where(compiled, rules, tag or [], where or [])
         carried = {t for d in compiled.detections for t in d.definition.tags}
         for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
             err.print(

@@ -12,13 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_timestamp
+
+# Defined below the alerts layer, so a subscription's `where` is checked by the same code as a timeline.
+from watchfloor.stream_processors.vocabulary import RuleVocabulary as RuleVocabulary
+from watchfloor.stream_processors.vocabulary import rule_vocabulary as rule_vocabulary
 
 NEGATIVE_LABELS = frozenset({"", "NONE", "none", "-"})
 """Label cells that mean "labelled, and about nothing a rule should catch"."""
@@ -148,71 +151,6 @@ class Timeline:
     path: str
     events: list[ExpectedEvent]
     names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name, for matching
-
-
-@dataclass(frozen=True)
-class RuleVocabulary:
-    """What a timeline may name for each rule: the group and capture names its alerts can carry (None: not
-    known, e.g. a detection over other alerts, so not checked), and entity names (id -> display name)."""
-
-    keys: Mapping[str, frozenset[str] | None]
-    names: Mapping[str, str] = field(default_factory=dict)
-    # rule -> group/capture name -> the entity ids it can take (a closed set: `entities: [PRK, RUS]`, or every
-    # entity of a kind such as `place`); a name not here takes any value
-    values: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
-
-    def value_problem(self, rule: str | None, key: str, value: str) -> str | None:
-        """Why `key: value` can never be carried by an alert of `rule` (any rule's, when None), or None."""
-        rules = [rule] if rule is not None else [r for r, k in self.keys.items() if k is None or key in k]
-        allowed: set[str] = set()
-        for r in rules:
-            got = self.values.get(r, {}).get(key)
-            if got is None:
-                return None  # an open value somewhere: not checked
-            allowed |= got
-        if not allowed:
-            return None
-        want = value.casefold()
-        if any(want in (e.casefold(), self.names.get(e, e).casefold()) for e in allowed):
-            return None
-        whose = f"{rule}'s {key}" if rule is not None else key
-        shown = ", ".join(f"{e} ({self.names[e]})" if e in self.names else e for e in sorted(allowed)[:12])
-        more = f", … ({len(allowed)} in all)" if len(allowed) > 12 else ""
-        return f"{whose} is one of {shown}{more}, not {value!r}"
-
-
-def rule_vocabulary(*rule_sets: Any) -> RuleVocabulary:
-    """The vocabulary of compiled rule sets (CompiledRules; None entries skipped): per detection its
-    group_by, the captures of the signals it takes and `place` (any report's places)."""
-    keys: dict[str, frozenset[str] | None] = {}
-    names: dict[str, str] = {}
-    values: dict[str, dict[str, frozenset[str]]] = {}
-    for rules in rule_sets:
-        if rules is None:
-            continue
-        names.update({k: v for k, v in rules.entity_names.items() if k not in names})
-        of_kind: dict[str, set[str]] = {}
-        for e, kind in rules.entity_kinds.items():
-            of_kind.setdefault(kind, set()).add(e)
-        for det in rules.detections:
-            if det.id in keys:
-                continue
-            got: set[str] | None = {*det.group_by, "place"}
-            closed: dict[str, set[str] | None] = {"place": of_kind.get("place", set()) or None}
-            for ref in det.refs:
-                sig = rules.signals.get(ref.signal)
-                if sig is None or got is None:
-                    got = None  # an alert reference: its captures are another detection's
-                    continue
-                got.update(c[0] for c in sig.captures)
-                for name, candidates, kind in sig.captures:
-                    can = set(candidates) if candidates else (of_kind.get(kind, set()) if kind else set())
-                    before = closed.get(name, set())
-                    closed[name] = None if not can or before is None else before | can
-            keys[det.id] = frozenset(got) if got is not None else None
-            if got is not None:
-                values[det.id] = {k: frozenset(v) for k, v in closed.items() if v and k in got and k not in ("source",)}
-    return RuleVocabulary(keys, names, values)
 
 
 def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:

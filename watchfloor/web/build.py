@@ -8,11 +8,12 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from watchfloor.alerts.control import ControlLog, rule_where_keys
+from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.vocabulary import rule_vocabulary
 
 from .broker import kafka_probe
 from .server import Services
@@ -43,14 +44,14 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
         for name, sig in pack.signals.items()
     }
     out = {}
-    keys = rule_where_keys(rules)
+    vocab = rule_vocabulary(rules)
     for d in rules.detections:
         defn = d.definition
         about = defn.description
         if not about:
             named = dict.fromkeys(ref.signal for ref in d.refs if ref.signal and signal_text.get(ref.signal))
             about = " ".join(signal_text[name] for name in named)
-        where = keys.get(d.id)
+        where = vocab.keys.get(d.id)
         out[d.id] = RuleInfo(
             d.id,
             rule_title(defn.title),
@@ -59,17 +60,20 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
             tuple(defn.tags),
             tuple(d.group_by),
             tuple(sorted(where)) if where is not None else None,
+            {k: tuple(sorted(v)) for k, v in vocab.values.get(d.id, {}).items()},
         )
     return out
 
 
 def app_context(cfg: AppConfig, control: ControlLog, rules: CompiledRules) -> AppContext:
     slack = cfg.slack or SlackApp()
+    vocab = rule_vocabulary(rules)
     return AppContext(
         control=control,
         rules=rule_catalogue(rules),
         channels=ChannelMap({ch.name: ch.channel for ch in cfg.channels if isinstance(ch, SlackChannel)}),
         entity_names=dict(rules.entity_names),
+        entity_aliases=dict(vocab.aliases),
         command=slack.command,
         managers=tuple(slack.managers),
     )
