@@ -87,7 +87,9 @@ def test_unsubscribing_a_rule_names_a_filtered_subscription_that_still_delivers_
 
 def test_the_docs_examples(ctx: AppContext) -> None:
     assert "where `place=Kursk`" in cmd(ctx, "subscribe troops-deployed where place=Kursk")
-    got = cmd(ctx, 'subscribe * min=high where "North Korea"')
-    assert 'all alerts of severity high and above where `"North Korea"`' in got, got
+    got = cmd(ctx, 'subscribe tag:troops min=high where place="Kursk Oblast"')
+    assert 'alerts tagged `troops` of severity high and above where `place="Kursk Oblast"`' in got, got
+    got = cmd(ctx, 'subscribe tag:treaty where "North Korea"')
+    assert 'alerts tagged `treaty` where `"North Korea"`' in got, got
     got = cmd(ctx, "subscribe treaty-ratified where party=PRK party=RUS digest daily 08:00 Europe/London")
     assert "where `party=PRK party=RUS`, as a digest (daily 08:00 Europe/London)" in got, got
