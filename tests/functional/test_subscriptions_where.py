@@ -221,3 +221,81 @@ subscriptions:
         f"config: {cfg}:6:71: where 'party=Rusia': 'Rusia' names no entity of the rule packs "
         "(did you mean RUS, Russia?) (subscription of channel 'archive': it never matches)",
     ]
+
+
+def test_the_cli_refuses_the_where_filters_trial5_found_accepted(tmp_path: Path) -> None:
+    """trial5 H1, as the trial typed them: a closed capture's value, a key the tag's rules do not carry, a bare value
+    and a '*' key no key of the rule holds; and M1: the docs' `place=Kursk Oblast`, an alias, is taken."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+channels: [{{type: file, name: all, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions: []
+""",
+        encoding="utf-8",
+    )
+    c = ["--config", str(cfg)]
+    refused = {
+        ("--rule", "treaty-ratified", "--where", "party=Kursk"): (
+            "error: where 'party=Kursk': treaty-ratified's party is one of PRK (North Korea), RUS (Russia), not 'Kursk'"
+        ),
+        ("--tag", "troops", "--where", "party=RUS"): (
+            "error: where 'party=RUS': no alert of the rules tagged troops (troop-engagement, troops-deployed) "
+            "carries 'party'; they can carry place"
+        ),
+        ("--rule", "troops-deployed", "--where", "RUS"): (
+            "error: where 'RUS': no alert of the rule carries 'RUS' under any key; it carries place (one of DONBAS "
+            "(Donbas), KURSK (Kursk))"
+        ),
+        ("--rule", "troops-deployed", "--where", "*=North Korea"): (
+            "error: where '*=North Korea': no alert of the rule carries 'North Korea' under any key"
+        ),
+    }
+    for args, message in refused.items():
+        res = runner.invoke(app, ["subscriptions", "add", "all", *args, *c], env={"COLUMNS": "300"})
+        assert res.exit_code == 1 and message in " ".join(res.output.split()), (args, res.output)
+    ok = runner.invoke(
+        app, ["subscriptions", "add", "all", "--rule", "troop-engagement", "--where", "place=Kursk Oblast", *c]
+    )
+    assert ok.exit_code == 0 and ok.output.startswith("subscribed: sub-"), ok.output
+    rows = [
+        json.loads(line) for line in runner.invoke(app, ["subscriptions", "list", "--json", *c]).stdout.splitlines()
+    ]
+    assert [r["where"] for r in rows] == [{"place": ["Kursk Oblast"]}]
+
+
+def test_a_config_where_only_a_closed_capture_or_a_tag_rules_out_is_warned_about(tmp_path: Path, caplog: Any) -> None:
+    """The config check is the CLI's: a tag's rules, a closed capture and a bare value are checked too (trial5 H1),
+    and an alias is a spelling (M1), each warning at the value's FILE:LINE:COL."""
+    import logging
+
+    from watchfloor.wiring import build_engine
+
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions:
+  - {{channel: archive, tags: [troops], where: {{party: RUS}}}}
+  - {{channel: archive, rules: [treaty-ratified], where: {{party: Kursk}}}}
+  - {{channel: archive, rules: [troops-deployed], where: {{"*": North Korea}}}}
+  - {{channel: archive, rules: [troop-engagement], where: {{place: Kursk Oblast}}}}
+  - {{channel: archive, where: {{"*": North Korea}}}}
+""",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING):
+        build_engine(["builtin:dprk_russia"], load_config(cfg))
+    got = [r.getMessage() for r in caplog.records if "never matches" in r.getMessage()]
+    assert [g.split(": where ")[0] for g in got] == [
+        f"config: {cfg}:5:55",
+        f"config: {cfg}:6:65",
+        f"config: {cfg}:7:63",
+    ]
+    assert "no alert of the rules tagged troops (troop-engagement, troops-deployed) carries 'party'" in got[0]
+    assert "treaty-ratified's party is one of PRK (North Korea), RUS (Russia), not 'Kursk'" in got[1]
+    assert "no alert of the rule carries 'North Korea' under any key" in got[2]

@@ -71,3 +71,22 @@ def test_subscribe_with_where_lists_it_and_routes_by_it(env: Env, served: Served
     gone = ephemeral(app.slash_command("unsubscribe troops-deployed", channel_id=DESK, channel_name="desk"))
     assert re.search(r"Unsubscribed from `troops-deployed` \(`sub-[0-9a-f]+`\)", gone)
     assert [s.channel for s in env.control().subscriptions()] == ["slack:" + OTHER]
+
+
+def test_a_where_no_alert_of_the_rules_can_carry_is_refused_and_an_alias_is_taken(env: Env, served: Served) -> None:
+    """trial5 H1 through `watchfloor serve`: a closed capture's value, a key the tag's rules do not carry, a bare
+    value no key of the rule holds are refused, saying what the rules carry; M1: the docs' quoted alias is taken."""
+    app = slack(env, served)
+    closed = ephemeral(app.slash_command("subscribe treaty-ratified where party=Kursk", channel_id=DESK))
+    assert closed == (
+        ":warning: where 'party=Kursk': treaty-ratified's party is one of PRK (North Korea), RUS (Russia), not 'Kursk'"
+    ), closed
+    tagged = ephemeral(app.slash_command("subscribe tag:troops where party=RUS", channel_id=DESK))
+    assert "no alert of the rules tagged troops (troop-engagement, troops-deployed) carries" in tagged, tagged
+    assert "they can carry place" in tagged
+    bare = ephemeral(app.slash_command("subscribe troops-deployed where RUS", channel_id=DESK))
+    assert "under any key; it carries place (one of DONBAS (Donbas), KURSK (Kursk))" in bare, bare
+    assert control_types(env) == []  # nothing recorded
+    alias = ephemeral(app.slash_command('subscribe troop-engagement where place="Kursk Oblast"', channel_id=DESK))
+    assert alias.startswith(":white_check_mark:") and 'where `place="Kursk Oblast"`' in alias, alias
+    assert control_types(env) == ["subscription.created"]
