@@ -142,8 +142,6 @@ class ControlError(ValueError):
     """An operation that cannot be done as asked (unknown id, config-managed subscription, ...)."""
 
 
-
-
 def parse_group(
     text: str, entity_names: Mapping[str, str], group_keys: Collection[str] | None = None
 ) -> dict[str, str]:

@@ -181,7 +181,8 @@ class RuleVocabulary:
         return "; ".join(out) or "nothing"
 
     def _hint(self, value: str, among: Iterable[str]) -> str:
-        """" (did you mean X?)" for a spelling of one of the entities `among` close to `value`; "" when none is."""
+        """The "(did you mean X?)" that follows a message, for a spelling of one of the entities `among` close to
+        `value`; "" when none is."""
         # Ids and names first; an alias only when none of them is close ("Kursk oblst"), as an entity has many
         # forms of one word (Russian, Russians) that would crowd the hint.
         among = list(among)
@@ -255,8 +256,5 @@ def rule_vocabulary(*rule_sets: Any) -> RuleVocabulary:
                     closed[name] = None if not can or before is None else before | can
             keys[det.id] = frozenset(got) if got is not None else None
             if got is not None:
-                values[det.id] = {
-                    k: frozenset(v) for k, v in closed.items() if v and k in got and k != SOURCE_KEY
-                }
+                values[det.id] = {k: frozenset(v) for k, v in closed.items() if v and k in got and k != SOURCE_KEY}
     return RuleVocabulary(keys, names, values, aliases, tags)
-

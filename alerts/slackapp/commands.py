@@ -36,7 +36,7 @@ USAGE = {
     "subscribe": (
         "Usage: `/watchfloor subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] "
         "[where KEY=VALUE…] [digest daily HH:MM Area/City]` (DURATION: 12h, 3d, 1w; "
-        'VALUE: an entity id or name, `place="Kursk Oblast"` quoted when it has spaces)'
+        'VALUE: an entity id, name or alias, `place="Kursk Oblast"` quoted when it has spaces)'
     ),
     "unsubscribe": "Usage: `/watchfloor unsubscribe RULE|tag:TAG|*|SUBSCRIPTION-ID`",
     "list": "Usage: `/watchfloor list`",
@@ -275,7 +275,7 @@ def help_text(ctx: AppContext, *_: object) -> str:
             "*watchfloor* — alerts on geopolitical news, in this channel.",
             f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] [where KEY=VALUE…] "
             "[digest daily HH:MM Area/City]` — send alerts here (`max_age=3d`: alerts about reports older than that "
-            "when raised start no thread here; `where place=Kursk`: only alerts naming Kursk)",
+            "when raised start no thread here; `where place=Kursk`: only alerts placed in Kursk)",
             f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
             f"`{c} list` — this channel's subscriptions",
             f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",

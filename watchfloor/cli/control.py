@@ -171,8 +171,9 @@ def subscriptions_add(
         typer.Option(
             "--where",
             "-w",
-            help="Only alerts carrying KEY=VALUE in their group or attributes (place=Kursk; an entity id or name; "
-            "a bare VALUE: under any key); repeatable: every key must hold, a key given twice takes either value.",
+            help="Only alerts carrying KEY=VALUE in their group or attributes (place=Kursk; an entity id, name or "
+            "alias; a bare VALUE: under any key); repeatable: every key must hold, a key given twice takes either "
+            "value.",
         ),
     ] = None,
     author: AuthorOpt = None,
