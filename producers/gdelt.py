@@ -10,19 +10,23 @@ kept under `metadata.gdelt`. docs/gdelt.md says what authors of rules should exp
 * `published_at`: DATEADDED (2.0: YYYYMMDDHHMMSS UTC; 1.0 daily files: YYYYMMDD, 00:00 UTC), when the event was
   seen in the news. In the backfiles DATEADDED is the day the archive was built (2013), so SQLDATE, the day of the
   event, is used there. SQLDATE is always in the metadata.
-* The id is `gdelt:<GLOBALEVENTID>`, so reading a file again publishes nothing twice.
+* The id is `gdelt:<GLOBALEVENTID>` (the number, leading zeros aside), so reading a file again publishes nothing
+  twice.
 * The source is the host of SOURCEURL (outlets count as independent for corroboration), the text of SOURCEURL
   when it is a name rather than a URL (1.0 has "BBC Monitoring"), else "GDELT".
-* A bad row (another column count, an empty or non-numeric id, a date that cannot be read, a number that is not
-  one) is a dead letter naming its line and field; the rows around it are read. Files are read a line at a time,
-  and a .zip member is streamed out of the archive, never loaded whole.
+* A bad row (another column count, an empty or non-numeric id, a date that cannot be read or is out of the
+  accepted years, a negative count, a number that is not a finite one) is a dead letter naming its line and GDELT
+  column; the rows around it are read. A file none of whose first rows has GDELT's shape is one dead letter
+  (SHAPE_ROWS). Files are read a line at a time, and a .zip member is streamed out of the archive, never loaded whole.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import zipfile
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, LATEST, DeadLetter, Document
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
 
 V1_BACKFILE_COLUMNS = 57
@@ -49,6 +53,14 @@ RAW_LIMIT = 500
 
 SNIFF_BYTES = 1 << 16
 """How much of a file `looks_like_gdelt` reads."""
+
+SHAPE_ROWS = 10
+"""A file none of whose first SHAPE_ROWS rows (a header aside) has a GDELT row's column count is no GDELT export
+(a labels .csv left in an export folder): it is refused whole with one dead letter, not one per line. A real
+export with a broken row or two among the first still has the others, so it is read."""
+
+MAX_ID_DIGITS = 19
+"""GLOBALEVENTID is a 64-bit integer: at most 19 digits, leading zeros aside."""
 
 QUAD_CLASSES = {
     "1": "verbal cooperation",
@@ -156,50 +168,87 @@ def _action_place(geo: dict[str, str], table: Lookups) -> str:
 
 
 def _date(text: str, field: str) -> datetime:
-    """YYYYMMDDHHMMSS or YYYYMMDD (GDELT's dates, always UTC) -> an aware datetime, else InputError."""
+    """YYYYMMDDHHMMSS or YYYYMMDD (GDELT's dates, always UTC) -> an aware datetime, else InputError naming the
+    column (also for a year a document may not have: said here, the dead letter names DATEADDED or SQLDATE, not
+    the `published_at` it would have become)."""
     t = text.strip()
+    if len(t) not in (8, 14) or not (t.isascii() and t.isdigit()):
+        raise InputError(f"{t[:40]!r} is not a date (YYYYMMDD or YYYYMMDDHHMMSS)", field)
     try:
-        if len(t) == 14 and t.isdigit():
-            return datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]), int(t[10:12]), int(t[12:]), tzinfo=UTC)
-        if len(t) == 8 and t.isdigit():
-            return datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), tzinfo=UTC)
+        if len(t) == 14:
+            at = datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]), int(t[10:12]), int(t[12:]), tzinfo=UTC)
+        else:
+            at = datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), tzinfo=UTC)
     except ValueError as e:
         raise InputError(f"{t!r} is not a date: {e}", field) from None
-    raise InputError(f"{t[:40]!r} is not a date (YYYYMMDD or YYYYMMDDHHMMSS)", field)
+    if not EARLIEST <= at < LATEST:
+        raise InputError(f"{t!r} is outside {ACCEPTED_YEARS}", field)
+    return at
 
 
-def _int(fields: Sequence[str], at: int, field: str) -> int:
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+# A decimal number as GDELT writes one; Python's float() would also take "nan", "inf", "1_0" and other digits.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _count(fields: Sequence[str], at: int, field: str) -> int:
+    """A count (NumMentions, NumSources, NumArticles): 0 or more; a negative one is a broken row, not a row that
+    min_mentions leaves out unseen."""
     text = fields[at].strip()
     if not text:
         return 0  # GDELT leaves a count empty when it has none
+    if not _WHOLE.fullmatch(text):
+        raise InputError(f"{text[:40]!r} is not a whole number", field)
     try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"{text[:40]!r} is not a whole number", field) from None
+        value = int(text)
+    except ValueError:  # more digits than int() converts
+        raise InputError(f"{text[:40]!r}… is not a whole number GDELT writes", field) from None
+    if value < 0:
+        raise InputError(f"{text[:40]!r} is negative (a count is 0 or more)", field)
+    return value
 
 
 def _number(fields: Sequence[str], at: int, field: str) -> float | None:
+    """A score (GoldsteinScale, AvgTone), None when empty. "nan" and "inf" are no score: the text would say one
+    the metadata (JSON: null) does not."""
     text = fields[at].strip()
     if not text:
         return None
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"{text[:40]!r} is not a number", field) from None
+    value = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    if not math.isfinite(value):  # not a number, or one too large for a float ("1e999")
+        raise InputError(f"{text[:40]!r} is not a number", field)
+    return value
+
+
+# A URL scheme leading the text ("javascript:", "data:", "mailto:"), then no space: an address, not a name
+# (1.0's names, such as "BBC Monitoring", have no such prefix).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
 
 
 def _source(url_field: str) -> tuple[str | None, str]:
-    """(url, source name) from SOURCEURL."""
+    """(url, source name) from SOURCEURL: an http(s) URL's host; the text when it is a name rather than a URL
+    (1.0 names some sources: "BBC Monitoring"); else "GDELT", with no url: an address of another scheme
+    (`javascript:`, `file:`) is neither kept nor shown as the name of an outlet."""
     text = url_field.strip()
     if not text:
         return None, "GDELT"
-    parts = urlsplit(text) if "://" in text else None
-    if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
+    if _SCHEME.match(text) is None:
+        return None, " ".join(text.split())[:200]
+    parts = urlsplit(text)
+    if parts.scheme.lower() in ("http", "https") and "://" in text and parts.hostname:
         host = parts.hostname.lower()
         return text, host.removeprefix("www.")
-    if parts is None:  # 1.0 names some sources instead of linking them ("BBC Monitoring")
-        return None, " ".join(text.split())[:200]
     return None, "GDELT"
+
+
+def _event_id(text: str) -> str | None:
+    """GLOBALEVENTID as a canonical number ("0017" -> "17", so one event has one document id), None when it is
+    not one. GDELT's ids are 64-bit integers."""
+    t = text.strip()
+    if not (t.isascii() and t.isdigit()):
+        return None
+    canonical = t.lstrip("0") or "0"
+    return canonical if len(canonical) <= MAX_ID_DIGITS else None
 
 
 def _fmt(value: float | None) -> str:
@@ -241,17 +290,18 @@ def row_to_document(
             origin,
             line,
             "columns",
-            f"{n} tab-separated columns; a GDELT event row has 61 (2.0), 58 or 57 (1.0)",
+            _columns_reason(n),
             fields,
         )
-    event_id = fields[_ID].strip()
-    if not event_id:
+    given = fields[_ID].strip()
+    if not given:
         return _dead(origin, line, "GLOBALEVENTID", "is empty", fields)
-    if not event_id.isdigit():
-        return _dead(origin, line, "GLOBALEVENTID", f"{event_id[:40]!r} is not a GDELT event id (digits)", fields)
+    event_id = _event_id(given)
+    if event_id is None:
+        return _dead(origin, line, "GLOBALEVENTID", f"{given[:40]!r} is not a GDELT event id (digits)", fields)
     t = table or lookups()
     try:
-        mentions = _int(fields, _MENTIONS, "NumMentions")
+        mentions = _count(fields, _MENTIONS, "NumMentions")
         if not _wanted(fields, options, mentions):
             return None
         return _document(fields, n, event_id, mentions, t, max_body_chars)
@@ -271,8 +321,8 @@ def _document(fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lo
     else:
         published = _date(fields[action_at + width], "DATEADDED")
         url, source = _source(fields[action_at + width + 1])
-    sources = _int(fields, _SOURCES, "NumSources")
-    articles = _int(fields, _ARTICLES, "NumArticles")
+    sources = _count(fields, _SOURCES, "NumSources")
+    articles = _count(fields, _ARTICLES, "NumArticles")
     goldstein = _number(fields, _GOLDSTEIN, "GoldsteinScale")
     tone = _number(fields, _TONE, "AvgTone")
     code = fields[_CODE].strip()
@@ -444,6 +494,8 @@ def _read_stream(
     stream: IO[bytes], origin: str, options: GdeltOptions, max_body_chars: int, table: Lookups
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     line = 0
+    # The first rows are held until one has a GDELT row's shape (SHAPE_ROWS): if none has, the file is refused.
+    held: list[tuple[int, list[str]]] | None = []
     for raw in stream:
         line += 1
         # GDELT writes UTF-8; a stray byte costs its character (U+FFFD), not the event.
@@ -453,11 +505,46 @@ def _read_stream(
         fields = text.split("\t")
         if line == 1 and fields[0].lstrip("\ufeff").strip().upper() == "GLOBALEVENTID":
             continue  # a header someone added (GDELT's own files have none)
-        item = row_to_document(
-            fields, origin=origin, line=line, options=options, max_body_chars=max_body_chars, table=table
-        )
-        if item is not None:
-            yield line, item
+        if held is not None:
+            held.append((line, fields))
+            if len(fields) not in COLUMN_COUNTS:
+                if len(held) < SHAPE_ROWS:
+                    continue
+                yield held[0][0], _not_an_export(origin, held)
+                return
+            rows, held = held, None
+        else:
+            rows = [(line, fields)]
+        for at, row in rows:
+            item = row_to_document(
+                row, origin=origin, line=at, options=options, max_body_chars=max_body_chars, table=table
+            )
+            if item is not None:
+                yield at, item
+    if held:
+        yield held[0][0], _not_an_export(origin, held)
+
+
+def _not_an_export(origin: str, held: list[tuple[int, list[str]]]) -> DeadLetter:
+    """The one dead letter of a file whose first rows are none of them GDELT's (SHAPE_ROWS); a file of one row is
+    that row's own dead letter (one either way)."""
+    line, first = held[0]
+    if len(held) == 1:
+        return _dead(origin, line, "columns", _columns_reason(len(first)), first)
+    counts = sorted({len(f) for _n, f in held})
+    found = ", ".join(map(str, counts[:5])) + (", …" if len(counts) > 5 else "")
+    return _dead(
+        origin,
+        line,
+        "columns",
+        f"not a GDELT event export: none of its first {len(held)} rows has the 61 (2.0), 58 or 57 (1.0) "
+        f"tab-separated columns of a GDELT event row (they have {found}); the file is not read",
+        first,
+    )
+
+
+def _columns_reason(n: int) -> str:
+    return f"{n} tab-separated columns; a GDELT event row has 61 (2.0), 58 or 57 (1.0)"
 
 
 def read_gdelt_archive(

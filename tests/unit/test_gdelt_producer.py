@@ -189,6 +189,86 @@ def test_bad_rows_are_dead_lettered_with_line_and_field_and_the_rest_is_read(tmp
     assert "20241332101500" in letters[4].reason
 
 
+def _dead_field(d: Document | DeadLetter | None) -> tuple[str | None, str]:
+    assert isinstance(d, DeadLetter), d
+    return d.field, d.reason
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-Infinity", "1e999", "1_0"])
+def test_a_score_that_is_not_a_finite_number_is_a_dead_letter_naming_its_column(value: str) -> None:
+    # float() reads these; the text would say "average tone nan" while the metadata (JSON) says null.
+    field, reason = _dead_field(doc(row(tone=value)))
+    assert field == "AvgTone" and repr(value) in reason and "not a number" in reason
+    assert _dead_field(doc(row(goldstein=value)))[0] == "GoldsteinScale"
+
+
+def test_a_date_out_of_the_accepted_years_names_its_gdelt_column() -> None:
+    field, reason = _dead_field(doc(row(added="99991231235959")))
+    assert field == "DATEADDED" and "'99991231235959' is outside the accepted years 1800 to 2999" in reason
+    assert _dead_field(doc(row(version=1, added="17000101")))[0] == "DATEADDED"
+    assert _dead_field(doc(row(version=0, day="17000101")))[0] == "SQLDATE"  # the backfiles' published_at
+    assert _dead_field(doc(row(day="00010101")))[0] == "SQLDATE"  # said in the text, so checked too
+
+
+def test_an_id_with_leading_zeros_is_the_same_event() -> None:
+    padded = doc(row("0" * 40 + "17"))
+    assert isinstance(padded, Document) and padded.id == "gdelt:17"
+    assert padded.metadata["gdelt"]["event_id"] == "17" and "GDELT event 17;" in padded.body
+    plain = doc(row("17"))
+    assert isinstance(plain, Document) and plain.model_dump() == padded.model_dump()
+    assert _dead_field(doc(row("9" * 20)))[0] == "GLOBALEVENTID"  # past a 64-bit integer
+    assert _dead_field(doc(row("\u0661\u0662")))[0] == "GLOBALEVENTID"  # Arabic-Indic digits: str.isdigit() only
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd", "mailto:a@b"])
+def test_a_sourceurl_of_another_scheme_is_no_source_name(url: str) -> None:
+    d = doc(row(url=url))
+    assert isinstance(d, Document)
+    assert (d.url, d.source.name, d.title) == (None, "GDELT", "Russia: Cooperate militarily with North Korea")
+    assert url not in d.body
+
+
+@pytest.mark.parametrize("column", ["NumMentions", "NumSources", "NumArticles"])
+def test_a_negative_count_is_a_dead_letter_not_a_row_min_mentions_leaves_out(column: str) -> None:
+    fields = row()
+    fields[{"NumMentions": 31, "NumSources": 32, "NumArticles": 33}[column]] = "-5"
+    field, reason = _dead_field(doc(fields))
+    assert field == column and "'-5' is negative" in reason
+
+
+def test_a_file_whose_first_rows_are_not_gdelt_rows_is_one_dead_letter(tmp_path: Path) -> None:
+    labels = _write(tmp_path / "keydays.labels.csv", ["id,label"] + [f"a{i},TREATY" for i in range(100)])
+    items = list(read_gdelt(labels))
+    assert len(items) == 1
+    n, d = items[0]
+    assert isinstance(d, DeadLetter) and (n, d.line, d.field, d.origin) == (1, 1, "columns", str(labels))
+    assert d.reason.startswith("field 'columns': not a GDELT event export: none of its first 10 rows has the 61")
+    assert "the file is not read" in d.reason and d.raw == "id,label"
+    # A real export whose first rows are broken is read: one row of GDELT's shape among the first is enough.
+    broken_first = ["cut short"] * 9 + [line(row("10")), "cut", line(row("12"))]
+    items = list(read_gdelt(_write(tmp_path / "e.CSV", broken_first)))
+    assert [(n, x.id if isinstance(x, Document) else x.field) for n, x in items] == [
+        *((i, "columns") for i in range(1, 10)),
+        (10, "gdelt:10"),
+        (11, "columns"),
+        (12, "gdelt:12"),
+    ]
+    # A file of one bad row is that row's own dead letter, as before.
+    [(_n, one)] = list(read_gdelt(_write(tmp_path / "one.CSV", ["a\tb"])))
+    assert isinstance(one, DeadLetter) and one.reason.startswith("field 'columns': 2 tab-separated columns;")
+
+
+def test_a_stray_file_in_a_gdelt_folder_costs_one_dead_letter(tmp_path: Path) -> None:
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])
+    _write(folder / "keydays.labels.csv", ["id,label"] + [f"a{i},TREATY" for i in range(100)])
+    store = MemoryStore()
+    summary = SourcePoller(store, [GdeltSource(path=str(folder))]).poll_once()
+    assert (summary.accepted, summary.dead_lettered, summary.errors) == (1, 1, [])
+    assert summary.dead_letters[0].origin == str(folder / "keydays.labels.csv")
+
+
 def test_a_header_row_is_skipped(tmp_path: Path) -> None:
     header = "\t".join(["GLOBALEVENTID", "SQLDATE", *["x"] * 59])
     items = list(read_gdelt(_write(tmp_path / "h.csv", [header, line(row("1"))])))
