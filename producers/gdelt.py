@@ -576,20 +576,65 @@ def read_gdelt_archive(
 
 def looks_like_gdelt(path: str) -> bool:
     """Whether a file (or a .zip, or a folder of them) holds GDELT event rows: tab-separated, 57, 58 or 61 columns,
-    the first of them digits. What `--source-kind auto` asks."""
+    the first of them digits. What `--source-kind auto` asks of a .csv, .tsv or .txt file."""
     try:
         files = export_files(path)
-        if not files:
-            return False
-        members = _members(files[0])
+    except OSError:
+        return False
+    return bool(files) and _not_gdelt(files[0]) is None
+
+
+def _not_gdelt(file: Path) -> str | None:
+    """Why a file does not look like a GDELT export (its first row), None when it does."""
+    try:
+        members = _members(file)
         try:
             _origin, stream = next(members)
             head = stream.read(SNIFF_BYTES)
         finally:
             members.close()
-    except (OSError, StopIteration, zipfile.BadZipFile, EOFError):
-        return False
+    except StopIteration:
+        return "an empty archive"
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        return f"cannot be read: {e}"
     lines = [x for x in head.split(b"\n")[:-1] if x.strip()] or [head]  # whole lines, else the one given
     first = lines[1] if lines[0].upper().startswith(b"GLOBALEVENTID") and len(lines) > 1 else lines[0]
     fields = first.rstrip(b"\r").split(b"\t")
-    return len(fields) in COLUMN_COUNTS and fields[0].strip().isdigit()
+    if len(fields) not in COLUMN_COUNTS:
+        return f"first row: {len(fields)} tab-separated column(s)"
+    if not fields[0].strip().isdigit():
+        return "first row: no GLOBALEVENTID first"
+    return None
+
+
+AUTO_LISTED = 5
+"""How many of a folder's files `auto_folder_problem` names."""
+
+
+def auto_folder_problem(path: str) -> str | None:
+    """Why `--source-kind auto` cannot read a folder as GDELT exports, None when it can: a folder is never JSON
+    Lines nor a feed, so auto reads it as GDELT's when it holds a .zip (GDELT's own form, readable yet or not: a
+    download cut short fails as a GDELT file, and is read again) or a file whose first row is a GDELT row. An empty
+    folder, or one of other files, is said as such rather than read as nothing (or, formerly, as JSON Lines)."""
+    try:
+        files = export_files(path)
+    except GdeltSourceError as e:
+        return str(e)
+    if not files:
+        return (
+            f"no GDELT export files in {path} (files ending {', '.join(SUFFIXES)}); --source-kind gdelt reads a "
+            "folder with none as nothing new"
+        )
+    why: list[str] = []
+    for file in files:
+        if file.suffix.lower() == ".zip":
+            return None
+        reason = _not_gdelt(file)
+        if reason is None:
+            return None
+        why.append(f"{file.name} ({reason})")
+    more = f", and {len(why) - AUTO_LISTED} more" if len(why) > AUTO_LISTED else ""
+    return (
+        f"{path} holds no file auto can read: {', '.join(why[:AUTO_LISTED])}{more}; a GDELT export's rows have 61, "
+        "58 or 57 tab-separated columns, GLOBALEVENTID first"
+    )

@@ -36,7 +36,14 @@ from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
 
-from .gdelt import GdeltOptions, GdeltSourceError, export_files, read_gdelt, read_gdelt_archive
+from .gdelt import (
+    GdeltOptions,
+    GdeltSourceError,
+    auto_folder_problem,
+    export_files,
+    read_gdelt,
+    read_gdelt_archive,
+)
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
@@ -132,6 +139,13 @@ def _gdelt_options(source: GdeltSource) -> GdeltOptions:
         event_codes=tuple(source.event_codes),
         countries=tuple(source.countries),
     )
+
+
+class AutoGdeltFolder(GdeltSource):
+    """A folder named on the command line under `--source-kind auto` (wiring.sources_from_args): read as GDELT's,
+    the only kind a folder can be, but until one of its files has been read each poll first asks whether it holds
+    anything auto can read (gdelt.auto_folder_problem), so an empty folder or one of other files fails saying so
+    instead of reading as nothing. `--source-kind gdelt` (or a config's kind) takes it as GDELT's as it is."""
 
 
 OnSource = Callable[[SourceResult], None]
@@ -302,6 +316,9 @@ class SourcePoller:
         saved = (self.store.load_checkpoint(name).state or {}).get("files") or {}
         listed = {str(f) for f in files}
         done = {k: v for k, v in saved.items() if k in listed}  # files gone from the folder are forgotten
+        if isinstance(source, AutoGdeltFolder) and not done and (problem := auto_folder_problem(source.path)):
+            result.error = problem
+            return result
         options = _gdelt_options(source)
         result.ingested = IngestSummary(origin=source.path)
         unsaved = 0

@@ -20,7 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.backtest_live import LiveBatches, SeenIds
-from watchfloor.producers.gdelt import GdeltSourceError, looks_like_gdelt, read_gdelt
+from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, looks_like_gdelt, read_gdelt
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
@@ -33,6 +33,7 @@ from watchfloor.schemas.events import (
     caught_up_event,
 )
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
+from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.external_sort import Input, event_time
@@ -66,13 +67,27 @@ def source_kind(path: str, kind: str = "auto") -> str:
     if kind != "auto":
         return kind
     lower = path.lower()
-    if lower.endswith(FEED_SUFFIXES) or lower.startswith(("http://", "https://")):
+    if lower.startswith(("http://", "https://")):
+        return "gdelt" if is_lastupdate_url(path) else "rss"
+    if lower.endswith(FEED_SUFFIXES):
         return "rss"
     if lower.endswith(".json") and _is_json_feed(path):
         return "rss"
-    if (lower.endswith(GDELT_SUFFIXES) or Path(path).is_dir()) and looks_like_gdelt(path):
+    # A .zip or a folder is never JSON Lines (whose reader takes one file, plain or gzip): they are GDELT's even when
+    # they cannot be read (a download cut short fails as a GDELT file, and is read again; read as text, it was
+    # dead-lettered line by line for good). A folder auto cannot read says why (auto_folder_problem).
+    if lower.endswith(".zip") or Path(path).is_dir():
+        return "gdelt"
+    if lower.endswith(GDELT_SUFFIXES) and looks_like_gdelt(path):
         return "gdelt"
     return "jsonl"
+
+
+def is_lastupdate_url(url: str) -> bool:
+    """Whether an http(s) URL names a GDELT lastupdate.txt (by its name, which is GDELT's own): a GDELT source
+    followed live (producers/gdelt_live.py), not a feed."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and parts.path.rsplit("/", 1)[-1].lower() == "lastupdate.txt"
 
 
 def _is_json_feed(path: str) -> bool:
@@ -420,6 +435,9 @@ def _file_blocks(
 ) -> Iterator[list[Any]]:
     """One file's inputs, a block at a time (iter_event_blocks)."""
     k = source_kind(p, kind)
+    if k == "gdelt" and (problem := _unread_gdelt(p, kind)) is not None:
+        report.source_error(p, problem)
+        return
     fr = FileReport(p, k)
     report.files.append(fr)
     if k == "gdelt":
@@ -482,6 +500,19 @@ def _file_blocks(
         report.source_error(p, f"{p}: {e}")
 
 
+def _unread_gdelt(p: str, kind: str) -> str | None:
+    """Why a GDELT source is not read here: a lastupdate.txt (followed live by ingest, run and produce), a folder
+    auto cannot read as GDELT's (auto_folder_problem); None: read it."""
+    if "://" in p and urlsplit(p).scheme.lower() in ("http", "https", "file"):
+        return (
+            f"{redact_url(p)}: a GDELT lastupdate.txt is followed live by `ingest`, `run` and `produce`; a backtest "
+            "reads export files and folders (download them first)"
+        )
+    if kind == "auto" and Path(p).is_dir():
+        return auto_folder_problem(p)
+    return None
+
+
 def _gdelt_blocks(
     p: str,
     seen: SeenIds,
@@ -524,6 +555,8 @@ def _gdelt_blocks(
                 block = []
     except GdeltSourceError as e:  # a truncated archive: the rows read stand
         report.source_error(p, str(e))
+        if not (block or fr.accepted or fr.dead):  # nothing read: the error says it, not also "no events in it"
+            report.files.remove(fr)
     if block:
         yield flush()
     if on_bytes is not None:

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
@@ -26,7 +28,7 @@ from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.config import subscription_problems
-from watchfloor.producers.poller import SourcePoller
+from watchfloor.producers.poller import AutoGdeltFolder, SourcePoller
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import (
     AppConfig,
@@ -263,14 +265,25 @@ def detection_sink(cfg: AppConfig, store_url: str, *, dispatch: bool) -> StoreSi
 
 
 def sources_from_args(paths: Sequence[str], kind: str = "auto") -> list[SourceConfig]:
-    """Sources named on a command line: JSON Lines files, feed files or feed URLs, GDELT export files or folders
-    (`kind`: auto, jsonl, rss, gdelt; a GDELT source from the command line takes the defaults of its options)."""
+    """Sources named on a command line: JSON Lines files, feed files or feed URLs, GDELT export files or folders,
+    or a GDELT lastupdate.txt URL followed live as a config's `url:` is (`kind`: auto, jsonl, rss, gdelt; a GDELT
+    source from the command line takes the defaults of its options). Raises ValueError for a lastupdate.txt URL
+    that a config would refuse too, saying why."""
     from .backtest import source_kind
 
     out: list[SourceConfig] = []
     for p in paths:
         k = source_kind(p, kind)
-        out.append(RssSource(url=p) if k == "rss" else GdeltSource(path=p) if k == "gdelt" else JsonlSource(path=p))
+        if k == "gdelt" and "://" in p:  # http(s), or file:// for a local copy, as config's url: takes
+            try:
+                out.append(GdeltSource(url=p))
+            except ValidationError as e:
+                raise ValueError("; ".join(str(x["msg"]).removeprefix("Value error, ") for x in e.errors())) from None
+        elif k == "gdelt":
+            is_folder = kind == "auto" and Path(p).is_dir()
+            out.append(AutoGdeltFolder(path=p) if is_folder else GdeltSource(path=p))
+        else:
+            out.append(RssSource(url=p) if k == "rss" else JsonlSource(path=p))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -114,3 +115,51 @@ def test_ingest_a_gdelt_zip_from_a_copy(tmp_path: Path) -> None:
     assert "7 new documents" in res.output and "export.CSV.zip:20241028064500.export.CSV:5" in res.output
     plain = runner.invoke(app, ["ingest", str(tmp_path / "plain.CSV"), "--store", store])
     assert "0 new documents, 7 already in the log" in plain.output  # the same ids: nothing published twice
+
+
+def _cut_zip(path: Path) -> Path:
+    """The first half of a GDELT .zip, as a download cut short leaves it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(EXPORT, path.name.removesuffix(".zip"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_cut_short_zip_under_auto_fails_as_gdelt_not_read_as_json_lines(tmp_path: Path) -> None:
+    cut = _cut_zip(tmp_path / "inbox" / "20241022101500.export.CSV.zip")
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    for named in (cut, cut.parent):  # the file, and the folder holding it
+        res = runner.invoke(app, ["ingest", "--store", store, str(named)])
+        assert res.exit_code == 1, res.output
+        assert f"cannot read GDELT archive {cut}: File is not a zip file" in res.output
+        assert "0 dead letters" in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
+    res = runner.invoke(app, ["backtest", "--rules", str(PACK), str(cut)])
+    assert res.exit_code == 1 and "cannot read GDELT archive" in res.output and "no events in it" not in res.output
+    res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(cut), str(EXPORT)])
+    assert res.exit_code == 0 and "cannot read GDELT archive" in res.output and "UTF-8" not in res.output
+
+
+def test_a_folder_auto_cannot_read_says_what_it_is(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "gdelt1_reduced.csv").write_text("Date,Source,Target\n20171126,USA,RUS\n", encoding="utf-8")
+    (other / "notes.jsonl").write_text("{}\n", encoding="utf-8")  # not an export's name: not looked at
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = runner.invoke(app, ["ingest", "--store", store, str(empty), str(other)])
+    assert res.exit_code == 1, res.output
+    assert f"no GDELT export files in {empty}" in res.output
+    assert f"{other} holds no file auto can read: gdelt1_reduced.csv (first row: 1 tab-separated column(s))" in (
+        " ".join(res.output.split())
+    )
+    assert "JSON Lines" not in res.output
+    # Named as GDELT's, an empty folder is a fresh inbox: nothing new.
+    res = runner.invoke(app, ["ingest", "--store", store, "--source-kind", "gdelt", str(empty)])
+    assert res.exit_code == 0 and "0 new documents" in res.output
+    res = runner.invoke(app, ["backtest", "--rules", str(PACK), str(empty), str(other), str(EXPORT)])
+    assert f"no GDELT export files in {empty}" in res.output and "holds no file auto can read" in res.output
+    res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(empty), str(EXPORT)])
+    assert f"no GDELT export files in {empty}" in res.output

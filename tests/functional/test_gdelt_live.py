@@ -376,3 +376,32 @@ def test_run_once_with_a_lastupdate_source_raises_the_example_packs_alerts(
     assert again.exit_code == 0, again.output
     assert gdelt_server.zips_fetched() == [T3]  # the second run found nothing new
     assert urllib.parse.urlsplit(lastupdate_url).path in gdelt_server.requests
+
+
+@pytest.mark.parametrize("kind", ["gdelt", "auto"])
+def test_ingest_follows_a_lastupdate_url_named_on_the_command_line(
+    gdelt_server: GdeltServer, tmp_path: Path, kind: str
+) -> None:
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    url = gdelt_server.url("/gdeltv2/lastupdate.txt")
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = CliRunner().invoke(app, ["ingest", "--store", store, "--source-kind", kind, url])
+    assert res.exit_code == 0, res.output
+    assert "3 new documents" in res.output
+    again = CliRunner().invoke(app, ["ingest", "--store", store, "--source-kind", kind, url])
+    assert again.exit_code == 0 and "0 new documents" in again.output
+    assert gdelt_server.zips_fetched() == [T0]  # the checkpoint source:<url>, as a config's url: keeps
+
+
+def test_a_lastupdate_url_a_config_would_refuse_is_refused_on_the_command_line(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = CliRunner().invoke(app, ["ingest", "--store", store, "--source-kind", "gdelt", "http://u:s3cret@/x.txt"])
+    assert res.exit_code == 1
+    assert "is not an http(s) URL of a lastupdate.txt" in res.output and "s3cret" not in res.output
+
+
+def test_backtest_says_it_does_not_follow_a_lastupdate_url() -> None:
+    res = CliRunner().invoke(app, ["backtest", "--rules", str(PACK), "http://127.0.0.1:9/gdeltv2/lastupdate.txt"])
+    assert res.exit_code != 0
+    assert "a GDELT lastupdate.txt is followed live by `ingest`, `run` and `produce`" in res.output

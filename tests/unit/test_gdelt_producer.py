@@ -25,6 +25,7 @@ from watchfloor.stream_processors.engine.stories import same_story, story_signat
 from watchfloor.stream_processors.engine.text import strip_html, tokens
 from watchfloor.stream_processors.ports import Checkpoint
 from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.wiring import sources_from_args
 
 RUS = ("RUSGOV", "RUSSIA", "RUS")
 PRK = ("PRK", "NORTH KOREA", "PRK")
@@ -369,8 +370,45 @@ def test_auto_source_kind_knows_gdelt(tmp_path: Path) -> None:
         "gdelt",
         "jsonl",
         "jsonl",
-        "gdelt",  # a folder whose first export file is GDELT's
+        "gdelt",  # a folder: only GDELT's can be one
     ]
+
+
+def test_auto_never_reads_a_zip_or_a_folder_as_json_lines(tmp_path: Path) -> None:
+    # JSON Lines are one file, plain or gzip: a .zip that cannot be read (yet) is a GDELT file that fails.
+    cut = tmp_path / "20241022101500.export.CSV.zip"
+    cut.write_bytes(b"PK\x03\x04 cut short")
+    assert source_kind(str(cut)) == "gdelt"
+    assert source_kind(str(tmp_path / "missing.zip")) == "gdelt"
+    assert source_kind(str(tmp_path / "empty")) == "jsonl"  # not there: said as a file not found
+    (tmp_path / "empty").mkdir()
+    assert source_kind(str(tmp_path / "empty")) == "gdelt"
+    assert source_kind("https://data.gdeltproject.org/gdeltv2/lastupdate.txt") == "gdelt"
+    assert source_kind("https://example.org/feed") == "rss"
+    sources = sources_from_args([str(tmp_path / "empty"), str(cut), "http://h.example/gdeltv2/lastupdate.txt"])
+    assert [type(x).__name__ for x in sources] == ["AutoGdeltFolder", "GdeltSource", "GdeltSource"]
+    assert isinstance(sources[2], GdeltSource) and sources[2].url == "http://h.example/gdeltv2/lastupdate.txt"
+    assert type(sources_from_args([str(tmp_path / "empty")], "gdelt")[0]) is GdeltSource
+
+
+def test_a_folder_under_auto_says_why_until_it_holds_an_export(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    poller = SourcePoller(MemoryStore(), sources_from_args([str(folder)]))
+    first = poller.poll_once().sources[0]
+    assert first.error == (
+        f"no GDELT export files in {folder} (files ending .csv, .tsv, .txt, .zip); --source-kind gdelt reads a folder "
+        "with none as nothing new"
+    )
+    _write(folder / "labels.csv", ["id,label", "a,TREATY"])
+    second = poller.poll_once().sources[0]
+    assert second.error is not None and second.error.startswith(
+        f"{folder} holds no file auto can read: labels.csv (first row: 1 tab-separated column(s)); a GDELT export's"
+    )
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])  # an export arrives (a live `produce`)
+    third = poller.poll_once()
+    assert (third.errors, third.accepted, third.dead_lettered) == ([], 1, 1)  # the labels file: one dead letter
+    assert poller.poll_once().errors == []  # read once, it is a GDELT folder: nothing new is no failure
 
 
 def test_two_outlets_reports_of_one_coded_event_are_two_stories() -> None:

@@ -252,7 +252,10 @@ def produce(
 
     cfg = app_config(config if config is not None or not demo else None)
     if sources:
-        chosen = sources_from_args(sources, source_kind)
+        try:
+            chosen = sources_from_args(sources, source_kind)
+        except ValueError as e:  # a lastupdate.txt URL a config would refuse
+            raise fail(str(e)) from None
     elif config is not None:
         chosen = list(cfg.sources)
         if not chosen:

@@ -7,14 +7,28 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, out, print_dead_letters, redact_url, seen_before, visible_text
+from ._common import (
+    ConfigOpt,
+    app,
+    app_config,
+    err,
+    fail,
+    out,
+    print_dead_letters,
+    redact_url,
+    seen_before,
+    visible_text,
+)
 
 
 @app.command()
 def ingest(
     sources: Annotated[
         list[str],
-        typer.Argument(help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs, GDELT export files or folders."),
+        typer.Argument(
+            help="JSONL files (.jsonl/.jsonl.gz), feed files or feed URLs, GDELT export files or folders, or a GDELT "
+            "lastupdate.txt URL."
+        ),
     ],
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
@@ -24,9 +38,13 @@ def ingest(
     from ..wiring import build_poller, open_store, sources_from_args
 
     cfg = app_config(config)
+    try:
+        chosen = sources_from_args(sources, source_kind)
+    except ValueError as e:  # a lastupdate.txt URL a config would refuse
+        raise fail(str(e)) from None
     st = open_store(store or cfg.store)
     try:
-        summary = build_poller(cfg, st, sources_from_args(sources, source_kind)).poll_once()
+        summary = build_poller(cfg, st, chosen).poll_once()
     finally:
         st.close()
     failed = False
