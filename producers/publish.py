@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import orjson
 
 from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
+from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EventLog
 from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
 
@@ -124,7 +125,8 @@ class _Batch:
         self.dead_letters.append(dl)
 
     def refuse(self, ev: Event, line: int | None, reason: str, field: str | None) -> None:
-        self.add_dead(DeadLetter(origin=self.origin, line=line, field=field, reason=reason, raw=_raw(ev)))
+        # The source as it may be shown (a feed URL's password masked), as a feed's own dead letters name it.
+        self.add_dead(DeadLetter(origin=redact_url(self.origin), line=line, field=field, reason=reason, raw=_raw(ev)))
 
     def _without_conflicts(self) -> tuple[list[Event], list[int | None]]:
         """Drop (and dead-letter) documents whose id the log or an earlier line of this batch holds with
@@ -247,7 +249,8 @@ def ingest(
             try:
                 ev = document_event(item, origin, at)
             except Exception as e:  # e.g. a model that cannot be serialised: this record only
-                batch.add_dead(DeadLetter(origin=origin, line=line, reason=f"cannot be made into an event: {e}"))
+                reason = f"cannot be made into an event: {e}"
+                batch.add_dead(DeadLetter(origin=redact_url(origin), line=line, reason=reason))
                 continue
             batch.docs.append(ev)
             batch.lines.append(line)
@@ -263,12 +266,13 @@ def ingest(
     elif batch.docs:
         batch.flush_docs()
     batch.flush_dead()  # dead letters of the last batch's refused records
+    shown = redact_url(origin)  # a feed URL's password or key is not logged
     if summary.dead_letters:
         # Each is said by the command that polled (`ingest`, `run`, `produce`: cli._common.print_dead_letters).
-        log.info("%s: %d input(s) dead-lettered, e.g. %s", origin, len(summary.dead_letters), _describe(summary))
+        log.info("%s: %d input(s) dead-lettered, e.g. %s", shown, len(summary.dead_letters), _describe(summary))
     if summary.known_dead:
-        log.info("%s: %d rejected input(s) already in the dead-letter log", origin, summary.known_dead)
-    log.info("%s: %d new document(s), %d duplicate(s)", origin, summary.accepted, summary.duplicates)
+        log.info("%s: %d rejected input(s) already in the dead-letter log", shown, summary.known_dead)
+    log.info("%s: %d new document(s), %d duplicate(s)", shown, summary.accepted, summary.duplicates)
     return summary
 
 

@@ -22,6 +22,7 @@ from watchfloor.schemas.events import (
     retraction_event,
     signal_event,
 )
+from watchfloor.schemas.redact import redact_url
 
 from .engine import Engine, Output
 from .ports import Store, StoredEvent
@@ -122,7 +123,7 @@ class EmbeddedRunner:
                 try:
                     return self._process(batch, state, skipped, pending)
                 except _Unprocessable as bad:
-                    log.error("%s: %s", bad.letter.origin, bad.letter.reason)
+                    log.error("%s: %s", redact_url(bad.letter.origin), bad.letter.reason)  # a feed URL's password
                     skipped[bad.index] = bad.letter
                     state = self._state_before_batch()
 

@@ -446,7 +446,7 @@ def _file_blocks(
     if k == "rss":
         res = fetch_feed(p, max_body_chars=max_body_chars)
         if res.error is not None:
-            report.source_error(p, f"{p}: {res.error.reason}")
+            report.source_error(p, f"{redact_url(p)}: {res.error.reason}")
             report.files.pop()
             return
         feed_docs = [x for x in res.items if isinstance(x, Document)]

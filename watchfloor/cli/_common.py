@@ -198,13 +198,20 @@ def source_failed(origin: str, error: str | None) -> str:
     return f"{said}: {escape(visible_text(error or ''))}"
 
 
+def shown_origin(origin: str, line: int | None = None) -> str:
+    """Where a dead letter is, as a terminal shows it: `FILE:LINE`, or a feed's URL without its password or key
+    (documents' and older dead letters' origins are the source as configured)."""
+    shown = redact_url(origin)
+    return f"{shown}:{line}" if line else shown
+
+
 def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "dead letter") -> None:
     """One line per dead letter, as every command says them: `dead letter FILE:LINE (field F): REASON`. Past
     `limit`, a count and the command that lists them all (they are in the store's dead-letter log)."""
     letters = list(letters)
     shown = letters if limit is None else letters[:limit]
     for dl in shown:
-        where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin
+        where = shown_origin(dl.origin, dl.line)
         field = f" (field {dl.field})" if dl.field else ""
         err.print(f"[yellow]{label}[/yellow] {escape(where)}{escape(field)}: {escape(dl.reason)}", highlight=False)
     if len(letters) > len(shown):

@@ -27,7 +27,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ._common import ConfigOpt, app, app_config, err, fail, out
+from ._common import ConfigOpt, app, app_config, err, fail, out, shown_origin
 
 Advance = Any  # a _Bar: called with n, or told its total
 # --from-kafka: how long the broker may keep the backtest waiting, to find the topic before the run and, inside the
@@ -287,7 +287,7 @@ def backtest(
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
-            where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line: as `run` says
+            where = shown_origin(dl.origin, dl.line)  # a feed's entries have no line: as `run` says
             err.print(f"  {where}: {dl.reason}", markup=False, highlight=False)
         if report.dead_count > DEAD_LETTERS_SHOWN:
             err.print(f"  {more_dead_letters(report.dead_count, json_out)}", markup=False, highlight=False)
@@ -347,7 +347,9 @@ def backtest(
             highlight=False,
         )
         for dl in reported[:5]:
-            err.print(f"  [yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
+            err.print(
+                f"  [yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
+            )
     unresolved = run.data["stats"].get("evidence_unresolved", 0)
     if unresolved:  # scoring.evidence: the set whose hash is the alert's id was not found within its bounds
         err.print(

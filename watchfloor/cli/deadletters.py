@@ -13,7 +13,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import EventType
 
-from ._common import ConfigOpt, app, app_config, out
+from ._common import ConfigOpt, app, app_config, out, shown_origin
 
 STAGES = ("ingest", "engine", "event-time", "notify", "archive")  # DeadLetter.stage, as the writers set it
 
@@ -63,7 +63,8 @@ def dead_letters(
     for col in ("position", "stage", "where", "field", "reason"):
         table.add_column(col, overflow="fold")
     for pos, _when, p in kept:
-        where = f"{p.get('origin', '')}:{p['line']}" if p.get("line") else str(p.get("origin", ""))
+        line = p.get("line")
+        where = shown_origin(str(p.get("origin", "")), line if isinstance(line, int) else None)
         table.add_row(
             str(pos),
             escape(str(p.get("stage", "ingest"))),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app_config, end_process, out, rules_app
+from ._common import ConfigOpt, app_config, end_process, out, rules_app, shown_origin
 
 
 def _rule_specs(paths: list[str] | None, config: Path | None) -> list[str]:
@@ -212,7 +212,7 @@ def rules_explain(
         if report.dead_count:  # as `backtest` says it: a count and the first five (a year of news has dozens)
             typer.echo(f"{report.dead_count} bad records skipped", err=True)
             for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
-                where = f"{dl.origin}:{dl.line}" if dl.line else dl.origin  # a feed's entries have no line
+                where = shown_origin(dl.origin, dl.line)  # a feed's entries have no line
                 typer.echo(f"  {where}: {dl.reason}", err=True)
             if report.dead_count > DEAD_LETTERS_SHOWN:  # this command's --json holds explanations, not these
                 rest = report.dead_count - DEAD_LETTERS_SHOWN

@@ -20,6 +20,7 @@ from ._common import (
     progress_bar,
     redact_url,
     seen_before,
+    shown_origin,
     source_failed,
     stop_on_sigterm,
 )
@@ -160,7 +161,9 @@ def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> t
     # here as well as in the dead-letter log, per source.
     reported = [dl for t in tallies for dl in t.late]
     for dl in reported[:20]:
-        err.print(f"[yellow]event time[/yellow] {escape(dl.origin)}: {escape(dl.reason)}", highlight=False)
+        err.print(
+            f"[yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
+        )
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
@@ -207,7 +210,7 @@ def late_by_source(reports: list[Any]) -> str:
     counts: dict[str, dict[str, int]] = {}
     for dl in reports:
         what = "late" if dl.reason.startswith("late") else "dated in the future"
-        per = counts.setdefault(dl.origin, {})
+        per = counts.setdefault(shown_origin(dl.origin), {})
         per[what] = per.get(what, 0) + 1
     return "; ".join(
         f"{origin}: " + ", ".join(f"{n} {what}" for what, n in per.items()) for origin, per in counts.items()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from watchfloor.schemas.redact import redact_url
+
 from .activity import heartbeat
 from .broker import KafkaProbe
 from .metrics import oldest_outstanding
@@ -48,7 +50,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         problems.append(f"every source polled at {last.get('at')} failed ({last['polled']})")
     for origin, (secs, error) in sorted(failing.items()):
         if secs > s.source_failing_after:
-            problems.append(f"source {origin}: failing for {secs:.0f}s: {error}")
+            problems.append(f"source {redact_url(origin)}: failing for {secs:.0f}s: {error}")
     for ch, secs in sorted(oldest.items()):
         if secs > s.delivery_outstanding_after:
             n = stats[(ch, "outstanding")][0]
