@@ -30,6 +30,21 @@ SAMPLES = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk
 runner = CliRunner()
 
 
+def pack_config(tmp_path: Path, channel: str = "archive", subscriptions: str = " []") -> Path:
+    """A config over the bundled pack with one file channel, and `subscriptions` as YAML (after the key)."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+channels: [{{type: file, name: {channel}, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions:{subscriptions}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
 def sent(path: Path) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
     return [r["detection"] for r in rows]
@@ -165,16 +180,7 @@ def test_a_digest_lists_only_what_its_where_names() -> None:
 def test_the_cli_adds_and_lists_a_where(tmp_path: Path) -> None:
     """`subscriptions add --where` reads a filter as Slack reads it (a key given twice: either value; a name kept
     as typed), refuses one that could never match, and `subscriptions list` shows it."""
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"""\
-store: sqlite:///{tmp_path / "wf.db"}
-rules: [builtin:dprk_russia]
-channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
-subscriptions: []
-""",
-        encoding="utf-8",
-    )
+    cfg = pack_config(tmp_path)
     c = ["--config", str(cfg)]
     add = ["subscriptions", "add", "archive", "-r", "troops-deployed", "--where", "place=Kursk", "-w", "place=Donbas"]
     res = runner.invoke(app, [*add, *c])
@@ -199,18 +205,13 @@ def test_a_config_where_that_never_matches_is_warned_about_where_it_is_written(t
 
     from watchfloor.wiring import build_engine
 
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"""\
-store: sqlite:///{tmp_path / "wf.db"}
-rules: [builtin:dprk_russia]
-channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
-subscriptions:
-  - {{channel: archive, rules: [troops-deployed], where: {{plce: Kursk}}}}
-  - {{channel: archive, rules: [treaty-ratified], where: {{party: [PRK, Rusia]}}}}
-  - {{channel: archive, rules: [troops-deployed], where: {{place: kursk}}}}
+    cfg = pack_config(
+        tmp_path,
+        subscriptions="""
+  - {channel: archive, rules: [troops-deployed], where: {plce: Kursk}}
+  - {channel: archive, rules: [treaty-ratified], where: {party: [PRK, Rusia]}}
+  - {channel: archive, rules: [troops-deployed], where: {place: kursk}}
 """,
-        encoding="utf-8",
     )
     with caplog.at_level(logging.WARNING):
         build_engine(["builtin:dprk_russia"], load_config(cfg))
@@ -226,16 +227,7 @@ subscriptions:
 def test_the_cli_refuses_the_where_filters_trial5_found_accepted(tmp_path: Path) -> None:
     """trial5 H1, as the trial typed them: a closed capture's value, a key the tag's rules do not carry, a bare value
     and a '*' key no key of the rule holds; and M1: the docs' `place=Kursk Oblast`, an alias, is taken."""
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"""\
-store: sqlite:///{tmp_path / "wf.db"}
-rules: [builtin:dprk_russia]
-channels: [{{type: file, name: all, path: {tmp_path / "alerts.jsonl"}}}]
-subscriptions: []
-""",
-        encoding="utf-8",
-    )
+    cfg = pack_config(tmp_path, channel="all")
     c = ["--config", str(cfg)]
     refused = {
         ("--rule", "treaty-ratified", "--where", "party=Kursk"): (
@@ -273,20 +265,15 @@ def test_a_config_where_only_a_closed_capture_or_a_tag_rules_out_is_warned_about
 
     from watchfloor.wiring import build_engine
 
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"""\
-store: sqlite:///{tmp_path / "wf.db"}
-rules: [builtin:dprk_russia]
-channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
-subscriptions:
-  - {{channel: archive, tags: [troops], where: {{party: RUS}}}}
-  - {{channel: archive, rules: [treaty-ratified], where: {{party: Kursk}}}}
-  - {{channel: archive, rules: [troops-deployed], where: {{"*": North Korea}}}}
-  - {{channel: archive, rules: [troop-engagement], where: {{place: Kursk Oblast}}}}
-  - {{channel: archive, where: {{"*": North Korea}}}}
+    cfg = pack_config(
+        tmp_path,
+        subscriptions="""
+  - {channel: archive, tags: [troops], where: {party: RUS}}
+  - {channel: archive, rules: [treaty-ratified], where: {party: Kursk}}
+  - {channel: archive, rules: [troops-deployed], where: {"*": North Korea}}
+  - {channel: archive, rules: [troop-engagement], where: {place: Kursk Oblast}}
+  - {channel: archive, where: {"*": North Korea}}
 """,
-        encoding="utf-8",
     )
     with caplog.at_level(logging.WARNING):
         build_engine(["builtin:dprk_russia"], load_config(cfg))
