@@ -451,6 +451,11 @@ def _members(path: Path) -> Generator[tuple[str, IO[bytes]]]:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as e:
         raise GdeltSourceError(f"cannot read GDELT archive {path}: {e}") from e
+    yield from _zip_members(archive, str(path))
+
+
+def _zip_members(archive: zipfile.ZipFile, label: str) -> Generator[tuple[str, IO[bytes]]]:
+    """(`label:member`, binary stream) of each file inside an open archive (closed at the end), streamed."""
     with archive:
         for info in archive.infolist():
             if info.is_dir():
@@ -458,9 +463,9 @@ def _members(path: Path) -> Generator[tuple[str, IO[bytes]]]:
             try:
                 member = archive.open(info)
             except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
-                raise GdeltSourceError(f"cannot read {info.filename} in GDELT archive {path}: {e}") from e
+                raise GdeltSourceError(f"cannot read {info.filename} in GDELT archive {label}: {e}") from e
             with member:
-                yield f"{path}:{info.filename}", member
+                yield f"{label}:{info.filename}", member
 
 
 def read_gdelt(
@@ -483,11 +488,19 @@ def _read_files(
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     table = lookups()
     for file in files:
-        for origin, stream in _members(file):
-            try:
-                yield from _read_stream(stream, origin, options, max_body_chars, table)
-            except (OSError, EOFError, zipfile.BadZipFile) as e:  # a truncated archive, a failing disk
-                raise GdeltSourceError(f"cannot read GDELT file {origin}: {e}") from e
+        yield from _read_members(_members(file), options, max_body_chars, table)
+
+
+def _read_members(
+    members: Iterator[tuple[str, IO[bytes]]], options: GdeltOptions, max_body_chars: int, table: Lookups
+) -> Iterator[tuple[int, Document | DeadLetter]]:
+    """The rows of each (origin, stream), as _read_stream gives them; a stream that fails part way (a truncated
+    archive, a failing disk) raises GdeltSourceError, the rows before it standing."""
+    for origin, stream in members:
+        try:
+            yield from _read_stream(stream, origin, options, max_body_chars, table)
+        except (OSError, EOFError, zipfile.BadZipFile) as e:
+            raise GdeltSourceError(f"cannot read GDELT file {origin}: {e}") from e
 
 
 def _read_stream(
@@ -557,21 +570,11 @@ def read_gdelt_archive(
     """(line, document or dead letter) of every row of a GDELT .zip held in memory (an export downloaded by
     gdelt_live.py), as read_gdelt reads one on disk; a dead letter's origin is `origin:member`. Raises
     GdeltSourceError when the archive cannot be read to its end; rows already yielded stand."""
-    table = lookups()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (OSError, zipfile.BadZipFile) as e:
         raise GdeltSourceError(f"cannot read GDELT archive {origin}: {e}") from e
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            where = f"{origin}:{info.filename}"
-            try:
-                with archive.open(info) as member:
-                    yield from _read_stream(member, where, options, max_body_chars, table)
-            except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
-                raise GdeltSourceError(f"cannot read GDELT file {where}: {e}") from e
+    yield from _read_members(_zip_members(archive, origin), options, max_body_chars, lookups())
 
 
 def looks_like_gdelt(path: str) -> bool:
