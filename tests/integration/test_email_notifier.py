@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 import pytest
 
@@ -339,31 +339,21 @@ def test_starttls_is_refused_when_the_server_does_not_offer_it(smtp_server: Loca
     assert smtp_server.received == []
 
 
-def test_starttls_verifies_the_certificate_then_logs_in_and_sends(
-    smtp_tls_server: tuple[LocalSMTP, ssl.SSLContext],
+@pytest.mark.parametrize(
+    ("fixture", "tls", "said"),
+    [("smtp_tls_server", "starttls", "STARTTLS TLSv1."), ("smtps_server", "implicit", "TLSv1.")],
+)
+def test_tls_verifies_the_certificate_then_logs_in_and_sends(
+    fixture: str, tls: Literal["starttls", "implicit"], said: str, request: pytest.FixtureRequest
 ) -> None:
-    server, trusted = smtp_tls_server
-    n = notifier(server, tls="starttls", ssl_context=trusted)
-    assert "STARTTLS TLSv1." in n.check()
+    """STARTTLS (a plain connection upgraded) and implicit TLS (TLS from the first byte, as on port 465)."""
+    server, trusted = request.getfixturevalue(fixture)
+    n = notifier(server, tls=tls, ssl_context=trusted)
+    assert said in n.check()
     n.send(notice_of(alert(), "mail"))
     assert len(server.received) == 1
 
-    untrusted = notifier(server, tls="starttls")  # the system's CAs: the test certificate is self-signed
-    with pytest.raises(PermanentError, match="certificate is not trusted") as info:
-        untrusted.send(notice_of(alert(2), "mail"))
-    assert info.value.channel_wide and len(server.received) == 1
-
-
-def test_implicit_tls_verifies_the_certificate_then_logs_in_and_sends(
-    smtps_server: tuple[LocalSMTP, ssl.SSLContext],
-) -> None:
-    server, trusted = smtps_server
-    n = notifier(server, tls="implicit", ssl_context=trusted)
-    assert "TLSv1." in n.check()
-    n.send(notice_of(alert(), "mail"))
-    assert len(server.received) == 1
-
-    untrusted = notifier(server, tls="implicit")  # the system's CAs: the test certificate is self-signed
+    untrusted = notifier(server, tls=tls)  # the system's CAs: the test certificate is self-signed
     with pytest.raises(PermanentError, match="certificate is not trusted") as info:
         untrusted.send(notice_of(alert(2), "mail"))
     assert info.value.channel_wide and len(server.received) == 1
