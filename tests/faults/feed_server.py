@@ -24,9 +24,10 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.fixtures.http_server import QuietHandler, serving
 
 DRIP_BYTES = 120
 
@@ -83,10 +84,7 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
     state = HostileFeeds()
     drip_body = rss("drip", 1).ljust(DRIP_BYTES, b" ")[:DRIP_BYTES]
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, fmt: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             try:
                 self._get()
@@ -155,15 +153,9 @@ def hostile_feeds(gzip_bomb: bytes) -> Iterator[HostileFeeds]:
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving(Handler) as base:
+        state.base = base
+        try:
+            yield state
+        finally:
+            state.stop.set()  # before the server stops: the slow handlers end their drip

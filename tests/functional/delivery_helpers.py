@@ -4,14 +4,13 @@ and a local webhook receiver (a real HTTP server)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.http_server import QuietHandler, serving
 from tests.fixtures.slack_server import FakeSlack
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Notice
@@ -164,10 +163,7 @@ class Hook:
 def webhook_server() -> Iterator[Hook]:
     hook = Hook()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -184,13 +180,6 @@ def webhook_server() -> Iterator[Hook]:
         do_POST = _answer
         do_GET = _answer
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    hook.url = f"http://127.0.0.1:{httpd.server_address[1]}/hooks/s3cr3t-path"
-    try:
+    with serving(Handler) as base:
+        hook.url = f"{base}/hooks/s3cr3t-path"
         yield hook
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.http_server import QuietHandler, serving
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "gdelt" / "20241021-20241028.export.CSV"
@@ -84,10 +84,7 @@ def gdelt_server() -> Iterator[GdeltServer]:
     else is a 404."""
     state = GdeltServer()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, fmt: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             try:
                 self._get()
@@ -124,14 +121,6 @@ def gdelt_server() -> Iterator[GdeltServer]:
             if cut:
                 self.close_connection = True
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base:
+        state.base = base
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)

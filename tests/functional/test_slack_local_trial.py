@@ -9,9 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -19,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from typer.testing import CliRunner
 
+from tests.fixtures.http_server import QuietHandler, serving
 from tests.fixtures.slack_server import DEFAULT_TOKEN, FakeSlack, main
 from watchfloor.alerts.notifiers.base import PermanentError
 from watchfloor.alerts.notifiers.slack import SlackNotifier
@@ -83,10 +82,7 @@ def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() ->
 def test_send_command_signs_a_slash_command_as_slack_does() -> None:
     got: list[tuple[str, dict[str, str], str]] = []
 
-    class App(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class App(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             got.append((self.path, dict(self.headers.items()), body))
@@ -97,15 +93,9 @@ def test_send_command_signs_a_slash_command_as_slack_does() -> None:
             self.end_headers()
             self.wfile.write(payload)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with serving(App) as url:
         args = ["send-command", "--url", url, "--secret", "s3cret", "--channel", "#desk", "/watchfloor list"]
         assert main(args) == 0
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     [(path, headers, body)] = got
     assert path == "/slack/events"
     verifier = SignatureVerifier("s3cret")

@@ -8,12 +8,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
 import pytest
 
+from tests.fixtures.http_server import QuietHandler, serving
 from watchfloor.producers.poller import SourcePoller, checkpoint_name
 from watchfloor.producers.publish import ingest
 from watchfloor.producers.rss import MAX_FEED_MARKUP, FeedResult, feed_markup, fetch_feed, html_to_text, parse_feed
@@ -225,10 +225,7 @@ def feed_server() -> Iterator[FeedServer]:
     rss = RSS2.read_bytes()
     server_state = FeedServer(base="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             server_state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             if self.path == "/feed.xml":
@@ -262,16 +259,9 @@ def feed_server() -> Iterator[FeedServer]:
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base:
+        server_state.base = base
         yield server_state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 @pytest.fixture

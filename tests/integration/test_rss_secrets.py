@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.http_server import QuietHandler, serving
 from watchfloor.cli import app
 
 SECRET = "s3cret-pw"
@@ -32,10 +31,7 @@ def feed(description: str) -> bytes:
 def feed_url() -> Iterator[tuple[str, dict[str, bytes]]]:
     files = {"/feed.xml": feed("Russia and North Korea sign a pact.")}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
@@ -45,15 +41,8 @@ def feed_url() -> Iterator[tuple[str, dict[str, bytes]]]:
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://reader:{SECRET}@127.0.0.1:{httpd.server_address[1]}", files
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving(Handler) as base:
+        yield base.replace("http://", f"http://reader:{SECRET}@", 1), files
 
 
 def test_a_feed_urls_password_is_in_no_log_line_nor_terminal_message(
