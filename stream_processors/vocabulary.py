@@ -77,13 +77,10 @@ class RuleVocabulary:
     def spellings(self) -> Spellings:
         return Spellings(self.names, self.aliases)
 
-    def value_problem(
-        self, rule: str | Collection[str] | None, key: str, value: str, *, aliases: bool = False
-    ) -> str | None:
+    def value_problem(self, rule: str | Collection[str] | None, key: str, value: str) -> str | None:
         """Why `key: value` can never be carried by an alert of `rule` (of any of several rules; of any rule's,
-        when None), or None. A value compares by entity id or display name, case aside, as timelines and
-        expectations match (scoring.truth.alert_carries); with `aliases`, folded and by any alias too, as a
-        subscription's `where` matches (Spellings)."""
+        when None), or None. A value compares in every spelling of the entity it names (Spellings: id, display
+        name or alias, folded), as a subscription's `where`, a timeline and an expectation match it."""
         if rule is None:
             rules = [r for r, k in self.keys.items() if k is None or key in k]
         else:
@@ -96,13 +93,8 @@ class RuleVocabulary:
             allowed |= got
         if not allowed:
             return None
-        if aliases:
-            if self.spellings.entities(value) & allowed:
-                return None
-        else:
-            want = value.casefold()
-            if any(want in (e.casefold(), self.names.get(e, e).casefold()) for e in allowed):
-                return None
+        if self.spellings.entities(value) & allowed:
+            return None
         if rule is None:
             whose = key
         else:
@@ -160,7 +152,7 @@ class RuleVocabulary:
         if not named:
             return self._no_entity(value)
         carrying = [r for r, ks in keys.items() if real in ks]
-        return self.value_problem(carrying, real, value, aliases=True)
+        return self.value_problem(carrying, real, value)
 
     def _no_entity(self, value: str) -> str:
         return f"{value!r} names no entity of the rule packs{self._hint(value, self.names)}"

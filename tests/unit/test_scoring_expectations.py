@@ -190,3 +190,41 @@ def test_a_group_value_a_closed_capture_can_never_take_is_an_error(tmp_path: Pat
     timeline.write_text("event,time,rule,group\nDuma,2024-10-24T00:00:00+00:00,treaty-ratified,party=RSU\n")
     with pytest.raises(TruthError, match=r"timeline.csv:2: column 'group': treaty-ratified's party is one of"):
         load_timeline(timeline, vocab)
+
+
+def test_a_group_value_may_be_any_alias_of_its_entity_as_in_a_where(tmp_path: Path) -> None:
+    """Outside trial: `{place: Kursk Oblast}` was refused with "(did you mean Kursk oblast?)", though a
+    subscription's `where` takes it. Expectations and timelines now compare values in every spelling of the
+    entity they name (id, name or gazetteer alias, folded), as routing does, when loaded and when matched."""
+    from watchfloor.scoring.truth import load_timeline, rule_vocabulary
+    from watchfloor.stream_processors.rulefile import load_rules
+
+    vocab = rule_vocabulary(load_rules(["builtin:dprk_russia"])[1])
+    kursk = Detection(
+        id="te-1",
+        rule="troop-engagement",
+        title="North Korean troops in combat (Kursk)",
+        severity="high",
+        group={"place": "KURSK"},
+        attributes={"place": ("Kursk",)},
+        fired_at=T,
+        evidence=(Evidence(event_id="k-1", signal="combat", source="wire", published_at=T, sentence="Troops fought."),),
+    )
+    for alias in ("Kursk Oblast", "Курская область", "KURSK  REGION"):
+        spec = load_expectations(
+            write(tmp_path, f"must_fire:\n  - {{rule: troop-engagement, group: {{place: {alias}}}}}\n"), vocab
+        )
+        assert check_expectations(spec, [kursk]) == [], alias
+    donbass = load_expectations(
+        write(tmp_path, "must_not_fire:\n  - {rule: troop-engagement, group: {place: Donbass}}\n"), vocab
+    )
+    assert check_expectations(donbass, [kursk]) == []  # another entity's alias: no match
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text(
+        "event,time,rule,group\ncombat,2024-12-17T09:00:00+00:00,troop-engagement,place=Курская область\n",
+        encoding="utf-8",
+    )
+    event = load_timeline(timeline, vocab).events[0]
+    tl = load_timeline(timeline, vocab)
+    assert event.matches_alert(kursk.group, kursk.attributes, tl.names)
+    assert not event.matches_alert({"place": "DONBAS"}, {"place": ("Donbas",)}, tl.names)

@@ -25,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from watchfloor.schemas.events import Detection, Severity
+from watchfloor.stream_processors.vocabulary import Spellings
 
 from .truth import RuleVocabulary, TruthError, alert_carries, yaml_error_text, yaml_error_where
 
@@ -56,10 +57,13 @@ class Expectation:
         return out
 
     def matches(
-        self, d: Detection, evidence_ids: Iterable[str] | None = None, names: Mapping[str, str] | None = None
+        self,
+        d: Detection,
+        evidence_ids: Iterable[str] | None = None,
+        names: Spellings | Mapping[str, str] | None = None,
     ) -> bool:
         """`evidence_ids`: every report the alert rests on, when known (an alert shows ten of them); `names`:
-        entity id -> display name (a group value may be either)."""
+        the packs' entity spellings (a group value may be an entity's id, name or alias)."""
         if self.rule is not None and self.rule != d.rule:
             return False
         if self.group and not alert_carries(self.group, d.group, d.attributes, names):
@@ -77,7 +81,7 @@ class Expectations:
     must_fire: tuple[Expectation, ...] = ()
     must_not_fire: tuple[Expectation, ...] = ()
     description: str = ""
-    names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name, for matching groups
+    names: Spellings = field(default_factory=Spellings)  # the packs' entity spellings, for matching groups
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,7 @@ def expectations_from_data(
         raise TruthError(f"{_value_where(path, data, 'description')}: description must be text")
     if not sections["must_fire"] and not sections["must_not_fire"]:
         raise TruthError(f"{_where(path, data)}: no must_fire or must_not_fire entry: nothing to check")
-    names = dict(vocab.names) if vocab is not None else {}
+    names = vocab.spellings if vocab is not None else Spellings()
     return Expectations(path, sections["must_fire"], sections["must_not_fire"], description, names)
 
 

@@ -21,6 +21,7 @@ from watchfloor.schemas.inputs import InputError, parse_timestamp
 
 # Defined below the alerts layer, so a subscription's `where` is checked by the same code as a timeline.
 from watchfloor.stream_processors.vocabulary import RuleVocabulary as RuleVocabulary
+from watchfloor.stream_processors.vocabulary import Spellings
 from watchfloor.stream_processors.vocabulary import rule_vocabulary as rule_vocabulary
 
 NEGATIVE_LABELS = frozenset({"", "NONE", "none", "-"})
@@ -107,11 +108,11 @@ class ExpectedEvent:
         self,
         group: Mapping[str, str],
         attributes: Mapping[str, Iterable[str]],
-        names: Mapping[str, str] | None = None,
+        names: Spellings | Mapping[str, str] | None = None,
     ) -> bool:
         """`name=value`: the alert's group value of that name or one of its attributes' (a capture outside the
-        group, such as `place`); a bare value: any of them. Values compare by entity id or display name
-        (`names`: id -> name; attributes hold names, groups ids), case aside."""
+        group, such as `place`); a bare value: any of them. Values compare in every spelling of the entity they
+        name (`names`: the packs' Spellings, or id -> display name; attributes hold names, groups ids)."""
         return alert_carries(self.group, group, attributes, names, any_value=self.any_group_value)
 
 
@@ -119,22 +120,20 @@ def alert_carries(
     want: Mapping[str, str],
     group: Mapping[str, str],
     attributes: Mapping[str, Iterable[str]],
-    names: Mapping[str, str] | None = None,
+    names: Spellings | Mapping[str, str] | None = None,
     *,
     any_value: str | None = None,
 ) -> bool:
     """Whether an alert (its `group` and `attributes`) carries every `name: value` of `want`: the group's value
     of that name or one of its attributes' (a capture outside the group, such as `place`); `any_value`: any of
-    them. Values compare by entity id or display name (`names`: id -> name; attributes hold names, groups ids),
-    case aside. What timelines and expectations match alerts by."""
-    names = names or {}
-
-    def forms(v: str) -> set[str]:
-        return {v.casefold(), names.get(v, v).casefold()}
+    them. A value compares in every spelling of the entity it names, as a subscription's `where` does
+    (alerts.routing.carries): by id, display name or gazetteer alias, folded (`names`: the packs' Spellings, or
+    just id -> display name). What timelines and expectations match alerts by."""
+    spellings = names if isinstance(names, Spellings) else Spellings(names or {})
 
     def has(values: Iterable[str], wanted: str) -> bool:
-        w = forms(wanted)
-        return any(forms(v) & w for v in values)
+        forms = spellings.of(wanted)
+        return any(not forms.isdisjoint(spellings.of(v)) for v in values)
 
     def values_of(key: str) -> list[str]:
         return ([group[key]] if key in group else []) + list(attributes.get(key, ()))
@@ -150,7 +149,7 @@ def alert_carries(
 class Timeline:
     path: str
     events: list[ExpectedEvent]
-    names: Mapping[str, str] = field(default_factory=dict)  # entity id -> display name, for matching
+    names: Spellings = field(default_factory=Spellings)  # the packs' entity spellings, for matching
 
 
 def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -429,4 +428,4 @@ def load_timeline(path: str | Path, known_rules: Iterable[str] | RuleVocabulary)
         events.append(ExpectedEvent(row["event"], t, rule, group, bare, line))
     if not events:
         raise TruthError(f"{path}: no expected events")
-    return Timeline(str(path), events, dict(vocab.names) if vocab is not None else {})
+    return Timeline(str(path), events, vocab.spellings if vocab is not None else Spellings())
