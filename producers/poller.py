@@ -435,5 +435,8 @@ class SourcePoller:
         checkpoint = None
         if http:
             checkpoint = (checkpoint_name(url), Checkpoint(0, {"etag": feed.etag, "modified": feed.modified}))
-        result.ingested = ingest(self.store, feed.items, url, batch_size=self.batch_size, checkpoint=checkpoint)
+        # A feed's ids are its publisher's, who edits a developing story in place: each new text is an edition.
+        result.ingested = ingest(
+            self.store, feed.items, url, batch_size=self.batch_size, checkpoint=checkpoint, editions=True
+        )
         return result

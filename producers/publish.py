@@ -5,6 +5,14 @@ refuses (`RecordRejected`, or a data error of its own row), or that reuses an id
 content, becomes a dead letter with its place (origin, line when known) and reason, and the rest of its
 batch is written. Only a `StoreError` (the store as a whole is unusable) stops an ingest; nothing of the
 failed batch was written then, so the next attempt loses nothing.
+
+Feeds are the exception to "a changed document needs a new id": their ids are the publisher's, and a developing
+story is edited in place under the same guid ("may be heading" -> "has sent troops, Seoul confirms"). With
+`editions`, a document whose title or body changed under a known id is appended as an *edition*, a document of
+its own (`edition_id`: the id, `#edition-` and a hash of the new title and body; `metadata.edition_of`: the
+original id), so the engine reads the new text; a change elsewhere only (a date, a link, metadata) is a
+duplicate, as the text the rules read is the same. An edition's id follows from its text, so polling the same
+edit again adds nothing, and an item edited back to its first text is the first version again.
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event
+from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event, stable_id
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EventLog
 from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
@@ -25,6 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
 RAW_LIMIT = 500
+EDITION_MARK = "#edition-"
+TEXT_FIELDS = ("title", "body")  # what the rules read: a change elsewhere is no new edition
 
 Item = Document | DeadLetter
 Located = tuple[int | None, Item]
@@ -106,14 +117,39 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0][:300] if text else ""
 
 
+def edition_id(doc_id: str, title: str, body: str) -> str:
+    """The id of the edition of `doc_id` that reads `title` and `body`: the same text, the same id."""
+    return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, length=16)}"
+
+
+def as_edition(doc: Document) -> Document:
+    """A feed document edited in place, as its edition (what the live ingest appends; a backtest of feed files
+    reads it the same way)."""
+    metadata = {**doc.metadata, "edition_of": doc.id}
+    return doc.model_copy(update={"id": edition_id(doc.id, doc.title, doc.body), "metadata": metadata})
+
+
+def _text(ev: Event) -> dict[str, Any]:
+    return {k: ev.payload.get(k, "") for k in TEXT_FIELDS}
+
+
+def _edition(ev: Event, of: str) -> Event:
+    """`ev` (a document edited in place under the id `of`) as an edition: a document of its own."""
+    payload = dict(ev.payload)
+    payload["id"] = edition_id(of, payload.get("title", ""), payload.get("body", ""))
+    payload["metadata"] = {**(payload.get("metadata") or {}), "edition_of": of}
+    return ev.model_copy(update={"id": payload["id"], "payload": payload})
+
+
 class _Batch:
     """Documents waiting to be written, with their lines, and the dead letters they turn into."""
 
-    def __init__(self, store: EventLog, summary: IngestSummary, origin: str, at: datetime) -> None:
+    def __init__(self, store: EventLog, summary: IngestSummary, origin: str, at: datetime, editions: bool) -> None:
         self.store = store
         self.summary = summary
         self.origin = origin
         self.at = at
+        self.editions = editions
         self.docs: list[Event] = []
         self.lines: list[int | None] = []
         self.dead: list[Event] = []
@@ -128,24 +164,66 @@ class _Batch:
         # The source as it may be shown (a feed URL's password masked), as a feed's own dead letters name it.
         self.add_dead(DeadLetter(origin=redact_url(self.origin), line=line, field=field, reason=reason, raw=_raw(ev)))
 
+    def _conflicts(self, events: Sequence[Event]) -> set[str]:
+        return set(self.store.find_conflicts(events)) if isinstance(self.store, ConflictCheck) else set()
+
     def _without_conflicts(self) -> tuple[list[Event], list[int | None]]:
         """Drop (and dead-letter) documents whose id the log or an earlier line of this batch holds with
-        other content; a document repeated with the same content stays (the store skips it)."""
+        other content; a document repeated with the same content stays (the store skips it). With editions,
+        such a document is an edition instead when its text changed, and a duplicate when it did not."""
         seen: dict[str, Event] = {}
         clash: set[int] = set()
         for i, ev in enumerate(self.docs):
             first = seen.setdefault(ev.id, ev)
             if first is not ev and (first.type != ev.type or payload_differs(first.payload, ev.payload)):
                 clash.add(i)
-        held = set(self.store.find_conflicts(self.docs)) if isinstance(self.store, ConflictCheck) else set()
+        held = self._conflicts(self.docs)
         if held:
             clash.update(i for i, ev in enumerate(self.docs) if ev.id in held)
+        drop: set[int] = set()
+        if self.editions and clash:
+            drop, made = self._as_editions(clash, seen, held)
+            clash -= drop | made
         for i in sorted(clash):
             ev = self.docs[i]
             self.summary.conflicts += 1
             self.refuse(ev, self.lines[i], conflict_reason(ev.id), "id")
-        keep = [i for i in range(len(self.docs)) if i not in clash]
+        keep = [i for i in range(len(self.docs)) if i not in clash and i not in drop]
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
+
+    def _as_editions(self, clash: set[int], first: dict[str, Event], held: set[str]) -> tuple[set[int], set[int]]:
+        """Turn each clashing document whose text changed into its edition, in place: (those to drop as
+        duplicates, the same text as the version that stands or an edition already in the log; the editions)."""
+        # The log's version is compared on the text alone: errors.payload_differs looks only at the keys the
+        # new payload has, so a probe of the text fields asks "did the title or body change?". One probe per
+        # call, as find_conflicts answers by id and a batch may hold two versions of one id (edits are rare).
+        changed_from_log = {
+            i
+            for i in clash
+            if self.docs[i].id in held
+            and self._conflicts([self.docs[i].model_copy(update={"payload": _text(self.docs[i])})])
+        }
+        drop: set[int] = set()
+        made: list[int] = []
+        for i in sorted(clash):
+            ev = self.docs[i]
+            if ev.type != first[ev.id].type:
+                continue  # not an edit: another kind of document under the same id stays a conflict
+            if ev.id in held:
+                changed = i in changed_from_log
+            else:
+                changed = payload_differs(_text(first[ev.id]), _text(ev))
+            if not changed:
+                drop.add(i)
+                continue
+            self.docs[i] = _edition(ev, ev.id)
+            made.append(i)
+        # An edition read again (the same edit, polled again) is in the log already: with other details (a date,
+        # a link) it is still the same text, so a duplicate too.
+        again = self._conflicts([self.docs[i] for i in made])
+        drop.update(i for i in made if self.docs[i].id in again)
+        self.summary.duplicates += len(drop)
+        return drop, set(made) - drop
 
     def flush_docs(self, checkpoint: tuple[str, Checkpoint] | None = None) -> None:
         events, lines = in_event_time_order(*self._without_conflicts())
@@ -223,13 +301,15 @@ def ingest(
     batch_size: int = DEFAULT_BATCH_SIZE,
     checkpoint: tuple[str, Checkpoint] | None = None,
     now: datetime | None = None,
+    editions: bool = False,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
     `items` are documents and dead letters, or (line, item) pairs (read_jsonl_numbered), which let a
     dead letter for a record the store refuses name its line. Re-ingesting the same input is a no-op:
     event ids are deterministic and the log skips known ids; the same id with other content is a dead
-    letter (and counted in `conflicts`), not silently dropped.
+    letter (and counted in `conflicts`), not silently dropped; with `editions` (feeds), a new title or body under
+    a known id is an edition, a document of its own, and a change elsewhere a duplicate (module docstring).
     With `checkpoint=(name, cp)` the store must also be a CheckpointStore: the last batch of documents
     and the checkpoint are committed in one transaction, after every earlier batch, so the checkpoint
     is never saved without the documents it stands for. Dead letters are appended before that commit.
@@ -242,7 +322,7 @@ def ingest(
         raise TypeError(f"{type(store).__name__} is not a CheckpointStore; cannot save checkpoint {checkpoint[0]!r}")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin)
-    batch = _Batch(store, summary, origin, at)
+    batch = _Batch(store, summary, origin, at, editions)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):

@@ -14,10 +14,9 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
-import orjson
 
 from watchfloor.producers.jsonl import parse_line, truncate
-from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, conflict_reason
+from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, as_edition, conflict_reason
 from watchfloor.schemas.events import DeadLetter, Document
 from watchfloor.schemas.inputs import CheckedInput, derive_id
 from watchfloor.stream_processors.external_sort import event_time, input_id
@@ -48,7 +47,9 @@ class SeenIds:
     letter with the live ingest's reason (publish.conflict_reason). A JSON line's fingerprint is a hash of
     its bytes (without a CRLF file's CR), so an exact repeat is one of the same line (one written again with
     other spacing or key order is a dead letter here where the live ingest, comparing documents, skips it:
-    either way the first version alone is replayed); a feed entry's, of its document.
+    either way the first version alone is replayed). A feed entry's is of its type, title and body, and as
+    the live ingest reads feeds, an entry whose text changed under a seen id is its edition (publish.as_edition),
+    read unless that edition was read before; one that changed elsewhere only is a repeat.
 
     Cheap on the fast path: the lines of a block are keyed by msgspec (ids and URLs only; a line without
     either is hashed as live), and a block with no repeat is checked and added by dict operations in C. A
@@ -193,8 +194,8 @@ class SeenIds:
         keys = [d.id for d in docs]
         if not self.derived and any(map(_derived_form, keys)):
             self._derive_all()
-        prints = [hash(orjson.dumps(d.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)) for d in docs]
-        return self._filter(docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title))
+        prints = [hash((d.type, d.title, d.body)) for d in docs]
+        return self._filter(docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=True)
 
     def _filter(
         self,
@@ -205,6 +206,8 @@ class SeenIds:
         report: ReadReport,
         fr: FileReport,
         where: Callable[[int], tuple[int | None, bytes | str]],
+        *,
+        editions: bool = False,
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
         recalled, missing = self._recall(table, new.keys()) if self.spilled is not None else ([], -1)
@@ -221,13 +224,40 @@ class SeenIds:
         for key in again:
             del new[key]
         table.update(new)
+        editioned: dict[int, Any] = {}
+
+        def edition(j: int) -> bool:
+            return self._edition(table, items[at[j]], prints[at[j]], recalled, editioned, at[j])
+
         kept = self._filter_each(
-            [(table, keys[k]) for k in at], [prints[k] for k in at], report, fr, lambda j: where(at[j])
+            [(table, keys[k]) for k in at],
+            [prints[k] for k in at],
+            report,
+            fr,
+            lambda j: where(at[j]),
+            edition if editions else None,
         )
         self._settle([(table, recalled)])
+        if editioned:
+            items = [editioned.get(k, x) for k, x in enumerate(items)]
         if len(kept) == len(at):
             return items
         return self._without(items, set(at).difference(at[j] for j in kept))
+
+    def _edition(
+        self, table: dict[str, int], doc: Document, fp: int, recalled: list[str], out: dict[int, Any], k: int
+    ) -> bool:
+        """A feed document whose text changed under a seen id: its edition, kept at `k` (in `out`) unless that
+        edition was read before (then a repeat: False)."""
+        ed = as_edition(doc)
+        if self.spilled is not None and ed.id not in table:
+            got, _missing = self._recall(table, {ed.id: fp}.keys())
+            recalled.extend(got)
+        if ed.id in table:
+            return False
+        table[ed.id] = fp
+        out[k] = ed
+        return True
 
     def _without(self, items: list[Any], dropped: set[int]) -> list[Any]:
         """The items but those at `dropped`; with `holes`, None in their place (the live ingest's batches
@@ -243,17 +273,21 @@ class SeenIds:
         report: ReadReport,
         fr: FileReport,
         where: Callable[[int], tuple[int | None, bytes | str]],
+        edition: Callable[[int], bool] | None = None,
     ) -> list[int]:
-        """The positions kept: the first of each id; a repeat is counted, another content dead-lettered."""
+        """The positions kept: the first of each id; a repeat is counted, another content dead-lettered (with
+        `edition`, a feed's: read as its edition if that is new, else a repeat)."""
         kept: list[int] = []
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
             if held is None:
                 table[key] = fp
                 kept.append(k)
-            elif held == fp:
+            elif held == fp or (edition is not None and not edition(k)):
                 report.already_seen += 1
                 fr.already_seen += 1
+            elif edition is not None:
+                kept.append(k)
             else:
                 line, raw = where(k)
                 doc_id = key if table is self.ids else self._url_id(key)

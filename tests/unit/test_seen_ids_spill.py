@@ -108,6 +108,8 @@ def test_documents_named_by_their_url_keep_their_ids_when_spilled(tmp_path: Path
 
 
 def test_feed_documents_past_the_bound() -> None:
+    from watchfloor.producers.publish import as_edition
+
     def doc(n: int, title: str) -> Document:
         at = datetime(2024, 11, 1, tzinfo=UTC)
         return Document(id=f"urn:desk:{n}", type="news.article", published_at=at, source={"name": "Desk"}, title=title)
@@ -116,11 +118,18 @@ def test_feed_documents_past_the_bound() -> None:
     try:
         assert len(seen.documents([doc(k, TITLES[k]) for k in range(4)], report, fr)) == 4
         assert seen.spilled is None  # past the bound, held until more are read
+        # doc 2, spilled, comes again with another title: the feed edited it, so it is read as its edition.
+        edition = as_edition(doc(2, "Grain prices fall"))
         assert seen.documents([doc(3, TITLES[3]), doc(2, "Grain prices fall"), doc(9, "New")], report, fr) == [
-            doc(9, "New")
+            edition,
+            doc(9, "New"),
         ]
-        assert seen.spilled is not None and list(seen.ids) == ["urn:desk:9"]  # the first four on disk
-        assert report.already_seen == 1 and report.dead_count == 1 and seen.not_kept == 0
+        assert seen.spilled is not None and list(seen.ids) == ["urn:desk:9", edition.id]  # the first four on disk
+        assert report.already_seen == 1 and report.dead_count == 0 and seen.not_kept == 0
+        # The same edit again, once the edition is on disk too: a repeat.
+        seen.documents([doc(k, f"more {k}") for k in range(10, 12)], report, fr)
+        assert seen.documents([doc(2, "Grain prices fall")], report, fr) == []
+        assert report.already_seen == 2 and report.dead_count == 0
     finally:
         seen.close()
 

@@ -1,0 +1,125 @@
+"""A feed item edited in place (same guid, new headline) is read again as an edition, live and in a backtest.
+
+Outside trial 6 (H1): a hedged "may be heading" item later re-headlined "has sent troops, Seoul confirms" under
+the same guid was a dead letter ("give a changed document a new id"), so the confirmed report never alerted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.producers.publish import edition_id, ingest
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.stores import open_store
+
+runner = CliRunner()
+GUID = "https://desk.example/wire/417"
+
+
+def feed(title: str, body: str, date: str = "Fri, 18 Oct 2024 10:00:00 GMT", link: str = GUID) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Harbour Wire</title>'
+        "<link>https://desk.example/</link><description>test</description>"
+        f"<item><title>{title}</title><link>{link}</link><guid>{GUID}</guid><pubDate>{date}</pubDate>"
+        f"<description>{body}</description></item></channel></rss>\n"
+    )
+
+
+HEDGED = feed("Pyongyang may be moving soldiers toward Russia", "Officials could not say whether units had left.")
+CONFIRMED = feed(
+    "North Korea has sent troops to Russia, Seoul confirms", "Seoul said about 1,500 North Korean soldiers arrived."
+)
+
+
+def live(tmp_path: Path, *versions: str) -> tuple[list[str], list[str], list[dict]]:  # type: ignore[type-arg]
+    """`run --once` after writing each version of the feed in turn: the outputs, the stored documents' ids, and
+    the alerts the file channel got."""
+    path = tmp_path / "wire.xml"
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'live.db'}\nrules: [builtin:dprk_russia]\n"
+        f"sources:\n  - {{kind: rss, url: {path}}}\n"
+        f"channels:\n  - {{type: file, name: file, path: {tmp_path / 'alerts.jsonl'}}}\n"
+        "subscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    outputs = []
+    for text in versions:
+        path.write_text(text, encoding="utf-8")
+        res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        outputs.append(res.output)
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        ids = [se.event.id for se in store.read(types={"news.article"}, limit=1000)]
+    finally:
+        store.close()
+    sent = tmp_path / "alerts.jsonl"
+    alerts = [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
+    return outputs, ids, alerts
+
+
+def test_an_item_edited_in_place_is_read_again_as_an_edition_and_alerts(tmp_path: Path) -> None:
+    outputs, ids, alerts = live(tmp_path, HEDGED, CONFIRMED, CONFIRMED, HEDGED)
+    assert "0 alerts" in outputs[0]  # hedged: no alert
+    assert all("0 dead letters" in o for o in outputs), outputs
+    assert "1 new documents" in outputs[1] and "1 alerts" in outputs[1], outputs[1]
+    # Polled again, and edited back to its first text: nothing new.
+    assert all("0 new documents, 1 already seen" in o for o in outputs[2:]), outputs[2:]
+    edition = edition_id(
+        GUID,
+        "North Korea has sent troops to Russia, Seoul confirms",
+        "Seoul said about 1,500 North Korean soldiers arrived.",
+    )
+    assert ids == [GUID, edition]
+    (alert,) = alerts
+    assert alert["detection"]["rule"] == "troops-deployed"
+    assert [e["event_id"] for e in alert["detection"]["evidence"]] == [edition]
+
+
+def test_a_change_outside_the_text_is_no_edition_and_no_dead_letter(tmp_path: Path) -> None:
+    moved = feed(
+        "Pyongyang may be moving soldiers toward Russia",
+        "Officials could not say whether units had left.",
+        date="Fri, 18 Oct 2024 11:30:00 GMT",
+        link="https://desk.example/wire/417?utm=rss",
+    )
+    outputs, ids, _ = live(tmp_path, HEDGED, moved)
+    assert ids == [GUID]
+    assert "0 new documents, 1 already seen, 0 dead letters" in outputs[1], outputs[1]
+
+
+def test_a_backtest_of_both_captures_reads_the_edition_as_live(tmp_path: Path) -> None:
+    _, _, live_alerts = live(tmp_path, HEDGED, CONFIRMED)
+    first, second = tmp_path / "v1.xml", tmp_path / "v2.xml"
+    first.write_text(HEDGED, encoding="utf-8")
+    second.write_text(CONFIRMED, encoding="utf-8")
+    out = tmp_path / "bt.json"
+    res = runner.invoke(app, ["backtest", str(first), str(second), str(first), str(second), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert [a["rule"] for a in data["alerts"]] == [a["detection"]["rule"] for a in live_alerts]
+    assert data["stats"]["documents"] == 2 and data["stats"]["dead_letters"] == 0
+    assert data["stats"]["already_seen"] == 2
+
+
+def test_json_lines_keep_their_first_version(tmp_path: Path) -> None:
+    """Editions are for feeds, whose ids are the publisher's: a JSON line's id is the sender's, who can give a
+    changed document a new one, so another content under a known id stays a dead letter."""
+    store = open_store(f"sqlite:///{tmp_path / 'log.db'}")
+    try:
+        base = {"type": "news.article", "id": "j-1", "published_at": "2024-10-18T10:00:00Z", "source": "Wire"}
+        one = parse_document({**base, "title": "Pyongyang may be moving soldiers toward Russia"})
+        two = parse_document({**base, "title": "North Korea has sent troops to Russia, Seoul confirms"})
+        assert ingest(store, [one], "a.jsonl").accepted == 1
+        summary = ingest(store, [two], "a.jsonl")
+        assert (summary.accepted, summary.conflicts) == (0, 1)
+        summary = ingest(store, [two], "feed", editions=True)
+        assert (summary.accepted, summary.conflicts) == (1, 0)
+        assert ingest(store, [two, one], "feed", editions=True).duplicates == 2
+    finally:
+        store.close()
