@@ -29,6 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,10 +185,12 @@ class _AddressPolicy:
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, only to http(s), and to a non-public address only from a feed on one of that kind."""
 
-    def __init__(self, feed_url: str, authorization: str | None = None, policy: _AddressPolicy | None = None) -> None:
+    def __init__(
+        self, feed_url: str, credentials: _Credentials | None = None, policy: _AddressPolicy | None = None
+    ) -> None:
         super().__init__()
         self._feed_url = feed_url
-        self._authorization = authorization  # the feed URL's credentials, for its own origin only
+        self._credentials = credentials or _Credentials()  # each for its own origin only
         self._policy = policy or _AddressPolicy(feed_url)
 
     def redirect_request(
@@ -204,10 +207,10 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
             fp.close()  # urllib closes it only after a redirect it follows
             raise FetchFailed(f"redirect to {redact_url(newurl)} refused: {problem}", code)
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and self._authorization and _origin(newurl) == _origin(self._feed_url):
+        if new is not None:
             # "/feed" -> "/feed/" on the same server: the credentials are its own, so they go along (to another
-            # host or port, never).
-            new.add_unredirected_header("Authorization", self._authorization)
+            # scheme, host or port, never). urllib carries no unredirected header over: each is added here or not.
+            self._credentials.apply(new, newurl)
         return new
 
     def _problem(self, url: str) -> str | None:
@@ -261,9 +264,32 @@ class _Decoder:
         raise FetchFailed(f"unsupported content-encoding {self.encoding!r}")
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _origin(url: str) -> Origin:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
+Origin = tuple[str, str, int | None]
+
+
+class _Credentials:
+    """Headers that go to one origin (scheme, host, port) each, never to another: the configured URL's (its
+    `user:password@`, a source's `username`/`password_env` and `headers_env`), and a listed URL's own
+    `user:password@`. Added as unredirected headers, which urllib does not carry across a redirect."""
+
+    def __init__(self) -> None:
+        self.grants: list[tuple[Origin, dict[str, str]]] = []
+
+    def grant(self, url: str, headers: Mapping[str, str]) -> None:
+        if headers:
+            self.grants.append((_origin(url), dict(headers)))
+
+    def apply(self, req: urllib.request.Request, url: str) -> None:
+        target = _origin(url)
+        for origin, headers in self.grants:
+            if origin == target:
+                for name, value in headers.items():
+                    req.add_unredirected_header(name, value)
 
 
 def _credentials(url: str) -> tuple[str, str | None]:
@@ -287,16 +313,27 @@ def fetch_http(
     deadline: float,
     max_bytes: int,
     policy_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> HttpFeed:
     """GET `url` within `deadline` seconds in all, with at most `max_bytes` before and after decoding.
     `policy_url`: the configured URL that named `url` (a GDELT export listed in its lastupdate.txt), whose
     address kind `url` and its redirects are held to, as redirects are to the feed's; `url` is refused before
-    any connection when it is not. Raises FetchFailed (a 304 is FetchFailed with status 304 and the response
-    headers)."""
+    any connection when it is not. `credentials`: headers (Authorization, X-Api-Key) for the configured URL
+    (`policy_url`, else `url`), sent with each request, the first or a redirect's, to its origin (scheme, host,
+    port) and to no other, as its `user:password@` is (HTTP Basic). Raises FetchFailed (a 304 is FetchFailed with
+    status 304 and the response headers)."""
     started = time.monotonic()
     ends = started + deadline
     url, authorization = _credentials(url)
-    policy = _AddressPolicy(_credentials(policy_url)[0] if policy_url is not None else url)
+    configured, configured_authorization = _credentials(policy_url) if policy_url is not None else (url, None)
+    grants = _Credentials()
+    own = dict(credentials or {})
+    if configured_authorization:
+        own.setdefault("Authorization", configured_authorization)
+    grants.grant(configured, own)
+    if authorization:  # the URL's own user:password@ (a listing may name a file with its own), for its origin
+        grants.grant(url, {"Authorization": authorization})
+    policy = _AddressPolicy(configured)
     if policy_url is not None:
         # What a listing names is the listing server's to choose: a public lastupdate.txt naming an address on
         # this host or its network would reach it as a redirect there would.
@@ -315,16 +352,15 @@ def fetch_http(
         _HTTPHandler(conns),
         _HTTPSHandler(conns),
         urllib.request.HTTPDefaultErrorHandler(),
-        _RedirectHandler(url, authorization, policy),
+        _RedirectHandler(url, grants, policy),
         urllib.request.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)
     req = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )
-    if authorization:
-        # Not sent on to another host or port a redirect points to: the credentials are the configured server's.
-        req.add_unredirected_header("Authorization", authorization)
+    # Not sent on to another origin a redirect points to: the credentials are the configured server's.
+    grants.apply(req, url)
     if etag:
         req.add_header("If-None-Match", etag)
     if modified:

@@ -8,7 +8,7 @@ import re
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -213,14 +213,19 @@ class LiveExports:
       it would hold back every file after it. Anything else (a malformed lastupdate.txt, a failed download, the
       latest file not matching its line, a file over `max_bytes`) raises GdeltSourceError: the poll fails there,
       and the next one starts again after the last file read.
-    * HTTP is feed_http's (deadline, size cap, redirects, Basic auth from `user:password@`); every file is held to
-      the address policy of the configured URL, which lastupdate.txt cannot widen; URLs are redacted when shown.
+    * HTTP is feed_http's (deadline, size cap, redirects); the source's credentials (`credentials`, the URL's
+      `user:password@`) go to the configured URL's origin only: to the files lastupdate.txt lists there, not to
+      those it lists on another scheme, host or port. Every file is held to the address policy of the configured
+      URL, which lastupdate.txt cannot widen; URLs are redacted when shown.
     """
 
     url: str  # the configured lastupdate.txt (http, https or file://; may carry user:password@)
     timeout: float
     max_bytes: int
     catch_up: timedelta
+    # Headers for the configured URL's origin (the source's username/password_env, headers_env): with every request
+    # there, lastupdate.txt's and each export file's it lists on the same scheme, host and port; never elsewhere.
+    credentials: Mapping[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
     latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
 
@@ -274,12 +279,13 @@ class LiveExports:
         own = url == self.url
         try:
             got = fetch_http(
-                url if own else _with_credentials(url, self.url),
+                url,
                 etag=None,
                 modified=None,
                 deadline=self.timeout,
                 max_bytes=max_bytes,
                 policy_url=None if own else self.url,
+                credentials=self.credentials,
             )
         except FetchFailed as e:
             if e.status in (404, 410):
@@ -292,23 +298,6 @@ class LiveExports:
             cut = f"cut short ({len(got.body)} of {length} bytes)"
             raise GdeltSourceError(cut if own else f"{redact_url(url)}: {cut}")
         return got.body
-
-
-def _with_credentials(url: str, source_url: str) -> str:
-    """`url` with the configured URL's `user:password@` when it is on the same origin (a private mirror behind
-    Basic authentication); never to another host or port, as for redirects."""
-    src = urllib.parse.urlsplit(source_url)
-    target = urllib.parse.urlsplit(url)
-    if src.username is None or target.username is not None:
-        return url
-
-    def origin(p: urllib.parse.SplitResult) -> tuple[str, str, int]:
-        return p.scheme.lower(), (p.hostname or "").lower(), p.port or (443 if p.scheme.lower() == "https" else 80)
-
-    if origin(src) != origin(target):
-        return url
-    userinfo = src.netloc.rsplit("@", 1)[0]
-    return urllib.parse.urlunsplit(target._replace(netloc=f"{userinfo}@{target.netloc}"))
 
 
 def _read_local(url: str, max_bytes: int) -> bytes | None:

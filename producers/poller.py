@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,7 +47,8 @@ from .gdelt import (
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
-from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedResult, fetch_feed
+from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
+from .source_auth import MissingSecret, source_credentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,8 +164,10 @@ class SourcePoller:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.env = env  # where sources' credentials are read at each fetch (None: the process environment)
         self.sources = list(sources)
         self.max_body_chars = max_body_chars
         self.timeout = timeout
@@ -362,11 +365,17 @@ class SourcePoller:
         result = SourceResult(origin=url, kind="gdelt")
         name = checkpoint_name(url)
         last = parse_stamp((self.store.load_checkpoint(name).state or {}).get("at"))
+        try:
+            credentials = source_credentials(source, self.env)
+        except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
+            result.error = str(e)
+            return result
         exports = LiveExports(
             url,
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
             max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
             catch_up=source.catch_up,
+            credentials=credentials,
         )
         options = _gdelt_options(source)
         read = False
@@ -404,6 +413,10 @@ class SourcePoller:
         return {"etag": saved.get("etag"), "modified": saved.get("modified")}
 
     def _fetch_rss(self, source: RssSource, state: dict[str, str | None]) -> FeedResult:
+        try:
+            credentials = source_credentials(source, self.env)
+        except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
+            return FeedResult(url=source.url, error=FeedError(source.url, str(e)))
         return fetch_feed(
             source.url,
             source_name=source.source_name,
@@ -412,6 +425,7 @@ class SourcePoller:
             max_body_chars=self.max_body_chars,
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
             max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
+            credentials=credentials,
         )
 
     def _poll_rss(self, source: RssSource) -> SourceResult:

@@ -54,6 +54,68 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 """The name of an environment variable that holds a secret (never the secret)."""
 
 
+# An HTTP header's name (RFC 9110's token), and the ones a source may not set: the fetch's own (the cache
+# validators, the encodings it decodes, the framing) and the proxy's.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = frozenset(
+    "host content-length transfer-encoding connection keep-alive te trailer upgrade accept-encoding if-none-match "
+    "if-modified-since proxy-authorization".split()
+)
+
+
+def _header_name(value: str) -> str:
+    if not _HEADER_NAME.match(value):
+        raise ValueError(f"{value[:80]!r} is not an HTTP header name (letters, digits and -, e.g. X-Api-Key)")
+    if value.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"{value} is set by the fetch itself, not by a source's headers_env")
+    return value
+
+
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+
+
+def _basic_user(value: str) -> str:
+    if ":" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("username: HTTP Basic's user name holds no ':' and no control character")
+    return value
+
+
+BasicUser = Annotated[str, AfterValidator(_basic_user), Field(min_length=1)]
+
+
+def _http_only(value: Any, info: ValidationInfo) -> Any:
+    """username, password_env, headers_env: credentials for a source at an http(s) URL, from the environment."""
+    if "url" not in info.data or (info.field_name == "password_env" and "username" not in info.data):
+        return value  # a url or username that failed its own check is said there
+    if info.field_name == "password_env":
+        if (value is None) != (info.data["username"] is None):
+            raise ValueError(
+                "username and password_env go together: set both for HTTP Basic authentication (the password in "
+                "the environment variable password_env names), or neither"
+            )
+    if value is None or value == {}:
+        return value
+    url = info.data["url"]
+    if url is None:  # a gdelt source with a path
+        raise ValueError(f"{info.field_name} is for a source at an http(s) url; a path is read from disk")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"{info.field_name} is for a source at an http(s) url, not a local file")
+    if info.field_name == "username" and parts.username is not None:
+        raise ValueError(
+            "username: the url has user:password@ in it already: take them out of the url (it is the source's "
+            "identity, stored as written) and keep username with password_env"
+        )
+    if info.field_name == "headers_env":
+        names = [str(k).lower() for k in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} given twice (header names are case-insensitive)")
+        if "authorization" in names and (info.data.get("username") is not None or parts.username is not None):
+            raise ValueError("Authorization is made from username and password_env (or the url's user:password@)")
+    return value
+
+
 class JsonlSource(_Strict):
     kind: Literal["jsonl"] = "jsonl"
     path: str
@@ -66,6 +128,15 @@ class RssSource(_Strict):
     poll: Duration = timedelta(minutes=15)
     timeout: Duration | None = None  # the whole fetch, not one read (None: 30s)
     max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
+    # Credentials for an http(s) url, never in the file (the url is the source's identity, stored as written):
+    # HTTP Basic as `username` with the password in the environment variable `password_env` (both or neither), and
+    # headers whose values are in environment variables (`{Authorization: FEED_TOKEN, X-Api-Key: FEED_KEY}`). Sent
+    # to the url's own origin (scheme, host, port) only: not on to another a redirect or a listing points to.
+    username: BasicUser | None = None
+    password_env: EnvName | None = Field(default=None, validate_default=True)
+    headers_env: dict[HeaderName, EnvName] = Field(default_factory=dict)
+
+    _credentials_http_only = field_validator("username", "password_env", "headers_env")(_http_only)
 
 
 _GDELT_URL_ONLY = ("poll", "timeout", "max_bytes", "catch_up")
@@ -84,6 +155,14 @@ class GdeltSource(_Strict):
     timeout: Duration | None = None  # url only: each download, all of it (None: 30s)
     max_bytes: int | None = Field(default=None, ge=1)  # url only: each download (None: 20 MiB)
     catch_up: Duration = timedelta(hours=24)  # url only: how far before the latest export missed ones are fetched
+    # url only: credentials, as an rss source's (never in the file: the url is the source's identity, stored as
+    # written). HTTP Basic as `username` with the password in the environment variable `password_env` (both or
+    # neither), and headers whose values are in environment variables (`{X-Api-Key: FEED_KEY}`). Sent to the url's
+    # own origin (scheme, host, port) only, so to the export files lastupdate.txt lists there and never
+    # to those it lists elsewhere, nor on to another origin a redirect points to.
+    username: BasicUser | None = None
+    password_env: EnvName | None = Field(default=None, validate_default=True)
+    headers_env: dict[HeaderName, EnvName] = Field(default_factory=dict)
     root_only: bool = True  # only IsRootEvent = 1 (an article's lead event); the others are mostly noise
     min_mentions: int = Field(default=1, ge=0)
     event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
@@ -135,6 +214,8 @@ class GdeltSource(_Strict):
                 "a local export file or folder is a path)"
             )
         return value
+
+    _credentials_http_only = field_validator("username", "password_env", "headers_env")(_http_only)
 
     @field_validator(*_GDELT_URL_ONLY)
     @classmethod

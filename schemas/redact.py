@@ -57,3 +57,22 @@ def redact_url(url: str) -> str:
     if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
         return url
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def embedded_credentials(url: str) -> list[str]:
+    """What in a web URL is a credential, said without its value: "user:password@" (or "userinfo@": a user
+    without a password is a token more often than a name) and each query parameter whose name says it holds a
+    secret (`is_secret_param`: api_key, key, token, access_token, secret, password, sig, X-Amz-Signature, ...)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return []
+    if parts.scheme.lower() not in ("http", "https"):
+        return []
+    found = []
+    if "@" in parts.netloc:
+        found.append("user:password@" if ":" in parts.netloc.rsplit("@", 1)[0] else "userinfo@")
+    for name, _value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if is_secret_param(name) and f"?{name}=" not in found:
+            found.append(f"?{name}=")
+    return found

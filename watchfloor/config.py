@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Collection
 from importlib import resources
@@ -16,6 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.alerts.control import ControlError, parse_where
 from watchfloor.schemas.config import AppConfig, FileChannel, GdeltSource, JsonlSource, RssSource
+from watchfloor.schemas.redact import embedded_credentials
 from watchfloor.stream_processors.rulefile import (
     RuleProblem,
     alias_expansion_problem,
@@ -26,6 +28,8 @@ from watchfloor.stream_processors.rulefile import (
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
 BUILTIN = "builtin:"
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -122,9 +126,32 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
                 msg = f"missing required key {loc[-1]!r}"
             problems.append(RuleProblem(name, line, col, msg))
         raise ConfigError("\n".join(str(p) for p in sorted(set(problems)))) from None
+    for warning in credential_warnings(cfg, tree, name):
+        log.warning("config: %s", warning)
     resolved = _resolve(cfg, base)
     resolved._origin = name
     return resolved
+
+
+def credential_warnings(cfg: AppConfig, tree: Any, name: str) -> list[str]:
+    """A warning at FILE:LINE:COL for each source URL that carries a credential (schemas.redact.
+    embedded_credentials: user:password@, ?api_key=, ?token=, ...). It still works, but the URL is the source's
+    identity, stored as written: the checkpoint's name, each document's origin, a feed's source.url."""
+    out = []
+    for i, source in enumerate(cfg.sources):
+        url = getattr(source, "url", None)
+        found = embedded_credentials(url) if url else []
+        if not found:
+            continue
+        line, col = yaml_position(tree, ["sources", i, "url"])
+        out.append(
+            f"{name}:{line}:{col}: this url carries a credential ({', '.join(found)}): it is the source's identity "
+            "and the store keeps it as written (the checkpoint's name, every document's origin, a feed's "
+            "source.url), masked only where it is shown. Keep the secret in an environment variable instead: "
+            "username + password_env for HTTP Basic, headers_env ({Authorization: VAR} or {X-Api-Key: VAR}) for "
+            "a token or key the server takes in a header (docs: README, Sources)"
+        )
+    return out
 
 
 _SUBSCRIPTION_PROBLEM = re.compile(r"subscriptions\[(\d+)\]: ")

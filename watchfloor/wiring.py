@@ -30,6 +30,7 @@ from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.config import subscription_problems
 from watchfloor.producers.poller import AutoGdeltFolder, SourcePoller
 from watchfloor.producers.relay import KafkaRelay
+from watchfloor.producers.source_auth import credential_problems
 from watchfloor.schemas.config import (
     AppConfig,
     ChannelConfig,
@@ -287,9 +288,25 @@ def sources_from_args(paths: Sequence[str], kind: str = "auto") -> list[SourceCo
     return out
 
 
-def build_poller(cfg: AppConfig, store: Store, sources: Sequence[SourceConfig] | None = None) -> SourcePoller:
-    """The poller of `sources` (default: the config's) into `store`."""
-    return SourcePoller(store, list(cfg.sources if sources is None else sources), cfg.max_body_chars)
+def build_poller(
+    cfg: AppConfig,
+    store: Store,
+    sources: Sequence[SourceConfig] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SourcePoller:
+    """The poller of `sources` (default: the config's) into `store`. A variable a source's credentials are read
+    from (password_env, headers_env) that is not set is a WiringError naming the source and the variable, now,
+    not a failing poll later."""
+    chosen = list(cfg.sources if sources is None else sources)
+    check_credentials(chosen, env)
+    return SourcePoller(store, chosen, cfg.max_body_chars, env=env)
+
+
+def check_credentials(sources: Sequence[SourceConfig], env: Mapping[str, str] | None = None) -> None:
+    """WiringError naming each source and variable its credentials need that is not set (or empty)."""
+    problems = credential_problems(sources, env)
+    if problems:
+        raise WiringError("\n".join(problems))
 
 
 def spool_path(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> Path:
@@ -345,6 +362,7 @@ class DistributedProducer:
         from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
         self.settings = settings
+        check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
         self.store = open_store(store_url or cfg.store)
         self.publisher = KafkaPublisher(
             settings.bootstrap, settings.prefix, partitions=settings.partitions, spool_path=spool_path(settings)
@@ -414,11 +432,12 @@ class EmbeddedPipeline:
 
     def __init__(self, cfg: AppConfig, *, store: Store | None = None, env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
+        check_credentials(cfg.sources, env)  # before the store is opened
         self.store = store or open_store(cfg.store)
         self.packs, self.rules = load_rules(cfg.rules)
         check_subscriptions(cfg, self.rules)
         self.engine = engine_for(self.rules, cfg)
-        self.poller = build_poller(cfg, self.store)
+        self.poller = build_poller(cfg, self.store, env=env)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)
         self.dispatcher = AlertDispatcher(

@@ -247,7 +247,7 @@ def produce(
     --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
     (which wins when both happen), so a cron job or CI notices."""
 
-    from ..wiring import DistributedProducer, sources_from_args
+    from ..wiring import DistributedProducer, WiringError, sources_from_args
     from .run import source_origins
 
     cfg = app_config(config if config is not None or not demo else None)
@@ -272,6 +272,8 @@ def produce(
         producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    except WiringError as e:  # a variable a source's credentials are read from is not set
+        raise fail(str(e)) from None
     names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
     err.print(
         f"[bold]watchfloor produce[/bold] {len(chosen)} source(s) ({escape(names)}) -> "

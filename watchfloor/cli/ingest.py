@@ -35,7 +35,7 @@ def ingest(
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
 ) -> None:
     """Publish events from files or feeds into the event log; bad records go to the dead-letter log."""
-    from ..wiring import build_poller, open_store, sources_from_args
+    from ..wiring import WiringError, build_poller, open_store, sources_from_args
 
     cfg = app_config(config)
     try:
@@ -45,6 +45,8 @@ def ingest(
     st = open_store(store or cfg.store)
     try:
         summary = build_poller(cfg, st, chosen).poll_once()
+    except WiringError as e:  # a variable a source's credentials are read from is not set
+        raise fail(str(e)) from None
     finally:
         st.close()
     failed = False
