@@ -284,6 +284,10 @@ class _Credentials:
         if headers:
             self.grants.append((_origin(url), dict(headers)))
 
+    def cover(self, url: str) -> bool:
+        """Whether any credentials go to `url`'s origin."""
+        return any(origin == _origin(url) for origin, _headers in self.grants)
+
     def apply(self, req: urllib.request.Request, url: str) -> None:
         target = _origin(url)
         for origin, headers in self.grants:
@@ -378,7 +382,16 @@ def fetch_http(
         except urllib.error.HTTPError as e:
             headers = {k.lower(): v for k, v in (e.headers or {}).items()}
             e.close()
-            raise FetchFailed(f"HTTP {e.code} {e.reason}".rstrip(), e.code, headers) from None
+            status_line = f"HTTP {e.code} {e.reason}".rstrip()
+            if e.code == 401:  # what the operator can do about it
+                status_line += (
+                    ": the credentials sent were refused (check username, and the variables password_env and "
+                    "headers_env name)"
+                    if grants.cover(e.geturl() or url)
+                    else ": the server wants credentials, and none were sent to it (a source's username + "
+                    "password_env, or headers_env)"
+                )
+            raise FetchFailed(status_line, e.code, headers) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             if conns.expired or time.monotonic() >= ends:
                 raise late() from None

@@ -330,6 +330,41 @@ def test_credentials_go_to_the_listings_own_server_only_and_are_never_shown(gdel
     assert "s3cret" not in refused.error
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"username": "reader", "password_env": "GDELT_PW"},
+        {"headers_env": {"Authorization": "GDELT_AUTH"}},
+    ],
+    ids=["username+password_env", "headers_env"],
+)
+def test_credentials_from_the_environment_go_to_the_listings_origin_only(
+    gdelt_server: GdeltServer, keys: dict[str, object]
+) -> None:
+    basic = "Basic cmVhZGVyOnMzY3JldA=="
+    env = {"GDELT_PW": "s3cret", "GDELT_AUTH": basic}
+    store = MemoryStore()
+    data = gdelt_server.publish(T0, FIRST, folder="/private")
+    gdelt_server.files["/private/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T0, "/private"), data)
+    url = gdelt_server.url("/private/lastupdate.txt")  # no secret in it: the source's identity
+    src = GdeltSource.model_validate({"kind": "gdelt", "url": url, **keys})
+    (ok,) = SourcePoller(store, [src], env=env).poll_once().sources
+    assert ok.error is None and ok.ingested is not None and ok.ingested.accepted == 3
+    assert gdelt_server.authorizations == [basic, basic]  # lastupdate.txt, and the export it lists on its origin
+    # Listed on another origin (localhost, not 127.0.0.1; the same server): the export goes without them.
+    elsewhere = gdelt_server.export_url(T1, "/private").replace("127.0.0.1", "localhost")
+    gdelt_server.files["/private/lastupdate.txt"] = lastupdate(elsewhere, data)
+    (refused,) = SourcePoller(store, [src], env=env).poll_once().sources
+    assert refused.error is not None and "HTTP 401" in refused.error and "none were sent" in refused.error
+    assert gdelt_server.authorizations[-2:] == [basic, None]
+    assert "s3cret" not in refused.error
+    # Without the variables, the poll fails saying which one; no request is made.
+    before = len(gdelt_server.requests)
+    (unset,) = SourcePoller(store, [src], env={}).poll_once().sources
+    assert unset.error is not None and "environment variable GDELT_" in unset.error and "is not set" in unset.error
+    assert len(gdelt_server.requests) == before
+
+
 def test_a_lastupdate_source_waits_its_poll_interval(gdelt_server: GdeltServer) -> None:
     gdelt_server.publish(T0, FIRST)
     gdelt_server.announce(T0)

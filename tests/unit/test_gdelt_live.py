@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from watchfloor.config import ConfigError, load_config
+from watchfloor.producers.feed_http import _Credentials
 from watchfloor.producers.gdelt import GdeltSourceError
 from watchfloor.producers.gdelt_live import (
     ExportLine,
@@ -16,9 +18,6 @@ from watchfloor.producers.gdelt_live import (
     parse_stamp,
     plan,
     slot_url,
-)
-from watchfloor.producers.gdelt_live import (
-    _with_credentials as with_credentials,
 )
 
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -112,14 +111,19 @@ def test_a_missed_slots_url_is_beside_the_latest() -> None:
 
 
 def test_credentials_are_added_on_the_listings_own_origin_only() -> None:
-    src = "https://reader:s3cret@mirror.example/gdeltv2/lastupdate.txt"
+    grants = _Credentials()
+    grants.grant("https://mirror.example/gdeltv2/lastupdate.txt", {"Authorization": "Basic cmVhZGVy", "X-Key": "k"})
+
+    def sent(url: str) -> dict[str, str]:
+        req = urllib.request.Request(url)
+        grants.apply(req, url)
+        return dict(req.unredirected_hdrs)
+
     same = "https://mirror.example:443/gdeltv2/20241028064500.export.CSV.zip"
-    assert (
-        with_credentials(same, src) == "https://reader:s3cret@mirror.example:443/gdeltv2/20241028064500.export.CSV.zip"
-    )
-    other = "https://data.gdeltproject.org/gdeltv2/20241028064500.export.CSV.zip"
-    assert with_credentials(other, src) == other
-    assert with_credentials(same, "https://mirror.example/gdeltv2/lastupdate.txt") == same
+    assert sent(same) == {"Authorization": "Basic cmVhZGVy", "X-key": "k"}
+    assert sent("https://data.gdeltproject.org/gdeltv2/20241028064500.export.CSV.zip") == {}
+    assert sent("http://mirror.example/gdeltv2/20241028064500.export.CSV.zip") == {}  # another scheme
+    assert sent("https://mirror.example:8443/gdeltv2/20241028064500.export.CSV.zip") == {}  # another port
 
 
 def test_archive_problem() -> None:
