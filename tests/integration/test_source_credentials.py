@@ -290,3 +290,14 @@ def test_a_clean_url_with_the_keys_is_not_warned_about(tmp_path: Path, caplog: p
     load_config(cfg)
     assert caplog.records == []
     assert urllib.parse.urlsplit(load_config(cfg).sources[0].url).query == "page=2"
+
+
+def test_the_exported_config_schema_has_the_credential_keys() -> None:
+    from watchfloor.schemas.export import all_schemas
+
+    defs = all_schemas()["config"]["$defs"]
+    for kind in ("RssSource", "GdeltSource"):
+        props = defs[kind]["properties"]
+        assert {"username", "password_env", "headers_env"} <= props.keys(), kind
+        assert props["headers_env"]["type"] == "object"
+        assert props["headers_env"]["additionalProperties"] == {"type": "string"}
