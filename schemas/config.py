@@ -256,8 +256,23 @@ class SlackChannel(_Strict):
 class WebhookChannel(_Strict):
     type: Literal["webhook"] = "webhook"
     name: str
-    url: str
+    url: str | None = None
+    # A webhook URL is often a secret itself (a Slack incoming webhook's path is its only key): `url_env` names the
+    # environment variable holding it, read at start. Exactly one of url and url_env.
+    url_env: EnvName | None = Field(default=None, validate_default=True)
     timeout: float = Field(default=10.0, gt=0)  # seconds per POST
+
+    @field_validator("url_env")
+    @classmethod
+    def _one_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "url" in info.data and (info.data["url"] is None) == (value is None):
+            raise ValueError(
+                "a webhook channel has url (the URL written here) or url_env (the environment variable holding it, "
+                "for a URL that is a secret), exactly one"
+                if value is None
+                else "url and url_env: give one (url_env when the URL is a secret), not both"
+            )
+        return value
 
 
 # An address as `to` and `from` take it: local@domain (ASCII, no quoting, no comments), optionally with a display

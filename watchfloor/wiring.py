@@ -124,7 +124,21 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
             broadcast_escalations=ch.broadcast_escalations,
         )
     if isinstance(ch, WebhookChannel):
-        return WebhookNotifier(ch.name, ch.url, timeout=ch.timeout)
+        url = ch.url
+        if ch.url_env is not None:
+            url = (env.get(ch.url_env) or "").strip()
+            if not url:  # the value is never said: it is the secret
+                state = "is not set" if env.get(ch.url_env) is None else "is set but empty"
+                raise WiringError(
+                    f"channel {ch.name!r}: the webhook URL is read from the environment variable {ch.url_env}, "
+                    f"which {state}"
+                )
+        assert url is not None  # (the config has one of url and url_env)
+        try:
+            return WebhookNotifier(ch.name, url, timeout=ch.timeout)
+        except ValueError as e:  # not http(s): said with the URL's scheme and host only
+            where = f" (from the environment variable {ch.url_env})" if ch.url_env else ""
+            raise WiringError(f"channel {ch.name!r}{where}: {e}") from None
     if isinstance(ch, EmailChannel):
         password = None
         if ch.password_env is not None:
