@@ -18,7 +18,7 @@ class MissingSecret(ValueError):
     """An environment variable a source's credentials are read from is not set, empty, or not a header value."""
 
 
-def _value(env: Mapping[str, str], name: str, what: str, url: str) -> str:
+def _value(env: Mapping[str, str], name: str, what: str, url: str, *, header: bool = False) -> str:
     value = env.get(name)
     problem = None
     if value is None:
@@ -27,6 +27,8 @@ def _value(env: Mapping[str, str], name: str, what: str, url: str) -> str:
         problem = "is set but empty"
     elif any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
         problem = "holds a line break or another control character, which no HTTP header may carry"
+    elif header and not value.isascii():  # (a password is sent base64-encoded, as UTF-8: any character goes)
+        problem = "holds a character outside ASCII, which an HTTP header does not carry as it is"
     if problem is not None:  # the value itself is never said
         raise MissingSecret(
             f"source {redact_url(url)}: {what} is read from the environment variable {name}, which {problem}"
@@ -49,7 +51,7 @@ def source_credentials(
         token = base64.b64encode(f"{source.username}:{password}".encode()).decode("ascii")
         headers["Authorization"] = f"Basic {token}"
     for header, name in source.headers_env.items():
-        headers[header] = _value(env, name, f"the {header} header (headers_env)", source.url)
+        headers[header] = _value(env, name, f"the {header} header (headers_env)", source.url, header=True)
     return headers
 
 
@@ -61,11 +63,11 @@ def credential_problems(
     for source in sources:
         if isinstance(source, JsonlSource) or source.url is None:
             continue
-        wanted = [("the password (password_env)", source.password_env)] if source.password_env else []
-        wanted += [(f"the {header} header (headers_env)", name) for header, name in source.headers_env.items()]
-        for what, name in wanted:
+        wanted = [("the password (password_env)", source.password_env, False)] if source.password_env else []
+        wanted += [(f"the {h} header (headers_env)", name, True) for h, name in source.headers_env.items()]
+        for what, name, header in wanted:
             try:
-                _value(os.environ if env is None else env, name, what, source.url)
+                _value(os.environ if env is None else env, name, what, source.url, header=header)
             except MissingSecret as e:
                 problems.append(str(e))
     return problems

@@ -194,6 +194,9 @@ def test_a_variable_not_set_stops_the_start_naming_the_source_and_the_variable(s
         text
     )
     assert server.seen == []  # nothing was fetched
+    odd = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env={"FEED_PW": "ok", "FEED_TOKEN": "a\nb"})
+    assert odd.exit_code == 1 and "FEED_TOKEN, which holds a line break" in " ".join(odd.output.split())
+    assert server.seen == []
     produce = runner.invoke(app, ["produce", "--once", "--config", str(cfg)], env={"FEED_PW": None})
     assert produce.exit_code == 1 and "FEED_PW, which is not set" in " ".join(produce.output.split())
 
