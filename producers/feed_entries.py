@@ -5,11 +5,14 @@ DeadLetter saying which entry and why.
   do), a short guid such as "42" prefixed with the configured feed URL (two feeds both numbering
   from 1 must not collide), else the link, else a hash of feed URL + title + body. All are stable
   across polls.
-* Dates: published, else updated, else created, as UTC. An entry with no usable date is
-  dead-lettered ("entry '<id>' has no valid date"), not given the feed's date or the time of the
-  poll: watchfloor's windows run on event time, and an invented time would put it in the wrong one.
-  Before giving up, an RFC 822 date with non-English day and month names (Portuguese, Spanish,
-  French, German, e.g. "Seg, 24 Set 2018 19:42:40 -0300") is tried; it must carry a zone.
+* Dates: published, else updated, else created, as UTC. Before giving up, an RFC 822 date with
+  non-English day and month names (Portuguese, Spanish, French, German, e.g. "Seg, 24 Set 2018
+  19:42:40 -0300") is tried; it must carry a zone. An entry with no usable date is dated when it was
+  first seen (`seen_at`: the poll that read it; the log keeps that date, and a later poll's is only
+  another date, so the same document: publish.ingest with editions) and marked `metadata.date: "first
+  seen"` (with the unreadable text as `metadata.date_text`), never given the feed's date: news without a
+  date is still news, and the poll that found it is the best bound of when it appeared. Without
+  `seen_at` it is dead-lettered ("entry '<id>' has no valid date").
   Dead-letter reasons name the entry by guid, link or title rather than by its position, so the
   same bad entry gives the same dead-letter id on every poll even as new entries push it down.
 * Size: a title, summary or content longer than `RAW_TEXT_FACTOR` times the body limit is not read
@@ -240,7 +243,14 @@ def _truncate(text: str, limit: int = RAW_LIMIT) -> str:
 
 
 def to_item(
-    entry: FeedEntry, number: int, doc_id: str, *, feed_url: str, source_name: str, max_body_chars: int
+    entry: FeedEntry,
+    number: int,
+    doc_id: str,
+    *,
+    feed_url: str,
+    source_name: str,
+    max_body_chars: int,
+    seen_at: datetime | None = None,
 ) -> Document | DeadLetter:
     # Named by what identifies it, not by its position, so that the dead-letter id is stable across polls.
     name = entry.guid or entry.link or entry.title[:80]
@@ -252,7 +262,8 @@ def to_item(
         return DeadLetter(
             origin=feed_url, field=field_name, reason=f"entry {ident}: field '{field_name}': {why}", raw=raw
         )
-    if entry.published is None:
+    published = entry.published or seen_at
+    if published is None:
         why = f"unparseable date {entry.date_text!r}" if entry.date_text else "no published or updated date"
         return DeadLetter(
             origin=redact_url(feed_url),
@@ -267,10 +278,14 @@ def to_item(
         metadata["author"] = entry.author
     if entry.tags:
         metadata["tags"] = entry.tags
+    if entry.published is None:
+        metadata["date"] = "first seen"
+        if entry.date_text:
+            metadata["date_text"] = entry.date_text[:200]
     obj: dict[str, Any] = {
         "type": "news.article",
         "id": doc_id,
-        "published_at": entry.published.isoformat(),
+        "published_at": published.isoformat(),
         "source": {"name": source_name, "url": feed_url, "kind": "feed"},
         "title": entry.title,
         "body": entry.body,

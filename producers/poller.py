@@ -426,6 +426,7 @@ class SourcePoller:
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
             max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
             credentials=credentials,
+            seen_at=datetime.now(UTC),  # the date of an entry without one (feed_entries); a later poll's is no edit
         )
 
     def _poll_rss(self, source: RssSource) -> SourceResult:

@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import feedparser
@@ -135,9 +136,11 @@ def parse_feed(
     source_name: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    seen_at: datetime | None = None,
 ) -> FeedResult:
     """Parse feed bytes already fetched. `feed_url` is the configured location (used in ids and origins);
-    `headers` are the HTTP response headers, lower-cased (content-type, content-location)."""
+    `headers` are the HTTP response headers, lower-cased (content-type, content-location); `seen_at`: when,
+    the date of an entry that has none (else it is a dead letter; feed_entries)."""
     result = FeedResult(url=feed_url)
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     content_type = hdrs.get("content-type", "").lower()
@@ -166,7 +169,15 @@ def parse_feed(
             continue
         seen.add(doc_id)
         result.items.append(
-            to_item(entry, number, doc_id, feed_url=feed_url, source_name=name, max_body_chars=max_body_chars)
+            to_item(
+                entry,
+                number,
+                doc_id,
+                feed_url=feed_url,
+                source_name=name,
+                max_body_chars=max_body_chars,
+                seen_at=seen_at,
+            )
         )
     if result.duplicates:
         log.info("%s: %d repeated entr(ies) skipped", redact_url(feed_url), result.duplicates)
@@ -335,6 +346,7 @@ def fetch_feed(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     credentials: Mapping[str, str] | None = None,
+    seen_at: datetime | None = None,
 ) -> FeedResult:
     """Read one feed from a local path, file:// URL or http(s) URL. Never raises for a bad feed or
     network: look at `result.error`. For HTTP, `etag`/`modified` are the previous poll's values; the
@@ -350,11 +362,11 @@ def fetch_feed(
             return FeedResult(url=url, error=FeedError(url, f"feed file not found: {path}"))
         except OSError as e:
             return FeedResult(url=url, error=FeedError(url, f"cannot read feed file {path}: {e.strerror or e}"))
-        return parse_feed(data, feed_url=url, source_name=source_name, max_body_chars=max_body_chars)
+        return parse_feed(data, feed_url=url, source_name=source_name, max_body_chars=max_body_chars, seen_at=seen_at)
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
         return FeedResult(url=url, error=FeedError(url, f"unsupported URL scheme {scheme!r} (use http, https or file)"))
-    return _fetch_http(url, source_name, etag, modified, max_body_chars, timeout, max_bytes, credentials)
+    return _fetch_http(url, source_name, etag, modified, max_body_chars, timeout, max_bytes, credentials, seen_at)
 
 
 def _fetch_http(
@@ -366,6 +378,7 @@ def _fetch_http(
     timeout: float,
     max_bytes: int,
     credentials: Mapping[str, str] | None,
+    seen_at: datetime | None,
 ) -> FeedResult:
     try:
         got = fetch_http(
@@ -385,7 +398,9 @@ def _fetch_http(
         return FeedResult(url=url, status=e.status, error=error, etag=etag, modified=modified)
     headers = dict(got.headers)
     headers["content-location"] = got.final_url
-    result = parse_feed(got.body, feed_url=url, source_name=source_name, headers=headers, max_body_chars=max_body_chars)
+    result = parse_feed(
+        got.body, feed_url=url, source_name=source_name, headers=headers, max_body_chars=max_body_chars, seen_at=seen_at
+    )
     result.status = got.status
     if result.error is not None and result.error.status is None:
         result.error = FeedError(url, result.error.reason, got.status)

@@ -403,12 +403,13 @@ def iter_event_blocks(
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
     files read to their end): event time moves there, as live, not with each line."""
     seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir)
+    at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     try:
         drained: list[str] = []  # the files read to their end (with `arrival`)
         for p in paths:
             files, errors = len(report.files), len(report.errors)
             batches = LiveBatches(p) if arrival else None
-            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap):
+            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at):
                 yield block if batches is None else batches.add(block)
             if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
                 yield batches.add([], end=True)
@@ -418,7 +419,6 @@ def iter_event_blocks(
         seen.close()  # the ids spilled, if any (also when the read stops early)
     report.ids_not_kept = seen.not_kept
     if arrival and drained:
-        at = received_at or datetime.now(UTC)
         yield [caught_up_event(CaughtUp(at=at, origins=tuple(dict.fromkeys(drained))))]
 
 
@@ -432,8 +432,9 @@ def _file_blocks(
     on_bytes: Callable[[int], None] | None,
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
+    seen_at: datetime,
 ) -> Iterator[list[Any]]:
-    """One file's inputs, a block at a time (iter_event_blocks)."""
+    """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date."""
     k = source_kind(p, kind)
     if k == "gdelt" and (problem := _unread_gdelt(p, kind)) is not None:
         report.source_error(p, problem)
@@ -444,7 +445,7 @@ def _file_blocks(
         yield from _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
         return
     if k == "rss":
-        res = fetch_feed(p, max_body_chars=max_body_chars)
+        res = fetch_feed(p, max_body_chars=max_body_chars, seen_at=seen_at)
         if res.error is not None:
             report.source_error(p, f"{redact_url(p)}: {res.error.reason}")
             report.files.pop()

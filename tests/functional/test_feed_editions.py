@@ -123,3 +123,36 @@ def test_json_lines_keep_their_first_version(tmp_path: Path) -> None:
         assert ingest(store, [two, one], "feed", editions=True).duplicates == 2
     finally:
         store.close()
+
+
+UNDATED = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Harbour Wire</title>'
+    "<link>https://desk.example/</link><description>test</description>"
+    f"<item><title>North Korea has sent troops to Russia, Seoul confirms</title><link>{GUID}</link>"
+    f"<guid>{GUID}</guid><description>No date on this one.</description></item></channel></rss>\n"
+)
+
+
+def test_an_undated_entry_is_dated_when_first_seen_and_read_once(tmp_path: Path) -> None:
+    """Outside trial 6 (M2): entries without a date (real captures have them) were dead letters, so such a feed
+    never alerted. They are dated by the poll that first read them; a later poll's date is no edit."""
+    outputs, ids, alerts = live(tmp_path, UNDATED, UNDATED)
+    assert ids == [GUID] and len(alerts) == 1, outputs
+    assert "0 dead letters" in outputs[0] and "0 new documents, 1 already seen, 0 dead letters" in outputs[1]
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        (stored,) = store.read(types={"news.article"}, limit=10)
+    finally:
+        store.close()
+    assert stored.event.payload["metadata"]["date"] == "first seen"
+    assert stored.event.received_at is not None
+    assert abs((stored.event.received_at - stored.event.time).total_seconds()) < 60
+    # A backtest of the file dates it when the files are read (--received-at), as a poll at that time would.
+    path = tmp_path / "undated.xml"
+    path.write_text(UNDATED, encoding="utf-8")
+    out = tmp_path / "bt.json"
+    res = runner.invoke(app, ["backtest", str(path), "--received-at", "2024-10-20T08:00:00Z", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["stats"]["dead_letters"] == 0
+    assert [a["fired_at"] for a in data["alerts"]] == ["2024-10-20T08:00:00+00:00"]

@@ -324,7 +324,7 @@ def test_poller_keeps_validators_in_the_store_and_ingests_nothing_on_304(feed_se
     poller = SourcePoller(store, [RssSource(url=url, source_name="Wire (configured)")], max_body_chars=10_000)
 
     first = poller.poll_once()
-    assert (first.accepted, first.dead_lettered, first.errors) == (4, 1, [])
+    assert (first.accepted, first.dead_lettered, first.errors) == (5, 0, [])  # the undated entry: first seen
     cp = store.load_checkpoint(checkpoint_name(url))
     assert cp.state == {"etag": ETAG, "modified": LAST_MODIFIED}
     docs = store.read(types={EventType.NEWS_ARTICLE.value})
@@ -346,7 +346,7 @@ def test_poller_with_last_modified_only(feed_server: FeedServer) -> None:
     url = feed_server.url("/modified-only.xml")
     store = MemoryStore()
     poller = SourcePoller(store, [RssSource(url=url)])
-    assert poller.poll_once().accepted == 4
+    assert poller.poll_once().accepted == 5  # the undated entry too, dated when first seen
     assert store.load_checkpoint(checkpoint_name(url)).state == {"etag": None, "modified": LAST_MODIFIED}
     assert poller.poll_once().sources[0].not_modified
     assert feed_server.headers_for("/modified-only.xml")[1]["if-modified-since"] == LAST_MODIFIED
@@ -382,7 +382,7 @@ def test_run_polls_until_stopped(feed_server: FeedServer) -> None:
         stop.set()
         thread.join(5)
     assert not thread.is_alive()
-    assert store.count(types={EventType.NEWS_ARTICLE.value}) == 4
+    assert store.count(types={EventType.NEWS_ARTICLE.value}) == 5  # the undated entry once, though polled again
     assert feed_server.headers_for("/feed.xml")[1]["if-none-match"] == ETAG
 
 
