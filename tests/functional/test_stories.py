@@ -1,0 +1,147 @@
+"""A story is the channels' common thread: whether a detection starts one or continues one (and which) is decided
+once, from every detection of its rule and group in the log, whichever channels it was routed to and whether it was
+routed at all. A channel whose filter (`where`, `min_severity`) kept a story's first alert out starts its thread of
+the story at the first alert it gets, and a later story is a new thread there too, never a reply under the earlier
+one (outside trial, finding M5: the same alert was a new thread in one channel and a "Re:" downgrade in another)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Detection
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+pytestmark = pytest.mark.functional
+
+DEC = datetime(2024, 12, 16, tzinfo=UTC)
+CATALOG = AlertCatalog(
+    entity_names={"DONBAS": "Donbas", "KHARKIV": "Kharkiv"}, open_periods={"troops": timedelta(days=1)}
+)
+
+
+def report(
+    n: int, at: timedelta, severity: str, place: str, confidence: str = "unconfirmed", sources: int = 1
+) -> Detection:
+    """Troops in the east: one rule and group (`party=RUS`), reports naming a place."""
+    d = detection(
+        n,
+        rule="troops",
+        group={"party": "RUS"},
+        severity=severity,
+        confidence=confidence,
+        sources=tuple(f"Outlet {i}" for i in range(sources)),
+    )
+    return d.model_copy(update={"fired_at": DEC + at, "attributes": {"place": [place]}})
+
+
+def dispatch(subs: list[Subscription], *dets: Detection) -> tuple[MemoryStore, dict[str, Recorder]]:
+    store = MemoryStore()
+    channels = {s.channel: Recorder(s.channel) for s in subs}
+    d = AlertDispatcher(store, channels, subs, RETRY, now=Clock(DEC + timedelta(days=3)), catalog=CATALOG)
+    for det in dets:  # one at a time, as they were raised
+        feed(store, det)
+        d.cycle()
+    return store, channels
+
+
+def kinds(store: MemoryStore, channel: str) -> dict[str, tuple[str, str | None]]:
+    """alert id -> (kind, the alert it replies under) of a channel's rows."""
+    return {a: (r.kind, r.parent_id) for (a, c), r in ledger(store).items() if c == channel}
+
+
+def starts(store: MemoryStore, channel: str) -> set[str]:
+    return {a for a, (kind, _) in kinds(store, channel).items() if kind == "alert"}
+
+
+# The timeline of the trial: a story starts on 12-16 (Kharkiv, medium), is confirmed on 12-17 in Donbas (high, two
+# sources), and a new unconfirmed report from Donbas comes on 12-18, beyond the rule's one day from the story's
+# first alert: a new story.
+FIRST = report(1, timedelta(hours=14), "medium", "KHARKIV")
+CONFIRMED = report(2, timedelta(days=1, hours=12), "high", "DONBAS", "confirmed", sources=2)
+NEXT = report(3, timedelta(days=2, hours=10), "medium", "DONBAS")
+
+
+@pytest.mark.parametrize("next_place", ["DONBAS", "KHARKIV"])
+def test_a_where_filtered_channel_and_an_unfiltered_one_agree_on_which_alert_starts_a_story(next_place: str) -> None:
+    later = NEXT.model_copy(update={"attributes": {"place": [next_place]}})
+    store, channels = dispatch(
+        [Subscription(channel="all"), Subscription(channel="donbas", where={"place": "Donbas"})],
+        FIRST,
+        CONFIRMED,
+        later,
+    )
+    assert kinds(store, "all") == {
+        "det0001": ("alert", None),
+        "det0002": ("followup", "det0001"),
+        "det0003": ("alert", None),
+    }
+    if next_place == "DONBAS":
+        # the donbas thread of the first story starts mid-story (its first alert named Kharkiv); the next story is a
+        # thread of its own there too, not a reply under the first one's
+        assert kinds(store, "donbas") == {"det0002": ("alert", None), "det0003": ("alert", None)}
+        assert starts(store, "donbas") == starts(store, "all") - {"det0001"}
+    else:
+        # a new story naming only Kharkiv is no update of a thread the donbas desk has: it goes there not at all
+        assert kinds(store, "donbas") == {"det0002": ("alert", None)}
+    assert [(n.key, n.kind) for n in channels["donbas"].sent][-1][1] == "alert"
+
+
+def test_a_min_severity_channel_and_an_unfiltered_one_agree_on_which_alert_starts_a_story() -> None:
+    high_next = NEXT.model_copy(update={"severity": "high"})
+    store, channels = dispatch(
+        [Subscription(channel="all"), Subscription(channel="high", min_severity="high")], FIRST, CONFIRMED, high_next
+    )
+    assert starts(store, "all") == {"det0001", "det0003"}
+    assert kinds(store, "high") == {"det0002": ("alert", None), "det0003": ("alert", None)}
+    assert [n.kind for n in channels["high"].sent] == ["alert", "alert"]
+
+
+def test_a_story_started_by_a_detection_routed_to_no_channel_still_counts() -> None:
+    """The story's first alert went nowhere (every channel wants high): the confirmation is the first either channel
+    gets of it, and the next report, beyond the rule's one day from the story's start, starts a new story in both."""
+    high_next = NEXT.model_copy(update={"severity": "high"})
+    subs = [
+        Subscription(channel="desk", min_severity="high"),
+        Subscription(channel="donbas", min_severity="high", where={"place": "Donbas"}),
+    ]
+    store, _ = dispatch(subs, FIRST, CONFIRMED, high_next)
+    assert "det0001" not in {a for a, _ in ledger(store)}
+    for channel in ("desk", "donbas"):
+        assert kinds(store, channel) == {"det0002": ("alert", None), "det0003": ("alert", None)}, channel
+
+
+def test_a_story_goes_on_in_a_channel_that_joined_it_late() -> None:
+    """Within the story, a filtered channel's later alerts reply under its own first alert of the story."""
+    more = report(4, timedelta(days=1, hours=13), "high", "DONBAS", "confirmed", sources=3)
+    store, _ = dispatch(
+        [Subscription(channel="all"), Subscription(channel="donbas", where={"place": "Donbas"})],
+        FIRST,
+        CONFIRMED,
+        more,
+    )
+    assert kinds(store, "all") == {
+        "det0001": ("alert", None),
+        "det0002": ("followup", "det0001"),
+        "det0004": ("followup", "det0001"),
+    }
+    assert kinds(store, "donbas") == {"det0002": ("alert", None), "det0004": ("followup", "det0002")}
+
+
+def test_stories_are_the_same_when_the_log_is_dispatched_again_from_the_start() -> None:
+    """A second dispatcher over the same log (a fresh process, a replay) decides every story as the first did."""
+    subs = [Subscription(channel="all"), Subscription(channel="donbas", where={"place": "Donbas"})]
+    store, _ = dispatch(subs, FIRST, CONFIRMED, NEXT)
+    again = MemoryStore()
+    for se in store.read(0, types={"detection"}, limit=100):
+        again.append([se.event])
+    channels = {s.channel: Recorder(s.channel) for s in subs}
+    AlertDispatcher(again, channels, subs, RETRY, now=Clock(DEC + timedelta(days=3)), catalog=CATALOG).cycle()
+    assert {k: (r.kind, r.parent_id) for k, r in ledger(again).items()} == {
+        k: (r.kind, r.parent_id) for k, r in ledger(store).items()
+    }
