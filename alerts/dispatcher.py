@@ -7,8 +7,9 @@ Small stages, like Alertmanager's notification pipeline:
 
 Intake reads new detection and retraction events after its checkpoint, routes each detection (a pure function
 of the detection and the routing table), holds back what a silence covers (recorded `suppressed` with the
-silence id), and enqueues one ledger row per channel: an alert of its own, a follow-up in the thread of an
-open alert of the same rule and group, a revision, or a withdrawal (alerts.intake). Enqueueing is
+silence id), and enqueues one ledger row per channel: an alert of its own, a follow-up in the channel's thread of
+the detection's story (decided once for all channels from the detections in the log: `StoryBook`), a revision,
+or a withdrawal (alerts.intake). Enqueueing is
 insert-if-absent, so a replay or a second dispatcher adds nothing; the checkpoint moves after the rows are in.
 
 Delivery claims due rows with a lease (so any number of dispatchers on one store send each row once), looks
@@ -29,7 +30,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -58,6 +59,8 @@ from .control import ControlLog
 from .delivery import Deliverer, Tally
 from .digest import DigestPlanner
 from .intake import (
+    Stories,
+    Story,
     continues_thread,
     detection_thread,
     plan_detection,
@@ -174,6 +177,42 @@ def holder_may_live(owner: str) -> bool:
     return True
 
 
+class StoryBook:
+    """The stories of the log's detections (intake.Stories), kept up with the log. The story of the detection at
+    a position is decided from every detection event before it in the log, routed or not (the ledger and the alert
+    events only hold those some channel took), so it is the same in every dispatcher and every replay; a process
+    reads the detections it has not seen (all of them, once, at its first detection) before deciding."""
+
+    def __init__(self, store: Store, catalog: AlertCatalog) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.stories = Stories()
+        self.read_to = 0  # every detection event up to here is taken
+
+    def story(self, position: int, key: str, det: Detection) -> Story:
+        """The story of `det` (delivery key `key`), the detection event at `position`."""
+        while self.read_to < position - 1:
+            batch = [
+                se
+                for se in self.store.read(self.read_to, types={EventType.DETECTION.value}, limit=5000)
+                if se.position < position
+            ]
+            if not batch:
+                break
+            for se in batch:
+                try:
+                    earlier = Detection.model_validate(se.event.payload)
+                except ValidationError:
+                    continue  # intake dead-letters it: no alert, no story
+                self.stories.take(se.position, detection_event_id(earlier), earlier, self._period(earlier))
+            self.read_to = batch[-1].position
+        self.read_to = max(self.read_to, position)
+        return self.stories.take(position, key, det, self._period(det))
+
+    def _period(self, det: Detection) -> timedelta:
+        return self.catalog.open_period(det.rule)
+
+
 class AlertDispatcher:
     """Intake of detections into the delivery ledger, and delivery of what is due; see the module docstring."""
 
@@ -202,6 +241,7 @@ class AlertDispatcher:
         self.spellings = Spellings(self.catalog.entity_names, self.catalog.entity_aliases)
         self._now = now
         self.owner = owner or dispatcher_id()
+        self.stories = StoryBook(store, self.catalog)
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
             DigestPlanner(
@@ -316,13 +356,14 @@ class AlertDispatcher:
             return [], [dead_letter_event(dead, self._now())]
         key = detection_event_id(det)
         tk = detection_thread(det)
+        story = self.stories.story(stored.position, key, det)  # whatever its channels, and when it has none
         channels = route(det, table.subscriptions, self.spellings)
         # A channel whose `where` this detection misses still takes it into a thread it has of the same rule and
         # group (a follow-up whose reports name another place, a revision): never as an alert of its own.
         channels += tuple(
             channel
             for channel in thread_only(det, table.subscriptions, self.spellings)
-            if continues_thread(key, det, self.store.deliveries(channel=channel, thread_key=tk), self.catalog)
+            if continues_thread(key, det, story, self.store.deliveries(channel=channel, thread_key=tk), self.catalog)
         )
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
@@ -343,7 +384,7 @@ class AlertDispatcher:
                 why = f"the same alert as {copy.alert_id}, already {copy.status} here (its reports arrived again)"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
-            row = plan_detection(key, alert, channel, thread, self.catalog, stored.position)
+            row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position)
             limit = too_old(det, channel, table.subscriptions, now, self.spellings) if row.kind == "alert" else None
             if limit is not None:
                 # Old news (a backfill, a feed's archive, a report long late): no new thread. A follow-up or

@@ -5,8 +5,16 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from watchfloor.alerts.intake import plan_detection, plan_retraction
-from watchfloor.alerts.notice import REPLACED, AlertCatalog, escalation, independent_sources, payload, thread_key
+from watchfloor.alerts.intake import Stories, plan_detection, plan_retraction
+from watchfloor.alerts.notice import (
+    REPLACED,
+    AlertCatalog,
+    alert_of,
+    escalation,
+    independent_sources,
+    payload,
+    thread_key,
+)
 from watchfloor.alerts.schedule import RetrySchedule
 from watchfloor.schemas.config import RetryPolicy
 from watchfloor.schemas.events import Alert, Detection, Evidence, Retraction
@@ -75,7 +83,15 @@ CAT = AlertCatalog(entity_names={"RUS": "Russia"}, open_periods={"troops": timed
 
 
 def plan(d: Detection, rows: list[DeliveryRecord]) -> DeliveryRecord:
-    return plan_detection(d.id, Alert(id=d.id, detection=d, channels=("desk",)), "desk", rows, CAT, seq=9)
+    """`d`'s row in the channel whose rows are `rows`; its story decided over the rows' detections, as if they were
+    all the log had of its rule and group, in seq order."""
+    stories, period = Stories(), CAT.open_period(d.rule)
+    for i, r in enumerate(rows):
+        alert = alert_of(r.payload)
+        assert alert is not None
+        stories.take(i + 1, r.alert_id, alert.detection, period)
+    story = stories.take(len(rows) + 1, d.id, d, period)
+    return plan_detection(d.id, Alert(id=d.id, detection=d, channels=("desk",)), "desk", rows, story, CAT, seq=9)
 
 
 def test_a_detection_in_an_open_thread_is_a_follow_up_of_its_first_alert() -> None:
@@ -158,3 +174,38 @@ def test_a_revision_sent_in_place_of_an_alert_replaced_unsent_takes_its_follow_u
     # a plain suppressed alert (a silence) still starts nothing
     silenced = dataclasses.replace(row(first, status="suppressed"), detail="silenced by s1")
     assert plan(det(6, hours=5), [silenced, standing]).kind == "alert"
+
+
+def test_a_story_is_decided_from_every_detection_before_it_whatever_the_channels() -> None:
+    stories, period = Stories(), CAT.open_period("troops")
+    assert stories.take(1, "d1", det(1), period).root == "d1"  # starts one (routed anywhere or not)
+    assert stories.take(2, "d2", det(2, hours=22), period).root == "d1"  # within a day of d1
+    third = stories.take(3, "d3", det(3, hours=44), period)  # within a day of d2, not of d1: a story of its own
+    assert (third.root, third.members) == ("d3", frozenset())
+    late = stories.take(4, "d4", det(4, hours=10), period)  # a late report: the story of its own time
+    assert (late.root, late.members) == ("d1", frozenset({"d1", "d2"}))
+    revised = stories.take(5, "r3", det(5, hours=1, revises="d3", revision=1), period)  # in its alert's story
+    assert (revised.root, revised.members) == ("d3", frozenset({"d3"}))
+    assert stories.take(2, "d2", det(2, hours=22), period).members == frozenset({"d1"})  # the same when replayed
+    other = stories.take(6, "p1", det(6, hours=22, group={"party": "PRK"}), period)  # another group: another story
+    assert other.root == "p1"
+
+
+def test_a_channel_replies_in_its_own_thread_of_the_story_and_starts_one_when_it_has_none() -> None:
+    # The channel missed d1 (a filter): d2 started its thread of d1's story, and d3, beyond d1's day though within
+    # d2's, starts a new story: an alert here too, not a reply under d2.
+    d1, d2 = det(1), det(2, hours=22)
+    stories, period = Stories(), CAT.open_period("troops")
+    stories.take(1, "d1", d1, period)
+    stories.take(2, "d2", d2, period)
+    rows = [row(d2, seq=2)]
+    story = stories.take(3, "d3", det(3, hours=30), period)
+    got = plan_detection(
+        "d3", Alert(id="d3", detection=det(3, hours=30), channels=("desk",)), "desk", rows, story, CAT, 9
+    )
+    assert got.kind == "alert"
+    story = stories.take(4, "d4", det(4, hours=23), period)
+    got = plan_detection(
+        "d4", Alert(id="d4", detection=det(4, hours=23), channels=("desk",)), "desk", rows, story, CAT, 9
+    )
+    assert (got.kind, got.parent_id) == ("followup", "d2")
