@@ -1,12 +1,12 @@
 """What a channel is told: a `Notice` (a new alert, a follow-up, a revision or a withdrawal) and the thread it
 belongs to. Pure data and pure functions; the dispatcher builds notices, the notifiers render them.
 
-A thread is the alerts of one rule and group in one channel while the first of them is open (within its
-rule's window or realert period, in event time). Its first alert is a message of its own; every later one
-replies under it and updates it with the thread's current severity, confirmation and independent sources.
-A revision (a detection that `revises` an earlier one) and a retraction reply under the alert they change and
-update it. Channels without threads (console, file, webhook) get a line, record or payload that names the
-alert it updates.
+A thread is one story's alerts in one channel (a story: the alerts of one rule and group while the first of them
+is open, within its rule's window or realert period in event time, decided for all channels at once by
+alerts.intake). Its first alert in the channel is a message of its own; every later one replies under it and
+updates it with the thread's current severity, confirmation and independent sources. A revision (a detection
+that `revises` an earlier one) and a retraction reply under the alert they change and update it. Channels
+without threads (console, file, webhook) get a line, record or payload that names the alert it updates.
 """
 
 from __future__ import annotations
