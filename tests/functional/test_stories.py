@@ -12,9 +12,10 @@ import pytest
 
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
 from watchfloor.alerts.dispatcher import AlertDispatcher
-from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notice import AlertCatalog, payload, thread_key
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Detection
+from watchfloor.schemas.events import Alert, Detection
+from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -145,3 +146,36 @@ def test_stories_are_the_same_when_the_log_is_dispatched_again_from_the_start() 
     assert {k: (r.kind, r.parent_id) for k, r in ledger(again).items()} == {
         k: (r.kind, r.parent_id) for k, r in ledger(store).items()
     }
+
+
+def test_a_ledger_threaded_before_stories_keeps_its_threads() -> None:
+    """Rows written when threads were each channel's own (the donbas desk has the next story as a reply under the
+    first one's confirmation): the next report of that story replies in the thread that holds it, in each channel."""
+    subs = [Subscription(channel="all"), Subscription(channel="donbas", where={"place": "Donbas"})]
+    store = MemoryStore()
+    feed(store, FIRST, CONFIRMED, NEXT)
+
+    def told(
+        d: Detection, channel: str, kind: str = "alert", parent: str | None = None, seq: int = 0
+    ) -> DeliveryRecord:
+        alert = Alert(id=d.id, detection=d, channels=(channel,))
+        data = payload(alert, parent_alert=parent)
+        tk = thread_key(d.rule, d.group)
+        return DeliveryRecord(d.id, channel, "sent", kind, data, tk, parent, seq)
+
+    store.enqueue(
+        [
+            told(FIRST, "all", seq=2),
+            told(CONFIRMED, "all", "followup", FIRST.id, seq=3),
+            told(NEXT, "all", seq=4),
+            told(CONFIRMED, "donbas", seq=3),
+            told(NEXT, "donbas", "followup", CONFIRMED.id, seq=4),
+        ]
+    )
+    store.commit("alerts", Checkpoint(store.head(), None), [])
+    after = report(4, timedelta(days=2, hours=12), "high", "DONBAS", "confirmed", sources=2)
+    feed(store, after)
+    channels = {s.channel: Recorder(s.channel) for s in subs}
+    AlertDispatcher(store, channels, subs, RETRY, now=Clock(DEC + timedelta(days=3)), catalog=CATALOG).cycle()
+    assert kinds(store, "all")["det0004"] == ("followup", NEXT.id)
+    assert kinds(store, "donbas")["det0004"] == ("followup", CONFIRMED.id)
