@@ -211,7 +211,7 @@ def _full(body: _Body, notice: Notice) -> None:
     if det.description:
         body.para(det.description)
     body.evidence(det.evidence, "Evidence", det.reports)
-    _footer(body, notice.key, det)
+    _footer(body, notice.alert.id, det)  # the alert's id, as `alerts list` names it (not a revision's key)
 
 
 def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
@@ -238,7 +238,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
     seen = {ev.event_id for ev in thread.target.detection.evidence}
     new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
     body.evidence(new, "New evidence")
-    _footer(body, notice.key, det)
+    _footer(body, notice.alert.id, det)
 
 
 def notice_parts(notice: Notice) -> tuple[str, str]:

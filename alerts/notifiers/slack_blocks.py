@@ -255,13 +255,15 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
     parts = [f"*{word}*", severity_label(det.severity, det.confidence)]
     if notice.escalated_from:
         parts[-1] += f" (was {escape(notice.escalated_from.upper())})"
-    parts.append(f"{thread.sources} independent source{'s' if thread.sources != 1 else ''}")
+    # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
+    # two, read "unconfirmed · 2 independent sources" as a contradiction).
+    parts.append(f"{thread.sources} independent source{'s' if thread.sources != 1 else ''} in the thread")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
         blocks.append(_context("A late report changed this alert; the message above now shows the revised alert."))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, "New evidence") if new else []
-    blocks.append(_footer(notice.key, det))
+    blocks.append(_footer(notice.alert.id, det))  # the alert's id, as `alerts list` names it (not a revision's key)
     blocks += _buttons(notice, notice.alert)
     return blocks[:MAX_BLOCKS]
 

@@ -174,6 +174,10 @@ def test_a_revision_and_a_withdrawal_reply_under_the_alert_they_change_and_updat
     replies = slack_server.thread(first["ts"])
     assert [m["metadata"]["event_payload"]["kind"] for m in replies] == ["followup", "revision"]
     assert "*Revised*" in texts(replies[1]["blocks"])
+    # Outside trial 6 (L2): its sources are said to be the thread's, and it is named by the alert id `alerts list`
+    # shows (det0003), not by the revision's delivery key.
+    assert "3 independent sources in the thread" in texts(replies[1]["blocks"])
+    assert "alert det0003 · fired" in texts(replies[1]["blocks"]), texts(replies[1]["blocks"])
     changed = slack_server.message("#dprk-russia", followup["ts"])  # the revised alert's own message
     assert "*Revised* by a late report" in texts(changed["blocks"]) and "Radio C" in texts(changed["blocks"])
 
