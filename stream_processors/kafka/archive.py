@@ -130,22 +130,43 @@ class KafkaArchive:
                 )
                 events[e.index] = dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC))
 
-    def run(self, stop: threading.Event, timeout_ms: int = 1000, on_cycle: Callable[[], None] | None = None) -> None:
-        """Archive until `stop` is set. A broker that is away is waited for (one log line when it goes, one
-        when it is back); a batch the store cannot take is retried, its offsets not committed."""
+    def assigned(self) -> dict[str, int]:
+        """The partitions this consumer reads now, per topic (empty until the group has assigned them)."""
+        if self._consumer is None:
+            return {}
+        counts: dict[str, int] = {}
+        for tp in self._consumer.assignment():
+            counts[tp.topic] = counts.get(tp.topic, 0) + 1
+        return counts
+
+    def run(
+        self,
+        stop: threading.Event,
+        timeout_ms: int = 1000,
+        on_cycle: Callable[[], None] | None = None,
+        on_poll: Callable[[ArchiveStats], None] | None = None,
+    ) -> None:
+        """Archive until `stop` is set; `on_poll` gets each poll's counts (a progress line). A broker that is
+        away is waited for (one log line when it goes, one when it is back); a batch the store cannot take is
+        retried, its offsets not committed."""
         unreachable = unreachable_errors()
         while not stop.is_set():
             if on_cycle is not None:
                 on_cycle()
             try:
-                if self.poll_once(timeout_ms).records:
+                stats = self.poll_once(timeout_ms)
+                if stats.records:
                     self.broker.up()  # records came: the broker is there (quiet polls prove nothing)
             except unreachable as e:
                 self.broker.down(e)
                 stop.wait(1.0)
+                continue
             except Exception:  # the store is away (or a commit failed): keep the offsets, try again
                 log.exception("archive: batch failed; retrying in 2s")
                 stop.wait(2.0)
+                continue
+            if on_poll is not None:
+                on_poll(stats)
 
     def close(self) -> None:
         if self._consumer is not None:

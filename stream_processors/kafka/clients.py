@@ -194,6 +194,16 @@ WHILE_DOWN = re.compile(
     r"|GroupCoordinatorNotAvailable|UnknownMemberId|member_id was not recognized|OffsetCommit failed"
 )
 AFTERMATH_S = 15.0
+# kafka-python's group leader assigns partitions before its first metadata answer: "No partition metadata for
+# topic T" for each topic, at every start, then assigns them all once the metadata is in (measured on an archive of
+# existing topics: the records of every partition came in its first poll). The archive says its assignment itself
+# (`watchfloor archive`: "reading N partition(s) …"), which also shows a topic that is really missing.
+AT_START = re.compile(r"^No partition metadata for topic ")
+# kafka-python 3's I/O thread times each step of its tasks and warns past 0.1 s ("… is blocking the event loop");
+# a step of well under a second (seen once near a client's first connection, in `produce` as well as `archive`)
+# delays no heartbeat or session (timeouts of 10 s and more). A longer stall still shows.
+SLOW_STEP = re.compile(r"ran for (\d+(?:\.\d+)?)s \(>[\d.]+s threshold\)\. It is blocking the event loop")
+SLOW_STEP_SHOWN_S = 1.0
 RECOVERED = re.compile(r"^Discovered coordinator|^Updated metadata|^Bootstrap complete")
 
 
@@ -224,6 +234,10 @@ class ClientLogFunnel(logging.Handler):
             return
         if not self.availability.available and RECOVERED.search(msg):
             self.availability.up()
+        slow = SLOW_STEP.search(msg)
+        if AT_START.search(msg) or (slow is not None and float(slow.group(1)) < SLOW_STEP_SHOWN_S):
+            self.suppressed += 1
+            return
         if record.levelno >= self.pass_level:
             logging.getLogger().callHandlers(record)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -194,3 +195,46 @@ def test_fresh_directories_topics_produce_worker_archive_status_notify(
     res = cli(notify_dir, "notify", "--once")
     assert res.returncode == 0, res.stderr
     assert (notify_dir / "var" / "watchfloor.db").exists()
+
+
+def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Trial 6 M4: the archive's whole output was kafka-python's start-up warnings ("No partition metadata for
+    topic …" for topics that exist). It says what it reads and where it writes, its partitions once assigned,
+    what it archived when a burst of records ends, and its totals at exit."""
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix]
+    assert cli(tmp_path, "topics", "create", *b).returncode == 0
+    res = cli(tmp_path, "produce", str(DATA), *b, "--once", "--store", f"sqlite:///{tmp_path / 'outbox.db'}")
+    assert res.returncode == 0, res.stderr
+    archive_dir = tmp_path / "a"
+    archive_dir.mkdir()
+    log = tmp_path / "archive.log"
+    archive = start(archive_dir, log, "archive", *b)
+    db = archive_dir / "var" / "watchfloor.db"
+    try:
+        deadline = time.monotonic() + 60
+        while sum(archived_counts(log.read_text())) < 24:  # said at the end of the burst
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        code = stop(archive)
+    said = log.read_text()
+    assert code == 0, said
+    names = TopicNames(prefix)
+    topics = f"{names.documents}, {names.detections}, {names.dead_letters}"
+    assert f"watchfloor archive {prefix}-archive: {topics} on {kafka_bootstrap} -> sqlite:///" in said, said
+    assert "reading 5 partition(s): " in said and f"{names.documents} 3" in said, said  # documents: 3 partitions
+    assert sum(archived_counts(said)) == 24, said  # the burst's lines, each with what came since the one before
+    assert count(db, "news.article") + count(db, "official.statement") == 24
+    last = said.rstrip().splitlines()[-1]
+    assert re.fullmatch(
+        r"archive stopped: archived 24 new events \(\d+ records read, 0 already in the store, 0 refused as dead "
+        r"letters\)",
+        last,
+    ), said
+    assert "No partition metadata" not in said, said
+
+
+def archived_counts(said: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^archived (\d+) new events \(\d+ records read", said, re.M)]

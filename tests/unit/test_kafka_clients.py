@@ -57,6 +57,20 @@ def test_an_outage_is_two_lines_however_many_retries(caplog: pytest.LogCaptureFi
     assert passed == ["rebalancing: not about the broker"]  # to the root handlers: the rest is funnelled
 
 
+def test_start_up_notes_are_not_passed_on_a_long_stall_is(caplog: pytest.LogCaptureFixture) -> None:
+    """Trial 6 M4: kafka-python's start-up notes were the archive's only output (the assignor's, before its first
+    metadata answer, for topics that exist; a task step of 0.11 s in its I/O thread)."""
+    lib = logging.getLogger("wf-test-client-lib2")
+    funnel = funnel_client_logs("wf-test-client-lib2", Availability("Kafka broker h:1", logging.getLogger("wf-t")))
+    slow = "Task <Task> ran for {}s (>0.100s threshold). It is blocking the event loop -- likely a tight sync loop"
+    with caplog.at_level(logging.DEBUG):
+        lib.warning("No partition metadata for topic wf.documents")
+        lib.warning(slow.format("0.114"))
+        lib.warning(slow.format("2.500"))  # a real stall: shown
+    passed = [r.getMessage() for r in caplog.records if r.name == "wf-test-client-lib2"]
+    assert passed == [slow.format("2.500")] and funnel.suppressed == 2
+
+
 def exit_caused_by(cause: BaseException) -> SystemExit:
     """How a crash reaches run_worker: Faust's worker exits, the error as the exit's cause."""
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -490,7 +491,10 @@ def archive(
     config: ConfigOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests."""
+    """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests.
+
+    Says at start what it reads and where it writes, its partitions once the group assigned them, what it
+    archived (at most a line per 30 s while records come; a quiet one per 10 minutes) and, at exit, the totals."""
     try:
         import kafka  # noqa: F401
     except ImportError as e:
@@ -499,17 +503,91 @@ def archive(
 
     cfg = app_config(config)
     settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
-    st = open_store(store or cfg.store)
+    url = store or cfg.store
+    st = open_store(url)
     sink = build_archive(settings, st)
+    err.print(
+        f"[bold]watchfloor archive[/bold] {escape(sink.group_id)}: {escape(', '.join(sink.topics))} on "
+        f"{escape(settings.bootstrap)} -> {escape(redact_url(url))}",
+        highlight=False,
+    )
+    progress = ArchiveProgress(sink.assigned)
     stop = stop_on_sigterm()
     with command_logs("kafka", sink.broker):
         try:
-            sink.run(stop, on_cycle=Heartbeat().beat)
+            sink.run(stop, on_cycle=Heartbeat().beat, on_poll=progress.poll)
         except KeyboardInterrupt:
             pass
         finally:
             sink.close()
             st.close()
+    err.print(f"archive stopped: archived {progress.totals()}", highlight=False)
+
+
+class ArchiveProgress:
+    """The lines `archive` prints as it goes: its partitions when the group assigns them (or takes them away);
+    what it archived since the last line, at the first records, at the end of each burst and every `every`
+    seconds of a long one; a line per `quiet_every` seconds when none come (QuietCycles), so a stopped archive
+    still shows."""
+
+    def __init__(
+        self,
+        assigned: Any,
+        every: float = 30.0,
+        quiet_every: float = 600.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.assigned = assigned  # () -> {topic: partitions}
+        self.every = every
+        self.clock = clock
+        self.quiet = QuietCycles(quiet_every, clock)
+        self.partitions: dict[str, int] = {}
+        self.total = ArchiveTally()
+        self.since = ArchiveTally()  # not said yet
+        self.last: float | None = None  # when records were last said
+
+    def poll(self, stats: Any) -> None:
+        now = self.assigned()
+        if now != self.partitions:
+            self.partitions = now
+            shown = ", ".join(f"{t} {n}" for t, n in sorted(now.items())) or "none"
+            err.print(f"reading {sum(now.values())} partition(s): {escape(shown)}", highlight=False)
+        self.total.add(stats)
+        self.since.add(stats)
+        at = self.clock()
+        line = None
+        events = self.since.archived + self.since.duplicates  # (watermark records alone are no news)
+        if events and (not stats.records or self.last is None or at - self.last >= self.every):
+            # the first events, every `every` seconds of a long stream, and the end of each burst
+            self.last = at
+            line = self.quiet.line(f"archived {self.since.said()}; {self.total.archived} in all", quiet=False)
+            self.since = ArchiveTally()
+        elif not events:
+            line = self.quiet.line(f"nothing new; {self.total.archived} archived in all", quiet=True)
+        if line is not None:
+            err.print(line, highlight=False)
+
+    def totals(self) -> str:
+        return self.total.said()
+
+
+class ArchiveTally:
+    """Counts of the archive's polls (KafkaArchive.ArchiveStats, summed)."""
+
+    def __init__(self) -> None:
+        self.records = self.archived = self.duplicates = self.rejected = 0
+
+    def add(self, stats: Any) -> None:
+        self.records += stats.records
+        self.archived += stats.archived
+        self.duplicates += stats.duplicates
+        self.rejected += stats.rejected
+
+    def said(self) -> str:
+        return (
+            f"{self.archived} new events ({self.records} records read, {self.duplicates} already in the store, "
+            f"{self.rejected} refused as dead letters)"
+        )
 
 
 @app.command()
