@@ -379,9 +379,12 @@ def alerts_redeliver(
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)
     try:
+        now = datetime.now(UTC).timestamp()
+        if channel is not None:  # a typo must not read "0 deliveries will be sent again" and exit 0
+            known = {name for name, _ in st.delivery_stats()} | set(st.channel_pauses(now))
+            check_channel_name(cfg, channel, also=known)
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
-        now = datetime.now(UTC).timestamp()
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
         err.print(f"{n} deliveries will be sent again", highlight=False)
         if n:

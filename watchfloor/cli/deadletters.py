@@ -13,7 +13,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import EventType
 
-from ._common import ConfigOpt, app, app_config, out, shown_origin
+from ._common import ConfigOpt, app, app_config, fail, out, shown_origin
 
 STAGES = ("ingest", "engine", "event-time", "notify", "archive")  # DeadLetter.stage, as the writers set it
 
@@ -36,6 +36,8 @@ def dead_letters(
     from any process's store."""
     from ..wiring import open_store
 
+    if stage is not None and stage not in STAGES:  # a typo must not read "no dead letters match" and exit 0
+        raise fail(f"--stage {stage!r}: one of {', '.join(STAGES)}")
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
     try:
