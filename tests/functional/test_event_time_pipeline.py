@@ -262,6 +262,25 @@ def test_a_report_beyond_the_lateness_is_kept_processed_and_reported(tmp_path: P
     assert "1 event-time reports" in output and f"{inbox}: 1 late" in output
 
 
+def test_run_says_how_many_event_time_reports_it_left_out_and_where_they_all_are(tmp_path: Path) -> None:
+    """Trial 6 L1: `run` printed 20 event-time lines of 54 and did not say the rest were left out."""
+    inbox = tmp_path / "inbox.jsonl"
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"], rules=str(TEST_PACK))
+    run_once(
+        tmp_path,
+        config(
+            tmp_path,
+            [f"{{kind: jsonl, path: {news(inbox, ('now', 48, 'Alphaland closed the border.'))}}}"],
+            rules=str(TEST_PACK),
+        ),
+    )
+    late = [(f"late-{i}", 10 + i / 10, "Alphaland closed the border.") for i in range(23)]  # 38h behind: 12h allowed
+    news(inbox, ("now", 48, "Alphaland closed the border."), *late)
+    output = " ".join(run_once(tmp_path, cfg).split())
+    assert output.count("event time ") == 20 and "23 event-time reports" in output, output
+    assert "… and 3 more event-time reports: `watchfloor dead-letters --stage event-time` lists them all" in output
+
+
 def test_a_feed_listed_newest_first_raises_each_alert_once_unrevised(tmp_path: Path) -> None:
     """One poll of a source that lists its newest report first (as feeds do), with two reports in the same
     second: each alert is raised once, from its first report, as the backtest raises it, with no revision or

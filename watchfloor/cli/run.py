@@ -34,6 +34,8 @@ from .alerts import (
 )
 from .health import Heartbeat
 
+EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are
+
 
 @app.command()
 def run(
@@ -160,9 +162,15 @@ def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> t
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
     reported = [dl for t in tallies for dl in t.late]
-    for dl in reported[:20]:
+    for dl in reported[:EVENT_TIME_SHOWN]:
         err.print(
             f"[yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
+        )
+    if len(reported) > EVENT_TIME_SHOWN:
+        err.print(
+            f"… and {len(reported) - EVENT_TIME_SHOWN} more event-time reports: "
+            "`watchfloor dead-letters --stage event-time` lists them all",
+            highlight=False,
         )
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
