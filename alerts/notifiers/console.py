@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.text import Text
 
@@ -66,7 +67,50 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(Text(f"+{count - len(shown)} more evidence", style="dim"))
     lines.append(Text(f"alert {notice.key}", style="dim"))
     title = f"{word}: {det.title}" if word is not None and notice.parent_id else det.title
-    return Panel(Group(*lines), title=Text(title), title_align="left", border_style=style)
+    return _TitledPanel(Group(*lines), title=Text(title), title_align="left", border_style=style)
+
+
+def shortened(title: str, room: int) -> str:
+    """`title` in `room` cells: whole when it fits, else cut at the last word that fits, with "…" (a word
+    longer than the room is cut inside)."""
+    if cell_len(title) <= room:
+        return title
+    kept = ""
+    for ch in title:
+        if cell_len(kept + ch) > room - 1:
+            break
+        kept += ch
+    if title[len(kept)] != " " and " " in kept:  # in a word: back to its start
+        kept = kept[: kept.rindex(" ")]
+    return kept.rstrip(" ,;:–—-") + "…"
+
+
+class _TitledPanel(Panel):
+    """A Panel whose title, when too long for the width it is printed at, is cut at a word and ends in "…"
+    (Rich cuts it at the border, mid-word, with no sign of it: "…; the treaty is in─╮")."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width if self.width is None else min(options.max_width, self.width)
+        title = self.title
+        if isinstance(title, Text) and cell_len(title.plain) > width - 6:  # the corners and a space either side
+            title = Text(shortened(title.plain, max(width - 6, 1)), style=title.style)
+        panel = Panel(
+            self.renderable,
+            self.box,
+            title=title,
+            title_align=self.title_align,
+            subtitle=self.subtitle,
+            subtitle_align=self.subtitle_align,
+            safe_box=self.safe_box,
+            expand=self.expand,
+            style=self.style,
+            border_style=self.border_style,
+            width=self.width,
+            height=self.height,
+            padding=self.padding,
+            highlight=self.highlight,
+        )
+        yield from panel.__rich_console__(console, options)
 
 
 class ConsoleNotifier:
