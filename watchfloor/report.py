@@ -433,15 +433,45 @@ FILTER_SCRIPT = """
 """
 
 
+# The summary's words for the result's `stats` (the --json keys stay as they are; each item's tooltip names its key).
+STAT_LABELS = {
+    "documents": "documents read",
+    "signals": "signals",
+    "alerts": "alerts",
+    "late_documents": "late reports (beyond the allowed lateness)",
+    "late_signals": "late reports (beyond the allowed lateness)",  # results written before late_documents
+    "future_dated": "reports dated in the future",
+    "revisions": "alerts revised by a late report",
+    "retractions": "alerts withdrawn",
+    "dead_letters": "records refused (dead letters)",
+    "sources_failed": "sources that could not be read",
+    "already_seen": "repeated records skipped",
+    "ids_not_kept": "documents past the id bound of --sort-run (a repeat of one is replayed)",
+    "repeats_recorded": "repeats held back by realert recorded (for --baseline)",
+    "rules": "rules",
+    "order": "order",
+    "evidence_unresolved": "alerts whose full evidence was not found (scored on what they show)",
+    "near_misses": "near misses",
+}
+
+
+def _stat_label(key: str) -> str:
+    return STAT_LABELS.get(key, key.replace("_", " "))
+
+
+def _stat_value(value: Any) -> Any:
+    return ("yes" if value else "no") if isinstance(value, bool) else value
+
+
 def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backtest") -> str:
     alerts: list[dict[str, Any]] = sorted(result.get("alerts", []), key=lambda a: a["fired_at"])
     stats = result.get("stats", {})
     history = _history_section(result)
     listed = ("revisions", "retractions", "future_dated", "late_signals", "late_documents")
     stat_items = "".join(
-        f'<li><a href="#history">{_e(k)}: {_e(v)}</a></li>'
+        f'<li title="stats.{_e(k)} in --json"><a href="#history">{_e(_stat_label(k))}: {_e(_stat_value(v))}</a></li>'
         if history and k in listed and v
-        else f"<li>{_e(k)}: {_e(v)}</li>"
+        else f'<li title="stats.{_e(k)} in --json">{_e(_stat_label(k))}: {_e(_stat_value(v))}</li>'
         for k, v in stats.items()
         if not isinstance(v, dict)
     )

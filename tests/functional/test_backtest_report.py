@@ -115,6 +115,24 @@ def test_report_is_one_offline_file_with_safe_links_only(report: Path) -> None:
     assert "javascript:" not in html  # sc-09's URL: its source is shown without a link
 
 
+def test_the_summary_says_its_counts_in_words(report: Path) -> None:
+    """Trial 6 L5: the summary showed the result's keys (`late_documents: 0`, `repeats_recorded: True`,
+    `ids_not_kept: 0`). It says them in words; each item's tooltip names its key in --json."""
+    import re
+
+    from watchfloor.report import STAT_LABELS
+
+    page = report.read_text(encoding="utf-8")
+    summary = page[page.index("<ul>") : page.index("</ul>")]
+    keys = re.findall(r'<li title="stats\.(\w+) in --json">', summary)
+    assert {"late_documents", "repeats_recorded", "ids_not_kept", "future_dated", "already_seen"} <= set(keys)
+    assert set(keys) <= set(STAT_LABELS)  # every count the result has, in words
+    shown = re.sub(r"<[^>]+>", "", summary)
+    assert not any(k in shown for k in keys if "_" in k) and "True" not in shown, shown
+    assert "late reports (beyond the allowed lateness): 0" in shown
+    assert "repeats held back by realert recorded (for --baseline): yes" in shown
+
+
 @pytest.mark.parametrize(
     ("url", "ok"),
     [
@@ -295,7 +313,7 @@ def test_one_far_future_report_does_not_squash_the_timeline(tmp_path: Path) -> N
     assert (
         "future-dated report" in dom.text_of["history"] and "a report dated 2099-01-01 00:00" in dom.text_of["history"]
     )
-    assert '<a href="#history">future_dated: 1</a>' in page
+    assert '<a href="#history">reports dated in the future: 1</a>' in page
 
 
 def test_an_axis_of_marks_spread_evenly_keeps_them_all() -> None:
@@ -407,7 +425,7 @@ def test_late_reports_that_raised_nothing_are_named_beside_the_count(tmp_path: P
     text = " ".join(Elements(page).text_of["history"].split())
     assert "late report" in text and "doc-slow (published 2024-03-01 02:00 +00:00)" in text
     assert "came 9h late" in text and "2 report(s) came beyond the lateness" in text and "kind late: 1" in text
-    assert '<a href="#history">late_documents: 2</a>' in page
+    assert '<a href="#history">late reports (beyond the allowed lateness): 2</a>' in page
 
 
 def test_late_reports_listed_from_capped_near_misses_say_the_list_is_cut(tmp_path: Path) -> None:
