@@ -242,3 +242,19 @@ def test_config_errors_name_the_place(tmp_path: Path) -> None:
     res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert res.exit_code == 1
     assert f"{cfg}:3:" in res.output
+
+
+def test_usage_lines_name_arguments_in_capitals_without_braces() -> None:
+    """Trial 6 L7: `ingest --help` said `Usage: … ingest [OPTIONS] {sources}...`. Every command's usage line
+    names its arguments as command lines do: SOURCES... when required, [ALERT_IDS]... when not."""
+    import re
+
+    usages = {}
+    for path in (["ingest"], ["alerts", "redeliver"], ["subscriptions", "add"], ["topics", "create"], ["backtest"]):
+        res = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        [usages[" ".join(path)]] = [" ".join(x.split()) for x in res.output.splitlines() if "Usage:" in x]
+    assert usages["ingest"].endswith("ingest [OPTIONS] SOURCES..."), usages
+    assert usages["alerts redeliver"].endswith("alerts redeliver [OPTIONS] [ALERT_IDS]..."), usages
+    assert usages["subscriptions add"].endswith("subscriptions add [OPTIONS] CHANNEL"), usages
+    assert not any(re.search(r"[{}]", u) for u in usages.values()), usages

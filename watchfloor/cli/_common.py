@@ -21,7 +21,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from watchfloor.schemas.inputs import visible_text as visible_text
 from watchfloor.stream_processors.stores.errors import StoreError
@@ -110,12 +110,35 @@ def end_process(code: int) -> None:
     os._exit(code)
 
 
-app = typer.Typer(
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments as command lines do: `ingest [OPTIONS] SOURCES...`, not
+    Typer's `{sources}...` (braces read as a set of choices)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not isinstance(param, TyperArgument):
+                pieces.extend(param.get_usage_pieces(ctx))
+                continue
+            name = (param.metavar or param.name or "").upper()
+            name = name if param.required else f"[{name}]"
+            pieces.append(f"{name}..." if param.nargs != 1 else name)
+        return pieces
+
+
+class Typer(typer.Typer):
+    """typer.Typer whose commands are `_Command`s."""
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(name, cls=cls or _Command, **kwargs)
+
+
+app = Typer(
     cls=_CommandGroup, help="Event-sourced alerting for geopolitical news.", no_args_is_help=True, add_completion=False
 )
-rules_app = typer.Typer(help="Validate and test detection rule packs.", no_args_is_help=True)
-alerts_app = typer.Typer(help="Alerts raised so far.", no_args_is_help=True)
-schemas_app = typer.Typer(help="JSON Schemas for inputs, events, rule packs and config.", no_args_is_help=True)
+rules_app = Typer(help="Validate and test detection rule packs.", no_args_is_help=True)
+alerts_app = Typer(help="Alerts raised so far.", no_args_is_help=True)
+schemas_app = Typer(help="JSON Schemas for inputs, events, rule packs and config.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(schemas_app, name="schemas")

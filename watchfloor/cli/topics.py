@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, out
+from ._common import ConfigOpt, Typer, app, app_config, err, fail, out
 from .distributed import KAFKA_EXTRA, BrokerOpt, PartitionsOpt, PrefixOpt, settings_for
 
-topics_app = typer.Typer(help="The Kafka topics of a pipeline: create them, check them.", no_args_is_help=True)
+topics_app = Typer(help="The Kafka topics of a pipeline: create them, check them.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 
 
