@@ -50,6 +50,13 @@ def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(s
     assert "4h after" in page and "8h after" not in page
 
 
+def test_a_lead_of_zero_is_a_duration_like_the_others(screen: io.StringIO) -> None:
+    """Trial 6 L7: the score table's lead said a bare `0` beside the timeline's `+12h13m`."""
+    view.print_scores(_scores([0, 0]))
+    row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
+    assert row.split()[-1] == "0m"
+
+
 def _alert(rule: str, at: datetime, title: str, confidence: str | None = None) -> Detection:
     evidence = Evidence(
         event_id="x1", signal="s", source="Some Long Outlet Name", published_at=at, sentence="A sentence."

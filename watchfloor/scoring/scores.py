@@ -596,10 +596,11 @@ def format_lead(seconds: float | None) -> str:
 
 
 def format_lead_short(seconds: float | None) -> str:
-    """-5400 -> '-1h30m', 93784 -> '+1d2h', 0 -> '0' (for narrow table columns)."""
+    """-5400 -> '-1h30m', 93784 -> '+1d2h', 0 -> '0m' (for narrow table columns; a lead under a minute is
+    '0m', in the unit of the others, not a bare 0 that reads as "no lead computed")."""
     if seconds is None:
         return "—"
     if abs(seconds) < 60:
-        return "0"
+        return "0m"
     text = format_lead(seconds).rsplit(" ", 1)[0].replace(" ", "")
     return ("-" if seconds < 0 else "+") + text
