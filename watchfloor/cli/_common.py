@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -110,6 +110,9 @@ def end_process(code: int) -> None:
     os._exit(code)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 class _Command(TyperCommand):
     """A command whose usage line names its arguments as command lines do: `ingest [OPTIONS] SOURCES...`, not
     Typer's `{sources}...` (braces read as a set of choices)."""
@@ -129,8 +132,11 @@ class _Command(TyperCommand):
 class Typer(typer.Typer):
     """typer.Typer whose commands are `_Command`s."""
 
-    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
-        return super().command(name, cls=cls or _Command, **kwargs)
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any
+    ) -> Callable[[_F], _F]:
+        decorate: Callable[[_F], _F] = super().command(name, cls=cls or _Command, **kwargs)
+        return decorate
 
 
 app = Typer(
