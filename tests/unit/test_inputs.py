@@ -130,3 +130,16 @@ def test_body_size_limit() -> None:
 def test_not_an_object() -> None:
     with pytest.raises(InputError, match="expected a JSON object"):
         parse_document(["a"])
+
+
+def test_the_readme_says_which_top_level_fields_are_taken_and_what_another_gets() -> None:
+    """Trial 6 M3: one unknown key refuses the record (by design); README "Input" says so, with the line printed."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme[readme.index("### Input") :].split())
+    said = re.search(r"\(`dead letter FILE:LINE \(field author\): (.*?)`\)", text)
+    assert said is not None
+    with pytest.raises(InputError) as e:
+        parse_document(with_(author="x"))
+    assert (e.value.field, str(e.value)) == ("author", said.group(1))
+    assert "These ten top-level fields and no others" in text
+    parse_document(with_(body="b", id="i", url="https://x.org/a", language="en", metadata={"author": "x"}))
