@@ -137,6 +137,17 @@ def test_late_reports_in_a_backtest_do_not_compare_with_a_backtest(tmp_path: Pat
     assert "1 event-time reports of documents with a signal" in output
 
 
+def test_past_five_event_time_reports_a_backtest_says_how_many_more(tmp_path: Path) -> None:
+    """As `run` does past its 20 (outside trial 6): seven reports dated in 2099 print five lines and a count."""
+    future = [
+        item(f"fu-{n}", f"2099-11-0{n}T08:00:00+00:00", "North Korean soldiers killed in fighting in Kursk, Kyiv says")
+        for n in range(1, 8)
+    ]
+    code, output = run(write_jsonl(tmp_path / "future.jsonl", future), "--received-at", "2024-11-20T00:00:00Z")
+    assert code == 0, output
+    assert output.count("event time") >= 5 and "… and 2 more (--json counts them" in output, output
+
+
 # -- finding 5: arguments refused before the replay ------------------------------------------------------------
 
 

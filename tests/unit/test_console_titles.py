@@ -44,3 +44,18 @@ def test_shortened() -> None:
     assert shortened("the treaty is in force", 20) == "the treaty is in…"
     assert shortened("instruments; the treaty", 16) == "instruments…"  # no dangling ";"
     assert shortened("Supercalifragilistic", 8) == "Superca…"  # one word longer than the room
+
+
+def test_a_revision_is_named_by_the_alert_id_alerts_list_shows() -> None:
+    """Outside trial 6 (L2): a revision's message named its delivery key, which `alerts list` does not show."""
+    from watchfloor.alerts.notice import Notice
+
+    when = datetime(2024, 12, 4, 9, tzinfo=UTC)
+    ev = Evidence(event_id="d", signal="s", source="W", published_at=when, sentence="They exchanged them.")
+    det = Detection(id="a-2", rule="r", title="t", severity="high", fired_at=when, evidence=(ev,), revises="a-1")
+    notice = Notice(
+        key="key-of-revision", kind="revision", alert=Alert(id="a-2", detection=det, channels=("c",)), channel="c"
+    )
+    out = io.StringIO()
+    ConsoleNotifier("console", console=Console(file=out, width=100, highlight=False)).send(notice)
+    assert "alert a-2" in out.getvalue() and "key-of-revision" not in out.getvalue(), out.getvalue()

@@ -33,6 +33,7 @@ Advance = Any  # a _Bar: called with n, or told its total
 # --from-kafka: how long the broker may keep the backtest waiting, to find the topic before the run and, inside the
 # replay, for any request or the next record (the distributed commands' bound; the help and docs/backtest.md say it).
 KAFKA_TIMEOUT_S = 15.0
+SHOWN_EVENT_TIME = 5  # event-time reports printed; the rest are counted
 
 
 class Order(StrEnum):
@@ -346,10 +347,13 @@ def backtest(
             f"{len(reported)} event-time reports of documents with a signal ({escape(late_by_source(reported))})",
             highlight=False,
         )
-        for dl in reported[:5]:
+        for dl in reported[:SHOWN_EVENT_TIME]:
             err.print(
                 f"  [yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
             )
+        if len(reported) > SHOWN_EVENT_TIME:
+            more = len(reported) - SHOWN_EVENT_TIME
+            err.print(f"  … and {more} more (--json counts them: late_documents, future_dated)", highlight=False)
     unresolved = run.data["stats"].get("evidence_unresolved", 0)
     if unresolved:  # scoring.evidence: the set whose hash is the alert's id was not found within its bounds
         err.print(
