@@ -10,9 +10,10 @@ Feeds are the exception to "a changed document needs a new id": their ids are th
 story is edited in place under the same guid ("may be heading" -> "has sent troops, Seoul confirms"). With
 `editions`, a document whose title or body changed under a known id is appended as an *edition*, a document of
 its own (`edition_id`: the id, `#edition-` and a hash of the new title and body; `metadata.edition_of`: the
-original id), so the engine reads the new text; a change elsewhere only (a date, a link, metadata) is a
-duplicate, as the text the rules read is the same. An edition's id follows from its text, so polling the same
-edit again adds nothing, and an item edited back to its first text is the first version again.
+original id), dated when it was seen (as_edition), so the engine reads the new text as news of that time; a
+change elsewhere only (a date, a link, metadata) is a duplicate, as the text the rules read is the same. An
+edition's id follows from its text, so polling the same edit again adds nothing, and an item edited back to its
+first text is the first version again.
 """
 
 from __future__ import annotations
@@ -122,23 +123,30 @@ def edition_id(doc_id: str, title: str, body: str) -> str:
     return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, length=16)}"
 
 
-def as_edition(doc: Document) -> Document:
-    """A feed document edited in place, as its edition (what the live ingest appends; a backtest of feed files
-    reads it the same way)."""
-    metadata = {**doc.metadata, "edition_of": doc.id}
-    return doc.model_copy(update={"id": edition_id(doc.id, doc.title, doc.body), "metadata": metadata})
+def as_edition(doc: Document, seen_at: datetime) -> Document:
+    """A feed document edited in place, as its edition, dated `seen_at` (when the edit was seen) unless its own
+    date is later: the edit is news of that time, and a feed keeps the item's first date, so under that date an
+    edition would be ordered among the item's other versions by its hash, and could read as an earlier report
+    than the version that alerted (a revision "by a late report" that nothing was). The entry's own date is kept
+    as `metadata.entry_date`."""
+    metadata = {**doc.metadata, "edition_of": doc.id, "entry_date": doc.published_at.isoformat()}
+    return doc.model_copy(
+        update={
+            "id": edition_id(doc.id, doc.title, doc.body),
+            "published_at": max(doc.published_at, seen_at),
+            "metadata": metadata,
+        }
+    )
 
 
 def _text(ev: Event) -> dict[str, Any]:
     return {k: ev.payload.get(k, "") for k in TEXT_FIELDS}
 
 
-def _edition(ev: Event, of: str) -> Event:
-    """`ev` (a document edited in place under the id `of`) as an edition: a document of its own."""
-    payload = dict(ev.payload)
-    payload["id"] = edition_id(of, payload.get("title", ""), payload.get("body", ""))
-    payload["metadata"] = {**(payload.get("metadata") or {}), "edition_of": of}
-    return ev.model_copy(update={"id": payload["id"], "payload": payload})
+def _edition(ev: Event, seen_at: datetime) -> Event:
+    """`ev` (a document edited in place under its id) as an edition (as_edition): a document of its own."""
+    doc = as_edition(Document.model_validate(ev.payload), seen_at)
+    return ev.model_copy(update={"id": doc.id, "time": doc.published_at, "payload": doc.model_dump(mode="json")})
 
 
 class _Batch:
@@ -216,7 +224,7 @@ class _Batch:
             if not changed:
                 drop.add(i)
                 continue
-            self.docs[i] = _edition(ev, ev.id)
+            self.docs[i] = _edition(ev, self.at)
             made.append(i)
         # An edition read again (the same edit, polled again) is in the log already: with other details (a date,
         # a link) it is still the same text, so a duplicate too.

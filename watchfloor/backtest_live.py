@@ -10,6 +10,7 @@ import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, KeysView
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from .backtest import FileReport, ReadReport
 
 __all__ = ["LiveBatches", "SeenIds"]
+
+EDITION_STEP = timedelta(microseconds=1)  # an edition follows the newest entry read before it (SeenIds)
 
 
 class _Keys(msgspec.Struct):
@@ -49,7 +52,9 @@ class SeenIds:
     other spacing or key order is a dead letter here where the live ingest, comparing documents, skips it:
     either way the first version alone is replayed). A feed entry's is of its type, title and body, and as
     the live ingest reads feeds, an entry whose text changed under a seen id is its edition (publish.as_edition),
-    read unless that edition was read before; one that changed elsewhere only is a repeat.
+    read unless that edition was read before; one that changed elsewhere only is a repeat. A backtest has no clock
+    to date an edition by, as the live poll does (when it was seen): it is dated one microsecond after the newest
+    feed entry read before it (`newest`), so it follows what was read before it, as a live edit does.
 
     Cheap on the fast path: the lines of a block are keyed by msgspec (ids and URLs only; a line without
     either is hashed as live), and a block with no repeat is checked and added by dict operations in C. A
@@ -74,6 +79,7 @@ class SeenIds:
         self.spill_dir = spill_dir
         self.spilled: _SpilledIds | None = None  # the ids past the bound, on disk (once it is reached)
         self.not_kept = 0  # always 0 since ids spill to disk (was: ids past the bound, not checked)
+        self.newest: datetime | None = None  # the newest date of the feed entries read so far (dates editions)
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""
@@ -194,6 +200,8 @@ class SeenIds:
         keys = [d.id for d in docs]
         if not self.derived and any(map(_derived_form, keys)):
             self._derive_all()
+        newest = max(d.published_at for d in docs)
+        self.newest = newest if self.newest is None else max(self.newest, newest)
         prints = [hash((d.type, d.title, d.body)) for d in docs]
         return self._filter(docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=True)
 
@@ -249,7 +257,8 @@ class SeenIds:
     ) -> bool:
         """A feed document whose text changed under a seen id: its edition, kept at `k` (in `out`) unless that
         edition was read before (then a repeat: False)."""
-        ed = as_edition(doc)
+        assert self.newest is not None  # documents() set it before
+        ed = as_edition(doc, self.newest + EDITION_STEP)
         if self.spilled is not None and ed.id not in table:
             got, _missing = self._recall(table, {ed.id: fp}.keys())
             recalled.extend(got)
@@ -257,6 +266,7 @@ class SeenIds:
             return False
         table[ed.id] = fp
         out[k] = ed
+        self.newest = max(self.newest, ed.published_at)
         return True
 
     def _without(self, items: list[Any], dropped: set[int]) -> list[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
@@ -156,3 +157,27 @@ def test_an_undated_entry_is_dated_when_first_seen_and_read_once(tmp_path: Path)
     data = json.loads(out.read_text())
     assert data["stats"]["dead_letters"] == 0
     assert [a["fired_at"] for a in data["alerts"]] == ["2024-10-20T08:00:00+00:00"]
+
+
+@pytest.mark.parametrize("suffix", [" (update 2)", " (updated)"])  # hashes sorting before and after
+def test_a_later_edit_never_reads_as_an_earlier_report(tmp_path: Path, suffix: str) -> None:
+    """Outside trial 7 (H2): editions kept the item's date, so two editions of one item were ordered by their
+    hashes: an edit whose hash sorted first read as a report earlier than the one that alerted, and revised the
+    alert "by a late report" (with " (updated)" it did, with " (update 3)" it did not). Editions are dated when
+    seen, live, and after the newest entry read before them in a backtest: an edit follows what came before."""
+    again = feed(
+        "North Korea has sent troops to Russia, Seoul confirms" + suffix,
+        "Seoul said about 1,500 North Korean soldiers arrived.",
+    )
+    _, ids, alerts = live(tmp_path, HEDGED, CONFIRMED, again)
+    assert len(ids) == 3 and all("#edition-" in i for i in ids[1:])
+    assert [a["kind"] for a in alerts] == ["alert"], alerts  # no revision, no second alert (realert)
+    versions = []
+    for n, text in enumerate((HEDGED, CONFIRMED, again)):
+        versions.append(tmp_path / f"v{n}.xml")
+        versions[-1].write_text(text, encoding="utf-8")
+    out = tmp_path / "bt.json"
+    res = runner.invoke(app, ["backtest", *map(str, versions), "--order", "log", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert len(data["alerts"]) == 1 and "raised" not in data, data.get("raised")

@@ -97,7 +97,7 @@ def test_a_crlf_file_and_its_lf_copy_are_the_same_lines(tmp_path: Path) -> None:
 
 
 def test_a_feed_document_is_compared_by_its_content(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from watchfloor.backtest import FileReport
     from watchfloor.backtest_live import SeenIds
@@ -117,7 +117,9 @@ def test_a_feed_document_is_compared_by_its_content(tmp_path: Path) -> None:
     # Another title under the id: the feed edited it in place, so it is read as its edition (as live), once.
     (edition,) = seen.documents([doc("Troops seen near the border"), doc("Grain prices rise")], report, fr)
     assert edition.id == edition_id("urn:desk:1", "Grain prices rise", "") and edition.title == "Grain prices rise"
-    assert edition.metadata == {"edition_of": "urn:desk:1"}
+    assert edition.metadata == {"edition_of": "urn:desk:1", "entry_date": "2024-11-01T00:00:00+00:00"}
+    # Dated just after the newest entry read before it (a backtest has no clock to date an edit by).
+    assert edition.published_at == datetime(2024, 11, 1, tzinfo=UTC) + timedelta(microseconds=1)
     again = doc("Grain prices rise").model_copy(update={"published_at": datetime(2024, 11, 2, tzinfo=UTC)})
     assert seen.documents([again], report, fr) == []  # the same text with another date: a repeat
     assert report.already_seen == 2 and report.dead_letters == []
