@@ -296,6 +296,35 @@ class _Credentials:
                     req.add_unredirected_header(name, value)
 
 
+def _refused_hint(code: int, answered: str, asked: str, grants: _Credentials) -> str:
+    """What a 401 or 403 means for the source's credentials: refused, held back on a redirect to another origin
+    (configured, but never sent there), or none configured. (Many APIs answer a wrong key with 403, not 401.)"""
+    if grants.cover(answered):
+        what = "refused" if code == 401 else "refused, or lack access"
+        return (
+            f": the credentials sent were {what} (check username, and the variables password_env and headers_env name)"
+        )
+    if grants.grants:
+        where = urllib.parse.urlsplit(answered)
+        if _origin(answered) != _origin(asked):
+            return (
+                f": the credentials were not sent to {where.scheme}://{where.netloc}, where a redirect from "
+                f"{redact_url(asked)} led (they go to the configured url's own origin only: point the url at the "
+                "server that answers)"
+            )
+        return (
+            f": the credentials were not sent to {where.scheme}://{where.netloc} (they go to the configured url's "
+            "own origin only)"
+        )
+    if code == 403:
+        return (
+            ": the server refuses access (if it needs credentials: a source's username + password_env, or headers_env)"
+        )
+    return (
+        ": the server wants credentials, and none were sent to it (a source's username + password_env, or headers_env)"
+    )
+
+
 def _credentials(url: str) -> tuple[str, str | None]:
     """A feed URL with `user:password@` in it: the URL without them, and the HTTP Basic authorization they make.
     (urllib would take them for part of the host name: "Name or service not known".)"""
@@ -383,14 +412,8 @@ def fetch_http(
             headers = {k.lower(): v for k, v in (e.headers or {}).items()}
             e.close()
             status_line = f"HTTP {e.code} {e.reason}".rstrip()
-            if e.code == 401:  # what the operator can do about it
-                status_line += (
-                    ": the credentials sent were refused (check username, and the variables password_env and "
-                    "headers_env name)"
-                    if grants.cover(e.geturl() or url)
-                    else ": the server wants credentials, and none were sent to it (a source's username + "
-                    "password_env, or headers_env)"
-                )
+            if e.code in (401, 403):  # what the operator can do about it
+                status_line += _refused_hint(e.code, e.geturl() or url, url, grants)
             raise FetchFailed(status_line, e.code, headers) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             if conns.expired or time.monotonic() >= ends:

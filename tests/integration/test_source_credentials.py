@@ -73,6 +73,11 @@ def server() -> Iterator[Server]:
                 return self._refuse('Basic realm="feeds"')
             if path == "/header.xml" and key != TOKEN:
                 return self._refuse('ApiKey realm="feeds"')
+            if path == "/forbidden.xml":
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             if path not in ("/basic.xml", "/header.xml"):
                 self.send_error(404)
                 return
@@ -158,6 +163,14 @@ def test_without_the_credentials_a_feed_fails_with_a_401_that_says_what_to_set(s
         assert result.error is not None and result.error.startswith("HTTP 401 Unauthorized: the credentials sent")
         assert "guess" not in result.error
     assert server.sent_to("/header.xml") == [(None, "guess")]
+    # Many APIs answer a wrong key with 403: said as a refusal of the credentials sent (outside trial 7, L10).
+    (forbidden,) = SourcePoller(MemoryStore(), [keyed(server.url("/forbidden.xml"))], env=wrong).poll_once().sources
+    assert forbidden.error == (
+        "HTTP 403 Forbidden: the credentials sent were refused, or lack access (check username, and the variables "
+        "password_env and headers_env name)"
+    )
+    (bare,) = SourcePoller(MemoryStore(), [RssSource(url=server.url("/forbidden.xml"))]).poll_once().sources
+    assert bare.error is not None and bare.error.startswith("HTTP 403 Forbidden: the server refuses access (if it")
 
 
 def test_credentials_follow_a_redirect_on_their_origin_and_never_to_another(server: Server) -> None:
@@ -169,6 +182,10 @@ def test_credentials_follow_a_redirect_on_their_origin_and_never_to_another(serv
     away = SourcePoller(MemoryStore(), sources, env=ENV).poll_once().sources
     # localhost is the same server under another origin: it gets neither the password nor the key.
     assert [r.error is not None and r.error.startswith("HTTP 401") for r in away] == [True, True]
+    # Outside trial 7 (M3): the 401 says the credentials were held back on the redirect, not that none are set.
+    for r in away:
+        assert r.error is not None and "the credentials were not sent to http://localhost:" in r.error, r.error
+        assert f"where a redirect from {server.url('/away/')}" in r.error and "none were sent" not in r.error
     assert server.sent_to("/away/basic.xml") == [(BASIC, None)]
     assert server.sent_to("/away/header.xml") == [(None, TOKEN)]
     assert server.sent_to("/basic.xml") == [(None, None)] and server.sent_to("/header.xml") == [(None, None)]
