@@ -50,7 +50,9 @@ class WebhookNotifier:
 
     def __init__(self, name: str, url: str, *, timeout: float = 10.0, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not parts.scheme or not parts.hostname:  # a token pasted for the URL, say: not repeated (a secret)
+            raise ValueError(f"webhook {name}: not a URL (give an http(s) URL such as https://hooks.example/…)")
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"webhook {name}: only http(s) URLs are allowed, got {display_url(url)}")
         self.name = name
         self._url = url

@@ -278,7 +278,11 @@ def test_run_says_how_many_event_time_reports_it_left_out_and_where_they_all_are
     news(inbox, ("now", 48, "Alphaland closed the border."), *late)
     output = " ".join(run_once(tmp_path, cfg).split())
     assert output.count("event time ") == 20 and "23 event-time reports" in output, output
-    assert "… and 3 more event-time reports: `watchfloor dead-letters --stage event-time` lists them all" in output
+    # The command as printed can be pasted: it carries the run's --config (outside trial 7, L4).
+    assert (
+        f"… and 3 more event-time reports: `watchfloor dead-letters --stage event-time --config {cfg}` lists them all"
+        in output
+    ), output
 
 
 def test_a_feed_listed_newest_first_raises_each_alert_once_unrevised(tmp_path: Path) -> None:

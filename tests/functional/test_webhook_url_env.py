@@ -51,6 +51,11 @@ def test_a_webhook_url_variable_not_set_is_said_at_start(tmp_path: Path) -> None
     with pytest.raises(WiringError) as not_http:
         build_notifiers(cfg, env={"PAGER_URL": "ftp://hooks.example/s3cr3t"})
     assert "from the environment variable PAGER_URL" in str(not_http.value) and "s3cr3t" not in str(not_http.value)
+    # A token pasted for the URL (outside trial 7, L5: "got ://?"): said to be no URL, and not repeated.
+    with pytest.raises(WiringError) as pasted:
+        build_notifiers(cfg, env={"PAGER_URL": "xoxb-pasted-token-123"})
+    assert "webhook pager: not a URL (give an http(s) URL" in str(pasted.value), str(pasted.value)
+    assert "xoxb" not in str(pasted.value) and "://?" not in str(pasted.value)
     res = CliRunner().invoke(app, ["run", "--once", "--config", str(tmp_path / "watchfloor.yaml")], env={})
     assert res.exit_code == 1 and "PAGER_URL, which is not set" in " ".join(res.output.split()), res.output
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -93,7 +95,7 @@ def run(
         while True:
             heart.beat()
             try:
-                report, polled = _cycle(pipeline, heartbeat, lines)
+                report, polled = _cycle(pipeline, heartbeat, lines, config)
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
@@ -122,7 +124,9 @@ def run(
             raise typer.Exit(undelivered)
 
 
-def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> tuple[Any, Any]:
+def _cycle(
+    pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None
+) -> tuple[Any, Any]:
     from watchfloor.web.activity import SourcePoll
 
     started = time.monotonic()
@@ -169,7 +173,7 @@ def _cycle(pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None) -> t
     if len(reported) > EVENT_TIME_SHOWN:
         err.print(
             f"… and {len(reported) - EVENT_TIME_SHOWN} more event-time reports: "
-            "`watchfloor dead-letters --stage event-time` lists them all",
+            f"`watchfloor dead-letters --stage event-time{_config_arg(config)}` lists them all",
             highlight=False,
         )
     late = f" ({late_by_source(reported)})" if reported else ""
@@ -223,3 +227,8 @@ def late_by_source(reports: list[Any]) -> str:
     return "; ".join(
         f"{origin}: " + ", ".join(f"{n} {what}" for what, n in per.items()) for origin, per in counts.items()
     )
+
+
+def _config_arg(config: Path | None) -> str:
+    """` --config PATH` when the run was given one, so a command it suggests can be pasted as printed."""
+    return f" --config {shlex.quote(str(config))}" if config is not None else ""
