@@ -98,6 +98,10 @@ class PollSummary:
         return sum(s.ingested.duplicates for s in self.sources if s.ingested)
 
     @property
+    def editions(self) -> int:
+        return sum(s.ingested.editions for s in self.sources if s.ingested)
+
+    @property
     def dead_lettered(self) -> int:
         return sum(s.ingested.dead_lettered for s in self.sources if s.ingested)
 

@@ -57,6 +57,7 @@ class IngestSummary:
     conflicts: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)  # those new to the dead-letter log
     known_dead: int = 0  # rejected inputs the dead-letter log held already (the same bad line, read again)
+    editions: int = 0  # of `accepted`: feed items edited in place, each new text an edition (module docstring)
 
     @property
     def documents(self) -> int:
@@ -70,6 +71,7 @@ class IngestSummary:
         self.conflicts += other.conflicts
         self.dead_letters.extend(other.dead_letters)
         self.known_dead += other.known_dead
+        self.editions += other.editions
 
 
 def _raw(ev: Event) -> str:
@@ -231,6 +233,8 @@ class _Batch:
         again = self._conflicts([self.docs[i] for i in made])
         drop.update(i for i in made if self.docs[i].id in again)
         self.summary.duplicates += len(drop)
+        # New to the log: an edition is dated when seen, so one read before differs from it (`again`), never equal.
+        self.summary.editions += len(set(made) - drop)
         return drop, set(made) - drop
 
     def flush_docs(self, checkpoint: tuple[str, Checkpoint] | None = None) -> None:

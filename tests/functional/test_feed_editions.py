@@ -68,7 +68,7 @@ def test_an_item_edited_in_place_is_read_again_as_an_edition_and_alerts(tmp_path
     outputs, ids, alerts = live(tmp_path, HEDGED, CONFIRMED, CONFIRMED, HEDGED)
     assert "0 alerts" in outputs[0]  # hedged: no alert
     assert all("0 dead letters" in o for o in outputs), outputs
-    assert "1 new documents" in outputs[1] and "1 alerts" in outputs[1], outputs[1]
+    assert "1 new documents (1 edited in place)" in outputs[1] and "1 alerts" in outputs[1], outputs[1]
     # Polled again, and edited back to its first text: nothing new.
     assert all("0 new documents, 1 already seen" in o for o in outputs[2:]), outputs[2:]
     edition = edition_id(

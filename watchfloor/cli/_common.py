@@ -220,6 +220,11 @@ def seen_before(known: int) -> str:
     return f" ({known} seen before, not shown again)" if known else ""
 
 
+def edited(editions: int) -> str:
+    """' (1 edited in place)' after a count of new documents: feed items read again as editions (publish.py)."""
+    return f" ({editions} edited in place)" if editions else ""
+
+
 def source_failed(origin: str, error: str | None) -> str:
     """The line a live command prints for a source whose poll failed: its URL without secrets (a feed's key), its
     error without control characters (an HTTP reason phrase is the feed server's to write)."""

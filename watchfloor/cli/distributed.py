@@ -23,6 +23,7 @@ from ._common import (
     QuietCycles,
     app,
     app_config,
+    edited,
     err,
     fail,
     print_dead_letters,
@@ -307,7 +308,7 @@ def produce(
                 busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
                 shown = lines.line(
                     f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
-                    f"{summary.accepted} new documents, {summary.dead_lettered} dead letters"
+                    f"{summary.accepted} new documents{edited(summary.editions)}, {summary.dead_lettered} dead letters"
                     f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
                     quiet=not busy,
                 )

@@ -11,6 +11,7 @@ from ._common import (
     ConfigOpt,
     app,
     app_config,
+    edited,
     err,
     fail,
     out,
@@ -58,7 +59,7 @@ def ingest(
             )
     print_dead_letters(summary.dead_letters, limit=None)
     out.print(
-        f"{summary.accepted} new documents, {summary.duplicates} already in the log, "
+        f"{summary.accepted} new documents{edited(summary.editions)}, {summary.duplicates} already in the log, "
         f"{summary.dead_lettered} dead letters" + seen_before(summary.known_dead),
         highlight=False,
     )

@@ -16,6 +16,7 @@ from ._common import (
     QuietCycles,
     app,
     app_config,
+    edited,
     err,
     fail,
     print_dead_letters,
@@ -185,7 +186,8 @@ def _cycle(
         [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources],
     )
     text = (
-        f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents, "
+        f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents"
+        f"{edited(summary.editions)}, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
         f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
         f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
