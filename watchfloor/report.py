@@ -6,6 +6,7 @@ any), and links only to http(s) URLs."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -144,9 +145,7 @@ def _problems_section(result: dict[str, Any]) -> str:
             continue
         met = verdict.get("met")
         failures = verdict.get("failures") or verdict.get("lost") or []
-        said = "; ".join(
-            _e(x if isinstance(x, str) else x.get("detail") or x.get("label_key") or x.get("id") or x) for x in failures
-        )
+        said = "; ".join(_e(_failure(x)) for x in failures)
         items.append(
             f'<li class="{"good" if met else "bad"}">{_e(name.replace("_", " "))}: {"met" if met else "failed"}'
             + (f" — {said}" if said else "")
@@ -155,6 +154,17 @@ def _problems_section(result: dict[str, Any]) -> str:
     if not items:
         return ""
     return f'<section id="problems"><h2>Inputs, warnings and gates</h2><ul>{"".join(items)}</ul></section>'
+
+
+def _failure(x: Any) -> str:
+    """One failure of a gate as the terminal says it: an expectation with the entry it is about (outside trial 7:
+    "expect: failed — no alert matched" did not say which), else its detail, label or id."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x.get("expectation"), dict):
+        entry = json.dumps(x["expectation"], ensure_ascii=False)
+        return f"{x.get('kind', '')} {entry}: {x.get('detail', '')}".strip()
+    return str(x.get("detail") or x.get("label_key") or x.get("id") or x)
 
 
 def _timeline_events_section(result: dict[str, Any]) -> str:

@@ -209,7 +209,9 @@ def test_the_html_report_says_the_unusable_inputs_warnings_and_gates(tmp_path: P
     page = html.read_text(encoding="utf-8")
     section = page[page.index('<section id="problems">') : page.index("</section>", page.index('id="problems"'))]
     assert "input not used:" in section and "missing.jsonl" in section
-    assert '<li class="bad">expect: failed — no alert matched' in section, section
+    # It names the entry not met (outside trial 7, L7), as the terminal does.
+    entry = "missing {&quot;rule&quot;: &quot;troops-deployed&quot;, &quot;event_id&quot;: &quot;sc-09&quot;}"
+    assert f'<li class="bad">expect: failed — {entry}: no alert matched' in section, section
 
 
 CORROBORATED_PACK = """\

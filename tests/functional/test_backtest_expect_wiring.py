@@ -159,3 +159,13 @@ def test_a_forbidding_entry_that_can_never_match_fails_the_run(tmp_path: Path) -
     exp = _write(tmp_path / "id.yaml", "must_not_fire:\n  - {event_id: 'sc-01 '}\n")
     code, output = run(EVENTS, "--expect", exp)
     assert code == 1 and "never matches" in output and "'sc-01 ' is not among the replayed documents" in output
+
+
+def test_an_expectation_not_met_is_printed_as_written(tmp_path: Path) -> None:
+    """Outside trial 7 (L7): `{party: КНДР}` came back as `\\u041a\\u041d\\u0414\\u0420`."""
+    story = Path(__file__).resolve().parents[1] / "data" / "events" / "treaty_story.jsonl"
+    expect = tmp_path / "expect.yaml"
+    expect.write_text("must_not_fire:\n  - {rule: treaty-ratified, group: {party: КНДР}}\n", encoding="utf-8")
+    code, output = run(story, "--rules", "builtin:dprk_russia", "--expect", expect)
+    assert code == 1, output
+    assert '{"rule": "treaty-ratified", "group": {"party": "КНДР"}}' in output and "\\u" not in output, output

@@ -670,8 +670,9 @@ def _print_gates(gates: dict[str, Any]) -> None:
     """Every gate's verdict, as `_gate_verdicts` found it."""
     if "expect" in gates:
         for f in gates["expect"]["failures"]:
+            entry = json.dumps(f["expectation"], ensure_ascii=False)  # КНДР as written, not \u escapes (trial 7)
             out.print(
-                f"[red]{f['kind']}[/red] {escape(json.dumps(f['expectation']))}: {escape(f['detail'])}",
+                f"[red]{f['kind']}[/red] {escape(entry)}: {escape(f['detail'])}",
                 highlight=False,
             )
         if gates["expect"]["met"]:
