@@ -34,6 +34,7 @@ class ArchiveStats:
     duplicates: int = 0
     rejected: int = 0  # records archived as dead letters
     records: int = 0  # records read from Kafka
+    watermarks: int = 0  # of them, event-time watermarks: the engine's, not events to keep
 
 
 class KafkaArchive:
@@ -96,7 +97,9 @@ class KafkaArchive:
                     events.append(dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC)))
                     records_of.append((tp, rec))
                     continue
-                if ev.type != EventType.WATERMARK:
+                if ev.type == EventType.WATERMARK:
+                    stats.watermarks += 1
+                else:
                     events.append(ev)
                     records_of.append((tp, rec))
         if events:
