@@ -31,9 +31,12 @@ from .notice import (
     ThreadView,
     alert_of,
     independent_sources,
+    newest_standing,
     replaced_unsent,
     replacement_of,
     revised_again,
+    revision_chain,
+    standing_for,
     thread_of,
     told_row,
 )
@@ -381,12 +384,22 @@ class Deliverer:
         # Its own thread's rows: one rule and group can hold several threads, each with its own state.
         rows = thread_of(thread, root.alert_id)
         notice = _with_thread(base, shown, root, rows)
-        if notice.thread is not None:
+        view = notice.thread
+        if view is not None:
             # acknowledged on the message, under any alert it showed before a late report revised it
-            ids = [notice.thread.target.id, *(al.id for r in chain if (al := alert_of(r.payload)) is not None)]
+            ids = [view.target.id, *(al.id for r in chain if (al := alert_of(r.payload)) is not None)]
             ack = next((k for i in dict.fromkeys(ids) if (k := self._acknowledged(i)) is not None), None)
             if ack is not None:
-                notice = dataclasses.replace(notice, thread=dataclasses.replace(notice.thread, acknowledged=ack))
+                view = dataclasses.replace(view, acknowledged=ack)
+            if view.first is not None:  # the first message is updated too: it keeps its acknowledgement
+                first_alert = alert_of(root.payload)
+                known = [a for r in rows if (a := alert_of(r.payload)) is not None]
+                revisions = revision_chain(first_alert, known) if first_alert is not None else []
+                first_ids = [view.first.id, *(a.id for a in reversed(revisions))]
+                ack = next((k for i in dict.fromkeys(first_ids) if (k := self._acknowledged(i)) is not None), None)
+                if ack is not None:
+                    view = dataclasses.replace(view, first_acknowledged=ack)
+            notice = dataclasses.replace(notice, thread=view)
         return notice
 
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
@@ -507,15 +520,39 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
 
 
 def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, rows: list[DeliveryRecord]) -> Notice:
-    """`base` placed in its thread: replies under `root`, updates `parent` with the thread's state."""
-    target = alert_of(parent.payload)
-    if target is None:
+    """`base` placed in its thread: replies under `root`, updates `parent` (and `root` too, when that is another
+    message) with the thread's state: its newest standing alert in event time (ThreadView)."""
+    shown = alert_of(parent.payload)
+    if shown is None:
         return base
     sent = [r for r in rows if r.status == "sent" and r.alert_id != base.key]
+    own_seq = next((r.seq for r in rows if r.alert_id == base.key), max((r.seq for r in rows), default=0) + 1)
+    told = [(r.seq, a) for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
+    withdrawn: dict[str, str] = {}  # alert id -> why it was withdrawn
+    for r in sent:
+        if r.kind == "retraction":
+            why = str((r.payload or {}).get("reason") or "withdrawn")
+            gone = alert_of(r.payload)
+            for i in (r.parent_id, gone.id if gone is not None else None):
+                if i:
+                    withdrawn.setdefault(i, why)
+    before = [a for _, a in told]  # what the channel was told before this notice
+    # revisions replaced before they were sent: a revision of one of them replaces what it stood for
+    passed = [a for r in rows if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
+    if base.kind == "retraction":
+        for i in (base.parent_id, base.alert.id):
+            if i:
+                withdrawn[i] = base.reason or "withdrawn"
+    else:
+        told.append((own_seq, base.alert))
+    target = shown
     if base.kind in ("followup", "revision"):
-        target = _standing(target, sent)  # what the message shows now: the alert's last revision sent
-    alerts = [a for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
-    newest = base.alert if base.kind != "retraction" else target
+        target = standing_for(shown, before, passed)  # what the message shows now: the alert's last revision sent
+    newest = newest_standing(told, withdrawn, passed) or (base.alert if base.kind != "retraction" else target)
+    first_alert = alert_of(root.payload)
+    first: Alert | None = None
+    if parent.alert_id != root.alert_id and first_alert is not None:  # a reply changes: the first message too
+        first = standing_for(first_alert, [a for _, a in told], passed)
     replies = sum(1 for r in sent if r.kind != "alert") + 1
     view = ThreadView(
         thread_ref=root.ref,
@@ -524,38 +561,17 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
         target=target,
         severity=newest.detection.severity,
         confidence=newest.detection.confidence,
-        sources=independent_sources([*(a.detection for a in alerts), base.alert.detection]),
+        sources=independent_sources(a.detection for _, a in told),
         updates=replies,
         withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
         revised_by=base.alert.id if base.kind == "revision" else None,
+        target_id=shown.id,
+        first_key=root.alert_id,
+        first_id=first_alert.id if first_alert is not None else root.alert_id,
+        first=first,
+        first_withdrawn=withdrawn.get(first.id) if first is not None else None,
     )
-    return Notice(
-        key=base.key,
-        kind=base.kind,
-        alert=base.alert,
-        channel=base.channel,
-        group_label=base.group_label,
-        parent_id=base.parent_id,
-        thread=view,
-        escalated_from=base.escalated_from,
-        reason=base.reason,
-        superseded_by=base.superseded_by,
-    )
-
-
-def _standing(target: Alert, sent: list[DeliveryRecord]) -> Alert:
-    """The alert that stands for `target` now: a revision sent in its thread replaced it (a late report changed
-    its group's history), maybe more than once. A follow-up's update shows that one, not the alert replaced."""
-    replaced_by: dict[str, Alert] = {}
-    for r in sent:
-        if r.kind == "revision" and (a := alert_of(r.payload)) is not None and a.detection.revises is not None:
-            replaced_by[a.detection.revises] = a
-    for _ in range(len(replaced_by)):
-        newer = replaced_by.get(target.detection.id)
-        if newer is None:
-            break
-        target = newer
-    return target
+    return dataclasses.replace(base, thread=view)
 
 
 def _digest_sent(digest: Digest, ref: str, now: float) -> DigestSent:

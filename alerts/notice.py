@@ -4,8 +4,10 @@ belongs to. Pure data and pure functions; the dispatcher builds notices, the not
 A thread is one story's alerts in one channel (a story: the alerts of one rule and group while the first of them
 is open, within its rule's window or realert period in event time, decided for all channels at once by
 alerts.intake). Its first alert in the channel is a message of its own; every later one replies under it and
-updates it with the thread's current severity, confirmation and independent sources. A revision (a detection
-that `revises` an earlier one) and a retraction reply under the alert they change and update it. Channels
+updates it with the thread's current state: the severity and confirmation of its newest standing alert in event
+time, and the independent sources over the thread (ThreadView). A revision (a detection that `revises` an earlier
+one) and a retraction reply under the alert they change and update it; when that is a reply, the first message is
+updated too. Channels
 without threads (console, file, webhook) get a line, record or payload that names the alert it updates.
 """
 
@@ -51,19 +53,38 @@ class AlertCatalog:
 
 @dataclass(frozen=True)
 class ThreadView:
-    """The message a notice replies under and updates, and what that message should say now."""
+    """The message a notice replies under and updates, and what that message should say now.
+
+    The thread's state (`severity`, `confidence`) is that of its newest standing alert in event time (fired_at, then
+    ledger seq): of the alerts sent in the thread and the notice's own, each replaced by its latest revision, the
+    withdrawn ones left out. A late report that revises an older alert (a MEDIUM one, say) leaves a thread whose
+    newest alert is HIGH at HIGH."""
 
     thread_ref: str  # channel reference of the thread's first message (replies go under it)
     target_key: str  # ledger key of the message to update: the thread's first alert, or the alert revised
     target_ref: str
-    target: Alert  # that message's alert, re-rendered with the state below
-    severity: str  # the thread's current severity (its newest alert's)
-    confidence: str | None
-    sources: int  # independent sources over the whole thread
+    target: Alert  # what that message shows (its alert's latest revision sent), re-rendered from the state below
+    severity: str  # the thread's current severity: its newest standing alert's
+    confidence: str | None  # ... and that alert's confirmation
+    sources: int  # independent sources over the whole thread (every alert told in it, and this one)
     updates: int  # replies in the thread, this one included
     withdrawn: str | None = None  # why the target alert was withdrawn, when it was
     revised_by: str | None = None  # the alert that replaced the target, when it was revised
     acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
+    target_id: str = ""  # the alert id of the message to update, as `alerts list` shows it (its key may be another)
+    first_key: str = ""  # ledger key of the thread's first message
+    first_id: str = ""  # the alert id of the thread's first alert, as `alerts list` shows it
+    # When the message to update is a reply (a revision or withdrawal of a follow-up), the thread's first message is
+    # updated too, with the thread's state: what it shows (its alert's latest revision sent), whether that alert was
+    # withdrawn and who acknowledged it. None when the message to update is the first message itself.
+    first: Alert | None = None
+    first_withdrawn: str | None = None
+    first_acknowledged: AlertAcknowledged | None = None
+
+    @property
+    def target_is_first(self) -> bool:
+        """Whether the message to update is the thread's first message (else a reply: it shows its own alert)."""
+        return self.first is None
 
 
 # The detail of an alert, follow-up or revision never sent because a later revision of it waited behind it in the
@@ -161,6 +182,44 @@ def thread_of(rows: Iterable[DeliveryRecord], key: str) -> list[DeliveryRecord]:
             break
         members |= grown
     return [r for r in rows if r.alert_id in members]
+
+
+def newest_standing(
+    told: Sequence[tuple[int, Alert]], withdrawn: Iterable[str] = (), passed: Iterable[Alert] = ()
+) -> Alert | None:
+    """The newest standing alert among `told` ((ledger seq, alert): the alerts sent in a thread and the one being
+    sent): of those not replaced by a later revision among them (also through revisions `passed`, replaced before
+    they were sent) and not `withdrawn`, the latest in event time (fired_at, then seq). None when none stands."""
+    alerts = [a for _, a in told]
+    gone = set(withdrawn)
+    standing = [(a.detection.fired_at, seq, a) for seq, a in told if a.id not in gone and stands(a, alerts, passed)]
+    return max(standing, key=lambda x: (x[0], x[1]))[2] if standing else None
+
+
+def stands(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> bool:
+    """Whether no revision among `told` replaced `alert` (directly, or through revisions `passed`)."""
+    return standing_for(alert, told, passed).id == alert.id
+
+
+def standing_for(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> Alert:
+    """The alert that stands for `alert` in a channel: its latest revision among `told` (the alerts the channel was
+    told), down its chain of revisions, also through those `passed` (replaced before they were sent); else itself."""
+    told_ids = {a.id for a in told}
+    chain = revision_chain(alert, [*told, *passed])
+    return next((a for a in reversed(chain) if a.id in told_ids), alert)
+
+
+def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
+    """`alert` and the revisions of it among `known`, oldest first (a late report changed its group's history,
+    maybe more than once)."""
+    replaced_by = {a.detection.revises: a for a in known if a.detection.revises is not None}
+    chain = [alert]
+    for _ in range(len(replaced_by)):
+        newer = replaced_by.get(chain[-1].id)
+        if newer is None or newer in chain:
+            break
+        chain.append(newer)
+    return chain
 
 
 def independent_sources(detections: Iterable[Detection]) -> int:
@@ -316,7 +375,11 @@ __all__ = [
     "as_notice",
     "escalation",
     "independent_sources",
+    "newest_standing",
     "payload",
+    "revision_chain",
+    "standing_for",
+    "stands",
     "thread_key",
     "thread_of",
 ]

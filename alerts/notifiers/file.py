@@ -40,7 +40,8 @@ def record(notice: Notice) -> dict[str, Any]:
     if t is not None:
         out["thread"] = {
             "first": t.thread_ref,
-            "target": t.target_key,
+            "first_alert": t.first_id,
+            "target": t.target_id,
             "severity": t.severity,
             "confidence": t.confidence,
             "sources": t.sources,

@@ -32,11 +32,13 @@ from .slack_blocks import (
     METADATA_EVENT_TYPE,
     SEVERITY_EMOJI,
     build_blocks,
+    build_first_update,
     build_update,
     digest_blocks,
     digest_metadata,
     escape,
     fallback_text,
+    first_metadata,
     fit,
     metadata,
     notice_text,
@@ -188,19 +190,28 @@ class SlackNotifier:
         return f"{self._channel_id or self.channel}:{data.get('ts', '')}"
 
     def update(self, notice: Notice) -> None:
-        """chat.update of the thread's first message (or the revised one) with the thread's state."""
+        """chat.update of the message `notice` changes: the thread's first message, with the thread's state; or a
+        reply (a follow-up a late report revised or withdrew), with its own alert's, and then the first message too,
+        with the thread's. Each rewrites a message whole from the ledger's state, so a retry after either failed
+        (the dispatcher calls update again, never send) writes the same messages again: safe to repeat."""
         thread = notice.thread
         if thread is None:
             return
-        channel_id, ts = split_ref(thread.target_ref)
         text, blocks = build_update(notice)
+        self._rewrite(thread.target_ref, text, blocks, target_metadata(notice))
+        first = build_first_update(notice)
+        if first is not None:
+            self._rewrite(thread.thread_ref, *first, first_metadata(notice))
+
+    def _rewrite(self, ref: str, text: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+        channel_id, ts = split_ref(ref)
         self._call(
             "chat.update",
             channel=channel_id or self.channel,
             ts=ts,
             text=text,
             blocks=blocks,
-            metadata=target_metadata(notice),
+            metadata=meta,
             link_names=False,
             parse="none",
         )

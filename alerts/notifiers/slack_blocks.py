@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert, Detection, Evidence, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice
+from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -203,7 +204,7 @@ def _full(
     severity: str,
     confidence: str | None,
     status: str = "",
-    sources: int | None = None,
+    sources: str | None = None,
     withdrawn: bool = False,
 ) -> list[dict[str, Any]]:
     """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed."""
@@ -220,7 +221,7 @@ def _full(
     if det.group:
         fields.append(_field("Group", _group(det, notice.group_label)))
     if sources is not None:
-        fields.append(_field("Sources", f"{sources} independent"))
+        fields.append(_field("Sources", sources))
     for key, values in det.attributes.items():
         if len(fields) >= MAX_FIELDS:
             break
@@ -256,8 +257,11 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
     if notice.escalated_from:
         parts[-1] += f" (was {escape(notice.escalated_from.upper())})"
     # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
-    # two, read "unconfirmed · 2 independent sources" as a contradiction).
-    parts.append(f"{thread.sources} independent source{'s' if thread.sources != 1 else ''} in the thread")
+    # two, read "unconfirmed · 2 independent sources" as a contradiction); and when the thread stands elsewhere (a
+    # late report revising an older MEDIUM alert of a thread whose newest alert is HIGH), it says so: not a downgrade.
+    parts.append(f"{_count(thread.sources, 'independent source')} in the thread")
+    if (thread.severity, thread.confidence) != (det.severity, det.confidence):
+        parts.append(f"thread now {severity_label(thread.severity, thread.confidence)}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
         blocks.append(_context("A late report changed this alert; the message above now shows the revised alert."))
@@ -280,40 +284,86 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
     return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def _thread_status(thread: ThreadView) -> str:
+    """The thread's state in words: "now HIGH · 3 independent sources and 2 updates in the thread"."""
+    return (
+        f"now {severity_label(thread.severity, thread.confidence)} · {_count(thread.sources, 'independent source')} "
+        f"and {_count(thread.updates, 'update')} in the thread"
+    )
+
+
 def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
-    """Text and blocks that replace the thread's first message (or the revised one) after `notice`."""
+    """Text and blocks that replace the message `notice` changes: the thread's first message, showing the thread's
+    state, or a reply (a follow-up a late report revised), showing its own alert's (build_first_update then says
+    the thread's state on the first message)."""
     thread = notice.thread
     assert thread is not None, "only threaded notices update a message"
     target = thread.target
     if thread.withdrawn is not None:
-        status = f"*Withdrawn*: {fit(one_line(thread.withdrawn), 1500)} (see the thread)"
-        blocks = _full(
-            notice,
-            target,
-            severity=target.detection.severity,
-            confidence=target.detection.confidence,
-            status=status,
-            withdrawn=True,
-        )
-        return fallback_text(target, prefix="Withdrawn: "), blocks
+        return _withdrawn(notice, target, thread.withdrawn)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         status = f"*Revised* by a late report: now alert {fit(thread.revised_by, 100)} (see the thread)"
     else:
         alert = target
-        n = thread.updates
-        status = (
-            f"*Updated* · now {severity_label(thread.severity, thread.confidence)} · {thread.sources} independent "
-            f"source{'s' if thread.sources != 1 else ''} · {n} update{'s' if n != 1 else ''} in the thread"
-        )
+        status = f"*Updated* · {_thread_status(thread)}"
+    if not thread.target_is_first:  # a reply: its own alert's state (the first message says the thread's)
+        det = alert.detection
+        sources = f"{independent_sources([det])} independent"
+        blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, sources=sources)
+        return fallback_text(alert), _acknowledged(blocks, thread.acknowledged)
+    if thread.revised_by is not None:
+        status += f" · thread {_thread_status(thread)}"
     blocks = _full(
-        notice, alert, severity=thread.severity, confidence=thread.confidence, status=status, sources=thread.sources
+        notice,
+        alert,
+        severity=thread.severity,
+        confidence=thread.confidence,
+        status=status,
+        sources=f"{thread.sources} independent in the thread",
     )
-    if thread.acknowledged is not None:  # the message keeps saying who acknowledged it (and loses that button)
-        from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
+    return fallback_text(alert, state=(thread.severity, thread.confidence)), _acknowledged(blocks, thread.acknowledged)
 
-        blocks = acknowledged_blocks(blocks, thread.acknowledged)[:MAX_BLOCKS]
-    return fallback_text(alert, state=(thread.severity, thread.confidence)), blocks
+
+def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | None:
+    """Text and blocks that replace the thread's first message when `notice` changed a reply (build_update): what
+    it shows (its alert's latest revision sent) with the thread's state. None when the first message is the one
+    build_update rewrites."""
+    thread = notice.thread
+    if thread is None or thread.first is None:
+        return None
+    if thread.first_withdrawn is not None:  # it stays withdrawn
+        return _withdrawn(notice, thread.first, thread.first_withdrawn)
+    blocks = _full(
+        notice,
+        thread.first,
+        severity=thread.severity,
+        confidence=thread.confidence,
+        status=f"*Updated* · {_thread_status(thread)}",
+        sources=f"{thread.sources} independent in the thread",
+    )
+    text = fallback_text(thread.first, state=(thread.severity, thread.confidence))
+    return text, _acknowledged(blocks, thread.first_acknowledged)
+
+
+def _withdrawn(notice: Notice, alert: Alert, why: str) -> tuple[str, list[dict[str, Any]]]:
+    status = f"*Withdrawn*: {fit(one_line(why), 1500)} (see the thread)"
+    det = alert.detection
+    blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, withdrawn=True)
+    return fallback_text(alert, prefix="Withdrawn: "), blocks
+
+
+def _acknowledged(blocks: list[dict[str, Any]], ack: AlertAcknowledged | None) -> list[dict[str, Any]]:
+    """The message keeps saying who acknowledged it (and loses that button)."""
+    if ack is None:
+        return blocks
+    from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
+
+    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
 
 
 def fallback_text(alert: Alert, *, prefix: str = "", state: tuple[str, str | None] | None = None) -> str:
@@ -351,6 +401,17 @@ def target_metadata(notice: Notice) -> dict[str, Any]:
     return {
         "event_type": METADATA_EVENT_TYPE,
         "event_payload": {"alert_id": thread.target_key, "rule": thread.target.detection.rule, "kind": kind},
+    }
+
+
+def first_metadata(notice: Notice) -> dict[str, Any]:
+    """The thread's first message, updated after a reply changed, keeps saying which delivery it is."""
+    thread = notice.thread
+    assert thread is not None and thread.first is not None
+    rule = thread.first.detection.rule
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"alert_id": thread.first_key, "rule": rule, "kind": "alert"},
     }
 
 

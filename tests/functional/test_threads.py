@@ -345,3 +345,107 @@ def test_a_follow_up_revised_before_it_could_be_sent_is_sent_once_as_it_stands(
     assert "*Revised* by a late report" in rewritten and "Radio C" in rewritten
     # The file channel never failed: it had the follow-up at once, so there the revision replies as a revision.
     assert [x["kind"] for x in lines(archive)][:4] == ["alert", "followup", "revision", "revision"]
+
+
+def test_the_first_message_shows_the_threads_newest_standing_alert_through_late_reports(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    """Outside trial 7 (H1), as it happened: an alert, a late report revising it, a HIGH follow-up, a later late
+    report revising the revision (MEDIUM, unconfirmed: earlier in event time than the follow-up), then one revising
+    the follow-up. The thread's newest standing alert in event time is HIGH throughout the last three steps: the
+    first message (all the channel shows) says so, with the thread's three independent sources."""
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+
+    def first_now() -> str:
+        [first] = top_level(slack_server)
+        return texts(slack_server.message("#dprk-russia", first["ts"])["blocks"])
+
+    def severity_field(said: str) -> str:
+        return said.split("*Severity*\n")[1].split("\n")[0]
+
+    store.append([detection_event(troops(1, hours=10, sources=("Moscow Daily",)))])
+    assert d.cycle().ok
+    store.append([detection_event(troops(2, hours=4, sources=("Meridian Wire",), revises="det0001", revision=1))])
+    assert d.cycle().ok
+    # (raised out of event-time order, like the trial's: its delivery key is not its alert id)
+    follow = troops(3, severity="high", hours=10, sources=("Moscow Daily", "Meridian Wire"), revision=2)
+    store.append([detection_event(follow)])
+    assert d.cycle().ok
+    assert "HIGH" in severity_field(first_now())
+
+    # A late report from the day before revises the first alert's revision: that alert is MEDIUM (unconfirmed),
+    # but it is older in event time than the HIGH follow-up, which still stands: the thread is HIGH.
+    store.append([detection_event(troops(4, hours=-20, sources=("Harbor Ledger",), revises="det0002", revision=3))])
+    assert d.cycle().ok
+    now = first_now()
+    assert severity_field(now).endswith("HIGH"), now
+    assert "3 independent in the thread" in now and "Harbor Ledger" in now  # the revised alert's content
+    [*_, revised_reply] = slack_server.thread(top_level(slack_server)[0]["ts"])
+    said = texts(revised_reply["blocks"])
+    assert "*Revised* · :large_yellow_circle: MEDIUM (unconfirmed)" in said  # the reply: its own alert
+    assert "3 independent sources in the thread" in said and "thread now :large_orange_circle: HIGH" in said
+
+    # A late report revises the follow-up (a reply): the reply shows its own revised alert, and the first message
+    # is updated too, with the thread's state.
+    updates_before = len(slack_server.updates)
+    again = troops(5, severity="high", hours=4, sources=("Meridian Wire", "Harbor Ledger"), revises="det0003")
+    store.append([detection_event(again.model_copy(update={"revision": 4}))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    rewritten = slack_server.updates[updates_before:]
+    assert [u["ts"] for u in rewritten][-1] == first["ts"], rewritten  # the first message, after the reply
+    followup_msg = next(
+        m for m in slack_server.thread(first["ts"]) if m["metadata"]["event_payload"]["kind"] == "followup"
+    )
+    assert followup_msg["ts"] in [u["ts"] for u in rewritten]
+    mine = texts(slack_server.message("#dprk-russia", followup_msg["ts"])["blocks"])
+    assert "*Revised* by a late report" in mine and severity_field(mine).endswith("HIGH")
+    now = first_now()
+    assert severity_field(now).endswith("HIGH") and "(unconfirmed)" not in severity_field(now), now
+    assert "3 independent in the thread" in now
+    assert first["metadata"]["event_payload"] == {"alert_id": "det0001", "rule": "troops", "kind": "alert"}
+
+    # file channel: the thread's state is the same, and `thread.target` is an alert id `alerts list` shows
+    records = [x for x in lines(archive) if "thread" in x]
+    assert [(x["thread"]["severity"], x["thread"]["confidence"]) for x in records][-3:] == [("high", "confirmed")] * 3
+    assert [x["key"] != x["id"] for x in records] == [True] * 4  # (delivery keys: not what `alerts list` shows)
+    assert [x["thread"]["target"] for x in records] == ["det0001", "det0001", "det0001", "det0003"]
+    assert {x["thread"]["first_alert"] for x in records} == {"det0001"}
+
+    # Nothing left to send: a second cycle changes nothing.
+    count = (len(slack_server.messages), len(slack_server.updates))
+    assert d.cycle().ok and (len(slack_server.messages), len(slack_server.updates)) == count
+
+
+def test_a_revised_reply_updates_the_first_message_too_and_a_failed_second_update_is_retried(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1)), detection_event(troops(2, severity="high", hours=2, sources=SRC2))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    [reply] = slack_server.thread(first["ts"])
+    # A late report revises the follow-up; Slack takes the reply's update, then fails the first message's.
+    slack_server.fail_next("chat.update", status=500, after=1)
+    revised = troops(3, severity="high", hours=1, sources=(*SRC2, "Radio C"), revises="det0002", revision=1)
+    store.append([detection_event(revised)])
+    assert not d.cycle().ok
+    row = ledger(store)[(detection_event(revised).id, "slack-ops")]
+    assert row.status == "outstanding" and row.ref and "updating the thread's first message failed" in row.detail
+    clock.advance(d.next_due() or 0)
+    assert d.cycle().ok
+    assert [m["metadata"]["event_payload"]["kind"] for m in slack_server.thread(first["ts"])] == [
+        "followup",
+        "revision",
+    ]
+    mine = texts(slack_server.message("#dprk-russia", reply["ts"])["blocks"])
+    assert "*Revised* by a late report" in mine and "Radio C" in mine and "*Sources*\n3 independent" in mine
+    now = slack_server.message("#dprk-russia", first["ts"])
+    said = texts(now["blocks"])
+    assert "*Updated* · now :large_orange_circle: HIGH · 3 independent sources and 2 updates in the thread" in said
+    assert "Shipments of munitions" in said  # still the first alert's message, whole
+    assert now["metadata"]["event_payload"] == {"alert_id": "det0001", "rule": "troops", "kind": "alert"}
+    assert slack_server.updates[-1]["ts"] == first["ts"]
+
+
+SRC2 = ("Daily A", "Wire B")
