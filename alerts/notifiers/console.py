@@ -21,6 +21,8 @@ MAX_EVIDENCE = 5
 
 
 _WORDS = {"followup": "Update", "revision": "Revised", "retraction": "Withdrawn"}
+# What the notice does to the alert it names: "update of alert …", "revises alert …", "withdraws alert …".
+_RELATION = {"followup": "update of alert ", "revision": "revises alert ", "retraction": "withdraws alert "}
 
 
 def render(alert: Alert | Notice) -> Panel:
@@ -36,7 +38,7 @@ def render(alert: Alert | Notice) -> Panel:
     lines: list[Text] = [head]
     word = _WORDS.get(notice.kind)
     if word is not None and notice.parent_id:
-        update = Text.assemble((f"{word.lower()} of alert ", "dim"), notice.parent_id)
+        update = Text.assemble((_RELATION[notice.kind], "dim"), notice.parent_id)
         if notice.escalated_from:
             update.append(f"  (was {notice.escalated_from.upper()})", style="dim")
         lines.append(update)
@@ -44,9 +46,8 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(Text(f"withdrawn: {notice.reason or 'a later report changed this alert'}", style="bold"))
     if notice.thread is not None:
         t = notice.thread
-        lines.append(
-            Text(f"thread now {t.severity.upper()} · {t.sources} independent source(s) · {t.updates} update(s)", "dim")
-        )
+        state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
+        lines.append(Text(f"thread now {state} · {t.sources} independent source(s) · {t.updates} update(s)", "dim"))
     if det.group:
         lines.append(Text.assemble(("group ", "dim"), notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():

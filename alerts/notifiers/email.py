@@ -227,14 +227,22 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
         return
     word = "Revised" if notice.kind == "revision" else "Update"
     body.heading(f"{word}: {one_line(det.title) or det.rule}")
-    severity = _severity(thread.severity, thread.confidence, notice.escalated_from)
-    pairs = [("Severity", severity), ("Sources", f"{thread.sources} independent")]
+    # The thread's state (its newest standing alert's): the first message, whose subject the reply keeps, cannot be
+    # updated. When this alert stands lower (a late report revising an older alert), both are said: not a downgrade.
+    own = (det.severity, det.confidence)
+    if own == (thread.severity, thread.confidence):
+        pairs = [("Severity", _severity(thread.severity, thread.confidence, notice.escalated_from))]
+    else:
+        pairs = [("Severity", _severity(*own, notice.escalated_from))]
+        pairs.append(("Thread now", _severity(thread.severity, thread.confidence)))
+    pairs.append(("Sources", f"{thread.sources} independent in this thread"))
     pairs.append(("Updates", f"{thread.updates} in this thread"))
     if thread.acknowledged is not None:
         pairs.append(("Acknowledged", f"by {thread.acknowledged.by.label()} at {utc_text(thread.acknowledged.at)}"))
     body.facts(pairs)
     if notice.kind == "revision":
-        body.note(f"A late report changed alert {thread.target_key}: this is the alert that stands now.")
+        changed = notice.parent_id or thread.target_id  # the alert revised, as `alerts list` names it
+        body.note(f"A late report changed alert {changed}: this is the alert that stands now.")
     seen = {ev.event_id for ev in thread.target.detection.evidence}
     new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
     body.evidence(new, "New evidence")

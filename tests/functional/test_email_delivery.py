@@ -99,3 +99,21 @@ def test_a_timeout_after_the_message_went_is_sent_again_with_the_same_message_id
     assert (row.status, row.attempts) == ("sent", 2)
     clock.advance(600)
     assert d.cycle().tally.sent == 0 and len(smtp_server.received) == 2
+
+
+def test_a_late_revision_of_an_older_alert_says_the_thread_still_stands_higher(smtp_server: LocalSMTP) -> None:
+    """Outside trial 7 (H1): mail cannot update the first message, so the reply says the thread's state, the state
+    of its newest standing alert in event time; a revision of an older MEDIUM alert does not read as a downgrade."""
+    store, clock = MemoryStore(), Clock()
+    d = dispatcher(store, smtp_server, clock)
+    group = {"party": "RUS"}
+    feed(store, detection(1, rule="troops", group=group, severity="medium", confidence="unconfirmed", minutes=600))
+    assert d.cycle().ok
+    feed(store, detection(2, rule="troops", group=group, severity="high", minutes=660, sources=("A", "B")))
+    assert d.cycle().ok
+    late = detection(3, rule="troops", group=group, severity="medium", confidence="unconfirmed", minutes=-600)
+    feed(store, late.model_copy(update={"revises": "det0001", "revision": 1}))
+    assert d.cycle().ok
+    said = smtp_server.received[2].part("plain")
+    assert "MEDIUM (unconfirmed)" in said and "HIGH (confirmed)" in said, said
+    assert "A late report changed alert det0001" in said

@@ -449,3 +449,34 @@ def test_a_revised_reply_updates_the_first_message_too_and_a_failed_second_updat
 
 
 SRC2 = ("Daily A", "Wire B")
+
+
+def test_the_console_says_what_a_revision_and_a_withdrawal_do_to_the_alert_they_name(
+    store: MemoryStore, clock: Clock
+) -> None:
+    """Outside trial 7 (L2): "revises alert …" and "withdraws alert …", not "revised of alert …"; and the thread's
+    state is its newest standing alert's, also after a late report revised an older one."""
+    import io
+
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.notifiers.console import ConsoleNotifier
+
+    out = io.StringIO()
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier("console", stream=out)}
+    d = AlertDispatcher(store, notifiers, [Subscription(channel="console")], RETRY, now=clock, catalog=CATALOG)
+    store.append([detection_event(troops(1)), detection_event(troops(2, severity="high", hours=1, sources=SRC2))])
+    assert d.cycle().ok
+    store.append([detection_event(troops(3, hours=-5, sources=("Radio C",), revises="det0001", revision=1))])
+    assert d.cycle().ok
+    gone = Retraction(alert_id="det0003", rule="troops", group=RUS, reason="an exercise", revision=2, at=T_GONE)
+    store.append([retraction_event(gone)])
+    assert d.cycle().ok
+    printed = " ".join(out.getvalue().split())
+    assert "revised of" not in printed and "withdrawn of" not in printed
+    assert "revises alert det0001" in printed and "withdraws alert det0003" in printed, printed
+    # the revision of the older MEDIUM alert: the thread stays HIGH (its newest standing alert, det0002)
+    revision = printed.split("Revised: ")[1].split("Withdrawn: ")[0]
+    assert "thread now HIGH · 3 independent source(s) · 2 update(s)" in revision, revision
+
+
+T_GONE = datetime(2024, 11, 4, 10, tzinfo=UTC)
