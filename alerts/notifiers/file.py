@@ -2,7 +2,12 @@
 
 A line is the alert (`id`, `detection`, `channels`) plus `kind` (alert, followup, revision, retraction), `key`
 (the delivery key) and, for a notice of a thread, `updates` (the alert it follows up, revises or withdraws)
-and `thread` (the thread's state). A write that fails half-way (a full disk) is cut back off, so the file
+and `thread`: `first` (the reference of the thread's first message), `first_alert` (its alert id), `target` (the
+alert id of the message this one updates: the thread's first alert, or the follow-up a revision or withdrawal
+changes; alert ids are what `alerts list` shows, never delivery keys), `severity` and `confidence` (the thread's
+state: its newest standing alert's, notice.ThreadView), `sources` (independent, over the thread), `updates`
+(replies, this one included), `withdrawn` (a withdrawal's reason) and `revised_by` (a revision's alert id).
+A write that fails half-way (a full disk) is cut back off, so the file
 never holds half a line; an attempt that may have got through (the process died between writing and
 recording) is looked up by its key before the line is written again.
 """
