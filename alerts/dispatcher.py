@@ -181,7 +181,9 @@ class StoryBook:
     """The stories of the log's detections (intake.Stories), kept up with the log. The story of the detection at
     a position is decided from every detection event before it in the log, routed or not (the ledger and the alert
     events only hold those some channel took), so it is the same in every dispatcher and every replay; a process
-    reads the detections it has not seen (all of them, once, at its first detection) before deciding."""
+    reads the detections it has not seen (all of them, once, at its first detection) before deciding. After that
+    it reads the log only when intake did not read the event before a detection in the same read (the first event
+    of an intake pass, or one after a gap another dispatcher took): intake's reads hold every detection in order."""
 
     def __init__(self, store: Store, catalog: AlertCatalog) -> None:
         self.store = store
@@ -189,12 +191,21 @@ class StoryBook:
         self.stories = Stories()
         self.read_to = 0  # every detection event up to here is taken
 
+    def passed(self, after: int, position: int) -> None:
+        """The caller read the log's detection (and retraction) events in order and found none between `after`
+        and `position` (exclusive): when every detection up to `after` is taken, so is every one before
+        `position`, and the story at `position` needs no read."""
+        if self.read_to >= after:
+            self.read_to = max(self.read_to, position - 1)
+
     def story(self, position: int, key: str, det: Detection) -> Story:
         """The story of `det` (delivery key `key`), the detection event at `position`."""
         while self.read_to < position - 1:
+            # At most one detection per position between: never read far past `position` (later ones are unused).
+            limit = min(5000, position - 1 - self.read_to)
             batch = [
                 se
-                for se in self.store.read(self.read_to, types={EventType.DETECTION.value}, limit=5000)
+                for se in self.store.read(self.read_to, types={EventType.DETECTION.value}, limit=limit)
                 if se.position < position
             ]
             if not batch:
@@ -323,11 +334,17 @@ class AlertDispatcher:
         the ledger, so a crash in between repeats the event and the ledger keeps the first rows."""
         tables: list[RoutingTable] = []  # read once per intake, and only when there is something to route
         enqueued = 0
+        # The event this pass took last: pull_and_process hands over the events of INTAKE_TYPES one by one as it
+        # read them, in order, so none lies between it and the next (a pass that lost a race stops there).
+        last: list[int] = []
 
         def take(events: Sequence[StoredEvent], state: None) -> tuple[None, list[Event]]:
             nonlocal enqueued
             if not tables:
                 tables.append(self.routing.routing())
+            if last:
+                self.stories.passed(last[0], events[0].position)
+            last[:] = [events[0].position]
             rows, outputs = self._take(events[0], tables[0])
             now = self._clock()  # the maximum age counts from here, on the dispatcher's clock
             enqueued += self.store.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])

@@ -30,9 +30,10 @@ in whichever thread holds a row of its story).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
@@ -223,15 +224,17 @@ class _Told:
     id: str  # alert id (what a revision's `revises` names)
     fired_at: datetime
     root: str  # its story's first detection's key
+    thread: str  # its rule and group's thread key
 
 
 class _Thread:
     """The detections of one rule and group taken so far."""
 
-    __slots__ = ("by_id", "roots", "stories")
+    __slots__ = ("by_id", "key", "roots", "stories")
 
-    def __init__(self) -> None:
-        self.roots: list[_Told] = []  # the first detections of its stories
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.roots: list[_Told] = []  # the first detections of its stories, by (fired_at, position)
         self.stories: dict[str, list[_Told]] = {}  # a story's first detection's key -> its detections
         self.by_id: dict[str, _Told] = {}  # alert id -> its latest detection (what a revision names)
 
@@ -242,7 +245,7 @@ class Stories:
 
     def __init__(self) -> None:
         self._threads: dict[str, _Thread] = {}
-        self._known: dict[str, tuple[_Thread, _Told]] = {}
+        self._known: dict[str, _Told] = {}  # delivery key -> its detection (one object each: a store's worth)
 
     def __len__(self) -> int:
         return len(self._known)
@@ -250,20 +253,25 @@ class Stories:
     def take(self, position: int, key: str, det: Detection, period: timedelta) -> Story:
         """The story of `det` (delivery key `key`, at `position` in the log), remembered for those after it. Taken
         again (a replay of the same event), it is the story decided the first time."""
-        known = self._known.get(key)
-        if known is not None:
-            thread, told = known
+        told = self._known.get(key)
+        if told is not None:
+            thread = self._threads[told.thread]
         else:
-            thread = self._threads.setdefault(thread_key(det.rule, det.group), _Thread())
+            tk = thread_key(det.rule, det.group)
+            found = self._threads.get(tk)
+            if found is None:
+                thread = self._threads[tk] = _Thread(tk)
+            else:
+                thread, tk = found, found.key  # one string per thread, shared by its detections
             root = _story_root(key, det, position, thread, period)
-            told = _Told(position, key, det.id, det.fired_at, root)
+            told = _Told(position, key, det.id, det.fired_at, root, tk)
             thread.stories.setdefault(root, []).append(told)
             if root == key:
-                thread.roots.append(told)
+                insort(thread.roots, told, key=_when)
             last = thread.by_id.get(det.id)
             if last is None or last.position < position:
                 thread.by_id[det.id] = told
-            self._known[key] = (thread, told)
+            self._known[key] = told
         members = frozenset(t.key for t in thread.stories[told.root] if t.position < told.position)
         return Story(told.root, members)
 
@@ -276,10 +284,29 @@ def _story_root(key: str, det: Detection, position: int, thread: _Thread, period
         revised = thread.by_id.get(det.revises)
         if revised is not None and revised.position < position:
             return revised.root
-    near = [t for t in thread.roots if t.position < position and abs(det.fired_at - t.fired_at) <= period]
+    roots = thread.roots  # those within `period` of it: a slice of the roots by fired_at, not all of them
+    lo = bisect_left(roots, _shifted(det.fired_at, -period), key=_fired_at)
+    hi = bisect_right(roots, _shifted(det.fired_at, period), lo=lo, key=_fired_at)
+    near = [t for t in roots[lo:hi] if t.position < position]
     before = [t for t in near if t.fired_at <= det.fired_at]
     if before:
         return max(before, key=lambda t: (t.fired_at, t.position)).key
     if near:
         return min(near, key=lambda t: (t.fired_at, t.position)).key
     return key
+
+
+def _when(t: _Told) -> tuple[datetime, int]:
+    return t.fired_at, t.position
+
+
+def _fired_at(t: _Told) -> datetime:
+    return t.fired_at
+
+
+def _shifted(at: datetime, by: timedelta) -> datetime:
+    """`at + by`, or the end of the calendar that way (a year-1 or year-9999 date is far from every other)."""
+    try:
+        return at + by
+    except OverflowError:
+        return (datetime.max if by > timedelta(0) else datetime.min).replace(tzinfo=UTC)

@@ -6,6 +6,7 @@ one (outside trial, finding M5: the same alert was a new thread in one channel a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +15,8 @@ from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection,
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, payload, thread_key
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Alert, Detection
-from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord
+from watchfloor.schemas.events import Alert, Detection, Event, detection_event
+from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord, StoredEvent
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -179,3 +180,56 @@ def test_a_ledger_threaded_before_stories_keeps_its_threads() -> None:
     AlertDispatcher(store, channels, subs, RETRY, now=Clock(DEC + timedelta(days=3)), catalog=CATALOG).cycle()
     assert kinds(store, "all")["det0004"] == ("followup", NEXT.id)
     assert kinds(store, "donbas")["det0004"] == ("followup", CONFIRMED.id)
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts the reads of detection events alone (the dispatcher's StoryBook reads them so;
+    intake reads detections and retractions together) and the events those reads return."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.story_reads = 0
+        self.story_rows = 0
+
+    def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
+        got = super().read(after, types=types, limit=limit)
+        if types is not None and set(types) == {"detection"}:
+            self.story_reads += 1
+            self.story_rows += len(got)
+        return got
+
+
+def backlog(store: MemoryStore, n: int) -> list[Detection]:
+    """n reports of one story after another, each after a document of its own (as a pipeline's log holds them)."""
+    dets = [report(i, timedelta(hours=7 * i), "medium", "DONBAS") for i in range(1, n + 1)]
+    for d in dets:
+        store.append([Event(id=f"doc-{d.id}", type="news.article", time=d.fired_at, payload={}), detection_event(d)])
+    return dets
+
+
+def test_a_backlog_taken_in_one_intake_pass_reads_the_log_for_stories_once_and_decides_as_one_at_a_time() -> None:
+    # A dispatcher behind by 30 detections (an outage, a first start on a full store) used to read the log again
+    # before each (every detection after the last it had taken, 5,000 at a time): a store read per detection.
+    subs = [Subscription(channel="all")]
+    store = CountingStore()
+    dets = backlog(store, 30)
+    AlertDispatcher(store, {"all": Recorder("all")}, subs, RETRY, now=Clock(DEC), catalog=CATALOG).cycle()
+    assert store.story_reads <= 1
+    one_at_a_time, _ = dispatch(subs, *dets)
+    assert kinds(store, "all") == kinds(one_at_a_time, "all")
+
+
+def test_a_dispatcher_reads_no_detection_past_the_one_it_decides() -> None:
+    # Each intake pass (5 events here) starts with a read for the story of its first detection: it used to return
+    # every later detection too (up to 5,000), read and dropped.
+    subs = [Subscription(channel="all")]
+    store = CountingStore()
+    dets = backlog(store, 30)
+    d = AlertDispatcher(store, {"all": Recorder("all")}, subs, RETRY, now=Clock(DEC), catalog=CATALOG)
+    passes = 0
+    while d.intake(5)[0]:
+        passes += 1
+    assert passes == 6
+    assert store.story_rows <= passes  # at most the detection the pass starts with, per pass
+    one_at_a_time, _ = dispatch(subs, *dets)
+    assert kinds(store, "all") == kinds(one_at_a_time, "all")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, datetime, timedelta
 
 from watchfloor.alerts.intake import Stories, plan_detection, plan_retraction
@@ -189,6 +190,34 @@ def test_a_story_is_decided_from_every_detection_before_it_whatever_the_channels
     assert stories.take(2, "d2", det(2, hours=22), period).members == frozenset({"d1"})  # the same when replayed
     other = stories.take(6, "p1", det(6, hours=22, group={"party": "PRK"}), period)  # another group: another story
     assert other.root == "p1"
+
+
+def test_stories_are_those_of_their_definition_over_many_roots() -> None:
+    # Stories looks among the roots near a detection's fired_at only (a slice of them by fired_at, not all a rule
+    # and group ever had): the same stories as the definition, over every earlier root, whatever the order the
+    # reports come in (late ones, far ones, ties, revisions, a year-1 date).
+    rng = random.Random(5)
+    period = CAT.open_period("troops")
+    stories = Stories()
+    roots: list[tuple[int, str, datetime]] = []  # (position, key, fired_at) of every story's first detection
+    root_of: dict[str, str] = {}  # alert id -> its latest detection's story
+    for n in range(1, 1500):
+        hours = rng.choice([rng.uniform(0, 2000), rng.randrange(0, 2000, 12), n * 1.5])
+        d = det(n, hours=hours)
+        if n > 10 and rng.random() < 0.1:
+            d = det(n, hours=hours, revises=f"d{rng.randrange(1, n + 3)}", revision=1)  # some name no alert yet
+        if n == 700:
+            d = d.model_copy(update={"fired_at": datetime(1, 1, 1, 3, tzinfo=UTC)})
+        if d.revises is not None and d.revises in root_of:
+            want = root_of[d.revises]
+        else:
+            near = [(f, p, k) for p, k, f in roots if abs(d.fired_at - f) <= period]
+            before = [x for x in near if x[0] <= d.fired_at]
+            want = max(before)[2] if before else min(near)[2] if near else d.id
+        if want == d.id:
+            roots.append((n, d.id, d.fired_at))
+        root_of[d.id] = want
+        assert stories.take(n, d.id, d, period).root == want, n
 
 
 def test_a_channel_replies_in_its_own_thread_of_the_story_and_starts_one_when_it_has_none() -> None:
