@@ -15,7 +15,7 @@ clock is injected; the schedule is tested with it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, EventType, stabl
 from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
-from .notice import DIGEST_KIND, Digest
+from .notice import DIGEST_KIND, Digest, thread_key
 from .routing import Spellings, matches, silenced_by
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,13 @@ class DigestPlanner:
         *,
         entity_names: Mapping[str, str] | None = None,
         entity_aliases: Mapping[str, tuple[str, ...]] | None = None,
+        story_of: Callable[[int, Detection], str] | None = None,
     ) -> None:
         self.store = store
         self.control = control
+        # The story of the detection at a log position (the dispatcher's StoryBook: the one its channels' threads
+        # follow); without it, a rule and group is one story.
+        self.story_of = story_of
         self.entity_names = dict(entity_names or {})
         self.spellings = Spellings(self.entity_names, entity_aliases)
 
@@ -151,13 +155,14 @@ class DigestPlanner:
     def _detections(
         self, sub: SubscriptionCreated, after: int, through: int, now: datetime
     ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]]]:
-        """The matching detections not silenced, one per rule and group: the newest stands for the earlier ones of
-        its story (a follow-up after its first alert, a revision after what it revised), whose ids it lists in
-        `folded`, so a digest never lists one story twice at two severities. Sorted by severity, then time."""
+        """The matching detections not silenced, one per story (`story_of`: the story its channels' threads
+        follow): the newest stands for the earlier ones of its story (a follow-up after its first alert, a revision
+        after what it revised), whose ids it lists in `folded`, so a digest never lists one story twice at two
+        severities, nor two stories of a rule and group as one. Sorted by severity, then time."""
         routing = as_subscription(sub).model_copy(update={"digest": None})
         silences = self.control.routing().silences
-        latest: dict[tuple[str, tuple[tuple[str, str], ...]], Detection] = {}
-        earlier: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
+        latest: dict[str, Detection] = {}
+        earlier: dict[str, list[str]] = {}
         silenced = 0
         position = after
         while position < through:
@@ -175,7 +180,7 @@ class DigestPlanner:
                 if silenced_by(det, sub.channel, silences, now) is not None:
                     silenced += 1
                     continue
-                story = (det.rule, tuple(sorted(det.group.items())))
+                story = self.story_of(se.position, det) if self.story_of else thread_key(det.rule, det.group)
                 before = latest.get(story)
                 if before is not None:  # in log order: this one is the story's state now
                     earlier.setdefault(story, []).append(before.id)

@@ -256,7 +256,11 @@ class AlertDispatcher:
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
             DigestPlanner(
-                store, self.routing, entity_names=self.catalog.entity_names, entity_aliases=self.catalog.entity_aliases
+                store,
+                self.routing,
+                entity_names=self.catalog.entity_names,
+                entity_aliases=self.catalog.entity_aliases,
+                story_of=lambda position, det: self.stories.story(position, detection_event_id(det), det).root,
             )
             if isinstance(self.routing, ControlLog)
             else None

@@ -271,3 +271,16 @@ def test_a_story_is_listed_once_at_its_newest_alert() -> None:
     del payload["digest"]["folded"]
     old = Digest.from_payload(payload)
     assert old is not None and old.folded == {} and old.title().startswith("watchfloor digest · 2 alert(s) ·")
+
+
+def test_two_stories_of_a_rule_and_group_are_two_lines_as_they_are_two_threads() -> None:
+    # The digest folded every alert of a rule and group into its newest, while the channels' threads follow the
+    # story (alerts.intake.Stories): d1 and d2 are one story (two hours apart), d30, a day and more after d1's
+    # start (the rule's open period), starts another, a thread of its own in every channel.
+    store, clock, _control, inbox, d = setup()
+    store.append([detection_event(det(1)), detection_event(det(2)), detection_event(det(30))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    (got,) = inbox.got
+    assert sorted(x.id for x in got.detections) == ["d2", "d30"] and got.folded == {"d2": ("d1",)}
+    assert got.title().startswith("watchfloor digest · 3 alert(s) in 2 stories")
