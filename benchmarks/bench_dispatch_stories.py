@@ -183,6 +183,8 @@ def child(args: argparse.Namespace) -> None:
         gc.collect()
         out["traced_retained"] = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
         print(json.dumps(out))
         return
     gc.collect()
