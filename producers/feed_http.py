@@ -206,7 +206,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
         if problem is not None:
             fp.close()  # urllib closes it only after a redirect it follows
             raise FetchFailed(f"redirect to {redact_url(newurl)} refused: {problem}", code)
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        # A redirect on the configured origin keeps its query_env parameters, as it keeps its headers.
+        new = super().redirect_request(req, fp, code, msg, headers, self._credentials.with_query(newurl))
         if new is not None:
             # "/feed" -> "/feed/" on the same server: the credentials are its own, so they go along (to another
             # scheme, host or port, never). urllib carries no unredirected header over: each is added here or not.
@@ -273,27 +274,60 @@ Origin = tuple[str, str, int | None]
 
 
 class _Credentials:
-    """Headers that go to one origin (scheme, host, port) each, never to another: the configured URL's (its
-    `user:password@`, a source's `username`/`password_env` and `headers_env`), and a listed URL's own
-    `user:password@`. Added as unredirected headers, which urllib does not carry across a redirect."""
+    """Headers and query parameters that go to one origin (scheme, host, port) each, never to another: the configured
+    URL's (its `user:password@`, a source's `username`/`password_env`, `headers_env` and `query_env`), and a listed
+    URL's own `user:password@`. Headers are added as unredirected headers, which urllib does not carry across a
+    redirect; query parameters to the URL of each request to that origin that does not have them already."""
 
     def __init__(self) -> None:
-        self.grants: list[tuple[Origin, dict[str, str]]] = []
+        self.grants: list[tuple[Origin, dict[str, str], dict[str, str]]] = []
 
-    def grant(self, url: str, headers: Mapping[str, str]) -> None:
-        if headers:
-            self.grants.append((_origin(url), dict(headers)))
+    def grant(self, url: str, headers: Mapping[str, str], query: Mapping[str, str] | None = None) -> None:
+        if headers or query:
+            self.grants.append((_origin(url), dict(headers), dict(query or {})))
 
     def cover(self, url: str) -> bool:
         """Whether any credentials go to `url`'s origin."""
-        return any(origin == _origin(url) for origin, _headers in self.grants)
+        return any(origin == _origin(url) for origin, _headers, _query in self.grants)
 
     def apply(self, req: urllib.request.Request, url: str) -> None:
         target = _origin(url)
-        for origin, headers in self.grants:
+        for origin, headers, _query in self.grants:
             if origin == target:
                 for name, value in headers.items():
                     req.add_unredirected_header(name, value)
+
+    def with_query(self, url: str) -> str:
+        """`url` with the query parameters granted to its origin that it lacks (a redirect's Location may carry
+        them already: it is left as the server wrote it)."""
+        target = _origin(url)
+        params = {k: v for origin, _h, query in self.grants if origin == target for k, v in query.items()}
+        if not params:
+            return url
+        parts = urllib.parse.urlsplit(url)
+        present = {name for name, _v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+        extra = urllib.parse.urlencode([(k, v) for k, v in params.items() if k not in present])
+        if not extra:
+            return url
+        return urllib.parse.urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+    def without_query(self, url: str) -> str:
+        """`url` without the granted query parameters (what a fetch reports as the URL it read: no secret in it)."""
+        names = {k for _o, _h, query in self.grants for k in query}
+        parts = urllib.parse.urlsplit(url)
+        if not names or not parts.query:
+            return url
+        kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(kept)))
+
+    def scrub(self, text: str) -> str:
+        """`text` with every granted query value (as written and as encoded in a URL) replaced by ***."""
+        for _o, _h, query in self.grants:
+            for value in query.values():
+                for form in {value, urllib.parse.quote_plus(value), urllib.parse.quote(value, safe="")}:
+                    if form:
+                        text = text.replace(form, "***")
+        return text
 
 
 def _refused_hint(code: int, answered: str, asked: str, grants: _Credentials) -> str:
@@ -302,7 +336,8 @@ def _refused_hint(code: int, answered: str, asked: str, grants: _Credentials) ->
     if grants.cover(answered):
         what = "refused" if code == 401 else "refused, or lack access"
         return (
-            f": the credentials sent were {what} (check username, and the variables password_env and headers_env name)"
+            f": the credentials sent were {what} (check username, and the variables password_env, headers_env and "
+            "query_env name)"
         )
     if grants.grants:
         where = urllib.parse.urlsplit(answered)
@@ -318,10 +353,12 @@ def _refused_hint(code: int, answered: str, asked: str, grants: _Credentials) ->
         )
     if code == 403:
         return (
-            ": the server refuses access (if it needs credentials: a source's username + password_env, or headers_env)"
+            ": the server refuses access (if it needs credentials: a source's username + password_env, headers_env or "
+            "query_env)"
         )
     return (
-        ": the server wants credentials, and none were sent to it (a source's username + password_env, or headers_env)"
+        ": the server wants credentials, and none were sent to it (a source's username + password_env, headers_env "
+        "or query_env)"
     )
 
 
@@ -347,14 +384,16 @@ def fetch_http(
     max_bytes: int,
     policy_url: str | None = None,
     credentials: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> HttpFeed:
     """GET `url` within `deadline` seconds in all, with at most `max_bytes` before and after decoding.
     `policy_url`: the configured URL that named `url` (a GDELT export listed in its lastupdate.txt), whose
     address kind `url` and its redirects are held to, as redirects are to the feed's; `url` is refused before
     any connection when it is not. `credentials`: headers (Authorization, X-Api-Key) for the configured URL
     (`policy_url`, else `url`), sent with each request, the first or a redirect's, to its origin (scheme, host,
-    port) and to no other, as its `user:password@` is (HTTP Basic). Raises FetchFailed (a 304 is FetchFailed with
-    status 304 and the response headers)."""
+    port) and to no other, as its `user:password@` is (HTTP Basic). `query`: query parameters (an API key) for the
+    same origin, added to each request's URL there; the URL returned and every error leave them out. Raises
+    FetchFailed (a 304 is FetchFailed with status 304 and the response headers)."""
     started = time.monotonic()
     ends = started + deadline
     url, authorization = _credentials(url)
@@ -363,7 +402,7 @@ def fetch_http(
     own = dict(credentials or {})
     if configured_authorization:
         own.setdefault("Authorization", configured_authorization)
-    grants.grant(configured, own)
+    grants.grant(configured, own, query)
     if authorization:  # the URL's own user:password@ (a listing may name a file with its own), for its origin
         grants.grant(url, {"Authorization": authorization})
     policy = _AddressPolicy(configured)
@@ -390,7 +429,7 @@ def fetch_http(
     ):
         opener.add_handler(handler)
     req = urllib.request.Request(
-        url, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+        grants.with_query(url), headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     )
     # Not sent on to another origin a redirect points to: the credentials are the configured server's.
     grants.apply(req, url)
@@ -437,7 +476,12 @@ def fetch_http(
                 if conns.expired or time.monotonic() >= ends:
                     raise late() from None
                 raise FetchFailed(f"unreachable: {type(e).__name__}: {e}", status) from None
-            return HttpFeed(status, headers, resp.geturl(), body)
+            return HttpFeed(status, headers, grants.without_query(resp.geturl()), body)
+    except FetchFailed as e:
+        scrubbed = grants.scrub(e.reason)
+        if scrubbed == e.reason:
+            raise
+        raise FetchFailed(scrubbed, e.status, e.headers) from None
     finally:
         timer.cancel()
 

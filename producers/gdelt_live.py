@@ -226,6 +226,7 @@ class LiveExports:
     # Headers for the configured URL's origin (the source's username/password_env, headers_env): with every request
     # there, lastupdate.txt's and each export file's it lists on the same scheme, host and port; never elsewhere.
     credentials: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)  # query parameters (query_env), for the same requests
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
     latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
 
@@ -286,6 +287,7 @@ class LiveExports:
                 max_bytes=max_bytes,
                 policy_url=None if own else self.url,
                 credentials=self.credentials,
+                query=self.query,
             )
         except FetchFailed as e:
             if e.status in (404, 410):

@@ -48,7 +48,7 @@ from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
-from .source_auth import MissingSecret, source_credentials
+from .source_auth import MissingSecret, source_credentials, source_query
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -371,6 +371,7 @@ class SourcePoller:
         last = parse_stamp((self.store.load_checkpoint(name).state or {}).get("at"))
         try:
             credentials = source_credentials(source, self.env)
+            query = source_query(source, self.env)
         except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
             result.error = str(e)
             return result
@@ -380,6 +381,7 @@ class SourcePoller:
             max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
             catch_up=source.catch_up,
             credentials=credentials,
+            query=query,
         )
         options = _gdelt_options(source)
         read = False
@@ -419,6 +421,7 @@ class SourcePoller:
     def _fetch_rss(self, source: RssSource, state: dict[str, str | None]) -> FeedResult:
         try:
             credentials = source_credentials(source, self.env)
+            query = source_query(source, self.env)
         except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
             return FeedResult(url=source.url, error=FeedError(source.url, str(e)))
         return fetch_feed(
@@ -430,6 +433,7 @@ class SourcePoller:
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
             max_bytes=source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES,
             credentials=credentials,
+            query=query,
             seen_at=datetime.now(UTC),  # the date of an entry without one (feed_entries); a later poll's is no edit
         )
 

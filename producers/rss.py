@@ -347,11 +347,12 @@ def fetch_feed(
     max_bytes: int = DEFAULT_MAX_BYTES,
     credentials: Mapping[str, str] | None = None,
     seen_at: datetime | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> FeedResult:
     """Read one feed from a local path, file:// URL or http(s) URL. Never raises for a bad feed or
     network: look at `result.error`. For HTTP, `etag`/`modified` are the previous poll's values; the
     result carries the values to keep for the next poll (unchanged on 304 unless the server sent new);
-    `credentials` are headers for the URL's own origin (feed_http.fetch_http)."""
+    `credentials` are headers and `query` query parameters for the URL's own origin (feed_http.fetch_http)."""
     path = _local_path(url)
     if path is not None:
         try:
@@ -366,7 +367,9 @@ def fetch_feed(
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
         return FeedResult(url=url, error=FeedError(url, f"unsupported URL scheme {scheme!r} (use http, https or file)"))
-    return _fetch_http(url, source_name, etag, modified, max_body_chars, timeout, max_bytes, credentials, seen_at)
+    return _fetch_http(
+        url, source_name, etag, modified, max_body_chars, timeout, max_bytes, credentials, seen_at, query
+    )
 
 
 def _fetch_http(
@@ -379,10 +382,17 @@ def _fetch_http(
     max_bytes: int,
     credentials: Mapping[str, str] | None,
     seen_at: datetime | None,
+    query: Mapping[str, str] | None,
 ) -> FeedResult:
     try:
         got = fetch_http(
-            url, etag=etag, modified=modified, deadline=timeout, max_bytes=max_bytes, credentials=credentials
+            url,
+            etag=etag,
+            modified=modified,
+            deadline=timeout,
+            max_bytes=max_bytes,
+            credentials=credentials,
+            query=query,
         )
     except FetchFailed as e:
         if e.status == 304:

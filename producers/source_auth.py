@@ -1,7 +1,8 @@
 """A source's credentials, read from the environment variables its config names (never from the config itself).
 
 `username` + `password_env` make an HTTP Basic Authorization header; `headers_env` maps header names to the
-variables holding their values. feed_http sends them to the configured URL's origin only.
+variables holding their values, `query_env` query parameters (an API that takes its key only in the query). feed_http
+sends them to the configured URL's origin only.
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ def source_credentials(
     return headers
 
 
+def source_query(source: JsonlSource | RssSource | GdeltSource, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The query parameters `source`'s requests to its URL's origin carry (query_env), their values read from `env`
+    (default: the process environment, now). Raises MissingSecret naming the source and the variable."""
+    if isinstance(source, JsonlSource) or source.url is None:
+        return {}
+    env = os.environ if env is None else env
+    return {
+        param: _value(env, name, f"the query parameter {param} (query_env)", source.url)
+        for param, name in source.query_env.items()
+    }
+
+
 def credential_problems(
     sources: Iterable[JsonlSource | RssSource | GdeltSource], env: Mapping[str, str] | None = None
 ) -> list[str]:
@@ -65,6 +78,7 @@ def credential_problems(
             continue
         wanted = [("the password (password_env)", source.password_env, False)] if source.password_env else []
         wanted += [(f"the {h} header (headers_env)", name, True) for h, name in source.headers_env.items()]
+        wanted += [(f"the query parameter {q} (query_env)", name, False) for q, name in source.query_env.items()]
         for what, name, header in wanted:
             try:
                 _value(os.environ if env is None else env, name, what, source.url, header=header)

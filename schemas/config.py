@@ -6,7 +6,7 @@ import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -73,6 +73,21 @@ def _header_name(value: str) -> str:
 
 HeaderName = Annotated[str, AfterValidator(_header_name)]
 
+# A query parameter's name as a source's query_env gives it: printable, and none of the characters that end a name in
+# a query (written as is: the fetch encodes the value, not the name).
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9._~!$'()*+,;:@/?-]+$")
+
+
+def _query_name(value: str) -> str:
+    if not _QUERY_NAME.match(value):
+        raise ValueError(
+            f"{value[:80]!r} is not a query parameter name for query_env (letters, digits and - _ . ~, e.g. api_key)"
+        )
+    return value
+
+
+QueryName = Annotated[str, AfterValidator(_query_name)]
+
 
 def _basic_user(value: str) -> str:
     if ":" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
@@ -84,7 +99,8 @@ BasicUser = Annotated[str, AfterValidator(_basic_user), Field(min_length=1)]
 
 
 def _http_only(value: Any, info: ValidationInfo) -> Any:
-    """username, password_env, headers_env: credentials for a source at an http(s) URL, from the environment."""
+    """username, password_env, headers_env, query_env: credentials for a source at an http(s) URL, from the
+    environment."""
     if "url" not in info.data or (info.field_name == "password_env" and "username" not in info.data):
         return value  # a url or username that failed its own check is said there
     if info.field_name == "password_env":
@@ -113,6 +129,14 @@ def _http_only(value: Any, info: ValidationInfo) -> Any:
             raise ValueError(f"{', '.join(twice)} given twice (header names are case-insensitive)")
         if "authorization" in names and (info.data.get("username") is not None or parts.username is not None):
             raise ValueError("Authorization is made from username and password_env (or the url's user:password@)")
+    if info.field_name == "query_env":
+        written = {name for name, _v in parse_qsl(parts.query, keep_blank_values=True)}
+        both = sorted(written & set(value))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} is in the url's query already: take it out of the url (it is the source's "
+                "identity, stored as written) and keep it in query_env"
+            )
     return value
 
 
@@ -135,8 +159,11 @@ class RssSource(_Strict):
     username: BasicUser | None = None
     password_env: EnvName | None = Field(default=None, validate_default=True)
     headers_env: dict[HeaderName, EnvName] = Field(default_factory=dict)
+    # Query parameters whose values are in environment variables (`{api_key: FEED_KEY}`), for APIs that take a key
+    # only in the query: added to the request for the configured url (and a redirect on its origin), never stored.
+    query_env: dict[QueryName, EnvName] = Field(default_factory=dict)
 
-    _credentials_http_only = field_validator("username", "password_env", "headers_env")(_http_only)
+    _credentials_http_only = field_validator("username", "password_env", "headers_env", "query_env")(_http_only)
 
 
 _GDELT_URL_ONLY = ("poll", "timeout", "max_bytes", "catch_up")
@@ -163,6 +190,7 @@ class GdeltSource(_Strict):
     username: BasicUser | None = None
     password_env: EnvName | None = Field(default=None, validate_default=True)
     headers_env: dict[HeaderName, EnvName] = Field(default_factory=dict)
+    query_env: dict[QueryName, EnvName] = Field(default_factory=dict)  # as an rss source's; also on listed exports
     root_only: bool = True  # only IsRootEvent = 1 (an article's lead event); the others are mostly noise
     min_mentions: int = Field(default=1, ge=0)
     event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
@@ -215,7 +243,7 @@ class GdeltSource(_Strict):
             )
         return value
 
-    _credentials_http_only = field_validator("username", "password_env", "headers_env")(_http_only)
+    _credentials_http_only = field_validator("username", "password_env", "headers_env", "query_env")(_http_only)
 
     @field_validator(*_GDELT_URL_ONLY)
     @classmethod

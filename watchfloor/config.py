@@ -149,7 +149,8 @@ def credential_warnings(cfg: AppConfig, tree: Any, name: str) -> list[str]:
             "and the store keeps it as written (the checkpoint's name, every document's origin, a feed's "
             "source.url), masked only where it is shown. Keep the secret in an environment variable instead: "
             "username + password_env for HTTP Basic, headers_env ({Authorization: VAR} or {X-Api-Key: VAR}) for "
-            'a token or key the server takes in a header (README: "Feeds that need credentials")'
+            "a token or key the server takes in a header, query_env ({api_key: VAR}) for one it takes only in the "
+            'query (README: "Feeds that need credentials")'
         )
     return out
 

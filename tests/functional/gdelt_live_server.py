@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import urllib.parse
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,8 +81,8 @@ class GdeltServer:
 def gdelt_server() -> Iterator[GdeltServer]:
     """Serves what the test puts in `files` (path -> bytes) and logs each request's path in `requests`; a path in
     `redirects` is a 302 there, one in `cut` sends half its body under a Content-Length of more, one under /private/
-    needs HTTP Basic authentication (reader / s3cret; each Authorization header kept in `authorizations`); anything
-    else is a 404."""
+    needs HTTP Basic authentication (reader / s3cret; each Authorization header kept in `authorizations`), one under
+    /keyed/ `?key=s3cret` in its query; anything else is a 404."""
     state = GdeltServer()
 
     class Handler(QuietHandler):
@@ -102,19 +103,27 @@ def gdelt_server() -> Iterator[GdeltServer]:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-            if self.path in state.redirects:
+            path = self.path
+            if path.startswith("/keyed/"):  # an API key in the query: ?key=s3cret
+                path, _q, query = path.partition("?")
+                if dict(urllib.parse.parse_qsl(query)).get("key") != "s3cret":
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+            if path in state.redirects:
                 self.send_response(302)
-                self.send_header("Location", state.redirects[self.path])
+                self.send_header("Location", state.redirects[path])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            body = state.files.get(self.path)
+            body = state.files.get(path)
             if body is None:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/plain" if self.path.endswith(".txt") else "application/zip")
-            cut = self.path in state.cut
+            self.send_header("Content-Type", "text/plain" if path.endswith(".txt") else "application/zip")
+            cut = path in state.cut
             self.send_header("Content-Length", str(len(body) + 100 if cut else len(body)))
             self.end_headers()
             self.wfile.write(body[: len(body) // 2] if cut else body)

@@ -366,6 +366,24 @@ def test_credentials_from_the_environment_go_to_the_listings_origin_only(
     assert len(gdelt_server.requests) == before
 
 
+def test_a_key_in_the_query_goes_to_the_listings_origin_only_and_is_never_shown(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    data = gdelt_server.publish(T0, FIRST, folder="/keyed")
+    gdelt_server.files["/keyed/lastupdate.txt"] = lastupdate(gdelt_server.export_url(T0, "/keyed"), data)
+    src = GdeltSource.model_validate(
+        {"kind": "gdelt", "url": gdelt_server.url("/keyed/lastupdate.txt"), "query_env": {"key": "GDELT_KEY"}}
+    )
+    (ok,) = SourcePoller(store, [src], env={"GDELT_KEY": "s3cret"}).poll_once().sources
+    assert ok.error is None and ok.ingested is not None and ok.ingested.accepted == 3
+    assert gdelt_server.requests == ["/keyed/lastupdate.txt?key=s3cret", f"/keyed/{T0}.export.CSV.zip?key=s3cret"]
+    # Listed on another origin (localhost: the same server), the export is asked for without the key.
+    elsewhere = gdelt_server.export_url(T1, "/keyed").replace("127.0.0.1", "localhost")
+    gdelt_server.files["/keyed/lastupdate.txt"] = lastupdate(elsewhere, data)
+    (refused,) = SourcePoller(store, [src], env={"GDELT_KEY": "s3cret"}).poll_once().sources
+    assert refused.error is not None and "HTTP 401" in refused.error and "s3cret" not in refused.error
+    assert gdelt_server.requests[-1] == f"/keyed/{T1}.export.CSV.zip"
+
+
 def test_a_lastupdate_source_waits_its_poll_interval(gdelt_server: GdeltServer) -> None:
     gdelt_server.publish(T0, FIRST)
     gdelt_server.announce(T0)

@@ -25,7 +25,8 @@ from watchfloor.stream_processors.stores.sql import SqlStore
 PASSWORD = "pw-7f3a9c1e-basic"
 TOKEN = "tok-51b2d8e4-header"
 BASIC = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
-ENV = {"FEED_PW": PASSWORD, "FEED_TOKEN": TOKEN}
+KEY = "key-9c4e/a+b=c&d"  # characters a query must encode, so the value is sent encoded and found either way
+ENV = {"FEED_PW": PASSWORD, "FEED_TOKEN": TOKEN, "FEED_KEY": KEY}
 
 
 def feed(title: str) -> bytes:
@@ -42,8 +43,9 @@ def feed(title: str) -> bytes:
 
 @dataclass
 class Server:
-    """/basic.xml wants HTTP Basic (reader / PASSWORD), /header.xml an X-Api-Key of TOKEN; /moved/X redirects to
-    /X, /away/X to http://localhost:PORT/X (the same server under another origin). Every request's Authorization
+    """/basic.xml wants HTTP Basic (reader / PASSWORD), /header.xml an X-Api-Key of TOKEN, /query.xml `?u=KEY` in
+    its query; /moved/X redirects to /X, /away/X to http://localhost:PORT/X (the same server under another origin),
+    /bounce/X to an ftp:// URL with the request's query. Every request's Authorization
     and X-Api-Key are kept, with its path."""
 
     base: str = ""
@@ -65,10 +67,18 @@ def server() -> Iterator[Server]:
             path = self.path
             auth, key = self.headers.get("Authorization"), self.headers.get("X-Api-Key")
             state.seen.append((path, auth, key))
-            if path.startswith("/moved/"):
-                return self._redirect(state.base + path.removeprefix("/moved"))
+            if path.startswith("/moved/"):  # (the query is not repeated: the key is the client's to add again)
+                return self._redirect(state.base + path.removeprefix("/moved").partition("?")[0])
             if path.startswith("/away/"):
-                return self._redirect(state.base.replace("127.0.0.1", "localhost") + path.removeprefix("/away"))
+                other = state.base.replace("127.0.0.1", "localhost")
+                return self._redirect(other + path.removeprefix("/away").partition("?")[0])
+            if path.split("?")[0] == "/query.xml":
+                query = dict(urllib.parse.parse_qsl(path.partition("?")[2]))
+                if query.get("u") != KEY:
+                    return self._refuse('ApiKey realm="feeds"')
+                path = "/query.xml"
+            if path.startswith("/bounce/"):  # a redirect that repeats the request's query into a URL never followed
+                return self._redirect("ftp://127.0.0.1/feed?" + path.partition("?")[2])
             if path == "/basic.xml" and auth != BASIC:
                 return self._refuse('Basic realm="feeds"')
             if path == "/header.xml" and key != TOKEN:
@@ -78,7 +88,7 @@ def server() -> Iterator[Server]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            if path not in ("/basic.xml", "/header.xml"):
+            if path not in ("/basic.xml", "/header.xml", "/query.xml"):
                 self.send_error(404)
                 return
             body = feed(path.strip("/").split(".")[0])
@@ -154,7 +164,7 @@ def test_without_the_credentials_a_feed_fails_with_a_401_that_says_what_to_set(s
     (bare,) = SourcePoller(MemoryStore(), [RssSource(url=server.url("/basic.xml"))]).poll_once().sources
     assert bare.error == (
         "HTTP 401 Unauthorized: the server wants credentials, and none were sent to it (a source's username + "
-        "password_env, or headers_env)"
+        "password_env, headers_env or query_env)"
     )
     wrong = {"FEED_PW": "guess", "FEED_TOKEN": "guess"}
     store = MemoryStore()
@@ -167,7 +177,7 @@ def test_without_the_credentials_a_feed_fails_with_a_401_that_says_what_to_set(s
     (forbidden,) = SourcePoller(MemoryStore(), [keyed(server.url("/forbidden.xml"))], env=wrong).poll_once().sources
     assert forbidden.error == (
         "HTTP 403 Forbidden: the credentials sent were refused, or lack access (check username, and the variables "
-        "password_env and headers_env name)"
+        "password_env, headers_env and query_env name)"
     )
     (bare,) = SourcePoller(MemoryStore(), [RssSource(url=server.url("/forbidden.xml"))]).poll_once().sources
     assert bare.error is not None and bare.error.startswith("HTTP 403 Forbidden: the server refuses access (if it")
@@ -318,6 +328,96 @@ def test_the_exported_config_schema_has_the_credential_keys() -> None:
     defs = all_schemas()["config"]["$defs"]
     for kind in ("RssSource", "GdeltSource"):
         props = defs[kind]["properties"]
-        assert {"username", "password_env", "headers_env"} <= props.keys(), kind
+        assert {"username", "password_env", "headers_env", "query_env"} <= props.keys(), kind
         assert props["headers_env"]["type"] == "object"
         assert props["headers_env"]["additionalProperties"] == {"type": "string"}
+
+
+def queried(url: str) -> RssSource:
+    # `u`: a name redact_url does not take for a secret, so only the fetch's own masking can keep it out of messages
+    return RssSource.model_validate({"url": url, "query_env": {"u": "FEED_KEY"}})
+
+
+def test_a_feed_that_takes_its_key_in_the_query_is_read_and_the_store_file_holds_no_key(
+    server: Server, tmp_path: Path
+) -> None:
+    db = tmp_path / "wf.db"
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{db}\n"
+        f"sources:\n  - {{kind: rss, url: '{server.url('/query.xml')}?lang=en', query_env: {{u: FEED_KEY}}}}\n"
+        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)], env=ENV)
+    assert res.exit_code == 0, res.output
+    asked = [p for p, _a, _k in server.seen]
+    assert asked == ["/query.xml?lang=en&u=" + urllib.parse.quote_plus(KEY)], asked
+    store = SqlStore(f"sqlite:///{db}")
+    try:
+        docs = [se.event for se in store.read(types={"news.article"}, limit=100)]
+        assert len(docs) == 2
+        assert {d.payload["source"]["url"] for d in docs} == {server.url("/query.xml") + "?lang=en"}
+        assert store.load_checkpoint(checkpoint_name(server.url("/query.xml") + "?lang=en")).state is not None
+    finally:
+        store.close()
+    for path in (p for p in tmp_path.iterdir() if p.name.startswith("wf.db")):
+        data = path.read_bytes()
+        for form in (KEY, urllib.parse.quote_plus(KEY), urllib.parse.quote(KEY, safe="")):
+            assert form.encode() not in data, (path, form)
+    assert KEY not in res.output and urllib.parse.quote_plus(KEY) not in res.output
+
+
+def test_the_query_key_follows_a_redirect_on_its_origin_never_to_another_and_is_masked_in_errors(
+    server: Server,
+) -> None:
+    (moved,) = SourcePoller(MemoryStore(), [queried(server.url("/moved/query.xml"))], env=ENV).poll_once().sources
+    assert moved.error is None and moved.ingested is not None and moved.ingested.accepted == 2
+    encoded = urllib.parse.quote_plus(KEY)
+    assert [p for p, _a, _k in server.seen] == [f"/moved/query.xml?u={encoded}", f"/query.xml?u={encoded}"]
+    server.seen.clear()
+    (away,) = SourcePoller(MemoryStore(), [queried(server.url("/away/query.xml"))], env=ENV).poll_once().sources
+    assert [p for p, _a, _k in server.seen] == [f"/away/query.xml?u={encoded}", "/query.xml"]  # localhost: no key
+    assert away.error is not None and "the credentials were not sent to http://localhost:" in away.error
+    (bounced,) = SourcePoller(MemoryStore(), [queried(server.url("/bounce/x.xml"))], env=ENV).poll_once().sources
+    assert bounced.error is not None and bounced.error.startswith("redirect to ftp://127.0.0.1/feed?u=*** refused")
+    for result in (away, bounced):
+        assert KEY not in (result.error or "") and encoded not in (result.error or ""), result.error
+    (bare,) = SourcePoller(MemoryStore(), [RssSource(url=server.url("/query.xml"))]).poll_once().sources
+    assert bare.error is not None and "or query_env)" in bare.error
+
+
+def test_a_query_variable_not_set_stops_the_start(server: Server, tmp_path: Path) -> None:
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\n"
+        f"sources:\n  - {{kind: rss, url: {server.url('/query.xml')}, query_env: {{u: FEED_KEY}}}}\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)], env={"FEED_KEY": None})
+    assert res.exit_code == 1, res.output
+    assert "the query parameter u (query_env) is read from the environment variable FEED_KEY, which is not set" in (
+        " ".join(res.output.split())
+    )
+    assert server.seen == []
+
+
+@pytest.mark.parametrize(
+    ("source", "place", "message"),
+    [
+        (
+            "    url: https://feeds.example/x.xml?api_key=1\n    query_env: {api_key: KEY}\n",
+            "5:5",
+            "in the url's query",
+        ),
+        (URL + "    query_env: {'a=b': KEY}\n", "5:17", "is not a query parameter name"),
+        (URL + "    query_env: {key: sk-live-123}\n", "5:22", "the NAME of an environment variable"),
+        ("    url: inbox/world.xml\n    query_env: {key: KEY}\n", "5:5", "not a local file"),
+    ],
+)
+def test_query_env_mistakes_are_said_at_their_place(tmp_path: Path, source: str, place: str, message: str) -> None:
+    with pytest.raises(ConfigError) as failed:
+        load_config(_config(tmp_path, source))
+    text = str(failed.value)
+    assert f"watchfloor.yaml:{place}:" in text and message in text, text
+    assert "sk-live" not in text
