@@ -36,6 +36,7 @@ from .notice import (
     replacement_of,
     revised_again,
     revision_chain,
+    standing_alerts,
     standing_for,
     thread_of,
     told_row,
@@ -548,11 +549,19 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
     target = shown
     if base.kind in ("followup", "revision"):
         target = standing_for(shown, before, passed)  # what the message shows now: the alert's last revision sent
-    newest = newest_standing(told, withdrawn, passed) or (base.alert if base.kind != "retraction" else target)
+    standing = standing_alerts(told, withdrawn, passed)  # the alerts the thread rests on now
+    newest_now = newest_standing(told, withdrawn, passed)
+    newest = newest_now or (base.alert if base.kind != "retraction" else target)
     first_alert = alert_of(root.payload)
     first: Alert | None = None
-    if parent.alert_id != root.alert_id and first_alert is not None:  # a reply changes: the first message too
-        first = standing_for(first_alert, [a for _, a in told], passed)
+    first_withdrawn: str | None = None
+    if first_alert is not None:
+        first_now = standing_for(first_alert, [a for _, a in told], passed)  # what the first message shows
+        first_withdrawn = withdrawn.get(first_now.id)
+        if first_withdrawn is None and first_now.id == first_alert.id:
+            first_withdrawn = withdrawn.get(root.alert_id)  # (withdrawn by its delivery key)
+        if parent.alert_id != root.alert_id:  # a reply changes: the first message too
+            first = first_now
     replies = sum(1 for r in sent if r.kind != "alert") + 1
     view = ThreadView(
         thread_ref=root.ref,
@@ -561,7 +570,7 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
         target=target,
         severity=newest.detection.severity,
         confidence=newest.detection.confidence,
-        sources=independent_sources(a.detection for _, a in told),
+        sources=independent_sources(a.detection for _, a in standing),
         updates=replies,
         withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
         revised_by=base.alert.id if base.kind == "revision" else None,
@@ -569,7 +578,8 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
         first_key=root.alert_id,
         first_id=first_alert.id if first_alert is not None else root.alert_id,
         first=first,
-        first_withdrawn=withdrawn.get(first.id) if first is not None else None,
+        first_withdrawn=first_withdrawn,
+        newest_id=newest_now.id if newest_now is not None else None,
     )
     return dataclasses.replace(base, thread=view)
 

@@ -5,7 +5,9 @@ A thread is one story's alerts in one channel (a story: the alerts of one rule a
 is open, within its rule's window or realert period in event time, decided for all channels at once by
 alerts.intake). Its first alert in the channel is a message of its own; every later one replies under it and
 updates it with the thread's current state: the severity and confirmation of its newest standing alert in event
-time, and the independent sources over the thread (ThreadView). A revision (a detection that `revises` an earlier
+time, and the independent sources of its standing alerts (ThreadView). An alert stands until a revision replaces it
+(then its latest revision stands for it) or a retraction withdraws it; a withdrawn first alert's message keeps saying
+it was withdrawn, and names the alert the thread now stands on. A revision (a detection that `revises` an earlier
 one) and a retraction reply under the alert they change and update it; when that is a reply, the first message is
 updated too. Channels
 without threads (console, file, webhook) get a line, record or payload that names the alert it updates.
@@ -58,7 +60,8 @@ class ThreadView:
     The thread's state (`severity`, `confidence`) is that of its newest standing alert in event time (fired_at, then
     ledger seq): of the alerts sent in the thread and the notice's own, each replaced by its latest revision, the
     withdrawn ones left out. A late report that revises an older alert (a MEDIUM one, say) leaves a thread whose
-    newest alert is HIGH at HIGH."""
+    newest alert is HIGH at HIGH. Its `sources` are those of the same standing alerts: a withdrawn alert's reports
+    no longer support the story, and a replaced alert's count only as its latest revision's."""
 
     thread_ref: str  # channel reference of the thread's first message (replies go under it)
     target_key: str  # ledger key of the message to update: the thread's first alert, or the alert revised
@@ -66,9 +69,9 @@ class ThreadView:
     target: Alert  # what that message shows (its alert's latest revision sent), re-rendered from the state below
     severity: str  # the thread's current severity: its newest standing alert's
     confidence: str | None  # ... and that alert's confirmation
-    sources: int  # independent sources over the whole thread (every alert told in it, and this one)
+    sources: int  # independent sources of the thread's standing alerts (this one's too, unless it is withdrawn)
     updates: int  # replies in the thread, this one included
-    withdrawn: str | None = None  # why the target alert was withdrawn, when it was
+    withdrawn: str | None = None  # for a withdrawal: why the target alert was withdrawn
     revised_by: str | None = None  # the alert that replaced the target, when it was revised
     acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
     target_id: str = ""  # the alert id of the message to update, as `alerts list` shows it (its key may be another)
@@ -78,8 +81,14 @@ class ThreadView:
     # updated too, with the thread's state: what it shows (its alert's latest revision sent), whether that alert was
     # withdrawn and who acknowledged it. None when the message to update is the first message itself.
     first: Alert | None = None
+    # Why the thread's first alert (its latest revision told) was withdrawn, by this notice or before it; None while it
+    # stands. Set whichever message is updated: a follow-up told after the first alert was withdrawn leaves the first
+    # message withdrawn (it says which alert the thread stands on now), never "Updated" as if that alert stood.
     first_withdrawn: str | None = None
     first_acknowledged: AlertAcknowledged | None = None
+    # The alert the thread's state is of (its newest standing alert), as `alerts list` shows it; None when none of the
+    # thread's alerts stands (a withdrawal of the last one): `severity` and `confidence` are then the withdrawn alert's.
+    newest_id: str | None = None
 
     @property
     def target_is_first(self) -> bool:
@@ -184,16 +193,25 @@ def thread_of(rows: Iterable[DeliveryRecord], key: str) -> list[DeliveryRecord]:
     return [r for r in rows if r.alert_id in members]
 
 
+def standing_alerts(
+    told: Sequence[tuple[int, Alert]], withdrawn: Iterable[str] = (), passed: Iterable[Alert] = ()
+) -> list[tuple[int, Alert]]:
+    """The alerts that stand among `told` ((ledger seq, alert): the alerts sent in a thread and the one being sent):
+    those not replaced by a later revision among them (also through revisions `passed`, replaced before they were
+    sent) and not `withdrawn`. Each replaced alert is there as its latest revision, once."""
+    passed = list(passed)
+    alerts = [a for _, a in told]
+    gone = set(withdrawn)
+    return [(seq, a) for seq, a in told if a.id not in gone and stands(a, alerts, passed)]
+
+
 def newest_standing(
     told: Sequence[tuple[int, Alert]], withdrawn: Iterable[str] = (), passed: Iterable[Alert] = ()
 ) -> Alert | None:
-    """The newest standing alert among `told` ((ledger seq, alert): the alerts sent in a thread and the one being
-    sent): of those not replaced by a later revision among them (also through revisions `passed`, replaced before
-    they were sent) and not `withdrawn`, the latest in event time (fired_at, then seq). None when none stands."""
-    alerts = [a for _, a in told]
-    gone = set(withdrawn)
-    standing = [(a.detection.fired_at, seq, a) for seq, a in told if a.id not in gone and stands(a, alerts, passed)]
-    return max(standing, key=lambda x: (x[0], x[1]))[2] if standing else None
+    """The newest standing alert among `told` (standing_alerts): the latest in event time (fired_at, then seq). None
+    when none stands."""
+    standing = standing_alerts(told, withdrawn, passed)
+    return max(standing, key=lambda x: (x[1].detection.fired_at, x[0]))[1] if standing else None
 
 
 def stands(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> bool:
@@ -223,7 +241,10 @@ def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
 
 
 def independent_sources(detections: Iterable[Detection]) -> int:
-    """Distinct evidence sources over `detections` (the same outlet twice counts once)."""
+    """Distinct evidence sources over `detections` (the same outlet twice counts once, whatever its case); a thread
+    passes its standing alerts (standing_alerts). The engine also counts copies of one wire story under several
+    outlets once (engine/stories.py), but evidence carries no story signature: a copy a detection cites beside its
+    original (its own report, beside the earlier copy that corroborates it) counts here as its outlet."""
     return len({ev.source.strip().casefold() for d in detections for ev in d.evidence})
 
 
@@ -378,6 +399,7 @@ __all__ = [
     "newest_standing",
     "payload",
     "revision_chain",
+    "standing_alerts",
     "standing_for",
     "stands",
     "thread_key",

@@ -1,5 +1,5 @@
 """Console notifier: a rich panel per notice, on a terminal or any text stream. A follow-up, revision or
-withdrawal says which alert it updates and what its thread stands at."""
+withdrawal says which alert it updates and what its thread stands at (and when its first alert was withdrawn)."""
 
 from __future__ import annotations
 
@@ -45,9 +45,7 @@ def render(alert: Alert | Notice) -> Panel:
     if notice.kind == "retraction":
         lines.append(Text(f"withdrawn: {notice.reason or 'a later report changed this alert'}", style="bold"))
     if notice.thread is not None:
-        t = notice.thread
-        state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
-        lines.append(Text(f"thread now {state} · {t.sources} independent source(s) · {t.updates} update(s)", "dim"))
+        lines.append(Text(_thread_line(notice), "dim"))
     if det.group:
         lines.append(Text.assemble(("group ", "dim"), notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():
@@ -70,6 +68,22 @@ def render(alert: Alert | Notice) -> Panel:
     lines.append(Text(f"alert {notice.key if notice.kind == 'retraction' else notice.alert.id}", style="dim"))
     title = f"{word}: {det.title}" if word is not None and notice.parent_id else det.title
     return _TitledPanel(Group(*lines), title=Text(title), title_align="left", border_style=style)
+
+
+def _thread_line(notice: Notice) -> str:
+    """What the thread stands at after `notice`: its newest standing alert's state, the independent sources of its
+    standing alerts and its replies, and whether its first alert was withdrawn (before this notice, or by it when
+    it withdraws a reply; a withdrawal of the first alert says so itself)."""
+    t = notice.thread
+    assert t is not None
+    if notice.kind == "retraction" and t.newest_id is None:
+        line = f"thread: no alert of it stands now · {t.updates} update(s)"
+    else:
+        state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
+        line = f"thread now {state} · {t.sources} independent source(s) · {t.updates} update(s)"
+    if t.first_withdrawn is not None and not (notice.kind == "retraction" and t.target_is_first):
+        line += f" · its first alert {t.first_id} was withdrawn: {' '.join(t.first_withdrawn.split())}"
+    return line
 
 
 def shortened(title: str, room: int) -> str:

@@ -4,9 +4,11 @@ Each message's Message-ID is made from its delivery key (`<KEY@watchfloor>`), an
 message's reference. A notice of a thread (a follow-up, a revision, a withdrawal) is a reply: `In-Reply-To` and
 `References` name the thread's first message and its subject is "Re: " and that message's, so mail clients thread
 it as Slack does. Mail cannot be changed once sent, so there is no `update`: each reply carries the thread's state
-(severity, sources, updates) instead. Nor can a mailbox be looked in, so there is no `find_delivered`: after an
-attempt that may have got through (the connection lost once the message was handed over) the dispatcher sends it
-again, with the same Message-ID, which mail clients and many servers use to drop the repeat. At-least-once.
+(severity, sources, updates) instead; a withdrawal says the alert the thread stands on after it (or that none does),
+and a reply after the thread's first alert was withdrawn says so. Nor can a mailbox be looked in, so there is no
+`find_delivered`: after an attempt that may have got through (the connection lost once the message was handed over)
+the dispatcher sends it again, with the same Message-ID, which mail clients and many servers use to drop the repeat.
+At-least-once.
 
 Everything from articles and rules is HTML-escaped in the HTML part, and only plain http(s) URLs become links.
 Headers are built from single lines (line breaks and control characters folded to spaces), so text from an
@@ -223,6 +225,13 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
         body.para(notice.reason or "a later report changed this alert")
         if notice.superseded_by:
             body.note(f"replaced by alert {notice.superseded_by}")
+        # What the thread stands on after it (the first message, which may be the one withdrawn, cannot be updated).
+        if thread.newest_id is None:
+            body.note("No alert of this thread stands now.")
+        else:
+            pairs = [("Thread now", f"{_severity(thread.severity, thread.confidence)}, on alert {thread.newest_id}")]
+            pairs += _thread_facts(notice, thread)
+            body.facts(pairs)
         _footer(body, notice.key, thread.target.detection)
         return
     word = "Revised" if notice.kind == "revision" else "Update"
@@ -235,8 +244,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
     else:
         pairs = [("Severity", _severity(*own, notice.escalated_from))]
         pairs.append(("Thread now", _severity(thread.severity, thread.confidence)))
-    pairs.append(("Sources", f"{thread.sources} independent in this thread"))
-    pairs.append(("Updates", f"{thread.updates} in this thread"))
+    pairs += _thread_facts(notice, thread)
     if thread.acknowledged is not None:
         pairs.append(("Acknowledged", f"by {thread.acknowledged.by.label()} at {utc_text(thread.acknowledged.at)}"))
     body.facts(pairs)
@@ -247,6 +255,16 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
     new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
     body.evidence(new, "New evidence")
     _footer(body, notice.alert.id, det)
+
+
+def _thread_facts(notice: Notice, thread: ThreadView) -> list[tuple[str, str]]:
+    """The sources the thread's standing alerts rest on, its replies, and whether its first alert was withdrawn: the
+    first mail, whose subject a reply keeps, cannot say so once sent (a withdrawal of that alert says so itself)."""
+    pairs = [("Sources", f"{thread.sources} independent in this thread")]
+    pairs.append(("Updates", f"{thread.updates} in this thread"))
+    if thread.first_withdrawn is not None and not (notice.kind == "retraction" and thread.target_is_first):
+        pairs.append(("First alert", f"{thread.first_id}, withdrawn: {thread.first_withdrawn}"))
+    return pairs
 
 
 def notice_parts(notice: Notice) -> tuple[str, str]:

@@ -5,8 +5,10 @@ A line is the alert (`id`, `detection`, `channels`) plus `kind` (alert, followup
 and `thread`: `first` (the reference of the thread's first message), `first_alert` (its alert id), `target` (the
 alert id of the message this one updates: the thread's first alert, or the follow-up a revision or withdrawal
 changes; alert ids are what `alerts list` shows, never delivery keys), `severity` and `confidence` (the thread's
-state: its newest standing alert's, notice.ThreadView), `sources` (independent, over the thread), `updates`
-(replies, this one included), `withdrawn` (a withdrawal's reason) and `revised_by` (a revision's alert id).
+state: its newest standing alert's, notice.ThreadView), `newest_alert` (that alert's id; null when none of the
+thread's alerts stands), `sources` (independent, of the thread's standing alerts), `updates` (replies, this one
+included), `withdrawn` (a withdrawal's reason), `first_withdrawn` (why the thread's first alert was withdrawn, by
+this notice or before it; null while it stands) and `revised_by` (a revision's alert id).
 A write that fails half-way (a full disk) is cut back off, so the file
 never holds half a line; an attempt that may have got through (the process died between writing and
 recording) is looked up by its key before the line is written again.
@@ -53,6 +55,8 @@ def record(notice: Notice) -> dict[str, Any]:
             "updates": t.updates,
             "withdrawn": t.withdrawn,
             "revised_by": t.revised_by,
+            "first_withdrawn": t.first_withdrawn,
+            "newest_alert": t.newest_id,
         }
     return out
 

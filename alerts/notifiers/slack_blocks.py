@@ -303,8 +303,12 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     thread = notice.thread
     assert thread is not None, "only threaded notices update a message"
     target = thread.target
-    if thread.withdrawn is not None:
-        return _withdrawn(notice, target, thread.withdrawn)
+    if thread.withdrawn is not None:  # withdrawn by this notice: the first message names what the thread stands on
+        return _withdrawn(notice, target, thread.withdrawn, thread if thread.target_is_first else None)
+    if thread.target_is_first and thread.first_withdrawn is not None:
+        # A follow-up told after the first alert was withdrawn: that alert stays withdrawn (not "Updated", with its
+        # Acknowledge button back, as if it stood); the message says which alert the thread stands on now.
+        return _withdrawn(notice, target, thread.first_withdrawn, thread)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         status = f"*Revised* by a late report: now alert {fit(thread.revised_by, 100)} (see the thread)"
@@ -336,8 +340,8 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
     thread = notice.thread
     if thread is None or thread.first is None:
         return None
-    if thread.first_withdrawn is not None:  # it stays withdrawn
-        return _withdrawn(notice, thread.first, thread.first_withdrawn)
+    if thread.first_withdrawn is not None:  # it stays withdrawn, and says what the thread stands on now
+        return _withdrawn(notice, thread.first, thread.first_withdrawn, thread)
     blocks = _full(
         notice,
         thread.first,
@@ -350,8 +354,16 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
     return text, _acknowledged(blocks, thread.first_acknowledged)
 
 
-def _withdrawn(notice: Notice, alert: Alert, why: str) -> tuple[str, list[dict[str, Any]]]:
-    status = f"*Withdrawn*: {fit(one_line(why), 1500)} (see the thread)"
+def _withdrawn(
+    notice: Notice, alert: Alert, why: str, thread: ThreadView | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The message of a withdrawn alert. `thread`, for the thread's first message: when another alert of the thread
+    stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …")."""
+    status = f"*Withdrawn*: {fit(one_line(why), 1500)}"
+    if thread is not None and thread.newest_id is not None:
+        status += f" · the thread stands on alert {fit(thread.newest_id, 100)}: {_thread_status(thread)}"
+    else:
+        status += " (see the thread)"
     det = alert.detection
     blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, withdrawn=True)
     return fallback_text(alert, prefix="Withdrawn: "), blocks

@@ -1,0 +1,272 @@
+"""What a thread says once some of its alerts no longer stand: timelines of detections, late revisions and
+withdrawals through the real dispatcher, a SQLite store on disk, and every channel kind that threads (the local
+Slack-compatible server, a local SMTP server, the console, a file and a local webhook receiver).
+
+- "independent sources in the thread" counts the sources of the alerts that stand, each as its latest revision:
+  a withdrawn alert's reports no longer support the story, and a replaced alert's sources count only as its
+  revision's (they counted every alert ever told in the thread).
+- A follow-up told after the thread's first alert was withdrawn leaves the first message saying that alert was
+  withdrawn, and says which alert the thread now stands on and its state (it rewrote it as "Updated", as if the
+  withdrawn alert stood, with its Acknowledge button back).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.fixtures.smtp_server import LocalSMTP
+from tests.functional.delivery_helpers import RETRY, Clock, Hook, detection, lines, slack, webhook_server
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.email import EmailNotifier
+from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Detection, Retraction, detection_event, retraction_event
+from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.functional
+
+RUS = {"party": "RUS"}
+CATALOG = AlertCatalog(entity_names={"RUS": "Russia"}, open_periods={"troops": timedelta(days=2)})
+CHANNELS = ("slack-ops", "mail", "console", "archive", "hook")
+EXERCISE = "the first report was about an exercise"
+
+
+@dataclass
+class Desk:
+    """One dispatcher over a SQLite store, with a channel of each kind that threads."""
+
+    store: Store
+    slack: FakeSlack
+    smtp: LocalSMTP
+    console: io.StringIO
+    archive: Path
+    hook: Hook
+    dispatcher: AlertDispatcher
+
+    def tell(self, *events: Any) -> None:
+        self.store.append(list(events))
+        assert self.dispatcher.cycle().ok
+
+    def first_message(self) -> dict[str, Any]:
+        [first] = [m for m in self.slack.messages if m.get("thread_ts") in (None, m["ts"])]
+        return self.slack.message("#dprk-russia", first["ts"])  # as it reads now, after every chat.update
+
+    def records(self) -> list[dict[str, Any]]:
+        return lines(self.archive)
+
+    def hooked(self) -> list[dict[str, Any]]:
+        return [body for _, _, body in self.hook.received]
+
+    def mails(self) -> list[str]:
+        return [r.part("plain") for r in self.smtp.received]
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    yield from webhook_server()
+
+
+@pytest.fixture
+def desk(tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook) -> Iterator[Desk]:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    console = io.StringIO()
+    archive = tmp_path / "alerts.jsonl"
+    mail = EmailNotifier(
+        "mail", to=["desk@example.org"], sender="alerts@example.org", host=smtp_server.host, port=smtp_server.port,
+        tls="none", timeout=5,
+    )  # fmt: skip
+    notifiers: dict[str, Notifier] = {
+        "slack-ops": slack(slack_server),
+        "mail": mail,
+        "console": ConsoleNotifier("console", console=_wide(console)),
+        "archive": FileNotifier("archive", archive),
+        "hook": WebhookNotifier("hook", hook.url, timeout=5),
+    }
+    subs = [Subscription(channel=c) for c in CHANNELS]
+    d = AlertDispatcher(store, notifiers, subs, RETRY, now=Clock(), catalog=CATALOG)
+    try:
+        yield Desk(store, slack_server, smtp_server, console, archive, hook, d)
+    finally:
+        store.close()
+
+
+def _wide(stream: io.StringIO) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream, width=400, highlight=False)  # one thread line per line: nothing wrapped
+
+
+def troops(n: int, *, hours: float, sources: tuple[str, ...], severity: str = "medium", **kw: Any) -> Detection:
+    return detection(
+        n,
+        rule="troops",
+        group=RUS,
+        severity=severity,
+        minutes=int(hours * 60),
+        sources=sources,
+        confidence="confirmed" if len(sources) > 1 else "unconfirmed",
+        **kw,
+    )
+
+
+def withdraw(alert_id: str, reason: str, revision: int) -> Any:
+    gone = Retraction(
+        alert_id=alert_id,
+        rule="troops",
+        group=RUS,
+        reason=reason,
+        revision=revision,
+        at=datetime(2024, 11, 4, 10, tzinfo=UTC),
+    )
+    return retraction_event(gone)
+
+
+def texts(obj: Any) -> str:
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict):
+        return "\n".join(texts(v) for v in obj.values())
+    if isinstance(obj, list):
+        return "\n".join(texts(v) for v in obj)
+    return ""
+
+
+def status_of(message: dict[str, Any]) -> str:
+    """The first message's status line (the context block under its facts)."""
+    contexts = [b["elements"][0]["text"] for b in message["blocks"] if b["type"] == "context"]
+    return next(text for text in contexts if text.startswith("*"))
+
+
+def thread_lines(console: io.StringIO) -> list[str]:
+    return [" ".join(line.strip(" │").split()) for line in console.getvalue().splitlines() if "thread" in line]
+
+
+def test_independent_sources_count_only_the_alerts_that_stand(desk: Desk) -> None:
+    """An alert (Moscow Daily), a follow-up (Meridian Wire, Harbor Ledger), a late report that replaces the first
+    alert's report with Meridian Wire's, then the follow-up withdrawn: the thread rests on 3, then 2, then 1
+    independent source(s) (it said 3 throughout). A source named twice, in another case, is one source."""
+    desk.tell(detection_event(troops(1, hours=0, sources=("Moscow Daily",))))
+    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("MERIDIAN WIRE", "Harbor Ledger"))))
+    assert "3 independent sources and 1 update in the thread" in status_of(desk.first_message())
+
+    # A late report: the first alert now rests on Meridian Wire's report, not Moscow Daily's.
+    desk.tell(detection_event(troops(3, hours=0, sources=("Meridian Wire",), revises="det0001", revision=1)))
+    first = desk.first_message()
+    assert "Moscow Daily" not in texts(first["blocks"])  # the message shows the revised alert ...
+    assert "2 independent sources and 2 updates in the thread" in status_of(first)  # ... and counts as it does
+
+    # The follow-up is withdrawn: only the revised first alert stands, on one source.
+    desk.tell(withdraw("det0002", "the wire retracted its report", revision=2))
+    first = desk.first_message()
+    assert "now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 3 updates" in status_of(first)
+
+    # Every channel kind counts the same.
+    assert [r["thread"]["sources"] for r in desk.records() if "thread" in r] == [3, 2, 1]
+    assert [b["thread"]["sources"] for b in desk.hooked() if "thread" in b] == [3, 2, 1]
+    said = thread_lines(desk.console)
+    assert [line.split(" · ")[1] for line in said] == [
+        "3 independent source(s)",
+        "2 independent source(s)",
+        "1 independent source(s)",
+    ], said
+    mails = desk.mails()
+    assert "Sources: 3 independent in this thread" in mails[1]
+    assert "Sources: 2 independent in this thread" in mails[2]
+    assert "Sources: 1 independent in this thread" in mails[3]  # (the withdrawal says what stands after it)
+
+
+def test_a_follow_up_after_the_first_alert_was_withdrawn_leaves_the_first_message_withdrawn(desk: Desk) -> None:
+    """The thread's first alert is withdrawn, then a follow-up of the story comes: the first message keeps saying
+    the first alert was withdrawn, and now says which alert the thread stands on and its state; a revision of the
+    follow-up later rewrites it the same way. Nothing reads as if the withdrawn alert stood again."""
+    desk.tell(detection_event(troops(1, hours=0, sources=("Daily A",))))
+    desk.tell(withdraw("det0001", EXERCISE, revision=1))
+    first = desk.first_message()
+    assert first["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
+    assert status_of(first) == f"*Withdrawn*: {EXERCISE} (see the thread)"  # nothing else stands in the thread
+
+    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("Wire B", "Radio C"))))
+    first = desk.first_message()
+    said = texts(first["blocks"])
+    assert "*Updated*" not in said, said
+    assert first["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
+    assert first["text"].startswith("Withdrawn: ")
+    assert status_of(first) == (
+        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0002: now :large_orange_circle: HIGH · "
+        "2 independent sources and 2 updates in the thread"
+    )
+    assert not any(b["type"] == "actions" for b in first["blocks"])  # nothing to acknowledge on a withdrawn alert
+    assert first["metadata"]["event_payload"] == {"alert_id": "det0001", "rule": "troops", "kind": "alert"}
+    [_, reply] = desk.slack.thread(first["ts"])
+    assert "*Update* · :large_orange_circle: HIGH" in texts(reply["blocks"])  # the reply itself is as before
+
+    # A late report revises the follow-up (a reply): the reply shows its revised alert, and the first message,
+    # updated too, stays withdrawn and stands on the revision.
+    revised = detection_event(
+        troops(3, hours=1, severity="high", sources=("Wire B", "Radio C", "Coast D"), revises="det0002", revision=2)
+    )
+    desk.tell(revised)
+    assert status_of(desk.first_message()) == (
+        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0003: now :large_orange_circle: HIGH · "
+        "3 independent sources and 3 updates in the thread"
+    )
+
+    # file and webhook: the thread's first alert is withdrawn, and its state is the alert it stands on
+    records = [r for r in desk.records() if "thread" in r]
+    assert [(r["kind"], r["thread"]["first_withdrawn"], r["thread"]["newest_alert"]) for r in records] == [
+        ("retraction", EXERCISE, None),
+        ("followup", EXERCISE, "det0002"),
+        ("revision", EXERCISE, "det0003"),
+    ]
+    assert [r["thread"]["withdrawn"] for r in records] == [EXERCISE, None, None]  # a withdrawal's own reason
+    hooked = [b["thread"] for b in desk.hooked() if "thread" in b]
+    assert [(t["first_withdrawn"], t["newest_alert"]) for t in hooked] == [
+        (EXERCISE, None),
+        (EXERCISE, "det0002"),
+        (EXERCISE, "det0003"),
+    ]
+
+    # console: the thread line says what stands, and that the first alert was withdrawn
+    said = thread_lines(desk.console)
+    assert said[0] == "thread: no alert of it stands now · 1 update(s)", said
+    assert said[1] == (
+        f"thread now HIGH · 2 independent source(s) · 2 update(s) · its first alert det0001 was withdrawn: {EXERCISE}"
+    ), said
+
+    # email: the reply cannot rewrite the first mail, so it says the first alert was withdrawn
+    mails = desk.mails()
+    assert "No alert of this thread stands now." in mails[1]
+    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[2], mails[2]
+    assert "Severity: HIGH (confirmed, was MEDIUM)" in mails[2]
+    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[3]
+
+
+def test_the_first_alert_withdrawn_after_a_follow_up_leaves_the_thread_standing_on_it(desk: Desk) -> None:
+    """The withdrawal of the first alert, when a later alert of the thread stands, says so on the first message
+    and in the withdrawal mail: the thread is not over."""
+    desk.tell(detection_event(troops(1, hours=0, sources=("Daily A",))))
+    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("Wire B", "Radio C"))))
+    desk.tell(withdraw("det0001", EXERCISE, revision=1))
+    assert status_of(desk.first_message()) == (
+        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0002: now :large_orange_circle: HIGH · "
+        "2 independent sources and 2 updates in the thread"
+    )
+    withdrawal = desk.mails()[2]
+    assert "Thread now: HIGH (confirmed), on alert det0002" in withdrawal, withdrawal
+    assert "Sources: 2 independent in this thread" in withdrawal
+    [*_, last] = [r for r in desk.records() if "thread" in r]
+    assert (last["thread"]["sources"], last["thread"]["newest_alert"]) == (2, "det0002")
+    assert (last["thread"]["severity"], last["thread"]["confidence"]) == ("high", "confirmed")
