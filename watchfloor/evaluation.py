@@ -296,12 +296,22 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector) -> list
         if o.status != "fn":
             out.append(o)
             continue
-        mine = [r for r in reasons.get(o.item, ()) if r.detection == o.rule] or reasons.get(o.item, [])
+        theirs = reasons.get(o.item, [])
+        mine = [r for r in theirs if r.detection == o.rule]
         if mine:
             why = f"{mine[0].kind}: {mine[0].detail}"
-        elif (collector.limit or o.item in collector.keep or o.label_key in collector.keep) and not collector.dropped:
-            why = "no signal: the rules made none of this item (`watchfloor rules explain --id RULE FILE` says why)"
-        else:
+        elif not (collector.limit or o.item in collector.keep or o.label_key in collector.keep) or collector.dropped:
             why = ""
+        elif theirs:
+            # Another rule's near miss is no reason for this one (outside trial 8, M1): this rule read no signal of
+            # the item; what the item's signals did elsewhere is said as such.
+            other = theirs[0]
+            why = (
+                f"no signal for {o.rule}: the rules made none of this item that {o.rule} reads (its signals went to "
+                f"{other.detection or 'other rules'}, {other.kind}: {other.detail}; `watchfloor rules explain --id "
+                f"{o.rule} FILE` says why)"
+            )
+        else:
+            why = "no signal: the rules made none of this item (`watchfloor rules explain --id RULE FILE` says why)"
         out.append(replace(o, why=why))
     return out

@@ -575,3 +575,52 @@ def test_a_missed_positive_says_what_kept_it_from_an_alert(tmp_path: Path) -> No
     code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--json", out, "--near-misses", "0")
     (missed,) = [e for e in json.loads(out.read_text())["scores"]["events"] if e["status"] == "fn"]
     assert code == 0 and missed["why"].startswith("modality: the signal is negated"), missed
+
+
+def test_a_missed_positive_never_gives_another_rules_reason_as_its_own(tmp_path: Path) -> None:
+    """Outside trial 8 (M1): an item labelled for one rule whose only signal fed another rule (held back there by its
+    realert) was said missed "realert: …" — the other rule's reason. It says the rule read no signal of it."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "version: 2\nname: two-rules\n"
+        "signals:\n  landing: {match: {any: [troops landed]}}\n  pact: {match: {any: [pact signed]}}\n"
+        "detections:\n"
+        "  - {id: landing-rule, title: Troops landed, severity: high, pattern: {any: landing}, realert: 1d}\n"
+        "  - {id: pact-rule, title: Pact signed, severity: high, pattern: {any: pact}}\n",
+        encoding="utf-8",
+    )
+    events = tmp_path / "events.jsonl"
+    rows = [
+        ("t-1", "09:00", "Troops landed on the island at dawn"),
+        ("t-2", "10:00", "Troops landed again as the pact talks went on"),
+    ]
+    events.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "news.article",
+                    "id": i,
+                    "published_at": f"2024-06-19T{at}:00+00:00",
+                    "source": "Gazette",
+                    "title": title,
+                    "body": "",
+                }
+            )
+            + "\n"
+            for i, at, title in rows
+        ),
+        encoding="utf-8",
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nt-1,LANDING\nt-2,PACT\n", encoding="utf-8")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("LANDING: landing-rule\nPACT: pact-rule\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    code, output = run(events, "--rules", pack, "--labels", labels, "--label-map", mapping, "--json", out)
+    assert code == 0, output
+    (missed,) = [e for e in json.loads(out.read_text())["scores"]["events"] if e["status"] == "fn"]
+    assert missed["rule"] == "pact-rule"
+    assert missed["why"].startswith("no signal for pact-rule: the rules made none of this item that pact-rule reads"), (
+        missed["why"]
+    )
+    assert "its signals went to landing-rule, realert:" in missed["why"]
