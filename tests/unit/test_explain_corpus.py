@@ -268,3 +268,16 @@ def test_each_detection_check_is_printed_under_the_sentence_it_judged() -> None:
     fired = next(i for i, line in enumerate(lines) if line.startswith("▶ treaty-signed fired"))
     held = next(i for i, line in enumerate(lines) if line.startswith("· treaty-signed not fired (realert)"))
     assert fired < second < held, res.output
+
+
+def test_a_title_alone_is_explained_as_a_headline() -> None:
+    """Outside trial 8 (L4): a headline needed `--title "…" --text ""`; `--title` alone explains it, as a title."""
+    headline = "Moscow and Pyongyang to exchange ratification instruments next month"
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", PACK, "--title", headline, "--json"])
+    assert res.exit_code == 0, res.output
+    (document,) = json.loads(res.output)["documents"]
+    assert document["title"] == headline
+    shown = json.dumps(document)
+    assert '"future"' in shown and "to exchange" in shown, shown
+    bare = CliRunner().invoke(app, ["rules", "explain", "--rules", PACK])
+    assert bare.exit_code == 1 and "give FILE(s), --text or --title" in bare.output
