@@ -41,6 +41,29 @@ class EventType(StrEnum):
 
 DOCUMENT_TYPES = frozenset({EventType.NEWS_ARTICLE.value, EventType.OFFICIAL_STATEMENT.value})
 
+# A feed item edited in place is read again as an *edition* (producers/publish.py): a document of its own whose id is
+# the item's, EDITION_MARK and EDITION_HASH_CHARS hex digits of a hash of its new text. Stores count an item's
+# editions by that form (ports.EditionCount), so it is part of the log's contract.
+EDITION_MARK = "#edition-"
+EDITION_HASH_CHARS = 16
+DEFAULT_MAX_EDITIONS = 5
+"""Editions kept of one feed item unless its source says otherwise (config `max_editions`, producers/publish.py)."""
+
+
+def edition_range(doc_id: str) -> tuple[str, str, int]:
+    """The ids the editions of `doc_id` can have: (lowest, highest, length), in code point order (which is UTF-8
+    byte order): an id is one of them iff it lies between the two and has that length."""
+    stem = doc_id + EDITION_MARK
+    return stem + "0" * EDITION_HASH_CHARS, stem + "f" * EDITION_HASH_CHARS, len(stem) + EDITION_HASH_CHARS
+
+
+def edition_of(event_id: str) -> str | None:
+    """The item an edition's id names (`GUID` of `GUID#edition-HASH`), or None for an id of no edition."""
+    stem, mark, digest = event_id.rpartition(EDITION_MARK)
+    if not mark or len(digest) != EDITION_HASH_CHARS or digest.strip("0123456789abcdef"):
+        return None
+    return stem
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

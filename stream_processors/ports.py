@@ -235,3 +235,13 @@ class ConflictCheck(Protocol):
     def find_conflicts(self, events: Sequence[Event]) -> list[str]:
         """Ids of `events` already in the log with another type or payload."""
         ...
+
+
+@runtime_checkable
+class EditionCount(Protocol):
+    """An event log that can count the editions of feed items it holds (schemas.events.EDITION_MARK) by their ids,
+    without reading the log: a feed's producer bounds the editions of one item by it (producers/publish.py)."""
+
+    def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """For each of `doc_ids`, how many events of the log are editions of it (their id `ID#edition-HASH`)."""
+        ...

@@ -24,6 +24,7 @@ from watchfloor.stream_processors.ports import (
     CheckpointStore,
     ConflictCheck,
     DeliveryLedger,
+    EditionCount,
     EventLog,
     Store,
     StoredEvent,
@@ -267,6 +268,34 @@ class StoreContract(LedgerContract):
         store.append([ev(6, payload={"v": "a", "src": {"name": "W"}})])
         assert store.find_conflicts([ev(6, payload={"v": "a", "src": {"name": "W", "kind": "feed"}, "new": 1})]) == []
         assert store.find_conflicts([ev(6, payload={"v": "a", "src": {"name": "X"}})]) == ["e6"]
+
+    def test_count_editions_counts_the_ids_of_an_items_editions_only(self, store: Store) -> None:
+        assert isinstance(store, EditionCount)
+        item = "https://wire.example/a/1"
+        h = "0123456789abcdef"
+        editions = [f"{item}#edition-{h}", f"{item}#edition-{'f' * 16}", f"{item}#edition-{'0' * 16}"]
+        near = [
+            item,  # the item itself
+            f"{item}#edition-{h[:-1]}",  # too short
+            f"{item}#edition-{h}0",  # too long
+            f"{item}#edition-{h[:-1]}Z",  # not hexadecimal, though in the range's bounds
+            f"{item}x#edition-{h}",  # another item whose id starts with this one's
+            f"{item[:-1]}#edition-{h}",  # an item whose id this one's starts with
+            f"{item}#edition-{h}#edition-{h}",  # an edition of an id that looks like an edition
+            f"{item}#EDITION-{h}",
+        ]
+        store.append([ev(i, type="news.article") for i in ["x", "y"]])
+        store.append([Event(id=i, type="news.article", time=T0, payload={}) for i in near + editions])
+        # Non-ASCII ids sort by code point (byte order): an item in Hangul, one after it in every collation.
+        store.append([Event(id=f"기사-7#edition-{h}", type="news.article", time=T0, payload={})])
+        assert store.count_editions([item, "기사-7", f"{item[:-1]}", "nothing", "a\x00b"]) == {
+            item: 3,
+            "기사-7": 1,
+            item[:-1]: 1,
+            "nothing": 0,
+            "a\x00b": 0,
+        }
+        assert store.count_editions([]) == {}
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 

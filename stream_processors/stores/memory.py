@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import Counter
 from collections.abc import Collection, Sequence
 
-from watchfloor.schemas.events import Event
+from watchfloor.schemas.events import Event, edition_of
 
 from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent
 from .errors import check_event, payload_differs
@@ -19,6 +20,7 @@ class MemoryStore(MemoryDeliveryLedger):
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
         self._ids: dict[str, int] = {}  # id -> index in _events
+        self._editions: Counter[str] = Counter()  # feed item id -> editions of it in the log (count_editions)
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._pauses: dict[str, float] = {}
@@ -34,6 +36,8 @@ class MemoryStore(MemoryDeliveryLedger):
             self._ids[ev.id] = len(self._events)
             self._events.append(StoredEvent(len(self._events) + 1, ev))
             added += 1
+            if (item := edition_of(ev.id)) is not None:
+                self._editions[item] += 1
         return added
 
     def append(self, events: Sequence[Event]) -> int:
@@ -50,6 +54,10 @@ class MemoryStore(MemoryDeliveryLedger):
             if differs and ev.id not in out:
                 out.append(ev.id)
         return out
+
+    def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        with self._lock:
+            return {doc_id: self._editions.get(doc_id, 0) for doc_id in doc_ids}
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         out: list[StoredEvent] = []

@@ -46,9 +46,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
+    literal_column,
     select,
     update,
 )
@@ -57,7 +59,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from watchfloor.schemas.events import Event
+from watchfloor.schemas.events import EDITION_HASH_CHARS, EDITION_MARK, Event, edition_range
 
 from ..ports import Checkpoint, CheckpointMoved, StoredEvent
 from .errors import StoreError, check_event, payload_differs
@@ -97,6 +99,9 @@ checkpoints_table = Table(
     Column("state", Text, nullable=True),  # JSON, or NULL for "no state"
 )
 
+# The predicate of PostgreSQL's partial index of feed editions' ids (migration 6), as SQL text: a query that uses
+# the index must carry it word for word.
+EDITIONS_LIKE = f"'%{EDITION_MARK}%'"
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
 _ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
 _WRITE_OPTION = WRITE_OPTION
@@ -280,6 +285,42 @@ class SqlStore(SqlDeliveryLedger):
                     if got_type != ev.type or payload_differs(orjson.loads(got_payload), ev.payload):
                         out.add(got_id)
         return [i for i in ids if i in out]
+
+    def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """For each item id, its editions in the log: a range of an index of ids, one look-up per item (the
+        producers ask only for items edited in the poll at hand, which are few: publish.py)."""
+        out = dict.fromkeys(doc_ids, 0)
+        wanted = [d for d in out if "\x00" not in d]  # never stored (check_event)
+        if not wanted:
+            return out
+        stmt = self.editions_query()
+        with self._read() as conn:
+            for doc_id in wanted:
+                low, high, length = edition_range(doc_id)
+                out[doc_id] = int(conn.execute(stmt, {"lo": low, "hi": high, "n": length}).scalar_one())
+        return out
+
+    def editions_query(self) -> Select[Any]:
+        """count_editions' query of one item, with the parameters `lo`, `hi` and `n` (edition_range)."""
+        lo, hi, n = bindparam("lo", type_=String), bindparam("hi", type_=String), bindparam("n", type_=Integer)
+        if self._sqlite:
+            # The id's unique index is in byte order (BINARY), which is code point order: a range seek.
+            key: Any = events_table.c.id
+            hexadecimal = func.substr(key, -EDITION_HASH_CHARS).op("NOT GLOB")(literal_column("'*[^0-9a-f]*'"))
+            where = [key >= lo, key <= hi, func.length(key) == n, hexadecimal]
+        else:
+            # The database's collation may not be byte order (en_US.UTF-8 is not): compare in "C", which the
+            # partial index of editions' ids (migration 6) is built in. Its predicate, a literal here too, is what
+            # lets the planner use it.
+            key = events_table.c.id.collate("C")
+            where = [
+                key >= lo,
+                key <= hi,
+                func.length(events_table.c.id) == n,
+                func.right(events_table.c.id, EDITION_HASH_CHARS).op("~")(literal_column("'^[0-9a-f]+$'")),
+                events_table.c.id.like(literal_column(EDITIONS_LIKE)),
+            ]
+        return select(func.count()).select_from(events_table).where(*where)
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         if limit <= 0 or (types is not None and not types):

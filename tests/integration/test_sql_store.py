@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.store_contract import PersistentStoreContract, StoreContract, ev, ids
+from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import Checkpoint, Store
 from watchfloor.stream_processors.stores import open_store
 from watchfloor.stream_processors.stores.sql import SqlStore, normalize_url
@@ -137,5 +138,58 @@ def test_sqlite_commits_leave_checkpoints_to_the_store_thread(tmp_path: Path) ->
             assert time.monotonic() < deadline, f"no checkpoint: database file {path.stat().st_size} bytes"
             time.sleep(0.1)
         assert store.count() == 1200
+    finally:
+        store.close()
+
+
+def _plan(store: SqlStore, item: str) -> str:
+    from watchfloor.schemas.events import edition_range
+
+    low, high, length = edition_range(item)
+    compiled = store.editions_query().compile(dialect=store.engine.dialect)
+    params = compiled.construct_params({"lo": low, "hi": high, "n": length})
+    sqlite = store.engine.dialect.name == "sqlite"
+    with store.engine.connect() as conn:
+        if not sqlite:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a small table: say whether the index can serve
+        prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        # As the driver is given it: positional (SQLite) or named (psycopg) parameters, the SQL as compiled.
+        args = tuple(params[k] for k in compiled.positiontup or ()) if sqlite else params
+        rows = conn.exec_driver_sql(prefix + str(compiled), args).all()
+    return "\n".join(" ".join(map(str, r)) for r in rows)
+
+
+def test_sqlite_counts_an_items_editions_by_a_range_of_the_id_index(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        plan = _plan(store, "https://wire.example/a/1")
+        assert "USING COVERING INDEX sqlite_autoindex_events_1 (id>? AND id<?)" in plan, plan
+    finally:
+        store.close()
+
+
+@pytest.mark.integration
+def test_postgres_counts_editions_in_byte_order_whatever_the_collation(pg_url: str) -> None:
+    """A database in en_US.UTF-8 (the official image's default) orders ids by language rules, where a range of the
+    id index is not the ids that start with an item's: count_editions compares in "C", with an index of its own."""
+    store = SqlStore(pg_url)
+    try:
+        with store.engine.begin() as conn:  # as if the database's collation were not "C" (the test server's is)
+            conn.exec_driver_sql('ALTER TABLE events ALTER COLUMN id TYPE varchar COLLATE "en-US-x-icu"')
+        item, h = "https://wire.example/a/1", "0123456789abcdef"
+        store.append(
+            [
+                Event(id=i, type="news.article", time=ev(0).time, payload={})
+                for i in (
+                    f"{item}#edition-{h}",
+                    f"{item}#Edition-{h}",  # equal to an edition's id but for case, which ICU weighs last
+                    f"{item}-#edition-{h}",  # ICU ignores punctuation at first: this sorts among the editions
+                    f"{item}#edition-{'a' * 16}",
+                )
+            ]
+        )
+        assert store.count_editions([item]) == {item: 2}
+        plan = _plan(store, item)
+        assert "ix_events_editions" in plan, plan
     finally:
         store.close()
