@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from watchfloor.schemas.config import GdeltSource, JsonlSource, RssSource
 from watchfloor.schemas.events import CaughtUp, DeadLetter, caught_up_event
@@ -100,6 +100,11 @@ class PollSummary:
     @property
     def editions(self) -> int:
         return sum(s.ingested.editions for s in self.sources if s.ingested)
+
+    @property
+    def editions_left_out(self) -> int:
+        """Edits of feed items past their source's max_editions: left out, each text counted once (publish.py)."""
+        return sum(s.ingested.editions_left_out for s in self.sources if s.ingested)
 
     @property
     def dead_lettered(self) -> int:
@@ -275,10 +280,12 @@ class SourcePoller:
             summary.sources.append(result)
         self._mark_caught_up(summary)
         log.info(
-            "poll: %d source(s), %d new document(s), %d duplicate(s), %d dead-lettered, %d failed",
+            "poll: %d source(s), %d new document(s), %d duplicate(s), %d edit(s) past max_editions left out, "
+            "%d dead-lettered, %d failed",
             len(summary.sources),
             summary.accepted,
             summary.duplicates,
+            summary.editions_left_out,
             summary.dead_lettered,
             len(summary.errors),
         )
@@ -411,14 +418,18 @@ class SourcePoller:
         result.not_modified = result.ingested is None and result.error is None
         return result
 
-    def _feed_state(self, source: RssSource) -> dict[str, str | None]:
-        """The cache validators kept from the feed's previous poll (HTTP only)."""
-        if not _is_http(source.url):
-            return {}
+    def _feed_state(self, source: RssSource) -> dict[str, Any]:
+        """What the feed's previous poll kept: its cache validators (HTTP only), and the edits it left out past
+        max_editions (`editions_held`: item id -> edition id, publish.ingest's `held`), if any."""
         saved = self.store.load_checkpoint(checkpoint_name(source.url)).state or {}
-        return {"etag": saved.get("etag"), "modified": saved.get("modified")}
+        state: dict[str, Any] = (
+            {"etag": saved.get("etag"), "modified": saved.get("modified")} if _is_http(source.url) else {}
+        )
+        if saved.get("editions_held"):
+            state["editions_held"] = saved["editions_held"]
+        return state
 
-    def _fetch_rss(self, source: RssSource, state: dict[str, str | None]) -> FeedResult:
+    def _fetch_rss(self, source: RssSource, state: dict[str, Any]) -> FeedResult:
         try:
             credentials = source_credentials(source, self.env)
             query = source_query(source, self.env)
@@ -441,7 +452,7 @@ class SourcePoller:
         state = self._feed_state(source)
         return self._commit_rss(source, state, self._fetch_rss(source, state))
 
-    def _commit_rss(self, source: RssSource, state: dict[str, str | None], feed: FeedResult) -> SourceResult:
+    def _commit_rss(self, source: RssSource, state: dict[str, Any], feed: FeedResult) -> SourceResult:
         url = source.url
         result = SourceResult(origin=url, kind="rss")
         http = _is_http(url)
@@ -451,15 +462,31 @@ class SourcePoller:
             return result
         if feed.not_modified:
             result.not_modified = True
-            new_state = {"etag": feed.etag, "modified": feed.modified}
+            new_state = {**state, "etag": feed.etag, "modified": feed.modified}
             if new_state != state:  # a 304 may carry a fresh validator
                 self.store.commit(checkpoint_name(url), Checkpoint(0, new_state), [])
             return result
-        checkpoint = None
-        if http:
-            checkpoint = (checkpoint_name(url), Checkpoint(0, {"etag": feed.etag, "modified": feed.modified}))
-        # A feed's ids are its publisher's, who edits a developing story in place: each new text is an edition.
+
+        def checkpoint(summary: IngestSummary) -> tuple[str, Checkpoint] | None:
+            # The validators (HTTP), with this poll's documents; and the edits it left out, for the next poll to
+            # count only those it has not (a file feed saves nothing else: nothing, while none is left out).
+            new: dict[str, Any] = {"etag": feed.etag, "modified": feed.modified} if http else {}
+            if summary.held:
+                new["editions_held"] = summary.held
+            if not http and new == {} and "editions_held" not in state:
+                return None
+            return checkpoint_name(url), Checkpoint(0, new)
+
+        # A feed's ids are its publisher's, who edits a developing story in place: each new text is an edition, up
+        # to the source's max_editions per item.
         result.ingested = ingest(
-            self.store, feed.items, url, batch_size=self.batch_size, checkpoint=checkpoint, editions=True
+            self.store,
+            feed.items,
+            url,
+            batch_size=self.batch_size,
+            checkpoint=checkpoint,
+            editions=True,
+            max_editions=source.max_editions,
+            held=state.get("editions_held"),
         )
         return result

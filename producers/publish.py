@@ -14,33 +14,51 @@ original id), dated when it was seen (as_edition), so the engine reads the new t
 change elsewhere only (a date, a link, metadata) is a duplicate, as the text the rules read is the same. An
 edition's id follows from its text, so polling the same edit again adds nothing, and an item edited back to its
 first text is the first version again.
+
+An item can be edited on every poll (a live blog, a ticker), and each edition is one more document that can raise
+signals and alerts: a source keeps at most `max_editions` editions of one item (config, DEFAULT_MAX_EDITIONS). The
+count is the log's (`EditionCount.count_editions`: an index range per item edited, asked only when a poll makes an
+edition, so a restart does not reset it and the usual poll, with no edit, asks nothing). An edit past the bound is
+left out (no document, no dead letter: it is not bad input) and counted, once per text: `held` is what the previous
+poll left out (item -> edition id), so an item whose text stays the same is counted once, not at every poll. The
+poller keeps it in the feed's checkpoint, committed with the poll's documents.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import DeadLetter, Document, Event, dead_letter_event, document_event, stable_id
+from watchfloor.schemas.events import (
+    DEFAULT_MAX_EDITIONS,
+    EDITION_HASH_CHARS,
+    EDITION_MARK,
+    DeadLetter,
+    Document,
+    Event,
+    dead_letter_event,
+    document_event,
+    stable_id,
+)
 from watchfloor.schemas.redact import redact_url
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EventLog
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EditionCount, EventLog
 from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
 RAW_LIMIT = 500
-EDITION_MARK = "#edition-"
 TEXT_FIELDS = ("title", "body")  # what the rules read: a change elsewhere is no new edition
 
 Item = Document | DeadLetter
 Located = tuple[int | None, Item]
 """An item with the line it came from (read_jsonl_numbered), so a store's refusal can name the line."""
+__all__ = ["DEFAULT_MAX_EDITIONS", "EDITION_MARK", "IngestSummary", "as_edition", "edition_id", "ingest"]
 
 
 @dataclass
@@ -58,11 +76,17 @@ class IngestSummary:
     dead_letters: list[DeadLetter] = field(default_factory=list)  # those new to the dead-letter log
     known_dead: int = 0  # rejected inputs the dead-letter log held already (the same bad line, read again)
     editions: int = 0  # of `accepted`: feed items edited in place, each new text an edition (module docstring)
+    # Edits of items that have their `max_editions` already: left out, each text counted once (not when the previous
+    # poll left the same text out: that is counted in `duplicates`).
+    editions_left_out: int = 0
+    held: dict[str, str] = field(default_factory=dict)  # item id -> the edition id left out (the next poll's `held`)
+    at_bound: list[str] = field(default_factory=list)  # items whose edits this poll began to leave out
+    max_editions: int | None = None  # the bound applied (ingest's max_editions), with editions
 
     @property
     def documents(self) -> int:
         """Valid documents read, new or not."""
-        return self.accepted + self.duplicates
+        return self.accepted + self.duplicates + self.editions_left_out
 
     def merge(self, other: IngestSummary) -> None:
         self.accepted += other.accepted
@@ -72,6 +96,10 @@ class IngestSummary:
         self.dead_letters.extend(other.dead_letters)
         self.known_dead += other.known_dead
         self.editions += other.editions
+        self.editions_left_out += other.editions_left_out
+        self.held.update(other.held)
+        self.at_bound.extend(other.at_bound)
+        self.max_editions = other.max_editions if self.max_editions is None else self.max_editions
 
 
 def _raw(ev: Event) -> str:
@@ -122,7 +150,7 @@ def _first_line(e: BaseException) -> str:
 
 def edition_id(doc_id: str, title: str, body: str) -> str:
     """The id of the edition of `doc_id` that reads `title` and `body`: the same text, the same id."""
-    return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, length=16)}"
+    return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, length=EDITION_HASH_CHARS)}"
 
 
 def as_edition(doc: Document, seen_at: datetime) -> Document:
@@ -154,12 +182,23 @@ def _edition(ev: Event, seen_at: datetime) -> Event:
 class _Batch:
     """Documents waiting to be written, with their lines, and the dead letters they turn into."""
 
-    def __init__(self, store: EventLog, summary: IngestSummary, origin: str, at: datetime, editions: bool) -> None:
+    def __init__(
+        self,
+        store: EventLog,
+        summary: IngestSummary,
+        origin: str,
+        at: datetime,
+        editions: bool,
+        max_editions: int | None = DEFAULT_MAX_EDITIONS,
+        held: Mapping[str, str] | None = None,
+    ) -> None:
         self.store = store
         self.summary = summary
         self.origin = origin
         self.at = at
         self.editions = editions
+        self.max_editions = max_editions
+        self.held_before = held or {}
         self.docs: list[Event] = []
         self.lines: list[int | None] = []
         self.dead: list[Event] = []
@@ -214,7 +253,7 @@ class _Batch:
             and self._conflicts([self.docs[i].model_copy(update={"payload": _text(self.docs[i])})])
         }
         drop: set[int] = set()
-        made: list[int] = []
+        made: dict[int, str] = {}  # position -> the item it is an edition of
         for i in sorted(clash):
             ev = self.docs[i]
             if ev.type != first[ev.id].type:
@@ -227,21 +266,60 @@ class _Batch:
                 drop.add(i)
                 continue
             self.docs[i] = _edition(ev, self.at)
-            made.append(i)
+            made[i] = ev.id
         # An edition read again (the same edit, polled again) is in the log already: with other details (a date,
         # a link) it is still the same text, so a duplicate too.
         again = self._conflicts([self.docs[i] for i in made])
         drop.update(i for i in made if self.docs[i].id in again)
-        self.summary.duplicates += len(drop)
-        # New to the log: an edition is dated when seen, so one read before differs from it (`again`), never equal.
-        self.summary.editions += len(set(made) - drop)
-        return drop, set(made) - drop
+        # New to the log (an edition is dated when seen, so one read before differs from it: `again`, never equal),
+        # unless its item has its editions already.
+        new = {i: item for i, item in made.items() if i not in drop}
+        left_out = self._past_bound(new)
+        drop.update(left_out)
+        self.summary.duplicates += len(drop) - len(left_out)
+        # (The same edit twice in a batch, under two dates, is one edition: the store keeps the first.)
+        self.summary.editions += len({self.docs[i].id for i in new if i not in left_out})
+        return drop, set(new) - left_out
 
-    def flush_docs(self, checkpoint: tuple[str, Checkpoint] | None = None) -> None:
+    def _past_bound(self, new: Mapping[int, str]) -> set[int]:
+        """Of the new editions (position -> item), those of items that have `max_editions` editions in the log
+        (count_editions) or before them in the batch; each is counted (module docstring). The batch's own come in
+        its order, as a backtest reads them (backtest_live.SeenIds)."""
+        bound = self.max_editions
+        if bound is None or not new:
+            return set()
+        items = sorted(set(new.values()))
+        if isinstance(self.store, EditionCount):
+            counts = self.store.count_editions(items)
+        else:  # a log that cannot count them: the batch's own only
+            counts = dict.fromkeys(items, 0)
+        out: set[int] = set()
+        kept: set[str] = set()
+        for i, item in new.items():
+            if self.docs[i].id in kept:
+                continue  # the same edit twice in the batch (another date): the store keeps the first
+            if counts[item] < bound:
+                counts[item] += 1
+                kept.add(self.docs[i].id)
+                continue
+            out.add(i)
+            edition = self.docs[i].id
+            if self.held_before.get(item) == edition or self.summary.held.get(item) == edition:
+                self.summary.duplicates += 1  # the text the previous poll left out: seen, counted then
+            else:
+                self.summary.editions_left_out += 1
+            if item not in self.held_before and item not in self.summary.held:
+                self.summary.at_bound.append(item)
+            self.summary.held[item] = edition
+        return out
+
+    def flush_docs(self, saving: CheckpointArg = None) -> None:
         events, lines = in_event_time_order(*self._without_conflicts())
         self.docs.clear()
         self.lines.clear()
         refused: list[tuple[int, str, str | None]] = []
+        # A callable is asked once the batch has been read: what it saves may depend on it (the editions left out).
+        checkpoint = saving(self.summary) if callable(saving) else saving
         if checkpoint is not None:
             assert isinstance(self.store, CheckpointStore)
             try:
@@ -305,15 +383,21 @@ def arrival_order(keys: Sequence[tuple[float, str]]) -> list[int]:
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
+CheckpointArg = tuple[str, Checkpoint] | Callable[[IngestSummary], tuple[str, Checkpoint] | None] | None
+"""ingest's `checkpoint`: (name, checkpoint), or a function of the ingest's summary that gives one (or None: none)."""
+
+
 def ingest(
     store: EventLog,
     items: Iterable[Item | Located],
     origin: str,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    checkpoint: tuple[str, Checkpoint] | None = None,
+    checkpoint: CheckpointArg = None,
     now: datetime | None = None,
     editions: bool = False,
+    max_editions: int | None = DEFAULT_MAX_EDITIONS,
+    held: Mapping[str, str] | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -322,19 +406,25 @@ def ingest(
     event ids are deterministic and the log skips known ids; the same id with other content is a dead
     letter (and counted in `conflicts`), not silently dropped; with `editions` (feeds), a new title or body under
     a known id is an edition, a document of its own, and a change elsewhere a duplicate (module docstring).
+    With editions, an item keeps at most `max_editions` of them (None: no bound), and `held` is what the previous
+    read of the feed left out past it (its IngestSummary.held; module docstring).
     With `checkpoint=(name, cp)` the store must also be a CheckpointStore: the last batch of documents
     and the checkpoint are committed in one transaction, after every earlier batch, so the checkpoint
     is never saved without the documents it stands for. Dead letters are appended before that commit.
+    `checkpoint` may be a function of the summary, called before that commit, when the batches are read.
     Every event is stamped with `now` (default: the current UTC time, the one clock read): documents carry it
     as `received_at`, with `origin` (the source as configured), which the engine's event time is built on.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     if checkpoint is not None and not isinstance(store, CheckpointStore):
-        raise TypeError(f"{type(store).__name__} is not a CheckpointStore; cannot save checkpoint {checkpoint[0]!r}")
+        name = "" if callable(checkpoint) else f" {checkpoint[0]!r}"
+        raise TypeError(f"{type(store).__name__} is not a CheckpointStore; cannot save checkpoint{name}")
+    if max_editions is not None and max_editions < 0:
+        raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
-    summary = IngestSummary(origin=origin)
-    batch = _Batch(store, summary, origin, at, editions)
+    summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
+    batch = _Batch(store, summary, origin, at, editions, max_editions, held)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):
@@ -364,6 +454,13 @@ def ingest(
         log.info("%s: %d input(s) dead-lettered, e.g. %s", shown, len(summary.dead_letters), _describe(summary))
     if summary.known_dead:
         log.info("%s: %d rejected input(s) already in the dead-letter log", shown, summary.known_dead)
+    for held_item in summary.at_bound:
+        log.info(
+            "%s: item %s has %d edition(s), its max_editions: its further edits are left out",
+            shown,
+            held_item[:200],
+            max_editions,
+        )
     log.info("%s: %d new document(s), %d duplicate(s)", shown, summary.accepted, summary.duplicates)
     return summary
 

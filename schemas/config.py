@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from .control import Where, check_digest, check_max_age
-from .events import Severity
+from .events import DEFAULT_MAX_EDITIONS, Severity
 from .redact import redact_url
 from .rules import Duration
 from .topics import DEFAULT_PREFIX
@@ -152,6 +152,9 @@ class RssSource(_Strict):
     poll: Duration = timedelta(minutes=15)
     timeout: Duration | None = None  # the whole fetch, not one read (None: 30s)
     max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
+    # Editions kept of one item edited in place (producers/publish.py): a live blog re-headlined at every poll adds
+    # no more than this; its later edits are left out, and counted. 0: an edit is never read.
+    max_editions: int = Field(default=DEFAULT_MAX_EDITIONS, ge=0)
     # Credentials for an http(s) url, never in the file (the url is the source's identity, stored as written):
     # HTTP Basic as `username` with the password in the environment variable `password_env` (both or neither), and
     # headers whose values are in environment variables (`{Authorization: FEED_TOKEN, X-Api-Key: FEED_KEY}`). Sent

@@ -24,6 +24,7 @@ from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, lo
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
+    DEFAULT_MAX_EDITIONS,
     DOCUMENT_TYPES,
     CaughtUp,
     DeadLetter,
@@ -136,6 +137,7 @@ class FileReport:
     dead: int = 0
     first_problem: str | None = None
     already_seen: int = 0  # documents whose id an earlier one had, with the same content: skipped
+    editions_left_out: int = 0  # edits of feed items past max_editions, each text once (backtest_live.SeenIds)
 
     def problem(self) -> str | None:
         """Why this input cannot be what the user meant, or None: a file with no valid event in it."""
@@ -168,6 +170,7 @@ class ReadReport:
     errors: list[str] = field(default_factory=list)
     files: list[FileReport] = field(default_factory=list)
     already_seen: int = 0  # repeated documents skipped, as the live ingest skips them ("already seen")
+    editions_left_out: int = 0  # edits of feed items past max_editions, as the live ingest leaves them out
     ids_not_kept: int = 0  # 0: past the bound (--sort-run) ids spill to disk and are still checked (SeenIds)
     error_sources: list[str] = field(default_factory=list)  # the source of each of `errors`, in step
 
@@ -392,17 +395,19 @@ def iter_event_blocks(
     received_at: datetime | None = None,
     id_limit: int | None = None,
     id_spill_dir: str | None = None,
+    max_editions: int | None = DEFAULT_MAX_EDITIONS,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
     (SeenIds): the first version stands. At most `id_limit` ids are held in memory for that (memory stays
-    bounded): the others spill to a temporary directory (in `id_spill_dir`, else TMPDIR), removed at the end.
+    bounded): the others spill to a temporary directory (in `id_spill_dir`, else TMPDIR), removed at the end. A
+    feed item keeps at most `max_editions` editions, as its source's `max_editions` does live.
 
     With `arrival` (a backtest in log order), the inputs come in the order `watchfloor run` reads them
     (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
     files read to their end): event time moves there, as live, not with each line."""
-    seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir)
+    seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions)
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     try:
         drained: list[str] = []  # the files read to their end (with `arrival`)
@@ -726,6 +731,8 @@ def result_json(
         # Repeats of an id with the same content, skipped (`watchfloor run`: "already seen"); one with other
         # content is a dead letter, as live.
         "already_seen": loaded.already_seen if isinstance(loaded, ReadReport) else 0,
+        # Edits of feed items that had --max-editions already, left out as the live poll leaves them out.
+        "editions_left_out": loaded.editions_left_out if isinstance(loaded, ReadReport) else 0,
         # Documents read past the bound on ids kept for that (--sort-run): a repeat of one is replayed again.
         "ids_not_kept": loaded.ids_not_kept if isinstance(loaded, ReadReport) else 0,
         "alerts_by_rule": by_rule,

@@ -18,7 +18,7 @@ import msgspec
 
 from watchfloor.producers.jsonl import parse_line, truncate
 from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, as_edition, conflict_reason
-from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS, DeadLetter, Document
 from watchfloor.schemas.inputs import CheckedInput, derive_id
 from watchfloor.stream_processors.external_sort import event_time, input_id
 from watchfloor.stream_processors.replay import Logged
@@ -54,7 +54,10 @@ class SeenIds:
     the live ingest reads feeds, an entry whose text changed under a seen id is its edition (publish.as_edition),
     read unless that edition was read before; one that changed elsewhere only is a repeat. A backtest has no clock
     to date an edition by, as the live poll does (when it was seen): it is dated one microsecond after the newest
-    feed entry read before it (`newest`), so it follows what was read before it, as a live edit does.
+    feed entry read before it (`newest`), so it follows what was read before it, as a live edit does. An item keeps
+    at most `max_editions` editions, as its source does live (publish.ingest): a later edit is left out and counted
+    (`editions_left_out`), once per text. (Live, an item's left-out text is forgotten when a poll does not list the
+    item; here, never: an item that leaves a feed and comes back with the same text is counted once, not twice.)
 
     Cheap on the fast path: the lines of a block are keyed by msgspec (ids and URLs only; a line without
     either is hashed as live), and a block with no repeat is checked and added by dict operations in C. A
@@ -70,7 +73,14 @@ class SeenIds:
     documents spill under their URL (runs of their own), re-keyed by the derived id if `derived` comes later.
     `not_kept` stays 0: every id is kept (the field remains for the summary)."""
 
-    def __init__(self, *, holes: bool = False, limit: int | None = None, spill_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        holes: bool = False,
+        limit: int | None = None,
+        spill_dir: str | None = None,
+        max_editions: int | None = DEFAULT_MAX_EDITIONS,
+    ) -> None:
         self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
         self.ids: dict[str, int] = {}
         self.urls: dict[str, int] = {}  # documents named by their URL, until `derived`
@@ -80,6 +90,9 @@ class SeenIds:
         self.spilled: _SpilledIds | None = None  # the ids past the bound, on disk (once it is reached)
         self.not_kept = 0  # always 0 since ids spill to disk (was: ids past the bound, not checked)
         self.newest: datetime | None = None  # the newest date of the feed entries read so far (dates editions)
+        self.max_editions = max_editions
+        self.editions: dict[str, int] = {}  # item id -> its editions read (items edited only: few)
+        self.held: dict[str, str] = {}  # item id -> the edition id last left out past max_editions
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""
@@ -234,8 +247,8 @@ class SeenIds:
         table.update(new)
         editioned: dict[int, Any] = {}
 
-        def edition(j: int) -> bool:
-            return self._edition(table, items[at[j]], prints[at[j]], recalled, editioned, at[j])
+        def edition(j: int) -> bool | None:
+            return self._edition(table, items[at[j]], prints[at[j]], recalled, editioned, at[j], report, fr)
 
         kept = self._filter_each(
             [(table, keys[k]) for k in at],
@@ -253,10 +266,19 @@ class SeenIds:
         return self._without(items, set(at).difference(at[j] for j in kept))
 
     def _edition(
-        self, table: dict[str, int], doc: Document, fp: int, recalled: list[str], out: dict[int, Any], k: int
-    ) -> bool:
-        """A feed document whose text changed under a seen id: its edition, kept at `k` (in `out`) unless that
-        edition was read before (then a repeat: False)."""
+        self,
+        table: dict[str, int],
+        doc: Document,
+        fp: int,
+        recalled: list[str],
+        out: dict[int, Any],
+        k: int,
+        report: ReadReport,
+        fr: FileReport,
+    ) -> bool | None:
+        """A feed document whose text changed under a seen id: its edition, kept at `k` (in `out`: True) unless that
+        edition was read before (a repeat: False), or its item has its max_editions (left out, None; a repeat if
+        the text is the one left out last)."""
         assert self.newest is not None  # documents() set it before
         ed = as_edition(doc, self.newest + EDITION_STEP)
         if self.spilled is not None and ed.id not in table:
@@ -264,6 +286,15 @@ class SeenIds:
             recalled.extend(got)
         if ed.id in table:
             return False
+        made = self.editions.get(doc.id, 0)
+        if self.max_editions is not None and made >= self.max_editions:
+            if self.held.get(doc.id) == ed.id:
+                return False
+            self.held[doc.id] = ed.id
+            report.editions_left_out += 1
+            fr.editions_left_out += 1
+            return None
+        self.editions[doc.id] = made + 1
         table[ed.id] = fp
         out[k] = ed
         self.newest = max(self.newest, ed.published_at)
@@ -283,21 +314,27 @@ class SeenIds:
         report: ReadReport,
         fr: FileReport,
         where: Callable[[int], tuple[int | None, bytes | str]],
-        edition: Callable[[int], bool] | None = None,
+        edition: Callable[[int], bool | None] | None = None,
     ) -> list[int]:
         """The positions kept: the first of each id; a repeat is counted, another content dead-lettered (with
-        `edition`, a feed's: read as its edition if that is new, else a repeat)."""
+        `edition`, a feed's: read as its edition if that is new, else a repeat; or left out past max_editions, which
+        `edition` counts)."""
         kept: list[int] = []
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
             if held is None:
                 table[key] = fp
                 kept.append(k)
-            elif held == fp or (edition is not None and not edition(k)):
+            elif held == fp:
                 report.already_seen += 1
                 fr.already_seen += 1
             elif edition is not None:
-                kept.append(k)
+                got = edition(k)
+                if got:
+                    kept.append(k)
+                elif got is False:
+                    report.already_seen += 1
+                    fr.already_seen += 1
             else:
                 line, raw = where(k)
                 doc_id = key if table is self.ids else self._url_id(key)

@@ -456,6 +456,7 @@ STAT_LABELS = {
     "dead_letters": "records refused (dead letters)",
     "sources_failed": "sources that could not be read",
     "already_seen": "repeated records skipped",
+    "editions_left_out": "edits of feed items past --max-editions, left out",
     "ids_not_kept": "documents past the id bound of --sort-run (a repeat of one is replayed)",
     "repeats_recorded": "repeats held back by realert recorded (for --baseline)",
     "rules": "rules",

@@ -220,9 +220,27 @@ def seen_before(known: int) -> str:
     return f" ({known} seen before, not shown again)" if known else ""
 
 
-def edited(editions: int) -> str:
-    """' (1 edited in place)' after a count of new documents: feed items read again as editions (publish.py)."""
-    return f" ({editions} edited in place)" if editions else ""
+def edited(editions: int, left_out: int = 0) -> str:
+    """' (1 edited in place)' after a count of new documents: feed items read again as editions (publish.py); and
+    the edits left out as their items had their source's max_editions already (' (2 edits past max_editions left
+    out)')."""
+    said = [f"{editions} edited in place"] if editions else []
+    if left_out:
+        said.append(f"{left_out} edit{'s' if left_out != 1 else ''} past max_editions left out")
+    return f" ({', '.join(said)})" if said else ""
+
+
+def print_editions_bound(summary: Any) -> None:
+    """One line per feed item whose edits a poll began to leave out (its source's max_editions reached): which, so
+    that a live blog at its bound is seen once, and not only as a count (`PollSummary`'s sources)."""
+    for src in summary.sources:
+        got = src.ingested
+        for item in got.at_bound if got is not None else ():
+            err.print(
+                f"[yellow]edits left out[/yellow] {escape(redact_url(src.origin))}: item {escape(visible_text(item))} "
+                f"has {got.max_editions} editions (max_editions): its later edits are counted, not read",
+                highlight=False,
+            )
 
 
 def source_failed(origin: str, error: str | None) -> str:

@@ -27,6 +27,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS
+
 from ._common import ConfigOpt, app, app_config, err, fail, out, shown_origin
 
 Advance = Any  # a _Bar: called with n, or told its total
@@ -159,6 +161,15 @@ def backtest(
     ] = None,
     since: Annotated[str | None, typer.Option(help="With --from-kafka: start at this ISO time.")] = None,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
+    max_editions: Annotated[
+        int,
+        typer.Option(
+            "--max-editions",
+            min=0,
+            help="Editions kept of one feed item edited in place, as a feed source's `max_editions` (give its own "
+            "if its config sets one); later edits are left out, as live.",
+        ),
+    ] = DEFAULT_MAX_EDITIONS,
 ) -> None:
     """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
     from watchfloor.schemas.rules import parse_duration
@@ -240,6 +251,7 @@ def backtest(
         received,
         id_limit=sort_run,
         spill_dir=str(spill_dir) if spill_dir else None,
+        max_editions=max_editions,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -285,6 +297,12 @@ def backtest(
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
+    if report.editions_left_out:  # as `watchfloor run` counts them
+        err.print(
+            f"{report.editions_left_out} edits past --max-editions ({max_editions}) left out (feed items edited in "
+            "place more often)",
+            highlight=False,
+        )
     if report.dead_count:
         err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
@@ -469,6 +487,7 @@ def _inputs(
     received: Any = None,
     id_limit: int | None = None,
     spill_dir: str | None = None,
+    max_editions: int | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
     from ..backtest import batched, input_bytes, iter_event_blocks, log_from_store
@@ -518,6 +537,7 @@ def _inputs(
             received_at=received,
             id_limit=id_limit,
             id_spill_dir=spill_dir,  # the ids past the bound spill where the sort's runs do
+            max_editions=max_editions,
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))

@@ -27,6 +27,7 @@ from ._common import (
     err,
     fail,
     print_dead_letters,
+    print_editions_bound,
     redact_url,
     seen_before,
     source_failed,
@@ -305,10 +306,19 @@ def produce(
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
                     err.print(source_failed(src.origin, src.error), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
-                busy = summary.accepted or summary.dead_lettered or summary.errors or report.sent or report.outstanding
+                print_editions_bound(summary)
+                busy = (
+                    summary.accepted
+                    or summary.editions_left_out
+                    or summary.dead_lettered
+                    or summary.errors
+                    or report.sent
+                    or report.outstanding
+                )
                 shown = lines.line(
                     f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
-                    f"{summary.accepted} new documents{edited(summary.editions)}, {summary.dead_lettered} dead letters"
+                    f"{summary.accepted} new documents{edited(summary.editions, summary.editions_left_out)}, "
+                    f"{summary.dead_lettered} dead letters"
                     f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
                     quiet=not busy,
                 )
@@ -338,13 +348,13 @@ def record_source_health(store: Any, summary: Any, sources: Any, *, quiet: bool 
     False when it could not be recorded (said, unless `quiet`)."""
     from datetime import UTC, datetime
 
-    from watchfloor.web.activity import SourcePoll, record_sources
+    from watchfloor.web.activity import record_sources
 
-    from .run import source_origins
+    from .run import source_origins, source_poll
 
     if not summary.sources:
         return True
-    polls = [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources]
+    polls = [source_poll(s) for s in summary.sources]
     try:
         record_sources(store, datetime.now(UTC), polls, source_origins(sources))
     except Exception as e:  # monitoring only: the documents are stored and relayed all the same

@@ -16,6 +16,7 @@ from ._common import (
     fail,
     out,
     print_dead_letters,
+    print_editions_bound,
     redact_url,
     seen_before,
     visible_text,
@@ -58,9 +59,11 @@ def ingest(
                 f"[red]error[/red] {escape(redact_url(src.origin))}: {escape(visible_text(src.error))}", highlight=False
             )
     print_dead_letters(summary.dead_letters, limit=None)
+    print_editions_bound(summary)
     out.print(
-        f"{summary.accepted} new documents{edited(summary.editions)}, {summary.duplicates} already in the log, "
-        f"{summary.dead_lettered} dead letters" + seen_before(summary.known_dead),
+        f"{summary.accepted} new documents{edited(summary.editions, summary.editions_left_out)}, "
+        f"{summary.duplicates} already in the log, {summary.dead_lettered} dead letters"
+        + seen_before(summary.known_dead),
         highlight=False,
     )
     if failed:

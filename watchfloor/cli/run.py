@@ -20,6 +20,7 @@ from ._common import (
     err,
     fail,
     print_dead_letters,
+    print_editions_bound,
     progress_bar,
     redact_url,
     seen_before,
@@ -128,8 +129,6 @@ def run(
 def _cycle(
     pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None
 ) -> tuple[Any, Any]:
-    from watchfloor.web.activity import SourcePoll
-
     started = time.monotonic()
     tallies: list[Any] = []
     reports: list[Any] = []
@@ -161,6 +160,7 @@ def _cycle(
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
     print_dead_letters(summary.dead_letters)
+    print_editions_bound(summary)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
     print_dead_letters([dl for t in tallies for dl in t.unprocessable])
     report = pipeline.dispatcher.cycle().merged(reports)  # also enqueues and sends the digests that are due
@@ -183,11 +183,11 @@ def _cycle(
     heartbeat.cycle(
         datetime.now(UTC),
         time.monotonic() - started,
-        [SourcePoll(s.origin, s.seconds, s.error) for s in summary.sources],
+        [source_poll(s) for s in summary.sources],
     )
     text = (
         f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents"
-        f"{edited(summary.editions)}, "
+        f"{edited(summary.editions, summary.editions_left_out)}, "
         f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
         f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
         f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
@@ -196,6 +196,7 @@ def _cycle(
     t = report.tally
     quiet = not (
         summary.accepted
+        or summary.editions_left_out
         or summary.dead_lettered
         or summary.errors
         or any(x.documents for x in tallies)
@@ -212,6 +213,14 @@ def _cycle(
     if shown is not None:
         err.print(shown, highlight=False)
     return report, summary
+
+
+def source_poll(result: Any) -> Any:
+    """A source's poll (poller.SourceResult) as the heartbeat keeps it (activity.SourcePoll)."""
+    from watchfloor.web.activity import SourcePoll
+
+    left_out = result.ingested.editions_left_out if result.ingested is not None else 0
+    return SourcePoll(result.origin, result.seconds, result.error, editions_left_out=left_out)
 
 
 def source_origins(sources: Any) -> list[str]:

@@ -185,6 +185,7 @@ class SourcePoll:
     origin: str
     seconds: float = 0.0
     error: str | None = None
+    editions_left_out: int = 0  # edits of feed items past the source's max_editions (publish.py), each text once
 
 
 PollsArg = Mapping[str, float] | Iterable[tuple[str, float]] | Iterable[SourcePoll]
@@ -201,7 +202,7 @@ def _shown(poll: SourcePoll) -> SourcePoll:
     """A poll under its source's name as it may be shown: the heartbeat feeds /healthz, /metrics and the status
     page, and a feed URL may carry a key (`?api_key=`) or a password, which must reach none of them."""
     origin = redact_url(poll.origin)
-    return poll if origin == poll.origin else SourcePoll(origin, poll.seconds, poll.error)
+    return poll if origin == poll.origin else SourcePoll(origin, poll.seconds, poll.error, poll.editions_left_out)
 
 
 def _shown_origins(origins: Collection[str] | None) -> frozenset[str] | None:
@@ -284,8 +285,9 @@ def _with_sources(
     polled: Sequence[tuple[datetime, Sequence[SourcePoll]]],
     configured: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Per source: failed polls (a running count), the last success, since when it has been failing and why;
-    and which sources the last poll read and which of them failed."""
+    """Per source: failed polls (a running count), the last success, since when it has been failing and why, the
+    edits left out past its max_editions (a running count); and which sources the last poll read and which of them
+    failed."""
     sources: dict[str, Any] = dict(state.get("sources") or {})
     if configured is not None:
         sources = {origin: s for origin, s in sources.items() if origin in configured}
@@ -296,6 +298,8 @@ def _with_sources(
         when = at.astimezone(UTC).isoformat()
         for p in polls:
             s = dict(sources.get(p.origin) or {"failures": 0, "last_success": None, "failing_since": None})
+            if p.editions_left_out:
+                s["editions_left_out"] = int(s.get("editions_left_out", 0)) + p.editions_left_out
             if p.error is None:
                 s.update(last_success=when, failing_since=None, last_error=None)
             else:
@@ -356,7 +360,8 @@ class Heartbeat:
     seconds: float | None
     cycles: int
     polls: dict[str, dict[str, Any]]
-    # origin -> {"failures", "last_success", "failing_since", "last_error", "last_failure"} (times ISO 8601)
+    # origin -> {"failures", "last_success", "failing_since", "last_error", "last_failure", "editions_left_out"}
+    # (times ISO 8601)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_poll: dict[str, Any] = field(default_factory=dict)  # {"at", "polled": n, "failed": [origins]}
 

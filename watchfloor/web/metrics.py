@@ -1,10 +1,11 @@
 """Prometheus metrics derived from the log at scrape time (a custom collector), not counters threaded
 through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
 every process that wrote it. Only what the log cannot tell is measured apart: poll durations and failures per
-source (the pipeline's heartbeat, see activity.record_cycle) and the delivery ledger: when each delivery was
-sent (with each detection's raise time in the log: the detection -> delivered latency), and what is outstanding
-or expired per channel now. With a broker configured, the Kafka pipeline's consumer groups and published
-watermark come from the broker (a cached, bounded look: broker.KafkaProbe), through the collector's `extra`."""
+source, and the feed edits each source left out past its max_editions (the pipeline's heartbeat, see
+activity.record_cycle), and the delivery ledger: when each delivery was sent (with each detection's raise time in
+the log: the detection -> delivered latency), and what is outstanding or expired per channel now. With a broker
+configured, the Kafka pipeline's consumer groups and published watermark come from the broker (a cached, bounded
+look: broker.KafkaProbe), through the collector's `extra`."""
 
 from __future__ import annotations
 
@@ -162,12 +163,20 @@ class LogCollector:
             "When a source was last polled without error (Unix time), per source; absent before its first success.",
             labels=["source"],
         )
+        left_out = CounterMetricFamily(
+            "watchfloor_source_editions_left_out",
+            "Edits of feed items left out because the item had its source's max_editions already (each text once), "
+            "per source.",
+            labels=["source"],
+        )
         for origin, st in sorted(hb.sources.items()):
             failures.add_metric([origin], int(st.get("failures", 0)))
+            left_out.add_metric([origin], int(st.get("editions_left_out", 0)))
             if st.get("last_success"):
                 success.add_metric([origin], datetime.fromisoformat(st["last_success"]).timestamp())
         yield failures
         yield success
+        yield left_out
         cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
         cycles.add_metric([], hb.cycles)
         yield cycles

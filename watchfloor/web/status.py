@@ -63,6 +63,7 @@ def _sources(hb: Heartbeat, now: datetime) -> list[dict[str, Any]]:
                 "for": _ago(failing[origin][0]).removesuffix(" ago") if origin in failing else "",
                 "error": str(st.get("last_error") or "") if origin in failing else "",
                 "failures": int(st.get("failures", 0)),
+                "editions_left_out": int(st.get("editions_left_out", 0)),
                 "last_success": _ago((now - datetime.fromisoformat(last_ok)).total_seconds()) if last_ok else "never",
             }
         )
