@@ -214,3 +214,33 @@ def test_the_checkpoint_keeps_only_the_edits_left_out_by_the_last_poll(tmp_path:
         assert heartbeat(store).sources[str(tmp_path / "desk.xml")]["editions_left_out"] == 1
     finally:
         store.close()
+
+
+def test_produce_and_ingest_say_what_they_leave_out(tmp_path: Path) -> None:
+    """`produce` (distributed) polls with the same poller: its pass line counts the edits left out and its outbox
+    store's heartbeat keeps them for a `serve` on it; `ingest` says them too."""
+    pytest.importorskip("kafka")
+    cfg, feed = config(tmp_path, "1")
+    outbox = f"sqlite:///{tmp_path / 'outbox.db'}"
+    # No broker: each pass spools its documents (exit 3), which changes nothing here.
+    args = ["--broker", "127.0.0.1:1", "--prefix", "editions", "--store", outbox, "--once"]
+    said = []
+    for capture in CAPTURES[:4]:
+        shutil.copyfile(capture, feed)
+        res = runner.invoke(app, ["produce", "--config", str(cfg), *args])
+        assert res.exit_code == 3, res.output
+        said.append(" ".join(res.output.split()))
+    assert "1 new documents (1 edited in place), 0 dead letters" in said[1], said[1]
+    for line in said[2:]:
+        assert "0 new documents (1 edit past max_editions left out), 0 dead letters" in line, line
+    assert [n for n, line in enumerate(said) if f"item {LIVE} has 1 editions" in line] == [2]
+    store = open_store(outbox)
+    try:
+        assert heartbeat(store).sources[str(feed)]["editions_left_out"] == 2
+    finally:
+        store.close()
+    shutil.copyfile(CAPTURES[4], feed)
+    res = runner.invoke(app, ["ingest", str(feed), "--config", str(cfg), "--store", outbox])
+    assert res.exit_code == 0, res.output
+    # (a feed named on the command line has the default bound: 5 editions, and this item has 1)
+    assert "1 new documents (1 edited in place), 1 already in the log" in res.output, res.output
