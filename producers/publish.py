@@ -58,7 +58,6 @@ TEXT_FIELDS = ("title", "body")  # what the rules read: a change elsewhere is no
 Item = Document | DeadLetter
 Located = tuple[int | None, Item]
 """An item with the line it came from (read_jsonl_numbered), so a store's refusal can name the line."""
-__all__ = ["DEFAULT_MAX_EDITIONS", "EDITION_MARK", "IngestSummary", "as_edition", "edition_id", "ingest"]
 
 
 @dataclass
