@@ -12,6 +12,7 @@ from watchfloor.schemas.rules import Example, RulePack, format_duration
 
 from .engine import CompiledRules, Engine
 from .replay import replay
+from .vocabulary import SOURCE_KEY, EntityValues
 
 
 @dataclass(frozen=True)
@@ -22,20 +23,29 @@ class ExampleResult:
     name: str
     passed: bool
     message: str
+    pack_index: int = 0  # which of the packs given, and where in it (its file's position: LoadedPack.position)
+    path: tuple[str | int, ...] = ()
 
 
 def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[ExampleResult]:
     """Each example runs alone, from empty state, through the full compiled rule set."""
     engine = Engine(rules)
+    values = EntityValues(packs)
     results: list[ExampleResult] = []
-    for pack in packs:
-        for det in pack.detections:
+    for pi, pack in enumerate(packs):
+        for di, det in enumerate(pack.detections):
             for i, ex in enumerate(det.examples):
                 name = ex.name or f"example {i + 1}"
+                path: tuple[str | int, ...] = ("detections", di, "examples", i)
+                if ex.group:
+                    # An alert's group holds entity ids: a group written by name or alias ("Niger") means its id.
+                    ex = ex.model_copy(update={"group": _group_ids(ex.group, values)})
                 try:
                     docs = [parse_document(dict(d)) for d in ex.documents]
                 except InputError as e:
-                    results.append(ExampleResult(pack.name, det.id, i, name, False, f"bad example document: {e}"))
+                    results.append(
+                        ExampleResult(pack.name, det.id, i, name, False, f"bad example document: {e}", pi, path)
+                    )
                     continue
                 fired = [d for d in replay(docs, engine).detections if d.rule == det.id]
                 wanted = [d for d in fired if _fits(d, ex)]
@@ -51,13 +61,23 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                             f"document, dated more than `within` ({_span(det.within)}) + the lateness "
                             f"({_span(rules.lateness)}) after the first"
                         )
-                    results.append(ExampleResult(pack.name, det.id, i, name, False, msg))
+                    results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, path))
                 elif not ex.fires and wanted:
                     msg = f"expected {det.id} not to fire{want}, it fired: {_describe(wanted[0])}"
-                    results.append(ExampleResult(pack.name, det.id, i, name, False, msg))
+                    results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, path))
                 else:
-                    results.append(ExampleResult(pack.name, det.id, i, name, True, "ok"))
+                    results.append(ExampleResult(pack.name, det.id, i, name, True, "ok", pi, path))
     return results
+
+
+def _group_ids(group: dict[str, str], values: EntityValues) -> dict[str, str]:
+    """An example's group with each entity value as its id (one that names no entity, which `rules check` refuses,
+    and a source, as written)."""
+    out: dict[str, str] = {}
+    for key, value in group.items():
+        eid = values.resolve(key, value)[0] if key != SOURCE_KEY else None
+        out[key] = eid or value
+    return out
 
 
 def _fits(d: Detection, ex: Example) -> bool:

@@ -21,6 +21,7 @@ from watchfloor.schemas.rules import RulePack
 
 from . import forms_cache
 from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
+from .vocabulary import SOURCE_KEY, EntityValues
 from .yamlfile import MAX_YAML_NODES as MAX_YAML_NODES
 from .yamlfile import RuleProblem as RuleProblem
 from .yamlfile import alias_expansion_problem as alias_expansion_problem
@@ -36,8 +37,18 @@ forms_cache.install()  # English word forms from the user's cache, not lemminfle
 class RuleLoadError(ValueError):
     """One or more problems in rule files; str() lists them one per line as FILE:LINE:COL: message."""
 
-    def __init__(self, problems: Sequence[RuleProblem]) -> None:
+    def __init__(
+        self,
+        problems: Sequence[RuleProblem],
+        *,
+        loaded: Sequence[LoadedPack] = (),
+        warnings: Sequence[RuleProblem] = (),
+    ) -> None:
         self.problems = sorted(problems)
+        # When the packs parsed but did not compile: the packs, and the warnings of the same pass, so that
+        # `rules check` can say everything it found at once (its examples' problems too), not in rounds.
+        self.loaded = list(loaded)
+        self.warnings = sorted(warnings)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -295,17 +306,19 @@ def _parse(text: str, name: str) -> LoadedPack:
 
 def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
     """Inline examples that could never pass, for `rules check` (errors there) rather than only `rules test`: a
-    document that is not valid input, a group key the detection does not group by. Not part of loading: examples
-    change no detection, so a pack with a bad one still runs (`run`, `backtest`, `worker`)."""
+    document that is not valid input, a group key the detection does not group by, a group value that names no
+    entity. Not part of loading: examples change no detection, so a pack with a bad one still runs (`run`,
+    `backtest`, `worker`)."""
     out: list[RuleProblem] = []
+    values = EntityValues(lp.pack for lp in loaded)
     for lp in loaded:
-        for loc, msg in _example_problems(lp.pack):
+        for loc, msg in _example_problems(lp.pack, values):
             line, col = lp.position(loc)
             out.append(RuleProblem(lp.path, line, col, msg))
     return out
 
 
-def _example_problems(pack: RulePack) -> list[tuple[list[Any], str]]:
+def _example_problems(pack: RulePack, values: EntityValues) -> list[tuple[list[Any], str]]:
     problems: list[tuple[list[Any], str]] = []
     for i, det in enumerate(pack.detections):
         for j, ex in enumerate(det.examples):
@@ -315,10 +328,14 @@ def _example_problems(pack: RulePack) -> list[tuple[list[Any], str]]:
                     parse_document(dict(doc))
                 except InputError as e:
                     problems.append(([*at, "documents", k], f"example document: {e}"))
-            for key in ex.group or {}:
+            for key, value in (ex.group or {}).items():
                 if key not in det.group_by:
                     grouped = f"groups by {', '.join(det.group_by)}" if det.group_by else "has no group_by"
                     problems.append(([*at, "group", key], f"group key {key!r}: detection {det.id!r} {grouped}"))
+                elif key != SOURCE_KEY:
+                    eid, problem = values.resolve(f"group {key}", value)
+                    if eid is None:
+                        problems.append(([*at, "group", key], problem))
     return problems
 
 
@@ -372,7 +389,11 @@ def _load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
     try:
         compiled = compile_packs([lp.pack for lp in loaded])
     except CompileErrors as ce:
-        raise RuleLoadError([loaded[err.pack].problem(err) for err in ce.errors]) from None
+        raise RuleLoadError(
+            [loaded[err.pack].problem(err) for err in ce.errors],
+            loaded=loaded,
+            warnings=[loaded[w.pack].problem(w) for w in ce.warnings],
+        ) from None
     return loaded, compiled
 
 

@@ -45,7 +45,9 @@ def title_fields(title: str, group_by: Iterable[str], captured: Iterable[str]) -
             unknown.append(name)
     if unknown:
         known = ", ".join("{" + n + "}" for n in sorted(allowed))
-        return f"title {title!r}: unknown placeholder {{{unknown[0]}}} (this detection can use {known})"
+        shown = ", ".join("{" + n + "}" for n in unknown)
+        what = "unknown placeholder" if len(unknown) == 1 else "unknown placeholders"
+        return f"title {title!r}: {what} {shown} (this detection can use {known})"
     return None
 
 

@@ -227,6 +227,7 @@ class CompiledRules:
 class CompileErrors(ValueError):
     """All the errors found while compiling packs; each has a path and a message."""
 
-    def __init__(self, errors: list[RuleError]) -> None:
+    def __init__(self, errors: list[RuleError], warnings: list[RuleError] | None = None) -> None:
         super().__init__("; ".join(f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors))
         self.errors = errors
+        self.warnings = warnings or []  # found in the same pass: `rules check` shows them with the errors

@@ -8,6 +8,7 @@ from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
+from watchfloor.stream_processors.vocabulary import SOURCE_KEY, EntityValues
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
 from .checks import cue_warnings, language_warnings, title_fields
@@ -176,7 +177,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += language_warnings(packs)
 
     if b.errors:
-        raise CompileErrors(b.errors)
+        raise CompileErrors(b.errors, warnings)
 
     trigger_entries: dict[str, list[AutomatonEntry]] = {}
     cue_entries: dict[str, list[AutomatonEntry]] = {}
@@ -236,7 +237,9 @@ def _compile_signal(
     language = _languages(sdef.language) if sdef.language else _pack_language(pack)
     morphology = sdef.morphology or pack.default_morphology
     atoms: set[str] = set()
+    errors_before = len(b.errors)
     node = b.condition(sdef.match, [*spath, "match"], atoms, language, morphology)
+    bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
     for label, req in (("mentions", m), ("context", c)):
@@ -258,7 +261,7 @@ def _compile_signal(
             by_atom.setdefault(a, []).append(sname)
     elif uses_regex:
         always.append(sname)
-    else:
+    elif not bad_phrase:
         b.error([*spath, "match"], "a signal needs at least one phrase, entity or regex to match")
     return CompiledSignal(
         name=sname,
@@ -287,6 +290,7 @@ def _compile_detections(
     by_signal: dict[str, list[CompiledDetection]] = {}
     seen_ids: set[str] = set()
     defined = {d.id: d for p in packs for d in p.detections}
+    values = EntityValues(packs)
     for pi, pack in enumerate(packs):
         b.pack = pi
         for di, d in enumerate(pack.detections):
@@ -300,9 +304,9 @@ def _compile_detections(
             for ri, ref in enumerate(d.pattern.refs()):
                 rpath: list[str | int] = [*dpath, "pattern", d.pattern.kind, ri]
                 if ref.detection is not None:
-                    cref = _compile_alert_ref(ref, rpath, d.id, defined, b)
+                    cref = _compile_alert_ref(ref, rpath, d.id, defined, b, values)
                 else:
-                    cref = _compile_ref(ref, rpath, signals, b)
+                    cref = _compile_ref(ref, rpath, signals, b, values)
                 if cref is None:
                     ok = False
                 else:
@@ -380,8 +384,34 @@ def _uncarried_key(key: str, target: str, defined: dict[str, Any], signals: dict
     return f"{has}: {fix}, or group this detection by {others}"
 
 
+def _where(
+    ref: SignalRef, path: list[str | int], b: PhraseBuilder, values: EntityValues
+) -> tuple[tuple[str, str], ...] | None:
+    """A reference's `where` with each value as the entity id it names (by id, display name or alias, any case:
+    "Niger", "niger" and "NER" are NER), as its alerts and captures hold it; None after an error for a value that
+    names no entity, which could never match (`source` names a source, not an entity: kept as written)."""
+    out: list[tuple[str, str]] = []
+    ok = True
+    for k, v in ref.where.items():
+        if k == SOURCE_KEY:
+            out.append((k, v))
+            continue
+        eid, problem = values.resolve(f"where {k}", v)
+        if eid is None:
+            b.error([*path, "where", k], problem)
+            ok = False
+        else:
+            out.append((k, eid))
+    return tuple(sorted(out)) if ok else None
+
+
 def _compile_alert_ref(
-    ref: SignalRef, path: list[str | int], own: str, defined: dict[str, Any], b: PhraseBuilder
+    ref: SignalRef,
+    path: list[str | int],
+    own: str,
+    defined: dict[str, Any],
+    b: PhraseBuilder,
+    values: EntityValues,
 ) -> CompiledRef | None:
     """A reference to another detection's alerts."""
     target = ref.detection
@@ -397,10 +427,13 @@ def _compile_alert_ref(
         if k not in keys:
             b.error([*path, "where", k], f"detection {target!r} groups by no {k!r}")
             return None
+    where = _where(ref, path, b, values) if ref.where else ()
+    if where is None:
+        return None
     return CompiledRef(
         signal=ALERT + target,
         modalities=frozenset({"asserted"}),
-        where=tuple(sorted(ref.where.items())),
+        where=where,
         detection=target,
         min_rank=SEVERITY_RANK[ref.severity] if ref.severity is not None else -1,
         confidence=ref.confidence,
@@ -454,7 +487,11 @@ def _uses_regex(node: Node) -> bool:
 
 
 def _compile_ref(
-    ref: SignalRef, path: list[str | int], signals: dict[str, CompiledSignal], b: PhraseBuilder
+    ref: SignalRef,
+    path: list[str | int],
+    signals: dict[str, CompiledSignal],
+    b: PhraseBuilder,
+    values: EntityValues,
 ) -> CompiledRef | None:
     assert ref.signal is not None
     if ref.signal not in signals:
@@ -473,4 +510,17 @@ def _compile_ref(
         if k not in capture_names:
             b.error([*path, "where", k], f"signal {ref.signal!r} captures no {k!r}")
             return None
-    return CompiledRef(signal=ref.signal, modalities=modalities, where=tuple(sorted(ref.where.items())))
+    where = _where(ref, path, b, values) if ref.where else ()
+    if where is None:
+        return None
+    for k, eid in where:
+        # A capture takes one of its candidates, or an entity of its kind: another entity never comes.
+        _name, candidates, kind = next(c for c in sig.captures if c[0] == k)
+        if (candidates and eid not in candidates) or (kind and b.entities[eid][0] != kind):
+            can = f"one of {', '.join(candidates)}" if candidates else f"an entity of kind {kind!r}"
+            b.error(
+                [*path, "where", k],
+                f"where {k}: signal {ref.signal!r} captures {can} as {k!r}, never {eid}: this reference never matches",
+            )
+            return None
+    return CompiledRef(signal=ref.signal, modalities=modalities, where=where)

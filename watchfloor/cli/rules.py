@@ -29,18 +29,18 @@ def rules_check(
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config))
     except RuleLoadError as e:
-        for p in e.problems:
+        # Everything found at once, in file order: the compile errors, the examples' problems and the warnings
+        # (a pack that does not parse has only its schema errors: nothing past them can be read).
+        for p in sorted([*e.problems, *example_problems(e.loaded), *e.warnings]):
             typer.echo(str(p))
         end_process(1)
         raise typer.Exit(1) from None
     bad_examples = example_problems(loaded)
-    for p in bad_examples:
+    for p in sorted([*bad_examples, *warning_problems(loaded, compiled)]):
         typer.echo(str(p))
     if bad_examples:
         end_process(1)
         raise typer.Exit(1)
-    for w in warning_problems(loaded, compiled):
-        typer.echo(str(w))
     out.print(
         f"ok: {len(loaded)} pack(s), {len(compiled.entity_names)} entities, {len(compiled.signals)} signals, "
         f"{len(compiled.detections)} detections",
@@ -67,9 +67,14 @@ def rules_test(
     results = run_examples([lp.pack for lp in loaded], compiled)
     failed = [r for r in results if not r.passed]
     for r in results:
-        mark = "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]"
-        tail = "" if r.passed else f" — {r.message}"
-        out.print(f"{mark} {escape(f'{r.detection}: {r.name}{tail}')}", highlight=False)
+        if r.passed:
+            out.print(f"[green]PASS[/green] {escape(f'{r.detection}: {r.name}')}", highlight=False)
+            continue
+        # A failure starts with its example's place, FILE:LINE:COL, as `rules check` names a problem.
+        lp = loaded[r.pack_index]
+        line, col = lp.position(r.path)
+        place = escape(f"{lp.path}:{line}:{col}:")
+        out.print(f"{place} [red]FAIL[/red] {escape(f'{r.detection}: {r.name} — {r.message}')}", highlight=False)
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed", highlight=False)
     if failed:
         raise typer.Exit(1)
