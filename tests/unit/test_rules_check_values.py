@@ -198,3 +198,25 @@ def test_a_failed_example_is_named_at_its_place(tmp_path: Path) -> None:
     assert res.exit_code == 1
     (failed,) = [line for line in res.output.splitlines() if "FAIL" in line]
     assert failed.startswith(f"{path}:19:9: FAIL quiet: fails — expected quiet not to fire"), res.output
+
+
+def test_migrate_of_a_version_2_pack_prints_it_as_is_and_says_so(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEAD)
+    res = CliRunner().invoke(app, ["rules", "migrate", path])
+    assert res.exit_code == 0
+    assert res.stdout == HEAD
+    assert res.stderr == f"{path}: already version 2: nothing to migrate (printed as is)\n"
+
+
+def test_a_version_1_pack_may_end_any_word_of_a_phrase_with_a_star(tmp_path: Path) -> None:
+    """As docs/rules.md ("Version 1 packs") says: version 1 packs read phrases with version 2's syntax."""
+    path = _write(
+        tmp_path,
+        'version: 1\nname: old\nsignals:\n  sent: {match: "troop* sent"}\n'
+        "detections:\n  - id: sent\n    title: t\n    pattern: {any: sent}\n"
+        "    examples:\n"
+        '      - documents: [{type: news.article, published_at: "2024-03-02T08:00:00+00:00", source: Wire,\n'
+        '                     title: "More troops sent to the border"}]\n',
+    )
+    loaded, compiled = load_rules([path])
+    assert [r.passed for r in run_examples([lp.pack for lp in loaded], compiled)] == [True]

@@ -85,7 +85,8 @@ def rules_migrate(
     path: Annotated[Path, typer.Argument(help="A version 1 rule pack.")],
     write: Annotated[bool, typer.Option("--write", "-w", help="Rewrite the file in place (else print it).")] = False,
 ) -> None:
-    """Rewrite a version 1 pack as version 2 with `morphology: exact` (same behaviour); check the result."""
+    """Print a version 1 pack rewritten as version 2 with `morphology: exact` (same behaviour), or with --write
+    rewrite the file; check the result. A pack that is already version 2 is left as is (a note on stderr)."""
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_pack_text, migrate_text
 
     try:
@@ -101,6 +102,8 @@ def rules_migrate(
         raise typer.Exit(1) from None
     if not write:
         typer.echo(new, nl=False)
+        if new == text:  # a version 1 pack always changes (its `version`): this one is already version 2
+            typer.echo(f"{path}: already version 2: nothing to migrate (printed as is)", err=True)
         return
     if new != text:
         path.write_text(new, encoding="utf-8")
