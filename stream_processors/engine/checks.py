@@ -11,6 +11,7 @@ from watchfloor.schemas.rules import RulePack, language_suggestion
 from .compiled import CompiledSignal, Node, RuleError
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
 from .morphology import INFLECTED, base_language
+from .text import phrase_words
 
 BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
 
@@ -98,6 +99,82 @@ def cue_warnings(
                         warning=True,
                     )
                 )
+    return out
+
+
+# A pack's cue: (pack, path, class, direction, phrase, its words as phrase_words gives them).
+PackCue = tuple[int, list[str | int], str, str, str, tuple[str, ...]]
+
+
+def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str]) -> list[RuleError]:
+    """Pack cues a built-in cue of the languages in use always overrides: the same words (or words a built-in
+    `*` prefix covers: "intends" under "intend*") listed in the same direction under a stronger class (the
+    stronger class wins on the same words: `hedged: [will]` is read as the built-in future), or as a built-in
+    neutral phrase, which cancels any cue on its words."""
+    exact: dict[tuple[str, ...], list[tuple[str, str, str, str]]] = {}  # words -> [(direction, class, phrase, lang)]
+    prefixed: list[tuple[tuple[str, ...], str, str, str, str]] = []
+    for code in languages:
+        for direction, table in BUILTIN.get(code, {}).items():
+            for bcls, phrases in table.items():
+                for phrase in phrases:
+                    words = tuple(w.removeprefix("=") for w in phrase_words(phrase))
+                    if any(w.endswith("*") for w in words):
+                        prefixed.append((words, direction, bcls, phrase, code))
+                    else:
+                        exact.setdefault(words, []).append((direction, bcls, phrase, code))
+    # The pack's own neutral phrases cancel their cues already (cue_warnings says so): not twice.
+    own_neutral = {tuple(w.removeprefix("=") for w in c[5]) for c in pack_cues if c[2] == NEUTRAL}
+    out: list[RuleError] = []
+    for pi, path, cls, direction, phrase, words in pack_cues:
+        if cls == NEUTRAL:
+            continue
+        plain = tuple(w.removeprefix("=") for w in words)
+        found = list(exact.get(plain, ()))
+        found += [(d, c, p, code) for ws, d, c, p, code in prefixed if _covered(plain, ws)]
+        for bdir, bcls, bphrase, code in found:
+            if bcls == NEUTRAL and plain not in own_neutral:
+                why = f"a built-in neutral phrase ({code}: {bphrase!r}), which cancels a cue on its words: it"
+            elif bcls != NEUTRAL and bdir == direction and CUE_PRIORITY.get(bcls, 9) < CUE_PRIORITY.get(cls, 9):
+                why = (
+                    f"a built-in {bcls} cue ({code}: {bphrase!r}): the stronger class wins on the same words, "
+                    f"so as {cls} it"
+                )
+            else:
+                continue
+            out.append(RuleError(path, f"cue {phrase!r} is also {why} never applies", pack=pi, warning=True))
+            break
+    return out
+
+
+def _covered(words: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether every word of a phrase is a word of `pattern` (a word ending in `*`: any word it starts)."""
+    return len(words) == len(pattern) and all(
+        w == p or (p.endswith("*") and w.startswith(p[:-1]) and not w.endswith("*"))
+        for w, p in zip(words, pattern, strict=True)
+    )
+
+
+def alias_cue_warnings(
+    cue_keys: dict[str, list[tuple[int, list[str | int], str, str]]], alias_keys: dict[str, str]
+) -> list[RuleError]:
+    """Pack cues that are the words of an entity's alias: wherever they stand they are that entity's name, and a
+    cue inside a name never applies."""
+    out: list[RuleError] = []
+    for key, uses in cue_keys.items():
+        eid = alias_keys.get(key)
+        if eid is None:
+            continue
+        for pi, path, cls, text in uses:
+            what = "phrase" if cls == NEUTRAL else "cue"
+            out.append(
+                RuleError(
+                    path,
+                    f"{what} {text!r} is an alias of entity {eid}: wherever it stands it names {eid}, and inside a "
+                    f"name a {what} never applies",
+                    pack=pi,
+                    warning=True,
+                )
+            )
     return out
 
 

@@ -11,7 +11,7 @@ from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_o
 from watchfloor.stream_processors.vocabulary import SOURCE_KEY, EntityValues
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
-from .checks import cue_warnings, language_warnings, title_fields
+from .checks import PackCue, alias_cue_warnings, builtin_cue_warnings, cue_warnings, language_warnings, title_fields
 from .compiled import (
     ALERT,
     EXACT,
@@ -126,6 +126,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     scope = max((p.modality.scope for p in packs), default=8)
     scope_after = max((p.modality.scope_after for p in packs), default=8)
     cue_keys: dict[str, list[tuple[int, list[str | int], str, str]]] = {}  # key -> [(pack, path, class, phrase)]
+    pack_cues: list[PackCue] = []
     for code in sorted(languages or {"en"}):
         for direction, table in builtin_cues(code).items():
             for cls, phrases in table.items():
@@ -157,6 +158,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
                 if words:
                     own = " ".join(word_key(b._word(w, lang, morph)) for w in words)
                     cue_keys.setdefault(own, []).append((pi, [*path, i], cls, phrase))
+                    pack_cues.append((pi, [*path, i], cls, direction, phrase, tuple(words)))
 
     signals: dict[str, CompiledSignal] = {}
     by_atom: dict[str, list[str]] = {}
@@ -174,6 +176,9 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
 
     detections, by_signal = _compile_detections(b, packs, signals)
     warnings = cue_warnings(cue_keys, signals) if cue_keys else []
+    if pack_cues:
+        warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
+        warnings += alias_cue_warnings(cue_keys, _alias_keys(b, packs))
     warnings += language_warnings(packs)
 
     if b.errors:
@@ -223,6 +228,19 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         atom_text=b.atom_text,
         warnings=tuple(warnings),
     )
+
+
+def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:
+    """Each entity alias as a cue's words are keyed (its pack's language and word forms) -> the entity's id."""
+    out: dict[str, str] = {}
+    for pack in packs:
+        lang, morph = _pack_language(pack), pack.default_morphology
+        for eid, ent in pack.entities.items():
+            for alias in ent.aliases:
+                words = phrase_words(alias)
+                if words and not any(w.startswith("@") for w in words):
+                    out.setdefault(" ".join(word_key(b._word(w, lang, morph)) for w in words), eid)
+    return out
 
 
 def _compile_signal(

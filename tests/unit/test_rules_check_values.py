@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from watchfloor.cli import app
 from watchfloor.stream_processors.examples import run_examples
-from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules
+from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
 
 DOC = (
     '{type: news.article, published_at: "2024-03-02T08:00:00+00:00", source: Wire, '
@@ -220,3 +220,38 @@ def test_a_version_1_pack_may_end_any_word_of_a_phrase_with_a_star(tmp_path: Pat
     )
     loaded, compiled = load_rules([path])
     assert [r.passed for r in run_examples([lp.pack for lp in loaded], compiled)] == [True]
+
+
+def _cue_warnings(tmp_path: Path, modality: str, language: str = "en") -> list[tuple[int, str]]:
+    text = HEAD.replace("name: dams\n", f"name: dams\nlanguage: {language}\nmodality:\n{modality}")
+    loaded, compiled = load_rules([_write(tmp_path, text)])
+    return [(w.line, w.message) for w in warning_problems(loaded, compiled)]
+
+
+def test_a_cue_a_stronger_built_in_cue_overrides_is_warned(tmp_path: Path) -> None:
+    got = _cue_warnings(tmp_path, "  hedged: [will, perhaps]\n  after:\n    hedged: [will]\n")
+    assert got == [
+        (
+            5,
+            "warning: cue 'will' is also a built-in future cue (en: 'will'): the stronger class wins on the same "
+            "words, so as hedged it never applies",
+        )
+    ]  # "will" after the words is no built-in cue: as an after-cue it applies
+
+
+def test_a_cue_under_a_built_in_prefix_or_neutral_phrase_is_warned(tmp_path: Path) -> None:
+    got = _cue_warnings(tmp_path, "  hedged: [отрицается]\n  future: [soon after]\n", language="[en, ru]")
+    assert [line for line, _m in got] == [5, 6], got
+    assert "is also a built-in negated cue (ru: 'отрица*')" in got[0][1]
+    assert "is also a built-in neutral phrase (en: 'soon after'), which cancels a cue on its words" in got[1][1]
+
+
+def test_a_cue_that_is_an_entity_alias_is_warned(tmp_path: Path) -> None:
+    got = _cue_warnings(tmp_path, "  negated: [bordurian army, army]\n")
+    assert got == [
+        (
+            5,
+            "warning: cue 'bordurian army' is an alias of entity BRD: wherever it stands it names BRD, and inside a "
+            "name a cue never applies",
+        )
+    ]
