@@ -9,10 +9,10 @@ from datetime import timedelta
 from watchfloor.schemas.events import Detection
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import Example, RulePack, format_duration
+from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .engine import CompiledRules, Engine
 from .replay import replay
-from .vocabulary import SOURCE_KEY, EntityValues
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import RulePack
+from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
 from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
-from .vocabulary import SOURCE_KEY, EntityValues
 from .yamlfile import MAX_YAML_NODES as MAX_YAML_NODES
 from .yamlfile import RuleProblem as RuleProblem
 from .yamlfile import alias_expansion_problem as alias_expansion_problem

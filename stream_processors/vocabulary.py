@@ -10,19 +10,18 @@ a `where` value in all of them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.schemas.control import WHERE_ANY_KEY, fold
+from watchfloor.schemas.spellings import SOURCE_KEY as SOURCE_KEY
+from watchfloor.schemas.spellings import alias_spellings, spelling_hint
 
 if TYPE_CHECKING:
-    from watchfloor.schemas.rules import RulePack
     from watchfloor.stream_processors.engine.compiled import CompiledRules
 
-SOURCE_KEY = "source"  # `group_by: [source]`: its values are source names, not entities
 ANY_RULE = "*"
 
 
@@ -177,22 +176,6 @@ class RuleVocabulary:
         return spelling_hint(value, among, self.names, self.aliases)
 
 
-def spelling_hint(
-    value: str, among: Iterable[str], names: Mapping[str, str], aliases: Mapping[str, Iterable[str]]
-) -> str:
-    """The "(did you mean X?)" that follows a message, for a spelling of one of the entities `among` close to
-    `value` (`names`: id -> display name, `aliases`: id -> aliases); "" when none is."""
-    # Ids and names first; an alias only when none of them is close ("Kursk oblst"), as an entity has many
-    # forms of one word (Russian, Russians) that would crowd the hint.
-    among = list(among)
-    for forms in ([(names.get(e, e), e) for e in among], [tuple(aliases.get(e, ())) for e in among]):
-        spelt = {fold(s): s for group in forms for s in reversed(group)}
-        near = difflib.get_close_matches(fold(value), list(spelt), n=3, cutoff=0.6)
-        if near:
-            return f" (did you mean {', '.join(sorted(spelt[n] for n in near))}?)"
-    return ""
-
-
 def _whose(taken: list[str], rules: Collection[str], tags: Collection[str]) -> str:
     """How a message names the subscribed rules (`taken`, of `rules` and `tags`): as Slack's and the CLI's
     refusals always have ("the rule"), with the rules a tag stands for named, since that is what is not obvious."""
@@ -205,63 +188,14 @@ def _whose(taken: list[str], rules: Collection[str], tags: Collection[str]) -> s
 
 def entity_aliases(rules: CompiledRules) -> dict[str, tuple[str, ...]]:
     """Entity id -> its aliases as the rule packs write them (every pack's, first seen first), as spellings
-    (alias_spellings)."""
-    return packs_aliases(rules.packs)
-
-
-def packs_aliases(packs: Iterable[RulePack]) -> dict[str, tuple[str, ...]]:
-    """Entity id -> the spellings of its aliases in `packs` (every pack's, first seen first): alias_spellings."""
+    (schemas.spellings.alias_spellings: no `=`, no `*` pattern)."""
     out: dict[str, dict[str, None]] = {}
-    for pack in packs:
+    for pack in rules.packs:
         for eid, ent in pack.entities.items():
             got = out.setdefault(eid, {})
             for alias in alias_spellings(ent.aliases):
                 got.setdefault(alias, None)
     return {eid: tuple(a) for eid, a in out.items()}
-
-
-def alias_spellings(aliases: Iterable[str]) -> list[str]:
-    """Aliases as names: a phrase's `=` (this form only) is dropped, and an alias with a `*` prefix word, a
-    pattern rather than a name, is left out."""
-    out: list[str] = []
-    for alias in aliases:
-        words = alias.split()
-        if not any(w.endswith("*") for w in words):
-            out.append(" ".join(w.removeprefix("=") for w in words))
-    return out
-
-
-class EntityValues:
-    """Reads a rule pack's own entity values (a `where` value of a detection's reference, an example's group):
-    an entity's id, display name or alias, in any case, stands for its id; anything else is an error with the
-    closest spellings, as a timeline or an expectation says it. Built on first use: most packs have none."""
-
-    def __init__(self, packs: Iterable[RulePack]) -> None:
-        self._packs = list(packs)
-        self._built: tuple[Spellings, dict[str, str], dict[str, tuple[str, ...]]] | None = None
-
-    def resolve(self, key: str, value: str) -> tuple[str | None, str]:
-        """(the entity id `value` names, "") or (None, why not: "KEY: …")."""
-        if self._built is None:
-            names: dict[str, str] = {}
-            for pack in self._packs:
-                for eid, ent in pack.entities.items():
-                    names.setdefault(eid, ent.name)
-            aliases = packs_aliases(self._packs)
-            self._built = (Spellings(names, aliases), names, aliases)
-        spellings, names, aliases = self._built
-        if value in names:
-            return value, ""
-        ids = spellings.entities(value)
-        if len(ids) == 1:
-            return next(iter(ids)), ""
-        if ids:
-            shown = ", ".join(f"{e} ({names.get(e, e)})" for e in sorted(ids))
-            return None, f"{key}: {value!r} names more than one entity ({shown}): write the id of the one meant"
-        return None, (
-            f"{key}: {value!r} names no entity of the rule packs (write an entity's id, name or alias)"
-            + spelling_hint(value, names, names, aliases)
-        )
 
 
 def rule_vocabulary(*rule_sets: Any) -> RuleVocabulary:

@@ -8,7 +8,7 @@ from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
-from watchfloor.stream_processors.vocabulary import SOURCE_KEY, EntityValues
+from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
 from .checks import PackCue, alias_cue_warnings, builtin_cue_warnings, cue_warnings, language_warnings, title_fields
