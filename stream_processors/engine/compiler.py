@@ -322,7 +322,7 @@ def _compile_detections(
             for ri, ref in enumerate(d.pattern.refs()):
                 rpath: list[str | int] = [*dpath, "pattern", d.pattern.kind, ri]
                 if ref.detection is not None:
-                    cref = _compile_alert_ref(ref, rpath, d.id, defined, b, values)
+                    cref = _compile_alert_ref(ref, rpath, d.id, defined, signals, b, values)
                 else:
                     cref = _compile_ref(ref, rpath, signals, b, values)
                 if cref is None:
@@ -428,6 +428,7 @@ def _compile_alert_ref(
     path: list[str | int],
     own: str,
     defined: dict[str, Any],
+    signals: dict[str, CompiledSignal],
     b: PhraseBuilder,
     values: EntityValues,
 ) -> CompiledRef | None:
@@ -448,6 +449,17 @@ def _compile_alert_ref(
     where = _where(ref, path, b, values) if ref.where else ()
     if where is None:
         return None
+    for k, eid in where:
+        can = _group_values(target, k, defined, signals, b, frozenset()) if k != SOURCE_KEY else None
+        if can is not None and eid not in can:
+            shown = ", ".join(sorted(can)[:12]) + (f", … ({len(can)} in all)" if len(can) > 12 else "")
+            b.error(
+                [*path, "where", k],
+                f"where {k}: the alerts of detection {target!r} carry {k!r} as "
+                + (f"one of {shown}" if shown else "no entity")
+                + f" (what its inputs capture), never {eid}: this reference never matches",
+            )
+            return None
     return CompiledRef(
         signal=ALERT + target,
         modalities=frozenset({"asserted"}),
@@ -456,6 +468,35 @@ def _compile_alert_ref(
         min_rank=SEVERITY_RANK[ref.severity] if ref.severity is not None else -1,
         confidence=ref.confidence,
     )
+
+
+def _group_values(
+    target: str,
+    key: str,
+    defined: dict[str, Any],
+    signals: dict[str, CompiledSignal],
+    b: PhraseBuilder,
+    seen: frozenset[str],
+) -> set[str] | None:
+    """The entities a group key of `target`'s alerts can hold: what its signals capture under it (their candidates,
+    or the entities of their kind), through detections over detections; None when any value may come (a source,
+    a reference not compiled, a circle: said apart)."""
+    if target in seen or target not in defined:
+        return None
+    out: set[str] = set()
+    for ref in defined[target].pattern.refs():
+        if ref.detection is not None:
+            got = _group_values(ref.detection, key, defined, signals, b, seen | {target})
+            if got is None:
+                return None
+            out |= got
+            continue
+        cap = next((c for c in signals[ref.signal].captures if c[0] == key), None) if ref.signal in signals else None
+        if cap is None:
+            return None
+        _name, candidates, kind = cap
+        out |= set(candidates) if candidates else {e for e, (k, _a) in b.entities.items() if k == kind}
+    return out
 
 
 def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack], detections: list[CompiledDetection]) -> None:

@@ -255,3 +255,23 @@ def test_a_cue_that_is_an_entity_alias_is_warned(tmp_path: Path) -> None:
             "name a cue never applies",
         )
     ]
+
+
+def test_a_where_value_an_input_detection_never_groups_by_is_an_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEAD
+        + """  - {id: both, title: t, pattern: {all_of: [seized, {detection: dam-seized}]}, group_by: [country],
+     within: 1d}
+  - {id: never, title: t, pattern: {any: {detection: both, where: {country: UN}}}}
+  - {id: may, title: t, pattern: {any: {detection: both, where: {country: Syldavia}}}}
+""",
+    )
+    with pytest.raises(RuleLoadError) as e:
+        load_rules([path])
+    (problem,) = e.value.problems
+    assert (problem.line, problem.message) == (
+        16,
+        "where country: the alerts of detection 'both' carry 'country' as one of BRD, SYL (what its inputs capture), "
+        "never UNN: this reference never matches",
+    )
