@@ -3,12 +3,15 @@
 The acting party follows the grammar where that is cheap:
 1. the agent of a passive: in English a "by" that closely follows a past participle among the signal's
    own words in a clear passive, a form of "be"/"get" before it ("was ratified by Russia", "was
-   ratified unanimously by the DPRK", "has been formally agreed by X") or a reduced passive right after
-   a noun with no mention before it that could be its subject ("the truce brokered by Qatar"), and the
-   mention right after the "by" ("by the DPRK", "by decree of North Korea's leader"); a possessive is
-   the agent's owner only when its head acts for it ("by Russia's parliament", not "by Israel's
-   allies"). Not any "by": not in an active sentence ("Hamas accepted the truce by Israel's deadline"),
-   nor another verb's ("prompted by Y", "followed by Y"). The reason names the participle. In Russian a
+   ratified unanimously by the DPRK", "has been formally agreed by X") or a reduced passive, as headlines
+   write it: right after a noun, with no object between it and the "by" ("North Korea pact ratified by
+   Russian senators", "the truce brokered by Qatar"), and the mention right after the "by" ("by the DPRK",
+   "by President X", "by decree of North Korea's leader"); a possessive is the agent's owner only when its
+   head acts for it ("by Russia's parliament", not "by Israel's allies"). Not any "by": not in an active
+   sentence ("Hamas accepted the truce by Israel's deadline"), nor another verb's ("prompted by Y",
+   "followed by Y"), nor one of place ("by the Russian border"). The reason names the participle. When
+   the agent is people or a body that no entity names ("ratified by senators"), no capture: the mention
+   before is what was acted on, not the actor. In Russian a
    passive participle among the signal's words with a mention next to it that can be instrumental and
    follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
    nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены");
@@ -71,13 +74,18 @@ def capture(
         if not free:
             return None, "every mention named follows a preposition (or is the genitive of a noun after one)"
         mentions = free
-    else:
+    elif "by" in toks:
         for s, e, eid in mentions:
             if s <= lo:
                 continue
-            by = _english_by(toks, base, own, s, e, mentions)
+            by = _english_by(toks, base, own, s, e)
             if by is not None:
                 return eid, f"the agent of a passive ('by' after {by!r})"
+        # A passive of the signal's own verb whose agent is people or a body the sentence does not name ("the North
+        # Korea pact ratified by senators"): the mention before is what they acted on, not the actor.
+        unnamed = _unnamed_agent_en(toks, base, own, hi, sent.mentions)
+        if unnamed is not None:
+            return None, f"the agent of a passive ('by' after {unnamed!r}) names no entity"
         # When the signal's words hold a verb in the past ("accepted", "ratified"), the agent of another
         # participle ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
         # neither its subject nor its party. (Not for a noun: "a strike ... was fired by Ukraine" names the
@@ -107,6 +115,36 @@ _EN_IRREGULAR = frozenset(
     }
 )  # fmt: skip
 _EN_DETERMINERS = frozenset({"the", "a", "an"})
+# Words before a past form that make it no reduced passive: its subject or auxiliary ("Russia has ratified by decree",
+# "which they ratified by", "it agreed by Friday").
+_EN_NOT_NOUN = frozenset(
+    {"has", "have", "had", "having", "i", "you", "he", "she", "it", "we", "they", "who", "which", "that", "to"}
+)
+_EN_PARTICLES = frozenset({"down", "up", "off", "out", "back", "away"})  # "shot down by", "signed off by"
+# Words that open a title before a name in a "by" phrase ("by President Joe Biden", "by former Prime Minister X").
+_EN_TITLES = frozenset(
+    {
+        "president", "prime", "premier", "chancellor", "king", "queen", "leader", "secretary", "general", "gen",
+        "foreign", "defence", "defense", "chairman", "speaker", "ambassador", "envoy", "spokesman", "spokeswoman",
+        "senator", "sen", "rep", "mr", "mrs", "ms", "dr", "former", "vice", "deputy", "supreme", "minister",
+    }
+)  # fmt: skip
+_EN_TIMES = frozenset(
+    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "overnight"}
+)
+# The head after a mention in a "by" phrase that makes it a place or a time, not the agent ("deployed by the Russian
+# border", "accepted by the Israeli deadline").
+_EN_NOT_AGENT = frozenset(
+    {"border", "borders", "frontier", "side", "coast", "shore", "shores", "deadline", "timetable", "time", "based"}
+)
+# People who act in a passive's "by" phrase without being named ("ratified by senators"), beside _EN_ORGANS.
+_EN_PEOPLE = frozenset(
+    {
+        "senators", "senator", "parliamentarians", "members", "voters", "troops", "soldiers", "bloc", "coalition",
+        "commission", "committee", "group", "police", "agents", "militants", "fighters", "rebels", "gunmen", "judge",
+        "judges", "prosecutors",
+    }
+)  # fmt: skip
 _EN_PREPOSITIONS = frozenset(
     {
         "with", "of", "to", "for", "in", "on", "at", "from", "between", "against", "about", "over", "under", "into",
@@ -133,56 +171,106 @@ def _participle_en(word: str) -> bool:
     return word.endswith(("ed", "en", "wn", "ne")) or word in _EN_IRREGULAR
 
 
-def _passive_en(toks: list[str], base: int, p: int, mentions: list[tuple[int, int, str]]) -> bool:
-    """Whether the participle at p is clearly passive: after a form of "be"/"get" (at most two adverbs
-    between: "was unanimously ratified"), or a reduced passive right after a noun ("the treaty ratified by")
-    with no mention before it that could be its active subject ("Hamas accepted the truce brokered by")."""
+def _adverb_en(word: str) -> bool:
+    return word.endswith("ly") or word in _EN_ADVERBS
+
+
+def _passive_en(toks: list[str], base: int, p: int, b: int) -> bool:
+    """Whether the participle at p, with the "by" at b after it, is clearly passive: after a form of "be"/"get"
+    (at most two adverbs between: "was unanimously ratified"), or a reduced passive, as headlines write it
+    ("North Korea pact ratified by Russian senators", "Niger suspended by African Union", "the truce brokered by
+    Qatar held"): right after a noun (not a determiner, preposition, pronoun or "has": "Russia has ratified") or
+    opening the sentence, and with no object between it and the "by", only adverbs or an adverbial ("ratified
+    unanimously by", "ratified on Tuesday by"). An active verb takes its object first ("Hamas accepted the truce
+    by Israel's deadline", "Finland joined NATO by Sweden's side"), so the "by" is not its agent."""
     q = p - 1
-    while q >= base and p - q <= 2 and (toks[q - base].endswith("ly") or toks[q - base] in _EN_ADVERBS):
+    while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
         q -= 1
     if q >= base and toks[q - base] in _EN_BE:
         return True
-    if p - 1 < base or q != p - 1:
-        return False
-    before = toks[p - 1 - base]
-    if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before == "s":
-        return False
-    for s, _e, _eid in mentions:
-        if s < p and not (s - 1 >= base and toks[s - 1 - base] in _EN_PREPOSITIONS):
-            return False  # a subject that may be acting ("Hamas accepted"; "Finland joined")
-    return True
+    if q >= base:
+        before = toks[q - base]
+        if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
+            return False
+    if b == p + 1:
+        return True
+    first = toks[p + 1 - base]
+    return _adverb_en(first) or first in _EN_PREPOSITIONS or first in _EN_TIMES or first in _EN_PARTICLES
 
 
-def _english_by(
-    toks: list[str],
-    base: int,
-    own: list[Span],
-    mention_start: int,
-    mention_end: int,
-    mentions: list[tuple[int, int, str]],
-) -> str | None:
+def _english_by(toks: list[str], base: int, own: list[Span], mention_start: int, mention_end: int) -> str | None:
     """The participle among the signal's own words that a "by" closely follows in a passive, with the
     mention as that "by"'s object ("by Russia", "by the DPRK", "by decree of North Korea's leader"); None
     when there is no such passive (an active sentence names its subject, not the object of any "by")."""
     end = base + len(toks)
     # The mention is the by-phrase's object: a possessive ("Israel's deadline") is the agent only when
-    # its head acts for it ("Russia's parliament").
+    # its head acts for it ("Russia's parliament"); a "by" of place or time is no agent ("by the Russian border").
     if mention_end + 2 < end and toks[mention_end + 1 - base] == "s":
         if toks[mention_end + 2 - base] not in _EN_ORGANS:
             return None
+    elif mention_end + 1 < end and toks[mention_end + 1 - base] in _EN_NOT_AGENT:
+        return None
     b = _by_of(toks, base, mention_start)
     if b < 0:
         return None
-    # The participle the "by" follows: the nearest own word before it, nothing verb-like between.
+    return _own_passive_by(toks, base, own, b)
+
+
+def _own_passive_by(toks: list[str], base: int, own: list[Span], b: int) -> str | None:
+    """The participle among the signal's own words whose agent the "by" at b introduces in a clear passive, or
+    None: the nearest own word before it, at most _EN_BY_GAP words and nothing verb-like between."""
     for q in range(b - 1, max(base, b - 1 - _EN_BY_GAP) - 1, -1):
         word = toks[q - base]
         if any(a <= q <= z for a, z in own):
-            if _participle_en(word) and _passive_en(toks, base, q, mentions):
+            if _participle_en(word) and _passive_en(toks, base, q, b):
                 return word
             return None
         if word.endswith("ed") or word in _EN_BE:
             return None  # "accepted on Friday, followed by Israel": the "by" is another verb's
     return None
+
+
+def _unnamed_agent_en(
+    toks: list[str], base: int, own: list[Span], hi: int, mentions: list[tuple[int, int, str]]
+) -> str | None:
+    """The participle of a passive of the signal's own words whose agent is people or a body the sentence names
+    by no entity ("ratified by senators", "by the upper house", "by a vote of lawmakers"), or None. A "by" whose
+    object is an entity of the packs, even one the capture does not take ("suspended by the African Union" for a
+    capture of countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
+    end = min(base + len(toks), hi + _EN_BY_GAP + 2)
+    for b in range(own[0][0] if own else hi, end):
+        if toks[b - base] != "by":
+            continue
+        verb = _own_passive_by(toks, base, own, b)
+        if verb is None:
+            continue
+        if any(s > b and _by_of(toks, base, s) == b for s, _e, _eid in mentions):
+            return None  # an entity is the agent: the capture's own rules decide
+        if _agent_words_en(toks, base, b):
+            return verb
+    return None
+
+
+def _agent_words_en(toks: list[str], base: int, b: int) -> bool:
+    """Whether the "by" at b introduces people or a body ("by senators", "by the upper house", "by a vote of
+    lawmakers"): such a word among its first two words past determiners, or two more past an "of", before any
+    other preposition ("backed by £77mn in state funding", "hit by homeworking, says a government adviser": no)."""
+    end = base + len(toks)
+    i, left = b + 1, 2
+    while i < end and left > 0:
+        word = toks[i - base]
+        i += 1
+        if word in _EN_DETERMINERS:
+            continue
+        if word == "of":
+            left = 2
+            continue
+        if word in _EN_PREPOSITIONS:
+            return False
+        if word in _EN_ORGANS or word in _EN_PEOPLE:
+            return True
+        left -= 1
+    return False
 
 
 def _by_of(toks: list[str], base: int, mention_start: int) -> int:
@@ -194,10 +282,17 @@ def _by_of(toks: list[str], base: int, mention_start: int) -> int:
         mid = toks[b + 1 - base : mention_start - base]
         while mid and mid[-1] in _EN_DETERMINERS:
             mid.pop()
-        if mid and mid[-1] != "of":
+        if mid and mid[-1] != "of" and not _titled_en(mid):
             return -1  # "by the deadline Israel set": the mention is not the by-phrase's object
         return b
     return -1
+
+
+def _titled_en(mid: list[str]) -> bool:
+    """Whether the words between a "by" and a name are a title and first names ("by President Joe Biden", "by
+    former Prime Minister Boris Johnson"), so the name is the by-phrase's object."""
+    words = [w for w in mid if w not in _EN_DETERMINERS]
+    return bool(words) and words[0] in _EN_TITLES and not any(w in _EN_PREPOSITIONS for w in words)
 
 
 def _other_agent(toks: list[str], base: int, own: list[Span], mention_start: int) -> str | None:

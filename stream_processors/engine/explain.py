@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from watchfloor.schemas.events import Document
+from watchfloor.schemas.events import Document, Signal, SourceRef
 
 from .compiler import CompiledRules, CompiledSignal, Node
 from .extract import DocumentView, Extractor, context_ok, evaluate, smallest_window
@@ -243,6 +243,34 @@ def _check(
     lo, hi = got.window
     reason = "matched" if viable is None or name in viable else "matched (but the document gate said no)"
     return SignalCheck(name, True, reason, sent.words(lo, hi), modality, cue, why.why, cues, captures)
+
+
+def capture_miss(rules: CompiledRules, extractor: Extractor, sig: Signal, cname: str) -> str:
+    """Why a signal carries no value for its capture `cname`, as a detection that groups by it says: the sentence
+    names none of the capture's entities, or it names some and the grammar took none of them, with the capture's
+    own reason (read again from the signal's sentence: a signal keeps its sentence, not its reasons)."""
+    csig = rules.signals.get(sig.name)
+    spec = next((c for c in csig.captures if c[0] == cname), None) if csig is not None else None
+    if csig is None or spec is None:
+        return f"the sentence names no {cname}"
+    _n, candidates, kind = spec
+    kinds = rules.entity_kinds
+    named = [e for e in sig.entities if (kinds.get(e) == kind if kind is not None else e in candidates)]
+    if not named:
+        return f"the sentence names no {cname}"
+    names = ", ".join(f"{e} ({rules.entity_names.get(e, e)})" for e in named)
+    doc = Document(
+        id=sig.document_id, type="news.article", published_at=sig.published_at, source=SourceRef(name=sig.source),
+        body=sig.sentence,
+    )  # fmt: skip
+    scan, _viable = extractor.scan(doc, every=True)
+    why = ""
+    for sent in scan.sentences(every=True) if scan is not None else ():
+        got = extractor.match_sentence(csig, sent, explain=True)
+        if got is not None and cname not in got.captures:
+            why = ": " + got.capture_reasons.get(cname, "")
+            break
+    return f"the sentence names {names}, not taken as its {cname}{why}"
 
 
 def _entity_need(

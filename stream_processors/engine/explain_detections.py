@@ -34,7 +34,7 @@ from watchfloor.schemas.rules import format_duration
 from .compiled import ALERT
 from .compiler import CompiledDetection, CompiledRef
 from .engine import Engine, Output, received_time
-from .explain import DetectionCheck, DocumentExplanation, explain_extraction
+from .explain import DetectionCheck, DocumentExplanation, capture_miss, explain_extraction
 from .stories import report_groups
 
 Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
@@ -172,6 +172,7 @@ class Explainer:
         # alert id -> (its unshown reports, None when not found; how many signals the record had then)
         self._unshown_cache: dict[str, tuple[tuple[str, ...] | None, int]] = {}
         self.fired: dict[str, tuple[float, int]] = {}  # group key -> last fired (event time, severity rank)
+        self._miss_cache: tuple[tuple[str, str], str] = (("", ""), "")  # the last capture_miss said
 
     def _wanted_signals(self) -> set[str] | None:
         if self.only is None:
@@ -402,6 +403,14 @@ class Explainer:
         self._unshown_cache[d.id] = (unshown, len(seen))
         return unshown or ()
 
+    def _capture_miss(self, sig: Signal, cname: str) -> str:
+        """Why the signal has no value for a capture (explain.capture_miss), once per signal and capture: every
+        detection that groups or filters by it says the same."""
+        key = (sig.id, cname)
+        if self._miss_cache[0] != key:
+            self._miss_cache = (key, capture_miss(self.rules, self.engine.extractor, sig, cname))
+        return self._miss_cache[1]
+
     # -- one detection, one signal ---------------------------------------------------------------------
     def _check(
         self, det: CompiledDetection, sig: Signal, fired: list[Detection], late: list[DeadLetter]
@@ -420,12 +429,21 @@ class Explainer:
         fitting = [(i, r) for i, r in fitting if all(sig.captures.get(k) == v for k, v in r.where)]
         if not fitting:
             wants = " or ".join(", ".join(f"{k}={v}" for k, v in r.where) for _i, r in refs)
-            got = ", ".join(f"{k}={v}" for k, v in sig.captures.items()) or "no captures"
+            # A capture the sentence has no value for: whether it names none of its entities, or the grammar
+            # took none of those it names, and why ("the agent of another verb").
+            lacking = [k for k in dict.fromkeys(k for _i, r in refs for k, _v in r.where) if k not in sig.captures]
+            if lacking:
+                return out(
+                    "capture",
+                    f"{det.id} needs {wants}; {self._capture_miss(sig, lacking[0])}",
+                )
+            got = ", ".join(f"{k}={v}" for k, v in sig.captures.items())
             return out("capture", f"{det.id} needs {wants}; the sentence gives {got}")
         group = group_of(det, sig)
         if group is None:
             missing = [g for g in det.group_by if g != "source" and g not in sig.captures]
-            return out("group", f"{det.id} groups by {', '.join(det.group_by)}; the sentence names no {missing[0]}")
+            why = self._capture_miss(sig, missing[0])
+            return out("group", f"{det.id} groups by {', '.join(det.group_by)}; {why}")
         doc = sig.document_id
         key = _key(det.id, group)
         t = sig.published_at.timestamp()
