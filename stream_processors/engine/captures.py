@@ -172,6 +172,7 @@ def _participle_en(word: str) -> bool:
 
 
 def _adverb_en(word: str) -> bool:
+    """Whether an English word reads as an adverb ("unanimously", "already")."""
     return word.endswith("ly") or word in _EN_ADVERBS
 
 
@@ -180,9 +181,10 @@ def _passive_en(toks: list[str], base: int, p: int, b: int) -> bool:
     (at most two adverbs between: "was unanimously ratified"), or a reduced passive, as headlines write it
     ("North Korea pact ratified by Russian senators", "Niger suspended by African Union", "the truce brokered by
     Qatar held"): right after a noun (not a determiner, preposition, pronoun or "has": "Russia has ratified") or
-    opening the sentence, and with no object between it and the "by", only adverbs or an adverbial ("ratified
-    unanimously by", "ratified on Tuesday by"). An active verb takes its object first ("Hamas accepted the truce
-    by Israel's deadline", "Finland joined NATO by Sweden's side"), so the "by" is not its agent."""
+    opening the sentence, and with no object between it and the "by", only adverbs, a particle or an adverbial
+    ("ratified unanimously by", "shot down by", "ratified on Tuesday by"). An active verb takes its object first
+    ("Hamas accepted the truce by Israel's deadline", "Finland joined NATO by Sweden's side"), so the "by" is not
+    its agent."""
     q = p - 1
     while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
         q -= 1
@@ -238,7 +240,7 @@ def _unnamed_agent_en(
     object is an entity of the packs, even one the capture does not take ("suspended by the African Union" for a
     capture of countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
     end = min(base + len(toks), hi + _EN_BY_GAP + 2)
-    for b in range(own[0][0] if own else hi, end):
+    for b in range(min((a for a, _z in own), default=hi), end):
         if toks[b - base] != "by":
             continue
         verb = _own_passive_by(toks, base, own, b)
@@ -275,7 +277,8 @@ def _agent_words_en(toks: list[str], base: int, b: int) -> bool:
 
 def _by_of(toks: list[str], base: int, mention_start: int) -> int:
     """The "by" (its token index) whose object the mention at mention_start is, or -1: the nearest "by" a few
-    words before it, only determiners or an "of" between ("by the DPRK", "by decree of North Korea")."""
+    words before it, only determiners, an "of" or a title between ("by the DPRK", "by decree of North Korea",
+    "by President Joe Biden")."""
     for b in range(mention_start - 1, max(base, mention_start - 1 - _EN_AGENT_GAP) - 1, -1):
         if toks[b - base] != "by":
             continue
