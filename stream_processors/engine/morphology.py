@@ -5,9 +5,11 @@ lemma(s): "ratified" reads "ratify", "ratifies", "ratifying"; "sent" reads "send
 "ратифицировал" reads "ратифицируют", "ратифицирован"; "Пхеньян" reads "Пхеньяна", "Пхеньяном". The forms
 come from lemmatisers' dictionaries when the rules compile (English: lemminflect; Russian: pymorphy3's
 OpenCorpora dictionary, and its guesses for names it does not know), so matching a document is exact
-word matching, as fast as version 1's. Forms are inflections, never derivations: "presidency" does not
-read "president", "nationals" not "nation" (a Snowball stemmer conflates both: BENCHMARKS.md,
-"Morphology", measured both). Languages without a lemmatiser here match words as written.
+word matching, as fast as version 1's. An entity's alias words are names in their dictionary form and
+take that lemma's forms (name_forms: "Песков" reads "Пескова", not "песок"). Forms are inflections,
+never derivations: "presidency" does not read "president", "nationals" not "nation" (a Snowball stemmer
+conflates both: BENCHMARKS.md, "Morphology", measured both). Languages without a lemmatiser here match
+words as written.
 
 A word's language follows its script: a Cyrillic word of an English pack is Russian, a Latin word of a
 Russian pack English, so a pack can name "NATO" and "НАТО" side by side.
@@ -69,6 +71,14 @@ def word_forms(language: str, word: str) -> frozenset[str]:
     if language == "en":
         return _en_forms(word)
     return frozenset({word})
+
+
+def name_forms(language: str, word: str) -> frozenset[str]:
+    """The forms of a word of an entity's alias: a name, written in its dictionary form ("Песков" reads
+    "Пескова", not "песка"; "Ын" reads "Ына"). Other languages: as word_forms."""
+    if language == "ru":
+        return _ru_name_forms(word)
+    return word_forms(language, word)
 
 
 # -- English ---------------------------------------------------------------------------------------------
@@ -197,6 +207,37 @@ def _ru_forms(word: str) -> frozenset[str]:
         return frozenset({word})  # a guess is only trusted for what it reads as a name ("Зюдмарк")
     forms = {f.word.replace("ё", "е") for f in p.lexeme}
     return frozenset({word} | {f for f in forms if f.isalpha()})
+
+
+# An alias is written in its dictionary form, so the readings that take it for a lemma are the ones it
+# means: "Песков" is the surname, not "песок"'s genitive plural (pymorphy3's first reading), "Лавров" not
+# "Лавр"'s, so "песок" and "Лавра" are not mentions. A word the dictionary does not know takes the guessed
+# paradigms that read it as a nominative noun or adjective ("Совфед" -> "Совфеда", "Зеленский" ->
+# "Зеленского"). A word nothing is guessed for (pymorphy3 guesses from known endings; "Ын" has none)
+# declines as a masculine noun when it ends in a hard consonant after a vowel, as foreign names do in
+# Russian ("Ким Чен Ын" -> "Ына", "Ыну", "Ыном", "Ыне"); words ending in a vowel ("Чхве", "Шойгу") and
+# letter abbreviations ("ЛНР") stay as written.
+_HARD_CONSONANTS = frozenset("бвгдзклмнпрстфх")
+_RU_VOWELS = frozenset("аеиоуыэюяё")
+_MASCULINE_ENDINGS = ("а", "у", "ом", "е")
+
+
+@lru_cache(maxsize=50_000)
+def _ru_name_forms(word: str) -> frozenset[str]:
+    if script_of(word) != "cyrillic" or not word.isalpha():
+        return frozenset({word})
+    plain = word.replace("ё", "е")
+    parses = _analyzer().parse(word)
+    lemma_reads = [p for p in parses if p.normal_form.replace("ё", "е") == plain]
+    known = [p for p in lemma_reads if p.is_known]
+    chosen = known or [p for p in lemma_reads if str(p.tag).startswith(("NOUN", "ADJF")) and "nomn" in str(p.tag)]
+    if chosen:
+        forms = {f.word.replace("ё", "е") for p in chosen for f in p.lexeme}
+        return frozenset({word} | {f for f in forms if f.isalpha()})
+    if parses and not any(p.is_known for p in parses) and all(str(p.tag) == "UNKN" for p in parses):
+        if len(word) >= 2 and word[-1] in _HARD_CONSONANTS and word[-2] in _RU_VOWELS:
+            return frozenset({word} | {word + e for e in _MASCULINE_ENDINGS})
+    return _ru_forms(word)
 
 
 # -- Russian grammar ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import re2
 from watchfloor.schemas.rules import Clause, Condition
 
 from .compiled import EXACT, FORMS, PREFIX, AutomatonEntry, Node, RuleError, WordTest
-from .morphology import word_forms, word_language
+from .morphology import name_forms, word_forms, word_language
 from .text import phrase_words
 
 # A phrase whose words have at most this many combinations of forms becomes one whole pattern per
@@ -37,6 +37,11 @@ def compile_regex(pattern: str) -> Any:
         raise ValueError(f"regex {pattern!r} is not a linear-time (RE2) expression: {detail}") from None
 
 
+# The word mode of an entity's alias words under `morphology: forms`: each is a name in its dictionary
+# form and takes that lemma's forms (morphology.name_forms).
+NAMES = "names"
+_FORMS_MODES = frozenset({"forms", NAMES})
+
 Langs = tuple[str, ...]
 # A word of a phrase as the builder uses it: its test, its part of an atom key, what its patterns spell
 # (its forms sorted, or its prefix), those as patterns (" " + each), and its shortest spelling's length.
@@ -57,7 +62,7 @@ class PhraseBuilder:
         self.gate_words: dict[str, Set[str] | None] = {}
         self.atom_text: dict[str, str] = {}
         self.word_memo: dict[tuple[str, Langs, str], WordInfo] = {}
-        self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str], str] = {}
+        self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str, frozenset[str]], str] = {}
         self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
         self.phrase_keys: dict[tuple[Langs, str], dict[str, str]] = {}  # see _conditions
 
@@ -81,8 +86,11 @@ class PhraseBuilder:
         elif word.endswith("*"):
             test = (PREFIX, word[:-1], frozenset())
         else:
-            lang = word_language(word, language) if morphology == "forms" and word.isalpha() else None
-            forms = word_forms(lang, word) if lang is not None else frozenset({word})
+            lang = word_language(word, language) if morphology in _FORMS_MODES and word.isalpha() else None
+            if lang is None:
+                forms = frozenset({word})
+            else:
+                forms = name_forms(lang, word) if morphology == NAMES else word_forms(lang, word)
             test = (FORMS if len(forms) > 1 else EXACT, word, forms)
         spelled = (test[1],) if test[0] == PREFIX else tuple(sorted(test[2]))
         info = (test, word_key(test), spelled, tuple(" " + s for s in spelled), min(map(len, spelled)))
@@ -100,12 +108,14 @@ class PhraseBuilder:
         key: str | None = None,
         cue_class: str = "",
         direction: str = "",
+        names: frozenset[str] = frozenset(),
     ) -> str | None:
-        """Add a phrase's pattern; returns its atom key (`key` when given), or None on an error."""
-        memo_key = (phrase, kind, language, morphology, key, cue_class, direction)
+        """Add a phrase's pattern; returns its atom key (`key` when given), or None on an error. `names`:
+        words of the phrase that come from an entity's alias (read as names, like an alias's own words)."""
+        memo_key = (phrase, kind, language, morphology, key, cue_class, direction, names)
         if memo_key in self.phrase_memo:
             return self.phrase_memo[memo_key]
-        atom = self._add(phrase, kind, path, language, morphology, key, cue_class, direction)
+        atom = self._add(phrase, kind, path, language, morphology, key, cue_class, direction, names)
         if atom is not None:
             self.phrase_memo[memo_key] = atom
         return atom
@@ -120,6 +130,7 @@ class PhraseBuilder:
         key: str | None,
         cue_class: str,
         direction: str,
+        names: frozenset[str] = frozenset(),
     ) -> str | None:
         if "*" in phrase and _MISPLACED_STAR.search(phrase):
             # The word reading drops a '*' that ends no word, so "*truce" matched "truce" alone, silently.
@@ -134,8 +145,9 @@ class PhraseBuilder:
             if w[-1] == "*" and len(w.lstrip("=")) < 4:
                 self.error(path, f"phrase {phrase!r}: a '*' prefix needs at least 3 letters before '*'")
                 return None
-            info = memo.get((w, language, morphology))
-            infos.append(info if info is not None else self._word_info(w, language, morphology))
+            mode = NAMES if morphology == "forms" and (kind == "entity" or w in names) else morphology
+            info = memo.get((w, language, mode))
+            infos.append(info if info is not None else self._word_info(w, language, mode))
         nwords = len(infos)
         atom = key if key is not None else infos[0][1] if nwords == 1 else " ".join([i[1] for i in infos])
         if atom not in self.atom_text:
@@ -282,19 +294,20 @@ class PhraseBuilder:
             if r[1:] not in self.entities:
                 self.error(path, f"unknown entity {r!r} in phrase {text!r} (define it under 'entities')")
                 return ("any", ())
-        variants = [""]
+        # Each variant with the words its aliases brought (read as names, as in the alias itself).
+        variants: list[tuple[str, frozenset[str]]] = [("", frozenset())]
         for p in parts:
             if p.startswith("@"):
                 aliases = [a for a, _l, _m in self.entities[p[1:]][1]]
-                variants = [f"{v} {a}".strip() for v in variants for a in aliases]
+                variants = [(f"{v} {a}".strip(), n | frozenset(phrase_words(a))) for v, n in variants for a in aliases]
                 if len(variants) > 2000:
                     self.error(path, f"phrase {text!r} names entities with too many aliases (over 2,000 combinations)")
                     return ("any", ())
             else:
-                variants = [f"{v} {p}".strip() for v in variants]
+                variants = [(f"{v} {p}".strip(), n) for v, n in variants]
         key = "phrase:" + " ".join(parts).lower()
-        for v in variants:
-            if self.add(v, "phrase", path, language=language, morphology=morphology, key=key) is None:
+        for v, names in variants:
+            if self.add(v, "phrase", path, language=language, morphology=morphology, key=key, names=names) is None:
                 return ("any", ())
         self.atom_text[key] = text
         atoms.add(key)

@@ -23,7 +23,8 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 #   ("…военные.В Минобороны", "the truce…Hamas"): feeds glue sentences so. Not in initials ("В.В.Путин",
 #   "U.S.Navy"), abbreviations ("им.Кирова", "г.Москва"), numbers ("3.5"), domains and web addresses
 #   ("1tv.ru", "…/page?CMP=x"), dotted names ("Binance.US", "«Дом.РФ»"), nor after a capitalised word
-#   ("Jr.Smith", a headline's "Be Afraid…Denver"): _glued_end.
+#   ("Jr.Smith", a headline's "Be Afraid…Denver"): _glued_end. "!" and "?" end no abbreviation or initial,
+#   so they end one after a capitalised word too ("…прибыли в Россию!Так считают", "in Kursk?The").
 _SENTENCE_END_AT = re.compile(
     # (A mark not followed by spaces and then something other than a line break ends nothing: such marks — the
     # title's period before its line break, the text's last one, "U.S." — are skipped here, not in Python,
@@ -121,7 +122,8 @@ _URL_MARKS = frozenset("/@=\\")
 def _glued_end(text: str, start: int, i: int, j: int, abbreviations: frozenset[str]) -> bool:
     """Whether the mark at i, with no space before the next word (at j, after the marks and closing quotes),
     ends a sentence: it closes a lower-case word of two or more letters (not an abbreviation, not a part of a
-    dotted name or a web address) and the next word starts with a capital and is no upper-case name
+    dotted name or a web address), or any word for '!' and '?' (no abbreviation or initial ends
+    in them: "…в Россию!Так …"), and the next word starts with a capital and is no upper-case name
     ("Binance.US", "Дом.РФ") nor the start of a domain ("chat.Gpt.com")."""
     if text[i] not in ".!?…":
         return False
@@ -129,7 +131,7 @@ def _glued_end(text: str, start: int, i: int, j: int, abbreviations: frozenset[s
     while w > start and text[w - 1].isalpha():
         w -= 1
     word = text[w:i]
-    if len(word) < 2 or not word.islower() or word in abbreviations:
+    if text[i] not in "!?" and (len(word) < 2 or not word.islower() or word in abbreviations):
         return False
     b = w
     while b > start and not text[b - 1].isspace():

@@ -1,7 +1,8 @@
 """Sentence splitting without a space after the mark (audit 4, F4): feeds glue sentences together
 ("…военные.В Минобороны…", "…the truce…Hamas…"). A mark directly before a capital ends a sentence when it
-closes a lower-case word of two or more letters; initials, abbreviations, decimals, domains, web addresses and
-dotted brand names keep whole. Sentences are written for these tests."""
+closes a lower-case word of two or more letters, or any word for '!' and '?' (no abbreviation ends in them);
+initials, abbreviations, decimals, domains, web addresses and dotted brand names keep whole. Sentences are
+written for these tests."""
 
 from __future__ import annotations
 
@@ -40,6 +41,27 @@ from .engine_helpers import doc, engine_for
             "Will the ceasefire hold?Few observers think so.",
             "en",
             ["Will the ceasefire hold?", "Few observers think so."],
+        ),
+        # "!" and "?" end no abbreviation or initial: they end a sentence after a capitalised word too (trial 8, L7).
+        (
+            "Колонна военных КНДР прибыла в Россию!Так считают в разведке.",
+            "ru",
+            ["Колонна военных КНДР прибыла в Россию!", "Так считают в разведке."],
+        ),
+        (
+            "Зачем делегация летала в Пхеньян?Ответа в МИД не дали.",
+            "ru",
+            ["Зачем делегация летала в Пхеньян?", "Ответа в МИД не дали."],
+        ),
+        (
+            "Were the soldiers moved to Kursk?The ministry would not say.",
+            "en",
+            ["Were the soldiers moved to Kursk?", "The ministry would not say."],
+        ),
+        (
+            "The convoy reached Moscow!Officials confirmed it later.",
+            None,
+            ["The convoy reached Moscow!", "Officials confirmed it later."],
         ),
         # Closing quotes stay with the sentence they close; opening ones go with the next.
         (
