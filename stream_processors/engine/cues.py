@@ -153,7 +153,11 @@ def _ru_goals() -> list[str]:
         "призвать призвал призвала призвали призвало призывает призывают призывал призывала призывали призвав "
         "призывая "
         "попросить попросил попросила попросили просит просят просил просила просили "
-        "потребовать потребовал потребовала потребовали требует требуют требовал требовала требовали"
+        "потребовать потребовал потребовала потребовали требует требуют требовал требовала требовали "
+        # wishes and proposals: "КНДР хочет направить военных", "предложение президента Франции отправить солдат"
+        "хотеть хочет хочу хотим хотите хотят хотел хотела хотели хотело захотел захотела захотели "
+        "предложить предложил предложила предложили предложило предлагает предлагают предлагал предлагала "
+        "предлагали предложив предлагая предложение предложения предложению предложением предложении"
     ).split()
 
 
@@ -284,6 +288,38 @@ _EN: CueTable = {
             "promises to",
             "threatened to",
             "threatens to",
+            # proposals, offers and first steps: "proposed to send troops", "offered to mediate", "the Duma moves
+            # to ratify the treaty" (before a verb only, VERB_ONLY_TO: "moved to Kursk", "offered to Russia")
+            "propose to",
+            "proposes to",
+            "proposed to",
+            "proposing to",
+            "proposal to",
+            "offer to",
+            "offers to",
+            "offered to",
+            "offering to",
+            "move to",
+            "moves to",
+            "moved to",
+            "moving to",
+            # ... and before an -ing verb only (ING_ONLY): "proposed sending troops", "is considering sending"
+            # (not "the proposed treaty", "considering the risks")
+            "propose",
+            "proposes",
+            "proposed",
+            "proposing",
+            "consider",
+            "considers",
+            "considered",
+            "considering",
+            "suggest",
+            "suggests",
+            "suggested",
+            "suggesting",
+            "mulls",
+            "mulled",
+            "mulling",
             "seeks to",
             "seeking to",
             "hopes to",
@@ -452,9 +488,25 @@ _RU: CueTable = {
             "собирался",
             "собиралась",
             "собирались",
+            # every form of "готов" (short and full: "страны, готовых отправить войска") and "готовность"
             "готов",
             "готова",
+            "готово",
             "готовы",
+            "готовый",
+            "готовая",
+            "готовое",
+            "готовые",
+            "готового",
+            "готовой",
+            "готовому",
+            "готовым",
+            "готовыми",
+            "готовых",
+            "готовую",
+            "готовность",
+            "готовности",
+            "готовностью",
             "готовится",
             "готовятся",
             "предстоит",
@@ -570,13 +622,23 @@ BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
 # "yet to" too: "has yet to ratify", "is yet to be ratified" (not "the best yet to date").
 VERB_ONLY_TO = frozenset(
     "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising "
-    "decline declines declined declining yet".split()
+    "decline declines declined declining yet propose proposes proposed proposing proposal offer offers offered "
+    "offering move moves moved moving".split()
 )
 
 # Cues of nearness or purpose that are a future only before an -ing verb ("close to agreeing", "negotiations
 # aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
 # "strikes aimed at the depot").
-ING_ONLY = frozenset({("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")})
+# Proposals and deliberation too: "North Korea proposed sending troops", "Russia is considering sending troops"
+# (not "the proposed treaty", "considering the risks", "suggested a truce").
+ING_ONLY = frozenset(
+    {("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")}
+    | {
+        (w,)
+        for w in "propose proposes proposed proposing consider considers considered considering suggest suggests "
+        "suggested suggesting mulls mulled mulling".split()
+    }
+)
 # These, and "on the verge / brink of", govern only the word they lead to (after an article or an -ly adverb):
 # the signal is future when that word is one of its own ("close to agreeing a truce", "on the verge of a truce
 # deal"), not when the signal's verb lies beyond ("a truce aimed at freeing hostages begins", "on the brink of
@@ -614,6 +676,12 @@ PASSIVE_TO_BE_ORDINALS = frozenset("first second third fourth fifth last only ne
 # English news "to deal" is "to deal with" 195 times in 210. Not "plan": it takes its object bare ("to plan
 # attacks", "to plan changes to the Cabinet"), so "agreed to plan changes" cannot be told from the noun.
 NOUN_UNLESS_BEFORE: dict[str, frozenset[str]] = {"deal": frozenset({"with"})}
+
+# "May" the month (or a name), not the modal: modality._is_month_may. After these words in any case ("in May",
+# "in may", "since May"; the modal cannot follow them), and, capitalised, after these ("this May", "last May";
+# lower-cased they may be a subject: "this may take weeks", "those who arrive late may be turned away").
+MAY_MONTH_AFTER = frozenset("in since until till from of by during through before after mid the".split())
+MAY_MONTH_AFTER_CAPITALISED = frozenset("this last next early late".split())
 
 # Russian denial nouns are a sentence's topic, not a denial, after a preposition: "закон о фейках", "штраф за
 # фейки", "борьба с дезинформацией". A one-word negation cue of these stems is ignored right after one of these.

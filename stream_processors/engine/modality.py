@@ -52,6 +52,8 @@ from .cues import (
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     ING_ONLY,
+    MAY_MONTH_AFTER,
+    MAY_MONTH_AFTER_CAPITALISED,
     NEUTRAL,
     NOUN_UNLESS_BEFORE,
     PASSIVE_TO_BE,
@@ -87,6 +89,10 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "May 9" is a date, not a hedge: ignore a cue followed by a number.
         if last + 1 < n and toks[last + 1].isdigit():
             continue
+        # "In May North Korea and Russia signed", "Theresa May said": the month or a name, not the modal.
+        if first == last and toks[first] == "may" and _is_month_may(sent, first):
+            continue
+        key = tuple(toks[first : last + 1])
         # "agreed to" is a future before a verb only: "agreed to send troops", not "agreed to a truce".
         if (
             last == first + 1
@@ -95,14 +101,15 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and not _verb_follows(toks, last + 1)
         ):
             continue
-        # "close to agreeing" is a future, "close to the border" a place: before an -ing verb only.
-        if last == first + 1 and (toks[first], toks[last]) in ING_ONLY and not _ing_verb_follows(toks, last + 1):
+        # "close to agreeing", "proposed sending" are futures, "close to the border", "the proposed treaty" not:
+        # before an -ing verb only.
+        if key in ING_ONLY and not _ing_verb_follows(toks, last + 1):
             continue
         # "deal to be approved" is a thing to be done, "the first to be hit" one done: cues.PASSIVE_TO_BE.
-        if last == first + 1 and (toks[first], toks[last]) == PASSIVE_TO_BE and not _passive_infinitive(toks, first):
+        if key == PASSIVE_TO_BE and not _passive_infinitive(toks, first):
             continue
         direction = entry.direction
-        if tuple(toks[first : last + 1]) in GOVERNS_NEXT_WORD:
+        if key in GOVERNS_NEXT_WORD:
             direction = NEXT_WORD
         if direction == "disclaimer":
             # "..., but this could not be independently verified": only next to an anaphor that points back.
@@ -155,6 +162,41 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             hidden.append((c, tuple(over)))
     sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
     sent.cues_hidden = hidden
+
+
+def _is_month_may(sent: Sentence, at: int) -> bool:
+    """Whether the token "may" at toks[at] is the month (or the name "May"), not the modal (cues.MAY_MONTH_*):
+    after "in", "since", "until", ... in any case ("In May, soldiers seized power", "in may north korea");
+    capitalised after "this", "last", "next", "early", "late" ("this May"); capitalised elsewhere but the
+    sentence's first word unless a verb follows ("Theresa May said", "in late May North Korea", but a title's
+    "Troops May Be Sent", "Russia May Not Ratify Pact"), or before a comma or "Day"."""
+    toks = sent.toks
+    prev = toks[at - 1] if at > 0 else ""
+    if prev in MAY_MONTH_AFTER:
+        return True
+    if at == 0:
+        return False  # "May troops be sent?", "May was the deadliest month": the modal reads first
+    # Which "may" of the text it is: the text's words are the tokens, in order (the view is lower-cased).
+    hits = [m.start() for m in _MAY_WORD.finditer(sent.text)]
+    if len(hits) != toks.count("may"):
+        return False  # a clitic ("mayn't") made the words differ: keep the cue
+    start = hits[toks[:at].count("may")]
+    if sent.text[start] != "M":
+        return False
+    if prev in MAY_MONTH_AFTER_CAPITALISED:
+        return True
+    rest = sent.text[start + 3 : start + 5]
+    if rest.startswith(",") or (at + 1 < len(toks) and toks[at + 1] == "day"):
+        return True
+    nxt = at + 1
+    if nxt < len(toks) and toks[nxt] in _ADVERBS_AFTER_MODAL:  # "Troops May Already Be in Russia"
+        nxt += 1
+    return not _verb_follows(toks, nxt)
+
+
+_ADVERBS_AFTER_MODAL = frozenset("also already still soon never even well yet now just".split())
+# The word "may" on its own (the tokens are runs of letters and digits).
+_MAY_WORD = re.compile(r"(?<![^\W_])may(?![^\W_])", re.IGNORECASE)
 
 
 def _disclaimer_anaphor(toks: list[str], first: int, last: int) -> bool:
