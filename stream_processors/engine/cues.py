@@ -11,8 +11,9 @@ Two more directions are read by modality.read_cues, each from a table made by a 
   could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
   sentence, across clause breaks; without one it is no cue (those that also stand in the `after` list act
   as that plain after-cue);
-- `goal`: a verb of persuasion or request ("urged", "called on", "призвал") is a cue only when "X to VERB"
-  follows (Russian: X and an infinitive); it then governs the verb after "to", not X nor the words before.
+- `goal`: a verb of persuasion or request ("urged", "called on", "призвал"; Russian wishes and proposals too:
+  "хочет", "предложил") is a cue only when "X to VERB" follows (Russian: X and an infinitive); it then governs
+  the verb after "to", not X nor the words before.
 
 Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
 depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
@@ -145,8 +146,9 @@ def _en_goals() -> list[str]:
 
 
 def _ru_goals() -> list[str]:
-    """Russian verbs of persuasion and request, a cue only before (X and) an infinitive (modality.read_cues):
-    "призвал Пхеньян ратифицировать", "убедить Киев подписать", "потребовал от Израиля прекратить"."""
+    """Russian verbs of persuasion and request, and of wish and proposal, a cue only before (X and) an infinitive
+    (modality.read_cues): "призвал Пхеньян ратифицировать", "убедить Киев подписать", "потребовал от Израиля
+    прекратить", "КНДР хочет направить", "предложение президента Франции отправить"."""
     return (
         "убедить убедил убедила убедили убеждает убеждают убеждал убеждала убеждали "
         "уговорить уговорил уговорила уговорили уговаривает уговаривают уговаривал уговаривала уговаривали "

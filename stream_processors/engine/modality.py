@@ -7,7 +7,8 @@ the signal's own phrases or inside a name is part of those words, not a cue ("no
 Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after"); but a
 cue hidden only by longer ones of the other direction applies on the side they do not govern ("назвали
 фейком" governs the words before it, its "фейком" those after it). "agreed to" (cues.VERB_ONLY_TO) is a cue
-only before a verb ("agreed to send troops", not "agreed to a truce").
+only before a verb ("agreed to send troops", not "agreed to a truce"); "proposed", "considering" (cues.ING_ONLY)
+only before an -ing verb. "May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
 A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
