@@ -159,7 +159,9 @@ def _ru_goals() -> list[str]:
         # wishes and proposals: "КНДР хочет направить военных", "предложение президента Франции отправить солдат"
         "хотеть хочет хочу хотим хотите хотят хотел хотела хотели хотело захотел захотела захотели "
         "предложить предложил предложила предложили предложило предлагает предлагают предлагал предлагала "
-        "предлагали предложив предлагая предложение предложения предложению предложением предложении"
+        "предлагали предложив предлагая предложение предложения предложению предложением предложении "
+        # "заявил о готовности направить войска" (not "в боевой готовности", "готовность к диалогу")
+        "готовность готовности готовностью"
     ).split()
 
 
@@ -291,7 +293,9 @@ _EN: CueTable = {
             "threatened to",
             "threatens to",
             # proposals, offers and first steps: "proposed to send troops", "offered to mediate", "the Duma moves
-            # to ratify the treaty" (before a verb only, VERB_ONLY_TO: "moved to Kursk", "offered to Russia")
+            # to ratify the treaty" (before a verb only, VERB_ONLY_TO: "moves to Kursk", "offered to Russia").
+            # Not "move to", "moved to": a step taken ("upheld Modi's move to scrap …", "Biden moved to forgive
+            # $4.8 billion in student loans"), or a place whose name is a verb ("moved to house arrest").
             "propose to",
             "proposes to",
             "proposed to",
@@ -301,24 +305,18 @@ _EN: CueTable = {
             "offers to",
             "offered to",
             "offering to",
-            "move to",
             "moves to",
-            "moved to",
             "moving to",
             # ... and before an -ing verb only (ING_ONLY): "proposed sending troops", "is considering sending"
-            # (not "the proposed treaty", "considering the risks")
+            # (not "the proposed treaty", "considering the risks"; not "considered" nor "suggests": "is considered
+            # missing", "the forecast suggests accelerating growth")
             "propose",
             "proposes",
             "proposed",
             "proposing",
             "consider",
             "considers",
-            "considered",
             "considering",
-            "suggest",
-            "suggests",
-            "suggested",
-            "suggesting",
             "mulls",
             "mulled",
             "mulling",
@@ -490,7 +488,8 @@ _RU: CueTable = {
             "собирался",
             "собиралась",
             "собирались",
-            # every form of "готов" (short and full: "страны, готовых отправить войска") and "готовность"
+            # every form of "готов" (short and full: "страны, готовых отправить войска"; the noun "готовность" is
+            # a goal: "боевая готовность" is no intention)
             "готов",
             "готова",
             "готово",
@@ -506,9 +505,6 @@ _RU: CueTable = {
             "готовыми",
             "готовых",
             "готовую",
-            "готовность",
-            "готовности",
-            "готовностью",
             "готовится",
             "готовятся",
             "предстоит",
@@ -625,21 +621,17 @@ BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
 VERB_ONLY_TO = frozenset(
     "agree agrees agreed agreeing pledge pledges pledged pledging promise promises promised promising "
     "decline declines declined declining yet propose proposes proposed proposing proposal offer offers offered "
-    "offering move moves moved moving".split()
+    "offering moves moving".split()
 )
 
 # Cues of nearness or purpose that are a future only before an -ing verb ("close to agreeing", "negotiations
 # aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
 # "strikes aimed at the depot").
 # Proposals and deliberation too: "North Korea proposed sending troops", "Russia is considering sending troops"
-# (not "the proposed treaty", "considering the risks", "suggested a truce").
+# (not "the proposed treaty", "considering the risks").
 ING_ONLY = frozenset(
     {("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")}
-    | {
-        (w,)
-        for w in "propose proposes proposed proposing consider considers considered considering suggest suggests "
-        "suggested suggesting mulls mulled mulling".split()
-    }
+    | {(w,) for w in "propose proposes proposed proposing consider considers considering mulls mulled mulling".split()}
 )
 # These, and "on the verge / brink of", govern only the word they lead to (after an article or an -ly adverb):
 # the signal is future when that word is one of its own ("close to agreeing a truce", "on the verge of a truce

@@ -169,8 +169,9 @@ def _is_month_may(sent: Sentence, at: int) -> bool:
     """Whether the token "may" at toks[at] is the month (or the name "May"), not the modal (cues.MAY_MONTH_*):
     after "in", "since", "until", ... in any case ("In May, soldiers seized power", "in may north korea");
     capitalised after "this", "last", "next", "early", "late" ("this May"); capitalised elsewhere but the
-    sentence's first word unless a verb follows ("Theresa May said", "in late May North Korea", but a title's
-    "Troops May Be Sent", "Russia May Not Ratify Pact"), or before a comma or "Day"."""
+    sentence's first word unless a verb, "not" or a subject pronoun follows ("Theresa May said", "in late May
+    North Korea", but a title's "Troops May Be Sent", "Russia May Not Ratify Pact", "May I Suggest"), or before
+    a comma or "Day"."""
     toks = sent.toks
     prev = toks[at - 1] if at > 0 else ""
     if prev in MAY_MONTH_AFTER:
@@ -190,12 +191,18 @@ def _is_month_may(sent: Sentence, at: int) -> bool:
     if rest.startswith(",") or (at + 1 < len(toks) and toks[at + 1] == "day"):
         return True
     nxt = at + 1
-    if nxt < len(toks) and toks[nxt] in _ADVERBS_AFTER_MODAL:  # "Troops May Already Be in Russia"
-        nxt += 1
+    if nxt < len(toks):
+        after = toks[nxt]
+        # "… And May Not for Years", "May I Suggest Oakland?", "It May as Well Be", "May Re-Elect"
+        if after in _MODAL_MAY_BEFORE or toks[nxt : nxt + 2] == ["as", "well"]:
+            return False
+        if after in _ADVERBS_AFTER_MODAL or after == "re":  # "Troops May Already Be in Russia"
+            nxt += 1
     return not _verb_follows(toks, nxt)
 
 
 _ADVERBS_AFTER_MODAL = frozenset("also already still soon never even well yet now just".split())
+_MODAL_MAY_BEFORE = frozenset("not i we you he she it they".split())
 # The word "may" on its own (the tokens are runs of letters and digits).
 _MAY_WORD = re.compile(r"(?<![^\W_])may(?![^\W_])", re.IGNORECASE)
 

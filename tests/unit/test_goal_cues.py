@@ -87,8 +87,7 @@ def test_a_request_in_a_headline_is_a_goal(title: str, cue: str) -> None:
         ("truce", "Israel agreed to accept the truce.", ("future", "agreed to")),
         ("truce", "Israel decided to accept the truce.", ("asserted", None)),
         ("truce", "The Knesset voted to approve the truce.", ("asserted", None)),
-        # (a first step, not the act: a future of its own since trial 8, M3; tests/unit/test_intention_cues.py)
-        ("truce", "The cabinet moved to approve the truce.", ("future", "moved to")),
+        ("truce", "The cabinet moved to approve the truce.", ("asserted", None)),
         ("truce", "Hamas began to accept the deal.", ("asserted", None)),
         # A request without "to VERB" is no cue.
         ("ratified", "Washington urged restraint after Russia ratified the treaty.", ("asserted", None)),

@@ -54,10 +54,8 @@ def _read(signal: str, body: str, title: str = "") -> tuple[str, str | None]:
         ("troops", "North Korea offered to send troops to Russia.", ("future", "offered to")),
         # First steps, in a body sentence as in a title.
         ("treaty", "Russia's lower house moves to ratify the treaty, the speaker said.", ("future", "moves to")),
-        ("treaty", "The Duma moved to ratify the pact on Tuesday.", ("future", "moved to")),
         # Deliberation.
         ("troops", "North Korea is considering sending troops to Russia.", ("future", "considering")),
-        ("troops", "Pyongyang suggested sending troops to Russia.", ("future", "suggested")),
         ("troops", "Kim mulls sending troops to Russia.", ("future", "mulls")),
         # The cues there were: unchanged.
         ("troops", "North Korea plans to send troops to Russia.", ("future", "plans to")),
@@ -82,6 +80,9 @@ def test_an_intention_or_proposal_is_a_future(signal: str, body: str, want: tupl
         ("troops", "Units moved to Kursk after Pyongyang agreed and began to send troops."),
         ("troops", "The aid offered to Russia came as North Korea began to deploy troops."),
         ("treaty", "Kim, who had proposed a summit, signed the treaty in Pyongyang."),
+        # A step taken, not one to come: "move to" and "moved to" are no cue.
+        ("treaty", "The court upheld Moscow's move to ratify the pact."),
+        ("treaty", "The Duma moved to ratify the pact on Tuesday."),
     ],
 )
 def test_the_same_words_before_a_noun_are_no_cue(signal: str, body: str) -> None:
@@ -101,6 +102,7 @@ def test_the_same_words_before_a_noun_are_no_cue(signal: str, body: str) -> None
         ("Макрон собирает коалицию стран, готовых отправить войска на Украину.", "готовых"),
         ("Страны, готовые отправить войска на Украину, встретятся в Париже.", "готовые"),
         ("Париж заявил о готовности отправить войска на Украину.", "готовности"),
+        ("Россия подтвердила готовность направить войска.", "готовность"),
         # The cues there were: unchanged.
         ("Франция готова отправить войска на Украину.", "готова"),
         ("Франция намерена отправить войска на Украину.", "намерена"),
@@ -119,6 +121,9 @@ def test_a_russian_wish_proposal_or_readiness_is_a_future(body: str, cue: str) -
         # A wish or proposal without an infinitive, and a past act after it.
         "Франция хочет мира, и Россия направила войска на границу.",
         "После предложения Парижа Франция отправила войска на Украину.",
+        # Readiness as a state, not an intention.
+        "Армия в полной боевой готовности, и Россия направила войска к границе.",
+        "Армия приведена в боевую готовность: Россия направила войска к границе.",
     ],
 )
 def test_russian_acts_stay_asserted(body: str) -> None:
@@ -157,6 +162,9 @@ def test_the_month_may_is_no_hedge(signal: str, body: str) -> None:
         ("treaty", "", "North Korea and Russia May Sign Pact"),
         ("treaty", "", "Russia May Soon Ratify Pact With North Korea"),
         ("troops", "", "North Korea May Already Deploy Troops to Russia"),
+        ("treaty", "", "Kim Asks: May We Sign the Pact?"),
+        ("treaty", "", "Putin Says Russia May as Well Sign the Pact"),
+        ("treaty", "", "North Korea May Re-Sign Pact With Russia"),
     ],
 )
 def test_the_modal_may_still_hedges(signal: str, body: str, title: str) -> None:
