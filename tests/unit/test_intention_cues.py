@@ -121,7 +121,8 @@ def test_a_russian_wish_proposal_or_readiness_is_a_future(body: str, cue: str) -
         # A wish or proposal without an infinitive, and a past act after it.
         "Франция хочет мира, и Россия направила войска на границу.",
         "После предложения Парижа Франция отправила войска на Украину.",
-        # Readiness as a state, not an intention.
+        # Readiness as a state, not an intention ("готовые образцы": finished samples).
+        "Россия направила готовые образцы войскам на границе.",
         "Армия в полной боевой готовности, и Россия направила войска к границе.",
         "Армия приведена в боевую готовность: Россия направила войска к границе.",
     ],
