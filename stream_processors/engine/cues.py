@@ -618,6 +618,15 @@ VERB_ONLY_TO = frozenset(
 # Cues of nearness or purpose that are a future only before an -ing verb ("close to agreeing", "negotiations
 # aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
 # "strikes aimed at the depot").
+# "moves to" is the verb ("Russia moves to ratify"), not the plural noun after a possessive, a determiner or an
+# adjective ("the Taliban's moves to restrict women's rights", "a series of moves to", "dance moves to keep warm"):
+# the noun reports steps taken.
+MOVES_TO = ("moves", "to")
+MOVES_NOUN_AFTER = frozenset(
+    "s the its their his her our your my these those such new recent latest further other similar any no of "
+    "dance chess bold diplomatic legal military".split()
+)
+
 # Proposals and deliberation too: "North Korea proposed sending troops", "Russia is considering sending troops"
 # (not "the proposed treaty", "considering the risks").
 ING_ONLY = frozenset(

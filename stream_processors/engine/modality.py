@@ -55,6 +55,8 @@ from .cues import (
     ING_ONLY,
     MAY_MONTH_AFTER,
     MAY_MONTH_AFTER_CAPITALISED,
+    MOVES_NOUN_AFTER,
+    MOVES_TO,
     NEUTRAL,
     NOUN_UNLESS_BEFORE,
     PASSIVE_TO_BE,
@@ -101,6 +103,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[first] in VERB_ONLY_TO
             and not _verb_follows(toks, last + 1)
         ):
+            continue
+        # "Russia moves to ratify" is a future, "the Taliban's moves to restrict" steps taken (cues.MOVES_TO).
+        if key == MOVES_TO and first > 0 and toks[first - 1] in MOVES_NOUN_AFTER:
             continue
         # "close to agreeing", "proposed sending" are futures, "close to the border", "the proposed treaty" not:
         # before an -ing verb only.

@@ -83,6 +83,9 @@ def test_an_intention_or_proposal_is_a_future(signal: str, body: str, want: tupl
         # A step taken, not one to come: "move to" and "moved to" are no cue.
         ("treaty", "The court upheld Moscow's move to ratify the pact."),
         ("treaty", "The Duma moved to ratify the pact on Tuesday."),
+        # "moves" the plural noun: steps taken.
+        ("treaty", "Kyiv protested at Moscow's moves to ratify the pact."),
+        ("treaty", "Kyiv protested at the recent moves to ratify the pact."),
     ],
 )
 def test_the_same_words_before_a_noun_are_no_cue(signal: str, body: str) -> None:
