@@ -37,6 +37,13 @@ class EventLog(Protocol):
         """Events with position > after, in position order, optionally only of some types."""
         ...
 
+    def read_payloads(
+        self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        """As `read`, each event's position and payload alone, as JSON text (what the SQL stores hold): for a
+        reader of a few fields of many events (the dispatcher's stories at start-up) that builds no `Event`."""
+        ...
+
     def head(self) -> int:
         """The highest position in the log (0 when empty)."""
         ...

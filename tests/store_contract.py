@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.ledger_contract import LedgerContract, PersistentLedgerContract
@@ -169,6 +170,31 @@ class StoreContract(LedgerContract):
             after = page[-1].position
         assert len(seen) == store.count(types=["signal"]) == 166
         assert positions(seen) == sorted(set(positions(seen)))
+
+    def test_read_payloads_is_read_without_the_envelope(self, store: Store) -> None:
+        """(position, payload as JSON text) of the events `read` returns, with the same `after`, types and limit:
+        the text the SQL stores keep (check_event's), which decodes to the payload that was appended."""
+        kinds = ["signal", "detection", "signal", "detection", "detection", "alert"]
+        payloads: list[dict[str, Any]] = [
+            {"n": str(i), "nested": {"list": [1, 2.5, None, True], "t": "Ünïcode ✓ a\x00b"}, "big": 2**53 + i}
+            for i in range(6)
+        ]
+        store.append([ev(i, kinds[i], payload=payloads[i]) for i in range(6)])
+        for after, types, limit in [
+            (0, None, 10),
+            (0, ["detection"], 10),
+            (2, {"detection"}, 10),
+            (0, ["detection"], 2),
+        ]:
+            got = store.read_payloads(after, types=types, limit=limit)
+            want = store.read(after, types=types, limit=limit)
+            assert [p for p, _ in got] == positions(want)
+            assert all(isinstance(text, str) for _, text in got)
+            assert [orjson.loads(text) for _, text in got] == [se.event.payload for se in want]
+        assert [p for p, _ in store.read_payloads(0, types=["detection"])] == [2, 4, 5]
+        assert store.read_payloads(0, types=["detection"])[0][1] == orjson.dumps(payloads[1]).decode()
+        assert store.read_payloads(5, types=["detection"]) == []
+        assert store.read_payloads(0, types=[]) == []
 
     def test_head_and_count(self, store: Store) -> None:
         store.append([ev(1, "signal"), ev(2, "alert"), ev(3, "signal")])

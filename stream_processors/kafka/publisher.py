@@ -277,6 +277,11 @@ class KafkaEventLog(KafkaPublisher):
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
 
+    def read_payloads(
+        self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
     def head(self) -> int:
         raise NotImplementedError("KafkaEventLog is write-only; Kafka has no global position")
 

@@ -7,6 +7,8 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
 
+import orjson
+
 from watchfloor.schemas.events import Event, edition_of
 
 from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent
@@ -60,6 +62,15 @@ class MemoryStore(MemoryDeliveryLedger):
             return {doc_id: self._editions.get(doc_id, 0) for doc_id in doc_ids}
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
+        return self._select(after, types, limit)
+
+    def read_payloads(
+        self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        # The payload as the SQL stores keep it (check_event's JSON): the same text, whichever store holds it.
+        return [(se.position, orjson.dumps(se.event.payload).decode()) for se in self._select(after, types, limit)]
+
+    def _select(self, after: int, types: Collection[str] | None, limit: int) -> list[StoredEvent]:
         out: list[StoredEvent] = []
         with self._lock:
             for se in self._events[max(after, 0) :]:

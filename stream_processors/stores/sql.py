@@ -331,6 +331,16 @@ class SqlStore(SqlDeliveryLedger):
             rows = conn.execute(stmt).all()
         return [_stored_event(r) for r in rows]
 
+    def read_payloads(
+        self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        if limit <= 0 or (types is not None and not types):
+            return []
+        stmt = select(events_table.c.position, events_table.c.payload).where(events_table.c.position > after)
+        stmt = _filter_types(stmt, types).order_by(events_table.c.position).limit(limit)
+        with self._read() as conn:
+            return [(int(row[0]), str(row[1])) for row in conn.execute(stmt)]
+
     def head(self) -> int:
         with self._read() as conn:
             got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()
