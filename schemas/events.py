@@ -326,9 +326,14 @@ def signal_event(sig: Signal) -> Event:
 def detection_event_id(det: Detection) -> str:
     """The detection's id for one raised in event-time order; a revision's own id otherwise (an alert can be
     withdrawn and raised again as a group's history changes: each time is an event of its own)."""
-    if det.revision == 0:
-        return det.id
-    return stable_id("detection", det.id, "revision", str(det.revision))
+    return detection_key(det.id, det.revision)
+
+
+def detection_key(alert_id: str, revision: int) -> str:
+    """`detection_event_id` of a detection with this id and revision."""
+    if revision == 0:
+        return alert_id
+    return stable_id("detection", alert_id, "revision", str(revision))
 
 
 def detection_event(det: Detection) -> Event:
