@@ -30,7 +30,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.schemas.control import AlertAcknowledged
+from watchfloor.schemas.detection_fields import detection_fields
 from watchfloor.schemas.events import (
     Alert,
     DeadLetter,
@@ -68,7 +69,7 @@ from .intake import (
     retraction_thread,
     standing_copy,
 )
-from .notice import AlertCatalog
+from .notice import AlertCatalog, thread_key
 from .notifiers.base import Checking, Notifier, NotifierError
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
+STORY_TYPES = frozenset({EventType.DETECTION.value})
+READ_BATCH = 5000  # detections per read of the log for stories
 
 
 @dataclass
@@ -200,28 +203,34 @@ class StoryBook:
 
     def story(self, position: int, key: str, det: Detection) -> Story:
         """The story of `det` (delivery key `key`), the detection event at `position`."""
+        self._read_before(position)
+        self.read_to = max(self.read_to, position)
+        return self.stories.take(position, key, det, self.catalog.open_period(det.rule))
+
+    def _read_before(self, position: int) -> None:
+        """Take every detection before `position` not taken yet. Of each only what its story needs is read (its
+        payload's JSON, decoded into a few fields: schemas.detection_fields), not an Event and a Detection: at
+        start-up that is every detection in the log."""
         while self.read_to < position - 1:
             # At most one detection per position between: never read far past `position` (later ones are unused).
-            limit = min(5000, position - 1 - self.read_to)
-            batch = [
-                se
-                for se in self.store.read(self.read_to, types={EventType.DETECTION.value}, limit=limit)
-                if se.position < position
-            ]
-            if not batch:
-                break
-            for se in batch:
-                try:
-                    earlier = Detection.model_validate(se.event.payload)
-                except ValidationError:
+            limit = min(READ_BATCH, position - 1 - self.read_to)
+            batch = self.store.read_payloads(self.read_to, types=STORY_TYPES, limit=limit)
+            # Every position before `position` is committed (positions are gap-free in commit order): a read that
+            # comes back short, or reaches `position`, has found every detection before it.
+            done = len(batch) < limit
+            while batch and batch[-1][0] >= position:
+                batch.pop()
+                done = True
+            for at, text in batch:
+                fields = detection_fields(text)
+                if fields is None:
                     continue  # intake dead-letters it: no alert, no story
-                self.stories.take(se.position, detection_event_id(earlier), earlier, self._period(earlier))
-            self.read_to = batch[-1].position
-        self.read_to = max(self.read_to, position)
-        return self.stories.take(position, key, det, self._period(det))
-
-    def _period(self, det: Detection) -> timedelta:
-        return self.catalog.open_period(det.rule)
+                tk = thread_key(fields.rule, fields.group)
+                period = self.catalog.open_period(fields.rule)
+                self.stories.add(at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period)
+            if done:
+                break
+            self.read_to = batch[-1][0]
 
 
 class AlertDispatcher:

@@ -30,10 +30,13 @@ in whichever thread holds a row of its story).
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+from pydantic_core import TzInfo
 
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
@@ -217,91 +220,178 @@ class Story:
     members: frozenset[str]  # delivery keys of its detections before this one in the log (empty: it starts one)
 
 
-@dataclass(frozen=True, slots=True)
-class _Told:
-    position: int  # in the log
-    key: str  # delivery key (the detection event's id)
-    id: str  # alert id (what a revision's `revises` names)
-    fired_at: datetime
-    root: str  # its story's first detection's key
-    thread: str  # its rule and group's thread key
-
-
 class _Thread:
-    """The detections of one rule and group taken so far."""
+    """The detections of one rule and group taken so far (numbers: the order Stories took them in)."""
 
-    __slots__ = ("by_id", "key", "roots", "stories")
+    __slots__ = ("by_id", "number", "roots")
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.roots: list[_Told] = []  # the first detections of its stories, by (fired_at, position)
-        self.stories: dict[str, list[_Told]] = {}  # a story's first detection's key -> its detections
-        self.by_id: dict[str, _Told] = {}  # alert id -> its latest detection (what a revision names)
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.roots: list[int] = []  # the first detections of its stories, by (fired_at, position)
+        # Alert id -> its latest detection, of those whose delivery key is not their alert id (a revision's event
+        # has a key of its own): the others are found by their key, in Stories._number, with no entry here.
+        self.by_id: dict[str, int] = {}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_FIXED_OFFSETS = (timezone, TzInfo)  # tzinfo types whose `at + by` is `by` later whatever the date
+
+
+def _micros(at: datetime) -> int:
+    """An aware time as microseconds since 1970 UTC: compared as the instants are, exactly."""
+    d = at - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+# Within these bounds a shift by a period is plain arithmetic on microseconds; nearer the calendar's ends `at + by`
+# may leave it (a UTC offset is under a day), and `_shifted`'s clamp decides, as it always has.
+_SAFE_LOW = _micros(datetime.min.replace(tzinfo=UTC)) + 2 * 86_400_000_000
+_SAFE_HIGH = _micros(datetime.max.replace(tzinfo=UTC)) - 2 * 86_400_000_000
 
 
 class Stories:
     """Every detection taken so far, by rule and group, each with its story. Pure: the story of a detection is a
-    function of the detections taken before it (lower log positions) and the open period, nothing else."""
+    function of the detections taken before it (lower log positions) and the open period, nothing else.
+
+    A dispatcher keeps every detection of its store here (nothing is forgotten: a late report or a backfill may
+    join any earlier story), so each is a row of columns rather than an object: its number (the order taken) in
+    arrays of machine integers, and of Python objects only its key (and the number the key maps to)."""
 
     def __init__(self) -> None:
         self._threads: dict[str, _Thread] = {}
-        self._known: dict[str, _Told] = {}  # delivery key -> its detection (one object each: a store's worth)
+        self._number: dict[str, int] = {}  # delivery key -> the detection's number
+        self._keys: list[str] = []  # by number: delivery key
+        self._position = array("q")  # by number: position in the log
+        self._fired = array("q")  # by number: fired_at, in microseconds since 1970 UTC (_micros)
+        self._thread = array("q")  # by number: its _Thread's number
+        self._root = array("q")  # by number: the number of its story's first detection
+        self._next = array("q")  # by number: the next detection of its story in a chain from its root (-1: none)
+        self._alert_ids: dict[int, str] = {}  # number -> alert id, where that is not its key (a revision's event)
+        self._by_number: list[_Thread] = []
 
     def __len__(self) -> int:
-        return len(self._known)
+        return len(self._keys)
 
     def take(self, position: int, key: str, det: Detection, period: timedelta) -> Story:
         """The story of `det` (delivery key `key`, at `position` in the log), remembered for those after it. Taken
         again (a replay of the same event), it is the story decided the first time."""
-        told = self._known.get(key)
-        if told is not None:
-            thread = self._threads[told.thread]
-        else:
-            tk = thread_key(det.rule, det.group)
-            found = self._threads.get(tk)
-            if found is None:
-                thread = self._threads[tk] = _Thread(tk)
+        n = self._number.get(key)
+        if n is None:
+            n = self.add(position, key, det.id, thread_key(det.rule, det.group), det.fired_at, det.revises, period)
+        return self._story(n)
+
+    def add(
+        self,
+        position: int,
+        key: str,
+        alert_id: str,
+        thread: str,
+        fired_at: datetime,
+        revises: str | None,
+        period: timedelta,
+    ) -> int:
+        """`take` without the Story (what a read of the log's earlier detections needs): a detection with delivery
+        key `key`, alert id `alert_id`, of the rule and group whose thread key is `thread`. Returns its number."""
+        n = self._number.get(key)
+        if n is not None:
+            return n
+        t = self._threads.get(thread)
+        if t is None:
+            t = self._threads[thread] = _Thread(len(self._by_number))
+            self._by_number.append(t)
+        fired = _micros(fired_at)
+        root = self._story_root(position, fired_at, fired, revises, t, period)
+        n = len(self._keys)
+        self._number[key] = n
+        self._keys.append(key)
+        self._position.append(position)
+        self._fired.append(fired)
+        self._thread.append(t.number)
+        if root < 0:  # it starts a story
+            self._root.append(n)
+            self._next.append(-1)
+            roots = t.roots
+            if not roots or self._when(roots[-1]) <= (fired, position):
+                roots.append(n)  # the usual: the log mostly comes in event time
             else:
-                thread, tk = found, found.key  # one string per thread, shared by its detections
-            root = _story_root(key, det, position, thread, period)
-            told = _Told(position, key, det.id, det.fired_at, root, tk)
-            thread.stories.setdefault(root, []).append(told)
-            if root == key:
-                insort(thread.roots, told, key=_when)
-            last = thread.by_id.get(det.id)
-            if last is None or last.position < position:
-                thread.by_id[det.id] = told
-            self._known[key] = told
-        members = frozenset(t.key for t in thread.stories[told.root] if t.position < told.position)
-        return Story(told.root, members)
+                insort(roots, n, key=self._when)
+        else:  # second in its story's chain, before the others (members are a set: their order is no matter)
+            self._root.append(root)
+            self._next.append(self._next[root])
+            self._next[root] = n
+        if alert_id != key:
+            self._alert_ids[n] = alert_id
+            last = t.by_id.get(alert_id)
+            if last is None or self._position[last] < position:
+                t.by_id[alert_id] = n
+        return n
 
+    def _story(self, n: int) -> Story:
+        position, keys, at = self._position[n], self._keys, self._position
+        root = self._root[n]
+        members: list[str] = []
+        j = root
+        while j >= 0:
+            if at[j] < position:
+                members.append(keys[j])
+            j = self._next[j]
+        return Story(keys[root], frozenset(members))
 
-def _story_root(key: str, det: Detection, position: int, thread: _Thread, period: timedelta) -> str:
-    """The first detection of the story `det` is part of: the revised alert's, else that of the story started
-    within `period` of it in event time (the latest at or before it, else the earliest after it), else its own.
-    Only detections before `position` count."""
-    if det.revises is not None:
-        revised = thread.by_id.get(det.revises)
-        if revised is not None and revised.position < position:
-            return revised.root
-    roots = thread.roots  # those within `period` of it: a slice of the roots by fired_at, not all of them
-    lo = bisect_left(roots, _shifted(det.fired_at, -period), key=_fired_at)
-    hi = bisect_right(roots, _shifted(det.fired_at, period), lo=lo, key=_fired_at)
-    near = [t for t in roots[lo:hi] if t.position < position]
-    before = [t for t in near if t.fired_at <= det.fired_at]
-    if before:
-        return max(before, key=lambda t: (t.fired_at, t.position)).key
-    if near:
-        return min(near, key=lambda t: (t.fired_at, t.position)).key
-    return key
+    def _latest(self, t: _Thread, alert_id: str) -> int:
+        """The latest detection (by position; of two at one, the first taken) of `t` whose alert id is `alert_id`,
+        or -1."""
+        found = t.by_id.get(alert_id, -1)
+        own = self._number.get(alert_id)  # the detection whose key is that id: its id, unless it has another
+        if own is not None and own not in self._alert_ids and self._thread[own] == t.number:
+            if found < 0 or self._position[own] > self._position[found]:
+                return own
+            if self._position[own] == self._position[found] and own < found:
+                return own
+        return found
 
+    def _story_root(
+        self, position: int, fired_at: datetime, fired: int, revises: str | None, t: _Thread, period: timedelta
+    ) -> int:
+        """The first detection of the story a detection is part of: the revised alert's, else that of the story
+        started within `period` of it in event time (the latest at or before it, else the earliest after it), else
+        -1 (its own). Only detections before `position` count."""
+        if revises is not None:
+            revised = self._latest(t, revises)
+            if revised >= 0 and self._position[revised] < position:
+                return self._root[revised]
+        # `fired_at` -/+ `period`, in microseconds. Near the calendar's ends, or in a time zone whose offset changes
+        # (not from JSON: only a model made in Python has one), `at + by` is not `by` later: `_shifted` decides.
+        span = period // _US
+        if _SAFE_LOW <= fired - span and fired + span <= _SAFE_HIGH and isinstance(fired_at.tzinfo, _FIXED_OFFSETS):
+            low, high = fired - span, fired + span
+        else:
+            low, high = _micros(_shifted(fired_at, -period)), _micros(_shifted(fired_at, period))
+        # Those within `period` of it: a slice of the roots by fired_at, not all of them. The roots are in
+        # (fired_at, position) order, so the latest at or before it is the first before `position` going back from
+        # its fired_at, and the earliest after it the first going forward.
+        roots, positions = t.roots, self._position
+        at = self._fired.__getitem__
+        lo = bisect_left(roots, low, key=at)
+        hi = bisect_right(roots, high, lo=lo, key=at)
+        mid = bisect_right(roots, fired, lo=lo, hi=hi, key=at)  # (the bounds may exclude it, at the calendar's end)
+        for i in range(mid - 1, lo - 1, -1):
+            r = roots[i]
+            if positions[r] < position:
+                # Of roots alike in fired_at and position (only ever the same event taken under two keys), the
+                # first taken, as it was chosen before.
+                while i > lo and self._when(roots[i - 1]) == self._when(r):
+                    i -= 1
+                    r = roots[i]
+                return r
+        for i in range(mid, hi):
+            r = roots[i]
+            if positions[r] < position:
+                return r
+        return -1
 
-def _when(t: _Told) -> tuple[datetime, int]:
-    return t.fired_at, t.position
-
-
-def _fired_at(t: _Told) -> datetime:
-    return t.fired_at
+    def _when(self, n: int) -> tuple[int, int]:
+        return self._fired[n], self._position[n]
 
 
 def _shifted(at: datetime, by: timedelta) -> datetime:

@@ -10,12 +10,14 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
 from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.intake import Stories, Story
 from watchfloor.alerts.notice import AlertCatalog, payload, thread_key
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Alert, Detection, Event, detection_event
+from watchfloor.schemas.events import Alert, Detection, Event, detection_event, detection_event_id
 from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord, StoredEvent
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
@@ -183,16 +185,25 @@ def test_a_ledger_threaded_before_stories_keeps_its_threads() -> None:
 
 
 class CountingStore(MemoryStore):
-    """A memory store that counts the reads of detection events alone (the dispatcher's StoryBook reads them so;
-    intake reads detections and retractions together) and the events those reads return."""
+    """A memory store that counts the reads of detection events alone (the dispatcher's StoryBook reads them so, as
+    payloads; intake reads detections and retractions together) and the events those reads return."""
 
     def __init__(self) -> None:
         super().__init__()
         self.story_reads = 0
         self.story_rows = 0
+        self.event_reads = 0  # reads of whole detection events alone (Event envelopes)
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         got = super().read(after, types=types, limit=limit)
+        if types is not None and set(types) == {"detection"}:
+            self.event_reads += 1
+        return got
+
+    def read_payloads(
+        self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        got = super().read_payloads(after, types=types, limit=limit)
         if types is not None and set(types) == {"detection"}:
             self.story_reads += 1
             self.story_rows += len(got)
@@ -233,3 +244,74 @@ def test_a_dispatcher_reads_no_detection_past_the_one_it_decides() -> None:
     assert store.story_rows <= passes  # at most the detection the pass starts with, per pass
     one_at_a_time, _ = dispatch(subs, *dets)
     assert kinds(store, "all") == kinds(one_at_a_time, "all")
+
+
+def test_a_dispatcher_starting_on_a_full_log_reads_the_stories_as_payloads_not_events() -> None:
+    # At start-up the StoryBook takes in every detection of the log: it reads their payloads alone (the few fields a
+    # story needs, decoded without a model) rather than an Event and a Detection each, which was most of the time a
+    # dispatcher took to start on a big store.
+    subs = [Subscription(channel="all")]
+    store = CountingStore()
+    backlog(store, 30)
+    store.commit("alerts", Checkpoint(store.head() - 1, None), [])  # everything but the last taken before
+    d = AlertDispatcher(store, {"all": Recorder("all")}, subs, RETRY, now=Clock(DEC), catalog=CATALOG)
+    assert d.intake(10) == (1, 1)
+    assert (store.event_reads, store.story_reads) == (0, 1)  # one read of the 29 before it (and itself)
+    assert len(d.stories.stories) == 30
+    want = by_the_model(store)
+    assert {key: d.stories.story(p, key, det) for key, (p, det) in positions(store).items()} == want
+    assert len({s.root for s in want.values()}) > 1
+
+
+def positions(store: MemoryStore) -> dict[str, tuple[int, Detection]]:
+    """The detections the model reads in the log, by delivery key, with their positions."""
+    out: dict[str, tuple[int, Detection]] = {}
+    for se in store.read(0, types={"detection"}, limit=10_000):
+        try:
+            det = Detection.model_validate(se.event.payload)
+        except ValidationError:
+            continue  # intake dead-letters it
+        out[detection_event_id(det)] = (se.position, det)
+    return out
+
+
+def by_the_model(store: MemoryStore) -> dict[str, Story]:
+    """Every detection's story as the StoryBook decided it before it read payloads itself (Event, then Detection)."""
+    stories = Stories()
+    return {key: stories.take(p, key, det, CATALOG.open_period(det.rule)) for key, (p, det) in positions(store).items()}
+
+
+def test_detections_the_model_reads_in_other_forms_or_refuses_make_the_same_stories() -> None:
+    # The payloads the StoryBook decodes itself are those the engine writes; any other form a payload may take (a
+    # time with seven decimals or in lower case, a revision as "1") is read by the model, and one it refuses (a
+    # field it does not know) starts no story, as intake dead-letters it: the same stories as the model's reading.
+    def at(hours: int) -> str:
+        return (DEC + timedelta(hours=hours)).isoformat()
+
+    odd = [
+        (10, {"fired_at": at(10).replace("+00:00", ".1234567+00:00")}),
+        (40, {"fired_at": at(40).replace("T", "t")}),
+        (41, {"revision": "1", "revises": "det0002"}),
+        (80, {"unknown": 1}),  # refused: no story (else the last one, at 85 h, would have joined it)
+        (100, {"fired_at": (DEC + timedelta(hours=101)).strftime("%Y-%m-%dT%H:%M:%S+0100")}),  # 100 h UTC
+    ]
+    store = MemoryStore()
+    for i, (hours, change) in enumerate(odd, start=1):
+        d = report(i, timedelta(hours=hours), "medium", "DONBAS")
+        payload = {**detection_event(d).payload, **change}
+        store.append([Event(id=f"event-{i}", type="detection", time=d.fired_at, payload=payload)])
+    feed(store, report(9, timedelta(hours=85), "high", "DONBAS"))
+    store.commit("alerts", Checkpoint(store.head() - 1, None), [])
+    d = AlertDispatcher(store, {"all": Recorder("all")}, [Subscription(channel="all")], RETRY, catalog=CATALOG)
+    d.intake(1)  # the story of the last one: the StoryBook reads every detection before it
+    want = by_the_model(store)
+    got = {key: d.stories.story(p, key, det) for key, (p, det) in positions(store).items()}
+    assert got == want
+    revision = detection_event_id(report(3, timedelta(hours=41), "medium", "DONBAS").model_copy(update={"revision": 1}))
+    assert {k: s.root for k, s in got.items()} == {
+        "det0001": "det0001",
+        "det0002": "det0002",
+        revision: "det0002",
+        "det0005": "det0005",
+        "det0009": "det0005",
+    }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
-from watchfloor.alerts.intake import Stories, plan_detection, plan_retraction
+from watchfloor.alerts.intake import Stories, _shifted, plan_detection, plan_retraction
 from watchfloor.alerts.notice import (
     REPLACED,
     AlertCatalog,
@@ -218,6 +218,91 @@ def test_stories_are_those_of_their_definition_over_many_roots() -> None:
             roots.append((n, d.id, d.fired_at))
         root_of[d.id] = want
         assert stories.take(n, d.id, d, period).root == want, n
+
+
+@dataclasses.dataclass
+class _Taken:
+    position: int
+    key: str
+    id: str
+    thread: str
+    fired_at: datetime
+    root: str
+
+
+def _definition(taken: list[_Taken], position: int, d: Detection, period: timedelta) -> str:
+    """The story of a detection new at `position` by its definition (alerts/intake.py's docstring), over every
+    detection taken before it: what Stories keeps in columns and finds by bisection."""
+    thread = thread_key(d.rule, d.group)
+    if d.revises is not None:
+        same = [t for t in taken if t.thread == thread and t.id == d.revises]
+        if same:
+            # the alert's latest detection (by position; of two at one, the first taken)
+            latest = max(same, key=lambda t: (t.position, -taken.index(t)))
+            if latest.position < position:
+                return latest.root
+    low, high = _shifted(d.fired_at, -period), _shifted(d.fired_at, period)
+    near = [
+        t
+        for t in taken
+        if t.thread == thread and t.root == t.key and low <= t.fired_at <= high and t.position < position
+    ]
+    before = [t for t in near if t.fired_at <= d.fired_at]
+    if before:
+        return max(before, key=lambda t: (t.fired_at, t.position, -taken.index(t))).key
+    if near:
+        return min(near, key=lambda t: (t.fired_at, t.position, taken.index(t))).key
+    return "own"
+
+
+def test_stories_are_their_definition_with_revisions_offsets_replays_and_any_order() -> None:
+    # Keys that are not the alert id (a revision's event), an alert raised again under another key, revisions of
+    # alerts of another group or none, times with UTC offsets and at the calendar's ends, two detections at one
+    # position and positions taken out of order (Stories itself allows both), replays: the story and its members
+    # are those of the definition (a guard of Stories' columns and bisection).
+    rng = random.Random(11)
+    periods = {"troops": timedelta(hours=24), "strikes": timedelta(hours=6)}
+    stories = Stories()
+    taken: list[_Taken] = []
+    made: list[tuple[int, str, Detection]] = []
+    for n in range(1, 2500):
+        if made and rng.random() < 0.05:  # a replay of an earlier one
+            position, key, d = rng.choice(made)
+            mine = next(t for t in taken if t.key == key)
+            got = stories.take(position, key, d, periods[d.rule])
+            members = {t.key for t in taken if t.root == mine.root and t.position < mine.position}
+            assert (got.root, got.members) == (mine.root, members), n
+            continue
+        rule = rng.choice(sorted(periods))
+        offset = timezone(timedelta(minutes=rng.choice([0, 0, 540, -300, 330, 1439, -1439])))
+        hours = rng.choice([rng.uniform(0, 600), rng.randrange(0, 600, 6), n * 0.2])
+        fired = (T0 + timedelta(hours=hours)).astimezone(offset)
+        if rng.random() < 0.01:
+            fired = rng.choice([datetime(1, 1, 1, 5, tzinfo=offset), datetime(9999, 12, 31, 20, tzinfo=offset)])
+        alert_id = f"d{n}" if rng.random() > 0.05 or not made else rng.choice(made)[2].id  # raised again
+        revision = 0 if rng.random() < 0.85 else rng.randint(1, 3)
+        revises = None
+        if made and revision:
+            revises = rng.choice([rng.choice(made)[2].id, f"d{n + 5}"])
+        d = det(n, group={"party": rng.choice(["RUS", "PRK"])}).model_copy(
+            update={"id": alert_id, "rule": rule, "fired_at": fired, "revises": revises, "revision": revision}
+        )
+        key = alert_id if revision == 0 else f"k{n}"
+        position = n if rng.random() > 0.05 else rng.randrange(1, n + 1)  # out of order, or at a taken position
+        if any(t.key == key for t in taken):  # an event taken before (its key): a replay, whatever it holds now
+            mine = next(t for t in taken if t.key == key)
+            got = stories.take(position, key, d, periods[rule])
+            assert got.root == mine.root, n
+            continue
+        want = _definition(taken, position, d, periods[rule])
+        got = stories.take(position, key, d, periods[rule])
+        root = key if want == "own" else want
+        assert got.root == root, n
+        members = {t.key for t in taken if t.root == root and t.position < position}
+        assert got.members == members, n
+        taken.append(_Taken(position, key, alert_id, thread_key(rule, d.group), fired, root))
+        made.append((position, key, d))
+    assert len(stories) == len(taken)
 
 
 def test_a_channel_replies_in_its_own_thread_of_the_story_and_starts_one_when_it_has_none() -> None:
