@@ -14,16 +14,22 @@ reads are those of a young ledger: what differs between the variants is the stor
 
 Measured, per variant, in a child process of its own on a fresh copy of the store:
   (a) a fresh dispatcher's first intake cycle over the last K detections, split into its first detection
-      (StoryBook's start-up read of every earlier detection) and the K-1 after it;
+      (StoryBook's start-up read of every earlier detection; wall time, and the child's CPU time, which other work
+      on a shared machine moves less) and the K-1 after it;
   (b) steady state: S more detections appended one at a time (with their documents; not timed), each taken
       by its own intake call, as `run` does;
   (c) memory: the process's RSS and the Python heap (tracemalloc, a separate run of (a)'s first detection)
       retained after the start-up read.
 
-Variants (each a source tree: `git archive` of a commit into a temporary directory, or this checkout):
+Variants (each a source tree: `git archive` of a commit into a temporary directory, or this checkout), chosen with
+--variants (default baseline,before,this):
   baseline  --baseline-rev (default 9e4ed97~1, the commit before stories: threads decided per channel, no read)
   landed    --landed-rev (default fc5b7c0: stories as they landed)
-  this      this checkout (skipped with --no-this)
+  before    --before-rev (default 27d2cd6: the StoryBook reading each detection as an Event and a Detection)
+  this      this checkout (the StoryBook reading payloads: schemas/detection_fields.py, intake.Stories in columns)
+
+Every variant but the baseline decides the same stories, so its ledger (every row's kind, parent and status) is the
+same: the run says so, and exits 1 when `before` and `this` differ.
 """
 
 from __future__ import annotations
@@ -189,9 +195,10 @@ def child(args: argparse.Namespace) -> None:
         return
     gc.collect()
     rss0 = rss()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     taken, _ = d.intake(1)
     out["first"] = time.perf_counter() - t
+    out["first_cpu"] = time.process_time() - cpu  # this process's CPU alone: steadier than wall time on a busy VM
     gc.collect()
     out["rss_retained"] = rss() - rss0
     assert taken == 1, taken
@@ -267,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg", help="an admin URL of a PostgreSQL server (scratch databases are made and dropped)")
     ap.add_argument("--baseline-rev", default="9e4ed97~1")
     ap.add_argument("--landed-rev", default="fc5b7c0")
-    ap.add_argument("--no-this", action="store_true")
+    ap.add_argument("--before-rev", default="27d2cd6")
+    ap.add_argument("--variants", default="baseline,before,this", help="of baseline, landed, before, this")
     ap.add_argument("--no-traced", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--cpu", type=int, default=-1)
     ap.add_argument("--json", type=Path)
@@ -289,12 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     pinned = c.pin_to_core(args.cpu)
     work = Path(tempfile.mkdtemp(prefix="bench-dispatch-stories-"))
     try:
-        trees = {
-            "baseline": tree_of(args.baseline_rev, work / "baseline"),
-            "landed": tree_of(args.landed_rev, work / "landed"),
-        }
-        if not args.no_this:
-            trees["this"] = REPO
+        revs = {"baseline": args.baseline_rev, "landed": args.landed_rev, "before": args.before_rev}
+        trees: dict[str, Path] = {}
+        for v in args.variants.split(","):
+            if v not in (*revs, "this"):
+                ap.error(f"--variants: unknown variant {v!r} (baseline, landed, before, this)")
+            trees[v] = REPO if v == "this" else tree_of(revs[v], work / v)
         dets = generate(args.n + args.steady, args.seed)
         main_dets, steady = dets[: args.n], dets[args.n :]
         steady_file = work / "steady.jsonl"
@@ -350,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     for v in runs:
         summary[v] = {
             "first_s": med(v, lambda r: r["first"]),
+            "first_cpu_s": med(v, lambda r: r["first_cpu"]),
             "rest_ms_per_det": med(v, lambda r: r["rest"] / max(r["rest_n"], 1) * 1e3),
             "cycle_s": med(v, lambda r: r["first"] + r["rest"]),
             "steady_ms_per_det": med(v, lambda r: c.median(r["steady"]) * 1e3),
@@ -358,12 +367,15 @@ def main(argv: list[str] | None = None) -> int:
         }
     from rich.table import Table
 
-    base = summary["baseline"]
+    base = summary.get("baseline") or next(iter(summary.values()))
+    first_of = summary.get("before") or base
     table = Table(title=f"dispatcher intake, {args.n:,} detections ({'PostgreSQL' if args.pg else 'SQLite'})")
     for col in (
         "variant",
         "first detection s",
-        "× base",
+        "× before",
+        "CPU s",
+        "× before",
         f"next {args.k - 1} ms/det",
         "× base",
         "first cycle s",
@@ -377,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     for v, s in summary.items():
         table.add_row(
             v,
-            f"{s['first_s']:.3f}", f"{s['first_s'] / base['first_s']:.1f}",
+            f"{s['first_s']:.3f}", f"{s['first_s'] / first_of['first_s']:.2f}",
+            f"{s['first_cpu_s']:.3f}", f"{s['first_cpu_s'] / first_of['first_cpu_s']:.2f}",
             f"{s['rest_ms_per_det']:.2f}", f"{s['rest_ms_per_det'] / base['rest_ms_per_det']:.2f}",
             f"{s['cycle_s']:.2f}", f"{s['cycle_s'] / base['cycle_s']:.2f}",
             f"{s['steady_ms_per_det']:.2f}", f"{s['steady_ms_per_det'] / base['steady_ms_per_det']:.2f}",
@@ -386,8 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     Console(stderr=True, width=200).print(table)
-    for v in runs:  # the same ledger (every row's kind and parent) as the stories as they landed
+    for v in runs:  # the same ledger (every row's kind and parent) in every variant with stories
         c.console.print(f"{v}: ledger {sorted({r['ledger_sha'] for r in runs[v]})}, kinds {runs[v][0]['kinds']}")
+    ledgers = {v: {r["ledger_sha"] for r in runs[v]} for v in runs if v != "baseline"}
+    same = len(set().union(*ledgers.values())) <= 1 if ledgers else True
+    c.console.print(f"same ledger in {', '.join(ledgers) or 'no variant'}: {'yes' if same else 'NO'}")
     c.console.print(f"pinned: {pinned}; load average {load[0]:.2f} before, {load_after[0]:.2f} after")
     if args.json:
         args.json.write_text(
@@ -397,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 indent=1,
             )
         )  # fmt: skip
-    return 0
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

@@ -339,7 +339,8 @@ class SqlStore(SqlDeliveryLedger):
         stmt = select(events_table.c.position, events_table.c.payload).where(events_table.c.position > after)
         stmt = _filter_types(stmt, types).order_by(events_table.c.position).limit(limit)
         with self._read() as conn:
-            return [(int(row[0]), str(row[1])) for row in conn.execute(stmt)]
+            rows = conn.execute(stmt).all()  # one fetchall (iterating the result fetches row by row)
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     def head(self) -> int:
         with self._read() as conn:
