@@ -206,7 +206,7 @@ def child(args: argparse.Namespace) -> None:
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*cols, console=console, transient=True) as prog:
         task = prog.add_task(f"  {args.label}: the rest of the first cycle", total=args.k - 1)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         rest = 0
         while rest < args.k - 1:
             got, _ = d.intake(min(100, args.k - 1 - rest))
@@ -215,6 +215,7 @@ def child(args: argparse.Namespace) -> None:
             rest += got
             prog.advance(task, got)
         out["rest"] = time.perf_counter() - t
+        out["rest_cpu"] = time.process_time() - cpu
         out["rest_n"] = rest
         steady = [orjson_loads(line) for line in Path(args.steady_file).read_text().splitlines()]
         task = prog.add_task(f"  {args.label}: steady state", total=len(steady))
@@ -360,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "first_s": med(v, lambda r: r["first"]),
             "first_cpu_s": med(v, lambda r: r["first_cpu"]),
             "rest_ms_per_det": med(v, lambda r: r["rest"] / max(r["rest_n"], 1) * 1e3),
+            "rest_cpu_ms_per_det": med(v, lambda r: r.get("rest_cpu", 0) / max(r["rest_n"], 1) * 1e3),
             "cycle_s": med(v, lambda r: r["first"] + r["rest"]),
             "steady_ms_per_det": med(v, lambda r: c.median(r["steady"]) * 1e3),
             "rss_retained_mb": med(v, lambda r: r["rss_retained"] / 2**20),
