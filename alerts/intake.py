@@ -70,19 +70,22 @@ def plan_detection(
     det = alert.detection
     tk = thread_key(det.rule, det.group)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
+    # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
+    # longer says what the thread was)
+    gone = {r.parent_id for r in thread_rows if r.alert_id != key and r.kind in ("retraction", "revision")}
     common = {"group_label": catalog.group_label(det.group)}
     if det.revises is not None:
         revised = [r for r in rows if _alert_id(r) == det.revises and r.status != "suppressed"]
         if revised:
             parent = revised[-1]
-            before = _severities(thread_of(rows, parent.alert_id))
+            before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
             data = payload(alert, parent_alert=det.revises, escalated_from=escalation(before, det.severity), **common)
             return DeliveryRecord(
                 key, channel, kind="revision", payload=data, thread_key=tk, parent_id=parent.alert_id, seq=seq
             )
     root = _story_thread(rows, story, det.fired_at)
     if root is not None:
-        before = _severities(thread_of(rows, root.alert_id))
+        before = _severities(thread_of(rows, root.alert_id), gone)
         data = payload(alert, parent_alert=_alert_id(root), escalated_from=escalation(before, det.severity), **common)
         return DeliveryRecord(
             key, channel, kind="followup", payload=data, thread_key=tk, parent_id=root.alert_id, seq=seq
@@ -177,8 +180,9 @@ def _stands_for_alert(rows: Sequence[DeliveryRecord]) -> set[str]:
     return out
 
 
-def _severities(rows: Sequence[DeliveryRecord]) -> list[str]:
-    return [a.detection.severity for r in rows if (a := alert_of(r.payload)) is not None]
+def _severities(rows: Sequence[DeliveryRecord], gone: set[str | None]) -> list[str]:
+    """The severities of the alerts of `rows` that still stand: not withdrawn, not replaced (keys in `gone`)."""
+    return [a.detection.severity for r in rows if r.alert_id not in gone and (a := alert_of(r.payload)) is not None]
 
 
 def plan_retraction(

@@ -241,11 +241,33 @@ def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
 
 
 def independent_sources(detections: Iterable[Detection]) -> int:
-    """Distinct evidence sources over `detections` (the same outlet twice counts once, whatever its case); a thread
-    passes its standing alerts (standing_alerts). The engine also counts copies of one wire story under several
-    outlets once (engine/stories.py), but evidence carries no story signature: a copy a detection cites beside its
-    original (its own report, beside the earlier copy that corroborates it) counts here as its outlet."""
-    return len({ev.source.strip().casefold() for d in detections for ev in d.evidence})
+    """Independent reports over `detections`, as the engine's corroboration counts them: the same outlet twice
+    counts once (whatever its case), and so do outlets whose reports share a story key (Evidence.story: copies of
+    one wire story, as the engine grouped each detection's reports), linked transitively. A thread passes its
+    standing alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored
+    before keys) counts by outlet alone; copies that no one detection cites together are not linked (the engine
+    compares reports only within a window, and the key is all the evidence carries of the text)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x: tuple[str, str]) -> tuple[str, str]:
+        root = parent.setdefault(x, x)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    outlets: set[tuple[str, str]] = set()
+    for d in detections:
+        for ev in d.evidence:
+            outlet = ("source", ev.source.strip().casefold())
+            outlets.add(outlet)
+            a = find(outlet)
+            if ev.story:
+                b = find(("story", ev.story))
+                if a != b:
+                    parent[a] = b
+    return len({find(o) for o in outlets})
 
 
 def escalation(previous: Iterable[str], severity: str) -> str | None:

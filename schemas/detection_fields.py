@@ -41,6 +41,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     sentence: str
     url: str | None = None
     modality: Literal["asserted", "hedged", "future", "conditional", "negated"] = "asserted"
+    story: str | None = None
 
 
 class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):

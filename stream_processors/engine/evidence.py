@@ -32,9 +32,11 @@ from .patterns import (
     E_SENTENCE,
     E_SIGNAL,
     E_SOURCE,
+    E_STORY,
     E_URL,
     EvidenceRecord,
 )
+from .stories import report_groups
 
 MAX_EVIDENCE = 10
 
@@ -49,6 +51,7 @@ _make_evidence = trusted_maker(
         "published_at": _EPOCH,
         "sentence": "",
         "modality": "asserted",
+        "story": None,
     },
 )
 _DETECTION_FIELDS: dict[str, Any] = {
@@ -191,6 +194,9 @@ def build_detection(
     # second unsent (the store keeps one detection per id).
     everything = [e[E_ID] for e in evidence]
     total = len(everything)
+    # Story keys from all the reports, before the alert's ten are chosen: two copies shown may be linked through
+    # one that is not.
+    stories = story_keys(evidence) if any(e[E_STORY] for e in evidence) else None
     if total > 1:
         everything.sort()
         if total > MAX_EVIDENCE:
@@ -236,6 +242,7 @@ def build_detection(
                             "published_at": datetime.fromisoformat(e[E_PUBLISHED]),
                             "sentence": e[E_SENTENCE],
                             "modality": e[E_MODALITY],
+                            "story": stories.get(e[E_ID]) if stories is not None else None,
                         }
                     )
                     for e in evidence
@@ -247,6 +254,26 @@ def build_detection(
             "evidence_total": total,
         }
     )
+
+
+def story_keys(evidence: list[EvidenceRecord]) -> dict[str, str]:
+    """Each report's story key (Evidence.story), by report id: reports whose texts are copies of one story
+    (stories.same_story, linked transitively, as the engine's corroboration links them) share the key of the
+    story's first report by id, 12 hex digits of its hash. Reports without a story signature get none. A key
+    depends only on the detection's reports, never on their order: a replay and a live run write the same."""
+    # One entry per document: a document's signals share its signature. Its id stands for its source, so
+    # only copies link (one outlet's several stories stay apart: the thread links them by source itself).
+    docs: dict[str, str] = {}
+    for e in evidence:
+        story = e[E_STORY]
+        if story:
+            docs.setdefault(e[E_ID], story)
+    names = sorted(docs)
+    groups = report_groups([(i, docs[i]) for i in names])
+    first: dict[int, str] = {}
+    for i, g in zip(names, groups, strict=True):
+        first.setdefault(g, i)  # names are sorted: a group's first is its smallest id
+    return {i: stable_id("story", first[g], length=12) for i, g in zip(names, groups, strict=True)}
 
 
 def _title_fields(

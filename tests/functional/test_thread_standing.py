@@ -250,7 +250,7 @@ def test_a_follow_up_after_the_first_alert_was_withdrawn_leaves_the_first_messag
     mails = desk.mails()
     assert "No alert of this thread stands now." in mails[1]
     assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[2], mails[2]
-    assert "Severity: HIGH (confirmed, was MEDIUM)" in mails[2]
+    assert "Severity: HIGH (confirmed)" in mails[2]  # not "was MEDIUM": the MEDIUM alert was withdrawn
     assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[3]
 
 
