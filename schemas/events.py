@@ -154,7 +154,7 @@ class Evidence(_Frozen):
     modality: Modality = "asserted"
     # The story the report tells, as the engine grouped the detection's reports (engine/evidence.py story_keys):
     # syndicated copies of one wire story under several outlets share it, so a thread counts them once, as the
-    # engine's corroboration does. 12 hex digits naming the story's first report (by id) among the detection's;
+    # engine's corroboration does. 12 hex digits, a hash of the smallest id of the detection's reports of the story;
     # None for reports without a story signature (rules that count no sources) and detections stored before it.
     story: str | None = None
 
