@@ -100,7 +100,8 @@ class CaptureDef(_Strict):
     """Names an entity of the sentence as a value, e.g. which party ratified.
 
     `entities`: the candidates; the one acting in the sentence is taken: the agent of a passive
-    ("ratified by Russia", "ратифицирован Россией"), else the subject (in Russian, a mention that can be
+    ("ratified by Russia", "ратифицирован Россией"; an English passive with no "by" names none, only a place),
+    else the subject (in Russian, a mention that can be
     nominative and follows no preposition), else the nearest mention before the signal's words, else
     the first after. `kind`: the first mentioned entity of that kind (e.g. place)."""
 
@@ -262,18 +263,30 @@ class Corroboration(_Strict):
     severity: Severity
 
 
+CaptureValue = str | list[str] | None
+"""What an example asks of one capture: an entity (id, name or alias), several (all of them, no other), or
+null / [] (none)."""
+
+
 class Example(_Strict):
     """An inline test: these documents must (or must not) make the detection fire.
 
-    `group`, `severity` and `confidence` narrow what counts: with `fires: true` one alert must have all
-    of them; with `fires: false` no alert may (e.g. `fires: false, severity: high`: a single source
-    does not reach high)."""
+    `group`, `severity`, `confidence`, `captures` and `title` narrow what counts: with `fires: true` one alert
+    must have all of them; with `fires: false` no alert may (e.g. `fires: false, severity: high`: a single
+    source does not reach high)."""
 
     name: str = ""
     fires: bool = True
     group: dict[str, str] | None = None  # when set, the alert must have this group
     severity: Severity | None = None
     confidence: Literal["confirmed", "unconfirmed"] | None = None
+    captures: dict[str, CaptureValue] | None = Field(
+        default=None,
+        description="capture name -> the entity the alert's reports captured under it (an id, name or alias), a "
+        "list of entities (exactly these), or null / [] (none); any capture of the detection's signals, `place`, "
+        "or a group_by key",
+    )
+    title: str | None = Field(default=None, description="the alert's title, exactly as rendered")
     documents: list[dict[str, Any]] = Field(min_length=1)
 
 

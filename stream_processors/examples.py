@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from watchfloor.schemas.events import Detection
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import Example, RulePack, format_duration
+from watchfloor.schemas.rules import CaptureValue, Example, RulePack, format_duration
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .engine import CompiledRules, Engine
@@ -31,6 +31,7 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
     """Each example runs alone, from empty state, through the full compiled rule set."""
     engine = Engine(rules)
     values = EntityValues(packs)
+    names = rules.entity_names
     results: list[ExampleResult] = []
     for pi, pack in enumerate(packs):
         for di, det in enumerate(pack.detections):
@@ -47,11 +48,19 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                         ExampleResult(pack.name, det.id, i, name, False, f"bad example document: {e}", pi, path)
                     )
                     continue
+                caps = _capture_ids(ex.captures, values)
                 fired = [d for d in replay(docs, engine).detections if d.rule == det.id]
-                wanted = [d for d in fired if _fits(d, ex)]
-                want = _wanted(ex)
-                if ex.fires and not wanted:
-                    got = "; ".join(sorted({_describe(d) for d in fired})) or "nothing"
+                wanted = [d for d in fired if _fits(d, ex) and not _mismatches(d, ex, caps, names)]
+                want = _wanted(ex, caps, names)
+                near = [d for d in fired if _fits(d, ex)] if ex.fires and not wanted else []
+                if near:
+                    # An alert with its group, severity and confidence: say what differs, at the first key that does.
+                    wrong = _mismatches(near[0], ex, caps, names)
+                    msg = f"{det.id} fired{_wanted(ex, {}, names, title=False)}, but " + "; ".join(m for _k, m in wrong)
+                    at = (*path, *wrong[0][0])
+                    results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, at))
+                elif ex.fires and not wanted:
+                    got = "; ".join(sorted({_describe(d, ex.captures) for d in fired})) or "nothing"
                     msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
                     if det.pattern.absence is not None and not fired:
                         # Its window closes only when event time passes it, and event time is the newest
@@ -63,7 +72,7 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                         )
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, path))
                 elif not ex.fires and wanted:
-                    msg = f"expected {det.id} not to fire{want}, it fired: {_describe(wanted[0])}"
+                    msg = f"expected {det.id} not to fire{want}, it fired: {_describe(wanted[0], ex.captures)}"
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, path))
                 else:
                     results.append(ExampleResult(pack.name, det.id, i, name, True, "ok", pi, path))
@@ -80,8 +89,18 @@ def _group_ids(group: dict[str, str], values: EntityValues) -> dict[str, str]:
     return out
 
 
+def _capture_ids(captures: dict[str, CaptureValue] | None, values: EntityValues) -> dict[str, list[str]]:
+    """An example's captures with each value as the entity id it names (one that names none, which `rules check`
+    refuses, as written); a single value, a list or none (null / [])."""
+    out: dict[str, list[str]] = {}
+    for key, value in (captures or {}).items():
+        given = [] if value is None else [value] if isinstance(value, str) else list(value)
+        out[key] = [values.resolve(f"captures {key}", v)[0] or v for v in given]
+    return out
+
+
 def _fits(d: Detection, ex: Example) -> bool:
-    """Whether an alert has everything the example names: group, severity, confidence."""
+    """Whether an alert has the group, severity and confidence the example names."""
     if ex.group is not None and d.group != ex.group:
         return False
     if ex.severity is not None and d.severity != ex.severity:
@@ -89,7 +108,35 @@ def _fits(d: Detection, ex: Example) -> bool:
     return ex.confidence is None or d.confidence == ex.confidence
 
 
-def _wanted(ex: Example) -> str:
+def _captured(d: Detection, key: str, names: dict[str, str]) -> list[str]:
+    """What an alert holds under a capture, as names: its group value, else what its reports captured
+    (`attributes`, which hold names)."""
+    if key in d.group:
+        return [names.get(d.group[key], d.group[key])]
+    return list(d.attributes.get(key, ()))
+
+
+def _shown(values: Sequence[str]) -> str:
+    return ", ".join(values) if values else "none"
+
+
+def _mismatches(
+    d: Detection, ex: Example, caps: dict[str, list[str]], names: dict[str, str]
+) -> list[tuple[tuple[str, ...], str]]:
+    """Each capture or title the example asks for that the alert does not have: (the key's place in the
+    example, "captures by: expected Russia, got North Korea")."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    for key, ids in caps.items():
+        want = sorted({names.get(e, e) for e in ids})
+        got = _captured(d, key, names)
+        if sorted(set(got)) != want:
+            out.append((("captures", key), f"captures {key}: expected {_shown(want)}, got {_shown(got)}"))
+    if ex.title is not None and d.title != ex.title:
+        out.append((("title",), f"title: expected {ex.title!r}, got {d.title!r}"))
+    return out
+
+
+def _wanted(ex: Example, caps: dict[str, list[str]], names: dict[str, str], *, title: bool = True) -> str:
     parts = []
     if ex.group is not None:
         parts.append(f"group {ex.group}")
@@ -97,6 +144,10 @@ def _wanted(ex: Example) -> str:
         parts.append(f"severity {ex.severity}")
     if ex.confidence is not None:
         parts.append(ex.confidence)
+    for key, ids in caps.items():
+        parts.append(f"{key} {_shown(sorted({names.get(e, e) for e in ids}))}")
+    if title and ex.title is not None:
+        parts.append(f"title {ex.title!r}")
     return (" with " + ", ".join(parts)) if parts else ""
 
 
@@ -104,7 +155,9 @@ def _span(d: timedelta | None) -> str:
     return format_duration(d) if d is not None else "-"
 
 
-def _describe(d: Detection) -> str:
+def _describe(d: Detection, captures: dict[str, CaptureValue] | None = None) -> str:
     conf = f", {d.confidence}" if d.confidence else ""
     group = f" {d.group}" if d.group else ""
-    return f"{d.title!r}{group} ({d.severity}{conf})"
+    shown = [f"{k} {_shown(d.attributes.get(k, ()))}" for k in (captures or {}) if k not in d.group]
+    caps = f" [{'; '.join(shown)}]" if shown else ""
+    return f"{d.title!r}{group} ({d.severity}{conf}){caps}"

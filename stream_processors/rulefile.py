@@ -311,18 +311,63 @@ def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
     `backtest`, `worker`)."""
     out: list[RuleProblem] = []
     values = EntityValues(lp.pack for lp in loaded)
+    captured = _captured_keys([lp.pack for lp in loaded])
     for lp in loaded:
-        for loc, msg in _example_problems(lp.pack, values):
+        for loc, msg in _example_problems(lp.pack, values, captured):
             line, col = lp.position(loc)
             out.append(RuleProblem(lp.path, line, col, msg))
     return out
 
 
-def _example_problems(pack: RulePack, values: EntityValues) -> list[tuple[list[Any], str]]:
+def _captured_keys(packs: Sequence[RulePack]) -> dict[str, set[str]]:
+    """Per detection id, the capture names an example may ask about: its signals' captures (over detections, its
+    input detections' group_by keys: what their alerts carry), `place` (the places its reports name) and its own
+    group_by keys (as checks.title_placeholders reads them)."""
+    signals: dict[str, set[str]] = {}
+    for p in packs:
+        for sname, sdef in p.signals.items():
+            signals.setdefault(sname, set()).update(sdef.capture)
+    defined = {d.id: d for p in packs for d in p.detections}
+    out: dict[str, set[str]] = {}
+    for did, det in defined.items():
+        keys = {"place", *det.group_by} - {SOURCE_KEY}
+        for ref in det.pattern.refs():
+            if ref.signal is not None:
+                keys |= signals.get(ref.signal, set())
+            elif ref.detection in defined:
+                keys |= set(defined[ref.detection].group_by) - {SOURCE_KEY}
+        out[did] = keys
+    return out
+
+
+def _example_problems(
+    pack: RulePack, values: EntityValues, captured: dict[str, set[str]]
+) -> list[tuple[list[Any], str]]:
+    from difflib import get_close_matches
+
     problems: list[tuple[list[Any], str]] = []
     for i, det in enumerate(pack.detections):
         for j, ex in enumerate(det.examples):
             at = ["detections", i, "examples", j]
+            keys = captured.get(det.id, set())
+            for key, value in (ex.captures or {}).items():
+                if key not in keys:
+                    close = get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    problems.append(
+                        (
+                            [*at, "captures", key],
+                            f"captures key {key!r}: detection {det.id!r} captures no {key!r}{hint}; it has "
+                            + ", ".join(sorted(keys)),
+                        )
+                    )
+                    continue
+                given = [] if value is None else [value] if isinstance(value, str) else value
+                for k, v in enumerate(given):
+                    eid, problem = values.resolve(f"captures {key}", v)
+                    if eid is None:
+                        where = [*at, "captures", key] if isinstance(value, str) else [*at, "captures", key, k]
+                        problems.append((where, problem))
             for k, doc in enumerate(ex.documents):
                 try:
                     parse_document(dict(doc))

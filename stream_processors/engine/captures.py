@@ -14,7 +14,9 @@ The acting party follows the grammar where that is cheap:
    before is what was acted on, not the actor. In Russian a
    passive participle among the signal's words with a mention next to it that can be instrumental and
    follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
-   nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены");
+   nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены"). An English passive
+   of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk") names no
+   actor: no capture, but of a place;
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma;
    else the first such mention after);
@@ -74,28 +76,39 @@ def capture(
         if not free:
             return None, "every mention named follows a preposition (or is the genitive of a noun after one)"
         mentions = free
-    elif "by" in toks:
-        for s, e, eid in mentions:
-            if s <= lo:
-                continue
-            by = _english_by(toks, base, own, s, e)
-            if by is not None:
-                return eid, f"the agent of a passive ('by' after {by!r})"
-        # A passive of the signal's own verb whose agent is people or a body the sentence does not name ("the North
-        # Korea pact ratified by senators"): the mention before is what they acted on, not the actor.
-        unnamed = _unnamed_agent_en(toks, base, own, hi, sent.mentions)
-        if unnamed is not None:
-            return None, f"the agent of a passive ('by' after {unnamed!r}) names no entity"
-        # When the signal's words hold a verb in the past ("accepted", "ratified"), the agent of another
-        # participle ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
-        # neither its subject nor its party. (Not for a noun: "a strike ... was fired by Ukraine" names the
-        # striker, "shaken by the Hamas raid" the raider.)
-        others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
-        if len(others) < len(mentions) and _own_verb_en(toks, base, own):
-            if not others:
-                verb = _other_agent(toks, base, own, mentions[0][0])
-                return None, f"only the agent of another verb is named ('by' after {verb!r})"
-            mentions = others
+    else:
+        if "by" in toks:
+            for s, e, eid in mentions:
+                if s <= lo:
+                    continue
+                by = _english_by(toks, base, own, s, e)
+                if by is not None:
+                    return eid, f"the agent of a passive ('by' after {by!r})"
+            # A passive of the signal's own verb whose agent is people or a body the sentence does not name ("the
+            # North Korea pact ratified by senators"): the mention before is what they acted on, not the actor.
+            unnamed = _unnamed_agent_en(toks, base, own, hi, sent.mentions)
+            if unnamed is not None:
+                return None, f"the agent of a passive ('by' after {unnamed!r}) names no entity"
+        # A passive of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk",
+        # "the pact was ratified on Tuesday"): the mention before it is what was acted on, one after it where or
+        # whence, neither the actor. Places stay places ("to Kursk"): only they remain.
+        verb = _agentless_passive_en(toks, base, own)
+        if verb is not None:
+            places = [m for m in mentions if kinds.get(m[2]) == "place"]
+            if not places:
+                return None, f"a passive with no agent ({verb!r}, no 'by'): what it names was acted on"
+            mentions = places
+        if "by" in toks:
+            # When the signal's words hold a verb in the past ("accepted", "ratified"), the agent of another
+            # participle ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
+            # neither its subject nor its party. (Not for a noun: "a strike ... was fired by Ukraine" names the
+            # striker, "shaken by the Hamas raid" the raider.)
+            others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
+            if len(others) < len(mentions) and _own_verb_en(toks, base, own):
+                if not others:
+                    verb = _other_agent(toks, base, own, mentions[0][0])
+                    return None, f"only the agent of another verb is named ('by' after {verb!r})"
+                mentions = others
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
         return max(before, key=lambda m: m[1])[2], "the nearest mention before the signal's words"
@@ -198,6 +211,38 @@ def _passive_en(toks: list[str], base: int, p: int, b: int) -> bool:
         return True
     first = toks[p + 1 - base]
     return _adverb_en(first) or first in _EN_PREPOSITIONS or first in _EN_TIMES or first in _EN_PARTICLES
+
+
+def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | None:
+    """The participle among the signal's own words in a clear passive that no "by" follows within _EN_BY_GAP + 1
+    words, or None: after a form of "be"/"get" ("the pact was ratified on Tuesday"), or a headline's reduced
+    passive, after a noun or opening the sentence and followed by nothing, an adverb, a preposition, a time or a
+    particle ("North Korea treaty ratified", "Troops deployed to Kursk"), not by its object ("Russia ratified
+    the treaty"). A "by" after it is read by the agent rules instead."""
+    end = base + len(toks)
+    for a, z in own:
+        for p in range(a, z + 1):
+            word = toks[p - base]
+            if not _participle_en(word) or "by" in toks[p + 1 - base : p + 2 + _EN_BY_GAP - base]:
+                continue
+            q = p - 1
+            while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
+                q -= 1
+            if q >= base and toks[q - base] in _EN_BE:
+                return word
+            if q >= base:
+                before = toks[q - base]
+                if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
+                    continue
+            n = p + 1
+            if n < end and toks[n - base] in _EN_PARTICLES:
+                n += 1  # "drones shot down over the sea", not "air defence shot down 36 drones", "Turkey signed off is"
+            if n >= end:
+                return word
+            after = toks[n - base]
+            if _adverb_en(after) or after in _EN_PREPOSITIONS or after in _EN_TIMES:
+                return word
+    return None
 
 
 def _english_by(toks: list[str], base: int, own: list[Span], mention_start: int, mention_end: int) -> str | None:
