@@ -16,7 +16,7 @@ The acting party follows the grammar where that is cheap:
    follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
    nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены"). An English passive
    of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk") names no
-   actor: no capture, but of a place;
+   actor: no capture, but of a place, or the owner of the attack it happened in ("killed in a Russian strike");
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma;
    else the first such mention after);
@@ -94,6 +94,10 @@ def capture(
         # whence, neither the actor. Places stay places ("to Kursk"): only they remain.
         verb = _agentless_passive_en(toks, base, own)
         if verb is not None:
+            for s, e, eid in mentions:
+                attack = _attacker_en(toks, base, s, e) if s > hi and kinds.get(eid) != "place" else None
+                if attack is not None:
+                    return eid, f"the agent of a passive ({verb!r} in its {attack!r})"
             places = [m for m in mentions if kinds.get(m[2]) == "place"]
             if not places:
                 return None, f"a passive with no agent ({verb!r}, no 'by'): what it names was acted on"
@@ -125,6 +129,24 @@ _EN_IRREGULAR = frozenset(
         "made", "held", "sent", "built", "paid", "laid", "struck", "hit", "shot", "set", "put", "cut", "caught",
         "fought", "bought", "brought", "sought", "won", "led", "met", "kept", "left", "lost", "bound", "found",
         "sold", "told", "dealt", "meant", "spent", "lent", "split", "quit", "read", "heard", "upheld", "withheld",
+    }
+)  # fmt: skip
+# Past forms that a preposition (or nothing) follows in the active voice, so no reduced passive without "be":
+# verbs that take no object or take it after a preposition ("Hamas agreed to a truce", "troops arrived in Kursk",
+# "Israel responded with strikes", "Russia fired on the city", "Turkey signed off").
+_EN_INTRANSITIVE = frozenset(
+    {
+        "agreed", "responded", "reacted", "returned", "turned", "switched", "travelled", "traveled", "fled", "pointed",
+        "referred", "admitted", "confessed", "contributed", "replied", "appealed", "objected", "consented", "committed",
+        "pledged", "vowed", "promised", "voted", "moved", "failed", "refused", "decided", "tried", "planned",
+        "threatened", "managed", "wanted", "needed", "used", "appeared", "seemed", "continued", "started", "opted",
+        "offered", "asked", "rushed", "rallied", "retreated", "withdrawn", "arrived", "died", "crashed", "landed",
+        "exploded", "collapsed", "happened", "occurred", "resigned", "protested", "marched", "gathered", "retaliated",
+        "fired", "struck", "hit", "called", "warned", "worked", "lived", "stayed", "remained", "waited",
+        "fought", "battled", "clashed", "advanced", "pushed", "pulled", "stepped", "backed", "cracked", "weighed",
+        "spoke", "talked", "met", "joined", "sided", "teamed", "partnered", "cooperated", "intervened", "invested",
+        "campaigned", "competed", "surged", "jumped", "soared", "plunged", "dropped", "slipped", "climbed", "declined",
+        "escaped", "emerged", "expanded", "grown", "gone", "come", "sailed", "flown", "driven",
     }
 )  # fmt: skip
 _EN_DETERMINERS = frozenset({"the", "a", "an"})
@@ -213,6 +235,29 @@ def _passive_en(toks: list[str], base: int, p: int, b: int) -> bool:
     return _adverb_en(first) or first in _EN_PREPOSITIONS or first in _EN_TIMES or first in _EN_PARTICLES
 
 
+# Nouns of an attack whose owner, named before them, is the agent of a passive they caused ("killed in the Israeli
+# bombardment", "injured in a Russian missile strike", "wounded in Israeli air attacks").
+_EN_ATTACKS = frozenset(
+    {
+        "strike", "strikes", "airstrike", "airstrikes", "attack", "attacks", "bombardment", "bombardments", "raid",
+        "raids", "shelling", "offensive", "operation", "operations", "assault", "bombing", "bombings", "fire",
+        "barrage", "onslaught", "crackdown", "invasion",
+    }
+)  # fmt: skip
+
+
+def _attacker_en(toks: list[str], base: int, s: int, e: int) -> str | None:
+    """The attack noun whose owner the mention at s..e is, in a passive's "in"/"during"/"amid" phrase: the
+    preposition before the mention (past a determiner) and the noun among the three words after it ("in the Israeli
+    bombardment", "in a Russian missile strike", "during a U.S. military raid"); else None."""
+    q = s - 1
+    if q >= base and toks[q - base] in _EN_DETERMINERS:
+        q -= 1
+    if q < base or toks[q - base] not in ("in", "during", "amid"):
+        return None
+    return next((w for w in toks[e + 1 - base : e + 4 - base] if w in _EN_ATTACKS), None)
+
+
 def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | None:
     """The participle among the signal's own words in a clear passive that no "by" follows within _EN_BY_GAP + 1
     words, or None: after a form of "be"/"get" ("the pact was ratified on Tuesday"), or a headline's reduced
@@ -234,6 +279,8 @@ def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | 
                 before = toks[q - base]
                 if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
                     continue
+            if word in _EN_INTRANSITIVE:
+                continue  # "Hamas agreed to a truce", "troops arrived in Kursk": active, whatever follows
             n = p + 1
             if n < end and toks[n - base] in _EN_PARTICLES:
                 n += 1  # "drones shot down over the sea", not "air defence shot down 36 drones", "Turkey signed off is"

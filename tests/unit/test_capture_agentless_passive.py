@@ -27,7 +27,7 @@ PACK = RulePack.model_validate(
         },
         "signals": {
             "deployed": {
-                "match": {"any": ["deployed", "shot down"]},
+                "match": {"any": ["deployed", "shot down", "=arrived"]},
                 "capture": {"by": {"entities": ["PRK", "RUS"]}, "where": {"entities": ["KURSK", "RUS"]}},
             },
         },
@@ -89,3 +89,30 @@ def test_a_headline_passive_without_agent_raises_no_ratification_of_its_object()
     line = Timeline(DPRK)
     line.feed(doc("", title="North Korea partnership treaty ratified in Moscow", at=0, source="Wire A"))
     assert [d for d in line.detections if d.rule == "treaty-ratified"] == []
+
+
+def test_an_active_verb_before_a_preposition_is_no_passive() -> None:
+    """Verbs that take a preposition or nothing in the active ("agreed to", "arrived in") are not read as passives
+    without "be"; with it they are."""
+    assert _capture(RULES, "deployed", "by", "North Korean troops arrived in Kursk")[0] == "PRK"
+    assert _capture(RULES, "deployed", "by", "North Korean troops have arrived in Kursk")[0] == "PRK"
+
+
+def test_the_owner_of_the_attack_in_which_it_happened_is_the_agent() -> None:
+    """ "Killed in the Russian strike": the passive's agent is the attack's owner, not the speaker before it."""
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "attacks",
+            "language": "en",
+            "entities": {
+                "RUS": {"name": "Russia", "kind": "country", "aliases": ["Russia", "Russian"]},
+                "UKR": {"name": "Ukraine", "kind": "country", "aliases": ["Ukraine", "Ukrainian"]},
+            },
+            "signals": {"killed": {"match": "=killed", "capture": {"by": {"entities": ["RUS", "UKR"]}}}},
+        }
+    )
+    rules = compile_packs([pack])
+    value, why = _capture(rules, "killed", "by", "Ukraine says five people were killed in a Russian missile strike")
+    assert (value, why) == ("RUS", "the agent of a passive ('killed' in its 'strike')")
+    assert _capture(rules, "killed", "by", "Ukraine says five people were killed in Russia")[0] is None
