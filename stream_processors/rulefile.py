@@ -49,6 +49,10 @@ class RuleLoadError(ValueError):
         # `rules check` can say everything it found at once (its examples' problems too), not in rounds.
         self.loaded = list(loaded)
         self.warnings = sorted(warnings)
+        # Set by _parse when a pack does not fit the schema: the pack without what did not fit, for the checks
+        # of the rest (load_rules(every_problem=True)), and the names of the signals and detections left out.
+        self.partial: LoadedPack | None = None
+        self.left_out: set[str] = set()
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -58,8 +62,17 @@ class LoadedPack:
     pack: RulePack
     text: str  # the file's text, read again (composed, not constructed) only to place problems
     _nodes: Any = None
+    # A pack that did not fit the schema, checked further without what did not fit (`partial_pack`): per detection
+    # of `pack`, its index in the file and those of its examples, so that problems are placed in the file.
+    kept: tuple[tuple[int, tuple[int, ...]], ...] | None = None
 
     def position(self, loc: Iterable[Any], *, at_key: bool = False) -> tuple[int, int]:
+        loc = list(loc)
+        if self.kept is not None and len(loc) >= 2 and loc[0] == "detections" and isinstance(loc[1], int):
+            det, examples = self.kept[loc[1]]
+            loc[1] = det
+            if len(loc) >= 4 and loc[2] == "examples" and isinstance(loc[3], int):
+                loc[3] = examples[loc[3]]
         if self._nodes is None:
             try:
                 self._nodes = compose(self.text)
@@ -200,7 +213,8 @@ def unknown_key(key: object, root: type[BaseModel]) -> str:
     """`unknown key 'rule' (did you mean 'rules'?)`: the closest key `root`'s schema knows anywhere, if one is close."""
     from difflib import get_close_matches
 
-    close = get_close_matches(str(key), sorted(known_keys(root)), n=1, cutoff=0.75)
+    # Not the key itself: one known elsewhere ('detection' in a reference) is unknown here (the top level).
+    close = get_close_matches(str(key), sorted(known_keys(root) - {str(key)}), n=1, cutoff=0.75)
     return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
@@ -297,11 +311,103 @@ def _parse(text: str, name: str) -> LoadedPack:
                 continue  # one message per place: the first branch of a union is the clearest
             seen.add((line, col))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
-        raise RuleLoadError(out) from None
+        raise _with_partial(
+            RuleLoadError(out), data, [loc for loc, _m in problems] + [e["loc"] for e in errors], loaded
+        ) from None
     if out:
-        raise RuleLoadError(out)
+        raise _with_partial(RuleLoadError(out), data, [loc for loc, _m in problems], loaded)
     loaded.pack = pack
     return loaded
+
+
+def _with_partial(
+    err: RuleLoadError, data: dict[str, Any], locs: Sequence[Sequence[Any]], at: LoadedPack
+) -> RuleLoadError:
+    try:
+        got = partial_pack(data, locs)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        got = None  # a shape too odd to take apart: its schema errors alone, as before
+    if got is not None:
+        pack, kept, left_out = got
+        err.partial = LoadedPack(at.path, pack, at.text, at._nodes, kept)
+        err.left_out = left_out
+    return err
+
+
+def _bare_entity(eid: Any, raw: Any) -> dict[str, Any]:
+    """An entity the schema refused, as what of it is usable, so that what names it (`@ID`, a capture, a `where` by
+    its name or alias) reads as it would."""
+    raw = raw if isinstance(raw, dict) else {}
+    name = raw.get("name") if isinstance(raw.get("name"), str) else str(eid)
+    aliases = raw.get("aliases") if isinstance(raw.get("aliases"), list) else []
+    kind = raw.get("kind") if raw.get("kind") in ("country", "place", "organization", "person", "other") else "other"
+    return {
+        "name": name,
+        "kind": kind,
+        "aliases": [a for a in aliases if isinstance(a, str) and a.strip()] or [str(eid)],
+    }
+
+
+def partial_pack(
+    data: dict[str, Any], locs: Sequence[Sequence[Any]]
+) -> tuple[RulePack, tuple[tuple[int, tuple[int, ...]], ...], set[str]] | None:
+    """The pack without the parts the schema refused (at `locs`), so that `rules check` can say what else is wrong
+    in one run: a signal or detection that does not fit is left out (an example that does not fit: only it), an
+    entity stays as a bare id (other parts name it), a top-level setting takes its default. Returns the pack, per
+    detection kept its index in the file and those of its examples, and the names of the signals and detections
+    left out, "" for all entities (references to them are no news); None when the rest does not fit either."""
+    entities, signals, detections, examples, top = set(), set(), set(), {}, set()  # type: ignore[var-annotated]
+    for raw in locs:
+        loc = _fields(raw)
+        if not loc:
+            return None
+        head = loc[0]
+        if head in ("entities", "signals") and len(loc) >= 2 and isinstance(data.get(head), dict):
+            (entities if head == "entities" else signals).add(loc[1])
+        elif head == "detections" and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data.get(head), list):
+            if len(loc) >= 4 and loc[2] == "examples" and isinstance(loc[3], int):
+                examples.setdefault(loc[1], set()).add(loc[3])
+            else:
+                detections.add(loc[1])
+        else:
+            top.add(head)
+    rest = {k: v for k, v in data.items() if k not in top}
+    if "name" in top:
+        rest["name"] = "pack"  # its own error is said; the rest needs a name
+    if "version" in top:
+        rest["version"] = 2
+    left_out: set[str] = set()
+    if isinstance(rest.get("entities"), dict):
+        rest["entities"] = {k: (_bare_entity(k, v) if k in entities else v) for k, v in rest["entities"].items()}
+    elif "entities" in top:
+        left_out.add("")  # every entity: its references are no news either
+    if isinstance(rest.get("signals"), dict):
+        left_out |= {str(k) for k in signals}
+        rest["signals"] = {k: v for k, v in rest["signals"].items() if k not in signals}
+    elif "signals" in top and isinstance(data.get("signals"), dict):
+        left_out |= {str(k) for k in data["signals"]}
+    kept: list[tuple[int, tuple[int, ...]]] = []
+    if isinstance(rest.get("detections"), list):
+        dets = []
+        for i, d in enumerate(rest["detections"]):
+            if i in detections or not isinstance(d, dict):
+                if isinstance(d, dict) and isinstance(d.get("id"), str):
+                    left_out.add(d["id"])
+                continue
+            bad = examples.get(i, set())
+            exs = d.get("examples")
+            if bad and isinstance(exs, list):
+                d = {**d, "examples": [e for j, e in enumerate(exs) if j not in bad]}
+                kept.append((i, tuple(j for j in range(len(exs)) if j not in bad)))
+            else:
+                kept.append((i, tuple(range(len(exs))) if isinstance(exs, list) else ()))
+            dets.append(d)
+        rest["detections"] = dets
+    try:
+        pack = RulePack.model_validate(rest)
+    except ValidationError:
+        return None
+    return pack, tuple(kept), left_out
 
 
 def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
@@ -394,25 +500,28 @@ def load_pack_text(text: str, name: str = "<rules>") -> LoadedPack:
     return loaded
 
 
-def load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
+def load_rules(specs: Iterable[str], *, every_problem: bool = False) -> tuple[list[LoadedPack], CompiledRules]:
     """Load every pack the specs name and compile them together, once. Collects problems from all
-    files before raising; warnings are in the result's `warnings` (see `warning_problems`)."""
+    files before raising; warnings are in the result's `warnings` (see `warning_problems`). With `every_problem`
+    (`rules check`, `rules test`), packs that do not fit the schema are compiled too, without the parts that do
+    not fit, so their compile errors and warnings (and in `loaded` their examples) come with the schema errors."""
     # Parsing and validating a big pack makes millions of objects that all live on: pause the cyclic
     # collector, which would walk them again and again (compile_packs does the same).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_rules(specs)
+        return _load_rules(specs, every_problem)
     finally:
         if enabled:
             gc.enable()
 
 
-def _load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
+def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list[LoadedPack], CompiledRules]:
     specs = list(specs)
     paths = resolve_rule_paths(specs)
     loaded: list[LoadedPack] = []
     problems: list[RuleProblem] = []
+    left_out: set[str] = set()
     for p in paths:
         name = str(p)
         try:
@@ -427,8 +536,13 @@ def _load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
             loaded.append(_parse(text, name))
         except RuleLoadError as e:
             problems.extend(e.problems)
+            if e.partial is not None:
+                loaded.append(e.partial)
+                left_out |= e.left_out
     if problems:
-        raise RuleLoadError(problems)
+        if not every_problem or not loaded:
+            raise RuleLoadError(problems)
+        raise _the_rest(problems, loaded, left_out)
     if not loaded:
         raise RuleLoadError([RuleProblem(",".join(specs), 0, 0, "no rule files found")])
     try:
@@ -440,6 +554,22 @@ def _load_rules(specs: Iterable[str]) -> tuple[list[LoadedPack], CompiledRules]:
             warnings=[loaded[w.pack].problem(w) for w in ce.warnings],
         ) from None
     return loaded, compiled
+
+
+def _the_rest(problems: list[RuleProblem], loaded: list[LoadedPack], left_out: set[str]) -> RuleLoadError:
+    """The schema errors with what compiling the rest finds: its errors (not those that only say a part left out
+    is missing: "unknown signal 'x'" for a signal whose own error is said), the warnings and the packs."""
+    gone = tuple(f"unknown {what} {name!r}" for name in left_out - {""} for what in ("signal", "detection"))
+    if "" in left_out:  # a file's `entities` refused whole
+        gone += ("unknown entity ",)
+    try:
+        compiled = compile_packs([lp.pack for lp in loaded])
+    except CompileErrors as ce:
+        errors = [loaded[err.pack].problem(err) for err in ce.errors if not err.message.startswith(gone or ("\0",))]
+        warnings = [loaded[w.pack].problem(w) for w in ce.warnings]
+    else:
+        errors, warnings = [], [loaded[w.pack].problem(w) for w in compiled.warnings]
+    return RuleLoadError([*problems, *errors], loaded=loaded, warnings=warnings)
 
 
 def warning_problems(loaded: Sequence[LoadedPack], compiled: CompiledRules) -> list[RuleProblem]:

@@ -27,10 +27,11 @@ def rules_check(
     from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
 
     try:
-        loaded, compiled = load_rules(_rule_specs(paths, config))
+        loaded, compiled = load_rules(_rule_specs(paths, config), every_problem=True)
     except RuleLoadError as e:
-        # Everything found at once, in file order: the compile errors, the examples' problems and the warnings
-        # (a pack that does not parse has only its schema errors: nothing past them can be read).
+        # Everything found at once, in file order: the schema errors, the compile errors of the rest (a pack that
+        # does not fit the schema is checked without the parts that do not fit), the examples' problems and the
+        # warnings (a file that is no YAML has only its syntax error: nothing past it can be read).
         for p in sorted([*e.problems, *example_problems(e.loaded), *e.warnings]):
             typer.echo(str(p))
         end_process(1)
