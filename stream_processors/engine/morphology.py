@@ -206,6 +206,12 @@ def _ru_forms(word: str) -> frozenset[str]:
     if not p.is_known and not (tag.startswith(("NOUN", "ADJF")) and any(g in tag for g in _NAME_TAGS)):
         return frozenset({word})  # a guess is only trusted for what it reads as a name ("Зюдмарк")
     forms = {f.word.replace("ё", "е") for f in p.lexeme}
+    if tag.startswith("NOUN"):
+        # A verb form the dictionary reads first as a noun ("прибыли": profit's, or arrived; "стали": steel's, or
+        # became): a phrase of events means the verb, so its forms count too ("прибыл", "прибыла", "прибудут").
+        for q in parses[1:]:
+            if q.is_known and str(q.tag).startswith(("VERB", "INFN")) and q.normal_form != p.normal_form:
+                forms |= {f.word.replace("ё", "е") for f in q.lexeme}
     return frozenset({word} | {f for f in forms if f.isalpha()})
 
 
