@@ -522,15 +522,18 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
     loaded: list[LoadedPack] = []
     problems: list[RuleProblem] = []
     left_out: set[str] = set()
+    unread = False
     for p in paths:
         name = str(p)
         try:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             problems.append(RuleProblem(name, 1, 1, f"not valid UTF-8 at byte {e.start}"))
+            unread = True
             continue
         except OSError as e:
             problems.append(RuleProblem(name, 0, 0, f"cannot read: {e.strerror}"))
+            unread = True
             continue
         try:
             loaded.append(_parse(text, name))
@@ -539,8 +542,12 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
             if e.partial is not None:
                 loaded.append(e.partial)
                 left_out |= e.left_out
+            else:
+                unread = True
     if problems:
-        if not every_problem or not loaded:
+        # A file not read at all (not YAML, no mapping) may define what the others name: their references cannot
+        # be checked, so only what was found so far is said, as before.
+        if not every_problem or not loaded or unread:
             raise RuleLoadError(problems)
         raise _the_rest(problems, loaded, left_out)
     if not loaded:

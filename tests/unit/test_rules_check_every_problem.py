@@ -123,3 +123,17 @@ detections:
     assert code == 1
     assert not any("unknown entity" in line for line in lines), "\n".join(lines)
     assert lines[0].startswith(f"{path}:3:1: entities: Input should be a valid dictionary"), lines[0]
+
+
+def test_a_file_not_read_at_all_leaves_the_others_at_their_schema_errors(tmp_path: Path) -> None:
+    """A file that is no YAML may define what the others name: their references cannot be checked, so check says
+    the syntax error and the schema errors, as before, and no 'unknown signal' of a signal that file may hold."""
+    lines, code, (broken, _bad) = _lines(tmp_path, "signals: {seizd: [\n", BAD)
+    assert code == 1
+    assert lines[0].startswith(f"{broken}:") and "YAML syntax" in lines[0], lines
+    assert [line.split(": ", 1)[1].split(":")[0] for line in lines[1:]] == [
+        "kind",
+        "near",
+        "bad duration 5",
+        "severity",
+    ]
