@@ -189,6 +189,8 @@ def _en_plural(word: str) -> str:
 
 
 # -- Russian ---------------------------------------------------------------------------------------------
+# How likely, against a noun read first, a verb reading of the same word must be for its forms to count too.
+_RU_VERB_SHARE = 0.6
 _NAME_TAGS = ("Name", "Surn", "Patr", "Geox", "Orgn")
 
 
@@ -207,10 +209,17 @@ def _ru_forms(word: str) -> frozenset[str]:
         return frozenset({word})  # a guess is only trusted for what it reads as a name ("Зюдмарк")
     forms = {f.word.replace("ё", "е") for f in p.lexeme}
     if tag.startswith("NOUN"):
-        # A verb form the dictionary reads first as a noun ("прибыли": profit's, or arrived; "стали": steel's, or
-        # became): a phrase of events means the verb, so its forms count too ("прибыл", "прибыла", "прибудут").
+        # A verb form the dictionary reads first as a noun, about as likely a verb ("прибыли": profit's, or arrived):
+        # a phrase of events means the verb, so its forms count too ("прибыл", "прибыла", "прибудут"). Not a rare
+        # reading ("день" as an imperative of "деть", "начала" of "начать", "село" of "сесть": 0.01-0.33 of the
+        # noun's score), which would bring a verb's forms to a common noun.
         for q in parses[1:]:
-            if q.is_known and str(q.tag).startswith(("VERB", "INFN")) and q.normal_form != p.normal_form:
+            if (
+                q.is_known
+                and str(q.tag).startswith(("VERB", "INFN"))
+                and q.normal_form != p.normal_form
+                and q.score >= _RU_VERB_SHARE * p.score
+            ):
                 forms |= {f.word.replace("ё", "е") for f in q.lexeme}
     return frozenset({word} | {f for f in forms if f.isalpha()})
 

@@ -12,9 +12,10 @@ from .engine_helpers import doc, engine_for
 def test_a_verb_form_read_first_as_a_noun_takes_the_verbs_forms() -> None:
     forms = word_forms("ru", "прибыли")
     assert {"прибыл", "прибыла", "прибудут", "прибыли", "прибыль"} <= forms
-    assert "ставший" in word_forms("ru", "стали")
-    # A noun with no verb reading, and other readings of other parts of speech, keep their first reading only.
+    # A noun with no verb reading, or only a rare one, and readings of other parts of speech keep the first reading.
     assert "военной" not in word_forms("ru", "военные") and "лет" not in word_forms("ru", "летом")
+    assert "денет" not in word_forms("ru", "день") and "сядут" not in word_forms("ru", "село")
+    assert "начнут" not in word_forms("ru", "начала")
 
 
 def test_the_bundled_pack_reads_a_troop_arrival_in_the_singular() -> None:
