@@ -45,6 +45,7 @@ MODULES = (
     "sweep",
     "evidence",
     "compose",
+    "corrections",
     "stories",
     "eventtime",
     "engine",

@@ -29,6 +29,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Seve
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
+from .corrections import item_of, restated, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
@@ -117,6 +118,7 @@ class Correlator:
         t = sig.published_at.timestamp() if at is None else at
         ev: P.EvidenceRecord | None = None
         modality, captures = sig.modality, sig.captures
+        edited = item_of(sig.document_id)  # an edition of a feed item (corrections.py), else None
         for det, ri, ref, gkey in routes:  # _ref_matches, inlined (this runs for every signal)
             if modality not in ref.modalities or (only is not None and det.id != only):
                 continue
@@ -128,10 +130,23 @@ class Correlator:
                     continue
             else:
                 group = {}
+            if edited is not None:
+                key = gkey if gkey is not None else P.group_key(det.id, group)
+                if restated(state["g"].get(key), sig, edited):
+                    continue  # an earlier version of the item says so already: the same report, not a new one
             if ev is None:  # built once, shared by every group it feeds (never mutated)
                 ev = self._evidence(sig, t, published)
             item = (t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0)
             out.extend(self._observe(state, det, group, item, gkey))
+        return compose(self, state, out) if self.derived and out else out
+
+    def on_edition(
+        self, state: State, doc_id: str, item: str, made: list[Signal], t: float, source: str
+    ) -> list[Output]:
+        """An edition `doc_id` of feed item `item` (effective time `t`, from `source`) whose text makes the signals
+        `made`: the item's earlier observations it no longer makes are withdrawn (corrections.py). Called before
+        the edition's own signals are observed."""
+        out = withdraw_superseded(self, state, doc_id, item, made, t, source)
         return compose(self, state, out) if self.derived and out else out
 
     # -- time ----------------------------------------------------------------------------------------------
@@ -305,9 +320,14 @@ class Correlator:
         pos: int,
         start_key: tuple[Any, ...],
         cause: P.Item,
+        *,
+        reason: str | None = None,
+        decided: float | None = None,
     ) -> list[Output]:
-        """`_replay` with the firings taken from `start_key` on: a withdrawn observation (composition) is no
-        longer among the items, but a firing at its point must still be replaced."""
+        """`_replay` with the firings taken from `start_key` on: a withdrawn observation (composition, a
+        correction) is no longer among the items, but a firing at its point must still be replaced. `reason`:
+        the retractions' (default: a late report's); `decided` (absences): only the firsts before it are
+        evaluated, those whose windows have closed."""
         items: list[P.Item] = gs["i"]
         firings: list[P.Firing] = gs["f"]
         fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
@@ -315,6 +335,8 @@ class Correlator:
         raised: list[Detection] = []
         records: list[P.Firing] = []
         for i in range(pos, len(items)):
+            if decided is not None and (items[i][P.RI] != 0 or items[i][P.T] >= decided):
+                continue
             got = self.point(det, plan, group, items, i, lf, ls)
             if got is not None:
                 d, lf, ls = got
@@ -342,6 +364,7 @@ class Correlator:
             cause,
             replaces,
             _superseding(gone, new_records, replaces, plan.open),
+            reason,
         )
 
     def changes(
@@ -354,6 +377,7 @@ class Correlator:
         cause: P.Item,
         replaces: list[str | None] | None = None,
         superseded: dict[str, str] | None = None,
+        reason: str | None = None,
     ) -> list[Output]:
         """One change of the group's history: new detections, each replacing the withdrawn one `replaces` names
         (default: the withdrawn ones in order, while there are any), and retractions of the withdrawn ones left
@@ -372,7 +396,8 @@ class Correlator:
                     alert_id=alert_id,
                     rule=det.id,
                     group=dict(group),
-                    reason=(
+                    reason=reason
+                    or (
                         f"a late report ({cause[P.DOC]}, {at.isoformat()}) changed the history of this group: "
                         f"this alert would not have been raised"
                     ),

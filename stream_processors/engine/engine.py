@@ -9,6 +9,7 @@ from typing import Any
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
+    EDITION_MARK,
     CaughtUp,
     DeadLetter,
     Detection,
@@ -17,6 +18,7 @@ from watchfloor.schemas.events import (
     EventType,
     Retraction,
     Signal,
+    edition_of,
 )
 from watchfloor.schemas.inputs import CheckedInput
 from watchfloor.schemas.rules import RulePack
@@ -92,6 +94,10 @@ class Engine:
         else:  # the usual case, kept cheap: on time, not dated in the future
             on_time, outputs = True, []
         sigs = self.extractor.extract(doc)
+        if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
+            # A feed item edited in place: what its earlier versions said and this text does not is withdrawn
+            # first, then its signals are observed (those an earlier version makes already are not again).
+            outputs.extend(self.correlator.on_edition(state, doc.id, item, sigs, t, doc.source.name))
         if sigs:
             on_signal = self.correlator.on_signal
             for sig in sigs:  # (their published_at is the document's)

@@ -1,0 +1,141 @@
+"""Corrections: a feed item edited in place withdraws what its earlier versions said and the new text does not.
+
+A publisher that edits an item under its guid is read as an *edition* (producers/publish.py: the id
+`GUID#edition-HASH`, schemas.events.edition_of), dated when the edit was seen. What the item says is what its
+newest version says, so when an edition is processed (pure; the engine calls it before the edition's signals):
+
+* the observations of the item's earlier versions (the original and any edition, by id) that the new text
+  contradicts -- it no longer makes their signal (the same name, modality and captures: `signal_key`) but makes
+  that signal with another modality (denied, hedged, only expected), about the same things -- are withdrawn
+  from their groups, and each group is evaluated again from the first of them, as for a late report
+  (Correlator.replay_from): an alert that rested on them alone is retracted ("corrected by the publisher"),
+  one that other reports still carry is revised (fewer reports, maybe no longer corroborated);
+* a signal of the edition that an earlier version's observation in the same group already makes is not
+  observed again (`restated`): it is the same report, still standing at the time it was first made, so a typo
+  fix changes nothing (no second report, no alert again after `realert`).
+
+A claim the new text no longer mentions at all is not withdrawn: a live blog's headline moves on to the next
+development ("has sent troops" -> "Kremlin declines to comment"), which takes nothing back, and the text
+alone cannot tell that from a claim quietly cut.
+
+Only observations the lateness still holds are withdrawn (time at or after the last sweep's W - lateness,
+`xc`): a replay from an earlier point would see a history the sweeps have cut (correlate.py), so a correction
+that comes later than the lateness leaves what its item raised standing.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from watchfloor.schemas.events import EDITION_MARK, Signal, edition_of
+
+from . import patterns as P
+
+if TYPE_CHECKING:
+    from .correlate import Correlator, Output, State
+
+SignalKey = tuple[str, str, tuple[tuple[str, str], ...]]
+"""What a signal says, for a correction: (name, modality, captures sorted by name)."""
+
+
+def item_of(doc_id: str) -> str | None:
+    """The feed item a document is an edition of (None for any other document), cheaply for the usual id."""
+    return edition_of(doc_id) if EDITION_MARK in doc_id else None
+
+
+def signal_key(sig: Signal) -> SignalKey:
+    return (sig.name, sig.modality, tuple(sorted(sig.captures.items())))
+
+
+def observation_key(o: P.Item) -> SignalKey:
+    ev = o[P.EV]
+    pairs = ev[P.E_CAPTURES]
+    return (ev[P.E_SIGNAL], ev[P.E_MODALITY], tuple(sorted(zip(pairs[::2], pairs[1::2], strict=True))))
+
+
+def _of_item(doc: str, item: str, stem: str, edition: str) -> bool:
+    """Whether an observation's document is a version of `item` other than `edition` itself."""
+    return doc == item or (doc != edition and doc.startswith(stem) and edition_of(doc) == item)
+
+
+def restated(gs: dict[str, Any] | None, sig: Signal, item: str) -> bool:
+    """Whether the group already holds an observation of an earlier version of `item` saying what `sig` says."""
+    if gs is None:
+        return False
+    stem = item + EDITION_MARK
+    key = signal_key(sig)
+    edition = sig.document_id
+    return any(
+        o[P.NAME] == sig.name and _of_item(o[P.DOC], item, stem, edition) and observation_key(o) == key for o in gs["i"]
+    )
+
+
+def correction_reason(source: str, item: str, at: datetime) -> str:
+    return (
+        f"corrected by the publisher: {source} edited {item} at {at.isoformat()}, and the new text no longer "
+        "reports what this alert rested on"
+    )
+
+
+def _contradicted(o: P.Item, said: dict[str, list[Signal]]) -> bool:
+    """Whether the new text says what observation `o` said otherwise: the same signal with another modality
+    (denied, hedged, only expected), about the same things (no capture the two have names another entity)."""
+    ev = o[P.EV]
+    pairs = ev[P.E_CAPTURES]
+    captures = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    return any(
+        s.modality != ev[P.E_MODALITY] and all(captures.get(k, v) == v for k, v in s.captures.items())
+        for s in said.get(ev[P.E_SIGNAL], ())
+    )
+
+
+def withdraw_superseded(
+    corr: Correlator, state: State, edition: str, item: str, made: Iterable[Signal], t: float, source: str
+) -> list[Output]:
+    """Withdraw the observations of `item`'s earlier versions that the edition `edition` (effective time `t`,
+    signals `made`) no longer makes, and evaluate each group they leave again (module docstring)."""
+    keys = {signal_key(s) for s in made}
+    said: dict[str, list[Signal]] = {}
+    for sig in made:
+        said.setdefault(sig.name, []).append(sig)
+    if not said:
+        return []  # the new text says nothing a rule reads: nothing is contradicted (module docstring)
+    stem = item + EDITION_MARK
+    closed = state.get("xc")
+    reason = correction_reason(source, item, datetime.fromtimestamp(t, UTC))
+    cause: P.Item = (t, edition, 0, "", 0, source, None, 0)  # only its time and document are read (changes)
+    out: list[Output] = []
+    for gkey, gs in list(state["g"].items()):
+        items: list[P.Item] = gs["i"]
+        drop = [
+            k
+            for k, o in enumerate(items)
+            if _of_item(o[P.DOC], item, stem, edition)
+            and (closed is None or o[P.T] >= closed)
+            and observation_key(o) not in keys
+            and _contradicted(o, said)
+        ]
+        if not drop:
+            continue
+        det = corr.by_id.get(gkey.split("\x1f", 1)[0])
+        if det is None:  # a detection no longer loaded (rules changed between runs): the sweep drops it
+            continue
+        removed = [items[k] for k in drop]
+        for k in reversed(drop):
+            del items[k]
+        for o in removed:  # another sentence of that document may now be the one that counts (mark_duplicates)
+            at = bisect_left(items, (o[P.T], o[P.DOC]), key=lambda it: it[:2])
+            if at < len(items) and items[at][P.T] == o[P.T] and items[at][P.DOC] == o[P.DOC]:
+                P.mark_duplicates(items, at)
+        plan = corr.plans[det.id]
+        start_key = removed[0][: P.KEY_LEN]
+        pos = bisect_left(items, start_key, key=lambda it: it[: P.KEY_LEN])
+        # An absence is decided when its window closes: only the firsts whose windows the sweeps closed are
+        # evaluated again (a then_not withdrawn from an open window is simply no longer there when it closes).
+        decided = None if plan.kind != "absence" else (closed if closed is not None else float("-inf")) - plan.within
+        group = P.group_from_key(gkey)
+        out.extend(corr.replay_from(det, plan, gs, group, pos, start_key, cause, reason=reason, decided=decided))
+    return out
