@@ -37,6 +37,7 @@ class EventType(StrEnum):
     RETRACTION = "detection.retracted"  # an alert a late report has withdrawn (see Retraction)
     CAUGHT_UP = "caught_up"  # a producer delivered everything its sources had (see CaughtUp)
     WATERMARK = "watermark"  # control event on Kafka topics (see Watermark); never stored
+    CORRECTION = "correction"  # control event on the correlate topic (see Correction); never stored
 
 
 DOCUMENT_TYPES = frozenset({EventType.NEWS_ARTICLE.value, EventType.OFFICIAL_STATEMENT.value})
@@ -279,6 +280,27 @@ class Watermark(_Frozen):
     idle: bool = False
 
 
+class Said(_Frozen):
+    """One thing an edition's text says, as a correction compares it: a signal's name, modality and captures."""
+
+    name: str
+    modality: Modality
+    captures: dict[str, str] = Field(default_factory=dict)
+
+
+class Correction(_Frozen):
+    """A feed item edited in place (an edition, `document_id`, of `item`), for the partitions that may hold what
+    its earlier versions said (a control event of the distributed runtime, sent by the extract agent to every
+    correlate partition before the edition's signals; engine/corrections.py). `said`: what its text says; `at`:
+    its effective time."""
+
+    document_id: str
+    item: str
+    source: str
+    at: AwareDatetime
+    said: tuple[Said, ...] = ()
+
+
 class CaughtUp(_Frozen):
     """A producer has delivered everything its sources had: each origin in `origins` was read to its end as of
     `at` (the producer's clock, like Event.received_at). Recorded in the log after each poll cycle, it is what
@@ -392,6 +414,10 @@ def delivery_event(d: Delivery) -> Event:
         key=d.alert_id,
         payload=d.model_dump(mode="json"),
     )
+
+
+def correction_event(c: Correction) -> Event:
+    return Event(id=c.document_id, type=EventType.CORRECTION.value, time=c.at, payload=c.model_dump(mode="json"))
 
 
 def watermark_event(partition: int, t: float | None, *, idle: bool = False) -> Event:

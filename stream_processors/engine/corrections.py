@@ -46,6 +46,14 @@ def item_of(doc_id: str) -> str | None:
     return edition_of(doc_id) if EDITION_MARK in doc_id else None
 
 
+Said = tuple[str, str, dict[str, str]]
+"""A signal as a correction reads it: (name, modality, captures); schemas.events.Said on the wire."""
+
+
+def said_of(sigs: Iterable[Signal]) -> list[Said]:
+    return [(s.name, s.modality, s.captures) for s in sigs]
+
+
 def signal_key(sig: Signal) -> SignalKey:
     return (sig.name, sig.modality, tuple(sorted(sig.captures.items())))
 
@@ -80,27 +88,28 @@ def correction_reason(source: str, item: str, at: datetime) -> str:
     )
 
 
-def _contradicted(o: P.Item, said: dict[str, list[Signal]]) -> bool:
+def _contradicted(o: P.Item, said: dict[str, list[Said]]) -> bool:
     """Whether the new text says what observation `o` said otherwise: the same signal with another modality
     (denied, hedged, only expected), about the same things (no capture the two have names another entity)."""
     ev = o[P.EV]
     pairs = ev[P.E_CAPTURES]
     captures = dict(zip(pairs[::2], pairs[1::2], strict=True))
     return any(
-        s.modality != ev[P.E_MODALITY] and all(captures.get(k, v) == v for k, v in s.captures.items())
-        for s in said.get(ev[P.E_SIGNAL], ())
+        modality != ev[P.E_MODALITY] and all(captures.get(k, v) == v for k, v in caps.items())
+        for _name, modality, caps in said.get(ev[P.E_SIGNAL], ())
     )
 
 
 def withdraw_superseded(
-    corr: Correlator, state: State, edition: str, item: str, made: Iterable[Signal], t: float, source: str
+    corr: Correlator, state: State, edition: str, item: str, made: Iterable[Said], t: float, source: str
 ) -> list[Output]:
     """Withdraw the observations of `item`'s earlier versions that the edition `edition` (effective time `t`,
-    signals `made`) no longer makes, and evaluate each group they leave again (module docstring)."""
-    keys = {signal_key(s) for s in made}
-    said: dict[str, list[Signal]] = {}
-    for sig in made:
-        said.setdefault(sig.name, []).append(sig)
+    saying `made`) contradicts, and evaluate each group they leave again (module docstring)."""
+    said: dict[str, list[Said]] = {}
+    keys: set[SignalKey] = set()
+    for one in made:
+        said.setdefault(one[0], []).append(one)
+        keys.add((one[0], one[1], tuple(sorted(one[2].items()))))
     if not said:
         return []  # the new text says nothing a rule reads: nothing is contradicted (module docstring)
     stem = item + EDITION_MARK

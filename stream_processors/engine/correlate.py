@@ -29,7 +29,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Seve
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
-from .corrections import item_of, restated, withdraw_superseded
+from .corrections import Said, item_of, restated, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
@@ -140,12 +140,10 @@ class Correlator:
             out.extend(self._observe(state, det, group, item, gkey))
         return compose(self, state, out) if self.derived and out else out
 
-    def on_edition(
-        self, state: State, doc_id: str, item: str, made: list[Signal], t: float, source: str
-    ) -> list[Output]:
-        """An edition `doc_id` of feed item `item` (effective time `t`, from `source`) whose text makes the signals
-        `made`: the item's earlier observations it no longer makes are withdrawn (corrections.py). Called before
-        the edition's own signals are observed."""
+    def on_edition(self, state: State, doc_id: str, item: str, made: list[Said], t: float, source: str) -> list[Output]:
+        """An edition `doc_id` of feed item `item` (effective time `t`, from `source`) whose text says `made`
+        (its signals: corrections.said_of): the item's earlier observations it contradicts are withdrawn
+        (corrections.py). Called before the edition's own signals are observed."""
         out = withdraw_superseded(self, state, doc_id, item, made, t, source)
         return compose(self, state, out) if self.derived and out else out
 

@@ -25,6 +25,7 @@ from watchfloor.schemas.rules import RulePack
 
 from . import eventtime as et
 from .compiler import CompiledRules, compile_packs
+from .corrections import said_of
 from .correlate import Correlator, State, new_state
 from .eventtime import EventTimePolicy
 from .extract import Extractor
@@ -97,7 +98,7 @@ class Engine:
         if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
             # A feed item edited in place: what its earlier versions said and this text does not is withdrawn
             # first, then its signals are observed (those an earlier version makes already are not again).
-            outputs.extend(self.correlator.on_edition(state, doc.id, item, sigs, t, doc.source.name))
+            outputs.extend(self.correlator.on_edition(state, doc.id, item, said_of(sigs), t, doc.source.name))
         if sigs:
             on_signal = self.correlator.on_signal
             for sig in sigs:  # (their published_at is the document's)

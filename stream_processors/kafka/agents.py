@@ -26,13 +26,17 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from watchfloor.schemas.events import (
+    Correction,
     DeadLetter,
     Detection,
     Event,
     EventType,
     Retraction,
+    Said,
+    correction_event,
     dead_letter_event,
     detection_event,
+    edition_of,
     retraction_event,
     signal_event,
     watermark_event,
@@ -58,6 +62,8 @@ from .partition import PartitionCorrelator
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
 
 log = logging.getLogger(__name__)
+
+CORRECTION = EventType.CORRECTION.value
 
 BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
 DELIVERY_LOOK_S = 30.0  # the delivery timer looks at the ledger at least this often (others' rows, redeliveries)
@@ -228,6 +234,17 @@ class Extract:
                 await self.out.dead_letter(report, doc.published_at)
         names = self.names
         when = datetime.fromtimestamp(t, UTC)
+        item = edition_of(doc.id)
+        if item is not None:
+            # A feed item edited in place: every correlate partition may hold what its earlier versions said
+            # (their signals went where their groups are), so each is told, before the edition's own signals
+            # (engine/corrections.py). Editions are rare: a record per partition costs nothing.
+            said = tuple(Said(name=s.name, modality=s.modality, captures=s.captures) for s in sigs)
+            value = encode_event(
+                correction_event(Correction(document_id=doc.id, item=item, source=doc.source.name, at=when, said=said))
+            )
+            for c in range(self.partitions):
+                await self.out.send(names.correlate, b"", value, c)
         for i, sig in enumerate(sigs):
             sev = signal_event(sig)
             # The signal as an output for observers (nothing in the pipeline reads it back) ...
@@ -342,6 +359,8 @@ class Correlate:
     def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
             return self.pc.on_watermark(st, ev, part)
+        if ev.type == CORRECTION:
+            return self.pc.on_correction(st, ev)
         return self.pc.on_signal(st, ev, origin)
 
     async def run(self, stream: Any) -> None:
@@ -373,7 +392,7 @@ class Correlate:
             try:
                 ev = decode_event(event.value)
                 headers = parse_origin(event.headers)
-                if ev.type not in (WATERMARK, EventType.SIGNAL.value):
+                if ev.type not in (WATERMARK, CORRECTION, EventType.SIGNAL.value):
                     raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
                 if ev.type == EventType.SIGNAL.value:
                     at = ev.time

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
+from watchfloor.schemas.events import Correction, DeadLetter, Detection, Event, Retraction, Signal
 
 from ..engine import Engine
 from .codec import decode_signal
@@ -111,6 +111,14 @@ class PartitionCorrelator:
         if key in st["done"]:
             return []  # a re-sent signal (at-least-once upstream): already applied
         return self._apply(st, [ev.time.timestamp(), sig.document_id, sig.name, sig.sentence_index, det_id, sig, key])
+
+    def on_correction(self, st: dict[str, Any], ev: Event) -> list[Detection | Retraction | DeadLetter]:
+        """A feed item edited in place (schemas.events.Correction, sent to every partition): what its earlier
+        versions said here and the edition contradicts is withdrawn (engine/corrections.py). Applying it again
+        (a re-sent record) finds nothing left to withdraw."""
+        c = Correction.model_validate(ev.payload)
+        said: list[tuple[str, str, dict[str, str]]] = [(s.name, s.modality, dict(s.captures)) for s in c.said]
+        return list(self.correlator.on_edition(st["cs"], c.document_id, c.item, said, c.at.timestamp(), c.source))
 
     def on_watermark(
         self, st: dict[str, Any], ev: Event, partition: int = 0

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event, EventType, edition_of
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from .clients import client_config, make_client, unreachable_errors
@@ -82,7 +82,10 @@ def topic_specs(prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIO
 def route_event(event: Event, topics: TopicNames) -> tuple[str, str]:
     """(topic, key) for an event published by a producer. Keys keep related events in one partition."""
     if event.type in DOCUMENT_TYPES:
-        return topics.documents, event.id
+        # An edition of a feed item goes where the item went: one extract agent reads the item's versions in
+        # order, so the signals of the earlier ones reach each correlate partition before the edition's
+        # correction (engine/corrections.py).
+        return topics.documents, edition_of(event.id) or event.id
     if event.type == EventType.WATERMARK:
         return topics.documents, ""
     if event.type == EventType.SIGNAL.value:

@@ -1,0 +1,236 @@
+"""Corrections (engine/corrections.py): an edition of a feed item that contradicts what its earlier versions said
+withdraws those observations, in the embedded engine and in the distributed correlate step alike.
+
+The distributed part simulates the topology (as test_partition_correlator does): documents keyed by item onto 3
+partitions (an edition goes where its item went: kafka/topics.route_event), signals re-keyed by group onto 3
+correlate partitions, and an edition's Correction broadcast to every correlate partition before its signals; each
+correlate partition's input in random interleavings of its upstream partitions, re-sent records included, with a
+JSON round trip of the state after every record.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from watchfloor.producers.publish import as_edition
+from watchfloor.schemas.events import (
+    Correction,
+    Detection,
+    Document,
+    Event,
+    EventType,
+    Retraction,
+    Said,
+    SourceRef,
+    correction_event,
+    document_event,
+    edition_of,
+    signal_event,
+    watermark_event,
+)
+from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.current import current_alerts
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.kafka.codec import WATERMARK, decode_event, encode_event
+from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
+from watchfloor.stream_processors.kafka.topics import route_event
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+N = 3
+T0 = datetime(2024, 12, 17, 20, tzinfo=UTC)
+CLAIM = "Hundreds of North Korean troops killed or wounded in Kursk, officials say"
+DENIAL = "Officials deny reports that North Korean troops were killed or wounded in Kursk"
+TYPO_FIXED = "Hundreds of North Korean troops killed or wounded in Kursk, officials said"
+OTHER = "Kyiv says hundreds of North Korean soldiers were killed or wounded in Kursk"
+
+
+def engine() -> Engine:
+    return Engine(load_rules(["builtin:dprk_russia"])[1])
+
+
+def doc(doc_id: str, title: str, hours: float = 0.0, source: str = "Harbour Wire") -> Document:
+    return Document(
+        id=doc_id,
+        type="news.article",
+        published_at=T0 + timedelta(hours=hours),
+        source=SourceRef(name=source),
+        title=title,
+    )
+
+
+def edit(original: Document, title: str, hours: float) -> Document:
+    """`original` edited in place to read `title`, seen `hours` after T0 (as the poller makes it)."""
+    return as_edition(original.model_copy(update={"title": title}), T0 + timedelta(hours=hours))
+
+
+def history(documents: list[Document]) -> list[Detection | Retraction]:
+    store = MemoryStore()
+    store.append([document_event(d) for d in documents])
+    EmbeddedRunner(store, engine()).run_once()
+    return [
+        Retraction.model_validate(se.event.payload)
+        if se.event.type == EventType.RETRACTION.value
+        else Detection.model_validate(se.event.payload)
+        for se in store.read(types={EventType.DETECTION.value, EventType.RETRACTION.value}, limit=10_000)
+    ]
+
+
+def standing(documents: list[Document]) -> list[tuple[Any, ...]]:
+    return sorted(key(d) for d in current_alerts(history(documents)).values())
+
+
+def key(d: Detection) -> tuple[Any, ...]:
+    return (d.id, d.rule, d.severity, d.confidence, tuple(e.event_id for e in d.evidence))
+
+
+V1 = doc("wire-1", CLAIM)
+RADIO = doc("radio-7", OTHER, hours=2, source="Radio Example")
+CASES = {
+    "denied": [V1, edit(V1, DENIAL, 5)],
+    "typo": [V1, edit(V1, TYPO_FIXED, 30)],
+    "corroborated": [V1, RADIO, edit(V1, DENIAL, 5)],
+    "denied, then restored": [V1, edit(V1, DENIAL, 5), edit(V1, CLAIM + ".", 40)],
+}
+
+
+def test_a_denial_withdraws_the_alert_its_claim_raised() -> None:
+    [raised, gone] = history(CASES["denied"])
+    assert isinstance(raised, Detection) and isinstance(gone, Retraction)
+    assert gone.alert_id == raised.id and gone.superseded_by is None
+    assert gone.reason.startswith("corrected by the publisher: Harbour Wire edited wire-1 at 2024-12-18T01:00:00")
+    assert standing(CASES["denied"]) == []
+
+
+def test_a_typo_fix_raises_nothing_again_past_realert() -> None:
+    """The edition comes 30 h after the claim, past the rule's realert (1 d): read as a new report, it was a
+    second alert of the same story."""
+    assert history(CASES["typo"]) == history([V1])
+
+
+def test_a_second_source_keeps_the_alert_revised() -> None:
+    got = history(CASES["corroborated"])
+    [medium, high] = [d for d in got if isinstance(d, Detection) and d.revises is None]
+    [revised] = [d for d in got if isinstance(d, Detection) and d.revises is not None]
+    [gone] = [r for r in got if isinstance(r, Retraction)]
+    assert (medium.severity, high.severity) == ("medium", "high")
+    assert revised.revises == medium.id and [e.event_id for e in revised.evidence] == ["radio-7"]
+    assert (gone.alert_id, gone.superseded_by) == (high.id, revised.id)
+    assert standing(CASES["corroborated"]) == [key(revised)]
+
+
+def test_a_claim_restored_after_its_denial_alerts_again() -> None:
+    """The third version says it again: the denial's negated report is contradicted in turn, and the claim is a
+    report of the third version's time."""
+    got = standing(CASES["denied, then restored"])
+    [(_, rule, severity, _, evidence)] = got
+    assert (rule, severity) == ("troop-engagement", "medium")
+    assert [edition_of(e) for e in evidence] == ["wire-1"]
+
+
+def test_an_unrelated_edit_of_another_item_withdraws_nothing() -> None:
+    other = doc("wire-2", "Grain shipments from Black Sea ports rise for a third month", hours=1)
+    assert standing([V1, other, edit(other, DENIAL, 5)]) == standing([V1])
+
+
+def test_a_correction_record_round_trips_through_the_codec() -> None:
+    c = Correction(
+        document_id="wire-1#edition-0123456789abcdef",
+        item="wire-1",
+        source="Harbour Wire",
+        at=T0,
+        said=(Said(name="troop_engagement", modality="negated", captures={"place": "KURSK"}),),
+    )
+    ev = decode_event(encode_event(correction_event(c)))
+    assert Correction.model_validate(ev.payload) == c
+
+
+def test_an_edition_goes_to_its_items_documents_partition() -> None:
+    names = TopicNames()
+    edition = edit(V1, DENIAL, 5)
+    assert route_event(document_event(edition), names) == route_event(document_event(V1), names)
+
+
+# -- distributed ---------------------------------------------------------------------------------------------------
+
+
+def part(s: str) -> int:
+    return zlib.crc32(s.encode()) % N
+
+
+Record = tuple[Event, list[int] | None]
+
+
+def upstream_queues(eng: Engine, documents: list[Document]) -> dict[int, dict[int, list[Record]]]:
+    """queues[c][p]: what correlate partition c receives from documents partition p, in order: what the extract
+    agent sends (agents.Extract.process_one), an edition's Correction to every partition before its signals."""
+    queues: dict[int, dict[int, list[Record]]] = {c: {p: [] for p in range(N)} for c in range(N)}
+    offsets = dict.fromkeys(range(N), 0)
+    newest: dict[int, float] = {}
+    for d in documents:
+        item = edition_of(d.id)
+        p = part(item or d.id)  # route_event: an edition goes where its item went
+        offset = offsets[p]
+        offsets[p] += 1
+        sigs = eng.extract(d)
+        if item is not None:
+            said = tuple(Said(name=s.name, modality=s.modality, captures=s.captures) for s in sigs)
+            c_ev = correction_event(
+                Correction(document_id=d.id, item=item, source=d.source.name, at=d.published_at, said=said)
+            )
+            for c in range(N):
+                queues[c][p].append((c_ev, None))
+        for i, sig in enumerate(sigs):
+            sev = signal_event(sig)
+            for j, (_det, gkey) in enumerate(eng.correlator.routes(sig)):
+                routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
+                queues[part(gkey)][p].append((routed, [p, offset, i, j]))
+        newest[p] = max(newest.get(p, d.published_at.timestamp()), d.published_at.timestamp())
+        for c in range(N):
+            queues[c][p].append((watermark_event(p, newest[p]), None))
+    for p in range(N):
+        for c in range(N):
+            queues[c][p].append((watermark_event(p, newest.get(p), idle=True), None))
+    return queues
+
+
+def distributed(documents: list[Document], seed: int) -> list[tuple[Any, ...]]:
+    eng = engine()
+    rng = random.Random(seed)
+    pc = PartitionCorrelator(eng, N)
+    got: list[Detection] = []
+    for queues in upstream_queues(eng, documents).values():
+        raw = orjson.dumps(pc.new_state())
+        changes: list[Detection | Retraction] = []
+        pos = dict.fromkeys(queues, 0)
+        while any(pos[p] < len(q) for p, q in queues.items()):
+            p = rng.choice([p for p, q in queues.items() if pos[p] < len(q)])
+            ev, origin = queues[p][pos[p]]
+            pos[p] += 1
+            if rng.random() < 0.2:
+                pos[p] -= rng.randint(1, min(pos[p], 4))  # an upstream agent re-sends what it sent last
+            st: dict[str, Any] = pc.restore(orjson.loads(raw))
+            ev = decode_event(encode_event(ev))
+            if ev.type == WATERMARK:
+                outs = pc.on_watermark(st, ev)
+            elif ev.type == EventType.CORRECTION.value:
+                outs = pc.on_correction(st, ev)
+            else:
+                outs = pc.on_signal(st, ev, origin)
+            raw = orjson.dumps(st)
+            changes += [o for o in outs if isinstance(o, Detection | Retraction)]
+        got += current_alerts(changes).values()
+    return sorted(map(key, got))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("seed", range(4))
+def test_distributed_gives_the_embedded_alerts(case: str, seed: int) -> None:
+    assert distributed(CASES[case], seed) == standing(CASES[case])
