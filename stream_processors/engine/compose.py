@@ -49,7 +49,8 @@ def _feed(corr: Correlator, state: State, det: CompiledDetection, o: Detection |
         if group is None:
             continue
         if isinstance(o, Retraction):
-            res.extend(_swap(corr, state, det, group, o.alert_id, None))
+            why = f"its input alert {o.alert_id} ({o.rule}) was withdrawn: {o.reason}"
+            res.extend(_swap(corr, state, det, group, o.alert_id, None, why))
             continue
         item = _item(o, ri) if _fits(ref, o) else None
         if o.revises is not None:
@@ -99,7 +100,13 @@ def _item(d: Detection, ri: int) -> P.Item:
 
 
 def _swap(
-    corr: Correlator, state: State, det: CompiledDetection, group: dict[str, str], old_id: str, new: P.Item | None
+    corr: Correlator,
+    state: State,
+    det: CompiledDetection,
+    group: dict[str, str],
+    old_id: str,
+    new: P.Item | None,
+    reason: str | None = None,
 ) -> list[Output]:
     """Withdraw the observation of alert `old_id` (and put `new` in its place), then evaluate the group again
     from the earlier of the two points: what changed comes out as revisions and retractions."""
@@ -118,7 +125,7 @@ def _swap(
         start_key = min(start_key, key)
         if at == 0:
             schedule(state, gkey, gs, corr.plans[det.id])
-    return _replay_from(corr, det, gs, group, start_key, new if new is not None else removed)
+    return _replay_from(corr, det, gs, group, start_key, new if new is not None else removed, reason)
 
 
 def _replay_from(
@@ -128,8 +135,9 @@ def _replay_from(
     group: dict[str, str],
     start_key: tuple[Any, ...],
     cause: P.Item,
+    reason: str | None = None,
 ) -> list[Output]:
     """As Correlator._replay, from a key rather than a position (the withdrawn observation may have been
-    the last one)."""
+    the last one). `reason`: the retractions' (an input alert withdrawn says why)."""
     pos = bisect_left(gs["i"], start_key, key=lambda it: it[: P.KEY_LEN])
-    return corr.replay_from(det, corr.plans[det.id], gs, group, pos, start_key, cause)
+    return corr.replay_from(det, corr.plans[det.id], gs, group, pos, start_key, cause, reason=reason)

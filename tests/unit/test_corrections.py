@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -234,3 +235,61 @@ def distributed(documents: list[Document], seed: int) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("seed", range(4))
 def test_distributed_gives_the_embedded_alerts(case: str, seed: int) -> None:
     assert distributed(CASES[case], seed) == standing(CASES[case])
+
+
+# -- detections over detections, absences (tests/data/rules/composed.yaml) -----------------------------------------
+
+COMPOSED = str(Path(__file__).resolve().parents[1] / "data" / "rules" / "composed.yaml")
+A0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def composed(*documents: Document, until_days: float = 3) -> list[Detection | Retraction]:
+    eng = Engine(load_rules([COMPOSED])[1])
+    st = eng.initial_state()
+    out: list[Detection | Retraction] = []
+    for d in documents:
+        st, outs = eng.process_document(st, d)
+        out += [o for o in outs if isinstance(o, Detection | Retraction)]
+    st, outs = eng.advance(st, A0 + timedelta(days=until_days))
+    return out + [o for o in outs if isinstance(o, Detection | Retraction)]
+
+
+def body(doc_id: str, text: str, hours: float, source: str) -> Document:
+    return Document(
+        id=doc_id,
+        type="news.article",
+        published_at=A0 + timedelta(hours=hours),
+        source=SourceRef(name=source),
+        body=text,
+    )
+
+
+def rebody(original: Document, text: str, hours: float) -> Document:
+    return as_edition(original.model_copy(update={"body": text}), A0 + timedelta(hours=hours))
+
+
+def test_a_correction_withdraws_the_detections_over_the_alert_it_withdraws() -> None:
+    d1 = body("d1", "Alphaland closed the border.", 0, "Wire A")
+    said = "Officials in the capital said on Tuesday that Alphaland closed the border to all trucks."
+    d2 = body("d2", said, 1, "Wire B")
+    denied = rebody(d2, said.replace(" said ", " denied "), 3)
+    before = composed(d1, d2)
+    [confirmed] = [d for d in before if isinstance(d, Detection) and d.rule == "closure-confirmed"]
+    after = composed(d1, d2, denied)
+    gone = {r.rule: r for r in after if isinstance(r, Retraction)}
+    assert set(gone) == {"closure", "closure-confirmed"} and gone["closure-confirmed"].alert_id == confirmed.id
+    # The derived alert says which input was withdrawn, and why.
+    assert gone["closure-confirmed"].reason.startswith(
+        f"its input alert {gone['closure'].alert_id} (closure) was withdrawn: corrected by the publisher: Wire B"
+    )
+    assert gone["closure"].reason.startswith("corrected by the publisher: Wire B edited d2")
+    assert {d.rule for d in current_alerts(after).values()} == {"closure", "plain-closure", "still-closed",
+                                                               "still-closed-alert"}  # fmt: skip
+
+
+def test_a_then_not_withdrawn_lets_the_absence_close() -> None:
+    closed = body("d1", "Alphaland closed the border.", 0, "Wire A")
+    reopened = body("r1", "Alphaland reopened the border.", 2, "Wire B")
+    assert "still-closed" not in {d.rule for d in composed(closed, reopened) if isinstance(d, Detection)}
+    got = composed(closed, reopened, rebody(reopened, "Alphaland has not reopened the border.", 3))
+    assert "still-closed" in {d.rule for d in got if isinstance(d, Detection)}
