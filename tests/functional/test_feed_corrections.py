@@ -98,10 +98,11 @@ class Desk:
     def top_level(self) -> list[dict[str, Any]]:
         return [m for m in self.server.messages if m.get("thread_ts") in (None, m["ts"])]
 
-    def from_store(self) -> list[str]:
-        """The alerts `backtest --from-store` raises over the live log (its documents and marks, in log order)."""
+    def from_store(self, order: str = "event-time") -> list[str]:
+        """The alerts `backtest --from-store` raises over the live log (its documents and marks)."""
         out = self.tmp / "from-store.json"
-        res = runner.invoke(app, ["backtest", "--from-store", f"sqlite:///{self.tmp / 'wf.db'}", "--json", str(out)])
+        url = f"sqlite:///{self.tmp / 'wf.db'}"
+        res = runner.invoke(app, ["backtest", "--from-store", url, "--order", order, "--json", str(out)])
         assert res.exit_code == 0, res.output
         return sorted(a["id"] for a in json.loads(out.read_text())["alerts"])
 
@@ -155,7 +156,7 @@ def test_a_denial_edited_in_withdraws_the_alert_in_its_thread(tmp_path: Path, sl
     assert slack_server.message("#dprk-russia", first["ts"])["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
 
     # Replay == live: the log replayed, and the feed's captures read as a backtest reads them.
-    assert desk.from_store() == []
+    assert desk.from_store() == [] and desk.from_store("log") == []
     assert backtest(tmp_path, feed(CLAIM), feed(DENIAL)) == []
 
 
@@ -192,7 +193,7 @@ def test_an_alert_a_second_source_carries_is_revised_not_withdrawn(tmp_path: Pat
     assert len(desk.top_level()) == 1
     assert [kind(m) for m in slack_server.thread(first["ts"])] == ["followup", "revision", "retraction"]
 
-    assert desk.from_store() == sorted(desk.standing())
+    assert desk.from_store() == sorted(desk.standing()) == desk.from_store("log")
     assert [a["id"] for a in backtest(tmp_path, feed(CLAIM), SECOND_SOURCE, feed(DENIAL))] == [now.id]
 
 
