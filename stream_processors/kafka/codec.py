@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
     SCHEMA_VERSION,
+    Correction,
     DeadLetter,
     Document,
     Event,
@@ -79,6 +80,15 @@ def decode_signal(ev: Event) -> Signal:
     except ValidationError as e:
         msg, loc = _first_error(e)
         raise Rejected(f"invalid signal payload: {msg}", f"payload.{loc}" if loc else "payload") from None
+
+
+def decode_correction(ev: Event) -> Correction:
+    """The correction an event carries (an edited feed item, sent by the extract agent), or Rejected."""
+    try:
+        return Correction.model_validate(ev.payload)
+    except ValidationError as e:
+        msg, loc = _first_error(e)
+        raise Rejected(f"invalid correction payload: {msg}", f"payload.{loc}" if loc else "payload") from None
 
 
 def _first_error(e: ValidationError) -> tuple[str, str | None]:

@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from watchfloor.schemas.events import Correction, DeadLetter, Detection, Event, Retraction, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
 from ..engine import Engine
-from .codec import decode_signal
+from .codec import decode_correction, decode_signal
 
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
 
@@ -116,7 +116,7 @@ class PartitionCorrelator:
         """A feed item edited in place (schemas.events.Correction, sent to every partition): what its earlier
         versions said here and the edition contradicts is withdrawn (engine/corrections.py). Applying it again
         (a re-sent record) finds nothing left to withdraw."""
-        c = Correction.model_validate(ev.payload)
+        c = decode_correction(ev)
         said: list[tuple[str, str, dict[str, str]]] = [(s.name, s.modality, dict(s.captures)) for s in c.said]
         return list(self.correlator.on_edition(st["cs"], c.document_id, c.item, said, c.at.timestamp(), c.source))
 

@@ -38,7 +38,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka.codec import WATERMARK, decode_event, encode_event
+from watchfloor.stream_processors.kafka.codec import WATERMARK, Rejected, decode_event, encode_event
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.kafka.topics import route_event
 from watchfloor.stream_processors.rulefile import load_rules
@@ -293,3 +293,12 @@ def test_a_then_not_withdrawn_lets_the_absence_close() -> None:
     assert "still-closed" not in {d.rule for d in composed(closed, reopened) if isinstance(d, Detection)}
     got = composed(closed, reopened, rebody(reopened, "Alphaland has not reopened the border.", 3))
     assert "still-closed" in {d.rule for d in got if isinstance(d, Detection)}
+
+
+def test_a_bad_correction_record_is_rejected_naming_its_field() -> None:
+    """A record the correlate agent dead-letters (Rejected: reason and field), not a correlator failure."""
+    pc = PartitionCorrelator(engine(), N)
+    ev = Event(id="x", type=EventType.CORRECTION.value, time=T0, payload={"document_id": "x", "source": "W", "at": 1})
+    with pytest.raises(Rejected) as e:
+        pc.on_correction(pc.new_state(), ev)
+    assert e.value.field == "payload.item" and e.value.reason.startswith("invalid correction payload")
