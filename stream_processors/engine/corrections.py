@@ -1,4 +1,4 @@
-"""Corrections: a feed item edited in place withdraws what its earlier versions said and the new text does not.
+"""Corrections: a feed item edited in place withdraws what its earlier versions said and the new text contradicts.
 
 A publisher that edits an item under its guid is read as an *edition* (producers/publish.py: the id
 `GUID#edition-HASH`, schemas.events.edition_of), dated when the edit was seen. What the item says is what its

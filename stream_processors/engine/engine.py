@@ -96,7 +96,7 @@ class Engine:
             on_time, outputs = True, []
         sigs = self.extractor.extract(doc)
         if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
-            # A feed item edited in place: what its earlier versions said and this text does not is withdrawn
+            # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
             # first, then its signals are observed (those an earlier version makes already are not again).
             outputs.extend(self.correlator.on_edition(state, doc.id, item, said_of(sigs), t, doc.source.name))
         if sigs:
