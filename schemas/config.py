@@ -608,7 +608,10 @@ class AppConfig(_Strict):
     rules: list[str] = Field(default_factory=lambda: ["builtin:dprk_russia"])
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=lambda: list[ChannelConfig]([ConsoleChannel(name="console")]))
-    subscriptions: list[Subscription] = Field(default_factory=lambda: [Subscription(channel="console")])
+    # Without `subscriptions:`, every alert goes to the default console channel only when `channels:` is left
+    # out too (set in _default_subscription); a config that names its own channels starts with none, to be
+    # added with `watchfloor subscriptions add` or `/watchfloor subscribe`.
+    subscriptions: list[Subscription] = Field(default_factory=list)
     retry: RetryPolicy = RetryPolicy()
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
@@ -630,13 +633,24 @@ class AppConfig(_Strict):
             return {k: v for k, v in data.items() if not (k in _SECTIONS and v is None)}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_subscription(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "subscriptions" not in data and "channels" not in data:
+            return {**data, "subscriptions": [{"channel": "console"}]}
+        return data
+
     @model_validator(mode="after")
     def _refs(self) -> AppConfig:
         names = [c.name for c in self.channels]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"channel names must be unique: {', '.join(dupes)}")
+        if "channels" not in self.model_fields_set:
+            known = "known: console, the default when `channels:` is left out"
+        else:
+            known = f"known: {', '.join(names)}" if names else "`channels:` names none"
         for i, sub in enumerate(self.subscriptions):
             if sub.channel not in names:
-                raise ValueError(f"subscriptions[{i}]: unknown channel {sub.channel!r} (known: {', '.join(names)})")
+                raise ValueError(f"subscriptions[{i}]: unknown channel {sub.channel!r} ({known})")
         return self
