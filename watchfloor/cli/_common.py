@@ -282,6 +282,35 @@ def check_channel_name(cfg: Any, channel: str, *, also: set[str] | frozenset[str
     raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names | also))} or slack:CHANNEL_ID")
 
 
+UNDETECTED_LIMIT = 10_000  # documents counted at most, so the look costs little on a large log
+
+
+def undetected_documents(store: Any) -> int | None:
+    """Documents in the store that no embedded `watchfloor run` has processed yet (at most UNDETECTED_LIMIT + 1),
+    when detection is `run`'s work on this store; None when the distributed runtime feeds it (its relay published
+    from it, or detections arrived without an embedded pass: an archive of the workers' topics), where the workers
+    detect and a document waiting here says nothing."""
+    from watchfloor.producers.relay import RELAY_PROCESSOR
+    from watchfloor.schemas.events import DOCUMENT_TYPES, EventType
+    from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
+
+    if store.checkpoint_position(RELAY_PROCESSOR) > 0:
+        return None
+    position = store.checkpoint_position(ENGINE_PROCESSOR)
+    if position == 0 and store.read(0, types={EventType.DETECTION.value}, limit=1):
+        return None
+    return len(store.read_payloads(position, types=DOCUMENT_TYPES, limit=UNDETECTED_LIMIT + 1))
+
+
+def undetected_note(waiting: int) -> str:
+    """What to tell a user whose documents wait for detection (outside trial 9, F3)."""
+    n = f"more than {UNDETECTED_LIMIT:,}" if waiting > UNDETECTED_LIMIT else f"{waiting:,}"
+    return (
+        f"{n} document{'s' if waiting != 1 else ''} in the store not through detection yet: `watchfloor run` "
+        "detects and delivers (`run --once` for one pass); `notify` only delivers what is detected"
+    )
+
+
 def fail(message: str) -> typer.Exit:
     """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
     markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""

@@ -32,6 +32,8 @@ from ._common import (
     seen_before,
     source_failed,
     stop_on_sigterm,
+    undetected_documents,
+    undetected_note,
 )
 from .alerts import (
     SPOOLED_EXIT,
@@ -624,6 +626,7 @@ def notify(
     stop = stop_on_sigterm()
     heart = Heartbeat()
     report = None
+    told = False
     try:
         while True:
             heart.beat()
@@ -632,6 +635,11 @@ def notify(
                 err.print(
                     f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
                 )
+            if not told:  # `ingest` then `notify` on an embedded store: nothing detects them (outside trial 9, F3)
+                told = True
+                waiting = undetected_documents(st)
+                if waiting:
+                    err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
             if once or stop.is_set() or stop.wait(next_wait(dispatcher, interval)):
                 break
     except KeyboardInterrupt:

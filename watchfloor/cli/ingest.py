@@ -19,6 +19,8 @@ from ._common import (
     print_editions_bound,
     redact_url,
     seen_before,
+    undetected_documents,
+    undetected_note,
     visible_text,
 )
 
@@ -47,6 +49,7 @@ def ingest(
     st = open_store(store or cfg.store)
     try:
         summary = build_poller(cfg, st, chosen).poll_once()
+        waiting = undetected_documents(st) if summary.accepted else None
     except WiringError as e:  # a variable a source's credentials are read from is not set
         raise fail(str(e)) from None
     finally:
@@ -66,5 +69,7 @@ def ingest(
         + seen_before(summary.known_dead),
         highlight=False,
     )
+    if waiting:  # ingest only records: detection is `run`'s (outside trial 9, F3)
+        err.print(escape(undetected_note(waiting)), highlight=False)
     if failed:
         raise typer.Exit(1)
