@@ -145,7 +145,14 @@ def _problems_section(result: dict[str, Any]) -> str:
             continue
         met = verdict.get("met")
         failures = verdict.get("failures") or verdict.get("lost") or []
-        said = "; ".join(_e(_failure(x)) for x in failures)
+        said = "; ".join(
+            [_e(_failure(x)) for x in failures]
+            # cited by the baseline, only covered now, labels without `event` (outside trial 9, F4)
+            + [
+                f"{_e(_failure(x))} not shown kept: only held back as a repeat now, and the labels have no event column"
+                for x in verdict.get("only_covered_now") or []
+            ]
+        )
         items.append(
             f'<li class="{"good" if met else "bad"}">{_e(name.replace("_", " "))}: {"met" if met else "failed"}'
             + (f" — {said}" if said else "")
@@ -256,6 +263,14 @@ def _diff_section(result: dict[str, Any]) -> str:
     keys = {ev["id"]: ev.get("label_key") or ev["id"] for ev in (result.get("scores") or {}).get("events", [])}
     lost_text = ", ".join(f"{keys.get(x['id'], x['id'])} ({x['rule']})" for x in lost)
     lost_html = f'<p class="lost">True positives lost: {_e(lost_text)}</p>' if lost else ""
+    # Cited by a removed alert of the baseline, only covered now; without an `event` column that may be a new event.
+    covered = ((diff.get("scores") or {}).get("only_covered_now")) or []
+    if covered:
+        covered_text = ", ".join(f"{keys.get(x['id'], x['id'])} ({x['rule']})" for x in covered)
+        lost_html += (
+            f'<p class="lost">Alerted on by the baseline, only held back as repeats now: {_e(covered_text)} (the '
+            "labels have no <code>event</code> column to tell a retelling from a new event held back)</p>"
+        )
     return (
         f'<section id="diff"><h2>Against the baseline</h2><p>Baseline: <code>{_e(base.get("source"))}</code> '
         f"({_e(base.get('alerts'))} alerts): {len(diff['added'])} added, {len(diff['removed'])} removed, "

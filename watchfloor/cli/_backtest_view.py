@@ -140,7 +140,12 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     if scores.overall.covered:
         out.print(
             f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
-            "it told with a later report: the desk had been told); they have no lead time of their own",
+            "it told with a later report: the desk had been told); they have no lead time of their own"
+            + (
+                ""
+                if scores.with_events
+                else " (the labels have no `event` column: a new event held back counts as such a repeat too)"
+            ),
             highlight=False,
         )
     if baseline is not None:

@@ -7,6 +7,7 @@ from .diff import (
     check_thresholds,
     diff_alerts,
     lost_true_positives,
+    only_covered_now,
     parse_fail_under,
     score_delta,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "load_labels",
     "load_timeline",
     "lost_true_positives",
+    "only_covered_now",
     "parse_fail_under",
     "rule_vocabulary",
     "score",

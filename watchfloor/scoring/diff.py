@@ -230,12 +230,32 @@ def score_delta(before: Scores, after: Scores) -> dict[str, Any]:
             {"id": i, "label_key": key.get(i, i), "rule": r}
             for i, r in sorted(after.true_positive_pairs() - before.true_positive_pairs())
         ],
+        "only_covered_now": [
+            {"id": i, "label_key": key.get(i, i), "rule": r, "baseline_alert": a}
+            for i, r, a in only_covered_now(before, after)
+        ],
     }
 
 
 def lost_true_positives(before: Scores, after: Scores) -> list[tuple[str, str]]:
     """(item, rule) pairs the baseline caught and this run misses."""
     return sorted(before.true_positive_pairs() - after.true_positive_pairs())
+
+
+def only_covered_now(before: Scores, after: Scores) -> list[tuple[str, str, str]]:
+    """(item, rule, the baseline's alert) of the positives an alert of the baseline cited that this run only covers
+    as a repeat an earlier alert held back, when the labels have no `event` column. Without events a covered item
+    may be a new event the realert held back as well as a retelling (outside trial 9, F4: a 30-day realert took
+    the only Kursk alert and every positive still counted as caught), so the gate cannot call it kept. With events
+    an item is covered only by an alert of its own event, and none of these is returned."""
+    if after.with_events:
+        return []
+    now = {(o.item, o.rule): o.status for o in after.outcomes}
+    return sorted(
+        (o.item, o.rule, o.alert or "")
+        for o in before.outcomes
+        if o.status == "tp" and now.get((o.item, o.rule)) == "covered"
+    )
 
 
 @dataclass(frozen=True)
