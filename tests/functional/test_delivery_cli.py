@@ -189,3 +189,32 @@ def test_an_expired_digest_is_listed_and_redelivered(tmp_path: Path, slack_serve
     assert len(slack_server.messages_for(str(digest["digest"]))) == 1
     res = invoke("notify", "--once", "--config", str(cfg), server=slack_server)
     assert res.exit_code == 0 and len(slack_server.messages_for(str(digest["digest"]))) == 1  # type: ignore[attr-defined]
+
+
+def test_redeliver_that_changes_nothing_says_why(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside trial 9, F7: a bare "0 deliveries will be sent again" for an alert already delivered, or for a
+    channel whose deliveries are outstanding rather than expired."""
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server)
+    slack_server.fail_next("chat.postMessage", status=500, times=100)  # Slack down: desk's deliveries wait
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == UNDELIVERED_EXIT, res.output  # type: ignore[attr-defined]
+    waiting = listed(cfg, slack_server, "--undelivered")
+    res = invoke("alerts", "redeliver", "--channel", "desk", "--config", str(cfg), server=slack_server)
+    said = " ".join(res.output.split())  # type: ignore[attr-defined]
+    assert res.exit_code == 0, said  # type: ignore[attr-defined]
+    assert (
+        f"0 deliveries will be sent again: of the {len(waiting)} deliveries to desk, {len(waiting)} outstanding, "
+        "tried again on their own schedule (next " in said
+    )
+    assert "give their alert ids to make them due at once" in said
+    # The archive's went out at once: sent, and said so with when.
+    first = str(waiting[0]["id"])
+    res = invoke("alerts", "redeliver", first, "--channel", "archive", "--config", str(cfg), server=slack_server)
+    said = " ".join(res.output.split())  # type: ignore[attr-defined]
+    assert res.exit_code == 0, said  # type: ignore[attr-defined]
+    assert re.search(
+        r"0 deliveries will be sent again: of the 1 deliveries to archive, 1 already sent \(the last 2\d\d\d-", said
+    ), said
+    res = invoke("alerts", "redeliver", "--all-expired", "--config", str(cfg), server=slack_server)
+    assert "0 deliveries will be sent again: of the" in " ".join(res.output.split())  # type: ignore[attr-defined]

@@ -386,13 +386,49 @@ def alerts_redeliver(
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
-        err.print(f"{n} deliveries will be sent again", highlight=False)
-        if n:
+        err.print(
+            f"{n} deliveries will be sent again" + ("" if n else _why_none(st, now, keys, channel)), highlight=False
+        )
+        if n or alert_ids is None:
             _say_pauses(st, now, keys, channel)
         if send and n:
             _send_now(cfg, st)
     finally:
         st.close()
+
+
+def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -> str:
+    """Why nothing was made due (outside trial 9, F7: a bare "0 deliveries will be sent again"): the matching
+    rows by status, a sent one with when; outstanding ones are retried on their own schedule."""
+    rows = st.deliveries(alert_ids=keys, channel=channel)
+    to = f" to {channel}" if channel is not None else ""
+    if not rows:
+        return f": no delivery{to} of {'these alerts' if keys is not None else 'any alert'} in the ledger"
+    if keys is None:  # --all-expired / --channel: only expired rows are sent again
+        rows = [r for r in rows if r.status != "sent" and r.status != "suppressed"]
+        if not rows:
+            return f": none{to} has expired"
+    said: list[str] = []
+    by_status: dict[str, list[Any]] = {}
+    for r in rows:
+        by_status.setdefault(r.status, []).append(r)
+    for status, of in sorted(by_status.items()):
+        if status == "sent":
+            said.append(f"{len(of)} already sent (the last {_when(max(r.updated_at for r in of))})")
+        elif status == "outstanding":
+            leased = sum(1 for r in of if r.lease_until is not None and r.lease_until > now)
+            due = min(max(r.next_attempt_at, r.not_before) for r in of)
+            said.append(
+                f"{len(of)} outstanding, tried again on their own schedule ("
+                + (f"{leased} being sent by a process now; " if leased else "")
+                + (f"next {_when(due)}" if due > now else "due now")
+                + (")" if keys is not None else "; give their alert ids to make them due at once)")
+            )
+        elif status == "suppressed":
+            said.append(f"{len(of)} suppressed (a silence or the subscription's max_age: never sent)")
+        else:
+            said.append(f"{len(of)} {status}")
+    return f": of the {len(rows)} deliveries{to}, " + ", ".join(said)
 
 
 def _send_now(cfg: Any, st: Any) -> None:
