@@ -74,7 +74,7 @@ def test_produce_once_with_the_broker_away_stores_spools_and_exits(tmp_path: Pat
     # what happened, not "24 relayed to Kafka (25 spooled)": none reached Kafka, all wait in the spool
     assert f"0 sent to Kafka, {waiting} waiting in the spool for the broker" in res.stderr, res.stderr
     assert "relayed" not in res.stderr
-    assert f"not everything reached Kafka: {waiting} wait in var/spool/wf-away.jsonl" in res.stderr, res.stderr
+    assert f"not everything reached Kafka: {waiting} waiting in var/spool/wf-away.jsonl" in res.stderr, res.stderr
     warning = [line for line in res.stderr.splitlines() if "unreachable" in line]
     assert len(warning) == 1 and "spools them to var/spool/wf-away.jsonl" in warning[0], res.stderr
     assert "--broker" in warning[0] and "scripts/kafka-local start" in warning[0]

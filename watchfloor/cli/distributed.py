@@ -335,7 +335,7 @@ def produce(
             health.close()
     if once and report is not None and report.outstanding:
         err.print(
-            f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} wait in "
+            f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} waiting in "
             f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
             highlight=False,
         )

@@ -69,6 +69,20 @@ def read_deliveries(url: str) -> Deliveries:
     return got
 
 
+def broker_problem(bootstrap: str, e: BaseException) -> str:
+    """What `status` says when it could not look: a broker that answered with an error of its own (a group's
+    coordinator not known yet, a partition's leader moving) is up, and is not called unreachable (outside trial 9,
+    F7); one that did not answer is."""
+    import kafka.errors as kafka_errors
+
+    if isinstance(e, kafka_errors.BrokerResponseError):
+        return (
+            f"Kafka broker {bootstrap} answered, but not with what status needs: {e} (it passes on its own: a new "
+            "group's coordinator, a partition leader moving; try again, or use --wait)"
+        )
+    return f"Kafka broker {bootstrap} unreachable: {e}"
+
+
 @app.command()
 def status(
     broker: BrokerOpt = None,
@@ -107,7 +121,10 @@ def status(
         try:
             st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group)
         except unreachable_errors() as e:
-            raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
+            if wait is not None and time.monotonic() < deadline:  # --wait: a broker starting may answer soon
+                time.sleep(1.0)
+                continue
+            raise fail(broker_problem(s.bootstrap, e)) from None
         deliveries = read_deliveries(store or cfg.store)
         caught_up = st.caught_up and not deliveries.pending
         if caught_up or wait is None or time.monotonic() >= deadline:
