@@ -50,3 +50,28 @@ def test_a_broker_that_answered_is_not_called_unreachable() -> None:
     assert "unreachable" not in said and said.startswith("Kafka broker 127.0.0.1:19092 answered")
     said = broker_problem("127.0.0.1:19092", kafka_errors.KafkaConnectionError("connection refused"))
     assert said.startswith("Kafka broker 127.0.0.1:19092 unreachable")
+
+
+def test_behind_with_no_worker_running_says_so() -> None:
+    from watchfloor.cli.status import behind_reasons
+    from watchfloor.stream_processors.kafka.status import GroupStatus, PipelineStatus, TopicLag
+
+    def pipeline(members: list[str], archive_members: list[str]) -> PipelineStatus:
+        lag = [TopicLag("t9.documents", 24, 0, 3)]
+        return PipelineStatus(
+            "127.0.0.1:19092",
+            "t9",
+            {"t9.documents": 24},
+            [],
+            [
+                GroupStatus("t9-worker", "workers", "Empty", members, lag, started=bool(members)),
+                GroupStatus("t9-archive", "archive", "Empty", archive_members, lag, started=True),
+            ],
+        )
+
+    assert behind_reasons(pipeline([], [])) == [
+        "lag",
+        "no worker of t9-worker is running: start `watchfloor worker`",
+        "no archive of t9-archive is running: start `watchfloor archive`",
+    ]
+    assert behind_reasons(pipeline(["w@host"], ["a@host"])) == ["lag"]

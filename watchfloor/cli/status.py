@@ -178,13 +178,27 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
             out.print("  (never ran)", highlight=False)
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
-    why = []
-    if not st.caught_up:
-        why.append("lag" if not st.missing else "topics missing")
+    why = behind_reasons(st)
     if deliveries.pending:
         why.append(f"{deliveries.pending} deliveries outstanding")
     reason = f" ({', '.join(why)})" if why else ""
     err.print(f"pipeline {escape(st.prefix)}: {verdict}{escape(reason)}", highlight=False)
+
+
+def behind_reasons(st: Any) -> list[str]:
+    """Why the Kafka pipeline is behind, for the verdict line: missing topics, else lag, and a lagging group with
+    no member said as such (outside trial 9, F7: `behind (lag)` with no worker running, the table's "0 member(s)"
+    the only hint)."""
+    if st.caught_up:
+        return []
+    if st.missing:
+        return ["topics missing"]
+    why = ["lag"]
+    for g in st.groups:
+        if g.lag and not g.members and (g.started or g.role == "workers"):
+            command = "worker" if g.role == "workers" else "archive"
+            why.append(f"no {command} of {g.group} is running: start `watchfloor {command}`")
+    return why
 
 
 def _print_deliveries(d: Deliveries) -> None:
