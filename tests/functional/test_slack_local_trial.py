@@ -165,3 +165,16 @@ def test_the_server_subprocess_stops_on_sigterm_within_a_second() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_click_with_no_slack_server_where_it_looks_says_where(capsys: pytest.CaptureFixture[str]) -> None:
+    """Outside trial 9, F7: `click` against a local Slack server on another port ended in a bare URLError
+    traceback; it says where it looked and that --slack-url sets it."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    slack_url = f"http://127.0.0.1:{port}"
+    args = ["click", "--url", "http://127.0.0.1:9", "--secret", "s", "--slack-url", slack_url, "ack"]
+    assert main(args) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"the local Slack server at {slack_url} cannot be read (") and "--slack-url" in said
