@@ -34,12 +34,16 @@ def test_channels_without_subscriptions_load_and_subscribe_from_the_cli(tmp_path
     res = runner.invoke(app, ["run", "--once", *c])  # no subscription yet: alerts recorded, none delivered
     assert res.exit_code == 0, res.output
     assert not (tmp_path / "alerts.jsonl").exists()
+    assert "no subscriptions: alerts are recorded" in " ".join(res.output.split())
     res = runner.invoke(app, ["subscriptions", "add", "archive", "--rule", "treaty-signed", *c])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("subscribed: sub-")
     res = runner.invoke(app, ["subscriptions", "list", "--json", *c])
     assert res.exit_code == 0, res.output
     assert [json.loads(line)["channel"] for line in res.output.splitlines()] == ["archive"]
+    res = runner.invoke(app, ["run", "--once", *c])
+    assert res.exit_code == 0, res.output
+    assert "no subscriptions" not in res.output
 
 
 def test_without_channels_and_subscriptions_alerts_go_to_the_console(tmp_path: Path) -> None:

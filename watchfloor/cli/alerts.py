@@ -35,6 +35,13 @@ def print_channel_checks(dispatcher: Any) -> None:
     way. (A channel the check cannot see, e.g. a private one without groups:read, may well take posts.)
     `dispatcher` is anything with `check_channels()`, or the checks themselves."""
     checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
+    routing = getattr(dispatcher, "routing", None)
+    if routing is not None and not routing.routing().subscriptions:  # a config with channels and none yet (F2)
+        err.print(
+            "[yellow]no subscriptions[/yellow]: alerts are recorded (watchfloor alerts list) and sent to no channel; "
+            "add one with `watchfloor subscriptions add CHANNEL` or `/watchfloor subscribe` in Slack",
+            highlight=False,
+        )
     for check in checks:
         if check.ok:
             err.print(f"[green]channel[/green] {escape(check.channel)}: {escape(check.message)}", highlight=False)
