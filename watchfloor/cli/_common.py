@@ -287,9 +287,10 @@ UNDETECTED_LIMIT = 10_000  # documents counted at most, so the look costs little
 
 def undetected_documents(store: Any) -> int | None:
     """Documents in the store that no embedded `watchfloor run` has processed yet (at most UNDETECTED_LIMIT + 1),
-    when detection is `run`'s work on this store; None when the distributed runtime feeds it (its relay published
-    from it, or detections arrived without an embedded pass: an archive of the workers' topics), where the workers
-    detect and a document waiting here says nothing."""
+    when detection is `run`'s work on this store; None when the distributed runtime feeds it, where the workers
+    detect and a document waiting here says nothing: its relay published from it, or no embedded pass ran and no
+    producer polled into it (an archive of the workers' topics holds documents and detections, and no caught-up
+    mark: the relay turns those into watermarks, which the archive does not keep)."""
     from watchfloor.producers.relay import RELAY_PROCESSOR
     from watchfloor.schemas.events import DOCUMENT_TYPES, EventType
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
@@ -297,7 +298,7 @@ def undetected_documents(store: Any) -> int | None:
     if store.checkpoint_position(RELAY_PROCESSOR) > 0:
         return None
     position = store.checkpoint_position(ENGINE_PROCESSOR)
-    if position == 0 and store.read(0, types={EventType.DETECTION.value}, limit=1):
+    if position == 0 and not store.read(0, types={EventType.CAUGHT_UP.value}, limit=1):
         return None
     return len(store.read_payloads(position, types=DOCUMENT_TYPES, limit=UNDETECTED_LIMIT + 1))
 
@@ -307,7 +308,8 @@ def undetected_note(waiting: int) -> str:
     n = f"more than {UNDETECTED_LIMIT:,}" if waiting > UNDETECTED_LIMIT else f"{waiting:,}"
     return (
         f"{n} document{'s' if waiting != 1 else ''} in the store not through detection yet: `watchfloor run` "
-        "detects and delivers (`run --once` for one pass); `notify` only delivers what is detected"
+        "detects and delivers them (`run --once` for one pass; with Kafka, the workers do); `notify` only delivers "
+        "what is detected"
     )
 
 
