@@ -529,8 +529,8 @@ def _gdelt_blocks(
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
 ) -> Iterator[list[Any]]:
-    """A GDELT file's (or folder's) documents, a block at a time, as a feed's are read (with the options'
-    defaults, as `watchfloor ingest FILE` reads it)."""
+    """A GDELT file's (or folder's) documents, a block at a time (with the options' defaults, as `watchfloor
+    ingest FILE` reads it); a repeated event id is a repeat or a dead letter, never an edition, as live."""
     try:
         rows = read_gdelt(p, max_body_chars=max_body_chars)
     except GdeltSourceError as e:
@@ -540,7 +540,9 @@ def _gdelt_blocks(
     block: list[Document] = []
 
     def flush() -> list[Any]:
-        docs: list[Any] = seen.documents(block, report, fr)
+        # Not as a feed's: the live poller makes no editions of GDELT rows (a re-listed event with other counts is
+        # a dead letter there, the first version standing), so neither does a backtest (docs/gdelt.md).
+        docs: list[Any] = seen.documents(block, report, fr, editions=False)
         fr.accepted += len(block)
         if tap is not None:
             for d in docs:

@@ -205,8 +205,13 @@ class SeenIds:
         got = parse_line(line, origin="", line=0, checked=True)  # named by a hash of its content
         return self.ids, (got.build().id if isinstance(got, CheckedInput) else "")
 
-    def documents(self, docs: list[Document], report: ReadReport, fr: FileReport) -> list[Any]:
-        """A feed's documents without the repeats of an id seen before (in this feed or another file)."""
+    def documents(
+        self, docs: list[Document], report: ReadReport, fr: FileReport, *, editions: bool = True
+    ) -> list[Any]:
+        """A feed's documents without the repeats of an id seen before (in this feed or another file). With
+        `editions` (feeds), a changed text under a seen id is its edition; without (GDELT's rows, which the live
+        poller ingests as a file's: docs/gdelt.md), it is a dead letter and the first version stands, and a
+        repeat with another date is one too, as the live store compares the whole payload."""
         if not docs:
             return docs
         self._make_room()
@@ -215,8 +220,13 @@ class SeenIds:
             self._derive_all()
         newest = max(d.published_at for d in docs)
         self.newest = newest if self.newest is None else max(self.newest, newest)
-        prints = [hash((d.type, d.title, d.body)) for d in docs]
-        return self._filter(docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=True)
+        if editions:
+            prints = [hash((d.type, d.title, d.body)) for d in docs]
+        else:
+            prints = [hash((d.type, d.title, d.body, d.published_at)) for d in docs]
+        return self._filter(
+            docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=editions
+        )
 
     def _filter(
         self,

@@ -163,3 +163,48 @@ def test_a_folder_auto_cannot_read_says_what_it_is(tmp_path: Path) -> None:
     assert f"no GDELT export files in {empty}" in res.output and "holds no file auto can read" in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(empty), str(EXPORT)])
     assert f"no GDELT export files in {empty}" in res.output
+
+
+def _relisted(line: str, mentions: int, dateadded: str, url: str) -> str:
+    """An export row re-listed by a later file: other counts, another DATEADDED and article (GDELT 2.0 columns:
+    NumMentions is column 31, DATEADDED and SOURCEURL the last two)."""
+    fields = line.split("\t")
+    fields[31] = str(mentions)
+    fields[-2], fields[-1] = dateadded, url
+    return "\t".join(fields)
+
+
+def test_a_backtest_of_gdelt_exports_raises_what_the_live_poller_raises(tmp_path: Path) -> None:
+    """An event re-listed with other counts by a later export: live, the first version stands (a dead letter, as a
+    file's changed record); the backtest used to read it as a feed's edition, a document of its own from another
+    outlet, which corroborated Russia's cooperation into an alert the live poller never raised."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    (folder / "20241021000000.export.CSV").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    again = _relisted(lines[2], 9, "20241022121500", "https://other-desk.example.net/russia-dprk-drills")
+    (folder / "20241022120000.export.CSV").write_text(again + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt}]")
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0, live.output
+    assert "1 dead letters" in live.output, live.output
+    out = tmp_path / "result.json"
+    res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    fired = sorted({(a["rule"], a["group"].get("party", ""), a["severity"]) for a in data["alerts"]})
+    assert fired == _sent(tmp_path) == [(COOPERATION, "RUS", "medium")]
+    replayed = tmp_path / "live.json"
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = runner.invoke(app, ["backtest", "--from-store", store, "--rules", str(PACK), "--json", str(replayed)])
+    assert res.exit_code == 0, res.output
+    logged = json.loads(replayed.read_text())
+    assert data["stats"]["documents"] == logged["stats"]["documents"] == 3
+    assert [a["evidence"] for a in data["alerts"]] == [a["evidence"] for a in logged["alerts"]]
+    assert [(d["field"], d["reason"]) for d in data["dead_letters"]] == [
+        (
+            "id",
+            "id 'gdelt:1194000003' is already in the log with different content; this version was not ingested "
+            "(give a changed document a new id)",
+        )
+    ]
