@@ -18,7 +18,9 @@ first text is the first version again.
 An item can be edited on every poll (a live blog, a ticker), and each edition is one more document that can raise
 signals and alerts: a source keeps at most `max_editions` editions of one item (config, DEFAULT_MAX_EDITIONS). The
 count is the log's (`EditionCount.count_editions`: an index range per item edited, asked only when a poll makes an
-edition, so a restart does not reset it and the usual poll, with no edit, asks nothing). An edit past the bound is
+edition, so a restart does not reset it and the usual poll, with no edit, asks nothing; a batch with editions is then
+written by `EditionBound.append_bounded`, which counts again under the store's write lock, so two pollers of one feed
+at once cannot both pass the bound). An edit past the bound is
 left out (no document, no dead letter: it is not bad input) and counted, once per text: `held` is what the previous
 poll left out (item -> edition id), so an item whose text stays the same is counted once, not at every poll. The
 poller keeps it in the feed's checkpoint, committed with the poll's documents.
@@ -46,7 +48,14 @@ from watchfloor.schemas.events import (
     stable_id,
 )
 from watchfloor.schemas.redact import redact_url
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, ConflictCheck, EditionCount, EventLog
+from watchfloor.stream_processors.ports import (
+    Checkpoint,
+    CheckpointStore,
+    ConflictCheck,
+    EditionBound,
+    EditionCount,
+    EventLog,
+)
 from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
 
 log = logging.getLogger(__name__)
@@ -109,19 +118,23 @@ def _raw(ev: Event) -> str:
     return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "…"
 
 
-def append_isolating(store: EventLog, events: Sequence[Event]) -> tuple[int, list[tuple[int, str, str | None]]]:
-    """Append `events`, leaving out each one the store refuses: (added, [(index, reason, field)]).
+def append_isolating(
+    store: EventLog, events: Sequence[Event], append: Callable[[Sequence[Event]], int] | None = None
+) -> tuple[int, list[tuple[int, str, str | None]]]:
+    """Append `events` (with `append`, default the store's), leaving out each one the store refuses: (added,
+    [(index, reason, field)]).
 
     A RecordRejected names its event; any other error that is not a StoreError is narrowed down by halving
     the batch, so one bad row costs about log2(batch) extra transactions, and the good rows all go in. If
     every row of a batch fails alone, the fault is not in the rows: the first error is raised."""
+    write = append or store.append
     refused: list[tuple[int, str, str | None]] = []
     first_error: list[BaseException] = []
 
     def attempt(idx: list[int]) -> int:
         while idx:
             try:
-                return store.append([events[i] for i in idx])
+                return write([events[i] for i in idx])
             except StoreError:
                 raise
             except RecordRejected as e:
@@ -198,6 +211,7 @@ class _Batch:
         self.editions = editions
         self.max_editions = max_editions
         self.held_before = held or {}
+        self.new_editions: dict[str, str] = {}  # edition id -> item, of the batch at hand (held again at the write)
         self.docs: list[Event] = []
         self.lines: list[int | None] = []
         self.dead: list[Event] = []
@@ -278,6 +292,7 @@ class _Batch:
         self.summary.duplicates += len(drop) - len(left_out)
         # (The same edit twice in a batch, under two dates, is one edition: the store keeps the first.)
         self.summary.editions += len({self.docs[i].id for i in new if i not in left_out})
+        self.new_editions.update((self.docs[i].id, item) for i, item in new.items() if i not in left_out)
         return drop, set(new) - left_out
 
     def _past_bound(self, new: Mapping[int, str]) -> set[int]:
@@ -319,21 +334,53 @@ class _Batch:
         refused: list[tuple[int, str, str | None]] = []
         # A callable is asked once the batch has been read: what it saves may depend on it (the editions left out).
         checkpoint = saving(self.summary) if callable(saving) else saving
+        # A batch that makes editions is written with its bound held at the write too: the count above was read
+        # before it, and another poller of the feed may have added one since (EditionBound). Only then: the usual
+        # poll, with no edit, is written as before.
+        bounded = self.store if self.new_editions and isinstance(self.store, EditionBound) else None
+        late: list[str] = []
+
+        def append(some: Sequence[Event]) -> int:
+            if bounded is None or self.max_editions is None:
+                return self.store.append(some)
+            added, left_out = bounded.append_bounded(some, self.max_editions)
+            late.extend(left_out)
+            return added
+
         if checkpoint is not None:
             assert isinstance(self.store, CheckpointStore)
             try:
-                added = self.store.commit(checkpoint[0], checkpoint[1], events)
+                if bounded is None or self.max_editions is None:
+                    added = self.store.commit(checkpoint[0], checkpoint[1], events)
+                else:
+                    added, late = bounded.append_bounded(events, self.max_editions, checkpoint)
             except StoreError:
                 raise
             except Exception:  # a record at fault: write the others first, then the checkpoint alone
-                added, refused = append_isolating(self.store, events)
+                added, refused = append_isolating(self.store, events, append)
                 self.store.commit(checkpoint[0], checkpoint[1], [])
         else:
-            added, refused = append_isolating(self.store, events)
+            added, refused = append_isolating(self.store, events, append)
         for i, reason, field_ in refused:
             self.refuse(events[i], lines[i], reason, field_)
+        self._left_out_at_write(late)
         self.summary.accepted += added
-        self.summary.duplicates += len(events) - len(refused) - added
+        self.summary.duplicates += len(events) - len(refused) - added - len(set(late))
+
+    def _left_out_at_write(self, late: Sequence[str]) -> None:
+        """Editions the store left out at the write (another poller reached the bound first): counted as those
+        _past_bound leaves out. (The checkpoint's `held`, saved with them, does not name them: the next poll counts
+        such a text once more.)"""
+        for edition in dict.fromkeys(late):
+            item = self.new_editions.get(edition)
+            if item is None:
+                continue
+            self.summary.editions -= 1
+            self.summary.editions_left_out += 1
+            if item not in self.held_before and item not in self.summary.held:
+                self.summary.at_bound.append(item)
+            self.summary.held[item] = edition
+        self.new_editions.clear()
 
     def flush_dead(self) -> None:
         if self.dead:

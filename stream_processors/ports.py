@@ -252,3 +252,17 @@ class EditionCount(Protocol):
     def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
         """For each of `doc_ids`, how many events of the log are editions of it (their id `ID#edition-HASH`)."""
         ...
+
+
+@runtime_checkable
+class EditionBound(Protocol):
+    """An event log that holds the bound on a feed item's editions (producers/publish.py) where two producers of one
+    feed cannot both pass it: the count and the write in one transaction, under the store's write lock."""
+
+    def append_bounded(
+        self, events: Sequence[Event], max_editions: int, checkpoint: tuple[str, Checkpoint] | None = None
+    ) -> tuple[int, list[str]]:
+        """Append `events` (dedup by id), with `checkpoint` saved in the same transaction when given (as `commit`
+        without `since`), leaving out each new edition (an id `ID#edition-HASH`) whose item has `max_editions`
+        editions in the log at the write, counting those before it in `events`: (added, the ids left out)."""
+        ...

@@ -25,6 +25,7 @@ from watchfloor.stream_processors.ports import (
     CheckpointStore,
     ConflictCheck,
     DeliveryLedger,
+    EditionBound,
     EditionCount,
     EventLog,
     Store,
@@ -322,6 +323,24 @@ class StoreContract(LedgerContract):
             "a\x00b": 0,
         }
         assert store.count_editions([]) == {}
+
+    def test_append_bounded_leaves_out_editions_past_the_bound_at_the_write(self, store: Store) -> None:
+        assert isinstance(store, EditionBound)
+        item, other = "https://wire.example/a/2", "https://wire.example/a/3"
+
+        def edition(of: str, n: int) -> Event:
+            return Event(id=f"{of}#edition-{n:016x}", type="news.article", time=T0, payload={"n": n})
+
+        store.append([Event(id=item, type="news.article", time=T0, payload={}), edition(item, 1)])
+        # One more of `item` fits (bound 2): the first new one in the batch; the one already in the log is no new
+        # edition (dedup by id), another item's and events of no edition are not bounded.
+        batch = [edition(item, 1), edition(item, 2), edition(item, 3), edition(other, 1), ev("plain")]
+        added, left_out = store.append_bounded(batch, 2, ("feed", Checkpoint(0, {"held": {}})))
+        assert (added, left_out) == (3, [edition(item, 3).id])
+        assert store.count_editions([item, other]) == {item: 2, other: 1}
+        assert store.load_checkpoint("feed") == Checkpoint(0, {"held": {}})
+        assert store.append_bounded([edition(item, 4)], 2) == (0, [edition(item, 4).id])
+        assert store.append_bounded([edition(item, 2)], 2) == (0, [])  # in the log already: a duplicate
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 

@@ -46,6 +46,33 @@ class MemoryStore(MemoryDeliveryLedger):
         with self._lock:
             return self._append_locked(events)
 
+    def append_bounded(
+        self, events: Sequence[Event], max_editions: int, checkpoint: tuple[str, Checkpoint] | None = None
+    ) -> tuple[int, list[str]]:
+        """The SQL store's append_bounded: the count and the write under one lock."""
+        with self._lock:
+            for i, ev in enumerate(events):
+                check_event(ev, i)
+            left_out: list[str] = []
+            kept: list[Event] = []
+            taken: Counter[str] = Counter()
+            new: set[str] = set()  # editions kept (the first of one id in a batch wins)
+            for ev in events:
+                item = edition_of(ev.id) if ev.id not in self._ids and ev.id not in new else None
+                if item is not None:
+                    if self._editions[item] + taken[item] >= max_editions:
+                        left_out.append(ev.id)
+                        continue
+                    taken[item] += 1
+                    new.add(ev.id)
+                kept.append(ev)
+            added = self._append_locked(kept)
+            if checkpoint is not None:
+                self._checkpoints[checkpoint[0]] = Checkpoint(
+                    checkpoint[1].position, copy.deepcopy(checkpoint[1].state)
+                )
+            return added, left_out
+
     def find_conflicts(self, events: Sequence[Event]) -> list[str]:
         """Ids of `events` that the log already holds with another type or payload."""
         out: list[str] = []

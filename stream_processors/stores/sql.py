@@ -59,7 +59,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from watchfloor.schemas.events import EDITION_HASH_CHARS, EDITION_MARK, Event, edition_range
+from watchfloor.schemas.events import EDITION_HASH_CHARS, EDITION_MARK, Event, edition_of, edition_range
 
 from ..ports import Checkpoint, CheckpointMoved, StoredEvent
 from .errors import StoreError, check_event, payload_differs
@@ -233,9 +233,16 @@ class SqlStore(SqlDeliveryLedger):
                 batch[ev.id] = (ev, check_event(ev, i))
         return batch
 
-    def _append_in(self, conn: Connection, events: Sequence[Event] | dict[str, tuple[Event, str]]) -> int:
+    def _append_in(
+        self,
+        conn: Connection,
+        events: Sequence[Event] | dict[str, tuple[Event, str]],
+        max_editions: int | None = None,
+        left_out: list[str] | None = None,
+    ) -> int:
         """Append in the caller's write transaction. `events` may come already `_checked` (append and commit
-        check before they open the transaction, so a rejected record costs no lock)."""
+        check before they open the transaction, so a rejected record costs no lock). With `max_editions`, new
+        editions past it are left out and their ids added to `left_out` (append_bounded)."""
         batch = dict(events) if isinstance(events, dict) else self._checked(events)
         if not batch:
             return 0
@@ -247,6 +254,8 @@ class SqlStore(SqlDeliveryLedger):
             chunk = ids[i : i + _ID_CHUNK]
             for (existing,) in conn.execute(select(events_table.c.id).where(events_table.c.id.in_(chunk))):
                 batch.pop(existing, None)
+        if max_editions is not None:
+            self._past_bound(conn, batch, max_editions, left_out if left_out is not None else [])
         if not batch:
             return 0
         head = int(conn.execute(select(func.coalesce(func.max(events_table.c.position), 0))).scalar_one())
@@ -260,12 +269,41 @@ class SqlStore(SqlDeliveryLedger):
         ).scalar_one()
         return int(added)
 
+    def _past_bound(self, conn: Connection, batch: dict[str, tuple[Event, str]], bound: int, out: list[str]) -> None:
+        """Drop from `batch` (new events only) each edition whose item has `bound` editions: counted here, under the
+        write lock (BEGIN IMMEDIATE, or the advisory lock under READ COMMITTED, whose next statement sees every
+        commit before it), so no other writer can add one between the count and the insert."""
+        items: dict[str, list[str]] = {}
+        for ev_id in batch:
+            if (item := edition_of(ev_id)) is not None:
+                items.setdefault(item, []).append(ev_id)
+        if not items:
+            return
+        stmt = self.editions_query()
+        for item, ids in items.items():
+            low, high, length = edition_range(item)
+            have = int(conn.execute(stmt, {"lo": low, "hi": high, "n": length}).scalar_one())
+            for ev_id in ids[max(0, bound - have) :]:
+                del batch[ev_id]
+                out.append(ev_id)
+
     def append(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
         batch = self._checked(events)
         with self._write() as conn:
             return self._append_in(conn, batch)
+
+    def append_bounded(
+        self, events: Sequence[Event], max_editions: int, checkpoint: tuple[str, Checkpoint] | None = None
+    ) -> tuple[int, list[str]]:
+        left_out: list[str] = []
+        batch = self._checked(events)
+        with self._write() as conn:
+            if checkpoint is not None:
+                self._save_checkpoint(conn, checkpoint[0], checkpoint[1], None)
+            added = self._append_in(conn, batch, max_editions, left_out)
+        return added, left_out
 
     def find_conflicts(self, events: Sequence[Event]) -> list[str]:
         """Ids of `events` that the log already holds with another type or payload (same id, other content;
@@ -381,45 +419,49 @@ class SqlStore(SqlDeliveryLedger):
     def commit(
         self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
     ) -> int:
+        batch = self._checked(outputs)
+        with self._write() as conn:
+            self._save_checkpoint(conn, processor, checkpoint, since)
+            return self._append_in(conn, batch)
+
+    def _save_checkpoint(self, conn: Connection, processor: str, checkpoint: Checkpoint, since: int | None) -> None:
+        """commit's checkpoint, in the caller's write transaction; CheckpointMoved when `since` no longer holds."""
         values = {
             "processor": processor,
             "position": checkpoint.position,
             "state": _dumps(checkpoint.state) if checkpoint.state is not None else None,
         }
-        batch = self._checked(outputs)
-        with self._write() as conn:
-            # The checkpoint first: under PostgreSQL its row lock then orders two followers' commits, and a
-            # compare-and-set that fails writes nothing (raising rolls the transaction back).
-            cas: Any
-            if since:  # a position > 0 was read: the row must still hold it (an absent row is a reset, not ours)
-                cas = (
-                    update(checkpoints_table)
-                    .where(checkpoints_table.c.processor == processor, checkpoints_table.c.position == since)
-                    .values(position=values["position"], state=values["state"])
+        # The checkpoint first: under PostgreSQL its row lock then orders two followers' commits, and a
+        # compare-and-set that fails writes nothing (raising rolls the transaction back).
+        cas: Any
+        if since:  # a position > 0 was read: the row must still hold it (an absent row is a reset, not ours)
+            cas = (
+                update(checkpoints_table)
+                .where(checkpoints_table.c.processor == processor, checkpoints_table.c.position == since)
+                .values(position=values["position"], state=values["state"])
+            )
+        else:  # no checkpoint was read (since 0), or none is asked for (since None)
+            where = None if since is None else checkpoints_table.c.position == 0
+            if self._sqlite:
+                s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
+                cas = s_ins.on_conflict_do_update(
+                    index_elements=[checkpoints_table.c.processor],
+                    set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
+                    where=where,
                 )
-            else:  # no checkpoint was read (since 0), or none is asked for (since None)
-                where = None if since is None else checkpoints_table.c.position == 0
-                if self._sqlite:
-                    s_ins = sqlite_dialect.insert(checkpoints_table).values(values)
-                    cas = s_ins.on_conflict_do_update(
-                        index_elements=[checkpoints_table.c.processor],
-                        set_={"position": s_ins.excluded.position, "state": s_ins.excluded.state},
-                        where=where,
-                    )
-                else:
-                    p_ins = pg_dialect.insert(checkpoints_table).values(values)
-                    cas = p_ins.on_conflict_do_update(
-                        index_elements=[checkpoints_table.c.processor],
-                        set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
-                        where=where,
-                    )
-            # RETURNING: a row comes back only when the insert or the update was made.
-            if conn.execute(cas.returning(checkpoints_table.c.position)).first() is None:
-                found = conn.execute(
-                    select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
-                ).scalar_one_or_none()
-                raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
-            return self._append_in(conn, batch)
+            else:
+                p_ins = pg_dialect.insert(checkpoints_table).values(values)
+                cas = p_ins.on_conflict_do_update(
+                    index_elements=[checkpoints_table.c.processor],
+                    set_={"position": p_ins.excluded.position, "state": p_ins.excluded.state},
+                    where=where,
+                )
+        # RETURNING: a row comes back only when the insert or the update was made.
+        if conn.execute(cas.returning(checkpoints_table.c.position)).first() is None:
+            found = conn.execute(
+                select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
+            ).scalar_one_or_none()
+            raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
 
 
 def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:
