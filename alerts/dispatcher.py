@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -80,6 +81,24 @@ PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
 STORY_TYPES = frozenset({EventType.DETECTION.value})
 READ_BATCH = 5000  # detections per read of the log for stories
+SHOWN_READ = READ_BATCH  # a read for stories over this many positions is shown (StoryProgress): a start-up's
+
+
+class StoryProgress(Protocol):
+    """What the StoryBook says while it reads many detections (at start-up, every detection in the log): the
+    command line's bar on a terminal, else one line with the count and the time (watchfloor.cli)."""
+
+    def begin(self, positions: int) -> None:
+        """A read of the log's next `positions` positions begins."""
+        ...
+
+    def advance(self, positions: int) -> None:
+        """`positions` of them are read so far."""
+        ...
+
+    def end(self, detections: int) -> None:
+        """The read is done: `detections` detections were taken."""
+        ...
 
 
 @dataclass
@@ -188,11 +207,12 @@ class StoryBook:
     it reads the log only when intake did not read the event before a detection in the same read (the first event
     of an intake pass, or one after a gap another dispatcher took): intake's reads hold every detection in order."""
 
-    def __init__(self, store: Store, catalog: AlertCatalog) -> None:
+    def __init__(self, store: Store, catalog: AlertCatalog, progress: StoryProgress | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.stories = Stories()
         self.read_to = 0  # every detection event up to here is taken
+        self.progress = progress
 
     def passed(self, after: int, position: int) -> None:
         """The caller read the log's detection (and retraction) events in order and found none between `after`
@@ -211,6 +231,20 @@ class StoryBook:
         """Take every detection before `position` not taken yet. Of each only what its story needs is read (its
         payload's JSON, decoded into a few fields: schemas.detection_fields), not an Event and a Detection: at
         start-up that is every detection in the log."""
+        first = self.read_to
+        shown = self.progress if self.progress is not None and position - 1 - first > SHOWN_READ else None
+        if shown is None:
+            self._read(position)
+            return
+        shown.begin(position - 1 - first)
+        taken = len(self.stories)
+        try:
+            self._read(position, lambda at: shown.advance(at - first))
+        finally:
+            shown.end(len(self.stories) - taken)
+
+    def _read(self, position: int, on_batch: Callable[[int], None] | None = None) -> None:
+        """_read_before's reads; `on_batch` is told the position each batch read to."""
         while self.read_to < position - 1:
             # At most one detection per position between: never read far past `position` (later ones are unused).
             limit = min(READ_BATCH, position - 1 - self.read_to)
@@ -228,6 +262,8 @@ class StoryBook:
                 tk = thread_key(fields.rule, fields.group)
                 period = self.catalog.open_period(fields.rule)
                 self.stories.add(at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period)
+            if on_batch is not None:
+                on_batch(position - 1 if done or not batch else batch[-1][0])
             if done:
                 break
             self.read_to = batch[-1][0]
@@ -247,6 +283,7 @@ class AlertDispatcher:
         routing: RoutingProvider | None = None,
         catalog: AlertCatalog | None = None,
         owner: str | None = None,
+        story_progress: StoryProgress | None = None,
     ) -> None:
         self.store = store
         # Not copied: a mapping may build notifiers on demand (Slack channels subscribed from Slack itself).
@@ -261,7 +298,8 @@ class AlertDispatcher:
         self.spellings = Spellings(self.catalog.entity_names, self.catalog.entity_aliases)
         self._now = now
         self.owner = owner or dispatcher_id()
-        self.stories = StoryBook(store, self.catalog)
+        # A long read of the log's detections for stories (the first detection after start-up) says how it goes.
+        self.stories = StoryBook(store, self.catalog, story_progress)
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
             DigestPlanner(

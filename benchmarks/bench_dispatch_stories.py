@@ -27,6 +27,9 @@ Variants (each a source tree: `git archive` of a commit into a temporary directo
   landed    --landed-rev (default fc5b7c0: stories as they landed)
   before    --before-rev (default 27d2cd6: the StoryBook reading each detection as an Event and a Detection)
   this      this checkout (the StoryBook reading payloads: schemas/detection_fields.py, intake.Stories in columns)
+  this+bar  this checkout, the start-up read shown as the command line shows it on a terminal (cli StoryReadProgress:
+            a rich bar, drawn on this run's stderr)
+  this+line this checkout, the start-up read said as the command line says it without a terminal (one line)
 
 Every variant but the baseline decides the same stories, so its ledger (every row's kind, parent and status) is the
 same: the run says so, and exits 1 when `before` and `this` differ.
@@ -179,7 +182,13 @@ def child(args: argparse.Namespace) -> None:
     notifiers = {c: FileNotifier(c, tmp / f"{c}.jsonl") for c in CHANNELS}
     catalog = AlertCatalog(open_periods={r: timedelta(hours=h) for r, h in RULES.items()})
     now = T0 + timedelta(days=800)
-    d = AlertDispatcher(store, notifiers, subs, now=lambda: now, catalog=catalog)
+    shown: dict[str, Any] = {}
+    if args.progress != "none":  # (only this checkout has it)
+        from watchfloor.cli._common import StoryReadProgress
+
+        terminal = Console(stderr=True, force_terminal=args.progress == "bar")
+        shown["story_progress"] = StoryReadProgress(terminal)
+    d = AlertDispatcher(store, notifiers, subs, now=lambda: now, catalog=catalog, **shown)
     out: dict[str, Any] = {}
     if args.traced:
         gc.collect()
@@ -276,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-rev", default="9e4ed97~1")
     ap.add_argument("--landed-rev", default="fc5b7c0")
     ap.add_argument("--before-rev", default="27d2cd6")
-    ap.add_argument("--variants", default="baseline,before,this", help="of baseline, landed, before, this")
+    ap.add_argument(
+        "--variants", default="baseline,before,this", help="of baseline, landed, before, this, this+bar, this+line"
+    )
     ap.add_argument("--no-traced", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--cpu", type=int, default=-1)
     ap.add_argument("--json", type=Path)
@@ -287,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steady-file", help=argparse.SUPPRESS)
     ap.add_argument("--label", default="", help=argparse.SUPPRESS)
     ap.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--progress", default="none", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(args)
@@ -301,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         revs = {"baseline": args.baseline_rev, "landed": args.landed_rev, "before": args.before_rev}
         trees: dict[str, Path] = {}
         for v in args.variants.split(","):
-            if v not in (*revs, "this"):
-                ap.error(f"--variants: unknown variant {v!r} (baseline, landed, before, this)")
-            trees[v] = REPO if v == "this" else tree_of(revs[v], work / v)
+            if v not in (*revs, "this", "this+bar", "this+line"):
+                ap.error(f"--variants: unknown variant {v!r} (baseline, landed, before, this, this+bar, this+line)")
+            trees[v] = REPO if v.startswith("this") else tree_of(revs[v], work / v)
         dets = generate(args.n + args.steady, args.seed)
         main_dets, steady = dets[: args.n], dets[args.n :]
         steady_file = work / "steady.jsonl"
@@ -334,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(tree), "--store", url]
                         cmd += ["--start", str(start), "--k", str(args.k), "--steady-file", str(steady_file)]
                         cmd += ["--label", variant] + (["--traced"] if traced else [])
+                        cmd += ["--progress", variant.partition("+")[2] or "none"]
                         env = {**os.environ, "PYTHONPATH": str(tree), "WATCHFLOOR_NATIVE": "0"}
                         got = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env, text=True)
                         result = json.loads(got.stdout.strip().splitlines()[-1])

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.dispatcher import AlertDispatcher, StoryProgress
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
@@ -227,7 +227,11 @@ def check_subscriptions(cfg: AppConfig, rules: CompiledRules) -> None:
 
 
 def build_dispatcher(
-    cfg: AppConfig, store: Store, env: Mapping[str, str] | None = None, catalog: AlertCatalog | None = None
+    cfg: AppConfig,
+    store: Store,
+    env: Mapping[str, str] | None = None,
+    catalog: AlertCatalog | None = None,
+    story_progress: StoryProgress | None = None,
 ) -> AlertDispatcher:
     return AlertDispatcher(
         store,
@@ -236,6 +240,7 @@ def build_dispatcher(
         retry=cfg.retry,
         routing=open_control(store, cfg),
         catalog=catalog or catalog_for(cfg),
+        story_progress=story_progress,
     )
 
 
@@ -444,7 +449,14 @@ def build_archive(settings: KafkaConfig, store: Store) -> Any:
 class EmbeddedPipeline:
     """Sources -> log -> engine -> alerts, all in one process over one store."""
 
-    def __init__(self, cfg: AppConfig, *, store: Store | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: AppConfig,
+        *,
+        store: Store | None = None,
+        env: Mapping[str, str] | None = None,
+        story_progress: StoryProgress | None = None,
+    ) -> None:
         self.cfg = cfg
         check_credentials(cfg.sources, env)  # before the store is opened
         self.store = store or open_store(cfg.store)
@@ -461,6 +473,7 @@ class EmbeddedPipeline:
             retry=cfg.retry,
             routing=self.control,
             catalog=build_catalog(self.rules),
+            story_progress=story_progress,
         )
 
     def close(self) -> None:

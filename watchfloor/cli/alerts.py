@@ -15,7 +15,18 @@ from rich.table import Table
 
 from watchfloor.schemas.events import Detection, EventType, Retraction, detection_event_id
 
-from ._common import ID_COLUMN, ConfigOpt, alerts_app, app_config, check_channel_name, err, fail, out, redact_url
+from ._common import (
+    ID_COLUMN,
+    ConfigOpt,
+    StoryReadProgress,
+    alerts_app,
+    app_config,
+    check_channel_name,
+    err,
+    fail,
+    out,
+    redact_url,
+)
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
@@ -443,7 +454,7 @@ def _send_now(cfg: Any, st: Any) -> None:
     from ..wiring import WiringError, build_dispatcher
 
     try:
-        dispatcher = build_dispatcher(cfg, st)
+        dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:
         raise fail(str(e)) from None
     report = dispatcher.cycle()

@@ -21,6 +21,7 @@ from rich.markup import escape
 from ._common import (
     ConfigOpt,
     QuietCycles,
+    StoryReadProgress,
     app,
     app_config,
     edited,
@@ -618,7 +619,7 @@ def notify(
     cfg = app_config(config)
     st = open_store(store or cfg.store)
     try:
-        dispatcher = build_dispatcher(cfg, st)
+        dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:
         st.close()
         raise fail(str(e)) from None

@@ -14,6 +14,7 @@ from rich.markup import escape
 from ._common import (
     ConfigOpt,
     QuietCycles,
+    StoryReadProgress,
     app,
     app_config,
     edited,
@@ -68,7 +69,7 @@ def run(
 
     cfg = app_config(config)
     try:
-        pipeline = EmbeddedPipeline(cfg)
+        pipeline = EmbeddedPipeline(cfg, story_progress=StoryReadProgress())
     except (RuleLoadError, WiringError, ValueError) as e:
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
