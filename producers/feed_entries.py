@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import DeadLetter, Document, stable_id
+from watchfloor.schemas.events import FIRST_SEEN, DeadLetter, Document, stable_id
 from watchfloor.schemas.inputs import MAX_ID_CHARS, InputError, has_control, parse_document, parse_timestamp
 from watchfloor.schemas.redact import redact_url
 
@@ -279,7 +279,7 @@ def to_item(
     if entry.tags:
         metadata["tags"] = entry.tags
     if entry.published is None:
-        metadata["date"] = "first seen"
+        metadata["date"] = FIRST_SEEN  # shown with its evidence's time: events.dated_text
         if entry.date_text:
             metadata["date_text"] = entry.date_text[:200]
     obj: dict[str, Any] = {

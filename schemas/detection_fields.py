@@ -42,6 +42,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     url: str | None = None
     modality: Literal["asserted", "hedged", "future", "conditional", "negated"] = "asserted"
     story: str | None = None
+    first_seen: bool = False
 
 
 class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):

@@ -137,6 +137,9 @@ class Signal(_Frozen):
     # The document's MinHash signature (engine/stories.py), for the signals of detections that count
     # independent sources: syndicated copies of one story count once. None for other signals.
     story: str | None = None
+    # Its document had no date of its own: `published_at` is when a poll first saw it (a feed entry marked
+    # `metadata.date: "first seen"`, producers/feed_entries.py). Left out of the JSON when false.
+    first_seen: bool = Field(default=False, exclude_if=lambda v: not v)
 
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -158,6 +161,26 @@ class Evidence(_Frozen):
     # engine's corroboration does. 12 hex digits, a hash of the smallest id of the detection's reports of the story;
     # None for reports without a story signature (rules that count no sources) and detections stored before it.
     story: str | None = None
+    # `published_at` is when the report was first seen, as it had no date (Signal.first_seen): shown so (dated_text).
+    first_seen: bool = Field(default=False, exclude_if=lambda v: not v)
+
+
+FIRST_SEEN = "first seen"
+"""A feed entry's `metadata.date` when it had no date of its own and is dated when first seen (feed_entries.py)."""
+
+
+def dated_text(when: str, first_seen: bool) -> str:
+    """A report's time as a reader is shown it (`when`, already formatted): marked when the publisher gave no date
+    and the time is when watchfloor first saw it, so it is not read as the publisher's (`first seen 12:03 UTC
+    (undated)`)."""
+    return f"{FIRST_SEEN} {when} (undated)" if first_seen else when
+
+
+def fired_first_seen(evidence: Sequence[Evidence], fired_at: datetime) -> bool:
+    """Whether a detection's `fired_at` is the first-seen time of an undated report: the report it fired at is one
+    (a report of the same time with a date of its own wins)."""
+    at = [e.first_seen for e in evidence if e.published_at == fired_at]
+    return bool(at) and all(at)
 
 
 _E = TypeVar("_E")

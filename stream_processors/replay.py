@@ -272,6 +272,8 @@ def detection_to_json(d: Detection) -> dict[str, Any]:
                 "sentence": e.sentence,
                 "signal": e.signal,
                 "modality": e.modality,
+                # (only when true: an undated feed entry's first-seen time, which the HTML report marks)
+                **({"first_seen": True} if e.first_seen else {}),
             }
             for e in d.evidence
         ],

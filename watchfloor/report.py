@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from watchfloor.schemas.events import dated_text
 from watchfloor.scoring import format_lead
 
 from .report_timeline import future_dated, timeline_svg
@@ -196,9 +197,20 @@ def _group(group: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items()) if isinstance(group, dict) and group else "—"
 
 
+def _dated(e: dict[str, Any]) -> str:
+    """A report's time, marked when its feed gave no date and it is when the report was first seen."""
+    return dated_text(_when(e.get("published_at")), bool(e.get("first_seen")))
+
+
+def _fired(a: dict[str, Any]) -> str:
+    """An alert's time, marked as its report's when that is the first-seen time of an undated report."""
+    at = [bool(e.get("first_seen")) for e in a.get("evidence", ()) if e.get("published_at") == a.get("fired_at")]
+    return dated_text(_when(a.get("fired_at")), bool(at) and all(at))
+
+
 def _evidence(e: dict[str, Any]) -> str:
     return (
-        f"<li>{_link(e.get('url'), e.get('source', ''))} · {_e(_when(e.get('published_at')))} · "
+        f"<li>{_link(e.get('url'), e.get('source', ''))} · {_e(_dated(e))} · "
         f"<code>{_e(e.get('event_id', ''))}</code><br><q>{_e(e.get('sentence', ''))}</q></li>"
     )
 
@@ -212,7 +224,7 @@ def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
         badge = f' <span class="verdict {verdict}">{_BADGES[verdict]}</span>' if verdict else ""
         rows.append(
             f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
-            f'<td class="when">{_e(_when(a["fired_at"]))}</td><td><code>{_e(a["rule"])}</code></td>'
+            f'<td class="when">{_e(_fired(a))}</td><td><code>{_e(a["rule"])}</code></td>'
             f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}{badge}</td>'
             f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small>"
             f"<ul>{''.join(_evidence(e) for e in a['evidence'])}</ul></td></tr>"

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.config import SMTP_PORTS, mail_address
-from watchfloor.schemas.events import Alert, Detection, Evidence, evidence_to_show
+from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice
@@ -150,7 +150,7 @@ class _Body:
         self.html.append(f"<h3>{esc(title)} ({count})</h3>")
         for ev in shown:
             source = one_line(ev.source) or "source"
-            head = f"{source} · {utc_text(ev.published_at)}" + (
+            head = f"{source} · {dated_text(utc_text(ev.published_at), ev.first_seen)}" + (
                 f" · {ev.modality}" if ev.modality != "asserted" else ""
             )
             sentence = cut(one_line(ev.sentence), MAX_SENTENCE)
@@ -184,7 +184,8 @@ def _host(url: str) -> str:
 
 
 def _footer(body: _Body, key: str, det: Detection) -> None:
-    body.note(f"alert {key} · fired {utc_text(det.fired_at)} · sent by watchfloor")
+    fired = dated_text(utc_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    body.note(f"alert {key} · fired {fired} · sent by watchfloor")
 
 
 def _facts(det: Detection, notice: Notice, severity: str, confidence: str | None) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
 from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import Alert, Detection, Evidence, evidence_to_show
+from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources
@@ -156,7 +156,7 @@ def severity_label(severity: str, confidence: str | None) -> str:
 
 
 def _evidence_text(ev: Evidence) -> str:
-    head = f"{link(ev.url, ev.source)} · {_when(ev.published_at)}"
+    head = f"{link(ev.url, ev.source)} · {dated_text(_when(ev.published_at), ev.first_seen)}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
     return f"{head}\n>{fit(one_line(ev.sentence), MAX_SENTENCE)}"
@@ -184,7 +184,8 @@ def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0)
 
 
 def _footer(key: str, det: Detection) -> dict[str, Any]:
-    return _context(f"alert {fit(key, 200)} · fired {_when(det.fired_at)}")
+    fired = dated_text(_when(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    return _context(f"alert {fit(key, 200)} · fired {fired}")
 
 
 def _buttons(notice: Notice, alert: Alert) -> list[dict[str, Any]]:

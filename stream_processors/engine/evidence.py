@@ -25,6 +25,7 @@ from .compiler import CompiledDetection
 from .patterns import (
     E_AT,
     E_CAPTURES,
+    E_FIRST_SEEN,
     E_ID,
     E_MODALITY,
     E_PLACES,
@@ -52,6 +53,7 @@ _make_evidence = trusted_maker(
         "sentence": "",
         "modality": "asserted",
         "story": None,
+        "first_seen": False,
     },
 )
 _DETECTION_FIELDS: dict[str, Any] = {
@@ -141,6 +143,7 @@ class EvidenceOf:
             places if type(places) is tuple else tuple(places),
             t if t != self._ts else None,  # processed at its receive time (dated too far in the future)
             sig.story,  # independent reports: copies of one story count once (stories.py)
+            True if sig.first_seen else None,  # undated: published_at is when it was first seen
         )
 
 
@@ -163,8 +166,12 @@ def evidence_record(ev: Any) -> EvidenceRecord:
             tuple(ev.get("places") or ()),
             ev.get("at"),
             ev.get("story"),
+            None,
         )
-    return (*ev[:E_CAPTURES], tuple(ev[E_CAPTURES]), tuple(ev[E_PLACES]), *ev[E_AT:])
+    # A record saved before E_FIRST_SEEN is one of a dated document (no other was marked): made whole, so that it
+    # compares equal with the same report's record made now.
+    rest = ev[E_AT:] if len(ev) > E_FIRST_SEEN else (*ev[E_AT:], None)
+    return (*ev[:E_CAPTURES], tuple(ev[E_CAPTURES]), tuple(ev[E_PLACES]), *rest)
 
 
 def point_time(item: P.Item) -> datetime:
@@ -243,6 +250,7 @@ def build_detection(
                             "sentence": e[E_SENTENCE],
                             "modality": e[E_MODALITY],
                             "story": stories.get(e[E_ID]) if stories is not None else None,
+                            "first_seen": bool(e[E_FIRST_SEEN]) if len(e) > E_FIRST_SEEN else False,
                         }
                     )
                     for e in evidence

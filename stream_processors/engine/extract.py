@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import Any
 
-from watchfloor.schemas.events import Document, Signal
+from watchfloor.schemas.events import FIRST_SEEN, Document, Signal
 from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
@@ -338,6 +338,7 @@ class Extractor:
         make = self._make_signal
         context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
         doc_id = source = url = published_at = None
+        first_seen = False
         for sent, in_order in todo:
             index = sent.index
             first = headline and index == 0
@@ -371,6 +372,8 @@ class Extractor:
                         built = doc.build()  # type: ignore[union-attr]
                     if doc_id is None:
                         doc_id, source, url, published_at = built.id, built.source.name, built.url, built.published_at
+                        # An undated feed entry, dated when first seen: its evidence is shown so (events.dated_text).
+                        first_seen = built.metadata.get("date") == FIRST_SEEN
                 if plain:
                     modality: str = "asserted"
                     cue: str | None = None
@@ -406,6 +409,7 @@ class Extractor:
                             "places": facts[1],
                             "captures": match.captures if match is not None else {},
                             "story": self._story(built, sent) if sname in story_signals else None,
+                            "first_seen": first_seen,
                         }
                     )
                 )
@@ -521,6 +525,7 @@ def signal_maker() -> Callable[[dict[str, Any]], Signal]:
         "places": (),
         "captures": {"c": "E"},
         "story": None,
+        "first_seen": False,
     }
     return trusted_maker(Signal, probe)
 

@@ -34,6 +34,7 @@ Firing = tuple[Any, ...]
 # in the signal's order; `places` the signal's place ids; `at` the receive time when the report was processed
 # at it, else None; `story` the signal's story key (stories.py) or None.
 E_ID, E_SIGNAL, E_SOURCE, E_URL, E_PUBLISHED, E_SENTENCE, E_MODALITY, E_CAPTURES, E_PLACES, E_AT, E_STORY = range(11)
+E_FIRST_SEEN = 11  # True when its document had no date (Signal.first_seen), else None; absent in older states
 EvidenceRecord = tuple[Any, ...]
 
 

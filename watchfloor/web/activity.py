@@ -83,6 +83,8 @@ class AlertRow:
     # raised in order, a revision's own id for one a late report raised (revision > 0; detection_event_id).
     key: str
     deliveries: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # channel -> (status, detail, at)
+    # fired_at is the first-seen time of an undated report (events.fired_first_seen): the page marks it so.
+    first_seen: bool = False
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Activity:
                     position=se.position,
                     channels=tuple(p.get("channels") or ()),
                     key=delivery_key(det, alert_id),
+                    first_seen=_fired_first_seen(det),
                 )
             )
         elif ev.type == EventType.DELIVERY:
@@ -399,3 +402,10 @@ def buckets_of(h: Mapping[str, Any]) -> Sequence[tuple[str, float]]:
     out = [(str(bound), float(n)) for bound, n in zip(POLL_BUCKETS, h.get("buckets", ()), strict=False)]
     out.append(("+Inf", float(h.get("count", 0))))
     return out
+
+
+def _fired_first_seen(det: dict[str, Any]) -> bool:
+    """events.fired_first_seen on a detection's JSON: its fired_at is the first-seen time of an undated report."""
+    fired = det.get("fired_at")
+    at = [bool(e.get("first_seen")) for e in det.get("evidence") or () if e.get("published_at") == fired]
+    return bool(at) and all(at)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.alerts.slackapp.commands import describe_subscription
+from watchfloor.schemas.events import dated_text
 
 from .activity import Activity, Heartbeat, heartbeat
 from .broker import KafkaView
@@ -139,7 +140,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         alerts.append(
             {
                 "id": row.id,
-                "fired_at": _utc(row.fired_at),
+                "fired_at": dated_text(_utc(row.fired_at), row.first_seen),
                 "rule": row.rule,
                 "title": row.title,
                 "severity": row.severity,
