@@ -143,6 +143,14 @@ def test_the_status_page_marks_the_alert_time(tmp_path: Path) -> None:
         pipeline.close()
     alerts = page.split('id="alerts"')[1].split("</section>")[0]
     assert alerts.count('class="alert"') == 1 and MARKED in alerts
+    # `watchfloor alerts list` too (its times have seconds)
+    from typer.testing import CliRunner
+
+    from watchfloor.cli import app
+
+    listed = CliRunner().invoke(app, ["alerts", "list", "--store", cfg.store])
+    assert listed.exit_code == 0, listed.output
+    assert "first seen 2024-12-01 12:03:00 UTC (undated)" in " ".join(listed.output.split())
 
 
 def test_the_backtest_report_marks_it(tmp_path: Path) -> None:

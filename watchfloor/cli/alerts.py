@@ -13,7 +13,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.schemas.events import Detection, EventType, Retraction, detection_event_id
+from watchfloor.schemas.events import (
+    Detection,
+    EventType,
+    Retraction,
+    dated_text,
+    detection_event_id,
+    fired_first_seen,
+)
 
 from ._common import (
     ID_COLUMN,
@@ -321,7 +328,7 @@ def alerts_list(
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         table.add_row(
             escape(d.id),
-            _utc(d.fired_at),
+            dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),  # an undated report's, marked
             escape(d.rule),
             d.severity,
             escape(title),
