@@ -71,7 +71,7 @@ from .intake import (
     standing_copy,
 )
 from .notice import AlertCatalog, thread_key
-from .notifiers.base import Checking, Notifier, NotifierError
+from .notifiers.base import Checking, Notifier, NotifierError, Targeted
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
 
@@ -440,7 +440,15 @@ class AlertDispatcher:
         now = self._now()
         rows: list[DeliveryRecord] = []
         outputs: list[Event] = [alert_event(alert)]
+        same = self._same_place(channels, tk)
         for channel in channels:
+            if channel in same:
+                # One Slack channel reached under two routing names (`#desk` in the config, `slack:C…` from the
+                # Slack app or the CLI): one message per real channel, under the routing name that keeps it.
+                kept, where = same[channel]
+                why = f"the same channel as {kept} ({where}), which takes it"
+                rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
+                continue
             silence = silenced_by(det, channel, table.silences, now)
             if silence is not None:
                 why = f"silenced by {silence.id}"
@@ -462,6 +470,44 @@ class AlertDispatcher:
                 continue
             rows.append(row)
         return rows, outputs
+
+    def _same_place(self, channels: Sequence[str], tk: str) -> dict[str, tuple[str, str]]:
+        """Of `channels`, those that post where another of them does (a Slack channel's ID, told by the notifiers):
+        routing name -> (the one that takes the alert, the place). The one kept is the one already holding a row of
+        this rule and group there (its thread goes on), else a configured name before a `slack:<id>`, else the
+        first. A place that cannot be told now (Slack unreachable) is not merged: a duplicate rather than a loss."""
+        if len(channels) < 2:
+            return {}
+        places: dict[str, list[str]] = {}
+        for channel in channels:
+            place = self._target(channel)
+            if place is not None:
+                places.setdefault(place, []).append(channel)
+        out: dict[str, tuple[str, str]] = {}
+        for place, names in places.items():
+            if len(names) < 2:
+                continue
+            ranks = []
+            for i, name in enumerate(names):
+                rows = self.store.deliveries(channel=name, thread_key=tk)
+                threaded = any(r.kind != "retraction" and r.status != "suppressed" for r in rows)
+                ranks.append((0 if threaded else 1, 1 if name.startswith("slack:") else 0, i, name))
+            kept = min(ranks)[3]
+            for name in names:
+                if name != kept:
+                    out[name] = (kept, place)
+        return out
+
+    def _target(self, channel: str) -> str | None:
+        try:
+            notifier = self.notifiers.get(channel)
+        except Exception:  # a lazy mapping that cannot build it: it fails at delivery, said there
+            return None
+        if notifier is None:
+            return None
+        if isinstance(notifier, Targeted):
+            return notifier.target()
+        return f"channel:{channel}"
 
     def _suppressed(
         self, key: str, channel: str, alert: Alert, tk: str, seq: int, detail: str, outputs: list[Event]

@@ -86,6 +86,24 @@ class Updating(Protocol):
 
 
 @runtime_checkable
+class Targeted(Protocol):
+    """A notifier that can name the place it posts to, whatever spelling the config used (Slack: the channel's ID,
+    so `#desk` and `slack:C…` are known to be one channel)."""
+
+    def target(self) -> str | None:
+        """The destination's identity, e.g. "slack:C0123"; None when it cannot be told now (Slack unreachable)."""
+        ...
+
+
+class MessageGone(PermanentError):
+    """The message an update was to rewrite is no longer there (deleted in the channel): retrying cannot help."""
+
+    def __init__(self, message: str, ref: str) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+
+@runtime_checkable
 class Checking(Protocol):
     """A notifier that can check its channel before the first alert (token, channel, write access)."""
 

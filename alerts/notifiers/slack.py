@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from watchfloor.schemas.events import Alert
 
 from ..notice import Digest, Notice, as_notice
-from .base import NotifierError, PermanentError, TransientError, parse_retry_after, redact
+from .base import MessageGone, NotifierError, PermanentError, TransientError, parse_retry_after, redact
 from .slack_blocks import (
     DIGEST_EVENT_TYPE,
     METADATA_EVENT_TYPE,
@@ -205,16 +205,31 @@ class SlackNotifier:
 
     def _rewrite(self, ref: str, text: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         channel_id, ts = split_ref(ref)
-        self._call(
-            "chat.update",
-            channel=channel_id or self.channel,
-            ts=ts,
-            text=text,
-            blocks=blocks,
-            metadata=meta,
-            link_names=False,
-            parse="none",
-        )
+        try:
+            self._call(
+                "chat.update",
+                channel=channel_id or self.channel,
+                ts=ts,
+                text=text,
+                blocks=blocks,
+                metadata=meta,
+                link_names=False,
+                parse="none",
+            )
+        except PermanentError as e:
+            if "message_not_found" in e.message:  # deleted in the channel: no retry will find it again
+                raise MessageGone(e.message, ref) from None
+            raise
+
+    def target(self) -> str | None:
+        """ "slack:<channel ID>", the channel's identity whether the config named it `#desk` or by its ID (resolved
+        once by conversations.list, then cached; also learnt from every post's answer); None when Slack cannot be
+        asked now or does not know the channel."""
+        try:
+            return f"slack:{self._id()}"
+        except NotifierError as e:
+            log.warning("slack %s: cannot tell the ID of %s now: %s", self.name, self.channel, e.message)
+            return None
 
     def find_delivered(self, notice: Notice | Digest) -> str | None:
         """The reference of a message already posted for `notice` (its metadata carries the key), or None.

@@ -1,0 +1,67 @@
+"""One Slack channel reached under two routing names (outside trial 9, F1): `#desk` in the config and `slack:C…`
+(the CLI, or the Slack app for a private channel) post each alert once, under the configured name.
+Real slack-sdk against the local Slack server, SQLite
+on disk, `run --once`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.slack_server import FakeSlack
+from watchfloor.cli import app
+from watchfloor.stream_processors import stores
+
+pytestmark = pytest.mark.functional
+
+SAMPLES = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+runner = CliRunner()
+
+
+def desk_config(tmp_path: Path, server: FakeSlack, subscriptions: str = "[{channel: desk}]") -> Path:
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources: [{{kind: jsonl, path: {SAMPLES}}}]
+slack: {{token_env: SLACK_BOT_TOKEN, base_url: "{server.base_url}"}}
+channels: [{{type: slack, name: desk, channel: "#desk"}}]
+subscriptions: {subscriptions}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def wf(server: FakeSlack, *args: str, code: int = 0) -> str:
+    env = {"WATCHFLOOR_STORE": "", "SLACK_BOT_TOKEN": server.token}
+    res = runner.invoke(app, list(args), env=env)
+    assert res.exit_code == code, res.output
+    return res.output
+
+
+def posts(server: FakeSlack) -> list[str]:
+    """The delivery keys of the messages posted, one per message."""
+    return [str(m["metadata"]["event_payload"]["alert_id"]) for m in server.messages if m.get("metadata")]
+
+
+def test_a_channel_subscribed_by_name_and_by_id_gets_each_alert_once(tmp_path: Path, slack_server: FakeSlack) -> None:
+    slack_server.channels = {"#desk"}
+    desk_id = slack_server.channel_id("#desk")
+    cfg = desk_config(tmp_path, slack_server)
+    wf(slack_server, "subscriptions", "add", f"slack:{desk_id}", "--config", str(cfg))
+    wf(slack_server, "run", "--once", "--config", str(cfg))
+    keys = posts(slack_server)
+    assert keys and len(keys) == len(set(keys)), keys  # one message per alert in the one real channel
+    assert {slack_server.channel_id(m["channel"]) for m in slack_server.messages} == {desk_id}
+    store = stores.open_store(f"sqlite:///{tmp_path / 'wf.db'}", create=False)
+    try:
+        rows = store.deliveries()
+        by_id = [r for r in rows if r.channel == f"slack:{desk_id}"]
+        assert by_id and all(r.status == "suppressed" and "the same channel as desk" in r.detail for r in by_id)
+        assert {r.status for r in rows if r.channel == "desk"} == {"sent"}
+    finally:
+        store.close()
