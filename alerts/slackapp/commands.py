@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import cast
 
+from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.control import (
     Actor,
     Silence,
@@ -21,6 +22,7 @@ from watchfloor.schemas.control import (
     check_digest,
     check_max_age,
     digest_problems,
+    fold,
     where_text,
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
@@ -128,10 +130,29 @@ class ChannelMap:
     first configured channel that posts there, so the same channel is never posted to twice."""
 
     configured: dict[str, str] = field(default_factory=dict)  # routing name -> Slack channel id or name
+    # routing name -> the ID of the Slack channel it posts to (conversations.list, by its notifier), None when it
+    # cannot be told now. A channel given by name in the config is then known by the ID a command carries, even when
+    # Slack names it otherwise (`channel_name=privategroup` for a private channel, a channel renamed since).
+    resolve: Callable[[str], str | None] | None = None
+    _ids: dict[str, str] = field(default_factory=dict)
+
+    def channel_id(self, routing_name: str) -> str | None:
+        target = self.configured.get(routing_name, "")
+        if target[:1] in ("C", "G") and target.isalnum() and target.isupper():
+            return target
+        if routing_name in self._ids:
+            return self._ids[routing_name]
+        if self.resolve is None:
+            return None
+        found = self.resolve(routing_name)
+        if found:
+            self._ids[routing_name] = found  # IDs never change; a failure is asked again next time
+        return found
 
     def routing_names(self, ch: SlackChannelRef) -> list[str]:
         wanted = {ch.id, ch.name, f"#{ch.name}"} - {"", "#"}
         names = [name for name, target in self.configured.items() if target in wanted]
+        names += [name for name in self.configured if name not in names and ch.id and self.channel_id(name) == ch.id]
         return [*names, f"slack:{ch.id}"]
 
     def primary(self, ch: SlackChannelRef) -> str:
@@ -373,6 +394,27 @@ def _cmd_subscribe(
             return _not_a_member(found)
         if found.member is None:
             warning = _membership_unknown(found)
+    if digest is None:
+        # Alerts this channel already gets, under another routing name or through a wider subscription (`#desk` in
+        # the config, subscribed here again): say so rather than add a subscription that changes nothing.
+        wanted = Subscription.model_construct(
+            channel=routing_name,
+            rules=list(rules),
+            tags=list(tags),
+            min_severity=min_severity,  # type: ignore[arg-type]
+            digest=None,
+            max_age=max_age,
+            where=dict(where),
+        )
+        for have in (h for name in ctx.channels.routing_names(channel) for h in ctx.control.subscriptions(name)):
+            wider = as_subscription(have)
+            same = have.channel == routing_name and covers(wanted, wider)  # the very same: said below, as before
+            if not same and covers(wider, wanted):
+                return (
+                    f"This channel already gets {describe_subscription(ctx, have)} through "
+                    f"{ctx.channels.display(have.channel)} (`{have.id}`), which covers what you asked for; nothing "
+                    f"was added.{warning}"
+                )
     try:
         sub, new = ctx.control.subscribe(
             routing_name,
@@ -392,6 +434,25 @@ def _cmd_subscribe(
     if not new:
         return f"This channel already gets {what} (`{sub.id}`).{warning}"
     return f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}"
+
+
+def covers(have: Subscription, wanted: Subscription) -> bool:  # (both as alerts.routing reads them)
+    """Whether every alert `wanted` would send one at a time, `have` sends already (digests aside)."""
+    if have.digest is not None or wanted.digest is not None:
+        return False
+    if "*" not in have.rules and ("*" in wanted.rules or not set(wanted.rules) <= set(have.rules)):
+        return False
+    if have.tags and (not wanted.tags or not set(wanted.tags) <= set(have.tags)):
+        return False
+    if SEVERITY_RANK.get(have.min_severity, 99) > SEVERITY_RANK.get(wanted.min_severity, -1):
+        return False
+    if have.max_age is not None and (wanted.max_age is None or wanted.max_age > have.max_age):
+        return False
+    for key, values in have.where.items():  # each of its filters is as narrow in `wanted`
+        narrower = wanted.where.get(key)
+        if narrower is None or not {fold(v) for v in narrower} <= {fold(v) for v in values}:
+            return False
+    return True
 
 
 def _invite(found: Membership) -> tuple[str, str]:

@@ -9,11 +9,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.notifiers.base import Targeted
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.vocabulary import rule_vocabulary
+from watchfloor.wiring import WiringError, build_notifier
 
 from .broker import kafka_probe
 from .server import Services
@@ -65,13 +67,41 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
     return out
 
 
-def app_context(cfg: AppConfig, control: ControlLog, rules: CompiledRules) -> AppContext:
+def channel_resolver(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+    """A configured Slack channel's ID, asked of Slack by its own notifier (its token and base_url): None when its
+    token is not set or Slack cannot tell now."""
+    configured = {ch.name: ch for ch in cfg.channels if isinstance(ch, SlackChannel)}
+    made: dict[str, Targeted] = {}
+
+    def resolve(name: str) -> str | None:
+        if name not in made:
+            if name not in configured:
+                return None
+            try:
+                notifier = build_notifier(configured[name], env, cfg.slack)
+            except WiringError:
+                return None
+            if not isinstance(notifier, Targeted):
+                return None
+            made[name] = notifier
+        target = made[name].target()
+        return target[len("slack:") :] if target and target.startswith("slack:") else None
+
+    return resolve
+
+
+def app_context(
+    cfg: AppConfig, control: ControlLog, rules: CompiledRules, env: Mapping[str, str] | None = None
+) -> AppContext:
     slack = cfg.slack or SlackApp()
     vocab = rule_vocabulary(rules)
     return AppContext(
         control=control,
         rules=rule_catalogue(rules),
-        channels=ChannelMap({ch.name: ch.channel for ch in cfg.channels if isinstance(ch, SlackChannel)}),
+        channels=ChannelMap(
+            {ch.name: ch.channel for ch in cfg.channels if isinstance(ch, SlackChannel)},
+            resolve=channel_resolver(cfg, env),
+        ),
         entity_names=dict(rules.entity_names),
         entity_aliases=dict(vocab.aliases),
         command=slack.command,
@@ -103,7 +133,7 @@ def build_services(
                 f"serve.admin_token_env names {cfg.serve.admin_token_env}, which is not set or empty: set it to the "
                 "token / and /metrics require, or remove admin_token_env"
             )
-    ctx = app_context(cfg, control, rules)
+    ctx = app_context(cfg, control, rules, env)
     slack = cfg.slack or SlackApp()
     token, secret = env.get(slack.token_env), env.get(slack.signing_secret_env)
     slack_app = None
