@@ -476,11 +476,16 @@ class AlertDispatcher:
         routing name -> (the one that takes the alert, the place). The one kept is the one already holding a row of
         this rule and group there (its thread goes on), else a configured name before a `slack:<id>`, else the
         first. A place that cannot be told now (Slack unreachable) is not merged: a duplicate rather than a loss."""
-        if len(channels) < 2:
+        targeted: list[tuple[str, Targeted]] = []
+        for channel in channels:
+            notifier = self._notifier(channel)
+            if isinstance(notifier, Targeted):
+                targeted.append((channel, notifier))
+        if len(targeted) < 2:  # nothing to compare: no call to Slack
             return {}
         places: dict[str, list[str]] = {}
-        for channel in channels:
-            place = self._target(channel)
+        for channel, told in targeted:
+            place = told.target()
             if place is not None:
                 places.setdefault(place, []).append(channel)
         out: dict[str, tuple[str, str]] = {}
@@ -498,16 +503,11 @@ class AlertDispatcher:
                     out[name] = (kept, place)
         return out
 
-    def _target(self, channel: str) -> str | None:
+    def _notifier(self, channel: str) -> Notifier | None:
         try:
-            notifier = self.notifiers.get(channel)
+            return self.notifiers.get(channel)
         except Exception:  # a lazy mapping that cannot build it: it fails at delivery, said there
             return None
-        if notifier is None:
-            return None
-        if isinstance(notifier, Targeted):
-            return notifier.target()
-        return f"channel:{channel}"
 
     def _suppressed(
         self, key: str, channel: str, alert: Alert, tk: str, seq: int, detail: str, outputs: list[Event]
