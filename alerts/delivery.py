@@ -43,6 +43,7 @@ from .notice import (
 )
 from .notifiers.base import (
     DigestSending,
+    MessageGone,
     Notifier,
     NotifierError,
     PermanentError,
@@ -54,6 +55,9 @@ from .schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
 
+# The detail of a reply posted as a message of its own because its thread's first message was deleted in the
+# channel: the thread goes on under it (later replies, updates of the thread's first message).
+RESTARTED = "the thread starts again here"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
 CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
 
@@ -271,9 +275,24 @@ class Deliverer:
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
                 return
+        detail = ref
         if isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
             try:
                 notifier.update(item)
+            except MessageGone as e:
+                # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
+                # when it was the thread's first message, the reply under it cannot be seen either: it is posted
+                # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
+                if e.ref == item.thread.thread_ref:
+                    try:
+                        ref = notifier.send(dataclasses.replace(item, thread=None))
+                    except NotifierError as again:
+                        self._fail(rec, again, tally, skip, ref=ref, note="its thread's first message is gone")
+                        return
+                    detail = f"{RESTARTED}: the thread's first message ({e.ref}) was deleted in the channel"
+                else:
+                    detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
+                log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
             except NotifierError as e:
                 if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
                     log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
@@ -281,7 +300,7 @@ class Deliverer:
                     self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
                     return
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
-        self._settle(rec, Settlement("sent", ref, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra)
+        self._settle(rec, Settlement("sent", detail, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra)
         tally.sent += 1
         if isinstance(item, Digest):
             tally.digests += 1
@@ -384,6 +403,12 @@ class Deliverer:
             chain.append(shown)
         # Its own thread's rows: one rule and group can hold several threads, each with its own state.
         rows = thread_of(thread, root.alert_id)
+        # A thread whose first message was deleted goes on under the reply posted again in its place.
+        again = [r for r in rows if r.status == "sent" and r.ref and r.detail.startswith(RESTARTED)]
+        if again and again[-1].alert_id != base.key:
+            if shown.alert_id == root.alert_id:
+                shown = again[-1]
+            root = again[-1]
         notice = _with_thread(base, shown, root, rows)
         view = notice.thread
         if view is not None:
