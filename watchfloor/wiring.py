@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher, StoryProgress
 from watchfloor.alerts.notice import AlertCatalog
-from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.notifiers.base import Notifier, Targeted
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.email import EmailNotifier
 from watchfloor.alerts.notifiers.file import FileNotifier
@@ -161,6 +161,29 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
             timeout=ch.timeout,
         )
     raise WiringError(f"unknown channel type {ch!r}")
+
+
+def channel_resolver(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+    """A configured Slack channel's ID, asked of Slack by its own notifier (its token and base_url): None when its
+    token is not set or Slack cannot tell now."""
+    configured = {ch.name: ch for ch in cfg.channels if isinstance(ch, SlackChannel)}
+    made: dict[str, Targeted] = {}
+
+    def resolve(name: str) -> str | None:
+        if name not in made:
+            if name not in configured:
+                return None
+            try:
+                notifier = build_notifier(configured[name], env, cfg.slack)
+            except WiringError:
+                return None
+            if not isinstance(notifier, Targeted):
+                return None
+            made[name] = notifier
+        target = made[name].target()
+        return target[len("slack:") :] if target and target.startswith("slack:") else None
+
+    return resolve
 
 
 def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, Notifier]:

@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk
 runner = CliRunner()
 
 
-def desk_config(tmp_path: Path, server: FakeSlack, subscriptions: str = "[{channel: desk}]") -> Path:
+def desk_config(tmp_path: Path, server: FakeSlack, extra: str = "", subscriptions: str = "[{channel: desk}]") -> Path:
     cfg = tmp_path / "watchfloor.yaml"
     cfg.write_text(
         f"""\
@@ -28,7 +28,7 @@ store: sqlite:///{tmp_path / "wf.db"}
 rules: [builtin:dprk_russia]
 sources: [{{kind: jsonl, path: {SAMPLES}}}]
 slack: {{token_env: SLACK_BOT_TOKEN, base_url: "{server.base_url}"}}
-channels: [{{type: slack, name: desk, channel: "#desk"}}]
+channels: [{{type: slack, name: desk, channel: "#desk"}}{extra}]
 subscriptions: {subscriptions}
 """,
         encoding="utf-8",
@@ -48,11 +48,13 @@ def posts(server: FakeSlack) -> list[str]:
     return [str(m["metadata"]["event_payload"]["alert_id"]) for m in server.messages if m.get("metadata")]
 
 
-def test_a_channel_subscribed_by_name_and_by_id_gets_each_alert_once(tmp_path: Path, slack_server: FakeSlack) -> None:
+def test_a_channel_named_and_given_by_id_gets_each_alert_once(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Two routing names for one Slack channel (here both in the config; `slack:C…` from the Slack app is the
+    same): each alert is posted once, under the configured name, the other recorded suppressed."""
     slack_server.channels = {"#desk"}
     desk_id = slack_server.channel_id("#desk")
-    cfg = desk_config(tmp_path, slack_server)
-    wf(slack_server, "subscriptions", "add", f"slack:{desk_id}", "--config", str(cfg))
+    extra = f", {{type: slack, name: desk-id, channel: {desk_id}}}"
+    cfg = desk_config(tmp_path, slack_server, extra, "[{channel: desk}, {channel: desk-id}]")
     wf(slack_server, "run", "--once", "--config", str(cfg))
     keys = posts(slack_server)
     assert keys and len(keys) == len(set(keys)), keys  # one message per alert in the one real channel
@@ -60,8 +62,19 @@ def test_a_channel_subscribed_by_name_and_by_id_gets_each_alert_once(tmp_path: P
     store = stores.open_store(f"sqlite:///{tmp_path / 'wf.db'}", create=False)
     try:
         rows = store.deliveries()
-        by_id = [r for r in rows if r.channel == f"slack:{desk_id}"]
+        by_id = [r for r in rows if r.channel == "desk-id"]
         assert by_id and all(r.status == "suppressed" and "the same channel as desk" in r.detail for r in by_id)
         assert {r.status for r in rows if r.channel == "desk"} == {"sent"}
     finally:
         store.close()
+
+
+def test_subscriptions_add_by_id_of_a_configured_channel_subscribes_its_name(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    slack_server.channels = {"#desk"}
+    cfg = desk_config(tmp_path, slack_server, subscriptions="[]")
+    said = wf(slack_server, "subscriptions", "add", f"slack:{slack_server.channel_id('#desk')}", "--config", str(cfg))
+    assert "is the config's channel 'desk' (#desk): subscribed as 'desk'" in said
+    listed = wf(slack_server, "subscriptions", "list", "--config", str(cfg))
+    assert "desk" in listed and "slack:" not in listed

@@ -190,6 +190,7 @@ def subscriptions_add(
         raise fail(f"--max-age: {e}") from None
     with _control(config, store) as (cfg, control):
         check_channel_name(cfg, channel)
+        channel = _configured_slack_name(cfg, channel)
         compiled = _compiled(cfg)
         _check_rules(compiled, rules)
         filters = _where(compiled, rules, tag or [], where or [])
@@ -214,6 +215,31 @@ def subscriptions_add(
         except ValidationError as e:
             raise fail(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
     out.print(f"{'subscribed' if new else 'already subscribed'}: {sub.id}", highlight=False)
+
+
+def _configured_slack_name(cfg: Any, channel: str) -> str:
+    """`slack:ID` of a Slack channel the config names (by that ID, or by a name Slack resolves to it): the config's
+    name, said, so one Slack channel has its subscriptions under one routing name (outside trial 9, F1). The
+    dispatcher posts once per Slack channel either way; this keeps `subscriptions list` telling it as it is."""
+    from watchfloor.schemas.config import SlackChannel
+    from watchfloor.wiring import channel_resolver
+
+    if not channel.startswith("slack:"):
+        return channel
+    wanted = channel[len("slack:") :]
+    slack = [ch for ch in cfg.channels if isinstance(ch, SlackChannel)]
+    same = next((ch for ch in slack if ch.channel == wanted), None)
+    if same is None and slack:
+        resolve = channel_resolver(cfg)
+        same = next((ch for ch in slack if resolve(ch.name) == wanted), None)
+    if same is None:
+        return channel
+    err.print(
+        f"note: {escape(channel)} is the config's channel {escape(repr(same.name))} ({escape(same.channel)}): "
+        f"subscribed as {escape(repr(same.name))}, so the channel gets each alert once",
+        highlight=False,
+    )
+    return str(same.name)
 
 
 @subscriptions_app.command("remove")

@@ -9,13 +9,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.notifiers.base import Targeted
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.vocabulary import rule_vocabulary
-from watchfloor.wiring import WiringError, build_notifier
+from watchfloor.wiring import channel_resolver
 
 from .broker import kafka_probe
 from .server import Services
@@ -65,29 +64,6 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
             {k: tuple(sorted(v)) for k, v in vocab.values.get(d.id, {}).items()},
         )
     return out
-
-
-def channel_resolver(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
-    """A configured Slack channel's ID, asked of Slack by its own notifier (its token and base_url): None when its
-    token is not set or Slack cannot tell now."""
-    configured = {ch.name: ch for ch in cfg.channels if isinstance(ch, SlackChannel)}
-    made: dict[str, Targeted] = {}
-
-    def resolve(name: str) -> str | None:
-        if name not in made:
-            if name not in configured:
-                return None
-            try:
-                notifier = build_notifier(configured[name], env, cfg.slack)
-            except WiringError:
-                return None
-            if not isinstance(notifier, Targeted):
-                return None
-            made[name] = notifier
-        target = made[name].target()
-        return target[len("slack:") :] if target and target.startswith("slack:") else None
-
-    return resolve
 
 
 def app_context(
