@@ -6,8 +6,11 @@ pipeline, a producer, an archive or a worker's parts, given the config and their
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -98,7 +101,26 @@ def open_store(url: str, *, create: bool = True) -> Store:
     return stores.open_store(url)
 
 
-def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slack: SlackApp | None = None) -> Notifier:
+def deployment_of(store_url: str) -> str:
+    """A short, stable name of the store a deployment delivers from, written in its Slack messages' metadata: two
+    deployments posting the same alert ids into one channel (staging and production) then never take each other's
+    message for their own. A SQLite file is named by host and absolute path (another host's file is another
+    store); any other URL by itself without its password, so every process of one deployment agrees."""
+    path = sqlite_file(store_url)
+    if path is not None:
+        who = f"{socket.gethostname()}:{path.resolve()}"
+    else:
+        who = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", store_url)
+    return hashlib.sha256(who.encode()).hexdigest()[:12]
+
+
+def build_notifier(
+    ch: ChannelConfig,
+    env: Mapping[str, str] | None = None,
+    slack: SlackApp | None = None,
+    *,
+    deployment: str | None = None,
+) -> Notifier:
     """The notifier for one configured channel; Slack channels fall back to the `slack:` section's token and URL.
     Secrets (the Slack token, the SMTP password) are read from the environment variables the config names."""
     env = os.environ if env is None else env
@@ -122,6 +144,7 @@ def build_notifier(ch: ChannelConfig, env: Mapping[str, str] | None = None, slac
             base_url=base_url,
             timeout=ch.timeout,
             broadcast_escalations=ch.broadcast_escalations,
+            deployment=deployment,
         )
     if isinstance(ch, WebhookChannel):
         url = ch.url
@@ -187,7 +210,8 @@ def channel_resolver(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Ca
 
 
 def build_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> dict[str, Notifier]:
-    return {ch.name: build_notifier(ch, env, cfg.slack) for ch in cfg.channels}
+    deployment = deployment_of(cfg.store)
+    return {ch.name: build_notifier(ch, env, cfg.slack, deployment=deployment) for ch in cfg.channels}
 
 
 def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None) -> ChannelNotifiers:
@@ -199,7 +223,8 @@ def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None
 
     def slack_for(channel_id: str) -> Notifier:
         assert token is not None
-        return SlackNotifier(f"slack:{channel_id}", channel_id, token, base_url=slack.base_url)
+        name = f"slack:{channel_id}"
+        return SlackNotifier(name, channel_id, token, base_url=slack.base_url, deployment=deployment_of(cfg.store))
 
     return ChannelNotifiers(build_notifiers(cfg, env), slack_for if token else None)
 

@@ -123,6 +123,7 @@ class SlackNotifier:
         timeout: float = 10,
         history_limit: int = 1000,
         broadcast_escalations: bool = True,
+        deployment: str | None = None,
     ) -> None:
         if not token or not token.strip():
             raise ValueError(f"slack {name}: empty token")
@@ -142,6 +143,10 @@ class SlackNotifier:
         self._channel_id: str | None = None
         self.history_limit = history_limit
         self.broadcast_escalations = broadcast_escalations
+        # Which store (deployment) posts: written in each message's metadata, so the look after an interrupted
+        # attempt finds this deployment's message, not another's that posts the same alert id to the channel
+        # (staging and production; alert ids are a function of the reports). None: not written, anything matches.
+        self.deployment = deployment
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
@@ -153,7 +158,7 @@ class SlackNotifier:
             "channel": self.channel,
             "text": notice_text(notice),
             "blocks": build_blocks(notice),
-            "metadata": metadata(notice),
+            "metadata": self._stamped(metadata(notice)),
             "unfurl_links": False,
             "unfurl_media": False,
             "link_names": False,
@@ -178,7 +183,7 @@ class SlackNotifier:
             channel=self.channel,
             text=fit(digest.title(), 3000),
             blocks=digest_blocks(digest),
-            metadata=digest_metadata(digest),
+            metadata=self._stamped(digest_metadata(digest)),
             unfurl_links=False,
             unfurl_media=False,
             link_names=False,
@@ -198,10 +203,15 @@ class SlackNotifier:
         if thread is None:
             return
         text, blocks = build_update(notice)
-        self._rewrite(thread.target_ref, text, blocks, target_metadata(notice))
+        self._rewrite(thread.target_ref, text, blocks, self._stamped(target_metadata(notice)))
         first = build_first_update(notice)
         if first is not None:
-            self._rewrite(thread.thread_ref, *first, first_metadata(notice))
+            self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
+
+    def _stamped(self, meta: dict[str, Any]) -> dict[str, Any]:
+        if self.deployment is None:
+            return meta
+        return {**meta, "event_payload": {**meta["event_payload"], "deployment": self.deployment}}
 
     def _rewrite(self, ref: str, text: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         channel_id, ts = split_ref(ref)
@@ -260,7 +270,10 @@ class SlackNotifier:
                 meta = m.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
                 ours = meta.get("event_type") in (METADATA_EVENT_TYPE, DIGEST_EVENT_TYPE)
-                if ours and payload.get("alert_id") == key:
+                # A message of before deployments were written (none in its metadata) is still taken as ours, as
+                # it was: a message of this store's earlier attempt must be found, or it is posted twice.
+                theirs = self.deployment is not None and payload.get("deployment") not in (None, self.deployment)
+                if ours and payload.get("alert_id") == key and not theirs:
                     return f"{channel_id}:{m.get('ts', '')}"
             seen += len(messages)
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
