@@ -297,6 +297,20 @@ def _thread_status(thread: ThreadView) -> str:
     )
 
 
+def told_before(shown: Alert, now: Alert) -> str:
+    """What the message said that the revised alert no longer carries (outside trial 9: "(Kursk)" dropped when a late
+    report that names no place became the alert's first): " · the reports told before also named place Kursk", or
+    "". Those reports still stand (held back as repeats of the revised alert), so the desk keeps what it was told."""
+    had = [(k, v) for k, vs in shown.detection.attributes.items() for v in vs]
+    had += list(shown.detection.group.items())
+    keep = {(k, v) for k, vs in now.detection.attributes.items() for v in vs} | set(now.detection.group.items())
+    lost = list(dict.fromkeys(kv for kv in had if kv not in keep))
+    if not lost:
+        return ""
+    said = ", ".join(f"{k} {v}" for k, v in lost[:10])
+    return f" · the reports told before also named {fit(escape(said), 300)}"
+
+
 def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     """Text and blocks that replace the message `notice` changes: the thread's first message, showing the thread's
     state, or a reply (a follow-up a late report revised), showing its own alert's (build_first_update then says
@@ -313,6 +327,7 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         status = f"*Revised* by a late report: now alert {fit(thread.revised_by, 100)} (see the thread)"
+        status += told_before(target, alert)
     else:
         alert = target
         status = f"*Updated* · {_thread_status(thread)}"
