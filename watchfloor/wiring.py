@@ -10,7 +10,6 @@ import hashlib
 import logging
 import os
 import re
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,11 +103,13 @@ def open_store(url: str, *, create: bool = True) -> Store:
 def deployment_of(store_url: str) -> str:
     """A short, stable name of the store a deployment delivers from, written in its Slack messages' metadata: two
     deployments posting the same alert ids into one channel (staging and production) then never take each other's
-    message for their own. A SQLite file is named by host and absolute path (another host's file is another
-    store); any other URL by itself without its password, so every process of one deployment agrees."""
+    message for their own. A SQLite file is named by its absolute path, any other URL by itself without its password,
+    so every process of one deployment agrees. Not the host: a container made again has a new host name, and a
+    process there must still find the message its predecessor posted (else it is posted twice); two deployments on
+    two hosts with one path are one deployment to this (as before deployments were written)."""
     path = sqlite_file(store_url)
     if path is not None:
-        who = f"{socket.gethostname()}:{path.resolve()}"
+        who = str(path.resolve())
     else:
         who = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", store_url)
     return hashlib.sha256(who.encode()).hexdigest()[:12]
