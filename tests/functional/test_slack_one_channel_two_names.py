@@ -11,7 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import Clock
+from tests.functional.test_threads import CATALOG, troops
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.cli import app
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import detection_event
 from watchfloor.stream_processors import stores
 
 pytestmark = pytest.mark.functional
@@ -78,3 +84,27 @@ def test_subscriptions_add_by_id_of_a_configured_channel_subscribes_its_name(
     assert "is the config's channel 'desk' (#desk): subscribed as 'desk'" in said
     listed = wf(slack_server, "subscriptions", "list", "--config", str(cfg))
     assert "desk" in listed and "slack:" not in listed
+
+
+def test_a_story_goes_on_in_the_thread_it_has_under_the_other_name(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """The story's first alert went out under `slack:C…` (subscribed from Slack); then the config names the channel
+    too: the follow-up replies in that thread, under the name that has it, not as a new thread under `desk`."""
+    slack_server.channels = {"#desk"}
+    desk_id = slack_server.channel_id("#desk")
+    store = stores.open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    clock = Clock()
+    by_id = SlackNotifier(f"slack:{desk_id}", desk_id, slack_server.token, base_url=slack_server.base_url)
+    named = SlackNotifier("desk", "#desk", slack_server.token, base_url=slack_server.base_url)
+    before = AlertDispatcher(store, {f"slack:{desk_id}": by_id}, [Subscription(channel=f"slack:{desk_id}")], now=clock)
+    store.append([detection_event(troops(1))])
+    assert before.cycle().ok
+    subs = [Subscription(channel="desk"), Subscription(channel=f"slack:{desk_id}")]
+    after = AlertDispatcher(store, {"desk": named, f"slack:{desk_id}": by_id}, subs, now=clock, catalog=CATALOG)
+    store.append([detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B")))])
+    assert after.cycle().ok
+    [first] = [m for m in slack_server.messages if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.thread(first["ts"])] == ["det0002"]
+    rows = {(r.alert_id, r.channel): r for r in store.deliveries()}
+    assert rows[("det0002", f"slack:{desk_id}")].status == "sent"
+    assert "the same channel as slack:" in rows[("det0002", "desk")].detail
+    store.close()
