@@ -264,10 +264,18 @@ class Deliverer:
             self._expire(rec, rec.detail or "not delivered", tally)
             return
         attempts = rec.attempts
+        detail = ""
         if ref is None:
             attempts += 1
             try:
                 ref = send()
+            except MessageGone as e:
+                # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
+                # as a message of its own, which the thread goes on under (as when its update finds it gone).
+                restarted = self._restart(rec, notifier, item, e, tally, skip)
+                if restarted is None:
+                    return
+                ref, detail = restarted
             except NotifierError as e:
                 self._fail(rec, e, tally, skip)
                 return
@@ -275,8 +283,8 @@ class Deliverer:
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
                 return
-        detail = ref
-        if isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
+        # (posted as a message of its own, `detail` said: nothing of the old thread is left to update)
+        if not detail and isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
             try:
                 notifier.update(item)
             except MessageGone as e:
@@ -284,15 +292,13 @@ class Deliverer:
                 # when it was the thread's first message, the reply under it cannot be seen either: it is posted
                 # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
                 if e.ref == item.thread.thread_ref:
-                    try:
-                        ref = notifier.send(dataclasses.replace(item, thread=None))
-                    except NotifierError as again:
-                        self._fail(rec, again, tally, skip, ref=ref, note="its thread's first message is gone")
+                    restarted = self._restart(rec, notifier, item, e, tally, skip, ref=ref)
+                    if restarted is None:
                         return
-                    detail = f"{RESTARTED}: the thread's first message ({e.ref}) was deleted in the channel"
+                    ref, detail = restarted
                 else:
                     detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
-                log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+                    log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
             except NotifierError as e:
                 if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
                     log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
@@ -300,11 +306,36 @@ class Deliverer:
                     self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
                     return
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
-        self._settle(rec, Settlement("sent", detail, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra)
+        self._settle(
+            rec, Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra
+        )
         tally.sent += 1
         if isinstance(item, Digest):
             tally.digests += 1
         log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
+
+    def _restart(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice | Digest,
+        gone: MessageGone,
+        tally: Tally,
+        skip: set[str],
+        *,
+        ref: str = "",
+    ) -> tuple[str, str] | None:
+        """Post `item` as a message of its own, its thread's first message being gone: (its ref, the row's detail),
+        or None when that failed (recorded: the row stays outstanding, `ref` the reply already posted, if any)."""
+        assert isinstance(item, Notice)
+        try:
+            posted = notifier.send(dataclasses.replace(item, thread=None))
+        except NotifierError as again:
+            self._fail(rec, again, tally, skip, ref=ref, note="its thread's first message was deleted")
+            return None
+        detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
+        log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+        return posted, detail
 
     def _notifier(self, channel: str) -> Notifier | None:
         try:

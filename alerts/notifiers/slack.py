@@ -164,13 +164,20 @@ class SlackNotifier:
             "link_names": False,
             "parse": "none",
         }
+        parent = ""
         if isinstance(notice, Notice) and notice.thread is not None:
-            channel_id, ts = split_ref(notice.thread.thread_ref)
+            parent = notice.thread.thread_ref
+            channel_id, ts = split_ref(parent)
             args["channel"] = channel_id or self.channel
             args["thread_ts"] = ts
             if notice.escalated_from and self.broadcast_escalations:
                 args["reply_broadcast"] = True  # an escalation is also news for the channel
-        data = self._call("chat.postMessage", **args)
+        try:
+            data = self._call("chat.postMessage", **args)
+        except PermanentError as e:
+            if parent and "thread_not_found" in e.message:  # the thread's first message was deleted in the channel
+                raise MessageGone(e.message, parent) from None
+            raise
         answered = data.get("channel")
         if isinstance(answered, str) and answered:
             self._channel_id = answered  # Slack answers with the channel's ID

@@ -1,7 +1,8 @@
-"""A thread whose first message was deleted in Slack (outside trial 9, F5): the follow-up's chat.update of it
-answers `message_not_found`, which no retry can change. The follow-up is posted again as a message of its own,
-recorded sent (nothing outstanding, `run --once` would exit 0), and the thread goes on under it. Real slack-sdk
-against the local Slack server, the ledger in SQLite on disk."""
+"""A thread whose first message was deleted in Slack (outside trial 9, F5): Slack refuses a reply under it
+(`thread_not_found`), or, where the reply was taken, the update of it answers `message_not_found`; no retry can
+change either. The follow-up is posted as a message of its own, recorded sent (nothing outstanding: `run --once`
+exits 0), and the thread goes on under it. Real slack-sdk against the local Slack server, the ledger in SQLite on
+disk."""
 
 from __future__ import annotations
 
@@ -27,15 +28,22 @@ def store(tmp_path: Path) -> Iterator[Store]:
     st.close()
 
 
+@pytest.mark.parametrize("gone", ["deleted", "forgotten"])
 def test_a_follow_up_whose_thread_was_deleted_starts_the_thread_again(
-    store: Store, slack_server: FakeSlack, tmp_path: Path
+    store: Store, slack_server: FakeSlack, tmp_path: Path, gone: str
 ) -> None:
+    """`deleted`: as Slack does, the reply under the deleted message is refused (`thread_not_found`); `forgotten`:
+    the trial's local server restarted, which takes the reply and then cannot update its parent
+    (`message_not_found`)."""
     clock = Clock()
     d = make(store, slack_server, tmp_path / "alerts.jsonl", clock, subs=SUBS[:2], catalog=CATALOG)
     store.append([detection_event(troops(1))])
     assert d.cycle().ok
     [first] = slack_server.messages
-    slack_server.delete_message(first["channel"], first["ts"])  # a desk member deleted it
+    if gone == "deleted":
+        slack_server.delete_message(first["channel"], first["ts"])  # a desk member deleted it
+    else:
+        slack_server.messages.clear()
 
     store.append([detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B")))])
     report = d.cycle()
@@ -44,6 +52,7 @@ def test_a_follow_up_whose_thread_was_deleted_starts_the_thread_again(
     assert row.status == "sent" and "the thread starts again here" in row.detail and "deleted" in row.detail
     on_top = [m for m in slack_server.messages if "thread_ts" not in m]
     assert [m["metadata"]["event_payload"]["alert_id"] for m in on_top] == ["det0002"]  # visible: top level
+    assert len(slack_server.messages) == (1 if gone == "deleted" else 2)  # (+ the reply the restarted server took)
     assert row.ref.endswith(":" + on_top[0]["ts"])
 
     # the next follow-up replies under the message posted in its place, and updates that one
