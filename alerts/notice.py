@@ -240,6 +240,15 @@ def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
     return chain
 
 
+def revision_cause(det: Detection, changed: str | None = None) -> str:
+    """What changed the alert a revision `det` replaces (`changed`, else "this alert"), as a reader is told it: a
+    late report (the engine's default change), or the correction or withdrawn input `Detection.cause` names."""
+    alert = "this alert" if changed is None else f"alert {changed}"
+    if det.cause is None:
+        return f"A late report changed {alert}"
+    return f"{alert[0].upper()}{alert[1:]} changed: {det.cause}"
+
+
 def independent_sources(detections: Iterable[Detection]) -> int:
     """Independent reports over `detections`, as the engine's corroboration counts them: the same outlet twice
     counts once (whatever its case), and so do outlets whose reports share a story key (Evidence.story: copies of

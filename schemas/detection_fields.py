@@ -62,6 +62,7 @@ class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     revises: str | None = None
     revision: _Count = 0
     evidence_total: _Count = 0
+    cause: str | None = None
 
 
 _decode = msgspec.json.Decoder(_Detection).decode

@@ -236,6 +236,10 @@ class Detection(_Frozen):
     # How many reports the detection rests on. `evidence` shows at most ten of them (shown_evidence); 0 in
     # detections stored before this was kept, whose evidence is then all there is to count.
     evidence_total: int = Field(default=0, ge=0)
+    # What changed the group's history, for a revision not made by a late report: a publisher's correction (or an
+    # input detection withdrawn), in words a reader is shown. None: a late report, or not a revision. Left out of
+    # the JSON when None, so detections stored before it and those of late reports read and write as before.
+    cause: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @property
     def reports(self) -> int:

@@ -33,7 +33,7 @@ from watchfloor.schemas.config import SMTP_PORTS, mail_address
 from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice
+from ..notice import Digest, Notice, ThreadView, as_notice, revision_cause
 from .base import NotifierError, PermanentError, TransientError, redact
 from .slack_blocks import safe_url
 
@@ -251,7 +251,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
     body.facts(pairs)
     if notice.kind == "revision":
         changed = notice.parent_id or thread.target_id  # the alert revised, as `alerts list` names it
-        body.note(f"A late report changed alert {changed}: this is the alert that stands now.")
+        body.note(f"{revision_cause(det, changed)}: this is the alert that stands now.")
     seen = {ev.event_id for ev in thread.target.detection.evidence}
     new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
     body.evidence(new, "New evidence")

@@ -20,7 +20,7 @@ from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources
+from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources, revision_cause
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -265,7 +265,7 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
         parts.append(f"thread now {severity_label(thread.severity, thread.confidence)}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
-        blocks.append(_context("A late report changed this alert; the message above now shows the revised alert."))
+        blocks.append(_context(f"{escape(revision_cause(det))}; the message above now shows the revised alert."))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, "New evidence") if new else []
     blocks.append(_footer(notice.alert.id, det))  # the alert's id, as `alerts list` names it (not a revision's key)
@@ -326,7 +326,8 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         return _withdrawn(notice, target, thread.first_withdrawn, thread)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
-        status = f"*Revised* by a late report: now alert {fit(thread.revised_by, 100)} (see the thread)"
+        why = "by a late report" if alert.detection.cause is None else f"({escape(fit(alert.detection.cause, 300))})"
+        status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
         status += told_before(target, alert)
     else:
         alert = target

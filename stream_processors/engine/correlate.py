@@ -386,7 +386,7 @@ class Correlator:
             replaces = [removed[j] if j < len(removed) else None for j in range(len(added))]
         out: list[Output] = []
         for d, old in zip(added, replaces, strict=True):
-            out.append(revised(d, old, n))
+            out.append(revised(d, old, n, reason))
         at = datetime.fromtimestamp(cause[P.T], UTC)
         for alert_id in [r for r in removed if r not in replaces]:
             out.append(

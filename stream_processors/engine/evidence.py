@@ -71,6 +71,7 @@ _DETECTION_FIELDS: dict[str, Any] = {
     "revises": None,
     "revision": 0,
     "evidence_total": 0,
+    "cause": None,
 }
 _make_detection = trusted_maker(Detection, _DETECTION_FIELDS)
 
@@ -311,9 +312,11 @@ def _placeholders(title: str) -> tuple[str, ...]:
     return tuple({name for _lit, name, _spec, _conv in string.Formatter().parse(title) if name})
 
 
-def revised(d: Detection, revises: str | None, revision: int) -> Detection:
-    """`d` raised by the `revision`-th change of its group's history, replacing alert `revises` (or none)."""
+def revised(d: Detection, revises: str | None, revision: int, cause: str | None = None) -> Detection:
+    """`d` raised by the `revision`-th change of its group's history, replacing alert `revises` (or none); `cause`:
+    what changed the history when it was not a late report (Detection.cause)."""
     values = dict(d.__dict__)
     values["revises"] = revises
     values["revision"] = revision
+    values["cause"] = cause
     return _make_detection(values)

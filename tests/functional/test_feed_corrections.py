@@ -192,6 +192,11 @@ def test_an_alert_a_second_source_carries_is_revised_not_withdrawn(tmp_path: Pat
     # In the thread: the follow-up (high), then the revision and the withdrawal; no new top-level message.
     assert len(desk.top_level()) == 1
     assert [kind(m) for m in slack_server.thread(first["ts"])] == ["followup", "revision", "retraction"]
+    # The revision says what changed the alert: the publisher's correction, not "a late report".
+    assert now.cause is not None and now.cause.startswith("corrected by the publisher: Harbour Wire edited")
+    revision = slack_server.thread(first["ts"])[1]
+    assert "This alert changed: corrected by the publisher: Harbour Wire edited" in texts(revision["blocks"])
+    assert "late report" not in texts(revision["blocks"])
 
     assert desk.from_store() == sorted(desk.standing()) == desk.from_store("log")
     assert [a["id"] for a in backtest(tmp_path, feed(CLAIM), SECOND_SOURCE, feed(DENIAL))] == [now.id]
