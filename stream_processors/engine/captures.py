@@ -220,19 +220,30 @@ def _passive_en(toks: list[str], base: int, p: int, b: int) -> bool:
     ("ratified unanimously by", "shot down by", "ratified on Tuesday by"). An active verb takes its object first
     ("Hamas accepted the truce by Israel's deadline", "Finland joined NATO by Sweden's side"), so the "by" is not
     its agent."""
-    q = p - 1
-    while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
-        q -= 1
-    if q >= base and toks[q - base] in _EN_BE:
-        return True
-    if q >= base:
-        before = toks[q - base]
-        if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
-            return False
+    before = _before_participle_en(toks, base, p)
+    if before is not None:
+        return before
     if b == p + 1:
         return True
     first = toks[p + 1 - base]
     return _adverb_en(first) or first in _EN_PREPOSITIONS or first in _EN_TIMES or first in _EN_PARTICLES
+
+
+def _before_participle_en(toks: list[str], base: int, p: int) -> bool | None:
+    """What the words before the participle at p say of its voice (at most two adverbs skipped): True after a form
+    of "be"/"get" (passive), False after a word no noun is (a determiner, preposition, pronoun or "has": "Russia has
+    ratified", active or not a reduced passive), None when it follows a noun or opens the sentence (undecided)."""
+    q = p - 1
+    while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
+        q -= 1
+    if q < base:
+        return None
+    before = toks[q - base]
+    if before in _EN_BE:
+        return True
+    if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
+        return False
+    return None
 
 
 # Nouns of an attack whose owner, named before them, is the agent of a passive they caused ("killed in the Israeli
@@ -270,15 +281,11 @@ def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | 
             word = toks[p - base]
             if not _participle_en(word) or "by" in toks[p + 1 - base : p + 2 + _EN_BY_GAP - base]:
                 continue
-            q = p - 1
-            while q >= base and p - q <= 2 and _adverb_en(toks[q - base]):
-                q -= 1
-            if q >= base and toks[q - base] in _EN_BE:
+            before = _before_participle_en(toks, base, p)
+            if before is True:
                 return word
-            if q >= base:
-                before = toks[q - base]
-                if before in _EN_DETERMINERS or before in _EN_PREPOSITIONS or before in _EN_NOT_NOUN or before == "s":
-                    continue
+            if before is False:
+                continue
             if word in _EN_INTRANSITIVE:
                 continue  # "Hamas agreed to a truce", "troops arrived in Kursk": active, whatever follows
             n = p + 1

@@ -8,10 +8,10 @@ with a reason a human can act on; everything that writes one uses :func:`encode_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from watchfloor.schemas.events import (
     DOCUMENT_TYPES,
@@ -66,29 +66,29 @@ def decode_document(ev: Event) -> Document:
     """The document an event carries, or Rejected (not a document type, invalid payload)."""
     if ev.type not in DOCUMENT_TYPES:
         raise Rejected(f"event type {ev.type!r} is not a document ({', '.join(sorted(DOCUMENT_TYPES))})", "type")
-    try:
-        return Document.model_validate(ev.payload)
-    except ValidationError as e:
-        msg, loc = _first_error(e)
-        raise Rejected(f"invalid document payload: {msg}", f"payload.{loc}" if loc else "payload") from None
+    return _decode(Document, ev, "document")
 
 
 def decode_signal(ev: Event) -> Signal:
     """The signal an event carries, or Rejected."""
-    try:
-        return Signal.model_validate(ev.payload)
-    except ValidationError as e:
-        msg, loc = _first_error(e)
-        raise Rejected(f"invalid signal payload: {msg}", f"payload.{loc}" if loc else "payload") from None
+    return _decode(Signal, ev, "signal")
 
 
 def decode_correction(ev: Event) -> Correction:
     """The correction an event carries (an edited feed item, sent by the extract agent), or Rejected."""
+    return _decode(Correction, ev, "correction")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _decode(model: type[_M], ev: Event, what: str) -> _M:
+    """`model` validated from the event's payload, or Rejected naming the first error's field."""
     try:
-        return Correction.model_validate(ev.payload)
+        return model.model_validate(ev.payload)
     except ValidationError as e:
         msg, loc = _first_error(e)
-        raise Rejected(f"invalid correction payload: {msg}", f"payload.{loc}" if loc else "payload") from None
+        raise Rejected(f"invalid {what} payload: {msg}", f"payload.{loc}" if loc else "payload") from None
 
 
 def _first_error(e: ValidationError) -> tuple[str, str | None]:
