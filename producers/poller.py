@@ -420,13 +420,16 @@ class SourcePoller:
 
     def _feed_state(self, source: RssSource) -> dict[str, Any]:
         """What the feed's previous poll kept: its cache validators (HTTP only), and the edits it left out past
-        max_editions (`editions_held`: item id -> edition id, publish.ingest's `held`), if any."""
+        max_editions (`editions_held`: item id -> edition id, publish.ingest's `held`), and the latest version of each
+        item it has editions of (`editions_latest`: item id -> [version id, text print], publish.ingest's `latest`)."""
         saved = self.store.load_checkpoint(checkpoint_name(source.url)).state or {}
         state: dict[str, Any] = (
             {"etag": saved.get("etag"), "modified": saved.get("modified")} if _is_http(source.url) else {}
         )
         if saved.get("editions_held"):
             state["editions_held"] = saved["editions_held"]
+        if saved.get("editions_latest"):
+            state["editions_latest"] = saved["editions_latest"]
         return state
 
     def _fetch_rss(self, source: RssSource, state: dict[str, Any]) -> FeedResult:
@@ -469,12 +472,16 @@ class SourcePoller:
 
         def checkpoint(summary: IngestSummary) -> tuple[str, Checkpoint] | None:
             # The validators (HTTP), with this poll's documents; and the edits it left out, for the next poll to
-            # count only those it has not (a file feed saves nothing else: nothing, while none is left out).
+            # count only those it has not; and each edited item's latest version, for the next poll to compare the
+            # item with (a file feed saves nothing else: nothing, while none is left out or edited).
             new: dict[str, Any] = {"etag": feed.etag, "modified": feed.modified} if http else {}
             if summary.held:
                 new["editions_held"] = summary.held
-            if not http and new == {} and "editions_held" not in state:
-                return None
+            latest = {**state.get("editions_latest", {}), **summary.latest}
+            if latest:
+                new["editions_latest"] = latest
+            if not http and not summary.held and not summary.latest and "editions_held" not in state:
+                return None  # nothing of the checkpoint changed
             return checkpoint_name(url), Checkpoint(0, new)
 
         # A feed's ids are its publisher's, who edits a developing story in place: each new text is an edition, up
@@ -488,5 +495,6 @@ class SourcePoller:
             editions=True,
             max_editions=source.max_editions,
             held=state.get("editions_held"),
+            latest=state.get("editions_latest"),
         )
         return result

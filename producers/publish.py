@@ -89,6 +89,9 @@ class IngestSummary:
     editions_left_out: int = 0
     held: dict[str, str] = field(default_factory=dict)  # item id -> the edition id left out (the next poll's `held`)
     at_bound: list[str] = field(default_factory=list)  # items whose edits this poll began to leave out
+    # Item id -> [its latest version's id, text_print of its text], for the items this ingest made (or found) an
+    # edition of: what the next poll compares them with (ingest's `latest`, module docstring).
+    latest: dict[str, list[str]] = field(default_factory=dict)
     max_editions: int | None = None  # the bound applied (ingest's max_editions), with editions
 
     @property
@@ -106,6 +109,7 @@ class IngestSummary:
         self.editions += other.editions
         self.editions_left_out += other.editions_left_out
         self.held.update(other.held)
+        self.latest.update(other.latest)
         self.at_bound.extend(other.at_bound)
         self.max_editions = other.max_editions if self.max_editions is None else self.max_editions
 
@@ -160,21 +164,31 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0][:300] if text else ""
 
 
-def edition_id(doc_id: str, title: str, body: str) -> str:
-    """The id of the edition of `doc_id` that reads `title` and `body`: the same text, the same id."""
-    return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, length=EDITION_HASH_CHARS)}"
+def text_print(title: str, body: str) -> str:
+    """A fingerprint of a feed item's text (what the rules read), as the feed's checkpoint keeps its latest one."""
+    return stable_id("edition", title, body, length=EDITION_HASH_CHARS)
 
 
-def as_edition(doc: Document, seen_at: datetime) -> Document:
+def edition_id(doc_id: str, title: str, body: str, after: str | None = None) -> str:
+    """The id of the edition of `doc_id` that reads `title` and `body`, made after the version `after` (an edition's
+    id; None or `doc_id`: after the first version): the same edit of the same version, the same id. The first edit's
+    id is of its text alone (as before versions were chained); a later one's names the version it follows too, so an
+    item edited back and forth (A -> B -> A -> B) makes a new edition at each step, not an id it used before."""
+    if after is None or after == doc_id:
+        return f"{doc_id}{EDITION_MARK}{text_print(title, body)}"
+    return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, after, length=EDITION_HASH_CHARS)}"
+
+
+def as_edition(doc: Document, seen_at: datetime, after: str | None = None) -> Document:
     """A feed document edited in place, as its edition, dated `seen_at` (when the edit was seen) unless its own
     date is later: the edit is news of that time, and a feed keeps the item's first date, so under that date an
     edition would be ordered among the item's other versions by its hash, and could read as an earlier report
     than the version that alerted (a revision "by a late report" that nothing was). The entry's own date is kept
-    as `metadata.entry_date`."""
+    as `metadata.entry_date`. `after`: the version it follows (edition_id)."""
     metadata = {**doc.metadata, "edition_of": doc.id, "entry_date": doc.published_at.isoformat()}
     return doc.model_copy(
         update={
-            "id": edition_id(doc.id, doc.title, doc.body),
+            "id": edition_id(doc.id, doc.title, doc.body, after),
             "published_at": max(doc.published_at, seen_at),
             "metadata": metadata,
         }
@@ -185,9 +199,13 @@ def _text(ev: Event) -> dict[str, Any]:
     return {k: ev.payload.get(k, "") for k in TEXT_FIELDS}
 
 
-def _edition(ev: Event, seen_at: datetime) -> Event:
+def _print(ev: Event) -> str:
+    return text_print(ev.payload.get("title", ""), ev.payload.get("body", ""))
+
+
+def _edition(ev: Event, seen_at: datetime, after: str | None = None) -> Event:
     """`ev` (a document edited in place under its id) as an edition (as_edition): a document of its own."""
-    doc = as_edition(Document.model_validate(ev.payload), seen_at)
+    doc = as_edition(Document.model_validate(ev.payload), seen_at, after)
     return ev.model_copy(update={"id": doc.id, "time": doc.published_at, "payload": doc.model_dump(mode="json")})
 
 
@@ -203,6 +221,7 @@ class _Batch:
         editions: bool,
         max_editions: int | None = DEFAULT_MAX_EDITIONS,
         held: Mapping[str, str] | None = None,
+        latest: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.store = store
         self.summary = summary
@@ -211,6 +230,7 @@ class _Batch:
         self.editions = editions
         self.max_editions = max_editions
         self.held_before = held or {}
+        self.latest_before = latest or {}
         self.new_editions: dict[str, str] = {}  # edition id -> item, of the batch at hand (held again at the write)
         self.docs: list[Event] = []
         self.lines: list[int | None] = []
@@ -235,17 +255,23 @@ class _Batch:
         such a document is an edition instead when its text changed, and a duplicate when it did not."""
         seen: dict[str, Event] = {}
         clash: set[int] = set()
+        # Items edited before (the feed's checkpoint names their latest version): compared with that, not the log's
+        # first version, which they may read as again (restored). A dict lookup per document, none without edits.
+        edited = self.editions and (self.latest_before or self.summary.latest)
+        drop, since = self._from_latest() if edited else (set(), {})
         for i, ev in enumerate(self.docs):
+            if i in drop or i in since:
+                continue
             first = seen.setdefault(ev.id, ev)
             if first is not ev and (first.type != ev.type or payload_differs(first.payload, ev.payload)):
                 clash.add(i)
-        held = self._conflicts(self.docs)
+        held = self._conflicts([ev for i, ev in enumerate(self.docs) if i not in drop and i not in since])
         if held:
-            clash.update(i for i, ev in enumerate(self.docs) if ev.id in held)
-        drop: set[int] = set()
-        if self.editions and clash:
-            drop, made = self._as_editions(clash, seen, held)
-            clash -= drop | made
+            clash.update(i for i, ev in enumerate(self.docs) if ev.id in held and i not in drop and i not in since)
+        if self.editions and (clash or since):
+            dropped, made = self._as_editions(clash, seen, held, since)
+            clash -= dropped | made
+            drop |= dropped
         for i in sorted(clash):
             ev = self.docs[i]
             self.summary.conflicts += 1
@@ -253,9 +279,33 @@ class _Batch:
         keep = [i for i in range(len(self.docs)) if i not in clash and i not in drop]
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
 
-    def _as_editions(self, clash: set[int], first: dict[str, Event], held: set[str]) -> tuple[set[int], set[int]]:
+    def _from_latest(self) -> tuple[set[int], dict[int, str]]:
+        """The documents of items edited before (`latest_before`), each compared with the item's latest version, in
+        the batch's order: (those that read as it does, duplicates; position -> item of those edited since, turned
+        into editions that follow it in place)."""
+        latest = {item: (v[0], v[1]) for item, v in {**self.latest_before, **self.summary.latest}.items()}
+        drop: set[int] = set()
+        since: dict[int, str] = {}
+        for i, ev in enumerate(self.docs):
+            now = latest.get(ev.id)
+            if now is None:
+                continue
+            printed = _print(ev)
+            if printed == now[1]:
+                drop.add(i)
+                continue
+            self.docs[i] = _edition(ev, self.at, now[0])
+            since[i] = ev.id
+            latest[ev.id] = (self.docs[i].id, printed)  # a second version in the batch follows this one
+        self.summary.duplicates += len(drop)
+        return drop, since
+
+    def _as_editions(
+        self, clash: set[int], first: dict[str, Event], held: set[str], since: Mapping[int, str]
+    ) -> tuple[set[int], set[int]]:
         """Turn each clashing document whose text changed into its edition, in place: (those to drop as
-        duplicates, the same text as the version that stands or an edition already in the log; the editions)."""
+        duplicates, the same text as the version that stands or an edition already in the log; the editions).
+        `since`: editions _from_latest made already (position -> item), checked as these are."""
         # The log's version is compared on the text alone: errors.payload_differs looks only at the keys the
         # new payload has, so a probe of the text fields asks "did the title or body change?". One probe per
         # call, as find_conflicts answers by id and a batch may hold two versions of one id (edits are rare).
@@ -280,6 +330,8 @@ class _Batch:
                 continue
             self.docs[i] = _edition(ev, self.at)
             made[i] = ev.id
+        made.update(since)
+        made = dict(sorted(made.items()))  # the batch's order (the bound keeps the first edits)
         # An edition read again (the same edit, polled again) is in the log already: with other details (a date,
         # a link) it is still the same text, so a duplicate too.
         again = self._conflicts([self.docs[i] for i in made])
@@ -293,6 +345,10 @@ class _Batch:
         # (The same edit twice in a batch, under two dates, is one edition: the store keeps the first.)
         self.summary.editions += len({self.docs[i].id for i in new if i not in left_out})
         self.new_editions.update((self.docs[i].id, item) for i, item in new.items() if i not in left_out)
+        # What the item reads as now: its last edition in the log (new, or one read again). One left out is not.
+        for i, item in made.items():
+            if i not in left_out:
+                self.summary.latest[item] = [self.docs[i].id, _print(self.docs[i])]
         return drop, set(new) - left_out
 
     def _past_bound(self, new: Mapping[int, str]) -> set[int]:
@@ -444,6 +500,7 @@ def ingest(
     editions: bool = False,
     max_editions: int | None = DEFAULT_MAX_EDITIONS,
     held: Mapping[str, str] | None = None,
+    latest: Mapping[str, Sequence[str]] | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -453,7 +510,9 @@ def ingest(
     letter (and counted in `conflicts`), not silently dropped; with `editions` (feeds), a new title or body under
     a known id is an edition, a document of its own, and a change elsewhere a duplicate (module docstring).
     With editions, an item keeps at most `max_editions` of them (None: no bound), and `held` is what the previous
-    read of the feed left out past it (its IngestSummary.held; module docstring).
+    read of the feed left out past it (its IngestSummary.held; module docstring), and `latest` the latest version of
+    each item edited before (item -> [version id, text_print]: the previous reads' IngestSummary.latest), which a new
+    text is compared with (module docstring).
     With `checkpoint=(name, cp)` the store must also be a CheckpointStore: the last batch of documents
     and the checkpoint are committed in one transaction, after every earlier batch, so the checkpoint
     is never saved without the documents it stands for. Dead letters are appended before that commit.
@@ -470,7 +529,7 @@ def ingest(
         raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
-    batch = _Batch(store, summary, origin, at, editions, max_editions, held)
+    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):

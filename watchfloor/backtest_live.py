@@ -44,20 +44,21 @@ _decode_key = msgspec.json.Decoder(_Keys).decode
 
 
 class SeenIds:
-    """The document ids a backtest has read, across its files, each with a fingerprint of its first
-    version: the live ingest's log, which keeps the first version of an id. A repeat with the same content
-    is skipped and counted (`watchfloor run`: "already seen"); another content under a seen id is a dead
-    letter with the live ingest's reason (publish.conflict_reason). A JSON line's fingerprint is a hash of
-    its bytes (without a CRLF file's CR), so an exact repeat is one of the same line (one written again with
-    other spacing or key order is a dead letter here where the live ingest, comparing documents, skips it:
-    either way the first version alone is replayed). A feed entry's is of its type, title and body, and as
-    the live ingest reads feeds, an entry whose text changed under a seen id is its edition (publish.as_edition),
-    read unless that edition was read before; one that changed elsewhere only is a repeat. A backtest has no clock
-    to date an edition by, as the live poll does (when it was seen): it is dated one microsecond after the newest
-    feed entry read before it (`newest`), so it follows what was read before it, as a live edit does. An item keeps
-    at most `max_editions` editions, as its source does live (publish.ingest): a later edit is left out and counted
-    (`editions_left_out`), once per text. (Live, an item's left-out text is forgotten when a poll does not list the
-    item; here, never: an item that leaves a feed and comes back with the same text is counted once, not twice.)
+    """The document ids a backtest has read, across its files, each with a fingerprint of its first version: the live
+    ingest's log, which keeps the first version of an id. A repeat with the same content is skipped and counted
+    (`watchfloor run`: "already seen"); another content under a seen id is a dead letter with the live ingest's reason
+    (publish.conflict_reason). A JSON line's fingerprint is a hash of its bytes (without a CRLF file's CR), so an exact
+    repeat is one of the same line (one written again with other spacing or key order is a dead letter here where the
+    live ingest, comparing documents, skips it: either way the first version alone is replayed). A feed entry's is of
+    its type, title and body, and as the live ingest reads feeds, an entry whose text changed under a seen id is its
+    edition (publish.as_edition), read unless that edition was read before; one that changed elsewhere only is a repeat.
+    An item edited before is compared with its latest version (`latest`), not its first: edited back to its first text,
+    it is an edition again. A backtest has no clock to date an edition by, as the live poll does (when it was seen): it
+    is dated one microsecond after the newest feed entry read before it (`newest`), so it follows what was read before
+    it, as a live edit does. An item keeps at most `max_editions` editions, as its source does live (publish.ingest): a
+    later edit is left out and counted (`editions_left_out`), once per text. (Live, an item's left-out text is forgotten
+    when a poll does not list the item; here, never: an item that leaves a feed and comes back with the same text is
+    counted once, not twice.)
 
     Cheap on the fast path: the lines of a block are keyed by msgspec (ids and URLs only; a line without
     either is hashed as live), and a block with no repeat is checked and added by dict operations in C. A
@@ -93,6 +94,9 @@ class SeenIds:
         self.max_editions = max_editions
         self.editions: dict[str, int] = {}  # item id -> its editions read (items edited only: few)
         self.held: dict[str, str] = {}  # item id -> the edition id last left out past max_editions
+        # Item id -> (its latest edition's id, fingerprint): an edited item's text is compared with its latest version,
+        # not its first, as the live poll compares it (publish.ingest's `latest`), so one edited back is an edition.
+        self.latest: dict[str, tuple[str, int]] = {}
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""
@@ -290,11 +294,13 @@ class SeenIds:
         edition was read before (a repeat: False), or its item has its max_editions (left out, None; a repeat if
         the text is the one left out last)."""
         assert self.newest is not None  # documents() set it before
-        ed = as_edition(doc, self.newest + EDITION_STEP)
+        now = self.latest.get(doc.id)
+        ed = as_edition(doc, self.newest + EDITION_STEP, now[0] if now is not None else None)
         if self.spilled is not None and ed.id not in table:
             got, _missing = self._recall(table, {ed.id: fp}.keys())
             recalled.extend(got)
         if ed.id in table:
+            self.latest[doc.id] = (ed.id, fp)
             return False
         made = self.editions.get(doc.id, 0)
         if self.max_editions is not None and made >= self.max_editions:
@@ -305,6 +311,7 @@ class SeenIds:
             fr.editions_left_out += 1
             return None
         self.editions[doc.id] = made + 1
+        self.latest[doc.id] = (ed.id, fp)
         table[ed.id] = fp
         out[k] = ed
         self.newest = max(self.newest, ed.published_at)
@@ -332,6 +339,8 @@ class SeenIds:
         kept: list[int] = []
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
+            if edition is not None and key in self.latest:  # an item edited before: as it reads now
+                held = self.latest[key][1]
             if held is None:
                 table[key] = fp
                 kept.append(k)

@@ -191,12 +191,21 @@ def test_a_bad_max_editions_is_refused_at_its_place(tmp_path: Path, value: str, 
 
 
 def test_the_checkpoint_keeps_only_the_edits_left_out_by_the_last_poll(tmp_path: Path) -> None:
-    """A file feed keeps no checkpoint until an edit is left out; then the one left out, until a poll leaves none."""
-    poll(tmp_path, CAPTURES[:2], bound="1")
+    """A file feed keeps no checkpoint but its edited items' latest versions until an edit is left out; then the one
+    left out too, until a poll leaves none."""
+    poll(tmp_path, CAPTURES[:1], bound="1")
     store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     name = f"source:{tmp_path / 'desk.xml'}"
     try:
-        assert store.load_checkpoint(name).state is None
+        assert store.load_checkpoint(name).state is None  # nothing edited yet
+    finally:
+        store.close()
+    poll(tmp_path, CAPTURES[1:2], bound="1")
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        [edition] = [d.id for d in stored(tmp_path) if d.metadata.get("edition_of") == LIVE]
+        latest = {LIVE: [edition, edition.rpartition("-")[2]]}
+        assert store.load_checkpoint(name).state == {"editions_latest": latest}
         assert heartbeat(store).sources[str(tmp_path / "desk.xml")].get("editions_left_out", 0) == 0
     finally:
         store.close()
@@ -207,10 +216,10 @@ def test_the_checkpoint_keeps_only_the_edits_left_out_by_the_last_poll(tmp_path:
         assert held is not None and list(held["editions_held"]) == [LIVE]
     finally:
         store.close()
-    poll(tmp_path, [CAPTURES[1]], bound="1")  # back to the edition the log holds: nothing left out
+    poll(tmp_path, [CAPTURES[1]], bound="1")  # back to the item's latest version: nothing left out
     store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     try:
-        assert store.load_checkpoint(name).state == {}
+        assert store.load_checkpoint(name).state == {"editions_latest": latest}
         assert heartbeat(store).sources[str(tmp_path / "desk.xml")]["editions_left_out"] == 1
     finally:
         store.close()

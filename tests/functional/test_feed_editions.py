@@ -69,17 +69,27 @@ def test_an_item_edited_in_place_is_read_again_as_an_edition_and_alerts(tmp_path
     assert "0 alerts" in outputs[0]  # hedged: no alert
     assert all("0 dead letters" in o for o in outputs), outputs
     assert "1 new documents (1 edited in place)" in outputs[1] and "1 alerts" in outputs[1], outputs[1]
-    # Polled again, and edited back to its first text: nothing new.
-    assert all("0 new documents, 1 already seen" in o for o in outputs[2:]), outputs[2:]
+    # Polled again: nothing new.
+    assert "0 new documents, 1 already seen" in outputs[2], outputs[2]
+    # Edited back to its first text: the item as it reads now, an edition again (compared with the item's latest
+    # version, not its first), which hedges the claim again and so withdraws the alert (engine/corrections.py).
+    assert "1 new documents (1 edited in place)" in outputs[3], outputs[3]
     edition = edition_id(
         GUID,
         "North Korea has sent troops to Russia, Seoul confirms",
         "Seoul said about 1,500 North Korean soldiers arrived.",
     )
-    assert ids == [GUID, edition]
-    (alert,) = alerts
+    back = edition_id(
+        GUID,
+        "Pyongyang may be moving soldiers toward Russia",
+        "Officials could not say whether units had left.",
+        edition,
+    )
+    assert ids == [GUID, edition, back]
+    alert, withdrawn = alerts
     assert alert["detection"]["rule"] == "troops-deployed"
     assert [e["event_id"] for e in alert["detection"]["evidence"]] == [edition]
+    assert withdrawn["kind"] == "retraction" and withdrawn["detection"]["id"] == alert["detection"]["id"]
 
 
 def test_a_change_outside_the_text_is_no_edition_and_no_dead_letter(tmp_path: Path) -> None:
@@ -100,12 +110,13 @@ def test_a_backtest_of_both_captures_reads_the_edition_as_live(tmp_path: Path) -
     first.write_text(HEDGED, encoding="utf-8")
     second.write_text(CONFIRMED, encoding="utf-8")
     out = tmp_path / "bt.json"
-    res = runner.invoke(app, ["backtest", str(first), str(second), str(first), str(second), "--json", str(out)])
+    # The second capture read twice: the edition, then a repeat of it (the item's latest version).
+    res = runner.invoke(app, ["backtest", str(first), str(second), str(second), "--json", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert [a["rule"] for a in data["alerts"]] == [a["detection"]["rule"] for a in live_alerts]
     assert data["stats"]["documents"] == 2 and data["stats"]["dead_letters"] == 0
-    assert data["stats"]["already_seen"] == 2
+    assert data["stats"]["already_seen"] == 1
 
 
 def test_json_lines_keep_their_first_version(tmp_path: Path) -> None:

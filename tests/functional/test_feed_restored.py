@@ -1,0 +1,97 @@
+"""A feed item edited back: compared with its latest version, not its first, each new text is an edition.
+
+`watchfloor run --once` after each version of the feed (SQLite, the real slack-sdk against the local Slack server):
+version 1 claims North Korean troops were killed in Kursk (an alert), version 2 denies it (the alert withdrawn), and
+version 3 is version 1's text again: the publisher restores the claim. Before, the producer compared an edit with
+the item's first version, so version 3 was a duplicate of version 1 and the alert stayed withdrawn while the item
+made the claim again. Now it is an edition (the item as it reads now) and the claim stands again: live, in
+`backtest --from-store` in both orders, and in a backtest of the feed's captures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, Desk, backtest, feed
+from watchfloor.schemas.events import EventType, edition_of
+from watchfloor.stream_processors.stores import open_store
+
+pytestmark = pytest.mark.functional
+
+
+def documents(desk: Desk) -> list[str]:
+    store = open_store(f"sqlite:///{desk.tmp / 'wf.db'}")
+    try:
+        return [se.event.id for se in store.read(types={EventType.NEWS_ARTICLE.value}, limit=10_000)]
+    finally:
+        store.close()
+
+
+def same_everywhere(desk: Desk, tmp_path: Path, *versions: str) -> list[str]:
+    """The alerts standing live, checked against `backtest --from-store` (both orders) and a backtest of captures."""
+    standing = sorted(desk.standing())
+    assert desk.from_store() == standing == desk.from_store("log")
+    assert sorted(a["id"] for a in backtest(tmp_path, *map(feed, versions))) == standing
+    return standing
+
+
+def test_a_claim_restored_after_a_denial_stands_again(tmp_path: Path, slack_server: FakeSlack) -> None:
+    desk = Desk(tmp_path, slack_server)
+    desk.poll(feed(CLAIM))
+    [first] = desk.top_level()
+    desk.poll(feed(DENIAL))
+    assert desk.standing() == {}
+
+    out = desk.poll(feed(CLAIM))  # the publisher restores the claim, word for word
+    assert "1 edited in place" in out, out
+    [alert] = desk.standing().values()
+    assert alert.rule == "troop-engagement"
+    # The third version is an edition of its own (the item as it reads now), whose evidence the alert is.
+    docs = documents(desk)
+    assert len(docs) == 3 and docs[0] == GUID and all(edition_of(d) == GUID for d in docs[1:])
+    assert len(set(docs)) == 3
+    assert [e.event_id for e in alert.evidence] == [docs[2]]
+    assert same_everywhere(desk, tmp_path, CLAIM, DENIAL, CLAIM) == [alert.id]
+
+    # Polled again, the restored text is the item's latest version: nothing new, nothing said.
+    before, messages = desk.events(), len(slack_server.messages)
+    out = desk.poll(feed(CLAIM))
+    assert "edited in place" not in out, out
+    assert desk.events() == before and documents(desk) == docs and len(slack_server.messages) == messages
+    assert first in desk.top_level()
+
+
+def test_an_item_edited_back_and_forth_makes_an_edition_at_each_step(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """A -> B -> A -> B: the second B follows the second A, so it is a new edition (not B's first, which an id of
+    its text alone would make it again, a duplicate), and the claim is withdrawn again."""
+    desk = Desk(tmp_path, slack_server)
+    for text in (CLAIM, DENIAL, CLAIM):
+        desk.poll(feed(text))
+    assert len(desk.standing()) == 1
+    out = desk.poll(feed(DENIAL))
+    assert "1 edited in place" in out, out
+    assert desk.standing() == {}
+    docs = documents(desk)
+    assert len(docs) == len(set(docs)) == 4
+    retractions = [e for e in desk.events() if e.type == EventType.RETRACTION.value]
+    assert len(retractions) == 2
+    assert all(r.payload["reason"].startswith("corrected by the publisher") for r in retractions)
+    assert same_everywhere(desk, tmp_path, CLAIM, DENIAL, CLAIM, DENIAL) == []
+    # And polled again, the same denial adds nothing.
+    before = desk.events()
+    desk.poll(feed(DENIAL))
+    assert documents(desk) == docs and desk.events() == before
+
+
+def test_the_same_edit_polled_twice_adds_nothing(tmp_path: Path, slack_server: FakeSlack) -> None:
+    desk = Desk(tmp_path, slack_server)
+    desk.poll(feed(CLAIM))
+    desk.poll(feed(DENIAL))
+    docs, before = documents(desk), desk.events()
+    out = desk.poll(feed(DENIAL))
+    assert "edited in place" not in out, out
+    assert documents(desk) == docs and desk.events() == before
+    assert same_everywhere(desk, tmp_path, CLAIM, DENIAL, DENIAL) == []
