@@ -12,8 +12,13 @@ story is edited in place under the same guid ("may be heading" -> "has sent troo
 its own (`edition_id`: the id, `#edition-` and a hash of the new title and body; `metadata.edition_of`: the
 original id), dated when it was seen (as_edition), so the engine reads the new text as news of that time; a
 change elsewhere only (a date, a link, metadata) is a duplicate, as the text the rules read is the same. An
-edition's id follows from its text, so polling the same edit again adds nothing, and an item edited back to its
-first text is the first version again.
+edition's id follows from its text (and, after the first edit, from the id of the version it follows), so polling
+the same edit again adds nothing. A new text is new against the item's latest version (`latest`: the feed's
+checkpoint keeps it, item -> [version id, text_print], for the items that have editions), not its first: an item
+edited back to an earlier text (a claim restored after a denial) is an edition again, the item as it reads now, and
+one edited back and forth (A -> B -> A -> B) makes an edition at each step, as each follows another version. An item
+the checkpoint does not name (no edit yet, or a log from before it kept them) is compared with the log's version,
+its first, which costs a poll without an edit nothing more.
 
 An item can be edited on every poll (a live blog, a ticker), and each edition is one more document that can raise
 signals and alerts: a source keeps at most `max_editions` editions of one item (config, DEFAULT_MAX_EDITIONS). The

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
-from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, Desk, backtest, feed
+from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, Desk, backtest, feed, kind
 from watchfloor.schemas.events import EventType, edition_of
 from watchfloor.stream_processors.stores import open_store
 
@@ -54,6 +54,10 @@ def test_a_claim_restored_after_a_denial_stands_again(tmp_path: Path, slack_serv
     assert len(docs) == 3 and docs[0] == GUID and all(edition_of(d) == GUID for d in docs[1:])
     assert len(set(docs)) == 3
     assert [e.event_id for e in alert.evidence] == [docs[2]]
+    # Told to the channel: the withdrawn thread stays as it was, and the restored claim is a new alert message.
+    assert [kind(m) for m in slack_server.thread(first["ts"])] == ["retraction"]
+    [_, again] = desk.top_level()
+    assert kind(again) == "alert" and again["metadata"]["event_payload"]["alert_id"] == alert.id
     assert same_everywhere(desk, tmp_path, CLAIM, DENIAL, CLAIM) == [alert.id]
 
     # Polled again, the restored text is the item's latest version: nothing new, nothing said.
