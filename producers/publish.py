@@ -252,6 +252,8 @@ class _Batch:
         self.add_dead(DeadLetter(origin=redact_url(self.origin), line=line, field=field, reason=reason, raw=_raw(ev)))
 
     def _conflicts(self, events: Sequence[Event]) -> set[str]:
+        if not events:  # (a poll whose every item reads as its latest version asks nothing)
+            return set()
         return set(self.store.find_conflicts(events)) if isinstance(self.store, ConflictCheck) else set()
 
     def _without_conflicts(self) -> tuple[list[Event], list[int | None]]:

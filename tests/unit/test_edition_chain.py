@@ -5,13 +5,14 @@ and max_editions counts each of them. Live ingest (SQLite on disk) and a backtes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from watchfloor.backtest import FileReport, ReadReport
 from watchfloor.backtest_live import SeenIds
 from watchfloor.producers.publish import IngestSummary, edition_id, ingest
-from watchfloor.schemas.events import Document, EventType, edition_of
+from watchfloor.schemas.events import Document, Event, EventType, edition_of
 from watchfloor.stream_processors.stores.sql import SqlStore
 
 ITEM = "urn:desk:wire:7"
@@ -102,3 +103,32 @@ def test_a_backtest_reads_the_same_versions() -> None:
         assert read == want[: bound + 1], (bound, limit)
         assert (report.editions_left_out, report.already_seen) == ((0, 1) if bound == 5 else (1, 1)), (bound, limit)
         seen.close()
+
+
+class AskingStore(SqlStore):
+    """A SQLite store on disk that notes the ids each find_conflicts and count_editions is asked of."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.asked: list[list[str]] = []
+
+    def find_conflicts(self, events: Sequence[Event]) -> list[str]:
+        self.asked.append([e.id for e in events])
+        return super().find_conflicts(events)
+
+    def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        self.asked.append(list(doc_ids))
+        return super().count_editions(doc_ids)
+
+
+def test_an_item_that_reads_as_its_latest_version_asks_the_log_nothing(tmp_path: Path) -> None:
+    store = AskingStore(f"sqlite:///{tmp_path / 'log.db'}")
+    try:
+        feed = Feed(store)
+        feed.poll(A)
+        feed.poll(B)
+        store.asked.clear()
+        got = feed.poll(B)  # polled again, unchanged: the checkpoint's latest version answers
+        assert (got.accepted, got.duplicates) == (0, 1) and store.asked == []
+    finally:
+        store.close()
