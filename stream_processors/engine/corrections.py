@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.schemas.events import EDITION_MARK, Signal, edition_of
+from watchfloor.schemas.timefmt import utc_text
 
 from . import patterns as P
 
@@ -82,10 +83,24 @@ def restated(gs: dict[str, Any] | None, sig: Signal, item: str) -> bool:
 
 
 def correction_reason(source: str, item: str, at: datetime) -> str:
+    """Why a correction withdrew or revised an alert, for people (Retraction.reason, Detection.cause): the item
+    as its feed names it and the edition's time to the second in UTC, as other times are shown (outside trial 10,
+    F5: an ISO time with microseconds and the feed URL + `#guid`). Made from the event alone, the same live and
+    on replay."""
     return (
-        f"corrected by the publisher: {source} edited {item} at {at.isoformat()}, and the new text no longer "
-        "reports what this alert rested on"
+        f"corrected by the publisher: {source} edited item {item_name(item)} at {utc_text(at, SECOND_UTC)}, "
+        "and the new text no longer reports what this alert rested on"
     )
+
+
+SECOND_UTC = "%Y-%m-%d %H:%M:%S UTC"
+
+
+def item_name(item: str) -> str:
+    """A feed item's id as its feed names it: a short guid is made `FEED#GUID` (producers/feed_entries.py
+    `entry_id`: a guid with no `:`), shown as the guid; a URL guid, a link or a hashed id as it is."""
+    feed, mark, guid = item.partition("#")
+    return guid if mark and guid and ":" in feed and ":" not in guid else item
 
 
 def _contradicted(o: P.Item, said: dict[str, list[Said]]) -> bool:

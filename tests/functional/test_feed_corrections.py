@@ -12,6 +12,7 @@ alerts.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,10 @@ def test_a_denial_edited_in_withdraws_the_alert_in_its_thread(tmp_path: Path, sl
     assert desk.standing() == {}  # the alert rested on the claim alone, which its publisher took back
     [retraction] = [e.payload for e in desk.events() if e.type == EventType.RETRACTION.value]
     assert retraction["alert_id"] == sent.id and retraction["superseded_by"] is None
-    assert retraction["reason"].startswith(f"corrected by the publisher: Harbour Wire edited {GUID} at "), retraction
+    assert retraction["reason"].startswith(f"corrected by the publisher: Harbour Wire edited item {GUID} at "), (
+        retraction
+    )
+    assert re.search(r" at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, and the new text", retraction["reason"]), retraction
 
     # The channel is told in the alert's thread, and the alert's message now reads as withdrawn.
     assert len(desk.top_level()) == 1

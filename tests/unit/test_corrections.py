@@ -38,6 +38,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.corrections import correction_reason, item_name
 from watchfloor.stream_processors.kafka.codec import WATERMARK, Rejected, decode_event, encode_event
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.kafka.topics import route_event
@@ -106,7 +107,10 @@ def test_a_denial_withdraws_the_alert_its_claim_raised() -> None:
     [raised, gone] = history(CASES["denied"])
     assert isinstance(raised, Detection) and isinstance(gone, Retraction)
     assert gone.alert_id == raised.id and gone.superseded_by is None
-    assert gone.reason.startswith("corrected by the publisher: Harbour Wire edited wire-1 at 2024-12-18T01:00:00")
+    # the time to the second in UTC, as other times are shown (outside trial 10, F5: ISO with microseconds)
+    assert gone.reason.startswith(
+        "corrected by the publisher: Harbour Wire edited item wire-1 at 2024-12-18 01:00:00 UTC,"
+    )
     assert standing(CASES["denied"]) == []
 
 
@@ -282,7 +286,7 @@ def test_a_correction_withdraws_the_detections_over_the_alert_it_withdraws() -> 
     assert gone["closure-confirmed"].reason.startswith(
         f"its input alert {gone['closure'].alert_id} (closure) was withdrawn: corrected by the publisher: Wire B"
     )
-    assert gone["closure"].reason.startswith("corrected by the publisher: Wire B edited d2")
+    assert gone["closure"].reason.startswith("corrected by the publisher: Wire B edited item d2")
     assert {d.rule for d in current_alerts(after).values()} == {"closure", "plain-closure", "still-closed",
                                                                "still-closed-alert"}  # fmt: skip
 
@@ -302,3 +306,13 @@ def test_a_bad_correction_record_is_rejected_naming_its_field() -> None:
     with pytest.raises(Rejected) as e:
         pc.on_correction(pc.new_state(), ev)
     assert e.value.field == "payload.item" and e.value.reason.startswith("invalid correction payload")
+
+
+def test_the_reason_names_a_short_guid_as_its_feed_does() -> None:
+    """A guid with no `:` is stored as FEED#GUID (feed_entries.entry_id); the reason names the guid (outside
+    trial 10, F5: "edited http://127.0.0.1:18742/a.xml#hw-1 at 2026-12-01T22:42:27.748886+00:00")."""
+    at = datetime(2026, 12, 1, 22, 42, 27, 748886, tzinfo=UTC)
+    reason = correction_reason("Harbour Wire", "http://127.0.0.1:18742/a.xml#hw-1", at)
+    assert reason.startswith("corrected by the publisher: Harbour Wire edited item hw-1 at 2026-12-01 22:42:27 UTC,")
+    assert item_name("https://desk.example/wire/880") == "https://desk.example/wire/880"  # a URL guid: as it is
+    assert item_name("rss-0123abcd") == "rss-0123abcd"
