@@ -176,6 +176,12 @@ def dated_text(when: str, first_seen: bool) -> str:
     return f"{FIRST_SEEN} {when} (undated)" if first_seen else when
 
 
+def fired_text(when: str, first_seen: bool) -> str:
+    """'fired WHEN' for an alert's footer: an undated report's first-seen time is marked after the time, so the
+    verb is not followed by another ("fired first seen …", outside trial 10, F4)."""
+    return f"fired {when} (first seen, undated)" if first_seen else f"fired {when}"
+
+
 def fired_first_seen(evidence: Sequence[Evidence], fired_at: datetime) -> bool:
     """Whether a detection's `fired_at` is the first-seen time of an undated report: the report it fired at is one
     (a report of the same time with a date of its own wins)."""

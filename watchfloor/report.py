@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import dated_text
+from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
 
 from .report_timeline import future_dated, timeline_svg
@@ -49,15 +50,15 @@ def _link(url: Any, text: str) -> str:
 
 
 def _when(iso: str | None) -> str:
-    """'2024-10-23T10:45:38.910014+00:00' -> '2024-10-23 10:45 +00:00' (readable, still unambiguous)."""
+    """'2024-10-23T10:45:38.910014+00:00' -> '2024-10-23 10:45 UTC', as every other output writes a time
+    (outside trial 10, F4: "+00:00" here alone); a time without a zone is the result's UTC."""
     if not iso:
         return "—"
     try:
         ts = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    z = ts.strftime("%z") or "+0000"
-    return ts.strftime("%Y-%m-%d %H:%M ") + z[:3] + ":" + z[3:]
+    return utc_text(ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC))
 
 
 def _num(v: Any) -> str:

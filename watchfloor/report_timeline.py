@@ -130,7 +130,7 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             continue
         cx, cy = x(t), y(t_ev["rule"])
         colour = "#2e7d32" if t_ev["status"] == "found" else "#c62828"
-        tip = f"expected: {t_ev['event']} at {t_ev['time']} ({t_ev['status']})"
+        tip = f"expected: {t_ev['event']} at {_short(t_ev['time'])} UTC ({t_ev['status']})"
         parts.append(
             f'<path class="mark expected {_e(t_ev["status"])}" data-rule="{_e(t_ev["rule"])}" '
             f'd="M{cx:.1f},{cy - 12:.1f} l8,12 l-8,12 l-8,-12 z" fill="none" stroke="{colour}" stroke-width="2">'
@@ -158,7 +158,7 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         colour = colours.get(a["severity"], "#333")
         false_alert = a["id"] in fps
         stroke = 'stroke="#c62828" stroke-width="3"' if false_alert else 'stroke="#333"'
-        tip = f"{a['fired_at']}  {a['severity']}  {a['title']}" + ("  (false alert)" if false_alert else "")
+        tip = f"{_short(a['fired_at'])} UTC  {a['severity']}  {a['title']}" + ("  (false alert)" if false_alert else "")
         cls = "mark alert-mark fp" if false_alert else "mark alert-mark"
         parts.append(
             f'<a href="#{_e(a["id"])}" class="{cls}" data-rule="{_e(a["rule"])}" '

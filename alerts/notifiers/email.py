@@ -30,7 +30,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.config import SMTP_PORTS, mail_address
-from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
+from watchfloor.schemas.events import (
+    Alert,
+    Detection,
+    Evidence,
+    dated_text,
+    evidence_to_show,
+    fired_first_seen,
+    fired_text,
+)
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice, revision_cause
@@ -184,8 +192,8 @@ def _host(url: str) -> str:
 
 
 def _footer(body: _Body, key: str, det: Detection) -> None:
-    fired = dated_text(utc_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
-    body.note(f"alert {key} · fired {fired} · sent by watchfloor")
+    fired = fired_text(utc_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    body.note(f"alert {key} · {fired} · sent by watchfloor")
 
 
 def _facts(det: Detection, notice: Notice, severity: str, confidence: str | None) -> list[tuple[str, str]]:

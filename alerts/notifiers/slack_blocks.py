@@ -17,7 +17,15 @@ from urllib.parse import urlsplit
 
 from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
 from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import Alert, Detection, Evidence, dated_text, evidence_to_show, fired_first_seen
+from watchfloor.schemas.events import (
+    Alert,
+    Detection,
+    Evidence,
+    dated_text,
+    evidence_to_show,
+    fired_first_seen,
+    fired_text,
+)
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources, revision_cause
@@ -184,8 +192,8 @@ def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0)
 
 
 def _footer(key: str, det: Detection) -> dict[str, Any]:
-    fired = dated_text(_when(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
-    return _context(f"alert {fit(key, 200)} · fired {fired}")
+    fired = fired_text(_when(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    return _context(f"alert {fit(key, 200)} · {fired}")
 
 
 def _buttons(notice: Notice, alert: Alert) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.schemas.events import Detection
+from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
 from watchfloor.scoring.near_misses import NearMiss
 
@@ -63,7 +63,12 @@ def print_alerts(detections: list[Detection]) -> None:
         sev = d.severity + ("\nunconfirmed" if d.confidence == "unconfirmed" else "")
         sources = ", ".join(sorted({e.source for e in d.evidence}))
         # Rule ids, titles and source names are text, not Rich markup: a `[…]` in them must show.
-        table.add_row(_when(d.fired_at), escape(d.rule), sev, escape(d.title), escape(sources))
+        # An undated report's first-seen time is marked, as every other output marks it (outside trial 10, F4),
+        # on lines of their own so the column stays as narrow as a time.
+        fired = _when(d.fired_at)
+        if fired_first_seen(d.evidence, d.fired_at):
+            fired = f"{FIRST_SEEN}\n{fired}\n(undated)"
+        table.add_row(fired, escape(d.rule), sev, escape(d.title), escape(sources))
     out.print(table)
 
 
