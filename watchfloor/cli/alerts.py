@@ -57,7 +57,8 @@ def print_channel_checks(dispatcher: Any) -> None:
     if routing is not None and not routing.routing().subscriptions:  # a config with channels and none yet (F2)
         err.print(
             "[yellow]no subscriptions[/yellow]: alerts are recorded (watchfloor alerts list) and sent to no channel; "
-            "add one with `watchfloor subscriptions add CHANNEL` or `/watchfloor subscribe` in Slack",
+            "add one with `watchfloor subscriptions add CHANNEL` or `/watchfloor subscribe` in Slack (it routes the "
+            "alerts raised from then on; `watchfloor alerts redeliver ID --route` sends an earlier one)",
             highlight=False,
         )
     for check in checks:
@@ -394,13 +395,24 @@ def alerts_redeliver(
     send: Annotated[
         bool, typer.Option("--send/--no-send", help="Deliver them now (else the next run/notify cycle does).")
     ] = False,
+    route: Annotated[
+        bool,
+        typer.Option(
+            "--route",
+            help="Route named alerts that have no delivery (raised when no subscription routed them) through "
+            "today's subscriptions.",
+        ),
+    ] = False,
 ) -> None:
     """Send given-up (expired) deliveries again — by alert id, by channel, or all of them — with a fresh
-    maximum age. Named alerts' outstanding deliveries are also made due at once."""
+    maximum age. Named alerts' outstanding deliveries are also made due at once. Subscriptions route the alerts
+    raised after they are added; `--route` sends named earlier ones through today's subscriptions."""
     from watchfloor.wiring import open_store  # the one store opener
 
     if not alert_ids and channel is None and not all_expired:
         raise fail("say which: alert ids, --channel NAME, or --all-expired")
+    if route and not alert_ids:
+        raise fail("--route takes the alert ids to route (`watchfloor alerts list --json`: id)")
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)
     try:
@@ -409,6 +421,8 @@ def alerts_redeliver(
             known = {name for name, _ in st.delivery_stats()} | set(st.channel_pauses(now))
             check_channel_name(cfg, channel, also=known)
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
+        if route and keys is not None:
+            _route_unrouted(cfg, st, keys)
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
         err.print(
@@ -422,11 +436,96 @@ def alerts_redeliver(
         st.close()
 
 
+def _detection_events(st: Any, keys: set[str]) -> list[Any]:
+    """The detection events (StoredEvent) whose delivery key is in `keys`, in log order."""
+    found: list[Any] = []
+    position = 0
+    while got := st.read(position, types={EventType.DETECTION.value}, limit=5000):
+        for se in got:
+            if detection_event_id(Detection.model_validate(se.event.payload)) in keys:
+                found.append(se)
+        position = got[-1].position
+    return found
+
+
+def _unrouted(st: Any, keys: set[str]) -> list[tuple[Any, str]]:
+    """Of the named alerts, those with no row in the ledger, each with why (outside trial 10, F6: only "no
+    delivery of these alerts in the ledger"): not taken in by the dispatcher yet; withdrawn; or raised when no
+    subscription routed it, which a subscription added since does not change (routing is decided once, when
+    the dispatcher takes an alert in: a subscription applies to the alerts raised after it is added)."""
+    from watchfloor.alerts.dispatcher import PROCESSOR  # the dispatcher's intake checkpoint
+
+    taken_to = st.checkpoint_position(PROCESSOR)
+    withdrawn = _read_alerts(st)[1]
+    out: list[tuple[Any, str]] = []
+    for se in _detection_events(st, keys):
+        d = Detection.model_validate(se.event.payload)
+        key = detection_event_id(d)
+        if st.deliveries(alert_ids={key}, limit=1):
+            continue
+        fired = dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at))
+        if se.position > taken_to:
+            why = "not taken in yet: the next `watchfloor run` or `notify` routes it through the subscriptions"
+        elif key in withdrawn:
+            why = f"{withdrawn[key]} (no delivery recorded; a withdrawn alert is not sent)"
+        else:
+            why = (
+                f"fired {fired}, raised when no subscription routed it (no delivery recorded); subscriptions route "
+                f"alerts raised after they are added: `watchfloor alerts redeliver {key} --route` sends it through "
+                "today's subscriptions"
+            )
+        out.append((se, f"alert {key} ({d.rule}) {why}"))
+    return out
+
+
+def _route_unrouted(cfg: Any, st: Any, keys: set[str]) -> None:
+    """`--route`: each named alert raised when no subscription routed it goes through today's subscriptions, as the
+    dispatcher's intake would take it in now (silences, max_age, threads of its story). Idempotent: its rows are
+    under the alert's deterministic delivery key, inserted only if absent (a second `--route` finds them and routes
+    nothing), and its `alert` event has a fixed id. The event is written before the rows, so an interrupted
+    `--route` leaves no rows without it and is completed by running it again."""
+    from watchfloor.alerts.dispatcher import PROCESSOR
+
+    from ..wiring import WiringError, build_dispatcher
+
+    taken_to = st.checkpoint_position(PROCESSOR)
+    withdrawn = _read_alerts(st)[1]
+    todo = [
+        se
+        for se, _ in _unrouted(st, keys)
+        if se.position <= taken_to and detection_event_id(Detection.model_validate(se.event.payload)) not in withdrawn
+    ]
+    if not todo:
+        err.print("--route: no named alert is waiting for a route (each has deliveries, or is said below)")
+        return
+    try:
+        dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
+    except WiringError as e:
+        raise fail(str(e)) from None
+    table = dispatcher.routing.routing()
+    for se in todo:  # in log order: the dispatcher's stories are read forwards
+        key = detection_event_id(Detection.model_validate(se.event.payload))
+        # The intake's own step for one event (dispatcher._take): the same rows a live intake makes now.
+        rows, outputs = dispatcher._take(se, table)
+        if not rows:
+            err.print(f"alert {key}: no subscription routes it today either; nothing to send", highlight=False)
+            continue
+        now = datetime.now(UTC).timestamp()
+        st.append(outputs)
+        st.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])
+        said = ", ".join(f"{r.channel} ({r.status if r.status != 'outstanding' else r.kind})" for r in rows)
+        err.print(f"alert {key} routed through today's subscriptions: {said}", highlight=False)
+
+
 def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -> str:
     """Why nothing was made due (outside trial 9, F7: a bare "0 deliveries will be sent again"): the matching
     rows by status, a sent one with when; outstanding ones are retried on their own schedule."""
     rows = st.deliveries(alert_ids=keys, channel=channel)
     to = f" to {channel}" if channel is not None else ""
+    if not rows and keys is not None and channel is None:
+        unrouted = _unrouted(st, keys)
+        if unrouted:  # say why of each (outside trial 10, F6)
+            return ": no delivery of these alerts in the ledger:\n" + "\n".join(f"  {why}" for _, why in unrouted)
     if not rows:
         return f": no delivery{to} of {'these alerts' if keys is not None else 'any alert'} in the ledger"
     if keys is None:  # --all-expired / --channel: only expired rows are sent again
@@ -453,7 +552,9 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
             said.append(f"{len(of)} suppressed (a silence or the subscription's max_age: never sent)")
         else:
             said.append(f"{len(of)} {status}")
-    return f": of the {len(rows)} deliveries{to}, " + ", ".join(said)
+    unrouted = _unrouted(st, keys) if keys is not None and channel is None else []
+    tail = "".join(f"\n  {why}" for _, why in unrouted)  # named alerts with no row at all (outside trial 10, F6)
+    return f": of the {len(rows)} deliveries{to}, " + ", ".join(said) + tail
 
 
 def _send_now(cfg: Any, st: Any) -> None:
