@@ -594,6 +594,21 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
                 if i:
                     withdrawn.setdefault(i, why)
     before = [a for _, a in told]  # what the channel was told before this notice
+    # The rest of this notice's change, still to be told (one correction revising two alerts of the thread, or
+    # revising one and withdrawing another, is one change of the group's history, told a reply at a time): counted
+    # as told, so that no reply states a thread the change has already left (outside trial 10, F2: the first of two
+    # revisions said "MEDIUM (unconfirmed) · 3 independent sources", the withdrawn report counted in the other alert).
+    change = next((_change(r) for r in rows if r.alert_id == base.key), 0)
+    for r in rows if change else ():
+        if r.status != "outstanding" or r.alert_id == base.key or _change(r) != change:
+            continue
+        if r.kind == "retraction":
+            gone = alert_of(r.payload)
+            for i in (r.parent_id, gone.id if gone is not None else None):
+                if i:
+                    withdrawn.setdefault(i, str((r.payload or {}).get("reason") or "withdrawn"))
+        elif r.kind in ("revision", "followup") and (a := alert_of(r.payload)) is not None:
+            told.append((r.seq, a))
     # revisions replaced before they were sent: a revision of one of them replaces what it stood for
     passed = [a for r in rows if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
     if base.kind == "retraction":
@@ -638,6 +653,20 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
         newest_id=newest_now.id if newest_now is not None else None,
     )
     return dataclasses.replace(base, thread=view)
+
+
+def _change(row: DeliveryRecord) -> int:
+    """The change of its group's history a revision, follow-up or withdrawal row tells of (Detection.revision,
+    Retraction.revision), or 0: an alert raised in order, a row of another kind, a withdrawal enqueued before the
+    ledger kept its change."""
+    data = row.payload or {}
+    if row.kind == "retraction":
+        change = data.get("change")
+        return change if isinstance(change, int) else 0
+    if row.kind not in ("revision", "followup"):
+        return 0
+    alert = alert_of(data)
+    return alert.detection.revision if alert is not None else 0
 
 
 def _digest_sent(digest: Digest, ref: str, now: float) -> DigestSent:

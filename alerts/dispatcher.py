@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
-STORY_TYPES = frozenset({EventType.DETECTION.value})
+STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
 READ_BATCH = 5000  # detections per read of the log for stories
 SHOWN_READ = READ_BATCH  # a read for stories over this many positions is shown (StoryProgress): a start-up's
 
@@ -227,6 +227,12 @@ class StoryBook:
         self.read_to = max(self.read_to, position)
         return self.stories.take(position, key, det, self.catalog.open_period(det.rule))
 
+    def withdrawn(self, position: int, retraction: Retraction) -> None:
+        """The retraction event at `position`: its alert no longer keeps its story going."""
+        self._read_before(position)
+        self.read_to = max(self.read_to, position)
+        self.stories.withdraw(position, retraction_thread(retraction), retraction.alert_id)
+
     def _read_before(self, position: int) -> None:
         """Take every detection before `position` not taken yet. Of each only what its story needs is read (its
         payload's JSON, decoded into a few fields: schemas.detection_fields), not an Event and a Detection: at
@@ -258,7 +264,10 @@ class StoryBook:
             for at, text in batch:
                 fields = detection_fields(text)
                 if fields is None:
-                    continue  # intake dead-letters it: no alert, no story
+                    retraction = _retraction(text)
+                    if retraction is not None:
+                        self.stories.withdraw(at, retraction_thread(retraction), retraction.alert_id)
+                    continue  # (else intake dead-letters it: no alert, no story)
                 tk = thread_key(fields.rule, fields.group)
                 period = self.catalog.open_period(fields.rule)
                 self.stories.add(at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period)
@@ -267,6 +276,16 @@ class StoryBook:
             if done:
                 break
             self.read_to = batch[-1][0]
+
+
+def _retraction(text: str) -> Retraction | None:
+    """The retraction of a payload that is no detection (the stories read both), or None when intake refuses it
+    too. Retractions are rare: the model reads them, no fast path."""
+    try:
+        data = orjson.loads(text)
+        return Retraction.model_validate(data) if isinstance(data, dict) and "alert_id" in data else None
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
 
 
 class AlertDispatcher:
@@ -539,6 +558,7 @@ class AlertDispatcher:
         )
 
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
+        self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
         return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position)
 

@@ -6,7 +6,10 @@ channels they were routed to and whether they were routed at all. A detection
 - that `revises` an earlier one is part of that one's story;
 - else continues the story whose first detection fired within the rule's open period (window or realert) of its
   own, in event time; of several, the latest at or before it (else the earliest after it), so a late report joins
-  the story it is part of, not the one started last;
+  the story it is part of, not the one started last; a story none of whose alerts stands any more (each withdrawn
+  by a retraction earlier in the log, or replaced by a revision that was) is over, and is not continued: a claim
+  restored after a publisher's denial, or another outlet's report after the withdrawal, starts a story of its own
+  (a new message, not an "Update" under a thread that says "Withdrawn");
 - else starts a story of its own.
 Then, in each channel, given the rows already in its ledger for the same rule and group, the detection becomes:
 - a `revision` of the alert it `revises`, when that alert has a row there (reply under it, update it);
@@ -201,6 +204,7 @@ def plan_retraction(
             reason=retraction.reason,
             superseded_by=retraction.superseded_by,
             group_label=catalog.group_label(retraction.group),
+            change=retraction.revision,  # the change that withdrew it: the rest of that change is told with it
         )
         out[r.channel] = DeliveryRecord(
             key, r.channel, kind="retraction", payload=data, thread_key=r.thread_key, parent_id=r.alert_id, seq=seq
@@ -238,6 +242,7 @@ class _Thread:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OPEN = 2**63 - 1  # Stories._ended of an alert that stands
 _US = timedelta(microseconds=1)
 _FIXED_OFFSETS = (timezone, TzInfo)  # tzinfo types whose `at + by` is `by` later whatever the date
 
@@ -271,6 +276,8 @@ class Stories:
         self._thread = array("q")  # by number: its _Thread's number
         self._root = array("q")  # by number: the number of its story's first detection
         self._next = array("q")  # by number: the next detection of its story in a chain from its root (-1: none)
+        # by number: the log position of the retraction or revision that ended its alert (_OPEN: it stands)
+        self._ended = array("q")
         self._alert_ids: dict[int, str] = {}  # number -> alert id, where that is not its key (a revision's event)
         self._by_number: list[_Thread] = []
 
@@ -306,11 +313,15 @@ class Stories:
             self._by_number.append(t)
         fired = _micros(fired_at)
         root = self._story_root(position, fired_at, fired, revises, t, period)
+        if revises is not None:
+            # the alert it replaces no longer stands (from here on in the log)
+            self._end(self._latest(t, revises), position)
         n = len(self._keys)
         self._number[key] = n
         self._keys.append(key)
         self._position.append(position)
         self._fired.append(fired)
+        self._ended.append(_OPEN)
         self._thread.append(t.number)
         if root < 0:  # it starts a story
             self._root.append(n)
@@ -330,6 +341,28 @@ class Stories:
             if last is None or self._position[last] < position:
                 t.by_id[alert_id] = n
         return n
+
+    def withdraw(self, position: int, thread: str, alert_id: str) -> None:
+        """A retraction at `position` withdrew alert `alert_id` of the rule and group whose thread key is `thread`:
+        from there on it no longer keeps its story going (a story with no alert standing is over)."""
+        t = self._threads.get(thread)
+        if t is not None:
+            self._end(self._latest(t, alert_id), position)
+
+    def _end(self, n: int, position: int) -> None:
+        if n >= 0 and self._position[n] < position and position < self._ended[n]:
+            self._ended[n] = position
+
+    def _standing(self, root: int, position: int) -> bool:
+        """Whether an alert of the story starting at `root` stands just before `position` in the log: one of its
+        detections before it, neither withdrawn nor replaced by then."""
+        at, ended = self._position, self._ended
+        j = root
+        while j >= 0:
+            if at[j] < position and ended[j] > position:
+                return True
+            j = self._next[j]
+        return False
 
     def _story(self, n: int) -> Story:
         position, keys, at = self._position[n], self._keys, self._position
@@ -379,6 +412,7 @@ class Stories:
         lo = bisect_left(roots, low, key=at)
         hi = bisect_right(roots, high, lo=lo, key=at)
         mid = bisect_right(roots, fired, lo=lo, hi=hi, key=at)  # (the bounds may exclude it, at the calendar's end)
+        # A story whose alerts were all withdrawn before `position` is over: passed by, as if it were not there.
         for i in range(mid - 1, lo - 1, -1):
             r = roots[i]
             if positions[r] < position:
@@ -387,10 +421,11 @@ class Stories:
                 while i > lo and self._when(roots[i - 1]) == self._when(r):
                     i -= 1
                     r = roots[i]
-                return r
+                if self._standing(r, position):
+                    return r
         for i in range(mid, hi):
             r = roots[i]
-            if positions[r] < position:
+            if positions[r] < position and self._standing(r, position):
                 return r
         return -1
 

@@ -10,14 +10,19 @@ made the claim again. Now it is an edition (the item as it reads now) and the cl
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, Desk, backtest, feed, kind
-from watchfloor.schemas.events import EventType, edition_of
+from watchfloor.alerts.dispatcher import StoryBook
+from watchfloor.schemas.events import EventType, detection_event_id, edition_of
+from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.stores import open_store
+from watchfloor.wiring import build_catalog
 
 pytestmark = pytest.mark.functional
 
@@ -99,3 +104,40 @@ def test_the_same_edit_polled_twice_adds_nothing(tmp_path: Path, slack_server: F
     assert "edited in place" not in out, out
     assert documents(desk) == docs and desk.events() == before
     assert same_everywhere(desk, tmp_path, CLAIM, DENIAL, DENIAL) == []
+
+
+def test_a_claim_restored_soon_after_its_denial_is_a_new_message(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside trial 10, F1: the item dated minutes before the polls, so the restored claim's alert fires within the
+    open period of the withdrawn one. Every alert of that story was withdrawn, so the story is over: the restored
+    claim starts one of its own (a new top-level message, kind `alert`), not an "Update" under the "Withdrawn"
+    message (which the follow-up rewrote "Withdrawn" again, hiding the standing alert in a dead thread)."""
+    recent = format_datetime(datetime.now(UTC) - timedelta(minutes=10), usegmt=True)
+    desk = Desk(tmp_path, slack_server)
+    desk.poll(feed(CLAIM, date=recent))
+    [first] = desk.top_level()
+    desk.poll(feed(DENIAL, date=recent))
+    assert desk.standing() == {}
+    updates = len(slack_server.updates)
+
+    desk.poll(feed(CLAIM, date=recent))
+    [alert] = desk.standing().values()
+    assert [kind(m) for m in slack_server.thread(first["ts"])] == ["retraction"]
+    [_, again] = desk.top_level()
+    assert kind(again) == "alert" and again["metadata"]["event_payload"]["alert_id"] == alert.id
+    assert len(slack_server.updates) == updates  # the withdrawn message is not rewritten again
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        key = detection_event_id(alert)
+        [row] = store.deliveries(alert_ids={key})
+        # A dispatcher starting on this log (its stories read from the log: detections and retractions) decides the
+        # same: the restored claim's story is its own.
+        [position] = [se.position for se in store.read(types={EventType.DETECTION.value}) if se.event.id == key]
+        book = StoryBook(store, build_catalog(load_rules(["builtin:dprk_russia"])[1]))
+        story = book.story(position, key, alert)
+    finally:
+        store.close()
+    assert (row.kind, row.parent_id, row.status) == ("alert", None, "sent")
+    assert (story.root, story.members) == (key, frozenset())
+    assert desk.from_store() == [alert.id] == desk.from_store("log")
+    captures = [feed(text, date=recent) for text in (CLAIM, DENIAL, CLAIM)]
+    assert [a["id"] for a in backtest(tmp_path, *captures)] == [alert.id]

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
-from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.dispatcher import STORY_TYPES, AlertDispatcher
 from watchfloor.alerts.intake import Stories, Story
 from watchfloor.alerts.notice import AlertCatalog, payload, thread_key
 from watchfloor.schemas.config import Subscription
@@ -204,7 +204,7 @@ class CountingStore(MemoryStore):
         self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000
     ) -> list[tuple[int, str]]:
         got = super().read_payloads(after, types=types, limit=limit)
-        if types is not None and set(types) == {"detection"}:
+        if types is not None and set(types) == STORY_TYPES:  # detections and retractions (which may end a story)
             self.story_reads += 1
             self.story_rows += len(got)
         return got

@@ -189,69 +189,69 @@ def test_independent_sources_count_only_the_alerts_that_stand(desk: Desk) -> Non
 
 
 def test_a_follow_up_after_the_first_alert_was_withdrawn_leaves_the_first_message_withdrawn(desk: Desk) -> None:
-    """The thread's first alert is withdrawn, then a follow-up of the story comes: the first message keeps saying
-    the first alert was withdrawn, and now says which alert the thread stands on and its state; a revision of the
-    follow-up later rewrites it the same way. Nothing reads as if the withdrawn alert stood again."""
+    """The thread's first alert is withdrawn while a follow-up of it stands, then another follow-up of the story
+    comes: the first message keeps saying the first alert was withdrawn, and now says which alert the thread stands
+    on and its state; a revision of the follow-up later rewrites it the same way. Nothing reads as if the withdrawn
+    alert stood again. (With no alert of the thread standing, the story would be over: the next alert a new message,
+    test_thread_stories.)"""
     desk.tell(detection_event(troops(1, hours=0, sources=("Daily A",))))
+    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("Wire B", "Radio C"))))
     desk.tell(withdraw("det0001", EXERCISE, revision=1))
     first = desk.first_message()
     assert first["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
-    assert status_of(first) == f"*Withdrawn*: {EXERCISE} (see the thread)"  # nothing else stands in the thread
 
-    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("Wire B", "Radio C"))))
+    desk.tell(detection_event(troops(3, hours=2, severity="high", sources=("Wire B", "Radio C", "Coast D"))))
     first = desk.first_message()
     said = texts(first["blocks"])
     assert "*Updated*" not in said, said
     assert first["blocks"][0]["text"]["text"].startswith("Withdrawn: ")
     assert first["text"].startswith("Withdrawn: ")
     assert status_of(first) == (
-        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0002: now :large_orange_circle: HIGH · "
-        "2 independent sources and 2 updates in the thread"
+        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0003: now :large_orange_circle: HIGH · "
+        "3 independent sources and 3 updates in the thread"
     )
     assert not any(b["type"] == "actions" for b in first["blocks"])  # nothing to acknowledge on a withdrawn alert
     assert first["metadata"]["event_payload"] == {"alert_id": "det0001", "rule": "troops", "kind": "alert"}
-    [_, reply] = desk.slack.thread(first["ts"])
+    [_, _, reply] = desk.slack.thread(first["ts"])
     assert "*Update* · :large_orange_circle: HIGH" in texts(reply["blocks"])  # the reply itself is as before
 
     # A late report revises the follow-up (a reply): the reply shows its revised alert, and the first message,
     # updated too, stays withdrawn and stands on the revision.
-    revised = detection_event(
-        troops(3, hours=1, severity="high", sources=("Wire B", "Radio C", "Coast D"), revises="det0002", revision=2)
-    )
-    desk.tell(revised)
+    sources = ("Wire B", "Radio C", "Coast D", "Port E")
+    desk.tell(detection_event(troops(4, hours=2, severity="high", sources=sources, revises="det0003", revision=2)))
     assert status_of(desk.first_message()) == (
-        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0003: now :large_orange_circle: HIGH · "
-        "3 independent sources and 3 updates in the thread"
+        f"*Withdrawn*: {EXERCISE} · the thread stands on alert det0004: now :large_orange_circle: HIGH · "
+        "4 independent sources and 4 updates in the thread"
     )
 
     # file and webhook: the thread's first alert is withdrawn, and its state is the alert it stands on
     records = [r for r in desk.records() if "thread" in r]
     assert [(r["kind"], r["thread"]["first_withdrawn"], r["thread"]["newest_alert"]) for r in records] == [
-        ("retraction", EXERCISE, None),
-        ("followup", EXERCISE, "det0002"),
-        ("revision", EXERCISE, "det0003"),
+        ("followup", None, "det0002"),
+        ("retraction", EXERCISE, "det0002"),
+        ("followup", EXERCISE, "det0003"),
+        ("revision", EXERCISE, "det0004"),
     ]
-    assert [r["thread"]["withdrawn"] for r in records] == [EXERCISE, None, None]  # a withdrawal's own reason
+    assert [r["thread"]["withdrawn"] for r in records] == [None, EXERCISE, None, None]  # a withdrawal's own reason
     hooked = [b["thread"] for b in desk.hooked() if "thread" in b]
     assert [(t["first_withdrawn"], t["newest_alert"]) for t in hooked] == [
-        (EXERCISE, None),
+        (None, "det0002"),
         (EXERCISE, "det0002"),
         (EXERCISE, "det0003"),
+        (EXERCISE, "det0004"),
     ]
 
     # console: the thread line says what stands, and that the first alert was withdrawn
     said = thread_lines(desk.console)
-    assert said[0] == "thread: no alert of it stands now · 1 update(s)", said
-    assert said[1] == (
-        f"thread now HIGH · 2 independent source(s) · 2 update(s) · its first alert det0001 was withdrawn: {EXERCISE}"
+    assert said[2] == (
+        f"thread now HIGH · 3 independent source(s) · 3 update(s) · its first alert det0001 was withdrawn: {EXERCISE}"
     ), said
 
     # email: the reply cannot rewrite the first mail, so it says the first alert was withdrawn
     mails = desk.mails()
-    assert "No alert of this thread stands now." in mails[1]
-    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[2], mails[2]
-    assert "Severity: HIGH (confirmed)" in mails[2]  # not "was MEDIUM": the MEDIUM alert was withdrawn
-    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[3]
+    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[3], mails[3]
+    assert "Severity: HIGH (confirmed)" in mails[3] and "was MEDIUM" not in mails[3]
+    assert f"First alert: det0001, withdrawn: {EXERCISE}" in mails[4]
 
 
 def test_the_first_alert_withdrawn_after_a_follow_up_leaves_the_thread_standing_on_it(desk: Desk) -> None:

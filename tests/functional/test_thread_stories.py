@@ -6,8 +6,9 @@ a file and a local webhook receiver).
 - "independent sources in the thread" counts the engine's independent reports: copies of one wire story printed by
   several outlets count once, as the engine's corroboration counts them (it counted each outlet). The engine marks
   each report of a detection with its story (Evidence.story); the thread links outlets through it.
-- A follow-up told after the thread's MEDIUM first alert was withdrawn does not say "(was MEDIUM)": nothing of that
-  alert stands to be escalated from (intake compared against every alert ever told in the thread).
+- An alert after the thread's MEDIUM first alert was withdrawn does not say "(was MEDIUM)": nothing of that alert
+  stands to be escalated from (intake compared against every alert ever told in the thread). With no alert of the
+  thread standing, the story is over, and that alert starts a new one in every channel (outside trial 10, F1).
 """
 
 from __future__ import annotations
@@ -276,26 +277,37 @@ def withdraw(alert_id: str, reason: str, revision: int) -> Any:
 def test_a_follow_up_after_a_withdrawn_medium_alert_does_not_say_it_was_medium(
     tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook, withdrawn: bool
 ) -> None:
-    """MEDIUM first alert, withdrawn, then a HIGH follow-up: no channel says "(was MEDIUM)" (file and webhook carry
-    no `escalated_from`, Slack does not broadcast it as an escalation). Without the withdrawal every channel says it
-    (the control)."""
+    """MEDIUM first alert, withdrawn, then a HIGH alert of the same rule and group within its open period: no channel
+    says "(was MEDIUM)". Its story's only alert withdrawn, the story is over (outside trial 10, F1): the HIGH alert
+    starts one of its own in every channel (kind `alert`: a new Slack message and mail, a new alert line, record and
+    payload), not an "Update" under the withdrawn message. Without the withdrawal it is a follow-up that every channel
+    says escalated from MEDIUM (the control)."""
     d = _desk(tmp_path, slack_server, smtp_server, hook, TROOPS)
     try:
         d.tell(detection_event(troops(1, hours=0, sources=("Daily A",))))
         if withdrawn:
             d.tell(withdraw("det0001", "the first report was about an exercise", revision=1))
         d.tell(detection_event(troops(2, hours=1, severity="high", sources=("Wire B", "Radio C"))))
-        [followup] = [r for r in lines(d.archive) if r["kind"] == "followup"]
-        [hooked] = [b for _, _, b in d.hook.received if b.get("kind") == "followup"]
         mail = [r.part("plain") for r in d.smtp.received][-1]
-        [reply] = [m for m in d.slack.messages if m.get("thread_ts") not in (None, m["ts"]) and "HIGH" in m["text"]]
         said = d.console.getvalue()
         if withdrawn:
-            assert "escalated_from" not in followup and "escalated_from" not in hooked
+            [record] = [r for r in lines(d.archive) if r["id"] == "det0002"]
+            [hooked] = [b for _, _, b in d.hook.received if b["alert"]["id"] == "det0002"]
+            assert record["kind"] == hooked["kind"] == "alert"
+            assert "escalated_from" not in record and "escalated_from" not in hooked
             assert "Severity: HIGH (confirmed)" in mail and "was MEDIUM" not in mail
-            assert "was MEDIUM" not in str(reply["blocks"]) and reply.get("subtype") != "thread_broadcast"
-            assert "(was MEDIUM)" not in said
+            [first, new] = [m for m in d.slack.messages if m.get("thread_ts") in (None, m["ts"])]
+            assert "HIGH" in new["text"] and "was MEDIUM" not in str(new["blocks"])
+            assert [m for m in d.slack.messages if m.get("thread_ts") == first["ts"] != m["ts"]] == [
+                m for m in d.slack.messages if "Withdrawn" in m["text"] and m["ts"] != first["ts"]
+            ]  # the withdrawn thread holds the withdrawal alone
+            assert "(was MEDIUM)" not in said and "Update" not in said
+            store = d.store
+            assert {r.kind for r in store.deliveries(alert_ids={"det0002"})} == {"alert"}
         else:
+            [followup] = [r for r in lines(d.archive) if r["kind"] == "followup"]
+            [hooked] = [b for _, _, b in d.hook.received if b.get("kind") == "followup"]
+            [reply] = [m for m in d.slack.messages if m.get("thread_ts") not in (None, m["ts"]) and "HIGH" in m["text"]]
             assert followup["escalated_from"] == "medium" and hooked["escalated_from"] == "medium"
             assert "Severity: HIGH (confirmed, was MEDIUM)" in mail
             assert "was MEDIUM" in str(reply["blocks"]) and reply.get("subtype") == "thread_broadcast"

@@ -192,6 +192,27 @@ def test_a_story_is_decided_from_every_detection_before_it_whatever_the_channels
     assert other.root == "p1"
 
 
+def test_a_story_whose_alerts_were_all_withdrawn_is_over() -> None:
+    # Outside trial 10, F1: a claim restored after a denial, or another outlet's report after the withdrawal, fires
+    # within the open period of the withdrawn alert; its story has no alert standing, so it starts one of its own.
+    stories, period = Stories(), CAT.open_period("troops")
+    tk = thread_key("troops", {"party": "RUS"})
+    assert stories.take(1, "d1", det(1), period).root == "d1"
+    assert stories.take(2, "r1", det(2, hours=1, revises="d1", revision=1), period).root == "d1"  # d1 replaced
+    stories.withdraw(3, tk, "d2")  # the revision that stood for d1 withdrawn: nothing of the story stands
+    again = stories.take(4, "d4", det(4, hours=2), period)
+    assert (again.root, again.members) == ("d4", frozenset())
+    assert stories.take(5, "d5", det(5, hours=3), period).root == "d4"  # the new story goes on
+    late = stories.take(6, "d6", det(6, hours=1.5), period)  # between the two: not the story that is over
+    assert late.root == "d4"
+    # Decided from what came before each one in the log: taken again, d2's story is still d1's.
+    assert stories.take(2, "r1", det(2, hours=1, revises="d1", revision=1), period).root == "d1"
+    # A withdrawal of one alert of two leaves the story going; one of another group touches nothing.
+    stories.withdraw(7, thread_key("troops", {"party": "PRK"}), "d4")
+    stories.withdraw(8, tk, "d5")
+    assert stories.take(9, "d9", det(9, hours=4), period).root == "d4"
+
+
 def test_stories_are_those_of_their_definition_over_many_roots() -> None:
     # Stories looks among the roots near a detection's fired_at only (a slice of them by fired_at, not all a rule
     # and group ever had): the same stories as the definition, over every earlier root, whatever the order the
