@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
-from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, Desk, backtest, feed, kind
+from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, OTHER, Desk, backtest, feed, kind
 from watchfloor.alerts.dispatcher import StoryBook
 from watchfloor.schemas.events import EventType, detection_event_id, edition_of
 from watchfloor.stream_processors.rulefile import load_rules
@@ -141,3 +141,26 @@ def test_a_claim_restored_soon_after_its_denial_is_a_new_message(tmp_path: Path,
     assert desk.from_store() == [alert.id] == desk.from_store("log")
     captures = [feed(text, date=recent) for text in (CLAIM, DENIAL, CLAIM)]
     assert [a["id"] for a in backtest(tmp_path, *captures)] == [alert.id]
+
+
+def test_another_outlet_after_the_withdrawal_is_a_new_message(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside trial 10, F1, without a restore: the wire's claim is withdrawn, then another outlet reports the story
+    minutes later. Nothing of the withdrawn thread stands, so its alert is a new message, not an "Update" under it."""
+    now = datetime.now(UTC)
+    wire_date = format_datetime(now - timedelta(minutes=10), usegmt=True)
+    radio_date = format_datetime(now - timedelta(minutes=5), usegmt=True)
+    desk = Desk(tmp_path, slack_server, second=True)
+    desk.radio.write_text(feed("Weather: rain in Seoul", guid=OTHER, date=wire_date, name="Radio Example"))
+    desk.poll(feed(CLAIM, date=wire_date))
+    [first] = desk.top_level()
+    desk.poll(feed(DENIAL, date=wire_date))
+    assert desk.standing() == {}
+
+    report = "Kyiv says hundreds of North Korean soldiers were killed or wounded in Kursk"
+    desk.radio.write_text(feed(report, guid=f"{OTHER}-2", date=radio_date, name="Radio Example"))
+    desk.poll(feed(DENIAL, date=wire_date))
+    [alert] = desk.standing().values()
+    assert [e.event_id for e in alert.evidence] == [f"{OTHER}-2"]
+    assert [kind(m) for m in slack_server.thread(first["ts"])] == ["retraction"]
+    [_, again] = desk.top_level()
+    assert kind(again) == "alert" and again["metadata"]["event_payload"]["alert_id"] == alert.id
