@@ -1,16 +1,16 @@
 """What a channel is told: a `Notice` (a new alert, a follow-up, a revision or a withdrawal) and the thread it
 belongs to. Pure data and pure functions; the dispatcher builds notices, the notifiers render them.
 
-A thread is one story's alerts in one channel (a story: the alerts of one rule and group while the first of them
-is open, within its rule's window or realert period in event time, and one of them stands (once all are withdrawn
-the story is over: the next alert starts another), decided for all channels at once by alerts.intake). Its first alert in the channel is a message of its own; every later one replies under it and
-updates it with the thread's current state: the severity and confirmation of its newest standing alert in event
-time, and the independent sources of its standing alerts (ThreadView). An alert stands until a revision replaces it
-(then its latest revision stands for it) or a retraction withdraws it; a withdrawn first alert's message keeps saying
-it was withdrawn, and names the alert the thread now stands on. A revision (a detection that `revises` an earlier
-one) and a retraction reply under the alert they change and update it; when that is a reply, the first message is
-updated too. Channels
-without threads (console, file, webhook) get a line, record or payload that names the alert it updates.
+A thread is one story's alerts in one channel (a story: the alerts of one rule and group while the first of them is
+open, within its rule's window or realert period in event time, and one of them stands (once all are withdrawn the
+story is over: the next alert starts another), decided for all channels at once by alerts.intake). Its first alert in
+the channel is a message of its own; every later one replies under it and updates it with the thread's current state:
+the severity and confirmation of its newest standing alert in event time, and the independent sources of its standing
+alerts (ThreadView). An alert stands until a revision replaces it (then its latest revision stands for it) or a
+retraction withdraws it; a withdrawn first alert's message keeps saying it was withdrawn, and names the alert the
+thread now stands on. A revision (a detection that `revises` an earlier one) and a retraction reply under the alert
+they change and update it; when that is a reply, the first message is updated too. Channels without threads (console,
+file, webhook) get a line, record or payload that names the alert it updates.
 """
 
 from __future__ import annotations
