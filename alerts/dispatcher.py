@@ -416,12 +416,25 @@ class AlertDispatcher:
                 self.stories.passed(last[0], events[0].position)
             last[:] = [events[0].position]
             rows, outputs = self._take(events[0], tables[0])
-            now = self._clock()  # the maximum age counts from here, on the dispatcher's clock
-            enqueued += self.store.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])
+            enqueued += self.store.enqueue(self._stamped(rows))
             return None, outputs
 
         taken = pull_and_process(self.store, PROCESSOR, INTAKE_TYPES, take, batch_size=limit, limit=limit, each=True)
         return taken, enqueued
+
+    def route_again(self, stored: StoredEvent, table: RoutingTable) -> list[DeliveryRecord]:
+        """An alert taken in before any subscription routed it, routed now through `table` by intake's own step
+        (alerts redeliver --route): its outputs appended and its rows enqueued; the rows, none when `table` routes
+        it nowhere either."""
+        rows, outputs = self._take(stored, table)
+        if rows:
+            self.store.append(outputs)
+            self.store.enqueue(self._stamped(rows))
+        return rows
+
+    def _stamped(self, rows: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        now = self._clock()  # the maximum age counts from here, on the dispatcher's clock
+        return [dataclasses.replace(r, created_at=r.created_at or now) for r in rows]
 
     # -- intake -----------------------------------------------------------------------------------------------
 

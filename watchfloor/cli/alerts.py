@@ -505,14 +505,10 @@ def _route_unrouted(cfg: Any, st: Any, keys: set[str]) -> None:
     table = dispatcher.routing.routing()
     for se in todo:  # in log order: the dispatcher's stories are read forwards
         key = detection_event_id(Detection.model_validate(se.event.payload))
-        # The intake's own step for one event (dispatcher._take): the same rows a live intake makes now.
-        rows, outputs = dispatcher._take(se, table)
+        rows = dispatcher.route_again(se, table)  # the same rows a live intake makes now
         if not rows:
             err.print(f"alert {key}: no subscription routes it today either; nothing to send", highlight=False)
             continue
-        now = datetime.now(UTC).timestamp()
-        st.append(outputs)
-        st.enqueue([dataclasses.replace(r, created_at=r.created_at or now) for r in rows])
         said = ", ".join(f"{r.channel} ({r.status if r.status != 'outstanding' else r.kind})" for r in rows)
         err.print(f"alert {key} routed through today's subscriptions: {said}", highlight=False)
 
