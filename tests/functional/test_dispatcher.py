@@ -421,6 +421,7 @@ def test_a_slow_channel_lets_the_others_go_first_and_still_delivers_in_the_cycle
     slack_server.slow_next("chat.postMessage", 0.4, times=4)  # slow, not failing: each post lands
     d = make(store, slack_server, archive, clock)
     d.deliverer.channel_budget = 0.3  # (5 s in production)
+    d.deliverer.stopwatch = slack_server.answer_delays  # the server's delays, not a loaded machine's disk
     report = d.cycle()
     assert report.ok and report.tally.sent == 8 and report.tally.slow_channels == {"slack-ops"}
     order = [(x.channel, x.alert_id) for x in deliveries(store) if x.status == "sent"]
@@ -444,6 +445,7 @@ def test_between_batches_a_slow_channel_leaves_its_rest_to_the_closing_cycle(
     slack_server.slow_next("chat.postMessage", 0.4, times=3)
     d = make(store, slack_server, archive, clock)
     d.deliverer.channel_budget = 0.3
+    d.deliverer.stopwatch = slack_server.answer_delays
     first = d.cycle(finish_slow=False)  # after a batch: Slack used its budget on one post
     assert (first.tally.sent, first.outstanding) == (4, 2) and len(lines(archive)) == 3
     feed(store, detection(4, group={"route": "4"}))  # the next source's alert
