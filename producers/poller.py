@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from watchfloor.schemas.config import GdeltSource, JsonlSource, RssSource
-from watchfloor.schemas.events import CaughtUp, DeadLetter, caught_up_event
+from watchfloor.schemas.events import CaughtUp, DeadLetter, Document, caught_up_event
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
@@ -421,7 +421,8 @@ class SourcePoller:
     def _feed_state(self, source: RssSource) -> dict[str, Any]:
         """What the feed's previous poll kept: its cache validators (HTTP only), and the edits it left out past
         max_editions (`editions_held`: item id -> edition id, publish.ingest's `held`), and the latest version of each
-        item it has editions of (`editions_latest`: item id -> [version id, text print], publish.ingest's `latest`)."""
+        item it has editions of that the feed listed (`editions_latest`: item id -> [version id, text print],
+        publish.ingest's `latest`)."""
         saved = self.store.load_checkpoint(checkpoint_name(source.url)).state or {}
         state: dict[str, Any] = (
             {"etag": saved.get("etag"), "modified": saved.get("modified")} if _is_http(source.url) else {}
@@ -470,6 +471,8 @@ class SourcePoller:
                 self.store.commit(checkpoint_name(url), Checkpoint(0, new_state), [])
             return result
 
+        listed = {item.id for item in feed.items if isinstance(item, Document)}
+
         def checkpoint(summary: IngestSummary) -> tuple[str, Checkpoint] | None:
             # The validators (HTTP), with this poll's documents; and the edits it left out, for the next poll to
             # count only those it has not; and each edited item's latest version, for the next poll to compare the
@@ -477,10 +480,14 @@ class SourcePoller:
             new: dict[str, Any] = {"etag": feed.etag, "modified": feed.modified} if http else {}
             if summary.held:
                 new["editions_held"] = summary.held
-            latest = {**state.get("editions_latest", {}), **summary.latest}
+            # Only the items this poll listed are kept: one the feed no longer lists is forgotten, so the map is
+            # bounded by the feed's length. Should it come back, the log's last edition of it stands in for the
+            # entry (publish.ingest), so an edited item is still compared with its latest version.
+            before = state.get("editions_latest", {})
+            latest = {item: v for item, v in {**before, **summary.latest}.items() if item in listed}
             if latest:
                 new["editions_latest"] = latest
-            if not http and not summary.held and not summary.latest and "editions_held" not in state:
+            if not http and not summary.held and latest == before and "editions_held" not in state:
                 return None  # nothing of the checkpoint changed
             return checkpoint_name(url), Checkpoint(0, new)
 

@@ -17,8 +17,9 @@ the same edit again adds nothing. A new text is new against the item's latest ve
 checkpoint keeps it, item -> [version id, text_print], for the items that have editions), not its first: an item
 edited back to an earlier text (a claim restored after a denial) is an edition again, the item as it reads now, and
 one edited back and forth (A -> B -> A -> B) makes an edition at each step, as each follows another version. An item
-the checkpoint does not name (no edit yet, or a log from before it kept them) is compared with the log's version,
-its first, which costs a poll without an edit nothing more.
+the checkpoint does not name (no edit yet, one the feed stopped listing, a log from before it kept them) is compared
+with the log's version, its first, which costs a poll without an edit nothing more; when its text differs from that,
+with its last edition in the log if it has one (`EditionLatest.latest_editions`), so the checkpoint may forget items.
 
 An item can be edited on every poll (a live blog, a ticker), and each edition is one more document that can raise
 signals and alerts: a source keeps at most `max_editions` editions of one item (config, DEFAULT_MAX_EDITIONS). The
@@ -59,6 +60,7 @@ from watchfloor.stream_processors.ports import (
     ConflictCheck,
     EditionBound,
     EditionCount,
+    EditionLatest,
     EventLog,
 )
 from watchfloor.stream_processors.stores.errors import RecordRejected, StoreError, payload_differs
@@ -322,6 +324,10 @@ class _Batch:
             if self.docs[i].id in held
             and self._conflicts([self.docs[i].model_copy(update={"payload": _text(self.docs[i])})])
         }
+        # An item whose latest version the feed's checkpoint does not name (the poller forgets the items its feed no
+        # longer lists; a checkpoint lost) is compared with its last edition in the log when it has one, as with the
+        # checkpoint's: compared with its first version, an item edited twice (A -> B -> C) would make C again.
+        in_log = self._latest_in_log(sorted({self.docs[i].id for i in changed_from_log}))
         drop: set[int] = set()
         made: dict[int, str] = {}  # position -> the item it is an edition of
         for i in sorted(clash):
@@ -335,7 +341,12 @@ class _Batch:
             if not changed:
                 drop.add(i)
                 continue
-            self.docs[i] = _edition(ev, self.at)
+            last = in_log.get(ev.id)
+            if last is not None and _print(ev) == _print(last):
+                drop.add(i)  # the item reads as its latest edition: a duplicate, and that is its latest again
+                self.summary.latest[ev.id] = [last.id, _print(last)]
+                continue
+            self.docs[i] = _edition(ev, self.at, last.id if last is not None else None)
             made[i] = ev.id
         made.update(since)
         made = dict(sorted(made.items()))  # the batch's order (the bound keeps the first edits)
@@ -357,6 +368,12 @@ class _Batch:
             if i not in left_out:
                 self.summary.latest[item] = [self.docs[i].id, _print(self.docs[i])]
         return drop, set(new) - left_out
+
+    def _latest_in_log(self, items: Sequence[str]) -> dict[str, Event]:
+        """The last edition in the log of each of `items` that has one (none when the log cannot tell)."""
+        if not items or not isinstance(self.store, EditionLatest):
+            return {}
+        return self.store.latest_editions(items)
 
     def _past_bound(self, new: Mapping[int, str]) -> set[int]:
         """Of the new editions (position -> item), those of items that have `max_editions` editions in the log

@@ -255,6 +255,16 @@ class EditionCount(Protocol):
 
 
 @runtime_checkable
+class EditionLatest(Protocol):
+    """An event log that can tell the latest edition of feed items it holds, by their ids: a feed's producer compares
+    an item its checkpoint no longer names with it (producers/publish.py), so the checkpoint's map may forget items."""
+
+    def latest_editions(self, doc_ids: Sequence[str]) -> dict[str, Event]:
+        """For each of `doc_ids` that has editions in the log (ids `ID#edition-HASH`), the one appended last."""
+        ...
+
+
+@runtime_checkable
 class EditionBound(Protocol):
     """An event log that holds the bound on a feed item's editions (producers/publish.py) where two producers of one
     feed cannot both pass it: the count and the write in one transaction, under the store's write lock."""

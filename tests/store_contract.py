@@ -27,6 +27,7 @@ from watchfloor.stream_processors.ports import (
     DeliveryLedger,
     EditionBound,
     EditionCount,
+    EditionLatest,
     EventLog,
     Store,
     StoredEvent,
@@ -323,6 +324,24 @@ class StoreContract(LedgerContract):
             "a\x00b": 0,
         }
         assert store.count_editions([]) == {}
+
+    def test_latest_editions_names_each_items_last_edition_appended(self, store: Store) -> None:
+        assert isinstance(store, EditionLatest)
+        item, other = "https://wire.example/a/4", "기사-8"
+        # Appended in an order their ids do not sort in: the last appended is the latest, whatever its hash.
+        late = [f"{item}#edition-{'f' * 16}", f"{item}#edition-{'0' * 16}", f"{item}#edition-{'7' * 16}"]
+        store.append([Event(id=item, type="news.article", time=T0, payload={"v": 0})])
+        for n, i in enumerate(late[:2], 1):
+            store.append([Event(id=i, type="news.article", time=T0, payload={"v": n})])
+        store.append([Event(id=f"{item}x#edition-{'1' * 16}", type="news.article", time=T0, payload={})])
+        store.append([Event(id=f"{other}#edition-{'a' * 16}", type="news.article", time=T0, payload={"v": 9})])
+        store.append([Event(id=late[2], type="news.article", time=T0, payload={"v": 3}), ev("plain")])
+        got = store.latest_editions([item, other, "nothing", item[:-1], "a\x00b"])
+        assert {k: (v.id, v.payload) for k, v in got.items()} == {
+            item: (late[2], {"v": 3}),
+            other: (f"{other}#edition-{'a' * 16}", {"v": 9}),
+        }
+        assert store.latest_editions([]) == {}
 
     def test_append_bounded_leaves_out_editions_past_the_bound_at_the_write(self, store: Store) -> None:
         assert isinstance(store, EditionBound)

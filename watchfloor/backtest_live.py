@@ -96,6 +96,8 @@ class SeenIds:
         self.held: dict[str, str] = {}  # item id -> the edition id last left out past max_editions
         # Item id -> (its latest edition's id, fingerprint): an edited item's text is compared with its latest version,
         # not its first, as the live poll compares it (publish.ingest's `latest`), so one edited back is an edition.
+        # Kept for the run, one entry per item edited: live, the poller forgets an item its feed stops listing and
+        # asks the log for its last edition if it comes back, which is the entry this map still holds.
         self.latest: dict[str, tuple[str, int]] = {}
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ class MemoryStore(MemoryDeliveryLedger):
         self._events: list[StoredEvent] = []
         self._ids: dict[str, int] = {}  # id -> index in _events
         self._editions: Counter[str] = Counter()  # feed item id -> editions of it in the log (count_editions)
+        self._last_edition: dict[str, int] = {}  # feed item id -> index in _events of its last edition
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._pauses: dict[str, float] = {}
@@ -40,6 +41,7 @@ class MemoryStore(MemoryDeliveryLedger):
             added += 1
             if (item := edition_of(ev.id)) is not None:
                 self._editions[item] += 1
+                self._last_edition[item] = len(self._events) - 1
         return added
 
     def append(self, events: Sequence[Event]) -> int:
@@ -87,6 +89,10 @@ class MemoryStore(MemoryDeliveryLedger):
     def count_editions(self, doc_ids: Sequence[str]) -> dict[str, int]:
         with self._lock:
             return {doc_id: self._editions.get(doc_id, 0) for doc_id in doc_ids}
+
+    def latest_editions(self, doc_ids: Sequence[str]) -> dict[str, Event]:
+        with self._lock:
+            return {d: self._events[self._last_edition[d]].event for d in doc_ids if d in self._last_edition}
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         return self._select(after, types, limit)

@@ -338,8 +338,30 @@ class SqlStore(SqlDeliveryLedger):
                 out[doc_id] = int(conn.execute(stmt, {"lo": low, "hi": high, "n": length}).scalar_one())
         return out
 
+    def latest_editions(self, doc_ids: Sequence[str]) -> dict[str, Event]:
+        """For each item id that has editions in the log, the last appended: count_editions' range of the index,
+        one look-up per item (asked only for an edited item its feed's checkpoint no longer names: publish.py)."""
+        wanted = [d for d in dict.fromkeys(doc_ids) if "\x00" not in d]  # never stored (check_event)
+        out: dict[str, Event] = {}
+        if not wanted:
+            return out
+        stmt = (
+            select(events_table).where(*self._edition_range_where()).order_by(events_table.c.position.desc()).limit(1)
+        )
+        with self._read() as conn:
+            for doc_id in wanted:
+                low, high, length = edition_range(doc_id)
+                row = conn.execute(stmt, {"lo": low, "hi": high, "n": length}).first()
+                if row is not None:
+                    out[doc_id] = _stored_event(row).event
+        return out
+
     def editions_query(self) -> Select[Any]:
         """count_editions' query of one item, with the parameters `lo`, `hi` and `n` (edition_range)."""
+        return select(func.count()).select_from(events_table).where(*self._edition_range_where())
+
+    def _edition_range_where(self) -> list[Any]:
+        """The conditions of an item's editions' ids, with the parameters `lo`, `hi` and `n` (edition_range)."""
         lo, hi, n = bindparam("lo", type_=String), bindparam("hi", type_=String), bindparam("n", type_=Integer)
         if self._sqlite:
             # The id's unique index is in byte order (BINARY), which is code point order: a range seek.
@@ -358,7 +380,7 @@ class SqlStore(SqlDeliveryLedger):
                 func.right(events_table.c.id, EDITION_HASH_CHARS).op("~")(literal_column("'^[0-9a-f]+$'")),
                 events_table.c.id.like(literal_column(EDITIONS_LIKE)),
             ]
-        return select(func.count()).select_from(events_table).where(*where)
+        return where
 
     def read(self, after: int = 0, *, types: Collection[str] | None = None, limit: int = 1000) -> list[StoredEvent]:
         if limit <= 0 or (types is not None and not types):
