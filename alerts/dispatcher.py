@@ -422,15 +422,22 @@ class AlertDispatcher:
         taken = pull_and_process(self.store, PROCESSOR, INTAKE_TYPES, take, batch_size=limit, limit=limit, each=True)
         return taken, enqueued
 
-    def route_again(self, stored: StoredEvent, table: RoutingTable) -> list[DeliveryRecord]:
+    def route_again(
+        self, stored: StoredEvent, table: RoutingTable, channel: str | None = None
+    ) -> tuple[list[DeliveryRecord], int]:
         """An alert taken in before any subscription routed it, routed now through `table` by intake's own step
-        (alerts redeliver --route): its outputs appended and its rows enqueued; the rows, none when `table` routes
-        it nowhere either."""
+        (alerts redeliver --route), through `channel`'s subscriptions only when given: its rows enqueued and its
+        outputs (its `alert` event, a suppressed row's `delivery` event) appended in one transaction, so an
+        interruption leaves neither. Returns (the rows, none when `table` routes it nowhere either; how many of
+        them went in, the others being in the ledger already)."""
+        if channel is not None:
+            table = dataclasses.replace(
+                table, subscriptions=tuple(s for s in table.subscriptions if s.channel == channel)
+            )
         rows, outputs = self._take(stored, table)
-        if rows:
-            self.store.append(outputs)
-            self.store.enqueue(self._stamped(rows))
-        return rows
+        if not rows:
+            return [], 0
+        return rows, self.store.enqueue(self._stamped(rows), outputs)
 
     def _stamped(self, rows: list[DeliveryRecord]) -> list[DeliveryRecord]:
         now = self._clock()  # the maximum age counts from here, on the dispatcher's clock

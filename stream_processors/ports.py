@@ -145,8 +145,9 @@ class DeliveryLedger(Protocol):
         """Set a row's status and detail directly (creating it when absent); the lease is left alone."""
         ...
 
-    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
-        """Insert each record whose (alert_id, channel) is not in the ledger yet; returns how many went in."""
+    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
+        """Insert each record whose (alert_id, channel) is not in the ledger yet; returns how many went in. `events`
+        are appended in the same transaction (dedup by id), so the rows are never there without them."""
         ...
 
     def claim_deliveries(

@@ -25,6 +25,7 @@ from watchfloor.stream_processors.ports import (
     CheckpointStore,
     ConflictCheck,
     DeliveryLedger,
+    DeliveryRecord,
     EditionBound,
     EditionCount,
     EditionLatest,
@@ -324,6 +325,16 @@ class StoreContract(LedgerContract):
             "a\x00b": 0,
         }
         assert store.count_editions([]) == {}
+
+    def test_enqueue_appends_its_events_in_the_same_transaction(self, store: Store) -> None:
+        row = DeliveryRecord("a1", "desk", payload={"k": 1})
+        assert store.enqueue([row], [ev(1, "alert")]) == 1
+        assert ids(store.read()) == ["e1"] and store.delivery_status("a1", "desk") == "outstanding"
+        # A refused event: neither it nor the row goes in.
+        with pytest.raises(RecordRejected):
+            store.enqueue([DeliveryRecord("a2", "desk")], [ev(2), Event(id="x\x00", type="alert", time=T0, payload={})])
+        assert ids(store.read()) == ["e1"] and store.delivery_status("a2", "desk") is None
+        assert store.enqueue([row], [ev(1, "alert")]) == 0  # again: nothing new
 
     def test_latest_editions_names_each_items_last_edition_appended(self, store: Store) -> None:
         assert isinstance(store, EditionLatest)

@@ -41,10 +41,11 @@ class MemoryDeliveryLedger:
                 old, status=status, detail=detail, updated_at=now
             )
 
-    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
+    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
         now = datetime.now(UTC).timestamp()
         added = 0
         with self._lock:
+            self._append_locked(events)  # checks every event before it adds any, and before any row goes in
             for r in records:
                 key = (r.alert_id, r.channel)
                 if key in self._deliveries:

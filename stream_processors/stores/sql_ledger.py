@@ -238,14 +238,15 @@ class SqlDeliveryLedger:
                 )
             )
 
-    def enqueue(self, records: Sequence[DeliveryRecord]) -> int:
-        if not records:
+    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
+        if not records and not events:
             return 0
         now = datetime.now(UTC).timestamp()
         rows = {(r.alert_id, r.channel): _row(r, r.created_at or now) for r in records}
         insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
         added = 0
         with self._write() as conn:
+            self._append_in(conn, events)
             for row in rows.values():  # one by one, counting what RETURNING says went in (psycopg's rowcount
                 # is -1 for INSERT ... ON CONFLICT DO NOTHING)
                 stmt = insert(deliveries_table).values(row).on_conflict_do_nothing()

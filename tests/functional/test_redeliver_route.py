@@ -4,6 +4,7 @@ no delivery, and `--route` sends them through today's subscriptions, once (SQLit
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,80 @@ def test_an_alert_raised_before_any_subscription_is_explained_and_routed_on_purp
     assert len(slack_server.messages) == 1
     now = [json.loads(x) for x in wf(slack_server, "alerts", "list", "--json", *c).splitlines() if x[:1] == "{"]
     assert [a["id"] for a in now if a["deliveries"]] == [first]  # only the one named was sent
+
+
+def two_channels(tmp_path: Path, server: FakeSlack) -> tuple[str, ...]:
+    path = config(tmp_path, server)
+    text = path.read_text(encoding="utf-8")
+    wire = (
+        f'  - {{type: slack, name: wire, channel: "#wire", token_env: WF_TEST_SLACK, base_url: "{server.base_url}"}}\n'
+    )
+    path.write_text(text + wire, encoding="utf-8")
+    server.channels = {"#desk", "#wire"}
+    return ("--config", str(path))
+
+
+def raised_unrouted(server: FakeSlack, c: tuple[str, ...]) -> str:
+    """Alerts raised with no subscription, then subscriptions of both channels added: the first alert's id."""
+    wf(server, "run", "--once", *c)
+    alerts = [json.loads(x) for x in wf(server, "alerts", "list", "--json", *c).splitlines() if x[:1] == "{"]
+    wf(server, "subscriptions", "add", "desk", *c)
+    wf(server, "subscriptions", "add", "wire", *c)
+    return str(alerts[0]["id"])
+
+
+def deliveries(server: FakeSlack, c: tuple[str, ...], alert: str) -> list[str]:
+    listed = (json.loads(x) for x in wf(server, "alerts", "list", "--json", *c).splitlines() if x[:1] == "{")
+    [row] = [a for a in listed if a["id"] == alert]
+    return sorted(row["deliveries"])
+
+
+def test_route_with_a_channel_sends_to_that_channel_only_and_says_it_is_a_first_time(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    c = two_channels(tmp_path, slack_server)
+    first = raised_unrouted(slack_server, c)
+
+    said = wf(slack_server, "alerts", "redeliver", first, "--route", "--channel", "wire", "--send", *c)
+    assert f"alert {first} routed through today's subscriptions of wire: wire (alert)" in said, said
+    assert "1 delivery queued for the first time, 0 deliveries will be sent again" in said, said
+    assert "will be sent again" not in said.replace("0 deliveries will be sent again", ""), said
+    assert [m["channel"] for m in slack_server.messages] == ["#wire"]
+    assert deliveries(slack_server, c, first) == ["wire"]
+
+    # The other channel is still waiting for its route: routed on its own, once.
+    said = wf(slack_server, "alerts", "redeliver", first, "--route", "--channel", "desk", "--send", *c)
+    assert "1 delivery queued for the first time" in said, said
+    assert sorted(m["channel"] for m in slack_server.messages) == ["#desk", "#wire"]
+    said = wf(slack_server, "alerts", "redeliver", first, "--route", "--channel", "desk", *c)
+    assert "no named alert is waiting for a route to desk" in said, said
+    assert "0 deliveries queued for the first time, 0 deliveries will be sent again" in said, said
+    assert len(slack_server.messages) == 2
+
+
+def test_an_interrupted_route_leaves_nothing_and_running_it_again_routes_the_alert(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """The alert event and the rows of one alert are one transaction: the rows' insert failing (a trigger of the
+    SQLite file refuses it) leaves no `alert` event either."""
+    c = two_channels(tmp_path, slack_server)
+    first = raised_unrouted(slack_server, c)
+    db = sqlite3.connect(tmp_path / "wf.db")
+    try:
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+        db.commit()
+        res = runner.invoke(
+            app,
+            ["alerts", "redeliver", first, "--route", *c],
+            env={"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""},
+        )
+        assert res.exit_code != 0
+        assert db.execute("SELECT count(*) FROM events WHERE id = ?", (f"alert-{first}",)).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+        db.execute("DROP TRIGGER refuse")
+        db.commit()
+    finally:
+        db.close()
+    said = wf(slack_server, "alerts", "redeliver", first, "--route", "--send", *c)
+    assert "2 deliveries queued for the first time" in said, said
+    assert sorted(m["channel"] for m in slack_server.messages) == ["#desk", "#wire"]

@@ -421,19 +421,32 @@ def alerts_redeliver(
             known = {name for name, _ in st.delivery_stats()} | set(st.channel_pauses(now))
             check_channel_name(cfg, channel, also=known)
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
-        if route and keys is not None:
-            _route_unrouted(cfg, st, keys)
+        first = _route_unrouted(cfg, st, keys, channel) if route and keys is not None else set()
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
-        err.print(
-            f"{n} deliveries will be sent again" + ("" if n else _why_none(st, now, keys, channel)), highlight=False
-        )
+        if route:
+            # The rows --route just made have never been sent: said apart from those sent (or tried) before.
+            again = max(0, n - len(first))
+            err.print(
+                f"{_deliveries(len(first))} queued for the first time, {_deliveries(again)} will be sent again"
+                + ("" if n else _why_none(st, now, keys, channel)),
+                highlight=False,
+            )
+        else:
+            err.print(
+                f"{n} deliveries will be sent again" + ("" if n else _why_none(st, now, keys, channel)),
+                highlight=False,
+            )
         if n or alert_ids is None:
             _say_pauses(st, now, keys, channel)
         if send and n:
             _send_now(cfg, st)
     finally:
         st.close()
+
+
+def _deliveries(n: int) -> str:
+    return f"{n} delivery" if n == 1 else f"{n} deliveries"
 
 
 def _detection_events(st: Any, keys: set[str]) -> list[Any]:
@@ -448,11 +461,12 @@ def _detection_events(st: Any, keys: set[str]) -> list[Any]:
     return found
 
 
-def _unrouted(st: Any, keys: set[str]) -> list[tuple[Any, str]]:
-    """Of the named alerts, those with no row in the ledger, each with why (outside trial 10, F6: only "no
-    delivery of these alerts in the ledger"): not taken in by the dispatcher yet; withdrawn; or raised when no
-    subscription routed it, which a subscription added since does not change (routing is decided once, when
-    the dispatcher takes an alert in: a subscription applies to the alerts raised after it is added)."""
+def _unrouted(st: Any, keys: set[str], channel: str | None = None) -> list[tuple[Any, str]]:
+    """Of the named alerts, those with no row in the ledger (with `channel`: no row for that channel), each with
+    why (outside trial 10, F6: only "no delivery of these alerts in the ledger"): not taken in by the dispatcher
+    yet; withdrawn; or raised when no subscription routed it, which a subscription added since does not change
+    (routing is decided once, when the dispatcher takes an alert in: a subscription applies to the alerts raised
+    after it is added)."""
     from watchfloor.alerts.dispatcher import PROCESSOR  # the dispatcher's intake checkpoint
 
     taken_to = st.checkpoint_position(PROCESSOR)
@@ -461,7 +475,7 @@ def _unrouted(st: Any, keys: set[str]) -> list[tuple[Any, str]]:
     for se in _detection_events(st, keys):
         d = Detection.model_validate(se.event.payload)
         key = detection_event_id(d)
-        if st.deliveries(alert_ids={key}, limit=1):
+        if st.deliveries(alert_ids={key}, channel=channel, limit=1):
             continue
         fired = dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at))
         if se.position > taken_to:
@@ -478,12 +492,15 @@ def _unrouted(st: Any, keys: set[str]) -> list[tuple[Any, str]]:
     return out
 
 
-def _route_unrouted(cfg: Any, st: Any, keys: set[str]) -> None:
-    """`--route`: each named alert raised when no subscription routed it goes through today's subscriptions, as the
-    dispatcher's intake would take it in now (silences, max_age, threads of its story). Idempotent: its rows are
-    under the alert's deterministic delivery key, inserted only if absent (a second `--route` finds them and routes
-    nothing), and its `alert` event has a fixed id. The event is written before the rows, so an interrupted
-    `--route` leaves no rows without it and is completed by running it again."""
+def _route_unrouted(cfg: Any, st: Any, keys: set[str], channel: str | None) -> set[tuple[str, str]]:
+    """`--route`: each named alert raised when no subscription routed it (with `channel`: none to that channel) goes
+    through today's subscriptions (with `channel`: that channel's only), as the dispatcher's intake would take it in
+    now (silences, max_age, threads of its story). Returns the rows it queued to be sent, (alert, channel): sent
+    for the first time. Idempotent: its rows are under the alert's deterministic delivery key, inserted only if
+    absent (a second `--route` finds them and routes nothing), and its `alert` event has a fixed id. Each alert's
+    rows and events are written in one transaction (Dispatcher.route_again), so an interrupted `--route` leaves an
+    alert routed whole or not at all. (The `alert` event lists the channels of the first `--route` that routed it;
+    one for another channel later finds it in the log and adds its rows only.)"""
     from watchfloor.alerts.dispatcher import PROCESSOR
 
     from ..wiring import WiringError, build_dispatcher
@@ -492,25 +509,30 @@ def _route_unrouted(cfg: Any, st: Any, keys: set[str]) -> None:
     withdrawn = _read_alerts(st)[1]
     todo = [
         se
-        for se, _ in _unrouted(st, keys)
+        for se, _ in _unrouted(st, keys, channel)
         if se.position <= taken_to and detection_event_id(Detection.model_validate(se.event.payload)) not in withdrawn
     ]
+    to = f" to {channel}" if channel is not None else ""
     if not todo:
-        err.print("--route: no named alert is waiting for a route (each has deliveries, or is said below)")
-        return
+        err.print(f"--route: no named alert is waiting for a route{to} (each has deliveries{to}, or is said below)")
+        return set()
     try:
         dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:
         raise fail(str(e)) from None
     table = dispatcher.routing.routing()
+    through = "today's subscriptions" + (f" of {channel}" if channel is not None else "")
+    queued: set[tuple[str, str]] = set()
     for se in todo:  # in log order: the dispatcher's stories are read forwards
         key = detection_event_id(Detection.model_validate(se.event.payload))
-        rows = dispatcher.route_again(se, table)  # the same rows a live intake makes now
+        rows, _ = dispatcher.route_again(se, table, channel)  # the same rows a live intake makes now
         if not rows:
-            err.print(f"alert {key}: no subscription routes it today either; nothing to send", highlight=False)
+            err.print(f"alert {key}: no subscription routes it{to} today either; nothing to send", highlight=False)
             continue
+        queued |= {(r.alert_id, r.channel) for r in rows if r.status == "outstanding"}
         said = ", ".join(f"{r.channel} ({r.status if r.status != 'outstanding' else r.kind})" for r in rows)
-        err.print(f"alert {key} routed through today's subscriptions: {said}", highlight=False)
+        err.print(f"alert {key} routed through {through}: {said}", highlight=False)
+    return queued
 
 
 def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -> str:
