@@ -16,8 +16,9 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
+import time
 import urllib.error
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk import WebClient
@@ -78,11 +79,19 @@ HINTS = {
     "not_authed": "no token was sent",
     "token_revoked": "the token was revoked: reinstall the app and export the new token",
     "account_inactive": "the token belongs to a deactivated app or user",
-    "missing_scope": "the app lacks a scope: chat:write, channels:history and channels:read are needed",
+    "missing_scope": (
+        "the app lacks a scope: chat:write, channels:history and channels:read are needed, and groups:read and "
+        "groups:history for a private channel"
+    ),
     "channel_not_found": "no such channel, or the bot cannot see it (private channels need an invite)",
     "not_in_channel": "the bot is not in the channel: /invite it there",
     "is_archived": "the channel is archived",
 }
+
+# How long a channel name conversations.list did not find is taken as not there without asking again: each look-up
+# is a paginated conversations.list, and a name that is not there would be looked up at every alert routed to it
+# (target(), find_delivered). A channel made since is found at the first look-up after this, or by a new process.
+NOT_FOUND_RECHECK = 300.0
 
 __all__ = [  # the formatting helpers live in slack_blocks; these names are what other modules import from here
     "METADATA_EVENT_TYPE",
@@ -124,6 +133,7 @@ class SlackNotifier:
         history_limit: int = 1000,
         broadcast_escalations: bool = True,
         deployment: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not token or not token.strip():
             raise ValueError(f"slack {name}: empty token")
@@ -141,6 +151,9 @@ class SlackNotifier:
         self._base_url = base_url  # None: Slack itself
         self._client = WebClient(**kwargs)
         self._channel_id: str | None = None
+        self._clock = clock  # when a name was not found (NOT_FOUND_RECHECK); injected by tests
+        self._not_found: tuple[float, str] | None = None  # (clock, the error) of the last look-up that found nothing
+        self._public_only = False  # Slack refused to list private channels (missing_scope: no groups:read)
         self.history_limit = history_limit
         self.broadcast_escalations = broadcast_escalations
         # Which store (deployment) posts: written in each message's metadata, so the look after an interrupted
@@ -289,28 +302,67 @@ class SlackNotifier:
         return None
 
     def _resolve_channel_id(self) -> str:
+        """The channel's ID: the configured one, else found by name with conversations.list (then kept). A name not
+        found is not asked again for NOT_FOUND_RECHECK seconds: the same error is raised at once."""
         channel = self.channel
         if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
             return channel  # already an ID
+        if self._not_found is not None:
+            at, message = self._not_found
+            ago = self._clock() - at
+            if ago < NOT_FOUND_RECHECK:
+                again = f" (as a look-up {ago:.0f}s ago found; looked up again {NOT_FOUND_RECHECK:.0f}s after it)"
+                raise PermanentError(message + again, channel_wide=True)
+            self._not_found = None
         name = channel.lstrip("#")
+        try:
+            found = self._list_find(name)
+        except PermanentError as e:
+            if self._public_only or "missing_scope" not in e.message:
+                raise
+            # Slack lists private channels only to an app with groups:read, and may refuse the whole call without
+            # it: public channels are still listed, and this process asks for them alone from now on (unless that
+            # is refused too: another scope is missing, channels:read, which that error names).
+            self._public_only = True
+            try:
+                found = self._list_find(name)
+            except PermanentError:
+                self._public_only = False
+                raise
+            log.warning("%s; looking among public channels only from now on", e.message)
+        if found is not None:
+            self._channel_id = found
+            return found
+        if self._public_only:
+            message = (
+                f"slack {self.name}: channel {channel!r} not found by conversations.list among public channels; "
+                "the app lacks the groups:read scope, without which Slack lists no private channel (add it under "
+                "OAuth & Permissions, reinstall the app, and /invite the bot to a private channel)"
+            )
+        else:
+            message = (
+                f"slack {self.name}: channel {channel!r} not found by conversations.list (no such channel, or a "
+                "private one the bot was not invited to, or that the app cannot list without the groups:read scope)"
+            )
+        self._not_found = (self._clock(), message)
+        raise PermanentError(message, channel_wide=True)
+
+    def _list_find(self, name: str) -> str | None:
+        """The ID of the channel named `name` in conversations.list, every page read; None when it is not there."""
         cursor = ""
         while True:
-            args: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 1000}
+            types = "public_channel" if self._public_only else "public_channel,private_channel"
+            args: dict[str, Any] = {"types": types, "limit": 1000}
             if cursor:
                 args["cursor"] = cursor
             data = self._call("conversations.list", **args)
             for c in data.get("channels") or []:
                 cid = c.get("id")
                 if c.get("name") == name and isinstance(cid, str):
-                    self._channel_id = cid
                     return cid
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
-                raise PermanentError(
-                    f"slack {self.name}: channel {channel!r} not found by conversations.list (no such channel, or "
-                    "a private one the bot was not invited to)",
-                    channel_wide=True,
-                )
+                return None
 
     def check(self) -> str:
         """auth.test, then the channel: found, and the bot a member. Raises PermanentError (or TransientError)
@@ -365,6 +417,10 @@ class SlackNotifier:
         headers = getattr(resp, "headers", None) or {}
         retry_after = parse_retry_after(_header(headers, "Retry-After"))
         hint = f" ({HINTS[error]})" if error in HINTS else ""
+        needed = data.get("needed") if isinstance(data, dict) else None
+        if error == "missing_scope" and isinstance(needed, str) and needed:
+            # Slack names the scope the call needed: say that one, not the whole list.
+            hint = f" (the app lacks the {needed} scope: add it under OAuth & Permissions and reinstall the app)"
         said = error or "unknown error"
         if status == 404 and self._base_url is not None:  # most likely a base_url that is not the Web API root
             url = str(getattr(resp, "api_url", "") or "")
