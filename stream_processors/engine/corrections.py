@@ -12,7 +12,14 @@ newest version says, so when an edition is processed (pure; the engine calls it 
   one that other reports still carry is revised (fewer reports, maybe no longer corroborated);
 * a signal of the edition that an earlier version's observation in the same group already makes is not
   observed again (`restated`): it is the same report, still standing at the time it was first made, so a typo
-  fix changes nothing (no second report, no alert again after `realert`).
+  fix changes nothing (no second report, no alert again after `realert`);
+* an earlier version's observation that the edition says with another modality *the same reference accepts*
+  ("may have been killed" -> "were killed", for a rule that takes hedged and asserted reports) is not withdrawn
+  but *restated*: the edition's signal takes its place, at its time (`restatements`, Correlator.on_signal), and
+  the group is evaluated again from there, so its alert is revised (the same alert, now on the firmer or softer
+  report; its confidence recomputed), not withdrawn and raised again. The edition's later signals of that name
+  in the group are then the same report (`restated`). Only what the lateness still holds is restated; an
+  observation beyond it stays as it was, and the edition's signal is a report of its own time, as before.
 
 A claim the new text no longer mentions at all is not withdrawn: a live blog's headline moves on to the next
 development ("has sent troops" -> "Kremlin declines to comment"), which takes nothing back, and the text
@@ -36,6 +43,7 @@ from watchfloor.schemas.timefmt import utc_text
 from . import patterns as P
 
 if TYPE_CHECKING:
+    from .compiler import CompiledDetection
     from .correlate import Correlator, Output, State
 
 SignalKey = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -70,15 +78,59 @@ def _of_item(doc: str, item: str, stem: str, edition: str) -> bool:
     return doc == item or (doc != edition and doc.startswith(stem) and edition_of(doc) == item)
 
 
-def restated(gs: dict[str, Any] | None, sig: Signal, item: str) -> bool:
-    """Whether the group already holds an observation of an earlier version of `item` saying what `sig` says."""
+def restated(gs: dict[str, Any] | None, sig: Signal, item: str, t: float) -> bool:
+    """Whether the group already holds an observation of an earlier version of `item` saying what `sig` says, or
+    one of `sig`'s own edition (effective time `t`) of its signal that stands at an earlier version's time (a
+    restatement of it: `restatements`)."""
     if gs is None:
         return False
     stem = item + EDITION_MARK
     key = signal_key(sig)
     edition = sig.document_id
     return any(
-        o[P.NAME] == sig.name and _of_item(o[P.DOC], item, stem, edition) and observation_key(o) == key for o in gs["i"]
+        o[P.NAME] == sig.name
+        and (
+            (_of_item(o[P.DOC], item, stem, edition) and observation_key(o) == key)
+            or (o[P.DOC] == edition and o[P.T] < t)
+        )
+        for o in gs["i"]
+    )
+
+
+def _same_things(o: P.Item, captures: dict[str, str]) -> bool:
+    """Whether `captures` name nothing other than what observation `o`'s captures name (a capture only one has
+    is no conflict)."""
+    pairs = o[P.EV][P.E_CAPTURES]
+    mine = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    return all(mine.get(k, v) == v for k, v in captures.items())
+
+
+def restatements(gs: dict[str, Any] | None, sig: Signal, item: str, ri: int, closed: float | None) -> list[int]:
+    """The positions of the group's observations of earlier versions of `item`, through reference `ri` (which
+    accepts `sig`), that `sig` says with another modality about the same things: those it takes the place of
+    (module docstring). Only those the lateness still holds (at or after `closed`)."""
+    if gs is None:
+        return []
+    stem = item + EDITION_MARK
+    edition = sig.document_id
+    return [
+        k
+        for k, o in enumerate(gs["i"])
+        if o[P.NAME] == sig.name
+        and o[P.RI] == ri
+        and _of_item(o[P.DOC], item, stem, edition)
+        and (closed is None or o[P.T] >= closed)
+        and o[P.EV][P.E_MODALITY] != sig.modality
+        and _same_things(o, sig.captures)
+    ]
+
+
+def restatement_reason(source: str, item: str, at: datetime, before: str, now: str) -> str:
+    """Why a correction revised an alert in place (Detection.cause): the item's report of it is now `now`, was
+    `before` (modalities), as correction_reason says the edit."""
+    return (
+        f"corrected by the publisher: {source} edited item {item_name(item)} at {utc_text(at, SECOND_UTC)}, "
+        f"and the new text reports what this alert rested on as {now}, no longer {before}"
     )
 
 
@@ -115,6 +167,23 @@ def _contradicted(o: P.Item, said: dict[str, list[Said]]) -> bool:
     )
 
 
+def _restated_in(
+    det: CompiledDetection, group: dict[str, str], o: P.Item, said: dict[str, list[Said]], source: str
+) -> bool:
+    """Whether the edition says observation `o`'s signal with another modality that `o`'s reference accepts, about
+    the same things, into the same group: it will take `o`'s place (restatements), not withdraw it."""
+    ref = det.refs[o[P.RI]]
+    modality = o[P.EV][P.E_MODALITY]
+    for _name, said_modality, caps in said.get(o[P.NAME], ()):
+        if said_modality == modality or said_modality not in ref.modalities or not _same_things(o, caps):
+            continue
+        if not all(caps.get(k) == v for k, v in ref.where):
+            continue
+        if all((source if g == "source" else caps.get(g)) == group.get(g) for g in det.group_by):
+            return True
+    return False
+
+
 def withdraw_superseded(
     corr: Correlator, state: State, edition: str, item: str, made: Iterable[Said], t: float, source: str
 ) -> list[Output]:
@@ -147,6 +216,12 @@ def withdraw_superseded(
         det = corr.by_id.get(gkey.split("\x1f", 1)[0])
         if det is None:  # a detection no longer loaded (rules changed between runs): the sweep drops it
             continue
+        group = P.group_from_key(gkey)
+        if corr.plans[det.id].kind != "absence":
+            # Said again with a modality its reference accepts: restated when the edition's signal comes (on_signal).
+            drop = [k for k in drop if not _restated_in(det, group, items[k], said, source)]
+            if not drop:
+                continue
         removed = [items[k] for k in drop]
         for k in reversed(drop):
             del items[k]
@@ -160,6 +235,5 @@ def withdraw_superseded(
         # An absence is decided when its window closes: only the firsts whose windows the sweeps closed are
         # evaluated again (a then_not withdrawn from an open window is simply no longer there when it closes).
         decided = None if plan.kind != "absence" else (closed if closed is not None else float("-inf")) - plan.within
-        group = P.group_from_key(gkey)
         out.extend(corr.replay_from(det, plan, gs, group, pos, start_key, cause, reason=reason, decided=decided))
     return out

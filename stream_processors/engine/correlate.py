@@ -29,7 +29,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Seve
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
-from .corrections import Said, item_of, restated, withdraw_superseded
+from .corrections import Said, item_of, restated, restatement_reason, restatements, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
 from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
@@ -132,8 +132,16 @@ class Correlator:
                 group = {}
             if edited is not None:
                 key = gkey if gkey is not None else P.group_key(det.id, group)
-                if restated(state["g"].get(key), sig, edited):
+                gs = state["g"].get(key)
+                if restated(gs, sig, edited, t):
                     continue  # an earlier version of the item says so already: the same report, not a new one
+                # (An absence is decided when its window closes: a correction withdraws from it, as before.)
+                places = (
+                    [] if self.plans[det.id].kind == "absence" else restatements(gs, sig, edited, ri, state.get("xc"))
+                )
+                if gs is not None and places:  # said again with another modality the rule takes: in their place
+                    out.extend(self._restate(det, group, gs, places, sig, ri, t, published))
+                    continue
             if ev is None:  # built once, shared by every group it feeds (never mutated)
                 ev = self._evidence(sig, t, published)
             item = (t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0)
@@ -292,6 +300,53 @@ class Correlator:
             return [d]
         # Raised before and withdrawn since, or raised by a report beyond the lateness: an event of its own.
         return self.changes(det, gs, group, [], [d], item)
+
+    def _restate(
+        self,
+        det: CompiledDetection,
+        group: dict[str, str],
+        gs: dict[str, Any],
+        places: list[int],
+        sig: Signal,
+        ri: int,
+        t: float,
+        published: float | None,
+    ) -> list[Output]:
+        """The edition's `sig` takes the place of the observations at `places` (corrections.restatements): one
+        observation of it at the first of their times, and the group evaluated again from there, so what they
+        raised is revised in place (corrections.py)."""
+        items: list[P.Item] = gs["i"]
+        removed = [items[k] for k in places]
+        for k in reversed(places):
+            del items[k]
+        for o in removed:  # another sentence of that document may now be the one that counts (mark_duplicates)
+            at = bisect_left(items, (o[P.T], o[P.DOC]), key=lambda it: it[:2])
+            if at < len(items) and items[at][P.T] == o[P.T] and items[at][P.DOC] == o[P.DOC]:
+                P.mark_duplicates(items, at)
+        first = removed[0]
+        when = first[P.T]
+        # Its evidence stands at the report's first time (E_AT: fired_at), cited with the edition's own date.
+        item = (
+            when,
+            sig.document_id,
+            sig.sentence_index,
+            sig.name,
+            ri,
+            sig.source,
+            self._evidence(sig, when, published),
+            0,
+        )
+        pos = bisect_left(items, item[: P.KEY_LEN], key=lambda o: o[: P.KEY_LEN])
+        items.insert(pos, item)
+        P.mark_duplicates(items, pos)
+        start_key = min(first[: P.KEY_LEN], item[: P.KEY_LEN])
+        start = bisect_left(items, start_key, key=lambda o: o[: P.KEY_LEN])
+        # (The group's oldest time is unchanged, the first removed's: its sweep stays as scheduled.)
+        edited = item_of(sig.document_id) or sig.document_id
+        seen = datetime.fromtimestamp(t, UTC)
+        reason = restatement_reason(sig.source, edited, seen, first[P.EV][P.E_MODALITY], sig.modality)
+        cause: P.Item = (t, sig.document_id, 0, "", 0, sig.source, None, 0)  # only its time and document are read
+        return self.replay_from(det, self.plans[det.id], gs, group, start, start_key, cause, reason=reason)
 
     # -- evaluating ------------------------------------------------------------------------------------------
     def _replay(

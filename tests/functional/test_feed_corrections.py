@@ -57,7 +57,9 @@ SECOND_SOURCE = feed(
 class Desk:
     """A watchfloor config with the wire feed (and, if asked, a second source) and a Slack channel."""
 
-    def __init__(self, tmp_path: Path, server: FakeSlack, *, second: bool = False) -> None:
+    def __init__(
+        self, tmp_path: Path, server: FakeSlack, *, second: bool = False, rules: str = "builtin:dprk_russia"
+    ) -> None:
         self.tmp = tmp_path
         self.server = server
         self.wire = tmp_path / "wire.xml"
@@ -68,7 +70,7 @@ class Desk:
             sources += f"  - {{kind: rss, url: {self.radio}}}\n"
         self.cfg = tmp_path / "watchfloor.yaml"
         self.cfg.write_text(
-            f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\nsources:\n{sources}"
+            f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{rules}]\nsources:\n{sources}"
             "channels:\n"
             f'  - {{type: slack, name: desk, channel: "#dprk-russia", token_env: WF_TEST_SLACK, '
             f'base_url: "{server.base_url}"}}\n'

@@ -54,8 +54,11 @@ TYPO_FIXED = "Hundreds of North Korean troops killed or wounded in Kursk, offici
 OTHER = "Kyiv says hundreds of North Korean soldiers were killed or wounded in Kursk"
 
 
-def engine() -> Engine:
-    return Engine(load_rules(["builtin:dprk_russia"])[1])
+BUILTIN = "builtin:dprk_russia"
+
+
+def engine(pack: str = BUILTIN) -> Engine:
+    return Engine(load_rules([pack])[1])
 
 
 def doc(doc_id: str, title: str, hours: float = 0.0, source: str = "Harbour Wire") -> Document:
@@ -73,10 +76,10 @@ def edit(original: Document, title: str, hours: float) -> Document:
     return as_edition(original.model_copy(update={"title": title}), T0 + timedelta(hours=hours))
 
 
-def history(documents: list[Document]) -> list[Detection | Retraction]:
+def history(documents: list[Document], pack: str = BUILTIN) -> list[Detection | Retraction]:
     store = MemoryStore()
     store.append([document_event(d) for d in documents])
-    EmbeddedRunner(store, engine()).run_once()
+    EmbeddedRunner(store, engine(pack)).run_once()
     return [
         Retraction.model_validate(se.event.payload)
         if se.event.type == EventType.RETRACTION.value
@@ -85,8 +88,8 @@ def history(documents: list[Document]) -> list[Detection | Retraction]:
     ]
 
 
-def standing(documents: list[Document]) -> list[tuple[Any, ...]]:
-    return sorted(key(d) for d in current_alerts(history(documents)).values())
+def standing(documents: list[Document], pack: str = BUILTIN) -> list[tuple[Any, ...]]:
+    return sorted(key(d) for d in current_alerts(history(documents, pack)).values())
 
 
 def key(d: Detection) -> tuple[Any, ...]:
@@ -206,8 +209,8 @@ def upstream_queues(eng: Engine, documents: list[Document]) -> dict[int, dict[in
     return queues
 
 
-def distributed(documents: list[Document], seed: int) -> list[tuple[Any, ...]]:
-    eng = engine()
+def distributed(documents: list[Document], seed: int, pack: str = BUILTIN) -> list[tuple[Any, ...]]:
+    eng = engine(pack)
     rng = random.Random(seed)
     pc = PartitionCorrelator(eng, N)
     got: list[Detection] = []
@@ -316,3 +319,85 @@ def test_the_reason_names_a_short_guid_as_its_feed_does() -> None:
     assert reason.startswith("corrected by the publisher: Harbour Wire edited item hw-1 at 2026-12-01 22:42:27 UTC,")
     assert item_name("https://desk.example/wire/880") == "https://desk.example/wire/880"  # a URL guid: as it is
     assert item_name("rss-0123abcd") == "rss-0123abcd"
+
+
+# -- a claim made firmer or softer (tests/data/rules/modalities.yaml) ----------------------------------------------
+
+MODALITIES = str(Path(__file__).resolve().parents[1] / "data" / "rules" / "modalities.yaml")
+MAY = "Alphaland may have closed the border."
+DID = "Alphaland closed the border."
+HEDGED = body("m1", MAY, 0, "Wire A")
+ASSERTED = body("m2", DID, 0, "Wire A")
+MODAL_CASES = {
+    "firmer": [HEDGED, rebody(HEDGED, DID, 3)],
+    "softer": [ASSERTED, rebody(ASSERTED, MAY, 3)],
+    "firmer, then denied": [HEDGED, rebody(HEDGED, DID, 3), rebody(HEDGED, "Alphaland did not close the border.", 6)],
+    "firmer, then a typo fix": [HEDGED, rebody(HEDGED, DID, 3), rebody(HEDGED, DID.replace(".", "!"), 30)],
+    "firmer, a second source": [
+        HEDGED,
+        body("r1", "Officials at the crossing said on Monday that Alphaland closed the border to trucks.", 1, "Wire B"),
+        rebody(HEDGED, DID, 3),
+    ],
+}
+
+
+def by_rule(got: list[Detection | Retraction], rule: str) -> list[Detection | Retraction]:
+    return [o for o in got if o.rule == rule]
+
+
+def test_a_hedge_made_firm_revises_the_alert_of_a_rule_that_takes_both() -> None:
+    """ "may have closed" -> "closed": the rule that takes hedged and asserted reports revises its alert in place
+    (the same time, the edition's report as its evidence, why in `cause`), neither withdrawn nor raised again; the
+    rule that takes asserted reports only is raised at the edit, its first report."""
+    got = history(MODAL_CASES["firmer"], MODALITIES)
+    [raised, firm] = by_rule(got, "closure-any-claim")
+    assert isinstance(raised, Detection) and isinstance(firm, Detection)
+    assert firm.revises == raised.id and firm.fired_at == raised.fired_at == A0
+    assert [(e.event_id, e.modality) for e in raised.evidence] == [("m1", "hedged")]
+    [evidence] = firm.evidence
+    assert (edition_of(evidence.event_id), evidence.modality) == ("m1", "asserted")
+    assert evidence.published_at == A0 + timedelta(hours=3)  # cited with the edition's own date
+    assert firm.cause == (
+        "corrected by the publisher: Wire A edited item m1 at 2025-03-01 03:00:00 UTC, and the new text reports "
+        "what this alert rested on as asserted, no longer hedged"
+    )
+    [asserted] = by_rule(got, "closure-asserted")
+    assert isinstance(asserted, Detection) and asserted.revises is None
+    assert asserted.fired_at == A0 + timedelta(hours=3)
+    assert sorted(d.rule for d in current_alerts(got).values()) == ["closure-any-claim", "closure-asserted"]
+
+
+def test_a_claim_made_soft_revises_one_rule_and_withdraws_the_other() -> None:
+    got = history(MODAL_CASES["softer"], MODALITIES)
+    [raised, soft] = by_rule(got, "closure-any-claim")
+    assert isinstance(soft, Detection) and soft.revises == raised.id
+    assert [e.modality for e in soft.evidence] == ["hedged"]
+    [raised, gone] = by_rule(got, "closure-asserted")
+    assert isinstance(gone, Retraction) and gone.alert_id == raised.id
+    assert gone.reason.startswith("corrected by the publisher: Wire A edited item m2")
+
+
+def test_a_firm_claim_then_denied_is_withdrawn_and_a_typo_fix_changes_nothing() -> None:
+    denied = history(MODAL_CASES["firmer, then denied"], MODALITIES)
+    assert current_alerts(denied) == {}
+    [_, _, gone] = by_rule(denied, "closure-any-claim")
+    assert isinstance(gone, Retraction) and gone.reason.startswith("corrected by the publisher: Wire A")
+    # The third version says what the second did: the same report, nothing new (30 h on, past realert).
+    assert history(MODAL_CASES["firmer, then a typo fix"], MODALITIES) == history(MODAL_CASES["firmer"], MODALITIES)
+
+
+def test_a_hedge_made_firm_beside_a_second_source_keeps_the_alert_corroborated() -> None:
+    got = history(MODAL_CASES["firmer, a second source"], MODALITIES)
+    assert not [o for o in got if isinstance(o, Retraction)]
+    # Both alerts of the story (the first report, then its escalation) are revised, each onto the firm report.
+    standing_now = [d for d in current_alerts(got).values() if d.rule == "closure-any-claim"]
+    [first, high] = sorted(standing_now, key=lambda d: d.fired_at)
+    assert (first.severity, high.severity) == ("medium", "high") and first.revises and high.revises
+    assert [e.modality for e in first.evidence] == ["asserted"]
+    assert sorted((e.event_id[:2], e.modality) for e in high.evidence) == [("m1", "asserted"), ("r1", "asserted")]
+
+
+@pytest.mark.parametrize("case", sorted(MODAL_CASES))
+@pytest.mark.parametrize("seed", range(4))
+def test_distributed_gives_the_embedded_alerts_of_a_restated_claim(case: str, seed: int) -> None:
+    assert distributed(MODAL_CASES[case], seed, MODALITIES) == standing(MODAL_CASES[case], MODALITIES)
