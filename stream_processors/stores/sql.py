@@ -345,15 +345,15 @@ class SqlStore(SqlDeliveryLedger):
         out: dict[str, Event] = {}
         if not wanted:
             return out
-        stmt = (
-            select(events_table).where(*self._edition_range_where()).order_by(events_table.c.position.desc()).limit(1)
-        )
+        # Every edition of the item (a few: max_editions), the last picked here: an ORDER BY position LIMIT 1 could
+        # be planned as a backward scan of the whole log by position instead of the seek count_editions makes.
+        stmt = select(events_table).where(*self._edition_range_where())
         with self._read() as conn:
             for doc_id in wanted:
                 low, high, length = edition_range(doc_id)
-                row = conn.execute(stmt, {"lo": low, "hi": high, "n": length}).first()
-                if row is not None:
-                    out[doc_id] = _stored_event(row).event
+                rows = conn.execute(stmt, {"lo": low, "hi": high, "n": length}).all()
+                if rows:
+                    out[doc_id] = _stored_event(max(rows, key=lambda r: int(r._mapping["position"]))).event
         return out
 
     def editions_query(self) -> Select[Any]:
