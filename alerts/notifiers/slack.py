@@ -151,6 +151,7 @@ class SlackNotifier:
         self._base_url = base_url  # None: Slack itself
         self._client = WebClient(**kwargs)
         self._channel_id: str | None = None
+        self._target_said: str | None = None  # the last reason target() logged, so it is said once
         self._clock = clock  # when a name was not found (NOT_FOUND_RECHECK); injected by tests
         self._not_found: tuple[float, str] | None = None  # (clock, the error) of the last look-up that found nothing
         self._public_only = False  # Slack refused to list private channels (missing_scope: no groups:read)
@@ -256,10 +257,17 @@ class SlackNotifier:
         once by conversations.list, then cached; also learnt from every post's answer); None when Slack cannot be
         asked now or does not know the channel."""
         try:
-            return f"slack:{self._id()}"
+            found = f"slack:{self._id()}"
         except NotifierError as e:
-            log.warning("slack %s: cannot tell the ID of %s now: %s", self.name, self.channel, e.message)
+            # Asked at every intake: an unknown name's answer is kept (NOT_FOUND_RECHECK), so say it once per
+            # look-up, not once per alert; any other reason each time it changes.
+            said = repr(self._not_found) if self._not_found is not None else e.message
+            if said != self._target_said:
+                log.warning("slack %s: cannot tell the ID of %s now: %s", self.name, self.channel, e.message)
+                self._target_said = said
             return None
+        self._target_said = None
+        return found
 
     def find_delivered(self, notice: Notice | Digest) -> str | None:
         """The reference of a message already posted for `notice` (its metadata carries the key), or None.

@@ -40,12 +40,16 @@ def lists(server: FakeSlack) -> list[str]:
     return [str(r.body.get("types")) for r in server.requests if r.method == "conversations.list"]
 
 
-def test_a_channel_not_found_is_asked_again_only_after_a_while(slack_server: FakeSlack) -> None:
+def test_a_channel_not_found_is_asked_again_only_after_a_while(
+    slack_server: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     slack_server.channels = {"#desk"}
     clock = Clock()
     notifier = SlackNotifier("ghost", "#ghost", slack_server.token, base_url=slack_server.base_url, clock=clock)
     assert [notifier.target() for _ in range(5)] == [None] * 5
     assert len(lists(slack_server)) == 1
+    said = [r for r in caplog.records if "cannot tell the ID of #ghost" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in said]  # the same reason is logged once, not at every intake
     with pytest.raises(PermanentError) as raised:
         notifier.check()  # the same error, at once
     assert "'#ghost' not found by conversations.list" in raised.value.message and "groups:read" in raised.value.message
