@@ -50,6 +50,7 @@ def replay_from_kafka(
     timeout_s: float = 120.0,
     stats: KafkaReplayStats | None = None,
     on_invalid: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Document]:
     """Documents of `topic` published at or after `since` (timezone-aware), before `until` if given.
 
@@ -58,7 +59,8 @@ def replay_from_kafka(
     topic and TimeoutError, naming the broker and `timeout_s`, when the broker keeps it waiting longer than
     `timeout_s`: to bootstrap (a broker that is down: kafka-python's own bound was 30 s whatever `timeout_s`
     said), for any metadata or offsets request, or for the next record while the end is not reached. The
-    time the caller spends with a document is not a wait: a long replay is not cut short by a slow reader."""
+    time the caller spends with a document is not a wait: a long replay is not cut short by a slow reader.
+    `clock` (monotonic seconds) times the waits between polls; the client's own request timeouts are real time."""
     if since.tzinfo is None or (until is not None and until.tzinfo is None):
         raise ValueError("since/until must be timezone-aware datetimes")
     from kafka import KafkaConsumer, TopicPartition
@@ -109,7 +111,7 @@ def replay_from_kafka(
         waiting_since: float | None = None  # since when polls have brought nothing: reset by any progress
         remaining = set(todo)
         while remaining:
-            polled_at = time.monotonic()
+            polled_at = clock()
             batches = consumer.poll(timeout_ms=500, max_records=1000)
             moved = bool(batches)
             for tp, records in batches.items():
@@ -149,7 +151,7 @@ def replay_from_kafka(
                 waiting_since = None
             elif waiting_since is None:
                 waiting_since = polled_at
-            elif remaining and time.monotonic() - waiting_since > timeout_s:
+            elif remaining and clock() - waiting_since > timeout_s:
                 left = sum(end[tp] - at[tp] for tp in remaining)
                 raise TimeoutError(
                     f"Kafka broker {bootstrap}: replay of {topic!r} got nothing for {timeout_s:g}s, "

@@ -152,11 +152,19 @@ def test_a_slow_reader_is_not_cut_short(kafka_bootstrap: str, make_topic: Any) -
     base = docs()[0]
     many = [base.model_copy(update={"id": f"slow-{i:04d}"}) for i in range(1500)]  # more than one poll's 1,000
     topic = make_topic(many)
+    # The caller's time is played by a clock that jumps, not by a sleep: with a 1 s timeout, a loaded machine's slow
+    # broker (the JVM beside the tests) ran past the bound on its own. A generous timeout bounds the real waits.
+    skew = 0.0
+
+    def clock() -> float:
+        return time.monotonic() + skew
+
     got = []
     for doc in replay_from_kafka(
-        kafka_bootstrap, topic, datetime(2000, 1, 1, tzinfo=UTC), timeout_s=1.0, on_invalid=lambda _m: None
-    ):
+        kafka_bootstrap, topic, datetime(2000, 1, 1, tzinfo=UTC), timeout_s=60.0, on_invalid=lambda _m: None,
+        clock=clock,
+    ):  # fmt: skip
         if not got:
-            time.sleep(1.5)  # longer than the timeout, with the broker there all along
+            skew += 120.0  # the caller spends twice the timeout with its first document, the broker there all along
         got.append(doc.id)
     assert sorted(got) == [d.id for d in many]
