@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -243,14 +244,22 @@ def bot_name(client: WebClient, names: list[str]) -> str:
     return names[0] if names else ""
 
 
-def membership_for_reply(client: WebClient, channel_id: str, *, bot_id: str, names: list[str]) -> Membership:
+def membership_for_reply(
+    client: WebClient,
+    channel_id: str,
+    *,
+    bot_id: str,
+    names: list[str],
+    stopwatch: Callable[[], float] = time.monotonic,
+) -> Membership:
     """channel_membership, and for a reply that says whom to /invite the bot's name: asked only when Slack
-    answered (an error code, not unreachable), and only while the lookup left time for it (NAME_BUDGET), so that
-    both calls stay inside Slack's 3 s; else the reply names the bot by its mention alone."""
-    started = time.monotonic()
+    answered (an error code, not unreachable), and only while the lookup left time for it (NAME_BUDGET, by
+    `stopwatch`: real time, which tests replace with the time their local Slack spent answering), so that both
+    calls stay inside Slack's 3 s; else the reply names the bot by its mention alone."""
+    started = stopwatch()
     found = channel_membership(client, channel_id, bot_id=bot_id)
     if found.member is False or (found.member is None and found.error.isidentifier()):
-        if names or time.monotonic() - started < NAME_BUDGET:
+        if names or stopwatch() - started < NAME_BUDGET:
             client.timeout = min(client.timeout or NAME_BUDGET, NAME_BUDGET)
             found = replace(found, bot_name=bot_name(client, names))
     return found
