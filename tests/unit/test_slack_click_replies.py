@@ -3,6 +3,7 @@ action is recorded by then, and Slack must still get its 200)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -11,7 +12,7 @@ import pytest
 from slack_bolt import Respond
 
 from tests.fixtures.slack_server import FakeSlack
-from watchfloor.alerts.slackapp.app import REPLY_TIMEOUT, _say
+from watchfloor.alerts.slackapp.app import _say
 
 DONE = "Silence 24h click on alert a1 (treaty-ratified) handled"
 
@@ -51,7 +52,17 @@ def test_a_response_url_that_never_answers_is_given_up_in_time(caplog: pytest.Lo
         started = time.monotonic()
         _say(Respond(response_url=f"http://127.0.0.1:{port}/response/x"), DONE, "Silenced")
         took = time.monotonic() - started
-    assert took < REPLY_TIMEOUT + 0.9, took  # no retry: Slack's 3 seconds are kept
+        # No retry: one connection in the listener's backlog (counted, not timed: `took < REPLY_TIMEOUT + 0.9`
+        # fails once a loaded machine adds a second to the one attempt).
+        silent.setblocking(False)
+        tried = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                silent.accept()[0].close()
+                tried += 1
+    assert tried == 1, tried
+    # Given up after REPLY_TIMEOUT, not slack-sdk's own 30 s (a bound on that, not a measurement of REPLY_TIMEOUT)
+    assert took < 15, took
     (line,) = warnings(caplog)
     assert "timed out" in line.lower(), line
 
