@@ -104,7 +104,10 @@ def test_live_produce_with_the_broker_away_says_it_waits_and_stops_at_sigterm(tm
             proc.wait(timeout=30)
     text = log.read_text()
     assert code == 0, text
-    assert took < 3.0, f"SIGTERM took {took:.1f}s"
+    # A stop that waited for the try in progress would take the rest of the publisher's 15 s timeout (~14 s here);
+    # the bound separates that from a prompt exit, which a loaded machine can stretch past 3 s (interpreter exit,
+    # closing the store and the spool): it used to read `took < 3.0`.
+    assert took < 10.0, f"SIGTERM took {took:.1f}s"
     warning = [line for line in text.splitlines() if "unreachable" in line]
     assert len(warning) == 1, text
     assert "waiting for it to create the topics before polling the sources" in warning[0], text
