@@ -335,7 +335,7 @@ def dead_letters(bootstrap: str, topic: str, expect: int) -> list[dict[str, Any]
         consumer.assign([tp])
         consumer.seek_to_beginning(tp)
         out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while len(out) < expect and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=500).values():
                 out.extend(orjson.loads(r.value) for r in records)

@@ -36,7 +36,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 20) -> list[str]:
+def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> list[str]:
     """Lines of `proc`'s stdout up to the first containing `needle` (fails when it ends or time runs out)."""
     lines: list[str] = []
     found = threading.Event()

@@ -515,7 +515,7 @@ def test_a_mention_whose_answer_fails_is_one_warning_line(env: Env, served: Serv
     env.slack.fail_next("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
     reply = slack(env, served).event({"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "6.5"})
     assert reply.status == 200
-    wait_for(lambda: len(env.slack.requests_for("chat.postMessage")) == 1, timeout=20)
+    wait_for(lambda: len(env.slack.requests_for("chat.postMessage")) == 1)
     time.sleep(0.5)  # the warning is written after the call returns
     stop(served)
     assert served.proc.stderr is not None

@@ -133,7 +133,7 @@ def test_sqlite_commits_leave_checkpoints_to_the_store_thread(tmp_path: Path) ->
         empty = path.stat().st_size
         for i in range(60):  # ~2.5 MB: past the 1,000 pages at which SQLite would checkpoint inside a commit
             store.append([ev(f"wal-{i}-{j}", payload={"body": "x" * 2000}) for j in range(20)])
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a bound on a hang: the thread runs every second, a loaded machine later
         while path.stat().st_size < empty + 2_000_000:  # pages reach the database file only by a checkpoint
             assert time.monotonic() < deadline, f"no checkpoint: database file {path.stat().st_size} bytes"
             time.sleep(0.1)
