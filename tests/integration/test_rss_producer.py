@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -374,13 +375,13 @@ def test_run_polls_until_stopped(feed_server: FeedServer) -> None:
     thread = threading.Thread(target=poller.run, args=(0.05, stop), daemon=True)
     thread.start()
     try:
-        for _ in range(100):
-            if len(feed_server.headers_for("/feed.xml")) >= 2:
-                break
+        # Bounds on a hang (60 s), not a pace: 100 waits of 0.05 s left a loaded machine 5 s for two polls.
+        deadline = time.monotonic() + 60
+        while len(feed_server.headers_for("/feed.xml")) < 2 and time.monotonic() < deadline:
             stop.wait(0.05)
     finally:
         stop.set()
-        thread.join(5)
+        thread.join(60)
     assert not thread.is_alive()
     assert store.count(types={EventType.NEWS_ARTICLE.value}) == 5  # the undated entry once, though polled again
     assert feed_server.headers_for("/feed.xml")[1]["if-none-match"] == ETAG
