@@ -209,7 +209,9 @@ def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
     store_url = f"sqlite:///{tmp_path / 'outbox.db'}"
     prefix = f"wf-drip-{uuid.uuid4().hex[:8]}"
     sources = [
-        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=4)),
+        # 10 s, not 4: the fast feed must be fetched, stored and acknowledged by the broker within the slow one's
+        # deadline (~1 s here on a busy machine; 4 s left a loaded CI little room); still well short of the drip.
+        RssSource(url=hostile_feeds.url("/drip.xml"), timeout=timedelta(seconds=10)),
         RssSource(url=hostile_feeds.url("/ok.xml")),
     ]
     producer = DistributedProducer(
