@@ -267,7 +267,9 @@ class Cluster:
                 }
             ]
             cfg["subscriptions"] = [{"channel": "slack"}]
-            cfg["retry"] = {"attempts": 5, "backoff": "2s", "max_backoff": "4s"}
+            # A long backoff: the crash test kills the worker while a delivery waits in it, and a loaded machine
+            # must not let the retry land first; a restarted process retries a backoff set before it at once.
+            cfg["retry"] = {"attempts": 5, "backoff": "20s", "max_backoff": "20s"}
         path = self.tmp / ("worker-slack.yaml" if slack is not None else "worker.yaml")
         path.write_text(orjson.dumps(cfg).decode())  # JSON is YAML
         return path
@@ -441,7 +443,7 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
         cluster.wait(f"{len(before)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, before))
 
         # Batch 2: Slack answers the first post with a 503, so the dispatcher is sitting in its retry backoff
-        # (2 s, nothing in flight) with the delivery 'pending' in the ledger when the worker is SIGKILLed.
+        # (20 s, nothing in flight) with the delivery 'pending' in the ledger when the worker is SIGKILLed.
         slack_server.fail_next("chat.postMessage", status=503)
         pub.publish([document_event(d) for d in second])
 
