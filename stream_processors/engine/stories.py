@@ -6,7 +6,15 @@ STORY_THRESHOLD. Measured on the 171,112 items of the 2023 RSS corpus (benchmark
 BENCHMARKS.md "Syndicated copies"): outlets that carry the AP wire (ABC, The Washington Post, NBC,
 Bloomberg) publish the same item word for word (similarity ~1.0), while a site's daily template
 ("Russia-Ukraine war: List of key events, day 586" / "day 589") reaches 0.66, so 0.7 sits above it. Lightly edited
-copies go lower (BENCHMARKS.md, "The story threshold near 0.7"): those the threshold misses count as independent.
+copies go lower (BENCHMARKS.md, "The story threshold near 0.7").
+
+A short document (at most SHORT_WORDS words: title and a sentence or two, most RSS items; at least
+MIN_CONTENT_WORDS content words) also keeps its content words (stop words out) as 32-bit hashes, and a hash of the
+numbers it gives. On such texts a two-word edit takes the 3-shingle similarity to ~0.4, below what a daily template
+reaches, so two short documents are also one story when their content-word sets are near (exact Jaccard >=
+WORD_THRESHOLD), they still share some phrasing (3-shingle estimate >= SHINGLE_FLOOR: two outlets' own words share
+words, rarely 3-word runs) and they give the same numbers (a template's next day differs in its day number and
+date). Measured in BENCHMARKS.md, "Short lightly edited copies".
 
 Only the signals of detections that count sources (`corroborate`, `count` with `distinct: source`)
 carry a story (Signal.story), so most signals pay nothing.
@@ -15,6 +23,7 @@ carry a story (Signal.story), so most signals pay nothing.
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -26,6 +35,27 @@ NUM_PERM = 64
 STORY_THRESHOLD = 0.7
 SHINGLE = 3
 _SEED = 1
+SHORT_WORDS = 60  # at most this many words: a short document (most RSS items: title and one or two sentences)
+# ...with at least this many content words: a headline alone (6-8) is one phrase, which two outlets' own words share
+# ("North Korean troops killed in Kursk"); such documents are one story only by the 3-shingle threshold.
+MIN_CONTENT_WORDS = 10
+WORD_THRESHOLD = 0.6  # short documents: exact Jaccard similarity of their content-word sets
+SHINGLE_FLOOR = 0.25  # ...and at least this 3-shingle estimate (some phrasing shared)
+# Candidate keys of short documents: WORD_BANDS MinHash bands of WORD_ROWS values over the content words. Two
+# documents of word similarity 0.6 share no band with probability (1 - 0.6**3)**32 = 0.0004 (0.7: 1e-6).
+WORD_BANDS = 32
+WORD_ROWS = 3
+_WORD_SEED = 2
+_MERSENNE = (1 << 61) - 1
+_MAX_HASH = (1 << 32) - 1
+# Words that say nothing of a story: two reports in their own words share these whatever they report.
+STOP_WORDS = frozenset(
+    """a an the and or but of to in on at by for with from as is are was were be been being it its this that these
+    those he she they we you i his her their our your my me him them us who whom whose which what when where why
+    how than then there here so not no nor if also after before over under into about up down out off more most
+    less very just can could would should will shall may might must do does did has have had says said say new
+    amid against during between while since until per via all any some such other""".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -47,14 +77,81 @@ def story_signature(words: Sequence[str]) -> str:
         shingles = {" ".join(words).encode()}
     m = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme="affine32")
     m.update_batch(list(shingles))
-    return base64.b64encode(np.asarray(m.hashvalues, dtype="<u4").tobytes()).decode()
+    signature = base64.b64encode(np.asarray(m.hashvalues, dtype="<u4").tobytes()).decode()
+    if n > SHORT_WORDS:
+        return signature
+    content = sorted({zlib.crc32(w.encode()) for w in words if len(w) > 1 and w not in STOP_WORDS})
+    if len(content) < MIN_CONTENT_WORDS:
+        return signature
+    numbers = zlib.crc32(" ".join(sorted({w for w in words if any(ch.isdigit() for ch in w)})).encode())
+    # After a ".", which base64 never writes: the numbers' hash, then the sorted content-word hashes.
+    words_part = np.asarray([numbers, *content], dtype="<u4").tobytes()
+    return signature + "." + base64.b64encode(words_part).decode()
 
 
 @lru_cache(maxsize=4096)
 def _values(signature: str) -> Any:
+    """The 64 MinHash values of the 3-shingles."""
     import numpy as np
 
-    return np.frombuffer(base64.b64decode(signature), dtype="<u4")
+    return np.frombuffer(base64.b64decode(signature.partition(".")[0]), dtype="<u4")
+
+
+@lru_cache(maxsize=4096)
+def _words(signature: str) -> tuple[int, frozenset[int]] | None:
+    """A short document's numbers hash and content-word hashes; None for a long one (or one without words)."""
+    import numpy as np
+
+    _, dot, rest = signature.partition(".")
+    if not dot:
+        return None
+    values = np.frombuffer(base64.b64decode(rest), dtype="<u4").tolist()
+    return int(values[0]), frozenset(int(v) for v in values[1:])
+
+
+@lru_cache(maxsize=1)
+def _word_permutations() -> Any:
+    from datasketch import MinHash
+
+    return MinHash(num_perm=WORD_BANDS * WORD_ROWS, seed=_WORD_SEED).permutations
+
+
+@lru_cache(maxsize=65536)
+def _word_bands(signature: str) -> tuple[bytes, ...]:
+    """A short document's candidate keys: MinHash bands of its content words, each led by its numbers' hash
+    (documents that give other numbers are never one short story, so they need not meet)."""
+    import numpy as np
+
+    words = _words(signature)
+    if words is None:
+        return ()
+    numbers, content = words
+    a, b = _word_permutations()
+    hv = np.asarray(sorted(content), dtype=np.uint64)
+    mins = (np.bitwise_and((np.outer(hv, a) + b) % _MERSENNE, _MAX_HASH)).min(axis=0).astype("<u4")
+    head = b"W" + numbers.to_bytes(4, "little")
+    return tuple(head + bytes((k,)) + mins[k * WORD_ROWS : (k + 1) * WORD_ROWS].tobytes() for k in range(WORD_BANDS))
+
+
+def word_similarity(a: str, b: str) -> float | None:
+    """Exact Jaccard similarity of two short documents' content-word sets; None unless both are short."""
+    wa, wb = _words(a), _words(b)
+    if wa is None or wb is None:
+        return None
+    sa, sb = wa[1], wb[1]
+    return len(sa & sb) / len(sa | sb)
+
+
+def short_copies(a: str, b: str) -> bool:
+    """Two short documents that are one lightly edited story (module docstring): the same numbers, content words
+    near, some phrasing shared, and (so that grouping by keys finds every such pair) a word band in common."""
+    wa, wb = _words(a), _words(b)
+    if wa is None or wb is None or wa[0] != wb[0]:
+        return False
+    sa, sb = wa[1], wb[1]
+    if len(sa & sb) < WORD_THRESHOLD * len(sa | sb) or similarity(a, b) < SHINGLE_FLOOR:
+        return False
+    return not set(_word_bands(a)).isdisjoint(_word_bands(b))
 
 
 def similarity(a: str, b: str) -> float:
@@ -68,7 +165,10 @@ def similarity(a: str, b: str) -> float:
 
 
 def same_story(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and (a == b or similarity(a, b) >= STORY_THRESHOLD)
+    """One story: the same text, or 3-shingle estimate >= STORY_THRESHOLD, or short lightly edited copies."""
+    if a is None or b is None:
+        return False
+    return a == b or similarity(a, b) >= STORY_THRESHOLD or short_copies(a, b)
 
 
 def _max_mismatches(n: int) -> int:
@@ -84,16 +184,17 @@ def story_bands(signature: str) -> tuple[bytes, ...]:
     """Keys under which two signatures of one story always meet: the values cut into more bands than the
     positions in which one story's signatures may differ, so two of them share at least one band whole
     (pigeonhole). Exact, unlike LSH's probabilistic bands: a shared band only makes a candidate pair, which
-    same_story then decides, so grouping by bands gives the very groups that comparing every pair gives."""
-    raw = base64.b64decode(signature)
+    same_story then decides, so grouping by bands gives the very groups that comparing every pair gives. A short
+    document adds its word bands (_word_bands), which short_copies requires to meet."""
+    raw = base64.b64decode(signature.partition(".")[0])
     n = len(raw) // 4
     if n == 0:
-        return (b"\x00" + raw,)
+        return (b"\x00" + raw, *_word_bands(signature))
     k = min(n, _max_mismatches(n) + 1)
     cuts = [n * b // k for b in range(k + 1)]
     # The length and band number lead each key: bands of signatures of other lengths never meet.
     head = n.to_bytes(4, "little")
-    return tuple(head + bytes((b,)) + raw[4 * cuts[b] : 4 * cuts[b + 1]] for b in range(k))
+    return (*(head + bytes((b,)) + raw[4 * cuts[b] : 4 * cuts[b + 1]] for b in range(k)), *_word_bands(signature))
 
 
 class ReportGroups:
