@@ -42,9 +42,11 @@ MIN_CONTENT_WORDS = 10
 WORD_THRESHOLD = 0.6  # short documents: exact Jaccard similarity of their content-word sets
 SHINGLE_FLOOR = 0.25  # ...and at least this 3-shingle estimate (some phrasing shared)
 # Candidate keys of short documents: WORD_BANDS MinHash bands of WORD_ROWS values over the content words. Two
-# documents of word similarity 0.6 share no band with probability (1 - 0.6**3)**32 = 0.0004 (0.7: 1e-6).
-WORD_BANDS = 32
-WORD_ROWS = 3
+# documents of word similarity 0.6 share no band with probability (1 - 0.6**2)**6 = 0.07 (0.7: 0.018, 0.8: 0.0003;
+# 327 of the 328 pairs of the 2023 corpus the rule would join share one). Each key costs every pass over a window
+# (a `count` makes one per point), so few: 6 keys beside the 20 of the 3-shingles (BENCHMARKS.md).
+WORD_BANDS = 6
+WORD_ROWS = 2
 _WORD_SEED = 2
 _MERSENNE = (1 << 61) - 1
 _MAX_HASH = (1 << 32) - 1
@@ -204,14 +206,17 @@ class ReportGroups:
     before joins its first holder's report without a comparison, so a window of many copies costs about
     one comparison per new signature and band neighbour, not one per pair."""
 
-    __slots__ = ("_band", "_signature", "_source", "_stories", "count", "parent")
+    __slots__ = ("_band", "_more", "_signature", "_source", "_stories", "count", "parent")
 
     def __init__(self) -> None:
         self.parent: list[int] = []
         self.count = 0
         self._source: dict[str, int] = {}
         self._signature: dict[str, int] = {}
-        self._band: dict[bytes, list[int]] = {}
+        # A band's first holder, and its later ones apart: most bands are one signature's alone, and a pass over a
+        # window adds every key of every report (no list made for a band nobody shares).
+        self._band: dict[bytes, int] = {}
+        self._more: dict[bytes, list[int]] = {}
         self._stories: list[str] = []
 
     def find(self, i: int) -> int:
@@ -247,21 +252,25 @@ class ReportGroups:
         checked: set[int] = set()
         band = self._band
         for key in story_bands(story):
-            holders = band.get(key)
-            if holders is None:  # most bands of most signatures: nobody else's
-                band[key] = [k]
+            h0 = band.get(key)
+            if h0 is None:  # most bands of most signatures: nobody else's
+                band[key] = k
                 continue
+            more = self._more.get(key)
             # With one report left there is nothing to join (a common case: copies of one story that have
             # already joined every source in the window); the bands are still kept for later sources.
             if self.count > 1:
-                for h in holders:
+                for h in (h0, *more) if more is not None else (h0,):
                     if h in checked:
                         continue
                     checked.add(h)
                     other = self._signature[self._stories[h]]
                     if self.find(i) != self.find(other) and same_story(story, self._stories[h]):
                         self._union(i, other)
-            holders.append(k)
+            if more is None:
+                self._more[key] = [k]
+            else:
+                more.append(k)
         return i
 
 

@@ -26,7 +26,7 @@ from tests.fixtures.slack_server import FakeSlack
 from tests.fixtures.smtp_server import LocalSMTP
 from tests.functional.delivery_helpers import RETRY, Clock, Hook, detection, lines, slack, webhook_server
 from watchfloor.alerts.dispatcher import AlertDispatcher
-from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notice import AlertCatalog, independent_sources
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
 from watchfloor.alerts.notifiers.email import EmailNotifier
@@ -314,3 +314,50 @@ def test_a_follow_up_after_a_withdrawn_medium_alert_does_not_say_it_was_medium(
             assert "(was MEDIUM)" in said
     finally:
         d.store.close()
+
+
+# Short feed items (a headline and one sentence, our own words): a wire item, a lightly edited copy of it (a verb of
+# the headline and the sentence's attribution reworded: the 3-shingle estimate falls below 0.7), and another
+# outlet's own short report of the same closure (outside trial 10, F3: the copy counted as a second source and the
+# story went HIGH and confirmed on its own).
+SHORT_WIRE = (
+    "Alphaland shuts border with its eastern neighbour, officials say.\n"
+    "Alphaland closed all border crossings with its eastern neighbour on Tuesday after clashes near the river, "
+    "a government spokesman told reporters."
+)
+SHORT_COPY = SHORT_WIRE.replace("shuts border", "seals border").replace(
+    "a government spokesman told reporters", "a spokesman for the government said"
+)
+SHORT_OWN = (
+    "Border shut as Alphan troops move in.\n"
+    "Soldiers lowered the barriers at every crossing overnight and hundreds of lorries were left stranded, "
+    "our correspondent in the capital reports."
+)
+
+
+def test_short_fixture_texts_are_what_the_timeline_needs() -> None:
+    """The short copy is below the 3-shingle threshold (the rule before F3 counted it apart); the own report shares
+    no phrasing with the wire."""
+    assert similarity(sig(SHORT_WIRE), sig(SHORT_COPY)) < 0.7
+    assert similarity(sig(SHORT_WIRE), sig(SHORT_OWN)) < 0.2
+
+
+def test_a_short_lightly_edited_copy_counts_once_and_an_own_report_corroborates(desk: Desk) -> None:
+    """Harbor Ledger's short wire item and Valley Tribune's lightly edited copy: one independent report, so the
+    count's alert is MEDIUM and unconfirmed, its thread resting on 1 independent source. Coastal Times's own short
+    report of the closure then corroborates it: HIGH and confirmed, 2 independent sources."""
+    desk.tell(news(1, "Harbor Ledger", 0, SHORT_WIRE), news(2, "Valley Tribune", 1, SHORT_COPY))
+    [first] = desk.detections()
+    assert (first.severity, first.confidence) == ("medium", "unconfirmed")
+    assert len({e.story for e in first.evidence}) == 1
+    assert independent_sources([first]) == 1  # what the thread counts
+    desk.tell(news(3, "Coastal Times", 3, SHORT_OWN))
+    [_, follow] = desk.detections()
+    assert (follow.severity, follow.confidence) == ("high", "confirmed")
+    by_source = {e.source: e for e in follow.evidence}
+    assert by_source["Harbor Ledger"].story == by_source["Valley Tribune"].story != by_source["Coastal Times"].story
+    [record] = [r for r in lines(desk.archive) if "thread" in r]
+    assert record["thread"]["sources"] == 2
+    assert status_of(desk.first_message()).endswith("2 independent sources and 1 update in the thread")
+    [said] = thread_lines(desk.console)
+    assert said.split(" · ")[1] == "2 independent source(s)"

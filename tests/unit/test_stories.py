@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from watchfloor.stream_processors.engine.stories import independent, same_story, similarity, story_signature
+from watchfloor.stream_processors.engine.stories import (
+    SHORT_WORDS,
+    STORY_THRESHOLD,
+    WORD_THRESHOLD,
+    independent,
+    same_story,
+    short_copies,
+    similarity,
+    story_bands,
+    story_signature,
+    word_similarity,
+)
 from watchfloor.stream_processors.engine.text import tokens
 
 WIRE = (
@@ -38,3 +49,74 @@ def test_independent_reports() -> None:
     assert independent([("ABC", None), ("Post", None)]) == 2
     # Copies link transitively: A~B (same story), B and C one outlet: one report.
     assert independent([("A", wire), ("B", wire), ("B", sig(OTHER))]) == 1
+
+
+# A short feed item (a headline and one sentence, our own words), a lightly edited copy (two words of the headline
+# and one phrase of the sentence changed), and the same event told by another outlet in its own words.
+SHORT = (
+    "Dozens of Gammaland sailors rescued off Porto Verde, coast guard says.\n"
+    "The sailors were pulled from Betaland's Porto Verde harbour after their ferry capsized in a storm, "
+    "a coast guard spokesman told reporters."
+)
+SHORT_EDITED = SHORT.replace("rescued off", "saved near").replace(
+    "Betaland's Porto Verde harbour", "the Porto Verde harbour of Betaland"
+)
+SHORT_OWN = (
+    "Ferry capsizes in Betaland storm.\n"
+    "Rescue boats brought dozens of Gammaland crew members ashore at Porto Verde overnight after their vessel "
+    "overturned in high winds, local officials said."
+)
+# A daily template: its next day has the same words but for the day's numbers and one word.
+DAY_1 = (
+    "Harbour strike: list of key events, day 41.\n"
+    "As the dockers' strike in Porto Verde enters its 41st day, here are the main developments so far."
+)
+DAY_2 = DAY_1.replace("day 41", "day 42").replace("41st", "42nd").replace("dockers' strike", "stoppage")
+
+
+def test_a_short_lightly_edited_copy_is_one_story() -> None:
+    """Two edits in a short text take the 3-shingle estimate below 0.7; the content words say it is one story."""
+    a, b = sig(SHORT), sig(SHORT_EDITED)
+    assert similarity(a, b) < STORY_THRESHOLD  # the 3-shingle rule alone counts two
+    word = word_similarity(a, b)
+    assert word is not None and word >= WORD_THRESHOLD
+    assert short_copies(a, b) and same_story(a, b) and same_story(b, a)
+    assert independent([("Harbour Wire", a), ("Metro Daily", b)]) == 1
+
+
+def test_short_reports_in_their_own_words_and_templates_stay_apart() -> None:
+    own = sig(SHORT_OWN)
+    for copy in (sig(SHORT), sig(SHORT_EDITED)):
+        assert not same_story(copy, own)
+    assert independent([("Harbour Wire", sig(SHORT)), ("Metro Daily", sig(SHORT_EDITED)), ("Bay Radio", own)]) == 2
+    # The template's two days share nearly every word but give other numbers: two stories.
+    d1, d2 = sig(DAY_1), sig(DAY_2)
+    word = word_similarity(d1, d2)
+    assert word is not None and word >= WORD_THRESHOLD
+    assert not same_story(d1, d2)
+
+
+def test_the_short_rule_needs_every_part() -> None:
+    """Content words near but no phrasing shared (the same words reordered), too few content words (a headline),
+    or a long document: not the short rule."""
+    words = tokens(SHORT)
+    shuffled = sig(" ".join(sorted(words)))
+    assert word_similarity(sig(SHORT), shuffled) == 1.0 and not same_story(sig(SHORT), shuffled)
+    headline = SHORT.split("\n")[0]
+    edited_headline = SHORT_EDITED.split("\n")[0]
+    assert word_similarity(sig(headline), sig(edited_headline)) is None  # 9 content words: no word set kept
+    assert not same_story(sig(headline), sig(edited_headline))
+    long_text = " ".join([SHORT] * 3)
+    assert len(tokens(long_text)) > SHORT_WORDS and word_similarity(sig(long_text), sig(SHORT)) is None
+
+
+def test_short_signatures_meet_in_a_band_and_keep_the_old_form_readable() -> None:
+    """The copy shares a candidate key with its original (so grouping finds the pair in any order), and a signature
+    without a word part (a long document, or one written before the rule) reads as before."""
+    a, b = sig(SHORT), sig(SHORT_EDITED)
+    assert set(story_bands(a)) & set(story_bands(b))
+    old = a.partition(".")[0]
+    assert similarity(old, b) == similarity(a, b) and word_similarity(old, b) is None
+    assert not short_copies(old, b)
+    reports = [("Harbour Wire", a), ("Metro Daily", b), ("Bay Radio", sig(SHORT_OWN))]
+    assert {independent(order) for order in (reports, reports[::-1], reports[1:] + reports[:1])} == {2}
