@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from watchfloor.stream_processors.engine.stories import independent, similarity, story_signature
+from watchfloor.stream_processors.engine.stories import (
+    independent,
+    same_story,
+    similarity,
+    story_signature,
+    word_similarity,
+)
 from watchfloor.stream_processors.engine.text import tokens
 
 pytestmark = pytest.mark.data
@@ -48,3 +54,7 @@ def test_wire_copies_are_one_story_and_templates_are_not(shared_data: Path) -> N
     assert len(key_events) > 50
     near = [similarity(_sig(a), _sig(b)) for a, b in pairwise(key_events[:60])]
     assert max(near) < 0.7, max(near)  # look-alike days, different news
+    # Short texts, nearly every word shared, but another day number: not short copies either.
+    days = [_sig(o) for o in key_events[:60]]
+    assert not any(same_story(a, b) for a, b in pairwise(days) if a != b)
+    assert sum((word_similarity(a, b) or 0.0) >= 0.6 for a, b in pairwise(days)) > 10  # the words alone would join them
