@@ -118,7 +118,7 @@ def _word_permutations() -> Any:
     return MinHash(num_perm=WORD_BANDS * WORD_ROWS, seed=_WORD_SEED).permutations
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # story_bands keeps its own (the same keys); this serves short_copies' comparisons
 def _word_bands(signature: str) -> tuple[bytes, ...]:
     """A short document's candidate keys: MinHash bands of its content words, each led by its numbers' hash
     (documents that give other numbers are never one short story, so they need not meet)."""
