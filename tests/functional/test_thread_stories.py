@@ -77,6 +77,25 @@ OWN = (
 )
 
 
+# Short feed items (a headline and one sentence, our own words): a wire item, a lightly edited copy of it (a verb of
+# the headline and the sentence's attribution reworded: the 3-shingle estimate falls below 0.7), and another
+# outlet's own short report of the same closure (outside trial 10, F3: the copy counted as a second source and the
+# story went HIGH and confirmed on its own).
+SHORT_WIRE = (
+    "Alphaland shuts border with its eastern neighbour, officials say.\n"
+    "Alphaland closed all border crossings with its eastern neighbour on Tuesday after clashes near the river, "
+    "a government spokesman told reporters."
+)
+SHORT_COPY = SHORT_WIRE.replace("shuts border", "seals border").replace(
+    "a government spokesman told reporters", "a spokesman for the government said"
+)
+SHORT_OWN = (
+    "Border shut as Alphan troops move in.\n"
+    "Soldiers lowered the barriers at every crossing overnight and hundreds of lorries were left stranded, "
+    "our correspondent in the capital reports."
+)
+
+
 def sig(text: str) -> str:
     return story_signature(tokens(text))
 
@@ -223,13 +242,16 @@ def test_syndicated_copies_count_once_in_the_thread_as_the_engine_counts_them(de
     }
 
 
+@pytest.mark.parametrize("texts", [(WIRE, COPY, OWN), (SHORT_WIRE, SHORT_COPY, SHORT_OWN)], ids=["long", "short"])
 def test_story_keys_are_the_same_whatever_order_the_reports_arrive_in(
-    tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook
+    tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook, texts: tuple[str, str, str]
 ) -> None:
     """The keys depend on the detection's reports only: the alerts that stand after the reports arrive in reverse
-    order (late reports revising what was raised) carry the keys of an event-time run."""
+    order (late reports revising what was raised) carry the keys of an event-time run, for long copies and for
+    short lightly edited ones alike."""
     stands: list[list[tuple[str, tuple[tuple[str, str | None], ...]]]] = []
-    reports = [news(1, "Harbor Ledger", 0, WIRE), news(2, "Valley Tribune", 1, COPY), news(3, "Coastal Times", 3, OWN)]
+    wire, copy, own = texts
+    reports = [news(1, "Harbor Ledger", 0, wire), news(2, "Valley Tribune", 1, copy), news(3, "Coastal Times", 3, own)]
     for i, order in enumerate((reports, list(reversed(reports)))):
         (tmp_path / str(i)).mkdir()
         d = _desk(tmp_path / str(i), slack_server, smtp_server, hook, AlertCatalog())
@@ -314,25 +336,6 @@ def test_a_follow_up_after_a_withdrawn_medium_alert_does_not_say_it_was_medium(
             assert "(was MEDIUM)" in said
     finally:
         d.store.close()
-
-
-# Short feed items (a headline and one sentence, our own words): a wire item, a lightly edited copy of it (a verb of
-# the headline and the sentence's attribution reworded: the 3-shingle estimate falls below 0.7), and another
-# outlet's own short report of the same closure (outside trial 10, F3: the copy counted as a second source and the
-# story went HIGH and confirmed on its own).
-SHORT_WIRE = (
-    "Alphaland shuts border with its eastern neighbour, officials say.\n"
-    "Alphaland closed all border crossings with its eastern neighbour on Tuesday after clashes near the river, "
-    "a government spokesman told reporters."
-)
-SHORT_COPY = SHORT_WIRE.replace("shuts border", "seals border").replace(
-    "a government spokesman told reporters", "a spokesman for the government said"
-)
-SHORT_OWN = (
-    "Border shut as Alphan troops move in.\n"
-    "Soldiers lowered the barriers at every crossing overnight and hundreds of lorries were left stranded, "
-    "our correspondent in the capital reports."
-)
 
 
 def test_short_fixture_texts_are_what_the_timeline_needs() -> None:
