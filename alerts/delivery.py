@@ -43,12 +43,14 @@ from .notice import (
 )
 from .notifiers.base import (
     DigestSending,
+    Lasting,
     MessageGone,
     Notifier,
     NotifierError,
     PermanentError,
     Reconciling,
     TransientError,
+    Unconfirmed,
     Updating,
 )
 from .schedule import RetrySchedule
@@ -59,6 +61,7 @@ log = logging.getLogger(__name__)
 # channel: the thread goes on under it (later replies, updates of the thread's first message).
 RESTARTED = "the thread starts again here"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
+LEASE_MARGIN = 60.0  # seconds past a channel's longest attempt before its claim may be taken over
 CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
 
 
@@ -122,6 +125,14 @@ class Deliverer:
         # Real time by default: what a slow channel costs the others, whatever `clock` says (tests pass the time a
         # local server spent answering, so a loaded machine's slow file write cannot count as a slow channel).
         self.stopwatch = stopwatch
+        # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
+        # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
+        # a copy.
+        self.leases: dict[str, float] = {}
+        for name in list(notifiers):
+            n = self._notifier(name)
+            if isinstance(n, Lasting) and n.longest_attempt() + LEASE_MARGIN > schedule.lease:
+                self.leases[name] = n.longest_attempt() + LEASE_MARGIN
 
     def run(self, *, finish_slow: bool = True) -> Tally:
         tally = Tally()
@@ -143,6 +154,7 @@ class Deliverer:
                 self.schedule.lease,
                 skip_channels=skip | paused | waiting,
                 backoff_set_before=self.started_at,
+                channel_leases=self.leases,
             )
             if not claimed:
                 if waiting and finish_slow:
@@ -280,6 +292,9 @@ class Deliverer:
                 if restarted is None:
                     return
                 ref, detail = restarted
+            except Unconfirmed as e:
+                self._unconfirmed(rec, e, tally, skip)
+                return
             except NotifierError as e:
                 self._fail(rec, e, tally, skip)
                 return
@@ -519,6 +534,19 @@ class Deliverer:
                 self.paused[rec.channel] = retry.not_before
                 self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
             self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
+
+    def _unconfirmed(self, rec: DeliveryRecord, err: Unconfirmed, tally: Tally, skip: set[str]) -> None:
+        """Handed over whole, no verdict, and the channel cannot be looked in: given up as unconfirmed, not sent
+        again. Nothing twice: a retry would be a copy whenever the server had it (outside trial 11: 4 copies of one
+        alert). Nothing lost unseen: it is `expired` and maybe delivered, which `alerts list --undelivered` and
+        `status` show (status exits non-zero), for a person to look in the mailbox and re-send if it is not there."""
+        tried = dataclasses.replace(rec, attempts=rec.attempts + 1, unsure=True)
+        why = (
+            f"{err.message}; not sent again, so that it cannot arrive twice: see whether it reached the mailbox, "
+            f"and if not, re-send with `watchfloor alerts redeliver {rec.alert_id} --channel {rec.channel} --send`"
+        )
+        self._expire(tried, why, tally)
+        skip.add(rec.channel)  # a server that kept us waiting that long would keep the channel's next ones waiting
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "") -> None:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -159,8 +159,11 @@ class DeliveryLedger(Protocol):
         limit: int = 1,
         skip_channels: Collection[str] = (),
         backoff_set_before: float | None = None,
+        channel_leases: Mapping[str, float] | None = None,
     ) -> list[DeliveryRecord]:
-        """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased.
+        """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased, for
+        `lease_seconds`, or for `channel_leases[channel]` when given for the row's channel (a channel whose one
+        attempt may take longer: email waits up to 10 minutes for the server's verdict on a message).
 
         Due: status outstanding, no live lease, `not_before` <= now, its channel not paused (`channel_pauses`),
         and `next_attempt_at` <= now unless that backoff was scheduled before `backoff_set_before` (a process

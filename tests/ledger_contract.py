@@ -109,6 +109,14 @@ class LedgerContract:
         assert not store.settle_delivery("a1", "slack", "crashed", Settlement("sent", attempts=1), NOW + LEASE)
         assert store.delivery_status("a1", "slack") == "outstanding"
 
+    def test_a_channel_s_own_lease(self, store: Store) -> None:
+        """A channel whose one attempt may outlast the lease (email waiting for its verdict) is leased longer."""
+        store.enqueue([rec("a1", "mail"), rec("a2", "slack", seq=1)])
+        claimed = store.claim_deliveries("p", NOW, LEASE, limit=2, channel_leases={"mail": 900.0})
+        assert {(r.channel, r.lease_until) for r in claimed} == {("mail", NOW + 900.0), ("slack", NOW + LEASE)}
+        assert [r.channel for r in store.claim_deliveries("q", NOW + LEASE, LEASE, limit=2)] == ["slack"]
+        assert [r.channel for r in store.claim_deliveries("q", NOW + 900, LEASE, limit=2)] == ["mail", "slack"]
+
     def test_settle_records_the_outcome_and_its_events_together(self, store: Store) -> None:
         store.enqueue([rec("a1"), rec("a2")])
         claimed = store.claim_deliveries("p", NOW, LEASE, limit=2)

@@ -183,6 +183,7 @@ def build_notifier(
             username=ch.username,
             password=password,
             timeout=ch.timeout,
+            data_timeout=ch.data_timeout,
         )
     raise WiringError(f"unknown channel type {ch!r}")
 

@@ -6,6 +6,7 @@ each failure instead: `TransientError` (worth trying again, maybe after `retry_a
 a payload). Both leave the delivery outstanding, since faults get fixed. Two flags say more:
 `channel_wide` (every delivery to the channel would fail now: skip the channel for the rest of the cycle) and
 `maybe_delivered` (the request may have got through, e.g. a timeout: look in the channel before sending again).
+`Unconfirmed` is the third outcome, of a channel that cannot be looked in: handed over whole, no verdict.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class TransientError(NotifierError):
 
 class PermanentError(NotifierError):
     """Retrying the same request cannot help until something is fixed: bad channel, credentials, payload."""
+
+
+class Unconfirmed(NotifierError):
+    """The whole message was handed over and the channel never said whether it took it, and a channel of this kind
+    cannot be looked in (email: no reply to the end of DATA within `data_timeout`). Sending it again would be a
+    second copy whenever the first got through, so the dispatcher does not: the delivery is given up as unconfirmed
+    (`expired`, maybe delivered), for a person to check the mailbox and re-send (`alerts redeliver`)."""
 
 
 @runtime_checkable
@@ -82,6 +90,17 @@ class Updating(Protocol):
 
     def update(self, notice: Notice) -> None:
         """Rewrite `notice.thread.target_ref` from `notice.thread`. Raises TransientError or PermanentError."""
+        ...
+
+
+@runtime_checkable
+class Lasting(Protocol):
+    """A notifier one attempt of which may take longer than the ledger's lease (email: up to `data_timeout` for
+    the server's verdict on a message, after the command timeouts). Its claims are leased for longer, so that no
+    other dispatcher takes a delivery over while it is still being sent (a copy of the message)."""
+
+    def longest_attempt(self) -> float:
+        """Seconds one send may take at most: its timeouts added up."""
         ...
 
 

@@ -6,9 +6,10 @@ message's reference. A notice of a thread (a follow-up, a revision, a withdrawal
 it as Slack does. Mail cannot be changed once sent, so there is no `update`: each reply carries the thread's state
 (severity, sources, updates) instead; a withdrawal says the alert the thread stands on after it (or that none does),
 and a reply after the thread's first alert was withdrawn says so. Nor can a mailbox be looked in, so there is no
-`find_delivered`: after an attempt that may have got through (the connection lost once the message was handed over)
-the dispatcher sends it again, with the same Message-ID, which mail clients and many servers use to drop the repeat.
-At-least-once.
+`find_delivered`. The server's verdict on a message (the reply to its final ".") is waited for `data_timeout` (RFC
+5321's 10 minutes), the other steps `timeout`; no verdict even then raises `Unconfirmed`: the dispatcher gives the
+delivery up as maybe delivered rather than send a copy. Only a process killed mid-send has its message sent again,
+with the same Message-ID, which mail clients and many servers use to drop the repeat.
 
 Everything from articles and rules is HTML-escaped in the HTML part, and only plain http(s) URLs become links.
 Headers are built from single lines (line breaks and control characters folded to spaces), so text from an
@@ -42,7 +43,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, ThreadView, as_notice, revision_cause
-from .base import NotifierError, PermanentError, TransientError, redact
+from .base import NotifierError, PermanentError, TransientError, Unconfirmed, redact
 from .slack_blocks import safe_url
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ MSGID_DOMAIN = "watchfloor"
 SUBJECT_LIMIT = 200  # characters of a subject (mail clients show far fewer; the rest is in the body)
 MAX_EVIDENCE = 10
 MAX_SENTENCE = 1000
+# RFC 5321 §4.5.3.2.6: the client waits 10 minutes for the reply to the end of the message ("."): the server has the
+# message by then and may be scanning it; a client that gives up sooner makes each retry one more copy.
+DATA_TIMEOUT = 600.0
 MAX_KEY_IN_ID = 120  # a longer key is hashed: a Message-ID stays one short header line
 DIGEST_LISTED = 500  # alerts listed in one digest message; the rest are counted
 
@@ -304,21 +308,57 @@ def digest_parts(digest: Digest) -> tuple[str, str]:
 
 
 class _SMTP(smtplib.SMTP):
-    """smtplib.SMTP that notes when the message began to go out (DATA): a failure after that may have delivered."""
+    """smtplib.SMTP that notes how far the message went (DATA begun, the whole message and its final "." sent) and
+    waits `data_timeout` for the reply to that final "." (RFC 5321 §4.5.3.2.6: a server may take minutes, scanning
+    the message, and has it meanwhile: giving up at the command timeout made every retry a copy)."""
 
     data_sent = False
+    message_sent = False
+    data_timeout = DATA_TIMEOUT
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_sent = True
-        return super().data(msg)
+        try:
+            return super().data(msg)
+        finally:
+            _command_timeout(self)
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        _after_send(self, s)
 
 
 class _SMTPS(smtplib.SMTP_SSL):
     data_sent = False
+    message_sent = False
+    data_timeout = DATA_TIMEOUT
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_sent = True
-        return super().data(msg)
+        try:
+            return super().data(msg)
+        finally:
+            _command_timeout(self)
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        _after_send(self, s)
+
+
+def _after_send(smtp: _SMTP | _SMTPS, sent: Any) -> None:
+    """After DATA's content went out with its terminating "." (smtplib sends the message and the terminator in one
+    call, the only one after DATA that ends so): from now on only the server's verdict is awaited, for as long as
+    `data_timeout` says."""
+    if smtp.data_sent and not smtp.message_sent and isinstance(sent, bytes) and sent.endswith(b"\r\n.\r\n"):
+        smtp.message_sent = True
+        if smtp.sock is not None:
+            smtp.sock.settimeout(smtp.data_timeout)
+
+
+def _command_timeout(smtp: _SMTP | _SMTPS) -> None:
+    """Back to the command timeout (for QUIT) once the reply to the message came, or did not."""
+    if smtp.sock is not None:
+        smtp.sock.settimeout(smtp.timeout)
 
 
 class EmailNotifier:
@@ -339,6 +379,7 @@ class EmailNotifier:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
+        data_timeout: float = DATA_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not to:
@@ -356,6 +397,7 @@ class EmailNotifier:
         self.username = username
         self._password = password
         self.timeout = timeout
+        self.data_timeout = data_timeout
         self._ssl_context = ssl_context
 
     def __repr__(self) -> str:
@@ -420,6 +462,8 @@ class EmailNotifier:
         except NotifierError:
             raise
         except (OSError, smtplib.SMTPException) as e:  # SMTPException is an OSError; named for the reader
+            if smtp is not None and smtp.message_sent and not _verdict(e):
+                raise self._unconfirmed(e) from None
             raise self._classify(e, data_sent=smtp is not None and smtp.data_sent) from None
         finally:
             if smtp is not None:
@@ -429,6 +473,11 @@ class EmailNotifier:
             # retry cannot reach them without repeating it to everyone else (and a 5xx would not help).
             said = "; ".join(f"{addr}: {code} {_said(text)}" for addr, (code, text) in sorted(refused.items()))
             log.warning("alerts: %s: %s sent, but refused for %s", self._where, msg["Message-ID"], self._redact(said))
+
+    def longest_attempt(self) -> float:
+        """Connect, greeting, EHLO, STARTTLS, EHLO, AUTH (two exchanges), MAIL, a RCPT per recipient, DATA and the
+        message itself, each up to `timeout`; then up to `data_timeout` for the verdict; QUIT."""
+        return (11 + len(self._to_addrs)) * self.timeout + self.data_timeout
 
     def _context(self) -> ssl.SSLContext:
         return self._ssl_context or ssl.create_default_context()
@@ -440,6 +489,7 @@ class EmailNotifier:
             smtp = _SMTPS(self.host, self.port, timeout=self.timeout, context=self._context())
         else:
             smtp = _SMTP(self.host, self.port, timeout=self.timeout)
+        smtp.data_timeout = self.data_timeout
         try:
             smtp.ehlo()
             if self.tls == "starttls":
@@ -520,7 +570,7 @@ class EmailNotifier:
             if 500 <= code < 600:
                 # A refused message (554 content, 552 size) is about this message; anything else, every message.
                 return PermanentError(message, channel_wide=not isinstance(e, smtplib.SMTPDataError))
-            return TransientError(message, channel_wide=True, maybe_delivered=data_sent)
+            return TransientError(message, channel_wide=True)
         if isinstance(e, ssl.SSLCertVerificationError):
             reason = e.verify_message or e.reason or "certificate verify failed"
             return PermanentError(
@@ -530,14 +580,36 @@ class EmailNotifier:
             # e.g. "No suitable authentication method found": the server and the config disagree
             return PermanentError(self._redact(f"{where}: {_said(str(e))}"[:1000]), channel_wide=True)
         if isinstance(e, OSError):  # refused, timed out, reset, disconnected, name not found, TLS
-            # Once the message went out (DATA), a lost connection may have lost only the server's 250.
-            what = "connection lost after the message was sent" if data_sent else "cannot reach the server"
+            # Before the message's final "." the server cannot have taken it (RFC 5321 §4.1.1.4: no terminator, no
+            # mail): a lost connection there is a plain failure, retried without a copy. (After it: _unconfirmed.)
+            what = "connection lost while the message was being sent" if data_sent else "cannot reach the server"
             detail = self._redact(f"{where}: {what}: {type(e).__name__}: {_said(str(e))}"[:1000])
-            return TransientError(detail, channel_wide=True, maybe_delivered=data_sent)
+            return TransientError(detail, channel_wide=True)
         return PermanentError(self._redact(f"{where}: {type(e).__name__}: {_said(str(e))}"[:1000]), channel_wide=True)
+
+    def _unconfirmed(self, e: BaseException) -> Unconfirmed:
+        """The whole message went, with its final ".", and the server's verdict never came (no reply within
+        `data_timeout`, or the connection lost before it): it may have taken the message. Not a failure to retry:
+        a retry would be a second copy whenever it had (outside trial 11: 4 copies of one alert)."""
+        if isinstance(e, smtplib.SMTPResponseException):  # a reply, but not one SMTP defines: taken or not?
+            why = f"the server answered the end of the message with {e.smtp_code} {_said(e.smtp_error)}"
+        elif isinstance(e, TimeoutError) or "timed out" in str(e):
+            why = f"the server took the whole message and gave no answer within data_timeout ({self.data_timeout:g}s)"
+        else:
+            why = "the connection was lost after the whole message was sent, before the server's answer"
+        return Unconfirmed(
+            self._redact(f"{self._where}: unconfirmed: {why} ({type(e).__name__}: {_said(str(e))})"[:1000]),
+            channel_wide=True,
+            maybe_delivered=True,
+        )
 
     def _redact(self, text: str) -> str:
         return redact(text, self._password)
+
+
+def _verdict(e: BaseException) -> bool:
+    """Whether `e` is the server's own verdict (a 4xx or 5xx reply: it did not take the message)."""
+    return isinstance(e, smtplib.SMTPResponseException) and 400 <= e.smtp_code < 600
 
 
 def _said(text: bytes | str) -> str:

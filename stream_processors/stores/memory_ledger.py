@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from watchfloor.schemas.events import Event
@@ -72,6 +72,7 @@ class MemoryDeliveryLedger:
         limit: int = 1,
         skip_channels: Collection[str] = (),
         backoff_set_before: float | None = None,
+        channel_leases: Mapping[str, float] | None = None,
     ) -> list[DeliveryRecord]:
         skip = set(skip_channels)
         out: list[DeliveryRecord] = []
@@ -86,8 +87,9 @@ class MemoryDeliveryLedger:
                     continue
                 if r.next_attempt_at > now and (backoff_set_before is None or r.scheduled_at >= backoff_set_before):
                     continue
+                lease = (channel_leases or {}).get(r.channel, lease_seconds)
                 claimed = dataclasses.replace(
-                    r, lease_owner=owner, lease_until=now + lease_seconds, unsure=r.unsure or r.lease_owner is not None
+                    r, lease_owner=owner, lease_until=now + lease, unsure=r.unsure or r.lease_owner is not None
                 )
                 self._deliveries[(r.alert_id, r.channel)] = claimed
                 out.append(dataclasses.replace(claimed, payload=copy.deepcopy(claimed.payload)))

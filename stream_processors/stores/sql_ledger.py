@@ -16,7 +16,7 @@ and the dispatcher looks in the channel before sending it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -262,6 +262,7 @@ class SqlDeliveryLedger:
         limit: int = 1,
         skip_channels: Collection[str] = (),
         backoff_set_before: float | None = None,
+        channel_leases: Mapping[str, float] | None = None,
     ) -> list[DeliveryRecord]:
         if limit <= 0:
             return []
@@ -286,7 +287,8 @@ class SqlDeliveryLedger:
         with self._write() as conn:
             picked = conn.execute(stmt).all()
             for alert_id, channel, previous in picked:
-                values: dict[str, Any] = {"lease_owner": owner, "lease_until": now + lease_seconds}
+                lease = (channel_leases or {}).get(channel, lease_seconds)
+                values: dict[str, Any] = {"lease_owner": owner, "lease_until": now + lease}
                 if previous is not None:  # its lease ran out with no outcome: the attempt was interrupted
                     values["unsure"] = 1
                 conn.execute(update(t).where(t.c.alert_id == alert_id, t.c.channel == channel).values(**values))

@@ -122,3 +122,14 @@ def test_the_exported_config_schema_takes_one_address_alone() -> None:
     kinds = {alt.get("type") for alt in to["anyOf"]}
     assert kinds == {"string", "array"}
     assert defs["EmailChannel"]["properties"].keys() >= {"from", "to", "host", "tls", "password_env"}
+
+
+def test_the_wait_for_the_verdict_on_a_message_is_its_own_setting(tmp_path: Path) -> None:
+    """RFC 5321 §4.5.3.2.6: 10 minutes for the reply to the end of the message; `timeout` is for the other steps."""
+    assert load(tmp_path, GOOD).data_timeout == 600.0
+    given = GOOD.replace("host: smtp", "timeout: 10\n    data_timeout: 120\n    host: smtp")
+    assert (load(tmp_path, given).timeout, load(tmp_path, given).data_timeout) == (10.0, 120.0)
+    said = problem(tmp_path, GOOD.replace("host: smtp", "data_timeout: 0\n    host: smtp"))
+    assert "watchfloor.yaml:6:19:" in said and "greater than 0" in said  # at its place, like `timeout`
+    said = problem(tmp_path, GOOD.replace("host: smtp", "data_timeout: 7200\n    host: smtp"))
+    assert "watchfloor.yaml:6:19:" in said and "3600" in said

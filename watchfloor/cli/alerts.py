@@ -177,6 +177,8 @@ def _delivery_json(r: Any) -> dict[str, Any]:
             out["attempt_in_flight"] = flight
         if r.unsure:
             out["maybe_delivered"] = True  # looked up in the channel before it is sent again
+    elif r.status == "expired" and r.unsure:
+        out["maybe_delivered"] = True  # given up unconfirmed (email): see the mailbox before re-sending
     if r.parent_id:
         out["updates"] = r.parent_id
     return out
@@ -197,6 +199,8 @@ def _delivery_cell(channel: str, r: Any) -> str:
             text += f", {r.attempts} attempt(s){interrupted}, {when}"
         if r.unsure or flight == "interrupted":
             text += "; may have got through: the channel is looked at before sending again"
+    if r.status == "expired" and r.unsure:  # (a mailbox cannot be looked in: a person looks before re-sending)
+        text += ", maybe delivered (not confirmed): look in the channel before re-sending"
     if r.status in ("outstanding", "expired") and r.detail:
         text += f" — {_clip(r.detail)}"
     if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
