@@ -21,7 +21,7 @@ from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.web.build import build_services
 from watchfloor.web.server import WebServer, create_app
-from watchfloor.wiring import EmbeddedPipeline
+from watchfloor.wiring import EmbeddedPipeline, open_store
 
 from .test_source_failures import get
 
@@ -147,3 +147,29 @@ def test_status_wait_is_not_caught_up_while_deliveries_are_outstanding(
     st = json.loads(res.stdout)
     assert res.exit_code == 3 and st["caught_up"] is False and st["kafka_caught_up"] is True
     assert st["deliveries"]["outstanding"] == {"pager": 9} and st["deliveries"]["expired"] == {}
+
+
+@pytest.mark.integration
+def test_status_is_not_ok_while_a_delivery_was_given_up(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
+    """Outside trial 11, LOW 5: `status` said "caught up" and exited 0 while a delivery had expired undelivered, so
+    a `status --wait` gate passed over it. Expired ones are still not waited for, but they are said in the verdict
+    with the command that re-sends them, and the exit is 3 (as `run --once` exits when one was given up)."""
+    pytest.importorskip("faust")
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix]
+    assert runner.invoke(app, ["topics", "create", *b]).exit_code == 0
+    cfg = stuck(tmp_path)
+    st = open_store(load_config(cfg).store)
+    try:
+        for r in st.deliveries(statuses={"outstanding"}):
+            st.mark_delivery(r.alert_id, r.channel, "expired", "given up: webhook unreachable")
+    finally:
+        st.close()
+    res = runner.invoke(app, ["status", *b, "--config", str(cfg), "--wait", "5"])
+    assert res.exit_code == 3, res.output
+    said = " ".join(res.output.split())
+    assert "caught up, but 9 deliveries given up (expired, not delivered: re-send with `watchfloor alerts " in said
+    assert "redeliver --all-expired --send`)" in said
+    res = runner.invoke(app, ["status", *b, "--config", str(cfg), "--json"])
+    got = json.loads(res.stdout)
+    assert res.exit_code == 3 and got["caught_up"] is True and got["ok"] is False
+    assert got["deliveries"]["given_up"] == 9 and got["deliveries"]["expired"] == {"pager": 9}

@@ -30,12 +30,17 @@ class Deliveries:
     def pending(self) -> int:
         return sum(self.outstanding.values())
 
+    @property
+    def given_up(self) -> int:
+        return sum(self.expired.values())
+
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "store": self.store,
             "outstanding": self.outstanding,
             "oldest_outstanding_seconds": {ch: round(v, 3) for ch, v in self.oldest_seconds.items()},
             "expired": self.expired,
+            "given_up": self.given_up,
         }
         if self.problem is not None:
             d["problem"] = self.problem
@@ -105,10 +110,11 @@ def status(
     outstanding and expired per channel in the store's delivery ledger (--store, else the config's store).
 
     Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
-    in the ledger (expired ones are listed, not waited for: `watchfloor alerts redeliver`). The ledger holds what
-    `notify` has taken in: detections in the store that no `notify` has read yet are not counted. Exit code 0 when
-    caught up, 3 when not (1 with --wait: not within the wait). A store that cannot be read is said, and leaves the
-    deliveries out of the verdict."""
+    in the ledger (expired ones are not waited for). The ledger holds what `notify` has taken in: detections in the
+    store that no `notify` has read yet are not counted. Exit code 0 when caught up with nothing given up; 3 when not
+    caught up, or caught up while deliveries were given up (expired: `watchfloor alerts redeliver --all-expired
+    --send`), with or without --wait; 1 with --wait when not caught up within the wait. A store that cannot be read
+    is said, and leaves the deliveries out of the verdict."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.status import pipeline_status
@@ -138,6 +144,7 @@ def status(
                     "kafka_caught_up": st.caught_up,
                     "deliveries": deliveries.as_dict(),
                     "caught_up": caught_up,
+                    "ok": caught_up and not deliveries.given_up,
                 }
             )
         )
@@ -145,7 +152,10 @@ def status(
         _print(st, deliveries, caught_up)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
-    if not caught_up:
+    # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
+    # (outside trial 11, LOW 5: "caught up", exit 0, while an alert had expired undelivered): the same 3 that
+    # `run --once` and `notify --once` exit with when one was given up.
+    if not caught_up or deliveries.given_up:
         raise typer.Exit(3)
 
 
@@ -181,8 +191,13 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
     why = behind_reasons(st)
     if deliveries.pending:
         why.append(f"{deliveries.pending} deliveries outstanding")
-    reason = f" ({', '.join(why)})" if why else ""
-    err.print(f"pipeline {escape(st.prefix)}: {verdict}{escape(reason)}", highlight=False)
+    line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
+    if deliveries.given_up:
+        line += (", but " if caught_up else "; ") + (
+            f"[red]{deliveries.given_up} deliveries given up[/red] (expired, not delivered: re-send with "
+            f"`{escape('watchfloor alerts redeliver --all-expired --send')}`)"
+        )
+    err.print(line, highlight=False)
 
 
 def behind_reasons(st: Any) -> list[str]:
@@ -229,6 +244,6 @@ def _print_deliveries(d: Deliveries) -> None:
     if expired:
         err.print(
             f"[yellow]{expired} deliveries given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
-            "watchfloor alerts redeliver --all-expired",
+            "watchfloor alerts redeliver --all-expired --send",
             highlight=False,
         )
