@@ -64,8 +64,8 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(Text(quote, style="italic"))
     if count > len(shown):
         lines.append(Text(f"+{count - len(shown)} more evidence", style="dim"))
-    # The alert's id, as `alerts list` names it (a revision's delivery key is another); a withdrawal's own key.
-    lines.append(Text(f"alert {notice.key if notice.kind == 'retraction' else notice.alert.id}", style="dim"))
+    # The alert's id, as `alerts list` names it (a revision's or a withdrawal's delivery key is another).
+    lines.append(Text(f"alert {notice.alert.id}", style="dim"))
     title = f"{word}: {det.title}" if word is not None and notice.parent_id else det.title
     return _TitledPanel(Group(*lines), title=Text(title), title_align="left", border_style=style)
 

@@ -245,7 +245,8 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
             pairs = [("Thread now", f"{_severity(thread.severity, thread.confidence)}, on alert {thread.newest_id}")]
             pairs += _thread_facts(notice, thread)
             body.facts(pairs)
-        _footer(body, notice.key, thread.target.detection)
+        # The withdrawn alert's id, as `alerts list` names it (the withdrawal's own key is only in its Message-ID).
+        _footer(body, notice.alert.id, thread.target.detection)
         return
     word = "Revised" if notice.kind == "revision" else "Update"
     body.heading(f"{word}: {one_line(det.title) or det.rule}")

@@ -260,7 +260,8 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
         text = f"*Withdrawn*: {fit(one_line(notice.reason or 'a later report changed this alert'), 1500)}"
         if notice.superseded_by:
             text += f" · replaced by alert {fit(notice.superseded_by, 100)}"
-        return [{"type": "section", "text": _mrkdwn(text)}, _footer(notice.key, thread.target.detection)]
+        # The withdrawn alert's id, as `alerts list` names it (the withdrawal's own key is in the metadata only).
+        return [{"type": "section", "text": _mrkdwn(text)}, _footer(notice.alert.id, thread.target.detection)]
     word = "Revised" if notice.kind == "revision" else "Update"
     parts = [f"*{word}*", severity_label(det.severity, det.confidence)]
     if notice.escalated_from:

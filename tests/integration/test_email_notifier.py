@@ -167,6 +167,9 @@ def test_a_withdrawal_replies_in_the_thread(smtp_server: LocalSMTP) -> None:
     assert reply.message["In-Reply-To"] == ref and reply.message["Subject"].startswith("Re: [HIGH]")
     assert reply.message["Message-ID"] == "<det0001=3Aretracted@watchfloor>"  # ':' made header-safe
     assert "Withdrawn: Rail cars" in reply.part("plain") and "corrected" in reply.part("plain")
+    # Outside trial 11, LOW 3: the footer a person reads names the alert as `alerts list` does, not the
+    # withdrawal's delivery key (which stays in the Message-ID: idempotency and threading rest on it).
+    assert f"alert {first.id} ·" in reply.part("plain") and "det0001:retracted" not in reply.part("plain")
 
 
 def test_a_digest_is_one_message_listing_the_alerts(smtp_server: LocalSMTP) -> None:

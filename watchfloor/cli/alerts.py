@@ -247,8 +247,59 @@ def _read_alerts(st: Any) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
     return dets, withdrawn
 
 
+def _key_of(given: str) -> str:
+    """The delivery key a reader may have copied: itself, or out of an email's Message-ID (`<KEY@watchfloor>`, its
+    unsafe bytes written =XX: email.message_id)."""
+    import re
+
+    m = re.fullmatch(r"\s*<?([^<>@\s]+)@watchfloor>?\s*", given)
+    if m is None:
+        return given.strip()
+    left = m.group(1)
+    try:
+        return re.sub(rb"=([0-9A-F]{2})", lambda h: bytes([int(h.group(1), 16)]), left.encode()).decode()
+    except UnicodeDecodeError:
+        return left
+
+
+def _selected(
+    given: list[str], dets: list[tuple[str, Detection]], every: list[Any]
+) -> tuple[set[str], set[str], list[str]]:
+    """(detection keys, digest keys, ids not found) of the ids given to `alerts list`: an alert id (every raising of
+    it), a delivery key of a detection (a revision's, a follow-up's), of a withdrawal (its alert's row is listed), of
+    a digest, or an email Message-ID of any of them: whatever a reader saw in Slack (the metadata's key) or in mail
+    (the footer, the Message-ID) finds its row."""
+    by: dict[str, set[str]] = {}
+    for key, d in dets:
+        by.setdefault(d.id, set()).add(key)
+        by.setdefault(key, set()).add(key)
+    for r in every:
+        if r.kind == "retraction" and r.parent_id:  # a withdrawal's key -> the withdrawn alert's rows
+            by.setdefault(r.alert_id, set()).add(r.parent_id)
+    digests = {r.alert_id for r in every if r.kind == "digest"}
+    keys: set[str] = set()
+    chosen_digests: set[str] = set()
+    unknown: list[str] = []
+    for one in dict.fromkeys(given):
+        key = _key_of(one)
+        if key in by:
+            keys |= by[key]
+        elif key in digests:
+            chosen_digests.add(key)
+        else:
+            unknown.append(one)
+    return keys, chosen_digests, unknown
+
+
 @alerts_app.command("list")
 def alerts_list(
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only these: alert ids, delivery keys (a revision's, a withdrawal's, a digest's dig-…) or email "
+            "Message-IDs (<KEY@watchfloor>), as a reader sees them in Slack or email."
+        ),
+    ] = None,
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule id.")] = None,
@@ -258,7 +309,9 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """Alerts raised so far, from the store, with their delivery status per channel (from the delivery ledger:
-    sent, outstanding with its attempts and next attempt, expired, suppressed)."""
+    sent, outstanding with its attempts and next attempt, expired, suppressed), and their withdrawal's, if any.
+    Given ids, only those: an alert id, or any key a reader saw (a revision's or withdrawal's delivery key, Slack
+    metadata's, an email's Message-ID) finds its alert."""
     from watchfloor.wiring import open_store  # the one store opener
 
     cfg = app_config(config)
@@ -277,10 +330,26 @@ def alerts_list(
             until = paused.get(r.channel, 0.0)
             return dataclasses.replace(r, not_before=until) if r.status == "outstanding" and until > r.not_before else r
 
+        every = st.deliveries()
+        if ids:
+            keys, chosen, unknown = _selected(ids, dets, every)
+            if unknown:
+                raise fail(
+                    f"no alert or delivery with the id {', '.join(unknown)} (an alert id, a delivery key, or an "
+                    "email's <KEY@watchfloor>)"
+                )
+            dets = [(key, d) for key, d in dets if key in keys]
+        known = {key for key, _ in dets}
         rows: dict[str, dict[str, Any]] = {}
-        for r in st.deliveries(alert_ids={key for key, _ in dets}):
-            rows.setdefault(r.alert_id, {})[r.channel] = shown(r)
-        digests = [] if rule is not None else [shown(r) for r in st.deliveries() if r.kind == "digest"]
+        withdrawals: dict[str, dict[str, Any]] = {}  # the withdrawn alert's key -> channel -> the withdrawal's row
+        for r in every:
+            if r.alert_id in known:
+                rows.setdefault(r.alert_id, {})[r.channel] = shown(r)
+            elif r.kind == "retraction" and r.parent_id in known:
+                withdrawals.setdefault(r.parent_id, {})[r.channel] = shown(r)
+        digests = [] if rule is not None else [shown(r) for r in every if r.kind == "digest"]
+        if ids:
+            digests = [r for r in digests if r.alert_id in chosen]
     finally:
         st.close()
     if undelivered:
@@ -289,7 +358,10 @@ def alerts_list(
         dets = [
             (key, d)
             for key, d in dets
-            if any(r.status in ("outstanding", "expired") for r in rows.get(key, {}).values())
+            if any(
+                r.status in ("outstanding", "expired")
+                for r in [*rows.get(key, {}).values(), *withdrawals.get(key, {}).values()]
+            )
         ]
     if as_json:
         from watchfloor.stream_processors.replay import detection_to_json
@@ -302,6 +374,10 @@ def alerts_list(
                 "deliveries": {ch: r.status for ch, r in per.items()},  # channel -> status, as before
                 "delivery_details": {ch: _delivery_json(r) for ch, r in per.items()},
             }
+            if key in withdrawals:  # its withdrawal's own deliveries, under the key its messages carry
+                line["withdrawal"] = {
+                    ch: {"delivery_key": r.alert_id, **_delivery_json(r)} for ch, r in withdrawals[key].items()
+                }
             # A silenced alert says which silence held it back ("suppressed" rows carry "silenced by sil-...").
             line["silenced_by"] = {
                 ch: r.detail.removeprefix("silenced by ")
@@ -330,6 +406,7 @@ def alerts_list(
     for key, d in sorted(dets, key=lambda kd: kd[1].fired_at):
         title = d.title + (f" ({withdrawn[key]})" if key in withdrawn else "")
         cells = [_delivery_cell(ch, r) for ch, r in rows.get(key, {}).items()]
+        cells += [_delivery_cell(ch, r) for ch, r in withdrawals.get(key, {}).items()]  # "mail: sent (retraction)"
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         table.add_row(
             escape(d.id),
@@ -350,7 +427,7 @@ def alerts_list(
             listed.add_row(escape(r.alert_id), escape(slot), escape(_delivery_cell(r.channel, r)))
         out.print(listed)
     counts: dict[str, int] = {}
-    for per in rows.values():
+    for per in [*rows.values(), *withdrawals.values()]:
         for r in per.values():
             counts[r.status] = counts.get(r.status, 0) + 1
     for r in digests:  # a digest is a delivery too: "deliveries: none" under a digest sent read as nothing sent
