@@ -546,7 +546,11 @@ class Deliverer:
             f"and if not, re-send with `watchfloor alerts redeliver {rec.alert_id} --channel {rec.channel} --send`"
         )
         self._expire(tried, why, tally)
-        skip.add(rec.channel)  # a server that kept us waiting that long would keep the channel's next ones waiting
+        # A server that kept us waiting that long would keep the channel's next messages waiting too: they wait a
+        # backoff (every dispatcher's), as after a failure of the whole channel, not data_timeout each in a row.
+        skip.add(rec.channel)
+        now = self.clock()
+        self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "") -> None:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
