@@ -387,14 +387,15 @@ class EmailChannel(_Strict):
     password_env: EnvName | None = None
     timeout: float = Field(default=30.0, gt=0)  # seconds per SMTP step (connect, each command and its reply)
     # Seconds to wait for the server's verdict on a message once all of it was sent (the reply to its final "."):
-    # RFC 5321 §4.5.3.2.6 says 10 minutes, since the server has the message by then (and may be scanning it). A
-    # shorter wait made every retry one more copy. No verdict even then: the delivery is given up as unconfirmed,
-    # not sent again (README, "Email"). Claims of the channel are leased for as long as an attempt can take.
+    # RFC 5321 §4.5.3.2.6 says 10 minutes, since the server has the message by then (and may be scanning it); 2
+    # minutes by default here, as the channels are delivered in turn and a hung relay holds the others that long.
+    # No verdict within it: the delivery is given up as unconfirmed, not sent again (README, "Email"). Claims of
+    # the channel are leased for as long as an attempt can take.
     data_timeout: float = Field(
-        default=600.0,
+        default=120.0,
         gt=0,
         le=3600,
-        description="seconds to wait for the server's reply to the end of a message (RFC 5321: 10 minutes)",
+        description="seconds to wait for the server's reply to the end of a message (default 120; RFC 5321: 600)",
     )
 
     @field_validator("to", mode="before")

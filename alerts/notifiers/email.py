@@ -53,8 +53,10 @@ SUBJECT_LIMIT = 200  # characters of a subject (mail clients show far fewer; the
 MAX_EVIDENCE = 10
 MAX_SENTENCE = 1000
 # RFC 5321 §4.5.3.2.6: the client waits 10 minutes for the reply to the end of the message ("."): the server has the
-# message by then and may be scanning it; a client that gives up sooner makes each retry one more copy.
-DATA_TIMEOUT = 600.0
+# message by then and may be scanning it; a client that gives up sooner makes each retry one more copy. The default
+# here is 2 minutes, not 10: one dispatcher delivers every channel in turn, so a hung relay would hold the Slack
+# alerts behind it for the whole wait; no verdict within it is given up as unconfirmed, never re-sent blindly.
+DATA_TIMEOUT = 120.0
 MAX_KEY_IN_ID = 120  # a longer key is hashed: a Message-ID stays one short header line
 DIGEST_LISTED = 500  # alerts listed in one digest message; the rest are counted
 
