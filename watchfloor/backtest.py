@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, looks_like_gdelt, read_gdelt
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
+from watchfloor.producers.relay import RELAY_PROCESSOR
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
     DEFAULT_MAX_EDITIONS,
@@ -31,6 +32,7 @@ from watchfloor.schemas.events import (
     Detection,
     Document,
     Event,
+    EventType,
     caught_up_event,
 )
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
@@ -38,10 +40,10 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.external_sort import Input, event_time
-from watchfloor.stream_processors.ports import EventLog
+from watchfloor.stream_processors.ports import EventLog, Store
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
-from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, engine_failure_letter
+from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, ENGINE_PROCESSOR, engine_failure_letter
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 GDELT_SUFFIXES = (".csv", ".tsv", ".txt", ".zip")  # looked into for GDELT rows (source_kind)
@@ -644,6 +646,37 @@ def log_from_store(store: EventLog, batch: int = 5000, report: ReadReport | None
                     continue
             yield ev
         position = got[-1].position
+
+
+# What `backtest --from-store` says of a store whose alerts Kafka workers raised (outside trial 11, M2): the
+# standing alerts replay exactly, the way there does not (docs/backtest.md, "Replaying a distributed run").
+FED_WORKERS_NOTE = (
+    "note: `watchfloor produce` fed this store's documents to Kafka workers: the replay raises the alerts that "
+    "stood live, but the raises and revisions on the way to them follow the order in which each correlate "
+    "partition read its reports, which the store does not record (what the workers raised is in the store: "
+    "`watchfloor alerts list`)"
+)
+ARCHIVED_NOTE = (
+    "note: this store holds what `watchfloor archive` copied from Kafka workers: it has no poller marks (the replay "
+    "ends as a quiet system does) and not the order in which each correlate partition read its reports, so neither "
+    "the raises and revisions on the way nor always the alerts that stood live replay exactly (what the workers "
+    "raised is in the store: `watchfloor alerts list`)"
+)
+
+
+def distributed_note(store: Store) -> str | None:
+    """The line to say before replaying `store` when its alerts were raised by Kafka workers, not by an embedded
+    `watchfloor run` (whose log, replayed in order, gives exactly what it raised): None for an embedded store.
+
+    A store `produce` relayed from has the relay's checkpoint; one only `archive` filled has detections, no
+    embedded pass and no CaughtUp mark (the relay turns those into watermark records, which archive skips)."""
+    if store.checkpoint_position(RELAY_PROCESSOR) > 0:
+        return FED_WORKERS_NOTE
+    if store.checkpoint_position(ENGINE_PROCESSOR) > 0 or store.read(0, types={EventType.CAUGHT_UP.value}, limit=1):
+        return None
+    if store.read(0, types={EventType.DETECTION.value, EventType.RETRACTION.value}, limit=1):
+        return ARCHIVED_NOTE
+    return None
 
 
 def run_backtest(

@@ -130,8 +130,8 @@ def backtest(
     order: Annotated[
         Order,
         typer.Option(
-            help="event-time (effective time, then id), log (input order; with --from-store exactly what the live run "
-            "raised, revisions included) or random (--seed)."
+            help="event-time (effective time, then id), log (input order; with --from-store exactly what the live "
+            "embedded run raised, revisions included) or random (--seed)."
         ),
     ] = Order.event_time,
     received_at: Annotated[
@@ -494,7 +494,7 @@ def _inputs(
     max_editions: int | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
-    from ..backtest import batched, input_bytes, iter_event_blocks, log_from_store
+    from ..backtest import batched, distributed_note, input_bytes, iter_event_blocks, log_from_store
 
     if from_store:
         from watchfloor.schemas.events import DOCUMENT_TYPES, Document
@@ -504,6 +504,8 @@ def _inputs(
 
         st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
         total = st.count(types=ENGINE_INPUT_TYPES)
+        if (note := distributed_note(st)) is not None:  # before the replay: what it can and cannot reproduce
+            err.print(note, markup=False, highlight=False)
 
         def from_log(advance: Advance) -> Iterator[Any]:
             # The log as the live runner read it: documents with their origin and receive time, and the
