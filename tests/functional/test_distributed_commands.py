@@ -240,3 +240,35 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
 
 def archived_counts(said: str) -> list[int]:
     return [int(n) for n in re.findall(r"^archived (\d+) new events \(\d+ records read", said, re.M)]
+
+
+def test_archive_on_the_producers_own_store_says_why_it_adds_nothing(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Trial 11 L6: in the walkthrough `produce` and the archive share `var/watchfloor.db`, so the archive finds
+    every document there already and said `archived 0 new events (…); 0 in all`, which reads as broken. It says
+    that the store already holds all of them, and when that is so."""
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix]
+    assert cli(tmp_path, "topics", "create", *b).returncode == 0
+    res = cli(tmp_path, "produce", str(DATA), *b, "--once")  # the default store, var/watchfloor.db
+    assert res.returncode == 0, res.stderr
+    log = tmp_path / "archive.log"
+    archive = start(tmp_path, log, "archive", *b)  # the same default store
+    try:
+        deadline = time.monotonic() + 60
+        while "already holds" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        code = stop(archive)
+    said = log.read_text()
+    assert code == 0, said
+    why = (
+        ": the store already holds all 24 events read, as when `produce` and the workers write to this store "
+        "themselves (archive then has nothing to add; it is for a store they do not write)"
+    )
+    assert re.search(
+        r"^archived 0 new events \(\d+ records read, 24 already in the store, .*\)" + re.escape(why), said, re.M
+    ), said
+    assert said.rstrip().splitlines()[-1].startswith("archive stopped: archived 0 new events ("), said
+    assert said.rstrip().endswith(why), said
