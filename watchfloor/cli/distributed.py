@@ -618,6 +618,95 @@ class ArchiveTally:
         )
 
 
+@app.command("replay-workers")
+def replay_workers_command(
+    broker: BrokerOpt = None,
+    prefix: PrefixOpt = None,
+    rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
+    store: StoreOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the replayed detection and retraction events (JSON Lines).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Replay what the workers raised: each correlate partition's records again, in the order the workers read
+    them, through the rules; compared with the detections in the store. Exit 1 when they differ."""
+    try:
+        from watchfloor.stream_processors.kafka.correlate_replay import compare, replay_workers
+        from watchfloor.stream_processors.kafka.rules_guard import rules_fingerprint
+    except ImportError as e:
+        raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    from watchfloor.schemas.events import EventType
+    from watchfloor.stream_processors.rulefile import RuleLoadError
+
+    from ..wiring import WiringError, build_engine, open_store
+
+    cfg = app_config(config)
+    settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
+    try:
+        engine = build_engine(rules or list(cfg.rules), cfg)
+    except (ValueError, ImportError, RuleLoadError, WiringError) as e:
+        raise fail(str(e)) from None
+    fingerprint = rules_fingerprint(engine)
+    try:
+        got = replay_workers(engine, settings.bootstrap, settings.prefix, rules=fingerprint)
+    except (LookupError, TimeoutError) as e:
+        raise fail(str(e)) from None
+    url = store or cfg.store
+    st = open_store(url, create=False)
+    try:
+        kinds = {EventType.DETECTION.value, EventType.RETRACTION.value}
+        stored: list[Any] = []
+        after = 0
+        while batch := st.read(after, types=kinds, limit=5000):
+            stored.extend(se.event for se in batch)
+            after = batch[-1].position
+    finally:
+        st.close()
+    revisions = sum(1 for ev in got.events if ev.type == EventType.DETECTION.value and ev.payload.get("revision"))
+    retractions = sum(1 for ev in got.events if ev.type == EventType.RETRACTION.value)
+    err.print(
+        f"replayed {got.records} records of {got.partitions} correlate partitions: {len(got.events)} raised "
+        f"({revisions} revisions, {retractions} retractions)",
+        highlight=False,
+    )
+    if json_out is not None:
+        import orjson
+
+        json_out.write_bytes(b"".join(orjson.dumps(ev.model_dump(mode="json")) + b"\n" for ev in got.events))
+    exact = True
+    if got.truncated:
+        exact = False
+        shown = ", ".join(f"{p} from offset {o}" for p, o in sorted(got.truncated.items()))
+        err.print(
+            f"not exact: the broker no longer holds the first records of partition(s) {shown} (the topic keeps a week)",
+            highlight=False,
+        )
+    if got.other_rules:
+        exact = False
+        err.print(
+            f"not exact: {sum(got.other_rules.values())} records were routed by workers with other rules than "
+            f"these ({fingerprint})",
+            highlight=False,
+        )
+    missing, extra, differ = compare(got.events, stored)
+    if missing or extra or differ:
+        err.print(
+            f"differs from the store ({redact_url(url)}): {len(missing)} raised live and not here, {len(extra)} "
+            f"raised here and not live, {len(differ)} with other content",
+            highlight=False,
+        )
+        for what, ids in (("live only", missing), ("replay only", extra), ("other content", differ)):
+            for i in ids[:10]:
+                err.print(f"  {what}: {i}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    err.print(
+        f"the same {len(stored)} detection and retraction events as the store ({redact_url(url)})"
+        + ("" if exact else ", though not exact (above)"),
+        highlight=False,
+    )
+
+
 @app.command()
 def notify(
     config: ConfigOpt = None,
