@@ -16,7 +16,7 @@ counted), and the workers ran without ``--idle-after`` (its idle marks expire on
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,26 +108,13 @@ def replay_workers(
     rules: str | None = None,
     timeout_s: float = 30.0,
 ) -> WorkersReplay:
-    """Read PREFIX.correlate from each partition's first offset to its end (taken at the start) and replay each
-    partition. `rules`: the fingerprint the workers should have run (rules_guard), to count records of others."""
-    names = TopicNames(prefix)
-    out = WorkersReplay()
-    by_partition = _read(bootstrap, names.correlate, timeout_s, out)
-    # Upstream partitions: the documents topic's, which the correlate topic has too (co-partitioned).
-    pc = PartitionCorrelator(engine, out.partitions)
-    for part in sorted(by_partition):
-        records = by_partition[part]
-        if rules is not None:
-            for _v, _o, made in records:
-                if made is not None and made != rules:
-                    out.other_rules[made] = out.other_rules.get(made, 0) + 1
-        replay_partition(pc, part, records, out)
-    return out
-
-
-def _read(bootstrap: str, topic: str, timeout_s: float, out: WorkersReplay) -> dict[int, list[Record]]:
+    """Read PREFIX.correlate, a partition at a time, from its first offset to its end (taken at the start), and
+    replay each as it streams past (a week of records is not held in memory). `rules`: the fingerprint the
+    workers should have run (rules_guard), to count records made under others."""
     from kafka import KafkaConsumer, TopicPartition
 
+    topic = TopicNames(prefix).correlate
+    out = WorkersReplay()
     consumer = make_client(
         KafkaConsumer,
         client_config(
@@ -150,33 +137,42 @@ def _read(bootstrap: str, topic: str, timeout_s: float, out: WorkersReplay) -> d
         start = consumer.beginning_offsets(tps)
         end = consumer.end_offsets(tps)
         out.truncated = {tp.partition: start[tp] for tp in tps if start[tp] > 0}
-        got: dict[int, list[Record]] = {tp.partition: [] for tp in tps}
-        todo = [tp for tp in tps if start[tp] < end[tp]]
-        if not todo:
-            return got
-        consumer.assign(todo)
-        for tp in todo:
-            consumer.seek(tp, start[tp])
-        remaining = set(todo)
-        idle = 0.0
-        while remaining:
-            batches = consumer.poll(timeout_ms=500, max_records=5000)
-            for tp, recs in batches.items():
-                for rec in recs:
-                    if rec.offset < end[tp]:
-                        headers = rec.headers or []
-                        got[tp.partition].append((rec.value, parse_origin(headers), parse_rules(headers)))
-            for tp in list(remaining):
-                if consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-                    consumer.pause(tp)
-            idle = 0.0 if batches else idle + 0.5
-            if remaining and idle > timeout_s:
-                left = {tp.partition: end[tp] - consumer.position(tp) for tp in remaining}
-                raise TimeoutError(f"Kafka broker {bootstrap}: {topic} gave nothing for {timeout_s:g}s; left {left}")
-        return got
+        # Upstream partitions: the documents topic's, which the correlate topic has too (co-partitioned).
+        pc = PartitionCorrelator(engine, len(tps))
+        for tp in tps:
+            if start[tp] < end[tp]:
+                records = _records(consumer, tp, start[tp], end[tp], timeout_s, f"Kafka broker {bootstrap}: {topic}")
+                replay_partition(pc, tp.partition, _counted(records, rules, out), out)
+        return out
     finally:
         consumer.close()
+
+
+def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, what: str) -> Iterator[Record]:
+    """The records of one partition from `start` to `end` (exclusive), in offset order."""
+    consumer.assign([tp])
+    consumer.seek(tp, start)
+    idle = 0.0
+    while consumer.position(tp) < end:
+        batches = consumer.poll(timeout_ms=500, max_records=5000)
+        for recs in batches.values():
+            for rec in recs:
+                if rec.offset < end:
+                    headers = rec.headers or []
+                    yield rec.value, parse_origin(headers), parse_rules(headers)
+        idle = 0.0 if batches else idle + 0.5
+        if idle > timeout_s:
+            left = end - consumer.position(tp)
+            raise TimeoutError(f"{what}[{tp.partition}] gave nothing for {timeout_s:g}s, {left} records before the end")
+
+
+def _counted(records: Iterable[Record], rules: str | None, out: WorkersReplay) -> Iterator[Record]:
+    """The records as they pass, those routed under other rules than `rules` counted."""
+    for rec in records:
+        made = rec[2]
+        if rules is not None and made is not None and made != rules:
+            out.other_rules[made] = out.other_rules.get(made, 0) + 1
+        yield rec
 
 
 def compare(replayed: Sequence[Event], stored: Sequence[Event]) -> tuple[list[str], list[str], list[str]]:
