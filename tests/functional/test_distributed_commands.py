@@ -272,3 +272,54 @@ def test_archive_on_the_producers_own_store_says_why_it_adds_nothing(
     ), said
     assert said.rstrip().splitlines()[-1].startswith("archive stopped: archived 0 new events ("), said
     assert said.rstrip().endswith(why), said
+
+
+def test_topics_delete_removes_the_pipelines_topics_and_groups_and_waits_for_its_processes(
+    kafka_bootstrap: str, kafka_admin: Any, prefix: str, tmp_path: Path
+) -> None:
+    """Trial 11 L7: no command deleted a pipeline's topics or consumer groups. `topics delete` says what it would
+    delete, refuses while a group has members, and with --yes deletes the prefix's topics (the workers' changelog
+    too) and groups, and nothing of a pipeline whose prefix merely starts the same."""
+    from watchfloor.stream_processors.kafka.topics import ensure_changelog, ensure_topics
+
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix]
+    assert cli(tmp_path, "topics", "create", *b).returncode == 0
+    ensure_changelog(kafka_bootstrap, f"{prefix}-worker", 3)  # as a worker makes it
+    neighbour = ensure_topics(kafka_bootstrap, f"{prefix}x")  # another pipeline, same leading text
+    try:
+        assert cli(tmp_path, "produce", str(DATA), *b, "--once").returncode == 0
+        log = tmp_path / "archive.log"
+        archive = start(tmp_path, log, "archive", *b)  # a consumer group with a member, then with offsets
+        try:
+            deadline = time.monotonic() + 60
+            while "reading 5 partition(s)" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            busy = cli(tmp_path, "topics", "delete", *b, "--yes")
+            assert busy.returncode == 1, busy.stdout + busy.stderr
+            assert "nothing deleted: consumer groups still have members" in busy.stderr, busy.stderr
+            assert f"{prefix}-archive: {prefix}-archive" in busy.stderr, busy.stderr
+        finally:
+            assert stop(archive) == 0
+        names = TopicNames(prefix)
+        ours = [*names.all(), f"{prefix}-worker-correlate-state-changelog"]
+        dry = cli(tmp_path, "topics", "delete", *b)
+        assert dry.returncode == 0, dry.stderr
+        assert sorted(ln.split()[0] for ln in dry.stdout.splitlines() if " topic " in ln) == sorted(ours), dry.stdout
+        assert f"{prefix}-archive  consumer group  would delete" in dry.stdout, dry.stdout
+        assert "nothing deleted yet; run again with --yes" in dry.stderr, dry.stderr
+        assert set(ours) <= set(kafka_admin.list_topics())  # type: ignore[attr-defined]
+
+        res = cli(tmp_path, "topics", "delete", *b, "--yes")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert f"6 topic(s) and 1 consumer group(s) of {prefix} on {kafka_bootstrap} deleted" in res.stderr, res.stderr
+        deadline = time.monotonic() + 30
+        while set(ours) & set(kafka_admin.list_topics()):  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, "topics still listed"
+            time.sleep(0.5)
+        assert set(neighbour) <= set(kafka_admin.list_topics())  # type: ignore[attr-defined]
+        again = cli(tmp_path, "topics", "delete", *b, "--yes")
+        assert again.returncode == 0, again.stderr
+        assert "no topics and no consumer groups" in again.stderr, again.stdout + again.stderr
+    finally:
+        kafka_admin.delete_topics(neighbour, timeout_ms=30_000)  # type: ignore[attr-defined]

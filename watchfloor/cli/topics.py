@@ -1,4 +1,4 @@
-"""The `watchfloor topics` commands: create and check the Kafka topics of a pipeline (one prefix)."""
+"""The `watchfloor topics` commands: create, check and delete the Kafka topics of a pipeline (one prefix)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.markup import escape
 from ._common import ConfigOpt, Typer, app, app_config, err, fail, out
 from .distributed import KAFKA_EXTRA, BrokerOpt, PartitionsOpt, PrefixOpt, settings_for
 
-topics_app = Typer(help="The Kafka topics of a pipeline: create them, check them.", no_args_is_help=True)
+topics_app = Typer(help="The Kafka topics of a pipeline: create them, check them, delete them.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 
 
@@ -94,3 +94,49 @@ def check(
     except unreachable_errors() as e:
         raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
     out.print(f"topics of {escape(s.prefix)} on {escape(s.bootstrap)}: ok", highlight=False)
+
+
+@topics_app.command("delete")
+def delete(
+    broker: BrokerOpt = None,
+    prefix: PrefixOpt = None,
+    app_id: Annotated[
+        str | None, typer.Option(help="Consumer group of the workers (default: config kafka.app_id, <prefix>-worker).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete them; without it, only say what would go.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete a pipeline's topics (the documents too, kept nowhere else) and consumer groups, by its prefix.
+
+    Only the names this prefix makes (PREFIX.documents, …, GROUP-correlate-state-changelog; groups GROUP and
+    PREFIX-archive). Refused while a group has members: stop its workers and archive first."""
+    try:
+        from watchfloor.stream_processors.kafka.clients import unreachable_errors
+        from watchfloor.stream_processors.kafka.topics import delete_pipeline
+    except ImportError as e:
+        raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    s = settings_for(app_config(config), bootstrap=broker, prefix=prefix, app_id=app_id)
+    try:
+        found = delete_pipeline(s.bootstrap, s.prefix, s.group, dry_run=not yes, timeout_s=15.0)
+    except unreachable_errors() as e:
+        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
+    except RuntimeError as e:
+        raise fail(str(e)) from None
+    if found.busy:
+        running = "; ".join(f"{g}: {', '.join(m)}" for g, m in sorted(found.busy.items()))
+        raise fail(f"nothing deleted: consumer groups still have members ({running}); stop them first")
+    if not found.topics and not found.groups:
+        err.print(
+            f"pipeline {escape(s.prefix)} on {escape(s.bootstrap)}: no topics and no consumer groups", highlight=False
+        )
+        return
+    verb = "deleted" if found.deleted else "would delete"
+    for name in found.topics:
+        out.print(f"{escape(name)}  topic  {verb}", highlight=False)
+    for name in found.groups:
+        out.print(f"{escape(name)}  consumer group  {verb}", highlight=False)
+    said = f"{len(found.topics)} topic(s) and {len(found.groups)} consumer group(s) of {s.prefix} on {s.bootstrap}"
+    if found.deleted:
+        err.print(escape(f"{said} deleted"), highlight=False)
+    else:
+        err.print(escape(f"{said} would be deleted: nothing deleted yet; run again with --yes"), highlight=False)
