@@ -124,3 +124,17 @@ def test_replay_workers_says_where_the_store_differs(cluster: Cluster) -> None: 
     assert res.exit_code == 1, res.output
     assert "1 raised here and not live" in res.output, res.output
     assert f"replay only: {raised(cluster.store_url)[0]['id']}" in res.output, res.output
+
+
+def test_replay_workers_says_a_missing_store_or_an_unreachable_broker_in_one_line(tmp_path: Path) -> None:
+    existing = f"sqlite:///{tmp_path / 'there.db'}"
+    open_store(existing).close()
+    cases = [
+        (f"sqlite:///{tmp_path / 'absent.db'}", "no store at"),  # before any look at the broker
+        (existing, "Kafka broker 127.0.0.1:1 unreachable"),
+    ]
+    for store, said in cases:
+        res = CliRunner().invoke(app, ["replay-workers", "--broker", "127.0.0.1:1", "--prefix", "p", "--store", store])
+        assert res.exit_code == 1, res.output
+        assert said in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "absent.db").exists()

@@ -632,6 +632,7 @@ def replay_workers_command(
     """Replay what the workers raised: each correlate partition's records again, in the order the workers read
     them, through the rules; compared with the detections in the store. Exit 1 when they differ."""
     try:
+        from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.correlate_replay import compare, replay_workers
         from watchfloor.stream_processors.kafka.rules_guard import rules_fingerprint
     except ImportError as e:
@@ -648,12 +649,16 @@ def replay_workers_command(
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
     fingerprint = rules_fingerprint(engine)
-    try:
-        got = replay_workers(engine, settings.bootstrap, settings.prefix, rules=fingerprint)
-    except (LookupError, TimeoutError) as e:
-        raise fail(str(e)) from None
     url = store or cfg.store
-    st = open_store(url, create=False)
+    st = open_store(url, create=False)  # before the replay: a wrong store is said at once
+    try:
+        got = replay_workers(engine, settings.bootstrap, settings.prefix, rules=fingerprint, timeout_s=15.0)
+    except (LookupError, TimeoutError) as e:
+        st.close()
+        raise fail(str(e)) from None
+    except unreachable_errors() as e:
+        st.close()
+        raise fail(f"Kafka broker {settings.bootstrap} unreachable: {e} ({BROKER_HINT})") from None
     try:
         kinds = {EventType.DETECTION.value, EventType.RETRACTION.value}
         stored: list[Any] = []
