@@ -52,8 +52,9 @@ def prefix(kafka_admin: Any) -> Iterator[str]:
 
 @pytest.mark.integration
 def test_the_producers_store_says_the_way_to_the_alerts_is_not_replayed(
-    kafka_bootstrap: str, prefix: str, tmp_path: Path
+    kafka_bootstrap: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # produce keeps its spool under var/ of the working directory
     url = f"sqlite:///{tmp_path / 'outbox.db'}"
     res = CliRunner().invoke(
         app, ["produce", str(DATA), "--broker", kafka_bootstrap, "--prefix", prefix, "--once", "--store", url]

@@ -67,7 +67,11 @@ def replay_workers(c: Cluster, *args: str) -> Any:
     return CliRunner().invoke(app, [*base, *args])
 
 
-def test_the_correlate_topic_replays_the_raises_and_revisions_the_store_log_does_not(cluster: Cluster) -> None:  # noqa: F811
+def test_the_correlate_topic_replays_the_raises_and_revisions_the_store_log_does_not(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(cluster.tmp)  # produce keeps its spool under var/ of the working directory
     t = TopicNames(cluster.prefix)
     later, both = cluster.tmp / "later.jsonl", cluster.tmp / "both.jsonl"
     later.write_text(lines("dist-003"))  # 19 June 14:40: the treaty signed
@@ -109,7 +113,8 @@ def test_the_correlate_topic_replays_the_raises_and_revisions_the_store_log_does
     assert [{"id": e["id"], **e["payload"]} for e in got] == live  # in the order raised
 
 
-def test_replay_workers_says_where_the_store_differs(cluster: Cluster) -> None:  # noqa: F811
+def test_replay_workers_says_where_the_store_differs(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.chdir(cluster.tmp)  # produce keeps its spool under var/ of the working directory
     """A store that holds what the workers did not raise (here: nothing the topic says) is reported, exit 1."""
     t = TopicNames(cluster.prefix)
     later = cluster.tmp / "later.jsonl"
