@@ -1,5 +1,5 @@
-"""The `watchfloor status` command: has the distributed pipeline caught up? Lag per topic and group members, and
-the deliveries outstanding in the store's delivery ledger (what `notify` has yet to get through)."""
+"""The `watchfloor status` command: has the pipeline caught up? With a broker, lag per topic and group members; in
+every deployment, the deliveries outstanding and given up in the store's delivery ledger."""
 
 from __future__ import annotations
 
@@ -74,6 +74,57 @@ def read_deliveries(url: str) -> Deliveries:
     return got
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def deliveries_text(n: int) -> str:
+    return _plural(n, "delivery", "deliveries")
+
+
+@dataclass
+class Backlog:
+    """An embedded store's work not done yet: documents the rules have not read, detections and retractions the
+    dispatcher has not taken in (the ledger does not hold them yet)."""
+
+    documents: int = 0
+    detections: int = 0
+
+    def reasons(self) -> list[str]:
+        why = []
+        if self.documents:
+            why.append(f"{_plural(self.documents, 'document', 'documents')} not yet read by the rules")
+        if self.detections:
+            why.append(f"{_plural(self.detections, 'detection', 'detections')} not yet taken in for delivery")
+        return why
+
+
+def _after(st: Any, position: int, types: Any) -> int:
+    """How many events of `types` the log holds after `position` (read in pages: no limit on the count)."""
+    n = 0
+    while got := st.read(position, types=types, limit=5000):
+        n += len(got)
+        position = got[-1].position
+    return n
+
+
+def read_backlog(url: str) -> Backlog:
+    """The embedded runner's and the dispatcher's backlog in the store at `url` (read only)."""
+    from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
+    from watchfloor.schemas.events import DOCUMENT_TYPES
+    from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
+    from watchfloor.wiring import open_store
+
+    st = open_store(url, create=False)
+    try:
+        return Backlog(
+            documents=_after(st, st.checkpoint_position(ENGINE_PROCESSOR), DOCUMENT_TYPES),
+            detections=_after(st, st.checkpoint_position(PROCESSOR), INTAKE_TYPES),
+        )
+    finally:
+        st.close()
+
+
 def broker_problem(bootstrap: str, e: BaseException) -> str:
     """What `status` says when it could not look: a broker that answered with an error of its own (a group's
     coordinator not known yet, a partition's leader moving) is up, and is not called unreachable (outside trial 9,
@@ -106,8 +157,12 @@ def status(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Has the Kafka pipeline caught up? Records per topic; members and lag per topic of each group; deliveries
+    """Has the pipeline caught up? Records per topic; members and lag per topic of each group; deliveries
     outstanding and expired per channel in the store's delivery ledger (--store, else the config's store).
+
+    Embedded (no --broker, $WATCHFLOOR_KAFKA, --prefix or --app-id, and no `kafka:` section in the config): no
+    broker is asked; the store says it all: documents the rules have not read, detections not taken in for
+    delivery, and the ledger. Caught up when none of these waits; exit codes as below.
 
     Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
     in the ledger (expired ones are not waited for). The ledger holds what `notify` has taken in: detections in the
@@ -115,12 +170,16 @@ def status(
     caught up, or caught up while deliveries were given up (expired: `watchfloor alerts redeliver --all-expired
     --send`), with or without --wait; 1 with --wait when not caught up within the wait. A store that cannot be read
     is said, and leaves the deliveries out of the verdict."""
+    cfg = app_config(config)
+    # How a config says it has a broker: its `kafka:` section (as `serve` reads it); else an option naming one.
+    if broker is None and prefix is None and app_id is None and "kafka" not in cfg.model_fields_set:
+        _embedded_status(store or cfg.store, as_json=as_json, wait=wait)
+        return
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.status import pipeline_status
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    cfg = app_config(config)
     s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
     deadline = time.monotonic() + (wait or 0.0)
     while True:
@@ -159,6 +218,59 @@ def status(
         raise typer.Exit(3)
 
 
+def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
+    """`status` of an embedded deployment (outside trial 12, M3: it asked for a broker there is none of, exit 1):
+    the store's backlog and ledger. A store that cannot be read is an error here: nothing else is known."""
+    deadline = time.monotonic() + (wait or 0.0)
+    while True:
+        deliveries = read_deliveries(url)
+        if deliveries.problem is not None:
+            raise fail(
+                f"the store {deliveries.store} cannot be read ({deliveries.problem}); give --store (or "
+                "$WATCHFLOOR_STORE) where `run` delivers from"
+            )
+        backlog = read_backlog(url)
+        caught_up = not deliveries.pending and not backlog.reasons()
+        if caught_up or wait is None or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "mode": "embedded",
+                    "documents_unread": backlog.documents,
+                    "detections_not_taken_in": backlog.detections,
+                    "deliveries": deliveries.as_dict(),
+                    "caught_up": caught_up,
+                    "ok": caught_up and not deliveries.given_up,
+                }
+            )
+        )
+    else:
+        _print_deliveries(deliveries)
+        verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
+        why = backlog.reasons()
+        if deliveries.pending:
+            why.append(f"{deliveries_text(deliveries.pending)} outstanding")
+        line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
+        if deliveries.given_up:
+            line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+        err.print(line, highlight=False)
+    if wait is not None and not caught_up:
+        raise typer.Exit(1)
+    if not caught_up or deliveries.given_up:
+        raise typer.Exit(3)
+
+
+def given_up_text(n: int) -> str:
+    """The verdict's words for deliveries given up, with the command that re-sends them."""
+    return (
+        f"[red]{deliveries_text(n)} given up[/red] (expired, not delivered: re-send with "
+        f"`{escape('watchfloor alerts redeliver --all-expired --send')}`)"
+    )
+
+
 def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
@@ -190,13 +302,10 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st)
     if deliveries.pending:
-        why.append(f"{deliveries.pending} deliveries outstanding")
+        why.append(f"{deliveries_text(deliveries.pending)} outstanding")
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
     if deliveries.given_up:
-        line += (", but " if caught_up else "; ") + (
-            f"[red]{deliveries.given_up} deliveries given up[/red] (expired, not delivered: re-send with "
-            f"`{escape('watchfloor alerts redeliver --all-expired --send')}`)"
-        )
+        line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
     err.print(line, highlight=False)
 
 
@@ -243,7 +352,7 @@ def _print_deliveries(d: Deliveries) -> None:
     expired = sum(d.expired.values())
     if expired:
         err.print(
-            f"[yellow]{expired} deliveries given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
+            f"[yellow]{deliveries_text(expired)} given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
             "watchfloor alerts redeliver --all-expired --send",
             highlight=False,
         )

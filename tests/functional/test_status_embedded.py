@@ -1,0 +1,78 @@
+"""`watchfloor status` of an embedded deployment (no broker in the config): the store's backlog and delivery ledger,
+with the exit codes the distributed status has (outside trial 12, M3: it asked for a Kafka broker, exit 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.config import load_config
+from watchfloor.wiring import open_store
+
+from .test_stuck_deliveries import SAMPLES, stuck
+
+pytestmark = pytest.mark.functional
+runner = CliRunner()
+
+
+def test_embedded_status_counts_a_given_up_delivery_without_a_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
+    cfg = stuck(tmp_path)  # 9 alerts for a webhook nothing answers: outstanding
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    assert res.exit_code == 3, res.output
+    said = " ".join(res.output.split())
+    assert "behind (9 deliveries outstanding)" in said and "Kafka" not in said
+    st = open_store(load_config(cfg).store)
+    try:
+        rows = st.deliveries(statuses={"outstanding"})
+        for r in rows[1:]:
+            st.mark_delivery(r.alert_id, r.channel, "sent", "")
+        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: maybe delivered")
+    finally:
+        st.close()
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--wait", "2"])
+    assert res.exit_code == 3, res.output
+    said = " ".join(res.output.split())
+    assert "caught up, but 1 delivery given up (expired, not delivered: re-send with `watchfloor alerts " in said
+    assert "1 delivery given up (expired): watchfloor alerts list --undelivered" in said
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
+    got = json.loads(res.stdout)
+    assert res.exit_code == 3 and got["caught_up"] is True and got["ok"] is False
+    assert got["deliveries"]["expired"] == {"pager": 1} and got["deliveries"]["given_up"] == 1
+    assert got["documents_unread"] == 0 and got["detections_not_taken_in"] == 0
+
+
+def test_embedded_status_is_caught_up_or_says_what_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
+    cfg = tmp_path / "wf.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\n"
+        "rules: [builtin:dprk_russia]\n"
+        f"sources: [{{kind: jsonl, path: {SAMPLES}}}]\n"
+        "channels: [{type: file, name: desk, path: " + str(tmp_path / "alerts.jsonl") + "}]\n"
+        "subscriptions: [{channel: desk}]\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["ingest", str(SAMPLES), "--store", f"sqlite:///{tmp_path / 'wf.db'}"]).exit_code == 0
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--wait", "1"])  # ingested, never run: behind
+    assert res.exit_code == 1, res.output
+    assert "documents not yet read by the rules" in " ".join(res.output.split())
+    assert runner.invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 0
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "none outstanding, none expired" in said and ": caught up" in said and "Kafka" not in said
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["ok"] is True
+
+
+def test_a_missing_store_is_an_error_of_the_embedded_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
+    res = runner.invoke(app, ["status", "--store", f"sqlite:///{tmp_path / 'none.db'}"])
+    assert res.exit_code == 1 and "cannot be read" in res.output, res.output
