@@ -545,20 +545,23 @@ class Deliverer:
             f"{err.message}; not sent again, so that it cannot arrive twice: see whether it reached the mailbox, "
             f"and if not, re-send with `watchfloor alerts redeliver {rec.alert_id} --channel {rec.channel} --send`"
         )
-        self._expire(tried, why, tally)
+        self._expire(tried, why, tally, says_how=True)
         # A server that kept us waiting that long would keep the channel's next messages waiting too: they wait a
         # backoff (every dispatcher's), as after a failure of the whole channel, not data_timeout each in a row.
         skip.add(rec.channel)
         now = self.clock()
         self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now)
 
-    def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "") -> None:
+    def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
         self._settle(rec, outcome, tally, "expired")
         tally.expired += 1
+        if says_how:  # `why` gives the command already, after the look it asks for (outside trial 12, L4: twice)
+            log.error("alerts: %s -> %s expired after %d attempt(s) (%s)", rec.alert_id, rec.channel, rec.attempts, why)
+            return
         log.error(
             "alerts: %s -> %s expired after %d attempt(s) (%s); re-send with: watchfloor alerts redeliver %s "
-            "--channel %s",
+            "--channel %s --send",
             rec.alert_id,
             rec.channel,
             rec.attempts,

@@ -198,9 +198,11 @@ class DeliveryLedger(Protocol):
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         statuses: Collection[str] = ("expired",),
+        skip_unconfirmed: bool = False,
     ) -> int:
         """Make matching rows outstanding and due now, with a fresh maximum age; rows under a live lease are
-        left alone. Returns how many changed."""
+        left alone, and with `skip_unconfirmed` so are rows given up unconfirmed (expired and `unsure`: an email
+        that may be in the mailbox). Returns how many changed."""
         ...
 
     def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:

@@ -153,6 +153,7 @@ class MemoryDeliveryLedger:
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         statuses: Collection[str] = ("expired",),
+        skip_unconfirmed: bool = False,
     ) -> int:
         changed = 0
         with self._lock:
@@ -162,6 +163,8 @@ class MemoryDeliveryLedger:
                 if channel is not None and r.channel != channel:
                     continue
                 if r.lease_until is not None and r.lease_until > now:
+                    continue
+                if skip_unconfirmed and r.status == "expired" and r.unsure:
                     continue
                 self._deliveries[key] = dataclasses.replace(
                     r,

@@ -373,6 +373,7 @@ class SqlDeliveryLedger:
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         statuses: Collection[str] = ("expired",),
+        skip_unconfirmed: bool = False,
     ) -> int:
         t = deliveries_table
         if not statuses or (alert_ids is not None and not alert_ids):
@@ -380,6 +381,8 @@ class SqlDeliveryLedger:
         conds: list[Any] = [t.c.status.in_(list(statuses)), or_(t.c.lease_until.is_(None), t.c.lease_until <= now)]
         if channel is not None:
             conds.append(t.c.channel == channel)
+        if skip_unconfirmed:
+            conds.append(or_(t.c.status != "expired", t.c.unsure == 0))
         values = {
             "status": "outstanding",
             "attempts": 0,

@@ -179,7 +179,7 @@ subscriptions:
 
     resumed = runner.invoke(app, ["alerts", "resume", "desk", "--send", "--config", str(cfg)], env=env)
     assert resumed.exit_code == 0, resumed.output
-    assert "channel desk resumed" in resumed.output and "1 deliveries outstanding" in resumed.output
+    assert "channel desk resumed" in resumed.output and "1 delivery outstanding" in resumed.output
     assert posts(slack_server) == [alert["delivery_key"]]
     store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
     try:

@@ -103,13 +103,13 @@ def test_redeliver_maps_alert_ids_to_their_delivery_keys(revised: Path, tmp_path
     (revision,) = [r for r in listed(revised) if r.get("revision") and r.get("revises")]
     cfg = config(tmp_path)  # back to the default day
     res = wf("alerts", "redeliver", revision["id"], "--send", "--config", str(cfg))
-    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output, res.output
+    assert res.exit_code == 0 and "1 delivery will be sent again" in res.output, res.output
     sent = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sent[-1]["id"] == revision["id"] and sent[-1]["kind"] == "revision"
     # A delivery key names its own rows too (the follow-up's, here).
     (followup,) = [r for r in listed(cfg, "--undelivered")]
     res = wf("alerts", "redeliver", followup["delivery_key"], "--config", str(cfg))
-    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output, res.output
+    assert res.exit_code == 0 and "1 delivery will be sent again" in res.output, res.output
 
 
 def test_redeliver_refuses_ids_that_name_no_alert(revised: Path) -> None:

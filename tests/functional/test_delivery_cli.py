@@ -134,7 +134,7 @@ def test_expired_deliveries_are_listed_and_redelivered(tmp_path: Path, slack_ser
     assert {r["deliveries"]["archive"] for r in left} == {"expired"}  # type: ignore[index]
     first_id = str(left[0]["id"])
     res = invoke("alerts", "redeliver", first_id, "--send", "--config", str(cfg), server=slack_server)
-    assert res.exit_code == 0 and "1 deliveries will be sent again" in res.output  # type: ignore[attr-defined]
+    assert res.exit_code == 0 and "1 delivery will be sent again" in res.output  # type: ignore[attr-defined]
     assert [json.loads(x)["id"] for x in (tmp_path / "alerts.jsonl").read_text().splitlines()] == [first_id]
     res = invoke("alerts", "redeliver", "--all-expired", "--send", "--config", str(cfg), server=slack_server)
     assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
@@ -214,7 +214,7 @@ def test_redeliver_that_changes_nothing_says_why(tmp_path: Path, slack_server: F
     said = " ".join(res.output.split())  # type: ignore[attr-defined]
     assert res.exit_code == 0, said  # type: ignore[attr-defined]
     assert re.search(
-        r"0 deliveries will be sent again: of the 1 deliveries to archive, 1 already sent \(the last 2\d\d\d-", said
+        r"0 deliveries will be sent again: of the 1 delivery to archive, 1 already sent \(the last 2\d\d\d-", said
     ), said
     res = invoke("alerts", "redeliver", "--all-expired", "--config", str(cfg), server=slack_server)
     assert "0 deliveries will be sent again: of the" in " ".join(res.output.split())  # type: ignore[attr-defined]

@@ -173,3 +173,61 @@ def test_a_late_revision_of_an_older_alert_says_the_thread_still_stands_higher(s
     said = smtp_server.received[2].part("plain")
     assert "MEDIUM (unconfirmed)" in said and "HIGH (confirmed)" in said, said
     assert "A late report changed alert det0001" in said
+
+
+def test_a_bulk_redeliver_leaves_a_maybe_delivered_email_alone_and_names_it(
+    smtp_server: LocalSMTP, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside trial 12, M4: `alerts redeliver --all-expired` re-sent an email given up unconfirmed (it may be in
+    the mailbox) without a word, and its "maybe delivered" mark was gone. A bulk re-send leaves it alone and names it
+    with the command that re-sends it; that command (alert id and --channel, after a look) or --include-unconfirmed
+    re-sends it. The expiry's log line gives that command once (L4: it was given twice, once without --send)."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    store = open_store(url)
+    try:
+        d = dispatcher(store, smtp_server, Clock(), timeout=3, data_timeout=4)
+        smtp_server.stall_next(10)
+        feed(store, detection(1), detection(2, group={"route": "B"}))
+        with caplog.at_level("ERROR"):
+            d.cycle()
+        logged = [r.getMessage() for r in caplog.records if "det0001 -> mail expired" in r.getMessage()]
+        assert len(logged) == 1 and logged[0].count("watchfloor alerts redeliver det0001") == 1, logged
+        store.mark_delivery("det0002", "mail", "expired", "given up: server down")  # an expired one, not unsure
+    finally:
+        store.close()
+    cli = CliRunner()
+    res = cli.invoke(app, ["alerts", "redeliver", "--all-expired", "--store", url], env={"COLUMNS": "1000"})
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "1 delivery will be sent again" in said
+    assert "1 delivery not sent again: given up unconfirmed, maybe delivered already" in said
+    assert "det0001 -> mail: watchfloor alerts redeliver det0001 --channel mail --send" in said
+    store = open_store(url)
+    try:
+        rows = ledger(store)
+        assert (rows[("det0001", "mail")].status, rows[("det0001", "mail")].unsure) == ("expired", True)
+        assert rows[("det0002", "mail")].status == "outstanding"
+    finally:
+        store.close()
+    listed = cli.invoke(app, ["alerts", "list", "--store", url, "--undelivered"], env={"COLUMNS": "1000"})
+    assert "mail: expired, maybe delivered (not confirmed)" in listed.output  # the mark stays
+    res = cli.invoke(app, ["alerts", "redeliver", "det0001", "--store", url])  # by id alone: named, left alone too
+    assert "not sent again: given up unconfirmed" in " ".join(res.output.split()), res.output
+    res = cli.invoke(app, ["alerts", "redeliver", "det0001", "--channel", "mail", "--store", url])  # after a look
+    assert res.exit_code == 0 and "1 delivery will be sent again" in res.output, res.output
+    assert "not sent again" not in res.output
+
+
+def test_include_unconfirmed_re_sends_the_maybe_delivered_in_bulk(smtp_server: LocalSMTP, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    store = open_store(url)
+    try:
+        d = dispatcher(store, smtp_server, Clock(), timeout=3, data_timeout=4)
+        smtp_server.stall_next(10)
+        feed(store, detection(1))
+        d.cycle()
+    finally:
+        store.close()
+    res = CliRunner().invoke(app, ["alerts", "redeliver", "--all-expired", "--include-unconfirmed", "--store", url])
+    assert res.exit_code == 0 and "1 delivery will be sent again" in res.output, res.output
+    assert "not sent again" not in res.output

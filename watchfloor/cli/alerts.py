@@ -135,7 +135,7 @@ def exit_if_undelivered(report: Any, *, then_exit: bool = True) -> int:
     what = []
     left = report.outstanding - getattr(report, "elsewhere", 0)  # not those another process is sending
     if left:
-        what.append(f"{left} deliveries outstanding (run again once the fault is fixed)")
+        what.append(f"{_deliveries(left)} outstanding (run again once the fault is fixed)")
     if report.tally.expired:
         what.append(f"{report.tally.expired} given up (watchfloor alerts redeliver)")
     err.print(f"[yellow]not everything was delivered:[/yellow] {'; '.join(what)}", highlight=False)
@@ -484,10 +484,20 @@ def alerts_redeliver(
             "today's subscriptions.",
         ),
     ] = False,
+    include_unconfirmed: Annotated[
+        bool,
+        typer.Option(
+            "--include-unconfirmed",
+            help="Also re-send deliveries given up unconfirmed (maybe delivered: an email whose server never "
+            "answered); without it only `ALERT_ID --channel NAME` re-sends one.",
+        ),
+    ] = False,
 ) -> None:
     """Send given-up (expired) deliveries again — by alert id, by channel, or all of them — with a fresh
     maximum age. Named alerts' outstanding deliveries are also made due at once. Subscriptions route the alerts
-    raised after they are added; `--route` sends named earlier ones through today's subscriptions."""
+    raised after they are added; `--route` sends named earlier ones through today's subscriptions. A delivery
+    given up unconfirmed (it may be in the mailbox) is left out and named, unless named by alert id and --channel
+    (after looking in the channel) or --include-unconfirmed: a bulk re-send must not mail it twice."""
     from watchfloor.wiring import open_store  # the one store opener
 
     if not alert_ids and channel is None and not all_expired:
@@ -504,20 +514,25 @@ def alerts_redeliver(
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
         first = _route_unrouted(cfg, st, keys, channel) if route and keys is not None else set()
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
-        n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses)
+        # Maybe delivered (outside trial 12, M4: --all-expired re-sent them without a word, and the "look first"
+        # mark was gone): only one named by alert and channel, the command its detail gives, or when asked.
+        skip = not include_unconfirmed and not (alert_ids and channel is not None)
+        held = _unconfirmed(st, now, keys, channel) if skip else []
+        n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses, skip_unconfirmed=skip)
         if route:
             # The rows --route just made have never been sent: said apart from those sent (or tried) before.
             again = max(0, n - len(first))
             err.print(
                 f"{_deliveries(len(first))} queued for the first time, {_deliveries(again)} will be sent again"
-                + ("" if n else _why_none(st, now, keys, channel)),
+                + ("" if n or held else _why_none(st, now, keys, channel)),
                 highlight=False,
             )
         else:
             err.print(
-                f"{n} deliveries will be sent again" + ("" if n else _why_none(st, now, keys, channel)),
+                f"{_deliveries(n)} will be sent again" + ("" if n or held else _why_none(st, now, keys, channel)),
                 highlight=False,
             )
+        _say_unconfirmed(held)
         if n or alert_ids is None:
             _say_pauses(st, now, keys, channel)
         if send and n:
@@ -528,6 +543,32 @@ def alerts_redeliver(
 
 def _deliveries(n: int) -> str:
     return f"{n} delivery" if n == 1 else f"{n} deliveries"
+
+
+def _unconfirmed(st: Any, now: float, keys: set[str] | None, channel: str | None) -> list[Any]:
+    """The rows `redeliver` would make due but leaves alone as maybe delivered: given up unconfirmed, not leased."""
+    return [
+        r
+        for r in st.deliveries(alert_ids=keys, channel=channel, statuses={"expired"})
+        if r.unsure and (r.lease_until is None or r.lease_until <= now)
+    ]
+
+
+def _say_unconfirmed(rows: list[Any]) -> None:
+    """Name each delivery left out as maybe delivered, with the command that re-sends it after a look."""
+    if not rows:
+        return
+    err.print(
+        f"[yellow]{_deliveries(len(rows))} not sent again: given up unconfirmed, maybe delivered already[/yellow] "
+        "(look in the channel first; re-send one with the command shown, or all with --include-unconfirmed):",
+        highlight=False,
+    )
+    for r in rows:
+        err.print(
+            f"  {escape(r.alert_id)} -> {escape(r.channel)}: "
+            f"watchfloor alerts redeliver {escape(r.alert_id)} --channel {escape(r.channel)} --send",
+            highlight=False,
+        )
 
 
 def _detection_events(st: Any, keys: set[str]) -> list[Any]:
@@ -653,7 +694,7 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
             said.append(f"{len(of)} {status}")
     unrouted = _unrouted(st, keys) if keys is not None and channel is None else []
     tail = "".join(f"\n  {why}" for _, why in unrouted)  # named alerts with no row at all (outside trial 10, F6)
-    return f": of the {len(rows)} deliveries{to}, " + ", ".join(said) + tail
+    return f": of the {_deliveries(len(rows))}{to}, " + ", ".join(said) + tail
 
 
 def _send_now(cfg: Any, st: Any) -> None:
@@ -712,10 +753,10 @@ def alerts_resume(
         st.resume_channel(channel, now)
         waiting = stats.get((channel, "outstanding"), (0, 0.0))[0]
         if was is None:
-            err.print(f"channel {channel} was not paused ({waiting} deliveries outstanding)", highlight=False)
+            err.print(f"channel {channel} was not paused ({_deliveries(waiting)} outstanding)", highlight=False)
         else:
             left = f"{was - now:.0f}s before its end"
-            err.print(f"channel {channel} resumed ({left}): {waiting} deliveries outstanding", highlight=False)
+            err.print(f"channel {channel} resumed ({left}): {_deliveries(waiting)} outstanding", highlight=False)
         if send:
             _send_now(cfg, st)
     finally:
