@@ -156,3 +156,77 @@ def test_an_interrupted_route_leaves_nothing_and_running_it_again_routes_the_ale
     said = wf(slack_server, "alerts", "redeliver", first, "--route", "--send", *c)
     assert "2 deliveries queued for the first time" in said, said
     assert sorted(m["channel"] for m in slack_server.messages) == ["#desk", "#wire"]
+
+
+# A story of two reports in our own words: one outlet's report (MEDIUM, unconfirmed), then another outlet's own
+# account of it (the HIGH, confirmed follow-up of the same rule and group).
+STORY = [
+    {
+        "type": "news.article",
+        "published_at": "2024-12-17T09:00:00+00:00",
+        "source": "Lakeside Courier",
+        "id": "lc-1",
+        "url": "https://lakeside.example/lc-1",
+        "title": "North Korean troops killed in Kursk clashes, Ukraine says",
+        "body": "Ukraine's military intelligence said that 25 North Korean soldiers were killed in fighting in "
+        "Russia's Kursk region this week.",
+    },
+    {
+        "type": "news.article",
+        "published_at": "2024-12-17T13:00:00+00:00",
+        "source": "Valley Gazette",
+        "id": "vg-1",
+        "url": "https://valley.example/vg-1",
+        "title": "Heavy losses for Pyongyang's soldiers around Kursk",
+        "body": "North Korean troops deployed to aid Moscow have suffered casualties in combat with Ukrainian forces "
+        "in the Kursk area, a Ukrainian intelligence agency reported.",
+    },
+]
+
+
+def test_routing_a_follow_up_alone_routes_its_story_s_first_alert_before_it_in_one_thread(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Outside trial 12, M2: `--route` of the HIGH follow-up alone posted it as an alert of its own, and routing its
+    first alert afterwards posted that as a second top-level message: one story, two threads. The earlier alert of
+    the story, unrouted too, is routed first (said so), so the follow-up is a reply in its thread."""
+    slack_server.channels = {"#desk"}
+    source = tmp_path / "story.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in STORY), encoding="utf-8")
+    path = config(tmp_path, slack_server)
+    path.write_text(path.read_text(encoding="utf-8").replace(str(EVENTS / "treaty_story.jsonl"), str(source)))
+    c = ("--config", str(path))
+    wf(slack_server, "run", "--once", *c)
+    alerts = [json.loads(x) for x in wf(slack_server, "alerts", "list", "--json", *c).splitlines() if x[:1] == "{"]
+    engagement = [a for a in alerts if a["rule"] == "troop-engagement"]
+    assert [a["severity"] for a in engagement] == ["medium", "high"], alerts
+    first, follow_up = (str(a["id"]) for a in engagement)
+    wf(slack_server, "subscriptions", "add", "desk", *c)
+
+    said = " ".join(wf(slack_server, "alerts", "redeliver", follow_up, "--route", "--send", *c).split())
+    assert f"alert {first} (routed before {follow_up}, which continues its story) routed through" in said, said
+    assert f"alert {follow_up} routed through today's subscriptions: desk (followup)" in said, said
+    assert "2 deliveries queued for the first time" in said, said
+    [top] = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    assert slack_server.messages_for(first) == [top], slack_server.messages
+    [reply] = slack_server.messages_for(follow_up)
+    assert slack_server.thread(top["ts"]) == [reply]
+
+    # Routing the first alert afterwards finds it routed: nothing more is posted.
+    said = " ".join(wf(slack_server, "alerts", "redeliver", first, "--route", "--send", *c).split())
+    assert "no named alert is waiting for a route" in said and "will be sent again" in said, said
+    assert len([m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]) == 1
+
+
+def test_a_second_route_of_a_queued_alert_says_it_was_never_sent(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside trial 12, L4: a second `--route` said "1 delivery will be sent again" of a row the first one queued
+    and nothing ever sent."""
+    slack_server.channels = {"#desk"}
+    c = ("--config", str(config(tmp_path, slack_server)))
+    wf(slack_server, "run", "--once", *c)
+    alerts = [json.loads(x) for x in wf(slack_server, "alerts", "list", "--json", *c).splitlines() if x[:1] == "{"]
+    first = str(alerts[0]["id"])
+    wf(slack_server, "subscriptions", "add", "desk", *c)
+    assert "1 delivery queued for the first time" in wf(slack_server, "alerts", "redeliver", first, "--route", *c)
+    said = " ".join(wf(slack_server, "alerts", "redeliver", first, "--route", *c).split())
+    assert "0 deliveries will be sent again, 1 delivery queued earlier and never sent: due now" in said, said

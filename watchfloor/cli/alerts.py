@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -518,20 +519,22 @@ def alerts_redeliver(
         # mark was gone): only one named by alert and channel, the command its detail gives, or when asked.
         skip = not include_unconfirmed and not (alert_ids and channel is not None)
         held = _unconfirmed(st, now, keys, channel) if skip else []
+        # Rows never attempted (queued by an earlier --route, or waiting their turn) are not "sent again" (outside
+        # trial 12, L4): counted apart from those sent or tried before.
+        unsent = {
+            (r.alert_id, r.channel)
+            for r in st.deliveries(alert_ids=keys, channel=channel, statuses={"outstanding"})
+            if "outstanding" in statuses and r.attempts == 0 and (r.lease_until is None or r.lease_until <= now)
+        } - first
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses, skip_unconfirmed=skip)
+        # The rows --route just made have never been sent either: said apart.
+        again = max(0, n - len(first) - len(unsent))
+        said = f"{_deliveries(again)} will be sent again"
         if route:
-            # The rows --route just made have never been sent: said apart from those sent (or tried) before.
-            again = max(0, n - len(first))
-            err.print(
-                f"{_deliveries(len(first))} queued for the first time, {_deliveries(again)} will be sent again"
-                + ("" if n or held else _why_none(st, now, keys, channel)),
-                highlight=False,
-            )
-        else:
-            err.print(
-                f"{_deliveries(n)} will be sent again" + ("" if n or held else _why_none(st, now, keys, channel)),
-                highlight=False,
-            )
+            said = f"{_deliveries(len(first))} queued for the first time, " + said
+        if unsent:
+            said += f", {_deliveries(len(unsent))} queued earlier and never sent: due now"
+        err.print(said + ("" if n or held else _why_none(st, now, keys, channel)), highlight=False)
         _say_unconfirmed(held)
         if n or alert_ids is None:
             _say_pauses(st, now, keys, channel)
@@ -644,17 +647,49 @@ def _route_unrouted(cfg: Any, st: Any, keys: set[str], channel: str | None) -> s
         raise fail(str(e)) from None
     table = dispatcher.routing.routing()
     through = "today's subscriptions" + (f" of {channel}" if channel is not None else "")
+    before = _earlier_of_stories(st, dispatcher, todo, channel, taken_to, withdrawn)
     queued: set[tuple[str, str]] = set()
-    for se in todo:  # in log order: the dispatcher's stories are read forwards
+    events = [*todo, *(se for se, _ in before.values())]
+    for se in sorted(events, key=lambda se: se.position):  # in log order: the dispatcher's stories read forwards
         key = detection_event_id(Detection.model_validate(se.event.payload))
         rows, _ = dispatcher.route_again(se, table, channel)  # the same rows a live intake makes now
+        earlier = (
+            f" (routed before {before[se.position][1]}, which continues its story)" if se.position in before else ""
+        )
         if not rows:
-            err.print(f"alert {key}: no subscription routes it{to} today either; nothing to send", highlight=False)
+            err.print(
+                f"alert {key}{earlier}: no subscription routes it{to} today either; nothing to send", highlight=False
+            )
             continue
         queued |= {(r.alert_id, r.channel) for r in rows if r.status == "outstanding"}
         said = ", ".join(f"{r.channel} ({r.status if r.status != 'outstanding' else r.kind})" for r in rows)
-        err.print(f"alert {key} routed through {through}: {said}", highlight=False)
+        err.print(f"alert {key}{earlier} routed through {through}: {said}", highlight=False)
     return queued
+
+
+def _earlier_of_stories(
+    st: Any, dispatcher: Any, todo: list[Any], channel: str | None, taken_to: int, withdrawn: Mapping[str, str]
+) -> dict[int, tuple[Any, str]]:
+    """The earlier alerts of the named alerts' stories that no subscription routed either (none to `channel`),
+    each with the named alert it comes before. `--route` routes them first, in log order, so that a story routed
+    by its later alert starts its thread with its first alert, as live intake would have (outside trial 12, M2:
+    the HIGH follow-up routed alone was posted as an alert, and its first alert routed afterwards as a second
+    top-level message). Withdrawn ones are left out, as intake leaves them. By position: (event, named alert)."""
+    named = {detection_event_id(Detection.model_validate(se.event.payload)) for se in todo}
+    want: dict[str, str] = {}
+    for se in todo:
+        d = Detection.model_validate(se.event.payload)
+        key = detection_event_id(d)
+        for member in dispatcher.stories.story(se.position, key, d).members:
+            if member in named or member in want or member in withdrawn:
+                continue
+            if not st.deliveries(alert_ids={member}, channel=channel, limit=1):
+                want[member] = key
+    return {
+        se.position: (se, want[detection_event_id(Detection.model_validate(se.event.payload))])
+        for se in _detection_events(st, set(want))
+        if se.position <= taken_to
+    }
 
 
 def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -> str:
