@@ -505,3 +505,36 @@ def test_between_batches_a_slow_channel_leaves_its_rest_to_the_closing_cycle(
     assert len(lines(archive)) == 4  # the archive got it after one more slow post, not after all of Slack's
     closing = d.cycle()
     assert closing.ok and second.tally.sent + closing.tally.sent == 4 and len(slack_server.messages) == 4
+
+
+def test_the_follow_up_of_a_killed_process_s_claim_goes_in_the_same_cycle(
+    slack_server: FakeSlack, archive: Path, clock: Clock, tmp_path: Path
+) -> None:
+    """Outside trial 12, L2: after a dispatcher took over the claim of a killed one, the claimed alert went out but
+    its follow-up stayed outstanding, "waiting for … to be delivered first", until the next cycle (`run --once`
+    exit 3). The claim is taken over before the cycle's pass: the alert, then its follow-up in its thread."""
+    from watchfloor.wiring import open_store
+
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    st = open_store(url)
+    try:
+        slack_server.channels = {"#dprk-russia"}
+        feed(st, detection(1), detection(2))  # same rule and group: det0002 follows det0001 up
+        make(st, slack_server, archive, clock).intake()
+        assert ledger(st)[("det0002", "slack-ops")].kind == "followup"
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        claimer = subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, url, str(clock().timestamp())], stdout=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            assert claimer.stdout is not None and claimer.stdout.readline().strip() == "det0001"
+        finally:
+            claimer.kill()
+            claimer.wait()
+        report = make(st, slack_server, archive, clock).cycle()
+        assert (report.outstanding, report.ok) == (0, True), ledger(st)
+        [first] = slack_server.messages_for("det0001")
+        [reply] = slack_server.messages_for("det0002")
+        assert reply.get("thread_ts") == first["ts"]
+    finally:
+        st.close()
