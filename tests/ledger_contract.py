@@ -173,6 +173,19 @@ class LedgerContract:
         assert store.redeliver(NOW + 101, statuses=("outstanding",)) == 3
         assert store.deliveries(alert_ids={leased.alert_id}, channel=leased.channel)[0].lease_owner == "p"
 
+    def test_redeliver_can_leave_the_rows_given_up_unconfirmed(self, store: Store) -> None:
+        """Outside trial 12, M4: a bulk re-send leaves alone what may already be in the mailbox (expired, unsure)."""
+        store.enqueue([rec("a1", "mail"), rec("a2", "mail"), rec("a3", "mail")])
+        for r in store.claim_deliveries("p", NOW, LEASE, limit=3):
+            unsure = r.alert_id == "a1"
+            status = "outstanding" if r.alert_id == "a3" else "expired"
+            store.settle_delivery(r.alert_id, r.channel, "p", Settlement(status, "x", attempts=1, unsure=unsure), NOW)
+        assert store.redeliver(NOW + 1, statuses=("expired", "outstanding"), skip_unconfirmed=True) == 2
+        rows = {r.alert_id: r for r in store.deliveries()}
+        assert (rows["a1"].status, rows["a1"].unsure) == ("expired", True)
+        assert rows["a2"].status == rows["a3"].status == "outstanding"
+        assert store.redeliver(NOW + 2, alert_ids={"a1"}) == 1  # asked for by name: re-sent
+
     def test_defer_channel_holds_its_outstanding_rows(self, store: Store) -> None:
         store.enqueue([rec("a1", "x"), rec("a2", "x", not_before=NOW + 500), rec("a3", "y"), rec("a4", "x")])
         store.mark_delivery("a4", "x", "sent")
