@@ -231,3 +231,5 @@ def test_include_unconfirmed_re_sends_the_maybe_delivered_in_bulk(smtp_server: L
     res = CliRunner().invoke(app, ["alerts", "redeliver", "--all-expired", "--include-unconfirmed", "--store", url])
     assert res.exit_code == 0 and "1 delivery will be sent again" in res.output, res.output
     assert "not sent again" not in res.output
+    listed = CliRunner().invoke(app, ["alerts", "list", "--store", url], env={"COLUMNS": "1000"})
+    assert "1 alert · deliveries: 1 outstanding" in listed.output, listed.output  # (was "1 alerts")

@@ -435,7 +435,8 @@ def alerts_list(
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     more = f" · {len(digests)} digest(s)" if digests else ""
-    out.print(f"{len(dets)} alerts{more} · deliveries: {summary or 'none'}", highlight=False)
+    alerts = f"{len(dets)} alert" if len(dets) == 1 else f"{len(dets)} alerts"
+    out.print(f"{alerts}{more} · deliveries: {summary or 'none'}", highlight=False)
 
 
 # --- alerts redeliver -------------------------------------------------------------------------------------
