@@ -19,7 +19,8 @@ newest version says, so when an edition is processed (pure; the engine calls it 
   the group is evaluated again from there, so its alert is revised (the same alert, now on the firmer or softer
   report; its confidence recomputed), not withdrawn and raised again. The edition's later signals of that name
   in the group are then the same report (`restated`). Only what the lateness still holds is restated; an
-  observation beyond it stays as it was, and the edition's signal is a report of its own time, as before.
+  observation beyond it stays as it was, and the edition's signal is a report of its own time, as before (an
+  edition seen beyond the lateness of its item's date is not applied at all: below).
 
 A claim the new text no longer mentions at all is not withdrawn: a live blog's headline moves on to the next
 development ("has sent troops" -> "Kremlin declines to comment"), which takes nothing back, and the text
@@ -28,6 +29,14 @@ alone cannot tell that from a claim quietly cut.
 Only observations the lateness still holds are withdrawn (time at or after the last sweep's W - lateness,
 `xc`): a replay from an earlier point would see a history the sweeps have cut (correlate.py), so a correction
 that comes later than the lateness leaves what its item raised standing.
+
+An edition seen more than the lateness after its item's own date (`beyond_lateness`: the feed's date of the item,
+`metadata.entry_date`, which the poller and a backtest of captures keep on every edition) changes nothing at all:
+it withdraws and restates nothing, and its signals are not observed. The sweeps may have cut the item's earlier
+observations by then, and an edition read without them was a first report at its own time: a second alert (a
+second thread) for one item once `realert` had passed (outside trial 12, H1: the second of two edits of an old
+item). Decided by the edition alone (its date against its item's), so every runtime, order and replay decides
+alike, whatever else the feed carried; an item whose feed moves its date when it edits it is within again.
 """
 
 from __future__ import annotations
@@ -48,6 +57,21 @@ if TYPE_CHECKING:
 
 SignalKey = tuple[str, str, tuple[tuple[str, str], ...]]
 """What a signal says, for a correction: (name, modality, captures sorted by name)."""
+
+
+def beyond_lateness(metadata: dict[str, Any], t: float, lateness: float) -> bool:
+    """Whether an edition at effective time `t` (its `metadata`) comes more than `lateness` seconds after its item's
+    own date, `entry_date` (module docstring). An edition without that date (stored before it was kept) is not."""
+    entry = metadata.get("entry_date")
+    if not isinstance(entry, str):
+        return False
+    try:
+        first = datetime.fromisoformat(entry)
+    except ValueError:
+        return False
+    if first.tzinfo is None:  # (as_edition writes an aware time; a hand-written log may not)
+        first = first.replace(tzinfo=UTC)
+    return first.timestamp() < t - lateness
 
 
 def item_of(doc_id: str) -> str | None:

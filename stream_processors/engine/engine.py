@@ -25,7 +25,7 @@ from watchfloor.schemas.rules import RulePack
 
 from . import eventtime as et
 from .compiler import CompiledRules, compile_packs
-from .corrections import said_of
+from .corrections import beyond_lateness, said_of
 from .correlate import Correlator, State, new_state
 from .eventtime import EventTimePolicy
 from .extract import Extractor
@@ -95,15 +95,20 @@ class Engine:
         else:  # the usual case, kept cheap: on time, not dated in the future
             on_time, outputs = True, []
         sigs = self.extractor.extract(doc)
+        observe = True
         if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
-            # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
-            # first, then its signals are observed (those an earlier version makes already are not again).
-            outputs.extend(self.correlator.on_edition(state, doc.id, item, said_of(sigs), t, doc.source.name))
+            if self.late_edit(doc, t):
+                observe = False  # edited beyond the lateness: what its item raised stands as it is (corrections.py)
+            else:
+                # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
+                # first, then its signals are observed (those an earlier version makes already are not again).
+                outputs.extend(self.correlator.on_edition(state, doc.id, item, said_of(sigs), t, doc.source.name))
         if sigs:
             on_signal = self.correlator.on_signal
             for sig in sigs:  # (their published_at is the document's)
                 outputs.append(sig)
-                outputs.extend(on_signal(state, sig, at=t, published=published))
+                if observe:
+                    outputs.extend(on_signal(state, sig, at=t, published=published))
         if origin is None:
             if on_time:
                 outputs.extend(self.correlator.note_timestamp(state, t))
@@ -151,6 +156,11 @@ class Engine:
         if candidate is None:
             return []
         return list(self.correlator.advance_to(state, candidate))
+
+    def late_edit(self, doc: Document, t: float) -> bool:
+        """Whether `doc`, an edition of a feed item at effective time `t`, comes more than the lateness after its
+        item's own date: then it changes no alert (corrections.beyond_lateness), in every runtime."""
+        return EDITION_MARK in doc.id and beyond_lateness(doc.metadata, t, self.lateness)
 
     def arrival(
         self, doc: Document, origin: str | None, received_at: datetime | None, watermark: float | None

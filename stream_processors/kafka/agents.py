@@ -235,7 +235,10 @@ class Extract:
         names = self.names
         when = datetime.fromtimestamp(t, UTC)
         item = edition_of(doc.id)
-        if item is not None:
+        # An edition beyond the lateness changes no alert (engine/corrections.py): no Correction, and its signals go
+        # to observers only, routed to no group.
+        late_edit = item is not None and self.engine.late_edit(doc, t)
+        if item is not None and not late_edit:
             # A feed item edited in place: every correlate partition may hold what its earlier versions said
             # (their signals went where their groups are), so each is told, before the edition's own signals
             # (engine/corrections.py). Editions are rare: a record per partition costs nothing.
@@ -249,6 +252,8 @@ class Extract:
             sev = signal_event(sig)
             # The signal as an output for observers (nothing in the pipeline reads it back) ...
             await self.out.send(names.signals, doc.id.encode(), encode_event(sev), p)
+            if late_edit:
+                continue
             # ... and routed: one record per (detection, group), keyed by the group, at its effective time.
             for j, (_det_id, gkey) in enumerate(self.engine.correlator.routes(sig)):
                 routed = Event(id=sev.id, type=sev.type, time=when, key=gkey, payload=sev.payload)

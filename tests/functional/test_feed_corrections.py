@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,21 @@ GUID = "https://desk.example/wire/880"
 OTHER = "https://radio.example/news/12"
 ALERT_EVENTS = {EventType.DETECTION.value, EventType.RETRACTION.value}
 
+# The item is dated a few hours before the test runs: its edits, seen now, are within the pack's lateness (2 days), so
+# they correct its alerts; one edited later leaves them standing (test_feed_late_edits.py).
+ITEM_TIME = datetime.now(UTC) - timedelta(hours=3)
+
+
+def rfc822(t: datetime) -> str:
+    return format_datetime(t, usegmt=True)
+
+
 CLAIM = "Hundreds of North Korean troops killed or wounded in Kursk, officials say"
 DENIAL = "Officials deny reports that North Korean troops were killed or wounded in Kursk"
 TYPO_FIXED = "Hundreds of North Korean troops killed or wounded in Kursk, officials said"
 
 
-def feed(title: str, guid: str = GUID, date: str = "Tue, 17 Dec 2024 20:00:00 GMT", name: str = "Harbour Wire") -> str:
+def feed(title: str, guid: str = GUID, date: str = rfc822(ITEM_TIME), name: str = "Harbour Wire") -> str:
     return (
         f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{name}</title>'
         "<link>https://desk.example/</link><description>test</description>"
@@ -49,7 +60,7 @@ def feed(title: str, guid: str = GUID, date: str = "Tue, 17 Dec 2024 20:00:00 GM
 SECOND_SOURCE = feed(
     "Kyiv says hundreds of North Korean soldiers were killed or wounded in Kursk",
     guid=OTHER,
-    date="Tue, 17 Dec 2024 22:00:00 GMT",
+    date=rfc822(ITEM_TIME + timedelta(hours=2)),
     name="Radio Example",
 )
 

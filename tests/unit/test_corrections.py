@@ -188,6 +188,8 @@ def upstream_queues(eng: Engine, documents: list[Document]) -> dict[int, dict[in
         offset = offsets[p]
         offsets[p] += 1
         sigs = eng.extract(d)
+        if item is not None and eng.late_edit(d, d.published_at.timestamp()):
+            continue  # as the extract agent: an edition beyond the lateness is routed nowhere (its watermark aside)
         if item is not None:
             said = tuple(Said(name=s.name, modality=s.modality, captures=s.captures) for s in sigs)
             c_ev = correction_event(
@@ -401,3 +403,53 @@ def test_a_hedge_made_firm_beside_a_second_source_keeps_the_alert_corroborated()
 @pytest.mark.parametrize("seed", range(4))
 def test_distributed_gives_the_embedded_alerts_of_a_restated_claim(case: str, seed: int) -> None:
     assert distributed(MODAL_CASES[case], seed, MODALITIES) == standing(MODAL_CASES[case], MODALITIES)
+
+
+# -- edits beyond the lateness (outside trial 12, H1) ---------------------------------------------------------------
+
+DAYS = 24.0  # hours
+LATE_CASES = {
+    # The item edited 10 days after its own date (the pack's lateness is 2 days), twice: firm -> hedged -> firm.
+    "firm, soft, firm, late": [ASSERTED, rebody(ASSERTED, MAY, 10 * DAYS), rebody(ASSERTED, DID + "!", 10 * DAYS + 5)],
+    "soft, firm, soft, late": [HEDGED, rebody(HEDGED, DID, 10 * DAYS), rebody(HEDGED, MAY + "!", 10 * DAYS + 5)],
+    # Within the lateness the same edits revise (the guard), and a second edit beyond it keeps what the first made.
+    "firm, soft, firm": [ASSERTED, rebody(ASSERTED, MAY, 3), rebody(ASSERTED, DID + "!", 6)],
+    "soft, firm, soft": [HEDGED, rebody(HEDGED, DID, 3), rebody(HEDGED, MAY + "!", 6)],
+    "soft, firm; soft late": [HEDGED, rebody(HEDGED, DID, 3), rebody(HEDGED, MAY + "!", 10 * DAYS)],
+}
+
+
+def one_per_rule(got: list[Detection | Retraction]) -> dict[str, Detection]:
+    """The standing alerts by rule, checking that no rule has two: one item, one thread per rule."""
+    now = list(current_alerts(got).values())
+    assert len({d.rule for d in now}) == len(now), [(d.rule, d.fired_at, d.evidence) for d in now]
+    return {d.rule: d for d in now}
+
+
+@pytest.mark.parametrize("case", ["firm, soft, firm, late", "soft, firm, soft, late"])
+def test_edits_beyond_the_lateness_leave_the_alerts_standing(case: str) -> None:
+    """An item edited 10 days after its date: the first edit revised the alert (the watermark was still at the
+    item), the second was read as a first report at its own time, past realert: a second alert, a second thread,
+    beside the revision. Now neither edit changes anything: the alerts are those of the item as first read."""
+    versions = LATE_CASES[case]
+    got = history(versions, MODALITIES)
+    assert got == history(versions[:1], MODALITIES)
+    assert one_per_rule(got)["closure-any-claim"].fired_at == A0
+
+
+def test_edits_within_the_lateness_revise_the_one_alert_in_place() -> None:
+    firm = one_per_rule(history(LATE_CASES["firm, soft, firm"], MODALITIES))
+    assert [e.modality for e in firm["closure-any-claim"].evidence] == ["asserted"]
+    assert firm["closure-any-claim"].fired_at == A0 and firm["closure-any-claim"].revises is not None
+    soft = one_per_rule(history(LATE_CASES["soft, firm, soft"], MODALITIES))
+    assert [e.modality for e in soft["closure-any-claim"].evidence] == ["hedged"]
+    assert set(soft) == {"closure-any-claim"}  # the asserted-only rule's alert was withdrawn again
+    # A second edit beyond the lateness keeps what the first one made.
+    two = LATE_CASES["soft, firm; soft late"]
+    assert history(two, MODALITIES) == history(two[:2], MODALITIES)
+
+
+@pytest.mark.parametrize("case", sorted(LATE_CASES))
+@pytest.mark.parametrize("seed", range(3))
+def test_distributed_gives_the_embedded_alerts_of_late_edits(case: str, seed: int) -> None:
+    assert distributed(LATE_CASES[case], seed, MODALITIES) == standing(LATE_CASES[case], MODALITIES)
