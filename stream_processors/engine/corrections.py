@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.schemas.events import EDITION_MARK, Signal, edition_of
@@ -59,19 +59,37 @@ SignalKey = tuple[str, str, tuple[tuple[str, str], ...]]
 """What a signal says, for a correction: (name, modality, captures sorted by name)."""
 
 
-def beyond_lateness(metadata: dict[str, Any], t: float, lateness: float) -> bool:
-    """Whether an edition at effective time `t` (its `metadata`) comes more than `lateness` seconds after its item's
-    own date, `entry_date` (module docstring). An edition without that date (stored before it was kept) is not."""
+def entry_time(metadata: dict[str, Any]) -> float | None:
+    """An edition's item's own date (`metadata.entry_date`, publish.as_edition) as a timestamp; None without one (an
+    edition stored before it was kept) or with one that is not a time."""
     entry = metadata.get("entry_date")
     if not isinstance(entry, str):
-        return False
+        return None
     try:
         first = datetime.fromisoformat(entry)
     except ValueError:
-        return False
+        return None
     if first.tzinfo is None:  # (as_edition writes an aware time; a hand-written log may not)
         first = first.replace(tzinfo=UTC)
-    return first.timestamp() < t - lateness
+    return first.timestamp()
+
+
+def beyond_lateness(metadata: dict[str, Any], t: float, lateness: float) -> bool:
+    """Whether an edition at effective time `t` (its `metadata`) comes more than `lateness` seconds after its item's
+    own date, `entry_date` (module docstring). An edition without that date is not."""
+    first = entry_time(metadata)
+    return first is not None and first < t - lateness
+
+
+def late_edit_reason(doc_id: str, item: str, metadata: dict[str, Any], t: float, lateness: str) -> str:
+    """Why an edition changed no alert (an event-time report: "late …", counted with the late reports)."""
+    first = entry_time(metadata) or t
+    return (
+        f"late edit: document {doc_id} edits item {item_name(item)} "
+        f"{timedelta(seconds=int(t - first))!s} after the item's date "
+        f"({utc_text(datetime.fromtimestamp(first, UTC), SECOND_UTC)}); allowed lateness is {lateness}. "
+        "It changes no alert: what the item raised stands as it was"
+    )
 
 
 def item_of(doc_id: str) -> str | None:

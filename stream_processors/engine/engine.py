@@ -25,7 +25,7 @@ from watchfloor.schemas.rules import RulePack
 
 from . import eventtime as et
 from .compiler import CompiledRules, compile_packs
-from .corrections import beyond_lateness, said_of
+from .corrections import beyond_lateness, late_edit_reason, said_of
 from .correlate import Correlator, State, new_state
 from .eventtime import EventTimePolicy
 from .extract import Extractor
@@ -99,6 +99,7 @@ class Engine:
         if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
             if self.late_edit(doc, t):
                 observe = False  # edited beyond the lateness: what its item raised stands as it is (corrections.py)
+                outputs.append(self.late_edit_report(doc, t, origin))
             else:
                 # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
                 # first, then its signals are observed (those an earlier version makes already are not again).
@@ -161,6 +162,18 @@ class Engine:
         """Whether `doc`, an edition of a feed item at effective time `t`, comes more than the lateness after its
         item's own date: then it changes no alert (corrections.beyond_lateness), in every runtime."""
         return EDITION_MARK in doc.id and beyond_lateness(doc.metadata, t, self.lateness)
+
+    def late_edit_report(self, doc: Document, t: float, origin: str | None) -> DeadLetter:
+        """The event-time report of a late edit (late_edit): said where late reports are, so a desk sees why a
+        publisher's correction changed nothing."""
+        item = edition_of(doc.id) or doc.id
+        return DeadLetter(
+            origin=origin or f"document:{doc.id}",
+            field="published_at",
+            reason=late_edit_reason(doc.id, item, doc.metadata, t, str(self.rules.lateness)),
+            raw=doc.title[:500],
+            stage="event-time",
+        )
 
     def arrival(
         self, doc: Document, origin: str | None, received_at: datetime | None, watermark: float | None

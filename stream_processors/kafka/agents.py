@@ -238,6 +238,8 @@ class Extract:
         # An edition beyond the lateness changes no alert (engine/corrections.py): no Correction, and its signals go
         # to observers only, routed to no group.
         late_edit = item is not None and self.engine.late_edit(doc, t)
+        if late_edit:
+            await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin), doc.published_at)
         if item is not None and not late_edit:
             # A feed item edited in place: every correlate partition may hold what its earlier versions said
             # (their signals went where their groups are), so each is told, before the edition's own signals

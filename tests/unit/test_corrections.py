@@ -22,6 +22,7 @@ import pytest
 from watchfloor.producers.publish import as_edition
 from watchfloor.schemas.events import (
     Correction,
+    DeadLetter,
     Detection,
     Document,
     Event,
@@ -434,6 +435,15 @@ def test_edits_beyond_the_lateness_leave_the_alerts_standing(case: str) -> None:
     versions = LATE_CASES[case]
     got = history(versions, MODALITIES)
     assert got == history(versions[:1], MODALITIES)
+    # Reported with the late reports, naming the item and how long after its date the edit came.
+    eng = engine(MODALITIES)
+    st, _ = eng.process_document(eng.initial_state(), versions[0])
+    _, outs = eng.process_document(st, versions[1])
+    [report] = [o for o in outs if isinstance(o, DeadLetter)]
+    assert report.stage == "event-time" and report.reason.startswith(
+        f"late edit: document {versions[1].id} edits item m{versions[0].id[1]} 10 days, 0:00:00 after the item's date "
+        "(2025-03-01 00:00:00 UTC); allowed lateness is 2 days, 0:00:00. It changes no alert"
+    )
     assert one_per_rule(got)["closure-any-claim"].fired_at == A0
 
 
