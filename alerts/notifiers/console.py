@@ -1,5 +1,5 @@
 """Console notifier: a rich panel per notice, on a terminal or any text stream. A follow-up, revision or
-withdrawal says which alert it updates and what its thread stands at (and when its first alert was withdrawn)."""
+withdrawal says which alert it updates, why a revision or withdrawal changed it, and what its thread stands at."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.text import Text
 from watchfloor.schemas.events import Alert, dated_text, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, as_notice
+from ..notice import Digest, Notice, as_notice, revision_cause
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -44,6 +44,9 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(update)
     if notice.kind == "retraction":
         lines.append(Text(f"withdrawn: {notice.reason or 'a later report changed this alert'}", style="bold"))
+    elif notice.kind == "revision":
+        # Why it changed, as Slack, email and the file record say it: a late report, or the publisher's correction.
+        lines.append(Text(revision_cause(det), style="bold"))
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
     if det.group:

@@ -482,3 +482,34 @@ def test_the_console_says_what_a_revision_and_a_withdrawal_do_to_the_alert_they_
 
 
 T_GONE = datetime(2024, 11, 4, 10, tzinfo=UTC)
+
+
+def test_the_consoles_revised_box_says_why_the_alert_changed(store: MemoryStore, clock: Clock) -> None:
+    """Outside trial 12 (L3): the console's "Revised:" box says what changed the alert, as Slack, email and the file
+    record do: the publisher's correction (`Detection.cause`), or a late report when the engine names none."""
+    import io
+
+    from rich.console import Console
+
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.notifiers.console import ConsoleNotifier
+
+    out = io.StringIO()  # wide enough that no line of the box wraps
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier("console", console=Console(file=out, width=240))}
+    d = AlertDispatcher(store, notifiers, [Subscription(channel="console")], RETRY, now=clock, catalog=CATALOG)
+    store.append([detection_event(troops(1)), detection_event(troops(5, group={"country": "BLR"}))])
+    assert d.cycle().ok
+    edited = "corrected by the publisher: Daily A edited item 7 at 2024-11-04 09:00 UTC, now asserted, no longer hedged"
+    store.append(
+        [
+            detection_event(troops(2, revises="det0001", revision=1, cause=edited)),
+            detection_event(troops(6, group={"country": "BLR"}, hours=-2, revises="det0005", revision=1)),
+        ]
+    )
+    assert d.cycle().ok
+    boxes = " ".join(out.getvalue().split()).split("Revised: ")[1:]
+    assert len(boxes) == 2, out.getvalue()
+    by_parent = {("det0001" if "revises alert det0001" in b else "det0005"): b for b in boxes}
+    assert "This alert changed: corrected by the publisher: Daily A edited item 7" in by_parent["det0001"]
+    assert "no longer hedged" in by_parent["det0001"]
+    assert "A late report changed this alert" in by_parent["det0005"], by_parent["det0005"]
