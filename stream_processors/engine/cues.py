@@ -83,6 +83,44 @@ def _en_disclaimers() -> list[str]:
     return out
 
 
+def _en_walk_backs() -> list[str]:
+    """English walk-backs, negations before the words they govern: what is retracted, withdrawn, walked back or
+    corrected is denied ("Kyiv retracts claim troops were killed", "walks back report that …", "withdrew its
+    earlier statement that …"). "retract", "recant", "backtrack on" and "no longer says" alone ("backtracks on plan
+    to send troops": the sending is off); the verbs of WALK_BACK_SAID only before a word for what was said."""
+    out = [" ".join(key) for key in sorted(WALK_BACK_SAID)]
+    out += [f"{v} on" for v in ("backtrack", "backtracks", "backtracked", "backtracking")]
+    out += "retract retracts retracted retracting recant recants recanted recanting".split()
+    out += [f"no longer {v}" for v in ("says", "say", "said", "claims", "claim", "believes", "maintains")]
+    out += [f"no longer {v} by" for v in ("stands", "stand", "stood")]
+    return out
+
+
+# Walk-backs that are a cue only before a word for what was said (WALK_BACK_NOUNS), perhaps after a determiner
+# and "earlier" (WALK_BACK_BETWEEN, at most WALK_BACK_GAP words): "walks back report that …", "withdrew its earlier
+# claim", "corrected an earlier report"; not "walks back to her crease", "withdrew troops", "took back the village".
+# Not "correct": "that is correct, the report says …" (a comma is not among the words). "retraction" only before
+# "of": alone it is also a shrinking ("an economic retraction in 2023"). The cue then spans the noun
+# (modality.read_cues), so its scope counts from there.
+WALK_BACK_SAID = frozenset(
+    tuple(v.split())
+    for v in (
+        "walk back,walks back,walked back,walking back,withdraw,withdraws,withdrew,withdrawn,withdrawing,"
+        "withdrawal of,take back,takes back,took back,taken back,taking back,corrects,corrected,correcting,"
+        "correction of,retraction of"
+    ).split(",")
+)
+WALK_BACK_NOUNS = frozenset(
+    "claim claims report reports statement statements allegation allegations assertion assertions story stories "
+    "comments remarks account accounts".split()
+)
+WALK_BACK_BETWEEN = frozenset("a an the its their his her this that these those earlier previous initial".split())
+WALK_BACK_GAP = 3
+# A walk-back governs what was taken back, not the events named after it: "Seoul retracts evacuation order after
+# failed North Korean satellite launch" (the launch happened). Its reach ends at one of these words.
+WALK_BACK_STOPS = frozenset("after amid following despite as because while when since before during".split())
+
+
 def _ru_disclaimers() -> list[str]:
     """The predicates of a Russian verification disclaimer: "(эту информацию) не удалось (независимо)
     проверить", "подтвердить (это) пока невозможно", "(эти данные) не подтверждены", "(что) не нашло
@@ -230,6 +268,8 @@ _EN: CueTable = {
             "baseless",
             "groundless",
             "untrue",
+            # walk-backs: "retracts claim that …", "walks back report that …", "no longer says …"
+            *_en_walk_backs(),
         ],
         "conditional": [
             "if",
@@ -402,6 +442,12 @@ _EN: CueTable = {
             "were false",
             "is false",
             "are false",
+            # "…, a claim Kyiv later retracted", "…, but the order was later retracted", "… she has since recanted"
+            "retracted",
+            "recanted",
+            "later walked back",
+            "since walked back",
+            "been walked back",
         ],
         "hedged": [
             "could not be independently verified",
@@ -460,6 +506,19 @@ _RU: CueTable = {
             "выдумк*",
             "вымысел",
             "голословн*",
+            # walk-backs: "дезавуировал сообщение о том, что …", "отозвал своё заявление о …" (not "отозвал посла")
+            "дезавуир*",
+            "отозвал* заявлени*",
+            "отозвал* сво* заявлени*",
+            "отозвал* сообщени*",
+            "отозвал* сво* сообщени*",
+            "отозвал* утверждени*",
+            "отозвал* сво* утверждени*",
+            "отказал* от сво* слов",
+            "отказал* от сво* заявлени*",
+            "отказал* от заявлени*",
+            "отказал* от утверждени*",
+            "признал* ошибочн*",
             # отказ: "отказался подписать", "отказывается подписать", "отказавшись подписать"
             "отказался",
             "отказалась",
@@ -581,6 +640,9 @@ _RU: CueTable = {
             "назвав ложн*",
             "оказал* фейк*",  # "сообщения о том, что …, оказались фейком"
             "оказал* ложн*",
+            "дезавуировал*",  # "…, заявление о …, которое позднее дезавуировали"
+            "признал* ошибочн*",  # "сообщение о гибели … признали ошибочным"
+            "оказал* ошибочн*",
         ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
@@ -603,6 +665,8 @@ _RU: CueTable = {
 }
 
 BUILTIN: dict[str, CueTable] = {"en": _EN, "ru": _RU}
+# The English walk-backs' words (modality.read_cues marks them: their reach ends at WALK_BACK_STOPS).
+WALK_BACK_KEYS = frozenset(tuple(c.split()) for c in _en_walk_backs())
 
 # English cues "VERB to" whose verb also takes a noun after "to": "agreed to send troops" is a future,
 # "agreed to a truce" an agreement made; "declined to approve" a refusal (negated), "declined to their lowest

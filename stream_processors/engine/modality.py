@@ -8,7 +8,10 @@ Where cues overlap, the longest wins, and a `neutral` phrase cancels what it ove
 cue hidden only by longer ones of the other direction applies on the side they do not govern ("назвали
 фейком" governs the words before it, its "фейком" those after it). "agreed to" (cues.VERB_ONLY_TO) is a cue
 only before a verb ("agreed to send troops", not "agreed to a truce"); "proposed", "considering" (cues.ING_ONLY)
-only before an -ing verb. "May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
+only before an -ing verb; a walk-back ("walks back", "withdrew": cues.WALK_BACK_SAID) only before a word for what
+was said ("walks back report that …", not "walks back to her crease"), which it then spans; a walk-back's reach
+ends at "after", "amid", … (cues.WALK_BACK_STOPS: "retracts order after failed launch" takes back no launch).
+"May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
 A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
@@ -65,6 +68,12 @@ from .cues import (
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     VERB_ONLY_TO,
+    WALK_BACK_BETWEEN,
+    WALK_BACK_GAP,
+    WALK_BACK_KEYS,
+    WALK_BACK_NOUNS,
+    WALK_BACK_SAID,
+    WALK_BACK_STOPS,
 )
 from .morphology import is_future_verb_ru, is_infinitive_ru, word_forms
 from .scan import Sentence, Span, find_matches
@@ -73,8 +82,9 @@ from .text import aligned_word_view, tokens
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 # A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
 # its anaphor, governs every word before it in its sentence; "goal", the "to" of "urged X to VERB" (its key
-# the words "urged x to"), governs up to cues.GOAL_REACH words after it.
+# the words "urged x to"), governs up to cues.GOAL_REACH words after it. A walk-back's key is WALK_BACK.
 BACK = "back"
+WALK_BACK = "~walk back"
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
@@ -114,6 +124,16 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "deal to be approved" is a thing to be done, "the first to be hit" one done: cues.PASSIVE_TO_BE.
         if key == PASSIVE_TO_BE and not _passive_infinitive(toks, first):
             continue
+        # "walks back report that …" denies it, "walks back to her crease" does not: the cue spans the word for
+        # what was said, or is none.
+        cue_key = entry.key
+        if key in WALK_BACK_KEYS and entry.direction == "before":
+            if key in WALK_BACK_SAID:
+                said = _said_word(toks, last + 1)
+                if said is None:
+                    continue
+                last = said
+            cue_key = WALK_BACK
         direction = entry.direction
         if key in GOVERNS_NEXT_WORD:
             direction = NEXT_WORD
@@ -146,7 +166,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[first].startswith(RU_TOPIC_STEMS)
         ):
             continue
-        found.append((entry.cue_class, sent.start + first, sent.start + last, entry.key, direction))
+        found.append((entry.cue_class, sent.start + first, sent.start + last, cue_key, direction))
     if not found:
         return
     if len(found) == 1:  # (most sentences that hold a cue hold one: nothing overlaps)
@@ -384,7 +404,7 @@ def resolve(
     revived = False
     while True:
         for cue in cues:
-            cls, s, e, _key, direction = cue
+            cls, s, e, cue_key, direction = cue
             overlaps = s <= hi and e >= lo
             if direction == NEXT_WORD:
                 # The word it leads to, when that is one of the signal's own ("close to agreeing a truce"), or a
@@ -419,6 +439,13 @@ def resolve(
                 if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
                     if explain:
                         considered.append((cls, words, direction, False, f"in another clause ({where})"))
+                    continue
+                # "retracts evacuation order after failed satellite launch": the launch is not what was taken back.
+                if cue_key == WALK_BACK and any(
+                    w in WALK_BACK_STOPS for w in sent.toks[e - sent.start + 1 : lo - sent.start]
+                ):
+                    if explain:
+                        considered.append((cls, words, direction, False, f"past what was taken back ({where})"))
                     continue
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
@@ -591,6 +618,17 @@ def _future_form(
 
 
 _NOT_VERBS = frozenset("the a an its their his her this that these those our your my some all more its".split())
+
+
+def _said_word(toks: list[str], at: int) -> int | None:
+    """The index of the word for what was said that a walk-back leads to ("walks back (its earlier) report"):
+    cues.WALK_BACK_NOUNS at toks[at], or after up to cues.WALK_BACK_GAP words of cues.WALK_BACK_BETWEEN; else None."""
+    for i in range(at, min(at + WALK_BACK_GAP + 1, len(toks))):
+        if toks[i] in WALK_BACK_NOUNS:
+            return i
+        if toks[i] not in WALK_BACK_BETWEEN:
+            return None
+    return None
 
 
 def _verb_follows(toks: list[str], at: int) -> bool:
