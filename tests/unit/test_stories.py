@@ -120,3 +120,21 @@ def test_short_signatures_meet_in_a_band_and_keep_the_old_form_readable() -> Non
     assert not short_copies(old, b)
     reports = [("Harbour Wire", a), ("Metro Daily", b), ("Bay Radio", sig(SHORT_OWN))]
     assert {independent(order) for order in (reports, reports[::-1], reports[1:] + reports[:1])} == {2}
+
+
+def test_a_copy_that_differs_only_in_a_figure_is_one_story_by_the_shingles() -> None:
+    """Outside trial 12 (L1), as docs/rules.md says it: a short copy changed in nothing but its toll ("dozens" ->
+    "40", or "40" -> "forty") is one story by the 3-shingle threshold, whatever the short rule's numbers say; a copy
+    whose toll changed and whose words were edited too counts apart."""
+    base = SHORT.replace("Dozens of", "At least 40")
+    other = sig(base.replace("40", "55"))
+    spelled = sig(base.replace("40", "forty"))
+    a = sig(base)
+    for copy in (other, spelled):
+        assert not short_copies(a, copy)  # the numbers differ ("forty" is a word, not a number) ...
+        assert similarity(a, copy) >= STORY_THRESHOLD and same_story(a, copy)  # ... one story all the same
+    assert independent([("Harbour Wire", a), ("Metro Daily", other), ("Bay Radio", spelled)]) == 1
+    assert short_copies(a, sig(SHORT_EDITED.replace("Dozens of", "At least 40")))  # edited, the same toll: one
+    edited = sig(SHORT_EDITED.replace("Dozens of", "At least 55"))
+    assert similarity(a, edited) < STORY_THRESHOLD and not same_story(a, edited)
+    assert independent([("Harbour Wire", a), ("Metro Daily", edited)]) == 2
