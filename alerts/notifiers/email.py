@@ -331,24 +331,11 @@ class _SMTP(smtplib.SMTP):
         _after_send(self, s)
 
 
-class _SMTPS(smtplib.SMTP_SSL):
-    data_sent = False
-    message_sent = False
-    data_timeout = DATA_TIMEOUT
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        self.data_sent = True
-        try:
-            return super().data(msg)
-        finally:
-            _command_timeout(self)
-
-    def send(self, s: Any) -> None:
-        super().send(s)
-        _after_send(self, s)
+class _SMTPS(_SMTP, smtplib.SMTP_SSL):
+    """The same over implicit TLS (port 465): _SMTP's notes, SMTP_SSL's connection (MRO: _SMTP, SMTP_SSL, SMTP)."""
 
 
-def _after_send(smtp: _SMTP | _SMTPS, sent: Any) -> None:
+def _after_send(smtp: _SMTP, sent: Any) -> None:
     """After DATA's content went out with its terminating "." (smtplib sends the message and the terminator in one
     call, the only one after DATA that ends so): from now on only the server's verdict is awaited, for as long as
     `data_timeout` says."""
@@ -358,7 +345,7 @@ def _after_send(smtp: _SMTP | _SMTPS, sent: Any) -> None:
             smtp.sock.settimeout(smtp.data_timeout)
 
 
-def _command_timeout(smtp: _SMTP | _SMTPS) -> None:
+def _command_timeout(smtp: _SMTP) -> None:
     """Back to the command timeout (for QUIT) once the reply to the message came, or did not."""
     if smtp.sock is not None:
         smtp.sock.settimeout(smtp.timeout)
