@@ -149,3 +149,4 @@ def test_alerts_list_tells_an_attempt_in_flight_and_one_interrupted(revised: Pat
     assert "0 attempt(s) and one being sent now" in table, table
     assert "0 attempt(s) and one interrupted (its process" in table, table  # (the cell wraps)
     assert "may have got through" in table and "due now" in table
+    assert "(email cannot be looked in:" in table, table  # (the cell wraps after it)

@@ -199,7 +199,11 @@ def _delivery_cell(channel: str, r: Any) -> str:
             when = f"next {_when(due)}" if due > datetime.now(UTC).timestamp() else "due now"
             text += f", {r.attempts} attempt(s){interrupted}, {when}"
         if r.unsure or flight == "interrupted":
-            text += "; may have got through: the channel is looked at before sending again"
+            # Slack, the file and webhooks are looked at (or keyed) before a repeat; a mailbox cannot be (trial 12).
+            text += (
+                "; may have got through: looked for in the channel before sending again (email cannot be looked "
+                "in: sent again with the same Message-ID)"
+            )
     if r.status == "expired" and r.unsure:  # (a mailbox cannot be looked in: a person looks before re-sending)
         text += ", maybe delivered (not confirmed): look in the channel before re-sending"
     if r.status in ("outstanding", "expired") and r.detail:
