@@ -264,13 +264,7 @@ def withdraw_superseded(
             drop = [k for k in drop if not _restated_in(det, group, items[k], said, source)]
             if not drop:
                 continue
-        removed = [items[k] for k in drop]
-        for k in reversed(drop):
-            del items[k]
-        for o in removed:  # another sentence of that document may now be the one that counts (mark_duplicates)
-            at = bisect_left(items, (o[P.T], o[P.DOC]), key=lambda it: it[:2])
-            if at < len(items) and items[at][P.T] == o[P.T] and items[at][P.DOC] == o[P.DOC]:
-                P.mark_duplicates(items, at)
+        removed = P.remove_observations(items, drop)
         plan = corr.plans[det.id]
         start_key = removed[0][: P.KEY_LEN]
         pos = bisect_left(items, start_key, key=lambda it: it[: P.KEY_LEN])

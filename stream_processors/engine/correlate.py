@@ -316,13 +316,7 @@ class Correlator:
         observation of it at the first of their times, and the group evaluated again from there, so what they
         raised is revised in place (corrections.py)."""
         items: list[P.Item] = gs["i"]
-        removed = [items[k] for k in places]
-        for k in reversed(places):
-            del items[k]
-        for o in removed:  # another sentence of that document may now be the one that counts (mark_duplicates)
-            at = bisect_left(items, (o[P.T], o[P.DOC]), key=lambda it: it[:2])
-            if at < len(items) and items[at][P.T] == o[P.T] and items[at][P.DOC] == o[P.DOC]:
-                P.mark_duplicates(items, at)
+        removed = P.remove_observations(items, places)
         first = removed[0]
         when = first[P.T]
         # Its evidence stands at the report's first time (E_AT: fired_at), cited with the edition's own date.

@@ -187,6 +187,19 @@ def group_from_key(gkey: str) -> dict[str, str]:
     return dict(p.split("=", 1) for p in parts if p)
 
 
+def remove_observations(items: list[Item], places: list[int]) -> list[Item]:
+    """Delete the observations at `places` (ascending) and return them; where one of them counted for its document,
+    another sentence of that document may now be the one that counts (mark_duplicates)."""
+    removed = [items[k] for k in places]
+    for k in reversed(places):
+        del items[k]
+    for o in removed:
+        at = bisect_left(items, (o[T], o[DOC]), key=itemgetter(T, DOC))
+        if at < len(items) and items[at][T] == o[T] and items[at][DOC] == o[DOC]:
+            mark_duplicates(items, at)
+    return removed
+
+
 def mark_duplicates(items: list[Item], pos: int) -> None:
     """Within the run of one document's observations around `pos`, only the first per ref counts."""
     t, doc = items[pos][T], items[pos][DOC]

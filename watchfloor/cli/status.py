@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -14,6 +15,8 @@ from rich.table import Table
 
 from ._common import ConfigOpt, app, app_config, err, fail, out, redact_url
 from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, StoreOpt, settings_for
+
+_Look = TypeVar("_Look")
 
 
 @dataclass
@@ -181,20 +184,19 @@ def status(
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
-    deadline = time.monotonic() + (wait or 0.0)
-    while True:
+
+    def look() -> tuple[Any, Deliveries] | BaseException:
         try:
             st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group)
-        except unreachable_errors() as e:
-            if wait is not None and time.monotonic() < deadline:  # --wait: a broker starting may answer soon
-                time.sleep(1.0)
-                continue
-            raise fail(broker_problem(s.bootstrap, e)) from None
-        deliveries = read_deliveries(store or cfg.store)
-        caught_up = st.caught_up and not deliveries.pending
-        if caught_up or wait is None or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)
+        except unreachable_errors() as e:  # with --wait, a broker starting may answer at a later look
+            return e
+        return st, read_deliveries(store or cfg.store)
+
+    got = _poll_until(look, lambda g: not isinstance(g, BaseException) and g[0].caught_up and not g[1].pending, wait)
+    if isinstance(got, BaseException):
+        raise fail(broker_problem(s.bootstrap, got)) from None
+    st, deliveries = got
+    caught_up = st.caught_up and not deliveries.pending
     if as_json:
         out.print_json(
             json.dumps(
@@ -221,19 +223,18 @@ def status(
 def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
     """`status` of an embedded deployment (outside trial 12, M3: it asked for a broker there is none of, exit 1):
     the store's backlog and ledger. A store that cannot be read is an error here: nothing else is known."""
-    deadline = time.monotonic() + (wait or 0.0)
-    while True:
+
+    def look() -> tuple[Deliveries, Any]:
         deliveries = read_deliveries(url)
         if deliveries.problem is not None:
             raise fail(
                 f"the store {deliveries.store} cannot be read ({deliveries.problem}); give --store (or "
                 "$WATCHFLOOR_STORE) where `run` delivers from"
             )
-        backlog = read_backlog(url)
-        caught_up = not deliveries.pending and not backlog.reasons()
-        if caught_up or wait is None or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)
+        return deliveries, read_backlog(url)
+
+    deliveries, backlog = _poll_until(look, lambda g: not g[0].pending and not g[1].reasons(), wait)
+    caught_up = not deliveries.pending and not backlog.reasons()
     if as_json:
         out.print_json(
             json.dumps(
@@ -261,6 +262,16 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
         raise typer.Exit(1)
     if not caught_up or deliveries.given_up:
         raise typer.Exit(3)
+
+
+def _poll_until(look: Callable[[], _Look], caught_up: Callable[[_Look], bool], wait: float | None) -> _Look:
+    """One look; with --wait, a look a second until one is caught up or the wait is over. The last look."""
+    deadline = time.monotonic() + (wait or 0.0)
+    while True:
+        got = look()
+        if caught_up(got) or wait is None or time.monotonic() >= deadline:
+            return got
+        time.sleep(1.0)
 
 
 def given_up_text(n: int) -> str:
