@@ -290,7 +290,7 @@ def test_the_same_id_with_other_content_is_a_dead_letter(tmp_path: Path, store_u
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["ingest", str(second), "--store", store_url])
     assert res.exit_code == 0, res.output
-    assert "1 new documents, 1 already in the log, 2 dead letters" in res.output
+    assert "1 new document, 1 already in the log, 2 dead letters" in res.output
     assert f"{second}:2 (field id): id 'a-2' is already in the log with different content" in res.output
     assert f"{second}:4 (field id): id 'a-3' is already in the log with different content" in res.output
     st = open_store(store_url)

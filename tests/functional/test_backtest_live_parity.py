@@ -55,7 +55,7 @@ def test_a_json_feed_file_is_read_as_a_feed_by_its_content(tmp_path: Path) -> No
     feed.write_text(json.dumps(JSON_FEED, indent=2), encoding="utf-8")
     code, output = run(feed, "--received-at", "2024-12-01T00:00:00Z")
     assert code == 0, output
-    assert "1 documents, 1 signals, 1 alerts" in output
+    assert "1 document, 1 signal, 1 alert" in output
 
 
 def test_a_json_feed_whose_version_escapes_its_slashes_is_read_as_a_feed(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_a_json_feed_whose_version_escapes_its_slashes_is_read_as_a_feed(tmp_pat
     other = write_jsonl(tmp_path / "wire.jsonl", [item("w-9", "2024-11-02T10:00:00+00:00", "Seoul markets rise")])
     code, output = run(feed, other, "--received-at", "2024-12-01T00:00:00Z")
     assert code == 0, output
-    assert "bad records" not in output and "2 documents, 1 signals, 1 alerts" in output, output
+    assert "bad records" not in output and "2 documents, 1 signal, 1 alert" in output, output
 
 
 def test_a_json_feed_version_with_unicode_escapes_is_known(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_late_reports_in_a_backtest_do_not_compare_with_a_backtest(tmp_path: Pat
     assert "differ from a backtest" not in output and "--order event-time" in output, output
     # The same unit as a file backtest: documents with a signal (lr-3 says nothing a rule can take).
     assert json.loads(out.read_text())["stats"]["late_documents"] == 1
-    assert "1 event-time reports of documents with a signal" in output
+    assert "1 event-time report of documents with a signal" in output
 
 
 def test_past_five_event_time_reports_a_backtest_says_how_many_more(tmp_path: Path) -> None:

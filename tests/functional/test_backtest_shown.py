@@ -129,7 +129,7 @@ def test_the_terminal_says_how_many_alerts_full_evidence_was_not_found_for(
     code, output = run(events, "--rules", pack, "--json", out)
     assert code == 0, output
     assert json.loads(out.read_text(encoding="utf-8"))["stats"]["evidence_unresolved"] == 0
-    assert "1 alerts" in output and said not in output, output  # nothing said when all were found
+    assert "1 alert" in output and said not in output, output  # nothing said when all were found
 
     monkeypatch.setattr(evidence, "MAX_KEPT", 4)
     code, output = run(events, "--rules", pack, "--json", out)

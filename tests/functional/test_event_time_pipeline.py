@@ -259,7 +259,7 @@ def test_a_report_beyond_the_lateness_is_kept_processed_and_reported(tmp_path: P
     [report] = [e.payload for e in logged(tmp_path, {EventType.DEAD_LETTER.value})]
     assert (report["stage"], report["origin"]) == ("event-time", str(inbox))  # counted per source
     assert report["reason"].startswith("late: document very-late")
-    assert "1 event-time reports" in output and f"{inbox}: 1 late" in output
+    assert "1 event-time report" in output and f"{inbox}: 1 late" in output
 
 
 def test_run_says_how_many_event_time_reports_it_left_out_and_where_they_all_are(tmp_path: Path) -> None:

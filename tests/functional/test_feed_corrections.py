@@ -150,7 +150,7 @@ def backtest(tmp_path: Path, *versions: str) -> list[dict[str, Any]]:
 
 def test_a_denial_edited_in_withdraws_the_alert_in_its_thread(tmp_path: Path, slack_server: FakeSlack) -> None:
     desk = Desk(tmp_path, slack_server)
-    assert "1 alerts" in desk.poll(feed(CLAIM))
+    assert "1 alert" in desk.poll(feed(CLAIM))
     [sent] = desk.standing().values()
     assert sent.rule == "troop-engagement"
     [first] = desk.top_level()

@@ -91,7 +91,7 @@ def test_a_live_blog_keeps_max_editions_and_says_what_it_leaves_out(tmp_path: Pa
     outputs = poll(tmp_path, [*CAPTURES, CAPTURES[-1]])
     assert "2 new documents, 0 already seen" in outputs[0]
     for out in outputs[1:4]:
-        assert "1 new documents (1 edited in place), 1 already seen" in out, out
+        assert "1 new document (1 edited in place), 1 already seen" in out, out
     for out in outputs[4:7]:  # each new headline past the bound: counted, not read
         assert "0 new documents (1 edit past max_editions left out), 1 already seen" in out, out
     # The last capture polled again: the edit left out is the one the previous poll left out, so it is not counted
@@ -258,7 +258,7 @@ def test_produce_and_ingest_say_what_they_leave_out(tmp_path: Path) -> None:
         res = runner.invoke(app, ["produce", "--config", str(cfg), *args])
         assert res.exit_code == 3, res.output
         said.append(" ".join(res.output.split()))
-    assert "1 new documents (1 edited in place), 0 dead letters" in said[1], said[1]
+    assert "1 new document (1 edited in place), 0 dead letters" in said[1], said[1]
     for line in said[2:]:
         assert "0 new documents (1 edit past max_editions left out), 0 dead letters" in line, line
     assert [n for n, line in enumerate(said) if f"item {LIVE} has 1 editions" in line] == [2]
@@ -271,4 +271,4 @@ def test_produce_and_ingest_say_what_they_leave_out(tmp_path: Path) -> None:
     res = runner.invoke(app, ["ingest", str(feed), "--config", str(cfg), "--store", outbox])
     assert res.exit_code == 0, res.output
     # (a feed named on the command line has the default bound: 5 editions, and this item has 1)
-    assert "1 new documents (1 edited in place), 1 already in the log" in res.output, res.output
+    assert "1 new document (1 edited in place), 1 already in the log" in res.output, res.output

@@ -75,12 +75,12 @@ def test_an_item_edited_in_place_is_read_again_as_an_edition_and_alerts(tmp_path
     outputs, ids, alerts = live(tmp_path, HEDGED, CONFIRMED, CONFIRMED, HEDGED)
     assert "0 alerts" in outputs[0]  # hedged: no alert
     assert all("0 dead letters" in o for o in outputs), outputs
-    assert "1 new documents (1 edited in place)" in outputs[1] and "1 alerts" in outputs[1], outputs[1]
+    assert "1 new document (1 edited in place)" in outputs[1] and "1 alert" in outputs[1], outputs[1]
     # Polled again: nothing new.
     assert "0 new documents, 1 already seen" in outputs[2], outputs[2]
     # Edited back to its first text: the item as it reads now, an edition again (compared with the item's latest
     # version, not its first), which hedges the claim again and so withdraws the alert (engine/corrections.py).
-    assert "1 new documents (1 edited in place)" in outputs[3], outputs[3]
+    assert "1 new document (1 edited in place)" in outputs[3], outputs[3]
     edition = edition_id(
         GUID,
         "North Korea has sent troops to Russia, Seoul confirms",

@@ -61,7 +61,7 @@ def test_edits_long_after_the_items_date_leave_its_alerts_standing(
     assert first and len(tops) == len(first)
     for text in texts[1:]:
         out = desk.poll(text)
-        assert "1 edited in place" in out and "1 event-time reports" in out, out
+        assert "1 edited in place" in out and "1 event-time report" in out, out
         # Said, where late reports are: why the publisher's edit changed nothing.
         assert "late edit: document https://harbour.example/desk/551#edition-" in out, out
         assert "edits item https://harbour.example/desk/551 10 days, " in out, out

@@ -44,7 +44,7 @@ def test_ingest_gdelt_then_run_raises_the_packs_alerts(tmp_path: Path) -> None:
     res = runner.invoke(app, ["ingest", "--source-kind", "gdelt", str(EXPORT), "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     # 9 rows: a non-root event left out (root_only), a row cut short dead-lettered with its line and field.
-    assert "7 new documents, 0 already in the log, 1 dead letters" in res.output
+    assert "7 new documents, 0 already in the log, 1 dead letter" in res.output
     assert "20241021-20241028.export.CSV:5 (field columns)" in res.output
     again = runner.invoke(app, ["ingest", "--source-kind", "gdelt", str(EXPORT), "--config", str(cfg)])
     assert "0 new documents" in again.output
@@ -187,7 +187,7 @@ def test_a_backtest_of_gdelt_exports_raises_what_the_live_poller_raises(tmp_path
     cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt}]")
     live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert live.exit_code == 0, live.output
-    assert "1 dead letters" in live.output, live.output
+    assert "1 dead letter" in live.output, live.output
     out = tmp_path / "result.json"
     res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(out)])
     assert res.exit_code == 0, res.output

@@ -92,7 +92,7 @@ def test_the_program_ends_at_once_with_all_its_output_and_exit_code(tmp_path: Pa
         tmp_path, PACK_HEAD + "detections:\n  - {id: c, title: closed, pattern: {any: nothing}}\n", "b.yaml"
     )
     for path, code, lines in (
-        (warned, 0, [f"{warned}:6:12: warning:", "ok: 1 pack(s), 1 entities, 1 signals, 1 detections"]),
+        (warned, 0, [f"{warned}:6:12: warning:", "ok: 1 pack, 1 entity, 1 signal, 1 detection"]),
         (broken, 1, [f"{broken}:10:43: unknown signal 'nothing'"]),
     ):
         got = subprocess.run(

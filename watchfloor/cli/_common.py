@@ -247,6 +247,11 @@ class QuietCycles:
         return text
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` and its noun as a reader says it: "1 alert", "2 alerts" (`many` when the plural is not one + "s")."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def seen_before(known: int) -> str:
     """' (2 seen before, not shown again)' after a dead-letter count: bad inputs an earlier read logged already."""
     return f" ({known} seen before, not shown again)" if known else ""

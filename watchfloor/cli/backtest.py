@@ -29,7 +29,7 @@ from rich.progress import (
 
 from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS
 
-from ._common import ConfigOpt, app, app_config, err, fail, out, shown_origin
+from ._common import ConfigOpt, app, app_config, counted, err, fail, out, shown_origin
 
 Advance = Any  # a _Bar: called with n, or told its total
 # --from-kafka: how long the broker may keep the backtest waiting, to find the topic before the run and, inside the
@@ -355,7 +355,8 @@ def backtest(
     print_alerts(results[0].detections)  # the alerts that stand
     changes = results[0].revisions + len(results[0].retractions)
     out.print(
-        f"{results[0].documents} documents, {results[0].signals} signals, {len(results[0].detections)} alerts"
+        f"{counted(results[0].documents, 'document')}, {counted(results[0].signals, 'signal')}, "
+        f"{counted(len(results[0].detections), 'alert')}"
         + (f" ({changes} revisions and retractions on the way: see raised in --json)" if changes else ""),
         highlight=False,
     )
@@ -366,7 +367,8 @@ def backtest(
         from .run import late_by_source
 
         err.print(
-            f"{len(reported)} event-time reports of documents with a signal ({escape(late_by_source(reported))})",
+            f"{counted(len(reported), 'event-time report')} of documents with a signal "
+            f"({escape(late_by_source(reported))})",
             highlight=False,
         )
         for dl in reported[:SHOWN_EVENT_TIME]:

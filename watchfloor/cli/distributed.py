@@ -24,6 +24,7 @@ from ._common import (
     StoryReadProgress,
     app,
     app_config,
+    counted,
     edited,
     err,
     fail,
@@ -319,9 +320,10 @@ def produce(
                     or report.outstanding
                 )
                 shown = lines.line(
-                    f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: "
-                    f"{summary.accepted} new documents{edited(summary.editions, summary.editions_left_out)}, "
-                    f"{summary.dead_lettered} dead letters"
+                    f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
+                    f"{counted(summary.accepted, 'new document')}"
+                    f"{edited(summary.editions, summary.editions_left_out)}, "
+                    f"{counted(summary.dead_lettered, 'dead letter')}"
                     f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
                     quiet=not busy,
                 )

@@ -11,6 +11,7 @@ from ._common import (
     ConfigOpt,
     app,
     app_config,
+    counted,
     edited,
     err,
     fail,
@@ -64,8 +65,8 @@ def ingest(
     print_dead_letters(summary.dead_letters, limit=None)
     print_editions_bound(summary)
     out.print(
-        f"{summary.accepted} new documents{edited(summary.editions, summary.editions_left_out)}, "
-        f"{summary.duplicates} already in the log, {summary.dead_lettered} dead letters"
+        f"{counted(summary.accepted, 'new document')}{edited(summary.editions, summary.editions_left_out)}, "
+        f"{summary.duplicates} already in the log, {counted(summary.dead_lettered, 'dead letter')}"
         + seen_before(summary.known_dead),
         highlight=False,
     )

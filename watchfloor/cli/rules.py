@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app_config, end_process, out, rules_app, shown_origin
+from ._common import ConfigOpt, app_config, counted, end_process, out, rules_app, shown_origin
 
 
 def _rule_specs(paths: list[str] | None, config: Path | None) -> list[str]:
@@ -43,8 +43,8 @@ def rules_check(
         end_process(1)
         raise typer.Exit(1)
     out.print(
-        f"ok: {len(loaded)} pack(s), {len(compiled.entity_names)} entities, {len(compiled.signals)} signals, "
-        f"{len(compiled.detections)} detections",
+        f"ok: {counted(len(loaded), 'pack')}, {counted(len(compiled.entity_names), 'entity', 'entities')}, "
+        f"{counted(len(compiled.signals), 'signal')}, {counted(len(compiled.detections), 'detection')}",
         highlight=False,
     )
     end_process(0)  # the compiled rules are not freed object by object: the process ends with them

@@ -17,6 +17,7 @@ from ._common import (
     StoryReadProgress,
     app,
     app_config,
+    counted,
     edited,
     err,
     fail,
@@ -187,11 +188,13 @@ def _cycle(
         [source_poll(s) for s in summary.sources],
     )
     text = (
-        f"polled {len(summary.sources)} sources{failed_sources_note(summary)}: {summary.accepted} new documents"
-        f"{edited(summary.editions, summary.editions_left_out)}, "
-        f"{summary.duplicates} already seen, {summary.dead_lettered} dead letters{seen_before(summary.known_dead)} · "
-        f"{sum(t.documents for t in tallies)} processed, {sum(t.signals for t in tallies)} signals, "
-        f"{sum(len(t.detections) for t in tallies)} alerts, {len(reported)} event-time reports{late} · "
+        f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
+        f"{counted(summary.accepted, 'new document')}{edited(summary.editions, summary.editions_left_out)}, "
+        f"{summary.duplicates} already seen, {counted(summary.dead_lettered, 'dead letter')}"
+        f"{seen_before(summary.known_dead)} · "
+        f"{sum(t.documents for t in tallies)} processed, {counted(sum(t.signals for t in tallies), 'signal')}, "
+        f"{counted(sum(len(t.detections) for t in tallies), 'alert')}, "
+        f"{counted(len(reported), 'event-time report')}{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}"
     )
     t = report.tally

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import ConfigOpt, app, app_config, err, fail, out, redact_url
+from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
 from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, StoreOpt, settings_for
 
 _Look = TypeVar("_Look")
@@ -77,12 +77,8 @@ def read_deliveries(url: str) -> Deliveries:
     return got
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def deliveries_text(n: int) -> str:
-    return _plural(n, "delivery", "deliveries")
+    return counted(n, "delivery", "deliveries")
 
 
 @dataclass
@@ -96,9 +92,9 @@ class Backlog:
     def reasons(self) -> list[str]:
         why = []
         if self.documents:
-            why.append(f"{_plural(self.documents, 'document', 'documents')} not yet read by the rules")
+            why.append(f"{counted(self.documents, 'document')} not yet read by the rules")
         if self.detections:
-            why.append(f"{_plural(self.detections, 'detection', 'detections')} not yet taken in for delivery")
+            why.append(f"{counted(self.detections, 'detection')} not yet taken in for delivery")
         return why
 
 
