@@ -39,6 +39,8 @@ from .stories import report_groups
 
 Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
 
+_SEVERITY_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}  # a group's last alert's rank, said
+
 _MAX_TRIES = 20_000
 """Hashes tried at most to find the reports an alert rests on beyond the ten it shows (Explainer._unshown)."""
 
@@ -514,6 +516,16 @@ class Explainer:
                 f"{format_duration(c.within)}{copies} (then {c.severity}, confirmed)"
             )
             if throttled and last is not None:
+                if n >= c.at_least or last[1] >= SEVERITY_RANK[c.severity]:
+                    # Nothing more severe can come of this report: its corroboration is met ('5 of 2', so the
+                    # group's alert is already at the raised severity) or the group already alerted at it. The
+                    # throttle held it back, not a short corroboration: `realert` is the setting to look at.
+                    return out(
+                        "realert",
+                        f"{det.id}{where} alerted at {_when(last[0])} ({_SEVERITY_NAME[last[1]]}); quiet for "
+                        f"{format_duration(det.realert)} (until {_when(last[0] + realert)}) unless more "
+                        f"severe{extra}",
+                    )
                 return out(
                     "corroboration",
                     f"{det.id}{where} alerted at {_when(last[0])}, quiet for "
