@@ -76,10 +76,12 @@ def rss2023_files() -> list[Path]:
     return files
 
 
-def cache_dir() -> Path:
+def cache_dir(*, make: bool = True) -> Path:
+    """Where prepared copies are cached (made unless `make` is false: a --help only names it)."""
     base = os.environ.get("WATCHFLOOR_BENCH_CACHE") or str(Path.home() / ".cache" / "watchfloor-bench")
     p = Path(base)
-    p.mkdir(parents=True, exist_ok=True)
+    if make:
+        p.mkdir(parents=True, exist_ok=True)
     return p
 
 

@@ -158,6 +158,14 @@ class FileReport:
                     "; it was read as JSON Lines: for a feed file not named .xml, .rss, .atom, .rdf or .json "
                     "give --source-kind rss"
                 )
+        elif "field 'type': is required" in (self.first_problem or ""):
+            # JSON objects, none an input record: a corpus in its own fields (a feed archive's title, link,
+            # date_published), which needs mapping to the input contract first.
+            hint = (
+                "; its records are not in the input format (each needs `type`, `published_at`, `source` and a "
+                "title or body: `watchfloor schemas export` writes the schema), so map them to it first (the "
+                "repository's benchmarks/prepare_rss2023.py does so for the 2023 world-news corpus)"
+            )
         unit = "line(s)" if self.kind == "jsonl" else "entr(ies)"
         return f"{self.path}: no valid event in {self.dead} {unit} (first: {self.first_problem}){hint}"
 

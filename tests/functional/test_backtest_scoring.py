@@ -299,6 +299,21 @@ def test_a_jsonl_file_with_no_valid_line_is_an_error(tmp_path: Path) -> None:
     assert f"{bad}:2: malformed JSON" in output  # each bad line with its place and reason
 
 
+def test_records_in_a_feed_archives_own_fields_point_to_mapping_them(tmp_path: Path) -> None:
+    # Outside trial 13 (L1): the raw 2023 corpus said only "field 'type': is required", 18 times.
+    raw = tmp_path / "quay_post.jsonl"
+    raw.write_text(
+        '{"title": "Harbour at Lindo closed", "link": "https://example.org/1", '
+        '"date_published": "2023-05-02 08:00:00+00:00", "description": "Pilots said so."}\n',
+        encoding="utf-8",
+    )
+    code, output = run(raw)
+    assert code == 1
+    first = "line 1: field 'type': is required (news.article or official.statement)"
+    assert f"{raw}: no valid event in 1 line(s) (first: {first})" in output
+    assert "not in the input format" in output and "benchmarks/prepare_rss2023.py" in output
+
+
 def test_bad_files_do_not_hide_the_good_ones(tmp_path: Path) -> None:
     out = tmp_path / "o.json"
     code, _output = run(EVENTS, LABELS, "--json", out)
