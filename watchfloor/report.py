@@ -553,8 +553,8 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d
 {filters}
 {_problems_section(result)}
 {_scores_section(result)}
-<section id="timeline"><h2>Timeline</h2><p>{legend} · ● alert (red ring: false alert) · ▲ labelled item (green: caught,
-red: missed) · ◆ expected event</p>
+<section id="timeline"><h2>Timeline</h2><p>● alert, its colour its severity: {legend} ·
+⊗ false alert (crossed out) · ▲ labelled item (green: caught, red: missed) · ◆ expected event</p>
 {timeline_svg(result, SEVERITY_COLOURS)}</section>
 {_timeline_events_section(result)}
 {_alerts_section(alerts, _verdicts(result))}

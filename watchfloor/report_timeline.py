@@ -1,5 +1,5 @@
-"""The report's timeline (inline SVG): one row per rule; alerts as dots coloured by severity (a red ring for a
-false alert), and beside them the truth: labelled items as triangles (green caught, red missed) and expected
+"""The report's timeline (inline SVG): one row per rule; alerts as dots coloured by severity (a false alert
+crossed out), and beside them the truth: labelled items as triangles (green caught, red missed) and expected
 events of a --timeline as diamonds. Every mark carries data-rule (and data-severity) for the page's filters."""
 
 from __future__ import annotations
@@ -157,13 +157,20 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             continue
         colour = colours.get(a["severity"], "#333")
         false_alert = a["id"] in fps
-        stroke = 'stroke="#c62828" stroke-width="3"' if false_alert else 'stroke="#333"'
         tip = f"{_short(a['fired_at'])} UTC  {a['severity']}  {a['title']}" + ("  (false alert)" if false_alert else "")
         cls = "mark alert-mark fp" if false_alert else "mark alert-mark"
+        cx, cy = x(fired), y(a["rule"]) - 3
+        # Colour says severity only; a false alert is crossed out (a red ring was read as a high alert's red).
+        cross = (
+            f'<path class="fp-cross" d="M{cx - 5:.1f},{cy - 5:.1f} l10,10 m0,-10 l-10,10" stroke="#111" '
+            f'stroke-width="2.5" stroke-linecap="round"><title>{_e(tip)}</title></path>'
+            if false_alert
+            else ""
+        )
         parts.append(
             f'<a href="#{_e(a["id"])}" class="{cls}" data-rule="{_e(a["rule"])}" '
-            f'data-severity="{_e(a["severity"])}"><circle cx="{x(fired):.1f}" cy="{y(a["rule"]) - 3}" r="7" '
-            f'fill="{colour}" fill-opacity="0.85" {stroke}><title>{_e(tip)}</title></circle></a>'
+            f'data-severity="{_e(a["severity"])}"><circle cx="{cx:.1f}" cy="{cy}" r="7" '
+            f'fill="{colour}" fill-opacity="0.85" stroke="#333"><title>{_e(tip)}</title></circle>{cross}</a>'
         )
     parts.append("</svg>")
     if outside:

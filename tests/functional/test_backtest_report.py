@@ -169,6 +169,12 @@ def test_report_renders_scores_timeline_near_misses_and_diff(report: Path, chrom
     # Timeline: every alert a dot, every labelled positive a triangle beside them, each expected event a diamond.
     assert len(dom.having("a", class_="alert-mark")) == 6
     assert len(dom.having("a", class_="fp")) == 1
+    # Outside trial 13 (L8): a false alert was a red ring, a high alert a red fill. Colour is severity only; a
+    # false alert is crossed out, and no alert's ring is red.
+    assert len(dom.having("path", class_="fp-cross")) == 1
+    rings = {a["stroke"] for t, a in dom.tags if t == "circle"}
+    assert rings == {"#333"}
+    assert "⊗ false alert (crossed out)" in dom.text_of["timeline"] and "red ring" not in dom.text_of["timeline"]
     assert len(dom.having("path", class_="truth")) == 7
     assert len(dom.having("path", class_="fn")) == 1
     assert len(dom.having("path", class_="covered")) == 1  # the repeat the first deployment alert held back
