@@ -25,7 +25,7 @@ from watchfloor.schemas.control import Actor
 from ..notifiers.slack import escape
 from . import clicks
 from .buttons import ACK_ACTION, SILENCE_ACTION, SILENCE_FOR_HOURS, UNSUBSCRIBE_ACTION, parse_button_value
-from .commands import AppContext, Membership, SlackChannelRef, help_text, run_command, who
+from .commands import AppContext, Membership, SlackChannelRef, mention_reply, run_command, who
 from .http import WatchfloorApp
 from .managers import Managers
 
@@ -196,7 +196,9 @@ def build_app(
             # warning line, not a listener traceback; nothing else depends on it.
             try:
                 client.chat_postMessage(
-                    channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"), text=help_text(ctx)
+                    channel=channel,
+                    thread_ts=event.get("thread_ts") or event.get("ts"),
+                    text=mention_reply(ctx, str(event.get("text") or "")),
                 )
             except SlackApiError as e:
                 data = e.response.data if isinstance(e.response.data, dict) else {}

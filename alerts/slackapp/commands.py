@@ -309,6 +309,34 @@ def help_text(ctx: AppContext, *_: object) -> str:
     )
 
 
+_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")  # `<@U…>` (the app's, as Slack writes it)
+_SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # how Slack escapes a message's text
+
+
+def mention_reply(ctx: AppContext, text: str) -> str:
+    """The answer to a mention of the app, `text` as Slack sends it (`<@U…> subscribe troop-engagement`): one that
+    starts with a command word says which slash command to type, with the words given; any other gets the help.
+
+    A mention is not run as the command: the command's answer is ephemeral (a mention is answered in the thread,
+    for everyone), and the slash command is the one way in, with one set of checks (who may manage the channel,
+    its name and the bot's membership from the command's payload)."""
+    rest = _LEADING_MENTIONS.sub("", text, count=1) if _LEADING_MENTIONS.match(text) else ""
+    for entity, char in _SLACK_ENTITIES:
+        rest = rest.replace(entity, char)
+    words = split_words(rest)
+    verb = words[0].lower() if words else ""
+    handler = _COMMANDS.get(verb)
+    if handler is None or handler is _cmd_help:
+        return help_text(ctx)
+    typed = " ".join(rest.split()).replace("`", "'")  # one line, inside a code span (a backtick would end it)
+    if len(typed) > 300:
+        typed = typed[:299] + "…"
+    return (
+        f"Commands are typed as the slash command, not as a mention: use `{escape(ctx.command + ' ' + typed)}` "
+        f"in this channel (its answer is only for you). `{ctx.command} help` lists the commands."
+    )
+
+
 def _cmd_help(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
     return help_text(ctx)
 

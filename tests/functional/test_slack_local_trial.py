@@ -4,6 +4,7 @@ holding anything back."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -103,6 +104,35 @@ def test_send_command_signs_a_slash_command_as_slack_does() -> None:
     form = {k: v[0] for k, v in parse_qs(body).items()}
     assert (form["command"], form["text"]) == ("/watchfloor", "list")
     assert (form["channel_id"], form["channel_name"]) == (FakeSlack.channel_id("#desk"), "desk")
+
+
+def test_send_mention_signs_an_app_mention_as_slack_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # Outside trial 13 (L5): a mention could only be tried by signing an event by hand.
+    got: list[tuple[dict[str, str], str]] = []
+
+    class App(QuietHandler):
+        def do_POST(self) -> None:
+            got.append((dict(self.headers.items()), self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(App) as url:
+        args = ["send-mention", "--url", url, "--secret", "s3cret", "--channel", "#desk", "subscribe *"]
+        assert main(args) == 0
+    [(headers, body)] = got
+    assert SignatureVerifier("s3cret").is_valid(
+        body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    )
+    callback = json.loads(body)
+    assert callback["type"] == "event_callback"
+    event = callback["event"]
+    assert (event["type"], event["channel"], event["text"]) == (
+        "app_mention",
+        FakeSlack.channel_id("#desk"),
+        "<@U00000000> subscribe *",
+    )
+    assert "HTTP 200" in capsys.readouterr().out
 
 
 def test_a_404_from_a_custom_base_url_names_the_url_and_what_base_url_must_be(slack_server: FakeSlack) -> None:

@@ -511,6 +511,18 @@ def test_app_mention_answers_in_thread(env: Env, served: Served) -> None:
     assert post.body["thread_ts"] == "5.5" and "/watchfloor subscribe" in post.body["text"]
 
 
+def test_a_mention_that_starts_with_a_command_names_the_slash_command(env: Env, served: Served) -> None:
+    # Outside trial 13 (L5): "@watchfloor subscribe …" got the generic help; it is pointed to the slash command.
+    before = [s.id for s in env.control().subscriptions()]
+    mention = {"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "7.5"}
+    reply = slack(env, served).event({**mention, "text": "<@U00000000> subscribe treaty-ratified"})
+    assert reply.status == 200
+    (post,) = env.slack.requests_for("chat.postMessage")
+    assert post.body["thread_ts"] == "7.5"
+    assert "use `/watchfloor subscribe treaty-ratified` in this channel" in post.body["text"]
+    assert [s.id for s in env.control().subscriptions()] == before  # pointed to, not run
+
+
 def test_a_mention_whose_answer_fails_is_one_warning_line(env: Env, served: Served) -> None:
     env.slack.fail_next("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
     reply = slack(env, served).event({"type": "app_mention", "channel": DESK, "user": "U0ALICE001", "ts": "6.5"})

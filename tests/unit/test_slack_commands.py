@@ -14,6 +14,8 @@ from watchfloor.alerts.slackapp.commands import (
     Membership,
     RuleInfo,
     SlackChannelRef,
+    help_text,
+    mention_reply,
     run_command,
 )
 from watchfloor.schemas.control import Actor
@@ -243,3 +245,17 @@ def test_a_bad_silence_duration_is_named_in_the_clis_words(ctx: AppContext) -> N
     assert ctx.control.silences() == []
     # a line that is not a silence at all still gets the usage alone
     assert cmd(ctx, "silence treaty-ratified 2h") == USAGE["silence"]
+
+
+def test_a_mention_that_starts_with_a_command_word_names_the_slash_command(ctx: AppContext) -> None:
+    # Outside trial 13 (L5): "@watchfloor subscribe troop-engagement" got the generic help.
+    got = mention_reply(ctx, "<@U0BOT> subscribe troops-deployed")
+    assert got.startswith("Commands are typed as the slash command, not as a mention: use ")
+    assert "`/watchfloor subscribe troops-deployed` in this channel" in got
+    assert ctx.control.subscriptions() == []  # pointed to, not run
+    # Slack's escapes are read back and written again; a mention or a backtick typed stays text
+    got = mention_reply(ctx, "<@U0BOT|watchfloor>  SILENCE  troops-deployed for 1d &lt;!channel&gt; `x` a&amp;b")
+    assert "`/watchfloor SILENCE troops-deployed for 1d &lt;!channel&gt; 'x' a&amp;b` in this channel" in got
+    # no command word, or help: the help, as before
+    for text in ("<@U0BOT>", "<@U0BOT> hello there", "<@U0BOT> help", "subscribe * <@U0BOT>", ""):
+        assert mention_reply(ctx, text) == help_text(ctx), text
