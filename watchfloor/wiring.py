@@ -431,6 +431,7 @@ class DistributedProducer:
         from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
         self.settings = settings
+        self.created_topics: list[str] = []  # the topics `wait_for_broker` created (they were missing)
         check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
         self.store = open_store(store_url or cfg.store)
         self.publisher = KafkaPublisher(
@@ -470,13 +471,14 @@ class DistributedProducer:
 
     def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:
         """Create the topics that are missing (and check the others), waiting for the broker while it is away
-        (one log line when it goes, one when it is back). False when `stop` was set first."""
+        (one log line when it goes, one when it is back). False when `stop` was set first. The names created are
+        in `created_topics`."""
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
 
         unreachable = unreachable_errors()
         while not stop.is_set():
             try:
-                self.publisher.ensure_topics()
+                self.created_topics = self.publisher.ensure_topics()
                 self.publisher.broker.up()
                 return True
             except unreachable as e:

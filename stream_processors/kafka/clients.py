@@ -114,7 +114,12 @@ class Availability:
     connection reset under one request, which the client retried in place at once) is an info line, not an
     outage. Without it, nothing positive would ever say "reachable again": the library's recovery lines
     come from a rejoin, which a reset on a live broker does not cause. The outage's length still counts from
-    the first failure. ``clock`` is the monotonic clock (tests give their own)."""
+    the first failure. ``clock`` is the monotonic clock (tests give their own).
+
+    With ``remind=(first, every)`` an outage that lasts is said again, in a short line, at the first failure
+    ``first`` seconds after it began and then every ``every`` seconds: a process that only waits (a worker given a
+    mistyped broker) would otherwise show one line and then silence, which reads like a hang (outside trial 13,
+    L3). The reminders come with failures, so a client that stopped retrying says nothing more."""
 
     GRACE_S = 3.0  # failures this soon after the broker came back are stragglers of the outage, not a new one
     CONFIRM_S = 5.0  # with confirm: a second failure this soon after the first makes it an outage
@@ -126,16 +131,19 @@ class Availability:
         *,
         meanwhile: str = "retrying",
         confirm: bool = False,
+        remind: tuple[float, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.what = what
         self.log = logger
         self.meanwhile = meanwhile
         self.confirm = confirm
+        self.remind = remind
         self.clock = clock
         self.since: float | None = None  # monotonic time it went away; None while available
         self.back_at = float("-inf")  # monotonic time it came back
         self.first: tuple[float, object] | None = None  # with confirm: a failure not yet confirmed, and why
+        self.next_reminder = float("inf")  # monotonic time of the next "still unreachable" line
 
     @property
     def available(self) -> bool:
@@ -148,7 +156,16 @@ class Availability:
             self.log.debug("%s: late failure from before it came back (%s)", self.what, _short(reason))
             return
         if self.since is not None:
-            self.log.debug("%s still unreachable (%s)", self.what, _short(reason))
+            if now >= self.next_reminder and self.remind is not None:
+                self.next_reminder = now + self.remind[1]
+                self.log.warning(
+                    "%s still unreachable after %s; %s",
+                    self.what,
+                    _duration(now - self.since),
+                    meanwhile or self.meanwhile,
+                )
+            else:
+                self.log.debug("%s still unreachable (%s)", self.what, _short(reason))
             return
         at, why = now, reason
         if self.confirm and not lasting:
@@ -159,6 +176,8 @@ class Availability:
             at, why = self.first
             self.first = None
         self.since = at
+        if self.remind is not None:
+            self.next_reminder = at + self.remind[0]
         self.log.warning("%s unreachable (%s); %s", self.what, _short(why), meanwhile or self.meanwhile)
 
     def up(self) -> None:
@@ -167,6 +186,17 @@ class Availability:
             self.back_at = self.clock()
             self.log.warning("%s reachable again after %.1fs", self.what, self.back_at - self.since)
             self.since = None
+            self.next_reminder = float("inf")
+
+
+def _duration(seconds: float) -> str:
+    """`45s`, `5m`, `2h10m`: how long an outage has lasted, for a reminder line."""
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def _short(reason: object) -> str:

@@ -22,6 +22,8 @@ from .topics import MissingTopics, check_topics, ensure_changelog
 
 log = logging.getLogger(__name__)
 PACKAGE_LOG = "watchfloor.stream_processors.kafka"  # every module of the runtime logs below this one
+# While the broker is away: "still unreachable" after 30 s (longer than a broker restart takes), then every 5 minutes.
+BROKER_REMINDERS = (30.0, 300.0)
 
 
 def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -> None:
@@ -173,6 +175,7 @@ def run_worker(
     trace: bool = False,
     heartbeat: Callable[[], None] | None = None,
     restart: Callable[[], NoReturn] = restart_process,
+    broker_hint: str | None = None,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same group to
     share the partitions. The topics must exist (`watchfloor topics create`; `watchfloor produce` creates
@@ -183,10 +186,18 @@ def run_worker(
     crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
     the worker waits for the broker and starts again (`restart`: the same command, in the same process). So
     does a worker that stalled (`WorkerStalled`: its consumer's fetch loop died, or a table recovery read
-    nothing after three restarts): a supervisor is not needed for either."""
+    nothing after three restarts): a supervisor is not needed for either. The line that says the broker is away
+    ends with `broker_hint` (where its address comes from), and is said again while the outage lasts
+    (BROKER_REMINDERS): a mistyped address must not look like a quiet worker."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
-    broker = Availability(f"Kafka broker {settings.bootstrap}", log, meanwhile="the worker waits for it", confirm=True)
+    broker = Availability(
+        f"Kafka broker {settings.bootstrap}",
+        log,
+        meanwhile="the worker waits for it" + (f" ({broker_hint})" if broker_hint else ""),
+        confirm=True,
+        remind=BROKER_REMINDERS,
+    )
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     wait_for_topics(settings, broker)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -29,6 +30,7 @@ import pytest
 
 from tests.fixtures.kafka import topic_prefix
 from tests.functional.test_distributed_commands import cli, env  # the same subprocess CLI helpers
+from watchfloor.schemas.topics import TopicNames
 
 pytest.importorskip("kafka")
 
@@ -205,3 +207,77 @@ def test_topics_create_refused_by_the_broker_names_the_setting(
     assert "refused to create the topics" in lines[0] and f"only {brokers} broker(s)" in lines[0], lines[0]
     assert "(change kafka.replication_factor in the config, or --replication-factor" in lines[0], lines[0]
     assert not [t for t in kafka_admin.list_topics() if t.startswith(prefix)]  # nothing half made
+
+
+def created_line(prefix: str, bootstrap: str) -> str:
+    n = TopicNames(prefix)
+    return (
+        f"created 5 missing Kafka topics on {bootstrap}: {n.documents} (2 partitions), {n.signals} (2 partitions), "
+        f"{n.correlate} (2 partitions), {n.detections} (1 partition), {n.dead_letters} (1 partition) (workers of "
+        f"prefix {prefix} read them; `watchfloor topics create` makes them beforehand)"
+    )
+
+
+def test_produce_says_which_topics_it_created(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
+    """Outside trial 13, L2: `produce` created a missing prefix's topics without a word, so a mistyped --prefix
+    made a pipeline no worker reads. It says which it created, with their partitions, once; `--once` and live."""
+    args = ["produce", str(DATA), "--broker", kafka_bootstrap, "--partitions", "2"]
+    res = cli(tmp_path, *args, "--prefix", prefix, "--once")
+    assert res.returncode == 0, res.stderr
+    assert created_line(prefix, kafka_bootstrap) in " ".join(res.stderr.split()), res.stderr
+    again = cli(tmp_path, *args, "--prefix", prefix, "--once")
+    assert again.returncode == 0 and "created" not in again.stderr, again.stderr  # they exist now: nothing to say
+
+    live = f"{prefix}-live"  # under the fixture's prefix: deleted with it
+    log = tmp_path / "produce.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", *args, "--prefix", live, "--store", f"sqlite:///{tmp_path}/l.db"],
+            cwd=tmp_path,
+            env=env(),
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while " sent to Kafka" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    text = " ".join(log.read_text().split())
+    assert text.count(created_line(live, kafka_bootstrap)) == 1, text
+
+
+def test_worker_with_the_broker_away_says_where_its_address_comes_from_and_again_while_it_waits(
+    tmp_path: Path,
+) -> None:
+    """Outside trial 13, L3: a worker given a wrong broker said it waits, once, and then nothing, so a typo looked
+    like a quiet worker. Its line gives `produce`'s hint (where the address comes from), and a short line says it
+    again while the outage lasts (after 30 s, then every 5 minutes)."""
+    pytest.importorskip("faust")
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", "worker", "--broker", UNREACHABLE, "--prefix", "wf-away"],
+            cwd=tmp_path,
+            env=env(),
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while "still unreachable after" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    lines = [" ".join(line.split()) for line in log.read_text().splitlines() if "unreachable" in line]
+    hint = "(check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap; `scripts/kafka-local start` runs one)"
+    first, again = lines[0], lines[-1]
+    assert f"Kafka broker {UNREACHABLE} unreachable (" in first and f"the worker waits for it {hint}" in first, lines
+    reminder = rf"Kafka broker {re.escape(UNREACHABLE)} still unreachable after \d+s; the worker waits for it "
+    assert re.fullmatch(reminder + re.escape(hint), again), lines
+    assert len(lines) == 2, lines  # one when it went, one reminder: not a line per retry

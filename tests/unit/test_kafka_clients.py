@@ -314,3 +314,42 @@ def test_a_producer_that_cannot_bootstrap_has_its_network_client_closed() -> Non
     with pytest.raises(Exception, match="bootstrap"):
         make_client(kafka.KafkaProducer, config)
     assert len(made) == 1 and made[0]._net._closed
+
+
+def test_with_reminders_a_lasting_outage_is_said_again_after_the_first_wait_then_every_so_often() -> None:
+    """Outside trial 13, L3: a worker waiting for a broker that never answers (a mistyped address) said so once,
+    then nothing. With `remind=(first, every)` the outage is said again at the first failure `first` seconds after
+    it began, then every `every` seconds; the broker back ends the reminders, and the next outage starts afresh."""
+    now = [100.0]
+    warnings: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warnings.append(record.getMessage())
+
+    logger = logging.getLogger("wf-test.remind")
+    logger.addHandler(Capture())
+    logger.propagate = False
+    broker = Availability(
+        "Kafka broker h:1", logger, meanwhile="waiting (hint)", remind=(30.0, 300.0), clock=lambda: now[0]
+    )
+
+    def failures_until(t: float) -> None:
+        while now[0] < t:
+            broker.down(ConnectionRefusedError("refused"))
+            now[0] += 12.0  # a check that timed out, then the pause before the next
+
+    failures_until(100.0 + 700.0)
+    broker.up()
+    now[0] += 60.0
+    failures_until(now[0] + 40.0)
+    assert warnings == [
+        "Kafka broker h:1 unreachable (ConnectionRefusedError: refused); waiting (hint)",
+        "Kafka broker h:1 still unreachable after 36s; waiting (hint)",  # the first failure 30 s in
+        "Kafka broker h:1 still unreachable after 5m; waiting (hint)",  # then 300 s later
+        "Kafka broker h:1 still unreachable after 10m; waiting (hint)",
+        "Kafka broker h:1 reachable again after 708.0s",
+        "Kafka broker h:1 unreachable (ConnectionRefusedError: refused); waiting (hint)",
+        "Kafka broker h:1 still unreachable after 36s; waiting (hint)",
+    ]

@@ -124,6 +124,88 @@ def read_backlog(url: str) -> Backlog:
         st.close()
 
 
+@dataclass
+class RulesCheck:
+    """The rules `status` was given (--rules, else the --config's `rules:`) against those the workers run: their
+    fingerprint now, computed as each worker computes its own at start (rules_guard.rules_fingerprint), so a pack
+    edited after the workers started, or a rollout that restarted only some of them, is said (outside trial 13, M1:
+    "caught up" with the old rules running and nothing said)."""
+
+    source: str  # what names the rules, for the message: "the rules desk.yaml names", "--rules pack.yaml"
+    fingerprint: str | None = None  # None when they did not load (`problem` says why)
+    problem: str | None = None
+    running: list[str] = field(default_factory=list)  # the fingerprints of the worker group's members
+
+    def look(self, st: Any) -> RulesCheck:
+        """This check with the running fingerprints of `st` (a PipelineStatus)."""
+        running = sorted({r for g in st.groups if g.role == "workers" for r in g.rules})
+        return RulesCheck(self.source, self.fingerprint, self.problem, running)
+
+    @property
+    def differs(self) -> bool:
+        """Workers run, and some run other rules than these."""
+        return self.fingerprint is not None and any(r != self.fingerprint for r in self.running)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and not self.differs
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "compared_with": self.source,
+            "fingerprint": self.fingerprint,
+            "running": self.running,
+            "differs": self.differs,
+        }
+        if self.problem is not None:
+            d["problem"] = self.problem
+        return d
+
+    def message(self, group: str) -> str | None:
+        """What is wrong, in a line with what to do; None when nothing is."""
+        if self.problem is not None:
+            return (
+                f"rules not compared: {self.source} do not load ({self.problem}); a worker started with them now "
+                "would refuse to start"
+            )
+        if not self.differs:
+            return None
+        others = ", ".join(r for r in self.running if r != self.fingerprint)
+        return (
+            f"the workers of group {group} run other rules than {self.source} now: theirs are {others}, these "
+            f"are {self.fingerprint} (rules fingerprints: the packs, the lateness and the watchfloor release, "
+            f"{installed_version()} here). A worker reads its rules once, at start, so the packs were edited "
+            "since (or the workers were started with other --rules, or run another release) and the alerts "
+            "still follow the old rules. To apply these: stop all workers, then start them all with these "
+            "rules. (Workers started with --rules: give status the same --rules.)"
+        )
+
+
+def installed_version() -> str:
+    from watchfloor.stream_processors.kafka.rules_guard import installed_version as version
+
+    return version()
+
+
+def rules_check(rules: list[str] | None, cfg: Any, config: Any) -> RulesCheck | None:
+    """The rules to compare the workers' with: --rules, else the --config's (None when neither was given: the
+    bundled default config names no deployment's rules). Built as `worker` builds them, then fingerprinted by the
+    workers' own function."""
+    if not rules and config is None:
+        return None
+    from watchfloor.stream_processors.kafka.rules_guard import rules_fingerprint
+    from watchfloor.stream_processors.rulefile import RuleLoadError
+
+    from ..wiring import WiringError, build_engine
+
+    source = f"--rules {' '.join(rules)}" if rules else f"the rules {config} names"
+    try:
+        engine = build_engine(rules or list(cfg.rules), cfg)
+    except (ValueError, ImportError, RuleLoadError, WiringError) as e:
+        return RulesCheck(source, problem=str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+    return RulesCheck(source, rules_fingerprint(engine))
+
+
 def broker_problem(bootstrap: str, e: BaseException) -> str:
     """What `status` says when it could not look: a broker that answered with an error of its own (a group's
     coordinator not known yet, a partition's leader moving) is up, and is not called unreachable (outside trial 9,
@@ -154,6 +236,15 @@ def status(
         ),
     ] = None,
     store: StoreOpt = None,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rules",
+            "-r",
+            help="Rule file/dir (repeatable) the workers should run (default with --config: the config's rules); "
+            "exit 3 when they run others.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Has the pipeline caught up? Records per topic; members and lag per topic of each group; deliveries
@@ -168,7 +259,13 @@ def status(
     store that no `notify` has read yet are not counted. Exit code 0 when caught up with nothing given up; 3 when not
     caught up, or caught up while deliveries were given up (expired: `watchfloor alerts redeliver --all-expired
     --send`), with or without --wait; 1 with --wait when not caught up within the wait. A store that cannot be read
-    is said, and leaves the deliveries out of the verdict."""
+    is said, and leaves the deliveries out of the verdict.
+
+    With a broker and --config or --rules: the rules fingerprint the workers run is compared with that of the rules
+    named (as the workers compute theirs: packs, lateness, watchfloor release). Workers that run others (a pack
+    edited since they started, a rollout half done) are said, with what to do, and the exit is 3 even when caught
+    up, as for deliveries given up; --wait waits for them too (a rollout in progress), and a pack that no longer
+    loads is said and exits 3."""
     cfg = app_config(config)
     # How a config says it has a broker: its `kafka:` section (as `serve` reads it); else an option naming one.
     if broker is None and prefix is None and app_id is None and "kafka" not in cfg.model_fields_set:
@@ -180,19 +277,28 @@ def status(
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
+    named = rules_check(rules, cfg, config)  # once: compiling a big pack takes seconds
 
-    def look() -> tuple[Any, Deliveries] | BaseException:
+    def look() -> tuple[Any, Deliveries, RulesCheck | None] | BaseException:
         try:
             st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group)
         except unreachable_errors() as e:  # with --wait, a broker starting may answer at a later look
             return e
-        return st, read_deliveries(store or cfg.store)
+        return st, read_deliveries(store or cfg.store), None if named is None else named.look(st)
 
-    got = _poll_until(look, lambda g: not isinstance(g, BaseException) and g[0].caught_up and not g[1].pending, wait)
+    def done(g: tuple[Any, Deliveries, RulesCheck | None] | BaseException) -> bool:
+        # A rollout in progress (old members leaving, new ones joining) is waited for; a pack that does not load
+        # is not (no wait loads it).
+        if isinstance(g, BaseException):
+            return False
+        return g[0].caught_up and not g[1].pending and (g[2] is None or not g[2].differs)
+
+    got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
         raise fail(broker_problem(s.bootstrap, got)) from None
-    st, deliveries = got
+    st, deliveries, compared = got
     caught_up = st.caught_up and not deliveries.pending
+    rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
             json.dumps(
@@ -200,19 +306,21 @@ def status(
                     **st.as_dict(),
                     "kafka_caught_up": st.caught_up,
                     "deliveries": deliveries.as_dict(),
+                    **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
-                    "ok": caught_up and not deliveries.given_up,
+                    "ok": caught_up and not deliveries.given_up and rules_ok,
                 }
             )
         )
     else:
-        _print(st, deliveries, caught_up)
+        _print(st, deliveries, caught_up, compared)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
     # (outside trial 11, LOW 5: "caught up", exit 0, while an alert had expired undelivered): the same 3 that
-    # `run --once` and `notify --once` exit with when one was given up.
-    if not caught_up or deliveries.given_up:
+    # `run --once` and `notify --once` exit with when one was given up. So with workers on other rules than those
+    # named (outside trial 13, M1): caught up, with the wrong rules.
+    if not caught_up or deliveries.given_up or not rules_ok:
         raise typer.Exit(3)
 
 
@@ -278,7 +386,7 @@ def given_up_text(n: int) -> str:
     )
 
 
-def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
+def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesCheck | None = None) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
     topics.add_column("records", justify="right")
@@ -313,6 +421,15 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool) -> None:
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+    groups = [g.group for g in st.groups if g.role == "workers"]
+    said = None if compared is None else compared.message(groups[0] if groups else "?")
+    if said is not None and compared is not None:
+        err.print(f"[red]{escape(said)}[/red]", highlight=False)
+        line += (", but " if caught_up and not deliveries.given_up else "; ") + (
+            "[red]the workers run other rules[/red] (above)"
+            if compared.differs
+            else "[red]rules not compared[/red] (above)"
+        )
     err.print(line, highlight=False)
 
 
