@@ -203,6 +203,18 @@ def worker(
         from watchfloor.alerts.dispatcher import check_channels
 
         print_channel_checks(check_channels(build_channel_notifiers(cfg)))
+    from ..rule_watch import RuleFilesWatch, edited_rules_note, watch_in_background
+    from ..rule_watch import log as rules_log
+
+    # A worker reads its rules once, at start: an edit of its packs is logged (each once), so a pack edited under a
+    # running pipeline is not silently ignored (outside trial 13, M1); `status --config` compares fingerprints.
+    watch_in_background(
+        RuleFilesWatch(rules or list(cfg.rules)),
+        lambda changes: rules_log.warning(
+            "%s: stop all workers, then start them all with these rules (`watchfloor status --config` compares)",
+            edited_rules_note(changes),
+        ),
+    )
     try:
         run_worker(
             engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat, broker_hint=BROKER_HINT

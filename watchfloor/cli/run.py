@@ -66,6 +66,7 @@ def run(
     from watchfloor.stream_processors.rulefile import RuleLoadError
     from watchfloor.web.activity import HeartbeatRecorder
 
+    from ..rule_watch import RuleFilesWatch, edited_rules_note
     from ..wiring import EmbeddedPipeline, WiringError
 
     cfg = app_config(config)
@@ -87,6 +88,8 @@ def run(
     heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
+    # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
+    rule_files = None if once else RuleFilesWatch(cfg.rules)
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -100,6 +103,13 @@ def run(
             heart.beat()
             try:
                 report, polled = _cycle(pipeline, heartbeat, lines, config)
+                changes = rule_files.edited() if rule_files is not None else []
+                if changes:
+                    err.print(
+                        f"[yellow]{escape(edited_rules_note(changes))}[/yellow]: stop `watchfloor run` and start it "
+                        "again to use them (`watchfloor rules check` them first)",
+                        highlight=False,
+                    )
             except Exception as e:
                 if once:
                     raise fail(f"{type(e).__name__}: {e}") from None
