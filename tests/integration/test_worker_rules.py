@@ -110,6 +110,13 @@ def test_status_says_the_workers_run_other_rules_than_the_config_names_now(
         # 3 (caught up, with other rules), not 1 (not caught up).
         waited = cli(tmp_path, "status", *c, "--wait", "2")
         assert waited.returncode == 3 and "run other rules" in waited.stderr, waited.stderr
+        # The worker says it too, in its log (a look every 30 s; watchfloor.rule_watch), without being asked.
+        deadline = time.monotonic() + 120  # a bound on a slow machine, not a measurement
+        while "rule files changed since this process started" not in log.read_text(errors="replace"):
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        said = " ".join(log.read_text(errors="replace").split())
+        assert f"{pack}: edited" in said and "stop all workers, then start them all with these rules" in said
 
         # --rules names the rules to compare with, instead of the config's: the pack the workers started with.
         res = cli(tmp_path, "status", *c, "--rules", "original.yaml")
