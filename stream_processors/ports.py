@@ -237,6 +237,54 @@ class DeliveryLedger(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TopicRecord:
+    """One Kafka record as a consumer read it: where it sat (partition, offset), its value's bytes as written,
+    and its headers (key, value bytes), in their order. What a replay of the topic needs without the broker."""
+
+    partition: int
+    offset: int
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPartition:
+    """What a recorder holds of one partition: `records` of them, offsets `first` to `last`, and `position`, the
+    offset after the last batch recorded (committed with it). `seen_end` is the partition's end offset as the
+    recording consumer last knew it (None: never known), so a store can tell records it never got."""
+
+    records: int
+    first: int
+    last: int
+    position: int
+    seen_end: int | None = None
+
+
+@runtime_checkable
+class RecordArchive(Protocol):
+    """Kafka records kept as read, by (topic, partition, offset): `watchfloor archive` keeps the correlate topic's
+    so that `replay-workers` replays what the workers raised after the broker has let the records go."""
+
+    def record(self, topic: str, records: Sequence[TopicRecord], seen_end: Mapping[int, int] | None = None) -> int:
+        """Keep each record whose (topic, partition, offset) is not kept yet, and move each partition's position
+        past its last record of the batch (never back), with `seen_end` (partition -> end offset known) if given,
+        in one transaction. Returns how many records were new."""
+        ...
+
+    def record_positions(self, topic: str) -> dict[int, int]:
+        """partition -> the offset after the last record kept (where a consumer resumes)."""
+        ...
+
+    def recorded_partitions(self, topic: str) -> dict[int, RecordedPartition]:
+        """What is kept of each partition of `topic` (none: {})."""
+        ...
+
+    def read_records(self, topic: str, partition: int, after: int = -1, *, limit: int = 1000) -> list[TopicRecord]:
+        """Records of one partition with offset > `after`, in offset order."""
+        ...
+
+
 class Store(EventLog, CheckpointStore, DeliveryLedger, Protocol):
     """Everything the embedded runtime keeps: one transactional store."""
 

@@ -11,13 +11,14 @@ import orjson
 
 from watchfloor.schemas.events import Event, edition_of
 
-from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent
+from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent, TopicRecord
 from .errors import check_event, payload_differs
 from .memory_ledger import MemoryDeliveryLedger
+from .memory_records import MemoryRecordArchive
 
 
-class MemoryStore(MemoryDeliveryLedger):
-    """Event log, checkpoints and delivery ledger held in process memory."""
+class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
+    """Event log, checkpoints, delivery ledger and kept Kafka records held in process memory."""
 
     def __init__(self) -> None:
         self._events: list[StoredEvent] = []
@@ -27,6 +28,8 @@ class MemoryStore(MemoryDeliveryLedger):
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._pauses: dict[str, float] = {}
+        self._records: dict[tuple[str, int], dict[int, TopicRecord]] = {}
+        self._record_marks: dict[tuple[str, int], tuple[int, int | None]] = {}
         self._lock = threading.Lock()
 
     def _append_locked(self, events: Sequence[Event]) -> int:

@@ -80,6 +80,12 @@ def _editions_index(conn: Connection) -> None:
     conn.execute(text(f"{index} WHERE id LIKE {EDITIONS_LIKE}"))
 
 
+def _record_tables(conn: Connection) -> None:
+    from .sql_records import create_record_tables
+
+    create_record_tables(conn)
+
+
 def add_column(conn: Connection, table: Table, name: str) -> None:
     """ALTER TABLE ... ADD COLUMN for `table.c[name]` unless the table has it already (fresh stores do)."""
     if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
@@ -97,6 +103,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "deliveries: scheduled_at (when a retry's backoff was set)", _delivery_ledger),
     Migration(5, "channel_pauses: a channel's Retry-After, for rows enqueued after it too", _channel_pauses),
     Migration(6, "events: an index of feed editions' ids in byte order (PostgreSQL)", _editions_index),
+    Migration(7, "topic_records, record_positions: Kafka records kept as read (the correlate topic)", _record_tables),
 ]
 
 

@@ -66,6 +66,7 @@ from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, migrate
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
+from .sql_records import SqlRecordArchive
 from .sqlite_setup import WalCheckpointer, sqlite_on_begin, sqlite_on_connect
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,9 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
     return StoredEvent(int(m["position"]), ev)
 
 
-class SqlStore(SqlDeliveryLedger):
-    """Event log, checkpoints and delivery ledger in one SQL database (sqlite:///FILE or postgresql://...)."""
+class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
+    """Event log, checkpoints, delivery ledger and kept Kafka records in one SQL database (sqlite:///FILE or
+    postgresql://...)."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         """Open (and migrate) the store. With `create=False`, as read commands open it, a SQLite file that
