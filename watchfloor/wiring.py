@@ -492,10 +492,13 @@ class DistributedProducer:
 
 
 def build_archive(settings: KafkaConfig, store: Store) -> Any:
-    """The archive sink of `watchfloor archive`: the pipeline's topics into `store`."""
+    """The archive sink of `watchfloor archive`: the pipeline's topics into `store`, the correlate topic's records
+    too (kept as read, for `replay-workers`) when the store can keep them (the memory and SQL stores can)."""
     from watchfloor.stream_processors.kafka.archive import KafkaArchive
+    from watchfloor.stream_processors.ports import RecordArchive
 
-    return KafkaArchive(settings.bootstrap, store, topic_prefix=settings.prefix)
+    records = store if isinstance(store, RecordArchive) else None
+    return KafkaArchive(settings.bootstrap, store, topic_prefix=settings.prefix, records=records)
 
 
 class EmbeddedPipeline:

@@ -1,10 +1,18 @@
-"""Archive sink: copy the watchfloor topics (documents, detections, dead letters) into the SQL event store.
+"""Archive sink: copy the watchfloor topics (documents, detections, dead letters) into the SQL event store, and
+the correlate topic's records as the correlators read them.
 
 The store then holds the history of the distributed runtime, so `watchfloor backtest --from-store` can
 replay it through any rule set, and `watchfloor alerts list` can show it. Offsets are committed only
 after the events are in the store; a crash re-reads at most one batch, which the store's id dedup
 absorbs. Watermark markers are skipped; a record that is not a valid envelope is archived as a dead
 letter with the reason, never dropped silently.
+
+The correlate topic (each correlator's input in the order it read it: routed signals, corrections, watermark
+records) is kept record by record when the store is a `RecordArchive`: partition, offset, the value's bytes and
+the headers, undecoded, so `watchfloor replay-workers` replays what the workers raised after the broker has let
+the topic go (it keeps a week). Its rows and each partition's position are committed in one transaction, kept
+once per (partition, offset); the consumer starts each correlate partition at the store's position (from the
+first offset the broker holds when the store has none), not at the group's, so a new store gets the whole topic.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from ..ports import EventLog
+from ..ports import EventLog, RecordArchive, TopicRecord
 from ..stores.errors import RecordRejected
 from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
@@ -35,6 +43,8 @@ class ArchiveStats:
     rejected: int = 0  # records archived as dead letters
     records: int = 0  # records read from Kafka
     watermarks: int = 0  # of them, event-time watermarks: the engine's, not events to keep
+    correlate: int = 0  # correlate records read (not in `records`: kept as records, not as events)
+    kept: int = 0  # of them, new to the store
 
 
 class KafkaArchive:
@@ -49,9 +59,16 @@ class KafkaArchive:
         topics: Sequence[str] | None = None,
         group_id: str | None = None,
         timeout_s: float = 10.0,
+        records: RecordArchive | None = None,
     ) -> None:
+        """`records`: where the correlate topic's records are kept (None: the correlate topic is not read)."""
         names = TopicNames(topic_prefix)
         self.topics = list(topics or [names.documents, names.detections, names.dead_letters])
+        self.records = records
+        self.correlate = names.correlate
+        if records is not None and self.correlate not in self.topics:
+            self.topics.append(self.correlate)
+        self._positions: dict[int, int] = {}  # correlate partition -> the store's position, as last committed
         self.store = store
         self.bootstrap = bootstrap
         self.group_id = group_id or f"{topic_prefix}-archive"
@@ -77,16 +94,40 @@ class KafkaArchive:
                     auto_offset_reset="earliest",
                     client_id=self.client_id,
                 ),
-                *self.topics,
             )
+            self._consumer.subscribe(topics=self.topics, listener=_store_positions(self))
         return self._consumer
+
+    def seek_correlate(self, partitions: Any) -> None:
+        """Start the assigned correlate partitions where the store's records end (the group's offsets are for the
+        events; a store that lacks records the group has passed, a new one, gets them again)."""
+        if self.records is None:
+            return
+        mine = [tp for tp in partitions if tp.topic == self.correlate]
+        if not mine:
+            return
+        # Each assigned partition noted (an end of 0 moves nothing): a replay from the store alone then knows every
+        # partition, the correlators' count of upstream partitions, even one whose records never came.
+        self.records.record(self.correlate, [], {tp.partition: 0 for tp in mine})
+        self._positions = self.records.record_positions(self.correlate)
+        for tp in mine:
+            if tp.partition in self._positions:
+                # (an offset the broker no longer holds: the consumer resets to the earliest, and the gap shows)
+                self.consumer.seek(tp, self._positions[tp.partition])
+            else:
+                self.consumer.seek_to_beginning(tp)
 
     def poll_once(self, timeout_ms: int = 1000) -> ArchiveStats:
         stats = ArchiveStats()
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=2000)
         events: list[Event] = []
         records_of: list[tuple[Any, Any]] = []  # (topic partition, record) of each event, for dead letters
+        kept: list[TopicRecord] = []
         for tp, records in batches.items():
+            if tp.topic == self.correlate and self.records is not None:
+                stats.correlate += len(records)
+                kept += [TopicRecord(tp.partition, r.offset, r.value, tuple(r.headers or ())) for r in records]
+                continue
             stats.records += len(records)
             for rec in records:
                 try:
@@ -102,6 +143,8 @@ class KafkaArchive:
                 else:
                     events.append(ev)
                     records_of.append((tp, rec))
+        if kept:
+            stats.kept = self._keep(kept, [tp for tp in batches if tp.topic == self.correlate])
         if events:
             added = self._append(events, records_of, stats)
             stats.archived = added
@@ -109,6 +152,36 @@ class KafkaArchive:
         if batches:
             self.consumer.commit()  # only after the store has the events
         return stats
+
+    def _keep(self, kept: list[TopicRecord], partitions: list[Any]) -> int:
+        """The correlate records into the store, with each partition's position and the end offset the consumer
+        knows (one transaction); a partition whose records start past the store's position lost some to the
+        broker's retention before they were read: said once here, and by `replay-workers` for good."""
+        assert self.records is not None
+        ends: dict[int, int] = {}
+        for tp in partitions:
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                ends[tp.partition] = int(end)
+        first: dict[int, int] = {}
+        for r in kept:
+            first.setdefault(r.partition, r.offset)
+        for part, offset in first.items():
+            had = self._positions.get(part, 0)
+            if offset > had:
+                log.warning(
+                    "archive: %s[%d] offsets %d-%d were gone from the broker before they were archived (%d records): "
+                    "replay-workers from this store will not be exact",
+                    self.correlate,
+                    part,
+                    had,
+                    offset - 1,
+                    offset - had,
+                )
+        added = self.records.record(self.correlate, kept, ends)
+        for r in kept:
+            self._positions[r.partition] = max(self._positions.get(r.partition, 0), r.offset + 1)
+        return added
 
     def _append(self, events: list[Event], records_of: list[tuple[Any, Any]], stats: ArchiveStats) -> int:
         """Append the batch; an event no store can keep (a NUL in its id, a payload nested past what JSON
@@ -175,3 +248,17 @@ class KafkaArchive:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
+
+
+def _store_positions(archive: KafkaArchive) -> Any:
+    """The consumer's rebalance listener: correlate partitions start at the store's position when assigned."""
+    from kafka import ConsumerRebalanceListener
+
+    class StorePositions(ConsumerRebalanceListener):  # type: ignore[misc]  # (kafka-python is untyped)
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            pass
+
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            archive.seek_correlate(assigned)
+
+    return StorePositions()

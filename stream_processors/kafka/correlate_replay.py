@@ -8,9 +8,16 @@ once from its first offset gives the detections, revisions and retractions the w
 raised them, whatever the crashes and rebalances (outside trial 11, M2: the producer's store records only the
 order `produce` wrote, so a replay of it gives the alerts that stood, not every raise on the way).
 
-Exact when the partitions still hold their first records (the topic is kept a week: ``topics.topic_specs``;
-``WorkersReplay.truncated`` names those that do not), the rules are the workers' (records made under others are
-counted), and the workers ran without ``--idle-after`` (its idle marks expire on the wall clock).
+Exact when every record of each partition is read from its first offset (the topic is kept a week:
+``topics.topic_specs``; ``WorkersReplay.truncated`` names partitions the broker no longer holds from 0), the rules are
+the workers' (records made under others are counted), and the workers ran without ``--idle-after`` (its idle marks
+expire on the wall clock).
+
+Past the week, `watchfloor archive` has kept the records in the store (a ``RecordArchive``: partition, offset, value
+and headers as read): a partition the broker holds no longer from offset 0 is read from the store, then from the
+broker past the store's last record; a topic that is gone, or ``--from-store``, is read from the store alone. Offsets
+missing on the way (gone from the broker before the archive read them, or never archived) are ``WorkersReplay.gaps``:
+the correlate topic is written without transactions and never compacted, so its offsets have no holes of their own.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from ..ports import RecordArchive
 from .clients import client_config, make_client
 from .codec import WATERMARK, Rejected, decode_event, parse_origin
 from .partition import PartitionCorrelator
@@ -57,6 +65,40 @@ class WorkersReplay:
     dead_letters: int = 0  # the correlator's own reports (late signals): the live agent sends them to dead letters
     truncated: dict[int, int] = field(default_factory=dict)  # partition -> first offset still held, when > 0
     other_rules: dict[str, int] = field(default_factory=dict)  # rules fingerprint -> records made under it
+    sources: dict[int, str] = field(default_factory=dict)  # partition -> where its records came from (SOURCE_*)
+    store_from: dict[int, int] = field(default_factory=dict)  # of STORE_THEN_KAFKA: partition -> first Kafka offset
+    gaps: list[Gap] = field(default_factory=list)  # offsets no source had
+    why_store: str = ""  # why the store was read ("" when it was not)
+
+    @property
+    def exact(self) -> bool:
+        """Every record of every partition read from offset 0, under the rules given (what the CLI also says)."""
+        kafka_truncated = any(self.sources.get(p, SOURCE_KAFKA) == SOURCE_KAFKA for p in self.truncated)
+        return not (kafka_truncated or self.gaps or self.other_rules)
+
+
+SOURCE_KAFKA = "kafka"
+SOURCE_STORE = "store"
+SOURCE_STORE_THEN_KAFKA = "store, then kafka"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Offsets `start` to `end` - 1 of `partition` that neither the store nor the broker had."""
+
+    partition: int
+    start: int
+    end: int
+    why: str
+
+    def __str__(self) -> str:
+        span = f"offset {self.start}" if self.end - self.start == 1 else f"offsets {self.start}-{self.end - 1}"
+        n = self.end - self.start
+        return f"partition {self.partition} {span} ({n} record{'s' if n != 1 else ''}: {self.why})"
+
+
+GONE = "gone from the broker before `watchfloor archive` read them"
+NOT_ARCHIVED = "not in the archive, though the broker had them by the archive's last look"
 
 
 def replay_partition(pc: PartitionCorrelator, partition: int, records: Iterable[Record], out: WorkersReplay) -> None:
@@ -107,14 +149,23 @@ def replay_workers(
     *,
     rules: str | None = None,
     timeout_s: float = 30.0,
+    archive: RecordArchive | None = None,
+    from_store: bool = False,
 ) -> WorkersReplay:
     """Read PREFIX.correlate, a partition at a time, from its first offset to its end (taken at the start), and
     replay each as it streams past (a week of records is not held in memory). `rules`: the fingerprint the
-    workers should have run (rules_guard), to count records made under others."""
-    from kafka import KafkaConsumer, TopicPartition
-
+    workers should have run (rules_guard), to count records made under others. `archive`: the store the archive
+    kept the topic's records in, read where the broker no longer has them; with `from_store` it alone is read
+    (the broker is not asked)."""
     topic = TopicNames(prefix).correlate
     out = WorkersReplay()
+    if from_store:
+        if archive is None:
+            raise LookupError("this store cannot keep Kafka records: there is nothing to replay from it")
+        out.why_store = "asked (--from-store)"
+        return _replay_store(engine, archive, topic, rules, out)
+    from kafka import KafkaConsumer, TopicPartition
+
     consumer = make_client(
         KafkaConsumer,
         client_config(
@@ -131,25 +182,106 @@ def replay_workers(
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            raise LookupError(f"Kafka topic {topic!r} does not exist (or has no partitions)")
+            if archive is not None and archive.recorded_partitions(topic):
+                out.why_store = f"the Kafka topic {topic} does not exist (any more)"
+                return _replay_store(engine, archive, topic, rules, out)
+            held = " and the store holds no archived records of it" if archive is not None else ""
+            raise LookupError(f"Kafka topic {topic!r} does not exist (or has no partitions){held}")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         out.partitions = len(tps)
         start = consumer.beginning_offsets(tps)
         end = consumer.end_offsets(tps)
         out.truncated = {tp.partition: start[tp] for tp in tps if start[tp] > 0}
+        kept = archive.recorded_partitions(topic) if archive is not None and out.truncated else {}
+        if any(p in kept for p in out.truncated):
+            shown = ", ".join(str(p) for p in sorted(out.truncated) if p in kept)
+            out.why_store = f"the broker no longer holds the first records of partition(s) {shown}"
         # Upstream partitions: the documents topic's, which the correlate topic has too (co-partitioned).
         pc = PartitionCorrelator(engine, len(tps))
+        what = f"Kafka broker {bootstrap}: {topic}"
         for tp in tps:
+            p = tp.partition
+            if p in out.truncated and p in kept and archive is not None:
+                # The store's records first, then the broker's past the last of them (or from its first, after a gap).
+                after = max(start[tp], kept[p].last + 1)
+                out.sources[p] = SOURCE_STORE_THEN_KAFKA if after < end[tp] else SOURCE_STORE
+                if after < end[tp]:
+                    out.store_from[p] = after
+                tail = _records(consumer, tp, after, end[tp], timeout_s, what) if after < end[tp] else iter(())
+                both = _chain(stored_records(archive, topic, p), tail)
+                replay_partition(pc, p, _counted(_gapless(p, both, end[tp], GONE, out), rules, out), out)
+                continue
+            out.sources[p] = SOURCE_KAFKA
             if start[tp] < end[tp]:
-                records = _records(consumer, tp, start[tp], end[tp], timeout_s, f"Kafka broker {bootstrap}: {topic}")
-                replay_partition(pc, tp.partition, _counted(records, rules, out), out)
+                records = _plain(_records(consumer, tp, start[tp], end[tp], timeout_s, what))
+                replay_partition(pc, p, _counted(records, rules, out), out)
         return out
     finally:
         consumer.close()
 
 
-def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, what: str) -> Iterator[Record]:
-    """The records of one partition from `start` to `end` (exclusive), in offset order."""
+def _replay_store(
+    engine: Engine, archive: RecordArchive, topic: str, rules: str | None, out: WorkersReplay
+) -> WorkersReplay:
+    """Every partition from the store alone, to the end the archive last saw (records past it are not known)."""
+    kept = archive.recorded_partitions(topic)
+    if not kept:
+        raise LookupError(f"the store holds no archived records of {topic} (`watchfloor archive` keeps them)")
+    # Partitions 0..N-1: the archive notes every partition assigned to it, records or not.
+    out.partitions = max(kept) + 1
+    pc = PartitionCorrelator(engine, out.partitions)
+    for p in range(out.partitions):
+        out.sources[p] = SOURCE_STORE
+        seen = kept.get(p)
+        if seen is None:
+            continue
+        end = max(seen.position, seen.seen_end or 0)
+        records = _gapless(p, stored_records(archive, topic, p), end, NOT_ARCHIVED, out)
+        replay_partition(pc, p, _counted(records, rules, out), out)
+    return out
+
+
+Numbered = tuple[int, Record]  # (offset, record)
+
+
+def stored_records(archive: RecordArchive, topic: str, partition: int, batch: int = 5000) -> Iterator[Numbered]:
+    """The archive's records of one partition in offset order, a batch at a time."""
+    after = -1
+    while got := archive.read_records(topic, partition, after, limit=batch):
+        for r in got:
+            yield r.offset, (r.value, parse_origin(r.headers), parse_rules(r.headers))
+        after = got[-1].offset
+
+
+def _chain(first: Iterator[Numbered], then: Iterator[Numbered]) -> Iterator[Numbered]:
+    yield from first
+    yield from then
+
+
+def _gapless(
+    partition: int, records: Iterable[Numbered], end: int, tail_why: str, out: WorkersReplay
+) -> Iterator[Record]:
+    """The records as they pass, each run of offsets missing before one (and before `end`, after the last) a Gap:
+    offsets before the first kept one and holes are what the broker dropped before the archive read them."""
+    expected = 0
+    for offset, rec in records:
+        if offset < expected:  # (the broker's first records, already read from the store)
+            continue
+        if offset > expected:
+            out.gaps.append(Gap(partition, expected, offset, GONE))
+        expected = offset + 1
+        yield rec
+    if end > expected:
+        out.gaps.append(Gap(partition, expected, end, tail_why))
+
+
+def _plain(records: Iterable[Numbered]) -> Iterator[Record]:
+    for _offset, rec in records:
+        yield rec
+
+
+def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, what: str) -> Iterator[Numbered]:
+    """The records of one partition from `start` to `end` (exclusive), in offset order, with their offsets."""
     consumer.assign([tp])
     consumer.seek(tp, start)
     idle = 0.0
@@ -159,7 +291,7 @@ def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, wha
             for rec in recs:
                 if rec.offset < end:
                     headers = rec.headers or []
-                    yield rec.value, parse_origin(headers), parse_rules(headers)
+                    yield rec.offset, (rec.value, parse_origin(headers), parse_rules(headers))
         idle = 0.0 if batches else idle + 0.5
         if idle > timeout_s:
             left = end - consumer.position(tp)
@@ -186,4 +318,14 @@ def compare(replayed: Sequence[Event], stored: Sequence[Event]) -> tuple[list[st
     return missing, extra, differ
 
 
-__all__ = ["WorkersReplay", "compare", "replay_partition", "replay_workers"]
+__all__ = [
+    "SOURCE_KAFKA",
+    "SOURCE_STORE",
+    "SOURCE_STORE_THEN_KAFKA",
+    "Gap",
+    "WorkersReplay",
+    "compare",
+    "replay_partition",
+    "replay_workers",
+    "stored_records",
+]

@@ -222,9 +222,9 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
     said = log.read_text()
     assert code == 0, said
     names = TopicNames(prefix)
-    topics = f"{names.documents}, {names.detections}, {names.dead_letters}"
+    topics = f"{names.documents}, {names.detections}, {names.dead_letters}, {names.correlate}"
     assert f"watchfloor archive {prefix}-archive: {topics} on {kafka_bootstrap} -> sqlite:///" in said, said
-    assert "reading 5 partition(s): " in said and f"{names.documents} 3" in said, said  # documents: 3 partitions
+    assert "reading 8 partition(s): " in said and f"{names.documents} 3" in said, said  # documents, correlate: 3
     assert sum(archived_counts(said)) == 24, said  # the burst's lines, each with what came since the one before
     assert count(db, "news.article") + count(db, "official.statement") == 24
     last = said.rstrip().splitlines()[-1]
@@ -292,7 +292,7 @@ def test_topics_delete_removes_the_pipelines_topics_and_groups_and_waits_for_its
         archive = start(tmp_path, log, "archive", *b)  # a consumer group with a member, then with offsets
         try:
             deadline = time.monotonic() + 60
-            while "reading 5 partition(s)" not in log.read_text():
+            while "reading 8 partition(s)" not in log.read_text():
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.2)
             busy = cli(tmp_path, "topics", "delete", *b, "--yes")

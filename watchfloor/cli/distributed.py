@@ -539,7 +539,8 @@ def archive(
     config: ConfigOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests.
+    """Copy the Kafka topics (documents, detections, dead letters) into the SQL store, for backtests, and the
+    correlate topic's records as the workers read them, for `replay-workers` once the broker has let them go.
 
     Says at start what it reads and where it writes, its partitions once the group assigned them, what it
     archived (at most a line per 30 s while records come; a quiet one per 10 minutes) and, at exit, the totals."""
@@ -604,7 +605,8 @@ class ArchiveProgress:
         self.since.add(stats)
         at = self.clock()
         line = None
-        events = self.since.archived + self.since.duplicates  # (watermark records alone are no news)
+        # (watermark records alone are no news; correlate records are)
+        events = self.since.archived + self.since.duplicates + self.since.correlate
         if events and (not stats.records or self.last is None or at - self.last >= self.every):
             # the first events, every `every` seconds of a long stream, and the end of each burst
             self.last = at
@@ -624,6 +626,7 @@ class ArchiveTally:
 
     def __init__(self) -> None:
         self.records = self.archived = self.duplicates = self.rejected = self.watermarks = 0
+        self.correlate = self.kept = 0
 
     def add(self, stats: Any) -> None:
         self.records += stats.records
@@ -631,13 +634,21 @@ class ArchiveTally:
         self.duplicates += stats.duplicates
         self.rejected += stats.rejected
         self.watermarks += stats.watermarks
+        self.correlate += stats.correlate
+        self.kept += stats.kept
 
     def said(self) -> str:
         # The counts add up to the records read (trial 7: 110 read, 107 new and 3 unsaid, the watermarks).
-        return (
+        text = (
             f"{self.archived} new events ({self.records} records read, {self.duplicates} already in the store, "
             f"{self.rejected} refused as dead letters, {self.watermarks} watermarks not kept)"
         )
+        if self.correlate:  # the correlators' input, kept as read for `replay-workers`
+            text += (
+                f" and {self.kept} correlate records kept for replay-workers ({self.correlate} read, "
+                f"{self.correlate - self.kept} already kept)"
+            )
+        return text
 
     def line(self) -> str:
         """`archived N new events (…)`; and when every event read was in the store already, why that is no fault:
@@ -661,10 +672,21 @@ def replay_workers_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the replayed detection and retraction events (JSON Lines).")
     ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Read the correlate records `watchfloor archive` kept in the store, not the broker's (which is not "
+            "asked). Without it the store is read only where the broker no longer holds them (the topic keeps a week).",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Replay what the workers raised: each correlate partition's records again, in the order the workers read
-    them, through the rules; compared with the detections in the store. Exit 1 when they differ."""
+    them, through the rules; compared with the detections in the store. Exit 1 when they differ.
+
+    The records come from the broker, and from the store where the broker no longer holds them (kept there by
+    `watchfloor archive`); the output says which, and names any offsets neither had (then the result is not exact)."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
         from watchfloor.stream_processors.kafka.correlate_replay import compare, replay_workers
@@ -672,6 +694,7 @@ def replay_workers_command(
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.schemas.events import EventType
+    from watchfloor.stream_processors.ports import RecordArchive
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
     from ..wiring import WiringError, build_engine, open_store
@@ -685,8 +708,17 @@ def replay_workers_command(
     fingerprint = rules_fingerprint(engine)
     url = store or cfg.store
     st = open_store(url, create=False)  # before the replay: a wrong store is said at once
+    archive = st if isinstance(st, RecordArchive) else None
     try:
-        got = replay_workers(engine, settings.bootstrap, settings.prefix, rules=fingerprint, timeout_s=15.0)
+        got = replay_workers(
+            engine,
+            settings.bootstrap,
+            settings.prefix,
+            rules=fingerprint,
+            timeout_s=15.0,
+            archive=archive,
+            from_store=from_store,
+        )
     except (LookupError, TimeoutError) as e:
         st.close()
         raise fail(str(e)) from None
@@ -702,6 +734,7 @@ def replay_workers_command(
             after = batch[-1].position
     finally:
         st.close()
+    err.print(replay_source(got, settings, redact_url(url)), markup=False, highlight=False)
     revisions = sum(1 for ev in got.events if ev.type == EventType.DETECTION.value and ev.payload.get("revision"))
     retractions = sum(1 for ev in got.events if ev.type == EventType.RETRACTION.value)
     err.print(
@@ -713,14 +746,20 @@ def replay_workers_command(
         import orjson
 
         json_out.write_bytes(b"".join(orjson.dumps(ev.model_dump(mode="json")) + b"\n" for ev in got.events))
-    exact = True
-    if got.truncated:
-        exact = False
-        shown = ", ".join(f"{p} from offset {o}" for p, o in sorted(got.truncated.items()))
+    exact = got.exact
+    lost = {p: o for p, o in got.truncated.items() if got.sources.get(p) == "kafka"}  # not made up from the store
+    if lost:
+        shown = ", ".join(f"{p} from offset {o}" for p, o in sorted(lost.items()))
         err.print(
-            f"not exact: the broker no longer holds the first records of partition(s) {shown} (the topic keeps a week)",
+            f"not exact: the broker no longer holds the first records of partition(s) {shown} (the topic keeps a "
+            "week), and the store has none of them (`watchfloor archive` keeps them)",
             highlight=False,
         )
+    if got.gaps:
+        n = sum(g.end - g.start for g in got.gaps)
+        err.print(f"not exact: {n} correlate records are in neither the store nor the broker:", highlight=False)
+        for gap in got.gaps:
+            err.print(f"  {gap}", markup=False, highlight=False)
     if got.other_rules:
         exact = False
         err.print(
@@ -744,6 +783,25 @@ def replay_workers_command(
         + ("" if exact else ", though not exact (above)"),
         highlight=False,
     )
+
+
+def replay_source(got: Any, settings: Any, store: str) -> str:
+    """Where `replay-workers` read the correlate records: the broker, the store, or per partition both."""
+    topic = f"{settings.prefix}.correlate"
+    if not got.why_store:
+        return f"source: Kafka ({topic} on {settings.bootstrap}), every partition"
+    kinds = set(got.sources.values())
+    if kinds == {"store"}:
+        return f"source: the store ({store}), every partition: {got.why_store}"
+    parts = []
+    for p, kind in sorted(got.sources.items()):
+        if kind == "store":
+            parts.append(f"{p} from the store")
+        elif kind == "kafka":
+            parts.append(f"{p} from Kafka")
+        else:
+            parts.append(f"{p} from the store, then Kafka from offset {got.store_from[p]}")
+    return f"source: partition {'; '.join(parts)} (store {store}, {topic} on {settings.bootstrap}): {got.why_store}"
 
 
 @app.command()
