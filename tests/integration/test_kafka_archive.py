@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from watchfloor.schemas.events import EventType, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka.archive import KafkaArchive
+from watchfloor.stream_processors.kafka.archive import ArchiveStats, KafkaArchive
 from watchfloor.stream_processors.kafka.codec import encode_event
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 from watchfloor.stream_processors.replay import replay
@@ -119,3 +120,101 @@ def test_a_record_no_store_can_keep_is_a_dead_letter_and_the_others_are_archived
     ]
     assert all(d["reason"].startswith("no store can keep this event: ") and d["stage"] == "archive" for d in dead)
     assert any("NUL" in d["reason"] for d in dead)
+
+
+def correlate_records(bootstrap: str, prefix: str, tmp_path: Path, per_partition: int) -> dict[int, list[bytes]]:
+    """The topics, and `per_partition` records on each correlate partition (values and headers of our own: the
+    archive keeps them undecoded, as the correlators read them)."""
+    with KafkaPublisher(bootstrap, prefix, spool_path=tmp_path / "spool.jsonl") as pub:
+        pub.ensure_topics()
+    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    sent: dict[int, list[bytes]] = {}
+    for p in range(3):
+        for i in range(per_partition):
+            value = b'{"record": %d, "partition": %d}' % (i, p)
+            raw.send(Topics(prefix).correlate, value, partition=p, headers=[("wf-origin", b"%d:%d:0:0" % (p, i))])
+            sent.setdefault(p, []).append(value)
+    raw.flush(timeout=30)
+    raw.close()
+    return sent
+
+
+def archive_correlate(archive: KafkaArchive, store: SqlStore, topic: str, want: int) -> list[ArchiveStats]:
+    got: list[ArchiveStats] = []
+    deadline = time.monotonic() + 60
+    while sum(store.record_positions(topic).values()) < want:
+        assert time.monotonic() < deadline, store.record_positions(topic)
+        got.append(archive.poll_once(500))
+    return got
+
+
+def test_the_correlate_records_are_kept_once_from_the_stores_position(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """A crash between the store's commit and the consumer's leaves the group's offsets behind: the archive starts
+    the correlate partitions at the store's position, so nothing is read twice; a new store on the same group (whose
+    offsets are past every record) gets the whole topic."""
+    sent = correlate_records(kafka_bootstrap, prefix, tmp_path, 5)
+    topic = Topics(prefix).correlate
+    store = SqlStore(f"sqlite:///{tmp_path / 'archive.db'}")
+    crashed = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+
+    def crash() -> None:
+        raise RuntimeError("killed before the commit")
+
+    crashed.consumer.commit = crash
+    with pytest.raises(RuntimeError):
+        archive_correlate(crashed, store, topic, 15)
+    crashed.close()  # (no commit on close: the archive commits by hand, after the store)
+    assert store.record_positions(topic) == {0: 5, 1: 5, 2: 5}
+    for p, values in sent.items():
+        kept = store.read_records(topic, p)
+        assert [r.value for r in kept] == values and [r.offset for r in kept] == list(range(5))
+        assert [dict(r.headers)["wf-origin"] for r in kept] == [b"%d:%d:0:0" % (p, i) for i in range(5)]
+
+    again = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    got = [again.poll_once(500)]
+    deadline = time.monotonic() + 60
+    while again.assigned().get(topic) != 3:
+        assert time.monotonic() < deadline, again.assigned()
+        got.append(again.poll_once(500))
+    got += [again.poll_once(500) for _ in range(4)]
+    assert sum(s.correlate for s in got) == 0 and sum(s.kept for s in got) == 0  # started at the store's position
+    from kafka import TopicPartition
+
+    # (the group has no offsets: without the store's position the consumer would start at the first record)
+    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [None, None, None]
+    again.consumer.commit()  # the group's offsets now past every record
+    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [5, 5, 5]
+    again.close()
+    store.close()
+
+    fresh = SqlStore(f"sqlite:///{tmp_path / 'fresh.db'}")  # the same group, whose offsets are past everything
+    other = KafkaArchive(kafka_bootstrap, fresh, topic_prefix=prefix, records=fresh)
+    stats = archive_correlate(other, fresh, topic, 15)
+    other.close()
+    assert sum(s.kept for s in stats) == 15
+    assert {p: [r.value for r in fresh.read_records(topic, p)] for p in range(3)} == sent
+    fresh.close()
+
+
+def test_records_gone_before_the_archive_read_them_are_said(
+    kafka_bootstrap: str, kafka_admin: Any, prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kafka import TopicPartition
+
+    correlate_records(kafka_bootstrap, prefix, tmp_path, 5)
+    topic = Topics(prefix).correlate
+    kafka_admin.delete_records({TopicPartition(topic, 1): 3}, timeout_ms=30_000)  # what retention does
+    store = SqlStore(f"sqlite:///{tmp_path / 'archive.db'}")
+    archive = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    with caplog.at_level("WARNING", logger="watchfloor.stream_processors.kafka.archive"):
+        archive_correlate(archive, store, topic, 15)
+    archive.close()
+    assert [r.offset for r in store.read_records(topic, 1)] == [3, 4]
+    said = [r.getMessage() for r in caplog.records if "were gone" in r.getMessage()]
+    assert said == [
+        f"archive: {topic}[1] offsets 0-2 were gone from the broker before they were archived (3 records): "
+        "replay-workers from this store will not be exact"
+    ], said
+    store.close()
