@@ -143,14 +143,22 @@ class KafkaArchive:
                 else:
                     events.append(ev)
                     records_of.append((tp, rec))
-        if kept:
-            stats.kept = self._keep(kept, [tp for tp in batches if tp.topic == self.correlate])
-        if events:
-            added = self._append(events, records_of, stats)
-            stats.archived = added
-            stats.duplicates = len(events) - added
-        if batches:
-            self.consumer.commit()  # only after the store has the events
+        try:
+            if kept:
+                stats.kept = self._keep(kept, [tp for tp in batches if tp.topic == self.correlate])
+            if events:
+                added = self._append(events, records_of, stats)
+                stats.archived = added
+                stats.duplicates = len(events) - added
+            if batches:
+                self.consumer.commit()  # only after the store has the events
+        except BaseException:
+            # The consumer has moved past the batch: back to its first records, so the retry reads them again
+            # (else the next poll went on after them, and its commit passed them by: lost until a restart).
+            for tp, records in batches.items():
+                if records:
+                    self.consumer.seek(tp, records[0].offset)
+            raise
         return stats
 
     def _keep(self, kept: list[TopicRecord], partitions: list[Any]) -> int:

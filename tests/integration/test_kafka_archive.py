@@ -218,3 +218,47 @@ def test_records_gone_before_the_archive_read_them_are_said(
         "replay-workers from this store will not be exact"
     ], said
     store.close()
+
+
+class FailingOnce(SqlStore):
+    """A real store whose first write of each kind fails, as a store that went away for a moment."""
+
+    failed: set[str]
+
+    def record(self, *args: Any, **kwargs: Any) -> int:
+        if "record" not in self.failed and args[1]:
+            self.failed.add("record")
+            raise RuntimeError("the store went away")
+        return super().record(*args, **kwargs)
+
+    def append(self, events: Any) -> int:
+        if "append" not in self.failed:
+            self.failed.add("append")
+            raise RuntimeError("the store went away")
+        return super().append(events)
+
+
+def test_a_batch_the_store_refused_is_read_again(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
+    """The archive's retry after a failed batch (`run`: log it, wait, poll again) read on after the batch, and the
+    next commit passed it by: its records were lost until a restart, and a gap in the kept correlate records."""
+    docs = [parse_document(json.loads(line)) for line in STORY.read_text().splitlines()]
+    sent = correlate_records(kafka_bootstrap, prefix, tmp_path, 5)
+    with KafkaPublisher(kafka_bootstrap, prefix, spool_path=tmp_path / "spool.jsonl") as pub:
+        assert pub.publish([document_event(d) for d in docs]).spooled == 0
+    store = FailingOnce(f"sqlite:///{tmp_path / 'archive.db'}")
+    store.failed = set()
+    archive = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    topic = Topics(prefix).correlate
+    deadline = time.monotonic() + 60
+    failures = 0
+    while sum(store.record_positions(topic).values()) < 15 or store.count(types={"news.article"}) < len(docs):
+        assert time.monotonic() < deadline, (store.record_positions(topic), store.count())
+        try:
+            archive.poll_once(500)
+        except RuntimeError:
+            failures += 1
+    archive.close()
+    assert failures == 2 and store.failed == {"record", "append"}
+    assert {p: [r.value for r in store.read_records(topic, p)] for p in range(3)} == sent  # no gap
+    assert store.count(types={"news.article"}) == len(docs)
+    store.close()
