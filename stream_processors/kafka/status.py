@@ -133,7 +133,8 @@ def group_topics(prefix: str, worker_group: str | None = None) -> list[tuple[str
     n = TopicNames(prefix)
     return [
         (worker_group or f"{prefix}-worker", "workers", [n.documents, n.correlate, n.detections]),
-        (f"{prefix}-archive", "archive", [n.documents, n.detections, n.dead_letters]),
+        # (the archive keeps the correlate topic's records too, for replay-workers past the topic's week)
+        (f"{prefix}-archive", "archive", [n.documents, n.detections, n.dead_letters, n.correlate]),
     ]
 
 

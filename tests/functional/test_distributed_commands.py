@@ -170,7 +170,8 @@ def test_fresh_directories_topics_produce_worker_archive_status_notify(
         workers, archiver = st["groups"]
         assert workers["group"] == f"{prefix}-worker" and len(workers["members"]) == 1 and workers["lag"] == 0
         assert {t["topic"] for t in workers["topics"]} == {names.documents, names.correlate, names.detections}
-        assert {t["topic"] for t in archiver["topics"]} == {names.documents, names.detections, names.dead_letters}
+        archived = {names.documents, names.detections, names.dead_letters, names.correlate}  # the correlate records too
+        assert {t["topic"] for t in archiver["topics"]} == archived
         wanted = st["topics"][names.detections]
         assert wanted > 0
         assert count(worker_dir / "var" / "watchfloor.db", "detection") == wanted  # the worker's own store
