@@ -261,6 +261,21 @@ class RecordedPartition:
     seen_end: int | None = None
 
 
+class RecordConflict(RuntimeError):
+    """A record came for a (topic, partition, offset) kept with other bytes: not the same topic any more (deleted and
+    made again under its name, its offsets from 0 again). Nothing of the batch is kept."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        super().__init__(
+            f"{topic}[{partition}] offset {offset} is kept with other content: the topic was deleted and made again "
+            "since those records were archived; archive the new one into another store (the kept records are the "
+            "old topic's, for replay-workers)"
+        )
+
+
 @runtime_checkable
 class RecordArchive(Protocol):
     """Kafka records kept as read, by (topic, partition, offset): `watchfloor archive` keeps the correlate topic's
@@ -269,7 +284,8 @@ class RecordArchive(Protocol):
     def record(self, topic: str, records: Sequence[TopicRecord], seen_end: Mapping[int, int] | None = None) -> int:
         """Keep each record whose (topic, partition, offset) is not kept yet, and move each partition's position
         past its last record of the batch (never back), with `seen_end` (partition -> end offset known) if given,
-        in one transaction. Returns how many records were new."""
+        in one transaction. Returns how many records were new. A record kept already with other bytes (value or
+        headers) raises RecordConflict, and nothing of the batch is kept."""
         ...
 
     def record_positions(self, topic: str) -> dict[int, int]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from watchfloor.stream_processors.ports import RecordArchive, RecordedPartition, TopicRecord
+from watchfloor.stream_processors.ports import RecordArchive, RecordConflict, RecordedPartition, TopicRecord
 
 TOPIC = "p.correlate"
 
@@ -71,12 +71,25 @@ class RecordArchiveContract:
         first = [rec(0, o) for o in range(4)]
         assert archive.record(TOPIC, first) == 4
         # archived again (a second archive, or a crash before the consumer's commit): nothing new, nothing changed
-        again = [rec(0, 2, value=b"other"), rec(0, 3), rec(0, 4), rec(0, 4)]
+        again = [rec(0, 2), rec(0, 3), rec(0, 4), rec(0, 4)]
         assert archive.record(TOPIC, again) == 1
         assert [r.offset for r in everything(archive, TOPIC, 0)] == [0, 1, 2, 3, 4]
-        assert everything(archive, TOPIC, 0)[2].value == first[2].value  # the first kept stands
         assert archive.record(TOPIC, first) == 0
         assert archive.recorded_partitions(TOPIC) == {0: RecordedPartition(5, 0, 4, 5)}
+
+    def test_other_bytes_at_a_kept_offset_are_refused_and_nothing_of_the_batch_is_kept(
+        self, archive: RecordArchive
+    ) -> None:
+        """The topic was deleted and made again under its name: its offsets start at 0 again. Keeping its records
+        as "already kept" would lose them silently, and a replay would mix two topics."""
+        archive.record(TOPIC, [rec(0, 0), rec(0, 1, headers=(("wf-origin", b"0:1:0:0"),))])
+        for clash in (rec(0, 1, value=b"other"), rec(0, 1, headers=(("wf-origin", b"2:9:0:0"),)), rec(0, 1)):
+            with pytest.raises(RecordConflict) as e:
+                archive.record(TOPIC, [rec(0, 2), rec(1, 0), clash], seen_end={0: 9})
+            assert (e.value.topic, e.value.partition, e.value.offset) == (TOPIC, 0, 1)
+            assert "deleted and made again" in str(e.value)
+        assert archive.recorded_partitions(TOPIC) == {0: RecordedPartition(2, 0, 1, 2)}  # nothing moved
+        assert archive.read_records(TOPIC, 1) == []
 
     def test_the_position_moves_with_the_rows_and_never_back(self, archive: RecordArchive) -> None:
         archive.record(TOPIC, [rec(0, 0), rec(0, 1), rec(2, 5)])

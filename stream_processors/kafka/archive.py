@@ -11,8 +11,10 @@ The correlate topic (each correlator's input in the order it read it: routed sig
 records) is kept record by record when the store is a `RecordArchive`: partition, offset, the value's bytes and
 the headers, undecoded, so `watchfloor replay-workers` replays what the workers raised after the broker has let
 the topic go (it keeps a week). Its rows and each partition's position are committed in one transaction, kept
-once per (partition, offset); the consumer starts each correlate partition at the store's position (from the
-first offset the broker holds when the store has none), not at the group's, so a new store gets the whole topic.
+once per (partition, offset); the consumer starts each correlate partition at the store's last record (from the
+first offset the broker holds when the store has none), not at the group's, so a new store gets the whole topic; that
+record, read again, must be the same bytes, or the topic was made again under its name (RecordConflict: the archive
+stops rather than take the new records for kept ones).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from ..ports import EventLog, RecordArchive, TopicRecord
+from ..ports import EventLog, RecordArchive, RecordConflict, TopicRecord
 from ..stores.errors import RecordRejected
 from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
@@ -111,9 +113,12 @@ class KafkaArchive:
         self.records.record(self.correlate, [], {tp.partition: 0 for tp in mine})
         self._positions = self.records.record_positions(self.correlate)
         for tp in mine:
-            if tp.partition in self._positions:
-                # (an offset the broker no longer holds: the consumer resets to the earliest, and the gap shows)
-                self.consumer.seek(tp, self._positions[tp.partition])
+            position = self._positions.get(tp.partition, 0)
+            if position > 0:
+                # From the last record kept, read again: the same bytes say it is the same topic, other bytes that the
+                # topic was made again under its name (RecordConflict), even when the new one is already longer. (An
+                # offset the broker no longer holds: the consumer resets to the earliest, and the gap shows.)
+                self.consumer.seek(tp, position - 1)
             else:
                 self.consumer.seek_to_beginning(tp)
 
@@ -245,6 +250,8 @@ class KafkaArchive:
                 self.broker.down(e)
                 stop.wait(1.0)
                 continue
+            except RecordConflict:  # another topic under the kept one's name: no retry makes it fit (said by the CLI)
+                raise
             except Exception:  # the store is away (or a commit failed): keep the offsets, try again
                 log.exception("archive: batch failed; retrying in 2s")
                 stop.wait(2.0)

@@ -6,7 +6,7 @@ import bisect
 import threading
 from collections.abc import Mapping, Sequence
 
-from ..ports import RecordedPartition, TopicRecord
+from ..ports import RecordConflict, RecordedPartition, TopicRecord
 
 
 class MemoryRecordArchive:
@@ -18,6 +18,10 @@ class MemoryRecordArchive:
 
     def record(self, topic: str, records: Sequence[TopicRecord], seen_end: Mapping[int, int] | None = None) -> int:
         with self._lock:
+            for r in records:  # (checked before anything is kept, as the SQL store's transaction does)
+                had = self._records.get((topic, r.partition), {}).get(r.offset)
+                if had is not None and (had.value, had.headers) != (r.value, tuple(r.headers)):
+                    raise RecordConflict(topic, r.partition, r.offset)
             added = 0
             last: dict[int, int] = {}
             for r in records:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from ..ports import RecordedPartition, TopicRecord
+from ..ports import RecordConflict, RecordedPartition, TopicRecord
 
 records_metadata = MetaData()
 
@@ -100,8 +100,10 @@ class SqlRecordArchive:
                 for i in range(0, len(offsets), _OFFSET_CHUNK):
                     chunk = offsets[i : i + _OFFSET_CHUNK]
                     where = and_(t.c.topic == topic, t.c.partition == part, t.c.offset.in_(chunk))
-                    for (kept,) in conn.execute(select(t.c.offset).where(where)):
-                        got.pop(int(kept), None)
+                    for kept, value, headers in conn.execute(select(t.c.offset, t.c.value, t.c.headers).where(where)):
+                        r = got.pop(int(kept))
+                        if (None if value is None else bytes(value), headers) != (r.value, encode_headers(r.headers)):
+                            raise RecordConflict(topic, part, int(kept))  # (rolls the transaction back)
                 rows = [
                     {
                         "topic": topic,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -172,20 +173,20 @@ def test_the_correlate_records_are_kept_once_from_the_stores_position(
         assert [r.value for r in kept] == values and [r.offset for r in kept] == list(range(5))
         assert [dict(r.headers)["wf-origin"] for r in kept] == [b"%d:%d:0:0" % (p, i) for i in range(5)]
 
+    from kafka import TopicPartition
+
     again = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    # (the group has no offsets: without the store's position the consumer would start at the first record)
+    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [None, None, None]
     got = [again.poll_once(500)]
     deadline = time.monotonic() + 60
     while again.assigned().get(topic) != 3:
         assert time.monotonic() < deadline, again.assigned()
         got.append(again.poll_once(500))
     got += [again.poll_once(500) for _ in range(4)]
-    assert sum(s.correlate for s in got) == 0 and sum(s.kept for s in got) == 0  # started at the store's position
-    from kafka import TopicPartition
-
-    # (the group has no offsets: without the store's position the consumer would start at the first record)
-    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [None, None, None]
-    again.consumer.commit()  # the group's offsets now past every record
-    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [5, 5, 5]
+    # started at the store's position: the last record kept read again (the same: the same topic), nothing new
+    assert sum(s.correlate for s in got) == 3 and sum(s.kept for s in got) == 0
+    assert [again.consumer.committed(TopicPartition(topic, p)) for p in range(3)] == [5, 5, 5]  # past everything
     again.close()
     store.close()
 
@@ -261,4 +262,52 @@ def test_a_batch_the_store_refused_is_read_again(kafka_bootstrap: str, prefix: s
     assert failures == 2 and store.failed == {"record", "append"}
     assert {p: [r.value for r in store.read_records(topic, p)] for p in range(3)} == sent  # no gap
     assert store.count(types={"news.article"}) == len(docs)
+    store.close()
+
+
+def test_a_topic_made_again_under_the_kept_ones_name_stops_the_archive(
+    kafka_bootstrap: str, kafka_admin: Any, prefix: str, tmp_path: Path
+) -> None:
+    """`topics delete`, then a new pipeline under the same prefix: its correlate offsets start at 0 again. Taken as
+    "already kept", its records were lost without a word (and a replay would have mixed two topics): the archive
+    stops naming the record, having kept nothing of the batch."""
+    from watchfloor.stream_processors.ports import RecordConflict
+
+    correlate_records(kafka_bootstrap, prefix, tmp_path, 2)
+    topic = Topics(prefix).correlate
+    store = SqlStore(f"sqlite:///{tmp_path / 'archive.db'}")
+    first = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    archive_correlate(first, store, topic, 6)
+    first.close()
+    kafka_admin.delete_topics(Topics(prefix).all(), timeout_ms=30_000)
+    deadline = time.monotonic() + 60
+    while topic in kafka_admin.list_topics():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    while True:  # the broker may take a moment to let the name be made again
+        try:
+            raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+            with KafkaPublisher(kafka_bootstrap, prefix, spool_path=tmp_path / "spool2.jsonl") as pub:
+                pub.ensure_topics()
+            break
+        except Exception:
+            assert time.monotonic() < deadline
+            time.sleep(1)
+    for p in range(3):
+        for _ in range(3):  # longer than the kept one was: a consumer at the kept position would pass 0-1 by
+            raw.send(topic, b'{"another": "pipeline"}', partition=p)
+    raw.flush(timeout=30)
+    raw.close()
+
+    again = KafkaArchive(kafka_bootstrap, store, topic_prefix=prefix, records=store)
+    stop = threading.Event()
+    timer = threading.Timer(30, stop.set)  # (without the conflict `run` would archive on)
+    timer.start()
+    with pytest.raises(RecordConflict, match=r"offset 1 is kept with other content: the topic was deleted"):
+        again.run(stop, timeout_ms=500)
+    timer.cancel()
+    again.close()
+    assert {p: [r.value for r in store.read_records(topic, p)] for p in range(3)} == {
+        p: [b'{"record": %d, "partition": %d}' % (i, p) for i in range(2)] for p in range(3)
+    }
     store.close()

@@ -562,15 +562,22 @@ def archive(
     )
     progress = ArchiveProgress(sink.assigned)
     stop = stop_on_sigterm()
+    from watchfloor.stream_processors.ports import RecordConflict
+
+    conflict: RecordConflict | None = None
     with command_logs("kafka", sink.broker):
         try:
             sink.run(stop, on_cycle=Heartbeat().beat, on_poll=progress.poll)
         except KeyboardInterrupt:
             pass
+        except RecordConflict as e:
+            conflict = e
         finally:
             sink.close()
             st.close()
     err.print(f"archive stopped: {progress.totals()}", highlight=False)
+    if conflict is not None:
+        raise fail(str(conflict))
 
 
 class ArchiveProgress:
