@@ -662,14 +662,15 @@ FED_WORKERS_NOTE = (
     "note: `watchfloor produce` fed this store's documents to Kafka workers: the replay raises the alerts that "
     "stood live, but the raises and revisions on the way to them follow the order in which each correlate "
     "partition read its reports, which the store does not record (what the workers raised is in the store, "
-    "`watchfloor alerts list`; `watchfloor replay-workers` replays it from the correlate topic, kept a week)"
+    "`watchfloor alerts list`; `watchfloor replay-workers` replays it from the correlate topic, kept a week, and "
+    "from the correlate records `watchfloor archive` keeps)"
 )
 ARCHIVED_NOTE = (
-    "note: this store holds what `watchfloor archive` copied from Kafka workers: it has no poller marks (the replay "
-    "ends as a quiet system does) and not the order in which each correlate partition read its reports, so neither "
-    "the raises and revisions on the way nor always the alerts that stood live replay exactly (what the workers "
-    "raised is in the store, `watchfloor alerts list`; `watchfloor replay-workers` replays it from the correlate "
-    "topic, kept a week)"
+    "note: this store holds what `watchfloor archive` copied from Kafka workers: its events have no poller marks (the "
+    "replay ends as a quiet system does) and not the order in which each correlate partition read its reports, so "
+    "neither the raises and revisions on the way nor always the alerts that stood live replay exactly (what the "
+    "workers raised is in the store, `watchfloor alerts list`; `watchfloor replay-workers` replays it from the "
+    "correlate topic, kept a week, and from the correlate records `watchfloor archive` keeps in the store)"
 )
 
 
