@@ -48,3 +48,48 @@ def test_a_partitions_records_replayed_give_its_live_history(seed: int) -> None:
         assert got.records == len(records) and got.rejected == got.failed == 0
         revised += sum(1 for e in live if e.payload.get("revision"))
     assert revised, "the shuffled order revises nothing: the test would not show the history replayed"
+
+
+def test_the_archived_records_replay_as_the_topic_does_and_a_hole_is_a_gap() -> None:
+    """`replay-workers --from-store`: each partition's records as `archive` kept them (value and the origin header,
+    in a RecordArchive) give what the records themselves give; a run of offsets missing is named, to the offset."""
+    from watchfloor.stream_processors.kafka.codec import ORIGIN_HEADER
+    from watchfloor.stream_processors.kafka.correlate_replay import GONE, NOT_ARCHIVED, Gap, replay_workers
+    from watchfloor.stream_processors.ports import TopicRecord
+    from watchfloor.stream_processors.stores.memory import MemoryStore
+
+    eng = engine()
+    rng = random.Random(3)
+    documents = docs()
+    rng.shuffle(documents)
+    per_partition = {c: list(interleavings(q, rng, dup_rate=0.2)) for c, q in upstream_queues(eng, documents).items()}
+    assert sorted(per_partition) == list(range(N))
+
+    def kept(c: int, ev: Any, origin: Any, offset: int) -> TopicRecord:
+        headers = ((ORIGIN_HEADER, ":".join(map(str, origin)).encode()),) if origin is not None else ()
+        return TopicRecord(c, offset, encode_event(ev), headers)
+
+    want = WorkersReplay()
+    pc = PartitionCorrelator(eng, N)
+    store = MemoryStore()
+    for c, records in per_partition.items():
+        replay_partition(pc, c, [(encode_event(ev), origin, None) for ev, origin in records], want)
+        store.record("p.correlate", [kept(c, ev, o, i) for i, (ev, o) in enumerate(records)])
+    got = replay_workers(eng, "unused:9092", "p", archive=store, from_store=True)  # (the broker is not asked)
+    assert [(e.id, e.payload) for e in got.events] == [(e.id, e.payload) for e in want.events] and want.events
+    assert got.exact and not got.gaps and got.sources == dict.fromkeys(range(N), "store")
+    assert got.partitions == N and got.records == sum(len(r) for r in per_partition.values())
+
+    holed = MemoryStore()  # partition 1 from offset 3, then 5 on; the archive had seen 2 more at its last look
+    for c, records in per_partition.items():
+        rows = [kept(c, ev, o, i) for i, (ev, o) in enumerate(records) if c != 1 or (i >= 3 and i != 4)]
+        holed.record("p.correlate", rows, {c: len(records) + 2} if c == 1 else None)
+    got = replay_workers(eng, "unused:9092", "p", archive=holed, from_store=True)
+    n = len(per_partition[1])
+    assert got.gaps == [Gap(1, 0, 3, GONE), Gap(1, 4, 5, GONE), Gap(1, n, n + 2, NOT_ARCHIVED)]
+    assert not got.exact
+    assert (
+        str(got.gaps[0])
+        == "partition 1 offsets 0-2 (3 records: gone from the broker before `watchfloor archive` read them)"
+    )
+    assert str(got.gaps[1]).startswith("partition 1 offset 4 (1 record: ")
