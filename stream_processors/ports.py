@@ -1,4 +1,4 @@
-"""Ports: the small storage interfaces every runtime talks to (event log, checkpoints, delivery ledger)."""
+"""Ports: the storage interfaces the runtimes talk to (event log, checkpoints, delivery ledger, kept Kafka records)."""
 
 from __future__ import annotations
 
