@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.redact import redact_url
 
 from .engine import Engine, Output
-from .ports import Store, StoredEvent
+from .ports import Checkpoint, CheckpointMoved, Store, StoredEvent
 from .processing import EngineTally, pull_and_process
 
 log = logging.getLogger(__name__)
@@ -181,3 +182,35 @@ class EmbeddedRunner:
         """Documents not yet processed (for progress bars)."""
         cp = self.store.load_checkpoint(self.name)
         return len(self.store.read(cp.position, types=ENGINE_INPUT_TYPES, limit=1_000_000))
+
+
+RULES_IN_USE = "rules"  # a checkpoint of its own: the fingerprint of the rules the runner reads with, and since when
+
+
+@dataclass(frozen=True)
+class RulesChange:
+    """The rules changed since the runner last started: the documents up to `position` were read by the earlier
+    ones (`before`), and are not read again."""
+
+    before: str
+    now: str
+    position: int
+
+
+def note_rules(store: Store, fingerprint: str) -> RulesChange | None:
+    """Record the rules the runner reads with (fingerprint.rules_fingerprint), next to its checkpoint; the change
+    when they differ from those of its last start and it has read documents with those. A change of rules applies
+    to the documents read after it: the log's earlier ones are not read again (a backtest shows what the new rules
+    would have raised over them)."""
+    seen = store.load_checkpoint(RULES_IN_USE)
+    before = (seen.state or {}).get("fingerprint")
+    if before == fingerprint:
+        return None
+    position = store.checkpoint_position(ENGINE_PROCESSOR)
+    try:
+        store.commit(RULES_IN_USE, Checkpoint(position, {"fingerprint": fingerprint}), [], since=seen.position)
+    except CheckpointMoved:  # another process recorded its rules meanwhile: it says what changed
+        return None
+    if before is None or position == 0:
+        return None
+    return RulesChange(str(before), fingerprint, position)
