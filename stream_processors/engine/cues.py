@@ -118,7 +118,50 @@ WALK_BACK_BETWEEN = frozenset("a an the its their his her this that these those 
 WALK_BACK_GAP = 3
 # A walk-back governs what was taken back, not the events named after it: "Seoul retracts evacuation order after
 # failed North Korean satellite launch" (the launch happened). Its reach ends at one of these words.
-WALK_BACK_STOPS = frozenset("after amid following despite as because while when since before during".split())
+WALK_BACK_STOPS = frozenset(
+    "after amid following despite as because while when since before during".split()
+    # What a claim of responsibility, credit or a role takes back is the claimant's part, not the event: "walked
+    # back its earlier claim of responsibility for the attacks" (the attacks happened).
+    + "responsibility credit blame role involvement".split()
+)
+# "retraction of", "withdrawal of", "correction of": a walk-back that is a noun. Before a verb ("Retraction of
+# statement helped form the basis of the indictment") it is the sentence's subject, and what follows its word for
+# what was said is the predicate, not the claim taken back: no cue (modality.read_cues, _predicate_follows).
+WALK_BACK_NOMINAL = frozenset({"retraction", "withdrawal", "correction"})
+# A walk-back (or a denial, LATER_DENIALS) after the claim, in a later clause, with an object that points back
+# ("…, but later retracted his tweet", "… - before withdrawing the comments", "…; Kyiv denies it") governs the
+# words a verb of saying before the claim introduces ("said that …", "alleged …"; REPORTING_VERBS): in the clause
+# of that verb, from it to the cue. The object is an anaphor (POINT_BACK_PRONOUNS, not the subject of a clause:
+# "denies it is doing so") or a determiner of POINT_BACK_DETERMINERS before a noun (for a denial, one of
+# POINT_BACK_NOUNS); "a report that …", "the report of …" name something new.
+LATER_DENIALS = frozenset(
+    "denied denies deny denying rejected rejects rejecting dismissed dismisses dismissing refuted refutes".split()
+)
+REPORTING_VERBS = frozenset(
+    "said says say claimed claims claim alleged alleges allege reported reports announced announces stated "
+    "states tweeted tweets wrote writes insisted insists suggested suggests accused".split()
+)  # (not "claims of", "reports of": the nouns; modality._reported)
+POINT_BACK_PRONOUNS = frozenset("it this them".split())
+# ... a pronoun only at the end or before one of these ("Kyiv denies it.", "denied it outright"; not "deny them
+# their rights", "denies it is doing so").
+POINT_BACK_PRONOUN_BEFORE = frozenset(
+    "and but as in on at altogether outright strongly flatly categorically vehemently repeatedly publicly "
+    "entirely completely later too though however while saying calling".split()
+)
+# Not from a clause of concession, cause, condition or an earlier time between the claim and the cue: "…
+# confident of a yes vote in the referendum, despite many speakers at the rallies publicly rejecting it" (it is
+# the proposal), "… said the commitments address the concerns, but the deal is in jeopardy after regulators
+# rejected it" (the deal).
+POINT_BACK_STOPS = frozenset("despite amid although though because if unless whether after when since".split())
+# ... and the cue stands in a clause of its own, after a clause break or one of these: "…, but later retracted his
+# tweet", "… - before withdrawing the comments", "…, which rejected the accusation"; not "Russian media says the
+# journalist denied the charge" (the journalist is the denial's subject, not what was said).
+POINT_BACK_LINKS = frozenset("but and then before as while which who yet".split())
+POINT_BACK_DETERMINERS = frozenset("the its his her their this that these those".split())
+POINT_BACK_NOUNS = frozenset(
+    "claim claims report reports statement statements allegation allegations accusation accusations charge charges "
+    "assertion assertions story stories account accounts comments remarks".split()
+)
 
 
 def _ru_disclaimers() -> list[str]:

@@ -10,7 +10,11 @@ cue hidden only by longer ones of the other direction applies on the side they d
 only before a verb ("agreed to send troops", not "agreed to a truce"); "proposed", "considering" (cues.ING_ONLY)
 only before an -ing verb; a walk-back ("walks back", "withdrew": cues.WALK_BACK_SAID) only before a word for what
 was said ("walks back report that …", not "walks back to her crease"), which it then spans; a walk-back's reach
-ends at "after", "amid", … (cues.WALK_BACK_STOPS: "retracts order after failed launch" takes back no launch).
+ends at "after", "amid", "responsibility", … (cues.WALK_BACK_STOPS: "retracts order after failed launch" takes back
+no launch); a noun walk-back before a verb is a subject ("Retraction of statement helped …": no cue); a walk-back a
+cue governs takes its class ("will backtrack on": future) or, a negation, cancels with it ("refused to retract").
+A walk-back or denial after the claim whose object points back ("…, but later retracted its report", "…; Kyiv
+denies it") governs what a verb of saying before the words introduced, across clauses (_reported).
 "May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
 A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
@@ -56,6 +60,7 @@ from .cues import (
     HEADLINE_LANGUAGES,
     HEADLINE_TO_EXCEPTIONS,
     ING_ONLY,
+    LATER_DENIALS,
     MAY_MONTH_AFTER,
     MAY_MONTH_AFTER_CAPITALISED,
     MOVES_NOUN_AFTER,
@@ -65,12 +70,20 @@ from .cues import (
     PASSIVE_TO_BE,
     PASSIVE_TO_BE_NOT_AFTER,
     PASSIVE_TO_BE_ORDINALS,
+    POINT_BACK_DETERMINERS,
+    POINT_BACK_LINKS,
+    POINT_BACK_NOUNS,
+    POINT_BACK_PRONOUN_BEFORE,
+    POINT_BACK_PRONOUNS,
+    POINT_BACK_STOPS,
+    REPORTING_VERBS,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     VERB_ONLY_TO,
     WALK_BACK_BETWEEN,
     WALK_BACK_GAP,
     WALK_BACK_KEYS,
+    WALK_BACK_NOMINAL,
     WALK_BACK_NOUNS,
     WALK_BACK_SAID,
     WALK_BACK_STOPS,
@@ -82,9 +95,15 @@ from .text import aligned_word_view, tokens
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 # A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
 # its anaphor, governs every word before it in its sentence; "goal", the "to" of "urged X to VERB" (its key
-# the words "urged x to"), governs up to cues.GOAL_REACH words after it. A walk-back's key is WALK_BACK.
+# the words "urged x to"), governs up to cues.GOAL_REACH words after it. A walk-back's key is WALK_BACK, or
+# WALK_BACK_POINTING when its object points back to a claim before it ("…, but later retracted his tweet"); a
+# denial's with such an object is DENIAL_POINTING ("…; Kyiv denies it"): those also reach back (resolve).
 BACK = "back"
 WALK_BACK = "~walk back"
+WALK_BACK_POINTING = "~walk back, pointing back"
+DENIAL_POINTING = "~denial, pointing back"
+_WALK_BACKS = frozenset({WALK_BACK, WALK_BACK_POINTING})
+_POINTING = frozenset({WALK_BACK_POINTING, DENIAL_POINTING})
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
@@ -132,8 +151,18 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 said = _said_word(toks, last + 1)
                 if said is None:
                     continue
+                # "Retraction of statement helped form the basis of …": the retraction is the subject, and what
+                # follows is said of it, not taken back.
+                if key[0] in WALK_BACK_NOMINAL and _predicate_follows(toks, said + 1):
+                    continue
+                pointing = _definite(toks[last + 1 : said]) and not _names_new(toks, said + 1)
                 last = said
-            cue_key = WALK_BACK
+            else:
+                pointing = key[0] != "no" and _points_back(toks, last + 1, None)
+            cue_key = WALK_BACK_POINTING if pointing else WALK_BACK
+        elif key[0] in LATER_DENIALS and len(key) == 1 and entry.direction == "before":
+            if _points_back(toks, last + 1, POINT_BACK_NOUNS):
+                cue_key = DENIAL_POINTING
         direction = entry.direction
         if key in GOVERNS_NEXT_WORD:
             direction = NEXT_WORD
@@ -188,6 +217,38 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             hidden.append((c, tuple(over)))
     sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
     sent.cues_hidden = hidden
+    if any(c[3] in _WALK_BACKS for c in sent.cues):
+        sent.cues = _governed_walk_backs(sent, sent.cues)
+
+
+def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
+    """A walk-back that a cue governs is not one done: "China will backtrack on its goal", "plans to ask X to retract
+    the claim" (future), "may retract" (hedged), "if Kyiv retracts" (conditional) take that cue's class; "refused to
+    withdraw the comments", "will not backtrack on" (negated) cancel it and the negation with it: the claim stands.
+    The governing cue ends at most _GOVERNS_WALK_BACK words before the walk-back, in its clause."""
+    cls = [c[0] for c in cues]
+    dropped: set[int] = set()
+    for i, w in enumerate(cues):
+        if w[3] not in _WALK_BACKS:
+            continue
+        gov = -1
+        for j in range(i):  # (the nearest: cues are in text order)
+            c = cues[j]
+            if c[2] < w[1] <= c[2] + _GOVERNS_WALK_BACK and c[4] in ("before", GOAL) and c[3] not in _WALK_BACKS:
+                gov = j
+        if gov < 0 or any(cues[gov][2] < b <= w[1] for b in clause_breaks(sent)):
+            continue
+        if cues[gov][0] == "negated":
+            dropped.update((gov, i))
+        else:
+            cls[i] = cues[gov][0]
+    # (by index: the engine is compiled, where a cue tuple is a value, not an object that "is" can tell apart)
+    return [(cls[i], c[1], c[2], c[3], c[4]) for i, c in enumerate(cues) if i not in dropped]
+
+
+# "will backtrack", "will likely backtrack", "is expected to quickly retract": the governing cue's last word is at
+# most this many words before the walk-back's first.
+_GOVERNS_WALK_BACK = 3
 
 
 def _is_month_may(sent: Sentence, at: int) -> bool:
@@ -406,6 +467,10 @@ def resolve(
         for cue in cues:
             cls, s, e, cue_key, direction = cue
             overlaps = s <= hi and e >= lo
+            pointing = False
+            # A headline's "China to retract claim …": the walk-back is still to come.
+            if headline and cue_key in _WALK_BACKS and _headline_to(sent, s):
+                cls = "future"
             if direction == NEXT_WORD:
                 # The word it leads to, when that is one of the signal's own ("close to agreeing a truce"), or a
                 # signal wholly in the phrase it opens ("closer to calling for humanitarian pauses"); not a signal
@@ -425,23 +490,29 @@ def resolve(
                 # A goal ("urged X to VERB") governs the verb's own words after its "to".
                 reach = GOAL_REACH if direction == GOAL else scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
+                # "Kyiv said troops were killed, but later retracted its report": a walk-back or denial whose
+                # object points back governs what a verb of saying before the words introduced, across clauses.
+                if not near and cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
+                    near = pointing = True
             # (The words and where they stand are spelled out only for an explanation, or for the cue that decides.)
             words = _cue_words(sent, cue) if explain else ""
             where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
+            if pointing and explain:
+                where = f"{s - hi} word(s) after; its object points back to what was said"
             if not near:
                 if hidden and not overlaps and (e < lo if direction in _GOVERNS_BEFORE else s > hi):
                     aside.append(cue)  # it governs only the other side: a cue it hid may apply here
                 if explain:
                     considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
                 continue
-            if not overlaps and direction != BACK:  # (a disclaimer reaches back across clauses)
+            if not overlaps and direction != BACK and not pointing:  # (a disclaimer reaches back across clauses)
                 gap = (e, lo) if e < lo else (hi, s)
                 if any(gap[0] < b <= gap[1] for b in clause_breaks(sent)):
                     if explain:
                         considered.append((cls, words, direction, False, f"in another clause ({where})"))
                     continue
                 # "retracts evacuation order after failed satellite launch": the launch is not what was taken back.
-                if cue_key == WALK_BACK and any(
+                if cue_key in _WALK_BACKS and any(
                     w in WALK_BACK_STOPS for w in sent.toks[e - sent.start + 1 : lo - sent.start]
                 ):
                     if explain:
@@ -618,6 +689,85 @@ def _future_form(
 
 
 _NOT_VERBS = frozenset("the a an its their his her this that these those our your my some all more its".split())
+
+
+def _headline_to(sent: Sentence, s: int) -> bool:
+    """Whether the walk-back starting at token s (document-wide) follows a headline's "to" ("China to retract claim
+    …"), not after a verb that makes it a purpose or a complement ("votes to", "refuses to": HEADLINE_TO_EXCEPTIONS)."""
+    at = s - sent.start
+    toks = sent.toks
+    return at > 0 and toks[at - 1] == "to" and not any(t in HEADLINE_TO_EXCEPTIONS for t in toks[: at - 1])
+
+
+def _reported(sent: Sentence, lo: int, hi: int, s: int) -> bool:
+    """Whether the signal's words lo..hi are what was said, for a cue pointing back from token s: a verb of saying
+    (cues.REPORTING_VERBS, not a noun before "of": "claims of …") stands before them in their clause ("Kyiv said
+    (that) …", "Thorpe alleged …", "is accused of …"; not after "to": "expected him to say …"), the cue stands in a
+    later clause (cues.POINT_BACK_LINKS), and no clause of concession, cause or an earlier time opens between the
+    verb and the cue (cues.POINT_BACK_STOPS)."""
+    toks, base = sent.toks, sent.start
+    breaks = clause_breaks(sent)
+    if not any(hi < b <= s for b in breaks) and POINT_BACK_LINKS.isdisjoint(toks[hi + 1 - base : s - base]):
+        return False
+    for i in range(lo - 1, base - 1, -1):
+        if any(i < b <= lo for b in breaks):
+            return False
+        word = toks[i - base]
+        if word in REPORTING_VERBS and (word == "accused" or i + 1 >= sent.end or toks[i + 1 - base] != "of"):
+            # "expected him to say …, not deny it": a saying still to come, or refused, reports nothing
+            if i > base and toks[i - 1 - base] == "to":
+                return False
+            return not any(w in POINT_BACK_STOPS for w in toks[i + 1 - base : s - base])
+    return False
+
+
+def _definite(between: list[str]) -> bool:
+    """Whether the words between a walk-back's verb and its word for what was said make it one already named:
+    "its earlier report", "the comments"; not "a report", "an earlier statement", or none ("retracts claim")."""
+    return any(t in POINT_BACK_DETERMINERS for t in between)
+
+
+def _names_new(toks: list[str], at: int) -> bool:
+    """Whether the words at toks[at] go on to say what the noun before was ("the report **that** …", "the claim
+    **of** responsibility", "the comments **about** …"): then it is not what was said before it."""
+    return at < len(toks) and toks[at] in DISCLAIMER_NOT_ANAPHORIC_AFTER_EN
+
+
+def _points_back(toks: list[str], at: int, nouns: frozenset[str] | None) -> bool:
+    """Whether the object at toks[at] points back to something said before: a pronoun ("denies it", "retracted
+    this"; not a clause's subject: "denies it is doing so"), or a determiner before a noun ("retracted his tweet",
+    "denied the allegations"; for a denial one of `nouns`, within two words), not followed by "of", "that", ...."""
+    n = len(toks)
+    if at >= n:
+        return False
+    word = toks[at]
+    if word in POINT_BACK_PRONOUNS:
+        return at + 1 >= n or toks[at + 1] in POINT_BACK_PRONOUN_BEFORE
+    if word not in POINT_BACK_DETERMINERS:
+        return False
+    for j in (at + 1, at + 2):
+        if j >= n:
+            return False
+        if nouns is None or toks[j] in nouns:
+            return not _names_new(toks, j + 1)
+    return False
+
+
+# After a noun walk-back's word for what was said, a verb: the noun phrase is the subject ("Retraction of statement
+# helped form …", "Withdrawal of the claim was ordered"). An auxiliary, or a verb's past form.
+_PREDICATE_STARTS = frozenset(
+    "is was were are has had have will would could can may might should must did does led made came sent left took "
+    "gave drew brought found saw put set meant kept".split()
+)
+
+
+def _predicate_follows(toks: list[str], at: int) -> bool:
+    """Whether toks[at] begins a predicate: an auxiliary or an English verb's past form (_PREDICATE_STARTS, or an
+    -ed form of a verb: "helped", "prompted", "sparked")."""
+    if at >= len(toks):
+        return False
+    word = toks[at]
+    return word in _PREDICATE_STARTS or (word.endswith("ed") and _is_past_participle_en(word))
 
 
 def _said_word(toks: list[str], at: int) -> int | None:

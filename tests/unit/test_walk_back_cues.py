@@ -83,3 +83,108 @@ def test_walk_backs_are_negations_in_the_built_in_lists() -> None:
 def test_a_walk_back_spans_the_word_for_what_was_said(sentence: str, cue: str) -> None:
     """The cue reaches from the noun ("walked back its earlier report"), so its scope is counted from there."""
     assert modality(sentence, KILLED) == ("negated", cue)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "signal", "want"),
+    [
+        # What a reader hears: the correction (the headline's subject) sparked anger, and the killing that the anger
+        # is about is reported as a fact; what follows "statement" is the headline's predicate, not the statement.
+        ("Correction of statement sparked anger that North Korean troops were killed in Kursk", "", KILLED, "asserted"),
+        (
+            "",
+            "Withdrawal of the report was ordered after North Korean troops were killed in Kursk.",
+            KILLED,
+            "asserted",
+        ),
+        # ... while a retraction whose statement is spelled out still takes it back.
+        ("Retraction of the claim that North Korean troops were killed in Kursk", "", KILLED, "negated"),
+    ],
+)
+def test_a_walk_back_noun_as_the_subject_takes_back_nothing(title: str, body: str, signal: str, want: str) -> None:
+    """Session 10's harm "Retraction of statement '…'": a noun walk-back before a verb is the subject."""
+    assert modality(body, signal, title=title)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "signal", "want"),
+    [
+        # A walk-back still to come, or one that may come, is not one done: the claim is not denied now.
+        ("", "Seoul will retract its claim that North Korean troops were killed in Kursk.", KILLED, "future"),
+        (
+            "",
+            "Seoul is expected to walk back its report that North Korean troops were killed in Kursk.",
+            KILLED,
+            "future",
+        ),
+        ("Seoul to retract claim that North Korean troops were killed in Kursk", "", KILLED, "future"),
+        ("", "Seoul may walk back its report that North Korean troops were killed in Kursk.", KILLED, "hedged"),
+        (
+            "",
+            "If Seoul retracts its claim that North Korean troops were killed in Kursk, talks resume.",
+            KILLED,
+            "conditional",
+        ),
+        # A walk-back refused or not made leaves the claim standing.
+        ("", "Seoul refused to retract its claim that North Korean troops were killed in Kursk.", KILLED, "asserted"),
+        ("", "Seoul did not walk back its report that North Korean troops were killed in Kursk.", KILLED, "asserted"),
+        # (one done stays a denial)
+        ("", "Seoul has retracted its claim that North Korean troops were killed in Kursk.", KILLED, "negated"),
+    ],
+)
+def test_a_walk_back_governed_by_another_cue(title: str, body: str, signal: str, want: str) -> None:
+    """Session 10's harm "China will backtrack on goal …": a future (or hedged, conditional) walk-back takes that
+    cue's class; a negated one cancels with its negation."""
+    assert modality(body, signal, title=title)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "signal", "want"),
+    [
+        # A claim of responsibility taken back: the strike and the deaths happened, the claimant's part is withdrawn.
+        (
+            "",
+            "The group walked back its claim of responsibility for the blast that killed North Korean troops in Kursk.",
+            KILLED,
+            "asserted",
+        ),
+        # A walk-back or denial in a later clause whose object points back takes back what was said before it.
+        ("", "Seoul said North Korean troops were killed in Kursk, but later retracted its report.", KILLED, "negated"),
+        (
+            "",
+            "Kyiv alleged North Korean troops were sent to Russia - before withdrawing the comments.",
+            SENT,
+            "negated",
+        ),
+        ("", "Kyiv says North Korean troops were sent to Russia; Moscow denies it.", SENT, "negated"),
+        # ... not what no verb of saying introduced, nor across a clause of concession, nor a new object.
+        ("", "North Korean troops were killed in Kursk, and Seoul later retracted its report.", KILLED, "asserted"),
+        (
+            "",
+            "Seoul says North Korean troops were sent to Russia despite Moscow rejecting it.",
+            SENT,
+            "asserted",
+        ),
+        ("", "Seoul says North Korean troops were sent to Russia, and Moscow denied them leave.", SENT, "asserted"),
+        (
+            "",
+            "Seoul said North Korean troops were sent to Russia, but talks stalled after Moscow rejected it.",
+            SENT,
+            "asserted",
+        ),
+        ("", "Seoul expected Moscow to say North Korean troops were sent to Russia, not deny it.", SENT, "asserted"),
+        # (in the verb of saying's own clause the words are the denier, not what was said)
+        (
+            "",
+            "Seoul says relatives of North Korean troops killed in Kursk during the long autumn fighting of last year denied the report.",
+            KILLED,
+            "asserted",
+        ),
+    ],
+)
+def test_a_walk_back_after_the_claim(title: str, body: str, signal: str, want: str) -> None:
+    """Session 10's harm "walked back its earlier claim of responsibility for the attacks" and the open "negation
+    after a claim in a later clause". Read on the 2023 corpus: "X said that … had been found, but later retracted
+    his tweet", "Y alleged … - before withdrawing the comments", "Z says … ; W denies it" are heard as taken back
+    or denied (as "…, a claim W denied" already is)."""
+    assert modality(body, signal, title=title)[0] == want
