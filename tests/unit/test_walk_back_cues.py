@@ -102,7 +102,10 @@ def test_a_walk_back_spans_the_word_for_what_was_said(sentence: str, cue: str) -
     ],
 )
 def test_a_walk_back_noun_as_the_subject_takes_back_nothing(title: str, body: str, signal: str, want: str) -> None:
-    """Session 10's harm "Retraction of statement '…'": a noun walk-back before a verb is the subject."""
+    """Session 10's harm, read on the 2023 corpus: "Retraction of statement 'helped form the basis of the revised
+    indictment …', court papers say". A reader hears that the retraction helped form the basis: the quote is the
+    headline's predicate, said of the retraction, and nothing in it is taken back. A noun walk-back ("retraction
+    of", "withdrawal of", "correction of") before a verb is the subject, and no cue."""
     assert modality(body, signal, title=title)[0] == want
 
 
@@ -133,8 +136,12 @@ def test_a_walk_back_noun_as_the_subject_takes_back_nothing(title: str, body: st
     ],
 )
 def test_a_walk_back_governed_by_another_cue(title: str, body: str, signal: str, want: str) -> None:
-    """Session 10's harm "China will backtrack on goal …": a future (or hedged, conditional) walk-back takes that
-    cue's class; a negated one cancels with its negation."""
+    """Session 10's harm "… concerns that China will backtrack on goal to become carbon neutral by 2060": a reader
+    hears a change still to come (the goal stands today), as "will" makes any other claim future: the walk-back
+    takes the class of the cue that governs it (future; "may retract" hedged, "if … retracts" conditional), and a
+    negation cancels with it ("refused to withdraw the comments", "will not backtrack on": the claim stands). Read
+    on the 2023 corpus: "plan to ask Elon Musk to retract his backing", "appears to have withdrawn an assertion",
+    "urged the UK not to backtrack on … agreements", "failing to retract previous remarks"."""
     assert modality(body, signal, title=title)[0] == want
 
 
@@ -176,7 +183,8 @@ def test_a_walk_back_governed_by_another_cue(title: str, body: str, signal: str,
         # (in the verb of saying's own clause the words are the denier, not what was said)
         (
             "",
-            "Seoul says relatives of North Korean troops killed in Kursk during the long autumn fighting of last year denied the report.",
+            "Seoul says relatives of North Korean troops killed in Kursk during the long autumn fighting of last year "
+            "denied the report.",
             KILLED,
             "asserted",
         ),
