@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -39,6 +39,22 @@ _QUIET = logging.getLogger(f"{__name__}.response_url")
 _QUIET.setLevel(logging.CRITICAL + 1)
 
 
+@dataclass(frozen=True)
+class LookupTiming:
+    """How long a command's membership lookup waits on Slack, and the clock that decides whether the bot's name is
+    still asked. Served: the limits above in real time, so that both calls and the reply fit in Slack's 3 s. Tests
+    give socket timeouts a loaded machine cannot reach and a stopwatch of their local Slack's injected delays (its
+    `answer_delays`), so that what a reply says cannot change with the machine's load."""
+
+    lookup_timeout: int = LOOKUP_TIMEOUT  # seconds for conversations.info (slack-sdk takes whole seconds)
+    name_timeout: int = NAME_BUDGET  # seconds for auth.test, the bot's name
+    name_budget: float = NAME_BUDGET  # auth.test is asked only when the lookup took less than this, by `stopwatch`
+    stopwatch: Callable[[], float] = time.monotonic
+
+
+REAL_TIME = LookupTiming()
+
+
 def slack_actor(user: dict[str, Any] | None, user_id: str | None = None, user_name: str | None = None) -> Actor:
     user = user or {}
     return Actor(
@@ -55,9 +71,11 @@ def build_app(
     signing_secret: str,
     base_url: str | None = None,
     logger: logging.Logger | None = None,
+    lookup_timing: LookupTiming = REAL_TIME,
 ) -> App:
     """A Bolt app for one workspace. The bot token is checked (auth.test) on the first request, not at start,
-    so the server comes up while Slack is unreachable."""
+    so the server comes up while Slack is unreachable. `lookup_timing`: the membership lookup's limits and clock
+    (real time; tests pass their own)."""
     # The token goes to Bolt, which builds its client from it. Handed a ready `client=` instead, Bolt still reads
     # $SLACK_BOT_TOKEN (the variable the README's channels use) and, finding it set, logs "As you gave `client` as
     # well, `token` will be unused." at every `serve`: a warning about nothing, that reads like a misconfiguration.
@@ -80,7 +98,8 @@ def build_app(
         actor = slack_actor(None, command.get("user_id"), command.get("user_name"))
 
         def membership(ch: SlackChannelRef) -> Membership:
-            return membership_for_reply(client, ch.id, bot_id=str(context.bot_user_id or ""), names=names)
+            bot_id = str(context.bot_user_id or "")
+            return membership_for_reply(client, ch.id, bot_id=bot_id, names=names, timing=lookup_timing)
 
         def announce(text: str) -> str:
             return post_in_channel(client, channel.id, text)
@@ -252,28 +271,30 @@ def membership_for_reply(
     *,
     bot_id: str,
     names: list[str],
-    stopwatch: Callable[[], float] = time.monotonic,
+    timing: LookupTiming = REAL_TIME,
 ) -> Membership:
     """channel_membership, and for a reply that says whom to /invite the bot's name: asked only when Slack
-    answered (an error code, not unreachable), and only while the lookup left time for it (NAME_BUDGET, by
-    `stopwatch`: real time, which tests replace with the time their local Slack spent answering), so that both
-    calls stay inside Slack's 3 s; else the reply names the bot by its mention alone."""
-    started = stopwatch()
-    found = channel_membership(client, channel_id, bot_id=bot_id)
+    answered (an error code, not unreachable), and only while the lookup left time for it (`timing.name_budget`,
+    by `timing.stopwatch`: real time, which tests replace with the time their local Slack spent answering), so that
+    both calls stay inside Slack's 3 s; else the reply names the bot by its mention alone."""
+    started = timing.stopwatch()
+    found = channel_membership(client, channel_id, bot_id=bot_id, timeout=timing.lookup_timeout)
     if found.member is False or (found.member is None and found.error.isidentifier()):
-        if names or stopwatch() - started < NAME_BUDGET:
-            client.timeout = min(client.timeout or NAME_BUDGET, NAME_BUDGET)
+        if names or timing.stopwatch() - started < timing.name_budget:
+            client.timeout = min(client.timeout or timing.name_timeout, timing.name_timeout)
             found = replace(found, bot_name=bot_name(client, names))
     return found
 
 
-def channel_membership(client: WebClient, channel_id: str, *, bot_id: str = "") -> Membership:
+def channel_membership(
+    client: WebClient, channel_id: str, *, bot_id: str = "", timeout: int = LOOKUP_TIMEOUT
+) -> Membership:
     """Whether the bot is in `channel_id`, by conversations.info (`channel.is_member`; a direct message with the
     bot is `is_im`, without is_member). `channel_not_found` is a conversation the bot cannot see (a private channel
     it is not in, a direct message between others): not a member. Any other failure (missing scope, rate limit,
-    network): member None, with what failed."""
+    network): member None, with what failed. Within `timeout` seconds (LOOKUP_TIMEOUT when served)."""
     # Bolt makes this client for the one request, so its timeout can be shortened here without touching others'.
-    client.timeout = min(client.timeout or LOOKUP_TIMEOUT, LOOKUP_TIMEOUT)
+    client.timeout = min(client.timeout or timeout, timeout)
     try:
         info = client.conversations_info(channel=channel_id).get("channel") or {}
     except SlackApiError as e:

@@ -3,7 +3,8 @@
 Slack-compatible server.
 
 F2: a subscription typed in a channel the bot is not in is refused (with how to invite it), since every alert
-would fail there; accepted with a warning when Slack cannot say.
+would fail there; accepted with a warning when Slack cannot say. These two serve the app in this process (as
+`serve` builds it), so that it can be given a clock that a loaded machine cannot move.
 F6a: a line that does not parse names the wrong word and what is accepted there, as the CLI says it.
 F6b: a click whose reply cannot be posted to its response_url still gets Slack's 200: the action stands, and the
 failure is one warning in the log.
@@ -12,7 +13,8 @@ failure is one warning in the log.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -30,7 +32,13 @@ from tests.integration.test_slack_app import (
     slack,
     stop,
 )
+from watchfloor.alerts.slackapp.app import LookupTiming, build_app
 from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION
+from watchfloor.config import load_config
+from watchfloor.stream_processors.rulefile import load_rules
+from watchfloor.web.build import build_services
+from watchfloor.web.server import WebServer, create_app
+from watchfloor.wiring import open_control, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +49,35 @@ served = base.served
 # --- F2: the bot must be in the channel a subscription is typed in ------------------------------------------
 
 
-def test_subscribing_where_the_bot_is_not_a_member_is_refused(env: Env, served: Served) -> None:
-    app = slack(env, served)
+@pytest.fixture
+def served_here(env: Env) -> Iterator[SlackRequests]:
+    """The Slack app of `watchfloor serve --config` (its services as serve builds them), served from this process
+    with a LookupTiming of its own. Whether a refusal names the bot (`/invite @watchfloor`) is decided by how long
+    conversations.info took: in `serve`'s subprocess that was real time against a 1 s budget, and one local round
+    trip on a loaded CI machine can take that long. Here the budget is read on the local Slack's injected delays
+    (none in these tests) and the socket timeouts are beyond any load, so the reply cannot change with it."""
+    cfg = load_config(env.config)
+    _, rules = load_rules(cfg.rules)
+    store = open_store(cfg.store)
+    services = build_services(cfg, store, open_control(store, cfg), rules, env=env.env)
+    timing = LookupTiming(lookup_timeout=120, name_timeout=120, stopwatch=env.slack.answer_delays)
+    app = build_app(
+        services.context,
+        token=env.slack.token,
+        signing_secret=SECRET,
+        base_url=env.slack.base_url,
+        lookup_timing=timing,
+    )
+    server = WebServer(create_app(replace(services, slack_app=app)), "127.0.0.1", 0).start()
+    try:
+        yield SlackRequests(f"{server.url}/slack/events", SECRET, env.slack)
+    finally:
+        server.stop()
+        store.close()
+
+
+def test_subscribing_where_the_bot_is_not_a_member_is_refused(env: Env, served_here: SlackRequests) -> None:
+    app = served_here
     env.slack.not_member = {OTHER}
     got = ephemeral(app.slash_command("subscribe tag:troops", channel_id=OTHER, channel_name="elsewhere"))
     # the bot as auth.test names it (user_id U00000000, user "watchfloor")
@@ -64,8 +99,10 @@ def test_subscribing_where_the_bot_is_not_a_member_is_refused(env: Env, served: 
     assert [s.channel for s in env.control().subscriptions()] == [f"slack:{OTHER}"]
 
 
-def test_subscribing_where_membership_cannot_be_checked_is_accepted_with_a_warning(env: Env, served: Served) -> None:
-    app = slack(env, served)
+def test_subscribing_where_membership_cannot_be_checked_is_accepted_with_a_warning(
+    env: Env, served_here: SlackRequests
+) -> None:
+    app = served_here
     env.slack.fail_next("conversations.info", body={"ok": False, "error": "missing_scope", "needed": "channels:read"})
     got = ephemeral(app.slash_command("subscribe tag:troops", channel_id=OTHER, channel_name="elsewhere"))
     assert got.startswith(":white_check_mark: This channel now gets alerts tagged `troops`"), got
