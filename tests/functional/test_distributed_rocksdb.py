@@ -5,7 +5,6 @@ still gives exactly the embedded runner's detections."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 pytest.importorskip("rocksdict")
 
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
-    SETTLE,
     Cluster,
     cluster,
     embedded_detections,
@@ -22,7 +20,9 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     stored_detections,
 )
 from watchfloor.schemas.events import document_event
+from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+from watchfloor.stream_processors.kafka.status import pipeline_status
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -43,6 +43,27 @@ def reading_starts_at(log_text: str) -> dict[int, int]:
     return out
 
 
+def end_offsets(c: Cluster, topic: str) -> dict[int, int]:
+    """partition -> end offset of one of the pipeline's topics, now."""
+    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
+    return {p: end for (t, p), end in st.ends.items() if t == topic}
+
+
+def committed_past(c: Cluster, topic: str, ends: dict[int, int]) -> bool:
+    """The workers' group has committed every partition of `topic` up to `ends` (what was there when looked)."""
+    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
+    (workers,) = (g for g in st.groups if g.role == "workers")
+    return all(workers.offsets.get((topic, p), 0) >= end for p, end in ends.items())
+
+
+def wait_processed(c: Cluster, topic: str) -> None:
+    """Until the workers have committed `topic` as far as it is written now. Faust commits a record only once the
+    agent acknowledged it and the producer was flushed: for correlate, after the batch's state went to the table
+    (on RocksDB, a put) and its changelog record was acknowledged (which writes the changelog offset there)."""
+    ends = end_offsets(c, topic)
+    c.wait(f"the workers to commit {topic} up to {ends}", lambda: committed_past(c, topic, ends))
+
+
 def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
     docs = load_docs()
     expected = embedded_detections(docs)
@@ -55,10 +76,13 @@ def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path
     with KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl") as pub:
         pub.publish([document_event(d) for d in first])
         cluster.wait(f"{n_first} alerts", lambda: len(stored_detections(cluster.store_url)) >= n_first)
-        time.sleep(1.0)  # let the last batch's state write reach the table (it follows the detections)
-        # Faust opens the RocksDB files on the table's first write, which a loaded machine may delay past
-        # the sleep: wait for them (a condition, not a longer sleep) before the kill.
-        cluster.wait(f"a RocksDB database under {datadir}", lambda: bool(list(datadir.rglob("CURRENT"))))
+        # The last batch's state write follows its detections: killed before it, the worker leaves RocksDB without
+        # the changelog offsets the restart is to start from. Wait until the documents are committed (extract's
+        # correlate records are flushed by then), then the correlate records they made (their state is written).
+        names = TopicNames(cluster.prefix)
+        wait_processed(cluster, names.documents)
+        wait_processed(cluster, names.correlate)
+        assert list(datadir.rglob("CURRENT")), f"no RocksDB database under {datadir}"
         worker.kill()
 
         pub.publish([document_event(d) for d in rest])  # arrives while the worker is down
@@ -67,7 +91,10 @@ def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path
             f"the {len(expected)} embedded alerts",
             lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
         )
-    time.sleep(SETTLE)
+        # Anything extra (a duplicate, a detection too many) would come from records already written: once the
+        # workers have committed all of them (notify commits a detection after the store has it), it is in the store.
+        for topic in (names.documents, names.correlate, names.detections):
+            wait_processed(cluster, topic)
 
     got = stored_detections(cluster.store_url)
     assert sorted(map(key, got)) == sorted(map(key, expected)), "a detection is missing, extra or differs"
