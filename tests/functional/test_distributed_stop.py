@@ -26,4 +26,6 @@ def test_a_stop_that_hangs_ends_after_the_grace(cluster: Cluster) -> None:  # no
     assert "fault injected: the stop waits for ever" in log
     assert w.proc is not None and w.proc.returncode == 0, log[-3000:]
     assert f"the worker did not stop within {GRACE_S:.0f} s; exiting now" in log
-    assert GRACE_S <= took < GRACE_S + 20, took
+    # Not before the grace. No upper bound: a stop that never ended would have been SIGKILLed by stop() after 30 s
+    # (returncode -9, refused above), and how long past the grace the exit takes is the machine's load.
+    assert took >= GRACE_S, took
