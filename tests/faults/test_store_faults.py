@@ -38,6 +38,7 @@ _OPENER = textwrap.dedent(
     from watchfloor.schemas.events import Event
     from watchfloor.stream_processors.stores.sql import SqlStore
     url, go, me = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    Path(f"{go}.{me}.ready").touch()  # imported: the parent says go once every child is here
     while not go.exists():
         time.sleep(0.001)
     store = SqlStore(url)
@@ -60,7 +61,15 @@ def _open_at_once(url: str, go: Path, n: int) -> list[subprocess.CompletedProces
         )
         for i in range(n)
     ]
-    time.sleep(1.5)  # let every child import and reach its wait
+    # Every child imported and at its wait before go: on a loaded machine a fixed pause (it was 1.5 s) let the go
+    # come first, and the children opened the store one after another, which cannot find the race.
+    ready = [Path(f"{go}.p{i}.ready") for i in range(n)]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready):
+        if any(p.poll() is not None for p in procs):
+            break  # a child failed before its wait: its stderr is in the results
+        assert time.monotonic() < deadline, "the children did not reach their wait in 120 s"
+        time.sleep(0.01)
     go.touch()
     done = []
     for p in procs:
