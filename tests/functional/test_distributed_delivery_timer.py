@@ -4,19 +4,18 @@ once; after that nothing arrives, and the alerts still reach Slack, each once, w
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster: a fixture)
-    SETTLE,
     Cluster,
     all_posted,
     check_posts,
     cluster,
     embedded_detections,
     load_docs,
+    settle,
 )
 from watchfloor.schemas.events import document_event
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
@@ -37,7 +36,7 @@ def test_worker_retries_outstanding_deliveries_with_no_new_detection(cluster: Cl
         pub.close()
     every = {d.id for d in expected}
     cluster.wait(f"{len(expected)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, every))
-    time.sleep(SETTLE)  # duplicates, if any, would arrive now
+    settle(cluster, slack_server)  # duplicates, if any, are posted by then
     check_posts(slack_server, expected, cluster.store_url)
     refused = [r for r in slack_server.requests_for("chat.postMessage") if r.response.get("ok") is False]
     assert len(refused) == 3

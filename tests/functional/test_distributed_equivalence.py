@@ -38,6 +38,7 @@ from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka.app import ASSIGNMENT_LOG
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+from watchfloor.stream_processors.kafka.status import pipeline_status
 from watchfloor.stream_processors.kafka.topics import ensure_topics
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.rulefile import load_rules
@@ -51,7 +52,6 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
 ALERT_EVENTS = {"detection", "detection.retracted"}
 RULES = ["builtin:dprk_russia"]
-SETTLE = 3.0  # seconds to keep watching for anything extra (a duplicate, a detection too many)
 SESSION_TIMEOUT = 6.0  # the broker's minimum: a killed worker's partitions move after this long
 DEADLINE = 120.0  # for any one wait below
 
@@ -324,6 +324,64 @@ def assignment(worker: Worker) -> dict[str, list[int]]:
     return parsed
 
 
+def end_offsets(c: Cluster, topic: str) -> dict[int, int]:
+    """partition -> end offset of one of the pipeline's topics, now."""
+    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
+    return {p: end for (t, p), end in st.ends.items() if t == topic}
+
+
+def committed_past(c: Cluster, topic: str, ends: dict[int, int]) -> bool:
+    """The workers' group has committed every partition of `topic` up to `ends` (what was there when looked)."""
+    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
+    (workers,) = (g for g in st.groups if g.role == "workers")
+    return all(workers.offsets.get((topic, p), 0) >= end for p, end in ends.items())
+
+
+def wait_processed(c: Cluster, topic: str) -> None:
+    """Until the workers have committed `topic` as far as it is written now. Faust commits a record only once the
+    agent acknowledged it and the producer was flushed: for correlate, after the batch's state went to the table (on
+    RocksDB a put) and its outputs and changelog record were acknowledged (which writes the changelog offset into
+    RocksDB); for detections, after the store has them."""
+    ends = end_offsets(c, topic)
+    c.wait(f"the workers to commit {topic} up to {ends}", lambda: committed_past(c, topic, ends))
+
+
+def outstanding_deliveries(store_url: str) -> int:
+    store = open_store(store_url)
+    try:
+        return store.delivery_counts().get("outstanding", 0)
+    finally:
+        store.close()
+
+
+def backing_off(store_url: str) -> bool:
+    """A delivery is waiting out its backoff: outstanding, tried, and not held by a dispatcher."""
+    store = open_store(store_url)
+    try:
+        rows = store.deliveries(statuses=["outstanding"])
+    finally:
+        store.close()
+    return any(r.attempts >= 1 and r.lease_owner is None for r in rows)
+
+
+def settle(c: Cluster, slack_server: Any = None) -> None:
+    """What a fixed pause ("anything extra would arrive now") stood for, waited on instead: the workers have
+    committed every record written so far to documents, correlate and detections, in that order (each one's
+    outputs are in the next before it commits), so any detection those records make is in the store. With
+    `slack_server`: also everything raised is posted and no delivery is outstanding (the dispatcher sends only
+    outstanding rows), so no post is still to come."""
+    t = Topics(c.prefix)
+    for topic in (t.documents, t.correlate, t.detections):
+        wait_processed(c, topic)
+    if slack_server is not None:
+        c.wait(
+            "every alert posted and no delivery outstanding",
+            lambda: (
+                raised_events(c.store_url) <= set(posted_ids(slack_server)) and outstanding_deliveries(c.store_url) == 0
+            ),
+        )
+
+
 def shared(workers: list[Worker], topic: str) -> bool:
     """Every worker owns some of `topic`'s partitions, and together they own each exactly once."""
     parts = [assignment(w).get(topic, []) for w in workers]
@@ -405,7 +463,7 @@ def test_two_workers_give_the_embedded_detections(cluster: Cluster) -> None:
         lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
     )
     took = time.monotonic() - started
-    time.sleep(SETTLE)  # nothing more may arrive
+    settle(cluster)  # anything extra is in the store by then
     got = stored_detections(cluster.store_url)
     assert sorted(map(key, got)) == sorted(map(key, expected)), "distributed detections differ from embedded"
     assert w1.alive() and w2.alive()
@@ -451,7 +509,9 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
             return any(r.status == 503 for r in slack_server.requests_for("chat.postMessage"))
 
         cluster.wait("the 503", failed_once)
-        time.sleep(0.3)
+        # killed once the attempt is recorded: the row outstanding, tried once, its lease given back (it was a
+        # 0.3 s pause, which a loaded machine can outlast before the record is written)
+        cluster.wait("the failed attempt in the ledger", lambda: backing_off(cluster.store_url))
         worker.kill()
         killed_at = time.monotonic()
         sent_before_restart = set(posted_ids(slack_server))
@@ -461,7 +521,7 @@ def test_sigkill_mid_delivery_then_restart(cluster: Cluster, slack_server: Any) 
         every = {d.id for d in expected}
         cluster.wait(f"{len(expected)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, every))
         recovered = time.monotonic() - killed_at
-        time.sleep(SETTLE)  # duplicates, if any, would arrive now
+        settle(cluster, slack_server)  # duplicates, if any, are posted by then
     finally:
         pub.close()
 

@@ -7,7 +7,6 @@ captures (skipped without ../shared/data)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     cluster,
     dead_letters,
     engine,
+    settle,
     shared,
     stored_detections,
 )
@@ -110,7 +110,7 @@ def test_two_workers_one_killed_give_the_backtests_alerts(cluster: Cluster, feed
             f"the {len(expected)} backtest alerts",
             lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
         )
-        time.sleep(3.0)  # nothing more may arrive
+        settle(cluster)  # anything extra is in the store by then
         assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected))
         assert workers[1].alive()
 

@@ -20,6 +20,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     embedded_detections,
     key,
     load_docs,
+    settle,
     shared,
     stored_detections,
 )
@@ -65,7 +66,7 @@ def test_survivor_takes_over_the_partitions_and_the_alerts(
         every = {d.id for d in expected}
         cluster.wait(f"{len(expected)} alerts posted", lambda: all_posted(slack_server, cluster.store_url, every))
         took_over = time.monotonic() - killed_at
-    time.sleep(3.0)
+    settle(cluster, slack_server)  # anything extra, detection or post, is in by then
 
     got = stored_detections(cluster.store_url)
     assert sorted(map(key, got)) == sorted(map(key, expected))

@@ -17,12 +17,13 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     embedded_detections,
     key,
     load_docs,
+    settle,
     stored_detections,
+    wait_processed,
 )
 from watchfloor.schemas.events import document_event
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
-from watchfloor.stream_processors.kafka.status import pipeline_status
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -41,27 +42,6 @@ def reading_starts_at(log_text: str) -> dict[int, int]:
         if m:
             out[int(m["partition"])] = int(m["offset"])
     return out
-
-
-def end_offsets(c: Cluster, topic: str) -> dict[int, int]:
-    """partition -> end offset of one of the pipeline's topics, now."""
-    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
-    return {p: end for (t, p), end in st.ends.items() if t == topic}
-
-
-def committed_past(c: Cluster, topic: str, ends: dict[int, int]) -> bool:
-    """The workers' group has committed every partition of `topic` up to `ends` (what was there when looked)."""
-    st = pipeline_status(c.bootstrap, c.prefix, worker_group=c.app_id)
-    (workers,) = (g for g in st.groups if g.role == "workers")
-    return all(workers.offsets.get((topic, p), 0) >= end for p, end in ends.items())
-
-
-def wait_processed(c: Cluster, topic: str) -> None:
-    """Until the workers have committed `topic` as far as it is written now. Faust commits a record only once the
-    agent acknowledged it and the producer was flushed: for correlate, after the batch's state went to the table
-    (on RocksDB, a put) and its changelog record was acknowledged (which writes the changelog offset there)."""
-    ends = end_offsets(c, topic)
-    c.wait(f"the workers to commit {topic} up to {ends}", lambda: committed_past(c, topic, ends))
 
 
 def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
@@ -91,10 +71,7 @@ def test_restart_on_rocksdb_reads_the_state_from_disk(cluster: Cluster, tmp_path
             f"the {len(expected)} embedded alerts",
             lambda: sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected)),
         )
-        # Anything extra (a duplicate, a detection too many) would come from records already written: once the
-        # workers have committed all of them (notify commits a detection after the store has it), it is in the store.
-        for topic in (names.documents, names.correlate, names.detections):
-            wait_processed(cluster, topic)
+        settle(cluster)  # anything extra (a duplicate, a detection too many) is in the store by then
 
     got = stored_detections(cluster.store_url)
     assert sorted(map(key, got)) == sorted(map(key, expected)), "a detection is missing, extra or differs"
