@@ -123,3 +123,25 @@ def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path:
     assert res.exit_code == 1 and "already ended" in res.output
     res = runner.invoke(app, ["silences", "add", "treaty-signed", "-d", "forever", *c])
     assert res.exit_code == 1 and "bad duration" in res.output
+
+
+def test_silences_add_refuses_a_channel_that_routes_nothing(config: Path) -> None:
+    """`--channel` names a routing channel: the config's, or a slack:ID that a subscription names. Anything else
+    (a typo) is refused, naming the known ones, and records no silence (outside trial 14, M2)."""
+    c = ["--config", str(config)]
+    res = runner.invoke(app, ["silences", "add", "treaty-signed", "--channel", "archvie", *c])
+    assert res.exit_code == 1, res.output
+    assert "unknown channel 'archvie' (did you mean 'archive'?): use one of archive, console" in res.output
+    res = runner.invoke(app, ["silences", "add", "treaty-signed", "--channel", "slack:C0NOBODY", *c])
+    assert res.exit_code == 1 and "unknown channel 'slack:C0NOBODY'" in res.output, res.output
+    assert "or slack:CHANNEL_ID" not in res.output  # only a subscribed one will do here
+    assert wf("silences", "list", "--json", *c).strip() == ""
+
+    wf("subscriptions", "add", "slack:C0DESK", *c)  # subscribed from the CLI (or Slack): now a routing channel
+    assert wf("silences", "add", "treaty-signed", "--channel", "slack:C0DESK", *c).startswith("sil-")
+    assert wf("silences", "add", "treaty-signed", "--channel", "archive", *c).startswith("sil-")
+    rows = [json.loads(line) for line in wf("silences", "list", "--json", *c).splitlines()]
+    assert sorted(r["channel"] for r in rows) == ["archive", "slack:C0DESK"]
+    # subscriptions add still takes any slack:ID (that is how a Slack channel is subscribed), with a near match said
+    res = runner.invoke(app, ["subscriptions", "add", "consle", *c])
+    assert res.exit_code == 1 and "unknown channel 'consle' (did you mean 'console'?)" in res.output, res.output

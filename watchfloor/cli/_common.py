@@ -310,13 +310,23 @@ def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "de
         )
 
 
-def check_channel_name(cfg: Any, channel: str, *, also: set[str] | frozenset[str] = frozenset()) -> None:
+def check_channel_name(
+    cfg: Any, channel: str, *, also: set[str] | frozenset[str] = frozenset(), any_slack: bool = True
+) -> None:
     """Refuse a channel name that is neither in the config, nor `slack:CHANNEL_ID` (a channel the Slack app
-    subscribed), nor in `also` (names the store knows): a typo would otherwise look like success."""
+    subscribed; with `any_slack=False` only one in `also`), nor in `also` (names the store knows): a typo would
+    otherwise look like success. The refusal names the known channels, the closest first."""
+    from difflib import get_close_matches
+
     names = {ch.name for ch in cfg.channels}
-    if channel in names or channel in also or (channel.startswith("slack:") and len(channel) > len("slack:")):
+    slack_id = channel.startswith("slack:") and len(channel) > len("slack:")
+    if channel in names or channel in also or (any_slack and slack_id):
         return
-    raise fail(f"unknown channel {channel!r}: use one of {', '.join(sorted(names | also))} or slack:CHANNEL_ID")
+    known = sorted(names | also)
+    near = get_close_matches(channel, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    slack = " or slack:CHANNEL_ID" if any_slack else ""
+    raise fail(f"unknown channel {channel!r}{hint}: use one of {', '.join(known) or 'none'}{slack}")
 
 
 UNDETECTED_LIMIT = 10_000  # documents counted at most, so the look costs little on a large log

@@ -343,7 +343,13 @@ def silences_add(
             "--group", "-g", help="KEY=VALUE, or a VALUE under any key: an entity id or name (RUS, Russia); repeatable."
         ),
     ] = None,
-    channel: Annotated[str | None, typer.Option(help="Only this routing channel (default: every channel).")] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this routing channel: a config channel's name, or a slack:CHANNEL_ID that a subscription "
+            "names (default: every channel)."
+        ),
+    ] = None,
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why (shown in Slack and on the status page).")] = "",
     start: Annotated[str | None, typer.Option(help="ISO-8601 start time with offset (default: now).")] = None,
     author: AuthorOpt = None,
@@ -366,6 +372,11 @@ def silences_add(
     _check_rules(compiled, [rule])
     matchers = _silence_group(compiled, rule, group or [])  # before the store is opened: a refusal changes nothing
     with _control(config, store) as (cfg, control):
+        if channel is not None:  # a typo would silence nothing and look like success (outside trial 14, M2)
+            # A silence matches the routing channel name: the config's, or a `slack:ID` subscribed from Slack or
+            # the CLI (one no subscription names routes nothing, so silencing it would hold nothing back).
+            subscribed = {sub.channel for sub in control.subscriptions()}
+            check_channel_name(cfg, channel, also=subscribed, any_slack=False)
         try:
             s = control.silence(
                 rule,
