@@ -485,8 +485,14 @@ class ControlLog:
         channel: str | None = None,
         slack_channel: str | None = None,
         message_ts: str | None = None,
+        note: str = "",
     ) -> tuple[AlertAcknowledged, bool]:
-        """(the acknowledgement that counts, True if this one is new): the first per alert and channel wins."""
+        """(the acknowledgement that counts, True if this one is new): the first per alert and channel wins. The
+        one way an acknowledgement is recorded: the Slack button's and `watchfloor alerts ack`'s."""
+        if len(note) > MAX_REASON:  # shown on the status page and in `alerts list`, as a silence's reason is
+            raise ControlError(
+                f"an acknowledgement's note is at most {MAX_REASON} characters (this one has {len(note)}); shorten it"
+            )
         with self._lock:
             st = self.refresh()
             key = channel or slack_channel
@@ -500,6 +506,7 @@ class ControlLog:
                 message_ts=message_ts,
                 by=by,
                 at=self.now(),
+                note=note,
             )
             self.store.append([alert_acknowledged_event(ack)])
             self.refresh()

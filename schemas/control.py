@@ -301,6 +301,7 @@ class AlertAcknowledged(_Frozen):
     message_ts: str | None = None
     by: Actor
     at: AwareDatetime
+    note: str = ""  # `watchfloor alerts ack --note`: what the person is doing about it
 
 
 class DigestSent(_Frozen):
@@ -417,7 +418,8 @@ def alert_acknowledged_event(a: AlertAcknowledged) -> Event:
         type=ControlType.ALERT_ACKNOWLEDGED.value,
         time=a.at,
         key=a.alert_id,
-        payload=a.model_dump(mode="json"),
+        # Without a note, the payload an older version reads (its model forbids keys it does not know).
+        payload=a.model_dump(mode="json", exclude=None if a.note else {"note"}),
     )
 
 

@@ -299,7 +299,7 @@ def help_text(ctx: AppContext, *_: object) -> str:
             "when raised start no thread here; `where place=Kursk`: only alerts placed in Kursk)",
             f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
             f"`{c} list` — this channel's subscriptions",
-            f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — hold alerts back here for a while",
+            f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — drop alerts here for a while",
             f"`{c} silences` — silences in force here",
             f"`{c} unsilence ID` — end a silence of this channel now",
             f"`{c} rules` — the rules you can subscribe to",

@@ -121,6 +121,15 @@ def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path:
     assert "(lapsed)" in table and "(ended early by" in table
     res = runner.invoke(app, ["silences", "remove", sil, *c])
     assert res.exit_code == 1 and "already ended" in res.output
+    # A silence drops, it does not delay (README, "silences"): its alerts are not sent when it ends, not even on
+    # purpose, by `alerts redeliver` (which says why) or its --route (for alerts no subscription routed).
+    held = next(r["id"] for r in listed if r["silenced_by"] == {"archive": sil})
+    for extra in ([], ["--route"]):
+        again = runner.invoke(app, ["alerts", "redeliver", held, "--channel", "archive", "--send", *extra, *c])
+        assert "1 suppressed (a silence or the subscription's max_age: never sent)" in again.output, again.output
+    assert held not in (tmp_path / "alerts.jsonl").read_text(encoding="utf-8")
+    (row,) = [json.loads(line) for line in wf("alerts", "list", held, "--json", *c).splitlines()]
+    assert row["deliveries"] == {"archive": "suppressed"}
     res = runner.invoke(app, ["silences", "add", "treaty-signed", "-d", "forever", *c])
     assert res.exit_code == 1 and "bad duration" in res.output
 
@@ -145,3 +154,60 @@ def test_silences_add_refuses_a_channel_that_routes_nothing(config: Path) -> Non
     # subscriptions add still takes any slack:ID (that is how a Slack channel is subscribed), with a near match said
     res = runner.invoke(app, ["subscriptions", "add", "consle", *c])
     assert res.exit_code == 1 and "unknown channel 'consle' (did you mean 'console'?)" in res.output, res.output
+
+
+def test_alerts_ack_records_what_the_slack_button_records_and_alerts_list_shows_it(
+    config: Path, tmp_path: Path
+) -> None:
+    """An email, webhook or console desk acknowledges from the command line: the same `alert.acknowledged` event
+    the Slack button appends (ControlLog.acknowledge), by any id `alerts list` takes; `alerts list` (table and
+    --json) says who acknowledged and when, whichever way it was done (outside trial 14, M3)."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.schemas.control import Actor
+
+    c = ["--config", str(config)]
+    wf("subscriptions", "add", "archive", *c)
+    (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    wf("run", "--once", *c)
+    listed = [json.loads(line) for line in wf("alerts", "list", "--json", *c).splitlines()]
+    assert len(listed) >= 3 and all(r["acknowledged"] == [] for r in listed)
+    first, second, third = listed[0], listed[1], listed[2]
+    wide = runner.invoke(app, ["alerts", "list", *c], env={"COLUMNS": "300"}).output
+    assert "acknowledged" not in wide  # no column while nothing is acknowledged
+
+    said = wf("alerts", "ack", first["id"], "--by", "kim", "--note", "calling the Seoul desk", *c)
+    assert said.startswith(f"acknowledged {first['id']} by kim (via cli) at ") and "calling the Seoul desk" in said
+    assert wf("alerts", "ack", first["id"], "--by", "lee", *c).startswith(f"already acknowledged: {first['id']} by kim")
+    # by the Message-ID a mail reader has, for a channel the alert went to
+    said = wf("alerts", "ack", f"<{second['delivery_key']}@watchfloor>", "--channel", "archive", *c)
+    assert said.startswith(f"acknowledged {second['id']} by ")
+    # the Slack button's way (alerts.slackapp.clicks.acknowledge calls this)
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    ControlLog(st).acknowledge(
+        third["id"], by=Actor(via="slack", user="U1", name="alice"), channel="archive", slack_channel="C1"
+    )
+    events = [se.event.payload for se in st.read(0, types={"alert.acknowledged"})]
+    st.close()
+    assert [(e["alert_id"], e["by"]["via"]) for e in events] == [
+        (first["id"], "cli"),
+        (second["id"], "cli"),
+        (third["id"], "slack"),
+    ]
+    assert events[0]["note"] == "calling the Seoul desk" and "note" not in events[1]  # older readers read it
+
+    rows = {r["id"]: r for r in map(json.loads, wf("alerts", "list", "--json", *c).splitlines())}
+    (kim,) = rows[first["id"]]["acknowledged"]
+    assert (kim["by"], kim["via"], kim["note"]) == ("kim (via cli)", "cli", "calling the Seoul desk")
+    assert kim["at"].endswith("+00:00") and "channel" not in kim
+    assert rows[second["id"]]["acknowledged"][0]["channel"] == "archive"
+    assert [(a["by"], a["channel"]) for a in rows[third["id"]]["acknowledged"]] == [("alice (via slack)", "archive")]
+    wide = runner.invoke(app, ["alerts", "list", *c], env={"COLUMNS": "400"}).output
+    assert "acknowledged" in wide and "kim (via cli) at " in wide and "alice (via slack) in archive at " in wide
+
+    for bad, why in [
+        (["no-such-alert"], "no alert with the id no-such-alert"),
+        ([first["id"], "--channel", "archvie"], "unknown channel 'archvie' (did you mean 'archive'?)"),
+        ([first["id"], "--note", "x" * 501], "an acknowledgement's note is at most 500 characters"),
+    ]:
+        res = runner.invoke(app, ["alerts", "ack", *bad, *c])
+        assert res.exit_code == 1 and why in res.output, res.output

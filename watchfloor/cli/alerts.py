@@ -355,6 +355,7 @@ def alerts_list(
         digests = [] if rule is not None else [shown(r) for r in every if r.kind == "digest"]
         if ids:
             digests = [r for r in digests if r.alert_id in chosen]
+        acks = _acks(st)  # by alert id: every raising of an alert shows its acknowledgements
     finally:
         st.close()
     if undelivered:
@@ -389,6 +390,7 @@ def alerts_list(
                 for ch, r in per.items()
                 if r.status == "suppressed" and r.detail.startswith("silenced by ")
             }
+            line["acknowledged"] = [_ack_json(a) for a in acks.get(d.id, ())]
             if key in withdrawn:
                 line["standing"] = withdrawn[key]
             sys.stdout.write(json.dumps(line) + "\n")
@@ -408,19 +410,25 @@ def alerts_list(
     table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
     for col in ("severity", "title", "deliveries"):
         table.add_column(col)
+    acked = any(d.id in acks for _, d in dets)  # the column only when there is something in it
+    if acked:
+        table.add_column("acknowledged")
     for key, d in sorted(dets, key=lambda kd: kd[1].fired_at):
         title = d.title + (f" ({withdrawn[key]})" if key in withdrawn else "")
         cells = [_delivery_cell(ch, r) for ch, r in rows.get(key, {}).items()]
         cells += [_delivery_cell(ch, r) for ch, r in withdrawals.get(key, {}).items()]  # "mail: sent (retraction)"
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
-        table.add_row(
+        row = [
             escape(d.id),
             dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),  # an undated report's, marked
             escape(d.rule),
             d.severity,
             escape(title),
             escape("\n".join(cells) or "—"),
-        )
+        ]
+        if acked:
+            row.append(escape("\n".join(_ack_cell(a) for a in acks.get(d.id, ())) or "—"))
+        table.add_row(*row)
     out.print(table)
     if digests:
         listed = Table()
@@ -441,6 +449,82 @@ def alerts_list(
     more = f" · {len(digests)} digest(s)" if digests else ""
     alerts = f"{len(dets)} alert" if len(dets) == 1 else f"{len(dets)} alerts"
     out.print(f"{alerts}{more} · deliveries: {summary or 'none'}", highlight=False)
+
+
+# --- alerts ack -------------------------------------------------------------------------------------------
+
+
+def _acks(st: Any) -> dict[str, list[Any]]:
+    """alert id -> its acknowledgements (Slack's button, `alerts ack`), read from the log without writing to it."""
+    from watchfloor.alerts.control import ControlLog
+
+    return ControlLog(st).refresh().acks
+
+
+def _ack_json(a: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"by": a.by.label(), "via": a.by.via, "at": a.at.astimezone(UTC).isoformat()}
+    if a.channel or a.slack_channel:
+        row["channel"] = a.channel or f"slack:{a.slack_channel}"
+    if a.note:
+        row["note"] = a.note
+    return row
+
+
+def _ack_cell(a: Any) -> str:
+    where = f" in {a.channel or 'slack:' + str(a.slack_channel)}" if a.channel or a.slack_channel else ""
+    return f"{a.by.label()}{where} at {a.at.astimezone(UTC):%Y-%m-%d %H:%M UTC}" + (f": {a.note}" if a.note else "")
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    ids: Annotated[
+        list[str],
+        typer.Argument(help="Alert ids, or any id `alerts list` takes (a delivery key, an email's <KEY@watchfloor>)."),
+    ],
+    by: Annotated[str | None, typer.Option("--by", "--author", "-a", help="Who acknowledges (default: $USER).")] = None,
+    note: Annotated[str, typer.Option("--note", "-m", help="What you are doing about it (shown with the ack).")] = "",
+    channel: Annotated[
+        str | None, typer.Option(help="The channel you read it in (default: none; one ack per alert and channel).")
+    ] = None,
+    config: ConfigOpt = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
+) -> None:
+    """Acknowledge alerts, as the Slack Acknowledge button does (the same `alert.acknowledged` event): for desks
+    that read alerts by email, webhook or console. `alerts list` and the status page show who and when."""
+    from watchfloor.alerts.control import ControlError, ControlLog
+    from watchfloor.wiring import open_store  # the one store opener
+
+    from .control import _actor
+
+    cfg = app_config(config)
+    st = open_store(store or cfg.store, create=False)  # nothing to acknowledge in a store that does not exist
+    try:
+        dets, _ = _read_alerts(st)
+        every = st.deliveries()
+        if channel is not None:  # a typo would record an ack for a channel nobody reads
+            check_channel_name(cfg, channel, also={r.channel for r in every})
+        alert_ids: list[str] = []
+        for one in dict.fromkeys(ids):  # each id on its own: which one is a digest, or unknown, is said
+            keys, digests, unknown = _selected([one], dets, every)
+            if unknown:
+                raise fail(
+                    f"no alert with the id {one} (an alert id, a delivery key, or an email's <KEY@watchfloor>: "
+                    "see `watchfloor alerts list`)"
+                )
+            if digests:
+                raise fail(f"{one} is a digest, not an alert: acknowledge the alerts it lists")
+            alert_ids += [d.id for key, d in dets if key in keys and d.id not in alert_ids]
+        control = ControlLog(st)
+        actor = _actor(by)
+        for alert_id in alert_ids:
+            try:
+                ack, new = control.acknowledge(alert_id, by=actor, channel=channel, note=note)
+            except ControlError as e:
+                raise fail(str(e)) from None
+            said = "acknowledged" if new else "already acknowledged:"
+            out.print(f"{said} {escape(alert_id)} by {escape(_ack_cell(ack))}", highlight=False)
+    finally:
+        st.close()
 
 
 # --- alerts redeliver -------------------------------------------------------------------------------------

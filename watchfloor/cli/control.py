@@ -21,7 +21,10 @@ from watchfloor.schemas.rules import format_duration, parse_duration
 from ._common import ID_COLUMN, ConfigOpt, Typer, app, app_config, check_channel_name, err, fail, out
 
 subscriptions_app = Typer(help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True)
-silences_app = Typer(help="Hold alerts back for a while (also /watchfloor silence in Slack).", no_args_is_help=True)
+silences_app = Typer(
+    help="Drop alerts for a while: recorded as suppressed, never sent (also /watchfloor silence in Slack).",
+    no_args_is_help=True,
+)
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(silences_app, name="silences")
 

@@ -136,7 +136,10 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         for ch in row.channels:
             status, detail, _ = row.deliveries.get(ch, ("queued", "", ""))
             deliveries.append({"channel": ch, "status": status, "detail": detail})
-        acks = [f"{ack.by.label()} at {_utc(ack.at)}" for ack in s.control.acknowledgements(row.id)]
+        acks = [
+            f"{ack.by.label()} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
+            for ack in s.control.acknowledgements(row.id)
+        ]
         alerts.append(
             {
                 "id": row.id,
