@@ -333,8 +333,8 @@ class Digest:
         except (OverflowError, ValueError):
             when = self.slot.isoformat()
         told = len(self.alert_ids())
-        stories = f" in {len(self.detections)} stories" if told > len(self.detections) else ""
-        return f"watchfloor digest · {told} alert(s){stories} · {when}"
+        stories = f" in {_counted(len(self.detections), 'story', 'stories')}" if told > len(self.detections) else ""
+        return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
 
     def lines(self) -> list[str]:
         """One plain line per alert (not escaped)."""
@@ -347,7 +347,7 @@ class Digest:
                 f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
                 + (f" · {group}" if group else "")
                 + f" · {utc_text(d.fired_at)}"  # never raises, even at the calendar's edges
-                + (f" · after {before} earlier alert(s) of this story" if before else "")
+                + (f" · after {_counted(before, 'earlier alert')} of this story" if before else "")
             )
         return out
 
@@ -436,6 +436,11 @@ __all__ = [
     "thread_key",
     "thread_of",
 ]
+
+
+def _counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` and its noun as said ("1 alert", "2 alerts"): cli._common.counted, which alerts/ may not import."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def notice_of(alert: Alert, channel: str = "", group_label: str = "") -> Notice:

@@ -127,6 +127,9 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
             # A mapping's key that is wrong (pydantic's loc ends in '[key]': an empty `where` key) is placed at the
             # key, not at its value.
             at_key = err["type"] == "extra_forbidden" or loc[-1:] == ["[key]"]
+            kind = _unknown_kind(loc, err["type"], err.get("input"))
+            if kind is not None:  # pydantic's union wording names neither the place nor a near match (trial 14, L3)
+                loc, msg = kind
             line, col = yaml_position(tree, loc, at_key=at_key)
             if err["type"] == "extra_forbidden":
                 msg = _unknown_member_key(loc) or unknown_key(loc[-1], AppConfig)
@@ -171,6 +174,24 @@ def _unknown_member_key(loc: list[Any]) -> str | None:
     if kind == "jsonl" and key == "poll":
         msg += "; JSON Lines files are read every `poll_interval` (a top-level key)"
     return msg
+
+
+def _unknown_kind(loc: list[Any], kind: str, given: Any) -> tuple[list[Any], str] | None:
+    """(where, what) for a source's `kind` or a channel's `type` that is none of the known ones, or missing:
+    said as the other config errors are, at the value, with the known ones and the closest; None otherwise."""
+    from difflib import get_close_matches
+
+    if kind not in ("union_tag_invalid", "union_tag_not_found") or len(loc) != 2 or loc[0] not in _KINDS:
+        return None
+    tag, noun, union = _KINDS[loc[0]]
+    known = [m.model_fields[tag].default for m in get_args(get_args(union)[0])]
+    listed = ", ".join(known)
+    value = given.get(tag) if isinstance(given, dict) else None
+    if kind == "union_tag_not_found" or value is None:
+        return loc, f"missing required key {tag!r}: the {noun} {tag}s are {listed}"
+    close = get_close_matches(str(value), known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return [*loc, tag], f"unknown {noun} {tag} {value!r}{hint}: the {noun} {tag}s are {listed}"
 
 
 def credential_warnings(cfg: AppConfig, tree: Any, name: str) -> list[str]:

@@ -5,6 +5,7 @@ maximum age and redelivered; through the real slack-sdk to the local Slack-compa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,7 +163,7 @@ def test_a_failing_channel_gets_the_digest_on_the_backoff_once(slack_server: Fak
     assert key.startswith("dig-") and len(slack_server.messages_for(key)) == 1
     text = json.dumps(msg["blocks"])
     assert "&lt;!channel&gt; ratified" in text and "<!channel>" not in text
-    assert msg["blocks"][0]["text"]["text"].startswith("watchfloor digest · 1 alert(s)")
+    assert msg["blocks"][0]["text"]["text"].startswith("watchfloor digest · 1 alert ·")
     # Each 503 may have posted: the retries looked in the channel first.
     assert len(slack_server.requests_for("conversations.history")) == 3
     assert store.deliveries(alert_ids={key})[0].attempts == 4
@@ -261,16 +262,19 @@ def test_a_story_is_listed_once_at_its_newest_alert() -> None:
     assert d.cycle().tally.digests == 1
     (got,) = inbox.got
     assert [x.id for x in got.detections] == ["d2", "d3"] and got.folded == {"d3": ("d1",)}
-    assert got.title().startswith("watchfloor digest · 3 alert(s) in 2 stories")
+    assert got.title().startswith("watchfloor digest · 3 alerts in 2 stories")
     lines = got.lines()
-    assert "after 1 earlier alert(s) of this story" in lines[1] and "earlier" not in lines[0]
+    assert "after 1 earlier alert of this story" in lines[1] and "earlier" not in lines[0]
+    # counted as a reader says it (outside trial 14, L3: "3 alert(s)"): one story, not "1 stories"
+    alone = dataclasses.replace(got, detections=got.detections[1:])
+    assert alone.title().startswith("watchfloor digest · 2 alerts in 1 story ·")
     sent = [DigestSent.model_validate(se.event.payload) for se in store.read(0, types={ControlType.DIGEST_SENT.value})]
     assert sorted(sent[0].alert_ids) == ["d1", "d2", "d3"]  # the log still names every alert it told of
     # A digest planned by an earlier version (its payload has no `folded`) still reads, as it was.
     payload = got.to_payload()
     del payload["digest"]["folded"]
     old = Digest.from_payload(payload)
-    assert old is not None and old.folded == {} and old.title().startswith("watchfloor digest · 2 alert(s) ·")
+    assert old is not None and old.folded == {} and old.title().startswith("watchfloor digest · 2 alerts ·")
 
 
 def test_two_stories_of_a_rule_and_group_are_two_lines_as_they_are_two_threads() -> None:
@@ -283,4 +287,4 @@ def test_two_stories_of_a_rule_and_group_are_two_lines_as_they_are_two_threads()
     assert d.cycle().tally.digests == 1
     (got,) = inbox.got
     assert sorted(x.id for x in got.detections) == ["d2", "d30"] and got.folded == {"d2": ("d1",)}
-    assert got.title().startswith("watchfloor digest · 3 alert(s) in 2 stories")
+    assert got.title().startswith("watchfloor digest · 3 alerts in 2 stories")

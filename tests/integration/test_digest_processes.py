@@ -55,7 +55,7 @@ def _race(tmp_path: Path, store_url: str, server: FakeSlack) -> None:
     assert len(digests) == 1, [m["metadata"] for m in digests]
     key = digests[0]["metadata"]["event_payload"]["alert_id"]
     assert len(server.messages_for(key)) == 1
-    assert digests[0]["blocks"][0]["text"]["text"].startswith(f"watchfloor digest · {len(keys)} alert(s)")
+    assert digests[0]["blocks"][0]["text"]["text"].startswith(f"watchfloor digest · {len(keys)} alerts ")
     records = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     filed = Counter(r["key"] for r in records if r.get("kind") == "digest")
     assert list(filed.values()) == [1], filed

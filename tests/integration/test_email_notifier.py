@@ -180,7 +180,7 @@ def test_a_digest_is_one_message_listing_the_alerts(smtp_server: LocalSMTP) -> N
 
     [got] = smtp_server.received
     assert ref == got.message["Message-ID"] == message_id("sub1:2024-11-05")
-    assert got.message["Subject"].startswith("watchfloor digest · 3 alert(s)")
+    assert got.message["Subject"].startswith("watchfloor digest · 3 alerts ·")
     text, page = got.part("plain"), got.part("html")
     assert [line for line in text.splitlines() if line.startswith("- [HIGH]")] == [
         f"- [HIGH] Convoy <{i}> seen (shells-shipped) · RAJIN · 2024-11-04 09:0{i} UTC" for i in (1, 2, 3)

@@ -57,3 +57,29 @@ def test_a_key_of_another_kind_of_source_or_channel_says_which_kinds_take_it(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == f"{path}:{said}"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # Outside trial 14, L3: pydantic's "Input tag 'gdlet' found using 'kind' does not match any of the expected
+        # tags: …", at the entry: now at the value, in the project's words, with the closest kind.
+        (
+            "sources:\n  - kind: gdlet\n    url: http://example.org/x.zip\n",
+            "2:11: unknown source kind 'gdlet' (did you mean 'gdelt'?): the source kinds are jsonl, rss, gdelt",
+        ),
+        (
+            "channels:\n  - {type: consle, name: desk}\n",
+            "2:12: unknown channel type 'consle' (did you mean 'console'?): the channel types are console, file, "
+            "slack, webhook, email",
+        ),
+        ("sources: [{kind: twitter, path: a}]", "1:18: unknown source kind 'twitter': the source kinds are jsonl, rss"),
+        ("sources:\n  - {path: a}\n", "2:5: missing required key 'kind': the source kinds are jsonl, rss, gdelt"),
+    ],
+)
+def test_an_unknown_kind_is_said_at_its_place_with_the_known_ones(tmp_path: Path, text: str, said: str) -> None:
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}:{said}"), str(info.value)
