@@ -89,7 +89,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     first = next(
         se for se in pipeline.store.read(0, types={"alert"}) if se.event.payload["detection"]["rule"] == "treaty-signed"
     )
-    pipeline.control.acknowledge(first.event.payload["id"], by=ALICE, channel="desk")
+    pipeline.control.acknowledge(first.event.payload["id"], by=ALICE, channel="desk", note="calling the <b>desk</b>")
     assert sil.id
     server = start(pipeline, clock)
     try:
@@ -197,6 +197,7 @@ def test_status_page_in_chromium(site: Site, chromium: Chromium) -> None:
     assert "Russia" in alerts and "party=" not in alerts  # groups by entity name
     assert "desk: suppressed" in alerts and "desk: sent" in alerts and "pager: failed" in alerts
     assert "alice (via slack) at" in alerts  # the acknowledgement
+    assert ": calling the &lt;b&gt;desk&lt;/b&gt;" in alerts  # its note (`alerts ack --note`), as text
     outstanding = dom.split('id="outstanding"')[1].split("</section>")[0]
     assert "Outstanding deliveries (5)" in outstanding and outstanding.count("<td>pager</td>") == 5
     subs = dom.split('id="subscriptions"')[1].split("</section>")[0]
