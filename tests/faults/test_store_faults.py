@@ -161,6 +161,7 @@ def _commands(url: str, cfg: Path) -> dict[str, list[str]]:
         "subscriptions list": ["subscriptions", "list", "--store", url, "--config", str(cfg)],
         "silences list": ["silences", "list", "--store", url, "--config", str(cfg)],
         "alerts redeliver": ["alerts", "redeliver", "--all-expired", "--store", url, "--config", str(cfg)],
+        "alerts ack": ["alerts", "ack", "0d5bf1b03b7565b230e2", "--store", url, "--config", str(cfg)],
         # (Known rules: a command refuses an unknown one before it opens the store, which is not what is tested.)
         "subscriptions add": [
             "subscriptions",
@@ -230,6 +231,7 @@ def test_read_commands_do_not_create_a_store_that_is_not_there(tmp_path: Path) -
         ["alerts", "list", "--store", url],
         ["backtest", "--from-store", url],
         ["alerts", "redeliver", "--all-expired", "--store", url],
+        ["alerts", "ack", "0d5bf1b03b7565b230e2", "--store", url],  # nothing to acknowledge where nothing ran
         ["subscriptions", "list", "--store", url],
         ["silences", "list", "--store", url],
     ):
