@@ -503,7 +503,7 @@ def alerts_ack(
         every = st.deliveries()
         if channel is not None:  # a typo would record an ack for a channel nobody reads
             check_channel_name(cfg, channel, also={r.channel for r in every})
-        alert_ids: list[str] = []
+        alert_ids: dict[str, None] = {}  # in the order given, each once (an alert raised twice has one id)
         for one in dict.fromkeys(ids):  # each id on its own: which one is a digest, or unknown, is said
             keys, digests, unknown = _selected([one], dets, every)
             if unknown:
@@ -513,7 +513,7 @@ def alerts_ack(
                 )
             if digests:
                 raise fail(f"{one} is a digest, not an alert: acknowledge the alerts it lists")
-            alert_ids += [d.id for key, d in dets if key in keys and d.id not in alert_ids]
+            alert_ids.update(dict.fromkeys(d.id for key, d in dets if key in keys))
         control = ControlLog(st)
         actor = _actor(by)
         for alert_id in alert_ids:
