@@ -76,3 +76,41 @@ def test_a_missing_store_is_an_error_of_the_embedded_status(tmp_path: Path, monk
     monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
     res = runner.invoke(app, ["status", "--store", f"sqlite:///{tmp_path / 'none.db'}"])
     assert res.exit_code == 1 and "cannot be read" in res.output, res.output
+
+
+def test_embedded_status_says_the_sources_whose_polls_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside trial 14, L5: `status` said "caught up", exit 0, while 9 sources failed. A failing source is said with
+    its error; one failing longer than health.source_failing (what makes /healthz degraded) makes the verdict not ok,
+    exit 3."""
+    monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
+    missing = tmp_path / "gone" / "feed.xml"
+
+    def config(extra: str = "") -> Path:
+        cfg = tmp_path / "wf.yaml"
+        cfg.write_text(
+            f"store: sqlite:///{tmp_path / 'wf.db'}\n"
+            "rules: [builtin:dprk_russia]\n"
+            f"sources: [{{kind: jsonl, path: {SAMPLES}}}, {{kind: rss, url: \"{missing.as_uri()}\"}}]\n" + extra,
+            encoding="utf-8",
+        )
+        return cfg
+
+    cfg = config()
+    ran = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert ran.exit_code == 4, ran.output  # a source failed
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output  # failing for seconds: retried, not yet a problem
+    assert f"source {missing.as_uri()}: failing for" in said, said
+    assert "not ok after 30m (health.source_failing)" in said, said
+    got = json.loads(runner.invoke(app, ["status", "--config", str(cfg), "--json"]).stdout)
+    assert got["ok"] is True and got["sources_failing"][missing.as_uri()]["past_threshold"] is False, got
+
+    cfg = config("health: {source_failing: 0s}\n")
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert "caught up; 1 source failing for longer than 0s" in said, said
+    got = json.loads(runner.invoke(app, ["status", "--config", str(cfg), "--json"]).stdout)
+    assert got["caught_up"] is True and got["ok"] is False, got
+    assert got["sources_failing"][missing.as_uri()]["past_threshold"] is True, got

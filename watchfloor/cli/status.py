@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -88,6 +89,7 @@ class Backlog:
 
     documents: int = 0
     detections: int = 0
+    failing: dict[str, tuple[float, str]] = field(default_factory=dict)  # source -> (seconds failing, last error)
 
     def reasons(self) -> list[str]:
         why = []
@@ -112,6 +114,7 @@ def read_backlog(url: str) -> Backlog:
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
     from watchfloor.schemas.events import DOCUMENT_TYPES
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
+    from watchfloor.web.activity import heartbeat
     from watchfloor.wiring import open_store
 
     st = open_store(url, create=False)
@@ -119,6 +122,9 @@ def read_backlog(url: str) -> Backlog:
         return Backlog(
             documents=_after(st, st.checkpoint_position(ENGINE_PROCESSOR), DOCUMENT_TYPES),
             detections=_after(st, st.checkpoint_position(PROCESSOR), INTAKE_TYPES),
+            # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
+            # exit 0, while 9 sources failed).
+            failing=heartbeat(st).failing(datetime.now(UTC)),
         )
     finally:
         st.close()
@@ -252,7 +258,8 @@ def status(
 
     Embedded (no --broker, $WATCHFLOOR_KAFKA, --prefix or --app-id, and no `kafka:` section in the config): no
     broker is asked; the store says it all: documents the rules have not read, detections not taken in for
-    delivery, and the ledger. Caught up when none of these waits; exit codes as below.
+    delivery, the ledger, and the sources whose polls fail. Caught up when none of these waits; exit codes as
+    below, and 3 too for a source failing longer than the config's health.source_failing.
 
     Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
     in the ledger (expired ones are not waited for). The ledger holds what `notify` has taken in: detections in the
@@ -269,7 +276,9 @@ def status(
     cfg = app_config(config)
     # How a config says it has a broker: its `kafka:` section (as `serve` reads it); else an option naming one.
     if broker is None and prefix is None and app_id is None and "kafka" not in cfg.model_fields_set:
-        _embedded_status(store or cfg.store, as_json=as_json, wait=wait)
+        _embedded_status(
+            store or cfg.store, as_json=as_json, wait=wait, failing_after=cfg.health.source_failing.total_seconds()
+        )
         return
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
@@ -324,9 +333,11 @@ def status(
         raise typer.Exit(3)
 
 
-def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
+def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_after: float) -> None:
     """`status` of an embedded deployment (outside trial 12, M3: it asked for a broker there is none of, exit 1):
-    the store's backlog and ledger. A store that cannot be read is an error here: nothing else is known."""
+    the store's backlog and ledger, and the sources whose polls fail (those failing longer than `failing_after`,
+    the config's health.source_failing, make the verdict not ok, as they make /healthz degraded). A store that
+    cannot be read is an error here: nothing else is known."""
 
     def look() -> tuple[Deliveries, Any]:
         deliveries = read_deliveries(url)
@@ -339,6 +350,7 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
 
     deliveries, backlog = _poll_until(look, lambda g: not g[0].pending and not g[1].reasons(), wait)
     caught_up = not deliveries.pending and not backlog.reasons()
+    down = {o: f for o, f in backlog.failing.items() if f[0] > failing_after}
     if as_json:
         out.print_json(
             json.dumps(
@@ -347,8 +359,12 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
                     "documents_unread": backlog.documents,
                     "detections_not_taken_in": backlog.detections,
                     "deliveries": deliveries.as_dict(),
+                    "sources_failing": {
+                        o: {"failing_seconds": round(secs, 3), "error": e, "past_threshold": o in down}
+                        for o, (secs, e) in sorted(backlog.failing.items())
+                    },
                     "caught_up": caught_up,
-                    "ok": caught_up and not deliveries.given_up,
+                    "ok": caught_up and not deliveries.given_up and not down,
                 }
             )
         )
@@ -361,11 +377,30 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None) -> None:
         line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+        for origin, (secs, error) in sorted(backlog.failing.items()):
+            mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
+            later = "" if origin in down else f", retried; not ok after {_span(failing_after)} (health.source_failing)"
+            err.print(
+                f"source {escape(redact_url(origin))}: {mark} for {_span(secs)} ({escape(error)}{later})",
+                highlight=False,
+            )
+        if down:
+            line += f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {_span(failing_after)}"
         err.print(line, highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
-    if not caught_up or deliveries.given_up:
+    if not caught_up or deliveries.given_up or down:
         raise typer.Exit(3)
+
+
+def _span(seconds: float) -> str:
+    """A duration as an operator reads it: 45s, 12m, 3h10m."""
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def _poll_until(look: Callable[[], _Look], caught_up: Callable[[_Look], bool], wait: float | None) -> _Look:
