@@ -90,7 +90,7 @@ def test_embedded_status_says_the_sources_whose_polls_fail(tmp_path: Path, monke
         cfg.write_text(
             f"store: sqlite:///{tmp_path / 'wf.db'}\n"
             "rules: [builtin:dprk_russia]\n"
-            f"sources: [{{kind: jsonl, path: {SAMPLES}}}, {{kind: rss, url: \"{missing.as_uri()}\"}}]\n" + extra,
+            f'sources: [{{kind: jsonl, path: {SAMPLES}}}, {{kind: rss, url: "{missing.as_uri()}"}}]\n' + extra,
             encoding="utf-8",
         )
         return cfg
