@@ -8,6 +8,7 @@ the rest of its batch. Messages are safe to print: a store URL in them has its p
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import orjson
@@ -30,6 +31,17 @@ class StoreError(RuntimeError):
         self.problem = problem
         self.kind: StoreProblem = kind
         super().__init__(f"store {self.url}: {problem}")
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def store_problem(e: BaseException) -> str:
+    """Why the store could not be read, in one line and without secrets: a StoreError's own text (its URL is
+    redacted already), else the exception's class and first line with any URL in it redacted."""
+    text = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+    line = (text.splitlines() or [type(e).__name__])[0]
+    return _URL.sub(lambda m: redact_url(m.group()), line)[:300]
 
 
 class RecordRejected(ValueError):

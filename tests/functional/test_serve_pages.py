@@ -4,6 +4,7 @@ prometheus-client's own parser) and the status page, rendered by headless Chromi
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import urllib.error
 import urllib.request
@@ -239,3 +240,68 @@ def test_latency_counts_from_the_detection_being_raised_not_from_the_ledger(tmp_
     assert n == len(detections) == 9
     assert m[("watchfloor_detection_to_delivery_seconds_bucket", (("le", "60.0"),))] == 0  # none counted from queueing
     assert m[("watchfloor_detection_to_delivery_seconds_sum", ())] >= 90 * n
+
+
+def test_a_store_outage_is_said_on_every_page_and_logged_once(tmp_path: Path, caplog: Any) -> None:
+    """Outside trial 14, H1: with the store away, the status page and /metrics answered Flask's generic 500 with a
+    traceback in the log per request, and /healthz named only the error's class."""
+    from watchfloor.stream_processors.stores.sql import SqlStore
+
+    home = tmp_path / "db"
+    home.mkdir()
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(SAMPLES.read_text(encoding="utf-8"))
+    cfg = AppConfig(
+        store=f"sqlite:///{home / 'wf.db'}",
+        sources=[JsonlSource(path=str(inbox))],
+        channels=[ConsoleChannel(name="desk")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    pipeline = EmbeddedPipeline(cfg, env={})
+    clock = [datetime.now(UTC)]
+    summary = pipeline.poller.poll_due()
+    pipeline.runner.run_once()
+    record_cycle(pipeline.store, clock[0], 0.5, {s.origin: s.seconds for s in summary.sources})
+    server = start(pipeline, clock)
+    site = Site(server.url, pipeline, clock)
+    try:
+        status, _, page = site.get("/")
+        assert status == 200 and "store-down" not in page
+        assert samples(site.get("/metrics")[2])[("watchfloor_store_up", ())] == 1
+        assert isinstance(pipeline.store, SqlStore)
+        pipeline.store.close()  # the engine's connections are gone...
+        home.rename(tmp_path / "away")  # ...and so is the database's directory
+        with caplog.at_level(logging.DEBUG):
+            for _ in range(3):  # a page refreshing, a scraper, a probe: again and again
+                status, ctype, page = site.get("/")
+                assert (status, ctype.split(";")[0]) == (503, "text/html")
+                assert "Health: down" in page and "Internal Server Error" not in page
+                assert 'id="store-down"' in page and "does not exist" in page
+                status, _, text = site.get("/metrics")
+                assert status == 200
+                m = samples(text)
+                assert m[("watchfloor_store_up", ())] == 0
+                assert not any(name.startswith("watchfloor_documents") for name, _ in m)
+                status, _, body = site.get("/healthz")
+                health = json.loads(body)
+                assert status == 503 and health["status"] == "down"
+                # the reason in one line: which store (its URL) and what is wrong, not the class name alone
+                assert health["store"].startswith(f"unreachable: store sqlite:///{home / 'wf.db'}: ")
+                assert "does not exist" in health["store"] and "\n" not in health["store"]
+        noisy = [r for r in caplog.records if r.levelno >= logging.INFO]
+        assert len(noisy) == 1 and noisy[0].getMessage().startswith(
+            "the store (for /healthz, /metrics and the status page) unreachable (store sqlite:"
+        )
+        assert not any(r.exc_info for r in noisy)
+        caplog.clear()
+        (tmp_path / "away").rename(home)  # back
+        with caplog.at_level(logging.INFO):
+            status, _, page = site.get("/")
+            assert status == 200 and "store-down" not in page
+            assert samples(site.get("/metrics")[2])[("watchfloor_store_up", ())] == 1
+        assert [r.getMessage().split(" after ")[0] for r in caplog.records if r.levelno >= logging.INFO] == [
+            "the store (for /healthz, /metrics and the status page) reachable again"
+        ]
+    finally:
+        server.stop()
+        pipeline.close()

@@ -6,6 +6,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.schemas.redact import redact_url
+from watchfloor.stream_processors.kafka.clients import Availability
+from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import heartbeat
 from .broker import KafkaProbe
@@ -17,6 +19,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def store_availability() -> Availability:
+    """The store as the web server sees it: logged once when it goes (with why) and once when it is back, not
+    once per request (a status page refreshing every 30 s and each scrape would repeat the same traceback)."""
+    return Availability(
+        "the store (for /healthz, /metrics and the status page)",
+        log,
+        meanwhile="/healthz answers 503 `down`, the status page says why, and /metrics watchfloor_store_up 0",
+    )
+
+
 def health_report(s: Services) -> tuple[dict[str, Any], int]:
     """/healthz's answer (body, HTTP status), which the status page shows too."""
     now = s.now()
@@ -25,10 +37,13 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         body["log_head"] = s.store.head()
         hb = heartbeat(s.store)
         stats = s.store.delivery_stats()
-    except Exception as e:  # any store failure: say so, don't crash the probe
-        log.warning("healthz: store unreachable: %s", e)
-        body.update(status="down", store=f"unreachable: {type(e).__name__}")
+    except Exception as e:  # any store failure: say so (logged once per outage), don't crash the probe
+        log.debug("healthz: the store could not be read", exc_info=True)
+        reason = store_problem(e)
+        s.store_watch.down(reason, lasting=True)
+        body.update(status="down", store=f"unreachable: {reason}")
         return body, 503
+    s.store_watch.up()
     age = hb.age(now)
     body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
     body["last_cycle_age_seconds"] = None if age is None else round(age, 3)

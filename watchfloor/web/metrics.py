@@ -21,7 +21,9 @@ from prometheus_client.core import (
 )
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
 from .activity import ActivityView, buckets_of, heartbeat
 from .broker import KafkaView
@@ -41,6 +43,7 @@ class LogCollector:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         extra: Callable[[], Iterator[Metric]] | None = None,
         channels: Sequence[str] = (),
+        store_watch: Availability | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -48,8 +51,32 @@ class LogCollector:
         self.now = now
         self.extra = extra
         self.channels = tuple(channels)  # configured channels: their delivery gauges are there from the start (0)
+        self.store_watch = store_watch  # the server's: a store outage is logged once, not per scrape
 
     def collect(self) -> Iterator[Metric]:
+        """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
+        (the Kafka broker): a failed scrape would lose every series, and older numbers would pass for current."""
+        up = GaugeMetricFamily(
+            "watchfloor_store_up", "Whether the store answered this scrape (1); 0: the other store metrics are absent."
+        )
+        try:
+            # gathered before any is yielded: a store that fails halfway leaves no half-written families
+            from_store = list(self._from_store())
+        except StoreError as e:
+            if self.store_watch is not None:
+                self.store_watch.down(store_problem(e), lasting=True)
+            up.add_metric([], 0)
+            yield up
+        else:
+            if self.store_watch is not None:
+                self.store_watch.up()
+            up.add_metric([], 1)
+            yield up
+            yield from from_store
+        if self.extra is not None:
+            yield from self.extra()
+
+    def _from_store(self) -> Iterator[Metric]:
         a = self.view.refresh()
         docs = CounterMetricFamily(
             "watchfloor_documents_ingested", "Documents accepted into the log, per source.", labels=["source"]
@@ -96,8 +123,6 @@ class LogCollector:
         # which lags the log (and /healthz) whenever the newest event is another type, e.g. `caught_up`.
         head.add_metric([], self.store.head())
         yield head
-        if self.extra is not None:
-            yield from self.extra()
 
     def _ledger(self) -> Iterator[Metric]:
         stats = self.store.delivery_stats()

@@ -7,6 +7,7 @@ on a few threads, in its own process (`serve`) or beside the pipeline (`run --se
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,13 +21,17 @@ from waitress.server import create_server
 
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext
+from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
 from .activity import ActivityView
 from .broker import KafkaProbe
-from .health import health_report
+from .health import health_report, store_availability
 from .metrics import LogCollector, kafka_metrics, registry_for
-from .status import status_page
+from .status import status_page, store_down_page
+
+log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 # The largest request body the server reads, for every path (Flask's MAX_CONTENT_LENGTH and waitress's
@@ -63,6 +68,8 @@ class Services:
     # config serve.admin_token_env's token: GET / and /metrics need `Authorization: Bearer` it, and /healthz
     # without it says only its verdict (None: all open, as on localhost)
     admin_token: str | None = None
+    # whether the store answered the last request that read it: an outage is logged once, not per request
+    store_watch: Availability = field(default_factory=store_availability)
 
 
 def create_app(services: Services) -> Flask:
@@ -77,6 +84,7 @@ def create_app(services: Services) -> Flask:
         services.control,
         now=services.now,
         channels=services.channels,
+        store_watch=services.store_watch,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
     )
     registry = registry_for(collector)
@@ -129,7 +137,15 @@ def create_app(services: Services) -> Flask:
     def index() -> Any:
         if not admin():
             return refused()
-        return render_template("status.html", **status_page(services, view.refresh()))
+        try:
+            page = status_page(services, view.refresh())
+        except StoreError as e:
+            # The page is mostly the store's content: without it, only the verdict and why, as /healthz says
+            # (503 as /healthz, since the page cannot be what it is), not a traceback and Flask's generic 500.
+            log.debug("status page: the store could not be read", exc_info=True)
+            services.store_watch.down(store_problem(e), lasting=True)
+            return render_template("status.html", **store_down_page(services, e)), 503
+        return render_template("status.html", **page)
 
     return app
 

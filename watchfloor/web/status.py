@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from watchfloor.alerts.slackapp.commands import describe_subscription
 from watchfloor.schemas.events import dated_text
+from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import Activity, Heartbeat, heartbeat
 from .broker import KafkaView
@@ -195,5 +196,20 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         "health": {"status": health["status"], "code": code, "problems": health.get("problems", [])},
         "sources": _sources(hb, now),
         "last_poll": _last_poll(hb),
+        "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
+    }
+
+
+def store_down_page(s: Services, e: BaseException) -> dict[str, Any]:
+    """The status page while the store cannot be read (`e` says why): the verdict and the reason, and the Kafka
+    section (from the broker, not the store); every other section needs the store."""
+    now = s.now()
+    reason = store_problem(e)
+    return {
+        "now": _utc(now),
+        "store": s.store_label,
+        "store_down": reason,
+        "slack": "configured" if s.slack_app is not None else f"off ({s.slack_problem})",
+        "health": {"status": "down", "code": 503, "problems": [f"store unreachable: {reason}"]},
         "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
     }
