@@ -586,11 +586,22 @@ def run_app(
         quiet = _QuietCrash(expected_crash)
         for name in ("mode.worker", "faust.worker"):
             logging.getLogger(name).addFilter(quiet)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+
+    class Worker(faust.Worker):
+        stopped_by: str | None = None  # the signal that asked for the stop
+
+        def _schedule_shutdown(self, signal: Any) -> None:
+            self.stopped_by = self.stopped_by or getattr(signal, "name", str(signal))
+            super()._schedule_shutdown(signal)
+
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if not code and worker.stopped_by:
+            # the last line of a clean stop, so that one can be told from a crash or a kill (outside trial 14, L4)
+            log.warning("worker stopped (%s)", worker.stopped_by)
         return code, (worker.crash_reason or e.__context__) if code else None
     finally:
         timer = getattr(app, "stop_timer", None)

@@ -29,3 +29,13 @@ def test_a_stop_that_hangs_ends_after_the_grace(cluster: Cluster) -> None:  # no
     # Not before the grace. No upper bound: a stop that never ended would have been SIGKILLed by stop() after 30 s
     # (returncode -9, refused above), and how long past the grace the exit takes is the machine's load.
     assert took >= GRACE_S, took
+
+
+def test_a_clean_stop_says_so_last(cluster: Cluster) -> None:  # noqa: F811
+    """Outside trial 14, L4: a worker stopped with SIGTERM left no line to tell the stop from a crash."""
+    w = cluster.worker("w1").start()
+    cluster.wait("the worker to own its partitions", lambda: bool(assignment(w)))
+    w.stop()  # SIGTERM
+    log = w.log.read_text(errors="replace")
+    assert w.proc is not None and w.proc.returncode == 0, log[-3000:]
+    assert "worker stopped (SIGTERM)" in log.strip().splitlines()[-1], log[-3000:]

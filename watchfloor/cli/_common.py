@@ -214,11 +214,29 @@ def app_config(path: Path | None) -> Any:
     return with_store_env(cfg)
 
 
-def stop_on_sigterm() -> threading.Event:
-    """An event set by SIGTERM, so long-running commands finish their cycle and close cleanly."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+class Stop(threading.Event):
+    """Set by SIGTERM (`signal` then names it), so long-running commands finish their cycle and close cleanly."""
+
+    signal: str | None = None
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.signal = signal.Signals(signum).name
+        self.set()
+
+
+def stop_on_sigterm() -> Stop:
+    """A Stop that SIGTERM sets."""
+    stop = Stop()
+    signal.signal(signal.SIGTERM, stop.on_signal)
     return stop
+
+
+def stopped_line(command: str, why: str, cycles: int | None = None, noun: str = "cycle") -> str:
+    """The last line of a long-running command that stopped as asked (`why`: SIGTERM, Ctrl-C), so that a clean
+    stop can be told from a crash or a kill in its log (outside trial 14, L4): `run stopped (SIGTERM) after 12
+    cycles`."""
+    after = "" if cycles is None else f" after {cycles} {noun}{'' if cycles == 1 else 's'}"
+    return f"{command} stopped ({why}){after}"
 
 
 class QuietCycles:

@@ -21,6 +21,7 @@ from rich.markup import escape
 from ._common import (
     ConfigOpt,
     QuietCycles,
+    Stop,
     StoryReadProgress,
     app,
     app_config,
@@ -34,6 +35,7 @@ from ._common import (
     seen_before,
     source_failed,
     stop_on_sigterm,
+    stopped_line,
     undetected_documents,
     undetected_note,
 )
@@ -307,6 +309,8 @@ def produce(
     heart = Heartbeat()
     lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
+    passes = 0
+    stopped_by: str | None = None  # what stopped a live produce as asked (SIGTERM, Ctrl-C): said last
     health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
     # (the client logs as they were after the spool's last words at close)
     with command_logs("kafka", producer.publisher.broker):
@@ -319,6 +323,7 @@ def produce(
                 err.print(escape(topics_created_note(settings, producer.created_topics)), highlight=False)
             while not stop.is_set():
                 heart.beat()
+                passes += 1
                 report = producer.cycle()
                 summary = report.summary
                 record_source_health(producer.store, summary, chosen)
@@ -347,11 +352,14 @@ def produce(
                     err.print(shown, highlight=False)
                 if once or stop.wait(wait):
                     break
+            stopped_by = None if once else stop.signal
         except KeyboardInterrupt:
-            pass
+            stopped_by = stop.signal or "Ctrl-C"  # (wait_for_topics turns SIGTERM into one)
         finally:
             producer.close()
             health.close()
+    if stopped_by is not None:
+        err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
     if once and report is not None and report.outstanding:
         err.print(
             f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} waiting in "
@@ -519,6 +527,8 @@ def wait_for_topics(producer: Any, stop: threading.Event) -> None:
     broker.meanwhile = f"waiting for it to create the topics before polling the sources ({BROKER_HINT})"
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        if isinstance(stop, Stop):
+            stop.on_signal(signum, frame)  # (names the signal for the last line)
         stop.set()
         raise KeyboardInterrupt
 
@@ -833,9 +843,12 @@ def notify(
     heart = Heartbeat()
     report = None
     told = False
+    cycles = 0
+    stopped_by: str | None = None  # what stopped a live notify as asked (SIGTERM, Ctrl-C): said last
     try:
         while True:
             heart.beat()
+            cycles += 1
             report = dispatcher.cycle()
             if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
                 err.print(
@@ -847,10 +860,13 @@ def notify(
                 if waiting:
                     err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
             if once or stop.is_set() or stop.wait(next_wait(dispatcher, interval)):
+                stopped_by = None if once else stop.signal
                 break
     except KeyboardInterrupt:
-        pass
+        stopped_by = "Ctrl-C"
     finally:
         st.close()
+    if stopped_by is not None:
+        err.print(stopped_line("notify", stopped_by, cycles), highlight=False)
     if once and report is not None:
         exit_if_undelivered(report)

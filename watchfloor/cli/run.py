@@ -29,6 +29,7 @@ from ._common import (
     shown_origin,
     source_failed,
     stop_on_sigterm,
+    stopped_line,
 )
 from .alerts import (
     delivery_summary,
@@ -104,6 +105,8 @@ def run(
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
     rule_files = None if once else RuleFilesWatch(cfg.rules)
+    cycles = 0
+    stopped_by: str | None = None  # what stopped a live run as asked (SIGTERM, Ctrl-C): said last
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -115,6 +118,7 @@ def run(
             )
         while True:
             heart.beat()
+            cycles += 1
             try:
                 report, polled = _cycle(pipeline, heartbeat, lines, config)
                 changes = rule_files.edited() if rule_files is not None else []
@@ -134,9 +138,10 @@ def run(
                 )
             # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
             if once or stop.wait(next_wait(pipeline.dispatcher, wait)):
+                stopped_by = None if once else stop.signal
                 break
     except KeyboardInterrupt:
-        err.print("stopped")
+        stopped_by = "Ctrl-C"
     finally:
         if server is not None:
             server.stop()
@@ -145,6 +150,8 @@ def run(
         except Exception as e:  # the store may be what failed; closing must go on
             err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
         pipeline.close()
+    if stopped_by is not None:  # after closing: the line says everything was closed as it should be
+        err.print(stopped_line("run", stopped_by, cycles), highlight=False)
     if once and report is not None:
         undelivered = exit_if_undelivered(report, then_exit=False)
         exit_if_sources_failed(polled)  # exit 4: wins over 3 (both are said)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import ConfigOpt, app, app_config, err, fail, redact_url, stop_on_sigterm
+from ._common import ConfigOpt, app, app_config, err, fail, redact_url, stop_on_sigterm, stopped_line
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -128,9 +128,12 @@ def serve(
         server = start_server(cfg, store, control, rules, host, port, kafka=kafka)
         while not stop.wait(1.0):
             record_lapsed_silences(control)
+        stopped_by = stop.signal
     except KeyboardInterrupt:
-        err.print("stopped")
+        stopped_by = "Ctrl-C"
     finally:
         if server is not None:
             server.stop()
         store.close()
+    if stopped_by is not None:
+        err.print(stopped_line("serve", stopped_by), highlight=False)
