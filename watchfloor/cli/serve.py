@@ -58,7 +58,7 @@ def start_server(
         raise fail(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     server.start()
     slack = (
-        "Slack app at POST /slack/events"
+        "Slack app at POST /slack/events" + (f" ({services.slack_note})" if services.slack_note else "")
         if services.slack_app is not None
         else f"Slack app off: {services.slack_problem}"
     )

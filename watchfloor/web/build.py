@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
+from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.vocabulary import rule_vocabulary
@@ -85,6 +86,31 @@ def app_context(
     )
 
 
+def slack_app_settings(cfg: AppConfig) -> tuple[str, str | None, str]:
+    """The Slack app's token variable and Web API root, and a note for the start line saying where the root comes
+    from. The `slack:` section's when it sets them; else, when every Slack channel names the same one, theirs: a
+    config whose only Slack channel points at a Slack-compatible server (`base_url`) must not have its app ask
+    slack.com (outside trial 14, L1: every click then answered 500). Channels that differ leave Slack itself, said."""
+    slack = cfg.slack or SlackApp()
+    chosen = slack.model_fields_set if cfg.slack is not None else set()
+    channels = [ch for ch in cfg.channels if isinstance(ch, SlackChannel)]
+    token_env, base_url, note = slack.token_env, slack.base_url, ""
+    if "token_env" not in chosen:
+        envs = {ch.token_env or slack.token_env for ch in channels}
+        if len(envs) == 1:
+            token_env = envs.pop()
+    if base_url is None and channels:
+        urls = {ch.base_url for ch in channels}
+        names = ", ".join(ch.name for ch in channels)
+        if len(urls) == 1 and None not in urls:
+            base_url = urls.pop()
+            note = f"Web API {redact_url(str(base_url))}, the base_url of Slack channel(s) {names}"
+        elif len(urls) > 1:
+            shown = ", ".join(sorted(redact_url(u) if u else "Slack itself" for u in urls))
+            note = f"Web API of Slack itself: the Slack channels name different base_url ({shown}); set slack.base_url"
+    return token_env, base_url, note
+
+
 def build_services(
     cfg: AppConfig,
     store: Store,
@@ -111,16 +137,17 @@ def build_services(
             )
     ctx = app_context(cfg, control, rules, env)
     slack = cfg.slack or SlackApp()
-    token, secret = env.get(slack.token_env), env.get(slack.signing_secret_env)
+    token_env, base_url, slack_note = slack_app_settings(cfg)
+    token, secret = env.get(token_env), env.get(slack.signing_secret_env)
     slack_app = None
     problem = ""
     if not token or not secret:
-        missing = [name for name, value in ((slack.token_env, token), (slack.signing_secret_env, secret)) if not value]
+        missing = [name for name, value in ((token_env, token), (slack.signing_secret_env, secret)) if not value]
         problem = f"set {' and '.join(missing)} in the environment"
     else:
         from watchfloor.alerts.slackapp.app import build_app
 
-        slack_app = build_app(ctx, token=token, signing_secret=secret, base_url=slack.base_url)
+        slack_app = build_app(ctx, token=token, signing_secret=secret, base_url=base_url)
     if kafka is None and "kafka" in cfg.model_fields_set:  # distributed mode configured
         kafka = cfg.kafka
     # its consumer groups' lag and members, and the published watermark
@@ -134,6 +161,7 @@ def build_services(
         context=ctx,
         slack_app=slack_app,
         slack_problem=problem,
+        slack_note=slack_note,
         store_label=store_label,
         pipeline_max_age=pipeline_max_age,
         now=now,

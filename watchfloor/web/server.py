@@ -51,6 +51,7 @@ class Services:
     context: AppContext
     slack_app: Any = None  # slack_bolt.App, or None when the `slack:` section or its secrets are missing
     slack_problem: str = ""  # why there is no Slack app
+    slack_note: str = ""  # where the app's Web API root comes from, when not the `slack:` section (build.py)
     store_label: str = ""
     # The pipeline runs in this process (`run --serve`): a cycle older than this is unhealthy. None: `serve`.
     pipeline_max_age: float | None = None
