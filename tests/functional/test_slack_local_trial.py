@@ -207,3 +207,16 @@ def test_click_with_no_slack_server_where_it_looks_says_where(capsys: pytest.Cap
     assert main(args) == 1
     said = capsys.readouterr().err
     assert said.startswith(f"the local Slack server at {slack_url} cannot be read (") and "--slack-url" in said
+
+
+def test_click_takes_the_slack_server_as_the_config_names_it(
+    slack_server: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside trial 14, L1: `--slack-url` given the config's base_url form (`…/api/`) said the server "cannot be
+    read (Not Found)"; it is read as the root is."""
+    args = ["click", "--url", "http://127.0.0.1:9", "--secret", "s", "--slack-url", slack_server.base_url, "ack"]
+    assert slack_server.base_url.endswith("/api/")
+    slack_server.channels = {"#desk"}
+    assert main(args) == 1  # nothing posted yet: no message to click
+    said = capsys.readouterr().err
+    assert said.startswith("no message in #desk with a ack button"), said
