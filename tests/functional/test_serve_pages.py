@@ -289,9 +289,7 @@ def test_a_store_outage_is_said_on_every_page_and_logged_once(tmp_path: Path, ca
                 assert health["store"].startswith(f"unreachable: store sqlite:///{home / 'wf.db'}: ")
                 assert "does not exist" in health["store"] and "\n" not in health["store"]
         noisy = [r for r in caplog.records if r.levelno >= logging.INFO]
-        assert len(noisy) == 1 and noisy[0].getMessage().startswith(
-            "the store (for /healthz, /metrics and the status page) unreachable (store sqlite:"
-        )
+        assert len(noisy) == 1 and noisy[0].getMessage().startswith("the store unreachable (store sqlite:")
         assert not any(r.exc_info for r in noisy)
         caplog.clear()
         (tmp_path / "away").rename(home)  # back
@@ -300,8 +298,38 @@ def test_a_store_outage_is_said_on_every_page_and_logged_once(tmp_path: Path, ca
             assert status == 200 and "store-down" not in page
             assert samples(site.get("/metrics")[2])[("watchfloor_store_up", ())] == 1
         assert [r.getMessage().split(" after ")[0] for r in caplog.records if r.levelno >= logging.INFO] == [
-            "the store (for /healthz, /metrics and the status page) reachable again"
+            "the store reachable again"
         ]
     finally:
         server.stop()
+        pipeline.close()
+
+
+def test_serves_silence_expiry_says_a_store_outage_once_with_the_pages(tmp_path: Path, caplog: Any) -> None:
+    """Outside trial 14, H1: beside the pages, `serve` records lapsed silences every second, and said each failure
+    (`could not record lapsed silences: StoreError: …`, a line a second) while the store was down."""
+    from watchfloor.cli.serve import record_lapsed_silences
+    from watchfloor.stream_processors.stores.sql import SqlStore
+    from watchfloor.web.health import store_availability
+
+    home = tmp_path / "db"
+    home.mkdir()
+    cfg = AppConfig(store=f"sqlite:///{home / 'wf.db'}", sources=[], channels=[ConsoleChannel(name="c")])
+    pipeline = EmbeddedPipeline(cfg, env={})
+    watch = store_availability()
+    try:
+        record_lapsed_silences(pipeline.control, watch)
+        assert isinstance(pipeline.store, SqlStore)
+        pipeline.store.close()
+        home.rename(tmp_path / "away")
+        with caplog.at_level(logging.INFO):
+            for _ in range(5):
+                record_lapsed_silences(pipeline.control, watch)
+            (tmp_path / "away").rename(home)
+            record_lapsed_silences(pipeline.control, watch)
+        said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+        assert len(said) == 2, said
+        assert said[0].startswith("the store unreachable (store sqlite:") and "does not exist" in said[0]
+        assert said[1].startswith("the store reachable again after")
+    finally:
         pipeline.close()

@@ -33,6 +33,7 @@ def start_server(
     *,
     pipeline_max_age: float | None = None,
     kafka: Any = None,
+    store_watch: Any = None,
 ) -> Any:
     """Build the services and start the HTTP server on a thread of its own; returns the running WebServer.
     `kafka`: the pipeline whose broker /metrics and the status page report on (default: the config's `kafka:`
@@ -49,6 +50,7 @@ def start_server(
             store_label=redact_url(cfg.store),
             pipeline_max_age=pipeline_max_age,
             kafka=kafka,
+            store_watch=store_watch,
         )
     except ValueError as e:  # serve.admin_token_env names a variable that is not set
         raise fail(str(e)) from None
@@ -68,13 +70,24 @@ def start_server(
     return server
 
 
-def record_lapsed_silences(control: Any) -> None:
+def record_lapsed_silences(control: Any, store_watch: Any = None) -> None:
     """`silence.expired` for silences whose end has passed, so the log says when each ended even while no
-    pipeline runs; a store that is down now is tried again next time (the status page says it is down)."""
+    pipeline runs; a store that is down now is tried again next time (the status page says it is down). With
+    `store_watch` (the web server's Availability of the store) an outage is said once, with the pages', not once
+    a second (outside trial 14, H1)."""
+    from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+
     try:
         control.expire_lapsed()
+    except StoreError as e:
+        if store_watch is None:
+            raise
+        store_watch.down(store_problem(e), lasting=True)
     except Exception as e:
         logging.getLogger(__name__).warning("could not record lapsed silences: %s: %s", type(e).__name__, e)
+    else:
+        if store_watch is not None:
+            store_watch.up()
 
 
 @app.command()
@@ -121,13 +134,16 @@ def serve(
         store = open_store(cfg.store)
     except (RuleLoadError, ValueError) as e:
         raise fail(str(e)) from None
+    from watchfloor.web.health import store_availability
+
     stop = stop_on_sigterm()
     server = None
+    watch = store_availability()  # one for the pages and the silences: an outage is one line
     try:
         control = open_control(store, cfg)
-        server = start_server(cfg, store, control, rules, host, port, kafka=kafka)
+        server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch)
         while not stop.wait(1.0):
-            record_lapsed_silences(control)
+            record_lapsed_silences(control, watch)
         stopped_by = stop.signal
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"

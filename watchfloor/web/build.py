@@ -13,11 +13,13 @@ from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine.compiler import CompiledRules
+from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.vocabulary import rule_vocabulary
 from watchfloor.wiring import channel_resolver
 
 from .broker import kafka_probe
+from .health import store_availability
 from .server import Services
 
 log = logging.getLogger(__name__)
@@ -122,10 +124,12 @@ def build_services(
     pipeline_max_age: float | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     kafka: KafkaConfig | None = None,
+    store_watch: Availability | None = None,
 ) -> Services:
     """`kafka`: the pipeline to report on (serve's --broker/--prefix over the config's `kafka:`); else the
-    config's `kafka:` section when it has one; else none. ValueError when `serve.admin_token_env` names a variable
-    that is not set."""
+    config's `kafka:` section when it has one; else none. `store_watch`: the store's availability, shared with a
+    caller that reads the store too (serve's silence expiry), so that an outage is logged once. ValueError when
+    `serve.admin_token_env` names a variable that is not set."""
     env = os.environ if env is None else env
     admin_token = None
     if cfg.serve.admin_token_env is not None:
@@ -154,6 +158,7 @@ def build_services(
     probe = None if kafka is None else kafka_probe(kafka, now=now)
     behind = cfg.health.kafka_behind
     return Services(
+        store_watch=store_watch or store_availability(),
         kafka=probe,
         admin_token=admin_token,
         store=store,

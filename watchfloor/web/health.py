@@ -23,7 +23,7 @@ def store_availability() -> Availability:
     """The store as the web server sees it: logged once when it goes (with why) and once when it is back, not
     once per request (a status page refreshing every 30 s and each scrape would repeat the same traceback)."""
     return Availability(
-        "the store (for /healthz, /metrics and the status page)",
+        "the store",
         log,
         meanwhile="/healthz answers 503 `down`, the status page says why, and /metrics watchfloor_store_up 0",
     )
