@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +61,7 @@ from .codec import (
 from .compat import as_current_event, take_batches
 from .partition import PartitionCorrelator
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
+from .topics import STATE_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -324,13 +326,49 @@ class Extract:
             await self._send_watermark(tp.partition, pr, idle=True)
 
 
+# A correlate partition's state is ONE table value (one changelog record). Plain JSON passed the producer's and
+# the broker's 1 MB defaults at a few hundred rules and killed the worker (BENCHMARKS.md, "Correlate state size"),
+# so it is written zlib-compressed behind this marker; values that start with "{" are the plain JSON that workers
+# before it wrote, and are still read.
+STATE_ZLIB = b"z"
+STATE_ZLIB_LEVEL = 1  # ~7x smaller on correlator state; higher levels cost several times the CPU for a few %
+
+
+class StateTooLarge(RuntimeError):
+    """A correlate partition's compressed state is over STATE_MAX_BYTES: the worker stops rather than lose it."""
+
+
+def encode_state(state: dict[str, Any], part: int) -> bytes:
+    """The table value of partition `part`'s state: the marker, then its JSON compressed; StateTooLarge past
+    STATE_MAX_BYTES (naming the partition, the sizes and what to do)."""
+    plain = orjson.dumps(state)
+    packed = STATE_ZLIB + zlib.compress(plain, STATE_ZLIB_LEVEL)
+    if len(packed) > STATE_MAX_BYTES:
+        raise StateTooLarge(
+            f"correlate partition {part}: its state is {len(packed):,} bytes compressed ({len(plain):,} raw), over "
+            f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker stops "
+            "before committing the batch. Spread the groups over more correlate partitions (a new prefix with "
+            "more --partitions) or load fewer or narrower rules (shorter within/lateness, fewer groups)"
+        )
+    return packed
+
+
+def decode_state(raw: bytes, part: int) -> Any:
+    """The JSON of a table value, compressed (STATE_ZLIB) or plain (written before compression)."""
+    if raw[:1] == b"{":
+        return orjson.loads(raw)
+    if raw[:1] == STATE_ZLIB:
+        return orjson.loads(zlib.decompress(raw[1:]))
+    raise ValueError(f"correlate partition {part}: its table value starts with {raw[:8]!r}, neither JSON nor zlib")
+
+
 class Correlate:
     """correlate -> detections: ``PartitionCorrelator`` per correlate partition, its state in the table.
 
     A batch at a time: each partition's state is read once, updated record by record, and written once,
     after the broker has acknowledged the detections it produced (a worker that dies in between processes
     the batch again and re-sends the same deterministic outputs). The table holds ONE value per correlate
-    partition, keyed by the partition number (see ``partition``)."""
+    partition, keyed by the partition number (see ``partition``), zlib-compressed (``encode_state``)."""
 
     def __init__(
         self,
@@ -352,8 +390,8 @@ class Correlate:
         # ~190 µs at 25 KB, and a batch touches every partition a watermark reaches (BENCHMARKS.md).
         self._written: dict[int, tuple[bytes, dict[str, Any]]] = {}
 
-    def _state(self, raw: bytes | None) -> dict[str, Any]:
-        return self.pc.restore(orjson.loads(raw)) if raw else self.pc.new_state()
+    def _state(self, raw: bytes | None, part: int) -> dict[str, Any]:
+        return self.pc.restore(decode_state(raw, part)) if raw else self.pc.new_state()
 
     def _current(self, part: int, raw: bytes | None) -> dict[str, Any]:
         """The state of `part` whose table value is `raw`: the one in memory if it is what was last written
@@ -361,7 +399,7 @@ class Correlate:
         kept = self._written.pop(part, None)
         if kept is not None and raw is not None and kept[0] == raw:
             return kept[1]
-        return self._state(raw)
+        return self._state(raw, part)
 
     def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
@@ -413,7 +451,7 @@ class Correlate:
                 log.exception("correlate: failed on %s", origin)
                 letter = failure_letter("correlator", e, origin, event.value, "correlate")
                 pending.append(await self.out.dead_letter(letter, at))
-                st = states[part] = self._state(before[part])
+                st = states[part] = self._state(before[part], part)
                 for ev_ok, p_ok, h_ok in applied[part]:
                     self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
                 continue
@@ -431,7 +469,7 @@ class Correlate:
             # Outputs acknowledged before the state that produced them is written.
             await asyncio.gather(*pending)
         for part, st in states.items():
-            new_raw = orjson.dumps(st)
+            new_raw = encode_state(st, part)
             if new_raw != before[part]:
                 with as_current_event(last[part]):
                     self.table[str(part).encode()] = new_raw

@@ -39,7 +39,7 @@ from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import FetchLoopWatch, RecoveryWatch, app_class
 from .partition import PartitionCorrelator
 from .rules_guard import RulesGuard, client_id, rules_fingerprint
-from .topics import STATE_TABLE, faust_broker_url
+from .topics import STATE_RECORD_MAX_BYTES, STATE_TABLE, faust_broker_url
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,11 @@ def build_app(
         broker_heartbeat_interval=min(3.0, session_timeout / 3),
         producer_acks=-1,
         producer_linger_ms=1,
+        # A correlate partition's state is one changelog record: aiokafka's 1 MB default refused it at a few
+        # hundred rules ("MessageSizeTooLargeError", and the worker died). The changelog topic allows as much
+        # (topics.changelog_spec); over STATE_MAX_BYTES the correlate agent stops with a clear message instead.
+        # Consumers need no change: the broker hands a record over the fetch size to them whole (KIP-74).
+        producer_max_request_size=STATE_RECORD_MAX_BYTES,
         autodiscover=False,
         # Which worker is which member, and which rules it runs (rules_guard: a stranger is refused at start).
         broker_client_id=client_id(group, socket.gethostname(), os.getpid(), fingerprint),

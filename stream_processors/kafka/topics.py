@@ -21,6 +21,7 @@ starts (:func:`ensure_changelog`).
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +33,17 @@ from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from .clients import client_config, make_client, unreachable_errors
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PARTITIONS = 3  # of the documents, signals and correlate topics (co-partitioned)
 DAY_MS = 24 * 3600 * 1000
 SCHEME = "kafka://"  # Faust wants it on broker URLs; kafka-python wants it off
 STATE_TABLE = "correlate-state"  # the name of the workers' Faust table (app.build_app)
+# The largest correlate state value (one partition's state, compressed) a worker writes; past it the worker stops
+# with agents.StateTooLarge. The producer's request limit and the changelog's record limit are set above it
+# (the record's key, headers and batch framing), since Kafka's 1 MB defaults were hit at a few hundred rules.
+STATE_MAX_BYTES = 64 * 1024 * 1024
+STATE_RECORD_MAX_BYTES = STATE_MAX_BYTES + 1024 * 1024
 
 
 def bootstrap_servers(broker: str) -> str:
@@ -226,8 +234,52 @@ def _create(admin: Any, specs: list[TopicSpec], replication_factor: int, timeout
 
 def changelog_spec(group: str, partitions: int) -> TopicSpec:
     """The changelog topic of a worker group's state table, as Faust names and declares it: compacted (only
-    each partition's latest state matters), one partition per correlate partition."""
-    return TopicSpec(f"{group}-{STATE_TABLE}-changelog", partitions, {"cleanup.policy": "compact"})
+    each partition's latest state matters), one partition per correlate partition, records up to
+    STATE_RECORD_MAX_BYTES (a partition's whole state is one record)."""
+    return TopicSpec(
+        f"{group}-{STATE_TABLE}-changelog",
+        partitions,
+        {"cleanup.policy": "compact", "max.message.bytes": str(STATE_RECORD_MAX_BYTES)},
+    )
+
+
+def raise_record_limit_command(broker: str, topic: str) -> str:
+    """The command an operator runs to raise an existing changelog's record limit by hand."""
+    return (
+        f"kafka-configs.sh --bootstrap-server {bootstrap_servers(broker)} --alter --entity-type topics "
+        f"--entity-name {topic} --add-config max.message.bytes={STATE_RECORD_MAX_BYTES}"
+    )
+
+
+def _alter_errors(answers: Any) -> list[str]:
+    """The refusals in an alter_configs answer: kafka-python 3.x says {type: {name: "OK" or the error}}, 2.x
+    gives the response, whose resources are (error_code, error_message, type, name)."""
+    if isinstance(answers, dict):
+        return [f"{name}: {said}" for per in answers.values() for name, said in per.items() if str(said) != "OK"]
+    return [f"{r[3]}: {r[1] or r[0]}" for r in getattr(answers, "resources", []) if r[0]]
+
+
+def _raise_record_limit(admin: Any, spec: TopicSpec, broker: str) -> None:
+    """Set the spec's configs on a changelog made before them (Kafka's default record limit is ~1 MB, less than
+    a big partition state). Idempotent; the whole spec config is sent, so a broker that only knows the
+    non-incremental AlterConfigs (which resets keys left out) keeps the topic compacted. A refusal (no ALTER
+    permission) is logged with the command to run, not fatal: states under ~1 MB compressed still fit."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    try:
+        answers = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=dict(spec.config))])
+        errors = _alter_errors(answers)
+        if errors:
+            raise RuntimeError("; ".join(errors))
+    except Exception as e:
+        log.warning(
+            "could not raise the record limit of %s to %d bytes (%s); a correlate state over ~1 MB compressed will "
+            "stop the worker. Run: %s",
+            spec.name,
+            STATE_RECORD_MAX_BYTES,
+            e,
+            raise_record_limit_command(broker, spec.name),
+        )
 
 
 def ensure_changelog(
@@ -239,11 +291,14 @@ def ensure_changelog(
     could come before the new topic's: the topic was left out of the group's assignment ("Ignoring missing
     topic") and every state write failed with PartitionsMismatch (0 partitions), so the worker stalled. Made
     here, before Faust starts and with the leaders elected, the topic is in that first metadata. A changelog
-    with another partition count than the correlate topic is an error (TopicLayoutError), as Faust's."""
+    with another partition count than the correlate topic is an error (TopicLayoutError), as Faust's. An
+    existing changelog gets the spec's configs (its record limit, for changelogs made before there was one)."""
     spec = changelog_spec(group, partitions)
     with _admin(broker, f"{group}-admin", timeout_s) as admin:
         created = _create(admin, [spec], replication_factor, timeout_s)
         _check_layout(admin, [spec])
+        if not created:
+            _raise_record_limit(admin, spec, broker)
         return bool(created)
 
 

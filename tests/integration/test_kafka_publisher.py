@@ -30,6 +30,7 @@ from watchfloor.schemas.topics import TopicNames as Topics  # noqa: E402
 from watchfloor.stream_processors.kafka.codec import decode_event  # noqa: E402
 from watchfloor.stream_processors.kafka.publisher import KafkaEventLog, KafkaPublisher  # noqa: E402
 from watchfloor.stream_processors.kafka.topics import (  # noqa: E402
+    STATE_RECORD_MAX_BYTES,
     TopicLayoutError,
     changelog_spec,
     ensure_changelog,
@@ -126,6 +127,25 @@ def test_the_worker_groups_changelog_is_made_before_faust_starts(kafka_bootstrap
             assert res["topic"][spec.name]["cleanup.policy"]["value"] == "compact"
         with pytest.raises(TopicLayoutError, match="partitions"):
             ensure_changelog(kafka_bootstrap, group, 4)  # Faust would refuse it too (PartitionsMismatch)
+    finally:
+        kafka_admin.delete_topics([spec.name], timeout_ms=30_000)
+
+
+def test_a_changelog_made_before_the_record_limit_gets_it(kafka_bootstrap: str, kafka_admin) -> None:
+    """A changelog made by an older worker (compacted, Kafka's ~1 MB record limit) is given the state's record
+    limit at the next start, and stays compacted: a partition's state over 1 MB is one record."""
+    from kafka.admin import NewTopic
+
+    group = f"wf-test-{uuid.uuid4().hex[:8]}-worker"
+    spec = changelog_spec(group, 3)
+    assert spec.config["max.message.bytes"] == str(STATE_RECORD_MAX_BYTES)
+    kafka_admin.create_topics([NewTopic(spec.name, 3, 1, topic_configs={"cleanup.policy": "compact"})])
+    try:
+        assert ensure_changelog(kafka_bootstrap, group, 3) is False
+        res = kafka_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name)])
+        configs = {k: v["value"] for k, v in res["topic"][spec.name].items()}
+        assert configs["max.message.bytes"] == str(STATE_RECORD_MAX_BYTES)
+        assert configs["cleanup.policy"] == "compact"
     finally:
         kafka_admin.delete_topics([spec.name], timeout_ms=30_000)
 

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 
 from watchfloor.schemas.events import Event, signal_event, watermark_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka.agents import Correlate
+from watchfloor.stream_processors.kafka import agents
+from watchfloor.stream_processors.kafka.agents import STATE_ZLIB, Correlate, StateTooLarge, decode_state
 from watchfloor.stream_processors.kafka.codec import encode_event, origin_header
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.rulefile import load_rules
@@ -177,3 +179,50 @@ def test_a_table_value_changed_behind_the_agents_back_is_the_state_it_takes() ->
 
     assert kept_out.sent == fresh_out.sent
     assert kept_table == fresh_table
+
+
+def test_values_are_compressed_and_plain_json_from_older_workers_is_read() -> None:
+    """The table holds each partition's state zlib-compressed behind a marker; values an older worker wrote
+    (plain JSON, first byte "{") are read as they are, and the run goes on as if nothing had changed."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+
+    ref_table: dict[bytes, bytes] = {}
+    ref_out = Outputs(names)
+    run([Correlate(ref_table, PartitionCorrelator(eng, PARTS), ref_out, batch_within=0.01)], cut)
+    assert ref_table and all(v.startswith(STATE_ZLIB) for v in ref_table.values())
+    assert all(len(v) < len(orjson.dumps(decode_state(v, 0))) for v in ref_table.values())
+
+    def to_plain(table: dict[bytes, bytes]) -> Any:
+        def after(i: int) -> None:
+            if i == len(cut) // 2:  # the upgrade: the values so far are an older worker's
+                for key in list(table):
+                    table[key] = orjson.dumps(decode_state(table[key], int(key)))
+                    assert table[key].startswith(b"{")
+
+        return after
+
+    table: dict[bytes, bytes] = {}
+    out = Outputs(names)
+    pc = PartitionCorrelator(eng, PARTS)
+    # Two agents taking turns: each batch decodes the value in the table (no copy in memory to fall back on).
+    run([Correlate(table, pc, out, batch_within=0.01) for _ in range(2)], cut, to_plain(table))
+    assert out.sent == ref_out.sent
+    assert table == ref_table
+
+
+def test_a_state_over_the_limit_stops_the_agent_with_the_partition_and_what_to_do(monkeypatch: Any) -> None:
+    """Never a silent loss: the state is not written, the batch fails (its offsets are not committed) and the
+    message names the partition, the size and the ways out."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    table: dict[bytes, bytes] = {}
+    agent = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01)
+    monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
+    with pytest.raises(StateTooLarge, match=r"correlate partition \d: its state is [\d,]+ bytes compressed") as e:
+        run([agent], cut)
+    assert "more --partitions" in str(e.value) and "fewer or narrower rules" in str(e.value)
+    with pytest.raises(ValueError, match="correlate partition 2: its table value starts with"):
+        decode_state(b"\x00garbage", 2)
