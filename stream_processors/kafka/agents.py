@@ -331,7 +331,7 @@ class Extract:
 # so it is written zlib-compressed behind this marker; values that start with "{" are the plain JSON that workers
 # before it wrote, and are still read.
 STATE_ZLIB = b"z"
-STATE_ZLIB_LEVEL = 1  # ~7x smaller on correlator state; higher levels cost several times the CPU for a few %
+STATE_ZLIB_LEVEL = 1  # ~3x smaller on news rules' state; level 6 is ~14 % smaller for 2.5-3x the CPU (BENCHMARKS.md)
 
 
 class StateTooLarge(RuntimeError):

@@ -10,7 +10,8 @@ publisher's, which follows the per-origin rule of engine/eventtime.py) -- only c
 lets the correlator drop state no on-time signal can affect. A signal is never late here for being behind
 another partition: the extract agent reports documents that are late for the publisher's watermark.
 
-State layout (one JSON value per correlate partition, kept by the worker in a Faust table): the
+State layout (one JSON value per correlate partition, kept by the worker in a Faust table, zlib-compressed:
+``agents.encode_state``): the
 correlator's state is more than its groups: its watermark belongs to the stream, not to a group, and the
 per-source watermarks and dedup sets are per partition too. Keeping them in one value makes every update of
 a partition one atomic changelog record (state, watermarks and dedup set always agree after recovery). The
