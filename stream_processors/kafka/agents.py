@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 import zlib
 from collections.abc import Awaitable, Sequence
@@ -334,6 +336,9 @@ STATE_ZLIB = b"z"
 STATE_ZLIB_LEVEL = 1  # ~3x smaller on news rules' state; level 6 is ~14 % smaller for 2.5-3x the CPU (BENCHMARKS.md)
 
 
+STATE_TOO_LARGE_EXIT = 3  # the worker's exit status when a partition's state is over STATE_MAX_BYTES
+
+
 class StateTooLarge(RuntimeError):
     """A correlate partition's compressed state is over STATE_MAX_BYTES: the worker stops rather than lose it."""
 
@@ -346,9 +351,10 @@ def encode_state(state: dict[str, Any], part: int) -> bytes:
     if len(packed) > STATE_MAX_BYTES:
         raise StateTooLarge(
             f"correlate partition {part}: its state is {len(packed):,} bytes compressed ({len(plain):,} raw), over "
-            f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker stops "
-            "before committing the batch. Spread the groups over more correlate partitions (a new prefix with "
-            "more --partitions) or load fewer or narrower rules (shorter within/lateness, fewer groups)"
+            f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker exits "
+            f"(status {STATE_TOO_LARGE_EXIT}) before committing the batch. Spread the groups over more correlate "
+            "partitions (a new prefix with more --partitions) or load fewer or narrower rules (shorter "
+            "within/lateness, fewer groups)"
         )
     return packed
 
@@ -411,7 +417,17 @@ class Correlate:
     async def run(self, stream: Any) -> None:
         await self.out.start()
         async for events in take_batches(stream, BATCH_MAX, self.batch_within):
-            await self.process(events)
+            try:
+                await self.process(events)
+            except StateTooLarge as e:
+                # Not raised on: take_batches acks a batch when its body ends, by an exception too, and its offsets
+                # would be committed without the state that took them. Exiting here commits nothing; the next
+                # owner of the partition stops the same way, loudly, until the state fits (never a silent loss).
+                log.critical("correlate: %s", e)
+                for handler in logging.getLogger().handlers:
+                    handler.flush()
+                sys.stderr.flush()
+                os._exit(STATE_TOO_LARGE_EXIT)
 
     async def process(self, events: Sequence[Any]) -> None:
         """One batch of correlate records (Faust events: `.message`, `.value`, `.headers`): outputs sent and

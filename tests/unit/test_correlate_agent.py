@@ -226,3 +226,37 @@ def test_a_state_over_the_limit_stops_the_agent_with_the_partition_and_what_to_d
     assert "more --partitions" in str(e.value) and "fewer or narrower rules" in str(e.value)
     with pytest.raises(ValueError, match="correlate partition 2: its table value starts with"):
         decode_state(b"\x00garbage", 2)
+
+
+def test_the_running_agent_exits_before_its_batch_is_acked_when_a_state_is_too_large(monkeypatch: Any) -> None:
+    """take_batches acks a batch when the agent's body ends, by an exception too: raising would let its offsets be
+    committed without the state. The agent exits the process instead, with nothing of that batch acked."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    acked: list[Any] = []
+    at_exit: list[tuple[int, int]] = []
+
+    async def take_batches(stream: Any, max_: int, within: float) -> Any:
+        for batch in stream:
+            try:
+                yield batch
+            finally:
+                acked.extend(batch)  # as compat.take_batches: after the body, whatever way it ended
+
+    class Exited(BaseException):
+        pass
+
+    def exit_(status: int) -> None:
+        at_exit.append((status, len(acked)))
+        raise Exited
+
+    monkeypatch.setattr(agents, "take_batches", take_batches)
+    monkeypatch.setattr(agents.os, "_exit", exit_)
+    monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
+    table: dict[bytes, bytes] = {}
+    agent = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01)
+    with pytest.raises(Exited):
+        asyncio.run(agent.run(cut))
+    assert at_exit == [(agents.STATE_TOO_LARGE_EXIT, 0)]  # the first batch already passes 300 bytes: none acked
+    assert table == {}
