@@ -34,6 +34,16 @@ def format_duration(td: timedelta) -> str:
     return f"{secs}s"
 
 
+def format_elapsed(seconds: float) -> str:
+    """How long something has lasted, as an operator reads it in a log line: `45s`, `5m`, `2h10m`."""
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from watchfloor.schemas.rules import format_elapsed
+
 RECONNECT_BACKOFF_MAX_MS = 1000
 UNREACHABLE = (
     "NoBrokersAvailable",  # kafka-python 2.x: bootstrap failed
@@ -161,7 +163,7 @@ class Availability:
                 self.log.warning(
                     "%s still unreachable after %s; %s",
                     self.what,
-                    _duration(now - self.since),
+                    format_elapsed(now - self.since),
                     meanwhile or self.meanwhile,
                 )
             else:
@@ -187,16 +189,6 @@ class Availability:
             self.log.warning("%s reachable again after %.1fs", self.what, self.back_at - self.since)
             self.since = None
             self.next_reminder = float("inf")
-
-
-def _duration(seconds: float) -> str:
-    """`45s`, `5m`, `2h10m`: how long an outage has lasted, for a reminder line."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def _short(reason: object) -> str:

@@ -14,6 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from watchfloor.schemas.rules import format_elapsed
+
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
 from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, StoreOpt, settings_for
 
@@ -379,28 +381,24 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
-            later = "" if origin in down else f", retried; not ok after {_span(failing_after)} (health.source_failing)"
+            later = (
+                ""
+                if origin in down
+                else f", retried; not ok after {format_elapsed(failing_after)} (health.source_failing)"
+            )
             err.print(
-                f"source {escape(redact_url(origin))}: {mark} for {_span(secs)} ({escape(error)}{later})",
+                f"source {escape(redact_url(origin))}: {mark} for {format_elapsed(secs)} ({escape(error)}{later})",
                 highlight=False,
             )
         if down:
-            line += f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {_span(failing_after)}"
+            line += (
+                f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"
+            )
         err.print(line, highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     if not caught_up or deliveries.given_up or down:
         raise typer.Exit(3)
-
-
-def _span(seconds: float) -> str:
-    """A duration as an operator reads it: 45s, 12m, 3h10m."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def _poll_until(look: Callable[[], _Look], caught_up: Callable[[_Look], bool], wait: float | None) -> _Look:
