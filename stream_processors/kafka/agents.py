@@ -420,9 +420,9 @@ class Correlate:
             try:
                 await self.process(events)
             except StateTooLarge as e:
-                # Not raised on: take_batches acks a batch when its body ends, by an exception too, and its offsets
-                # would be committed without the state that took them. Exiting here commits nothing; the next
-                # owner of the partition stops the same way, loudly, until the state fits (never a silent loss).
+                # Exited on, not raised: nothing of the batch is acked or committed (take_batches acks only a body
+                # that finished; exiting holds even if an ack path changed), and the next owner of the partition
+                # stops the same way, loudly, until the state fits (never a silent loss).
                 log.critical("correlate: %s", e)
                 for handler in logging.getLogger().handlers:
                     handler.flush()

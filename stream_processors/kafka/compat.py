@@ -53,8 +53,9 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
     event-loop rounds, enough for the fetcher to hand over what it has fetched) and is yielded when they
     stop, at `max_` records, or `within` seconds after its first record. Under load, a batch is what one
     fetch brought (the fetcher hands records over 100 at a time, then asks the consumer thread for more);
-    when it is quiet, a record goes on at once. Acknowledgement is as in ``take_events``: the events of a
-    batch are acked after the consumer of this generator has finished with it (its ``async for`` body)."""
+    when it is quiet, a record goes on at once. The events of a batch are acked after the consumer of this
+    generator has finished with it (its ``async for`` body), and only then: unlike ``take_events``, a body that
+    raised acks nothing of its batch."""
     loop = asyncio.get_running_loop()
     buffer: list[Any] = []
     arrived = asyncio.Event()
@@ -104,13 +105,19 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
                 continue
             consuming = loop.create_future()
             events = list(buffer)
+            finished = False
             try:
                 yield events
+                finished = True
             finally:
                 buffer.clear()
                 arrived.clear()
-                for event in events:
-                    await stream.ack(event)
+                # Acked only when the body finished with the batch: a body that raised (a send that failed, a
+                # cancel) leaves its records unacked, so their offsets are never committed without their outputs
+                # and the worker that starts again reads them again (outputs are deduplicated by id downstream).
+                if finished:
+                    for event in events:
+                        await stream.ack(event)
                 if consuming is not None and not consuming.done():
                     consuming.set_result(None)
                 room.set()
