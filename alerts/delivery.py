@@ -30,6 +30,7 @@ from .notice import (
     Notice,
     ThreadView,
     alert_of,
+    earlier_story,
     independent_sources,
     newest_standing,
     replaced_unsent,
@@ -390,7 +391,9 @@ class Deliverer:
             later = revised_again(thread, rec)
             if later is not None:
                 return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
-        if rec.kind == "alert" or rec.parent_id is None:
+        if rec.kind == "alert":
+            return dataclasses.replace(base, earlier=earlier_story(thread, alert))
+        if rec.parent_id is None:
             return base
         by_key = {r.alert_id: r for r in thread}
 
@@ -408,7 +411,7 @@ class Deliverer:
         parent = told_row(row_of, rec.parent_id)
         if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
             if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
-                return dataclasses.replace(base, kind="alert", parent_id=None)
+                return dataclasses.replace(base, kind="alert", parent_id=None, earlier=earlier_story(thread, alert))
             # ... for a follow-up never sent: this is that follow-up, under the thread's first message
             base = dataclasses.replace(
                 base,

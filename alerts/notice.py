@@ -148,6 +148,17 @@ def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> Delive
 
 
 @dataclass(frozen=True)
+class EarlierStory:
+    """What a new alert's message says of the stories of its rule and group the channel was told before: an alert
+    that starts a story after another one ended (past its rule's window or `realert`, or withdrawn) would otherwise
+    read as a duplicate of it ("Russia ratified the treaty" for the lower house's vote, then the upper house's)."""
+
+    alert_id: str  # the last earlier story's first alert, as `alerts list` shows it
+    fired_at: datetime  # when that alert fired (event time)
+    count: int  # earlier stories of this rule and group sent to the channel
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message for one channel. `key` is its delivery key (unique per channel, the ledger's alert_id)."""
 
@@ -161,10 +172,42 @@ class Notice:
     escalated_from: str | None = None  # the thread's highest severity before this alert raised it
     reason: str = ""  # a retraction's reason
     superseded_by: str | None = None  # a retraction's replacement alert, when there is one
+    earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
 
     @property
     def threaded(self) -> bool:
         return self.thread is not None
+
+
+def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory | None:
+    """The stories of `alert`'s rule and group told before it, from the rows of its channel and thread key: the first
+    alerts sent (a story's first alert is the only row of kind "alert"; a follow-up is "followup") that fired before it
+    in event time. None when there is none. Pure: the dispatcher passes the rows it has read anyway."""
+    before: list[tuple[datetime, str]] = []
+    for r in rows:
+        if r.kind != "alert" or r.status != "sent" or r.alert_id == alert.id:
+            continue
+        # Read from the payload's JSON as kept (not validated into an Alert: a rule and group that alerts daily
+        # holds a row a day, read for every new alert of it).
+        told = (r.payload or {}).get("alert")
+        try:
+            fired = datetime.fromisoformat(told["detection"]["fired_at"])  # type: ignore[index]
+            told_id = str(told["id"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):  # rows of the first version carry no alert
+            continue
+        if fired < alert.detection.fired_at:
+            before.append((fired, told_id))
+    if not before:
+        return None
+    fired, told_id = max(before)
+    return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before))
+
+
+def earlier_text(earlier: EarlierStory) -> str:
+    """One line for a new alert's message: "Again: this rule and group's last alert was …"."""
+    more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
+    fired = utc_text(earlier.fired_at)
+    return f"Again: the last alert of this rule and group was {earlier.alert_id}, fired {fired}{more}; a new story"
 
 
 def thread_key(rule: str, group: Mapping[str, str]) -> str:
@@ -420,11 +463,14 @@ __all__ = [
     "KINDS",
     "AlertCatalog",
     "Digest",
+    "EarlierStory",
     "Kind",
     "Notice",
     "ThreadView",
     "alert_of",
     "as_notice",
+    "earlier_story",
+    "earlier_text",
     "escalation",
     "independent_sources",
     "newest_standing",

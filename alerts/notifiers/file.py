@@ -8,7 +8,9 @@ changes; alert ids are what `alerts list` shows, never delivery keys), `severity
 state: its newest standing alert's, notice.ThreadView), `newest_alert` (that alert's id; null when none of the
 thread's alerts stands), `sources` (independent, of the thread's standing alerts), `updates` (replies, this one
 included), `withdrawn` (a withdrawal's reason), `first_withdrawn` (why the thread's first alert was withdrawn, by
-this notice or before it; null while it stands) and `revised_by` (a revision's alert id).
+this notice or before it; null while it stands) and `revised_by` (a revision's alert id). A new alert of a rule and
+group the channel was told of before (an earlier story) has `earlier`: `alert` (the last earlier story's first
+alert), `fired_at` and `count` (earlier stories).
 A write that fails half-way (a full disk) is cut back off, so the file
 never holds half a line; an attempt that may have got through (the process died between writing and
 recording) is looked up by its key before the line is written again.
@@ -25,6 +27,7 @@ from typing import Any
 import orjson
 
 from watchfloor.schemas.events import Alert
+from watchfloor.schemas.timefmt import utc_iso
 
 from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError
@@ -43,6 +46,9 @@ def record(notice: Notice) -> dict[str, Any]:
         out["superseded_by"] = notice.superseded_by
     if notice.escalated_from:
         out["escalated_from"] = notice.escalated_from
+    if notice.earlier is not None:
+        e = notice.earlier
+        out["earlier"] = {"alert": e.alert_id, "fired_at": utc_iso(e.fired_at), "count": e.count}
     t = notice.thread
     if t is not None:
         out["thread"] = {

@@ -28,7 +28,7 @@ from watchfloor.schemas.events import (
 )
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice, independent_sources, revision_cause
+from ..notice import Digest, Notice, ThreadView, as_notice, earlier_text, independent_sources, revision_cause
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -291,6 +291,8 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
     status = ""
     if notice.kind in ("followup", "revision") and notice.parent_id:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
+    if notice.earlier is not None:
+        status = " · ".join(filter(None, [status, escape(earlier_text(notice.earlier))]))
     return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status)
 
 

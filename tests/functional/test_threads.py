@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from tests.fixtures.smtp_server import LocalSMTP
 from tests.functional.delivery_helpers import RETRY, Clock, Hook, detection, ledger, lines, make, slack, webhook_server
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
@@ -157,6 +158,69 @@ def test_no_thread_outside_the_open_period_or_for_another_group(
     second = top_level(slack_server)[1]
     assert [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.thread(second["ts"])] == ["det0004"]
     assert "North Korea" in texts(top_level(slack_server)[2]["blocks"])
+
+
+def test_an_alert_that_starts_a_new_story_names_the_last_one_of_its_rule_and_group(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    """Outside trial 13, L6: the Duma's vote and, 13 days later, the Federation Council's posted two identical
+    top-level "Russia ratified the treaty" messages (two stories: past the rule's realert). The second now says it
+    is again, naming the first; another group's alert says nothing of it."""
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    store.append(
+        [
+            detection_event(troops(2, hours=49)),  # past the rule's 2 days: a new story
+            detection_event(troops(3, hours=50, group={"party": "PRK"})),  # another group: no earlier story
+        ]
+    )
+    assert d.cycle().ok
+    store.append([detection_event(troops(4, hours=120))])  # a third story of Russia
+    assert d.cycle().ok
+
+    first, second, other, third = (texts(m["blocks"]) for m in top_level(slack_server))
+    assert "Again" not in first and "Again" not in other
+    assert "Again: the last alert of this rule and group was det0001, fired 2024-" in second
+    assert "new story" in second and "earlier in this channel" not in second
+    assert "was det0002" in third and "(2 earlier in this channel)" in third
+
+    records = {r["key"]: r for r in lines(archive)}
+    assert "earlier" not in records["det0001"] and "earlier" not in records["det0003"]
+    assert records["det0002"]["earlier"]["alert"] == "det0001" and records["det0002"]["earlier"]["count"] == 1
+    assert records["det0004"]["earlier"] == {
+        "alert": "det0002",
+        "fired_at": records["det0002"]["detection"]["fired_at"].replace("Z", "+00:00"),
+        "count": 2,
+    }
+    hooked = {body["key"]: body for (_, _, body) in webhook.received}
+    assert hooked["det0004"]["earlier"]["alert"] == "det0002"
+
+
+def test_the_console_and_email_say_an_alert_is_again(store: MemoryStore, clock: Clock, smtp_server: LocalSMTP) -> None:
+    import io
+
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.notifiers.console import ConsoleNotifier
+    from watchfloor.alerts.notifiers.email import EmailNotifier
+
+    out = io.StringIO()
+    mail = EmailNotifier(
+        "mail", to=["desk@example.org"], sender="alerts@example.org", host=smtp_server.host, port=smtp_server.port,
+        tls="none", timeout=5,
+    )  # fmt: skip
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier("console", stream=out), "mail": mail}
+    subs = [Subscription(channel="console"), Subscription(channel="mail")]
+    d = AlertDispatcher(store, notifiers, subs, RETRY, now=clock, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    assert "Again" not in out.getvalue()
+    store.append([detection_event(troops(2, hours=49))])
+    assert d.cycle().ok
+    said = "Again: the last alert of this rule and group was det0001"
+    assert said in " ".join(out.getvalue().split())
+    first, second = (r.part("plain") for r in smtp_server.received)
+    assert "Again" not in first and said in " ".join(second.split())
 
 
 def test_a_revision_and_a_withdrawal_reply_under_the_alert_they_change_and_update_it(
