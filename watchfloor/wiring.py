@@ -435,7 +435,11 @@ class DistributedProducer:
         check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
         self.store = open_store(store_url or cfg.store)
         self.publisher = KafkaPublisher(
-            settings.bootstrap, settings.prefix, partitions=settings.partitions, spool_path=spool_path(settings)
+            settings.bootstrap,
+            settings.prefix,
+            partitions=settings.partitions,
+            spool_path=spool_path(settings),
+            timeout_s=settings.publish_timeout,
         )
         self.poller = build_poller(cfg, self.store, sources)
         # The relay works out the watermark the workers use, with their skew and idleness (the config's).

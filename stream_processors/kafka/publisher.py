@@ -113,11 +113,24 @@ class KafkaPublisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _make_producer(self) -> Any:
+    def client_settings(self) -> dict[str, Any]:
+        """The kafka-python settings that make `timeout_s` the bound of one try (config kafka.publish_timeout):
+        every wait of a try on a broker that does not answer ends after it, instead of kafka-python's own
+        defaults (a send waits 60 s for metadata, a record is retried for 120 s, a bootstrap waits 30 s)."""
         timeout_ms = int(self.timeout_s * 1000)
+        request_ms = min(timeout_ms, 30_000)
+        return {
+            "max_block_ms": timeout_ms,  # send() and partitions_for() waiting for metadata (no topic, broker down)
+            "bootstrap_timeout_ms": timeout_ms,  # 3.x: the constructor's first contact
+            "api_version_auto_timeout_ms": timeout_ms,  # 2.x: the same
+            "request_timeout_ms": request_ms,
+            # must be at least request_timeout_ms + linger_ms (kafka-python refuses less)
+            "delivery_timeout_ms": max(timeout_ms, request_ms + self.linger_ms),
+        }
+
+    def _make_producer(self) -> Any:
         config = client_config(
             kafka.KafkaProducer,
-            self.timeout_s,
             bootstrap_servers=bootstrap_servers(self.bootstrap),
             client_id=self.client_id,
             acks="all",
@@ -125,10 +138,8 @@ class KafkaPublisher:
             enable_idempotence=True,  # kafka-python >= 2.1 / 3.x; dropped when unknown (2.0.x)
             max_in_flight_requests_per_connection=5 if _idempotence_supported() else 1,
             linger_ms=self.linger_ms,
-            max_block_ms=timeout_ms,  # send() waiting for metadata (topic missing / broker down)
-            request_timeout_ms=min(timeout_ms, 30_000),
-            delivery_timeout_ms=max(timeout_ms, min(timeout_ms, 30_000) + self.linger_ms),
             allow_auto_create_topics=False,
+            **self.client_settings(),
         )
         return make_client(kafka.KafkaProducer, config)
 

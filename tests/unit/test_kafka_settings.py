@@ -23,7 +23,9 @@ def test_defaults_and_group() -> None:
 def test_config_section_is_validated() -> None:
     cfg = AppConfig.model_validate({"kafka": {"bootstrap": "k:9092", "prefix": "desk-2", "partitions": 6}})
     assert cfg.kafka.partitions == 6
-    for bad in ({"partitions": 0}, {"prefix": "has space"}, {"table_store": "rocksdict://"}, {"brokers": "x"}):
+    assert (cfg.kafka.publish_timeout, KafkaConfig(publish_timeout=2.5).publish_timeout) == (15.0, 2.5)
+    bad_ones = ({"partitions": 0}, {"prefix": "has space"}, {"table_store": "rocksdict://"}, {"brokers": "x"})
+    for bad in (*bad_ones, {"publish_timeout": 0}):
         with pytest.raises(ValidationError):
             AppConfig.model_validate({"kafka": bad})
 

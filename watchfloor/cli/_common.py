@@ -235,7 +235,7 @@ def stopped_line(command: str, why: str, cycles: int | None = None, noun: str = 
     """The last line of a long-running command that stopped as asked (`why`: SIGTERM, Ctrl-C), so that a clean
     stop can be told from a crash or a kill in its log (outside trial 14, L4): `run stopped (SIGTERM) after 12
     cycles`."""
-    after = "" if cycles is None else f" after {cycles} {noun}{'' if cycles == 1 else 's'}"
+    after = "" if cycles is None else f" after {counted(cycles, noun, noun + 'es' if noun.endswith('s') else None)}"
     return f"{command} stopped ({why}){after}"
 
 
