@@ -333,3 +333,61 @@ def test_serves_silence_expiry_says_a_store_outage_once_with_the_pages(tmp_path:
         assert said[1].startswith("the store reachable again after")
     finally:
         pipeline.close()
+
+
+def test_run_serve_says_a_store_outage_once_for_its_cycles_and_its_pages(
+    tmp_path: Path, caplog: Any, capsys: Any
+) -> None:
+    """`run --serve` printed `cycle failed StoreError: …` on every cycle while its store was away. Its cycles and its
+    pages share one Availability of the store: a line when the outage starts, one when it ends; the tracebacks are
+    at debug level."""
+    from watchfloor.cli.run import live_cycle, run_store_availability
+    from watchfloor.cli.serve import start_server
+    from watchfloor.stream_processors.stores.sql import SqlStore
+    from watchfloor.web.activity import HeartbeatRecorder
+
+    home = tmp_path / "db"
+    home.mkdir()
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(SAMPLES.read_text(encoding="utf-8"))
+    cfg = AppConfig(
+        store=f"sqlite:///{home / 'wf.db'}",
+        sources=[JsonlSource(path=str(inbox))],
+        channels=[ConsoleChannel(name="desk")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    pipeline = EmbeddedPipeline(cfg, env={})
+    heartbeat = HeartbeatRecorder(pipeline.store, sources=[str(inbox)])
+    watch = run_store_availability(0.5, serving=True)  # as `run --serve --interval 0.5` makes it
+    server = start_server(cfg, pipeline.store, pipeline.control, pipeline.rules, "127.0.0.1", 0, store_watch=watch)
+    site = Site(server.url, pipeline, [datetime.now(UTC)])
+
+    def cycle() -> bool:
+        return live_cycle(pipeline, heartbeat, None, None, watch, 0.5) is not None
+
+    try:
+        assert cycle() and site.get("/healthz")[0] == 200
+        assert isinstance(pipeline.store, SqlStore)
+        pipeline.store.close()  # the engine's connections are gone...
+        home.rename(tmp_path / "away")  # ...and so is the database's directory
+        capsys.readouterr()
+        with caplog.at_level(logging.DEBUG):
+            for _ in range(4):  # cycles, and the pages asked between them
+                assert not cycle()
+                assert site.get("/healthz")[0] == 503 and site.get("/")[0] == 503
+            (tmp_path / "away").rename(home)  # back
+            assert cycle() and site.get("/healthz")[0] == 200
+        printed = capsys.readouterr().err
+    finally:
+        server.stop()
+        pipeline.close()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 2, said
+    assert (
+        said[0].startswith(f"the store unreachable (store sqlite:///{home / 'wf.db'}: ") and "does not exist" in said[0]
+    )
+    assert "each cycle tries again (every 0.5s) from the last committed checkpoints; /healthz answers 503" in said[0]
+    assert said[1].startswith("the store reachable again after"), said
+    assert "cycle failed" not in printed and "StoreError" not in printed, printed
+    traced = [r for r in caplog.records if r.name == "watchfloor.cli.run" and r.exc_info]
+    assert len(traced) == 4 and all(r.levelno == logging.DEBUG for r in traced)  # each cycle's, at debug level

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -41,6 +42,10 @@ from .alerts import (
 )
 from .health import Heartbeat
 
+if TYPE_CHECKING:
+    from watchfloor.stream_processors.kafka.clients import Availability
+
+log = logging.getLogger(__name__)
 EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are
 
 
@@ -107,6 +112,8 @@ def run(
     rule_files = None if once else RuleFilesWatch(cfg.rules)
     cycles = 0
     stopped_by: str | None = None  # what stopped a live run as asked (SIGTERM, Ctrl-C): said last
+    # One for the cycles and, with --serve, the pages: a store outage is a line when it starts and one when it ends.
+    store_watch = run_store_availability(wait, serving=serve is not None)
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -114,13 +121,25 @@ def run(
             host, port = parse_listen(serve)
             # Unhealthy when no cycle has finished for three intervals (and a minute's slack for a slow one).
             server = start_server(
-                cfg, pipeline.store, pipeline.control, pipeline.rules, host, port, pipeline_max_age=3 * wait + 60
+                cfg,
+                pipeline.store,
+                pipeline.control,
+                pipeline.rules,
+                host,
+                port,
+                pipeline_max_age=3 * wait + 60,
+                store_watch=store_watch,
             )
         while True:
             heart.beat()
             cycles += 1
-            try:
-                report, polled = _cycle(pipeline, heartbeat, lines, config)
+            if once:
+                try:
+                    report, polled = _cycle(pipeline, heartbeat, lines, config)
+                except Exception as e:
+                    raise fail(f"{type(e).__name__}: {e}") from None
+            elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait)) is not None:
+                report, polled = done
                 changes = rule_files.edited() if rule_files is not None else []
                 if changes:
                     err.print(
@@ -128,14 +147,6 @@ def run(
                         "again to use them (`watchfloor rules check` them first)",
                         highlight=False,
                     )
-            except Exception as e:
-                if once:
-                    raise fail(f"{type(e).__name__}: {e}") from None
-                # Live mode keeps going: the next cycle resumes from the committed checkpoints.
-                err.print(
-                    f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",
-                    highlight=False,
-                )
             # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
             if once or stop.wait(next_wait(pipeline.dispatcher, wait)):
                 stopped_by = None if once else stop.signal
@@ -157,6 +168,47 @@ def run(
         exit_if_sources_failed(polled)  # exit 4: wins over 3 (both are said)
         if undelivered:
             raise typer.Exit(undelivered)
+
+
+def run_store_availability(wait: float, *, serving: bool) -> Availability:
+    """The store as a live `run` sees it (web.health's, which `serve` shares with its pages), saying what the run
+    does while it is away."""
+    from watchfloor.web.health import store_availability
+
+    watch = store_availability()
+    meanwhile = f"each cycle tries again (every {wait:g}s) from the last committed checkpoints"
+    watch.meanwhile = f"{meanwhile}; {watch.meanwhile}" if serving else meanwhile
+    return watch
+
+
+def live_cycle(
+    pipeline: Any,
+    heartbeat: Any,
+    lines: QuietCycles | None,
+    config: Path | None,
+    store_watch: Availability,
+    wait: float,
+) -> tuple[Any, Any] | None:
+    """One cycle of a live `run`: its report and poll summary, or None when it failed. Live mode keeps going: the
+    next cycle resumes from the committed checkpoints. A store that cannot be used (StoreError) is said when it goes
+    and when it is back (`store_watch`), not every cycle: `run --serve` printed `cycle failed StoreError …` each
+    cycle of an outage. Any other failure is said each time; tracebacks are at debug level."""
+    from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+
+    try:
+        done = _cycle(pipeline, heartbeat, lines, config)
+    except Exception as e:
+        log.debug("cycle failed", exc_info=True)
+        if isinstance(e, StoreError):
+            store_watch.down(store_problem(e), lasting=True)
+        else:
+            err.print(
+                f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",
+                highlight=False,
+            )
+        return None
+    store_watch.up()
+    return done
 
 
 def _cycle(
