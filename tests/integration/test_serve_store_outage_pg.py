@@ -1,5 +1,6 @@
-"""`serve` over a PostgreSQL store that stops accepting connections (outside trial 14, H1, as the trial did it): the
-pages say `down` with PostgreSQL's own reason, /metrics keeps answering, and the log has one line per outage."""
+"""`serve` and `run --serve` over a PostgreSQL store that stops accepting connections (outside trial 14, H1, as the
+trial did it): the pages say `down` with PostgreSQL's own reason, /metrics keeps answering, and the log has one line
+per outage (run's cycles included)."""
 
 from __future__ import annotations
 
@@ -109,3 +110,84 @@ def test_a_database_that_refuses_connections_is_said_on_every_page(
     finally:
         server.stop()
         pipeline.close()
+
+
+def test_run_serve_says_the_outage_once_not_each_cycle(database: tuple[str, str, Engine], tmp_path: Path) -> None:
+    """`watchfloor run --serve` (a real process): its cycles printed `cycle failed StoreError …` each time while the
+    database refused connections. Its cycles and its pages share one account of the store: a line when it went and
+    one when it is back, however many cycles and requests came between."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.functional.test_distributed_commands import env
+
+    name, url, admin = database
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(SAMPLES.read_text(encoding="utf-8"))
+    config = tmp_path / "watchfloor.yaml"
+    config.write_text(
+        f"store: {url}\nsources:\n  - {{kind: jsonl, path: {inbox}}}\n"
+        "channels:\n  - {type: console, name: desk}\nsubscriptions:\n  - {channel: desk}\n"
+    )
+    with socket.socket() as s:  # a free port (run --serve takes no port 0)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    beat = tmp_path / "heartbeat"  # touched once per cycle: how the test counts them
+    log = tmp_path / "run.log"
+    args = ["run", "--config", str(config), "--interval", "0.3", "--serve", f"127.0.0.1:{port}"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", *args],
+            cwd=tmp_path,
+            env=env(WATCHFLOOR_HEARTBEAT=str(beat), COLUMNS="400"),
+            stdout=out,
+            stderr=out,
+        )
+
+    def wait_for(what: str, done: Any) -> None:
+        deadline = time.monotonic() + 120  # a bound on a slow machine, not a measurement
+        while not done():
+            assert proc.poll() is None, f"run exited {proc.returncode} waiting for {what}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"waited 120 s for {what}:\n{log.read_text()}"
+            time.sleep(0.05)
+
+    def cycles(n: int) -> None:
+        seen: set[int] = set()
+
+        def went_round() -> bool:
+            seen.add(beat.stat().st_mtime_ns)
+            return len(seen) > n
+
+        wait_for(f"{n} more cycles", went_round)
+
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("the first cycle", lambda: "polled 1 source" in log.read_text())
+        assert get(base + "/healthz")[0] == 200
+        with admin.connect() as conn:  # as the trial did: this database only
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": name}
+            )
+        cycles(1)  # the one under way when the database went
+        cycles(4)  # failed ones
+        assert get(base + "/healthz")[0] == 503 and get(base + "/")[0] == 503
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        wait_for("/healthz to say the store is back", lambda: get(base + "/healthz")[0] == 200)
+        cycles(2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    text_ = log.read_text()
+    assert code == 0, text_
+    assert "cycle failed" not in text_ and "Traceback" not in text_, text_[-3000:]
+    lines = text_.splitlines()
+    said = [ln for ln in lines if ln.startswith("the store ")]
+    assert len(said) == 2, said
+    assert said[0].startswith("the store unreachable (") and "is not currently accepting connections" in said[0]
+    assert "each cycle tries again (every 0.3s) from the last committed checkpoints" in said[0], said
+    assert said[1].startswith("the store reachable again after"), said
