@@ -603,7 +603,7 @@ class KafkaConfig(_Strict):
     # Seconds one try of `produce`'s publisher may wait on the broker before it spools (or, at start, tries again):
     # creating the topics, kafka-python's bootstrap, max_block_ms (a send waiting for metadata), request_timeout_ms
     # (at most 30 s), delivery_timeout_ms, and the flush and close of a publish. A stop ends the wait for the topics
-    # at once; any other try is waited for, so a stop waits at most this long per try.
+    # at once; after it a pass makes no new try (it spools), so a stop waits at most for the try in progress.
     publish_timeout: float = Field(default=15.0, gt=0)
     wait_for_topics: float = Field(default=120.0, ge=0)  # seconds a worker waits for the topics to be created
     # The worker's event loop: uvloop (libuv, in C; part of the kafka extra) costs less per record than asyncio's

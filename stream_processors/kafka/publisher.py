@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,10 @@ class KafkaPublisher:
         self.client_id = client_id or f"{topic_prefix}-publisher"
         self.watermarks = watermarks
         self._producer: Any = None
+        # Set when the process is asked to stop: no new try of the broker is made, what comes is spooled, so a stop
+        # waits at most for the try in progress (timeout_s), not for one per publish left in the pass.
+        self.stop: threading.Event | None = None
+        self.tries = 0  # tries of the broker (sends with their flush), each bounded by timeout_s
         # Documents the broker acknowledged, since this publisher was made: all, and those sent from the spool.
         self.documents_sent = 0
         self.documents_drained = 0
@@ -152,6 +157,10 @@ class KafkaPublisher:
         Errors other than "broker unreachable" (e.g. a record too large) are raised."""
         result = PublishResult()
         with self.spool.locked():
+            if self.stopping:  # no new try: the next start sends them from the spool
+                self.spool.append(events)
+                result.spooled = len(events)
+                return result
             drained, spool_left = self._drain_locked()
             result.drained = drained
             result.sent += drained
@@ -179,8 +188,16 @@ class KafkaPublisher:
         r = self.publish(events)
         return r.sent - r.drained + r.spooled
 
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked (`stop` is set): publish spools without trying the broker, drain_spool does nothing."""
+        return self.stop is not None and self.stop.is_set()
+
     def drain_spool(self) -> int:
-        """Send what the spool holds; returns how many were acknowledged (0 when the broker is still down)."""
+        """Send what the spool holds; returns how many were acknowledged (0 when the broker is still down, or when
+        stopping)."""
+        if self.stopping:
+            return 0
         with self.spool.locked():
             drained, _left = self._drain_locked()
             return drained
@@ -198,6 +215,7 @@ class KafkaPublisher:
         return sum(1 for raw in lines if _record_type(raw) in DOCUMENT_TYPES), len(lines)
 
     def _send_all(self, events: Sequence[Event]) -> None:
+        self.tries += 1
         if self._producer is None:
             self._producer = self._make_producer()
         producer = self._producer

@@ -20,6 +20,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -104,6 +105,110 @@ def test_produce_once_with_the_broker_away_waits_the_probes_2s_per_publish_not_1
         assert producer.publisher.broker.meanwhile.startswith("this pass stores the documents and spools them")
     finally:
         producer.close()
+
+
+def test_after_a_stop_the_pass_spools_without_trying_the_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM during a live produce's pass: the pass goes on (its documents are stored and relayed) but makes no
+    new try of the broker, each of which waits up to kafka.publish_timeout for a broker that is away, and a pass
+    makes several (a relay per source, the spool). Counted, not timed: the tries the publisher made."""
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None)
+    settings = settings_for(cfg, bootstrap=UNREACHABLE, prefix="wf-away", publish_timeout=1.0)
+    producer = DistributedProducer(
+        cfg, settings, store_url=f"sqlite:///{tmp_path / 'outbox.db'}", sources=sources_from_args([str(DATA)])
+    )
+    stop = threading.Event()
+    producer.publisher.stop = stop  # as `produce` gives it its SIGTERM
+    try:
+        stop.set()  # SIGTERM came as the pass began
+        report = producer.cycle()
+        assert producer.publisher.tries == 0
+        assert (report.summary.accepted, report.sent, report.spooled) == (DOCUMENTS, 0, DOCUMENTS)
+        assert report.spooled_records > DOCUMENTS  # and the watermark records behind them, in order
+        stop.clear()  # not stopping: the same pass tries the broker (and waits for it)
+        producer.cycle()
+        assert producer.publisher.tries >= 1
+    finally:
+        producer.close()
+
+
+HELD_FEED = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Harbour Desk</title><link>https://harbour.example/</link>
+<item><title>Ferry crossings resume at the northern pier</title><link>https://harbour.example/a/1</link>
+<guid>harbour-1</guid>
+<pubDate>Mon, 21 Oct 2024 06:00:00 +0000</pubDate><description>Crews cleared the berth.</description></item>
+<item><title>Dockworkers vote on the night-shift rota</title><link>https://harbour.example/a/2</link>
+<guid>harbour-2</guid>
+<pubDate>Mon, 21 Oct 2024 07:00:00 +0000</pubDate><description>The count ends at noon.</description></item>
+<item><title>Fog delays the morning container ships</title><link>https://harbour.example/a/3</link>
+<guid>harbour-3</guid>
+<pubDate>Mon, 21 Oct 2024 08:00:00 +0000</pubDate><description>Pilots waited offshore.</description></item>
+</channel></rss>
+"""
+
+
+def test_a_stop_during_a_pass_spools_the_rest_and_says_what_waits(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """SIGTERM while a live produce's pass waits on a feed: the feed's documents are stored and, with the broker up,
+    spooled rather than sent (a stop makes no new try of the broker), the last lines say what waits in the spool,
+    and the next produce sends it."""
+    from tests.fixtures.http_server import QuietHandler, serving
+
+    arrived, release = threading.Event(), threading.Event()
+
+    class HeldFeed(QuietHandler):
+        def do_GET(self) -> None:
+            arrived.set()
+            release.wait(120)
+            body = HELD_FEED.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    log = tmp_path / "produce.log"
+    store = f"sqlite:///{tmp_path / 'outbox.db'}"
+    with serving(HeldFeed) as base:
+        args = ["produce", f"{base}/feed.xml", "--broker", kafka_bootstrap, "--prefix", prefix, "--store", store]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "watchfloor.cli", *args], cwd=tmp_path, env=env(), stdout=out, stderr=out
+            )
+        try:
+            deadline = time.monotonic() + 120
+            while not arrived.is_set():  # the first pass is under way, waiting on the feed
+                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            release.set()
+            code = proc.wait(timeout=120)
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        text = log.read_text()
+        assert code == 0, text
+        spool = tmp_path / "var" / "spool" / f"{prefix}.jsonl"
+        assert spool.exists(), f"nothing spooled: the pass sent after SIGTERM, to the broker that was up\n{text}"
+        lines = spool.read_text().splitlines()
+        documents = [json.loads(line) for line in lines if json.loads(line)["type"] != "watermark"]
+        assert len(documents) == 3, lines  # the feed's, not sent to the broker that was there
+        marks = len(lines) - 3
+        said = [" ".join(line.split()) for line in text.strip().splitlines()]
+        assert said[-1] == "produce stopped (SIGTERM) after 1 pass", said[-3:]
+        assert said[-2] == (
+            f"3 documents and {marks} watermark record{'s' if marks != 1 else ''} waiting in var/spool/{prefix}.jsonl;"
+            " the next `watchfloor produce` sends them once the broker answers"
+        ), said[-3:]
+        again = cli(tmp_path, *args, "--once")
+    assert again.returncode == 0, again.stderr
+    assert "0 new documents, 0 dead letters · 3 sent to Kafka (3 of them from the spool)" in again.stderr, again.stderr
+    assert spool.read_text() == ""
 
 
 def test_live_produce_with_the_broker_away_says_it_waits_and_stops_at_sigterm(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -306,6 +306,9 @@ def produce(
     )
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
+    # After SIGTERM the pass goes on (its documents are stored) but tries the broker no more: what it relays is
+    # spooled, so the stop waits at most for the try in progress (kafka.publish_timeout).
+    producer.publisher.stop = stop
     heart = Heartbeat()
     lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
@@ -359,6 +362,15 @@ def produce(
             producer.close()
             health.close()
     if stopped_by is not None:
+        spooled = producer.publisher.spool_path.exists()  # (reading it would make its folder and lock)
+        documents, records = producer.publisher.spool_contents() if spooled else (0, 0)
+        if records:  # what the stop left for the next produce (the pass's last publishes, a broker away)
+            left = SimpleNamespace(spooled=documents, spooled_records=records)
+            err.print(
+                f"{_spool_left(left)} waiting in {escape(str(producer.publisher.spool_path))}; the next "
+                "`watchfloor produce` sends them once the broker answers",
+                highlight=False,
+            )
         err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
     if once and report is not None and report.outstanding:
         err.print(
