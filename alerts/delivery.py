@@ -48,8 +48,10 @@ from .notifiers.base import (
     MessageGone,
     Notifier,
     NotifierError,
+    NotYetLookable,
     PermanentError,
     Reconciling,
+    RefLearning,
     TransientError,
     Unconfirmed,
     Updating,
@@ -261,14 +263,48 @@ class Deliverer:
         now = self.clock()
         ref = rec.ref or None  # posted by an earlier attempt whose update of the thread failed
         if ref is None and rec.unsure and isinstance(notifier, Reconciling):
+            if isinstance(notifier, RefLearning):
+                # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
+                # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
+                known = self.store.sent_ref(rec.channel)
+                if known:
+                    notifier.learn_ref(known)
             try:
                 ref = notifier.find_delivered(item)
+            except NotYetLookable as e:
+                # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
+                # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
+                teller = self._teller(rec, now)
+                if teller is not None and not self.schedule.expired(rec.created_at, now):
+                    why = f"waiting for {teller.alert_id} to be delivered to the channel first, to look in it ({e})"
+                    wait = Settlement(
+                        "outstanding",
+                        why,
+                        attempts=rec.attempts,
+                        next_attempt_at=now + self.schedule.delay(1),
+                        not_before=rec.not_before,
+                        unsure=True,
+                    )
+                    self._settle(rec, wait, tally)
+                    tally.deferred += 1
+                    log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, why)
+                    return
+                log.warning(
+                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                    "(it may arrive twice)",
+                    rec.alert_id,
+                    rec.channel,
+                    e,
+                )
             except TransientError as e:  # cannot tell now; sending blind could post it twice
                 self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
                 return
-            except NotifierError as e:  # it never can (e.g. a missing scope): at-least-once, say so
+            except NotifierError as e:
+                # It cannot, until something changes (a missing scope; a Slack channel that is not listed and was
+                # never delivered to, so its ID is unknown): at-least-once, said, since a copy is better than a loss.
                 log.warning(
-                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again",
+                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                    "(it may arrive twice)",
                     rec.alert_id,
                     rec.channel,
                     e,
@@ -487,6 +523,19 @@ class Deliverer:
         except Exception:  # a status line is not worth a failed delivery
             log.exception("alerts: cannot read the acknowledgements of %s", alert_id)
             return None
+
+    def _teller(self, rec: DeliveryRecord, now: float) -> DeliveryRecord | None:
+        """Another delivery to `rec`'s channel that this pass will try now and that is posted as a message of its own
+        (no parent), whose answer, when it succeeds, tells where to look for `rec` (Slack: the channel's ID); not
+        one that may itself have got through, which would wait in turn. None: there is no such delivery."""
+        for r in self.store.deliveries(statuses={"outstanding"}, channel=rec.channel):
+            if r.alert_id == rec.alert_id or r.unsure or r.parent_id is not None or r.not_before > now:
+                continue
+            if r.lease_until is not None and r.lease_until > now:  # being sent by another dispatcher
+                continue
+            if r.next_attempt_at <= now or r.scheduled_at < self.started_at:  # due, as claim_deliveries judges
+                return r
+        return None
 
     # -- outcomes ---------------------------------------------------------------------------------------------
 

@@ -191,6 +191,10 @@ class DeliveryLedger(Protocol):
         """Rows matching every filter given, in (seq, alert_id, channel) order."""
         ...
 
+    def sent_ref(self, channel: str) -> str:
+        """The reference of `channel`'s delivery settled `sent` last (with one), or "" when there is none."""
+        ...
+
     def redeliver(
         self,
         now: float,

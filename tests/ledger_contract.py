@@ -150,6 +150,26 @@ class LedgerContract:
         assert store.settle_delivery("a2", "slack", "p", Settlement("sent", ref="", attempts=2), NOW + 6)
         assert store.delivery_counts() == {"sent": 2}
 
+    def test_sent_ref_is_the_channel_s_newest_sent_reference(self, store: Store) -> None:
+        """What the dispatcher passes a notifier before a look (a Slack channel's ID, for one it cannot list)."""
+        assert store.sent_ref("slack") == ""
+        store.enqueue([rec("a1", seq=1), rec("a2", seq=2), rec("a3", seq=3), rec("b1", "other", seq=4)])
+        for alert_id, channel, outcome, at in (
+            ("a2", "slack", Settlement("sent", ref="C1:2.0", attempts=1), NOW + 1),
+            ("a1", "slack", Settlement("sent", ref="C2:1.0", attempts=1), NOW + 2),  # settled later: the newest
+            ("a3", "slack", Settlement("outstanding", "HTTP 503", attempts=1, unsure=True), NOW + 3),
+            ("b1", "other", Settlement("sent", ref="C3:4.0", attempts=1), NOW + 4),
+        ):
+            claimed = store.claim_deliveries("p", at, LEASE, limit=4)
+            assert (alert_id, channel) in {(r.alert_id, r.channel) for r in claimed}
+            assert store.settle_delivery(alert_id, channel, "p", outcome, at)
+            for r in claimed:  # the others back as they were
+                if (r.alert_id, r.channel) != (alert_id, channel):
+                    assert store.settle_delivery(r.alert_id, r.channel, "p", Settlement("outstanding"), at)
+        assert store.sent_ref("slack") == "C2:1.0"
+        assert store.sent_ref("other") == "C3:4.0"
+        assert store.sent_ref("nowhere") == ""
+
     def test_delivery_stats_per_channel_and_status_with_the_oldest_row(self, store: Store) -> None:
         assert store.delivery_stats() == {}
         store.enqueue([rec("a1", "x", created_at=NOW + 5), rec("a2", "x", created_at=NOW), rec("a1", "y")])

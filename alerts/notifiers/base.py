@@ -44,6 +44,12 @@ class PermanentError(NotifierError):
     """Retrying the same request cannot help until something is fixed: bad channel, credentials, payload."""
 
 
+class NotYetLookable(PermanentError):
+    """`find_delivered` cannot look until a delivery to the channel has succeeded, whose answer tells where to look
+    (Slack: a channel conversations.list does not show, whose ID no post's answer or ledger reference has named yet).
+    The dispatcher lets another delivery to the channel due now go first, else sends again (at-least-once)."""
+
+
 class Unconfirmed(NotifierError):
     """The whole message was handed over and the channel never said whether it took it, and a channel of this kind
     cannot be looked in (email: no reply to the end of DATA within `data_timeout`). Sending it again would be a
@@ -71,6 +77,18 @@ class Reconciling(Protocol):
     def find_delivered(self, notice: Notice | Digest) -> str | None:
         """The message reference if `notice` (or a digest) was delivered already, else None. Raises
         TransientError or PermanentError when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class RefLearning(Protocol):
+    """A Reconciling notifier that can look by what an earlier delivery's reference tells (Slack: "CHANNELID:ts"
+    names the channel's ID, which conversations.history takes for a channel conversations.list does not show).
+    The dispatcher passes the ledger's newest reference of the channel before it asks `find_delivered`: the
+    ledger is the store's, and a notifier does no store I/O."""
+
+    def learn_ref(self, ref: str) -> None:
+        """Remember what `ref`, the reference of a delivery to this channel, tells about the channel."""
         ...
 
 

@@ -4,7 +4,9 @@ chat.update, via slack_sdk.
 A notice of a thread is a reply (`thread_ts`) under the thread's first message, and that message, or the one
 a revision changes, is rewritten with chat.update. Messages carry their delivery key in metadata, so after an
 attempt that may have got through (a crash, a timeout) the dispatcher looks before it sends again:
-conversations.history for a message of its own, conversations.replies for a reply.
+conversations.history for a message of its own, conversations.replies for a reply. Both take the channel's ID: a
+channel conversations.list does not show (private, without groups:read) is looked in by the ID a post's answer named,
+or an earlier delivery's ledger reference "CHANNELID:ts" (learn_ref).
 
 mrkdwn text objects are sent with verbatim=true and the message with parse=none / link_names=false, so Slack
 itself does not turn plain text such as "@here" or "#general" into mentions either. The bot token never
@@ -27,7 +29,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from watchfloor.schemas.events import Alert
 
 from ..notice import Digest, Notice, as_notice
-from .base import MessageGone, NotifierError, PermanentError, TransientError, parse_retry_after, redact
+from .base import (
+    MessageGone,
+    NotifierError,
+    NotYetLookable,
+    PermanentError,
+    TransientError,
+    parse_retry_after,
+    redact,
+)
 from .slack_blocks import (
     DIGEST_EVENT_TYPE,
     METADATA_EVENT_TYPE,
@@ -150,7 +160,13 @@ class SlackNotifier:
             kwargs["base_url"] = base_url
         self._base_url = base_url  # None: Slack itself
         self._client = WebClient(**kwargs)
-        self._channel_id: str | None = None
+        self._channel_id: str | None = None  # resolved by name, configured as an ID, or answered by a post
+        # The channel's ID as an earlier delivery's reference named it (the delivery stage passes the ledger's newest,
+        # learn_ref): used only to look in the channel after an interrupted attempt when conversations.list does not
+        # show it (a private channel without groups:read). Not for target(): the config may have moved the routing
+        # name to another channel since, and a look in the old one finds nothing, where a wrong identity would
+        # suppress a delivery as "the same channel".
+        self._ref_id: str | None = None
         self._target_said: str | None = None  # the last reason target() logged, so it is said once
         self._clock = clock  # when a name was not found (NOT_FOUND_RECHECK); injected by tests
         self._not_found: tuple[float, str] | None = None  # (clock, the error) of the last look-up that found nothing
@@ -275,14 +291,39 @@ class SlackNotifier:
         For an attempt that may have got through (a crash after Slack accepted it, a timeout): looks through
         the thread's replies for a reply, else the channel's newest `history_limit` messages
         (conversations.replies / .history with metadata; scopes channels:history, and channels:read when the
-        channel is given by name). Raises TransientError / PermanentError like send()."""
+        channel is given by name). A channel conversations.list does not show is looked in by the ID its posts'
+        answers named, or an earlier delivery's reference (learn_ref); with neither, NotYetLookable: it cannot be
+        looked in until a delivery there succeeds. Raises TransientError / PermanentError like send()."""
         if isinstance(notice, Notice) and notice.thread is not None:
             channel_id, ts = split_ref(notice.thread.thread_ref)
-            return self._look("conversations.replies", channel_id or self._id(), notice.key, ts=ts)
-        return self._look("conversations.history", self._id(), notice.key)
+            return self._look("conversations.replies", channel_id or self._look_id(), notice.key, ts=ts)
+        return self._look("conversations.history", self._look_id(), notice.key)
+
+    def learn_ref(self, ref: str) -> None:
+        """Take the channel's ID from the reference "CHANNELID:ts" of an earlier delivery to this channel (the
+        ledger's): conversations.history works by ID, so a channel conversations.list does not show (a private one
+        without groups:read) can still be looked in after an interrupted attempt."""
+        channel_id, _ = split_ref(ref)
+        if _is_id(channel_id):
+            self._ref_id = channel_id
 
     def _id(self) -> str:
         return self._channel_id or self._resolve_channel_id()
+
+    def _look_id(self) -> str:
+        """The ID to look in: _id(), else, when conversations.list does not show the channel, the ID an earlier
+        delivery's reference named (learn_ref); when there is none either, the error says the look cannot be made
+        until a delivery there succeeds (its answer names the ID)."""
+        try:
+            return self._id()
+        except PermanentError as e:
+            if "not found by conversations.list" not in e.message:
+                raise
+            if self._ref_id is not None:
+                return self._ref_id
+            raise NotYetLookable(
+                f"{e.message}; and no delivery there has succeeded yet, whose answer would name its ID to look in by"
+            ) from None
 
     def _look(self, method: str, channel_id: str, key: str, **extra: Any) -> str | None:
         cursor = ""
@@ -313,7 +354,7 @@ class SlackNotifier:
         """The channel's ID: the configured one, else found by name with conversations.list (then kept). A name not
         found is not asked again for NOT_FOUND_RECHECK seconds: the same error is raised at once."""
         channel = self.channel
-        if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
+        if _is_id(channel):
             return channel  # already an ID
         if self._not_found is not None:
             at, message = self._not_found
@@ -377,7 +418,20 @@ class SlackNotifier:
         saying what is wrong; returns what was checked."""
         auth = self._call("auth.test")
         bot = str(auth.get("user") or auth.get("user_id") or "?")
-        channel_id = self._resolve_channel_id()
+        try:
+            channel_id = self._resolve_channel_id()
+        except PermanentError as e:
+            if "not found by conversations.list" not in e.message:
+                raise
+            # Posts to it may still work (by name). What that costs: an attempt that may have got through (a 5xx)
+            # is looked for by the channel's ID, which only a delivery there tells (its answer, the ledger's refs).
+            raise PermanentError(
+                f"{e.message}. If posts to it work: after an attempt that may have got through, the alert is looked "
+                "for by the ID an earlier delivery there was answered with; until one has succeeded, another alert "
+                "due there goes first to tell it, and with none due the alert is sent again (at-least-once: "
+                "possibly twice, never lost)",
+                channel_wide=True,
+            ) from None
         info = self._call("conversations.info", channel=channel_id).get("channel") or {}
         name = str(info.get("name") or self.channel.lstrip("#"))
         if info.get("is_archived"):
@@ -479,6 +533,11 @@ def _redacting_logger(token: str) -> logging.Logger:
     logger.parent = parent
     logger.addFilter(_RedactFilter(token))
     return logger
+
+
+def _is_id(channel: str) -> bool:
+    """Whether `channel` is a Slack conversation ID (C…, G…, D…), not a name."""
+    return channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper()
 
 
 def _header(headers: Mapping[str, Any], name: str) -> str | None:

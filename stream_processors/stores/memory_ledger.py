@@ -146,6 +146,11 @@ class MemoryDeliveryLedger:
         ]
         return out[:limit]
 
+    def sent_ref(self, channel: str) -> str:
+        with self._lock:
+            sent = [r for r in self._deliveries.values() if r.channel == channel and r.status == "sent" and r.ref]
+        return max(sent, key=lambda r: (r.updated_at, r.seq)).ref if sent else ""
+
     def redeliver(
         self,
         now: float,

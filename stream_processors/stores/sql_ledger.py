@@ -366,6 +366,18 @@ class SqlDeliveryLedger:
         out.sort(key=lambda r: (r.seq, r.alert_id, r.channel))
         return out[:limit]
 
+    def sent_ref(self, channel: str) -> str:
+        t = deliveries_table
+        stmt = (
+            select(t.c.ref)
+            .where(t.c.channel == channel, t.c.status == "sent", t.c.ref != "")
+            .order_by(t.c.updated_at.desc(), t.c.seq.desc())  # updated_at: UTC ISO 8601, ordered as text
+            .limit(1)
+        )
+        with self._read() as conn:
+            found = conn.execute(stmt).scalar()
+        return str(found or "")
+
     def redeliver(
         self,
         now: float,
