@@ -149,4 +149,36 @@ def test_alerts_list_tells_an_attempt_in_flight_and_one_interrupted(revised: Pat
     assert "0 attempt(s) and one being sent now" in table, table
     assert "0 attempt(s) and one interrupted (its process" in table, table  # (the cell wraps)
     assert "may have got through" in table and "due now" in table
-    assert "(email cannot be looked in:" in table, table  # (the cell wraps after it)
+    assert "may have got through: looked for in the file" in table, table  # (the cell wraps after it)
+    assert "email" not in table and "Message-ID" not in table, table  # a file channel's row (outside trial 15, L2)
+
+
+@pytest.mark.parametrize(
+    ("channel", "said"),
+    [
+        ("{type: slack, name: archive, channel: '#desk'}", "may have got through: looked for in the channel before"),
+        (
+            "{type: email, name: archive, to: [desk@example.org], from: wf@example.org, host: mail.example.org}",
+            "may have got through: sent again with the same Message-ID (a mailbox cannot be looked in)",
+        ),
+    ],
+)
+def test_an_interrupted_delivery_is_told_what_its_own_channel_type_does_next(
+    revised: Path, tmp_path: Path, channel: str, said: str
+) -> None:
+    """Outside trial 15, L2: a Slack row said "(email cannot be looked in: sent again with the same Message-ID)". What
+    comes after an attempt that may have got through is told by the row's own channel type, from the config."""
+    assert wf("alerts", "redeliver", "--all-expired", "--config", str(revised)).exit_code == 0
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}", create=False)
+    try:
+        st.claim_deliveries(":".join(["elsewhere", "999999999", "x", "y"]), 0.0, 1.0, limit=1)  # its lease ran out
+    finally:
+        st.close()
+    text = revised.read_text(encoding="utf-8")
+    start = text.index("  - {type: file, name: archive")
+    end = text.index("\n", start)
+    revised.write_text(text[:start] + f"  - {channel}" + text[end:], encoding="utf-8")
+    table = " ".join(wf("alerts", "list", "--undelivered", "--config", str(revised)).output.replace("│", " ").split())
+    assert said in table, table
+    if "slack" in channel:
+        assert "email" not in table and "Message-ID" not in table, table
