@@ -1,14 +1,17 @@
-"""The identity of a rule set: a short digest of the packs, the lateness and the release that reads them."""
+"""The identity of a rule set: a short digest of the packs and the lateness, and the release that reads them."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
 import orjson
 
 from .engine import Engine
+
+RELEASE_MARK = "-v"  # a fingerprint is "<rules digest>-v<watchfloor version>"; hex digests hold no "-"
 
 
 @cache
@@ -20,20 +23,78 @@ def installed_version() -> str:
         return "unknown"
 
 
-def rules_fingerprint(engine: Engine, version: str | None = None) -> str:
-    """A short digest of what decides the alerts: every pack as loaded (sorted by name), the lateness, and the
-    watchfloor release that reads them (`version`; default: the installed version)."""
+def rules_digest(engine: Engine) -> str:
+    """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness."""
     rules = engine.rules
-    # Defaults left out: a release that adds a field with a default must not change the packs' part. The
-    # version is in it: two releases whose engines read the same packs differently must not share a group (an
-    # upgrade stops every worker, then starts them all on the new release, as a change of rules does).
+    # Defaults left out: a release that adds a field with a default must not change the packs' part. Inline
+    # examples left out: they are the pack's tests, no alert depends on them (a release that adds one to a
+    # bundled pack reads it as before).
+    packs = sorted(
+        (
+            p.model_dump(mode="json", exclude_defaults=True, exclude={"detections": {"__all__": {"examples"}}})
+            for p in rules.packs
+        ),
+        key=lambda d: str(d.get("name")),
+    )
+    text = orjson.dumps({"packs": packs, "lateness": rules.lateness.total_seconds()}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(text, digest_size=6).hexdigest()
+
+
+def rules_fingerprint(engine: Engine, version: str | None = None) -> str:
+    """The rules' digest and the watchfloor release that reads them (`version`; default: the installed version),
+    as "<digest>-v<version>". The version is in it: two releases whose engines read the same packs differently
+    must not share a group (an upgrade stops every worker, then starts them all on the new release, as a change
+    of rules does); it is in it as text, so that a difference of release alone can be named as such."""
+    return f"{rules_digest(engine)}{RELEASE_MARK}{version or installed_version()}"
+
+
+def legacy_fingerprint(engine: Engine, version: str | None = None) -> str:
+    """The fingerprint these rules had in the releases of before the release mark (one digest of the packs with
+    their examples, the lateness and the release): so that the records of workers of such a release that ran these
+    very rules are known as such (after an upgrade, the old workers' backlog)."""
+    rules = engine.rules
     packs = sorted(
         (p.model_dump(mode="json", exclude_defaults=True) for p in rules.packs), key=lambda d: str(d.get("name"))
     )
-    facts = {
-        "packs": packs,
-        "lateness": rules.lateness.total_seconds(),
-        "watchfloor": version or installed_version(),
-    }
-    text = orjson.dumps(facts, option=orjson.OPT_SORT_KEYS)
-    return hashlib.blake2b(text, digest_size=6).hexdigest()
+    facts = {"packs": packs, "lateness": rules.lateness.total_seconds(), "watchfloor": version or installed_version()}
+    return hashlib.blake2b(orjson.dumps(facts, option=orjson.OPT_SORT_KEYS), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A fingerprint's parts: the rules' digest, and the release (None: a fingerprint of a watchfloor of before
+    they named it, whose one digest covered the packs with their examples, the lateness and the release)."""
+
+    digest: str
+    version: str | None
+
+
+def parse_fingerprint(text: str) -> Fingerprint:
+    """The parts of a fingerprint as `rules_fingerprint` writes it (or as an older release wrote it)."""
+    digest, mark, version = text.partition(RELEASE_MARK)
+    return Fingerprint(digest, version if mark else None)
+
+
+def other_release(theirs: str, ours: str) -> str | None:
+    """The version `theirs` names when it differs from `ours` by the watchfloor release alone (the same rules);
+    None otherwise (the same fingerprint, other rules, or a fingerprint that does not say)."""
+    a, b = parse_fingerprint(theirs), parse_fingerprint(ours)
+    if a.version is None or b.version is None or a.digest != b.digest or a.version == b.version:
+        return None
+    return a.version
+
+
+def difference(theirs: str, ours: str) -> str:
+    """What sets fingerprint `theirs` apart from `ours`, in words for a message."""
+    if theirs == ours:
+        return "the same rules on the same watchfloor release"
+    version = other_release(theirs, ours)
+    if version is not None:
+        return f"the same rules on another watchfloor version ({version})"
+    a = parse_fingerprint(theirs)
+    if a.version is None:
+        return (
+            "other rules or another watchfloor release (a fingerprint of a release of before fingerprints named "
+            "the release: it cannot say which)"
+        )
+    return f"other rules (on watchfloor {a.version})"

@@ -40,10 +40,16 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.external_sort import Input, event_time
+from watchfloor.stream_processors.fingerprint import difference, other_release, rules_fingerprint
 from watchfloor.stream_processors.ports import EventLog, Store
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
-from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES, ENGINE_PROCESSOR, engine_failure_letter
+from watchfloor.stream_processors.runner import (
+    ENGINE_INPUT_TYPES,
+    ENGINE_PROCESSOR,
+    RULES_IN_USE,
+    engine_failure_letter,
+)
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 GDELT_SUFFIXES = (".csv", ".tsv", ".txt", ".zip")  # looked into for GDELT rows (source_kind)
@@ -687,6 +693,37 @@ def distributed_note(store: Store) -> str | None:
     if store.read(0, types={EventType.DETECTION.value, EventType.RETRACTION.value}, limit=1):
         return ARCHIVED_NOTE
     return None
+
+
+def store_rules_note(store: Store, engine: Engine, replayed: str, hint: str) -> str | None:
+    """The line to say before replaying `store` with `engine`'s rules when its alerts were not raised by them
+    (outside trial 15, M2: a desk's own pack replayed with the bundled one, 0 alerts and nothing said): the rule
+    ids its detections name that these rules lack, else the `rules` checkpoint `run` keeps when it names other
+    rules. None when nothing says they differ. `replayed`: the rules as the command line named them; `hint`: what
+    to pass instead."""
+    have = {d.id for d in engine.rules.detections}
+    named: set[str] = set()
+    after = 0
+    while batch := store.read(after, types={EventType.DETECTION.value}, limit=5000):
+        named.update(str(se.event.payload.get("rule")) for se in batch)
+        after = batch[-1].position
+    if lacking := sorted(named - have):
+        shown = ", ".join(lacking[:5]) + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+        return (
+            f"note: the store's alerts name rules that {replayed} do not have ({shown}): this replay cannot raise "
+            f"them. {hint}"
+        )
+    seen = store.load_checkpoint(RULES_IN_USE).state or {}
+    theirs = seen.get("fingerprint")
+    if not isinstance(theirs, str):
+        return None
+    ours = rules_fingerprint(engine)
+    if theirs == ours or other_release(theirs, ours) is not None:  # the same rules (this release's engine replays)
+        return None
+    return (
+        f"note: the rules `run` last started with on this store are not {replayed}: rules fingerprint {theirs} "
+        f"({difference(theirs, ours)}), these are {ours}. {hint}"
+    )
 
 
 def run_backtest(

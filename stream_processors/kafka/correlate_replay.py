@@ -23,9 +23,11 @@ the correlate topic is written without transactions and never compacted, so its 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from watchfloor.schemas.events import (
     Detection,
@@ -38,6 +40,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from ..fingerprint import other_release
 from ..ports import RecordArchive
 from .clients import client_config, make_client
 from .codec import WATERMARK, Rejected, decode_event, parse_origin
@@ -65,6 +68,10 @@ class WorkersReplay:
     dead_letters: int = 0  # the correlator's own reports (late signals): the live agent sends them to dead letters
     truncated: dict[int, int] = field(default_factory=dict)  # partition -> first offset still held, when > 0
     other_rules: dict[str, int] = field(default_factory=dict)  # rules fingerprint -> records made under it
+    # Records of workers with the same rules on another watchfloor release: fingerprint -> records. Not inexact
+    # for that alone (the input is what they read); an engine that changed may raise otherwise, which the
+    # comparison with the store then shows as such.
+    other_release: dict[str, int] = field(default_factory=dict)
     sources: dict[int, str] = field(default_factory=dict)  # partition -> where its records came from (SOURCE_*)
     store_from: dict[int, int] = field(default_factory=dict)  # of STORE_THEN_KAFKA: partition -> first Kafka offset
     gaps: list[Gap] = field(default_factory=list)  # offsets no source had
@@ -151,19 +158,21 @@ def replay_workers(
     timeout_s: float = 30.0,
     archive: RecordArchive | None = None,
     from_store: bool = False,
+    same: Collection[str] = (),
 ) -> WorkersReplay:
     """Read PREFIX.correlate, a partition at a time, from its first offset to its end (taken at the start), and
     replay each as it streams past (a week of records is not held in memory). `rules`: the fingerprint the
-    workers should have run (rules_guard), to count records made under others. `archive`: the store the archive
-    kept the topic's records in, read where the broker no longer has them; with `from_store` it alone is read
-    (the broker is not asked)."""
+    workers should have run (rules_guard), to count records made under others (`same`: the fingerprints older
+    releases gave these very rules, fingerprint.legacy_fingerprint). `archive`: the store the archive kept the
+    topic's records in, read where the broker no longer has them; with `from_store` it alone is read (the broker
+    is not asked)."""
     topic = TopicNames(prefix).correlate
     out = WorkersReplay()
     if from_store:
         if archive is None:
             raise LookupError("this store cannot keep Kafka records: there is nothing to replay from it")
         out.why_store = "asked (--from-store)"
-        return _replay_store(engine, archive, topic, rules, out)
+        return _replay_store(engine, archive, topic, rules, out, same)
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = make_client(
@@ -184,7 +193,7 @@ def replay_workers(
         if not partitions:
             if archive is not None and archive.recorded_partitions(topic):
                 out.why_store = f"the Kafka topic {topic} does not exist (any more)"
-                return _replay_store(engine, archive, topic, rules, out)
+                return _replay_store(engine, archive, topic, rules, out, same)
             held = " and the store holds no archived records of it" if archive is not None else ""
             raise LookupError(f"Kafka topic {topic!r} does not exist (or has no partitions){held}")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -209,19 +218,24 @@ def replay_workers(
                     out.store_from[p] = after
                 tail = _records(consumer, tp, after, end[tp], timeout_s, what) if after < end[tp] else iter(())
                 both = _chain(stored_records(archive, topic, p), tail)
-                replay_partition(pc, p, _counted(_gapless(p, both, end[tp], GONE, out), rules, out), out)
+                replay_partition(pc, p, _counted(_gapless(p, both, end[tp], GONE, out), rules, out, same), out)
                 continue
             out.sources[p] = SOURCE_KAFKA
             if start[tp] < end[tp]:
                 records = _plain(_records(consumer, tp, start[tp], end[tp], timeout_s, what))
-                replay_partition(pc, p, _counted(records, rules, out), out)
+                replay_partition(pc, p, _counted(records, rules, out, same), out)
         return out
     finally:
         consumer.close()
 
 
 def _replay_store(
-    engine: Engine, archive: RecordArchive, topic: str, rules: str | None, out: WorkersReplay
+    engine: Engine,
+    archive: RecordArchive,
+    topic: str,
+    rules: str | None,
+    out: WorkersReplay,
+    same: Collection[str] = (),
 ) -> WorkersReplay:
     """Every partition from the store alone, to the end the archive last saw (records past it are not known)."""
     kept = archive.recorded_partitions(topic)
@@ -237,7 +251,7 @@ def _replay_store(
             continue
         end = max(seen.position, seen.seen_end or 0)
         records = _gapless(p, stored_records(archive, topic, p), end, NOT_ARCHIVED, out)
-        replay_partition(pc, p, _counted(records, rules, out), out)
+        replay_partition(pc, p, _counted(records, rules, out, same), out)
     return out
 
 
@@ -298,20 +312,45 @@ def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, wha
             raise TimeoutError(f"{what}[{tp.partition}] gave nothing for {timeout_s:g}s, {left} records before the end")
 
 
-def _counted(records: Iterable[Record], rules: str | None, out: WorkersReplay) -> Iterator[Record]:
-    """The records as they pass, those routed under other rules than `rules` counted."""
+def _counted(
+    records: Iterable[Record], rules: str | None, out: WorkersReplay, same: Collection[str] = ()
+) -> Iterator[Record]:
+    """The records as they pass, those routed under other rules than `rules` counted (and apart, those routed
+    under the same rules by another watchfloor release, or under `same`: these rules' fingerprints as older
+    releases wrote them)."""
     for rec in records:
         made = rec[2]
         if rules is not None and made is not None and made != rules:
-            out.other_rules[made] = out.other_rules.get(made, 0) + 1
+            alike = made in same or other_release(made, rules) is not None
+            tally = out.other_release if alike else out.other_rules
+            tally[made] = tally.get(made, 0) + 1
         yield rec
+
+
+def as_read(event: Event) -> dict[str, Any]:
+    """A detection or retraction event's payload as this release's model reads it: a field an older release did
+    not write is its default, as for every other reader (an evidence item without `story` is one without a
+    story). A payload the model refuses is compared as written."""
+    model: type[Detection] | type[Retraction]
+    if event.type == EventType.DETECTION.value:
+        model = Detection
+    elif event.type == EventType.RETRACTION.value:
+        model = Retraction
+    else:
+        return event.payload
+    try:
+        return model.model_validate(event.payload).model_dump(mode="json")
+    except ValidationError:
+        return event.payload
 
 
 def compare(replayed: Sequence[Event], stored: Sequence[Event]) -> tuple[list[str], list[str], list[str]]:
     """(ids the store has and the replay did not raise, ids the replay raised and the store lacks, ids of both
-    whose content differs): what the workers raised, as kept in the store, against the replay."""
-    mine = {ev.id: ev.payload for ev in replayed}
-    theirs = {ev.id: ev.payload for ev in stored}
+    whose content differs): what the workers raised, as kept in the store, against the replay. Both sides are
+    compared as this release reads them (`as_read`), so a payload written by an older release is not "other
+    content" for a field it did not know."""
+    mine = {ev.id: as_read(ev) for ev in replayed}
+    theirs = {ev.id: as_read(ev) for ev in stored}
     missing = [i for i in theirs if i not in mine]
     extra = [i for i in mine if i not in theirs]
     differ = [i for i in mine if i in theirs and mine[i] != theirs[i]]
@@ -324,6 +363,7 @@ __all__ = [
     "SOURCE_STORE_THEN_KAFKA",
     "Gap",
     "WorkersReplay",
+    "as_read",
     "compare",
     "replay_partition",
     "replay_workers",

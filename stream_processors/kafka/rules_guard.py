@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fingerprint import installed_version, rules_fingerprint
+from ..fingerprint import difference, installed_version, rules_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,11 @@ def strangers(members: list[str], ours: str) -> list[str]:
 
 def mismatch_message(group: str, ours: str, others: list[str], version: str | None = None) -> str:
     """`version`: the watchfloor version in this worker's fingerprint (default: the installed one)."""
+    named = [f"{m} ({difference(member_rules(m) or '', ours)})" for m in others]  # each with what sets it apart
     return (
         f"worker group {group} has member(s) running other rules than this worker, or another watchfloor release "
         f"(fingerprint {ours}: its rule packs and lateness, watchfloor {version or installed_version()}): "
-        f"{', '.join(others)}. Every worker of a group must run the same rule packs on the same watchfloor "
+        f"{', '.join(named)}. Every worker of a group must run the same rule packs on the same watchfloor "
         "release, or alerts are lost or differ. Stop those workers first (to change the rules or upgrade "
         "watchfloor, stop all, then start all with the new --rules or release), or run these rules as a "
         "pipeline of their own (another --prefix: its own topics and worker group; another --app-id alone "
@@ -92,7 +93,7 @@ class RulesGuard:
             self._said[theirs] = (now, n)
             log.error(
                 "correlate: %s was routed by a worker of group %s running other rules or another watchfloor "
-                "release (fingerprint %s; this worker's is %s): %d such record(s) so far. Every worker of a group "
+                "release (fingerprint %s; this worker's is %s: %s): %d such record(s) so far. Every worker of a group "
                 "must run the same rule packs on the same release, or alerts are lost or differ: start them all "
                 "with the same --rules and release. (Just after all workers were restarted with new rules or a "
                 "new release, these are the old ones' backlog: nothing to do.)",
@@ -100,6 +101,7 @@ class RulesGuard:
                 self.group or "?",
                 theirs,
                 self.ours,
+                difference(theirs, self.ours),
                 n,
             )
         return False

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, inspect, select, text, update
 
 from .errors import StoreError
+from .notices import SchemaMigrated
 
 WRITE_OPTION = "watchfloor_write"
 """Execution option that makes a SQLite transaction BEGIN IMMEDIATE (see sqlite_setup.sqlite_on_begin)."""
@@ -136,7 +137,8 @@ def _migration_transaction(engine: Engine, sqlite: bool) -> Iterator[Connection]
 
 def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
     """Bring the store's schema to the latest version; safe to call from many processes at once.
-    Returns the version it found. Raises StoreError for a store made by a newer watchfloor."""
+    Returns the version it found (under the lock when it migrated: another process may have done it). Raises
+    StoreError for a store made by a newer watchfloor."""
     latest = latest_version()
     found = current_version(engine)
     if found == latest:
@@ -159,6 +161,15 @@ def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
     return found
 
 
+def migrated(found: int, url: str) -> SchemaMigrated | None:
+    """What `migrate` did, having found version `found`: None when it did nothing, or made a new store (version 0:
+    a store opened for the first time is made, not migrated)."""
+    latest = latest_version()
+    if found == 0 or found >= latest:
+        return None
+    return SchemaMigrated(url, found, latest, tuple(m.what for m in MIGRATIONS if m.version > found))
+
+
 def _newer(url: str, found: int, latest: int) -> StoreError:
     return StoreError(
         url,
@@ -167,4 +178,13 @@ def _newer(url: str, found: int, latest: int) -> StoreError:
     )
 
 
-__all__ = ["MIGRATIONS", "Migration", "add_column", "current_version", "latest_version", "migrate", "version_table"]
+__all__ = [
+    "MIGRATIONS",
+    "Migration",
+    "add_column",
+    "current_version",
+    "latest_version",
+    "migrate",
+    "migrated",
+    "version_table",
+]

@@ -63,7 +63,8 @@ from watchfloor.schemas.events import EDITION_HASH_CHARS, EDITION_MARK, Event, e
 
 from ..ports import Checkpoint, CheckpointMoved, StoredEvent
 from .errors import StoreError, check_event, payload_differs
-from .migrations import WRITE_OPTION, migrate
+from .migrations import WRITE_OPTION, migrate, migrated
+from .notices import announce
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
 from .sql_records import SqlRecordArchive
@@ -178,10 +179,14 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self.engine = self._make_engine()
         try:
             with self._guard():
-                migrate(self.engine, sqlite=self._sqlite, url=str(self.url))
+                found = migrate(self.engine, sqlite=self._sqlite, url=str(self.url))
         except BaseException:
             self.engine.dispose()
             raise
+        # What opening did to the schema (None: nothing), for the caller to say: the store prints nothing.
+        self.migrated = migrated(found, url)
+        if self.migrated is not None:
+            announce(self.migrated)
         self._checkpointer = None if self._memory or not self._sqlite else WalCheckpointer(self.engine)
 
     # -- engine set-up ---------------------------------------------------------------------------------------

@@ -143,3 +143,40 @@ def test_replay_workers_says_a_missing_store_or_an_unreachable_broker_in_one_lin
         assert res.exit_code == 1, res.output
         assert said in res.output and "Traceback" not in res.output, res.output
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_replay_workers_reads_detections_an_older_release_wrote_as_this_one_does(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Outside trial 15, M1: after an upgrade the store holds the old workers' detections, whose evidence items
+    lack `story` (a field added since, null here): compared as this release reads them, they are the replay's."""
+    import sqlite3
+
+    monkeypatch.chdir(cluster.tmp)  # produce keeps its spool under var/ of the working directory
+    t = TopicNames(cluster.prefix)
+    later = cluster.tmp / "later.jsonl"
+    later.write_text(lines("dist-003"))
+    w1 = cluster.worker("w1").start()
+    cluster.wait("the worker's partitions", lambda: assignment(w1).get(t.correlate) == [0, 1, 2])
+    produce(cluster, later, cluster.tmp / "producer.db")
+    cluster.wait("the alert", lambda: len(raised(cluster.store_url)) >= 1)
+    w1.stop()
+
+    db = sqlite3.connect(cluster.store_url.removeprefix("sqlite:///"))
+    aged = 0
+    with db:
+        for position, payload in db.execute("SELECT position, payload FROM events WHERE type = 'detection'").fetchall():
+            d = json.loads(payload)
+            for item in d["evidence"]:
+                if "story" in item and item["story"] is None:
+                    del item["story"]  # as a release of before the field wrote it
+                    aged += 1
+            db.execute("UPDATE events SET payload = ? WHERE position = ?", (json.dumps(d), position))
+    db.close()
+    assert aged, "no evidence item without a story: the test would show nothing"
+
+    res = replay_workers(cluster, "--store", cluster.store_url)
+    assert res.exit_code == 0, res.output
+    assert "the same 1 detection and retraction events as the store" in res.output, res.output
+    assert "other content" not in res.output and "not exact" not in res.output, res.output

@@ -44,3 +44,31 @@ def test_run_says_when_its_rules_changed_since_the_last_run(tmp_path: Path) -> N
     # Said once: the next run reads with the rules it recorded.
     later = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert later.exit_code == 0 and said not in later.output, later.output
+
+
+def test_run_says_when_only_the_watchfloor_version_changed(tmp_path: Path) -> None:
+    # Outside trial 15, M1: an upgrade is not a change of rules; the line says which it was.
+    from watchfloor.stream_processors.fingerprint import rules_fingerprint
+    from watchfloor.stream_processors.ports import Checkpoint
+    from watchfloor.stream_processors.runner import RULES_IN_USE
+    from watchfloor.stream_processors.stores import open_store
+    from watchfloor.wiring import build_engine
+
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
+        f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n",
+        encoding="utf-8",
+    )
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 0, first.output
+    older = rules_fingerprint(build_engine(["builtin:dprk_russia"]), version="0.0.9")  # as that release wrote it
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    seen = st.load_checkpoint(RULES_IN_USE)
+    st.commit(RULES_IN_USE, Checkpoint(seen.position, {"fingerprint": older}), [], since=seen.position)
+    st.close()
+    upgraded = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    text = " ".join(upgraded.output.split())
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "the watchfloor version changed since the last run" in text, text
+    assert "the same rules on another watchfloor version (0.0.9)" in text, text

@@ -10,6 +10,13 @@ import pytest
 
 from watchfloor.schemas.config import KafkaConfig
 from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.fingerprint import (
+    Fingerprint,
+    difference,
+    legacy_fingerprint,
+    other_release,
+    parse_fingerprint,
+)
 from watchfloor.stream_processors.kafka.rules_guard import (
     RULES_HEADER,
     RulesGuard,
@@ -47,7 +54,7 @@ def test_the_fingerprint_follows_the_rules_not_the_load(tmp_path: Path) -> None:
     pack.write_text(PACK)
     first = rules_fingerprint(engine(str(pack)))
     assert first == rules_fingerprint(engine(str(pack)))  # another process, the same rules
-    assert len(first) == 12
+    assert len(first) == len("0123456789ab-v") + len(installed_version())
     pack.write_text(PACK.replace("[summit]", "[summit, summit talks]"))
     assert rules_fingerprint(engine(str(pack))) != first
     assert rules_fingerprint(engine("builtin:dprk_russia")) not in (first, rules_fingerprint(engine(str(pack))))
@@ -59,12 +66,48 @@ def test_the_fingerprint_follows_the_watchfloor_release_too(tmp_path: Path) -> N
     pack.write_text(PACK)
     rules = engine(str(pack))
     old, new = rules_fingerprint(rules, version="0.1.0"), rules_fingerprint(rules, version="0.2.0")
-    assert old != new and len(old) == len(new) == 12
+    assert old != new and old.endswith("-v0.1.0") and new.endswith("-v0.2.0")
     assert rules_fingerprint(rules, version="0.1.0") == old  # the same release, the same rules: the same
     assert rules_fingerprint(rules) == rules_fingerprint(rules, version=installed_version())  # default: installed
     said = mismatch_message("wf-worker", new, [f"wf-worker-h-1-rules-{old}@h"], version="0.2.0")
     assert f"(fingerprint {new}: its rule packs and lateness, watchfloor 0.2.0)" in said
     assert "another watchfloor release" in said and f"rules-{old}@h" in said
+    assert f"rules-{old}@h (the same rules on another watchfloor version (0.1.0))" in said, said
+
+
+def test_a_fingerprint_names_its_release_so_a_release_alone_is_told_apart(tmp_path: Path) -> None:
+    # Outside trial 15, M1: after an upgrade the old workers' records read as "other rules" though only the
+    # release (and the bundled pack's inline examples) differed.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK)
+    rules = engine(str(pack))
+    old, new = rules_fingerprint(rules, version="0.1.0"), rules_fingerprint(rules, version="0.2.0")
+    assert parse_fingerprint(old) == Fingerprint(new.split("-v")[0], "0.1.0")
+    assert other_release(old, new) == "0.1.0" and other_release(new, new) is None
+    assert difference(old, new) == "the same rules on another watchfloor version (0.1.0)"
+    pack.write_text(PACK.replace("[summit]", "[summit, summit talks]"))
+    edited = rules_fingerprint(engine(str(pack)), version="0.1.0")
+    assert other_release(edited, new) is None and difference(edited, new) == "other rules (on watchfloor 0.1.0)"
+    # A fingerprint of before the mark (one digest of packs, lateness and release) cannot say which.
+    assert parse_fingerprint("7ee880713762") == Fingerprint("7ee880713762", None)
+    assert other_release("7ee880713762", new) is None and "cannot say which" in difference("7ee880713762", new)
+
+
+def test_the_fingerprint_of_before_the_release_mark_is_known_for_these_rules(tmp_path: Path) -> None:
+    # What the release of before the mark wrote for PACK on 0.1.0 (its rules_fingerprint): the old workers' records
+    # of these very rules are told from other rules by it.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK)
+    assert legacy_fingerprint(engine(str(pack)), version="0.1.0") == "1021ae91e9db"
+
+
+def test_inline_examples_are_not_part_of_the_fingerprint(tmp_path: Path) -> None:
+    # They are the pack's tests: a release that adds one to a bundled pack reads its rules as before.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK)
+    plain = rules_fingerprint(engine(str(pack)))
+    pack.write_text(PACK + "    examples:\n      - {name: one, documents: [{title: The summit}]}\n")
+    assert rules_fingerprint(engine(str(pack))) == plain
 
 
 def test_members_say_which_rules_they_run() -> None:
@@ -230,3 +273,10 @@ def test_the_refusal_names_only_options_the_worker_has() -> None:
     said = mismatch_message("wf-worker", "0123456789ab", ["wf-worker-h-1-rules-ffffffffffff@h"], version="0.2.0")
     named = set(re.findall(r"--[a-z][a-z-]*", said))
     assert named and named <= options, named - options
+
+
+def test_the_guard_says_when_a_stranger_differs_by_its_release_alone(caplog: pytest.LogCaptureFixture) -> None:
+    guard = RulesGuard("0123456789ab-v0.2.0", group="wf-worker")
+    caplog.set_level(logging.ERROR, logger="watchfloor.stream_processors.kafka.rules_guard")
+    assert not guard.check("0123456789ab-v0.1.0", "kafka:c[0]@1")
+    assert "the same rules on another watchfloor version (0.1.0)" in caplog.records[0].getMessage()

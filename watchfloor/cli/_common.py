@@ -26,6 +26,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from watchfloor.schemas.inputs import visible_text as visible_text
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.errors import redact_url as redact_url
+from watchfloor.stream_processors.stores.notices import SchemaMigrated, on_schema_migrated
 
 from ..config import ConfigError, load_config
 
@@ -60,6 +61,15 @@ def _any_terminal() -> bool:
 
 out = _Console(soft_wrap=True)
 err = _Console(stderr=True, soft_wrap=True)
+
+
+def _say_migration(migrated: SchemaMigrated) -> None:
+    err.print(str(migrated), markup=False, highlight=False)
+
+
+# Every command that opens a store says when opening it migrated the schema (outside trial 15, L1: an upgrade
+# migrated the store in silence, and a rollback is refused from then on).
+on_schema_migrated(_say_migration)
 
 # A table column of ids that people type next (`subscriptions remove sub-…`): kept whole on one line, never cut
 # to "sub-361…" in a narrow terminal; only a terminal narrower than the id itself folds it.

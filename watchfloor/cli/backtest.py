@@ -208,7 +208,9 @@ def backtest(
             raise fail(f"--csv {csv_dir}: {problem}")  # now, not after the whole replay
     if spill_dir is not None and (problem := _unusable_dir(spill_dir)) is not None:
         raise fail(f"--spill-dir {spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
-    specs = rules or ["builtin:dprk_russia"]
+    # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
+    cfg = app_config(config) if config else None
+    specs = rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
     rule_sets = RuleSets(
         _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
     )
@@ -237,7 +239,6 @@ def backtest(
     report = ReadReport()
     from ..wiring import engine_for
 
-    cfg = app_config(config) if config else None
     run_engines = [engine_for(rs, cfg) for rs in engines]  # the config's event-time settings (skew, idleness)
     received = _received_at(received_at)
     stream, reading_bar = _inputs(
@@ -256,6 +257,7 @@ def backtest(
         id_limit=sort_run,
         spill_dir=str(spill_dir) if spill_dir else None,
         max_editions=max_editions,
+        rules_note=_rules_note(run_engines[0], rules, config) if from_store else None,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -494,8 +496,10 @@ def _inputs(
     id_limit: int | None = None,
     spill_dir: str | None = None,
     max_editions: int | None = None,
+    rules_note: Callable[[Any], str | None] | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
-    """The inputs as blocks (lists), from a function of the progress callback, and their progress bar."""
+    """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
+    `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing)."""
     from ..backtest import batched, distributed_note, input_bytes, iter_event_blocks, log_from_store
 
     if from_store:
@@ -508,6 +512,8 @@ def _inputs(
         total = st.count(types=ENGINE_INPUT_TYPES)
         if (note := distributed_note(st)) is not None:  # before the replay: what it can and cannot reproduce
             err.print(note, markup=False, highlight=False)
+        if rules_note is not None and (said := rules_note(st)) is not None:
+            err.print(said, markup=False, highlight=False)
 
         def from_log(advance: Advance) -> Iterator[Any]:
             # The log as the live runner read it: documents with their origin and receive time, and the
@@ -549,6 +555,23 @@ def _inputs(
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
+
+
+def _rules_note(engine: Any, rules: list[str] | None, config: Path | None) -> Any:
+    """What `--from-store` says when the store's alerts came from other rules than these (backtest.store_rules_note),
+    naming the rules replayed and what to pass instead."""
+    import shlex
+
+    from ..backtest import store_rules_note
+
+    if rules:
+        replayed = "--rules " + " ".join(shlex.quote(r) for r in rules)
+    elif config is not None:
+        replayed = f"the rules {config} names"
+    else:
+        replayed = "the bundled builtin:dprk_russia (no --rules or --config given)"
+    hint = "To replay with the rules `run` used, pass its --config (its `rules:`), or --rules for each of its packs."
+    return lambda store: store_rules_note(store, engine, replayed, hint)
 
 
 def _received_at(given: str | None) -> Any:

@@ -723,6 +723,12 @@ def replay_workers_command(
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.schemas.events import EventType
+    from watchfloor.stream_processors.fingerprint import (
+        difference,
+        installed_version,
+        legacy_fingerprint,
+        other_release,
+    )
     from watchfloor.stream_processors.ports import RecordArchive
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
@@ -747,6 +753,7 @@ def replay_workers_command(
             timeout_s=15.0,
             archive=archive,
             from_store=from_store,
+            same={legacy_fingerprint(engine)},  # these rules as a release of before the mark fingerprinted them
         )
     except (LookupError, TimeoutError) as e:
         st.close()
@@ -789,11 +796,21 @@ def replay_workers_command(
         err.print(f"not exact: {n} correlate records are in neither the store nor the broker:", highlight=False)
         for gap in got.gaps:
             err.print(f"  {gap}", markup=False, highlight=False)
-    if got.other_rules:
+    for theirs, n in sorted(got.other_rules.items()):
         exact = False
         err.print(
-            f"not exact: {sum(got.other_rules.values())} records were routed by workers with other rules than "
-            f"these ({fingerprint})",
+            f"not exact: {n} records were routed by workers with {difference(theirs, fingerprint)}: fingerprint "
+            f"{theirs}, these rules' is {fingerprint}",
+            highlight=False,
+        )
+    for theirs, n in sorted(got.other_release.items()):
+        # The same rules: the records are what the workers read. The correlator that replays them is this
+        # release's; if it reads them otherwise, the comparison below names the alerts that differ.
+        version = other_release(theirs, fingerprint) or "of before the fingerprints named it"
+        err.print(
+            f"{n} records were routed by workers of another watchfloor version ({version}) with the same rules "
+            f"(fingerprint {theirs}); they are replayed with this version ({installed_version()}): alerts its "
+            "engine raises otherwise are listed below as such",
             highlight=False,
         )
     missing, extra, differ = compare(got.events, stored)

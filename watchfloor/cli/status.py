@@ -178,7 +178,19 @@ class RulesCheck:
             )
         if not self.differs:
             return None
-        others = ", ".join(r for r in self.running if r != self.fingerprint)
+        fp = self.fingerprint
+        assert fp is not None  # (differs)
+        from watchfloor.stream_processors.fingerprint import other_release
+
+        differing = [r for r in self.running if r != fp]
+        others = ", ".join(differing)
+        versions = sorted({v for r in differing if (v := other_release(r, fp)) is not None})
+        if all(other_release(r, fp) is not None for r in differing):  # the same rules: only the release differs
+            return (
+                f"the workers of group {group} run {self.source} on another watchfloor version "
+                f"({', '.join(versions)}; {installed_version()} here): fingerprints {others}, these are {fp}. "
+                "To run them on this version: stop all workers, then start them all with it."
+            )
         return (
             f"the workers of group {group} run other rules than {self.source} now: theirs are {others}, these "
             f"are {self.fingerprint} (rules fingerprints: the packs, the lateness and the watchfloor release, "
