@@ -75,20 +75,26 @@ def parse_fingerprint(text: str) -> Fingerprint:
     return Fingerprint(digest, version if mark else None)
 
 
-def other_release(theirs: str, ours: str) -> str | None:
+UNMARKED_RELEASE = "a release of before fingerprints named it"
+
+
+def other_release(theirs: str, ours: str, legacy: str | None = None) -> str | None:
     """The version `theirs` names when it differs from `ours` by the watchfloor release alone (the same rules);
-    None otherwise (the same fingerprint, other rules, or a fingerprint that does not say)."""
+    None otherwise (the same fingerprint, other rules, or a fingerprint that does not say). `legacy`: these
+    rules' fingerprint as a release of before the mark wrote it (legacy_fingerprint), known as the same rules."""
+    if legacy is not None and theirs == legacy and theirs != ours:
+        return UNMARKED_RELEASE
     a, b = parse_fingerprint(theirs), parse_fingerprint(ours)
     if a.version is None or b.version is None or a.digest != b.digest or a.version == b.version:
         return None
     return a.version
 
 
-def difference(theirs: str, ours: str) -> str:
-    """What sets fingerprint `theirs` apart from `ours`, in words for a message."""
+def difference(theirs: str, ours: str, legacy: str | None = None) -> str:
+    """What sets fingerprint `theirs` apart from `ours`, in words for a message (`legacy`: as for other_release)."""
     if theirs == ours:
         return "the same rules on the same watchfloor release"
-    version = other_release(theirs, ours)
+    version = other_release(theirs, ours, legacy)
     if version is not None:
         return f"the same rules on another watchfloor version ({version})"
     a = parse_fingerprint(theirs)

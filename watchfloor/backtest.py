@@ -40,7 +40,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.external_sort import Input, event_time
-from watchfloor.stream_processors.fingerprint import difference, other_release, rules_fingerprint
+from watchfloor.stream_processors.fingerprint import difference, legacy_fingerprint, other_release, rules_fingerprint
 from watchfloor.stream_processors.ports import EventLog, Store
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.replay import Replayable, detection_to_json, replay
@@ -717,12 +717,12 @@ def store_rules_note(store: Store, engine: Engine, replayed: str, hint: str) -> 
     theirs = seen.get("fingerprint")
     if not isinstance(theirs, str):
         return None
-    ours = rules_fingerprint(engine)
-    if theirs == ours or other_release(theirs, ours) is not None:  # the same rules (this release's engine replays)
+    ours, legacy = rules_fingerprint(engine), legacy_fingerprint(engine)
+    if theirs == ours or other_release(theirs, ours, legacy) is not None:  # the same rules (this engine replays)
         return None
     return (
         f"note: the rules `run` last started with on this store are not {replayed}: rules fingerprint {theirs} "
-        f"({difference(theirs, ours)}), these are {ours}. {hint}"
+        f"({difference(theirs, ours, legacy)}), these are {ours}. {hint}"
     )
 
 

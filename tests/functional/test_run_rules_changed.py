@@ -48,7 +48,7 @@ def test_run_says_when_its_rules_changed_since_the_last_run(tmp_path: Path) -> N
 
 def test_run_says_when_only_the_watchfloor_version_changed(tmp_path: Path) -> None:
     # Outside trial 15, M1: an upgrade is not a change of rules; the line says which it was.
-    from watchfloor.stream_processors.fingerprint import rules_fingerprint
+    from watchfloor.stream_processors.fingerprint import legacy_fingerprint, rules_fingerprint
     from watchfloor.stream_processors.ports import Checkpoint
     from watchfloor.stream_processors.runner import RULES_IN_USE
     from watchfloor.stream_processors.stores import open_store
@@ -62,13 +62,21 @@ def test_run_says_when_only_the_watchfloor_version_changed(tmp_path: Path) -> No
     )
     first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert first.exit_code == 0, first.output
-    older = rules_fingerprint(build_engine(["builtin:dprk_russia"]), version="0.0.9")  # as that release wrote it
-    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-    seen = st.load_checkpoint(RULES_IN_USE)
-    st.commit(RULES_IN_USE, Checkpoint(seen.position, {"fingerprint": older}), [], since=seen.position)
-    st.close()
-    upgraded = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
-    text = " ".join(upgraded.output.split())
-    assert upgraded.exit_code == 0, upgraded.output
-    assert "the watchfloor version changed since the last run" in text, text
-    assert "the same rules on another watchfloor version (0.0.9)" in text, text
+    rules = build_engine(["builtin:dprk_russia"])
+    # As a release with the mark wrote it, then as one of before the mark (one digest) with these very rules.
+    for older, said in (
+        (rules_fingerprint(rules, version="0.0.9"), "(0.0.9)"),
+        (legacy_fingerprint(rules), "(a release of before fingerprints named it)"),
+    ):
+        st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+        seen = st.load_checkpoint(RULES_IN_USE)
+        st.commit(RULES_IN_USE, Checkpoint(seen.position, {"fingerprint": older}), [], since=seen.position)
+        st.close()
+        upgraded = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+        text = " ".join(upgraded.output.split())
+        assert upgraded.exit_code == 0, upgraded.output
+        assert "the watchfloor version changed since the last run" in text, text
+        assert f"the same rules on another watchfloor version {said}" in text, text
+        # A backtest of the store with these rules has nothing to say of them.
+        replay = runner.invoke(app, ["backtest", "--from-store", f"sqlite:///{tmp_path / 'wf.db'}", "--order", "log"])
+        assert replay.exit_code == 0 and "note: the rules" not in replay.output, replay.output

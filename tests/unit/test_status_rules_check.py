@@ -19,3 +19,9 @@ def test_workers_with_other_rules_are_said_to_run_other_rules() -> None:
         check = RulesCheck("--rules pack.yaml", "0123456789ab-v0.2.0", running=[theirs])
         said = check.message("wf-worker") or ""
         assert "run other rules than --rules pack.yaml" in said and theirs in said, said
+
+
+def test_workers_of_before_the_release_mark_with_these_rules_are_said_to_run_another_version() -> None:
+    check = RulesCheck("--rules pack.yaml", "0123456789ab-v0.2.0", running=["5555aaaa5555"], legacy="5555aaaa5555")
+    said = check.message("wf-worker") or ""
+    assert "on another watchfloor version (a release of before fingerprints named it;" in said, said

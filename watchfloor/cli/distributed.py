@@ -724,6 +724,7 @@ def replay_workers_command(
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from watchfloor.schemas.events import EventType
     from watchfloor.stream_processors.fingerprint import (
+        UNMARKED_RELEASE,
         difference,
         installed_version,
         legacy_fingerprint,
@@ -741,6 +742,7 @@ def replay_workers_command(
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
     fingerprint = rules_fingerprint(engine)
+    legacy = legacy_fingerprint(engine)  # these rules as a release of before the mark fingerprinted them
     url = store or cfg.store
     st = open_store(url, create=False)  # before the replay: a wrong store is said at once
     archive = st if isinstance(st, RecordArchive) else None
@@ -753,7 +755,7 @@ def replay_workers_command(
             timeout_s=15.0,
             archive=archive,
             from_store=from_store,
-            same={legacy_fingerprint(engine)},  # these rules as a release of before the mark fingerprinted them
+            same={legacy},
         )
     except (LookupError, TimeoutError) as e:
         st.close()
@@ -806,7 +808,7 @@ def replay_workers_command(
     for theirs, n in sorted(got.other_release.items()):
         # The same rules: the records are what the workers read. The correlator that replays them is this
         # release's; if it reads them otherwise, the comparison below names the alerts that differ.
-        version = other_release(theirs, fingerprint) or "of before the fingerprints named it"
+        version = other_release(theirs, fingerprint, legacy) or UNMARKED_RELEASE
         err.print(
             f"{n} records were routed by workers of another watchfloor version ({version}) with the same rules "
             f"(fingerprint {theirs}); they are replayed with this version ({installed_version()}): alerts its "

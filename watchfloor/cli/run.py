@@ -69,7 +69,12 @@ def run(
     ] = None,
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
-    from watchfloor.stream_processors.fingerprint import difference, other_release, rules_fingerprint
+    from watchfloor.stream_processors.fingerprint import (
+        difference,
+        legacy_fingerprint,
+        other_release,
+        rules_fingerprint,
+    )
     from watchfloor.stream_processors.rulefile import RuleLoadError
     from watchfloor.stream_processors.runner import note_rules
     from watchfloor.web.activity import HeartbeatRecorder
@@ -93,11 +98,12 @@ def run(
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
     change = note_rules(pipeline.store, rules_fingerprint(pipeline.engine))
     if change is not None:
-        release = other_release(change.before, change.now)
+        legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
+        release = other_release(change.before, change.now, legacy)
         what = "watchfloor version" if release is not None else "rules"
         err.print(
             f"[yellow]the {what} changed since the last run[/yellow] (fingerprint {change.before} -> {change.now}: "
-            f"{difference(change.before, change.now)}): they read the documents that come from "
+            f"{difference(change.before, change.now, legacy)}): they read the documents that come from "
             f"now on; the {change.position:,} events already in the log were read by the earlier {what} and are not "
             "read again. What these rules would have raised over them: "
             f"`watchfloor backtest --from-store {shlex.quote(redact_url(cfg.store))}{_rules_args(list(cfg.rules))}`",

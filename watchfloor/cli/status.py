@@ -143,11 +143,12 @@ class RulesCheck:
     fingerprint: str | None = None  # None when they did not load (`problem` says why)
     problem: str | None = None
     running: list[str] = field(default_factory=list)  # the fingerprints of the worker group's members
+    legacy: str | None = None  # these rules' fingerprint as a release of before the release mark wrote it
 
     def look(self, st: Any) -> RulesCheck:
         """This check with the running fingerprints of `st` (a PipelineStatus)."""
         running = sorted({r for g in st.groups if g.role == "workers" for r in g.rules})
-        return RulesCheck(self.source, self.fingerprint, self.problem, running)
+        return RulesCheck(self.source, self.fingerprint, self.problem, running, self.legacy)
 
     @property
     def differs(self) -> bool:
@@ -184,8 +185,8 @@ class RulesCheck:
 
         differing = [r for r in self.running if r != fp]
         others = ", ".join(differing)
-        versions = sorted({v for r in differing if (v := other_release(r, fp)) is not None})
-        if all(other_release(r, fp) is not None for r in differing):  # the same rules: only the release differs
+        versions = sorted({v for r in differing if (v := other_release(r, fp, self.legacy)) is not None})
+        if all(other_release(r, fp, self.legacy) is not None for r in differing):  # the same rules, another release
             return (
                 f"the workers of group {group} run {self.source} on another watchfloor version "
                 f"({', '.join(versions)}; {installed_version()} here): fingerprints {others}, these are {fp}. "
@@ -213,6 +214,7 @@ def rules_check(rules: list[str] | None, cfg: Any, config: Any) -> RulesCheck | 
     workers' own function."""
     if not rules and config is None:
         return None
+    from watchfloor.stream_processors.fingerprint import legacy_fingerprint
     from watchfloor.stream_processors.kafka.rules_guard import rules_fingerprint
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
@@ -223,7 +225,7 @@ def rules_check(rules: list[str] | None, cfg: Any, config: Any) -> RulesCheck | 
         engine = build_engine(rules or list(cfg.rules), cfg)
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         return RulesCheck(source, problem=str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
-    return RulesCheck(source, rules_fingerprint(engine))
+    return RulesCheck(source, rules_fingerprint(engine), legacy=legacy_fingerprint(engine))
 
 
 def broker_problem(bootstrap: str, e: BaseException) -> str:
