@@ -23,10 +23,11 @@ EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
 runner = CliRunner()
 
 
-def store_of_schema_6(path: Path) -> str:
-    """A SQLite store as the release of schema 6 left it: no tables of migration 7, its version 6."""
+def store_of_schema_6(path: Path | str) -> str:
+    """A store (a SQLite file, or a PostgreSQL URL) as the release of schema 6 left it: no tables of migration
+    7, its version 6."""
     assert latest_version() == 7  # (a later migration: make this the store of the release before it)
-    url = f"sqlite:///{path}"
+    url = f"sqlite:///{path}" if isinstance(path, Path) else path
     SqlStore(url).close()
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
@@ -80,3 +81,17 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
     assert "a watchfloor that knows only version 6 refuses it now" in " ".join(first.output.split())
     again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert again.exit_code == 0 and "schema migrated" not in again.output, again.output
+
+
+@pytest.mark.integration
+def test_a_postgres_store_reports_its_migration_too(pg_url: str) -> None:
+    url = store_of_schema_6(pg_url)
+    heard: list[SchemaMigrated] = []
+    stop = on_schema_migrated(heard.append)
+    try:
+        store = SqlStore(url)
+        store.close()
+    finally:
+        stop()
+    assert [(m.found, m.to) for m in heard] == [(6, 7)]
+    assert str(heard[0]).startswith("store postgresql") and "schema migrated 6 → 7" in str(heard[0])
