@@ -5,12 +5,14 @@ are negations) and a direction: `before` cues govern the words after them ("will
 the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
 cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
 
-Two more directions are read by modality.read_cues, each from a table made by a function below:
+Three more directions are read by modality.read_cues, each from a table made by a function below:
 - `disclaimer`: a verification disclaimer's predicate ("could not be independently verified", "не удалось
   проверить"). Next to an anaphor that points back ("but **this** could not be verified", "**which** Reuters
   could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
   sentence, across clause breaks; without one it is no cue (those that also stand in the `after` list act
   as that plain after-cue);
+- `appeal`: "the importance of", "the need for", "called for", "urged" are a cue only before an -ing verb
+  ("stressed the importance of renewing the deal"), which alone they govern, as "close to" does;
 - `goal`: a verb of persuasion or request ("urged", "called on", "призвал"; Russian wishes and proposals too:
   "хочет", "предложил") is a cue only when "X to VERB" follows (Russian: X and an infinitive); it then governs
   the verb after "to", not X nor the words before.
@@ -25,6 +27,7 @@ CLASSES = ("negated", "conditional", "future", "hedged")
 # The strongest class wins when several cues govern the same words.
 CUE_PRIORITY = {"negated": 0, "conditional": 1, "future": 2, "hedged": 3}
 NEUTRAL = "neutral"
+APPEAL = "appeal"  # the direction of appeals before an -ing verb (the `appeal` table)
 
 CueTable = dict[str, dict[str, list[str]]]  # direction -> class -> phrases
 
@@ -505,6 +508,26 @@ _EN: CueTable = {
     },
     "disclaimer": {"hedged": _en_disclaimers()},
     "goal": {"future": _en_goals()},
+    # Appeals before an -ing verb: "stressed the importance of renewing the deal", "underlined the need for extending
+    # it", "called for extending the truce", "urged ending the blockade" report an appeal, not that the renewal
+    # happened. Only before an -ing verb, which alone they govern (modality.read_cues; "the importance of the deal",
+    # "called for calm" are no cue here). A table of its own: a pack's own "called for" stays a plain cue.
+    APPEAL: {
+        "future": [
+            "importance of",
+            "need for",
+            "need of",
+            "necessity of",
+            "call for",
+            "calls for",
+            "called for",
+            "calling for",
+            "urge",
+            "urges",
+            "urged",
+            "urging",
+        ]
+    },
     "neutral": {
         NEUTRAL: [
             "soon after",
@@ -562,6 +585,27 @@ _RU: CueTable = {
             "отказал* от заявлени*",
             "отказал* от утверждени*",
             "признал* ошибочн*",
+            # ... and their infinitives and futures, which a modal governs ("может отозвать своё заявление", "намерена
+            # отказаться от своих слов": RU_WALK_BACK_STEMS) or which are a future themselves ("отзовёт заявление")
+            "отозвать заявлени*",
+            "отозвать сво* заявлени*",
+            "отозвать сообщени*",
+            "отозвать сво* сообщени*",
+            "отозвать утверждени*",
+            "отозвать сво* утверждени*",
+            "отзов* заявлени*",
+            "отзов* сво* заявлени*",
+            "отзов* сообщени*",
+            "отзов* сво* сообщени*",
+            "отказаться от сво* слов",
+            "отказаться от сво* заявлени*",
+            "отказаться от заявлени*",
+            "отказаться от утверждени*",
+            "откаж* от сво* слов",
+            "откаж* от сво* заявлени*",
+            "откаж* от заявлени*",
+            "откаж* от утверждени*",
+            "признать ошибочн*",
             # отказ: "отказался подписать", "отказывается подписать", "отказавшись подписать"
             "отказался",
             "отказалась",
@@ -725,6 +769,13 @@ VERB_ONLY_TO = frozenset(
 # Cues of nearness or purpose that are a future only before an -ing verb ("close to agreeing", "negotiations
 # aimed at extending the truce"); before a noun they name a place or a target ("troops close to the border",
 # "strikes aimed at the depot").
+# "agreed to" + a verb of extension reports a decision that is itself the act: once the parties agree to extend a
+# truce, a deal, a mandate or a detention, it is extended ("Russia agrees to extend the grain deal again", "Israel
+# and Hamas agree to extend truce for two more days"). No cue then; "agreed to send / pay / buy / plead" stay futures
+# (the act is still to be done). Read on the 2023 corpus (docs/rules.md, "Modality").
+AGREE_FORMS = frozenset("agree agrees agreed agreeing".split())
+AGREED_DONE_VERBS = frozenset("extend renew prolong".split())
+
 # "moves to" is the verb ("Russia moves to ratify"), not the plural noun after a possessive, a determiner or an
 # adjective ("the Taliban's moves to restrict women's rights", "a series of moves to", "dance moves to keep warm"):
 # the noun reports steps taken.
@@ -784,6 +835,13 @@ NOUN_UNLESS_BEFORE: dict[str, frozenset[str]] = {"deal": frozenset({"with"})}
 MAY_MONTH_AFTER = frozenset("in since until till from of by during through before after mid the".split())
 MAY_MONTH_AFTER_CAPITALISED = frozenset("this last next early late".split())
 
+# Russian walk-backs (the `negated` cues of these stems with more than one word: "отозвал своё заявление",
+# "отказаться от своих слов", "дезавуировал сообщение", "признал ошибочным"; not "отказался" alone, a refusal) are
+# walk-backs as the English ones are: a modal governs them ("может отозвать заявление": hedged; "намерена отказаться
+# от своих слов": future), "не" cancels with them ("не отозвал заявление": the claim stands), and a perfective future
+# is one still to come ("отзовёт заявление").
+RU_WALK_BACK_STEMS = ("дезавуир", "отозва", "отзов", "отказа", "откаж", "призна")
+
 # Russian denial nouns are a sentence's topic, not a denial, after a preposition: "закон о фейках", "штраф за
 # фейки", "борьба с дезинформацией". A one-word negation cue of these stems is ignored right after one of these.
 RU_TOPIC_STEMS = ("фейк", "ложн", "дезинформац", "выдумк", "вымыс", "опроверж", "отрица")
@@ -800,6 +858,20 @@ HEADLINE_TO_EXCEPTIONS = frozenset(
     "uses used helps helped urges urged calls called asks asked wants tries tried".split()
 )
 HEADLINE_LANGUAGES = frozenset({"en"})
+# ... and the object of such a verb when the verb brings it about: "Medvedev Says G-7 Export Ban to Trigger Grain Deal
+# Exit", "Sanctions to Spark Grain Deal Collapse" (the exit is still to come). Only these verbs: after "to protest",
+# "to mark", "to end", "to discuss" the object has happened ("Farmers rally to protest grain deal exit"). The signal
+# starts at most HEADLINE_OBJECT_GAP words after the verb, none of them HEADLINE_OBJECT_STOPS.
+HEADLINE_TO_CAUSES = frozenset(
+    "trigger spark prompt provoke cause force bring spell mean herald precipitate unleash launch stage hold".split()
+)
+HEADLINE_OBJECT_GAP = 3
+# ... nor after a verb that says it was done ("Russian help likely enabled North Korea to launch a spy satellite").
+HEADLINE_CAUSE_EXCEPTIONS = frozenset("enabled enables allowed allows let lets".split())
+HEADLINE_OBJECT_STOPS = frozenset(
+    "as after amid while before despite since until when if because but and or than says said say over following "
+    "ahead in on at by from for with to into against".split()
+)
 
 # Verification disclaimers (the `disclaimer` tables): a predicate hedges the words before it in its sentence
 # only next to an anaphor that points back. English, passive or "unverified": the word just before it (after

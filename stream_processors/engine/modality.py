@@ -41,6 +41,9 @@ from typing import Any
 
 from .compiler import CompiledRules
 from .cues import (
+    AGREE_FORMS,
+    AGREED_DONE_VERBS,
+    APPEAL,
     CUE_PRIORITY,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
@@ -57,7 +60,11 @@ from .cues import (
     GOAL_STOP_EN,
     GOAL_STOP_RU,
     GOVERNS_NEXT_WORD,
+    HEADLINE_CAUSE_EXCEPTIONS,
     HEADLINE_LANGUAGES,
+    HEADLINE_OBJECT_GAP,
+    HEADLINE_OBJECT_STOPS,
+    HEADLINE_TO_CAUSES,
     HEADLINE_TO_EXCEPTIONS,
     ING_ONLY,
     LATER_DENIALS,
@@ -79,6 +86,7 @@ from .cues import (
     REPORTING_VERBS,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
+    RU_WALK_BACK_STEMS,
     VERB_ONLY_TO,
     WALK_BACK_BETWEEN,
     WALK_BACK_GAP,
@@ -102,8 +110,12 @@ BACK = "back"
 WALK_BACK = "~walk back"
 WALK_BACK_POINTING = "~walk back, pointing back"
 DENIAL_POINTING = "~denial, pointing back"
+DENIAL = "~denial"  # a one-word denial ("deny", "denied") whose object does not point back
 _WALK_BACKS = frozenset({WALK_BACK, WALK_BACK_POINTING})
 _POINTING = frozenset({WALK_BACK_POINTING, DENIAL_POINTING})
+_DENIALS = frozenset({DENIAL, DENIAL_POINTING})
+# A cue another may govern (_governed_walk_backs): "will retract", "will deny" are still to come.
+_GOVERNABLE = _WALK_BACKS | _DENIALS
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
@@ -126,13 +138,12 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             continue
         key = tuple(toks[first : last + 1])
         # "agreed to" is a future before a verb only: "agreed to send troops", not "agreed to a truce".
-        if (
-            last == first + 1
-            and toks[last] == "to"
-            and toks[first] in VERB_ONLY_TO
-            and not _verb_follows(toks, last + 1)
-        ):
-            continue
+        if last == first + 1 and toks[last] == "to" and toks[first] in VERB_ONLY_TO:
+            if not _verb_follows(toks, last + 1):
+                continue
+            # "agrees to extend the grain deal": the agreement is the extension (cues.AGREED_DONE_VERBS).
+            if toks[first] in AGREE_FORMS and _bare_verb_after(toks, last + 1) in AGREED_DONE_VERBS:
+                continue
         # "Russia moves to ratify" is a future, "the Taliban's moves to restrict" steps taken (cues.MOVES_TO).
         if key == MOVES_TO and first > 0 and toks[first - 1] in MOVES_NOUN_AFTER:
             continue
@@ -160,12 +171,23 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             else:
                 pointing = key[0] != "no" and _points_back(toks, last + 1, None)
             cue_key = WALK_BACK_POINTING if pointing else WALK_BACK
-        elif key[0] in LATER_DENIALS and len(key) == 1 and entry.direction == "before":
-            if _points_back(toks, last + 1, POINT_BACK_NOUNS):
+        elif key[0] in LATER_DENIALS and len(key) == 1 and entry.direction in ("before", "after"):
+            if entry.direction == "before" and _points_back(toks, last + 1, POINT_BACK_NOUNS):
                 cue_key = DENIAL_POINTING
+            else:
+                cue_key = DENIAL  # (governed by a modal it is still to come: "will deny", _governed_walk_backs)
+        elif entry.cue_class == "negated" and entry.direction == "before" and _ru_walk_back(key):
+            cue_key = WALK_BACK
+            if is_future_verb_ru(key[0]):  # "отзовёт заявление", "откажется от своих слов": still to come
+                found.append(("future", sent.start + first, sent.start + last, cue_key, entry.direction))
+                continue
         direction = entry.direction
         if key in GOVERNS_NEXT_WORD:
             direction = NEXT_WORD
+        elif direction == APPEAL:
+            # "stressed the importance of renewing the deal": an appeal before an -ing verb, which alone it governs.
+            if not _ing_verb_follows(toks, last + 1):
+                continue
         if direction == "disclaimer":
             # "..., but this could not be independently verified": only next to an anaphor that points back.
             if not _disclaimer_anaphor(toks, first, last):
@@ -217,7 +239,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             hidden.append((c, tuple(over)))
     sent.cues = sorted((c for c in kept if c[0] != NEUTRAL), key=lambda c: (c[1], c[2]))
     sent.cues_hidden = hidden
-    if any(c[3] in _WALK_BACKS for c in sent.cues):
+    if any(c[3] in _GOVERNABLE for c in sent.cues):
         sent.cues = _governed_walk_backs(sent, sent.cues)
 
 
@@ -225,11 +247,15 @@ def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
     """A walk-back that a cue governs is not one done: "China will backtrack on its goal", "plans to ask X to retract
     the claim" (future), "may retract" (hedged), "if Kyiv retracts" (conditional) take that cue's class; "refused to
     withdraw the comments", "will not backtrack on" (negated) cancel it and the negation with it: the claim stands.
-    The governing cue ends at most _GOVERNS_WALK_BACK words before the walk-back, in its clause."""
+    The governing cue ends at most _GOVERNS_WALK_BACK words before the walk-back, in its clause. A denial governed
+    so is still to come too ("Moscow will deny that …": future; "may deny" hedged), but a negation before it keeps it
+    a negation ("did not deny", "neither confirm nor deny": not a confirmation either). A governed cue then spans
+    its governor, so that the reading names it ("will backtrack on", "может отозвать своё заявление")."""
     cls = [c[0] for c in cues]
+    start = [c[1] for c in cues]
     dropped: set[int] = set()
     for i, w in enumerate(cues):
-        if w[3] not in _WALK_BACKS:
+        if w[3] not in _GOVERNABLE:
             continue
         gov = -1
         for j in range(i):  # (the nearest: cues are in text order)
@@ -239,11 +265,23 @@ def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
         if gov < 0 or any(cues[gov][2] < b <= w[1] for b in clause_breaks(sent)):
             continue
         if cues[gov][0] == "negated":
-            dropped.update((gov, i))
+            if w[3] not in _DENIALS:
+                dropped.update((gov, i))
         else:
             cls[i] = cues[gov][0]
+            if w[4] == "before":  # (an after-cue spanning its governor would reach further back: not widened)
+                start[i] = cues[gov][1]
     # (by index: the engine is compiled, where a cue tuple is a value, not an object that "is" can tell apart)
-    return [(cls[i], c[1], c[2], c[3], c[4]) for i, c in enumerate(cues) if i not in dropped]
+    return [(cls[i], start[i], c[2], c[3], c[4]) for i, c in enumerate(cues) if i not in dropped]
+
+
+def _ru_walk_back(key: tuple[str, ...]) -> bool:
+    """Whether a Russian negation cue's words are a walk-back (cues.RU_WALK_BACK_STEMS): "дезавуировал", or a
+    phrase "отозвал своё заявление", "отказаться от своих слов", "признали ошибочным" (not "отказался" alone)."""
+    first = key[0]
+    if first.isascii():
+        return False
+    return first.startswith("дезавуир") or (len(key) > 1 and first.startswith(RU_WALK_BACK_STEMS))
 
 
 # "will backtrack", "will likely backtrack", "is expected to quickly retract": the governing cue's last word is at
@@ -471,13 +509,16 @@ def resolve(
             # A headline's "China to retract claim …": the walk-back is still to come.
             if headline and cue_key in _WALK_BACKS and _headline_to(sent, s):
                 cls = "future"
-            if direction == NEXT_WORD:
+            if direction == NEXT_WORD or direction == APPEAL:
                 # The word it leads to, when that is one of the signal's own ("close to agreeing a truce"), or a
                 # signal wholly in the phrase it opens ("closer to calling for humanitarian pauses"); not a signal
-                # whose verb lies beyond ("a truce aimed at freeing hostages began").
+                # whose verb lies beyond ("a truce aimed at freeing hostages began"). An appeal governs the -ing verb
+                # alone: "the importance of covering the war" leaves the war asserted.
                 reach = GOAL_REACH
                 led = _led_to(sent, e)
-                near = (led is not None and any(a <= led <= b for a, b in own)) or (e < lo and hi - e <= reach)
+                near = (led is not None and any(a <= led <= b for a, b in own)) or (
+                    direction == NEXT_WORD and e < lo and hi - e <= reach
+                )
                 overlaps = False
             elif direction == "after":
                 reach = scope_after
@@ -521,7 +562,7 @@ def resolve(
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-            if direction not in (GOAL, NEXT_WORD) and any(a <= s and e <= b for a, b in atom_spans):
+            if direction not in (GOAL, NEXT_WORD, APPEAL) and any(a <= s and e <= b for a, b in atom_spans):
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
@@ -594,7 +635,7 @@ def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> 
         return f"{lo - e} word(s) before, and it governs only words before it"
     if e < lo:
         return f"{lo - e} word(s) before"
-    if direction == NEXT_WORD:  # "hostage deal to be approved": among the signal's words, leading to one of them
+    if direction == NEXT_WORD or direction == APPEAL:  # "deal to be approved": among the signal's words, leading on
         return "among the signal's words, and it governs the word it leads to"
     if overlaps:
         return "inside the signal's words"
@@ -685,6 +726,28 @@ def _future_form(
             if any(t in HEADLINE_TO_EXCEPTIONS for t in toks[: p - base]):
                 continue  # a verb before it: "votes to ratify", "sends troops to fight"
             return f"to {nxt}", "a headline's 'to' + verb speaks of the future"
+        # "Export Ban to Trigger Grain Deal Exit": the signal is what a headline's "to" + a causing verb brings about.
+        got = _headline_cause(sent, lo)
+        if got is not None:
+            return got
+    return None
+
+
+def _headline_cause(sent: Sentence, lo: int) -> tuple[str, str] | None:
+    """A headline's "to" + a verb that brings its object about (cues.HEADLINE_TO_CAUSES) whose object holds the
+    signal's first word (at token lo), at most cues.HEADLINE_OBJECT_GAP words after the verb, with no preposition,
+    conjunction or clause break between ("G-7 Export Ban to Trigger Grain Deal Exit"): (words, why), or None."""
+    toks, base = sent.toks, sent.start
+    at = lo - base
+    for v in range(at - 1, max(at - 2 - HEADLINE_OBJECT_GAP, 0), -1):
+        if toks[v] in HEADLINE_TO_CAUSES and toks[v - 1] == "to":
+            if any(t in HEADLINE_OBJECT_STOPS for t in toks[v + 1 : at]):
+                return None
+            if any(base + v < b <= lo for b in clause_breaks(sent)):
+                return None
+            if any(t in HEADLINE_TO_EXCEPTIONS or t in HEADLINE_CAUSE_EXCEPTIONS for t in toks[: v - 1]):
+                return None  # "signs decree to trigger …": a purpose; "enabled X to launch …": done
+            return f"to {toks[v]}", "a headline's 'to' + a verb of causing: what it brings about is still to come"
     return None
 
 
@@ -791,6 +854,13 @@ def _verb_follows(toks: list[str], at: int) -> bool:
     if at + 1 < len(toks) and (toks[at] == "not" or toks[at].endswith("ly")):
         return _is_bare_verb_en(toks[at + 1]) and _used_as_verb(toks, at + 1)
     return False
+
+
+def _bare_verb_after(toks: list[str], at: int) -> str:
+    """The word _verb_follows found a verb in: toks[at], or the one after "not" or an -ly adverb there."""
+    if at + 1 < len(toks) and not _is_bare_verb_en(toks[at]) and (toks[at] == "not" or toks[at].endswith("ly")):
+        return toks[at + 1]
+    return toks[at] if at < len(toks) else ""
 
 
 def _ing_verb_follows(toks: list[str], at: int) -> bool:
