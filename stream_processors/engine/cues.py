@@ -866,8 +866,11 @@ HEADLINE_TO_CAUSES = frozenset(
     "trigger spark prompt provoke cause force bring spell mean herald precipitate unleash launch stage hold".split()
 )
 HEADLINE_OBJECT_GAP = 3
-# ... nor after a verb that says it was done ("Russian help likely enabled North Korea to launch a spy satellite").
+# ... nor after a verb that says it was done ("Russian help likely enabled North Korea to launch a spy satellite"),
+# nor after a noun of trying: the attempt is the news, and it may have failed ("its attempt to launch a spy satellite
+# ends in failure", "in effort to launch election-betting market").
 HEADLINE_CAUSE_EXCEPTIONS = frozenset("enabled enables allowed allows let lets".split())
+HEADLINE_CAUSE_NOT_AFTER = frozenset("attempt attempts effort efforts bid bids try tries".split())
 HEADLINE_OBJECT_STOPS = frozenset(
     "as after amid while before despite since until when if because but and or than says said say over following "
     "ahead in on at by from for with to into against".split()

@@ -61,6 +61,7 @@ from .cues import (
     GOAL_STOP_RU,
     GOVERNS_NEXT_WORD,
     HEADLINE_CAUSE_EXCEPTIONS,
+    HEADLINE_CAUSE_NOT_AFTER,
     HEADLINE_LANGUAGES,
     HEADLINE_OBJECT_GAP,
     HEADLINE_OBJECT_STOPS,
@@ -743,6 +744,8 @@ def _headline_cause(sent: Sentence, lo: int) -> tuple[str, str] | None:
         if toks[v] in HEADLINE_TO_CAUSES and toks[v - 1] == "to":
             if any(t in HEADLINE_OBJECT_STOPS for t in toks[v + 1 : at]):
                 return None
+            if v > 1 and toks[v - 2] in HEADLINE_CAUSE_NOT_AFTER:
+                return None  # "its attempt to launch a spy satellite (ends in failure)"
             if any(base + v < b <= lo for b in clause_breaks(sent)):
                 return None
             if any(t in HEADLINE_TO_EXCEPTIONS or t in HEADLINE_CAUSE_EXCEPTIONS for t in toks[: v - 1]):
