@@ -7,7 +7,9 @@ on"). Sentences written for these tests."""
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from watchfloor.cli import app
 from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
@@ -170,3 +172,21 @@ def test_the_reading_names_the_cue_that_governed_a_walk_back(body: str, want: tu
     """`rules explain` and the signal's cue said "backtrack on" for a walk-back "will" made future; they name the
     "will" now (the cue spans its governor)."""
     assert reading(_ENGINE, KILLED, body=body) == want
+
+
+def test_rules_explain_names_the_will_of_a_walk_back() -> None:
+    """`watchfloor rules explain` on the bundled pack: the signal's reason names the "will" that made the walk-back
+    a future, not the walk-back's words alone ("future: cue 'backtrack on'" before)."""
+    res = CliRunner().invoke(
+        app,
+        [
+            "rules",
+            "explain",
+            "--rules",
+            "builtin:dprk_russia",
+            "--text",
+            "Seoul will retract its claim that North Korean troops were killed in Kursk.",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "future: cue 'will retract'" in res.output, res.output
