@@ -7,13 +7,16 @@ the signal's own phrases or inside a name is part of those words, not a cue ("no
 Where cues overlap, the longest wins, and a `neutral` phrase cancels what it overlaps ("soon after"); but a
 cue hidden only by longer ones of the other direction applies on the side they do not govern ("назвали
 фейком" governs the words before it, its "фейком" those after it). "agreed to" (cues.VERB_ONLY_TO) is a cue
-only before a verb ("agreed to send troops", not "agreed to a truce"); "proposed", "considering" (cues.ING_ONLY)
-only before an -ing verb; a walk-back ("walks back", "withdrew": cues.WALK_BACK_SAID) only before a word for what
-was said ("walks back report that …", not "walks back to her crease"), which it then spans; a walk-back's reach
-ends at "after", "amid", "responsibility", … (cues.WALK_BACK_STOPS: "retracts order after failed launch" takes back
-no launch); a noun walk-back before a verb is a subject ("Retraction of statement helped …": no cue); a walk-back a
-cue governs takes its class ("will backtrack on": future) or, a negation, cancels with it ("refused to retract").
-A walk-back or denial after the claim whose object points back ("…, but later retracted its report", "…; Kyiv
+only before a verb ("agreed to send troops", not "agreed to a truce"), and not before extend, renew, prolong
+(cues.AGREED_DONE_VERBS: "agreed to extend the truce" is an extension made); "proposed", "considering"
+(cues.ING_ONLY) and the appeals "the importance of", "called for" (cues' `appeal` table) only before an -ing verb;
+a walk-back ("walks back", "withdrew": cues.WALK_BACK_SAID) only before a word for what was said ("walks back
+report that …", not "walks back to her crease"), which it then spans; a walk-back's reach ends at "after", "amid",
+"responsibility", … (cues.WALK_BACK_STOPS: "retracts order after failed launch" takes back no launch); a noun
+walk-back before a verb is a subject ("Retraction of statement helped …": no cue); a walk-back a cue governs takes
+its class ("will backtrack on": future) or, a negation, cancels with it ("refused to retract"); so does a denial
+("will deny": future; a negation keeps it negated) and a Russian walk-back ("может отозвать"). A walk-back or
+denial after the claim whose object points back ("…, but later retracted its report", "…; Kyiv
 denies it") governs what a verb of saying before the words introduced, across clauses (_reported).
 "May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
 A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
@@ -28,7 +31,8 @@ the nearest. Beyond cue words:
   "обменяются") makes it future (morphology.is_future_verb_ru);
 - an English headline writes it as "X to VERB": a title whose matched words start right after "to"
   is future ("Moscow and Pyongyang to exchange instruments"), unless the word before "to" says it
-  happened ("votes to ratify", "law to ratify").
+  happened ("votes to ratify", "law to ratify"); so is the object of "to" + a causing verb ("Export Ban to
+  Trigger Grain Deal Exit": cues.HEADLINE_TO_CAUSES).
 """
 
 from __future__ import annotations
