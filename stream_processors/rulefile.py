@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import io
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,6 +22,7 @@ from watchfloor.schemas.rules import RulePack
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
+from .engine.checks import alias_tie_warnings
 from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
 from .yamlfile import MAX_YAML_NODES as MAX_YAML_NODES
 from .yamlfile import RuleProblem as RuleProblem
@@ -28,6 +30,11 @@ from .yamlfile import alias_expansion_problem as alias_expansion_problem
 from .yamlfile import compose, load_data, node_position
 from .yamlfile import plain as plain
 from .yamlfile import yaml_position as yaml_position
+
+log = logging.getLogger(__name__)
+# The merge warnings this process has logged: a command that loads its packs twice (the runner, the notifier's
+# catalog) says each once.
+_SAID: set[str] = set()
 
 CONDITION_KEYS = ("any", "all", "none", "regex")
 
@@ -560,7 +567,19 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
             loaded=loaded,
             warnings=[loaded[w.pack].problem(w) for w in ce.warnings],
         ) from None
+    if not every_problem:  # (`rules check` and `rules test` print every warning themselves)
+        _log_merge_warnings(loaded)
     return loaded, compiled
+
+
+def _log_merge_warnings(loaded: Sequence[LoadedPack]) -> None:
+    """Say, where packs are loaded to run (run, backtest, workers, explain), what loading them together changed
+    that each pack alone would not show: an alias two entities share, which only one of them takes."""
+    for w in alias_tie_warnings([lp.pack for lp in loaded]):
+        text = str(loaded[w.pack].problem(w))
+        if text not in _SAID:
+            _SAID.add(text)
+            log.warning("rules: %s", text)
 
 
 def _the_rest(problems: list[RuleProblem], loaded: list[LoadedPack], left_out: set[str]) -> RuleLoadError:

@@ -211,3 +211,44 @@ def _atoms(node: Node) -> list[str]:
     if node[0] in ("any", "all", "none"):
         return [a for n in node[1] for a in _atoms(n)]
     return []
+
+
+def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """An alias that another entity also has (the same words once lower-cased and split as the matcher reads
+    them): both match the same words, and the entity loaded first (earlier pack, else earlier in its pack) takes
+    them, so the later alias never names its own entity. Said at the later alias, with who wins and how to change
+    it; a warning, not an error, because a pack cannot edit the bundled pack it is loaded beside."""
+    first: dict[tuple[str, ...], tuple[str, int, int, str]] = {}  # words -> (entity, pack, alias index, alias)
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        for eid, ent in pack.entities.items():
+            for ai, alias in enumerate(ent.aliases):
+                words = tuple(w.lstrip("=") for w in phrase_words(alias))
+                if not words:
+                    continue
+                got = first.setdefault(words, (eid, pi, ai, alias))
+                if got[0] == eid:
+                    continue  # the same entity again (ids are shared across packs: its aliases merge)
+                other, opi, oai, oalias = got
+                where = (
+                    f"earlier in this pack: entities.{other}.aliases[{oai}]"
+                    if opi == pi
+                    else f"pack {packs[opi].name!r}, loaded before this one: entities.{other}.aliases[{oai}]"
+                )
+                spelled = f", as {oalias!r}" if oalias != alias else ""
+                fix = (
+                    "define it before the other entity"
+                    if opi == pi
+                    else f"list this pack before {packs[opi].name!r} in `rules`"
+                )
+                out.append(
+                    RuleError(
+                        ["entities", eid, "aliases", ai],
+                        f"alias {alias!r} of {eid} is also one of {other}{spelled} ({where}): the words both spell "
+                        f"are read as {other}, which wins, never as {eid}; to read them as {eid}, {fix}, or drop one "
+                        "of the two aliases",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out

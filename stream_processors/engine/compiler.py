@@ -11,7 +11,15 @@ from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_o
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
-from .checks import PackCue, alias_cue_warnings, builtin_cue_warnings, cue_warnings, language_warnings, title_fields
+from .checks import (
+    PackCue,
+    alias_cue_warnings,
+    alias_tie_warnings,
+    builtin_cue_warnings,
+    cue_warnings,
+    language_warnings,
+    title_fields,
+)
 from .compiled import (
     ALERT,
     EXACT,
@@ -180,6 +188,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
         warnings += alias_cue_warnings(cue_keys, _alias_keys(b, packs))
     warnings += language_warnings(packs)
+    warnings += alias_tie_warnings(packs)
 
     if b.errors:
         raise CompileErrors(b.errors, warnings)
