@@ -27,6 +27,16 @@ def alias_spellings(aliases: Iterable[str]) -> list[str]:
     return out
 
 
+def close_hint(value: str, known: Iterable[str]) -> str:
+    """The "(did you mean X?)" that follows a message, for the spellings among `known` close to `value` (any case:
+    a rule id, a key); "" when none is."""
+    spelt: dict[str, str] = {}
+    for s in known:
+        spelt.setdefault(fold(s), s)  # the first spelling of a folded form is the one shown
+    near = difflib.get_close_matches(fold(value), list(spelt), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(sorted(spelt[n] for n in near))}?)" if near else ""
+
+
 def spelling_hint(
     value: str, among: Iterable[str], names: Mapping[str, str], aliases: Mapping[str, Iterable[str]]
 ) -> str:
@@ -36,10 +46,9 @@ def spelling_hint(
     # forms of one word (Russian, Russians) that would crowd the hint.
     among = list(among)
     for forms in ([(names.get(e, e), e) for e in among], [tuple(aliases.get(e, ())) for e in among]):
-        spelt = {fold(s): s for group in forms for s in reversed(group)}
-        near = difflib.get_close_matches(fold(value), list(spelt), n=3, cutoff=0.6)
-        if near:
-            return f" (did you mean {', '.join(sorted(spelt[n] for n in near))}?)"
+        hint = close_hint(value, [s for group in reversed(forms) for s in group])
+        if hint:
+            return hint
     return ""
 
 

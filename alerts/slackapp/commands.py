@@ -27,6 +27,7 @@ from watchfloor.schemas.control import (
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
 from watchfloor.schemas.rules import format_duration, parse_duration
+from watchfloor.schemas.spellings import close_hint
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
 from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where
@@ -351,8 +352,14 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
             raise UsageError(verb, f"{_word(word)}: a tag after `tag:`, e.g. `tag:troops`")
         return ["*"], [tag]
     if word not in ctx.rules:
-        raise ControlError(f"unknown rule {word!r}: `{ctx.command} rules` lists them")
+        raise ControlError(unknown_rule(ctx, word))
     return [word], []
+
+
+def unknown_rule(ctx: AppContext, word: str) -> str:
+    """`unknown rule 'wagner-mutney' (did you mean wagner-mutiny?)`, as a config's or a `where`'s misspelling is
+    said."""
+    return f"unknown rule {word!r}{close_hint(word, ctx.rules)}: `{ctx.command} rules` lists them"
 
 
 _MAX_AGE_WORDS = ("max_age=", "max-age=")  # as in the config file, as the CLI's --max-age
@@ -655,8 +662,9 @@ def _cmd_silence(
         raise UsageError("silence")
     rule = args[0]
     if rule != "*" and rule not in ctx.rules:
-        raise ControlError(f"unknown rule {rule!r}: `{ctx.command} rules` lists them")
+        raise ControlError(unknown_rule(ctx, rule))
     rest = list(args[1:])
+    _refuse_filter_words(rest)
     group: dict[str, str] = {}
     words: list[str] = []
     if rest and rest[0].lower().startswith("group="):
@@ -687,9 +695,42 @@ def _cmd_silence(
     )
     reply = (
         f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
-        f"until {_when(s)}. {ends}"
+        f"until {_when(s)}{why}. {ends}"
     )
     return reply + announced(announce, public)
+
+
+# A word that reads as a filter: `place=Moscow`, `where`. (`group=` is a silence's own, before `for`.)
+_FILTER_WORD = re.compile(r"^[A-Za-z_][\w.-]*=")
+
+
+def _refuse_filter_words(words: Sequence[str]) -> None:
+    """A silence drops every alert it covers for good, and its only filter is one group (`group=VALUE` before
+    `for`): a `where KEY=VALUE` (a subscription's filter) or a `KEY=VALUE` anywhere else would have silenced the
+    whole rule and become the reason (outside trial 15, M4). Refused with the usage, nothing silenced."""
+    lowered = [w.lower() for w in words]
+    ends = lowered.index("for") + 2 if "for" in lowered else len(words)  # the words up to the duration's
+    for i, word in enumerate(words):
+        if i == 0 and lowered[0].startswith("group="):
+            continue  # the silence's own group
+        filtering = _FILTER_WORD.match(word) is not None
+        # `where` before the duration, or as the reason's first word: a subscription's filter typed here.
+        where = lowered[i] == "where" and i <= ends
+        if not (filtering or where):
+            continue
+        if where or lowered[i].startswith("where="):
+            problem = (
+                "a silence has no `where` filter (a subscription does): it holds back all of the rule's alerts in "
+                "this channel, or one group's with `group=VALUE` before `for`; nothing was silenced"
+            )
+        elif lowered[i].startswith("group="):
+            problem = f"{_word(word)}: a silence's group goes right after the rule, before `for`; nothing was silenced"
+        else:
+            problem = (
+                f"{_word(word)} is no part of a silence (its only filter is `group=VALUE`, before `for`; a reason is "
+                "plain words); nothing was silenced"
+            )
+        raise UsageError("silence", problem)
 
 
 def _group_keys(ctx: AppContext, rule: str) -> set[str] | None:

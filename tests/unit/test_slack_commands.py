@@ -259,3 +259,16 @@ def test_a_mention_that_starts_with_a_command_word_names_the_slash_command(ctx: 
     # no command word, or help: the help, as before
     for text in ("<@U0BOT>", "<@U0BOT> hello there", "<@U0BOT> help", "subscribe * <@U0BOT>", ""):
         assert mention_reply(ctx, text) == help_text(ctx), text
+
+
+def test_a_misspelt_rule_gets_did_you_mean_and_a_silence_takes_no_where(ctx: AppContext) -> None:
+    ctx.rules["wagner-mutiny"] = RuleInfo("wagner-mutiny", "Wagner mutiny reported", "", "medium")
+    ctx.rules["prigozhin-killed"] = RuleInfo("prigozhin-killed", "Prigozhin reported dead", "", "high")
+    assert cmd(ctx, "subscribe wagner-mutney") == (
+        ":warning: unknown rule 'wagner-mutney' (did you mean wagner-mutiny?): `/watchfloor rules` lists them"
+    )
+    got = cmd(ctx, "silence prigozhin-killed for 2h where place=Moscow")
+    assert got.endswith(USAGE["silence"]) and "has no `where` filter" in got, got
+    assert ctx.control.silences() == []
+    got = cmd(ctx, "silence prigozhin-killed for 2h duplicates from one wire")
+    assert "for 2h, until 2024-11-04 14:00 UTC: “duplicates from one wire”." in got, got
