@@ -142,6 +142,17 @@ class ControlError(ValueError):
     """An operation that cannot be done as asked (unknown id, config-managed subscription, ...)."""
 
 
+def check_silence(duration: timedelta, reason: str) -> None:
+    """A silence's duration and reason as ControlLog.silence takes them, or ControlError: the CLI checks them before
+    it opens the store, so a refused silence leaves none behind."""
+    if duration <= timedelta(0):
+        raise ControlError("a silence needs a positive duration")
+    if len(reason) > MAX_REASON:
+        raise ControlError(
+            f"a silence's reason is at most {MAX_REASON} characters (this one has {len(reason)}); shorten it"
+        )
+
+
 def parse_group(
     text: str, entity_names: Mapping[str, str], group_keys: Collection[str] | None = None
 ) -> dict[str, str]:
@@ -346,12 +357,7 @@ class ControlLog:
         reason: str = "",
         starts_at: datetime | None = None,
     ) -> Silence:
-        if duration <= timedelta(0):
-            raise ControlError("a silence needs a positive duration")
-        if len(reason) > MAX_REASON:
-            raise ControlError(
-                f"a silence's reason is at most {MAX_REASON} characters (this one has {len(reason)}); shorten it"
-            )
+        check_silence(duration, reason)
         with self._lock:
             start = starts_at or self.now()
             s = Silence(

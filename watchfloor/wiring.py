@@ -518,9 +518,9 @@ class EmbeddedPipeline:
     ) -> None:
         self.cfg = cfg
         check_credentials(cfg.sources, env)  # before the store is opened
-        self.store = store or open_store(cfg.store)
         self.packs, self.rules = load_rules(cfg.rules)
-        check_subscriptions(cfg, self.rules)
+        check_subscriptions(cfg, self.rules)  # so is this: a refused config makes no store
+        self.store = store or open_store(cfg.store)
         self.engine = engine_for(self.rules, cfg)
         self.poller = build_poller(cfg, self.store, env=env)
         self.runner = EmbeddedRunner(self.store, self.engine)

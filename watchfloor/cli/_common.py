@@ -28,7 +28,7 @@ from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.errors import redact_url as redact_url
 from watchfloor.stream_processors.stores.notices import SchemaMigrated, on_schema_migrated
 
-from ..config import ConfigError, load_config
+from ..config import ConfigError, default_config_path, load_config
 
 WIDTH_WITHOUT_TERMINAL = 160
 
@@ -90,11 +90,25 @@ class _CommandGroup(TyperGroup):
     """The top-level group: StoreError and OSError from any command become one line and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
+        _config_read.clear()  # (a test's CliRunner invokes many commands in one process)
         try:
             return super().invoke(ctx)
         except (StoreError, OSError) as e:
             err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
+            _say_bundled_config()
             raise typer.Exit(1) from None
+
+
+# The note an error of this command ends with when the config it read is the bundled demo one (no --config, no
+# $WATCHFLOOR_CONFIG): set by app_config, said by fail() and the store errors above, so that every command's
+# errors that come from the config ("unknown channel 'desk'", "no store at ./var/watchfloor.db") say which config
+# they come from (outside trial 15, M5), with no command saying it on its own.
+_config_read: list[str] = []
+
+
+def _say_bundled_config() -> None:
+    for note in _config_read:
+        err.print(note, highlight=False, markup=False)
 
 
 _program = threading.Event()  # set by main(): this process is the `watchfloor` program, not a test's CliRunner
@@ -221,7 +235,22 @@ def app_config(path: Path | None) -> Any:
         raise typer.Exit(1) from None
     from ..wiring import with_store_env  # the one environment override of the store
 
-    return with_store_env(cfg)
+    cfg = with_store_env(cfg)
+    _config_read.clear()
+    if path is None:
+        _config_read.append(bundled_config_note(cfg))
+    return cfg
+
+
+def bundled_config_note(cfg: Any) -> str:
+    """What follows an error of a command that read the bundled demo config: that it did, what it holds (the
+    names an error refers to), and how to read one's own."""
+    channels = " and ".join(", ".join(ch.name for ch in cfg.channels).rsplit(", ", 1)) or "none"
+    return (
+        f"note: no --config given (nor $WATCHFLOOR_CONFIG), so this read the bundled demo config "
+        f"({default_config_path()}: store {redact_url(cfg.store)}, channels {channels}); "
+        "give --config FILE or set WATCHFLOOR_CONFIG to use your own"
+    )
 
 
 class Stop(threading.Event):
@@ -392,4 +421,5 @@ def fail(message: str) -> typer.Exit:
     """Say `error: MESSAGE` on stderr; the exit to raise. The message is shown as written, never read as Rich
     markup: it carries paths, ids and text users typed, and `[rule-id]` or `watchfloor[kafka]` would vanish."""
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    _say_bundled_config()
     return typer.Exit(1)

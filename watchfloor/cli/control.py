@@ -42,15 +42,17 @@ def _actor(author: str | None) -> Actor:
 
 
 @contextmanager
-def _control(config: Any, store: str | None, *, read: bool = False) -> Iterator[tuple[Any, Any]]:
-    """The config and the control log. A list command (`read`) never creates a store: a path where there is none
-    (a typo, the wrong directory, a config read before anything ran) is said so, exit 1, as `alerts list` does;
-    the commands that change something make the store as `run` would."""
+def _control(config: Any, store: str | None, *, read: bool = False, cfg: Any = None) -> Iterator[tuple[Any, Any]]:
+    """The config (`cfg` when already read) and the control log. A list command (`read`), and one that ends what
+    must be in the store already, never creates a store: a path where there is none (a typo, the wrong directory, a
+    config read before anything ran) is said so, exit 1, as `alerts list` does; the commands that add something make
+    the store as `run` would, once what they were given is checked (a refused command leaves no empty store behind
+    that `alerts list` and `status` would then read as a healthy one: outside trial 15, M5)."""
     from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
-    cfg = app_config(config)
+    cfg = cfg if cfg is not None else app_config(config)
     try:
         st = open_store(store or cfg.store, create=not read)
     except ValueError as e:
@@ -75,7 +77,10 @@ def _check_rules(rules: Any, wanted: list[str]) -> None:
     known = {d.id for d in rules.detections}
     unknown = [r for r in wanted if r != "*" and r not in known]
     if unknown:
-        raise fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        from watchfloor.schemas.spellings import close_hint
+
+        hint = close_hint(unknown[0], known) if len(unknown) == 1 else ""
+        raise fail(f"unknown rule(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(known))}")
 
 
 def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:
@@ -182,6 +187,7 @@ def subscriptions_add(
     """Subscribe a channel; it applies from the pipeline's next cycle, no restart needed."""
     from pydantic import ValidationError
 
+    from watchfloor.schemas.control import check_digest
     from watchfloor.schemas.events import SEVERITY_RANK
 
     rules = rule or ["*"]
@@ -191,19 +197,24 @@ def subscriptions_add(
         age = parse_duration(max_age) if max_age is not None else None
     except ValueError as e:
         raise fail(f"--max-age: {e}") from None
-    with _control(config, store) as (cfg, control):
-        check_channel_name(cfg, channel)
-        channel = _configured_slack_name(cfg, channel)
-        compiled = _compiled(cfg)
-        _check_rules(compiled, rules)
-        filters = _where(compiled, rules, tag or [], where or [])
-        carried = {t for d in compiled.detections for t in d.definition.tags}
-        for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
-            err.print(
-                f"[yellow]warning:[/yellow] no rule carries the tag {escape(repr(t))} "
-                f"(tags: {escape(', '.join(sorted(carried)) or 'none')})",
-                highlight=False,
-            )
+    cfg = app_config(config)
+    check_channel_name(cfg, channel)  # all checked before the store is opened: a refusal changes nothing
+    channel = _configured_slack_name(cfg, channel)
+    compiled = _compiled(cfg)
+    _check_rules(compiled, rules)
+    filters = _where(compiled, rules, tag or [], where or [])
+    try:
+        check_digest(digest)
+    except ValueError as e:
+        raise fail(f"--digest: {e}") from None
+    carried = {t for d in compiled.detections for t in d.definition.tags}
+    for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
+        err.print(
+            f"[yellow]warning:[/yellow] no rule carries the tag {escape(repr(t))} "
+            f"(tags: {escape(', '.join(sorted(carried)) or 'none')})",
+            highlight=False,
+        )
+    with _control(config, store, cfg=cfg) as (cfg, control):
         try:
             sub, new = control.subscribe(
                 channel,
@@ -268,7 +279,7 @@ def _end_each(ids: list[str], config: Any, store: Any, end: Any, done: str) -> N
     from watchfloor.alerts.control import ControlError
 
     failed = False
-    with _control(config, store) as (_, control):
+    with _control(config, store, read=True) as (_, control):  # nothing to end in a store that is not there
         for one in ids:
             try:
                 end(control, one)
@@ -360,7 +371,7 @@ def silences_add(
     store: StoreOpt = None,
 ) -> None:
     """Silence a rule (optionally one group, one channel) for a while; prints the silence id."""
-    from watchfloor.alerts.control import ControlError
+    from watchfloor.alerts.control import ControlError, check_silence
     from watchfloor.schemas.rules import parse_duration
 
     try:
@@ -374,12 +385,15 @@ def silences_add(
     compiled = _compiled(cfg)
     _check_rules(compiled, [rule])
     matchers = _silence_group(compiled, rule, group or [])  # before the store is opened: a refusal changes nothing
-    with _control(config, store) as (cfg, control):
-        if channel is not None:  # a typo would silence nothing and look like success (outside trial 14, M2)
-            # A silence matches the routing channel name: the config's, or a `slack:ID` subscribed from Slack or
-            # the CLI (one no subscription names routes nothing, so silencing it would hold nothing back).
-            subscribed = {sub.channel for sub in control.subscriptions()}
-            check_channel_name(cfg, channel, also=subscribed, any_slack=False)
+    if channel is not None:  # a typo would silence nothing and look like success (outside trial 14, M2)
+        # A silence matches the routing channel name: the config's, or a `slack:ID` subscribed from Slack or the
+        # CLI (one no subscription names routes nothing, so silencing it would hold nothing back).
+        check_channel_name(cfg, channel, also=_subscribed_channels(cfg, store), any_slack=False)
+    try:
+        check_silence(length, comment)
+    except ControlError as e:
+        raise fail(str(e)) from None
+    with _control(config, store, cfg=cfg) as (cfg, control):
         try:
             s = control.silence(
                 rule,
@@ -393,6 +407,21 @@ def silences_add(
         except ControlError as e:
             raise fail(str(e)) from None
     out.print(s.id, highlight=False)
+
+
+def _subscribed_channels(cfg: Any, store: str | None) -> set[str]:
+    """The channels the store's subscriptions name, read without making a store (none: no store yet)."""
+    from watchfloor.stream_processors.stores.errors import StoreError
+    from watchfloor.wiring import open_control, open_store
+
+    try:
+        st = open_store(store or cfg.store, create=False)
+    except (StoreError, ValueError):
+        return set()  # (a store that cannot be opened for another reason says so when opened to write)
+    try:
+        return {sub.channel for sub in open_control(st, cfg).subscriptions()}
+    finally:
+        st.close()
 
 
 @silences_app.command("remove")
