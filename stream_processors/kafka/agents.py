@@ -21,7 +21,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +47,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from . import statecodec
 from .clients import Availability
 from .codec import (
     WATERMARK,
@@ -328,44 +329,62 @@ class Extract:
             await self._send_watermark(tp.partition, pr, idle=True)
 
 
-# A correlate partition's state is ONE table value (one changelog record). Plain JSON passed the producer's and
-# the broker's 1 MB defaults at a few hundred rules and killed the worker (BENCHMARKS.md, "Correlate state size"),
-# so it is written zlib-compressed behind this marker; values that start with "{" are the plain JSON that workers
-# before it wrote, and are still read.
-STATE_ZLIB = b"z"
-STATE_ZLIB_LEVEL = 1  # ~3x smaller on news rules' state; level 6 is ~14 % smaller for 2.5-3x the CPU (BENCHMARKS.md)
+# The old layout of a correlate partition's state: ONE table value, the whole state (plain JSON passed the
+# producer's and the broker's 1 MB defaults at a few hundred rules, so it was written zlib-compressed behind this
+# marker; values that start with "{" are older still). Still read (statecodec.decode_head), written out in the
+# per-group layout at the partition's next write; encode_state stays as that format's writer (tests, benchmark).
+STATE_ZLIB = statecodec.OLD_ZLIB
+STATE_ZLIB_LEVEL = statecodec.ZLIB_LEVEL
 
 
-STATE_TOO_LARGE_EXIT = 3  # the worker's exit status when a partition's state is over STATE_MAX_BYTES
+STATE_TOO_LARGE_EXIT = 3  # the worker's exit status when a record of a partition's state is over STATE_MAX_BYTES
 
 
 class StateTooLarge(RuntimeError):
-    """A correlate partition's compressed state is over STATE_MAX_BYTES: the worker stops rather than lose it."""
+    """A record of a correlate partition's state is over STATE_MAX_BYTES: the worker stops rather than lose it."""
 
 
 def encode_state(state: dict[str, Any], part: int) -> bytes:
-    """The table value of partition `part`'s state: the marker, then its JSON compressed; StateTooLarge past
-    STATE_MAX_BYTES (naming the partition, the sizes and what to do)."""
+    """The OLD layout's table value of partition `part`'s state (the whole state): the marker, then its JSON
+    compressed; StateTooLarge past STATE_MAX_BYTES."""
     plain = orjson.dumps(state)
     packed = STATE_ZLIB + zlib.compress(plain, STATE_ZLIB_LEVEL)
     if len(packed) > STATE_MAX_BYTES:
-        raise StateTooLarge(
-            f"correlate partition {part}: its state is {len(packed):,} bytes compressed ({len(plain):,} raw), over "
-            f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker exits "
-            f"(status {STATE_TOO_LARGE_EXIT}) before committing the batch. Spread the groups over more correlate "
-            "partitions (a new prefix with more --partitions) or load fewer or narrower rules (shorter "
-            "within/lateness, fewer groups)"
-        )
+        raise StateTooLarge(f"correlate partition {part}: its state is {len(packed):,} bytes compressed")
     return packed
 
 
 def decode_state(raw: bytes, part: int) -> Any:
-    """The JSON of a table value, compressed (STATE_ZLIB) or plain (written before compression)."""
-    if raw[:1] == b"{":
-        return orjson.loads(raw)
-    if raw[:1] == STATE_ZLIB:
-        return orjson.loads(zlib.decompress(raw[1:]))
-    raise ValueError(f"correlate partition {part}: its table value starts with {raw[:8]!r}, neither JSON nor zlib")
+    """The JSON of an OLD layout table value, compressed (STATE_ZLIB) or plain (written before compression)."""
+    _head, whole = statecodec.decode_head(raw, part)
+    if whole is None:
+        raise ValueError(f"correlate partition {part}: its table value is a head of the per-group layout")
+    return whole
+
+
+def _too_large(part: int, e: statecodec.RecordTooLarge) -> StateTooLarge:
+    what = (
+        f"its head record (the partition-wide state and the {e.records:,} records the batch changed)"
+        if e.what == str(part)
+        else f"record {e.what!r}"
+    )
+    return StateTooLarge(
+        f"correlate partition {part}: {what} is {e.packed:,} bytes compressed ({e.raw:,} raw), over "
+        f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker exits "
+        f"(status {STATE_TOO_LARGE_EXIT}) before committing the batch. Spread the groups over more correlate "
+        "partitions (a new prefix with more --partitions) or load fewer or narrower rules (shorter "
+        "within/lateness, fewer groups)"
+    )
+
+
+@dataclass
+class _Touched:
+    """What a batch may have changed in a partition's state: the candidates ``statecodec.encode`` compares
+    (None: all of them). Over-inclusive is harmless (an unchanged record is not written); missing one would
+    lose it, so anything not known exactly (a correction, a rebuild) makes it all."""
+
+    groups: set[str] | None = field(default_factory=set)
+    hours: set[int] | None = field(default_factory=set)
 
 
 class Correlate:
@@ -373,8 +392,10 @@ class Correlate:
 
     A batch at a time: each partition's state is read once, updated record by record, and written once,
     after the broker has acknowledged the detections it produced (a worker that dies in between processes
-    the batch again and re-sends the same deterministic outputs). The table holds ONE value per correlate
-    partition, keyed by the partition number (see ``partition``), zlib-compressed (``encode_state``)."""
+    the batch again and re-sends the same deterministic outputs). The table holds a partition's state as a
+    head, one record per detection group and one per hour of applied ids (``statecodec``); a batch writes the
+    head and the records it changed. `audit` (tests): every record is compared, and a change the batch's
+    candidates missed raises."""
 
     def __init__(
         self,
@@ -384,28 +405,40 @@ class Correlate:
         *,
         batch_within: float,
         guard: RulesGuard | None = None,
+        audit: bool = False,
     ) -> None:
         self.table = table
         self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
         self.pc = correlator
         self.out = outputs
         self.batch_within = batch_within
-        # partition -> (the value this agent last wrote to the table, the state it holds): the next batch takes
-        # the state as it is instead of decoding it again, as long as the table still holds that value (a
-        # rebalance or a recovery that changed it restores from the table). Decoding a partition's state costs
-        # ~190 µs at 25 KB, and a batch touches every partition a watermark reaches (BENCHMARKS.md).
-        self._written: dict[int, tuple[bytes, dict[str, Any]]] = {}
+        self.audit = audit
+        # partition -> (the head this agent last wrote to the table, the state it holds, its records' layout): the
+        # next batch takes the state as it is instead of decoding it again, as long as the table still holds that
+        # head (a rebalance or a recovery that changed it restores from the table; every write has a new head).
+        self._written: dict[int, tuple[bytes, dict[str, Any], statecodec.Layout]] = {}
 
-    def _state(self, raw: bytes | None, part: int) -> dict[str, Any]:
-        return self.pc.restore(decode_state(raw, part)) if raw else self.pc.new_state()
+    def _load(self, part: int) -> tuple[dict[str, Any], statecodec.Layout]:
+        """The state of `part` as the table holds it: a head and its records, or a whole state of the old layout."""
+        raw = self.table.get(statecodec.head_key(part))
+        if not raw:
+            return self.pc.new_state(), statecodec.Layout()
+        head, whole = statecodec.decode_head(raw, part)
+        if whole is not None:
+            return self.pc.restore(whole), statecodec.Layout(whole=True)
+        assert head is not None
+        pre = statecodec.prefix(part)
+        keys = [k for k in self.table.keys() if isinstance(k, bytes) and k.startswith(pre)]
+        st, lay = statecodec.assemble(part, head, ((k, self.table.get(k)) for k in keys))
+        return self.pc.restore(st), lay
 
-    def _current(self, part: int, raw: bytes | None) -> dict[str, Any]:
-        """The state of `part` whose table value is `raw`: the one in memory if it is what was last written
-        (taken out of the cache: the batch changes it in place, and a batch that fails leaves no trace)."""
+    def _current(self, part: int, raw: bytes | None) -> tuple[dict[str, Any], statecodec.Layout]:
+        """The state of `part` whose head is `raw`: the one in memory if it is what was last written (taken out
+        of the cache: the batch changes it in place, and a batch that fails leaves no trace)."""
         kept = self._written.pop(part, None)
         if kept is not None and raw is not None and kept[0] == raw:
-            return kept[1]
-        return self._state(raw, part)
+            return kept[1], kept[2]
+        return self._load(part)
 
     def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
@@ -413,6 +446,37 @@ class Correlate:
         if ev.type == CORRECTION:
             return self.pc.on_correction(st, ev)
         return self.pc.on_signal(st, ev, origin)
+
+    def _tracked(
+        self, st: dict[str, Any], ev: Event, part: int, origin: Any, touched: _Touched, known_hours: Iterable[int]
+    ) -> list[Detection | Retraction | DeadLetter]:
+        """``_one``, noting in `touched` what it may have changed: a signal its group (the record's key: the
+        group the extract agent routed it to) and the hour of the id it applied; a watermark the groups its
+        sweep visits (those due before the new sweep bound, looked up in the heap as it was) and, when it
+        pruned applied ids, the hours up to the oldest one left; a correction anything."""
+        cs = st["cs"]
+        done = st["done"]
+        n_done = len(done)
+        if ev.type == WATERMARK:
+            heap = list(cs.get("q", ()))  # the entries only (no copy of what they hold)
+            xc = cs.get("xc")
+            out = self._one(st, ev, part, origin)
+            if cs.get("xc") != xc and touched.groups is not None:
+                touched.groups |= statecodec.due_before(heap, cs["xc"])
+            if st["done"] is not done and touched.hours is not None:
+                oldest = min(st["done"].values(), default=None)
+                top = statecodec.bucket_of(oldest) if oldest is not None else None
+                touched.hours |= {b for b in known_hours if top is None or b <= top}
+            return out
+        if ev.type == CORRECTION:
+            touched.groups = None
+            return self._one(st, ev, part, origin)
+        out = self._one(st, ev, part, origin)
+        if touched.groups is not None:
+            touched.groups.add(ev.key or "")
+        if len(done) > n_done and st["done"] is done and touched.hours is not None:
+            touched.hours.add(statecodec.bucket_of(done[next(reversed(done))]))
+        return out
 
     async def run(self, stream: Any) -> None:
         await self.out.start()
@@ -431,11 +495,12 @@ class Correlate:
 
     async def process(self, events: Sequence[Any]) -> None:
         """One batch of correlate records (Faust events: `.message`, `.value`, `.headers`): outputs sent and
-        acknowledged, then each partition's state written once."""
+        acknowledged, then each partition's changed records written once."""
         names = self.out.names
         states: dict[int, dict[str, Any]] = {}
+        layouts: dict[int, statecodec.Layout] = {}
+        touched: dict[int, _Touched] = {}
         last: dict[int, Any] = {}  # partition -> its last event in the batch
-        before: dict[int, bytes | None] = {}
         applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
         pending = []
         for event in events:
@@ -443,9 +508,8 @@ class Correlate:
             part = msg.partition
             origin = record_origin(msg.topic, part, msg.offset)
             if part not in states:
-                raw_state = self.table.get(str(part).encode())
-                before[part] = raw_state
-                states[part] = self._current(part, raw_state)
+                states[part], layouts[part] = self._current(part, self.table.get(statecodec.head_key(part)))
+                touched[part] = _Touched()
                 applied[part] = []
             st = states[part]
             last[part] = event
@@ -459,7 +523,7 @@ class Correlate:
                     at = ev.time
                     if self.guard is not None:
                         self.guard.check(parse_rules(event.headers), origin)
-                outputs = self._one(st, ev, part, headers)
+                outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hours)
             except Rejected as r:
                 pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
                 continue
@@ -467,7 +531,10 @@ class Correlate:
                 log.exception("correlate: failed on %s", origin)
                 letter = failure_letter("correlator", e, origin, event.value, "correlate")
                 pending.append(await self.out.dead_letter(letter, at))
-                st = states[part] = self._state(before[part], part)
+                # The table still holds the state before the batch (it is written at the end): from there.
+                st, layouts[part] = self._load(part)
+                states[part] = st
+                touched[part] = _Touched(groups=None, hours=None)  # compared whole: rare
                 for ev_ok, p_ok, h_ok in applied[part]:
                     self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
                 continue
@@ -485,13 +552,50 @@ class Correlate:
             # Outputs acknowledged before the state that produced them is written.
             await asyncio.gather(*pending)
         for part, st in states.items():
-            new_raw = encode_state(st, part)
-            if new_raw != before[part]:
-                with as_current_event(last[part]):
-                    self.table[str(part).encode()] = new_raw
-            self._written[part] = (new_raw, st)
+            lay, t = layouts[part], touched[part]
+            try:
+                if self.audit:
+                    self._audit(part, st, lay, t)
+                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES)
+            except statecodec.RecordTooLarge as e:
+                raise _too_large(part, e) from None
+            if got is None:
+                self._written[part] = (self.table.get(statecodec.head_key(part)), st, lay)
+                continue
+            w, new_lay = got
+            # The head first: it carries the batch's changes, so any prefix of these records that reaches the
+            # changelog restores this batch's state (statecodec).
+            with as_current_event(last[part]):
+                self.table[statecodec.head_key(part)] = w.head
+                for k, v in w.puts:
+                    self.table[k] = v
+                for k in w.deletes:
+                    if k in self.table:
+                        del self.table[k]  # a tombstone in the changelog
+            self._written[part] = (w.head, st, new_lay)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("correlate [%d] low=%s src=%s", part, st["low"], st["src"])
+                log.debug(
+                    "correlate [%d] low=%s src=%s: %d record(s) written, %d deleted",
+                    part,
+                    st["low"],
+                    st["src"],
+                    len(w.puts) + 1,
+                    len(w.deletes),
+                )
+
+    @staticmethod
+    def _audit(part: int, st: dict[str, Any], lay: statecodec.Layout, t: _Touched) -> None:
+        """Every record compared: a change outside the batch's candidates is a bug in ``_tracked``."""
+        full = statecodec.encode(part, st, lay, None, None, 1 << 62)
+        if full is None or t.groups is None or lay.whole:  # all compared anyway
+            return
+        w, _ = full
+        keys = {k for k, _ in w.puts} | set(w.deletes)
+        want = {statecodec.group_key(part, g) for g in t.groups} | lay.rewrite
+        want |= {statecodec.done_key(part, b) for b in (t.hours or ())}
+        missed = {k for k in keys if k not in want and not (t.hours is None and b"/d/" in k)}
+        if missed:
+            raise AssertionError(f"correlate partition {part}: changed but not among the candidates: {sorted(missed)}")
 
 
 class Notify:

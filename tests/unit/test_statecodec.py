@@ -1,0 +1,174 @@
+"""The per-group layout of a correlate partition's state (statecodec): what is written, what is read back, and
+what a crash between a batch's records leaves."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from watchfloor.stream_processors.kafka import statecodec as sc
+
+LIMIT = 1 << 30
+
+
+def group(t: float, n: int) -> dict[str, Any]:
+    items = [[t + i, f"doc-{i}", 0, "sig", 0, "Wire", ["evidence", i], 0] for i in range(n)]
+    return {"i": items, "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": t + 3600.0}
+
+
+def state(groups: int = 20, per: int = 5) -> dict[str, Any]:
+    g = {f"det-{k}\x1fplace=harbour {k}": group(1_700_000_000.0 + 600 * k, per) for k in range(groups)}
+    done = {f"sig-{k}|det-{k % groups}": 1_700_000_000.0 + 900 * k for k in range(groups * per)}
+    cs = {"v": 3, "wm": 1_700_000_100.0, "xp": 1_699_999_200.0, "xc": 1_699_395_000.0, "et": {"o": {}}, "g": g}
+    cs["q"] = sc.heap_of(g)
+    src = {"0": [1_700_000_100.0, False]}
+    return {"cs": cs, "src": src, "low": 1_700_000_100.0, "seen": {"0": [4, 0, 0]}, "done": done}
+
+
+def put(table: dict[bytes, bytes], part: int, w: sc.Write, upto: int | None = None) -> None:
+    ops: list[tuple[bytes, bytes | None]] = [(sc.head_key(part), w.head), *w.puts, *((k, None) for k in w.deletes)]
+    for k, v in ops[:upto]:
+        if v is None:
+            table.pop(k, None)
+        else:
+            table[k] = v
+
+
+def read(table: dict[bytes, bytes], part: int) -> tuple[dict[str, Any], sc.Layout]:
+    head, whole = sc.decode_head(table[sc.head_key(part)], part)
+    assert head is not None and whole is None
+    return sc.assemble(part, head, table.items())
+
+
+def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal states; the heap as the entries it holds (a heap's list order depends on how it was built)."""
+
+    def norm(st: dict[str, Any]) -> Any:
+        out = orjson.loads(orjson.dumps(st))
+        out["cs"]["q"] = sorted(out["cs"].get("q", []))
+        return out
+
+    return bool(norm(a) == norm(b))
+
+
+def test_a_state_written_whole_reads_back_the_same_and_the_heap_is_rebuilt() -> None:
+    st = state()
+    got = sc.encode(1, st, sc.Layout(whole=True), None, None, LIMIT)
+    assert got is not None
+    w, lay = got
+    table: dict[bytes, bytes] = {b"0": b"other partition", b"0/g/x": b"not read"}
+    put(table, 1, w)
+    back, lay2 = read(table, 1)
+    assert same(back, st)
+    assert sorted(back["cs"]["q"]) == sorted(st["cs"]["q"]) and back["cs"]["q"][0] == min(st["cs"]["q"])
+    assert lay2.groups == lay.groups and lay2.hours == lay.hours
+    assert sum(1 for k in table if k.startswith(b"1/g/")) == 20
+    assert {int(k.split(b"/")[-1]) for k in table if k.startswith(b"1/d/")} == set(sc.buckets_of(st["done"]))
+
+
+def test_a_batch_that_changes_one_group_writes_that_group_and_a_small_head() -> None:
+    st = state(groups=200, per=20)
+    w0, lay = sc.encode(0, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    whole = len(w0.head) + sum(len(v) for _k, v in w0.puts)
+    gkey = "det-7\x1fplace=harbour 7"
+    st["cs"]["g"][gkey]["i"].append([1_700_009_000.0, "doc-new", 0, "sig", 0, "Wire", ["evidence", 99], 0])
+    st["done"]["sig-new|det-7"] = 1_700_009_000.0
+    st["seen"]["0"] = [5, 0, 0]
+    # Over-inclusive candidates (groups that did not change) write nothing for them.
+    w, _lay = sc.encode(0, st, lay, {gkey, "det-8\x1fplace=harbour 8"}, {sc.bucket_of(1_700_009_000.0)}, LIMIT) or (
+        pytest.fail("nothing written")
+    )
+    assert [k for k, _v in w.puts] == [sc.done_key(0, sc.bucket_of(1_700_009_000.0)), sc.group_key(0, gkey)]
+    batch = len(w.head) + sum(len(v) for _k, v in w.puts)
+    assert batch * 20 < whole, (batch, whole)
+
+
+def test_nothing_changed_writes_nothing() -> None:
+    st = state()
+    _w, lay = sc.encode(0, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    assert sc.encode(0, st, lay, None, None, LIMIT) is None
+
+
+def test_a_crash_after_any_prefix_of_a_batchs_records_restores_that_batch_or_the_one_before() -> None:
+    """The head goes first and carries what the batch changed: after the head, any prefix restores the batch;
+    without it, the one before, whole (a group dropped, one changed, an hour pruned, one added)."""
+    st = state()
+    _w, lay = sc.encode(2, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    base: dict[bytes, bytes] = {}
+    put(base, 2, _w)
+    before = orjson.loads(orjson.dumps(st))
+    g = st["cs"]["g"]
+    del g["det-3\x1fplace=harbour 3"]
+    g["det-4\x1fplace=harbour 4"]["n"] = 7
+    g["det-new\x1f"] = group(1_700_100_000.0, 2)
+    st["cs"]["q"] = sc.heap_of(g)
+    oldest = min(st["done"].values())
+    st["done"] = {k: t for k, t in st["done"].items() if t > oldest + 3600} | {"sig-x|det-new": 1_700_100_000.0}
+    after = orjson.loads(orjson.dumps(st))
+    w, _ = sc.encode(2, st, lay, None, None, LIMIT) or pytest.fail("nothing written")
+    assert w.deletes and len(w.puts) >= 2
+    n = 1 + len(w.puts) + len(w.deletes)
+    for upto in range(n + 1):
+        table = dict(base)
+        put(table, 2, w, upto)
+        back, lay2 = read(table, 2)
+        assert same(back, after if upto else before), upto
+        if upto:
+            assert {k for k, _v in w.puts} | set(w.deletes) <= lay2.rewrite
+    # A restore writes the redo's records again at its next write, even unchanged: they may be missing.
+    table = dict(base)
+    put(table, 2, w, 1)
+    back, lay2 = read(table, 2)
+    w2, _ = sc.encode(2, back, lay2, set(), set(), LIMIT) or pytest.fail("nothing written")
+    put(table, 2, w2)
+    assert {k for k in table if k.startswith(b"2/")} == {k for k in table if k.startswith(b"2/")} - set(w.deletes)
+    full: dict[bytes, bytes] = dict(base)
+    put(full, 2, w)
+    assert {k: v for k, v in table.items() if b"/" in k} == {k: v for k, v in full.items() if b"/" in k}
+
+
+def test_due_before_finds_exactly_the_entries_a_sweep_pops() -> None:
+    rng = random.Random(5)
+    for _ in range(50):
+        heap: list[list[Any]] = []
+        for k in range(rng.randrange(0, 60)):
+            heapq.heappush(heap, [rng.uniform(0, 100), f"g{k}"])
+        bound = rng.uniform(0, 100)
+        assert sc.due_before(heap, bound) == {g for due, g in heap if due < bound}
+
+
+def test_a_group_due_at_once_keeps_its_minus_infinity() -> None:
+    st = state(groups=2)
+    gkey = next(iter(st["cs"]["g"]))
+    st["cs"]["g"][gkey]["q"] = float("-inf")
+    w, _ = sc.encode(0, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    table: dict[bytes, bytes] = {}
+    put(table, 0, w)
+    back, _ = read(table, 0)
+    assert back["cs"]["g"][gkey]["q"] == float("-inf") and back["cs"]["q"][0] == [float("-inf"), gkey]
+
+
+def test_a_record_over_the_limit_is_named_and_nothing_is_returned() -> None:
+    # Every record under the limit but the head, which carries every record of a first write.
+    with pytest.raises(sc.RecordTooLarge) as e:
+        sc.encode(0, state(groups=300, per=1), sc.Layout(whole=True), None, None, 1000)
+    assert e.value.what == "0" and e.value.records > 300
+    st = state(groups=3, per=400)
+    _w, lay = sc.encode(0, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    big = "det-1\x1fplace=harbour 1"
+    rng = random.Random(1)
+    st["cs"]["g"][big]["i"] += [[2e9 + i, rng.randbytes(40).hex(), 0, "s", 0, "W", [i], 0] for i in range(3000)]
+    with pytest.raises(sc.RecordTooLarge) as e:
+        sc.encode(0, st, lay, {big}, set(), 40_000)
+    assert e.value.what == f"0/g/{big}"  # the group (the head carries it too, but is checked after)
+
+
+def test_values_of_no_known_layout_are_refused_with_the_partition() -> None:
+    with pytest.raises(sc.StateFormatError, match="correlate partition 4: its table value starts with"):
+        sc.decode_head(b"\x00junk", 4)
+    with pytest.raises(sc.StateFormatError, match="table key b'4/g/x'"):
+        sc.assemble(4, {"n": 1, "st": {"cs": {}}}, [(b"4/g/x", b"{}")])
