@@ -1,0 +1,214 @@
+"""A correlate partition's state as one table record per detection group (statecodec): a REAL broker, Faust
+worker subprocesses.
+
+* The detections equal the embedded runner's, with the state restored from the changelog by a restarted
+  worker; the changelog holds a head per partition and a record per group.
+* A batch that touches one group writes a small fraction of the state to the changelog (the bytes of the
+  records produced, against the state's size), where the whole partition was rewritten before.
+* An upgrade: a changelog that workers before this layout wrote (the whole partition in one value) is read by a
+  new worker, which goes on with the embedded runner's detections and writes the new layout.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+import tests.functional.test_distributed_equivalence as eq
+from tests.functional.test_distributed_big_state import START, closer, doc, filler, publish
+from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
+    Cluster,
+    cluster,
+    embedded_detections,
+    key,
+    load_docs,
+    shared,
+    stored_detections,
+)
+from watchfloor.schemas.events import Document
+from watchfloor.schemas.topics import TopicNames as Topics
+
+pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(600)]
+
+RULES = 200  # harbour rules, each one group holding an observation of every filler document
+
+
+def pack(path: Path) -> Path:
+    """RULES all_of detections over every harbour report (big_state's), and one detection of its own group that
+    a lighthouse report raises alone."""
+    harbour = {f"harbour_{i:04d}": {"match": {"any": ["harbour"]}} for i in range(RULES)}
+    body = {
+        "version": 2,
+        "name": "harbour-watch",
+        "description": "Test pack: many rules that each hold an observation of every harbour report.",
+        "signals": {
+            **harbour,
+            "strike_over": {"match": {"any": ["strike ended"]}},
+            "lighthouse_dark": {"match": {"any": ["lighthouse went dark"]}},
+        },
+        "detections": [
+            *(
+                {
+                    "id": f"harbour-{i:04d}",
+                    "title": f"harbour watch {i}",
+                    "severity": "low",
+                    "pattern": {"all_of": [f"harbour_{i:04d}", "strike_over"]},
+                    "within": "30d",
+                }
+                for i in range(RULES)
+            ),
+            {
+                "id": "lighthouse",
+                "title": "lighthouse dark",
+                "severity": "low",
+                "pattern": {"any": ["lighthouse_dark"]},
+            },
+        ],
+    }
+    path.write_bytes(orjson.dumps(body))
+    return path
+
+
+def lighthouse() -> Document:
+    """Two hours after the filler (an hour of applied ids of its own); touches the lighthouse group only."""
+    d = doc(500, "Lighthouse out", "The lighthouse went dark at dawn.")
+    assert d.published_at > START + timedelta(minutes=10 * 40)
+    return d
+
+
+def changelog(bootstrap: str, topic: str, since: dict[int, int] | None = None) -> list[tuple[int, bytes, bytes | None]]:
+    """The changelog's records (partition, key, value; None: a tombstone) in order per partition, from `since`
+    (partition -> offset; default the beginning) to the end."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, (since or {}).get(tp.partition, 0))
+        ends = consumer.end_offsets(tps)
+        out: list[tuple[int, bytes, bytes | None]] = []
+        deadline = time.monotonic() + eq.DEADLINE
+        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                out += [(tp.partition, r.key, r.value) for r in records if r.offset < ends[tp]]
+        return out
+    finally:
+        consumer.close()
+
+
+def ends(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def newest(records: list[tuple[int, bytes, bytes | None]]) -> dict[bytes, bytes]:
+    """The table the changelog holds: each key's last value, deleted keys left out."""
+    table: dict[bytes, bytes | None] = {}
+    for _p, k, v in records:
+        table[k] = v
+    return {k: v for k, v in table.items() if v is not None}
+
+
+def wait_alerts(c: Cluster, expected: list[Any]) -> None:
+    want = sorted(map(key, expected))
+    c.wait(
+        f"the {len(expected)} embedded alerts in the store",
+        lambda: sorted(map(key, stored_detections(c.store_url))) == want,
+    )
+
+
+def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes_little(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: Any,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(eq, "RULES", ["builtin:dprk_russia", str(pack(tmp_path / "harbour.yaml"))])
+    first = load_docs() + filler()
+    expected_first = embedded_detections(first)
+    expected_lit = embedded_detections([*first, lighthouse()])
+    expected_all = embedded_detections([*first, lighthouse(), closer()])
+    assert len(expected_lit) == len(expected_first) + 1
+    assert len(expected_all) == len(expected_lit) + RULES  # the closer completes every harbour rule
+    documents = Topics(cluster.prefix).documents
+    topic = f"{cluster.app_id}-correlate-state-changelog"
+
+    w1 = cluster.worker("w1").start()
+    cluster.wait("the worker to own the documents partitions", lambda: shared([w1], documents))
+    publish(cluster, first)
+    wait_alerts(cluster, expected_first)
+    eq.settle(cluster)  # the workers' commits: every state write of these documents is in the changelog
+    table = newest(changelog(cluster.bootstrap, topic))
+    state_bytes = sum(len(k) + len(v) for k, v in table.items())
+
+    # One document that touches one group: what the changelog gets for it (its signal, the watermarks it moves).
+    before = ends(cluster.bootstrap, topic)
+    publish(cluster, [lighthouse()])
+    wait_alerts(cluster, expected_lit)
+    eq.settle(cluster)
+    written = changelog(cluster.bootstrap, topic, before)
+    written_bytes = sum(len(k) + len(v or b"") for _p, k, v in written)
+    touched = {k for _p, k, _v in written}
+    assert {k for k in touched if b"/g/" in k} == {k for k in touched if k.endswith(b"/g/lighthouse\x1f")}, touched
+    print(f"one-group batch: {written_bytes:,} B in {len(written)} changelog records; state {state_bytes:,} B")
+    assert written_bytes * 20 < state_bytes, (written_bytes, state_bytes, len(written))
+    groups = [k for k in table if b"/g/harbour-" in k]
+    assert len(groups) == RULES, sorted(table)[:10]  # a record per group, not one per partition
+    assert all(table[k].startswith(b"h") for k in (b"0", b"1", b"2"))
+
+    # A restart (in-memory table store): the state comes back from the changelog's records; the harbour
+    # observations it holds are what the closer completes.
+    w1.stop()
+    w1.start()
+    cluster.wait("the restarted worker to own the documents partitions", lambda: shared([w1], documents))
+    publish(cluster, [closer()])
+    wait_alerts(cluster, expected_all)
+    eq.settle(cluster)
+    assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected_all))
+    assert w1.alive()
+
+
+def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_per_group(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: Any,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(eq, "RULES", ["builtin:dprk_russia", str(pack(tmp_path / "harbour.yaml"))])
+    first = load_docs() + filler()
+    expected_first = embedded_detections(first)
+    expected_all = embedded_detections([*first, lighthouse(), closer()])
+    documents = Topics(cluster.prefix).documents
+    topic = f"{cluster.app_id}-correlate-state-changelog"
+
+    # A worker that writes the old layout (tests/fixtures/faust_fault: what workers before this change wrote).
+    cluster.inject_fault("WF_FAULT_OLD_STATE_LAYOUT")
+    old = cluster.worker("old").start()
+    cluster.wait("the old worker to own the documents partitions", lambda: shared([old], documents))
+    publish(cluster, first)
+    wait_alerts(cluster, expected_first)
+    eq.settle(cluster)
+    table = newest(changelog(cluster.bootstrap, topic))
+    assert sorted(table) == [b"0", b"1", b"2"] and all(v.startswith(b"z") for v in table.values()), sorted(table)
+    old.stop()
+
+    # The upgrade in place: a new worker on the same changelog.
+    del cluster.env["WF_FAULT_OLD_STATE_LAYOUT"]
+    new = cluster.worker("new").start()
+    cluster.wait("the new worker to own the documents partitions", lambda: shared([new], documents))
+    publish(cluster, [lighthouse(), closer()])
+    wait_alerts(cluster, expected_all)
+    eq.settle(cluster)
+    assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected_all))
+    table = newest(changelog(cluster.bootstrap, topic))
+    assert all(table[k].startswith(b"h") for k in (b"0", b"1", b"2"))  # the old values replaced by heads
+    assert len([k for k in table if b"/g/harbour-" in k]) == RULES  # written out per group
+    assert new.alive()
