@@ -3,8 +3,9 @@
 Before the state was compressed and the limits raised, the worker died on its first state write
 (MessageSizeTooLargeError: aiokafka's max_request_size, then "Cannot flush: Producer not Running"). Here 400
 rules each keep an observation of every filler document (an all_of whose second signal comes last), ~1.4 MB of
-JSON per partition: the worker keeps running, a restarted worker reads the big state back from the changelog,
-and the detections equal the embedded runner's on the same documents.
+JSON per partition: the worker keeps running, a restarted worker reads the big state back from the changelog
+(a record per group since the per-group layout, statecodec), and the detections equal the embedded runner's on
+the same documents.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
 from watchfloor.schemas.events import Document, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames as Topics
-from watchfloor.stream_processors.kafka.agents import STATE_ZLIB, decode_state
+from watchfloor.stream_processors.kafka import statecodec
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(420)]
@@ -80,23 +81,36 @@ def closer() -> Document:
     return doc(FILLER, "Dockers back at work", "The dockers' strike ended on Friday night.")
 
 
-def changelog_states(bootstrap: str, topic: str) -> dict[int, bytes]:
-    """The newest table value of each changelog partition, as stored."""
+def changelog_table(bootstrap: str, topic: str) -> dict[bytes, bytes]:
+    """The table the changelog holds: each key's newest value (deleted keys left out)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         ends = consumer.end_offsets(tps)
-        newest: dict[int, bytes] = {}
+        newest: dict[bytes, bytes | None] = {}
         deadline = time.monotonic() + eq.DEADLINE
         while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
+            for _tp, records in consumer.poll(timeout_ms=500).items():
                 for r in records:
-                    newest[tp.partition] = r.value
-        return newest
+                    newest[r.key] = r.value
+        return {k: v for k, v in newest.items() if v is not None}
     finally:
         consumer.close()
+
+
+def changelog_states(table: dict[bytes, bytes]) -> dict[int, dict[str, Any]]:
+    """Each partition's state as its records in the changelog hold it (statecodec's layout)."""
+    out: dict[int, dict[str, Any]] = {}
+    for p in range(3):
+        raw = table.get(statecodec.head_key(p))
+        if raw is None:
+            continue
+        head, _whole = statecodec.decode_head(raw, p)
+        assert head is not None, f"partition {p}: not a head of the per-group layout"
+        out[p] = statecodec.assemble(p, head, table.items())[0]
+    return out
 
 
 def publish(c: Cluster, docs: list[Document]) -> None:
@@ -127,13 +141,14 @@ def test_a_state_over_1mb_is_written_restored_and_agrees(
     )
 
     def big_state_written() -> bool:
-        states = changelog_states(cluster.bootstrap, changelog)
-        return len(states) == 3 and all(len(orjson.dumps(decode_state(v, p))) > 1_300_000 for p, v in states.items())
+        states = changelog_states(changelog_table(cluster.bootstrap, changelog))
+        return len(states) == 3 and all(len(orjson.dumps(st)) > 1_300_000 for st in states.values())
 
     cluster.wait("every partition's state (over 1.3 MB of JSON) in the changelog", big_state_written)
-    stored = changelog_states(cluster.bootstrap, changelog)
-    assert all(v.startswith(STATE_ZLIB) and len(v) < 400_000 for v in stored.values()), {
-        p: len(v) for p, v in stored.items()
+    stored = changelog_table(cluster.bootstrap, changelog)
+    # Compressed, one record per group (the head of a partition's first write carries its groups too).
+    assert all(v[:1] in (statecodec.HEAD, statecodec.PART) and len(v) < 400_000 for v in stored.values()), {
+        k: len(v) for k, v in stored.items() if len(v) >= 400_000
     }
     assert w1.alive()
 
