@@ -11,12 +11,22 @@ three states are measured: JSON bytes, zlib bytes (the level the worker uses, an
 ``agents.encode_state`` (now), and of reading it back (``decode_state``); and its groups (how many, their JSON
 bytes: what per-group table keys would write instead). The largest state of the run is reported per rule count.
 
+Then the changelog, old layout against new, in the same run (``--batch-docs``, default 1: a batch is the routed
+records of that many documents, a watermark round a batch of its own): the records above go through the
+correlate agent itself (``agents.Correlate.process``, a dict as its table that counts what is written), once
+writing the old layout (the whole partition state per touched partition: ``agents.encode_state``, what the agent
+wrote before) and once the per-group layout (``statecodec``). Reported per layout: bytes and records written to
+the changelog (per document), the CPU time of the state writes per batch (``statecodec.encode`` or
+``encode_state``; mean and largest), the agent's whole CPU time, and the table's size at the end; the detections
+of both runs are checked equal.
+
     flock /tmp/wf-bench.lock .venv/bin/python benchmarks/bench_state_size.py --generated 200 1000 --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
@@ -37,8 +47,11 @@ from kafka.partitioner.default import murmur2  # noqa: E402
 
 from watchfloor.schemas.events import Event, signal_event, watermark_event  # noqa: E402
 from watchfloor.schemas.inputs import parse_document  # noqa: E402
+from watchfloor.schemas.topics import TopicNames  # noqa: E402
 from watchfloor.stream_processors.engine import Engine  # noqa: E402
+from watchfloor.stream_processors.kafka import agents, statecodec  # noqa: E402
 from watchfloor.stream_processors.kafka.agents import STATE_ZLIB_LEVEL, decode_state, encode_state  # noqa: E402
+from watchfloor.stream_processors.kafka.codec import encode_event, origin_header  # noqa: E402
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator  # noqa: E402
 from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
 
@@ -82,7 +95,112 @@ def measure(st: dict[str, Any], p: int, reps: int) -> dict[str, Any]:
     }
 
 
-def run(docs_lines: list[bytes], vocab: list[bytes], n_rules: int, every: int, reps: int, tmp: Path) -> dict[str, Any]:
+class Message:
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic, self.partition, self.offset, self.timestamp = topic, partition, offset, 0
+
+
+class Record:
+    """What the correlate agent reads of a Faust event."""
+
+    def __init__(self, message: Message, value: bytes, headers: dict[str, bytes] | None) -> None:
+        self.message, self.value, self.headers = message, value, headers
+
+
+class Outputs:
+    """The agent's producer: keeps the detections, acknowledged at once."""
+
+    def __init__(self, names: TopicNames) -> None:
+        self.names = names
+        self.detections: list[bytes] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def send(self, topic: str, key: Any, value: bytes, partition: Any = None, headers: Any = None) -> Any:
+        if topic == self.names.detections:
+            self.detections.append(value)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def dead_letter(self, dl: Any, at: Any) -> Any:
+        return await self.send(self.names.dead_letters, None, b"")
+
+
+class Changelog(dict[bytes, bytes]):
+    """The agent's table: counts what it writes (each set a record; each delete a tombstone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes = 0
+        self.records = 0
+
+    def __setitem__(self, k: bytes, v: bytes) -> None:
+        self.bytes += len(k) + len(v)
+        self.records += 1
+        super().__setitem__(k, v)
+
+    def __delitem__(self, k: bytes) -> None:
+        self.bytes += len(k)
+        self.records += 1
+        super().__delitem__(k)
+
+
+def changelog_run(eng: Engine, batches: list[list[Record]], layout: str) -> dict[str, Any]:
+    """The batches through the correlate agent writing `layout` ("old": the whole state per touched partition,
+    as before; "new": statecodec's records); what it wrote and what the writes cost."""
+    table = Changelog()
+    out = Outputs(TopicNames("bench"))
+    agent = agents.Correlate(table, PartitionCorrelator(eng, PARTITIONS), out, batch_within=0.01)  # type: ignore[arg-type]
+    writes: list[float] = []  # CPU seconds of the state writes of each batch
+    real = statecodec.encode
+
+    def encode(part: int, st: Any, lay: Any, groups: Any, hours: Any, limit: int) -> Any:
+        t = time.process_time()
+        if layout == "old":  # as the agent did: the whole state, unless it is the value the table holds
+            raw = encode_state(st, part)
+            got: Any = None
+            if raw != table.get(statecodec.head_key(part)):
+                got = statecodec.Write(raw, [], []), statecodec.Layout(whole=True)
+        else:
+            got = real(part, st, lay, groups, hours, limit)
+        writes[-1] += time.process_time() - t
+        return got
+
+    statecodec.encode = encode  # type: ignore[assignment]
+    try:
+
+        async def go() -> float:
+            cpu = 0.0
+            for batch in batches:
+                writes.append(0.0)
+                t = time.process_time()
+                await agent.process(batch)
+                cpu += time.process_time() - t
+            return cpu
+
+        cpu = asyncio.run(go())
+    finally:
+        statecodec.encode = real  # type: ignore[assignment]
+    n_docs = max(sum(1 for b in batches if any(r.headers for r in b)), 1)
+    return {
+        "changelog_bytes": table.bytes,
+        "changelog_records": table.records,
+        "write_ms_mean": 1000 * sum(writes) / max(len(writes), 1),
+        "write_ms_max": 1000 * max(writes, default=0.0),
+        "write_ms_total": 1000 * sum(writes),
+        "agent_cpu_s": cpu,
+        "table_bytes_at_end": sum(len(k) + len(v) for k, v in table.items()),
+        "table_keys_at_end": len(table),
+        "signal_batches": n_docs,
+        "detections": out.detections,
+    }
+
+
+def run(
+    docs_lines: list[bytes], vocab: list[bytes], n_rules: int, every: int, reps: int, tmp: Path, batch_docs: int = 1
+) -> dict[str, Any]:
     rules = ["builtin:dprk_russia"]
     if n_rules:
         generated_pack(vocab, n_rules, tmp / f"generated-{n_rules}.yaml")
@@ -96,6 +214,15 @@ def run(docs_lines: list[bytes], vocab: list[bytes], n_rules: int, every: int, r
     largest: dict[str, Any] = {"json_bytes": 0}
     samples = 0
     docs = [parse_document(orjson.loads(line)) for line in docs_lines]
+    # The correlate records as the extract agent writes them, cut into batches, for the changelog comparison.
+    names = TopicNames("bench")
+    batches: list[list[Record]] = []
+    pending: list[Record] = []
+    c_offsets = [0] * PARTITIONS
+
+    def record(c: int, ev: Event, headers: dict[str, bytes] | None) -> None:
+        pending.append(Record(Message(names.correlate, c, c_offsets[c]), encode_event(ev), headers))
+        c_offsets[c] += 1
 
     def watermarks() -> None:
         nonlocal largest, samples
@@ -104,9 +231,15 @@ def run(docs_lines: list[bytes], vocab: list[bytes], n_rules: int, every: int, r
             samples += 1
             if size > largest["json_bytes"]:
                 largest = {**measure(states[c], c, reps), "partition": c, "after_docs": i + 1}
+        if pending:
+            batches.append(pending[:])
+            pending.clear()
         for p, t in sorted(newest.items()):
             for c in range(PARTITIONS):
                 pc.on_watermark(states[c], watermark_event(p, t), c)
+                record(c, watermark_event(p, t), None)
+        batches.append(pending[:])
+        pending.clear()
 
     for i, doc in enumerate(docs):
         p = part(doc.id)
@@ -115,13 +248,27 @@ def run(docs_lines: list[bytes], vocab: list[bytes], n_rules: int, every: int, r
             for j, (_det, gkey) in enumerate(eng.correlator.routes(sig)):
                 routed = Event(id=sev.id, type=sev.type, time=sev.time, key=gkey, payload=sev.payload)
                 pc.on_signal(states[part(gkey)], routed, [p, offsets[p], k, j])
+                record(part(gkey), routed, origin_header(p, offsets[p], k, j))
                 routed_n += 1
         offsets[p] += 1
         newest[p] = max(newest.get(p, doc.published_at.timestamp()), doc.published_at.timestamp())
+        if (i + 1) % batch_docs == 0 and pending:
+            batches.append(pending[:])
+            pending.clear()
         if (i + 1) % every == 0:
             watermarks()
     watermarks()
-    return {"generated_rules": n_rules, "docs": len(docs), "routed_signals": routed_n, "largest": largest}
+    changelog_run(eng, batches[:50], "new")  # warm-up (first-call costs), not measured
+    layouts = {name: changelog_run(eng, batches, name) for name in ("old", "new")}
+    assert layouts["old"].pop("detections") == layouts["new"].pop("detections"), "the layouts raised different alerts"
+    return {
+        "generated_rules": n_rules,
+        "docs": len(docs),
+        "routed_signals": routed_n,
+        "largest": largest,
+        "batches": len(batches),
+        "changelog": layouts,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", type=int, nargs="+", default=[200, 1000])
     ap.add_argument("--every", type=int, default=500, help="documents between watermark rounds")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--batch-docs", type=int, default=1, help="documents per correlate batch (changelog comparison)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wf-state-") as t:
@@ -139,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = [ln for ln in (tmp / "docs.jsonl").read_bytes().splitlines() if ln.strip()]
         out = {"machine": _common.machine(), "zlib_level": STATE_ZLIB_LEVEL, "every": args.every, "runs": []}
         for g in args.generated:
-            r = run(lines, vocab, g, args.every, args.reps, tmp)
+            r = run(lines, vocab, g, args.every, args.reps, tmp, args.batch_docs)
             out["runs"].append(r)
             big = r["largest"]
             console.print(
@@ -152,6 +300,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"{big.get('group_bytes_mean', 0):,.0f} B (max {big.get('group_bytes_max', 0):,}), applied-ids set "
                 f"{big.get('done_bytes', 0):,} B; {r['routed_signals'] / max(n, 1):.1f} routed signals per document"
             )
+            for name, c in r["changelog"].items():
+                console.print(
+                    f"  {name} layout, {r['batches']} batches of {args.batch_docs} doc(s) (+ watermark rounds): "
+                    f"changelog {c['changelog_bytes']:,} B in {c['changelog_records']:,} records "
+                    f"({c['changelog_bytes'] / max(n, 1):,.0f} B per document); state writes "
+                    f"{c['write_ms_mean']:.2f} ms per batch (max {c['write_ms_max']:.1f}, "
+                    f"total {c['write_ms_total'] / 1000:.1f} s); agent CPU "
+                    f"{c['agent_cpu_s']:.1f} s; table at the end {c['table_bytes_at_end']:,} B in "
+                    f"{c['table_keys_at_end']:,} keys"
+                )
     if args.json:
         args.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
     return 0
