@@ -10,12 +10,11 @@ publisher's, which follows the per-origin rule of engine/eventtime.py) -- only c
 lets the correlator drop state no on-time signal can affect. A signal is never late here for being behind
 another partition: the extract agent reports documents that are late for the publisher's watermark.
 
-State layout (one JSON value per correlate partition, kept by the worker in a Faust table, zlib-compressed:
-``agents.encode_state``): the
-correlator's state is more than its groups: its watermark belongs to the stream, not to a group, and the
-per-source watermarks and dedup sets are per partition too. Keeping them in one value makes every update of
-a partition one atomic changelog record (state, watermarks and dedup set always agree after recovery). The
-cost is write amplification, kept small because state older than the allowed lateness is dropped.
+State: the correlator's state is more than its groups: its watermark belongs to the stream, not to a group,
+and the per-source watermarks and dedup sets are per partition too. The worker keeps it in a Faust table as a
+head (all that is partition-wide) and a record per group and per hour of applied ids (``statecodec``); the
+head of each batch's write carries the batch's changes, so after recovery state, watermarks and dedup set
+always agree, as when the partition was one value.
 
 No Kafka and no Faust here (an import-linter contract keeps it so): the unit tests drive it with every
 arrival order (tests/unit/test_partition_correlator.py).
