@@ -17,7 +17,7 @@ from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka import agents
 from watchfloor.stream_processors.kafka.agents import Correlate, StateTooLarge, decode_state
-from watchfloor.stream_processors.kafka.codec import encode_event, origin_header
+from watchfloor.stream_processors.kafka.codec import encode_event, origin_header, parse_origin
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.rulefile import load_rules
 
@@ -291,3 +291,37 @@ def test_the_running_agent_exits_before_its_batch_is_acked_when_a_state_is_too_l
         asyncio.run(agent.run(cut))
     assert at_exit == [(agents.STATE_TOO_LARGE_EXIT, 0)]  # the first batch already passes 300 bytes: none acked
     assert table == {}
+
+
+def test_a_correlator_bug_leaves_no_trace_of_its_record_in_the_records_written() -> None:
+    """A record on which the correlator raises is dead-lettered, and the partition's state is rebuilt from the
+    table (the state before the batch) plus the batch's other records: what is written equals a run without it,
+    though the failing call had changed a group, added one and applied an id before raising."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    victim = next(r for b in cut[len(cut) // 2 :] for r in b if r.headers)  # a signal, mid-run, mid-batch
+
+    poison = parse_origin(victim.headers)
+
+    class Buggy(PartitionCorrelator):
+        def on_signal(self, st: dict[str, Any], ev: Event, origin: Any = None) -> Any:
+            if origin == poison:
+                for gs in st["cs"]["g"].values():
+                    gs["n"] += 100
+                st["cs"]["g"]["bogus\x1f"] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
+                st["done"]["bogus|x"] = 1.0
+                raise RuntimeError("a correlator bug")
+            return super().on_signal(st, ev, origin)
+
+    table: dict[bytes, bytes] = {}
+    out = Outputs(names)
+    run([Correlate(table, Buggy(eng, PARTS), out, batch_within=0.01, audit=True)], cut)
+    ref_table: dict[bytes, bytes] = {}
+    ref_out = Outputs(names)
+    without = [[r for r in b if r is not victim] for b in cut]
+    run([Correlate(ref_table, PartitionCorrelator(eng, PARTS), ref_out, batch_within=0.01)], without)
+    assert [s for s in out.sent if s[0] == names.dead_letters]  # the record went to the dead letters
+    assert [s for s in out.sent if s[0] == names.detections] == [s for s in ref_out.sent if s[0] == names.detections]
+    assert states_of(eng, table) == states_of(eng, ref_table)
+    assert parts_of(table) == parts_of(ref_table)
