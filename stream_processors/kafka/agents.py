@@ -385,6 +385,7 @@ class _Touched:
 
     groups: set[str] | None = field(default_factory=set)
     hours: set[int] | None = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)  # applied ids added by the batch
 
 
 class Correlate:
@@ -475,7 +476,9 @@ class Correlate:
         if touched.groups is not None:
             touched.groups.add(ev.key or "")
         if len(done) > n_done and st["done"] is done and touched.hours is not None:
-            touched.hours.add(statecodec.bucket_of(done[next(reversed(done))]))
+            new = next(reversed(done))  # a signal applies at most one id, appended
+            touched.ids.add(new)
+            touched.hours.add(statecodec.bucket_of(done[new]))
         return out
 
     async def run(self, stream: Any) -> None:
@@ -523,7 +526,7 @@ class Correlate:
                     at = ev.time
                     if self.guard is not None:
                         self.guard.check(parse_rules(event.headers), origin)
-                outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hours)
+                outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hour_ids)
             except Rejected as r:
                 pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
                 continue
@@ -556,7 +559,7 @@ class Correlate:
             try:
                 if self.audit:
                     self._audit(part, st, lay, t)
-                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES)
+                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES, t.ids)
             except statecodec.RecordTooLarge as e:
                 raise _too_large(part, e) from None
             if got is None:

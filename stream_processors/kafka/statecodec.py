@@ -107,6 +107,11 @@ def buckets_of(done: Mapping[str, float]) -> dict[int, dict[str, float]]:
     return out
 
 
+def hour_json(ids: Mapping[str, float]) -> bytes:
+    """An hour's applied ids as JSON, in key order: the same ids give the same record however they were built."""
+    return orjson.dumps(ids, option=orjson.OPT_SORT_KEYS)
+
+
 def heap_of(groups: Mapping[str, dict[str, Any]]) -> list[list[Any]]:
     """The sweep heap of a state read back: one live entry [due, group key] per group that has one."""
     heap = [[gs["q"], gkey] for gkey, gs in groups.items() if gs.get("q") is not None]
@@ -136,7 +141,7 @@ class Layout:
 
     seq: int = 0
     groups: dict[str, bytes] = field(default_factory=dict)
-    hours: dict[int, int] = field(default_factory=dict)  # hour -> how many applied ids it holds
+    hour_ids: dict[int, dict[str, float]] = field(default_factory=dict)  # hour -> its applied ids
     hour_json: dict[int, bytes] = field(default_factory=dict)
     rewrite: set[bytes] = field(default_factory=set)
     head_json: bytes = b""  # the partition-wide part as last written
@@ -194,8 +199,8 @@ def assemble(part: int, head: dict[str, Any], records: Iterable[tuple[bytes, byt
         elif k.startswith(d_pre):
             b = int(k[len(d_pre) :])
             done.update(v)
-            lay.hours[b] = len(v)
-            lay.hour_json[b] = orjson.dumps(v)
+            lay.hour_ids[b] = v
+            lay.hour_json[b] = hour_json(v)
     st = head["st"]
     st["cs"]["g"] = groups
     st["cs"]["q"] = heap_of(groups)
@@ -210,10 +215,13 @@ def encode(
     groups: Iterable[str] | None,
     hours: Iterable[int] | None,
     limit: int,
+    new_ids: Iterable[str] | None = None,
 ) -> tuple[Write, Layout] | None:
     """The records of `st` that changed against `lay`: among `groups` and `hours` (the candidates the batch
-    may have changed; None: all), those whose JSON differs, plus the head. None when nothing changed and there
-    is nothing to write again. Raises RecordTooLarge for a record over `limit` bytes (nothing is written)."""
+    may have changed; None: all), those whose JSON differs, plus the head. `new_ids`: every applied id added
+    since `lay` (an hour is then what `lay` holds of it, less the ids pruned since, plus these; without them
+    the applied ids are scanned). None when nothing changed and there is nothing to write again. Raises
+    RecordTooLarge for a record over `limit` bytes (nothing is written)."""
     cs_groups: dict[str, dict[str, Any]] = st["cs"]["g"]
     if lay.whole:
         groups = hours = None
@@ -232,19 +240,25 @@ def encode(
         if new_groups.get(gkey) != j or k in lay.rewrite:
             new_groups[gkey] = changed[k] = j
     done: dict[str, float] = st["done"]
-    new_hours, new_hour_json = dict(lay.hours), dict(lay.hour_json)
+    new_hours, new_hour_json = dict(lay.hour_ids), dict(lay.hour_json)
+    by_hour: dict[int, dict[str, float]]
     if hours is None:
         by_hour = buckets_of(done)
-        cand_h = set(by_hour) | set(lay.hours)
+        cand_h = set(by_hour) | set(lay.hour_ids)
+    elif new_ids is not None:
+        # An hour as last written, less the ids pruned since, plus the ids applied since: no pass over all ids.
+        cand_h = set(hours)
+        by_hour = {b: {kd: t for kd, t in lay.hour_ids.get(b, {}).items() if kd in done} for b in cand_h}
+        for kd in new_ids:
+            t = done.get(kd)
+            if t is not None and bucket_of(t) in by_hour:
+                by_hour[bucket_of(t)][kd] = t
     else:
         cand_h = set(hours)
         by_hour = {}
-        if cand_h:
-            # Only the candidate hours' ids (a pass over the applied ids, no encoding): small next to the state.
-            for kd, t in done.items():
-                b = bucket_of(t)
-                if b in cand_h:
-                    by_hour.setdefault(b, {})[kd] = t
+        for kd, t in done.items():
+            if bucket_of(t) in cand_h:
+                by_hour.setdefault(bucket_of(t), {})[kd] = t
     for b in cand_h:
         ids = by_hour.get(b)
         k = done_key(part, b)
@@ -254,9 +268,9 @@ def encode(
                 new_hour_json.pop(b, None)
                 changed[k] = None
             continue
-        j = orjson.dumps(ids)
+        j = hour_json(ids)
         if new_hour_json.get(b) != j or k in lay.rewrite:
-            new_hours[b], new_hour_json[b] = len(ids), j
+            new_hours[b], new_hour_json[b] = ids, j
             changed[k] = j
     for k in lay.rewrite:  # a restore's redo keys not among the candidates: written again as they are
         if k in changed:
@@ -271,9 +285,9 @@ def encode(
         elif rest.startswith(b"d/"):
             b = int(rest[2:])
             ids = {kd: t for kd, t in done.items() if bucket_of(t) == b}
-            changed[k] = orjson.dumps(ids) if ids else None
+            changed[k] = hour_json(ids) if ids else None
             if ids:
-                new_hours[b], new_hour_json[b] = len(ids), orjson.dumps(ids)
+                new_hours[b], new_hour_json[b] = ids, hour_json(ids)
     head_json = orjson.dumps(head_of(st))
     if not changed and head_json == lay.head_json and not lay.whole:
         return None

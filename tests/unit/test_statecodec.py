@@ -65,7 +65,7 @@ def test_a_state_written_whole_reads_back_the_same_and_the_heap_is_rebuilt() -> 
     back, lay2 = read(table, 1)
     assert same(back, st)
     assert sorted(back["cs"]["q"]) == sorted(st["cs"]["q"]) and back["cs"]["q"][0] == min(st["cs"]["q"])
-    assert lay2.groups == lay.groups and lay2.hours == lay.hours
+    assert lay2.groups == lay.groups and lay2.hour_ids == lay.hour_ids and lay2.hour_json == lay.hour_json
     assert sum(1 for k in table if k.startswith(b"1/g/")) == 20
     assert {int(k.split(b"/")[-1]) for k in table if k.startswith(b"1/d/")} == set(sc.buckets_of(st["done"]))
 
@@ -172,3 +172,24 @@ def test_values_of_no_known_layout_are_refused_with_the_partition() -> None:
         sc.decode_head(b"\x00junk", 4)
     with pytest.raises(sc.StateFormatError, match="table key b'4/g/x'"):
         sc.assemble(4, {"n": 1, "st": {"cs": {}}}, [(b"4/g/x", b"{}")])
+
+
+def test_hours_from_the_ids_applied_since_equal_hours_from_a_scan() -> None:
+    """Given the ids a batch applied, an hour is what was written of it, less pruned ids, plus the new ones: the
+    same records as a pass over every applied id finds (new ids in a written hour and in a new one, a prune)."""
+    st = state(groups=10, per=30)
+    _w, lay = sc.encode(0, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    oldest = min(st["done"].values())
+    st["done"] = {k: t for k, t in st["done"].items() if t > oldest + 9000}  # a prune: hours gone, one cut
+    new = {"sig-a|det-1": oldest + 20_000.0, "sig-b|det-2": oldest + 900_000.0, "sig-c|det-3": oldest + 1.0}
+    st["done"].update(new)  # in a written hour, in a new hour, and one the prune would have taken
+    hours = {b for b in lay.hour_ids if b <= sc.bucket_of(oldest + 9000)} | {sc.bucket_of(t) for t in new.values()}
+    fast = sc.encode(0, st, lay, set(), hours, LIMIT, set(new))
+    scan = sc.encode(0, st, lay, set(), hours, LIMIT)
+    assert fast is not None and scan is not None
+    assert fast[0].puts == scan[0].puts and fast[0].deletes == scan[0].deletes and fast[0].deletes
+    assert fast[1].hour_json == scan[1].hour_json
+    table: dict[bytes, bytes] = {}
+    put(table, 0, _w)
+    put(table, 0, fast[0])
+    assert read(table, 0)[0]["done"] == st["done"]
