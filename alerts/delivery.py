@@ -238,7 +238,7 @@ class Deliverer:
         if digest is None:
             self._expire(rec, "unreadable delivery: no digest recorded", tally)
             return
-        if not self.subscribed(digest.subscription_id):
+        if not digest.throttle and not self.subscribed(digest.subscription_id):  # (a throttle summary has none)
             # Unsubscribed after the slot was planned: the channel asked for no more digests.
             why = "its subscription was removed before it was sent"
             self._settle(rec, Settlement("suppressed", why, attempts=rec.attempts), tally, "suppressed")

@@ -37,7 +37,7 @@ from typing import Protocol
 import orjson
 from pydantic import ValidationError
 
-from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.config import RetryPolicy, Subscription, ThrottleSpec
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.detection_fields import detection_fields
 from watchfloor.schemas.events import (
@@ -70,10 +70,21 @@ from .intake import (
     retraction_thread,
     standing_copy,
 )
-from .notice import AlertCatalog, thread_key
+from .notice import DIGEST_KIND, AlertCatalog, Digest, alert_of, thread_key
 from .notifiers.base import Checking, Notifier, NotifierError, Targeted
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
+from .throttle import (
+    HELD,
+    Held,
+    Mark,
+    admit,
+    held_detail,
+    next_window_end,
+    plan_summary,
+    summary_id,
+    summary_thread,
+)
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +314,12 @@ class AlertDispatcher:
         catalog: AlertCatalog | None = None,
         owner: str | None = None,
         story_progress: StoryProgress | None = None,
+        throttles: Mapping[str, ThrottleSpec] | None = None,
     ) -> None:
         self.store = store
+        # channel -> its throttle (`throttle: 10 per 1h` in the config): new top-level alerts past it are held and
+        # listed in one summary when their window ends (alerts.throttle).
+        self.throttles = dict(throttles or {})
         # Not copied: a mapping may build notifiers on demand (Slack channels subscribed from Slack itself).
         self.notifiers = notifiers
         self.subscriptions = tuple(subscriptions)
@@ -368,6 +383,110 @@ class AlertDispatcher:
         rows = self.digests.plan(self._now(), self._clock())
         return self.store.enqueue(rows) if rows else 0
 
+    def plan_summaries(self) -> int:
+        """Enqueue the throttle summaries whose alerts' windows have ended (insert-if-absent under a key of the
+        channel and the position the list starts after: one row whoever plans it first); returns how many rows went
+        in. They are then delivered like digests."""
+        rows = []
+        for channel, spec in self.throttles.items():
+            row = self._summary(channel, spec)
+            if row is not None:
+                rows.append(row)
+        return self.store.enqueue(rows) if rows else 0
+
+    def _held(self, channel: str) -> tuple[list[Held], int]:
+        """The channel's held alerts (each marked withdrawn or revised when a later row of its rule and group says
+        so) and the position its last summary listed through (0: none yet)."""
+        summaries = self.store.deliveries(channel=channel, thread_key=summary_thread(channel))
+        after = 0
+        for r in summaries:
+            try:
+                d = Digest.from_payload(r.payload)
+            except ValueError:
+                continue
+            if d is not None:
+                after = max(after, d.through_position)
+        held_rows = self.store.deliveries(channel=channel, statuses={HELD})
+        fresh = [r for r in held_rows if r.seq > after]
+        gone: dict[str, str] = {}
+        for tk in {r.thread_key for r in fresh}:
+            for r in self.store.deliveries(channel=channel, thread_key=tk):
+                if r.kind == "retraction" and r.parent_id is not None:
+                    gone[r.parent_id] = "withdrawn"
+                elif (a := alert_of(r.payload)) is not None and a.detection.revises is not None:
+                    for h in fresh:
+                        if h.alert_id != r.alert_id and (b := alert_of(h.payload)) and b.id == a.detection.revises:
+                            gone.setdefault(h.alert_id, "revised")
+        out = []
+        for r in fresh:
+            mark, alert = Mark.of(r.payload), alert_of(r.payload)
+            if mark is None or alert is None:
+                continue  # (not a row the throttle held: nothing to list)
+            out.append(Held(r.alert_id, r.seq, mark.window, alert.detection, gone.get(r.alert_id, "")))
+        return out, after
+
+    def _summary(self, channel: str, spec: ThrottleSpec) -> DeliveryRecord | None:
+        held, after = self._held(channel)
+        if not held:
+            return None
+        plan = plan_summary(held, after, self.store.head(), self._now(), spec.per)
+        if plan is None:
+            return None
+        key = summary_id(channel, plan.after)
+        if self.store.delivery_status(key, channel) is not None:
+            return None  # planned already (by us or another process): its row decides
+        digest = Digest(
+            id=key,
+            subscription_id=f"throttle:{channel}",
+            channel=channel,
+            slot=plan.until(spec.per),
+            since=plan.since,
+            after_position=plan.after,
+            through_position=plan.through,
+            detections=tuple(
+                h.detection.model_copy(
+                    update={
+                        "group": {k: self.catalog.entity_names.get(v, v) for k, v in h.detection.group.items()},
+                        "evidence": (),  # the ledger keeps what the message lists, not the evidence
+                    }
+                )
+                for h in plan.listed
+            ),
+            throttle=str(spec),
+            withdrawn=len(plan.withdrawn),
+            revised=len(plan.revised),
+        )
+        log.info("throttle summary %s -> %s due: %d alert(s) held", key, channel, len(plan.listed))
+        return DeliveryRecord(
+            key,
+            channel,
+            kind=DIGEST_KIND,
+            payload=digest.to_payload(),
+            thread_key=summary_thread(channel),
+            seq=plan.through,
+            created_at=self._clock(),
+        )
+
+    def _throttled(
+        self, row: DeliveryRecord, stored: StoredEvent, det: Detection, spec: ThrottleSpec
+    ) -> DeliveryRecord:
+        """`row` (a new top-level alert for a throttled channel) with the throttle's decision: sent as it is, or
+        held. Deterministic (alerts.throttle): the raise time is the log's, and the count is of the decisions
+        recorded in the channel's rows of earlier log positions, which every process has enqueued (or found) before
+        this one."""
+        raised = stored.event.received_at or det.fired_at
+        earlier = [
+            m
+            for r in self.store.deliveries(channel=row.channel)
+            if r.seq < stored.position and (m := Mark.of(r.payload)) is not None
+        ]
+        mark = admit(spec, raised, earlier)
+        payload = {**(row.payload or {}), "throttle": mark.to_json(spec)}
+        if not mark.held:
+            return dataclasses.replace(row, payload=payload)
+        log.info("alerts: %s -> %s held by the channel's throttle (%s)", row.alert_id, row.channel, spec)
+        return dataclasses.replace(row, payload=payload, status=HELD, detail=held_detail(spec, mark))
+
     def cycle(self, limit: int = 500, *, drain: bool = True, finish_slow: bool = True) -> CycleReport:
         """Take in new events (all of them when `drain`, else up to `limit`), enqueue the digests whose time has
         come, then deliver every due row (without `finish_slow`, a slow channel's rows past its budget wait for
@@ -380,6 +499,7 @@ class AlertDispatcher:
             if not drain or taken < limit:
                 break
         report.enqueued += self.plan_digests()
+        report.enqueued += self.plan_summaries()
         # A killed process's claims, free before this pass (outside trial 12, L2: taken over only after it, the
         # claimed alert went out and its follow-up, deferred meanwhile as "waiting for" it, a whole cycle later).
         # (An index read of the outstanding rows: none, most cycles.)
@@ -477,7 +597,9 @@ class AlertDispatcher:
             table = dataclasses.replace(
                 table, subscriptions=tuple(s for s in table.subscriptions if s.channel == channel)
             )
-        rows, outputs = self._take(stored, table)
+        # An operator's named alerts, routed now: sent as asked, not held by a throttle (a held row at an old log
+        # position, behind its channel's summaries, would be listed by none).
+        rows, outputs = self._take(stored, table, throttle=False)
         if not rows:
             return [], 0
         return rows, self.store.enqueue(self._stamped(rows), outputs)
@@ -488,7 +610,9 @@ class AlertDispatcher:
 
     # -- intake -----------------------------------------------------------------------------------------------
 
-    def _take(self, stored: StoredEvent, table: RoutingTable) -> tuple[list[DeliveryRecord], list[Event]]:
+    def _take(
+        self, stored: StoredEvent, table: RoutingTable, *, throttle: bool = True
+    ) -> tuple[list[DeliveryRecord], list[Event]]:
         ev = stored.event
         try:
             if ev.type == EventType.RETRACTION.value:
@@ -550,6 +674,9 @@ class AlertDispatcher:
                 why = f"older than {format_duration(limit)} when raised (max_age of its subscriptions): not sent"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
+            spec = self.throttles.get(channel)
+            if spec is not None and row.kind == "alert" and throttle:
+                row = self._throttled(row, stored, det, spec)
             rows.append(row)
         return rows, outputs
 
@@ -661,6 +788,11 @@ class AlertDispatcher:
         times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0, paused.get(r.channel, 0.0)) for r in rows]
         if digests and self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
             times.append(slot.timestamp())
+        if digests:
+            for channel, spec in self.throttles.items():
+                held, after = self._held(channel)
+                if (end := next_window_end(held, after, spec.per)) is not None:
+                    times.append(end.timestamp())
         if not times:
             return None
         return max(math.ceil((min(times) - now) * 1e6) / 1e6, 0.0)  # whole microseconds: then it is due

@@ -45,8 +45,10 @@ from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
 
 from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of, told_row
+from .throttle import HELD
 
 OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
+WITHDRAWN_HELD = "withdrawn while held by the channel's throttle: it had no message of its own to withdraw"
 
 
 def _fired(row: DeliveryRecord) -> datetime | None:
@@ -78,7 +80,8 @@ def plan_detection(
     gone = {r.parent_id for r in thread_rows if r.alert_id != key and r.kind in ("retraction", "revision")}
     common = {"group_label": catalog.group_label(det.group)}
     if det.revises is not None:
-        revised = [r for r in rows if _alert_id(r) == det.revises and r.status != "suppressed"]
+        # (an alert held by the channel's throttle has no message to reply under: its revision is told on its own)
+        revised = [r for r in rows if _alert_id(r) == det.revises and r.status not in ("suppressed", HELD)]
         if revised:
             parent = revised[-1]
             before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
@@ -206,8 +209,19 @@ def plan_retraction(
             group_label=catalog.group_label(retraction.group),
             change=retraction.revision,  # the change that withdrew it: the rest of that change is told with it
         )
+        # An alert the channel's throttle held has no message of its own to withdraw: the withdrawal is recorded,
+        # not sent (the held alert's summary leaves it out, or, sent already, listed it before it was withdrawn).
+        held = r.status == HELD
         out[r.channel] = DeliveryRecord(
-            key, r.channel, kind="retraction", payload=data, thread_key=r.thread_key, parent_id=r.alert_id, seq=seq
+            key,
+            r.channel,
+            status="suppressed" if held else "outstanding",
+            kind="retraction",
+            payload=data,
+            thread_key=r.thread_key,
+            parent_id=r.alert_id,
+            seq=seq,
+            detail=WITHDRAWN_HELD if held else "",
         )
     return list(out.values())
 

@@ -361,6 +361,11 @@ class Digest:
     silenced: int = 0  # matching detections held back by a silence in force
     # Listed alert id -> the ids of the earlier alerts of its story (same rule and group) it stands for in the list.
     folded: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # A channel's throttle summary (alerts.throttle) rather than a subscription's digest: the throttle (`10 per 1h`),
+    # and the alerts it held that were withdrawn or revised before it was planned (left out of the list).
+    throttle: str = ""
+    withdrawn: int = 0
+    revised: int = 0
 
     def alert_ids(self) -> tuple[str, ...]:
         """Every alert the digest tells of: those it lists and the earlier ones of their stories."""
@@ -376,8 +381,23 @@ class Digest:
         except (OverflowError, ValueError):
             when = self.slot.isoformat()
         told = len(self.alert_ids())
+        if self.throttle:
+            since = f"{utc_text(self.since)} – " if self.since else ""
+            return (
+                f"{_counted(told, 'more alert')} held by this channel's throttle ({self.throttle}) · "
+                f"{since}{utc_text(self.slot)}"
+            )
         stories = f" in {_counted(len(self.detections), 'story', 'stories')}" if told > len(self.detections) else ""
         return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
+
+    def left_out(self) -> str:
+        """A throttle summary's note of the held alerts it does not list ("" when none)."""
+        parts = []
+        if self.withdrawn:
+            parts.append(f"{self.withdrawn} withdrawn")
+        if self.revised:
+            parts.append(f"{self.revised} revised (the revision is told on its own)")
+        return ("held, then " + " and ".join(parts) + ": not listed") if parts else ""
 
     def lines(self) -> list[str]:
         """One plain line per alert (not escaped)."""
@@ -413,7 +433,13 @@ class Digest:
                 for d in self.detections
             ],
             "silenced": self.silenced,
+            **self._throttle_json(),
         }
+
+    def _throttle_json(self) -> dict[str, Any]:
+        if not self.throttle:
+            return {}  # a digest's JSON stays as it was
+        return {"throttle": self.throttle, "withdrawn": self.withdrawn, "revised": self.revised}
 
     def to_payload(self) -> dict[str, Any]:
         """The ledger row's payload: everything a later attempt needs."""
@@ -430,6 +456,7 @@ class Digest:
                 "detections": [d.model_dump(mode="json") for d in self.detections],
                 "silenced": self.silenced,
                 "folded": {k: list(v) for k, v in self.folded.items()},
+                **self._throttle_json(),
             }
         }
 
@@ -454,6 +481,9 @@ class Digest:
                 silenced=int(d.get("silenced") or 0),
                 # (absent from digests planned before stories were folded)
                 folded={str(k): tuple(map(str, v)) for k, v in (d.get("folded") or {}).items()},
+                throttle=str(d.get("throttle") or ""),
+                withdrawn=int(d.get("withdrawn") or 0),
+                revised=int(d.get("revised") or 0),
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

@@ -11,8 +11,10 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
@@ -23,7 +25,7 @@ from pydantic import (
 from .control import Where, check_digest, check_max_age
 from .events import DEFAULT_MAX_EDITIONS, Severity
 from .redact import redact_url
-from .rules import Duration
+from .rules import Duration, format_duration, parse_duration
 from .topics import DEFAULT_PREFIX
 
 
@@ -261,20 +263,76 @@ class GdeltSource(_Strict):
 SourceConfig = Annotated[JsonlSource | RssSource | GdeltSource, Field(discriminator="kind")]
 
 
+_THROTTLE = re.compile(r"^(\d+)\s+per\s+(\S+)$")
+_DAY = 86_400
+THROTTLE_MAX = 10_000  # posts per window: more is no throttle
+
+
+class ThrottleSpec(_Strict):
+    """A channel's throttle, written `10 per 1h`: at most `max` new top-level alert messages in each fixed window of
+    `per` (windows start at midnight UTC and follow each other, so `per` divides a day); the alerts past it are held
+    and listed in one summary message when their window ends (alerts.throttle)."""
+
+    max: int = Field(ge=1, le=THROTTLE_MAX)
+    per: timedelta
+
+    def __str__(self) -> str:
+        return f"{self.max} per {format_duration(self.per)}"
+
+
+def parse_throttle(value: Any) -> ThrottleSpec:
+    """`10 per 1h` -> ThrottleSpec, or ValueError saying how to write it."""
+    if isinstance(value, ThrottleSpec):
+        return value
+    how = "write 'N per DURATION', e.g. '10 per 1h' (at most N new alert messages an hour)"
+    m = _THROTTLE.match(" ".join(value.split())) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"bad throttle {str(value)[:80]!r}: {how}")
+    count, per = int(m.group(1)), parse_duration(m.group(2))  # (parse_duration says how durations are written)
+    seconds = int(per.total_seconds())
+    if not 1 <= count <= THROTTLE_MAX:
+        raise ValueError(f"bad throttle {value!r}: N must be 1 to {THROTTLE_MAX}")
+    # Fixed windows from midnight UTC (the same in every process): a window must fit a day a whole number of times.
+    if seconds < 60 or seconds > _DAY or _DAY % seconds:
+        raise ValueError(
+            f"bad throttle {value!r}: the window must be from 1m to 1d and divide a day evenly (1m, 5m, 15m, 30m, 1h, "
+            "2h, 3h, 4h, 6h, 8h, 12h, 1d, …): windows start at midnight UTC"
+        )
+    return ThrottleSpec(max=count, per=per)
+
+
+Throttle = Annotated[
+    ThrottleSpec,
+    BeforeValidator(parse_throttle),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+\s+per\s+\d+(s|m|h|d)\s*$",
+            "description": "at most N new alert messages per window, e.g. '10 per 1h'; the rest are held and listed "
+            "in one summary message when the window ends (windows from midnight UTC; the window divides a day)",
+        }
+    ),
+]
+
+
 class ConsoleChannel(_Strict):
     type: Literal["console"] = "console"
     name: str
+    throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
 
 
 class FileChannel(_Strict):
     type: Literal["file"] = "file"
     name: str
+    throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
     path: str
 
 
 class SlackChannel(_Strict):
     type: Literal["slack"] = "slack"
     name: str
+    throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
     channel: str  # Slack channel id or name, e.g. "#dprk-russia"
     # The token itself never sits in config. None: the `slack:` section's token_env (else SLACK_BOT_TOKEN).
     token_env: EnvName | None = None
@@ -287,6 +345,7 @@ class SlackChannel(_Strict):
 class WebhookChannel(_Strict):
     type: Literal["webhook"] = "webhook"
     name: str
+    throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
     url: str | None = None
     # A webhook URL is often a secret itself (a Slack incoming webhook's path is its only key): `url_env` names the
     # environment variable holding it, read at start. Exactly one of url and url_env.
@@ -362,6 +421,7 @@ class EmailChannel(_Strict):
 
     type: Literal["email"] = "email"
     name: str
+    throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
     # One address may be written alone (`to: desk@example.org`): the schema says so, or editors would flag it.
     to: Annotated[
         list[MailAddress],

@@ -46,6 +46,7 @@ from watchfloor.schemas.config import (
     SlackApp,
     SlackChannel,
     SourceConfig,
+    ThrottleSpec,
     WebhookChannel,
 )
 from watchfloor.stream_processors import stores
@@ -291,7 +292,13 @@ def build_dispatcher(
         routing=open_control(store, cfg),
         catalog=catalog or catalog_for(cfg),
         story_progress=story_progress,
+        throttles=channel_throttles(cfg),
     )
+
+
+def channel_throttles(cfg: AppConfig) -> dict[str, ThrottleSpec]:
+    """The config's channels that have a throttle: name -> throttle (every dispatcher of the config gets them)."""
+    return {c.name: c.throttle for c in cfg.channels if c.throttle is not None}
 
 
 def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[Store], AlertDispatcher]:
@@ -302,7 +309,13 @@ def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> 
 
     def make(store: Store) -> AlertDispatcher:
         return AlertDispatcher(
-            store, notifiers, cfg.subscriptions, retry=cfg.retry, routing=open_control(store, cfg), catalog=catalog
+            store,
+            notifiers,
+            cfg.subscriptions,
+            retry=cfg.retry,
+            routing=open_control(store, cfg),
+            catalog=catalog,
+            throttles=channel_throttles(cfg),
         )
 
     return make
@@ -533,6 +546,7 @@ class EmbeddedPipeline:
             routing=self.control,
             catalog=build_catalog(self.rules),
             story_progress=story_progress,
+            throttles=channel_throttles(cfg),
         )
 
     def close(self) -> None:

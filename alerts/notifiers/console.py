@@ -152,7 +152,9 @@ class ConsoleNotifier:
         lines = [Text(f"• {line}") for line in digest.lines()]
         if digest.silenced:
             lines.append(Text(f"{digest.silenced} silenced", style="dim"))
-        lines.append(Text(f"digest {digest.id}", style="dim"))
+        if digest.left_out():
+            lines.append(Text(digest.left_out(), style="dim"))
+        lines.append(Text(f"{'throttle summary' if digest.throttle else 'digest'} {digest.id}", style="dim"))
         try:
             self.console.print(Panel(Group(*lines), title=Text(digest.title()), title_align="left"))
         except OSError as e:

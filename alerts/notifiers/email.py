@@ -305,7 +305,9 @@ def digest_parts(digest: Digest) -> tuple[str, str]:
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:
         footer += f"{digest.silenced} silenced · "
-    body.note(footer + f"digest {digest.id} · sent by watchfloor")
+    if digest.left_out():
+        footer += f"{digest.left_out()} · "
+    body.note(footer + f"{'throttle summary' if digest.throttle else 'digest'} {digest.id} · sent by watchfloor")
     return body.render(digest.title())
 
 

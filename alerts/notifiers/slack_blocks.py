@@ -474,7 +474,9 @@ def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:
         footer += f"{digest.silenced} silenced · "
-    footer += f"digest {digest.id}"
+    if digest.left_out():
+        footer += f"{digest.left_out()} · "
+    footer += f"{'throttle summary' if digest.throttle else 'digest'} {digest.id}"
     context = {"type": "mrkdwn", "text": fit(footer, TEXT_LIMIT), "verbatim": True}
     blocks.append({"type": "context", "elements": [context]})
     return blocks

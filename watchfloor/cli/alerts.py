@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from watchfloor.alerts.throttle import HELD, summaries_of_held
 from watchfloor.schemas.events import (
     Detection,
     EventType,
@@ -222,11 +223,21 @@ def _delivery_cell(channel: str, r: Any, types: dict[str, str] | None = None) ->
         text += ", maybe delivered (not confirmed): look in the channel before re-sending"
     if r.status in ("outstanding", "expired") and r.detail:
         text += f" — {_clip(r.detail)}"
+    if r.status == HELD and r.detail:  # held by the channel's throttle: until, or in, which summary
+        text += f" — {_clip(r.detail)}"
     if r.status == "suppressed" and r.detail.startswith("silenced by "):  # which silence held it back
         text += f" ({r.detail.removeprefix('silenced by ')})"
     elif r.status == "suppressed" and r.detail:  # why else (old news: a subscription's max_age)
         text += f" — {_clip(r.detail)}"
     return text
+
+
+def _undelivered(r: Any, told_in: Mapping[tuple[str, str], Any]) -> bool:
+    """Outstanding or expired; a held alert while its throttle summary is not planned yet or not sent."""
+    if r.status == HELD:
+        summary = told_in.get((r.alert_id, r.channel))
+        return summary is None or summary.status in ("outstanding", "expired")
+    return r.status in ("outstanding", "expired")
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -345,11 +356,21 @@ def alerts_list(
         # their next attempt is when the pause ends.
         paused = st.channel_pauses(datetime.now(UTC).timestamp())
 
-        def shown(r: Any) -> Any:
+        def paused_shown(r: Any) -> Any:
             until = paused.get(r.channel, 0.0)
             return dataclasses.replace(r, not_before=until) if r.status == "outstanding" and until > r.not_before else r
 
         every = st.deliveries()
+        # A held alert is told in its channel's throttle summary: which one, and how that went.
+        told_in = summaries_of_held(every)
+
+        def shown(r: Any) -> Any:  # (and a held row says where it is told)
+            r = paused_shown(r)
+            summary = told_in.get((r.alert_id, r.channel))
+            if summary is not None:
+                return dataclasses.replace(r, detail=f"in throttle summary {summary.alert_id} ({summary.status})")
+            return r
+
         if ids:
             keys, chosen, unknown = _selected(ids, dets, every)
             if unknown:
@@ -378,10 +399,7 @@ def alerts_list(
         dets = [
             (key, d)
             for key, d in dets
-            if any(
-                r.status in ("outstanding", "expired")
-                for r in [*rows.get(key, {}).values(), *withdrawals.get(key, {}).values()]
-            )
+            if any(_undelivered(r, told_in) for r in [*rows.get(key, {}).values(), *withdrawals.get(key, {}).values()])
         ]
     if as_json:
         from watchfloor.stream_processors.replay import detection_to_json
@@ -830,6 +848,11 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
             )
         elif status == "suppressed":
             said.append(f"{len(of)} suppressed (a silence or the subscription's max_age: never sent)")
+        elif status == HELD:
+            said.append(
+                f"{len(of)} held by the channel's throttle (told in its summary, `thr-…` in `alerts list`, when the "
+                "window ends; a summary is re-sent by its key)"
+            )
         else:
             said.append(f"{len(of)} {status}")
     unrouted = _unrouted(st, keys) if keys is not None and channel is None else []
