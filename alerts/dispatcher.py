@@ -387,9 +387,18 @@ class AlertDispatcher:
         """Enqueue the throttle summaries whose alerts' windows have ended (insert-if-absent under a key of the
         channel and the position the list starts after: one row whoever plans it first); returns how many rows went
         in. They are then delivered like digests."""
+        if not self.throttles:
+            return 0
+        # Only once intake has taken in every detection in the log (ours or another process's pass): a summary
+        # planned while another process's intake is still in the window's detections would list part of them, and
+        # the rest would make a second summary of the same window. (A detection that comes after, raised in a
+        # window already summarised, is listed by the next summary.)
+        taken = self.store.checkpoint_position(PROCESSOR)
+        if self.store.read(taken, types=INTAKE_TYPES, limit=1):
+            return 0
         rows = []
         for channel, spec in self.throttles.items():
-            row = self._summary(channel, spec)
+            row = self._summary(channel, spec, taken)
             if row is not None:
                 rows.append(row)
         return self.store.enqueue(rows) if rows else 0
@@ -425,11 +434,11 @@ class AlertDispatcher:
             out.append(Held(r.alert_id, r.seq, mark.window, alert.detection, gone.get(r.alert_id, "")))
         return out, after
 
-    def _summary(self, channel: str, spec: ThrottleSpec) -> DeliveryRecord | None:
+    def _summary(self, channel: str, spec: ThrottleSpec, taken: int) -> DeliveryRecord | None:
         held, after = self._held(channel)
         if not held:
             return None
-        plan = plan_summary(held, after, self.store.head(), self._now(), spec.per)
+        plan = plan_summary(held, after, taken, self._now(), spec.per)
         if plan is None:
             return None
         key = summary_id(channel, plan.after)

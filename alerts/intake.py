@@ -118,7 +118,9 @@ def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> D
         return None
     withdrawn = {r.parent_id for r in rows if r.kind == "retraction"}
     for r in rows:
-        if r.alert_id == key or r.kind == "retraction" or r.status not in OPEN_STATUSES or r.alert_id in withdrawn:
+        # (held by the channel's throttle stands too: it is told in the throttle's summary)
+        standing = r.status in OPEN_STATUSES or r.status == HELD
+        if r.alert_id == key or r.kind == "retraction" or not standing or r.alert_id in withdrawn:
             continue
         if _alert_id(r) == det.id:
             return r

@@ -168,7 +168,8 @@ def test_a_throttled_channel_posts_the_first_and_summarises_the_rest(
     rows = {r["delivery_key"]: r for r in map(json.loads, res.output.splitlines()) if "delivery_key" in r}
     assert rows["det0003"]["deliveries"] == {"desk": HELD, "archive": HELD}
     assert rows["det0003"]["delivery_details"]["desk"]["detail"] == f"in throttle summary {key} (sent)"
-    assert rows["det0006"]["withdrawal"]["desk"]["status"] == "suppressed"
+    withdrawal = rows["det0006"]["withdrawal"]["desk"]
+    assert withdrawal["status"] == "suppressed" and "while held by the channel's throttle" in withdrawal["detail"]
     assert rows["det0001"]["deliveries"] == {"desk": "sent", "archive": "sent"}
     res = runner.invoke(app, ["alerts", "list", "--undelivered", "--config", str(cfg)], env={"WATCHFLOOR_STORE": ""})
     assert res.exit_code == 0 and "0 alerts" in res.output, res.output
@@ -264,3 +265,41 @@ def test_two_processes_and_any_clock_decide_the_same_alerts_held(tmp_path: Path)
     three, b3 = fresh("three.db", 60 * 24)  # a day late: the same
     b3.intake()
     assert decisions(three) == expected
+
+
+def test_a_revision_of_a_held_alert_is_an_alert_of_its_own_held_too(tmp_path: Path) -> None:
+    """A late report revises a held alert: there is no message to reply under, so the revision is a new alert,
+    counted like any (here the window is full: held), and the summary lists it, leaving the revised one out."""
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    archive = tmp_path / "archive.jsonl"
+    clock = Clock(T0 + timedelta(minutes=30))
+    d = AlertDispatcher(
+        store,
+        {"archive": FileNotifier("archive", archive)},
+        [Subscription(channel="archive")],
+        RETRY,
+        now=clock,
+        throttles={"archive": SPEC},
+    )
+    store.append([raised(1, 1), raised(2, 2), raised(3, 3)])
+    d.cycle()
+    revision = Detection(
+        id="det0033",
+        rule="shells-shipped",
+        title="Rail cars said to carry shells westward (#3, revised)",
+        severity="critical",
+        group={"route": "R3"},
+        fired_at=T0 + timedelta(minutes=3),
+        revises="det0003",
+        revision=1,
+    )
+    event = detection_event(revision).model_copy(update={"received_at": T0 + timedelta(minutes=31)})
+    store.append([event])
+    d.cycle()
+    (row,) = store.deliveries(alert_ids={event.id})
+    assert (row.kind, row.status) == ("alert", HELD)  # not a reply to a message that does not exist
+    assert len(lines(archive)) == 2
+    clock.at = T0 + timedelta(hours=1)
+    d.cycle()
+    summary = lines(archive)[-1]["digest"]
+    assert [a["id"] for a in summary["alerts"]] == ["det0033"] and summary["revised"] == 1

@@ -148,3 +148,16 @@ def test_never_over_the_limit_and_every_alert_told_once(
     assert sorted(told) == sorted(h.key for h in held)  # each held alert in exactly one summary
     assert len(told) == len(set(told))
     assert len(held) + sum(posted.values()) == len(alerts)  # posted or held: nothing else
+
+
+def test_a_held_alert_raised_again_is_not_told_twice() -> None:
+    """The same alert raised again (its reports re-sent) while held: it stands (told in the summary), so the second
+    raising is suppressed rather than posted in the next window."""
+    from watchfloor.alerts.intake import standing_copy
+    from watchfloor.alerts.notice import payload
+    from watchfloor.schemas.events import Alert
+    from watchfloor.stream_processors.ports import DeliveryRecord
+
+    d = det(1)
+    held = DeliveryRecord("k1", "desk", status="held", payload=payload(Alert(id=d.id, detection=d, channels=())))
+    assert standing_copy(d, "k2", [held]) == held
