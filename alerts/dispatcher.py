@@ -387,7 +387,8 @@ class AlertDispatcher:
         """Enqueue the throttle summaries whose alerts' windows have ended (insert-if-absent under a key of the
         channel and the position the list starts after: one row whoever plans it first); returns how many rows went
         in. They are then delivered like digests."""
-        if not self.throttles:
+        channels = self._summarised()
+        if not channels:
             return 0
         # Only once intake has taken in every detection in the log (ours or another process's pass): a summary
         # planned while another process's intake is still in the window's detections would list part of them, and
@@ -397,13 +398,19 @@ class AlertDispatcher:
         if self.store.read(taken, types=INTAKE_TYPES, limit=1):
             return 0
         rows = []
-        for channel, spec in self.throttles.items():
-            row = self._summary(channel, spec, taken)
+        for channel in channels:
+            row = self._summary(channel, self.throttles.get(channel), taken)
             if row is not None:
                 rows.append(row)
         return self.store.enqueue(rows) if rows else 0
 
-    def _held(self, channel: str) -> tuple[list[Held], int]:
+    def _summarised(self) -> list[str]:
+        """The channels whose held alerts are told in summaries: those with a throttle, and also one whose throttle
+        was taken out of the config since it held alerts (they are told all the same). (Held rows stay `held` once
+        listed: one read of them per cycle; a channel's summaries' ranges say which are new.)"""
+        return list(dict.fromkeys([*self.throttles, *(r.channel for r in self.store.deliveries(statuses={HELD}))]))
+
+    def _held(self, channel: str, spec: ThrottleSpec | None) -> tuple[list[Held], int]:
         """The channel's held alerts (each marked withdrawn or revised when a later row of its rule and group says
         so) and the position its last summary listed through (0: none yet)."""
         summaries = self.store.deliveries(channel=channel, thread_key=summary_thread(channel))
@@ -429,16 +436,18 @@ class AlertDispatcher:
         out = []
         for r in fresh:
             mark, alert = Mark.of(r.payload), alert_of(r.payload)
-            if mark is None or alert is None:
+            decided = (mark.spec if mark is not None else None) or spec
+            if mark is None or alert is None or decided is None:
                 continue  # (not a row the throttle held: nothing to list)
-            out.append(Held(r.alert_id, r.seq, mark.window, alert.detection, gone.get(r.alert_id, "")))
+            end = mark.end(decided)
+            out.append(Held(r.alert_id, r.seq, mark.window, end, alert.detection, gone.get(r.alert_id, ""), decided))
         return out, after
 
-    def _summary(self, channel: str, spec: ThrottleSpec, taken: int) -> DeliveryRecord | None:
-        held, after = self._held(channel)
+    def _summary(self, channel: str, spec: ThrottleSpec | None, taken: int) -> DeliveryRecord | None:
+        held, after = self._held(channel, spec)
         if not held:
             return None
-        plan = plan_summary(held, after, taken, self._now(), spec.per)
+        plan = plan_summary(held, after, taken, self._now())
         if plan is None:
             return None
         key = summary_id(channel, plan.after)
@@ -448,7 +457,7 @@ class AlertDispatcher:
             id=key,
             subscription_id=f"throttle:{channel}",
             channel=channel,
-            slot=plan.until(spec.per),
+            slot=plan.until,
             since=plan.since,
             after_position=plan.after,
             through_position=plan.through,
@@ -461,7 +470,7 @@ class AlertDispatcher:
                 )
                 for h in plan.listed
             ),
-            throttle=str(spec),
+            throttle=str(plan.spec or spec),
             withdrawn=len(plan.withdrawn),
             revised=len(plan.revised),
         )
@@ -798,9 +807,9 @@ class AlertDispatcher:
         if digests and self.digests is not None and (slot := self.digests.next_at(self._now())) is not None:
             times.append(slot.timestamp())
         if digests:
-            for channel, spec in self.throttles.items():
-                held, after = self._held(channel)
-                if (end := next_window_end(held, after, spec.per)) is not None:
+            for channel in self._summarised():
+                held, after = self._held(channel, self.throttles.get(channel))
+                if (end := next_window_end(held, after)) is not None:
                     times.append(end.timestamp())
         if not times:
             return None

@@ -16,7 +16,8 @@ function of the log (positions, raise times) and of the decisions before it: by 
 processes (two `run --once` on one store, `worker --dispatch` beside `notify`) decide every row alike, and neither
 the dispatcher's clock nor the delivery's progress enters into it.
 
-A summary lists the held rows of log positions (after, through]: `after` is the previous summary's `through` (0 for
+A summary is planned only once the dispatcher's intake has taken in every detection in the log, and lists the held
+rows of log positions (after, through]: `after` is the previous summary's `through` (0 for
 the first), so no held alert is listed twice or skipped; `through` stops before the first held row whose window has
 not ended yet. Its ledger key is the channel and `after` (`summary_id`): two processes planning it at once compute
 the same key and the ledger keeps one, with the contents of whoever enqueued it first; a held row past that one's
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from watchfloor.schemas.config import ThrottleSpec
+from watchfloor.schemas.config import ThrottleSpec, parse_throttle
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, stable_id
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.ports import DeliveryRecord
@@ -56,9 +57,14 @@ class Mark:
 
     window: datetime  # the window's start (UTC)
     held: bool
+    spec: ThrottleSpec | None = None  # the throttle that decided it (the config may change later)
 
     def to_json(self, spec: ThrottleSpec) -> dict[str, Any]:
         return {"window": self.window.isoformat(), "held": self.held, "spec": str(spec)}
+
+    def end(self, default: ThrottleSpec) -> datetime:
+        """When its window ends: by the throttle that decided it (else `default`)."""
+        return self.window + (self.spec or default).per
 
     @classmethod
     def of(cls, payload: Mapping[str, Any] | None) -> Mark | None:
@@ -67,7 +73,8 @@ class Mark:
         if not isinstance(data, dict):
             return None
         try:
-            return cls(datetime.fromisoformat(str(data["window"])), bool(data["held"]))
+            spec = parse_throttle(data["spec"]) if data.get("spec") else None
+            return cls(datetime.fromisoformat(str(data["window"])), bool(data["held"]), spec)
         except (KeyError, ValueError):
             return None
 
@@ -89,8 +96,10 @@ class Held:
     key: str
     seq: int
     window: datetime
+    end: datetime  # when its window ends (start + the `per` of the throttle that held it)
     detection: Detection
     gone: str = ""  # "" | "withdrawn" | "revised"
+    spec: ThrottleSpec | None = None  # the throttle that held it
 
 
 @dataclass(frozen=True)
@@ -108,18 +117,24 @@ class SummaryPlan:
     def since(self) -> datetime:
         return min(h.window for h in (*self.listed, *self.withdrawn, *self.revised))
 
-    def until(self, per: timedelta) -> datetime:
-        return max(h.window for h in (*self.listed, *self.withdrawn, *self.revised)) + per
+    @property
+    def spec(self) -> ThrottleSpec | None:
+        """The throttle that held them (the first's: the config may have changed since the others were held)."""
+        return next((h.spec for h in (*self.listed, *self.withdrawn, *self.revised) if h.spec is not None), None)
+
+    @property
+    def until(self) -> datetime:
+        return max(h.end for h in (*self.listed, *self.withdrawn, *self.revised))
 
 
-def plan_summary(held: Sequence[Held], after: int, head: int, now: datetime, per: timedelta) -> SummaryPlan | None:
+def plan_summary(held: Sequence[Held], after: int, head: int, now: datetime) -> SummaryPlan | None:
     """The next summary of a channel whose previous one listed positions up to `after` (0: none yet), at `now`
     (the dispatcher's clock), the log's head being `head`; None when no held alert is ready to be told (none new,
     or the first new one's window has not ended)."""
     pending = sorted((h for h in held if after < h.seq <= head), key=lambda h: (h.seq, h.key))
     through = head
     for h in pending:
-        if h.window + per > now:  # its window is still open: it and everything after it wait
+        if h.end > now:  # its window is still open: it and everything after it wait
             through = h.seq - 1
             break
     taken = [h for h in pending if h.seq <= through]
@@ -138,9 +153,9 @@ def plan_summary(held: Sequence[Held], after: int, head: int, now: datetime, per
     )
 
 
-def next_window_end(held: Sequence[Held], after: int, per: timedelta) -> datetime | None:
+def next_window_end(held: Sequence[Held], after: int) -> datetime | None:
     """When the earliest window of a held alert not listed yet ends (for the live loops' timers)."""
-    ends = [h.window + per for h in held if h.seq > after]
+    ends = [h.end for h in held if h.seq > after]
     return min(ends) if ends else None
 
 

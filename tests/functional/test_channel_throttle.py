@@ -303,3 +303,46 @@ def test_a_revision_of_a_held_alert_is_an_alert_of_its_own_held_too(tmp_path: Pa
     d.cycle()
     summary = lines(archive)[-1]["digest"]
     assert [a["id"] for a in summary["alerts"]] == ["det0033"] and summary["revised"] == 1
+
+
+def test_alerts_held_before_the_throttle_was_taken_out_of_the_config_are_still_told(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    archive = tmp_path / "archive.jsonl"
+    clock = Clock(T0 + timedelta(minutes=10))
+    notifiers = {"archive": FileNotifier("archive", archive)}
+    subs = [Subscription(channel="archive")]
+    before = AlertDispatcher(store, notifiers, subs, RETRY, now=clock, throttles={"archive": SPEC})
+    store.append([raised(1, 1), raised(2, 2), raised(3, 3)])
+    before.cycle()
+    assert store.delivery_status("det0003", "archive") == HELD
+    after = AlertDispatcher(store, notifiers, subs, RETRY, now=clock)  # restarted with no throttle
+    store.append([raised(4, 11), raised(5, 12)])
+    after.cycle()
+    assert [x["key"] for x in lines(archive)] == ["det0001", "det0002", "det0004", "det0005"]
+    clock.at = T0 + timedelta(hours=1)
+    after.cycle()
+    summary = lines(archive)[-1]
+    assert summary["kind"] == "digest" and summary["digest"]["throttle"] == "2 per 1h"
+    assert [a["id"] for a in summary["digest"]["alerts"]] == ["det0003"]
+
+
+def test_every_dispatcher_the_config_makes_has_its_throttles(tmp_path: Path) -> None:
+    """`run`, `notify` and `alerts redeliver --send` (build_dispatcher) and `worker --dispatch` (dispatcher_factory)
+    throttle alike: the decision must come out the same in each."""
+    from watchfloor.wiring import build_dispatcher, dispatcher_factory
+
+    cfg = AppConfig.model_validate(
+        {
+            "store": f"sqlite:///{tmp_path / 'wf.db'}",
+            "channels": [
+                {"type": "file", "name": "archive", "path": str(tmp_path / "a.jsonl"), "throttle": "2 per 1h"},
+                {"type": "console", "name": "console"},
+            ],
+        }
+    )
+    store = open_store(cfg.store)
+    try:
+        assert build_dispatcher(cfg, store).throttles == {"archive": SPEC}
+        assert dispatcher_factory(cfg)(store).throttles == {"archive": SPEC}
+    finally:
+        store.close()

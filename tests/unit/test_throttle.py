@@ -73,19 +73,19 @@ def test_admit_counts_the_window_admitted_only() -> None:
 
 def test_summary_waits_for_the_window_and_lists_by_severity() -> None:
     held = [
-        Held("k5", 5, T0, det(5, "medium")),
-        Held("k6", 6, T0, det(6, "critical", T0 + timedelta(minutes=9))),
-        Held("k7", 7, T0, det(7, "high"), gone="withdrawn"),
-        Held("k9", 9, T0 + HOUR, det(9)),
+        Held("k5", 5, T0, T0 + HOUR, det(5, "medium")),
+        Held("k6", 6, T0, T0 + HOUR, det(6, "critical", T0 + timedelta(minutes=9))),
+        Held("k7", 7, T0, T0 + HOUR, det(7, "high"), gone="withdrawn"),
+        Held("k9", 9, T0 + HOUR, T0 + 2 * HOUR, det(9)),
     ]
-    assert plan_summary(held, 0, 9, T0 + timedelta(minutes=59), HOUR) is None  # the window has not ended
-    assert next_window_end(held, 0, HOUR) == T0 + HOUR
-    plan = plan_summary(held, 0, 9, T0 + HOUR, HOUR)
+    assert plan_summary(held, 0, 9, T0 + timedelta(minutes=59)) is None  # the window has not ended
+    assert next_window_end(held, 0) == T0 + HOUR
+    plan = plan_summary(held, 0, 9, T0 + HOUR)
     assert plan is not None
     assert [h.key for h in plan.listed] == ["k6", "k5"]  # critical first; k9's window is still open: not yet
     assert [h.key for h in plan.withdrawn] == ["k7"]
-    assert (plan.after, plan.through, plan.since, plan.until(HOUR)) == (0, 7, T0, T0 + HOUR)
-    later = plan_summary(held, plan.through, 9, T0 + 2 * HOUR, HOUR)
+    assert (plan.after, plan.through, plan.since, plan.until) == (0, 7, T0, T0 + HOUR)
+    later = plan_summary(held, plan.through, 9, T0 + 2 * HOUR)
     assert later is not None and [h.key for h in later.listed] == ["k9"] and later.after == 7
     assert summary_id("desk", 0) != summary_id("desk", 7) != summary_id("other", 7)
     assert summary_id("desk", 7) == summary_id("desk", 7)  # the same in every process
@@ -125,7 +125,10 @@ def test_never_over_the_limit_and_every_alert_told_once(
         marks.append(mark)
         arrival[position] = raised_min + delay
         if mark.held:
-            held.append(Held(f"k{position}", position, mark.window, det(position), "withdrawn" if withdrawn else ""))
+            end = mark.window + spec.per
+            held.append(
+                Held(f"k{position}", position, mark.window, end, det(position), "withdrawn" if withdrawn else "")
+            )
     posted: dict[datetime, int] = {}
     for m in marks:
         if not m.held:
@@ -137,12 +140,12 @@ def test_never_over_the_limit_and_every_alert_told_once(
     for minute in [*sorted(looks), 10_000]:
         head = max((p for p, at in arrival.items() if at <= minute), default=0)  # what the ledger holds by then
         visible = [h for h in held if h.seq <= head]
-        plan = plan_summary(visible, after, head, T0 + timedelta(minutes=minute), spec.per)
+        plan = plan_summary(visible, after, head, T0 + timedelta(minutes=minute))
         if plan is None:
             continue
         assert plan.after == after and plan.through > after
         for h in (*plan.listed, *plan.withdrawn):
-            assert h.window + spec.per <= T0 + timedelta(minutes=minute)  # sent when its window has ended
+            assert h.end <= T0 + timedelta(minutes=minute)  # sent when its window has ended
         told += [h.key for h in (*plan.listed, *plan.withdrawn, *plan.revised)]
         after = plan.through
     assert sorted(told) == sorted(h.key for h in held)  # each held alert in exactly one summary
@@ -161,3 +164,14 @@ def test_a_held_alert_raised_again_is_not_told_twice() -> None:
     d = det(1)
     held = DeliveryRecord("k1", "desk", status="held", payload=payload(Alert(id=d.id, detection=d, channels=())))
     assert standing_copy(d, "k2", [held]) == held
+
+
+def test_the_config_json_schema_says_how_a_throttle_is_written() -> None:
+    import re
+
+    from watchfloor.schemas.export import all_schemas
+
+    schema = all_schemas()["config"]
+    for name in ("ConsoleChannel", "FileChannel", "SlackChannel", "WebhookChannel", "EmailChannel"):
+        (written,) = [s for s in schema["$defs"][name]["properties"]["throttle"]["anyOf"] if s.get("type") == "string"]
+        assert re.match(written["pattern"], "10 per 1h") and not re.match(written["pattern"], "10/h")
