@@ -78,7 +78,7 @@ from .throttle import (
     HELD,
     Held,
     Mark,
-    admit,
+    decide,
     held_detail,
     next_window_end,
     plan_summary,
@@ -289,6 +289,17 @@ class StoryBook:
             self.read_to = batch[-1][0]
 
 
+_COUNT_PAGE = 5000  # ledger rows per read when counting a throttled channel's decisions
+
+
+@dataclass
+class _Admitted:
+    """A throttled channel's rows admitted per window, from its ledger rows of seq <= `through`."""
+
+    through: int = 0
+    windows: dict[datetime, int] = field(default_factory=dict)
+
+
 def _retraction(text: str) -> Retraction | None:
     """The retraction of a payload that is no detection (the stories read both), or None when intake refuses it
     too. Retractions are rare: the model reads them, no fast path."""
@@ -320,6 +331,9 @@ class AlertDispatcher:
         # channel -> its throttle (`throttle: 10 per 1h` in the config): new top-level alerts past it are held and
         # listed in one summary when their window ends (alerts.throttle).
         self.throttles = dict(throttles or {})
+        self._windows: dict[str, _Admitted] = {}  # throttled channel -> its admitted rows per window, counted so far
+        self._summarised_through: dict[str, int] = {}  # channel -> the position its last summary listed through
+        self._orphans: list[str] | None = None  # channels with held alerts and no throttle now (read once)
         # Not copied: a mapping may build notifiers on demand (Slack channels subscribed from Slack itself).
         self.notifiers = notifiers
         self.subscriptions = tuple(subscriptions)
@@ -406,24 +420,23 @@ class AlertDispatcher:
 
     def _summarised(self) -> list[str]:
         """The channels whose held alerts are told in summaries: those with a throttle, and also one whose throttle
-        was taken out of the config since it held alerts (they are told all the same). (Held rows stay `held` once
-        listed: one read of them per cycle; a channel's summaries' ranges say which are new.)"""
-        return list(dict.fromkeys([*self.throttles, *(r.channel for r in self.store.deliveries(statuses={HELD}))]))
+        was taken out of the config since it held alerts (they are told all the same; the config is read at start,
+        so the held rows of every channel are read once per process, for their channels)."""
+        if self._orphans is None:
+            held = {r.channel for r in self.store.deliveries(statuses={HELD})}
+            self._orphans = sorted(held - set(self.throttles))
+        return [*self.throttles, *self._orphans]
 
     def _held(self, channel: str, spec: ThrottleSpec | None) -> tuple[list[Held], int]:
         """The channel's held alerts (each marked withdrawn or revised when a later row of its rule and group says
         so) and the position its last summary listed through (0: none yet)."""
-        summaries = self.store.deliveries(channel=channel, thread_key=summary_thread(channel))
-        after = 0
-        for r in summaries:
-            try:
-                d = Digest.from_payload(r.payload)
-            except ValueError:
-                continue
-            if d is not None:
-                after = max(after, d.through_position)
-        held_rows = self.store.deliveries(channel=channel, statuses={HELD})
-        fresh = [r for r in held_rows if r.seq > after]
+        # A summary's row has the position it lists through as its seq, and each lists after the one before: the
+        # last one's seq is where the next starts (only summaries newer than those seen before are read).
+        after = self._summarised_through.get(channel, 0)
+        for r in self.store.deliveries(channel=channel, thread_key=summary_thread(channel), after_seq=after):
+            after = max(after, r.seq)
+        self._summarised_through[channel] = after
+        fresh = self.store.deliveries(channel=channel, statuses={HELD}, after_seq=after)
         gone: dict[str, str] = {}
         for tk in {r.thread_key for r in fresh}:
             for r in self.store.deliveries(channel=channel, thread_key=tk):
@@ -485,6 +498,34 @@ class AlertDispatcher:
             created_at=self._clock(),
         )
 
+    def _admitted(self, channel: str, position: int) -> Mapping[datetime, int]:
+        """How many rows of `channel` at log positions before `position` were admitted by the throttle, per window:
+        the decisions recorded in the ledger, read once and then only the rows added since (`after_seq`)."""
+        counted = self._windows.get(channel)
+        if counted is None or counted.through >= position:  # first look, or a position before those counted
+            counted = self._windows[channel] = _Admitted()
+        after = counted.through
+        while True:
+            got = self.store.deliveries(channel=channel, after_seq=after, limit=_COUNT_PAGE)
+            full = len(got) == _COUNT_PAGE
+            if full:  # rows of the page's last seq may go on past it: read them again with the next page
+                last = got[-1].seq
+                got = [r for r in got if r.seq < last]
+            for r in got:
+                if r.seq >= position:
+                    break
+                m = Mark.of(r.payload)
+                if m is not None and not m.held:
+                    counted.windows[m.window] = counted.windows.get(m.window, 0) + 1
+                after = r.seq
+            if not full or (got and got[-1].seq >= position) or not got:
+                break
+        # Rows of the positions before `position` are all in the ledger (intake goes in log order): none is added
+        # at a seq counted past, but the row of `position - 1` may be another process's and not read yet: counted
+        # through the last row read, below `position`.
+        counted.through = min(max(after, counted.through), position - 1)
+        return counted.windows
+
     def _throttled(
         self, row: DeliveryRecord, stored: StoredEvent, det: Detection, spec: ThrottleSpec
     ) -> DeliveryRecord:
@@ -493,12 +534,7 @@ class AlertDispatcher:
         recorded in the channel's rows of earlier log positions, which every process has enqueued (or found) before
         this one."""
         raised = stored.event.received_at or det.fired_at
-        earlier = [
-            m
-            for r in self.store.deliveries(channel=row.channel)
-            if r.seq < stored.position and (m := Mark.of(r.payload)) is not None
-        ]
-        mark = admit(spec, raised, earlier)
+        mark = decide(spec, raised, self._admitted(row.channel, stored.position))
         payload = {**(row.payload or {}), "throttle": mark.to_json(spec)}
         if not mark.held:
             return dataclasses.replace(row, payload=payload)

@@ -79,13 +79,20 @@ class Mark:
             return None
 
 
-def admit(spec: ThrottleSpec, raised: datetime, earlier: Iterable[Mark]) -> Mark:
+def decide(spec: ThrottleSpec, raised: datetime, admitted: Mapping[datetime, int]) -> Mark:
     """Send or hold a new top-level alert raised at `raised`: held when `spec.max` alerts of its window were already
-    admitted. `earlier`: the decisions of the channel's rows of earlier log positions (any window: others are
-    ignored)."""
+    admitted. `admitted`: window start -> how many of the channel's rows of earlier log positions were admitted."""
     window = window_start(raised, spec.per)
-    admitted = sum(1 for m in earlier if m.window == window and not m.held)
-    return Mark(window, admitted >= spec.max)
+    return Mark(window, admitted.get(window, 0) >= spec.max, spec)
+
+
+def admit(spec: ThrottleSpec, raised: datetime, earlier: Iterable[Mark]) -> Mark:
+    """`decide` from the decisions of the channel's rows of earlier log positions (any order, any window)."""
+    counts: dict[datetime, int] = {}
+    for m in earlier:
+        if not m.held:
+            counts[m.window] = counts.get(m.window, 0) + 1
+    return decide(spec, raised, counts)
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,7 @@ __all__ = [
     "Mark",
     "SummaryPlan",
     "admit",
+    "decide",
     "held_detail",
     "next_window_end",
     "plan_summary",

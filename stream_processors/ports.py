@@ -187,8 +187,10 @@ class DeliveryLedger(Protocol):
         channel: str | None = None,
         thread_key: str | None = None,
         limit: int = 100_000,
+        after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
-        """Rows matching every filter given, in (seq, alert_id, channel) order."""
+        """Rows matching every filter given, in (seq, alert_id, channel) order; with `after_seq`, only rows whose
+        `seq` is greater (a reader that keeps what it read before asks only for what is new)."""
         ...
 
     def sent_ref(self, channel: str) -> str:

@@ -67,6 +67,10 @@ class LedgerContract:
         assert [r.alert_id for r in store.deliveries(thread_key="t1", channel="x")] == ["a1", "a2"]
         assert store.deliveries(alert_ids=[]) == [] and store.deliveries(statuses=[]) == []
         assert len(store.deliveries(limit=2)) == 2
+        # only what is new since a seq read before (the channel throttle's incremental count)
+        assert [(r.alert_id, r.channel) for r in store.deliveries(after_seq=1)] == [("a2", "x")]
+        assert [r.alert_id for r in store.deliveries(channel="x", after_seq=0)] == ["a1", "a2"]
+        assert store.deliveries(channel="y", after_seq=1) == []
 
     def test_claim_takes_due_rows_in_order_and_leases_them(self, store: Store) -> None:
         store.enqueue(

@@ -133,6 +133,7 @@ class MemoryDeliveryLedger:
         channel: str | None = None,
         thread_key: str | None = None,
         limit: int = 100_000,
+        after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
         with self._lock:
             rows = sorted(self._deliveries.values(), key=_order)
@@ -143,6 +144,7 @@ class MemoryDeliveryLedger:
             and (alert_ids is None or r.alert_id in alert_ids)
             and (channel is None or r.channel == channel)
             and (thread_key is None or r.thread_key == thread_key)
+            and (after_seq is None or r.seq > after_seq)
         ]
         return out[:limit]
 

@@ -345,6 +345,7 @@ class SqlDeliveryLedger:
         channel: str | None = None,
         thread_key: str | None = None,
         limit: int = 100_000,
+        after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
         t = deliveries_table
         if (statuses is not None and not statuses) or (alert_ids is not None and not alert_ids):
@@ -356,6 +357,8 @@ class SqlDeliveryLedger:
             conds.append(t.c.channel == channel)
         if thread_key is not None:
             conds.append(t.c.thread_key == thread_key)
+        if after_seq is not None:
+            conds.append(t.c.seq > after_seq)
         out: list[DeliveryRecord] = []
         chunks = [None] if alert_ids is None else list(_chunks(sorted(set(alert_ids))))
         with self._read() as conn:

@@ -225,12 +225,17 @@ def decisions(store: Store) -> dict[tuple[str, str], str]:
     return {(r.alert_id, r.channel): r.status for r in store.deliveries() if r.kind == "alert"}
 
 
-def test_two_processes_and_any_clock_decide_the_same_alerts_held(tmp_path: Path) -> None:
+@pytest.mark.parametrize("page", [5000, 2])
+def test_two_processes_and_any_clock_decide_the_same_alerts_held(
+    tmp_path: Path, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The same detections handled by two dispatchers: B (its clock two hours ahead) takes in the first four and
     loses the race to commit them (as a pass does when another commits first), then A takes in all; and B alone.
     The held alerts are the same every way: the decision is the log's, not the clock's or the order of processes."""
     events = [raised(1, 1), raised(2, 2), raised(3, 50), raised(4, 59), raised(5, 61), raised(6, 62), raised(7, 63)]
     events.insert(3, raised(8, 30, route="R1"))  # a follow-up: not counted
+    # (the count reads the channel's rows a page at a time, and then only the new ones: here also 2 at a time)
+    monkeypatch.setattr("watchfloor.alerts.dispatcher._COUNT_PAGE", page)
 
     def fresh(name: str, minutes: int) -> tuple[Store, AlertDispatcher]:
         store = open_store(f"sqlite:///{tmp_path / name}")
@@ -265,6 +270,22 @@ def test_two_processes_and_any_clock_decide_the_same_alerts_held(tmp_path: Path)
     three, b3 = fresh("three.db", 60 * 24)  # a day late: the same
     b3.intake()
     assert decisions(three) == expected
+
+    # a process started later counts the rows already in the ledger (pages of them) before its first decision
+    one.append([raised(9, 64), raised(10, 125)])
+    later = AlertDispatcher(
+        one,
+        {"archive": FileNotifier("archive", tmp_path / "later.jsonl")},
+        [Subscription(channel="archive")],
+        RETRY,
+        now=Clock(T0 + timedelta(hours=3)),
+        throttles={"archive": SPEC},
+    )
+    later.intake()
+    assert (one.delivery_status("det0009", "archive"), one.delivery_status("det0010", "archive")) == (
+        HELD,
+        "outstanding",
+    )
 
 
 def test_a_revision_of_a_held_alert_is_an_alert_of_its_own_held_too(tmp_path: Path) -> None:

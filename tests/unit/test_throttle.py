@@ -66,7 +66,8 @@ def test_admit_counts_the_window_admitted_only() -> None:
         marks.append(admit(spec, T0 + timedelta(minutes=minute), marks))
     assert [m.held for m in marks] == [False, False, True, True]
     # the next window starts afresh; held ones never count
-    assert admit(spec, T0 + HOUR, marks) == Mark(T0 + HOUR, False)
+    nxt = admit(spec, T0 + HOUR, marks)
+    assert (nxt.window, nxt.held, nxt.spec) == (T0 + HOUR, False, spec)
     # the order the earlier decisions are read in makes no difference
     assert admit(spec, T0, reversed(marks)) == admit(spec, T0, marks)
 
