@@ -10,15 +10,18 @@ of an alert the channel has are replies about it and always go.
 Why the same decision comes out in every process. The dispatcher's intake takes the log's detections one at a time in
 log order and enqueues each row insert-if-absent (the first writer's row stands), so when any process decides the row
 of the detection at log position p for a throttled channel, the channel's rows of every earlier position are already in
-the ledger, each with its own decision recorded in its payload (`throttle: {window, held}`). `admit` counts those
-decisions (never a status that changes later: sent, failed, replaced), in the detection's window only, so it is a
-function of the log (positions, raise times) and of the decisions before it: by induction on the log position, two
-processes (two `run --once` on one store, `worker --dispatch` beside `notify`) decide every row alike, and neither
-the dispatcher's clock nor the delivery's progress enters into it.
+the ledger (a process's pass commits each event after its rows, and one that lost the race to commit stops), each
+with its own decision recorded in its payload (`throttle: {window, held, spec}`). `decide` counts those decisions
+(never a status that changes later: sent, failed, replaced), in the detection's window only, so it is a function of
+the log (positions, raise times) and of the decisions before it: by induction on the log position, two processes
+(two `run --once` on one store, `worker --dispatch` beside `notify`) decide every row alike, and neither the
+dispatcher's clock nor the delivery's progress enters into it. (The dispatcher keeps the counts it read and reads
+only the rows added since: no row with a decision is added at a position it counted past, and decisions never
+change.)
 
 A summary is planned only once the dispatcher's intake has taken in every detection in the log, and lists the held
-rows of log positions (after, through]: `after` is the previous summary's `through` (0 for
-the first), so no held alert is listed twice or skipped; `through` stops before the first held row whose window has
+rows of log positions (after, through]: `after` is the previous summary's `through` (0 for the first), so no held
+alert is listed twice or skipped; `through` stops before the first held row whose window has
 not ended yet. Its ledger key is the channel and `after` (`summary_id`): two processes planning it at once compute
 the same key and the ledger keeps one, with the contents of whoever enqueued it first; a held row past that one's
 `through` is listed by the next summary. A held alert withdrawn (or revised: its revision is told on its own) before
