@@ -85,7 +85,8 @@ class CheckpointMoved(RuntimeError):
         super().__init__(f"checkpoint {processor!r} is at {found}, not {expected}: another process moved it")
 
 
-DELIVERY_STATUSES = ("outstanding", "sent", "expired", "suppressed")
+# held: an alert its channel's throttle held back, told in the channel's throttle summary (alerts.throttle)
+DELIVERY_STATUSES = ("outstanding", "sent", "expired", "suppressed", "held")
 """Ledger states. outstanding: still to be delivered (retried until it is sent or expires); sent: the channel
 has it; expired: given up after the maximum age (re-sendable); suppressed: deliberately not sent (a silence).
 Stores written by older versions may also hold 'pending' and 'failed'; they migrate to outstanding."""

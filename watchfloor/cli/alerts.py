@@ -339,7 +339,8 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """Alerts raised so far, from the store, with their delivery status per channel (from the delivery ledger:
-    sent, outstanding with its attempts and next attempt, expired, suppressed), and their withdrawal's, if any.
+    sent, outstanding with its attempts and next attempt, expired, suppressed, held by the channel's throttle and in
+    which summary), and their withdrawal's, if any.
     Given ids, only those: an alert id, or any key a reader saw (a revision's or withdrawal's delivery key, Slack
     metadata's, an email's Message-ID) finds its alert."""
     from watchfloor.wiring import open_store  # the one store opener
