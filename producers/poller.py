@@ -313,7 +313,9 @@ class SourcePoller:
         failed: list[OSError] = []
         # A read that fails part-way (a truncated .gz) ends the items instead of the ingest, so every whole
         # line read before the error is committed, not only the full batches before it.
-        result.ingested = ingest(self.store, _until_error(items, failed), source.path, batch_size=self.batch_size)
+        result.ingested = ingest(
+            self.store, _until_error(items, failed), source.path, batch_size=self.batch_size, feed=_feed(source)
+        )
         if failed:
             result.error = str(failed[0])
         return result
@@ -352,7 +354,13 @@ class SourcePoller:
                 failed.append(e)
             else:
                 result.ingested.merge(
-                    ingest(self.store, _until_error(items, failed), source.path, batch_size=self.batch_size)
+                    ingest(
+                        self.store,
+                        _until_error(items, failed),
+                        source.path,
+                        batch_size=self.batch_size,
+                        feed=_feed(source),
+                    )
                 )
             if failed:  # not marked read: the next poll tries it again (a .zip still being downloaded, say)
                 result.error = str(failed[0])
@@ -400,7 +408,9 @@ class SourcePoller:
                 items = read_gdelt_archive(
                     file.data, redact_url(file.url), options=options, max_body_chars=self.max_body_chars
                 )
-                result.ingested.merge(ingest(self.store, _until_error(items, failed), url, batch_size=self.batch_size))
+                result.ingested.merge(
+                    ingest(self.store, _until_error(items, failed), url, batch_size=self.batch_size, feed=_feed(source))
+                )
                 if failed:  # checked whole before, so hardly ever; its rows read stand, and it is read again
                     result.error = str(failed[0])
                     break
@@ -503,5 +513,23 @@ class SourcePoller:
             max_editions=source.max_editions,
             held=state.get("editions_held"),
             latest=state.get("editions_latest"),
+            feed=_feed(source),
         )
         return result
+
+
+def _feed(source: JsonlSource | GdeltSource | RssSource) -> str | None:
+    """What every document of `source` counts as for corroboration: its configured identity (url or path), unless
+    it is declared an aggregator, whose items each carry their own outlet's name (docs/rules.md, "Independent
+    sources")."""
+    if source.aggregator:
+        return None
+    if isinstance(source, RssSource) and source.source_name:
+        # The operator's own name for it (trusted, unlike the feed's <title>): two feeds of one outlet given the
+        # same source_name are one source, and it is the name the evidence shows, so it counts as before.
+        return source.source_name
+    # Marked by kind, so a url never equals a name an aggregator's item or an operator gives.
+    if isinstance(source, RssSource):
+        return f"rss:{source.url}"
+    where = source.path if isinstance(source, JsonlSource) else (source.url or source.path)
+    return f"{source.kind}:{where}"

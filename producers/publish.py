@@ -525,6 +525,7 @@ def ingest(
     max_editions: int | None = DEFAULT_MAX_EDITIONS,
     held: Mapping[str, str] | None = None,
     latest: Mapping[str, Sequence[str]] | None = None,
+    feed: str | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -543,6 +544,8 @@ def ingest(
     `checkpoint` may be a function of the summary, called before that commit, when the batches are read.
     Every event is stamped with `now` (default: the current UTC time, the one clock read): documents carry it
     as `received_at`, with `origin` (the source as configured), which the engine's event time is built on.
+    With `feed` (a source not declared an aggregator: its configured identity), every document's `source.feed` is
+    set to it, so corroboration counts all of them as one source whatever name each carries (docs/rules.md).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -557,6 +560,8 @@ def ingest(
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):
+            if feed is not None and item.source.feed != feed:
+                item = item.model_copy(update={"source": item.source.model_copy(update={"feed": feed})})
             try:
                 ev = document_event(item, origin, at)
             except Exception as e:  # e.g. a model that cannot be serialised: this record only

@@ -145,12 +145,21 @@ def _http_only(value: Any, info: ValidationInfo) -> Any:
 class JsonlSource(_Strict):
     kind: Literal["jsonl"] = "jsonl"
     path: str
+    # Whether each record's own `source` counts as an outlet of its own for corroboration (docs/rules.md,
+    # "Independent sources"). True by default: a JSONL file is a corpus the operator assembled from many outlets
+    # (the 2023 corpus, the key-days captures), and whoever writes it is trusted to name them. False: the file
+    # is one source, whatever names its records carry.
+    aggregator: bool = True
 
 
 class RssSource(_Strict):
     kind: Literal["rss"] = "rss"
     url: str  # a URL (http/https/file) or a local path
-    source_name: str | None = None  # defaults to the feed's title
+    source_name: str | None = None  # the name shown; defaults to the feed's title
+    # False (default): the feed is ONE source for corroboration, whatever name its <title> or entries claim (its
+    # url is its identity). True: a declared aggregator whose entries' names count as outlets of their own, a trust
+    # in the feed's publisher that this setting delegates (docs/rules.md, "Independent sources").
+    aggregator: bool = False
     poll: Duration = timedelta(minutes=15)
     timeout: Duration | None = None  # the whole fetch, not one read (None: 30s)
     max_bytes: int | None = Field(default=None, ge=1)  # on the wire and after decompression (None: 20 MiB)
@@ -200,6 +209,10 @@ class GdeltSource(_Strict):
     min_mentions: int = Field(default=1, ge=0)
     event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
     countries: list[str] = Field(default_factory=list)  # Actor1 or Actor2 CAMEO country code (PRK, RUS); empty: all
+    # True (default): GDELT indexes many outlets, and each row's outlet (its SOURCEURL's site) counts as a source of
+    # its own for corroboration: GDELT, and the transport of its files, are trusted to name them. False: the
+    # source is one source (docs/rules.md, "Independent sources").
+    aggregator: bool = True
 
     @field_validator("event_codes", mode="before")
     @classmethod

@@ -76,6 +76,11 @@ class SourceRef(_Frozen):
     name: str = Field(min_length=1)
     url: str | None = None
     kind: str | None = None  # e.g. "newspaper", "state-media", "feed"
+    # The configured source (its url or path, as configured) this document counts as when corroboration counts
+    # distinct sources: set by the producer, never by the input (the contract refuses it), so a feed is one source
+    # whatever name its <title> claims on each poll. None: the name counts (a source declared `aggregator`, whose
+    # items carry their own outlet; a JSONL corpus file; events written before this field existed).
+    feed: str | None = None
 
 
 class Issuer(_Frozen):
@@ -125,6 +130,8 @@ class Signal(_Frozen):
     name: str  # the signal definition's name in the rule pack
     document_id: str
     source: str
+    # Its document's `source.feed`: what corroboration counts as its source (None: `source`, the name).
+    feed: str | None = None
     url: str | None = None
     published_at: AwareDatetime
     sentence: str

@@ -139,11 +139,13 @@ def _check_metadata(metadata: Any) -> None:
         raise InputError(f"is {size} bytes as JSON, over the limit of {MAX_METADATA_BYTES}", "metadata")
 
 
-_SOURCE_KEYS = frozenset({"name", "url", "kind"})
+# `feed` (events.SourceRef) is what the producer stamps from the configuration: a record's own is accepted, so a
+# document dumped from a store reads back as input, and ignored (_source_ref), so no record chooses what it counts as.
+_SOURCE_KEYS = frozenset({"name", "url", "kind", "feed"})
 
 
 def _check_source(value: Any) -> str:
-    """Check `source` (a name, or an object {name, url, kind}) and return the name."""
+    """Check `source` (a name, or an object {name, url, kind}; a `feed` is ignored) and return the name."""
     if isinstance(value, str):
         name = value.strip()
         if not name:
@@ -166,8 +168,10 @@ def _check_source(value: Any) -> str:
 
 def _source_ref(value: Any) -> SourceRef:
     if isinstance(value, str):
-        return _make_source({"name": visible_text(value.strip()), "url": None, "kind": None})
-    return _make_source({"name": visible_text(value["name"]), "url": value.get("url"), "kind": value.get("kind")})
+        return _make_source({"name": visible_text(value.strip()), "url": None, "kind": None, "feed": None})
+    return _make_source(
+        {"name": visible_text(value["name"]), "url": value.get("url"), "kind": value.get("kind"), "feed": None}
+    )
 
 
 # Control characters other than tab and line breaks: none belongs in news text, and ESC sequences from a feed
@@ -227,7 +231,7 @@ def _check_id(given: Any) -> None:
 
 
 _KNOWN = frozenset({"type", "id", "published_at", "source", "url", "title", "body", "language", "issuer", "metadata"})
-_make_source = trusted_maker(SourceRef, {"name": "n", "url": None, "kind": None})
+_make_source = trusted_maker(SourceRef, {"name": "n", "url": None, "kind": None, "feed": None})
 _make_document = trusted_maker(
     Document,
     {

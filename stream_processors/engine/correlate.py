@@ -144,7 +144,9 @@ class Correlator:
                     continue
             if ev is None:  # built once, shared by every group it feeds (never mutated)
                 ev = self._evidence(sig, t, published)
-            item = (t, sig.document_id, sig.sentence_index, sig.name, ri, sig.source, ev, 0)
+            # The observation's source, what `distinct: source` and stories count, is the configured source when the
+            # document has one (Signal.feed): a feed renaming itself stays one source. Evidence keeps the name shown.
+            item = (t, sig.document_id, sig.sentence_index, sig.name, ri, sig.feed or sig.source, ev, 0)
             out.extend(self._observe(state, det, group, item, gkey))
         return compose(self, state, out) if self.derived and out else out
 
@@ -326,7 +328,7 @@ class Correlator:
             sig.sentence_index,
             sig.name,
             ri,
-            sig.source,
+            sig.feed or sig.source,
             self._evidence(sig, when, published),
             0,
         )
@@ -339,7 +341,8 @@ class Correlator:
         edited = item_of(sig.document_id) or sig.document_id
         seen = datetime.fromtimestamp(t, UTC)
         reason = restatement_reason(sig.source, edited, seen, first[P.EV][P.E_MODALITY], sig.modality)
-        cause: P.Item = (t, sig.document_id, 0, "", 0, sig.source, None, 0)  # only its time and document are read
+        # Only its time and document are read.
+        cause: P.Item = (t, sig.document_id, 0, "", 0, sig.feed or sig.source, None, 0)
         return self.replay_from(det, self.plans[det.id], gs, group, start, start_key, cause, reason=reason)
 
     # -- evaluating ------------------------------------------------------------------------------------------

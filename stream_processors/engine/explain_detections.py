@@ -454,7 +454,7 @@ class Explainer:
             if arrived is not None and arrived[0] == doc:
                 t = arrived[1]
         for ri, _r in fitting:
-            self.seen.setdefault(key, []).append((t, ri, sig.source, doc, sig.story))
+            self.seen.setdefault(key, []).append((t, ri, sig.feed or sig.source, doc, sig.story))
         # An alert cites the document when one of the reports it rests on is it: also beyond the ten it shows
         # (a late report completing a count of twelve sits among the reports in time order, not shown).
         mine = [

@@ -337,7 +337,7 @@ class Extractor:
         story_signals = rules.story_signals
         make = self._make_signal
         context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
-        doc_id = source = url = published_at = None
+        doc_id = source = feed = url = published_at = None
         first_seen = False
         for sent, in_order in todo:
             index = sent.index
@@ -372,6 +372,7 @@ class Extractor:
                         built = doc.build()  # type: ignore[union-attr]
                     if doc_id is None:
                         doc_id, source, url, published_at = built.id, built.source.name, built.url, built.published_at
+                        feed = built.source.feed
                         # An undated feed entry, dated when first seen: its evidence is shown so (events.dated_text).
                         first_seen = built.metadata.get("date") == FIRST_SEEN
                 if plain:
@@ -399,6 +400,7 @@ class Extractor:
                             "name": sname,
                             "document_id": doc_id,
                             "source": source,
+                            "feed": feed,
                             "url": url,
                             "published_at": published_at,
                             "sentence": sent.text,
@@ -515,6 +517,7 @@ def signal_maker() -> Callable[[dict[str, Any]], Signal]:
         "name": "n",
         "document_id": "d",
         "source": "s",
+        "feed": None,
         "url": None,
         "published_at": _EPOCH,
         "sentence": "t",

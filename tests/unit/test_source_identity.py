@@ -1,0 +1,98 @@
+"""Corroboration counts a document's configured source (`source.feed`) when it has one, else its name (trial 16, H1)."""
+
+from __future__ import annotations
+
+import json
+
+from watchfloor.producers.publish import ingest
+from watchfloor.schemas.config import GdeltSource, JsonlSource, RssSource
+from watchfloor.schemas.events import Detection, Document, Event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.stores import open_store
+
+from .engine_helpers import DATA, doc, engine_for
+
+COMPOSED = str(DATA / "rules" / "composed.yaml")
+FIRST = "Alphaland closed the border."
+SECOND = "Officials in Alphaland closed the border crossing at dawn, a second outlet reports."
+
+
+def fed(d: Document, feed: str | None) -> Document:
+    return d.model_copy(update={"source": d.source.model_copy(update={"feed": feed})})
+
+
+def confirmed(*docs: Document, round_trip: bool = False) -> bool:
+    engine = engine_for(COMPOSED)
+    state = engine.initial_state()
+    out = []
+    for d in docs:
+        state, outs = engine.process_document(state, d)
+        out += [o for o in outs if isinstance(o, Detection)]
+        if round_trip:  # a checkpoint read back: the same answer (replay == live)
+            state = engine.restore(json.loads(json.dumps(state)))
+    return "closure-confirmed" in [o.rule for o in out]
+
+
+def pair(feed_a: str | None, feed_b: str | None) -> tuple[Document, Document]:
+    a = doc(FIRST, at=0, source="Wire A", doc_id="d1")
+    b = doc(SECOND, at=2, source="Wire B", doc_id="d2")
+    return fed(a, feed_a), fed(b, feed_b)
+
+
+def test_one_configured_source_under_two_names_is_one_source() -> None:
+    assert not confirmed(*pair("rss:https://wire.example/feed", "rss:https://wire.example/feed"))
+    assert not confirmed(*pair("rss:https://wire.example/feed", "rss:https://wire.example/feed"), round_trip=True)
+
+
+def test_two_configured_sources_are_two() -> None:
+    assert confirmed(*pair("rss:https://a.example/feed", "rss:https://b.example/feed"))
+
+
+def test_without_a_feed_the_name_counts_as_before() -> None:
+    # Events stored before the field existed, and an aggregator's items (each names its outlet).
+    assert confirmed(*pair(None, None))
+    assert confirmed(*pair(None, None), round_trip=True)
+
+
+def test_an_event_written_before_reads_as_today() -> None:
+    d = doc(FIRST, source="Wire A", doc_id="d1")
+    payload = d.model_dump(mode="json")
+    del payload["source"]["feed"]
+    ev = Event(id="d1", type="news.article", time=d.published_at, payload=payload)
+    engine = engine_for(COMPOSED)
+    _state, outs = engine.process(engine.initial_state(), ev)
+    assert outs and all(getattr(o, "feed", None) is None for o in outs if hasattr(o, "document_id"))
+
+
+def test_an_input_record_cannot_claim_a_feed() -> None:
+    # Accepted (a document dumped from a store reads back as input) and ignored: the producer stamps it.
+    d = parse_document(
+        {
+            "type": "news.article",
+            "published_at": "2025-03-01T00:00:00Z",
+            "source": {"name": "Wire A", "feed": "rss:https://a.example/feed"},
+            "body": FIRST,
+        }
+    )
+    assert d.source.feed is None and d.source.name == "Wire A"
+
+
+def test_ingest_stamps_the_configured_source_on_every_document() -> None:
+    store = open_store("memory://")
+    a, b = pair(None, None)
+    ingest(store, [a, b], "https://wire.example/feed", feed="rss:https://wire.example/feed")
+    feeds = {se.event.payload["source"]["feed"] for se in store.read(types={"news.article"}, limit=10)}
+    assert feeds == {"rss:https://wire.example/feed"}
+    names = {se.event.payload["source"]["name"] for se in store.read(types={"news.article"}, limit=10)}
+    assert names == {"Wire A", "Wire B"}
+
+
+def test_the_defaults() -> None:
+    from watchfloor.producers.poller import _feed
+
+    assert _feed(RssSource(url="https://a.example/feed")) == "rss:https://a.example/feed"
+    assert _feed(RssSource(url="https://a.example/feed", source_name="Wire")) == "Wire"
+    assert _feed(RssSource(url="https://a.example/feed", aggregator=True)) is None
+    assert _feed(JsonlSource(path="corpus.jsonl")) is None  # a corpus file: many outlets
+    assert _feed(JsonlSource(path="partner.jsonl", aggregator=False)) == "jsonl:partner.jsonl"
+    assert _feed(GdeltSource(path="exports/")) is None
