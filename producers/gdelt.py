@@ -59,6 +59,15 @@ SHAPE_ROWS = 10
 (a labels .csv left in an export folder): it is refused whole with one dead letter, not one per line. A real
 export with a broken row or two among the first still has the others, so it is read."""
 
+MAX_ROW_BYTES = 64 * 1024
+"""The longest row read (newline included): a GDELT event row is well under 2 KB (61 short fields and a URL). A
+longer one is dead-lettered with its line and skipped in pieces of this size, never held whole (trial 16, M1)."""
+
+DEFAULT_MAX_UNZIPPED_BYTES = 16 * 20 * 1024 * 1024
+"""How many bytes one export file may expand to (all its members), unless its source says (`max_unzipped_bytes`):
+16 × the default download cap of 20 MiB. A real 15-minute GDELT 2.0 export expands about 8 times to a few MB, a
+1.0 daily export to a few hundred MB at most; a zip bomb of 150 KB expanded to 150 MiB in one row (trial 16, M1)."""
+
 MAX_ID_DIGITS = 19
 """GLOBALEVENTID is a 64-bit integer: at most 19 digits, leading zeros aside."""
 
@@ -89,6 +98,8 @@ class GdeltOptions:
     min_mentions: int = 1  # NumMentions at least this
     event_codes: tuple[str, ...] = ()  # CAMEO EventCode prefixes to keep ("19", "057"); empty: all
     countries: tuple[str, ...] = ()  # keep a row whose Actor1 or Actor2 CountryCode is one of these; empty: all
+    # How far one export file is read, unzipped (all its members): past it the file is given up on, with a dead letter.
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES
 
 
 @dataclass(frozen=True)
@@ -491,26 +502,82 @@ def _read_files(
         yield from _read_members(_members(file), options, max_body_chars, table)
 
 
+class _Budget:
+    """The bytes one export file may still be read for, across its members (options.max_unzipped_bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.read = 0
+
+    def take(self, n: int) -> bool:
+        """Count `n` more bytes read; False once the file is past its limit."""
+        self.read += n
+        return self.read <= self.limit
+
+
 def _read_members(
     members: Iterator[tuple[str, IO[bytes]]], options: GdeltOptions, max_body_chars: int, table: Lookups
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """The rows of each (origin, stream), as _read_stream gives them; a stream that fails part way (a truncated
     archive, a failing disk) raises GdeltSourceError, the rows before it standing."""
+    budget = _Budget(options.max_unzipped_bytes)
     for origin, stream in members:
         try:
-            yield from _read_stream(stream, origin, options, max_body_chars, table)
+            yield from _read_stream(stream, origin, options, max_body_chars, table, budget)
         except (OSError, EOFError, zipfile.BadZipFile) as e:
             raise GdeltSourceError(f"cannot read GDELT file {origin}: {e}") from e
+        if budget.read > budget.limit:
+            return  # given up on: the file's later members are not read either
+
+
+def _too_big(origin: str, line: int, budget: _Budget) -> DeadLetter:
+    return DeadLetter(
+        origin=origin,
+        line=line,
+        field="max_unzipped_bytes",
+        reason=(
+            f"the export expands past max_unzipped_bytes ({budget.limit:,} bytes unzipped; a real export is a few MB): "
+            "the rest of the file is not read"
+        ),
+    )
 
 
 def _read_stream(
-    stream: IO[bytes], origin: str, options: GdeltOptions, max_body_chars: int, table: Lookups
+    stream: IO[bytes],
+    origin: str,
+    options: GdeltOptions,
+    max_body_chars: int,
+    table: Lookups,
+    budget: _Budget | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
+    budget = budget or _Budget(options.max_unzipped_bytes)
     line = 0
     # The first rows are held until one has a GDELT row's shape (SHAPE_ROWS): if none has, the file is refused.
     held: list[tuple[int, list[str]]] | None = []
-    for raw in stream:
+    while True:
+        # A row at most MAX_ROW_BYTES long, never more: `for raw in stream` read a row with no newline whole (a zip
+        # member of 150 MiB of one row took 470 MB; trial 16, M1).
+        raw = stream.readline(MAX_ROW_BYTES)
+        if not raw:
+            break
         line += 1
+        if not budget.take(len(raw)):
+            yield line, _too_big(origin, line, budget)
+            return
+        # (A zip member's readline can return a few hundred bytes past its limit: ZipExtFile peeks ahead.)
+        ended = raw.endswith(b"\n")
+        if len(raw) > MAX_ROW_BYTES or (len(raw) == MAX_ROW_BYTES and not ended):
+            size = len(raw)
+            while not ended:  # the rest of the row, a piece at a time, counted against the file's budget
+                piece = stream.readline(MAX_ROW_BYTES)
+                size += len(piece)
+                if not budget.take(len(piece)):
+                    yield line, _too_big(origin, line, budget)
+                    return
+                ended = not piece or piece.endswith(b"\n")
+            if size > MAX_ROW_BYTES:  # (else a last row of exactly MAX_ROW_BYTES with no newline: read below)
+                yield line, _row_too_long(origin, line, size, raw)
+                continue
         # GDELT writes UTF-8; a stray byte costs its character (U+FFFD), not the event.
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not text.strip():
@@ -536,6 +603,16 @@ def _read_stream(
                 yield at, item
     if held:
         yield held[0][0], _not_an_export(origin, held)
+
+
+def _row_too_long(origin: str, line: int, size: int, start: bytes) -> DeadLetter:
+    shown = start[:RAW_LIMIT].decode("utf-8", errors="replace")
+    return DeadLetter(
+        origin=origin,
+        line=line,
+        reason=f"row of {size:,} bytes, over the limit of {MAX_ROW_BYTES:,} (a GDELT event row is under 2 KB): skipped",
+        raw=shown + "…",
+    )
 
 
 def _not_an_export(origin: str, held: list[tuple[int, list[str]]]) -> DeadLetter:

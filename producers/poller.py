@@ -142,12 +142,21 @@ def _interval(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None
     return None
 
 
+UNZIPPED_FACTOR = 16
+"""A GDELT source's default max_unzipped_bytes, times its max_bytes (gdelt.DEFAULT_MAX_UNZIPPED_BYTES by default)."""
+
+
 def _gdelt_options(source: GdeltSource) -> GdeltOptions:
     return GdeltOptions(
         root_only=source.root_only,
         min_mentions=source.min_mentions,
         event_codes=tuple(source.event_codes),
         countries=tuple(source.countries),
+        max_unzipped_bytes=(
+            source.max_unzipped_bytes
+            if source.max_unzipped_bytes is not None
+            else UNZIPPED_FACTOR * (source.max_bytes if source.max_bytes is not None else DEFAULT_MAX_BYTES)
+        ),
     )
 
 

@@ -195,6 +195,9 @@ class GdeltSource(_Strict):
     poll: Duration = timedelta(minutes=15)  # url only: GDELT publishes every 15 minutes
     timeout: Duration | None = None  # url only: each download, all of it (None: 30s)
     max_bytes: int | None = Field(default=None, ge=1)  # url only: each download (None: 20 MiB)
+    # Each export file, unzipped (all its members): past it the file is given up on with a dead letter, the rows
+    # before it kept (a zip bomb: 150 KB expanding to 150 MiB). None: 16 × max_bytes (320 MiB at the default).
+    max_unzipped_bytes: int | None = Field(default=None, ge=1)
     catch_up: Duration = timedelta(hours=24)  # url only: how far before the latest export missed ones are fetched
     # url only: credentials, as an rss source's (never in the file: the url is the source's identity, stored as
     # written). HTTP Basic as `username` with the password in the environment variable `password_env` (both or
