@@ -459,3 +459,32 @@ def test_backtest_says_it_does_not_follow_a_lastupdate_url() -> None:
     res = CliRunner().invoke(app, ["backtest", "--rules", str(PACK), "http://127.0.0.1:9/gdeltv2/lastupdate.txt"])
     assert res.exit_code != 0
     assert "a GDELT lastupdate.txt is followed live by `ingest`, `run` and `produce`" in res.output
+
+
+def test_a_zip_bomb_is_given_up_on_with_a_dead_letter_and_the_next_file_is_read(gdelt_server: GdeltServer) -> None:
+    # Trial 16 (M1): 153 KB that expand to 150 MiB of one row took ~470 MB; here 32 MiB under a 1 MiB cap.
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z, z.open(f"{T0}.export.CSV", "w") as member:
+        member.write("".join(r + "\n" for r in FIRST[:1]).encode())
+        for _ in range(32):
+            member.write(b"1" * (1 << 20))
+    gdelt_server.files[f"/gdeltv2/{T0}.export.CSV.zip"] = out.getvalue()
+    assert len(out.getvalue()) < 100_000
+    gdelt_server.announce(T0)
+    store = MemoryStore()
+    first = poll(store, source(gdelt_server, max_unzipped_bytes=1 << 20))
+    assert first.error is None and first.ingested is not None and first.ingested.accepted == 1
+    dead = [se.event.payload for se in store.read(types={"dead_letter"})]
+    assert len(dead) == 1 and dead[0]["line"] == 2 and dead[0]["field"] == "max_unzipped_bytes", dead
+    assert dead[0]["origin"].endswith(f"{T0}.export.CSV.zip:{T0}.export.CSV")
+    assert "the rest of the file is not read" in dead[0]["reason"]
+    # Given up on, not tried again: the checkpoint is past it, and the next file is read.
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    gdelt_server.requests.clear()
+    second = poll(store, source(gdelt_server, max_unzipped_bytes=1 << 20))
+    assert second.error is None and gdelt_server.zips_fetched() == [T1]
+    assert {"gdelt:1194000006", "gdelt:1194000009"} <= ids(store)
