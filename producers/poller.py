@@ -46,7 +46,7 @@ from .gdelt import (
 )
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlSourceError, read_jsonl_numbered
-from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest
+from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest, source_feed
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
 from .source_auth import MissingSecret, source_credentials, source_query
 
@@ -537,8 +537,7 @@ def _feed(source: JsonlSource | GdeltSource | RssSource) -> str | None:
         # The operator's own name for it (trusted, unlike the feed's <title>): two feeds of one outlet given the
         # same source_name are one source, and it is the name the evidence shows, so it counts as before.
         return source.source_name
-    # Marked by kind, so a url never equals a name an aggregator's item or an operator gives.
     if isinstance(source, RssSource):
-        return f"rss:{source.url}"
+        return source_feed("rss", source.url)
     where = source.path if isinstance(source, JsonlSource) else (source.url or source.path)
-    return f"{source.kind}:{where}"
+    return source_feed(source.kind, str(where))

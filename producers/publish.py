@@ -513,6 +513,19 @@ CheckpointArg = tuple[str, Checkpoint] | Callable[[IngestSummary], tuple[str, Ch
 """ingest's `checkpoint`: (name, checkpoint), or a function of the ingest's summary that gives one (or None: none)."""
 
 
+def source_feed(kind: str, where: str) -> str:
+    """The identity a source not declared an aggregator gives its documents (`SourceRef.feed`): its kind and its url
+    or path as configured, so a url never equals a name an aggregator's item or an operator gives."""
+    return f"{kind}:{where}"
+
+
+def with_feed(doc: Document, feed: str) -> Document:
+    """`doc` counted as the configured source `feed` for corroboration (docs/rules.md, "Independent sources")."""
+    if doc.source.feed == feed:
+        return doc
+    return doc.model_copy(update={"source": doc.source.model_copy(update={"feed": feed})})
+
+
 def ingest(
     store: EventLog,
     items: Iterable[Item | Located],
@@ -560,8 +573,8 @@ def ingest(
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):
-            if feed is not None and item.source.feed != feed:
-                item = item.model_copy(update={"source": item.source.model_copy(update={"feed": feed})})
+            if feed is not None:
+                item = with_feed(item, feed)
             try:
                 ev = document_event(item, origin, at)
             except Exception as e:  # e.g. a model that cannot be serialised: this record only

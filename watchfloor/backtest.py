@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, looks_like_gdelt, read_gdelt
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
+from watchfloor.producers.publish import source_feed, with_feed
 from watchfloor.producers.relay import RELAY_PROCESSOR
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
@@ -471,7 +472,10 @@ def _file_blocks(
             report.source_error(p, f"{redact_url(p)}: {res.error.reason}")
             report.files.pop()
             return
-        feed_docs = [x for x in res.items if isinstance(x, Document)]
+        # As `run` counts a feed with no aggregator or source_name in its config: one source, its url or path
+        # (producers/poller.py _feed), whatever names it gives itself, so the backtest's corroboration is the live one.
+        feed = source_feed("rss", p)
+        feed_docs = [with_feed(x, feed) for x in res.items if isinstance(x, Document)]
         report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
         fr.accepted += len(feed_docs)
         docs: list[Any] = seen.documents(feed_docs, report, fr)

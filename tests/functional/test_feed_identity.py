@@ -110,6 +110,14 @@ def test_a_feed_that_renames_itself_between_polls_does_not_corroborate_its_own_s
         store.close()
     assert {d["source"]["name"] for d in docs} == {"Example Wire", "Пример"}
     assert {d["source"]["feed"] for d in docs} == {f"rss:{server}/feed.xml"}
+    # Replay == live: the identity is in the events, so the log replayed raises the same medium alert.
+    out = tmp_path / "bt.json"
+    res = runner.invoke(
+        app, ["backtest", "--from-store", f"sqlite:///{tmp_path / 'wf.db'}", "--order", "log", "--json", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    replayed = json.loads(out.read_text())["alerts"]
+    assert [(a["severity"], a["confidence"]) for a in replayed] == [("medium", "unconfirmed")], replayed
 
 
 def test_two_configured_feeds_still_corroborate(tmp_path: Path, server: str) -> None:
@@ -142,3 +150,17 @@ def test_a_declared_aggregator_counts_its_items_outlets(tmp_path: Path, server: 
     Feeds.files["/agg.xml"] = rss("Outlet B", ("g2", SECOND, RUSSIAN), ("g1", FIRST, ENGLISH))
     paged = run(tmp_path, sources)
     assert [a["detection"]["severity"] for a in paged] == ["high"], paged
+
+
+def test_a_backtest_of_feed_files_counts_them_as_the_live_run_does(tmp_path: Path) -> None:
+    # Two feed files that give themselves one <title>: live, two configured sources; the backtest agrees.
+    a, b = tmp_path / "a.xml", tmp_path / "b.xml"
+    a.write_bytes(rss("Example Wire", ("g1", FIRST, ENGLISH)))
+    b.write_bytes(rss("Example Wire", ("g2", SECOND, RUSSIAN)))
+    paged = run(tmp_path, f"  - {{kind: rss, url: {a}}}\n  - {{kind: rss, url: {b}}}\n")
+    assert [(x["detection"]["severity"], x["detection"]["confidence"]) for x in paged] == [("high", "confirmed")]
+    out = tmp_path / "bt.json"
+    res = runner.invoke(app, ["backtest", str(a), str(b), "--rules", "builtin:dprk_russia", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    replayed = json.loads(out.read_text())["alerts"]
+    assert ("high", "confirmed") in [(x["severity"], x["confidence"]) for x in replayed], replayed
