@@ -184,14 +184,30 @@ def check_line(data: bytes, export: ExportLine) -> None:
         )
 
 
-def archive_problem(data: bytes) -> str | None:
-    """Why `data` is not a whole zip archive (every member read through and its CRC checked), or None."""
+def archive_problem(data: bytes, max_unzipped_bytes: int | None = None) -> str | None:
+    """Why `data` is not a whole zip archive (every member read through and its CRC checked), or None. Read a piece
+    at a time and, with `max_unzipped_bytes`, no further than that in all (testzip inflated a zip bomb whole)."""
+    total = 0
+    name = ""
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
+            for info in archive.infolist():
+                name = info.filename
+                with archive.open(info) as member:  # a CRC that does not match raises at the member's end
+                    while piece := member.read(_CHECK_PIECE):
+                        total += len(piece)
+                        if max_unzipped_bytes is not None and total > max_unzipped_bytes:
+                            return f"expands past max_unzipped_bytes ({max_unzipped_bytes:,} bytes unzipped)"
+    except zipfile.BadZipFile as e:
+        if "CRC" in str(e):
+            return f"member {name!r} is damaged (its CRC does not match)"
         return f"not a readable zip archive: {e}"
-    return f"member {bad!r} is damaged (its CRC does not match)" if bad is not None else None
+    except (OSError, EOFError, NotImplementedError, RuntimeError) as e:
+        return f"not a readable zip archive: {e}"
+    return None
+
+
+_CHECK_PIECE = 1 << 20
 
 
 @dataclass
@@ -229,6 +245,7 @@ class LiveExports:
     query: Mapping[str, str] = field(default_factory=dict)  # query parameters (query_env), for the same requests
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
     latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
+    max_unzipped_bytes: int | None = None  # how far an earlier export is read through when it is checked
 
     def new_files(self, last: datetime | None) -> Iterator[LiveFile]:
         """Each export file after `last` (the time of the last one read), oldest first, checked. Raises
@@ -263,7 +280,7 @@ class LiveExports:
             if latest:
                 check_line(data, export)
             else:
-                problem = archive_problem(data)
+                problem = archive_problem(data, self.max_unzipped_bytes)
                 if problem is not None:
                     self._warn(f"{name}: {problem}; passed over")
                     continue

@@ -399,6 +399,7 @@ class SourcePoller:
         except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
             result.error = str(e)
             return result
+        options = _gdelt_options(source)
         exports = LiveExports(
             url,
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,
@@ -406,8 +407,8 @@ class SourcePoller:
             catch_up=source.catch_up,
             credentials=credentials,
             query=query,
+            max_unzipped_bytes=options.max_unzipped_bytes,
         )
-        options = _gdelt_options(source)
         read = False
         try:
             for file in exports.new_files(last):

@@ -165,3 +165,26 @@ def test_a_url_source_loads_with_its_options(tmp_path: Path) -> None:
     assert (src.poll, src.catch_up, src.max_bytes) == (timedelta(minutes=5), timedelta(hours=6), 1000000)
     local = load_config(_config(tmp_path, "    path: inbox/\n")).sources[0]
     assert local.kind == "gdelt" and local.path == str(tmp_path / "inbox") and local.url is None
+
+
+def test_archive_problem_reads_an_earlier_export_no_further_than_its_cap() -> None:
+    # Trial 16 (M1): testzip inflated a zip bomb whole. A damaged member is still found, and a bomb stops at the cap.
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z, z.open("e.export.CSV", "w") as member:
+        for _ in range(16):
+            member.write(b"1" * (1 << 20))
+    bomb = out.getvalue()
+    assert archive_problem(bomb) is None  # whole, and no cap
+    problem = archive_problem(bomb, 2 << 20)
+    assert problem is not None and "max_unzipped_bytes (2,097,152" in problem
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("e.export.CSV", b"1\t2\n" * 100)
+    data = good.getvalue()
+    at = data.index(b"1\t2\n")
+    damaged = data[:at] + b"9" + data[at + 1 :]
+    assert archive_problem(damaged) == "member 'e.export.CSV' is damaged (its CRC does not match)"
+    assert archive_problem(data, 1 << 20) is None
