@@ -226,8 +226,10 @@ class StoryReadProgress:
         self.console.print(f"stories: {detections:,} detections read from the log in {seconds:.1f} s", highlight=False)
 
 
-def app_config(path: Path | None) -> Any:
-    """The config file (or the bundled default); WATCHFLOOR_STORE overrides its store (containers)."""
+def app_config(path: Path | None, *, note: bool = True) -> Any:
+    """The config file (or the bundled default); WATCHFLOOR_STORE overrides its store (containers). With `note`
+    (the default), an error of the command read from the bundled default says so (`bundled_config_note`); a caller
+    whose errors cannot come from that config passes False."""
     try:
         cfg = load_config(path)
     except ConfigError as e:
@@ -237,7 +239,7 @@ def app_config(path: Path | None) -> Any:
 
     cfg = with_store_env(cfg)
     _config_read.clear()
-    if path is None:
+    if path is None and note:
         _config_read.append(bundled_config_note(cfg))
     return cfg
 

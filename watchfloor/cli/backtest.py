@@ -594,7 +594,8 @@ def _kafka_broker(broker: str | None, config: Path | None) -> str:
     $WATCHFLOOR_KAFKA, else the config's kafka.bootstrap (the bundled default without --config)."""
     from .distributed import settings_for
 
-    return str(settings_for(app_config(config), bootstrap=broker).bootstrap)
+    # A broker given (--broker, $WATCHFLOOR_KAFKA) is not the bundled config's: its errors say nothing of that config.
+    return str(settings_for(app_config(config, note=broker is None), bootstrap=broker).bootstrap)
 
 
 def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Callable[[Advance], Iterator[Any]]:
