@@ -8,6 +8,8 @@ To add a fault: script it on the fake server (or the receiver), run cycles, asse
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import (
     RETRY,
+    SUBS,
     Clock,
     Hook,
     deliveries,
@@ -28,7 +31,7 @@ from tests.functional.delivery_helpers import (
     slack,
     webhook_server,
 )
-from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.dispatcher import AlertDispatcher, CycleReport
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.schemas.config import Subscription
@@ -328,6 +331,85 @@ def test_a_webhook_digest_counts_only_on_a_2xx_to_its_post(webhook: Hook) -> Non
     [(method, headers, body)] = webhook.received
     assert (method, headers["Idempotency-Key"], body["key"], body["kind"]) == ("POST", "dig-1", "dig-1", "digest")
     assert [a["id"] for a in body["digest"]["alerts"]] == ["det0001"]
+
+
+class Trickle:
+    """A receiver that takes the POST, then answers `head` at once (maybe nothing) and then one byte a second for
+    as long as the test lasts (outside trial 16, M2: such a receiver held `run --once` for 702 s)."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+        self.posts = 0
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            self.posts += 1
+            try:
+                conn.sendall(self.head)
+                while not self._stop.wait(1.0):
+                    conn.sendall(b"x")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+
+def _cycle_within(d: AlertDispatcher, limit: float = 60.0) -> CycleReport:
+    """One cycle, failed with a clear message when it has not ended after `limit` seconds (a hang guard, not a
+    timing assertion: the attempt's deadline is 2 s)."""
+    done: list[CycleReport] = []
+    worker = threading.Thread(target=lambda: done.append(d.cycle()), daemon=True)
+    worker.start()
+    worker.join(limit)
+    assert done, f"the dispatcher cycle was still running after {limit:g}s: a trickling webhook holds it up"
+    return done[0]
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "outcome"),
+    [
+        # headers never complete: no answer within the deadline, may have got through (resent, same key)
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", "outstanding", "no complete answer within the timeout (2s)"),
+        # a 200 whose body never ends: the status is the answer, and the body is not waited for
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", "sent", "HTTP 200"),
+    ],
+)
+def test_a_trickling_webhook_ends_at_its_deadline_and_the_other_channels_are_delivered(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, head: bytes, status: str, outcome: str
+) -> None:
+    slack_server.channels = {"#dprk-russia"}
+    receiver = Trickle(head)
+    try:
+        hook = WebhookNotifier("pager", receiver.url, timeout=2)
+        feed(store, detection(1))
+        subs = [Subscription(channel="pager"), *SUBS]
+        d = make(store, slack_server, archive, clock, extra={"pager": hook}, subs=subs)
+        report = _cycle_within(d)
+    finally:
+        receiver.close()
+    rows = ledger(store)
+    assert receiver.posts == 1
+    assert rows[("det0001", "pager")].status == status and rows[("det0001", "pager")].detail.endswith(outcome)
+    assert rows[("det0001", "pager")].unsure == (status == "outstanding")
+    # the other channels of the same cycle got it
+    assert rows[("det0001", "slack-ops")].status == rows[("det0001", "archive")].status == "sent"
+    assert len(lines(archive)) == 1 and len(slack_server.messages) == 1
+    assert report.tally.sent == (3 if status == "sent" else 2)
 
 
 # --- file channel -------------------------------------------------------------------------------------------
