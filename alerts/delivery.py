@@ -128,6 +128,9 @@ class Deliverer:
         # Real time by default: what a slow channel costs the others, whatever `clock` says (tests pass the time a
         # local server spent answering, so a loaded machine's slow file write cannot count as a slow channel).
         self.stopwatch = stopwatch
+        # Whether the process was asked to stop (SIGTERM): no more claims then, so that a stop waits for the attempt
+        # under way (each bounded by its channel's timeout), not for every one still due.
+        self.stopping: Callable[[], bool] = lambda: False
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
         # a copy.
@@ -149,6 +152,9 @@ class Deliverer:
         waiting: set[str] = set()
         budget = self.channel_budget
         for _ in range(MAX_PER_CYCLE):
+            if self.stopping():
+                log.info("alerts: stopping: the deliveries still due wait for the next start")
+                break
             now = self.clock()
             paused = {c for c, until in self.paused.items() if until > now}
             claimed = self.store.claim_deliveries(

@@ -8,7 +8,6 @@ To add a fault: script it on the fake server (or the receiver), run cycles, asse
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +21,7 @@ from tests.functional.delivery_helpers import (
     SUBS,
     Clock,
     Hook,
+    Trickle,
     deliveries,
     detection,
     feed,
@@ -333,42 +333,6 @@ def test_a_webhook_digest_counts_only_on_a_2xx_to_its_post(webhook: Hook) -> Non
     assert [a["id"] for a in body["digest"]["alerts"]] == ["det0001"]
 
 
-class Trickle:
-    """A receiver that takes the POST, then answers `head` at once (maybe nothing) and then one byte a second for
-    as long as the test lasts (outside trial 16, M2: such a receiver held `run --once` for 702 s)."""
-
-    def __init__(self, head: bytes) -> None:
-        self.head = head
-        self.posts = 0
-        self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            self.posts += 1
-            try:
-                conn.sendall(self.head)
-                while not self._stop.wait(1.0):
-                    conn.sendall(b"x")
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self._stop.set()
-        self._server.close()
-
-
 def _cycle_within(d: AlertDispatcher, limit: float = 60.0) -> CycleReport:
     """One cycle, failed with a clear message when it has not ended after `limit` seconds (a hang guard, not a
     timing assertion: the attempt's deadline is 2 s)."""
@@ -454,3 +418,16 @@ def test_the_file_channel_looks_for_the_alert_before_writing_it_again(
     clock.advance(31)
     assert AlertDispatcher(store, {"archive": file}, [Subscription(channel="archive")], RETRY, now=clock).cycle().ok
     assert [line["id"] for line in lines(archive)] == ["det0001"]
+
+
+def test_a_dispatcher_asked_to_stop_claims_nothing_more(store: MemoryStore, clock: Clock, archive: Path) -> None:
+    """`run` on SIGTERM: the attempt under way ends (at its deadline at worst), and no other is started."""
+    feed(store, detection(1), detection(2))
+    d = AlertDispatcher(
+        store, {"archive": FileNotifier("archive", archive)}, [Subscription(channel="archive")], RETRY, now=clock
+    )
+    d.deliverer.stopping = lambda: True
+    assert d.cycle().tally.sent == 0
+    assert {r.status for r in ledger(store).values()} == {"outstanding"} and lines(archive) == []
+    d.deliverer.stopping = lambda: False
+    assert d.cycle().tally.sent == 2

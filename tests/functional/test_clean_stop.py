@@ -93,3 +93,45 @@ def test_serve_and_notify_say_they_stopped_on_sigterm(tmp_path: Path) -> None:
     code, said = stop_after(tmp_path, ["notify", "--config", str(cfg), "--interval", "0.2"], "warning:")
     assert code == 0, said
     assert re.fullmatch(r"notify stopped \(SIGTERM\) after \d+ cycles?", said[-1]), said[-3:]
+
+
+def test_run_stops_on_sigterm_while_a_webhook_trickles_its_answer(tmp_path: Path) -> None:
+    """Outside trial 16, M2: a receiver answering a byte a second held `run` for 11 minutes, through two SIGTERMs.
+    The attempt ends at the channel's timeout (3 s here), and the stop comes after it."""
+    from tests.functional.delivery_helpers import Trickle
+
+    receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\n"
+        f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n"
+        f"channels:\n  - {{type: webhook, name: pager, url: '{receiver.url}', timeout: 3}}\n"
+        "subscriptions:\n  - {channel: pager}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env |= {"PYTHONPATH": str(REPO), "COLUMNS": "400"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "600"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120  # a bound on a slow machine, not a measurement
+        while receiver.posts == 0:
+            assert proc.poll() is None, f"exited {proc.returncode} before posting: {proc.communicate()[1]}"
+            assert time.monotonic() < deadline, "run never posted to the webhook"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("run was still going 60 s after SIGTERM, held by a webhook that trickles its answer")
+    finally:
+        receiver.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    said = stderr.strip().splitlines()
+    assert proc.returncode == 0, said
+    assert "no complete answer within the timeout (3s)" in stderr, said
+    assert re.fullmatch(r"run stopped \(SIGTERM\) after 1 cycle", said[-1]), said[-3:]

@@ -88,6 +88,7 @@ def run(
     except (RuleLoadError, WiringError, ValueError) as e:
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
+    pipeline.dispatcher.deliverer.stopping = stop.is_set  # a SIGTERM waits for the delivery under way, no more
     err.print(
         f"[bold]watchfloor[/bold] embedded · store {escape(redact_url(cfg.store))} · "
         f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
