@@ -112,3 +112,31 @@ def test_long_running_services_have_a_health_check(compose: dict[str, Any], serv
 def test_the_deploy_config_names_its_kafka_section(compose: dict[str, Any]) -> None:
     cfg = load_config(REPO / "deploy" / "watchfloor.yaml")
     assert cfg.kafka.prefix == "watchfloor" and cfg.kafka.partitions == 3
+
+
+def test_the_web_listener_needs_the_admin_token(compose: dict[str, Any]) -> None:
+    # Outside trial 16, M3: the published status page and /metrics were open; `serve` now refuses 0.0.0.0 without
+    # a token, so the compose file wires one from the environment and the deploy config names it.
+    web = compose["services"]["web"]
+    token = web["environment"]["WATCHFLOOR_ADMIN_TOKEN"]
+    assert token.startswith("${WATCHFLOOR_ADMIN_TOKEN:?"), token  # compose refuses to start without it, and says so
+    assert "--public" not in web["command"]
+    cfg = load_config(REPO / "deploy" / "watchfloor.yaml")
+    assert cfg.serve.admin_token_env == "WATCHFLOOR_ADMIN_TOKEN"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "WATCHFLOOR_ADMIN_TOKEN=" in readme  # the quick start says how to set it
+
+
+def test_the_image_runs_as_a_user_that_owns_only_data() -> None:
+    # Outside trial 16, L3: no USER, so `serve` on its published port ran as root.
+    lines = [line.split() for line in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    users = [words[1] for words in lines if words and words[0] == "USER"]
+    assert users and users[-1] not in ("root", "0"), users
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert f"useradd --system --uid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin {users[-1]}" in (
+        " ".join(text.replace("\\\n", " ").split())
+    )
+    assert f"chown -R {users[-1]}:{users[-1]} /data" in text
+    # the directories the services write (compose's named volumes start as the image's, owned by that user)
+    for path in ("/data/spool", "/data/alerts", "/data/outbox", "/data/faust", "/data/var"):
+        assert path in text, path

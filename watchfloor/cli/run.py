@@ -67,6 +67,14 @@ def run(
             "--serve", metavar="[HOST:]PORT", help="Also serve the Slack app, /healthz, /metrics and the status page."
         ),
     ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="With --serve on a non-loopback address and no serve.admin_token_env: serve the status page and "
+            "/metrics open, on purpose (refused otherwise).",
+        ),
+    ] = False,
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
     from watchfloor.stream_processors.fingerprint import (
@@ -138,6 +146,7 @@ def run(
                 port,
                 pipeline_max_age=3 * wait + 60,
                 store_watch=store_watch,
+                public=public,
             )
         while True:
             heart.beat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Annotated, Any
 
@@ -23,6 +24,34 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", number
 
 
+PUBLIC_HELP = (
+    "Serve the status page and /metrics without a token on a non-loopback address, on purpose (a private network, "
+    "a proxy that checks who calls). Without it, such a listener needs serve.admin_token_env."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (127.0.0.0/8, ::1, localhost); 0.0.0.0, :: and names are not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def open_listener_refusal(host: str, port: int, flag: str) -> str:
+    """Why a listener on `host` without a token is refused (outside trial 16, M3: the page named the store, the feed
+    URLs and their errors, alert titles, subscriptions and silences to whoever reached the port)."""
+    return (
+        f"refusing to serve the status page and /metrics on {host}:{port} without a token: that address is reachable "
+        "from other machines, and the page shows alert titles, subscriptions, silences, source URLs and errors. Set "
+        "`serve: {admin_token_env: WATCHFLOOR_ADMIN_TOKEN}` in the config and a token in that variable (/ and "
+        f"/metrics then need `Authorization: Bearer` it; /healthz stays open with its verdict only), listen on "
+        f"127.0.0.1 behind a proxy, or pass {flag} to serve them open on purpose"
+    )
+
+
 def start_server(
     cfg: Any,
     store: Any,
@@ -34,6 +63,8 @@ def start_server(
     pipeline_max_age: float | None = None,
     kafka: Any = None,
     store_watch: Any = None,
+    public: bool = False,
+    public_flag: str = "--public",
 ) -> Any:
     """Build the services and start the HTTP server on a thread of its own; returns the running WebServer.
     `kafka`: the pipeline whose broker /metrics and the status page report on (default: the config's `kafka:`
@@ -54,6 +85,9 @@ def start_server(
         )
     except ValueError as e:  # serve.admin_token_env names a variable that is not set
         raise fail(str(e)) from None
+    open_to_others = services.admin_token is None and not is_loopback(host)
+    if open_to_others and not public:
+        raise fail(open_listener_refusal(host, port, public_flag))
     try:
         server = WebServer(create_app(services), host, port)
     except OSError as e:
@@ -67,6 +101,12 @@ def start_server(
     broker = "" if services.kafka is None else f" · Kafka {services.kafka.bootstrap} ({services.kafka.prefix})"
     pages = "/healthz /metrics /" if services.admin_token is None else "/healthz /metrics / (admin token required)"
     err.print(f"serving {server.url} · {slack}{broker} · {pages}", highlight=False)
+    if open_to_others:
+        err.print(
+            f"[bold red]warning[/bold red]: {public_flag}: the status page, /metrics and the full /healthz are open "
+            f"to anyone who reaches {host}:{port} (alert titles, subscriptions, silences, source URLs and errors)",
+            highlight=False,
+        )
     return server
 
 
@@ -108,6 +148,7 @@ def serve(
     prefix: Annotated[
         str | None, typer.Option(help="Topic prefix of that pipeline (default: config kafka.prefix).")
     ] = None,
+    public: Annotated[bool, typer.Option("--public", help=PUBLIC_HELP)] = False,
 ) -> None:
     """Serve the Slack app (POST /slack/events), /healthz, /metrics and a status page (GET /) for the store.
 
@@ -141,7 +182,7 @@ def serve(
     watch = store_availability()  # one for the pages and the silences: an outage is one line
     try:
         control = open_control(store, cfg)
-        server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch)
+        server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
         while not stop.wait(1.0):
             record_lapsed_silences(control, watch)
         stopped_by = stop.signal
