@@ -1,7 +1,11 @@
 """Slack messages for notices: Block Kit blocks that Slack never refuses, and text that cannot ping or forge links.
 
 Everything taken from articles or rules is escaped for mrkdwn (&, <, >) and cut to Slack's limits before it
-goes in: header 150 characters, section text 3,000, a field 2,000, 10 fields, 10 context elements, 50 blocks.
+goes in. Text quoted from articles (evidence sentences, titles, digest lines) goes in plain_text objects with
+`emoji: false`, which Slack renders as written: mrkdwn has no escape for *bold*, _italic_, ~strike~, `code` or
+:emoji: (outside trial 16, L4: an article could make its sentence look like the alert's own wording). Captured
+values in mrkdwn fields (groups, attributes) get a zero-width space after each such character instead.
+Limits: header 150 characters, section text 3,000, a field 2,000, 10 fields, 10 context elements, 50 blocks.
 The only control sequences in a message are the source links built here from http(s) URLs that cannot break
 out of their <url|label> brackets; other schemes, and URLs too long to fit, stay unlinked. Newlines are
 flattened wherever one could change the layout (source names, group labels, fields).
@@ -50,6 +54,7 @@ SEVERITY_EMOJI = {
     "high": ":large_orange_circle:",
     "critical": ":red_circle:",
 }
+SEVERITY_CHAR = {"low": "\U0001f535", "medium": "\U0001f7e1", "high": "\U0001f7e0", "critical": "\U0001f534"}
 
 
 # --- text ---------------------------------------------------------------------------------------------------
@@ -58,6 +63,21 @@ SEVERITY_EMOJI = {
 def escape(text: str) -> str:
     """Escape Slack's three control characters. Apply to every piece of text we did not write ourselves."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack documents no escape for mrkdwn's formatting characters; a zero-width space after each keeps a pair from
+# being read as one (invisible, but it stays in copied text: used only for captured values inside mrkdwn fields).
+_INERT = str.maketrans({c: c + "\u200b" for c in "*_~`:"})
+
+
+def inert(text: str) -> str:
+    """`text` (escaped already) with mrkdwn's formatting characters made inert."""
+    return text.translate(_INERT)
+
+
+def plain(text: str) -> dict[str, Any]:
+    """A plain_text object: shown as written, shortcodes not turned into emoji (Slack refuses empty text)."""
+    return {"type": "plain_text", "text": text if text.strip() else "—", "emoji": False}
 
 
 def one_line(text: str) -> str:
@@ -142,10 +162,14 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text if text.strip() else "—", "verbatim": True}  # Slack refuses empty text
 
 
-def _field(name: str, value: str) -> dict[str, Any]:
-    """A "*Name*\\nvalue" field of at most FIELD_LIMIT characters (`name` is ours; `value` is raw text)."""
+def _field(name: str, value: str, *, quoted: bool = True) -> dict[str, Any]:
+    """A "*Name*\\nvalue" field of at most FIELD_LIMIT characters (`name` is ours; `value` is raw text, made inert
+    when `quoted`: captured from articles)."""
     head = f"*{name}*\n"
-    return _mrkdwn(head + fit(one_line(value), FIELD_LIMIT - len(head)))
+    if not quoted:
+        return _mrkdwn(head + fit(one_line(value), FIELD_LIMIT - len(head)))
+    # each character may grow by one (inert): cut to half the room, which no captured value comes near
+    return _mrkdwn(head + inert(fit(one_line(value), (FIELD_LIMIT - len(head)) // 2)))
 
 
 def _context(text: str) -> dict[str, Any]:
@@ -164,10 +188,16 @@ def severity_label(severity: str, confidence: str | None) -> str:
 
 
 def _evidence_text(ev: Evidence) -> str:
+    """Where and when a report said it (mrkdwn: its link); the sentence itself goes in a plain_text block."""
     head = f"{link(ev.url, ev.source)} · {dated_text(_when(ev.published_at), ev.first_seen)}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
-    return f"{head}\n>{fit(one_line(ev.sentence), MAX_SENTENCE)}"
+    return head
+
+
+def _evidence_item(ev: Evidence) -> list[dict[str, Any]]:
+    sentence = fit(one_line(ev.sentence), MAX_SENTENCE)
+    return [{"type": "section", "text": _mrkdwn(_evidence_text(ev))}, {"type": "section", "text": plain(sentence)}]
 
 
 def _group(det: Detection, label: str) -> str:
@@ -185,7 +215,7 @@ def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0)
     count = max(total, len(evidence))
     shown = evidence_to_show(evidence, count, MAX_EVIDENCE)
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
-    blocks += [{"type": "section", "text": _mrkdwn(_evidence_text(ev))} for ev in shown]
+    blocks += [block for ev in shown for block in _evidence_item(ev)]
     if count > len(shown):
         blocks.append(_context(f"+{count - len(shown)} more evidence not shown"))
     return blocks
@@ -222,11 +252,11 @@ def _full(
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": fit(f"Withdrawn: {title}" if withdrawn else title, HEADER_LIMIT)},
+            "text": plain(fit(f"Withdrawn: {title}" if withdrawn else title, HEADER_LIMIT)),
         },
     ]
     fields = [_mrkdwn(f"*Severity*\n{severity_label(severity, confidence)}")]
-    fields.append(_field("Rule", det.rule))
+    fields.append(_field("Rule", det.rule, quoted=False))  # (the config's: an id people copy)
     if det.group:
         fields.append(_field("Group", _group(det, notice.group_label)))
     if sources is not None:
@@ -460,16 +490,15 @@ def first_metadata(notice: Notice) -> dict[str, Any]:
 
 def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
     """Block Kit for a digest: a header, one line per alert (escaped, one line each), a footer."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": fit(one_line(digest.title()), HEADER_LIMIT)}}
-    ]
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(fit(one_line(digest.title()), HEADER_LIMIT))}]
     if not digest.detections:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
     shown = list(zip(digest.detections[:DIGEST_LISTED], digest.lines()[:DIGEST_LISTED], strict=True))
-    lines = [f"{SEVERITY_EMOJI.get(d.severity, '')} {one_line(line)}" for d, line in shown]
+    # the lines quote titles: plain_text, so the severity is a Unicode emoji, not a shortcode
+    lines = [f"{SEVERITY_CHAR.get(d.severity, '')} {one_line(line)}" for d, line in shown]
     for start in range(0, len(lines), 10):  # ten lines a section keeps each well under its 3,000 characters
         text = fit("\n".join(lines[start : start + 10]), TEXT_LIMIT)  # escapes the lines (article-derived text)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}})
+        blocks.append({"type": "section", "text": plain(text)})
     more = len(digest.detections) - DIGEST_LISTED
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:

@@ -94,7 +94,7 @@ def test_posts_blocks_text_and_metadata(slack_server: FakeSlack) -> None:
     blocks = msg["blocks"]
     assert blocks[0] == {
         "type": "header",
-        "text": {"type": "plain_text", "text": "Convoy of armour seen moving toward the frontier"},
+        "text": {"type": "plain_text", "text": "Convoy of armour seen moving toward the frontier", "emoji": False},
     }
     body = "\n".join(texts(blocks))
     for expected in ("HIGH", "(unconfirmed)", "troop-movement", "*Group*\nKURSK", "KURSK, BELGOROD"):
