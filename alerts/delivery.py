@@ -5,17 +5,20 @@ A failed attempt leaves the row outstanding with its next attempt scheduled (cap
 the channel's Retry-After, capped); the row expires after the maximum age. A channel that failed as a whole
 (server down, bad token, a Retry-After) is skipped for the rest of the cycle, so it costs one attempt per
 cycle, not one per alert, and never holds up the other channels. A Retry-After also pauses the channel in
-the store, for every dispatcher and for rows enqueued later, until it ends.
+the store, for every dispatcher and for rows enqueued later, until it ends. Every notifier call runs in a thread
+of its own, bounded by the channel's lease and by a stop (`_bounded`): the notifiers' timeouts are per socket read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
@@ -66,6 +69,9 @@ RESTARTED = "the thread starts again here"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
 LEASE_MARGIN = 60.0  # seconds past a channel's longest attempt before its claim may be taken over
 CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
+STOP_POLL = 0.2  # seconds between looks at `stopping` while a notifier call is under way
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -131,6 +137,9 @@ class Deliverer:
         # Whether the process was asked to stop (SIGTERM): no more claims then, so that a stop waits for the attempt
         # under way (each bounded by its channel's timeout), not for every one still due.
         self.stopping: Callable[[], bool] = lambda: False
+        # channel -> a notifier call given up on (past its lease, or at a stop) and still running: the channel gets
+        # no other call until it ends, so that no two calls of one notifier overlap.
+        self.stuck: dict[str, threading.Thread] = {}
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
         # a copy.
@@ -157,6 +166,7 @@ class Deliverer:
                 break
             now = self.clock()
             paused = {c for c, until in self.paused.items() if until > now}
+            paused |= {c for c, call in self.stuck.items() if call.is_alive()}
             claimed = self.store.claim_deliveries(
                 self.owner,
                 now,
@@ -276,7 +286,7 @@ class Deliverer:
                 if known:
                     notifier.learn_ref(known)
             try:
-                ref = notifier.find_delivered(item)
+                ref = self._bounded(rec.channel, lambda: notifier.find_delivered(item))
             except NotYetLookable as e:
                 # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
                 # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
@@ -327,7 +337,7 @@ class Deliverer:
         if ref is None:
             attempts += 1
             try:
-                ref = send()
+                ref = self._bounded(rec.channel, send)
             except MessageGone as e:
                 # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
                 # as a message of its own, which the thread goes on under (as when its update finds it gone).
@@ -348,7 +358,7 @@ class Deliverer:
         # (posted as a message of its own, `detail` said: nothing of the old thread is left to update)
         if not detail and isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
             try:
-                notifier.update(item)
+                self._bounded(rec.channel, lambda: notifier.update(item))
             except MessageGone as e:
                 # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
                 # when it was the thread's first message, the reply under it cannot be seen either: it is posted
@@ -391,13 +401,44 @@ class Deliverer:
         or None when that failed (recorded: the row stays outstanding, `ref` the reply already posted, if any)."""
         assert isinstance(item, Notice)
         try:
-            posted = notifier.send(dataclasses.replace(item, thread=None))
+            posted = self._bounded(rec.channel, lambda: notifier.send(dataclasses.replace(item, thread=None)))
         except NotifierError as again:
             self._fail(rec, again, tally, skip, ref=ref, note="its thread's first message was deleted")
             return None
         detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
         log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
         return posted, detail
+
+    def _bounded(self, channel: str, call: Callable[[], _T]) -> _T:
+        """`call()` (one notifier call), given up when it outlasts the channel's lease or the process is asked to
+        stop. The notifiers' own timeouts are per socket read (urllib under slack-sdk, smtplib), so a server that
+        answers a byte at a time could hold a call, and with it every channel and the process, for ever (outside
+        trial 16, M2). A call given up on is a failure that may have got through (looked for, or resent with the
+        same key, next time), and goes on in its thread until it ends; its channel waits for it."""
+        done: list[_T] = []
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                done.append(call())
+            except BaseException as e:  # handed to the caller's thread, as if called there
+                failed.append(e)
+
+        worker = threading.Thread(target=work, name=f"deliver {channel}", daemon=True)
+        started = time.monotonic()
+        limit = self.leases.get(channel, self.schedule.lease)
+        worker.start()
+        while worker.is_alive() and not self.stopping() and time.monotonic() - started < limit:
+            worker.join(min(STOP_POLL, max(0.0, limit - (time.monotonic() - started))))
+        if worker.is_alive():
+            self.stuck[channel] = worker
+            why = "stopping" if self.stopping() else f"no answer within the channel's lease ({limit:g}s)"
+            raise TransientError(
+                f"{channel}: {why}; the call may yet get through", channel_wide=True, maybe_delivered=True
+            )
+        if failed:
+            raise failed[0]
+        return done[0]
 
     def _notifier(self, channel: str) -> Notifier | None:
         try:

@@ -33,6 +33,7 @@ from tests.functional.delivery_helpers import (
 )
 from watchfloor.alerts.dispatcher import AlertDispatcher, CycleReport
 from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.schemas.config import Subscription
 from watchfloor.stream_processors.stores.memory import MemoryStore
@@ -340,7 +341,7 @@ def _cycle_within(d: AlertDispatcher, limit: float = 60.0) -> CycleReport:
     worker = threading.Thread(target=lambda: done.append(d.cycle()), daemon=True)
     worker.start()
     worker.join(limit)
-    assert done, f"the dispatcher cycle was still running after {limit:g}s: a trickling webhook holds it up"
+    assert done, f"the dispatcher cycle was still running after {limit:g}s: a trickling receiver holds it up"
     return done[0]
 
 
@@ -431,3 +432,46 @@ def test_a_dispatcher_asked_to_stop_claims_nothing_more(store: MemoryStore, cloc
     assert {r.status for r in ledger(store).values()} == {"outstanding"} and lines(archive) == []
     d.deliverer.stopping = lambda: False
     assert d.cycle().tally.sent == 2
+
+
+def _trickling_slack(receiver: Trickle) -> SlackNotifier:
+    # slack-sdk's timeout is per socket read, as urllib's: a server answering a byte a second is never timed out
+    return SlackNotifier("slack-ops", "#dprk-russia", "xoxb-test", base_url=f"{receiver.url}/api/", timeout=3)
+
+
+def test_a_notifier_call_past_its_lease_is_given_up_and_the_other_channels_are_delivered(
+    store: MemoryStore, archive: Path, clock: Clock
+) -> None:
+    """The delivery stage bounds every notifier call by the channel's lease (3 s here), whatever the notifier's own
+    timeouts do: Slack (slack-sdk) trickled a byte a second, and the file channel of the same cycle is delivered."""
+    receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    try:
+        retry = RETRY.model_copy(update={"lease": timedelta(seconds=3)})
+        notifiers = {"slack-ops": _trickling_slack(receiver), "archive": FileNotifier("archive", archive)}
+        d = AlertDispatcher(store, notifiers, SUBS, retry, now=clock)
+        feed(store, detection(1))
+        report = _cycle_within(d)
+    finally:
+        receiver.close()
+    rows = ledger(store)
+    slack_row = rows[("det0001", "slack-ops")]
+    assert slack_row.status == "outstanding" and slack_row.unsure, slack_row
+    assert "no answer within the channel's lease (3s)" in slack_row.detail, slack_row.detail
+    assert rows[("det0001", "archive")].status == "sent" and len(lines(archive)) == 1
+    assert report.tally.sent == 1 and report.tally.failed == 1
+
+
+def test_a_stop_ends_a_stalled_notifier_call_at_once(store: MemoryStore, archive: Path, clock: Clock) -> None:
+    """SIGTERM (`stopping`) while a call is stalled: the pass ends without waiting for the call or its lease."""
+    receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    try:
+        retry = RETRY.model_copy(update={"lease": timedelta(hours=1)})
+        notifiers = {"slack-ops": _trickling_slack(receiver), "archive": FileNotifier("archive", archive)}
+        d = AlertDispatcher(store, notifiers, [SUBS[0]], retry, now=clock)
+        feed(store, detection(1))
+        d.deliverer.stopping = lambda: receiver.posts > 0  # asked to stop once the call is under way
+        _cycle_within(d)
+    finally:
+        receiver.close()
+    slack_row = ledger(store)[("det0001", "slack-ops")]
+    assert slack_row.status == "outstanding" and slack_row.unsure and "stopping" in slack_row.detail, slack_row

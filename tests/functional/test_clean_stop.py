@@ -97,7 +97,7 @@ def test_serve_and_notify_say_they_stopped_on_sigterm(tmp_path: Path) -> None:
 
 def test_run_stops_on_sigterm_while_a_webhook_trickles_its_answer(tmp_path: Path) -> None:
     """Outside trial 16, M2: a receiver answering a byte a second held `run` for 11 minutes, through two SIGTERMs.
-    The attempt ends at the channel's timeout (3 s here), and the stop comes after it."""
+    The call under way is given up at the stop (at the channel's timeout, 3 s here, at the latest), and run exits."""
     from tests.functional.delivery_helpers import Trickle
 
     receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ")
@@ -133,5 +133,5 @@ def test_run_stops_on_sigterm_while_a_webhook_trickles_its_answer(tmp_path: Path
             proc.wait(timeout=30)
     said = stderr.strip().splitlines()
     assert proc.returncode == 0, said
-    assert "no complete answer within the timeout (3s)" in stderr, said
+    assert re.search(r"deliveries: 0 sent, \d+ outstanding", stderr), said  # given up, to be tried again
     assert re.fullmatch(r"run stopped \(SIGTERM\) after 1 cycle", said[-1]), said[-3:]
