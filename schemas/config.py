@@ -685,6 +685,41 @@ class KafkaConfig(_Strict):
     # The worker's event loop: uvloop (libuv, in C; part of the kafka extra) costs less per record than asyncio's
     # own loop, which Faust steps once per record; "auto" takes uvloop when it is installed (BENCHMARKS.md).
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # How every Kafka client (kafka-python's and the workers' Faust/aiokafka) talks to the broker: a managed Kafka
+    # (Confluent Cloud, MSK, Aiven) wants SASL_SSL. The password comes from the environment variable
+    # sasl_password_env names, never from this file (stream_processors/kafka/security.py reads it at start).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = Field(default=None, min_length=1)
+    sasl_password_env: EnvName | None = None
+    ssl_cafile: str | None = Field(default=None, min_length=1)  # PEM CA bundle; default: the system's CAs
+    ssl_certfile: str | None = Field(default=None, min_length=1)  # client certificate (PEM), for mutual TLS
+    ssl_keyfile: str | None = Field(default=None, min_length=1)  # its private key (PEM, unencrypted)
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> KafkaConfig:
+        sasl = self.security_protocol.startswith("SASL_")
+        given_sasl = [
+            n for n in ("sasl_mechanism", "sasl_username", "sasl_password_env") if getattr(self, n) is not None
+        ]
+        if sasl:
+            missing = [n for n in ("sasl_mechanism", "sasl_username", "sasl_password_env") if n not in given_sasl]
+            if missing:
+                raise ValueError(f"security_protocol {self.security_protocol} needs {', '.join(missing)}")
+        elif given_sasl:
+            raise ValueError(
+                f"{', '.join(given_sasl)} set but security_protocol is {self.security_protocol}: SASL is used "
+                "only with SASL_PLAINTEXT or SASL_SSL"
+            )
+        given_ssl = [n for n in ("ssl_cafile", "ssl_certfile", "ssl_keyfile") if getattr(self, n) is not None]
+        if given_ssl and not self.security_protocol.endswith("SSL"):
+            raise ValueError(
+                f"{', '.join(given_ssl)} set but security_protocol is {self.security_protocol}: TLS files are used "
+                "only with SSL or SASL_SSL"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together (the client certificate and its key)")
+        return self
 
     @property
     def group(self) -> str:

@@ -35,8 +35,9 @@ from watchfloor.schemas.config import KafkaConfig
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from . import security
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
-from .compat import FetchLoopWatch, RecoveryWatch, app_class
+from .compat import FetchLoopWatch, RecoveryWatch, app_class, broker_credentials
 from .partition import PartitionCorrelator
 from .rules_guard import RulesGuard, client_id, rules_fingerprint
 from .topics import STATE_RECORD_MAX_BYTES, STATE_TABLE, faust_broker_url
@@ -101,6 +102,8 @@ def build_app(
     app = app_class()(
         group,
         broker=faust_broker_url(settings.bootstrap),
+        # SASL / TLS as every other client of this process (the security the command installed from `kafka:`)
+        broker_credentials=broker_credentials(security.current()),
         store=settings.table_store,
         topic_partitions=partitions,
         topic_disable_leader=True,  # no extra internal topic: nothing here needs a leader

@@ -17,6 +17,8 @@ from typing import Any
 
 from watchfloor.schemas.rules import format_elapsed
 
+from . import security
+
 RECONNECT_BACKOFF_MAX_MS = 1000
 UNREACHABLE = (
     "NoBrokersAvailable",  # kafka-python 2.x: bootstrap failed
@@ -45,7 +47,7 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
 def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> dict[str, Any]:
     """`wanted` settings for a kafka-python client class, with watchfloor's reconnect cap and, given
     `timeout_s`, the bootstrap timeout of either major version; settings the class does not know are left
-    out (kafka-python 2.x and 3.x differ)."""
+    out (kafka-python 2.x and 3.x differ). The process's security (security.current(): SASL, TLS) is added."""
     config: dict[str, Any] = {"reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS, **wanted}
     if timeout_s is not None:
         timeout_ms = int(timeout_s * 1000)
@@ -53,7 +55,58 @@ def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> di
         config.setdefault("bootstrap_timeout_ms", timeout_ms)  # 3.x
         config.setdefault("api_version_auto_timeout_ms", timeout_ms)  # 2.x
     known = cls.DEFAULT_CONFIG
-    return {k: v for k, v in config.items() if k in known}
+    chosen = {k: v for k, v in config.items() if k in known}
+    # The process's security settings are never left out: a client that silently fell back to PLAINTEXT would
+    # only fail at the broker, and every kafka-python version watchfloor supports knows these keys.
+    chosen.update(security.current().kafka_python())
+    return chosen
+
+
+class KafkaAuthenticationFailed(RuntimeError):
+    """The broker refused this process's credentials or TLS handshake: retrying cannot help, so it is said
+    at once (kafka-python only logs the refusal, then gives up bootstrapping with a timeout)."""
+
+
+# What kafka-python logs when the broker refuses the client's SASL credentials or the TLS handshake fails.
+AUTH_FAILURE = re.compile(
+    r"SaslAuthenticationFailed|AuthenticationFailed|UnsupportedSaslMechanism|IllegalSaslState"
+    r"|CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError|WRONG_VERSION_NUMBER|SSLError"
+)
+
+
+class _AuthFailures(logging.Handler):
+    """Keeps the last authentication failure kafka-python logged, and how many there were."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a library's bad format string must not break logging
+            return
+        found = AUTH_FAILURE.search(msg)
+        if found:
+            self.count += 1
+            self.last = msg[found.start() :].splitlines()[0][:300]
+
+
+_auth_failures = _AuthFailures()
+logging.getLogger("kafka").addHandler(_auth_failures)
+
+
+def _auth_failure_since(count: int, config: dict[str, Any]) -> KafkaAuthenticationFailed | None:
+    if _auth_failures.count == count:
+        return None
+    chosen = security.current()
+    servers = config.get("bootstrap_servers", "?")
+    return KafkaAuthenticationFailed(
+        f"Kafka broker {servers} refused the connection's authentication ({chosen.describe()}): "
+        f"{chosen.mask(_auth_failures.last)}; check kafka.security_protocol, sasl_mechanism, sasl_username, the "
+        "password in the variable sasl_password_env names, and the TLS files"
+    )
 
 
 def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
@@ -92,15 +145,19 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
 
         config = {**config, "kafka_client": kafka_client}
     client = cls.__new__(cls)
+    auth_failures = _auth_failures.count
     try:
         client.__init__(*args, **config)
-    except BaseException:
+    except BaseException as e:
         inner = getattr(client, "_client", None)  # the network client of the admin and the consumer
         for net in made or ([inner] if inner is not None else []):
             try:
                 net.close()  # 3.x: stops the I/O thread and closes its sockets
             except Exception:
                 logging.getLogger(__name__).debug("closing a client that did not start failed", exc_info=True)
+        refused = _auth_failure_since(auth_failures, config) if isinstance(e, Exception) else None
+        if refused is not None:  # not "unreachable" after a timeout: the broker answered, and said no
+            raise refused from None
         raise
     return client
 

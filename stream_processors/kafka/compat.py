@@ -34,6 +34,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from .security import KafkaSecurity
+
 log = logging.getLogger(__name__)
 
 PATCHED_FAUST = "0.15.3"  # the faust-streaming release _drain_messages and _perform_seek replace methods of
@@ -508,6 +510,22 @@ class FetchLoopWatch:
         self.app.conf.stream_wait_empty = False
         await self.app.crash(WorkerStalled(f"the consumer's fetch loop ended: {type(cause).__name__}: {cause}"))
         return True
+
+
+def broker_credentials(security: KafkaSecurity) -> Any:
+    """Faust's ``broker_credentials`` for `security` (None for PLAINTEXT): SASL user, password and mechanism,
+    with the TLS context under SASL_SSL; the TLS context alone for SSL. Faust hands them to every aiokafka
+    client it makes (consumer, producer, the admin client that creates topics)."""
+    import faust
+
+    context = security.ssl_context()
+    if security.sasl:
+        return faust.SASLCredentials(
+            username=security.username, password=security.password, mechanism=security.mechanism, ssl_context=context
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def app_class() -> Any:

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from watchfloor.schemas.inputs import visible_text as visible_text
+from watchfloor.stream_processors.kafka.clients import KafkaAuthenticationFailed
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.errors import redact_url as redact_url
 from watchfloor.stream_processors.stores.notices import SchemaMigrated, on_schema_migrated
@@ -78,7 +79,7 @@ ID_COLUMN: dict[str, Any] = {"no_wrap": True, "overflow": "fold"}
 
 def error_line(e: BaseException) -> str:
     """One line for an environmental failure: what and where, no traceback, no secret."""
-    if isinstance(e, StoreError):
+    if isinstance(e, StoreError | KafkaAuthenticationFailed):
         return str(e)
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename else ""
@@ -87,13 +88,14 @@ def error_line(e: BaseException) -> str:
 
 
 class _CommandGroup(TyperGroup):
-    """The top-level group: StoreError and OSError from any command become one line and exit code 1."""
+    """The top-level group: StoreError, OSError and KafkaAuthenticationFailed from any command become one line
+    and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         _config_read.clear()  # (a test's CliRunner invokes many commands in one process)
         try:
             return super().invoke(ctx)
-        except (StoreError, OSError) as e:
+        except (StoreError, OSError, KafkaAuthenticationFailed) as e:
             err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
             _say_bundled_config()
             raise typer.Exit(1) from None

@@ -6,6 +6,7 @@ not given comes from the config's `kafka:` section. The commands build nothing t
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -77,7 +78,6 @@ def command_logs(library: str, availability: Any) -> Iterator[None]:
     stderr with a timestamp, and `library`'s logs through a funnel (`funnel_client_logs`). Every logger touched is
     as it was afterwards, so a command run in-process (the tests, a program embedding the CLI) leaves no INFO level
     or unpropagated client logger behind for whatever runs next."""
-    import logging
 
     from watchfloor.stream_processors.kafka.clients import funnel_client_logs
 
@@ -102,10 +102,26 @@ def settings_for(cfg: Any, **options: Any) -> Any:
     from ..wiring import kafka_settings
 
     try:
-        return kafka_settings(cfg, **options)
+        settings = kafka_settings(cfg, **options)
     except ValidationError as e:
         first = e.errors()[0]
         raise fail(f"kafka settings: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    from watchfloor.stream_processors.kafka import security
+
+    # Every Kafka client this command makes from here on (kafka-python's and Faust's) authenticates this way.
+    try:
+        chosen = security.from_settings(settings)
+        chosen.ssl_context()  # a missing or unreadable CA/cert file is said now, in one line
+    except security.KafkaSecurityError as e:
+        raise fail(str(e)) from None
+    security.use(chosen)
+    if chosen.protocol == "SASL_PLAINTEXT":  # the client libraries' own warning comes once per connection
+        logging.getLogger("watchfloor.kafka").warning(
+            "kafka %s: %s: the credentials cross the network unencrypted (SASL_SSL encrypts them)",
+            settings.bootstrap,
+            chosen.describe(),
+        )
+    return settings
 
 
 @app.command()

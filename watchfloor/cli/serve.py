@@ -162,7 +162,8 @@ def serve(
 
     cfg = app_config(config)
     kafka = None
-    if broker is not None or prefix is not None:
+    # The config's kafka: section counts too: its security (SASL, TLS) is installed for the status look's clients.
+    if broker is not None or prefix is not None or "kafka" in cfg.model_fields_set:
         from .distributed import settings_for
 
         kafka = settings_for(cfg, bootstrap=broker, prefix=prefix)
