@@ -72,6 +72,7 @@ AUTH_FAILURE = re.compile(
     r"SaslAuthenticationFailed|AuthenticationFailed|UnsupportedSaslMechanism|IllegalSaslState"
     r"|CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError|WRONG_VERSION_NUMBER|SSLError"
 )
+TLS_FAILURE = re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError|WRONG_VERSION_NUMBER|SSLError")
 
 
 class _AuthFailures(logging.Handler):
@@ -102,10 +103,17 @@ def _auth_failure_since(count: int, config: dict[str, Any]) -> KafkaAuthenticati
         return None
     chosen = security.current()
     servers = config.get("bootstrap_servers", "?")
+    said = chosen.mask(_auth_failures.last)
+    if TLS_FAILURE.search(said):  # our side refused the broker's certificate, or the port does not speak TLS
+        return KafkaAuthenticationFailed(
+            f"Kafka broker {servers}: the TLS handshake failed ({chosen.describe()}): {said}; check "
+            "kafka.ssl_cafile (the CA that signed the broker's certificate), ssl_certfile/ssl_keyfile, and that the "
+            "port is the broker's TLS listener"
+        )
     return KafkaAuthenticationFailed(
-        f"Kafka broker {servers} refused the connection's authentication ({chosen.describe()}): "
-        f"{chosen.mask(_auth_failures.last)}; check kafka.security_protocol, sasl_mechanism, sasl_username, the "
-        "password in the variable sasl_password_env names, and the TLS files"
+        f"Kafka broker {servers} refused the connection's authentication ({chosen.describe()}): {said}; check "
+        "kafka.security_protocol, sasl_mechanism, sasl_username and the password in the variable sasl_password_env "
+        "names"
     )
 
 

@@ -1,6 +1,7 @@
-"""The distributed commands against a REAL broker that requires SASL (a private one, SASL_PLAINTEXT with PLAIN
-and SCRAM users): topics, produce, a worker to detections and status all authenticate through the `kafka:`
-section's security keys; a wrong password is one clear line naming the broker and the refusal."""
+"""The distributed commands against a REAL broker that requires SASL and TLS (a private one: SASL_PLAINTEXT with
+PLAIN and SCRAM users, SSL and SASL_SSL with a certificate of a self-signed CA): topics, produce, a worker to
+detections and status all authenticate through the `kafka:` section's security keys; a wrong password, or a CA
+that did not sign the broker's certificate, is one clear line naming the broker."""
 
 from __future__ import annotations
 
@@ -27,12 +28,42 @@ DATA = REPO / "tests" / "data" / "distributed" / "dprk_russia.jsonl"
 USER, PASSWORD = "desk-svc", "s3cret-for-tests-9f2"
 
 
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
-def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
-    """One private broker for the module, with a SASL_PLAINTEXT listener for USER."""
+def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ca.pem (a self-signed CA) and broker.pem (the broker's key, then its certificate for 127.0.0.1 signed by
+    that CA)."""
+    if shutil.which("openssl") is None:
+        _unavailable("openssl is needed to make the broker's certificate")
+    d = tmp_path_factory.mktemp("tls")
+    openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=watchfloor-test-ca"),
+        *("-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")),
+    )
+    openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"),
+        *("-keyout", str(d / "broker.key"), "-out", str(d / "broker.csr")),
+    )
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        *("x509", "-req", "-in", str(d / "broker.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key")),
+        *("-CAcreateserial", "-days", "2", "-extfile", str(d / "ext.cnf"), "-out", str(d / "broker.crt")),
+    )
+    (d / "broker.pem").write_text((d / "broker.key").read_text() + (d / "broker.crt").read_text())
+    return d
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(tmp_path_factory: pytest.TempPathFactory, tls_dir: Path) -> Iterator[PrivateBroker]:
+    """One private broker for the module, with SASL_PLAINTEXT, SSL and SASL_SSL listeners (USER, broker.pem)."""
     if not KAFKA_LOCAL.is_file() or shutil.which("java") is None:
         _unavailable("a private broker needs scripts/kafka-local and java")
-    broker = PrivateBroker(tmp_path_factory.mktemp("sasl-kafka"), sasl_user=f"{USER}:{PASSWORD}")
+    broker = PrivateBroker(
+        tmp_path_factory.mktemp("sasl-kafka"), sasl_user=f"{USER}:{PASSWORD}", ssl_pem=tls_dir / "broker.pem"
+    )
     try:
         broker.start()
     except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -43,18 +74,29 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBro
         broker._run("stop", "--wipe", timeout=120)
 
 
-def config(path: Path, broker: PrivateBroker, prefix: str, mechanism: str) -> Path:
-    path.write_text(
-        "kafka:\n"
-        f"  bootstrap: {broker.sasl_bootstrap}\n"
-        f"  prefix: {prefix}\n"
-        "  partitions: 2\n"
-        "  session_timeout: 6\n"
-        "  security_protocol: SASL_PLAINTEXT\n"
-        f"  sasl_mechanism: {mechanism}\n"
-        f"  sasl_username: {USER}\n"
-        "  sasl_password_env: TEST_KAFKA_PASSWORD\n"
+def config(
+    path: Path,
+    broker: PrivateBroker,
+    prefix: str,
+    mechanism: str | None,
+    *,
+    protocol: str = "SASL_PLAINTEXT",
+    cafile: Path | None = None,
+) -> Path:
+    bootstrap = {
+        "SASL_PLAINTEXT": broker.sasl_bootstrap,
+        "SSL": broker.ssl_bootstrap,
+        "SASL_SSL": broker.sasl_ssl_bootstrap,
+    }[protocol]
+    text = (
+        f"kafka:\n  bootstrap: {bootstrap}\n  prefix: {prefix}\n  partitions: 2\n  session_timeout: 6\n"
+        f"  security_protocol: {protocol}\n"
     )
+    if mechanism is not None:
+        text += f"  sasl_mechanism: {mechanism}\n  sasl_username: {USER}\n  sasl_password_env: TEST_KAFKA_PASSWORD\n"
+    if cafile is not None:
+        text += f"  ssl_cafile: {cafile}\n"
+    path.write_text(text)
     return path
 
 
@@ -81,12 +123,16 @@ def count(db: Path, type_: str) -> int:
         return int(conn.execute("select count(*) from events where type = ?", (type_,)).fetchone()[0])
 
 
-@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
+@pytest.mark.parametrize(
+    ("protocol", "mechanism"),
+    [("SASL_PLAINTEXT", "SCRAM-SHA-256"), ("SASL_PLAINTEXT", "PLAIN"), ("SASL_SSL", "SCRAM-SHA-512")],
+)
 def test_topics_produce_worker_and_status_authenticate(
-    sasl_broker: PrivateBroker, tmp_path: Path, mechanism: str
+    sasl_broker: PrivateBroker, tls_dir: Path, tmp_path: Path, protocol: str, mechanism: str
 ) -> None:
-    prefix = f"sasl-{mechanism.lower()}"
-    cfg = str(config(tmp_path / "wf.yaml", sasl_broker, prefix, mechanism))
+    prefix = f"{protocol.lower()}-{mechanism.lower()}"
+    cafile = tls_dir / "ca.pem" if protocol == "SASL_SSL" else None
+    cfg = str(config(tmp_path / "wf.yaml", sasl_broker, prefix, mechanism, protocol=protocol, cafile=cafile))
     producer_dir, worker_dir = tmp_path / "p", tmp_path / "w"
     producer_dir.mkdir(), worker_dir.mkdir()
 
@@ -124,8 +170,26 @@ def test_topics_produce_worker_and_status_authenticate(
             worker.wait(timeout=30)
     said = log.read_text(errors="replace")
     # the way in, said once and masked; the libraries' per-connection "in the clear" warnings are not repeated
-    assert f"SASL_PLAINTEXT {mechanism} user {USER} password ***: the credentials cross the network" in said
+    if protocol == "SASL_PLAINTEXT":
+        assert f"SASL_PLAINTEXT {mechanism} user {USER} password ***: the credentials cross the network" in said
     assert PASSWORD not in said and "in the clear" not in said
+
+
+def test_tls_without_sasl_and_a_ca_that_did_not_sign_the_broker(
+    sasl_broker: PrivateBroker, tls_dir: Path, tmp_path: Path
+) -> None:
+    cfg = str(config(tmp_path / "wf.yaml", sasl_broker, "tls-only", None, protocol="SSL", cafile=tls_dir / "ca.pem"))
+    res = cli(tmp_path, "topics", "create", "--config", cfg)
+    assert res.returncode == 0 and "5 topic(s) created" in res.stderr, res.stderr
+    assert cli(tmp_path, "topics", "check", "--config", cfg).returncode == 0
+    # the system's CAs do not know the test CA: the handshake fails, said as such
+    cfg = str(config(tmp_path / "system.yaml", sasl_broker, "tls-only", None, protocol="SSL"))
+    res = cli(tmp_path, "topics", "check", "--config", cfg, timeout=120)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert (
+        f"error: Kafka broker {sasl_broker.ssl_bootstrap}: the TLS handshake failed (SSL CA system): " in res.stderr
+    ), res.stderr
+    assert "certificate verify failed" in res.stderr, res.stderr
 
 
 def test_a_wrong_password_is_one_clear_line_naming_the_broker(sasl_broker: PrivateBroker, tmp_path: Path) -> None:
