@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("faust")
 
-from tests.fixtures.kafka import KAFKA_LOCAL, PrivateBroker, _unavailable
+from tests.fixtures.kafka import PrivateBroker, _unavailable, started_private_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -59,19 +59,9 @@ def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory, tls_dir: Path) -> Iterator[PrivateBroker]:
     """One private broker for the module, with SASL_PLAINTEXT, SSL and SASL_SSL listeners (USER, broker.pem)."""
-    if not KAFKA_LOCAL.is_file() or shutil.which("java") is None:
-        _unavailable("a private broker needs scripts/kafka-local and java")
-    broker = PrivateBroker(
+    yield from started_private_broker(
         tmp_path_factory.mktemp("sasl-kafka"), sasl_user=f"{USER}:{PASSWORD}", ssl_pem=tls_dir / "broker.pem"
     )
-    try:
-        broker.start()
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
-        _unavailable(str(e))
-    try:
-        yield broker
-    finally:
-        broker._run("stop", "--wipe", timeout=120)
 
 
 def config(
