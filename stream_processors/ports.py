@@ -187,11 +187,12 @@ class DeliveryLedger(Protocol):
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         thread_key: str | None = None,
-        limit: int = 100_000,
+        limit: int | None = None,
         after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
         """Rows matching every filter given, in (seq, alert_id, channel) order; with `after_seq`, only rows whose
-        `seq` is greater (a reader that keeps what it read before asks only for what is new)."""
+        `seq` is greater (a reader that keeps what it read before asks only for what is new). All of them unless
+        `limit` is given: a default cap cut `alerts list` and the delivery latency metric off silently at 100,000."""
         ...
 
     def sent_ref(self, channel: str) -> str:

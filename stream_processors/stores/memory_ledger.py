@@ -132,7 +132,7 @@ class MemoryDeliveryLedger:
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         thread_key: str | None = None,
-        limit: int = 100_000,
+        limit: int | None = None,
         after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
         with self._lock:

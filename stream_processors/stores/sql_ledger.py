@@ -344,7 +344,7 @@ class SqlDeliveryLedger:
         alert_ids: Collection[str] | None = None,
         channel: str | None = None,
         thread_key: str | None = None,
-        limit: int = 100_000,
+        limit: int | None = None,
         after_seq: int | None = None,
     ) -> list[DeliveryRecord]:
         t = deliveries_table

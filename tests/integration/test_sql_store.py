@@ -193,3 +193,25 @@ def test_postgres_counts_editions_in_byte_order_whatever_the_collation(pg_url: s
         assert "ix_events_editions" in plan, plan
     finally:
         store.close()
+
+
+def test_sqlite_ledger_reads_every_row_unless_a_limit_is_given(tmp_path: Path) -> None:
+    """A default cap of 100,000 rows once cut `alerts list` and the delivery latency metric off silently on a big
+    ledger. The rows go in by one plain INSERT (the ledger's own enqueue would take a minute for 100,001)."""
+    from watchfloor.stream_processors.stores.sql import deliveries_table
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'big.db'}")
+    try:
+        n = 100_001
+        rows = [
+            {"alert_id": f"a{i:06d}", "channel": "c", "status": "sent", "detail": "", "updated_at": "", "seq": i}
+            for i in range(n)
+        ]
+        with store.engine.begin() as conn:
+            conn.execute(deliveries_table.insert(), rows)
+        got = store.deliveries()
+        assert len(got) == n and got[-1].alert_id == f"a{n - 1:06d}"
+        assert len(store.deliveries(statuses={"sent"})) == n
+        assert len(store.deliveries(limit=3)) == 3
+    finally:
+        store.close()

@@ -51,3 +51,15 @@ def test_an_idle_pass_does_not_read_the_state_back() -> None:
     assert once() == 1 and store.loads == 1 and store.load_checkpoint("p").state == {"n": 1}
     before = store.loads
     assert once() == 0 and store.loads == before  # idle again
+
+
+def test_memory_ledger_reads_every_row_unless_a_limit_is_given() -> None:
+    """A default cap of 100,000 rows once cut `alerts list` and the delivery latency metric off silently."""
+    from tests.ledger_contract import rec
+    from watchfloor.stream_processors.stores.memory import MemoryStore
+
+    store = MemoryStore()
+    n = 100_001
+    store.enqueue([rec(f"a{i:06d}", seq=i) for i in range(n)])
+    assert len(store.deliveries()) == n and len(store.deliveries(statuses={"outstanding"})) == n
+    assert len(store.deliveries(limit=3)) == 3
