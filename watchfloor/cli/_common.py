@@ -97,7 +97,9 @@ class _CommandGroup(TyperGroup):
             return super().invoke(ctx)
         except (StoreError, OSError, KafkaAuthenticationFailed) as e:
             err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
-            _say_bundled_config()
+            if isinstance(e, StoreError):
+                # Only a store the bundled config named: one given by --store or $WATCHFLOOR_STORE is not its.
+                _say_bundled_config(store=e.url)
             raise typer.Exit(1) from None
 
 
@@ -105,12 +107,15 @@ class _CommandGroup(TyperGroup):
 # $WATCHFLOOR_CONFIG): set by app_config, said by fail() and the store errors above, so that every command's
 # errors that come from the config ("unknown channel 'desk'", "no store at ./var/watchfloor.db") say which config
 # they come from (outside trial 15, M5), with no command saying it on its own.
-_config_read: list[str] = []
+_config_read: list[tuple[str, str]] = []  # (the note, the store the bundled config named, redacted)
 
 
-def _say_bundled_config() -> None:
-    for note in _config_read:
-        err.print(note, highlight=False, markup=False)
+def _say_bundled_config(store: str | None = None) -> None:
+    """The note, if this command read the bundled config; for a store error (`store`: its URL, redacted), only when
+    that store is the one the bundled config named."""
+    for note, named in _config_read:
+        if store is None or store == named:
+            err.print(note, highlight=False, markup=False)
 
 
 _program = threading.Event()  # set by main(): this process is the `watchfloor` program, not a test's CliRunner
@@ -239,10 +244,11 @@ def app_config(path: Path | None, *, note: bool = True) -> Any:
         raise typer.Exit(1) from None
     from ..wiring import with_store_env  # the one environment override of the store
 
+    named = cfg.store  # the bundled config's own store, not $WATCHFLOOR_STORE's
     cfg = with_store_env(cfg)
     _config_read.clear()
     if path is None and note:
-        _config_read.append(bundled_config_note(cfg))
+        _config_read.append((bundled_config_note(cfg), redact_url(named)))
     return cfg
 
 
