@@ -275,7 +275,10 @@ def test_every_command_on_a_read_only_filesystem(tmp_path: Path) -> None:
         if name in ("archive", "produce --once"):
             if broker is None:
                 continue
+            # The broker swapped in, the test's config kept (without it they read the bundled demo config, whose
+            # store error rightly ends with a note saying so: not the one line this test is about).
             argv = [*argv[: argv.index("--broker")], "--broker", broker, "--prefix", "wf-readonly-store"]
+            argv += ["--config", str(cfg)]
         got = run_readonly(var, [str(WATCHFLOOR), *argv], cwd=tmp_path)
         _assert_one_line(got.stderr, got.returncode, "read-only filesystem")
     # A fresh store in a read-only directory: the command cannot create it, and says so.
