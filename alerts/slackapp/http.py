@@ -10,12 +10,19 @@ that does not parse is a 400.
 The headers are checked before the body is read at all: the request URL is public, and a request without Slack's
 two signature headers, or with a timestamp outside the 5 minutes, is refused without copying its body into memory
 (the server also caps bodies: watchfloor.web.server.MAX_BODY_BYTES).
+
+A signed request is taken once: the same signed bytes again within the 5 minutes (a replay by whoever saw them, in
+a proxy's log say) are refused. The signatures seen are kept in this process for the 5 minutes only (not in the
+store: a record per request would fill the control log with noise), so a replay sent to another `serve` process
+behind the same URL is not caught. Slack's own retries of an event carry X-Slack-Retry-Num and pass on to the
+event-id check (alerts/slackapp/app.py), which answers each event once across processes.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -71,12 +78,33 @@ def signature_problem(secret: str, headers: Mapping[str, str], raw_body: bytes, 
     return None
 
 
+class SeenRequests:
+    """The signatures of the signed requests taken in the last 5 minutes (older ones are refused on their
+    timestamp anyway, so they are let go of): what tells a replay. Thread-safe (waitress serves in threads)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}  # signature -> its request's timestamp
+        self._lock = threading.Lock()
+
+    def take(self, signature: str, timestamp: int, now: float) -> bool:
+        """True the first time this process sees `signature`; False for the same signed request again."""
+        with self._lock:
+            if signature in self._seen:
+                return False
+            if len(self._seen) >= 1024:  # let go of those past the window (a dict keeps insertion order)
+                horizon = now - MAX_AGE_SECONDS - 60
+                self._seen = {s: t for s, t in self._seen.items() if t >= horizon}
+            self._seen[signature] = timestamp
+            return True
+
+
 class SlackHttpHandler:
     """Hands POST /slack/events to the Bolt app once its signature is good (in place of Bolt's Flask adapter)."""
 
     def __init__(self, app: WatchfloorApp, *, now: Callable[[], float] = time.time) -> None:
         self.app = app
         self.now = now
+        self.seen = SeenRequests()
 
     def handle(self, req: Request) -> Any:
         headers = dict(req.headers.items())
@@ -87,6 +115,13 @@ class SlackHttpHandler:
         )
         if problem is not None:
             log.warning("slack app: refused a request from %s: %s", req.remote_addr or "?", problem)
+            return _error(401, "invalid request")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        # Slack's retries of an event may repeat its bytes; the event-id check answers each event once
+        if "x-slack-retry-num" not in lowered and not self.seen.take(
+            lowered["x-slack-signature"], int(lowered["x-slack-request-timestamp"]), now
+        ):
+            log.warning("slack app: refused a request from %s: a replay of one taken before", req.remote_addr or "?")
             return _error(401, "invalid request")
         raw = req.get_data(cache=True)
         try:

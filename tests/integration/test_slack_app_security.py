@@ -294,3 +294,30 @@ def test_with_an_admin_token_the_page_and_metrics_need_it_and_healthz_says_only_
         assert ephemeral(slack(env, served).slash_command("help")).startswith("*watchfloor*")
     finally:
         stop(served)
+
+
+# --- trial 16, L1: a signed request is taken once -------------------------------------------------------------
+
+
+def test_a_signed_command_sent_again_within_its_five_minutes_is_refused_as_a_replay(env: Env) -> None:
+    """The same signed bytes again (a replay by whoever saw them) would silence the rule a second time: refused
+    with 401 by the app, while the same command typed again (new bytes, new signature) is served."""
+    served = env.start("serve", "--config", str(env.config), "--port", "0")
+    app = slack(env, served)
+    form = urlencode(
+        {"command": "/watchfloor", "text": "silence treaty-signed for 1h", "channel_id": DESK, "user_id": "U0ALICE001"}
+    )
+    ts = int(time.time())
+    first = app.post(form, "application/x-www-form-urlencoded", timestamp=ts)
+    assert first.status == 200 and "Silenced" in json.loads(first.body)["text"], first.body[:300]
+    assert len(env.control().silences()) == 1
+    replay = app.post(form, "application/x-www-form-urlencoded", timestamp=ts)
+    assert replay.status == 401, replay.body[:300]
+    assert len(env.control().silences()) == 1
+    # typed again: other bytes (Slack's timestamp and trigger id differ), so it is served
+    again = app.post(form, "application/x-www-form-urlencoded", timestamp=ts - 1)
+    assert again.status == 200, again.body[:300]
+    assert len(env.control().silences()) == 2
+    log = stderr_of(served)
+    assert "a replay of one taken before" in log, log[-2000:]
+    assert "Traceback" not in log
