@@ -3,10 +3,11 @@
 A socket timeout bounds each read, not the fetch: a server sending one byte every 0.5 s kept a 3 s timeout
 busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB of memory). Here:
 
-* The deadline covers the whole fetch (connect, headers, body, redirects). A timer shuts the connection's
-  socket down when it passes, which wakes a read blocked inside http.client at once; the body loop also
-  checks the clock between chunks. urllib stays in charge of redirects and proxies (its handlers are
-  subclassed only to see the connections they open).
+* The deadline covers the whole fetch (connect, headers, body, redirects). A timer shuts the connections'
+  sockets down when it passes, which wakes a read blocked inside http.client at once
+  (`stream_processors.http_deadline`, which the webhook notifier uses too); the body loop also checks the clock
+  between chunks. urllib stays in charge of redirects and proxies (its handlers are subclassed only to see the
+  connections they open).
 * The body is decompressed as it arrives (gzip, deflate: zlib with `max_length`), and the fetch fails as
   soon as either the bytes on the wire or the bytes after decompression pass `max_bytes`.
 * Redirects: only to http(s) (urllib would follow one to ftp://, and it has no FTP handler here), and not
@@ -23,7 +24,6 @@ import base64
 import http.client
 import ipaddress
 import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchfloor.schemas.redact import redact_url
+from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 USER_AGENT = "watchfloor/0.1 (+feed poller)"
 ACCEPT = (
@@ -63,16 +64,18 @@ class FetchFailed(Exception):
         self.headers = headers or {}
 
 
-class _Connections:
-    """The HTTP connections a fetch opened, so the deadline can shut their sockets down; and, with a `policy`, the
-    address each one reached checked against it (the name a redirect's check resolved may resolve elsewhere when
-    the connection resolves it again: DNS rebinding)."""
+class _Connections(HttpDeadline):
+    """The HTTP connections a fetch opens, their sockets shut down at its deadline (HttpDeadline); and, with a
+    `policy`, the address each one reached checked against it (the name a redirect's check resolved may resolve
+    elsewhere when the connection resolves it again: DNS rebinding)."""
 
     def __init__(self, policy: _AddressPolicy | None = None) -> None:
-        self.opened: list[http.client.HTTPConnection] = []
-        self.lock = threading.Lock()
-        self.expired = False
+        super().__init__()
         self.policy = policy
+
+    def connection(self, http_class: type[http.client.HTTPConnection], req: urllib.request.Request) -> Any:
+        # An HTTPS request through a proxy is a tunnel: it has a tunnel host, and has_proxy() is false for it.
+        return self.track(http_class, proxied=req.has_proxy() or bool(getattr(req, "_tunnel_host", None)))
 
     def track(self, http_class: Any, *, proxied: bool = False) -> Any:
         policy = None if proxied else self.policy  # through a proxy, the socket reaches the proxy, not the feed
@@ -92,45 +95,9 @@ class _Connections:
                         raise FetchFailed(f"connection to {host} refused: {problem}")
 
                 conn.connect = checked_connect  # type: ignore[method-assign]
-            with self.lock:
-                self.opened.append(conn)
-            return conn
+            return self.watch(conn)
 
         return make
-
-    def expire(self) -> None:
-        with self.lock:
-            self.expired = True
-            for conn in self.opened:
-                sock = conn.sock
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)  # wakes a recv blocked in another thread
-                    except OSError:
-                        pass
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, conns: _Connections) -> None:
-        super().__init__()
-        self._conns = conns
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._conns.track(http.client.HTTPConnection, proxied=req.has_proxy()), req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, conns: _Connections) -> None:
-        super().__init__()
-        self._conns = conns
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        # As urllib's own handler: its SSL context (certificates verified by default).
-        context = getattr(self, "_context", None)  # set by HTTPSHandler.__init__ (not in its stubs)
-        track = self._conns.track(
-            http.client.HTTPSConnection, proxied=req.has_proxy() or bool(getattr(req, "_tunnel_host", None))
-        )
-        return self.do_open(track, req, context=context)
 
 
 def _address_kind(host: str, port: int | None) -> tuple[str, str] | None:
@@ -421,8 +388,7 @@ def fetch_http(
     for handler in (
         urllib.request.ProxyHandler(),
         urllib.request.UnknownHandler(),
-        _HTTPHandler(conns),
-        _HTTPSHandler(conns),
+        *conns.handlers(),
         urllib.request.HTTPDefaultErrorHandler(),
         _RedirectHandler(url, grants, policy),
         urllib.request.HTTPErrorProcessor(),
@@ -437,53 +403,49 @@ def fetch_http(
         req.add_header("If-None-Match", etag)
     if modified:
         req.add_header("If-Modified-Since", modified)
-    timer = threading.Timer(deadline, conns.expire)
-    timer.daemon = True
-    timer.start()
 
     def late() -> FetchFailed:
         return FetchFailed(f"unreachable: no complete response within {deadline:g}s (the feed's timeout)")
 
-    try:
+    with conns.within(deadline):
         try:
-            resp = opener.open(req, timeout=deadline)
-        except urllib.error.HTTPError as e:
-            headers = {k.lower(): v for k, v in (e.headers or {}).items()}
-            e.close()
-            status_line = f"HTTP {e.code} {e.reason}".rstrip()
-            if e.code in (401, 403):  # what the operator can do about it
-                status_line += _refused_hint(e.code, e.geturl() or url, url, grants)
-            raise FetchFailed(status_line, e.code, headers) from None
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-            if conns.expired or time.monotonic() >= ends:
-                raise late() from None
-            reason = e.reason if isinstance(e, urllib.error.URLError) else f"{type(e).__name__}: {e}"
-            if isinstance(reason, TimeoutError | socket.timeout):
-                raise late() from None
-            raise FetchFailed(f"unreachable: {reason}") from None
-        with resp:
-            status: int = resp.status
-            headers = {k.lower(): v for k, v in resp.headers.items()}
-            decoder = _Decoder(headers.get("content-encoding", "").strip().lower(), max_bytes)
             try:
-                body = _read_body(resp, decoder, max_bytes, ends, conns, late)
-            except FetchFailed as e:
-                e.status = e.status or status
-                raise
-            except zlib.error as e:
-                raise FetchFailed(f"cannot decompress {decoder.encoding} response: {e}", status) from None
-            except (OSError, http.client.HTTPException) as e:
+                resp = opener.open(req, timeout=deadline)
+            except urllib.error.HTTPError as e:
+                headers = {k.lower(): v for k, v in (e.headers or {}).items()}
+                e.close()
+                status_line = f"HTTP {e.code} {e.reason}".rstrip()
+                if e.code in (401, 403):  # what the operator can do about it
+                    status_line += _refused_hint(e.code, e.geturl() or url, url, grants)
+                raise FetchFailed(status_line, e.code, headers) from None
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
                 if conns.expired or time.monotonic() >= ends:
                     raise late() from None
-                raise FetchFailed(f"unreachable: {type(e).__name__}: {e}", status) from None
-            return HttpFeed(status, headers, grants.without_query(resp.geturl()), body)
-    except FetchFailed as e:
-        scrubbed = grants.scrub(e.reason)
-        if scrubbed == e.reason:
-            raise
-        raise FetchFailed(scrubbed, e.status, e.headers) from None
-    finally:
-        timer.cancel()
+                reason = e.reason if isinstance(e, urllib.error.URLError) else f"{type(e).__name__}: {e}"
+                if isinstance(reason, TimeoutError | socket.timeout):
+                    raise late() from None
+                raise FetchFailed(f"unreachable: {reason}") from None
+            with resp:
+                status: int = resp.status
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                decoder = _Decoder(headers.get("content-encoding", "").strip().lower(), max_bytes)
+                try:
+                    body = _read_body(resp, decoder, max_bytes, ends, conns, late)
+                except FetchFailed as e:
+                    e.status = e.status or status
+                    raise
+                except zlib.error as e:
+                    raise FetchFailed(f"cannot decompress {decoder.encoding} response: {e}", status) from None
+                except (OSError, http.client.HTTPException) as e:
+                    if conns.expired or time.monotonic() >= ends:
+                        raise late() from None
+                    raise FetchFailed(f"unreachable: {type(e).__name__}: {e}", status) from None
+                return HttpFeed(status, headers, grants.without_query(resp.geturl()), body)
+        except FetchFailed as e:
+            scrubbed = grants.scrub(e.reason)
+            if scrubbed == e.reason:
+                raise
+            raise FetchFailed(scrubbed, e.status, e.headers) from None
 
 
 def _read_body(

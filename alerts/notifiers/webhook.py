@@ -8,24 +8,24 @@ follows up, revises or withdraws) and "thread" (its state); the delivery key goe
 
 `timeout` bounds the whole attempt (connect, send, the answer's headers and the part of its body read), not each
 socket read as urllib's does: a receiver trickling its answer a byte at a time kept `run --once` going for 702 s
-(outside trial 16, M2). At the deadline a timer shuts the connection's socket, which ends the blocked read; the
-attempt is then a transient failure that may have got through (resent with the same `Idempotency-Key`). Only the
-first `MAX_ANSWER` bytes of the answer's body are read: the status is all that counts.
+(outside trial 16, M2). At the deadline a timer shuts the connection's socket, which ends the blocked read
+(`stream_processors.http_deadline`, shared with the feed fetch); the attempt is then a transient failure that may
+have got through (resent with the same `Idempotency-Key`). Only the first `MAX_ANSWER` bytes of the answer's body
+are read: the status is all that counts.
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
-import threading
 import urllib.error
 import urllib.request
-from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 
 from watchfloor.schemas.events import Alert
+from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError, parse_retry_after
@@ -46,72 +46,6 @@ def display_url(url: str) -> str:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None  # urllib then raises HTTPError with the 3xx answer
-
-
-class _Watched:
-    """The sockets of one attempt, shut at its deadline: a blocked read then returns at once, whatever the receiver
-    does (per-read timeouts let a receiver sending a byte a second hold the attempt for ever)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self.expired = False
-
-    def watch(self, conn: _Conn) -> _Conn:
-        """`conn`, its socket watched once connected (urllib lets go of the connection's socket once the headers are
-        read, and the body is read through it after that)."""
-        connect = conn.connect
-
-        def connect_watched() -> None:
-            connect()
-            with self._lock:
-                self._socks.append(conn.sock)
-                if self.expired:  # (connected after the deadline: shut at once)
-                    _shut(conn.sock)
-
-        conn.connect = connect_watched  # type: ignore[method-assign]
-        return conn
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                _shut(sock)
-
-
-_Conn = TypeVar("_Conn", bound=http.client.HTTPConnection)
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        # the plain socket's shutdown, also for TLS: SSLSocket's own drops its TLS state under the reading thread
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:  # already closed
-        pass
-
-
-class _WatchedHTTP(urllib.request.HTTPHandler):
-    def __init__(self, watched: _Watched) -> None:
-        super().__init__()
-        self._watched = watched
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connect(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            return self._watched.watch(http.client.HTTPConnection(host, **kwargs))
-
-        return self.do_open(connect, req)
-
-
-class _WatchedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, watched: _Watched) -> None:
-        super().__init__()
-        self._watched = watched
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connect(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
-            return self._watched.watch(http.client.HTTPSConnection(host, **kwargs))
-
-        return self.do_open(connect, req, context=self._context)  # type: ignore[attr-defined]
 
 
 def payload(notice: Notice) -> dict[str, object]:
@@ -151,55 +85,53 @@ class WebhookNotifier:
         }
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         where = f"webhook {self.name} ({display_url(self._url)})"
-        watched = _Watched()
-        opener = urllib.request.build_opener(_NoRedirect, _WatchedHTTP(watched), _WatchedHTTPS(watched))
-        deadline = threading.Timer(self.timeout, watched.expire)
-        deadline.daemon = True
-        deadline.start()
-        try:
-            with opener.open(req, timeout=self.timeout) as resp:
-                if watched.expired:  # the headers were cut at the deadline (http.client reads the cut as their end)
-                    raise TimeoutError
-                status = int(resp.status)
-                try:
-                    resp.read(MAX_ANSWER)
-                except (OSError, ValueError, http.client.HTTPException):
-                    pass  # the status is the answer: a body cut short (at the deadline, say) changes nothing
-        except urllib.error.HTTPError as e:
-            status = e.code
-            retry_after = parse_retry_after(e.headers.get("Retry-After")) if e.headers else None
-            location = e.headers.get("Location") if e.headers else None
-            e.close()
-            if 300 <= status < 400:
-                target = f" to {display_url(urljoin(self._url, location))}" if location else ""
-                raise PermanentError(
-                    f"{where}: HTTP {status} redirect{target} not followed (a redirected POST loses its body): "
-                    "configure the final URL",
-                    channel_wide=True,
-                ) from None
-            if status >= 500:  # the receiver failed while handling it: it may have taken it
+        watched = HttpDeadline()
+        opener = urllib.request.build_opener(_NoRedirect, *watched.handlers())
+        with watched.within(self.timeout):
+            try:
+                with opener.open(req, timeout=self.timeout) as resp:
+                    if watched.expired:  # the headers were cut at the deadline (http.client reads the cut as their end)
+                        raise TimeoutError
+                    status = int(resp.status)
+                    try:
+                        resp.read(MAX_ANSWER)
+                    except (OSError, ValueError, http.client.HTTPException):
+                        pass  # the status is the answer: a body cut short (at the deadline, say) changes nothing
+            except urllib.error.HTTPError as e:
+                status = e.code
+                retry_after = parse_retry_after(e.headers.get("Retry-After")) if e.headers else None
+                location = e.headers.get("Location") if e.headers else None
+                e.close()
+                if 300 <= status < 400:
+                    target = f" to {display_url(urljoin(self._url, location))}" if location else ""
+                    raise PermanentError(
+                        f"{where}: HTTP {status} redirect{target} not followed (a redirected POST loses its body): "
+                        "configure the final URL",
+                        channel_wide=True,
+                    ) from None
+                if status >= 500:  # the receiver failed while handling it: it may have taken it
+                    raise TransientError(
+                        f"{where}: HTTP {status}", retry_after, channel_wide=True, maybe_delivered=True
+                    ) from None
+                if status in (408, 429):
+                    raise TransientError(
+                        f"{where}: HTTP {status}", retry_after=retry_after, channel_wide=True
+                    ) from None
+                raise PermanentError(f"{where}: HTTP {status}", channel_wide=status in (401, 403, 404, 410)) from None
+            except Exception as e:
+                if watched.expired:  # shut at the deadline (whatever the read then raised): it may have got through
+                    raise TransientError(
+                        f"{where}: no complete answer within the timeout ({self.timeout:g}s)",
+                        channel_wide=True,
+                        maybe_delivered=True,
+                    ) from None
+                if not isinstance(e, urllib.error.URLError | OSError | http.client.HTTPException):
+                    raise
+                reason = e.reason if isinstance(e, urllib.error.URLError) else e
+                unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
                 raise TransientError(
-                    f"{where}: HTTP {status}", retry_after, channel_wide=True, maybe_delivered=True
+                    f"{where}: {type(reason).__name__}", channel_wide=True, maybe_delivered=not unsent
                 ) from None
-            if status in (408, 429):
-                raise TransientError(f"{where}: HTTP {status}", retry_after=retry_after, channel_wide=True) from None
-            raise PermanentError(f"{where}: HTTP {status}", channel_wide=status in (401, 403, 404, 410)) from None
-        except Exception as e:
-            if watched.expired:  # shut at the deadline (whatever the read then raised): it may have got through
-                raise TransientError(
-                    f"{where}: no complete answer within the timeout ({self.timeout:g}s)",
-                    channel_wide=True,
-                    maybe_delivered=True,
-                ) from None
-            if not isinstance(e, urllib.error.URLError | OSError | http.client.HTTPException):
-                raise
-            reason = e.reason if isinstance(e, urllib.error.URLError) else e
-            unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
-            raise TransientError(
-                f"{where}: {type(reason).__name__}", channel_wide=True, maybe_delivered=not unsent
-            ) from None
-        finally:
-            deadline.cancel()
         if not 200 <= status < 300:
             raise PermanentError(f"{where}: unexpected HTTP {status}", channel_wide=True)
         return f"HTTP {status}"

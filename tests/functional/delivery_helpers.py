@@ -4,8 +4,6 @@ and a local webhook receiver (a real HTTP server)."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +12,7 @@ from typing import Any
 
 from tests.fixtures.http_server import QuietHandler, serving
 from tests.fixtures.slack_server import FakeSlack
+from tests.fixtures.trickle import Trickle  # noqa: F401  (re-exported: the fault tests take it from here)
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Notice
 from watchfloor.alerts.notifiers.base import Notifier
@@ -185,39 +184,3 @@ def webhook_server() -> Iterator[Hook]:
     with serving(Handler) as base:
         hook.url = f"{base}/hooks/s3cr3t-path"
         yield hook
-
-
-class Trickle:
-    """A receiver that takes the POST, then answers `head` at once (maybe nothing) and then one byte a second for
-    as long as the test lasts (outside trial 16, M2: such a receiver held `run --once` for 702 s)."""
-
-    def __init__(self, head: bytes) -> None:
-        self.head = head
-        self.posts = 0
-        self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            self.posts += 1
-            try:
-                conn.sendall(self.head)
-                while not self._stop.wait(1.0):
-                    conn.sendall(b"x")
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self._stop.set()
-        self._server.close()
