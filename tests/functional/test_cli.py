@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.watchfloor_process import WatchfloorProcess, command_env
 from watchfloor.cli import app
 
 EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 GOOD_PACK = """\
@@ -212,29 +210,17 @@ def test_live_run_keeps_the_heartbeat_that_health_reads(tmp_path: Path) -> None:
         "watchfloor.yaml",
     )
     beat = tmp_path / "hb" / "beat"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
-    env |= {"PYTHONPATH": str(REPO), "WATCHFLOOR_HEARTBEAT": str(beat)}
-    cmd = [sys.executable, "-m", "watchfloor"]
-    proc = subprocess.Popen(
-        [*cmd, "run", "--config", str(cfg), "--interval", "0.2"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    env = command_env(WATCHFLOOR_HEARTBEAT=str(beat))
+    with WatchfloorProcess(["run", "--config", str(cfg), "--interval", "0.2"], tmp_path, env) as proc:
         deadline = time.monotonic() + 120  # a bound on a slow machine, not a measurement
-        while not beat.exists() and proc.poll() is None and time.monotonic() < deadline:
+        while not beat.exists() and proc.proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert beat.exists(), f"no heartbeat at {beat} (run exited {proc.poll()})"
+        assert beat.exists(), f"no heartbeat at {beat} (run exited {proc.proc.poll()})"
         health = subprocess.run(
-            [*cmd, "health", "--heartbeat", str(beat)], env=env, capture_output=True, text=True, timeout=60
-        )
+            [sys.executable, "-m", "watchfloor", "health", "--heartbeat", str(beat)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
         assert health.returncode == 0 and "alive" in health.stdout, health.stdout + health.stderr
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def test_config_errors_name_the_place(tmp_path: Path) -> None:
