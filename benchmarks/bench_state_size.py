@@ -45,13 +45,14 @@ import _common  # noqa: E402
 from bench_archive import generated_pack, pick_docs  # noqa: E402
 from kafka.partitioner.default import murmur2  # noqa: E402
 
+from tests.fixtures.correlate_agent import Outputs, Record, correlate_agent, correlate_record  # noqa: E402
 from watchfloor.schemas.events import Event, signal_event, watermark_event  # noqa: E402
 from watchfloor.schemas.inputs import parse_document  # noqa: E402
 from watchfloor.schemas.topics import TopicNames  # noqa: E402
 from watchfloor.stream_processors.engine import Engine  # noqa: E402
-from watchfloor.stream_processors.kafka import agents, statecodec  # noqa: E402
+from watchfloor.stream_processors.kafka import statecodec  # noqa: E402
 from watchfloor.stream_processors.kafka.agents import STATE_ZLIB_LEVEL, decode_state, encode_state  # noqa: E402
-from watchfloor.stream_processors.kafka.codec import encode_event, origin_header  # noqa: E402
+from watchfloor.stream_processors.kafka.codec import origin_header  # noqa: E402
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator  # noqa: E402
 from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
 
@@ -95,39 +96,6 @@ def measure(st: dict[str, Any], p: int, reps: int) -> dict[str, Any]:
     }
 
 
-class Message:
-    def __init__(self, topic: str, partition: int, offset: int) -> None:
-        self.topic, self.partition, self.offset, self.timestamp = topic, partition, offset, 0
-
-
-class Record:
-    """What the correlate agent reads of a Faust event."""
-
-    def __init__(self, message: Message, value: bytes, headers: dict[str, bytes] | None) -> None:
-        self.message, self.value, self.headers = message, value, headers
-
-
-class Outputs:
-    """The agent's producer: keeps the detections, acknowledged at once."""
-
-    def __init__(self, names: TopicNames) -> None:
-        self.names = names
-        self.detections: list[bytes] = []
-
-    async def start(self) -> None:
-        pass
-
-    async def send(self, topic: str, key: Any, value: bytes, partition: Any = None, headers: Any = None) -> Any:
-        if topic == self.names.detections:
-            self.detections.append(value)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    async def dead_letter(self, dl: Any, at: Any) -> Any:
-        return await self.send(self.names.dead_letters, None, b"")
-
-
 class Changelog(dict[bytes, bytes]):
     """The agent's table: counts what it writes (each set a record; each delete a tombstone)."""
 
@@ -152,7 +120,7 @@ def changelog_run(eng: Engine, batches: list[list[Record]], layout: str) -> dict
     as before; "new": statecodec's records); what it wrote and what the writes cost."""
     table = Changelog()
     out = Outputs(TopicNames("bench"))
-    agent = agents.Correlate(table, PartitionCorrelator(eng, PARTITIONS), out, batch_within=0.01)  # type: ignore[arg-type]
+    agent = correlate_agent(table, PartitionCorrelator(eng, PARTITIONS), out)
     writes: list[float] = []  # CPU seconds of the state writes of each batch
     real = statecodec.encode
 
@@ -221,8 +189,7 @@ def run(
     c_offsets = [0] * PARTITIONS
 
     def record(c: int, ev: Event, headers: dict[str, bytes] | None) -> None:
-        pending.append(Record(Message(names.correlate, c, c_offsets[c]), encode_event(ev), headers))
-        c_offsets[c] += 1
+        pending.append(correlate_record(names, c_offsets, c, ev, headers))
 
     def watermarks() -> None:
         nonlocal largest, samples

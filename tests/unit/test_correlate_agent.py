@@ -11,13 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.fixtures.correlate_agent import Outputs, Record, correlate_agent, correlate_record
 from watchfloor.schemas.events import Event, signal_event, watermark_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka import agents
 from watchfloor.stream_processors.kafka.agents import Correlate, StateTooLarge, decode_state
-from watchfloor.stream_processors.kafka.codec import encode_event, origin_header, parse_origin
+from watchfloor.stream_processors.kafka.codec import origin_header, parse_origin
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 from watchfloor.stream_processors.rulefile import load_rules
 
@@ -28,40 +29,6 @@ TITLES = [
     "North Korea ratifies its treaty with Russia",
     "The city council approved a new budget plan",
 ]
-
-
-class Message:
-    def __init__(self, topic: str, partition: int, offset: int) -> None:
-        self.topic, self.partition, self.offset, self.timestamp = topic, partition, offset, 0
-
-
-class Record:
-    """What the agent reads of a Faust event."""
-
-    def __init__(self, message: Message, value: bytes, headers: dict[str, bytes] | None) -> None:
-        self.message, self.value, self.headers = message, value, headers
-
-
-class Outputs:
-    """The agent's producer: keeps what is sent, acknowledged at once."""
-
-    def __init__(self, names: TopicNames) -> None:
-        self.names = names
-        self.sent: list[tuple[str, bytes | None, bytes]] = []
-
-    async def start(self) -> None:
-        pass
-
-    async def send(
-        self, topic: str, key: bytes | None, value: bytes, partition: Any = None, headers: Any = None
-    ) -> Any:
-        self.sent.append((topic, key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    async def dead_letter(self, dl: Any, at: datetime) -> Any:
-        return await self.send(self.names.dead_letters, None, dl.model_dump_json().encode())
 
 
 def engine() -> Engine:
@@ -94,18 +61,12 @@ def batches(eng: Engine, names: TopicNames) -> list[list[Record]]:
             for j, (_det, gkey) in enumerate(eng.correlator.routes(sig)):
                 routed = Event(id=sev.id, type=sev.type, time=doc.published_at, key=gkey, payload=sev.payload)
                 c = zlib.crc32(gkey.encode()) % PARTS
-                records.append(
-                    Record(Message(names.correlate, c, offsets[c]), encode_event(routed), origin_header(p, i, k, j))
-                )
-                offsets[c] += 1
+                records.append(correlate_record(names, offsets, c, routed, origin_header(p, i, k, j)))
         seen[p] = doc.published_at.timestamp()
         if i % 10 == 9:
             for up, t in sorted(seen.items()):
                 for c in range(PARTS):
-                    records.append(
-                        Record(Message(names.correlate, c, offsets[c]), encode_event(watermark_event(up, t)), None)
-                    )
-                    offsets[c] += 1
+                    records.append(correlate_record(names, offsets, c, watermark_event(up, t), None))
     out: list[list[Record]] = []
     k = 0
     for n in [1, 5, 2, 17, 3, 40, 9, 1, 1, 25] * 20:
@@ -119,7 +80,7 @@ def batches(eng: Engine, names: TopicNames) -> list[list[Record]]:
 
 def states_of(eng: Engine, table: dict[bytes, bytes]) -> dict[int, Any]:
     """Each partition's state as a fresh agent reads it from the table (its records, whatever their layout)."""
-    reader = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(TopicNames("t")), batch_within=0.01)
+    reader = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(TopicNames("t")))
     return {p: orjson.loads(orjson.dumps(reader._load(p)[0])) for p in range(PARTS)}
 
 
@@ -146,17 +107,17 @@ def test_state_kept_in_memory_between_batches_equals_state_decoded_at_every_batc
     cut = batches(eng, names)
     kept_table: dict[bytes, bytes] = {}
     kept_out = Outputs(names)
-    kept = Correlate(kept_table, PartitionCorrelator(eng, PARTS), kept_out, batch_within=0.01)
+    kept = correlate_agent(kept_table, PartitionCorrelator(eng, PARTS), kept_out)
     run([kept], cut)
 
     # Two agents taking turns on one table: each batch finds a value the other wrote, so every batch decodes.
     fresh_table: dict[bytes, bytes] = {}
     fresh_out = Outputs(names)
     pc = PartitionCorrelator(eng, PARTS)
-    turns = [Correlate(fresh_table, pc, fresh_out, batch_within=0.01) for _ in range(2)]
+    turns = [correlate_agent(fresh_table, pc, fresh_out) for _ in range(2)]
     run(turns, cut)
 
-    detections = [v for t, _k, v in kept_out.sent if t == names.detections]
+    detections = kept_out.detections
     assert len(detections) >= 10, "the records raise alerts (and the test sees them)"
     assert kept_out.sent == fresh_out.sent
     assert states_of(eng, kept_table) == states_of(eng, fresh_table)
@@ -181,13 +142,13 @@ def test_a_table_value_changed_behind_the_agents_back_is_the_state_it_takes() ->
 
     kept_table: dict[bytes, bytes] = {}
     kept_out = Outputs(names)
-    kept = Correlate(kept_table, PartitionCorrelator(eng, PARTS), kept_out, batch_within=0.01)
+    kept = correlate_agent(kept_table, PartitionCorrelator(eng, PARTS), kept_out)
     run([kept], cut, reset(kept_table))
 
     fresh_table: dict[bytes, bytes] = {}
     fresh_out = Outputs(names)
     pc = PartitionCorrelator(eng, PARTS)
-    turns = [Correlate(fresh_table, pc, fresh_out, batch_within=0.01) for _ in range(2)]
+    turns = [correlate_agent(fresh_table, pc, fresh_out) for _ in range(2)]
     run(turns, cut, reset(fresh_table))
 
     assert kept_out.sent == fresh_out.sent
@@ -205,7 +166,7 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
 
     ref_table: dict[bytes, bytes] = {}
     ref_out = Outputs(names)
-    run([Correlate(ref_table, PartitionCorrelator(eng, PARTS), ref_out, batch_within=0.01)], cut)
+    run([correlate_agent(ref_table, PartitionCorrelator(eng, PARTS), ref_out)], cut)
     assert all(v[:1] in (b"h", b"y") for v in ref_table.values())
     assert any(b"/g/" in k for k in ref_table) and any(b"/d/" in k for k in ref_table)
 
@@ -222,7 +183,7 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
     table: dict[bytes, bytes] = {}
     out = Outputs(names)
     pc = PartitionCorrelator(eng, PARTS)
-    run([Correlate(table, pc, out, batch_within=0.01, audit=True) for _ in range(2)], cut, to_old(table))
+    run([correlate_agent(table, pc, out, audit=True) for _ in range(2)], cut, to_old(table))
     assert out.sent == ref_out.sent
     assert states_of(eng, table) == states_of(eng, ref_table)
     assert all(v[:1] in (b"h", b"y") for v in table.values())
@@ -236,10 +197,10 @@ def test_the_records_a_batch_may_have_changed_are_all_written() -> None:
     names = TopicNames("t")
     cut = batches(eng, names)
     table: dict[bytes, bytes] = {}
-    run([Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01, audit=True)], cut)
+    run([correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names), audit=True)], cut)
     turns: dict[bytes, bytes] = {}
     pc = PartitionCorrelator(eng, PARTS)
-    run([Correlate(turns, pc, Outputs(names), batch_within=0.01, audit=True) for _ in range(2)], cut)
+    run([correlate_agent(turns, pc, Outputs(names), audit=True) for _ in range(2)], cut)
     assert states_of(eng, table) == states_of(eng, turns)
 
 
@@ -250,7 +211,7 @@ def test_a_state_over_the_limit_stops_the_agent_with_the_partition_and_what_to_d
     names = TopicNames("t")
     cut = batches(eng, names)
     table: dict[bytes, bytes] = {}
-    agent = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01)
+    agent = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names))
     monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
     with pytest.raises(StateTooLarge, match=r"correlate partition \d: .* is [\d,]+ bytes compressed") as e:
         run([agent], cut)
@@ -286,7 +247,7 @@ def test_the_running_agent_exits_before_its_batch_is_acked_when_a_state_is_too_l
     monkeypatch.setattr(agents.os, "_exit", exit_)
     monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
     table: dict[bytes, bytes] = {}
-    agent = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01)
+    agent = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names))
     with pytest.raises(Exited):
         asyncio.run(agent.run(cut))
     assert at_exit == [(agents.STATE_TOO_LARGE_EXIT, 0)]  # the first batch already passes 300 bytes: none acked
@@ -316,11 +277,11 @@ def test_a_correlator_bug_leaves_no_trace_of_its_record_in_the_records_written()
 
     table: dict[bytes, bytes] = {}
     out = Outputs(names)
-    run([Correlate(table, Buggy(eng, PARTS), out, batch_within=0.01, audit=True)], cut)
+    run([correlate_agent(table, Buggy(eng, PARTS), out, audit=True)], cut)
     ref_table: dict[bytes, bytes] = {}
     ref_out = Outputs(names)
     without = [[r for r in b if r is not victim] for b in cut]
-    run([Correlate(ref_table, PartitionCorrelator(eng, PARTS), ref_out, batch_within=0.01)], without)
+    run([correlate_agent(ref_table, PartitionCorrelator(eng, PARTS), ref_out)], without)
     assert [s for s in out.sent if s[0] == names.dead_letters]  # the record went to the dead letters
     assert [s for s in out.sent if s[0] == names.detections] == [s for s in ref_out.sent if s[0] == names.detections]
     assert states_of(eng, table) == states_of(eng, ref_table)

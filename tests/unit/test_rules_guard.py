@@ -176,11 +176,11 @@ def test_extract_stamps_routed_signals_and_correlate_counts_strangers(caplog: py
     with other rules counts (and logs) each such record, and one with the same rules does not."""
     import asyncio
 
-    from tests.unit.test_correlate_agent import Message, Outputs, Record
+    from tests.fixtures.correlate_agent import Message, Outputs, Record, correlate_agent
     from watchfloor.schemas.events import document_event
     from watchfloor.schemas.inputs import parse_document
     from watchfloor.schemas.topics import TopicNames
-    from watchfloor.stream_processors.kafka.agents import Correlate, Extract
+    from watchfloor.stream_processors.kafka.agents import Extract
     from watchfloor.stream_processors.kafka.codec import encode_event
     from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 
@@ -222,7 +222,7 @@ def test_extract_stamps_routed_signals_and_correlate_counts_strangers(caplog: py
     caplog.set_level(logging.ERROR, logger="watchfloor.stream_processors.kafka.rules_guard")
     for ours, strangers_seen in (("aaaaaaaaaaaa", 0), ("bbbbbbbbbbbb", len(out.records))):
         guard = RulesGuard(ours, group="g")
-        correlate = Correlate({}, PartitionCorrelator(eng, 1), Outputs(names), batch_within=0.01, guard=guard)
+        correlate = correlate_agent({}, PartitionCorrelator(eng, 1), Outputs(names), guard=guard)
         asyncio.run(correlate.process(out.records))
         assert sum(guard.foreign.values()) == strangers_seen
     assert len(caplog.records) == 1 and "running other rules" in caplog.records[0].getMessage()
