@@ -11,23 +11,31 @@ worker subprocesses.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 import tests.functional.test_distributed_equivalence as eq
-from tests.functional.test_distributed_big_state import START, closer, doc, filler, publish
+from tests.fixtures.harbour_state import (
+    START,
+    changelog,
+    changelog_ends,
+    changelog_topic,
+    closer,
+    doc,
+    first_batch,
+    harbour_pack,
+    newest,
+    publish,
+    wait_alerts,
+)
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
     Cluster,
     cluster,
     embedded_detections,
     key,
-    load_docs,
     shared,
     stored_detections,
 )
@@ -42,37 +50,7 @@ RULES = 200  # harbour rules, each one group holding an observation of every fil
 def pack(path: Path) -> Path:
     """RULES all_of detections over every harbour report (big_state's), and one detection of its own group that
     a lighthouse report raises alone."""
-    harbour = {f"harbour_{i:04d}": {"match": {"any": ["harbour"]}} for i in range(RULES)}
-    body = {
-        "version": 2,
-        "name": "harbour-watch",
-        "description": "Test pack: many rules that each hold an observation of every harbour report.",
-        "signals": {
-            **harbour,
-            "strike_over": {"match": {"any": ["strike ended"]}},
-            "lighthouse_dark": {"match": {"any": ["lighthouse went dark"]}},
-        },
-        "detections": [
-            *(
-                {
-                    "id": f"harbour-{i:04d}",
-                    "title": f"harbour watch {i}",
-                    "severity": "low",
-                    "pattern": {"all_of": [f"harbour_{i:04d}", "strike_over"]},
-                    "within": "30d",
-                }
-                for i in range(RULES)
-            ),
-            {
-                "id": "lighthouse",
-                "title": "lighthouse dark",
-                "severity": "low",
-                "pattern": {"any": ["lighthouse_dark"]},
-            },
-        ],
-    }
-    path.write_bytes(orjson.dumps(body))
-    return path
+    return harbour_pack(path, RULES, lighthouse=True)
 
 
 def lighthouse() -> Document:
@@ -82,65 +60,19 @@ def lighthouse() -> Document:
     return d
 
 
-def changelog(bootstrap: str, topic: str, since: dict[int, int] | None = None) -> list[tuple[int, bytes, bytes | None]]:
-    """The changelog's records (partition, key, value; None: a tombstone) in order per partition, from `since`
-    (partition -> offset; default the beginning) to the end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, (since or {}).get(tp.partition, 0))
-        ends = consumer.end_offsets(tps)
-        out: list[tuple[int, bytes, bytes | None]] = []
-        deadline = time.monotonic() + eq.DEADLINE
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                out += [(tp.partition, r.key, r.value) for r in records if r.offset < ends[tp]]
-        return out
-    finally:
-        consumer.close()
-
-
-def ends(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
-
-
-def newest(records: list[tuple[int, bytes, bytes | None]]) -> dict[bytes, bytes]:
-    """The table the changelog holds: each key's last value, deleted keys left out."""
-    table: dict[bytes, bytes | None] = {}
-    for _p, k, v in records:
-        table[k] = v
-    return {k: v for k, v in table.items() if v is not None}
-
-
-def wait_alerts(c: Cluster, expected: list[Any]) -> None:
-    want = sorted(map(key, expected))
-    c.wait(
-        f"the {len(expected)} embedded alerts in the store",
-        lambda: sorted(map(key, stored_detections(c.store_url))) == want,
-    )
-
-
 def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes_little(
     cluster: Cluster,  # noqa: F811
     monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(eq, "RULES", ["builtin:dprk_russia", str(pack(tmp_path / "harbour.yaml"))])
-    first = load_docs() + filler()
+    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
     expected_first = embedded_detections(first)
     expected_lit = embedded_detections([*first, lighthouse()])
     expected_all = embedded_detections([*first, lighthouse(), closer()])
     assert len(expected_lit) == len(expected_first) + 1
     assert len(expected_all) == len(expected_lit) + RULES  # the closer completes every harbour rule
     documents = Topics(cluster.prefix).documents
-    topic = f"{cluster.app_id}-correlate-state-changelog"
+    topic = changelog_topic(cluster)
 
     w1 = cluster.worker("w1").start()
     cluster.wait("the worker to own the documents partitions", lambda: shared([w1], documents))
@@ -151,7 +83,7 @@ def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes
     state_bytes = sum(len(k) + len(v) for k, v in table.items())
 
     # One document that touches one group: what the changelog gets for it (its signal, the watermarks it moves).
-    before = ends(cluster.bootstrap, topic)
+    before = changelog_ends(cluster.bootstrap, topic)
     publish(cluster, [lighthouse()])
     wait_alerts(cluster, expected_lit)
     eq.settle(cluster)
@@ -182,12 +114,11 @@ def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_p
     monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(eq, "RULES", ["builtin:dprk_russia", str(pack(tmp_path / "harbour.yaml"))])
-    first = load_docs() + filler()
+    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
     expected_first = embedded_detections(first)
     expected_all = embedded_detections([*first, lighthouse(), closer()])
     documents = Topics(cluster.prefix).documents
-    topic = f"{cluster.app_id}-correlate-state-changelog"
+    topic = changelog_topic(cluster)
 
     # A worker that writes the old layout (tests/fixtures/faust_fault: what workers before this change wrote).
     cluster.inject_fault("WF_FAULT_OLD_STATE_LAYOUT")
