@@ -28,6 +28,7 @@ import orjson
 
 from watchfloor.schemas.events import Alert
 from watchfloor.schemas.timefmt import utc_iso
+from watchfloor.stream_processors.durable_files import fsync_dir
 
 from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError
@@ -106,7 +107,7 @@ class FileNotifier:
                 finally:
                     os.close(fd)
                 if created:
-                    _fsync_dir(self.path.parent)
+                    fsync_dir(self.path.parent)
         except (PermissionError, IsADirectoryError, NotADirectoryError) as e:
             raise PermanentError(f"{where}: {type(e).__name__}", channel_wide=True) from None
         except OSError as e:  # disk full, I/O error, ...: may clear up
@@ -158,16 +159,3 @@ def _cut_back(fd: int, offset: int) -> None:
         os.fsync(fd)
     except OSError:
         pass  # the line check at the next write starts a fresh line after whatever is left
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

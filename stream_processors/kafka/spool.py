@@ -11,6 +11,7 @@ from pathlib import Path
 
 from watchfloor.schemas.events import Event
 
+from ..durable_files import fsync_dir
 from .codec import encode_event
 
 
@@ -79,7 +80,7 @@ class Spool:
             finally:
                 os.close(fd)
             if not existed:
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
             return
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
@@ -89,7 +90,7 @@ class Spool:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def _end_of_last_line(fd: int, size: int) -> int:
@@ -109,16 +110,3 @@ def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
