@@ -208,6 +208,17 @@ class StoreContract(LedgerContract):
         assert store.count(types=["nothing"]) == 0
         assert store.count(types=[]) == 0
 
+    def test_count_after_a_position_counts_what_follows_it_only(self, store: Store) -> None:
+        """What `status` asks (documents after the rules' checkpoint): counted by the store, not read (trial 18)."""
+        store.append([ev(1, "signal"), ev(2, "alert"), ev(3, "signal"), ev(4, "signal")])
+        assert store.count(after=0) == 4
+        assert store.count(after=1) == 3
+        assert store.count(types=["signal"], after=1) == 2
+        assert store.count(types=["signal"], after=3) == 1
+        assert store.count(types=["alert", "signal"], after=2) == 2
+        assert store.count(types=["signal"], after=4) == 0
+        assert store.count(after=99) == 0
+
     # -- event fidelity --------------------------------------------------------------------------------------
 
     @pytest.mark.parametrize(

@@ -314,7 +314,7 @@ class KafkaEventLog(KafkaPublisher):
     def head(self) -> int:
         raise NotImplementedError("KafkaEventLog is write-only; Kafka has no global position")
 
-    def count(self, *, types: Collection[str] | None = None) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
         raise NotImplementedError("KafkaEventLog is write-only")
 
 

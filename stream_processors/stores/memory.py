@@ -119,10 +119,12 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
     def head(self) -> int:
         return len(self._events)
 
-    def count(self, *, types: Collection[str] | None = None) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
+        with self._lock:
+            tail = self._events[max(after, 0) :]
         if types is None:
-            return len(self._events)
-        return sum(1 for se in self._events if se.event.type in types)
+            return len(tail)
+        return sum(1 for se in tail if se.event.type in types)
 
     def close(self) -> None:
         pass

@@ -414,10 +414,12 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()
         return int(got) if got is not None else 0
 
-    def count(self, *, types: Collection[str] | None = None) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
         if types is not None and not types:
             return 0
         stmt = _filter_types(select(func.count()).select_from(events_table), types)
+        if after > 0:  # with types: a range of ix_events_type_position per type; without: of the primary key
+            stmt = stmt.where(events_table.c.position > after)
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
 

@@ -102,15 +102,6 @@ class Backlog:
         return why
 
 
-def _after(st: Any, position: int, types: Any) -> int:
-    """How many events of `types` the log holds after `position` (read in pages: no limit on the count)."""
-    n = 0
-    while got := st.read(position, types=types, limit=5000):
-        n += len(got)
-        position = got[-1].position
-    return n
-
-
 def read_backlog(url: str) -> Backlog:
     """The embedded runner's and the dispatcher's backlog in the store at `url` (read only)."""
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
@@ -122,8 +113,10 @@ def read_backlog(url: str) -> Backlog:
     st = open_store(url, create=False)
     try:
         return Backlog(
-            documents=_after(st, st.checkpoint_position(ENGINE_PROCESSOR), DOCUMENT_TYPES),
-            detections=_after(st, st.checkpoint_position(PROCESSOR), INTAKE_TYPES),
+            # Counted by the store over its (type, position) index: reading them (as before) cost 6 s per 100k
+            # documents behind (trial 18, H1).
+            documents=st.count(types=DOCUMENT_TYPES, after=st.checkpoint_position(ENGINE_PROCESSOR)),
+            detections=st.count(types=INTAKE_TYPES, after=st.checkpoint_position(PROCESSOR)),
             # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
             # exit 0, while 9 sources failed).
             failing=heartbeat(st).failing(datetime.now(UTC)),
