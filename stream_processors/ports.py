@@ -44,11 +44,32 @@ class EventLog(Protocol):
         reader of a few fields of many events (the dispatcher's stories at start-up) that builds no `Event`."""
         ...
 
+    def read_latest(
+        self,
+        before: int | None = None,
+        *,
+        types: Collection[str] | None = None,
+        key: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """Events with position < before (all when None), newest first, optionally only of some types and with this
+        `key` (a detection's is its rule): `alerts list` pages back from the head, so its cost is what it shows."""
+        ...
+
+    def read_ids(self, ids: Collection[str]) -> list[StoredEvent]:
+        """The events with these ids (by the id's unique index), in position order; ids not in the log are left out."""
+        ...
+
+    def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
+        """Every detection event raising one of these alert ids (its first raising's event id is the alert id, a
+        revision's is its own), in position order: by an index of detections' alert ids (schema migration 8)."""
+        ...
+
     def head(self) -> int:
         """The highest position in the log (0 when empty)."""
         ...
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
         """How many events (of `types`) the log holds after position `after`: counted by the store (an index range),
         not read, so what `status` asks (the documents the rules have not read) costs the backlog, not the log."""
         ...

@@ -219,6 +219,26 @@ class StoreContract(LedgerContract):
         assert store.count(types=["signal"], after=4) == 0
         assert store.count(after=99) == 0
 
+    def test_read_latest_read_ids_and_detections_of(self, store: Store) -> None:
+        """`alerts list`'s reads: back from the head (newest first), by event id, and a detection by its alert id
+        (the payload's `id`; a revision's event id is its own)."""
+        store.append(
+            [
+                ev(1, "detection", payload={"id": "a1", "rule": "r"}, key="r"),
+                ev(2, "signal"),
+                ev(3, "detection", payload={"id": "b2", "rule": "q"}, key="q"),
+                ev("a1-rev", "detection", payload={"id": "a1", "rule": "r"}, key="r"),
+            ]
+        )
+        assert [se.position for se in store.read_latest(types=["detection"], limit=2)] == [4, 3]
+        assert [se.position for se in store.read_latest(3, types=["detection"])] == [1]
+        assert [se.position for se in store.read_latest(types=["detection"], key="r")] == [4, 1]
+        assert [se.position for se in store.read_latest()] == [4, 3, 2, 1]
+        assert store.count(types=["detection"], key="r") == 2
+        assert [se.event.id for se in store.read_ids(["e3", "nope", "e1"])] == ["e1", "e3"]
+        assert [se.event.id for se in store.detections_of(["a1", "e2"])] == ["e1", "ea1-rev"]
+        assert store.detections_of(["b2"])[0].position == 3
+
     # -- event fidelity --------------------------------------------------------------------------------------
 
     @pytest.mark.parametrize(

@@ -314,7 +314,23 @@ class KafkaEventLog(KafkaPublisher):
     def head(self) -> int:
         raise NotImplementedError("KafkaEventLog is write-only; Kafka has no global position")
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
+    def read_latest(
+        self,
+        before: int | None = None,
+        *,
+        types: Collection[str] | None = None,
+        key: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
+    def read_ids(self, ids: Collection[str]) -> list[StoredEvent]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
+    def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
+    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
         raise NotImplementedError("KafkaEventLog is write-only")
 
 

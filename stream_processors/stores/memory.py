@@ -116,15 +116,45 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
                         break
         return out
 
+    def read_latest(
+        self,
+        before: int | None = None,
+        *,
+        types: Collection[str] | None = None,
+        key: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        with self._lock:
+            end = len(self._events) if before is None else min(max(before - 1, 0), len(self._events))
+            for se in reversed(self._events[:end]):
+                if len(out) >= limit:
+                    break
+                if (types is None or se.event.type in types) and (key is None or se.event.key == key):
+                    out.append(se)
+        return out
+
+    def read_ids(self, ids: Collection[str]) -> list[StoredEvent]:
+        with self._lock:
+            found = sorted({self._ids[i] for i in ids if i in self._ids})
+            return [self._events[i] for i in found]
+
+    def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
+        wanted = set(alert_ids)
+        with self._lock:
+            return [se for se in self._events if se.event.type == "detection" and se.event.payload.get("id") in wanted]
+
     def head(self) -> int:
         return len(self._events)
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
         with self._lock:
             tail = self._events[max(after, 0) :]
-        if types is None:
+        if types is None and key is None:
             return len(tail)
-        return sum(1 for se in tail if se.event.type in types)
+        return sum(
+            1 for se in tail if (types is None or se.event.type in types) and (key is None or se.event.key == key)
+        )
 
     def close(self) -> None:
         pass

@@ -87,6 +87,19 @@ def _record_tables(conn: Connection) -> None:
     create_record_tables(conn)
 
 
+def _alert_id_index(conn: Connection) -> None:
+    """An index of detection events by their alert id (the payload's `id`), for `alerts list ID` and `ack`: a
+    revision's event has an id of its own, so every raising of an alert was found by reading every detection
+    (9.7 s at 221k events, trial 18). Partial (detections only) and on an expression of the JSON payload, so no
+    column is added and no row rewritten; building it reads the detections once."""
+    from .sql import ALERT_ID_SQL, ALERT_ID_WHERE
+
+    expression = ALERT_ID_SQL[conn.dialect.name]
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_events_alert_id ON events ({expression}) WHERE {ALERT_ID_WHERE}"
+    )
+
+
 def add_column(conn: Connection, table: Table, name: str) -> None:
     """ALTER TABLE ... ADD COLUMN for `table.c[name]` unless the table has it already (fresh stores do)."""
     if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
@@ -105,6 +118,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "channel_pauses: a channel's Retry-After, for rows enqueued after it too", _channel_pauses),
     Migration(6, "events: an index of feed editions' ids in byte order (PostgreSQL)", _editions_index),
     Migration(7, "topic_records, record_positions: Kafka records kept as read (the correlate topic)", _record_tables),
+    Migration(8, "events: an index of detections by alert id (alerts list ID)", _alert_id_index),
 ]
 
 

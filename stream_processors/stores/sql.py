@@ -104,6 +104,15 @@ checkpoints_table = Table(
 # The predicate of PostgreSQL's partial index of feed editions' ids (migration 6), as SQL text: a query that uses
 # the index must carry it word for word.
 EDITIONS_LIKE = f"'%{EDITION_MARK}%'"
+# ix_events_alert_id (migration 8): detections by their alert id, an expression of the payload (a JSON text). The
+# SQL of the expression per dialect and the partial index's predicate, shared by the migration and the query.
+# PostgreSQL's ->> refuses a payload holding the escape \u0000 (it has no NUL in text), which would refuse the
+# event's insert: such a payload is left out of the index (NULL), and its alert is found by its event id alone.
+ALERT_ID_SQL = {
+    "sqlite": "json_extract(payload, '$.id')",
+    "postgresql": "(CASE WHEN strpos(payload, '\\u0000') = 0 THEN (payload::json) ->> 'id' END)",
+}
+ALERT_ID_WHERE = "type = 'detection'"
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
 _ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
 _WRITE_OPTION = WRITE_OPTION
@@ -409,15 +418,63 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             rows = conn.execute(stmt).all()  # one fetchall (iterating the result fetches row by row)
         return [(int(row[0]), str(row[1])) for row in rows]
 
+    def read_latest(
+        self,
+        before: int | None = None,
+        *,
+        types: Collection[str] | None = None,
+        key: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        if limit <= 0 or (types is not None and not types):
+            return []
+        stmt = _filter_types(select(events_table), types)
+        if before is not None:
+            stmt = stmt.where(events_table.c.position < before)
+        if key is not None:
+            stmt = stmt.where(events_table.c.key == key)
+        # One type: ix_events_type_position read backwards from the head, so the cost is the page asked for.
+        stmt = stmt.order_by(events_table.c.position.desc()).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [_stored_event(r) for r in rows]
+
+    def read_ids(self, ids: Collection[str]) -> list[StoredEvent]:
+        wanted = [i for i in dict.fromkeys(ids) if "\x00" not in i]  # never stored (check_event)
+        out: list[StoredEvent] = []
+        with self._read() as conn:
+            for i in range(0, len(wanted), _ID_CHUNK):
+                stmt = select(events_table).where(events_table.c.id.in_(wanted[i : i + _ID_CHUNK]))
+                out.extend(_stored_event(r) for r in conn.execute(stmt).all())
+        return sorted(out, key=lambda se: se.position)
+
+    def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
+        wanted = [i for i in dict.fromkeys(alert_ids) if "\x00" not in i]
+        # The expression and the predicate of ix_events_alert_id (migration 8), word for word: the planners use an
+        # expression index only for the same expression, and a partial one only under its own WHERE.
+        alert_id: Any = literal_column(ALERT_ID_SQL["sqlite" if self._sqlite else "postgresql"])
+        # One seek per id (the callers name a few): SQLite plans `IN (...)` on the expression as a walk of the type
+        # index instead, and an equality as a seek of this one.
+        stmt = select(events_table).where(
+            literal_column(ALERT_ID_WHERE), alert_id == bindparam("alert_id", type_=String)
+        )
+        out: list[StoredEvent] = []
+        with self._read() as conn:
+            for one in wanted:
+                out.extend(_stored_event(r) for r in conn.execute(stmt, {"alert_id": one}).all())
+        return sorted(out, key=lambda se: se.position)
+
     def head(self) -> int:
         with self._read() as conn:
             got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()
         return int(got) if got is not None else 0
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0) -> int:
+    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
         if types is not None and not types:
             return 0
         stmt = _filter_types(select(func.count()).select_from(events_table), types)
+        if key is not None:
+            stmt = stmt.where(events_table.c.key == key)
         if after > 0:  # with types: a range of ix_events_type_position per type; without: of the primary key
             stmt = stmt.where(events_table.c.position > after)
         with self._read() as conn:

@@ -52,9 +52,9 @@ def test_alerts_list_shows_ids_and_utc_times(tmp_path: Path, tokyo_machine: None
     res = runner.invoke(app, ["alerts", "list", "--store", url], env=env)
     assert res.exit_code == 0, res.output
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in res.output.splitlines() if line.startswith("│")]
-    assert [r[:3] for r in rows] == [
-        ["0001a1b2c3d4e5f6a7b8", "2024-11-04 09:12:05 UTC", "from-tokyo"],  # 18:12:05+09:00
+    assert [r[:3] for r in rows] == [  # newest (raised last) first
         ["0002a1b2c3d4e5f6a7b8", "2024-11-04 23:30:00 UTC", "in-utc"],  # not 08:30 the next day, Tokyo time
+        ["0001a1b2c3d4e5f6a7b8", "2024-11-04 09:12:05 UTC", "from-tokyo"],  # 18:12:05+09:00
     ], res.output
     header = next(line for line in res.output.splitlines() if line.startswith("┃"))
     assert [c.strip() for c in header.split("┃")[1:4]] == ["id", "fired at", "rule"], res.output
