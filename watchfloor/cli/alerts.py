@@ -766,13 +766,11 @@ def alerts_ack(
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False)  # nothing to acknowledge in a store that does not exist
     try:
-        dets, _ = _read_alerts(st)
-        every = st.deliveries()
         if channel is not None:  # a typo would record an ack for a channel nobody reads
-            check_channel_name(cfg, channel, also={r.channel for r in every})
+            check_channel_name(cfg, channel, also={ch for ch, _ in st.delivery_stats()})
         alert_ids: dict[str, None] = {}  # in the order given, each once (an alert raised twice has one id)
-        for one in dict.fromkeys(ids):  # each id on its own: which one is a digest, or unknown, is said
-            keys, digests, unknown = _selected([one], dets, every)
+        for one in dict.fromkeys(ids):  # each id on its own (found by the store's indexes, as `alerts list ID`)
+            found, digests, unknown = _lookup(st, [one])
             if unknown:
                 raise fail(
                     f"no alert with the id {one} (an alert id, a delivery key, or an email's <KEY@watchfloor>: "
@@ -780,7 +778,7 @@ def alerts_ack(
                 )
             if digests:
                 raise fail(f"{one} is a digest, not an alert: acknowledge the alerts it lists")
-            alert_ids.update(dict.fromkeys(d.id for key, d in dets if key in keys))
+            alert_ids.update(dict.fromkeys(d.id for _, _, d in reversed(found)))
         control = ControlLog(st)
         actor = _actor(by)
         for alert_id in alert_ids:
@@ -802,15 +800,15 @@ def _delivery_keys(st: Any, given: list[str]) -> set[str]:
     revision's are under its own key); a delivery key (a revision's, a retraction's, a digest's `dig-…`) for its
     own. An id that is neither ends the command before anything changes: a typo must not look like "nothing to
     send"."""
-    by_alert: dict[str, set[str]] = {}
-    for key, d in _read_alerts(st)[0]:
-        by_alert.setdefault(d.id, set()).add(key)
-        by_alert.setdefault(key, set()).add(key)
     keys: set[str] = set()
     unknown: list[str] = []
     for one in dict.fromkeys(given):
-        if one in by_alert:
-            keys |= by_alert[one]
+        # Every raising of an alert id (the store's index of detections by alert id), or a detection's own key.
+        raisings = st.detections_of([one]) + [
+            se for se in st.read_ids([one]) if se.event.type == EventType.DETECTION.value
+        ]
+        if raisings:
+            keys |= {detection_event_id(Detection.model_validate(se.event.payload)) for se in raisings}
         elif st.deliveries(alert_ids={one}, limit=1):  # a key with rows but no detection: retraction, digest
             keys.add(one)
         else:
