@@ -180,6 +180,13 @@ class DeliveryLedger(Protocol):
         False (and nothing written) when the lease was lost to another dispatcher."""
         ...
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        """Keep the row claimed by `owner` until `until` (its lease extended, or shortened), marked `unsure`, with
+        `detail` when given: a notifier call given up at the claim's deadline still runs, and nobody may claim the
+        row until it ends. Compare-and-set on the owner: False (and nothing written) when `owner` no longer holds
+        it."""
+        ...
+
     def deliveries(
         self,
         *,

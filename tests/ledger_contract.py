@@ -121,6 +121,28 @@ class LedgerContract:
         assert [r.channel for r in store.claim_deliveries("q", NOW + LEASE, LEASE, limit=2)] == ["slack"]
         assert [r.channel for r in store.claim_deliveries("q", NOW + 900, LEASE, limit=2)] == ["mail", "slack"]
 
+    def test_a_held_claim_is_kept_from_other_dispatchers_until_its_holder_settles_it(self, store: Store) -> None:
+        """hold_delivery: a call given up at the claim's deadline is still running; its row stays claimed."""
+        store.enqueue([rec("a1")])
+        store.claim_deliveries("p", NOW, LEASE)
+        assert store.hold_delivery("a1", "slack", "p", NOW + 3 * LEASE, "no answer within the lease")
+        assert not store.hold_delivery("a1", "slack", "q", NOW + 9 * LEASE)  # only the holder extends it
+        [row] = store.deliveries()
+        assert (row.lease_owner, row.lease_until, row.unsure, row.detail, row.status) == (
+            "p",
+            NOW + 3 * LEASE,
+            True,
+            "no answer within the lease",
+            "outstanding",
+        )
+        assert store.claim_deliveries("q", NOW + 2 * LEASE, LEASE) == []  # past the claim's own lease: still held
+        assert store.hold_delivery("a1", "slack", "p", NOW + 4 * LEASE)  # renewed; the detail is kept
+        assert store.deliveries()[0].detail == "no answer within the lease"
+        assert store.settle_delivery("a1", "slack", "p", Settlement("outstanding", "ended", attempts=1), NOW + 1)
+        assert not store.hold_delivery("a1", "slack", "p", NOW + 5 * LEASE)  # settled: nothing to hold
+        [again] = store.claim_deliveries("q", NOW + 1, LEASE)
+        assert again.lease_owner == "q"
+
     def test_settle_records_the_outcome_and_its_events_together(self, store: Store) -> None:
         store.enqueue([rec("a1"), rec("a2")])
         claimed = store.claim_deliveries("p", NOW, LEASE, limit=2)

@@ -125,6 +125,15 @@ class MemoryDeliveryLedger:
             self._append_locked(events)
         return True
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        with self._lock:
+            r = self._deliveries.get((alert_id, channel))
+            if r is None or r.lease_owner != owner:
+                return False
+            held = dataclasses.replace(r, lease_until=until, unsure=True)
+            self._deliveries[(alert_id, channel)] = held if detail is None else dataclasses.replace(held, detail=detail)
+        return True
+
     def deliveries(
         self,
         *,

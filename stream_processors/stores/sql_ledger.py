@@ -337,6 +337,19 @@ class SqlDeliveryLedger:
             self._append_in(conn, events)
         return True
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        t = deliveries_table
+        values: dict[str, Any] = {"lease_until": until, "unsure": 1}
+        if detail is not None:
+            values["detail"] = detail
+        with self._write() as conn:
+            res = conn.execute(
+                update(t)
+                .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
+                .values(**values)
+            )
+            return res.rowcount == 1
+
     def deliveries(
         self,
         *,
