@@ -62,6 +62,7 @@ from .notifiers.base import (
     Updating,
 )
 from .schedule import RetrySchedule
+from .throttle import HELD
 
 log = logging.getLogger(__name__)
 
@@ -660,6 +661,8 @@ class Deliverer:
             return replacement_of(thread, row) if row is not None and replaced_unsent(row) else row
 
         parent = told_row(row_of, rec.parent_id)
+        if rec.kind == "retraction" and parent is not None and parent.status == HELD:
+            return self._withdraw_held(rec, base, now)
         if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
             if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
                 return dataclasses.replace(base, kind="alert", parent_id=None, earlier=earlier_story(thread, alert))
@@ -731,6 +734,22 @@ class Deliverer:
                     view = dataclasses.replace(view, first_acknowledged=ack)
             notice = dataclasses.replace(notice, thread=view)
         return notice
+
+    def _withdraw_held(self, rec: DeliveryRecord, base: Notice, now: float) -> Notice | _Defer | _Skip:
+        """The withdrawal of an alert the channel's throttle held and a summary listed (intake.plan_retraction): a
+        message of its own, naming the alert, after that summary (review 13, F2). Not a reply under the summary:
+        that is one message for many alerts, which no notifier threads (an email's In-Reply-To, a file line)."""
+        summary = str((rec.payload or {}).get("summary") or "")
+        found = self.store.deliveries(alert_ids={summary}, channel=rec.channel) if summary else []
+        if not found or found[0].status in ("expired", "suppressed"):
+            return _Skip("nothing to withdraw: the throttle summary that listed it did not reach this channel")
+        told = found[0]
+        if told.status != "sent":
+            until = max(told.next_attempt_at, told.not_before, now + self.schedule.backoff)
+            why = f"waiting for the throttle summary {told.alert_id} that listed it to be delivered first"
+            return _Defer(until, why)
+        why = base.reason or "a later report changed this alert"
+        return dataclasses.replace(base, reason=f"{why} (it was listed in this channel's throttle summary)")
 
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
         try:

@@ -82,6 +82,7 @@ from .throttle import (
     held_detail,
     next_window_end,
     plan_summary,
+    summaries_of_held,
     summary_id,
     summary_thread,
 )
@@ -804,7 +805,27 @@ class AlertDispatcher:
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
-        return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position)
+        return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position, self._listed(rows))
+
+    def _listed(self, rows: Sequence[DeliveryRecord]) -> dict[tuple[str, str], str]:
+        """(held row's key, channel) -> the key of the throttle summary planned already that lists its alert, for
+        the held rows of `rows`: the channel was told of those (review 13, F2)."""
+        held = [r for r in rows if r.status == HELD]
+        out: dict[tuple[str, str], str] = {}
+        for channel in sorted({r.channel for r in held}):
+            summaries = self.store.deliveries(channel=channel, thread_key=summary_thread(channel))
+            of_held = summaries_of_held([*(r for r in held if r.channel == channel), *summaries])
+            for r in held:
+                summary, alert = of_held.get((r.alert_id, channel)), alert_of(r.payload)
+                if summary is None or alert is None:
+                    continue
+                try:
+                    digest = Digest.from_payload(summary.payload)
+                except ValueError:  # a summary this version cannot read: it cannot be sent either
+                    continue
+                if digest is not None and alert.id in digest.alert_ids():  # (one it left out told nothing)
+                    out[(r.alert_id, channel)] = summary.alert_id
+        return out
 
     def _acked(self, alert_id: str) -> AlertAcknowledged | None:
         """The first acknowledgement of an alert, when the routing provider keeps them (the control log)."""
