@@ -85,6 +85,7 @@ from .throttle import (
     summaries_of_held,
     summary_id,
     summary_thread,
+    window_start,
 )
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ log = logging.getLogger(__name__)
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
+PENDING_PAGE = 1000  # detections not taken in yet that summary planning reads; more: intake is behind, it waits
 READ_BATCH = 5000  # detections per read of the log for stories
 SHOWN_READ = READ_BATCH  # a read for stories over this many positions is shown (StoryProgress): a start-up's
 
@@ -405,19 +407,44 @@ class AlertDispatcher:
         channels = self._summarised()
         if not channels:
             return 0
-        # Only once intake has taken in every detection in the log (ours or another process's pass): a summary
-        # planned while another process's intake is still in the window's detections would list part of them, and
-        # the rest would make a second summary of the same window. (A detection that comes after, raised in a
-        # window already summarised, is listed by the next summary.)
+        # Only once intake has taken in every detection in the log raised in a window that has ended (ours or another
+        # process's pass): a summary planned while another process's intake is still in the window's detections
+        # would list part of them, and the rest would make a second summary of the same window. Detections raised
+        # in the open window do not hold it up: waiting for none at all to be pending put summaries off for as long
+        # as the store was written to (the Kafka sink appending while `worker --dispatch` cycles; review 13, F9), so
+        # a summary now goes out in the first pass after its window's detections are taken in. (A detection that
+        # comes after, raised in a window already summarised, is listed by the next summary.)
         taken = self.store.checkpoint_position(PROCESSOR)
-        if self.store.read(taken, types=INTAKE_TYPES, limit=1):
+        pending = self._pending_raises(taken)
+        if pending is None:
             return 0
+        now = self._now()
         rows = []
         for channel in channels:
-            row = self._summary(channel, self.throttles.get(channel), taken)
+            spec = self.throttles.get(channel)  # (none: a throttle left the config, and it holds no new alert)
+            if spec is not None and any(window_start(at, spec.per) + spec.per <= now for at in pending):
+                continue  # one of its ended windows may get a held alert yet: the next pass, once intake took it in
+            row = self._summary(channel, spec, taken)
             if row is not None:
                 rows.append(row)
         return self.store.enqueue(rows) if rows else 0
+
+    def _pending_raises(self, taken: int) -> list[datetime] | None:
+        """The raise times (as the throttle decides by: `_throttled`) of the detections in the log after intake's
+        position `taken`; None when there are PENDING_PAGE or more (intake is behind: it catches up first)."""
+        got = self.store.read(taken, types={EventType.DETECTION.value}, limit=PENDING_PAGE)
+        if len(got) >= PENDING_PAGE:
+            return None
+        out = []
+        for stored in got:
+            at = stored.event.received_at
+            if at is None:
+                try:
+                    at = Detection.model_validate(stored.event.payload).fired_at
+                except ValidationError:
+                    continue  # (intake makes it a dead letter: never an alert)
+            out.append(at)
+        return out
 
     def _summarised(self) -> list[str]:
         """The channels whose held alerts are told in summaries: those with a throttle, and also one whose throttle
