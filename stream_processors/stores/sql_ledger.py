@@ -90,6 +90,10 @@ channel_pauses_table = Table(
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
     Index("ix_deliveries_thread", deliveries_table.c.channel, deliveries_table.c.thread_key),
+    # A channel's rows in log order, from a position on (`deliveries(channel=, after_seq=)`): what a throttled
+    # channel's dispatcher reads at each intake (its admitted count) and summary plan (its held rows). Without it
+    # both read every row of the ledger (migration 8 adds it to older stores).
+    Index("ix_deliveries_channel_seq", deliveries_table.c.channel, deliveries_table.c.seq),
 )
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger migrations across processes
@@ -167,6 +171,12 @@ def create_ledger(conn: Connection, sqlite: bool) -> None:
         ledger_metadata.create_all(conn, checkfirst=True)
         return
     _migrate(conn)
+
+
+def create_ledger_indexes(conn: Connection) -> None:
+    """Create the ledger's indexes that the store lacks (a fresh store got them with the table)."""
+    for index in _INDEXES:
+        index.create(conn, checkfirst=True)
 
 
 def create_channel_pauses(conn: Connection) -> None:
@@ -489,6 +499,7 @@ __all__ = [
     "channel_pauses_table",
     "create_channel_pauses",
     "create_ledger",
+    "create_ledger_indexes",
     "deliveries_table",
     "ledger_metadata",
 ]
