@@ -206,6 +206,11 @@ class DeliveryLedger(Protocol):
         """The reference of `channel`'s delivery settled `sent` last (with one), or "" when there is none."""
         ...
 
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        """The greatest `seq` among `channel`'s rows of thread `thread_key` (0: none), without reading the rows: where a
+        reader of what came after the thread's last row starts (a throttle summary lists through its seq)."""
+        ...
+
     def redeliver(
         self,
         now: float,

@@ -196,6 +196,20 @@ class LedgerContract:
         assert store.sent_ref("other") == "C3:4.0"
         assert store.sent_ref("nowhere") == ""
 
+    def test_thread_end_is_the_greatest_seq_of_a_channel_s_thread(self, store: Store) -> None:
+        assert store.thread_end("x", "t") == 0
+        store.enqueue(
+            [
+                rec("a1", "x", seq=7, thread_key="t"),
+                rec("a2", "x", seq=12, thread_key="t"),
+                rec("a3", "x", seq=40, thread_key="u"),  # another thread
+                rec("a4", "y", seq=90, thread_key="t"),  # another channel
+                rec("a5", "x", seq=3, thread_key="t"),  # enqueued last, not greatest
+            ]
+        )
+        assert (store.thread_end("x", "t"), store.thread_end("x", "u"), store.thread_end("y", "t")) == (12, 40, 90)
+        assert store.thread_end("x", "none") == store.thread_end("z", "t") == 0
+
     def test_delivery_stats_per_channel_and_status_with_the_oldest_row(self, store: Store) -> None:
         assert store.delivery_stats() == {}
         store.enqueue([rec("a1", "x", created_at=NOW + 5), rec("a2", "x", created_at=NOW), rec("a1", "y")])

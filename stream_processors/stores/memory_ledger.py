@@ -162,6 +162,11 @@ class MemoryDeliveryLedger:
             sent = [r for r in self._deliveries.values() if r.channel == channel and r.status == "sent" and r.ref]
         return max(sent, key=lambda r: (r.updated_at, r.seq)).ref if sent else ""
 
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        with self._lock:
+            seqs = [r.seq for r in self._deliveries.values() if r.channel == channel and r.thread_key == thread_key]
+        return max(seqs, default=0)
+
     def redeliver(
         self,
         now: float,

@@ -404,6 +404,13 @@ class SqlDeliveryLedger:
             found = conn.execute(stmt).scalar()
         return str(found or "")
 
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        t = deliveries_table
+        stmt = select(func.max(t.c.seq)).where(t.c.channel == channel, t.c.thread_key == thread_key)
+        with self._read() as conn:
+            found = conn.execute(stmt).scalar()
+        return int(found or 0)
+
     def redeliver(
         self,
         now: float,
