@@ -115,6 +115,9 @@ class StoryProgress(Protocol):
         ...
 
 
+REPORTED = ("outstanding", "expired")  # the ledger states a cycle reports (counted by the status index, each cycle)
+
+
 @dataclass
 class CycleReport:
     """One dispatcher cycle: what came in, what went out, and what the ledger holds after it."""
@@ -122,7 +125,7 @@ class CycleReport:
     taken: int = 0  # detection and retraction events read
     enqueued: int = 0  # deliveries added to the ledger
     tally: Tally = field(default_factory=Tally)
-    counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status, after the cycle
+    counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status (of REPORTED), after the cycle
     elsewhere: int = 0  # of the outstanding rows, those another dispatcher holds a live lease on (being sent)
 
     @property
@@ -587,12 +590,12 @@ class AlertDispatcher:
         # (An index read of the outstanding rows: none, most cycles.)
         self._take_over_dead_claims()
         report.tally = self.deliverer.run(finish_slow=finish_slow)
-        report.counts = self.store.delivery_counts()
+        report.counts = self.store.delivery_counts(REPORTED)
         if report.outstanding and self._take_over_dead_claims():
             # A process killed during the pass: its claims sent in this cycle, not after their lease (2 min) runs out.
             again = self.deliverer.run(finish_slow=finish_slow)
             report.tally = CycleReport(tally=again).merged([CycleReport(tally=report.tally)]).tally  # both passes
-            report.counts = self.store.delivery_counts()
+            report.counts = self.store.delivery_counts(REPORTED)
         if report.outstanding:
             now = self._clock()
             leased = sum(

@@ -247,13 +247,14 @@ class DeliveryLedger(Protocol):
         (`next_attempt_at`) stays. Returns how many rows changed."""
         ...
 
-    def delivery_counts(self) -> dict[str, int]:
-        """Rows per status."""
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
+        """Rows per status (of `statuses` only, when given: read by the status index, so the count of a few open
+        states does not cost the ledger's size, which the sent rows make)."""
         ...
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         """(channel, status) -> (rows, the oldest row's `created_at`): what monitoring reads (/metrics, /healthz,
-        `watchfloor status`) without loading the rows."""
+        `watchfloor status`) without loading the rows; of `statuses` only when given (as `delivery_counts`)."""
         ...
 
 

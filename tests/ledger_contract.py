@@ -196,6 +196,22 @@ class LedgerContract:
         assert store.sent_ref("other") == "C3:4.0"
         assert store.sent_ref("nowhere") == ""
 
+    def test_counts_and_stats_of_some_states_only(self, store: Store) -> None:
+        store.enqueue(
+            [
+                rec("a1", "x"),
+                rec("a2", "x", status="sent"),
+                rec("a3", "y", status="held", created_at=NOW - 5),
+                rec("a4", "y", status="sent"),
+            ]
+        )
+        assert store.delivery_counts() == {"outstanding": 1, "sent": 2, "held": 1}
+        assert store.delivery_counts(("outstanding", "held", "expired")) == {"outstanding": 1, "held": 1}
+        assert store.delivery_counts(()) == {}
+        assert store.delivery_stats(["sent"]) == {("x", "sent"): (1, NOW), ("y", "sent"): (1, NOW)}
+        assert store.delivery_stats({"held"}) == {("y", "held"): (1, NOW - 5)}
+        assert store.delivery_stats(()) == {}
+
     def test_thread_end_is_the_greatest_seq_of_a_channel_s_thread(self, store: Store) -> None:
         assert store.thread_end("x", "t") == 0
         store.enqueue(

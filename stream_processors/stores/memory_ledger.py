@@ -232,17 +232,20 @@ class MemoryDeliveryLedger:
                     changed += 1
         return changed
 
-    def delivery_counts(self) -> dict[str, int]:
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._lock:
             for r in self._deliveries.values():
-                counts[r.status] = counts.get(r.status, 0) + 1
+                if statuses is None or r.status in statuses:
+                    counts[r.status] = counts.get(r.status, 0) + 1
         return counts
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         stats: dict[tuple[str, str], tuple[int, float]] = {}
         with self._lock:
             for r in self._deliveries.values():
+                if statuses is not None and r.status not in statuses:
+                    continue
                 n, oldest = stats.get((r.channel, r.status), (0, r.created_at))
                 stats[(r.channel, r.status)] = (n + 1, min(oldest, r.created_at))
         return stats

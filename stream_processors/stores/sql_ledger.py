@@ -479,20 +479,26 @@ class SqlDeliveryLedger:
             values = {"not_before": 0.0, "updated_at": _iso(now)}
             return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
 
-    def delivery_counts(self) -> dict[str, int]:
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         t = deliveries_table
+        if statuses is not None and not statuses:
+            return {}
+        stmt = select(t.c.status, func.count()).group_by(t.c.status)
+        if statuses is not None:  # (ix_deliveries_due: the rows of those states alone, not the whole table)
+            stmt = stmt.where(t.c.status.in_(sorted(statuses)))
         with self._read() as conn:
-            rows = conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
+            rows = conn.execute(stmt).all()
         return {str(status): int(n) for status, n in rows}
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         t = deliveries_table
+        if statuses is not None and not statuses:
+            return {}
+        stmt = select(t.c.channel, t.c.status, func.count(), func.min(t.c.created_at)).group_by(t.c.channel, t.c.status)
+        if statuses is not None:
+            stmt = stmt.where(t.c.status.in_(sorted(statuses)))
         with self._read() as conn:
-            rows = conn.execute(
-                select(t.c.channel, t.c.status, func.count(), func.min(t.c.created_at)).group_by(
-                    t.c.channel, t.c.status
-                )
-            ).all()
+            rows = conn.execute(stmt).all()
         return {(str(ch), str(status)): (int(n), float(oldest or 0.0)) for ch, status, n, oldest in rows}
 
 

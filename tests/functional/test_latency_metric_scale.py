@@ -123,3 +123,46 @@ def test_a_failing_ledger_look_up_keeps_the_unraised_sends_for_the_next_scrape(t
         assert (got.n, got.total) == (1, 1.0)
     finally:
         store.close()
+
+
+def ledger_statements(store: SqlStore, call: Any) -> list[str]:
+    """The SQL statements on the deliveries table that `call` runs on `store`."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def heard(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if "deliveries" in statement:
+            seen.append(" ".join(statement.split()))
+
+    event.listen(store.engine, "before_cursor_execute", heard)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", heard)
+    return seen
+
+
+def test_neither_a_scrape_nor_an_idle_dispatcher_cycle_reads_the_whole_ledger(url: str) -> None:
+    """Every statement on the ledger that a scrape with nothing new and a dispatcher cycle with nothing to do run is
+    narrowed by a key, a state or a channel: the counts of the open states (/metrics' gauges, the cycle's report)
+    were a grouped pass over every row, which the sent rows make ever longer."""
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.schemas.config import parse_throttle
+
+    t = T0.timestamp()
+    store = SqlStore(url)
+    try:
+        for i in range(1, 6):
+            send(store, f"d{i}", "desk", raised=t, sent=t + i, seq=i)
+        collector = LogCollector(store, ActivityView(store), ControlLog(store))
+        histogram(collector)
+        scrape = ledger_statements(store, lambda: histogram(collector))
+        dispatcher = AlertDispatcher(store, {}, throttles={"desk": parse_throttle("2 per 1h")})
+        dispatcher.cycle()
+        cycle = ledger_statements(store, dispatcher.cycle)
+    finally:
+        store.close()
+    assert scrape and cycle
+    for sql in scrape + cycle:
+        assert " WHERE " in sql.upper(), sql

@@ -170,16 +170,49 @@ def _check_channel_index(url: str) -> None:
         # what the throttle reads at each intake: a channel's rows after a position, a page at a time
         read = lambda: store.deliveries(channel="desk", after_seq=30, limit=500)  # noqa: E731
         assert [r.alert_id for r in read()] == ["a-31", "a-33", "a-35", "a-37", "a-39"]
-        [(sql, params)] = [s for s in _statements_of(store, read) if "FROM deliveries" in s[0]]
-        with store.engine.connect() as conn:
-            if url.startswith("sqlite"):
-                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
-            else:  # (a few rows: PostgreSQL would read the table whole, as it may, unless told not to)
-                conn.exec_driver_sql("SET enable_seqscan = off")
-                plan = " ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
+        plan = _plan(store, read)
         assert "ix_deliveries_channel_seq" in plan, plan
     finally:
         store.close()
+
+
+def _plan(store: SqlStore, call: Callable[[], object]) -> str:
+    """The query plan of the one ledger statement `call` runs."""
+    [(sql, params)] = [s for s in _statements_of(store, call) if "FROM deliveries" in s[0]]
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "sqlite":
+            return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+        # (a few rows: PostgreSQL would read the table whole, as it may, unless told not to)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return " ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
+
+
+def _check_open_states_by_index(url: str) -> None:
+    """What /metrics, /healthz, `status` and each dispatcher cycle count of the ledger (its open states) is read by the
+    status index, not by a pass over every row: the sent rows, the ledger's bulk, are not read."""
+    store = SqlStore(url)
+    try:
+        store.enqueue([DeliveryRecord(f"a-{i}", "desk", status="sent", seq=i) for i in range(20)])
+        store.enqueue([DeliveryRecord("b-1", "desk", seq=21, created_at=1730000000.0)])
+        assert store.delivery_counts(("outstanding", "expired")) == {"outstanding": 1}
+        assert store.delivery_stats(("outstanding", "expired")) == {("desk", "outstanding"): (1, 1730000000.0)}
+        for call in (
+            lambda: store.delivery_counts(("outstanding", "expired")),
+            lambda: store.delivery_stats(("outstanding", "expired")),
+        ):
+            plan = _plan(store, call)
+            assert "ix_deliveries_due" in plan, plan
+    finally:
+        store.close()
+
+
+def test_sqlite_open_states_are_counted_by_the_status_index(tmp_path: Path) -> None:
+    _check_open_states_by_index(f"sqlite:///{tmp_path / 'wf.db'}")
+
+
+@pytest.mark.integration
+def test_postgres_open_states_are_counted_by_the_status_index(pg_url: str) -> None:
+    _check_open_states_by_index(pg_url)
 
 
 def test_sqlite_version_7_store_gains_the_channel_index(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def read_deliveries(url: str) -> Deliveries:
         got.problem = f"{type(e).__name__}: {e}"
         return got
     try:
-        stats = st.delivery_stats()
+        stats = st.delivery_stats(("outstanding", "expired", HELD))
         waiting = held_waiting(st, sorted(ch for ch, status in stats if status == HELD))
     except Exception as e:
         got.problem = f"{type(e).__name__}: {e}"
