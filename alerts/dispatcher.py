@@ -469,8 +469,13 @@ class AlertDispatcher:
         self._summarised_through[channel] = after
         fresh = self.store.deliveries(channel=channel, statuses={HELD}, after_seq=after)
         gone: dict[str, str] = {}
-        for tk in {r.thread_key for r in fresh}:
-            for r in self.store.deliveries(channel=channel, thread_key=tk):
+        first: dict[str, int] = {}  # thread -> its earliest held row's seq
+        for r in fresh:
+            first[r.thread_key] = min(first.get(r.thread_key, r.seq), r.seq)
+        for tk, since in first.items():
+            # A withdrawal or revision of a held row comes after it in the log (a greater seq): the thread's rows
+            # from its first held row on, not the whole thread, which a long story makes thousands of rows each pass.
+            for r in self.store.deliveries(channel=channel, thread_key=tk, after_seq=since - 1):
                 if r.kind == "retraction" and r.parent_id is not None:
                     gone[r.parent_id] = "withdrawn"
                 elif (a := alert_of(r.payload)) is not None and a.detection.revises is not None:
