@@ -92,7 +92,7 @@ _INDEXES = (
     Index("ix_deliveries_thread", deliveries_table.c.channel, deliveries_table.c.thread_key),
     # A channel's rows in log order, from a position on (`deliveries(channel=, after_seq=)`): what a throttled
     # channel's dispatcher reads at each intake (its admitted count) and summary plan (its held rows). Without it
-    # both read every row of the ledger (migration 8 adds it to older stores).
+    # both read every row of the channel (migration 8 adds it to older stores).
     Index("ix_deliveries_channel_seq", deliveries_table.c.channel, deliveries_table.c.seq),
 )
 
