@@ -166,3 +166,26 @@ def test_neither_a_scrape_nor_an_idle_dispatcher_cycle_reads_the_whole_ledger(ur
     assert scrape and cycle
     for sql in scrape + cycle:
         assert " WHERE " in sql.upper(), sql
+
+
+def test_healthz_counts_the_outstanding_deliveries_by_the_status_index(url: str) -> None:
+    from watchfloor.schemas.config import AppConfig, ConsoleChannel
+    from watchfloor.web.build import build_services
+    from watchfloor.web.health import health_report
+    from watchfloor.wiring import EmbeddedPipeline
+
+    t = T0.timestamp()
+    pipeline = EmbeddedPipeline(AppConfig(store=url, sources=[], channels=[ConsoleChannel(name="desk")]), env={})
+    try:
+        store = pipeline.store
+        assert isinstance(store, SqlStore)
+        for i in range(1, 4):
+            send(store, f"d{i}", "desk", raised=t, sent=t + i, seq=i)
+        store.enqueue([DeliveryRecord("late", "desk", seq=9, created_at=t)])
+        services = build_services(pipeline.cfg, store, pipeline.control, pipeline.rules, env={})
+        body: dict[str, Any] = {}
+        statements = ledger_statements(store, lambda: body.update(health_report(services)[0]))
+        assert body["deliveries_outstanding"] == {"desk": 1}
+        assert statements and all(" WHERE " in sql.upper() for sql in statements), statements
+    finally:
+        pipeline.close()
