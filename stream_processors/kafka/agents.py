@@ -396,7 +396,8 @@ class Correlate:
     the batch again and re-sends the same deterministic outputs). The table holds a partition's state as a
     head, one record per detection group and one per hour of applied ids (``statecodec``); a batch writes the
     head and the records it changed. `audit` (tests): every record is compared, and a change the batch's
-    candidates missed raises."""
+    candidates missed raises; so does a table that, read back after the batch, gives another state than the
+    one in memory."""
 
     def __init__(
         self,
@@ -441,18 +442,21 @@ class Correlate:
             return kept[1], kept[2]
         return self._load(part)
 
-    def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
+    def _one(
+        self, st: dict[str, Any], ev: Event, part: int, origin: Any, groups: set[str] | None = None
+    ) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
             return self.pc.on_watermark(st, ev, part)
         if ev.type == CORRECTION:
             return self.pc.on_correction(st, ev)
-        return self.pc.on_signal(st, ev, origin)
+        return self.pc.on_signal(st, ev, origin, groups)
 
     def _tracked(
         self, st: dict[str, Any], ev: Event, part: int, origin: Any, touched: _Touched, known_hours: Iterable[int]
     ) -> list[Detection | Retraction | DeadLetter]:
-        """``_one``, noting in `touched` what it may have changed: a signal its group (the record's key: the
-        group the extract agent routed it to) and the hour of the id it applied; a watermark the groups its
+        """``_one``, noting in `touched` what it may have changed: a signal the group the correlator files it
+        under (``PartitionCorrelator.on_signal``'s `groups`: not the record's key, which a worker with other rules
+        may have routed to another group) and the hour of the id it applied; a watermark the groups its
         sweep visits (those due before the new sweep bound, looked up in the heap as it was) and, when it
         pruned applied ids, the hours up to the oldest one left; a correction anything."""
         cs = st["cs"]
@@ -472,9 +476,7 @@ class Correlate:
         if ev.type == CORRECTION:
             touched.groups = None
             return self._one(st, ev, part, origin)
-        out = self._one(st, ev, part, origin)
-        if touched.groups is not None:
-            touched.groups.add(ev.key or "")
+        out = self._one(st, ev, part, origin, touched.groups)
         if len(done) > n_done and st["done"] is done and touched.hours is not None:
             new = next(reversed(done))  # a signal applies at most one id, appended
             touched.ids.add(new)
@@ -564,6 +566,8 @@ class Correlate:
                 raise _too_large(part, e) from None
             if got is None:
                 self._written[part] = (self.table.get(statecodec.head_key(part)), st, lay)
+                if self.audit:
+                    self._audit_restore(part, st)
                 continue
             w, new_lay = got
             # The head first: it carries the batch's changes, so any prefix of these records that reaches the
@@ -576,6 +580,8 @@ class Correlate:
                     if k in self.table:
                         del self.table[k]  # a tombstone in the changelog
             self._written[part] = (w.head, st, new_lay)
+            if self.audit:
+                self._audit_restore(part, st)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "correlate [%d] low=%s src=%s: %d record(s) written, %d deleted",
@@ -585,6 +591,26 @@ class Correlate:
                     len(w.puts) + 1,
                     len(w.deletes),
                 )
+
+    def _audit_restore(self, part: int, st: dict[str, Any]) -> None:
+        """What a restore would read from the table now is the state in memory (the sweep heap aside: the live
+        one keeps stale entries that the sweep skips, the rebuilt one has none); else the batch lost a change."""
+
+        def plain(s: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = orjson.loads(
+                orjson.dumps({**s, "cs": {k: v for k, v in s["cs"].items() if k != "q"}})
+            )
+            return out
+
+        kept, restored = plain(st), plain(self._load(part)[0])
+        if kept != restored:
+            g1, g2 = kept["cs"].pop("g"), restored["cs"].pop("g")
+            groups = sorted(k for k in set(g1) | set(g2) if g1.get(k) != g2.get(k))
+            rest = sorted(k for k in set(kept) | set(restored) if kept.get(k) != restored.get(k))
+            raise AssertionError(
+                f"correlate partition {part}: the table restores another state than the one in memory: "
+                f"groups {groups!r}, and {rest!r}"
+            )
 
     @staticmethod
     def _audit(part: int, st: dict[str, Any], lay: statecodec.Layout, t: _Touched) -> None:
