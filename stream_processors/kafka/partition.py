@@ -29,6 +29,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
 from ..engine import Engine
+from ..engine.patterns import group_key
 from .codec import decode_correction, decode_signal
 
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
@@ -120,8 +121,12 @@ class PartitionCorrelator:
         if key in st["done"]:
             return []  # a re-sent signal (at-least-once upstream): already applied
         if groups is not None:
-            # The correlator's own routing (Correlator.routes: the refs and groups on_signal files it under).
-            groups.update(g for d, g in self.correlator.routes(sig) if d == det_id)
+            # The group as the correlator works it out (Correlator.routes for this detection alone: routes() over
+            # every detection of the signal, once per record of it, grew with the square of their number).
+            det = self.correlator.by_id.get(det_id)
+            group = self.correlator._group(det, sig) if det is not None else None
+            if group is not None:
+                groups.add(group_key(det_id, group))
         return self._apply(st, [ev.time.timestamp(), sig.document_id, sig.name, sig.sentence_index, det_id, sig, key])
 
     def on_correction(self, st: dict[str, Any], ev: Event) -> list[Detection | Retraction | DeadLetter]:
