@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.unit.test_correlate_agent import PARTS, Message, Outputs, Record, batches, engine
+from tests.fixtures.correlate_agent import Message, Outputs, Record
+from tests.unit.test_correlate_agent import PARTS, batches, engine
 from watchfloor.schemas.events import Event, document_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.unit.test_correlate_agent import PARTS, Outputs, Record, batches, engine, run, states_of
+from tests.fixtures.correlate_agent import Outputs, Record
+from tests.unit.test_correlate_agent import PARTS, batches, engine, run, states_of
 from watchfloor.schemas.events import Event
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.kafka import statecodec

@@ -19,7 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.unit.test_correlate_agent import PARTS, Outputs, Record, batches, engine
+from tests.fixtures.correlate_agent import Outputs, Record
+from tests.unit.test_correlate_agent import PARTS, batches, engine
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.kafka.agents import Correlate
