@@ -303,8 +303,9 @@ def report_groups(reports: Sequence[tuple[str, str | None] | tuple[str, str | No
     is one report, and sources whose stories are copies of each other are one report together (union-find
     over both links; ReportGroups). `name`: the name shown, when the source is a feed's identity (see `add`)."""
     groups = ReportGroups()
+    add = groups.add  # (bound once: this runs per report of every window a count or corroboration looks at)
     for r in reports:
-        groups.add(*r)
+        add(*r)
     return [groups.find(i) for i in range(len(reports))]
 
 
