@@ -6,7 +6,9 @@ the channel's Retry-After, capped); the row expires after the maximum age. A cha
 (server down, bad token, a Retry-After) is skipped for the rest of the cycle, so it costs one attempt per
 cycle, not one per alert, and never holds up the other channels. A Retry-After also pauses the channel in
 the store, for every dispatcher and for rows enqueued later, until it ends. Every notifier call runs in a thread
-of its own, bounded by the channel's lease and by a stop (`_bounded`): the notifiers' timeouts are per socket read.
+of its own (`_bounded`): the notifiers' timeouts are per socket read. The calls of one claim (look, send, update)
+share one deadline, the claim's lease less a margin, and a call given up at it, or at a stop, keeps its row claimed
+(the lease renewed) until it ends, so no other dispatcher looks or sends while it may still post.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
@@ -60,6 +62,7 @@ from .notifiers.base import (
     Updating,
 )
 from .schedule import RetrySchedule
+from .throttle import HELD
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,11 @@ MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle me
 LEASE_MARGIN = 60.0  # seconds past a channel's longest attempt before its claim may be taken over
 CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
 STOP_POLL = 0.2  # seconds between looks at `stopping` while a notifier call is under way
+SETTLE_MARGIN = 5.0  # seconds of a claim's lease kept for recording the outcome after its last call (at most 1/10)
+# How long a call given up at its claim's deadline keeps the row claimed while it still runs. Past it (a server
+# answering a byte at a time for an hour) the row is let go: another dispatcher looks in the channel and may send
+# it again, as after a crash; this process still sends nothing more to that channel while the call runs.
+HOLD_LIMIT = 3600.0
 
 _T = TypeVar("_T")
 
@@ -87,6 +95,20 @@ class Tally:
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
     slow_channels: set[str] = field(default_factory=set)  # channels that used their budget: the others went first
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """The row this process is working on, and the one deadline (time.monotonic()) its notifier calls share."""
+
+    rec: DeliveryRecord
+    lease: float  # seconds the store leased it for
+    deadline: float
+
+
+class _Held(Exception):
+    """A notifier call given up (the claim's deadline, a stop) that is still running: its row stays claimed and is
+    settled when the call ends (`Deliverer._hold`), not by the attempt that gave it up."""
 
 
 @dataclass(frozen=True)
@@ -137,9 +159,11 @@ class Deliverer:
         # Whether the process was asked to stop (SIGTERM): no more claims then, so that a stop waits for the attempt
         # under way (each bounded by its channel's timeout), not for every one still due.
         self.stopping: Callable[[], bool] = lambda: False
-        # channel -> a notifier call given up on (past its lease, or at a stop) and still running: the channel gets
-        # no other call until it ends, so that no two calls of one notifier overlap.
+        # channel -> the keeper of a notifier call given up on (past its claim's deadline, or at a stop) and still
+        # running: the channel gets no other call until it ends, so that no two calls of one notifier overlap. The
+        # keeper holds the call's row claimed in the store meanwhile (`_hold`), for every other dispatcher.
         self.stuck: dict[str, threading.Thread] = {}
+        self._claim: _Claim | None = None  # the row being attempted, and its deadline
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
         # a copy.
@@ -167,6 +191,7 @@ class Deliverer:
             now = self.clock()
             paused = {c for c, until in self.paused.items() if until > now}
             paused |= {c for c, call in self.stuck.items() if call.is_alive()}
+            claiming = time.monotonic()  # before the claim: its lease in the store counts from no earlier
             claimed = self.store.claim_deliveries(
                 self.owner,
                 now,
@@ -187,7 +212,15 @@ class Deliverer:
                 break
             handled.add((rec.alert_id, rec.channel))
             started = self.stopwatch()
-            self._attempt(rec, tally, skip)
+            lease = self.leases.get(rec.channel, self.schedule.lease)
+            self._claim = _Claim(rec, lease, claiming + lease - min(SETTLE_MARGIN, lease / 10))
+            try:
+                self._attempt(rec, tally, skip)
+            except _Held as e:  # the row is the call's keeper's now; the channel did not answer in time
+                tally.failed += 1
+                self._channel_failed(rec, TransientError(str(e), channel_wide=True, maybe_delivered=True), skip)
+            finally:
+                self._claim = None
             used = spent[rec.channel] = spent.get(rec.channel, 0.0) + self.stopwatch() - started
             if used > budget:
                 waiting.add(rec.channel)
@@ -286,7 +319,7 @@ class Deliverer:
                 if known:
                     notifier.learn_ref(known)
             try:
-                ref = self._bounded(rec.channel, lambda: notifier.find_delivered(item))
+                ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
             except NotYetLookable as e:
                 # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
                 # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
@@ -337,7 +370,7 @@ class Deliverer:
         if ref is None:
             attempts += 1
             try:
-                ref = self._bounded(rec.channel, send)
+                ref = self._bounded(rec, "send", send)
             except MessageGone as e:
                 # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
                 # as a message of its own, which the thread goes on under (as when its update finds it gone).
@@ -351,6 +384,8 @@ class Deliverer:
             except NotifierError as e:
                 self._fail(rec, e, tally, skip)
                 return
+            except _Held:
+                raise
             except Exception as e:  # a notifier bug must not stop the others; it may have sent
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
@@ -358,7 +393,7 @@ class Deliverer:
         # (posted as a message of its own, `detail` said: nothing of the old thread is left to update)
         if not detail and isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
             try:
-                self._bounded(rec.channel, lambda: notifier.update(item))
+                self._bounded(rec, "update", lambda: notifier.update(item), ref=ref)
             except MessageGone as e:
                 # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
                 # when it was the thread's first message, the reply under it cannot be seen either: it is posted
@@ -400,21 +435,39 @@ class Deliverer:
         """Post `item` as a message of its own, its thread's first message being gone: (its ref, the row's detail),
         or None when that failed (recorded: the row stays outstanding, `ref` the reply already posted, if any)."""
         assert isinstance(item, Notice)
+        alone = dataclasses.replace(item, thread=None)
+        detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
         try:
-            posted = self._bounded(rec.channel, lambda: notifier.send(dataclasses.replace(item, thread=None)))
+            posted = self._bounded(rec, "restart", lambda: notifier.send(alone), ref=ref, restarted=detail)
         except NotifierError as again:
             self._fail(rec, again, tally, skip, ref=ref, note="its thread's first message was deleted")
             return None
-        detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
         log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
         return posted, detail
 
-    def _bounded(self, channel: str, call: Callable[[], _T]) -> _T:
-        """`call()` (one notifier call), given up when it outlasts the channel's lease or the process is asked to
-        stop. The notifiers' own timeouts are per socket read (urllib under slack-sdk, smtplib), so a server that
-        answers a byte at a time could hold a call, and with it every channel and the process, for ever (outside
-        trial 16, M2). A call given up on is a failure that may have got through (looked for, or resent with the
-        same key, next time), and goes on in its thread until it ends; its channel waits for it."""
+    def _bounded(
+        self, rec: DeliveryRecord, what: str, call: Callable[[], _T], *, ref: str = "", restarted: str = ""
+    ) -> _T:
+        """`call()` (one notifier call of the claim on `rec`: a look, a send or an update), given up at the claim's
+        deadline or when the process is asked to stop. The notifiers' own timeouts are per socket read (urllib under
+        slack-sdk, smtplib), so a server that answers a byte at a time could hold a call, and with it every channel
+        and the process, for ever (outside trial 16, M2).
+
+        One deadline for the claim, not a lease per call: a look then a send, each within a lease of its own, ran
+        past the claim, and another dispatcher took it over and sent it too (review 13, F3). A call given up keeps
+        running in its thread, and its row stays claimed (`_hold`) until it ends: another dispatcher that looked
+        meanwhile would find nothing and post it again, and then the call would post it too (F3). Raises `_Held`.
+        `ref`: what an earlier call of the claim posted; `restarted`: the detail of a reply posted on its own."""
+        claim = self._claim
+        if claim is None or claim.rec.alert_id != rec.alert_id or claim.rec.channel != rec.channel:
+            lease = self.leases.get(rec.channel, self.schedule.lease)
+            claim = _Claim(rec, lease, time.monotonic() + lease - min(SETTLE_MARGIN, lease / 10))
+        if time.monotonic() >= claim.deadline:  # the earlier calls took the claim's time: this one is not started
+            raise TransientError(
+                f"{rec.channel}: the claim's lease ({claim.lease:g}s) was spent before the {what}",
+                channel_wide=True,
+                maybe_delivered=False,
+            )
         done: list[_T] = []
         failed: list[BaseException] = []
 
@@ -424,21 +477,137 @@ class Deliverer:
             except BaseException as e:  # handed to the caller's thread, as if called there
                 failed.append(e)
 
-        worker = threading.Thread(target=work, name=f"deliver {channel}", daemon=True)
+        worker = threading.Thread(target=work, name=f"deliver {rec.channel}", daemon=True)
         started = time.monotonic()
-        limit = self.leases.get(channel, self.schedule.lease)
         worker.start()
-        while worker.is_alive() and not self.stopping() and time.monotonic() - started < limit:
-            worker.join(min(STOP_POLL, max(0.0, limit - (time.monotonic() - started))))
+        while worker.is_alive() and not self.stopping() and time.monotonic() < claim.deadline:
+            worker.join(min(STOP_POLL, max(0.0, claim.deadline - time.monotonic())))
         if worker.is_alive():
-            self.stuck[channel] = worker
-            why = "stopping" if self.stopping() else f"no answer within the channel's lease ({limit:g}s)"
-            raise TransientError(
-                f"{channel}: {why}; the call may yet get through", channel_wide=True, maybe_delivered=True
-            )
+            why = "stopping" if self.stopping() else f"no answer within the claim's lease ({claim.lease:g}s)"
+            why = f"{rec.channel}: {why}; the {what} may yet get through"
+            self._hold(claim, worker, what, done, failed, started, why, ref, restarted)
+            raise _Held(why)
         if failed:
             raise failed[0]
         return done[0]
+
+    def _hold(
+        self,
+        claim: _Claim,
+        worker: threading.Thread,
+        what: str,
+        done: list[Any],
+        failed: list[BaseException],
+        started: float,
+        why: str,
+        ref: str,
+        restarted: str,
+    ) -> None:
+        """Keep `claim`'s row claimed while `worker` (a call given up) runs, the lease renewed every third of it, at
+        most HOLD_LIMIT; then record what the call did, and log it (review 13, F8: a late outcome was dropped)."""
+        rec = claim.rec
+        if not self.store.hold_delivery(rec.alert_id, rec.channel, self.owner, self.clock() + claim.lease, why):
+            log.warning("alerts: %s -> %s: the claim was lost before its call was given up", rec.alert_id, rec.channel)
+        log.warning("alerts: %s -> %s: %s; the row stays claimed until the call ends", rec.alert_id, rec.channel, why)
+
+        def keep() -> None:
+            while worker.is_alive():
+                if time.monotonic() - started > HOLD_LIMIT:
+                    log.error(
+                        "alerts: %s -> %s: the %s given up is still running after %.0fs; its row is let go (another "
+                        "dispatcher will look in the channel and may send it again)",
+                        rec.alert_id,
+                        rec.channel,
+                        what,
+                        HOLD_LIMIT,
+                    )
+                    worker.join()  # the channel still waits for it here (`stuck`)
+                    return
+                until = self.clock() + claim.lease
+                if not self.store.hold_delivery(rec.alert_id, rec.channel, self.owner, until):
+                    log.warning("alerts: %s -> %s: the claim held for a call was lost", rec.alert_id, rec.channel)
+                    worker.join()
+                    return
+                worker.join(max(claim.lease / 3, STOP_POLL))
+            try:
+                self._late(rec, what, done, failed, time.monotonic() - started, why, ref, restarted)
+            except Exception:  # a store failure: the lease runs out and the row comes back unsure, looked for
+                log.exception("alerts: %s -> %s: cannot record the late outcome of a call", rec.alert_id, rec.channel)
+
+        keeper = threading.Thread(target=keep, name=f"hold {rec.channel}", daemon=True)
+        self.stuck[rec.channel] = keeper
+        keeper.start()
+
+    def _late(
+        self,
+        rec: DeliveryRecord,
+        what: str,
+        done: list[Any],
+        failed: list[BaseException],
+        took: float,
+        why: str,
+        ref: str,
+        restarted: str,
+    ) -> None:
+        """Settle the row of a call given up that has now ended. What it posted is kept (`ref`) and the row is due
+        at once: the next attempt goes on from there (no second post: it updates the thread, or settles it), as
+        after an update that failed. A look's answer is only a hint: the next attempt looks again."""
+        now = self.clock()
+        attempts = rec.attempts + 1
+        if failed:
+            e = failed[0]
+            err = e if isinstance(e, NotifierError) else PermanentError(f"error: {type(e).__name__}: {e}")
+            outcome = f"failed: {err.message}"
+            retry = self.schedule.after_failure(attempts, err.retry_after, now, rec.created_at)
+            settle = Settlement(
+                "outstanding",
+                f"{why}; it ended {took:.0f}s later, {outcome}",
+                ref=ref,
+                attempts=attempts,
+                next_attempt_at=retry.next_attempt_at,
+                not_before=retry.not_before,
+                unsure=True,
+            )
+            if self.schedule.out_of_attempts(attempts):
+                settle = dataclasses.replace(settle, status="expired", detail=f"given up: {settle.detail}")
+        else:
+            value = done[0] if done else None
+            if what in ("send", "restart") and isinstance(value, str) and value:
+                ref, outcome = value, f"posted ({value})"
+            elif what == "look":
+                outcome = f"found it in the channel ({value})" if value else "not found in the channel"
+                ref = str(value or "")
+            else:
+                outcome = "done"
+            settle = Settlement(
+                "outstanding",
+                f"{why}; it ended {took:.0f}s later, {outcome}; due again to finish",
+                ref=ref,
+                attempts=attempts,
+                next_attempt_at=now,
+                unsure=True,
+            )
+            if what == "restart" and ref:  # a reply posted on its own: the thread goes on under it (`RESTARTED`)
+                settle = Settlement("sent", restarted, ref=ref, attempts=attempts)
+        event = Delivery(
+            alert_id=rec.alert_id,
+            channel=rec.channel,
+            status="sent" if settle.status == "sent" else "expired" if settle.status == "expired" else "failed",
+            attempts=attempts,
+            detail=settle.detail[:2000],
+            at=datetime.fromtimestamp(now, UTC),
+        )
+        kept = self.store.settle_delivery(rec.alert_id, rec.channel, self.owner, settle, now, [delivery_event(event)])
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "alerts: %s -> %s: the %s given up at its claim's deadline ended %.0fs after it started: %s%s",
+            rec.alert_id,
+            rec.channel,
+            what,
+            took,
+            outcome,
+            "" if kept else " (the row was taken over meanwhile: not recorded)",
+        )
 
     def _notifier(self, channel: str) -> Notifier | None:
         try:
@@ -492,6 +661,8 @@ class Deliverer:
             return replacement_of(thread, row) if row is not None and replaced_unsent(row) else row
 
         parent = told_row(row_of, rec.parent_id)
+        if rec.kind == "retraction" and parent is not None and parent.status == HELD:
+            return self._withdraw_held(rec, base, now)
         if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
             if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
                 return dataclasses.replace(base, kind="alert", parent_id=None, earlier=earlier_story(thread, alert))
@@ -564,6 +735,22 @@ class Deliverer:
             notice = dataclasses.replace(notice, thread=view)
         return notice
 
+    def _withdraw_held(self, rec: DeliveryRecord, base: Notice, now: float) -> Notice | _Defer | _Skip:
+        """The withdrawal of an alert the channel's throttle held and a summary listed (intake.plan_retraction): a
+        message of its own, naming the alert, after that summary (review 13, F2). Not a reply under the summary:
+        that is one message for many alerts, which no notifier threads (an email's In-Reply-To, a file line)."""
+        summary = str((rec.payload or {}).get("summary") or "")
+        found = self.store.deliveries(alert_ids={summary}, channel=rec.channel) if summary else []
+        if not found or found[0].status in ("expired", "suppressed"):
+            return _Skip("nothing to withdraw: the throttle summary that listed it did not reach this channel")
+        told = found[0]
+        if told.status != "sent":
+            until = max(told.next_attempt_at, told.not_before, now + self.schedule.backoff)
+            why = f"waiting for the throttle summary {told.alert_id} that listed it to be delivered first"
+            return _Defer(until, why)
+        why = base.reason or "a later report changed this alert"
+        return dataclasses.replace(base, reason=f"{why} (it was listed in this channel's throttle summary)")
+
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
         try:
             return self.acknowledged(alert_id)
@@ -625,9 +812,14 @@ class Deliverer:
                 detail,
                 wait,
             )
+        self._channel_failed(rec, err, skip, attempts)
+
+    def _channel_failed(self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0) -> None:
         if err.channel_wide or isinstance(err, TransientError):
             # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
             # so a broken channel costs one attempt per backoff period, not one per alert.
+            now = self.clock()
+            retry = self.schedule.after_failure(attempts or rec.attempts + 1, err.retry_after, now, rec.created_at)
             skip.add(rec.channel)
             if retry.not_before:  # the channel itself asked everyone to wait
                 self.paused[rec.channel] = retry.not_before

@@ -82,8 +82,10 @@ from .throttle import (
     held_detail,
     next_window_end,
     plan_summary,
+    summaries_of_held,
     summary_id,
     summary_thread,
+    window_start,
 )
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ log = logging.getLogger(__name__)
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
+PENDING_PAGE = 1000  # detections not taken in yet that summary planning reads; more: intake is behind, it waits
 READ_BATCH = 5000  # detections per read of the log for stories
 SHOWN_READ = READ_BATCH  # a read for stories over this many positions is shown (StoryProgress): a start-up's
 
@@ -112,6 +115,9 @@ class StoryProgress(Protocol):
         ...
 
 
+REPORTED = ("outstanding", "expired")  # the ledger states a cycle reports (counted by the status index, each cycle)
+
+
 @dataclass
 class CycleReport:
     """One dispatcher cycle: what came in, what went out, and what the ledger holds after it."""
@@ -119,7 +125,7 @@ class CycleReport:
     taken: int = 0  # detection and retraction events read
     enqueued: int = 0  # deliveries added to the ledger
     tally: Tally = field(default_factory=Tally)
-    counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status, after the cycle
+    counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status (of REPORTED), after the cycle
     elsewhere: int = 0  # of the outstanding rows, those another dispatcher holds a live lease on (being sent)
 
     @property
@@ -404,19 +410,44 @@ class AlertDispatcher:
         channels = self._summarised()
         if not channels:
             return 0
-        # Only once intake has taken in every detection in the log (ours or another process's pass): a summary
-        # planned while another process's intake is still in the window's detections would list part of them, and
-        # the rest would make a second summary of the same window. (A detection that comes after, raised in a
-        # window already summarised, is listed by the next summary.)
+        # Only once intake has taken in every detection in the log raised in a window that has ended (ours or another
+        # process's pass): a summary planned while another process's intake is still in the window's detections
+        # would list part of them, and the rest would make a second summary of the same window. Detections raised
+        # in the open window do not hold it up: waiting for none at all to be pending put summaries off for as long
+        # as the store was written to (the Kafka sink appending while `worker --dispatch` cycles; review 13, F9), so
+        # a summary now goes out in the first pass after its window's detections are taken in. (A detection that
+        # comes after, raised in a window already summarised, is listed by the next summary.)
         taken = self.store.checkpoint_position(PROCESSOR)
-        if self.store.read(taken, types=INTAKE_TYPES, limit=1):
+        pending = self._pending_raises(taken)
+        if pending is None:
             return 0
+        now = self._now()
         rows = []
         for channel in channels:
-            row = self._summary(channel, self.throttles.get(channel), taken)
+            spec = self.throttles.get(channel)  # (none: a throttle left the config, and it holds no new alert)
+            if spec is not None and any(window_start(at, spec.per) + spec.per <= now for at in pending):
+                continue  # one of its ended windows may get a held alert yet: the next pass, once intake took it in
+            row = self._summary(channel, spec, taken)
             if row is not None:
                 rows.append(row)
         return self.store.enqueue(rows) if rows else 0
+
+    def _pending_raises(self, taken: int) -> list[datetime] | None:
+        """The raise times (as the throttle decides by: `_throttled`) of the detections in the log after intake's
+        position `taken`; None when there are PENDING_PAGE or more (intake is behind: it catches up first)."""
+        got = self.store.read(taken, types={EventType.DETECTION.value}, limit=PENDING_PAGE)
+        if len(got) >= PENDING_PAGE:
+            return None
+        out = []
+        for stored in got:
+            at = stored.event.received_at
+            if at is None:
+                try:
+                    at = Detection.model_validate(stored.event.payload).fired_at
+                except ValidationError:
+                    continue  # (intake makes it a dead letter: never an alert)
+            out.append(at)
+        return out
 
     def _summarised(self) -> list[str]:
         """The channels whose held alerts are told in summaries: those with a throttle, and also one whose throttle
@@ -438,8 +469,13 @@ class AlertDispatcher:
         self._summarised_through[channel] = after
         fresh = self.store.deliveries(channel=channel, statuses={HELD}, after_seq=after)
         gone: dict[str, str] = {}
-        for tk in {r.thread_key for r in fresh}:
-            for r in self.store.deliveries(channel=channel, thread_key=tk):
+        first: dict[str, int] = {}  # thread -> its earliest held row's seq
+        for r in fresh:
+            first[r.thread_key] = min(first.get(r.thread_key, r.seq), r.seq)
+        for tk, since in first.items():
+            # A withdrawal or revision of a held row comes after it in the log (a greater seq): the thread's rows
+            # from its first held row on, not the whole thread, which a long story makes thousands of rows each pass.
+            for r in self.store.deliveries(channel=channel, thread_key=tk, after_seq=since - 1):
                 if r.kind == "retraction" and r.parent_id is not None:
                     gone[r.parent_id] = "withdrawn"
                 elif (a := alert_of(r.payload)) is not None and a.detection.revises is not None:
@@ -559,12 +595,12 @@ class AlertDispatcher:
         # (An index read of the outstanding rows: none, most cycles.)
         self._take_over_dead_claims()
         report.tally = self.deliverer.run(finish_slow=finish_slow)
-        report.counts = self.store.delivery_counts()
+        report.counts = self.store.delivery_counts(REPORTED)
         if report.outstanding and self._take_over_dead_claims():
             # A process killed during the pass: its claims sent in this cycle, not after their lease (2 min) runs out.
             again = self.deliverer.run(finish_slow=finish_slow)
             report.tally = CycleReport(tally=again).merged([CycleReport(tally=report.tally)]).tally  # both passes
-            report.counts = self.store.delivery_counts()
+            report.counts = self.store.delivery_counts(REPORTED)
         if report.outstanding:
             now = self._clock()
             leased = sum(
@@ -804,7 +840,27 @@ class AlertDispatcher:
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
-        return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position)
+        return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position, self._listed(rows))
+
+    def _listed(self, rows: Sequence[DeliveryRecord]) -> dict[tuple[str, str], str]:
+        """(held row's key, channel) -> the key of the throttle summary planned already that lists its alert, for
+        the held rows of `rows`: the channel was told of those (review 13, F2)."""
+        held = [r for r in rows if r.status == HELD]
+        out: dict[tuple[str, str], str] = {}
+        for channel in sorted({r.channel for r in held}):
+            summaries = self.store.deliveries(channel=channel, thread_key=summary_thread(channel))
+            of_held = summaries_of_held([*(r for r in held if r.channel == channel), *summaries])
+            for r in held:
+                summary, alert = of_held.get((r.alert_id, channel)), alert_of(r.payload)
+                if summary is None or alert is None:
+                    continue
+                try:
+                    digest = Digest.from_payload(summary.payload)
+                except ValueError:  # a summary this version cannot read: it cannot be sent either
+                    continue
+                if digest is not None and alert.id in digest.alert_ids():  # (one it left out told nothing)
+                    out[(r.alert_id, channel)] = summary.alert_id
+        return out
 
     def _acked(self, alert_id: str) -> AlertAcknowledged | None:
         """The first acknowledgement of an alert, when the routing provider keeps them (the control log)."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -194,10 +194,16 @@ def _severities(rows: Sequence[DeliveryRecord], gone: set[str | None]) -> list[s
 
 
 def plan_retraction(
-    key: str, retraction: Retraction, rows: Sequence[DeliveryRecord], catalog: AlertCatalog, seq: int
+    key: str,
+    retraction: Retraction,
+    rows: Sequence[DeliveryRecord],
+    catalog: AlertCatalog,
+    seq: int,
+    summarised: Mapping[tuple[str, str], str] | None = None,
 ) -> list[DeliveryRecord]:
     """One `retraction` row per channel where the withdrawn alert has a row (`rows`: the ledger rows of its
-    rule and group, every channel). Channels that never got the alert are told nothing."""
+    rule and group, every channel). Channels that never got the alert are told nothing. `summarised`: (held row's
+    key, channel) -> the throttle summary planned already that lists it."""
     out: dict[str, DeliveryRecord] = {}
     for r in rows:
         alert = alert_of(r.payload)
@@ -211,9 +217,15 @@ def plan_retraction(
             group_label=catalog.group_label(retraction.group),
             change=retraction.revision,  # the change that withdrew it: the rest of that change is told with it
         )
-        # An alert the channel's throttle held has no message of its own to withdraw: the withdrawal is recorded,
-        # not sent (the held alert's summary leaves it out, or, sent already, listed it before it was withdrawn).
-        held = r.status == HELD
+        # An alert the channel's throttle held has no message of its own to withdraw. Not listed by a summary yet:
+        # the withdrawal is recorded, not sent (the summary, planned later, leaves it out). Listed by one (planned,
+        # maybe sent): the channel was told of it, so it is told of its withdrawal too, as a message of its own
+        # once that summary is delivered (the summary is one message for many alerts, not a thread of this one;
+        # review 13, F2: it was recorded `suppressed` and never sent).
+        summary = (summarised or {}).get((r.alert_id, r.channel)) if r.status == HELD else None
+        if summary is not None:
+            data["summary"] = summary
+        held = r.status == HELD and summary is None
         out[r.channel] = DeliveryRecord(
             key,
             r.channel,

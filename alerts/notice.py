@@ -293,12 +293,15 @@ def revision_cause(det: Detection, changed: str | None = None) -> str:
 
 
 def independent_sources(detections: Iterable[Detection]) -> int:
-    """Independent reports over `detections`, as the engine's corroboration counts them: the same outlet twice
-    counts once (whatever its case), and so do outlets whose reports share a story key (Evidence.story: copies of
-    one wire story, as the engine grouped each detection's reports), linked transitively. A thread passes its
-    standing alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored
-    before keys) counts by outlet alone; copies that no one detection cites together are not linked (the engine
-    compares reports only within a window, and the key is all the evidence carries of the text)."""
+    """Independent reports over `detections`, as the engine's corroboration counts them: a report counts as the
+    configured source it came through (Evidence.feed), else as its outlet's name (whatever its case), so a feed
+    that renamed itself is one source (review 13, F6: names were counted, "2 independent" beside "unconfirmed");
+    a report counted by its name and a feed's report showing that name are one source, as the engine links them
+    (stories.ReportGroups.add); outlets whose reports share a story key (Evidence.story: copies of one wire story,
+    as the engine grouped each detection's reports) count once, linked transitively. A thread passes its standing
+    alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored before keys)
+    counts by source alone; copies that no one detection cites together are not linked (the engine compares
+    reports only within a window, and the key is all the evidence carries of the text)."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
     def find(x: tuple[str, str]) -> tuple[str, str]:
@@ -309,16 +312,26 @@ def independent_sources(detections: Iterable[Detection]) -> int:
             parent[x], x = root, parent[x]
         return root
 
+    def union(x: tuple[str, str], y: tuple[str, str]) -> None:
+        a, b = find(x), find(y)
+        if a != b:
+            parent[a] = b
+
     outlets: set[tuple[str, str]] = set()
+    fed_names: list[tuple[tuple[str, str], tuple[str, str]]] = []  # (a feed, the name one of its reports shows)
     for d in detections:
         for ev in d.evidence:
-            outlet = ("source", ev.source.strip().casefold())
+            name = ("source", ev.source.strip().casefold())
+            outlet = ("feed", ev.feed) if ev.feed else name
             outlets.add(outlet)
-            a = find(outlet)
+            find(outlet)
+            if ev.feed:
+                fed_names.append((outlet, name))
             if ev.story:
-                b = find(("story", ev.story))
-                if a != b:
-                    parent[a] = b
+                union(outlet, ("story", ev.story))
+    for feed, name in fed_names:
+        if name in outlets:  # a report counted by that name: the same source (the engine's link)
+            union(feed, name)
     return len({find(o) for o in outlets})
 
 

@@ -43,6 +43,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     modality: Literal["asserted", "hedged", "future", "conditional", "negated"] = "asserted"
     story: str | None = None
     first_seen: bool = False
+    feed: str | None = None
 
 
 class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):

@@ -170,6 +170,11 @@ class Evidence(_Frozen):
     story: str | None = None
     # `published_at` is when the report was first seen, as it had no date (Signal.first_seen): shown so (dated_text).
     first_seen: bool = Field(default=False, exclude_if=lambda v: not v)
+    # The configured source the report came through (Signal.feed), as a 12-hex-digit hash: what a thread's "N
+    # independent sources" counts, as corroboration does (review 13, F6: it counted names, so a renaming feed read
+    # "2 independent"). A hash, not the identity: a feed's URL may hold a credential, and an alert goes out. None: it
+    # counts by its name (no feed, an aggregator's item, detections stored before). Left out of the JSON when None.
+    feed: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 FIRST_SEEN = "first seen"

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from watchfloor.schemas.events import Detection
+from watchfloor.schemas.events import SEVERITY_RANK, Detection
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import CaptureValue, Example, RulePack, format_duration
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .engine import CompiledRules, Engine
+from .engine.compiled import CompiledRef
 from .replay import replay
 
 
@@ -49,7 +50,8 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                     )
                     continue
                 caps = _capture_ids(ex.captures, values)
-                fired = [d for d in replay(docs, engine).detections if d.rule == det.id]
+                every = replay(docs, engine).detections
+                fired = [d for d in every if d.rule == det.id]
                 wanted = [d for d in fired if _fits(d, ex) and not _mismatches(d, ex, caps, names)]
                 want = _wanted(ex, caps, names)
                 near = [d for d in fired if _fits(d, ex)] if ex.fires and not wanted else []
@@ -62,6 +64,8 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                 elif ex.fires and not wanted:
                     got = "; ".join(sorted({_describe(d, ex.captures) for d in fired})) or "nothing"
                     msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
+                    if not fired:
+                        msg += _inputs_fired(rules, det.id, every)
                     if det.pattern.absence is not None and not fired:
                         # Its window closes only when event time passes it, and event time is the newest
                         # report's minus the lateness: an example of one report never gets there.
@@ -77,6 +81,39 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                 else:
                     results.append(ExampleResult(pack.name, det.id, i, name, True, "ok", pi, path))
     return results
+
+
+def _inputs_fired(rules: CompiledRules, det_id: str, alerts: Sequence[Detection]) -> str:
+    """Of a detection over detections that did not fire: what its input detections fired, each with whether it
+    takes that alert (outside trial 17, L4: "fired: nothing" read as if no rule had fired), else ""."""
+    compiled = next((d for d in rules.detections if d.id == det_id), None)
+    refs = [r for r in compiled.refs if r.detection is not None] if compiled is not None else []
+    if not refs:
+        return ""
+    inputs = list(dict.fromkeys(r.detection for r in refs if r.detection is not None))
+    said = []
+    for a in alerts:
+        if a.rule not in inputs:
+            continue
+        wants = [_ref_misses(r, a) for r in refs if r.detection == a.rule]
+        why = "taken" if any(not w for w in wants) else "not taken: " + " or ".join(", ".join(w) for w in wants)
+        said.append(f"{a.rule} {_describe(a)}: {why}")
+    if not said:
+        return f"; its inputs ({', '.join(inputs)}) fired nothing either"
+    return "; its inputs fired: " + "; ".join(said)
+
+
+def _ref_misses(ref: CompiledRef, a: Detection) -> list[str]:
+    """What an input alert lacks that an alert reference asks for (none: it takes it)."""
+    out = [f"needs {k}={v}" for k, v in ref.where if a.group.get(k) != v]
+    if SEVERITY_RANK[a.severity] < ref.min_rank:
+        out.append(f"needs severity {_RANK_NAME.get(ref.min_rank, ref.min_rank)} or more")
+    if ref.confidence is not None and a.confidence != ref.confidence:
+        out.append(f"needs confidence {ref.confidence}")
+    return out
+
+
+_RANK_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 def _group_ids(group: dict[str, str], values: EntityValues) -> dict[str, str]:

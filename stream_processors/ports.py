@@ -62,7 +62,7 @@ class EventLog(Protocol):
 
     def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
         """Every detection event raising one of these alert ids (its first raising's event id is the alert id, a
-        revision's is its own), in position order: by an index of detections' alert ids (schema migration 8)."""
+        revision's is its own), in position order: by an index of detections' alert ids (schema migration 9)."""
         ...
 
     def head(self) -> int:
@@ -204,6 +204,13 @@ class DeliveryLedger(Protocol):
         False (and nothing written) when the lease was lost to another dispatcher."""
         ...
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        """Keep the row claimed by `owner` until `until` (its lease extended, or shortened), marked `unsure`, with
+        `detail` when given: a notifier call given up at the claim's deadline still runs, and nobody may claim the
+        row until it ends. Compare-and-set on the owner: False (and nothing written) when `owner` no longer holds
+        it."""
+        ...
+
     def deliveries(
         self,
         *,
@@ -221,6 +228,11 @@ class DeliveryLedger(Protocol):
 
     def sent_ref(self, channel: str) -> str:
         """The reference of `channel`'s delivery settled `sent` last (with one), or "" when there is none."""
+        ...
+
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        """The greatest `seq` among `channel`'s rows of thread `thread_key` (0: none), without reading the rows: where a
+        reader of what came after the thread's last row starts (a throttle summary lists through its seq)."""
         ...
 
     def redeliver(
@@ -259,13 +271,14 @@ class DeliveryLedger(Protocol):
         (`next_attempt_at`) stays. Returns how many rows changed."""
         ...
 
-    def delivery_counts(self) -> dict[str, int]:
-        """Rows per status."""
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
+        """Rows per status (of `statuses` only, when given: read by the status index, so the count of a few open
+        states does not cost the ledger's size, which the sent rows make)."""
         ...
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         """(channel, status) -> (rows, the oldest row's `created_at`): what monitoring reads (/metrics, /healthz,
-        `watchfloor status`) without loading the rows."""
+        `watchfloor status`) without loading the rows; of `statuses` only when given (as `delivery_counts`)."""
         ...
 
 

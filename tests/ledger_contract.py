@@ -121,6 +121,28 @@ class LedgerContract:
         assert [r.channel for r in store.claim_deliveries("q", NOW + LEASE, LEASE, limit=2)] == ["slack"]
         assert [r.channel for r in store.claim_deliveries("q", NOW + 900, LEASE, limit=2)] == ["mail", "slack"]
 
+    def test_a_held_claim_is_kept_from_other_dispatchers_until_its_holder_settles_it(self, store: Store) -> None:
+        """hold_delivery: a call given up at the claim's deadline is still running; its row stays claimed."""
+        store.enqueue([rec("a1")])
+        store.claim_deliveries("p", NOW, LEASE)
+        assert store.hold_delivery("a1", "slack", "p", NOW + 3 * LEASE, "no answer within the lease")
+        assert not store.hold_delivery("a1", "slack", "q", NOW + 9 * LEASE)  # only the holder extends it
+        [row] = store.deliveries()
+        assert (row.lease_owner, row.lease_until, row.unsure, row.detail, row.status) == (
+            "p",
+            NOW + 3 * LEASE,
+            True,
+            "no answer within the lease",
+            "outstanding",
+        )
+        assert store.claim_deliveries("q", NOW + 2 * LEASE, LEASE) == []  # past the claim's own lease: still held
+        assert store.hold_delivery("a1", "slack", "p", NOW + 4 * LEASE)  # renewed; the detail is kept
+        assert store.deliveries()[0].detail == "no answer within the lease"
+        assert store.settle_delivery("a1", "slack", "p", Settlement("outstanding", "ended", attempts=1), NOW + 1)
+        assert not store.hold_delivery("a1", "slack", "p", NOW + 5 * LEASE)  # settled: nothing to hold
+        [again] = store.claim_deliveries("q", NOW + 1, LEASE)
+        assert again.lease_owner == "q"
+
     def test_settle_records_the_outcome_and_its_events_together(self, store: Store) -> None:
         store.enqueue([rec("a1"), rec("a2")])
         claimed = store.claim_deliveries("p", NOW, LEASE, limit=2)
@@ -173,6 +195,36 @@ class LedgerContract:
         assert store.sent_ref("slack") == "C2:1.0"
         assert store.sent_ref("other") == "C3:4.0"
         assert store.sent_ref("nowhere") == ""
+
+    def test_counts_and_stats_of_some_states_only(self, store: Store) -> None:
+        store.enqueue(
+            [
+                rec("a1", "x"),
+                rec("a2", "x", status="sent"),
+                rec("a3", "y", status="held", created_at=NOW - 5),
+                rec("a4", "y", status="sent"),
+            ]
+        )
+        assert store.delivery_counts() == {"outstanding": 1, "sent": 2, "held": 1}
+        assert store.delivery_counts(("outstanding", "held", "expired")) == {"outstanding": 1, "held": 1}
+        assert store.delivery_counts(()) == {}
+        assert store.delivery_stats(["sent"]) == {("x", "sent"): (1, NOW), ("y", "sent"): (1, NOW)}
+        assert store.delivery_stats({"held"}) == {("y", "held"): (1, NOW - 5)}
+        assert store.delivery_stats(()) == {}
+
+    def test_thread_end_is_the_greatest_seq_of_a_channel_s_thread(self, store: Store) -> None:
+        assert store.thread_end("x", "t") == 0
+        store.enqueue(
+            [
+                rec("a1", "x", seq=7, thread_key="t"),
+                rec("a2", "x", seq=12, thread_key="t"),
+                rec("a3", "x", seq=40, thread_key="u"),  # another thread
+                rec("a4", "y", seq=90, thread_key="t"),  # another channel
+                rec("a5", "x", seq=3, thread_key="t"),  # enqueued last, not greatest
+            ]
+        )
+        assert (store.thread_end("x", "t"), store.thread_end("x", "u"), store.thread_end("y", "t")) == (12, 40, 90)
+        assert store.thread_end("x", "none") == store.thread_end("z", "t") == 0
 
     def test_delivery_stats_per_channel_and_status_with_the_oldest_row(self, store: Store) -> None:
         assert store.delivery_stats() == {}

@@ -767,13 +767,16 @@ def alert_json(
     """One alert as the backtest JSON writes it: `detection_to_json` plus `evidence_total`, how many reports
     it rests on (the Detection field the live file channel writes; `evidence` shows at most ten), and, for an
     alert that shows fewer, `evidence_ids`: every one of them, when the replay recovered them (scoring.evidence),
-    so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is; and
+    so a `--baseline RESULT.json` is scored and compared on all of them as a `--baseline-rules` run is (of a
+    detection over detections, the reports its input alerts rest on); and
     `repeat_ids`, the documents whose signals its `realert` held back, and of a sequence the earlier reports of its
     steps it told without citing them (NearMissCollector.repeats), which scores count as covered by a true alert."""
     out = detection_to_json(d)
     out["evidence_total"] = d.reports
     every = evidence_ids.get(d.id) if evidence_ids else None
-    if every and len(d.evidence) < d.reports and set(every) > {e.event_id for e in d.evidence}:
+    shown = {e.event_id for e in d.evidence}
+    # (a derived alert cites its input alerts: its reports are theirs, other ids than it shows)
+    if every and (len(d.evidence) < d.reports or not shown.issuperset(every)) and set(every) != shown:
         out["evidence_ids"] = list(every)
     held = repeats.get(d.id) if repeats else None
     if held:

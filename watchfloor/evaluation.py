@@ -228,13 +228,9 @@ def assemble(
 ) -> Evaluated:
     """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
     an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
-    data = result_json(
-        result,
-        report,
-        specs,
-        collector.evidence.all_ids() if collector else None,
-        collector.repeats if collector else None,
-    )
+    # what each alert's realert held back, a derived alert's also what its input alerts' did (scoring.evidence)
+    repeats = collector.evidence.repeats_of(collector.repeats) if collector else None
+    data = result_json(result, report, specs, collector.evidence.all_ids() if collector else None, repeats)
     stats = data["stats"]
     stats["order"] = order
     if sort is not None:
@@ -245,7 +241,7 @@ def assemble(
         stats["evidence_unresolved"] = len(collector.evidence.unresolved)
     alerts = [
         AlertRef.from_detection(
-            d, collector.evidence.ids(d) if collector else None, collector.repeats.get(d.id) if collector else None
+            d, collector.evidence.ids(d) if collector else None, repeats.get(d.id) if repeats is not None else None
         )
         for d in result.detections
     ]
@@ -257,15 +253,18 @@ def assemble(
         ev.scores = truth.score(alerts, timeline_window)
         if ev.scores is not None:
             if collector is not None:
-                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector)
+                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector, alerts)
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
+        base_repeats = (
+            baseline_collector.evidence.repeats_of(baseline_collector.repeats) if baseline_collector else None
+        )
         base_alerts = (
             [
                 AlertRef.from_detection(
                     d,
                     baseline_collector.evidence.ids(d) if baseline_collector else None,
-                    baseline_collector.repeats.get(d.id) if baseline_collector else None,
+                    base_repeats.get(d.id) if base_repeats is not None else None,
                 )
                 for d in baseline.detections
             ]
@@ -284,13 +283,20 @@ def assemble(
     return ev
 
 
-def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector) -> list[Outcome]:
+def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts: list[AlertRef]) -> list[Outcome]:
     """Each missed positive with what kept it from an alert of its rule: its near miss's reason for that rule
-    (a modality, a realert of a false alert, a count short of reports), else that the rules made no signal of
+    (a modality, a realert of a false alert, a count short of reports), else the alert of another rule that
+    rests on it (then the rules made a signal of it: outside trial 17, H3), else that the rules made no signal of
     it; unknown (left blank) when the collector dropped candidates past its bound."""
     reasons: dict[str, list[Any]] = {}
     for m in collector.near_misses():
         reasons.setdefault(m.signal.document_id, []).extend(m.reasons)
+    resting: dict[str, list[AlertRef]] = {}  # report id -> the alerts that rest on it, in the order they fired
+    for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
+        for eid in dict.fromkeys(a.reports):
+            resting.setdefault(eid, []).append(a)
+    # a detection over detections -> the rules whose alerts it reads
+    reads = {d.id: sorted({r.detection for r in d.refs if r.detection is not None}) for d in collector.rules.detections}
     out: list[Outcome] = []
     for o in outcomes:
         if o.status != "fn":
@@ -298,10 +304,36 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector) -> list
             continue
         theirs = reasons.get(o.item, [])
         mine = [r for r in theirs if r.detection == o.rule]
+        inputs = reads.get(o.rule) or []
+        others = [a for a in resting.get(o.item, []) if a.rule != o.rule]
         if mine:
             why = f"{mine[0].kind}: {mine[0].detail}"
+        elif others:
+            # Its signal made another rule's alert: "no signal" would be untrue. A detection over detections reads
+            # alerts, so one of its inputs' alerts resting on the item is said as such.
+            a = next((a for a in others if a.rule in inputs), others[0])
+            when = a.fired_at.strftime("%Y-%m-%d %H:%M")
+            if a.rule in inputs:
+                why = (
+                    f"no alert of {o.rule} rests on it: it is in the evidence of its input {a.rule}'s alert of {when} "
+                    f"({a.id}), which no alert of {o.rule} took (`watchfloor rules explain --id {o.rule} FILE` says "
+                    "why)"
+                )
+            else:
+                why = (
+                    f"no alert of {o.rule} rests on it: its signals went to an alert of {a.rule} at {when} ({a.id})"
+                    + (f"; {o.rule} reads alerts of {', '.join(inputs)}" if inputs else "")
+                    + f" (`watchfloor rules explain --id {o.rule} FILE` says why)"
+                )
         elif not (collector.limit or o.item in collector.keep or o.label_key in collector.keep) or collector.dropped:
             why = ""
+        elif theirs and inputs:
+            other = theirs[0]
+            why = (
+                f"no alert of {o.rule} rests on it: {o.rule} reads alerts of {', '.join(inputs)}, and this item's "
+                f"signals made none that it took ({other.detection or 'other rules'}, {other.kind}: {other.detail}; "
+                f"`watchfloor rules explain --id {o.rule} FILE` says why)"
+            )
         elif theirs:
             # Another rule's near miss is no reason for this one (outside trial 8, M1): this rule read no signal of
             # the item; what the item's signals did elsewhere is said as such.

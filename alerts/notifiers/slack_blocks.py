@@ -318,6 +318,12 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
     if notice.thread is not None:
         return _reply(notice, notice.thread)
     det = notice.alert.detection
+    if notice.kind == "retraction":  # a withdrawal of its own (its alert had no message: a throttle summary's)
+        status = f"Withdrawn: {escape(one_line(notice.reason or 'a later report changed this alert'))}"
+        if notice.superseded_by:
+            status += f" · replaced by alert {escape(fit(notice.superseded_by, 100))}"
+        severity, confidence = det.severity, det.confidence
+        return _full(notice, notice.alert, severity=severity, confidence=confidence, status=status, withdrawn=True)
     status = ""
     if notice.kind in ("followup", "revision") and notice.parent_id:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
@@ -447,7 +453,7 @@ def fallback_text(alert: Alert, *, prefix: str = "", state: tuple[str, str | Non
 
 
 def notice_text(notice: Notice) -> str:
-    if notice.thread is None:
+    if notice.thread is None and notice.kind != "retraction":
         return fallback_text(notice.alert)
     if notice.kind == "retraction":
         return fit(one_line(f"Withdrawn: {notice.reason or notice.alert.detection.title}"), FALLBACK_LIMIT)

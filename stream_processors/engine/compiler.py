@@ -338,34 +338,49 @@ def _compile_detections(
                     ok = False
                 else:
                     refs.append(cref)
-            captured: set[str] = set()
-            for cref in refs:
-                if cref.detection is not None:
-                    captured |= set(defined[cref.detection].group_by)
+            # What each input carries, from the definition: a reference with an error of its own (a `where` value
+            # that names no entity) still has its signal or detection, so the group_by and title checks run too and
+            # a second, independent error of the detection is said in the same run (outside trial 17, L4).
+            inputs: list[tuple[str | None, str | None]] = []  # (signal, detection) of each known input
+            every_known = True
+            for ref in d.pattern.refs():
+                if ref.detection is not None and ref.detection in defined and ref.detection != d.id:
+                    inputs.append((None, ref.detection))
+                elif ref.detection is None and ref.signal in signals:
+                    inputs.append((ref.signal, None))
                 else:
-                    captured |= {c[0] for c in signals[cref.signal].captures}
+                    every_known = False
+            captured: set[str] = set()
+            for sname, target in inputs:
+                if target is not None:
+                    captured |= set(defined[target].group_by)
+                elif sname is not None:
+                    captured |= {c[0] for c in signals[sname].captures}
+            grouped = True
             for gi, g in enumerate(d.group_by):
-                if g == "source" or not ok:
+                if g == "source":
                     continue
-                for cref in refs:
-                    if cref.detection is not None:
-                        has = set(defined[cref.detection].group_by)
-                        what = _uncarried_key(g, cref.detection, defined, signals)
+                for sname, target in inputs:
+                    if target is not None:
+                        has = set(defined[target].group_by)
+                        what = _uncarried_key(g, target, defined, signals)
                     else:
-                        has = {c[0] for c in signals[cref.signal].captures}
+                        assert sname is not None
+                        has = {c[0] for c in signals[sname].captures}
                         what = (
-                            f"signal {cref.signal!r} captures no {g!r} (add it under the signal's 'capture', or "
+                            f"signal {sname!r} captures no {g!r} (add it under the signal's 'capture', or "
                             "group by 'source')"
                         )
                     if g not in has:
                         b.error([*dpath, "group_by", gi], f"group_by {g!r}: {what}")
-                        ok = False
+                        ok = grouped = False
                         break
-            if not ok:
-                continue
-            problem = title_fields(d.title, d.group_by, captured)
+            # (with an input unknown, what the title may name is not known: its error is said already)
+            problem = title_fields(d.title, d.group_by, captured) if every_known and grouped else None
             if problem:
                 b.error([*dpath, "title"], problem)
+                continue
+            if not ok:
                 continue
             cd = CompiledDetection(
                 id=d.id,
@@ -380,7 +395,7 @@ def _compile_detections(
             detections.append(cd)
             for sname in {r.signal for r in refs}:
                 by_signal.setdefault(sname, []).append(cd)
-    _check_cycles(b, packs, detections)
+    _check_cycles(b, packs)
     return detections, by_signal
 
 
@@ -508,9 +523,12 @@ def _group_values(
     return out
 
 
-def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack], detections: list[CompiledDetection]) -> None:
-    """Detections over detections must not feed each other in a circle."""
-    inputs = {d.id: [r.detection for r in d.refs if r.detection is not None] for d in detections}
+def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack]) -> None:
+    """Detections over detections must not feed each other in a circle: looked for among every detection defined,
+    also those with other errors (a circle is an error of its own, said in the same run: outside trial 17, L4)."""
+    defined = [d for p in packs for d in p.detections]
+    # (a detection taking its own alerts has that error of its own)
+    inputs = {d.id: [r.detection for r in d.pattern.refs() if r.detection not in (None, d.id)] for d in defined}
     state: dict[str, int] = {}  # 1: being visited, 2: done
 
     def visit(node: str, trail: list[str]) -> list[str] | None:
@@ -526,7 +544,7 @@ def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack], detections: list[
         state[node] = 2
         return None
 
-    for d in detections:
+    for d in defined:
         cycle = visit(d.id, [])
         if cycle is not None:
             for pi, pack in enumerate(packs):

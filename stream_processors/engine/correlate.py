@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Severity, Signal
+from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Severity, Signal, stable_id
 
 from . import patterns as P
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
@@ -542,10 +542,31 @@ class Correlator:
         if lf is not None and abs(t - lf) < plan.realert and rank <= ls:
             return None  # throttled: this group fired recently at this severity or higher
         lf = t if lf is None else max(t, lf)
+        feeds = _feeds(items, end, evidence)
         detection = build_detection(
-            self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence, own
+            self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence, own, feeds
         )
         return detection, lf, rank
+
+
+def _feeds(items: list[P.Item], end: int, evidence: list[P.EvidenceRecord]) -> dict[str, str] | None:
+    """Report id -> a hash of the configured source it came through (Evidence.feed), for the evidence's reports
+    that count by a feed (the observation's source is not the name shown): looked up in the group's observations
+    before the point, latest first, until every report is found (they are within the window). Only an alert that
+    is raised pays for it, not a throttled one."""
+    wanted = {e[P.E_ID] for e in evidence}
+    feeds: dict[str, str] = {}
+    # (an absence fires at its first observation, at the start: then the rest are looked at too)
+    for k in (*range(end - 1, -1, -1), *range(end, len(items))) if end == 0 else range(end - 1, -1, -1):
+        o = items[k]
+        doc = o[P.DOC]
+        if doc in wanted:
+            wanted.discard(doc)
+            if o[P.SRC] != o[P.EV][P.E_SOURCE]:
+                feeds[doc] = stable_id("feed", o[P.SRC], length=12)
+            if not wanted:
+                break
+    return feeds or None
 
 
 def _replaced(gone: list[P.Firing], new: list[P.Firing], period: float) -> list[str | None]:

@@ -54,6 +54,7 @@ _make_evidence = trusted_maker(
         "modality": "asserted",
         "story": None,
         "first_seen": False,
+        "feed": None,
     },
 )
 _DETECTION_FIELDS: dict[str, Any] = {
@@ -193,10 +194,12 @@ def build_detection(
     confidence: Literal["confirmed", "unconfirmed"] | None,
     evidence: list[EvidenceRecord],
     own: int | None = None,
+    feeds: dict[str, str] | None = None,
 ) -> Detection:
     """The detection of a firing; `evidence` is the pattern's own reports (the first `own`; default all),
     then the corroborating ones, each in time order. The alert shows MAX_EVIDENCE of them
-    (shown_evidence) and says how many there were."""
+    (shown_evidence) and says how many there were. `feeds`: report id -> the hash of the configured source it
+    came through, for those that have one (Evidence.feed)."""
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
     # hold more than MAX_EVIDENCE reports may show the same ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
@@ -252,6 +255,7 @@ def build_detection(
                             "modality": e[E_MODALITY],
                             "story": stories.get(e[E_ID]) if stories is not None else None,
                             "first_seen": bool(e[E_FIRST_SEEN]) if len(e) > E_FIRST_SEEN else False,
+                            "feed": feeds.get(e[E_ID]) if feeds else None,
                         }
                     )
                     for e in evidence

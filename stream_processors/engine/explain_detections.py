@@ -37,7 +37,8 @@ from .engine import Engine, Output, received_time
 from .explain import DetectionCheck, DocumentExplanation, capture_miss, explain_extraction
 from .stories import report_groups
 
-Seen = tuple[float, int, str, str, str | None]  # event time, ref index, source, document id, story signature
+# event time, ref index, source (its feed's identity, else its name), document id, story signature, name shown
+Seen = tuple[float, int, str, str, str | None, str]
 
 _SEVERITY_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}  # a group's last alert's rank, said
 
@@ -454,7 +455,7 @@ class Explainer:
             if arrived is not None and arrived[0] == doc:
                 t = arrived[1]
         for ri, _r in fitting:
-            self.seen.setdefault(key, []).append((t, ri, sig.feed or sig.source, doc, sig.story))
+            self.seen.setdefault(key, []).append((t, ri, sig.feed or sig.source, doc, sig.story, sig.source))
         # An alert cites the document when one of the reports it rests on is it: also beyond the ten it shows
         # (a late report completing a count of twelve sits among the reports in time order, not shown).
         mine = [
@@ -505,15 +506,20 @@ class Explainer:
             copies = ""
             if c.distinct == "source":
                 # As the correlator counts them: copies of one story under several outlets are one report.
-                groups = report_groups([(s[2], s[4]) for s in near])
+                groups = report_groups([(s[2], s[4], s[5]) for s in near])
                 n = len(set(groups))
                 merged = len({s[2] for s in near}) - n
                 copies = f" ({merged} outlet(s) carried a copy of another's story: counted once)" if merged else ""
             else:
                 n = len({s[3] for s in near})
+            # Met, it says so with the count and what is needed ("6 of 2 distinct sources" read oddly: trial 17, L4)
+            within_text = f"within {format_duration(c.within)}{copies}"
             extra = (
-                f"; corroboration: {n} of {c.at_least} distinct {c.distinct}s within "
-                f"{format_duration(c.within)}{copies} (then {c.severity}, confirmed)"
+                f"; corroboration: met ({n} distinct {c.distinct}s {within_text}, {c.at_least} needed; then "
+                f"{c.severity}, confirmed)"
+                if n >= c.at_least
+                else f"; corroboration: {n} of {c.at_least} distinct {c.distinct}s {within_text} (then {c.severity}, "
+                "confirmed)"
             )
             if throttled and last is not None:
                 if n >= c.at_least or last[1] >= SEVERITY_RANK[c.severity]:

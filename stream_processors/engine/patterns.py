@@ -90,7 +90,7 @@ def _fullest_suffix(window: list[Item]) -> int:
         start_t = window[i - 1][T]
         while i > 0 and window[i - 1][T] == start_t:
             i -= 1
-            groups.add(window[i][SRC], window[i][EV][E_STORY])
+            groups.add(window[i][SRC], window[i][EV][E_STORY], window[i][EV][E_SOURCE])
         if groups.count >= best:
             best, best_at = groups.count, i
     return best_at
@@ -158,13 +158,28 @@ def corroborating(items: list[Item], end: int, t: float, within: float, field: i
 def independent_reports(items: list[Item]) -> list[Item]:
     """One item per independent report, the earliest: one source counts once, and sources whose texts are
     copies of one story count once together (stories.independent)."""
-    if not any(o[EV][E_STORY] for o in items):
+    if not any(o[EV][E_STORY] for o in items) and not _feeds_and_names(items):
         return list({o[SRC]: o for o in items}.values())  # no stories: sources alone (the first of each)
-    groups = report_groups([(o[SRC], o[EV][E_STORY]) for o in items])
+    # (the name shown, for the link of a feed's report to one counted by that name: stories.ReportGroups.add)
+    groups = report_groups([(o[SRC], o[EV][E_STORY], o[EV][E_SOURCE]) for o in items])
     first: dict[int, Item] = {}
     for o, g in zip(items, groups, strict=True):
         first.setdefault(g, o)
     return list(first.values())
+
+
+def _feeds_and_names(items: list[Item]) -> bool:
+    """Whether some of `items` count by their feed and some by their name (a report stored before feeds were
+    kept, beside the same feed's later ones): then sources are grouped with the link between them."""
+    fed = named = False
+    for o in items:
+        if o[SRC] == o[EV][E_SOURCE]:
+            named = True
+        else:
+            fed = True
+        if fed and named:
+            return True
+    return False
 
 
 def absence_cancelled(items: list[Item], i: int, within: float) -> bool:

@@ -206,12 +206,15 @@ class ReportGroups:
     before joins its first holder's report without a comparison, so a window of many copies costs about
     one comparison per new signature and band neighbour, not one per pair."""
 
-    __slots__ = ("_band", "_more", "_signature", "_source", "_stories", "count", "parent")
+    __slots__ = ("_band", "_fed", "_more", "_signature", "_source", "_stories", "count", "parent")
 
     def __init__(self) -> None:
         self.parent: list[int] = []
         self.count = 0
         self._source: dict[str, int] = {}
+        # The names shown by reports that count by their feed (identity other than the name): a report counted by
+        # its name (no feed: stored before feeds were kept) joins the feed report of its name (see `add`).
+        self._fed: dict[str, dict[str, int]] = {}  # name -> feed identity -> its first report
         self._signature: dict[str, int] = {}
         # A band's first holder, and its later ones apart: most bands are one signature's alone, and a pass over a
         # window adds every key of every report (no list made for a band nobody shares).
@@ -232,14 +235,35 @@ class ReportGroups:
             self.parent[a] = b
             self.count -= 1
 
-    def add(self, source: str, story: str | None) -> int:
-        """Add a report; its index (for find)."""
+    def add(self, source: str, story: str | None, name: str | None = None) -> int:
+        """Add a report; its index (for find). `name`: the source name it shows, when `source` is its feed's
+        identity (Signal.feed); None or `source` itself when it counts by its name.
+
+        A report that counts by its name and one of a feed that shows that name are one source (review 13, F5):
+        across the upgrade that began keeping feeds, one feed's report stored before (no feed: its name) and its
+        next one (its feed) were two sources, so the feed confirmed itself. Whether the name is that feed's cannot
+        be known here, so the link errs on the safe side: at worst two outlets claiming one name, with a report
+        of that name without a feed among them, count once (a feed's name is its operator's `source_name` or its
+        <title>; reports without a feed are old ones and an aggregator's items)."""
         i = len(self.parent)
         self.parent.append(i)
         self.count += 1
         j = self._source.setdefault(source, i)
         if j != i:
             self._union(i, j)
+        # The link, either way round (so the count does not depend on the order reports are added): a report of a
+        # feed showing name N and a report counted by N. Two feeds showing N stay apart unless one counted by N
+        # joins them.
+        if name is not None and name != source:  # counts by its feed
+            self._fed.setdefault(name, {}).setdefault(source, i)
+            by_name = self._source.get(name)
+            if by_name is not None:
+                self._union(i, by_name)
+        elif self._fed:  # (most windows have no feed report showing a name: nothing to look up)
+            fed = self._fed.get(source)
+            if fed is not None:
+                for k in fed.values():
+                    self._union(i, k)
         if story is None:
             return i
         first = self._signature.setdefault(story, i)
@@ -274,13 +298,14 @@ class ReportGroups:
         return i
 
 
-def report_groups(reports: Sequence[tuple[str, str | None]]) -> list[int]:
-    """For each (source, story) pair, the independent report it belongs to (a group number): one source is
-    one report, and sources whose stories are copies of each other are one report together (union-find
-    over both links; ReportGroups)."""
+def report_groups(reports: Sequence[tuple[str, str | None] | tuple[str, str | None, str | None]]) -> list[int]:
+    """For each (source, story[, name]) tuple, the independent report it belongs to (a group number): one source
+    is one report, and sources whose stories are copies of each other are one report together (union-find
+    over both links; ReportGroups). `name`: the name shown, when the source is a feed's identity (see `add`)."""
     groups = ReportGroups()
-    for source, story in reports:
-        groups.add(source, story)
+    add = groups.add  # (bound once: this runs per report of every window a count or corroboration looks at)
+    for r in reports:
+        add(*r)
     return [groups.find(i) for i in range(len(reports))]
 
 

@@ -9,6 +9,13 @@ BATCH_MAX, yielded as soon as no more are coming or ``batch_within`` seconds aft
 acknowledges them only after the batch's outputs and state writes were sent. Poison records go to the
 dead-letter topic with the reason; no agent crashes on input.
 
+A batch that fails all the same (a send the producer refused or timed out, a table value no layout reads) restarts
+the worker at once, crash-only (``batch_failed``): nothing of it is acked, nothing after it is taken, and the fresh
+process reads it again from the last commit on the state in the changelog. Faust would restart the agent in place,
+on the same stream, and it would go on with the next records: the failed batch's records skipped, commits stuck
+before them, and at the next worker start those records read again after later ones had moved the correlate
+partitions' ``seen`` past them, so dropped as replays (docs/architecture.md, "nothing lost at a rebalance").
+
 The agents use only the Faust objects they are given (the app's producer and consumer, streams, the
 table); what reaches into faust-streaming's internals is in ``compat``.
 """
@@ -21,10 +28,10 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NoReturn, Protocol, runtime_checkable
 
 import orjson
 
@@ -121,6 +128,31 @@ class Outputs:
         return await self.send(self.names.dead_letters, ev.id.encode(), encode_event(ev))
 
 
+BATCH_FAILED_EXIT = 4  # the worker's exit status when a batch failed and no restart in place was given
+
+
+def batch_failed(agent: str, exc: BaseException, restart: Callable[[], NoReturn] | None) -> NoReturn:
+    """A batch of `agent` raised `exc`: start the worker again now (`restart`: the same command in this process),
+    or exit (status BATCH_FAILED_EXIT) when there is none. Neither acks, commits or takes another record: the
+    batch and what follows are read again from the last commit, on the state the changelog holds. Letting the
+    error out of the agent instead, Faust restarts the agent in place on the same stream, which goes on past the
+    failed batch (its records then come back only at a later worker start, behind records that moved on)."""
+    log.critical(
+        "%s: a batch failed (%s: %s); restarting the worker without committing it (its records are read again)",
+        agent,
+        type(exc).__name__,
+        exc,
+        exc_info=exc,
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if restart is not None:
+        restart()
+    os._exit(BATCH_FAILED_EXIT)
+
+
 def _record_time(msg: Any) -> datetime:
     return datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else datetime.now(UTC)
 
@@ -159,8 +191,10 @@ class Extract:
         batch_within: float,
         idle_after: float | None = None,
         rules: str | None = None,
+        restart: Callable[[], NoReturn] | None = None,
     ) -> None:
         self.app = app
+        self.restart = restart  # after a failed batch (batch_failed)
         self.engine = engine
         # Every routed signal says which rules made it (rules_guard), for the correlator that reads it.
         self.stamp: dict[str, bytes] = {RULES_HEADER: rules.encode()} if rules else {}
@@ -191,10 +225,13 @@ class Extract:
         # that a later one overtakes before any signal (which tell downstream nothing more).
         async for events in take_batches(stream, BATCH_MAX, self.batch_within):
             dirty: set[int] = set()
-            for event in events:
-                await self._one(event, dirty)
-            for p in sorted(dirty):
-                await self._send_watermark(p, self._progress(p))
+            try:
+                for event in events:
+                    await self._one(event, dirty)
+                for p in sorted(dirty):
+                    await self._send_watermark(p, self._progress(p))
+            except Exception as e:
+                batch_failed("extract", e, self.restart)
             if log.isEnabledFor(logging.DEBUG):
                 seen: dict[int, list[int]] = {}
                 for event in events:
@@ -396,7 +433,8 @@ class Correlate:
     the batch again and re-sends the same deterministic outputs). The table holds a partition's state as a
     head, one record per detection group and one per hour of applied ids (``statecodec``); a batch writes the
     head and the records it changed. `audit` (tests): every record is compared, and a change the batch's
-    candidates missed raises."""
+    candidates missed raises; so does a table that, read back after the batch, gives another state than the
+    one in memory."""
 
     def __init__(
         self,
@@ -407,8 +445,10 @@ class Correlate:
         batch_within: float,
         guard: RulesGuard | None = None,
         audit: bool = False,
+        restart: Callable[[], NoReturn] | None = None,
     ) -> None:
         self.table = table
+        self.restart = restart  # after a failed batch (batch_failed)
         self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
         self.pc = correlator
         self.out = outputs
@@ -441,18 +481,21 @@ class Correlate:
             return kept[1], kept[2]
         return self._load(part)
 
-    def _one(self, st: dict[str, Any], ev: Event, part: int, origin: Any) -> list[Detection | Retraction | DeadLetter]:
+    def _one(
+        self, st: dict[str, Any], ev: Event, part: int, origin: Any, groups: set[str] | None = None
+    ) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
             return self.pc.on_watermark(st, ev, part)
         if ev.type == CORRECTION:
             return self.pc.on_correction(st, ev)
-        return self.pc.on_signal(st, ev, origin)
+        return self.pc.on_signal(st, ev, origin, groups)
 
     def _tracked(
         self, st: dict[str, Any], ev: Event, part: int, origin: Any, touched: _Touched, known_hours: Iterable[int]
     ) -> list[Detection | Retraction | DeadLetter]:
-        """``_one``, noting in `touched` what it may have changed: a signal its group (the record's key: the
-        group the extract agent routed it to) and the hour of the id it applied; a watermark the groups its
+        """``_one``, noting in `touched` what it may have changed: a signal the group the correlator files it
+        under (``PartitionCorrelator.on_signal``'s `groups`: not the record's key, which a worker with other rules
+        may have routed to another group) and the hour of the id it applied; a watermark the groups its
         sweep visits (those due before the new sweep bound, looked up in the heap as it was) and, when it
         pruned applied ids, the hours up to the oldest one left; a correction anything."""
         cs = st["cs"]
@@ -472,9 +515,7 @@ class Correlate:
         if ev.type == CORRECTION:
             touched.groups = None
             return self._one(st, ev, part, origin)
-        out = self._one(st, ev, part, origin)
-        if touched.groups is not None:
-            touched.groups.add(ev.key or "")
+        out = self._one(st, ev, part, origin, touched.groups)
         if len(done) > n_done and st["done"] is done and touched.hours is not None:
             new = next(reversed(done))  # a signal applies at most one id, appended
             touched.ids.add(new)
@@ -495,6 +536,8 @@ class Correlate:
                     handler.flush()
                 sys.stderr.flush()
                 os._exit(STATE_TOO_LARGE_EXIT)
+            except Exception as e:
+                batch_failed("correlate", e, self.restart)
 
     async def process(self, events: Sequence[Any]) -> None:
         """One batch of correlate records (Faust events: `.message`, `.value`, `.headers`): outputs sent and
@@ -564,6 +607,8 @@ class Correlate:
                 raise _too_large(part, e) from None
             if got is None:
                 self._written[part] = (self.table.get(statecodec.head_key(part)), st, lay)
+                if self.audit:
+                    self._audit_restore(part, st)
                 continue
             w, new_lay = got
             # The head first: it carries the batch's changes, so any prefix of these records that reaches the
@@ -576,6 +621,8 @@ class Correlate:
                     if k in self.table:
                         del self.table[k]  # a tombstone in the changelog
             self._written[part] = (w.head, st, new_lay)
+            if self.audit:
+                self._audit_restore(part, st)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "correlate [%d] low=%s src=%s: %d record(s) written, %d deleted",
@@ -585,6 +632,26 @@ class Correlate:
                     len(w.puts) + 1,
                     len(w.deletes),
                 )
+
+    def _audit_restore(self, part: int, st: dict[str, Any]) -> None:
+        """What a restore would read from the table now is the state in memory (the sweep heap aside: the live
+        one keeps stale entries that the sweep skips, the rebuilt one has none); else the batch lost a change."""
+
+        def plain(s: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = orjson.loads(
+                orjson.dumps({**s, "cs": {k: v for k, v in s["cs"].items() if k != "q"}})
+            )
+            return out
+
+        kept, restored = plain(st), plain(self._load(part)[0])
+        if kept != restored:
+            g1, g2 = kept["cs"].pop("g"), restored["cs"].pop("g")
+            groups = sorted(k for k in set(g1) | set(g2) if g1.get(k) != g2.get(k))
+            rest = sorted(k for k in set(kept) | set(restored) if kept.get(k) != restored.get(k))
+            raise AssertionError(
+                f"correlate partition {part}: the table restores another state than the one in memory: "
+                f"groups {groups!r}, and {rest!r}"
+            )
 
     @staticmethod
     def _audit(part: int, st: dict[str, Any], lay: statecodec.Layout, t: _Touched) -> None:
@@ -607,9 +674,16 @@ class Notify:
     detections that are not kept."""
 
     def __init__(
-        self, sink: DetectionSink | None, outputs: Outputs, *, batch_within: float, retry_s: float = 0.5
+        self,
+        sink: DetectionSink | None,
+        outputs: Outputs,
+        *,
+        batch_within: float,
+        retry_s: float = 0.5,
+        restart: Callable[[], NoReturn] | None = None,
     ) -> None:
         self.sink = sink
+        self.restart = restart  # after a failed batch (batch_failed)
         self.out = outputs
         self.batch_within = batch_within
         self.retry_s = retry_s  # the first wait before writing a batch again (doubling, capped at 30 s)
@@ -650,25 +724,32 @@ class Notify:
         await self.out.start()
         topic = self.out.names.detections
         async for batch in take_batches(stream, BATCH_MAX, self.batch_within):
-            events: list[Event] = []
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("notify: batch offsets %s", [e.message.offset for e in batch])
-            for e in batch:
-                raw = e.value
-                try:
-                    ev = decode_event(raw)
-                    if ev.type not in (EventType.DETECTION.value, EventType.RETRACTION.value):
-                        raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
-                    if ev.received_at is None:
-                        # When the correlate worker raised it (its record's timestamp): /metrics's detection ->
-                        # delivered latency counts from there, as it does from the embedded runner's stamp.
-                        ev = ev.model_copy(update={"received_at": _record_time(e.message)})
-                    events.append(ev)
-                except Rejected as r:
-                    await self.out.dead_letter(rejected_letter(r, topic, raw, "notify"), datetime.now(UTC))
-            if not events or self.sink is None:
-                continue
-            await self._keep(events)
+            try:
+                await self._batch(batch, topic)
+            except Exception as e:
+                batch_failed("notify", e, self.restart)
+
+    async def _batch(self, batch: list[Any], topic: str) -> None:
+        """One batch of detection records: into the sink (retried until it takes them), bad ones dead-lettered."""
+        events: list[Event] = []
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("notify: batch offsets %s", [e.message.offset for e in batch])
+        for e in batch:
+            raw = e.value
+            try:
+                ev = decode_event(raw)
+                if ev.type not in (EventType.DETECTION.value, EventType.RETRACTION.value):
+                    raise Rejected(f"event type {ev.type!r} does not belong on the detections topic", "type")
+                if ev.received_at is None:
+                    # When the correlate worker raised it (its record's timestamp): /metrics's detection ->
+                    # delivered latency counts from there, as it does from the embedded runner's stamp.
+                    ev = ev.model_copy(update={"received_at": _record_time(e.message)})
+                events.append(ev)
+            except Rejected as r:
+                await self.out.dead_letter(rejected_letter(r, topic, raw, "notify"), datetime.now(UTC))
+        if not events or self.sink is None:
+            return
+        await self._keep(events)
 
     async def _keep(self, events: list[Event]) -> None:
         delay = self.retry_s

@@ -27,7 +27,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -70,6 +70,7 @@ def build_app(
     *,
     heartbeat: Callable[[], None] | None = None,
     fingerprint: str | None = None,
+    restart: Callable[[], NoReturn] | None = None,
 ) -> Any:
     """A faust.App running extract, correlate and notify for `engine`.
 
@@ -87,7 +88,10 @@ def build_app(
     more records (BENCHMARKS.md measures the trade).
 
     `heartbeat`, when given, is called every HEARTBEAT_S seconds from the worker's event loop (a container
-    health check watches it: a worker whose loop is stuck stops beating)."""
+    health check watches it: a worker whose loop is stuck stops beating).
+
+    `restart` starts the worker again in this process: what an agent does after a batch that failed
+    (``agents.batch_failed``; without it the process exits)."""
     check_table_store(settings.table_store)
     if fingerprint is None:  # the worker passes the one it checked the group with
         fingerprint = rules_fingerprint(engine)
@@ -138,12 +142,18 @@ def build_app(
         batch_within=settings.batch_within,
         idle_after=idle_after,
         rules=fingerprint,
+        restart=restart,
     )
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
     correlate = Correlate(
-        table, pc, outputs, batch_within=settings.batch_within, guard=RulesGuard(fingerprint, group=group)
+        table,
+        pc,
+        outputs,
+        batch_within=settings.batch_within,
+        guard=RulesGuard(fingerprint, group=group),
+        restart=restart,
     )
-    notify = Notify(sink, outputs, batch_within=settings.batch_within)
+    notify = Notify(sink, outputs, batch_within=settings.batch_within, restart=restart)
 
     # Faust registers agents and timers by function; these name them.
     async def extract_agent(stream: Any) -> None:

@@ -57,7 +57,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
     fetch brought (the fetcher hands records over 100 at a time, then asks the consumer thread for more);
     when it is quiet, a record goes on at once. The events of a batch are acked after the consumer of this
     generator has finished with it (its ``async for`` body), and only then: unlike ``take_events``, a body that
-    raised acks nothing of its batch."""
+    raised acks nothing of its batch (the agents restart the worker instead of raising: ``agents.batch_failed``)."""
     loop = asyncio.get_running_loop()
     buffer: list[Any] = []
     arrived = asyncio.Event()
@@ -115,8 +115,10 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
                 buffer.clear()
                 arrived.clear()
                 # Acked only when the body finished with the batch: a body that raised (a send that failed, a
-                # cancel) leaves its records unacked, so their offsets are never committed without their outputs
-                # and the worker that starts again reads them again (outputs are deduplicated by id downstream).
+                # cancel) leaves its records unacked, so their offsets are never committed without their outputs.
+                # That alone does not get them read again: Faust restarts an agent that raised in place, and its
+                # stream goes on past them. So the agents let no failure out of the body (agents.batch_failed:
+                # the worker starts afresh from the last commit). Outputs are deduplicated by id downstream.
                 if finished:
                     for event in events:
                         await stream.ack(event)

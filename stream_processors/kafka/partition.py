@@ -29,6 +29,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
 
 from ..engine import Engine
+from ..engine.patterns import group_key
 from .codec import decode_correction, decode_signal
 
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
@@ -95,10 +96,19 @@ class PartitionCorrelator:
         return st
 
     def on_signal(
-        self, st: dict[str, Any], ev: Event, origin: Sequence[int] | None = None
+        self,
+        st: dict[str, Any],
+        ev: Event,
+        origin: Sequence[int] | None = None,
+        groups: set[str] | None = None,
     ) -> list[Detection | Retraction | DeadLetter]:
         """A signal routed to (detection, group) `ev.key`, observed at the envelope's time (its effective
-        time: the extract agent clamps future dates); `origin` = (documents partition, offset, ...)."""
+        time: the extract agent clamps future dates); `origin` = (documents partition, offset, ...).
+
+        `groups`, when given, gets the key of every group the signal may have changed. That is the group the
+        correlator files it under, worked out from the signal and the rules loaded here, which is not always
+        `ev.key`: a record routed by a worker with other rules (a `group_by` edited) names another group,
+        and only its detection id is used."""
         sig = decode_signal(ev)
         if origin is not None and len(origin) >= 2:
             src, pos = str(origin[0]), [int(x) for x in origin[1:]]
@@ -110,6 +120,13 @@ class PartitionCorrelator:
         key = f"{sig.id}|{det_id}"
         if key in st["done"]:
             return []  # a re-sent signal (at-least-once upstream): already applied
+        if groups is not None:
+            # The group as the correlator works it out (Correlator.routes for this detection alone: routes() over
+            # every detection of the signal, once per record of it, grew with the square of their number).
+            det = self.correlator.by_id.get(det_id)
+            group = self.correlator._group(det, sig) if det is not None else None
+            if group is not None:
+                groups.add(group_key(det_id, group))
         return self._apply(st, [ev.time.timestamp(), sig.document_id, sig.name, sig.sentence_index, det_id, sig, key])
 
     def on_correction(self, st: dict[str, Any], ev: Event) -> list[Detection | Retraction | DeadLetter]:

@@ -186,9 +186,10 @@ def run_worker(
     crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
     the worker waits for the broker and starts again (`restart`: the same command, in the same process). So
     does a worker that stalled (`WorkerStalled`: its consumer's fetch loop died, or a table recovery read
-    nothing after three restarts): a supervisor is not needed for either. The line that says the broker is away
-    ends with `broker_hint` (where its address comes from), and is said again while the outage lasts
-    (BROKER_REMINDERS): a mistyped address must not look like a quiet worker."""
+    nothing after three restarts), and one whose agent's batch failed (`agents.batch_failed`: at once, without
+    Faust's stop, so that nothing after the batch is committed): a supervisor is not needed for any. The line
+    that says the broker is away ends with `broker_hint` (where its address comes from), and is said again while
+    the outage lasts (BROKER_REMINDERS): a mistyped address must not look like a quiet worker."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
     broker = Availability(
@@ -203,7 +204,7 @@ def run_worker(
     wait_for_topics(settings, broker)
     fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
     wait_for_one_rule_set(settings, fingerprint, broker=broker)
-    app = build_app(engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint)
+    app = build_app(engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint, restart=restart)
 
     def restart_after_stuck_stop(reason: BaseException | None) -> None:
         if restartable(reason):  # its stop hung after a crash a fresh start cures: start afresh now

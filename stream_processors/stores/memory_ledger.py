@@ -125,6 +125,15 @@ class MemoryDeliveryLedger:
             self._append_locked(events)
         return True
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        with self._lock:
+            r = self._deliveries.get((alert_id, channel))
+            if r is None or r.lease_owner != owner:
+                return False
+            held = dataclasses.replace(r, lease_until=until, unsure=True)
+            self._deliveries[(alert_id, channel)] = held if detail is None else dataclasses.replace(held, detail=detail)
+        return True
+
     def deliveries(
         self,
         *,
@@ -152,6 +161,11 @@ class MemoryDeliveryLedger:
         with self._lock:
             sent = [r for r in self._deliveries.values() if r.channel == channel and r.status == "sent" and r.ref]
         return max(sent, key=lambda r: (r.updated_at, r.seq)).ref if sent else ""
+
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        with self._lock:
+            seqs = [r.seq for r in self._deliveries.values() if r.channel == channel and r.thread_key == thread_key]
+        return max(seqs, default=0)
 
     def redeliver(
         self,
@@ -218,17 +232,20 @@ class MemoryDeliveryLedger:
                     changed += 1
         return changed
 
-    def delivery_counts(self) -> dict[str, int]:
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._lock:
             for r in self._deliveries.values():
-                counts[r.status] = counts.get(r.status, 0) + 1
+                if statuses is None or r.status in statuses:
+                    counts[r.status] = counts.get(r.status, 0) + 1
         return counts
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         stats: dict[tuple[str, str], tuple[int, float]] = {}
         with self._lock:
             for r in self._deliveries.values():
+                if statuses is not None and r.status not in statuses:
+                    continue
                 n, oldest = stats.get((r.channel, r.status), (0, r.created_at))
                 stats[(r.channel, r.status)] = (n + 1, min(oldest, r.created_at))
         return stats

@@ -67,6 +67,12 @@ def _channel_pauses(conn: Connection) -> None:
     create_channel_pauses(conn)
 
 
+def _ledger_indexes(conn: Connection) -> None:
+    from .sql_ledger import create_ledger_indexes
+
+    create_ledger_indexes(conn)
+
+
 def _editions_index(conn: Connection) -> None:
     """PostgreSQL: an index of feed editions' ids in byte order, for SqlStore.count_editions. The id's own unique
     index follows the database's collation, which may not be byte order (en_US.UTF-8), and a range of it would then
@@ -118,7 +124,8 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "channel_pauses: a channel's Retry-After, for rows enqueued after it too", _channel_pauses),
     Migration(6, "events: an index of feed editions' ids in byte order (PostgreSQL)", _editions_index),
     Migration(7, "topic_records, record_positions: Kafka records kept as read (the correlate topic)", _record_tables),
-    Migration(8, "events: an index of detections by alert id (alerts list ID)", _alert_id_index),
+    Migration(8, "deliveries: an index of each channel's rows by log position (the throttle's reads)", _ledger_indexes),
+    Migration(9, "events: an index of detections by alert id (alerts list ID)", _alert_id_index),
 ]
 
 

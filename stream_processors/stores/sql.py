@@ -104,7 +104,7 @@ checkpoints_table = Table(
 # The predicate of PostgreSQL's partial index of feed editions' ids (migration 6), as SQL text: a query that uses
 # the index must carry it word for word.
 EDITIONS_LIKE = f"'%{EDITION_MARK}%'"
-# ix_events_alert_id (migration 8): detections by their alert id, an expression of the payload (a JSON text). The
+# ix_events_alert_id (migration 9): detections by their alert id, an expression of the payload (a JSON text). The
 # SQL of the expression per dialect and the partial index's predicate, shared by the migration and the query.
 # PostgreSQL's ->> refuses a payload holding the escape \u0000 (it has no NUL in text), which would refuse the
 # event's insert: such a payload is left out of the index (NULL), and its alert is found by its event id alone.
@@ -450,7 +450,7 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
 
     def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
         wanted = [i for i in dict.fromkeys(alert_ids) if "\x00" not in i]
-        # The expression and the predicate of ix_events_alert_id (migration 8), word for word: the planners use an
+        # The expression and the predicate of ix_events_alert_id (migration 9), word for word: the planners use an
         # expression index only for the same expression, and a partial one only under its own WHERE.
         alert_id: Any = literal_column(ALERT_ID_SQL["sqlite" if self._sqlite else "postgresql"])
         # One seek per id (the callers name a few): SQLite plans `IN (...)` on the expression as a walk of the type

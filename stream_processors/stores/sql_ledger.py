@@ -90,6 +90,10 @@ channel_pauses_table = Table(
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
     Index("ix_deliveries_thread", deliveries_table.c.channel, deliveries_table.c.thread_key),
+    # A channel's rows in log order, from a position on (`deliveries(channel=, after_seq=)`): what a throttled
+    # channel's dispatcher reads at each intake (its admitted count) and summary plan (its held rows). Without it
+    # both read every row of the channel (migration 8 adds it to older stores).
+    Index("ix_deliveries_channel_seq", deliveries_table.c.channel, deliveries_table.c.seq),
 )
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger migrations across processes
@@ -167,6 +171,12 @@ def create_ledger(conn: Connection, sqlite: bool) -> None:
         ledger_metadata.create_all(conn, checkfirst=True)
         return
     _migrate(conn)
+
+
+def create_ledger_indexes(conn: Connection) -> None:
+    """Create the ledger's indexes that the store lacks (a fresh store got them with the table)."""
+    for index in _INDEXES:
+        index.create(conn, checkfirst=True)
 
 
 def create_channel_pauses(conn: Connection) -> None:
@@ -337,6 +347,19 @@ class SqlDeliveryLedger:
             self._append_in(conn, events)
         return True
 
+    def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
+        t = deliveries_table
+        values: dict[str, Any] = {"lease_until": until, "unsure": 1}
+        if detail is not None:
+            values["detail"] = detail
+        with self._write() as conn:
+            res = conn.execute(
+                update(t)
+                .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
+                .values(**values)
+            )
+            return res.rowcount == 1
+
     def deliveries(
         self,
         *,
@@ -380,6 +403,13 @@ class SqlDeliveryLedger:
         with self._read() as conn:
             found = conn.execute(stmt).scalar()
         return str(found or "")
+
+    def thread_end(self, channel: str, thread_key: str) -> int:
+        t = deliveries_table
+        stmt = select(func.max(t.c.seq)).where(t.c.channel == channel, t.c.thread_key == thread_key)
+        with self._read() as conn:
+            found = conn.execute(stmt).scalar()
+        return int(found or 0)
 
     def redeliver(
         self,
@@ -449,20 +479,26 @@ class SqlDeliveryLedger:
             values = {"not_before": 0.0, "updated_at": _iso(now)}
             return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
 
-    def delivery_counts(self) -> dict[str, int]:
+    def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         t = deliveries_table
+        if statuses is not None and not statuses:
+            return {}
+        stmt = select(t.c.status, func.count()).group_by(t.c.status)
+        if statuses is not None:  # (ix_deliveries_due: the rows of those states alone, not the whole table)
+            stmt = stmt.where(t.c.status.in_(sorted(statuses)))
         with self._read() as conn:
-            rows = conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
+            rows = conn.execute(stmt).all()
         return {str(status): int(n) for status, n in rows}
 
-    def delivery_stats(self) -> dict[tuple[str, str], tuple[int, float]]:
+    def delivery_stats(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str], tuple[int, float]]:
         t = deliveries_table
+        if statuses is not None and not statuses:
+            return {}
+        stmt = select(t.c.channel, t.c.status, func.count(), func.min(t.c.created_at)).group_by(t.c.channel, t.c.status)
+        if statuses is not None:
+            stmt = stmt.where(t.c.status.in_(sorted(statuses)))
         with self._read() as conn:
-            rows = conn.execute(
-                select(t.c.channel, t.c.status, func.count(), func.min(t.c.created_at)).group_by(
-                    t.c.channel, t.c.status
-                )
-            ).all()
+            rows = conn.execute(stmt).all()
         return {(str(ch), str(status)): (int(n), float(oldest or 0.0)) for ch, status, n, oldest in rows}
 
 
@@ -476,6 +512,7 @@ __all__ = [
     "channel_pauses_table",
     "create_channel_pauses",
     "create_ledger",
+    "create_ledger_indexes",
     "deliveries_table",
     "ledger_metadata",
 ]

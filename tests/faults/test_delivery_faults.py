@@ -442,7 +442,7 @@ def _trickling_slack(receiver: Trickle) -> SlackNotifier:
 def test_a_notifier_call_past_its_lease_is_given_up_and_the_other_channels_are_delivered(
     store: MemoryStore, archive: Path, clock: Clock
 ) -> None:
-    """The delivery stage bounds every notifier call by the channel's lease (3 s here), whatever the notifier's own
+    """The delivery stage bounds the notifier calls of a claim by its lease (3 s here), whatever the notifier's own
     timeouts do: Slack (slack-sdk) trickled a byte a second, and the file channel of the same cycle is delivered."""
     receiver = Trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ")
     try:
@@ -456,7 +456,7 @@ def test_a_notifier_call_past_its_lease_is_given_up_and_the_other_channels_are_d
     rows = ledger(store)
     slack_row = rows[("det0001", "slack-ops")]
     assert slack_row.status == "outstanding" and slack_row.unsure, slack_row
-    assert "no answer within the channel's lease (3s)" in slack_row.detail, slack_row.detail
+    assert "no answer within the claim's lease (3s)" in slack_row.detail, slack_row.detail
     assert rows[("det0001", "archive")].status == "sent" and len(lines(archive)) == 1
     assert report.tally.sent == 1 and report.tally.failed == 1
 

@@ -1,6 +1,6 @@
 """`alerts list` on a store of any size (trial 18, H1: 40 s and 38,000 table lines at 9.6k alerts; 9.7 s for one
 id): the newest alerts first, 50 unless --limit N or --all, and how many more there are; --since; one id found by
-the store's indexes (migration 8), with the same answers as the whole-log read it replaces. SQLite and PostgreSQL."""
+the store's indexes (migration 9), with the same answers as the whole-log read it replaces. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -141,19 +141,19 @@ def test_alerts_list_pages_newest_first_postgres(pg_url: str) -> None:
     check_paging(pg_url)
 
 
-def test_a_schema_7_store_gets_the_alert_id_index_and_uses_it(tmp_path: Path) -> None:
-    """Migration 7 → 8 on a store with detections in it: the index is built, and the look-up of an alert id is a
+def test_a_schema_8_store_gets_the_alert_id_index_and_uses_it(tmp_path: Path) -> None:
+    """Migration 8 → 9 on a store with detections in it: the index is built, and the look-up of an alert id is a
     seek of it (SQLite's plan), not a walk of every detection."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     fill(url)
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_events_alert_id"))
-        conn.execute(text("UPDATE watchfloor_schema SET version = 7"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 8"))
     store = SqlStore(url)
     try:
-        assert store.migrated is not None and (store.migrated.found, store.migrated.to) == (7, 8)
-        assert current_version(store.engine) == 8
+        assert store.migrated is not None and (store.migrated.found, store.migrated.to) == (8, 9)
+        assert current_version(store.engine) == 9
         assert [se.event.id for se in store.detections_of([A, "nosuch"])] == [A, A2]
         with store.engine.connect() as conn:
             plan = conn.exec_driver_sql(
@@ -167,15 +167,15 @@ def test_a_schema_7_store_gets_the_alert_id_index_and_uses_it(tmp_path: Path) ->
 
 
 @pytest.mark.integration
-def test_a_schema_7_postgres_store_gets_the_alert_id_index(pg_url: str) -> None:
+def test_a_schema_8_postgres_store_gets_the_alert_id_index(pg_url: str) -> None:
     fill(pg_url)
     engine = create_engine(normalize_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_events_alert_id"))
-        conn.execute(text("UPDATE watchfloor_schema SET version = 7"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 8"))
     store = SqlStore(pg_url)
     try:
-        assert store.migrated is not None and (store.migrated.found, store.migrated.to) == (7, 8)
+        assert store.migrated is not None and (store.migrated.found, store.migrated.to) == (8, 9)
         assert [se.event.id for se in store.detections_of([A])] == [A, A2]
         with store.engine.connect() as conn:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: make the planner show it can use it

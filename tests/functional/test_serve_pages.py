@@ -288,7 +288,8 @@ def test_a_store_outage_is_said_on_every_page_and_logged_once(tmp_path: Path, ca
                 # the reason in one line: which store (its URL) and what is wrong, not the class name alone
                 assert health["store"].startswith(f"unreachable: store sqlite:///{home / 'wf.db'}: ")
                 assert "does not exist" in health["store"] and "\n" not in health["store"]
-        noisy = [r for r in caplog.records if r.levelno >= logging.INFO]
+        # watchfloor's own lines (waitress may add "Task queue depth is N" on a loaded machine: not ours to count)
+        noisy = [r for r in caplog.records if r.levelno >= logging.INFO and not r.name.startswith("waitress")]
         assert len(noisy) == 1 and noisy[0].getMessage().startswith("the store unreachable (store sqlite:")
         assert not any(r.exc_info for r in noisy)
         caplog.clear()
@@ -297,9 +298,11 @@ def test_a_store_outage_is_said_on_every_page_and_logged_once(tmp_path: Path, ca
             status, _, page = site.get("/")
             assert status == 200 and "store-down" not in page
             assert samples(site.get("/metrics")[2])[("watchfloor_store_up", ())] == 1
-        assert [r.getMessage().split(" after ")[0] for r in caplog.records if r.levelno >= logging.INFO] == [
-            "the store reachable again"
-        ]
+        assert [
+            r.getMessage().split(" after ")[0]
+            for r in caplog.records
+            if r.levelno >= logging.INFO and not r.name.startswith("waitress")
+        ] == ["the store reachable again"]
     finally:
         server.stop()
         pipeline.close()
@@ -381,7 +384,11 @@ def test_run_serve_says_a_store_outage_once_for_its_cycles_and_its_pages(
     finally:
         server.stop()
         pipeline.close()
-    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and not r.name.startswith("waitress")  # its queue-depth note, under load
+    ]
     assert len(said) == 2, said
     assert (
         said[0].startswith(f"the store unreachable (store sqlite:///{home / 'wf.db'}: ") and "does not exist" in said[0]

@@ -364,3 +364,39 @@ def test_a_short_lightly_edited_copy_counts_once_and_an_own_report_corroborates(
     assert status_of(desk.first_message()).endswith("2 independent sources and 1 update in the thread")
     [said] = thread_lines(desk.console)
     assert said.split(" · ")[1] == "2 independent source(s)"
+
+
+def test_a_feed_that_renamed_itself_is_one_source_in_the_thread(desk: Desk) -> None:
+    """Review 13, F6: one feed's two reports under two names (its <title> changed between polls) make the count of
+    two documents: MEDIUM and unconfirmed, as corroboration counts the feed once. The thread said "2 independent
+    sources" beside it (it counted the names); it counts what corroboration counts: 1. A report of that name
+    without a feed (stored before feeds were kept) is the same source too, as the engine counts it."""
+    feed = "rss:https://harbor.example.org/feed"
+
+    def fed(event: Any, name: str, with_feed: str | None) -> Any:
+        doc = Document.model_validate(event.payload)
+        doc = doc.model_copy(update={"source": SourceRef(name=name, feed=with_feed)})
+        return document_event(doc, origin="test", received_at=doc.published_at + timedelta(minutes=5))
+
+    desk.tell(
+        fed(news(1, "Harbor Ledger", 0, WIRE), "Harbor Ledger", feed),
+        fed(news(2, "Harbor Ledger", 1, OWN), "Harbor Ledger Daily", feed),  # renamed since
+    )
+    [first] = desk.detections()
+    assert (first.severity, first.confidence) == ("medium", "unconfirmed")
+    assert [e.source for e in first.evidence] == ["Harbor Ledger", "Harbor Ledger Daily"]
+    feeds = {e.feed for e in first.evidence}
+    # one hash of the configured source, not the source itself (a feed URL may hold a credential)
+    assert len(feeds) == 1 and None not in feeds and not any(feed in f for f in feeds if f)
+    assert independent_sources([first]) == 1
+    # the feed again a day and more on (past the realert): a follow-up in the thread, still one source
+    desk.tell(fed(news(3, "Harbor Ledger", 30, SHORT_OWN), "Harbor Ledger", feed))
+    [_, follow] = desk.detections()
+    assert (follow.severity, follow.confidence) == ("medium", "unconfirmed")
+    [reply] = [m for m in desk.slack.messages if m.get("thread_ts") not in (None, m["ts"])]
+    assert status_of(desk.first_message()).split(" · ")[-1] == "1 independent source and 1 update in the thread"
+    assert reply["blocks"][0]["text"]["text"].split(" · ")[-1] == "1 independent source in the thread"
+    old = first.evidence[0].model_copy(update={"feed": None, "event_id": "doc-0", "story": None})  # no feed: old
+    assert independent_sources([first.model_copy(update={"evidence": (old, *first.evidence)})]) == 1
+    other = old.model_copy(update={"source": "Coastal Times", "story": None})
+    assert independent_sources([first.model_copy(update={"evidence": (other, *first.evidence)})]) == 2

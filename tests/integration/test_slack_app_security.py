@@ -299,11 +299,10 @@ def test_with_an_admin_token_the_page_and_metrics_need_it_and_healthz_says_only_
 # --- trial 16, L1: a signed request is taken once -------------------------------------------------------------
 
 
-def test_a_signed_command_sent_again_within_its_five_minutes_is_refused_as_a_replay(env: Env) -> None:
+def test_a_signed_command_sent_again_within_its_five_minutes_is_refused_as_a_replay(env: Env, served: Served) -> None:
     """The same signed bytes again (a replay by whoever saw them) would silence the rule a second time: refused
     with 401 by the app, while the same command typed again (new bytes, new signature) is served."""
-    served = env.start("serve", "--config", str(env.config), "--port", "0")
-    app = slack(env, served)
+    app = slack(env, served)  # the fixture's server: stopped even when an assertion fails
     form = urlencode(
         {"command": "/watchfloor", "text": "silence treaty-signed for 1h", "channel_id": DESK, "user_id": "U0ALICE001"}
     )

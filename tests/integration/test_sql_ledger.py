@@ -1,5 +1,5 @@
 """SQL-only ledger checks: stores written by older versions (the first one's status-only deliveries, version 4's
-ledger without channel pauses) migrate in place."""
+ledger without channel pauses, version 7's without the index of a channel's rows by position) migrate in place."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.stores.migrations import current_version, latest_version
@@ -128,3 +128,100 @@ def test_sqlite_version_4_store_gains_channel_pauses(tmp_path: Path) -> None:
 def test_postgres_version_4_store_gains_channel_pauses(pg_url: str) -> None:
     _version_4(pg_url)
     _check_pauses_added(pg_url)
+
+
+def _version_7(url: str) -> None:
+    """A store as the release before the (channel, seq) index wrote it: schema version 7, a throttled channel's rows
+    (admitted and held) beside another channel's."""
+    store = SqlStore(url)
+    rows = [
+        DeliveryRecord(f"a-{i}", "desk" if i % 2 else "wire", seq=i, created_at=1730000000.0 + i) for i in range(1, 41)
+    ]
+    store.enqueue(rows)
+    store.close()
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deliveries_channel_seq"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 7"))
+    engine.dispose()
+
+
+def _statements_of(store: SqlStore, call: Callable[[], object]) -> list[tuple[str, object]]:
+    """The SQL statements (with their parameters) that `call` runs on `store`."""
+    seen: list[tuple[str, object]] = []
+
+    def heard(conn: object, cursor: object, statement: str, parameters: object, context: object, many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", heard)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", heard)
+    return seen
+
+
+def _check_channel_index(url: str) -> None:
+    store = SqlStore(url)
+    try:
+        assert current_version(store.engine) == latest_version() >= 8
+        indexes = {ix["name"]: ix["column_names"] for ix in inspect(store.engine).get_indexes("deliveries")}
+        assert indexes["ix_deliveries_channel_seq"] == ["channel", "seq"]
+        # what the throttle reads at each intake: a channel's rows after a position, a page at a time
+        read = lambda: store.deliveries(channel="desk", after_seq=30, limit=500)  # noqa: E731
+        assert [r.alert_id for r in read()] == ["a-31", "a-33", "a-35", "a-37", "a-39"]
+        plan = _plan(store, read)
+        assert "ix_deliveries_channel_seq" in plan, plan
+    finally:
+        store.close()
+
+
+def _plan(store: SqlStore, call: Callable[[], object]) -> str:
+    """The query plan of the one ledger statement `call` runs."""
+    [(sql, params)] = [s for s in _statements_of(store, call) if "FROM deliveries" in s[0]]
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "sqlite":
+            return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+        # (a few rows: PostgreSQL would read the table whole, as it may, unless told not to)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return " ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
+
+
+def _check_open_states_by_index(url: str) -> None:
+    """What /metrics, /healthz, `status` and each dispatcher cycle count of the ledger (its open states) is read by the
+    status index, not by a pass over every row: the sent rows, the ledger's bulk, are not read."""
+    store = SqlStore(url)
+    try:
+        store.enqueue([DeliveryRecord(f"a-{i}", "desk", status="sent", seq=i) for i in range(20)])
+        store.enqueue([DeliveryRecord("b-1", "desk", seq=21, created_at=1730000000.0)])
+        assert store.delivery_counts(("outstanding", "expired")) == {"outstanding": 1}
+        assert store.delivery_stats(("outstanding", "expired")) == {("desk", "outstanding"): (1, 1730000000.0)}
+        for call in (
+            lambda: store.delivery_counts(("outstanding", "expired")),
+            lambda: store.delivery_stats(("outstanding", "expired")),
+        ):
+            plan = _plan(store, call)
+            assert "ix_deliveries_due" in plan, plan
+    finally:
+        store.close()
+
+
+def test_sqlite_open_states_are_counted_by_the_status_index(tmp_path: Path) -> None:
+    _check_open_states_by_index(f"sqlite:///{tmp_path / 'wf.db'}")
+
+
+@pytest.mark.integration
+def test_postgres_open_states_are_counted_by_the_status_index(pg_url: str) -> None:
+    _check_open_states_by_index(pg_url)
+
+
+def test_sqlite_version_7_store_gains_the_channel_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v7.db'}"
+    _version_7(url)
+    _check_channel_index(url)
+
+
+@pytest.mark.integration
+def test_postgres_version_7_store_gains_the_channel_index(pg_url: str) -> None:
+    _version_7(pg_url)
+    _check_channel_index(pg_url)

@@ -266,14 +266,14 @@ def test_a_correlator_bug_leaves_no_trace_of_its_record_in_the_records_written()
     poison = parse_origin(victim.headers)
 
     class Buggy(PartitionCorrelator):
-        def on_signal(self, st: dict[str, Any], ev: Event, origin: Any = None) -> Any:
+        def on_signal(self, st: dict[str, Any], ev: Event, origin: Any = None, groups: Any = None) -> Any:
             if origin == poison:
                 for gs in st["cs"]["g"].values():
                     gs["n"] += 100
                 st["cs"]["g"]["bogus\x1f"] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
                 st["done"]["bogus|x"] = 1.0
                 raise RuntimeError("a correlator bug")
-            return super().on_signal(st, ev, origin)
+            return super().on_signal(st, ev, origin, groups)
 
     table: dict[bytes, bytes] = {}
     out = Outputs(names)

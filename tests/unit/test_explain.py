@@ -84,10 +84,10 @@ def test_detection_reasons_over_a_timeline() -> None:
     assert first.alert["confidence"] == "unconfirmed"
     second = by_doc["e"][("troop-engagement", "fired")]
     assert second.alert["severity"] == "high" and second.alert["confidence"] == "confirmed"
-    # Confirmed already (3 of 2 sources): the throttle holds it back, not the corroboration (trial 13, M2).
+    # Confirmed already (3 sources, 2 needed): the throttle holds it back, not the corroboration (trial 13, M2).
     third = by_doc["f"][("troop-engagement", "realert")]
     assert "quiet for 1d (until" in third.reason and "unless more severe" in third.reason
-    assert "3 of 2 distinct sources" in third.reason
+    assert "met (3 distinct sources within" in third.reason and "2 needed" in third.reason
 
 
 def test_late_and_group_reasons() -> None:

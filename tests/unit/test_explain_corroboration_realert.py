@@ -91,7 +91,7 @@ def test_a_report_after_the_alert_is_confirmed_is_held_back_by_realert_not_corro
     assert (met.kind, met.fired) == ("realert", False)
     assert met.reason == (
         "harbour-shut alerted at 2025-03-01T03:00+00:00 (high); quiet for 30d (until 2025-03-31T03:00+00:00) "
-        "unless more severe; corroboration: 3 of 2 distinct sources within 2d (then high, confirmed)"
+        "unless more severe; corroboration: met (3 distinct sources within 2d, 2 needed; then high, confirmed)"
     )
     [later] = checks["hb-5"]
     assert (later.kind, later.fired) == ("realert", False)

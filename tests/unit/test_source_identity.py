@@ -54,6 +54,29 @@ def test_without_a_feed_the_name_counts_as_before() -> None:
     assert confirmed(*pair(None, None), round_trip=True)
 
 
+FEED = "rss:https://wire.example/feed"
+
+
+def test_a_feed_does_not_confirm_itself_across_the_upgrade() -> None:
+    # Review 13, F5: its report stored before feeds were kept (no feed: its name) and its next one (its feed)
+    # counted as two sources. A report counted by name and a feed's report showing that name are one source.
+    before = fed(doc(FIRST, at=0, source="Wire A", doc_id="d1"), None)
+    after = fed(doc(SECOND, at=2, source="Wire A", doc_id="d2"), FEED)
+    assert not confirmed(before, after)
+    assert not confirmed(before, after, round_trip=True)
+    # whichever comes first (a late old report), and with the feed renamed since (linked through its other report)
+    renamed = fed(doc("Alphaland has closed the border, the agency says.", at=3, source="Wire A+", doc_id="d3"), FEED)
+    assert not confirmed(after, before)
+    assert not confirmed(before, after, renamed)
+
+
+def test_other_sources_across_the_upgrade_still_confirm() -> None:
+    # an old report of one outlet and a feed of another; and an old report of another name beside a feed
+    assert confirmed(*pair(None, FEED))
+    assert confirmed(*pair(FEED, None))
+    assert confirmed(*pair(None, "rss:https://b.example/feed"))
+
+
 def test_an_event_written_before_reads_as_today() -> None:
     d = doc(FIRST, source="Wire A", doc_id="d1")
     payload = d.model_dump(mode="json")

@@ -238,7 +238,14 @@ def rules_explain(
                     err=True,
                 )
     if not docs:
-        typer.echo("error: nothing to explain: give FILE(s), --text or --title", err=True)
+        # FILE(s) given but none held a document: say which and why (outside trial 17, L4: an empty file read as
+        # if no FILE had been given)
+        said = [why for f in (report.files if files else []) if (why := f.problem()) is not None]
+        if files and not report.errors:
+            for line in said or [f"{', '.join(map(str, files))}: no documents in it"]:
+                typer.echo(f"error: nothing to explain: {line}", err=True)
+        elif not files:
+            typer.echo("error: nothing to explain: give FILE(s), --text or --title", err=True)
         raise typer.Exit(1)
     if limit is None:
         limit = 0 if json_out else 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.schemas.rules import format_elapsed
 
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
@@ -30,6 +31,10 @@ class Deliveries:
     outstanding: dict[str, int] = field(default_factory=dict)
     oldest_seconds: dict[str, float] = field(default_factory=dict)
     expired: dict[str, int] = field(default_factory=dict)
+    # Alerts a channel's throttle held that no summary lists yet: they wait for their window to end, when the summary
+    # that lists them is queued (an outstanding delivery then). Not pending work: the verdict does not wait for them.
+    held: dict[str, int] = field(default_factory=dict)
+    oldest_held_seconds: dict[str, float] = field(default_factory=dict)
     problem: str | None = None  # why the ledger could not be read (then nothing is known of the deliveries)
 
     @property
@@ -40,6 +45,10 @@ class Deliveries:
     def given_up(self) -> int:
         return sum(self.expired.values())
 
+    @property
+    def held_total(self) -> int:
+        return sum(self.held.values())
+
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "store": self.store,
@@ -47,6 +56,8 @@ class Deliveries:
             "oldest_outstanding_seconds": {ch: round(v, 3) for ch, v in self.oldest_seconds.items()},
             "expired": self.expired,
             "given_up": self.given_up,
+            "held": self.held,
+            "oldest_held_seconds": {ch: round(v, 3) for ch, v in self.oldest_held_seconds.items()},
         }
         if self.problem is not None:
             d["problem"] = self.problem
@@ -65,7 +76,8 @@ def read_deliveries(url: str) -> Deliveries:
         got.problem = f"{type(e).__name__}: {e}"
         return got
     try:
-        stats = st.delivery_stats()
+        stats = st.delivery_stats(("outstanding", "expired", HELD))
+        waiting = held_waiting(st, sorted(ch for ch, status in stats if status == HELD))
     except Exception as e:
         got.problem = f"{type(e).__name__}: {e}"
         return got
@@ -76,8 +88,25 @@ def read_deliveries(url: str) -> Deliveries:
             got.outstanding[ch] = n
         elif status == "expired":
             got.expired[ch] = n
-    got.oldest_seconds = dict(sorted(oldest_outstanding(stats, time.time()).items()))
+    now = time.time()
+    got.oldest_seconds = dict(sorted(oldest_outstanding(stats, now).items()))
+    for ch, (n, oldest) in waiting.items():
+        got.held[ch] = n
+        if oldest > 0:
+            got.oldest_held_seconds[ch] = max(now - oldest, 0.0)
     return got
+
+
+def held_waiting(st: Any, channels: Sequence[str]) -> dict[str, tuple[int, float]]:
+    """Channel -> (alerts its throttle held that no summary lists yet, the oldest one's `created_at`): the held rows
+    after the position the channel's newest summary lists through (its seq), read by the (channel, seq) index. The
+    held rows that summaries listed keep their status, so the ledger's count of `held` is not what still waits."""
+    out: dict[str, tuple[int, float]] = {}
+    for ch in channels:
+        rows = st.deliveries(channel=ch, statuses={HELD}, after_seq=st.thread_end(ch, summary_thread(ch)))
+        if rows:
+            out[ch] = (len(rows), min(r.created_at for r in rows))
+    return out
 
 
 def deliveries_text(n: int) -> str:
@@ -497,22 +526,35 @@ def _print_deliveries(d: Deliveries) -> None:
             highlight=False,
         )
         return
-    channels = sorted(set(d.outstanding) | set(d.expired))
+    channels = sorted(set(d.outstanding) | set(d.expired) | set(d.held))
     if not channels:
         out.print(f"deliveries ({escape(d.store)}): none outstanding, none expired", highlight=False)
         return
     t = Table(title=f"deliveries in {d.store}")
-    for col in ("channel", "outstanding", "oldest outstanding", "expired"):
+    columns = ["channel", "outstanding", "oldest outstanding", "expired"]
+    if d.held:  # (a column only where a throttle holds alerts: most deployments have none)
+        columns += ["held for summary", "oldest held"]
+    for col in columns:
         t.add_column(col, justify="left" if col == "channel" else "right")
     for ch in channels:
         oldest = d.oldest_seconds.get(ch)
-        t.add_row(
+        row = [
             escape(ch),
             str(d.outstanding.get(ch, 0)),
             "—" if oldest is None else f"{oldest:.0f}s",
             str(d.expired.get(ch, 0)),
-        )
+        ]
+        if d.held:
+            held_since = d.oldest_held_seconds.get(ch)
+            row += [str(d.held.get(ch, 0)), "—" if held_since is None else f"{held_since:.0f}s"]
+        t.add_row(*row)
     out.print(t)
+    if d.held:
+        out.print(
+            f"{counted(d.held_total, 'alert')} held by a channel's throttle, waiting for the summary that lists them "
+            "(queued when their window ends): watchfloor alerts list --undelivered",
+            highlight=False,
+        )
     expired = sum(d.expired.values())
     if expired:
         err.print(

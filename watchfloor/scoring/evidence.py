@@ -9,6 +9,10 @@ detection takes, and when an alert shows fewer reports than it rests on, finds t
 hash is the alert's id. The id decides: a set is only ever taken when it hashes to the id, so what is
 recovered is exactly the engine's evidence, never a guess; when no candidate set within the search's
 bounds hashes to it, the alert keeps what it shows (`unresolved` counts those).
+
+A detection over detections cites its input alerts (their ids, signal `alert:RULE`), not reports: its reports are
+those its input alerts rest on, in turn (resolved as each alert is raised, the inputs coming first), so it is
+scored on the reports it was built from (trial 17, H3: it cited the labelled report's alert and was scored false).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from watchfloor.schemas.events import DeadLetter, Detection, Signal
 from watchfloor.stream_processors.engine import CompiledRules
-from watchfloor.stream_processors.engine.compiled import CompiledDetection
+from watchfloor.stream_processors.engine.compiled import ALERT, CompiledDetection
 from watchfloor.stream_processors.engine.engine import received_time
 from watchfloor.stream_processors.engine.explain_detections import find_reports
 
@@ -58,6 +62,12 @@ class FullEvidence:
         self._seen: dict[tuple[str, str], deque[tuple[float, str]]] = {}
         self._ids: dict[str, tuple[str, ...]] = {}  # alert id -> all its reports (only those showing fewer)
         self.unresolved: list[str] = []  # alert ids whose full evidence was not found
+        # The rules whose alerts feed a detection over detections: their alerts' reports are kept (by alert id,
+        # revised ones too: an input may be replaced after its derived alert was raised) to resolve those.
+        self._inputs = {r.detection for d in rules.detections for r in d.refs if r.detection is not None}
+        self._input_reports: dict[str, tuple[str, ...]] = {}
+        # derived alert id -> the input alerts it cites (for what their realert held back: `repeats_of`)
+        self.composed: dict[str, tuple[str, ...]] = {}
 
     def observe(self, outputs: Sequence[Any]) -> None:
         # A report dated in the future is processed at its receive time (the engine says so with a DeadLetter
@@ -71,22 +81,56 @@ class FullEvidence:
             if isinstance(o, Signal):
                 self._signal(o, received.get(o.document_id))
         for o in outputs:
-            if isinstance(o, Detection) and o.evidence_total > len(o.evidence):
+            if not isinstance(o, Detection):
+                continue
+            if any(e.signal.startswith(ALERT) for e in o.evidence):
+                self._compose(o)
+            elif o.evidence_total > len(o.evidence):
                 found = self._resolve(o)
                 if found is None:
                     self.unresolved.append(o.id)
                 else:
                     self._ids[o.id] = found
+            if o.rule in self._inputs:
+                self._input_reports[o.id] = self.ids(o)
 
     def ids(self, d: Detection) -> tuple[str, ...]:
         """Every report `d` rests on (its shown evidence when that is all, or when they were not found)."""
         return self._ids.get(d.id) or tuple(e.event_id for e in d.evidence)
 
     def all_ids(self) -> dict[str, tuple[str, ...]]:
-        """Alert id -> every report, for the alerts that show fewer than they rest on and were resolved."""
+        """Alert id -> every report, for the alerts that show fewer than they rest on and were resolved, and for the
+        derived alerts (which cite alerts, not reports)."""
         return dict(self._ids)
 
+    def repeats_of(self, repeats: dict[str, list[str]]) -> dict[str, list[str]]:
+        """`repeats` (alert id -> what its realert held back) with, for each derived alert, what its input alerts
+        held back besides: repeats of what it told through them (the law's second report, held back by the law
+        alert's realert, is covered by the derived alert built on that alert)."""
+        out = dict(repeats)
+        for alert_id, inputs in self.composed.items():
+            held = dict.fromkeys(out.get(alert_id, ()))
+            for i in inputs:
+                held.update(dict.fromkeys(out.get(i, ())))
+            if held:
+                out[alert_id] = list(held)
+        return out
+
     # -- internals ------------------------------------------------------------------------------------
+    def _compose(self, d: Detection) -> None:
+        """A derived alert's reports: its input alerts' (themselves resolved when raised, before it)."""
+        reports: dict[str, None] = {}
+        inputs: list[str] = []
+        for e in d.evidence:
+            if e.signal.startswith(ALERT):
+                inputs.append(e.event_id)
+                # an input not seen (a run that began after it) stands for itself, as before
+                reports.update(dict.fromkeys(self._input_reports.get(e.event_id, (e.event_id,))))
+            else:
+                reports[e.event_id] = None
+        self._ids[d.id] = tuple(reports)
+        self.composed[d.id] = tuple(inputs)
+
     def _signal(self, s: Signal, at: float | None = None) -> None:
         for det in self._by_signal.get(s.name, ()):
             if not any(

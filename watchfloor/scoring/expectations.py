@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,64 +159,97 @@ def _value_where(path: str, node: Any, key: Any) -> str:
 
 
 def _entry(
-    path: str, section: str, seq: Any, i: int, item: Any, vocab: RuleVocabulary | None, where_of: Any
-) -> Expectation:
+    path: str,
+    section: str,
+    seq: Any,
+    i: int,
+    item: Any,
+    vocab: RuleVocabulary | None,
+    where_of: Any,
+    problems: list[str],
+) -> Expectation | None:
+    """The entry, or None with what is wrong with it added to `problems`: every independent problem, not only the
+    first (outside trial 17, L4: a misspelt rule, then a severity, then a key, one run each)."""
     known = set(vocab.keys) if vocab is not None else None
     at = where_of(seq, i)
     example = "{rule: treaty-ratified, group: {party: RUS}}"
     if not isinstance(item, Mapping):
-        raise TruthError(f"{at}: {section} entry {item!r}: write a mapping of {', '.join(ENTRY_KEYS)}, e.g. {example}")
-    unknown = [k for k in item if k not in ENTRY_KEYS]
-    if unknown:
-        k = unknown[0]
-        raise TruthError(
+        problems.append(f"{at}: {section} entry {item!r}: write a mapping of {', '.join(ENTRY_KEYS)}, e.g. {example}")
+        return None
+    before = len(problems)
+    for k in (k for k in item if k not in ENTRY_KEYS):
+        problems.append(
             f"{_where(path, item, k) if isinstance(item, CommentedMap) else at}: unknown key {k!r} in a {section} "
             f"entry (keys: {', '.join(ENTRY_KEYS)})"
         )
     if not item:
-        raise TruthError(f"{at}: empty {section} entry (it would match every alert); give {', '.join(ENTRY_KEYS)}")
+        problems.append(f"{at}: empty {section} entry (it would match every alert); give {', '.join(ENTRY_KEYS)}")
+        return None
     values: dict[str, Any] = {}
     for k in ("rule", "event_id", "severity"):
         if k in item:
             v = item[k]
             if not isinstance(v, str) or not v:
-                raise TruthError(f"{_value_where(path, item, k)}: {k} must be a string, not {v!r}")
+                problems.append(f"{_value_where(path, item, k)}: {k} must be a string, not {v!r}")
+                continue
             values[k] = v
     if "severity" in values and values["severity"] not in SEVERITIES:
-        raise TruthError(
+        problems.append(
             f"{_value_where(path, item, 'severity')}: unknown severity {values['severity']!r} ({', '.join(SEVERITIES)})"
         )
     rule = values.get("rule")
     if rule is not None and known is not None and rule not in known:
-        raise TruthError(
+        problems.append(
             f"{_value_where(path, item, 'rule')}: unknown rule {rule!r} "
             f"(loaded rules: {', '.join(sorted(known)) or 'none'})"
         )
+        rule_known = False
+    else:
+        rule_known = True
     group: dict[str, str] = {}
     if "group" in item:
         g = item["group"]
         if not isinstance(g, Mapping) or not all(isinstance(v, str) for v in g.values()):
-            raise TruthError(
+            problems.append(
                 f"{_value_where(path, item, 'group')}: group must be a mapping of capture: value, "
                 f"e.g. {{party: RUS}}, not {g!r}"
             )
-        group = {str(k): v for k, v in g.items()}
-        allowed = _carried(vocab, rule)
-        for k in group:
-            if allowed is not None and k not in allowed:
-                whose = (
-                    f"{rule}'s alerts carry no {k!r}" if rule is not None else f"no loaded rule's alerts carry {k!r}"
-                )
-                raise TruthError(
-                    f"{_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, 'group')}: "
-                    f"group: {whose} (they can carry: {', '.join(sorted(allowed)) or 'nothing'}); "
-                    "an entry that can never match would pass unseen"
-                )
-            wrong = vocab.value_problem(rule, k, group[k]) if vocab is not None else None
-            if wrong is not None:
-                where = _value_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, "group")
-                raise TruthError(f"{where}: group: {wrong}; an entry that can never match would pass unseen")
+        else:
+            group = {str(k): v for k, v in g.items()}
+            # (of an unknown rule nothing is known to check the group against: its own problem is said)
+            allowed = _carried(vocab, rule) if rule_known else None
+            for k in group:
+                if allowed is not None and k not in allowed:
+                    whose = (
+                        f"{rule}'s alerts carry no {k!r}"
+                        if rule is not None
+                        else f"no loaded rule's alerts carry {k!r}"
+                    )
+                    problems.append(
+                        f"{_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, 'group')}: "
+                        f"group: {whose} (they can carry: {', '.join(sorted(allowed)) or 'nothing'}); "
+                        "an entry that can never match would pass unseen"
+                    )
+                    continue
+                wrong = vocab.value_problem(rule, k, group[k]) if vocab is not None and rule_known else None
+                if wrong is not None:
+                    where = (
+                        _value_where(path, g, k) if isinstance(g, CommentedMap) else _value_where(path, item, "group")
+                    )
+                    problems.append(f"{where}: group: {wrong}; an entry that can never match would pass unseen")
+    if len(problems) > before:
+        problems[before:] = sorted(problems[before:], key=_position)  # in the entry's order, as written
+        return None
     return Expectation(rule, group, values.get("event_id"), values.get("severity"), at)
+
+
+def _position(problem: str) -> tuple[int, int]:
+    """LINE, COL of a problem said at FILE:LINE:COL (0, 0 when it names none)."""
+    m = _AT.match(problem)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+_AT = re.compile(r".*?:(\d+):(\d+): ")
 
 
 def _carried(vocab: RuleVocabulary | None, rule: str | None) -> frozenset[str] | None:
@@ -240,12 +274,10 @@ def expectations_from_data(
         vocab = RuleVocabulary({r: None for r in known_rules})
     if not isinstance(data, Mapping):
         raise TruthError(f"{_where(path, data)}: expectations are a mapping with must_fire and/or must_not_fire")
-    unknown = [k for k in data if k not in TOP_KEYS]
-    if unknown:
-        raise TruthError(
-            f"{_where(path, data, unknown[0])}: unknown key {unknown[0]!r} in expectations "
-            f"(keys: {', '.join(TOP_KEYS)})"
-        )
+    # Every problem of the file in one run, each at its FILE:LINE:COL, in the file's order (one message, a line each)
+    problems: list[str] = []
+    for k in (k for k in data if k not in TOP_KEYS):
+        problems.append(f"{_where(path, data, k)}: unknown key {k!r} in expectations (keys: {', '.join(TOP_KEYS)})")
 
     def where_of(seq: Any, i: int) -> str:
         return _where(path, seq, index=i)
@@ -257,14 +289,19 @@ def expectations_from_data(
             sections[section] = ()
             continue
         if not isinstance(seq, list):
-            raise TruthError(
+            problems.append(
                 f"{_value_where(path, data, section)}: {section} is a list of entries, "
                 f"e.g. '- {{rule: treaty-ratified}}', not {'a mapping' if isinstance(seq, Mapping) else repr(seq)}"
             )
-        sections[section] = tuple(_entry(path, section, seq, i, item, vocab, where_of) for i, item in enumerate(seq))
+            sections[section] = ()
+            continue
+        entries = [_entry(path, section, seq, i, item, vocab, where_of, problems) for i, item in enumerate(seq)]
+        sections[section] = tuple(e for e in entries if e is not None)
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise TruthError(f"{_value_where(path, data, 'description')}: description must be text")
+        problems.append(f"{_value_where(path, data, 'description')}: description must be text")
+    if problems:
+        raise TruthError("\nerror: ".join(problems))  # shown after `error: `, as each line is
     if not sections["must_fire"] and not sections["must_not_fire"]:
         raise TruthError(f"{_where(path, data)}: no must_fire or must_not_fire entry: nothing to check")
     names = vocab.spellings if vocab is not None else Spellings()

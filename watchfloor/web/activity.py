@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = "pipeline:cycle"
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 RECENT_ALERTS = 200
 MAX_REASONS = 50  # distinct dead-letter reasons kept as labels; the rest count as "other"
 MAX_SOURCE_NAMES = 500  # distinct document source names kept as labels; the rest count as OTHER_SOURCES
@@ -88,6 +89,24 @@ class AlertRow:
 
 
 @dataclass
+class Latencies:
+    """A cumulative histogram of detection -> delivered seconds: per bucket of LATENCY_BUCKETS the deliveries at or
+    under its bound, their sum and their number."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS))
+    total: float = 0.0
+    n: int = 0
+
+    def observe(self, seconds: float) -> None:
+        seconds = max(seconds, 0.0)  # (two clocks: the raise time is the receiver's, the send time the dispatcher's)
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.counts[i] += 1
+        self.total += seconds
+        self.n += 1
+
+
+@dataclass
 class Activity:
     position: int = 0
     documents: Counter[str] = field(default_factory=Counter)  # source name
@@ -101,6 +120,12 @@ class Activity:
     recent: deque[AlertRow] = field(default_factory=lambda: deque(maxlen=RECENT_ALERTS))
     # detection or retraction event id (a delivery's key) -> when it was raised, epoch seconds (when recorded)
     raised: dict[str, float] = field(default_factory=dict)
+    # detection -> delivered seconds, one per `sent` delivery event (its id is fixed by key and channel: one per row,
+    # its first send, whichever process sent it), observed as the event is read: no scrape reads the ledger's rows
+    latency: Latencies = field(default_factory=Latencies)
+    # sent deliveries whose raise time the log does not record (digests, throttle summaries, detections logged before
+    # receive times were): (key, channel, sent at), timed from their ledger row's creation (ActivityView.latencies)
+    unraised: list[tuple[str, str, float]] = field(default_factory=list)
 
     def apply(self, se: StoredEvent) -> None:
         self.position = max(self.position, se.position)
@@ -152,6 +177,19 @@ class Activity:
             channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
             self.deliveries[(channel, status)] += 1
             self.latest[(str(p.get("alert_id")), channel)] = (status, str(p.get("detail", "")), str(p.get("at", "")))
+            if status == "sent":
+                self._sent(str(p.get("alert_id")), channel, str(p.get("at", "")))
+
+    def _sent(self, key: str, channel: str, at: str) -> None:
+        try:
+            sent = datetime.fromisoformat(at).timestamp()
+        except ValueError:
+            return  # (no event of ours: `at` is a validated time)
+        start = self.raised.get(key)
+        if start:
+            self.latency.observe(sent - start)
+        else:
+            self.unraised.append((key, channel, sent))
 
 
 class ActivityView:
@@ -176,6 +214,21 @@ class ActivityView:
                     if got_status is not None:
                         row.deliveries[ch] = got_status
             return self.activity
+
+    def latencies(self, created: Callable[[Collection[str]], Mapping[tuple[str, str], float]]) -> Latencies:
+        """The detection -> delivered histogram so far (call after `refresh`). Sent deliveries whose raise time the log
+        does not record are timed from their ledger row's creation: `created(keys)` -> (key, channel) -> created_at,
+        asked for those read since the last call only (a look-up by key each). A failing `created` keeps them."""
+        with self._lock:
+            a = self.activity
+            if a.unraised:
+                found = created(sorted({key for key, _, _ in a.unraised}))
+                for key, channel, sent in a.unraised:
+                    start = found.get((key, channel))
+                    if start:  # (a row with no creation time, or none at all, is not timed: as before)
+                        a.latency.observe(sent - start)
+                a.unraised.clear()
+            return Latencies(list(a.latency.counts), a.latency.total, a.latency.n)
 
 
 # --- the pipeline's heartbeat ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     try:
         body["log_head"] = s.store.head()
         hb = heartbeat(s.store)
-        stats = s.store.delivery_stats()
+        stats = s.store.delivery_stats(("outstanding",))
     except Exception as e:  # any store failure: say so (logged once per outage), don't crash the probe
         log.debug("healthz: the store could not be read", exc_info=True)
         reason = store_problem(e)

@@ -2,14 +2,16 @@
 through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
 every process that wrote it. Only what the log cannot tell is measured apart: poll durations and failures per
 source, and the feed edits each source left out past its max_editions (the pipeline's heartbeat, see
-activity.record_cycle), and the delivery ledger: when each delivery was sent (with each detection's raise time in
-the log: the detection -> delivered latency), and what is outstanding or expired per channel now. With a broker
-configured, the Kafka pipeline's consumer groups and published watermark come from the broker (a cached, bounded
-look: broker.KafkaProbe), through the collector's `extra`."""
+activity.record_cycle), and the delivery ledger: what is outstanding or expired per channel now. The detection ->
+delivered latency is the log's too (a `sent` delivery event's time minus its detection's raise time), observed as the
+events are read, so a scrape costs what was sent since the last one, not the ledger's size; only a delivery whose
+raise time the log lacks (a digest, a throttle summary) is looked up in the ledger, by key, for its row's creation.
+With a broker configured, the Kafka pipeline's consumer groups and published watermark come from the broker (a
+cached, bounded look: broker.KafkaProbe), through the collector's `extra`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
@@ -25,10 +27,8 @@ from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
-from .activity import ActivityView, buckets_of, heartbeat
+from .activity import LATENCY_BUCKETS, ActivityView, Latencies, buckets_of, heartbeat
 from .broker import KafkaView
-
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
 
 class LogCollector:
@@ -115,7 +115,7 @@ class LogCollector:
             deliv.add_metric([channel, status], n)
         yield deliv
         yield from self._ledger()
-        yield from self._latency(a.raised)
+        yield from self._latency()
         yield from self._heartbeat()
         yield from self._control()
         head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
@@ -125,7 +125,7 @@ class LogCollector:
         yield head
 
     def _ledger(self) -> Iterator[Metric]:
-        stats = self.store.delivery_stats()
+        stats = self.store.delivery_stats(("outstanding", "expired"))  # (not the sent rows: the ledger's bulk)
         channels = sorted({ch for ch, _ in stats} | set(self.channels))
         for status, name, what in (
             (
@@ -149,22 +149,15 @@ class LogCollector:
             g.add_metric([ch], oldest.get(ch, 0.0))
         yield g
 
-    def _latency(self, raised: Mapping[str, float]) -> Iterator[Metric]:
+    def _latency(self) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
             "watchfloor_detection_to_delivery_seconds",
             "From a detection being raised (the report that raised it received) to the channel accepting its "
-            "message, per sent delivery; queueing before and in the delivery ledger counts.",
+            "message, per delivery sent (once, at its first send); queueing before and in the delivery ledger counts.",
         )
-        spans = latencies(self.store, raised)
-        if spans:
-            counts = [0] * len(LATENCY_BUCKETS)
-            for secs in spans:
-                for i, bound in enumerate(LATENCY_BUCKETS):
-                    if secs <= bound:
-                        counts[i] += 1
-            buckets = [(str(b), float(n)) for b, n in zip(LATENCY_BUCKETS, counts, strict=True)]
-            buckets.append(("+Inf", float(len(spans))))
-            hist.add_metric([], buckets, sum(spans))
+        got = self.view.latencies(lambda keys: created_at(self.store, keys))
+        if got.n:
+            hist.add_metric([], histogram_buckets(got), got.total)
         yield hist
 
     def _heartbeat(self) -> Iterator[Metric]:
@@ -227,16 +220,15 @@ class LogCollector:
         yield sil
 
 
-def latencies(store: Store, raised: Mapping[str, float]) -> list[float]:
-    """Seconds from raised to accepted, per sent row of the delivery ledger: from the detection's (or
-    retraction's) raise time recorded in the log (by the embedded runner, or the Kafka notify agent), else
-    (detections recorded before that existed) from when the row was queued."""
-    out = []
-    for r in store.deliveries(statuses=("sent",)):
-        start = raised.get(r.alert_id) or r.created_at
-        if start and r.updated_at:
-            out.append(max(r.updated_at - start, 0.0))
-    return out
+def created_at(store: Store, keys: Collection[str]) -> dict[tuple[str, str], float]:
+    """(key, channel) -> when its ledger row was queued, for the rows of `keys` (by key: the ledger's primary key)."""
+    return {(r.alert_id, r.channel): r.created_at for r in store.deliveries(alert_ids=keys)}
+
+
+def histogram_buckets(h: Latencies) -> list[tuple[str, float]]:
+    """Prometheus's cumulative buckets (le, count) of `h`, with +Inf."""
+    buckets = [(str(b), float(n)) for b, n in zip(LATENCY_BUCKETS, h.counts, strict=True)]
+    return [*buckets, ("+Inf", float(h.n))]
 
 
 def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: float) -> dict[str, float]:
