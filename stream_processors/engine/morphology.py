@@ -288,6 +288,11 @@ def is_future_verb_ru(word: str) -> bool:
     return bool(tags) and tags[0].startswith("VERB") and "futr" in tags[0]
 
 
+def is_transitive_future_verb_ru(word: str) -> bool:
+    """A perfective non-past verb that takes a direct object ("рассмотрит", "одобрят", "внесёт"; not "вступит")."""
+    return is_future_verb_ru(word) and "tran" in tags_ru(word)[0]
+
+
 _INFINITIVE_ENDINGS = ("ть", "ти", "чь", "ться", "тись", "чься")
 
 
