@@ -80,3 +80,16 @@ def test_a_perfective_future_governing_the_words_makes_them_future(title: str) -
 )
 def test_other_verbs_leave_the_words_asserted(title: str) -> None:
     assert modality("", RATIFIED, title=title, spec=RU)[0] == "asserted"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # "наносят" is also the present of the imperfective "наносить": news means the present
+        "Картографы наносят на карту договор, ратифицированный Пхеньяном",
+        # the first person ("напомним") is no future of the story
+        "Напомним, договор с КНДР ратифицирован Госдумой",
+    ],
+)
+def test_forms_that_are_not_a_third_person_perfective_future(title: str) -> None:
+    assert modality("", RATIFIED, title=title, spec=RU)[0] == "asserted"
