@@ -827,7 +827,7 @@ def _governing_future_ru(sent: Sentence, lo: int, hi: int) -> tuple[str, str] | 
         for v in range(at - 1, max(at - 2 - _RU_GOVERNS_GAP, -1), -1):
             word = toks[v]
             if is_transitive_future_verb_ru(word):
-                if any(base + v < b <= lo for b in clause_breaks(sent)):
+                if any(base + v < b <= lo for b in clause_breaks(sent)) or _comma_between(sent, v, at):
                     return None
                 return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
             if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
@@ -836,12 +836,20 @@ def _governing_future_ru(sent: Sentence, lo: int, hi: int) -> tuple[str, str] | 
             for v in range(end + 1, min(end + 2 + _RU_GOVERNS_AFTER, len(toks))):
                 word = toks[v]
                 if is_transitive_future_verb_ru(word):
-                    if any(hi < b <= base + v for b in clause_breaks(sent)):
+                    if any(hi < b <= base + v for b in clause_breaks(sent)) or _comma_between(sent, end, v):
                         return None
                     return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
                 if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
                     break
     return None
+
+
+def _comma_between(sent: Sentence, a: int, b: int) -> bool:
+    """Whether a comma stands between the sentence's tokens a and b (a < b, sentence-relative): "Частицы пламени,
+    зажженные у Могилы Неизвестного Солдата, отправят …" (the verb's subject ends at the comma, not its object)."""
+    text = sent.text
+    marks = [i for i, c in enumerate(text) if c == ","]
+    return any(a < k <= b for k in _words_before(text, marks))
 
 
 def _headline_cause(sent: Sentence, lo: int) -> tuple[str, str] | None:

@@ -93,3 +93,11 @@ def test_other_verbs_leave_the_words_asserted(title: str) -> None:
 )
 def test_forms_that_are_not_a_third_person_perfective_future(title: str) -> None:
     assert modality("", RATIFIED, title=title, spec=RU)[0] == "asserted"
+
+
+def test_a_comma_between_the_verb_and_the_words_ends_its_reach() -> None:
+    """A comma between them: the verb has its own object ("подпишет указ"), or the words close a participial phrase
+    that is its subject (read on Channel One 2024: "Частицы пламени, зажженные у Могилы Неизвестного Солдата,
+    отправят ветеранам …")."""
+    title = "Путин подпишет указ, договор с КНДР ратифицирован"
+    assert modality("", RATIFIED, title=title, spec=RU)[0] == "asserted"
