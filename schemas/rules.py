@@ -347,6 +347,13 @@ class ModalityLexicon(CueLists):
 
     after: CueLists | None = None
     neutral: list[str] | None = None
+    # A cue's form is its meaning (a tense, a person): "одобрит" is a future, "одобрила" a past, "prepares to" a plan,
+    # "prepared to" one made. So a pack's cue words match as written, as the built-in ones do, whatever the pack's
+    # `morphology`; `forms` asks for each word's inflected forms too (outside trial 17, M1).
+    morphology: Morphology = Field(
+        default="exact",
+        description="exact (default): cue words match as written; forms: they also match their inflected forms",
+    )
     scope: int = Field(default=8, ge=1, description="a cue governs words up to this many words after it")
     scope_after: int = Field(
         default=8, ge=1, description="a trailing cue governs words up to this many words before it"

@@ -142,7 +142,8 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
                     b.add(phrase, "cue", ["modality"], key="~" + cls, cue_class=cls, direction=direction)
     for pi, pack in enumerate(packs):
         b.pack = pi
-        lang, morph = _pack_language(pack), pack.default_morphology
+        # A pack's cue words match as written unless its `modality: {morphology: forms}` asks for their forms.
+        lang, morph = _pack_language(pack), pack.modality.morphology
         lists: list[tuple[str, str, list[str] | None, list[str | int]]] = [
             ("before", cls, getattr(pack.modality, cls), ["modality", cls]) for cls in CLASSES
         ]
@@ -164,7 +165,9 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
                 )
                 words = phrase_words(phrase)
                 if words:
-                    own = " ".join(word_key(b._word(w, lang, morph)) for w in words)
+                    # (keyed as the pack's phrases and aliases are, to compare with them: a cue as written is one
+                    # of those forms)
+                    own = " ".join(word_key(b._word(w, lang, pack.default_morphology)) for w in words)
                     cue_keys.setdefault(own, []).append((pi, [*path, i], cls, phrase))
                     pack_cues.append((pi, [*path, i], cls, direction, phrase, tuple(words)))
 

@@ -166,6 +166,47 @@ POINT_BACK_NOUNS = frozenset(
     "assertion assertions story stories account accounts comments remarks".split()
 )
 
+# Russian, as the English above (modality._reported): a denial verb (the one-word `after` negations) or a walk-back
+# in a later clause whose object points back ("…; Москва **это** отрицает", "…, однако Песков опроверг **это**", "…,
+# но позже отозвал **своё заявление**") governs what a verb of saying before the claim introduced ("заявил, что …",
+# "по словам Киева, …"). The object: an anaphor (RU_POINT_BACK_ANAPHORS) right before the verb ("это отрицает",
+# "эту информацию опроверг"; the verb then ends its clause or goes on with no object of its own: modality), or right
+# after it, or a word for what was said (RU_POINT_BACK_NOUNS) right after it ("опроверг эти сообщения", "опроверг
+# информацию"), not followed by "о", "об", "про", "что" ("опроверг сообщения о …" names something new). A walk-back
+# points back when no "о", "что" … follows its noun ("отозвал своё заявление"; not "отозвал заявление о том, что").
+# Not after "не" ("Москва этого не отрицает": no denial).
+RU_LATER_DENIALS = frozenset(
+    "опроверг опровергла опровергли опровергло опровергает опровергают опровергнул опровергнула опровергнули "
+    "отрицает отрицают отрицал отрицала отрицали отрицало "
+    "отверг отвергла отвергли отвергло отвергает отвергают".split()
+)
+RU_REPORTING_VERBS = frozenset(
+    "заявил заявила заявили заявило заявляет заявляют заявлял заявляла заявляли "
+    "сообщил сообщила сообщили сообщило сообщает сообщают сообщал сообщала сообщали "
+    "утверждает утверждают утверждал утверждала утверждали утверждало "
+    "сказал сказала сказали говорит говорят говорил говорила говорили "
+    "написал написала написали пишет пишут рассказал рассказала рассказали "
+    "объявил объявила объявили объявило настаивает настаивают настаивал настаивала настаивали "
+    "обвинил обвинила обвинили обвиняет обвиняют передает передают передал передала передали".split()
+)
+# "по словам Киева, …", "по данным Сеула, …": a source named before the claim, as a verb of saying.
+RU_REPORTING_AFTER_PO = frozenset("словам данным информации сведениям сообщениям утверждению".split())
+RU_POINT_BACK_ANAPHORS = frozenset("это этого эту эти этих эта этот такие такую такое".split())
+RU_POINT_BACK_NOUNS = frozenset(
+    "информация информацию информации сведения сведений сообщение сообщения сообщений заявление заявления "
+    "утверждение утверждения данные данных слова слов обвинения обвинение версию версия".split()
+)
+RU_NAMES_NEW = frozenset("о об обо про что".split())
+RU_POINT_BACK_LINKS = frozenset("но а однако и затем потом позже позднее впоследствии".split())  # (and "котор*")
+RU_POINT_BACK_STOPS = frozenset("несмотря хотя поскольку потому если когда после пока".split())
+# Russian denials "назвал(и) это фейком / ложью", "назвали эту информацию фейком": after-cues whose object points back.
+RU_CALLED_IT_FAKE = [
+    f"{verb} {obj}{kind}"
+    for verb in ("назвал*", "назвав")
+    for obj in ("это ", "эту информацию ", "эти сообщения ", "это сообщение ", "это заявление ", "эти данные ")
+    for kind in ("фейк*", "ложн*", "ложью", "дезинформаци*", "вымысл*", "выдумк*")
+]
+
 
 def _ru_disclaimers() -> list[str]:
     """The predicates of a Russian verification disclaimer: "(эту информацию) не удалось (независимо)
@@ -202,6 +243,23 @@ def _ru_disclaimers() -> list[str]:
         "не нашёл подтверждени*",
     ]
     return out
+
+
+def _en_anonymity() -> list[str]:
+    """Neutral phrases of a source's anonymity: "on (the) condition of anonymity", "… of not being named", "… (that)
+    he not be named", "… that their names not be used"."""
+    out: list[str] = []
+    for lead in ("on condition", "on the condition"):
+        out += [f"{lead} of anonymity", f"{lead} of not being named", f"{lead} of not being identified"]
+        for that in ("", "that "):
+            for who in ("he", "she", "they", "it", "we", "i"):
+                out += [f"{lead} {that}{who} {rest}" for rest in _ANONYMOUS]
+            for who in ("their names", "his name", "her name"):
+                out += [f"{lead} {that}{who} not be {done}" for done in ("used", "published")]
+    return out
+
+
+_ANONYMOUS = ("not be named", "not be identified", "would not be named", "would not be identified", "remain anonymous")
 
 
 def _en_goals() -> list[str]:
@@ -548,6 +606,9 @@ _EN: CueTable = {
             "declines to comment",
             "declined to comment",
             "declining to comment",
+            # a source's terms, not a condition on what it says ("officials, speaking on condition of anonymity,
+            # said the Duma revoked …": outside trial 17, M2)
+            *_en_anonymity(),
         ]
     },
 }
@@ -730,6 +791,8 @@ _RU: CueTable = {
             "дезавуировал*",  # "…, заявление о …, которое позднее дезавуировали"
             "признал* ошибочн*",  # "сообщение о гибели … признали ошибочным"
             "оказал* ошибочн*",
+            # "…, однако в Кремле назвали это фейком": pointing back (RU_CALLED_IT_FAKE)
+            *RU_CALLED_IT_FAKE,
         ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },

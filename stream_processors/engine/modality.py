@@ -89,6 +89,14 @@ from .cues import (
     POINT_BACK_PRONOUNS,
     POINT_BACK_STOPS,
     REPORTING_VERBS,
+    RU_LATER_DENIALS,
+    RU_NAMES_NEW,
+    RU_POINT_BACK_ANAPHORS,
+    RU_POINT_BACK_LINKS,
+    RU_POINT_BACK_NOUNS,
+    RU_POINT_BACK_STOPS,
+    RU_REPORTING_AFTER_PO,
+    RU_REPORTING_VERBS,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     RU_WALK_BACK_STEMS,
@@ -101,7 +109,14 @@ from .cues import (
     WALK_BACK_SAID,
     WALK_BACK_STOPS,
 )
-from .morphology import is_future_verb_ru, is_infinitive_ru, word_forms
+from .morphology import (
+    is_future_verb_ru,
+    is_infinitive_ru,
+    is_transitive_future_verb_ru,
+    may_be_case_ru,
+    tags_ru,
+    word_forms,
+)
 from .scan import Sentence, Span, find_matches
 from .text import aligned_word_view, tokens
 
@@ -181,11 +196,20 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 cue_key = DENIAL_POINTING
             else:
                 cue_key = DENIAL  # (governed by a modal it is still to come: "will deny", _governed_walk_backs)
+        elif key[0] in RU_LATER_DENIALS and len(key) == 1 and entry.direction == "before":
+            # "…; Москва это отрицает", "…, однако Песков опроверг это": a denial pointing back (cues.RU_LATER_DENIALS)
+            if _points_back_ru(toks, first):
+                cue_key = DENIAL_POINTING
         elif entry.cue_class == "negated" and entry.direction == "before" and _ru_walk_back(key):
             cue_key = WALK_BACK
             if is_future_verb_ru(key[0]):  # "отзовёт заявление", "откажется от своих слов": still to come
                 found.append(("future", sent.start + first, sent.start + last, cue_key, entry.direction))
                 continue
+            # "…, но позже отозвал своё заявление": what it takes back was said before it (not "заявление о …")
+            if last + 1 >= n or toks[last + 1] not in RU_NAMES_NEW:
+                cue_key = WALK_BACK_POINTING
+        elif entry.direction == "after" and len(key) > 2 and key[1] in RU_POINT_BACK_ANAPHORS and key[0][:5] == "назва":
+            cue_key = DENIAL_POINTING  # "…, однако в Кремле назвали это фейком"
         direction = entry.direction
         if key in GOVERNS_NEXT_WORD:
             direction = NEXT_WORD
@@ -278,6 +302,41 @@ def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
                 start[i] = cues[gov][1]
     # (by index: the engine is compiled, where a cue tuple is a value, not an object that "is" can tell apart)
     return [(cls[i], start[i], c[2], c[3], c[4]) for i, c in enumerate(cues) if i not in dropped]
+
+
+# A Russian denial verb with an anaphor before it ends its clause, or goes on with a word of these kinds (no object
+# of its own): "Москва это отрицает, заявив …", "Песков это опроверг в интервью", "Кремль это категорически отрицает".
+_RU_NO_OBJECT_TAGS = ("VERB", "GRND", "ADVB", "PREP", "CONJ", "PRCL", "COMP", "INFN")
+
+
+def _points_back_ru(toks: list[str], at: int) -> bool:
+    """Whether the Russian denial verb toks[at] has an object that points back to what was said before it
+    (cues.RU_POINT_BACK_*): an anaphor before it ("это отрицает", "эту информацию опроверг") with no object of
+    its own after it, or an anaphor or a word for what was said after it ("опроверг это", "опроверг эти
+    сообщения", "опроверг информацию") that names nothing new ("опроверг сообщения о …"); never after "не"."""
+    n = len(toks)
+    if "не" in toks[max(at - 2, 0) : at]:
+        return False  # "Москва этого не отрицает", "не опроверг это"
+    b = at - 1
+    if b > 0 and not toks[b].isascii() and tags_ru(toks[b])[0].startswith("ADVB"):
+        b -= 1  # "Кремль это категорически отрицает"
+    before = b >= 0 and (
+        toks[b] in RU_POINT_BACK_ANAPHORS
+        or (b > 0 and toks[b] in RU_POINT_BACK_NOUNS and toks[b - 1] in RU_POINT_BACK_ANAPHORS)
+    )
+    if before:
+        if at + 1 >= n:
+            return True
+        tags = tags_ru(toks[at + 1])
+        return bool(tags) and tags[0].startswith(_RU_NO_OBJECT_TAGS)
+    if at + 1 >= n:
+        return False
+    j = at + 1
+    if toks[j] in RU_POINT_BACK_ANAPHORS and j + 1 < n and toks[j + 1] in RU_POINT_BACK_NOUNS:
+        j += 1  # "опроверг эти сообщения"
+    elif toks[j] not in RU_POINT_BACK_ANAPHORS and toks[j] not in RU_POINT_BACK_NOUNS:
+        return False
+    return j + 1 >= n or toks[j + 1] not in RU_NAMES_NEW
 
 
 def _ru_walk_back(key: tuple[str, ...]) -> bool:
@@ -528,6 +587,9 @@ def resolve(
             elif direction == "after":
                 reach = scope_after
                 near = overlaps or (s > hi and s - hi <= reach)
+                # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
+                if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
+                    near = pointing = True
             elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
                 reach = sent.end
                 near = overlaps or s > hi
@@ -714,6 +776,9 @@ def _future_form(
             tok = toks[i - base]
             if is_future_verb_ru(tok):
                 return tok, f"{tok!r} is a perfective verb in the future"
+        got = _governing_future_ru(sent, lo, hi)
+        if got is not None:
+            return got
     if headline and rules.languages & HEADLINE_LANGUAGES:
         atom_spans: list[Span] | None = None
         mention_starts: set[int] = set()
@@ -736,6 +801,55 @@ def _future_form(
         if got is not None:
             return got
     return None
+
+
+# A Russian perfective future that takes the signal's words as its object: "Совфед **рассмотрит** ратификацию
+# договора", "Путин **внесёт** в Госдуму договор", "Ратификацию договора **одобрит** Совфед". Before the words: at most
+# this many words between, none a verb, a conjunction or a word that opens a clause (_RU_GOVERNS_STOPS), in its
+# clause, and the signal's first word can be an accusative. After the words (object first): at most
+# _RU_GOVERNS_AFTER words between, and that first word cannot be a nominative (then it would be the subject:
+# "договор вступит в силу" is intransitive anyway, "договор обеспечит …" the treaty's subject).
+_RU_GOVERNS_GAP = 3
+_RU_GOVERNS_AFTER = 2
+_RU_GOVERNS_STOPS = frozenset(
+    "что чтобы который которая которое которые которого которую но а и или однако если когда после ли не как".split()
+)
+_RU_GAP_NOT = ("VERB", "INFN", "GRND", "CONJ", "PRTF", "PRTS")
+
+
+def _governing_future_ru(sent: Sentence, lo: int, hi: int) -> tuple[str, str] | None:
+    """A Russian transitive perfective future just before the signal's words (or just after, the object first)
+    whose object they are: (the verb, why), or None."""
+    toks, base = sent.toks, sent.start
+    at, end = lo - base, hi - base
+    first = toks[at]
+    if not first.isascii() and may_be_case_ru(first, "accs"):
+        for v in range(at - 1, max(at - 2 - _RU_GOVERNS_GAP, -1), -1):
+            word = toks[v]
+            if is_transitive_future_verb_ru(word):
+                if any(base + v < b <= lo for b in clause_breaks(sent)) or _comma_between(sent, v, at):
+                    return None
+                return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
+            if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
+                break
+        if not may_be_case_ru(first, "nomn"):
+            for v in range(end + 1, min(end + 2 + _RU_GOVERNS_AFTER, len(toks))):
+                word = toks[v]
+                if is_transitive_future_verb_ru(word):
+                    if any(hi < b <= base + v for b in clause_breaks(sent)) or _comma_between(sent, end, v):
+                        return None
+                    return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
+                if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
+                    break
+    return None
+
+
+def _comma_between(sent: Sentence, a: int, b: int) -> bool:
+    """Whether a comma stands between the sentence's tokens a and b (a < b, sentence-relative): "Частицы пламени,
+    зажженные у Могилы Неизвестного Солдата, отправят …" (the verb's subject ends at the comma, not its object)."""
+    text = sent.text
+    marks = [i for i, c in enumerate(text) if c == ","]
+    return any(a < k <= b for k in _words_before(text, marks))
 
 
 def _headline_cause(sent: Sentence, lo: int) -> tuple[str, str] | None:
@@ -777,18 +891,29 @@ def _reported(sent: Sentence, lo: int, hi: int, s: int) -> bool:
     verb and the cue (cues.POINT_BACK_STOPS)."""
     toks, base = sent.toks, sent.start
     breaks = clause_breaks(sent)
-    if not any(hi < b <= s for b in breaks) and POINT_BACK_LINKS.isdisjoint(toks[hi + 1 - base : s - base]):
+    between = toks[hi + 1 - base : s - base]
+    if (
+        not any(hi < b <= s for b in breaks)
+        and POINT_BACK_LINKS.isdisjoint(between)
+        and RU_POINT_BACK_LINKS.isdisjoint(between)
+        and not any(w.startswith(_RU_RELATIVE) for w in between)  # "…, которое позже опровергли"
+    ):
         return False
     for i in range(lo - 1, base - 1, -1):
         if any(i < b <= lo for b in breaks):
             return False
         word = toks[i - base]
-        if word in REPORTING_VERBS and (word == "accused" or i + 1 >= sent.end or toks[i + 1 - base] != "of"):
+        if (word in REPORTING_VERBS and (word == "accused" or i + 1 >= sent.end or toks[i + 1 - base] != "of")) or (
+            word in RU_REPORTING_VERBS or (word in RU_REPORTING_AFTER_PO and i > base and toks[i - 1 - base] == "по")
+        ):
             # "expected him to say …, not deny it": a saying still to come, or refused, reports nothing
             if i > base and toks[i - 1 - base] == "to":
                 return False
-            return not any(w in POINT_BACK_STOPS for w in toks[i + 1 - base : s - base])
+            return not any(w in POINT_BACK_STOPS or w in RU_POINT_BACK_STOPS for w in toks[i + 1 - base : s - base])
     return False
+
+
+_RU_RELATIVE = "котор"
 
 
 def _definite(between: list[str]) -> bool:

@@ -288,6 +288,16 @@ def is_future_verb_ru(word: str) -> bool:
     return bool(tags) and tags[0].startswith("VERB") and "futr" in tags[0]
 
 
+def is_transitive_future_verb_ru(word: str) -> bool:
+    """A perfective future in the third person that takes a direct object ("рассмотрит", "одобрят", "внесёт"; not
+    "вступит", nor "напомним"), and no present form of an imperfective verb: "наносят (удары)" is the present of
+    "наносить" as well as the future of its perfective homonym, and news means the present."""
+    if not is_future_verb_ru(word):
+        return False
+    tags = tags_ru(word)
+    return "tran" in tags[0] and "3per" in tags[0] and not any("impf" in t and "pres" in t for t in tags)
+
+
 _INFINITIVE_ENDINGS = ("ть", "ти", "чь", "ться", "тись", "чься")
 
 

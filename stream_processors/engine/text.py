@@ -53,6 +53,11 @@ ABBREVIATIONS: dict[str, frozenset[str]] = {
     ),
 }
 _ALL_ABBREVIATIONS = frozenset().union(*ABBREVIATIONS.values())
+# Abbreviations that close a list ("etc.", "и т. д.", "и т. п.", "и др."): a capitalised word after them starts a
+# new sentence ("… ракеты и т. д. Военные КНДР прибыли …"), as no name follows them (outside trial 17, L1). Spaced
+# "т. д." and "т. п." are read as their last letter after "т. ".
+LIST_END_ABBREVIATIONS = frozenset("etc т.д т.п др".split())
+_LIST_END_LETTERS = frozenset("дп")
 
 
 def abbreviations_for(language: str | None) -> frozenset[str]:
@@ -205,6 +210,10 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
             while w > start and not text[w - 1].isspace() and text[w - 1] not in _OPENERS:
                 w -= 1
             last = text[w:i].lower().rstrip(".")
+            if _closes_list(text, start, w, last):
+                spans.append((start, j))  # "… ракеты и т. д. Военные …", "missiles, etc. North Korean troops …"
+                start = pos = k
+                continue
             initials = last.isalpha() if len(last) == 1 else last[1:2] == "." and _is_initials(last)
             if last in abbreviations or (
                 initials
@@ -217,6 +226,20 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
         start = pos = k
     spans.append((start, n))
     return spans
+
+
+def _closes_list(text: str, start: int, w: int, last: str) -> bool:
+    """Whether the word `last` (lower-cased, before its period, at text[w]) is an abbreviation that closes a list
+    (LIST_END_ABBREVIATIONS), or the "д"/"п" of a spaced "т. д." / "т. п."."""
+    if last in LIST_END_ABBREVIATIONS:
+        return True
+    return (
+        last in _LIST_END_LETTERS
+        and text[w].islower()  # (not the initial of "т. Д. Иванов")
+        and w - 3 >= start
+        and text[w - 3 : w].lower() in ("т. ", "т.\u00a0")
+        and (w - 3 == start or not text[w - 4].isalpha())
+    )
 
 
 def clean_sentence(piece: str) -> str:
