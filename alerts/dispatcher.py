@@ -146,6 +146,7 @@ class CycleReport:
             for name in ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
             out.tally.slow_channels = out.tally.slow_channels | r.tally.slow_channels
+            out.tally.busy_channels = out.tally.busy_channels | r.tally.busy_channels
         return out
 
     @property

@@ -463,6 +463,25 @@ def test_the_same_alert_raised_again_is_not_sent_twice(
     assert ledger(store)[(detection_event(back).id, "slack-ops")].status == "sent"
 
 
+def test_a_fast_channel_with_many_deliveries_due_is_not_called_slow(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside trial 18, L1: a catch-up's volume used a local file channel's 5 s budget, and `channel archive is slow`
+    was logged 57 times. Fast attempts that fill the budget are volume: the other channels still go first, nothing is
+    called slow, and everything is sent in the cycle."""
+    feed(store, *(detection(n, group={"route": str(n)}) for n in range(1, 31)))
+    d = make(store, slack_server, archive, clock)
+    d.deliverer.channel_budget = 0.01
+    ticks = iter(range(1_000_000))
+    d.deliverer.stopwatch = lambda: next(ticks) / 2000  # each attempt 1 ms (two looks), whatever the machine's load
+    with caplog.at_level("INFO", logger="watchfloor.alerts.delivery"):
+        report = d.cycle()
+    assert report.ok and report.tally.sent == 60
+    assert report.tally.slow_channels == set() and report.tally.busy_channels == {"slack-ops", "archive"}
+    assert not [r for r in caplog.records if "is slow" in r.getMessage()]
+    assert [r for r in caplog.records if "more due" in r.getMessage() and r.levelname == "INFO"]
+
+
 def test_a_slow_channel_lets_the_others_go_first_and_still_delivers_in_the_cycle(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
