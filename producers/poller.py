@@ -5,8 +5,12 @@ event time moves at those marks (stream_processors/engine/eventtime.py), so the 
 reads its sources never makes one source's items late for another's, and a replay of the log moves event
 time exactly as the live run did. A poll that brought nothing new writes one only every MARK_EVERY.
 
-A JSON Lines source is read whole on every poll: document ids are deterministic and the log skips
-known ids, so re-reading is idempotent. A GDELT source (a file, or a folder of export files) reads each file
+A JSON Lines source is read from where its last poll stopped: the checkpoint `source:<path>` = {"offset", "line",
+"tail"} (producers/jsonl.JsonlPosition) is committed with the documents of the lines before it, and a file whose
+bytes before that offset changed (truncated, replaced, rewritten) is read from its start again, which adds only
+what is new (document ids are deterministic and the log skips known ids). A `bounded` poller (`run`'s) reads at most
+the source's `max_lines_per_poll` lines per poll and says the source is `behind`: a backlog is read a slice per poll.
+A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
 A GDELT source at a `url` (GDELT 2.0's lastupdate.txt, gdelt_live.py) downloads, each `poll`, the export files
@@ -45,7 +49,7 @@ from .gdelt import (
     read_gdelt_archive,
 )
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
-from .jsonl import JsonlSourceError, read_jsonl_numbered
+from .jsonl import JsonlPosition, JsonlSourceError, read_jsonl_slice
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest, source_feed
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
 from .source_auth import MissingSecret, source_credentials, source_query
@@ -81,6 +85,10 @@ class SourceResult:
     not_modified: bool = False  # HTTP 304
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0  # how long the poll took (the status server's poll-duration metric)
+    # Read only part of what it has (a JSON Lines backlog past its max_lines_per_poll): the rest waits for the next
+    # poll, which a live run starts at once, so the other sources are polled between the parts.
+    behind: bool = False
+    position: tuple[int, int] | None = None  # a JSON Lines file's (line, byte offset) its next poll starts after
 
 
 @dataclass
@@ -88,6 +96,9 @@ class PollSummary:
     """Every source of one poll, with totals."""
 
     sources: list[SourceResult] = field(default_factory=list)
+    # What a live run's cycle left for the next (the origins of the sources behind, and "engine" when the engine
+    # stopped at its limit): set by `run`, whose next cycle starts at once while it is not empty.
+    catching_up: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -118,6 +129,11 @@ class PollSummary:
     @property
     def dead_letters(self) -> list[DeadLetter]:
         return [dl for s in self.sources if s.ingested for dl in s.ingested.dead_letters]
+
+    @property
+    def behind(self) -> list[SourceResult]:
+        """The sources that have more to read now (SourceResult.behind)."""
+        return [s for s in self.sources if s.behind]
 
     @property
     def errors(self) -> list[SourceResult]:
@@ -183,8 +199,12 @@ class SourcePoller:
         timeout: float = DEFAULT_TIMEOUT,
         batch_size: int = DEFAULT_BATCH_SIZE,
         env: Mapping[str, str] | None = None,
+        bounded: bool = False,
     ) -> None:
         self.store = store
+        # Whether a JSON Lines source reads at most its max_lines_per_poll lines per poll (a live `run`, which
+        # polls again at once while one is behind), or all it has (`ingest`, `produce`).
+        self.bounded = bounded
         self.env = env  # where sources' credentials are read at each fetch (None: the process environment)
         self.sources = list(sources)
         self.max_body_chars = max_body_chars
@@ -304,7 +324,8 @@ class SourcePoller:
         """Record the end of a poll: event time may move now (engine/eventtime.py), and the sources read without
         error are named. A mark's time is also the clock idleness is measured on, hence one every MARK_EVERY
         even when nothing is new."""
-        drained = tuple(dict.fromkeys(s.origin for s in summary.sources if s.error is None))
+        # (A source still behind is not read to the end: its remaining lines may be older than the others' items.)
+        drained = tuple(dict.fromkeys(s.origin for s in summary.sources if s.error is None and not s.behind))
         now = time.monotonic()
         quiet = self._last_mark is not None and now - self._last_mark < MARK_EVERY
         if not drained or (summary.accepted == 0 and quiet):
@@ -313,20 +334,36 @@ class SourcePoller:
         self._last_mark = now
 
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
+        """The file's lines after the position its last poll saved (at most its `max_lines_per_poll` when the poller
+        is `bounded`), committed with the position after them: the documents and the position move together, so a
+        crash or a stop reads neither a line twice nor none (a batch committed before the crash is read again and
+        adds nothing: ids are deterministic)."""
         result = SourceResult(origin=source.path, kind="jsonl")
+        name = checkpoint_name(source.path)
+        since = JsonlPosition.from_state(self.store.load_checkpoint(name).state)
         try:
-            items = read_jsonl_numbered(source.path, max_body_chars=self.max_body_chars, growing=True)
+            got = read_jsonl_slice(
+                source.path,
+                since,
+                max_lines=source.max_lines_per_poll if self.bounded else None,
+                max_body_chars=self.max_body_chars,
+                growing=True,
+            )
         except JsonlSourceError as e:  # cannot be opened
             result.error = str(e)
             return result
-        failed: list[OSError] = []
-        # A read that fails part-way (a truncated .gz) ends the items instead of the ingest, so every whole
-        # line read before the error is committed, not only the full batches before it.
+        if got.rewound:
+            log.info("source %s: no longer the file read up to line %d: read from its start", source.path, since.line)
+        # A read that fails part-way (a truncated .gz) commits every whole line read before the error, and keeps its
+        # position: the next poll reads those lines again (which adds nothing) and says the error again.
+        saving = (name, Checkpoint(0, got.end.as_state())) if got.error is None and got.end != since else None
         result.ingested = ingest(
-            self.store, _until_error(items, failed), source.path, batch_size=self.batch_size, feed=_feed(source)
+            self.store, got.items, source.path, batch_size=self.batch_size, feed=_feed(source), checkpoint=saving
         )
-        if failed:
-            result.error = str(failed[0])
+        if got.error is not None:
+            result.error = str(got.error)
+        result.behind = got.more
+        result.position = (got.end.line, got.end.offset)
         return result
 
     def _poll_gdelt(self, source: GdeltSource) -> SourceResult:

@@ -45,6 +45,7 @@ def pull_and_process(
     limit: int | None = None,
     on_batch: Callable[[int], None] | None = None,
     committed: Callable[[], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     """Process every event of `types` after follower `name`'s checkpoint; returns how many were processed.
 
@@ -53,7 +54,8 @@ def pull_and_process(
     `limit` stops after about that many events (the batch in hand is finished). `on_batch(n)` is told as each
     batch of n events is committed (progress bars). The state starts as `initial_state()` when the
     checkpoint has none, else as `restore(saved state)` (the engine brings an older state up to date).
-    `committed()` is called after each commit, so a caller counts only work that reached the store.
+    `committed()` is called after each commit, so a caller counts only work that reached the store. `stop()` is
+    asked before each batch is read: when it says so (SIGTERM), the pass ends there, everything before committed.
 
     Every commit is a compare-and-set on the position this pass last saw: when another process following
     the same store commits first, this pass stops (logged) and leaves the rest to it, instead of doing the
@@ -70,6 +72,8 @@ def pull_and_process(
         state = restore(cp.state) if restore is not None else cp.state
     done = 0
     while limit is None or done < limit:
+        if stop is not None and stop():
+            break
         want = batch_size if limit is None else min(batch_size, limit - done)
         batch = store.read(position, types=types, limit=want)
         if not batch:
@@ -110,6 +114,7 @@ class EngineTally:
     late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
     unprocessable: list[DeadLetter] = field(default_factory=list)  # events the engine raised on (skipped)
     detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end (finish())
+    behind: bool = False  # the pass stopped at its limit with more in the log (EmbeddedRunner.run_once)
 
     def count(self, outputs: Iterable[object]) -> None:
         """Add one engine call's outputs (signals, detections, retractions, dead letters)."""

@@ -104,15 +104,20 @@ class EmbeddedRunner:
         self.engine = engine
         self.batch_size = batch_size
         self.name = name
+        # Whether the process was asked to stop (SIGTERM): asked between batches, so a stop waits for one batch.
+        self.stopping: Callable[[], bool] = lambda: False
 
-    def run_once(self, on_batch: Callable[[int], None] | None = None) -> EngineTally:
+    def run_once(self, on_batch: Callable[[int], None] | None = None, limit: int | None = None) -> EngineTally:
         """Process what is new in the log (the one pull-and-process loop); the tally of this pass.
 
         An event the engine raises on (a document from outside the input contract, written by an older
         release or archived from a topic other producers write to) is dead-lettered with its place and the
         reason, and the batch is processed again without it from the state committed before the batch: the
         engine may have changed its state in place before it raised. Every other event goes on, and the
-        cycle is not stopped (it would stop at the same event on every later cycle)."""
+        cycle is not stopped (it would stop at the same event on every later cycle).
+
+        `limit`: about that many events at most (whole batches); `tally.behind` says whether more were left. A stop
+        (`stopping()`) ends the pass between batches."""
         tally = EngineTally()
         pending = EngineTally()  # the batch in hand: counted in `tally` once its commit went through
 
@@ -128,7 +133,7 @@ class EmbeddedRunner:
                     skipped[bad.index] = bad.letter
                     state = self._state_before_batch()
 
-        pull_and_process(
+        done = pull_and_process(
             self.store,
             self.name,
             ENGINE_INPUT_TYPES,
@@ -138,7 +143,13 @@ class EmbeddedRunner:
             initial_state=self.engine.initial_state,
             on_batch=on_batch,
             committed=lambda: tally.absorb(pending),
+            stop=self.stopping,
+            limit=limit,
         )
+        if limit is not None and done >= limit:
+            tally.behind = (
+                self.store.read(self.store.checkpoint_position(self.name), types=ENGINE_INPUT_TYPES, limit=1) != []
+            )
         return tally.finish()
 
     def _process(
@@ -178,10 +189,9 @@ class EmbeddedRunner:
         cp = self.store.load_checkpoint(self.name)
         return self.engine.initial_state() if cp.state is None else self.engine.restore(cp.state)
 
-    def backlog(self) -> int:
-        """Documents not yet processed (for progress bars)."""
-        cp = self.store.load_checkpoint(self.name)
-        return len(self.store.read(cp.position, types=ENGINE_INPUT_TYPES, limit=1_000_000))
+    def backlog(self, limit: int = 1_000_000) -> int:
+        """Documents not yet processed, up to `limit` (for progress bars)."""
+        return len(self.store.read(self.store.checkpoint_position(self.name), types=ENGINE_INPUT_TYPES, limit=limit))
 
 
 RULES_IN_USE = "rules"  # a checkpoint of its own: the fingerprint of the rules the runner reads with, and since when

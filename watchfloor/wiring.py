@@ -375,13 +375,16 @@ def build_poller(
     store: Store,
     sources: Sequence[SourceConfig] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    bounded: bool = False,
 ) -> SourcePoller:
-    """The poller of `sources` (default: the config's) into `store`. A variable a source's credentials are read
+    """The poller of `sources` (default: the config's) into `store` (`bounded`: a live run's,
+    SourcePoller). A variable a source's credentials are read
     from (password_env, headers_env) that is not set is a WiringError naming the source and the variable, now,
     not a failing poll later."""
     chosen = list(cfg.sources if sources is None else sources)
     check_credentials(chosen, env)
-    return SourcePoller(store, chosen, cfg.max_body_chars, env=env)
+    return SourcePoller(store, chosen, cfg.max_body_chars, env=env, bounded=bounded)
 
 
 def check_credentials(sources: Sequence[SourceConfig], env: Mapping[str, str] | None = None) -> None:
@@ -535,7 +538,7 @@ class EmbeddedPipeline:
         check_subscriptions(cfg, self.rules)  # so is this: a refused config makes no store
         self.store = store or open_store(cfg.store)
         self.engine = engine_for(self.rules, cfg)
-        self.poller = build_poller(cfg, self.store, env=env)
+        self.poller = build_poller(cfg, self.store, env=env, bounded=True)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)
         self.dispatcher = AlertDispatcher(

@@ -130,6 +130,24 @@ def test_healthz_is_503_when_the_pipeline_in_this_process_is_stale(site: Site) -
         server.stop()
 
 
+def test_healthz_says_catching_up_while_a_backlog_is_read_a_slice_per_cycle(site: Site) -> None:
+    """Outside trial 18, M1: a `run` busy with a backlog answered 503 `stale`. Its cycles are bounded now, and one
+    that left a backlog for the next is saved as such: /healthz says so, with 200."""
+    inbox = site.pipeline.cfg.sources[0].path
+    record_cycle(site.pipeline.store, site.clock[0], 4.5, {inbox: 4.0}, behind=[inbox, "engine"])
+    server = start(site.pipeline, site.clock, pipeline_max_age=60.0)
+    try:
+        answer = urllib.request.urlopen(server.url + "/healthz", timeout=30)
+        health = json.loads(answer.read())
+        assert answer.status == 200 and health["pipeline"] == "catching up"
+        assert health["catching_up"] == [inbox, "engine"]
+        record_cycle(site.pipeline.store, site.clock[0], 0.5, {inbox: 0.1})  # caught up
+        health = json.loads(urllib.request.urlopen(server.url + "/healthz", timeout=30).read())
+        assert health["pipeline"] == "running" and "catching_up" not in health
+    finally:
+        server.stop()
+
+
 def test_healthz_is_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
     from watchfloor.stream_processors.stores.sql import SqlStore
 

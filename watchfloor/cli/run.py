@@ -97,6 +97,7 @@ def run(
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
     pipeline.dispatcher.deliverer.stopping = stop.is_set  # a SIGTERM waits for the delivery under way, no more
+    pipeline.runner.stopping = stop.is_set  # and for the engine's batch in hand (outside trial 18, M2)
     err.print(
         f"[bold]watchfloor[/bold] embedded · store {escape(redact_url(cfg.store))} · "
         f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
@@ -151,13 +152,19 @@ def run(
         while True:
             heart.beat()
             cycles += 1
+            # Deliveries owed from before (a restart, the last cycle's leftovers) go before a backlog is read (outside
+            # trial 18, M4: a restart's 2,400 outstanding deliveries waited 74 s behind the first poll's ingest).
+            owed = cycles == 1 or (report is not None and report.outstanding)
+            behind = False
             if once:
                 try:
-                    report, polled = _cycle(pipeline, heartbeat, lines, config)
+                    report, polled = _cycle(pipeline, heartbeat, lines, config, owed=owed)
                 except Exception as e:
                     raise fail(f"{type(e).__name__}: {e}") from None
-            elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait)) is not None:
+                behind = bool(polled.catching_up)
+            elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
                 report, polled = done
+                behind = bool(polled.catching_up)
                 changes = rule_files.edited() if rule_files is not None else []
                 if changes:
                     err.print(
@@ -165,9 +172,17 @@ def run(
                         "again to use them (`watchfloor rules check` them first)",
                         highlight=False,
                     )
+            # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once, `--once`
+            # too, so that the other sources are polled and alerts delivered between the slices (M1). A stop
+            # (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next start.
+            if stop.is_set():
+                stopped_by = stop.signal
+                break
+            if once and not behind:
+                break
             # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
-            if once or stop.wait(next_wait(pipeline.dispatcher, wait)):
-                stopped_by = None if once else stop.signal
+            if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
+                stopped_by = stop.signal
                 break
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"
@@ -206,6 +221,8 @@ def live_cycle(
     config: Path | None,
     store_watch: Availability,
     wait: float,
+    *,
+    owed: bool = False,
 ) -> tuple[Any, Any] | None:
     """One cycle of a live `run`: its report and poll summary, or None when it failed. Live mode keeps going: the
     next cycle resumes from the committed checkpoints. A store that cannot be used (StoreError) is said when it goes
@@ -214,7 +231,7 @@ def live_cycle(
     from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
     try:
-        done = _cycle(pipeline, heartbeat, lines, config)
+        done = _cycle(pipeline, heartbeat, lines, config, owed=owed)
     except Exception as e:
         log.debug("cycle failed", exc_info=True)
         if isinstance(e, StoreError):
@@ -229,18 +246,25 @@ def live_cycle(
     return done
 
 
+CYCLE_EVENTS = 5000
+"""Events the engine reads at most per pass of a cycle: a log with a backlog (documents ingested by `watchfloor
+ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
+
+
 def _cycle(
-    pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None
+    pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None, *, owed: bool = False
 ) -> tuple[Any, Any]:
     started = time.monotonic()
     tallies: list[Any] = []
     reports: list[Any] = []
+    if owed:
+        reports.append(pipeline.dispatcher.cycle(finish_slow=False))
 
     def detect() -> None:
         """Run the engine over what the log holds now, delivering what each batch detected at once: under a
         steady stream of documents the runner can take many batches, and an alert must not wait for all of
         them (BENCHMARKS.md, Slack latency)."""
-        backlog = pipeline.runner.backlog()
+        backlog = pipeline.runner.backlog(limit=CYCLE_EVENTS)
 
         def after_batch(n: int) -> None:
             prog.advance(task, n)
@@ -250,7 +274,7 @@ def _cycle(
 
         with progress_bar() as prog:
             task = prog.add_task("detecting", total=backlog)
-            tallies.append(pipeline.runner.run_once(on_batch=after_batch))
+            tallies.append(pipeline.runner.run_once(on_batch=after_batch, limit=CYCLE_EVENTS))
 
     def on_source(result: Any) -> None:
         # A source is stored: detect and deliver its alerts now, not once the slowest feed has arrived or
@@ -283,11 +307,8 @@ def _cycle(
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
-    heartbeat.cycle(
-        datetime.now(UTC),
-        time.monotonic() - started,
-        [source_poll(s) for s in summary.sources],
-    )
+    behind = [s.origin for s in summary.behind] + (["engine"] if any(t.behind for t in tallies) else [])
+    heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, [source_poll(s) for s in summary.sources], behind)
     text = (
         f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
         f"{counted(summary.accepted, 'new document')}{edited(summary.editions, summary.editions_left_out)}, "
@@ -298,6 +319,18 @@ def _cycle(
         f"{counted(len(reported), 'event-time report')}{late} · "
         f"{delivery_summary(report, pipeline.dispatcher)}"
     )
+    # Catching up: the sources and the engine still behind, said on the summary line (what it reached) and kept in
+    # the heartbeat, so /healthz says "catching up" rather than "stale" (M1).
+    summary.catching_up = behind
+    if behind:
+        text += (
+            " · catching up: "
+            + ", ".join(
+                f"{shown_origin(s.origin)} at line {s.position[0]:,}" if s.position else shown_origin(s.origin)
+                for s in summary.behind
+            )
+            + (" (the engine has more in the log)" if "engine" in behind else "")
+        )
     t = report.tally
     quiet = not (
         summary.accepted

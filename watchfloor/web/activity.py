@@ -288,8 +288,10 @@ def record_cycle(
     cycles: int = 1,
     polled: Sequence[tuple[datetime, Sequence[SourcePoll]]] = (),
     sources: Collection[str] | None = None,
+    behind: Sequence[str] = (),
 ) -> None:
-    """Save finished pipeline cycles: when the last ended, how long it took, each successful poll's duration
+    """Save finished pipeline cycles (`behind`: what the last one left for the next, HeartbeatRecorder.cycle):
+    when the last ended, how long it took, each successful poll's duration
     (added to a running histogram per source, so poll durations survive restarts and reach a separate `serve`),
     and each source's health from `polled` (the cycles' polls in order, with when each cycle ended). `sources`:
     the origins configured now; the health of any other is forgotten (a mistyped path fixed in the config must not
@@ -300,7 +302,10 @@ def record_cycle(
     configured = _shown_origins(sources)
 
     def change(state: Mapping[str, Any]) -> dict[str, Any]:
-        return _with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), shown, configured)
+        return {
+            **_with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), shown, configured),
+            "behind": list(behind),
+        }
 
     _save(store, change)
 
@@ -388,10 +393,13 @@ class HeartbeatRecorder:
         self._last: tuple[datetime, float] | None = None
         self._cycles = 0
         self._saved = float("-inf")
+        self._behind: list[str] = []
 
-    def cycle(self, finished_at: datetime, seconds: float, polls: PollsArg) -> None:
-        """`polls`: each source polled in the cycle (SourcePoll, or origin -> seconds for a successful one)."""
+    def cycle(self, finished_at: datetime, seconds: float, polls: PollsArg, behind: Sequence[str] = ()) -> None:
+        """`polls`: each source polled in the cycle (SourcePoll, or origin -> seconds for a successful one); `behind`:
+        what the cycle left for the next (a backlog read a slice per cycle: /healthz says "catching up")."""
         got = _source_polls(polls)
+        self._behind = list(behind)
         self._polls.extend(got)
         if got:
             self._polled.append((finished_at, got))
@@ -404,7 +412,13 @@ class HeartbeatRecorder:
         if self._last is None:
             return
         record_cycle(
-            self.store, *self._last, self._polls, cycles=self._cycles, polled=self._polled, sources=self.sources
+            self.store,
+            *self._last,
+            self._polls,
+            cycles=self._cycles,
+            polled=self._polled,
+            sources=self.sources,
+            behind=self._behind,
         )
         self._polls, self._polled, self._last, self._cycles = [], [], None, 0
         self._saved = time.monotonic()
@@ -420,6 +434,7 @@ class Heartbeat:
     # (times ISO 8601)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_poll: dict[str, Any] = field(default_factory=dict)  # {"at", "polled": n, "failed": [origins]}
+    behind: tuple[str, ...] = ()  # what the last cycle left for the next: a backlog being read a slice per cycle
 
     def age(self, now: datetime) -> float | None:
         return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
@@ -447,6 +462,7 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         polls=dict(state.get("polls") or {}),
         sources=dict(state.get("sources") or {}),
         last_poll=dict(state.get("last_poll") or {}),
+        behind=tuple(state.get("behind") or ()),
     )
 
 

@@ -48,7 +48,9 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
     body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
     body["last_cycle_seconds"] = hb.seconds
-    body["pipeline"] = "no cycle recorded yet" if age is None else "running"
+    body["pipeline"] = "no cycle recorded yet" if age is None else "catching up" if hb.behind else "running"
+    if hb.behind:  # a backlog read a slice per cycle: busy, not stale (outside trial 18, M1)
+        body["catching_up"] = [redact_url(o) for o in hb.behind]
     body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
     failing = hb.failing(now)
     body["sources_failing"] = {
