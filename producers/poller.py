@@ -5,11 +5,12 @@ event time moves at those marks (stream_processors/engine/eventtime.py), so the 
 reads its sources never makes one source's items late for another's, and a replay of the log moves event
 time exactly as the live run did. A poll that brought nothing new writes one only every MARK_EVERY.
 
-A JSON Lines source is read from where its last poll stopped: the checkpoint `source:<path>` = {"offset", "line",
-"tail"} (producers/jsonl.JsonlPosition) is committed with the documents of the lines before it, and a file whose
-bytes before that offset changed (truncated, replaced, rewritten) is read from its start again, which adds only
-what is new (document ids are deterministic and the log skips known ids). A `bounded` poller (`run`'s) reads at most
-the source's `max_lines_per_poll` lines per poll and says the source is `behind`: a backlog is read a slice per poll.
+A JSON Lines source is read whole by `ingest` and `produce` (document ids are deterministic and the log skips known
+ids, so re-reading is idempotent). A `bounded` poller (`run`'s) reads it from where its last poll stopped: the
+checkpoint `source:<path>` = {"offset", "line", "tail"} (producers/jsonl.JsonlPosition) is committed with the
+documents of the lines before it, at most the source's `max_lines_per_poll` lines per poll, and the source is said
+to be `behind` while more is left: a backlog is read a slice per poll. A file whose bytes before the offset changed
+(truncated, replaced, rewritten) is read from its start again, which adds only what is new.
 A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
@@ -202,8 +203,8 @@ class SourcePoller:
         bounded: bool = False,
     ) -> None:
         self.store = store
-        # Whether a JSON Lines source reads at most its max_lines_per_poll lines per poll (a live `run`, which
-        # polls again at once while one is behind), or all it has (`ingest`, `produce`).
+        # Whether a JSON Lines source is read from its saved position, at most its max_lines_per_poll lines per poll
+        # (a live `run`, which polls again at once while one is behind), or whole (`ingest`, `produce`).
         self.bounded = bounded
         self.env = env  # where sources' credentials are read at each fetch (None: the process environment)
         self.sources = list(sources)
@@ -334,13 +335,14 @@ class SourcePoller:
         self._last_mark = now
 
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
-        """The file's lines after the position its last poll saved (at most its `max_lines_per_poll` when the poller
-        is `bounded`), committed with the position after them: the documents and the position move together, so a
-        crash or a stop reads neither a line twice nor none (a batch committed before the crash is read again and
-        adds nothing: ids are deterministic)."""
+        """A `bounded` poller (`run`'s): the file's lines after the position its last poll saved, at most its
+        `max_lines_per_poll`, committed with the position after them: the documents and the position move together,
+        so a crash or a stop reads neither a line twice nor none (a batch committed before the crash is read again
+        and adds nothing: ids are deterministic). Otherwise (`ingest`, `produce`) the whole file, as asked, which
+        says what the log holds already."""
         result = SourceResult(origin=source.path, kind="jsonl")
         name = checkpoint_name(source.path)
-        since = JsonlPosition.from_state(self.store.load_checkpoint(name).state)
+        since = JsonlPosition.from_state(self.store.load_checkpoint(name).state) if self.bounded else JsonlPosition()
         try:
             got = read_jsonl_slice(
                 source.path,
@@ -356,7 +358,11 @@ class SourcePoller:
             log.info("source %s: no longer the file read up to line %d: read from its start", source.path, since.line)
         # A read that fails part-way (a truncated .gz) commits every whole line read before the error, and keeps its
         # position: the next poll reads those lines again (which adds nothing) and says the error again.
-        saving = (name, Checkpoint(0, got.end.as_state())) if got.error is None and got.end != since else None
+        saving = (
+            (name, Checkpoint(0, got.end.as_state()))
+            if self.bounded and got.error is None and got.end != since
+            else None
+        )
         result.ingested = ingest(
             self.store, got.items, source.path, batch_size=self.batch_size, feed=_feed(source), checkpoint=saving
         )

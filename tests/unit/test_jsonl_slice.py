@@ -110,7 +110,9 @@ def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_
     marks = [e.event.payload["origins"] for e in store.read(0, types={EventType.CAUGHT_UP.value}, limit=100)]
     assert marks == [[str(path)]]
     assert SourcePoller(store, [source], bounded=True).poll_due().accepted == 0
-    # unbounded (`ingest`, `produce`): all that is new in one poll, from the same position
+    # unbounded (`ingest`, `produce`): the whole file, as before, which says what the log holds already
     with open(path, "ab") as f:
         f.write(lines(100, 30))
-    assert SourcePoller(store, [source]).poll_due().accepted == 30
+    whole = SourcePoller(store, [source]).poll_due()
+    assert (whole.accepted, whole.duplicates, whole.known_dead) == (30, 29, 1)
+    assert SourcePoller(store, [source], bounded=True).poll_due().accepted == 0  # run's position was not moved back
