@@ -152,7 +152,7 @@ class JsonlSource(_Strict):
     aggregator: bool = True
     # Lines a poll of `run` reads at most: a backlog (a backfill dropped in the inbox) is read a slice per poll, and
     # the other sources are polled, and alerts delivered, between the slices (producers/poller.py).
-    max_lines_per_poll: int = Field(default=5000, ge=1)
+    max_lines_per_poll: int = Field(default=1000, ge=1)
 
 
 class RssSource(_Strict):

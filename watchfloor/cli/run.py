@@ -246,7 +246,7 @@ def live_cycle(
     return done
 
 
-CYCLE_EVENTS = 5000
+CYCLE_EVENTS = 2000
 """Events the engine reads at most per pass of a cycle: a log with a backlog (documents ingested by `watchfloor
 ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
 
