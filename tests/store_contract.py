@@ -218,6 +218,7 @@ class StoreContract(LedgerContract):
         assert store.count(types=["alert", "signal"], after=2) == 2
         assert store.count(types=["signal"], after=4) == 0
         assert store.count(after=99) == 0
+        assert store.count(types=[], after=1) == 0
 
     def test_read_latest_read_ids_and_detections_of(self, store: Store) -> None:
         """`alerts list`'s reads: back from the head (newest first), by event id, and a detection by its alert id
