@@ -115,9 +115,12 @@ class Activity:
     detections: Counter[str] = field(default_factory=Counter)  # rule
     alerts: Counter[str] = field(default_factory=Counter)  # rule
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
-    # (delivery key, ch) -> (status, detail, at): `delivery` events name the delivery key, not the alert id
-    latest: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    # delivery key -> {channel: (status, detail, at)}, for the keys of the rows in `recent` only (what the page
+    # shows): `delivery` events name the delivery key, not the alert id, and follow their `alert` event in the log.
+    # Kept for every key ever delivered, it grew by one entry per alert for the life of `run --serve`.
+    latest: dict[str, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
     recent: deque[AlertRow] = field(default_factory=lambda: deque(maxlen=RECENT_ALERTS))
+    shown: Counter[str] = field(default_factory=Counter)  # delivery key -> rows of `recent` with it
     # detection or retraction event id (a delivery's key) -> when it was raised, epoch seconds (when recorded)
     raised: dict[str, float] = field(default_factory=dict)
     # detection -> delivered seconds, one per `sent` delivery event (its id is fixed by key and channel: one per row,
@@ -158,6 +161,8 @@ class Activity:
             det = p.get("detection") or {}
             self.alerts[str(det.get("rule", "?"))] += 1
             alert_id = str(p.get("id"))
+            if len(self.recent) == self.recent.maxlen:
+                self._forget(self.recent[0].key)  # the row the append below pushes out
             self.recent.append(
                 AlertRow(
                     id=alert_id,
@@ -173,12 +178,15 @@ class Activity:
                     first_seen=_fired_first_seen(det),
                 )
             )
+            self.shown[self.recent[-1].key] += 1
         elif ev.type == EventType.DELIVERY:
             channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
             self.deliveries[(channel, status)] += 1
-            self.latest[(str(p.get("alert_id")), channel)] = (status, str(p.get("detail", "")), str(p.get("at", "")))
+            key = str(p.get("alert_id"))
+            if key in self.shown:
+                self.latest.setdefault(key, {})[channel] = (status, str(p.get("detail", "")), str(p.get("at", "")))
             if status == "sent":
-                self._sent(str(p.get("alert_id")), channel, str(p.get("at", "")))
+                self._sent(key, channel, str(p.get("at", "")))
 
     def _sent(self, key: str, channel: str, at: str) -> None:
         try:
@@ -190,6 +198,13 @@ class Activity:
             self.latency.observe(sent - start)
         else:
             self.unraised.append((key, channel, sent))
+
+    def _forget(self, key: str) -> None:
+        """A row with delivery key `key` leaves `recent`: its deliveries go too when no other row shows them."""
+        self.shown[key] -= 1
+        if self.shown[key] <= 0:
+            del self.shown[key]
+            self.latest.pop(key, None)
 
 
 class ActivityView:
@@ -210,7 +225,7 @@ class ActivityView:
                     self.activity.apply(se)
             for row in self.activity.recent:
                 for ch in row.channels:
-                    got_status = self.activity.latest.get((row.key, ch))
+                    got_status = self.activity.latest.get(row.key, {}).get(ch)
                     if got_status is not None:
                         row.deliveries[ch] = got_status
             return self.activity
