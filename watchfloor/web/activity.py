@@ -182,11 +182,12 @@ class Activity:
         elif ev.type == EventType.DELIVERY:
             channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
             self.deliveries[(channel, status)] += 1
-            key = str(p.get("alert_id"))
-            if key in self.shown:
-                self.latest.setdefault(key, {})[channel] = (status, str(p.get("detail", "")), str(p.get("at", "")))
+            alert_key = str(p.get("alert_id"))
+            if alert_key in self.shown:
+                got = (status, str(p.get("detail", "")), str(p.get("at", "")))
+                self.latest.setdefault(alert_key, {})[channel] = got
             if status == "sent":
-                self._sent(key, channel, str(p.get("at", "")))
+                self._sent(alert_key, channel, str(p.get("at", "")))
 
     def _sent(self, key: str, channel: str, at: str) -> None:
         try:
