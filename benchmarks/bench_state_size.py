@@ -124,15 +124,18 @@ def changelog_run(eng: Engine, batches: list[list[Record]], layout: str) -> dict
     writes: list[float] = []  # CPU seconds of the state writes of each batch
     real = statecodec.encode
 
-    def encode(part: int, st: Any, lay: Any, groups: Any, hours: Any, limit: int, new_ids: Any = None) -> Any:
+    def encode(
+        part: int, st: Any, lay: Any, groups: Any, hours: Any, limit: int, new_ids: Any = None, **kw: Any
+    ) -> Any:
         t = time.process_time()
         if layout == "old":  # as the agent did: the whole state, unless it is the value the table holds
             raw = encode_state(st, part)
             got: Any = None
-            if raw != table.get(statecodec.head_key(part)):
-                got = statecodec.Write(raw, [], []), statecodec.Layout(whole=True)
+            own = statecodec.pointer_key(part)
+            if raw != table.get(own):
+                got = statecodec.Write(raw, [], [], own), statecodec.Layout(whole=True, key=own)
         else:
-            got = real(part, st, lay, groups, hours, limit, new_ids)
+            got = real(part, st, lay, groups, hours, limit, new_ids, **kw)
         writes[-1] += time.process_time() - t
         return got
 

@@ -454,32 +454,38 @@ class Correlate:
         self.out = outputs
         self.batch_within = batch_within
         self.audit = audit
-        # partition -> (the head this agent last wrote to the table, the state it holds, its records' layout): the
-        # next batch takes the state as it is instead of decoding it again, as long as the table still holds that
-        # head (a rebalance or a recovery that changed it restores from the table; every write has a new head).
-        self._written: dict[int, tuple[bytes, dict[str, Any], statecodec.Layout]] = {}
+        # partition -> (the head this agent last wrote or read, the partition's pointer then, the state it holds, its
+        # records' layout): the next batch takes the state as it is instead of decoding it again, as long as the
+        # table still holds that head and that pointer (a rebalance or a recovery that changed either restores
+        # from the table; every write has a new head and a new pointer).
+        self._written: dict[int, tuple[bytes | None, bytes | None, dict[str, Any], statecodec.Layout]] = {}
 
     def _load(self, part: int) -> tuple[dict[str, Any], statecodec.Layout]:
         """The state of `part` as the table holds it: a head and its records, or a whole state of the old layout."""
-        raw = self.table.get(statecodec.head_key(part))
-        if not raw:
+        pre, own = statecodec.prefix(part), statecodec.pointer_key(part)
+        keys = [k for k in self.table.keys() if isinstance(k, bytes) and (k.startswith(pre) or k == own)]
+        got = statecodec.read(part, [(k, self.table.get(k)) for k in keys])
+        if got is None:
             return self.pc.new_state(), statecodec.Layout()
-        head, whole = statecodec.decode_head(raw, part)
-        if whole is not None:
-            return self.pc.restore(whole), statecodec.Layout(whole=True)
-        assert head is not None
-        pre = statecodec.prefix(part)
-        keys = [k for k in self.table.keys() if isinstance(k, bytes) and k.startswith(pre)]
-        st, lay = statecodec.assemble(part, head, ((k, self.table.get(k)) for k in keys))
+        st, lay = got
         return self.pc.restore(st), lay
 
-    def _current(self, part: int, raw: bytes | None) -> tuple[dict[str, Any], statecodec.Layout]:
-        """The state of `part` whose head is `raw`: the one in memory if it is what was last written (taken out
-        of the cache: the batch changes it in place, and a batch that fails leaves no trace)."""
+    def _current(self, part: int) -> tuple[dict[str, Any], statecodec.Layout]:
+        """The state of `part`: the one in memory if the table still holds the head and the pointer it was last
+        written or read with (taken out of the cache: the batch changes it in place, and a batch that fails leaves
+        no trace); else read from the table."""
         kept = self._written.pop(part, None)
-        if kept is not None and raw is not None and kept[0] == raw:
-            return kept[1], kept[2]
+        if kept is not None and kept[3].key is not None:
+            head, ptr, st, lay = kept
+            if self.table.get(lay.key) == head and self.table.get(statecodec.pointer_key(part)) == ptr:
+                return st, lay
         return self._load(part)
+
+    def _keep(self, part: int, st: dict[str, Any], lay: statecodec.Layout) -> None:
+        """The state the table now holds for `part`, kept for the next batch (``_current``)."""
+        if lay.key is not None:
+            ptr = self.table.get(statecodec.pointer_key(part))
+            self._written[part] = (self.table.get(lay.key), ptr, st, lay)
 
     def _one(
         self, st: dict[str, Any], ev: Event, part: int, origin: Any, groups: set[str] | None = None
@@ -547,6 +553,7 @@ class Correlate:
         layouts: dict[int, statecodec.Layout] = {}
         touched: dict[int, _Touched] = {}
         last: dict[int, Any] = {}  # partition -> its last event in the batch
+        upto: dict[int, int] = {}  # partition -> the highest offset of the batch: its head's position (statecodec)
         applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
         pending = []
         for event in events:
@@ -554,11 +561,12 @@ class Correlate:
             part = msg.partition
             origin = record_origin(msg.topic, part, msg.offset)
             if part not in states:
-                states[part], layouts[part] = self._current(part, self.table.get(statecodec.head_key(part)))
+                states[part], layouts[part] = self._current(part)
                 touched[part] = _Touched()
                 applied[part] = []
             st = states[part]
             last[part] = event
+            upto[part] = max(upto.get(part, -1), msg.offset)
             at = _record_time(msg)
             try:
                 ev = decode_event(event.value)
@@ -602,25 +610,28 @@ class Correlate:
             try:
                 if self.audit:
                     self._audit(part, st, lay, t)
-                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES, t.ids)
+                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES, t.ids, at=upto[part])
             except statecodec.RecordTooLarge as e:
                 raise _too_large(part, e) from None
             if got is None:
-                self._written[part] = (self.table.get(statecodec.head_key(part)), st, lay)
+                self._keep(part, st, lay)
                 if self.audit:
                     self._audit_restore(part, st)
                 continue
             w, new_lay = got
             # The head first: it carries the batch's changes, so any prefix of these records that reaches the
-            # changelog restores this batch's state (statecodec).
+            # changelog restores this batch's state; under its position, so that a zombie's late head cannot
+            # replace it (statecodec).
             with as_current_event(last[part]):
-                self.table[statecodec.head_key(part)] = w.head
+                self.table[w.key] = w.head
                 for k, v in w.puts:
                     self.table[k] = v
                 for k in w.deletes:
                     if k in self.table:
                         del self.table[k]  # a tombstone in the changelog
-            self._written[part] = (w.head, st, new_lay)
+                if w.pointer is not None:
+                    self.table[statecodec.pointer_key(part)] = w.pointer
+            self._keep(part, st, new_lay)
             if self.audit:
                 self._audit_restore(part, st)
             if log.isEnabledFor(logging.DEBUG):

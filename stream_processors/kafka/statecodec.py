@@ -8,9 +8,13 @@ written as many table values so that a batch writes what it changed, not the who
   signal, and a sweep visits each group on its own), so each is a value of its own.
 * ``b"<part>/d/<hour>"``: the applied-signal ids (``done``: id -> effective time) of one hour of effective
   time. New ids fall in recent hours, and pruning drops the oldest hours whole.
-* ``b"<part>"``: the head: everything partition-wide (watermarks ``src``/``low``, ``seen``, the correlator's
-  ``wm``/``xp``/``xc``/``et``/``v``), a sequence number, and ``redo``: the new value of every group and hour
-  the batch changed (null: deleted). The sweep heap ``cs["q"]`` is not written: each group holds the due time
+* ``b"<part>/h/<position>"``: the head: everything partition-wide (watermarks ``src``/``low``, ``seen``, the
+  correlator's ``wm``/``xp``/``xc``/``et``/``v``), a sequence number, the position (the highest correlate offset
+  of the partition its state has taken in), and ``redo``: the new value of every group and hour the batch changed
+  (null: deleted). Each write puts the head under its position's key and tombstones the head it replaces.
+* ``b"<part>"``: a pointer (``MOVED`` + the newest head's position and sequence number). An older worker refuses
+  it (not a state it knows) instead of starting the partition over; this agent reads it only to tell whether the
+  table still holds what it wrote last. The sweep heap ``cs["q"]`` is not written: each group holds the due time
   of its live heap entry (``q``), and the heap is rebuilt from those (``heap_of``): the sweep skips every other
   entry, so the rebuilt heap pops the same groups in the same order.
 
@@ -21,8 +25,18 @@ batch, and the group and hour records after it only repeat it. So a partition's 
 as when it was one record. A restore marks the head's redo keys for writing again (their records may be
 missing). The cost is the changed records written twice (in the head and under their own keys).
 
-The old layout (the whole state in the head's key: plain JSON starting with ``{``, or ``b"z"`` + zlib) is
-still read (``decode_head`` returns it whole); the agent writes it out in this layout at its next write.
+Why a head per position (review13 F7): a worker that lost the partition but still writes (a zombie: no Kafka
+transactions fence it) may land its head AFTER the new owner's later head. Under one key it replaced the newer
+head, and the restore mixed the zombie's batch with the new owner's later records that the older head's redo does
+not cover. Under position keys the late head only brings back an older key: the restore takes the head of the
+highest position (``read``), whose redo covers the records of its own batch, and tombstones the others at the
+next write. Positions grow with the input, not with the writer: the new owner re-reading records already taken in
+keeps the restored position, and a zombie that redid the same batch from the same state wrote the same head.
+
+The layouts before are still read (``read``): a head under ``b"<part>"`` (no position yet: 0), or the whole state
+in that key (plain JSON starting with ``{``, or ``b"z"`` + zlib); the agent writes it out in this layout at its
+next write (the pointer replaces it). A head under a position key wins over either (an older worker still
+writing).
 
 Pure: no Faust, no Kafka (import-linter), tests/unit/test_statecodec.py.
 """
@@ -38,16 +52,31 @@ from typing import Any
 import orjson
 
 HEAD = b"h"  # a head record: zlib-compressed JSON
+MOVED = b"m"  # the pointer under b"<part>": JSON {"o": position, "n": sequence} (not compressed)
 PART = b"y"  # a group or hour record: zlib-compressed JSON
 OLD_ZLIB = b"z"  # the whole state, zlib-compressed (workers before this layout)
 ZLIB_LEVEL = 1  # ~3x smaller on news rules' state; level 6 is ~14 % smaller for 2.5-3x the CPU (BENCHMARKS.md)
 DONE_BUCKET_S = 3600  # the applied ids of one hour of effective time per record
-FORMAT = 2
+FORMAT = 3  # 3: heads under their position (2: under b"<part>", no position)
 NEG_INF = float("-inf")
 
 
-def head_key(part: int) -> bytes:
+def head_key(part: int, pos: int) -> bytes:
+    """Where the head of the state at input position `pos` is written."""
+    return f"{part}/h/{pos}".encode()
+
+
+def pointer_key(part: int) -> bytes:
+    """The partition's own key: the pointer, or (layouts before) its head or whole state."""
     return str(part).encode()
+
+
+def pointer(pos: int, seq: int) -> bytes:
+    return MOVED + orjson.dumps({"o": pos, "n": seq})
+
+
+def is_head_key(part: int, key: bytes) -> bool:
+    return key.startswith(f"{part}/h/".encode())
 
 
 def prefix(part: int) -> bytes:
@@ -140,6 +169,9 @@ class Layout:
     what a batch changed), the head's sequence number, and the keys to write again (a restore's redo)."""
 
     seq: int = 0
+    pos: int = 0  # the input position of the head (the highest offset taken in; 0 before any, or unknown)
+    key: bytes | None = None  # where the head was read or written (None: no head)
+    stale: set[bytes] = field(default_factory=set)  # heads of lower positions found by a restore: tombstoned
     groups: dict[str, bytes] = field(default_factory=dict)
     hour_ids: dict[int, dict[str, float]] = field(default_factory=dict)  # hour -> its applied ids
     hour_json: dict[int, bytes] = field(default_factory=dict)
@@ -150,16 +182,19 @@ class Layout:
 
 @dataclass
 class Write:
-    """One batch's records for a partition, in the order they go to the table: the head first."""
+    """One batch's records for a partition, in the order they go to the table: the head (under `key`) first, the
+    records put, the tombstones (of records and of the heads replaced), then the `pointer` (under b"<part>")."""
 
     head: bytes
     puts: list[tuple[bytes, bytes]]
     deletes: list[bytes]
+    key: bytes = b""
+    pointer: bytes | None = None
 
 
 def decode_head(raw: bytes, part: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(head, None) for this layout's head; (None, whole state) for the old layout."""
-    key = head_key(part)
+    """(head, None) for a head; (None, whole state) for the oldest layout (the whole state under b"<part>")."""
+    key = pointer_key(part)
     if raw[:1] == HEAD:
         head: dict[str, Any] = unpack(raw, HEAD, key)
         return head, None
@@ -172,13 +207,54 @@ def decode_head(raw: bytes, part: int) -> tuple[dict[str, Any] | None, dict[str,
     )
 
 
+def read(part: int, items: Iterable[tuple[bytes, bytes | None]]) -> tuple[dict[str, Any], Layout] | None:
+    """A partition's state from its records (key, value: any order, other partitions' keys ignored): the head of
+    the highest position with the other records (``assemble``), the heads of lower positions marked stale (a
+    zombie's late head, or one a crash kept from its tombstone); else the head or whole state of the layouts
+    before under b"<part>"; None when there is no head."""
+    own, h_pre, pre = pointer_key(part), f"{part}/h/".encode(), prefix(part)
+    heads: dict[int, tuple[bytes, bytes]] = {}
+    old: bytes | None = None
+    rest: list[tuple[bytes, bytes]] = []
+    for k, v in items:
+        if v is None:
+            continue
+        if k == own:
+            old = v
+        elif k.startswith(h_pre):
+            try:
+                heads[int(k[len(h_pre) :])] = (k, v)
+            except ValueError:
+                raise StateFormatError(f"table key {k!r}: a head key whose position is not a number") from None
+        elif k.startswith(pre):
+            rest.append((k, v))
+    if heads:
+        pos = max(heads)
+        key, raw = heads[pos]
+        st, lay = assemble(part, unpack(raw, HEAD, key), rest)
+        lay.pos, lay.key, lay.stale = pos, key, {k for p, (k, _v) in heads.items() if p != pos}
+        return st, lay
+    if old is None:
+        return None
+    if old[:1] == MOVED:
+        raise StateFormatError(f"correlate partition {part}: its pointer {old!r} is in the table but no head is")
+    head, whole = decode_head(old, part)
+    if whole is not None:
+        return whole, Layout(whole=True, key=own)
+    assert head is not None
+    st, lay = assemble(part, head, rest)
+    lay.key = own
+    return st, lay
+
+
 def assemble(part: int, head: dict[str, Any], records: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, Any], Layout]:
     """A partition's state from its head and its other records (key, value: any order, other partitions' keys
     ignored), the head's redo applied over them; and the layout read (the redo's keys to write again)."""
     pre = prefix(part)
     values: dict[bytes, Any] = {}
+    h_pre = pre + b"h/"
     for k, v in records:
-        if k.startswith(pre) and v is not None:
+        if k.startswith(pre) and v is not None and not k.startswith(h_pre):
             values[k] = unpack(v, PART, k)
     for k_str, v in head.get("redo", {}).items():
         k = k_str.encode()
@@ -216,11 +292,13 @@ def encode(
     hours: Iterable[int] | None,
     limit: int,
     new_ids: Iterable[str] | None = None,
+    at: int | None = None,
 ) -> tuple[Write, Layout] | None:
     """The records of `st` that changed against `lay`: among `groups` and `hours` (the candidates the batch
     may have changed; None: all), those whose JSON differs, plus the head. `new_ids`: every applied id added
     since `lay` (an hour is then what `lay` holds of it, less the ids pruned since, plus these; without them
-    the applied ids are scanned). None when nothing changed and there is nothing to write again. Raises
+    the applied ids are scanned). `at`: the highest input offset the batch took in (the head's position is the
+    highest of it and `lay`'s). None when nothing changed and there is nothing to write again. Raises
     RecordTooLarge for a record over `limit` bytes (nothing is written)."""
     cs_groups: dict[str, dict[str, Any]] = st["cs"]["g"]
     if lay.whole:
@@ -289,7 +367,7 @@ def encode(
             if ids:
                 new_hours[b], new_hour_json[b] = ids, hour_json(ids)
     head_json = orjson.dumps(head_of(st))
-    if not changed and head_json == lay.head_json and not lay.whole:
+    if not changed and head_json == lay.head_json and not lay.whole and not lay.stale:
         return None
     puts: list[tuple[bytes, bytes]] = []
     deletes: list[bytes] = []
@@ -302,12 +380,19 @@ def encode(
             raise RecordTooLarge(k.decode(errors="replace"), len(rec), len(v), 1)
         puts.append((k, rec))
     seq = lay.seq + 1
+    pos = lay.pos if at is None else max(lay.pos, at)
+    key = head_key(part, pos)
     redo = {k.decode(): (None if v is None else orjson.Fragment(v)) for k, v in sorted(changed.items())}
-    head_plain = orjson.dumps({"f": FORMAT, "n": seq, "st": orjson.Fragment(head_json), "redo": redo})
+    head_plain = orjson.dumps({"f": FORMAT, "n": seq, "o": pos, "st": orjson.Fragment(head_json), "redo": redo})
     head = pack(head_plain, HEAD)
     if len(head) > limit:
         raise RecordTooLarge(str(part), len(head), len(head_plain), len(changed))
-    return Write(head, puts, deletes), Layout(seq, new_groups, new_hours, new_hour_json, head_json=head_json)
+    # The heads replaced are tombstoned after the records (a prefix that ends before them leaves two heads: the
+    # higher position wins). The key b"<part>" of a layout before is not tombstoned: the pointer replaces its value.
+    replaced = lay.stale | ({lay.key} if lay.key is not None and is_head_key(part, lay.key) else set())
+    deletes += sorted(replaced - {key})
+    new_lay = Layout(seq, pos, key, set(), new_groups, new_hours, new_hour_json, head_json=head_json)
+    return Write(head, puts, deletes, key, pointer(pos, seq)), new_lay
 
 
 class RecordTooLarge(ValueError):

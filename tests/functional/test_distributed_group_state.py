@@ -41,6 +41,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
 )
 from watchfloor.schemas.events import Document
 from watchfloor.schemas.topics import TopicNames as Topics
+from watchfloor.stream_processors.kafka import statecodec
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -95,7 +96,8 @@ def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes
     assert written_bytes * 20 < state_bytes, (written_bytes, state_bytes, len(written))
     groups = [k for k in table if b"/g/harbour-" in k]
     assert len(groups) == RULES, sorted(table)[:10]  # a record per group, not one per partition
-    assert all(table[k].startswith(b"h") for k in (b"0", b"1", b"2"))
+    assert all(table[k].startswith(statecodec.MOVED) for k in (b"0", b"1", b"2"))  # the pointers
+    assert all(sum(statecodec.is_head_key(p, k) for k in table) == 1 for p in range(3))  # one head each
 
     # A restart (in-memory table store): the state comes back from the changelog's records; the harbour
     # observations it holds are what the closer completes.
@@ -140,6 +142,7 @@ def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_p
     eq.settle(cluster)
     assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected_all))
     table = newest(changelog(cluster.bootstrap, topic))
-    assert all(table[k].startswith(b"h") for k in (b"0", b"1", b"2"))  # the old values replaced by heads
+    assert all(table[k].startswith(statecodec.MOVED) for k in (b"0", b"1", b"2"))  # old values replaced
+    assert all(sum(statecodec.is_head_key(p, k) for k in table) == 1 for p in range(3))  # by a head each
     assert len([k for k in table if b"/g/harbour-" in k]) == RULES  # written out per group
     assert new.alive()

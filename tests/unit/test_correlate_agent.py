@@ -16,7 +16,7 @@ from watchfloor.schemas.events import Event, signal_event, watermark_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
-from watchfloor.stream_processors.kafka import agents
+from watchfloor.stream_processors.kafka import agents, statecodec
 from watchfloor.stream_processors.kafka.agents import Correlate, StateTooLarge, decode_state
 from watchfloor.stream_processors.kafka.codec import origin_header, parse_origin
 from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
@@ -86,7 +86,7 @@ def states_of(eng: Engine, table: dict[bytes, bytes]) -> dict[int, Any]:
 
 def parts_of(table: dict[bytes, bytes]) -> dict[bytes, bytes]:
     """The group and hour records (the heads differ by what they carry again after a reload)."""
-    return {k: v for k, v in table.items() if b"/" in k}
+    return {k: v for k, v in table.items() if b"/" in k and not statecodec.is_head_key(int(k.split(b"/")[0]), k)}
 
 
 def run(agents: list[Correlate], cut: list[list[Record]], between: Any = None) -> None:
@@ -155,11 +155,24 @@ def test_a_table_value_changed_behind_the_agents_back_is_the_state_it_takes() ->
     assert states_of(eng, kept_table) == states_of(eng, fresh_table)
 
 
-@pytest.mark.parametrize("old", ["plain", "zlib"])
+def to_unfenced(table: dict[bytes, bytes]) -> None:
+    """`table` as workers before heads had positions wrote it: each partition's head (format 2: no position) under
+    the partition's key, the group and hour records as they are."""
+    for p in range(PARTS):
+        heads = sorted((int(k.split(b"/")[2]), k) for k in table if statecodec.is_head_key(p, k))
+        head = statecodec.unpack(table[heads[-1][1]], statecodec.HEAD, heads[-1][1])
+        del head["o"]
+        table[str(p).encode()] = statecodec.pack(orjson.dumps({**head, "f": 2}), statecodec.HEAD)
+        for _pos, k in heads:
+            del table[k]
+
+
+@pytest.mark.parametrize("old", ["plain", "zlib", "head"])
 def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: str) -> None:
     """Workers before the per-group layout kept a partition's whole state in one value under the partition's key
-    (plain JSON, first byte "{", or "z" + zlib): read as it is, the run goes on as if nothing had changed, and the
-    next write puts it in the new layout (the old value replaced by a head)."""
+    (plain JSON, first byte "{", or "z" + zlib), and workers before heads had positions kept the head there ("head"):
+    read as it is, the run goes on as if nothing had changed, and the next write puts it in the new layout (a head
+    under its position, the old value replaced by a pointer)."""
     eng = engine()
     names = TopicNames("t")
     cut = batches(eng, names)
@@ -167,12 +180,15 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
     ref_table: dict[bytes, bytes] = {}
     ref_out = Outputs(names)
     run([correlate_agent(ref_table, PartitionCorrelator(eng, PARTS), ref_out)], cut)
-    assert all(v[:1] in (b"h", b"y") for v in ref_table.values())
+    assert all(v[:1] in (b"h", b"y") for k, v in ref_table.items() if b"/" in k)
+    assert all(ref_table[str(p).encode()][:1] == statecodec.MOVED for p in range(PARTS))  # the pointers
     assert any(b"/g/" in k for k in ref_table) and any(b"/d/" in k for k in ref_table)
 
     def to_old(table: dict[bytes, bytes]) -> Any:
         def after(i: int) -> None:
-            if i == len(cut) // 2:  # the upgrade: the values so far are an older worker's
+            if i == len(cut) // 2 and old == "head":
+                to_unfenced(table)
+            elif i == len(cut) // 2:  # the upgrade: the values so far are an older worker's
                 states = states_of(eng, table)
                 table.clear()
                 for p, st in states.items():
@@ -186,7 +202,8 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
     run([correlate_agent(table, pc, out, audit=True) for _ in range(2)], cut, to_old(table))
     assert out.sent == ref_out.sent
     assert states_of(eng, table) == states_of(eng, ref_table)
-    assert all(v[:1] in (b"h", b"y") for v in table.values())
+    assert all(v[:1] in (b"h", b"y") for k, v in table.items() if b"/" in k)
+    assert all(table[str(p).encode()][:1] == statecodec.MOVED for p in range(PARTS))  # the old values replaced
 
 
 def test_the_records_a_batch_may_have_changed_are_all_written() -> None:
@@ -286,3 +303,27 @@ def test_a_correlator_bug_leaves_no_trace_of_its_record_in_the_records_written()
     assert [s for s in out.sent if s[0] == names.detections] == [s for s in ref_out.sent if s[0] == names.detections]
     assert states_of(eng, table) == states_of(eng, ref_table)
     assert parts_of(table) == parts_of(ref_table)
+
+
+def test_an_agent_whose_head_came_back_after_another_writer_reads_the_table_again() -> None:
+    """Two agents taking turns: each finds its own last head back in the table (the tombstone the other wrote for
+    it missed: compacted away while a memory store kept the key), but not its pointer, so it reads the table
+    rather than going on from the state it kept."""
+    eng = engine()
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    ref_out, ref_table = Outputs(names), {}  # type: ignore[var-annotated]
+    run([correlate_agent(ref_table, PartitionCorrelator(eng, PARTS), ref_out)], cut)
+
+    table: dict[bytes, bytes] = {}
+    written: dict[bytes, bytes] = {}
+
+    def heads_back(i: int) -> None:
+        written.update((k, v) for k, v in table.items() if b"/h/" in k)
+        table.update(written)
+
+    out = Outputs(names)
+    pc = PartitionCorrelator(eng, PARTS)
+    run([correlate_agent(table, pc, out) for _ in range(2)], cut, heads_back)
+    assert out.sent == ref_out.sent
+    assert states_of(eng, table) == states_of(eng, ref_table)

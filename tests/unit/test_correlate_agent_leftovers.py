@@ -101,12 +101,29 @@ def test_deleted_records_that_come_back_change_no_detection(pack: str, tmp_path:
     assert detections(out, names) == want
 
 
+def is_record(k: bytes) -> bool:
+    """A group or hour record ("<part>/g/..." or "<part>/d/..."; not a head, not a partition's pointer)."""
+    return k.split(b"/", 2)[1:2] in ([b"g"], [b"d"])
+
+
+def heads_in(table: dict[bytes, bytes]) -> int:
+    """The most head records any partition has in the table (a late head under its own key makes two)."""
+    return max(sum(1 for k in table if k.startswith(f"{p}/h/".encode())) for p in range(PARTS))
+
+
 def with_zombie(
-    eng: Engine, cut: list[list[Record]], names: TopicNames, j: int, lag: int, head: bool = False
+    eng: Engine,
+    cut: list[list[Record]],
+    names: TopicNames,
+    j: int,
+    lag: int,
+    head: bool = False,
+    heads: list[int] | None = None,
 ) -> list[bytes]:
     """The detections when an old owner takes batch j from the same table as the new owner and writes its group and
-    hour records (and tombstones; with `head`, its head too) `lag` batches later, over what the new owner wrote
-    since."""
+    hour records (and tombstones; with `head`, its head, its pointer and the tombstone of the head it replaced too)
+    `lag` batches later, over what the new owner wrote since. `heads` gets the most heads a partition has in the
+    table once they landed."""
     table: dict[bytes, bytes] = {}
     out = Outputs(names)
     pc = PartitionCorrelator(eng, PARTS)
@@ -117,14 +134,16 @@ def with_zombie(
             if i == j:
                 theirs = dict(table)
                 await Correlate(theirs, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01).process(b)
-                late = {k: v for k, v in theirs.items() if (head or b"/" in k) and table.get(k) != v}
-                late |= {k: None for k in table if b"/" in k and k not in theirs}
+                late = {k: v for k, v in theirs.items() if (head or is_record(k)) and table.get(k) != v}
+                late |= {k: None for k in table if (head or is_record(k)) and k not in theirs}
             if i == j + lag:
                 for k, v in late.items():
                     if v is None:
                         table.pop(k, None)
                     else:
                         table[k] = v
+                if heads is not None:
+                    heads.append(heads_in(table))
             await Correlate(table, pc, out, batch_within=0.01).process(b)  # restores at every batch
 
     asyncio.run(go())
@@ -141,12 +160,18 @@ def test_a_zombie_writers_group_and_hour_records_landing_late_change_no_detectio
         assert with_zombie(eng, cut, names, j, lag) == want, f"zombie batch {j}"
 
 
-@pytest.mark.xfail(strict=True, reason="a zombie's head landing after the new owner's later head: fencing needed")
-def test_a_zombie_writers_head_landing_after_a_later_head_mixes_two_batches(tmp_path: Path) -> None:
-    """The known limit (docs/architecture.md): the restore takes the zombie's head (batch j) with the new owner's
-    records of batch j+1 that its redo does not cover, and j+1's records are committed, never read again."""
+@pytest.mark.parametrize("lag", [1, 2, 3])
+def test_a_zombie_writers_head_landing_after_a_later_head_changes_no_detection(lag: int, tmp_path: Path) -> None:
+    """Heads are written under their input position (statecodec): the zombie's head of batch j lands under its
+    own key, next to the new owner's later head, and the restore takes the head of the highest position (whose redo
+    covers its batch's records), the other tombstoned. Under one key (the head under b"<part>", before) it replaced
+    the newer head, and the restore mixed batch j with the new owner's records of batch j+1, committed and never
+    read again (at a lag of 2 batches, 14 of the 16 batches j tried gave other detections)."""
     eng = short_windows(tmp_path)
     names = TopicNames("t")
     cut = batches(eng, names)
     want = reference(eng, cut, names)
-    assert all(with_zombie(eng, cut, names, j, 2, head=True) == want for j in range(2, len(cut) - 3, 2))
+    heads: list[int] = []
+    for j in range(2, len(cut) - lag - 1, 2):
+        assert with_zombie(eng, cut, names, j, lag, head=True, heads=heads) == want, f"zombie batch {j}"
+    assert lag == 1 or max(heads) == 2  # the late head is in the table beside the newer one (lag 1: the same head)

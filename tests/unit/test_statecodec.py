@@ -30,7 +30,9 @@ def state(groups: int = 20, per: int = 5) -> dict[str, Any]:
 
 
 def put(table: dict[bytes, bytes], part: int, w: sc.Write, upto: int | None = None) -> None:
-    ops: list[tuple[bytes, bytes | None]] = [(sc.head_key(part), w.head), *w.puts, *((k, None) for k in w.deletes)]
+    ops: list[tuple[bytes, bytes | None]] = [(w.key, w.head), *w.puts, *((k, None) for k in w.deletes)]
+    if w.pointer is not None:
+        ops.append((sc.pointer_key(part), w.pointer))
     for k, v in ops[:upto]:
         if v is None:
             table.pop(k, None)
@@ -39,9 +41,14 @@ def put(table: dict[bytes, bytes], part: int, w: sc.Write, upto: int | None = No
 
 
 def read(table: dict[bytes, bytes], part: int) -> tuple[dict[str, Any], sc.Layout]:
-    head, whole = sc.decode_head(table[sc.head_key(part)], part)
-    assert head is not None and whole is None
-    return sc.assemble(part, head, table.items())
+    got = sc.read(part, table.items())
+    assert got is not None and not got[1].whole
+    return got
+
+
+def records(table: dict[bytes, bytes], part: int) -> dict[bytes, bytes]:
+    """The group and hour records (not the heads, not the pointer)."""
+    return {k: v for k, v in table.items() if k.startswith(sc.prefix(part)) and not sc.is_head_key(part, k)}
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -128,7 +135,7 @@ def test_a_crash_after_any_prefix_of_a_batchs_records_restores_that_batch_or_the
     assert {k for k in table if k.startswith(b"2/")} == {k for k in table if k.startswith(b"2/")} - set(w.deletes)
     full: dict[bytes, bytes] = dict(base)
     put(full, 2, w)
-    assert {k: v for k, v in table.items() if b"/" in k} == {k: v for k, v in full.items() if b"/" in k}
+    assert records(table, 2) == records(full, 2)
 
 
 def test_due_before_finds_exactly_the_entries_a_sweep_pops() -> None:
@@ -193,3 +200,46 @@ def test_hours_from_the_ids_applied_since_equal_hours_from_a_scan() -> None:
     put(table, 0, _w)
     put(table, 0, fast[0])
     assert read(table, 0)[0]["done"] == st["done"]
+
+
+def test_the_head_of_the_highest_position_is_read_and_the_others_are_tombstoned_at_the_next_write() -> None:
+    """A zombie's head landing late comes back under its own (lower) position: the restore takes the newer head
+    with its records, and the next write tombstones the older one. The head's position is the highest input offset
+    taken in, never lower than the head it follows (a new owner re-reading records already taken in)."""
+    st = state()
+    w1, lay1 = sc.encode(1, st, sc.Layout(), None, None, LIMIT, at=40) or pytest.fail("nothing written")
+    assert w1.key == sc.head_key(1, 40) == b"1/h/40" and w1.pointer is not None
+    table: dict[bytes, bytes] = {}
+    put(table, 1, w1)
+    st["cs"]["g"]["det-2\x1fplace=harbour 2"]["n"] = 3
+    w2, _lay2 = sc.encode(1, st, lay1, {"det-2\x1fplace=harbour 2"}, set(), LIMIT, at=55) or pytest.fail("nothing")
+    assert w2.key == b"1/h/55" and sc.head_key(1, 40) in w2.deletes  # the head it replaces
+    put(table, 1, w2)
+    after = orjson.loads(orjson.dumps(st))
+    table[w1.key] = w1.head  # the zombie's head of position 40, late
+    table[sc.pointer_key(1)] = w1.pointer  # and its pointer
+    back, lay = read(table, 1)
+    assert same(back, after) and lay.pos == 55 and lay.key == w2.key and lay.stale == {w1.key}
+    w3, lay3 = sc.encode(1, back, lay, set(), set(), LIMIT, at=50) or pytest.fail("a stale head to tombstone")
+    assert w3.key == b"1/h/55" and w1.key in w3.deletes and w3.key not in w3.deletes and lay3.pos == 55
+    put(table, 1, w3)
+    assert [k for k in table if sc.is_head_key(1, k)] == [b"1/h/55"]
+    assert same(read(table, 1)[0], after)
+
+
+def test_a_head_under_a_position_wins_over_a_value_of_a_layout_before() -> None:
+    """An older worker still writing its head (or whole state) under the partition's key is not read once a head
+    has a position; and a pointer whose heads are all missing is refused, not read as an empty partition."""
+    st = state()
+    w, _lay = sc.encode(0, st, sc.Layout(), None, None, LIMIT, at=7) or pytest.fail("nothing written")
+    table: dict[bytes, bytes] = {}
+    put(table, 0, w)
+    table[sc.pointer_key(0)] = orjson.dumps(state(groups=1))  # an older worker's whole state, late
+    back, lay = read(table, 0)
+    assert same(back, st) and lay.key == w.key
+    with pytest.raises(sc.StateFormatError, match="neither a head, JSON nor zlib"):  # as an older worker reads it
+        sc.decode_head(w.pointer or b"", 0)
+    del table[w.key]
+    table[sc.pointer_key(0)] = w.pointer or b""
+    with pytest.raises(sc.StateFormatError, match=r"correlate partition 0: its pointer .* no head is"):
+        sc.read(0, table.items())
