@@ -7,6 +7,8 @@ worker subprocesses.
   records produced, against the state's size), where the whole partition was rewritten before.
 * An upgrade: a changelog that workers before this layout wrote (the whole partition in one value) is read by a
   new worker, which goes on with the embedded runner's detections and writes the new layout.
+* A zombie's late heads (review13 F7): heads written again after the worker's later heads change no detection
+  (heads are kept under their input position; the restore takes the highest).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 
 import tests.functional.test_distributed_equivalence as eq
 from tests.fixtures.harbour_state import (
+    FILLER,
     START,
     changelog,
     changelog_ends,
@@ -59,6 +63,13 @@ def lighthouse() -> Document:
     d = doc(500, "Lighthouse out", "The lighthouse went dark at dawn.")
     assert d.published_at > START + timedelta(minutes=10 * 40)
     return d
+
+
+def closer_again() -> Document:
+    """After the closer: a harbour report and "strike ended" again (the harbour rules have fired already)."""
+    return doc(
+        FILLER + 1, "Dockers out again", "Word came that the strike ended, then a new one began. Harbour cranes idle."
+    )
 
 
 def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes_little(
@@ -146,3 +157,64 @@ def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_p
     assert all(sum(statecodec.is_head_key(p, k) for k in table) == 1 for p in range(3))  # by a head each
     assert len([k for k in table if b"/g/harbour-" in k]) == RULES  # written out per group
     assert new.alive()
+
+
+def test_a_zombies_head_landing_after_the_owners_later_head_changes_no_detection(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: Any,
+    tmp_path: Path,
+) -> None:
+    """review13 F7 on the real changelog: each partition's head as of the first documents (and its pointer) is
+    written again after the worker's later heads, as a worker that lost its partitions but still writes would
+    land it (no transactions fence it). The restarted worker restores from the changelog, takes the head of the
+    highest position, goes on with the embedded runner's detections, and tombstones the late heads. (With the head
+    under the partition's key, before, the late head replaced the newer one: its redo put the harbour groups back
+    as they were before the closer, and a second "strike ended" raised them all again: 404 alerts for 216.)"""
+    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
+    expected_first = embedded_detections(first)
+    expected_closed = embedded_detections([*first, closer()])
+    expected_all = embedded_detections([*first, closer(), closer_again()])
+    assert len(expected_all) == len(expected_closed) == len(expected_first) + RULES  # fired once, not again
+    documents = Topics(cluster.prefix).documents
+    topic = changelog_topic(cluster)
+
+    w1 = cluster.worker("w1").start()
+    cluster.wait("the worker to own the documents partitions", lambda: shared([w1], documents))
+    publish(cluster, first)
+    wait_alerts(cluster, expected_first)
+    eq.settle(cluster)
+    early = newest(changelog(cluster.bootstrap, topic))
+    late: dict[int, list[tuple[bytes, bytes]]] = {
+        p: [(k, v) for k, v in early.items() if statecodec.is_head_key(p, k) or k == statecodec.pointer_key(p)]
+        for p in range(3)
+    }
+    assert all(len(recs) == 2 for recs in late.values()), {p: [k for k, _v in r] for p, r in late.items()}
+
+    publish(cluster, [closer()])
+    wait_alerts(cluster, expected_closed)
+    eq.settle(cluster)
+    w1.stop()
+    newer = newest(changelog(cluster.bootstrap, topic))
+    assert all(k not in newer for recs in late.values() for k, _v in recs if b"/h/" in k)  # replaced since
+
+    producer = KafkaProducer(bootstrap_servers=cluster.bootstrap, acks="all")
+    try:
+        for p, recs in late.items():
+            for k, v in recs:
+                producer.send(topic, key=k, value=v, partition=p)
+        producer.flush()
+    finally:
+        producer.close()
+    table = newest(changelog(cluster.bootstrap, topic))
+    assert all(sum(statecodec.is_head_key(p, k) for k in table) == 2 for p in range(3))  # the late one beside
+
+    w1.start()
+    cluster.wait("the restarted worker to own the documents partitions", lambda: shared([w1], documents))
+    publish(cluster, [closer_again()])
+    wait_alerts(cluster, expected_all)
+    eq.settle(cluster)
+    assert sorted(map(key, stored_detections(cluster.store_url))) == sorted(map(key, expected_all))
+    table = newest(changelog(cluster.bootstrap, topic))
+    assert all(sum(statecodec.is_head_key(p, k) for k in table) == 1 for p in range(3))  # the late ones tombstoned
+    assert all(table[statecodec.pointer_key(p)] != v for p, recs in late.items() for k, v in recs if b"/h/" not in k)
+    assert w1.alive()
