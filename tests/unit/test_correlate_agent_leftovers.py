@@ -119,17 +119,20 @@ def with_zombie(
     lag: int,
     head: bool = False,
     heads: list[int] | None = None,
+    kept: bool = False,
 ) -> list[bytes]:
     """The detections when an old owner takes batch j from the same table as the new owner and writes its group and
     hour records (and tombstones; with `head`, its head, its pointer and the tombstone of the head it replaced too)
     `lag` batches later, over what the new owner wrote since. `heads` gets the most heads a partition has in the
-    table once they landed."""
+    table once they landed. The new owner restores at every batch; with `kept`, it keeps its state in memory as the
+    agent does, and restarts (restores) just after the late records landed."""
     table: dict[bytes, bytes] = {}
     out = Outputs(names)
     pc = PartitionCorrelator(eng, PARTS)
 
     async def go() -> None:
         late: dict[bytes, bytes | None] = {}
+        agent = Correlate(table, pc, out, batch_within=0.01)
         for i, b in enumerate(cut):
             if i == j:
                 theirs = dict(table)
@@ -144,20 +147,25 @@ def with_zombie(
                         table[k] = v
                 if heads is not None:
                     heads.append(heads_in(table))
-            await Correlate(table, pc, out, batch_within=0.01).process(b)  # restores at every batch
+            if not kept or i == j + lag:
+                agent = Correlate(table, pc, out, batch_within=0.01)  # restores
+            await agent.process(b)
 
     asyncio.run(go())
     return detections(out, names)
 
 
+@pytest.mark.parametrize("kept", [False, True])
 @pytest.mark.parametrize("lag", [1, 2])
-def test_a_zombie_writers_group_and_hour_records_landing_late_change_no_detection(lag: int, tmp_path: Path) -> None:
+def test_a_zombie_writers_group_and_hour_records_landing_late_change_no_detection(
+    lag: int, kept: bool, tmp_path: Path
+) -> None:
     eng = short_windows(tmp_path)
     names = TopicNames("t")
     cut = batches(eng, names)
     want = reference(eng, cut, names)
     for j in range(2, len(cut) - lag - 1, 3):
-        assert with_zombie(eng, cut, names, j, lag) == want, f"zombie batch {j}"
+        assert with_zombie(eng, cut, names, j, lag, kept=kept) == want, f"zombie batch {j}"
 
 
 @pytest.mark.parametrize("lag", [1, 2, 3])
@@ -175,3 +183,17 @@ def test_a_zombie_writers_head_landing_after_a_later_head_changes_no_detection(l
     for j in range(2, len(cut) - lag - 1, 2):
         assert with_zombie(eng, cut, names, j, lag, head=True, heads=heads) == want, f"zombie batch {j}"
     assert lag == 1 or max(heads) == 2  # the late head is in the table beside the newer one (lag 1: the same head)
+
+
+@pytest.mark.xfail(strict=True, reason="a zombie's group record landing after a head that no longer redoes it")
+def test_a_zombie_writers_records_landing_after_the_owners_second_head_since_are_read_back(tmp_path: Path) -> None:
+    """The limit left (docs/architecture.md): the new owner keeps its state in memory, so its heads redo only what
+    each batch changed. A record of the zombie's batch j whose key the new owner changed in batch j+1 only, landing
+    after the owner's head of j+2, is read back by a restore as the zombie wrote it (at a lag of 3 batches, 2 of the
+    15 batches j tried gave other detections; the same before heads had positions). Fencing it at the layout
+    would need the records under their positions too, or the writer fenced (Faust's exactly_once)."""
+    eng = short_windows(tmp_path)
+    names = TopicNames("t")
+    cut = batches(eng, names)
+    want = reference(eng, cut, names)
+    assert all(with_zombie(eng, cut, names, j, 3, kept=True) == want for j in range(2, len(cut) - 5, 2))
