@@ -14,9 +14,11 @@ written as many table values so that a batch writes what it changed, not the who
   (null: deleted). Each write puts the head under its position's key and tombstones the head it replaces.
 * ``b"<part>"``: a pointer (``MOVED`` + the newest head's position and sequence number). An older worker refuses
   it (not a state it knows) instead of starting the partition over; this agent reads it only to tell whether the
-  table still holds what it wrote last. The sweep heap ``cs["q"]`` is not written: each group holds the due time
-  of its live heap entry (``q``), and the heap is rebuilt from those (``heap_of``): the sweep skips every other
-  entry, so the rebuilt heap pops the same groups in the same order.
+  table still holds what it wrote last.
+
+The sweep heap ``cs["q"]`` is not written: each group holds the due time of its live heap entry (``q``), and the
+heap is rebuilt from those (``heap_of``): the sweep skips every other entry, so the rebuilt heap pops the same
+groups in the same order.
 
 Faust writes each key's changelog record on its own, so a worker that dies mid-batch leaves a prefix of the
 batch's records in the changelog (one producer, one changelog partition: in order). The head goes FIRST and
@@ -31,7 +33,9 @@ head, and the restore mixed the zombie's batch with the new owner's later record
 not cover. Under position keys the late head only brings back an older key: the restore takes the head of the
 highest position (``read``), whose redo covers the records of its own batch, and tombstones the others at the
 next write. Positions grow with the input, not with the writer: the new owner re-reading records already taken in
-keeps the restored position, and a zombie that redid the same batch from the same state wrote the same head.
+keeps the restored position, and a zombie's head of a batch the new owner took too is of a lower position than the
+new owner's later heads (of the same one, with the same batch cut: the same head). A zombie AHEAD of the new owner
+is not fenced (its head covers more input: docs/architecture.md).
 
 The layouts before are still read (``read``): a head under ``b"<part>"`` (no position yet: 0), or the whole state
 in that key (plain JSON starting with ``{``, or ``b"z"`` + zlib); the agent writes it out in this layout at its
@@ -391,7 +395,9 @@ def encode(
     # higher position wins). The key b"<part>" of a layout before is not tombstoned: the pointer replaces its value.
     replaced = lay.stale | ({lay.key} if lay.key is not None and is_head_key(part, lay.key) else set())
     deletes += sorted(replaced - {key})
-    new_lay = Layout(seq, pos, key, set(), new_groups, new_hours, new_hour_json, head_json=head_json)
+    new_lay = Layout(
+        seq=seq, pos=pos, key=key, groups=new_groups, hour_ids=new_hours, hour_json=new_hour_json, head_json=head_json
+    )
     return Write(head, puts, deletes, key, pointer(pos, seq)), new_lay
 
 
