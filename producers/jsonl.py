@@ -448,10 +448,15 @@ class JsonlSlice:
 
 def _tail_at(f: IO[bytes], offset: int) -> str:
     """The print of the TAIL_BYTES before `offset`, or "" when the file is shorter than `offset`."""
+    return _tail_bytes(f, offset)[0]
+
+
+def _tail_bytes(f: IO[bytes], offset: int) -> tuple[str, bytes]:
+    """_tail_at, and the bytes it printed (b"" when the file is shorter than `offset`)."""
     start = max(0, offset - TAIL_BYTES)
     f.seek(start)
     data = f.read(offset - start)
-    return tail_print(data) if len(data) == offset - start else ""
+    return (tail_print(data), data) if len(data) == offset - start else ("", b"")
 
 
 def read_jsonl_slice(
@@ -489,9 +494,17 @@ def read_jsonl_slice(
     error: JsonlSourceError | None = None
     try:
         if offset > 0:
-            if _tail_at(f, offset) != since.tail:
+            tail, before = _tail_bytes(f, offset)
+            if tail != since.tail:
                 start, rewound, offset, base = JsonlPosition(), True, 0, 0
             f.seek(offset)
+            if offset > 0 and not before.endswith(b"\n"):
+                # The last poll read a whole last line that had no newline yet: the newline written since ends that
+                # line (counted then), it does not start a blank one, which would shift every later line's number.
+                ahead = f.read(2)
+                eol = 2 if ahead == b"\r\n" else 1 if ahead[:1] == b"\n" else 0
+                offset += eol
+                f.seek(offset)
         first = offset == 0
         for block in _blocks(f, block_bytes, limit):
             if max_lines is not None and len(items) >= max_lines:

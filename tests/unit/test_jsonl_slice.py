@@ -90,6 +90,23 @@ def test_an_unfinished_last_line_waits_and_a_gz_resumes(tmp_path: Path) -> None:
     assert ids(first.items) + ids(rest.items) == [f"sl-{i}" for i in range(7)] and not rest.more
 
 
+def test_a_last_line_read_without_its_newline_keeps_the_line_numbers_when_the_newline_comes(tmp_path: Path) -> None:
+    """A whole last line without its newline is read (its record is whole); the newline its writer adds next is the
+    end of that line, not a blank line: the lines after it keep their numbers (a dead letter's FILE:LINE), LF or
+    CRLF."""
+    for eol in (b"\n", b"\r\n"):
+        path = tmp_path / "inbox.jsonl"
+        path.write_bytes(lines(0, 2).replace(b"\n", eol) + json.dumps(article(2)).encode())
+        got = read_jsonl_slice(path, JsonlPosition(), growing=True)
+        assert ids(got.items) == ["sl-0", "sl-1", "sl-2"] and got.end.line == 3
+        with open(path, "ab") as f:
+            f.write(eol + json.dumps(article(3)).encode() + eol + b"not json" + eol)
+        after = read_jsonl_slice(path, got.end, growing=True)
+        assert [n for n, _ in after.items] == [4, 5] and ids(after.items) == ["sl-3"]
+        assert isinstance(after.items[1][1], DeadLetter) and after.items[1][1].line == 5
+        assert after.end.line == 5 and not after.rewound
+
+
 def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_path: Path) -> None:
     path = tmp_path / "inbox.jsonl"
     path.write_bytes(lines(0, 23) + b"not json\n" + lines(23, 6))
