@@ -546,6 +546,10 @@ def read_jsonl_slice(
             base += len(lines)
             if more:
                 break
+        else:
+            # Read to the end: an over-long last line skipped unread counted a newline it does not have (a position
+            # past the end, which no append would fit). The stream's position is where it ends.
+            offset = min(offset, f.tell())
     except (OSError, EOFError) as e:
         error = JsonlSourceError(f"cannot read JSON Lines file {p}: {e}")
     finally:

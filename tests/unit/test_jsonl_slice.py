@@ -15,6 +15,7 @@ from watchfloor.producers.jsonl import JsonlPosition, read_jsonl_slice
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import DeadLetter, Document, EventType
+from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, max_record_bytes
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
@@ -105,6 +106,20 @@ def test_a_last_line_read_without_its_newline_keeps_the_line_numbers_when_the_ne
         assert [n for n, _ in after.items] == [4, 5] and ids(after.items) == ["sl-3"]
         assert isinstance(after.items[1][1], DeadLetter) and after.items[1][1].line == 5
         assert after.end.line == 5 and not after.rewound
+
+
+def test_an_over_long_last_line_without_its_newline_ends_the_slice_at_the_end_of_the_file(tmp_path: Path) -> None:
+    """Skipped unread, it moves the position to the end of the file, not a byte past it (which no append would fit:
+    the next poll read the whole file again from its start)."""
+    path = tmp_path / "inbox.jsonl"
+    path.write_bytes(lines(0, 1) + b'{"title": "' + b"x" * (max_record_bytes(DEFAULT_MAX_BODY_CHARS) + 2_000_000))
+    got = read_jsonl_slice(path, JsonlPosition(), block_bytes=1 << 20)
+    assert ids(got.items) == ["sl-0"] and isinstance(got.items[1][1], DeadLetter)
+    assert got.end.offset == path.stat().st_size and got.end.line == 2
+    with open(path, "ab") as f:
+        f.write(b"\n" + lines(1, 2))
+    after = read_jsonl_slice(path, got.end, block_bytes=1 << 20)
+    assert not after.rewound and ids(after.items) == ["sl-1", "sl-2"] and [n for n, _ in after.items] == [3, 4]
 
 
 def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_path: Path) -> None:
