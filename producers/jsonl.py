@@ -415,23 +415,45 @@ def tail_print(data: bytes) -> str:
 class JsonlPosition:
     """Where a live poll of a JSON Lines file stopped: `offset` bytes (of the decompressed stream) of whole lines
     read, `line` lines before it, and the print of the TAIL_BYTES before it, which must still be there for the
-    next poll to start at `offset` (else the file was rewritten or truncated and is read from its start)."""
+    next poll to start at `offset` (else the file was rewritten or truncated and is read from its start). `size` and
+    `mtime_ns`: the file's when it was read (-1: not known, a position saved before they were kept): a file of the
+    same size since, modified since, was edited in place (a line fixed to the same length: the bytes before the
+    offset may be those read) and is read from its start too."""
 
     offset: int = 0
     line: int = 0
     tail: str = ""
+    size: int = -1
+    mtime_ns: int = 0
 
     def as_state(self) -> dict[str, Any]:
-        return {"offset": self.offset, "line": self.line, "tail": self.tail}
+        return {
+            "offset": self.offset,
+            "line": self.line,
+            "tail": self.tail,
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
+        }
 
     @classmethod
     def from_state(cls, state: Any) -> JsonlPosition:
         if not isinstance(state, dict):
             return cls()
         try:
-            return cls(int(state.get("offset", 0)), int(state.get("line", 0)), str(state.get("tail", "")))
+            return cls(
+                int(state.get("offset", 0)),
+                int(state.get("line", 0)),
+                str(state.get("tail", "")),
+                int(state.get("size", -1)),
+                int(state.get("mtime_ns", 0)),
+            )
         except (TypeError, ValueError):
             return cls()
+
+    def edited(self, st: os.stat_result | None) -> bool:
+        """Whether the file, as `st` has it now, was changed in place since this position was read: same size, other
+        modification time. (An edit in a file that has also grown since is not told from an append.)"""
+        return st is not None and self.size >= 0 and st.st_size == self.size and st.st_mtime_ns != self.mtime_ns
 
 
 @dataclass
@@ -478,11 +500,11 @@ def read_jsonl_slice(
     when the file cannot be opened; one that cannot be read to the end gives what it read with `error` set."""
     p = Path(path)
     f = _open(p)
-    if growing:
-        try:
-            growing = time.time() - os.stat(p).st_mtime < GROWING_S
-        except OSError:
-            growing = False
+    try:
+        st: os.stat_result | None = os.stat(p)  # before the read: a change during it is seen at the next poll
+    except OSError:
+        st = None
+    growing = growing and st is not None and time.time() - st.st_mtime < GROWING_S
     origin = str(path)
     limit = max_record_bytes(max_body_chars)
     inner = getattr(f, "fileobj", None)
@@ -495,7 +517,7 @@ def read_jsonl_slice(
     try:
         if offset > 0:
             tail, before = _tail_bytes(f, offset)
-            if tail != since.tail:
+            if tail != since.tail or since.edited(st):
                 start, rewound, offset, base = JsonlPosition(), True, 0, 0
             f.seek(offset)
             if offset > 0 and not before.endswith(b"\n"):
@@ -557,7 +579,13 @@ def read_jsonl_slice(
         if inner is not None:
             inner.close()
     # The print of the bytes before the new offset, read back (a few bytes; a .gz is decompressed up to it again).
-    end = JsonlPosition(offset, base, start.tail if offset == start.offset else _tail_of(p, offset))
+    end = JsonlPosition(
+        offset,
+        base,
+        start.tail if offset == start.offset else _tail_of(p, offset),
+        st.st_size if st is not None else -1,
+        st.st_mtime_ns if st is not None else 0,
+    )
     return JsonlSlice(items, start, end, more, rewound, error)
 
 

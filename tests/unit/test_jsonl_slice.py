@@ -122,6 +122,30 @@ def test_an_over_long_last_line_without_its_newline_ends_the_slice_at_the_end_of
     assert not after.rewound and ids(after.items) == ["sl-1", "sl-2"] and [n for n, _ in after.items] == [3, 4]
 
 
+def test_a_line_fixed_in_place_is_read_again_though_the_file_kept_its_length(tmp_path: Path) -> None:
+    """The desk fixes a dead-lettered line in place (a month 13 made 12: the same length, so the bytes before the
+    position are the same): the file, its size unchanged and its modification time not, is read from its start
+    again, and the fixed line is read (as `ingest` reads it)."""
+    path = tmp_path / "inbox.jsonl"
+    bad = json.dumps({**article(1), "published_at": "2024-13-01T10:00:00+00:00"}).encode() + b"\n"
+    good = json.dumps({**article(1), "published_at": "2024-12-01T10:00:00+00:00"}).encode() + b"\n"
+    assert len(bad) == len(good)
+    path.write_bytes(lines(0, 1) + bad + lines(2, 8))
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    got = read_jsonl_slice(path, JsonlPosition())
+    assert isinstance(got.items[1][1], DeadLetter) and got.items[1][1].line == 2
+    assert read_jsonl_slice(path, got.end).items == []  # nothing changed: nothing read
+    path.write_bytes(lines(0, 1) + good + lines(2, 8))
+    os.utime(path, ns=(1_700_000_060_000_000_000, 1_700_000_060_000_000_000))
+    again = read_jsonl_slice(path, got.end)
+    assert again.rewound and "sl-1" in ids(again.items) and again.end.line == 10
+    assert read_jsonl_slice(path, again.end).items == []
+    with open(path, "ab") as f:  # appended to: read on from the position, as before
+        f.write(lines(10, 1))
+    last = read_jsonl_slice(path, again.end)
+    assert not last.rewound and ids(last.items) == ["sl-10"]
+
+
 def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_path: Path) -> None:
     path = tmp_path / "inbox.jsonl"
     path.write_bytes(lines(0, 23) + b"not json\n" + lines(23, 6))
