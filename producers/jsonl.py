@@ -500,32 +500,38 @@ def read_jsonl_slice(
     when the file cannot be opened; one that cannot be read to the end gives what it read with `error` set."""
     p = Path(path)
     f = _open(p)
-    try:
-        st: os.stat_result | None = os.stat(p)  # before the read: a change during it is seen at the next poll
-    except OSError:
+    inner = getattr(f, "fileobj", None)
+    try:  # the file opened (the path may be another file by now), before the read: a change during it is seen next
+        st: os.stat_result | None = os.fstat((inner or f).fileno())
+    except (OSError, ValueError):
         st = None
     growing = growing and st is not None and time.time() - st.st_mtime < GROWING_S
     origin = str(path)
     limit = max_record_bytes(max_body_chars)
-    inner = getattr(f, "fileobj", None)
     start = since
     rewound = False
     items: list[tuple[int, Document | DeadLetter]] = []
     offset, base = since.offset, since.line
     more = False
     error: JsonlSourceError | None = None
+    # The TAIL_BYTES before `offset`, kept from what this read consumed (the new position's print is of the file read,
+    # not of whatever the path names by the end: a file rotated in meanwhile would take the old one's position).
+    kept, known = b"", True
     try:
         if offset > 0:
             tail, before = _tail_bytes(f, offset)
             if tail != since.tail or since.edited(st):
                 start, rewound, offset, base = JsonlPosition(), True, 0, 0
             f.seek(offset)
+            if offset > 0:
+                kept = before
             if offset > 0 and not before.endswith(b"\n"):
                 # The last poll read a whole last line that had no newline yet: the newline written since ends that
                 # line (counted then), it does not start a blank one, which would shift every later line's number.
                 ahead = f.read(2)
                 eol = 2 if ahead == b"\r\n" else 1 if ahead[:1] == b"\n" else 0
                 offset += eol
+                kept = (kept + ahead[:eol])[-TAIL_BYTES:]
                 f.seek(offset)
         first = offset == 0
         for block in _blocks(f, block_bytes, limit):
@@ -536,6 +542,7 @@ def read_jsonl_slice(
                 first = False
                 base += 1
                 offset += block + 1
+                known = False  # (its bytes are not kept: the print is read back below)
                 reason = f"line is over {limit} bytes (at least {block}), the limit for one record; skipped unread"
                 items.append((base, DeadLetter(origin=origin, line=base, reason=reason)))
                 continue
@@ -565,6 +572,7 @@ def read_jsonl_slice(
             got, _dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
             items.extend(got)
             offset += used
+            kept = (kept + block[:used])[-TAIL_BYTES:]
             base += len(lines)
             if more:
                 break
@@ -578,11 +586,16 @@ def read_jsonl_slice(
         f.close()
         if inner is not None:
             inner.close()
-    # The print of the bytes before the new offset, read back (a few bytes; a .gz is decompressed up to it again).
+    if offset == start.offset:
+        tail = start.tail
+    elif known:
+        tail = tail_print(kept)
+    else:  # after an over-long line: the bytes before the new offset read back (a .gz decompressed up to it again)
+        tail = _tail_of(p, offset)
     end = JsonlPosition(
         offset,
         base,
-        start.tail if offset == start.offset else _tail_of(p, offset),
+        tail,
         st.st_size if st is not None else -1,
         st.st_mtime_ns if st is not None else 0,
     )

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from watchfloor.producers import jsonl
 from watchfloor.producers.jsonl import JsonlPosition, read_jsonl_slice
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.schemas.config import JsonlSource
@@ -144,6 +145,33 @@ def test_a_line_fixed_in_place_is_read_again_though_the_file_kept_its_length(tmp
         f.write(lines(10, 1))
     last = read_jsonl_slice(path, again.end)
     assert not last.rewound and ids(last.items) == ["sl-10"]
+
+
+def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path, monkeypatch: Any) -> None:
+    """logrotate renames a new file into place while a poll reads the old one: the position saved is the old file's
+    (its print of the bytes read), so the next poll finds the new file is another and reads it from its start. (The
+    print was read back from the path after the read: the new file's bytes, which the next poll then matched, and
+    its first lines, up to the old file's length, were never read.)"""
+    path = tmp_path / "inbox.jsonl"
+    path.write_bytes(lines(0, 5))
+    rotated = tmp_path / "inbox.jsonl.new"
+    rotated.write_bytes(lines(100, 5) + lines(200, 3))  # longer than the old file, other lines
+    real_open = jsonl._open
+    opened: list[Path] = []
+
+    def open_then_rotate(p: Path) -> Any:
+        f = real_open(p)
+        if not opened:  # the read has the old file open: the new one takes its name
+            os.replace(rotated, path)
+        opened.append(p)
+        return f
+
+    monkeypatch.setattr(jsonl, "_open", open_then_rotate)
+    got = read_jsonl_slice(path, JsonlPosition())
+    monkeypatch.setattr(jsonl, "_open", real_open)
+    assert ids(got.items) == [f"sl-{i}" for i in range(5)]
+    after = read_jsonl_slice(path, got.end)
+    assert after.rewound and ids(after.items) == [*(f"sl-{i}" for i in range(100, 105)), "sl-200", "sl-201", "sl-202"]
 
 
 def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_path: Path) -> None:
