@@ -121,6 +121,7 @@ class Backlog:
     documents: int = 0
     detections: int = 0
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)  # source -> (seconds failing, last error)
+    pruned: Any = None  # retention.PrunedRange: what `store prune` has pruned (None: never)
 
     def reasons(self) -> list[str]:
         why = []
@@ -139,6 +140,8 @@ def read_backlog(url: str) -> Backlog:
     from watchfloor.web.activity import heartbeat
     from watchfloor.wiring import open_store
 
+    from ..retention import pruned_range
+
     st = open_store(url, create=False)
     try:
         return Backlog(
@@ -149,6 +152,7 @@ def read_backlog(url: str) -> Backlog:
             # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
             # exit 0, while 9 sources failed).
             failing=heartbeat(st).failing(datetime.now(UTC)),
+            pruned=pruned_range(st),
         )
     finally:
         st.close()
@@ -403,6 +407,14 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                     },
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down,
+                    "pruned": None
+                    if backlog.pruned is None
+                    else {
+                        "up_to_position": backlog.pruned.up_to,
+                        "dated_before": backlog.pruned.before.isoformat(),
+                        "documents": backlog.pruned.documents,
+                        "finished": backlog.pruned.finished,
+                    },
                 }
             )
         )
@@ -431,6 +443,8 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"
             )
         err.print(line, highlight=False)
+        if backlog.pruned is not None:
+            err.print(f"retention: {escape(backlog.pruned.describe())}", highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     if not caught_up or deliveries.given_up or down:
