@@ -1,0 +1,120 @@
+"""Store retention (watchfloor/retention.py): what a prune may strip (the readers' checkpoints), its record, its
+re-run, and a re-ingested pruned document read as a duplicate, not an edition or a conflict. Items in our own words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from watchfloor import retention
+from watchfloor.producers.publish import ingest
+from watchfloor.schemas.events import Document, SourceRef
+from watchfloor.stream_processors.ports import Checkpoint, PruneStep
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+OLD = NOW - timedelta(days=90)
+
+
+def article(i: int, when: datetime, title: str = "Border guards report shelling near the river") -> Document:
+    return Document(
+        id=f"https://wire.example/{i}",
+        type="news.article",
+        published_at=when,
+        source=SourceRef(name="Wire"),
+        url=f"https://wire.example/{i}",
+        title=title,
+        body="Officials said the shelling lasted two hours. " * 10,
+    )
+
+
+def filled(n_old: int = 6, n_new: int = 2) -> MemoryStore:
+    store = MemoryStore()
+    docs = [article(i, OLD) for i in range(n_old)] + [article(100 + i, NOW - timedelta(days=1)) for i in range(n_new)]
+    assert ingest(store, docs, "feed", editions=True).accepted == n_old + n_new
+    return store
+
+
+def texts(store: MemoryStore) -> dict[str, bool]:
+    return {se.event.id: "body" in se.event.payload for se in store.read(0, limit=100)}
+
+
+def test_nothing_is_pruned_before_a_reader_of_documents_has_read_any() -> None:
+    store = filled()
+    store.commit("alerts", Checkpoint(8, None), [])  # the dispatcher reads detections only
+    store.commit("source:https://wire.example/feed", Checkpoint(0, {"at": "x"}), [])
+    with pytest.raises(retention.RetentionError, match="no reader of documents"):
+        retention.plan(store, 30, NOW)
+
+
+def test_the_lowest_readers_checkpoint_bounds_the_prune() -> None:
+    store = filled()
+    store.commit("engine", Checkpoint(8, None), [])
+    assert retention.plan(store, 30, NOW).up_to == 8
+    store.commit("kafka-relay", Checkpoint(4, None), [])  # `produce` relays documents after its checkpoint
+    chosen = retention.plan(store, 30, NOW)
+    assert (chosen.up_to, chosen.held_by) == (4, "kafka-relay at 4")
+    retention.prune(store, chosen, started_at=NOW)
+    assert list(texts(store).values()) == [False] * 4 + [True] * 4
+    # A checkpoint this release does not know, with a position, is taken as a reader.
+    store.commit("kafka-relay", Checkpoint(8, None), [])
+    store.commit("someone-new", Checkpoint(2, None), [])
+    assert retention.plan(store, 30, NOW).up_to == 2
+    assert retention.readers({"rules": 9, "pipeline:cycle": 40, "retention": 8, "engine": 0}) == {}
+
+
+def test_a_prune_is_recorded_with_its_range_and_an_interrupted_one_too() -> None:
+    store = filled()
+    store.commit("engine", Checkpoint(8, None), [])
+    assert retention.pruned_range(store) is None
+    chosen = retention.plan(store, 30, NOW)
+
+    class Interrupted(Exception):
+        pass
+
+    calls = 0
+    strip = store.strip_documents
+
+    def stop_after_one(*args: Any, **kw: Any) -> PruneStep:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise Interrupted
+        return strip(*args, **kw)
+
+    store.strip_documents = stop_after_one  # type: ignore[method-assign]
+    with pytest.raises(Interrupted):
+        retention.prune(store, chosen, started_at=NOW, batch=2)
+    del store.strip_documents
+    got = retention.pruned_range(store)
+    assert got is not None and not got.finished and got.up_to == 8 and got.documents == 2
+    assert "interrupted" in got.describe() and "1–8" in got.describe()
+    # The re-run starts where the first stopped (its cutoff is the same), and finishes the range.
+    again = retention.plan(store, 30, NOW)
+    assert again.after == 2
+    done = retention.prune(store, again, started_at=NOW)
+    assert done.documents == 4
+    got = retention.pruned_range(store)
+    assert got is not None and got.finished and got.documents == 6
+    assert list(texts(store).values()) == [False] * 6 + [True] * 2
+    # A dry run of what is left finds nothing; a later run (the engine moved on) strips nothing twice.
+    assert retention.count(store, retention.plan(store, 30, NOW)).documents == 0
+
+
+def test_a_reingested_pruned_article_is_a_duplicate_not_an_edition_nor_a_conflict() -> None:
+    store = filled()
+    store.commit("engine", Checkpoint(8, None), [])
+    retention.prune(store, retention.plan(store, 30, NOW), started_at=NOW)
+    head = store.head()
+    # The same article, and the same article with its headline edited since, through a feed (editions on) and a
+    # file (editions off): nothing new in the log, no dead letter.
+    again = [article(0, OLD), article(1, OLD, title="Border guards report heavy shelling near the river")]
+    for editions in (True, False):
+        got = ingest(store, again, "feed", editions=editions)
+        assert (got.accepted, got.duplicates, got.conflicts, got.editions) == (0, 2, 0, 0), editions
+    assert store.head() == head
+    # Not pruned (new): an edit there is still an edition.
+    got = ingest(store, [article(100, NOW - timedelta(days=1), title="Shelling stops")], "feed", editions=True)
+    assert got.editions == 1
