@@ -746,6 +746,9 @@ class AppConfig(_Strict):
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
+    # Days a document keeps its text: `watchfloor run` prunes older ones that it has read, at most once a day
+    # (watchfloor/retention.py, `watchfloor store prune`). None (the default): the store keeps everything.
+    retention_days: float | None = Field(default=None, gt=0)
     event_time: EventTimeConfig = EventTimeConfig()
     health: HealthConfig = HealthConfig()
     serve: ServeConfig = ServeConfig()

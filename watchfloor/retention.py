@@ -72,6 +72,7 @@ class PruneResult:
     documents: int = 0
     freed: int = 0
     looked_at_to: int = 0
+    finished: bool = True
 
 
 @dataclass(frozen=True)
@@ -181,28 +182,47 @@ def prune(
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    max_batches: int | None = None,
+    resume: bool = False,
 ) -> PruneResult:
     """Strip what `chosen` allows, a batch per transaction, recording the run first and after each batch (module
-    docstring). `on_batch` is told the position done to. Raises RetentionError when another prune moved the
-    record meanwhile."""
+    docstring). `on_batch` is told the position done to. With `max_batches`, stop after that many (`finished` then
+    False; `resume` carries the record's last run on from `chosen.after`: `scheduled`). Raises RetentionError when
+    another prune moved the record meanwhile."""
     result = PruneResult()
-    run: dict[str, Any] = {
-        "before": chosen.before.isoformat(),
-        "up_to": chosen.up_to,
-        "done_to": chosen.after,
-        "started_at": started_at.isoformat(),
-        "finished_at": None,
-        "documents": 0,
-        "freed": 0,
-    }
-    _record(store, run, new=True)
+    runs = _runs(checkpoints_state(store)) if resume else []
+    run: dict[str, Any] = (
+        runs[-1]
+        if runs
+        else {
+            "before": chosen.before.isoformat(),
+            "up_to": chosen.up_to,
+            "done_to": chosen.after,
+            "started_at": started_at.isoformat(),
+            "finished_at": None,
+            "documents": 0,
+            "freed": 0,
+        }
+    )
+    if not runs:
+        _record(store, run, new=True)
     position = chosen.after
+    batches = 0
     while position < chosen.up_to:
+        if max_batches is not None and batches >= max_batches:
+            result.finished = False
+            result.looked_at_to = position
+            return result
         step = store.strip_documents(chosen.before, position, chosen.up_to, limit=batch)
+        batches += 1
         result.documents += step.stripped
         result.freed += step.freed
         position = max(step.to, position + 1) if step.to < chosen.up_to else chosen.up_to
-        run.update(done_to=position, documents=result.documents, freed=result.freed)
+        run.update(
+            done_to=position,
+            documents=int(run.get("documents", 0)) + step.stripped,
+            freed=int(run.get("freed", 0)) + step.freed,
+        )
         _record(store, run, new=False, documents=step.stripped)
         if on_batch is not None:
             on_batch(position)
@@ -211,6 +231,33 @@ def prune(
     _record(store, run, new=False)
     result.looked_at_to = chosen.up_to
     return result
+
+
+DAY = timedelta(days=1)
+SCHEDULED_BATCHES = 25  # batches a `run` cycle prunes at most (~50k documents): a cycle's alerts do not wait long
+
+
+def scheduled(store: Any, days: float, now: datetime, *, max_batches: int = SCHEDULED_BATCHES) -> PruneResult | None:
+    """`run`'s `retention_days`: carry on a prune under way (the record's last run, unfinished, with its own cutoff),
+    else start one when the last started a day or more ago (or never), else nothing (None). At most `max_batches`
+    batches per call, so a long first prune is spread over cycles. None too when nothing can be pruned yet."""
+    runs = _runs(checkpoints_state(store))
+    last = runs[-1] if runs else None
+    if last is not None and not last.get("finished_at"):
+        before = _parse(last.get("before"))
+        if before is None:
+            return None
+        up_to = int(last.get("up_to", 0))
+        chosen = PrunePlan(before, up_to, "the prune under way", min(int(last.get("done_to", 0)), up_to))
+        return prune(store, chosen, started_at=now, max_batches=max_batches, resume=True, clock=lambda: now)
+    started = _parse(last.get("started_at")) if last is not None else None
+    if started is not None and now - started < DAY:
+        return None
+    try:
+        chosen = plan(store, days, now)
+    except RetentionError:
+        return None  # no reader has read anything yet: nothing to prune
+    return prune(store, chosen, started_at=now, max_batches=max_batches, clock=lambda: now)
 
 
 def _record(store: Any, run: dict[str, Any], *, new: bool, documents: int = 0) -> None:
@@ -267,4 +314,5 @@ __all__ = [
     "prune",
     "pruned_range",
     "readers",
+    "scheduled",
 ]

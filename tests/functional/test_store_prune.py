@@ -136,3 +136,29 @@ def test_prune_keeps_every_event_drops_old_text_and_nothing_is_sent_twice(tmp_pa
     assert "at log positions 1–" in said and "were pruned" in said and "--allow-pruned" in said, said
     said = invoke("backtest", "--from-store", store_url, "--allow-pruned")
     assert "warning: documents dated before" in said, said
+
+
+def test_run_with_retention_days_prunes_what_it_has_read_at_most_once_a_day(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'desk.db'}"
+    cfg = desk(tmp_path, store)
+    cfg.write_text(cfg.read_text() + "retention_days: 30\n", encoding="utf-8")
+    said = invoke("run", "--once", "--config", str(cfg))
+    # Read by the engine in this cycle, then pruned at its end: the old ones, not the new one.
+    assert f"retention: the text of {12 + FILLER} documents older than 30 days removed" in said, said
+    assert [i for _, i, p in documents(store) if "body" in p] == ["fresh-1"]
+    # Within the day: not again (the record's last run says when), and an old article read later keeps its text.
+    later = tmp_path / "later.jsonl"
+    later.write_text(line("late-1", datetime(2024, 1, 5, tzinfo=UTC), "Old minutes found", "Filed late."), "utf-8")
+    invoke("ingest", str(later), "--store", store)
+    said = invoke("run", "--once", "--config", str(cfg))
+    assert "retention:" not in said, said
+    assert sorted(i for _, i, p in documents(store) if "body" in p) == ["fresh-1", "late-1"]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_retention_days_is_checked_at_load(tmp_path: Path, value: str) -> None:
+    cfg = desk(tmp_path, f"sqlite:///{tmp_path / 'desk.db'}")
+    cfg.write_text(cfg.read_text() + f"retention_days: {value}\n", encoding="utf-8")
+    said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg), code=1)
+    at = len(cfg.read_text().splitlines())  # the last line: FILE:LINE:COL of the value
+    assert f"{cfg}:{at}:17:" in said, said

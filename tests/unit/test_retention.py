@@ -118,3 +118,25 @@ def test_a_reingested_pruned_article_is_a_duplicate_not_an_edition_nor_a_conflic
     # Not pruned (new): an edit there is still an edition.
     got = ingest(store, [article(100, NOW - timedelta(days=1), title="Shelling stops")], "feed", editions=True)
     assert got.editions == 1
+
+
+def test_scheduled_spreads_a_prune_over_cycles_and_starts_one_a_day() -> None:
+    store = filled(n_old=7)
+    assert retention.scheduled(store, 30, NOW) is None  # nothing read yet: nothing to prune
+    store.commit("engine", Checkpoint(9, None), [])
+    # Small batches, to see the slices: two batches of three documents per cycle.
+    real = store.strip_documents
+
+    def small(*args: Any, **kw: Any) -> PruneStep:
+        return real(*args, **{**kw, "limit": 3})
+
+    store.strip_documents = small  # type: ignore[method-assign]
+    done = [retention.scheduled(store, 30, NOW + timedelta(minutes=m), max_batches=2) for m in range(3)]
+    assert [(d.documents, d.finished) for d in done if d is not None] == [(6, False), (1, True)]
+    assert done[2] is None  # finished, and started less than a day ago
+    got = retention.pruned_range(store)
+    assert got is not None and got.finished and got.documents == 7
+    # A day after the last start: again (the new documents the engine has read since, once old enough).
+    assert retention.scheduled(store, 30, NOW + timedelta(hours=23)) is None
+    again = retention.scheduled(store, 30, NOW + timedelta(days=1, minutes=1))
+    assert again is not None and again.finished and again.documents == 0
