@@ -62,11 +62,52 @@ def plain(db: Path, *statements: str) -> float:
     return took
 
 
+def postgres(url: str, inbox: Path, older_than: float, *, vacuum: bool) -> dict[str, object]:
+    """The same on PostgreSQL, in a schema of its own: ingest (the baseline), prune (with `vacuum`: --vacuum, which
+    vacuums between batches too), VACUUM; the events table's size (pg_total_relation_size: heap, TOAST, indexes)
+    after each, and what VACUUM FULL (a rewrite) gives."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from watchfloor.stream_processors.stores.sql import normalize_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    store = normalize_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    out: dict[str, object] = {}
+    size = f"SELECT pg_total_relation_size('{schema}.events')"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            out["ingest_s"] = round(cli("ingest", str(inbox), "--store", store)[0], 2)
+            head = conn.execute(text(f"SELECT max(position) FROM {schema}.events")).scalar_one()
+            conn.execute(text(f"INSERT INTO {schema}.checkpoints VALUES ('engine', {head}, NULL)"))
+            conn.execute(text(f"VACUUM ANALYZE {schema}.events"))
+            out["size_before"] = conn.execute(text(size)).scalar_one()
+            flags = ["--vacuum"] if vacuum else []
+            took, said = cli("store", "prune", "--older-than", str(older_than), *flags, "--store", store)
+            out["prune_s"], out["said"] = round(took, 2), said
+            out["size_after_prune"] = conn.execute(text(size)).scalar_one()
+            took, said = cli("store", "prune", "--older-than", str(older_than), "--vacuum", "--store", store)
+            out["rerun_and_vacuum_s"] = round(took, 2)
+            out["size_after_vacuum"] = conn.execute(text(size)).scalar_one()
+            started = time.perf_counter()
+            conn.execute(text(f"VACUUM FULL {schema}.events"))
+            out["vacuum_full_s"] = round(time.perf_counter() - started, 2)
+            out["size_after_vacuum_full"] = conn.execute(text(size)).scalar_one()
+        finally:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=60_000)
     ap.add_argument("--older-than", type=float, default=365.0, help="days (2023's articles are all older)")
     ap.add_argument("--dir", type=Path, default=None, help="where the stores go (default: a temporary folder)")
+    ap.add_argument("--pg", default=None, help="also PostgreSQL: a database URL (a schema of its own is made, dropped)")
     args = ap.parse_args(argv)
     work = Path(args.dir or tempfile.mkdtemp(prefix="wf-prune-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -121,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     results["C_delete_s"] = round(plain(c, "BEGIN", f"DELETE FROM events WHERE {docs_where}", "COMMIT"), 2)
     results["C_vacuum_s"] = round(plain(c, "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"), 2)
     results["C_size_after_vacuum"] = size(c)
+    if args.pg:
+        results["postgresql"] = postgres(args.pg, inbox, args.older_than, vacuum=False)
+        results["postgresql_vacuum"] = postgres(args.pg, inbox, args.older_than, vacuum=True)
     print(json.dumps(results, indent=2))
     if args.dir is None:
         shutil.rmtree(work)

@@ -406,9 +406,11 @@ class DocumentRetention(Protocol):
         """Every checkpoint the store holds: name -> position (what a prune must not pass)."""
         ...
 
-    def reclaim_space(self) -> str:
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
         """Give the space pruned rows left back (SQLite: VACUUM; PostgreSQL: VACUUM of the events table; memory:
-        nothing), outside any transaction; returns what it did, in a few words."""
+        nothing), outside any transaction; returns what it did, in a few words ("" for nothing). `during_prune`:
+        a call between a prune's batches, where only what is cheap and helps the rest of the prune is done
+        (PostgreSQL: the dead row versions of the batches so far made reusable by the next ones)."""
         ...
 
 

@@ -46,6 +46,7 @@ DOCUMENT_READERS = (ENGINE_PROCESSOR, RELAY_PROCESSOR)
 HEARTBEAT = "pipeline:cycle"  # watchfloor.web.activity.HEARTBEAT: a cycle counter, not a log position
 NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION})
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
+VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches
 RUNS_KEPT = 20  # prune runs the record keeps (the range they cover is kept whole)
 
@@ -184,11 +185,13 @@ def prune(
     clock: Callable[[], datetime] | None = None,
     max_batches: int | None = None,
     resume: bool = False,
+    vacuum_every: int | None = None,
 ) -> PruneResult:
     """Strip what `chosen` allows, a batch per transaction, recording the run first and after each batch (module
     docstring). `on_batch` is told the position done to. With `max_batches`, stop after that many (`finished` then
-    False; `resume` carries the record's last run on from `chosen.after`: `scheduled`). Raises RetentionError when
-    another prune moved the record meanwhile."""
+    False; `resume` carries the record's last run on from `chosen.after`: `scheduled`). With `vacuum_every`, the
+    store reclaims space between batches that often (`reclaim_space(during_prune=True)`). Raises RetentionError
+    when another prune moved the record meanwhile."""
     result = PruneResult()
     runs = _runs(checkpoints_state(store)) if resume else []
     run: dict[str, Any] = (
@@ -224,6 +227,8 @@ def prune(
             freed=int(run.get("freed", 0)) + step.freed,
         )
         _record(store, run, new=False, documents=step.stripped)
+        if vacuum_every is not None and batches % vacuum_every == 0 and position < chosen.up_to:
+            store.reclaim_space(during_prune=True)
         if on_batch is not None:
             on_batch(position)
     run["finished_at"] = (clock() if clock is not None else started_at).isoformat()

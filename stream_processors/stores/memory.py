@@ -191,8 +191,8 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
                     return PruneStep(last, done, freed)
             return PruneStep(max(up_to, after), done, freed)
 
-    def reclaim_space(self) -> str:
-        return "nothing to reclaim in memory"
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
+        return "" if during_prune else "nothing to reclaim in memory"
 
     def commit(
         self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None

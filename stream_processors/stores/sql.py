@@ -555,13 +555,16 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         to = int(rows[-1].position) if len(rows) >= limit else max(up_to, after)
         return PruneStep(to, len(stubs), freed)
 
-    def reclaim_space(self) -> str:
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
         """SQLite: VACUUM (the file rewritten without its free pages; it needs as much free disk as the store, and
         holds the write lock meanwhile), then the WAL truncated, since VACUUM in WAL mode writes the whole file
-        through it. PostgreSQL: VACUUM of the events table, which makes the old rows' space reusable (the table
-        stops growing until new rows fill it) without the exclusive lock VACUUM FULL would take."""
-        if self._memory:
-            return "nothing to reclaim in memory"
+        through it; between a prune's batches nothing (SQLite reuses a page freed by an update at once).
+        PostgreSQL: VACUUM of the events table, which makes the old row versions' space reusable (the table stops
+        growing until new rows fill it) without the exclusive lock VACUUM FULL would take; between a prune's
+        batches too, since an update writes a new version of each row: without it, a prune of the whole log
+        doubles the table before any space can be reused (BENCHMARKS.md, "Store retention")."""
+        if self._memory or (during_prune and self._sqlite):
+            return "" if during_prune else "nothing to reclaim in memory"
         with self._guard(), self._write_lock:
             if self._sqlite:
                 raw = self.engine.raw_connection()

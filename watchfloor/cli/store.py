@@ -33,7 +33,8 @@ def prune(
         typer.Option(
             "--vacuum",
             help="Then give the space back: SQLite VACUUM (rewrites the file: needs its size free on disk, and holds "
-            "the store's write lock meanwhile), PostgreSQL VACUUM of the events table.",
+            "the store's write lock meanwhile); PostgreSQL VACUUM of the events table, between batches too (the space "
+            "is reused by the prune's own row versions and then by new events; the files do not shrink).",
         ),
     ] = False,
     store: StoreOpt = None,
@@ -73,7 +74,12 @@ def prune(
                     result = retention.count(st, chosen, advance)
                 else:
                     result = retention.prune(
-                        st, chosen, started_at=now, on_batch=advance, clock=lambda: datetime.now(UTC)
+                        st,
+                        chosen,
+                        started_at=now,
+                        on_batch=advance,
+                        clock=lambda: datetime.now(UTC),
+                        vacuum_every=retention.VACUUM_EVERY if vacuum else None,
                     )
             except retention.RetentionError as e:
                 raise fail(str(e)) from None
