@@ -397,6 +397,16 @@ class StoreContract(LedgerContract):
         assert seen == [(3, 3), (6, 3), (8, 1)]
         assert store.strip_documents(T0, 8, 8).to == 8
 
+    def test_reclaim_space_after_a_prune_and_between_its_batches(self, store: Store) -> None:
+        assert isinstance(store, DocumentRetention)
+        store.append([doc(i, T0 - timedelta(days=40)) for i in range(1, 50)])
+        assert store.strip_documents(T0, 0, 49, limit=20).stripped == 20
+        assert isinstance(store.reclaim_space(during_prune=True), str)  # outside any transaction, between batches
+        assert store.strip_documents(T0, 20, 49).stripped == 29
+        assert store.reclaim_space()
+        store.append([doc(60, T0)])  # the store goes on as before
+        assert store.count() == 50 and store.read(49)[0].event.payload["body"]
+
     def test_checkpoint_positions_names_every_checkpoint(self, store: Store) -> None:
         assert isinstance(store, DocumentRetention)
         assert store.checkpoint_positions() == {}

@@ -132,6 +132,9 @@ def test_prune_keeps_every_event_drops_old_text_and_nothing_is_sent_twice(tmp_pa
 
     said = invoke("status", "--store", store_url, code=0)
     assert "retention: documents dated before" in said and f"were pruned (their text removed: {12 + FILLER}" in said
+    res = runner.invoke(app, ["status", "--store", store_url, "--json"])
+    pruned = json.loads(res.stdout)["pruned"]
+    assert pruned["documents"] == 12 + FILLER and pruned["finished"] and pruned["up_to_position"] >= len(before)
     said = invoke("backtest", "--from-store", store_url, code=1)
     assert "at log positions 1–" in said and "were pruned" in said and "--allow-pruned" in said, said
     said = invoke("backtest", "--from-store", store_url, "--allow-pruned")

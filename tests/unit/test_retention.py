@@ -140,3 +140,25 @@ def test_scheduled_spreads_a_prune_over_cycles_and_starts_one_a_day() -> None:
     assert retention.scheduled(store, 30, NOW + timedelta(hours=23)) is None
     again = retention.scheduled(store, 30, NOW + timedelta(days=1, minutes=1))
     assert again is not None and again.finished and again.documents == 0
+
+
+def test_vacuum_every_reclaims_space_between_batches() -> None:
+    store = filled(n_old=7)
+    store.commit("engine", Checkpoint(9, None), [])
+    calls: list[tuple[int, bool]] = []  # (the record's done_to, during_prune) at each call
+    strip, reclaim = store.strip_documents, store.reclaim_space
+
+    def small(*args: Any, **kw: Any) -> PruneStep:
+        return strip(*args, **{**kw, "limit": 2})
+
+    def spy(*, during_prune: bool = False) -> str:
+        calls.append((retention.checkpoints_state(store)["runs"][-1]["done_to"], during_prune))
+        return reclaim(during_prune=during_prune)
+
+    store.strip_documents = small  # type: ignore[method-assign]
+    store.reclaim_space = spy  # type: ignore[method-assign]
+    done = retention.prune(store, retention.plan(store, 30, NOW), started_at=NOW, vacuum_every=2)
+    assert done.documents == 7
+    # Batches of 2 documents over the 9 read (7 old, 2 new): after the 2nd and the 4th, not after the 5th, which
+    # ends the range (the command reclaims at the end itself).
+    assert calls == [(4, True), (8, True)]
