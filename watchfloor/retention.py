@@ -186,13 +186,18 @@ def prune(
     max_batches: int | None = None,
     resume: bool = False,
     vacuum_every: int | None = None,
+    stopping: Callable[[], bool] | None = None,
+    result: PruneResult | None = None,
 ) -> PruneResult:
     """Strip what `chosen` allows, a batch per transaction, recording the run first and after each batch (module
     docstring). `on_batch` is told the position done to. With `max_batches`, stop after that many (`finished` then
     False; `resume` carries the record's last run on from `chosen.after`: `scheduled`). With `vacuum_every`, the
-    store reclaims space between batches that often (`reclaim_space(during_prune=True)`). Raises RetentionError
-    when another prune moved the record meanwhile."""
-    result = PruneResult()
+    store reclaims space between batches that often (`reclaim_space(during_prune=True)`). `stopping` (SIGTERM) is
+    asked before each batch: true, it stops there (`finished` False; the record says where). `result`, when given, is
+    filled as batches commit, so a caller interrupted (Ctrl-C) knows what was done. Raises RetentionError when another
+    prune moved the record meanwhile."""
+    result = result if result is not None else PruneResult()
+    result.finished = False  # until the range is done
     runs = _runs(checkpoints_state(store)) if resume else []
     run: dict[str, Any] = (
         runs[-1]
@@ -212,8 +217,7 @@ def prune(
     position = chosen.after
     batches = 0
     while position < chosen.up_to:
-        if max_batches is not None and batches >= max_batches:
-            result.finished = False
+        if (max_batches is not None and batches >= max_batches) or (stopping is not None and stopping()):
             result.looked_at_to = position
             return result
         step = store.strip_documents(chosen.before, position, chosen.up_to, limit=batch)
@@ -235,6 +239,7 @@ def prune(
     run["done_to"] = chosen.up_to
     _record(store, run, new=False)
     result.looked_at_to = chosen.up_to
+    result.finished = True
     return result
 
 

@@ -72,7 +72,7 @@ from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent
 from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, migrate, migrated
 from .notices import announce
-from .pruning import stripped
+from .pruning import PRUNED_FIELDS, stripped
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
 from .sql_records import SqlRecordArchive
@@ -124,6 +124,7 @@ ALERT_ID_WHERE = "type = 'detection'"
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
 _ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
 _WRITE_OPTION = WRITE_OPTION
+_PRUNED_KEYS = tuple(f'"{name}":' for name in PRUNED_FIELDS)  # as the payload's JSON text (check_event's) holds them
 
 
 def normalize_url(url: str) -> URL:
@@ -542,8 +543,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         with self._write() as conn:
             rows = conn.execute(stmt).all()
             for position, time, payload in rows:
-                if datetime.fromisoformat(time) >= before:
-                    continue
+                if datetime.fromisoformat(time) >= before or not any(f in payload for f in _PRUNED_KEYS):
+                    continue  # new enough, or pruned already (a re-run passes over stubs without parsing them)
                 new = stripped(orjson.loads(payload))
                 if new is None:
                     continue  # pruned already

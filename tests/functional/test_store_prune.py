@@ -165,3 +165,44 @@ def test_retention_days_is_checked_at_load(tmp_path: Path, value: str) -> None:
     said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg), code=1)
     at = len(cfg.read_text().splitlines())  # the last line: FILE:LINE:COL of the value
     assert f"{cfg}:{at}:17:" in said, said
+
+
+def test_an_interrupted_prune_says_so_keeps_what_it_did_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the middle of a prune: the batch in hand rolls back, those before it stay done and recorded; `status`
+    and `backtest --from-store` name the range as interrupted; a re-run finishes it."""
+    from watchfloor import retention
+    from watchfloor.stream_processors.stores.sql import SqlStore
+
+    store = f"sqlite:///{tmp_path / 'desk.db'}"
+    cfg = desk(tmp_path, store)
+    invoke("run", "--once", "--config", str(cfg))
+    real = SqlStore.strip_documents
+    calls = 0
+
+    def interrupted(self: SqlStore, *args: object, **kw: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+        return real(self, *args, **{**kw, "limit": 100})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlStore, "strip_documents", interrupted)
+    said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg))
+    assert "store prune stopped (Ctrl-C): 200 documents pruned in this run; run it again to finish" in said, said
+    assert sum("body" not in p for _, _, p in documents(store)) == 200
+    said = invoke("status", "--store", store)
+    assert "(the last prune was interrupted; run it again)" in said, said
+    monkeypatch.setattr(SqlStore, "strip_documents", real)
+    said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg))
+    assert f"removed the text of {12 + FILLER - 200} documents" in said, said
+    assert [i for _, i, p in documents(store) if "body" in p] == ["fresh-1"]
+    from watchfloor.stream_processors.stores import open_store
+
+    st = open_store(store)
+    try:
+        got = retention.pruned_range(st)
+        assert got is not None and got.finished and got.documents == 12 + FILLER
+    finally:
+        st.close()

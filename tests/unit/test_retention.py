@@ -162,3 +162,13 @@ def test_vacuum_every_reclaims_space_between_batches() -> None:
     # Batches of 2 documents over the 9 read (7 old, 2 new): after the 2nd and the 4th, not after the 5th, which
     # ends the range (the command reclaims at the end itself).
     assert calls == [(4, True), (8, True)]
+
+
+def test_a_stop_asked_ends_the_prune_between_batches() -> None:
+    store = filled(n_old=7)
+    store.commit("engine", Checkpoint(9, None), [])
+    asked = iter([False, False, True])
+    got = retention.prune(store, retention.plan(store, 30, NOW), started_at=NOW, batch=2, stopping=lambda: next(asked))
+    assert (got.documents, got.finished) == (4, False)
+    state = retention.pruned_range(store)
+    assert state is not None and not state.finished and state.documents == 4

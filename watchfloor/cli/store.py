@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import ConfigOpt, Typer, app, app_config, err, fail, out, progress_bar
+from ._common import ConfigOpt, Typer, app, app_config, err, fail, out, progress_bar, stop_on_sigterm, stopped_line
 from .distributed import StoreOpt
 
 store_app = Typer(help="The store itself: bound its size.", no_args_is_help=True)
@@ -68,6 +68,8 @@ def prune(
         )
         size = _file_size(url, sqlite_path)
         started = time.monotonic()
+        stop = stop_on_sigterm()  # between batches: what is done is committed and recorded, a re-run goes on from it
+        result = retention.PruneResult()  # filled as batches commit: what a Ctrl-C leaves done
         with _bar("dry run: counting" if dry_run else "pruning", chosen.after, chosen.up_to) as advance:
             try:
                 if dry_run:
@@ -80,9 +82,21 @@ def prune(
                         on_batch=advance,
                         clock=lambda: datetime.now(UTC),
                         vacuum_every=retention.VACUUM_EVERY if vacuum else None,
+                        stopping=stop.is_set,
+                        result=result,
                     )
             except retention.RetentionError as e:
                 raise fail(str(e)) from None
+            except KeyboardInterrupt:  # the batch in hand rolled back; those before it are committed and recorded
+                stop.signal = "Ctrl-C"
+        if not result.finished:
+            err.print(
+                stopped_line("store prune", stop.signal or "stopped")
+                + f": {result.documents:,} documents pruned in this run; run it again to finish (what is done stays "
+                "done, and a re-run passes over it quickly)",
+                highlight=False,
+            )
+            return
         seconds = time.monotonic() - started
         verb = "would remove" if dry_run else "removed"
         out.print(
