@@ -256,9 +256,13 @@ def _retention(store: Any, days: float | None) -> None:
     """The config's `retention_days`: a day's prune, a bounded slice of it per cycle (retention.scheduled)."""
     if days is None:
         return
-    from ..retention import scheduled
+    from ..retention import RetentionError, scheduled
 
-    done = scheduled(store, days, datetime.now(UTC))
+    try:
+        done = scheduled(store, days, datetime.now(UTC))
+    except RetentionError as e:  # another prune moved the record: it goes on; this one tries next cycle
+        err.print(f"retention: {escape(str(e))}", highlight=False)
+        return
     if done is not None and (done.documents or done.finished):
         more = "" if done.finished else "; more next cycle"
         err.print(
