@@ -714,3 +714,33 @@ class PersistentStoreContract(PersistentLedgerContract, StoreContract):
     def test_concurrent_appends_from_two_store_objects(self, open_store: Callable[[], Store]) -> None:
         """Like two processes: only the database's own locking can keep positions in order."""
         self._concurrent_appends([open_store(), open_store()], open_store())
+
+    def test_a_prune_beside_a_writer_loses_nothing_and_keeps_positions(self, open_store: Callable[[], Store]) -> None:
+        """`store prune` beside a live `run` (two store objects, as two processes): the writer's events all go in at
+        gap-free positions while the prune's batches commit between them, and the prune strips only what it may."""
+        writer, pruner = open_store(), open_store()
+        assert isinstance(pruner, DocumentRetention)
+        old = T0 - timedelta(days=40)
+        writer.append([doc(i, old) for i in range(1, 301)])
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                for k in range(30):
+                    writer.append([doc(1000 + 10 * k + j, T0 - timedelta(days=40 * (j % 2))) for j in range(10)])
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        after, stripped = 0, 0
+        while after < 300:
+            step = pruner.strip_documents(T0 - timedelta(days=30), after, 300, limit=25)
+            after, stripped = step.to, stripped + step.stripped
+        thread.join()
+        assert not errors and stripped == 300
+        everything = read_all(pruner)
+        assert positions(everything) == list(range(1, 601))
+        # Above the bound (300) nothing was touched, however old: those the writer added keep their text.
+        assert all("body" in se.event.payload for se in everything[300:])
+        assert not any("body" in se.event.payload for se in everything[:300])
