@@ -172,3 +172,24 @@ def test_a_stop_asked_ends_the_prune_between_batches() -> None:
     assert (got.documents, got.finished) == (4, False)
     state = retention.pruned_range(store)
     assert state is not None and not state.finished and state.documents == 4
+
+
+def test_an_edited_item_is_pruned_with_its_editions_and_edited_again_is_a_duplicate() -> None:
+    """An edition is dated max(its item's date, when it was seen) and comes later in the log, so a prune that reaches
+    an edition has reached its item: latest_editions never hands the edition check a stub beside a whole item. Both
+    pruned, the item edited again (the feed's checkpoint no longer naming it) is a duplicate of the stub."""
+    store = MemoryStore()
+    item = article(7, OLD)
+    assert ingest(store, [item], "feed", editions=True, now=OLD).accepted == 1
+    edited = article(7, OLD, title="Border guards report heavy shelling")
+    # Seen earlier than the item's own date (a feed that dates ahead): dated as the item, not before it.
+    first = ingest(store, [edited], "feed", editions=True, now=OLD - timedelta(days=5))
+    assert first.editions == 1
+    versions = store.read(0, limit=10)
+    assert [se.event.time for se in versions] == [OLD, OLD]
+    store.commit("engine", Checkpoint(store.head(), None), [])
+    assert retention.prune(store, retention.plan(store, 30, NOW), started_at=NOW).documents == 2
+    again = article(7, OLD, title="Border guards say the shelling has stopped")
+    got = ingest(store, [again], "feed", editions=True, now=NOW)
+    assert (got.accepted, got.editions, got.duplicates, got.conflicts) == (0, 0, 1, 0)
+    assert store.head() == 2
