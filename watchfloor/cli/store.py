@@ -9,7 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import ConfigOpt, Typer, app, app_config, err, fail, out, progress_bar, stop_on_sigterm, stopped_line
+from ._common import (
+    ConfigOpt,
+    Typer,
+    app,
+    app_config,
+    err,
+    fail,
+    out,
+    progress_bar,
+    redact_url,
+    stop_on_sigterm,
+    stopped_line,
+)
 from .distributed import StoreOpt
 
 store_app = Typer(help="The store itself: bound its size.", no_args_is_help=True)
@@ -43,17 +55,16 @@ def prune(
     """Bound the store's size: strip old documents' text, a batch per transaction (safe to interrupt and run again;
     `run` may go on meanwhile). Detections, signals, the delivery ledger and control events are kept whole."""
     from watchfloor.stream_processors.ports import DocumentRetention
-    from watchfloor.stream_processors.stores.sql_errors import sqlite_path
 
     from .. import retention
-    from ..wiring import open_store
+    from ..wiring import open_store, sqlite_file
 
     cfg = app_config(config)
     url = store or cfg.store
     st = open_store(url, create=False)  # a wrong path must not create a store
     try:
         if not isinstance(st, DocumentRetention):
-            raise fail(f"store {url}: it cannot prune")
+            raise fail(f"store {redact_url(url)}: it cannot prune")
         now = datetime.now(UTC)
         try:
             chosen = retention.plan(st, older_than, now)
@@ -66,7 +77,7 @@ def prune(
             + ")",
             highlight=False,
         )
-        size = _file_size(url, sqlite_path)
+        size = _file_size(sqlite_file(url))
         started = time.monotonic()
         stop = stop_on_sigterm()  # between batches: what is done is committed and recorded, a re-run goes on from it
         result = retention.PruneResult()  # filled as batches commit: what a Ctrl-C leaves done
@@ -106,7 +117,7 @@ def prune(
         if vacuum and not dry_run:
             started = time.monotonic()
             did = st.reclaim_space()
-            after = _file_size(url, sqlite_path)
+            after = _file_size(sqlite_file(url))
             sizes = f": {_mb(size)} -> {_mb(after)}" if size is not None and after is not None else ""
             out.print(f"{did}{sizes} in {time.monotonic() - started:.1f} s", highlight=False)
         elif not dry_run and size is not None and result.documents:
@@ -118,13 +129,8 @@ def prune(
         st.close()
 
 
-def _file_size(url: str, sqlite_path: Any) -> int | None:
+def _file_size(path: Path | None) -> int | None:
     """A SQLite store's bytes on disk, its WAL's included (None for other stores)."""
-    if not url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url
-
-    path: Path | None = sqlite_path(make_url(url))
     if path is None or not path.exists():
         return None
     wal = path.with_name(path.name + "-wal")
