@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.alerts.throttle import HELD, summary_thread
+from watchfloor.alerts.throttle import HELD
 from watchfloor.schemas.rules import format_elapsed
 
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
@@ -66,7 +66,7 @@ class Deliveries:
 
 def read_deliveries(url: str) -> Deliveries:
     """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
-    from watchfloor.web.metrics import oldest_outstanding
+    from watchfloor.web.metrics import held_waiting, oldest_outstanding  # (what /metrics reports too)
     from watchfloor.wiring import open_store
 
     got = Deliveries(store=redact_url(url))
@@ -95,18 +95,6 @@ def read_deliveries(url: str) -> Deliveries:
         if oldest > 0:
             got.oldest_held_seconds[ch] = max(now - oldest, 0.0)
     return got
-
-
-def held_waiting(st: Any, channels: Sequence[str]) -> dict[str, tuple[int, float]]:
-    """Channel -> (alerts its throttle held that no summary lists yet, the oldest one's `created_at`): the held rows
-    after the position the channel's newest summary lists through (its seq), read by the (channel, seq) index. The
-    held rows that summaries listed keep their status, so the ledger's count of `held` is not what still waits."""
-    out: dict[str, tuple[int, float]] = {}
-    for ch in channels:
-        rows = st.deliveries(channel=ch, statuses={HELD}, after_seq=st.thread_end(ch, summary_thread(ch)))
-        if rows:
-            out[ch] = (len(rows), min(r.created_at for r in rows))
-    return out
 
 
 def deliveries_text(n: int) -> str:
