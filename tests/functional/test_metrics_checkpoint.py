@@ -39,6 +39,7 @@ from watchfloor.schemas.events import (
     signal_event,
 )
 from watchfloor.stream_processors.ports import Checkpoint, DeliveryRecord, StoredEvent
+from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.sql import SqlStore
 from watchfloor.web.activity import ACTIVITY_CHECKPOINT, ACTIVITY_VERSION, RECENT_ALERTS, Activity, ActivityView
 from watchfloor.web.metrics import LogCollector, created_at, registry_for
@@ -256,7 +257,7 @@ def test_a_checkpoint_of_another_version_or_log_is_not_used(url: str, caplog: py
         older = {"version": ACTIVITY_VERSION - 1, "activity": {"position": head}}
         store.commit(ACTIVITY_CHECKPOINT, Checkpoint(head, older), [], since=head)
         counting = Counting(store)
-        view = ActivityView(counting, counting)  # type: ignore[arg-type]
+        view = ActivityView(counting, counting)
         same_counts(settled(view, store), expected)
         assert counting.read_events == head
         assert "not used (version 0" in caplog.text
@@ -266,7 +267,7 @@ def test_a_checkpoint_of_another_version_or_log_is_not_used(url: str, caplog: py
         bogus = {"version": ACTIVITY_VERSION, "activity": {**saved.state["activity"], "position": head + 500}}
         store.commit(ACTIVITY_CHECKPOINT, Checkpoint(head + 500, bogus), [], since=head)
         counting = Counting(store)
-        same_counts(settled(ActivityView(counting, counting), store), expected)  # type: ignore[arg-type]
+        same_counts(settled(ActivityView(counting, counting), store), expected)
         assert counting.read_events == head
         assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == head
 
@@ -302,5 +303,32 @@ def test_saves_are_spaced_and_never_move_the_checkpoint_back(tmp_path: Path) -> 
         view._saved = 0
         view.refresh()
         assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == head3
+    finally:
+        store.close()
+
+
+class ReadOnly(Counting):
+    """A real store this process may not write (a read-only grant): every commit is refused."""
+
+    def commit(self, *args: Any, **kw: Any) -> int:
+        raise StoreError(str(self.store.url), "permission denied for table checkpoints")
+
+
+def test_a_store_the_server_may_not_write_still_gets_its_counts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        head = grow(store, 0, 40)
+        clock = [0.0]
+        view = ActivityView(ReadOnly(store), ReadOnly(store), save_every=60.0, clock=lambda: clock[0])
+        same_counts(settled(view, store), full_read(store)[1])
+        grow(store, 40, 50)
+        clock[0] = 120.0
+        same_counts(settled(view, store), full_read(store)[1])
+        assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == 0
+        said = [r.getMessage() for r in caplog.records if "not saved" in r.getMessage()]
+        assert len(said) == 1 and "permission denied" in said[0] and "from position 0" in said[0], said
+        assert view.activity.position > head
     finally:
         store.close()

@@ -47,6 +47,10 @@ def _by_name(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     return out
 
 
+def ch(name: str) -> tuple[tuple[str, str], ...]:
+    return (("channel", name),)
+
+
 def test_metrics_count_the_alerts_held_for_a_throttle_summary_per_channel(url: str) -> None:
     store = SqlStore(url)
     try:
@@ -66,7 +70,6 @@ def test_metrics_count_the_alerts_held_for_a_throttle_summary_per_channel(url: s
         got = _by_name(_text(store))
     finally:
         store.close()
-    ch = lambda name: (("channel", name),)  # noqa: E731
     assert got["watchfloor_deliveries_held"] == {ch("desk"): 2, ch("wire"): 1, ch("mail"): 0}
     assert got["watchfloor_delivery_oldest_held_seconds"] == {ch("desk"): 600, ch("wire"): 300, ch("mail"): 0}
     assert got["watchfloor_deliveries_outstanding"] == {ch("desk"): 0, ch("wire"): 1, ch("mail"): 0}
@@ -95,6 +98,6 @@ def _text(store: SqlStore) -> str:
     server = WebServer(create_app(services), "127.0.0.1", 0).start()
     try:
         with urllib.request.urlopen(server.url + "/metrics", timeout=60) as resp:
-            return resp.read().decode()
+            return str(resp.read().decode())
     finally:
         server.stop()
