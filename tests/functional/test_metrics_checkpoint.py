@@ -92,7 +92,7 @@ def grow(store: SqlStore, lo: int, hi: int) -> int:
         at = T0 + timedelta(minutes=i)
         doc = Document(
             id=f"doc-{i}",
-            type="news.article",
+            type="official.statement" if i % 5 == 0 else "news.article",
             published_at=at,
             source=SourceRef(name=f"Source {i}"),
             title=f"Report {i}",
@@ -330,5 +330,28 @@ def test_a_store_the_server_may_not_write_still_gets_its_counts(
         said = [r.getMessage() for r in caplog.records if "not saved" in r.getMessage()]
         assert len(said) == 1 and "permission denied" in said[0] and "from position 0" in said[0], said
         assert view.activity.position > head
+    finally:
+        store.close()
+
+
+def test_a_long_stretch_read_type_by_type_counts_as_page_by_page(url: str) -> None:
+    """The first read of a big log (and a restart long after the last save) reads each type by its index and the
+    documents' payload text alone (no `Event` per article), merged back into log order: the same counts, the
+    source names' order included (both document types, past the 500 names kept)."""
+    store = SqlStore(url)
+    try:
+        head = grow(store, 0, 300)
+        by_pages = ActivityView(store, by_type_after=10**9)
+        by_type = ActivityView(store, by_type_after=1)
+        same_counts(settled(by_type, store), settled(by_pages, store))
+        assert by_type.activity.position == head
+        checkpointed = ActivityView(store, store, by_type_after=1)
+        checkpointed.refresh()
+        grow(store, 300, 720)
+        restarted = ActivityView(store, store, by_type_after=1)  # the tail read type by type, from the checkpoint
+        expected = settled(ActivityView(store, by_type_after=10**9), store)
+        same_counts(settled(restarted, store), expected)
+        assert [r.deliveries for r in restarted.activity.recent] == [r.deliveries for r in expected.recent]
+        assert len(restarted.activity.raised) < len(expected.raised)
     finally:
         store.close()

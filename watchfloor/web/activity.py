@@ -12,16 +12,18 @@ durations and failing sources.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
@@ -135,14 +137,7 @@ class Activity:
         self.position = max(self.position, se.position)
         ev, p = se.event, se.event.payload
         if ev.type in DOCUMENT_TYPES:
-            src = p.get("source")
-            name = str(src.get("name") if isinstance(src, dict) else src or "?")
-            # Source names come from the input (a JSONL line's own, an RSS feed's title): one series each, so a
-            # feed that renames itself every poll would grow /metrics without bound. The first MAX_SOURCE_NAMES
-            # keep their series; the rest are counted together.
-            if name not in self.documents and len(self.documents) >= MAX_SOURCE_NAMES:
-                name = OTHER_SOURCES
-            self.documents[name] += 1
+            self.document(p)
         elif ev.type == EventType.SIGNAL:
             self.signals[str(p.get("name", "?"))] += 1
         elif ev.type == EventType.DETECTION:
@@ -189,6 +184,17 @@ class Activity:
                 self.latest.setdefault(alert_key, {})[channel] = got
             if status == "sent":
                 self._sent(alert_key, channel, str(p.get("at", "")))
+
+    def document(self, p: Mapping[str, Any]) -> None:
+        """Count a document (its payload) under its source's name."""
+        src = p.get("source")
+        name = str(src.get("name") if isinstance(src, dict) else src or "?")
+        # Source names come from the input (a JSONL line's own, an RSS feed's title): one series each, so a
+        # feed that renames itself every poll would grow /metrics without bound. The first MAX_SOURCE_NAMES
+        # keep their series; the rest are counted together.
+        if name not in self.documents and len(self.documents) >= MAX_SOURCE_NAMES:
+            name = OTHER_SOURCES
+        self.documents[name] += 1
 
     def to_state(self) -> dict[str, Any]:
         """What the checkpoint keeps (JSON): all of it but the raise times (`raised`), which grow with the alerts: a
@@ -303,6 +309,7 @@ PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old
 SAVE_DURING_EVENTS = 50_000  # a long first read saves on the way, so a process stopped halfway does not start over
+BY_TYPE_AFTER = 20_000  # a stretch of the log this long is read type by type (ActivityView._read_by_type)
 
 
 class ActivityView:
@@ -327,8 +334,10 @@ class ActivityView:
         save_after: int = SAVE_AFTER_EVENTS,
         save_every: float = SAVE_EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        by_type_after: int = BY_TYPE_AFTER,
     ) -> None:
         self.log = log
+        self.by_type_after = by_type_after
         self.checkpoints = checkpoints
         self.activity = Activity()
         self.save_after = save_after
@@ -351,6 +360,9 @@ class ActivityView:
             if not self._loaded:
                 self._load()
                 a = self.activity
+            head = self.log.head()
+            if head - a.position >= self.by_type_after:
+                self._read_by_type(head)
             while True:
                 # Every type, by the primary key: `type IN (...)` made SQLite walk the type index and sort every
                 # remaining row at each page; the few events of other types (caught_up, control) are skipped here.
@@ -412,6 +424,52 @@ class ActivityView:
                     self._rejected = cp.position
                 log.warning("activity checkpoint %s not used (%s): reading the log whole", ACTIVITY_CHECKPOINT, why)
         self._loaded = True
+
+    def _read_by_type(self, until: int) -> None:
+        """Read the log up to `until` one type at a time, each by `ix_events_type_position` in position order (no
+        sort), merged back into log order, the documents as their payloads' text alone (`read_payloads`): no `Event`
+        is built for them, their bulk (~77 % of a log, each with its article), of which the counts need the source's
+        name. The same counts as `refresh`'s pages: each counter depends on the order of its own types only, and the
+        merge keeps log order anyway. Used for a long stretch (a first read, a restart long after the last save)."""
+        a = self.activity
+        start = a.position
+        streams: list[Iterator[tuple[int, StoredEvent | str]]] = [
+            self._payloads_of(t, start, until) for t in sorted(DOCUMENT_TYPES)
+        ]
+        streams += [self._events_of(t, start, until) for t in sorted(_TYPES - DOCUMENT_TYPES)]
+        for position, item in heapq.merge(*streams, key=lambda got: got[0]):
+            if isinstance(item, str):
+                a.document(orjson.loads(item))
+            else:
+                a.apply(item)
+            a.position = position
+            if self.checkpoints is not None and position - self._saved >= SAVE_DURING_EVENTS:
+                self._save()
+        a.position = max(a.position, until)
+
+    def _payloads_of(self, event_type: str, after: int, until: int) -> Iterator[tuple[int, StoredEvent | str]]:
+        while True:
+            got = self.log.read_payloads(after, types={event_type}, limit=PAGE)
+            for position, text in got:
+                if position > until:
+                    return
+                yield position, text
+            if len(got) < PAGE:
+                return
+            after = got[-1][0]
+
+    def _events_of(self, event_type: str, after: int, until: int) -> Iterator[tuple[int, StoredEvent | str]]:
+        while True:
+            got = self.log.read(after, types={event_type}, limit=PAGE)
+            if self._restored and event_type == EventType.DELIVERY:
+                self._raise_times(got)  # (ahead of the merge: only raise times before the checkpoint are taken)
+            for se in got:
+                if se.position > until:
+                    return
+                yield se.position, se
+            if len(got) < PAGE:
+                return
+            after = got[-1].position
 
     def _raise_times(self, page: Sequence[StoredEvent]) -> None:
         """The raise times a page's `sent` deliveries need of alerts raised before the checkpoint this view started
