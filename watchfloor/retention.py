@@ -15,7 +15,8 @@ What may go is bounded by the log's readers of documents, never only by age (`pl
   goes no further than the lowest of their positions, so nothing is pruned that one of them has not read;
 * a store neither has read (a fresh ingest, an archive) is not pruned at all;
 * every other checkpoint is known not to read documents (the dispatcher's `alerts` reads detections and
-  retractions; `rules`, the sources' `source:...` and `pipeline:cycle` hold no log position of documents), and an
+  retractions; `web:activity`, /metrics' counts, reads only a document's source, which stays; `rules`, the sources'
+  `source:...` and `pipeline:cycle` hold no log position of documents), and an
   unknown one with a position is taken as a reader (a follower of a later release must not lose what it has not
   read).
 
@@ -44,7 +45,10 @@ RETENTION = "retention"
 """The checkpoint that records prunes (module docstring)."""
 DOCUMENT_READERS = (ENGINE_PROCESSOR, RELAY_PROCESSOR)
 HEARTBEAT = "pipeline:cycle"  # watchfloor.web.activity.HEARTBEAT: a cycle counter, not a log position
-NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION})
+# watchfloor.web.activity.ACTIVITY_CHECKPOINT: /metrics' counts read a document's source, which a prune keeps, so a
+# server that has not scraped for a while must not hold retention back.
+ACTIVITY = "web:activity"
+NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY})
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
 VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches

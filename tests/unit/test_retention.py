@@ -193,3 +193,15 @@ def test_an_edited_item_is_pruned_with_its_editions_and_edited_again_is_a_duplic
     got = ingest(store, [again], "feed", editions=True, now=NOW)
     assert (got.accepted, got.editions, got.duplicates, got.conflicts) == (0, 0, 1, 0)
     assert store.head() == 2
+
+
+def test_the_metrics_checkpoint_does_not_hold_a_prune_back() -> None:
+    """/metrics' counts (`web:activity`) read a document's source only, which a prune keeps: a server that last
+    scraped long ago must not bound what may go."""
+    from watchfloor.web.activity import ACTIVITY_CHECKPOINT
+
+    assert retention.ACTIVITY == ACTIVITY_CHECKPOINT
+    store = filled()
+    store.commit("engine", Checkpoint(8, None), [])
+    store.commit(ACTIVITY_CHECKPOINT, Checkpoint(2, {"counts": {}}), [])
+    assert retention.plan(store, 30, NOW).up_to == 8
