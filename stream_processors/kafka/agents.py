@@ -15,6 +15,7 @@ process reads it again from the last commit on the state in the changelog. Faust
 on the same stream, and it would go on with the next records: the failed batch's records skipped, commits stuck
 before them, and at the next worker start those records read again after later ones had moved the correlate
 partitions' ``seen`` past them, so dropped as replays (docs/architecture.md, "nothing lost at a rebalance").
+
 A batch that fails every time does not loop the worker for ever (``BatchRetry``, ``failed_batches``): the failures in a
 row are counted across the restarts, each restart after the first waits longer (doubling, capped), and from
 ``isolate_after`` failures on the batch's records are tried one at a time, those that fail alone dead-lettered with
@@ -165,8 +166,11 @@ def restart_now(restart: Callable[[], NoReturn] | None) -> NoReturn:
     os._exit(BATCH_FAILED_EXIT)
 
 
-def _place(event: Any) -> tuple[str, int]:
-    return event.message.topic, event.message.partition
+POISON_REASON = "poison record"  # how a dead letter's reason starts when BatchRetry wrote it
+
+
+def _place(event: Any) -> str:
+    return f"{event.message.topic}[{event.message.partition}]"
 
 
 def _starts(events: Sequence[Any]) -> list[str]:
@@ -235,9 +239,10 @@ class BatchRetry:
         for event, e in poison:
             msg = event.message
             where = record_origin(msg.topic, msg.partition, msg.offset)
+            # "poison record" first: what /metrics labels the dead letter with (web.activity.reason_class).
             reason = (
-                f"{self.agent}: its batch failed {attempts} times in a row, and this record failed alone: "
-                f"{type(e).__name__}: {e}"
+                f"{POISON_REASON}: the {self.agent} batch failed {attempts} times in a row, and this record failed "
+                f"alone: {type(e).__name__}: {e}"
             )
             log.error("%s: %s dead-lettered (%s)", self.agent, where, reason)
             letter = DeadLetter(origin=where, reason=reason, raw=raw_preview(event.value), stage=self.stage)

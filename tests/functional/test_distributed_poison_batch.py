@@ -105,7 +105,10 @@ def test_a_poison_record_is_dead_lettered_after_backed_off_restarts_and_the_rest
     (letter,) = letters
     assert re.fullmatch(rf"kafka:{re.escape(Topics(cluster.prefix).documents)}\[\d\]@\d+", letter["origin"])
     assert letter["stage"] == "extract"
-    assert f"ValueError: fault injected: the signal of {POISON} is refused" in letter["reason"]
+    assert letter["reason"] == (
+        f"poison record: the extract batch failed {ISOLATE_AFTER} times in a row, and this record failed alone: "
+        f"ValueError: fault injected: the signal of {POISON} is refused"
+    )
     assert f'"{POISON}"' in letter["raw"]
     counts = orjson.loads((cluster.tmp / "faust-w1" / "failed-batches.json").read_bytes())
     assert counts == {}  # reset by the batch that went through

@@ -25,6 +25,7 @@ from watchfloor.stream_processors.kafka.failed_batches import (
     split_poison,
     transient,
 )
+from watchfloor.web.activity import reason_class
 
 # ---- bookkeeping ---------------------------------------------------------------------------------------------------
 
@@ -205,7 +206,10 @@ def test_a_poison_record_restarts_with_backoff_then_is_dead_lettered_and_the_res
     ours = [d for d in letters if "failed alone" in d["reason"]]
     assert [d["origin"] for d in ours] == ["kafka:t.detections[0]@2"]
     assert ours[0]["stage"] == "notify"
-    assert "its batch failed 3 times in a row, and this record failed alone: ValueError: record 2" in ours[0]["reason"]
+    assert ours[0]["reason"].startswith(
+        "poison record: the notify batch failed 3 times in a row, and this record failed alone: ValueError: record 2"
+    )
+    assert reason_class(ours[0]["reason"]) == "poison record"  # its label in /metrics
     # the other records went through: each dead-lettered for its wrong type, as a good batch does
     assert sorted(d["origin"] for d in letters if d["reason"].startswith("event type")) == [
         "t.detections",
