@@ -729,6 +729,11 @@ class KafkaConfig(_Strict):
             )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("ssl_certfile and ssl_keyfile go together (the client certificate and its key)")
+        if self.failed_batch_backoff_max < self.failed_batch_backoff:
+            raise ValueError(
+                f"failed_batch_backoff_max ({self.failed_batch_backoff_max:g}) is less than failed_batch_backoff "
+                f"({self.failed_batch_backoff:g}): the cap of the wait between restarts must not be below its start"
+            )
         return self
 
     @property
