@@ -75,7 +75,7 @@ from .codec import (
     record_origin,
     rejected_letter,
 )
-from .compat import as_current_event, take_batches
+from .compat import as_current_event, rebalancing, take_batches
 from .failed_batches import FailureCounts, RetryPolicy, split_poison
 from .partition import PartitionCorrelator
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
@@ -167,6 +167,7 @@ def restart_now(restart: Callable[[], NoReturn] | None) -> NoReturn:
 
 
 POISON_REASON = "poison record"  # how a dead letter's reason starts when BatchRetry wrote it
+REBALANCE_LOOK_S = 0.5  # how often a failed batch's backoff looks whether a rebalance began
 
 
 def _place(event: Any) -> str:
@@ -275,10 +276,23 @@ class BatchRetry:
             wait,
             then,
         )
-        # Waited in the agent's body: the worker stays in its group (heartbeats go on), nothing of this batch is
-        # acked and nothing after it taken; the other agents keep working meanwhile.
-        await asyncio.sleep(wait)
+        await self._wait(wait)
         restart_now(self.restart)
+
+    async def _wait(self, seconds: float) -> None:
+        """The backoff, waited in the agent's body: the worker stays in its group (heartbeats go on), nothing of
+        this batch is acked and nothing after it taken, and the other agents keep working. Cut short by a
+        rebalance: Faust's revocation waits for every record taken to be acked (``Consumer.wait_empty``), so
+        waiting on would hold the whole group up for as long."""
+        app = getattr(self.out, "app", None)
+        left = seconds
+        while left > 0:
+            if rebalancing(app):
+                log.warning("%s: a rebalance began; restarting the worker now rather than holding it up", self.agent)
+                return
+            step = min(left, REBALANCE_LOOK_S)
+            await asyncio.sleep(step)
+            left -= step
 
 
 def _record_time(msg: Any) -> datetime:
