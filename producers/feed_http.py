@@ -3,11 +3,11 @@
 A socket timeout bounds each read, not the fetch: a server sending one byte every 0.5 s kept a 3 s timeout
 busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB of memory). Here:
 
-* The deadline covers the whole fetch (connect, headers, body, redirects). A timer shuts the connections'
-  sockets down when it passes, which wakes a read blocked inside http.client at once
-  (`stream_processors.http_deadline`, which the webhook notifier uses too); the body loop also checks the clock
-  between chunks. urllib stays in charge of redirects and proxies (its handlers are subclassed only to see the
-  connections they open).
+* The deadline covers the whole fetch (connect and TLS handshake, headers, body, redirects). A connect is bounded
+  by a socket timeout of what is left of it; a timer shuts the connections' sockets down when it passes, which
+  wakes a read blocked inside http.client at once (`stream_processors.http_deadline`, which the webhook notifier
+  uses too); the body loop also checks the clock between chunks. urllib stays in charge of redirects and proxies
+  (its handlers are subclassed only to see the connections they open).
 * The body is decompressed as it arrives (gzip, deflate: zlib with `max_length`), and the fetch fails as
   soon as either the bytes on the wire or the bytes after decompression pass `max_bytes`.
 * Redirects: only to http(s) (urllib would follow one to ftp://, and it has no FTP handler here), and not

@@ -415,23 +415,45 @@ def tail_print(data: bytes) -> str:
 class JsonlPosition:
     """Where a live poll of a JSON Lines file stopped: `offset` bytes (of the decompressed stream) of whole lines
     read, `line` lines before it, and the print of the TAIL_BYTES before it, which must still be there for the
-    next poll to start at `offset` (else the file was rewritten or truncated and is read from its start)."""
+    next poll to start at `offset` (else the file was rewritten or truncated and is read from its start). `size` and
+    `mtime_ns`: the file's when it was read (-1: not known, a position saved before they were kept): a file of the
+    same size since, modified since, was edited in place (a line fixed to the same length: the bytes before the
+    offset may be those read) and is read from its start too."""
 
     offset: int = 0
     line: int = 0
     tail: str = ""
+    size: int = -1
+    mtime_ns: int = 0
 
     def as_state(self) -> dict[str, Any]:
-        return {"offset": self.offset, "line": self.line, "tail": self.tail}
+        return {
+            "offset": self.offset,
+            "line": self.line,
+            "tail": self.tail,
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
+        }
 
     @classmethod
     def from_state(cls, state: Any) -> JsonlPosition:
         if not isinstance(state, dict):
             return cls()
         try:
-            return cls(int(state.get("offset", 0)), int(state.get("line", 0)), str(state.get("tail", "")))
+            return cls(
+                int(state.get("offset", 0)),
+                int(state.get("line", 0)),
+                str(state.get("tail", "")),
+                int(state.get("size", -1)),
+                int(state.get("mtime_ns", 0)),
+            )
         except (TypeError, ValueError):
             return cls()
+
+    def edited(self, st: os.stat_result | None) -> bool:
+        """Whether the file, as `st` has it now, was changed in place since this position was read: same size, other
+        modification time. (An edit in a file that has also grown since is not told from an append.)"""
+        return st is not None and self.size >= 0 and st.st_size == self.size and st.st_mtime_ns != self.mtime_ns
 
 
 @dataclass
@@ -448,10 +470,15 @@ class JsonlSlice:
 
 def _tail_at(f: IO[bytes], offset: int) -> str:
     """The print of the TAIL_BYTES before `offset`, or "" when the file is shorter than `offset`."""
+    return _tail_bytes(f, offset)[0]
+
+
+def _tail_bytes(f: IO[bytes], offset: int) -> tuple[str, bytes]:
+    """_tail_at, and the bytes it printed (b"" when the file is shorter than `offset`)."""
     start = max(0, offset - TAIL_BYTES)
     f.seek(start)
     data = f.read(offset - start)
-    return tail_print(data) if len(data) == offset - start else ""
+    return (tail_print(data), data) if len(data) == offset - start else ("", b"")
 
 
 def read_jsonl_slice(
@@ -473,25 +500,39 @@ def read_jsonl_slice(
     when the file cannot be opened; one that cannot be read to the end gives what it read with `error` set."""
     p = Path(path)
     f = _open(p)
-    if growing:
-        try:
-            growing = time.time() - os.stat(p).st_mtime < GROWING_S
-        except OSError:
-            growing = False
+    inner = getattr(f, "fileobj", None)
+    try:  # the file opened (the path may be another file by now), before the read: a change during it is seen next
+        st: os.stat_result | None = os.fstat((inner or f).fileno())
+    except (OSError, ValueError):
+        st = None
+    growing = growing and st is not None and time.time() - st.st_mtime < GROWING_S
     origin = str(path)
     limit = max_record_bytes(max_body_chars)
-    inner = getattr(f, "fileobj", None)
     start = since
     rewound = False
     items: list[tuple[int, Document | DeadLetter]] = []
     offset, base = since.offset, since.line
     more = False
     error: JsonlSourceError | None = None
+    # The TAIL_BYTES before `offset`, kept from what this read consumed (the new position's print is of the file read,
+    # not of whatever the path names by the end: a file rotated in meanwhile would take the old one's position).
+    kept, known = b"", True
     try:
         if offset > 0:
-            if _tail_at(f, offset) != since.tail:
+            tail, before = _tail_bytes(f, offset)
+            if tail != since.tail or since.edited(st):
                 start, rewound, offset, base = JsonlPosition(), True, 0, 0
             f.seek(offset)
+            if offset > 0:
+                kept = before
+            if offset > 0 and not before.endswith(b"\n"):
+                # The last poll read a whole last line that had no newline yet: the newline written since ends that
+                # line (counted then), it does not start a blank one, which would shift every later line's number.
+                ahead = f.read(2)
+                eol = 2 if ahead == b"\r\n" else 1 if ahead[:1] == b"\n" else 0
+                offset += eol
+                kept = (kept + ahead[:eol])[-TAIL_BYTES:]
+                f.seek(offset)
         first = offset == 0
         for block in _blocks(f, block_bytes, limit):
             if max_lines is not None and len(items) >= max_lines:
@@ -501,6 +542,7 @@ def read_jsonl_slice(
                 first = False
                 base += 1
                 offset += block + 1
+                known = False  # (its bytes are not kept: the print is read back below)
                 reason = f"line is over {limit} bytes (at least {block}), the limit for one record; skipped unread"
                 items.append((base, DeadLetter(origin=origin, line=base, reason=reason)))
                 continue
@@ -530,17 +572,33 @@ def read_jsonl_slice(
             got, _dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
             items.extend(got)
             offset += used
+            kept = (kept + block[:used])[-TAIL_BYTES:]
             base += len(lines)
             if more:
                 break
+        else:
+            # Read to the end: an over-long last line skipped unread counted a newline it does not have (a position
+            # past the end, which no append would fit). The stream's position is where it ends.
+            offset = min(offset, f.tell())
     except (OSError, EOFError) as e:
         error = JsonlSourceError(f"cannot read JSON Lines file {p}: {e}")
     finally:
         f.close()
         if inner is not None:
             inner.close()
-    # The print of the bytes before the new offset, read back (a few bytes; a .gz is decompressed up to it again).
-    end = JsonlPosition(offset, base, start.tail if offset == start.offset else _tail_of(p, offset))
+    if offset == start.offset:
+        tail = start.tail
+    elif known:
+        tail = tail_print(kept)
+    else:  # after an over-long line: the bytes before the new offset read back (a .gz decompressed up to it again)
+        tail = _tail_of(p, offset)
+    end = JsonlPosition(
+        offset,
+        base,
+        tail,
+        st.st_size if st is not None else -1,
+        st.st_mtime_ns if st is not None else 0,
+    )
     return JsonlSlice(items, start, end, more, rewound, error)
 
 

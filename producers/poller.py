@@ -7,10 +7,12 @@ time exactly as the live run did. A poll that brought nothing new writes one onl
 
 A JSON Lines source is read whole by `ingest` and `produce` (document ids are deterministic and the log skips known
 ids, so re-reading is idempotent). A `bounded` poller (`run`'s) reads it from where its last poll stopped: the
-checkpoint `source:<path>` = {"offset", "line", "tail"} (producers/jsonl.JsonlPosition) is committed with the
-documents of the lines before it, at most the source's `max_lines_per_poll` lines per poll, and the source is said
-to be `behind` while more is left: a backlog is read a slice per poll. A file whose bytes before the offset changed
-(truncated, replaced, rewritten) is read from its start again, which adds only what is new.
+checkpoint `source:<path>` = {"offset", "line", "tail", "size", "mtime_ns"} (producers/jsonl.JsonlPosition) is
+committed with the documents of the lines before it, at most the source's `max_lines_per_poll` lines per poll, and
+the source is said to be `behind` while more is left: a backlog is read a slice per poll. A file whose bytes before
+the offset changed (truncated, replaced, rewritten), or that was modified in place keeping its size (a line fixed to
+the same length), is read from its start again, which adds only what is new. (A line edited in place in a file that
+has also grown since is not told from an append: it is not read again.)
 A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.

@@ -685,6 +685,13 @@ class KafkaConfig(_Strict):
     # at once; after it a pass makes no new try (it spools), so a stop waits at most for the try in progress.
     publish_timeout: float = Field(default=15.0, gt=0)
     wait_for_topics: float = Field(default=120.0, ge=0)  # seconds a worker waits for the topics to be created
+    # An agent batch that fails restarts the worker; failures in a row of one agent wait before the restart (none
+    # after the first, then failed_batch_backoff seconds, doubling, up to failed_batch_backoff_max), and from
+    # failed_batch_isolate_after failures in a row the batch's records are tried one at a time, those that fail
+    # alone dead-lettered (stream_processors/kafka/failed_batches.py; docs/architecture.md).
+    failed_batch_isolate_after: int = Field(default=5, ge=1)
+    failed_batch_backoff: float = Field(default=1.0, gt=0)
+    failed_batch_backoff_max: float = Field(default=60.0, gt=0)
     # The worker's event loop: uvloop (libuv, in C; part of the kafka extra) costs less per record than asyncio's
     # own loop, which Faust steps once per record; "auto" takes uvloop when it is installed (BENCHMARKS.md).
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
@@ -722,6 +729,11 @@ class KafkaConfig(_Strict):
             )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("ssl_certfile and ssl_keyfile go together (the client certificate and its key)")
+        if self.failed_batch_backoff_max < self.failed_batch_backoff:
+            raise ValueError(
+                f"failed_batch_backoff_max ({self.failed_batch_backoff_max:g}) is less than failed_batch_backoff "
+                f"({self.failed_batch_backoff:g}): the cap of the wait between restarts must not be below its start"
+            )
         return self
 
     @property
@@ -746,6 +758,9 @@ class AppConfig(_Strict):
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
+    # Days a document keeps its text: `watchfloor run` prunes older ones that it has read, at most once a day
+    # (watchfloor/retention.py, `watchfloor store prune`). None (the default): the store keeps everything.
+    retention_days: float | None = Field(default=None, gt=0)
     event_time: EventTimeConfig = EventTimeConfig()
     health: HealthConfig = HealthConfig()
     serve: ServeConfig = ServeConfig()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from watchfloor.schemas.events import Event
@@ -376,6 +377,40 @@ class EditionLatest(Protocol):
 
     def latest_editions(self, doc_ids: Sequence[str]) -> dict[str, Event]:
         """For each of `doc_ids` that has editions in the log (ids `ID#edition-HASH`), the one appended last."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PruneStep:
+    """What one batch of a prune did: `to`, the position the prune is done to (the next batch starts after it; the
+    batch's `up_to` when it reached it), documents whose text it removed, and the payload bytes that went with it."""
+
+    to: int
+    stripped: int
+    freed: int
+
+
+@runtime_checkable
+class DocumentRetention(Protocol):
+    """An event log that can bound its size: remove the text of old documents it holds (stores.pruning), keeping
+    each event's id, type, event time and position. `watchfloor store prune` (watchfloor/retention.py) decides what
+    may go; the store only does it, one short transaction per call."""
+
+    def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
+        """In one transaction, of the next `limit` documents after position `after` and at or below `up_to`, remove
+        the text of those whose event time is before `before` (an instant). Idempotent: a document pruned already
+        is left as it is."""
+        ...
+
+    def checkpoint_positions(self) -> dict[str, int]:
+        """Every checkpoint the store holds: name -> position (what a prune must not pass)."""
+        ...
+
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
+        """Give the space pruned rows left back (SQLite: VACUUM; PostgreSQL: VACUUM of the events table; memory:
+        nothing), outside any transaction; returns what it did, in a few words ("" for nothing). `during_prune`:
+        a call between a prune's batches, where only what is cheap and helps the rest of the prune is done
+        (PostgreSQL: the dead row versions of the batches so far made reusable by the next ones)."""
         ...
 
 

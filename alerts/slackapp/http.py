@@ -15,7 +15,8 @@ A signed request is taken once: the same signed bytes again within the 5 minutes
 a proxy's log say) are refused. The signatures seen are kept in this process for the 5 minutes only (not in the
 store: a record per request would fill the control log with noise), so a replay sent to another `serve` process
 behind the same URL is not caught. Slack's own retries of an event carry X-Slack-Retry-Num and pass on to the
-event-id check (alerts/slackapp/app.py), which answers each event once across processes.
+event-id check (alerts/slackapp/app.py), which answers each event once across processes; that header is not signed,
+so it is heeded only on an Events API event (a command or a click replayed with it added is refused all the same).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from flask import Request, Response, jsonify
 from slack_bolt import App
 from slack_bolt.adapter.flask.handler import to_flask_response
@@ -117,13 +119,16 @@ class SlackHttpHandler:
             log.warning("slack app: refused a request from %s: %s", req.remote_addr or "?", problem)
             return _error(401, "invalid request")
         lowered = {k.lower(): v for k, v in headers.items()}
-        # Slack's retries of an event may repeat its bytes; the event-id check answers each event once
-        if "x-slack-retry-num" not in lowered and not self.seen.take(
+        raw = req.get_data(cache=True)
+        # Slack's retries of an event may repeat its bytes; the event-id check answers each event once. The retry
+        # header is not signed, so it lets through only an Events API event (Slack retries nothing else), never a
+        # command or a click replayed with the header added.
+        retried = "x-slack-retry-num" in lowered and _is_event_callback(raw)
+        if not retried and not self.seen.take(
             lowered["x-slack-signature"], int(lowered["x-slack-request-timestamp"]), now
         ):
             log.warning("slack app: refused a request from %s: a replay of one taken before", req.remote_addr or "?")
             return _error(401, "invalid request")
-        raw = req.get_data(cache=True)
         try:
             bolt_request = BoltRequest(
                 body=raw.decode("utf-8"), query=req.query_string.decode("utf-8"), headers=dict(req.headers)
@@ -132,6 +137,15 @@ class SlackHttpHandler:
             log.warning("slack app: a signed request whose body does not parse: %s: %s", type(e).__name__, e)
             return _error(400, "malformed request body")
         return to_flask_response(self.app.dispatch(bolt_request))
+
+
+def _is_event_callback(raw: bytes) -> bool:
+    """Whether a signed body is an Events API event with its id (what the app answers once by that id)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and body.get("type") == "event_callback" and bool(body.get("event_id"))
 
 
 def _error(status: int, text: str) -> Response:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Sequence
 
-from watchfloor.schemas.rules import RulePack, language_suggestion
+from watchfloor.schemas.rules import RulePack, language_suggestion, languages_of
 
 from .compiled import CompiledSignal, Node, RuleError
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
-from .morphology import INFLECTED, base_language
+from .morphology import INFLECTED, base_language, is_dictionary_form, word_forms, word_language
 from .text import phrase_words
 
 BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
@@ -143,6 +143,74 @@ def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str])
                 continue
             out.append(RuleError(path, f"cue {phrase!r} is also {why} never applies", pack=pi, warning=True))
             break
+    return out
+
+
+_SHOWN_FORMS = 4  # forms a warning names; the rest are counted
+
+
+def cue_form_warnings(
+    pack_cues: Sequence[PackCue], packs: Sequence[RulePack], languages: Iterable[str]
+) -> list[RuleError]:
+    """One-word pack cues written in their dictionary form whose other forms matched until cue words began to match
+    as written (`modality.morphology`, default exact; they took the pack's `morphology` before): `hedged: [hint]`
+    read "hinted" and "hints" then, and no longer does. Only where it changed: a pack whose words take their forms
+    (version 2, or `morphology: forms`) and whose `modality` does not ask for forms. Not for a word written in
+    another form ("hints", "одобрит": a form is what such a cue means), a `=` or `*` word, nor a cue of several
+    words ("prepares to", "on the agenda": a fixed phrase, whose form is its meaning too). Forms listed in the same
+    list, or that a built-in cue reads (as what it means: "would" for `future: [will]`), are not named."""
+    builtin_words: set[str] = set()  # the one-word built-in cues of the languages in use
+    prefixes: list[str] = []  # and the starts of the built-in `*` cues
+    for code in languages:
+        for table in BUILTIN.get(code, {}).values():
+            for phrases in table.values():
+                for phrase in phrases:
+                    one = phrase_words(phrase)
+                    if len(one) == 1 and one[0].endswith("*"):
+                        prefixes.append(one[0][:-1])
+                    elif len(one) == 1:
+                        builtin_words.add(one[0].removeprefix("="))
+    listed: dict[tuple[int, str, str], set[str]] = {}  # (pack, direction, class) -> its one-word cues
+    for pi, _path, cls, direction, _phrase, words in pack_cues:
+        if len(words) == 1:
+            listed.setdefault((pi, direction, cls), set()).add(words[0].removeprefix("="))
+    out: list[RuleError] = []
+    for pi, path, cls, direction, phrase, words in pack_cues:
+        pack = packs[pi]
+        if pack.modality.morphology == "forms" or pack.default_morphology != "forms" or len(words) != 1:
+            continue
+        word = words[0]
+        if word.startswith("=") or word.endswith("*") or not word.isalpha():
+            continue
+        lang = word_language(word, languages_of(pack.language))
+        if lang is None:
+            continue
+        forms = word_forms(lang, word)
+        if len(forms) < 2 or not is_dictionary_form(lang, word, forms):
+            continue
+        # A form that is a built-in cue word (any direction) is read by that cue, as what it means: "would" is not
+        # `future: [will]` in another tense, nor "might" `hedged: [may]` (lemminflect's forms of one lemma).
+        read = listed[(pi, direction, cls)] | builtin_words
+        missing = sorted(
+            (f for f in forms if f not in read and not any(f.startswith(x) for x in prefixes)),
+            key=lambda f: (len(f), f),
+        )
+        if not missing:
+            continue
+        shown = ", ".join(repr(f) for f in missing[:_SHOWN_FORMS])
+        more = len(missing) - _SHOWN_FORMS
+        shown += f" and {more} more" if more > 0 else ""
+        verb = "is" if len(missing) == 1 else "are"
+        what = "phrase" if cls == NEUTRAL else "cue"
+        out.append(
+            RuleError(
+                path,
+                f"{what} {phrase!r} matches only as written: {shown} {verb} not read (list them, end the word with *, "
+                "or set `morphology: forms` under modality)",
+                pack=pi,
+                warning=True,
+            )
+        )
     return out
 
 

@@ -16,6 +16,7 @@ from .checks import (
     alias_cue_warnings,
     alias_tie_warnings,
     builtin_cue_warnings,
+    cue_form_warnings,
     cue_warnings,
     language_warnings,
     title_fields,
@@ -190,6 +191,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     if pack_cues:
         warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
         warnings += alias_cue_warnings(cue_keys, _alias_keys(b, packs))
+        warnings += cue_form_warnings(pack_cues, packs, sorted(languages or {"en"}))
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
 

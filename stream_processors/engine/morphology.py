@@ -81,6 +81,16 @@ def name_forms(language: str, word: str) -> frozenset[str]:
     return word_forms(language, word)
 
 
+def is_dictionary_form(language: str, word: str, forms: frozenset[str]) -> bool:
+    """Whether `word` is written as its lemma, one of whose `forms` (word_forms) it is: Russian, the dictionary's
+    normal form of its likeliest reading ("отрицать", "фейк"; not "одобрит"); English, the shortest of its forms and
+    no other as short ("hint", "deny", "say"; not "hints", nor "ran" beside "run")."""
+    if language == "ru":
+        parses = _analyzer().parse(word)
+        return bool(parses) and parses[0].normal_form.replace("ё", "е") == word
+    return all(len(f) > len(word) for f in forms if f != word)
+
+
 # -- English ---------------------------------------------------------------------------------------------
 # Lemmas whose forms are function words: a phrase word "being" must not read "is", "was", "had".
 _EN_SKIP_LEMMAS = frozenset({"be", "have", "do"})

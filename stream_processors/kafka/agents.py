@@ -16,6 +16,12 @@ on the same stream, and it would go on with the next records: the failed batch's
 before them, and at the next worker start those records read again after later ones had moved the correlate
 partitions' ``seen`` past them, so dropped as replays (docs/architecture.md, "nothing lost at a rebalance").
 
+A batch that fails every time does not loop the worker for ever (``BatchRetry``, ``failed_batches``): the failures in a
+row are counted across the restarts, each restart after the first waits longer (doubling, capped), and from
+``isolate_after`` failures on the batch's records are tried one at a time, those that fail alone dead-lettered with
+the reason and their place, unless the failure is not theirs (the broker, a connection; more than one record of a
+partition failing alone): that batch is retried, with the backoff, until it goes through.
+
 The agents use only the Faust objects they are given (the app's producer and consumer, streams, the
 table); what reaches into faust-streaming's internals is in ``compat``.
 """
@@ -65,10 +71,12 @@ from .codec import (
     failure_letter,
     origin_header,
     parse_origin,
+    raw_preview,
     record_origin,
     rejected_letter,
 )
-from .compat import as_current_event, take_batches
+from .compat import as_current_event, rebalancing, take_batches
+from .failed_batches import FailureCounts, RetryPolicy, split_poison
 from .partition import PartitionCorrelator
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
 from .topics import STATE_MAX_BYTES
@@ -144,6 +152,11 @@ def batch_failed(agent: str, exc: BaseException, restart: Callable[[], NoReturn]
         exc,
         exc_info=exc,
     )
+    restart_now(restart)
+
+
+def restart_now(restart: Callable[[], NoReturn] | None) -> NoReturn:
+    """The worker starts again (`restart`), or exits with BATCH_FAILED_EXIT: its logs flushed first."""
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stdout.flush()
@@ -151,6 +164,135 @@ def batch_failed(agent: str, exc: BaseException, restart: Callable[[], NoReturn]
     if restart is not None:
         restart()
     os._exit(BATCH_FAILED_EXIT)
+
+
+POISON_REASON = "poison record"  # how a dead letter's reason starts when BatchRetry wrote it
+REBALANCE_LOOK_S = 0.5  # how often a failed batch's backoff looks whether a rebalance began
+
+
+def _place(event: Any) -> str:
+    return f"{event.message.topic}[{event.message.partition}]"
+
+
+def _starts(events: Sequence[Any]) -> list[str]:
+    """Where a batch starts: the first offset it has of each partition (what the restarted worker reads first)."""
+    first: dict[tuple[str, int], int] = {}
+    for e in events:
+        m = e.message
+        first[(m.topic, m.partition)] = min(m.offset, first.get((m.topic, m.partition), m.offset))
+    return [record_origin(t, p, o) for (t, p), o in sorted(first.items())]
+
+
+class BatchRetry:
+    """What an agent does with its batches when they fail (``failed_batches``): a batch that raised restarts the
+    worker (``batch_failed``), the first time at once with the traceback, then after a wait that doubles each
+    failure in a row (one line each: the attempt and the wait); from `policy.isolate_after` failures in a row on,
+    the records are processed one at a time and those that fail alone are dead-lettered (stage `stage`, with the
+    reason and their topic, partition and offset), unless the failure is not theirs (``split_poison``). The count
+    survives the restart (`counts`: a file in the worker's data directory) and is reset by a batch that goes
+    through. Errors of `fatal` types are let out as they are (the correlate agent's StateTooLarge)."""
+
+    def __init__(
+        self,
+        agent: str,
+        stage: str,
+        outputs: Outputs,
+        restart: Callable[[], NoReturn] | None,
+        counts: FailureCounts | None = None,
+        policy: RetryPolicy | None = None,
+        fatal: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        self.agent = agent
+        self.stage = stage
+        self.out = outputs
+        self.restart = restart
+        self.counts = counts if counts is not None else FailureCounts(None)
+        self.policy = policy or RetryPolicy()
+        self.fatal = fatal
+        self.dead_lettered = 0  # records this process dead-lettered after they failed alone
+
+    async def run(self, events: Sequence[Any], process: Callable[[list[Any]], Awaitable[None]]) -> None:
+        """`process(events)` as one batch, or (after `isolate_after` failures in a row) one record at a time with
+        the poison dead-lettered; on failure the worker restarts (this does not return)."""
+        attempts = self.counts.attempts(self.agent)
+        try:
+            if attempts >= self.policy.isolate_after:
+                poison = await split_poison(events, process, _place, self.fatal)
+                if poison:
+                    await self._dead_letter(poison, attempts)
+            else:
+                await process(list(events))
+        except self.fatal:
+            raise
+        except Exception as e:
+            await self.failed(e, events)
+        cleared = self.counts.succeeded(self.agent)
+        if cleared is not None:
+            log.warning(
+                "%s: the batch at %s went through after %d failed attempt(s) in a row",
+                self.agent,
+                ", ".join(_starts(events)),
+                cleared["attempts"],
+            )
+
+    async def _dead_letter(self, poison: list[tuple[Any, Exception]], attempts: int) -> None:
+        pending = []
+        for event, e in poison:
+            msg = event.message
+            where = record_origin(msg.topic, msg.partition, msg.offset)
+            # "poison record" first: what /metrics labels the dead letter with (web.activity.reason_class).
+            reason = (
+                f"{POISON_REASON}: the {self.agent} batch failed {attempts} times in a row, and this record failed "
+                f"alone: {type(e).__name__}: {e}"
+            )
+            log.error("%s: %s dead-lettered (%s)", self.agent, where, reason)
+            letter = DeadLetter(origin=where, reason=reason, raw=raw_preview(event.value), stage=self.stage)
+            pending.append(await self.out.dead_letter(letter, _record_time(msg)))
+        await asyncio.gather(*pending)  # acknowledged before the batch is: nothing skipped without a record
+        self.dead_lettered += len(poison)
+        log.error(
+            "%s: %d record(s) dead-lettered after %d failed attempts of their batch (%d by this worker process)",
+            self.agent,
+            len(poison),
+            attempts,
+            self.dead_lettered,
+        )
+
+    async def failed(self, exc: Exception, events: Sequence[Any]) -> NoReturn:
+        """The batch raised `exc`: counted, then the worker restarts, after the backoff's wait."""
+        at = _starts(events)
+        n = self.counts.failed(self.agent, at, f"{type(exc).__name__}: {exc}")
+        if n == 1:
+            batch_failed(self.agent, exc, self.restart)
+        wait = self.policy.wait(n)
+        then = "one record at a time" if n >= self.policy.isolate_after else "as one batch"
+        log.error(
+            "%s: the batch at %s failed again, attempt %d (%s: %s); restarting the worker in %.1fs, to read it %s",
+            self.agent,
+            ", ".join(at),
+            n,
+            type(exc).__name__,
+            exc,
+            wait,
+            then,
+        )
+        await self._wait(wait)
+        restart_now(self.restart)
+
+    async def _wait(self, seconds: float) -> None:
+        """The backoff, waited in the agent's body: the worker stays in its group (heartbeats go on), nothing of
+        this batch is acked and nothing after it taken, and the other agents keep working. Cut short by a
+        rebalance: Faust's revocation waits for every record taken to be acked (``Consumer.wait_empty``), so
+        waiting on would hold the whole group up for as long."""
+        app = getattr(self.out, "app", None)
+        left = seconds
+        while left > 0:
+            if rebalancing(app):
+                log.warning("%s: a rebalance began; restarting the worker now rather than holding it up", self.agent)
+                return
+            step = min(left, REBALANCE_LOOK_S)
+            await asyncio.sleep(step)
+            left -= step
 
 
 def _record_time(msg: Any) -> datetime:
@@ -192,9 +334,12 @@ class Extract:
         idle_after: float | None = None,
         rules: str | None = None,
         restart: Callable[[], NoReturn] | None = None,
+        counts: FailureCounts | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.app = app
         self.restart = restart  # after a failed batch (batch_failed)
+        self.retry = BatchRetry("extract", "extract", outputs, restart, counts, policy)
         self.engine = engine
         # Every routed signal says which rules made it (rules_guard), for the correlator that reads it.
         self.stamp: dict[str, bytes] = {RULES_HEADER: rules.encode()} if rules else {}
@@ -224,14 +369,7 @@ class Extract:
         # values on each signals partition is the one per-record sending gives, minus the watermarks
         # that a later one overtakes before any signal (which tell downstream nothing more).
         async for events in take_batches(stream, BATCH_MAX, self.batch_within):
-            dirty: set[int] = set()
-            try:
-                for event in events:
-                    await self._one(event, dirty)
-                for p in sorted(dirty):
-                    await self._send_watermark(p, self._progress(p))
-            except Exception as e:
-                batch_failed("extract", e, self.restart)
+            await self.retry.run(events, self._batch)
             if log.isEnabledFor(logging.DEBUG):
                 seen: dict[int, list[int]] = {}
                 for event in events:
@@ -241,6 +379,13 @@ class Extract:
                     {p: f"{min(o)}..{max(o)}" for p, o in sorted(seen.items())},
                     {p: self._progress(p).t for p in sorted(seen)},
                 )
+
+    async def _batch(self, events: list[Any]) -> None:
+        dirty: set[int] = set()
+        for event in events:
+            await self._one(event, dirty)
+        for p in sorted(dirty):
+            await self._send_watermark(p, self._progress(p))
 
     async def _one(self, event: Any, dirty: set[int]) -> None:
         msg = event.message
@@ -446,9 +591,12 @@ class Correlate:
         guard: RulesGuard | None = None,
         audit: bool = False,
         restart: Callable[[], NoReturn] | None = None,
+        counts: FailureCounts | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.table = table
         self.restart = restart  # after a failed batch (batch_failed)
+        self.retry = BatchRetry("correlate", "correlate", outputs, restart, counts, policy, fatal=(StateTooLarge,))
         self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
         self.pc = correlator
         self.out = outputs
@@ -532,7 +680,7 @@ class Correlate:
         await self.out.start()
         async for events in take_batches(stream, BATCH_MAX, self.batch_within):
             try:
-                await self.process(events)
+                await self.retry.run(events, self.process)
             except StateTooLarge as e:
                 # Exited on, not raised: nothing of the batch is acked or committed (take_batches acks only a body
                 # that finished; exiting holds even if an ack path changed), and the next owner of the partition
@@ -542,8 +690,6 @@ class Correlate:
                     handler.flush()
                 sys.stderr.flush()
                 os._exit(STATE_TOO_LARGE_EXIT)
-            except Exception as e:
-                batch_failed("correlate", e, self.restart)
 
     async def process(self, events: Sequence[Any]) -> None:
         """One batch of correlate records (Faust events: `.message`, `.value`, `.headers`): outputs sent and
@@ -692,9 +838,12 @@ class Notify:
         batch_within: float,
         retry_s: float = 0.5,
         restart: Callable[[], NoReturn] | None = None,
+        counts: FailureCounts | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.sink = sink
         self.restart = restart  # after a failed batch (batch_failed)
+        self.retry = BatchRetry("notify", "notify", outputs, restart, counts, policy)
         self.out = outputs
         self.batch_within = batch_within
         self.retry_s = retry_s  # the first wait before writing a batch again (doubling, capped at 30 s)
@@ -735,10 +884,7 @@ class Notify:
         await self.out.start()
         topic = self.out.names.detections
         async for batch in take_batches(stream, BATCH_MAX, self.batch_within):
-            try:
-                await self._batch(batch, topic)
-            except Exception as e:
-                batch_failed("notify", e, self.restart)
+            await self.retry.run(batch, lambda events: self._batch(events, topic))
 
     async def _batch(self, batch: list[Any], topic: str) -> None:
         """One batch of detection records: into the sink (retried until it takes them), bad ones dead-lettered."""

@@ -38,6 +38,8 @@ from ..engine import Engine
 from . import security
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import FetchLoopWatch, RecoveryWatch, app_class, broker_credentials
+from .failed_batches import FILE_NAME as FAILURES_FILE
+from .failed_batches import FailureCounts, RetryPolicy
 from .partition import PartitionCorrelator
 from .rules_guard import RulesGuard, client_id, rules_fingerprint
 from .topics import STATE_RECORD_MAX_BYTES, STATE_TABLE, faust_broker_url
@@ -131,6 +133,13 @@ def build_app(
     def raw_topic(name: str) -> Any:
         return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
+    # Failed batches in a row, per agent, counted across the restarts they cause (failed_batches).
+    counts = FailureCounts(datadir / FAILURES_FILE)
+    policy = RetryPolicy(
+        isolate_after=settings.failed_batch_isolate_after,
+        backoff=settings.failed_batch_backoff,
+        backoff_max=settings.failed_batch_backoff_max,
+    )
     table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     idle_after = settings.idle_after
     outputs = Outputs(app, names)
@@ -143,6 +152,8 @@ def build_app(
         idle_after=idle_after,
         rules=fingerprint,
         restart=restart,
+        counts=counts,
+        policy=policy,
     )
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
     correlate = Correlate(
@@ -152,8 +163,10 @@ def build_app(
         batch_within=settings.batch_within,
         guard=RulesGuard(fingerprint, group=group),
         restart=restart,
+        counts=counts,
+        policy=policy,
     )
-    notify = Notify(sink, outputs, batch_within=settings.batch_within, restart=restart)
+    notify = Notify(sink, outputs, batch_within=settings.batch_within, restart=restart, counts=counts, policy=policy)
 
     # Faust registers agents and timers by function; these name them.
     async def extract_agent(stream: Any) -> None:

@@ -130,6 +130,12 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
         stream._processors.remove(add_to_buffer)
 
 
+def rebalancing(app: Any) -> bool:
+    """Whether the app's consumer group is rebalancing now (Faust sets ``App.rebalancing`` from the moment it is
+    told until the new assignment is taken). False for anything that is not a Faust app."""
+    return getattr(app, "rebalancing", False) is True
+
+
 @contextmanager
 def as_current_event(event: Any) -> Iterator[None]:
     """Make `event` Faust's current event while a table is written after a batch (take_batches leaves

@@ -186,8 +186,9 @@ def run_worker(
     crashes the Faust worker (it does when the broker drops while the worker starts: NodeNotReadyError),
     the worker waits for the broker and starts again (`restart`: the same command, in the same process). So
     does a worker that stalled (`WorkerStalled`: its consumer's fetch loop died, or a table recovery read
-    nothing after three restarts), and one whose agent's batch failed (`agents.batch_failed`: at once, without
-    Faust's stop, so that nothing after the batch is committed): a supervisor is not needed for any. The line
+    nothing after three restarts), and one whose agent's batch failed (`agents.batch_failed`: without Faust's stop,
+    so that nothing after the batch is committed; at once the first time, then backing off, and a record that
+    keeps failing alone is dead-lettered: `agents.BatchRetry`): a supervisor is not needed for any. The line
     that says the broker is away ends with `broker_hint` (where its address comes from), and is said again while
     the outage lasts (BROKER_REMINDERS): a mistyped address must not look like a quiet worker."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop

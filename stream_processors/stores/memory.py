@@ -6,15 +6,17 @@ import copy
 import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 import orjson
 
-from watchfloor.schemas.events import Event, edition_of
+from watchfloor.schemas.events import DOCUMENT_TYPES, Event, edition_of
 
-from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, StoredEvent, TopicRecord
+from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, PruneStep, StoredEvent, TopicRecord
 from .errors import check_event, payload_differs
 from .memory_ledger import MemoryDeliveryLedger
 from .memory_records import MemoryRecordArchive
+from .pruning import stripped
 
 
 class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
@@ -166,6 +168,31 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
     def checkpoint_position(self, processor: str) -> int:
         cp = self._checkpoints.get(processor)
         return cp.position if cp else 0
+
+    def checkpoint_positions(self) -> dict[str, int]:
+        with self._lock:
+            return {name: cp.position for name, cp in self._checkpoints.items()}
+
+    def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
+        with self._lock:
+            seen = done = freed = last = 0
+            for i in range(max(after, 0), min(up_to, len(self._events))):
+                se = self._events[i]
+                if se.event.type not in DOCUMENT_TYPES:
+                    continue
+                seen += 1
+                last = se.position
+                new = stripped(se.event.payload) if se.event.time < before else None
+                if new is not None:
+                    freed += len(orjson.dumps(se.event.payload)) - len(orjson.dumps(new))
+                    self._events[i] = StoredEvent(se.position, se.event.model_copy(update={"payload": new}))
+                    done += 1
+                if seen >= limit:
+                    return PruneStep(last, done, freed)
+            return PruneStep(max(up_to, after), done, freed)
+
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
+        return "" if during_prune else "nothing to reclaim in memory"
 
     def commit(
         self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None

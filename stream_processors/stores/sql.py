@@ -59,12 +59,20 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from watchfloor.schemas.events import EDITION_HASH_CHARS, EDITION_MARK, Event, edition_of, edition_range
+from watchfloor.schemas.events import (
+    DOCUMENT_TYPES,
+    EDITION_HASH_CHARS,
+    EDITION_MARK,
+    Event,
+    edition_of,
+    edition_range,
+)
 
-from ..ports import Checkpoint, CheckpointMoved, StoredEvent
+from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent
 from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, migrate, migrated
 from .notices import announce
+from .pruning import PRUNED_FIELDS, stripped
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
 from .sql_records import SqlRecordArchive
@@ -116,6 +124,7 @@ ALERT_ID_WHERE = "type = 'detection'"
 _PG_APPEND_LOCK_KEY = 0x7761_7463_6866_6C72  # "watchflr": the advisory lock key serialising appends
 _ID_CHUNK = 900  # ids per "id IN (...)" look-up: below SQLite's and PostgreSQL's bound-parameter limits
 _WRITE_OPTION = WRITE_OPTION
+_PRUNED_KEYS = tuple(f'"{name}":' for name in PRUNED_FIELDS)  # as the payload's JSON text (check_event's) holds them
 
 
 def normalize_url(url: str) -> URL:
@@ -503,6 +512,72 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         with self._read() as conn:
             position = conn.execute(stmt).scalar_one_or_none()
         return 0 if position is None else int(position)
+
+    def checkpoint_positions(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute(select(checkpoints_table.c.processor, checkpoints_table.c.position)).all()
+        return {str(name): int(position) for name, position in rows}
+
+    # -- retention (watchfloor/retention.py) -----------------------------------------------------------------
+
+    def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
+        """One short write transaction per call (the write lock is held for one batch only, so `run` appends
+        between batches): the documents by ix_events_type_position, their event time compared here as an instant
+        (the column keeps each time's own offset, so its text does not sort as time), the payload rewritten
+        without its text (stores.pruning). The row keeps its id, type, time and position."""
+        stmt = (
+            select(events_table.c.position, events_table.c.time, events_table.c.payload)
+            .where(
+                events_table.c.type.in_(sorted(DOCUMENT_TYPES)),
+                events_table.c.position > after,
+                events_table.c.position <= up_to,
+            )
+            .order_by(events_table.c.position)
+            .limit(limit)
+        )
+        change = (
+            update(events_table).where(events_table.c.position == bindparam("at")).values(payload=bindparam("stub"))
+        )
+        freed = 0
+        stubs: list[dict[str, Any]] = []
+        with self._write() as conn:
+            rows = conn.execute(stmt).all()
+            for position, time, payload in rows:
+                if datetime.fromisoformat(time) >= before or not any(f in payload for f in _PRUNED_KEYS):
+                    continue  # new enough, or pruned already (a re-run passes over stubs without parsing them)
+                new = stripped(orjson.loads(payload))
+                if new is None:
+                    continue  # pruned already
+                stub = _dumps(new)
+                freed += len(payload.encode()) - len(stub.encode())
+                stubs.append({"at": int(position), "stub": stub})
+            if stubs:
+                conn.execute(change, stubs)
+        to = int(rows[-1].position) if len(rows) >= limit else max(up_to, after)
+        return PruneStep(to, len(stubs), freed)
+
+    def reclaim_space(self, *, during_prune: bool = False) -> str:
+        """SQLite: VACUUM (the file rewritten without its free pages; it needs as much free disk as the store, and
+        holds the write lock meanwhile), then the WAL truncated, since VACUUM in WAL mode writes the whole file
+        through it; between a prune's batches nothing (SQLite reuses a page freed by an update at once).
+        PostgreSQL: VACUUM of the events table, which makes the old row versions' space reusable (the table stops
+        growing until new rows fill it) without the exclusive lock VACUUM FULL would take; between a prune's
+        batches too, since an update writes a new version of each row: without it, a prune of the whole log
+        doubles the table before any space can be reused (BENCHMARKS.md, "Store retention")."""
+        if self._memory or (during_prune and self._sqlite):
+            return "" if during_prune else "nothing to reclaim in memory"
+        with self._guard(), self._write_lock:
+            if self._sqlite:
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+                finally:
+                    raw.close()
+                return "VACUUM (file rewritten) and WAL truncated"
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE) events")
+            return "VACUUM (ANALYZE) events: the space is reusable by new rows"
 
     def commit(
         self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None

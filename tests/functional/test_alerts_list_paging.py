@@ -186,3 +186,25 @@ def test_a_schema_8_postgres_store_gets_the_alert_id_index(pg_url: str) -> None:
     finally:
         store.close()
         engine.dispose()
+
+
+def test_since_lists_an_alert_committed_before_one_stamped_earlier(tmp_path: Path) -> None:
+    """Raise times are not in commit order to the second: under Kafka, notify stamps each detection with its correlate
+    record's time, and records of two partitions (two workers' clocks) land in the store in the order they arrive.
+    An alert stamped after --since, committed just before one stamped before it, is listed: the read back from the
+    head does not end at the first alert older than --since, but once past a margin (SINCE_SKEW) before it."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    since = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    st = open_store(url)
+    try:
+        st.append(
+            [
+                detection_event(_det(A)).model_copy(update={"received_at": since - timedelta(hours=2)}),
+                detection_event(_det(B)).model_copy(update={"received_at": since + timedelta(seconds=5)}),
+                detection_event(_det(C)).model_copy(update={"received_at": since - timedelta(seconds=3)}),
+            ]
+        )
+    finally:
+        st.close()
+    got, _ = listed(url, "--since", "2026-12-02T10:00Z")
+    assert [d["delivery_key"] for d in got] == [B]

@@ -9,6 +9,7 @@ exchange is still going long after its 1 s deadline (the server trickles for as 
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import threading
 import urllib.error
@@ -21,6 +22,12 @@ import pytest
 
 from tests.fixtures.smtp_server import _certificate
 from tests.fixtures.trickle import Trickle
+from tests.functional.delivery_helpers import detection
+from watchfloor.alerts.notice import notice_of
+from watchfloor.alerts.notifiers.base import TransientError
+from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.producers.feed_http import FetchFailed, fetch_http
+from watchfloor.schemas.events import Alert
 from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 pytestmark = pytest.mark.integration
@@ -129,3 +136,65 @@ def test_an_answer_within_the_deadline_is_read_whole(servers: Callable[..., Tric
     with deadline.within(60):
         assert get(server.url, deadline) == b"hello"
     assert not deadline.expired
+
+
+class Silent:
+    """A server that accepts each TCP connection and then says nothing, ever: no TLS handshake, no HTTP answer."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._held: list[socket.socket] = []
+        self.accepted = threading.Event()
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+            self.accepted.set()
+
+    def close(self) -> None:
+        self._server.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    server = Silent()
+    yield server
+    server.close()
+
+
+def test_a_tls_handshake_that_never_ends_ends_at_the_deadline(silent: Silent) -> None:
+    """The deadline covers the connect: the handshake happens inside connect(), before the timer can shut the socket,
+    so with no per-read timeout the exchange waited for ever (and with one, that long after the deadline)."""
+    deadline = HttpDeadline()
+
+    def exchange() -> bytes:
+        with deadline.within(1):
+            return get(f"https://127.0.0.1:{silent.port}/feed", deadline)
+
+    _body, error = ended(exchange)
+    assert silent.accepted.is_set() and deadline.expired
+    assert isinstance(error, urllib.error.URLError), repr(error)
+    assert isinstance(error.reason, TimeoutError) and "handshake" in str(error.reason), repr(error.reason)
+
+
+def test_the_webhook_says_its_timeout_when_the_handshake_never_ends(silent: Silent) -> None:
+    notifier = WebhookNotifier("hook", f"https://127.0.0.1:{silent.port}/hook", timeout=1)
+    notice = notice_of(Alert(id="det0001", detection=detection(1), channels=("hook",)))
+    _sent, error = ended(lambda: notifier.send(notice))
+    assert isinstance(error, TransientError), repr(error)
+    assert "no complete answer within the timeout (1s)" in str(error), error
+
+
+def test_the_feed_fetch_says_its_timeout_when_the_handshake_never_ends(silent: Silent) -> None:
+    url = f"https://127.0.0.1:{silent.port}/feed"
+    _feed, error = ended(lambda: fetch_http(url, etag=None, modified=None, deadline=1, max_bytes=1000))
+    assert isinstance(error, FetchFailed), repr(error)
+    assert error.reason == "unreachable: no complete response within 1s (the feed's timeout)", error.reason

@@ -320,3 +320,30 @@ def test_a_signed_command_sent_again_within_its_five_minutes_is_refused_as_a_rep
     log = stderr_of(served)
     assert "a replay of one taken before" in log, log[-2000:]
     assert "Traceback" not in log
+
+
+def test_a_replayed_command_is_refused_even_when_it_claims_to_be_a_slack_retry(env: Env, served: Served) -> None:
+    """X-Slack-Retry-Num is not signed: whoever replays a command can add it. Slack retries only Events API events
+    (whose event id the app answers once); a command or a click carrying it is checked for a replay as any other."""
+    slack(env, served)  # the fixture's server: stopped even when an assertion fails
+    form = urlencode(
+        {"command": "/watchfloor", "text": "silence treaty-signed for 1h", "channel_id": DESK, "user_id": "U0ALICE001"}
+    )
+    ts = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": slack_signature(SECRET, ts, form),
+    }
+    url = f"{served.url}/slack/events"
+    first = urllib.request.Request(url, data=form.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(first, timeout=30) as resp:
+        assert resp.status == 200
+    assert len(env.control().silences()) == 1
+    retry = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    replay = urllib.request.Request(url, data=form.encode(), headers=retry, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(replay, timeout=30)
+    assert refused.value.code == 401
+    assert len(env.control().silences()) == 1
+    assert "a replay of one taken before" in stderr_of(served)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.store_contract import PersistentStoreContract, StoreContract, ev, ids
+from tests.store_contract import PersistentStoreContract, StoreContract, doc, ev, ids
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import Checkpoint, Store
 from watchfloor.stream_processors.stores import open_store
@@ -33,6 +34,25 @@ class TestSqliteFileStore(SqlOnlyChecks, PersistentStoreContract):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], Store]:
         return lambda: SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
+
+    def test_vacuum_after_a_prune_shrinks_the_file(self, tmp_path: Path, store: Store) -> None:
+        """What `store prune --vacuum` measures (BENCHMARKS.md, "Store retention"): the file keeps its size after the
+        prune (SQLite reuses the freed pages), and VACUUM gives them back, the WAL truncated with it."""
+        assert isinstance(store, SqlStore)
+        store.append([doc(i, datetime(2024, 1, 1, tzinfo=UTC)) for i in range(1, 400)])
+
+        def on_disk() -> int:
+            wal = tmp_path / "store.db-wal"
+            return (tmp_path / "store.db").stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+        store.reclaim_space()
+        full = on_disk()
+        step = store.strip_documents(datetime(2025, 1, 1, tzinfo=UTC), 0, 399, limit=1000)
+        assert step.stripped == 399
+        assert store.reclaim_space(during_prune=True) == ""  # SQLite: nothing between batches
+        assert "VACUUM" in store.reclaim_space()
+        assert on_disk() < full * 0.7, (full, on_disk())
+        assert not (tmp_path / "store.db-wal").exists() or (tmp_path / "store.db-wal").stat().st_size == 0
 
     def test_wal_and_synchronous_full(self, store: Store) -> None:
         assert isinstance(store, SqlStore)

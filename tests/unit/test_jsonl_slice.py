@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from watchfloor.producers import jsonl
 from watchfloor.producers.jsonl import JsonlPosition, read_jsonl_slice
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import DeadLetter, Document, EventType
+from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, max_record_bytes
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
@@ -88,6 +90,88 @@ def test_an_unfinished_last_line_waits_and_a_gz_resumes(tmp_path: Path) -> None:
     first = read_jsonl_slice(gz, JsonlPosition(), max_lines=4)
     rest = read_jsonl_slice(gz, first.end, max_lines=4)
     assert ids(first.items) + ids(rest.items) == [f"sl-{i}" for i in range(7)] and not rest.more
+
+
+def test_a_last_line_read_without_its_newline_keeps_the_line_numbers_when_the_newline_comes(tmp_path: Path) -> None:
+    """A whole last line without its newline is read (its record is whole); the newline its writer adds next is the
+    end of that line, not a blank line: the lines after it keep their numbers (a dead letter's FILE:LINE), LF or
+    CRLF."""
+    for eol in (b"\n", b"\r\n"):
+        path = tmp_path / "inbox.jsonl"
+        path.write_bytes(lines(0, 2).replace(b"\n", eol) + json.dumps(article(2)).encode())
+        got = read_jsonl_slice(path, JsonlPosition(), growing=True)
+        assert ids(got.items) == ["sl-0", "sl-1", "sl-2"] and got.end.line == 3
+        with open(path, "ab") as f:
+            f.write(eol + json.dumps(article(3)).encode() + eol + b"not json" + eol)
+        after = read_jsonl_slice(path, got.end, growing=True)
+        assert [n for n, _ in after.items] == [4, 5] and ids(after.items) == ["sl-3"]
+        assert isinstance(after.items[1][1], DeadLetter) and after.items[1][1].line == 5
+        assert after.end.line == 5 and not after.rewound
+
+
+def test_an_over_long_last_line_without_its_newline_ends_the_slice_at_the_end_of_the_file(tmp_path: Path) -> None:
+    """Skipped unread, it moves the position to the end of the file, not a byte past it (which no append would fit:
+    the next poll read the whole file again from its start)."""
+    path = tmp_path / "inbox.jsonl"
+    path.write_bytes(lines(0, 1) + b'{"title": "' + b"x" * (max_record_bytes(DEFAULT_MAX_BODY_CHARS) + 2_000_000))
+    got = read_jsonl_slice(path, JsonlPosition(), block_bytes=1 << 20)
+    assert ids(got.items) == ["sl-0"] and isinstance(got.items[1][1], DeadLetter)
+    assert got.end.offset == path.stat().st_size and got.end.line == 2
+    with open(path, "ab") as f:
+        f.write(b"\n" + lines(1, 2))
+    after = read_jsonl_slice(path, got.end, block_bytes=1 << 20)
+    assert not after.rewound and ids(after.items) == ["sl-1", "sl-2"] and [n for n, _ in after.items] == [3, 4]
+
+
+def test_a_line_fixed_in_place_is_read_again_though_the_file_kept_its_length(tmp_path: Path) -> None:
+    """The desk fixes a dead-lettered line in place (a month 13 made 12: the same length, so the bytes before the
+    position are the same): the file, its size unchanged and its modification time not, is read from its start
+    again, and the fixed line is read (as `ingest` reads it)."""
+    path = tmp_path / "inbox.jsonl"
+    bad = json.dumps({**article(1), "published_at": "2024-13-01T10:00:00+00:00"}).encode() + b"\n"
+    good = json.dumps({**article(1), "published_at": "2024-12-01T10:00:00+00:00"}).encode() + b"\n"
+    assert len(bad) == len(good)
+    path.write_bytes(lines(0, 1) + bad + lines(2, 8))
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    got = read_jsonl_slice(path, JsonlPosition())
+    assert isinstance(got.items[1][1], DeadLetter) and got.items[1][1].line == 2
+    assert read_jsonl_slice(path, got.end).items == []  # nothing changed: nothing read
+    path.write_bytes(lines(0, 1) + good + lines(2, 8))
+    os.utime(path, ns=(1_700_000_060_000_000_000, 1_700_000_060_000_000_000))
+    again = read_jsonl_slice(path, got.end)
+    assert again.rewound and "sl-1" in ids(again.items) and again.end.line == 10
+    assert read_jsonl_slice(path, again.end).items == []
+    with open(path, "ab") as f:  # appended to: read on from the position, as before
+        f.write(lines(10, 1))
+    last = read_jsonl_slice(path, again.end)
+    assert not last.rewound and ids(last.items) == ["sl-10"]
+
+
+def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path, monkeypatch: Any) -> None:
+    """logrotate renames a new file into place while a poll reads the old one: the position saved is the old file's
+    (its print of the bytes read), so the next poll finds the new file is another and reads it from its start. (The
+    print was read back from the path after the read: the new file's bytes, which the next poll then matched, and
+    its first lines, up to the old file's length, were never read.)"""
+    path = tmp_path / "inbox.jsonl"
+    path.write_bytes(lines(0, 5))
+    rotated = tmp_path / "inbox.jsonl.new"
+    rotated.write_bytes(lines(100, 5) + lines(200, 3))  # longer than the old file, other lines
+    real_open = jsonl._open
+    opened: list[Path] = []
+
+    def open_then_rotate(p: Path) -> Any:
+        f = real_open(p)
+        if not opened:  # the read has the old file open: the new one takes its name
+            os.replace(rotated, path)
+        opened.append(p)
+        return f
+
+    monkeypatch.setattr(jsonl, "_open", open_then_rotate)
+    got = read_jsonl_slice(path, JsonlPosition())
+    monkeypatch.setattr(jsonl, "_open", real_open)
+    assert ids(got.items) == [f"sl-{i}" for i in range(5)]
+    after = read_jsonl_slice(path, got.end)
+    assert after.rewound and ids(after.items) == [*(f"sl-{i}" for i in range(100, 105)), "sl-200", "sl-201", "sl-202"]
 
 
 def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_path: Path) -> None:

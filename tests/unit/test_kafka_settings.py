@@ -30,6 +30,26 @@ def test_config_section_is_validated() -> None:
             AppConfig.model_validate({"kafka": bad})
 
 
+def test_failed_batch_settings_are_validated_at_load(tmp_path: Path) -> None:
+    from watchfloor.config import ConfigError, load_config
+
+    k = KafkaConfig()
+    assert (k.failed_batch_isolate_after, k.failed_batch_backoff, k.failed_batch_backoff_max) == (5, 1.0, 60.0)
+    for bad in (
+        {"failed_batch_isolate_after": 0},
+        {"failed_batch_isolate_after": "many"},
+        {"failed_batch_backoff": 0},
+        {"failed_batch_backoff": 10, "failed_batch_backoff_max": 5},
+    ):
+        with pytest.raises(ValidationError):
+            AppConfig.model_validate({"kafka": bad})
+    path = tmp_path / "desk.yaml"
+    path.write_text("kafka:\n  prefix: desk\n  failed_batch_isolate_after: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:3:31: Input should be greater than or equal to 1"  # at the value
+
+
 def test_options_given_override_the_config_and_are_validated() -> None:
     cfg = AppConfig.model_validate({"kafka": {"bootstrap": "k:9092", "prefix": "desk"}})
     assert kafka_settings(cfg) is cfg.kafka

@@ -253,7 +253,12 @@ def test_a_cue_that_is_an_entity_alias_is_warned(tmp_path: Path) -> None:
             5,
             "warning: cue 'bordurian army' is an alias of entity BRD: wherever it stands it names BRD, and inside a "
             "name a cue never applies",
-        )
+        ),
+        (  # "army" alone is no alias; it is a one-word cue that stopped reading "armies" (test_cue_form_warnings)
+            5,
+            "warning: cue 'army' matches only as written: 'armies' is not read (list them, end the word with *, or "
+            "set `morphology: forms` under modality)",
+        ),
     ]
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -362,6 +362,11 @@ def _since(text: str | None) -> datetime | None:
         ) from None
 
 
+# How far out of commit order raise times may be: under Kafka, notify stamps a detection with its correlate record's
+# time, and two partitions' records (two workers' clocks) reach the store in the order they arrive.
+SINCE_SKEW = timedelta(minutes=10)
+
+
 def _raised_since(se: Any, since: datetime | None) -> bool:
     """Raised (recorded in the store: received_at, else fired at for events written before it was kept) at or after
     `since`."""
@@ -371,7 +376,8 @@ def _raised_since(se: Any, since: datetime | None) -> bool:
 def _newest(st: Any, rule: str | None, since: datetime | None, limit: int | None) -> tuple[list[Any], int]:
     """The newest `limit` detections (of `rule`, raised since `since`), read back from the head a page at a time,
     and how many match in all: counted by the store, or, with --since, while reading back to it (the log is in
-    commit order, so received_at falls going back; the first one before `since` ends the read)."""
+    commit order, so received_at falls going back, give or take SINCE_SKEW: the first one before that much before
+    `since` ends the read)."""
     found: list[Any] = []
     matched = 0
     before: int | None = None
@@ -379,7 +385,9 @@ def _newest(st: Any, rule: str | None, since: datetime | None, limit: int | None
         done = False
         for se in page:
             if not _raised_since(se, since):
-                done = se.event.received_at is not None
+                assert since is not None
+                at = se.event.received_at
+                done = at is not None and at < since - SINCE_SKEW
                 if done:
                     break
                 continue

@@ -29,7 +29,7 @@ from rich.progress import (
 
 from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS
 
-from ._common import ConfigOpt, app, app_config, counted, err, fail, out, shown_origin
+from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url, shown_origin
 
 Advance = Any  # a _Bar: called with n, or told its total
 # --from-kafka: how long the broker may keep the backtest waiting, to find the topic before the run and, inside the
@@ -152,6 +152,14 @@ def backtest(
     ] = None,
     near_misses: Annotated[int, typer.Option("--near-misses", min=0, help="Near misses to report (0: none).")] = 200,
     from_store: Annotated[str | None, typer.Option("--from-store", help="Replay documents from a store URL.")] = None,
+    allow_pruned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-pruned",
+            help="With --from-store: replay a store `watchfloor store prune` has pruned (its old documents without "
+            "their text, which raise nothing), instead of refusing it.",
+        ),
+    ] = False,
     from_kafka: Annotated[str | None, typer.Option("--from-kafka", help="Replay a Kafka topic.")] = None,
     broker: Annotated[
         str | None,
@@ -258,6 +266,7 @@ def backtest(
         spill_dir=str(spill_dir) if spill_dir else None,
         max_editions=max_editions,
         rules_note=_rules_note(run_engines[0], rules, config) if from_store else None,
+        allow_pruned=allow_pruned,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -497,6 +506,7 @@ def _inputs(
     spill_dir: str | None = None,
     max_editions: int | None = None,
     rules_note: Callable[[Any], str | None] | None = None,
+    allow_pruned: bool = False,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
     `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing)."""
@@ -509,6 +519,7 @@ def _inputs(
         from watchfloor.wiring import open_store  # the one store opener
 
         st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
+        _check_pruned(st, from_store, allow_pruned)
         total = st.count(types=ENGINE_INPUT_TYPES)
         if (note := distributed_note(st)) is not None:  # before the replay: what it can and cannot reproduce
             err.print(note, markup=False, highlight=False)
@@ -555,6 +566,28 @@ def _inputs(
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
+
+
+def _check_pruned(st: Any, url: str, allow: bool) -> None:
+    """Refuse a pruned store (its stubs would replay as documents without text: fewer alerts than `run` raised, and
+    nothing said), naming the range, unless --allow-pruned; then say it before the replay."""
+    from ..retention import pruned_range
+
+    pruned = pruned_range(st)
+    if pruned is None:
+        return
+    if not allow:
+        st.close()
+        raise fail(
+            f"--from-store {redact_url(url)}: {pruned.describe()}. A replay would read them without their text and "
+            "raise fewer alerts than `run` did (those it raised are in `watchfloor alerts list`). Pass --allow-pruned "
+            "to replay it anyway."
+        )
+    err.print(
+        f"warning: {pruned.describe()}; they replay without their text and raise nothing.",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _rules_note(engine: Any, rules: list[str] | None, config: Path | None) -> Any:

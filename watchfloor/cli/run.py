@@ -252,6 +252,25 @@ CYCLE_EVENTS = 2000
 ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
 
 
+def _retention(store: Any, days: float | None) -> None:
+    """The config's `retention_days`: a day's prune, a bounded slice of it per cycle (retention.scheduled)."""
+    if days is None:
+        return
+    from ..retention import RetentionError, scheduled
+
+    try:
+        done = scheduled(store, days, datetime.now(UTC))
+    except RetentionError as e:  # another prune moved the record: it goes on; this one tries next cycle
+        err.print(f"retention: {escape(str(e))}", highlight=False)
+        return
+    if done is not None and (done.documents or done.finished):
+        more = "" if done.finished else "; more next cycle"
+        err.print(
+            f"retention: the text of {counted(done.documents, 'document')} older than {days:g} days removed{more}",
+            highlight=False,
+        )
+
+
 def _cycle(
     pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None, *, owed: bool = False
 ) -> tuple[Any, Any]:
@@ -307,6 +326,7 @@ def _cycle(
         )
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
+    _retention(pipeline.store, pipeline.cfg.retention_days)
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     behind = [s.origin for s in summary.behind] + (["engine"] if any(t.behind for t in tallies) else [])
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, [source_poll(s) for s in summary.sources], behind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.alerts.throttle import HELD, summary_thread
+from watchfloor.alerts.throttle import HELD
 from watchfloor.schemas.rules import format_elapsed
 
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
@@ -66,7 +66,7 @@ class Deliveries:
 
 def read_deliveries(url: str) -> Deliveries:
     """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
-    from watchfloor.web.metrics import oldest_outstanding
+    from watchfloor.web.metrics import held_waiting, oldest_outstanding  # (what /metrics reports too)
     from watchfloor.wiring import open_store
 
     got = Deliveries(store=redact_url(url))
@@ -97,18 +97,6 @@ def read_deliveries(url: str) -> Deliveries:
     return got
 
 
-def held_waiting(st: Any, channels: Sequence[str]) -> dict[str, tuple[int, float]]:
-    """Channel -> (alerts its throttle held that no summary lists yet, the oldest one's `created_at`): the held rows
-    after the position the channel's newest summary lists through (its seq), read by the (channel, seq) index. The
-    held rows that summaries listed keep their status, so the ledger's count of `held` is not what still waits."""
-    out: dict[str, tuple[int, float]] = {}
-    for ch in channels:
-        rows = st.deliveries(channel=ch, statuses={HELD}, after_seq=st.thread_end(ch, summary_thread(ch)))
-        if rows:
-            out[ch] = (len(rows), min(r.created_at for r in rows))
-    return out
-
-
 def deliveries_text(n: int) -> str:
     return counted(n, "delivery", "deliveries")
 
@@ -121,6 +109,7 @@ class Backlog:
     documents: int = 0
     detections: int = 0
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)  # source -> (seconds failing, last error)
+    pruned: Any = None  # retention.PrunedRange: what `store prune` has pruned (None: never)
 
     def reasons(self) -> list[str]:
         why = []
@@ -139,6 +128,8 @@ def read_backlog(url: str) -> Backlog:
     from watchfloor.web.activity import heartbeat
     from watchfloor.wiring import open_store
 
+    from ..retention import pruned_range
+
     st = open_store(url, create=False)
     try:
         return Backlog(
@@ -149,6 +140,7 @@ def read_backlog(url: str) -> Backlog:
             # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
             # exit 0, while 9 sources failed).
             failing=heartbeat(st).failing(datetime.now(UTC)),
+            pruned=pruned_range(st),
         )
     finally:
         st.close()
@@ -403,6 +395,14 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                     },
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down,
+                    "pruned": None
+                    if backlog.pruned is None
+                    else {
+                        "up_to_position": backlog.pruned.up_to,
+                        "dated_before": backlog.pruned.before.isoformat(),
+                        "documents": backlog.pruned.documents,
+                        "finished": backlog.pruned.finished,
+                    },
                 }
             )
         )
@@ -431,6 +431,8 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"
             )
         err.print(line, highlight=False)
+        if backlog.pruned is not None:
+            err.print(f"retention: {escape(backlog.pruned.describe())}", highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     if not caught_up or deliveries.given_up or down:

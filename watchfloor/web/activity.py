@@ -1,6 +1,7 @@
 """What the log says happened, for /metrics and the status page: counts per source, reason, rule, channel and
 status, and the recent alerts with their deliveries. Kept current by reading only the events appended since
-the last look (the first look reads the whole log once).
+the last look. The counts are checkpointed with the log position they cover (the checkpoint `web:activity`), so a
+new process reads only the events after it; only a store that has none (or one of another version) is read whole.
 
 The pipeline's heartbeat is the one thing not in the log: each cycle of `watchfloor run` saves, as the
 checkpoint `pipeline:cycle`, when it finished and how long each source's successful poll took (with a running
@@ -11,16 +12,18 @@ durations and failing sources.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
@@ -134,14 +137,7 @@ class Activity:
         self.position = max(self.position, se.position)
         ev, p = se.event, se.event.payload
         if ev.type in DOCUMENT_TYPES:
-            src = p.get("source")
-            name = str(src.get("name") if isinstance(src, dict) else src or "?")
-            # Source names come from the input (a JSONL line's own, an RSS feed's title): one series each, so a
-            # feed that renames itself every poll would grow /metrics without bound. The first MAX_SOURCE_NAMES
-            # keep their series; the rest are counted together.
-            if name not in self.documents and len(self.documents) >= MAX_SOURCE_NAMES:
-                name = OTHER_SOURCES
-            self.documents[name] += 1
+            self.document(p)
         elif ev.type == EventType.SIGNAL:
             self.signals[str(p.get("name", "?"))] += 1
         elif ev.type == EventType.DETECTION:
@@ -189,6 +185,62 @@ class Activity:
             if status == "sent":
                 self._sent(alert_key, channel, str(p.get("at", "")))
 
+    def document(self, p: Mapping[str, Any]) -> None:
+        """Count a document (its payload) under its source's name."""
+        src = p.get("source")
+        name = str(src.get("name") if isinstance(src, dict) else src or "?")
+        # Source names come from the input (a JSONL line's own, an RSS feed's title): one series each, so a
+        # feed that renames itself every poll would grow /metrics without bound. The first MAX_SOURCE_NAMES
+        # keep their series; the rest are counted together.
+        if name not in self.documents and len(self.documents) >= MAX_SOURCE_NAMES:
+            name = OTHER_SOURCES
+        self.documents[name] += 1
+
+    def to_state(self) -> dict[str, Any]:
+        """What the checkpoint keeps (JSON): all of it but the raise times (`raised`), which grow with the alerts: a
+        view started from the checkpoint looks up by id the few that a later delivery needs (ActivityView). The
+        counters keep their order, which decides what MAX_SOURCE_NAMES and MAX_REASONS let in."""
+        return {
+            "position": self.position,
+            "documents": [[name, n] for name, n in self.documents.items()],
+            "dead_letters": [[stage, reason, n] for (stage, reason), n in self.dead_letters.items()],
+            "signals": [[name, n] for name, n in self.signals.items()],
+            "detections": [[rule, n] for rule, n in self.detections.items()],
+            "alerts": [[rule, n] for rule, n in self.alerts.items()],
+            "deliveries": [[channel, status, n] for (channel, status), n in self.deliveries.items()],
+            "latest": {key: {ch: list(got) for ch, got in chs.items()} for key, chs in self.latest.items()},
+            "recent": [_row_state(row) for row in self.recent],
+            "shown": dict(self.shown),
+            "latency": {"counts": list(self.latency.counts), "total": self.latency.total, "n": self.latency.n},
+            "unraised": [[key, channel, sent] for key, channel, sent in self.unraised],
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Activity:
+        """An Activity from `to_state`'s JSON (`raised` empty). ValueError (or KeyError, TypeError) if it is not one."""
+        latency = state["latency"]
+        counts = [int(n) for n in latency["counts"]]
+        if len(counts) != len(LATENCY_BUCKETS):
+            raise ValueError(f"{len(counts)} latency buckets, not {len(LATENCY_BUCKETS)}")
+        a = cls(
+            position=int(state["position"]),
+            documents=Counter({str(k): int(n) for k, n in state["documents"]}),
+            dead_letters=Counter({(str(st), str(r)): int(n) for st, r, n in state["dead_letters"]}),
+            signals=Counter({str(k): int(n) for k, n in state["signals"]}),
+            detections=Counter({str(k): int(n) for k, n in state["detections"]}),
+            alerts=Counter({str(k): int(n) for k, n in state["alerts"]}),
+            deliveries=Counter({(str(c), str(st)): int(n) for c, st, n in state["deliveries"]}),
+            latest={
+                str(key): {str(ch): _delivery_state(got) for ch, got in chs.items()}
+                for key, chs in state["latest"].items()
+            },
+            shown=Counter({str(k): int(n) for k, n in state["shown"].items()}),
+            latency=Latencies(counts, float(latency["total"]), int(latency["n"])),
+            unraised=[(str(k), str(c), float(t)) for k, c, t in state["unraised"]],
+        )
+        a.recent.extend(_row_of_state(row) for row in state["recent"])
+        return a
+
     def _sent(self, key: str, channel: str, at: str) -> None:
         try:
             sent = datetime.fromisoformat(at).timestamp()
@@ -208,28 +260,261 @@ class Activity:
             self.latest.pop(key, None)
 
 
-class ActivityView:
-    """An `Activity` kept current from one store; safe to share between request threads."""
+def _row_state(row: AlertRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "rule": row.rule,
+        "title": row.title,
+        "severity": row.severity,
+        "confidence": row.confidence,
+        "group": row.group,
+        "fired_at": row.fired_at,
+        "position": row.position,
+        "channels": list(row.channels),
+        "key": row.key,
+        "deliveries": {ch: list(got) for ch, got in row.deliveries.items()},
+        "first_seen": row.first_seen,
+    }
 
-    def __init__(self, log: EventLog) -> None:
+
+def _row_of_state(d: Mapping[str, Any]) -> AlertRow:
+    confidence = d["confidence"]
+    return AlertRow(
+        id=str(d["id"]),
+        rule=str(d["rule"]),
+        title=str(d["title"]),
+        severity=str(d["severity"]),
+        confidence=None if confidence is None else str(confidence),
+        group={str(k): str(v) for k, v in d["group"].items()},
+        fired_at=str(d["fired_at"]),
+        position=int(d["position"]),
+        channels=tuple(str(ch) for ch in d["channels"]),
+        key=str(d["key"]),
+        deliveries={str(ch): _delivery_state(got) for ch, got in d["deliveries"].items()},
+        first_seen=bool(d["first_seen"]),
+    )
+
+
+def _delivery_state(got: Sequence[Any]) -> tuple[str, str, str]:
+    status, detail, at = got
+    return str(status), str(detail), str(at)
+
+
+ACTIVITY_CHECKPOINT = "web:activity"
+# The version of what the checkpoint holds. Bump it whenever Activity.apply counts differently (a label's form, a
+# type read, a bound): a view that finds a checkpoint of another version reads the log whole instead, since counts
+# carried over from the old rule would never match a full read by the new one.
+ACTIVITY_VERSION = 1
+PAGE = 5000  # events read at a time
+SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
+SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old
+SAVE_DURING_EVENTS = 50_000  # a long first read saves on the way, so a process stopped halfway does not start over
+BY_TYPE_AFTER = 20_000  # a stretch of the log this long is read type by type (ActivityView._read_by_type)
+
+
+class ActivityView:
+    """An `Activity` kept current from one store; safe to share between request threads.
+
+    With `checkpoints` (the store itself: `serve`, `run --serve`), the view starts from the checkpoint
+    `web:activity` (the counts and the log position they cover) and reads only what came after it, and saves it
+    again as it reads (the first refresh that read anything, then every SAVE_AFTER_EVENTS events or
+    SAVE_EVERY_SECONDS), by compare-and-set on the position found: two servers on one store never move it back. A
+    save that fails (a store this process may not write) is logged once and the scrape goes on. Without
+    `checkpoints` the whole log is read, as a full read to compare with.
+
+    A view started from a checkpoint has not read the raise times of the alerts before it: a `sent` delivery of
+    one of those looks its detection up by id (`EventLog.read_ids`, before the page is applied, in log order), so
+    the latency histogram gets exactly what a full read gives."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        checkpoints: CheckpointStore | None = None,
+        *,
+        save_after: int = SAVE_AFTER_EVENTS,
+        save_every: float = SAVE_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        by_type_after: int = BY_TYPE_AFTER,
+    ) -> None:
         self.log = log
+        self.by_type_after = by_type_after
+        self.checkpoints = checkpoints
         self.activity = Activity()
+        self.save_after = save_after
+        self.save_every = save_every
+        self.clock = clock
         self._lock = threading.Lock()
+        self._loaded = checkpoints is None  # whether the checkpoint has been looked for
+        self._restored = 0  # the position of the checkpoint this view started from (0: it read the log whole)
+        self._saved = 0  # the position this view last saved (or started from)
+        self._saved_at: float | None = None  # when this view last saved (None: not yet)
+        # a checkpoint this view found and did not use: replaced by its first save (another version's, another log's),
+        # unless a newer watchfloor wrote it (`_keep`: that one goes on using it; this view saves none)
+        self._rejected: int | None = None
+        self._keep: int | None = None
+        self._save_failed = False  # logged once
 
     def refresh(self) -> Activity:
         with self._lock:
+            a = self.activity
+            if not self._loaded:
+                self._load()
+                a = self.activity
+            head = self.log.head()
+            if head - a.position >= self.by_type_after:
+                self._read_by_type(head)
             while True:
-                got = self.log.read(self.activity.position, types=_TYPES, limit=5000)
+                # Every type, by the primary key: `type IN (...)` made SQLite walk the type index and sort every
+                # remaining row at each page; the few events of other types (caught_up, control) are skipped here.
+                got = self.log.read(a.position, limit=PAGE)
                 if not got:
                     break
+                if self._restored:
+                    self._raise_times(got)
                 for se in got:
-                    self.activity.apply(se)
-            for row in self.activity.recent:
+                    if se.event.type in _TYPES:
+                        a.apply(se)
+                a.position = max(a.position, got[-1].position)
+                if self.checkpoints is not None and a.position - self._saved >= SAVE_DURING_EVENTS:
+                    self._save()
+            for row in a.recent:
                 for ch in row.channels:
-                    got_status = self.activity.latest.get(row.key, {}).get(ch)
+                    got_status = a.latest.get(row.key, {}).get(ch)
                     if got_status is not None:
                         row.deliveries[ch] = got_status
-            return self.activity
+            if self.checkpoints is not None and a.position > self._saved and self._save_due():
+                self._save()
+            return a
+
+    def _save_due(self) -> bool:
+        last = self._saved_at
+        return (
+            last is None
+            or self.activity.position - self._saved >= self.save_after
+            or self.clock() >= last + self.save_every
+        )
+
+    def _load(self) -> None:
+        """Start from the checkpoint when it is one this version wrote for this log; else from position 0."""
+        assert self.checkpoints is not None
+        cp = self.checkpoints.load_checkpoint(ACTIVITY_CHECKPOINT)
+        state = cp.state or {}
+        if cp.position > 0:
+            version = state.get("version")
+            why = None
+            if version != ACTIVITY_VERSION:
+                why = f"version {version}, this watchfloor's is {ACTIVITY_VERSION}"
+            elif cp.position > (head := self.log.head()):
+                why = f"it covers position {cp.position}, the log ends at {head} (another log?)"
+            else:
+                try:
+                    activity = Activity.from_state(state["activity"])
+                    if activity.position != cp.position:
+                        raise ValueError(f"its counts are of position {activity.position}")
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
+                    why = f"unreadable ({type(e).__name__}: {e})"
+                else:
+                    self.activity = activity
+                    self._restored = self._saved = cp.position
+            if why is not None:
+                newer = isinstance(version, int) and version > ACTIVITY_VERSION
+                if newer:
+                    self._keep = cp.position
+                else:
+                    self._rejected = cp.position
+                log.warning("activity checkpoint %s not used (%s): reading the log whole", ACTIVITY_CHECKPOINT, why)
+        self._loaded = True
+
+    def _read_by_type(self, until: int) -> None:
+        """Read the log up to `until` one type at a time, each by `ix_events_type_position` in position order (no
+        sort), merged back into log order, the documents as their payloads' text alone (`read_payloads`): no `Event`
+        is built for them, their bulk (~77 % of a log, each with its article), of which the counts need the source's
+        name. The same counts as `refresh`'s pages: each counter depends on the order of its own types only, and the
+        merge keeps log order anyway. Used for a long stretch (a first read, a restart long after the last save)."""
+        a = self.activity
+        start = a.position
+        streams: list[Iterator[tuple[int, StoredEvent | str]]] = [
+            self._payloads_of(t, start, until) for t in sorted(DOCUMENT_TYPES)
+        ]
+        streams += [self._events_of(t, start, until) for t in sorted(_TYPES - DOCUMENT_TYPES)]
+        for position, item in heapq.merge(*streams, key=lambda got: got[0]):
+            if isinstance(item, str):
+                a.document(orjson.loads(item))
+            else:
+                a.apply(item)
+            a.position = position
+            if self.checkpoints is not None and position - self._saved >= SAVE_DURING_EVENTS:
+                self._save()
+        a.position = max(a.position, until)
+
+    def _payloads_of(self, event_type: str, after: int, until: int) -> Iterator[tuple[int, StoredEvent | str]]:
+        while True:
+            got = self.log.read_payloads(after, types={event_type}, limit=PAGE)
+            for position, text in got:
+                if position > until:
+                    return
+                yield position, text
+            if len(got) < PAGE:
+                return
+            after = got[-1][0]
+
+    def _events_of(self, event_type: str, after: int, until: int) -> Iterator[tuple[int, StoredEvent | str]]:
+        while True:
+            got = self.log.read(after, types={event_type}, limit=PAGE)
+            if self._restored and event_type == EventType.DELIVERY:
+                self._raise_times(got)  # (ahead of the merge: only raise times before the checkpoint are taken)
+            for se in got:
+                if se.position > until:
+                    return
+                yield se.position, se
+            if len(got) < PAGE:
+                return
+            after = got[-1].position
+
+    def _raise_times(self, page: Sequence[StoredEvent]) -> None:
+        """The raise times a page's `sent` deliveries need of alerts raised before the checkpoint this view started
+        from (the only ones it has not read), looked up by id before the page is applied, as a full read has them."""
+        raised = self.activity.raised
+        keys = {
+            str(se.event.payload.get("alert_id"))
+            for se in page
+            if se.event.type == EventType.DELIVERY and se.event.payload.get("status") == "sent"
+        }
+        keys.difference_update(raised)
+        if not keys:
+            return
+        for se in self.log.read_ids(keys):
+            ev = se.event
+            if se.position <= self._restored and ev.received_at is not None:
+                if ev.type in (EventType.DETECTION, EventType.RETRACTION):
+                    raised[ev.id] = ev.received_at.timestamp()
+
+    def _save(self) -> None:
+        """Save the counts with the position they cover, unless another process has saved a later one."""
+        assert self.checkpoints is not None
+        a = self.activity
+        try:
+            found = self.checkpoints.checkpoint_position(ACTIVITY_CHECKPOINT)
+            if found == self._keep or (found >= a.position and found != self._rejected):
+                # a newer watchfloor's, or another server's that is as far: nothing to add (never moved back)
+                self._saved, self._saved_at = a.position, self.clock()
+                return
+            state = {"version": ACTIVITY_VERSION, "activity": a.to_state()}
+            self.checkpoints.commit(ACTIVITY_CHECKPOINT, Checkpoint(a.position, state), [], since=found)
+            self._saved, self._saved_at, self._rejected = a.position, self.clock(), None
+        except CheckpointMoved:
+            self._saved, self._saved_at = a.position, self.clock()  # another server saved in between: try later
+        except Exception as e:  # a save is an optimisation: the counts are right without it
+            self._saved_at = self.clock()
+            if not self._save_failed:
+                self._save_failed = True
+                log.warning(
+                    "activity checkpoint %s not saved (%s: %s): a restart will read the log from position %d",
+                    ACTIVITY_CHECKPOINT,
+                    type(e).__name__,
+                    e,
+                    self._saved,
+                )
 
     def latencies(self, created: Callable[[Collection[str]], Mapping[tuple[str, str], float]]) -> Latencies:
         """The detection -> delivered histogram so far (call after `refresh`). Sent deliveries whose raise time the log

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -23,8 +23,9 @@ from prometheus_client.core import (
 )
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
-from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.ports import DeliveryLedger, Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
 from .activity import LATENCY_BUCKETS, ActivityView, Latencies, buckets_of, heartbeat
@@ -125,7 +126,7 @@ class LogCollector:
         yield head
 
     def _ledger(self) -> Iterator[Metric]:
-        stats = self.store.delivery_stats(("outstanding", "expired"))  # (not the sent rows: the ledger's bulk)
+        stats = self.store.delivery_stats(("outstanding", "expired", HELD))  # (not the sent rows: the ledger's bulk)
         channels = sorted({ch for ch, _ in stats} | set(self.channels))
         for status, name, what in (
             (
@@ -148,6 +149,27 @@ class LogCollector:
         for ch in channels:
             g.add_metric([ch], oldest.get(ch, 0.0))
         yield g
+        # What `watchfloor status` shows as "held for summary": not the ledger's count of `held` rows, which keep
+        # their status once a summary has listed them, but those after the channel's last summary.
+        waiting = held_waiting(self.store, sorted(ch for ch, status in stats if status == HELD))
+        now = self.now().timestamp()
+        held = GaugeMetricFamily(
+            "watchfloor_deliveries_held",
+            "Alerts a channel's throttle held that no summary has listed yet (they wait for the window's end), per "
+            "channel. From the delivery ledger.",
+            labels=["channel"],
+        )
+        oldest_held = GaugeMetricFamily(
+            "watchfloor_delivery_oldest_held_seconds",
+            "Seconds the oldest alert held for a channel's next throttle summary has waited (0: none held).",
+            labels=["channel"],
+        )
+        for ch in channels:
+            n, first = waiting.get(ch, (0, 0.0))
+            held.add_metric([ch], n)
+            oldest_held.add_metric([ch], max(now - first, 0.0) if n and first > 0 else 0.0)
+        yield held
+        yield oldest_held
 
     def _latency(self) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
@@ -223,6 +245,18 @@ class LogCollector:
 def created_at(store: Store, keys: Collection[str]) -> dict[tuple[str, str], float]:
     """(key, channel) -> when its ledger row was queued, for the rows of `keys` (by key: the ledger's primary key)."""
     return {(r.alert_id, r.channel): r.created_at for r in store.deliveries(alert_ids=keys)}
+
+
+def held_waiting(ledger: DeliveryLedger, channels: Sequence[str]) -> dict[str, tuple[int, float]]:
+    """Channel -> (alerts its throttle held that no summary lists yet, the oldest one's `created_at`): the held rows
+    after the position the channel's newest summary lists through (its seq), read by the (channel, seq) index. The
+    held rows that summaries listed keep their status, so the ledger's count of `held` is not what still waits."""
+    out: dict[str, tuple[int, float]] = {}
+    for ch in channels:
+        rows = ledger.deliveries(channel=ch, statuses={HELD}, after_seq=ledger.thread_end(ch, summary_thread(ch)))
+        if rows:
+            out[ch] = (len(rows), min(r.created_at for r in rows))
+    return out
 
 
 def histogram_buckets(h: Latencies) -> list[tuple[str, float]]:
@@ -328,7 +362,12 @@ def kafka_metrics(view: KafkaView, now: datetime) -> Iterator[Metric]:
 
 
 def registry_for(collector: LogCollector) -> CollectorRegistry:
-    """A registry of our own (not the process-global one), so several servers in one process do not clash."""
+    """A registry of our own (not the process-global one), so several servers in one process do not clash, with
+    prometheus-client's own collectors of the process (resident and virtual memory, CPU seconds, open files, start
+    time: from /proc, so on Linux only), of the Python platform and of its garbage collector, as its global registry
+    has them."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
+    for own in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(own)
     return registry

@@ -77,7 +77,7 @@ def create_app(services: Services) -> Flask:
     app = Flask(__name__)
     # Flask's own cap, for when the app is served by something other than WebServer (another WSGI server, tests)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    view = ActivityView(services.store)
+    view = ActivityView(services.store, services.store)  # checkpointed: a restart reads only what came since
     probe = services.kafka
     collector = LogCollector(
         services.store,

@@ -1,0 +1,157 @@
+"""The `watchfloor store` commands: the store itself; `store prune` bounds its size (watchfloor/retention.py)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._common import (
+    ConfigOpt,
+    Typer,
+    app,
+    app_config,
+    err,
+    fail,
+    out,
+    progress_bar,
+    redact_url,
+    stop_on_sigterm,
+    stopped_line,
+)
+from .distributed import StoreOpt
+
+store_app = Typer(help="The store itself: bound its size.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("prune")
+def prune(
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than",
+            metavar="DAYS",
+            help="Remove the text (title, body) of documents dated more than DAYS before now that `run`'s engine "
+            "(and `produce`'s relay) has read. Their id, type, time and place in the log stay: dedup and alerts hold.",
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; change nothing.")] = False,
+    vacuum: Annotated[
+        bool,
+        typer.Option(
+            "--vacuum",
+            help="Then give the space back: SQLite VACUUM (rewrites the file: needs its size free on disk, and holds "
+            "the store's write lock meanwhile); PostgreSQL VACUUM of the events table, between batches too (the space "
+            "is reused by the prune's own row versions and then by new events; the files do not shrink).",
+        ),
+    ] = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Bound the store's size: strip old documents' text, a batch per transaction (safe to interrupt and run again;
+    `run` may go on meanwhile). Detections, signals, the delivery ledger and control events are kept whole."""
+    from watchfloor.stream_processors.ports import DocumentRetention
+
+    from .. import retention
+    from ..wiring import open_store, sqlite_file
+
+    cfg = app_config(config)
+    url = store or cfg.store
+    st = open_store(url, create=False)  # a wrong path must not create a store
+    try:
+        if not isinstance(st, DocumentRetention):
+            raise fail(f"store {redact_url(url)}: it cannot prune")
+        now = datetime.now(UTC)
+        try:
+            chosen = retention.plan(st, older_than, now)
+        except retention.RetentionError as e:
+            raise fail(str(e)) from None
+        err.print(
+            f"pruning documents dated before {chosen.before.isoformat(timespec='seconds')} up to log position "
+            f"{chosen.up_to:,} (held by the checkpoint {chosen.held_by}"
+            + (f"; done before to {chosen.after:,}" if chosen.after else "")
+            + ")",
+            highlight=False,
+        )
+        size = _file_size(sqlite_file(url))
+        started = time.monotonic()
+        stop = stop_on_sigterm()  # between batches: what is done is committed and recorded, a re-run goes on from it
+        result = retention.PruneResult()  # filled as batches commit: what a Ctrl-C leaves done
+        with _bar("dry run: counting" if dry_run else "pruning", chosen.after, chosen.up_to) as advance:
+            try:
+                if dry_run:
+                    result = retention.count(st, chosen, advance)
+                else:
+                    result = retention.prune(
+                        st,
+                        chosen,
+                        started_at=now,
+                        on_batch=advance,
+                        clock=lambda: datetime.now(UTC),
+                        vacuum_every=retention.VACUUM_EVERY if vacuum else None,
+                        stopping=stop.is_set,
+                        result=result,
+                    )
+            except retention.RetentionError as e:
+                raise fail(str(e)) from None
+            except KeyboardInterrupt:  # the batch in hand rolled back; those before it are committed and recorded
+                stop.signal = "Ctrl-C"
+        if not result.finished:
+            err.print(
+                stopped_line("store prune", stop.signal or "stopped")
+                + f": {result.documents:,} documents pruned in this run; run it again to finish (what is done stays "
+                "done, and a re-run passes over it quickly)",
+                highlight=False,
+            )
+            return
+        seconds = time.monotonic() - started
+        verb = "would remove" if dry_run else "removed"
+        out.print(
+            f"{verb} the text of {result.documents:,} documents ({_mb(result.freed)} of payload) in {seconds:.1f} s",
+            highlight=False,
+        )
+        if vacuum and not dry_run:
+            started = time.monotonic()
+            did = st.reclaim_space()
+            after = _file_size(sqlite_file(url))
+            sizes = f": {_mb(size)} -> {_mb(after)}" if size is not None and after is not None else ""
+            out.print(f"{did}{sizes} in {time.monotonic() - started:.1f} s", highlight=False)
+        elif not dry_run and size is not None and result.documents:
+            out.print(
+                "the file keeps its size (SQLite reuses the freed pages for new events); --vacuum gives them back",
+                highlight=False,
+            )
+    finally:
+        st.close()
+
+
+def _file_size(path: Path | None) -> int | None:
+    """A SQLite store's bytes on disk, its WAL's included (None for other stores)."""
+    if path is None or not path.exists():
+        return None
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+class _bar:
+    """A rich bar over log positions on a terminal (as `run`'s and the dispatcher's long reads), nothing elsewhere."""
+
+    def __init__(self, what: str, start: int, end: int) -> None:
+        self.bar = progress_bar(err)
+        self.task = self.bar.add_task(what, total=max(end - start, 0))
+        self.start = start
+
+    def __enter__(self) -> Any:
+        self.bar.start()
+        return lambda position: self.bar.update(self.task, completed=position - self.start)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
