@@ -84,6 +84,43 @@ def _open(path: Path) -> IO[bytes]:
     return cast(IO[bytes], gzip.GzipFile(fileobj=f, mode="rb")) if gzipped else f
 
 
+def _open_polled(path: Path, growing: bool) -> tuple[IO[bytes], bool]:
+    """_open, for a reader of a file writers may be appending to (`growing`): with whether its last line may still be
+    being written (the file changed within GROWING_S seconds; read_jsonl_numbered, read_jsonl_slice)."""
+    f = _open(path)
+    if growing:
+        try:
+            growing = time.time() - os.stat(path).st_mtime < GROWING_S
+        except OSError:
+            growing = False
+    return f, growing
+
+
+def _close(f: IO[bytes]) -> None:
+    """Close `f` and, under a GzipFile, the raw file it reads (a GzipFile given a fileobj does not close it)."""
+    inner = getattr(f, "fileobj", None)
+    f.close()
+    if inner is not None:
+        inner.close()
+
+
+def _whole_lines(block: bytes, base: int, origin: str, growing: bool) -> tuple[list[bytes], bool]:
+    """A block's lines (without their newlines) and whether the last one ended with its newline. With `growing` (a
+    plain file changed within GROWING_S), a last line without its newline that is not whole JSON is being written:
+    left out, for the next poll (and the block counted as whole)."""
+    lines = block.split(b"\n")
+    if block.endswith(b"\n"):
+        lines.pop()  # the empty piece after the last newline
+        return lines, True
+    if growing and lines and _being_written(lines[-1]):
+        log.info(
+            "%s: line %d has no newline yet and is not whole JSON: read at the next poll", origin, base + len(lines)
+        )
+        lines.pop()
+        return lines, True
+    return lines, False
+
+
 def parse_line(
     raw: bytes, *, origin: str, line: int, max_body_chars: int = DEFAULT_MAX_BODY_CHARS, checked: bool = False
 ) -> Document | CheckedInput | DeadLetter | None:
@@ -190,12 +227,7 @@ def read_jsonl_numbered(
     the next poll instead of dead-lettered. In a file left alone longer it is a record cut short (a writer
     that died mid-line): dead-lettered, as a backtest of the file has it."""
     p = Path(path)
-    f = _open(p)
-    if growing:
-        try:
-            growing = time.time() - os.stat(p).st_mtime < GROWING_S
-        except OSError:
-            growing = False
+    f, growing = _open_polled(p, growing)
     blocks = read_blocks(f, p, origin=str(path), max_body_chars=max_body_chars, numbered=True, growing=growing)
     return (cast(tuple[int, Document | DeadLetter], pair) for pairs, _dead in blocks for pair in pairs)
 
@@ -217,19 +249,32 @@ def read_jsonl_blocks(
     )
 
 
-def _blocks(f: IO[bytes], size: int = BLOCK_BYTES, line_limit: int | None = None) -> Iterator[bytes | int]:
+def _blocks(
+    f: IO[bytes],
+    size: int = BLOCK_BYTES,
+    line_limit: int | None = None,
+    *,
+    start: bytes = b"",
+    unread: list[bytes] | None = None,
+) -> Iterator[bytes | int]:
     """The file as blocks of whole lines (the last may lack its newline). If reading fails midway (a
     truncated .gz), the whole lines read so far still come out before the error: read1 hands over
     what it decompressed call by call, where one big read() would drop it all with the error.
 
     A line that grows past `line_limit` bytes without a newline is not kept: it is read through to its
     end and given as an int (its length), so a 300 MB line (a gzip bomb, say) costs no more memory
-    than a block."""
+    than a block.
+
+    `start`: bytes that come before what `f` has left (read from it by an earlier slice: OpenDecompressors).
+    `unread`, when given, holds at each block given out the bytes read from `f` after it, not given out yet, so a
+    reader that stops there can keep `f` open at that point."""
     read = getattr(f, "read1", None) or f.read
-    rest = b""
+    rest = start
     parts: list[bytes] = []
     got = 0
     skipped = 0  # > 0: inside an over-long line, this many of its bytes dropped so far
+    if unread is None:
+        unread = [b""]
     try:
         while True:
             chunk = read(size)
@@ -240,6 +285,7 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES, line_limit: int | None = None
                 if nl < 0:
                     skipped += len(chunk)
                     continue
+                unread[:] = [chunk[nl + 1 :]]
                 yield skipped + nl
                 skipped = 0
                 chunk = chunk[nl + 1 :]
@@ -259,6 +305,7 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES, line_limit: int | None = None
                     rest = buf
                 continue
             rest = buf[cut + 1 :]
+            unread[:] = [rest]
             yield buf[: cut + 1]
     except (OSError, EOFError):
         buf = rest + b"".join(parts)
@@ -266,6 +313,7 @@ def _blocks(f: IO[bytes], size: int = BLOCK_BYTES, line_limit: int | None = None
         if cut >= 0:
             yield buf[: cut + 1]
         raise
+    unread[:] = [b""]
     if skipped:
         yield skipped + sum(map(len, parts))
         return
@@ -311,16 +359,8 @@ def read_blocks(
                 first = False
                 if block.startswith(_BOM):
                     block = block[len(_BOM) :]
-            lines = block.split(b"\n")
-            if block.endswith(b"\n"):
-                lines.pop()  # the empty piece after the last newline
-            elif growing and inner is None and lines and _being_written(lines[-1]):
-                log.info(
-                    "%s: line %d has no newline yet and is not whole JSON: read at the next poll",
-                    origin,
-                    base + len(lines),
-                )
-                lines.pop()
+            lines, whole = _whole_lines(block, base, origin, growing and inner is None)
+            if whole and not block.endswith(b"\n"):  # an unfinished last line left for the next poll
                 block = block[: len(block) - len(block.rsplit(b"\n", 1)[-1])]
                 if not lines:
                     continue
@@ -332,9 +372,7 @@ def read_blocks(
     except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; a truncated .gz raises EOFError
         raise JsonlSourceError(f"cannot read JSON Lines file {path}: {e}") from e
     finally:
-        f.close()
-        if inner is not None:
-            inner.close()
+        _close(f)
 
 
 def _being_written(line: bytes) -> bool:
@@ -468,17 +506,79 @@ class JsonlSlice:
     error: JsonlSourceError | None = None  # the file could not be read to the end (a truncated .gz)
 
 
-def _tail_at(f: IO[bytes], offset: int) -> str:
-    """The print of the TAIL_BYTES before `offset`, or "" when the file is shorter than `offset`."""
-    return _tail_bytes(f, offset)[0]
-
-
-def _tail_bytes(f: IO[bytes], offset: int) -> tuple[str, bytes]:
-    """_tail_at, and the bytes it printed (b"" when the file is shorter than `offset`)."""
+def _bytes_before(f: IO[bytes], offset: int) -> bytes | None:
+    """The TAIL_BYTES before `offset` (fewer near the start), or None when the file is shorter than `offset`."""
     start = max(0, offset - TAIL_BYTES)
     f.seek(start)
     data = f.read(offset - start)
-    return (tail_print(data), data) if len(data) == offset - start else ("", b"")
+    return data if len(data) == offset - start else None
+
+
+@dataclass
+class _Held:
+    """A decompressor left open by a slice that stopped at `at` (OpenDecompressors)."""
+
+    f: IO[bytes]  # the GzipFile, read up to `at.offset` + len(pending)
+    raw: IO[bytes]  # the file it reads
+    at: JsonlPosition
+    pending: bytes  # decompressed bytes after `at.offset`, read from `f` and not used yet
+    before: bytes  # the TAIL_BYTES before `at.offset`
+    identity: tuple[int, int]  # the raw file's (st_dev, st_ino)
+    raw_at: int  # how far into the raw file `f` has read
+    raw_tail: bytes  # the raw bytes just before `raw_at`
+
+
+class OpenDecompressors:
+    """The decompressors of a long-running poller's .gz sources, kept open between polls: a slice goes on where the
+    last stopped, where opening the file again would decompress it from its start up to the saved offset (a gzip
+    stream cannot be entered in the middle) at every poll; a backlog read a slice per poll cost the square of its
+    length. Kept only while the file is the one read (same device and inode, at least as long, the compressed bytes
+    before where it stopped the same) and the slice starts at the position it stopped at; else the slice opens the
+    file as usual. A process's first poll after a start still decompresses up to the saved offset, once. Plain files
+    are not kept: they seek."""
+
+    def __init__(self) -> None:
+        self._held: dict[Path, _Held] = {}
+
+    def take(self, path: Path, since: JsonlPosition) -> _Held | None:
+        held = self._held.pop(path, None)
+        if held is None:
+            return None
+        try:
+            st = os.stat(path)
+            fits = (
+                held.at == since
+                and not since.edited(st)
+                and held.before.endswith(b"\n")  # (else the newline written since ends its last line: opened anew)
+                and (st.st_dev, st.st_ino) == held.identity
+                and st.st_size >= held.raw_at
+                and os.pread(held.raw.fileno(), len(held.raw_tail), held.raw_at - len(held.raw_tail)) == held.raw_tail
+            )
+        except OSError:
+            fits = False
+        if fits:
+            return held
+        _close(held.f)
+        return None
+
+    def keep(self, path: Path, f: IO[bytes], at: JsonlPosition, pending: bytes, before: bytes) -> bool:
+        """Keep `f` (a GzipFile) for the slice that starts at `at`; False (nothing kept) for a plain file."""
+        inner = getattr(f, "fileobj", None)
+        if inner is None:
+            return False
+        try:
+            st = os.fstat(inner.fileno())
+            raw_at = inner.tell()
+            raw_tail = os.pread(inner.fileno(), min(raw_at, TAIL_BYTES), max(0, raw_at - TAIL_BYTES))
+        except OSError:
+            return False
+        self._held[path] = _Held(f, inner, at, pending, before, (st.st_dev, st.st_ino), raw_at, raw_tail)
+        return True
+
+    def close(self) -> None:
+        for held in self._held.values():
+            _close(held.f)
+        self._held.clear()
 
 
 def read_jsonl_slice(
@@ -489,6 +589,7 @@ def read_jsonl_slice(
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
     growing: bool = False,
     block_bytes: int = BLOCK_BYTES,
+    decompressors: OpenDecompressors | None = None,
 ) -> JsonlSlice:
     """The lines of a JSON Lines file after `since`, at most `max_lines` of them (None: to the end), numbered, with
     the position after the last one read: the live poller reads a file a slice per poll, so that a backlog of
@@ -496,75 +597,72 @@ def read_jsonl_slice(
     slice's documents, so a restart neither reads a line twice nor skips one. When the TAIL_BYTES before
     `since.offset` are no longer those it read (the file was truncated, replaced or rewritten), the file is read from
     its start again: document ids are deterministic, so what was read already adds nothing. `growing` as for
-    read_jsonl_numbered: an unfinished last line is left where it is, for the next poll. Raises JsonlSourceError
-    when the file cannot be opened; one that cannot be read to the end gives what it read with `error` set."""
+    read_jsonl_numbered: an unfinished last line is left where it is, for the next poll. With `decompressors`, a .gz
+    file's decompressor is kept open for the next slice (OpenDecompressors). Raises JsonlSourceError when the file
+    cannot be opened; one that cannot be read to the end gives what it read with `error` set."""
     p = Path(path)
-    f = _open(p)
+    origin = str(path)
+    held = decompressors.take(p, since) if decompressors is not None else None
+    if held is not None:
+        f, pending, before = held.f, held.pending, held.before
+    else:
+        f = _open(p)
+        pending, before = b"", b""
+    limit = max_record_bytes(max_body_chars)
     inner = getattr(f, "fileobj", None)
     try:  # the file opened (the path may be another file by now), before the read: a change during it is seen next
         st: os.stat_result | None = os.fstat((inner or f).fileno())
     except (OSError, ValueError):
         st = None
-    growing = growing and st is not None and time.time() - st.st_mtime < GROWING_S
-    origin = str(path)
-    limit = max_record_bytes(max_body_chars)
+    # (a .gz has no unfinished last line to wait for)
+    growing = growing and held is None and st is not None and time.time() - st.st_mtime < GROWING_S
     start = since
     rewound = False
     items: list[tuple[int, Document | DeadLetter]] = []
     offset, base = since.offset, since.line
     more = False
     error: JsonlSourceError | None = None
-    # The TAIL_BYTES before `offset`, kept from what this read consumed (the new position's print is of the file read,
-    # not of whatever the path names by the end: a file rotated in meanwhile would take the old one's position).
-    kept, known = b"", True
+    unread = [b""]
+    last: bytes | None = before  # the TAIL_BYTES before `offset` (None: not known, after an over-long line)
+    kept = False
     try:
-        if offset > 0:
-            tail, before = _tail_bytes(f, offset)
-            if tail != since.tail or since.edited(st):
-                start, rewound, offset, base = JsonlPosition(), True, 0, 0
-            f.seek(offset)
-            if offset > 0:
-                kept = before
-            if offset > 0 and not before.endswith(b"\n"):
-                # The last poll read a whole last line that had no newline yet: the newline written since ends that
-                # line (counted then), it does not start a blank one, which would shift every later line's number.
-                ahead = f.read(2)
-                eol = 2 if ahead == b"\r\n" else 1 if ahead[:1] == b"\n" else 0
-                offset += eol
-                kept = (kept + ahead[:eol])[-TAIL_BYTES:]
-                f.seek(offset)
+        if offset > 0 and held is None:
+            found = _bytes_before(f, offset)
+            if found is None or tail_print(found) != since.tail or since.edited(st):
+                start, rewound, offset, base, last = JsonlPosition(), True, 0, 0, b""
+                f.seek(0)
+            else:
+                last = found
+                f.seek(offset)  # (a GzipFile is there already)
+                if not found.endswith(b"\n"):
+                    # The last poll read a whole last line that had no newline yet: the newline written since ends
+                    # that line (counted then), it does not start a blank one, which would shift every later line.
+                    ahead = f.read(2)
+                    eol = 2 if ahead == b"\r\n" else 1 if ahead[:1] == b"\n" else 0
+                    offset += eol
+                    last = (last + ahead[:eol])[-TAIL_BYTES:]
+                    f.seek(offset)
         first = offset == 0
-        for block in _blocks(f, block_bytes, limit):
+        blocks = _blocks(f, block_bytes, limit, start=pending, unread=unread)
+        for block in blocks:
             if max_lines is not None and len(items) >= max_lines:
                 more = True
+                if isinstance(block, int):  # an over-long line, read through: not to be kept as pending bytes
+                    last = None
+                else:
+                    unread[:] = [block + unread[0]]
                 break
             if isinstance(block, int):  # one over-long line, skipped unread
                 first = False
                 base += 1
                 offset += block + 1
-                known = False  # (its bytes are not kept: the print is read back below)
+                last = None
                 reason = f"line is over {limit} bytes (at least {block}), the limit for one record; skipped unread"
                 items.append((base, DeadLetter(origin=origin, line=base, reason=reason)))
                 continue
-            skip = 0
-            if first:
-                first = False
-                if block.startswith(_BOM):
-                    skip = len(_BOM)
-            lines = block[skip:].split(b"\n")
-            whole = block.endswith(b"\n")
-            if whole:
-                lines.pop()
-            elif growing and inner is None and lines and _being_written(lines[-1]):
-                log.info(
-                    "%s: line %d has no newline yet and is not whole JSON: read at the next poll",
-                    origin,
-                    base + len(lines),
-                )
-                lines.pop()
-                whole = True
-                if not lines:
-                    break
+            skip = len(_BOM) if first and block.startswith(_BOM) else 0
+            first = False
+            lines, whole = _whole_lines(block[skip:], base, origin, growing and inner is None)
             if max_lines is not None and len(lines) > max_lines - len(items):
                 lines = lines[: max_lines - len(items)]
                 whole, more = True, True
@@ -572,43 +670,47 @@ def read_jsonl_slice(
             got, _dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
             items.extend(got)
             offset += used
-            kept = (kept + block[:used])[-TAIL_BYTES:]
             base += len(lines)
-            if more:
+            if last is not None:
+                last = (last + block[max(0, used - TAIL_BYTES) : used])[-TAIL_BYTES:]
+            if used < len(block):  # what is left of the block comes first at the next slice
+                unread[:] = [block[used:] + unread[0]]
+            if more or not lines:
                 break
         else:
             # Read to the end: an over-long last line skipped unread counted a newline it does not have (a position
             # past the end, which no append would fit). The stream's position is where it ends.
             offset = min(offset, f.tell())
+        if decompressors is not None and last is not None:
+            kept = decompressors.keep(p, f, _position(offset, base, tail_print(last), start, st), unread[0], last)
     except (OSError, EOFError) as e:
         error = JsonlSourceError(f"cannot read JSON Lines file {p}: {e}")
     finally:
-        f.close()
-        if inner is not None:
-            inner.close()
-    if offset == start.offset:
-        tail = start.tail
-    elif known:
-        tail = tail_print(kept)
-    else:  # after an over-long line: the bytes before the new offset read back (a .gz decompressed up to it again)
+        if not kept:
+            _close(f)
+    if last is not None:
+        tail = tail_print(last)
+    else:  # after a line over the limit, skipped unread: read back (a .gz decompressed up to it again)
         tail = _tail_of(p, offset)
-    end = JsonlPosition(
+    return JsonlSlice(items, start, _position(offset, base, tail, start, st), more, rewound, error)
+
+
+def _position(offset: int, line: int, tail: str, start: JsonlPosition, st: os.stat_result | None) -> JsonlPosition:
+    """Where a slice stopped, with the size and modification time of the file it read (JsonlPosition.edited)."""
+    return JsonlPosition(
         offset,
-        base,
-        tail,
+        line,
+        start.tail if offset == start.offset else tail,
         st.st_size if st is not None else -1,
         st.st_mtime_ns if st is not None else 0,
     )
-    return JsonlSlice(items, start, end, more, rewound, error)
 
 
 def _tail_of(path: Path, offset: int) -> str:
     """The print of the TAIL_BYTES before `offset` in the file at `path`."""
     f = _open(path)
-    inner = getattr(f, "fileobj", None)
     try:
-        return _tail_at(f, offset)
+        data = _bytes_before(f, offset)
+        return tail_print(data) if data is not None else ""
     finally:
-        f.close()
-        if inner is not None:
-            inner.close()
+        _close(f)

@@ -52,7 +52,7 @@ from .gdelt import (
     read_gdelt_archive,
 )
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
-from .jsonl import JsonlPosition, JsonlSourceError, read_jsonl_slice
+from .jsonl import JsonlPosition, JsonlSourceError, OpenDecompressors, read_jsonl_slice
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest, source_feed
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
 from .source_auth import MissingSecret, source_credentials, source_query
@@ -215,6 +215,12 @@ class SourcePoller:
         self.batch_size = batch_size
         self._last_polled: dict[int, float] = {}  # source index -> time.monotonic() of its last poll
         self._last_mark: float | None = None  # time.monotonic() of the last CaughtUp mark written
+        # A .gz source's decompressor, kept open between a bounded poller's polls (jsonl.OpenDecompressors).
+        self._decompressors = OpenDecompressors()
+
+    def close(self) -> None:
+        """Close the files kept open between polls (the .gz sources' decompressors)."""
+        self._decompressors.close()
 
     def poll_once(self, on_source: OnSource | None = None) -> PollSummary:
         """Poll every source now, whatever its `poll` interval. `on_source(result)` is called, on this thread,
@@ -352,6 +358,7 @@ class SourcePoller:
                 max_lines=source.max_lines_per_poll if self.bounded else None,
                 max_body_chars=self.max_body_chars,
                 growing=True,
+                decompressors=self._decompressors if self.bounded else None,
             )
         except JsonlSourceError as e:  # cannot be opened
             result.error = str(e)

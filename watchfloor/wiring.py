@@ -457,7 +457,9 @@ class DistributedProducer:
             spool_path=spool_path(settings),
             timeout_s=settings.publish_timeout,
         )
-        self.poller = build_poller(cfg, self.store, sources)
+        # Bounded as `run`'s: a JSON Lines source read from the position saved with its documents in the outbox, a
+        # slice per poll (the relay's own checkpoint moves only once the broker acknowledged what it sent).
+        self.poller = build_poller(cfg, self.store, sources, bounded=True)
         # The relay works out the watermark the workers use, with their skew and idleness (the config's).
         self.relay = KafkaRelay(
             self.store, self.publisher, skew=cfg.event_time.skew, idle_after=cfg.event_time.idle_after
@@ -507,6 +509,7 @@ class DistributedProducer:
         return False
 
     def close(self) -> None:
+        self.poller.close()
         self.publisher.close()
         self.store.close()
 
@@ -553,4 +556,5 @@ class EmbeddedPipeline:
         )
 
     def close(self) -> None:
+        self.poller.close()
         self.store.close()

@@ -165,6 +165,29 @@ def test_sigterm_stops_a_backlog_between_slices_and_a_restart_reads_the_rest_onc
     assert len(titles) == total and len(set(titles)) == total  # every alert once
 
 
+def test_run_once_stopped_while_catching_up_exits_3_and_says_where(tmp_path: Path) -> None:
+    """`run --once` exits 0 only when all went through (README, "Exit status"): one stopped by SIGTERM with a backlog
+    left exits 3, as while deliveries are outstanding, and says where the next run goes on (before, it exited 0 or 3
+    by its last slice's deliveries alone: a file channel had delivered them, so 0, with most of the inbox unread)."""
+    inbox = tmp_path / "inbox.jsonl"
+    total = 1500
+    inbox.write_text(inbox_lines(0, total), encoding="utf-8")
+    cfg = write_config(tmp_path, per_poll=20)
+    with WatchfloorProcess(["run", "--once", "--config", str(cfg)], tmp_path) as proc:
+        proc.wait_for("catching up")
+        code = proc.stop()
+    said = proc.rest()
+    stopped_at = inbox_position(tmp_path / "wf.db", inbox)
+    assert 0 < stopped_at < total / 2, stopped_at
+    assert code == 3, said[-4:]
+    note = next(line for line in said if line.startswith("not everything was read"))
+    assert re.search(r"stopped while catching up \(.*inbox\.jsonl at line [\d,]+\)", note), note
+    assert re.fullmatch(r"run stopped \(SIGTERM\) after \d+ cycles?", said[-1]), said[-3:]
+    done = run_once(cfg, tmp_path)  # the rest, to the end: all went through
+    assert done.returncode == 0, done.stderr
+    assert inbox_position(tmp_path / "wf.db", inbox) == total
+
+
 def test_a_restart_delivers_what_is_owed_before_it_reads_the_backlog(tmp_path: Path) -> None:
     """M4: deliveries left outstanding are sent before the first poll reads a backlog: their delivery events come
     before the backlog's documents in the log (before, the first slice was ingested and processed first)."""

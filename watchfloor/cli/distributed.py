@@ -263,7 +263,7 @@ def produce(
         typer.Option(
             "--once",
             help="One pass over the sources, then exit (4 when a source failed, else 3 when documents are left in "
-            "the spool).",
+            "the spool or a stop (SIGTERM) left a backlog unread).",
         ),
     ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
@@ -287,7 +287,7 @@ def produce(
     (which wins when both happen), so a cron job or CI notices."""
 
     from ..wiring import DistributedProducer, WiringError, sources_from_args
-    from .run import source_origins
+    from .run import behind_places, catching_up_note, source_origins
 
     cfg = app_config(config if config is not None or not demo else None)
     if sources:
@@ -330,6 +330,8 @@ def produce(
     report = None
     passes = 0
     stopped_by: str | None = None  # what stopped a live produce as asked (SIGTERM, Ctrl-C): said last
+    unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
+    behind = False  # the last pass read only a slice of a JSON Lines source
     health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
     # (the client logs as they were after the spool's last words at close)
     with command_logs("kafka", producer.publisher.broker):
@@ -364,14 +366,21 @@ def produce(
                     f"{counted(summary.accepted, 'new document')}"
                     f"{edited(summary.editions, summary.editions_left_out)}, "
                     f"{counted(summary.dead_lettered, 'dead letter')}"
-                    f"{seen_before(summary.known_dead)} · {produce_summary(report)}",
+                    f"{seen_before(summary.known_dead)} · {produce_summary(report)}"
+                    + (escape(catching_up_note(summary)) if summary.behind else ""),
                     quiet=not busy,
                 )
                 if shown is not None:
                     err.print(shown, highlight=False)
-                if once or stop.wait(wait):
+                # A JSON Lines backlog is read a slice per pass, as `run` reads it: the next pass at once (`--once`
+                # too), so feeds are polled and each slice relayed between the slices. A stop ends it between them.
+                behind = bool(summary.behind)
+                if once and not behind:
                     break
-            stopped_by = None if once else stop.signal
+                if not once and stop.wait(0 if behind else wait):
+                    break
+            unfinished = once and behind  # (a pass that read to the end breaks out before the stop is looked at)
+            stopped_by = stop.signal if unfinished or not once else None
         except KeyboardInterrupt:
             stopped_by = stop.signal or "Ctrl-C"  # (wait_for_topics turns SIGTERM into one)
         finally:
@@ -387,6 +396,12 @@ def produce(
                 "`watchfloor produce` sends them once the broker answers",
                 highlight=False,
             )
+        if unfinished and report is not None:
+            err.print(
+                f"[yellow]not everything was read:[/yellow] stopped while catching up "
+                f"({escape(behind_places(report.summary))}); the next `watchfloor produce` goes on from there",
+                highlight=False,
+            )
         err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
     if once and report is not None and report.outstanding:
         err.print(
@@ -396,7 +411,7 @@ def produce(
         )
     if once and report is not None:
         exit_if_sources_failed(report.summary)  # exit 4: wins over 3 (both are said)
-        if report.outstanding:
+        if report.outstanding or unfinished:
             raise typer.Exit(SPOOLED_EXIT)
 
 

@@ -1,0 +1,101 @@
+"""`watchfloor produce` reads a JSON Lines source as `run` does (outside trial 18): from the position saved with its
+documents in the outbox, a slice of `max_lines_per_poll` lines per pass, so a pass after the first parses only the
+lines appended since (before, every pass re-read the whole file and counted what the log held already), and each line
+reaches the real broker once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.kafka import topic_prefix
+from tests.functional.test_run_backlog import inbox_lines  # n documents a line each, ids bk-N
+from tests.integration.test_kafka_publisher import consume_all
+from watchfloor.cli.distributed import settings_for
+from watchfloor.config import load_config
+from watchfloor.schemas.config import JsonlSource
+from watchfloor.schemas.events import DOCUMENT_TYPES
+from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.kafka.codec import decode_event
+from watchfloor.wiring import DistributedProducer
+
+pytest.importorskip("kafka")
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def prefix(kafka_admin: Any) -> Iterator[str]:
+    with topic_prefix(kafka_admin, "wf-slices") as p:
+        yield p
+
+
+def test_produce_reads_a_backlog_a_slice_per_pass_and_a_later_pass_only_what_was_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, prefix: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    inbox = tmp_path / "inbox.jsonl"
+    # a bad line among them: dead-lettered once, not at every pass (an effect of what each pass parses)
+    inbox.write_text(inbox_lines(0, 30) + "{not json\n" + inbox_lines(30, 20), encoding="utf-8")
+    cfg = load_config(None)
+    settings = settings_for(cfg, bootstrap=kafka_bootstrap, prefix=prefix, partitions=1)
+    source = JsonlSource(path=str(inbox), max_lines_per_poll=20)
+    producer = DistributedProducer(cfg, settings, store_url=f"sqlite:///{tmp_path / 'outbox.db'}", sources=[source])
+    try:
+        producer.created_topics = producer.publisher.ensure_topics()
+        passes = []
+        while True:
+            report = producer.cycle()
+            s = report.summary
+            passes.append((s.accepted, s.duplicates, s.dead_lettered, s.known_dead, report.sent))
+            if not s.behind:
+                break
+        # 51 lines, 20 a pass: three passes, each relayed (acknowledged by the broker) before the next
+        assert passes == [(20, 0, 0, 0, 20), (19, 0, 1, 0, 19), (11, 0, 0, 0, 11)]
+        # the position is in the outbox, with the documents of the lines before it
+        assert (producer.store.load_checkpoint(f"source:{inbox}").state or {})["line"] == 51
+        with open(inbox, "a", encoding="utf-8") as f:
+            f.write(inbox_lines(50, 5))
+        report = producer.cycle()
+        s = report.summary
+        # only the 5 new lines were parsed: a whole-file read counts 50 duplicates and the bad line again
+        assert (s.accepted, s.duplicates, s.dead_lettered, s.known_dead, report.sent) == (5, 0, 0, 0, 5)
+        report = producer.cycle()  # nothing new: nothing parsed, nothing sent
+        assert (report.summary.accepted, report.summary.duplicates, report.sent) == (0, 0, 0)
+    finally:
+        producer.close()
+    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 55)
+    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    assert len(ids) == 55 and len(set(ids)) == 55  # each line once on the broker
+
+
+def test_a_restarted_produce_goes_on_from_the_saved_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, prefix: str
+) -> None:
+    """The position lives in the outbox store, not the process: a new producer on the same store reads on from it."""
+    monkeypatch.chdir(tmp_path)
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(inbox_lines(0, 30), encoding="utf-8")
+    cfg = load_config(None)
+    settings = settings_for(cfg, bootstrap=kafka_bootstrap, prefix=prefix, partitions=1)
+    store = f"sqlite:///{tmp_path / 'outbox.db'}"
+    source = JsonlSource(path=str(inbox), max_lines_per_poll=20)
+    first = DistributedProducer(cfg, settings, store_url=store, sources=[source])
+    try:
+        first.publisher.ensure_topics()
+        report = first.cycle()
+        assert (report.summary.accepted, report.sent, bool(report.summary.behind)) == (20, 20, True)
+    finally:
+        first.close()
+    again = DistributedProducer(cfg, settings, store_url=store, sources=[source])
+    try:
+        report = again.cycle()
+        assert (report.summary.accepted, report.summary.duplicates, report.sent) == (10, 0, 10)
+    finally:
+        again.close()
+    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 30)
+    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    assert sorted(ids) == sorted(f"bk-{i}" for i in range(30))
