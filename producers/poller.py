@@ -5,14 +5,18 @@ event time moves at those marks (stream_processors/engine/eventtime.py), so the 
 reads its sources never makes one source's items late for another's, and a replay of the log moves event
 time exactly as the live run did. A poll that brought nothing new writes one only every MARK_EVERY.
 
-A JSON Lines source is read whole by `ingest` and `produce` (document ids are deterministic and the log skips known
-ids, so re-reading is idempotent). A `bounded` poller (`run`'s) reads it from where its last poll stopped: the
+A JSON Lines source is read whole by `ingest` (document ids are deterministic and the log skips known ids, so
+re-reading is idempotent). A `bounded` poller (`run`'s and `produce`'s) reads it from where its last poll stopped: the
 checkpoint `source:<path>` = {"offset", "line", "tail", "size", "mtime_ns"} (producers/jsonl.JsonlPosition) is
 committed with the documents of the lines before it, at most the source's `max_lines_per_poll` lines per poll, and
 the source is said to be `behind` while more is left: a backlog is read a slice per poll. A file whose bytes before
 the offset changed (truncated, replaced, rewritten), or that was modified in place keeping its size (a line fixed to
 the same length), is read from its start again, which adds only what is new. (A line edited in place in a file that
-has also grown since is not told from an append: it is not read again.)
+has also grown since is not told from an append: it is not read again.) A `.gz` file's decompressor is kept open
+from one poll to the next (jsonl.OpenDecompressors; `close()` closes them). Under `produce` the position is saved
+with the documents in the outbox store, which is what makes them durable; the relay moves its own checkpoint only
+once the broker acknowledged them (or the spool holds them), so the source position never runs ahead of what is
+durable, and Kafka's acknowledgement is the relay's business, not the poller's.
 A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
@@ -206,7 +210,7 @@ class SourcePoller:
     ) -> None:
         self.store = store
         # Whether a JSON Lines source is read from its saved position, at most its max_lines_per_poll lines per poll
-        # (a live `run`, which polls again at once while one is behind), or whole (`ingest`, `produce`).
+        # (`run`, `produce`: they poll again at once while one is behind), or whole (`ingest`).
         self.bounded = bounded
         self.env = env  # where sources' credentials are read at each fetch (None: the process environment)
         self.sources = list(sources)
@@ -343,11 +347,11 @@ class SourcePoller:
         self._last_mark = now
 
     def _poll_jsonl(self, source: JsonlSource) -> SourceResult:
-        """A `bounded` poller (`run`'s): the file's lines after the position its last poll saved, at most its
-        `max_lines_per_poll`, committed with the position after them: the documents and the position move together,
+        """A `bounded` poller (`run`'s, `produce`'s): the file's lines after the position its last poll saved, at most
+        its `max_lines_per_poll`, committed with the position after them: the documents and the position move together,
         so a crash or a stop reads neither a line twice nor none (a batch committed before the crash is read again
-        and adds nothing: ids are deterministic). Otherwise (`ingest`, `produce`) the whole file, as asked, which
-        says what the log holds already."""
+        and adds nothing: ids are deterministic). Otherwise (`ingest`) the whole file, as asked, which says what the
+        log holds already."""
         result = SourceResult(origin=source.path, kind="jsonl")
         name = checkpoint_name(source.path)
         since = JsonlPosition.from_state(self.store.load_checkpoint(name).state) if self.bounded else JsonlPosition()

@@ -5,6 +5,7 @@ reaches the real broker once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.kafka import topic_prefix
+from tests.functional.test_distributed_commands import cli  # the subprocess CLI helper
 from tests.functional.test_run_backlog import inbox_lines  # n documents a line each, ids bk-N
 from tests.integration.test_kafka_publisher import consume_all
 from watchfloor.cli.distributed import settings_for
@@ -99,3 +101,27 @@ def test_a_restarted_produce_goes_on_from_the_saved_position(
     records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 30)
     ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
     assert sorted(ids) == sorted(f"bk-{i}" for i in range(30))
+
+
+def test_produce_once_reads_the_whole_backlog_a_slice_per_pass(
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
+) -> None:
+    """`produce --once` goes on to the end of a backlog read a slice per pass, as `run --once` does, says where each
+    pass stopped, and exits 0 once the broker acknowledged every line."""
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text(inbox_lines(0, 45), encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: 'sqlite:///{tmp_path / 'outbox.db'}'\n"
+        f"sources:\n  - {{kind: jsonl, path: '{inbox}', max_lines_per_poll: 20}}\n",
+        encoding="utf-8",
+    )
+    done = cli(tmp_path, "produce", "--once", "--config", str(cfg), "--broker", kafka_bootstrap, "--prefix", prefix)
+    assert done.returncode == 0, done.stderr[-2000:]
+    passes = [line for line in done.stderr.splitlines() if line.startswith("polled 1 source")]
+    assert len(passes) == 3, done.stderr[-2000:]
+    assert re.search(r"20 new documents.*catching up: .*inbox\.jsonl at line 20$", passes[0]), passes[0]
+    assert re.search(r"5 new documents", passes[2]) and "catching up" not in passes[2], passes[2]
+    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 45)
+    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    assert sorted(ids) == sorted(f"bk-{i}" for i in range(45))

@@ -194,7 +194,7 @@ def test_a_bounded_poller_reads_a_slice_per_poll_and_saves_where_it_stopped(tmp_
     marks = [e.event.payload["origins"] for e in store.read(0, types={EventType.CAUGHT_UP.value}, limit=100)]
     assert marks == [[str(path)]]
     assert SourcePoller(store, [source], bounded=True).poll_due().accepted == 0
-    # unbounded (`ingest`, `produce`): the whole file, as before, which says what the log holds already
+    # unbounded (`ingest`): the whole file, as before, which says what the log holds already
     with open(path, "ab") as f:
         f.write(lines(100, 30))
     whole = SourcePoller(store, [source]).poll_due()
