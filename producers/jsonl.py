@@ -269,12 +269,18 @@ def _blocks(
     `unread`, when given, holds at each block given out the bytes read from `f` after it, not given out yet, so a
     reader that stops there can keep `f` open at that point."""
     read = getattr(f, "read1", None) or f.read
-    rest = start
     parts: list[bytes] = []
     got = 0
     skipped = 0  # > 0: inside an over-long line, this many of its bytes dropped so far
     if unread is None:
         unread = [b""]
+    # The whole lines `start` holds come first, before anything is read: else each slice would read a block more
+    # than it takes, and what is carried from slice to slice would grow by a block each time.
+    cut = start.rfind(b"\n")
+    rest = start[cut + 1 :]
+    if cut >= 0:
+        unread[:] = [rest]
+        yield start[: cut + 1]
     try:
         while True:
             chunk = read(size)
@@ -662,10 +668,12 @@ def read_jsonl_slice(
                 continue
             skip = len(_BOM) if first and block.startswith(_BOM) else 0
             first = False
+            if max_lines is not None and (cut := _after_lines(block, skip, max_lines - len(items))) < len(block):
+                # Only the lines the slice takes are split (a block holds thousands more): the rest is the next
+                # slice's, kept with the decompressor or read again.
+                unread[:] = [block[cut:] + unread[0]]
+                block, more = block[:cut], True
             lines, whole = _whole_lines(block[skip:], base, origin, growing and inner is None)
-            if max_lines is not None and len(lines) > max_lines - len(items):
-                lines = lines[: max_lines - len(items)]
-                whole, more = True, True
             used = skip + sum(len(line) + 1 for line in lines) - (0 if whole else 1)
             got, _dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
             items.extend(got)
@@ -704,6 +712,17 @@ def _position(offset: int, line: int, tail: str, start: JsonlPosition, st: os.st
         st.st_size if st is not None else -1,
         st.st_mtime_ns if st is not None else 0,
     )
+
+
+def _after_lines(block: bytes, start: int, n: int) -> int:
+    """Where the n-th line of `block` from `start` ends (just past its newline); len(block) when it has fewer."""
+    pos = start
+    for _ in range(n):
+        nl = block.find(b"\n", pos)
+        if nl < 0:
+            return len(block)
+        pos = nl + 1
+    return pos
 
 
 def _tail_of(path: Path, offset: int) -> str:
