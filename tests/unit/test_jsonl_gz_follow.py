@@ -119,3 +119,31 @@ def test_kept_or_not_the_positions_are_the_same(tmp_path: Path) -> None:
     finally:
         kept.close()
     assert at_kept.line == 45
+
+
+def test_what_is_carried_between_slices_stays_within_a_block_or_two(tmp_path: Path) -> None:
+    """The bytes a kept decompressor carries to the next slice (read, not taken yet) are given out before more is
+    read: a slice that read a block more than it took each time carried one more block each time, the whole file by
+    the end (a .gz backlog's CPU grew with it: BENCHMARKS.md). Measured as the peak of memory allocated while reading
+    (tracemalloc), not time."""
+    import tracemalloc
+
+    path = tmp_path / "inbox.jsonl.gz"
+    text = lines(0, 4000)  # ~5 MB
+    path.write_bytes(gzip.compress(text))
+    kept = OpenDecompressors()
+    block = 64 * 1024
+    at = JsonlPosition()
+    tracemalloc.start()
+    try:
+        while True:
+            got = read_jsonl_slice(path, at, max_lines=40, block_bytes=block, decompressors=kept)
+            at = got.end
+            if not got.more:
+                break
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        kept.close()
+    assert at.line == 4000 and at.offset == len(text)
+    assert peak < len(text) / 4, f"peak {peak:,} bytes for a {len(text):,}-byte file read in blocks of {block:,}"
