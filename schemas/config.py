@@ -150,8 +150,8 @@ class JsonlSource(_Strict):
     # (the 2023 corpus, the key-days captures), and whoever writes it is trusted to name them. False: the file
     # is one source, whatever names its records carry.
     aggregator: bool = True
-    # Lines a poll of `run` reads at most: a backlog (a backfill dropped in the inbox) is read a slice per poll, and
-    # the other sources are polled, and alerts delivered, between the slices (producers/poller.py).
+    # Lines a poll of `run` or `produce` reads at most: a backlog (a backfill dropped in the inbox) is read a slice per
+    # poll, and the other sources are polled, and alerts delivered (relayed), between the slices (producers/poller.py).
     max_lines_per_poll: int = Field(default=1000, ge=1)
 
 
