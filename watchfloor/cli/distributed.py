@@ -403,7 +403,7 @@ def produce(
                 highlight=False,
             )
         err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
-    if once and report is not None and report.outstanding:
+    if once and report is not None and report.outstanding and stopped_by is None:  # (a stop said it above)
         err.print(
             f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} waiting in "
             f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
