@@ -30,6 +30,23 @@ pytest.importorskip("kafka")
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
+def write_config(tmp_path: Path, inbox: Path) -> Path:
+    """A config of one JSON Lines source read 20 lines a pass, into an outbox store beside it."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: 'sqlite:///{tmp_path / 'outbox.db'}'\n"
+        f"sources:\n  - {{kind: jsonl, path: '{inbox}', max_lines_per_poll: 20}}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def ids_on_broker(bootstrap: str, prefix: str, expect: int) -> list[str]:
+    """The ids of the documents on the pipeline's documents topic, as many as there are (watermark records left out)."""
+    records = consume_all(bootstrap, TopicNames(prefix).documents, expect)
+    return [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+
+
 @pytest.fixture
 def prefix(kafka_admin: Any) -> Iterator[str]:
     with topic_prefix(kafka_admin, "wf-slices") as p:
@@ -70,8 +87,7 @@ def test_produce_reads_a_backlog_a_slice_per_pass_and_a_later_pass_only_what_was
         assert (report.summary.accepted, report.summary.duplicates, report.sent) == (0, 0, 0)
     finally:
         producer.close()
-    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 55)
-    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    ids = ids_on_broker(kafka_bootstrap, prefix, 55)
     assert len(ids) == 55 and len(set(ids)) == 55  # each line once on the broker
 
 
@@ -99,8 +115,7 @@ def test_a_restarted_produce_goes_on_from_the_saved_position(
         assert (report.summary.accepted, report.summary.duplicates, report.sent) == (10, 0, 10)
     finally:
         again.close()
-    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 30)
-    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    ids = ids_on_broker(kafka_bootstrap, prefix, 30)
     assert sorted(ids) == sorted(f"bk-{i}" for i in range(30))
 
 
@@ -111,20 +126,14 @@ def test_produce_once_reads_the_whole_backlog_a_slice_per_pass(
     pass stopped, and exits 0 once the broker acknowledged every line."""
     inbox = tmp_path / "inbox.jsonl"
     inbox.write_text(inbox_lines(0, 45), encoding="utf-8")
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"store: 'sqlite:///{tmp_path / 'outbox.db'}'\n"
-        f"sources:\n  - {{kind: jsonl, path: '{inbox}', max_lines_per_poll: 20}}\n",
-        encoding="utf-8",
-    )
+    cfg = write_config(tmp_path, inbox)
     done = cli(tmp_path, "produce", "--once", "--config", str(cfg), "--broker", kafka_bootstrap, "--prefix", prefix)
     assert done.returncode == 0, done.stderr[-2000:]
     passes = [line for line in done.stderr.splitlines() if line.startswith("polled 1 source")]
     assert len(passes) == 3, done.stderr[-2000:]
     assert re.search(r"20 new documents.*catching up: .*inbox\.jsonl at line 20$", passes[0]), passes[0]
     assert re.search(r"5 new documents", passes[2]) and "catching up" not in passes[2], passes[2]
-    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, 45)
-    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    ids = ids_on_broker(kafka_bootstrap, prefix, 45)
     assert sorted(ids) == sorted(f"bk-{i}" for i in range(45))
 
 
@@ -136,12 +145,7 @@ def test_produce_once_stopped_while_catching_up_exits_3_and_the_next_goes_on(
     inbox = tmp_path / "inbox.jsonl"
     total = 3000
     inbox.write_text(inbox_lines(0, total), encoding="utf-8")
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"store: 'sqlite:///{tmp_path / 'outbox.db'}'\n"
-        f"sources:\n  - {{kind: jsonl, path: '{inbox}', max_lines_per_poll: 20}}\n",
-        encoding="utf-8",
-    )
+    cfg = write_config(tmp_path, inbox)
     args = ["produce", "--once", "--config", str(cfg), "--broker", kafka_bootstrap, "--prefix", prefix]
     with WatchfloorProcess(args, tmp_path) as proc:
         proc.wait_for("catching up")
@@ -152,6 +156,5 @@ def test_produce_once_stopped_while_catching_up_exits_3_and_the_next_goes_on(
     assert re.match(r"not everything was read: stopped while catching up \(.*inbox\.jsonl at line [\d,]+\)", said[-2])
     done = cli(tmp_path, *args)
     assert done.returncode == 0, done.stderr[-2000:]
-    records = consume_all(kafka_bootstrap, TopicNames(prefix).documents, total)
-    ids = [ev.id for ev in map(decode_event, (r.value for r in records)) if ev.type in DOCUMENT_TYPES]
+    ids = ids_on_broker(kafka_bootstrap, prefix, total)
     assert len(ids) == total and len(set(ids)) == total  # every line once on the broker
