@@ -1,10 +1,22 @@
-"""The SQL store's schema, as one ordered list of migrations applied once each under the store's write lock.
+"""The SQL store's schema, as one ordered list of migrations applied once each under the store's migration lock.
 
 Any number of processes may open a store at once, fresh or old (four `watchfloor` processes on a new SQLite
 file used to fail with "database is locked"). Opening reads the schema version without a lock; only when it
-is behind does the opener take the write lock (SQLite ``BEGIN IMMEDIATE``, which waits its turn; PostgreSQL
-``pg_advisory_xact_lock``), read the version again, and apply what is still missing in that one
-transaction. Both databases run DDL inside transactions, so a crash mid-way leaves the old version.
+is behind does the opener take the lock, read the version again, and apply what is still missing.
+
+* SQLite: the lock is the write lock (``BEGIN IMMEDIATE``, which waits its turn), and every missing migration runs in
+  that one transaction, so a crash mid-way leaves the old version. SQLite has no index build that lets writers on:
+  any build holds the write lock until it ends (BENCHMARKS.md, "The delivery ledger at scale").
+* PostgreSQL: the lock is a session advisory lock, taken by polling ``pg_try_advisory_lock`` on a connection in
+  autocommit, and each migration runs in a transaction of its own that also sets the version to its number. A
+  migration that adds an index to a table that may be big (`Migration.pg_indexes`) builds it with
+  ``CREATE INDEX CONCURRENTLY``, which lets the running processes write the table meanwhile (a plain ``CREATE
+  INDEX`` blocks every insert and update of it until the build ends). Such a build cannot run in a transaction, so it
+  runs on the lock's autocommit connection, and the version moves past it only once the index is valid. A build
+  that fails or is interrupted leaves an INVALID index behind (PostgreSQL commits the index's entry before it
+  fills it): the next opener finds the version still before it, drops the invalid index and builds it again.
+  A waiting opener polls rather than blocks, because a concurrent build waits for every transaction holding a
+  snapshot, which a statement blocked on the lock would hold: the two would deadlock.
 
 To change the schema, append a `Migration` to `MIGRATIONS`, never edit or reorder one. Each must be
 idempotent, because migration 1 creates the tables as the code defines them *now*: on a fresh store a later
@@ -15,6 +27,8 @@ migration finds its column already there. `add_column` does that check for the c
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,22 +38,38 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, fun
 from .errors import StoreError
 from .notices import SchemaMigrated
 
+log = logging.getLogger(__name__)
+
 WRITE_OPTION = "watchfloor_write"
 """Execution option that makes a SQLite transaction BEGIN IMMEDIATE (see sqlite_setup.sqlite_on_begin)."""
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6D69_6772_6174  # "wfmigrat": serialises migrations (and nothing else)
+_PG_LOCK_POLL = 0.2  # seconds between tries of the migration lock (see the module docstring: why a poll)
 
 schema_meta = MetaData()
 version_table = Table("watchfloor_schema", schema_meta, Column("version", Integer, nullable=False))
 
 
 @dataclass(frozen=True)
+class PgIndex:
+    """An index that PostgreSQL builds with CREATE INDEX CONCURRENTLY: `definition` follows ``ON table``."""
+
+    name: str
+    table: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class Migration:
-    """One step of the schema. `apply` runs inside the migration transaction and must be idempotent."""
+    """One step of the schema. `apply` runs inside a migration transaction and must be idempotent. On PostgreSQL a
+    migration with `pg_indexes` builds those concurrently, then drops `pg_drop` (concurrently too), instead of
+    `apply`."""
 
     version: int
     what: str
     apply: Callable[[Connection], None]
+    pg_indexes: Callable[[], tuple[PgIndex, ...]] | None = None  # (a function: sql.py imports this module)
+    pg_drop: tuple[str, ...] = ()
 
 
 def _create_tables(conn: Connection) -> None:
@@ -106,6 +136,18 @@ def _alert_id_index(conn: Connection) -> None:
     )
 
 
+def _thread_and_sent_indexes(conn: Connection) -> None:
+    from .sql_ledger import create_thread_and_sent_indexes
+
+    create_thread_and_sent_indexes(conn)
+
+
+def _alert_id_pg_index() -> tuple[PgIndex, ...]:
+    from .sql import ALERT_ID_SQL, ALERT_ID_WHERE
+
+    return (PgIndex("ix_events_alert_id", "events", f"({ALERT_ID_SQL['postgresql']}) WHERE {ALERT_ID_WHERE}"),)
+
+
 def add_column(conn: Connection, table: Table, name: str) -> None:
     """ALTER TABLE ... ADD COLUMN for `table.c[name]` unless the table has it already (fresh stores do)."""
     if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
@@ -124,8 +166,28 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "channel_pauses: a channel's Retry-After, for rows enqueued after it too", _channel_pauses),
     Migration(6, "events: an index of feed editions' ids in byte order (PostgreSQL)", _editions_index),
     Migration(7, "topic_records, record_positions: Kafka records kept as read (the correlate topic)", _record_tables),
-    Migration(8, "deliveries: an index of each channel's rows by log position (the throttle's reads)", _ledger_indexes),
-    Migration(9, "events: an index of detections by alert id (alerts list ID)", _alert_id_index),
+    Migration(
+        8,
+        "deliveries: an index of each channel's rows by log position (the throttle's reads)",
+        _ledger_indexes,
+        lambda: (PgIndex("ix_deliveries_channel_seq", "deliveries", "(channel, seq)"),),
+    ),
+    Migration(
+        9,
+        "events: an index of detections by alert id (alerts list ID)",
+        _alert_id_index,
+        _alert_id_pg_index,
+    ),
+    Migration(
+        10,
+        "deliveries: a thread's rows by its key in every channel (a retraction's read), a channel's sent rows by time",
+        _thread_and_sent_indexes,
+        lambda: (
+            PgIndex("ix_deliveries_thread_key", "deliveries", "(thread_key, channel)"),
+            PgIndex("ix_deliveries_sent", "deliveries", "(channel, updated_at, seq) WHERE status = 'sent'"),
+        ),
+        ("ix_deliveries_thread",),
+    ),
 ]
 
 
@@ -147,12 +209,11 @@ def current_version(engine: Engine) -> int:
 
 
 @contextmanager
-def _migration_transaction(engine: Engine, sqlite: bool) -> Iterator[Connection]:
+def _migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """SQLite: a write transaction (BEGIN IMMEDIATE), which is the migration lock too."""
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
-            if not sqlite:
-                conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATE_LOCK_KEY)))
             yield conn
 
 
@@ -166,7 +227,9 @@ def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
         return found
     if found > latest:
         raise _newer(url, found, latest)
-    with _migration_transaction(engine, sqlite) as conn:
+    if not sqlite:
+        return _migrate_postgres(engine, url, latest)
+    with _migration_transaction(engine) as conn:
         found = _read_version(conn)  # again, under the lock: another process may have done it meanwhile
         if found > latest:
             raise _newer(url, found, latest)
@@ -175,11 +238,74 @@ def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
             for m in MIGRATIONS:
                 if m.version > found:
                     m.apply(conn)
-            if conn.execute(select(func.count()).select_from(version_table)).scalar_one():
-                conn.execute(update(version_table).values(version=latest))
-            else:
-                conn.execute(version_table.insert().values(version=latest))
+            _set_version(conn, latest)
     return found
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    if conn.execute(select(func.count()).select_from(version_table)).scalar_one():
+        conn.execute(update(version_table).values(version=version))
+    else:
+        conn.execute(version_table.insert().values(version=version))
+
+
+def _migrate_postgres(engine: Engine, url: str, latest: int) -> int:
+    """PostgreSQL: under the session advisory lock, each missing migration in a transaction of its own with its
+    version, an index build of `pg_indexes` concurrently on the lock's autocommit connection (module docstring)."""
+    with engine.connect() as conn:
+        lock = conn.execution_options(isolation_level="AUTOCOMMIT")
+        _take_lock(lock)
+        try:
+            found = _read_version(lock)  # again, under the lock: another process may have done it meanwhile
+            if found > latest:
+                raise _newer(url, found, latest)
+            for m in MIGRATIONS:
+                if m.version <= found:
+                    continue
+                if m.pg_indexes is not None:
+                    for index in m.pg_indexes():
+                        _build_concurrently(lock, index)
+                    for name in m.pg_drop:
+                        lock.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                with engine.begin() as step:
+                    schema_meta.create_all(step, checkfirst=True)
+                    if m.pg_indexes is None:
+                        m.apply(step)
+                    _set_version(step, m.version)  # after the step's indexes are valid, in its transaction
+            return found
+        finally:
+            lock.execute(select(func.pg_advisory_unlock(_PG_MIGRATE_LOCK_KEY)))
+
+
+def _take_lock(conn: Connection) -> None:
+    """The migration lock, polled for (a blocked statement would hold a snapshot that a concurrent build waits for)."""
+    said = False
+    while not conn.execute(select(func.pg_try_advisory_lock(_PG_MIGRATE_LOCK_KEY))).scalar_one():
+        if not said:
+            log.info("store: waiting for another process's schema migration")
+            said = True
+        time.sleep(_PG_LOCK_POLL)
+
+
+def _index_valid(conn: Connection, name: str) -> bool | None:
+    """Whether the index `name` (on the search path) is valid; None when there is none."""
+    got = conn.execute(
+        text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
+    ).scalar_one_or_none()
+    return None if got is None else bool(got)
+
+
+def _build_concurrently(conn: Connection, index: PgIndex) -> None:
+    """CREATE INDEX CONCURRENTLY unless a valid one is there; an INVALID one (a build that failed or was interrupted)
+    is dropped first and built again. `conn` is in autocommit: neither statement can run in a transaction."""
+    valid = _index_valid(conn, index.name)
+    if valid:
+        return
+    if valid is False:
+        log.warning("store: index %s was left invalid by an interrupted build; building it again", index.name)
+        conn.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
+    log.info("store: building index %s on %s (concurrently: writes go on meanwhile)", index.name, index.table)
+    conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {index.name} ON {index.table} {index.definition}")
 
 
 def migrated(found: int, url: str) -> SchemaMigrated | None:
@@ -202,6 +328,7 @@ def _newer(url: str, found: int, latest: int) -> StoreError:
 __all__ = [
     "MIGRATIONS",
     "Migration",
+    "PgIndex",
     "add_column",
     "current_version",
     "latest_version",

@@ -39,6 +39,7 @@ from sqlalchemy import (
     exists,
     func,
     inspect,
+    literal_column,
     or_,
     select,
     text,
@@ -89,12 +90,27 @@ channel_pauses_table = Table(
 )
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
-    Index("ix_deliveries_thread", deliveries_table.c.channel, deliveries_table.c.thread_key),
+    # A thread's rows by its key, in every channel or in one: a retraction reads its alert's thread in every channel
+    # (`deliveries(thread_key=)`), intake and the summaries in one. Keyed on the thread first so that both are seeks;
+    # it replaces (migration 10) the index of (channel, thread_key), which a read without a channel could only scan.
+    Index("ix_deliveries_thread_key", deliveries_table.c.thread_key, deliveries_table.c.channel),
     # A channel's rows in log order, from a position on (`deliveries(channel=, after_seq=)`): what a throttled
     # channel's dispatcher reads at each intake (its admitted count) and summary plan (its held rows). Without it
     # both read every row of the channel (migration 8 adds it to older stores).
     Index("ix_deliveries_channel_seq", deliveries_table.c.channel, deliveries_table.c.seq),
+    # A channel's sent rows, the last settled first (`sent_ref`, an unsure Slack retry's look-up): partial, so a row
+    # enters it once, when it is settled sent. Its predicate is SENT_WHERE, which sent_ref's query carries word for
+    # word (a planner uses a partial index only under its own WHERE). Migration 10 adds it to older stores.
+    Index(
+        "ix_deliveries_sent",
+        deliveries_table.c.channel,
+        deliveries_table.c.updated_at,
+        deliveries_table.c.seq,
+        sqlite_where=text("status = 'sent'"),
+        postgresql_where=text("status = 'sent'"),
+    ),
 )
+SENT_WHERE = "status = 'sent'"
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger migrations across processes
 _LEGACY_OPEN = ("pending", "failed")  # first-version states that meant "not delivered (for sure)"
@@ -177,6 +193,15 @@ def create_ledger_indexes(conn: Connection) -> None:
     """Create the ledger's indexes that the store lacks (a fresh store got them with the table)."""
     for index in _INDEXES:
         index.create(conn, checkfirst=True)
+
+
+def create_thread_and_sent_indexes(conn: Connection) -> None:
+    """Migration 10 (SQLite; PostgreSQL builds them concurrently): the thread index keyed on the thread first and
+    the partial index of sent rows, then the old (channel, thread_key) index dropped: the new one serves its reads."""
+    for index in _INDEXES:
+        if index.name in ("ix_deliveries_thread_key", "ix_deliveries_sent"):
+            index.create(conn, checkfirst=True)
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_deliveries_thread")
 
 
 def create_channel_pauses(conn: Connection) -> None:
@@ -396,7 +421,7 @@ class SqlDeliveryLedger:
         t = deliveries_table
         stmt = (
             select(t.c.ref)
-            .where(t.c.channel == channel, t.c.status == "sent", t.c.ref != "")
+            .where(t.c.channel == channel, literal_column(SENT_WHERE), t.c.ref != "")
             .order_by(t.c.updated_at.desc(), t.c.seq.desc())  # updated_at: UTC ISO 8601, ordered as text
             .limit(1)
         )
@@ -513,6 +538,7 @@ __all__ = [
     "create_channel_pauses",
     "create_ledger",
     "create_ledger_indexes",
+    "create_thread_and_sent_indexes",
     "deliveries_table",
     "ledger_metadata",
 ]
