@@ -15,6 +15,9 @@ is behind does the opener take the lock, read the version again, and apply what 
   runs on the lock's autocommit connection, and the version moves past it only once the index is valid. A build
   that fails or is interrupted leaves an INVALID index behind (PostgreSQL commits the index's entry before it
   fills it): the next opener finds the version still before it, drops the invalid index and builds it again.
+  A new store (version 0) builds them in its steps' transactions instead: its tables are empty and no one else
+  writes them yet, and a concurrent build waits for every transaction on the database that holds a snapshot (a
+  backup's), which would hold up the making of a new store.
   A waiting opener polls rather than blocks, because a concurrent build waits for every transaction holding a
   snapshot, which a statement blocked on the lock would hold: the two would deadlock.
 
@@ -259,17 +262,20 @@ def _migrate_postgres(engine: Engine, url: str, latest: int) -> int:
             found = _read_version(lock)  # again, under the lock: another process may have done it meanwhile
             if found > latest:
                 raise _newer(url, found, latest)
+            # A new store's tables were made by this run, empty and unseen: its indexes are built in the step's
+            # transaction, as a concurrent build would wait for every older transaction on the database (a backup's)
+            concurrent = found > 0
             for m in MIGRATIONS:
                 if m.version <= found:
                     continue
-                if m.pg_indexes is not None:
+                if m.pg_indexes is not None and concurrent:
                     for index in m.pg_indexes():
                         _build_concurrently(lock, index)
                     for name in m.pg_drop:
                         lock.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
                 with engine.begin() as step:
                     schema_meta.create_all(step, checkfirst=True)
-                    if m.pg_indexes is None:
+                    if m.pg_indexes is None or not concurrent:
                         m.apply(step)
                     _set_version(step, m.version)  # after the step's indexes are valid, in its transaction
             return found

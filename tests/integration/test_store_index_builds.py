@@ -398,3 +398,25 @@ def test_sqlite_version_9_store_gets_the_thread_key_index(tmp_path: Path) -> Non
         assert len(store.deliveries(thread_key="th-7")) == 2
     finally:
         store.close()
+
+
+@pytest.mark.integration
+def test_postgres_new_store_opens_beside_an_open_snapshot(pg_url: str) -> None:
+    """A new store's indexes are built in its migration's transactions, not concurrently: a concurrent build waits
+    for every transaction on the database that holds a snapshot (a pg_dump's REPEATABLE READ one, here), so a new
+    store would not open until the backup ended."""
+    engine = _engine(pg_url, isolation_level="REPEATABLE READ")
+    opened: list[SqlStore] = []
+    errors: list[BaseException] = []
+    with engine.connect() as backup:
+        backup.execute(text("SELECT count(*) FROM pg_class"))  # its snapshot, held to the end of the transaction
+        t = _open_in_thread(pg_url, opened, errors)
+        t.join(WAIT_S)
+        done = not t.is_alive()
+        backup.rollback()
+    t.join(WAIT_S)
+    engine.dispose()
+    for s in opened:
+        assert current_version(s.engine) == latest_version()
+        s.close()
+    assert done and not errors, errors
