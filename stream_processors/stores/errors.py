@@ -1,8 +1,9 @@
 """What stores raise: StoreError when the store as a whole cannot serve, RecordRejected for one event it cannot take.
 
 The two are kept apart because callers treat them oppositely. A `StoreError` (unreachable, read-only, corrupt,
-full, locked, missing, made by a newer watchfloor) stops the caller's batch; nothing of it was written, so the
-next attempt loses nothing. A `RecordRejected` names one event; the caller dead-letters that event and writes
+full, locked, missing, made by a newer watchfloor; "replaced": its SQLite file deleted or replaced under the
+process, which a live `run` stops for) stops the caller's batch; nothing of it was written, so the next attempt
+loses nothing. A `RecordRejected` names one event; the caller dead-letters that event and writes
 the rest of its batch. Messages are safe to print: a store URL in them has its password replaced by ``***``.
 """
 
@@ -16,7 +17,7 @@ import orjson
 from watchfloor.schemas.events import Event
 from watchfloor.schemas.redact import redact_url
 
-StoreProblem = Literal["missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "other"]
+StoreProblem = Literal["missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "replaced", "other"]
 
 MAX_EVENT_ID_BYTES = 2048
 """The longest event id (UTF-8) any store takes: PostgreSQL cannot index a key much over 2,700 bytes, and

@@ -21,11 +21,17 @@ no store could keep raises `RecordRejected` naming it, and nothing of its batch 
 
 SQLite set-up (WAL, busy waits, BEGIN IMMEDIATE for writers) and the WAL checkpointer thread are in
 stores/sqlite_setup.py. Commits fsync the log (``synchronous=FULL``).
+
+A SQLite file store holds the file it opened (a descriptor, its device and inode), and every read and write
+compares it with what the path names now (`check_file`): a file deleted or replaced under a live process is a
+StoreError of kind "replaced" instead of writes going on into an unlinked inode, which a restart would never see
+(trial 19, H1: the new, empty store read the inbox again and sent every alert again).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -206,6 +212,41 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         if self.migrated is not None:
             announce(self.migrated)
         self._checkpointer = None if self._memory or not self._sqlite else WalCheckpointer(self.engine)
+        # The file as opened (migrate made it if it was new), held open by a descriptor of our own: what check_file
+        # compares the path with, and how it tells a deleted file (no link left) from one moved away for a while.
+        self._path = None if self._memory else path
+        self._fd: int | None = None
+        self._file_id: tuple[int, int] | None = None
+        if self._path is not None:
+            try:
+                self._fd = os.open(self._path, os.O_RDONLY)
+            except OSError:
+                pass  # (gone already: the first read or write says so)
+            else:
+                st = os.fstat(self._fd)
+                self._file_id = (st.st_dev, st.st_ino)
+
+    def check_file(self) -> None:
+        """StoreError when the SQLite file this store opened is no longer at its path; one fstat and one stat, nothing
+        for other stores. Deleted (no link left) or replaced by another file (mv, a restored copy): kind "replaced",
+        for good: this process's connections would write to a file no later process reads, so a live caller must stop.
+        Moved away (the file, or its directory) but still linked somewhere: kind "missing", an outage, which ends
+        if it comes back (the same file); nothing is read or written meanwhile."""
+        if self._file_id is None or self._path is None:
+            return
+        linked = self._fd is None or os.fstat(self._fd).st_nlink > 0
+        now = file_identity(self._path)
+        if now == self._file_id and linked:
+            return
+        if now is not None:
+            what = "was replaced while this process had it open (another file is at that path now)"
+        elif not linked:
+            what = "was deleted while this process had it open"
+        elif self._path.parent.is_dir():
+            raise StoreError(str(self.url), f"the store file {self._path} is no longer there (moved away?)", "missing")
+        else:
+            raise StoreError(str(self.url), f"directory {self._path.parent} does not exist (moved away?)", "missing")
+        raise StoreError(str(self.url), f"the store file {self._path} {what}", "replaced")
 
     # -- engine set-up ---------------------------------------------------------------------------------------
 
@@ -241,9 +282,12 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+                # Before the commit, so a file deleted under us gets nothing more (raising rolls back).
+                self.check_file()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        self.check_file()  # before connecting: a pool's new connection would make a new, empty file at the path
         with self._guard(), self._read_lock, self.engine.connect() as conn:
             yield conn
 
@@ -493,6 +537,9 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 
@@ -625,6 +672,15 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                 select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
             ).scalar_one_or_none()
             raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
+
+
+def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file at `path`, or None when there is none (deleted, or its directory gone)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _filter_types(stmt: Select[Any], types: Collection[str] | None) -> Select[Any]:

@@ -164,6 +164,8 @@ def run(
                 try:
                     report, polled = _cycle(pipeline, heartbeat, lines, config, owed=owed)
                 except Exception as e:
+                    if (gone := store_gone(e)) is not None:
+                        raise fail(gone) from None
                     raise fail(f"{type(e).__name__}: {e}") from None
                 behind = bool(polled.catching_up)
             elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
@@ -197,7 +199,8 @@ def run(
         try:
             heartbeat.flush()
         except Exception as e:  # the store may be what failed; closing must go on
-            err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
+            if store_gone(e) is None:  # (a deleted store file was said already, as what stopped the run)
+                err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
         pipeline.close()
     if unfinished and polled is not None:
         # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries
@@ -264,6 +267,10 @@ def live_cycle(
         done = _cycle(pipeline, heartbeat, lines, config, owed=owed)
     except Exception as e:
         log.debug("cycle failed", exc_info=True)
+        if (gone := store_gone(e)) is not None:
+            # Not an outage to wait out: every write from now on would go to a file no later start reads, and the
+            # next start would read the sources again from the beginning and send every alert again (trial 19, H1).
+            raise fail(gone) from None
         if isinstance(e, StoreError):
             store_watch.down(store_problem(e), lasting=True)
         else:
@@ -274,6 +281,15 @@ def live_cycle(
         return None
     store_watch.up()
     return done
+
+
+def store_gone(e: BaseException) -> str | None:
+    """The line a run stops with when its store's file was deleted or replaced under it, else None."""
+    from watchfloor.stream_processors.stores.errors import StoreError
+
+    if not isinstance(e, StoreError) or e.kind != "replaced":
+        return None
+    return f"{e.problem}; stopping so that nothing is sent twice: restore it or start again"
 
 
 CYCLE_EVENTS = 2000
