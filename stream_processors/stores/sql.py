@@ -195,6 +195,9 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         path = sqlite_path(self.url) if self._sqlite else None
         if path is not None and not create and not path.exists():
             raise StoreError(str(self.url), f"no store at {path} (check the path; nothing was created)", "missing")
+        # Why this process's last write failed (a StoreError's line), None once one went through: what /healthz and
+        # /metrics report while reads still work (a write lock held elsewhere, a full disk).
+        self.write_problem: str | None = None
         # One writer at a time inside this process (the database lock orders writers across processes).
         self._write_lock = threading.RLock()
         # An in-memory SQLite database is a single connection shared by every thread: serialise everything.
@@ -277,13 +280,20 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction: in-process lock, then BEGIN IMMEDIATE (SQLite) or a plain BEGIN (PostgreSQL)."""
-        with self._guard(), self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(**{_WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
-                # Before the commit, so a file deleted under us gets nothing more (raising rolls back).
-                self.check_file()
+        """A write transaction: in-process lock, then BEGIN IMMEDIATE (SQLite) or a plain BEGIN (PostgreSQL).
+        Its outcome is kept in `write_problem`: reads go on while another process holds the write lock, or the disk is
+        full, so only a write says that the store can take this process's work (trial 19, M1)."""
+        try:
+            with self._guard(), self._write_lock, self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+                    # Before the commit, so a file deleted under us gets nothing more (raising rolls back).
+                    self.check_file()
+        except StoreError as e:
+            self.write_problem = str(e)
+            raise
+        self.write_problem = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -279,7 +279,12 @@ def live_cycle(
                 highlight=False,
             )
         return None
-    store_watch.up()
+    from watchfloor.web.metrics import write_problem
+
+    # Back only once a write went through: a cycle that only read (nothing new) proves nothing while another process
+    # holds the write lock, and said "reachable again" during the outage (trial 19, M2).
+    if write_problem(pipeline.store) is None:
+        store_watch.up()
     return done
 
 

@@ -11,7 +11,7 @@ from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import heartbeat
 from .broker import KafkaProbe
-from .metrics import oldest_outstanding
+from .metrics import oldest_outstanding, write_problem
 
 if TYPE_CHECKING:
     from .server import Services
@@ -42,6 +42,13 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         reason = store_problem(e)
         s.store_watch.down(reason, lasting=True)
         body.update(status="down", store=f"unreachable: {reason}")
+        return body, 503
+    failed_write = write_problem(s.store)
+    if failed_write is not None:
+        # Readable, but this process's last write failed and none went through since (another process holds the
+        # write lock, the disk is full): down, as the log says, not "ok" until the heartbeat goes stale (trial 19, M1).
+        s.store_watch.down(failed_write, lasting=True)
+        body.update(status="down", store=f"cannot write: {failed_write}")
         return body, 503
     s.store_watch.up()
     age = hb.age(now)

@@ -32,6 +32,13 @@ from .activity import LATENCY_BUCKETS, ActivityView, Latencies, buckets_of, hear
 from .broker import KafkaView
 
 
+def write_problem(store: object) -> str | None:
+    """Why this process's last write to the store failed, while no later one went through (SqlStore's
+    `write_problem`); None for a store that does not keep it."""
+    problem = getattr(store, "write_problem", None)
+    return problem if isinstance(problem, str) else None
+
+
 class LogCollector:
     """Yields watchfloor's metrics from the store on each scrape (reading only what is new since the last)."""
 
@@ -58,7 +65,9 @@ class LogCollector:
         """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
         (the Kafka broker): a failed scrape would lose every series, and older numbers would pass for current."""
         up = GaugeMetricFamily(
-            "watchfloor_store_up", "Whether the store answered this scrape (1); 0: the other store metrics are absent."
+            "watchfloor_store_up",
+            "Whether the store answered this scrape and this process's last write to it went through (1); 0: it did "
+            "not answer (the other store metrics are then absent), or the last write failed.",
         )
         try:
             # gathered before any is yielded: a store that fails halfway leaves no half-written families
@@ -69,9 +78,13 @@ class LogCollector:
             up.add_metric([], 0)
             yield up
         else:
+            failed_write = write_problem(self.store)  # readable, but the last write failed (trial 19, M1)
             if self.store_watch is not None:
-                self.store_watch.up()
-            up.add_metric([], 1)
+                if failed_write is None:
+                    self.store_watch.up()
+                else:
+                    self.store_watch.down(failed_write, lasting=True)
+            up.add_metric([], 1 if failed_write is None else 0)
             yield up
             yield from from_store
         if self.extra is not None:
