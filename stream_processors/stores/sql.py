@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -228,6 +229,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             else:
                 st = os.fstat(self._fd)
                 self._file_id = (st.st_dev, st.st_ino)
+                # Closed by close(), or when the store is collected unclosed (once either way: never a reused number).
+                self._fd_closer = weakref.finalize(self, os.close, self._fd)
 
     def check_file(self) -> None:
         """StoreError when the SQLite file this store opened is no longer at its path; one fstat and one stat, nothing
@@ -548,7 +551,7 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self._checkpointer.stop()
         self.engine.dispose()
         if self._fd is not None:
-            os.close(self._fd)
+            self._fd_closer()
             self._fd = None
 
     # -- checkpoints -----------------------------------------------------------------------------------------
