@@ -82,7 +82,8 @@ def test_a_live_run_stops_when_its_store_file_is_deleted(tmp_path: Path) -> None
     assert proc.returncode == 1, text
     assert (
         f"error: the store file {db} was deleted while this process had it open; stopping so that nothing is sent "
-        "twice: restore it or start again"
+        "twice: restore the file before starting again (a new, empty store would read every source from the "
+        "beginning and send its alerts again)"
     ) in " ".join(text.split()), text
     assert "Traceback" not in text and "could not save the last heartbeat" not in text
     assert sent(alerts) == before  # nothing more was sent into a history no restart would know

@@ -294,7 +294,10 @@ def store_gone(e: BaseException) -> str | None:
 
     if not isinstance(e, StoreError) or e.kind != "replaced":
         return None
-    return f"{e.problem}; stopping so that nothing is sent twice: restore it or start again"
+    return (
+        f"{e.problem}; stopping so that nothing is sent twice: restore the file before starting again (a new, empty "
+        "store would read every source from the beginning and send its alerts again)"
+    )
 
 
 CYCLE_EVENTS = 2000
