@@ -35,6 +35,9 @@ class Deliveries:
     # that lists them is queued (an outstanding delivery then). Not pending work: the verdict does not wait for them.
     held: dict[str, int] = field(default_factory=dict)
     oldest_held_seconds: dict[str, float] = field(default_factory=dict)
+    # Channels paused by their own server's Retry-After (a Slack 429) -> when the pause ends (Unix time): their
+    # outstanding rows are not attempted before then, by any dispatcher (trial 19, M4).
+    paused: dict[str, float] = field(default_factory=dict)
     problem: str | None = None  # why the ledger could not be read (then nothing is known of the deliveries)
 
     @property
@@ -58,6 +61,10 @@ class Deliveries:
             "given_up": self.given_up,
             "held": self.held,
             "oldest_held_seconds": {ch: round(v, 3) for ch, v in self.oldest_held_seconds.items()},
+            "paused_until": {
+                ch: {"until": datetime.fromtimestamp(u, UTC).isoformat(), "why": "the server asked (Retry-After)"}
+                for ch, u in self.paused.items()
+            },
         }
         if self.problem is not None:
             d["problem"] = self.problem
@@ -78,6 +85,7 @@ def read_deliveries(url: str) -> Deliveries:
     try:
         stats = st.delivery_stats(("outstanding", "expired", HELD))
         waiting = held_waiting(st, sorted(ch for ch, status in stats if status == HELD))
+        got.paused = dict(sorted(st.channel_pauses(time.time()).items()))
     except Exception as e:
         got.problem = f"{type(e).__name__}: {e}"
         return got
@@ -99,6 +107,17 @@ def read_deliveries(url: str) -> Deliveries:
 
 def deliveries_text(n: int) -> str:
     return counted(n, "delivery", "deliveries")
+
+
+def pending_text(d: Deliveries) -> str:
+    """'3 deliveries outstanding' for the verdict, with the channels paused by a Retry-After named (what they wait
+    for is the server, not us)."""
+    text = f"{deliveries_text(d.pending)} outstanding"
+    paused = [
+        f"channel {ch} paused until {datetime.fromtimestamp(u, UTC).strftime('%H:%M:%S UTC')} by its Retry-After"
+        for ch, u in d.paused.items()
+    ]
+    return text + (f", {', '.join(paused)}" if paused else "")
 
 
 @dataclass
@@ -411,7 +430,7 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
         verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
         why = backlog.reasons()
         if deliveries.pending:
-            why.append(f"{deliveries_text(deliveries.pending)} outstanding")
+            why.append(pending_text(deliveries))
         line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
@@ -488,7 +507,7 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st)
     if deliveries.pending:
-        why.append(f"{deliveries_text(deliveries.pending)} outstanding")
+        why.append(pending_text(deliveries))
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
@@ -529,6 +548,7 @@ def _print_deliveries(d: Deliveries) -> None:
         )
         return
     channels = sorted(set(d.outstanding) | set(d.expired) | set(d.held))
+    _print_pauses(d)
     if not channels:
         out.print(f"deliveries ({escape(d.store)}): none outstanding, none expired", highlight=False)
         return
@@ -562,5 +582,20 @@ def _print_deliveries(d: Deliveries) -> None:
         err.print(
             f"[yellow]{deliveries_text(expired)} given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
             "watchfloor alerts redeliver --all-expired --send",
+            highlight=False,
+        )
+
+
+def _print_pauses(d: Deliveries) -> None:
+    """One line per channel paused by its server's Retry-After: why its deliveries are not moving (trial 19, M4:
+    only `alerts redeliver` said so), until when, and how to lift it against the server's wish."""
+    now = time.time()
+    for ch, until in d.paused.items():
+        when = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
+        waiting = d.outstanding.get(ch, 0)
+        err.print(
+            f"[yellow]channel {escape(ch)} paused[/yellow] until {when}, in {max(until - now, 0):.0f}s (the server "
+            f"asked: Retry-After): {escape(deliveries_text(waiting))} outstanding wait for it; "
+            f"`watchfloor alerts resume {escape(ch)}` sends them now, against the server's wish",
             highlight=False,
         )

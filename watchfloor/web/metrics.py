@@ -2,7 +2,8 @@
 through every module: the log already knows what was ingested, dead-lettered, detected and delivered, in
 every process that wrote it. Only what the log cannot tell is measured apart: poll durations and failures per
 source, and the feed edits each source left out past its max_editions (the pipeline's heartbeat, see
-activity.record_cycle), and the delivery ledger: what is outstanding or expired per channel now. The detection ->
+activity.record_cycle), and the delivery ledger: what is outstanding, expired or held per channel now, and which
+channels are paused by their server's Retry-After (until when). The detection ->
 delivered latency is the log's too (a `sent` delivery event's time minus its detection's raise time), observed as the
 events are read, so a scrape costs what was sent since the last one, not the ledger's size; only a delivery whose
 raise time the log lacks (a digest, a throttle summary) is looked up in the ledger, by key, for its row's creation.
@@ -183,6 +184,26 @@ class LogCollector:
             oldest_held.add_metric([ch], max(now - first, 0.0) if n and first > 0 else 0.0)
         yield held
         yield oldest_held
+        # A channel's own Retry-After (a Slack 429): nothing of it is attempted before the pause ends, which the
+        # outstanding count alone does not say (trial 19, M4). The ledger records only pauses the server asked for.
+        pauses = self.store.channel_pauses(now)
+        until = GaugeMetricFamily(
+            "watchfloor_channel_paused_until_timestamp_seconds",
+            "When a channel's pause ends (Unix time), per channel paused now because its server asked to wait "
+            "(Retry-After); absent for a channel not paused. From the delivery ledger.",
+            labels=["channel"],
+        )
+        left = GaugeMetricFamily(
+            "watchfloor_channel_pause_remaining_seconds",
+            "Seconds until a channel's pause ends, its server having asked to wait (Retry-After) (0: not paused).",
+            labels=["channel"],
+        )
+        for ch in sorted(set(channels) | set(pauses)):
+            if ch in pauses:
+                until.add_metric([ch], pauses[ch])
+            left.add_metric([ch], max(pauses.get(ch, now) - now, 0.0))
+        yield until
+        yield left
 
     def _latency(self) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
