@@ -261,7 +261,11 @@ class Deliverer:
         now = self.clock()
         notifier = self._notifier(rec.channel)
         if notifier is None:
-            err = PermanentError(f"no notifier configured for channel {rec.channel!r}", channel_wide=True)
+            err = PermanentError(
+                f"no notifier configured for channel {rec.channel!r} (removed from the config? re-add it, or drop "
+                f"its deliveries: watchfloor alerts cancel --channel {rec.channel})",
+                channel_wide=True,
+            )
             self._fail(rec, err, tally, skip)
             return
         if rec.kind == DIGEST_KIND:
@@ -629,6 +633,10 @@ class Deliverer:
             outcome,
             "" if kept else " (the row was taken over meanwhile: not recorded)",
         )
+
+    def has_channel(self, channel: str) -> bool:
+        """Whether this deliverer can send to `channel` (configured, or a Slack channel the app subscribed)."""
+        return self._notifier(channel) is not None
 
     def _notifier(self, channel: str) -> Notifier | None:
         try:

@@ -1,0 +1,88 @@
+"""Deliveries outstanding for a channel removed from the config (trial 19, M5): the start names them and the way out,
+and `watchfloor alerts cancel --channel NAME` settles them `suppressed` through the ledger (a delivery event each),
+honouring `--dry-run`; the store is then caught up. Real SQLite store, real `run --once` and `status`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import EventType
+from watchfloor.stream_processors.ports import DeliveryRecord
+from watchfloor.stream_processors.stores.sql import SqlStore
+
+pytestmark = pytest.mark.functional
+
+runner = CliRunner()
+
+
+def setup(tmp_path: Path) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    now = time.time()
+    st = SqlStore(url)
+    try:
+        st.enqueue([DeliveryRecord(f"a{i}", "desk", seq=i, created_at=now - 60 + i) for i in range(1, 4)])
+        st.defer_channel("desk", now + 600, now, server_asked=True)  # paused too: the cancel lifts it first
+    finally:
+        st.close()
+    inbox = tmp_path / "inbox.jsonl"
+    inbox.write_text("", encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: {url}\nsources:\n  - {{kind: jsonl, path: {inbox}}}\n"
+        f"channels:\n  - {{type: file, name: archive, path: {tmp_path / 'alerts.jsonl'}}}\n"
+        "subscriptions:\n  - {channel: archive}\n",
+        encoding="utf-8",
+    )
+    return url, cfg
+
+
+def test_the_start_names_the_deliveries_of_a_channel_no_longer_configured(tmp_path: Path) -> None:
+    _, cfg = setup(tmp_path)
+    res = runner.invoke(app, ["run", "--config", str(cfg), "--once"])
+    said = " ".join(res.output.split())
+    assert (
+        "3 deliveries outstanding for channel 'desk', which is no longer configured: "
+        "`watchfloor alerts cancel --channel desk` (or re-add it)"
+    ) in said
+    assert res.exit_code == 3  # still outstanding: undelivered alerts, until cancelled or sent
+
+
+def test_alerts_cancel_settles_them_suppressed_with_a_delivery_event_and_dry_run_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    url, cfg = setup(tmp_path)
+    res = runner.invoke(app, ["alerts", "cancel", "--channel", "desk", "--config", str(cfg), "--dry-run"])
+    assert res.exit_code == 0 and "would cancel 3 deliveries outstanding for channel desk" in res.output
+    st = SqlStore(url)
+    try:
+        assert {r.status for r in st.deliveries(channel="desk")} == {"outstanding"}
+    finally:
+        st.close()
+
+    res = runner.invoke(app, ["alerts", "cancel", "--channel", "archive", "--config", str(cfg)])
+    assert res.exit_code != 0 and "is configured" in res.output  # a live channel is not cancelled
+    res = runner.invoke(app, ["alerts", "cancel", "--channel", "dsek", "--config", str(cfg)])
+    assert res.exit_code != 0  # a typo is refused, not a silent no-op
+
+    res = runner.invoke(app, ["alerts", "cancel", "--channel", "desk", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    assert "cancelled 3 deliveries outstanding for channel desk" in " ".join(res.output.split())
+    st = SqlStore(url)
+    try:
+        rows = st.deliveries(channel="desk")
+        assert [r.status for r in rows] == ["suppressed"] * 3
+        assert all("no longer configured" in r.detail for r in rows)
+        events = [e.event.payload for e in st.read(types=[EventType.DELIVERY.value])]
+        assert sorted((p["alert_id"], p["status"]) for p in events) == [(f"a{i}", "suppressed") for i in range(1, 4)]
+    finally:
+        st.close()
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
+    got = json.loads(res.stdout)
+    assert got["caught_up"] and got["ok"] and got["deliveries"]["outstanding"] == {}
+    assert res.exit_code == 0
