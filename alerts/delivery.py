@@ -100,6 +100,27 @@ class Tally:
     digests: int = 0  # of `sent`, digest messages
     slow_channels: set[str] = field(default_factory=set)  # channels that used their budget: the others went first
     busy_channels: set[str] = field(default_factory=set)  # of those, the ones fast but with more due than fit in it
+    # channel -> of `sent` / `expired`, that channel's: the cycle line splits them (trial 19, L3: "7 sent" during a
+    # Slack outage were the file channel's, and read as Slack's)
+    sent_by_channel: dict[str, int] = field(default_factory=dict)
+    expired_by_channel: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Tally) -> None:
+        """Count what `other` (another pass of the same cycle or run) did in too."""
+        for name in ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.slow_channels = self.slow_channels | other.slow_channels
+        self.busy_channels = self.busy_channels | other.busy_channels
+        self.sent_by_channel = _summed(self.sent_by_channel, other.sent_by_channel)
+        self.expired_by_channel = _summed(self.expired_by_channel, other.expired_by_channel)
+
+
+def _summed(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    """A new dict (never one of a copied Tally's, which `dataclasses.replace` shares) of both counts."""
+    out = dict(a)
+    for k, n in b.items():
+        out[k] = out.get(k, 0) + n
+    return out
 
 
 @dataclass(frozen=True)
@@ -442,6 +463,7 @@ class Deliverer:
             rec, Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra
         )
         tally.sent += 1
+        tally.sent_by_channel[rec.channel] = tally.sent_by_channel.get(rec.channel, 0) + 1
         if isinstance(item, Digest):
             tally.digests += 1
         log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
@@ -878,6 +900,7 @@ class Deliverer:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
         self._settle(rec, outcome, tally, "expired")
         tally.expired += 1
+        tally.expired_by_channel[rec.channel] = tally.expired_by_channel.get(rec.channel, 0) + 1
         if says_how:  # `why` gives the command already, after the look it asks for (outside trial 12, L4: twice)
             log.error("alerts: %s -> %s expired after %d attempt(s) (%s)", rec.alert_id, rec.channel, rec.attempts, why)
             return

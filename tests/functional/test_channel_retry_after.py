@@ -76,7 +76,7 @@ def test_a_retry_after_holds_the_channel_for_every_dispatcher_and_for_alerts_que
     # (1) Nothing of the channel is due before the pause ends: the live loop sleeps, it does not spin.
     assert d1.next_due() == 55
     assert next_wait(d1, 10) == 10 and next_wait(d1, 600) == 55
-    assert "(next attempt in 55s)" in delivery_summary(report, d1)
+    assert "3 outstanding (slack-ops 3; next attempt in 55s)" in delivery_summary(report, d1)
 
     # (2) A second dispatcher on the store (a `notify --once` started now, which tries every backoff at once)
     # posts nothing before the Retry-After ends, neither the alert that met the 429 nor those queued since,

@@ -88,5 +88,5 @@ def test_run_stops_on_sigterm_while_a_webhook_trickles_its_answer(tmp_path: Path
     said = proc.rest()
     stderr = "\n".join(said)
     assert code == 0, said
-    assert re.search(r"deliveries: 0 sent, \d+ outstanding", stderr), said  # given up, to be tried again
+    assert re.search(r"deliveries to pager: 0 sent, \d+ outstanding", stderr), said  # given up, to be tried again
     assert re.fullmatch(r"run stopped \(SIGTERM\) after 1 cycle", said[-1]), said[-3:]

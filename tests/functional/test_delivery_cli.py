@@ -68,12 +68,15 @@ def test_run_once_fails_while_deliveries_are_outstanding_then_delivers_each_once
     assert archived  # the file channel was not held up by Slack's trouble
     waiting = listed(cfg, slack_server, "--undelivered")
     assert waiting and all(r["deliveries"]["desk"] == "outstanding" for r in waiting)  # type: ignore[index]
-    # The cycle's summary counts what was sent (the file's lines), what is outstanding (Slack's), and expired.
+    # The cycle's summary counts what was sent (the file's lines), what is outstanding (Slack's), and expired,
+    # each with the channel it was (trial 19, L3: "7 sent" read as Slack's).
     summary = re.search(
-        r"deliveries: (\d+) sent, (\d+) outstanding \(next attempt in \d+s\), (\d+) expired", " ".join(out.split())
+        r"deliveries: (\d+) sent \(archive (\d+)\), "
+        r"(\d+) outstanding \(desk (\d+); next attempt in \d+s\), (\d+) expired",
+        " ".join(out.split()),
     )
     assert summary is not None, out
-    assert [int(n) for n in summary.groups()] == [len(archived), len(waiting), 0]
+    assert [int(n) for n in summary.groups()] == [len(archived)] * 2 + [len(waiting)] * 2 + [0]
 
     for _ in range(4):  # every process start tries what is outstanding, whatever its backoff
         again = invoke("run", "--once", "--config", str(cfg), server=slack_server)

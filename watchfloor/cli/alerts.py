@@ -105,18 +105,40 @@ def _print_orphans(dispatcher: Any) -> None:
             )
 
 
+CHANNELS_SHOWN = 3  # channels named per figure of the cycle line; the rest are counted ("+2 more")
+
+
 def delivery_summary(report: Any, dispatcher: Any) -> str:
-    """'deliveries: 9 sent, 2 outstanding (next attempt in 4s), 0 expired' for one cycle."""
+    """'deliveries: 9 sent (file 7, desk 2), 2 outstanding (desk 2; next attempt in 4s), 0 expired' for one cycle.
+
+    Each figure is split by channel when more than one channel is in the line (trial 19, L3: during a Slack
+    outage "7 sent, 7 outstanding" were the file channel's sent and Slack's outstanding, and read as "Slack
+    delivered 7"); with one channel, the line is as before and names it: 'deliveries to desk: 2 sent, ...'."""
     t = report.tally
-    text = f"deliveries: {t.sent} sent, {report.outstanding} outstanding"
+    sent: Mapping[str, int] = getattr(t, "sent_by_channel", {})
+    expired: Mapping[str, int] = getattr(t, "expired_by_channel", {})
+    waiting: Mapping[str, int] = getattr(report, "outstanding_by_channel", {})
+    channels = {ch for part in (sent, expired, waiting) for ch, n in part.items() if n}
+    split = len(channels) > 1
+    head = f"deliveries to {escape(next(iter(channels)))}" if len(channels) == 1 else "deliveries"
+
+    def figure(n: int, what: str, per_channel: Mapping[str, int], notes: list[str] | None = None) -> str:
+        parts = [_by_channel(per_channel)] if split and n and per_channel else []
+        parts += notes or []
+        return f"{n} {what}" + (f" ({'; '.join(parts)})" if parts else "")
+
+    notes = []
     elsewhere = getattr(report, "elsewhere", 0)
     if elsewhere:
-        text += f" ({elsewhere} being sent by another process)"
+        notes.append(f"{elsewhere} being sent by another process")
     if report.outstanding > elsewhere:
         due = dispatcher.next_due(digests=False)  # the next attempt of what is outstanding, not the next digest
         if due is not None:
-            text += f" (next attempt in {due:.0f}s)"
-    text += f", {t.expired} expired"
+            notes.append(f"next attempt in {due:.0f}s")
+    text = (
+        f"{head}: {figure(t.sent, 'sent', sent)}, {figure(report.outstanding, 'outstanding', waiting, notes)}, "
+        f"{figure(t.expired, 'expired', expired)}"
+    )
     if t.digests:
         text += f" · {t.digests} digest(s) sent"
     if t.suppressed:
@@ -124,6 +146,16 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     if getattr(t, "replaced", 0):
         text += f", {t.replaced} replaced before sending by a later revision"
     return text
+
+
+def _by_channel(counts: Mapping[str, int]) -> str:
+    """'file 7, desk 2, email 1, +2 more': the channels with the most first (then by name), the first few named,
+    so that a deployment of many channels keeps a short line."""
+    ranked = sorted(((n, ch) for ch, n in counts.items() if n), key=lambda x: (-x[0], x[1]))
+    shown = [f"{escape(ch)} {n}" for n, ch in ranked[:CHANNELS_SHOWN]]  # printed as rich markup
+    if len(ranked) > CHANNELS_SHOWN:
+        shown.append(f"+{len(ranked) - CHANNELS_SHOWN} more")
+    return ", ".join(shown)
 
 
 def next_wait(dispatcher: Any, interval: float) -> float:
