@@ -83,7 +83,7 @@ from .pruning import PRUNED_FIELDS, stripped
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
 from .sql_records import SqlRecordArchive
-from .sqlite_setup import WalCheckpointer, sqlite_on_begin, sqlite_on_connect
+from .sqlite_setup import BUSY_TIMEOUT_MS, WalCheckpointer, sqlite_on_begin, sqlite_on_connect
 
 log = logging.getLogger(__name__)
 
@@ -646,6 +646,45 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         with self._write() as conn:
             self._save_checkpoint(conn, processor, checkpoint, since)
             return self._append_in(conn, batch)
+
+    def commit_now(
+        self, processor: str, checkpoint: Checkpoint, *, since: int | None = None, wait: float = 0.0
+    ) -> bool:
+        """Save a checkpoint alone (no events) if the store takes the write within `wait` seconds, else False: for a
+        save that may be skipped and tried again later (the web's activity counts), which must not hold a /metrics
+        scrape for the busy timeout (30 s) while another writer, of this process or another, holds the lock. Its
+        outcome is not `write_problem`, which says whether the pipeline's own writes go through. CheckpointMoved as
+        commit's; any other failure raises (a StoreError, a read-only store's refusal)."""
+        got = self._write_lock.acquire(timeout=wait) if wait > 0 else self._write_lock.acquire(blocking=False)
+        if not got:
+            return False  # this process's pipeline is writing
+        millis = max(int(wait * 1000), 1)
+        try:
+            self.check_file()  # before connecting, as _read (a new connection would make an empty file)
+            with self._guard(), self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                raw: Any = conn.connection.driver_connection if self._sqlite else None
+                if raw is not None:  # the pool's connection waits `wait`, not 30 s, for BEGIN IMMEDIATE's lock
+                    raw.execute(f"PRAGMA busy_timeout={millis}")
+                try:
+                    with conn.begin():
+                        if not self._sqlite:  # the row lock of another server's save of the same checkpoint
+                            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{millis}ms'")
+                        self._save_checkpoint(conn, processor, checkpoint, since)
+                        self.check_file()
+                finally:
+                    if raw is not None:
+                        try:
+                            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                        except Exception:  # never back in the pool with the short wait: the pipeline's writes need 30 s
+                            conn.invalidate()
+        except StoreError as e:
+            if e.kind == "locked":
+                return False
+            raise
+        finally:
+            self._write_lock.release()
+        return True
 
     def _save_checkpoint(self, conn: Connection, processor: str, checkpoint: Checkpoint, since: int | None) -> None:
         """commit's checkpoint, in the caller's write transaction; CheckpointMoved when `since` no longer holds."""

@@ -55,12 +55,15 @@ class WalCheckpointer:
         self.checkpoint()  # leave a short log behind
 
 
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's lock before "database is locked"
+
+
 def sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event (below) issue BEGIN itself instead of pysqlite's implicit, deferred one.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        cur.execute("PRAGMA busy_timeout=30000")  # first: everything below may wait for another process
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: everything below may wait for another process
         # WAL: readers do not block the writer and the writer does not block readers. WAL is a property of the
         # file, so only its first opener switches (which needs an exclusive lock); later ones only read it.
         _switch_to_wal(cur)

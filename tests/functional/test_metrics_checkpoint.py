@@ -5,6 +5,9 @@ Prometheus's 10 s scrape timeout). Real stores (SQLite on disk, PostgreSQL), rea
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -313,6 +316,9 @@ class ReadOnly(Counting):
     def commit(self, *args: Any, **kw: Any) -> int:
         raise StoreError(str(self.store.url), "permission denied for table checkpoints")
 
+    def commit_now(self, *args: Any, **kw: Any) -> bool:
+        return bool(self.commit())
+
 
 def test_a_store_the_server_may_not_write_still_gets_its_counts(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -331,6 +337,65 @@ def test_a_store_the_server_may_not_write_still_gets_its_counts(
         assert len(said) == 1 and "permission denied" in said[0] and "from position 0" in said[0], said
         assert view.activity.position > head
     finally:
+        store.close()
+
+
+def test_a_scrape_while_another_process_holds_the_write_lock_answers_without_saving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scrape's checkpoint save waited out SQLite's 30 s busy timeout while another process held the write lock
+    (past Prometheus's 10 s scrape timeout, during the very outage the operator scrapes for), and its failure then
+    marked the whole store down. Now the save is skipped while the store is busy (said once), the scrape answers
+    with exact counts and watchfloor_store_up 1, and the next scrape after the lock is released saves. The lock is
+    released only once the scrapes have answered: they did not wait for it."""
+    db = tmp_path / "wf.db"
+    store = SqlStore(f"sqlite:///{db}")
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        head = grow(store, 0, 120)
+        expected = full_read(store)[0]
+        server = serve(store)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another process takes the write lock and keeps it
+            try:
+                with caplog.at_level(logging.INFO):
+                    for _ in range(2):
+                        assert scrape(server) == expected  # store_up 1 and every count, from reads alone
+                    assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == 0  # not saved: the store was busy
+                    assert store.write_problem is None  # a skipped save is not a failed write of the pipeline
+                    said = [r.getMessage() for r in caplog.records if "not saved" in r.getMessage()]
+                    assert len(said) == 1 and "the store is busy" in said[0], said  # once, not per scrape
+            finally:
+                other.execute("COMMIT")  # released only now, after the scrapes answered
+            caplog.clear()
+            assert scrape(server) == expected
+            assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == head  # tried again, and saved
+            assert not [r for r in caplog.records if "not saved" in r.getMessage()]
+
+            # This process's own pipeline writing (its in-process writer lock held, as a commit waiting for SQLite's
+            # lock holds it): a save due is skipped the same way, without waiting for it.
+            grow(store, 120, 130)
+            held, done = threading.Event(), threading.Event()
+
+            def pipeline_writing() -> None:
+                with store._write_lock:
+                    held.set()
+                    done.wait(120)
+
+            writer = threading.Thread(target=pipeline_writing)
+            writer.start()
+            try:
+                assert held.wait(60)
+                view = ActivityView(store, store)
+                same_counts(settled(view, store), full_read(store)[1])
+                assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == head
+            finally:
+                done.set()
+                writer.join()
+        finally:
+            server.stop()
+    finally:
+        other.close()
         store.close()
 
 

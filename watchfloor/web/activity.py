@@ -21,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from pydantic import ValidationError
@@ -309,7 +309,19 @@ PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old
 SAVE_DURING_EVENTS = 50_000  # a long first read saves on the way, so a process stopped halfway does not start over
+SAVE_WAIT = 0.5  # seconds a save may wait for the store's write lock; busy longer: skipped, tried at the next refresh
 BY_TYPE_AFTER = 20_000  # a stretch of the log this long is read type by type (ActivityView._read_by_type)
+
+
+@runtime_checkable
+class SkippableSaves(Protocol):
+    """A store that can save a checkpoint without waiting out a busy store (SqlStore.commit_now)."""
+
+    def commit_now(
+        self, processor: str, checkpoint: Checkpoint, *, since: int | None = None, wait: float = 0.0
+    ) -> bool:
+        """False when the write lock was not had within `wait` seconds (nothing written)."""
+        ...
 
 
 class ActivityView:
@@ -319,8 +331,12 @@ class ActivityView:
     `web:activity` (the counts and the log position they cover) and reads only what came after it, and saves it
     again as it reads (the first refresh that read anything, then every SAVE_AFTER_EVENTS events or
     SAVE_EVERY_SECONDS), by compare-and-set on the position found: two servers on one store never move it back. A
-    save that fails (a store this process may not write) is logged once and the scrape goes on. Without
-    `checkpoints` the whole log is read, as a full read to compare with.
+    save waits at most SAVE_WAIT for the store's write lock (a SqlStore: `commit_now`): while another writer holds it
+    (a `run` in another process, this process's pipeline) the save is skipped and tried again at the next refresh,
+    so a scrape never waits out the 30 s busy timeout, and the skip is not a failed write of the store
+    (`write_problem`, /healthz `down`). A save that fails or is skipped is logged once until one goes through, and
+    the scrape goes on: the counts are exact without it. Without `checkpoints` the whole log is read, as a full read
+    to compare with.
 
     A view started from a checkpoint has not read the raise times of the alerts before it: a `sent` delivery of
     one of those looks its detection up by id (`EventLog.read_ids`, before the page is applied, in log order), so
@@ -353,6 +369,8 @@ class ActivityView:
         self._rejected: int | None = None
         self._keep: int | None = None
         self._save_failed = False  # logged once
+        # the position of the last save skipped for a busy store: a long read tries again SAVE_DURING_EVENTS further on
+        self._skipped = 0
 
     def refresh(self) -> Activity:
         with self._lock:
@@ -375,7 +393,7 @@ class ActivityView:
                     if se.event.type in _TYPES:
                         a.apply(se)
                 a.position = max(a.position, got[-1].position)
-                if self.checkpoints is not None and a.position - self._saved >= SAVE_DURING_EVENTS:
+                if self.checkpoints is not None and a.position - max(self._saved, self._skipped) >= SAVE_DURING_EVENTS:
                     self._save()
             for row in a.recent:
                 for ch in row.channels:
@@ -443,7 +461,7 @@ class ActivityView:
             else:
                 a.apply(item)
             a.position = position
-            if self.checkpoints is not None and position - self._saved >= SAVE_DURING_EVENTS:
+            if self.checkpoints is not None and position - max(self._saved, self._skipped) >= SAVE_DURING_EVENTS:
                 self._save()
         a.position = max(a.position, until)
 
@@ -499,22 +517,33 @@ class ActivityView:
                 # a newer watchfloor's, or another server's that is as far: nothing to add (never moved back)
                 self._saved, self._saved_at = a.position, self.clock()
                 return
-            state = {"version": ACTIVITY_VERSION, "activity": a.to_state()}
-            self.checkpoints.commit(ACTIVITY_CHECKPOINT, Checkpoint(a.position, state), [], since=found)
+            cp = Checkpoint(a.position, {"version": ACTIVITY_VERSION, "activity": a.to_state()})
+            if isinstance(self.checkpoints, SkippableSaves):
+                if not self.checkpoints.commit_now(ACTIVITY_CHECKPOINT, cp, since=found, wait=SAVE_WAIT):
+                    # Another writer holds the lock: not due later but now, so the next refresh tries again.
+                    self._skipped = a.position
+                    self._failed(f"the store is busy (another writer held its write lock past {SAVE_WAIT:g} s)")
+                    return
+            else:
+                self.checkpoints.commit(ACTIVITY_CHECKPOINT, cp, [], since=found)
             self._saved, self._saved_at, self._rejected = a.position, self.clock(), None
+            self._save_failed = False  # the next failure is said again
         except CheckpointMoved:
             self._saved, self._saved_at = a.position, self.clock()  # another server saved in between: try later
         except Exception as e:  # a save is an optimisation: the counts are right without it
             self._saved_at = self.clock()
-            if not self._save_failed:
-                self._save_failed = True
-                log.warning(
-                    "activity checkpoint %s not saved (%s: %s): a restart will read the log from position %d",
-                    ACTIVITY_CHECKPOINT,
-                    type(e).__name__,
-                    e,
-                    self._saved,
-                )
+            self._failed(f"{type(e).__name__}: {e}")
+
+    def _failed(self, why: str) -> None:
+        """Say once, until a save goes through, that the checkpoint is not saved."""
+        if not self._save_failed:
+            self._save_failed = True
+            log.warning(
+                "activity checkpoint %s not saved (%s): a restart will read the log from position %d",
+                ACTIVITY_CHECKPOINT,
+                why,
+                self._saved,
+            )
 
     def latencies(self, created: Callable[[Collection[str]], Mapping[tuple[str, str], float]]) -> Latencies:
         """The detection -> delivered histogram so far (call after `refresh`). Sent deliveries whose raise time the log
