@@ -678,8 +678,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                             raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                         except Exception:  # never back in the pool with the short wait: the pipeline's writes need 30 s
                             conn.invalidate()
-        except StoreError as e:
-            if e.kind == "locked":
+        except Exception as e:
+            if _lock_waited(e):
                 return False
             raise
         finally:
@@ -724,6 +724,22 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                 select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
             ).scalar_one_or_none()
             raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
+
+
+def _lock_waited(e: BaseException) -> bool:
+    """Whether a write failed only for a lock held elsewhere: SQLite's "database is locked" (StoreError "locked"), or
+    PostgreSQL's lock_timeout (SQLSTATE 55P03, however it is wrapped)."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, StoreError) and seen.kind == "locked":
+            return True
+        if (
+            getattr(seen, "sqlstate", None) == "55P03"
+            or getattr(getattr(seen, "orig", None), "sqlstate", None) == "55P03"
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.notice import DIGEST_KIND
@@ -394,6 +395,34 @@ def test_a_scrape_while_another_process_holds_the_write_lock_answers_without_sav
                 writer.join()
         finally:
             server.stop()
+    finally:
+        other.close()
+        store.close()
+
+
+def test_commit_now_gives_up_on_a_lock_held_elsewhere_and_leaves_the_store_up(url: str) -> None:
+    """SqlStore.commit_now, the activity save's write: with the write lock (SQLite) or the checkpoint's row
+    (PostgreSQL: another server's save) held by another connection, it writes nothing and answers False instead of
+    waiting, and the store is not marked down; once released it saves."""
+    store = SqlStore(url)
+    other = create_engine(url).connect()
+    try:
+        store.commit(ACTIVITY_CHECKPOINT, Checkpoint(1, {"n": 1}), [])
+        if store.url.get_backend_name() == "sqlite":
+            other.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            other.begin()
+            other.execute(
+                text("SELECT position FROM checkpoints WHERE processor = :p FOR UPDATE"), {"p": ACTIVITY_CHECKPOINT}
+            )
+        try:
+            assert store.commit_now(ACTIVITY_CHECKPOINT, Checkpoint(2, {"n": 2}), since=1, wait=0.05) is False
+            assert store.write_problem is None
+        finally:
+            other.rollback() if other.in_transaction() else other.exec_driver_sql("ROLLBACK")
+        assert store.load_checkpoint(ACTIVITY_CHECKPOINT) == Checkpoint(1, {"n": 1})
+        assert store.commit_now(ACTIVITY_CHECKPOINT, Checkpoint(2, {"n": 2}), since=1, wait=0.05) is True
+        assert store.load_checkpoint(ACTIVITY_CHECKPOINT) == Checkpoint(2, {"n": 2})
     finally:
         other.close()
         store.close()
