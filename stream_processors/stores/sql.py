@@ -22,8 +22,8 @@ no store could keep raises `RecordRejected` naming it, and nothing of its batch 
 SQLite set-up (WAL, busy waits, BEGIN IMMEDIATE for writers) and the WAL checkpointer thread are in
 stores/sqlite_setup.py. Commits fsync the log (``synchronous=FULL``).
 
-A SQLite file store holds the file it opened (a descriptor, its device and inode), and every read and write
-compares it with what the path names now (`check_file`): a file deleted or replaced under a live process is a
+A SQLite file store remembers the file it opened (its device and inode), and every read and write compares it
+with what the path names now (`check_file`): a file deleted or replaced under a live process is a
 StoreError of kind "replaced" instead of writes going on into an unlinked inode, which a restart would never see
 (trial 19, H1: the new, empty store read the inbox again and sent every alert again).
 """
@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -216,37 +215,28 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         if self.migrated is not None:
             announce(self.migrated)
         self._checkpointer = None if self._memory or not self._sqlite else WalCheckpointer(self.engine)
-        # The file as opened (migrate made it if it was new), held open by a descriptor of our own: what check_file
-        # compares the path with, and how it tells a deleted file (no link left) from one moved away for a while.
+        # The file as opened (migrate made it if it was new): what check_file compares the path with. No descriptor of
+        # our own is held on it: closing any descriptor of a file drops every POSIX lock the process holds on it, so
+        # one of ours closed (or collected) beside SQLite's connections would release their locks (SQLite's "how to
+        # corrupt" §2.2; a second `serve` start lost its writes that way in a test).
         self._path = None if self._memory else path
-        self._fd: int | None = None
-        self._file_id: tuple[int, int] | None = None
-        if self._path is not None:
-            try:
-                self._fd = os.open(self._path, os.O_RDONLY)
-            except OSError:
-                pass  # (gone already: the first read or write says so)
-            else:
-                st = os.fstat(self._fd)
-                self._file_id = (st.st_dev, st.st_ino)
-                # Closed by close(), or when the store is collected unclosed (once either way: never a reused number).
-                self._fd_closer = weakref.finalize(self, os.close, self._fd)
+        self._file_id: tuple[int, int] | None = None if self._path is None else file_identity(self._path)
 
     def check_file(self) -> None:
-        """StoreError when the SQLite file this store opened is no longer at its path; one fstat and one stat, nothing
-        for other stores. Deleted (no link left) or replaced by another file (mv, a restored copy): kind "replaced",
-        for good: this process's connections would write to a file no later process reads, so a live caller must stop.
-        Moved away (the file, or its directory) but still linked somewhere: kind "missing", an outage, which ends
-        if it comes back (the same file); nothing is read or written meanwhile."""
+        """StoreError when the SQLite file this store opened is no longer at its path; one stat, nothing for other
+        stores. Replaced by another file (mv, a restored copy): kind "replaced", for good: this process's connections
+        would write to a file no later process reads, so a live caller must stop. Gone from its path: deleted when
+        SQLite's own descriptors show it deleted (Linux names them "PATH (deleted)"), kind "replaced" too; else moved
+        away (the file, or its directory), kind "missing", an outage, which ends if it comes back (the same file);
+        nothing is read or written meanwhile."""
         if self._file_id is None or self._path is None:
             return
-        linked = self._fd is None or os.fstat(self._fd).st_nlink > 0
         now = file_identity(self._path)
-        if now == self._file_id and linked:
+        if now == self._file_id:
             return
         if now is not None:
             what = "was replaced while this process had it open (another file is at that path now)"
-        elif not linked:
+        elif _open_deleted(self._path):
             what = "was deleted while this process had it open"
         elif self._path.parent.is_dir():
             raise StoreError(str(self.url), f"the store file {self._path} is no longer there (moved away?)", "missing")
@@ -550,9 +540,6 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
-        if self._fd is not None:
-            self._fd_closer()
-            self._fd = None
 
     # -- checkpoints -----------------------------------------------------------------------------------------
 
@@ -739,6 +726,23 @@ def _lock_waited(e: BaseException) -> bool:
         ):
             return True
         seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _open_deleted(path: os.PathLike[str] | str) -> bool:
+    """Whether this process holds the file once at `path` open and it was deleted (Linux's /proc/self/fd names such
+    a descriptor "PATH (deleted)"); False where /proc is not there (the file is then taken as moved away)."""
+    gone = f"{os.path.abspath(path)} (deleted)"
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == gone:
+                return True
+        except OSError:
+            continue
     return False
 
 

@@ -142,9 +142,19 @@ def test_a_changelog_made_before_the_record_limit_gets_it(kafka_bootstrap: str, 
     kafka_admin.create_topics([NewTopic(spec.name, 3, 1, topic_configs={"cleanup.policy": "compact"})])
     try:
         assert ensure_changelog(kafka_bootstrap, group, 3) is False
-        res = kafka_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name)])
-        configs = {k: v["value"] for k, v in res["topic"][spec.name].items()}
-        assert configs["max.message.bytes"] == str(STATE_RECORD_MAX_BYTES)
+
+        def configs_now() -> dict[str, str]:
+            res = kafka_admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name)])
+            return {k: v["value"] for k, v in res["topic"][spec.name].items()}
+
+        # The broker answering describe may not have applied the controller's change yet (a CI run read the topic
+        # without the key once): read again for a while before judging.
+        deadline = time.monotonic() + 20
+        configs = configs_now()
+        while configs.get("max.message.bytes") != str(STATE_RECORD_MAX_BYTES) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            configs = configs_now()
+        assert configs.get("max.message.bytes") == str(STATE_RECORD_MAX_BYTES)
         assert configs["cleanup.policy"] == "compact"
     finally:
         kafka_admin.delete_topics([spec.name], timeout_ms=30_000)
