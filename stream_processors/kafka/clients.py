@@ -18,21 +18,9 @@ from typing import Any
 from watchfloor.schemas.rules import format_elapsed
 
 from . import security
+from .unreachable import UNREACHABLE
 
 RECONNECT_BACKOFF_MAX_MS = 1000
-UNREACHABLE = (
-    "NoBrokersAvailable",  # kafka-python 2.x: bootstrap failed
-    "KafkaTimeoutError",  # 3.x bootstrap failure; metadata / flush / future timeouts in both
-    "KafkaConnectionError",
-    "NodeNotReadyError",
-    "RequestTimedOutError",
-    "NotLeaderForPartitionError",
-    "LeaderNotAvailableError",
-    "BrokerNotAvailableError",
-    "CoordinatorNotAvailableError",
-    "NotCoordinatorError",
-    "UnknownTopicOrPartitionError",  # topics not created yet: auto-creation is off
-)
 
 
 def unreachable_errors() -> tuple[type[BaseException], ...]:

@@ -22,25 +22,17 @@ from typing import Any
 
 import orjson
 
+from .unreachable import UNREACHABLE
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "failed-batches.json"  # in the worker's data directory
-# Names of the errors that mean "the broker or the network, not this record" (kafka-python's and aiokafka's);
-# clients.UNREACHABLE and more, by name so that this module imports neither client.
+# Names of the errors that mean "the broker or the network, not this record": the Kafka client's own (the one list
+# `clients` reads too, by name so that this module imports no client) and a few more.
 TRANSIENT_NAMES = frozenset(
     {
-        "NoBrokersAvailable",
-        "KafkaTimeoutError",
-        "KafkaConnectionError",
-        "NodeNotReadyError",
-        "RequestTimedOutError",
-        "NotLeaderForPartitionError",
-        "LeaderNotAvailableError",
-        "BrokerNotAvailableError",
-        "CoordinatorNotAvailableError",
-        "NotCoordinatorError",
-        "UnknownTopicOrPartitionError",
-        "ProducerClosed",
+        *UNREACHABLE,
+        "ProducerClosed",  # aiokafka (Faust's producer): closed under a send while the worker stops
         "OperationalError",  # SQLAlchemy: the database went away
     }
 )

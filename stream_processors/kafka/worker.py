@@ -15,10 +15,11 @@ from watchfloor.schemas.config import KafkaConfig
 from ..engine import Engine
 from .agents import DetectionSink
 from .app import build_app
-from .clients import UNREACHABLE, Availability, funnel_client_logs, unreachable_errors
+from .clients import Availability, funnel_client_logs, unreachable_errors
 from .compat import WorkerStalled, run_app, use_event_loop
 from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
+from .unreachable import UNREACHABLE
 
 log = logging.getLogger(__name__)
 PACKAGE_LOG = "watchfloor.stream_processors.kafka"  # every module of the runtime logs below this one

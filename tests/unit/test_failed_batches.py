@@ -19,6 +19,7 @@ from watchfloor.stream_processors.kafka import agents
 from watchfloor.stream_processors.kafka.agents import BatchRetry, Notify
 from watchfloor.stream_processors.kafka.codec import encode_event
 from watchfloor.stream_processors.kafka.failed_batches import (
+    TRANSIENT_NAMES,
     FailureCounts,
     NotAttributable,
     RetryPolicy,
@@ -76,6 +77,25 @@ def test_transient_failures_are_the_brokers_or_the_networks() -> None:
         assert transient(wrapped)
     assert not transient(ValueError("bad record"))
     assert not transient(KeyError("x"))
+
+
+def test_the_unreachable_names_are_one_list_of_real_kafka_errors_that_both_read() -> None:
+    """clients and failed_batches read one list of names (review D7: a copy could drift), each the name of a
+    kafka-python error class, and a batch failing with any of them is retried, never dead-lettered."""
+    import kafka.errors
+
+    from watchfloor.stream_processors.kafka import clients, unreachable
+
+    assert clients.UNREACHABLE is unreachable.UNREACHABLE
+    assert set(unreachable.UNREACHABLE) <= TRANSIENT_NAMES
+    major = int(kafka.__version__.split(".")[0])
+    names = [n for n in unreachable.UNREACHABLE if major == 2 or n not in unreachable.ONLY_2X]
+    assert unreachable.ONLY_2X <= set(unreachable.UNREACHABLE) and len(names) >= len(unreachable.UNREACHABLE) - 1
+    missing = [n for n in names if not isinstance(getattr(kafka.errors, n, None), type)]
+    assert missing == [], f"not kafka-python {kafka.__version__} error classes: {missing}"
+    assert set(clients.unreachable_errors()) == {getattr(kafka.errors, n) for n in names}
+    for name in names:
+        assert transient(getattr(kafka.errors, name)("broker away")), name
 
 
 def _split(events: list[tuple[int, str]], bad: set[str], error: type[Exception] = ValueError) -> Any:
