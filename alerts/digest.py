@@ -26,7 +26,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, EventType, stabl
 from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
-from .notice import DIGEST_KIND, Digest, thread_key
+from .notice import DIGEST_KIND, Digest, as_listed, thread_key
 from .routing import Spellings, matches, silenced_by
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,8 @@ class DigestPlanner:
                 before = latest.get(story)
                 if before is not None:  # in log order: this one is the story's state now
                     earlier.setdefault(story, []).append(before.id)
-                named = {k: self.entity_names.get(v, v) for k, v in det.group.items()}
-                # The ledger keeps what the message lists, not the evidence behind each alert.
-                latest[story] = det.model_copy(update={"group": named, "evidence": ()})
+                # The ledger keeps what the message lists (its report, not the evidence behind each alert).
+                latest[story] = as_listed(det, self.entity_names)
             position = got[-1].position
         out = sorted(latest.values(), key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
         folded = {latest[story].id: tuple(ids) for story, ids in earlier.items()}

@@ -70,7 +70,7 @@ from .intake import (
     retraction_thread,
     standing_copy,
 )
-from .notice import DIGEST_KIND, AlertCatalog, Digest, alert_of, thread_key
+from .notice import DIGEST_KIND, AlertCatalog, Digest, alert_of, as_listed, thread_key
 from .notifiers.base import Checking, Notifier, NotifierError, Targeted
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
@@ -509,15 +509,8 @@ class AlertDispatcher:
             since=plan.since,
             after_position=plan.after,
             through_position=plan.through,
-            detections=tuple(
-                h.detection.model_copy(
-                    update={
-                        "group": {k: self.catalog.entity_names.get(v, v) for k, v in h.detection.group.items()},
-                        "evidence": (),  # the ledger keeps what the message lists, not the evidence
-                    }
-                )
-                for h in plan.listed
-            ),
+            # the ledger keeps what the message lists: each alert's report, not the evidence behind it
+            detections=tuple(as_listed(h.detection, self.catalog.entity_names) for h in plan.listed),
             throttle=str(plan.spec or spec),
             withdrawn=len(plan.withdrawn),
             revised=len(plan.revised),

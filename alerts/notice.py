@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection
+from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection, Evidence, dated_text, fired_first_seen
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.ports import DeliveryRecord
 
@@ -357,6 +357,70 @@ def alert_of(data: Mapping[str, Any] | None) -> Alert | None:
     return Alert.model_validate(data["alert"])
 
 
+def cited(det: Detection) -> Evidence | None:
+    """The report a listed alert names (its source and link): the one it fired at (of several of that time, the
+    last in the evidence's order), else its newest; None when it holds no evidence (a digest planned before
+    digests kept it)."""
+    if not det.evidence:
+        return None
+    at = [e for e in det.evidence if e.published_at == det.fired_at]
+    return at[-1] if at else max(det.evidence, key=lambda e: e.published_at)
+
+
+def as_listed(det: Detection, entity_names: Mapping[str, str]) -> Detection:
+    """A detection as a digest or throttle summary keeps it in the ledger: its group by entity name, and of its
+    evidence only the report it names (`cited`), without the sentence: which report each line is, after an
+    outage lists many alike (outside trial 19, L4), not the evidence behind it."""
+    report = cited(det)
+    return det.model_copy(
+        update={
+            "group": {k: entity_names.get(v, v) for k, v in det.group.items()},
+            "evidence": () if report is None else (report.model_copy(update={"sentence": ""}),),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """What one line of a digest says of an alert, in parts, for each channel to render (plain or mrkdwn)."""
+
+    severity: str
+    unconfirmed: bool
+    title: str
+    rule: str
+    group: str
+    when: str  # the fired time, in UTC text (marked when an undated report's first-seen time)
+    source: str  # the report's source name ("" when the digest kept no report)
+    url: str | None
+    alert_id: str  # as `alerts list` shows it, and takes
+    earlier: int  # earlier alerts of its story it stands for
+
+    def text(self) -> str:
+        """The plain line (console, file, email): not escaped."""
+        unconfirmed = ", unconfirmed" if self.unconfirmed else ""
+        return (
+            f"[{self.severity.upper()}{unconfirmed}] {self.title} ({self.rule})"
+            + (f" · {self.group}" if self.group else "")
+            + f" · {self.when}"
+            + self.source_text()
+            + f" · alert {self.alert_id}"
+            + self.earlier_text()
+        )
+
+    def source_text(self) -> str:
+        """ " · SOURCE URL" ("" when there is neither)."""
+        said = " ".join(x for x in (_one_line(self.source), self.url or "") if x)
+        return f" · {said}" if said else ""
+
+    def earlier_text(self) -> str:
+        return f" · after {_counted(self.earlier, 'earlier alert')} of this story" if self.earlier else ""
+
+
+def _one_line(text: str) -> str:
+    """`text` with every run of whitespace (newlines among them) made one space."""
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True)
 class Digest:
     """One digest message for one subscription's channel: the alerts raised in log positions (after, through],
@@ -412,20 +476,32 @@ class Digest:
             parts.append(f"{self.revised} revised (the revision is told on its own)")
         return ("held, then " + " and ".join(parts) + ": not listed") if parts else ""
 
-    def lines(self) -> list[str]:
-        """One plain line per alert (not escaped)."""
+    def entries(self) -> list[DigestLine]:
+        """What each line says, in the digest's order: after an outage a summary may list many alerts of one
+        title, so each names its report (source, link) and its alert id."""
         out = []
         for d in self.detections:
-            unconfirmed = ", unconfirmed" if d.confidence == "unconfirmed" else ""
-            group = ", ".join(d.group.values())
-            before = len(self.folded.get(d.id, ()))
+            report = cited(d)
             out.append(
-                f"[{d.severity.upper()}{unconfirmed}] {d.title or d.rule} ({d.rule})"
-                + (f" · {group}" if group else "")
-                + f" · {utc_text(d.fired_at)}"  # never raises, even at the calendar's edges
-                + (f" · after {_counted(before, 'earlier alert')} of this story" if before else "")
+                DigestLine(
+                    severity=d.severity,
+                    unconfirmed=d.confidence == "unconfirmed",
+                    title=d.title or d.rule,
+                    rule=d.rule,
+                    group=", ".join(d.group.values()),
+                    # never raises, even at the calendar's edges; an undated report's first-seen time is marked so
+                    when=dated_text(utc_text(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),
+                    source=report.source if report else "",
+                    url=report.url if report else None,
+                    alert_id=d.id,
+                    earlier=len(self.folded.get(d.id, ())),
+                )
             )
         return out
+
+    def lines(self) -> list[str]:
+        """One plain line per alert (not escaped)."""
+        return [e.text() for e in self.entries()]
 
     def to_json(self) -> dict[str, Any]:
         """What the file and webhook channels get."""
@@ -442,6 +518,7 @@ class Digest:
                     "title": d.title,
                     "severity": d.severity,
                     "earlier": list(self.folded.get(d.id, ())),
+                    **_report_json(cited(d)),
                 }
                 for d in self.detections
             ],
@@ -506,12 +583,15 @@ __all__ = [
     "KINDS",
     "AlertCatalog",
     "Digest",
+    "DigestLine",
     "EarlierStory",
     "Kind",
     "Notice",
     "ThreadView",
     "alert_of",
+    "as_listed",
     "as_notice",
+    "cited",
     "earlier_story",
     "earlier_text",
     "escalation",
@@ -525,6 +605,11 @@ __all__ = [
     "thread_key",
     "thread_of",
 ]
+
+
+def _report_json(report: Evidence | None) -> dict[str, Any]:
+    """A listed alert's report in the file and webhook channels' JSON (nothing when the digest kept none)."""
+    return {} if report is None else {"source": report.source, "url": report.url}
 
 
 def _counted(n: int, one: str, many: str | None = None) -> str:

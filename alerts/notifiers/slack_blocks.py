@@ -1,10 +1,11 @@
 """Slack messages for notices: Block Kit blocks that Slack never refuses, and text that cannot ping or forge links.
 
 Everything taken from articles or rules is escaped for mrkdwn (&, <, >) and cut to Slack's limits before it
-goes in. Text quoted from articles (evidence sentences, titles, digest lines) goes in plain_text objects with
+goes in. Text quoted from articles (evidence sentences, titles) goes in plain_text objects with
 `emoji: false`, which Slack renders as written: mrkdwn has no escape for *bold*, _italic_, ~strike~, `code` or
 :emoji: (outside trial 16, L4: an article could make its sentence look like the alert's own wording). Captured
-values in mrkdwn fields (groups, attributes) get a zero-width space after each such character instead.
+values in mrkdwn fields (groups, attributes) and the titles and groups of digest lines (mrkdwn, for their source
+links: outside trial 19, L4) get a zero-width space after each such character instead.
 Limits: header 150 characters, section text 3,000, a field 2,000, 10 fields, 10 context elements, 50 blocks.
 The only control sequences in a message are the source links built here from http(s) URLs that cannot break
 out of their <url|label> brackets; other schemes, and URLs too long to fit, stay unlinked. Newlines are
@@ -32,7 +33,16 @@ from watchfloor.schemas.events import (
 )
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice, earlier_text, independent_sources, revision_cause
+from ..notice import (
+    Digest,
+    DigestLine,
+    Notice,
+    ThreadView,
+    as_notice,
+    earlier_text,
+    independent_sources,
+    revision_cause,
+)
 
 MAX_EVIDENCE = 5
 MAX_SENTENCE = 600
@@ -494,17 +504,53 @@ def first_metadata(notice: Notice) -> dict[str, Any]:
 # --- digests ------------------------------------------------------------------------------------------------
 
 
+MAX_DIGEST_TITLE = 300  # a digest line's title (before inert() may double it)
+MAX_DIGEST_GROUP = 200
+
+
+def digest_line(entry: DigestLine) -> str:
+    """One digest line in mrkdwn: the severity, title, rule, group and time, then the report's source linked to the
+    article and the alert id (`alerts list` takes it), so alerts of one title are told apart (outside trial 19, L4).
+    The quoted parts (title, group: captured from articles) are escaped and made inert; the source is a link's
+    label, as in an alert's evidence (the name alone, inert, when the URL is not one to link). At most ~2,500
+    characters, so a section of them stays under 3,000."""
+    unconfirmed = ", unconfirmed" if entry.unconfirmed else ""
+    head = f"{SEVERITY_EMOJI.get(entry.severity, '')} [{escape(entry.severity.upper())}{unconfirmed}]".lstrip()
+    title = inert(fit(one_line(entry.title), MAX_DIGEST_TITLE))
+    text = f"{head} {title} ({fit(one_line(entry.rule), 100)})"
+    if entry.group:
+        text += f" · {inert(fit(one_line(entry.group), MAX_DIGEST_GROUP))}"
+    text += f" · {escape(entry.when)}"
+    if safe_url(entry.url):
+        text += f" · {link(entry.url, entry.source)}"
+    elif entry.source:  # no link to make: the name alone, inert like the other quoted parts
+        text += f" · {inert(fit(one_line(entry.source), MAX_LABEL))}"
+    text += f" · alert `{inert(fit(one_line(entry.alert_id), 64))}`"
+    return text + escape(entry.earlier_text())
+
+
+def _sections_of(lines: list[str]) -> list[dict[str, Any]]:
+    """Lines packed into mrkdwn sections: at most ten a section and TEXT_LIMIT characters (a line is never cut: a
+    link cut in half would be broken)."""
+    sections: list[list[str]] = []
+    size = 0
+    for line in lines:
+        if sections and len(sections[-1]) < 10 and size + 1 + len(line) <= TEXT_LIMIT:
+            sections[-1].append(line)
+            size += 1 + len(line)
+        else:
+            sections.append([line])
+            size = len(line)
+    return [{"type": "section", "text": _mrkdwn("\n".join(lines_))} for lines_ in sections]
+
+
 def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
-    """Block Kit for a digest: a header, one line per alert (escaped, one line each), a footer."""
+    """Block Kit for a digest: a header, one mrkdwn line per alert (`digest_line`), a footer. At most 40 lines of
+    at most one section each, so header + 40 + footer stay under the 50 blocks a message may have."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(fit(one_line(digest.title()), HEADER_LIMIT))}]
     if not digest.detections:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
-    shown = list(zip(digest.detections[:DIGEST_LISTED], digest.lines()[:DIGEST_LISTED], strict=True))
-    # the lines quote titles: plain_text, so the severity is a Unicode emoji, not a shortcode
-    lines = [f"{SEVERITY_CHAR.get(d.severity, '')} {one_line(line)}" for d, line in shown]
-    for start in range(0, len(lines), 10):  # ten lines a section keeps each well under its 3,000 characters
-        text = fit("\n".join(lines[start : start + 10]), TEXT_LIMIT)  # escapes the lines (article-derived text)
-        blocks.append({"type": "section", "text": plain(text)})
+    blocks += _sections_of([digest_line(e) for e in digest.entries()[:DIGEST_LISTED]])
     more = len(digest.detections) - DIGEST_LISTED
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:

@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import RETRY, Clock, lines, slack
 from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import Digest
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.throttle import HELD, summary_id
 from watchfloor.cli import app
 from watchfloor.schemas.config import AppConfig, Subscription, ThrottleSpec
-from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
+from watchfloor.schemas.events import Detection, Event, Evidence, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.stores import open_store
 
@@ -367,3 +368,54 @@ def test_every_dispatcher_the_config_makes_has_its_throttles(tmp_path: Path) -> 
         assert dispatcher_factory(cfg)(store).throttles == {"archive": SPEC}
     finally:
         store.close()
+
+
+def test_a_summary_after_an_outage_says_which_report_each_line_is(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Outside trial 19, L4: alerts of one title held after an outage were listed as identical lines. Each line now
+    names its report (source, linked to the article in Slack) and its alert id, in Slack (real slack-sdk) and in the
+    file channel's record; an alert whose report has no link still names its source."""
+    slack_server.channels = {"#dprk-russia"}
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    archive = tmp_path / "archive.jsonl"
+    clock = Clock(T0)
+    outlets = [("Coastal Observer", "https://observer.example.org/a/1"), ("Harbour Wire", None)]
+    events = []
+    for n in range(1, 6):  # five alerts of one title and group, raised 07:01-07:05, each from its own report
+        source, url = outlets[n % 2]
+        at = T0 + timedelta(minutes=n)
+        ev = Evidence(
+            event_id=f"doc{n}", signal="shipped", source=f"{source} {n}", url=url and f"{url}{n}", published_at=at,
+            sentence="Rail cars were seen carrying shells westward.",
+        )  # fmt: skip
+        det = Detection(
+            id=f"det{n:04d}", rule="shells-shipped", title="Rail cars said to carry shells westward", severity="high",
+            group={"route": f"R{n}"}, fired_at=at, evidence=(ev,),
+        )  # fmt: skip
+        events.append(detection_event(det).model_copy(update={"received_at": at}))
+    store.append(events)
+    d = dispatcher(store, slack_server, archive, clock)
+    clock.at = T0 + timedelta(minutes=10)
+    d.cycle()
+    clock.at = T0 + timedelta(hours=1)
+    d.cycle()
+    (summary,) = slack_server.messages_for(summary_id("desk", 0))
+    text = "\n".join(b["text"]["text"] for b in summary["blocks"] if b["type"] == "section")
+    shown = [line for line in text.splitlines() if "Rail cars" in line]
+    assert len(shown) == 3 and len(set(shown)) == 3  # alerts 3, 4, 5 were held
+    for n in (3, 4, 5):
+        (line,) = [x for x in shown if f"alert `det{n:04d}`" in x]
+        if n % 2:  # a Harbour Wire report: no link, its name
+            assert f" · Harbour Wire {n} · " in line and "<http" not in line, line
+        else:
+            assert f"<https://observer.example.org/a/1{n}|Coastal Observer {n}>" in line, line
+    record = lines(archive)[-1]["digest"]
+    assert [(a["id"], a["source"], a["url"]) for a in record["alerts"]] == [
+        ("det0003", "Harbour Wire 3", None),
+        ("det0004", "Coastal Observer 4", "https://observer.example.org/a/14"),
+        ("det0005", "Harbour Wire 5", None),
+    ]
+    plain = Digest.from_payload(store.deliveries(alert_ids={summary_id("desk", 0)})[0].payload)
+    assert plain is not None and plain.lines()[1].endswith(
+        "· Coastal Observer 4 https://observer.example.org/a/14 · alert det0004"
+    )  # what console and email show
+    assert all(not e.sentence for a in plain.detections for e in a.evidence)  # the ledger keeps no sentence

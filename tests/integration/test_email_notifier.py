@@ -183,7 +183,9 @@ def test_a_digest_is_one_message_listing_the_alerts(smtp_server: LocalSMTP) -> N
     assert got.message["Subject"].startswith("watchfloor digest · 3 alerts ·")
     text, page = got.part("plain"), got.part("html")
     assert [line for line in text.splitlines() if line.startswith("- [HIGH]")] == [
-        f"- [HIGH] Convoy <{i}> seen (shells-shipped) · RAJIN · 2024-11-04 09:0{i} UTC" for i in (1, 2, 3)
+        f"- [HIGH] Convoy <{i}> seen (shells-shipped) · RAJIN · 2024-11-04 09:0{i} UTC"
+        f" · Coastal Observer https://observer.example.net/story?id=1&lang=en · alert det000{i}"  # which report
+        for i in (1, 2, 3)
     ]
     assert page.count("<li>") == 3 and "Convoy &lt;2&gt; seen" in page and "<2>" not in page
     assert "2 silenced" in text

@@ -1,7 +1,8 @@
 """Article text shows in Slack as written: it cannot make itself bold, struck, code or an emoji, and so pass for
 the alert's own wording (outside trial 16, L4: only &, < and > were escaped). Slack documents no escape for mrkdwn's
-formatting characters, so quoted text goes in plain_text objects (emoji off); captured values inside mrkdwn fields
-get a zero-width space after each formatting character."""
+formatting characters, so quoted text goes in plain_text objects (emoji off); captured values inside mrkdwn fields,
+and the titles and groups of digest lines (mrkdwn for their links), get a zero-width space after each formatting
+character."""
 
 from __future__ import annotations
 
@@ -61,9 +62,24 @@ def test_captured_values_in_mrkdwn_fields_are_made_inert() -> None:
     assert "*Rule*\nshells_shipped" in mrkdwn  # the rule id (the config's, copied into commands) as it is
 
 
-def test_digest_lines_are_plain_text() -> None:
+def test_digest_lines_link_their_report_and_keep_quoted_text_inert() -> None:
+    """A digest line is mrkdwn, for its source link (outside trial 19, L4), so its quoted parts (title, group) get
+    the inert treatment of captured values: none of the article's formatting shows as formatting."""
     digest = Digest("dig-1", "sub-1", "desk", AT, None, 0, 3, (_detection(),))
     blocks = digest_blocks(digest)
     assert message_problems({"text": "x", "blocks": blocks}) == []
-    quoted = [t for t in _texts(blocks) if FORMATTED in t["text"]]
-    assert quoted and all(t["type"] == "plain_text" and t["emoji"] is False for t in quoted), quoted
+    texts = _texts(blocks)
+    assert not any(FORMATTED in t["text"] or "*KURSK*" in t["text"] for t in texts), texts
+    (line,) = [t for t in texts if "Shells shipped" in t["text"]]
+    assert line["type"] == "mrkdwn" and line["verbatim"] is True
+    assert "*\u200bConfirmed by watchfloor*\u200b" in line["text"]
+    assert ":\u200brotating_\u200blight:\u200b" in line["text"]
+    assert "<https://news.example.org/a|Coastal Observer>" in line["text"] and "alert `det0001`" in line["text"]
+
+
+def test_a_digest_line_marks_an_undated_reports_first_seen_time() -> None:
+    det = _detection()
+    undated = det.model_copy(update={"evidence": (det.evidence[0].model_copy(update={"first_seen": True}),)})
+    digest = Digest("dig-1", "sub-1", "desk", AT, None, 0, 3, (undated,))
+    assert "· first seen 2024-11-04 08:00 UTC (undated) ·" in digest.lines()[0]
+    assert "first seen 2024-11-04 08:00 UTC (undated)" in str(digest_blocks(digest))
