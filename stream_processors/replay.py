@@ -257,7 +257,9 @@ def detection_to_json(d: Detection) -> dict[str, Any]:
         "id": d.id,
         "rule": d.rule,
         "title": d.title,
-        "fired_at": d.fired_at.isoformat(),
+        # in UTC (the engine writes it so; detections stored before kept their report's offset), so the alerts of
+        # a result or of `alerts list --json` sort by their text as by time
+        "fired_at": d.fired_at.astimezone(UTC).isoformat(),
         "group": dict(d.group),
         "severity": d.severity,
         "confidence": d.confidence,

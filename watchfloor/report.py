@@ -61,6 +61,21 @@ def _when(iso: str | None) -> str:
     return utc_text(ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC))
 
 
+def _instant(iso: Any) -> float | None:
+    """An ISO time's instant (a time without a zone is UTC), None when unreadable: results of versions before
+    fired_at was kept in UTC hold each report's own offset, so their times are compared and sorted as times."""
+    try:
+        ts = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return None
+    return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
+
+
+def _by_time(a: dict[str, Any]) -> tuple[float, str]:
+    at = _instant(a.get("fired_at"))
+    return (at if at is not None else float("inf"), str(a.get("fired_at")))
+
+
 def _num(v: Any) -> str:
     if v is None:
         return "—"
@@ -205,7 +220,8 @@ def _dated(e: dict[str, Any]) -> str:
 
 def _fired(a: dict[str, Any]) -> str:
     """An alert's time, marked as its report's when that is the first-seen time of an undated report."""
-    at = [bool(e.get("first_seen")) for e in a.get("evidence", ()) if e.get("published_at") == a.get("fired_at")]
+    fired = _instant(a.get("fired_at"))  # (fired_at is in UTC, a report's time in its own offset: compared as times)
+    at = [bool(e.get("first_seen")) for e in a.get("evidence", ()) if _instant(e.get("published_at")) == fired]
     return dated_text(_when(a.get("fired_at")), bool(at) and all(at))
 
 
@@ -503,7 +519,7 @@ def _stat_value(value: Any) -> Any:
 
 
 def render_backtest_html(result: dict[str, Any], title: str = "watchfloor backtest") -> str:
-    alerts: list[dict[str, Any]] = sorted(result.get("alerts", []), key=lambda a: a["fired_at"])
+    alerts: list[dict[str, Any]] = sorted(result.get("alerts", []), key=_by_time)
     stats = result.get("stats", {})
     history = _history_section(result)
     listed = ("revisions", "retractions", "future_dated", "late_signals", "late_documents")

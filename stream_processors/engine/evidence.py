@@ -177,11 +177,14 @@ def evidence_record(ev: Any) -> EvidenceRecord:
 
 
 def point_time(item: P.Item) -> datetime:
-    """A detection's fired_at at this point: the report's own published_at, or when it was processed."""
+    """A detection's fired_at at this point: the report's own published_at, or when it was processed; in UTC, so
+    that alerts sort by their text as by time (trial L2: `2026-12-02T12:00:00+14:00` sorted after later alerts).
+    No id is made of it (alert ids hash the rule, group and evidence ids; the engine's records keep the alert id),
+    so a store's alerts keep their ids; the report's own time keeps its offset in the evidence (`published_at`)."""
     ev = item[P.EV]
     if ev[E_AT] is not None:
         return datetime.fromtimestamp(ev[E_AT], UTC)
-    return datetime.fromisoformat(ev[E_PUBLISHED])
+    return datetime.fromisoformat(ev[E_PUBLISHED]).astimezone(UTC)
 
 
 def build_detection(

@@ -191,3 +191,34 @@ def test_lazy_inputs_replay_identically_with_every_pattern() -> None:
     lazy = replay([check_document(o) for o in objs], engine).detections
     assert [d.id for d in eager] == [d.id for d in lazy]
     assert "closure-not-lifted" in {d.rule for d in eager}  # absence fired on event time from skipped docs
+
+
+def test_fired_at_is_in_utc_and_no_id_changes_with_it() -> None:
+    """A detection's fired_at is the report's time in UTC, whatever offset the source gave (trial L2: alerts sorted
+    by their text put `…12:00+14:00` after `…00:30+00:00`, which is later), so its text sorts as its time; the
+    report's own time keeps its offset in the evidence, and the alert id (a hash of rule, group and evidence ids,
+    pinned here as before this change) is the same."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from watchfloor.schemas.inputs import parse_document
+
+    kiribati = timezone(timedelta(hours=14))
+    t = timeline()
+    early = parse_document(
+        {
+            "id": "doc-kiribati",
+            "type": "news.article",
+            "published_at": "2024-11-02T12:00:00+14:00",  # 2024-11-01T22:00Z
+            "source": "Wire A",
+            "title": "",
+            "body": "Alphaland closed the border overnight.",
+        }
+    )
+    (det,) = [d for d in t.feed(early) if d.rule == "closure"]
+    assert det.fired_at.utcoffset() == timedelta(0) and det.fired_at == datetime(2024, 11, 2, 12, tzinfo=kiribati)
+    assert json.loads(det.model_dump_json())["fired_at"] == "2024-11-01T22:00:00Z"
+    assert det.evidence[0].published_at.utcoffset() == timedelta(hours=14)  # the report's own time, as given
+    assert det.id == "b7e8f49f33252eabdbb7"
+    later = [d for d in t.feed(doc("Betastan shut the border too.", at=0)) if d.rule == "closure"]
+    times = [det.model_dump(mode="json")["fired_at"], later[0].model_dump(mode="json")["fired_at"]]
+    assert sorted(times) == times and later[0].fired_at.tzinfo == UTC

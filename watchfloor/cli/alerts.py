@@ -723,7 +723,8 @@ def alerts_list(
     types = channel_types(cfg)
     table = Table()
     # The alert id, whole: what `alerts redeliver` takes (it stands for every raising of the alert; the delivery
-    # key of one raising is in --json). Times in UTC: fired_at keeps the offset of the report that fired it.
+    # key of one raising is in --json). Times in UTC: detections stored before the engine wrote fired_at
+    # in UTC keep the offset of the report that fired them.
     table.add_column("id", **ID_COLUMN)
     table.add_column("fired at")
     table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
