@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -85,6 +87,9 @@ from .sql_records import SqlRecordArchive
 from .sqlite_setup import BUSY_TIMEOUT_MS, WalCheckpointer, sqlite_on_begin, sqlite_on_connect
 
 log = logging.getLogger(__name__)
+
+WRITE_PROBE_EVERY = 1.0  # seconds between two looks at the write lock (write_locked_for), whoever asks
+WRITE_TIMEOUT = BUSY_TIMEOUT_MS / 1000  # seconds a write waits for another writer's lock before it fails (SQLite)
 
 metadata = MetaData()
 
@@ -198,6 +203,12 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         # Why this process's last write failed (a StoreError's line), None once one went through: what /healthz and
         # /metrics report while reads still work (a write lock held elsewhere, a full disk).
         self.write_problem: str | None = None
+        # Another writer seen holding the database's write lock (write_locked_for): since when (monotonic), unbroken,
+        # and when it was last looked at; this process's writer waiting for that lock, since when (SQLite's BEGIN).
+        self._locked_since: float | None = None
+        self._probed_at: float | None = None
+        self._probe_lock = threading.Lock()
+        self._waiting_since: float | None = None
         # One writer at a time inside this process (the database lock orders writers across processes).
         self._write_lock = threading.RLock()
         # An in-memory SQLite database is a single connection shared by every thread: serialise everything.
@@ -279,7 +290,13 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         try:
             with self._guard(), self._write_lock, self.engine.connect() as conn:
                 conn.execution_options(**{_WRITE_OPTION: True})
-                with conn.begin():
+                # While BEGIN IMMEDIATE waits, another process holds the lock: what write_locked_for says meanwhile.
+                self._waiting_since = time.monotonic()
+                try:
+                    begun = conn.begin()
+                finally:
+                    self._waiting_since = None
+                with begun:
                     yield conn
                     # Before the commit, so a file deleted under us gets nothing more (raising rolls back).
                     self.check_file()
@@ -287,6 +304,91 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self.write_problem = str(e)
             raise
         self.write_problem = None
+
+    def write_locked_for(self, every: float = WRITE_PROBE_EVERY) -> float | None:
+        """Seconds another writer has been seen holding the store's write lock, unbroken (from the first look that
+        found it held to now), or None while the lock is free (or cannot be told). For /healthz, /metrics and `run`'s
+        cycle line, which would otherwise say nothing until a write of the pipeline fails after the busy timeout.
+
+        While free, looks at most once per `every` seconds (callers in between get the last look's answer); while
+        held, at each call, so that the sighting ends at the first free look. A caller that finds another thread
+        looking does not wait for it: it gets the last answer. A look never waits: SQLite `BEGIN IMMEDIATE` with a busy
+        timeout of 0, rolled back at once; PostgreSQL `pg_try_advisory_xact_lock` on the append lock and `LOCK TABLE
+        events IN ROW EXCLUSIVE MODE NOWAIT` (what an append needs), rolled back. While this process's own writer is
+        in a transaction the look is not made: under SQLite a writer still waiting for BEGIN IMMEDIATE is waiting for
+        another process (a sighting since it started waiting), one past it holds the lock (free); under PostgreSQL the
+        last answer stands. Any other failure of the look (the store away) leaves the answer as it was: the reads and
+        writes say that."""
+        if self._memory:
+            return None
+        now = time.monotonic()
+        if self._probe_lock.acquire(blocking=False):
+            try:
+                # While it is held, every call looks: the first free look ends the sighting at once.
+                if self._probed_at is None or now - self._probed_at >= every or self._locked_since is not None:
+                    self._probed_at = now
+                    self._look(now)
+            finally:
+                self._probe_lock.release()
+        since = self._locked_since
+        return None if since is None else max(now - since, 0.0)
+
+    def _look(self, now: float) -> None:
+        """One look at the write lock (write_locked_for), recorded in `_locked_since`."""
+        if not self._write_lock.acquire(blocking=False):  # this process is writing
+            if self._sqlite:
+                waiting = self._waiting_since
+                self._sighted(now if waiting is None else waiting, held=waiting is not None)
+            return
+        try:
+            held = self._lock_held_elsewhere()
+        except Exception:  # the store away, a read-only file, ...: not this look's to say
+            log.debug("write lock look failed", exc_info=True)
+            return
+        finally:
+            self._write_lock.release()
+        self._sighted(now, held=held)
+
+    def _sighted(self, at: float, *, held: bool) -> None:
+        if not held:
+            self._locked_since = None
+        elif self._locked_since is None or at < self._locked_since:
+            self._locked_since = at
+
+    def _lock_held_elsewhere(self) -> bool:
+        """Whether the write lock is held by another connection now; never waits, holds nothing after."""
+        self.check_file()  # before connecting, as _read (a new connection would make an empty file)
+        with self._guard(), self.engine.connect() as conn:
+            if self._sqlite:
+                raw: Any = conn.connection.driver_connection
+                raw.execute("PRAGMA busy_timeout=0")
+                try:
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                    except sqlite3.OperationalError as e:
+                        if "locked" in str(e) or "busy" in str(e):
+                            return True
+                        raise
+                    raw.execute("ROLLBACK")
+                    return False
+                finally:
+                    try:
+                        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    except Exception:  # never back in the pool with no wait: the pipeline's writes need 30 s
+                        conn.invalidate()
+            with conn.begin() as tx:
+                try:
+                    if not conn.execute(select(func.pg_try_advisory_xact_lock(_PG_APPEND_LOCK_KEY))).scalar_one():
+                        return True
+                    try:
+                        conn.exec_driver_sql("LOCK TABLE events IN ROW EXCLUSIVE MODE NOWAIT")
+                    except Exception as e:
+                        if _lock_waited(e):
+                            return True
+                        raise
+                    return False
+                finally:
+                    tx.rollback()  # the advisory and table locks go with it
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

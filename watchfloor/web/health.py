@@ -12,7 +12,7 @@ from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import heartbeat
 from .broker import KafkaProbe
-from .metrics import oldest_outstanding, write_problem
+from .metrics import lock_verdict, oldest_outstanding, write_locked_for, write_problem
 
 if TYPE_CHECKING:
     from .server import Services
@@ -52,7 +52,17 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         s.store_watch.down(failed_write, lasting=True)
         body.update(status="down", store=f"cannot write: {failed_write}")
         return body, 503
+    # Before any write fails (a write waits the busy timeout, 30 s, first): another writer holding the write lock is
+    # seen by a look that never waits, so the first seconds of such an outage say so.
+    held = write_locked_for(s.store, s.store_probe_every)
+    verdict = lock_verdict(held, s.store_locked_after)
+    if verdict is not None and verdict[0] == "down":
+        s.store_watch.down(verdict[1], lasting=True)
+        body.update(status="down", store=verdict[1])
+        return body, 503
     s.store_watch.up()
+    if held is not None:
+        body["store_write_locked_seconds"] = round(held, 3)
     age = hb.age(now)
     body["last_cycle_finished_at"] = hb.finished_at.isoformat() if hb.finished_at else None
     body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
@@ -81,6 +91,9 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         for ch, until in sorted(pauses.items())
     }
     problems = []
+    if verdict is not None:  # degraded: the pipeline's writes wait for another writer
+        body["store"] = verdict[1]
+        problems.append(f"store {verdict[1]}")
     last = hb.last_poll
     if last.get("polled") and len(last.get("failed") or ()) >= last["polled"]:
         problems.append(f"every source polled at {last.get('at')} failed ({last['polled']})")

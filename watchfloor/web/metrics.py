@@ -28,6 +28,7 @@ from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import DeliveryLedger, Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+from watchfloor.stream_processors.stores.sql import WRITE_TIMEOUT
 
 from .activity import LATENCY_BUCKETS, ActivityView, Latencies, buckets_of, heartbeat
 from .broker import KafkaView
@@ -38,6 +39,29 @@ def write_problem(store: object) -> str | None:
     `write_problem`); None for a store that does not keep it."""
     problem = getattr(store, "write_problem", None)
     return problem if isinstance(problem, str) else None
+
+
+def write_locked_for(store: object, every: float) -> float | None:
+    """Seconds another writer has held the store's write lock, unbroken, as SqlStore.write_locked_for sees it (a
+    look at most every `every` s, never waiting); None while it is free, or for a store that cannot tell."""
+    look = getattr(store, "write_locked_for", None)
+    if look is None:
+        return None
+    held = look(every)
+    return held if isinstance(held, float) else None
+
+
+def lock_verdict(held: float | None, after: float) -> tuple[str, str] | None:
+    """What a write lock held elsewhere for `held` seconds makes of the store: None (free, or held for less than
+    `after`: a busy writer's moment), ("degraded", why): the pipeline's writes wait for it, or ("down", why): held
+    past the write timeout, so a write that waited for it failed."""
+    if held is None or held < after:
+        return None
+    if held >= WRITE_TIMEOUT:
+        return "down", (
+            f"locked by another writer for {held:.0f}s: past the {WRITE_TIMEOUT:g}s write timeout, writes fail"
+        )
+    return "degraded", f"locked by another writer for {held:.0f}s: writes wait for it (up to {WRITE_TIMEOUT:g}s)"
 
 
 class LogCollector:
@@ -53,6 +77,8 @@ class LogCollector:
         extra: Callable[[], Iterator[Metric]] | None = None,
         channels: Sequence[str] = (),
         store_watch: Availability | None = None,
+        probe_every: float = 1.0,
+        locked_after: float = 2.0,
     ) -> None:
         self.store = store
         self.view = view
@@ -61,6 +87,8 @@ class LogCollector:
         self.extra = extra
         self.channels = tuple(channels)  # configured channels: their delivery gauges are there from the start (0)
         self.store_watch = store_watch  # the server's: a store outage is logged once, not per scrape
+        self.probe_every = probe_every  # the write lock's look (Services.store_probe_every, store_locked_after)
+        self.locked_after = locked_after
 
     def collect(self) -> Iterator[Metric]:
         """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
@@ -68,7 +96,13 @@ class LogCollector:
         up = GaugeMetricFamily(
             "watchfloor_store_up",
             "Whether the store answered this scrape and this process's last write to it went through (1); 0: it did "
-            "not answer (the other store metrics are then absent), or the last write failed.",
+            "not answer (the other store metrics are then absent), the last write failed, or another writer has "
+            "held its write lock past the write timeout.",
+        )
+        locked = GaugeMetricFamily(
+            "watchfloor_store_write_locked_seconds",
+            "How long another writer has held the store's write lock, unbroken, as last looked at (0: free). The "
+            "pipeline's writes wait for it, and fail past the write timeout (30 s).",
         )
         try:
             # gathered before any is yielded: a store that fails halfway leaves no half-written families
@@ -80,6 +114,10 @@ class LogCollector:
             yield up
         else:
             failed_write = write_problem(self.store)  # readable, but the last write failed (trial 19, M1)
+            held = write_locked_for(self.store, self.probe_every)  # before a write fails: the lock held elsewhere
+            verdict = lock_verdict(held, self.locked_after)
+            if failed_write is None and verdict is not None and verdict[0] == "down":
+                failed_write = verdict[1]
             if self.store_watch is not None:
                 if failed_write is None:
                     self.store_watch.up()
@@ -87,6 +125,8 @@ class LogCollector:
                     self.store_watch.down(failed_write, lasting=True)
             up.add_metric([], 1 if failed_write is None else 0)
             yield up
+            locked.add_metric([], held or 0.0)
+            yield locked
             yield from from_store
         if self.extra is not None:
             yield from self.extra()

@@ -69,6 +69,11 @@ class Services:
     # config serve.admin_token_env's token: GET / and /metrics need `Authorization: Bearer` it, and /healthz
     # without it says only its verdict (None: all open, as on localhost)
     admin_token: str | None = None
+    # Another writer holding the store's write lock (SqlStore.write_locked_for): looked at no more often than
+    # `store_probe_every` seconds, whoever asks; held unbroken this long makes /healthz `degraded` (a lock held for a
+    # moment by a busy writer is not), past the write timeout (30 s) `down`: the pipeline's writes fail then.
+    store_probe_every: float = 1.0
+    store_locked_after: float = 2.0
     # whether the store answered the last request that read it: an outage is logged once, not per request
     store_watch: Availability = field(default_factory=store_availability)
 
@@ -86,6 +91,8 @@ def create_app(services: Services) -> Flask:
         now=services.now,
         channels=services.channels,
         store_watch=services.store_watch,
+        probe_every=services.store_probe_every,
+        locked_after=services.store_locked_after,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
     )
     registry = registry_for(collector)
