@@ -449,3 +449,59 @@ def test_a_long_stretch_read_type_by_type_counts_as_page_by_page(url: str) -> No
         assert len(restarted.activity.raised) < len(expected.raised)
     finally:
         store.close()
+
+
+class Gated(Counting):
+    """A real store whose log reads wait for `gate` (the test's), saying when the first one is waiting (`entered`)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        super().__init__(store)
+        self.gate, self.entered = threading.Event(), threading.Event()
+
+    def _wait(self) -> None:
+        self.entered.set()
+        assert self.gate.wait(120)
+
+    def read(self, after: int = 0, **kw: Any) -> list[StoredEvent]:
+        self._wait()
+        return super().read(after, **kw)
+
+    def read_payloads(self, after: int = 0, **kw: Any) -> Any:
+        self._wait()
+        return self.store.read_payloads(after, **kw)
+
+
+def test_a_scrape_during_the_warm_up_answers_at_once_and_the_counts_after_it_are_a_full_reads(url: str) -> None:
+    """The first start after an upgrade (no web:activity checkpoint) read the whole log before its first scrape
+    answered (~4.4 s on a small store). The view now reads it on a thread of its own (warm_up): a scrape while that
+    read is held (by a gate the test opens) answers with watchfloor_metrics_warming 1, the store's state and no
+    log counts, and once it is done the counts are those of a full read, and the checkpoint is saved."""
+    store = SqlStore(url)
+    try:
+        head = grow(store, 0, 120)
+        expected = full_read(store)[0]
+        gated = Gated(store)
+        view = ActivityView(gated, store, warm_after=100)  # type: ignore[arg-type]
+        collector = LogCollector(store, view, ControlLog(store), now=lambda: NOW, channels=CHANNELS)
+        warming = view.warm_up()
+        assert warming is not None
+        try:
+            assert gated.entered.wait(60)  # the warm-up is reading, and held there
+            during = families(generate_latest(registry_for(collector)).decode())  # returns while the read is held
+            assert during["watchfloor_metrics_warming"] == [("watchfloor_metrics_warming", [], 1.0)]
+            assert during["watchfloor_store_up"][0][2] == 1.0
+            assert during["watchfloor_log_head"][0][2] == head
+            for counted in ("watchfloor_documents_ingested", "watchfloor_detections", "watchfloor_deliveries"):
+                assert counted not in during  # left out, not partial
+            assert "watchfloor_detection_to_delivery_seconds" not in during
+            assert during["watchfloor_deliveries_outstanding"] == expected["watchfloor_deliveries_outstanding"]
+        finally:
+            gated.gate.set()
+            warming.join()
+        assert not view.warming
+        assert families(generate_latest(registry_for(collector)).decode()) == expected
+        assert store.checkpoint_position(ACTIVITY_CHECKPOINT) == head
+        # Little to read (a checkpoint near the head): no warm-up thread, the first scrape reads it as before.
+        assert ActivityView(store, store, warm_after=100).warm_up() is None
+    finally:
+        store.close()

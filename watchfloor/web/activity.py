@@ -351,8 +351,12 @@ class ActivityView:
         save_every: float = SAVE_EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         by_type_after: int = BY_TYPE_AFTER,
+        warm_after: int = BY_TYPE_AFTER,
     ) -> None:
         self.log = log
+        # A stretch of the log at least this long behind the counts at start is read in the background (warm_up).
+        self.warm_after = warm_after
+        self._warming = threading.Event()  # set while warm_up's thread reads
         self.by_type_after = by_type_after
         self.checkpoints = checkpoints
         self.activity = Activity()
@@ -371,6 +375,46 @@ class ActivityView:
         self._save_failed = False  # logged once
         # the position of the last save skipped for a busy store: a long read tries again SAVE_DURING_EVENTS further on
         self._skipped = 0
+
+    def warm_up(self) -> threading.Thread | None:
+        """At server start: when the counts start far behind the log (no `web:activity` checkpoint yet, the first
+        start after an upgrade, or one long behind: `warm_after` events or more), read up to the head on a thread of
+        its own (the thread, to join), so that a scrape meanwhile answers at once (`refresh_unless_warming`) instead
+        of waiting for the whole read (~4 s at 221k events). None when there is little to read (the first scrape
+        reads it, as before) or the store cannot be asked now (the first scrape says why)."""
+        with self._lock:
+            try:
+                if not self._loaded:
+                    self._load()
+                behind = self.log.head() - self.activity.position
+            except Exception:  # the store away at start: a scrape reads (or says it is down) as before
+                log.debug("activity warm-up not started", exc_info=True)
+                return None
+            if behind < self.warm_after:
+                return None
+            self._warming.set()
+        thread = threading.Thread(target=self._warm, name="watchfloor-metrics-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            self.refresh()
+        except Exception as e:  # the store went away: a scrape reads again (or says it is down)
+            log.warning("activity warm-up stopped (%s: %s): the next scrape reads on", type(e).__name__, e)
+        finally:
+            self._warming.clear()
+
+    @property
+    def warming(self) -> bool:
+        """Whether warm_up's read is going on."""
+        return self._warming.is_set()
+
+    def refresh_unless_warming(self) -> Activity | None:
+        """`refresh`, or None at once while warm_up's thread reads (it holds the view: the counts are partial)."""
+        if self._warming.is_set():
+            return None
+        return self.refresh()
 
     def refresh(self) -> Activity:
         with self._lock:

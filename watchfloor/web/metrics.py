@@ -30,7 +30,7 @@ from watchfloor.stream_processors.ports import DeliveryLedger, Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 from watchfloor.stream_processors.stores.sql import WRITE_TIMEOUT
 
-from .activity import LATENCY_BUCKETS, ActivityView, Latencies, buckets_of, heartbeat
+from .activity import LATENCY_BUCKETS, Activity, ActivityView, Latencies, buckets_of, heartbeat
 from .broker import KafkaView
 
 
@@ -132,7 +132,29 @@ class LogCollector:
             yield from self.extra()
 
     def _from_store(self) -> Iterator[Metric]:
-        a = self.view.refresh()
+        a = self.view.refresh_unless_warming()  # None while the server's first read of the log goes on
+        warming = GaugeMetricFamily(
+            "watchfloor_metrics_warming",
+            "1 while the server's first read of the log (no web:activity checkpoint yet, or one far behind) goes on in "
+            "the background: the counts read from the log (documents, dead letters, signals, detections, alerts, "
+            "deliveries, the latency histogram) are left out until it ends rather than shown partial; 0 after.",
+        )
+        warming.add_metric([], 0 if a is not None else 1)
+        yield warming
+        if a is not None:
+            yield from self._counts(a)
+        yield from self._ledger()
+        if a is not None:
+            yield from self._latency()
+        yield from self._heartbeat()
+        yield from self._control()
+        head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
+        # store.head(), not the activity's position: that is the newest event of the types the activity reads,
+        # which lags the log (and /healthz) whenever the newest event is another type, e.g. `caught_up`.
+        head.add_metric([], self.store.head())
+        yield head
+
+    def _counts(self, a: Activity) -> Iterator[Metric]:
         docs = CounterMetricFamily(
             "watchfloor_documents_ingested", "Documents accepted into the log, per source.", labels=["source"]
         )
@@ -169,15 +191,6 @@ class LogCollector:
         for (channel, status), n in sorted(a.deliveries.items()):
             deliv.add_metric([channel, status], n)
         yield deliv
-        yield from self._ledger()
-        yield from self._latency()
-        yield from self._heartbeat()
-        yield from self._control()
-        head = GaugeMetricFamily("watchfloor_log_head", "Position of the newest event in the log.")
-        # store.head(), not the activity's position: that is the newest event of the types the activity reads,
-        # which lags the log (and /healthz) whenever the newest event is another type, e.g. `caught_up`.
-        head.add_metric([], self.store.head())
-        yield head
 
     def _ledger(self) -> Iterator[Metric]:
         stats = self.store.delivery_stats(("outstanding", "expired", HELD))  # (not the sent rows: the ledger's bulk)
