@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, create_engine
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.cli.run import LockWatch
 from watchfloor.schemas.config import AppConfig
 from watchfloor.stream_processors.ports import Checkpoint
 from watchfloor.stream_processors.stores.sql import SqlStore
@@ -159,5 +160,61 @@ def test_this_process_waiting_for_the_lock_is_a_sighting(tmp_path: Path) -> None
         assert store.write_locked_for(0.0) is None
         assert store.load_checkpoint("probe-test").position == 1
     finally:
+        other.close()
+        store.close()
+
+
+def test_run_says_the_lock_held_elsewhere_while_its_write_waits(tmp_path: Path) -> None:
+    """`run`: a cycle whose write waits for another writer's lock printed nothing for the busy timeout's 30 s. Its lock
+    watch says, once each, that the store is locked by another writer, that it passed the write timeout, and that the
+    lock is free again; its thread does it while the run's own write waits (held by the test's lock, not by a time)."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    store = SqlStore(url)
+    other = create_engine(url).connect()
+    lines: list[str] = []
+    watch = LockWatch(store, lines.append, every=0.0, locked_after=0.0)
+    try:
+        watch.check()
+        assert lines == []
+        hold_write_lock(store, other)
+        try:
+            watch.check()
+            watch.check()
+            assert len(lines) == 1 and lines[0].startswith("the store is locked by another writer for "), lines
+            assert store._locked_since is not None
+            store._locked_since -= 31.0  # held past the write timeout
+            watch.check()
+            assert len(lines) == 2 and "past the 30s write timeout, writes fail" in lines[1], lines
+        finally:
+            release(other)
+        watch.check()
+        assert len(lines) == 3 and lines[2].startswith("the store's write lock is free again (held by another"), lines
+    finally:
+        other.close()
+        store.close()
+
+    # The thread, while the run's own write waits in BEGIN IMMEDIATE.
+    store = SqlStore(url)
+    other = create_engine(url).connect()
+    said = threading.Event()
+    lines.clear()
+
+    def say(line: str) -> None:
+        lines.append(line)
+        said.set()
+
+    watch = LockWatch(store, say, every=0.01, locked_after=0.0).start()
+    try:
+        hold_write_lock(store, other)
+        writer = threading.Thread(target=store.commit, args=("probe-test", Checkpoint(2, None), []))
+        writer.start()
+        try:
+            assert said.wait(60), lines
+            assert lines[0].startswith("the store is locked by another writer"), lines
+        finally:
+            release(other)
+            writer.join()
+    finally:
+        watch.stop()
         other.close()
         store.close()

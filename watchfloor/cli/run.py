@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import shlex
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -135,6 +137,8 @@ def run(
     unfinished = False  # a `--once` stopped with a backlog (a source or the engine) not read to its end
     # One for the cycles and, with --serve, the pages: a store outage is a line when it starts and one when it ends.
     store_watch = run_store_availability(wait, serving=serve is not None)
+    lock_watch = LockWatch(pipeline.store, lambda line: err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False))
+    lock_watch.start()
     try:
         if serve is not None:
             from .serve import parse_listen, start_server
@@ -194,6 +198,7 @@ def run(
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"
     finally:
+        lock_watch.stop()
         if server is not None:
             server.stop()
         try:
@@ -234,6 +239,59 @@ def behind_places(summary: PollSummary) -> str:
         f"{shown_origin(s.origin)} at line {s.position[0]:,}" if s.position else shown_origin(s.origin)
         for s in summary.behind
     )
+
+
+class LockWatch:
+    """Another writer holding the store's write lock, said by `run` as it happens: a cycle's write waits up to the busy
+    timeout (30 s) for it and says nothing meanwhile, so a thread looks once a second (SqlStore.write_locked_for: it
+    never waits, and while this run's own write waits it reads that wait instead of looking) and says when the lock
+    has been held for `locked_after` seconds, when that passes the write timeout, and when it is free again. Nothing is
+    looked at per event."""
+
+    def __init__(
+        self, store: object, say: Callable[[str], None], *, every: float = 1.0, locked_after: float = 2.0
+    ) -> None:
+        self.store = store
+        self.say = say
+        self.every = every
+        self.locked_after = locked_after
+        self._said: str | None = None  # the verdict last said ("degraded", "down"), None: free
+        self._longest = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> None:
+        """One look, and a line when what it says changed."""
+        from watchfloor.web.metrics import lock_verdict, write_locked_for
+
+        held = write_locked_for(self.store, self.every)
+        verdict = lock_verdict(held, self.locked_after)
+        if verdict is None:
+            if self._said is not None and held is None:
+                self.say(f"the store's write lock is free again (held by another writer for {self._longest:.0f}s)")
+                self._said = None
+            return
+        self._longest = held or 0.0
+        if verdict[0] != self._said:
+            self._said = verdict[0]
+            self.say(f"the store is {verdict[1]}")
+
+    def start(self) -> LockWatch:
+        self._thread = threading.Thread(target=self._watch, name="watchfloor-lock-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.check()
+            except Exception:  # a look that fails says nothing: the cycles say what the store does
+                log.debug("lock watch: look failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def run_store_availability(wait: float, *, serving: bool) -> Availability:
