@@ -30,7 +30,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -95,6 +95,9 @@ INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value}
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
 PENDING_PAGE = 1000  # detections not taken in yet that summary planning reads; more: intake is behind, it waits
 READ_BATCH = 5000  # detections per read of the log for stories
+# A story is kept while a detection within the lateness plus this of the newest could join it: the dispatcher sees no
+# watermark, and a source that lags the others holds the engine's back (its on-time reports fire behind the newest).
+STORY_MARGIN = timedelta(days=30)
 SHOWN_READ = READ_BATCH  # a read for stories over this many positions is shown (StoryProgress): a start-up's
 
 
@@ -223,10 +226,13 @@ class StoryBook:
     it reads the log only when intake did not read the event before a detection in the same read (the first event
     of an intake pass, or one after a gap another dispatcher took): intake's reads hold every detection in order."""
 
-    def __init__(self, store: Store, catalog: AlertCatalog, progress: StoryProgress | None = None) -> None:
+    def __init__(
+        self, store: Store, catalog: AlertCatalog, progress: StoryProgress | None = None, *, bounded: bool = True
+    ) -> None:
         self.store = store
         self.catalog = catalog
-        self.stories = Stories()
+        # Stories over for good are forgotten: those no detection within the lateness (and a margin) can join.
+        self.stories = Stories(catalog.lateness + STORY_MARGIN if bounded else None)
         self.read_to = 0  # every detection event up to here is taken
         self.progress = progress
 
@@ -259,11 +265,11 @@ class StoryBook:
             self._read(position)
             return
         shown.begin(position - 1 - first)
-        taken = len(self.stories)
+        taken = self.stories.taken
         try:
             self._read(position, lambda at: shown.advance(at - first))
         finally:
-            shown.end(len(self.stories) - taken)
+            shown.end(self.stories.taken - taken)
 
     def _read(self, position: int, on_batch: Callable[[int], None] | None = None) -> None:
         """_read_before's reads; `on_batch` is told the position each batch read to."""
@@ -286,7 +292,9 @@ class StoryBook:
                     continue  # (else intake dead-letters it: no alert, no story)
                 tk = thread_key(fields.rule, fields.group)
                 period = self.catalog.open_period(fields.rule)
-                self.stories.add(at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period)
+                self.stories.add(
+                    at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period, ahead=fields.ahead
+                )
             if on_batch is not None:
                 on_batch(position - 1 if done or not batch else batch[-1][0])
             if done:

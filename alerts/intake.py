@@ -29,6 +29,19 @@ story, the last decides whether a channel's thread of it is still open. Stories 
 rebuilds them from the detections in the log (a pure function of what came before each one, so a replay or a
 second dispatcher decides the same), and rows written before stories keep their threads (a new detection replies
 in whichever thread holds a row of its story).
+
+What is kept (`Stories(keep=...)`): a story is continued by a detection that fires within its rule's open period of
+its first one, or by a revision of one of its alerts, and the engine raises those for reports within its allowed
+lateness of its watermark. So a story is *over for good* once its newest alert fired more than its open period +
+`keep` (the lateness and a margin: the dispatcher sees no watermark, only the newest `fired_at` of the detections
+before, which a source lagging behind the others can be ahead of) before the newest detection taken before it:
+from there on no detection joins it (a time join or a revision), and it is forgotten. That is decided by log order
+alone (the newest `fired_at` before each position), so a replay or a second dispatcher forgets the same stories at
+the same point. What changes at that edge: a detection that fires that far behind the newest (a report beyond the
+lateness, which the engine itself reports as late) starts a story of its own rather than joining the old one, and a
+revision of a forgotten story's alert is a story's first detection: in a channel with a row of the alert it revises
+it is still a revision in that row's thread (the ledger's rows decide threads), elsewhere an alert of its own. A
+retraction of a forgotten alert withdraws its rows as ever (plan_retraction reads the ledger).
 """
 
 from __future__ import annotations
@@ -38,9 +51,11 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Final
 
 from pydantic_core import TzInfo
 
+from watchfloor.schemas.detection_fields import dated_ahead
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import DeliveryRecord
 
@@ -259,10 +274,11 @@ class Story:
 class _Thread:
     """The detections of one rule and group taken so far (numbers: the order Stories took them in)."""
 
-    __slots__ = ("by_id", "number", "roots")
+    __slots__ = ("by_id", "number", "roots", "span")
 
     def __init__(self, number: int) -> None:
         self.number = number
+        self.span = 0  # the longest open period its detections were taken with, in microseconds (what keeps a story)
         self.roots: list[int] = []  # the first detections of its stories, by (fired_at, position)
         # Alert id -> its latest detection, of those whose delivery key is not their alert id (a revision's event
         # has a key of its own): the others are found by their key, in Stories._number, with no entry here.
@@ -285,17 +301,27 @@ def _micros(at: datetime) -> int:
 # may leave it (a UTC offset is under a day), and `_shifted`'s clamp decides, as it always has.
 _SAFE_LOW = _micros(datetime.min.replace(tzinfo=UTC)) + 2 * 86_400_000_000
 _SAFE_HIGH = _micros(datetime.max.replace(tzinfo=UTC)) - 2 * 86_400_000_000
+_NEVER = -(2**63)  # Stories._newest before any detection
+COMPACT_MIN: Final = 4096  # Stories drops its forgotten stories when it holds this many detections, or twice as many
+# as after the last drop (amortised: each detection is copied a bounded number of times)
 
 
 class Stories:
     """Every detection taken so far, by rule and group, each with its story. Pure: the story of a detection is a
     function of the detections taken before it (lower log positions) and the open period, nothing else.
 
-    A dispatcher keeps every detection of its store here (nothing is forgotten: a late report or a backfill may
-    join any earlier story), so each is a row of columns rather than an object: its number (the order taken) in
-    arrays of machine integers, and of Python objects only its key (and the number the key maps to)."""
+    A dispatcher keeps the detections of its store's stories that can still be continued here (with `keep`; None:
+    every one, forever), so each is a row of columns rather than an object: its number (the order taken, renumbered
+    when forgotten stories are dropped) in arrays of machine integers, and of Python objects only its key (and the
+    number the key maps to). Forgotten: a story whose newest alert fired more than its open period + `keep` before the
+    newest detection taken (the module docstring); such a story is passed by at once, and dropped at the next
+    compaction, so when it is dropped changes no answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: timedelta | None = None) -> None:
+        self._keep = None if keep is None else keep // _US
+        self._newest = _NEVER  # the latest fired_at taken, microseconds
+        self.taken = 0  # detections taken in all (len(): those held)
+        self._compact_at = COMPACT_MIN
         self._threads: dict[str, _Thread] = {}
         self._number: dict[str, int] = {}  # delivery key -> the detection's number
         self._keys: list[str] = []  # by number: delivery key
@@ -306,6 +332,7 @@ class Stories:
         self._next = array("q")  # by number: the next detection of its story in a chain from its root (-1: none)
         # by number: the log position of the retraction or revision that ended its alert (_OPEN: it stands)
         self._ended = array("q")
+        self._last = array("q")  # by number, of a story's first detection: the latest fired_at of the story's
         self._alert_ids: dict[int, str] = {}  # number -> alert id, where that is not its key (a revision's event)
         self._by_number: list[_Thread] = []
 
@@ -317,7 +344,8 @@ class Stories:
         again (a replay of the same event), it is the story decided the first time."""
         n = self._number.get(key)
         if n is None:
-            n = self.add(position, key, det.id, thread_key(det.rule, det.group), det.fired_at, det.revises, period)
+            tk = thread_key(det.rule, det.group)
+            n = self.add(position, key, det.id, tk, det.fired_at, det.revises, period, ahead=dated_ahead(det))
         return self._story(n)
 
     def add(
@@ -329,9 +357,13 @@ class Stories:
         fired_at: datetime,
         revises: str | None,
         period: timedelta,
+        *,
+        ahead: bool = False,
     ) -> int:
         """`take` without the Story (what a read of the log's earlier detections needs): a detection with delivery
-        key `key`, alert id `alert_id`, of the rule and group whose thread key is `thread`. Returns its number."""
+        key `key`, alert id `alert_id`, of the rule and group whose thread key is `thread`. Returns its number.
+        `ahead`: it shows a report dated after it fired (detection_fields.dated_ahead), so its time is a receive time,
+        not event time: it does not move the newest event time (what decides which stories are over)."""
         n = self._number.get(key)
         if n is not None:
             return n
@@ -340,6 +372,7 @@ class Stories:
             t = self._threads[thread] = _Thread(len(self._by_number))
             self._by_number.append(t)
         fired = _micros(fired_at)
+        t.span = max(t.span, period // _US)
         root = self._story_root(position, fired_at, fired, revises, t, period)
         if revises is not None:
             # the alert it replaces no longer stands (from here on in the log)
@@ -350,6 +383,7 @@ class Stories:
         self._position.append(position)
         self._fired.append(fired)
         self._ended.append(_OPEN)
+        self._last.append(fired)
         self._thread.append(t.number)
         if root < 0:  # it starts a story
             self._root.append(n)
@@ -363,12 +397,56 @@ class Stories:
             self._root.append(root)
             self._next.append(self._next[root])
             self._next[root] = n
+            if fired > self._last[root]:
+                self._last[root] = fired
         if alert_id != key:
             self._alert_ids[n] = alert_id
             last = t.by_id.get(alert_id)
             if last is None or self._position[last] < position:
                 t.by_id[alert_id] = n
+        self.taken += 1
+        if fired > self._newest and not ahead:
+            self._newest = fired
+        if self._keep is not None and len(self._keys) >= self._compact_at:
+            n = self._compact(n)
         return n
+
+    def _over(self, root: int) -> bool:
+        """Whether the story starting at `root` is over for good: its newest alert fired more than its open period +
+        `keep` before the newest detection taken (then no detection can join it any more: the class docstring)."""
+        keep = self._keep
+        if keep is None:
+            return False
+        return self._last[root] + self._by_number[self._thread[root]].span + keep < self._newest
+
+    def _compact(self, n: int) -> int:
+        """Drop the detections of the stories that are over; returns detection `n`'s new number. The order of those
+        kept is kept (ties are decided by it), and every number held is mapped to the new one."""
+        old_root = self._root
+        # (`n`'s own story is kept even when over, a detection far behind the newest: its Story is asked for next)
+        own = old_root[n]
+        kept = [j for j in range(len(self._keys)) if old_root[j] == own or not self._over(old_root[j])]
+        new = {j: i for i, j in enumerate(kept)}
+        threads = sorted({self._thread[j] for j in kept})
+        new_thread = {old: i for i, old in enumerate(threads)}
+        self._threads = {k: t for k, t in self._threads.items() if t.number in new_thread}
+        self._by_number = [self._by_number[old] for old in threads]
+        for t in self._by_number:
+            t.number = new_thread[t.number]
+            t.roots = [new[r] for r in t.roots if r in new]
+            t.by_id = {a: new[j] for a, j in t.by_id.items() if j in new}
+        self._keys = [self._keys[j] for j in kept]
+        self._number = {k: i for i, k in enumerate(self._keys)}
+        self._position = array("q", (self._position[j] for j in kept))
+        self._fired = array("q", (self._fired[j] for j in kept))
+        self._ended = array("q", (self._ended[j] for j in kept))
+        self._last = array("q", (self._last[j] for j in kept))
+        self._thread = array("q", (new_thread[self._thread[j]] for j in kept))
+        self._root = array("q", (new[old_root[j]] for j in kept))
+        self._next = array("q", (-1 if (x := self._next[j]) < 0 else new[x] for j in kept))
+        self._alert_ids = {new[j]: a for j, a in self._alert_ids.items() if j in new}
+        self._compact_at = max(COMPACT_MIN, 2 * len(kept))
+        return new[n]
 
     def withdraw(self, position: int, thread: str, alert_id: str) -> None:
         """A retraction at `position` withdrew alert `alert_id` of the rule and group whose thread key is `thread`:
@@ -423,7 +501,7 @@ class Stories:
         -1 (its own). Only detections before `position` count."""
         if revises is not None:
             revised = self._latest(t, revises)
-            if revised >= 0 and self._position[revised] < position:
+            if revised >= 0 and self._position[revised] < position and not self._over(self._root[revised]):
                 return self._root[revised]
         # `fired_at` -/+ `period`, in microseconds. Near the calendar's ends, or in a time zone whose offset changes
         # (not from JSON: only a model made in Python has one), `at + by` is not `by` later: `_shifted` decides.
@@ -449,11 +527,11 @@ class Stories:
                 while i > lo and self._when(roots[i - 1]) == self._when(r):
                     i -= 1
                     r = roots[i]
-                if self._standing(r, position):
+                if self._standing(r, position) and not self._over(r):
                     return r
         for i in range(mid, hi):
             r = roots[i]
-            if positions[r] < position and self._standing(r, position):
+            if positions[r] < position and self._standing(r, position) and not self._over(r):
                 return r
         return -1
 

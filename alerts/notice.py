@@ -32,6 +32,7 @@ Kind = Literal["alert", "followup", "revision", "retraction"]
 KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
 DIGEST_KIND = "digest"  # a ledger row that is a digest message (alerts.digest), not a notice of one alert
 DEFAULT_OPEN = timedelta(days=1)  # how long an alert of a rule unknown to the catalog takes follow-ups
+DEFAULT_LATENESS = timedelta(days=7)  # the engine's lateness for packs that do not say (engine.eventtime)
 ESCALATION = SEVERITY_RANK["high"]  # a follow-up reaching this rank (or above) for the first time escalates
 
 
@@ -44,6 +45,8 @@ class AlertCatalog:
     entity_names: Mapping[str, str] = field(default_factory=dict)
     open_periods: Mapping[str, timedelta] = field(default_factory=dict)
     entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # id -> aliases, spellings of `where`
+    # the rule packs' allowed lateness: how far behind the newest a report is still on time (what stories keep)
+    lateness: timedelta = DEFAULT_LATENESS
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)

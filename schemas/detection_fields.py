@@ -2,7 +2,8 @@
 
 The alert dispatcher rebuilds every story from the log's detections at start-up (alerts.dispatcher.StoryBook): of
 each it needs the rule, group, event time, alert id, revision and what it revises, and whether `Detection` accepts
-the payload at all (intake dead-letters one it refuses, which then starts and joins no story). Building the whole
+the payload at all (intake dead-letters one it refuses, which then starts and joins no story), and whether a report it
+shows is dated after it fired (`ahead`). Building the whole
 envelope and model for that was most of the start-up (BENCHMARKS.md, "Stories at dispatcher start-up").
 
 `detection_fields` decodes the payload with msgspec into structs that mirror `Detection` and `Evidence`, field for
@@ -83,6 +84,9 @@ class DetectionFields(NamedTuple):
     group: dict[str, str]
     fired_at: datetime
     revises: str | None
+    # a report it shows is dated after it fired: a future-dated report, processed at its receive time (stories do not
+    # take its time for the newest event time: the engine's watermark does not move for it either)
+    ahead: bool = False
 
 
 def detection_fields(payload: str | bytes) -> DetectionFields | None:
@@ -94,6 +98,10 @@ def detection_fields(payload: str | bytes) -> DetectionFields | None:
         return _checked(payload)
     fired = _fired_at(d.fired_at)
     if fired is None:
+        return _checked(payload)
+    if any(e.published_at > fired for e in d.evidence):
+        # (rare: a future-dated report. msgspec rounds a seventh decimal that pydantic truncates, so its times are
+        # never earlier than the model's: "not ahead" holds for the model too, "ahead" is the model's to say)
         return _checked(payload)
     return DetectionFields(detection_key(d.id, d.revision), d.id, d.rule, d.group, fired, d.revises)
 
@@ -113,4 +121,10 @@ def _checked(payload: str | bytes) -> DetectionFields | None:
         det = Detection.model_validate(orjson.loads(payload))
     except ValidationError:
         return None
-    return DetectionFields(detection_key(det.id, det.revision), det.id, det.rule, det.group, det.fired_at, det.revises)
+    key = detection_key(det.id, det.revision)
+    return DetectionFields(key, det.id, det.rule, det.group, det.fired_at, det.revises, dated_ahead(det))
+
+
+def dated_ahead(det: Detection) -> bool:
+    """Whether a report `det` shows is dated after it fired (DetectionFields.ahead)."""
+    return any(e.published_at > det.fired_at for e in det.evidence)

@@ -245,7 +245,10 @@ def build_catalog(rules: CompiledRules) -> AlertCatalog:
     entity by); an alert stays open for follow-ups for its rule's window or realert period, whichever is longer."""
     periods = {d.id: max(d.within or timedelta(0), d.realert) for d in rules.detections}
     return AlertCatalog(
-        entity_names=dict(rules.entity_names), open_periods=periods, entity_aliases=entity_aliases(rules)
+        entity_names=dict(rules.entity_names),
+        open_periods=periods,
+        entity_aliases=entity_aliases(rules),
+        lateness=rules.lateness,
     )
 
 

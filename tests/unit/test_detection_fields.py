@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from watchfloor.schemas.detection_fields import DetectionFields, _Detection, _Evidence, detection_fields
+from watchfloor.schemas.detection_fields import DetectionFields, _Detection, _Evidence, dated_ahead, detection_fields
 from watchfloor.schemas.events import Detection, Evidence, detection_event_id
 
 T0 = datetime(2024, 12, 16, 9, 30, tzinfo=UTC)
@@ -50,7 +50,9 @@ def by_the_model(text: str | bytes) -> DetectionFields | None:
         det = Detection.model_validate(orjson.loads(text))
     except ValidationError:
         return None
-    return DetectionFields(detection_event_id(det), det.id, det.rule, det.group, det.fired_at, det.revises)
+    return DetectionFields(
+        detection_event_id(det), det.id, det.rule, det.group, det.fired_at, det.revises, dated_ahead(det)
+    )
 
 
 def assert_same(text: str | bytes) -> DetectionFields | None:

@@ -40,6 +40,10 @@ RECENT_ALERTS = 200
 MAX_REASONS = 50  # distinct dead-letter reasons kept as labels; the rest count as "other"
 MAX_SOURCE_NAMES = 500  # distinct document source names kept as labels; the rest count as OTHER_SOURCES
 OTHER_SOURCES = "(other sources)"
+# Raise times are kept this long (seconds of raise time behind the newest read): nearly every delivery is sent within
+# it, and one sent after it looks its alert's raise time up in the log by id, as a view started from a checkpoint does.
+RAISED_KEEP = 86_400.0
+RAISED_PRUNE_MIN = 4096  # raise times dropped when this many are held, or twice as many as after the last drop
 _TYPES = frozenset(
     {
         *DOCUMENT_TYPES,
@@ -132,6 +136,26 @@ class Activity:
     # sent deliveries whose raise time the log does not record (digests, throttle summaries, detections logged before
     # receive times were): (key, channel, sent at), timed from their ledger row's creation (ActivityView.latencies)
     unraised: list[tuple[str, str, float]] = field(default_factory=list)
+    # raise times older than this (seconds behind the newest) are dropped: `raised` holds about a day's alerts, not
+    # all (None: every one, as before). A `sent` delivery that then finds none goes to `lookup`.
+    keep_raised: float | None = RAISED_KEEP
+    newest_raise: float = 0.0
+    pruned: bool = False  # whether any raise time was dropped (until then a miss is no alert of a dropped one)
+    # sent deliveries whose raise time may have been dropped: (key, channel, sent at, the delivery's position), timed
+    # by ActivityView from their detection's raise time in the log (`read_ids`), else moved to `unraised`
+    lookup: list[tuple[str, str, float, int]] = field(default_factory=list)
+    _prune_at: int = 0  # (at least RAISED_PRUNE_MIN)
+
+    def _raised(self, key: str, at: float) -> None:
+        self.raised[key] = at
+        if at > self.newest_raise:
+            self.newest_raise = at
+        if self.keep_raised is not None and len(self.raised) >= max(self._prune_at, RAISED_PRUNE_MIN):
+            cutoff = self.newest_raise - self.keep_raised
+            kept = {k: t for k, t in self.raised.items() if t >= cutoff}
+            self.pruned = self.pruned or len(kept) < len(self.raised)
+            self.raised = kept
+            self._prune_at = max(RAISED_PRUNE_MIN, 2 * len(kept))
 
     def apply(self, se: StoredEvent) -> None:
         self.position = max(self.position, se.position)
@@ -143,10 +167,10 @@ class Activity:
         elif ev.type == EventType.DETECTION:
             self.detections[str(p.get("rule", "?"))] += 1
             if ev.received_at is not None:
-                self.raised[ev.id] = ev.received_at.timestamp()
+                self._raised(ev.id, ev.received_at.timestamp())
         elif ev.type == EventType.RETRACTION:
             if ev.received_at is not None:
-                self.raised[ev.id] = ev.received_at.timestamp()
+                self._raised(ev.id, ev.received_at.timestamp())
         elif ev.type == EventType.DEAD_LETTER:
             reason = reason_class(str(p.get("reason", "")))
             key = (str(p.get("stage", "ingest")), reason)
@@ -183,7 +207,7 @@ class Activity:
                 got = (status, str(p.get("detail", "")), str(p.get("at", "")))
                 self.latest.setdefault(alert_key, {})[channel] = got
             if status == "sent":
-                self._sent(alert_key, channel, str(p.get("at", "")))
+                self._sent(alert_key, channel, str(p.get("at", "")), se.position)
 
     def document(self, p: Mapping[str, Any]) -> None:
         """Count a document (its payload) under its source's name."""
@@ -213,6 +237,7 @@ class Activity:
             "shown": dict(self.shown),
             "latency": {"counts": list(self.latency.counts), "total": self.latency.total, "n": self.latency.n},
             "unraised": [[key, channel, sent] for key, channel, sent in self.unraised],
+            "lookup": [list(got) for got in self.lookup],
         }
 
     @classmethod
@@ -237,11 +262,12 @@ class Activity:
             shown=Counter({str(k): int(n) for k, n in state["shown"].items()}),
             latency=Latencies(counts, float(latency["total"]), int(latency["n"])),
             unraised=[(str(k), str(c), float(t)) for k, c, t in state["unraised"]],
+            lookup=[(str(k), str(c), float(t), int(at)) for k, c, t, at in state.get("lookup", ())],
         )
         a.recent.extend(_row_of_state(row) for row in state["recent"])
         return a
 
-    def _sent(self, key: str, channel: str, at: str) -> None:
+    def _sent(self, key: str, channel: str, at: str, position: int) -> None:
         try:
             sent = datetime.fromisoformat(at).timestamp()
         except ValueError:
@@ -249,6 +275,8 @@ class Activity:
         start = self.raised.get(key)
         if start:
             self.latency.observe(sent - start)
+        elif self.pruned:
+            self.lookup.append((key, channel, sent, position))
         else:
             self.unraised.append((key, channel, sent))
 
@@ -437,6 +465,7 @@ class ActivityView:
                     if se.event.type in _TYPES:
                         a.apply(se)
                 a.position = max(a.position, got[-1].position)
+                self._look_up()
                 if self.checkpoints is not None and a.position - max(self._saved, self._skipped) >= SAVE_DURING_EVENTS:
                     self._save()
             for row in a.recent:
@@ -505,9 +534,12 @@ class ActivityView:
             else:
                 a.apply(item)
             a.position = position
+            if len(a.lookup) >= PAGE:
+                self._look_up()
             if self.checkpoints is not None and position - max(self._saved, self._skipped) >= SAVE_DURING_EVENTS:
                 self._save()
         a.position = max(a.position, until)
+        self._look_up()
 
     def _payloads_of(self, event_type: str, after: int, until: int) -> Iterator[tuple[int, StoredEvent | str]]:
         while True:
@@ -550,6 +582,26 @@ class ActivityView:
             if se.position <= self._restored and ev.received_at is not None:
                 if ev.type in (EventType.DETECTION, EventType.RETRACTION):
                     raised[ev.id] = ev.received_at.timestamp()
+
+    def _look_up(self) -> None:
+        """Time the `sent` deliveries whose raise time was dropped (Activity.lookup) from their detection's (or
+        retraction's) raise time in the log, read by id: what they would have found held. One with none there (a
+        digest, a throttle summary, a detection without a receive time) is timed as it always was (`unraised`)."""
+        a = self.activity
+        if not a.lookup:
+            return
+        found: dict[str, tuple[int, float]] = {}
+        for se in self.log.read_ids({key for key, _, _, _ in a.lookup}):
+            ev = se.event
+            if ev.type in (EventType.DETECTION, EventType.RETRACTION) and ev.received_at is not None:
+                found[ev.id] = (se.position, ev.received_at.timestamp())
+        for key, channel, sent, at in a.lookup:
+            got = found.get(key)
+            if got is not None and got[0] < at:
+                a.latency.observe(sent - got[1])
+            else:
+                a.unraised.append((key, channel, sent))
+        a.lookup.clear()
 
     def _save(self) -> None:
         """Save the counts with the position they cover, unless another process has saved a later one."""
