@@ -165,6 +165,7 @@ class Deliverer:
         subscribed: Callable[[str], bool] = lambda _subscription_id: True,
         channel_budget: float = CHANNEL_BUDGET,
         stopwatch: Callable[[], float] = time.monotonic,
+        update_waits: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -182,6 +183,10 @@ class Deliverer:
         # Real time by default: what a slow channel costs the others, whatever `clock` says (tests pass the time a
         # local server spent answering, so a loaded machine's slow file write cannot count as a slow channel).
         self.stopwatch = stopwatch
+        # channel -> seconds a reply in a thread it already has is held (`update_wait`), so that a newer reply raised
+        # meanwhile (a late report's revision) goes in its place; `hold_replies` off (`run --once`): sent at once.
+        self.update_waits = dict(update_waits or {})
+        self.hold_replies = True
         # Whether the process was asked to stop (SIGTERM): no more claims then, so that a stop waits for the attempt
         # under way (each bounded by its channel's timeout), not for every one still due.
         self.stopping: Callable[[], bool] = lambda: False
@@ -322,6 +327,16 @@ class Deliverer:
             tally.deferred += 1
             return
         notice = built
+        until = self._reply_held_until(rec, notice, now)
+        if until is not None:
+            at = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
+            why = f"held until {at} in case a newer reply to its thread replaces it (update_wait)"
+            held = Settlement(
+                "outstanding", why, attempts=rec.attempts, next_attempt_at=until, not_before=rec.not_before
+            )
+            self._settle(rec, held, tally)
+            tally.deferred += 1
+            return
         self._deliver(rec, notifier, notice, lambda: notifier.send(notice), tally, skip)
 
     def _attempt_digest(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:
@@ -785,6 +800,27 @@ class Deliverer:
                     view = dataclasses.replace(view, first_acknowledged=ack)
             notice = dataclasses.replace(notice, thread=view)
         return notice
+
+    def _reply_held_until(self, rec: DeliveryRecord, notice: Notice, now: float) -> float | None:
+        """When a reply in a thread the channel has may go (its channel's `update_wait` after the OLDEST reply of
+        that thread still pending was raised, so a stream of newer ones cannot starve it), or None: now. A thread's
+        first message, a withdrawal, and a reply that may already be in the channel are never held."""
+        wait = self.update_waits.get(rec.channel, 0.0)
+        if wait <= 0 or not self.hold_replies or notice.kind not in ("followup", "revision") or notice.thread is None:
+            return None
+        if rec.unsure or rec.ref:
+            return None
+        # The replies of its thread still pending when it was raised: the ones still outstanding, and the ones sent
+        # since (the oldest of a burst goes first, in the same cycle as the rest: they share its bound).
+        pending = [
+            r.created_at
+            for r in self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
+            if r.kind in ("followup", "revision")
+            and r.created_at <= rec.created_at
+            and (r.status == "outstanding" or r.updated_at >= rec.created_at)
+        ]
+        until = min([rec.created_at, *pending]) + wait
+        return until if now < until else None
 
     def _withdraw_held(self, rec: DeliveryRecord, base: Notice, now: float) -> Notice | _Defer | _Skip:
         """The withdrawal of an alert the channel's throttle held and a summary listed (intake.plan_retraction): a

@@ -339,6 +339,7 @@ class AlertDispatcher:
         owner: str | None = None,
         story_progress: StoryProgress | None = None,
         throttles: Mapping[str, ThrottleSpec] | None = None,
+        update_waits: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
         # channel -> its throttle (`throttle: 10 per 1h` in the config): new top-level alerts past it are held and
@@ -383,6 +384,7 @@ class AlertDispatcher:
             self._find_alert,
             self._acked,
             self._subscribed,
+            update_waits=update_waits,
         )
 
     def _clock(self) -> float:

@@ -335,16 +335,32 @@ Throttle = Annotated[
 ]
 
 
+UPDATE_WAIT_MAX = timedelta(minutes=10)  # a reply held longer than this is no longer news
+
+
+def _update_wait(value: timedelta) -> timedelta:
+    if not timedelta(0) <= value <= UPDATE_WAIT_MAX:
+        raise ValueError(f"update_wait must be from 0s to {format_duration(UPDATE_WAIT_MAX)}")
+    return value
+
+
+# How long a reply in a thread the channel already has (an update or revision, never a thread's first message) is
+# held, so that a newer reply raised meanwhile goes in its place (alerts.delivery, Deliverer._hold_reply).
+UpdateWait = Annotated[Duration, AfterValidator(_update_wait)]
+
+
 class ConsoleChannel(_Strict):
     type: Literal["console"] = "console"
     name: str
     throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
+    update_wait: UpdateWait = timedelta(0)  # replies held this long for a newer one (0: sent at once)
 
 
 class FileChannel(_Strict):
     type: Literal["file"] = "file"
     name: str
     throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
+    update_wait: UpdateWait = timedelta(0)  # replies held this long for a newer one (0: sent at once)
     path: str
 
 
@@ -352,6 +368,7 @@ class SlackChannel(_Strict):
     type: Literal["slack"] = "slack"
     name: str
     throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
+    update_wait: UpdateWait = timedelta(0)  # replies held this long for a newer one (0: sent at once; 30s a desk)
     channel: str  # Slack channel id or name, e.g. "#dprk-russia"
     # The token itself never sits in config. None: the `slack:` section's token_env (else SLACK_BOT_TOKEN).
     token_env: EnvName | None = None
@@ -365,6 +382,7 @@ class WebhookChannel(_Strict):
     type: Literal["webhook"] = "webhook"
     name: str
     throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
+    update_wait: UpdateWait = timedelta(0)  # replies held this long for a newer one (0: sent at once)
     url: str | None = None
     # A webhook URL is often a secret itself (a Slack incoming webhook's path is its only key): `url_env` names the
     # environment variable holding it, read at start. Exactly one of url and url_env.
@@ -441,6 +459,7 @@ class EmailChannel(_Strict):
     type: Literal["email"] = "email"
     name: str
     throttle: Throttle | None = None  # `10 per 1h`: at most 10 new alert messages an hour (alerts.throttle)
+    update_wait: UpdateWait = timedelta(0)  # replies held this long for a newer one (0: sent at once)
     # One address may be written alone (`to: desk@example.org`): the schema says so, or editors would flag it.
     to: Annotated[
         list[MailAddress],

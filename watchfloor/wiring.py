@@ -296,7 +296,13 @@ def build_dispatcher(
         catalog=catalog or catalog_for(cfg),
         story_progress=story_progress,
         throttles=channel_throttles(cfg),
+        update_waits=channel_update_waits(cfg),
     )
+
+
+def channel_update_waits(cfg: AppConfig) -> dict[str, float]:
+    """The config's channels that hold replies (`update_wait`): name -> seconds."""
+    return {c.name: c.update_wait.total_seconds() for c in cfg.channels if c.update_wait.total_seconds() > 0}
 
 
 def channel_throttles(cfg: AppConfig) -> dict[str, ThrottleSpec]:
@@ -319,6 +325,7 @@ def dispatcher_factory(cfg: AppConfig, env: Mapping[str, str] | None = None) -> 
             routing=open_control(store, cfg),
             catalog=catalog,
             throttles=channel_throttles(cfg),
+            update_waits=channel_update_waits(cfg),
         )
 
     return make
@@ -556,6 +563,7 @@ class EmbeddedPipeline:
             catalog=build_catalog(self.rules),
             story_progress=story_progress,
             throttles=channel_throttles(cfg),
+            update_waits=channel_update_waits(cfg),
         )
 
     def close(self) -> None:

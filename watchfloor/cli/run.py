@@ -97,6 +97,8 @@ def run(
     cfg = app_config(config)
     try:
         pipeline = EmbeddedPipeline(cfg, story_progress=StoryReadProgress())
+        if once:  # nothing runs after it to send a held reply: `update_wait` does not hold replies in `--once`
+            pipeline.dispatcher.deliverer.hold_replies = False
     except (RuleLoadError, WiringError, ValueError) as e:
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
