@@ -13,13 +13,14 @@ from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import RETRY, Clock, slack
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.schemas.config import AppConfig, Subscription
-from watchfloor.schemas.events import Detection, Event, detection_event
+from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.stores import open_store
 
 pytestmark = pytest.mark.functional
 
 T0 = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 SUBS = [Subscription(channel="desk")]
+W = {"desk": 30.0}
 
 
 def raised(n: int, at: timedelta) -> Event:
@@ -87,3 +88,64 @@ def test_update_wait_is_typed_and_bounded() -> None:
     assert cfg.channels[0].update_wait == timedelta(0)  # a log: at once
     with pytest.raises(ValueError, match="update_wait"):
         AppConfig.model_validate({**base, "channels": [{"type": "console", "name": "c", "update_wait": "1h"}]})
+
+
+def test_two_dispatchers_on_one_store_post_each_reply_once(tmp_path: Path, slack_server: FakeSlack) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    clock = Clock(T0)
+    ds = [
+        AlertDispatcher(store, {"desk": slack(slack_server, name="desk")}, SUBS, RETRY, now=clock, update_waits=W)
+        for _ in range(2)
+    ]
+    steps = [
+        (timedelta(minutes=1), [raised(1, timedelta(minutes=1))]),
+        (timedelta(minutes=20), [raised(2, timedelta(minutes=20))]),
+        (timedelta(minutes=20, seconds=20), [raised(3, timedelta(minutes=20, seconds=20))]),
+        (timedelta(minutes=20, seconds=31), []),
+        (timedelta(minutes=21), []),
+    ]
+    for i, (when, events) in enumerate(steps):
+        clock.at = T0 + when
+        if events:
+            store.append(events)
+        ds[i % 2].cycle()
+        ds[(i + 1) % 2].cycle()
+    assert len(slack_server.messages) == 3  # the first message and two replies, each once
+    store.close()
+
+
+def test_a_withdrawal_is_not_held_and_not_lost_behind_a_held_reply(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """The story's follow-up is held; its withdrawal comes meanwhile: the follow-up is told, then withdrawn (in that
+    order, nothing dropped silently); the withdrawal itself is never held."""
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    clock = Clock(T0)
+    d = AlertDispatcher(store, {"desk": slack(slack_server, name="desk")}, SUBS, RETRY, now=clock, update_waits=W)
+    clock.at = T0 + timedelta(minutes=1)
+    store.append([raised(1, timedelta(minutes=1))])
+    d.cycle()
+    clock.at = T0 + timedelta(minutes=20)
+    store.append([raised(2, timedelta(minutes=20))])
+    d.cycle()
+    assert len(slack_server.messages) == 1  # held
+    clock.at = T0 + timedelta(minutes=20, seconds=10)
+    gone = Retraction(
+        alert_id="det0002",
+        rule="troops-in-combat",
+        group={"front": "R1"},
+        reason="report corrected",
+        revision=1,
+        at=T0 + timedelta(minutes=20, seconds=10),
+    )
+    store.append([retraction_event(gone)])
+    d.cycle()
+    clock.at = T0 + timedelta(minutes=20, seconds=31)
+    d.cycle()
+    clock.at = T0 + timedelta(minutes=25)
+    d.cycle()
+    rows = {r.alert_id: r for r in store.deliveries(channel="desk")}
+    statuses = sorted((r.kind, r.status) for r in rows.values())
+    assert ("retraction", "sent") in statuses, statuses
+    assert all(r.status == "sent" for r in rows.values()), statuses
+    assert len(slack_server.messages) == 3  # the first message, the follow-up, then its withdrawal
+    assert "#2" in str(slack_server.messages[1]) and "corrected" in str(slack_server.messages[2])
+    store.close()
