@@ -651,8 +651,8 @@ class AlertDispatcher:
             if self.store.settle_delivery(r.alert_id, r.channel, owner, keep, now):
                 released += 1
                 log.warning(
-                    "alerts: %s -> %s was claimed by %s, a process of this host that is no longer running (killed "
-                    "mid-send?): taken over now, looking in the channel before sending",
+                    "alerts: %s -> %s was claimed by %s, a process of this host that is no longer running (stopped "
+                    "or killed mid-send): taken over now, looking in the channel before sending",
                     r.alert_id,
                     r.channel,
                     owner,

@@ -158,7 +158,7 @@ def test_a_delivery_another_dispatcher_is_sending_does_not_fail_this_one(
 
 
 def test_a_delivery_held_by_a_killed_process_of_this_host_is_taken_over_at_once(
-    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Outside audit: `run --once` right after a `kill -9` of another one mid-send said "1 being sent by another
     process" and exited 0, while nobody was sending it. Outside trial 11, LOW 4: the killed process's deliveries
@@ -172,8 +172,11 @@ def test_a_delivery_held_by_a_killed_process_of_this_host_is_taken_over_at_once(
     here = dispatcher_id().rsplit(":", 1)[1]  # this boot and pid namespace
     dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d:{here}"
     assert store.claim_deliveries(dead_owner, clock().timestamp(), 30, skip_channels={"archive"})
-    report = make(store, slack_server, archive, clock).cycle()  # the lease has 30 s to run: not waited for
+    with caplog.at_level("WARNING"):
+        report = make(store, slack_server, archive, clock).cycle()  # the lease has 30 s to run: not waited for
     assert (report.outstanding, report.elsewhere, report.ok) == (0, 0, True)
+    # Outside trial 20, L2: a holder stopped at SIGTERM leaves its claim too; nothing durable tells it from a kill.
+    assert "no longer running (stopped or killed mid-send): taken over now" in caplog.text, caplog.text
     assert slack_server.requests_for("conversations.history"), "it may have got through: looked in the channel first"
     assert len(slack_server.messages_for("det0001")) == 1
 
