@@ -169,3 +169,22 @@ def test_an_expectation_not_met_is_printed_as_written(tmp_path: Path) -> None:
     code, output = run(story, "--rules", "builtin:dprk_russia", "--expect", expect)
     assert code == 1, output
     assert '{"rule": "treaty-ratified", "group": {"party": "КНДР"}}' in output and "\\u" not in output, output
+
+
+def test_event_id_may_name_a_report_without_id_by_its_url_as_labels_do(tmp_path: Path) -> None:
+    """Outside trial 20, H1: inputs without `id` are named by their `url` (as `--labels` accepts them); an entry
+    naming such a report by its URL matched no alert, so `must_not_fire` passed while an alert rested on it."""
+    pack, events, _labels, _map = _flood(tmp_path)
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    for ev in lines:
+        ev["url"] = f"https://desk.example/levee/{ev.pop('id')}"
+    events.write_text("".join(json.dumps(ev) + "\n" for ev in lines), encoding="utf-8")
+    url = "https://desk.example/levee/lv-03"
+    exp = _write(tmp_path / "not.yaml", f"must_not_fire:\n  - {{rule: breaches-widespread, event_id: '{url}'}}\n")
+    code, output = run(events, "--rules", pack, "--expect", exp)
+    assert code == 1 and f'unexpected {{"rule": "breaches-widespread", "event_id": "{url}"}}' in " ".join(
+        output.split()
+    ), output
+    exp = _write(tmp_path / "fire.yaml", f"must_fire:\n  - {{rule: breaches-widespread, event_id: '{url}'}}\n")
+    code, output = run(events, "--rules", pack, "--expect", exp)
+    assert code == 0 and "expectations met" in output, output

@@ -407,12 +407,15 @@ def backtest(
     # The gates' verdicts, in the JSON result as on the terminal (which says them last).
     # The entries' event ids among the replayed documents (one not among them matches nothing).
     replayed = {k for k in expected_ids if tap is not None and k in tap.seen}
+    # ...and the documents they name: an input without `id` is named by its `url`, as in --labels.
+    doc_ids = {k: tap.seen[k][0] for k in replayed if tap is not None and tap.seen[k][0] != k}
     gates = _gate_verdicts(
         run,
         expectations,
         results[0].detections,
         collectors[0].evidence.all_ids(),
         replayed,
+        doc_ids,
         thresholds,
         fail_on_removed_tp,
     )
@@ -710,6 +713,7 @@ def _gate_verdicts(
     detections: list[Any],
     evidence_ids: dict[str, tuple[str, ...]],
     replayed: set[str],
+    doc_ids: dict[str, str],
     thresholds: list[Any],
     fail_on_removed_tp: bool,
 ) -> dict[str, Any]:
@@ -717,7 +721,8 @@ def _gate_verdicts(
     `missing` or `unexpected`), `fail_under` (the thresholds not met) and `fail_on_removed_true_positive` (the
     positives lost, by id and by the labels' key), and `passed`: all of them met. `evidence_ids`: alert id ->
     every report it rests on when it shows fewer, so an `event_id` matches a report the alert does not show;
-    `replayed`: the entries' event ids among the replayed documents (one not among them matches nothing)."""
+    `replayed`: the entries' event ids among the replayed documents (one not among them matches nothing);
+    `doc_ids`: those that name a document by another key (its `url`) -> its id."""
     from dataclasses import asdict
 
     from watchfloor.scoring import check_thresholds, lost_true_positives, only_covered_now
@@ -725,7 +730,7 @@ def _gate_verdicts(
 
     gates: dict[str, Any] = {}
     if expectations is not None:
-        failures = check_expectations(expectations, detections, evidence_ids, replayed)
+        failures = check_expectations(expectations, detections, evidence_ids, replayed, doc_ids)
         gates["expect"] = {
             "file": expectations.path,
             "met": not failures,
