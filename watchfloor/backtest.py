@@ -699,6 +699,29 @@ def distributed_note(store: Store) -> str | None:
     return None
 
 
+def late_note(store: Store) -> str | None:
+    """The line to say before replaying `store` in an order other than its log's when the live run processed
+    documents beyond the lateness (its event-time reports "late: …"): live took each against the correlation
+    state it still held, this replay puts it in its place, so the alerts may differ and only `--order log`
+    gives what `run` raised (outside trial 20, M2: a Kursk alert live, none here, and nothing said)."""
+    late, after = 0, 0
+    while batch := store.read(after, types={EventType.DEAD_LETTER.value}, limit=5000):
+        after = batch[-1].position
+        late += sum(
+            1
+            for se in batch
+            if se.event.payload.get("stage") == "event-time"
+            and str(se.event.payload.get("reason", "")).startswith("late:")
+        )
+    if not late:
+        return None
+    return (
+        f"note: the live run processed {late} document(s) beyond the allowed lateness, each against the state it "
+        "still held; this replay puts them in their event-time place, so its alerts may differ from what `run` "
+        "raised: `--order log` replays exactly that"
+    )
+
+
 def store_rules_note(store: Store, engine: Engine, replayed: str, hint: str) -> str | None:
     """The line to say before replaying `store` with `engine`'s rules when its alerts were not raised by them
     (outside trial 15, M2: a desk's own pack replayed with the bundled one, 0 alerts and nothing said): the rule

@@ -353,3 +353,24 @@ def test_real_key_days_in_feed_order_as_two_sources(tmp_path: Path, shared_data:
         tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {f}}}" for f in files]), files
     )
     assert {"treaty-signed", "treaty-ratified", "troops-deployed"} <= {k[1] for k in live}
+
+
+def test_a_store_replay_out_of_log_order_says_the_live_run_took_reports_late(tmp_path: Path) -> None:
+    """Outside trial 20, M2: the live run processed a report beyond the lateness against the state it held; a
+    `--from-store` replay in event-time order puts it in its place and may raise other alerts, so it says so
+    (and `--order log`, which replays exactly what `run` raised, has nothing to say)."""
+    inbox = tmp_path / "inbox.jsonl"
+    items = [("reopened", 48, "Alphaland reopened the border."), ("closed", 23.5, "Alphaland closed the border.")]
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"], rules=str(TEST_PACK))
+    run_once(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {news(inbox, *items)}}}"], rules=str(TEST_PACK)))
+    store_url = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = runner.invoke(app, ["backtest", "--from-store", store_url, "--rules", str(TEST_PACK)])
+    assert res.exit_code == 0 and "beyond the allowed lateness" not in res.output, res.output
+    news(inbox, ("very-late", 13, "Betastan shut the border."), *items)
+    run_once(tmp_path, cfg)
+    res = runner.invoke(app, ["backtest", "--from-store", store_url, "--rules", str(TEST_PACK)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 0 and "processed 1 document(s) beyond the allowed lateness" in flat, res.output
+    assert "`--order log` replays exactly that" in flat, res.output
+    res = runner.invoke(app, ["backtest", "--from-store", store_url, "--rules", str(TEST_PACK), "--order", "log"])
+    assert res.exit_code == 0 and "beyond the allowed lateness" not in res.output, res.output

@@ -513,7 +513,7 @@ def _inputs(
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
     `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing)."""
-    from ..backtest import batched, distributed_note, input_bytes, iter_event_blocks, log_from_store
+    from ..backtest import batched, distributed_note, input_bytes, iter_event_blocks, late_note, log_from_store
 
     if from_store:
         from watchfloor.schemas.events import DOCUMENT_TYPES, Document
@@ -527,6 +527,8 @@ def _inputs(
         if (note := distributed_note(st)) is not None:  # before the replay: what it can and cannot reproduce
             err.print(note, markup=False, highlight=False)
         if rules_note is not None and (said := rules_note(st)) is not None:
+            err.print(said, markup=False, highlight=False)
+        if order != "log" and (said := late_note(st)) is not None:
             err.print(said, markup=False, highlight=False)
 
         def from_log(advance: Advance) -> Iterator[Any]:
