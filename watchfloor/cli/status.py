@@ -129,9 +129,12 @@ class Backlog:
     detections: int = 0
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)  # source -> (seconds failing, last error)
     pruned: Any = None  # retention.PrunedRange: what `store prune` has pruned (None: never)
+    unread: dict[str, str] = field(default_factory=dict)  # JSON Lines source -> what a poll has not read of it yet
 
     def reasons(self) -> list[str]:
         why = []
+        if self.unread:
+            why.append(f"{counted(len(self.unread), 'source')} with lines not read yet")
         if self.documents:
             why.append(f"{counted(self.documents, 'document')} not yet read by the rules")
         if self.detections:
@@ -142,7 +145,9 @@ class Backlog:
 def read_backlog(url: str) -> Backlog:
     """The embedded runner's and the dispatcher's backlog in the store at `url` (read only)."""
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
+    from watchfloor.producers.poller import unread_sources
     from watchfloor.schemas.events import DOCUMENT_TYPES
+    from watchfloor.stream_processors.ports import DocumentRetention
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
     from watchfloor.web.activity import heartbeat
     from watchfloor.wiring import open_store
@@ -160,6 +165,7 @@ def read_backlog(url: str) -> Backlog:
             # exit 0, while 9 sources failed).
             failing=heartbeat(st).failing(datetime.now(UTC)),
             pruned=pruned_range(st),
+            unread=unread_sources(st) if isinstance(st, DocumentRetention) else {},  # (every store: memory, SQL)
         )
     finally:
         st.close()
@@ -412,6 +418,7 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                         o: {"failing_seconds": round(secs, 3), "error": e, "past_threshold": o in down}
                         for o, (secs, e) in sorted(backlog.failing.items())
                     },
+                    "sources_unread": dict(sorted(backlog.unread.items())),
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down,
                     "pruned": None
@@ -434,6 +441,8 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
         line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+        for path, what in sorted(backlog.unread.items()):
+            err.print(f"source {escape(path)}: [yellow]not read to its end[/yellow] ({escape(what)})", highlight=False)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
