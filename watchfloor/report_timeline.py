@@ -66,6 +66,38 @@ def _short(iso: str | None) -> str:
     return "?" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
 
 
+TICK_STEPS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+"""The axis's steps, in seconds: the first that gives at most MAX_TICKS ticks (past 28 days: calendar months)."""
+MAX_TICKS = 8
+
+
+def axis_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Ticks at equal steps of time between `lo` and `hi` (POSIX seconds), each at a round UTC time (a multiple of
+    its step since the epoch: midnights for day steps, the 1st of a month past 28 days), labelled with that time
+    (outside trial 20, L4: seven ticks at equal fractions of the span were labelled with dates an uneven distance
+    apart: 09-04, 06, 08, 09, 11, 13, 15)."""
+    for step in TICK_STEPS:
+        first = -(-lo // step) * step
+        if (hi - first) // step + 1 <= MAX_TICKS:
+            fmt = "%Y-%m-%d" if step >= 86400 else "%m-%d %H:%M"
+            ticks = [first + k * step for k in range(int((hi - first) // step) + 1)]
+            return [(t, datetime.fromtimestamp(t, UTC).strftime(fmt)) for t in ticks]
+    # Months: the 1st of every n-th month, n chosen as above.
+    start = datetime.fromtimestamp(lo, UTC)
+    months = (datetime.fromtimestamp(hi, UTC).year - start.year) * 12 + datetime.fromtimestamp(hi, UTC).month
+    months -= start.month
+    n = next(n for n in (1, 2, 3, 6, 12, 24, 60, 120) if months // n + 1 <= MAX_TICKS) if months > 0 else 1
+    out: list[tuple[float, str]] = []
+    y, m = start.year, start.month
+    while True:
+        at = datetime(y, m, 1, tzinfo=UTC)
+        if at.timestamp() > hi:
+            return out
+        if at.timestamp() >= lo and (y * 12 + m - 1) % n == 0:
+            out.append((at.timestamp(), at.strftime("%Y-%m-%d")))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
 def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1100) -> str:
     alerts = result.get("alerts", [])
     scores = result.get("scores") or {}
@@ -115,11 +147,9 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         )
     axis_y = top + row_h * len(rules) + 8
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="#999"/>')
-    for k in range(7):
-        tick = t0 + span * k / 6
-        label = datetime.fromtimestamp(tick, UTC).strftime("%Y-%m-%d")
-        # The last label ends at its tick (centred, it ran past the right edge of the picture and was clipped).
-        anchor = "end" if k == 6 else "middle"
+    for tick, label in axis_ticks(t0, t0 + span):
+        # A label near an edge ends (or starts) at its tick: centred, it ran past the picture's edge and was clipped.
+        anchor = "end" if x(tick) > width - right - 40 else "start" if x(tick) < left + 40 else "middle"
         parts.append(
             f'<text class="tick" x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="{anchor}" font-size="11">'
             f"{label}</text>"
