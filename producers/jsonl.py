@@ -447,6 +447,9 @@ def _block_items(
 
 
 TAIL_BYTES = 64
+# Dead-lettered lines a position watches for a fix made in place (JsonlPosition.dead): the newest ones. A fix in a file
+# that also grew since is told from an append only by the line's own bytes (outside trial 20, M4).
+WATCHED_DEAD_LINES = 32
 """How many bytes before a saved offset are kept (as a hash) to tell a file appended to from one rewritten."""
 
 
@@ -462,22 +465,29 @@ class JsonlPosition:
     next poll to start at `offset` (else the file was rewritten or truncated and is read from its start). `size` and
     `mtime_ns`: the file's when it was read (-1: not known, a position saved before they were kept): a file of the
     same size since, modified since, was edited in place (a line fixed to the same length: the bytes before the
-    offset may be those read) and is read from its start too."""
+    offset may be those read) and is read from its start too. `dead`: (offset, length, print) of the newest
+    WATCHED_DEAD_LINES lines of a plain file that were dead-lettered (not the over-long ones, skipped unread): one
+    whose bytes are no longer those makes the next poll read the file from its start, so a bad line fixed in place
+    is read even when the file has grown since (a fix is not told from an append otherwise)."""
 
     offset: int = 0
     line: int = 0
     tail: str = ""
     size: int = -1
     mtime_ns: int = 0
+    dead: tuple[tuple[int, int, str], ...] = ()
 
     def as_state(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "offset": self.offset,
             "line": self.line,
             "tail": self.tail,
             "size": self.size,
             "mtime_ns": self.mtime_ns,
         }
+        if self.dead:  # (only then: a position without dead lines is saved as before)
+            state["dead"] = [list(d) for d in self.dead]
+        return state
 
     @classmethod
     def from_state(cls, state: Any) -> JsonlPosition:
@@ -490,6 +500,7 @@ class JsonlPosition:
                 str(state.get("tail", "")),
                 int(state.get("size", -1)),
                 int(state.get("mtime_ns", 0)),
+                tuple((int(o), int(n), str(h)) for o, n, h in state.get("dead") or ()),
             )
         except (TypeError, ValueError):
             return cls()
@@ -498,6 +509,16 @@ class JsonlPosition:
         """Whether the file, as `st` has it now, was changed in place since this position was read: same size, other
         modification time. (An edit in a file that has also grown since is not told from an append.)"""
         return st is not None and self.size >= 0 and st.st_size == self.size and st.st_mtime_ns != self.mtime_ns
+
+    def dead_line_fixed(self, f: IO[bytes]) -> bool:
+        """Whether a dead-lettered line this position watches (`dead`) is no longer the bytes that were refused, in
+        the plain file `f` (a seekable one; its position is left anywhere): a line fixed in place, or the bytes
+        before it changed."""
+        for offset, length, print_ in self.dead:
+            f.seek(offset)
+            if tail_print(f.read(length)) != print_:
+                return True
+        return False
 
 
 @dataclass
@@ -631,10 +652,11 @@ def read_jsonl_slice(
     unread = [b""]
     last: bytes | None = before  # the TAIL_BYTES before `offset` (None: not known, after an over-long line)
     kept = False
+    watched: list[tuple[int, int, str]] = []  # dead-lettered lines read in this slice (JsonlPosition.dead)
     try:
         if offset > 0 and held is None:
             found = _bytes_before(f, offset)
-            if found is None or tail_print(found) != since.tail or since.edited(st):
+            if found is None or tail_print(found) != since.tail or since.edited(st) or since.dead_line_fixed(f):
                 start, rewound, offset, base, last = JsonlPosition(), True, 0, 0, b""
                 f.seek(0)
             else:
@@ -675,8 +697,10 @@ def read_jsonl_slice(
                 block, more = block[:cut], True
             lines, whole = _whole_lines(block[skip:], base, origin, growing and inner is None)
             used = skip + sum(len(line) + 1 for line in lines) - (0 if whole else 1)
-            got, _dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
+            got, dead = _block_items(block, lines, base, origin, max_body_chars, False, None, numbered=True)
             items.extend(got)
+            if dead and inner is None:  # a plain file's refused lines, watched for a fix in place (.gz: not edited)
+                watched.extend(_dead_spans(got, lines, base, offset + skip))
             offset += used
             base += len(lines)
             if last is not None:
@@ -690,7 +714,9 @@ def read_jsonl_slice(
             # past the end, which no append would fit). The stream's position is where it ends.
             offset = min(offset, f.tell())
         if decompressors is not None and last is not None:
-            kept = decompressors.keep(p, f, _position(offset, base, tail_print(last), start, st), unread[0], last)
+            kept = decompressors.keep(
+                p, f, _position(offset, base, tail_print(last), start, st, watched), unread[0], last
+            )
     except (OSError, EOFError) as e:
         error = JsonlSourceError(f"cannot read JSON Lines file {p}: {e}")
     finally:
@@ -700,18 +726,40 @@ def read_jsonl_slice(
         tail = tail_print(last)
     else:  # after a line over the limit, skipped unread: read back (a .gz decompressed up to it again)
         tail = _tail_of(p, offset)
-    return JsonlSlice(items, start, _position(offset, base, tail, start, st), more, rewound, error)
+    return JsonlSlice(items, start, _position(offset, base, tail, start, st, watched), more, rewound, error)
 
 
-def _position(offset: int, line: int, tail: str, start: JsonlPosition, st: os.stat_result | None) -> JsonlPosition:
-    """Where a slice stopped, with the size and modification time of the file it read (JsonlPosition.edited)."""
+def _position(
+    offset: int,
+    line: int,
+    tail: str,
+    start: JsonlPosition,
+    st: os.stat_result | None,
+    watched: list[tuple[int, int, str]],
+) -> JsonlPosition:
+    """Where a slice stopped, with the size and modification time of the file it read (JsonlPosition.edited) and the
+    newest dead-lettered lines read up to there (JsonlPosition.dead)."""
     return JsonlPosition(
         offset,
         line,
         start.tail if offset == start.offset else tail,
         st.st_size if st is not None else -1,
         st.st_mtime_ns if st is not None else 0,
+        (*start.dead, *watched)[-WATCHED_DEAD_LINES:] if watched else start.dead,
     )
+
+
+def _dead_spans(
+    got: list[tuple[int, Document | DeadLetter]], lines: list[bytes], base: int, at: int
+) -> list[tuple[int, int, str]]:
+    """(offset, length, print) of the dead-lettered lines among `got` (numbered from `base` + 1), `lines` starting at
+    file offset `at`: where a fix in place would show (JsonlPosition.dead)."""
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=at))  # starts[i]: where line i starts
+    return [
+        (starts[n - base - 1], len(lines[n - base - 1]), tail_print(lines[n - base - 1]))
+        for n, x in got
+        if isinstance(x, DeadLetter)
+    ]
 
 
 def _after_lines(block: bytes, start: int, n: int) -> int:

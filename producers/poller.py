@@ -7,16 +7,17 @@ time exactly as the live run did. A poll that brought nothing new writes one onl
 
 A JSON Lines source is read whole by `ingest` (document ids are deterministic and the log skips known ids, so
 re-reading is idempotent). A `bounded` poller (`run`'s and `produce`'s) reads it from where its last poll stopped: the
-checkpoint `source:<path>` = {"offset", "line", "tail", "size", "mtime_ns"} (producers/jsonl.JsonlPosition) is
+checkpoint `source:<path>` = {"offset", "line", "tail", "size", "mtime_ns", "dead"} (producers/jsonl.JsonlPosition) is
 committed with the documents of the lines before it, at most the source's `max_lines_per_poll` lines per poll, and
 the source is said to be `behind` while more is left: a backlog is read a slice per poll. A file whose bytes before
 the offset changed (truncated, replaced, rewritten), or that was modified in place keeping its size (a line fixed to
 the same length), is read from its start again, which adds only what is new. (A line edited in place in a file that
-has also grown since is not told from an append: it is not read again.) A `.gz` file's decompressor is kept open
-from one poll to the next (jsonl.OpenDecompressors; `close()` closes them). Under `produce` the position is saved
-with the documents in the outbox store, which is what makes them durable; the relay moves its own checkpoint only
-once the broker acknowledged them (or the spool holds them), so the source position never runs ahead of what is
-durable, and Kafka's acknowledgement is the relay's business, not the poller's.
+has also grown since is not told from an append: it is not read again, unless it is one of the newest 32 lines that
+were dead-lettered, whose bytes the position keeps a print of: a bad line fixed in place is read.) A `.gz` file's
+decompressor is kept open from one poll to the next (jsonl.OpenDecompressors; `close()` closes them). Under `produce`
+the position is saved with the documents in the outbox store, which is what makes them durable; the relay moves its
+own checkpoint only once the broker acknowledged them (or the spool holds them), so the source position never runs
+ahead of what is durable, and Kafka's acknowledgement is the relay's business, not the poller's.
 A GDELT source (a file, or a folder of export files) reads each file
 once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
 so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
@@ -98,9 +99,9 @@ def unread_sources(store: SourcePositions) -> dict[str, str]:
     against the files now: path -> what is unread (outside trial 20, M3: `status` said "caught up" while a
     stopped `run --once` had left 7,863 lines of a source unread). Only what is exact and cheap: a plain file
     longer than its saved offset with a whole line after it (a last line still being written is not one), a file
-    edited in place since (it is read again from its start), a .gz file whose size changed. A path that cannot be
-    opened from here (relative to another directory, removed) is left to the poller's own failure reports; RSS
-    and GDELT sources cannot know what their publisher has not shown yet."""
+    edited in place since, or one a dead-lettered line of which changed (both read again from their start), a .gz
+    file whose size changed. A path that cannot be opened from here (relative to another directory, removed) is left
+    to the poller's own failure reports; RSS and GDELT sources cannot know what their publisher has not shown yet."""
     out: dict[str, str] = {}
     for name in sorted(store.checkpoint_positions()):
         if not name.startswith("source:"):
@@ -117,11 +118,14 @@ def unread_sources(store: SourcePositions) -> dict[str, str]:
             elif path.suffix == ".gz":
                 if at.size >= 0 and st.st_size != at.size:
                     out[str(path)] = f"{st.st_size - at.size:+,} compressed bytes since it was read"
-            elif st.st_size > at.offset:
+            else:
                 with open(path, "rb") as f:
-                    f.seek(at.offset)
-                    if b"\n" in f.read(UNREAD_PEEK):
-                        out[str(path)] = f"{st.st_size - at.offset:,} bytes not read yet (from line {at.line + 1})"
+                    if at.dead_line_fixed(f):
+                        out[str(path)] = "a dead-lettered line changed since it was read: read again from its start"
+                    elif st.st_size > at.offset:
+                        f.seek(at.offset)
+                        if b"\n" in f.read(UNREAD_PEEK):
+                            out[str(path)] = f"{st.st_size - at.offset:,} bytes not read yet (from line {at.line + 1})"
         except OSError:
             continue
     return out

@@ -147,6 +147,61 @@ def test_a_line_fixed_in_place_is_read_again_though_the_file_kept_its_length(tmp
     assert not last.rewound and ids(last.items) == ["sl-10"]
 
 
+def test_a_dead_lettered_line_fixed_in_place_is_read_though_the_file_grew_since(tmp_path: Path) -> None:
+    """Outside trial 20, M4: a bad line fixed to the same length in a file that has also grown since (size and
+    modification time both changed, the bytes before the position the same) read like an append, and the fix was
+    never read. The position keeps a print of each dead-lettered line: one no longer there is read from the start,
+    the fixed line with it; lines merely appended are read on from the position."""
+    path = tmp_path / "inbox.jsonl"
+    bad = json.dumps({**article(3), "published_at": "2024-13-01T10:00:00+00:00"}).encode() + b"\n"
+    good = json.dumps({**article(3), "published_at": "2024-12-01T10:00:00+00:00"}).encode() + b"\n"
+    assert len(bad) == len(good)
+    path.write_bytes(lines(0, 3) + bad + lines(4, 6))
+    got = read_jsonl_slice(path, JsonlPosition(), max_lines=5)  # the bad line in the first slice, read on after it
+    assert isinstance(got.items[3][1], DeadLetter) and got.items[3][1].line == 4
+    assert len(got.end.dead) == 1 and JsonlPosition.from_state(got.end.as_state()) == got.end  # saved and read back
+    rest = read_jsonl_slice(path, got.end)
+    assert not rest.rewound and ids(rest.items) == [f"sl-{i}" for i in range(5, 10)] and rest.end.dead == got.end.dead
+    with open(path, "ab") as f:  # an append alone: read on from the position, the bad line not read again
+        f.write(lines(10, 2))
+    appended = read_jsonl_slice(path, rest.end)
+    assert not appended.rewound and ids(appended.items) == ["sl-10", "sl-11"]
+    # The desk fixes the line in place, and the feed keeps appending: the file has grown since it was read.
+    data = path.read_bytes()
+    path.write_bytes(data.replace(bad, good) + lines(12, 1))
+    fixed = read_jsonl_slice(path, appended.end)
+    assert fixed.rewound and "sl-3" in ids(fixed.items) and "sl-12" in ids(fixed.items)
+    assert not any(isinstance(x, DeadLetter) for _, x in fixed.items) and fixed.end.dead == ()
+    assert read_jsonl_slice(path, fixed.end).items == []  # nothing changed since: nothing read
+
+
+def test_the_poller_reads_a_fixed_dead_letter_and_status_says_it_is_unread(tmp_path: Path) -> None:
+    """The same through the bounded poller (`run`) and its saved position: `status` (unread_sources) says the source
+    has something unread once the bad line is fixed, the next poll adds the fixed document only, and then nothing
+    is unread."""
+    from watchfloor.producers.poller import unread_sources
+
+    path = tmp_path / "inbox.jsonl"
+    good = json.dumps({**article(50), "id": "sl-x", "title": "7"}).encode() + b"\n"
+    bad = good.replace(b'"title": "7"', b'"title": 7')  # a number for a title: refused
+    path.write_bytes(lines(0, 2) + bad + lines(2, 2))
+    store = MemoryStore()
+    source = JsonlSource(path=str(path))
+    first = SourcePoller(store, [source], bounded=True).poll_due()
+    assert (first.accepted, first.dead_lettered) == (4, 1)
+    with open(path, "ab") as f:
+        f.write(lines(4, 1))
+    assert SourcePoller(store, [source], bounded=True).poll_due().accepted == 1
+    assert unread_sources(store) == {}
+    path.write_bytes(path.read_bytes().replace(bad, good))  # one byte longer: the lines after it move too
+    assert "dead-lettered line changed" in unread_sources(store)[str(path)]
+    again = SourcePoller(store, [source], bounded=True).poll_due()
+    assert (again.accepted, again.dead_lettered) == (1, 0)
+    docs = {e.event.id for e in store.read(0, types={EventType.NEWS_ARTICLE.value}, limit=100)}
+    assert "sl-x" in docs and len(docs) == 6
+    assert unread_sources(store) == {}
+
+
 def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path, monkeypatch: Any) -> None:
     """logrotate renames a new file into place while a poll reads the old one: the position saved is the old file's
     (its print of the bytes read), so the next poll finds the new file is another and reads it from its start. (The
