@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain, compress, islice, repeat
 from operator import is_, is_not
 from pathlib import Path
@@ -38,6 +38,7 @@ from watchfloor.schemas.events import (
 )
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
 from watchfloor.schemas.redact import redact_url
+from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.external_sort import Input, event_time
@@ -386,6 +387,58 @@ def at_effective_time(blocks: Iterable[list[Any]], received: float | None, skew:
         yield out
 
 
+class LateInFileOrder:
+    """Counts, while the files are read, the documents of a JSON Lines file that come after one of the same file
+    dated more than `lateness` later (effective times, as the engine takes them: one dated more than `skew` after
+    `received` counts at its receive time, moves no watermark and is never late). A live run that read the earlier
+    lines in an earlier poll (a file that grew while `run` followed it, a backlog read a slice per poll beside other
+    sources) took such a document late (engine: W moves at the poll's CaughtUp mark, per origin); one that read the
+    file in one poll did not. An event-time replay puts it in its place either way: late_in_file_order_note says so
+    (an outside user trial, M1). Per file: files are separate origins, and W is the minimum over them. Cheap: a block
+    whose earliest time is within the lateness of the newest is settled by min/max in C."""
+
+    def __init__(self, lateness: float, received: float | None, skew: float) -> None:
+        self.lateness = lateness
+        self.limit = received + skew if received is not None else float("inf")
+        self.count = 0
+        self.newest = float("-inf")  # the newest effective time of the file so far (its watermark, live)
+
+    def start_file(self) -> None:
+        self.newest = float("-inf")
+
+    def add(self, items: list[Any]) -> None:
+        times = list(map(event_time, compress(items, map(is_not, items, repeat(None)))))
+        if not times:
+            return
+        top = max(times)
+        if top <= self.limit and min(times) >= max(self.newest, top) - self.lateness:
+            self.newest = max(self.newest, top)  # none late, none clamped: the usual block
+            return
+        newest, lateness, limit = self.newest, self.lateness, self.limit
+        for t in times:
+            if t > limit:
+                continue  # clamped: at its receive time, which moves nothing
+            if t < newest - lateness:
+                self.count += 1  # late: moves no watermark either
+            elif t > newest:
+                newest = t
+        self.newest = newest
+
+
+def late_in_file_order_note(count: int, lateness: timedelta) -> str | None:
+    """The line an event-time file backtest says when documents of its files come after later-dated ones by more
+    than the lateness (LateInFileOrder), or None."""
+    if not count:
+        return None
+    return (
+        f"note: {count} document(s) in these files each come after one of the same file dated more than the allowed "
+        f"lateness ({format_duration(lateness)}) later; a live run that read the earlier lines in an earlier poll (a "
+        "file that grew while `run` followed it, a backlog read a slice per poll beside other sources) took them late, "
+        "against the state it still held, and this replay puts them in their event-time place, so its alerts may "
+        "differ: `--from-store` replays what a run read, `--order log` the files as one live read takes them"
+    )
+
+
 def batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
     """Lists of up to n items (itertools.batched is Python 3.12+)."""
     it = iter(items)
@@ -413,6 +466,7 @@ def iter_event_blocks(
     id_limit: int | None = None,
     id_spill_dir: str | None = None,
     max_editions: int | None = DEFAULT_MAX_EDITIONS,
+    late_in_file_order: LateInFileOrder | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
@@ -423,7 +477,8 @@ def iter_event_blocks(
     With `arrival` (a backtest in log order), the inputs come in the order `watchfloor run` reads them
     (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
-    files read to their end): event time moves there, as live, not with each line."""
+    files read to their end): event time moves there, as live, not with each line. Without `arrival`,
+    `late_in_file_order` counts a JSON Lines file's documents read after later-dated ones beyond the lateness."""
     seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions)
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     try:
@@ -431,7 +486,13 @@ def iter_event_blocks(
         for p in paths:
             files, errors = len(report.files), len(report.errors)
             batches = LiveBatches(p) if arrival else None
+            # Lines a live run follows (a feed is read whole at each poll, a GDELT file once): counted in this pass.
+            late = late_in_file_order if not arrival and source_kind(p, kind) == "jsonl" else None
+            if late is not None:
+                late.start_file()
             for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at):
+                if late is not None:
+                    late.add(block)
                 yield block if batches is None else batches.add(block)
             if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
                 yield batches.add([], end=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -30,6 +30,9 @@ from rich.progress import (
 from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS
 
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url, shown_origin
+
+if TYPE_CHECKING:
+    from ..backtest import LateInFileOrder
 
 Advance = Any  # a _Bar: called with n, or told its total
 # --from-kafka: how long the broker may keep the backtest waiting, to find the topic before the run and, inside the
@@ -189,7 +192,15 @@ def backtest(
     from watchfloor.scoring.expectations import load_expectations
     from watchfloor.scoring.truth import rule_vocabulary
 
-    from ..backtest import LabelTap, ReadReport, at_effective_time, combined_gate, run_backtest
+    from ..backtest import (
+        LabelTap,
+        LateInFileOrder,
+        ReadReport,
+        at_effective_time,
+        combined_gate,
+        late_in_file_order_note,
+        run_backtest,
+    )
     from ..backtest_order import OrderedInputs
     from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
 
@@ -249,6 +260,13 @@ def backtest(
 
     run_engines = [engine_for(rs, cfg) for rs in engines]  # the config's event-time settings (skew, idleness)
     received = _received_at(received_at)
+    # Event files replayed in event time: the documents a live run may have taken late (read after later-dated ones
+    # beyond the lateness) are counted as they are read, and said with the results (an outside user trial, M1).
+    late_in_files = (
+        LateInFileOrder(run_engines[0].lateness, received.timestamp() if received else None, run_engines[0].skew)
+        if from_store is None and from_kafka is None and order is Order.event_time
+        else None
+    )
     stream, reading_bar = _inputs(
         events,
         from_store,
@@ -267,6 +285,7 @@ def backtest(
         max_editions=max_editions,
         rules_note=_rules_note(run_engines[0], rules, config) if from_store else None,
         allow_pruned=allow_pruned,
+        late_in_file_order=late_in_files,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -310,6 +329,10 @@ def backtest(
     problems = report.problems()
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+    if late_in_files is not None and (
+        said := late_in_file_order_note(late_in_files.count, run_engines[0].rules.lateness)
+    ):
+        err.print(said, markup=False, highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.editions_left_out:  # as `watchfloor run` counts them
@@ -510,9 +533,11 @@ def _inputs(
     max_editions: int | None = None,
     rules_note: Callable[[Any], str | None] | None = None,
     allow_pruned: bool = False,
+    late_in_file_order: LateInFileOrder | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
-    `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing)."""
+    `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing).
+    `late_in_file_order`: with event files, counts what a live run may have taken late (backtest.LateInFileOrder)."""
     from ..backtest import batched, distributed_note, input_bytes, iter_event_blocks, late_note, log_from_store
 
     if from_store:
@@ -568,6 +593,7 @@ def _inputs(
             id_limit=id_limit,
             id_spill_dir=spill_dir,  # the ids past the bound spill where the sort's runs do
             max_editions=max_editions,
+            late_in_file_order=late_in_file_order,
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
