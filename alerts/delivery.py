@@ -20,13 +20,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
 from .notice import (
+    ACK_KIND,
     DIGEST_KIND,
     KINDS,
     REPLACEABLE,
@@ -48,6 +52,7 @@ from .notice import (
     told_row,
 )
 from .notifiers.base import (
+    AckShowing,
     DigestSending,
     Lasting,
     MessageGone,
@@ -98,6 +103,7 @@ class Tally:
     replaced: int = 0  # revisions not sent: a later revision of the same alert went in their place
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
+    acks_shown: int = 0  # messages rewritten to show an acknowledgement recorded elsewhere (not in `sent`)
     slow_channels: set[str] = field(default_factory=set)  # channels that used their budget: the others went first
     busy_channels: set[str] = field(default_factory=set)  # of those, the ones fast but with more due than fit in it
     # channel -> of `sent` / `expired`, that channel's: the cycle line splits them (trial 19, L3: "7 sent" during a
@@ -107,7 +113,8 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         """Count what `other` (another pass of the same cycle or run) did in too."""
-        for name in ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests"):
+        counts = ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests", "acks_shown")
+        for name in counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.slow_channels = self.slow_channels | other.slow_channels
         self.busy_channels = self.busy_channels | other.busy_channels
@@ -297,6 +304,9 @@ class Deliverer:
         if rec.kind == DIGEST_KIND:
             self._attempt_digest(rec, notifier, tally, skip)
             return
+        if rec.kind == ACK_KIND:
+            self._attempt_ack(rec, notifier, tally, skip)
+            return
         try:
             built = self._notice(rec, now)
         except ValueError as e:  # a payload this version cannot read: nothing can send it
@@ -359,6 +369,100 @@ class Deliverer:
             self._fail(rec, err, tally, skip)
             return
         self._deliver(rec, notifier, digest, lambda: notifier.send_digest(digest), tally, skip)
+
+    def _attempt_ack(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:
+        """Make the channel's messages of an acknowledged alert show it (a row of `ACK_KIND`, one per
+        `alert.acknowledged` event): each message of the alert sent there, and its thread's first message (which a
+        revision of it makes show it), rewritten when it still offers to acknowledge the alert. A message not sent
+        yet is waited for; one deleted in the channel is skipped (said in the log); any other failure leaves the row
+        outstanding, retried like a delivery (the messages rewritten already offer no button then: not again)."""
+        now = self.clock()
+        data = rec.payload or {}
+        try:
+            ack = AlertAcknowledged.model_validate(data.get("ack"))
+        except ValidationError as e:  # a payload this version cannot read: nothing can show it
+            self._expire(rec, f"unreadable delivery: {e.error_count()} error(s)", tally)
+            return
+        if not isinstance(notifier, AckShowing):  # (intake enqueues none for such a channel; a config changed since)
+            why = f"channel {rec.channel!r} cannot rewrite its messages"
+            self._settle(rec, Settlement("suppressed", why, attempts=rec.attempts), tally)
+            return
+        if self.schedule.expired(rec.created_at, now):  # (retry.max_age, as for an alert)
+            self._expire(rec, rec.detail or "the acknowledgement was not shown", tally)
+            return
+        keys = {str(k) for k in data.get("keys") or ()}
+        rows = [r for r in self.store.deliveries(alert_ids=keys, channel=rec.channel) if r.kind in REPLACEABLE]
+        unsent = [r for r in rows if r.status == "outstanding" and not r.ref]
+        if unsent:
+            # Sent later, the message is posted as it is (its blocks do not read the acknowledgements): then shown.
+            until = max(max(r.next_attempt_at, r.not_before) for r in unsent)
+            why = f"waiting for {unsent[0].alert_id} to be delivered first"
+            wait = Settlement(
+                "outstanding",
+                why,
+                attempts=rec.attempts,
+                next_attempt_at=max(until, now + self.schedule.backoff),
+                not_before=rec.not_before,
+            )
+            self._settle(rec, wait, tally)
+            tally.deferred += 1
+            return
+        targets: dict[str, str | None] = {}  # message ref -> the ref of the thread it replies in (None: its own)
+        for r in rows:
+            if not r.ref or r.status not in ("sent", "outstanding"):
+                continue
+            root = self._thread_root(r)
+            targets.setdefault(r.ref, root.ref if root is not None else None)
+            if root is not None:  # it may show this alert (a revision's), with its button
+                targets.setdefault(root.ref, None)
+        shown: list[str] = []
+        gone: list[str] = []
+        for ref, thread_ref in targets.items():
+            try:
+                if self._bounded(rec, "update", partial(notifier.show_acknowledged, ref, thread_ref, ack)):
+                    shown.append(ref)
+            except MessageGone:
+                gone.append(ref)
+                log.warning(
+                    "alerts: %s -> %s: the message %s was deleted in the channel: its acknowledgement is not shown",
+                    rec.alert_id,
+                    rec.channel,
+                    ref,
+                )
+            except _Held:
+                raise
+            except NotifierError as e:
+                self._fail(rec, e, tally, skip, note="showing the acknowledgement of alert " + ack.alert_id)
+                return
+            except Exception as e:  # a notifier bug must not stop the others
+                log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
+                self._fail(rec, PermanentError(f"error: {type(e).__name__}"), tally, skip)
+                return
+        parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
+        if gone:
+            parts.append(f"deleted in the channel: {', '.join(gone)}")
+        detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
+        # No `delivery` event: no alert was delivered (the activity page counts those).
+        self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
+        tally.acks_shown += len(shown)
+        if shown:
+            log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+
+    def _thread_root(self, row: DeliveryRecord) -> DeliveryRecord | None:
+        """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""
+        if row.kind == "alert" or row.parent_id is None or row.detail.startswith(RESTARTED):
+            return None
+        by_key = {r.alert_id: r for r in self.store.deliveries(channel=row.channel, thread_key=row.thread_key)}
+        up: DeliveryRecord | None = row
+        for _ in range(10_000):  # parent links never form a cycle
+            if up is None or up.kind == "alert" or up.parent_id is None:
+                break
+            up = by_key.get(up.parent_id)
+        if up is None or up is row or not up.ref:
+            return None
+        # A thread whose first message was deleted went on under a reply posted again in its place (RESTARTED).
+        again = [r for r in thread_of(list(by_key.values()), up.alert_id) if r.detail.startswith(RESTARTED) and r.ref]
+        return again[-1] if again and row.seq > again[-1].seq else up
 
     def _deliver(
         self,
@@ -851,6 +955,8 @@ class Deliverer:
         one that may itself have got through, which would wait in turn. None: there is no such delivery."""
         for r in self.store.deliveries(statuses={"outstanding"}, channel=rec.channel):
             if r.alert_id == rec.alert_id or r.unsure or r.parent_id is not None or r.not_before > now:
+                continue
+            if r.kind == ACK_KIND:  # posts nothing (and may wait for `rec` itself)
                 continue
             if r.lease_until is not None and r.lease_until > now:  # being sent by another dispatcher
                 continue

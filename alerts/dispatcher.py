@@ -38,7 +38,7 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.schemas.config import RetryPolicy, Subscription, ThrottleSpec
-from watchfloor.schemas.control import AlertAcknowledged
+from watchfloor.schemas.control import AlertAcknowledged, ControlType
 from watchfloor.schemas.detection_fields import detection_fields
 from watchfloor.schemas.events import (
     Alert,
@@ -70,8 +70,8 @@ from .intake import (
     retraction_thread,
     standing_copy,
 )
-from .notice import DIGEST_KIND, AlertCatalog, Digest, alert_of, as_listed, thread_key
-from .notifiers.base import Checking, Notifier, NotifierError, Targeted
+from .notice import ACK_KIND, DIGEST_KIND, REPLACEABLE, AlertCatalog, Digest, ack_key, alert_of, as_listed, thread_key
+from .notifiers.base import AckShowing, Checking, Notifier, NotifierError, Targeted
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
 from .throttle import (
@@ -93,6 +93,9 @@ log = logging.getLogger(__name__)
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
+# What intake reads: also the acknowledgements, each a ledger row per channel holding the alert's message, so that the
+# message shows it (ACK_KIND). Under intake's checkpoint: an acknowledgement recorded before it is not taken again.
+TAKEN_TYPES = INTAKE_TYPES | {ControlType.ALERT_ACKNOWLEDGED.value}
 PENDING_PAGE = 1000  # detections not taken in yet that summary planning reads; more: intake is behind, it waits
 READ_BATCH = 5000  # detections per read of the log for stories
 # A story is kept while a detection within the lateness plus this of the newest could join it: the dispatcher sees no
@@ -672,6 +675,9 @@ class AlertDispatcher:
 
         def take(events: Sequence[StoredEvent], state: None) -> tuple[None, list[Event]]:
             nonlocal enqueued
+            if events[0].event.type == ControlType.ALERT_ACKNOWLEDGED.value:  # no detection: stories untouched
+                enqueued += self.store.enqueue(self._stamped(self._take_ack(events[0])))
+                return None, []
             if not tables:
                 tables.append(self.routing.routing())
             if last:
@@ -681,7 +687,7 @@ class AlertDispatcher:
             enqueued += self.store.enqueue(self._stamped(rows))
             return None, outputs
 
-        taken = pull_and_process(self.store, PROCESSOR, INTAKE_TYPES, take, batch_size=limit, limit=limit, each=True)
+        taken = pull_and_process(self.store, PROCESSOR, TAKEN_TYPES, take, batch_size=limit, limit=limit, each=True)
         return taken, enqueued
 
     def route_again(
@@ -845,6 +851,37 @@ class AlertDispatcher:
             detail=detail,
             created_at=self._clock(),
         )
+
+    def _take_ack(self, stored: StoredEvent) -> list[DeliveryRecord]:
+        """An acknowledgement: a row for each channel that can show it and holds a message of the alert (sent, or
+        still to be: the row waits for it), whichever way it was recorded. The Slack button's own message was
+        rewritten by the click already: its row finds no Acknowledge button there and changes nothing."""
+        try:
+            ack = AlertAcknowledged.model_validate(stored.event.payload)
+        except ValidationError:
+            return []  # (ControlState says so too)
+        found: set[str] = set()  # the ledger keys of every raising of the alert
+        for se in self.store.detections_of([ack.alert_id]):
+            try:
+                found.add(detection_event_id(Detection.model_validate(se.event.payload)))
+            except ValidationError:
+                continue  # (intake made it a dead letter: no row)
+        keys = sorted(found)
+        rows = self.store.deliveries(alert_ids=set(keys)) if keys else []
+        channels = sorted({r.channel for r in rows if r.kind in REPLACEABLE and r.status in ("sent", "outstanding")})
+        payload = {"ack": ack.model_dump(mode="json"), "keys": keys}
+        return [
+            DeliveryRecord(
+                ack_key(stored.event.id),
+                channel,
+                kind=ACK_KIND,
+                payload=payload,
+                thread_key=f"{ACK_KIND}\x1f{ack.alert_id}",  # a thread of its own: never one of the alert's threads
+                seq=stored.position,
+            )
+            for channel in channels
+            if isinstance(self._notifier(channel), AckShowing)
+        ]
 
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's

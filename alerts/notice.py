@@ -31,6 +31,9 @@ from watchfloor.stream_processors.ports import DeliveryRecord
 Kind = Literal["alert", "followup", "revision", "retraction"]
 KINDS: tuple[Kind, ...] = ("alert", "followup", "revision", "retraction")
 DIGEST_KIND = "digest"  # a ledger row that is a digest message (alerts.digest), not a notice of one alert
+# A ledger row that makes a channel's messages of an alert show its acknowledgement (recorded by `alerts ack`, another
+# channel's button): one per `alert.acknowledged` event and channel holding the alert's message (alerts.delivery).
+ACK_KIND = "ack"
 DEFAULT_OPEN = timedelta(days=1)  # how long an alert of a rule unknown to the catalog takes follow-ups
 DEFAULT_LATENESS = timedelta(days=7)  # the engine's lateness for packs that do not say (engine.eventtime)
 ESCALATION = SEVERITY_RANK["high"]  # a follow-up reaching this rank (or above) for the first time escalates
@@ -211,6 +214,11 @@ def earlier_text(earlier: EarlierStory) -> str:
     more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
     fired = utc_text(earlier.fired_at)
     return f"Again: the last alert of this rule and group was {earlier.alert_id}, fired {fired}{more}; a new story"
+
+
+def ack_key(event_id: str) -> str:
+    """The ledger key of the rows showing the acknowledgement of `alert.acknowledged` event `event_id`."""
+    return f"{ACK_KIND}-{event_id}"
 
 
 def thread_key(rule: str, group: Mapping[str, str]) -> str:

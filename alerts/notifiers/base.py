@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
 
+from watchfloor.schemas.control import AlertAcknowledged
+
 from ..notice import Digest, Notice
 
 
@@ -108,6 +110,19 @@ class Updating(Protocol):
 
     def update(self, notice: Notice) -> None:
         """Rewrite `notice.thread.target_ref` from `notice.thread`. Raises TransientError or PermanentError."""
+        ...
+
+
+@runtime_checkable
+class AckShowing(Protocol):
+    """A notifier whose messages can be made to show an acknowledgement recorded elsewhere (`watchfloor alerts ack`,
+    another channel's button), as the Acknowledge button's click shows it on its own message (Slack: chat.update).
+    The dispatcher calls it for each `alert.acknowledged` event, from a ledger row of kind ACK_KIND."""
+
+    def show_acknowledged(self, ref: str, thread_ref: str | None, ack: AlertAcknowledged) -> bool:
+        """Rewrite message `ref` (a reply under `thread_ref`, or a message of its own when None) to show `ack`, if it
+        still offers to acknowledge `ack.alert_id`; True if it was rewritten. Raises TransientError, PermanentError,
+        or MessageGone when the message is not there."""
         ...
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert
 
 from ..notice import Digest, Notice, as_notice
@@ -53,8 +54,10 @@ from .slack_blocks import (
     fit,
     metadata,
     notice_text,
+    offers_ack,
     safe_url,
     target_metadata,
+    with_acknowledgement,
 )
 
 log = logging.getLogger(__name__)
@@ -244,6 +247,54 @@ class SlackNotifier:
         first = build_first_update(notice)
         if first is not None:
             self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
+
+    def show_acknowledged(self, ref: str, thread_ref: str | None, ack: AlertAcknowledged) -> bool:
+        """chat.update of message `ref` (a reply under `thread_ref`, else a message of its own) as Slack has it, its
+        Acknowledge button for `ack.alert_id` replaced by who acknowledged it, as a click on the button does
+        (alerts.slackapp.app on_ack): the message is read first (conversations.replies; scope channels:history) so
+        that whatever the thread's updates made it say is kept. A message that offers no such button (the click
+        rewrote it already, it shows another acknowledgement or a revision, or it was withdrawn) is left as it is:
+        False. Safe to repeat. Raises MessageGone when it is not there any more."""
+        channel_id, ts = split_ref(ref)
+        channel_id = channel_id or self._id()
+        parent = split_ref(thread_ref)[1] if thread_ref else ts
+        message: Mapping[str, Any] | None = None
+        cursor = ""
+        while message is None:
+            args: dict[str, Any] = {"channel": channel_id, "ts": parent, "limit": 200, "include_all_metadata": True}
+            if cursor:
+                args["cursor"] = cursor
+            try:
+                data = self._call("conversations.replies", **args)
+            except PermanentError as e:
+                if "thread_not_found" in e.message or "message_not_found" in e.message:
+                    raise MessageGone(e.message, ref) from None
+                raise
+            messages = data.get("messages") or []
+            message = next((m for m in messages if isinstance(m, Mapping) and m.get("ts") == ts), None)
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if message is None and (not cursor or not messages):
+                raise MessageGone(f"message {ts} not found in the channel (deleted?)", ref)
+        blocks = message.get("blocks") or []
+        if not offers_ack(blocks, ack.alert_id):
+            return False
+        args = {
+            "channel": channel_id,
+            "ts": ts,
+            "text": str(message.get("text") or "watchfloor alert"),
+            "blocks": with_acknowledgement(blocks, ack),
+            "link_names": False,
+            "parse": "none",
+        }
+        if isinstance(message.get("metadata"), Mapping):  # kept: a restarted dispatcher finds its message by it
+            args["metadata"] = message["metadata"]
+        try:
+            self._call("chat.update", **args)
+        except PermanentError as e:
+            if "message_not_found" in e.message:
+                raise MessageGone(e.message, ref) from None
+            raise
+        return True
 
     def _stamped(self, meta: dict[str, Any]) -> dict[str, Any]:
         if self.deployment is None:

@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from watchfloor.alerts.slackapp.buttons import VALUE_LIMIT, actions_block
+from watchfloor.alerts.slackapp.buttons import (
+    ACK_ACTION,
+    ACTIONS_BLOCK_ID,
+    VALUE_LIMIT,
+    actions_block,
+    parse_button_value,
+)
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import (
     Alert,
@@ -447,6 +454,30 @@ def _acknowledged(blocks: list[dict[str, Any]], ack: AlertAcknowledged | None) -
     """The message keeps saying who acknowledged it (and loses that button)."""
     if ack is None:
         return blocks
+    from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
+
+    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
+
+
+def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str) -> bool:
+    """Whether a message's blocks (as Slack has them) still offer our Acknowledge button for `alert_id`: a message
+    that shows an acknowledgement already, or another alert (a revision's), or none (withdrawn), offers none."""
+    for block in blocks:
+        if block.get("type") != "actions" or block.get("block_id") != ACTIONS_BLOCK_ID:
+            continue
+        for element in block.get("elements") or ():
+            if not isinstance(element, Mapping) or element.get("action_id") != ACK_ACTION:
+                continue
+            try:
+                if parse_button_value(str(element.get("value") or "")).alert_id == alert_id:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def with_acknowledgement(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
+    """A message's blocks as Slack has them, showing `ack` as a click on its Acknowledge button does."""
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
     return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]

@@ -823,6 +823,7 @@ def alerts_ack(
     """Acknowledge alerts, as the Slack Acknowledge button does (the same `alert.acknowledged` event): for desks
     that read alerts by email, webhook or console. `alerts list` and the status page show who and when."""
     from watchfloor.alerts.control import ControlError, ControlLog
+    from watchfloor.alerts.notice import REPLACEABLE
     from watchfloor.wiring import open_store  # the one store opener
 
     from .control import _actor
@@ -832,7 +833,7 @@ def alerts_ack(
     try:
         if channel is not None:  # a typo would record an ack for a channel nobody reads
             check_channel_name(cfg, channel, also={ch for ch, _ in st.delivery_stats()})
-        alert_ids: dict[str, None] = {}  # in the order given, each once (an alert raised twice has one id)
+        alert_ids: dict[str, set[str]] = {}  # in the order given, each once (an alert raised twice has one id) -> keys
         for one in dict.fromkeys(ids):  # each id on its own (found by the store's indexes, as `alerts list ID`)
             found, digests, unknown = _lookup(st, [one])
             if unknown:
@@ -842,16 +843,32 @@ def alerts_ack(
                 )
             if digests:
                 raise fail(f"{one} is a digest, not an alert: acknowledge the alerts it lists")
-            alert_ids.update(dict.fromkeys(d.id for _, _, d in reversed(found)))
+            for _, key, d in reversed(found):
+                alert_ids.setdefault(d.id, set()).add(key)
         control = ControlLog(st)
         actor = _actor(by)
-        for alert_id in alert_ids:
+        types = channel_types(cfg)
+        for alert_id, keys in alert_ids.items():
             try:
                 ack, new = control.acknowledge(alert_id, by=actor, channel=channel, note=note)
             except ControlError as e:
                 raise fail(str(e)) from None
             said = "acknowledged" if new else "already acknowledged:"
-            out.print(f"{said} {escape(alert_id)} by {escape(_ack_cell(ack))}", highlight=False)
+            line = f"{said} {escape(alert_id)} by {escape(_ack_cell(ack))}"
+            if new:  # the dispatcher rewrites its Slack messages to show it (alerts.delivery, ACK_KIND rows)
+                slack_channels = sorted(
+                    {
+                        r.channel
+                        for r in st.deliveries(alert_ids=keys)
+                        if r.kind in REPLACEABLE
+                        and r.status in ("sent", "outstanding")
+                        and (types.get(r.channel) or ("slack" if r.channel.startswith("slack:") else "")) == "slack"
+                    }
+                )
+                if slack_channels:
+                    where = escape(", ".join(slack_channels))
+                    line += f"; its message in {where} shows it after the dispatcher's next cycle"
+            out.print(line, highlight=False)
     finally:
         st.close()
 

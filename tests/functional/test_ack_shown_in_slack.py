@@ -1,0 +1,252 @@
+"""An alert acknowledged elsewhere than on its Slack message (`watchfloor alerts ack`, another channel's button) is
+shown acknowledged on its Slack messages by the dispatcher (outside user trial, L1): once, durably, and never
+blocking other deliveries. Against the local Slack-compatible server (conversations.replies, chat.update)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from typer.testing import CliRunner
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import RETRY, Clock, detection, ledger, slack
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog, ack_key
+from watchfloor.alerts.notifiers.base import Notifier
+from watchfloor.alerts.slackapp.clicks import acknowledged_blocks
+from watchfloor.cli import app
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.control import Actor
+from watchfloor.schemas.events import Detection, detection_event
+from watchfloor.stream_processors.stores.memory import MemoryStore
+
+pytestmark = pytest.mark.functional
+
+CATALOG = AlertCatalog(open_periods={"troops": timedelta(days=2)})
+KIM = Actor(via="cli", name="kim")
+CHANNEL = "#dprk-russia"
+EVENTS = Path(__file__).resolve().parents[2] / "tests" / "data" / "events"
+
+
+def troops(n: int, *, hours: float = 0) -> Detection:
+    return detection(n, rule="troops", group={"party": "RUS"}, minutes=int(hours * 60))
+
+
+def texts(obj: Any) -> str:
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict):
+        return "\n".join(texts(v) for v in obj.values())
+    if isinstance(obj, list):
+        return "\n".join(texts(v) for v in obj)
+    return ""
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def setup(store: MemoryStore, server: FakeSlack, clock: Clock) -> tuple[ControlLog, AlertDispatcher]:
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    return control, dispatcher(store, server, clock, control)
+
+
+def dispatcher(store: MemoryStore, server: FakeSlack, clock: Clock, control: ControlLog) -> AlertDispatcher:
+    notifiers: dict[str, Notifier] = {"slack-ops": slack(server)}
+    return AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_an_alert_acknowledged_with_the_cli_is_shown_acknowledged_on_its_slack_message_once(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    control, d = setup(store, slack_server, clock)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    [posted] = slack_server.messages_for("det0001")
+    assert "wf_ack" in buttons(posted)
+
+    control.acknowledge("det0001", by=KIM, note="calling the desk")  # what `watchfloor alerts ack det0001` does
+    report = d.cycle()
+    assert report.ok and report.tally.acks_shown == 1 and report.tally.sent == 0
+
+    [update] = slack_server.requests_for("chat.update")
+    assert (update.body["channel"], update.body["ts"]) == (slack_server.channel_id(CHANNEL), posted["ts"])
+    now = slack_server.message(CHANNEL, posted["ts"])
+    assert "Acknowledged by kim" in texts(now["blocks"])
+    assert "wf_ack" not in buttons(now) and "wf_silence" in buttons(now)  # the other buttons stay
+    # The rest of the message as it was, and its metadata (a restarted dispatcher finds its message by it).
+    assert [b for b in now["blocks"] if b["type"] != "actions"][: len(posted["blocks"]) - 1] == posted["blocks"][:-1]
+    assert now["text"] == posted["text"] and now["metadata"] == posted["metadata"]
+    row = ledger(store)[(ack_key(store.read(0, types={"alert.acknowledged"})[0].event.id), "slack-ops")]
+    assert (row.status, row.kind) == ("sent", "ack") and posted["ts"] in row.detail
+
+    # Exactly once in effect: neither the next cycle nor a restarted dispatcher rewrites it again.
+    assert d.cycle().ok
+    clock.advance(3600)
+    assert dispatcher(store, slack_server, clock, ControlLog(store)).cycle().ok
+    assert len(slack_server.requests_for("chat.update")) == 1
+    # And a later reply in its thread keeps the acknowledgement (the thread's own updates read the control log).
+    store.append([detection_event(troops(2, hours=1))])
+    assert d.cycle().ok
+    assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, posted["ts"])["blocks"])
+
+
+def test_a_reply_acknowledged_elsewhere_is_rewritten_in_its_thread(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    control, d = setup(store, slack_server, clock)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    store.append([detection_event(troops(2, hours=1))])
+    assert d.cycle().ok
+    [first] = slack_server.messages_for("det0001")
+    [reply] = slack_server.messages_for("det0002")
+    assert reply["thread_ts"] == first["ts"] and "wf_ack" in buttons(reply)
+    updates = len(slack_server.requests_for("chat.update"))
+
+    control.acknowledge("det0002", by=KIM)
+    assert d.cycle().ok
+    [update] = slack_server.requests_for("chat.update")[updates:]
+    assert update.body["ts"] == reply["ts"]
+    assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, reply["ts"])["blocks"])
+    # The first message shows the thread's first alert, not acknowledged: left as it was.
+    assert "wf_ack" in buttons(slack_server.message(CHANNEL, first["ts"]))
+
+
+def test_an_acknowledgement_before_the_message_is_sent_is_shown_once_it_is(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    control, d = setup(store, slack_server, clock)
+    slack_server.fail_next("chat.postMessage", status=500)
+    store.append([detection_event(troops(1))])
+    assert not d.cycle().ok  # the alert waits for its retry
+    control.acknowledge("det0001", by=KIM)
+    d.cycle()
+    assert slack_server.requests_for("chat.update") == []
+    for _ in range(5):
+        clock.advance(d.next_due() or 0)
+        if d.cycle().ok:
+            break
+    [posted] = slack_server.messages_for("det0001")
+    assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, posted["ts"])["blocks"])
+    assert len(slack_server.requests_for("chat.update")) == 1
+
+
+def test_a_failed_rewrite_is_retried_and_a_deleted_message_is_given_up_without_holding_others(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    control, d = setup(store, slack_server, clock)
+    store.append([detection_event(troops(1)), detection_event(troops(5, hours=100))])  # two threads
+    assert d.cycle().ok
+    [one] = slack_server.messages_for("det0001")
+    [five] = slack_server.messages_for("det0005")
+
+    slack_server.fail_next("chat.update", status=500)  # transient: the row stays outstanding
+    control.acknowledge("det0001", by=KIM)
+    report = d.cycle()
+    assert not report.ok and report.tally.failed == 1
+    assert "wf_ack" in buttons(slack_server.message(CHANNEL, one["ts"]))
+    clock.advance(d.next_due() or 0)
+    assert d.cycle().ok
+    assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, one["ts"])["blocks"])
+
+    slack_server.delete_message(CHANNEL, five["ts"])  # permanent: logged and dropped
+    control.acknowledge("det0005", by=KIM)
+    store.append([detection_event(troops(9, hours=300))])
+    report = d.cycle()
+    assert report.ok and report.tally.sent == 1  # the new alert went out all the same
+    rows = [r for r in store.deliveries() if r.kind == "ack"]
+    assert [r.status for r in rows] == ["sent", "sent"] and "deleted in the channel" in rows[-1].detail
+
+
+def test_the_button_click_on_the_message_is_not_rewritten_again(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    """The click rewrote its message at once (alerts.slackapp.app on_ack): the dispatcher's row finds no
+    Acknowledge button there and makes no second chat.update."""
+    control, d = setup(store, slack_server, clock)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    [posted] = slack_server.messages_for("det0001")
+    cid = slack_server.channel_id(CHANNEL)
+    ack, _ = control.acknowledge(
+        "det0001",
+        by=Actor(via="slack", user="U0ALICE001", name="alice"),
+        channel="slack-ops",
+        slack_channel=cid,
+        message_ts=posted["ts"],
+    )
+    client = WebClient(token=slack_server.token, base_url=slack_server.base_url)
+    client.chat_update(
+        channel=cid, ts=posted["ts"], text=posted["text"], blocks=acknowledged_blocks(posted["blocks"], ack)
+    )
+    assert d.cycle().ok
+    assert len(slack_server.requests_for("chat.update")) == 1  # the click's own
+    assert [r.status for r in store.deliveries() if r.kind == "ack"] == ["sent"]
+
+
+def test_watchfloor_alerts_ack_then_the_dispatcher_shows_it_in_slack(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """The whole path a desk takes: `run --once` posts to Slack, `alerts ack` records the acknowledgement and says
+    the message will show it, and the next `run --once` rewrites that message, once."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {EVENTS / "treaty_story.jsonl"}}}
+channels:
+  - {{type: slack, name: desk, channel: "#desk", token_env: WF_TEST_SLACK, base_url: "{slack_server.base_url}"}}
+  - {{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}
+subscriptions:
+  - {{channel: desk, min_severity: high}}
+  - {{channel: archive}}
+""",
+        encoding="utf-8",
+    )
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": "", "COLUMNS": "400"}
+
+    def wf(*args: str) -> str:
+        res = CliRunner().invoke(app, [*args, "--config", str(cfg)], env=env)
+        assert res.exit_code == 0, res.output
+        return " ".join(res.output.split())
+
+    wf("run", "--once")
+    res = CliRunner().invoke(app, ["alerts", "list", "--json", "--config", str(cfg)], env=env)
+    listed = [json.loads(line) for line in res.output.splitlines()]
+    in_slack = [a for a in listed if "desk" in a["deliveries"]]
+    elsewhere = [a for a in listed if "desk" not in a["deliveries"]]
+    assert in_slack and elsewhere
+    alert = in_slack[0]
+    [posted] = slack_server.messages_for(alert["delivery_key"])
+    updates = len(slack_server.requests_for("chat.update"))
+
+    said = wf("alerts", "ack", alert["id"], "--by", "kim")
+    assert said.startswith(f"acknowledged {alert['id']} by kim") and "its message in desk shows it" in said, said
+    said = wf("alerts", "ack", elsewhere[0]["id"], "--by", "kim")
+    assert "shows it" not in said, said  # no Slack message of it: nothing promised
+
+    wf("run", "--once")
+    [update] = slack_server.requests_for("chat.update")[updates:]
+    assert update.body["ts"] == posted["ts"]
+    now = slack_server.message("#desk", posted["ts"])
+    assert "Acknowledged by kim" in texts(now["blocks"]) and "wf_ack" not in buttons(now)
+    wf("run", "--once")  # a restart: nothing rewritten again
+    assert len(slack_server.requests_for("chat.update")) == updates + 1
