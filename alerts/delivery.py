@@ -391,7 +391,8 @@ class Deliverer:
             self._expire(rec, rec.detail or "the acknowledgement was not shown", tally)
             return
         keys = {str(k) for k in data.get("keys") or ()}
-        rows = [r for r in self.store.deliveries(alert_ids=keys, channel=rec.channel) if r.kind in REPLACEABLE]
+        found = self.store.deliveries(alert_ids=keys, channel=rec.channel) if keys else []  # (no keys: no filter)
+        rows = [r for r in found if r.kind in REPLACEABLE]
         unsent = [r for r in rows if r.status == "outstanding" and not r.ref]
         if unsent:
             # Sent later, the message is posted as it is (its blocks do not read the acknowledgements): then shown.
