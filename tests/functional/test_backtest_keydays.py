@@ -86,7 +86,7 @@ def test_keydays_scored_as_the_readme_shows(shared_data: Path, tmp_path: Path, c
     assert res.exit_code == 0, res.output
     assert "scores against" in res.output and "score thresholds met" in res.output
     header = next(line for line in res.output.splitlines() if line.split()[:2] == ["rule", "pos."])
-    assert header.split() == ["rule", "pos.", "alerts", "TP", "FP", "FN", "prec.", "recall", "F1", "lead"]
+    assert header.split() == ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"]
     data = json.loads(out.read_text())
     scores = data["scores"]
     assert set(scores["per_rule"]) == {"treaty-signed", "treaty-ratified", "troops-deployed", "troop-engagement"}

@@ -85,10 +85,13 @@ def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Pat
     assert s["timeline"][0]["lead_time_s"] == 3 * 3600.0
     # The terminal: the score table with the overall row, the missed and false items, the timeline.
     overall = next(line for line in output.splitlines() if line.strip().startswith("overall"))
-    assert overall.split()[1:9] == ["7", "6", "6", "1", "1", "0.83", "0.86", "0.85"]
+    # items (pos., TP, FN), then alerts (alerts, true, FP): prec. 0.83 is true / alerts, 5 / 6, on the row itself
+    assert overall.split()[1:10] == ["7", "6", "1", "6", "5", "1", "0.83", "0.86", "0.85"]
     assert "1 of the TP are repeats a true alert held back" in " ".join(output.split())
     assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
     assert "false alert troops-deployed" in output
+    # why it is false, in its reports' labels (sc-08 is labelled, as no deployment)
+    assert "labelled, none for troops-deployed" in " ".join(output.split())
     assert "expected events" in output and "missed" in output
 
 
@@ -259,6 +262,33 @@ def test_labels_declared_in_the_pack_and_labels_keyed_by_url(tmp_path: Path) -> 
     assert list(s["per_rule"]) == ["troops-deployed"]
     assert {(e["id"], e["status"]) for e in s["events"]} == {("sc-04", "tp"), ("sc-05", "covered")}
     assert s["label_map"] == "rule packs"
+
+
+def test_a_false_alert_says_why_and_unlabelled_reports_are_named_as_the_cause(tmp_path: Path) -> None:
+    """Outside trial 21, L12: with a first, partial set of labels, an alert on a real report nobody labelled is a false
+    alert, and the labelled report its realert held back is missed; the terminal said neither why nor what to do.
+    Here sc-04 (the deployment the alert cites) is left unlabelled, sc-05 (its repeat) labelled: the alert on sc-04
+    says its report is not labelled, the one on sc-08 that its report is labelled otherwise, and one note says
+    what to do."""
+    labelled = pack_variant(
+        tmp_path,
+        "labelled",
+        "  - id: troops-deployed\n",
+        "  - id: troops-deployed\n    labels: [TROOP_DEPLOYMENT_REPORT]\n",
+    )
+    partial = tmp_path / "labels.csv"
+    partial.write_text("id,label\nsc-05,TROOP_DEPLOYMENT_REPORT\nsc-08,NONE\n", encoding="utf-8")
+    out = tmp_path / "o.json"
+    code, output = run(EVENTS, "--rules", labelled, "--labels", partial, "--json", out)
+    assert code == 0, output
+    flat = " ".join(output.split())
+    assert "its report is not labelled" in flat and "its report(s) labelled, none for troops-deployed" in flat
+    assert "note: 1 of the 2 false alert(s) rest only on reports the labels do not name" in flat
+    verdicts = json.loads(out.read_text())["scores"]["verdicts"]
+    assert sorted(v["unlabelled_reports"] for v in verdicts if v["verdict"] == "false") == [0, 1]
+    # with every report labelled, no note
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP)
+    assert code == 0 and "rest only on reports the labels do not name" not in output
 
 
 def test_timeline_alone(tmp_path: Path) -> None:

@@ -296,9 +296,18 @@ class AlertVerdict:
     rule: str
     verdict: str
     positives: tuple[str, ...] = ()
+    unlabelled: int = 0  # a false alert: how many of its reports the labels do not name at all
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.alert, "rule": self.rule, "verdict": self.verdict, "positives": list(self.positives)}
+        out: dict[str, Any] = {
+            "id": self.alert,
+            "rule": self.rule,
+            "verdict": self.verdict,
+            "positives": list(self.positives),
+        }
+        if self.verdict == "false":
+            out["unlabelled_reports"] = self.unlabelled
+        return out
 
 
 @dataclass
@@ -402,7 +411,8 @@ def score(
         if not cited:
             counts.fp += 1
             false_positives.append(a)
-            verdicts.append(AlertVerdict(a.id, a.rule, "false"))
+            unlabelled = sum(1 for eid in set(a.reports) if eid not in labels.items)
+            verdicts.append(AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled))
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
             # An escalation of its group's alert (medium unconfirmed, then high confirmed: the throttle lets a more
             # severe alert through) tells the desk what it had not been told, that the story is now so: news, not a
