@@ -108,8 +108,11 @@ def _scores_section(result: dict[str, Any]) -> str:
     if not scores or not scores.get("per_rule"):
         return ""
     delta = (result.get("diff") or {}).get("scores") or {}
-    cols = ("positives", "alerts", "tp", "fp", "fn", "precision", "recall", "f1")
-    head = "".join(f"<th>{c.upper() if c in ('tp', 'fp', 'fn', 'f1') else c}</th>" for c in cols)
+    # Labelled items first (positives, TP, FN), then alerts (alerts, true, FP): precision is true / alerts on the row
+    # (outside trial 20, L3), as the terminal's table.
+    cols = ("positives", "tp", "fn", "alerts", "true_alerts", "fp", "precision", "recall", "f1")
+    names = {"tp": "TP", "fp": "FP", "fn": "FN", "f1": "F1", "true_alerts": "true"}
+    head = "".join(f"<th>{names.get(c, c)}</th>" for c in cols)
     rows = []
     items = [*sorted(scores["per_rule"].items()), ("overall", scores["overall"])]
     for rule, s in items:
