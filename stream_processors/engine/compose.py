@@ -45,14 +45,14 @@ def _feed(corr: Correlator, state: State, det: CompiledDetection, o: Detection |
     for ri, ref in enumerate(det.refs):
         if ref.detection != o.rule or any(o.group.get(k) != v for k, v in ref.where):
             continue
-        group = _group(det, o)
+        group = group_of_alert(det, o)
         if group is None:
             continue
         if isinstance(o, Retraction):
             why = f"its input alert {o.alert_id} ({o.rule}) was withdrawn: {o.reason}"
             res.extend(_swap(corr, state, det, group, o.alert_id, None, why))
             continue
-        item = _item(o, ri) if _fits(ref, o) else None
+        item = _item(o, ri) if fits_ref(ref, o) else None
         if o.revises is not None:
             res.extend(_swap(corr, state, det, group, o.revises, item))
         elif item is not None:
@@ -60,13 +60,15 @@ def _feed(corr: Correlator, state: State, det: CompiledDetection, o: Detection |
     return res
 
 
-def _fits(ref: CompiledRef, d: Detection) -> bool:
+def fits_ref(ref: CompiledRef, d: Detection) -> bool:
+    """Whether an input alert passes an alert reference's least severity and confidence."""
     if SEVERITY_RANK[d.severity] < ref.min_rank:
         return False
     return ref.confidence is None or d.confidence == ref.confidence
 
 
-def _group(det: CompiledDetection, o: Detection | Retraction) -> dict[str, str] | None:
+def group_of_alert(det: CompiledDetection, o: Detection | Retraction) -> dict[str, str] | None:
+    """The derived detection's group of an input alert (its `group_by` read from the alert's group), None if none."""
     group: dict[str, str] = {}
     for g in det.group_by:
         if g == "source":

@@ -83,8 +83,9 @@ class SentenceExplanation:
 
 @dataclass(frozen=True, slots=True)
 class DetectionCheck:
-    """One detection on one signal: fired, or why not. `kind`: fired, modality, capture, group, late,
-    realert, count, corroboration, all_of, sequence, absence."""
+    """One detection on one signal (or, over detections, one input alert): fired, or why not. `kind`: fired,
+    modality, capture, group, late, realert, count, corroboration, all_of, sequence, absence, input (an input alert
+    its reference does not take, or no input alert on the document)."""
 
     detection: str
     signal: str

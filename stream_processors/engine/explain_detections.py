@@ -32,7 +32,8 @@ from watchfloor.schemas.inputs import CheckedInput
 from watchfloor.schemas.rules import format_duration
 
 from .compiled import ALERT
-from .compiler import CompiledDetection, CompiledRef
+from .compiler import CompiledDetection, CompiledRef, CompiledRules
+from .compose import fits_ref, group_of_alert
 from .engine import Engine, Output, received_time
 from .explain import DetectionCheck, DocumentExplanation, capture_miss, explain_extraction
 from .stories import report_groups
@@ -127,6 +128,31 @@ def _ref_text(ref: CompiledRef) -> str:
     return f"{ref.signal}{where}"
 
 
+def inputs_of(rules: CompiledRules, only: set[str] | None) -> dict[str, list[str]]:
+    """Per detection asked for (`only`) that takes other detections' alerts: its input detections, transitively
+    (the inputs of its inputs too), in the order its pattern names them. Explaining it is explaining them: what
+    it fires on are their alerts, and their alerts come from their signals."""
+    if not only:
+        return {}
+    by_id = {d.id: d for d in rules.detections}
+    out: dict[str, list[str]] = {}
+    for det_id in sorted(only):
+        det = by_id.get(det_id)
+        if det is None:
+            continue
+        found: list[str] = []
+        todo = [r.detection for r in det.refs if r.detection is not None]
+        while todo:
+            nxt = todo.pop(0)
+            if nxt in found or nxt == det_id or nxt not in by_id:
+                continue
+            found.append(nxt)
+            todo.extend(r.detection for r in by_id[nxt].refs if r.detection is not None)
+        if found:
+            out[det_id] = found
+    return out
+
+
 def group_of(det: CompiledDetection, sig: Signal) -> dict[str, str] | None:
     """The group a signal falls in for a detection (its group_by over the signal's captures), None when it lacks
     one."""
@@ -169,7 +195,11 @@ class Explainer:
         self.engine = engine
         self.rules = engine.rules
         self.state = engine.initial_state()
-        self.only = only  # detection ids and signal names to report; None: all
+        # A detection over detections asked for brings its input detections (transitively): the documents that can
+        # feed them, their signals and why they fired or not are what explains it (outside trial 21, #11: alone, no
+        # signal was "wanted", so every document read "no signal can match it" beside "fired 4").
+        self.inputs = inputs_of(self.rules, only)
+        self.only = (only | {i for ins in self.inputs.values() for i in ins}) if only is not None else None
         self._wanted = self._wanted_signals()
         self.seen: dict[str, list[Seen]] = {}
         # alert id -> (its unshown reports, None when not found; how many signals the record had then)
@@ -289,24 +319,84 @@ class Explainer:
         checks.extend(self._once_per_alert(made, fired))
         for d in fired:  # fired from other alerts (detections over detections), or as a window closed
             if d.id not in explained and (self.only is None or d.rule in self.only):
-                inputs = [e.signal.removeprefix("alert:") for e in d.evidence if e.signal.startswith("alert:")]
-                why = f"from alerts of {', '.join(dict.fromkeys(inputs))}" if inputs else "the window closed"
+                inputs = [
+                    f"{e.signal.removeprefix(ALERT)} (at {_when(e.published_at.timestamp())})"
+                    for e in d.evidence
+                    if e.signal.startswith(ALERT)
+                ]
+                own = next((x for x in self.rules.detections if x.id == d.rule), None)
+                window = f" within {format_duration(own.within)}" if own is not None and own.within else ""
+                why = f"from alerts of {', '.join(dict.fromkeys(inputs))}{window}" if inputs else "the window closed"
                 checks.append(DetectionCheck(d.rule, "", -1, True, "fired", why, _alert(d)))
         raised = {d.rule for d in fired}
-        for d in fired:  # an input alert that did not make a detection over it fire: said, not left silent
+        for d in fired:  # an input alert: recorded by the detections over it, and said when it made none fire
             for det in self.rules.detections_by_signal.get(ALERT + d.rule, ()):
-                if det.id in raised or (self.only is not None and det.id not in self.only):
+                if self.only is not None and det.id not in self.only:
                     continue
-                parts = ", ".join(_ref_text(r) for r in det.refs)
-                window = f" within {format_duration(det.within)}" if det.within else ""
-                why = (
-                    f"takes alerts of {d.rule}: this one ({d.severity}, {d.confidence or 'no confirmation'}) did not "
-                    f"complete its {det.kind} over {parts}{window}"
-                )
-                checks.append(DetectionCheck(det.id, ALERT + d.rule, -1, False, det.kind, why))
+                check = self._input_alert(det, d)
+                if det.id not in raised:
+                    checks.append(check)
+        checks.extend(self._no_input(checks, fired))
         for d in fired:
             self.fired[_key(d.rule, d.group)] = (d.fired_at.timestamp(), SEVERITY_RANK[d.severity])
         return checks
+
+    def _input_alert(self, det: CompiledDetection, d: Detection) -> DetectionCheck:
+        """Why an input alert did not make the detection over it fire (as compose feeds it: the reference's `where`,
+        least severity and confidence, the group, then the pattern's window and the throttle), its observation
+        recorded for the group as the correlator keeps it."""
+        group_text = f" for {', '.join(f'{k}={v}' for k, v in d.group.items())}" if d.group else ""
+        head = f"takes alerts of {d.rule}: this one ({d.severity}, {d.confidence or 'no confirmation'}){group_text}"
+        head += f" at {_when(d.fired_at.timestamp())}"
+
+        def out(kind: str, reason: str, alert: Detection | None = None) -> DetectionCheck:
+            return DetectionCheck(det.id, ALERT + d.rule, -1, False, kind, f"{head} {reason}")
+
+        refs = [(i, r) for i, r in enumerate(det.refs) if r.detection == d.rule]
+        placed = [(i, r) for i, r in refs if all(d.group.get(k) == v for k, v in r.where)]
+        if not placed:
+            wants = " or ".join(", ".join(f"{k}={v}" for k, v in r.where) for _i, r in refs)
+            return out("capture", f"is not taken: {det.id} needs {wants}")
+        fitting = [(i, r) for i, r in placed if fits_ref(r, d)]
+        if not fitting:
+            needs = " or ".join(_ref_text(r) for _i, r in placed)
+            return out("input", f"is not taken: {det.id} needs {needs}")
+        group = group_of_alert(det, d)
+        if group is None:
+            missing = [g for g in det.group_by if g not in d.group]
+            by = ", ".join(det.group_by)
+            return out("group", f"gives no {', '.join(missing) or 'source'}: {det.id} groups by {by}")
+        key = _key(det.id, group)
+        t = d.fired_at.timestamp()
+        source = d.evidence[0].source if d.evidence else d.rule
+        for ri, _r in fitting:
+            self.seen.setdefault(key, []).append((t, ri, source, d.id, None, source))
+
+        def taken(kind: str, reason: str, alert: Detection | None = None) -> DetectionCheck:
+            return out(kind, f"is taken; {reason}")
+
+        check: DetectionCheck = self._why_quiet(det, key, group, t, fitting[0][0], taken)
+        return check
+
+    def _no_input(self, checks: list[DetectionCheck], fired: list[Detection]) -> list[DetectionCheck]:
+        """Of a detection over detections asked for (--id), on a document whose signals its inputs judged: none of
+        them fired here, so it had nothing to take (each input's own line says why)."""
+        out: list[DetectionCheck] = []
+        rules = {d.rule for d in fired}
+        for det_id, inputs in self.inputs.items():
+            if det_id in rules or any(c.detection == det_id for c in checks):
+                continue  # it fired, or said why not of an input alert or a signal of its own
+            kinds: dict[str, list[str]] = {}
+            for c in checks:
+                if c.detection in inputs and c.kind not in kinds.setdefault(c.detection, []):
+                    kinds[c.detection].append(c.kind)
+            judged = [f"{i} ({', '.join(k)})" for i, k in kinds.items()]
+            if judged:
+                det = next(x for x in self.rules.detections if x.id == det_id)
+                direct = ", ".join(dict.fromkeys(r.detection for r in det.refs if r.detection is not None))
+                why = f"no alert of {direct} on this document to take; its inputs here: {', '.join(judged)}"
+                out.append(DetectionCheck(det_id, "", -1, False, "input", why))
+        return out
 
     def _once_per_alert(
         self, made: list[tuple[DetectionCheck, Signal]], fired: list[Detection]
@@ -626,7 +716,8 @@ class CorpusSummary:
     """What `explain_corpus` read, by count: documents read, explained (a signal could match, one was made, or a
     detection said something on it), those no signal can match (the engine's screen); the signals made per
     name; per detection, how often it fired and how often it was held back, by reason (DetectionCheck.kind);
-    the absences still open at the end of the stream."""
+    the absences still open at the end of the stream. `inputs`: per detection over detections asked for, its input
+    detections (transitively), whose signals `signals` counts (Explainer.inputs)."""
 
     read: int = 0
     explained: int = 0
@@ -636,6 +727,7 @@ class CorpusSummary:
     held_back: dict[str, dict[str, int]] = field(default_factory=dict)
     still_open: dict[str, int] = field(default_factory=dict)
     near_misses: bool = False  # whether near misses were explained too (explain_corpus's `near`)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, exp: DocumentExplanation, made: list[str]) -> None:
         for name in made:
@@ -667,6 +759,7 @@ class CorpusSummary:
             "held_back": {d: dict(sorted(k.items())) for d, k in sorted(self.held_back.items())},
             "still_open": dict(sorted(self.still_open.items())),
             "near_misses": self.near_misses,
+            "inputs": {d: list(i) for d, i in sorted(self.inputs.items())},
         }
 
 
@@ -711,7 +804,7 @@ def explain_corpus(
     inputs read (a progress bar). `near`: the near misses the screen turns away are explained too (Explainer.step;
     each costs a full explanation: for small corpora)."""
     ex = Explainer(engine, only=only)
-    summary = CorpusSummary(near_misses=near)
+    summary = CorpusSummary(near_misses=near, inputs=ex.inputs)
     out: list[DocumentExplanation] = []
     for item in event_time_order(items):
         keep = detail is None or len(out) < detail

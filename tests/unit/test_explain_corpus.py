@@ -218,8 +218,12 @@ def test_only_a_detection_over_detections_still_runs_the_signals_that_feed_it() 
     got, _c, summary = explain_corpus(engine_for(composed), docs, only={"both-closed"})
     full, _c2, summary_full = explain_corpus(engine_for(composed), docs, only={"both-closed"}, screen=False)
     assert _json(got) == _json(full) and summary == summary_full
-    assert summary.fired == {"both-closed": 1} and summary.signals == {}  # (no signal of its own: none counted)
-    assert [c.detection for e in got for c in e.detections if c.fired] == ["both-closed"]
+    # Explained through its inputs (outside trial 21, #11): their signals are counted, labelled as theirs, and
+    # their firings shown before its own.
+    assert summary.fired == {"both-closed": 1, "plain-closure": 2} and summary.signals == {"closed": 2}
+    assert summary.inputs == {"both-closed": ["plain-closure"]}
+    fired = [c.detection for e in got for c in e.detections if c.fired]
+    assert fired == ["plain-closure", "plain-closure", "both-closed"]
 
 
 def test_near_misses_are_shown_on_a_small_corpus_and_on_request(tmp_path: Path) -> None:

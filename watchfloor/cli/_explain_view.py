@@ -77,11 +77,14 @@ def _summary(out: Console, s: CorpusSummary) -> None:
         f"[bold]{s.read} document(s) read, {s.explained} explained[/bold]{escape(tail)}",
         highlight=False,
     )
+    # Under --id of a detection over detections, the signals are its inputs' (it has none of its own, or not only).
+    of = "; ".join(f"{d}'s inputs {', '.join(i)}" for d, i in sorted(s.inputs.items()))
+    label = f"signals made (of {escape(of)})" if of else "signals made"
     if s.signals:
         made = ", ".join(f"{escape(n)} {c}" for n, c in sorted(s.signals.items(), key=lambda x: (-x[1], x[0])))
-        out.print(f"  signals made: {made}", highlight=False)
+        out.print(f"  {label}: {made}", highlight=False)
     else:
-        out.print("  signals made: none", highlight=False)
+        out.print(f"  {label}: none", highlight=False)
     detections = sorted(set(s.fired) | set(s.held_back) | set(s.still_open))
     for det in detections:
         parts = [f"fired {s.fired[det]}"] if det in s.fired else ["fired 0"]

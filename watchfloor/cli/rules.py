@@ -126,7 +126,12 @@ def rules_explain(
     ] = None,
     rules: Annotated[list[str] | None, typer.Option("--rules", "-r", help="Rule file/dir (repeatable).")] = None,
     only: Annotated[
-        list[str] | None, typer.Option("--id", help="Only this detection id or signal name (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--id",
+            help="Only this detection id or signal name (repeatable); a detection over detections is explained "
+            "through its input detections.",
+        ),
     ] = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="Explain this text as a document (repeatable).")
