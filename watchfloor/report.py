@@ -88,7 +88,7 @@ def _delta(change: Any, column: str) -> str:
     """' (+0.17)' after a score; for counts of errors (FP, FN) a fall is the good direction."""
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
-    counted = column in ("tp", "fp", "fn", "alerts", "positives")
+    counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "positives")
     text = f"{int(change):+d}" if counted else f"{change:+.2f}"
     good = change < 0 if column in ("fp", "fn") else change > 0
     return f' <small class="{"up" if good else "down"}">({text})</small>'

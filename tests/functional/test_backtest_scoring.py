@@ -87,6 +87,9 @@ def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Pat
     overall = next(line for line in output.splitlines() if line.strip().startswith("overall"))
     # items (pos., TP, FN), then alerts (alerts, true, FP): prec. 0.83 is true / alerts, 5 / 6, on the row itself
     assert overall.split()[1:10] == ["7", "6", "1", "6", "5", "1", "0.83", "0.86", "0.85"]
+    # the caption names each column's unit and that alerts = true + FP here (no `event` column: no repeats)
+    assert "labelled items: pos., TP (caught), FN (missed); recall = TP / pos." in output
+    assert "alerts = true + FP (false); prec. = true / alerts" in output
     assert "1 of the TP are repeats a true alert held back" in " ".join(output.split())
     assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
     assert "false alert troops-deployed" in output
@@ -144,10 +147,29 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     assert {"added", "removed", "changed"} <= set(diff)
     assert [a["evidence"] for a in diff["added"]] == [["sc-08"]] and diff["removed"] == diff["changed"] == []
     for scope in [diff["scores"]["overall"], *diff["scores"]["per_rule"].values()]:
-        assert set(scope) == set(metrics)
+        assert set(scope) == {*metrics, "alerts", "true_alerts"}
         assert all(set(v) == {"before", "after", "change"} for v in scope.values())
     assert diff["scores"]["per_rule"]["troops-deployed"]["fp"] == {"before": 0.0, "after": 1.0, "change": 1.0}
     assert diff["scores"]["overall"]["precision"]["change"] == pytest.approx(5 / 6 - 1)
+    # precision's change from its numerator's and denominator's: one more alert, no more true ones (5 / 6 from 5 / 5)
+    overall = diff["scores"]["overall"]
+    assert overall["alerts"] == {"before": 5.0, "after": 6.0, "change": 1.0}
+    assert overall["true_alerts"] == {"before": 5.0, "after": 5.0, "change": 0.0}
+    # The terminal's change table: the score table's units and order, items (TP, FN) then alerts (alerts, true, FP)
+    # (outside trial 20, L3); the added false alert is +1 alert, +1 FP, and no change in true.
+    lines = output.splitlines()
+    below = lines[next(i for i, line in enumerate(lines) if "change against the baseline" in line) :]
+    header = next(line for line in below if line.split()[:1] == ["rule"])
+    assert header.split() == ["rule", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"]
+    row = next(line for line in below if line.strip().startswith("troops-deployed"))
+    # right-justified: a cell ends where its column's name does, and starts after the column before it (the first
+    # after the rule id)
+    ends = [header.index(name) + len(name) for name in header.split()]
+    ends[0] = row.index("troops-deployed") + len("troops-deployed")
+    cells = {name: row[ends[k - 1] : ends[k]].strip() for k, name in enumerate(header.split()) if k}
+    assert (cells["TP"], cells["FN"], cells["alerts"], cells["true"], cells["FP"]) == ("", "", "+1", "", "+1")
+    assert (cells["prec."], cells["F1"]) == ("-0.50", "-0.33")
+    assert "labelled items: TP, FN; alerts: alerts, true, FP" in output
 
 
 def test_near_misses_say_modality_cue_and_why(tmp_path: Path) -> None:

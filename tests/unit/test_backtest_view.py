@@ -14,7 +14,7 @@ from watchfloor.cli import _backtest_view as view
 from watchfloor.report import render_backtest_html
 from watchfloor.schemas.events import Detection, Evidence
 from watchfloor.scoring import AlertRef, Counts, Outcome, Scores, TimelineOutcome
-from watchfloor.scoring.diff import diff_alerts
+from watchfloor.scoring.diff import diff_alerts, score_delta
 
 T0 = datetime(2024, 6, 19, tzinfo=UTC)
 
@@ -217,3 +217,47 @@ def test_an_item_labelled_by_url_is_shown_by_its_url_not_its_derived_id(screen: 
     )
     assert f"labelled SIGNED: {url} (missed)" in page  # the timeline's mark
     assert f"True positives lost: {url} (pact-signed)" in page
+
+
+def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision_rests_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Outside trial 20, L3: `alerts 5, TP 7, FP 1, prec. 80%` could not be checked from the table (TP counts labelled
+    items, precision true alerts). Each table shows `true` beside `alerts` and `FP`, items first, and says which
+    columns count what; with an `event` column the alerts that are neither true nor false are the repeats."""
+    text = io.StringIO()
+    monkeypatch.setattr(view, "out", Console(file=text, width=100, soft_wrap=False, color_system=None))
+    # 7 labelled items caught by 5 alerts: 3 true, 1 false, 1 a repeat (alerts != true + FP, TP != true)
+    now = Counts(tp=7, fp=1, alerts=5, positives=7, repeat_alerts=1, lead_times=[3600.0])
+    before = Counts(tp=6, fp=1, fn=1, alerts=3, positives=7, lead_times=[3600.0])
+    rule = "troops-deployed-to-the-front"
+    scores = Scores({rule: now}, now, [], [], {}, labels_source="labels.csv", with_events=True)
+    baseline = Scores({rule: before}, before, [], [], {}, labels_source="labels.csv", with_events=True)
+    view.print_scores(scores, baseline)
+    lines = text.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 100
+    headers = [line.split() for line in lines if line.split()[:1] == ["rule"]]
+    assert headers == [
+        ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"],
+        ["rule", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"],
+    ]
+    rows = [line.split() for line in lines if line.strip().startswith(rule)]
+    assert rows[0][1:8] == ["7", "7", "0", "5", "3", "1", "0.60"]  # prec. = true / alerts = 3 / 5
+    assert rows[1][1:7] == ["+1", "-1", "+2", "+1", "-0.07", "+0.14"]  # FP unchanged: blank
+    flat = " ".join(text.getvalue().split())
+    assert "labelled items: pos., TP (caught), FN (missed)" in flat
+    assert "alerts = true + FP (false) + repeats; prec. = true / alerts" in flat
+    assert "labelled items: TP, FN; alerts: alerts, true, FP" in flat
+    # The JSON, the CSV's source and the report: the same number under `true_alerts` (the report's column `true`),
+    # and its change against the baseline a count (+1), as the terminal's.
+    as_json = json.loads(json.dumps(scores.to_json()))
+    assert as_json["overall"]["true_alerts"] == 3 and as_json["overall"]["alerts"] == 5
+    delta = json.loads(json.dumps(score_delta(baseline, scores)))
+    assert delta["overall"]["true_alerts"] == {"before": 2.0, "after": 3.0, "change": 1.0}
+    diff = {"added": [], "removed": [], "changed": [], "unchanged": 0, "scores": delta}
+    page = render_backtest_html({"alerts": [], "stats": {}, "scores": as_json, "diff": diff, "baseline": {}})
+    head = page[page.index('<table class="scores">') : page.index("</thead>", page.index('<table class="scores">'))]
+    assert "<th>alerts</th><th>true</th><th>FP</th>" in head
+    row = page[page.index(f'<tr data-rule="{rule}">') :]
+    row = row[: row.index("</tr>")]
+    assert '<td>5 <small class="up">(+2)</small></td><td>3 <small class="up">(+1)</small></td><td>1</td>' in row

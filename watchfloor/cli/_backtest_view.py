@@ -117,9 +117,12 @@ def _table(title: str, caption: str | None = None) -> Table:
 def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
     table = _table(
         f"scores against {escape(str(scores.labels_source))}",
-        "labelled items: pos. (positives), TP/FN (caught/missed); alerts: alerts, true, FP (false)"
-        + (", the rest repeats" if scores.with_events else "")
-        + "; prec. = true / alerts, recall = TP / pos.; lead: median of alert time − labelled time",
+        # One short line per unit, so that a 100-column terminal does not break it mid-word (the console soft-wraps).
+        # alerts = true + FP + repeats (score(): true_alerts); repeats are counted with an `event` column only.
+        "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
+        + "alerts = true + FP (false)"
+        + (" + repeats" if scores.with_events else "")
+        + "; prec. = true / alerts\nlead: median of alert time − labelled time",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).
@@ -201,17 +204,23 @@ def _false_why(a: AlertRef, unlabelled: int) -> str:
 
 def print_score_change(scores: Scores, baseline: Scores) -> None:
     """This run minus the baseline, per rule and overall (blank: unchanged)."""
-    table = _table("change against the baseline")
+    # In the score table's order and units: items (TP, FN), then alerts (alerts, true, FP), so that a change in
+    # prec. reads off the change in true and in alerts (outside trial 20, L3: TP beside FP read as one unit).
+    table = _table(
+        "change against the baseline",
+        "this run − the baseline (blank: unchanged)\nlabelled items: TP, FN; alerts: alerts, true, FP",
+    )
     table.add_column("rule", overflow="fold")
-    for col in ("alerts", "TP", "FP", "FN", "prec.", "recall", "F1"):
+    for col in ("TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"):
         table.add_column(col, justify="right", no_wrap=True)
     names = sorted(set(scores.per_rule) | set(baseline.per_rule))
     rows = [(r, scores.per_rule.get(r, Counts()), baseline.per_rule.get(r, Counts())) for r in names]
     rows.append(("overall", scores.overall, baseline.overall))
     for name, c, b in rows:
+        counts = ((b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp))
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
-            *(_int_change(x, y) for x, y in ((b.alerts, c.alerts), (b.tp, c.tp), (b.fp, c.fp), (b.fn, c.fn))),
+            *(_int_change(x, y) for x, y in counts),
             *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
             end_section=name == rows[-2][0],
         )
