@@ -5,7 +5,8 @@ The acting party follows the grammar where that is cheap:
    own words in a clear passive, a form of "be"/"get" before it ("was ratified by Russia", "was
    ratified unanimously by the DPRK", "has been formally agreed by X") or a reduced passive, as headlines
    write it: right after a noun, with no object between it and the "by" ("North Korea pact ratified by
-   Russian senators", "the truce brokered by Qatar"), and the mention right after the "by" ("by the DPRK",
+   Russian senators", "the truce brokered by Qatar"), perhaps past one prepositional phrase ("imposed on Niger's
+   junta by ECOWAS"), and the mention right after the "by" ("by the DPRK",
    "by President X", "by decree of North Korea's leader"); a possessive is the agent's owner only when its
    head acts for it ("by Russia's parliament", not "by Israel's allies"). Not any "by": not in an active
    sentence ("Hamas accepted the truce by Israel's deadline"), nor another verb's ("prompted by Y",
@@ -34,6 +35,9 @@ from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case
 from .scan import Sentence, Span
 
 _EN_BY_GAP = 3  # words between the participle and "by" ("ratified unanimously on Tuesday by")
+# Words between the participle and "by" when they are one prepositional phrase ("imposed on Niger's junta by",
+# "imposed on the country's military rulers by"): its preposition, then nouns, determiners, possessives, an "of".
+_EN_BY_PHRASE_GAP = 7
 _EN_AGENT_GAP = 4  # words between "by" and the agent ("by decree of North Korea")
 _RU_AGENT_GAP = 3
 
@@ -92,15 +96,19 @@ def capture(
         # A passive of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk",
         # "the pact was ratified on Tuesday"): the mention before it is what was acted on, one after it where or
         # whence, neither the actor. Places stay places ("to Kursk"): only they remain.
-        verb = _agentless_passive_en(toks, base, own)
-        if verb is not None:
+        agentless = _agentless_passive_en(toks, base, own)
+        if agentless is not None:
+            verb, p = agentless
             for s, e, eid in mentions:
                 attack = _attacker_en(toks, base, s, e) if s > hi and kinds.get(eid) != "place" else None
                 if attack is not None:
                     return eid, f"the agent of a passive ({verb!r} in its {attack!r})"
             places = [m for m in mentions if kinds.get(m[2]) == "place"]
             if not places:
-                return None, f"a passive with no agent ({verb!r}, no 'by'): what it names was acted on"
+                # Say "no 'by'" only when there is none after the participle: a farther one is another verb's or
+                # out of reach ("imposed on Niger after talks held in Abuja by ...").
+                by = "no 'by'" if "by" not in toks[p + 1 - base :] else "no 'by' of its own"
+                return None, f"a passive with no agent ({verb!r}, {by}): what it names was acted on"
             mentions = places
         if "by" in toks:
             # When the signal's words hold a verb in the past ("accepted", "ratified"), the agent of another
@@ -110,8 +118,8 @@ def capture(
             others = [m for m in mentions if _other_agent(toks, base, own, m[0]) is None]
             if len(others) < len(mentions) and _own_verb_en(toks, base, own):
                 if not others:
-                    verb = _other_agent(toks, base, own, mentions[0][0])
-                    return None, f"only the agent of another verb is named ('by' after {verb!r})"
+                    other = _other_agent(toks, base, own, mentions[0][0])
+                    return None, f"only the agent of another verb is named ('by' after {other!r})"
                 mentions = others
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
@@ -269,9 +277,10 @@ def _attacker_en(toks: list[str], base: int, s: int, e: int) -> str | None:
     return next((w for w in toks[e + 1 - base : e + 4 - base] if w in _EN_ATTACKS), None)
 
 
-def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | None:
-    """The participle among the signal's own words in a clear passive that no "by" follows within _EN_BY_GAP + 1
-    words, or None: after a form of "be"/"get" ("the pact was ratified on Tuesday"), or a headline's reduced
+def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> tuple[str, int] | None:
+    """The participle among the signal's own words (and its index) in a clear passive that no "by" follows within
+    _EN_BY_GAP + 1 words, nor one its agent rules reach (past a prepositional phrase: "imposed on Niger's junta
+    by"), or None: after a form of "be"/"get" ("the pact was ratified on Tuesday"), or a headline's reduced
     passive, after a noun or opening the sentence and followed by nothing, an adverb, a preposition, a time or a
     particle ("North Korea treaty ratified", "Troops deployed to Kursk"), not by its object ("Russia ratified
     the treaty"). A "by" after it is read by the agent rules instead."""
@@ -281,9 +290,14 @@ def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | 
             word = toks[p - base]
             if not _participle_en(word) or "by" in toks[p + 1 - base : p + 2 + _EN_BY_GAP - base]:
                 continue
+            if any(
+                toks[b - base] == "by" and _own_passive_by(toks, base, own, b) is not None
+                for b in range(p + 2 + _EN_BY_GAP, min(end, p + 2 + _EN_BY_PHRASE_GAP))
+            ):
+                continue
             before = _before_participle_en(toks, base, p)
             if before is True:
-                return word
+                return word, p
             if before is False:
                 continue
             if word in _EN_INTRANSITIVE:
@@ -292,10 +306,10 @@ def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> str | 
             if n < end and toks[n - base] in _EN_PARTICLES:
                 n += 1  # "drones shot down over the sea", not "air defence shot down 36 drones", "Turkey signed off is"
             if n >= end:
-                return word
+                return word, p
             after = toks[n - base]
             if _adverb_en(after) or after in _EN_PREPOSITIONS or after in _EN_TIMES:
-                return word
+                return word, p
     return None
 
 
@@ -319,16 +333,36 @@ def _english_by(toks: list[str], base: int, own: list[Span], mention_start: int,
 
 def _own_passive_by(toks: list[str], base: int, own: list[Span], b: int) -> str | None:
     """The participle among the signal's own words whose agent the "by" at b introduces in a clear passive, or
-    None: the nearest own word before it, at most _EN_BY_GAP words and nothing verb-like between."""
-    for q in range(b - 1, max(base, b - 1 - _EN_BY_GAP) - 1, -1):
+    None: the nearest own word before it, at most _EN_BY_GAP words and nothing verb-like between, or at most
+    _EN_BY_PHRASE_GAP words that are one prepositional phrase ("imposed on Niger's junta by ECOWAS")."""
+    for q in range(b - 1, max(base, b - 1 - _EN_BY_PHRASE_GAP) - 1, -1):
         word = toks[q - base]
         if any(a <= q <= z for a, z in own):
+            if b - 1 - q > _EN_BY_GAP and not _prepositional_phrase_en(toks[q + 1 - base : b - base]):
+                return None
             if _participle_en(word) and _passive_en(toks, base, q, b):
                 return word
             return None
         if word.endswith("ed") or word in _EN_BE:
             return None  # "accepted on Friday, followed by Israel": the "by" is another verb's
     return None
+
+
+def _prepositional_phrase_en(words: list[str]) -> bool:
+    """Whether the words between a participle and its "by" are adverbs or a particle, then one prepositional phrase
+    of nouns ("on Niger's junta", "on the country's military rulers", "on members of the junta"): a preposition,
+    then no verb-like word, pronoun or other preposition but "of"."""
+    i = 0
+    while i < len(words) and (_adverb_en(words[i]) or words[i] in _EN_PARTICLES):
+        i += 1
+    if i >= len(words) or words[i] not in _EN_PREPOSITIONS or words[i] == "by":
+        return False
+    for word in words[i + 1 :]:
+        if word in _EN_PREPOSITIONS and word != "of":
+            return False
+        if word in _EN_BE or word in _EN_NOT_NOUN or _past_en(word) or word in ("and", "or", "but"):
+            return False
+    return True
 
 
 def _unnamed_agent_en(
@@ -338,7 +372,7 @@ def _unnamed_agent_en(
     by no entity ("ratified by senators", "by the upper house", "by a vote of lawmakers"), or None. A "by" whose
     object is an entity of the packs, even one the capture does not take ("suspended by the African Union" for a
     capture of countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
-    end = min(base + len(toks), hi + _EN_BY_GAP + 2)
+    end = min(base + len(toks), hi + _EN_BY_PHRASE_GAP + 2)
     for b in range(min((a for a, _z in own), default=hi), end):
         if toks[b - base] != "by":
             continue

@@ -1,0 +1,77 @@
+"""Captures (outside trial 21): a passive's "by" agent past a prepositional phrase ("imposed on Niger's junta by
+ECOWAS"), and an explanation that says "no 'by'" only when there is none. Sentences from the trial and written for
+these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine.compiler import compile_packs
+from watchfloor.stream_processors.engine.explain import explain_extraction
+
+from .engine_helpers import doc
+
+SAHEL = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "sahel-captures",
+        "language": "en",
+        "entities": {
+            "NER": {"name": "Niger", "kind": "country", "aliases": ["Niger", "Nigerien", "Niamey"]},
+            "NGA": {"name": "Nigeria", "kind": "country", "aliases": ["Nigeria", "Nigerian"]},
+            "FRA": {"name": "France", "kind": "country", "aliases": ["France", "French"]},
+            "USA": {"name": "United States", "kind": "country", "aliases": ["United States", "US", "U.S."]},
+            "ECOWAS": {"name": "ECOWAS", "kind": "organization", "aliases": ["ECOWAS"]},
+            "EU": {"name": "European Union", "kind": "organization", "aliases": ["European Union", "EU"]},
+        },
+        "signals": {
+            "sanctions": {
+                "match": {"all": [{"any": ["imposed", "slapped"]}, "sanctions"]},
+                "near": 10,
+                "capture": {
+                    "country": {"entities": ["NER"]},
+                    "imposer": {"entities": ["ECOWAS", "EU", "USA", "FRA", "NGA"]},
+                },
+            },
+        },
+    }
+)
+RULES = compile_packs([SAHEL])
+
+
+def _capture(text: str, name: str = "imposer") -> tuple[str | None, str]:
+    exp = explain_extraction(RULES, doc(text))
+    got = [c for s in exp.sentences for c in s.signals if c.signal == "sanctions" and c.matched]
+    assert got, text
+    cap = next(c for c in got[0].captures if c.name == name)
+    return cap.value, cap.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sanctions were imposed on Niger's junta by ECOWAS.",
+        "Sweeping sanctions were imposed on Niger's junta by ECOWAS on Sunday.",
+        "Sanctions were imposed on the Nigerien army's top officers by ECOWAS.",
+        "Sanctions were imposed on members of Niger's junta by ECOWAS.",
+        "Niger's junta hit with sanctions imposed on its leaders by ECOWAS.",
+        "Sanctions were imposed on Niger by ECOWAS.",
+    ],
+)
+def test_by_agent_past_a_prepositional_phrase(text: str) -> None:
+    assert _capture(text) == ("ECOWAS", "the agent of a passive ('by' after 'imposed')"), text
+    assert _capture(text, "country")[0] == "NER", text
+
+
+def test_far_by_of_another_verb_is_no_agent_and_the_reason_does_not_say_there_is_no_by() -> None:
+    value, why = _capture("Sanctions were imposed on Niger after talks that were held in Abuja by ECOWAS.")
+    assert value is None
+    assert why == "a passive with no agent ('imposed', no 'by' of its own): what it names was acted on", why
+    value, why = _capture("Sanctions were imposed on Niger on Sunday.", "country")
+    assert (value, why) == (None, "a passive with no agent ('imposed', no 'by'): what it names was acted on")
+
+
+def test_unnamed_agent_past_a_prepositional_phrase() -> None:
+    value, why = _capture("Sanctions were imposed on Niger's junta by senators.", "country")
+    assert (value, why) == (None, "the agent of a passive ('by' after 'imposed') names no entity")
