@@ -11,8 +11,8 @@ The acting party follows the grammar where that is cheap:
    head acts for it ("by Russia's parliament", not "by Israel's allies"). Not any "by": not in an active
    sentence ("Hamas accepted the truce by Israel's deadline"), nor another verb's ("prompted by Y",
    "followed by Y"), nor one of place ("by the Russian border"). The reason names the participle. When
-   the agent is people or a body that no entity names ("ratified by senators"), no capture: the mention
-   before is what was acted on, not the actor. In Russian a
+   the agent is people or a body that no entity names ("ratified by senators", "by France's allies"), no
+   capture: the mention before is what was acted on, not the actor, and the owner did not act. In Russian a
    passive participle among the signal's words with a mention next to it that can be instrumental and
    follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
    nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены"). An English passive
@@ -92,7 +92,10 @@ def capture(
             # North Korea pact ratified by senators"): the mention before is what they acted on, not the actor.
             unnamed = _unnamed_agent_en(toks, base, own, hi, sent.mentions)
             if unnamed is not None:
-                return None, f"the agent of a passive ('by' after {unnamed!r}) names no entity"
+                verb, head = unnamed
+                # "by France's allies": the allies acted, not France (nor the first mention after the words).
+                whose = f" ({head!r} of the one it names)" if head else ""
+                return None, f"the agent of a passive ('by' after {verb!r}) names no entity{whose}"
         # A passive of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk",
         # "the pact was ratified on Tuesday"): the mention before it is what was acted on, one after it where or
         # whence, neither the actor. Places stay places ("to Kursk"): only they remain.
@@ -367,11 +370,13 @@ def _prepositional_phrase_en(words: list[str]) -> bool:
 
 def _unnamed_agent_en(
     toks: list[str], base: int, own: list[Span], hi: int, mentions: list[tuple[int, int, str]]
-) -> str | None:
-    """The participle of a passive of the signal's own words whose agent is people or a body the sentence names
-    by no entity ("ratified by senators", "by the upper house", "by a vote of lawmakers"), or None. A "by" whose
-    object is an entity of the packs, even one the capture does not take ("suspended by the African Union" for a
-    capture of countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
+) -> tuple[str, str] | None:
+    """(The participle, "" or the possessive's head) of a passive of the signal's own words whose agent is people or
+    a body the sentence names by no entity ("ratified by senators", "by the upper house", "by a vote of
+    lawmakers"), or an entity's people that do not act for it ("by France's allies", "by Nigeria's neighbours": a
+    possessive whose head is no organ of its owner, nor a place, time or means), or None. A "by" whose object is an
+    entity of the packs, even one the capture does not take ("suspended by the African Union" for a capture of
+    countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
     end = min(base + len(toks), hi + _EN_BY_PHRASE_GAP + 2)
     for b in range(min((a for a, _z in own), default=hi), end):
         if toks[b - base] != "by":
@@ -379,11 +384,36 @@ def _unnamed_agent_en(
         verb = _own_passive_by(toks, base, own, b)
         if verb is None:
             continue
-        if any(s > b and _by_of(toks, base, s) == b for s, _e, _eid in mentions):
+        objects = [(s, e) for s, e, _eid in mentions if s > b and _by_of(toks, base, s) == b]
+        if objects:
+            head = _possessed_en(toks, base, objects[0][1])
+            if head is not None:
+                return verb, head
             return None  # an entity is the agent: the capture's own rules decide
         if _agent_words_en(toks, base, b):
-            return verb
+            return verb, ""
     return None
+
+
+# Heads of a possessive in a "by" phrase that are a means, not an agent: the capture is left to the subject
+# ("ratified by Russia's decree" names no agent of its own, as "by decree" does not).
+_EN_MEANS = frozenset(
+    {"decree", "decrees", "order", "orders", "decision", "law", "laws", "request", "consent", "invitation", "vote"}
+)
+
+
+def _possessed_en(toks: list[str], base: int, mention_end: int) -> str | None:
+    """The head of a possessive of the mention ending at mention_end that is an agent of its own, not its owner
+    ("France's allies" -> "allies"), or None: no possessive, or one whose head acts for its owner ("Russia's
+    parliament", _EN_ORGANS), is a place or time ("Israel's deadline", _EN_NOT_AGENT) or a means ("Russia's
+    decree")."""
+    end = base + len(toks)
+    if mention_end + 2 >= end or toks[mention_end + 1 - base] != "s":
+        return None
+    head = toks[mention_end + 2 - base]
+    if head in _EN_ORGANS or head in _EN_NOT_AGENT or head in _EN_MEANS or head in _EN_PREPOSITIONS:
+        return None
+    return head
 
 
 def _agent_words_en(toks: list[str], base: int, b: int) -> bool:

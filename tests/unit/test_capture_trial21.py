@@ -1,5 +1,6 @@
 """Captures (outside trial 21): a passive's "by" agent past a prepositional phrase ("imposed on Niger's junta by
-ECOWAS"), and an explanation that says "no 'by'" only when there is none. Sentences from the trial and written for
+ECOWAS"), and an explanation that says "no 'by'" only when there is none; an entity's people as the agent ("by
+France's allies") name no one, not the entity by the fallback. Sentences from the trial and written for
 these tests."""
 
 from __future__ import annotations
@@ -75,3 +76,40 @@ def test_far_by_of_another_verb_is_no_agent_and_the_reason_does_not_say_there_is
 def test_unnamed_agent_past_a_prepositional_phrase() -> None:
     value, why = _capture("Sanctions were imposed on Niger's junta by senators.", "country")
     assert (value, why) == (None, "the agent of a passive ('by' after 'imposed') names no entity")
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        ("Sanctions were imposed on Niger by France's allies.", "allies"),
+        ("Sanctions were imposed on Niger by Nigeria's neighbours.", "neighbours"),
+        ("Sanctions were imposed on Niger's junta by the EU's member states.", "member"),
+        ("Niger hit with sanctions imposed by France's partners.", "partners"),
+    ],
+)
+def test_by_an_entitys_people_names_no_imposer(text: str, head: str) -> None:
+    # Not the possessor by the fallback "first mention after the signal's words" (outside trial 21, #7).
+    assert _capture(text) == (
+        None,
+        f"the agent of a passive ('by' after 'imposed') names no entity ({head!r} of the one it names)",
+    ), text
+
+
+@pytest.mark.parametrize(
+    ("text", "imposer"),
+    [
+        ("Sanctions were imposed on Niger by Nigeria's government.", "NGA"),
+        ("Sanctions were imposed on Niger by France's foreign ministry.", "FRA"),
+    ],
+)
+def test_by_an_entitys_organ_names_the_entity(text: str, imposer: str) -> None:
+    assert _capture(text) == (imposer, "the agent of a passive ('by' after 'imposed')"), text
+
+
+def test_by_an_entitys_deadline_or_decree_leaves_the_capture_to_the_subject() -> None:
+    # A time or a means is no agent: the subject is taken, as for "by decree".
+    for text in [
+        "ECOWAS said sanctions were imposed by France's deadline.",
+        "ECOWAS said sanctions were imposed by Nigeria's decree.",
+    ]:
+        assert _capture(text) == ("ECOWAS", "the nearest mention before the signal's words"), text
