@@ -21,9 +21,10 @@ The acting party follows the grammar where that is cheap:
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
    nominative and follows no preposition, so "договор с КНДР ратифицировала Госдума" names the Duma;
    else the first such mention after);
-3. else the first mention after the signal's words. In Russian, when no mention is nominative, 2 and 3
-   take any case but only a mention no preposition governs ("из украинского плена освобождены 248
-   российских военных" names Russia, "95 российских военных освобождены из плена" too); none such: no capture.
+3. else the first mention after the signal's words, in their clause (not past ";" or ", and"). In Russian,
+   when no mention is nominative, 2 and 3 take any case but only a mention no preposition governs ("из
+   украинского плена освобождены 248 российских военных" names Russia, "95 российских военных освобождены из
+   плена" too); none such: no capture.
 In English, when the signal's words hold a verb in the past, a mention that is the object of another
 participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
 neither 2 nor 3: not the party.
@@ -31,6 +32,7 @@ neither 2 nor 3: not the party.
 
 from __future__ import annotations
 
+from .modality import clause_breaks
 from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of, tags_ru
 from .scan import Sentence, Span
 
@@ -71,7 +73,7 @@ def capture(
         before = [m for m in subjects if m[1] < lo or m[0] <= lo <= m[1]]
         if before:
             return max(before, key=lambda m: m[1])[2], "the subject: nearest nominative mention before"
-        after = [m for m in subjects if m[0] > hi]
+        after = [m for m in subjects if hi < m[0] < _clause_end(sent, hi)]
         if after:
             return after[0][2], "the subject: first nominative mention after"
         # Else, as in any language, the nearest mention before, else the first other one, but only among those
@@ -127,7 +129,17 @@ def capture(
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
         return max(before, key=lambda m: m[1])[2], "the nearest mention before the signal's words"
+    # Not across a clause break (";", ", and", ", but" …), as cues do not reach across one: "… imposed sanctions on
+    # Niger on Sunday, and the EU may follow" does not name the EU.
+    if mentions[0][0] >= _clause_end(sent, hi):
+        return None, "the first mention after the signal's words is in another clause"
     return mentions[0][2], "the first mention after the signal's words"
+
+
+def _clause_end(sent: Sentence, hi: int) -> int:
+    """The first token after `hi` that opens another clause of the sentence (modality.clause_breaks), else its
+    end."""
+    return min((b for b in clause_breaks(sent) if b > hi), default=sent.end)
 
 
 # English passives, by closed word lists (no regex on the per-hit path).

@@ -113,3 +113,63 @@ def test_by_an_entitys_deadline_or_decree_leaves_the_capture_to_the_subject() ->
         "ECOWAS said sanctions were imposed by Nigeria's decree.",
     ]:
         assert _capture(text) == ("ECOWAS", "the nearest mention before the signal's words"), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "West Africa's neighbours imposed sanctions on Niger on Sunday, and the EU may follow.",
+        "Neighbours imposed sanctions on Niger; the EU may follow.",
+        "Neighbours imposed sanctions on Niger on Sunday, but France has not said whether it will.",
+    ],
+)
+def test_first_mention_after_stays_in_the_clause(text: str) -> None:
+    # Outside trial 21, #6: the fallback does not reach past a clause break, as cues do not.
+    assert _capture(text) == (None, "the first mention after the signal's words is in another clause"), text
+    assert _capture(text, "country")[0] == "NER", text
+
+
+def test_first_mention_after_in_the_same_clause_is_still_taken() -> None:
+    assert _capture("Imposing sanctions on Niger, ECOWAS said the junta must go.") == (
+        "ECOWAS",
+        "the first mention after the signal's words",
+    )
+
+
+RU = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "sanctions-ru",
+        "language": "ru",
+        "entities": {
+            "RUS": {"name": "Россия", "kind": "country", "aliases": ["Россия"]},
+            "USA": {"name": "США", "kind": "country", "aliases": ["США", "Вашингтон"]},
+            "EU": {"name": "Евросоюз", "kind": "organization", "aliases": ["ЕС", "Евросоюз"]},
+        },
+        "signals": {
+            "sanctions_ru": {
+                "match": {"all": [{"any": ["ввели", "утвердили"]}, {"any": ["санкци*"]}]},
+                "near": 8,
+                "capture": {"imposer": {"entities": ["USA", "EU"]}},
+            },
+        },
+    }
+)
+RU_RULES = compile_packs([RU])
+
+
+def _capture_ru(text: str) -> tuple[str | None, str]:
+    exp = explain_extraction(RU_RULES, doc(text))
+    got = [c for s in exp.sentences for c in s.signals if c.signal == "sanctions_ru" and c.matched]
+    assert got, text
+    cap = next(c for c in got[0].captures if c.name == "imposer")
+    return cap.value, cap.reason
+
+
+def test_russian_subject_after_the_words_stays_in_their_clause() -> None:
+    assert _capture_ru("Новые санкции против России ввели США.") == (
+        "USA",
+        "the subject: first nominative mention after",
+    )
+    value, _why = _capture_ru("Новые санкции против России ввели в пятницу, а Евросоюз может последовать.")
+    assert value is None
