@@ -207,7 +207,9 @@ def _stemmed(entry: AutomatonEntry) -> tuple[AutomatonEntry, list[str]] | None:
     if best is None:
         return None
     _score, i, first, stem = best
-    pair = AutomatonEntry(entry.key, entry.kind, entry.nwords, True, entry.cue_class, entry.direction, tests, i + 1)
+    pair = AutomatonEntry(
+        entry.key, entry.kind, entry.nwords, True, entry.cue_class, entry.direction, tests, i + 1, entry.capitals
+    )
     return pair, [" " + a + " " + stem for a in first]
 
 

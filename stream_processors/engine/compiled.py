@@ -49,6 +49,9 @@ class AutomatonEntry:
     # and the start of it): the other words are checked on the tokens.
     verify: tuple[WordTest, ...] | None = None
     anchor: int = 0
+    # An entity alias written in capitals ("US", "EU", "КНДР"): per word, how many letters must be capitals in the
+    # text (text.alias_capitals), so "US" is not the pronoun "us"; empty for any case (extract._place_matches).
+    capitals: tuple[int, ...] = ()
 
 
 # An automaton pattern's value (compiler._bucket, scan.find_matches): (whole-phrase entries, anchored

@@ -41,7 +41,7 @@ from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import base_language
 from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, word_key
-from .text import phrase_words
+from .text import alias_capitals, phrase_words
 
 __all__ = [
     "CUE_PRIORITY",
@@ -127,7 +127,15 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         lang, morph = _pack_language(pack), pack.default_morphology
         for eid, ent in pack.entities.items():
             for ai, alias in enumerate(ent.aliases):
-                b.add(alias, "entity", ["entities", eid, "aliases", ai], language=lang, morphology=morph, key="@" + eid)
+                b.add(
+                    alias,
+                    "entity",
+                    ["entities", eid, "aliases", ai],
+                    language=lang,
+                    morphology=morph,
+                    key="@" + eid,
+                    capitals=alias_capitals(alias),
+                )
 
     languages = {x for p in packs for x in _pack_language(p)} | {
         x for p in packs for s in p.signals.values() if s.language for x in _languages(s.language)

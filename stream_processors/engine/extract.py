@@ -32,7 +32,7 @@ from .scan import (
     tokenised_sentences,
 )
 from .stories import story_signature
-from .text import aligned_word_view, strip_html, tokens
+from .text import aligned_word_view, cased_tokens, strip_html, tokens
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -625,12 +625,14 @@ def _place_matches(scan: Scan) -> None:
         first += shift
         sent = objs[k] or scan.sentence(k)
         if entry.kind == "phrase":
+            if entry.capitals and not _in_capitals(sent, first, entry.capitals):
+                continue  # "sanctions by @USA" is not "sanctions by us"
             spans = sent.atoms.get(entry.key)
             if spans is None:
                 sent.atoms[entry.key] = [(first, last)]
             else:
                 spans.append((first, last))
-        else:
+        elif not entry.capitals or _in_capitals(sent, first, entry.capitals):
             entity_hits.append((first, last, entry.key, sent))
     if not entity_hits:
         return
@@ -645,6 +647,20 @@ def _place_matches(scan: Scan) -> None:
         sent.mentions.append((s, e, eid))
         sent.entities.add(eid)
         sent.atoms.setdefault(key, []).append((s, e))
+
+
+def _in_capitals(sent: Sentence, first: int, capitals: tuple[int, ...]) -> bool:
+    """Whether the words from token `first` are written in capitals as far as an alias in capitals asks
+    (AutomatonEntry.capitals): "US" and "U.S." name the United States, "us" and "Us" do not; "МИДа" keeps "МИД".
+    When the words as written do not line up with the tokens (a letter lower-cased into two), it holds."""
+    cased = cased_tokens(sent.text)
+    if len(cased) != len(sent.toks):
+        return True
+    i = first - sent.start
+    words = cased[i : i + len(capitals)]
+    return len(words) == len(capitals) and not any(
+        c.islower() for word, n in zip(words, capitals, strict=True) for c in word[:n]
+    )
 
 
 def _leftmost_longest(hit: tuple[int, int, str, Sentence]) -> tuple[int, int]:

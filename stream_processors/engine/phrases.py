@@ -15,7 +15,7 @@ from watchfloor.schemas.rules import Clause, Condition
 
 from .compiled import EXACT, FORMS, PREFIX, AutomatonEntry, Node, RuleError, WordTest
 from .morphology import name_forms, word_forms, word_language
-from .text import phrase_words
+from .text import alias_capitals, phrase_words
 
 # A phrase whose words have at most this many combinations of forms becomes one whole pattern per
 # combination ("north korea", "north koreas"); a one-word phrase always does; others are anchored on one
@@ -62,7 +62,9 @@ class PhraseBuilder:
         self.gate_words: dict[str, Set[str] | None] = {}
         self.atom_text: dict[str, str] = {}
         self.word_memo: dict[tuple[str, Langs, str], WordInfo] = {}
-        self.phrase_memo: dict[tuple[str, str, Langs, str, str | None, str, str, frozenset[str]], str] = {}
+        self.phrase_memo: dict[
+            tuple[str, str, Langs, str, str | None, str, str, frozenset[str], tuple[int, ...]], str
+        ] = {}
         self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
         self.phrase_keys: dict[tuple[Langs, str], dict[str, str]] = {}  # see _conditions
 
@@ -109,13 +111,15 @@ class PhraseBuilder:
         cue_class: str = "",
         direction: str = "",
         names: frozenset[str] = frozenset(),
+        capitals: tuple[int, ...] = (),
     ) -> str | None:
         """Add a phrase's pattern; returns its atom key (`key` when given), or None on an error. `names`:
-        words of the phrase that come from an entity's alias (read as names, like an alias's own words)."""
-        memo_key = (phrase, kind, language, morphology, key, cue_class, direction, names)
+        words of the phrase that come from an entity's alias (read as names, like an alias's own words).
+        `capitals`: an alias in capitals, matched only where the text has them (AutomatonEntry.capitals)."""
+        memo_key = (phrase, kind, language, morphology, key, cue_class, direction, names, capitals)
         if memo_key in self.phrase_memo:
             return self.phrase_memo[memo_key]
-        atom = self._add(phrase, kind, path, language, morphology, key, cue_class, direction, names)
+        atom = self._add(phrase, kind, path, language, morphology, key, cue_class, direction, names, capitals)
         if atom is not None:
             self.phrase_memo[memo_key] = atom
         return atom
@@ -131,6 +135,7 @@ class PhraseBuilder:
         cue_class: str,
         direction: str,
         names: frozenset[str] = frozenset(),
+        capitals: tuple[int, ...] = (),
     ) -> str | None:
         if "*" in phrase and _MISPLACED_STAR.search(phrase):
             # The word reading drops a '*' that ends no word, so "*truce" matched "truce" alone, silently.
@@ -149,6 +154,8 @@ class PhraseBuilder:
             info = memo.get((w, language, mode))
             infos.append(info if info is not None else self._word_info(w, language, mode))
         nwords = len(infos)
+        if len(capitals) != nwords:
+            capitals = ()  # (words the reading dropped: no word-for-word case to ask)
         atom = key if key is not None else infos[0][1] if nwords == 1 else " ".join([i[1] for i in infos])
         if atom not in self.atom_text:
             self.atom_text[atom] = phrase
@@ -156,14 +163,16 @@ class PhraseBuilder:
         if nwords == 1:
             # One pattern per form (or the prefix): a hit is a match, as in version 1.
             test, _k, _s, patterns, _n = infos[0]
-            entry, fresh = self._entry((atom, kind, 1, test[0] == PREFIX, cue_class, direction, None, 0))
+            entry, fresh = self._entry((atom, kind, 1, test[0] == PREFIX, cue_class, direction, None, 0, capitals))
             if not fresh and key is None:
                 return atom  # another phrase of the same forms ("ratified", "ratifies") put these patterns
             self._put(patterns, entry, fresh)
             gates = test[2] if test[0] != PREFIX else {test[1]}
         elif all(i[0][0] != PREFIX for i in infos[:-1]) and prod(len(i[2]) for i in infos) <= PLAIN_LIMIT:
             # One whole pattern per combination of forms.
-            entry, fresh = self._entry((atom, kind, nwords, infos[-1][0][0] == PREFIX, cue_class, direction, None, 0))
+            entry, fresh = self._entry(
+                (atom, kind, nwords, infos[-1][0][0] == PREFIX, cue_class, direction, None, 0, capitals)
+            )
             if not fresh and key is None:
                 return atom
             combos = list(product(*[i[2] for i in infos]))
@@ -174,7 +183,7 @@ class PhraseBuilder:
             # it (or its prefix); the other words are checked on the tokens (scan.find_matches).
             anchor = max(range(nwords), key=lambda i: (infos[i][4], i))
             tests = tuple(i[0] for i in infos)
-            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tests, anchor))
+            entry, fresh = self._entry((atom, kind, nwords, False, cue_class, direction, tests, anchor, capitals))
             if not fresh and key is None:
                 return atom
             self._put(infos[anchor][3], entry, fresh)
@@ -294,20 +303,29 @@ class PhraseBuilder:
             if r[1:] not in self.entities:
                 self.error(path, f"unknown entity {r!r} in phrase {text!r} (define it under 'entities')")
                 return ("any", ())
-        # Each variant with the words its aliases brought (read as names, as in the alias itself).
-        variants: list[tuple[str, frozenset[str]]] = [("", frozenset())]
+        # Each variant with the words its aliases brought (read as names, as in the alias itself), and the capitals
+        # each word needs (an alias in capitals keeps them: text.alias_capitals; 0 for any case).
+        variants: list[tuple[str, frozenset[str], tuple[int, ...]]] = [("", frozenset(), ())]
         for p in parts:
             if p.startswith("@"):
                 aliases = [a for a, _l, _m in self.entities[p[1:]][1]]
-                variants = [(f"{v} {a}".strip(), n | frozenset(phrase_words(a))) for v, n in variants for a in aliases]
+                variants = [
+                    (f"{v} {a}".strip(), n | frozenset(phrase_words(a)), c + _capitals_of(a))
+                    for v, n, c in variants
+                    for a in aliases
+                ]
                 if len(variants) > 2000:
                     self.error(path, f"phrase {text!r} names entities with too many aliases (over 2,000 combinations)")
                     return ("any", ())
             else:
-                variants = [(f"{v} {p}".strip(), n) for v, n in variants]
+                variants = [(f"{v} {p}".strip(), n, c + (0,) * len(phrase_words(p))) for v, n, c in variants]
         key = "phrase:" + " ".join(parts).lower()
-        for v, names in variants:
-            if self.add(v, "phrase", path, language=language, morphology=morphology, key=key, names=names) is None:
+        for v, names, capitals in variants:
+            capitals = capitals if any(capitals) else ()
+            got = self.add(
+                v, "phrase", path, language=language, morphology=morphology, key=key, names=names, capitals=capitals
+            )
+            if got is None:
                 return ("any", ())
         self.atom_text[key] = text
         atoms.add(key)
@@ -321,3 +339,8 @@ def word_key(t: WordTest) -> str:
     if mode == FORMS:  # one key for every word with the same forms ("ratified", "ratifies")
         return "~" + min(forms) + "#" + hashlib.blake2b(" ".join(sorted(forms)).encode(), digest_size=3).hexdigest()
     return text
+
+
+def _capitals_of(alias: str) -> tuple[int, ...]:
+    """The capitals each word of an alias needs in a phrase that names its entity: alias_capitals, or 0 per word."""
+    return alias_capitals(alias) or (0,) * len(phrase_words(alias))

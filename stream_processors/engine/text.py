@@ -301,6 +301,34 @@ def tokens(text: str) -> list[str]:
     return word_view(text).split()
 
 
+_ANY_CASE_CLITIC = re.compile(r"n['’]t\b", re.IGNORECASE)
+
+
+def cased_tokens(text: str) -> list[str]:
+    """The words of `text` as written (not lower-cased): tokens(text) but for case, one for one, unless lower-casing
+    changed a word's letters apart (the caller compares the counts)."""
+    if "'" in text or "’" in text:
+        text = _ANY_CASE_CLITIC.sub(" not", text)
+    return _TOKEN.findall(text)
+
+
+# Words of an alias in capitals up to this long must be written in capitals ("US", "UN", "WHO", "США"): they
+# spell common words in lower or title case ("us", "un", "who"); longer ones only start with a capital, as
+# British style writes "Nato", "Ecowas", "Opec".
+_SHORT_ACRONYM = 3
+
+
+def alias_capitals(alias: str) -> tuple[int, ...]:
+    """For an alias written in capitals (two letters or more, none lower-case: "US", "U.S.", "EU", "КНДР", "=US"),
+    per word the letters that must be capitals where it matches: all of a word of up to _SHORT_ACRONYM letters ("US",
+    not the pronoun "us" or "Us"), the first of a longer one ("NATO" reads "Nato", not "nato"); else () (any case:
+    "Russia", "N. Korea", "G7")."""
+    letters = [c for c in alias if c.isalpha()]
+    if len(letters) < 2 or not all(c.isupper() for c in letters):
+        return ()
+    return tuple(len(w) if len(w) <= _SHORT_ACRONYM else 1 for w in _TOKEN.findall(alias.replace("*", " ")))
+
+
 _PLAIN_PHRASE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
 
 

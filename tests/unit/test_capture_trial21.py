@@ -173,3 +173,96 @@ def test_russian_subject_after_the_words_stays_in_their_clause() -> None:
     )
     value, _why = _capture_ru("Новые санкции против России ввели в пятницу, а Евросоюз может последовать.")
     assert value is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Niger's junta: neighbours imposed sanctions to punish us.",
+        "Neighbours imposed sanctions on Niger, which the junta says will not break us.",
+        "Us? Neighbours imposed sanctions on Niger.",
+    ],
+)
+def test_an_alias_in_capitals_is_not_the_pronoun(text: str) -> None:
+    # Outside trial 21, #9: the alias "US" read the pronoun "us" as the United States.
+    exp = explain_extraction(RULES, doc(text))
+    assert all("USA" not in s.entities for s in exp.sentences), text
+    assert _capture(text)[0] is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The US imposed sanctions on Niger.",
+        "Sanctions were imposed on Niger by the U.S.",
+        "US IMPOSES SANCTIONS ON NIGER",
+        "Sanctions were imposed on Niger by the United States.",
+        "Sanctions were imposed on Niger by the united states.",
+    ],
+)
+def test_an_alias_in_capitals_still_names_its_entity_in_capitals(text: str) -> None:
+    assert _capture(text)[0] == "USA", text
+
+
+def test_an_alias_with_a_lower_case_letter_matches_any_case() -> None:
+    # "Nigeria" is no acronym: "NIGERIA" and "nigeria" are read as it (only aliases all in capitals keep their case).
+    assert _capture("NIGERIA IMPOSED SANCTIONS ON NIGER")[0] == "NGA"
+    assert _capture("sanctions were imposed on niger by nigeria.")[0] == "NGA"
+
+
+def test_russian_abbreviations_in_capitals_keep_matching() -> None:
+    for text, imposer in [
+        ("ЕС ввёл новые санкции против России.", "EU"),
+        ("США ввели новые санкции против России.", "USA"),
+        ("Новые санкции против России ввели США.", "USA"),
+    ]:
+        assert _capture_ru(text)[0] == imposer, text
+    # "сша" in lower case is no acronym as written: not read as one.
+    assert _capture_ru("сша ввели новые санкции против России.")[0] is None
+
+
+def test_an_alias_in_capitals_keeps_them_inside_a_phrase() -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "phrase-capitals",
+            "language": "en",
+            "entities": {"USA": {"name": "United States", "kind": "country", "aliases": ["US", "Washington"]}},
+            "signals": {"backed": {"match": "backed by @USA"}},
+        }
+    )
+    rules = compile_packs([pack])
+
+    def fired(text: str) -> bool:
+        exp = explain_extraction(rules, doc(text))
+        return any(c.matched for s in exp.sentences for c in s.signals if c.signal == "backed")
+
+    assert fired("The plan is backed by US officials.")
+    assert fired("The plan is backed by Washington.")
+    assert fired("THE PLAN IS BACKED BY US")
+    assert not fired("The plan is backed by us and our friends.")
+
+
+def test_a_long_alias_in_capitals_reads_british_style_but_not_lower_case() -> None:
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "long-acronym",
+            "language": "en",
+            "entities": {
+                "NATO": {"name": "NATO", "kind": "organization", "aliases": ["NATO"]},
+                "WHO": {"name": "World Health Organization", "kind": "organization", "aliases": ["WHO"]},
+            },
+            "signals": {"joined": {"match": "joined"}},
+        }
+    )
+    rules = compile_packs([pack])
+
+    def entities(text: str) -> set[str]:
+        return {e for s in explain_extraction(rules, doc(text)).sentences for e in s.entities}
+
+    assert entities("Finland joined NATO.") == {"NATO"}
+    assert entities("Finland joined Nato.") == {"NATO"}
+    assert entities("Finland joined nato.") == set()
+    assert entities("Finland joined WHO.") == {"WHO"}
+    assert entities("Who joined? Finland joined the alliance, who knew.") == set()
