@@ -363,6 +363,13 @@ _EN: CueTable = {
             "declines to",
             "declined to",
             "declining to",
+            # "stops short of declaring war", "ECOWAS stopped short of imposing sanctions": the act was held back,
+            # as after "declined to". It governs the word it leads to (GOVERNS_NEXT_WORD), or a signal within
+            # the phrase it opens ("stopping short of a total ban"), not a verb beyond it.
+            "stop short of",
+            "stops short of",
+            "stopped short of",
+            "stopping short of",
             # "has yet to ratify", "the treaty is yet to be ratified": it has not happened (before a verb only,
             # VERB_ONLY_TO: "the worst yet to come" still reads so, "the best yet to date" is no cue)
             "yet to",
@@ -854,11 +861,14 @@ ING_ONLY = frozenset(
     {("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")}
     | {(w,) for w in "propose proposes proposed proposing consider considers considering mulls mulled mulling".split()}
 )
-# These, and "on the verge / brink of", govern only the word they lead to (after an article or an -ly adverb):
-# the signal is future when that word is one of its own ("close to agreeing a truce", "on the verge of a truce
-# deal"), not when the signal's verb lies beyond ("a truce aimed at freeing hostages begins", "on the brink of
-# collapse, the truce was extended").
-GOVERNS_NEXT_WORD = ING_ONLY | frozenset({("on", "the", "verge", "of"), ("on", "the", "brink", "of"), ("to", "be")})
+# These, "on the verge / brink of" and "stop(ped) short of", govern only the word they lead to (after an article or
+# an -ly adverb): the signal is future (negated) when that word is one of its own ("close to agreeing a truce", "on
+# the verge of a truce deal", "stopped short of imposing sanctions"), not when the signal's verb lies beyond ("a truce
+# aimed at freeing hostages begins", "on the brink of collapse, the truce was extended").
+STOPPED_SHORT_OF = frozenset((form, "short", "of") for form in ("stop", "stops", "stopped", "stopping"))
+GOVERNS_NEXT_WORD = (
+    ING_ONLY | STOPPED_SHORT_OF | frozenset({("on", "the", "verge", "of"), ("on", "the", "brink", "of"), ("to", "be")})
+)
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage
 # deal to be approved", "Putin orders troops to be deployed", "a treaty to be ratified next week". It governs
