@@ -484,6 +484,9 @@ _EN: CueTable = {
             "aiming at",
             "on the verge of",
             "on the brink of",
+            # headlines drop the article: "ECOWAS on brink of imposing sanctions", "Napoli on verge of ending wait"
+            "on verge of",
+            "on brink of",
         ],
         "hedged": [
             "could",
@@ -861,14 +864,15 @@ ING_ONLY = frozenset(
     {("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")}
     | {(w,) for w in "propose proposes proposed proposing consider considers considering mulls mulled mulling".split()}
 )
-# These, "on the verge / brink of" and "stop(ped) short of", govern only the word they lead to (after an article or
+# These, "on (the) verge / brink of" and "stop(ped) short of", govern only the word they lead to (after an article or
 # an -ly adverb): the signal is future (negated) when that word is one of its own ("close to agreeing a truce", "on
 # the verge of a truce deal", "stopped short of imposing sanctions"), not when the signal's verb lies beyond ("a truce
 # aimed at freeing hostages begins", "on the brink of collapse, the truce was extended").
 STOPPED_SHORT_OF = frozenset((form, "short", "of") for form in ("stop", "stops", "stopped", "stopping"))
-GOVERNS_NEXT_WORD = (
-    ING_ONLY | STOPPED_SHORT_OF | frozenset({("on", "the", "verge", "of"), ("on", "the", "brink", "of"), ("to", "be")})
-)
+NEARING_OF = frozenset(
+    ("on", *article, noun, "of") for article in ((), ("the",)) for noun in ("verge", "brink")
+)  # "on (the) verge / brink of": headlines drop the article
+GOVERNS_NEXT_WORD = ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | frozenset({("to", "be")})
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage
 # deal to be approved", "Putin orders troops to be deployed", "a treaty to be ratified next week". It governs

@@ -91,3 +91,26 @@ def test_a_signal_wholly_in_the_phrase_the_cue_opens_is_governed() -> None:
     )
     body = "EU leaders are moving closer to calling for humanitarian pauses in the war."
     assert reading(Engine(compile_packs([pack])), "pause", body=body) == ("future", "closer to")
+
+
+@pytest.mark.parametrize(
+    ("title", "cue"),
+    [
+        # Headlines drop the article (outside trial 21, H4; the first two as in the trial, the rest written so).
+        ("Mediators on brink of signing truce deal", "on brink of"),
+        ("Mediators on verge of signing truce deal", "on verge of"),
+        ("Israel and Hamas on verge of agreeing truce, Qatar says", "on verge of"),
+        # ... and with it, as documented.
+        ("Mediators on the brink of signing truce deal", "on the brink of"),
+        ("Mediators on the verge of signing truce deal", "on the verge of"),
+    ],
+)
+def test_a_headline_on_the_brink_with_or_without_the_article_is_a_future(title: str, cue: str) -> None:
+    assert reading(_ENGINE, "truce", body="Gaza hostages.", title=title) == ("future", cue)
+
+
+def test_on_brink_of_collapse_leaves_a_later_verb_asserted() -> None:
+    assert reading(_ENGINE, "truce", body="On brink of collapse, the truce deal was signed on Friday.") == (
+        "asserted",
+        None,
+    )
