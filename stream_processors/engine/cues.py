@@ -13,9 +13,9 @@ Three more directions are read by modality.read_cues, each from a table made by 
   as that plain after-cue);
 - `appeal`: "the importance of", "the need for", "called for", "urged" are a cue only before an -ing verb
   ("stressed the importance of renewing the deal"), which alone they govern, as "close to" does;
-- `goal`: a verb of persuasion or request ("urged", "called on", "призвал"; Russian wishes and proposals too:
-  "хочет", "предложил") is a cue only when "X to VERB" follows (Russian: X and an infinitive); it then governs
-  the verb after "to", not X nor the words before.
+- `goal`: a verb of persuasion or request ("urged", "called on", "призвал"; Russian wishes, proposals, threats and
+  promises too: "хочет", "предложил", "пригрозил") is a cue only when "X to VERB" follows (Russian: X and an
+  infinitive); it then governs the verb after "to", not X nor the words before.
 
 Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
 depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
@@ -288,9 +288,10 @@ def _en_goals() -> list[str]:
 
 
 def _ru_goals() -> list[str]:
-    """Russian verbs of persuasion and request, and of wish and proposal, a cue only before (X and) an infinitive
-    (modality.read_cues): "призвал Пхеньян ратифицировать", "убедить Киев подписать", "потребовал от Израиля
-    прекратить", "КНДР хочет направить", "предложение президента Франции отправить"."""
+    """Russian verbs of persuasion and request, of wish and proposal, and of threat and promise, a cue only before
+    (X and) an infinitive (modality.read_cues): "призвал Пхеньян ратифицировать", "убедить Киев подписать",
+    "потребовал от Израиля прекратить", "КНДР хочет направить", "предложение президента Франции отправить",
+    "Лондон пригрозил ввести", "пообещала запретить"."""
     return (
         "убедить убедил убедила убедили убеждает убеждают убеждал убеждала убеждали "
         "уговорить уговорил уговорила уговорили уговаривает уговаривают уговаривал уговаривала уговаривали "
@@ -302,6 +303,18 @@ def _ru_goals() -> list[str]:
         "хотеть хочет хочу хотим хотите хотят хотел хотела хотели хотело захотел захотела захотели "
         "предложить предложил предложила предложили предложило предлагает предлагают предлагал предлагала "
         "предлагали предложив предлагая предложение предложения предложению предложением предложении "
+        # threats and promises, as the English "threatened to", "promised to" (outside trial 21, H3): "Лондон
+        # пригрозил ввести санкции", "пообещала запретить", "грозит ввести", "обещает усилить"; "угроза / обещание
+        # ввести". Not before a noun ("грозит штрафом", "стране грозит дефолт", "обещает помощь"). Not "решил ввести":
+        # as the English "decided to", a decision reads as the act ("the EU decided to impose sanctions": asserted).
+        "пригрозить пригрозил пригрозила пригрозили пригрозило пригрозив "
+        "грозить грозит грозят грозил грозила грозили грозило грозя грозится грозятся грозился грозилась "
+        "грозились "
+        "угрожать угрожает угрожают угрожал угрожала угрожали угрожало угрожая "
+        "пообещать пообещал пообещала пообещали пообещало пообещав "
+        "обещать обещает обещают обещал обещала обещали обещало обещая "
+        "поклясться поклялся поклялась поклялись клянется клянутся "
+        "угроза угрозу угрозы угрозой обещание обещания обещанию обещанием "
         # readiness: "страны, готовых отправить войска", "заявил о готовности направить войска" (not "готовые
         # образцы", "в боевой готовности", "готовность к диалогу")
         "готовый готовая готовое готовые готового готовой готовому готовым готовыми готовых готовую "

@@ -209,3 +209,66 @@ def test_explain_shows_the_intention_cue() -> None:
     exp = explain_extraction(rules, doc("КНДР хочет направить военных в Россию."))
     sig = next(c for s in exp.sentences for c in s.signals if c.signal == "troop_deployment")
     assert sig.modality == "future" and sig.cue == "хочет"
+
+
+# Russian threats and promises + an infinitive are futures, as the English "threatened to", "promised to" (outside
+# trial 21, H3: "Лондон пригрозил ввести санкции против России" fired an alert). The first three are the trial's
+# sentences; the rest written for these tests.
+_SANCTIONS_RU = Engine(
+    compile_packs(
+        [
+            RulePack.model_validate(
+                {
+                    "version": 2,
+                    "name": "threat-cues",
+                    "language": "ru",
+                    "signals": {
+                        "санкции": {
+                            "match": {"all": [{"any": ["ввести", "ввели", "запретить"]}, {"any": ["санкци*", "ввоз"]}]},
+                            "near": 6,
+                        }
+                    },
+                }
+            )
+        ]
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "cue"),
+    [
+        ("Лондон пригрозил ввести санкции против России.", "пригрозил"),
+        ("Вашингтон пообещал ввести санкции против России.", "пообещал"),
+        ("Вашингтон грозит ввести санкции против России.", "грозит"),
+        ("Еврокомиссия пообещала запретить ввоз российского угля.", "пообещала"),
+        ("Вашингтон угрожает ввести новые санкции.", "угрожает"),
+        ("Минфин США обещает ввести санкции против банков.", "обещает"),
+        ("Лондон грозится ввести санкции.", "грозится"),
+        ("США пригрозили Китаю ввести санкции.", "пригрозили китаю"),
+        ("Британия поклялась ввести санкции против России.", "поклялась"),
+        ("Угроза ввести санкции не остановила Москву.", "угроза"),
+        # The cues there were: unchanged.
+        ("Вашингтон намерен ввести санкции против России.", "намерен"),
+        ("Вашингтон планирует ввести санкции против России.", "планирует"),
+        ("Вашингтон собирается ввести санкции против России.", "собирается"),
+    ],
+)
+def test_a_russian_threat_or_promise_to_act_is_a_future(body: str, cue: str) -> None:
+    assert reading(_SANCTIONS_RU, "санкции", body=body) == ("future", cue)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Before a noun they are no cue: the sanctions were imposed.
+        "Вашингтон, который грозил Москве штрафами, ввел санкции против России.",
+        "Стране грозит дефолт: США ввели санкции против ее банков.",
+        # A decision reads as the act, as the English "decided to impose sanctions" does.
+        "Евросоюз решил ввести санкции против России.",
+        # The threat was made before the act, in another clause.
+        "Лондон грозил Москве, и в итоге ввел санкции против России.",
+    ],
+)
+def test_a_russian_threat_before_a_noun_or_a_decision_is_no_cue(body: str) -> None:
+    assert reading(_SANCTIONS_RU, "санкции", body=body) == ("asserted", None)
