@@ -740,6 +740,7 @@ _RU: CueTable = {
             "запланирован*",
             "предполагается",
             "вскоре",
+            "скоро",
             "в ближайшее время",
             "в ближайшие дни",
             "в ближайшие недели",
@@ -772,6 +773,7 @@ _RU: CueTable = {
     "after": {
         "future": [
             "вскоре",
+            "скоро",
             "в ближайшее время",
             "в ближайшие дни",
             "в ближайшие недели",
@@ -931,6 +933,11 @@ MAY_MONTH_AFTER_CAPITALISED = frozenset("this last next early late".split())
 # от своих слов": future), "не" cancels with them ("не отозвал заявление": the claim stands), and a perfective future
 # is one still to come ("отзовёт заявление").
 RU_WALK_BACK_STEMS = ("дезавуир", "отозва", "отзов", "отказа", "откаж", "призна")
+
+# Russian "soon": a future only when the verb it governs is not in the past. With a past verb it means "shortly
+# afterwards" and the act is done ("Вскоре Госдума ратифицировала договор", as the English "soon imposed"); "вскоре
+# ратифицирует" stays a future (modality.resolve, _past_verb_ru).
+RU_SOON = frozenset({"вскоре", "скоро"})
 
 # Russian denial nouns are a sentence's topic, not a denial, after a preposition: "закон о фейках", "штраф за
 # фейки", "борьба с дезинформацией". A one-word negation cue of these stems is ignored right after one of these.

@@ -97,6 +97,7 @@ from .cues import (
     RU_POINT_BACK_STOPS,
     RU_REPORTING_AFTER_PO,
     RU_REPORTING_VERBS,
+    RU_SOON,
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     RU_WALK_BACK_STEMS,
@@ -110,6 +111,7 @@ from .cues import (
     WALK_BACK_STOPS,
 )
 from .morphology import (
+    finite_verb_tense_ru,
     is_future_verb_ru,
     is_infinitive_ru,
     is_transitive_future_verb_ru,
@@ -626,6 +628,15 @@ def resolve(
                     if explain:
                         considered.append((cls, words, direction, False, f"past what was taken back ({where})"))
                     continue
+            # "Вскоре Госдума ратифицировала договор": with a past verb "soon" is "shortly afterwards", not a future.
+            if s == e and sent.toks[s - sent.start] in RU_SOON:
+                past = _past_verb_ru(sent, s, lo, hi)
+                if past is not None:
+                    if explain:
+                        considered.append(
+                            (cls, words, direction, False, f"the verb {past!r} is in the past: it was done soon after")
+                        )
+                    continue
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
@@ -667,6 +678,21 @@ def resolve(
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
     return best[2], best[3], reason
+
+
+def _past_verb_ru(sent: Sentence, at: int, lo: int, hi: int) -> str | None:
+    """The verb a Russian "soon" at token `at` governs, when it is in the past (cues.RU_SOON): the first finite verb or
+    short participle from the cue to the end of the signal's words (lo..hi), or from their start to a cue after them
+    ("Вскоре Госдума **ратифицировала** договор", "Вскоре договор **был** ратифицирован"); None when that verb is not
+    past ("вскоре ратифицирует", "вскоре будет ратифицирован") or there is none."""
+    base = sent.start
+    first, last = (at + 1, hi) if at < lo else (lo, at - 1) if at > hi else (lo, hi)
+    for i in range(first, last + 1):
+        word = sent.toks[i - base]
+        tense = finite_verb_tense_ru(word)
+        if tense is not None:
+            return word if tense == "past" else None
+    return None
 
 
 _ARTICLES = frozenset("a an the".split())

@@ -308,6 +308,20 @@ def is_transitive_future_verb_ru(word: str) -> bool:
     return "tran" in tags[0] and "3per" in tags[0] and not any("impf" in t and "pres" in t for t in tags)
 
 
+def finite_verb_tense_ru(word: str) -> str | None:
+    """The tense of a Russian finite verb or short participle in its most likely reading: "past" ("ратифицировала",
+    "был", "ратифицирован"), "pres" ("вводит"), "futr" ("ратифицирует", "будет"); None for any other word."""
+    if script_of(word) != "cyrillic":
+        return None
+    tags = tags_ru(word)
+    if not tags or not tags[0].startswith(("VERB", "PRTS")):
+        return None
+    for tense in ("past", "pres", "futr"):
+        if tense in tags[0]:
+            return tense
+    return None
+
+
 _INFINITIVE_ENDINGS = ("ть", "ти", "чь", "ться", "тись", "чься")
 
 
