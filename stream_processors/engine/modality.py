@@ -17,7 +17,8 @@ walk-back before a verb is a subject ("Retraction of statement helped …": no c
 its class ("will backtrack on": future) or, a negation, cancels with it ("refused to retract"); so does a denial
 ("will deny": future; a negation keeps it negated) and a Russian walk-back ("может отозвать"). A walk-back or
 denial after the claim whose object points back ("…, but later retracted its report", "…; Kyiv
-denies it") governs what a verb of saying before the words introduced, across clauses (_reported).
+denies it") governs what a verb of saying before the words introduced, across clauses (_reported). A verb of
+naming, its object and a word of denial ("calls coup reports fake") negate that object only (_called_false).
 "May" the month or a name is not the modal ("In May North Korea …": _is_month_may).
 A verification disclaimer next to an anaphor that points back ("..., but this could not be independently
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
@@ -48,6 +49,11 @@ from .cues import (
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    CALLED_DENIALS,
+    CALLED_GAP,
+    CALLED_NOT_BEFORE_DENIAL,
+    CALLED_NOT_OBJECT,
+    CALLED_VERBS,
     CUE_PRIORITY,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
@@ -133,6 +139,8 @@ WALK_BACK = "~walk back"
 WALK_BACK_POINTING = "~walk back, pointing back"
 DENIAL_POINTING = "~denial, pointing back"
 DENIAL = "~denial"  # a one-word denial ("deny", "denied") whose object does not point back
+# "calls coup reports fake": the verb to the denial word, governing only the object between them (cues.CALLED_*)
+CALLED_DENIAL = "~called it false"
 _WALK_BACKS = frozenset({WALK_BACK, WALK_BACK_POINTING})
 _POINTING = frozenset({WALK_BACK_POINTING, DENIAL_POINTING})
 _DENIALS = frozenset({DENIAL, DENIAL_POINTING})
@@ -249,6 +257,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         ):
             continue
         found.append((entry.cue_class, sent.start + first, sent.start + last, cue_key, direction))
+    found += _called_false(sent)
     if not found:
         return
     if len(found) == 1:  # (most sentences that hold a cue hold one: nothing overlaps)
@@ -272,6 +281,29 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     sent.cues_hidden = hidden
     if any(c[3] in _GOVERNABLE for c in sent.cues):
         sent.cues = _governed_walk_backs(sent, sent.cues)
+
+
+def _called_false(sent: Sentence) -> list[Cue]:
+    """ "calls coup reports fake", "called the claims baseless": a verb of naming, its object, a word of denial
+    (cues.CALLED_*): one negation cue from the verb to the denial, which governs only the object (resolve)."""
+    toks = sent.toks
+    n = len(toks)
+    out: list[Cue] = []
+    for v, word in enumerate(toks):
+        if word not in CALLED_VERBS:
+            continue
+        for d in range(v + 2, min(v + 2 + CALLED_GAP, n)):
+            # "Police call handlers used fake system": a verb's past form between, the noun "call" and a clause
+            if toks[d - 1] in CALLED_NOT_OBJECT or _predicate_follows(toks, d - 1):
+                break
+            if toks[d] in CALLED_DENIALS:
+                if toks[d - 1] not in CALLED_NOT_BEFORE_DENIAL and not any(
+                    sent.start + v < b <= sent.start + d for b in clause_breaks(sent)
+                ):
+                    if not _comma_between(sent, v, d):
+                        out.append(("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after"))
+                break
+    return out
 
 
 def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
@@ -588,7 +620,8 @@ def resolve(
                 overlaps = False
             elif direction == "after":
                 reach = scope_after
-                near = overlaps or (s > hi and s - hi <= reach)
+                # "calls coup reports fake" denies the reports it names, not the words before the verb
+                near = overlaps or (cue_key != CALLED_DENIAL and s > hi and s - hi <= reach)
                 # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
                 if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
                     near = pointing = True
@@ -609,11 +642,22 @@ def resolve(
             where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
             if pointing and explain:
                 where = f"{s - hi} word(s) after; its object points back to what was said"
+            if cue_key == CALLED_DENIAL and explain:
+                where = "its object holds the signal's words" if overlaps else "the signal's words are not its object"
             if not near:
-                if hidden and not overlaps and (e < lo if direction in _GOVERNS_BEFORE else s > hi):
+                wrong_side = not overlaps and (e < lo if direction in _GOVERNS_BEFORE else s > hi)
+                if hidden and wrong_side:
                     aside.append(cue)  # it governs only the other side: a cue it hid may apply here
                 if explain:
-                    considered.append((cls, words, direction, False, f"out of reach ({where}; reach {reach})"))
+                    # "fake" after the words it would govern is not out of reach but on the wrong side of them.
+                    why = (
+                        where
+                        if cue_key == CALLED_DENIAL
+                        else f"on the side it does not govern ({where})"
+                        if wrong_side
+                        else f"out of reach ({where}; reach {reach})"
+                    )
+                    considered.append((cls, words, direction, False, why))
                 continue
             if not overlaps and direction != BACK and not pointing:  # (a disclaimer reaches back across clauses)
                 gap = (e, lo) if e < lo else (hi, s)
