@@ -37,7 +37,7 @@ from watchfloor.schemas.topics import TopicNames
 from ..engine import Engine
 from . import security
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
-from .compat import FetchLoopWatch, RecoveryWatch, app_class, broker_credentials
+from .compat import FetchLoopWatch, RecoveryWatch, SinceAssignment, app_class, broker_credentials
 from .failed_batches import FILE_NAME as FAILURES_FILE
 from .failed_batches import FailureCounts, RetryPolicy
 from .partition import PartitionCorrelator
@@ -200,7 +200,14 @@ def build_app(
             ", ".join(names.all()),
         )
 
+    # Faust's "… since start" slow-processing errors, about partitions just taken over, are not said (compat.py).
+    since_assignment = SinceAssignment(
+        lambda: max(app.conf.stream_processing_timeout, app.conf.broker_commit_livelock_soft_timeout)
+    )
+    logging.getLogger("faust.transport.drivers.aiokafka").addFilter(since_assignment)
+
     async def log_assignment(app_: Any, assigned: Any, **kwargs: Any) -> None:
+        since_assignment.assigned(assigned)
         by_topic: dict[str, list[int]] = {}
         for tp in assigned:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
