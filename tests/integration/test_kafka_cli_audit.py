@@ -300,6 +300,31 @@ def test_produce_once_says_what_reached_kafka_and_what_waits_in_the_spool(
     assert (tmp_path / "var" / "spool" / f"{prefix}.jsonl").read_text() == ""
 
 
+def test_produce_without_sources_sends_the_spool_and_refuses_when_it_is_empty(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Outside trial 22, L2: the spool's message says "the next `watchfloor produce` sends them", but `produce
+    --config desk.yaml --once` (a config with no sources) refused: "has no sources". With documents in the spool it
+    sends them, and says so; with an empty spool it refuses as before."""
+    config = tmp_path / "desk.yaml"
+    config.write_text(f"kafka: {{bootstrap: {kafka_bootstrap}, prefix: {prefix}}}\n")
+    away = cli(tmp_path, "produce", str(DATA), "--config", str(config), "--broker", UNREACHABLE, "--once", timeout=90)
+    assert away.returncode == 3, away.stderr
+    spool = tmp_path / "var" / "spool" / f"{prefix}.jsonl"
+    assert f"{DOCUMENTS} documents and" in away.stderr and "the next `watchfloor produce` sends them" in away.stderr
+
+    back = cli(tmp_path, "produce", "--config", str(config), "--once", timeout=120)
+    assert back.returncode == 0, back.stderr
+    text = " ".join(back.stderr.split())
+    assert f"watchfloor produce no sources: sends the spool ({DOCUMENTS} documents and" in text, text
+    assert f"{DOCUMENTS} sent to Kafka ({DOCUMENTS} of them from the spool)" in text, text
+    assert spool.read_text() == ""
+
+    again = cli(tmp_path, "produce", "--config", str(config), "--once", timeout=120)
+    assert again.returncode == 1, again.stderr
+    assert f"error: {config} has no sources: give files or feed URLs, or add a sources: list" in again.stderr
+
+
 def test_backtest_from_kafka_finds_the_broker_as_the_distributed_commands_do(
     kafka_bootstrap: str, published: str, tmp_path: Path
 ) -> None:
