@@ -303,8 +303,8 @@ def produce(
         chosen = list(cfg.sources) if config is not None else []
         # The spool's message says "the next `watchfloor produce` sends them": with nothing to poll, that one must
         # not refuse (outside trial 22, L2). (Its size: reading it would make its folder and lock.)
-        spooled = spool_path(settings)
-        spool_only = not chosen and spooled.is_file() and spooled.stat().st_size > 0
+        spool_file = spool_path(settings)
+        spool_only = not chosen and spool_file.is_file() and spool_file.stat().st_size > 0
         if not chosen and not spool_only:
             if config is not None:
                 raise fail(f"{config} has no sources: give files or feed URLs, or add a sources: list")
