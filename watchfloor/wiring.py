@@ -524,14 +524,17 @@ class DistributedProducer:
         self.store.close()
 
 
-def build_archive(settings: KafkaConfig, store: Store) -> Any:
+def build_archive(settings: KafkaConfig, store: Store, *, broker_hint: str | None = None) -> Any:
     """The archive sink of `watchfloor archive`: the pipeline's topics into `store`, the correlate topic's records
-    too (kept as read, for `replay-workers`) when the store can keep them (the memory and SQL stores can)."""
+    too (kept as read, for `replay-workers`) when the store can keep them (the memory and SQL stores can).
+    `broker_hint`: where the broker's address comes from, said when it is unreachable."""
     from watchfloor.stream_processors.kafka.archive import KafkaArchive
     from watchfloor.stream_processors.ports import RecordArchive
 
     records = store if isinstance(store, RecordArchive) else None
-    return KafkaArchive(settings.bootstrap, store, topic_prefix=settings.prefix, records=records)
+    return KafkaArchive(
+        settings.bootstrap, store, topic_prefix=settings.prefix, records=records, broker_hint=broker_hint
+    )
 
 
 class EmbeddedPipeline:

@@ -34,6 +34,7 @@ from ..stores.errors import RecordRejected
 from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
 from .topics import bootstrap_servers
+from .unreachable import BROKER_REMINDERS
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class KafkaArchive:
         group_id: str | None = None,
         timeout_s: float = 10.0,
         records: RecordArchive | None = None,
+        broker_hint: str | None = None,
     ) -> None:
-        """`records`: where the correlate topic's records are kept (None: the correlate topic is not read)."""
+        """`records`: where the correlate topic's records are kept (None: the correlate topic is not read).
+        `broker_hint`: where the broker's address comes from, said with "unreachable" as the worker says it."""
         names = TopicNames(topic_prefix)
         self.topics = list(topics or [names.documents, names.detections, names.dead_letters])
         self.records = records
@@ -77,7 +80,14 @@ class KafkaArchive:
         self.client_id = f"{topic_prefix}-archive"
         self.timeout_s = timeout_s
         self._consumer: Any = None
-        self.broker = Availability(f"Kafka broker {bootstrap_servers(bootstrap)}", log, meanwhile="archive waits")
+        # As the worker says it (outside trial 22, L3: one line, then silence, for a mistyped address): where the
+        # address comes from, and again while the outage lasts.
+        self.broker = Availability(
+            f"Kafka broker {bootstrap_servers(bootstrap)}",
+            log,
+            meanwhile="archive waits" + (f" ({broker_hint})" if broker_hint else ""),
+            remind=BROKER_REMINDERS,
+        )
 
     @property
     def consumer(self) -> Any:

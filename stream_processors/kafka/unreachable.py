@@ -1,7 +1,9 @@
-"""The names of kafka-python's errors that mean "the broker cannot be reached (or is not ready) now" (no kafka import).
+"""What "the broker cannot be reached (or is not ready) now" is, for every part that waits for it (no kafka import).
 
-One list, read by `clients` (which turns the names into kafka-python's classes) and by `failed_batches` (which
-import-linter keeps free of the kafka client, so it matches errors by name), so the two cannot drift apart.
+The names of kafka-python's errors for it: one list, read by `clients` (which turns the names into kafka-python's
+classes) and by `failed_batches` (which import-linter keeps free of the kafka client, so it matches errors by name),
+so the two cannot drift apart. And when a process that waits for the broker says again that it still waits
+(BROKER_REMINDERS): the worker and `archive` alike.
 """
 
 from __future__ import annotations
@@ -24,4 +26,8 @@ UNREACHABLE: tuple[str, ...] = (
 # the 2.x installs the `kafka` extra allows (kafka-python>=2.0.2,<4).
 ONLY_2X: frozenset[str] = frozenset({"NoBrokersAvailable"})
 
-__all__ = ["ONLY_2X", "UNREACHABLE"]
+# While the broker is away, a process that waits for it (the worker, `archive`) says "still unreachable" after 30 s
+# (longer than a broker restart takes), then every 5 minutes: a mistyped address must not look like a quiet process.
+BROKER_REMINDERS: tuple[float, float] = (30.0, 300.0)
+
+__all__ = ["BROKER_REMINDERS", "ONLY_2X", "UNREACHABLE"]

@@ -19,12 +19,10 @@ from .clients import Availability, funnel_client_logs, unreachable_errors
 from .compat import WorkerStalled, run_app, use_event_loop
 from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
-from .unreachable import UNREACHABLE
+from .unreachable import BROKER_REMINDERS, UNREACHABLE
 
 log = logging.getLogger(__name__)
 PACKAGE_LOG = "watchfloor.stream_processors.kafka"  # every module of the runtime logs below this one
-# While the broker is away: "still unreachable" after 30 s (longer than a broker restart takes), then every 5 minutes.
-BROKER_REMINDERS = (30.0, 300.0)
 
 
 def wait_for_topics(settings: KafkaConfig, broker: Availability | None = None) -> None:

@@ -136,3 +136,30 @@ def test_an_archive_waiting_for_its_broker(down: str) -> None:
         assert_as_before(before)
     finally:
         sink.close()
+
+
+def test_an_archive_waiting_for_its_broker_says_where_the_address_comes_from_and_again_while_it_waits(
+    down: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside trial 22, L3: `archive` with a wrong broker said it waits, once, then nothing for 45 s; the worker says
+    where the address comes from and "still unreachable after 30s". The archive says the same (its clock driven
+    here, not waited for)."""
+    from watchfloor.cli.distributed import BROKER_HINT
+    from watchfloor.stream_processors.kafka.archive import KafkaArchive
+
+    sink = KafkaArchive(down, None, topic_prefix="wf-away", timeout_s=1.0, broker_hint=BROKER_HINT)  # type: ignore[arg-type]
+    now = [1000.0]
+    sink.broker.clock = lambda: now[0]
+    try:
+        with caplog.at_level(logging.WARNING, logger="watchfloor.stream_processors.kafka.archive"):
+            sink.run(StopAfter(2), timeout_ms=100)
+            now[0] += 31.0
+            sink.run(StopAfter(2), timeout_ms=100)
+    finally:
+        sink.close()
+    said = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(said) == 2, said  # one when it went, one reminder: not a line per retry
+    assert said[0].startswith(f"Kafka broker {down} unreachable (") and said[0].endswith(
+        f"; archive waits ({BROKER_HINT})"
+    ), said
+    assert said[1] == f"Kafka broker {down} still unreachable after 31s; archive waits ({BROKER_HINT})", said

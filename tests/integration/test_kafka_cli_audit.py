@@ -459,3 +459,29 @@ def test_worker_with_the_broker_away_says_where_its_address_comes_from_and_again
     reminder = rf"Kafka broker {re.escape(UNREACHABLE)} still unreachable after \d+s; the worker waits for it "
     assert re.fullmatch(reminder + re.escape(hint), again), lines
     assert len(lines) == 2, lines  # one when it went, one reminder: not a line per retry
+
+
+def test_archive_with_the_broker_away_says_where_its_address_comes_from(tmp_path: Path) -> None:
+    """Outside trial 22, L3: `archive` with a wrong broker said "archive waits", once, and nothing for 45 s. Its line
+    gives the worker's hint (where the address comes from); the reminder while the outage lasts is
+    tests/functional/test_broker_away_clients.py's (a clock driven, not 30 s waited)."""
+    log = tmp_path / "archive.log"
+    store = f"sqlite:///{tmp_path / 'desk.db'}"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", "archive", "--broker", UNREACHABLE, "--prefix", "wf-away",
+             "--store", store],
+            cwd=tmp_path, env=env(), stdout=out, stderr=out,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while " unreachable (" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    lines = [" ".join(line.split()) for line in log.read_text().splitlines() if "unreachable" in line]
+    hint = "(check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap; `scripts/kafka-local start` runs one)"
+    assert len(lines) == 1 and f"Kafka broker {UNREACHABLE} unreachable (" in lines[0], lines
+    assert lines[0].endswith(f"; archive waits {hint}"), lines

@@ -622,7 +622,7 @@ def archive(
     settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
     url = store or cfg.store
     st = open_store(url)
-    sink = build_archive(settings, st)
+    sink = build_archive(settings, st, broker_hint=BROKER_HINT)
     err.print(
         f"[bold]watchfloor archive[/bold] {escape(sink.group_id)}: {escape(', '.join(sink.topics))} on "
         f"{escape(settings.bootstrap)} -> {escape(redact_url(url))}",
