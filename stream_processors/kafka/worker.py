@@ -8,6 +8,8 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import NoReturn
 
 from watchfloor.schemas.config import KafkaConfig
@@ -165,6 +167,24 @@ def restart_process() -> NoReturn:
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
+@contextmanager
+def stopped_by_signal_while_waiting() -> Iterator[None]:
+    """While the worker waits for its broker outside Faust (before the app starts, after a crash), SIGTERM or
+    Ctrl-C ends it as they end a running worker: `worker stopped (SIGTERM)` last, exit 0. Without this, a worker
+    waiting for an unreachable broker died of the signal (143) with no line (outside trial 22, L1)."""
+
+    def stop(signum: int, frame: FrameType | None) -> NoReturn:
+        log.warning("worker stopped (%s)", signal.Signals(signum).name)  # the words compat.run_app logs
+        raise SystemExit(0)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)  # (Faust installs its own for the run)
+
+
 def run_worker(
     engine: Engine,
     settings: KafkaConfig,
@@ -201,9 +221,10 @@ def run_worker(
     )
     funnel_client_logs("aiokafka", broker)  # Faust's client
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
-    wait_for_topics(settings, broker)
-    fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
-    wait_for_one_rule_set(settings, fingerprint, broker=broker)
+    with stopped_by_signal_while_waiting():
+        wait_for_topics(settings, broker)
+        fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
+        wait_for_one_rule_set(settings, fingerprint, broker=broker)
     app = build_app(engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint, restart=restart)
 
     def restart_after_stuck_stop(reason: BaseException | None) -> None:
@@ -217,9 +238,11 @@ def run_worker(
     code, crash = run_app(app, loglevel, expected_crash=restartable)
     if code and restartable(crash):
         # Faust's loop (and its signal handlers) is gone: a stop asked for while we wait is a clean exit.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        log.warning("the worker stopped (%s: %s); it starts again once the broker answers", type(crash).__name__, crash)
-        wait_for_topics(settings, broker)
+        with stopped_by_signal_while_waiting():
+            log.warning(
+                "the worker stopped (%s: %s); it starts again once the broker answers", type(crash).__name__, crash
+            )
+            wait_for_topics(settings, broker)
         log.warning("restarting the worker")
         restart()
     raise SystemExit(code)

@@ -485,3 +485,27 @@ def test_archive_with_the_broker_away_says_where_its_address_comes_from(tmp_path
     hint = "(check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap; `scripts/kafka-local start` runs one)"
     assert len(lines) == 1 and f"Kafka broker {UNREACHABLE} unreachable (" in lines[0], lines
     assert lines[0].endswith(f"; archive waits {hint}"), lines
+
+
+def test_worker_waiting_for_the_broker_stops_on_sigterm_as_a_running_one_does(tmp_path: Path) -> None:
+    """Outside trial 22, L1: a worker waiting for an unreachable broker, sent SIGTERM, died of it (exit 143) without
+    the `worker stopped (SIGTERM)` line a connected worker logs last (README); now the same line, and exit 0."""
+    pytest.importorskip("faust")
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor.cli", "worker", "--broker", UNREACHABLE, "--prefix", "wf-away"],
+            cwd=tmp_path, env=env(), stdout=out, stderr=out,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while " unreachable (" not in log.read_text():  # waiting for the broker (not yet in Faust)
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    text = log.read_text()
+    assert code == 0, text
+    assert text.strip().splitlines()[-1].endswith("worker stopped (SIGTERM)"), text
+    assert "Traceback" not in text, text
