@@ -10,10 +10,17 @@ Event time travels with the documents: the relay follows the log's CaughtUp mark
 per-origin rule (stream_processors/engine/eventtime.py) and hands the publisher the watermark after each
 batch, which it writes to every documents partition. The rule's state is saved in the relay's checkpoint, so
 a restarted relay goes on with the same watermark.
+
+The position is kept per target, the broker's servers and the topic prefix (`target_checkpoint`): one store can
+feed several pipelines, and what it sent to one was never sent to another. A target this store has not sent to
+starts from the start of its log (consumers dedup by id). A checkpoint written before targets were recorded
+(`kafka-relay`, alone) is the position of the first target relayed to after the upgrade: it is moved there, not
+re-sent (`adopt_legacy`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,10 +28,71 @@ from typing import Any, Protocol
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
 from watchfloor.stream_processors.engine import eventtime as et
-from watchfloor.stream_processors.ports import CheckpointStore, EventLog, StoredEvent
+from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
+log = logging.getLogger(__name__)
+
 RELAY_PROCESSOR = "kafka-relay"
+"""The relay's checkpoint before targets were recorded (one per store), and the start of every target's name."""
+TARGET_SEPARATOR = ":"
+
+
+def target_checkpoint(bootstrap: str, prefix: str) -> str:
+    """The checkpoint of the relay to one target: `kafka-relay:<servers>/<prefix>`, the servers as kafka-python
+    gets them (no kafka:// scheme, no spaces), lower-cased and sorted, so one broker written two ways is one target."""
+    servers = sorted(s.strip().removeprefix("kafka://").lower() for s in bootstrap.split(",") if s.strip())
+    return f"{RELAY_PROCESSOR}{TARGET_SEPARATOR}{','.join(servers)}/{prefix}"
+
+
+def is_relay_checkpoint(name: str) -> bool:
+    """Whether a checkpoint is a relay's: the old single one or a target's."""
+    return name == RELAY_PROCESSOR or name.startswith(RELAY_PROCESSOR + TARGET_SEPARATOR)
+
+
+def relay_positions(store: Any) -> dict[str, int]:
+    """Every relay checkpoint of the store with its position (the old single one included while it holds one)."""
+    listing = getattr(store, "checkpoint_positions", None)
+    if listing is None:  # a store that cannot list its checkpoints: the old one only
+        return {RELAY_PROCESSOR: store.checkpoint_position(RELAY_PROCESSOR)}
+    return {name: position for name, position in listing().items() if is_relay_checkpoint(name)}
+
+
+def relayed_position(store: Any, target: str | None = None) -> int:
+    """How far the relay to `target` has sent this store's log; without a target (a reader that does not know the
+    pipeline), the furthest any relay has: whether this store feeds workers at all."""
+    positions = relay_positions(store)
+    if target is not None:
+        # Not yet relayed to since the upgrade: the old checkpoint is what `adopt_legacy` will give it.
+        return positions.get(target) or (positions.get(RELAY_PROCESSOR, 0) if _legacy_adoptable(positions) else 0)
+    return max(positions.values(), default=0)
+
+
+def _legacy_adoptable(positions: dict[str, int]) -> bool:
+    """The old checkpoint holds a position and no target has one yet (once adopted it is set to 0)."""
+    return positions.get(RELAY_PROCESSOR, 0) > 0 and not any(
+        p > 0 for name, p in positions.items() if name != RELAY_PROCESSOR
+    )
+
+
+def adopt_legacy(store: CheckpointStore, target: str) -> int:
+    """Move a checkpoint written before targets were recorded to `target` (the pipeline this store relays to now:
+    the common case is one pipeline, which must not get everything again on upgrade); its position, 0 when there
+    was none to adopt. The old checkpoint is then set to 0, so a second target does not take it too; should that
+    second commit not happen, the target's own position keeps the old one from being adopted again."""
+    positions = relay_positions(store)
+    if not _legacy_adoptable(positions):
+        return 0
+    old = store.load_checkpoint(RELAY_PROCESSOR)
+    try:
+        store.commit(target, Checkpoint(old.position, old.state), [], since=positions.get(target, 0))
+        store.commit(RELAY_PROCESSOR, Checkpoint(0, {"moved_to": target}), [], since=old.position)
+    except CheckpointMoved:  # another producer on this store adopted it first
+        return 0
+    log.info("relay checkpoint %s (position %d) adopted as %s", RELAY_PROCESSOR, old.position, target)
+    return old.position
+
+
 RELAYED_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}  # documents, and the marks event time moves at
 
 
@@ -53,8 +121,11 @@ class KafkaRelay:
         batch_size: int = 500,
         skew: timedelta = et.DEFAULT_SKEW,
         idle_after: timedelta = et.DEFAULT_IDLE_AFTER,
+        target: str | None = None,
     ) -> None:
+        """`target` (target_checkpoint) names the checkpoint; without one, the old single `kafka-relay`."""
         self.store = store
+        self.checkpoint = target or RELAY_PROCESSOR
         self.publisher = publisher
         self.batch_size = batch_size
         self.skew = skew.total_seconds()  # the workers' (config): a future date must not move the watermark
@@ -81,7 +152,7 @@ class KafkaRelay:
 
         pull_and_process(
             self.store,
-            RELAY_PROCESSOR,
+            self.checkpoint,
             RELAYED_TYPES,
             relay,
             batch_size=self.batch_size,
@@ -89,6 +160,27 @@ class KafkaRelay:
             committed=committed,
         )
         return stats
+
+    def prepare(self, *, resend: bool = False) -> int | None:
+        """Before the first pass: adopt an old checkpoint for this target, or with `resend` set this target's back to
+        the start. The number of documents the relay will send from the start (this target has no position: it
+        was never sent to, or `resend`), else None."""
+        if self.checkpoint == RELAY_PROCESSOR:
+            return None
+        adopt_legacy(self.store, self.checkpoint)  # first, so that a resend leaves no old position to adopt later
+        if resend:
+            return self.restart()
+        if self.store.checkpoint_position(self.checkpoint) > 0:
+            return None
+        return self.store.count(types=DOCUMENT_TYPES)
+
+    def restart(self) -> int:
+        """Set this target's position back to the start of the log (its topics were made again); the number of
+        documents the relay will send."""
+        found = self.store.checkpoint_position(self.checkpoint)
+        if found > 0:
+            self.store.commit(self.checkpoint, Checkpoint(0, None), [], since=found)
+        return self.store.count(types=DOCUMENT_TYPES)
 
     def _follow(self, clock: dict[str, Any], events: list[Event]) -> bool:
         """Run the per-origin rule over a batch; whether the watermark moved."""

@@ -23,7 +23,7 @@ from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, looks_like_gdelt, read_gdelt
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.publish import source_feed, with_feed
-from watchfloor.producers.relay import RELAY_PROCESSOR
+from watchfloor.producers.relay import relayed_position
 from watchfloor.producers.rss import fetch_feed
 from watchfloor.schemas.events import (
     DEFAULT_MAX_EDITIONS,
@@ -751,7 +751,7 @@ def distributed_note(store: Store) -> str | None:
 
     A store `produce` relayed from has the relay's checkpoint; one only `archive` filled has detections, no
     embedded pass and no CaughtUp mark (the relay turns those into watermark records, which archive skips)."""
-    if store.checkpoint_position(RELAY_PROCESSOR) > 0:
+    if relayed_position(store) > 0:  # any target: the workers raised its alerts
         return FED_WORKERS_NOTE
     if store.checkpoint_position(ENGINE_PROCESSOR) > 0 or store.read(0, types={EventType.CAUGHT_UP.value}, limit=1):
         return None

@@ -11,7 +11,8 @@ ledger read as before.
 
 What may go is bounded by the log's readers of documents, never only by age (`plan`):
 
-* the embedded engine (`engine`) and the Kafka relay (`kafka-relay`) read documents after their checkpoint: a prune
+* the embedded engine (`engine`) and the Kafka relay (`kafka-relay`, one `kafka-relay:SERVERS/PREFIX` per target) read
+  documents after their checkpoint: a prune
   goes no further than the lowest of their positions, so nothing is pruned that one of them has not read;
 * a store neither has read (a fresh ingest, an archive) is not pruned at all;
 * every other checkpoint is known not to read documents (the dispatcher's `alerts` reads detections and
@@ -35,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchfloor.alerts.dispatcher import PROCESSOR as DISPATCHER
-from watchfloor.producers.relay import RELAY_PROCESSOR
+from watchfloor.producers.relay import RELAY_PROCESSOR, is_relay_checkpoint
 from watchfloor.schemas.events import DOCUMENT_TYPES
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, DocumentRetention, EventLog
 from watchfloor.stream_processors.runner import ENGINE_PROCESSOR, RULES_IN_USE
@@ -105,7 +106,7 @@ def readers(checkpoints: dict[str, int]) -> dict[str, int]:
     with a position this module does not know (module docstring)."""
     out: dict[str, int] = {}
     for name, position in checkpoints.items():
-        if name in DOCUMENT_READERS:
+        if name in DOCUMENT_READERS or is_relay_checkpoint(name):  # the relay to each target reads documents
             if position > 0:
                 out[name] = position
         elif name not in NOT_READERS and not name.startswith(SOURCE_PREFIX) and position > 0:

@@ -31,7 +31,7 @@ from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.config import subscription_problems
 from watchfloor.producers.poller import AutoGdeltFolder, SourcePoller
-from watchfloor.producers.relay import KafkaRelay
+from watchfloor.producers.relay import KafkaRelay, target_checkpoint
 from watchfloor.producers.source_auth import credential_problems
 from watchfloor.schemas.config import (
     AppConfig,
@@ -49,6 +49,8 @@ from watchfloor.schemas.config import (
     ThrottleSpec,
     WebhookChannel,
 )
+from watchfloor.schemas.events import DOCUMENT_TYPES
+from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors import stores
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import CompiledRules
@@ -453,7 +455,9 @@ class DistributedProducer:
         *,
         store_url: str | None = None,
         sources: Sequence[SourceConfig] | None = None,
+        resend: bool = False,
     ) -> None:
+        """`resend`: relay the store's whole outbox to this target again (`produce --resend`)."""
         from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
         self.settings = settings
@@ -471,8 +475,49 @@ class DistributedProducer:
         # slice per poll (the relay's own checkpoint moves only once the broker acknowledged what it sent).
         self.poller = build_poller(cfg, self.store, sources, bounded=True)
         # The relay works out the watermark the workers use, with their skew and idleness (the config's).
+        # Its position is this target's (broker, prefix): what was sent to another pipeline was not sent to this one.
         self.relay = KafkaRelay(
-            self.store, self.publisher, skew=cfg.event_time.skew, idle_after=cfg.event_time.idle_after
+            self.store,
+            self.publisher,
+            skew=cfg.event_time.skew,
+            idle_after=cfg.event_time.idle_after,
+            target=target_checkpoint(settings.bootstrap, settings.prefix),
+        )
+        from_start = self.relay.prepare(resend=resend)
+        # What to say once: the store's documents go to this target from the start (None: it goes on where it was).
+        self.start_note: str | None = None
+        if from_start:
+            why = "as --resend asks" if resend else "this store has not sent to it before"
+            self.start_note = (
+                f"relaying the store's {from_start:,} document{'s' if from_start != 1 else ''} to {settings.prefix} "
+                f"at {settings.bootstrap} from the start: {why}"
+            )
+
+    def check_topics(self) -> str | None:
+        """Once the broker answered: when this store sent documents to this target but its documents topic holds
+        no record at all (deleted and created again since: end offsets are not lowered by retention), relay the
+        outbox from the start, and say so. Spooled records are waiting for that topic: then nothing is decided."""
+        from watchfloor.stream_processors.kafka.status import documents_written
+
+        sent_to = self.store.checkpoint_position(self.relay.checkpoint)
+        if sent_to == 0 or self.publisher.spooled():
+            return None
+        if self.store.count(types=DOCUMENT_TYPES) == self.store.count(types=DOCUMENT_TYPES, after=sent_to):
+            return None  # what it relayed held no document (only marks): nothing to send again
+        try:
+            written = documents_written(
+                self.settings.bootstrap, self.settings.prefix, timeout_s=self.settings.publish_timeout
+            )
+        except Exception:  # the broker did not answer the question: go on where the relay was
+            log.debug("produce: could not read the documents topic's end offsets", exc_info=True)
+            return None
+        if written != 0:
+            return None
+        n = self.relay.restart()
+        return (
+            f"relaying the store's {n:,} document{'s' if n != 1 else ''} to {self.settings.prefix} at "
+            f"{self.settings.bootstrap} from the start: {TopicNames(self.settings.prefix).documents} is empty, "
+            "made again since this store sent to it"
         )
 
     def cycle(self) -> ProduceReport:

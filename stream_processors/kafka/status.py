@@ -204,6 +204,32 @@ def pipeline_status(
         admin.close()
 
 
+def documents_written(bootstrap: str, prefix: str, *, timeout_s: float = 10.0) -> int | None:
+    """Records ever written to the pipeline's documents topic (the sum of its end offsets: retention does not
+    lower them, only deleting the topic does); None when the topic does not exist."""
+    import kafka
+
+    topic = TopicNames(prefix).documents
+    consumer = make_client(
+        kafka.KafkaConsumer,
+        client_config(
+            kafka.KafkaConsumer,
+            timeout_s,
+            bootstrap_servers=bootstrap_servers(bootstrap),
+            client_id=f"{prefix}-produce",
+            enable_auto_commit=False,  # no group: it only asks for offsets
+        ),
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return None
+        ends = consumer.end_offsets([kafka.TopicPartition(topic, p) for p in sorted(partitions)])
+        return sum(int(o) for o in ends.values())
+    finally:
+        consumer.close()
+
+
 def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float) -> dict[int, float]:
     """Partition -> the newest watermark among the last WATERMARK_TAIL records of each documents partition.
 

@@ -405,11 +405,11 @@ def undetected_documents(store: Any) -> int | None:
     detect and a document waiting here says nothing: its relay published from it, or no embedded pass ran and no
     producer polled into it (an archive of the workers' topics holds documents and detections, and no caught-up
     mark: the relay turns those into watermarks, which the archive does not keep)."""
-    from watchfloor.producers.relay import RELAY_PROCESSOR
+    from watchfloor.producers.relay import relayed_position
     from watchfloor.schemas.events import DOCUMENT_TYPES, EventType
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
 
-    if store.checkpoint_position(RELAY_PROCESSOR) > 0:
+    if relayed_position(store) > 0:  # relayed to any target: the workers detect
         return None
     position = store.checkpoint_position(ENGINE_PROCESSOR)
     if position == 0 and not store.read(0, types={EventType.CAUGHT_UP.value}, limit=1):

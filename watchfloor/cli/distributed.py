@@ -257,6 +257,14 @@ def produce(
     demo: Annotated[
         bool, typer.Option("--demo", help="Publish the bundled sample articles and feed (a demo pipeline).")
     ] = False,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend",
+            help="Relay the store's whole outbox to this broker and prefix again (e.g. after `topics delete` and "
+            "`topics create` of the same prefix); the workers drop what they have by id.",
+        ),
+    ] = False,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",
     once: Annotated[
         bool,
@@ -313,7 +321,7 @@ def produce(
                 "or --config with a sources: list; --demo publishes the bundled sample news"
             )
     try:
-        producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen)
+        producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen, resend=resend)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     except WiringError as e:  # a variable a source's credentials are read from is not set
@@ -335,6 +343,8 @@ def produce(
             + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
             highlight=False,
         )
+    if producer.start_note:
+        err.print(escape(producer.start_note), highlight=False)
     wait = interval if interval is not None else cfg.poll_interval.total_seconds()
     stop = stop_on_sigterm()
     # After SIGTERM the pass goes on (its documents are stored) but tries the broker no more: what it relays is
@@ -352,11 +362,15 @@ def produce(
     with command_logs("kafka", producer.publisher.broker):
         try:
             if once:
-                first_contact_once(producer)
+                reached = first_contact_once(producer)
             else:
                 wait_for_topics(producer, stop)
+                reached = not stop.is_set()
             if producer.created_topics:
                 err.print(escape(topics_created_note(settings, producer.created_topics)), highlight=False)
+            # The topics of this prefix made again since the store sent to them: it sends its documents again.
+            if reached and (again := producer.check_topics()):
+                err.print(escape(again), highlight=False)
             while not stop.is_set():
                 heart.beat()
                 passes += 1
@@ -514,12 +528,12 @@ def _spool_left(report: Any) -> str:
     return text
 
 
-def first_contact_once(producer: Any) -> None:
+def first_contact_once(producer: Any) -> bool:
     """`produce --once`: create (or check) the topics if the broker answers a short probe, then do the pass
     whatever came of it.
 
     Waiting for the broker here hung a one-pass command forever with nothing stored; the outbox and the spool
-    need no broker, and the next `produce` sends what the spool holds."""
+    need no broker, and the next `produce` sends what the spool holds. Whether the broker answered."""
     from watchfloor.stream_processors.kafka.clients import unreachable_errors
     from watchfloor.stream_processors.kafka.topics import TopicLayoutError
 
@@ -535,10 +549,11 @@ def first_contact_once(producer: Any) -> None:
         # Each publish of the pass would otherwise wait the full 15 s for a broker known to be away.
         publisher.timeout_s = min(publisher.timeout_s, ONCE_BROKER_TIMEOUT_S)
         publisher.broker.down(e)
-        return
+        return False
     except TopicLayoutError as e:
         raise fail(str(e)) from None
     publisher.broker.up()
+    return True
 
 
 def topics_created_note(settings: Any, created: list[str]) -> str:

@@ -137,6 +137,14 @@ def delete(
         out.print(f"{escape(name)}  consumer group  {verb}", highlight=False)
     said = f"{len(found.topics)} topic(s) and {len(found.groups)} consumer group(s) of {s.prefix} on {s.bootstrap}"
     if found.deleted:
-        err.print(escape(f"{said} deleted"), highlight=False)
+        # The producers' stores keep their copy: a producer that finds this prefix's documents topic made again and
+        # empty sends it again (DistributedProducer.check_topics).
+        err.print(
+            escape(
+                f"{said} deleted; a producer's store sends the documents it holds to {s.prefix} again when its "
+                "`produce` finds the documents topic made again and empty (`produce --resend` in any other case)"
+            ),
+            highlight=False,
+        )
     else:
         err.print(escape(f"{said} would be deleted: nothing deleted yet; run again with --yes"), highlight=False)
