@@ -202,7 +202,6 @@ def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
 ) -> None:
     """`watchfloor produce` (distributed): the fast feed's documents are relayed to the broker (acknowledged,
     so the relay's checkpoint moves) while the drip-fed feed is still arriving, not after the whole poll."""
-    from watchfloor.producers.relay import RELAY_PROCESSOR
     from watchfloor.schemas.config import AppConfig, KafkaConfig
     from watchfloor.wiring import DistributedProducer
 
@@ -225,7 +224,8 @@ def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
     def relay_position() -> None:
         st = open_store(store_url, create=False)
         try:
-            relayed_while_dripping.append(st.load_checkpoint(RELAY_PROCESSOR).position)
+            # the relay's checkpoint for this target (broker, prefix)
+            relayed_while_dripping.append(st.load_checkpoint(producer.relay.checkpoint).position)
         finally:
             st.close()
 
