@@ -11,11 +11,14 @@ per-origin rule (stream_processors/engine/eventtime.py) and hands the publisher 
 batch, which it writes to every documents partition. The rule's state is saved in the relay's checkpoint, so
 a restarted relay goes on with the same watermark.
 
-The position is kept per target, the broker's servers and the topic prefix (`target_checkpoint`): one store can
-feed several pipelines, and what it sent to one was never sent to another. A target this store has not sent to
-starts from the start of its log (consumers dedup by id). A checkpoint written before targets were recorded
-(`kafka-relay`, alone) is the position of the first target relayed to after the upgrade: it is moved there, not
-re-sent (`adopt_legacy`).
+The position is kept per target, the topic prefix (`target_checkpoint`): one store can feed several pipelines,
+and what it sent to one was never sent to another. Not per broker too: the spool that holds what a broker away did
+not take is per prefix and goes to whichever broker answers next (keyed by broker, a spool filled against a wrong
+address and drained to the right one re-sent the store too); a pipeline moved to another broker keeps its
+position, and one whose topics there are new and empty is seen as such (`restart`, DistributedProducer.check_topics).
+A target this store has not sent to starts from the start of its log (consumers dedup by id). A checkpoint
+written before targets were recorded (`kafka-relay`, alone) is the position of the first target relayed to after
+the upgrade: it is moved there, not re-sent (`adopt_legacy`).
 """
 
 from __future__ import annotations
@@ -39,10 +42,10 @@ TARGET_SEPARATOR = ":"
 
 
 def target_checkpoint(bootstrap: str, prefix: str) -> str:
-    """The checkpoint of the relay to one target: `kafka-relay:<servers>/<prefix>`, the servers as kafka-python
-    gets them (no kafka:// scheme, no spaces), lower-cased and sorted, so one broker written two ways is one target."""
-    servers = sorted(s.strip().removeprefix("kafka://").lower() for s in bootstrap.split(",") if s.strip())
-    return f"{RELAY_PROCESSOR}{TARGET_SEPARATOR}{','.join(servers)}/{prefix}"
+    """The checkpoint of the relay to one target, `kafka-relay:<prefix>`: the prefix names the pipeline (its topics
+    and groups); `bootstrap` is not part of it (module docstring: the spool is per prefix)."""
+    del bootstrap
+    return f"{RELAY_PROCESSOR}{TARGET_SEPARATOR}{prefix}"
 
 
 def is_relay_checkpoint(name: str) -> bool:

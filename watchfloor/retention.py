@@ -11,7 +11,7 @@ ledger read as before.
 
 What may go is bounded by the log's readers of documents, never only by age (`plan`):
 
-* the embedded engine (`engine`) and the Kafka relay (`kafka-relay`, one `kafka-relay:SERVERS/PREFIX` per target) read
+* the embedded engine (`engine`) and the Kafka relay (`kafka-relay`, one `kafka-relay:PREFIX` per target) read
   documents after their checkpoint: a prune
   goes no further than the lowest of their positions, so nothing is pruned that one of them has not read;
 * a store neither has read (a fresh ingest, an archive) is not pruned at all;

@@ -475,7 +475,7 @@ class DistributedProducer:
         # slice per poll (the relay's own checkpoint moves only once the broker acknowledged what it sent).
         self.poller = build_poller(cfg, self.store, sources, bounded=True)
         # The relay works out the watermark the workers use, with their skew and idleness (the config's).
-        # Its position is this target's (broker, prefix): what was sent to another pipeline was not sent to this one.
+        # Its position is this target's (its prefix): what was sent to another pipeline was not sent to this one.
         self.relay = KafkaRelay(
             self.store,
             self.publisher,

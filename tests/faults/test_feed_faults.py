@@ -224,7 +224,7 @@ def test_one_slow_feed_does_not_hold_back_what_produce_relays_to_kafka(
     def relay_position() -> None:
         st = open_store(store_url, create=False)
         try:
-            # the relay's checkpoint for this target (broker, prefix)
+            # the relay's checkpoint for this target (its prefix)
             relayed_while_dripping.append(st.load_checkpoint(producer.relay.checkpoint).position)
         finally:
             st.close()

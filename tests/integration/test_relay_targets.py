@@ -1,5 +1,5 @@
 """A new pipeline fed from an existing producer store gets every document the store holds (outside trial 22, H1):
-the relay's position is kept per target (broker, prefix), so what was sent to prefix A is not taken as sent to B."""
+the relay's position is kept per target (its prefix), so what was sent to prefix A is not taken as sent to B."""
 
 from __future__ import annotations
 

@@ -261,7 +261,7 @@ def produce(
         bool,
         typer.Option(
             "--resend",
-            help="Relay the store's whole outbox to this broker and prefix again (e.g. after `topics delete` and "
+            help="Relay the store's whole outbox to this prefix again (e.g. after `topics delete` and "
             "`topics create` of the same prefix); the workers drop what they have by id.",
         ),
     ] = False,
