@@ -204,7 +204,10 @@ def build_app(
     since_assignment = SinceAssignment(
         lambda: max(app.conf.stream_processing_timeout, app.conf.broker_commit_livelock_soft_timeout)
     )
-    logging.getLogger("faust.transport.drivers.aiokafka").addFilter(since_assignment)
+    faust_consumer_log = logging.getLogger("faust.transport.drivers.aiokafka")
+    for earlier in [f for f in faust_consumer_log.filters if isinstance(f, SinceAssignment)]:
+        faust_consumer_log.removeFilter(earlier)  # a worker restarted in this process: one filter, the new app's
+    faust_consumer_log.addFilter(since_assignment)
 
     async def log_assignment(app_: Any, assigned: Any, **kwargs: Any) -> None:
         since_assignment.assigned(assigned)
