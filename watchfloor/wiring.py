@@ -488,10 +488,7 @@ class DistributedProducer:
         self.start_note: str | None = None
         if from_start:
             why = "as --resend asks" if resend else "this store has not sent to it before"
-            self.start_note = (
-                f"relaying the store's {from_start:,} document{'s' if from_start != 1 else ''} to {settings.prefix} "
-                f"at {settings.bootstrap} from the start: {why}"
-            )
+            self.start_note = self._from_start(from_start, why)
 
     def check_topics(self) -> str | None:
         """Once the broker answered: when this store sent documents to this target but its documents topic holds
@@ -514,11 +511,15 @@ class DistributedProducer:
         if written != 0:
             return None
         n = self.relay.restart()
-        return (
-            f"relaying the store's {n:,} document{'s' if n != 1 else ''} to {self.settings.prefix} at "
-            f"{self.settings.bootstrap} from the start: {TopicNames(self.settings.prefix).documents} is empty, "
-            "made again since this store sent to it"
+        return self._from_start(
+            n, f"{TopicNames(self.settings.prefix).documents} is empty, made again since this store sent to it"
         )
+
+    def _from_start(self, n: int, why: str) -> str:
+        """The line that says the store's `n` documents go to this target from the start, and `why`."""
+        s = self.settings
+        documents = f"{n:,} document{'s' if n != 1 else ''}"
+        return f"relaying the store's {documents} to {s.prefix} at {s.bootstrap} from the start: {why}"
 
     def cycle(self) -> ProduceReport:
         """One round: poll the sources due, relay new documents, and send what the spool holds even when
