@@ -570,6 +570,14 @@ def app_class() -> Any:
             self.sensors.remove(self.monitor)
             return deps
 
+        def on_rebalance_start(self) -> None:
+            super().on_rebalance_start()
+            # With no sensor left (the monitor above), Faust's state of a rebalance is {}, which it reads as
+            # "missing" and warns of at every rebalance's return and end ("Missing sensor state for rebalance
+            # #1", outside trial 22, L4): a state that is there, for no sensor, says what is true.
+            if not self._rebalancing_sensor_state and not any(True for _ in self.sensors):
+                self._rebalancing_sensor_state = _NoSensors()
+
         def _new_transport(self) -> Any:
             transport: Any = super()._new_transport()
             base = transport.Consumer
@@ -577,6 +585,13 @@ def app_class() -> Any:
             return transport
 
     return App
+
+
+class _NoSensors(dict[Any, Any]):
+    """The state of a rebalance for an app with no Faust sensors: empty, and there (see App.on_rebalance_start)."""
+
+    def __bool__(self) -> bool:
+        return True
 
 
 class _QuietCrash(logging.Filter):

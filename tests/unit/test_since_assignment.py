@@ -70,3 +70,28 @@ def test_the_worker_app_installs_it_on_faust_s_consumer_logger_and_feeds_it_the_
     finally:
         for f in added:
             logger.removeFilter(f)
+
+
+def test_a_rebalance_of_the_worker_app_logs_no_missing_sensor_state_warning(tmp_path: Path) -> None:
+    """The worker leaves Faust's monitor sensor out (compat.App.on_init_dependencies), so a rebalance's sensor state
+    was {} and Faust warned "Missing sensor state for rebalance #1" at every rebalance (outside trial 22, L4)."""
+    engine = Engine(load_rules(["builtin:dprk_russia"])[1])
+    app = build_app(engine, KafkaConfig(bootstrap="127.0.0.1:9", prefix="t", datadir=str(tmp_path)))
+    app.on_init_dependencies()  # as the worker's start does: the monitor is left out
+    assert list(app.sensors) == []
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep(logging.WARNING)
+    app.log.logger.addHandler(keep)
+    try:
+        app.on_rebalance_start()
+        app.on_rebalance_return()
+        app.on_rebalance_end()
+    finally:
+        app.log.logger.removeHandler(keep)
+    assert [r.getMessage() for r in seen if "sensor state" in r.getMessage()] == []
+    assert app.rebalancing is False and app._rebalancing_sensor_state is None
