@@ -4,9 +4,6 @@ dispatcher reads them (the functional tests run on the in-memory store)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.functional.delivery_helpers import Clock
@@ -17,8 +14,7 @@ from tests.functional.test_ack_shown_in_slack import (
     test_an_alert_acknowledged_with_the_cli_is_shown_acknowledged_on_its_slack_message_once,
     test_the_button_click_on_the_message_is_not_rewritten_again,
 )
-from watchfloor.stream_processors.ports import Store
-from watchfloor.stream_processors.stores import open_store
+from watchfloor.stream_processors.stores.sql import SqlStore
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +27,9 @@ __all__ = [  # collected here again, with this module's `store`
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("pg_store")
-        return
-    s = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-    yield s
-    s.close()
+@pytest.fixture
+def store(sql_store: SqlStore) -> SqlStore:
+    return sql_store
 
 
 @pytest.fixture

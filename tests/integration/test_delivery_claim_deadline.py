@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +20,6 @@ from tests.functional.delivery_helpers import detection, feed, slack
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.stream_processors.ports import Store
-from watchfloor.stream_processors.stores import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -36,12 +33,9 @@ RETRY = RetryPolicy(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'wf.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    st = open_store(url)
-    yield st
-    st.close()
+@pytest.fixture
+def store(sql_store: Store) -> Store:
+    return sql_store
 
 
 def dispatcher(store: Store, server: FakeSlack) -> AlertDispatcher:

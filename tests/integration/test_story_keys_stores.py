@@ -4,7 +4,6 @@ the real dispatcher, a file channel)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,15 @@ from watchfloor.schemas.config import Subscription
 from watchfloor.schemas.detection_fields import detection_fields
 from watchfloor.schemas.events import Detection, Event, detection_event
 from watchfloor.stream_processors.ports import Store
-from watchfloor.stream_processors.stores import open_store
 
 pytestmark = pytest.mark.integration
 
 WIRE_KEY = "a1b2c3d4e5f6"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("pg_store")
-        return
-    s = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-    yield s
-    s.close()
+@pytest.fixture
+def store(sql_store: Store) -> Store:
+    return sql_store
 
 
 def old_event(det: Detection) -> Event:
