@@ -11,7 +11,7 @@ from watchfloor.schemas.rules import RulePack, language_suggestion, languages_of
 from .compiled import CompiledSignal, Node, RuleError
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
 from .morphology import INFLECTED, base_language, is_dictionary_form, word_forms, word_language
-from .text import phrase_words
+from .text import alias_capitals, phrase_words
 
 BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
 
@@ -309,14 +309,21 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
                     if opi == pi
                     else f"list this pack before {packs[opi].name!r} in `rules`"
                 )
-                out.append(
-                    RuleError(
-                        ["entities", eid, "aliases", ai],
+                capitals = alias_capitals(oalias)
+                if capitals and not alias_capitals(alias):
+                    # The winner keeps its case (docs/rules.md): it takes only the words written as it asks, and
+                    # the later alias, of any case, still reads every other spelling ("US" is USA, "us" is WE).
+                    how = "in capitals" if capitals == tuple(len(w) for w in words) else "starting with a capital"
+                    message = (
+                        f"alias {alias!r} of {eid} is also one of {other}{spelled} ({where}), which keeps its case: "
+                        f"the words written {how} are read as {other}, which wins, otherwise as {eid}; to read them "
+                        f"as {eid} in every case, {fix}, or drop one of the two aliases"
+                    )
+                else:
+                    message = (
                         f"alias {alias!r} of {eid} is also one of {other}{spelled} ({where}): the words both spell "
                         f"are read as {other}, which wins, never as {eid}; to read them as {eid}, {fix}, or drop one "
-                        "of the two aliases",
-                        pack=pi,
-                        warning=True,
+                        "of the two aliases"
                     )
-                )
+                out.append(RuleError(["entities", eid, "aliases", ai], message, pack=pi, warning=True))
     return out

@@ -113,3 +113,46 @@ def test_backtest_of_the_merged_packs_says_it_too(tmp_path: Path) -> None:
 def test_the_bundled_pack_alone_has_no_alias_tie() -> None:
     result = CliRunner().invoke(app, ["rules", "check", "builtin:dprk_russia"])
     assert result.exit_code == 0 and "warning" not in result.output, result.output
+
+
+US_PACK = """version: 2
+name: pronouns
+entities:
+  USA: {name: United States, kind: country, aliases: [US]}
+  WE: {name: We, kind: other, aliases: [us]}
+signals:
+  talks:
+    match: {any: [talks with @USA, talks with @WE]}
+detections:
+  - {id: talks, title: talks, severity: low, pattern: {any: talks}}
+"""
+
+
+def test_a_winner_that_keeps_its_case_takes_only_its_capitals_as_the_warning_says(tmp_path: Path) -> None:
+    """`US` keeps its case (docs/rules.md), so a later `us` of another entity still reads "us" and "Us": the tie is
+    only over the words in capitals, and the warning says so instead of "never"."""
+    pack = _desk(tmp_path, US_PACK)
+    result = CliRunner().invoke(app, ["rules", "check", pack])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{pack}:5:41: warning: alias 'us' of WE is also one of USA, as 'US' (earlier in this pack: "
+        "entities.USA.aliases[0]), which keeps its case: the words written in capitals are read as USA, which wins, "
+        "otherwise as WE; to read them as WE in every case, define it before the other entity"
+    ) in result.output
+    assert "never as WE" not in result.output
+
+    def found(rules: str, text: str) -> str:
+        got = CliRunner().invoke(app, ["rules", "explain", "--rules", rules, "--text", text])
+        assert got.exit_code == 0, got.output
+        return got.output.split("found:")[1].splitlines()[0]
+
+    assert "@USA United States ⟶ “us”" in found(pack, "Russia holds talks with US officials.")
+    assert "@WE We ⟶ “us”" in found(pack, "Russia holds talks with us today.")
+    # Defined first, `us` (any case) takes every spelling, "US" too: then the plain warning holds.
+    usa = "  USA: {name: United States, kind: country, aliases: [US]}\n"
+    swapped = tmp_path / "swapped.yaml"
+    swapped.write_text(US_PACK.replace(usa, "").replace("aliases: [us]}\n", "aliases: [us]}\n" + usa), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "check", str(swapped)])
+    assert "alias 'US' of USA is also one of WE, as 'us'" in result.output, result.output
+    assert "read as WE, which wins, never as USA" in result.output
+    assert "@WE We ⟶ “us”" in found(str(swapped), "Russia holds talks with US officials.")
