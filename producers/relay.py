@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
@@ -61,6 +61,51 @@ def relay_positions(store: Any) -> dict[str, int]:
     return {name: position for name, position in listing().items() if is_relay_checkpoint(name)}
 
 
+FORGOTTEN_RELAYS = "forgotten-relays"
+"""A record, at position 0 (no reader: prunes pass it), of the targets `forget_target` forgot: prefix -> the
+position it had and when it was forgotten. A store that fed only workers now gone still reads as one that fed
+workers (`relayed_position`): its documents are not waiting for an embedded `run`, and a backtest says so."""
+
+
+class ForgetError(RuntimeError):
+    """A relay target cannot be forgotten: the message says why, and what to do, in one line."""
+
+
+def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False) -> tuple[str, int]:
+    """Forget the relay to a pipeline that is gone for good: delete its checkpoint (`name`: the prefix, or the
+    checkpoint's name as `store prune` shows it), which would otherwise hold every prune back at its position; what
+    it had is kept in FORGOTTEN_RELAYS in the same transaction. Returns the checkpoint and its position. A relay to it again
+    starts from the start of the log (as a new target's: consumers dedup by id). Refuses any other checkpoint, a
+    target this store does not hold (naming those it holds), and one whose relay moved it meanwhile (still
+    running). With `dry_run`, only checks."""
+    checkpoint = name if is_relay_checkpoint(name) else target_checkpoint("", name)
+    positions = relay_positions(store)
+    if checkpoint not in positions:
+        held = ", ".join(f"{n} at {p:,}" for n, p in sorted(positions.items())) or "none"
+        raise ForgetError(f"this store has no relay checkpoint {checkpoint!r}; the relay checkpoints it has: {held}")
+    at = positions[checkpoint]
+    if dry_run:
+        return checkpoint, at
+    record = store.load_checkpoint(FORGOTTEN_RELAYS)
+    forgotten = dict(record.state or {})
+    forgotten[checkpoint] = {"position": at, "at": now.isoformat(timespec="seconds")}
+    try:
+        store.forget_checkpoint(checkpoint, at=at, record=(FORGOTTEN_RELAYS, Checkpoint(0, forgotten)))
+    except CheckpointMoved as e:
+        raise ForgetError(
+            f"{checkpoint} moved from {at:,} to {e.found:,} meanwhile: a `watchfloor produce` still relays to it; "
+            "stop it first (a target still relayed to must not be forgotten)"
+        ) from None
+    log.info("relay checkpoint %s (position %d) forgotten", checkpoint, at)
+    return checkpoint, at
+
+
+def forgotten_position(store: Any) -> int:
+    """The furthest position of the relay targets forgotten (0: none)."""
+    state = store.load_checkpoint(FORGOTTEN_RELAYS).state or {}
+    return max((int(v.get("position", 0)) for v in state.values() if isinstance(v, dict)), default=0)
+
+
 def relayed_position(store: Any, target: str | None = None) -> int:
     """How far the relay to `target` has sent this store's log; without a target (a reader that does not know the
     pipeline), the furthest any relay has: whether this store feeds workers at all."""
@@ -68,7 +113,8 @@ def relayed_position(store: Any, target: str | None = None) -> int:
     if target is not None:
         # Not yet relayed to since the upgrade: the old checkpoint is what `adopt_legacy` will give it.
         return positions.get(target) or (positions.get(RELAY_PROCESSOR, 0) if _legacy_adoptable(positions) else 0)
-    return max(positions.values(), default=0)
+    # A store whose only targets were forgotten still fed workers (FORGOTTEN_RELAYS).
+    return max(positions.values(), default=0) or forgotten_position(store)
 
 
 def _legacy_adoptable(positions: dict[str, int]) -> bool:

@@ -406,6 +406,14 @@ class DocumentRetention(Protocol):
         """Every checkpoint the store holds: name -> position (what a prune must not pass)."""
         ...
 
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+        """Delete a checkpoint that is still at position `at` (a compare-and-delete) and, in the same transaction,
+        save `record` (name, checkpoint: what was forgotten, for those who must still know): True when it was
+        deleted, False when there is none (nothing written); CheckpointMoved when it is at another position (its
+        processor is still running: it must be stopped first). For a reader that is gone for good, which would
+        otherwise hold every prune back (`watchfloor store forget-relay`)."""
+        ...
+
     def reclaim_space(self, *, during_prune: bool = False) -> str:
         """Give the space pruned rows left back (SQLite: VACUUM; PostgreSQL: VACUUM of the events table; memory:
         nothing), outside any transaction; returns what it did, in a few words ("" for nothing). `during_prune`:

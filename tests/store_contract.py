@@ -414,6 +414,26 @@ class StoreContract(LedgerContract):
         store.commit("source:feed", Checkpoint(0, {"at": "x"}), [])
         assert store.checkpoint_positions() == {"engine": 5, "source:feed": 0}
 
+    def test_forget_checkpoint_deletes_only_a_checkpoint_still_where_it_was_read(self, store: Store) -> None:
+        assert isinstance(store, DocumentRetention)
+        store.commit("kafka-relay:gone", Checkpoint(7, {"wm": 1}), [])
+        store.commit("engine", Checkpoint(9, None), [])
+        # Moved since it was read (its relay still running): nothing is deleted, and the error says where it is.
+        with pytest.raises(CheckpointMoved) as moved:
+            store.forget_checkpoint("kafka-relay:gone", at=6)
+        assert (moved.value.expected, moved.value.found) == (6, 7)
+        assert store.checkpoint_positions() == {"kafka-relay:gone": 7, "engine": 9}
+        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", Checkpoint(0, {"p": 7}))) is True
+        assert store.checkpoint_positions() == {"engine": 9, "gone": 0}
+        assert store.load_checkpoint("gone") == Checkpoint(0, {"p": 7})  # saved with it (one transaction)
+        assert store.load_checkpoint("kafka-relay:gone") == Checkpoint(0, None)
+        # None left: nothing to do, and nothing written.
+        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", Checkpoint(0, {"p": 1}))) is False
+        assert store.load_checkpoint("gone") == Checkpoint(0, {"p": 7})
+        # A relay to it again starts afresh: its first commit (since 0) finds no checkpoint, as a new target's.
+        store.commit("kafka-relay:gone", Checkpoint(3, None), [], since=0)
+        assert store.checkpoint_position("kafka-relay:gone") == 3
+
     def test_count_editions_counts_the_ids_of_an_items_editions_only(self, store: Store) -> None:
         assert isinstance(store, EditionCount)
         item = "https://wire.example/a/1"

@@ -12,12 +12,13 @@ ledger read as before.
 What may go is bounded by the log's readers of documents, never only by age (`plan`):
 
 * the embedded engine (`engine`) and the Kafka relay (`kafka-relay`, one `kafka-relay:PREFIX` per target) read
-  documents after their checkpoint: a prune
-  goes no further than the lowest of their positions, so nothing is pruned that one of them has not read;
+  documents after their checkpoint: a prune goes no further than the lowest of their positions, so nothing is
+  pruned that one of them has not read (a relay target gone for good would hold it back for ever: `watchfloor
+  store forget-relay` forgets it, producers.relay.forget_target);
 * a store neither has read (a fresh ingest, an archive) is not pruned at all;
 * every other checkpoint is known not to read documents (the dispatcher's `alerts` reads detections and
-  retractions; `web:activity`, /metrics' counts, reads only a document's source, which stays; `rules`, the sources'
-  `source:...` and `pipeline:cycle` hold no log position of documents), and an
+  retractions; `web:activity`, /metrics' counts, reads only a document's source, which stays; `rules`, the
+  sources' `source:...`, `pipeline:cycle` and `forgotten-relays` hold no log position of documents), and an
   unknown one with a position is taken as a reader (a follower of a later release must not lose what it has not
   read).
 
@@ -36,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchfloor.alerts.dispatcher import PROCESSOR as DISPATCHER
-from watchfloor.producers.relay import RELAY_PROCESSOR, is_relay_checkpoint
+from watchfloor.producers.relay import FORGOTTEN_RELAYS, RELAY_PROCESSOR, is_relay_checkpoint
 from watchfloor.schemas.events import DOCUMENT_TYPES
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, DocumentRetention, EventLog
 from watchfloor.stream_processors.runner import ENGINE_PROCESSOR, RULES_IN_USE
@@ -49,7 +50,7 @@ HEARTBEAT = "pipeline:cycle"  # watchfloor.web.activity.HEARTBEAT: a cycle count
 # watchfloor.web.activity.ACTIVITY_CHECKPOINT: /metrics' counts read a document's source, which a prune keeps, so a
 # server that has not scraped for a while must not hold retention back.
 ACTIVITY = "web:activity"
-NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY})
+NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY, FORGOTTEN_RELAYS})
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
 VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches
@@ -69,6 +70,7 @@ class PrunePlan:
     up_to: int
     held_by: str
     after: int = 0
+    hint: str = ""  # what to do when the checkpoint that holds it is a reader gone for good (a relay target's)
 
 
 @dataclass
@@ -134,7 +136,18 @@ def plan(store: DocumentRetention, older_than_days: float, now: datetime) -> Pru
         # A run with this cutoff or a later one stripped everything this one would, up to where it got.
         if (done_before := _parse(run.get("before"))) is not None and done_before >= before:
             after = max(after, int(run.get("done_to", 0)))
-    return PrunePlan(before, up_to, f"{held_by} at {up_to:,}", min(after, up_to))
+    return PrunePlan(before, up_to, f"{held_by} at {up_to:,}", min(after, up_to), forget_hint(held_by))
+
+
+def forget_hint(checkpoint: str) -> str:
+    """For a prune held by a relay target's checkpoint: the command that forgets a target gone for good (its
+    checkpoint would hold every prune back at its position for ever)."""
+    if not is_relay_checkpoint(checkpoint):
+        return ""
+    return (
+        f"{checkpoint} is `watchfloor produce`'s relay to a Kafka pipeline; if that pipeline is gone for good, "
+        f"`watchfloor store forget-relay {checkpoint}` lets prunes pass it"
+    )
 
 
 def checkpoints_state(store: Any) -> dict[str, Any]:

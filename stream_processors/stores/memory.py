@@ -173,6 +173,19 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
         with self._lock:
             return {name: cp.position for name, cp in self._checkpoints.items()}
 
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+        with self._lock:
+            saved = self._checkpoints.get(processor)
+            if saved is None:
+                return False
+            if saved.position != at:
+                raise CheckpointMoved(processor, at, saved.position)
+            del self._checkpoints[processor]
+            if record is not None:
+                name, cp = record
+                self._checkpoints[name] = Checkpoint(cp.position, copy.deepcopy(cp.state))
+            return True
+
     def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
         with self._lock:
             seen = done = freed = last = 0

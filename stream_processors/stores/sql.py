@@ -56,6 +56,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     literal_column,
@@ -668,6 +669,24 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         return {str(name): int(position) for name, position in rows}
 
     # -- retention (watchfloor/retention.py) -----------------------------------------------------------------
+
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+        with self._write() as conn:
+            gone = conn.execute(
+                delete(checkpoints_table).where(
+                    checkpoints_table.c.processor == processor, checkpoints_table.c.position == at
+                )
+            )
+            if gone.rowcount:
+                if record is not None:
+                    self._save_checkpoint(conn, record[0], record[1], None)
+                return True
+            found = conn.execute(
+                select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
+            ).scalar_one_or_none()
+        if found is None:
+            return False
+        raise CheckpointMoved(processor, at, int(found))
 
     def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
         """One short write transaction per call (the write lock is held for one batch only, so `run` appends

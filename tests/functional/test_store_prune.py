@@ -206,3 +206,46 @@ def test_an_interrupted_prune_says_so_keeps_what_it_did_and_a_rerun_finishes(
         assert got is not None and got.finished and got.documents == 12 + FILLER
     finally:
         st.close()
+
+
+def test_a_relay_target_gone_for_good_holds_prunes_back_until_forgotten(tmp_path: Path, store_url: str) -> None:
+    """A Kafka pipeline this store was relayed to went away early: its `kafka-relay:PREFIX` checkpoint held every
+    prune back at its position, and no command could remove it. `store prune` now names the command, and `store
+    forget-relay` forgets it: only a relay checkpoint, only one no `produce` still moves."""
+    from tests.unit.test_relay import RecordingPublisher
+    from watchfloor.producers.relay import KafkaRelay
+    from watchfloor.wiring import open_store
+
+    cfg = desk(tmp_path, store_url)
+    invoke("ingest", str(SAMPLES), "--store", store_url)
+    st = open_store(store_url, create=False)
+    try:
+        KafkaRelay(st, RecordingPublisher(), target="kafka-relay:gone").run_once()
+        relayed = st.checkpoint_position("kafka-relay:gone")
+    finally:
+        st.close()
+    invoke("run", "--once", "--config", str(cfg))  # the engine reads everything, the filler too
+    held = sum(1 for p, i, _ in documents(store_url) if p <= relayed and i != "fresh-1")
+    assert 0 < held < FILLER
+
+    said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg))
+    assert f"held by the checkpoint kafka-relay:gone at {relayed:,})" in said, said
+    assert "if that pipeline is gone for good, `watchfloor store forget-relay kafka-relay:gone` lets prunes" in said
+    assert f"removed the text of {held} documents" in said, said
+
+    said = invoke("store", "forget-relay", "engine", "--config", str(cfg), code=1)
+    assert (
+        f"no relay checkpoint 'kafka-relay:engine'; the relay checkpoints it has: kafka-relay:gone at {relayed:,}"
+        in (said)
+    ), said
+    said = invoke("store", "forget-relay", "gone", "--dry-run", "--config", str(cfg))
+    assert f"would forget the relay checkpoint kafka-relay:gone (at log position {relayed:,})" in said, said
+    said = invoke("store", "forget-relay", "kafka-relay:gone", "--config", str(cfg))
+    assert f"forgot the relay checkpoint kafka-relay:gone (at log position {relayed:,})" in said, said
+    said = invoke("store", "forget-relay", "gone", "--config", str(cfg), code=1)
+    assert "the relay checkpoints it has: none" in said, said
+
+    said = invoke("store", "prune", "--older-than", "30", "--config", str(cfg))
+    assert "held by the checkpoint engine at" in said and "forget-relay" not in said, said
+    assert f"removed the text of {12 + FILLER - held} documents" in said, said
+    assert [i for _, i, p in documents(store_url) if "body" in p] == ["fresh-1"]

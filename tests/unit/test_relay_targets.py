@@ -4,18 +4,28 @@ H1)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
 from tests.unit.test_relay import RecordingPublisher, docs
+from watchfloor.backtest import FED_WORKERS_NOTE, distributed_note
 from watchfloor.producers.relay import (
+    FORGOTTEN_RELAYS,
     RELAY_PROCESSOR,
+    ForgetError,
     KafkaRelay,
+    forget_target,
     relayed_position,
     target_checkpoint,
 )
 from watchfloor.retention import readers
+from watchfloor.stream_processors.ports import Checkpoint
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 A = target_checkpoint("kafka://127.0.0.1:19092", "trial22")
 B = target_checkpoint("127.0.0.1:19092", "trial22p")
+NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 
 def test_target_names_one_broker_written_two_ways_as_one() -> None:
@@ -85,3 +95,48 @@ def test_resend_relays_the_whole_outbox_to_the_target_again() -> None:
 
 def test_retention_is_bounded_by_every_target_relayed_to() -> None:
     assert readers({A: 10, B: 3, RELAY_PROCESSOR: 0, "alerts": 50}) == {A: 10, B: 3}
+
+
+def test_a_target_gone_for_good_is_forgotten_and_no_longer_holds_prunes_back() -> None:
+    """`watchfloor store forget-relay`: a relay checkpoint left by a pipeline that is gone held every prune back at
+    its position for ever (readers), and nothing could remove it."""
+    store = MemoryStore()
+    store.append(docs(3))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()  # the pipeline that went away, early
+    store.append(docs(6)[3:])
+    KafkaRelay(store, RecordingPublisher(), target=B).run_once()
+    a, b = store.checkpoint_position(A), store.checkpoint_position(B)
+    assert 0 < a < b and readers(store.checkpoint_positions()) == {A: a, B: b}
+    with pytest.raises(ForgetError, match=r"no relay checkpoint 'kafka-relay:engine'.*: kafka-relay:trial22 at"):
+        forget_target(store, "engine", now=NOW)  # a prefix: never another processor's checkpoint
+    assert forget_target(store, "trial22", now=NOW, dry_run=True) == (A, a)
+    assert store.checkpoint_position(A) == a  # a dry run changes nothing
+    assert forget_target(store, "trial22", now=NOW) == (A, a)
+    assert readers(store.checkpoint_positions()) == {B: b}
+    assert forget_target(store, B, now=NOW) == (B, b)  # named as `store prune` names it
+    assert readers(store.checkpoint_positions()) == {}
+    # Its workers raised this store's alerts all the same: a backtest still says so.
+    assert relayed_position(store) == b and distributed_note(store) == FED_WORKERS_NOTE
+    # Relayed to again: from the start, as a new target (consumers drop what they have by id).
+    again = RecordingPublisher()
+    KafkaRelay(store, again, target=A).run_once()
+    assert [i for i in again.sent if i.startswith("d")] == [f"d{i}" for i in range(6)]
+
+
+class RelayStillRunning(MemoryStore):
+    """A store whose relay commits once more between the read of its position and the delete."""
+
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+        self.append(docs(4)[3:])
+        KafkaRelay(self, RecordingPublisher(), target=A).run_once()
+        return super().forget_checkpoint(processor, at=at, record=record)
+
+
+def test_a_target_still_relayed_to_is_not_forgotten() -> None:
+    store = RelayStillRunning()
+    store.append(docs(3))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    a = store.checkpoint_position(A)
+    with pytest.raises(ForgetError, match=rf"{A} moved from {a} to \d+ meanwhile: a `watchfloor produce` still"):
+        forget_target(store, A, now=NOW)
+    assert store.checkpoint_position(A) > a and store.load_checkpoint(FORGOTTEN_RELAYS).state is None

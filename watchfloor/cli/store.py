@@ -1,4 +1,5 @@
-"""The `watchfloor store` commands: the store itself; `store prune` bounds its size (watchfloor/retention.py)."""
+"""The `watchfloor store` commands: `store prune` bounds the store's size (watchfloor/retention.py); `store
+forget-relay` forgets a relay target gone for good, which would hold prunes back (producers/relay.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ._common import (
 )
 from .distributed import StoreOpt
 
-store_app = Typer(help="The store itself: bound its size.", no_args_is_help=True)
+store_app = Typer(help="The store itself: bound its size, forget a reader gone for good.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
 
@@ -77,6 +78,8 @@ def prune(
             + ")",
             highlight=False,
         )
+        if chosen.hint:
+            err.print(chosen.hint, highlight=False)
         size = _file_size(sqlite_file(url))
         started = time.monotonic()
         stop = stop_on_sigterm()  # between batches: what is done is committed and recorded, a re-run goes on from it
@@ -125,6 +128,46 @@ def prune(
                 "the file keeps its size (SQLite reuses the freed pages for new events); --vacuum gives them back",
                 highlight=False,
             )
+    finally:
+        st.close()
+
+
+@store_app.command("forget-relay")
+def forget_relay(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="TARGET",
+            help="The pipeline's topic prefix, or its relay checkpoint as `store prune` names it (kafka-relay:PREFIX).",
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be forgotten; change nothing.")] = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Forget `produce`'s relay to a Kafka pipeline that is gone for good: its checkpoint would hold every `store
+    prune` back at its position for ever. Stop any `produce` to it first: a forgotten target relayed to again gets
+    the whole log from the start (consumers drop what they have by id), and one seen moving meanwhile is refused."""
+    from watchfloor.producers.relay import ForgetError, forget_target
+    from watchfloor.stream_processors.ports import DocumentRetention
+
+    from ..wiring import open_store
+
+    cfg = app_config(config)
+    url = store or cfg.store
+    st = open_store(url, create=False)  # a wrong path must not create a store
+    try:
+        if not isinstance(st, DocumentRetention):
+            raise fail(f"store {redact_url(url)}: it cannot forget a relay target")
+        try:
+            name, at = forget_target(st, target, now=datetime.now(UTC), dry_run=dry_run)
+        except ForgetError as e:
+            raise fail(f"store {redact_url(url)}: {e}") from None
+        verb = "would forget" if dry_run else "forgot"
+        out.print(
+            f"{verb} the relay checkpoint {name} (at log position {at:,}); `store prune` no longer waits for it",
+            highlight=False,
+        )
     finally:
         st.close()
 
