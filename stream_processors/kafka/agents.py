@@ -817,7 +817,7 @@ class Correlate:
         if full is None or t.groups is None or lay.whole:  # all compared anyway
             return
         w, _ = full
-        keys = {k for k, _ in w.puts} | set(w.deletes)
+        keys = set(w.changed)  # logical keys (a record's own key carries its position)
         want = {statecodec.group_key(part, g) for g in t.groups} | lay.rewrite
         want |= {statecodec.done_key(part, b) for b in (t.hours or ())}
         missed = {k for k in keys if k not in want and not (t.hours is None and b"/d/" in k)}

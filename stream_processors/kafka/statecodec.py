@@ -3,11 +3,15 @@
 The partition's state (``PartitionCorrelator``: {"cs": correlator state, "src", "low", "seen", "done"}) is
 written as many table values so that a batch writes what it changed, not the whole partition:
 
-* ``b"<part>/g/<group key>"``: one detection group's state (``cs["g"][group key]``): its observations,
-  detections raised, throttle state. Groups are independent of each other (the correlator reads one group per
-  signal, and a sweep visits each group on its own), so each is a value of its own.
-* ``b"<part>/d/<hour>"``: the applied-signal ids (``done``: id -> effective time) of one hour of effective
-  time. New ids fall in recent hours, and pruning drops the oldest hours whole.
+* ``b"<part>/g/<group key>/@<position>"``: one detection group's state (``cs["g"][group key]``): its
+  observations, detections raised, throttle state. Groups are independent of each other (the correlator reads one
+  group per signal, and a sweep visits each group on its own), so each is a value of its own.
+* ``b"<part>/d/<hour>/@<position>"``: the applied-signal ids (``done``: id -> effective time) of one hour of
+  effective time. New ids fall in recent hours, and pruning drops the oldest hours whole.
+
+A group or hour record is written under the position of the head of its batch, and the one it replaces is
+tombstoned after it (below: why). Its key without the position (``b"<part>/g/<group key>"``) is its logical key:
+the head's ``redo`` and the layout's bookkeeping use it.
 * ``b"<part>/h/<position>"``: the head: everything partition-wide (watermarks ``src``/``low``, ``seen``, the
   correlator's ``wm``/``xp``/``xc``/``et``/``v``), a sequence number, the position (the highest correlate offset
   of the partition its state has taken in), and ``redo``: the new value of every group and hour the batch changed
@@ -32,15 +36,24 @@ transactions fence it) may land its head AFTER the new owner's later head. Under
 head, and the restore mixed the zombie's batch with the new owner's later records that the older head's redo does
 not cover. Under position keys the late head only brings back an older key: the restore takes the head of the
 highest position (``read``), whose redo covers the records of its own batch, and tombstones the others at the
-next write. Positions grow with the input, not with the writer: the new owner re-reading records already taken in
+next write. The group and hour records are under their batch's position for the same reason: a zombie's record of
+batch j for a key the new owner changed in batch j+1 only, landing after the new owner's head of j+2 (which no
+longer redoes that key: the owner keeps its state in memory and writes what each batch changed), replaced the
+owner's record under one key; under position keys it lands beside it, and the restore takes, per logical key, the
+record of the highest position not above the head's (records above it: a zombie ahead, tombstoned with the
+others). A group the owner deleted can come back as the zombie wrote it before: it was deleted because
+everything in it had expired, which it had then too (as a deleted record brought back by a store,
+tests/unit/test_correlate_agent_leftovers.py). Positions grow with the input, not with the writer: the new owner re-reading records already taken in
 keeps the restored position, and a zombie's head of a batch the new owner took too is of a lower position than the
 new owner's later heads (of the same one, with the same batch cut: the same head). A zombie AHEAD of the new owner
 is not fenced (its head covers more input: docs/architecture.md).
 
-The layouts before are still read (``read``): a head under ``b"<part>"`` (no position yet: 0), or the whole state
-in that key (plain JSON starting with ``{``, or ``b"z"`` + zlib); the agent writes it out in this layout at its
-next write (the pointer replaces it). A head under a position key wins over either (an older worker still
-writing).
+The layouts before are still read (``read``): group and hour records under their logical keys (format 3, their
+values behind ``b"y"``: all written again under positions at the next write, the old keys tombstoned), a head
+under ``b"<part>"`` (no position yet: 0), or the whole state in that key (plain JSON starting with ``{``, or
+``b"z"`` + zlib); the agent writes it out in this layout at its next write (the pointer replaces it). A head under a
+position key wins over either (an older worker still writing). Records of this layout start with ``b"q"``, so a
+worker of format 3 refuses them (StateFormatError: its batch fails) rather than reading a group per position.
 
 Pure: no Faust, no Kafka (import-linter), tests/unit/test_statecodec.py.
 """
@@ -57,11 +70,13 @@ import orjson
 
 HEAD = b"h"  # a head record: zlib-compressed JSON
 MOVED = b"m"  # the pointer under b"<part>": JSON {"o": position, "n": sequence} (not compressed)
-PART = b"y"  # a group or hour record: zlib-compressed JSON
+PART = b"q"  # a group or hour record under its position (format 4): zlib-compressed JSON
+OLD_PART = b"y"  # a group or hour record under its logical key (format 3)
 OLD_ZLIB = b"z"  # the whole state, zlib-compressed (workers before this layout)
 ZLIB_LEVEL = 1  # ~3x smaller on news rules' state; level 6 is ~14 % smaller for 2.5-3x the CPU (BENCHMARKS.md)
 DONE_BUCKET_S = 3600  # the applied ids of one hour of effective time per record
-FORMAT = 3  # 3: heads under their position (2: under b"<part>", no position)
+FORMAT = 4  # 4: group and hour records under their position too (3: heads only; 2: head under b"<part>")
+AT = b"/@"  # between a record's logical key and its position
 NEG_INF = float("-inf")
 
 
@@ -93,6 +108,19 @@ def group_key(part: int, gkey: str) -> bytes:
 
 def done_key(part: int, bucket: int) -> bytes:
     return f"{part}/d/{bucket}".encode()
+
+
+def record_key(logical: bytes, pos: int) -> bytes:
+    """Where a group or hour record written by the batch whose head is at `pos` goes."""
+    return logical + AT + str(pos).encode()
+
+
+def split_record_key(key: bytes) -> tuple[bytes, int]:
+    """A record key's logical key and position (StateFormatError for a key without one)."""
+    logical, sep, at = key.rpartition(AT)
+    if not sep or not at.isdigit():
+        raise StateFormatError(f"table key {key!r}: a group or hour record without its position")
+    return logical, int(at)
 
 
 def bucket_of(t: float) -> int:
@@ -182,18 +210,22 @@ class Layout:
     rewrite: set[bytes] = field(default_factory=set)
     head_json: bytes = b""  # the partition-wide part as last written
     whole: bool = False  # read from the old layout: every record is written at the next write
+    at: dict[bytes, bytes] = field(default_factory=dict)  # logical key -> its record's key in the table
+    stale_records: set[bytes] = field(default_factory=set)  # other versions a restore found: tombstoned
 
 
 @dataclass
 class Write:
     """One batch's records for a partition, in the order they go to the table: the head (under `key`) first, the
-    records put, the tombstones (of records and of the heads replaced), then the `pointer` (under b"<part>")."""
+    records put, the tombstones (of records and of the heads replaced), then the `pointer` (under b"<part>");
+    `changed`: the logical keys of the records the batch changed."""
 
     head: bytes
     puts: list[tuple[bytes, bytes]]
     deletes: list[bytes]
     key: bytes = b""
     pointer: bytes | None = None
+    changed: list[bytes] = field(default_factory=list)
 
 
 def decode_head(raw: bytes, part: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -235,7 +267,7 @@ def read(part: int, items: Iterable[tuple[bytes, bytes | None]]) -> tuple[dict[s
     if heads:
         pos = max(heads)
         key, raw = heads[pos]
-        st, lay = assemble(part, unpack(raw, HEAD, key), rest)
+        st, lay = assemble(part, unpack(raw, HEAD, key), rest, upto=pos)
         lay.pos, lay.key, lay.stale = pos, key, {k for p, (k, _v) in heads.items() if p != pos}
         return st, lay
     if old is None:
@@ -251,15 +283,39 @@ def read(part: int, items: Iterable[tuple[bytes, bytes | None]]) -> tuple[dict[s
     return st, lay
 
 
-def assemble(part: int, head: dict[str, Any], records: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, Any], Layout]:
+def assemble(
+    part: int, head: dict[str, Any], records: Iterable[tuple[bytes, bytes]], upto: int | None = None
+) -> tuple[dict[str, Any], Layout]:
     """A partition's state from its head and its other records (key, value: any order, other partitions' keys
-    ignored), the head's redo applied over them; and the layout read (the redo's keys to write again)."""
+    ignored), the head's redo applied over them; and the layout read (the redo's keys to write again). Records of
+    format 4: per logical key, the one of the highest position not above `upto` (the head's), the others stale;
+    of format 3 (a head before): under their logical keys, all to be written again."""
     pre = prefix(part)
+    positioned = int(head.get("f", 2)) >= 4
     values: dict[bytes, Any] = {}
+    found: dict[bytes, tuple[int, bytes, bytes]] = {}  # logical key -> (position, key, value) of the one taken
+    stale: set[bytes] = set()
     h_pre = pre + b"h/"
     for k, v in records:
-        if k.startswith(pre) and v is not None and not k.startswith(h_pre):
-            values[k] = unpack(v, PART, k)
+        if not k.startswith(pre) or v is None or k.startswith(h_pre):
+            continue
+        if not positioned:
+            values[k] = unpack(v, OLD_PART, k)
+            found[k] = (0, k, v)
+            continue
+        logical, at = split_record_key(k)
+        if upto is not None and at > upto:
+            stale.add(k)  # a zombie ahead of the head (module docstring)
+            continue
+        taken = found.get(logical)
+        if taken is not None and taken[0] >= at:
+            stale.add(k)
+            continue
+        if taken is not None:
+            stale.add(taken[1])
+        found[logical] = (at, k, v)
+    if positioned:
+        values = {logical: unpack(v, PART, k) for logical, (_at, k, v) in found.items()}
     for k_str, v in head.get("redo", {}).items():
         k = k_str.encode()
         if v is None:
@@ -267,6 +323,10 @@ def assemble(part: int, head: dict[str, Any], records: Iterable[tuple[bytes, byt
         else:
             values[k] = v
     lay = Layout(seq=int(head["n"]), rewrite={k.encode() for k in head.get("redo", {})})
+    lay.at = {logical: k for logical, (_at, k, _v) in found.items()}
+    lay.stale_records = stale
+    if not positioned:  # format 3: every record written again under its position, the old keys tombstoned
+        lay.rewrite |= set(values)
     lay.head_json = orjson.dumps(head["st"])
     groups: dict[str, dict[str, Any]] = {}
     done: dict[str, float] = {}
@@ -371,21 +431,28 @@ def encode(
             if ids:
                 new_hours[b], new_hour_json[b] = ids, hour_json(ids)
     head_json = orjson.dumps(head_of(st))
-    if not changed and head_json == lay.head_json and not lay.whole and not lay.stale:
+    if not changed and head_json == lay.head_json and not lay.whole and not lay.stale and not lay.stale_records:
         return None
+    seq = lay.seq + 1
+    pos = lay.pos if at is None else max(lay.pos, at)
+    key = head_key(part, pos)
     puts: list[tuple[bytes, bytes]] = []
     deletes: list[bytes] = []
+    new_at = dict(lay.at)
     for k, v in sorted(changed.items()):
+        old = new_at.pop(k, None)
         if v is None:
-            deletes.append(k)
+            if old is not None:
+                deletes.append(old)
             continue
         rec = pack(v, PART)
         if len(rec) > limit:
             raise RecordTooLarge(k.decode(errors="replace"), len(rec), len(v), 1)
-        puts.append((k, rec))
-    seq = lay.seq + 1
-    pos = lay.pos if at is None else max(lay.pos, at)
-    key = head_key(part, pos)
+        new_at[k] = record_key(k, pos)
+        puts.append((new_at[k], rec))
+        if old is not None and old != new_at[k]:
+            deletes.append(old)  # the version it replaces, after it (a prefix leaves both: the higher one wins)
+    deletes += sorted(lay.stale_records - set(new_at.values()))
     redo = {k.decode(): (None if v is None else orjson.Fragment(v)) for k, v in sorted(changed.items())}
     head_plain = orjson.dumps({"f": FORMAT, "n": seq, "o": pos, "st": orjson.Fragment(head_json), "redo": redo})
     head = pack(head_plain, HEAD)
@@ -396,9 +463,16 @@ def encode(
     replaced = lay.stale | ({lay.key} if lay.key is not None and is_head_key(part, lay.key) else set())
     deletes += sorted(replaced - {key})
     new_lay = Layout(
-        seq=seq, pos=pos, key=key, groups=new_groups, hour_ids=new_hours, hour_json=new_hour_json, head_json=head_json
+        seq=seq,
+        pos=pos,
+        key=key,
+        groups=new_groups,
+        hour_ids=new_hours,
+        hour_json=new_hour_json,
+        head_json=head_json,
+        at=new_at,
     )
-    return Write(head, puts, deletes, key, pointer(pos, seq)), new_lay
+    return Write(head, puts, deletes, key, pointer(pos, seq), sorted(changed)), new_lay
 
 
 class RecordTooLarge(ValueError):

@@ -155,9 +155,21 @@ def test_a_table_value_changed_behind_the_agents_back_is_the_state_it_takes() ->
     assert states_of(eng, kept_table) == states_of(eng, fresh_table)
 
 
+def to_format3(table: dict[bytes, bytes]) -> None:
+    """`table` as workers before records had positions wrote it: heads under their position (format 3), the group
+    and hour records under their logical keys, their values behind the old marker."""
+    for p in range(PARTS):
+        for k in [k for k in table if k.startswith(f"{p}/g/".encode()) or k.startswith(f"{p}/d/".encode())]:
+            table[statecodec.split_record_key(k)[0]] = statecodec.OLD_PART + table.pop(k)[1:]
+        for k in [k for k in table if statecodec.is_head_key(p, k)]:
+            head = statecodec.unpack(table[k], statecodec.HEAD, k)
+            table[k] = statecodec.pack(orjson.dumps({**head, "f": 3}), statecodec.HEAD)
+
+
 def to_unfenced(table: dict[bytes, bytes]) -> None:
     """`table` as workers before heads had positions wrote it: each partition's head (format 2: no position) under
-    the partition's key, the group and hour records as they are."""
+    the partition's key, the group and hour records under their logical keys (no position either)."""
+    to_format3(table)
     for p in range(PARTS):
         heads = sorted((int(k.split(b"/")[2]), k) for k in table if statecodec.is_head_key(p, k))
         head = statecodec.unpack(table[heads[-1][1]], statecodec.HEAD, heads[-1][1])
@@ -167,10 +179,11 @@ def to_unfenced(table: dict[bytes, bytes]) -> None:
             del table[k]
 
 
-@pytest.mark.parametrize("old", ["plain", "zlib", "head"])
+@pytest.mark.parametrize("old", ["plain", "zlib", "head", "records"])
 def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: str) -> None:
     """Workers before the per-group layout kept a partition's whole state in one value under the partition's key
-    (plain JSON, first byte "{", or "z" + zlib), and workers before heads had positions kept the head there ("head"):
+    (plain JSON, first byte "{", or "z" + zlib), workers before heads had positions kept the head there ("head"), and
+    workers before records had positions kept each under its group or hour alone ("records"):
     read as it is, the run goes on as if nothing had changed, and the next write puts it in the new layout (a head
     under its position, the old value replaced by a pointer)."""
     eng = engine()
@@ -180,7 +193,7 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
     ref_table: dict[bytes, bytes] = {}
     ref_out = Outputs(names)
     run([correlate_agent(ref_table, PartitionCorrelator(eng, PARTS), ref_out)], cut)
-    assert all(v[:1] in (b"h", b"y") for k, v in ref_table.items() if b"/" in k)
+    assert all(v[:1] in (statecodec.HEAD, statecodec.PART) for k, v in ref_table.items() if b"/" in k)
     assert all(ref_table[str(p).encode()][:1] == statecodec.MOVED for p in range(PARTS))  # the pointers
     assert any(b"/g/" in k for k in ref_table) and any(b"/d/" in k for k in ref_table)
 
@@ -188,6 +201,8 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
         def after(i: int) -> None:
             if i == len(cut) // 2 and old == "head":
                 to_unfenced(table)
+            elif i == len(cut) // 2 and old == "records":
+                to_format3(table)
             elif i == len(cut) // 2:  # the upgrade: the values so far are an older worker's
                 states = states_of(eng, table)
                 table.clear()
@@ -202,8 +217,10 @@ def test_a_partition_in_the_old_layout_is_read_and_written_out_per_group(old: st
     run([correlate_agent(table, pc, out, audit=True) for _ in range(2)], cut, to_old(table))
     assert out.sent == ref_out.sent
     assert states_of(eng, table) == states_of(eng, ref_table)
-    assert all(v[:1] in (b"h", b"y") for k, v in table.items() if b"/" in k)
+    assert all(v[:1] in (statecodec.HEAD, statecodec.PART) for k, v in table.items() if b"/" in k)
     assert all(table[str(p).encode()][:1] == statecodec.MOVED for p in range(PARTS))  # the old values replaced
+    # Every record under its position now, the old keys tombstoned.
+    assert all(statecodec.AT in k for k in table if b"/g/" in k or b"/d/" in k)
 
 
 def test_the_records_a_batch_may_have_changed_are_all_written() -> None:
