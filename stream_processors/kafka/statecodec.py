@@ -303,7 +303,13 @@ def assemble(
             values[k] = unpack(v, OLD_PART, k)
             found[k] = (0, k, v)
             continue
-        logical, at = split_record_key(k)
+        logical, sep, digits = k.rpartition(AT)
+        if not sep or not digits.isdigit():
+            # A record of format 3 the write that put this layout's first head out did not tombstone yet (it
+            # crashed): that head's redo holds every record (a format-3 restore rewrites them all).
+            stale.add(k)
+            continue
+        at = int(digits)
         if upto is not None and at > upto:
             stale.add(k)  # a zombie ahead of the head (module docstring)
             continue

@@ -246,3 +246,35 @@ def test_a_head_under_a_position_wins_over_a_value_of_a_layout_before() -> None:
     table[sc.pointer_key(0)] = w.pointer or b""
     with pytest.raises(sc.StateFormatError, match=r"correlate partition 0: its pointer .* no head is"):
         sc.read(0, table.items())
+
+
+def test_records_without_positions_are_written_out_under_them_and_a_crash_midway_restores_the_batch() -> None:
+    """Workers of format 3 wrote group and hour records under their logical keys. A restore of such a table writes
+    every record again under its position and tombstones the old keys; a crash after the new head, with old keys
+    left in the table, restores the same state, and the next write tombstones them."""
+    st = state()
+    w0, _ = sc.encode(5, st, sc.Layout(whole=True), None, None, LIMIT) or pytest.fail("nothing written")
+    table: dict[bytes, bytes] = {}
+    put(table, 5, w0)
+    for k in [k for k in records(table, 5)]:  # as a worker of format 3 wrote them
+        table[sc.split_record_key(k)[0]] = sc.OLD_PART + table.pop(k)[1:]
+    head_key = next(k for k in table if sc.is_head_key(5, k))
+    head = sc.unpack(table[head_key], sc.HEAD, head_key)
+    table[head_key] = sc.pack(orjson.dumps({**head, "f": 3}), sc.HEAD)
+    old_keys = set(records(table, 5))
+    back, lay = read(table, 5)
+    assert same(back, st) and lay.rewrite == old_keys
+    w, _ = sc.encode(5, back, lay, set(), set(), LIMIT) or pytest.fail("nothing written")
+    assert {sc.split_record_key(k)[0] for k, _v in w.puts} == old_keys and set(w.deletes) == old_keys
+    for upto in range(1, 2 + len(w.puts) + len(w.deletes)):
+        crashed = dict(table)
+        put(crashed, 5, w, upto)
+        back2, lay2 = read(crashed, 5)
+        assert same(back2, st), upto
+        left = old_keys & set(crashed)
+        assert left <= lay2.stale_records
+        w2, _ = sc.encode(5, back2, lay2, set(), set(), LIMIT) or pytest.fail("nothing written")
+        put(crashed, 5, w2)
+        assert not old_keys & set(crashed), upto  # every old key tombstoned
+        assert all(sc.AT in k for k in records(crashed, 5))
+        assert same(read(crashed, 5)[0], st)
