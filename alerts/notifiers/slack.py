@@ -105,6 +105,10 @@ HINTS = {
 # is a paginated conversations.list, and a name that is not there would be looked up at every alert routed to it
 # (target(), find_delivered). A channel made since is found at the first look-up after this, or by a new process.
 NOT_FOUND_RECHECK = 300.0
+# Messages find_delivered reads back at most (pages of 200: 50 calls of conversations.history, only after an attempt
+# that may have got through). Past them it cannot tell, and says so (the dispatcher then sends again, with a
+# warning): outside trial 23 found a message 1,200 messages back re-posted silently at the 1,000 it read before.
+HISTORY_LIMIT = 10_000
 
 __all__ = [  # the formatting helpers live in slack_blocks; these names are what other modules import from here
     "METADATA_EVENT_TYPE",
@@ -143,7 +147,7 @@ class SlackNotifier:
         base_url: str | None = None,
         *,
         timeout: float = 10,
-        history_limit: int = 1000,
+        history_limit: int = HISTORY_LIMIT,
         broadcast_escalations: bool = True,
         deployment: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -340,7 +344,8 @@ class SlackNotifier:
         """The reference of a message already posted for `notice` (its metadata carries the key), or None.
 
         For an attempt that may have got through (a crash after Slack accepted it, a timeout): looks through
-        the thread's replies for a reply, else the channel's newest `history_limit` messages
+        the thread's replies for a reply, else the channel's newest `history_limit` messages (PermanentError when
+        it is not among them and there are more)
         (conversations.replies / .history with metadata; scopes channels:history, and channels:read when the
         channel is given by name). A channel conversations.list does not show is looked in by the ID its posts'
         answers named, or an earlier delivery's reference (learn_ref); with neither, NotYetLookable: it cannot be
@@ -399,7 +404,13 @@ class SlackNotifier:
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor or not messages:
                 return None
-        return None
+        # More messages than the look reads: not found among them is not "not there" (a busy channel, a process
+        # back hours after its crash). Saying so makes the dispatcher send with its "may arrive twice" warning.
+        where = "thread" if method == "conversations.replies" else "channel"
+        raise PermanentError(
+            f"slack {self.name}: not among the {where}'s newest {seen:,} messages, and it holds more "
+            f"({method} read back {self.history_limit:,} at most)"
+        )
 
     def _resolve_channel_id(self) -> str:
         """The channel's ID: the configured one, else found by name with conversations.list (then kept). A name not

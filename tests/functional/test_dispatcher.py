@@ -37,6 +37,7 @@ from watchfloor.alerts.dispatcher import PROCESSOR, AlertDispatcher, dispatcher_
 from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import Notifier, PermanentError, TransientError
 from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.cli.alerts import delivery_summary
 from watchfloor.schemas.config import Subscription
@@ -258,6 +259,33 @@ def test_an_interrupted_attempt_already_in_slack_is_not_sent_again(
     row = ledger(store)[("det0001", "slack-ops")]
     assert (row.status, row.ref, row.attempts) == ("sent", posted, 1)
     assert slack_server.requests_for("conversations.list"), "a channel name is resolved to its ID first"
+
+
+def test_an_interrupted_attempt_far_back_in_a_busy_channel_is_found_or_said_not_silently_posted_twice(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside trial 23, M1-1: the look read the channel's newest 1,000 messages only, and a message 1,200 back
+    (a process back hours after its crash, in a busy channel) was posted again, with no warning. It reads back
+    10,000 now; past its limit it says it cannot tell, and the dispatcher's "may arrive twice" warning is given."""
+    feed(store, detection(1))
+    make(store, slack_server, archive, clock).intake()
+    [claimed] = store.claim_deliveries("crashed", clock().timestamp(), 30, skip_channels={"archive"})
+    notice = notice_of(Alert.model_validate(claimed.payload["alert"]), "slack-ops")  # type: ignore[index]
+    posted = slack(slack_server).send(notice)
+    slack_server.send_unrelated("#dprk-russia", count=1200)
+    clock.advance(31)
+    make(store, slack_server, archive, clock).cycle()
+    assert len(slack_server.messages_for("det0001")) == 1
+    assert ledger(store)[("det0001", "slack-ops")].ref == posted
+
+    # A look limited below the chatter cannot tell: an error that says so, not "not there".
+    short = SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url,
+                          history_limit=400)  # fmt: skip
+    with pytest.raises(PermanentError, match=r"not among the channel's newest 400 messages, and it holds more"):
+        short.find_delivered(notice)
+    assert SlackNotifier(
+        "slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url, history_limit=1400
+    ).find_delivered(notice) == posted
 
 
 def test_interrupted_and_history_refused_sends_again_and_says_why(
