@@ -283,9 +283,12 @@ def test_an_interrupted_attempt_far_back_in_a_busy_channel_is_found_or_said_not_
                           history_limit=400)  # fmt: skip
     with pytest.raises(PermanentError, match=r"not among the channel's newest 400 messages, and it holds more"):
         short.find_delivered(notice)
-    assert SlackNotifier(
-        "slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url, history_limit=1400
-    ).find_delivered(notice) == posted
+    assert (
+        SlackNotifier(
+            "slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url, history_limit=1400
+        ).find_delivered(notice)
+        == posted
+    )
 
 
 def test_interrupted_and_history_refused_sends_again_and_says_why(
