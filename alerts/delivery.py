@@ -202,6 +202,7 @@ class Deliverer:
         # keeper holds the call's row claimed in the store meanwhile (`_hold`), for every other dispatcher.
         self.stuck: dict[str, threading.Thread] = {}
         self._claim: _Claim | None = None  # the row being attempted, and its deadline
+        self.unserved: set[str] = set()  # channels with deliveries due and no notifier here (said once)
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
         # a copy.
@@ -294,12 +295,25 @@ class Deliverer:
         now = self.clock()
         notifier = self._notifier(rec.channel)
         if notifier is None:
-            err = PermanentError(
-                f"no notifier configured for channel {rec.channel!r} (removed from the config? re-add it, or drop "
-                f"its deliveries: watchfloor alerts cancel --channel {rec.channel})",
-                channel_wide=True,
+            why = (
+                f"{NO_NOTIFIER} {rec.channel!r} in this process (another process on this "
+                f"store whose config names it delivers it; removed from every config? re-add it, or drop its "
+                f"deliveries: watchfloor alerts cancel --channel {rec.channel})"
             )
-            self._fail(rec, err, tally, skip)
+            if self.schedule.expired(rec.created_at, now):
+                self._expire(rec, why, tally, says_how=True)
+                return
+            # Not an attempt: a process whose config lacks the channel (another config of a rollout, one that
+            # removed it) leaves the row as it is, for one that has it. Counted as a failure, its attempts pushed
+            # back that process's backoff and expired alerts it could send (outside trial 23, M1/M2-3).
+            kept = _unchanged(rec)
+            if not rec.detail or rec.detail.startswith(NO_NOTIFIER):  # another process's own reason is kept
+                kept = dataclasses.replace(kept, detail=why)
+            self._settle(rec, kept, tally)
+            skip.add(rec.channel)
+            if rec.channel not in self.unserved:
+                self.unserved.add(rec.channel)
+                log.warning("alerts: %s -> %s: %s; left as it is", rec.alert_id, rec.channel, why)
             return
         if rec.kind == DIGEST_KIND:
             self._attempt_digest(rec, notifier, tally, skip)
@@ -1090,6 +1104,9 @@ class Deliverer:
                 rec.channel,
                 self.schedule.lease,
             )
+
+
+NO_NOTIFIER = "no notifier configured for channel"
 
 
 def _unchanged(rec: DeliveryRecord) -> Settlement:

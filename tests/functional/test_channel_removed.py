@@ -47,8 +47,8 @@ def test_the_start_names_the_deliveries_of_a_channel_no_longer_configured(tmp_pa
     res = runner.invoke(app, ["run", "--config", str(cfg), "--once"])
     said = " ".join(res.output.split())
     assert (
-        "3 deliveries outstanding for channel 'desk', which is no longer configured: "
-        "`watchfloor alerts cancel --channel desk` (or re-add it)"
+        "3 deliveries outstanding for channel 'desk', which this config does not name: left for a process on this "
+        "store whose config names it; if none does (removed), `watchfloor alerts cancel --channel desk` (or re-add it)"
     ) in said
     assert res.exit_code == 3  # still outstanding: undelivered alerts, until cancelled or sent
 
@@ -86,3 +86,61 @@ def test_alerts_cancel_settles_them_suppressed_with_a_delivery_event_and_dry_run
     got = json.loads(res.stdout)
     assert got["caught_up"] and got["ok"] and got["deliveries"]["outstanding"] == {}
     assert res.exit_code == 0
+
+
+def test_a_process_whose_config_lacks_a_channel_leaves_its_deliveries_to_one_that_has_it(tmp_path: Path) -> None:
+    """Outside trial 23, M1/M2-3: two processes on one store during a config rollout, one naming the channel `desk`
+    and one not. The one without it took desk's deliveries, failed them ("no notifier configured") and counted the
+    attempts: with `retry.attempts: 2` the alerts expired unsent although the other process could send them. Now it
+    leaves them as they are (no attempt, no backoff) and says so once; the process that names the channel sends."""
+    samples = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    blocked = tmp_path / "desk.jsonl"
+    blocked.mkdir()  # desk's file cannot be written yet: its first attempts fail, as a channel down would
+
+    def config(name: str, channels: str) -> Path:
+        cfg = tmp_path / name
+        cfg.write_text(
+            f"store: {url}\nrules: [builtin:dprk_russia]\nretry: {{attempts: 2}}\n"
+            f"sources:\n  - {{kind: jsonl, path: {samples}}}\n{channels}",
+            encoding="utf-8",
+        )
+        return cfg
+
+    with_desk = config(
+        "a.yaml",
+        f"channels:\n  - {{type: file, name: desk, path: {blocked}}}\nsubscriptions:\n  - {{channel: desk}}\n",
+    )
+    without = config(
+        "b.yaml",
+        f"channels:\n  - {{type: file, name: other, path: {tmp_path / 'other.jsonl'}}}\n"
+        "subscriptions:\n  - {channel: other}\n",
+    )
+    res = runner.invoke(app, ["run", "--config", str(with_desk), "--once"])
+    assert res.exit_code == 3, res.output  # desk's deliveries failed once each: outstanding
+    st = SqlStore(url)
+    try:
+        before = {r.alert_id: r for r in st.deliveries(channel="desk")}
+    finally:
+        st.close()
+    # The first failed; the channel's others wait for it (a channel-wide failure), not tried in this cycle.
+    assert before and all(r.status == "outstanding" for r in before.values())
+    assert sorted(r.attempts for r in before.values())[-1] == 1
+
+    for _ in range(3):  # the other config's process, several cycles: desk's rows are not its to try
+        res = runner.invoke(app, ["run", "--config", str(without), "--once"])
+        said = " ".join(res.output.split())
+        assert "which this config does not name" in said, said
+    st = SqlStore(url)
+    try:
+        after = {r.alert_id: r for r in st.deliveries(channel="desk")}
+    finally:
+        st.close()
+    assert {k: (r.status, r.attempts, r.next_attempt_at) for k, r in after.items()} == {
+        k: (r.status, r.attempts, r.next_attempt_at) for k, r in before.items()
+    }
+
+    blocked.rmdir()  # desk can be written now: the process that names it sends them all, none expired
+    res = runner.invoke(app, ["run", "--config", str(with_desk), "--once"])
+    assert res.exit_code == 0, res.output
+    assert len(blocked.read_text(encoding="utf-8").splitlines()) == len(before)

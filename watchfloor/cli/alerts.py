@@ -98,9 +98,10 @@ def _print_orphans(dispatcher: Any) -> None:
     for (ch, _), (n, _) in sorted(stats.items()):
         if n and not deliverer.has_channel(ch):
             err.print(
-                f"[yellow]{_deliveries(n)} outstanding for channel {escape(repr(ch))}, which is no longer "
-                f"configured[/yellow]: `watchfloor alerts cancel --channel {escape(ch)}` (or re-add it); until "
-                "then they count as outstanding (not caught up; `--once` exits 3) and expire after retry.max_age",
+                f"[yellow]{_deliveries(n)} outstanding for channel {escape(repr(ch))}, which this config does "
+                "not name[/yellow]: left for a process on this store whose config names it; if none does (removed), "
+                f"`watchfloor alerts cancel --channel {escape(ch)}` (or re-add it); until then they count as "
+                "outstanding (not caught up; `--once` exits 3) and expire after retry.max_age",
                 highlight=False,
             )
 
