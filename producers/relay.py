@@ -74,10 +74,10 @@ class ForgetError(RuntimeError):
 def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False) -> tuple[str, int]:
     """Forget the relay to a pipeline that is gone for good: delete its checkpoint (`name`: the prefix, or the
     checkpoint's name as `store prune` shows it), which would otherwise hold every prune back at its position; what
-    it had is kept in FORGOTTEN_RELAYS in the same transaction. Returns the checkpoint and its position. A relay to it again
-    starts from the start of the log (as a new target's: consumers dedup by id). Refuses any other checkpoint, a
-    target this store does not hold (naming those it holds), and one whose relay moved it meanwhile (still
-    running). With `dry_run`, only checks."""
+    it had is kept in FORGOTTEN_RELAYS in the same transaction. Returns the checkpoint and its position. A relay to
+    it again starts from the start of the log (as a new target's: consumers dedup by id). Refuses any other
+    checkpoint, a target this store does not hold (naming those it holds), and one whose relay moved it meanwhile
+    (still running). With `dry_run`, only checks."""
     checkpoint = name if is_relay_checkpoint(name) else target_checkpoint("", name)
     positions = relay_positions(store)
     if checkpoint not in positions:

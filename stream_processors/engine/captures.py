@@ -133,7 +133,41 @@ def capture(
     # Niger on Sunday, and the EU may follow" does not name the EU.
     if mentions[0][0] >= _clause_end(sent, hi):
         return None, "the first mention after the signal's words is in another clause"
+    if script_of(toks[lo - base]) != "cyrillic":
+        # The other side of a bilateral act is not its actor: "Deputies ratified the pact with Pyongyang" names the
+        # treaty's other party (outside trial 23: read as North Korea ratifying, 18 days early), as does "the
+        # treaty between Russia and North Korea".
+        counterpart = _counterparts_en(toks, base, mentions)
+        if counterpart:
+            rest = [m for m in mentions if m[0] not in counterpart]
+            if not rest or rest[0][0] >= _clause_end(sent, hi):
+                word = counterpart[mentions[0][0]]
+                return None, f"the mentions after the signal's words are its other party ({word!r} …), not the actor"
+            return rest[0][2], "the first mention after the signal's words (not its other party)"
     return mentions[0][2], "the first mention after the signal's words"
+
+
+_EN_COUNTERPART = frozenset({"with", "between", "alongside"})  # "a pact with X", "the treaty between X and Y"
+
+
+def _counterparts_en(toks: list[str], base: int, mentions: list[tuple[int, int, str]]) -> dict[int, str]:
+    """The mentions (by start) that a comitative preposition governs, past a determiner ("with the DPRK"), and those
+    joined to one by "and" ("between Russia and North Korea"): start -> the preposition."""
+    out: dict[int, str] = {}
+    prev_end, prev_word = -1, ""
+    for s, e, _eid in mentions:
+        i = s - base - 1
+        while i >= 0 and toks[i] in _EN_DETERMINERS:
+            i -= 1
+        word = toks[i] if i >= 0 else ""
+        if word in _EN_COUNTERPART:
+            out[s] = prev_word = word
+        elif word in ("and", "or") and prev_word and i == prev_end - base + 1:
+            out[s] = prev_word
+        else:
+            prev_word = ""
+        prev_end = e
+    return out
 
 
 def _clause_end(sent: Sentence, hi: int) -> int:

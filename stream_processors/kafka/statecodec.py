@@ -43,10 +43,10 @@ owner's record under one key; under position keys it lands beside it, and the re
 record of the highest position not above the head's (records above it: a zombie ahead, tombstoned with the
 others). A group the owner deleted can come back as the zombie wrote it before: it was deleted because
 everything in it had expired, which it had then too (as a deleted record brought back by a store,
-tests/unit/test_correlate_agent_leftovers.py). Positions grow with the input, not with the writer: the new owner re-reading records already taken in
-keeps the restored position, and a zombie's head of a batch the new owner took too is of a lower position than the
-new owner's later heads (of the same one, with the same batch cut: the same head). A zombie AHEAD of the new owner
-is not fenced (its head covers more input: docs/architecture.md).
+tests/unit/test_correlate_agent_leftovers.py). Positions grow with the input, not with the writer: the new owner
+re-reading records already taken in keeps the restored position, and a zombie's head of a batch the new owner took
+too is of a lower position than the new owner's later heads (of the same one, with the same batch cut: the same
+head). A zombie AHEAD of the new owner is not fenced (its head covers more input: docs/architecture.md).
 
 The layouts before are still read (``read``): group and hour records under their logical keys (format 3, their
 values behind ``b"y"``: all written again under positions at the next write, the old keys tombstoned), a head
