@@ -11,8 +11,9 @@ DeadLetter saying which entry and why.
   first seen (`seen_at`: the poll that read it; the log keeps that date, and a later poll's is only
   another date, so the same document: publish.ingest with editions) and marked `metadata.date: "first
   seen"` (with the unreadable text as `metadata.date_text`), never given the feed's date: news without a
-  date is still news, and the poll that found it is the best bound of when it appeared. Without
-  `seen_at` it is dead-lettered ("entry '<id>' has no valid date").
+  date is still news, and the poll that found it is the best bound of when it appeared. So is a date outside the
+  accepted years (a typo such as "3021": its text kept in `date_text`, with why). Without `seen_at` it is
+  dead-lettered ("entry '<id>' has no valid date").
   Dead-letter reasons name the entry by guid, link or title rather than by its position, so the
   same bad entry gives the same dead-letter id on every poll even as new entries push it down.
 * Size: a title, summary or content longer than `RAW_TEXT_FACTOR` times the body limit is not read
@@ -32,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import FIRST_SEEN, DeadLetter, Document, stable_id
+from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, FIRST_SEEN, LATEST, DeadLetter, Document, stable_id
 from watchfloor.schemas.inputs import MAX_ID_CHARS, InputError, has_control, parse_document, parse_timestamp
 from watchfloor.schemas.redact import redact_url
 
@@ -262,7 +263,14 @@ def to_item(
         return DeadLetter(
             origin=feed_url, field=field_name, reason=f"entry {ident}: field '{field_name}': {why}", raw=raw
         )
-    published = entry.published or seen_at
+    claimed = entry.published
+    date_text = entry.date_text
+    if claimed is not None and seen_at is not None and not EARLIEST <= claimed < LATEST:
+        # A feed's typo ("3021") is a date as unusable as one that cannot be read: the news is kept, dated when first
+        # seen, as such an entry (outside trial 23, M2-4: dead-lettered, while "2099" or "31/12/2099" were kept).
+        date_text = f"{entry.date_text or claimed.isoformat()} (outside {ACCEPTED_YEARS})"
+        claimed = None
+    published = claimed or seen_at
     if published is None:
         why = f"unparseable date {entry.date_text!r}" if entry.date_text else "no published or updated date"
         return DeadLetter(
@@ -278,10 +286,10 @@ def to_item(
         metadata["author"] = entry.author
     if entry.tags:
         metadata["tags"] = entry.tags
-    if entry.published is None:
+    if claimed is None:
         metadata["date"] = FIRST_SEEN  # shown with its evidence's time: events.dated_text
-        if entry.date_text:
-            metadata["date_text"] = entry.date_text[:200]
+        if date_text:
+            metadata["date_text"] = date_text[:200]
     obj: dict[str, Any] = {
         "type": "news.article",
         "id": doc_id,

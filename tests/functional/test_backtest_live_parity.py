@@ -104,10 +104,10 @@ def test_a_feed_read_as_json_lines_hints_at_source_kind(tmp_path: Path) -> None:
 
 
 def test_a_feed_without_a_valid_entry_names_the_entry_not_line_none(tmp_path: Path) -> None:
-    feed = tmp_path / "misdated.xml"  # (an undated entry is dated when read now: one out of the accepted years)
+    feed = tmp_path / "empty.xml"  # (an undated or misdated entry is dated when read now: one with no text at all)
     feed.write_text(
-        '<rss version="2.0"><channel><title>Desk</title><item><title>Troops seen near Kursk</title>'
-        "<pubDate>Tue, 12 Nov 9999 09:00:00 GMT</pubDate></item></channel></rss>",
+        '<rss version="2.0"><channel><title>Desk</title><item><link>https://desk.example/1</link>'
+        "<pubDate>Tue, 12 Nov 2024 09:00:00 GMT</pubDate></item></channel></rss>",
         encoding="utf-8",
     )
     code, output = run(feed)
