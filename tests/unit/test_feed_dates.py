@@ -34,7 +34,7 @@ def documents(seen_at: datetime | None) -> list[Document | DeadLetter]:
                 source_name="Wire",
                 max_body_chars=10_000,
                 seen_at=seen_at,
-            )  # fmt: skip
+            )
         )
     return out
 
