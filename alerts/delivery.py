@@ -1062,12 +1062,15 @@ class Deliverer:
             log.error("alerts: %s -> %s expired after %d attempt(s) (%s)", rec.alert_id, rec.channel, rec.attempts, why)
             return
         log.error(
-            "alerts: %s -> %s expired after %d attempt(s) (%s); re-send with: watchfloor alerts redeliver %s "
-            "--channel %s --send",
+            "alerts: %s -> %s expired after %d attempt(s) (%s); %s: watchfloor alerts redeliver %s --channel %s --send",
             rec.alert_id,
             rec.channel,
             rec.attempts,
             why,
+            # Its last attempt may have got through (outside trial 23, M3-5: "re-send" of a post that had landed).
+            "it may have got through (not confirmed): look in the channel; redeliver looks there before sending"
+            if rec.unsure
+            else "re-send with",
             rec.alert_id,
             rec.channel,
         )

@@ -4,6 +4,7 @@ with the exit codes the distributed status has (outside trial 12, M3: it asked f
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,40 @@ def test_embedded_status_counts_a_given_up_delivery_without_a_broker(
     got = json.loads(res.stdout)
     assert res.exit_code == 3 and got["caught_up"] is True and got["ok"] is False
     assert got["deliveries"]["expired"] == {"pager": 1} and got["deliveries"]["given_up"] == 1
+    assert got["deliveries"]["expired_maybe_delivered"] == 0
     assert got["documents_unread"] == 0 and got["detections_not_taken_in"] == 0
+
+
+def test_a_delivery_given_up_that_may_have_got_through_is_not_called_undelivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside trial 23, M3-5: a post that landed (a 500 after it was made), given up by retry.attempts, was told as
+    "expired, not delivered: re-send with `watchfloor alerts redeliver --all-expired --send`", which skips it."""
+    from watchfloor.stream_processors.ports import Settlement
+
+    monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
+    cfg = stuck(tmp_path)
+    st = open_store(load_config(cfg).store)
+    try:
+        rows = st.deliveries(statuses={"outstanding"})
+        for r in rows[2:]:
+            st.mark_delivery(r.alert_id, r.channel, "sent", "")
+        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
+        later = time.time() + 3600  # past its backoff
+        [claimed] = st.claim_deliveries("crashed", later, 30)
+        outcome = Settlement("expired", "given up: HTTP 500 after the post", attempts=2, unsure=True)
+        assert st.settle_delivery(claimed.alert_id, claimed.channel, "crashed", outcome, later)
+    finally:
+        st.close()
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    said = " ".join(res.output.split())
+    assert (
+        "caught up, but 2 deliveries given up (expired: 1 not delivered, re-send with `watchfloor alerts redeliver "
+        "--all-expired --send`; 1 may have got through (not confirmed): look in the channel, then `watchfloor alerts "
+        "redeliver ID --channel NAME --send` looks there before sending"
+    ) in said, said
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
+    assert json.loads(res.stdout)["deliveries"]["expired_maybe_delivered"] == 1
 
 
 def test_embedded_status_is_caught_up_or_says_what_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,9 @@ class Deliveries:
     outstanding: dict[str, int] = field(default_factory=dict)
     oldest_seconds: dict[str, float] = field(default_factory=dict)
     expired: dict[str, int] = field(default_factory=dict)
+    # Of the expired rows, those whose last attempt may have got through (unsure): `redeliver --all-expired` skips
+    # them, and "not delivered" would be wrong (outside trial 23, M3-5).
+    maybe_delivered: int = 0
     # Alerts a channel's throttle held that no summary lists yet: they wait for their window to end, when the summary
     # that lists them is queued (an outstanding delivery then). Not pending work: the verdict does not wait for them.
     held: dict[str, int] = field(default_factory=dict)
@@ -58,6 +61,7 @@ class Deliveries:
             "outstanding": self.outstanding,
             "oldest_outstanding_seconds": {ch: round(v, 3) for ch, v in self.oldest_seconds.items()},
             "expired": self.expired,
+            "expired_maybe_delivered": self.maybe_delivered,
             "given_up": self.given_up,
             "held": self.held,
             "oldest_held_seconds": {ch: round(v, 3) for ch, v in self.oldest_held_seconds.items()},
@@ -84,6 +88,8 @@ def read_deliveries(url: str) -> Deliveries:
         return got
     try:
         stats = st.delivery_stats(("outstanding", "expired", HELD))
+        if any(status == "expired" for _ch, status in stats):  # rare, and few: read to count the unsure ones
+            got.maybe_delivered = sum(r.unsure for r in st.deliveries(statuses=("expired",)))
         waiting = held_waiting(st, sorted(ch for ch, status in stats if status == HELD))
         got.paused = dict(sorted(st.channel_pauses(time.time()).items()))
     except Exception as e:
@@ -440,7 +446,7 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
             why.append(pending_text(deliveries))
         line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
         if deliveries.given_up:
-            line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+            line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
         for path, what in sorted(backlog.unread.items()):
             err.print(f"source {escape(path)}: [yellow]not read to its end[/yellow] ({escape(what)})", highlight=False)
         for origin, (secs, error) in sorted(backlog.failing.items()):
@@ -477,12 +483,22 @@ def _poll_until(look: Callable[[], _Look], caught_up: Callable[[_Look], bool], w
         time.sleep(1.0)
 
 
-def given_up_text(n: int) -> str:
-    """The verdict's words for deliveries given up, with the command that re-sends them."""
-    return (
-        f"[red]{deliveries_text(n)} given up[/red] (expired, not delivered: re-send with "
-        f"`{escape('watchfloor alerts redeliver --all-expired --send')}`)"
+def given_up_text(n: int, maybe: int = 0) -> str:
+    """The verdict's words for deliveries given up, with the command that re-sends them; `maybe` of them may have got
+    through (their last attempt's outcome is unknown): those the bulk re-send skips, and "not delivered" is not said
+    of them."""
+    resend = f"`{escape('watchfloor alerts redeliver --all-expired --send')}`"
+    if not maybe:
+        return f"[red]{deliveries_text(n)} given up[/red] (expired, not delivered: re-send with {resend})"
+    look = (
+        f"{maybe} may have got through (not confirmed): look in the channel, then "
+        f"`{escape('watchfloor alerts redeliver ID --channel NAME --send')}` looks there before sending; "
+        f"`{escape('watchfloor alerts list --undelivered')}` names them"
     )
+    if maybe == n:
+        return f"[red]{deliveries_text(n)} given up[/red] (expired: {look})"
+    sure = f"{n - maybe} not delivered, re-send with {resend}"
+    return f"[red]{deliveries_text(n)} given up[/red] (expired: {sure}; {look})"
 
 
 def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesCheck | None = None) -> None:
@@ -519,7 +535,7 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
         why.append(pending_text(deliveries))
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
     if deliveries.given_up:
-        line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up)
+        line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
     if said is not None and compared is not None:
