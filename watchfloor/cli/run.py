@@ -443,11 +443,18 @@ def _cycle(
     # The heartbeat /healthz and /metrics read, from this process or a `watchfloor serve` beside it.
     behind = [s.origin for s in summary.behind] + (["engine"] if any(t.behind for t in tallies) else [])
     heartbeat.cycle(datetime.now(UTC), time.monotonic() - started, [source_poll(s) for s in summary.sources], behind)
-    text = (
+    polled = (
         f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
         f"{counted(summary.accepted, 'new document')}{edited(summary.editions, summary.editions_left_out)}, "
         f"{summary.duplicates} already seen, {counted(summary.dead_lettered, 'dead letter')}"
-        f"{seen_before(summary.known_dead)} · "
+        f"{seen_before(summary.known_dead)}"
+        if summary.sources
+        # A cycle that woke to deliver (or for a source not due yet: each has its own `poll`): "polled 0 sources"
+        # read like a failure to poll anything (outside trial 23, M3-3).
+        else "no source due to poll (each is polled at its own `poll` interval)"
+    )
+    text = (
+        f"{polled} · "
         f"{sum(t.documents for t in tallies)} processed, {counted(sum(t.signals for t in tallies), 'signal')}, "
         f"{counted(sum(len(t.detections) for t in tallies), 'alert')}, "
         f"{counted(len(reported), 'event-time report')}{late} · "
