@@ -230,6 +230,8 @@ def backtest(
     # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
     cfg = app_config(config) if config else None
     specs = rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
+    for note in source_setting_notes(cfg, events or []):
+        err.print(note, markup=False, highlight=False)
     rule_sets = RuleSets(
         _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
     )
@@ -597,6 +599,45 @@ def _inputs(
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
+
+
+def source_setting_notes(cfg: Any, events: list[str]) -> list[str]:
+    """A note for each event file the config names as a source whose corroboration setting a file backtest does not
+    apply: a JSON Lines source with `aggregator: false` (the file reads as many outlets, each record's own name),
+    a feed with `aggregator: true` or a `source_name` (the file reads as one source, its path). Outside trial 23,
+    M2-5: a confirmed HIGH alert in the backtest that `run` on that config never raised, and nothing said."""
+    if cfg is None or not events:
+        return []
+    named = {_resolved(e): e for e in events}
+    notes = []
+    for source in cfg.sources:
+        where = getattr(source, "path", None) or getattr(source, "url", None)
+        if where is None or _resolved(str(where)) not in named:
+            continue
+        given = named[_resolved(str(where))]
+        if source.kind == "jsonl" and not source.aggregator:
+            setting = "`aggregator: false` (one source)"
+            here = "each record's own source name counts as an outlet of its own"
+        elif source.kind == "rss" and (source.aggregator or source.source_name):
+            setting = "`aggregator: true`" if source.aggregator else f"`source_name: {source.source_name}`"
+            here = "the file counts as one source, named by its path"
+        else:
+            continue
+        notes.append(
+            f"note: {given} is a source of the config with {setting}, which a backtest of the file does not apply: "
+            f"{here}, so corroboration (and confirmed alerts) may differ from `run`'s; `backtest --from-store` "
+            "replays the documents as `run` counted them"
+        )
+    return notes
+
+
+def _resolved(p: str) -> str:
+    if "://" in p:
+        return p
+    try:
+        return str(Path(p).expanduser().resolve())
+    except OSError:
+        return p
 
 
 def _check_pruned(st: Any, url: str, allow: bool) -> None:
