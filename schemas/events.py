@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -181,11 +181,23 @@ FIRST_SEEN = "first seen"
 """A feed entry's `metadata.date` when it had no date of its own and is dated when first seen (feed_entries.py)."""
 
 
-def dated_text(when: str, first_seen: bool) -> str:
+def dated_text(when: str, first_seen: bool, ahead: bool = False) -> str:
     """A report's time as a reader is shown it (`when`, already formatted): marked when the publisher gave no date
     and the time is when watchfloor first saw it, so it is not read as the publisher's (`first seen 12:03 UTC
-    (undated)`)."""
-    return f"{FIRST_SEEN} {when} (undated)" if first_seen else when
+    (undated)`); and when it is dated in the future (`ahead`: dated_ahead), as it was counted at its receive
+    time (outside trial 23, M3-6: "2099-10-20 09:00 UTC" above "fired 2026-12-04", unflagged)."""
+    if first_seen:
+        return f"{FIRST_SEEN} {when} (undated)"
+    return f"{when} (dated in the future: counted when received)" if ahead else when
+
+
+AHEAD_MARGIN = timedelta(hours=1)  # the engine's default skew: a report dated later than this is taken when received
+
+
+def dated_ahead(published_at: datetime, fired_at: datetime) -> bool:
+    """Whether a report an alert cites is dated after the alert fired (beyond the skew): a report dated in the
+    future, which the engine takes at its receive time (the alert's own time), the only way one can be."""
+    return (published_at - fired_at) > AHEAD_MARGIN  # (a difference: no overflow at the calendar's edge)
 
 
 def fired_text(when: str, first_seen: bool) -> str:

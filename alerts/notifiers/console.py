@@ -10,7 +10,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.text import Text
 
-from watchfloor.schemas.events import Alert, dated_text, evidence_to_show
+from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
 from ..notice import Digest, Notice, as_notice, earlier_text, revision_cause
@@ -60,7 +60,7 @@ def render(alert: Alert | Notice) -> Panel:
     count = det.reports
     shown = evidence_to_show(det.evidence, count, MAX_EVIDENCE)
     for ev in shown:
-        when = dated_text(utc_text(ev.published_at), ev.first_seen)
+        when = dated_text(utc_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, det.fired_at))
         cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
         if ev.url:
             cite.append(f"  {ev.url}", style="underline")

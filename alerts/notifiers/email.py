@@ -25,6 +25,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from watchfloor.schemas.events import (
     Alert,
     Detection,
     Evidence,
+    dated_ahead,
     dated_text,
     evidence_to_show,
     fired_first_seen,
@@ -155,7 +157,7 @@ class _Body:
         self.text += [f"- {one_line(line)}" for line in lines] + [""]
         self.html.append("<ul>" + "".join(f"<li>{esc(one_line(line))}</li>" for line in lines) + "</ul>")
 
-    def evidence(self, evidence: Sequence[Evidence], title: str, total: int = 0) -> None:
+    def evidence(self, evidence: Sequence[Evidence], title: str, fired_at: datetime, total: int = 0) -> None:
         if not evidence:
             return
         count = max(total, len(evidence))
@@ -164,7 +166,8 @@ class _Body:
         self.html.append(f"<h3>{esc(title)} ({count})</h3>")
         for ev in shown:
             source = one_line(ev.source) or "source"
-            head = f"{source} · {dated_text(utc_text(ev.published_at), ev.first_seen)}" + (
+            ahead = dated_ahead(ev.published_at, fired_at)
+            head = f"{source} · {dated_text(utc_text(ev.published_at), ev.first_seen, ahead)}" + (
                 f" · {ev.modality}" if ev.modality != "asserted" else ""
             )
             sentence = cut(one_line(ev.sentence), MAX_SENTENCE)
@@ -229,7 +232,7 @@ def _full(body: _Body, notice: Notice) -> None:
     body.facts(_facts(det, notice, det.severity, det.confidence))
     if det.description:
         body.para(det.description)
-    body.evidence(det.evidence, "Evidence", det.reports)
+    body.evidence(det.evidence, "Evidence", det.fired_at, det.reports)
     _footer(body, notice.alert.id, det)  # the alert's id, as `alerts list` names it (not a revision's key)
 
 
@@ -271,7 +274,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
         body.note(f"{revision_cause(det, changed)}: this is the alert that stands now.")
     seen = {ev.event_id for ev in thread.target.detection.evidence}
     new = tuple(ev for ev in det.evidence if ev.event_id not in seen)
-    body.evidence(new, "New evidence")
+    body.evidence(new, "New evidence", det.fired_at)
     _footer(body, notice.alert.id, det)
 
 

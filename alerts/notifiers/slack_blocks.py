@@ -33,6 +33,7 @@ from watchfloor.schemas.events import (
     Alert,
     Detection,
     Evidence,
+    dated_ahead,
     dated_text,
     evidence_to_show,
     fired_first_seen,
@@ -204,17 +205,19 @@ def severity_label(severity: str, confidence: str | None) -> str:
     return label
 
 
-def _evidence_text(ev: Evidence) -> str:
+def _evidence_text(ev: Evidence, fired_at: datetime) -> str:
     """Where and when a report said it (mrkdwn: its link); the sentence itself goes in a plain_text block."""
-    head = f"{link(ev.url, ev.source)} · {dated_text(_when(ev.published_at), ev.first_seen)}"
+    when = dated_text(_when(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, fired_at))
+    head = f"{link(ev.url, ev.source)} · {when}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
     return head
 
 
-def _evidence_item(ev: Evidence) -> list[dict[str, Any]]:
+def _evidence_item(ev: Evidence, fired_at: datetime) -> list[dict[str, Any]]:
     sentence = fit(one_line(ev.sentence), MAX_SENTENCE)
-    return [{"type": "section", "text": _mrkdwn(_evidence_text(ev))}, {"type": "section", "text": plain(sentence)}]
+    head = _mrkdwn(_evidence_text(ev, fired_at))
+    return [{"type": "section", "text": head}, {"type": "section", "text": plain(sentence)}]
 
 
 def _group(det: Detection, label: str) -> str:
@@ -224,7 +227,9 @@ def _group(det: Detection, label: str) -> str:
 # --- blocks -------------------------------------------------------------------------------------------------
 
 
-def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0) -> list[dict[str, Any]]:
+def _evidence_blocks(
+    evidence: tuple[Evidence, ...], title: str, fired_at: datetime, total: int = 0
+) -> list[dict[str, Any]]:
     """The evidence, MAX_EVIDENCE of it, and how many reports there are in all (`total`, when the alert
     rests on more than it holds: then it holds the first and the newest, and so does the message)."""
     if not evidence:
@@ -232,7 +237,7 @@ def _evidence_blocks(evidence: tuple[Evidence, ...], title: str, total: int = 0)
     count = max(total, len(evidence))
     shown = evidence_to_show(evidence, count, MAX_EVIDENCE)
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
-    blocks += [block for ev in shown for block in _evidence_item(ev)]
+    blocks += [block for ev in shown for block in _evidence_item(ev, fired_at)]
     if count > len(shown):
         blocks.append(_context(f"+{count - len(shown)} more evidence not shown"))
     return blocks
@@ -288,7 +293,7 @@ def _full(
         blocks.append(_context(status))
     if det.description:
         blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
-    blocks += _evidence_blocks(det.evidence, "Evidence", det.reports)
+    blocks += _evidence_blocks(det.evidence, "Evidence", det.fired_at, det.reports)
     blocks.append(_footer(alert.id, det))
     if not withdrawn:
         blocks += _buttons(notice, alert)
@@ -323,7 +328,7 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
     if notice.kind == "revision":
         blocks.append(_context(f"{escape(revision_cause(det))}; the message above now shows the revised alert."))
     new = _new_evidence(notice.alert, thread.target)
-    blocks += _evidence_blocks(new, "New evidence") if new else []
+    blocks += _evidence_blocks(new, "New evidence", det.fired_at) if new else []
     blocks.append(_footer(notice.alert.id, det))  # the alert's id, as `alerts list` names it (not a revision's key)
     blocks += _buttons(notice, notice.alert)
     return blocks[:MAX_BLOCKS]

@@ -1,0 +1,45 @@
+"""A report dated in the future is taken at its receive time (the alert's own time); the evidence shows its claimed
+date and now says it was counted when received (outside trial 23, M3-6: "Alpha Wire · 2099-10-20 09:00 UTC" above
+"fired 2026-12-04 03:52 UTC", unflagged). Slack, console and email; a report dated before the alert is unchanged."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+
+from watchfloor.alerts.notice import notice_of
+from watchfloor.alerts.notifiers.console import ConsoleNotifier
+from watchfloor.alerts.notifiers.email import notice_parts
+from watchfloor.alerts.notifiers.slack_blocks import build_blocks
+from watchfloor.schemas.events import Alert, Detection, Evidence, dated_ahead, dated_text
+
+FIRED = datetime(2026, 12, 4, 3, 52, tzinfo=UTC)
+FLAG = "(dated in the future: counted when received)"
+
+
+def alert(published: datetime) -> Alert:
+    ev = Evidence(event_id="doc-1", signal="s", source="Alpha Wire", published_at=published,
+                  sentence="North Korean troops were deployed to Kursk.")  # fmt: skip
+    det = Detection(id="det1", rule="troops", title="Troops in Kursk", severity="high", fired_at=FIRED, evidence=(ev,))
+    return Alert(id="det1", detection=det, channels=("desk",))
+
+
+def test_the_rule_and_its_words() -> None:
+    assert dated_ahead(datetime(2099, 10, 20, 9, tzinfo=UTC), FIRED)
+    assert not dated_ahead(FIRED + timedelta(minutes=30), FIRED)  # within the skew: taken at its own date
+    assert not dated_ahead(FIRED - timedelta(days=1), FIRED)
+    assert dated_text("2099-10-20 09:00 UTC", False, True) == f"2099-10-20 09:00 UTC {FLAG}"
+    assert dated_text("12:03 UTC", True, True) == "first seen 12:03 UTC (undated)"
+
+
+def test_slack_console_and_email_flag_a_future_dated_report_only() -> None:
+    for published, flagged in ((datetime(2099, 10, 20, 9, tzinfo=UTC), True), (FIRED - timedelta(hours=5), False)):
+        notice = notice_of(alert(published))
+        slack = str(build_blocks(notice))
+        buf = io.StringIO()
+        ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
+        mail = notice_parts(notice)
+        for name, text in (("slack", slack), ("console", buf.getvalue()), ("email", str(mail))):
+            assert (FLAG in text) is flagged, (name, published, text[:2000])
