@@ -278,3 +278,38 @@ def test_records_without_positions_are_written_out_under_them_and_a_crash_midway
         assert not old_keys & set(crashed), upto  # every old key tombstoned
         assert all(sc.AT in k for k in records(crashed, 5))
         assert same(read(crashed, 5)[0], st)
+
+
+def test_a_group_key_ending_like_a_position_survives_the_write_out_of_format_3() -> None:
+    """Review of 3d2dfca: group "a" written under position 7 is the bytes of group "a/@7"'s format-3 key, which the
+    write-out tombstoned after the put, losing group "a"; and a crash after the first new head left a "y" record
+    under a key that reads as positioned (a StateFormatError at every restore)."""
+    st = state(groups=1, per=1)
+    plain, tricky = "det\x1fk=a", "det\x1fk=a/@7"
+    st["cs"]["g"] = {plain: group(1_700_000_000.0, 1), tricky: group(1_700_000_060.0, 1)}
+    st["cs"]["q"] = sc.heap_of(st["cs"]["g"])
+
+    def format3() -> dict[bytes, bytes]:
+        table = {sc.group_key(4, g): sc.pack(sc.group_json(gs), sc.OLD_PART) for g, gs in st["cs"]["g"].items()}
+        for b, ids in sc.buckets_of(st["done"]).items():
+            table[sc.done_key(4, b)] = sc.pack(sc.hour_json(ids), sc.OLD_PART)
+        head = {"f": 3, "n": 1, "o": 7, "st": sc.head_of(st), "redo": {}}
+        table[sc.head_key(4, 7)] = sc.pack(orjson.dumps(head), sc.HEAD)
+        return table
+
+    table = format3()
+    back, lay = read(table, 4)
+    w, lay = sc.encode(4, back, lay, set(), set(), LIMIT, at=7) or pytest.fail("nothing written")
+    assert not {k for k, _v in w.puts} & set(w.deletes)
+    put(table, 4, w)
+    assert sorted(read(table, 4)[0]["cs"]["g"]) == sorted(st["cs"]["g"])
+    back["low"] = 1  # the next batch, from the layout kept in memory
+    w, lay = sc.encode(4, back, lay, set(), set(), LIMIT, at=8) or pytest.fail("nothing written")
+    put(table, 4, w)
+    assert sorted(read(table, 4)[0]["cs"]["g"]) == sorted(st["cs"]["g"])
+
+    crashed = format3()
+    back, lay = read(crashed, 4)
+    w, _ = sc.encode(4, back, lay, set(), set(), LIMIT, at=7) or pytest.fail("nothing written")
+    put(crashed, 4, w, 1)  # the head only
+    assert sorted(read(crashed, 4)[0]["cs"]["g"]) == sorted(st["cs"]["g"])
