@@ -71,6 +71,11 @@ class ForgetError(RuntimeError):
     """A relay target cannot be forgotten: the message says why, and what to do, in one line."""
 
 
+class RelayForgotten(RuntimeError):
+    """A running relay's target was forgotten (`store forget-relay`) under it: it stops rather than send the whole
+    log again from the start (a produce left running while its pipeline was forgotten)."""
+
+
 def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False) -> tuple[str, int]:
     """Forget the relay to a pipeline that is gone for good: delete its checkpoint (`name`: the prefix, or the
     checkpoint's name as `store prune` shows it), which would otherwise hold every prune back at its position; what
@@ -100,10 +105,15 @@ def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False
     return checkpoint, at
 
 
+def forgotten(store: Any) -> dict[str, int]:
+    """The relay targets forgotten (FORGOTTEN_RELAYS): checkpoint name -> the position it had."""
+    state = store.load_checkpoint(FORGOTTEN_RELAYS).state or {}
+    return {k: int(v.get("position", 0)) for k, v in state.items() if isinstance(v, dict)}
+
+
 def forgotten_position(store: Any) -> int:
     """The furthest position of the relay targets forgotten (0: none)."""
-    state = store.load_checkpoint(FORGOTTEN_RELAYS).state or {}
-    return max((int(v.get("position", 0)) for v in state.values() if isinstance(v, dict)), default=0)
+    return max(forgotten(store).values(), default=0)
 
 
 def relayed_position(store: Any, target: str | None = None) -> int:
@@ -112,7 +122,8 @@ def relayed_position(store: Any, target: str | None = None) -> int:
     positions = relay_positions(store)
     if target is not None:
         # Not yet relayed to since the upgrade: the old checkpoint is what `adopt_legacy` will give it.
-        return positions.get(target) or (positions.get(RELAY_PROCESSOR, 0) if _legacy_adoptable(positions) else 0)
+        adoptable = _legacy_adoptable(positions) and not forgotten_position(store)
+        return positions.get(target) or (positions.get(RELAY_PROCESSOR, 0) if adoptable else 0)
     # A store whose only targets were forgotten still fed workers (FORGOTTEN_RELAYS).
     return max(positions.values(), default=0) or forgotten_position(store)
 
@@ -130,7 +141,9 @@ def adopt_legacy(store: CheckpointStore, target: str) -> int:
     was none to adopt. The old checkpoint is then set to 0, so a second target does not take it too; should that
     second commit not happen, the target's own position keeps the old one from being adopted again."""
     positions = relay_positions(store)
-    if not _legacy_adoptable(positions):
+    # A target forgotten had a position too: what kept the old checkpoint from being adopted again (review of
+    # 4fefd2c: forgetting it made the next new target adopt it and skip the documents before it).
+    if not _legacy_adoptable(positions) or forgotten_position(store):
         return 0
     old = store.load_checkpoint(RELAY_PROCESSOR)
     try:
@@ -179,11 +192,13 @@ class KafkaRelay:
         self.batch_size = batch_size
         self.skew = skew.total_seconds()  # the workers' (config): a future date must not move the watermark
         self.idle_after = idle_after.total_seconds()
+        self._had_position = False  # this relay saw its target at a position: one back at 0 was forgotten or reset
 
     def run_once(self) -> RelayStats:
         """Relay what is new in the log (the one pull-and-process loop; the relay's state is its event clock)."""
         stats = RelayStats()
         pending = [0]  # the batch in hand, counted once its checkpoint commit went through
+        self._check_not_forgotten()
 
         def relay(batch: Sequence[StoredEvent], clock: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
             events = [se.event for se in batch if se.event.type in DOCUMENT_TYPES]
@@ -208,7 +223,20 @@ class KafkaRelay:
             initial_state=lambda: {"et": et.new_tracker(), "w": None},
             committed=committed,
         )
+        self._had_position = self._had_position or self.store.checkpoint_position(self.checkpoint) > 0
         return stats
+
+    def _check_not_forgotten(self) -> None:
+        """RelayForgotten when this relay's target, at a position when it last looked, was forgotten since (review of
+        4fefd2c: an idle `produce` left running sent the whole log again, and its checkpoint came back)."""
+        if not self._had_position or self.store.checkpoint_position(self.checkpoint) > 0:
+            return
+        if self.checkpoint in forgotten(self.store):
+            raise RelayForgotten(
+                f"the store's relay checkpoint {self.checkpoint} was forgotten (`watchfloor store forget-relay`) "
+                "while this produce relayed to it: stopped rather than send the whole log again; start `watchfloor "
+                "produce` again to relay to it from the start"
+            )
 
     def prepare(self, *, resend: bool = False) -> int | None:
         """Before the first pass: adopt an old checkpoint for this target, or with `resend` set this target's back to
@@ -220,7 +248,13 @@ class KafkaRelay:
         if resend:
             return self.restart()
         if self.store.checkpoint_position(self.checkpoint) > 0:
+            self._had_position = True
             return None
+        gone = forgotten(self.store)
+        if self.checkpoint in gone:  # relayed to again after it was forgotten: from the start, and no longer forgotten
+            state = dict(self.store.load_checkpoint(FORGOTTEN_RELAYS).state or {})
+            state.pop(self.checkpoint, None)
+            self.store.commit(FORGOTTEN_RELAYS, Checkpoint(0, state), [])
         return self.store.count(types=DOCUMENT_TYPES)
 
     def restart(self) -> int:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchfloor.alerts.dispatcher import PROCESSOR as DISPATCHER
-from watchfloor.producers.relay import FORGOTTEN_RELAYS, RELAY_PROCESSOR, is_relay_checkpoint
+from watchfloor.producers.relay import FORGOTTEN_RELAYS, RELAY_PROCESSOR, forgotten, is_relay_checkpoint
 from watchfloor.schemas.events import DOCUMENT_TYPES
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, DocumentRetention, EventLog
 from watchfloor.stream_processors.runner import ENGINE_PROCESSOR, RULES_IN_USE
@@ -124,6 +124,12 @@ def plan(store: DocumentRetention, older_than_days: float, now: datetime) -> Pru
     before = now - timedelta(days=older_than_days)
     checkpoints = store.checkpoint_positions()
     bound = readers(checkpoints)
+    hint = True
+    if not bound and (gone := forgotten(store)):
+        # Its only readers were relays to pipelines forgotten since (review of 4fefd2c: "no reader has read this
+        # store's documents yet", false): what they sent may go, what came after it was read by no one and stays.
+        name = max(gone, key=lambda n: (gone[n], n))
+        bound, hint = {f"{name} (forgotten)": gone[name]}, False
     if not bound:
         raise RetentionError(
             "nothing can be pruned: no reader of documents (`watchfloor run`'s engine, `watchfloor produce`'s relay) "
@@ -136,7 +142,7 @@ def plan(store: DocumentRetention, older_than_days: float, now: datetime) -> Pru
         # A run with this cutoff or a later one stripped everything this one would, up to where it got.
         if (done_before := _parse(run.get("before"))) is not None and done_before >= before:
             after = max(after, int(run.get("done_to", 0)))
-    return PrunePlan(before, up_to, f"{held_by} at {up_to:,}", min(after, up_to), forget_hint(held_by))
+    return PrunePlan(before, up_to, f"{held_by} at {up_to:,}", min(after, up_to), forget_hint(held_by) if hint else "")
 
 
 def forget_hint(checkpoint: str) -> str:

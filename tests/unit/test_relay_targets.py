@@ -15,6 +15,7 @@ from watchfloor.producers.relay import (
     RELAY_PROCESSOR,
     ForgetError,
     KafkaRelay,
+    RelayForgotten,
     forget_target,
     relayed_position,
     target_checkpoint,
@@ -140,3 +141,54 @@ def test_a_target_still_relayed_to_is_not_forgotten() -> None:
     with pytest.raises(ForgetError, match=rf"{A} moved from {a} to \d+ meanwhile: a `watchfloor produce` still"):
         forget_target(store, A, now=NOW)
     assert store.checkpoint_position(A) > a and store.load_checkpoint(FORGOTTEN_RELAYS).state is None
+
+
+def test_a_relay_running_when_its_target_is_forgotten_stops_instead_of_sending_the_log_again() -> None:
+    """Review of 4fefd2c: an idle `produce` left running passed forget-relay's check, then found its position at 0
+    and sent the whole log again, its checkpoint back."""
+    store = MemoryStore()
+    store.append(docs(5))
+    pub = RecordingPublisher()
+    relay = KafkaRelay(store, pub, target=A)
+    relay.prepare()
+    relay.run_once()
+    sent = list(pub.sent)
+    forget_target(store, A, now=NOW)
+    store.append(docs(6)[5:])
+    with pytest.raises(RelayForgotten, match=r"kafka-relay:trial22 was forgotten .* stopped rather than send"):
+        relay.run_once()
+    assert pub.sent == sent and A not in store.checkpoint_positions()
+    # Started again on purpose: from the start, and no longer listed as forgotten.
+    again = KafkaRelay(store, RecordingPublisher(), target=A)
+    assert again.prepare() == 6
+    assert again.run_once().relayed == 6 and A not in (store.load_checkpoint(FORGOTTEN_RELAYS).state or {})
+
+
+def test_forgetting_a_target_does_not_let_an_old_single_checkpoint_be_adopted_again() -> None:
+    """Review of 4fefd2c: the old `kafka-relay` checkpoint still at a position (an adoption cut short, an older
+    release writing it) was kept from a second adoption only by the target's own position; forgotten, the next
+    new target adopted it and skipped the documents before it."""
+    store = MemoryStore()
+    store.append(docs(6))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    store.commit(RELAY_PROCESSOR, Checkpoint(3, None), [])  # the old one, still at a position
+    forget_target(store, A, now=NOW)
+    pub = RecordingPublisher()
+    relay = KafkaRelay(store, pub, target=B)
+    assert relay.prepare() == 6  # from the start: not adopted
+    relay.run_once()
+    assert [i for i in pub.sent if i.startswith("d")] == [f"d{i}" for i in range(6)]
+
+
+def test_a_store_whose_only_pipeline_was_forgotten_can_be_pruned_up_to_what_it_sent() -> None:
+    """Review of 4fefd2c: with its last relay checkpoint forgotten, a store no engine reads said "nothing can be
+    pruned: no reader … has read this store's documents yet", and the command that was to let prunes pass did not."""
+    from watchfloor import retention
+
+    store = MemoryStore()
+    store.append(docs(5))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    at = store.checkpoint_position(A)
+    forget_target(store, A, now=NOW)
+    chosen = retention.plan(store, 30, NOW)
+    assert (chosen.up_to, chosen.held_by, chosen.hint) == (at, f"{A} (forgotten) at {at}", "")

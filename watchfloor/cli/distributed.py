@@ -294,6 +294,8 @@ def produce(
     --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
     (which wins when both happen), so a cron job or CI notices."""
 
+    from watchfloor.producers.relay import RelayForgotten
+
     from ..wiring import DistributedProducer, WiringError, sources_from_args, spool_path
     from .run import behind_places, catching_up_note, source_origins
 
@@ -374,7 +376,10 @@ def produce(
             while not stop.is_set():
                 heart.beat()
                 passes += 1
-                report = producer.cycle()
+                try:
+                    report = producer.cycle()
+                except RelayForgotten as e:  # forgotten under it: stop, rather than send the whole log again
+                    raise fail(str(e)) from None
                 summary = report.summary
                 record_source_health(producer.store, summary, chosen)
                 health.record(summary, chosen)
