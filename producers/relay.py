@@ -91,11 +91,10 @@ def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False
     at = positions[checkpoint]
     if dry_run:
         return checkpoint, at
-    record = store.load_checkpoint(FORGOTTEN_RELAYS)
-    forgotten = dict(record.state or {})
-    forgotten[checkpoint] = {"position": at, "at": now.isoformat(timespec="seconds")}
+    record = _forgotten_record(store)
+    record[checkpoint] = {"position": at, "at": now.isoformat(timespec="seconds")}
     try:
-        store.forget_checkpoint(checkpoint, at=at, record=(FORGOTTEN_RELAYS, Checkpoint(0, forgotten)))
+        store.forget_checkpoint(checkpoint, at=at, record=(FORGOTTEN_RELAYS, Checkpoint(0, record)))
     except CheckpointMoved as e:
         raise ForgetError(
             f"{checkpoint} moved from {at:,} to {e.found:,} meanwhile: a `watchfloor produce` still relays to it; "
@@ -105,10 +104,14 @@ def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False
     return checkpoint, at
 
 
+def _forgotten_record(store: Any) -> dict[str, Any]:
+    """FORGOTTEN_RELAYS' state, a copy: checkpoint name -> {"position", "at"}."""
+    return dict(store.load_checkpoint(FORGOTTEN_RELAYS).state or {})
+
+
 def forgotten(store: Any) -> dict[str, int]:
     """The relay targets forgotten (FORGOTTEN_RELAYS): checkpoint name -> the position it had."""
-    state = store.load_checkpoint(FORGOTTEN_RELAYS).state or {}
-    return {k: int(v.get("position", 0)) for k, v in state.items() if isinstance(v, dict)}
+    return {k: int(v.get("position", 0)) for k, v in _forgotten_record(store).items() if isinstance(v, dict)}
 
 
 def forgotten_position(store: Any) -> int:
@@ -250,11 +253,9 @@ class KafkaRelay:
         if self.store.checkpoint_position(self.checkpoint) > 0:
             self._had_position = True
             return None
-        gone = forgotten(self.store)
-        if self.checkpoint in gone:  # relayed to again after it was forgotten: from the start, and no longer forgotten
-            state = dict(self.store.load_checkpoint(FORGOTTEN_RELAYS).state or {})
-            state.pop(self.checkpoint, None)
-            self.store.commit(FORGOTTEN_RELAYS, Checkpoint(0, state), [])
+        record = _forgotten_record(self.store)
+        if record.pop(self.checkpoint, None) is not None:  # relayed to again after it was forgotten: no longer so
+            self.store.commit(FORGOTTEN_RELAYS, Checkpoint(0, record), [])
         return self.store.count(types=DOCUMENT_TYPES)
 
     def restart(self) -> int:

@@ -4,6 +4,8 @@ forget-relay` forgets a relay target gone for good, which would hold prunes back
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,17 +57,11 @@ def prune(
 ) -> None:
     """Bound the store's size: strip old documents' text, a batch per transaction (safe to interrupt and run again;
     `run` may go on meanwhile). Detections, signals, the delivery ledger and control events are kept whole."""
-    from watchfloor.stream_processors.ports import DocumentRetention
-
     from .. import retention
-    from ..wiring import open_store, sqlite_file
+    from ..wiring import sqlite_file
 
-    cfg = app_config(config)
-    url = store or cfg.store
-    st = open_store(url, create=False)  # a wrong path must not create a store
-    try:
-        if not isinstance(st, DocumentRetention):
-            raise fail(f"store {redact_url(url)}: it cannot prune")
+    url = store or app_config(config).store
+    with _retention_store(url, "prune") as st:
         now = datetime.now(UTC)
         try:
             chosen = retention.plan(st, older_than, now)
@@ -128,8 +124,6 @@ def prune(
                 "the file keeps its size (SQLite reuses the freed pages for new events); --vacuum gives them back",
                 highlight=False,
             )
-    finally:
-        st.close()
 
 
 @store_app.command("forget-relay")
@@ -149,16 +143,9 @@ def forget_relay(
     prune` back at its position for ever. Stop any `produce` to it first: a forgotten target relayed to again gets
     the whole log from the start (consumers drop what they have by id), and one seen moving meanwhile is refused."""
     from watchfloor.producers.relay import ForgetError, forget_target
-    from watchfloor.stream_processors.ports import DocumentRetention
 
-    from ..wiring import open_store
-
-    cfg = app_config(config)
-    url = store or cfg.store
-    st = open_store(url, create=False)  # a wrong path must not create a store
-    try:
-        if not isinstance(st, DocumentRetention):
-            raise fail(f"store {redact_url(url)}: it cannot forget a relay target")
+    url = store or app_config(config).store
+    with _retention_store(url, "forget a relay target") as st:
         try:
             name, at = forget_target(st, target, now=datetime.now(UTC), dry_run=dry_run)
         except ForgetError as e:
@@ -168,6 +155,21 @@ def forget_relay(
             f"{verb} the relay checkpoint {name} (at log position {at:,}); `store prune` no longer waits for it",
             highlight=False,
         )
+
+
+@contextmanager
+def _retention_store(url: str, what: str) -> Iterator[Any]:
+    """The store at `url`, opened for a `store` command (never made: a wrong path must not create a store), one that
+    can do `what` (the DocumentRetention port), closed after."""
+    from watchfloor.stream_processors.ports import DocumentRetention
+
+    from ..wiring import open_store
+
+    st = open_store(url, create=False)
+    try:
+        if not isinstance(st, DocumentRetention):
+            raise fail(f"store {redact_url(url)}: it cannot {what}")
+        yield st
     finally:
         st.close()
 
