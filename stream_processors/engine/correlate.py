@@ -404,7 +404,7 @@ class Correlator:
         if not removed and not new:
             return []
         new_records = [r for _d, r in new]
-        replaces = _replaced(gone, new_records, plan.open)
+        replaces = _replaced(gone, new_records, plan.open, gs["f"][:fi])
         return self.changes(
             det,
             gs,
@@ -569,21 +569,46 @@ def _feeds(items: list[P.Item], end: int, evidence: list[P.EvidenceRecord]) -> d
     return feeds or None
 
 
-def _replaced(gone: list[P.Firing], new: list[P.Firing], period: float) -> list[str | None]:
+def _replaced(
+    gone: list[P.Firing], new: list[P.Firing], period: float, kept: list[P.Firing] | None = None
+) -> list[str | None]:
     """For each new firing of a replay (in time order), the withdrawn alert it replaces: the withdrawn ones in
     time order, each to the first new firing within `period` of its point (the detection's window or realert,
     whichever is longer: the time its alert stays open for follow-ups); None for a new alert of its own. A
     withdrawn alert further away from every new one is retracted: a late corroboration of an earlier report is
-    not a revision of an alert raised on a later report a day and more after it (its Slack thread is another)."""
+    not a revision of an alert raised on a later report a day and more after it (its Slack thread is another).
+
+    Nor is a new firing that falls within `period` after an alert that still stands (`kept`: the group's firings
+    before the replay, in time order) the withdrawn one is more than `period` after: in event time it continues
+    that earlier alert's story, and the withdrawn one, which started a story of its own, would never have been
+    raised (outside trial 23, M2-1: three reports in one poll put a story's confirmation in a second thread, as
+    the revision of a later alert, while the first message stayed "unconfirmed"; fed in event order, the same
+    reports threaded it under the first). The withdrawn alert is then retracted, superseded by the new one."""
     left = list(dict.fromkeys(f[F_ID] for f in gone))
     at = {f[F_ID]: f[P.T] for f in reversed(gone)}  # each withdrawn alert's first point
     replaces: list[str | None] = []
     for r in new:
-        old = next((i for i in left if abs(at[i] - r[P.T]) <= period), None)
+        t = r[P.T]
+        old = next((i for i in left if abs(at[i] - t) <= period and not _earlier_story(kept, t, at[i], period)), None)
         if old is not None:
             left.remove(old)
         replaces.append(old)
     return replaces
+
+
+def _earlier_story(kept: list[P.Firing] | None, t: float, old: float, period: float) -> bool:
+    """Whether a standing firing of `kept` (in time order, all at or before `t` and `old`) has `t` within `period`
+    after it and `old` more than `period` after it: a firing at `t` then continues its story, which the withdrawn
+    alert at `old` was not part of."""
+    if not kept:
+        return False
+    for f in reversed(kept):  # latest first; only those within `period` before `t` can hold `t`
+        ft = f[P.T]
+        if t - ft > period:
+            return False
+        if old - ft > period:
+            return True
+    return False
 
 
 def _superseding(

@@ -312,3 +312,33 @@ def test_a_retraction_names_no_replacement_beyond_its_open_period() -> None:
     assert _superseding(gone, near[1:], [None, None], open_period) == {"old": "after"}
     # A withdrawn alert that a new one replaces is not retracted: nothing to name.
     assert _superseding(gone, near, ["old", None, None], open_period) == {}
+
+
+def test_a_corroboration_within_an_earlier_story_is_not_the_revision_of_a_later_alert(tmp_path: Path) -> None:
+    # Outside trial 23, M2-1, as a timeline. strike-escalation: realert 4h (an alert stays open for follow-ups 4h),
+    # corroboration over 12h. a (0h) and c (6.5h, a story of its own: more than 4h after a) arrive first, b (3h,
+    # another wire) last, as when a poll reads one feed after another.
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(PACK.read_text(encoding="utf-8").replace("at_least: 2, within: 3h", "at_least: 2, within: 12h"))
+    live = Live(pack)
+    [a] = live.feed(doc("A strike hit Port Gamma.", at=0, source="Wire A", doc_id="a"))
+    [c] = live.feed(doc("Another strike hit Port Gamma.", at=6.5, source="Wire A", doc_id="c"))
+    assert isinstance(a, Detection) and isinstance(c, Detection)
+    late = live.feed(doc("Witnesses report a strike in Port Gamma.", at=3, source="Wire B", doc_id="b"))
+    # In event time b confirms a's report 3h after it (high: a follow-up in a's story), and c, 3.5h after that
+    # high alert, is held back by its realert. So the high alert is an alert of its own (no `revises`), which
+    # joins a's story, not the revision of c's (which put the confirmation in c's thread while a's first
+    # message stayed unconfirmed); c's alert is retracted, superseded by it.
+    [high] = [d for d in late if isinstance(d, Detection)]
+    assert (high.severity, high.fired_at, high.revises) == ("high", T0 + timedelta(hours=3), None)
+    [retraction] = [o for o in late if isinstance(o, Retraction)]
+    assert (retraction.alert_id, retraction.superseded_by) == (c.id, high.id)
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation")) == ids([a, high])
+
+
+def test_a_late_report_that_moves_an_alert_earlier_still_revises_it() -> None:
+    # The other side of the rule above: no alert stands before the new point, so the alert that moved is revised.
+    live = Live()
+    [first] = [o for o in live.feed(doc("Alphaland closed the border.", at=8, doc_id="b")) if o.rule == "closure"]
+    [moved] = [o for o in live.feed(doc("Alphaland shut the border.", at=4, doc_id="a")) if o.rule == "closure"]
+    assert isinstance(moved, Detection) and moved.revises == first.id
