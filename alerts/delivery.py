@@ -41,6 +41,7 @@ from .notice import (
     alert_of,
     earlier_story,
     independent_sources,
+    later_alerts,
     newest_standing,
     replaced_unsent,
     replacement_of,
@@ -829,7 +830,7 @@ class Deliverer:
             if later is not None:
                 return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
         if rec.kind == "alert":
-            return dataclasses.replace(base, earlier=earlier_story(thread, alert))
+            return dataclasses.replace(base, earlier=earlier_story(thread, alert), later=later_alerts(thread, rec))
         if rec.parent_id is None:
             return base
         by_key = {r.alert_id: r for r in thread}
@@ -850,7 +851,13 @@ class Deliverer:
             return self._withdraw_held(rec, base, now)
         if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
             if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
-                return dataclasses.replace(base, kind="alert", parent_id=None, earlier=earlier_story(thread, alert))
+                return dataclasses.replace(
+                    base,
+                    kind="alert",
+                    parent_id=None,
+                    earlier=earlier_story(thread, alert),
+                    later=later_alerts(thread, rec),
+                )
             # ... for a follow-up never sent: this is that follow-up, under the thread's first message
             base = dataclasses.replace(
                 base,

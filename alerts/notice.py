@@ -165,6 +165,20 @@ class EarlierStory:
 
 
 @dataclass(frozen=True)
+class LaterAlerts:
+    """What an alert's message says when alerts of its rule and group raised after it reached the channel first: an
+    alert given up and re-sent (`alerts redeliver`), or one that retried while the story went on. Its own severity is
+    what it was when raised ("MEDIUM (unconfirmed)"), so without this it reads as news below a confirmation the
+    channel already has (outside trial 23, M2-2)."""
+
+    alert_id: str  # the newest of them in event time, as `alerts list` shows it
+    severity: str
+    confidence: str
+    fired_at: datetime
+    count: int  # alerts of the rule and group raised after it and sent to the channel before it
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message for one channel. `key` is its delivery key (unique per channel, the ledger's alert_id)."""
 
@@ -179,6 +193,7 @@ class Notice:
     reason: str = ""  # a retraction's reason
     superseded_by: str | None = None  # a retraction's replacement alert, when there is one
     earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
+    later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group raised after it
 
     @property
     def threaded(self) -> bool:
@@ -207,6 +222,36 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
         return None
     fired, told_id = max(before)
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before))
+
+
+def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
+    """The alerts of `rec`'s rule and group raised after it (a higher ledger seq) that its channel was sent first,
+    from the rows of its channel and thread key; None when there are none (the usual: the ledger is sent in order)."""
+    later: list[tuple[datetime, str, str, str]] = []
+    for r in rows:
+        if r.status != "sent" or r.seq <= rec.seq or r.kind not in ("alert", "followup", "revision"):
+            continue
+        told: Any = (r.payload or {}).get("alert")  # (read as kept, as earlier_story does)
+        try:
+            d = told["detection"]
+            fired = datetime.fromisoformat(d["fired_at"])
+            later.append((fired, str(told["id"]), str(d["severity"]), str(d.get("confidence", ""))))
+        except (TypeError, KeyError, ValueError):
+            continue
+    if not later:
+        return None
+    fired, alert_id, severity, confidence = max(later)
+    return LaterAlerts(alert_id=alert_id, severity=severity, confidence=confidence, fired_at=fired, count=len(later))
+
+
+def later_text(later: LaterAlerts) -> str:
+    """One line for an alert sent after later ones of its story: "Sent late: …"."""
+    state = later.severity.upper() + (" (unconfirmed)" if later.confidence == "unconfirmed" else "")
+    what = "a later alert" if later.count == 1 else f"{later.count} later alerts"
+    return (
+        f"Sent late: {what} of this rule and group reached this channel first; "
+        f"the newest, {later.alert_id}, is {state}, fired {utc_text(later.fired_at)}"
+    )
 
 
 def earlier_text(earlier: EarlierStory) -> str:
@@ -597,6 +642,7 @@ __all__ = [
     "DigestLine",
     "EarlierStory",
     "Kind",
+    "LaterAlerts",
     "Notice",
     "ThreadView",
     "alert_of",
@@ -607,6 +653,8 @@ __all__ = [
     "earlier_text",
     "escalation",
     "independent_sources",
+    "later_alerts",
+    "later_text",
     "newest_standing",
     "payload",
     "revision_chain",

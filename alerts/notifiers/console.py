@@ -13,7 +13,7 @@ from rich.text import Text
 from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, as_notice, earlier_text, revision_cause
+from ..notice import Digest, Notice, as_notice, earlier_text, later_text, revision_cause
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -49,6 +49,8 @@ def render(alert: Alert | Notice) -> Panel:
         lines.append(Text(revision_cause(det), style="bold"))
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
+    if notice.later is not None:
+        lines.append(Text(later_text(notice.later), "bold"))
     if notice.earlier is not None:
         lines.append(Text(earlier_text(notice.earlier), "dim"))
     if det.group:

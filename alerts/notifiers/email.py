@@ -44,7 +44,7 @@ from watchfloor.schemas.events import (
 )
 from watchfloor.schemas.timefmt import utc_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice, earlier_text, revision_cause
+from ..notice import Digest, Notice, ThreadView, as_notice, earlier_text, later_text, revision_cause
 from .base import NotifierError, PermanentError, TransientError, Unconfirmed, redact
 from .slack_blocks import safe_url
 
@@ -227,6 +227,8 @@ def _full(body: _Body, notice: Notice) -> None:
         body.heading(title)
     if notice.kind in ("followup", "revision") and notice.parent_id:
         body.note(f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {notice.parent_id}")
+    if notice.later is not None:
+        body.note(later_text(notice.later))
     if notice.earlier is not None:
         body.note(earlier_text(notice.earlier))
     body.facts(_facts(det, notice, det.severity, det.confidence))

@@ -50,6 +50,15 @@ def record(notice: Notice) -> dict[str, Any]:
     if notice.earlier is not None:
         e = notice.earlier
         out["earlier"] = {"alert": e.alert_id, "fired_at": utc_iso(e.fired_at), "count": e.count}
+    if notice.later is not None:
+        la = notice.later
+        out["later"] = {
+            "alert": la.alert_id,
+            "severity": la.severity,
+            "confidence": la.confidence,
+            "fired_at": utc_iso(la.fired_at),
+            "count": la.count,
+        }
     t = notice.thread
     if t is not None:
         out["thread"] = {

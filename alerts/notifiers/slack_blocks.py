@@ -49,6 +49,7 @@ from ..notice import (
     as_notice,
     earlier_text,
     independent_sources,
+    later_text,
     revision_cause,
 )
 
@@ -351,6 +352,8 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, escape(earlier_text(notice.earlier))]))
+    if notice.later is not None:
+        status = " · ".join(filter(None, [escape(later_text(notice.later)), status]))
     return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status)
 
 

@@ -577,3 +577,33 @@ def test_the_consoles_revised_box_says_why_the_alert_changed(store: MemoryStore,
     assert "This alert changed: corrected by the publisher: Daily A edited item 7" in by_parent["det0001"]
     assert "no longer hedged" in by_parent["det0001"]
     assert "A late report changed this alert" in by_parent["det0005"], by_parent["det0005"]
+
+
+def test_an_alert_re_sent_after_its_story_went_on_says_it_is_late(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    # Outside trial 23, M2-2: the story's first alert was given up, its confirmation was sent as a message of its
+    # own, and `alerts redeliver` then sent the first one: "MEDIUM (unconfirmed)" below the HIGH, with no word.
+    subs = [Subscription(channel="slack-ops"), SUBS[1]]
+    once = RETRY.model_copy(update={"attempts": 1})
+    d = make(store, slack_server, archive, clock, subs=subs, catalog=CATALOG, retry=once)
+    slack_server.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "channel_not_found"})
+    store.append([detection_event(troops(1))])
+    d.cycle()
+    assert ledger(store)[("det0001", "slack-ops")].status == "expired"
+    store.append([detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B")))])
+    assert d.cycle().ok
+    [high] = top_level(slack_server)
+    assert "Sent late" not in texts(high["blocks"])  # sent in order: nothing to say
+    store.redeliver(clock().timestamp(), alert_ids={"det0001"}, statuses=("expired",))
+    assert d.cycle().ok
+    [_, late] = top_level(slack_server)
+    assert late["metadata"]["event_payload"]["alert_id"] == "det0001"
+    said = texts(late["blocks"])
+    assert "MEDIUM" in said  # what it was when raised, and why it comes now:
+    assert (
+        "Sent late: a later alert of this rule and group reached this channel first; the newest, det0002, is HIGH"
+        in said
+    )
+    # The file channel got both in order: its record says nothing; a record sent late carries `later`.
+    assert all("later" not in r for r in lines(archive))
