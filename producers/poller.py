@@ -427,7 +427,12 @@ class SourcePoller:
             else None
         )
         result.ingested = ingest(
-            self.store, got.items, source.path, batch_size=self.batch_size, feed=_feed(source), checkpoint=saving
+            self.store,
+            got.items,
+            source.path,
+            batch_size=self.batch_size,
+            feed=source_identity(source),
+            checkpoint=saving,
         )
         if got.error is not None:
             result.error = str(got.error)
@@ -474,7 +479,7 @@ class SourcePoller:
                         _until_error(items, failed),
                         source.path,
                         batch_size=self.batch_size,
-                        feed=_feed(source),
+                        feed=source_identity(source),
                     )
                 )
             if failed:  # not marked read: the next poll tries it again (a .zip still being downloaded, say)
@@ -525,7 +530,13 @@ class SourcePoller:
                     file.data, redact_url(file.url), options=options, max_body_chars=self.max_body_chars
                 )
                 result.ingested.merge(
-                    ingest(self.store, _until_error(items, failed), url, batch_size=self.batch_size, feed=_feed(source))
+                    ingest(
+                        self.store,
+                        _until_error(items, failed),
+                        url,
+                        batch_size=self.batch_size,
+                        feed=source_identity(source),
+                    )
                 )
                 if failed:  # checked whole before, so hardly ever; its rows read stand, and it is read again
                     result.error = str(failed[0])
@@ -629,12 +640,12 @@ class SourcePoller:
             max_editions=source.max_editions,
             held=state.get("editions_held"),
             latest=state.get("editions_latest"),
-            feed=_feed(source),
+            feed=source_identity(source),
         )
         return result
 
 
-def _feed(source: JsonlSource | GdeltSource | RssSource) -> str | None:
+def source_identity(source: JsonlSource | GdeltSource | RssSource) -> str | None:
     """What every document of `source` counts as for corroboration: its configured identity (url or path), unless
     it is declared an aggregator, whose items each carry their own outlet's name (docs/rules.md, "Independent
     sources")."""

@@ -166,11 +166,11 @@ def _check_source(value: Any) -> str:
     raise InputError("must be a string or an object {name, url, kind}", "source")
 
 
-def _source_ref(value: Any) -> SourceRef:
+def _source_ref(value: Any, feed: str | None = None) -> SourceRef:
     if isinstance(value, str):
-        return _make_source({"name": visible_text(value.strip()), "url": None, "kind": None, "feed": None})
+        return _make_source({"name": visible_text(value.strip()), "url": None, "kind": None, "feed": feed})
     return _make_source(
-        {"name": visible_text(value["name"]), "url": value.get("url"), "kind": value.get("kind"), "feed": None}
+        {"name": visible_text(value["name"]), "url": value.get("url"), "kind": value.get("kind"), "feed": feed}
     )
 
 
@@ -270,7 +270,7 @@ class CheckedInput:
     rules can possibly match, and only moves event time forward for the rest. `ts` is published_at
     as a POSIX timestamp (what event time is kept in)."""
 
-    __slots__ = ("body", "issuer", "obj", "published_at", "record", "source_name", "title", "ts", "type")
+    __slots__ = ("body", "feed", "issuer", "obj", "published_at", "record", "source_name", "title", "ts", "type")
 
     def __init__(
         self,
@@ -293,6 +293,9 @@ class CheckedInput:
         self.title = title
         self.body = body
         self.issuer = issuer
+        # What it counts as for corroboration (SourceRef.feed) when its file is a configured source that is not an
+        # aggregator (`backtest FILE --config`), as the live ingest sets it (publish.with_feed); None: by name.
+        self.feed: str | None = None
 
     @property
     def text(self) -> str:
@@ -330,7 +333,7 @@ class CheckedInput:
                 "id": derive_id(obj, self.title, self.body, self.source_name),
                 "type": self.type,
                 "published_at": self.published_at,
-                "source": _source_ref(obj["source"]),
+                "source": _source_ref(obj["source"], self.feed),
                 # The id above is of the text as given, so cleaning it never makes a document new again.
                 "url": visible_text(url) if isinstance(url := obj.get("url"), str) else url,
                 "title": visible_text(self.title),

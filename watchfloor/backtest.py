@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, compress, islice, repeat
 from operator import is_, is_not
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Final, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -439,6 +439,9 @@ def late_in_file_order_note(count: int, lateness: timedelta) -> str | None:
     )
 
 
+_DEFAULT_FEED: Final = "\x00default"  # _file_blocks' `feed` when the config does not name the file (no real identity)
+
+
 def batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
     """Lists of up to n items (itertools.batched is Python 3.12+)."""
     it = iter(items)
@@ -467,6 +470,7 @@ def iter_event_blocks(
     id_spill_dir: str | None = None,
     max_editions: int | None = DEFAULT_MAX_EDITIONS,
     late_in_file_order: LateInFileOrder | None = None,
+    feeds: Mapping[str, str | None] | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
@@ -478,7 +482,10 @@ def iter_event_blocks(
     (LiveBatches: a file's inputs a batch at a time, each oldest first, with the file as their origin), and
     the read ends with the CaughtUp mark the poller writes after its poll (at `received_at`, naming the
     files read to their end): event time moves there, as live, not with each line. Without `arrival`,
-    `late_in_file_order` counts a JSON Lines file's documents read after later-dated ones beyond the lateness."""
+    `late_in_file_order` counts a JSON Lines file's documents read after later-dated ones beyond the lateness.
+    `feeds`: for a file the config names as a source (as given here), what its documents count as for
+    corroboration, as `run` counts them (poller.source_identity; None: each by its outlet's name); a file not in it
+    counts as `run` counts a source of its kind configured with the defaults."""
     seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions)
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     try:
@@ -490,7 +497,8 @@ def iter_event_blocks(
             late = late_in_file_order if not arrival and source_kind(p, kind) == "jsonl" else None
             if late is not None:
                 late.start_file()
-            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at):
+            feed = feeds[p] if feeds is not None and p in feeds else _DEFAULT_FEED
+            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed):
                 if late is not None:
                     late.add(block)
                 yield block if batches is None else batches.add(block)
@@ -516,8 +524,11 @@ def _file_blocks(
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
     seen_at: datetime,
+    feed: str | None = _DEFAULT_FEED,
 ) -> Iterator[list[Any]]:
-    """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date."""
+    """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
+    what its documents count as for corroboration (iter_event_blocks' `feeds`), or _DEFAULT_FEED: as a source of its
+    kind configured with the defaults counts."""
     k = source_kind(p, kind)
     if k == "gdelt" and (problem := _unread_gdelt(p, kind)) is not None:
         report.source_error(p, problem)
@@ -525,7 +536,8 @@ def _file_blocks(
     fr = FileReport(p, k)
     report.files.append(fr)
     if k == "gdelt":
-        yield from _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
+        blocks = _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
+        yield from (blocks if feed is _DEFAULT_FEED or feed is None else (_with_feed(b, feed) for b in blocks))
         return
     if k == "rss":
         res = fetch_feed(p, max_body_chars=max_body_chars, seen_at=seen_at)
@@ -534,9 +546,10 @@ def _file_blocks(
             report.files.pop()
             return
         # As `run` counts a feed with no aggregator or source_name in its config: one source, its url or path
-        # (producers/poller.py _feed), whatever names it gives itself, so the backtest's corroboration is the live one.
-        feed = source_feed("rss", p)
-        feed_docs = [with_feed(x, feed) for x in res.items if isinstance(x, Document)]
+        # (producers/poller.py source_identity), whatever names it gives itself, so the backtest's corroboration is
+        # the live one; a feed the config names counts as its settings say.
+        counted = source_feed("rss", p) if feed is _DEFAULT_FEED else feed
+        feed_docs = [x if counted is None else with_feed(x, counted) for x in res.items if isinstance(x, Document)]
         report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
         fr.accepted += len(feed_docs)
         docs: list[Any] = seen.documents(feed_docs, report, fr)
@@ -574,6 +587,8 @@ def _file_blocks(
                 if raw_lines
                 else [x for x in block if not isinstance(x, DeadLetter)]  # an over-long line, alone
             )
+            if feed is not _DEFAULT_FEED and feed is not None:
+                items = _with_feed(items, feed)
             if tap is not None:
                 tap.documents(x for x in _not_times(items) if x is not None)
             if on_bytes is not None:
@@ -585,6 +600,19 @@ def _file_blocks(
             yield items
     except OSError as e:  # e.g. a truncated .gz in the middle of a file
         report.source_error(p, f"{p}: {e}")
+
+
+def _with_feed(items: list[Any], feed: str) -> list[Any]:
+    """A block's items counted as the configured source `feed` (a JSON Lines or GDELT file that `run` reads as one
+    source): documents as the live ingest makes them (with_feed), checked inputs when they are built."""
+    out: list[Any] = []
+    for x in items:
+        if x.__class__ is CheckedInput:
+            x.feed = feed
+        elif isinstance(x, Document):
+            x = with_feed(x, feed)
+        out.append(x)
+    return out
 
 
 def _unread_gdelt(p: str, kind: str) -> str | None:

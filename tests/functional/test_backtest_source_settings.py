@@ -1,6 +1,6 @@
-"""`backtest FILE --config` where the config names FILE as a source whose corroboration setting a file backtest
-does not apply (outside trial 23, M2-5: `aggregator: false` on a JSON Lines inbox; the backtest showed a confirmed
-HIGH alert that `run` never raised, and said nothing). It says so now. Records written for this test."""
+"""`backtest FILE --config` where the config names FILE as a source: its corroboration setting is applied as `run`
+applies it (outside trial 23, M2-5: with `aggregator: false` on a JSON Lines inbox, the backtest showed a confirmed
+HIGH alert that `run` never raised). Records written for this test."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ def record(i: str, at: str, outlet: str, title: str) -> str:
     return json.dumps({**item, "body": title + ", officials said."}) + "\n"
 
 
+def alerts_of_run(channel: Path) -> list[tuple[str, str]]:
+    return [(r["detection"]["severity"], r["detection"]["confidence"]) for r in map(json.loads, channel.open())]
+
+
 @pytest.mark.parametrize("aggregator", [False, True])
-def test_a_file_the_config_names_with_another_corroboration_setting_is_said(tmp_path: Path, aggregator: bool) -> None:
+def test_a_file_the_config_names_counts_its_sources_as_run_does(tmp_path: Path, aggregator: bool) -> None:
     inbox = tmp_path / "inbox.jsonl"
     inbox.write_text(
         record("x1", "2024-12-17T18:00:00+00:00", "Outlet A", "North Korean troops killed in Kursk fighting")
@@ -35,8 +39,16 @@ def test_a_file_the_config_names_with_another_corroboration_setting_is_said(tmp_
         f"channels: [{{type: file, name: desk, path: {tmp_path / 'a.jsonl'}}}]\nsubscriptions: [{{channel: desk}}]\n",
         encoding="utf-8",
     )
-    res = CliRunner().invoke(app, ["backtest", str(inbox), "--config", str(cfg)])
+    out = tmp_path / "bt.json"
+    res = CliRunner().invoke(app, ["backtest", str(inbox), "--config", str(cfg), "--json", str(out)])
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said
-    note = f"note: {inbox} is a source of the config with `aggregator: false` (one source), which a backtest"
+    note = f"note: {inbox} is a source of the config with `aggregator: false`: its records count as one source"
     assert (note in said) is not aggregator, said  # the default (true) is what a file backtest does: no note
+    backtest = [(a["severity"], a["confidence"]) for a in json.loads(out.read_text())["alerts"]]
+    # Two outlets of one inbox: corroboration by two sources only when the inbox is an aggregator.
+    expected = [("medium", "unconfirmed")] + ([("high", "confirmed")] if aggregator else [])
+    assert backtest == expected
+    ran = CliRunner().invoke(app, ["run", "--config", str(cfg), "--once"])
+    assert ran.exit_code == 0, ran.output
+    assert alerts_of_run(tmp_path / "a.jsonl") == expected  # the backtest is the run's

@@ -111,11 +111,58 @@ def test_ingest_stamps_the_configured_source_on_every_document() -> None:
 
 
 def test_the_defaults() -> None:
-    from watchfloor.producers.poller import _feed
+    from watchfloor.producers.poller import source_identity
 
-    assert _feed(RssSource(url="https://a.example/feed")) == "rss:https://a.example/feed"
-    assert _feed(RssSource(url="https://a.example/feed", source_name="Wire")) == "Wire"
-    assert _feed(RssSource(url="https://a.example/feed", aggregator=True)) is None
-    assert _feed(JsonlSource(path="corpus.jsonl")) is None  # a corpus file: many outlets
-    assert _feed(JsonlSource(path="partner.jsonl", aggregator=False)) == "jsonl:partner.jsonl"
-    assert _feed(GdeltSource(path="exports/")) is None
+    assert source_identity(RssSource(url="https://a.example/feed")) == "rss:https://a.example/feed"
+    assert source_identity(RssSource(url="https://a.example/feed", source_name="Wire")) == "Wire"
+    assert source_identity(RssSource(url="https://a.example/feed", aggregator=True)) is None
+    assert source_identity(JsonlSource(path="corpus.jsonl")) is None  # a corpus file: many outlets
+    assert source_identity(JsonlSource(path="partner.jsonl", aggregator=False)) == "jsonl:partner.jsonl"
+    assert source_identity(GdeltSource(path="exports/")) is None
+
+
+def test_a_file_backtest_counts_a_configured_file_as_run_does(tmp_path: object) -> None:
+    # (outside trial 23, M2-5) iter_event_blocks' `feeds`: checked inputs (the backtest's fast path) and documents
+    # alike carry the identity, and a file the config does not name counts by name as before.
+    from pathlib import Path
+
+    from watchfloor.backtest import ReadReport, iter_event_blocks
+    from watchfloor.schemas.inputs import CheckedInput
+
+    root = Path(str(tmp_path))
+    lines = [
+        {"type": "news.article", "id": f"r{i}", "published_at": f"2025-03-01T0{i}:00:00+00:00", "source": name}
+        | {"title": FIRST}
+        for i, name in enumerate(["Wire A", "Wire B"])
+    ]
+    named, other = root / "partner.jsonl", root / "corpus.jsonl"
+    for p in (named, other):
+        p.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+
+    def feeds_read(**kw: object) -> dict[str, set[str | None]]:
+        got: dict[str, set[str | None]] = {}
+        for p in (named, other):
+            blocks = iter_event_blocks([str(p)], report=ReadReport(), **kw)  # type: ignore[arg-type]
+            items = [x for b in blocks for x in b if x is not None and not isinstance(x, float)]
+            assert any(isinstance(x, CheckedInput) for x in items)  # the fast path's lazy inputs are covered
+            docs = [x.build() if isinstance(x, CheckedInput) else x for x in items]
+            got[p.name] = {d.source.feed for d in docs}
+        return got
+
+    assert feeds_read() == {"partner.jsonl": {None}, "corpus.jsonl": {None}}
+    configured = {str(named): "jsonl:partner.jsonl"}
+    assert feeds_read(feeds=configured) == {"partner.jsonl": {"jsonl:partner.jsonl"}, "corpus.jsonl": {None}}
+
+
+def test_a_feed_file_backtest_counts_as_its_configured_source() -> None:
+    from watchfloor.backtest import ReadReport, iter_event_blocks
+
+    feed = str(DATA / "feeds" / "world_rss2.xml")
+
+    def feeds_of(**kw: object) -> set[str | None]:
+        blocks = iter_event_blocks([feed], report=ReadReport(), **kw)  # type: ignore[arg-type]
+        return {x.source.feed for b in blocks for x in b if isinstance(x, Document)}
+
+    assert feeds_of() == {f"rss:{feed}"}  # as `run` counts a feed with the defaults: one source
+    assert feeds_of(feeds={feed: None}) == {None}  # `aggregator: true`: each item by its outlet's name
+    assert feeds_of(feeds={feed: "Wire"}) == {"Wire"}  # `source_name: Wire`

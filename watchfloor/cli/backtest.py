@@ -230,7 +230,8 @@ def backtest(
     # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
     cfg = app_config(config) if config else None
     specs = rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
-    for note in source_setting_notes(cfg, events or []):
+    feeds, notes = config_feeds(cfg, events or [])
+    for note in notes:
         err.print(note, markup=False, highlight=False)
     rule_sets = RuleSets(
         _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
@@ -288,6 +289,7 @@ def backtest(
         rules_note=_rules_note(run_engines[0], rules, config) if from_store else None,
         allow_pruned=allow_pruned,
         late_in_file_order=late_in_files,
+        feeds=feeds,
     )
     ordered = OrderedInputs(
         order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
@@ -536,6 +538,7 @@ def _inputs(
     rules_note: Callable[[Any], str | None] | None = None,
     allow_pruned: bool = False,
     late_in_file_order: LateInFileOrder | None = None,
+    feeds: dict[str, str | None] | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
     `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing).
@@ -596,39 +599,41 @@ def _inputs(
             id_spill_dir=spill_dir,  # the ids past the bound spill where the sort's runs do
             max_editions=max_editions,
             late_in_file_order=late_in_file_order,
+            feeds=feeds,
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
 
 
-def source_setting_notes(cfg: Any, events: list[str]) -> list[str]:
-    """A note for each event file the config names as a source whose corroboration setting a file backtest does not
-    apply: a JSON Lines source with `aggregator: false` (the file reads as many outlets, each record's own name),
-    a feed with `aggregator: true` or a `source_name` (the file reads as one source, its path). Outside trial 23,
-    M2-5: a confirmed HIGH alert in the backtest that `run` on that config never raised, and nothing said."""
+def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], list[str]]:
+    """For each event file the config names as a source: what its documents count as for corroboration, as `run`
+    counts them (poller.source_identity), by the file as given; and a note for each whose setting is not what a file
+    backtest does without the config (a JSON Lines or GDELT source with `aggregator: false`: one source; a feed with
+    `aggregator: true`, each item by its outlet's name, or with a `source_name`). Outside trial 23, M2-5: a
+    confirmed HIGH alert in the backtest that `run` on that config never raised."""
+    from watchfloor.producers.poller import source_identity
+
     if cfg is None or not events:
-        return []
+        return {}, []
     named = {_resolved(e): e for e in events}
+    feeds: dict[str, str | None] = {}
     notes = []
     for source in cfg.sources:
         where = getattr(source, "path", None) or getattr(source, "url", None)
         if where is None or _resolved(str(where)) not in named:
             continue
         given = named[_resolved(str(where))]
-        if source.kind == "jsonl" and not source.aggregator:
-            setting = "`aggregator: false` (one source)"
-            here = "each record's own source name counts as an outlet of its own"
-        elif source.kind == "rss" and (source.aggregator or source.source_name):
-            setting = "`aggregator: true`" if source.aggregator else f"`source_name: {source.source_name}`"
-            here = "the file counts as one source, named by its path"
+        feeds[given] = source_identity(source)
+        if source.kind != "rss" and not source.aggregator:
+            setting = "`aggregator: false`: its records count as one source, whatever outlet each names"
+        elif source.kind == "rss" and source.aggregator:
+            setting = "`aggregator: true`: each item counts by its outlet's name"
+        elif source.kind == "rss" and source.source_name:
+            setting = f"`source_name: {source.source_name}`: counted as that source"
         else:
             continue
-        notes.append(
-            f"note: {given} is a source of the config with {setting}, which a backtest of the file does not apply: "
-            f"{here}, so corroboration (and confirmed alerts) may differ from `run`'s; `backtest --from-store` "
-            "replays the documents as `run` counted them"
-        )
-    return notes
+        notes.append(f"note: {given} is a source of the config with {setting}, as `run` counts it")
+    return feeds, notes
 
 
 def _resolved(p: str) -> str:
