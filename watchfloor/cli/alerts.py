@@ -129,16 +129,19 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         return f"{n} {what}" + (f" ({'; '.join(parts)})" if parts else "")
 
     notes = []
+    # Rows another process holds a live lease on are in flight, not outstanding (the exit status does not count
+    # them): said apart, so the line does not read "1 outstanding" above exit status 0 (outside trial 23, M3-4).
     elsewhere = getattr(report, "elsewhere", 0)
-    if elsewhere:
-        notes.append(f"{elsewhere} being sent by another process")
-    if report.outstanding > elsewhere:
+    left = report.outstanding - elsewhere
+    if left > 0:
         due = dispatcher.next_due(digests=False)  # the next attempt of what is outstanding, not the next digest
         if due is not None:
             notes.append(f"next attempt in {due:.0f}s")
+    in_flight = f"{elsewhere} being sent by another process, " if elsewhere else ""
     text = (
-        f"{head}: {figure(t.sent, 'sent', sent)}, {figure(report.outstanding, 'outstanding', waiting, notes)}, "
-        f"{figure(t.expired, 'expired', expired)}"
+        f"{head}: {figure(t.sent, 'sent', sent)}, {in_flight}"
+        # (the per-channel split counts the rows in flight too: left out when there are any)
+        f"{figure(left, 'outstanding', {} if elsewhere else waiting, notes)}, {figure(t.expired, 'expired', expired)}"
     )
     if t.digests:
         text += f" · {t.digests} digest(s) sent"
