@@ -91,10 +91,10 @@ def forget_target(store: Any, name: str, *, now: datetime, dry_run: bool = False
     at = positions[checkpoint]
     if dry_run:
         return checkpoint, at
-    record = _forgotten_record(store)
-    record[checkpoint] = {"position": at, "at": now.isoformat(timespec="seconds")}
+    entry = {"position": at, "at": now.isoformat(timespec="seconds")}
     try:
-        store.forget_checkpoint(checkpoint, at=at, record=(FORGOTTEN_RELAYS, Checkpoint(0, record)))
+        # (the entry is merged into the record in the delete's transaction: two forgets at once keep both)
+        store.forget_checkpoint(checkpoint, at=at, record=(FORGOTTEN_RELAYS, checkpoint, entry))
     except CheckpointMoved as e:
         raise ForgetError(
             f"{checkpoint} moved from {at:,} to {e.found:,} meanwhile: a `watchfloor produce` still relays to it; "

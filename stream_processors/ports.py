@@ -406,11 +406,13 @@ class DocumentRetention(Protocol):
         """Every checkpoint the store holds: name -> position (what a prune must not pass)."""
         ...
 
-    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
         """Delete a checkpoint that is still at position `at` (a compare-and-delete) and, in the same transaction,
-        save `record` (name, checkpoint: what was forgotten, for those who must still know): True when it was
-        deleted, False when there is none (nothing written); CheckpointMoved when it is at another position (its
-        processor is still running: it must be stopped first). For a reader that is gone for good, which would
+        note what was forgotten, for those who must still know: `record` (name, key, value) sets `key` of the state of
+        checkpoint `name` (a JSON object; created at position 0) to `value`, keeping its other keys, read and
+        written in that transaction after any other forget's (two run at once both keep their entries). True when
+        it was deleted, False when there is none (nothing written); CheckpointMoved when it is at another position
+        (its processor is still running: it must be stopped first). For a reader that is gone for good, which would
         otherwise hold every prune back (`watchfloor store forget-relay`)."""
         ...
 

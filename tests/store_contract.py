@@ -423,13 +423,20 @@ class StoreContract(LedgerContract):
             store.forget_checkpoint("kafka-relay:gone", at=6)
         assert (moved.value.expected, moved.value.found) == (6, 7)
         assert store.checkpoint_positions() == {"kafka-relay:gone": 7, "engine": 9}
-        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", Checkpoint(0, {"p": 7}))) is True
+        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", "kafka-relay:gone", {"p": 7})) is True
         assert store.checkpoint_positions() == {"engine": 9, "gone": 0}
-        assert store.load_checkpoint("gone") == Checkpoint(0, {"p": 7})  # saved with it (one transaction)
+        # Noted with it (one transaction), as a key of the record's state.
+        assert store.load_checkpoint("gone") == Checkpoint(0, {"kafka-relay:gone": {"p": 7}})
         assert store.load_checkpoint("kafka-relay:gone") == Checkpoint(0, None)
         # None left: nothing to do, and nothing written.
-        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", Checkpoint(0, {"p": 1}))) is False
-        assert store.load_checkpoint("gone") == Checkpoint(0, {"p": 7})
+        assert store.forget_checkpoint("kafka-relay:gone", at=7, record=("gone", "kafka-relay:gone", {"p": 1})) is False
+        assert store.load_checkpoint("gone") == Checkpoint(0, {"kafka-relay:gone": {"p": 7}})
+        # Another one forgotten: its entry joins the record, the first one's stays.
+        store.commit("kafka-relay:other", Checkpoint(4, None), [])
+        assert store.forget_checkpoint("kafka-relay:other", at=4, record=("gone", "kafka-relay:other", {"p": 4}))
+        assert store.load_checkpoint("gone") == Checkpoint(
+            0, {"kafka-relay:gone": {"p": 7}, "kafka-relay:other": {"p": 4}}
+        )
         # A relay to it again starts afresh: its first commit (since 0) finds no checkpoint, as a new target's.
         store.commit("kafka-relay:gone", Checkpoint(3, None), [], since=0)
         assert store.checkpoint_position("kafka-relay:gone") == 3

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -173,7 +174,7 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
         with self._lock:
             return {name: cp.position for name, cp in self._checkpoints.items()}
 
-    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
         with self._lock:
             saved = self._checkpoints.get(processor)
             if saved is None:
@@ -182,8 +183,11 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
                 raise CheckpointMoved(processor, at, saved.position)
             del self._checkpoints[processor]
             if record is not None:
-                name, cp = record
-                self._checkpoints[name] = Checkpoint(cp.position, copy.deepcopy(cp.state))
+                name, key, value = record
+                old = self._checkpoints.get(name)
+                state = dict(old.state) if old is not None and isinstance(old.state, dict) else {}
+                state[key] = copy.deepcopy(value)
+                self._checkpoints[name] = Checkpoint(old.position if old is not None else 0, state)
             return True
 
     def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:

@@ -670,8 +670,12 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
 
     # -- retention (watchfloor/retention.py) -----------------------------------------------------------------
 
-    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
         with self._write() as conn:
+            if not self._sqlite:
+                # Two forgets at once read and write the record one after the other (SQLite's BEGIN IMMEDIATE does
+                # it there): read before the other committed, one entry would be lost (review of 4fefd2c, 5).
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_APPEND_LOCK_KEY)))
             gone = conn.execute(
                 delete(checkpoints_table).where(
                     checkpoints_table.c.processor == processor, checkpoints_table.c.position == at
@@ -679,7 +683,16 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             )
             if gone.rowcount:
                 if record is not None:
-                    self._save_checkpoint(conn, record[0], record[1], None)
+                    name, key, value = record
+                    row = conn.execute(
+                        select(checkpoints_table.c.position, checkpoints_table.c.state).where(
+                            checkpoints_table.c.processor == name
+                        )
+                    ).one_or_none()
+                    old = orjson.loads(row.state) if row is not None and row.state is not None else None
+                    state = dict(old) if isinstance(old, dict) else {}
+                    state[key] = value
+                    self._save_checkpoint(conn, name, Checkpoint(int(row.position) if row else 0, state), None)
                 return True
             found = conn.execute(
                 select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)

@@ -5,6 +5,7 @@ H1)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from watchfloor.producers.relay import (
     KafkaRelay,
     RelayForgotten,
     forget_target,
+    forgotten,
     relayed_position,
     target_checkpoint,
 )
@@ -127,7 +129,7 @@ def test_a_target_gone_for_good_is_forgotten_and_no_longer_holds_prunes_back() -
 class RelayStillRunning(MemoryStore):
     """A store whose relay commits once more between the read of its position and the delete."""
 
-    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, Checkpoint] | None = None) -> bool:
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
         self.append(docs(4)[3:])
         KafkaRelay(self, RecordingPublisher(), target=A).run_once()
         return super().forget_checkpoint(processor, at=at, record=record)
@@ -192,3 +194,25 @@ def test_a_store_whose_only_pipeline_was_forgotten_can_be_pruned_up_to_what_it_s
     forget_target(store, A, now=NOW)
     chosen = retention.plan(store, 30, NOW)
     assert (chosen.up_to, chosen.held_by, chosen.hint) == (at, f"{A} (forgotten) at {at}", "")
+
+
+class AnotherForgetFirst(MemoryStore):
+    """A store where another `store forget-relay` (of target B) commits while this one is on its way to its
+    delete: after this one would have read the record."""
+
+    def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
+        if processor == A:
+            forget_target(self, B, now=NOW)
+        return super().forget_checkpoint(processor, at=at, record=record)
+
+
+def test_two_targets_forgotten_at_once_both_stay_on_the_record() -> None:
+    """Review of 4fefd2c, finding 5: the record was read before the delete's transaction and written whole, so the
+    other forget's entry was lost (and with it what keeps its old checkpoint from being adopted, and a running relay
+    to it from sending the log again)."""
+    store = AnotherForgetFirst()
+    store.append(docs(3))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    KafkaRelay(store, RecordingPublisher(), target=B).run_once()
+    forget_target(store, A, now=NOW)
+    assert set(forgotten(store)) == {A, B}
