@@ -35,6 +35,7 @@ from .notice import (
     KINDS,
     REPLACEABLE,
     REPLACED,
+    WITHDRAWN_UNSENT,
     Digest,
     Notice,
     ThreadView,
@@ -51,6 +52,7 @@ from .notice import (
     standing_for,
     thread_of,
     told_row,
+    withdrawn_unsent,
 )
 from .notifiers.base import (
     AckShowing,
@@ -102,6 +104,7 @@ class Tally:
     deferred: int = 0  # follow-ups waiting for their thread's first message
     suppressed: int = 0
     replaced: int = 0  # revisions not sent: a later revision of the same alert went in their place
+    withdrawn: int = 0  # alerts and follow-ups not sent: withdrawn before they could be (and their withdrawals)
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
     acks_shown: int = 0  # messages rewritten to show an acknowledgement recorded elsewhere (not in `sent`)
@@ -114,7 +117,18 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         """Count what `other` (another pass of the same cycle or run) did in too."""
-        counts = ("sent", "failed", "expired", "deferred", "suppressed", "replaced", "lost", "digests", "acks_shown")
+        counts = (
+            "sent",
+            "failed",
+            "expired",
+            "deferred",
+            "suppressed",
+            "replaced",
+            "withdrawn",
+            "lost",
+            "digests",
+            "acks_shown",
+        )
         for name in counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.slow_channels = self.slow_channels | other.slow_channels
@@ -155,6 +169,7 @@ class _Defer:
 class _Skip:
     why: str
     replaced_by: DeliveryRecord | None = None  # the revision sent in its place
+    withdrawn_by: DeliveryRecord | None = None  # the retraction that withdrew it before it was sent
 
 
 class Deliverer:
@@ -329,6 +344,13 @@ class Deliverer:
             return
         if isinstance(built, _Skip):
             self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
+            if built.withdrawn_by is not None:
+                tally.withdrawn += 1
+                # Its withdrawal may be waiting for this row: due now, to be settled as nothing to withdraw.
+                gone = built.withdrawn_by
+                if gone.not_before <= now:
+                    self.store.redeliver(now, alert_ids={gone.alert_id}, channel=rec.channel, statuses=("outstanding",))
+                return
             if built.replaced_by is None:
                 tally.suppressed += 1
                 return
@@ -829,6 +851,9 @@ class Deliverer:
             later = revised_again(thread, rec)
             if later is not None:
                 return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
+            gone = withdrawn_unsent(thread, rec)
+            if gone is not None:
+                return _Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
         if rec.kind == "alert":
             return dataclasses.replace(base, earlier=earlier_story(thread, alert), later=later_alerts(thread, rec))
         if rec.parent_id is None:

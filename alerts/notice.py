@@ -109,6 +109,25 @@ REPLACED = "replaced before it was sent"
 REPLACEABLE = ("alert", "followup", "revision")  # the kinds a later revision can stand for
 
 
+# The detail of an alert or follow-up never sent because a retraction withdrew it first (a late report or a
+# correction before a delivery cycle ran, or during an outage): the channel is told neither (outside trial 23, M2-1:
+# an alert withdrawn in the same poll was posted, then marked "Withdrawn", once its story's confirmation no longer
+# replaced it). A revision withdrawn before it was sent is still sent, then withdrawn: skipped, the message of the
+# alert it revises would go on showing that alert as standing.
+WITHDRAWN_UNSENT = "withdrawn before it was sent"
+
+
+def withdrawn_unsent(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> DeliveryRecord | None:
+    """The retraction among `rows` (its channel's and thread key's) that withdraws `rec`, an alert or follow-up not
+    sent yet: then neither goes. None for any other kind, or when there is none."""
+    if rec.kind not in ("alert", "followup"):
+        return None
+    for r in rows:
+        if r.kind == "retraction" and r.parent_id == rec.alert_id and r.status in ("outstanding", "suppressed"):
+            return r
+    return None
+
+
 def replaced_unsent(row: DeliveryRecord) -> bool:
     """An alert, follow-up or revision that was never sent because a later revision of it was sent in its place."""
     return row.kind in REPLACEABLE and row.status == "suppressed" and row.detail.startswith(REPLACED)
@@ -663,6 +682,7 @@ __all__ = [
     "stands",
     "thread_key",
     "thread_of",
+    "withdrawn_unsent",
 ]
 
 

@@ -19,7 +19,14 @@ from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Detection, Retraction, detection_event, retraction_event
+from watchfloor.schemas.events import (
+    Detection,
+    Retraction,
+    detection_event,
+    detection_event_id,
+    retraction_event,
+    stable_id,
+)
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -607,3 +614,45 @@ def test_an_alert_re_sent_after_its_story_went_on_says_it_is_late(
     )
     # The file channel got both in order: its record says nothing; a record sent late carries `later`.
     assert all("later" not in r for r in lines(archive))
+
+
+def test_an_alert_withdrawn_before_it_could_be_sent_is_not_sent_nor_its_withdrawal_but_a_revision_is(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # A correction (or a late report) withdrew an alert before a delivery cycle ran (one poll, an outage): no
+    # channel is told of either. A revision withdrawn so is still sent, then withdrawn: the message of the alert it
+    # revises must not go on showing that alert as standing.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+
+    def withdrawn(alert: str, revision: int, group: dict[str, str] = RUS) -> Any:
+        at = datetime(2024, 11, 4, 10, tzinfo=UTC)
+        why = "the report was corrected"
+        return retraction_event(
+            Retraction(alert_id=alert, rule="troops", group=group, reason=why, revision=revision, at=at)
+        )
+
+    other = troops(5, hours=100, group={"party": "PRK"})  # another group: a story of its own
+    revised = troops(3, hours=0, sources=("Daily A", "Wire B"), revises="det0001", revision=1)
+    store.append(
+        [
+            detection_event(other),
+            withdrawn("det0005", 1, other.group),
+            detection_event(revised),
+            withdrawn("det0003", 2),
+        ]
+    )
+    report = d.cycle()
+    assert report.ok and report.tally.withdrawn == 3  # det0005 in its three channels
+    kinds = [
+        (m["metadata"]["event_payload"]["alert_id"], m["metadata"]["event_payload"]["kind"])
+        for m in slack_server.messages
+    ]
+    assert ("det0005", "alert") not in kinds and not any(k == "retraction" and "det0005" in a for a, k in kinds)
+    [first] = top_level(slack_server)
+    replies = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.thread(first["ts"])]
+    assert replies == [detection_event_id(revised), stable_id("retraction", "det0003", "2")]
+    assert [r["kind"] for r in lines(archive)] == ["alert", "revision", "retraction"]
+    said = ledger(store)[("det0005", "archive")]
+    assert (said.status, said.detail.split(":")[0]) == ("suppressed", "withdrawn before it was sent")

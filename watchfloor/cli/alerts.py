@@ -149,6 +149,8 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         text += f", {t.suppressed} suppressed"
     if getattr(t, "replaced", 0):
         text += f", {t.replaced} replaced before sending by a later revision"
+    if getattr(t, "withdrawn", 0):
+        text += f", {t.withdrawn} withdrawn before sending (neither it nor its withdrawal sent)"
     return text
 
 

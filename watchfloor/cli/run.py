@@ -491,6 +491,7 @@ def _cycle(
         or t.expired
         or t.suppressed
         or t.replaced
+        or t.withdrawn
         or t.digests
     )
     shown = text if lines is None else lines.line(text, quiet=quiet)
