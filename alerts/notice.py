@@ -244,17 +244,29 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
 
 
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
-    """The alerts of `rec`'s rule and group raised after it (a higher ledger seq) that its channel was sent first,
-    from the rows of its channel and thread key; None when there are none (the usual: the ledger is sent in order)."""
+    """The alerts of `rec`'s rule and group raised after it (a higher ledger seq) and fired no earlier that its channel
+    was sent first and that still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from
+    the rows of its channel and thread key; None when there are none (the usual: the ledger is sent in order). One
+    fired before it is an earlier story's ("Again: …" says that one; finding 5)."""
+    rows = list(rows)
+    own = alert_of(rec.payload)
+    if own is None:
+        return None
+    since = own.detection.fired_at
+    # what no longer stands in the channel: withdrawn by a retraction, or revised by a revision, sent there
+    gone = {r.parent_id for r in rows if r.kind in ("retraction", "revision") and r.status == "sent"}
     later: list[tuple[datetime, str, str, str]] = []
     for r in rows:
         if r.status != "sent" or r.seq <= rec.seq or r.kind not in ("alert", "followup", "revision"):
+            continue
+        if r.alert_id in gone:
             continue
         told: Any = (r.payload or {}).get("alert")  # (read as kept, as earlier_story does)
         try:
             d = told["detection"]
             fired = datetime.fromisoformat(d["fired_at"])
-            later.append((fired, str(told["id"]), str(d["severity"]), str(d.get("confidence", ""))))
+            if fired >= since:
+                later.append((fired, str(told["id"]), str(d["severity"]), str(d.get("confidence", ""))))
         except (TypeError, KeyError, ValueError):
             continue
     if not later:

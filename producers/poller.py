@@ -208,7 +208,7 @@ def _is_http(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
-def _interval(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
+def own_poll(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
     """A source's own `poll` interval: a feed's, a GDELT lastupdate.txt's; None: every poll (files)."""
     if isinstance(source, RssSource) or (isinstance(source, GdeltSource) and source.url is not None):
         return source.poll
@@ -305,7 +305,7 @@ class SourcePoller:
         due: list[tuple[int, JsonlSource | RssSource | GdeltSource]] = []
         for index, source in enumerate(self.sources):
             now = time.monotonic()
-            every = _interval(source)
+            every = own_poll(source)
             if due_only and every is not None and index in self._last_polled:
                 if now - self._last_polled[index] < every.total_seconds():
                     continue

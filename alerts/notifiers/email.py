@@ -118,7 +118,8 @@ def subject(notice: Notice) -> str:
         text = "Re: " + _alert_subject(notice.thread.target.detection)
     else:
         prefix = {"followup": "Update: ", "revision": "Revised: ", "retraction": "Withdrawn: "}.get(notice.kind, "")
-        text = prefix + _alert_subject(notice.alert.detection)
+        late = "Sent late: " if notice.later is not None else ""
+        text = late + prefix + _alert_subject(notice.alert.detection)
     return cut(one_line(text), SUBJECT_LIMIT)
 
 

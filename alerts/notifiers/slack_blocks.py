@@ -503,7 +503,8 @@ def fallback_text(alert: Alert, *, prefix: str = "", state: tuple[str, str | Non
 
 def notice_text(notice: Notice) -> str:
     if notice.thread is None and notice.kind != "retraction":
-        return fallback_text(notice.alert)
+        # (what a notification shows: one sent late says so before its old state, review of 260549a, finding 7)
+        return fallback_text(notice.alert, prefix="Sent late: " if notice.later is not None else "")
     if notice.kind == "retraction":
         return fit(one_line(f"Withdrawn: {notice.reason or notice.alert.detection.title}"), FALLBACK_LIMIT)
     word = "Revised" if notice.kind == "revision" else "Update"

@@ -404,7 +404,10 @@ class Correlator:
         if not removed and not new:
             return []
         new_records = [r for _d, r in new]
-        replaces = _replaced(gone, new_records, plan.open, gs["f"][:fi])
+        # Of the firings before the replay, only those a sweep cannot have dropped (within the horizon of its
+        # point, which is on time): what came before decides the same whatever else moved the watermark meanwhile
+        # (review of 877f8a2, finding 2).
+        replaces = _replaced(gone, new_records, plan.open, gs["f"][:fi], plan.horizon)
         return self.changes(
             det,
             gs,
@@ -437,8 +440,10 @@ class Correlator:
         if replaces is None:
             replaces = [removed[j] if j < len(removed) else None for j in range(len(added))]
         out: list[Output] = []
-        for d, old in zip(added, replaces, strict=True):
-            out.append(revised(d, old, n, reason))
+        # The withdrawals first, then what is raised: a new alert of the change never finds one this same change
+        # withdraws still standing, so it is not taken for a follow-up in that alert's story, a thread the next
+        # event marks "Withdrawn" (review of 877f8a2, finding 1); it joins a story as if the withdrawn one had
+        # never been raised, as in event time.
         at = datetime.fromtimestamp(cause[P.T], UTC)
         for alert_id in [r for r in removed if r not in replaces]:
             out.append(
@@ -456,6 +461,8 @@ class Correlator:
                     at=at,
                 )
             )
+        for d, old in zip(added, replaces, strict=True):
+            out.append(revised(d, old, n, reason))
         withdrawn: list[str] = gs["w"]
         back = {d.id for d in added}
         withdrawn[:] = [w for w in withdrawn if w not in back] + [r for r in removed if r not in back]
@@ -570,7 +577,11 @@ def _feeds(items: list[P.Item], end: int, evidence: list[P.EvidenceRecord]) -> d
 
 
 def _replaced(
-    gone: list[P.Firing], new: list[P.Firing], period: float, kept: list[P.Firing] | None = None
+    gone: list[P.Firing],
+    new: list[P.Firing],
+    period: float,
+    kept: list[P.Firing] | None = None,
+    lookback: float | None = None,
 ) -> list[str | None]:
     """For each new firing of a replay (in time order), the withdrawn alert it replaces: the withdrawn ones in
     time order, each to the first new firing within `period` of its point (the detection's window or realert,
@@ -583,31 +594,45 @@ def _replaced(
     that earlier alert's story, and the withdrawn one, which started a story of its own, would never have been
     raised (outside trial 23, M2-1: three reports in one poll put a story's confirmation in a second thread, as
     the revision of a later alert, while the first message stayed "unconfirmed"; fed in event order, the same
-    reports threaded it under the first). The withdrawn alert is then retracted, superseded by the new one."""
+    reports threaded it under the first). The withdrawn alert is then retracted, superseded by the new one. Only
+    the firings of `kept` within `lookback` (default `period`) before the new one count."""
     left = list(dict.fromkeys(f[F_ID] for f in gone))
     at = {f[F_ID]: f[P.T] for f in reversed(gone)}  # each withdrawn alert's first point
     replaces: list[str | None] = []
     for r in new:
         t = r[P.T]
-        old = next((i for i in left if abs(at[i] - t) <= period and not _earlier_story(kept, t, at[i], period)), None)
+        old = next(
+            (i for i in left if abs(at[i] - t) <= period and not _earlier_story(kept, t, at[i], period, lookback)),
+            None,
+        )
         if old is not None:
             left.remove(old)
         replaces.append(old)
     return replaces
 
 
-def _earlier_story(kept: list[P.Firing] | None, t: float, old: float, period: float) -> bool:
-    """Whether a standing firing of `kept` (in time order, all at or before `t` and `old`) has `t` within `period`
-    after it and `old` more than `period` after it: a firing at `t` then continues its story, which the withdrawn
-    alert at `old` was not part of."""
+def _earlier_story(
+    kept: list[P.Firing] | None, t: float, old: float, period: float, lookback: float | None = None
+) -> bool:
+    """Whether a firing at `t` continues a story an alert of `kept` (the standing firings before the replay, in time
+    order, all at or before `t` and `old`) started, which the withdrawn alert at `old` is not part of: the latest
+    of them within `period` before `t` that starts a story (no firing within `period` before it) has `old` more
+    than `period` after it. Only firings within `lookback` (default `period`) before `t` are looked at, what a sweep
+    cannot have dropped, so a firing counts as a story's start only when the `period` before it is within that
+    too; where that cannot be told, False (the withdrawn alert is revised, as before). Review of 877f8a2, findings
+    1 and 2: a follow-up taken for a story's start put the new alert in no earlier story, and a sweep that had
+    dropped firings changed the answer."""
     if not kept:
         return False
-    for f in reversed(kept):  # latest first; only those within `period` before `t` can hold `t`
-        ft = f[P.T]
-        if t - ft > period:
+    floor = t - (period if lookback is None else lookback)  # every firing from here on is still held
+    for i in range(len(kept) - 1, -1, -1):  # latest first
+        ft: float = kept[i][P.T]
+        if t - ft > period or ft < floor:
             return False
-        if old - ft > period:
-            return True
+        if ft - period < floor:
+            return False  # an earlier firing that would make it a follow-up may be gone: cannot be told
+        if i == 0 or ft - kept[i - 1][P.T] > period:  # it starts a story (of those that stand)
+            return old - ft > period
     return False
 
 

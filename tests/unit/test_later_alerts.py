@@ -46,3 +46,39 @@ def test_the_file_and_webhook_record_carries_it() -> None:
         "count": 1,
     }
     assert "later" not in record(Notice(key="det0001", kind="alert", alert=alert, channel="ops"))
+
+
+def test_a_later_alert_withdrawn_or_revised_since_is_not_named_nor_one_fired_before_it() -> None:
+    # Review of 260549a, findings 4 and 5: the mark named a HIGH the channel had since been told was withdrawn, and
+    # called an alert fired days before it (an earlier story's, which "Again: …" names) "a later alert".
+    first = row(1, 10, status="outstanding", minutes=60, severity="medium", confidence="unconfirmed")
+    high = row(2, 11, minutes=120)
+    withdrawn = DeliveryRecord("ret-2", "ops", status="sent", kind="retraction", parent_id="det0002", seq=12)
+    assert later_alerts([first, high, withdrawn], first) is None
+    revised = DeliveryRecord(
+        "det0002-r1",
+        "ops",
+        status="sent",
+        kind="revision",
+        parent_id="det0002",
+        seq=12,
+        payload=row(3, 12, minutes=150).payload,
+    )
+    later = later_alerts([first, high, revised], first)
+    assert later is not None and (later.alert_id, later.count) == ("det0003", 1)  # the revision, not what it revised
+    earlier_story = row(4, 13, minutes=-5 * 24 * 60)  # raised after it, fired five days before
+    assert later_alerts([first, earlier_story], first) is None
+
+
+def test_the_notification_text_and_the_email_subject_say_it_is_late() -> None:
+    from watchfloor.alerts.notifiers.email import subject
+    from watchfloor.alerts.notifiers.slack_blocks import notice_text
+
+    first = row(1, 10, status="outstanding", severity="medium", confidence="unconfirmed")
+    later = later_alerts([first, row(2, 11)], first)
+    alert = Alert(id="det0001", detection=detection(1, severity="medium", confidence="unconfirmed"), channels=("ops",))
+    late = Notice(key="det0001", kind="alert", alert=alert, channel="ops", later=later)
+    assert notice_text(late).startswith("Sent late: [MEDIUM (unconfirmed)]")
+    assert subject(late).startswith("Sent late: ")
+    on_time = Notice(key="det0001", kind="alert", alert=alert, channel="ops")
+    assert not notice_text(on_time).startswith("Sent late") and not subject(on_time).startswith("Sent late")

@@ -342,3 +342,36 @@ def test_a_late_report_that_moves_an_alert_earlier_still_revises_it() -> None:
     [first] = [o for o in live.feed(doc("Alphaland closed the border.", at=8, doc_id="b")) if o.rule == "closure"]
     [moved] = [o for o in live.feed(doc("Alphaland shut the border.", at=4, doc_id="a")) if o.rule == "closure"]
     assert isinstance(moved, Detection) and moved.revises == first.id
+
+
+def test_a_late_alert_near_a_follow_up_but_not_its_story_start_still_revises_the_later_alert() -> None:
+    # Review of 877f8a2, finding 1. strike-escalation (open 4h, corroboration in 3h): a (0h) starts a story, b (2h,
+    # another wire) confirms it, a follow-up; d (7h) starts one of its own. e (6h, a third wire) arrives last: its
+    # high alert is 4h from a, the story's start, so it is in no earlier story, and it revises d's (one thread, the
+    # message rewritten), instead of a new alert put in d's thread while d's alert was retracted under it.
+    live = Live()
+    for at, source, name in [(0, "Wire A", "a"), (2, "Wire B", "b"), (4, "Wire A", "c"), (7, "Wire A", "d")]:
+        live.feed(doc(f"A strike hit Port Gamma ({name}).", at=at, source=source, doc_id=name))
+    d = next(o for o in live.history if isinstance(o, Detection) and o.fired_at == T0 + timedelta(hours=7))
+    late = live.feed(doc("Dock workers report a strike in Port Gamma.", at=6, source="Wire C", doc_id="e"))
+    [high] = [o for o in late if isinstance(o, Detection)]
+    assert (high.fired_at, high.severity, high.revises) == (T0 + timedelta(hours=6), "high", d.id)
+    assert not [o for o in late if isinstance(o, Retraction)]
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+
+
+def test_whether_a_late_alert_revises_does_not_depend_on_what_a_sweep_dropped() -> None:
+    # Review of 877f8a2, finding 2: another group's report moving the watermark (and a sweep dropping this group's
+    # old firings) changed a late report's outputs. Now they are the same with and without it.
+    def outputs(other: bool) -> list[tuple[str, str | None]]:
+        live = Live()
+        live.feed(doc("A strike hit Port Gamma.", at=0.5, source="Wire A", doc_id="k"))
+        live.feed(doc("Residents describe a strike near Port Gamma.", at=2.5, source="Wire A", doc_id="x"))
+        live.feed(doc("Another strike hit Port Gamma.", at=5, source="Wire A", doc_id="w"))
+        if other:
+            live.feed(doc("Betastan closed the border.", at=16, source="Wire C", doc_id="other"))
+        late = live.feed(doc("Witnesses report a strike in Port Gamma.", at=4.2, source="Wire B", doc_id="late"))
+        shown = [o for o in late if isinstance(o, Detection | Retraction) and o.rule == "strike-escalation"]
+        return [(type(o).__name__, o.revises if isinstance(o, Detection) else o.superseded_by) for o in shown]
+
+    assert outputs(False) == outputs(True)

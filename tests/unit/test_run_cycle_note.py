@@ -19,7 +19,8 @@ def test_feeds_slower_than_the_cycle_are_named_with_their_poll() -> None:
     ]
     said = slower_sources(sources, 2)
     assert said == (
-        "feeds/alpha.xml, feeds/beta.xml, http://data.gdeltproject.org/gdeltv2/lastupdate.txt are read every 15m"
+        "feeds/alpha.xml, feeds/beta.xml, http://data.gdeltproject.org/gdeltv2/lastupdate.txt "
+        "are read at most every 15m"
     )
     assert slower_sources(sources, 900) == ""  # the cycle is as slow as the slowest: nothing to say
-    assert slower_sources([RssSource(url="a.xml", poll=timedelta(hours=2))], 60) == "a.xml is read every 2h"
+    assert slower_sources([RssSource(url="a.xml", poll=timedelta(hours=2))], 60) == "a.xml is read at most every 2h"

@@ -166,3 +166,29 @@ def test_a_feed_file_backtest_counts_as_its_configured_source() -> None:
     assert feeds_of() == {f"rss:{feed}"}  # as `run` counts a feed with the defaults: one source
     assert feeds_of(feeds={feed: None}) == {None}  # `aggregator: true`: each item by its outlet's name
     assert feeds_of(feeds={feed: "Wire"}) == {"Wire"}  # `source_name: Wire`
+
+
+def test_the_config_names_a_file_by_a_file_url_or_its_folder(tmp_path: object) -> None:
+    # Review of e5a6945, finding 8: a feed configured as a file:// URL, and an export file inside a configured GDELT
+    # folder, were not matched: the setting was not applied, and nothing said.
+    from pathlib import Path
+
+    from watchfloor.cli.backtest import config_feeds
+    from watchfloor.config import load_config
+
+    root = Path(str(tmp_path))
+    (root / "exports").mkdir()
+    export = root / "exports" / "20240101000000.export.CSV"
+    export.write_text("", encoding="utf-8")
+    feed = root / "feed.xml"
+    feed.write_text("", encoding="utf-8")
+    cfg_file = root / "wf.yaml"
+    cfg_file.write_text(
+        "store: memory://\nrules: [builtin:dprk_russia]\nsources:\n"
+        f"  - {{kind: gdelt, path: {root / 'exports'}, aggregator: false}}\n"
+        f"  - {{kind: rss, url: 'file://{feed}', source_name: Wire}}\n",
+        encoding="utf-8",
+    )
+    feeds, notes = config_feeds(load_config(cfg_file), [str(export), str(feed), str(root / "other.jsonl")])
+    assert feeds == {str(export): f"gdelt:{root / 'exports'}", str(feed): "Wire"}
+    assert len(notes) == 2 and f"{export} is in {root / 'exports'}, a source of the config" in notes[0]

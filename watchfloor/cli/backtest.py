@@ -9,6 +9,8 @@ from contextlib import AbstractContextManager, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import orjson
 import typer
@@ -620,10 +622,16 @@ def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], li
     notes = []
     for source in cfg.sources:
         where = getattr(source, "path", None) or getattr(source, "url", None)
-        if where is None or _resolved(str(where)) not in named:
+        if where is None:
             continue
-        given = named[_resolved(str(where))]
-        feeds[given] = source_identity(source)
+        # The file itself, or (a GDELT folder) a file in it; a `file://` URL is its path (review of e5a6945, 8).
+        configured = _resolved(str(where))
+        inside = [r for r in named if r == configured or (source.kind == "gdelt" and _within(r, configured))]
+        if not inside:
+            continue
+        given = ", ".join(named[r] for r in inside)
+        for r in inside:
+            feeds[named[r]] = source_identity(source)
         if source.kind != "rss" and not source.aggregator:
             setting = "`aggregator: false`: its records count as one source, whatever outlet each names"
         elif source.kind == "rss" and source.aggregator:
@@ -632,11 +640,22 @@ def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], li
             setting = f"`source_name: {source.source_name}`: counted as that source"
         else:
             continue
-        notes.append(f"note: {given} is a source of the config with {setting}, as `run` counts it")
+        lead = (
+            f"{given} is a source of the config"
+            if inside == [configured]
+            else f"{given} {'is' if len(inside) == 1 else 'are'} in {where}, a source of the config"
+        )
+        notes.append(f"note: {lead} with {setting}, as `run` counts it")
     return feeds, notes
 
 
+def _within(path: str, folder: str) -> bool:
+    return "://" not in path and "://" not in folder and Path(path).is_relative_to(folder) and path != folder
+
+
 def _resolved(p: str) -> str:
+    if p.lower().startswith("file://"):
+        p = url2pathname(urlsplit(p).path)
     if "://" in p:
         return p
     try:

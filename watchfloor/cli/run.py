@@ -509,16 +509,20 @@ def source_poll(result: Any) -> Any:
 
 
 def slower_sources(sources: Any, wait: float) -> str:
-    """The sources read less often than every cycle of `wait` seconds (a feed, a GDELT lastupdate.txt: each at its
-    own `poll`), as "feeds.example/a.xml is read every 15m, …"; "" when none."""
+    """The sources read less often than every cycle of `wait` seconds (a feed, a GDELT lastupdate.txt: each once its
+    own `poll` has passed since it was last read, at the next cycle: poller.own_poll), as "feeds.example/a.xml is
+    read at most every 15m, …"; "" when none."""
+    from watchfloor.producers.poller import own_poll
+
     slower: dict[str, list[str]] = {}
     for s in sources:
-        poll = getattr(s, "poll", None)
-        if poll is None or (s.kind == "gdelt" and not getattr(s, "url", None)) or poll.total_seconds() <= wait:
+        poll = own_poll(s)
+        if poll is None or poll.total_seconds() <= wait:
             continue
         slower.setdefault(_duration(poll.total_seconds()), []).append(shown_origin(getattr(s, "url", None) or s.path))
     return "; ".join(
-        f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} read every {every}" for every, names in slower.items()
+        f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} read at most every {every}"
+        for every, names in slower.items()
     )
 
 
