@@ -170,6 +170,7 @@ class _Skip:
     why: str
     replaced_by: DeliveryRecord | None = None  # the revision sent in its place
     withdrawn_by: DeliveryRecord | None = None  # the retraction that withdrew it before it was sent
+    counted: bool = True  # in the pass's `suppressed`
 
 
 class Deliverer:
@@ -352,7 +353,7 @@ class Deliverer:
                     self.store.redeliver(now, alert_ids={gone.alert_id}, channel=rec.channel, statuses=("outstanding",))
                 return
             if built.replaced_by is None:
-                tally.suppressed += 1
+                tally.suppressed += int(built.counted)
                 return
             tally.replaced += 1
             # The revision in its place may be waiting for this row ("waiting for … to be delivered first"): due
@@ -900,7 +901,9 @@ class Deliverer:
                 until = max(parent.next_attempt_at, parent.not_before, now + self.schedule.backoff)
                 return _Defer(until, f"waiting for {parent.alert_id} to be delivered first")
             if rec.kind == "retraction":
-                return _Skip("nothing to withdraw: the alert never reached this channel")
+                # (the withdrawal of one withdrawn before it was sent is counted with it: "withdrawn before sending")
+                unsent = parent is not None and parent.detail.startswith(WITHDRAWN_UNSENT)
+                return _Skip("nothing to withdraw: the alert never reached this channel", counted=not unsent)
             return base  # its thread never reached the channel: a message of its own
         root = parent
         for _ in range(10_000):  # a revision of a follow-up replies under the thread's first message (no cycles)

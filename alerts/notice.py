@@ -112,15 +112,20 @@ REPLACEABLE = ("alert", "followup", "revision")  # the kinds a later revision ca
 # The detail of an alert or follow-up never sent because a retraction withdrew it first (a late report or a
 # correction before a delivery cycle ran, or during an outage): the channel is told neither (outside trial 23, M2-1:
 # an alert withdrawn in the same poll was posted, then marked "Withdrawn", once its story's confirmation no longer
-# replaced it). A revision withdrawn before it was sent is still sent, then withdrawn: skipped, the message of the
-# alert it revises would go on showing that alert as standing.
+# replaced it). So is a revision that stands for one never sent (replaced by it: trial 24, F2). Any other revision
+# withdrawn before it was sent is still sent, then withdrawn: skipped, the message of the alert it revises would go
+# on showing that alert as standing.
 WITHDRAWN_UNSENT = "withdrawn before it was sent"
 
 
 def withdrawn_unsent(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> DeliveryRecord | None:
     """The retraction among `rows` (its channel's and thread key's) that withdraws `rec`, an alert or follow-up not
-    sent yet: then neither goes. None for any other kind, or when there is none."""
-    if rec.kind not in ("alert", "followup"):
+    sent yet, or a revision sent in place of one: then neither goes. None for any other row, or when there is none."""
+    if rec.kind == "revision":
+        parent = next((r for r in rows if r.alert_id == rec.parent_id), None)
+        if parent is None or not replaced_unsent(parent):
+            return None
+    elif rec.kind not in ("alert", "followup"):
         return None
     for r in rows:
         if r.kind == "retraction" and r.parent_id == rec.alert_id and r.status in ("outstanding", "suppressed"):

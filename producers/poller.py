@@ -38,7 +38,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,6 +241,28 @@ class AutoGdeltFolder(GdeltSource):
 
 
 OnSource = Callable[[SourceResult], None]
+
+
+def _arrivals(
+    fetches: Mapping[Future[Any], Any], settle_at: float | None, on_settled: Callable[[], None] | None
+) -> Iterator[Future[Any]]:
+    """The fetches as they complete; `on_settled()` once, when `settle_at` (monotonic) passes with some still
+    running."""
+    pending = set(fetches)
+    while pending:
+        wait = None
+        if settle_at is not None and on_settled is not None:
+            wait = max(0.0, settle_at - time.monotonic())
+        try:
+            for done in as_completed(pending, timeout=wait):
+                pending.discard(done)
+                yield done
+        except TimeoutError:
+            assert on_settled is not None
+            settle_at = None
+            on_settled()
+
+
 """Told each source's result as soon as the source has been stored."""
 
 
@@ -281,9 +303,17 @@ class SourcePoller:
         as each source has been stored (a pipeline detects and delivers its alerts then: see _poll)."""
         return self._poll(due_only=False, on_source=on_source)
 
-    def poll_due(self, on_source: OnSource | None = None) -> PollSummary:
-        """Poll every file source, and each feed or GDELT lastupdate.txt whose own `poll` interval has passed."""
-        return self._poll(due_only=True, on_source=on_source)
+    def poll_due(
+        self,
+        on_source: OnSource | None = None,
+        *,
+        settle: float | None = None,
+        on_settled: Callable[[], None] | None = None,
+    ) -> PollSummary:
+        """Poll every file source, and each feed or GDELT lastupdate.txt whose own `poll` interval has passed. With
+        `settle` (seconds) and `on_settled`: `on_settled()` is called, on this thread, once `settle` seconds into the
+        poll while feeds are still being fetched (not at all when the poll ends first)."""
+        return self._poll(due_only=True, on_source=on_source, settle=settle, on_settled=on_settled)
 
     def run(self, interval: float | timedelta, stop_event: threading.Event) -> None:
         """Poll until `stop_event` is set: every `interval`, each file source, and each feed or GDELT lastupdate.txt
@@ -300,7 +330,13 @@ class SourcePoller:
             stop_event.wait(seconds)
 
     def _poll(
-        self, *, due_only: bool, stop_event: threading.Event | None = None, on_source: OnSource | None = None
+        self,
+        *,
+        due_only: bool,
+        stop_event: threading.Event | None = None,
+        on_source: OnSource | None = None,
+        settle: float | None = None,
+        on_settled: Callable[[], None] | None = None,
     ) -> PollSummary:
         due: list[tuple[int, JsonlSource | RssSource | GdeltSource]] = []
         for index, source in enumerate(self.sources):
@@ -340,7 +376,7 @@ class SourcePoller:
                 results[index].seconds = time.monotonic() - began
                 if on_source is not None:
                     on_source(results[index])
-            for done in as_completed(fetches):
+            for done in _arrivals(fetches, started + settle if settle is not None else None, on_settled):
                 index, source = fetches[done]
                 assert isinstance(source, RssSource)
                 try:

@@ -32,6 +32,7 @@ from watchfloor.stream_processors.stores.memory import MemoryStore
 pytestmark = pytest.mark.functional
 
 RUS = {"party": "RUS"}
+NOW_AT = datetime(2024, 11, 4, 10, tzinfo=UTC)
 CATALOG = AlertCatalog(entity_names={"RUS": "Russia", "PRK": "North Korea"}, open_periods={"troops": timedelta(days=2)})
 SUBS = [Subscription(channel="slack-ops"), Subscription(channel="archive"), Subscription(channel="hook")]
 
@@ -656,3 +657,17 @@ def test_an_alert_withdrawn_before_it_could_be_sent_is_not_sent_nor_its_withdraw
     assert [r["kind"] for r in lines(archive)] == ["alert", "revision", "retraction"]
     said = ledger(store)[("det0005", "archive")]
     assert (said.status, said.detail.split(":")[0]) == ("suppressed", "withdrawn before it was sent")
+
+
+def test_a_revision_sent_in_place_of_an_unsent_alert_and_withdrawn_before_it_could_be_sent_is_not_sent(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # Trial 24, F2: during an outage an alert was revised (the revision to go in its place) and the revision then
+    # withdrawn; the revision was posted as a message of its own, then withdrawn. Nothing was ever told: nothing is.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    revised = troops(3, severity="high", sources=("Daily A", "Wire B"), revises="det0001", revision=1)
+    gone = Retraction(alert_id="det0003", rule="troops", group=RUS, reason="a late report", revision=2, at=NOW_AT)
+    store.append([detection_event(troops(1)), detection_event(revised), retraction_event(gone)])
+    report = d.cycle()
+    assert report.ok and report.tally.withdrawn == 3 and report.tally.suppressed == 0
+    assert slack_server.messages == [] and lines(archive) == [] and webhook.received == []
