@@ -199,7 +199,7 @@ class LaterAlerts:
     severity: str
     confidence: str
     fired_at: datetime
-    count: int  # alerts of the rule and group raised after it and sent to the channel before it
+    count: int  # alerts of the rule and group fired after it and sent to the channel before it
 
 
 @dataclass(frozen=True)
@@ -249,10 +249,12 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
 
 
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
-    """The alerts of `rec`'s rule and group raised after it (a higher ledger seq) and fired no earlier that its channel
-    was sent first and that still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from
-    the rows of its channel and thread key; None when there are none (the usual: the ledger is sent in order). One
-    fired before it is an earlier story's ("Again: …" says that one; finding 5)."""
+    """The alerts of `rec`'s rule and group that fired after it and that its channel was sent first, of those that
+    still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from the rows of its channel
+    and thread key; None when there are none (the usual: alerts reach a channel in the order they fired). Raised
+    before it or after (trial 24, F3: in one poll, a feed read first raised a newer story's alert, and an older
+    story's, raised next, was posted below it, unmarked); one fired before it is an earlier story's ("Again: …"
+    says that one: finding 5)."""
     rows = list(rows)
     own = alert_of(rec.payload)
     if own is None:
@@ -262,7 +264,7 @@ def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAl
     gone = {r.parent_id for r in rows if r.kind in ("retraction", "revision") and r.status == "sent"}
     later: list[tuple[datetime, str, str, str]] = []
     for r in rows:
-        if r.status != "sent" or r.seq <= rec.seq or r.kind not in ("alert", "followup", "revision"):
+        if r.status != "sent" or r.alert_id == rec.alert_id or r.kind not in ("alert", "followup", "revision"):
             continue
         if r.alert_id in gone:
             continue
@@ -270,7 +272,7 @@ def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAl
         try:
             d = told["detection"]
             fired = datetime.fromisoformat(d["fired_at"])
-            if fired >= since:
+            if fired > since:
                 later.append((fired, str(told["id"]), str(d["severity"]), str(d.get("confidence", ""))))
         except (TypeError, KeyError, ValueError):
             continue

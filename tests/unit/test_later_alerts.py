@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests.functional.delivery_helpers import detection
 from watchfloor.alerts.notice import Notice, later_alerts, later_text, payload
 from watchfloor.alerts.notifiers.file import record
@@ -14,10 +16,10 @@ def row(n: int, seq: int, *, status: str = "sent", kind: str = "alert", **kw: ob
     return DeliveryRecord(alert.id, "ops", status=status, kind=kind, payload=payload(alert), seq=seq)
 
 
-def test_only_rows_raised_after_it_and_sent_count_and_the_newest_in_event_time_is_named() -> None:
+def test_only_later_alerts_sent_count_and_the_newest_in_event_time_is_named() -> None:
     first = row(1, 10, status="outstanding", severity="medium", confidence="unconfirmed")
     rows = [
-        row(0, 5),  # raised before it
+        row(0, 5),  # fired before it
         first,
         row(2, 11, kind="followup", severity="high", minutes=90),
         row(3, 12, kind="revision", severity="medium", confidence="unconfirmed", minutes=30),
@@ -82,3 +84,13 @@ def test_the_notification_text_and_the_email_subject_say_it_is_late() -> None:
     assert subject(late).startswith("Sent late: ")
     on_time = Notice(key="det0001", kind="alert", alert=alert, channel="ops")
     assert not notice_text(on_time).startswith("Sent late") and not subject(on_time).startswith("Sent late")
+
+
+def test_an_alert_raised_after_a_newer_one_was_sent_says_so_too() -> None:
+    # Trial 24, F3: in one poll, the feed read first raised a newer story's HIGH alert (sent first); an older
+    # story's alert, raised next from another feed, was posted below it with no word.
+    newer = row(2, 10, minutes=24 * 60)
+    older = row(1, 11, status="outstanding", severity="medium", confidence="unconfirmed")
+    later = later_alerts([newer, older], older)
+    assert later is not None and (later.alert_id, later.severity) == ("det0002", "high")
+    assert later_alerts([dataclasses.replace(newer, status="outstanding"), older], older) is None  # not sent: no
