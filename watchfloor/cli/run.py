@@ -448,6 +448,7 @@ def _cycle(
 
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due(on_source=on_source, settle=POLL_SETTLE, on_settled=on_settled)
+    settling[0] = False  # every source is in: what follows is delivered batch by batch again
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
     print_dead_letters(summary.dead_letters)
