@@ -440,10 +440,13 @@ class Correlator:
         if replaces is None:
             replaces = [removed[j] if j < len(removed) else None for j in range(len(added))]
         out: list[Output] = []
-        # The withdrawals first, then what is raised: a new alert of the change never finds one this same change
-        # withdraws still standing, so it is not taken for a follow-up in that alert's story, a thread the next
-        # event marks "Withdrawn" (review of 877f8a2, finding 1); it joins a story as if the withdrawn one had
-        # never been raised, as in event time.
+        # The revisions, then the withdrawals, then the new alerts: a new alert of the change never finds one this
+        # same change withdraws still standing, so it is not taken for a follow-up in that alert's story, a thread
+        # the next event marks "Withdrawn" (review of 877f8a2, finding 1); it joins a story as if the withdrawn one
+        # had never been raised, as in event time. (A revision is in the story of the alert it revises whatever
+        # stands: it goes first, as a correction's revision before the withdrawal that names it.)
+        raised = [revised(d, old, n, reason) for d, old in zip(added, replaces, strict=True)]
+        out.extend(d for d in raised if d.revises is not None)
         at = datetime.fromtimestamp(cause[P.T], UTC)
         for alert_id in [r for r in removed if r not in replaces]:
             out.append(
@@ -461,8 +464,7 @@ class Correlator:
                     at=at,
                 )
             )
-        for d, old in zip(added, replaces, strict=True):
-            out.append(revised(d, old, n, reason))
+        out.extend(d for d in raised if d.revises is None)
         withdrawn: list[str] = gs["w"]
         back = {d.id for d in added}
         withdrawn[:] = [w for w in withdrawn if w not in back] + [r for r in removed if r not in back]
