@@ -11,6 +11,7 @@ import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.functional.test_cli_audit_deliveries import config, wf
 from watchfloor.cli._common import app_config
 from watchfloor.cli.serve import start_server
-from watchfloor.schemas.events import Detection, EventType, detection_event_id
+from watchfloor.schemas.events import CaughtUp, Detection, EventType, caught_up_event, detection_event_id
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.wiring import open_control, open_store
@@ -87,6 +88,9 @@ def test_status_page_shows_the_deliveries_and_rule_of_revisions(served: Served) 
 
 
 def test_log_head_is_the_logs_head(served: Served) -> None:
+    # The newest event a `caught_up` mark (a poll with nothing new: the run's deliveries of a poll now come after its
+    # mark, once its sources are all read).
+    served.store.append([caught_up_event(CaughtUp(at=datetime.now(UTC), origins=("inbox.jsonl",)))])
     head = served.store.head()
     newest = served.store.read(head - 1, limit=1)
     assert [se.position for se in newest] == [head]
