@@ -190,8 +190,8 @@ class EarlierStory:
 
 @dataclass(frozen=True)
 class LaterAlerts:
-    """What an alert's message says when alerts of its rule and group raised after it reached the channel first: an
-    alert given up and re-sent (`alerts redeliver`), or one that retried while the story went on. Its own severity is
+    """What an alert's message says when alerts of its rule and group that fired after it reached the channel first:
+    an alert given up and re-sent (`alerts redeliver`), or an older story read after a newer one. Its own severity is
     what it was when raised ("MEDIUM (unconfirmed)"), so without this it reads as news below a confirmation the
     channel already has (outside trial 23, M2-2)."""
 
@@ -217,7 +217,7 @@ class Notice:
     reason: str = ""  # a retraction's reason
     superseded_by: str | None = None  # a retraction's replacement alert, when there is one
     earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
-    later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group raised after it
+    later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group that fired after it
 
     @property
     def threaded(self) -> bool:
@@ -283,7 +283,7 @@ def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAl
 
 
 def later_text(later: LaterAlerts) -> str:
-    """One line for an alert sent after later ones of its story: "Sent late: …"."""
+    """One line for an alert sent after later-fired ones of its rule and group: "Sent late: …"."""
     state = later.severity.upper() + (" (unconfirmed)" if later.confidence == "unconfirmed" else "")
     what = "a later alert" if later.count == 1 else f"{later.count} later alerts"
     return (

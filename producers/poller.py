@@ -241,6 +241,7 @@ class AutoGdeltFolder(GdeltSource):
 
 
 OnSource = Callable[[SourceResult], None]
+"""Told each source's result as soon as the source has been stored."""
 
 
 def _arrivals(
@@ -261,9 +262,6 @@ def _arrivals(
             assert on_settled is not None
             settle_at = None
             on_settled()
-
-
-"""Told each source's result as soon as the source has been stored."""
 
 
 class SourcePoller:

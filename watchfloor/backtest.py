@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, compress, islice, repeat
 from operator import is_, is_not
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -439,9 +439,6 @@ def late_in_file_order_note(count: int, lateness: timedelta) -> str | None:
     )
 
 
-_DEFAULT_FEED: Final = "\x00default"  # _file_blocks' `feed` when the config does not name the file (no real identity)
-
-
 def batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
     """Lists of up to n items (itertools.batched is Python 3.12+)."""
     it = iter(items)
@@ -497,7 +494,10 @@ def iter_event_blocks(
             late = late_in_file_order if not arrival and source_kind(p, kind) == "jsonl" else None
             if late is not None:
                 late.start_file()
-            feed = feeds[p] if feeds is not None and p in feeds else _DEFAULT_FEED
+            # What the file's documents count as for corroboration: the config's source, else as `run` counts a
+            # source of its kind with the defaults: a feed is one source, its url or path (producers/poller.py
+            # source_identity), whatever names it gives itself; a JSON Lines or GDELT file counts each by its name.
+            feed = feeds[p] if feeds is not None and p in feeds else _default_feed(p, kind)
             for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed):
                 if late is not None:
                     late.add(block)
@@ -524,11 +524,10 @@ def _file_blocks(
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
     seen_at: datetime,
-    feed: str | None = _DEFAULT_FEED,
+    feed: str | None = None,
 ) -> Iterator[list[Any]]:
     """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
-    what its documents count as for corroboration (iter_event_blocks' `feeds`), or _DEFAULT_FEED: as a source of its
-    kind configured with the defaults counts."""
+    what its documents count as for corroboration (SourceRef.feed; None: each by its name)."""
     k = source_kind(p, kind)
     if k == "gdelt" and (problem := _unread_gdelt(p, kind)) is not None:
         report.source_error(p, problem)
@@ -537,7 +536,7 @@ def _file_blocks(
     report.files.append(fr)
     if k == "gdelt":
         blocks = _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
-        yield from (blocks if feed is _DEFAULT_FEED or feed is None else (_with_feed(b, feed) for b in blocks))
+        yield from (blocks if feed is None else (_with_feed(b, feed) for b in blocks))
         return
     if k == "rss":
         res = fetch_feed(p, max_body_chars=max_body_chars, seen_at=seen_at)
@@ -545,11 +544,7 @@ def _file_blocks(
             report.source_error(p, f"{redact_url(p)}: {res.error.reason}")
             report.files.pop()
             return
-        # As `run` counts a feed with no aggregator or source_name in its config: one source, its url or path
-        # (producers/poller.py source_identity), whatever names it gives itself, so the backtest's corroboration is
-        # the live one; a feed the config names counts as its settings say.
-        counted = source_feed("rss", p) if feed is _DEFAULT_FEED else feed
-        feed_docs = [x if counted is None else with_feed(x, counted) for x in res.items if isinstance(x, Document)]
+        feed_docs = [x if feed is None else with_feed(x, feed) for x in res.items if isinstance(x, Document)]
         report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
         fr.accepted += len(feed_docs)
         docs: list[Any] = seen.documents(feed_docs, report, fr)
@@ -587,7 +582,7 @@ def _file_blocks(
                 if raw_lines
                 else [x for x in block if not isinstance(x, DeadLetter)]  # an over-long line, alone
             )
-            if feed is not _DEFAULT_FEED and feed is not None:
+            if feed is not None:
                 items = _with_feed(items, feed)
             if tap is not None:
                 tap.documents(x for x in _not_times(items) if x is not None)
@@ -600,6 +595,12 @@ def _file_blocks(
             yield items
     except OSError as e:  # e.g. a truncated .gz in the middle of a file
         report.source_error(p, f"{p}: {e}")
+
+
+def _default_feed(p: str, kind: str) -> str | None:
+    """What a file's documents count as for corroboration when no config names it: as `run` counts a source of its
+    kind configured with the defaults."""
+    return source_feed("rss", p) if source_kind(p, kind) == "rss" else None
 
 
 def _with_feed(items: list[Any], feed: str) -> list[Any]:

@@ -591,9 +591,9 @@ def _replaced(
     withdrawn alert further away from every new one is retracted: a late corroboration of an earlier report is
     not a revision of an alert raised on a later report a day and more after it (its Slack thread is another).
 
-    Nor is a new firing that falls within `period` after an alert that still stands (`kept`: the group's firings
-    before the replay, in time order) the withdrawn one is more than `period` after: in event time it continues
-    that earlier alert's story, and the withdrawn one, which started a story of its own, would never have been
+    Nor is a new firing that continues the story of an alert that still stands (`kept`: the group's firings before
+    the replay, in time order; `_earlier_story`) which the withdrawn one is not part of: in event time it joins
+    that earlier story, and the withdrawn one, which started a story of its own, would never have been
     raised (outside trial 23, M2-1: three reports in one poll put a story's confirmation in a second thread, as
     the revision of a later alert, while the first message stayed "unconfirmed"; fed in event order, the same
     reports threaded it under the first). The withdrawn alert is then retracted, superseded by the new one. Only

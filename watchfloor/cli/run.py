@@ -373,12 +373,12 @@ def store_gone(e: BaseException) -> str | None:
 
 
 CYCLE_EVENTS = 2000
+"""Events the engine reads at most per pass of a cycle: a log with a backlog (documents ingested by `watchfloor
+ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
 # Seconds into a poll during which its sources' alerts are delivered together, after all of them are read (a poll of
 # local files and prompt feeds: one delivery, as if its reports had come in event time); a feed slower than that
 # has its alerts delivered as it arrives.
 POLL_SETTLE = 5.0
-"""Events the engine reads at most per pass of a cycle: a log with a backlog (documents ingested by `watchfloor
-ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
 
 
 def _retention(store: Any, days: float | None) -> None:
@@ -414,13 +414,14 @@ def _cycle(
     # newest report, read first from a newest-first feed, was posted as a story of its own before the other
     # feeds' older reports of it were read; then revised, withdrawn, and its confirmation in another thread).
     # A feed slower than that delivers as it arrives (issue 9 §4: one drip-fed feed held every alert 45 s).
-    settling = [True]
+    settling = True
 
     def deliver() -> None:
         # (a slow channel's rows past its budget wait for the closing cycle: the next source's alerts to the
         # other channels do not wait for its backlog)
-        if not settling[0] or time.monotonic() - started >= POLL_SETTLE:
-            settling[0] = False
+        nonlocal settling
+        if not settling or time.monotonic() - started >= POLL_SETTLE:
+            settling = False
             reports.append(pipeline.dispatcher.cycle(finish_slow=False))
 
     def detect() -> None:
@@ -443,12 +444,13 @@ def _cycle(
             detect()
 
     def on_settled() -> None:
-        settling[0] = False
+        nonlocal settling
+        settling = False
         deliver()
 
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
     summary = pipeline.poller.poll_due(on_source=on_source, settle=POLL_SETTLE, on_settled=on_settled)
-    settling[0] = False  # every source is in: what follows is delivered batch by batch again
+    settling = False  # every source is in: what follows is delivered batch by batch again
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
     print_dead_letters(summary.dead_letters)
