@@ -57,7 +57,7 @@ from pydantic_core import TzInfo
 
 from watchfloor.schemas.detection_fields import dated_ahead
 from watchfloor.schemas.events import Alert, Detection, Retraction
-from watchfloor.stream_processors.ports import DeliveryRecord
+from watchfloor.stream_processors.ports import ORDER_LAST, DeliveryRecord
 
 from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of, told_row
 from .throttle import HELD
@@ -69,6 +69,15 @@ WITHDRAWN_HELD = "withdrawn while held by the channel's throttle: it had no mess
 def _fired(row: DeliveryRecord) -> datetime | None:
     alert = alert_of(row.payload)
     return alert.detection.fired_at if alert is not None else None
+
+
+def told_at(row: DeliveryRecord) -> float:
+    """When what `row` tells happened, as its claim order (`DeliveryRecord.order_at`): the row's own, else (a row of
+    an older version, kept at 0) its alert's `fired_at`; 0 when it has neither."""
+    if 0.0 < row.order_at < ORDER_LAST:
+        return row.order_at
+    fired = _fired(row)
+    return fired.timestamp() if fired is not None else 0.0
 
 
 def _alert_id(row: DeliveryRecord) -> str | None:
@@ -89,6 +98,7 @@ def plan_detection(
     the same rule and group, in seq order; `story` is the alert's (`Stories.take`)."""
     det = alert.detection
     tk = thread_key(det.rule, det.group)
+    at = det.fired_at.timestamp()  # a reply goes no earlier than what it replies under (max below)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
     # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
     # longer says what the thread was)
@@ -102,16 +112,32 @@ def plan_detection(
             before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
             data = payload(alert, parent_alert=det.revises, escalated_from=escalation(before, det.severity), **common)
             return DeliveryRecord(
-                key, channel, kind="revision", payload=data, thread_key=tk, parent_id=parent.alert_id, seq=seq
+                key,
+                channel,
+                kind="revision",
+                payload=data,
+                thread_key=tk,
+                parent_id=parent.alert_id,
+                seq=seq,
+                order_at=max(at, told_at(parent)),
             )
     root = _story_thread(rows, story, det.fired_at)
     if root is not None:
         before = _severities(thread_of(rows, root.alert_id), gone)
         data = payload(alert, parent_alert=_alert_id(root), escalated_from=escalation(before, det.severity), **common)
         return DeliveryRecord(
-            key, channel, kind="followup", payload=data, thread_key=tk, parent_id=root.alert_id, seq=seq
+            key,
+            channel,
+            kind="followup",
+            payload=data,
+            thread_key=tk,
+            parent_id=root.alert_id,
+            seq=seq,
+            order_at=max(at, told_at(root)),
         )
-    return DeliveryRecord(key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq)
+    return DeliveryRecord(
+        key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
+    )
 
 
 def continues_thread(
@@ -220,10 +246,12 @@ def plan_retraction(
     rule and group, every channel). Channels that never got the alert are told nothing. `summarised`: (held row's
     key, channel) -> the throttle summary planned already that lists it."""
     out: dict[str, DeliveryRecord] = {}
+    after: dict[str, float] = {}  # per channel: after every message of the alert it withdraws (a revision's too)
     for r in rows:
         alert = alert_of(r.payload)
         if alert is None or alert.id != retraction.alert_id or r.kind == "retraction" or r.status == "suppressed":
             continue
+        after[r.channel] = max(after.get(r.channel, 0.0), told_at(r))
         data = payload(
             alert,
             parent_alert=retraction.alert_id,
@@ -251,6 +279,7 @@ def plan_retraction(
             parent_id=r.alert_id,
             seq=seq,
             detail=WITHDRAWN_HELD if held else "",
+            order_at=after[r.channel],
         )
     return list(out.values())
 

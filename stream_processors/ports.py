@@ -117,6 +117,9 @@ has it; expired: given up after the maximum age (re-sendable); suppressed: delib
 Stores written by older versions may also hold 'pending' and 'failed'; they migrate to outstanding."""
 
 
+ORDER_LAST = 1e12  # DeliveryRecord.order_at of a row with no event time of its own (year 33658: after any alert)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
     """One (alert, channel) row of the delivery ledger. Times are epoch seconds from the dispatcher's clock."""
@@ -128,7 +131,12 @@ class DeliveryRecord:
     payload: dict[str, Any] | None = None  # what to send (JSON), so a retry needs nothing else
     thread_key: str = ""  # rule + group: alerts of one thread share it
     parent_id: str | None = None  # the alert whose message this one replies to and updates
-    seq: int = 0  # delivery order (the log position of the event that caused it)
+    seq: int = 0  # the log position of the event that caused it (delivery order within equal `order_at`)
+    # When what it tells happened (epoch seconds): its alert's `fired_at`, no earlier than the row it replies under.
+    # A pass delivers due rows in (order_at, seq) order, so stories raised out of time order in one poll or held by
+    # an outage reach a channel in event time (trial 24, F3/F4). Rows without an event time (digests, throttle
+    # summaries, acknowledgements) take ORDER_LAST: after the alerts of their pass, in log order.
+    order_at: float = ORDER_LAST
     created_at: float = 0.0  # when it became outstanding: the maximum age counts from here
     attempts: int = 0
     next_attempt_at: float = 0.0  # our backoff; a process started since it was set may try earlier
@@ -187,7 +195,8 @@ class DeliveryLedger(Protocol):
         backoff_set_before: float | None = None,
         channel_leases: Mapping[str, float] | None = None,
     ) -> list[DeliveryRecord]:
-        """Lease up to `limit` due outstanding rows to `owner`, in `seq` order, and return them as leased, for
+        """Lease up to `limit` due outstanding rows to `owner`, in (`order_at`, `seq`) order (event time, then log
+        order), and return them as leased, for
         `lease_seconds`, or for `channel_leases[channel]` when given for the row's channel (a channel whose one
         attempt may take longer: email waits up to 10 minutes for the server's verdict on a message).
 

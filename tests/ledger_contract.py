@@ -96,6 +96,27 @@ class LedgerContract:
         ]
         assert [r.alert_id for r in store.claim_deliveries("p3", NOW + 30, LEASE, limit=10)] == ["throttled"]
 
+    def test_claim_takes_rows_in_event_time_then_log_order(self, store: Store) -> None:
+        # Trial 24, F3/F4: one pass delivers the stories of a poll in the order they happened, not the order the
+        # log took them; rows without an event time (ORDER_LAST: digests, summaries) after them, by seq.
+        store.enqueue(
+            [
+                rec("newer", seq=1, order_at=NOW + 3600),
+                rec("older", seq=2, order_at=NOW),
+                rec("older-reply", seq=3, order_at=NOW),  # a reply: no earlier than its first message, then by seq
+                rec("digest", seq=0),
+                rec("upgraded", seq=9, order_at=0.0),  # a row of the version before: first, as it was
+            ]
+        )
+        got = store.claim_deliveries("p", NOW, LEASE, limit=10)
+        assert [r.alert_id for r in got] == ["upgraded", "older", "older-reply", "newer", "digest"]
+        assert {r.alert_id: r.order_at for r in store.deliveries()}["newer"] == NOW + 3600  # kept as given
+        assert [r.alert_id for r in store.deliveries()] == ["digest", "newer", "older", "older-reply", "upgraded"]
+        for r in got:
+            store.settle_delivery(r.alert_id, r.channel, "p", Settlement("outstanding", next_attempt_at=NOW), NOW)
+        claimed = [store.claim_deliveries("q", NOW + 1, LEASE)[0].alert_id for _ in range(5)]  # one at a time
+        assert claimed == ["upgraded", "older", "older-reply", "newer", "digest"]
+
     def test_claim_limit(self, store: Store) -> None:
         store.enqueue([rec(f"a{i}", seq=i) for i in range(5)])
         assert [r.alert_id for r in store.claim_deliveries("p", NOW, LEASE, limit=2)] == ["a0", "a1"]

@@ -17,6 +17,10 @@ def _order(r: DeliveryRecord) -> tuple[int, str, str]:
     return (r.seq, r.alert_id, r.channel)
 
 
+def _claim_order(r: DeliveryRecord) -> tuple[float, int, str, str]:
+    return (r.order_at, r.seq, r.alert_id, r.channel)
+
+
 class MemoryDeliveryLedger:
     """The DeliveryLedger methods of MemoryStore (mixed in; one lock guards the log and the ledger)."""
 
@@ -78,7 +82,7 @@ class MemoryDeliveryLedger:
         out: list[DeliveryRecord] = []
         with self._lock:
             skip |= {c for c, until in self._pauses.items() if until > now}
-            for r in sorted(self._deliveries.values(), key=_order):
+            for r in sorted(self._deliveries.values(), key=_claim_order):
                 if len(out) >= limit:
                     break
                 if r.status != "outstanding" or r.channel in skip or r.not_before > now:

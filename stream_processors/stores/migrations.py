@@ -191,6 +191,11 @@ MIGRATIONS: list[Migration] = [
         ),
         ("ix_deliveries_thread",),
     ),
+    Migration(
+        11,
+        "deliveries: order_at (a pass delivers in event time, then log order)",
+        _delivery_ledger,
+    ),
 ]
 
 

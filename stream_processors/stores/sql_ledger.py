@@ -79,6 +79,8 @@ deliveries_table = Table(
     Column("ref", Text, nullable=False, server_default=""),
     Column("lease_owner", String, nullable=True),
     Column("lease_until", Float, nullable=True),
+    # Claim order (DeliveryRecord.order_at; migration 11): rows of older versions keep 0, so they go first, by seq.
+    Column("order_at", Float, nullable=False, server_default="0"),
 )
 # A channel's own Retry-After, for every dispatcher on the store: no row of the channel is claimed before
 # `paused_until`, whenever it was enqueued (migration 5 adds the table to older stores).
@@ -151,6 +153,7 @@ def _record(row: Row[Any]) -> DeliveryRecord:
         lease_owner=m["lease_owner"],
         lease_until=float(m["lease_until"]) if m["lease_until"] is not None else None,
         updated_at=_epoch(m["updated_at"]),
+        order_at=float(m["order_at"]),
     )
 
 
@@ -175,6 +178,7 @@ def _row(r: DeliveryRecord, now: float) -> dict[str, Any]:
         "ref": r.ref,
         "lease_owner": None,
         "lease_until": None,
+        "order_at": r.order_at,
     }
 
 
@@ -316,7 +320,7 @@ class SqlDeliveryLedger:
         p = channel_pauses_table
         due = and_(due, ~exists().where(p.c.channel == t.c.channel, p.c.paused_until > now))
         stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner).where(due)
-        stmt = stmt.order_by(t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
+        stmt = stmt.order_by(t.c.order_at, t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
         if not self._sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
         with self._write() as conn:
@@ -335,7 +339,7 @@ class SqlDeliveryLedger:
                     or_(*(and_(t.c.alert_id == a, t.c.channel == c) for a, c, _ in picked)),
                 )
             ).all()
-        return sorted((_record(r) for r in got), key=lambda r: (r.seq, r.alert_id, r.channel))
+        return sorted((_record(r) for r in got), key=lambda r: (r.order_at, r.seq, r.alert_id, r.channel))
 
     def settle_delivery(
         self,

@@ -671,3 +671,29 @@ def test_a_revision_sent_in_place_of_an_unsent_alert_and_withdrawn_before_it_cou
     report = d.cycle()
     assert report.ok and report.tally.withdrawn == 3 and report.tally.suppressed == 0
     assert slack_server.messages == [] and lines(archive) == [] and webhook.received == []
+
+
+def test_stories_raised_out_of_time_order_in_one_pass_reach_the_channel_in_event_time(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # Trial 24, F3/F4: in one poll the feed read first raised a newer story (four days on), the next feed an older
+    # story and its confirmation. They were posted in log order: the newer story first, the older one below it
+    # marked "Sent late", and the newer one without the "Again: …" line it has when the older one is there first.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append(
+        [
+            detection_event(troops(3, hours=100)),
+            detection_event(troops(1)),
+            detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B"))),
+        ]
+    )
+    assert d.cycle().ok
+    order = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
+    assert order == ["det0001", "det0002", "det0003"]  # event time, each reply after its thread's first message
+    older, newer = top_level(slack_server)
+    assert [r["metadata"]["event_payload"]["alert_id"] for r in slack_server.thread(older["ts"])] == ["det0002"]
+    assert "Sent late" not in texts(older["blocks"]) + texts(newer["blocks"])
+    assert "Again: the last alert of this rule and group was det0001" in texts(newer["blocks"])
+    got = lines(archive)  # every channel alike
+    assert [r["key"] for r in got] == ["det0001", "det0002", "det0003"]
+    assert got[2]["earlier"]["alert"] == "det0001" and not any("later" in r for r in got)
