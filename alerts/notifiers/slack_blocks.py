@@ -268,11 +268,15 @@ def _full(
     status: str = "",
     sources: str | None = None,
     withdrawn: bool = False,
+    lead: str = "",
 ) -> list[dict[str, Any]]:
-    """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed."""
+    """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed, `lead`
+    what a reader must know before the rest (it comes above the header)."""
     det = alert.detection
     title = one_line(det.title) or one_line(det.rule) or "alert"
-    blocks: list[dict[str, Any]] = [
+    # (Trial 24, F6: "Sent late" in the status line came after the header and the severity, which it qualifies.)
+    blocks: list[dict[str, Any]] = [_context(lead)] if lead else []
+    blocks += [
         {
             "type": "header",
             "text": plain(fit(f"Withdrawn: {title}" if withdrawn else title, HEADER_LIMIT)),
@@ -352,9 +356,8 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, escape(earlier_text(notice.earlier))]))
-    if notice.later is not None:
-        status = " · ".join(filter(None, [escape(later_text(notice.later)), status]))
-    return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status)
+    lead = escape(later_text(notice.later)) if notice.later is not None else ""
+    return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status, lead=lead)
 
 
 def _count(n: int, what: str) -> str:

@@ -608,6 +608,9 @@ def test_an_alert_re_sent_after_its_story_went_on_says_it_is_late(
     [_, late] = top_level(slack_server)
     assert late["metadata"]["event_payload"]["alert_id"] == "det0001"
     said = texts(late["blocks"])
+    lead, header = late["blocks"][:2]  # said first, above the header and the severity it qualifies (trial 24, F6)
+    assert lead["type"] == "context" and lead["elements"][0]["text"].startswith("Sent late")
+    assert header["type"] == "header"
     assert "MEDIUM" in said  # what it was when raised, and why it comes now:
     assert (
         "Sent late: a later alert of this rule and group reached this channel first; the newest, det0002, is HIGH"
