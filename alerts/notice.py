@@ -183,7 +183,7 @@ class EarlierStory:
     that starts a story after another one ended (past its rule's window or `realert`, or withdrawn) would otherwise
     read as a duplicate of it ("Russia ratified the treaty" for the lower house's vote, then the upper house's)."""
 
-    alert_id: str  # the last earlier story's first alert, as `alerts list` shows it
+    alert_id: str  # the last earlier story's first alert (its revision, if one replaced it), as `alerts list` names it
     fired_at: datetime  # when that alert fired (event time)
     count: int  # earlier stories of this rule and group sent to the channel
 
@@ -228,23 +228,37 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
     """The stories of `alert`'s rule and group told before it, from the rows of its channel and thread key: the first
     alerts sent (a story's first alert is the only row of kind "alert"; a follow-up is "followup") that fired before it
     in event time. None when there is none. Pure: the dispatcher passes the rows it has read anyway."""
-    before: list[tuple[datetime, str]] = []
+    rows = list(rows)
+    # A story's first message that a revision (a late report) changed since shows the revised alert: that one is
+    # named (trial 24, F5: "Again:" named an alert id the channel no longer showed). Rows are in seq order: the
+    # last sent revision of a row is what its message shows.
+    revised: dict[str, DeliveryRecord] = {
+        r.parent_id: r for r in rows if r.kind == "revision" and r.status == "sent" and r.parent_id is not None
+    }
+    before: list[tuple[datetime, datetime, str]] = []
     for r in rows:
         if r.kind != "alert" or r.status != "sent" or r.alert_id == alert.id:
             continue
+        shown = r
+        for _ in range(100):  # (revision links never form a cycle; bounded all the same)
+            nxt = revised.get(shown.alert_id)
+            if nxt is None:
+                break
+            shown = nxt
         # Read from the payload's JSON as kept (not validated into an Alert: a rule and group that alerts daily
         # holds a row a day, read for every new alert of it).
-        told = (r.payload or {}).get("alert")
+        told, now = (r.payload or {}).get("alert"), (shown.payload or {}).get("alert")
         try:
             fired = datetime.fromisoformat(told["detection"]["fired_at"])  # type: ignore[index]
-            told_id = str(told["id"])  # type: ignore[index]
+            shown_at = datetime.fromisoformat(now["detection"]["fired_at"])  # type: ignore[index]
+            shown_id = str(now["id"])  # type: ignore[index]
         except (TypeError, KeyError, ValueError):  # rows of the first version carry no alert
             continue
-        if fired < alert.detection.fired_at:
-            before.append((fired, told_id))
+        if fired < alert.detection.fired_at:  # (the story's start decides which came first)
+            before.append((fired, shown_at, shown_id))
     if not before:
         return None
-    fired, told_id = max(before)
+    _, fired, told_id = max(before)
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before))
 
 

@@ -94,3 +94,23 @@ def test_an_alert_raised_after_a_newer_one_was_sent_says_so_too() -> None:
     later = later_alerts([newer, older], older)
     assert later is not None and (later.alert_id, later.severity) == ("det0002", "high")
     assert later_alerts([dataclasses.replace(newer, status="outstanding"), older], older) is None  # not sent: no
+
+
+def test_again_names_what_the_earlier_story_s_message_shows_now() -> None:
+    # Trial 24, F5: "Again: the last alert … was det0001" named an alert a late report had revised since: the
+    # channel's message showed det0002 (and its time). A revision not sent (yet) changed nothing the channel shows.
+    from watchfloor.alerts.notice import earlier_story
+
+    first = row(1, 10)
+    revised = dataclasses.replace(row(2, 11, minutes=-30), kind="revision", parent_id="det0001")
+    again = dataclasses.replace(row(3, 12, minutes=-40), kind="revision", parent_id="det0002")
+    new = Alert(id="det0009", detection=detection(9, minutes=5 * 24 * 60), channels=("ops",))
+    got = earlier_story([first, revised, again], new)
+    assert got is not None and (got.alert_id, got.fired_at, got.count) == ("det0003", again_fired(again), 1)
+    unsent = dataclasses.replace(revised, status="outstanding")
+    got = earlier_story([first, unsent], new)
+    assert got is not None and got.alert_id == "det0001"
+
+
+def again_fired(r: DeliveryRecord) -> object:
+    return Alert.model_validate((r.payload or {})["alert"]).detection.fired_at
