@@ -777,6 +777,10 @@ class AppConfig(_Strict):
     slack: SlackApp | None = None
     max_body_chars: int = Field(default=200_000, ge=1)
     poll_interval: Duration = timedelta(seconds=60)
+    # How long into a poll `run` holds the alerts of the sources read so far, so that those of one poll are delivered
+    # together, in event time, once all its sources are in (a poll of local files and prompt feeds); a feed slower
+    # than that has its alerts delivered as it arrives. 0s: each source's alerts as soon as it is read.
+    poll_settle: Duration = timedelta(seconds=5)
     # Days a document keeps its text: `watchfloor run` prunes older ones that it has read, at most once a day
     # (watchfloor/retention.py, `watchfloor store prune`). None (the default): the store keeps everything.
     retention_days: float | None = Field(default=None, gt=0)

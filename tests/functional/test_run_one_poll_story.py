@@ -64,3 +64,28 @@ def test_one_poll_of_feeds_read_newest_first_posts_the_story_as_in_event_time(
     assert [r["metadata"]["event_payload"]["kind"] for r in replies] == ["followup"]
     assert not [m for m in slack_server.messages if m["text"].startswith("Withdrawn")]
     assert "withdrawn before sending" in " ".join(res.output.split())
+
+
+def test_poll_settle_0s_delivers_each_source_as_it_is_read(
+    tmp_path: Path, slack_server: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The config's `poll_settle` (was a constant): 0s is each source's alerts as soon as it is read, the way a desk
+    # that wants the first word at once, and takes the revisions that follow, runs it.
+    for name, (at, title) in REPORTS.items():
+        feed(tmp_path / f"{name}.xml", name, at, title)
+    cfg = tmp_path / "wf.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\npoll_settle: 0s\n"
+        "sources:\n"
+        + "".join(f"  - {{kind: rss, url: {tmp_path / name}.xml}}\n" for name in REPORTS)
+        + f"slack: {{token_env: SLACK_BOT_TOKEN, base_url: '{slack_server.base_url}'}}\n"
+        "channels: [{type: slack, name: desk, channel: '#kursk'}]\nsubscriptions: [{channel: desk}]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_server.token)
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    combat = [m for m in top_level(slack_server) if "(troop-engagement)" in m["text"]]
+    # Alpha's report (the newest) went out alone, read first, and was withdrawn once Beta's older one came in.
+    assert "2024-12-17 23:00" in str(combat[0]["blocks"]) and combat[0]["text"].startswith("Withdrawn: [HIGH]")
+    assert len(combat) == 2 and "withdrawn before sending" not in " ".join(res.output.split())

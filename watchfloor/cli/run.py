@@ -375,10 +375,6 @@ def store_gone(e: BaseException) -> str | None:
 CYCLE_EVENTS = 2000
 """Events the engine reads at most per pass of a cycle: a log with a backlog (documents ingested by `watchfloor
 ingest`, another process's) is read in slices too, the sources polled and the stop asked between them."""
-# Seconds into a poll during which its sources' alerts are delivered together, after all of them are read (a poll of
-# local files and prompt feeds: one delivery, as if its reports had come in event time); a feed slower than that
-# has its alerts delivered as it arrives.
-POLL_SETTLE = 5.0
 
 
 def _retention(store: Any, days: float | None) -> None:
@@ -409,18 +405,20 @@ def _cycle(
     if owed:
         reports.append(pipeline.dispatcher.cycle(finish_slow=False))
 
-    # The poll's first POLL_SETTLE seconds: what its sources raise is detected as each arrives but delivered
-    # together, once they are all in or the time is up (trial 24, F1: delivered source by source, a story's
+    # The poll's first seconds (the config's `poll_settle`, 5s by default): what its sources raise is detected as
+    # each arrives but delivered together, once they are all in or the time is up (trial 24, F1: delivered source
+    # by source, a story's
     # newest report, read first from a newest-first feed, was posted as a story of its own before the other
     # feeds' older reports of it were read; then revised, withdrawn, and its confirmation in another thread).
     # A feed slower than that delivers as it arrives (issue 9 §4: one drip-fed feed held every alert 45 s).
-    settling = True
+    settle = pipeline.cfg.poll_settle.total_seconds()
+    settling = settle > 0
 
     def deliver() -> None:
         # (a slow channel's rows past its budget wait for the closing cycle: the next source's alerts to the
         # other channels do not wait for its backlog)
         nonlocal settling
-        if not settling or time.monotonic() - started >= POLL_SETTLE:
+        if not settling or time.monotonic() - started >= settle:
             settling = False
             reports.append(pipeline.dispatcher.cycle(finish_slow=False))
 
@@ -449,7 +447,7 @@ def _cycle(
         deliver()
 
     # Due-only: every JSONL source, and each feed whose own `poll` interval has passed (all on the first).
-    summary = pipeline.poller.poll_due(on_source=on_source, settle=POLL_SETTLE, on_settled=on_settled)
+    summary = pipeline.poller.poll_due(on_source=on_source, settle=settle if settling else None, on_settled=on_settled)
     settling = False  # every source is in: what follows is delivered batch by batch again
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
