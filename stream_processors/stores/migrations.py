@@ -139,6 +139,12 @@ def _alert_id_index(conn: Connection) -> None:
     )
 
 
+def _claim_index(conn: Connection) -> None:
+    from .sql_ledger import create_claim_index
+
+    create_claim_index(conn)
+
+
 def _thread_and_sent_indexes(conn: Connection) -> None:
     from .sql_ledger import create_thread_and_sent_indexes
 
@@ -191,10 +197,12 @@ MIGRATIONS: list[Migration] = [
         ),
         ("ix_deliveries_thread",),
     ),
+    Migration(11, "deliveries: order_at (a pass delivers in event time, then log order)", _delivery_ledger),
     Migration(
-        11,
-        "deliveries: order_at (a pass delivers in event time, then log order)",
-        _delivery_ledger,
+        12,
+        "deliveries: an index of due rows in that order (a claim reads the first)",
+        _claim_index,
+        lambda: (PgIndex("ix_deliveries_claim", "deliveries", "(status, order_at, seq, alert_id, channel)"),),
     ),
 ]
 

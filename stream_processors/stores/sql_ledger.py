@@ -92,6 +92,17 @@ channel_pauses_table = Table(
 )
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
+    # A claim's order (event time, then log order; migration 12): the first due row is the index's first, however
+    # many are outstanding. Ordered by `order_at` over the index above, every claim of a pass sorted all of them:
+    # 4 ms a claim at 2,000 outstanding rows, 13 ms at 20,000 (an outage's backlog), against 3 ms with it.
+    Index(
+        "ix_deliveries_claim",
+        deliveries_table.c.status,
+        deliveries_table.c.order_at,
+        deliveries_table.c.seq,
+        deliveries_table.c.alert_id,
+        deliveries_table.c.channel,
+    ),
     # A thread's rows by its key, in every channel or in one: a retraction reads its alert's thread in every channel
     # (`deliveries(thread_key=)`), intake and the summaries in one. Keyed on the thread first so that both are seeks;
     # it replaces (migration 10) the index of (channel, thread_key), which a read without a channel could only scan.
@@ -206,6 +217,13 @@ def create_thread_and_sent_indexes(conn: Connection) -> None:
         if index.name in ("ix_deliveries_thread_key", "ix_deliveries_sent"):
             index.create(conn, checkfirst=True)
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_deliveries_thread")
+
+
+def create_claim_index(conn: Connection) -> None:
+    """Migration 12 (SQLite; PostgreSQL builds it concurrently): the index of claims in their order."""
+    for index in _INDEXES:
+        if index.name == "ix_deliveries_claim":
+            index.create(conn, checkfirst=True)
 
 
 def create_channel_pauses(conn: Connection) -> None:

@@ -25,12 +25,13 @@ runner = CliRunner()
 
 def store_of_schema_10(path: Path | str) -> str:
     """A store (a SQLite file, or a PostgreSQL URL) as the release of schema 10 left it: its ledger without the
-    claim order (`order_at`, migration 11), one row in it, its version 10."""
-    assert latest_version() == 11  # (a later migration: make this the store of the release before it)
+    claim order (`order_at`, migration 11) and its index (12), one row in it, its version 10."""
+    assert latest_version() == 12  # (a later migration: make this the store of the release before it)
     url = f"sqlite:///{path}" if isinstance(path, Path) else path
     SqlStore(url).close()
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deliveries_claim"))
         conn.execute(text("ALTER TABLE deliveries DROP COLUMN order_at"))
         conn.execute(
             text(
@@ -57,11 +58,17 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
     stop = on_schema_migrated(heard.append)
     try:
         store = SqlStore(url)
-        assert current_version(store.engine) == 11
+        assert current_version(store.engine) == 12
         assert store.migrated == heard[0] and len(heard) == 1
-        assert (heard[0].found, heard[0].to) == (10, 11) and "order_at" in heard[0].steps[0]
+        assert (heard[0].found, heard[0].to) == (10, 12) and "order_at" in heard[0].steps[0]
         [old] = store.deliveries()
         assert (old.alert_id, old.order_at) == ("old", 0.0)  # a row of before (were it outstanding: claimed first)
+        with store.engine.connect() as conn:  # a claim reads the first due row of its index, not every outstanding one
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT alert_id FROM deliveries WHERE status = 'outstanding' "
+                "ORDER BY order_at, seq, alert_id, channel LIMIT 1"
+            ).all()
+        assert "ix_deliveries_claim" in str(plan) and "TEMP B-TREE" not in str(plan), plan
         store.close()
         again = SqlStore(url)  # up to date: nothing done, nothing said
         assert again.migrated is None and len(heard) == 1
@@ -83,7 +90,7 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
     )
     first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert first.exit_code == 0, first.output
-    line = f"store {url}: schema migrated 10 → 11 (deliveries: order_at"
+    line = f"store {url}: schema migrated 10 → 12 (deliveries: order_at"
     assert first.output.count(line) == 1, first.output
     assert "a watchfloor that knows only version 10 refuses it now" in " ".join(first.output.split())
     again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
@@ -100,5 +107,5 @@ def test_a_postgres_store_reports_its_migration_too(pg_url: str) -> None:
         store.close()
     finally:
         stop()
-    assert [(m.found, m.to) for m in heard] == [(10, 11)]
-    assert str(heard[0]).startswith("store postgresql") and "schema migrated 10 → 11" in str(heard[0])
+    assert [(m.found, m.to) for m in heard] == [(10, 12)]
+    assert str(heard[0]).startswith("store postgresql") and "schema migrated 10 → 12" in str(heard[0])
