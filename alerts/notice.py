@@ -367,25 +367,42 @@ def newest_standing(
 
 def stands(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> bool:
     """Whether no revision among `told` replaced `alert` (directly, or through revisions `passed`)."""
-    return standing_for(alert, told, passed).id == alert.id
+    # (Compared whole: a revision back to an earlier report's content has that alert's id again, trial 25, F1.)
+    return standing_for(alert, told, passed) == alert
 
 
 def standing_for(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> Alert:
     """The alert that stands for `alert` in a channel: its latest revision among `told` (the alerts the channel was
     told), down its chain of revisions, also through those `passed` (replaced before they were sent); else itself."""
-    told_ids = {a.id for a in told}
+    told_keys = {(a.id, a.detection.revision) for a in told}  # (an id alone may be raised again: revision_chain)
     chain = revision_chain(alert, [*told, *passed])
-    return next((a for a in reversed(chain) if a.id in told_ids), alert)
+    return next((a for a in reversed(chain) if (a.id, a.detection.revision) in told_keys), alert)
 
 
 def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
     """`alert` and the revisions of it among `known`, oldest first (a late report changed its group's history,
     maybe more than once)."""
-    replaced_by = {a.detection.revises: a for a in known if a.detection.revises is not None}
+    # A revision replaces the alert it names that an earlier change of the group's history raised (a lower
+    # `revision`): ids are content-derived, so a change that restores an earlier report's content raises that
+    # alert's id again, and keyed by id alone the chain ran back into itself (trial 25, F1: the restored alert
+    # looked replaced by the one it replaced, no alert of the thread stood, and its first message kept a withdrawn
+    # HIGH). Of several, the last in `known` (as before).
+    replaced_by: dict[str, list[Alert]] = {}
+    for a in known:
+        if a.detection.revises is not None:
+            replaced_by.setdefault(a.detection.revises, []).append(a)
     chain = [alert]
-    for _ in range(len(replaced_by)):
-        newer = replaced_by.get(chain[-1].id)
-        if newer is None or newer in chain:
+    for _ in range(sum(len(v) for v in replaced_by.values())):
+        last = chain[-1]
+        newer = next(
+            (
+                a
+                for a in reversed(replaced_by.get(last.id, ()))
+                if a.detection.revision > last.detection.revision and a not in chain
+            ),
+            None,
+        )
+        if newer is None:
             break
         chain.append(newer)
     return chain

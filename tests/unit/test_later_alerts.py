@@ -114,3 +114,22 @@ def test_again_names_what_the_earlier_story_s_message_shows_now() -> None:
 
 def again_fired(r: DeliveryRecord) -> object:
     return Alert.model_validate((r.payload or {})["alert"]).detection.fired_at
+
+
+def test_a_revision_back_to_an_earlier_alerts_content_stands_though_it_has_that_alerts_id() -> None:
+    # Trial 25, F1: one poll raised A (one outlet), then revised it into B (a second outlet, read later, confirms;
+    # A never sent: B went in its place); a correction then withdrew the second report, and the group's history went
+    # back to A's content: a revision of B with A's id again. Keyed by id alone, the chain ran A -> B -> A -> B: the
+    # restored alert looked replaced by B, none of the thread stood, and its first message kept B's withdrawn HIGH.
+    from watchfloor.alerts.notice import revision_chain, standing_alerts, standing_for
+
+    a = Alert(id="det0001", detection=detection(1, severity="medium", confidence="unconfirmed"), channels=("ops",))
+    b_det = detection(2, severity="high", revises="det0001", revision=1)
+    b = Alert(id="det0002", detection=b_det, channels=("ops",))
+    back_det = detection(1, severity="medium", confidence="unconfirmed", revises="det0002", revision=2)
+    back = Alert(id="det0001", detection=back_det, channels=("ops",))
+    assert [x.detection.revision for x in revision_chain(back, [b, back])] == [2]  # nothing replaced it
+    assert revision_chain(a, [b, back]) == [a, b, back]
+    told = [(11, b), (12, back)]  # what the channel has: B (in place of A), then the revision back
+    assert standing_alerts(told, passed=[a]) == [(12, back)]
+    assert standing_for(b, [b, back], [a]) == back
