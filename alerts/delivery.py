@@ -1215,7 +1215,15 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
             first_withdrawn = withdrawn.get(root.alert_id)  # (withdrawn by its delivery key)
         if parent.alert_id != root.alert_id:  # a reply changes: the first message too
             first = first_now
-    replies = sum(1 for r in sent if r.kind != "alert") + 1
+    # The thread's replies: not a revision that went as its first message, in place of an alert never sent (trial 25,
+    # F5: counted, "2 updates" under a thread of one reply)
+    by_key = {r.alert_id: r for r in rows}
+
+    def first_message(r: DeliveryRecord) -> bool:
+        up = told_row(by_key.get, r.parent_id) if r.kind == "revision" and r.parent_id is not None else None
+        return up is not None and up.kind == "alert" and replaced_unsent(up)
+
+    replies = sum(1 for r in sent if r.kind != "alert" and not first_message(r)) + 1
     view = ThreadView(
         thread_ref=root.ref,
         target_key=parent.alert_id,

@@ -700,3 +700,27 @@ def test_stories_raised_out_of_time_order_in_one_pass_reach_the_channel_in_event
     got = lines(archive)  # every channel alike
     assert [r["key"] for r in got] == ["det0001", "det0002", "det0003"]
     assert got[2]["earlier"]["alert"] == "det0001" and not any("later" in r for r in got)
+
+
+def test_a_revision_back_to_the_content_of_an_alert_never_sent_leaves_the_thread_as_in_event_time(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # Trial 25, F1 (HIGH) and F5: one poll raised det0001 (one outlet) and revised it into det0002 (a second outlet
+    # confirms: HIGH), so det0001 was never sent and det0002 went as the thread's first message. A correction then
+    # withdrew the second report: the group's history went back to det0001's content, a revision of det0002 with
+    # det0001's id again. The first message kept "now HIGH · 0 independent sources" (the chain of revisions ran back
+    # into itself, no alert stood), and counted the revision it went as among its replies.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    confirmed = troops(2, severity="high", sources=("Daily A", "Wire B"), revises="det0001", revision=1)
+    store.append([detection_event(troops(1)), detection_event(confirmed)])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    assert first["metadata"]["event_payload"]["alert_id"] == detection_event_id(confirmed)  # in det0001's place
+    store.append([detection_event(troops(1, revises="det0002", revision=2))])
+    assert d.cycle().ok
+    [reply] = slack_server.thread(first["ts"])
+    assert "MEDIUM (unconfirmed)" in texts(reply["blocks"]) and "1 independent source" in texts(reply["blocks"])
+    now = texts(slack_server.updates[-1]["blocks"])
+    assert slack_server.updates[-1]["ts"] == first["ts"]
+    assert "now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 1 update in the thread" in now
+    assert "HIGH" not in now and "now alert det0001" in now
