@@ -226,8 +226,9 @@ class Notice:
 
 def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory | None:
     """The stories of `alert`'s rule and group told before it, from the rows of its channel and thread key: the first
-    alerts sent (a story's first alert is the only row of kind "alert"; a follow-up is "followup") that fired before it
-    in event time. None when there is none. Pure: the dispatcher passes the rows it has read anyway."""
+    alerts sent (a story's first alert is the only row of kind "alert"; a follow-up is "followup"), or the revision
+    sent in place of one never sent, that fired before it in event time. None when there is none. Pure: the
+    dispatcher passes the rows it has read anyway."""
     rows = list(rows)
     # A story's first message that a revision (a late report) changed since shows the revised alert: that one is
     # named (trial 24, F5: "Again:" named an alert id the channel no longer showed). Rows are in seq order: the
@@ -237,8 +238,15 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
     }
     before: list[tuple[datetime, datetime, str]] = []
     for r in rows:
-        if r.kind != "alert" or r.status != "sent" or r.alert_id == alert.id:
+        if r.kind != "alert" or r.alert_id == alert.id:
             continue
+        if r.status != "sent":
+            # A story whose first alert was never sent, a revision having gone in its place (one poll raised it and
+            # a later-read report revised it): that revision is the story's first message (trial 25, F2).
+            went = replacement_of(rows, r) if replaced_unsent(r) else None
+            if went is None or went.status != "sent":
+                continue
+            r = went
         shown = r
         for _ in range(100):  # (revision links never form a cycle; bounded all the same)
             nxt = revised.get(shown.alert_id)

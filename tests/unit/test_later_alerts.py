@@ -133,3 +133,20 @@ def test_a_revision_back_to_an_earlier_alerts_content_stands_though_it_has_that_
     told = [(11, b), (12, back)]  # what the channel has: B (in place of A), then the revision back
     assert standing_alerts(told, passed=[a]) == [(12, back)]
     assert standing_for(b, [b, back], [a]) == back
+
+
+def test_again_names_a_story_whose_first_message_is_a_revision_sent_in_place_of_its_alert() -> None:
+    # Trial 25, F2: the story of Nov 2 went to the channel as a revision (its alert, raised first in one poll, was
+    # replaced before it was sent); "Again:" skipped it and named the story before, without "(2 earlier …)".
+    from watchfloor.alerts.notice import REPLACED, earlier_story
+
+    older = row(1, 10, minutes=-3 * 24 * 60)
+    unsent = row(2, 11, status="suppressed")
+    unsent = dataclasses.replace(unsent, detail=f"{REPLACED}: det0003 revises it (a late report) and goes instead")
+    went = dataclasses.replace(row(3, 12, minutes=-60), kind="revision", parent_id="det0002")
+    new = Alert(id="det0009", detection=detection(9, minutes=5 * 24 * 60), channels=("ops",))
+    got = earlier_story([older, unsent, went], new)
+    assert got is not None and (got.alert_id, got.count) == ("det0003", 2)
+    not_yet = dataclasses.replace(went, status="outstanding")  # not in the channel (yet): not a story it was told
+    got = earlier_story([older, unsent, not_yet], new)
+    assert got is not None and (got.alert_id, got.count) == ("det0001", 1)
