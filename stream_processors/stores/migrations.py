@@ -139,6 +139,13 @@ def _alert_id_index(conn: Connection) -> None:
     )
 
 
+def _claim_order(conn: Connection) -> None:
+    from .sql_ledger import backfill_claim_order, create_ledger
+
+    create_ledger(conn, conn.dialect.name == "sqlite")  # adds the column
+    backfill_claim_order(conn)
+
+
 def _claim_index(conn: Connection) -> None:
     from .sql_ledger import create_claim_index
 
@@ -197,7 +204,7 @@ MIGRATIONS: list[Migration] = [
         ),
         ("ix_deliveries_thread",),
     ),
-    Migration(11, "deliveries: order_at (a pass delivers in event time, then log order)", _delivery_ledger),
+    Migration(11, "deliveries: order_at (a pass delivers in event time, then log order)", _claim_order),
     Migration(
         12,
         "deliveries: an index of due rows in that order (a claim reads the first)",

@@ -50,7 +50,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from watchfloor.schemas.events import Event
 
-from ..ports import DeliveryRecord, Settlement
+from ..ports import ORDER_LAST, DeliveryRecord, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,40 @@ def create_thread_and_sent_indexes(conn: Connection) -> None:
         if index.name in ("ix_deliveries_thread_key", "ix_deliveries_sent"):
             index.create(conn, checkfirst=True)
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_deliveries_thread")
+
+
+def backfill_claim_order(conn: Connection) -> int:
+    """Migration 11, after the column is added: the claim order of the rows a pass may still claim (outstanding, or
+    given up and re-sendable), which the column's default left at 0 (claimed first, in log order). An outage's
+    backlog left by the version before is so delivered in event time too (trial 25, F3), as `intake` orders new rows:
+    an alert's `fired_at`, a reply no earlier than the row it goes under (its `parent_id`, in its channel); a row
+    with no alert in its payload (a digest, a throttle summary, an acknowledgement) after them. Returns how many."""
+    t = deliveries_table
+    open_rows = conn.execute(
+        select(t.c.alert_id, t.c.channel, t.c.parent_id, t.c.payload).where(t.c.status.in_(("outstanding", "expired")))
+    ).all()
+    if not open_rows:
+        return 0
+    parents = {(p, c) for _, c, p, _ in open_rows if p is not None}
+    fired: dict[tuple[str, str], float | None] = {(a, c): _fired_at(payload) for a, c, _, payload in open_rows}
+    for chunk in _chunks(sorted({p for p, c in parents if (p, c) not in fired})):
+        got = conn.execute(select(t.c.alert_id, t.c.channel, t.c.payload).where(t.c.alert_id.in_(chunk))).all()
+        fired.update({(a, c): _fired_at(payload) for a, c, payload in got if (a, c) in parents})
+    for alert_id, channel, parent_id, _ in open_rows:
+        own = fired[(alert_id, channel)]
+        under = fired.get((parent_id, channel)) if parent_id is not None else None
+        at = ORDER_LAST if own is None else max(own, under or own)
+        conn.execute(update(t).where(t.c.alert_id == alert_id, t.c.channel == channel).values(order_at=at))
+    return len(open_rows)
+
+
+def _fired_at(payload: str | None) -> float | None:
+    """The `fired_at` (epoch seconds) of the alert in a ledger row's payload JSON; None when it has none."""
+    try:
+        data: Any = orjson.loads(payload) if payload is not None else None
+        return datetime.fromisoformat(data["alert"]["detection"]["fired_at"]).timestamp()
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+        return None
 
 
 def create_claim_index(conn: Connection) -> None:

@@ -4,6 +4,7 @@ nothing, it reports what it did."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,17 @@ EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
 runner = CliRunner()
 
 
-def store_of_schema_10(path: Path | str) -> str:
+def backlog_row(key: str, seq: int, fired: str | None, kind: str = "alert", parent: str | None = None) -> str:
+    """An outstanding ledger row as the version of schema 10 wrote it (the alert in its payload, no order_at)."""
+    payload = "NULL" if fired is None else "'" + json.dumps({"alert": {"detection": {"fired_at": fired}}}) + "'"
+    return (
+        "INSERT INTO deliveries (alert_id, channel, status, detail, updated_at, seq, kind, parent_id, payload) "
+        f"VALUES ('{key}', 'ops', 'outstanding', '', '2026-12-01T00:00:00+00:00', {seq}, '{kind}', "
+        f"{'NULL' if parent is None else repr(parent)}, {payload})"
+    )
+
+
+def store_of_schema_10(path: Path | str, backlog: bool = False) -> str:
     """A store (a SQLite file, or a PostgreSQL URL) as the release of schema 10 left it: its ledger without the
     claim order (`order_at`, migration 11) and its index (12), one row in it, its version 10."""
     assert latest_version() == 12  # (a later migration: make this the store of the release before it)
@@ -39,6 +50,11 @@ def store_of_schema_10(path: Path | str) -> str:
                 "VALUES ('old', 'ops', 'sent', '', '2026-12-01T00:00:00+00:00', 1)"
             )
         )
+        if backlog:  # an outage's backlog, raised newest first (trial 25, F3), and a digest
+            conn.execute(text(backlog_row("newer", 2, "2024-11-06T09:00:00+00:00")))
+            conn.execute(text(backlog_row("older", 3, "2024-10-24T10:00:00+00:00")))
+            conn.execute(text(backlog_row("older-reply", 4, "2024-10-24T08:00:00+00:00", "followup", "older")))
+            conn.execute(text(backlog_row("digest", 1, None, "digest")))
         conn.execute(text("UPDATE watchfloor_schema SET version = 10"))
     engine.dispose()
     return url
@@ -53,7 +69,7 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
         check=True,
     )
     assert (opened.stdout, opened.stderr) == ("", "")
-    url = store_of_schema_10(tmp_path / "old.db")
+    url = store_of_schema_10(tmp_path / "old.db", backlog=True)
     heard: list[SchemaMigrated] = []
     stop = on_schema_migrated(heard.append)
     try:
@@ -61,8 +77,12 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
         assert current_version(store.engine) == 12
         assert store.migrated == heard[0] and len(heard) == 1
         assert (heard[0].found, heard[0].to) == (10, 12) and "order_at" in heard[0].steps[0]
-        [old] = store.deliveries()
-        assert (old.alert_id, old.order_at) == ("old", 0.0)  # a row of before (were it outstanding: claimed first)
+        old = {r.alert_id: r.order_at for r in store.deliveries()}
+        assert old["old"] == 0.0  # settled: never claimed again, left as it was
+        # The backlog is claimed in event time as this version enqueues it: the reply (fired before its thread's
+        # first message) right after it, the digest last.
+        claimed = [r.alert_id for r in store.claim_deliveries("p", 2e9, 60, limit=10)]
+        assert claimed == ["older", "older-reply", "newer", "digest"]
         with store.engine.connect() as conn:  # a claim reads the first due row of its index, not every outstanding one
             plan = conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN SELECT alert_id FROM deliveries WHERE status = 'outstanding' "
