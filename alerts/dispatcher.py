@@ -850,6 +850,7 @@ class AlertDispatcher:
             seq=seq,
             detail=detail,
             created_at=self._clock(),
+            order_at=alert.detection.fired_at.timestamp(),  # (were it sent after all: `alerts redeliver`)
         )
 
     def _take_ack(self, stored: StoredEvent) -> list[DeliveryRecord]:

@@ -196,9 +196,9 @@ class DeliveryLedger(Protocol):
         channel_leases: Mapping[str, float] | None = None,
     ) -> list[DeliveryRecord]:
         """Lease up to `limit` due outstanding rows to `owner`, in (`order_at`, `seq`) order (event time, then log
-        order), and return them as leased, for
-        `lease_seconds`, or for `channel_leases[channel]` when given for the row's channel (a channel whose one
-        attempt may take longer: email waits up to 10 minutes for the server's verdict on a message).
+        order), and return them as leased, for `lease_seconds`, or for `channel_leases[channel]` when given for the
+        row's channel (a channel whose one attempt may take longer: email waits up to 10 minutes for the server's
+        verdict on a message).
 
         Due: status outstanding, no live lease, `not_before` <= now, its channel not paused (`channel_pauses`),
         and `next_attempt_at` <= now unless that backoff was scheduled before `backoff_set_before` (a process
