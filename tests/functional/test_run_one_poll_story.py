@@ -39,23 +39,29 @@ def top_level(server: FakeSlack) -> list[dict[str, Any]]:
     return [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
 
 
-def test_one_poll_of_feeds_read_newest_first_posts_the_story_as_in_event_time(
-    tmp_path: Path, slack_server: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_poll(tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, settings: str = "") -> str:
+    """One `run --once` over the three feeds, listed newest report first; its output."""
     for name, (at, title) in REPORTS.items():
         feed(tmp_path / f"{name}.xml", name, at, title)
     cfg = tmp_path / "wf.yaml"
     cfg.write_text(
-        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n{settings}"
         "sources:\n"
         + "".join(f"  - {{kind: rss, url: {tmp_path / name}.xml}}\n" for name in REPORTS)
-        + f"slack: {{token_env: SLACK_BOT_TOKEN, base_url: '{slack_server.base_url}'}}\n"
+        + f"slack: {{token_env: SLACK_BOT_TOKEN, base_url: '{slack.base_url}'}}\n"
         "channels: [{type: slack, name: desk, channel: '#kursk'}]\nsubscriptions: [{channel: desk}]\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_server.token)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
     res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
+    return " ".join(res.output.split())
+
+
+def test_one_poll_of_feeds_read_newest_first_posts_the_story_as_in_event_time(
+    tmp_path: Path, slack_server: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said = run_poll(tmp_path, slack_server, monkeypatch)
     combat = [m for m in top_level(slack_server) if "(troop-engagement)" in m["text"]]
     assert [m["text"] for m in combat] == ["[HIGH] North Korean troops in combat (Kursk) (troop-engagement)"]
     [first] = combat
@@ -63,7 +69,7 @@ def test_one_poll_of_feeds_read_newest_first_posts_the_story_as_in_event_time(
     replies = slack_server.thread(first["ts"])
     assert [r["metadata"]["event_payload"]["kind"] for r in replies] == ["followup"]
     assert not [m for m in slack_server.messages if m["text"].startswith("Withdrawn")]
-    assert "withdrawn before sending" in " ".join(res.output.split())
+    assert "withdrawn before sending" in said
 
 
 def test_poll_settle_0s_delivers_each_source_as_it_is_read(
@@ -71,21 +77,8 @@ def test_poll_settle_0s_delivers_each_source_as_it_is_read(
 ) -> None:
     # The config's `poll_settle` (was a constant): 0s is each source's alerts as soon as it is read, the way a desk
     # that wants the first word at once, and takes the revisions that follow, runs it.
-    for name, (at, title) in REPORTS.items():
-        feed(tmp_path / f"{name}.xml", name, at, title)
-    cfg = tmp_path / "wf.yaml"
-    cfg.write_text(
-        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\npoll_settle: 0s\n"
-        "sources:\n"
-        + "".join(f"  - {{kind: rss, url: {tmp_path / name}.xml}}\n" for name in REPORTS)
-        + f"slack: {{token_env: SLACK_BOT_TOKEN, base_url: '{slack_server.base_url}'}}\n"
-        "channels: [{type: slack, name: desk, channel: '#kursk'}]\nsubscriptions: [{channel: desk}]\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_server.token)
-    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
-    assert res.exit_code == 0, res.output
+    said = run_poll(tmp_path, slack_server, monkeypatch, "poll_settle: 0s\n")
     combat = [m for m in top_level(slack_server) if "(troop-engagement)" in m["text"]]
     # Alpha's report (the newest) went out alone, read first, and was withdrawn once Beta's older one came in.
     assert "2024-12-17 23:00" in str(combat[0]["blocks"]) and combat[0]["text"].startswith("Withdrawn: [HIGH]")
-    assert len(combat) == 2 and "withdrawn before sending" not in " ".join(res.output.split())
+    assert len(combat) == 2 and "withdrawn before sending" not in said
