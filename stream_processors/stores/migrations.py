@@ -140,10 +140,9 @@ def _alert_id_index(conn: Connection) -> None:
 
 
 def _claim_order(conn: Connection) -> None:
-    from .sql_ledger import backfill_claim_order, create_ledger
+    from .sql_ledger import add_claim_order
 
-    create_ledger(conn, conn.dialect.name == "sqlite")  # adds the column
-    backfill_claim_order(conn)
+    add_claim_order(conn)
 
 
 def _claim_index(conn: Connection) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -219,29 +220,99 @@ def create_thread_and_sent_indexes(conn: Connection) -> None:
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_deliveries_thread")
 
 
-def backfill_claim_order(conn: Connection) -> int:
-    """Migration 11, after the column is added: the claim order of the rows a pass may still claim (outstanding, or
-    given up and re-sendable), which the column's default left at 0 (claimed first, in log order). An outage's
-    backlog left by the version before is so delivered in event time too (trial 25, F3), as `intake` orders new rows:
-    an alert's `fired_at`, a reply no earlier than the row it goes under (its `parent_id`, in its channel); a row
-    with no alert in its payload (a digest, a throttle summary, an acknowledgement) after them. Returns how many."""
+def add_claim_order(conn: Connection) -> int:
+    """Migration 11: the column `order_at` (only it: its index is migration 12's, which PostgreSQL builds concurrently;
+    review 21, F2), then the claim order of the rows a pass may still claim (outstanding, or given up and
+    re-sendable), which the column's default left at 0 (claimed first, in log order). An outage's backlog left by
+    the version before is so delivered in event time too (trial 25, F3), as `intake` orders new rows: an alert's
+    `fired_at`; a reply no earlier than the row it goes under, down its chain (`parent_id`, in its channel); a
+    withdrawal after what it withdraws, or, for an alert a throttle summary listed, after the summaries; a row with
+    no alert in its payload (a digest, a summary, an acknowledgement) after the alerts. Read and written a page at
+    a time, the writes as one statement each. Returns how many rows it ordered."""
+    have = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+    if "order_at" not in have:
+        kind = deliveries_table.c.order_at.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN order_at {kind} NOT NULL DEFAULT 0"))
     t = deliveries_table
-    open_rows = conn.execute(
-        select(t.c.alert_id, t.c.channel, t.c.parent_id, t.c.payload).where(t.c.status.in_(("outstanding", "expired")))
-    ).all()
-    if not open_rows:
-        return 0
-    parents = {(p, c) for _, c, p, _ in open_rows if p is not None}
-    fired: dict[tuple[str, str], float | None] = {(a, c): _fired_at(payload) for a, c, _, payload in open_rows}
-    for chunk in _chunks(sorted({p for p, c in parents if (p, c) not in fired})):
-        got = conn.execute(select(t.c.alert_id, t.c.channel, t.c.payload).where(t.c.alert_id.in_(chunk))).all()
-        fired.update({(a, c): _fired_at(payload) for a, c, payload in got if (a, c) in parents})
-    for alert_id, channel, parent_id, _ in open_rows:
-        own = fired[(alert_id, channel)]
-        under = fired.get((parent_id, channel)) if parent_id is not None else None
-        at = ORDER_LAST if own is None else max(own, under or own)
-        conn.execute(update(t).where(t.c.alert_id == alert_id, t.c.channel == channel).values(order_at=at))
-    return len(open_rows)
+    known: dict[tuple[str, str], tuple[str, str | None, float | None, bool]] = {}  # (kind, parent, fired, listed)
+    orders: dict[tuple[str, str], float] = {}
+    done, after = 0, -1
+    while True:
+        page = conn.execute(
+            select(t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload, t.c.seq)
+            .where(t.c.status.in_(("outstanding", "expired")), t.c.seq > after)
+            .order_by(t.c.seq)
+            .limit(_BACKFILL_PAGE)
+        ).all()
+        if not page:
+            return done
+        after = int(page[-1].seq)
+        frontier: set[tuple[str, str]] = set()
+        for a, c, k, parent, payload, _ in page:
+            known[(a, c)] = _order_facts(k, parent, payload)
+            frontier.add((a, c))
+        # the rows they reply under, and theirs, as far as the chains go (settled rows mostly: read, not changed)
+        for _ in range(100):
+            missing = {(p, c) for a, c in frontier if (p := known[(a, c)][1]) is not None and (p, c) not in known}
+            if not missing:
+                break
+            for chunk in _chunks(sorted({a for a, _ in missing})):
+                rows = conn.execute(
+                    select(t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload).where(
+                        t.c.alert_id.in_(chunk)
+                    )
+                ).all()
+                for a, c, k, parent, payload in rows:
+                    if (a, c) in missing:
+                        known[(a, c)] = _order_facts(k, parent, payload)
+            for key in missing - known.keys():  # (gone: pruned, or never there)
+                known[key] = ("gone", None, None, False)
+            frontier = missing
+        values = [{"k": a, "c": c, "o": _claim_order(known, orders, (a, c))} for a, c, *_ in page]
+        stmt = update(t).where(t.c.alert_id == bindparam("k"), t.c.channel == bindparam("c"))
+        conn.execute(stmt.values(order_at=bindparam("o")), values)
+        done += len(page)
+
+
+_BACKFILL_PAGE = 2000
+
+
+def _order_facts(kind: str, parent: str | None, payload: str | None) -> tuple[str, str | None, float | None, bool]:
+    """What a row's claim order is made of: its kind, the row it goes under, its alert's `fired_at` (None: no alert
+    in its payload), and whether it withdraws an alert a throttle summary listed (it goes after the summary)."""
+    listed = False
+    if kind == "retraction" and payload is not None:
+        try:
+            listed = bool((orjson.loads(payload) or {}).get("summary"))
+        except (orjson.JSONDecodeError, AttributeError):
+            listed = False
+    return kind, parent, _fired_at(payload), listed
+
+
+def _claim_order(
+    known: Mapping[tuple[str, str], tuple[str, str | None, float | None, bool]],
+    orders: dict[tuple[str, str], float],
+    key: tuple[str, str],
+) -> float:
+    """The claim order of the row `key` (alert_id, channel), as `intake` gives it (add_claim_order), memoised."""
+    chain: list[tuple[str, str]] = []
+    at = key
+    while at not in orders and at in known and len(chain) < 100:  # up to a row ordered already, or the top
+        chain.append(at)
+        parent = known[at][1]
+        if parent is None:
+            break
+        at = (parent, key[1])
+    for row in reversed(chain):
+        kind, parent, fired, listed = known[row]
+        under = orders.get((parent, key[1]), 0.0) if parent is not None else 0.0
+        if listed or (fired is None and kind not in ("alert", "followup", "revision", "retraction", "gone")):
+            orders[row] = ORDER_LAST  # after the summaries / no event time of its own
+        elif fired is None:
+            orders[row] = under  # (a first version's row: no payload)
+        else:
+            orders[row] = max(fired, under)
+    return orders.get(key, 0.0)
 
 
 def _fired_at(payload: str | None) -> float | None:

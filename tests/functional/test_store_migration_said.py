@@ -5,15 +5,18 @@ nothing, it reports what it did."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
+from watchfloor.stream_processors.ports import ORDER_LAST
 from watchfloor.stream_processors.stores.migrations import current_version, latest_version
 from watchfloor.stream_processors.stores.notices import SchemaMigrated, on_schema_migrated
 from watchfloor.stream_processors.stores.sql import SqlStore, normalize_url
@@ -24,9 +27,12 @@ EVENTS = Path(__file__).resolve().parents[1] / "data" / "events"
 runner = CliRunner()
 
 
-def backlog_row(key: str, seq: int, fired: str | None, kind: str = "alert", parent: str | None = None) -> str:
+def backlog_row(
+    key: str, seq: int, fired: str | None, kind: str = "alert", parent: str | None = None, **more: str
+) -> str:
     """An outstanding ledger row as the version of schema 10 wrote it (the alert in its payload, no order_at)."""
-    payload = "NULL" if fired is None else "'" + json.dumps({"alert": {"detection": {"fired_at": fired}}}) + "'"
+    data = {"alert": {"detection": {"fired_at": fired}}, **more}
+    payload = "NULL" if fired is None else "'" + json.dumps(data) + "'"
     return (
         "INSERT INTO deliveries (alert_id, channel, status, detail, updated_at, seq, kind, parent_id, payload) "
         f"VALUES ('{key}', 'ops', 'outstanding', '', '2026-12-01T00:00:00+00:00', {seq}, '{kind}', "
@@ -54,7 +60,11 @@ def store_of_schema_10(path: Path | str, backlog: bool = False) -> str:
             conn.execute(text(backlog_row("newer", 2, "2024-11-06T09:00:00+00:00")))
             conn.execute(text(backlog_row("older", 3, "2024-10-24T10:00:00+00:00")))
             conn.execute(text(backlog_row("older-reply", 4, "2024-10-24T08:00:00+00:00", "followup", "older")))
+            # its withdrawal: after the reply, which is after its first message (the chain, not one link: review 21)
+            conn.execute(text(backlog_row("withdrawal", 5, "2024-10-24T08:00:00+00:00", "retraction", "older-reply")))
             conn.execute(text(backlog_row("digest", 1, None, "digest")))
+            # the withdrawal of an alert a throttle summary listed: after the summaries
+            conn.execute(text(backlog_row("listed", 6, "2024-10-20T00:00:00+00:00", "retraction", "x", summary="s")))
         conn.execute(text("UPDATE watchfloor_schema SET version = 10"))
     engine.dispose()
     return url
@@ -82,7 +92,7 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
         # The backlog is claimed in event time as this version enqueues it: the reply (fired before its thread's
         # first message) right after it, the digest last.
         claimed = [r.alert_id for r in store.claim_deliveries("p", 2e9, 60, limit=10)]
-        assert claimed == ["older", "older-reply", "newer", "digest"]
+        assert claimed == ["older", "older-reply", "withdrawal", "newer", "digest", "listed"]
         with store.engine.connect() as conn:  # a claim reads the first due row of its index, not every outstanding one
             plan = conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN SELECT alert_id FROM deliveries WHERE status = 'outstanding' "
@@ -98,6 +108,26 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
         fresh.close()
     finally:
         stop()
+
+
+def test_migration_11_adds_the_column_and_leaves_the_index_to_migration_12(tmp_path: Path) -> None:
+    # Review 21, F2: migration 11 created every ledger index that was missing, the claim index too, so on PostgreSQL
+    # it was built in the migration's transaction (every reader and writer of the ledger blocked) and migration 12's
+    # concurrent build never ran.
+    from watchfloor.stream_processors.stores.migrations import MIGRATIONS
+
+    url = store_of_schema_10(tmp_path / "old.db", backlog=True)
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        [eleven] = [m for m in MIGRATIONS if m.version == 11]
+        eleven.apply(conn)
+        eleven.apply(conn)  # (idempotent)
+        assert "order_at" in {c["name"] for c in inspect(conn).get_columns("deliveries")}
+        assert "ix_deliveries_claim" not in {i["name"] for i in inspect(conn).get_indexes("deliveries")}
+        got = dict(conn.execute(text("SELECT alert_id, order_at FROM deliveries")).all())
+    engine.dispose()
+    assert got["older"] == got["older-reply"] == got["withdrawal"] == datetime(2024, 10, 24, 10, tzinfo=UTC).timestamp()
+    assert got["digest"] == got["listed"] == ORDER_LAST and got["old"] == 0.0
 
 
 def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Path) -> None:
@@ -119,13 +149,32 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
 
 @pytest.mark.integration
 def test_a_postgres_store_reports_its_migration_too(pg_url: str) -> None:
-    url = store_of_schema_10(pg_url)
+    url = store_of_schema_10(pg_url, backlog=True)
     heard: list[SchemaMigrated] = []
     stop = on_schema_migrated(heard.append)
+    built: list[str] = []
+    say = logging.getLogger("watchfloor.stream_processors.stores.migrations")
+    hear_builds = _Heard(built)
+    say.addHandler(hear_builds)
+    say.setLevel(logging.INFO)
     try:
         store = SqlStore(url)
+        claimed = [r.alert_id for r in store.claim_deliveries("p", 2e9, 60, limit=10)]
         store.close()
     finally:
         stop()
+        say.removeHandler(hear_builds)
+    assert claimed == ["older", "older-reply", "withdrawal", "newer", "digest", "listed"]
+    # the claim index is built concurrently, by migration 12, not inside migration 11's transaction (review 21, F2)
+    assert any("building index ix_deliveries_claim" in m and "concurrently" in m for m in built), built
     assert [(m.found, m.to) for m in heard] == [(10, 12)]
     assert str(heard[0]).startswith("store postgresql") and "schema migrated 10 → 12" in str(heard[0])
+
+
+class _Heard(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
