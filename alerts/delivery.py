@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 # channel: the thread goes on under it (later replies, updates of the thread's first message).
 RESTARTED = "the thread starts again here"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
+DEFER_FLOOR = 1.0  # seconds at least that a row waiting for another one waits, whatever `retry.backoff` says
 LEASE_MARGIN = 60.0  # seconds past a channel's longest attempt before its claim may be taken over
 CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before the other channels go first
 # A channel whose budget ran out is *slow* (a warning) when fewer than this many attempts fit in it (over 1 s each with
@@ -163,6 +164,7 @@ class _Held(Exception):
 class _Defer:
     until: float
     why: str
+    waits_for: str | None = None  # the key of the row of its channel it waits for: woken when that one is settled
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ class Deliverer:
         # keeper holds the call's row claimed in the store meanwhile (`_hold`), for every other dispatcher.
         self.stuck: dict[str, threading.Thread] = {}
         self._claim: _Claim | None = None  # the row being attempted, and its deadline
+        # (row key, channel) -> keys of the rows deferred in this pass until it is settled (`_Defer.waits_for`)
+        self._waits: dict[tuple[str, str], set[str]] = {}
         self.unserved: set[str] = set()  # channels with deliveries due and no notifier here (said once)
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
@@ -241,6 +245,7 @@ class Deliverer:
         tried: dict[str, int] = {}
         waiting: set[str] = set()
         budget = self.channel_budget
+        self._waits = {}
         for _ in range(MAX_PER_CYCLE):
             if self.stopping():
                 log.info("alerts: stopping: the deliveries still due wait for the next start")
@@ -278,6 +283,7 @@ class Deliverer:
                 self._channel_failed(rec, TransientError(str(e), channel_wide=True, maybe_delivered=True), skip)
             finally:
                 self._claim = None
+            self._wake(rec, handled)
             used = spent[rec.channel] = spent.get(rec.channel, 0.0) + self.stopwatch() - started
             n = tried[rec.channel] = tried.get(rec.channel, 0) + 1
             if used > budget:
@@ -305,6 +311,18 @@ class Deliverer:
                         rest,
                     )
         return tally
+
+    def _wake(self, rec: DeliveryRecord, handled: set[tuple[str, str]]) -> None:
+        """The rows this pass deferred until `rec` is settled: once it is (sent, or settled otherwise), due now and
+        free to be claimed again in this pass. A reply claimed before its thread's first message (a revision that
+        replaced it goes later in event time; a withdrawal waiting for a throttle summary) went a cycle late: due
+        again after its backoff, it was then taken for a row claimed twice in one pass, which ends the pass
+        (review 21, F1/F5)."""
+        waiting = self._waits.pop((rec.alert_id, rec.channel), None)
+        if not waiting or self.store.delivery_status(rec.alert_id, rec.channel) == "outstanding":
+            return  # (still to be sent: they wait for their own time, or for the next pass)
+        self.store.redeliver(self.clock(), alert_ids=waiting, channel=rec.channel, statuses=("outstanding",))
+        handled.difference_update((key, rec.channel) for key in waiting)
 
     # -- one attempt ------------------------------------------------------------------------------------------
 
@@ -368,11 +386,17 @@ class Deliverer:
                 return
             # Our own wait (for its parent), not the channel's Retry-After: `not_before` stays as it was, so the
             # wait ends as soon as the parent is settled (redeliver, above) or a process starts.
+            # Due again at the earliest DEFER_FLOOR on: with `retry.backoff: 0s` it was due at once, claimed again in
+            # the same pass, which ended the pass, every pass (review 21, F1). Woken sooner when what it waits for
+            # is settled in this pass (`_wake`).
+            wait = max(built.until, now + DEFER_FLOOR)
             defer = Settlement(
-                "outstanding", built.why, attempts=rec.attempts, next_attempt_at=built.until, not_before=rec.not_before
+                "outstanding", built.why, attempts=rec.attempts, next_attempt_at=wait, not_before=rec.not_before
             )
             self._settle(rec, dataclasses.replace(defer, unsure=rec.unsure), tally)
             tally.deferred += 1
+            if built.waits_for is not None:
+                self._waits.setdefault((built.waits_for, rec.channel), set()).add(rec.alert_id)
             return
         notice = built
         until = self._reply_held_until(rec, notice, now)
@@ -440,7 +464,7 @@ class Deliverer:
                 "outstanding",
                 why,
                 attempts=rec.attempts,
-                next_attempt_at=max(until, now + self.schedule.backoff),
+                next_attempt_at=max(until, now + max(self.schedule.backoff, DEFER_FLOOR)),
                 not_before=rec.not_before,
             )
             self._settle(rec, wait, tally)
@@ -534,7 +558,7 @@ class Deliverer:
                         "outstanding",
                         why,
                         attempts=rec.attempts,
-                        next_attempt_at=now + self.schedule.delay(1),
+                        next_attempt_at=now + max(self.schedule.delay(1), DEFER_FLOOR),
                         not_before=rec.not_before,
                         unsure=True,
                     )
@@ -899,7 +923,7 @@ class Deliverer:
         if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
             if parent is not None and parent.status == "outstanding":
                 until = max(parent.next_attempt_at, parent.not_before, now + self.schedule.backoff)
-                return _Defer(until, f"waiting for {parent.alert_id} to be delivered first")
+                return _Defer(until, f"waiting for {parent.alert_id} to be delivered first", parent.alert_id)
             if rec.kind == "retraction":
                 # (the withdrawal of one withdrawn before it was sent is counted with it: "withdrawn before sending")
                 unsent = parent is not None and parent.detail.startswith(WITHDRAWN_UNSENT)
@@ -988,7 +1012,7 @@ class Deliverer:
         if told.status != "sent":
             until = max(told.next_attempt_at, told.not_before, now + self.schedule.backoff)
             why = f"waiting for the throttle summary {told.alert_id} that listed it to be delivered first"
-            return _Defer(until, why)
+            return _Defer(until, why, told.alert_id)
         why = base.reason or "a later report changed this alert"
         return dataclasses.replace(base, reason=f"{why} (it was listed in this channel's throttle summary)")
 

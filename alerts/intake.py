@@ -279,7 +279,8 @@ def plan_retraction(
             parent_id=r.alert_id,
             seq=seq,
             detail=WITHDRAWN_HELD if held else "",
-            order_at=after[r.channel],
+            # after the throttle summary that listed it (a row with no event time: ORDER_LAST), which it waits for
+            order_at=ORDER_LAST if summary is not None else after[r.channel],
         )
     return list(out.values())
 
