@@ -41,6 +41,7 @@ from .notice import (
     ThreadView,
     alert_of,
     earlier_story,
+    escalation,
     independent_sources,
     later_alerts,
     newest_standing,
@@ -1200,6 +1201,10 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
                 if i:
                     withdrawn.setdefault(i, why)
     before = [a for _, a in told]  # what the channel was told before this notice
+    # What the reader has in the channel before this notice, for "(was MEDIUM)": decided here, at sending, not at
+    # intake, because rows are sent in event time, not in the log order intake saw them in (review 21, F6: a
+    # follow-up broadcast as an escalation of a thread a revision sent before it had already made HIGH).
+    shown_before = (told[:], dict(withdrawn))
     # The rest of this notice's change, still to be told (one correction revising two alerts of the thread, or
     # revising one and withdrawing another, is one change of the group's history, told a reply at a time): counted
     # as told, so that no reply states a thread the change has already left (outside trial 10, F2: the first of two
@@ -1217,6 +1222,9 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
             told.append((r.seq, a))
     # revisions replaced before they were sent: a revision of one of them replaces what it stood for
     passed = [a for r in rows if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
+    if base.kind in ("followup", "revision"):
+        was = [a.detection.severity for _, a in standing_alerts(*shown_before, passed)]
+        base = dataclasses.replace(base, escalated_from=escalation(was, base.alert.detection.severity))
     if base.kind == "retraction":
         for i in (base.parent_id, base.alert.id):
             if i:

@@ -724,3 +724,27 @@ def test_a_revision_back_to_the_content_of_an_alert_never_sent_leaves_the_thread
     assert slack_server.updates[-1]["ts"] == first["ts"]
     assert "now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 1 update in the thread" in now
     assert "HIGH" not in now and "now alert det0001" in now
+
+
+def test_was_medium_is_said_of_what_the_channel_was_told_before_in_the_order_it_was_sent(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # Review 21, F6: "(was MEDIUM)" (and the channel broadcast of an escalation) was decided at intake, in log order.
+    # One poll read a follow-up an hour on (HIGH) and then a late report that revises the thread's MEDIUM alert to
+    # HIGH; sent in event time, the revision went first without "(was MEDIUM)", and the follow-up after it was
+    # broadcast as an escalation of a thread the channel had just been told is HIGH.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    follow_up = troops(2, severity="high", hours=1, sources=("Daily A", "Wire B"))
+    late = troops(1, severity="high", sources=("Daily A", "Wire C"), revises="det0001", revision=1)
+    store.append([detection_event(follow_up), detection_event(late)])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    revision, reply = slack_server.thread(first["ts"])
+    assert revision["metadata"]["event_payload"]["alert_id"] == detection_event_id(late)
+    assert reply["metadata"]["event_payload"]["alert_id"] == "det0002"
+    assert revision.get("subtype") == "thread_broadcast" and "(was MEDIUM)" in texts(revision["blocks"])
+    assert reply.get("subtype") is None and "(was " not in texts(reply["blocks"])
+    got = {r["key"]: r for r in lines(archive)}  # the file channel says the same
+    assert got[detection_event_id(late)]["escalated_from"] == "medium" and "escalated_from" not in got["det0002"]
