@@ -234,7 +234,7 @@ def add_claim_order(conn: Connection) -> int:
         kind = deliveries_table.c.order_at.type.compile(dialect=conn.dialect)
         conn.execute(text(f"ALTER TABLE deliveries ADD COLUMN order_at {kind} NOT NULL DEFAULT 0"))
     t = deliveries_table
-    known: dict[tuple[str, str], tuple[str, str | None, float | None, bool]] = {}  # (kind, parent, fired, listed)
+    known: dict[tuple[str, str], _Facts] = {}
     orders: dict[tuple[str, str], float] = {}
     done, after = 0, -1
     while True:
@@ -247,37 +247,52 @@ def add_claim_order(conn: Connection) -> int:
         if not page:
             return done
         after = int(page[-1].seq)
-        frontier: set[tuple[str, str]] = set()
-        for a, c, k, parent, payload, _ in page:
-            known[(a, c)] = _order_facts(k, parent, payload)
-            frontier.add((a, c))
-        # the rows they reply under, and theirs, as far as the chains go (settled rows mostly: read, not changed)
-        for _ in range(100):
-            missing = {(p, c) for a, c in frontier if (p := known[(a, c)][1]) is not None and (p, c) not in known}
-            if not missing:
-                break
-            for chunk in _chunks(sorted({a for a, _ in missing})):
-                rows = conn.execute(
-                    select(t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload).where(
-                        t.c.alert_id.in_(chunk)
-                    )
-                ).all()
-                for a, c, k, parent, payload in rows:
-                    if (a, c) in missing:
-                        known[(a, c)] = _order_facts(k, parent, payload)
-            for key in missing - known.keys():  # (gone: pruned, or never there)
-                known[key] = ("gone", None, None, False)
-            frontier = missing
-        values = [{"k": a, "c": c, "o": _claim_order(known, orders, (a, c))} for a, c, *_ in page]
+        _write_claim_order(conn, [(a, c, k, parent, payload) for a, c, k, parent, payload, _ in page], known, orders)
+        done += len(page)
+
+
+_Facts = tuple[str, str | None, float | None, bool]  # a row's (kind, parent, fired, listed): _order_facts
+
+
+def _write_claim_order(
+    conn: Connection,
+    rows: Sequence[tuple[str, str, str, str | None, str | None]],
+    known: dict[tuple[str, str], _Facts],
+    orders: dict[tuple[str, str], float],
+) -> None:
+    """Give `rows` ((alert_id, channel, kind, parent_id, payload)) the claim order `intake` would have given them,
+    reading the rows they reply under as far as their chains go (`known`, `orders`: what is read and ordered so far),
+    in one statement."""
+    t = deliveries_table
+    frontier: set[tuple[str, str]] = set()
+    for a, c, k, parent, payload in rows:
+        known[(a, c)] = _order_facts(k, parent, payload)
+        frontier.add((a, c))
+    # the rows they reply under, and theirs, as far as the chains go (settled rows mostly: read, not changed)
+    for _ in range(100):
+        missing = {(p, c) for a, c in frontier if (p := known[(a, c)][1]) is not None and (p, c) not in known}
+        if not missing:
+            break
+        for chunk in _chunks(sorted({a for a, _ in missing})):
+            got = conn.execute(
+                select(t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload).where(t.c.alert_id.in_(chunk))
+            ).all()
+            for a, c, k, parent, payload in got:
+                if (a, c) in missing:
+                    known[(a, c)] = _order_facts(k, parent, payload)
+        for key in missing - known.keys():  # (gone: pruned, or never there)
+            known[key] = ("gone", None, None, False)
+        frontier = missing
+    values = [{"k": a, "c": c, "o": _claim_order(known, orders, (a, c))} for a, c, *_ in rows]
+    if values:
         stmt = update(t).where(t.c.alert_id == bindparam("k"), t.c.channel == bindparam("c"))
         conn.execute(stmt.values(order_at=bindparam("o")), values)
-        done += len(page)
 
 
 _BACKFILL_PAGE = 2000
 
 
-def _order_facts(kind: str, parent: str | None, payload: str | None) -> tuple[str, str | None, float | None, bool]:
+def _order_facts(kind: str, parent: str | None, payload: str | None) -> _Facts:
     """What a row's claim order is made of: its kind, the row it goes under, its alert's `fired_at` (None: no alert
     in its payload), and whether it withdraws an alert a throttle summary listed (it goes after the summary)."""
     listed = False
@@ -290,7 +305,7 @@ def _order_facts(kind: str, parent: str | None, payload: str | None) -> tuple[st
 
 
 def _claim_order(
-    known: Mapping[tuple[str, str], tuple[str, str | None, float | None, bool]],
+    known: Mapping[tuple[str, str], _Facts],
     orders: dict[tuple[str, str], float],
     key: tuple[str, str],
 ) -> float:
@@ -592,10 +607,18 @@ class SqlDeliveryLedger:
         }
         changed = 0
         chunks = [None] if alert_ids is None else list(_chunks(sorted(set(alert_ids))))
+        back = (t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload, t.c.order_at)
         with self._write() as conn:
+            unordered: list[tuple[str, str, str, str | None, str | None]] = []
             for chunk in chunks:
                 where = [*conds, t.c.alert_id.in_(chunk)] if chunk is not None else conds
-                changed += len(conn.execute(update(t).where(*where).values(**values).returning(t.c.alert_id)).all())
+                got = conn.execute(update(t).where(*where).values(**values).returning(*back)).all()
+                changed += len(got)
+                unordered.extend((a, c, k, p, payload) for a, c, k, p, payload, order in got if not order)
+            if unordered:
+                # Settled rows of a store the version before made keep order 0 (migration 11 orders only the rows a
+                # pass may claim): sent again, such a row would go before everything due (review 21, F7).
+                _write_claim_order(conn, unordered, {}, {})
         return changed
 
     def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:

@@ -28,14 +28,21 @@ runner = CliRunner()
 
 
 def backlog_row(
-    key: str, seq: int, fired: str | None, kind: str = "alert", parent: str | None = None, **more: str
+    key: str,
+    seq: int,
+    fired: str | None,
+    kind: str = "alert",
+    parent: str | None = None,
+    status: str = "outstanding",
+    **more: str,
 ) -> str:
-    """An outstanding ledger row as the version of schema 10 wrote it (the alert in its payload, no order_at)."""
+    """A ledger row (outstanding unless said) as the version of schema 10 wrote it (the alert in its payload, no
+    order_at)."""
     data = {"alert": {"detection": {"fired_at": fired}}, **more}
     payload = "NULL" if fired is None else "'" + json.dumps(data) + "'"
     return (
         "INSERT INTO deliveries (alert_id, channel, status, detail, updated_at, seq, kind, parent_id, payload) "
-        f"VALUES ('{key}', 'ops', 'outstanding', '', '2026-12-01T00:00:00+00:00', {seq}, '{kind}', "
+        f"VALUES ('{key}', 'ops', '{status}', '', '2026-12-01T00:00:00+00:00', {seq}, '{kind}', "
         f"{'NULL' if parent is None else repr(parent)}, {payload})"
     )
 
@@ -178,3 +185,24 @@ class _Heard(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.into.append(record.getMessage())
+
+
+def test_a_settled_row_of_the_previous_schema_sent_again_takes_its_place_in_event_time(tmp_path: Path) -> None:
+    # Review 21, F7: migration 11 orders only the rows a pass may claim; a sent row of the version before kept order
+    # 0, so `alerts redeliver` of it (or of its reply) put it before every due alert, whatever its time.
+    url = store_of_schema_10(tmp_path / "old.db", backlog=True)
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(backlog_row("sent-alert", 7, "2024-10-30T00:00:00+00:00", status="sent")))
+        conn.execute(text(backlog_row("sent-reply", 8, "2024-10-29T00:00:00+00:00", "followup", "sent-alert", "sent")))
+    engine.dispose()
+    store = SqlStore(url)
+    try:
+        assert {r.alert_id: r.order_at for r in store.deliveries()}["sent-reply"] == 0.0  # (settled: left as it was)
+        assert store.redeliver(2e9, alert_ids={"sent-reply"}, statuses=("sent",)) == 1
+        order = {r.alert_id: r.order_at for r in store.deliveries()}
+        assert order["sent-reply"] == datetime(2024, 10, 30, tzinfo=UTC).timestamp()  # under its first message
+        claimed = [r.alert_id for r in store.claim_deliveries("p", 2e9, 60, limit=10)]
+        assert claimed == ["older", "older-reply", "withdrawal", "sent-reply", "newer", "digest", "listed"]
+    finally:
+        store.close()
