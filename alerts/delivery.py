@@ -359,27 +359,14 @@ class Deliverer:
             return
         try:
             built = self._notice(rec, now)
+            if isinstance(built, _Defer) and rec.kind == "revision" and built.waits_for == rec.parent_id:
+                if self._replaced_first(rec, built.waits_for, tally, now):
+                    built = self._notice(rec, now)  # in the place of the alert it revises
         except ValueError as e:  # a payload this version cannot read: nothing can send it
             self._expire(rec, f"unreadable delivery: {e}", tally)
             return
         if isinstance(built, _Skip):
-            self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
-            if built.withdrawn_by is not None:
-                tally.withdrawn += 1
-                # Its withdrawal may be waiting for this row: due now, to be settled as nothing to withdraw.
-                gone = built.withdrawn_by
-                if gone.not_before <= now:
-                    self.store.redeliver(now, alert_ids={gone.alert_id}, channel=rec.channel, statuses=("outstanding",))
-                return
-            if built.replaced_by is None:
-                tally.suppressed += int(built.counted)
-                return
-            tally.replaced += 1
-            # The revision in its place may be waiting for this row ("waiting for … to be delivered first"): due
-            # now, in this cycle, unless the channel asked it to wait (Retry-After) or another dispatcher holds it.
-            later = built.replaced_by
-            if later.not_before <= now:
-                self.store.redeliver(now, alert_ids={later.alert_id}, channel=rec.channel, statuses=("outstanding",))
+            self._skip(rec, built, tally, now)
             return
         if isinstance(built, _Defer):
             if self.schedule.expired(rec.created_at, now):
@@ -411,6 +398,47 @@ class Deliverer:
             tally.deferred += 1
             return
         self._deliver(rec, notifier, notice, lambda: notifier.send(notice), tally, skip)
+
+    def _skip(self, rec: DeliveryRecord, built: _Skip, tally: Tally, now: float) -> None:
+        """Settle `rec`, which is not to be sent (`built` says why); what waits for it is due now."""
+        self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
+        if built.withdrawn_by is not None:
+            tally.withdrawn += 1
+            # Its withdrawal may be waiting for this row: due now, to be settled as nothing to withdraw.
+            gone = built.withdrawn_by
+            if gone.not_before <= now:
+                self.store.redeliver(now, alert_ids={gone.alert_id}, channel=rec.channel, statuses=("outstanding",))
+            return
+        if built.replaced_by is None:
+            tally.suppressed += int(built.counted)
+            return
+        tally.replaced += 1
+        # The revision in its place may be waiting for this row ("waiting for … to be delivered first"): due
+        # now, in this cycle, unless the channel asked it to wait (Retry-After) or another dispatcher holds it.
+        later = built.replaced_by
+        if later.not_before <= now:
+            self.store.redeliver(now, alert_ids={later.alert_id}, channel=rec.channel, statuses=("outstanding",))
+
+    def _replaced_first(self, rec: DeliveryRecord, parent: str, tally: Tally, now: float) -> bool:
+        """Whether the row `parent` that the revision `rec` waits for, never sent, is settled now as replaced (by `rec`
+        or a later revision of it), so that the revision goes at once in its place. A revision raised after the alert
+        it revises in the log but earlier in event time is claimed first: waiting for the alert's own turn, it went
+        after the alerts of other rules raised in between, out of time order in the channel (trial 25, F4). `parent`
+        is claimed by name and asked as its own turn would ask it; if it is to be sent after all, it is left as it
+        was (and when another dispatcher holds it, `rec` waits for it as before)."""
+        lease = self.leases.get(rec.channel, self.schedule.lease)
+        got = self.store.claim_delivery(parent, rec.channel, self.owner, now, lease)
+        if got is None:
+            return False
+        try:
+            built = self._notice(got, now)
+        except ValueError:
+            built = None  # (unreadable: its own turn expires it)
+        if not isinstance(built, _Skip) or built.replaced_by is None:
+            self._settle(got, _unchanged(got), tally)
+            return False
+        self._skip(got, built, tally, now)
+        return True
 
     def _attempt_digest(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:
         try:

@@ -111,6 +111,13 @@ def plan_detection(
             parent = revised[-1]
             before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
             data = payload(alert, parent_alert=det.revises, escalated_from=escalation(before, det.severity), **common)
+            under: DeliveryRecord | None = parent
+            if parent.status == "outstanding" and not parent.ref and not parent.unsure:
+                # Not sent yet: this revision goes in its place (Deliverer._replaced_first), at its own time, under
+                # what the row it replaces goes under (trial 25, F4: at the replaced alert's later time, it went
+                # after alerts of other rules raised in between).
+                up = parent.parent_id
+                under = next((r for r in rows if r.alert_id == up), None) if up is not None else None
             return DeliveryRecord(
                 key,
                 channel,
@@ -119,7 +126,7 @@ def plan_detection(
                 thread_key=tk,
                 parent_id=parent.alert_id,
                 seq=seq,
-                order_at=max(at, told_at(parent)),
+                order_at=max(at, told_at(under)) if under is not None else at,
             )
     root = _story_thread(rows, story, det.fired_at)
     if root is not None:

@@ -206,6 +206,15 @@ class DeliveryLedger(Protocol):
         pause, always holds). A row whose previous lease ran out is returned with `unsure` set (and kept so)."""
         ...
 
+    def claim_delivery(
+        self, alert_id: str, channel: str, owner: str, now: float, lease_seconds: float
+    ) -> DeliveryRecord | None:
+        """Lease the one row (`alert_id`, `channel`) to `owner` for `lease_seconds` when it is outstanding with no live
+        lease, due or not (its channel paused or not), and return it as leased; None otherwise. For a dispatcher that
+        settles a row another one it holds decides (an alert a revision replaces before either was sent), not to send
+        it: `unsure` is set, as by claim_deliveries, when a previous lease ran out."""
+        ...
+
     def settle_delivery(
         self, alert_id: str, channel: str, owner: str, outcome: Settlement, now: float, events: Sequence[Event] = ()
     ) -> bool:

@@ -134,6 +134,27 @@ class LedgerContract:
         assert not store.settle_delivery("a1", "slack", "crashed", Settlement("sent", attempts=1), NOW + LEASE)
         assert store.delivery_status("a1", "slack") == "outstanding"
 
+    def test_claim_one_named_row_due_or_not_unless_settled_or_leased(self, store: Store) -> None:
+        """claim_delivery: one row by its key (an alert a revision replaces before either was sent), due or not."""
+        store.enqueue([rec("a1", payload={"x": 1}), rec("a2", seq=1), rec("a3", seq=2)])
+        store.defer_channel("slack", NOW + 600, NOW)  # not due: a named claim takes it all the same
+        got = store.claim_delivery("a2", "slack", "p", NOW, LEASE)
+        assert got is not None and (got.alert_id, got.lease_owner, got.lease_until, got.unsure) == (
+            "a2",
+            "p",
+            NOW + LEASE,
+            False,
+        )
+        assert store.claim_delivery("a2", "slack", "q", NOW + 1, LEASE) is None  # leased: not twice
+        assert store.claim_delivery("a1", "mail", "q", NOW, LEASE) is None  # no such row
+        assert store.settle_delivery("a2", "slack", "p", Settlement("suppressed", "replaced", attempts=0), NOW)
+        assert store.claim_delivery("a2", "slack", "q", NOW, LEASE) is None  # settled
+        first = store.claim_delivery("a1", "slack", "crashed", NOW, LEASE)
+        assert first is not None and first.payload == {"x": 1} and not first.unsure
+        again = store.claim_delivery("a1", "slack", "q", NOW + LEASE, LEASE)  # its lease ran out: it may have gone
+        assert again is not None and again.unsure and again.lease_owner == "q"
+        assert not store.settle_delivery("a1", "slack", "crashed", Settlement("sent", attempts=1), NOW + LEASE)
+
     def test_a_channel_s_own_lease(self, store: Store) -> None:
         """A channel whose one attempt may outlast the lease (email waiting for its verdict) is leased longer."""
         store.enqueue([rec("a1", "mail"), rec("a2", "slack", seq=1)])

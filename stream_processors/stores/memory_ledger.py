@@ -99,6 +99,19 @@ class MemoryDeliveryLedger:
                 out.append(dataclasses.replace(claimed, payload=copy.deepcopy(claimed.payload)))
         return out
 
+    def claim_delivery(
+        self, alert_id: str, channel: str, owner: str, now: float, lease_seconds: float
+    ) -> DeliveryRecord | None:
+        with self._lock:
+            r = self._deliveries.get((alert_id, channel))
+            if r is None or r.status != "outstanding" or (r.lease_until is not None and r.lease_until > now):
+                return None
+            claimed = dataclasses.replace(
+                r, lease_owner=owner, lease_until=now + lease_seconds, unsure=r.unsure or r.lease_owner is not None
+            )
+            self._deliveries[(alert_id, channel)] = claimed
+            return dataclasses.replace(claimed, payload=copy.deepcopy(claimed.payload))
+
     def settle_delivery(
         self,
         alert_id: str,

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -478,6 +479,26 @@ class SqlDeliveryLedger:
                 )
             ).all()
         return sorted((_record(r) for r in got), key=lambda r: (r.order_at, r.seq, r.alert_id, r.channel))
+
+    def claim_delivery(
+        self, alert_id: str, channel: str, owner: str, now: float, lease_seconds: float
+    ) -> DeliveryRecord | None:
+        t = deliveries_table
+        free = and_(
+            t.c.alert_id == alert_id,
+            t.c.channel == channel,
+            t.c.status == "outstanding",
+            or_(t.c.lease_until.is_(None), t.c.lease_until <= now),
+        )
+        # (compare-and-set in one statement: of two dispatchers claiming it at once, one gets it)
+        values = {
+            "lease_owner": owner,
+            "lease_until": now + lease_seconds,
+            "unsure": case((t.c.lease_owner.is_not(None), 1), else_=t.c.unsure),
+        }
+        with self._write() as conn:
+            got = conn.execute(update(t).where(free).values(**values).returning(*t.c)).first()
+        return _record(got) if got is not None else None
 
     def settle_delivery(
         self,

@@ -748,3 +748,24 @@ def test_was_medium_is_said_of_what_the_channel_was_told_before_in_the_order_it_
     assert reply.get("subtype") is None and "(was " not in texts(reply["blocks"])
     got = {r["key"]: r for r in lines(archive)}  # the file channel says the same
     assert got[detection_event_id(late)]["escalated_from"] == "medium" and "escalated_from" not in got["det0002"]
+
+
+def test_a_revision_sent_in_place_of_an_unsent_alert_goes_at_its_own_time_before_later_alerts_of_other_rules(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
+) -> None:
+    # Trial 25, F4: one poll raised a troops alert (ten hours on), an alert of another rule (five hours on), and a late
+    # report revising the troops alert to the first hour. The revision went as the troops story's first message, in
+    # place of the alert never sent, but was claimed at that alert's time: below the other rule's later alert.
+    d = dispatcher(store, slack_server, archive, clock, webhook)
+    late = troops(1, hours=1, sources=("Daily A", "Wire C"), severity="high", revises="det0001", revision=1)
+    other = detection(7, rule="shells-shipped", minutes=5 * 60)
+    store.append([detection_event(troops(1, hours=10)), detection_event(other), detection_event(late)])
+    assert d.cycle().ok
+    order = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
+    assert order == [detection_event_id(late), "det0007"]  # event time; det0001 replaced before it was sent
+    assert len(top_level(slack_server)) == 2
+    got = ledger(store)
+    assert got[("det0001", "slack-ops")].status == "suppressed" and got[("det0001", "slack-ops")].detail.startswith(
+        "replaced"
+    )
+    assert [r["key"] for r in lines(archive)] == [detection_event_id(late), "det0007"]  # every channel alike
