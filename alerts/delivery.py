@@ -359,8 +359,9 @@ class Deliverer:
             return
         try:
             built = self._notice(rec, now)
-            if isinstance(built, _Defer) and rec.kind == "revision" and built.waits_for == rec.parent_id:
-                if self._replaced_first(rec, built.waits_for, tally, now):
+            parent = rec.parent_id
+            if isinstance(built, _Defer) and rec.kind == "revision" and parent and built.waits_for == parent:
+                if self._replaced_first(rec, parent, tally, now):
                     built = self._notice(rec, now)  # in the place of the alert it revises
         except ValueError as e:  # a payload this version cannot read: nothing can send it
             self._expire(rec, f"unreadable delivery: {e}", tally)
