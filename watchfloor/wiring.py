@@ -91,12 +91,14 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
     """The one store opener. Writers (`create`, the default) get the parent directories of a SQLite file made
     first, so a fresh directory works; readers (`create=False`) never make a store that was not there.
-    Precedence of the URL, decided by the callers: --store, then WATCHFLOOR_STORE, then the config's `store`."""
+    Commands that only read pass `upgrade=False`: they do not migrate a store of an older schema (a StoreError says
+    how to). Precedence of the URL, decided by the callers: --store, then WATCHFLOOR_STORE, then the config's
+    `store`."""
     if not create:
-        return stores.open_store(url, create=False)
+        return stores.open_store(url, create=False, upgrade=upgrade)
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

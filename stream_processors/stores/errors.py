@@ -17,7 +17,9 @@ import orjson
 from watchfloor.schemas.events import Event
 from watchfloor.schemas.redact import redact_url
 
-StoreProblem = Literal["missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "replaced", "other"]
+StoreProblem = Literal[
+    "missing", "unreachable", "read-only", "corrupt", "full", "locked", "newer", "older", "replaced", "other"
+]
 
 MAX_EVENT_ID_BYTES = 2048
 """The longest event id (UTF-8) any store takes: PostgreSQL cannot index a key much over 2,700 bytes, and

@@ -264,6 +264,27 @@ def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
     return found
 
 
+def check_current(engine: Engine, *, url: str) -> int:
+    """For a command that only reads: the store's schema version, if this watchfloor reads it as it is (the latest,
+    or 0: a store not made yet, which the caller makes); StoreError otherwise, a newer one's or an older one's. An
+    older store is not upgraded by a read: a watchfloor of the version before may still run on it, and would refuse
+    it after (outside trial 25: `alerts list` of a new install upgraded the store under a running `run`)."""
+    latest = latest_version()
+    found = current_version(engine)
+    if found > latest:
+        raise _newer(url, found, latest)
+    if 0 < found < latest:
+        raise StoreError(
+            url,
+            f"its schema is version {found}, older than this watchfloor's {latest}, and a command that only reads "
+            "does not upgrade it (a watchfloor of the version before may still run on it); upgrade it with "
+            "`watchfloor store migrate` (or by starting `watchfloor run`), or read it with the watchfloor that "
+            "wrote it",
+            "older",
+        )
+    return found
+
+
 def _set_version(conn: Connection, version: int) -> None:
     if conn.execute(select(func.count()).select_from(version_table)).scalar_one():
         conn.execute(update(version_table).values(version=version))
@@ -355,6 +376,7 @@ __all__ = [
     "Migration",
     "PgIndex",
     "add_column",
+    "check_current",
     "current_version",
     "latest_version",
     "migrate",

@@ -79,7 +79,7 @@ from watchfloor.schemas.events import (
 
 from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent
 from .errors import StoreError, check_event, payload_differs
-from .migrations import WRITE_OPTION, migrate, migrated
+from .migrations import WRITE_OPTION, check_current, migrate, migrated
 from .notices import announce
 from .pruning import PRUNED_FIELDS, stripped
 from .sql_errors import classify, sqlite_path
@@ -186,9 +186,10 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
     """Event log, checkpoints, delivery ledger and kept Kafka records in one SQL database (sqlite:///FILE or
     postgresql://...)."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, upgrade: bool = True) -> None:
         """Open (and migrate) the store. With `create=False`, as read commands open it, a SQLite file that
-        does not exist is a StoreError instead of a new, empty store."""
+        does not exist is a StoreError instead of a new, empty store. With `upgrade=False` (commands that only read),
+        a store of an older schema is a StoreError instead of migrated (migrations.check_current)."""
         try:
             self.url = normalize_url(url)
         except Exception as e:  # sqlalchemy.exc.ArgumentError: not a URL at all
@@ -218,6 +219,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self.engine = self._make_engine()
         try:
             with self._guard():
+                if not upgrade:
+                    check_current(self.engine, url=str(self.url))
                 found = migrate(self.engine, sqlite=self._sqlite, url=str(self.url))
         except BaseException:
             self.engine.dispose()

@@ -206,3 +206,31 @@ def test_a_settled_row_of_the_previous_schema_sent_again_takes_its_place_in_even
         assert claimed == ["older", "older-reply", "withdrawal", "sent-reply", "newer", "digest", "listed"]
     finally:
         store.close()
+
+
+def test_a_command_that_only_reads_does_not_upgrade_an_older_store_and_store_migrate_does(tmp_path: Path) -> None:
+    # Outside trial 25 (side note): `alerts list` of a newly installed watchfloor migrated the store under a `run` of
+    # the version before, which then refused it at its next start. Reads now say how to upgrade it instead.
+    url = store_of_schema_10(tmp_path / "wf.db")
+    engine = create_engine(normalize_url(url))
+    for read in (["alerts", "list"], ["dead-letters"], ["status"]):
+        got = runner.invoke(app, [*read, "--store", url])
+        said = " ".join(got.output.split())
+        assert "older than this watchfloor's 12" in said and "watchfloor store migrate" in said, (read, got.output)
+        assert "schema migrated" not in said and current_version(engine) == 10, read
+        if read != ["status"]:  # (status reports each part's problem and goes on)
+            assert got.exit_code == 1, (read, got.output)
+    done = runner.invoke(app, ["store", "migrate", "--store", url])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert f"store {url}: schema migrated 10 → 12" in said and f"store {url}: schema version 12" in said
+    assert current_version(engine) == 12 and "(nothing to do)" not in said
+    again = runner.invoke(app, ["store", "migrate", "--store", url])
+    assert (
+        again.exit_code == 0 and "schema version 12 (nothing to do)" in again.output and "migrated" not in again.output
+    )
+    listed = runner.invoke(app, ["alerts", "list", "--store", url])
+    assert listed.exit_code == 0, listed.output
+    missing = runner.invoke(app, ["store", "migrate", "--store", f"sqlite:///{tmp_path / 'nosuch.db'}"])
+    assert missing.exit_code == 1 and not (tmp_path / "nosuch.db").exists()  # a wrong path makes no store
+    engine.dispose()

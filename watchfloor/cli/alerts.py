@@ -636,7 +636,7 @@ def alerts_list(
     cap = None if show_all or ids else (limit or DEFAULT_LIMIT)  # (ids given: each of them)
     after_time = _since(since)
     cfg = app_config(config)
-    st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
+    st = open_store(store or cfg.store, create=False, upgrade=False)  # a read: no new store, no migration
     try:
         picked = _listed(st, ids, rule, after_time, cap, undelivered)
         withdrawn = picked.withdrawn

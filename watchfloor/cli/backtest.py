@@ -553,7 +553,7 @@ def _inputs(
         from watchfloor.stream_processors.runner import ENGINE_INPUT_TYPES
         from watchfloor.wiring import open_store  # the one store opener
 
-        st = open_store(from_store, create=False)  # a read: a wrong path must not create a store
+        st = open_store(from_store, create=False, upgrade=False)  # a read: no new store, no migration
         _check_pruned(st, from_store, allow_pruned)
         total = st.count(types=ENGINE_INPUT_TYPES)
         if (note := distributed_note(st)) is not None:  # before the replay: what it can and cannot reproduce

@@ -49,7 +49,7 @@ def dead_letters(
     if stage is not None and stage not in STAGES:  # a typo must not read "no dead letters match" and exit 0
         raise fail(f"--stage {stage!r}: one of {', '.join(STAGES)}")
     cfg = app_config(config)
-    st = open_store(store or cfg.store, create=False)  # a read: a wrong path must not create a store
+    st = open_store(store or cfg.store, create=False, upgrade=False)  # a read: no new store, no migration
     try:
         kept: deque[tuple[int, str, dict[str, object]]] = deque(maxlen=last)
         total = after = 0

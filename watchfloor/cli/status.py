@@ -82,7 +82,7 @@ def read_deliveries(url: str) -> Deliveries:
 
     got = Deliveries(store=redact_url(url))
     try:
-        st = open_store(url, create=False)
+        st = open_store(url, create=False, upgrade=False)
     except Exception as e:
         got.problem = f"{type(e).__name__}: {e}"
         return got
@@ -160,7 +160,7 @@ def read_backlog(url: str) -> Backlog:
 
     from ..retention import pruned_range
 
-    st = open_store(url, create=False)
+    st = open_store(url, create=False, upgrade=False)
     try:
         return Backlog(
             # Counted by the store over its (type, position) index: reading them (as before) cost 6 s per 100k
@@ -403,6 +403,8 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
     def look() -> tuple[Deliveries, Any]:
         deliveries = read_deliveries(url)
         if deliveries.problem is not None:
+            if "schema is version" in deliveries.problem:  # (the right store, of another version: said as it is)
+                raise fail(deliveries.problem.removeprefix("StoreError: "))
             raise fail(
                 f"the store {deliveries.store} cannot be read ({deliveries.problem}); give --store (or "
                 "$WATCHFLOOR_STORE) where `run` delivers from"

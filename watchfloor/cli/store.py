@@ -1,5 +1,6 @@
 """The `watchfloor store` commands: `store prune` bounds the store's size (watchfloor/retention.py); `store
-forget-relay` forgets a relay target gone for good, which would hold prunes back (producers/relay.py)."""
+forget-relay` forgets a relay target gone for good, which would hold prunes back (producers/relay.py); `store migrate`
+upgrades its schema (which commands that only read never do)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from ._common import (
 )
 from .distributed import StoreOpt
 
-store_app = Typer(help="The store itself: bound its size, forget a reader gone for good.", no_args_is_help=True)
+store_app = Typer(
+    help="The store itself: bound its size, forget a reader gone for good, upgrade its schema.", no_args_is_help=True
+)
 app.add_typer(store_app, name="store")
 
 
@@ -155,6 +158,22 @@ def forget_relay(
             f"{verb} the relay checkpoint {name} (at log position {at:,}); `store prune` no longer waits for it",
             highlight=False,
         )
+
+
+@store_app.command("migrate")
+def migrate_store(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+    """Bring the store's schema up to this watchfloor's version, as `run` does when it starts (commands that only read,
+    `status`, `alerts list`, `dead-letters`, never do). Stop every watchfloor of an older version on the store first:
+    it refuses the store from then on."""
+    from watchfloor.stream_processors.stores.migrations import latest_version
+
+    from ..wiring import open_store
+
+    url = store or app_config(config).store
+    st = open_store(url, create=False)  # (the migration, if any, is said in one line as it is done)
+    st.close()
+    done = "" if getattr(st, "migrated", None) is not None else " (nothing to do)"
+    out.print(f"store {redact_url(url)}: schema version {latest_version()}{done}", highlight=False)
 
 
 @contextmanager
