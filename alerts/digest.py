@@ -115,7 +115,7 @@ class DigestPlanner:
         if legacy is not None and legacy.through_position > after:
             after, since = legacy.through_position, legacy.slot
         through = self.store.head()
-        detections, silenced, folded = self._detections(sub, after, through, now)
+        detections, silenced, folded, withdrawn = self._detections(sub, after, through, now)
         zone = ZoneInfo(sched.zone)
         digest = Digest(
             id=key,
@@ -128,6 +128,7 @@ class DigestPlanner:
             detections=tuple(detections),
             silenced=silenced,
             folded=folded,
+            withdrawn=withdrawn,
         )
         log.info("digest %s -> %s due: %d alert(s)", key, sub.channel, len(detections))
         return DeliveryRecord(
@@ -154,39 +155,72 @@ class DigestPlanner:
 
     def _detections(
         self, sub: SubscriptionCreated, after: int, through: int, now: datetime
-    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]]]:
+    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]], int]:
         """The matching detections not silenced, one per story (`story_of`: the story its channels' threads
-        follow): the newest stands for the earlier ones of its story (a follow-up after its first alert, a revision
-        after what it revised), whose ids it lists in `folded`, so a digest never lists one story twice at two
-        severities, nor two stories of a rule and group as one. Sorted by severity, then time."""
+        follow): the newest that still stands stands for the earlier ones of its story (a follow-up after its first
+        alert, a revision after what it revised), whose ids it lists in `folded`, so a digest never lists one story
+        twice at two severities, nor two stories of a rule and group as one. An alert withdrawn before the digest is
+        not listed, nor counted as stood for: it is counted apart (outside trial 26, F1: a withdrawn HIGH was listed as
+        the story's state). A silence holds an alert back when it was in force as the alert was raised (its
+        `received_at`: when what raised it was received, which every runtime stamps; else, for a detection recorded
+        before that, now), as it does for a channel that takes each alert as it comes, not when the digest is made
+        (outside trial 26, F2). Sorted by severity, then time;
+        also returns how many were silenced and how many withdrawn."""
         routing = as_subscription(sub).model_copy(update={"digest": None})
-        silences = self.control.routing().silences
-        latest: dict[str, Detection] = {}
-        earlier: dict[str, list[str]] = {}
-        silenced = 0
+        silences = self.control.silences(include_ended=True)  # (each with its early end, if it was ended early)
+        stories: dict[str, list[Detection]] = {}  # story -> its alerts that stand, in log order
+        told: dict[str, list[str]] = {}  # story -> the ids of its alerts, in log order
+        story_of_id: dict[str, str] = {}  # alert id -> its story, while it stands
+        gone_ids: set[str] = set()
+        silenced = withdrawn = 0
         position = after
+        types = {EventType.DETECTION.value, EventType.RETRACTION.value}
         while position < through:
-            got = self.store.read(position, types={EventType.DETECTION.value}, limit=1000)
+            got = self.store.read(position, types=types, limit=1000)
             got = [se for se in got if se.position <= through]
             if not got:
                 break
             for se in got:
+                if se.event.type == EventType.RETRACTION.value:
+                    gone = str(se.event.payload.get("alert_id") or "")
+                    story = story_of_id.pop(gone, None)
+                    if story is not None:  # listed so far: withdrawn before the digest was made
+                        stories[story] = [d for d in stories[story] if d.id != gone]
+                        gone_ids.add(gone)
+                        withdrawn += 1
+                    continue
                 try:
                     det = Detection.model_validate(se.event.payload)
                 except ValidationError:
                     continue  # the dispatcher's intake dead-letters these
                 if not matches(routing, det, self.spellings):
                     continue
-                if silenced_by(det, sub.channel, silences, now) is not None:
+                if silenced_by(det, sub.channel, silences, se.event.received_at or now) is not None:
                     silenced += 1
                     continue
                 story = self.story_of(se.position, det) if self.story_of else thread_key(det.rule, det.group)
-                before = latest.get(story)
-                if before is not None:  # in log order: this one is the story's state now
-                    earlier.setdefault(story, []).append(before.id)
-                # The ledger keeps what the message lists (its report, not the evidence behind each alert).
-                latest[story] = as_listed(det, self.entity_names)
+                standing = stories.setdefault(story, [])
+                listed = as_listed(det, self.entity_names)  # (the ledger keeps what the message lists)
+                at = next((i for i, d in enumerate(standing) if d.id == det.revises), None)
+                if at is not None:  # a revision: in the place of what it revises
+                    story_of_id.pop(standing[at].id, None)
+                    standing[at] = listed
+                else:
+                    standing.append(listed)
+                told.setdefault(story, []).append(det.id)
+                story_of_id[det.id] = story
             position = got[-1].position
+        # A story's state: its newest alert that stands, in event time (a late report's revision of an earlier alert
+        # does not stand for a later follow-up), the later in the log on a tie.
+        latest = {story: max(reversed(standing), key=_fired) for story, standing in stories.items() if standing}
         out = sorted(latest.values(), key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
-        folded = {latest[story].id: tuple(ids) for story, ids in earlier.items()}
-        return out, silenced, folded
+        folded: dict[str, tuple[str, ...]] = {}
+        for story, shown in latest.items():
+            kept = tuple(dict.fromkeys(i for i in told.get(story, ()) if i != shown.id and i not in gone_ids))
+            if kept:
+                folded[shown.id] = kept
+        return out, silenced, folded, withdrawn
+
+
+def _fired(det: Detection) -> datetime:
+    return det.fired_at

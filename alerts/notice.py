@@ -601,7 +601,10 @@ class Digest:
         return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
 
     def left_out(self) -> str:
-        """A throttle summary's note of the held alerts it does not list ("" when none)."""
+        """A throttle summary's note of the held alerts it does not list, a digest's of the alerts withdrawn before it
+        was made ("" when none)."""
+        if not self.throttle:
+            return f"{self.withdrawn} withdrawn before this digest: not listed" if self.withdrawn else ""
         parts = []
         if self.withdrawn:
             parts.append(f"{self.withdrawn} withdrawn")
@@ -660,8 +663,8 @@ class Digest:
         }
 
     def _throttle_json(self) -> dict[str, Any]:
-        if not self.throttle:
-            return {}  # a digest's JSON stays as it was
+        if not self.throttle:  # a digest's: what was withdrawn before it was made, when anything was
+            return {"withdrawn": self.withdrawn} if self.withdrawn else {}
         return {"throttle": self.throttle, "withdrawn": self.withdrawn, "revised": self.revised}
 
     def to_payload(self) -> dict[str, Any]:

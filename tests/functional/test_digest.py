@@ -21,7 +21,7 @@ from watchfloor.alerts.notice import AlertCatalog, Digest, Notice
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.schemas.control import Actor, ControlType, DigestSent
-from watchfloor.schemas.events import Detection, detection_event
+from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -288,3 +288,49 @@ def test_two_stories_of_a_rule_and_group_are_two_lines_as_they_are_two_threads()
     (got,) = inbox.got
     assert sorted(x.id for x in got.detections) == ["d2", "d30"] and got.folded == {"d2": ("d1",)}
     assert got.title().startswith("watchfloor digest · 3 alerts in 2 stories")
+
+
+def test_an_alert_withdrawn_before_the_digest_is_not_listed_and_its_story_is_told_as_it_stands() -> None:
+    # Outside trial 26, F1 (HIGH): a MEDIUM report, a second outlet's confirmation (a HIGH follow-up), then the second
+    # outlet's correction withdrew the HIGH; the digest still listed "[HIGH] … after 1 earlier alert", citing the
+    # withdrawn report. A revision stands in the place of what it revises, and a story left with nothing is not listed.
+    store, clock, control, inbox, d = setup()
+    control.subscribe("desk", rules=["troops"], digest="daily 08:00 Europe/London", by=ALICE)
+    first = det(1, rule="troops", severity="medium")
+    confirmed = det(2, rule="troops")  # a follow-up of its story, an hour on
+    other = det(3, severity="high", party="PRK")  # another story (another rule's subscription): revised, withdrawn
+    revised = det(4, party="PRK").model_copy(update={"revises": "d3", "revision": 1, "fired_at": other.fired_at})
+    withdraw = [
+        Retraction(alert_id=x, rule=r, group=g, reason="corrected by the publisher", revision=2, at=other.fired_at)
+        for x, r, g in (("d2", "troops", {"party": "RUS"}), ("d4", "treaty-ratified", {"party": "PRK"}))
+    ]
+    store.append([detection_event(first), detection_event(confirmed), detection_event(other)])
+    store.append([detection_event(revised), *map(retraction_event, withdraw)])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 2
+    troops = next(g for g in inbox.got if any(x.rule == "troops" for x in g.detections))
+    treaty = next(g for g in inbox.got if g is not troops)
+    assert [(x.id, x.severity) for x in troops.detections] == [("d1", "medium")] and troops.folded == {}
+    assert troops.withdrawn == 1 and troops.left_out() == "1 withdrawn before this digest: not listed"
+    assert treaty.detections == () and treaty.withdrawn == 1  # revised, then the revision withdrawn: nothing stands
+    again = Digest.from_payload(troops.to_payload())  # what a later attempt sends
+    assert again is not None and again.withdrawn == 1 and again.to_json()["withdrawn"] == 1
+
+
+def test_a_silence_holds_back_what_was_raised_while_it_was_in_force_not_what_it_is_in_force_for_at_the_digest() -> None:
+    # Outside trial 26, F2 (HIGH): silences were applied at the digest's time: one set just before it dropped the day's
+    # alerts of its rule, and one over by then let through an alert raised while it held.
+    store, clock, control, inbox, d = setup()
+
+    def raised(n: int, at: datetime, **kw: str) -> Event:
+        return detection_event(det(n, **kw)).model_copy(update={"received_at": at})
+
+    store.append([raised(1, MONDAY_7 - timedelta(hours=5))])  # before any silence
+    control.silence("treaty-ratified", duration=timedelta(minutes=10), by=ALICE, group={"party": "PRK"}, channel="desk")
+    store.append([raised(2, MONDAY_7 + timedelta(minutes=1), party="PRK")])  # while that silence holds
+    clock.advance(30 * 60)  # 07:30: it is over
+    control.silence("treaty-ratified", duration=timedelta(hours=1), by=ALICE, channel="desk")
+    clock.now = MONDAY_7 + timedelta(hours=1)  # 08:00, that one still in force
+    assert d.cycle().tally.digests == 1
+    (got,) = inbox.got
+    assert [x.id for x in got.detections] == ["d1"] and got.silenced == 1
