@@ -260,6 +260,8 @@ def _write_claim_order(
     rows: Sequence[tuple[str, str, str, str | None, str | None]],
     known: dict[tuple[str, str], _Facts],
     orders: dict[tuple[str, str], float],
+    *,
+    floor: float = 0.0,
 ) -> None:
     """Give `rows` ((alert_id, channel, kind, parent_id, payload)) the claim order `intake` would have given them,
     reading the rows they reply under as far as their chains go (`known`, `orders`: what is read and ordered so far),
@@ -284,7 +286,7 @@ def _write_claim_order(
         for key in missing - known.keys():  # (gone: pruned, or never there)
             known[key] = ("gone", None, None, False)
         frontier = missing
-    values = [{"k": a, "c": c, "o": _claim_order(known, orders, (a, c))} for a, c, *_ in rows]
+    values = [{"k": a, "c": c, "o": max(_claim_order(known, orders, (a, c)), floor)} for a, c, *_ in rows]
     if values:
         stmt = update(t).where(t.c.alert_id == bindparam("k"), t.c.channel == bindparam("c"))
         conn.execute(stmt.values(order_at=bindparam("o")), values)
@@ -463,6 +465,7 @@ class SqlDeliveryLedger:
         if not self._sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
         with self._write() as conn:
+            self._order_unordered(conn)
             picked = conn.execute(stmt).all()
             for alert_id, channel, previous in picked:
                 lease = (channel_leases or {}).get(channel, lease_seconds)
@@ -499,6 +502,22 @@ class SqlDeliveryLedger:
         with self._write() as conn:
             got = conn.execute(update(t).where(free).values(**values).returning(*t.c)).first()
         return _record(got) if got is not None else None
+
+    def _order_unordered(self, conn: Connection) -> None:
+        """Give the outstanding rows with no claim order (0) the order `intake` gives: rows that a process of the
+        version before migration 11 wrote after another process migrated the store (during an upgrade, it runs on until
+        it is restarted), which would otherwise be claimed before everything due, out of time order (outside trial 26,
+        F4).
+        One seek of the claim index, which finds none once there are none. A row whose order comes out 0 (a first
+        version's row, with no alert in it) takes 1 s past the epoch: still first, and not looked at again."""
+        t = deliveries_table
+        rows = conn.execute(
+            select(t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload)
+            .where(t.c.status == "outstanding", t.c.order_at == 0)
+            .limit(_BACKFILL_PAGE)
+        ).all()
+        if rows:
+            _write_claim_order(conn, [(a, c, k, p, payload) for a, c, k, p, payload in rows], {}, {}, floor=1.0)
 
     def settle_delivery(
         self,

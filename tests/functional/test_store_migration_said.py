@@ -149,7 +149,8 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
     assert first.exit_code == 0, first.output
     line = f"store {url}: schema migrated 10 → 12 (deliveries: order_at"
     assert first.output.count(line) == 1, first.output
-    assert "a watchfloor that knows only version 10 refuses it now" in " ".join(first.output.split())
+    said = " ".join(first.output.split())
+    assert "a watchfloor that knows only version 10 refuses it from its next start (restart any still running" in said
     again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert again.exit_code == 0 and "schema migrated" not in again.output, again.output
 
@@ -234,3 +235,34 @@ def test_a_command_that_only_reads_does_not_upgrade_an_older_store_and_store_mig
     missing = runner.invoke(app, ["store", "migrate", "--store", f"sqlite:///{tmp_path / 'nosuch.db'}"])
     assert missing.exit_code == 1 and not (tmp_path / "nosuch.db").exists()  # a wrong path makes no store
     engine.dispose()
+
+
+def test_rows_an_older_process_still_writes_after_the_migration_are_claimed_in_event_time(tmp_path: Path) -> None:
+    # Outside trial 26, F4: during an upgrade an old `run` goes on writing deliveries after the new version migrated
+    # the store; its rows took the column's default, order 0, and were claimed before everything due (the 25 Oct alerts
+    # before the 24 Oct ones, which then said "Sent late").
+    url = store_of_schema_10(tmp_path / "old.db", backlog=True)
+    store = SqlStore(url)  # the new version migrates it
+    try:
+        engine = create_engine(normalize_url(url))
+        with engine.begin() as conn:  # the old process, still running: its insert names no order_at
+            conn.execute(text(backlog_row("old-writer-late", 9, "2024-11-10T00:00:00+00:00")))
+            conn.execute(text(backlog_row("old-writer-early", 10, "2024-10-01T00:00:00+00:00")))
+            conn.execute(text(backlog_row("no-alert", 11, None)))  # a first version's row: first, as before
+        engine.dispose()
+        assert {r.alert_id: r.order_at for r in store.deliveries()}["old-writer-late"] == 0.0
+        claimed = [r.alert_id for r in store.claim_deliveries("p", 2e9, 60, limit=20)]
+        assert claimed == [
+            "no-alert",
+            "old-writer-early",
+            "older",
+            "older-reply",
+            "withdrawal",
+            "newer",
+            "old-writer-late",
+            "digest",
+            "listed",
+        ]
+        assert {r.alert_id: r.order_at for r in store.deliveries()}["no-alert"] == 1.0  # not looked at again
+    finally:
+        store.close()
