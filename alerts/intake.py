@@ -128,7 +128,7 @@ def plan_detection(
                 seq=seq,
                 order_at=max(at, told_at(under)) if under is not None else at,
             )
-    root = _story_thread(rows, story, det.fired_at)
+    root = _story_thread(rows, story, det.fired_at, thread_rows)
     if root is not None:
         before = _severities(thread_of(rows, root.alert_id), gone)
         data = payload(alert, parent_alert=_alert_id(root), escalated_from=escalation(before, det.severity), **common)
@@ -175,11 +175,17 @@ def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> D
     return None
 
 
-def _story_thread(rows: Sequence[DeliveryRecord], story: Story, fired_at: datetime) -> DeliveryRecord | None:
+def _story_thread(
+    rows: Sequence[DeliveryRecord], story: Story, fired_at: datetime, thread_rows: Sequence[DeliveryRecord] = ()
+) -> DeliveryRecord | None:
     """The first message of the channel's thread of `story` that a detection fired at `fired_at` replies under:
     a thread's first alert (or the revision sent in its place) that may still be sent, of a thread holding a row
-    of the story. Normally one; rows written before stories may hold the story in several threads: then, as
-    threads were chosen then, the one whose first alert is the latest at or before it, else the earliest after."""
+    of the story, and not one whose every alert was withdrawn in this channel (`thread_rows`, its withdrawals among
+    them): the story goes on elsewhere, but here it is over, and the next alert is a message of its own, not a reply
+    under "Withdrawn" (outside trial 26, F5: a channel subscribed for HIGH only, whose one alert was withdrawn, got the
+    next HIGH as a reply in that thread, never shown in the channel). Normally one; rows written before stories may
+    hold the story in several threads: then, as threads were chosen then, the one whose first alert is the latest at
+    or before it, else the earliest after."""
     if not story.members:
         return None
     top = _tops(rows)
@@ -190,7 +196,7 @@ def _story_thread(rows: Sequence[DeliveryRecord], story: Story, fired_at: dateti
         if r.status not in OPEN_STATUSES or not (r.kind == "alert" or r.alert_id in starts):
             continue
         fired = _fired(r)
-        if fired is not None and top[r.alert_id] in told:
+        if fired is not None and top[r.alert_id] in told and not _withdrawn_here(thread_rows, r.alert_id):
             near.append((fired, r.seq, r))
     if not near:
         return None
@@ -198,6 +204,22 @@ def _story_thread(rows: Sequence[DeliveryRecord], story: Story, fired_at: dateti
     if before:
         return max(before, key=lambda n: (n[0], n[1]))[2]
     return min(near, key=lambda n: (n[0], n[1]))[2]
+
+
+def _withdrawn_here(thread_rows: Sequence[DeliveryRecord], root: str) -> bool:
+    """Whether every alert the channel's thread first told by `root` tells, or is to tell, was withdrawn there: each
+    alert or follow-up, as its last revision, has a withdrawal in the thread."""
+    if not any(r.kind == "retraction" for r in thread_rows):
+        return False
+    thread = thread_of(thread_rows, root)
+    withdrawn = {r.parent_id for r in thread if r.kind == "retraction"}
+    revised = {r.parent_id for r in thread if r.kind == "revision"}
+    told = [
+        r
+        for r in thread
+        if r.kind in ("alert", "followup", "revision") and r.status in OPEN_STATUSES and r.alert_id not in revised
+    ]
+    return bool(told) and all(r.alert_id in withdrawn for r in told)
 
 
 def _tops(rows: Sequence[DeliveryRecord]) -> dict[str, str]:

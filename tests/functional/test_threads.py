@@ -769,3 +769,29 @@ def test_a_revision_sent_in_place_of_an_unsent_alert_goes_at_its_own_time_before
         "replaced"
     )
     assert [r["key"] for r in lines(archive)] == [detection_event_id(late), "det0007"]  # every channel alike
+
+
+def test_a_channel_whose_alerts_of_a_story_were_all_withdrawn_gets_the_next_one_as_a_message_of_its_own(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    # Outside trial 26, F5: a channel subscribed for HIGH only got a story's confirmation (HIGH) as its first message;
+    # the confirmation was withdrawn; a third outlet's report then made a new HIGH, which the story (still standing on
+    # its MEDIUM first report elsewhere) made a follow-up: a reply under "Withdrawn", never shown in that channel.
+    subs = [Subscription(channel="slack-ops", min_severity="high"), Subscription(channel="archive")]
+    d = make(store, slack_server, archive, clock, subs=subs, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    store.append([detection_event(troops(2, severity="high", hours=1, sources=("Daily A", "Wire B")))])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    assert first["metadata"]["event_payload"]["alert_id"] == "det0002"
+    gone = Retraction(alert_id="det0002", rule="troops", group=RUS, reason="corrected by the publisher", revision=1,
+                      at=datetime(2024, 11, 4, 10, tzinfo=UTC))  # fmt: skip
+    store.append([retraction_event(gone)])
+    assert d.cycle().ok
+    store.append([detection_event(troops(3, severity="high", hours=2, sources=("Daily A", "Radio D")))])
+    assert d.cycle().ok
+    tops = top_level(slack_server)
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in tops] == ["det0002", "det0003"]
+    assert [m["metadata"]["event_payload"]["kind"] for m in slack_server.thread(first["ts"])] == ["retraction"]
+    # where the story still stands (the MEDIUM first report), the new HIGH goes on in its thread
+    assert [line["kind"] for line in lines(archive)] == ["alert", "followup", "retraction", "followup"]
