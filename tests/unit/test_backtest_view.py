@@ -261,3 +261,12 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     row = page[page.index(f'<tr data-rule="{rule}">') :]
     row = row[: row.index("</tr>")]
     assert '<td>5 <small class="up">(+2)</small></td><td>3 <small class="up">(+1)</small></td><td>1</td>' in row
+
+
+def test_every_time_the_backtest_prints_is_in_utc() -> None:
+    # Outside trial 26, F7: a near miss kept its report's own offset ("13:00 +0300") under an alert at "13:00" (UTC).
+    from datetime import timezone
+
+    moscow = datetime(2024, 9, 7, 16, 0, tzinfo=timezone(timedelta(hours=3)))
+    assert view._when(moscow) == "2024-09-07 13:00" == view._short_time(moscow)
+    assert view._when(datetime(2024, 9, 7, 13, 0, tzinfo=UTC)) == "2024-09-07 13:00"

@@ -4,7 +4,7 @@ of expected events, the diff of alerts, near misses."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rich import box
@@ -38,10 +38,12 @@ def _int_change(before: int, after: int) -> str:
 
 
 def _when(t: datetime) -> str:
-    """'2024-06-19 14:33' (UTC offset kept when not UTC): short enough not to be cut in a narrow table."""
-    offset = t.utcoffset()
-    tail = "" if offset is None or not offset else t.strftime(" %z")
-    return t.strftime("%Y-%m-%d %H:%M") + tail
+    """'2024-06-19 14:33', in UTC as every time the backtest shows (the HTML report too): short enough not to be cut
+    in a narrow table. A report's own offset was kept, so a near miss at "13:00 +0300" sat under an alert at "13:00"
+    (UTC) it had nothing to do with (outside trial 26, F7)."""
+    if t.utcoffset() is not None:
+        t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%d %H:%M")
 
 
 def print_alerts(detections: list[Detection]) -> None:
@@ -50,7 +52,7 @@ def print_alerts(detections: list[Detection]) -> None:
     table = Table(show_lines=False)
     # Times and rule ids are never cut ("2024-06-19T1…", "troops-deplo…" in 80 columns): kept whole on one
     # line, folded only in a terminal narrower than themselves; titles and sources wrap instead.
-    table.add_column("fired at", no_wrap=True, overflow="fold")
+    table.add_column("fired at (UTC)", no_wrap=True, overflow="fold")
     # A rule id too long for the room left beside the other columns folds onto more lines (kept whole, no_wrap,
     # it would crop every column after it).
     sev_width = max(len("unconfirmed") if d.confidence == "unconfirmed" else len(d.severity) for d in detections)
@@ -228,7 +230,7 @@ def print_score_change(scores: Scores, baseline: Scores) -> None:
 
 
 def _short_time(t: datetime | None) -> str:
-    return "—" if t is None else t.strftime("%Y-%m-%d %H:%M")
+    return "—" if t is None else _when(t)
 
 
 def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
@@ -285,7 +287,7 @@ def print_near_misses(misses: Sequence[NearMiss]) -> None:
     if not misses:
         return
     noun = "near miss" if len(misses) == 1 else "near misses"
-    out.print(f"{len(misses)} {noun} (signals no alert cites):", highlight=False)
+    out.print(f"{len(misses)} {noun} (signals no alert cites; times in UTC):", highlight=False)
     for m in misses[: SHOW_AT_MOST // 2]:
         s = m.signal
         why = "; ".join(r.detail for r in m.reasons)
