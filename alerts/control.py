@@ -154,7 +154,11 @@ def check_silence(duration: timedelta, reason: str) -> None:
 
 
 def parse_group(
-    text: str, entity_names: Mapping[str, str], group_keys: Collection[str] | None = None
+    text: str,
+    entity_names: Mapping[str, str],
+    group_keys: Collection[str] | None = None,
+    vocabulary: RuleVocabulary | None = None,
+    rule: str = "*",
 ) -> dict[str, str]:
     """A silence's group as people type it -> its matchers: `KEY=VALUE`, or a VALUE under any key (`*`), the
     value an entity id (`RUS`) or an entity name (`Russia`, any case) resolved to the id, which is what a
@@ -162,7 +166,9 @@ def parse_group(
 
     With `group_keys` (the `group_by` keys of the rules the silence is for), a group that could never match is
     refused: a key they do not group by, or a value that is no entity of the packs (a source name is taken as it
-    is under `source`, or under any key when a rule groups by source)."""
+    is under `source`, or under any key when a rule groups by source); with the packs' `vocabulary` too, a value
+    `rule` can never take under that key (a closed capture's: `party` is PRK or RUS, never Kursk), as a `where` is
+    (outside trial 26, F6: the silence was accepted and announced, and held nothing back)."""
     text = text.strip()
     key, sep, value = text.partition("=")
     key, value = (key.strip(), value.strip()) if sep else ("*", text)
@@ -182,6 +188,12 @@ def parse_group(
             near = [known[k] for k in difflib.get_close_matches(value.casefold(), list(known), n=3, cutoff=0.6)]
             hint = f" (did you mean {_listed(near)}?)" if near else ""
             raise ControlError(f"group {text!r}: {value!r} names no entity of the rule packs{hint}")
+    if vocabulary is not None and group_keys:
+        # (a bare value matches a group value under any of the rule's group keys, not its other attributes)
+        problems = [vocabulary.where_problem((rule,), (), k, resolved) for k in ([key] if key != "*" else group_keys)]
+        if all(p is not None for p in problems):
+            said = sorted({p for p in problems if p is not None})
+            raise ControlError(f"group {text!r}: {'; '.join(said)}")
     return {key: resolved}
 
 

@@ -676,7 +676,7 @@ def _cmd_silence(
     if len(rest) < 2 or rest[0].lower() != "for":
         raise UsageError("silence")  # before the group is read: a line that does not parse gets its usage
     if words:
-        group = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule))
+        group = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule), ctx.vocabulary(), rule)
     try:
         duration = parse_duration(rest[1])
     except ValueError as e:  # the CLI's words: bad duration '5y': write a number and a unit, e.g. …

@@ -101,6 +101,9 @@ def test_silence_group_by_entity_name_as_in_slack_and_the_pipeline_obeys(tmp_pat
         ("treaty-ratified", "nation=RUS", "no capture 'nation' to group by; the rule groups by party"),
         ("treaty-ratified", "party=", "give KEY=VALUE, an entity id (RUS) or an entity name (Russia)"),
         ("treaty-signed", "Russia", "the rule has no groups (no group_by)"),
+        # an entity, but not one the rule's group can take (outside trial 26, F6: accepted, and never matched)
+        ("treaty-ratified", "Kursk", "treaty-ratified's party is one of PRK (North Korea), RUS (Russia)"),
+        ("treaty-ratified", "party=Kursk", "treaty-ratified's party is one of PRK (North Korea), RUS (Russia)"),
     ],
 )
 def test_silence_group_that_could_never_match_is_refused(tmp_path: Path, rule: str, group: str, why: str) -> None:

@@ -35,6 +35,10 @@ def test_a_where_or_key_value_in_a_silence_is_refused_and_a_reason_is_said_back(
     )
     assert env.control().silences() == []
     assert env.control_events() == 0
+    # an entity the rule's group never takes (outside trial 26, F6: accepted, announced, and never matched)
+    got = ephemeral(app.slash_command("silence treaty-ratified group=Kursk for 1h", channel_id=DESK))
+    assert "treaty-ratified's party is one of PRK (North Korea), RUS (Russia)" in got and "Silenced" not in got, got
+    assert env.control().silences() == [] and env.control_events() == 0
 
     got = ephemeral(
         app.slash_command("silence treaty-ratified group=RUS for 2h the feed repeats itself", channel_id=DESK)

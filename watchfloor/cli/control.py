@@ -87,12 +87,14 @@ def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:
     """--group values -> the silence's matchers, read as `/watchfloor silence … group=…` reads them (entity names
     to ids: `Russia` -> RUS); one that names no key or entity of the rule is refused, as it would never match."""
     from watchfloor.alerts.control import ControlError, parse_group
+    from watchfloor.stream_processors.vocabulary import rule_vocabulary
 
     keys = {k for d in rules.detections if rule in ("*", d.id) for k in d.group_by}
+    vocabulary = rule_vocabulary(rules)
     matchers: dict[str, str] = {}
     for g in groups:
         try:
-            matchers.update(parse_group(g, rules.entity_names, keys))
+            matchers.update(parse_group(g, rules.entity_names, keys, vocabulary, rule))
         except ControlError as e:
             raise fail(str(e)) from None
     return matchers
