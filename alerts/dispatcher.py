@@ -134,6 +134,7 @@ class CycleReport:
     counts: dict[str, int] = field(default_factory=dict)  # ledger rows per status (of REPORTED), after the cycle
     elsewhere: int = 0  # of the outstanding rows, those another dispatcher holds a live lease on (being sent)
     outstanding_by_channel: dict[str, int] = field(default_factory=dict)  # of the outstanding rows, per channel
+    held_back: bool = False  # nothing was delivered: a backlog being read holds its alerts (cycle(deliver=False))
 
     @property
     def outstanding(self) -> int:
@@ -582,10 +583,13 @@ class AlertDispatcher:
         log.info("alerts: %s -> %s held by the channel's throttle (%s)", row.alert_id, row.channel, spec)
         return dataclasses.replace(row, payload=payload, status=HELD, detail=held_detail(spec, mark))
 
-    def cycle(self, limit: int = 500, *, drain: bool = True, finish_slow: bool = True) -> CycleReport:
+    def cycle(
+        self, limit: int = 500, *, drain: bool = True, finish_slow: bool = True, deliver: bool = True
+    ) -> CycleReport:
         """Take in new events (all of them when `drain`, else up to `limit`), enqueue the digests whose time has
         come, then deliver every due row (without `finish_slow`, a slow channel's rows past its budget wait for
-        the next cycle: a pipeline that delivers after each batch leaves them to its closing cycle)."""
+        the next cycle: a pipeline that delivers after each batch leaves them to its closing cycle; without
+        `deliver`, none: a backlog being read holds its alerts until it is read, `watchfloor run`)."""
         report = CycleReport()
         while True:
             taken, enqueued = self.intake(limit)
@@ -595,6 +599,10 @@ class AlertDispatcher:
                 break
         report.enqueued += self.plan_digests()
         report.enqueued += self.plan_summaries()
+        if not deliver:
+            report.counts = self.store.delivery_counts(REPORTED)
+            report.held_back = True
+            return report
         # A killed process's claims, free before this pass (outside trial 12, L2: taken over only after it, the
         # claimed alert went out and its follow-up, deferred meanwhile as "waiting for" it, a whole cycle later).
         # (An index read of the outstanding rows: none, most cycles.)

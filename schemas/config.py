@@ -781,6 +781,11 @@ class AppConfig(_Strict):
     # together, in event time, once all its sources are in (a poll of local files and prompt feeds); a feed slower
     # than that has its alerts delivered as it arrives. 0s: each source's alerts as soon as it is read.
     poll_settle: Duration = timedelta(seconds=5)
+    # While a source is read a slice per cycle (a backlog: a JSONL file of 50,000 lines), its alerts are detected as
+    # each slice is read but held, and delivered together in event time once every source has caught up, or once
+    # this long has passed since the backlog began (then slice by slice again: a long backfill still delivers). 0s:
+    # delivered after each slice (a sparse feed's slice runs weeks ahead of a dense one's: out of time order).
+    backlog_settle: Duration = timedelta(seconds=60)
     # Days a document keeps its text: `watchfloor run` prunes older ones that it has read, at most once a day
     # (watchfloor/retention.py, `watchfloor store prune`). None (the default): the store keeps everything.
     retention_days: float | None = Field(default=None, gt=0)

@@ -133,7 +133,9 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     # them): said apart, so the line does not read "1 outstanding" above exit status 0 (outside trial 23, M3-4).
     elsewhere = getattr(report, "elsewhere", 0)
     left = report.outstanding - elsewhere
-    if left > 0:
+    if left > 0 and getattr(report, "held_back", False):
+        notes.append("held until the backlog is read, then sent in event time")
+    elif left > 0:
         due = dispatcher.next_due(digests=False)  # the next attempt of what is outstanding, not the next digest
         if due is not None:
             notes.append(f"next attempt in {due:.0f}s")
@@ -198,7 +200,9 @@ def exit_if_undelivered(report: Any, *, then_exit: bool = True) -> int:
         return 0
     what = []
     left = report.outstanding - getattr(report, "elsewhere", 0)  # not those another process is sending
-    if left:
+    if left and getattr(report, "held_back", False):  # (no fault: a backlog's alerts, held while it is read)
+        what.append(f"{_deliveries(left)} outstanding (held while the backlog was read: the next run sends them)")
+    elif left:
         what.append(f"{_deliveries(left)} outstanding (run again once the fault is fixed)")
     if report.tally.expired:
         what.append(f"{report.tally.expired} given up (watchfloor alerts redeliver)")
