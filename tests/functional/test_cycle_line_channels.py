@@ -82,3 +82,13 @@ def test_a_cycle_of_several_passes_adds_their_channels_up() -> None:
     assert merged.tally.sent_by_channel == {"a": 3, "b": 1}
     assert second.tally.sent_by_channel == {"a": 1, "b": 1}  # the parts are left as they were
     assert first.tally.sent_by_channel == {"a": 2}
+
+
+def test_the_line_says_messages_rewritten_for_an_acknowledgement_and_alerts_held_for_a_backlog() -> None:
+    # Outside trial 26, F8: a pass that rewrote two Slack messages for an `alerts ack` said only "0 sent"; and F3: a
+    # backlog's alerts held until it is read are outstanding, with no next attempt to wait for.
+    no_due = SimpleNamespace(next_due=lambda digests: None)
+    acked = CycleReport(tally=Tally(acks_shown=2))
+    assert delivery_summary(acked, no_due).endswith(", 2 messages rewritten to show an acknowledgement")
+    held = CycleReport(counts={"outstanding": 3}, outstanding_by_channel={"z": 3}, held_back=True)
+    assert "3 outstanding (held until the backlog is read, then sent in event time)" in delivery_summary(held, no_due)

@@ -153,6 +153,8 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         text += f", {t.replaced} replaced before sending by a later revision"
     if getattr(t, "withdrawn", 0):
         text += f", {t.withdrawn} withdrawn before sending (neither it nor its withdrawal sent)"
+    if getattr(t, "acks_shown", 0):  # (not in `sent`: no new message; outside trial 26, F8: "0 sent" said nothing)
+        text += f", {t.acks_shown} message{'s' if t.acks_shown != 1 else ''} rewritten to show an acknowledgement"
     return text
 
 
