@@ -115,7 +115,7 @@ class DigestPlanner:
         if legacy is not None and legacy.through_position > after:
             after, since = legacy.through_position, legacy.slot
         through = self.store.head()
-        detections, silenced, folded, withdrawn = self._detections(sub, after, through, now)
+        detections, silenced, folded, withdrawn, earlier_gone = self._detections(sub, after, through, now)
         zone = ZoneInfo(sched.zone)
         digest = Digest(
             id=key,
@@ -129,6 +129,7 @@ class DigestPlanner:
             silenced=silenced,
             folded=folded,
             withdrawn=withdrawn,
+            withdrawn_earlier=earlier_gone,
         )
         log.info("digest %s -> %s due: %d alert(s)", key, sub.channel, len(detections))
         return DeliveryRecord(
@@ -155,7 +156,7 @@ class DigestPlanner:
 
     def _detections(
         self, sub: SubscriptionCreated, after: int, through: int, now: datetime
-    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]], int]:
+    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]], int, tuple[tuple[str, str, str], ...]]:
         """The matching detections not silenced, one per story (`story_of`: the story its channels' threads
         follow): the newest that still stands stands for the earlier ones of its story (a follow-up after its first
         alert, a revision after what it revised), whose ids it lists in `folded`, so a digest never lists one story
@@ -165,13 +166,15 @@ class DigestPlanner:
         `received_at`: when what raised it was received, which every runtime stamps; else, for a detection recorded
         before that, now), as it does for a channel that takes each alert as it comes, not when the digest is made
         (outside trial 26, F2). Sorted by severity, then time;
-        also returns how many were silenced and how many withdrawn."""
+        also returns how many were silenced, how many withdrawn, and the alerts an earlier digest told of that were
+        withdrawn since (id, what its line said, why)."""
         routing = as_subscription(sub).model_copy(update={"digest": None})
         silences = self.control.silences(include_ended=True)  # (each with its early end, if it was ended early)
         stories: dict[str, list[Detection]] = {}  # story -> its alerts that stand, in log order
         told: dict[str, list[str]] = {}  # story -> the ids of its alerts, in log order
         story_of_id: dict[str, str] = {}  # alert id -> its story, while it stands
         gone_ids: set[str] = set()
+        gone_before: dict[str, str] = {}  # alert id -> why: withdrawn now, raised before `after`
         silenced = withdrawn = 0
         position = after
         types = {EventType.DETECTION.value, EventType.RETRACTION.value}
@@ -188,6 +191,8 @@ class DigestPlanner:
                         stories[story] = [d for d in stories[story] if d.id != gone]
                         gone_ids.add(gone)
                         withdrawn += 1
+                    else:  # raised before this digest's span: an earlier digest may have told of it
+                        gone_before.setdefault(gone, str(se.event.payload.get("reason") or "withdrawn"))
                     continue
                 try:
                     det = Detection.model_validate(se.event.payload)
@@ -219,7 +224,28 @@ class DigestPlanner:
             kept = tuple(dict.fromkeys(i for i in told.get(story, ()) if i != shown.id and i not in gone_ids))
             if kept:
                 folded[shown.id] = kept
-        return out, silenced, folded, withdrawn
+        said = self._told_before(sub, set(gone_before)) if gone_before else {}
+        earlier = tuple((i, said[i], gone_before[i]) for i in gone_before if i in said)
+        return out, silenced, folded, withdrawn, earlier
+
+    def _told_before(self, sub: SubscriptionCreated, ids: set[str]) -> dict[str, str]:
+        """Of `ids`, those an earlier digest of `sub` sent to its channel told of -> what its line said of them."""
+        told: dict[str, str] = {}
+        for row in self.store.deliveries(channel=sub.channel, thread_key=digest_thread(sub.id)):
+            if row.status != "sent":
+                continue
+            try:
+                d = Digest.from_payload(row.payload)
+            except ValueError:
+                continue
+            if d is None:
+                continue
+            for det in d.detections:
+                what = f"{det.title or det.rule} ({det.rule})"
+                for i in (det.id, *d.folded.get(det.id, ())):
+                    if i in ids:
+                        told[i] = what
+        return told
 
 
 def _fired(det: Detection) -> datetime:

@@ -576,6 +576,9 @@ class Digest:
     throttle: str = ""
     withdrawn: int = 0
     revised: int = 0
+    # A digest's: alerts an earlier digest of its subscription told of, withdrawn since, as (alert id, what it said,
+    # why it was withdrawn), so the desk reading digests alone hears of it (outside trial 26, F1).
+    withdrawn_earlier: tuple[tuple[str, str, str], ...] = ()
 
     def alert_ids(self) -> tuple[str, ...]:
         """Every alert the digest tells of: those it lists and the earlier ones of their stories."""
@@ -611,6 +614,13 @@ class Digest:
         if self.revised:
             parts.append(f"{self.revised} revised (the revision is told on its own)")
         return ("held, then " + " and ".join(parts) + ": not listed") if parts else ""
+
+    def withdrawals(self) -> list[str]:
+        """A plain line (not escaped) per alert of an earlier digest withdrawn since."""
+        return [
+            f"Withdrawn since an earlier digest: {_one_line(what)} · alert {alert_id} · {_one_line(why)}"
+            for alert_id, what, why in self.withdrawn_earlier
+        ]
 
     def entries(self) -> list[DigestLine]:
         """What each line says, in the digest's order: after an outage a summary may list many alerts of one
@@ -664,7 +674,12 @@ class Digest:
 
     def _throttle_json(self) -> dict[str, Any]:
         if not self.throttle:  # a digest's: what was withdrawn before it was made, when anything was
-            return {"withdrawn": self.withdrawn} if self.withdrawn else {}
+            out: dict[str, Any] = {"withdrawn": self.withdrawn} if self.withdrawn else {}
+            if self.withdrawn_earlier:
+                out["withdrawn_earlier"] = [
+                    {"id": i, "title": what, "reason": why} for i, what, why in self.withdrawn_earlier
+                ]
+            return out
         return {"throttle": self.throttle, "withdrawn": self.withdrawn, "revised": self.revised}
 
     def to_payload(self) -> dict[str, Any]:
@@ -710,6 +725,10 @@ class Digest:
                 throttle=str(d.get("throttle") or ""),
                 withdrawn=int(d.get("withdrawn") or 0),
                 revised=int(d.get("revised") or 0),
+                withdrawn_earlier=tuple(
+                    (str(x["id"]), str(x.get("title") or ""), str(x.get("reason") or ""))
+                    for x in d.get("withdrawn_earlier") or ()
+                ),
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

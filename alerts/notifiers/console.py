@@ -152,6 +152,7 @@ class ConsoleNotifier:
 
     def send_digest(self, digest: Digest) -> str:
         lines = [Text(f"• {line}") for line in digest.lines()]
+        lines += [Text(f"• {line}", style="bold") for line in digest.withdrawals()]
         if digest.silenced:
             lines.append(Text(f"{digest.silenced} silenced", style="dim"))
         if digest.left_out():

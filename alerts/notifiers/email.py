@@ -307,6 +307,8 @@ def digest_parts(digest: Digest) -> tuple[str, str]:
     if not digest.detections:
         body.para("No new alerts.")
     body.items(digest.lines()[:DIGEST_LISTED])
+    if digest.withdrawals():
+        body.items(digest.withdrawals()[:DIGEST_LISTED])
     more = len(digest.detections) - DIGEST_LISTED
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:

@@ -66,6 +66,7 @@ FALLBACK_LIMIT = 3000
 METADATA_EVENT_TYPE = "watchfloor_alert"
 DIGEST_EVENT_TYPE = "watchfloor_digest"  # a digest message's metadata (its key is `alert_id` too)
 DIGEST_LISTED = 40  # alerts listed in one digest message; the rest are counted
+DIGEST_WITHDRAWN = 10  # alerts of earlier digests withdrawn since, listed in one digest message (their count is not)
 
 SEVERITY_EMOJI = {
     "low": ":large_blue_circle:",
@@ -594,6 +595,8 @@ def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
     if not digest.detections:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
     blocks += _sections_of([digest_line(e) for e in digest.entries()[:DIGEST_LISTED]])
+    gone = [inert(escape(fit(line, MAX_DIGEST_TITLE * 2))) for line in digest.withdrawals()[:DIGEST_WITHDRAWN]]
+    blocks += _sections_of([f":wastebasket: {line}" for line in gone])
     more = len(digest.detections) - DIGEST_LISTED
     footer = f"{more} more not listed · " if more > 0 else ""
     if digest.silenced:

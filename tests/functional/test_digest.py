@@ -20,6 +20,7 @@ from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Digest, Notice
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.slack_blocks import digest_blocks
 from watchfloor.schemas.control import Actor, ControlType, DigestSent
 from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.stores.memory import MemoryStore
@@ -334,3 +335,35 @@ def test_a_silence_holds_back_what_was_raised_while_it_was_in_force_not_what_it_
     assert d.cycle().tally.digests == 1
     (got,) = inbox.got
     assert [x.id for x in got.detections] == ["d1"] and got.silenced == 1
+
+
+def test_an_alert_an_earlier_digest_listed_and_withdrawn_since_is_told_in_the_next() -> None:
+    # Outside trial 26, F1: a desk that reads digests alone never heard that yesterday's HIGH was withdrawn.
+    store, clock, _control, inbox, d = setup()
+    store.append([detection_event(det(1)), detection_event(det(2, party="PRK"))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    gone = Retraction(alert_id="d1", rule="treaty-ratified", group={"party": "RUS"}, reason="the vote was postponed",
+                      revision=1, at=det(1).fired_at)  # fmt: skip
+    store.append([retraction_event(gone)])
+    clock.now = datetime(2024, 11, 5, 8, 0, tzinfo=UTC)
+    assert d.cycle().tally.digests == 1
+    second = inbox.got[1]
+    assert second.detections == () and second.withdrawn == 0  # (not raised in its span: not "withdrawn before")
+    assert second.withdrawn_earlier == (("d1", "Parliament approved the pact (#1) (treaty-ratified)", gone.reason),)
+    line = "Withdrawn since an earlier digest: Parliament approved the pact (#1) (treaty-ratified) · alert d1"
+    assert second.withdrawals() == [f"{line} · the vote was postponed"]
+    # every channel kind says it: Slack, the file channel's JSON, a later attempt's payload
+    blocks = texts(digest_blocks(second))
+    assert "Withdrawn since an earlier digest" in blocks and "alert d1" in blocks
+    assert second.to_json()["withdrawn_earlier"] == [{"id": "d1", "title": line.split(": ", 1)[1].split(" · ")[0],
+                                                      "reason": "the vote was postponed"}]  # fmt: skip
+    again = Digest.from_payload(second.to_payload())
+    assert again is not None and again.withdrawn_earlier == second.withdrawn_earlier
+    store.append([retraction_event(gone.model_copy(update={"alert_id": "d9", "revision": 2}))])  # never listed
+    clock.now = datetime(2024, 11, 6, 8, 0, tzinfo=UTC)
+    assert d.cycle().tally.digests == 1 and inbox.got[2].withdrawn_earlier == ()
+
+
+def texts(blocks: list[dict[str, object]]) -> str:
+    return json.dumps(blocks)
