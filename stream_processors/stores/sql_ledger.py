@@ -460,14 +460,16 @@ class SqlDeliveryLedger:
             due = and_(due, t.c.channel.not_in(list(skip_channels)))
         p = channel_pauses_table
         due = and_(due, ~exists().where(p.c.channel == t.c.channel, p.c.paused_until > now))
-        stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner).where(due)
+        stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner, t.c.order_at).where(due)
         stmt = stmt.order_by(t.c.order_at, t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
         if not self._sqlite:
             stmt = stmt.with_for_update(skip_locked=True)
         with self._write() as conn:
-            self._order_unordered(conn)
             picked = conn.execute(stmt).all()
-            for alert_id, channel, previous in picked:
+            if any(order == 0 for *_, order in picked):  # (first in the order: no look at all otherwise)
+                self._order_unordered(conn)
+                picked = conn.execute(stmt).all()
+            for alert_id, channel, previous, _order in picked:
                 lease = (channel_leases or {}).get(channel, lease_seconds)
                 values: dict[str, Any] = {"lease_owner": owner, "lease_until": now + lease}
                 if previous is not None:  # its lease ran out with no outcome: the attempt was interrupted
@@ -478,7 +480,7 @@ class SqlDeliveryLedger:
             got = conn.execute(
                 select(t).where(
                     t.c.lease_owner == owner,
-                    or_(*(and_(t.c.alert_id == a, t.c.channel == c) for a, c, _ in picked)),
+                    or_(*(and_(t.c.alert_id == a, t.c.channel == c) for a, c, *_ in picked)),
                 )
             ).all()
         return sorted((_record(r) for r in got), key=lambda r: (r.order_at, r.seq, r.alert_id, r.channel))
@@ -507,7 +509,7 @@ class SqlDeliveryLedger:
         """Give the outstanding rows with no claim order (0) the order `intake` gives: rows that a process of the
         version before migration 11 wrote after another process migrated the store (during an upgrade, it runs on until
         it is restarted), which would otherwise be claimed before everything due, out of time order (outside trial 26,
-        F4).
+        F4). Called when a claim picks such a row (they come first in the claim order), then the claim is made again.
         One seek of the claim index, which finds none once there are none. A row whose order comes out 0 (a first
         version's row, with no alert in it) takes 1 s past the epoch: still first, and not looked at again."""
         t = deliveries_table
