@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -359,10 +359,12 @@ class Deliverer:
             return
         try:
             built = self._notice(rec, now)
-            parent = rec.parent_id
-            if isinstance(built, _Defer) and rec.kind == "revision" and parent and built.waits_for == parent:
-                if self._replaced_first(rec, parent, tally, now):
-                    built = self._notice(rec, now)  # in the place of the alert it revises
+            # (a revision's only wait is for the row it revises, down any revisions replaced before they were sent)
+            if isinstance(built, _Defer) and rec.kind == "revision" and built.waits_for is not None:
+                self._replaced_first(rec, built.waits_for, tally, now)
+                # Asked again whatever came of it: in the place of the alert it revises; or, when another dispatcher
+                # settled that alert meanwhile, at once rather than after a backoff (review 22, F7)
+                built = self._notice(rec, now)
         except ValueError as e:  # a payload this version cannot read: nothing can send it
             self._expire(rec, f"unreadable delivery: {e}", tally)
             return
@@ -935,6 +937,7 @@ class Deliverer:
                     base,
                     kind="alert",
                     parent_id=None,
+                    escalated_from=None,  # (a message of its own: no "was" the channel was told; review 22, F4)
                     earlier=earlier_story(thread, alert),
                     later=later_alerts(thread, rec),
                 )
@@ -958,7 +961,8 @@ class Deliverer:
                 # (the withdrawal of one withdrawn before it was sent is counted with it: "withdrawn before sending")
                 unsent = parent is not None and parent.detail.startswith(WITHDRAWN_UNSENT)
                 return _Skip("nothing to withdraw: the alert never reached this channel", counted=not unsent)
-            return base  # its thread never reached the channel: a message of its own
+            # its thread never reached the channel: a message of its own, with no "was" it was never told
+            return dataclasses.replace(base, escalated_from=None)
         root = parent
         for _ in range(10_000):  # a revision of a follow-up replies under the thread's first message (no cycles)
             if root.kind == "alert" or root.parent_id is None:
@@ -990,7 +994,18 @@ class Deliverer:
             if shown.alert_id == root.alert_id:
                 shown = again[-1]
             root = again[-1]
-        notice = _with_thread(base, shown, root, rows)
+        # Replies of the thread another dispatcher is sending right now, claimed before this one: told first (review
+        # 22, F2: two processes sending two HIGH follow-ups at once both said "(was MEDIUM)" and both broadcast)
+        flying = {
+            r.alert_id
+            for r in rows
+            if r.status == "outstanding"
+            and r.lease_owner not in (None, self.owner)
+            and r.lease_until is not None
+            and r.lease_until > now
+            and (r.order_at, r.seq) < (rec.order_at, rec.seq)
+        }
+        notice = _with_thread(base, shown, root, rows, flying)
         view = notice.thread
         if view is not None:
             # acknowledged on the message, under any alert it showed before a late report revised it
@@ -1212,7 +1227,13 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
     )
 
 
-def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, rows: list[DeliveryRecord]) -> Notice:
+def _with_thread(
+    base: Notice,
+    parent: DeliveryRecord,
+    root: DeliveryRecord,
+    rows: list[DeliveryRecord],
+    flying: Collection[str] = (),
+) -> Notice:
     """`base` placed in its thread: replies under `root`, updates `parent` (and `root` too, when that is another
     message) with the thread's state: its newest standing alert in event time (ThreadView)."""
     shown = alert_of(parent.payload)
@@ -1233,7 +1254,8 @@ def _with_thread(base: Notice, parent: DeliveryRecord, root: DeliveryRecord, row
     # What the reader has in the channel before this notice, for "(was MEDIUM)": decided here, at sending, not at
     # intake, because rows are sent in event time, not in the log order intake saw them in (review 21, F6: a
     # follow-up broadcast as an escalation of a thread a revision sent before it had already made HIGH).
-    shown_before = (told[:], dict(withdrawn))
+    also = [(r.seq, a) for r in rows if r.alert_id in flying and r.kind != "retraction" and (a := alert_of(r.payload))]
+    shown_before = (sorted(told + also, key=lambda x: x[0]), dict(withdrawn))
     # The rest of this notice's change, still to be told (one correction revising two alerts of the thread, or
     # revising one and withdrawing another, is one change of the group's history, told a reply at a time): counted
     # as told, so that no reply states a thread the change has already left (outside trial 10, F2: the first of two

@@ -59,7 +59,17 @@ from watchfloor.schemas.detection_fields import dated_ahead
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import ORDER_LAST, DeliveryRecord
 
-from .notice import AlertCatalog, alert_of, escalation, payload, replaced_unsent, thread_key, thread_of, told_row
+from .notice import (
+    AlertCatalog,
+    alert_of,
+    escalation,
+    payload,
+    replaced_unsent,
+    revised_again,
+    thread_key,
+    thread_of,
+    told_row,
+)
 from .throttle import HELD
 
 OPEN_STATUSES = frozenset({"outstanding", "sent"})  # a thread's first alert that can still take replies
@@ -112,12 +122,18 @@ def plan_detection(
             before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
             data = payload(alert, parent_alert=det.revises, escalated_from=escalation(before, det.severity), **common)
             under: DeliveryRecord | None = parent
-            if parent.status == "outstanding" and not parent.ref and not parent.unsure:
+            by_key = {r.alert_id: r for r in rows}
+            for _ in range(len(rows) + 1):
+                if under is None or under.status != "outstanding" or under.ref or under.unsure:
+                    break
                 # Not sent yet: this revision goes in its place (Deliverer._replaced_first), at its own time, under
                 # what the row it replaces goes under (trial 25, F4: at the replaced alert's later time, it went
-                # after alerts of other rules raised in between).
-                up = parent.parent_id
-                under = next((r for r in rows if r.alert_id == up), None) if up is not None else None
+                # after alerts of other rules raised in between); past revisions not sent either, to what they
+                # revise (review 22, F1), which this one replaces too.
+                kind, up = under.kind, under.parent_id
+                under = by_key.get(up) if up is not None else None
+                if kind != "revision":
+                    break
             return DeliveryRecord(
                 key,
                 channel,
@@ -140,7 +156,7 @@ def plan_detection(
             thread_key=tk,
             parent_id=root.alert_id,
             seq=seq,
-            order_at=max(at, told_at(root)),
+            order_at=max(at, told_at(_in_place_of(rows, root))),
         )
     return DeliveryRecord(
         key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
@@ -204,6 +220,15 @@ def _story_thread(
     if before:
         return max(before, key=lambda n: (n[0], n[1]))[2]
     return min(near, key=lambda n: (n[0], n[1]))[2]
+
+
+def _in_place_of(rows: Sequence[DeliveryRecord], root: DeliveryRecord) -> DeliveryRecord:
+    """What goes to the channel as the thread's first message: `root`, or, while it is not sent and a revision of it
+    waits to go in its place (at its own, earlier time: Deliverer._replaced_first), that revision (review 22, F5: a
+    follow-up ordered at the replaced alert's later time went after other rules' alerts raised in between)."""
+    if root.status != "outstanding" or root.ref or root.unsure:
+        return root
+    return revised_again(rows, root) or root
 
 
 def _withdrawn_here(thread_rows: Sequence[DeliveryRecord], root: str) -> bool:

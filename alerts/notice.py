@@ -169,11 +169,25 @@ def replacement_of(rows: Sequence[DeliveryRecord], alert_row: DeliveryRecord) ->
 
 
 def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> DeliveryRecord | None:
-    """A later revision of `rec`'s alert still outstanding among `rows` (its channel's and thread key's): `rec` would
-    be out of date the moment it was read, so that one goes in its place."""
-    for r in rows:
-        if r.kind == "revision" and r.status == "outstanding" and r.parent_id == rec.alert_id != r.alert_id:
-            return r
+    """A later revision of `rec`'s alert still outstanding among `rows` (its channel's and thread key's), directly or
+    down a chain of revisions replaced before they were sent: `rec` would be out of date the moment it was read, so
+    that one goes in its place (review 22, F1: a revision of a revision, the first claimed and replaced before the
+    alert's turn, left the alert with no outstanding revision of its own: the outdated alert was sent)."""
+    key = rec.alert_id
+    seen = {key}
+    for _ in range(len(rows) + 1):
+        below: DeliveryRecord | None = None
+        for r in rows:
+            if r.kind != "revision" or r.parent_id != key or r.alert_id in seen:
+                continue
+            if r.status == "outstanding":
+                return r
+            if replaced_unsent(r):
+                below = r
+        if below is None:
+            return None
+        key = below.alert_id
+        seen.add(key)
     return None
 
 

@@ -273,10 +273,14 @@ def check_current(engine: Engine, *, url: str) -> int:
     found = current_version(engine)
     if found > latest:
         raise _newer(url, found, latest)
+    said = str(found)
+    if found == 0 and inspect(engine).has_table("events"):
+        # a store of a version from before the schema was numbered: older still (review 22, F3)
+        found, said = 1, "from before schema versions"
     if 0 < found < latest:
         raise StoreError(
             url,
-            f"its schema is version {found}, older than this watchfloor's {latest}, and a command that only reads "
+            f"its schema is version {said}, older than this watchfloor's {latest}, and a command that only reads "
             "does not upgrade it (a watchfloor of the version before may still run on it); upgrade it with "
             "`watchfloor store migrate` (or by starting `watchfloor run`), or read it with the watchfloor that "
             "wrote it",

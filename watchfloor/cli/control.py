@@ -42,19 +42,22 @@ def _actor(author: str | None) -> Actor:
 
 
 @contextmanager
-def _control(config: Any, store: str | None, *, read: bool = False, cfg: Any = None) -> Iterator[tuple[Any, Any]]:
+def _control(
+    config: Any, store: str | None, *, read: bool = False, cfg: Any = None, only_reads: bool = False
+) -> Iterator[tuple[Any, Any]]:
     """The config (`cfg` when already read) and the control log. A list command (`read`), and one that ends what
     must be in the store already, never creates a store: a path where there is none (a typo, the wrong directory, a
     config read before anything ran) is said so, exit 1, as `alerts list` does; the commands that add something make
     the store as `run` would, once what they were given is checked (a refused command leaves no empty store behind
-    that `alerts list` and `status` would then read as a healthy one: outside trial 15, M5)."""
+    that `alerts list` and `status` would then read as a healthy one: outside trial 15, M5). A command that `only_reads`
+    (a list) does not migrate a store of an older schema either (review 22, F3)."""
     from watchfloor.wiring import open_store  # the one store opener
 
     from ..wiring import open_control
 
     cfg = cfg if cfg is not None else app_config(config)
     try:
-        st = open_store(store or cfg.store, create=not read)
+        st = open_store(store or cfg.store, create=not read, upgrade=not only_reads)
     except ValueError as e:
         raise fail(str(e)) from None
     try:
@@ -127,7 +130,7 @@ def subscriptions_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Active subscriptions: from the config file (kept in step at every start) and from Slack or the CLI."""
-    with _control(config, store, read=True) as (_, control):
+    with _control(config, store, read=True, only_reads=True) as (_, control):
         subs = control.subscriptions(channel)
     if as_json:
         for s in subs:
@@ -305,7 +308,7 @@ def silences_list(
 ) -> None:
     """Silences in force or scheduled (amtool silence query); with --expired, also ended ones and how each
     ended (its `silence.expired`: ended early by someone, or lapsed at its end)."""
-    with _control(config, store, read=True) as (_, control):
+    with _control(config, store, read=True, only_reads=True) as (_, control):
         control.expire_lapsed()
         now = control.now()
         sils = control.silences(include_ended=expired)

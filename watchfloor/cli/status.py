@@ -75,6 +75,12 @@ class Deliveries:
         return d
 
 
+def _other_schema(d: Deliveries) -> bool:
+    """Whether the ledger was not read because the store is of an older or newer schema (review 22, F6): not "caught
+    up", whatever else says so, as its deliveries are not known."""
+    return d.problem is not None and "schema is version" in d.problem
+
+
 def read_deliveries(url: str) -> Deliveries:
     """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
     from watchfloor.web.metrics import held_waiting, oldest_outstanding  # (what /metrics reports too)
@@ -361,13 +367,13 @@ def status(
         # is not (no wait loads it).
         if isinstance(g, BaseException):
             return False
-        return g[0].caught_up and not g[1].pending and (g[2] is None or not g[2].differs)
+        return g[0].caught_up and not g[1].pending and not _other_schema(g[1]) and (g[2] is None or not g[2].differs)
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
         raise fail(broker_problem(s.bootstrap, got)) from None
     st, deliveries, compared = got
-    caught_up = st.caught_up and not deliveries.pending
+    caught_up = st.caught_up and not deliveries.pending and not _other_schema(deliveries)
     rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
@@ -567,6 +573,9 @@ def behind_reasons(st: Any) -> list[str]:
 
 
 def _print_deliveries(d: Deliveries) -> None:
+    if d.problem is not None and _other_schema(d):  # the right store, of another version: said as it is
+        err.print(f"[yellow]deliveries not checked[/yellow]: {escape(d.problem.removeprefix('StoreError: '))}")
+        return
     if d.problem is not None:
         err.print(
             f"[yellow]deliveries not checked[/yellow]: the store {escape(d.store)} cannot be read "

@@ -64,7 +64,7 @@ def prune(
     from ..wiring import sqlite_file
 
     url = store or app_config(config).store
-    with _retention_store(url, "prune") as st:
+    with _retention_store(url, "prune", only_reads=dry_run) as st:
         now = datetime.now(UTC)
         try:
             chosen = retention.plan(st, older_than, now)
@@ -177,14 +177,14 @@ def migrate_store(store: StoreOpt = None, config: ConfigOpt = None) -> None:
 
 
 @contextmanager
-def _retention_store(url: str, what: str) -> Iterator[Any]:
+def _retention_store(url: str, what: str, *, only_reads: bool = False) -> Iterator[Any]:
     """The store at `url`, opened for a `store` command (never made: a wrong path must not create a store), one that
     can do `what` (the DocumentRetention port), closed after."""
     from watchfloor.stream_processors.ports import DocumentRetention
 
     from ..wiring import open_store
 
-    st = open_store(url, create=False)
+    st = open_store(url, create=False, upgrade=not only_reads)  # (a --dry-run only reads: no migration)
     try:
         if not isinstance(st, DocumentRetention):
             raise fail(f"store {redact_url(url)}: it cannot {what}")
