@@ -267,10 +267,22 @@ class Stop(threading.Event):
     """Set by SIGTERM (`signal` then names it), so long-running commands finish their cycle and close cleanly."""
 
     signal: str | None = None
+    signalled = False
 
     def on_signal(self, signum: int, _frame: object) -> None:
         self.signal = signal.Signals(signum).name
-        self.set()
+        # Not set() here: the handler runs on the main thread between two bytecodes, possibly inside this very
+        # Event's wait(), which holds its (not reentrant) lock there, and set() would wait for that lock for ever (a
+        # `run` catching up, waiting 0 s between slices, hung on SIGTERM about one time in two). The flag is seen at
+        # once (is_set, wait); a waiter already asleep is woken by set() from another thread.
+        self.signalled = True
+        threading.Thread(target=self.set, name="stop-on-signal", daemon=True).start()
+
+    def is_set(self) -> bool:
+        return self.signalled or super().is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return True if self.signalled else super().wait(timeout)
 
 
 def stop_on_sigterm() -> Stop:

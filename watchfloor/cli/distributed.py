@@ -606,8 +606,9 @@ def wait_for_topics(producer: Any, stop: threading.Event) -> None:
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         if isinstance(stop, Stop):
-            stop.on_signal(signum, frame)  # (names the signal for the last line)
-        stop.set()
+            stop.on_signal(signum, frame)  # (names the signal for the last line; never set() in a handler: Stop)
+        else:
+            threading.Thread(target=stop.set, daemon=True).start()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
