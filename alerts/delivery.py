@@ -422,9 +422,9 @@ class Deliverer:
         if later.not_before <= now:
             self.store.redeliver(now, alert_ids={later.alert_id}, channel=rec.channel, statuses=("outstanding",))
 
-    def _replaced_first(self, rec: DeliveryRecord, parent: str, tally: Tally, now: float) -> bool:
-        """Whether the row `parent` that the revision `rec` waits for, never sent, is settled now as replaced (by `rec`
-        or a later revision of it), so that the revision goes at once in its place. A revision raised after the alert
+    def _replaced_first(self, rec: DeliveryRecord, parent: str, tally: Tally, now: float) -> None:
+        """Settle the row `parent` that the revision `rec` waits for, never sent, as replaced (by `rec` or a later
+        revision of it), when it is, so that the revision goes at once in its place. A revision raised after the alert
         it revises in the log but earlier in event time is claimed first: waiting for the alert's own turn, it went
         after the alerts of other rules raised in between, out of time order in the channel (trial 25, F4). `parent`
         is claimed by name and asked as its own turn would ask it; if it is to be sent after all, it is left as it
@@ -432,16 +432,15 @@ class Deliverer:
         lease = self.leases.get(rec.channel, self.schedule.lease)
         got = self.store.claim_delivery(parent, rec.channel, self.owner, now, lease)
         if got is None:
-            return False
+            return
         try:
             built = self._notice(got, now)
         except ValueError:
             built = None  # (unreadable: its own turn expires it)
         if not isinstance(built, _Skip) or built.replaced_by is None:
             self._settle(got, _unchanged(got), tally)
-            return False
+            return
         self._skip(got, built, tally, now)
-        return True
 
     def _attempt_digest(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:
         try:

@@ -124,7 +124,7 @@ def plan_detection(
             under: DeliveryRecord | None = parent
             by_key = {r.alert_id: r for r in rows}
             for _ in range(len(rows) + 1):
-                if under is None or under.status != "outstanding" or under.ref or under.unsure:
+                if under is None or not _unsent(under):
                     break
                 # Not sent yet: this revision goes in its place (Deliverer._replaced_first), at its own time, under
                 # what the row it replaces goes under (trial 25, F4: at the replaced alert's later time, it went
@@ -226,9 +226,12 @@ def _in_place_of(rows: Sequence[DeliveryRecord], root: DeliveryRecord) -> Delive
     """What goes to the channel as the thread's first message: `root`, or, while it is not sent and a revision of it
     waits to go in its place (at its own, earlier time: Deliverer._replaced_first), that revision (review 22, F5: a
     follow-up ordered at the replaced alert's later time went after other rules' alerts raised in between)."""
-    if root.status != "outstanding" or root.ref or root.unsure:
-        return root
-    return revised_again(rows, root) or root
+    return (revised_again(rows, root) or root) if _unsent(root) else root
+
+
+def _unsent(row: DeliveryRecord) -> bool:
+    """Outstanding with no attempt that may have reached the channel: what a revision may still replace."""
+    return row.status == "outstanding" and not row.ref and not row.unsure
 
 
 def _withdrawn_here(thread_rows: Sequence[DeliveryRecord], root: str) -> bool:
