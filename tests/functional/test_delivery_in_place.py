@@ -107,3 +107,40 @@ def test_two_dispatchers_sending_two_escalating_replies_at_once_say_was_medium_o
     s1.append([detection_event(troops(3, severity="high", hours=2, sources=("Daily A", "Wire C")))])
     d1.cycle()
     assert dict(sent) == {"det0001": None, "det0002": "medium", "det0003": None}
+
+
+class ClaimRace:
+    """A store whose named claim (`claim_delivery`) lets another dispatcher run a pass first, once: the race of two
+    processes where the other settles the alert a revision waits for between this one's look and its claim."""
+
+    def __init__(self, store: Store, during: object) -> None:
+        self._store, self.during = store, during
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def claim_delivery(self, *args: object, **kw: object) -> object:
+        if callable(self.during):
+            run, self.during = self.during, None
+            run()
+        return self._store.claim_delivery(*args, **kw)  # type: ignore[arg-type]
+
+
+def test_a_revision_whose_alert_another_dispatcher_settled_before_the_named_claim_goes_in_the_same_pass(
+    tmp_path: Path,
+) -> None:
+    # Review 22, F7 (LOW): the named claim lost to another dispatcher, which settled the unsent alert as replaced; the
+    # revision, already claimed here, was deferred for a backoff instead of going at once in that alert's place.
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    s1, s2 = open_store(url), open_store(url)
+    sent: list[tuple[str, str | None]] = []
+    clock, subs = Clock(), [Subscription(channel="ops")]
+    d2 = AlertDispatcher(s2, {"ops": Racing("d2", sent)}, subs, RETRY, now=clock, catalog=CATALOG, owner="d2")
+    racing = ClaimRace(s1, during=d2.cycle)
+    d1 = AlertDispatcher(racing, {"ops": Racing("d1", sent)}, subs, RETRY, now=clock, catalog=CATALOG, owner="d1")  # type: ignore[arg-type]
+    late = troops(1, hours=1, sources=("Daily A", "Wire C"), severity="high", revises="det0001", revision=1)
+    s1.append([detection_event(troops(1, hours=10)), detection_event(late)])
+    d1.cycle()
+    assert racing.during is None  # the race was run
+    assert sent == [(detection_event_id(late), None)]  # in this pass, once, in the place of the alert never sent
+    assert s1.delivery_counts(("outstanding",)).get("outstanding", 0) == 0
