@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from watchfloor.alerts.backlog import BacklogHold
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher, StoryProgress
 from watchfloor.alerts.notice import AlertCatalog
@@ -616,6 +617,8 @@ class EmbeddedPipeline:
             throttles=channel_throttles(cfg),
             update_waits=channel_update_waits(cfg),
         )
+        # (`run`'s cycles: alerts of a backlog read a slice per cycle held, then delivered together in event time)
+        self.backlog = BacklogHold(cfg.backlog_settle.total_seconds())
 
     def close(self) -> None:
         self.poller.close()

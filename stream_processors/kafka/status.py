@@ -204,6 +204,74 @@ def pipeline_status(
         admin.close()
 
 
+class WorkersLag:
+    """The workers' lag (records of their topics not yet committed, summed), asked again at each `lag()` on
+    clients kept open: `watchfloor notify --broker` looks every cycle to hold a backlog's alerts until the workers
+    have read it (alerts.backlog). `lag()` is None while the broker cannot be asked (the clients are made again at
+    the next call); a topic not created yet counts nothing."""
+
+    def __init__(self, bootstrap: str, prefix: str, *, worker_group: str | None = None, timeout_s: float = 5.0) -> None:
+        self.servers = bootstrap_servers(bootstrap)
+        self.prefix = prefix
+        self.group, _, self.topics = group_topics(prefix, worker_group)[0]
+        self.timeout_s = timeout_s
+        self._admin: Any = None
+        self._consumer: Any = None
+
+    def _clients(self) -> tuple[Any, Any]:
+        import kafka
+
+        if self._admin is None:
+            self._admin = make_client(
+                kafka.KafkaAdminClient,
+                client_config(
+                    kafka.KafkaAdminClient,
+                    self.timeout_s,
+                    bootstrap_servers=self.servers,
+                    client_id=f"{self.prefix}-lag",
+                ),
+            )
+        if self._consumer is None:
+            self._consumer = make_client(
+                kafka.KafkaConsumer,
+                client_config(
+                    kafka.KafkaConsumer,
+                    self.timeout_s,
+                    bootstrap_servers=self.servers,
+                    client_id=f"{self.prefix}-lag",
+                    enable_auto_commit=False,  # no group: it reads offsets, it never commits
+                ),
+            )
+        return self._admin, self._consumer
+
+    def lag(self) -> int | None:
+        import kafka
+
+        try:
+            admin, consumer = self._clients()
+            tps = [
+                kafka.TopicPartition(t, p) for t in self.topics for p in sorted(consumer.partitions_for_topic(t) or ())
+            ]
+            if not tps:
+                return 0
+            end: dict[Any, int] = consumer.end_offsets(tps)
+            committed = _committed(admin, self.group)  # (a coordinator not known yet: asked again, 4 s at most)
+        except Exception as e:  # the broker away, a coordinator moving: not known this cycle
+            log.debug("workers' lag of %s: %r", self.group, e)
+            self.close()
+            return None
+        return sum(max(0, int(o) - committed.get((tp.topic, tp.partition), 0)) for tp, o in end.items())
+
+    def close(self) -> None:
+        for client in (self._consumer, self._admin):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # a client of a broker gone away
+                    pass
+        self._admin = self._consumer = None
+
+
 def documents_written(bootstrap: str, prefix: str, *, timeout_s: float = 10.0) -> int | None:
     """Records ever written to the pipeline's documents topic (the sum of its end offsets: retention does not
     lower them, only deleting the topic does); None when the topic does not exist."""

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from watchfloor.alerts.backlog import BacklogHold
+
 from ._common import (
     ConfigOpt,
     QuietCycles,
@@ -919,17 +921,101 @@ def replay_source(got: Any, settings: Any, store: str) -> str:
     return f"source: partition {'; '.join(parts)} (store {store}, {topic} on {settings.bootstrap}): {got.why_store}"
 
 
+WORKERS_BACKLOG = 200
+"""Records of the workers' topics not yet read from which `notify --broker` takes the pipeline to be reading a
+backlog (a backfill, a restart after an outage). Below it the workers are live: the records of the last seconds,
+which Faust commits every few seconds, must not hold a live alert."""
+
+
+class WorkersBacklog:
+    """`notify --broker`: the workers' lag looked at each cycle, the hold (alerts.backlog) told of it, and the lines
+    that say when a hold begins and how it ends."""
+
+    def __init__(self, lag: Any, *, threshold: int = WORKERS_BACKLOG) -> None:
+        self.lag = lag  # stream_processors.kafka.status.WorkersLag
+        self.threshold = threshold
+        self.unknown = False  # the lag could not be read last time (said once until it can)
+        self.said: float | None = None  # the hold a line was printed for (its start)
+        self.timed_out: float | None = None  # the hold whose time ran out (said once)
+
+    def look(self, hold: BacklogHold, now: float) -> bool:
+        """Whether this cycle holds its deliveries."""
+        lag = self.lag.lag()
+        if lag is None:
+            if not self.unknown:
+                err.print(
+                    f"[yellow]notify: cannot read the workers' lag from {escape(', '.join(self.lag.servers))}"
+                    "[/yellow]: alerts are delivered as they come until it can",
+                    highlight=False,
+                )
+            self.unknown = True
+            hold.observe(False, now)
+            return False
+        if self.unknown:
+            err.print("notify: the workers' lag can be read again", highlight=False)
+        self.unknown = False
+        was = hold.since
+        hold.observe(lag >= self.threshold, now)
+        if hold.since is not None and hold.since != self.said:
+            self.said = hold.since
+            err.print(
+                f"the workers are reading a backlog ({lag:,} records behind): its alerts are held, then delivered "
+                f"together in event time once they are done, or in {_seconds(hold.settle)} at most",
+                highlight=False,
+            )
+        elif was is not None and hold.since is None:
+            err.print(
+                f"the workers caught up after {_seconds(now - was)}: the backlog's alerts go now, in event time",
+                highlight=False,
+            )
+        holding = hold.holding(now)
+        if not holding and hold.since is not None and self.timed_out != hold.since:
+            self.timed_out = hold.since
+            err.print(
+                f"the workers are still {lag:,} records behind after {_seconds(hold.settle)} (backlog_settle): "
+                "alerts are delivered as they come until they catch up",
+                highlight=False,
+            )
+        return holding
+
+    def close(self) -> None:
+        self.lag.close()
+
+
+def workers_lag(settings: Any) -> WorkersBacklog:
+    """The workers' backlog of the pipeline `settings` (the config's kafka: section with the options given)."""
+    from watchfloor.stream_processors.kafka.status import WorkersLag
+
+    return WorkersBacklog(WorkersLag(settings.bootstrap, settings.prefix, worker_group=settings.app_id))
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min"
+
+
 @app.command()
 def notify(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Dispatch what is pending, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the store.")] = 2.0,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            help="The pipeline's Kafka bootstrap servers: while its workers are behind (a backlog), their alerts are "
+            "held and then delivered together in event time, for at most the config's backlog_settle.",
+            envvar="WATCHFLOOR_KAFKA",
+        ),
+    ] = None,
+    prefix: PrefixOpt = None,
 ) -> None:
     """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
     from ..wiring import WiringError, build_dispatcher, open_store
 
     cfg = app_config(config)
+    workers = None if once or broker is None else workers_lag(settings_for(cfg, bootstrap=broker, prefix=prefix))
+    hold = BacklogHold(cfg.backlog_settle.total_seconds())
     st = open_store(store or cfg.store)
     try:
         dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
@@ -947,7 +1033,8 @@ def notify(
         while True:
             heart.beat()
             cycles += 1
-            report = dispatcher.cycle()
+            held = workers is not None and workers.look(hold, time.monotonic())
+            report = dispatcher.cycle(deliver=not held)
             if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
                 err.print(
                     f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
@@ -957,13 +1044,15 @@ def notify(
                 waiting = undetected_documents(st)
                 if waiting:
                     err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
-            if once or stop.is_set() or stop.wait(next_wait(dispatcher, interval)):
+            if once or stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
                 stopped_by = None if once else stop.signal
                 break
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"
     finally:
         st.close()
+        if workers is not None:
+            workers.close()
     if stopped_by is not None:
         err.print(stopped_line("notify", stopped_by, cycles), highlight=False)
     if once and report is not None:

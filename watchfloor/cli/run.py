@@ -401,20 +401,6 @@ def _retention(store: Any, days: float | None) -> None:
         )
 
 
-class _Backlog:
-    """When the backlog being read began (monotonic), or None: kept on the pipeline from cycle to cycle."""
-
-    since: float | None = None
-
-    @staticmethod
-    def of(pipeline: Any) -> _Backlog:
-        got = getattr(pipeline, "_backlog", None)
-        if got is None:
-            got = _Backlog()
-            pipeline._backlog = got
-        return got
-
-
 def _cycle(
     pipeline: Any, heartbeat: Any, lines: QuietCycles | None = None, config: Path | None = None, *, owed: bool = False
 ) -> tuple[Any, Any]:
@@ -436,11 +422,10 @@ def _cycle(
     # delivered together, in event time, once every source has caught up or the time is up (outside trial 26, F3:
     # delivered after each slice, a sparse feed's slice ran weeks ahead of a dense one's; 44 of 87 posts said "Sent
     # late"). Held from the cycle that finds a source behind, whichever source it is.
-    hold = pipeline.cfg.backlog_settle.total_seconds()
-    backlog = _Backlog.of(pipeline)
+    hold = pipeline.backlog  # (alerts.backlog.BacklogHold: kept from cycle to cycle)
 
     def holding() -> bool:
-        return backlog.since is not None and time.monotonic() - backlog.since < hold
+        return bool(hold.holding(time.monotonic()))
 
     def deliver() -> None:
         # (a slow channel's rows past its budget wait for the closing cycle: the next source's alerts to the
@@ -468,8 +453,8 @@ def _cycle(
 
     def on_source(result: Any) -> None:
         # A source is stored: detect its alerts now, and deliver them unless the poll is still settling.
-        if result.behind and hold > 0 and backlog.since is None:
-            backlog.since = time.monotonic()  # a backlog begins: held from now (the poll's settle holds until here)
+        if result.behind:
+            hold.begin(time.monotonic())  # a backlog begins: held from now (the poll's settle holds until here)
         if result.ingested is not None and result.ingested.accepted:
             detect()
 
@@ -488,7 +473,7 @@ def _cycle(
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
     print_dead_letters([dl for t in tallies for dl in t.unprocessable])
     if not summary.behind and not any(t.behind for t in tallies):
-        backlog.since = None  # every source caught up: what the backlog raised goes now, in event time
+        hold.observe(False, time.monotonic())  # every source caught up: what the backlog raised goes now
     # (also enqueues and sends the digests that are due; while a backlog is held, only takes its alerts in)
     report = pipeline.dispatcher.cycle(deliver=not holding()).merged(reports)
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so

@@ -1,0 +1,91 @@
+"""The backlog hold (alerts.backlog): held from the first look that finds a backlog, until one finds it read or the
+settle time is up; and `notify --broker`'s look at the workers' lag (cli.distributed.WorkersBacklog)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watchfloor.alerts.backlog import BacklogHold
+from watchfloor.cli.distributed import WORKERS_BACKLOG, WorkersBacklog
+
+
+def test_held_from_the_first_look_behind_until_caught_up() -> None:
+    hold = BacklogHold(60)
+    assert not hold.holding(0)
+    hold.observe(True, 10)
+    hold.observe(True, 20)  # (still the same backlog: held from 10)
+    assert hold.holding(69.9) and hold.since == 10
+    hold.observe(False, 30)
+    assert not hold.holding(30) and hold.since is None
+
+
+def test_the_time_is_up_after_settle_seconds_and_a_new_backlog_holds_again() -> None:
+    hold = BacklogHold(60)
+    hold.begin(0)
+    assert hold.holding(59.9) and not hold.holding(60)
+    hold.observe(True, 100)  # the same backlog, still being read: delivered as it comes
+    assert not hold.holding(100)
+    hold.observe(False, 110)
+    hold.observe(True, 120)
+    assert hold.holding(121) and hold.held_for(125) == 5
+
+
+def test_a_settle_of_zero_never_holds() -> None:
+    hold = BacklogHold(0)
+    hold.begin(0)
+    assert not hold.holding(0) and hold.since is None
+
+
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1000)), max_size=30), st.floats(0, 300))
+def test_never_held_longer_than_settle_nor_once_caught_up(looks: list[tuple[bool, float]], settle: float) -> None:
+    hold, now = BacklogHold(settle), 0.0
+    for behind, step in looks:
+        now += step
+        hold.observe(behind, now)
+        if hold.holding(now):
+            assert behind or hold.since is not None
+            assert hold.held_for(now) < settle
+        if not behind:
+            assert not hold.holding(now)
+
+
+class Lags:
+    """The lag a WorkersLag would read, one per look (None: the broker could not be asked)."""
+
+    servers = ["127.0.0.1:9"]
+
+    def __init__(self, *lags: int | None) -> None:
+        self.lags, self.closed = list(lags), False
+
+    def lag(self) -> int | None:
+        return self.lags.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_notify_holds_while_the_workers_are_a_backlog_behind_and_says_how_the_hold_ends(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    looks = WorkersBacklog(Lags(WORKERS_BACKLOG - 1, 5000, 3000, 12, 900, 900, 900))
+    hold = BacklogHold(60)
+    held = [looks.look(hold, t) for t in (0, 2, 4, 6, 8, 70, 72)]
+    # live lag (a few seconds of records) holds nothing; a backlog holds until read, or for 60 s at most
+    assert held == [False, True, True, False, True, False, False]
+    said = capsys.readouterr().err
+    assert said.count("the workers are reading a backlog (5,000 records behind)") == 1
+    assert "the workers caught up after 4 s: the backlog's alerts go now, in event time" in said
+    assert said.count("still 900 records behind after 60 s (backlog_settle)") == 1  # once per hold
+
+
+def test_a_lag_that_cannot_be_read_delivers_as_it_comes_and_is_said_once(capsys: pytest.CaptureFixture[str]) -> None:
+    lags = Lags(5000, None, None, 5000)
+    looks, hold = WorkersBacklog(lags), BacklogHold(60)
+    assert [looks.look(hold, t) for t in (0, 2, 4, 6)] == [True, False, False, True]
+    said = capsys.readouterr().err
+    assert said.count("cannot read the workers' lag from 127.0.0.1:9") == 1
+    assert "can be read again" in said
+    looks.close()
+    assert lags.closed
