@@ -3,6 +3,7 @@ naming FILE:LINE of both (outside audit, analyst, LOW-8). Fixtures are ids and l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,5 +60,36 @@ def test_an_event_column_names_each_items_story_once(tmp_path: Path) -> None:
     labels = load_labels(p)
     assert {k: v.event for k, v in labels.items.items()} == {"a1": "wave A", "a2": "wave A", "b1": "wave B", "x": None}
     p.write_text("id,label,event\na1,STRIKE,wave A\na1,STRIKE,wave B\n")
-    with pytest.raises(TruthError, match=r"labels.csv:3: id 'a1' has the event 'wave B', and 'wave A' on line 2"):
+    with pytest.raises(
+        TruthError, match=r"labels.csv:3: id 'a1' has the event 'wave B' for the label 'STRIKE', and 'wave A' on line 2"
+    ):
         load_labels(p)
+
+
+def test_an_item_reporting_two_stories_has_an_event_per_label_and_each_rule_counts_its_own(tmp_path: Path) -> None:
+    # Outside trial 28, F10: one event per id. A report of two stories (a flight of residents and the dissolution of
+    # their government) was refused with an event per label; given one, the other rule was scored over two events
+    # and read "1 of 2 caught" with every story caught.
+    from watchfloor.scoring import LabelMap, score
+    from watchfloor.scoring.scores import AlertRef
+    from watchfloor.scoring.truth import load_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        "id,label,event\nboth,FLIGHT,flight\nboth,DISSOLVED,dissolution\nf2,FLIGHT,flight\nd2,DISSOLVED,dissolution\n"
+    )
+    labels = load_labels(p)
+    assert dict(labels.items["both"].events) == {"FLIGHT": "flight", "DISSOLVED": "dissolution"}
+    assert labels.items["both"].event == "dissolution;flight" and labels.items["f2"].event == "flight"
+    t = datetime(2023, 9, 28, tzinfo=UTC)
+    alerts = [
+        AlertRef("A", "residents-flee", {}, "high", None, t, ("f2", "both"), (t, t)),
+        AlertRef("B", "republic-dissolved", {}, "high", None, t, ("both",), (t,)),
+    ]
+    label_map = LabelMap("map.yaml", {"FLIGHT": ("residents-flee",), "DISSOLVED": ("republic-dissolved",)})
+    got = score(alerts, labels, label_map)
+    assert {r: (c.events, c.events_caught) for r, c in got.per_rule.items()} == {
+        "residents-flee": (1, 1),
+        "republic-dissolved": (1, 1),
+    }
+    assert (got.overall.events, got.overall.events_caught) == (2, 2)

@@ -373,9 +373,11 @@ def score(
     # The story of each item: its `event` when the labels give events, else the item itself.
     with_events = any(item.event is not None for item in labels.items.values())
 
-    def event_of(item_id: str) -> str:
+    def event_of(item_id: str, rule: str) -> str:
+        """The story the item reports as far as `rule` is concerned: the event of its labels that map to the rule."""
         item = labels.items.get(item_id)
-        return item.event if item is not None and item.event is not None else "\x00" + item_id
+        event = item.event_for(positives[rule].get(item_id, ())) if item is not None else None
+        return event if event is not None else "\x00" + item_id
 
     first_alert: dict[tuple[str, str], AlertRef] = {}
     repeat_of: dict[tuple[str, str], AlertRef] = {}  # (item, rule) -> the first true alert that held it back
@@ -404,7 +406,7 @@ def score(
         for eid in a.reports:  # every report it rests on, not only the 10 it shows
             if eid in mine:
                 cited[eid] = None
-                events.add(event_of(eid))
+                events.add(event_of(eid, a.rule))
                 first_alert.setdefault((eid, a.rule), a)
         for k, eid in enumerate(a.evidence[: len(a.evidence_times)]):
             evidence_time.setdefault(eid, a.evidence_times[k])
@@ -424,12 +426,12 @@ def score(
             told[a.rule] |= events
             for eid in a.repeats:
                 # with events, only a repeat of a story it told: a new event it held back was not told
-                if eid in mine and (not with_events or event_of(eid) in events):
+                if eid in mine and (not with_events or event_of(eid, a.rule) in events):
                     repeat_of.setdefault((eid, a.rule), a)
     outcomes: list[Outcome] = []
     for rule in sorted(scored):
         counts = per_rule[rule]
-        counts.events = len({event_of(i) for i in positives[rule]})
+        counts.events = len({event_of(i, rule) for i in positives[rule]})
         caught_events: set[str] = set()
         for item_id, item_labels in sorted(positives[rule].items()):
             labelled = labels.items[item_id]
@@ -443,7 +445,7 @@ def score(
                 t, t_from = None, None
             caught = first_alert.get((item_id, rule))
             if caught is not None or (item_id, rule) in repeat_of:
-                caught_events.add(event_of(item_id))
+                caught_events.add(event_of(item_id, rule))
             if caught is None and (held := repeat_of.get((item_id, rule))) is not None:
                 counts.tp += 1
                 counts.covered += 1
