@@ -371,3 +371,26 @@ def test_yaml_two_readers_read_otherwise_is_a_syntax_error_at_its_place_not_a_tr
     assert str(got.value).startswith(f"{path}:2:13: YAML syntax: found unexpected ':'")
     res = CliRunner().invoke(app, ["rules", "check", path])
     assert res.exit_code == 1 and "Traceback" not in res.output and f"{path}:2:13: YAML syntax" in res.output
+
+
+@pytest.mark.parametrize("version_line", ["version: 1   # the old format\n", ""])
+def test_migrate_changes_only_the_version_lines_and_keeps_the_layout(version_line: str) -> None:
+    # Outside trial 28, F8: `rules migrate --write` dumped the pack again: every block sequence re-indented, comment
+    # columns moved, a review diff of the whole file for a two-line change.
+    from watchfloor.stream_processors.rulefile import migrate_text
+
+    body = (
+        "name: ports   # harbour news\n"
+        "signals:\n"
+        "    - id: closed           # an offset of four\n"
+        "      phrases: [closes the port, 'port closed']\n"
+        "detections:\n"
+        "    - id: port-closed\n"
+        "      pattern: {signal: closed}\n"
+        "      title: >-\n"
+        "          Port closed\n"
+        "      severity: medium\n"
+    )
+    got = migrate_text("# a pack of our own\n" + version_line + body)
+    version = "version: 2   # the old format\n" if version_line else "version: 2\n"
+    assert got == "# a pack of our own\n" + version + "morphology: exact\n" + body  # the rest byte for byte
