@@ -921,6 +921,9 @@ def replay_source(got: Any, settings: Any, store: str) -> str:
     return f"source: partition {'; '.join(parts)} (store {store}, {topic} on {settings.bootstrap}): {got.why_store}"
 
 
+LAG_RETRY = 30.0
+"""Seconds before `notify --broker` asks again for a lag it could not read (each try may wait on the broker)."""
+
 WORKERS_BACKLOG = 200
 """Records of the workers' topics not yet read from which `notify --broker` takes the pipeline to be reading a
 backlog (a backfill, a restart after an outage). Below it the workers are live: the records of the last seconds,
@@ -937,11 +940,15 @@ class WorkersBacklog:
         self.unknown = False  # the lag could not be read last time (said once until it can)
         self.said: float | None = None  # the hold a line was printed for (its start)
         self.timed_out: float | None = None  # the hold whose time ran out (said once)
+        self.retry_at = 0.0  # when a lag that could not be read is asked for again
 
     def look(self, hold: BacklogHold, now: float) -> bool:
         """Whether this cycle holds its deliveries."""
+        if self.unknown and now < self.retry_at:
+            return False  # (a broker that did not answer is asked again after a while, not at every cycle's cost)
         lag = self.lag.lag()
         if lag is None:
+            self.retry_at = now + LAG_RETRY
             if not self.unknown:
                 err.print(
                     f"[yellow]notify: cannot read the workers' lag from {escape(', '.join(self.lag.servers))}"
@@ -982,8 +989,14 @@ class WorkersBacklog:
         self.lag.close()
 
 
-def workers_lag(settings: Any) -> WorkersBacklog:
-    """The workers' backlog of the pipeline `settings` (the config's kafka: section with the options given)."""
+def workers_lag(settings: Any) -> WorkersBacklog | None:
+    """The workers' backlog of the pipeline `settings` (the config's kafka: section with the options given); None,
+    said, without the kafka extra."""
+    try:
+        import kafka  # noqa: F401
+    except ImportError as e:
+        err.print(f"[yellow]notify --broker: {KAFKA_EXTRA} ({e})[/yellow]; alerts are delivered as they come")
+        return None
     from watchfloor.stream_processors.kafka.status import WorkersLag
 
     return WorkersBacklog(WorkersLag(settings.bootstrap, settings.prefix, worker_group=settings.app_id))
