@@ -112,7 +112,8 @@ class CaptureDef(_Strict):
     `entities`: the candidates; the one acting in the sentence is taken: the agent of a passive
     ("ratified by Russia", "ратифицирован Россией"; an English passive with no "by" names none, only a place),
     else the subject (in Russian, a mention that can be
-    nominative and follows no preposition), else the nearest mention before the signal's words, else
+    nominative and follows no preposition), else the nearest mention before the signal's words (in English not one
+    that only describes the subject: "an ally of Moscow", "Russia's allies", ", which borders Russia,"), else
     the first after. `kind`: the first mentioned entity of that kind (e.g. place)."""
 
     entities: list[str] = Field(default_factory=list)

@@ -27,14 +27,25 @@ The acting party follows the grammar where that is cheap:
    плена" too); none such: no capture.
 In English, when the signal's words hold a verb in the past, a mention that is the object of another
 participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
-neither 2 nor 3: not the party.
+neither 2 nor 3: not the party. Nor, in English, is a mention before the words that does not name the subject
+(outside trial 28: "The parliament of Armenia, an ally of Moscow, ratified" read as Russia ratifying): the object of
+a relational head's "of"/"to" ("an ally of Moscow", "the neighbour of Azerbaijan", "the US envoy to Russia"), the
+owner of one ("Russia's closest allies"), one inside an appositive or a relative clause set off by commas after the
+subject (", a country bordering Russia,", ", which borders Russia,"), and any before the subject that one
+describes. Then 2 takes a mention farther back only from the same clause, and when none is left before the words
+there is no capture, not 3: the subject is named and is none of the candidates ("The Nordic country, which joined
+NATO, accused Moscow"). The same heads after a passive's "by" are people no entity names ("by an ally of Moscow").
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
+
 from .modality import clause_breaks
 from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of, tags_ru
 from .scan import Sentence, Span
+from .text import aligned_word_view, tokens
 
 _EN_BY_GAP = 3  # words between the participle and "by" ("ratified unanimously on Tuesday by")
 # Words between the participle and "by" when they are one prepositional phrase ("imposed on Niger's junta by",
@@ -126,6 +137,37 @@ def capture(
                     other = _other_agent(toks, base, own, mentions[0][0])
                     return None, f"only the agent of another verb is named ('by' after {other!r})"
                 mentions = others
+        # A mention before the words that only describes the subject, or whose ally, neighbour, critic … the
+        # subject is ("The parliament of Armenia, an ally of Moscow, ratified", "Allies of Moscow ratified"), is not
+        # the actor: neither 2 nor 3.
+        # When none is left before the words, the subject is named and is none of the candidates: no capture (the
+        # first mention after is most often its object: "The Nordic country, which joined NATO, accused Moscow").
+        # A mention farther back is taken only from the same clause ("The US envoy to the EU backed" names the US;
+        # "Russia says Ukraine's allies assisted" names none).
+        passed = _not_actors_en(sent, mentions, lo)
+        if passed:
+            mentions = [m for m in mentions if m[0] not in passed]
+            before = [m for m in mentions if m[1] < lo or m[0] <= lo <= m[1]]
+            near = max(before, key=lambda m: m[1]) if before else None
+            nearer = sorted(s for s in passed if near is None or s > near[1])
+            if nearer:  # else rule 2 takes the same mention with them or without
+                note = "; ".join(passed[s][0] for s in nearer)
+                if near is None:
+                    return None, f"no mention before the signal's words names the actor ({note})"
+                gap = toks[near[1] + 1 - base : min(passed[s][1] for s in nearer) - base]
+                word = next((w for w in gap if w in _EN_CLAUSE or w in _EN_BE or _past_en(w)), None)
+                if word is not None:
+                    far = f"{sent.words(near[0], near[1])!r} is before {word!r}"
+                    return None, f"no mention before the signal's words names the actor ({note}; {far})"
+                return near[2], f"the nearest mention before the signal's words ({note})"
+    return _nearest(sent, mentions, lo, hi)
+
+
+def _nearest(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int, hi: int) -> tuple[str | None, str]:
+    """Rules 2 and 3 over the mentions left: the nearest before the signal's words, else the first after in their
+    clause (in English not the other side of a bilateral act)."""
+    toks = sent.toks
+    base = sent.start
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
         return max(before, key=lambda m: m[1])[2], "the nearest mention before the signal's words"
@@ -168,6 +210,235 @@ def _counterparts_en(toks: list[str], base: int, mentions: list[tuple[int, int, 
             prev_word = ""
         prev_end = e
     return out
+
+
+# Heads whose "of" or "to" object is not the one they name: the ally, neighbour, critic … acts, not its other side
+# ("an ally of Moscow ratified", "Lawmakers in the neighbour of Azerbaijan", "Russia's closest allies"). Not a body of
+# its owner ("the parliament of Armenia"), nor "member" ("members of the Duma" are the Duma), nor "counterpart"
+# ("his Russian counterpart" is Russia's minister).
+_EN_RELATIONAL = frozenset(
+    {
+        "ally", "allies", "neighbour", "neighbours", "neighbor", "neighbors", "partner", "partners", "friend",
+        "friends", "enemy", "enemies", "foe", "foes", "rival", "rivals", "adversary", "adversaries", "opponent",
+        "opponents", "critic", "critics", "detractor", "detractors", "supporter", "supporters", "backer", "backers",
+        "client", "clients", "proxy", "proxies", "vassal", "vassals", "puppet", "puppets",
+    }
+)  # fmt: skip
+# In an appositive, also a head that is another's only there (", once a Russian satellite,"; "North Korea's spy
+# satellite launch" is its own).
+_EN_APPOSITIVE_HEADS = _EN_RELATIONAL | {"satellite", "satellites"}
+# Heads whose "to" object is where they were sent, not whom they speak for ("the US ambassador to Russia").
+_EN_SENT_TO = frozenset({"ambassador", "ambassadors", "envoy", "envoys", "emissary", "emissaries"})
+# Words after a noun that end its phrase: a modal or an auxiliary ("Russia's allies will", "… did"), "say", or an
+# adverb that does not end in -ly ("Niger's neighbours earlier threatened").
+_EN_AUX = frozenset(
+    {
+        "will", "would", "could", "should", "may", "might", "must", "can", "did", "do", "does", "say", "says", "said",
+        "earlier", "later", "again", "too", "together", "themselves", "all", "both",
+    }
+)  # fmt: skip
+# What opens an appositive set off by commas ("a"/"an", perhaps after one of _EN_APPOSITIVE_ADVERBS: ", an ally of
+# Moscow,", ", itself a partner of Beijing,") or a relative clause (", which borders Russia,").
+_EN_APPOSITIVE = frozenset({"a", "an"})
+_EN_APPOSITIVE_ADVERBS = frozenset({"once", "long", "itself", "also", "now", "formerly", "still"})
+_EN_RELATIVE = frozenset({"which", "who", "whom", "whose"})
+# First words of a stretch before a comma that make it an adverbial, not the subject an appositive describes ("On
+# Tuesday, a committee of the Russian parliament voted, and"; "Earlier this week, a group ... Hamas, which").
+_EN_FRONTED = frozenset(
+    {
+        "earlier", "later", "last", "meanwhile", "however", "but", "and", "or", "so", "as", "when", "while", "if",
+        "although", "though", "because", "since", "then", "yet", "also", "still", "now", "once", "instead", "already",
+        "separately", "elsewhere", "here", "there", "this", "that", "unlike", "like", "despite", "following",
+        "according", "asked", "speaking", "in", "on", "at", "after", "before", "during", "for", "with", "without",
+        "from", "to", "by", "under", "over", "amid", "among", "against", "about", "into", "through", "until",
+    }
+)  # fmt: skip
+# Prepositions in an appositive that say where its head is, or whose it is: not a sign that a mention is another
+# party (", a rocket startup in China,", ", a lawmaker from Armenia,", ", a citizen of Armenia,").
+_EN_WHERE = frozenset({"in", "from", "of", "at"})
+# Words between a mention and a skipped one that put them in different clauses (besides _EN_BE and verbs in the
+# past): "Russia says Ukraine's allies …", "The US lets sanctions expire as Tehran's proxies fire".
+_EN_CLAUSE = frozenset(
+    {
+        "says", "said", "say", "told", "tells", "as", "when", "while", "after", "before", "because", "since", "if",
+        "that", "which", "who", "whom", "whose", "where", "but", "although", "though", "whereas", "until", "unless",
+        "has", "have", "had", "will", "would", "could", "should", "may", "might", "must", "can", "did", "do", "does",
+    }
+)  # fmt: skip
+_EN_CONJUNCTIONS = frozenset({"and", "but", "or", "nor", "while", "whereas", "yet", "so"})
+_EN_POSSESSED_GAP = 2  # words between a possessive and its relational head ("Russia's closest ally", "long time")
+_WORD_RUN = re.compile(r"\S+")
+
+
+def _not_actors_en(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int) -> dict[int, tuple[str, int]]:
+    """The mentions before the signal's words (by start) that do not name the subject, each with why and where its
+    phrase starts: the object of a relational head's "of" or "to" ("an ally of Moscow", "the neighbour of
+    Azerbaijan", "the US envoy to Russia"), the owner of one ("Russia's closest allies"), a mention inside an
+    appositive or a relative clause set off by commas after the subject (", an ally of Moscow,", ", a country
+    bordering Russia,", ", which borders Russia,"), and then any mention before that subject (another phrase:
+    "Israel needs a plan, Rep. X, who served in the US Marines, warned"). Not the owner of the signal's own words
+    ("a critic of Biden's backing"). Closed word lists and the sentence's commas (read only when a mention is before
+    the words)."""
+    toks = sent.toks
+    base = sent.start
+    out: dict[int, tuple[str, int]] = {}
+    subject = base  # where the subject an appositive describes starts
+    commas: list[int] | None = None
+    for s, e, _eid in mentions:
+        if e >= lo:
+            continue
+        why = _relational_owner_en(toks, base, e, lo)
+        if why is None and toks[e + 1 - base] == "s" and lo - e - 2 <= _EN_POSSESSED_GAP:
+            continue  # it owns the signal's words ("a critic of Biden's staunch backing")
+        why = why or _relational_object_en(toks, base, s, mentions)
+        start = s
+        if why is None and "," in sent.text:
+            if commas is None:
+                commas = _comma_tokens(sent)
+            got = _appositive_en(toks, base, s, e, lo, commas)
+            if got is not None:
+                why, start, host = got
+                subject = max(subject, host)
+        if why is not None:
+            out[s] = f"skipped {sent.words(s, e)!r}: {why}", start
+    for s, e, _eid in mentions:
+        if e < subject and s not in out:
+            out[s] = f"skipped {sent.words(s, e)!r}: before the subject that the appositive describes", s
+    return out
+
+
+def _relational_object_en(toks: list[str], base: int, s: int, mentions: list[tuple[int, int, str]]) -> str | None:
+    """Why the mention at s is the object of a relational head's "of"/"to" ("ally of the DPRK", "critic of Russian
+    President Putin", "allies of Russia and China", "envoy to Russia"), past determiners, titles, other mentions and
+    a conjunction between two; else None."""
+    i = s - 1
+    while i > base:
+        word = toks[i - base]
+        if not (word in _EN_DETERMINERS or word in _EN_TITLES or any(a <= i <= z for a, z, _e in mentions)):
+            if word not in ("and", "or") or not any(a <= i - 1 <= z for a, z, _e in mentions):
+                break
+        i -= 1
+    if i <= base or toks[i - base] not in ("of", "to"):
+        return None
+    prep, head = toks[i - base], toks[i - 1 - base]
+    if head in _EN_RELATIONAL or (prep == "to" and head in _EN_SENT_TO):
+        return f"the object of {head + ' ' + prep!r}"
+    return None
+
+
+def _relational_owner_en(toks: list[str], base: int, e: int, lo: int) -> str | None:
+    """Why the mention ending at e owns a relational head before the signal's words ("Russia's allies", "Moscow's
+    closest ally", at most _EN_POSSESSED_GAP words between, none a determiner or conjunction nor one that ends the
+    phrase: "North Korea's Kim says …"), so the head acted, not it; else None. The word must head its phrase
+    ("Sudan's rival factions" are Sudan's)."""
+    if e + 2 >= lo or toks[e + 1 - base] != "s":
+        return None
+    for i in range(e + 2, min(lo, e + 3 + _EN_POSSESSED_GAP)):
+        word = toks[i - base]
+        if word in _EN_RELATIONAL and _heads_en(toks, base, i, lo):
+            return f"the owner of {word!r}, who acted"
+        if _heads_en(toks, base, i, lo) or word in _EN_DETERMINERS or word in _EN_CONJUNCTIONS or word == "s":
+            return None
+    return None
+
+
+def _heads_en(toks: list[str], base: int, i: int, stop: int) -> bool:
+    """Whether the noun at i ends its phrase: `stop` (the signal's words, a comma) or a word no noun is follows it (a
+    preposition, an auxiliary, a pronoun, an adverb, a verb in the past), not another noun it qualifies."""
+    if i + 1 >= stop:
+        return True
+    word = toks[i + 1 - base]
+    return (
+        word in _EN_PREPOSITIONS
+        or word in _EN_BE
+        or word in _EN_NOT_NOUN
+        or word in _EN_AUX
+        or word in _EN_RELATIVE
+        or (_adverb_en(word) and word not in _EN_RELATIONAL)  # "ally" ends in -ly
+        or _past_en(word)
+    )
+
+
+def _appositive_en(
+    toks: list[str], base: int, s: int, e: int, lo: int, commas: list[int]
+) -> tuple[str, int, int] | None:
+    """(Why, where the stretch starts, where the subject it describes starts) when the mention at s..e is inside a
+    stretch set off by commas that close before the signal's words and describes the subject before it: a relative
+    clause (", which borders Russia,"), or an appositive opening with "a"/"an" (perhaps after "once", "itself" …) in
+    which the mention follows a preposition (not one of _EN_WHERE), a verb form or a relative ("a close partner of
+    Beijing", "a country bordering Russia", "a state that borders Russia") or precedes a relational head ("a Russian
+    ally"). A mention that heads an appositive or qualifies its head (", an Armenian lawmaker,", ", Armenia,") names
+    the subject and stays. Not when what comes before is an adverbial ("On Tuesday, a committee of the Russian
+    parliament voted, and …") or what follows opens another clause (", and", ", which"), or is a participle (",
+    which Kyiv denied, accusing Russia"), which may be the stretch's own. Else None."""
+    k = bisect_right(commas, s)  # commas[k - 1] <= s < commas[k]: the comma before the mention, the one after it
+    if k == 0 or k >= len(commas):
+        return None
+    start, end = commas[k - 1], commas[k]
+    if start <= base or end <= e or end > lo:
+        return None
+    after = toks[end - base : lo - base]
+    if (after and after[0] in _EN_CONJUNCTIONS) or any(w in _EN_RELATIVE for w in after):
+        return None
+    if toks[end - base].endswith("ing"):
+        return None  # ", which Kyiv denied, accusing Russia": a participle after it may be its own
+    words = toks[start - base : end - base]
+    text = ", " + " ".join(words) + ","
+    if words[0] in _EN_RELATIVE:
+        why = f"inside the relative clause {text!r}"
+    else:
+        j = start + (1 if words[0] in _EN_APPOSITIVE_ADVERBS else 0)
+        if j >= s or toks[j - base] not in _EN_APPOSITIVE:
+            return None
+        if not (
+            any(_dependent_en(w) for w in toks[j + 1 - base : s - base])
+            or any(toks[i - base] in _EN_APPOSITIVE_HEADS and _heads_en(toks, base, i, end) for i in range(e + 1, end))
+        ):
+            return None
+        why = f"inside the appositive {text!r}"
+    # Its subject: the stretch before it, past other appositives (", a small country, which borders Russia,"),
+    # which must not be an adverbial.
+    n = k - 1
+    while n > 0 and _describes_en(toks[commas[n - 1] - base : commas[n] - base]):
+        n -= 1
+    subject = commas[n - 1] if n > 0 else base
+    first = toks[subject - base]
+    if subject >= commas[n] or first in _EN_FRONTED or first in _EN_TIMES or _adverb_en(first):
+        return None
+    return why, start, subject
+
+
+def _dependent_en(word: str) -> bool:
+    """Whether a word before a mention in an appositive makes the mention depend on it, not qualify the appositive's
+    head: a preposition, a relative, a verb form ("bordering", "backed"). Not a preposition of where or whose (", a
+    rocket startup in China,", ", a lawmaker from Armenia,", ", a member of NATO,"): the subject is often of there."""
+    if word in _EN_PREPOSITIONS:
+        return word not in _EN_WHERE
+    return word in _EN_RELATIVE or word == "that" or word.endswith("ing") or _past_en(word)
+
+
+def _describes_en(words: list[str]) -> bool:
+    """Whether a stretch between commas opens as an appositive or a relative clause does (_appositive_en)."""
+    if not words:
+        return False
+    j = 1 if words[0] in _EN_APPOSITIVE_ADVERBS and len(words) > 1 else 0
+    return words[0] in _EN_RELATIVE or words[j] in _EN_APPOSITIVE
+
+
+def _comma_tokens(sent: Sentence) -> list[int]:
+    """The sentence's commas, each as the index (document-wide) of the token after it, in order."""
+    text = sent.text
+    marks: list[int] = []
+    at = text.find(",")
+    while at >= 0:
+        marks.append(at)
+        at = text.find(",", at + 1)
+    view, aligned = aligned_word_view(text)
+    if not aligned:  # a clitic or a lower-cased letter changed the length: the prefixes themselves
+        return [sent.start + len(tokens(text[:at])) for at in marks]
+    # Character i of the text is character i + 1 of the view: the words before a comma start before view position i.
+    starts = [m.start() for m in _WORD_RUN.finditer(view)]
+    return [sent.start + bisect_left(starts, at + 1) for at in marks]
 
 
 def _clause_end(sent: Sentence, hi: int) -> int:
@@ -417,12 +688,13 @@ def _prepositional_phrase_en(words: list[str]) -> bool:
 def _unnamed_agent_en(
     toks: list[str], base: int, own: list[Span], hi: int, mentions: list[tuple[int, int, str]]
 ) -> tuple[str, str] | None:
-    """(The participle, "" or the possessive's head) of a passive of the signal's own words whose agent is people or
-    a body the sentence names by no entity ("ratified by senators", "by the upper house", "by a vote of
+    """(The participle, "" or the head the entity is named by) of a passive of the signal's own words whose agent
+    is people or a body the sentence names by no entity ("ratified by senators", "by the upper house", "by a vote of
     lawmakers"), or an entity's people that do not act for it ("by France's allies", "by Nigeria's neighbours": a
-    possessive whose head is no organ of its owner, nor a place, time or means), or None. A "by" whose object is an
-    entity of the packs, even one the capture does not take ("suspended by the African Union" for a capture of
-    countries), or a means ("by decree", "by a vote of 400 to 12"), is not such an agent."""
+    possessive whose head is no organ of its owner, nor a place, time or means; "by an ally of Moscow": a relational
+    head's object, _EN_RELATIONAL), or None. A "by" whose object is an entity of the packs, even one the capture does
+    not take ("suspended by the African Union" for a capture of countries), or a means ("by decree", "by a vote of
+    400 to 12"), is not such an agent."""
     end = min(base + len(toks), hi + _EN_BY_PHRASE_GAP + 2)
     for b in range(min((a for a, _z in own), default=hi), end):
         if toks[b - base] != "by":
@@ -436,8 +708,9 @@ def _unnamed_agent_en(
             if head is not None:
                 return verb, head
             return None  # an entity is the agent: the capture's own rules decide
-        if _agent_words_en(toks, base, b):
-            return verb, ""
+        word = _agent_words_en(toks, base, b)
+        if word is not None:
+            return verb, word  # "by senators": ""; "by an ally of Moscow": "ally" (_by_of takes no such object)
     return None
 
 
@@ -462,10 +735,12 @@ def _possessed_en(toks: list[str], base: int, mention_end: int) -> str | None:
     return head
 
 
-def _agent_words_en(toks: list[str], base: int, b: int) -> bool:
+def _agent_words_en(toks: list[str], base: int, b: int) -> str | None:
     """Whether the "by" at b introduces people or a body ("by senators", "by the upper house", "by a vote of
-    lawmakers"): such a word among its first two words past determiners, or two more past an "of", before any
-    other preposition ("backed by £77mn in state funding", "hit by homeworking, says a government adviser": no)."""
+    lawmakers", "by allies"): such a word among its first two words past determiners, or two more past an "of",
+    before any other preposition ("backed by £77mn in state funding", "hit by homeworking, says a government
+    adviser": no). "" when it does, or the relational head whose "of"/"to" follows ("by an ally of Moscow":
+    "ally"); None when it does not."""
     end = base + len(toks)
     i, left = b + 1, 2
     while i < end and left > 0:
@@ -477,11 +752,13 @@ def _agent_words_en(toks: list[str], base: int, b: int) -> bool:
             left = 2
             continue
         if word in _EN_PREPOSITIONS:
-            return False
+            return None
+        if word in _EN_RELATIONAL:
+            return word if i < end and toks[i - base] in ("of", "to") else ""
         if word in _EN_ORGANS or word in _EN_PEOPLE:
-            return True
+            return ""
         left -= 1
-    return False
+    return None
 
 
 def _by_of(toks: list[str], base: int, mention_start: int) -> int:
@@ -496,6 +773,8 @@ def _by_of(toks: list[str], base: int, mention_start: int) -> int:
             mid.pop()
         if mid and mid[-1] != "of" and not _titled_en(mid):
             return -1  # "by the deadline Israel set": the mention is not the by-phrase's object
+        if len(mid) > 1 and mid[-2] in _EN_RELATIONAL:
+            return -1  # "by an ally of Moscow": the object of "ally of", not the agent
         return b
     return -1
 
