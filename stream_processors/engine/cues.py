@@ -5,7 +5,7 @@ are negations) and a direction: `before` cues govern the words after them ("will
 the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
 cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
 
-Three more directions are read by modality.read_cues, each from a table made by a function below:
+Four more directions are read by modality.read_cues, each from a table made by a function below:
 - `disclaimer`: a verification disclaimer's predicate ("could not be independently verified", "не удалось
   проверить"). Next to an anaphor that points back ("but **this** could not be verified", "**which** Reuters
   could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
@@ -13,9 +13,14 @@ Three more directions are read by modality.read_cues, each from a table made by 
   as that plain after-cue);
 - `appeal`: "the importance of", "the need for", "called for", "urged" are a cue only before an -ing verb
   ("stressed the importance of renewing the deal"), which alone they govern, as "close to" does;
-- `goal`: a verb of persuasion or request ("urged", "called on", "призвал"; Russian wishes, proposals, threats and
-  promises too: "хочет", "предложил", "пригрозил") is a cue only when "X to VERB" follows (Russian: X and an
-  infinitive); it then governs the verb after "to", not X nor the words before.
+- `goal`: a verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал"; Russian
+  wishes, proposals, threats and promises too: "хочет", "предложил", "пригрозил") is a cue only when "X to VERB"
+  follows (Russian: X and an infinitive); it then governs the verb after "to", not X nor the words before;
+- `predicate`: a predicate that says whether an event happened ("did not take place", "was postponed", "may take
+  place", "will take place"; "не состоялся", "так и не произошла", "отложена", "может состояться", "состоится"). It
+  governs the words before it only when they are its subject: a noun phrase with no verb of its own, no verb or
+  clause word between it and the predicate, not a preposition's object ("Обмен пленными между Россией и Украиной
+  **не состоялся**", "Russia's ratification of the treaty **was postponed**"; modality._predicate_subject).
 
 Built-in cues match as written (`*` ends a prefix, as in rule phrases), so their meaning does not
 depend on a pack's morphology setting. A pack adds its own (docs/rules.md, "Modality").
@@ -28,6 +33,7 @@ CLASSES = ("negated", "conditional", "future", "hedged")
 CUE_PRIORITY = {"negated": 0, "conditional": 1, "future": 2, "hedged": 3}
 NEUTRAL = "neutral"
 APPEAL = "appeal"  # the direction of appeals before an -ing verb (the `appeal` table)
+PREDICATE = "predicate"  # the direction of a predicate after its subject (the `predicate` tables)
 
 CueTable = dict[str, dict[str, list[str]]]  # direction -> class -> phrases
 
@@ -299,11 +305,21 @@ def _en_goals() -> list[str]:
         "implore implores implored imploring",
         "invite invites invited inviting",
         "want wants wanted wanting",
+        # directives (outside trial 28, F3): "Baku ordered residents to leave", "officials told Armenians to leave",
+        # "is advising residents to leave". Not "order" ("in order to") nor "direct" ("direct talks to end the war").
+        "orders ordered ordering",
+        "tell tells told telling",
+        "advise advises advised advising",
+        "instruct instructs instructed instructing",
+        "directs directed directing",
+        "warn warns warned warning",
     ):
         out += stem.split()
     for verb in ("call", "calls", "called", "calling"):
         out += [f"{verb} on", f"{verb} upon", f"{verb} for"]
     out += ["appeal to", "appeals to", "appealed to", "appealing to"]
+    # "paved the way for Armenia to ratify the statute": what the way was cleared for is still to come (PAVED_THE_WAY)
+    out += [" ".join(key) for key in sorted(PAVED_THE_WAY)]
     return out
 
 
@@ -341,6 +357,276 @@ def _ru_goals() -> list[str]:
         "готовность готовности готовностью"
     ).split()
 
+
+# Predicates (the `predicate` tables): what is said of an event that is the subject before them. An event noun as
+# the subject ("the exchange", "ratification of the treaty", "обмен пленными", "ратификация договора") is asserted
+# by "took place", "состоялся", "прошла успешно" (no cue), and not by "did not take place", "не состоялся", "так и не
+# произошла", "was postponed", "отложена", "сорван" (negated), "may take place", "может состояться" (hedged), "will
+# take place", "состоится" (future), "would take place" (conditional). Only verbs of taking place, being held or
+# called off: "Обмен пленными не стал неожиданностью", "the ratification did not change anything" say something of
+# an event that did happen, and are no cue. modality._predicate_subject says when the words before are the subject.
+_EN_OCCUR_BARE = ("take place", "happen", "occur", "go ahead", "materialize", "materialise", "proceed")
+_EN_OCCUR_PAST = ("took place", "happened", "occurred", "went ahead", "materialized", "materialised", "proceeded")
+_EN_OCCUR_DONE = ("taken place", "happened", "occurred", "gone ahead", "materialized", "materialised", "proceeded")
+_EN_HELD = ("held", "carried out", "completed", "conducted", "concluded", "finalized", "finalised")
+# Called off or put off: the event did not take place (when, if ever, it will is another report). Without an
+# auxiliary ("Prisoner exchange postponed") only in a headline (PREDICATE_HEADLINE_ONLY): in a body sentence such a
+# word after a noun is a participle ("the exchange, delayed by a week, took place on Tuesday").
+_EN_CALLED_OFF = (
+    "postponed",
+    "delayed",
+    "cancelled",
+    "canceled",
+    "called off",
+    "put off",
+    "shelved",
+    "scrapped",
+    "put on hold",
+)
+
+
+def _en_predicates() -> dict[str, list[str]]:
+    """The English `predicate` cues, by class (see above)."""
+    neg_bare = (
+        "did not",
+        "does not",
+        "do not",
+        "did never",
+        "never",
+        "will not",
+        "wo not",  # "won't"
+        "will never",
+        "shall not",
+        "would not",
+        "would never",
+        "cannot",
+        "can not",
+        "ca not",  # "can't"
+        "could not",
+        "may not",
+        "might not",
+        "failed to",
+        "fails to",
+        "fail to",
+        "has yet to",
+        "have yet to",
+        "is yet to",
+        "are yet to",
+        "was yet to",
+        "were yet to",
+    )
+    neg_done = ("has not", "have not", "had not", "has never", "have never", "had never", "has not yet", "have not yet")
+    neg_be = (
+        "was not",
+        "were not",
+        "is not",
+        "are not",
+        "has not been",
+        "have not been",
+        "had not been",
+        "will not be",
+        "wo not be",
+        "was never",
+        "were never",
+        "has never been",
+        "have never been",
+        "has yet to be",
+        "have yet to be",
+        "is yet to be",
+        "are yet to be",
+    )
+    be = (
+        "was",
+        "were",
+        "is",
+        "are",
+        "has been",
+        "have been",
+        "had been",
+        "will be",
+        "is being",
+        "are being",
+        "was being",
+        "were being",
+        "has now been",
+        "have now been",
+    )
+    hedge = ("may", "might", "could", "can")
+    future = (
+        "will",
+        "shall",
+        "will soon",
+        "could soon",
+        "is to",
+        "are to",
+        "is set to",
+        "are set to",
+        "is due to",
+        "are due to",
+        "is scheduled to",
+        "are scheduled to",
+        "is expected to",
+        "are expected to",
+        "was expected to",
+        "were expected to",
+        "is slated to",
+        "are slated to",
+        "is going to",
+        "are going to",
+    )
+    negated = [f"{a} {v}" for a in neg_bare for v in _EN_OCCUR_BARE]
+    negated += [f"never {v}" for v in _EN_OCCUR_PAST]
+    negated += [f"{a} {v}" for a in neg_done for v in _EN_OCCUR_DONE]
+    negated += [f"{a} {v}" for a in neg_be for v in _EN_HELD]
+    negated += [f"{a} {v}" for a in be for v in _EN_CALLED_OFF]
+    negated += ["fell through", "falls through", "has fallen through", "have fallen through", "had fallen through"]
+    negated += list(_EN_CALLED_OFF)  # (a headline's, PREDICATE_HEADLINE_ONLY)
+    hedged = [f"{m} {v}" for m in hedge for v in _EN_OCCUR_BARE]
+    hedged += [f"{m} have {v}" for m in hedge for v in _EN_OCCUR_DONE]
+    hedged += [f"{m} be {v}" for m in hedge for v in (*_EN_HELD, *_EN_CALLED_OFF)]
+    hedged += [
+        f"{a} to {v}" for a in ("is likely", "are likely", "is unlikely", "are unlikely") for v in _EN_OCCUR_BARE
+    ]
+    fut = [f"{a} {v}" for a in future for v in _EN_OCCUR_BARE]
+    fut += [f"{a} be {v}" for a in future for v in _EN_HELD]
+    fut += [f"{a} {w} for" for a in ("is", "are", "was", "were") for w in ("scheduled", "planned", "slated", "set")]
+    conditional = [f"would {v}" for v in _EN_OCCUR_BARE]
+    conditional += [f"would have {v}" for v in _EN_OCCUR_DONE]
+    conditional += [f"would be {v}" for v in _EN_HELD]
+    return {"negated": negated, "conditional": conditional, "future": fut, "hedged": hedged}
+
+
+PREDICATE_HEADLINE_ONLY = frozenset(tuple(w.split()) for w in _EN_CALLED_OFF)
+# ... and then only at the headline's end or before one of these ("Hostage deal delayed", "State visit postponed
+# amid protests", "Vote delayed until next month"; not "anguish over cancelled op": a participle before its noun).
+PREDICATE_HEADLINE_BEFORE = frozenset(
+    "again indefinitely until till amid as after over due because following for in to by at on from once twice yet "
+    "further but while despite".split()
+)
+
+_RU_OCCUR_PAST = (
+    "состоялся состоялась состоялось состоялись произошел произошла произошло произошли прошел прошла прошло прошли "
+    "начался началась началось начались завершился завершилась завершилось завершились"
+).split()
+_RU_OCCUR_FUTURE = (
+    "состоится состоятся произойдет произойдут пройдет пройдут начнется начнутся завершится завершатся"
+).split()
+_RU_OCCUR_INFINITIVE = "состояться произойти пройти начаться завершиться".split()
+_RU_HELD = (
+    "проведен проведена проведено проведены осуществлен осуществлена осуществлено осуществлены "
+    "завершен завершена завершено завершены"
+).split()
+# Called off or put off (short participles: a predicate, never an attribute; "отложенный обмен" is none), and the
+# reflexive verbs: "Обмен пленными отложен на неопределенный срок", "Ратификация договора сорвалась".
+_RU_CALLED_OFF = (
+    "отложен отложена отложено отложены перенесен перенесена перенесено перенесены "
+    "сорван сорвана сорвано сорваны отменен отменена отменено отменены"
+).split()
+_RU_CALLED_OFF_VERBS = (
+    "сорвался сорвалась сорвалось сорвались провалился провалилась провалилось провалились "
+    "откладывается откладываются переносится переносятся отменяется отменяются сорвется сорвутся"
+).split()
+# The object first and a verb in the third person plural, no subject: "Обмен пленными отложили", "Ратификацию
+# договора перенесли". The words before are then its object (accusative), not its subject.
+PREDICATE_OBJECT_FIRST = frozenset({("отложили",), ("перенесли",), ("отменили",), ("сорвали",)})
+# "Обмена пленными пока не было", "Обмена пленными не будет": a negated existence, its subject in the genitive.
+PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет")})
+
+
+def _ru_predicates() -> dict[str, list[str]]:
+    """The Russian `predicate` cues, by class (see above)."""
+    modals = ("может", "могут", "мог", "могла", "могло", "могли")
+    must = ("должен", "должна", "должно", "должны")
+    negated = [f"{neg} {v}" for neg in ("не", "так и не") for v in (*_RU_OCCUR_PAST, *_RU_OCCUR_FUTURE, *_RU_HELD)]
+    negated += [f"не {aux} {v}" for aux in ("был*", "будет", "будут") for v in _RU_HELD]
+    negated += [f"{m} не {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
+    negated += [" ".join(key) for key in sorted(PREDICATE_GENITIVE)]
+    negated += [f"{aux}{v}" for aux in ("", "был* ", "будет ", "будут ") for v in _RU_CALLED_OFF]
+    negated += _RU_CALLED_OFF_VERBS
+    negated += [key[0] for key in sorted(PREDICATE_OBJECT_FIRST)]
+    hedged = [f"{m} {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
+    hedged += [f"{m} быть {v}" for m in modals for v in (*_RU_HELD, *_RU_CALLED_OFF)]
+    future = [*_RU_OCCUR_FUTURE]
+    future += [f"{aux} {v}" for aux in ("будет", "будут") for v in _RU_HELD]
+    future += [f"{m} {v}" for m in must for v in _RU_OCCUR_INFINITIVE]
+    future += ["запланирован*", "намечен*", "ожидается", "ожидаются", "планируется", "планируются"]
+    return {"negated": negated, "future": future, "hedged": hedged}
+
+
+# Calling off or putting off an event before it, its object (negated; governing the word it leads to, as
+# GOVERNS_NEXT_WORD): "Kyiv postponed the exchange", "Moscow called off the ratification", "Киев сорвал обмен
+# пленными", "Госдума отложила ратификацию договора"; and in Russian the predicates above before their subject
+# ("Отложен обмен пленными", "Сорвался обмен пленными"). Not an English participle after a determiner or a form of
+# "be" ("the postponed exchange took place", "talks were postponed and the exchange took place": modality.read_cues,
+# CALL_OFF_NOT_AFTER), nor at a sentence's start or after a preposition or a verb ("Scrapped vaccine deal cost …",
+# "ahead of delayed OPEC+ meeting", "to hold delayed elections"). Not after an attempt ("tried to cancel the vote",
+# "попытался отменить голосование": CALL_OFF_ATTEMPTS). Not the nouns "delay(s)", "scraps", "shelves" ("cost overruns
+# and delays since launch"), nor "перенес" ("перенесли удары на …" shifts strikes elsewhere), nor "сорвать" (in the
+# news mostly after an attempt that failed).
+_EN_CALL_OFF = (
+    "postpone postpones postponed postponing cancel cancels cancelled canceled cancelling canceling "
+    "delayed delaying scrapped scrapping shelved shelving"
+).split() + [f"{v} off" for v in ("call", "calls", "called", "calling")]
+_RU_CALL_OFF = (
+    "отложил отложила отложили отложило отложить откладывает откладывают "
+    "сорвал сорвала сорвали сорвало срывает срывают "
+    "отменил отменила отменили отменило отменить отменяет отменяют "
+    "отложен отложена отложено отложены сорван сорвана сорвано сорваны отменен отменена отменено отменены "
+    "перенесен перенесена перенесено перенесены сорвался сорвалась сорвалось сорвались"
+).split()
+CALL_OFF = frozenset(tuple(w.split()) for w in (*_EN_CALL_OFF, *_RU_CALL_OFF))
+CALL_OFF_ATTEMPTS = frozenset(
+    "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
+)
+CALL_OFF_ATTEMPTS_RU = ("попыт", "пыта", "старал", "стара")  # "попытался", "в попытке", "пытается", "старались"
+CALL_OFF_NOT_AFTER = frozenset(
+    "the a an its their his her our this that these those s long much twice be been being is are was were get gets "
+    "got".split()
+)
+
+# What may stand between a predicate and the words before it for those to be its subject (modality._predicate_subject):
+# no verb (an auxiliary, a past form, a verb of saying; Russian: a finite verb, a short participle, an infinitive or
+# a gerund), no word that opens a clause or names another subject, no "and"/"or" but in "between X and Y" ("the
+# exchange between Russia and Ukraine did not take place"; not "Russia ratifies treaty and exchange did not take
+# place"), and an even number of commas in a body sentence ("The exchange, however, did not take place"), none in a
+# headline ("Russia ratifies treaty, exchange postponed").
+PREDICATE_GAP_STOPS_EN = frozenset(
+    "that which who whom whose where when while whereas because although though since if unless whether than as "
+    "said says say told it they he she we there but nor".split()
+)
+PREDICATE_GAP_STOPS_RU = frozenset("что чтобы если когда хотя но а однако ли зато он она оно они это".split())
+PREDICATE_GAP_BETWEEN = frozenset({"between", "между"})  # ... after which "and", "и" join its two sides
+# ... and the words are not a preposition's object ("talks on the exchange did not take place"; past a determiner).
+# Russian: the preposition right before them, and their first word must be in the subject's case.
+PREDICATE_SUBJECT_PREPOSITIONS_EN = frozenset(
+    "of on for about after before since following during over in at to from with by against ahead amid despite "
+    "without into under toward towards upon regarding concerning among between like via per".split()
+)
+
+# "Leaders said the republic would cease to exist": after a past verb of saying or thinking "would" is the future in
+# the past (the future, as "will" is), not a condition (modality._reported_would). The verb stands at most
+# REPORTED_FUTURE_GAP words before "would", in its clause, with none of REPORTED_FUTURE_STOPS between ("said that if
+# talks failed, the republic would …" stays conditional); "would have" stays conditional, and so does a "would"
+# with a conditional cue after it in its sentence ("said the republic would dissolve if Baku attacked", "… on
+# condition that Moscow pays").
+REPORTED_FUTURE_VERBS = frozenset(
+    "said told stated announced added declared warned predicted promised pledged vowed insisted wrote confirmed "
+    "indicated signaled signalled decided agreed expected believed thought hoped noted explained tweeted assured "
+    "reported claimed argued estimated suggested knew".split()
+)
+REPORTED_FUTURE_GAP = 10
+REPORTED_FUTURE_STOPS = frozenset("if unless whether once when provided otherwise what".split())
+# "said, 'Would you like to join us?'": a question, not a report.
+REPORTED_FUTURE_NOT_BEFORE = frozenset("i you we he she they it".split())
+
+# "paved the way for ratifying the statute", "clears the way for Sweden to join": not yet done (future). It governs
+# the word it leads to or a signal within the phrase it opens (GOVERNS_NEXT_WORD), and, before "X to VERB", that
+# verb (a goal, as "urged X to").
+PAVED_THE_WAY = frozenset(
+    (verb, "the", "way", prep)
+    for verb in "pave paves paved paving clear clears cleared clearing".split()
+    for prep in ("for", "to")
+)
 
 _EN: CueTable = {
     "before": {
@@ -414,6 +700,8 @@ _EN: CueTable = {
             "untrue",
             # walk-backs: "retracts claim that …", "walks back report that …", "no longer says …"
             *_en_walk_backs(),
+            # calling off: "Kyiv postponed the exchange", "called off the ratification" (CALL_OFF)
+            *_EN_CALL_OFF,
         ],
         "conditional": [
             "if",
@@ -520,6 +808,8 @@ _EN: CueTable = {
             # headlines drop the article: "ECOWAS on brink of imposing sanctions", "Napoli on verge of ending wait"
             "on verge of",
             "on brink of",
+            # "has paved the way for ratifying the statute", "clears the way for ratification" (PAVED_THE_WAY)
+            *(" ".join(key) for key in sorted(PAVED_THE_WAY)),
         ],
         "hedged": [
             "could",
@@ -609,6 +899,7 @@ _EN: CueTable = {
     },
     "disclaimer": {"hedged": _en_disclaimers()},
     "goal": {"future": _en_goals()},
+    PREDICATE: _en_predicates(),
     # Appeals before an -ing verb: "stressed the importance of renewing the deal", "underlined the need for extending
     # it", "called for extending the truce", "urged ending the blockade" report an appeal, not that the renewal
     # happened. Only before an -ing verb, which alone they govern (modality.read_cues; "the importance of the deal",
@@ -723,6 +1014,8 @@ _RU: CueTable = {
             "откажется",
             "откажутся",
             "отказавшись",
+            # calling off: "Киев сорвал обмен пленными", "Отложена ратификация договора" (CALL_OFF)
+            *_RU_CALL_OFF,
         ],
         "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
         "future": [
@@ -843,6 +1136,7 @@ _RU: CueTable = {
     },
     "disclaimer": {"hedged": _ru_disclaimers()},
     "goal": {"future": _ru_goals()},
+    PREDICATE: _ru_predicates(),
     "neutral": {
         NEUTRAL: [
             "не только",
@@ -907,7 +1201,7 @@ STOPPED_SHORT_OF = frozenset((form, "short", "of") for form in ("stop", "stops",
 NEARING_OF = frozenset(
     ("on", *article, noun, "of") for article in ((), ("the",)) for noun in ("verge", "brink")
 )  # "on (the) verge / brink of": headlines drop the article
-GOVERNS_NEXT_WORD = ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | frozenset({("to", "be")})
+GOVERNS_NEXT_WORD = ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | CALL_OFF | PAVED_THE_WAY | frozenset({("to", "be")})
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage
 # deal to be approved", "Putin orders troops to be deployed", "a treaty to be ratified next week". It governs
@@ -1035,6 +1329,11 @@ GOAL_STOP_EN = frozenset(
     "was were be been being has have had will would could should can may might must did does do not began begun "
     "begin decided agreed voted moved started continued tried refused failed declined".split()
 )
+# "warned Russia against / of …", "warning over an attempt to ban strikes": a warning about something, not a directive.
+GOAL_WARN_STOP = frozenset("of against over about".split())
+GOAL_WARN_FORMS = frozenset("warn warns warned warning".split())
+# The goal's reach ends at one of these: "ordered to pay $5m after election claims" (the election is not the goal).
+GOAL_REACH_STOPS = frozenset("after amid following despite as because while when since before during until".split())
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).

@@ -24,8 +24,13 @@ A verification disclaimer next to an anaphor that points back ("..., but this co
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
 verified.") hedges the whole sentence (next_disclaimer).
-A verb of persuasion or request ("urged", "called on", "призвал") is a future cue only before "X to VERB"
-(Russian: X and an infinitive), and then governs the goal's own words after the "to".
+A verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал") is a future cue only
+before "X to VERB" (Russian: X and an infinitive), and then governs the goal's own words after the "to".
+A predicate after the signal's words (cues.PREDICATE: "не состоялся", "was postponed", "may take place", "will take
+place") governs them when they are its subject (_predicate_subject). A verb of calling off ("postponed the exchange",
+"сорвал обмен"; cues.CALL_OFF) negates the word it leads to, unless a cue governs it ("did not postpone", "will
+postpone"). After a past verb of saying, "would" is the future in the past (_reported_would), unless a condition
+follows it (_conditions_after).
 Of the cues that govern, the strongest class wins (negated > conditional > future > hedged), then
 the nearest. Beyond cue words:
 - Russian writes the future in the verb: a perfective non-past form in the signal's words ("направит",
@@ -49,6 +54,10 @@ from .cues import (
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    CALL_OFF,
+    CALL_OFF_ATTEMPTS,
+    CALL_OFF_ATTEMPTS_RU,
+    CALL_OFF_NOT_AFTER,
     CALLED_DENIALS,
     CALLED_GAP,
     CALLED_NOT_BEFORE_DENIAL,
@@ -67,8 +76,11 @@ from .cues import (
     DISCLAIMER_SKIP_EN,
     GOAL_OBJECT_WORDS,
     GOAL_REACH,
+    GOAL_REACH_STOPS,
     GOAL_STOP_EN,
     GOAL_STOP_RU,
+    GOAL_WARN_FORMS,
+    GOAL_WARN_STOP,
     GOVERNS_NEXT_WORD,
     HEADLINE_CAUSE_EXCEPTIONS,
     HEADLINE_CAUSE_NOT_AFTER,
@@ -94,6 +106,19 @@ from .cues import (
     POINT_BACK_PRONOUN_BEFORE,
     POINT_BACK_PRONOUNS,
     POINT_BACK_STOPS,
+    PREDICATE,
+    PREDICATE_GAP_BETWEEN,
+    PREDICATE_GAP_STOPS_EN,
+    PREDICATE_GAP_STOPS_RU,
+    PREDICATE_GENITIVE,
+    PREDICATE_HEADLINE_BEFORE,
+    PREDICATE_HEADLINE_ONLY,
+    PREDICATE_OBJECT_FIRST,
+    PREDICATE_SUBJECT_PREPOSITIONS_EN,
+    REPORTED_FUTURE_GAP,
+    REPORTED_FUTURE_NOT_BEFORE,
+    REPORTED_FUTURE_STOPS,
+    REPORTED_FUTURE_VERBS,
     REPORTING_VERBS,
     RU_LATER_DENIALS,
     RU_NAMES_NEW,
@@ -120,6 +145,7 @@ from .morphology import (
     finite_verb_tense_ru,
     is_future_verb_ru,
     is_infinitive_ru,
+    is_preposition_ru,
     is_transitive_future_verb_ru,
     may_be_case_ru,
     tags_ru,
@@ -144,8 +170,18 @@ CALLED_DENIAL = "~called it false"
 _WALK_BACKS = frozenset({WALK_BACK, WALK_BACK_POINTING})
 _POINTING = frozenset({WALK_BACK_POINTING, DENIAL_POINTING})
 _DENIALS = frozenset({DENIAL, DENIAL_POINTING})
+# Calling off an event ("postponed the exchange", "сорвал обмен"; cues.CALL_OFF): a cue may govern it as a walk-back
+# ("will postpone": future; "did not postpone", "не отменил": cancelled with the negation, the event stands).
+CALL_OFF_KEY = "~call off"
+# A predicate's cue (cues.PREDICATE) keyed by the subject it takes: a headline's bare participle ("Exchange
+# postponed": in a body it is a participle), the genitive of a negated existence ("Обмена пленными не было"), the
+# object first ("Обмен пленными отложили"), else a nominative subject.
+PREDICATE_KEY = "~predicate"
+PREDICATE_BARE = "~predicate, a headline's participle"
+PREDICATE_GEN = "~predicate, genitive subject"
+PREDICATE_OBJ = "~predicate, object first"
 # A cue another may govern (_governed_walk_backs): "will retract", "will deny" are still to come.
-_GOVERNABLE = _WALK_BACKS | _DENIALS
+_GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
@@ -158,6 +194,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     toks = sent.toks
     norm = " " + " ".join(toks) + " "
     found: list[tuple[str, int, int, str, str]] = []
+    reported: list[int] = []  # the "would" found future after a verb of saying (_reported_would)
     n = len(toks)
     for entry, first, last in find_matches(rules.cue_automaton, norm, toks):
         # "May 9" is a date, not a hedge: ignore a cue followed by a number.
@@ -167,6 +204,12 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         if first == last and toks[first] == "may" and _is_month_may(sent, first):
             continue
         key = tuple(toks[first : last + 1])
+        cls = entry.cue_class
+        # "said the republic would cease to exist": the future seen from a past verb of saying, not a condition
+        # (unless a condition follows: _conditions_after).
+        if key[0] == "would" and cls == "conditional" and _reported_would(sent, first):
+            cls = "future"
+            reported.append(len(found))
         # "agreed to" is a future before a verb only: "agreed to send troops", not "agreed to a truce".
         if last == first + 1 and toks[last] == "to" and toks[first] in VERB_ONLY_TO:
             if not _verb_follows(toks, last + 1):
@@ -221,7 +264,29 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         elif entry.direction == "after" and len(key) > 2 and key[1] in RU_POINT_BACK_ANAPHORS and key[0][:5] == "назва":
             cue_key = DENIAL_POINTING  # "…, однако в Кремле назвали это фейком"
         direction = entry.direction
-        if key in GOVERNS_NEXT_WORD:
+        if direction == PREDICATE:
+            # "Обмен пленными не отложен", "exchange not postponed": a negation before the predicate cancels it;
+            # "to ensure attacks never happen again": they did happen.
+            if first > 0 and toks[first - 1] in _NEGATIONS and key[0] not in _NEGATIONS:
+                continue
+            if last + 1 < n and toks[last + 1] in _AGAIN and not _NEGATIONS.isdisjoint(key):
+                continue
+            cue_key = (
+                PREDICATE_BARE
+                if key in PREDICATE_HEADLINE_ONLY
+                else PREDICATE_GEN
+                if key in PREDICATE_GENITIVE
+                else PREDICATE_OBJ
+                if key in PREDICATE_OBJECT_FIRST
+                else PREDICATE_KEY
+            )
+        elif key in CALL_OFF and direction == "before":
+            # "the postponed exchange took place", "talks were postponed and …": a participle, no object after it;
+            # "tried to cancel the vote": an attempt (cues.CALL_OFF_*).
+            if not _calls_off(toks, first, key):
+                continue
+            cue_key = CALL_OFF_KEY
+        if key in GOVERNS_NEXT_WORD and direction == "before":
             direction = NEXT_WORD
         elif direction == APPEAL:
             # "stressed the importance of renewing the deal": an appeal before an -ing verb, which alone it governs.
@@ -239,7 +304,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 continue
             found.append(
                 (
-                    entry.cue_class,
+                    cls,
                     sent.start + to,
                     sent.start + to,
                     sent.words(sent.start + first, sent.start + to),
@@ -256,7 +321,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             and toks[first].startswith(RU_TOPIC_STEMS)
         ):
             continue
-        found.append((entry.cue_class, sent.start + first, sent.start + last, cue_key, direction))
+        found.append((cls, sent.start + first, sent.start + last, cue_key, direction))
+    if reported:
+        _conditions_after(found, reported)
     found += _called_false(sent)
     if not found:
         return
@@ -332,7 +399,8 @@ def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
                 dropped.update((gov, i))
         else:
             cls[i] = cues[gov][0]
-            if w[4] == "before":  # (an after-cue spanning its governor would reach further back: not widened)
+            # (an after-cue spanning its governor would reach further back: not widened)
+            if w[4] in ("before", NEXT_WORD):
                 start[i] = cues[gov][1]
     # (by index: the engine is compiled, where a cue tuple is a value, not an object that "is" can tell apart)
     return [(cls[i], start[i], c[2], c[3], c[4]) for i, c in enumerate(cues) if i not in dropped]
@@ -493,6 +561,8 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     stop = GOAL_STOP_RU if russian else GOAL_STOP_EN
     if not russian and toks[first].startswith("press") and first > 0 and toks[first - 1] in _NOT_VERBS:
         return None  # "the press", "a press conference"
+    if toks[first] in GOAL_WARN_FORMS:
+        stop = stop | GOAL_WARN_STOP  # "warned Russia against …", "warning over an attempt to …"
     for j in range(last + 1, min(last + 2 + GOAL_OBJECT_WORDS, n)):
         t = toks[j]
         if russian:
@@ -599,6 +669,7 @@ def resolve(
     hidden = sent.cues_hidden
     aside: list[Cue] = []
     revived = False
+    not_subject: str | None = None  # why the words before a predicate are not its subject (_predicate_subject)
     while True:
         for cue in cues:
             cls, s, e, cue_key, direction = cue
@@ -615,7 +686,11 @@ def resolve(
                 reach = GOAL_REACH
                 led = _led_to(sent, e)
                 near = (led is not None and any(a <= led <= b for a, b in own)) or (
-                    direction == NEXT_WORD and e < lo and hi - e <= reach
+                    direction == NEXT_WORD
+                    and e < lo
+                    and hi - e <= reach
+                    # "cancels press conference on election fraud claims": the election is not what was called off
+                    and (cue_key != CALL_OFF_KEY or _object_phrase(sent, e, lo))
                 )
                 overlaps = False
             elif direction == "after":
@@ -625,6 +700,15 @@ def resolve(
                 # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
                 if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
                     near = pointing = True
+            elif direction == PREDICATE:
+                # "Обмен пленными … не состоялся", "the ratification … was postponed": a predicate after the words
+                # governs them when they are its subject (_predicate_subject); one that overlaps them counts, but
+                # not a headline's participle inside them ("ratifies long delayed treaty").
+                reach = scope_after
+                near = overlaps and cue_key != PREDICATE_BARE
+                if not overlaps and s > hi and s - hi <= reach:
+                    not_subject = _predicate_subject(sent, lo, hi, cue, headline)
+                    near = not_subject is None
             elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
                 reach = sent.end
                 near = overlaps or s > hi
@@ -633,6 +717,13 @@ def resolve(
                 # A goal ("urged X to VERB") governs the verb's own words after its "to".
                 reach = GOAL_REACH if direction == GOAL else scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
+                # "ordered to pay $5m after election claims": the goal's phrase ends at "after", "as", "amid", ….
+                if (
+                    near
+                    and direction == GOAL
+                    and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
+                ):
+                    near = False
                 # "Kyiv said troops were killed, but later retracted its report": a walk-back or denial whose
                 # object points back governs what a verb of saying before the words introduced, across clauses.
                 if not near and cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
@@ -646,6 +737,11 @@ def resolve(
                 where = "its object holds the signal's words" if overlaps else "the signal's words are not its object"
             if not near:
                 wrong_side = not overlaps and (e < lo if direction in _GOVERNS_BEFORE else s > hi)
+                if not_subject is not None:
+                    if explain:
+                        considered.append((cls, words, direction, False, f"{not_subject} ({where})"))
+                    not_subject = None
+                    continue
                 if hidden and wrong_side:
                     aside.append(cue)  # it governs only the other side: a cue it hid may apply here
                 if explain:
@@ -724,6 +820,160 @@ def resolve(
     return best[2], best[3], reason
 
 
+_NEGATIONS = frozenset({"не", "not", "never", "ни"})
+_AGAIN = frozenset({"again", "снова", "вновь", "опять"})
+
+
+def _object_phrase(sent: Sentence, e: int, lo: int) -> bool:
+    """Whether the words between a verb of calling off (ending at token e) and the signal's (from lo) leave these in
+    its object: no preposition nor "and" / "or" between ("scraps flights Friday over strike", "cancels press conference
+    on election claims" call off no strike, no election; "cancels Swedish minister visit" calls off the visit)."""
+    for word in sent.toks[e + 1 - sent.start : lo - sent.start]:
+        if (
+            word in _COORDINATORS
+            or word in PREDICATE_SUBJECT_PREPOSITIONS_EN
+            or word in PREDICATE_GAP_STOPS_EN  # "scrapped as Met Office warns": a clause of its own
+            or is_preposition_ru(word)
+        ):
+            return False
+    return True
+
+
+def _calls_off(toks: list[str], first: int, key: tuple[str, ...]) -> bool:
+    """Whether the verb of calling off at toks[first] (cues.CALL_OFF) calls off the words after it: not after an
+    attempt ("tried to cancel", "попытался отменить"); an English participle not after a determiner, a form of "be",
+    a preposition or a verb, nor first in its sentence ("the postponed exchange", "talks were postponed and …",
+    "ahead of delayed meeting", "to hold delayed elections", "Scrapped deal cost …")."""
+    prev = toks[first - 1] if first > 0 else ""
+    if not key[0].isascii():
+        return not prev.startswith(CALL_OFF_ATTEMPTS_RU)
+    if prev == "to" and first > 1 and toks[first - 2] in CALL_OFF_ATTEMPTS:
+        return False
+    if prev in CALL_OFF_NOT_AFTER:
+        return False
+    if key[0].endswith("ed"):
+        return bool(prev) and prev not in PREDICATE_SUBJECT_PREPOSITIONS_EN and not _is_bare_verb_en(prev)
+    return True
+
+
+_COORDINATORS = frozenset({"and", "or", "и", "или", "либо"})
+_SUBJECT_DETERMINERS_EN = frozenset("the a an its their his her our this that these those s".split())
+# A word whose most likely reading is one of these is a verb of its own between a Russian subject and its predicate.
+_RU_VERB_TAGS = ("VERB", "INFN", "PRTS", "GRND")
+
+
+def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: bool) -> str | None:
+    """Whether the signal's words (tokens lo..hi) are the subject of the predicate cue after them
+    (cues.PREDICATE): None when they are, else why not. They are a noun phrase (no verb among them: "Russia ratified
+    the treaty, the exchange did not take place" says nothing of the ratification); nothing between them and the
+    predicate is a verb, a word that opens a clause or another subject, or "and" / "or" but after "between" / "между"
+    (cues.PREDICATE_GAP_*); commas between come in pairs (none in a headline); they are no preposition's object ("talks
+    on the exchange", "после обмена пленными"); and a Russian subject is in its case: the nominative, the genitive
+    of a negated existence ("Обмена пленными не было"), the accusative before a plural with no subject ("Обмен
+    пленными отложили")."""
+    key = cue[3]
+    toks, base = sent.toks, sent.start
+    at, end, first_cue, last_cue = lo - base, hi - base, cue[1] - base, cue[2] - base
+    if key == PREDICATE_BARE:
+        if not headline:
+            return "a participle without an auxiliary is a predicate only in a headline"
+        if last_cue + 1 < len(toks) and toks[last_cue + 1] not in PREDICATE_HEADLINE_BEFORE:
+            return f"a participle before {toks[last_cue + 1]!r} is an attribute, not a predicate"
+        before = toks[first_cue - 1]
+        if before in PREDICATE_SUBJECT_PREPOSITIONS_EN or before in _SUBJECT_DETERMINERS_EN:
+            return f"a participle after {before!r} is an attribute, not a predicate"  # "resigns from delayed project"
+    gap = toks[end + 1 : first_cue]
+    russian = not toks[first_cue].isascii()
+    between = False
+    for i, word in enumerate(gap):
+        if word in PREDICATE_GAP_BETWEEN:
+            between = True
+        elif word in _COORDINATORS:
+            if not between and not (word == "и" and i > 0 and gap[i - 1] == "так"):  # "так и не состоялся"
+                return f"{word!r} stands between the words and the predicate"
+        elif word in (PREDICATE_GAP_STOPS_RU if russian else PREDICATE_GAP_STOPS_EN) or _verb_of_its_own(word, russian):
+            return f"{word!r} stands between the words and the predicate: they are not its subject"
+    for word in toks[at : end + 1]:
+        if _verb_of_its_own(word, russian):
+            return f"the signal's words hold a verb of their own ({word!r}): they are not the predicate's subject"
+    commas = _marks_between(sent, end, first_cue, ",")
+    if commas and (headline or commas % 2):
+        return "a comma stands between the words and the predicate"
+    if _marks_between(sent, end, first_cue, ":"):
+        return "a colon stands between the words and the predicate"
+    first = toks[at]
+    if russian:
+        if at > 0 and is_preposition_ru(toks[at - 1]) and not _marks_between(sent, at - 1, at, ",:"):
+            return f"the words are the object of the preposition {toks[at - 1]!r}"
+        case = "gent" if key == PREDICATE_GEN else "accs" if key == PREDICATE_OBJ else "nomn"
+        if not may_be_case_ru(first, case):
+            return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES[case]})"
+        after = toks[last_cue + 1] if last_cue + 1 < len(toks) else ""
+        if key == PREDICATE_GEN and after and tags_ru(after)[:1] and tags_ru(after)[0].startswith(("NOUN", "NPRO")):
+            return f"{after!r} is what there was not"  # "в ходе обмена … не было инцидентов"
+        return None
+    i = at - 1
+    while i >= 0 and toks[i] in _SUBJECT_DETERMINERS_EN:
+        i -= 1
+    if i >= 0 and toks[i] in PREDICATE_SUBJECT_PREPOSITIONS_EN:
+        return f"the words are the object of the preposition {toks[i]!r}"
+    return None
+
+
+_CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+
+
+def _verb_of_its_own(word: str, russian: bool) -> bool:
+    """Whether a word is a verb that makes a clause of its own (between a subject and its predicate, or among the
+    signal's words): English an auxiliary, a past form or a verb of saying (_predicate_follows, cues.REPORTING_VERBS);
+    Russian a finite verb, a short participle, an infinitive or a gerund in its likeliest reading (not a full
+    participle: "Обмен пленными, запланированный на пятницу, не состоялся")."""
+    if russian:
+        if word.isascii():
+            return False
+        tags = tags_ru(word)
+        return bool(tags) and tags[0].startswith(_RU_VERB_TAGS)
+    return word in _AUX_EN or word in _BE_EN or word in REPORTING_VERBS or _predicate_follows([word], 0)
+
+
+def _marks_between(sent: Sentence, a: int, b: int, chars: str) -> int:
+    """How many of these marks (",", ":") stand between the sentence's tokens a and b (a < b, sentence-relative)."""
+    text = sent.text
+    marks = [i for i, c in enumerate(text) if c in chars]
+    return sum(1 for k in _words_before(text, marks) if a < k <= b) if marks else 0
+
+
+def _reported_would(sent: Sentence, first: int) -> bool:
+    """Whether the "would" at toks[first] (sentence-relative) is the future seen from a past verb of saying or thinking
+    (cues.REPORTED_FUTURE_*): "Leaders said the republic would cease to exist", "told reporters that the exchange
+    would take place". Not "would have" (a past that did not happen), nor with a condition between the verb and it
+    ("said that if talks failed, …"); one after it is _conditions_after's."""
+    toks = sent.toks
+    if first + 1 < len(toks) and (toks[first + 1] == "have" or toks[first + 1] in REPORTED_FUTURE_NOT_BEFORE):
+        return False  # "would have …" did not happen; "said, 'Would you like …?'" asks
+    for v in range(first - 1, max(first - 2 - REPORTED_FUTURE_GAP, -1), -1):
+        word = toks[v]
+        if word in REPORTED_FUTURE_STOPS:
+            return False
+        if word in REPORTED_FUTURE_VERBS:
+            return not any(sent.start + v < b <= sent.start + first for b in clause_breaks(sent))
+    return False
+
+
+def _conditions_after(found: list[Cue], reported: list[int]) -> None:
+    """A reported "would" with a condition after it in its sentence is a condition after all: "said troops would be
+    sent if / unless / on condition that …" (a conditional cue after it that no neutral phrase covers: "speaking on
+    condition of anonymity" is none). Puts the class back in `found`, in place."""
+    neutral = [(c[1], c[2]) for c in found if c[0] == NEUTRAL]
+    for i in reported:
+        would = found[i]
+        if any(
+            c[0] == "conditional" and c[1] > would[2] and not any(a <= c[1] and c[2] <= b for a, b in neutral)
+            for c in found
+        ):
+            found[i] = ("conditional", *would[1:])
+
+
 def _past_verb_ru(sent: Sentence, at: int, lo: int, hi: int) -> str | None:
     """The verb a Russian "soon" at token `at` governs, when it is in the past (cues.RU_SOON): the first finite verb or
     short participle from the cue to the end of the signal's words (lo..hi), or from their start to a cue after them
@@ -752,7 +1002,7 @@ def _led_to(sent: Sentence, e: int) -> int | None:
 
 
 _REVIVED = "; hidden by a longer cue that governs only the other side"
-_GOVERNS_BEFORE = frozenset({"after", BACK})  # directions whose cues govern the words before them
+_GOVERNS_BEFORE = frozenset({"after", BACK, PREDICATE})  # directions whose cues govern the words before them
 
 
 def _cue_words(sent: Sentence, cue: Cue) -> str:
