@@ -217,6 +217,7 @@ class WorkersLag:
         self.timeout_s = timeout_s
         self._admin: Any = None
         self._consumer: Any = None
+        self.written: int | None = None  # the documents topic's records (end offsets), as of the last `lag()`
 
     def _clients(self) -> tuple[Any, Any]:
         import kafka
@@ -260,6 +261,8 @@ class WorkersLag:
             log.debug("workers' lag of %s: %r", self.group, e)
             self.close()
             return None
+        documents = self.topics[0]
+        self.written = sum(int(o) for tp, o in end.items() if tp.topic == documents)
         return sum(max(0, int(o) - committed.get((tp.topic, tp.partition), 0)) for tp, o in end.items())
 
     def close(self) -> None:

@@ -86,20 +86,26 @@ def test_a_broker_that_cannot_be_asked_gives_no_lag() -> None:
     lag.close()
 
 
+@pytest.mark.parametrize("told", ["--broker", "config"])
 def test_notify_holds_a_backlogs_alerts_until_the_workers_read_it_then_sends_them_in_event_time(
-    kafka_bootstrap: str, prefix: str, tmp_path: Path
+    kafka_bootstrap: str, prefix: str, tmp_path: Path, told: str
 ) -> None:
+    # (told the broker by --broker, or only by the config's kafka: section, as the other distributed commands read
+    # it: outside trial 27, F2)
     url, out = f"sqlite:///{tmp_path / 'wf.db'}", tmp_path / "alerts.jsonl"
     cfg = tmp_path / "watchfloor.yaml"
+    section = f'kafka: {{bootstrap: "{kafka_bootstrap}", prefix: "{prefix}"}}\n' if told == "config" else ""
     cfg.write_text(
-        f'store: "{url}"\nrules: [builtin:dprk_russia]\nsources: []\nbacklog_settle: 120s\n'
+        f'store: "{url}"\nrules: [builtin:dprk_russia]\nsources: []\nbacklog_settle: 120s\n{section}'
         f'channels: [{{type: file, name: archive, path: "{out}"}}]\nsubscriptions: [{{channel: archive}}]\n',
         encoding="utf-8",
     )
     publish(kafka_bootstrap, TopicNames(prefix).documents, WORKERS_BACKLOG + 20)  # a backlog the workers have not read
     st = open_store(url)
     env = {k: v for k, v in os.environ.items() if k not in ("WATCHFLOOR_STORE", "WATCHFLOOR_KAFKA")}
-    command = ["notify", "--config", str(cfg), "--broker", kafka_bootstrap, "--prefix", prefix, "--interval", "0.3"]
+    command = ["notify", "--config", str(cfg), "--interval", "0.3"]
+    if told == "--broker":
+        command += ["--broker", kafka_bootstrap, "--prefix", prefix]
     proc = subprocess.Popen(
         [str(WATCHFLOOR), *command],
         env=env,
@@ -127,3 +133,4 @@ def test_notify_holds_a_backlogs_alerts_until_the_workers_read_it_then_sends_the
     assert sent == ["det0001", "det0002"], said  # in event time, not in the order the workers stored them
     assert f"the workers are reading a backlog ({WORKERS_BACKLOG + 20:,} records behind)" in said
     assert "the workers caught up after" in said
+    assert f"notify: while the workers of {prefix} on {kafka_bootstrap} read a backlog, its alerts are held" in said
