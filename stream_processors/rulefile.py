@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import RulePack
+from watchfloor.schemas.rules import SLUG, RulePack
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
@@ -237,13 +237,42 @@ def _type_args(tp: Any) -> list[Any]:
     return out
 
 
+# A required key whose place alone does not say what it is: (the mapping it is missing from, the key) -> what it is.
+_REQUIRED = {
+    ("corroborate", "severity"): (
+        "of corroborate: the severity of the corroborated alert (raised to it, confirmed, once enough distinct "
+        "sources report the group; e.g. severity: high)"
+    ),
+    ("corroborate", "within"): (
+        "of corroborate: how close in time the corroborating reports must be (e.g. within: 72h)"
+    ),
+}
+
+
+def slug_like(text: str) -> str:
+    """`text` as a lower-case slug ('Karabakh Pack' -> 'karabakh-pack'), "" when nothing of it fits."""
+    out = re.sub(r"[^a-z0-9_-]+", "-", text.strip().lower())
+    return re.sub(r"^[-_]+", "", out).rstrip("-")
+
+
 def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
         return unknown_key(loc[-1], RulePack)
     if typ == "missing":
-        return f"missing required key {loc[-1]!r}"
+        fields = [p for p in loc[:-1] if isinstance(p, str) and p.isidentifier()]
+        what = _REQUIRED.get((fields[-1] if fields else "", str(loc[-1])))
+        return f"missing required key {loc[-1]!r}" + (f" {what}" if what else "")
+    if typ == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == SLUG:
+        # Not the regular expression (outside trial 28, F9): what a slug is, and the name made one.
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "name")
+        given = err.get("input")
+        example = slug_like(given) if isinstance(given, str) else ""
+        return (
+            f"{field}: {given!r} is not a lower-case slug (letters a-z, digits, '-' and '_', starting with a letter "
+            "or digit" + (f"; e.g. {example!r})" if example and example != given else ")")
+        )
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         return msg[len("Value error, ") :]  # our own validators' messages name their field already
@@ -592,7 +621,14 @@ def _the_rest(problems: list[RuleProblem], loaded: list[LoadedPack], left_out: s
     try:
         compiled = compile_packs([lp.pack for lp in loaded])
     except CompileErrors as ce:
-        errors = [loaded[err.pack].problem(err) for err in ce.errors if not err.message.startswith(gone or ("\0",))]
+        # Nor a judgement made without an input that is not defined (what any signal or detection of the rules could
+        # bring, RuleError.assumes) while a signal or detection is left out: what that one brings is not known.
+        parts_left_out = bool(left_out - {""})
+        errors = [
+            loaded[err.pack].problem(err)
+            for err in ce.errors
+            if not err.message.startswith(gone or ("\0",)) and not (err.assumes and parts_left_out)
+        ]
         warnings = [loaded[w.pack].problem(w) for w in ce.warnings]
     else:
         errors, warnings = [], [loaded[w.pack].problem(w) for w in compiled.warnings]

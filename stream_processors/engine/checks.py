@@ -27,11 +27,21 @@ def title_placeholders(group_by: Iterable[str], captured: Iterable[str]) -> set[
     return names | {n + "_suffix" for n in names}
 
 
-def title_fields(title: str, group_by: Iterable[str], captured: Iterable[str]) -> str | None:
-    """None when every placeholder of `title` can be filled, else what is wrong with it."""
+def title_fields(
+    title: str,
+    group_by: Iterable[str],
+    captured: Iterable[str],
+    *,
+    maybe: Iterable[str] = (),
+    pending: tuple[str, str] | None = None,
+) -> str | None:
+    """None when every placeholder of `title` can be filled, else what is wrong with it. `maybe`: placeholders
+    that inputs not defined could fill, which are not judged; `pending`: what is true of the others and which
+    inputs are not defined ("no signal captures", "signal 'ofensive' is not defined")."""
     if "{" not in title and "}" not in title:
         return None  # no placeholder (most titles of a big pack)
     allowed = title_placeholders(group_by, captured)
+    unsure = set(maybe)
     try:
         parsed = list(string.Formatter().parse(title))
     except ValueError as e:
@@ -42,12 +52,17 @@ def title_fields(title: str, group_by: Iterable[str], captured: Iterable[str]) -
             continue
         if not name or not name.isidentifier():
             return f"title {title!r}: placeholder {{{name}}} is not a name (use e.g. {{party}})"
-        if name not in allowed and name not in unknown:
+        if name not in allowed and name not in unsure and name not in unknown:
             unknown.append(name)
     if unknown:
         known = ", ".join("{" + n + "}" for n in sorted(allowed))
         shown = ", ".join("{" + n + "}" for n in unknown)
         what = "unknown placeholder" if len(unknown) == 1 else "unknown placeholders"
+        if pending is not None:
+            # (an input not defined could bring more: what none of the rules' signals and detections has, it cannot)
+            none_has, undefined = pending
+            it = "it" if len(unknown) == 1 else "them"
+            return f"title {title!r}: {what} {shown} ({none_has} {it}, and {undefined}; this detection can use {known})"
         return f"title {title!r}: {what} {shown} (this detection can use {known})"
     return None
 

@@ -14,14 +14,26 @@ from .gate import JsonLineGate
 
 class RuleError(ValueError):
     """A rule-pack problem at a path inside a pack (for FILE:LINE:COL reporting). `pack` is the index
-    of the pack in the compiled sequence; `warning` problems do not stop compilation."""
+    of the pack in the compiled sequence; `warning` problems do not stop compilation; `assumes`: see below."""
 
-    def __init__(self, path: Sequence[str | int], message: str, *, pack: int = 0, warning: bool = False) -> None:
+    def __init__(
+        self,
+        path: Sequence[str | int],
+        message: str,
+        *,
+        pack: int = 0,
+        warning: bool = False,
+        assumes: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(message)
         self.path = tuple(path)
         self.message = message
         self.pack = pack
         self.warning = warning
+        # The signals and detections this judgement found not defined, and judged without (by what any signal or
+        # detection of the rules could bring): when some part of the rules is left out (`rules check` of a pack the
+        # schema refused in part), what the rules could bring is not known, and it is not said (rulefile._the_rest).
+        self.assumes = assumes
 
 
 # Condition nodes, compiled to tuples for fast evaluation:

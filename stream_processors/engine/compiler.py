@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
@@ -20,6 +20,7 @@ from .checks import (
     cue_warnings,
     language_warnings,
     title_fields,
+    title_placeholders,
 )
 from .compiled import (
     ALERT,
@@ -353,26 +354,34 @@ def _compile_detections(
                     refs.append(cref)
             # What each input carries, from the definition: a reference with an error of its own (a `where` value
             # that names no entity) still has its signal or detection, so the group_by and title checks run too and
-            # a second, independent error of the detection is said in the same run (outside trial 17, L4).
+            # a second, independent error of the detection is said in the same run (outside trial 17, L4). An input
+            # that is not defined (its own error is said) is judged by what any signal (detection) of the rules
+            # could bring: a group key or placeholder none of them has is wrong whichever one it was meant to name,
+            # and is said in the same run too (outside trial 28, F4); one some of them have cannot be judged.
             inputs: list[tuple[str | None, str | None]] = []  # (signal, detection) of each known input
-            every_known = True
+            unknown: list[tuple[str, str]] = []  # ("signal" | "detection", name) of each input not defined
             for ref in d.pattern.refs():
-                if ref.detection is not None and ref.detection in defined and ref.detection != d.id:
-                    inputs.append((None, ref.detection))
+                if ref.detection is not None and ref.detection in defined:
+                    inputs.append((None, ref.detection))  # (its own alerts, an error said: they carry its group)
                 elif ref.detection is None and ref.signal in signals:
                     inputs.append((ref.signal, None))
-                else:
-                    every_known = False
+                elif ref.detection is not None:
+                    unknown.append(("detection", ref.detection))
+                elif ref.signal is not None:
+                    unknown.append(("signal", ref.signal))
             captured: set[str] = set()
             for sname, target in inputs:
                 if target is not None:
                     captured |= set(defined[target].group_by)
                 elif sname is not None:
                     captured |= {c[0] for c in signals[sname].captures}
-            grouped = True
+            could = _could_carry(unknown, defined, signals)  # what an input not defined could carry, at most
+            carried: list[str] = []  # the group keys some input carries (or may): a title may name them
             for gi, g in enumerate(d.group_by):
                 if g == "source":
+                    carried.append(g)
                     continue
+                problem, assumes = None, frozenset[str]()
                 for sname, target in inputs:
                     if target is not None:
                         has = set(defined[target].group_by)
@@ -385,13 +394,33 @@ def _compile_detections(
                             "group by 'source')"
                         )
                     if g not in has:
-                        b.error([*dpath, "group_by", gi], f"group_by {g!r}: {what}")
-                        ok = grouped = False
+                        problem = f"group_by {g!r}: {what}"
                         break
-            # (with an input unknown, what the title may name is not known: its error is said already)
-            problem = title_fields(d.title, d.group_by, captured) if every_known and grouped else None
+                if problem is None and unknown and g not in could:
+                    problem = f"group_by {g!r}: " + _never_carried(g, unknown, could)
+                    assumes = frozenset(n for _k, n in unknown)
+                if problem is not None:
+                    b.error([*dpath, "group_by", gi], problem, assumes=assumes)
+                    ok = False
+                if g in captured or g in could:
+                    carried.append(g)
+            # A title is judged with what its inputs carry (a group key no input carries fills no placeholder);
+            # with an input not defined, only a placeholder nothing in the rules could fill is said.
+            certain = [g for g in carried if g == "source" or g in captured]
+            maybe = title_placeholders([g for g in carried if g not in certain], could) if unknown else set()
+            problem = title_fields(
+                d.title,
+                certain,
+                captured,
+                maybe=maybe,
+                pending=(_none_has(unknown), str(_undefined(unknown))) if unknown else None,
+            )
             if problem:
-                b.error([*dpath, "title"], problem)
+                # (what a placeholder may name is judged without the inputs not defined: a brace out of place is not)
+                judged = "unknown placeholder" in problem
+                b.error(
+                    [*dpath, "title"], problem, assumes=frozenset(n for _k, n in unknown) if judged else frozenset()
+                )
                 continue
             if not ok:
                 continue
@@ -410,6 +439,64 @@ def _compile_detections(
                 by_signal.setdefault(sname, []).append(cd)
     _check_cycles(b, packs)
     return detections, by_signal
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """The closest of `known`, as an unknown key is told (rulefile.unknown_key): " (did you mean 'offensive'?)",
+    or "" when none is close."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _could_carry(
+    unknown: Sequence[tuple[str, str]], defined: dict[str, Any], signals: dict[str, CompiledSignal]
+) -> set[str]:
+    """What inputs that are not defined could carry at most, whichever signal (detection) they were meant to name:
+    any capture of a signal of the rules (any group key of a detection)."""
+    out: set[str] = set()
+    kinds = {k for k, _n in unknown}
+    if "signal" in kinds:
+        out |= {c[0] for sig in signals.values() for c in sig.captures}
+    if "detection" in kinds:
+        out |= {g for det in defined.values() for g in det.group_by}
+    return out
+
+
+def _undefined(unknown: Sequence[tuple[str, str]]) -> str | None:
+    """Which inputs of a detection are not defined ("signal 'ofensive' is not defined"); None when all are."""
+    if not unknown:
+        return None
+    names = ", ".join(f"{kind} {name!r}" for kind, name in dict.fromkeys(unknown))
+    return f"{names} {'is' if len(dict.fromkeys(unknown)) == 1 else 'are'} not defined"
+
+
+def _none_has(unknown: Sequence[tuple[str, str]]) -> str:
+    """What is true of a name that no input not defined could carry (_could_carry): "no signal captures"."""
+    kinds = {k for k, _n in unknown}
+    if kinds == {"signal"}:
+        return "no signal captures"
+    if kinds == {"detection"}:
+        return "no detection groups by"
+    return "no signal captures and no detection groups by"
+
+
+def _never_carried(key: str, unknown: Sequence[tuple[str, str]], could: set[str]) -> str:
+    """Why a group key no input can carry is wrong when an input is not defined: nothing in the rules has it, so
+    whichever signal (detection) the input was meant to name, its reports do not carry it."""
+    from difflib import get_close_matches
+
+    kinds = {k for k, _n in unknown}
+    if kinds == {"signal"}:
+        fix = f"add {key!r} under the 'capture' of the signal meant"
+    elif kinds == {"detection"}:
+        fix = f"group the detection meant by {key!r}"
+    else:
+        fix = "make the input meant carry it"
+    close = get_close_matches(key, sorted(could), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{_none_has(unknown)} {key!r}{hint}, and {_undefined(unknown)} ({fix}, or group by 'source')"
 
 
 def _uncarried_key(key: str, target: str, defined: dict[str, Any], signals: dict[str, CompiledSignal]) -> str:
@@ -440,14 +527,18 @@ def _uncarried_key(key: str, target: str, defined: dict[str, Any], signals: dict
 
 
 def _where(
-    ref: SignalRef, path: list[str | int], b: PhraseBuilder, values: EntityValues
-) -> tuple[tuple[str, str], ...] | None:
+    ref: SignalRef, path: list[str | int], b: PhraseBuilder, values: EntityValues, skip: set[str]
+) -> tuple[tuple[tuple[str, str], ...], bool]:
     """A reference's `where` with each value as the entity id it names (by id, display name or alias, any case:
-    "Niger", "niger" and "NER" are NER), as its alerts and captures hold it; None after an error for a value that
-    names no entity, which could never match (`source` names a source, not an entity: kept as written)."""
+    "Niger", "niger" and "NER" are NER), as its alerts and captures hold it, and whether every value names one (an
+    error is said for a value that names no entity, which could never match; `source` names a source, not an
+    entity: kept as written). The keys in `skip` (wrong keys, said already) are left out: every other value is
+    checked, in the same run."""
     out: list[tuple[str, str]] = []
     ok = True
     for k, v in ref.where.items():
+        if k in skip:
+            continue
         if k == SOURCE_KEY:
             out.append((k, v))
             continue
@@ -457,7 +548,7 @@ def _where(
             ok = False
         else:
             out.append((k, eid))
-    return tuple(sorted(out)) if ok else None
+    return tuple(sorted(out)), ok
 
 
 def _compile_alert_ref(
@@ -473,19 +564,18 @@ def _compile_alert_ref(
     target = ref.detection
     assert target is not None
     if target not in defined:
-        b.error([*path, "detection"], f"unknown detection {target!r}")
+        b.error([*path, "detection"], f"unknown detection {target!r}{_did_you_mean(target, defined)}")
         return None
     if target == own:
         b.error([*path, "detection"], f"detection {own!r} cannot take its own alerts as input")
         return None
     keys = set(defined[target].group_by)
+    wrong = {k for k in ref.where if k not in keys}
     for k in ref.where:
-        if k not in keys:
-            b.error([*path, "where", k], f"detection {target!r} groups by no {k!r}")
-            return None
-    where = _where(ref, path, b, values) if ref.where else ()
-    if where is None:
-        return None
+        if k in wrong:
+            b.error([*path, "where", k], f"detection {target!r} groups by no {k!r}{_did_you_mean(k, keys)}")
+    # (each key of a `where` is its own check: a wrong key hides no wrong value of another, outside trial 28, F4)
+    where, ok = _where(ref, path, b, values, wrong)
     for k, eid in where:
         can = _group_values(target, k, defined, signals, b, frozenset()) if k != SOURCE_KEY else None
         if can is not None and eid not in can:
@@ -496,7 +586,9 @@ def _compile_alert_ref(
                 + (f"one of {shown}" if shown else "no entity")
                 + f" (what its inputs capture), never {eid}: this reference never matches",
             )
-            return None
+            ok = False
+    if wrong or not ok:
+        return None
     return CompiledRef(
         signal=ALERT + target,
         modalities=frozenset({"asserted"}),
@@ -594,7 +686,8 @@ def _compile_ref(
 ) -> CompiledRef | None:
     assert ref.signal is not None
     if ref.signal not in signals:
-        b.error([*path, "signal"], f"unknown signal {ref.signal!r} (define it under 'signals')")
+        hint = _did_you_mean(ref.signal, signals)
+        b.error([*path, "signal"], f"unknown signal {ref.signal!r}" + (hint or " (define it under 'signals')"))
         return None
     mod = ref.modality
     if mod == "any":
@@ -605,14 +698,15 @@ def _compile_ref(
         modalities = frozenset({mod})
     sig = signals[ref.signal]
     capture_names = {c[0] for c in sig.captures}
+    wrong = {k for k in ref.where if k not in capture_names}
     for k in ref.where:
-        if k not in capture_names:
-            b.error([*path, "where", k], f"signal {ref.signal!r} captures no {k!r}")
-            return None
-    where = _where(ref, path, b, values) if ref.where else ()
-    if where is None:
-        return None
+        if k in wrong:
+            b.error([*path, "where", k], f"signal {ref.signal!r} captures no {k!r}{_did_you_mean(k, capture_names)}")
+    # (each key of a `where` is its own check: a wrong key hides no wrong value of another, outside trial 28, F4)
+    where, ok = _where(ref, path, b, values, wrong)
     for k, eid in where:
+        if k == SOURCE_KEY:
+            continue
         # A capture takes one of its candidates, or an entity of its kind: another entity never comes.
         _name, candidates, kind = next(c for c in sig.captures if c[0] == k)
         if (candidates and eid not in candidates) or (kind and b.entities[eid][0] != kind):
@@ -621,5 +715,7 @@ def _compile_ref(
                 [*path, "where", k],
                 f"where {k}: signal {ref.signal!r} captures {can} as {k!r}, never {eid}: this reference never matches",
             )
-            return None
+            ok = False
+    if wrong or not ok:
+        return None
     return CompiledRef(signal=ref.signal, modalities=modalities, where=where)

@@ -68,11 +68,11 @@ class PhraseBuilder:
         self.entry_pool: dict[tuple[Any, ...], AutomatonEntry] = {}
         self.phrase_keys: dict[tuple[Langs, str], dict[str, str]] = {}  # see _conditions
 
-    def error(self, path: Any, message: str) -> None:
-        """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it."""
+    def error(self, path: Any, message: str, *, assumes: frozenset[str] = frozenset()) -> None:
+        """`path`: a list of keys, or (parent path, key, index) as `_conditions` passes it. `assumes`: RuleError's."""
         if isinstance(path, tuple) and len(path) == 3 and isinstance(path[0], list):
             path = [*path[0], path[1], path[2]]
-        self.errors.append(RuleError(path, message, pack=self.pack))
+        self.errors.append(RuleError(path, message, pack=self.pack, assumes=assumes))
 
     def _word(self, word: str, language: Langs, morphology: str) -> WordTest:
         return self._word_info(word, language, morphology)[0]

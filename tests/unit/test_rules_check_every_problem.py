@@ -72,7 +72,7 @@ def test_check_says_schema_errors_with_the_rest_of_the_packs_problems(tmp_path: 
     assert messages[2].startswith("near: Input should be a valid integer")  # schema
     assert messages[3].startswith("title '{contry} seized a dam': unknown placeholder {contry}")  # compile
     assert messages[4].startswith("bad duration 5")  # schema
-    assert messages[5] == "unknown signal 'seizd' (define it under 'signals')"  # compile
+    assert messages[5] == "unknown signal 'seizd' (did you mean 'seized'?)"  # compile
     assert messages[6].startswith("severity: Input should be")  # schema, in an example
     assert messages[7].startswith("group key 'country': detection 'typo' has no group_by")  # the next example's
     # Not said: 'held' and 'slow' are unknown (they did not fit; their own errors are said).
@@ -85,7 +85,8 @@ def test_every_file_is_checked_and_references_to_parts_left_out_are_no_news(tmp_
     mine = [line.removeprefix(other + ":") for line in lines if line.startswith(other)]
     assert mine == [
         "1:10: version: Input should be 1 or 2 (got 3)",
-        "2:7: name: String should match pattern '^[a-z0-9][a-z0-9_-]*$' (got 'Other Pack')",
+        "2:7: name: 'Other Pack' is not a lower-case slug (letters a-z, digits, '-' and '_', starting with a letter or "
+        "digit; e.g. 'other-pack')",
         "3:1: unknown key 'detection' (did you mean 'detections'?)",
         "6:58: unknown detection 'nonesuch'",
     ], "\n".join(lines)
