@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from watchfloor.schemas.events import SEVERITY_RANK, Detection
+from watchfloor.schemas.events import SEVERITY_RANK, Detection, Document
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import CaptureValue, Example, RulePack, format_duration
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .engine import CompiledRules, Engine
-from .engine.compiled import CompiledRef
+from .engine.compiled import ALERT, CompiledRef
+from .engine.explain_detections import explain_documents
 from .replay import replay
 
 
@@ -62,10 +63,15 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                     at = (*path, *wrong[0][0])
                     results.append(ExampleResult(pack.name, det.id, i, name, False, msg, pi, at))
                 elif ex.fires and not wanted:
-                    got = "; ".join(sorted({_describe(d, ex.captures) for d in fired})) or "nothing"
-                    msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
-                    if not fired:
+                    if fired:
+                        got = "; ".join(sorted({_describe(d, ex.captures) for d in fired}))
+                        msg = f"expected {det.id} to fire{want}, it did not (fired: {got})"
+                    else:
+                        # What did fire (outside trial 28, F5: "fired: nothing" beside another detection's alert),
+                        # then why this one did not, as `rules explain` says it.
+                        msg = f"expected {det.id} to fire{want}, it did not{_others_fired(rules, det.id, every)}"
                         msg += _inputs_fired(rules, det.id, every)
+                        msg += _why_not(engine, det.id, docs)
                     if det.pattern.absence is not None and not fired:
                         # Its window closes only when event time passes it, and event time is the newest
                         # report's minus the lateness: an example of one report never gets there.
@@ -81,6 +87,52 @@ def run_examples(packs: Sequence[RulePack], rules: CompiledRules) -> list[Exampl
                 else:
                     results.append(ExampleResult(pack.name, det.id, i, name, True, "ok", pi, path))
     return results
+
+
+def _others_fired(rules: CompiledRules, det_id: str, alerts: Sequence[Detection]) -> str:
+    """Of a detection that fired nothing on an example: " (fired: nothing)" when no detection fired, else the alerts
+    of the others, with their titles (not those of its input detections: `_inputs_fired` says them, with why it
+    took none)."""
+    if not alerts:
+        return " (fired: nothing)"
+    compiled = next((d for d in rules.detections if d.id == det_id), None)
+    inputs = {r.detection for r in compiled.refs if r.detection is not None} if compiled is not None else set()
+    others = list(dict.fromkeys(f"{a.rule} {_describe(a)}" for a in alerts if a.rule not in inputs))
+    if not others:
+        return f" ({det_id} fired nothing)"
+    return f" ({det_id} fired nothing; fired: {'; '.join(others)})"
+
+
+_REASONS_SHOWN = 3  # distinct reasons a failure says; `rules explain` says them all
+
+
+def _why_not(engine: Engine, det_id: str, docs: Sequence[Document]) -> str:
+    """Why a detection over signals fired nothing on an example's documents, as `rules explain` says it (its
+    Explainer, on the same documents from an empty state): per signal it was given, why it did not fire on it
+    ("; not fired (modality): the signal is asserted; offensive-hedged takes hedged"); when it was given none,
+    why each of its signals did not match ("; no signal offensive: no 'launch'"). "" when there is nothing more
+    to say (over detections, `_inputs_fired` said it)."""
+    explained, _closing = explain_documents(engine, docs, only={det_id})
+    reasons = [
+        f"not fired ({c.kind}): {c.reason}"
+        for e in explained
+        for c in e.detections
+        if c.detection == det_id and not c.fired and not c.signal.startswith(ALERT) and c.signal
+    ]
+    if not reasons:
+        compiled = next((d for d in engine.rules.detections if d.id == det_id), None)
+        wanted = [r.signal for r in compiled.refs if r.detection is None] if compiled is not None else []
+        for name in dict.fromkeys(wanted):
+            checks = [sc for e in explained for sent in e.sentences for sc in sent.signals if sc.signal == name]
+            if any(name in e.made for e in explained) or any(sc.matched for sc in checks):
+                continue  # made (or matched): nothing true to add of it
+            reasons += [f"no signal {name}: {sc.reason}" for sc in checks] or [
+                f"no signal {name}: none of its phrases or names is in the documents"
+            ]
+    shown = list(dict.fromkeys(reasons))
+    more = len(shown) - _REASONS_SHOWN
+    text = "".join(f"; {r}" for r in shown[:_REASONS_SHOWN])
+    return text + (f"; … and {more} more (`rules explain` says them all)" if more > 0 else "")
 
 
 def _inputs_fired(rules: CompiledRules, det_id: str, alerts: Sequence[Detection]) -> str:

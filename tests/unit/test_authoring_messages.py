@@ -111,7 +111,9 @@ def test_a_failing_example_of_a_detection_over_detections_says_what_its_inputs_f
     res = runner.invoke(app, ["rules", "test", path], env={"COLUMNS": "400"})
     assert res.exit_code == 1
     [fail] = [line for line in res.output.splitlines() if "FAIL" in line]
-    assert "it did not (fired: nothing); its inputs fired: closure 'Alphaland closed its border'" in fail, fail
+    assert (
+        "it did not (closure-confirmed fired nothing); its inputs fired: closure 'Alphaland closed its border'" in fail
+    ), fail
     assert "(medium, unconfirmed): not taken: needs confidence confirmed" in fail, fail
 
 
