@@ -4,9 +4,9 @@ built-in support."""
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from watchfloor.schemas.rules import RulePack, language_suggestion, languages_of
+from watchfloor.schemas.rules import Clause, Condition, RulePack, language_suggestion, languages_of
 
 from .compiled import CompiledSignal, Node, RuleError
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
@@ -341,4 +341,79 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
                         "of the two aliases"
                     )
                 out.append(RuleError(["entities", eid, "aliases", ai], message, pack=pi, warning=True))
+    return out
+
+
+def all_overlap_warnings(
+    cond: Condition, path: list[str | int], key_of: Callable[[str], str | None], pack: int
+) -> list[RuleError]:
+    """Phrases listed in two items of one `all` (the same phrase in any of its word forms, as `key_of` keys it: the
+    compiled atom): the items of `all` may be met by the same words, so that one word satisfies both, and a
+    condition written to need two words ("a verb" and "a noun") is met by that one alone (outside trial 28, F6:
+    `offensive` in the verbs and in the nouns fired on "after military offensive"). A mapping's `any` beside its
+    `all` must hold as well: it counts as one more item. Said at the later phrase, naming the earlier."""
+    out: list[RuleError] = []
+    for clause, cpath in _clauses(cond, path):
+        items: list[tuple[str, Condition, list[str | int]]] = [
+            (f"item {i + 1} of this `all`", c, [*cpath, "all", i]) for i, c in enumerate(clause.all or ())
+        ]
+        if clause.any is not None and items:
+            items.append(("this condition's `any`", Clause(any=clause.any), cpath))
+        if len(items) < 2:
+            continue
+        first: dict[str, tuple[int, str, str]] = {}  # key -> (item, where it is said, the phrase as written)
+        for n, (where, item, ipath) in enumerate(items):
+            here: set[str] = set()
+            for key, text, ppath in _positive(item, ipath, key_of):
+                if key in here:
+                    continue  # (twice in one item: no news here)
+                here.add(key)
+                got = first.setdefault(key, (n, where, text))
+                if got[0] == n:
+                    continue
+                _n, other, written = got
+                same = (
+                    f" ({written!r}: the same word in another form)"
+                    if written.strip().lower() != text.strip().lower()
+                    else ""
+                )
+                out.append(
+                    RuleError(
+                        ppath,
+                        f"phrase {text!r} is also in {other}{same}: items of `all` may be met by the same words, so "
+                        + (
+                            f"one word {text!r} satisfies both"
+                            if len(phrase_words(text)) == 1
+                            else f"the words {text!r} alone satisfy both"
+                        )
+                        + " (keep it in one item only, so that each item needs words of its own)",
+                        pack=pack,
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _clauses(cond: Condition, path: list[str | int]) -> list[tuple[Clause, list[str | int]]]:
+    """Every mapping of a condition tree (itself and those inside it), with its place."""
+    if isinstance(cond, str):
+        return []
+    out = [(cond, path)]
+    for part in ("any", "all", "none"):
+        for i, c in enumerate(getattr(cond, part) or ()):
+            out += _clauses(c, [*path, part, i])
+    return out
+
+
+def _positive(
+    cond: Condition, path: list[str | int], key_of: Callable[[str], str | None]
+) -> list[tuple[str, str, list[str | int]]]:
+    """The phrases whose words can meet a condition (not those under `none`): (key, phrase, place)."""
+    if isinstance(cond, str):
+        key = key_of(cond)
+        return [(key, cond, path)] if key is not None else []
+    out: list[tuple[str, str, list[str | int]]] = []
+    for part in ("any", "all"):
+        for i, c in enumerate(getattr(cond, part) or ()):
+            out += _positive(c, [*path, part, i], key_of)
     return out

@@ -15,6 +15,7 @@ from .checks import (
     PackCue,
     alias_cue_warnings,
     alias_tie_warnings,
+    all_overlap_warnings,
     builtin_cue_warnings,
     cue_form_warnings,
     cue_warnings,
@@ -185,6 +186,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     by_atom: dict[str, list[str]] = {}
     always: list[str] = []
     signal_pack: dict[str, int] = {}
+    overlaps: list[RuleError] = []  # phrases in two items of one `all` (warnings)
     for pi, pack in enumerate(packs):
         b.pack = pi
         for sname, sdef in pack.signals.items():
@@ -192,7 +194,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
             if sname in signals:
                 b.error(spath, f"signal {sname!r} is defined in more than one pack")
                 continue
-            signals[sname] = _compile_signal(b, pack, sname, sdef, spath, by_atom, always)
+            signals[sname] = _compile_signal(b, pack, sname, sdef, spath, by_atom, always, overlaps)
             signal_pack[sname] = pi
 
     detections, by_signal = _compile_detections(b, packs, signals)
@@ -201,6 +203,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
         warnings += alias_cue_warnings(cue_keys, _alias_keys(b, packs))
         warnings += cue_form_warnings(pack_cues, packs, sorted(languages or {"en"}))
+    warnings += overlaps
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
 
@@ -274,12 +277,26 @@ def _compile_signal(
     spath: list[str | int],
     by_atom: dict[str, list[str]],
     always: list[str],
+    warnings: list[RuleError],
 ) -> CompiledSignal:
     language = _languages(sdef.language) if sdef.language else _pack_language(pack)
     morphology = sdef.morphology or pack.default_morphology
     atoms: set[str] = set()
     errors_before = len(b.errors)
     node = b.condition(sdef.match, [*spath, "match"], atoms, language, morphology)
+
+    def key_of(phrase: str) -> str | None:
+        """A phrase's atom key, as the builder keys it (one key for the same words in any of their forms)."""
+        text = phrase.strip()
+        if text.startswith("@") and " " not in text:
+            return text
+        if "@" in text:
+            return "phrase:" + " ".join(text.split()).lower()
+        words = phrase_words(text)
+        return " ".join(b._word_info(w, language, morphology)[1] for w in words) if words else None
+
+    if not isinstance(sdef.match, str):
+        warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
@@ -290,6 +307,8 @@ def _compile_signal(
     context_words: Node | None = None
     if c is not None and c.words is not None:
         context_words = b.condition(c.words, [*spath, "context", "words"], set(), language, morphology)
+        if not isinstance(c.words, str):
+            warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack)
     captures: list[tuple[str, tuple[str, ...], str | None]] = []
     for cname, cdef in sdef.capture.items():
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
