@@ -627,7 +627,8 @@ def alerts_list(
         ),
     ] = None,
 ) -> None:
-    """Alerts raised so far, newest first (the newest 50 unless --limit N or --all; the last line says how many more),
+    """Alerts raised so far, newest first by fired time (the 50 raised last unless --limit N or --all; the last line
+    says how many more),
     from the store, with their delivery status per channel (from the delivery ledger:
     sent, outstanding with its attempts and next attempt, expired, suppressed, held by the channel's throttle and in
     which summary), and their withdrawal's, if any.
@@ -694,7 +695,12 @@ def alerts_list(
         if cap is not None:
             dets = dets[:cap]
     more = total - len(dets)
-    # Newest first (the table); --json keeps log order, as a stream of lines read by scripts.
+    # The table shows the alerts picked (the last raised) by when they fired, newest first: raised order is the order
+    # detections reached the store, which after a backfill or under Kafka (partitions at their own pace) is neither
+    # fired time nor the order the channels were told (outside trial 27, F4). --json keeps log order, as a stream
+    # of lines read by scripts.
+    if not as_json:
+        dets = sorted(dets, key=lambda kd: kd[1].fired_at, reverse=True)  # (stable: ties in raised order)
     if as_json:
         if more > 0:
             err.print(_more_text(len(dets), total), highlight=False)
