@@ -440,6 +440,9 @@ class ProduceReport:
     spooled: int  # documents in the spool now, waiting for the broker
     spooled_records: int  # all the records there: the documents and the watermark records behind them
     spool_path: Path
+    # (origin, reason) of each document sent this round that the workers count at its receive time (dated beyond
+    # their skew into the future): `produce` says them, as `run` does (RelayStats.future_dated)
+    future_dated: tuple[tuple[str | None, str], ...] = ()
 
     @property
     def outstanding(self) -> bool:
@@ -529,15 +532,16 @@ class DistributedProducer:
         nothing is new (a broker that came back gets the spooled documents without waiting for news)."""
         publisher = self.publisher
         sent_before, drained_before = publisher.documents_sent, publisher.documents_drained
+        future: list[tuple[str | None, str]] = []
 
         def on_source(result: Any) -> None:
             # A source is stored: relay its documents now, not once the slowest feed has arrived or timed out
             # (issue 9 §4: one drip-fed feed must not hold back every other source's alerts).
             if result.ingested is not None and result.ingested.accepted:
-                self.relay.run_once()
+                future.extend(self.relay.run_once().future_dated)
 
         summary = self.poller.poll_due(on_source=on_source)
-        self.relay.run_once()  # the rest: the poll's caught-up mark
+        future.extend(self.relay.run_once().future_dated)  # the rest: the poll's caught-up mark
         if publisher.spooled():
             publisher.drain_spool()
         documents, records = publisher.spool_contents()
@@ -548,6 +552,7 @@ class DistributedProducer:
             spooled=documents,
             spooled_records=records,
             spool_path=publisher.spool_path,
+            future_dated=tuple(future),
         )
 
     def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:

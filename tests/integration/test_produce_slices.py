@@ -5,6 +5,7 @@ reaches the real broker once."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,33 @@ def test_produce_once_stopped_while_catching_up_exits_3_and_the_next_goes_on(
     assert done.returncode == 0, done.stderr[-2000:]
     ids = ids_on_broker(kafka_bootstrap, prefix, total)
     assert len(ids) == total and len(set(ids)) == total  # every line once on the broker
+
+
+def test_produce_says_a_document_dated_in_the_future_when_it_sends_it(
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
+) -> None:
+    """Outside trial 27, F3: a report dated 2099 is counted by the workers at its receive time (the newest report of
+    its group), and `produce`, which sent it, said nothing. It says it as `run` does, once, where the line came from."""
+    inbox = tmp_path / "inbox.jsonl"
+    far = {
+        "type": "news.article",
+        "id": "far-ahead",
+        "published_at": "2099-01-01T00:00:00+00:00",
+        "source": "Outlet X",
+        "title": "Report: a missile strike",
+    }
+    inbox.write_text(inbox_lines(0, 3) + json.dumps(far) + "\n", encoding="utf-8")
+    cfg = write_config(tmp_path, inbox)
+    args = ["produce", "--once", "--config", str(cfg), "--broker", kafka_bootstrap, "--prefix", prefix]
+    done = cli(tmp_path, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if line.startswith("event time")]
+    assert len(said) == 1, done.stderr[-2000:]
+    assert re.match(
+        r"event time .*inbox\.jsonl: dated in the future: document far-ahead is published 2099-01-01T00:00:00\+00:00 "
+        r"but was received \S+ \(allowed skew 1:00:00\)",
+        said[0],
+    ), said[0]
+    again = cli(tmp_path, *args)  # sent already: not said again
+    assert again.returncode == 0 and "event time" not in again.stderr, again.stderr[-2000:]
+    assert sorted(ids_on_broker(kafka_bootstrap, prefix, 4)) == ["bk-0", "bk-1", "bk-2", "far-ahead"]

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -371,6 +371,19 @@ def shown_origin(origin: str, line: int | None = None) -> str:
     (documents' and older dead letters' origins are the source as configured)."""
     shown = redact_url(origin)
     return f"{shown}:{line}" if line else shown
+
+
+EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are
+
+
+def print_event_time(reported: Sequence[tuple[str | None, str]], where_all: str) -> None:
+    """One yellow line per event-time report, (origin, reason) (a report beyond the allowed lateness, one dated in
+    the future), as `run` and `produce` say them; past EVENT_TIME_SHOWN, how many more and `where_all` they are."""
+    for origin, reason in reported[:EVENT_TIME_SHOWN]:
+        where = shown_origin(origin) if origin else "(no origin)"
+        err.print(f"[yellow]event time[/yellow] {escape(where)}: {escape(reason)}", highlight=False)
+    if len(reported) > EVENT_TIME_SHOWN:
+        err.print(f"… and {len(reported) - EVENT_TIME_SHOWN} more event-time reports: {where_all}", highlight=False)
 
 
 def print_dead_letters(letters: Any, *, limit: int | None = 20, label: str = "dead letter") -> None:

@@ -34,6 +34,7 @@ from ._common import (
     fail,
     print_dead_letters,
     print_editions_bound,
+    print_event_time,
     redact_url,
     seen_before,
     source_failed,
@@ -389,6 +390,13 @@ def produce(
                     err.print(source_failed(src.origin, src.error), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
                 print_editions_bound(summary)
+                # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest
+                # report of its group (outside trial 27, F3: only the workers' dead-letter topic said so).
+                print_event_time(
+                    report.future_dated,
+                    "the workers' dead-letter topic holds them all (`watchfloor dead-letters --stage event-time` "
+                    "once `watchfloor archive` stored them)",
+                )
                 busy = (
                     summary.accepted
                     or summary.editions_left_out

@@ -26,6 +26,7 @@ from ._common import (
     fail,
     print_dead_letters,
     print_editions_bound,
+    print_event_time,
     progress_bar,
     redact_url,
     seen_before,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from watchfloor.stream_processors.kafka.clients import Availability
 
 log = logging.getLogger(__name__)
-EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are
 
 
 @app.command()
@@ -479,16 +479,10 @@ def _cycle(
     # Event-time reports (a report beyond the allowed lateness, one dated in the future): processed, and said so
     # here as well as in the dead-letter log, per source.
     reported = [dl for t in tallies for dl in t.late]
-    for dl in reported[:EVENT_TIME_SHOWN]:
-        err.print(
-            f"[yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
-        )
-    if len(reported) > EVENT_TIME_SHOWN:
-        err.print(
-            f"… and {len(reported) - EVENT_TIME_SHOWN} more event-time reports: "
-            f"`watchfloor dead-letters --stage event-time{_config_arg(config)}` lists them all",
-            highlight=False,
-        )
+    print_event_time(
+        [(dl.origin, dl.reason) for dl in reported],
+        f"`watchfloor dead-letters --stage event-time{_config_arg(config)}` lists them all",
+    )
     late = f" ({late_by_source(reported)})" if reported else ""
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     _retention(pipeline.store, pipeline.cfg.retention_days)
