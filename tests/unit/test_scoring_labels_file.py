@@ -93,3 +93,34 @@ def test_an_item_reporting_two_stories_has_an_event_per_label_and_each_rule_coun
         "republic-dissolved": (1, 1),
     }
     assert (got.overall.events, got.overall.events_caught) == (2, 2)
+
+
+def test_a_label_without_an_event_takes_the_items_one_event_and_never_a_joined_one(tmp_path: Path) -> None:
+    """Review 24, M2: a label row with no event fell back to the item's events joined by ";" (a story nobody wrote,
+    "dissolution;flight"), and an event whose name holds ";" was split back into pieces ("Gaza; wave 2")."""
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        'id,label,event\nx,STRIKE,"Gaza; wave 2"\nx,PROTEST,\n'
+        "both,FLIGHT,flight\nboth,DISSOLVED,dissolution\nboth,PROTEST,\n"
+    )
+    items = load_labels(p).items
+    assert items["x"].event_for(["PROTEST"]) == "Gaza; wave 2"  # the one event the file names for x
+    assert items["x"].named_events == ("Gaza; wave 2",)
+    assert items["both"].event_for(["PROTEST"]) is None  # two stories: neither is the protest's (scored as itself)
+    assert items["both"].event_for(["FLIGHT"]) == "flight"
+
+
+def test_scoring_counts_no_made_up_event_for_a_label_without_one(tmp_path: Path) -> None:
+    from watchfloor.scoring import LabelMap, score
+    from watchfloor.scoring.scores import AlertRef
+
+    p = tmp_path / "labels.csv"
+    # x reports a strike (its event on the first row) and a protest on a second row with no event: the item's event,
+    # as before trial 28's change; y reports the same protest story.
+    p.write_text('id,label,event\nx,STRIKE,"Gaza; wave 2"\nx,PROTEST,\ny,PROTEST,"Gaza; wave 2"\n')
+    labels = load_labels(p)
+    t = datetime(2023, 9, 28, tzinfo=UTC)
+    alerts = [AlertRef("A", "protests", {}, "high", None, t, ("y",), (t,))]
+    got = score(alerts, labels, LabelMap("m.yaml", {"PROTEST": ("protests",)}))
+    c = got.per_rule["protests"]
+    assert (c.events, c.events_caught) == (1, 1)

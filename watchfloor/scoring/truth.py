@@ -52,16 +52,23 @@ class LabelledItem:
     event: str | None = None
     # The event of each of its labels, when the file says ((label, event) pairs): an item that reports two stories,
     # one for each label (outside trial 28, F10: a single `event` per id made a caught event read as missed).
-    # `event` is then their events joined by ";".
+    # `event` is then their events joined by ";", for display only.
     events: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # Every event the file names for the item (its labels' and a row's without a label), distinct and sorted: kept
+    # apart, never read back out of the joined `event` (review 24, M2: "Gaza; wave 2" split into two stories).
+    named_events: tuple[str, ...] = field(default=(), compare=False)
 
     def event_for(self, labels: Iterable[str]) -> str | None:
-        """The event of the first of `labels` (sorted) that has one, else the item's `event`."""
+        """The event of the first of `labels` (sorted) that has one; else the item's one event when the file names
+        exactly one for it; else None (the scores then count the item as its own story, as when no event is named):
+        never the joined events of two stories, a story nobody wrote (review 24, M2)."""
         own = dict(self.events)
         for label in sorted(labels):
             if label in own:
                 return own[label]
-        return self.event
+        if len(self.named_events) > 1:
+            return None
+        return self.named_events[0] if self.named_events else self.event
 
     @property
     def label_key(self) -> str:
@@ -298,7 +305,7 @@ def load_labels(path: str | Path) -> Labels:
             labels |= prev.labels
             t = t or prev.time
         # The item's events: its labels' and any a row without a label gave (a negative's)
-        named = set(events.values()) | set(prev.event.split(";") if prev is not None and prev.event else ())
+        named = set(events.values()) | set(prev.named_events if prev is not None else ())
         if event is not None:
             named.add(event)
         item_event = ";".join(sorted(named)) if named else None
@@ -310,6 +317,7 @@ def load_labels(path: str | Path) -> Labels:
             item_id,
             item_event,
             tuple(sorted(events.items())),
+            tuple(sorted(named)),
         )
     if not items:
         raise TruthError(f"{path}: no labelled rows")
