@@ -49,6 +49,8 @@ def test_never_held_longer_than_settle_nor_once_caught_up(looks: list[tuple[bool
             assert hold.held_for(now) < settle
         if not behind:
             assert not hold.holding(now)
+        elif hold.since is not None and now - hold.since < settle:
+            assert hold.holding(now)  # (review 24, L4: the property held of a hold that never holds)
 
 
 class Lags:
@@ -82,7 +84,7 @@ def test_notify_holds_while_the_workers_are_a_backlog_behind_and_says_how_the_ho
     said = capsys.readouterr().err
     assert said.count("the workers are reading a backlog (5,000 records behind)") == 1
     assert f"the workers caught up after {6 + CAUGHT_UP_QUIET - 2:.0f} s: the backlog's alerts go now" in said
-    assert said.count("still 900 records behind after 60 s (backlog_settle)") == 1  # once per hold
+    assert said.count("have not caught up after 60 s (backlog_settle; 900 records behind") == 1  # once per hold
 
 
 def test_a_producer_still_writing_a_backfill_between_slices_keeps_the_hold(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +111,52 @@ def test_a_lag_that_cannot_be_read_delivers_as_it_comes_and_is_said_once(capsys:
     assert "can be read again" in said
     looks.close()
     assert lags.closed
+
+
+class Looks:
+    """(lag, documents written) per look, as WorkersLag reads them; a lag of None is a look that failed (and keeps the
+    `written` of the last look that worked, as WorkersLag does)."""
+
+    servers = ["127.0.0.1:9"]
+
+    def __init__(self, looks: list[tuple[int | None, int]]) -> None:
+        self.looks = list(looks)
+        self.written: int | None = None
+
+    def lag(self) -> int | None:
+        lag, written = self.looks.pop(0)
+        if lag is not None:
+            self.written = written
+        return lag
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_steady_live_producer_read_at_a_long_interval_holds_nothing() -> None:
+    # Review 24, M1: `notify --interval 30`, a producer writing 8 documents a second that the workers keep up with
+    # (lag 5): 240 documents between looks counted as a backlog, and every live alert was held for backlog_settle.
+    looks, hold = WorkersBacklog(Looks([(5, 240 * k) for k in range(10)])), BacklogHold(60)
+    assert not any(looks.look(hold, 30.0 * k) for k in range(10))
+
+
+def test_what_was_written_while_the_lag_could_not_be_read_is_no_backlog() -> None:
+    # Review 24, M1: the first look after a failed one counted the 30 s of a live producer's writing as a backlog.
+    seq: list[tuple[int | None, int]] = [(3, 0), (3, 20), (None, 0), (3, 20 + 10 * 160), (3, 20 + 10 * 162)]
+    looks, hold = WorkersBacklog(Looks(seq)), BacklogHold(60)
+    got = [looks.look(hold, t) for t in (0, 2, 4, 4 + LAG_RETRY, 6 + LAG_RETRY)]
+    assert got == [False, False, False, False, False]
+
+
+def test_a_hold_says_what_started_it_and_how_it_ended(capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 24, M1 and L2: a burst the workers had read by the next look said "(0 records behind)"; and once the time
+    # was up, the workers catching up said "the backlog's alerts go now", with nothing held any more.
+    looks, hold = WorkersBacklog(Looks([(0, 0), (0, 1000), (0, 1000)])), BacklogHold(60)
+    assert [looks.look(hold, t) for t in (0, 2, 2 + CAUGHT_UP_QUIET)] == [False, True, True]
+    said = capsys.readouterr().err
+    assert "the workers are reading a backlog (1,000 documents written in 2 s)" in said, said
+    seq = [(5000, 0)] + [(4000, 0)] * 4 + [(0, 0), (0, 0)]
+    looks, hold = WorkersBacklog(Looks(seq)), BacklogHold(60)
+    assert [looks.look(hold, t) for t in (0, 30, 61, 90, 120, 150, 156)][2:] == [False] * 5
+    said = capsys.readouterr().err
+    assert "the workers caught up after 3 min\n" in said and "the backlog's alerts go now" not in said, said

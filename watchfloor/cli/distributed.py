@@ -956,6 +956,7 @@ class WorkersBacklog:
         self.timed_out: float | None = None  # the hold whose time ran out (said once)
         self.retry_at = 0.0  # when a lag that could not be read is asked for again
         self.written: int | None = None  # the documents written as of the last look
+        self.looked: float | None = None  # when that look was
         self.quiet_since: float | None = None  # since when a held backlog looks read
 
     def look(self, hold: BacklogHold, now: float) -> bool:
@@ -972,6 +973,10 @@ class WorkersBacklog:
                     highlight=False,
                 )
             self.unknown = True
+            # The next look that works starts a new count of what is written: the documents written while the lag
+            # could not be read are no backlog of their own (review 24, M1: a live producer's 30 s of writing
+            # started a hold at the first look after a failed one).
+            self.written = None
             hold.observe(False, now)
             return False
         if self.unknown:
@@ -981,11 +986,16 @@ class WorkersBacklog:
         # lag dips under the threshold between slices (outside trial 27, F1: the hold ended mid-backfill, 3 of 8
         # runs). So a backlog is also the documents written since the last look, and it is over only once both have
         # stayed under the threshold for CAUGHT_UP_QUIET seconds.
+        # What is written counts at a rate: the threshold per CAUGHT_UP_QUIET seconds since the last look (review 24,
+        # M1: as a count, a live producer's 8 documents a second held every alert of `notify --interval 30`).
         written = self.lag.written
         grew = 0 if written is None or self.written is None else written - self.written
-        self.written = written
+        since = now - self.looked if self.looked is not None else 0.0
+        self.written, self.looked = written, now
         was = hold.since
-        if lag >= self.threshold or grew >= self.threshold:
+        behind = lag >= self.threshold
+        burst = grew >= self.threshold * max(1.0, since / CAUGHT_UP_QUIET)
+        if behind or burst:
             self.quiet_since = None
             hold.observe(True, now)
         elif hold.since is None:
@@ -997,22 +1007,24 @@ class WorkersBacklog:
                 hold.observe(False, now)
         if hold.since is not None and hold.since != self.said:
             self.said = hold.since
+            # What started it (review 24, M1: "(0 records behind)" when documents written started it)
+            why = f"{lag:,} records behind" if behind else f"{grew:,} documents written in {_seconds(since)}"
             err.print(
-                f"the workers are reading a backlog ({lag:,} records behind): its alerts are held, then delivered "
+                f"the workers are reading a backlog ({why}): its alerts are held, then delivered "
                 f"together in event time once they are done, or in {_seconds(hold.settle)} at most",
                 highlight=False,
             )
         elif was is not None and hold.since is None:
-            err.print(
-                f"the workers caught up after {_seconds(now - was)}: the backlog's alerts go now, in event time",
-                highlight=False,
-            )
+            # After a hold whose time ran out nothing is held any more (review 24, L2)
+            then = "" if self.timed_out == was else ": the backlog's alerts go now, in event time"
+            err.print(f"the workers caught up after {_seconds(now - was)}{then}", highlight=False)
         holding = hold.holding(now)
         if not holding and hold.since is not None and self.timed_out != hold.since:
             self.timed_out = hold.since
             err.print(
-                f"the workers are still {lag:,} records behind after {_seconds(hold.settle)} (backlog_settle): "
-                "alerts are delivered as they come until they catch up",
+                f"the workers have not caught up after {_seconds(hold.settle)} (backlog_settle; {lag:,} records "
+                f"behind, {grew:,} documents written in the last {_seconds(since)}): alerts are delivered as they "
+                "come until they catch up",
                 highlight=False,
             )
         return holding
@@ -1062,10 +1074,11 @@ def notify(
     # The pipeline's broker: --broker ($WATCHFLOOR_KAFKA), or the config's kafka: section when it has one, as the
     # other distributed commands read it (outside trial 27, F2: a config's section alone held nothing)
     workers = None
-    if not once and (broker is not None or "kafka" in cfg.model_fields_set):
+    # (backlog_settle 0s holds nothing: then the lag is not read at all, nor a broker away warned of: review 24, L3)
+    if not once and cfg.backlog_settle.total_seconds() > 0 and (broker is not None or "kafka" in cfg.model_fields_set):
         settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
         workers = workers_lag(settings)
-        if workers is not None and cfg.backlog_settle.total_seconds() > 0:
+        if workers is not None:
             err.print(
                 f"notify: while the workers of {escape(settings.prefix)} on {escape(settings.bootstrap)} read a "
                 f"backlog, its alerts are held, then delivered in event time (at most backlog_settle, "
