@@ -41,9 +41,17 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from functools import cache
 
 from .modality import clause_breaks
-from .morphology import is_passive_participle_ru, is_preposition_ru, may_be_case_ru, script_of, tags_ru
+from .morphology import (
+    is_passive_participle_ru,
+    is_preposition_ru,
+    may_be_case_ru,
+    script_of,
+    tags_ru,
+    word_forms,
+)
 from .scan import Sentence, Span
 from .text import aligned_word_view, tokens
 
@@ -79,6 +87,14 @@ def capture(
         got = _russian_agent(sent, own, mentions)
         if got is not None:
             return got, "the agent of a passive (instrumental after a passive participle)"
+        # "Союзник России ратифицировал": the ally acted, not Russia, the genitive after it (outside trial 28), nor
+        # "КНДР" in "Союзник КНДР", which has no case to tell it from a subject.
+        related = [m for m in mentions if _relational_object_ru(toks, base, m[0])]
+        if related:
+            mentions = [m for m in mentions if m not in related]
+            if not mentions:
+                head = toks[related[0][0] - 1 - base]
+                return None, f"every mention named is the genitive after {head!r} (an ally's, a neighbour's …)"
         free = [m for m in mentions if not _governed_ru(toks, base, m[0])]
         subjects = [m for m in free if may_be_case_ru(toks[m[1] - base], "nomn")]
         before = [m for m in subjects if m[1] < lo or m[0] <= lo <= m[1]]
@@ -242,6 +258,16 @@ _EN_AUX = frozenset(
 _EN_APPOSITIVE = frozenset({"a", "an"})
 _EN_APPOSITIVE_ADVERBS = frozenset({"once", "long", "itself", "also", "now", "formerly", "still"})
 _EN_RELATIVE = frozenset({"which", "who", "whom", "whose"})
+# What opens an aside set off by commas that compares the subject with another party or sets one beside it, so the
+# party it names is not the subject (", like Russia,", ", unlike Moscow,", ", as did Turkey,", ", not Baku,", ",
+# along with China,"): outside trial 28 ("Armenia, like Russia, ratified" captured Russia).
+_EN_ASIDE_OPENERS = frozenset(
+    {
+        ("like",), ("unlike",), ("much", "like"), ("just", "like"), ("rather", "than"), ("not",), ("and", "not"),
+        ("but", "not"), ("as", "did"), ("as", "does"), ("as", "do"), ("as", "has"), ("as", "have"), ("as", "had"),
+        ("along", "with"), ("together", "with"), ("alongside",), ("as", "well", "as"),
+    }
+)  # fmt: skip
 # First words of a stretch before a comma that make it an adverbial, not the subject an appositive describes ("On
 # Tuesday, a committee of the Russian parliament voted, and"; "Earlier this week, a group ... Hamas, which").
 _EN_FRONTED = frozenset(
@@ -289,7 +315,12 @@ def _not_actors_en(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int
             continue
         why = _relational_owner_en(toks, base, e, lo)
         if why is None and toks[e + 1 - base] == "s" and lo - e - 2 <= _EN_POSSESSED_GAP:
-            continue  # it owns the signal's words ("a critic of Biden's staunch backing")
+            if "," not in sent.text:
+                continue  # it owns the signal's words ("a critic of Biden's staunch backing")
+            if commas is None:
+                commas = _comma_tokens(sent)
+            if not any(e < c <= lo for c in commas):
+                continue  # (not across a comma: "Russia, not Armenia's parliament, ratified")
         why = why or _relational_object_en(toks, base, s, mentions)
         start = s
         if why is None and "," in sent.text:
@@ -386,6 +417,8 @@ def _appositive_en(
     text = ", " + " ".join(words) + ","
     if words[0] in _EN_RELATIVE:
         why = f"inside the relative clause {text!r}"
+    elif any(tuple(words[: len(o)]) == o and start + len(o) <= s for o in _EN_ASIDE_OPENERS):
+        why = f"inside the aside {text!r}"
     else:
         j = start + (1 if words[0] in _EN_APPOSITIVE_ADVERBS else 0)
         if j >= s or toks[j - base] not in _EN_APPOSITIVE:
@@ -841,6 +874,27 @@ def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, in
             if 0 <= gap <= _RU_AGENT_GAP and (best is None or gap < best[0]):
                 best = (gap, eid)
     return best[1] if best else None
+
+
+# Russian nouns of a relation to another party: what follows them in the genitive is that party, not the actor
+# ("союзник России", "соседи Украины"). Their forms are read from the dictionary. Not an envoy's: "посол России" is
+# Russia's own ambassador (English "the envoy to Russia" is the other way round); nor "критик", whose forms are also
+# "критика" (criticism: "критика России" is most often Russia's).
+_RU_RELATIONAL = (
+    "союзник", "союзница", "партнер", "сосед", "противник", "соперник", "враг", "сторонник", "покровитель",
+    "сателлит", "марионетка",
+)  # fmt: skip
+
+
+@cache
+def _ru_relational_forms() -> frozenset[str]:
+    return frozenset().union(*(word_forms("ru", w) for w in _RU_RELATIONAL))
+
+
+def _relational_object_ru(toks: list[str], base: int, s: int) -> bool:
+    """Whether the mention starting at s follows a noun of relation to it ("союзник России", "соседи Украины"), so
+    names the other party of that relation, not the one that acted."""
+    return s - 1 >= base and toks[s - 1 - base] in _ru_relational_forms()
 
 
 def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:

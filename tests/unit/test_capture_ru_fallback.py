@@ -128,3 +128,24 @@ def test_the_grammar_before_the_fallback_is_unchanged(text: str, side: str) -> N
 def test_the_mediator_of_the_headline_is_still_named(text: str) -> None:
     value, _reason = _capture(text, "mediator")
     assert value == "UAE"
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        # Outside trial 28: the genitive after a noun of relation names the other party, not the actor.
+        ("Союзник России ратифицировал договор.", None),
+        ("Соседи Украины ратифицировали договор.", None),
+        ("Партнёр России ратифицировал договор.", None),
+        ("Союзник КНДР ратифицировал договор.", None),  # an abbreviation without case: still the ally's owner
+        ("КНДР, союзник России, ратифицировала договор.", "PRK"),
+        ("Союзник России КНДР ратифицировала договор.", "PRK"),
+        # Not a relation: an envoy speaks for the country whose envoy he is.
+        ("Посол России заявил, что обмен пленными состоялся.", "RUS"),
+    ],
+)
+def test_the_genitive_after_a_relational_noun_is_not_the_actor(text: str, side: str | None) -> None:
+    value, reason = _capture(text)
+    assert value == side, (text, value, reason)
+    if side is None:
+        assert "is the genitive after" in reason, reason

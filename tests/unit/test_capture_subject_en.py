@@ -155,3 +155,35 @@ def test_rules_explain_says_which_mention_was_skipped_and_why(tmp_path) -> None:
         " of 'ally of')" in res.output
     ), res.output
     assert "treaty-ratified fired: Armenia ratified the treaty" in res.output
+
+
+@pytest.mark.parametrize(
+    ("text", "aside"),
+    [
+        # Outside trial 28: an aside that compares the subject with another party, or sets one beside it.
+        ("Armenia, like Russia, ratified the treaty on Tuesday.", "like russia"),
+        ("Armenia, unlike Russia, ratified the treaty.", "unlike russia"),
+        ("Armenia, much like Moscow, ratified the treaty.", "much like moscow"),
+        ("Armenia, as did Turkey, ratified the treaty.", "as did turkey"),
+        ("Armenia, not Azerbaijan, ratified the treaty.", "not azerbaijan"),
+        ("Armenia, rather than Azerbaijan, ratified the treaty.", "rather than azerbaijan"),
+        ("Armenia, along with China, ratified the treaty.", "along with china"),
+    ],
+)
+def test_a_comparing_aside_does_not_name_the_subject(text: str, aside: str) -> None:
+    value, reason = _capture(text)
+    assert value == "ARM", (text, value, reason)
+    assert f"inside the aside ', {aside},'" in reason, reason
+
+
+@pytest.mark.parametrize(
+    ("text", "party"),
+    [
+        ("Like Russia, Armenia ratified the treaty.", "ARM"),  # fronted: no aside after a subject
+        ("On Monday, like Russia, the treaty was ratified by Armenia.", "ARM"),  # the passive's agent
+        ("Russia, not Armenia's parliament, ratified the treaty.", "RUS"),  # the aside's own owner is no subject
+    ],
+)
+def test_what_an_aside_rule_leaves_alone(text: str, party: str) -> None:
+    value, reason = _capture(text)
+    assert value == party, (text, value, reason)
