@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from watchfloor.schemas.rules import Clause, Condition, RulePack, language_suggestion, languages_of
 
-from .compiled import CompiledSignal, Node, RuleError
+from .compiled import PREFIX, CompiledSignal, Node, RuleError, WordTest
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
 from .morphology import INFLECTED, base_language, is_dictionary_form, word_forms, word_language
 from .text import alias_capitals, phrase_words
@@ -345,13 +345,22 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
 
 
 def all_overlap_warnings(
-    cond: Condition, path: list[str | int], key_of: Callable[[str], str | None], pack: int
+    cond: Condition,
+    path: list[str | int],
+    key_of: Callable[[str], str | None],
+    pack: int,
+    tests_of: Callable[[str], tuple[WordTest, ...] | None] | None = None,
 ) -> list[RuleError]:
     """Phrases listed in two items of one `all` (the same phrase in any of its word forms, as `key_of` keys it: the
     compiled atom): the items of `all` may be met by the same words, so that one word satisfies both, and a
     condition written to need two words ("a verb" and "a noun") is met by that one alone (outside trial 28, F6:
     `offensive` in the verbs and in the nouns fired on "after military offensive"). A mapping's `any` beside its
-    `all` must hold as well: it counts as one more item. Said at the later phrase, naming the earlier."""
+    `all` must hold as well: it counts as one more item. Said at the later phrase, naming the earlier.
+
+    Not only the same phrase (outside trial 29, F6): with `tests_of` (each word of a phrase as the builder tests it),
+    also two phrases that one text meets with the same words, word for word: a '*' prefix that covers the other's
+    word (`offens*` and `offensive`, `launch*` and `launch`), or words that share a form (`leaves` and `left`: both
+    read "left"). Phrases naming entities are compared by their key only."""
     out: list[RuleError] = []
     for clause, cpath in _clauses(cond, path):
         items: list[tuple[str, Condition, list[str | int]]] = [
@@ -362,14 +371,47 @@ def all_overlap_warnings(
         if len(items) < 2:
             continue
         first: dict[str, tuple[int, str, str]] = {}  # key -> (item, where it is said, the phrase as written)
+        # Per number of words, the phrases met so far, as tested: (item, where it is said, phrase, tests).
+        tested: dict[int, list[tuple[int, str, str, tuple[WordTest, ...]]]] = {}
         for n, (where, item, ipath) in enumerate(items):
             here: set[str] = set()
+            mine: list[tuple[int, str, str, tuple[WordTest, ...]]] = []
             for key, text, ppath in _positive(item, ipath, key_of):
                 if key in here:
                     continue  # (twice in one item: no news here)
                 here.add(key)
                 got = first.setdefault(key, (n, where, text))
                 if got[0] == n:
+                    tests = tests_of(text) if tests_of is not None and not key.startswith(("@", "phrase:")) else None
+                    if tests:
+                        mine.append((n, where, text, tests))
+                        shared = next(
+                            (
+                                (o, ow, ot, why)
+                                for o, ow, ot, otests in tested.get(len(tests), ())
+                                if o != n and (why := _same_words(text, tests, ot, otests)) is not None
+                            ),
+                            None,
+                        )
+                        if shared is not None:
+                            _o, other, written, (why, word) = shared
+                            out.append(
+                                RuleError(
+                                    ppath,
+                                    f"phrase {text!r} ({_label(where)}) and {written!r} in {other} can read the "
+                                    f"same {'word' if len(tests) == 1 else 'words'} ({why}): items of `all` may be "
+                                    "met by the same words, so "
+                                    + (
+                                        f"one word {word!r} satisfies both"
+                                        if len(tests) == 1
+                                        else f"the words {word!r} alone satisfy both"
+                                    )
+                                    + " (keep such words in one item only, so that each item needs words of its "
+                                    "own)",
+                                    pack=pack,
+                                    warning=True,
+                                )
+                            )
                     continue
                 _n, other, written = got
                 same = (
@@ -391,7 +433,53 @@ def all_overlap_warnings(
                         warning=True,
                     )
                 )
+            for entry in mine:
+                tested.setdefault(len(entry[3]), []).append(entry)
     return out
+
+
+def _label(where: str) -> str:
+    """The item of a `where`: "item 2" of "item 2 of this `all`"; "this condition's `any`" as it is."""
+    return where.removesuffix(" of this `all`")
+
+
+def _same_words(a: str, a_tests: tuple[WordTest, ...], b: str, b_tests: tuple[WordTest, ...]) -> tuple[str, str] | None:
+    """Whether one text meets phrases `a` and `b` (of as many words) with the same words: each word of one and the
+    word at its place in the other read a word in common. Returns why, and such words; None when they cannot."""
+    why: list[str] = []
+    words: list[str] = []
+    for (am, at, af), (bm, bt, bf) in zip(a_tests, b_tests, strict=True):
+        if am == PREFIX and bm == PREFIX:
+            if not (at.startswith(bt) or bt.startswith(at)):
+                return None
+            longer, shorter = (at, bt) if len(at) >= len(bt) else (bt, at)
+            if longer != shorter:
+                why.append(f"'{shorter}*' covers '{longer}*'")
+            words.append(longer + "…")
+        elif am == PREFIX or bm == PREFIX:
+            prefix, forms, word = (at, bf, bt) if am == PREFIX else (bt, af, at)
+            covered = sorted(f for f in forms if f.startswith(prefix))
+            if not covered:
+                return None
+            shown = word if word in covered else covered[0]
+            why.append(f"'{prefix}*' covers {shown!r}")
+            words.append(shown)
+        else:
+            common = af & bf
+            if not common:
+                return None
+            shown = at if at in common else bt if bt in common else min(common)
+            if at != bt:
+                if shown == at:
+                    why.append(f"{at!r} is a form of {bt!r}")
+                elif shown == bt:
+                    why.append(f"{bt!r} is a form of {at!r}")
+                else:
+                    why.append(f"{shown!r} is a form of both {at!r} and {bt!r}")
+            words.append(shown)
+    if not why:
+        return None  # the same words as written: the key said it (or a phrase the builder keys otherwise)
+    return "; ".join(why), " ".join(words)
 
 
 def _clauses(cond: Condition, path: list[str | int]) -> list[tuple[Clause, list[str | int]]]:

@@ -295,8 +295,15 @@ def _compile_signal(
         words = phrase_words(text)
         return " ".join(b._word_info(w, language, morphology)[1] for w in words) if words else None
 
+    def tests_of(phrase: str) -> tuple[WordTest, ...] | None:
+        """Each word of a phrase as the builder tests it (its forms, or its '*' prefix)."""
+        words = phrase_words(phrase.strip())
+        if not words or any(w.endswith("*") and len(w.lstrip("=")) < 4 for w in words):
+            return None  # (no words, or a prefix too short: its error is said)
+        return tuple(b._word_info(w, language, morphology)[0] for w in words)
+
     if not isinstance(sdef.match, str):
-        warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack)
+        warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack, tests_of)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
@@ -308,7 +315,7 @@ def _compile_signal(
     if c is not None and c.words is not None:
         context_words = b.condition(c.words, [*spath, "context", "words"], set(), language, morphology)
         if not isinstance(c.words, str):
-            warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack)
+            warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack, tests_of)
     captures: list[tuple[str, tuple[str, ...], str | None]] = []
     for cname, cdef in sdef.capture.items():
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
