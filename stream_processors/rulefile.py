@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import SLUG, RulePack
+from watchfloor.schemas.rules import SLUG, DetectionDef, RulePack, SignalDef
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
@@ -61,6 +61,8 @@ class RuleLoadError(ValueError):
         # of the rest (load_rules(every_problem=True)), and the names of the signals and detections left out.
         self.partial: LoadedPack | None = None
         self.left_out: set[str] = set()
+        # And the pack with the parts the schema refused mended where that is sound (Mended), for their own checks.
+        self.mended: Mended | None = None
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -348,17 +350,34 @@ def _parse(text: str, name: str) -> LoadedPack:
                 continue  # one message per place: the first branch of a union is the clearest
             seen.add((line, col))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
+        # (a match or context the condition walk explained: its union noise is no place to mend, as it is no message)
+        said = [
+            e["loc"]
+            for e in errors
+            if not (
+                len(e["loc"]) >= 3 and e["loc"][0] == "signals" and e["loc"][2] in ("match", "context") and problems
+            )
+        ]
         raise _with_partial(
-            RuleLoadError(out), data, [loc for loc, _m in problems] + [e["loc"] for e in errors], loaded
+            RuleLoadError(out),
+            data,
+            [loc for loc, _m in problems] + [e["loc"] for e in errors],
+            loaded,
+            [loc for loc, _m in problems] + said,
         ) from None
     if out:
-        raise _with_partial(RuleLoadError(out), data, [loc for loc, _m in problems], loaded)
+        locs = [loc for loc, _m in problems]
+        raise _with_partial(RuleLoadError(out), data, locs, loaded, locs)
     loaded.pack = pack
     return loaded
 
 
 def _with_partial(
-    err: RuleLoadError, data: dict[str, Any], locs: Sequence[Sequence[Any]], at: LoadedPack
+    err: RuleLoadError,
+    data: dict[str, Any],
+    locs: Sequence[Sequence[Any]],
+    at: LoadedPack,
+    mend_locs: Sequence[Sequence[Any]] = (),
 ) -> RuleLoadError:
     try:
         got = partial_pack(data, locs)
@@ -368,7 +387,210 @@ def _with_partial(
         pack, kept, left_out = got
         err.partial = LoadedPack(at.path, pack, at.text, at._nodes, kept)
         err.left_out = left_out
+        try:
+            err.mended = _mended(data, locs, mend_locs, at)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+            err.mended = None  # (the parts refused stay left out, as before)
     return err
+
+
+# A stand-in for a condition the schema refused: a regex (no phrase to compare, no "needs a phrase" to say) that
+# stands where the refused condition was, so that the rest of the match and of the signal is checked.
+_STAND_IN_REGEX = r"\x00"
+
+
+@dataclass
+class Mended:
+    """A pack the schema refused in part, with the signals and detections it refused mended where that is sound: the
+    refused field dropped (its default), or a neutral stand-in for a required one (a title without placeholders, a
+    regex for a condition, a window of 1d), so that the rest of each such part gets its semantic checks in the same
+    run as its schema error (outside trial 29, F4). Only problems inside a mended part are taken from it (the others
+    are the partial pack's, where the part is left out), and not those at a refused field or that follow from one
+    (`unjudged`: a detection whose group_by was refused has no title check; one taking a signal whose captures were
+    refused, or a detection whose group_by was, no check of its keys)."""
+
+    loaded: LoadedPack
+    parts: set[tuple[str, Any]]  # ("signals", name) / ("detections", index in the file) of each mended part
+    unjudged: list[tuple[Any, ...]]  # paths (in the file) under which nothing is said
+    left_out: set[str]  # what is still left out (as RuleLoadError.left_out)
+    opaque: set[str]  # the mended signals (detections) whose captures (group keys) are not known
+
+
+def _mended(
+    data: dict[str, Any], locs: Sequence[Sequence[Any]], mend_locs: Sequence[Sequence[Any]], at: LoadedPack
+) -> Mended | None:
+    """The pack with its refused signals and detections mended (see Mended); None when none can be."""
+    import copy
+
+    per_part: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}
+    for raw in mend_locs:
+        loc = _fields(raw)
+        if len(loc) >= 2 and loc[0] in ("signals", "detections"):
+            if loc[0] == "detections" and len(loc) >= 4 and loc[2] == "examples":
+                continue  # an example: left out alone already
+            per_part.setdefault((loc[0], loc[1]), []).append(tuple(loc[2:]))
+    signals, detections = data.get("signals"), data.get("detections")
+    fixed: dict[tuple[str, Any], dict[str, Any]] = {}
+    unjudged: list[tuple[Any, ...]] = []
+    opaque: set[str] = set()  # signals whose captures, detections whose group keys, are not known
+    ids: dict[int, str] = {}  # detection (index in the file) -> its id as written, for a stand-in that fit the schema
+    for (head, key), rels in per_part.items():
+        raw = (signals if head == "signals" else detections)[key]  # type: ignore[index]
+        if not isinstance(raw, dict):
+            continue
+        part = copy.deepcopy(raw)
+        ok = True
+        for rel in rels:
+            unjudged.append((head, key, *rel))
+            how = _mend(part, list(rel), head)
+            if how is None:
+                ok = False
+                break
+            if how == "opaque":
+                opaque.add(str(raw.get("id") if head == "detections" else key))
+                if head == "detections":
+                    unjudged.append((head, key, "title"))
+        if not ok:
+            continue
+        if head == "detections" and part.get("id") != raw.get("id"):
+            ids[key] = raw["id"]
+        try:
+            (SignalDef if head == "signals" else DetectionDef).model_validate(part)
+        except ValidationError:
+            continue  # (what is left does not fit either: the part stays left out)
+        fixed[(head, key)] = part
+    if not fixed:
+        return None
+    rest = dict(data)
+    if isinstance(signals, dict):
+        rest["signals"] = {k: fixed.get(("signals", k), v) for k, v in signals.items()}
+    if isinstance(detections, list):
+        rest["detections"] = [fixed.get(("detections", i), d) for i, d in enumerate(detections)]
+    others = [loc for loc in locs if tuple(_fields(loc)[:2]) not in fixed]
+    got = partial_pack(rest, others)
+    if got is None:
+        return None
+    pack, kept, left_out = got
+    for j, (i, _examples) in enumerate(kept):
+        if i in ids:  # its own id, as written, in its messages and references (the schema said what is wrong with it)
+            pack.detections[j] = pack.detections[j].model_copy(update={"id": ids[i]})
+        d = pack.detections[j]
+        if ("detections", i) in fixed and any(
+            (r.signal if r.signal is not None else r.detection) in opaque for r in d.pattern.refs()
+        ):
+            # Its inputs' keys are not known: its group_by, title and `where` keys are not judged.
+            unjudged += [("detections", i, "group_by"), ("detections", i, "title")]
+            unjudged += [
+                ("detections", i, "pattern", d.pattern.kind, ri, "where") for ri in range(len(d.pattern.refs()))
+            ]
+    return Mended(LoadedPack(at.path, pack, at.text, at._nodes, kept), set(fixed), unjudged, left_out, opaque)
+
+
+def _mend(part: dict[str, Any], rel: list[Any], head: str) -> str | None:
+    """Mend a signal's or detection's field the schema refused at `rel` (its place in the part), in place: "ok",
+    "opaque" when what the part brings others is no longer known (a signal's captures, a detection's group keys), or
+    None when it cannot be mended soundly."""
+    from difflib import get_close_matches
+
+    if not rel:
+        if head == "detections" and part.get("within") is None:
+            part["within"] = "1d"  # (the window a pattern needs: none was given, that error is said)
+            return "ok"
+        return None
+    field = rel[0]
+    model = SignalDef if head == "signals" else DetectionDef
+    if field not in model.model_fields:
+        # An unknown key: dropped. It may have been meant for the key others depend on (a signal's capture, a
+        # detection's group_by): when it is close to that key's name or has that key's shape, that key is not known.
+        value = part.pop(field, None)
+        feeds = "capture" if head == "signals" else "group_by"
+        shaped = isinstance(value, dict) if head == "signals" else isinstance(value, list)
+        close = get_close_matches(str(field), [feeds], n=1, cutoff=0.6)
+        return "opaque" if close or (shaped and feeds not in part) else "ok"
+    if head == "signals":
+        if field == "match" or rel[:2] == ["context", "words"]:
+            base = 1 if field == "match" else 2
+            return "ok" if _mend_condition(part, rel[:base], rel[base:]) else None
+        if field == "capture":
+            caps = part.get("capture")
+            if len(rel) >= 2 and isinstance(caps, dict):
+                caps.pop(rel[1], None)
+            else:
+                part.pop("capture", None)
+            return "opaque"
+        if field in ("language", "morphology"):
+            part.pop(field, None)
+            part["morphology"] = "exact"  # (words as written: no forms read in a language not meant)
+            return "ok"
+    else:
+        if field == "id":
+            if not isinstance(part.get("id"), str):
+                return None
+            part["id"] = "mended"  # (its own id is put back once the detection fits the schema)
+            return "ok"
+        if field == "title":
+            part["title"] = ""
+            return "ok"
+        if field == "within":
+            part["within"] = "1d"
+            return "ok"
+        if field == "group_by":
+            part.pop("group_by", None)
+            return "opaque"
+        if field == "pattern":
+            if rel[-2:] == ["count", "at_least"] and isinstance(part.get("pattern"), dict):
+                part["pattern"]["count"]["at_least"] = 1
+                return "ok"
+            return "ok" if _drop_at(part, rel) else None
+        if field in ("examples", "id"):
+            return None
+    return "ok" if _drop_at(part, rel) else None
+
+
+def _drop_at(part: dict[str, Any], rel: list[Any]) -> bool:
+    """Drop the deepest key on the path `rel` (a field the schema refused, or the key holding it): its default."""
+    node: Any = part
+    holders: list[tuple[dict[str, Any], str]] = []
+    for k in rel:
+        if isinstance(node, dict) and isinstance(k, str) and k in node:
+            holders.append((node, k))
+            node = node[k]
+        elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+            node = node[k]
+        else:
+            break
+    if not holders:
+        return False
+    holder, key = holders[-1]
+    if key in ("signal", "detection", "first", "then_not", "any", "count", "all_of", "sequence", "absence"):
+        return False  # what names the input, or the pattern itself: nothing sound stands in for it
+    del holder[key]
+    return True
+
+
+def _mend_condition(part: dict[str, Any], base: list[Any], suffix: list[Any]) -> bool:
+    """A condition the schema refused: the refused one (an empty phrase, a mapping with an unknown key, a regex
+    that is no string) replaced by the stand-in regex, an unknown or empty key dropped."""
+    holder: Any = part
+    for k in base[:-1]:
+        holder = holder[k]
+    key: Any = base[-1]
+    path = list(suffix)
+    if path and len(path) % 2 == 1:  # a key of a mapping: "regex" that is no string, an unknown key, an empty list
+        last = path.pop()
+        node = holder[key]
+        for k in path:
+            node = node[k]
+        if last == "regex":
+            node["regex"] = _STAND_IN_REGEX
+            return True
+        node.pop(last, None)
+        if node:
+            return True
+    for k in path:
+        holder, key = holder[key], k
+    holder[key] = {"regex": _STAND_IN_REGEX}
+    return True
 
 
 def _bare_entity(eid: Any, raw: Any) -> dict[str, Any]:
@@ -559,6 +781,7 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
     loaded: list[LoadedPack] = []
     problems: list[RuleProblem] = []
     left_out: set[str] = set()
+    mended: dict[int, Mended] = {}  # per index in `loaded`
     unread = False
     for p in paths:
         name = str(p)
@@ -577,6 +800,8 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
         except RuleLoadError as e:
             problems.extend(e.problems)
             if e.partial is not None:
+                if e.mended is not None:
+                    mended[len(loaded)] = e.mended
                 loaded.append(e.partial)
                 left_out |= e.left_out
             else:
@@ -586,7 +811,7 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
         # be checked, so only what was found so far is said, as before.
         if not every_problem or not loaded or unread:
             raise RuleLoadError(problems)
-        raise _the_rest(problems, loaded, left_out)
+        raise _the_rest(problems, loaded, left_out, mended)
     if not loaded:
         raise RuleLoadError([RuleProblem(",".join(specs), 0, 0, "no rule files found")])
     try:
@@ -612,12 +837,53 @@ def _log_merge_warnings(loaded: Sequence[LoadedPack]) -> None:
             log.warning("rules: %s", text)
 
 
-def _the_rest(problems: list[RuleProblem], loaded: list[LoadedPack], left_out: set[str]) -> RuleLoadError:
+def _the_rest(
+    problems: list[RuleProblem], loaded: list[LoadedPack], left_out: set[str], mended: Mapping[int, Mended] = {}
+) -> RuleLoadError:
     """The schema errors with what compiling the rest finds: its errors (not those that only say a part left out
-    is missing: "unknown signal 'x'" for a signal whose own error is said), the warnings and the packs."""
+    is missing: "unknown signal 'x'" for a signal whose own error is said), the warnings and the packs. With
+    `mended` packs, the problems inside the parts they mend too (Mended), from compiling them in their place."""
+    errors, warnings = _compiled_problems(loaded, left_out)
+    if mended:
+        packs = [mended[i].loaded if i in mended else lp for i, lp in enumerate(loaded)]
+        back: set[str] = set()  # the names of the parts mended: no longer left out
+        for m in mended.values():
+            back |= {str(k) for h, k in m.parts if h == "signals"}
+            kept = m.loaded.kept or ()
+            back |= {
+                d.id
+                for (fi, _e), d in zip(kept, m.loaded.pack.detections, strict=True)
+                if ("detections", fi) in m.parts
+            }
+        # (what a part whose captures or group keys are not known brings is not known either, as for a part left out:
+        # nothing is judged by what the rules could bring)
+        still = (left_out - back) | {n for m in mended.values() for n in m.opaque}
+        more_errors, more_warnings = _compiled_problems(packs, still, inside=mended)
+        errors += [p for p in more_errors if p not in errors]
+        warnings += [p for p in more_warnings if p not in warnings]
+    return RuleLoadError([*problems, *errors], loaded=loaded, warnings=warnings)
+
+
+def _compiled_problems(
+    loaded: Sequence[LoadedPack], left_out: set[str], inside: Mapping[int, Mended] | None = None
+) -> tuple[list[RuleProblem], list[RuleProblem]]:
+    """The errors and warnings of compiling `loaded` without the parts `left_out`; with `inside`, only those inside
+    the mended parts (and not where nothing is judged)."""
     gone = tuple(f"unknown {what} {name!r}" for name in left_out - {""} for what in ("signal", "detection"))
     if "" in left_out:  # a file's `entities` refused whole
         gone += ("unknown entity ",)
+
+    def taken(err: RuleError) -> bool:
+        if inside is None:
+            return True
+        m = inside.get(err.pack)
+        if m is None or len(err.path) < 2 or err.path[0] not in ("signals", "detections"):
+            return False
+        path: tuple[Any, ...] = err.path
+        if path[0] == "detections" and isinstance(path[1], int):
+            path = ("detections", m.loaded.kept[path[1]][0] if m.loaded.kept else path[1], *path[2:])  # (in the file)
+        return (path[0], path[1]) in m.parts and not any(path[: len(u)] == u for u in m.unjudged)
+
     try:
         compiled = compile_packs([lp.pack for lp in loaded])
     except CompileErrors as ce:
@@ -627,12 +893,12 @@ def _the_rest(problems: list[RuleProblem], loaded: list[LoadedPack], left_out: s
         errors = [
             loaded[err.pack].problem(err)
             for err in ce.errors
-            if not err.message.startswith(gone or ("\0",)) and not (err.assumes and parts_left_out)
+            if not err.message.startswith(gone or ("\0",)) and not (err.assumes and parts_left_out) and taken(err)
         ]
-        warnings = [loaded[w.pack].problem(w) for w in ce.warnings]
+        warnings = [loaded[w.pack].problem(w) for w in ce.warnings if taken(w)]
     else:
-        errors, warnings = [], [loaded[w.pack].problem(w) for w in compiled.warnings]
-    return RuleLoadError([*problems, *errors], loaded=loaded, warnings=warnings)
+        errors, warnings = [], [loaded[w.pack].problem(w) for w in compiled.warnings if taken(w)]
+    return errors, warnings
 
 
 def warning_problems(loaded: Sequence[LoadedPack], compiled: CompiledRules) -> list[RuleProblem]:

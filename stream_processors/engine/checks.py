@@ -387,9 +387,9 @@ def all_overlap_warnings(
                         mine.append((n, where, text, tests))
                         shared = next(
                             (
-                                (o, ow, ot, why)
+                                (o, ow, ot, meet)
                                 for o, ow, ot, otests in tested.get(len(tests), ())
-                                if o != n and (why := _same_words(text, tests, ot, otests)) is not None
+                                if o != n and (meet := _same_words(text, tests, ot, otests)) is not None
                             ),
                             None,
                         )
