@@ -823,7 +823,20 @@ class AppConfig(_Strict):
             known = "known: console, the default when `channels:` is left out"
         else:
             known = f"known: {', '.join(names)}" if names else "`channels:` names none"
-        for i, sub in enumerate(self.subscriptions):
-            if sub.channel not in names:
-                raise ValueError(f"subscriptions[{i}]: unknown channel {sub.channel!r} ({known})")
+        # Every unknown channel in one message, with the name it likely meant (outside trial 29, F5)
+        unknown = [
+            f"subscriptions[{i}]: unknown channel {sub.channel!r}{_did_you_mean(sub.channel, names)} ({known})"
+            for i, sub in enumerate(self.subscriptions)
+            if sub.channel not in names
+        ]
+        if unknown:
+            raise ValueError("\n".join(unknown))  # (one per line: the config loader places each at its channel)
         return self
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """ " (did you mean 'X'?)" for the known name closest to a misspelt one, else ""."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

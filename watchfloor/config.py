@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import logging
 import re
@@ -118,9 +119,14 @@ def load_config(path: str | Path | None = None, *, base: Path | None = None) -> 
         cfg = AppConfig.model_validate(data)
     except ValidationError as e:
         problems = []
-        for err in e.errors():
+        # (AppConfig's cross-reference check says each unknown channel on a line of its own)
+        found = [
+            (err, part)
+            for err in e.errors()
+            for part in err["msg"].removeprefix("Value error, ").split("\n" if not err["loc"] else "\0")
+        ]
+        for err, msg in found:
             loc = list(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
             sub = _SUBSCRIPTION_PROBLEM.match(msg) if not loc else None
             if sub is not None:  # AppConfig's cross-reference check: at the subscription's channel, not 1:1
                 loc = ["subscriptions", int(sub.group(1)), "channel"]
@@ -240,8 +246,10 @@ def subscription_problems(
         for j, rule in enumerate(sub.rules):
             if rule != "*" and rule not in rules:
                 where = _where(cfg, tree, ["subscriptions", i, "rules", j])
+                close = difflib.get_close_matches(rule, sorted(rules), n=1, cutoff=0.75)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 errors.append(
-                    f"{where}: unknown rule {rule!r} in the subscription of channel {sub.channel!r} "
+                    f"{where}: unknown rule {rule!r}{hint} in the subscription of channel {sub.channel!r} "
                     f"(the rule packs have: {known_rules})"
                 )
         for j, tag in enumerate(sub.tags):

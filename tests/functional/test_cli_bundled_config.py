@@ -90,5 +90,9 @@ def test_run_refused_by_its_config_makes_no_store(fresh: Path) -> None:
         encoding="utf-8",
     )
     code, said = _run("run", "--once", "--config", str(cfg))
-    assert code == 1 and "unknown rule 'troop-engagment' in the subscription of channel 'log'" in said, said
+    assert (
+        code == 1
+        and ("unknown rule 'troop-engagment' (did you mean 'troop-engagement'?) in the subscription of channel 'log'")
+        in said
+    ), said
     assert not (fresh / "var" / "desk.db").exists()

@@ -46,7 +46,10 @@ def test_an_unknown_rule_in_a_config_subscription_is_refused_where_it_is_written
     cfg = write_config(tmp_path, "{channel: archive, rules: [treaty-ratified, troop-engagment]}")
     res = wf("run", "--once", "--config", str(cfg))
     assert res.exit_code == 1, res.output
-    assert f"{cfg}:7:49: unknown rule 'troop-engagment' in the subscription of channel 'archive'" in res.output
+    assert (
+        f"{cfg}:7:49: unknown rule 'troop-engagment' (did you mean 'troop-engagement'?) in the subscription of "
+        "channel 'archive'"
+    ) in res.output
     assert "troop-engagement" in res.output  # the rule packs' ids are listed
     assert not (tmp_path / "alerts.jsonl").exists()  # nothing ran
     # The same check where the worker and notify load the rules

@@ -67,3 +67,19 @@ def test_an_unknown_channel_names_what_the_config_does_define(tmp_path: Path) ->
     with pytest.raises(ConfigError) as info:
         load_config(cfg)
     assert str(info.value) == f"{cfg}:4:15: subscriptions[0]: unknown channel 'desk' (`channels:` names none)"
+
+
+def test_every_unknown_channel_is_said_at_its_place_with_the_name_it_likely_meant(tmp_path: Path) -> None:
+    # Outside trial 29, F5: one unknown channel a run, and no suggestion
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        "store: memory://\nchannels:\n  - {type: console, name: desk}\n  - {type: console, name: archive}\n"
+        "subscriptions:\n  - {channel: dsk}\n  - {channel: desk}\n  - {channel: archve}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert str(info.value).splitlines() == [
+        f"{cfg}:6:15: subscriptions[0]: unknown channel 'dsk' (did you mean 'desk'?) (known: desk, archive)",
+        f"{cfg}:8:15: subscriptions[2]: unknown channel 'archve' (did you mean 'archive'?) (known: desk, archive)",
+    ]
