@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ._common import ConfigOpt, app, app_config, err, fail, redact_url, stop_on_sigterm, stopped_line
 
@@ -92,6 +94,7 @@ def start_server(
         server = WebServer(create_app(services), host, port)
     except OSError as e:
         raise fail(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    server.services = services
     server.start()
     slack = (
         "Slack app at POST /slack/events" + (f" ({services.slack_note})" if services.slack_note else "")
@@ -108,6 +111,75 @@ def start_server(
             highlight=False,
         )
     return server
+
+
+RULES_LOOK_EVERY = 5.0  # seconds between serve's looks at its config and rule files (a stat each: cheap)
+
+
+class ServedRules:
+    """`serve`'s rules kept as the files say: the config file (its `rules:`) and the rule files looked at every
+    RULES_LOOK_EVERY seconds, and the Slack app's catalogue replaced when they changed (outside trial 29, F4). An edit
+    that does not load leaves the rules as they were, said once per edit."""
+
+    def __init__(self, config: Any, specs: list[str], services: Any) -> None:
+        from ..rule_watch import RuleFilesWatch
+
+        self.config = config  # the --config path, or None for the bundled one (which changes only with a release)
+        self.specs = list(specs)
+        self.services = services
+        self.files = RuleFilesWatch(self.specs)
+        self.config_stamp = self._config_stamp()
+        self.next_look = 0.0
+
+    def _config_stamp(self) -> tuple[int, int] | None:
+        if self.config is None:
+            return None
+        try:
+            st = self.config.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def look(self, now: float) -> str | None:
+        """What changed and what serve now offers, or why it could not; None when nothing changed (or not yet time)."""
+        if now < self.next_look:
+            return None
+        self.next_look = now + RULES_LOOK_EVERY
+        specs = self.specs
+        stamp = self._config_stamp()
+        changed = self.files.edited()
+        if stamp != self.config_stamp:
+            self.config_stamp = stamp
+            from watchfloor.config import ConfigError, load_config
+
+            try:
+                specs = list(load_config(self.config).rules)
+            except ConfigError as e:
+                return f"serve: the config changed and does not load; the Slack app keeps its rules: {e}"
+            if specs != self.specs:
+                changed.append(f"{self.config}: its rules: changed")
+        if not changed:
+            return None
+        from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+        from watchfloor.web.build import offer_rules
+
+        from ..rule_watch import RuleFilesWatch
+
+        what = "; ".join(changed)
+        try:
+            _, rules = load_rules(specs)
+        except (RuleLoadError, ValueError) as e:
+            return f"serve: rules changed ({what}) and do not load; the Slack app keeps its rules: {e}"
+        if specs != self.specs:
+            self.specs, self.files = specs, RuleFilesWatch(specs)
+        added, gone = offer_rules(self.services.context, rules)
+        news = "".join(
+            [f"; new: {', '.join(added)}" if added else "", f"; no longer: {', '.join(gone)}" if gone else ""]
+        )
+        return (
+            f"serve: rules changed ({what}): the Slack app now offers {len(self.services.context.rules)} "
+            f"rules{news} (a `run` or the workers read theirs when started again)"
+        )
 
 
 def record_lapsed_silences(control: Any, store_watch: Any = None) -> None:
@@ -184,8 +256,12 @@ def serve(
     try:
         control = open_control(store, cfg)
         server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
+        served = ServedRules(config, list(cfg.rules), server.services)
         while not stop.wait(1.0):
             record_lapsed_silences(control, watch)
+            said = served.look(time.monotonic())
+            if said is not None:
+                err.print(escape(said), highlight=False)
         stopped_by = stop.signal
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"

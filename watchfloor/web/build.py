@@ -69,6 +69,21 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
     return out
 
 
+def offer_rules(context: AppContext, rules: CompiledRules) -> tuple[list[str], list[str]]:
+    """Make the Slack app offer `rules` (its catalogue, the entity names and aliases a `where` is checked against):
+    what `serve` does when the rule files or the config's `rules:` change under it (outside trial 29, F4:
+    `/watchfloor subscribe NEW-RULE` said "unknown rule" until serve was restarted, and nothing said why).
+    (The rule ids added, the rule ids gone.) Each attribute is replaced whole, so a command in flight reads the old
+    catalogue or the new one."""
+    catalogue = rule_catalogue(rules)
+    before = set(context.rules)
+    vocab = rule_vocabulary(rules)
+    context.entity_names = dict(rules.entity_names)
+    context.entity_aliases = dict(vocab.aliases)
+    context.rules = catalogue
+    return sorted(set(catalogue) - before), sorted(before - set(catalogue))
+
+
 def app_context(
     cfg: AppConfig, control: ControlLog, rules: CompiledRules, env: Mapping[str, str] | None = None
 ) -> AppContext:

@@ -176,6 +176,7 @@ class WebServer:
             max_request_body_size=MAX_BODY_BYTES + 1,
         )
         self._thread: threading.Thread | None = None
+        self.services: Services | None = None  # what it answers from, when the caller says (serve's rule refresh)
 
     @property
     def port(self) -> int:
