@@ -197,10 +197,11 @@ def test_alerts_ack_records_what_the_slack_button_records_and_alerts_list_shows_
 
     rows = {r["id"]: r for r in map(json.loads, wf("alerts", "list", "--json", *c).splitlines())}
     (kim,) = rows[first["id"]]["acknowledged"]
-    assert (kim["by"], kim["via"], kim["note"]) == ("kim (via cli)", "cli", "calling the Seoul desk")
+    assert (kim["by"], kim["via"], kim["note"]) == ("kim", "cli", "calling the Seoul desk")
     assert kim["at"].endswith("+00:00") and "channel" not in kim
     assert rows[second["id"]]["acknowledged"][0]["channel"] == "archive"
-    assert [(a["by"], a["channel"]) for a in rows[third["id"]]["acknowledged"]] == [("alice (via slack)", "archive")]
+    assert [(a["by"], a["channel"]) for a in rows[third["id"]]["acknowledged"]] == [("alice", "archive")]
+    assert rows[third["id"]]["acknowledged"][0]["user"] == "U1" and "user" not in kim  # (trial 29, F7)
     wide = runner.invoke(app, ["alerts", "list", *c], env={"COLUMNS": "400"}).output
     assert "acknowledged" in wide and "kim (via cli) at " in wide and "alice (via slack) in archive at " in wide
 

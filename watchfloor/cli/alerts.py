@@ -811,7 +811,12 @@ def _acks(st: Any) -> dict[str, list[Any]]:
 
 
 def _ack_json(a: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"by": a.by.label(), "via": a.by.via, "at": a.at.astimezone(UTC).isoformat()}
+    # `by` the name alone, as --by gave it (trial 29, F7: "kim (via cli)" repeated `via` inside the name); `user` the
+    # Slack user id when the name is a display name
+    by = a.by.name or a.by.user or a.by.label()
+    row: dict[str, Any] = {"by": by, "via": a.by.via, "at": a.at.astimezone(UTC).isoformat()}
+    if a.by.user and a.by.user != by:
+        row["user"] = a.by.user
     if a.channel or a.slack_channel:
         row["channel"] = a.channel or f"slack:{a.slack_channel}"
     if a.note:

@@ -112,7 +112,8 @@ def run(
     pipeline.runner.stopping = stop.is_set  # and for the engine's batch in hand (outside trial 18, M2)
     err.print(
         f"[bold]watchfloor[/bold] embedded · store {escape(redact_url(cfg.store))} · "
-        f"{len(pipeline.rules.detections)} detections · {len(cfg.sources)} sources",
+        # "rules", not "detections": what follows prints alerts, which a desk also calls detections (trial 29, F7)
+        f"{counted(len(pipeline.rules.detections), 'rule')} · {counted(len(cfg.sources), 'source')}",
         highlight=False,
     )
     print_channel_checks(pipeline.dispatcher)
