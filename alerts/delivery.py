@@ -51,6 +51,7 @@ from .notice import (
     revision_chain,
     standing_alerts,
     standing_for,
+    story_period,
     thread_of,
     told_row,
     withdrawn_unsent,
@@ -911,7 +912,9 @@ class Deliverer:
             if gone is not None:
                 return _Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
         if rec.kind == "alert":
-            return dataclasses.replace(base, earlier=earlier_story(thread, alert), later=later_alerts(thread, rec))
+            return dataclasses.replace(
+                base, earlier=earlier_story(thread, alert, story_period(rec.payload)), later=later_alerts(thread, rec)
+            )
         if rec.parent_id is None:
             return base
         by_key = {r.alert_id: r for r in thread}
@@ -937,7 +940,7 @@ class Deliverer:
                     kind="alert",
                     parent_id=None,
                     escalated_from=None,  # (a message of its own: no "was" the channel was told; review 22, F4)
-                    earlier=earlier_story(thread, alert),
+                    earlier=earlier_story(thread, alert, story_period(rec.payload)),
                     later=later_alerts(thread, rec),
                 )
             # ... for a follow-up never sent: this is that follow-up, under the thread's first message

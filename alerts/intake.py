@@ -37,8 +37,13 @@ lateness of its watermark. So a story is *over for good* once its newest alert f
 before, which a source lagging behind the others can be ahead of) before the newest detection taken before it:
 from there on no detection joins it (a time join or a revision), and it is forgotten. That is decided by log order
 alone (the newest `fired_at` before each position), so a replay or a second dispatcher forgets the same stories at
-the same point. What changes at that edge: a detection that fires that far behind the newest (a report beyond the
-lateness, which the engine itself reports as late) starts a story of its own rather than joining the old one, and a
+the same point. A story begun or joined by a detection already that far behind (a backfill of older news) would be over
+at once, and the next report of it (a second outlet's confirmation, minutes later) would begin another: such a story
+is kept on a lease (`_over`: until the newest moves its open period + `keep` past what was newest then, and for at
+most BACKFILL_TAKES detections taken after; outside trial 29, F2). What changes at that edge: a detection that fires
+that far behind the newest, near a story no such detection began or joined (a report beyond the lateness, which the
+engine itself reports as late) starts a story of its own rather than joining the old one (its message says it is the
+same story posted apart: notice.EarlierStory.within), and a
 revision of a forgotten story's alert is a story's first detection: in a channel with a row of the alert it revises
 it is still a revision in that row's thread (the ledger's rows decide threads), elsewhere an alert of its own. A
 retraction of a forgotten alert withdraws its rows as ever (plan_retraction reads the ledger).
@@ -113,7 +118,11 @@ def plan_detection(
     # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
     # longer says what the thread was)
     gone = {r.parent_id for r in thread_rows if r.alert_id != key and r.kind in ("retraction", "revision")}
-    common = {"group_label": catalog.group_label(det.group)}
+    # (the open period: what says, when it is sent, whether the rule and group's last story began within it)
+    common = {
+        "group_label": catalog.group_label(det.group),
+        "open_period": catalog.open_period(det.rule).total_seconds(),
+    }
     if det.revises is not None:
         # (an alert held by the channel's throttle has no message to reply under: its revision is told on its own)
         revised = [r for r in rows if _alert_id(r) == det.revises and r.status not in ("suppressed", HELD)]
@@ -391,6 +400,10 @@ _SAFE_HIGH = _micros(datetime.max.replace(tzinfo=UTC)) - 2 * 86_400_000_000
 _NEVER = -(2**63)  # Stories._newest before any detection
 COMPACT_MIN: Final = 4096  # Stories drops its forgotten stories when it holds this many detections, or twice as many
 # as after the last drop (amortised: each detection is copied a bounded number of times)
+# A story begun or joined by a detection already that far behind the newest (a backfill of older news) is kept on a
+# lease: until the newest moves its open period + `keep` past what was newest then, and at most while this many
+# detections are taken after its last one (what bounds the memory of a backfill read while the newest stands still).
+BACKFILL_TAKES: Final = 100_000
 
 
 class Stories:
@@ -420,6 +433,10 @@ class Stories:
         # by number: the log position of the retraction or revision that ended its alert (_OPEN: it stands)
         self._ended = array("q")
         self._last = array("q")  # by number, of a story's first detection: the latest fired_at of the story's
+        # by number, of a story's first detection: the newest fired_at taken when a detection far behind it (a
+        # backfill's) last began or joined the story, and `taken` then (its lease: _over); _NEVER: no such detection
+        self._lease = array("q")
+        self._lease_taken = array("q")
         self._alert_ids: dict[int, str] = {}  # number -> alert id, where that is not its key (a revision's event)
         self._by_number: list[_Thread] = []
 
@@ -461,6 +478,9 @@ class Stories:
         fired = _micros(fired_at)
         t.span = max(t.span, period // _US)
         root = self._story_root(position, fired_at, fired, revises, t, period)
+        # Far behind the newest (a report beyond the lateness, as a backfill of older news brings): the story it begins
+        # or joins would be over at once, and its next report (a second outlet's, minutes later) would begin another.
+        behind = self._keep is not None and fired + t.span + self._keep < self._newest
         if revises is not None:
             # the alert it replaces no longer stands (from here on in the log)
             self._end(self._latest(t, revises), position)
@@ -471,6 +491,8 @@ class Stories:
         self._fired.append(fired)
         self._ended.append(_OPEN)
         self._last.append(fired)
+        self._lease.append(_NEVER)
+        self._lease_taken.append(0)
         self._thread.append(t.number)
         if root < 0:  # it starts a story
             self._root.append(n)
@@ -486,6 +508,10 @@ class Stories:
             self._next[root] = n
             if fired > self._last[root]:
                 self._last[root] = fired
+        if behind:
+            first = n if root < 0 else root
+            self._lease[first] = self._newest
+            self._lease_taken[first] = self.taken
         if alert_id != key:
             self._alert_ids[n] = alert_id
             last = t.by_id.get(alert_id)
@@ -504,7 +530,12 @@ class Stories:
         keep = self._keep
         if keep is None:
             return False
-        return self._last[root] + self._by_number[self._thread[root]].span + keep < self._newest
+        edge = self._newest - self._by_number[self._thread[root]].span - keep
+        if self._last[root] >= edge:
+            return False
+        # A backfill's story (begun or joined far behind the newest): kept on its lease. Both only grow, as `edge`
+        # does, so a story over stays over, and when it is dropped changes no answer.
+        return self._lease[root] < edge or self.taken - self._lease_taken[root] > BACKFILL_TAKES
 
     def _compact(self, n: int) -> int:
         """Drop the detections of the stories that are over; returns detection `n`'s new number. The order of those
@@ -528,6 +559,8 @@ class Stories:
         self._fired = array("q", (self._fired[j] for j in kept))
         self._ended = array("q", (self._ended[j] for j in kept))
         self._last = array("q", (self._last[j] for j in kept))
+        self._lease = array("q", (self._lease[j] for j in kept))
+        self._lease_taken = array("q", (self._lease_taken[j] for j in kept))
         self._thread = array("q", (new_thread[self._thread[j]] for j in kept))
         self._root = array("q", (new[old_root[j]] for j in kept))
         self._next = array("q", (-1 if (x := self._next[j]) < 0 else new[x] for j in kept))

@@ -25,6 +25,7 @@ import orjson
 
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection, Evidence, dated_text, fired_first_seen
+from watchfloor.schemas.rules import format_elapsed
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.ports import DeliveryRecord
 
@@ -200,6 +201,10 @@ class EarlierStory:
     alert_id: str  # the last earlier story's first alert (its revision, if one replaced it), as `alerts list` names it
     fired_at: datetime  # when that alert fired (event time)
     count: int  # earlier stories of this rule and group sent to the channel
+    # How long before this alert that story began, when that is within the rule's open period and it still stands
+    # here: by event time the same story, posted apart only because the dispatcher no longer keeps it (a report far
+    # behind the newest alerts: intake.Stories). None: a new story (past the open period, or withdrawn).
+    within: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -238,11 +243,20 @@ class Notice:
         return self.thread is not None
 
 
-def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory | None:
+def story_period(data: Mapping[str, Any] | None) -> timedelta | None:
+    """The open period of its rule (window or realert) that intake wrote into a row's payload (`open_period`,
+    seconds); None in rows written before it."""
+    seconds = (data or {}).get("open_period")
+    return timedelta(seconds=seconds) if isinstance(seconds, int | float) and seconds >= 0 else None
+
+
+def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelta | None = None) -> EarlierStory | None:
     """The stories of `alert`'s rule and group told before it, from the rows of its channel and thread key: the first
     alerts sent (a story's first alert is the only row of kind "alert"; a follow-up is "followup"), or the revision
-    sent in place of one never sent, that fired before it in event time. None when there is none. Pure: the
-    dispatcher passes the rows it has read anyway."""
+    sent in place of one never sent, that fired before it in event time. None when there is none. `period`: the
+    rule's open period (`story_period`), which says whether the last of them began within it before this alert and
+    still stands here (`EarlierStory.within`: not a new story, posted apart). Pure: the dispatcher passes the rows it
+    has read anyway."""
     rows = list(rows)
     # A story's first message that a revision (a late report) changed since shows the revised alert: that one is
     # named (trial 24, F5: "Again:" named an alert id the channel no longer showed). Rows are in seq order: the
@@ -250,7 +264,8 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
     revised: dict[str, DeliveryRecord] = {
         r.parent_id: r for r in rows if r.kind == "revision" and r.status == "sent" and r.parent_id is not None
     }
-    before: list[tuple[datetime, datetime, str]] = []
+    withdrawn = {r.parent_id for r in rows if r.kind == "retraction" and r.status == "sent"}
+    before: list[tuple[datetime, datetime, str, bool]] = []
     for r in rows:
         if r.kind != "alert" or r.alert_id == alert.id:
             continue
@@ -277,11 +292,13 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert) -> EarlierStory 
         except (TypeError, KeyError, ValueError):  # rows of the first version carry no alert
             continue
         if fired < alert.detection.fired_at:  # (the story's start decides which came first)
-            before.append((fired, shown_at, shown_id))
+            before.append((fired, shown_at, shown_id, shown.alert_id not in withdrawn))
     if not before:
         return None
-    _, fired, told_id = max(before)
-    return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before))
+    began, fired, told_id, stands = max(before)
+    gap = alert.detection.fired_at - began
+    within = gap if period is not None and stands and gap <= period else None
+    return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within)
 
 
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
@@ -329,9 +346,16 @@ def later_text(later: LaterAlerts) -> str:
 
 
 def earlier_text(earlier: EarlierStory) -> str:
-    """One line for a new alert's message: "Again: this rule and group's last alert was …"."""
-    more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
+    """One line for a new alert's message: "Again: this rule and group's last alert was …"; of an alert within the
+    open period of that story (`EarlierStory.within`), why it is a message of its own: "Same story as …"."""
     fired = utc_text(earlier.fired_at)
+    if earlier.within is not None:
+        return (
+            f"Same story as {earlier.alert_id}, fired {fired} ({format_elapsed(earlier.within.total_seconds())} "
+            "before this one); posted apart, not in its thread: that story is too far behind the newest alerts "
+            "for its thread to be kept"
+        )
+    more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
     return f"Again: the last alert of this rule and group was {earlier.alert_id}, fired {fired}{more}; a new story"
 
 
@@ -774,6 +798,7 @@ __all__ = [
     "standing_alerts",
     "standing_for",
     "stands",
+    "story_period",
     "thread_key",
     "thread_of",
     "withdrawn_unsent",

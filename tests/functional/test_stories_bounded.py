@@ -12,9 +12,9 @@ import pytest
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
 from watchfloor.alerts import intake
 from watchfloor.alerts.dispatcher import STORY_MARGIN, AlertDispatcher, StoryBook
-from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notice import AlertCatalog, earlier_text
 from watchfloor.schemas.config import Subscription
-from watchfloor.schemas.events import Detection, Retraction, retraction_event
+from watchfloor.schemas.events import Detection, Retraction, detection_event_id, retraction_event
 from watchfloor.stream_processors.ports import Store
 from watchfloor.wiring import open_store
 
@@ -49,6 +49,8 @@ B = alert(2, timedelta(days=150, hours=6))  # logged after reports of day 151: l
 C_REV = alert(4, timedelta(days=150, hours=1), revises=C.id, revision=1)  # logged 20 days on
 A_REV = alert(5, timedelta(days=1), revises=A.id, revision=1)  # logged ~170 days on: A's story is forgotten
 D = alert(6, timedelta(days=1, hours=2))  # a report ~170 days behind the newest, far beyond the lateness
+X = alert(9, timedelta(days=100))
+E = alert(10, timedelta(days=100, hours=3))  # ~70 days behind the newest: X's story is forgotten, and no lease
 
 
 def run(store: Store, bounded: bool) -> tuple[AlertDispatcher, dict[str, Recorder]]:
@@ -58,7 +60,9 @@ def run(store: Store, bounded: bool) -> tuple[AlertDispatcher, dict[str, Recorde
     d.stories = StoryBook(store, CATALOG, bounded=bounded)
     steps: list[list[Detection] | Retraction] = [
         [A],
-        fillers(timedelta(0), timedelta(days=150)),
+        fillers(timedelta(0), timedelta(days=100)),
+        [X],
+        fillers(timedelta(days=100), timedelta(days=150)),
         [C],
         fillers(timedelta(days=150), timedelta(days=151, hours=12)),
         [B],
@@ -67,6 +71,7 @@ def run(store: Store, bounded: bool) -> tuple[AlertDispatcher, dict[str, Recorde
         Retraction(alert_id=B.id, rule="troops", group=B.group, reason="a late report", revision=2, at=T),
         [A_REV],
         [D],
+        [E],
     ]
     for step in steps:
         if isinstance(step, Retraction):
@@ -100,13 +105,21 @@ def test_a_long_timeline_through_the_dispatcher_keeps_the_answers_and_a_bounded_
     assert len(revision_keys) == 2 and {got[k][1] for k in revision_keys} == {C.id, A.id}
     retraction_keys = [k for k, v in got.items() if v[0] == "retraction"]
     assert len(retraction_keys) == 1 and got[retraction_keys[0]][1] == B.id
-    # a revision of an alert whose story is forgotten: still a reply in its alert's thread (the ledger decides)
-    assert {k: v for k, v in got.items() if k != D.id} == {k: v for k, v in want.items() if k != D.id}
-    # the edge: a report ~170 days behind the newest (far beyond the 1-day lateness) joined A's story unbounded;
-    # bounded, that story is over and it starts a thread of its own
-    assert want[D.id][:2] == ("followup", A.id)
-    assert got[D.id][:2] == ("alert", None)
-    assert [n.kind for n in channels["desk"].sent if n.key == D.id] == ["alert"]
+    # a revision of an alert whose story is forgotten: still a reply in its alert's thread (the ledger decides); it
+    # came ~170 days behind the newest, so the story it begins is kept on a lease (intake.BACKFILL_TAKES), and the next
+    # report of that time (D, 2 hours after A) follows up in the same thread, as unbounded
+    assert {k: v for k, v in got.items() if k != E.id} == {k: v for k, v in want.items() if k != E.id}
+    assert got[D.id][:2] == ("followup", A.id)
+    # the edge: a report ~70 days behind the newest (far beyond the 1-day lateness) joined X's story unbounded;
+    # bounded, that story is over (nothing far behind began or joined it) and it starts a thread of its own, which
+    # says that it is X's story posted apart, not "a new story"
+    assert want[E.id][:2] == ("followup", X.id)
+    assert got[E.id][:2] == ("alert", None)
+    (sent,) = [n for n in channels["desk"].sent if n.key == E.id]
+    assert sent.kind == "alert" and sent.earlier is not None and sent.earlier.alert_id == X.id
+    assert sent.earlier.within == timedelta(hours=3)
+    assert earlier_text(sent.earlier).startswith(f"Same story as {X.id}, fired 2025-06-09 00:00 UTC (3h00m before")
+    assert "a new story" not in earlier_text(sent.earlier)
 
     taken = bounded.stories.stories.taken
     assert taken == unbounded.stories.stories.taken == len(unbounded.stories.stories) > 1300
@@ -121,10 +134,19 @@ def test_a_second_dispatcher_on_the_same_log_forgets_alike(tmp_path: Path, monke
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
     live, _ = run(store, bounded=True)
     near_c = alert(7, timedelta(days=150, hours=12))  # 20 days behind: C's story (C's revision stands) goes on
-    near_d = alert(8, timedelta(days=1, hours=3))  # near A and D, whose stories are over: a story of its own
-    feed(store, near_c, near_d)
+    # near A: its story is over, but A's revision and D, ~170 days behind the newest, began and joined one on a lease
+    near_d = alert(8, timedelta(days=1, hours=3))
+    near_e = alert(11, timedelta(days=100, hours=4))  # near X, whose story is over, and E, whose story is leased
+    old = detection(12, rule="noise", group={"n": "1"}, severity="low")
+    old = old.model_copy(update={"fired_at": T + timedelta(days=50, minutes=10)})  # a filler's: over, no lease
+    feed(store, near_c, near_d, near_e, old)
     fresh = StoryBook(store, CATALOG)
     head = store.head()
-    for position, det, root in ((head - 1, near_c, C.id), (head, near_d, near_d.id)):
+    for position, det, root in (
+        (head - 3, near_c, C.id),
+        (head - 2, near_d, detection_event_id(A_REV)),
+        (head - 1, near_e, E.id),
+        (head, old, old.id),
+    ):
         assert fresh.story(position, det.id, det) == live.stories.story(position, det.id, det)
         assert fresh.story(position, det.id, det).root == root

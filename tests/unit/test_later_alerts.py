@@ -150,3 +150,46 @@ def test_again_names_a_story_whose_first_message_is_a_revision_sent_in_place_of_
     not_yet = dataclasses.replace(went, status="outstanding")  # not in the channel (yet): not a story it was told
     got = earlier_story([older, unsent, not_yet], new)
     assert got is not None and (got.alert_id, got.count) == ("det0001", 1)
+
+
+def test_an_alert_within_the_open_period_of_the_last_story_is_not_called_a_new_story() -> None:
+    # Outside trial 29, F2: a report far behind the newest alerts, 24 minutes after the last story's first alert, was
+    # posted as "Again: …; a new story". Within the rule's open period (written into the row's payload at intake) it
+    # is the same story, posted apart: said so, in every channel kind, and in the file and webhook record.
+    from datetime import timedelta
+
+    from watchfloor.alerts.notice import earlier_story, earlier_text, story_period
+
+    first = row(1, 10, severity="medium", confidence="unconfirmed")
+    near = Alert(id="det0009", detection=detection(9, minutes=25), channels=("ops",))  # 24 minutes after det0001
+    far = Alert(id="det0008", detection=detection(8, minutes=2 * 24 * 60), channels=("ops",))
+    day = story_period({"open_period": 86_400.0})
+    assert day == timedelta(days=1) and story_period({}) is None and story_period(None) is None
+
+    got = earlier_story([first], near, day)
+    assert got is not None and got.within == timedelta(minutes=24)
+    assert earlier_text(got) == (
+        "Same story as det0001, fired 2024-11-04 09:01 UTC (24m before this one); posted apart, not in its thread: "
+        "that story is too far behind the newest alerts for its thread to be kept"
+    )
+    out = record(Notice(key="det0009", kind="alert", alert=near, channel="ops", earlier=got))
+    assert out["earlier"] == {
+        "alert": "det0001",
+        "fired_at": "2024-11-04T09:01:00+00:00",
+        "count": 1,
+        "same_story": True,
+    }
+
+    # past the open period, or with no period known (a row of before), or that story withdrawn here: a new story
+    for got in (
+        earlier_story([first], far, day),
+        earlier_story([first], near),
+        earlier_story(
+            [first, DeliveryRecord("ret-1", "ops", status="sent", kind="retraction", parent_id="det0001")], near, day
+        ),
+    ):
+        assert got is not None and got.within is None
+        assert earlier_text(got).endswith("; a new story")
+        assert (
+            "same_story" not in record(Notice(key="k", kind="alert", alert=near, channel="ops", earlier=got))["earlier"]
+        )

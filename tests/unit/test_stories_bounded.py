@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from watchfloor.alerts.intake import COMPACT_MIN, Stories
+import pytest
+
+from watchfloor.alerts import intake
+from watchfloor.alerts.intake import COMPACT_MIN, Stories, Story
 from watchfloor.alerts.notice import thread_key
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -125,3 +128,57 @@ def test_a_future_dated_report_moves_no_clock() -> None:
         stories.add(2, "typo", "typo", GROUPS[1], T0 + timedelta(days=700), None, PERIOD, ahead=ahead)
         stories.add(3, "late", "late", tk, T0 + timedelta(hours=1), None, PERIOD)
         assert (stories._story(stories._number["late"]).root == "a") is joins
+
+
+def test_a_backfill_s_story_is_kept_on_a_lease_so_its_confirmation_joins_it() -> None:
+    # Outside trial 29, F2: a store whose newest alert is 500 days on takes a backfill of older news: outlet A's
+    # report, then outlet B's 24 minutes later. Both far beyond the lateness, A's story used to be over at once and B
+    # began another ("a new story"). The story a detection that far behind begins or joins is kept on a lease: B joins
+    # it, as unbounded. The lease ends once the newest moves the open period + keep past what was newest then.
+    tk = GROUPS[0]
+    newest = T0 + timedelta(days=500)
+    for stories in (Stories(), Stories(KEEP)):
+        stories.add(1, "now", "now", tk, newest, None, PERIOD)
+        stories.add(2, "a", "a", tk, T0, None, PERIOD)
+        stories.add(3, "b", "b", tk, T0 + timedelta(minutes=24), None, PERIOD)
+        assert stories._story(stories._number["b"]) == Story("a", frozenset({"a"}))
+    bounded = Stories(KEEP)
+    bounded.add(1, "now", "now", tk, newest, None, PERIOD)
+    bounded.add(2, "a", "a", tk, T0, None, PERIOD)
+    # the newest moves on, to just within the lease, then past it
+    bounded.add(3, "on", "on", GROUPS[1], newest + PERIOD + KEEP, None, PERIOD)
+    bounded.add(4, "b", "b", tk, T0 + timedelta(minutes=24), None, PERIOD)
+    assert bounded._story(bounded._number["b"]).root == "a"  # (and b renews the lease)
+    bounded.add(5, "later", "later", GROUPS[1], newest + 2 * (PERIOD + KEEP) + timedelta(seconds=1), None, PERIOD)
+    bounded.add(6, "c", "c", tk, T0 + timedelta(minutes=30), None, PERIOD)
+    assert bounded._story(bounded._number["c"]).root == "c"  # over: a story of its own
+    # on-time detections take no lease: a story of the newest's time is over as before
+    assert bounded._lease[bounded._number["now"]] == bounded._lease[bounded._number["on"]] < 0
+
+
+def test_a_backfill_s_leases_are_bounded_by_the_detections_taken_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    # While the newest stands still (a backfill of a decade into a quiet store) leases would keep every story the
+    # backfill begins: a story whose last detection came more than BACKFILL_TAKES detections ago is over, so the
+    # stories held stay bounded, and a compaction at any point decides alike.
+    monkeypatch.setattr(intake, "BACKFILL_TAKES", 50)
+    newest = T0 + timedelta(days=5000)
+    eager, lazy = Stories(KEEP), Stories(KEEP)
+    lazy._compact_at = 10**9
+    answers: dict[str, list[str]] = {"eager": [], "lazy": []}
+    for name, stories in (("eager", eager), ("lazy", lazy)):
+        stories.add(1, "now", "now", GROUPS[0], newest, None, PERIOD)
+        for i in range(400):  # a story a day, each of two reports 30 minutes apart, in event time
+            for j in range(2):
+                if name == "eager":
+                    stories._compact_at = 0
+                key = f"d{i}-{j}"
+                n = stories.add(
+                    2 + 2 * i + j, key, key, GROUPS[i % 5], T0 + timedelta(days=i, minutes=30 * j), None, PERIOD
+                )
+                answers[name].append(stories._story(n).root)
+        # a report of the first day's story, read after the backfill: 798 detections later, its lease is over
+        n = stories.add(900, "again", "again", GROUPS[0], T0 + timedelta(minutes=40), None, PERIOD)
+        answers[name].append(stories._story(n).root)
+    assert answers["eager"] == answers["lazy"]
+    assert answers["eager"][:4] == ["d0-0", "d0-0", "d1-0", "d1-0"] and answers["eager"][-1] == "again"
+    assert len(eager) < 3 * 50 < len(lazy)
