@@ -801,6 +801,8 @@ _EN: CueTable = {
             # nearing: "close to agreeing", "talks aimed at extending" (before an -ing verb only: ING_ONLY)
             "close to",
             "closer to",
+            # "France open to sending fighter jets": willing, not done (before an -ing verb only: "open to talks")
+            "open to",
             "aimed at",
             "aiming at",
             "on the verge of",
@@ -924,6 +926,10 @@ _EN: CueTable = {
         NEUTRAL: [
             "soon after",
             "soon afterwards",
+            # "fired several missiles shortly after a U.S. submarine left": then, not later
+            "shortly after",
+            "shortly afterwards",
+            "shortly before",
             "not only",
             "no doubt",
             "no longer",
@@ -1190,7 +1196,7 @@ MOVES_NOUN_AFTER = frozenset(
 # Proposals and deliberation too: "North Korea proposed sending troops", "Russia is considering sending troops"
 # (not "the proposed treaty", "considering the risks").
 ING_ONLY = frozenset(
-    {("close", "to"), ("closer", "to"), ("aimed", "at"), ("aiming", "at")}
+    {("close", "to"), ("closer", "to"), ("open", "to"), ("aimed", "at"), ("aiming", "at")}
     | {(w,) for w in "propose proposes proposed proposing consider considers considering mulls mulled mulling".split()}
 )
 # These, "on (the) verge / brink of" and "stop(ped) short of", govern only the word they lead to (after an article or
@@ -1269,6 +1275,17 @@ HEADLINE_TO_EXCEPTIONS = frozenset(
     "uses used helps helped urges urged calls called asks asked wants tries tried".split()
 )
 HEADLINE_LANGUAGES = frozenset({"en"})
+# ... and only when the word after "to" can be a verb (modality._verb_follows: "Kim to visit", not "to missile launch
+# site"), and not after a verb or noun of going, whose "to" leads to a place ("Kim travels to launch site", "heads
+# back to", "trip to"): the word just before "to", or the one before a particle there (HEADLINE_TO_PARTICLES); unless
+# the verb has an object ("travels to meet Putin", "heads to sign the deal": a determiner, a pronoun, a number or a
+# name after it). Not "way", "route", "rush": "on way to attack Sevastopol", "rush to sign" are purposes.
+HEADLINE_TO_MOTION = frozenset(
+    "go goes went going come comes came coming travel travels travelled traveled travelling traveling head heads "
+    "headed heading fly flies flew flying return returns returned returning sail sails sailed drive drives drove "
+    "walk walks walked arrive arrives arrived trip trips visit visits journey journeys".split()
+)
+HEADLINE_TO_PARTICLES = frozenset("back out over down up home".split())
 # ... and the object of such a verb when the verb brings it about: "Medvedev Says G-7 Export Ban to Trigger Grain Deal
 # Exit", "Sanctions to Spark Grain Deal Collapse" (the exit is still to come). Only these verbs: after "to protest",
 # "to mark", "to end", "to discuss" the object has happened ("Farmers rally to protest grain deal exit"). The signal
@@ -1334,7 +1351,24 @@ GOAL_WARN_STOP = frozenset("of against over about".split())
 GOAL_WARN_FORMS = frozenset("warn warns warned warning".split())
 # The goal's reach ends at one of these: "ordered to pay $5m after election claims" (the election is not the goal).
 GOAL_REACH_STOPS = frozenset("after amid following despite as because while when since before during until".split())
+# A cue before the signal's words does not reach them across a comma or dash followed by one of these, when the
+# words lie in the phrase that opens ("Kim vows to expand arsenal, after launch of new missile": the launch is not
+# vowed; "Seoul said it could be a missile, after North Korea fired …"), unless a second comma closes it before the
+# words ("Russia will, after months of delay, ratify the treaty"). Not a conditional: "if …, …" governs its clause.
+# (modality._adverbial_between)
+ADVERBIAL_OPENERS = GOAL_REACH_STOPS | frozenset({"ahead"})
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
+
+# Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",
+# "launches possible ICBM", "launch of an apparent drone": the launch is reported; what was launched is hedged). A
+# one-word hedge cue of these among the signal's words, right after one of its own phrases (the verb, or an event noun
+# and "of"; ATTRIBUTE_BETWEEN may stand between) and before a word of the signal's that is none of
+# ATTRIBUTE_NOT_BEFORE, does not hedge the signal (modality._attributive_hedge). Still a hedge: before the event's own
+# word ("a suspected launch", "suspected of launching"), as an adverb ("possibly fired", "allegedly launched"), and
+# before a name ("captured suspected North Korean soldiers": who they are is the news).
+ATTRIBUTIVE_HEDGES = frozenset("suspected possible apparent alleged potential probable presumed purported".split())
+ATTRIBUTE_BETWEEN = frozenset("a an the of two three four several more another new".split())
+ATTRIBUTE_NOT_BEFORE = frozenset("of to that whether if by as in on at for from with and or".split())
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
 DEFAULT_CUES: dict[str, list[str]] = _EN["before"]

@@ -51,9 +51,13 @@ from typing import Any
 
 from .compiler import CompiledRules
 from .cues import (
+    ADVERBIAL_OPENERS,
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    ATTRIBUTE_BETWEEN,
+    ATTRIBUTE_NOT_BEFORE,
+    ATTRIBUTIVE_HEDGES,
     CALL_OFF,
     CALL_OFF_ATTEMPTS,
     CALL_OFF_ATTEMPTS_RU,
@@ -89,6 +93,8 @@ from .cues import (
     HEADLINE_OBJECT_STOPS,
     HEADLINE_TO_CAUSES,
     HEADLINE_TO_EXCEPTIONS,
+    HEADLINE_TO_MOTION,
+    HEADLINE_TO_PARTICLES,
     ING_ONLY,
     LATER_DENIALS,
     MAY_MONTH_AFTER,
@@ -761,6 +767,14 @@ def resolve(
                     if explain:
                         considered.append((cls, words, direction, False, f"in another clause ({where})"))
                     continue
+                # "Kim vows to expand arsenal, after launch of new missile": the launch is in a phrase of its own.
+                if e < lo and cls != "conditional" and direction in _REACH_ADVERBIAL:
+                    opener = _adverbial_between(sent, e, lo)
+                    if opener is not None:
+                        if explain:
+                            why = f"the signal's words are in the phrase ', {opener} …' ({where})"
+                            considered.append((cls, words, direction, False, why))
+                        continue
                 # "retracts evacuation order after failed satellite launch": the launch is not what was taken back.
                 if cue_key in _WALK_BACKS and any(
                     w in WALK_BACK_STOPS for w in sent.toks[e - sent.start + 1 : lo - sent.start]
@@ -784,6 +798,14 @@ def resolve(
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
+            # "North Korea fires suspected ballistic missile": the hedge says what was fired, not whether it was.
+            if s == e and cls == "hedged" and s <= hi and sent.toks[s - sent.start] in ATTRIBUTIVE_HEDGES:
+                head = _attributive_hedge(sent, s, lo, hi, own)
+                if head is not None:
+                    if explain:
+                        why = f"an attribute of the noun after it, after {head!r}: it qualifies what, not whether"
+                        considered.append((cls, words, direction, False, why))
+                    continue
             dist = (lo - e) if e < lo else (s - hi if s > hi else 0)
             rank = (CUE_PRIORITY[cls], dist)
             if explain:
@@ -1113,6 +1135,10 @@ def _future_form(
             nxt = toks[p + 1 - base]
             if p + 1 in mention_starts or nxt in _NOT_VERBS or nxt.isdigit():
                 continue  # "to Kursk", "to the front": a preposition, not an infinitive
+            if not _verb_follows(toks, p + 1 - base):
+                continue  # "to missile launch site": no verb after it
+            if _after_motion(toks, p - base) and not _object_after(sent, p + 2, mention_starts):
+                continue  # "travels to launch site": a place ("travels to meet Putin" is a purpose)
             if any(t in HEADLINE_TO_EXCEPTIONS for t in toks[: p - base]):
                 continue  # a verb before it: "votes to ratify", "sends troops to fight"
             return f"to {nxt}", "a headline's 'to' + verb speaks of the future"
@@ -1193,6 +1219,80 @@ def _headline_cause(sent: Sentence, lo: int) -> tuple[str, str] | None:
 
 
 _NOT_VERBS = frozenset("the a an its their his her this that these those our your my some all more its".split())
+
+
+def _after_motion(toks: list[str], to: int) -> bool:
+    """Whether the headline's "to" at toks[to] (sentence-relative) follows a verb or noun of going, perhaps with a
+    particle between (cues.HEADLINE_TO_MOTION, HEADLINE_TO_PARTICLES): "travels to", "heads back to", "trip to" lead
+    to a place, whatever the word after "to" ("Kim travels to launch site")."""
+    before = to - 1
+    if before >= 0 and toks[before] in HEADLINE_TO_PARTICLES:
+        before -= 1
+    return before >= 0 and toks[before] in HEADLINE_TO_MOTION
+
+
+def _object_after(sent: Sentence, at: int, mention_starts: set[int]) -> bool:
+    """Whether token `at` (document-wide), after a word that can be a verb, starts its object: a determiner, a
+    pronoun, a number or a name ("to meet Putin", "to sign the deal"), not a noun it modifies ("to launch site")."""
+    if at >= sent.end:
+        return False
+    word = sent.toks[at - sent.start]
+    return at in mention_starts or word in _NOT_VERBS or word in _VERB_OBJECT_STARTS or word.isdigit()
+
+
+def _attributive_hedge(sent: Sentence, s: int, lo: int, hi: int, own: list[Span]) -> str | None:
+    """For a hedge adjective at token s among or before the signal's words (lo..hi) (cues.ATTRIBUTIVE_HEDGES): the
+    words of the phrase it follows when it qualifies the noun after it, not the event ("fires suspected ballistic
+    missile", "launch of a possible ICBM"), else None. That phrase is one of the signal's own, or, when the words
+    start after the hedge, any phrase of the sentence (the shortest window may leave the verb out: "fires suspected
+    long-range missile into sea in first launch"), and then the words start at most four words after it with no
+    comma between; the phrase ends at most three words before it, the words between cues.ATTRIBUTE_BETWEEN or
+    numbers, no comma between. The word after it is none of cues.ATTRIBUTE_NOT_BEFORE ("suspected of launching"),
+    and no name starts within two words after it ("captured suspected North Korean soldiers": who they are is what
+    is hedged)."""
+    toks, base = sent.toks, sent.start
+    at = s - base
+    if s >= hi or toks[at + 1] in ATTRIBUTE_NOT_BEFORE:
+        return None
+    if any(s < m[0] <= s + 2 for m in sent.mentions):
+        return None
+    spans = own
+    if s < lo:
+        if lo - s > 4 or not ATTRIBUTE_NOT_BEFORE.isdisjoint(toks[at + 1 : lo - base]):
+            return None
+        if _marks_between(sent, at, lo - base, ",;:"):
+            return None
+        spans = [sp for found in sent.atoms.values() for sp in found]
+    for a, b in spans:
+        if b < s and s - b <= 3 and all(t in ATTRIBUTE_BETWEEN or t.isdigit() for t in toks[b + 1 - base : at]):
+            if _marks_between(sent, b - base, at, ",;:"):
+                return None
+            return sent.words(a, b)
+    return None
+
+
+def _adverbial_between(sent: Sentence, e: int, lo: int) -> str | None:
+    """The word that opens a phrase of its own between a cue ending at token e and the signal's words from token lo:
+    one of cues.ADVERBIAL_OPENERS right after a comma or dash, with no comma or dash after it before the words
+    ("vows to expand arsenal, after launch of new missile": "after"; "will, after months of delay, ratify": None)."""
+    toks, base = sent.toks, sent.start
+    first, end = e + 1 - base, lo - base
+    if ADVERBIAL_OPENERS.isdisjoint(toks[first:end]):
+        return None
+    text = sent.text
+    marks = [i for i, c in enumerate(text) if c in _ADVERBIAL_MARKS]
+    if not marks:
+        return None
+    starts = _words_before(text, marks)  # a mark stands just before the token of each of these indices
+    for k in range(first, end):
+        if toks[k] in ADVERBIAL_OPENERS and k in starts and not any(k < c <= end for c in starts):
+            return toks[k]
+    return None
+
+
+_ADVERBIAL_MARKS = ",—–"
+# The directions whose cues an adverbial phrase between them and the words stops (_adverbial_between).
+_REACH_ADVERBIAL = frozenset({"before", GOAL})
 
 
 def _headline_to(sent: Sentence, s: int) -> bool:
