@@ -1356,7 +1356,8 @@ GOAL_REACH_STOPS = frozenset("after amid following despite as because while when
 # vowed; "Seoul said it could be a missile, after North Korea fired …"), unless a second comma closes it before the
 # words ("Russia will, after months of delay, ratify the treaty"). Not a conditional: "if …, …" governs its clause.
 # (modality._adverbial_between)
-ADVERBIAL_OPENERS = GOAL_REACH_STOPS | frozenset({"ahead"})
+# Russian too: "…, после того как КНДР запустила ракету" (the launch happened, whatever "может" before the comma says).
+ADVERBIAL_OPENERS = GOAL_REACH_STOPS | frozenset({"ahead"}) | frozenset("после несмотря накануне вслед".split())
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",

@@ -195,3 +195,37 @@ def _with_phrase(phrase: str) -> dict[str, object]:
 def test_shortly_after_is_then_not_later() -> None:
     assert _read("launch", title="Pyongyang fired two missiles shortly after the drills ended") == ("asserted", None)
     assert _read("launch", body="Pyongyang will fire a missile shortly.")[0] == "future"
+
+
+_RU = Engine(
+    compile_packs(
+        [
+            RulePack.model_validate(
+                {
+                    "version": 2,
+                    "name": "launch-cues-ru",
+                    "language": "ru",
+                    "signals": {
+                        "launch": {
+                            "match": {"all": [{"any": ["запуск*", "запустил*"]}, {"any": ["ракет*"]}]},
+                            "near": 6,
+                        }
+                    },
+                }
+            )
+        ]
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "modality"),
+    [
+        # the Russian ", после …": the launch is in a phrase of its own, past the hedge before the comma
+        ("Сеул заявил, что это может быть ракета, после того как КНДР запустила ракету.", "asserted"),
+        ("КНДР пообещала нарастить арсенал, после запуска новой ракеты.", "asserted"),
+        ("КНДР, возможно, запустила ракету.", "hedged"),  # a hedge of the launch itself stays
+    ],
+)
+def test_a_russian_cue_does_not_reach_into_a_phrase_after_a_comma_and_posle(title: str, modality: str) -> None:
+    assert reading(_RU, "launch", title=title, body="Сеул.")[0] == modality
