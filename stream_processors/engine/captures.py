@@ -89,7 +89,7 @@ def capture(
             return got, "the agent of a passive (instrumental after a passive participle)"
         # "Союзник России ратифицировал": the ally acted, not Russia, the genitive after it (outside trial 28), nor
         # "КНДР" in "Союзник КНДР", which has no case to tell it from a subject.
-        related = [m for m in mentions if _relational_object_ru(toks, base, m[0])]
+        related = [m for m in mentions if _relational_object_ru(sent, m[0], m[1])]
         if related:
             mentions = [m for m in mentions if m not in related]
             if not mentions:
@@ -891,10 +891,25 @@ def _ru_relational_forms() -> frozenset[str]:
     return frozenset().union(*(word_forms("ru", w) for w in _RU_RELATIONAL))
 
 
-def _relational_object_ru(toks: list[str], base: int, s: int) -> bool:
-    """Whether the mention starting at s follows a noun of relation to it ("союзник России", "соседи Украины"), so
-    names the other party of that relation, not the one that acted."""
-    return s - 1 >= base and toks[s - 1 - base] in _ru_relational_forms()
+def _relational_object_ru(sent: Sentence, s: int, e: int) -> bool:
+    """Whether the mention s..e is the genitive after a noun of relation right before it ("союзник России", "соседи
+    Украины"), so names the other party of that relation, not the one that acted: the mention can be a genitive (a
+    word without cases, "КНДР", only after a relation noun that can be the subject or object itself: "Союзник КНДР",
+    not "с союзником КНДР"), and no comma stands between (review 25, M1: "Вместе с союзником Россия ратифицировала",
+    "Как и её союзники, Россия …" named Russia)."""
+    toks, base = sent.toks, sent.start
+    if s - 1 < base:
+        return False
+    rel = toks[s - 1 - base]
+    if rel not in _ru_relational_forms():
+        return False
+    last = toks[e - base]
+    if _caseless_ru(last):
+        if not (may_be_case_ru(rel, "nomn") or may_be_case_ru(rel, "accs")):
+            return False
+    elif not may_be_case_ru(last, "gent"):
+        return False
+    return "," not in sent.text or s not in _comma_tokens(sent)
 
 
 def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:

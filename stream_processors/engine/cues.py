@@ -1276,16 +1276,20 @@ HEADLINE_TO_EXCEPTIONS = frozenset(
 )
 HEADLINE_LANGUAGES = frozenset({"en"})
 # ... and only when the word after "to" can be a verb (modality._verb_follows: "Kim to visit", not "to missile launch
-# site"), and not after a verb or noun of going, whose "to" leads to a place ("Kim travels to launch site", "heads
-# back to", "trip to"): the word just before "to", or the one before a particle there (HEADLINE_TO_PARTICLES); unless
-# the verb has an object ("travels to meet Putin", "heads to sign the deal": a determiner, a pronoun, a number or a
-# name after it). Not "way", "route", "rush": "on way to attack Sevastopol", "rush to sign" are purposes.
+# site"), and not after a verb or noun of going when the word after "to" is the noun before a place
+# (HEADLINE_TO_PLACES: "Kim travels to launch site", "heads back to launch pad") or ends the headline: the word just
+# before "to", or the one before a particle there (HEADLINE_TO_PARTICLES). A verb there is a purpose ("heads to sign
+# treaty", "travels to meet Putin": review 25, H2). Not "way", "route", "rush": "on way to attack Sevastopol".
 HEADLINE_TO_MOTION = frozenset(
     "go goes went going come comes came coming travel travels travelled traveled travelling traveling head heads "
     "headed heading fly flies flew flying return returns returned returning sail sails sailed drive drives drove "
     "walk walks walked arrive arrives arrived trip trips visit visits journey journeys".split()
 )
 HEADLINE_TO_PARTICLES = frozenset("back out over down up home".split())
+HEADLINE_TO_PLACES = frozenset(
+    "site sites pad pads facility facilities base bases area areas zone zones range ranges centre center complex "
+    "port ports station stations ground grounds field fields point points camp camps".split()
+)
 # ... and the object of such a verb when the verb brings it about: "Medvedev Says G-7 Export Ban to Trigger Grain Deal
 # Exit", "Sanctions to Spark Grain Deal Collapse" (the exit is still to come). Only these verbs: after "to protest",
 # "to mark", "to end", "to discuss" the object has happened ("Farmers rally to protest grain deal exit"). The signal
@@ -1356,19 +1360,22 @@ GOAL_REACH_STOPS = frozenset("after amid following despite as because while when
 # vowed; "Seoul said it could be a missile, after North Korea fired …"), unless a second comma closes it before the
 # words ("Russia will, after months of delay, ratify the treaty"). Not a conditional: "if …, …" governs its clause.
 # (modality._adverbial_between)
-# Russian too: "…, после того как КНДР запустила ракету" (the launch happened, whatever "может" before the comma says).
-ADVERBIAL_OPENERS = GOAL_REACH_STOPS | frozenset({"ahead"}) | frozenset("после несмотря накануне вслед".split())
+# Only words that point back, to what is so or has happened (review 25, H1: ", before it ratifies the treaty" and ",
+# ahead of a missile launch" after "expected to" are just as future, and read as asserted alerts). Russian too: "…,
+# после того как КНДР запустила ракету" (the launch happened, whatever "может" before the comma says).
+ADVERBIAL_OPENERS = frozenset("after following amid despite because since после несмотря вслед".split())
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",
-# "launches possible ICBM", "launch of an apparent drone": the launch is reported; what was launched is hedged). A
-# one-word hedge cue of these among the signal's words, right after one of its own phrases (the verb, or an event noun
-# and "of"; ATTRIBUTE_BETWEEN may stand between) and before a word of the signal's that is none of
-# ATTRIBUTE_NOT_BEFORE, does not hedge the signal (modality._attributive_hedge). Still a hedge: before the event's own
-# word ("a suspected launch", "suspected of launching"), as an adverb ("possibly fired", "allegedly launched"), and
-# before a name ("captured suspected North Korean soldiers": who they are is the news).
+# "launches possible ICBM": the launch is reported; what was launched is hedged). A one-word hedge cue of these among
+# the signal's words, right after one of its own phrases (the verb; ATTRIBUTE_BETWEEN may stand between) and before a
+# word of the signal's that is none of ATTRIBUTE_NOT_BEFORE, does not hedge the signal (modality._attributive_hedge).
+# Still a hedge: before the event's own word ("a suspected launch", "suspected of launching"), as an adverb ("possibly
+# fired", "allegedly launched"), and before a name ("captured suspected North Korean soldiers": who is the news).
 ATTRIBUTIVE_HEDGES = frozenset("suspected possible apparent alleged potential probable presumed purported".split())
-ATTRIBUTE_BETWEEN = frozenset("a an the of two three four several more another new".split())
+# Not "of": after an event noun the launch itself may be what is awaited or unconfirmed ("warns of launch of possible
+# ICBM", "The launch of a suspected ballistic missile was not confirmed": review 25, L3); a verb reports it.
+ATTRIBUTE_BETWEEN = frozenset("a an the two three four several more another new".split())
 ATTRIBUTE_NOT_BEFORE = frozenset("of to that whether if by as in on at for from with and or".split())
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).

@@ -95,6 +95,7 @@ from .cues import (
     HEADLINE_TO_EXCEPTIONS,
     HEADLINE_TO_MOTION,
     HEADLINE_TO_PARTICLES,
+    HEADLINE_TO_PLACES,
     ING_ONLY,
     LATER_DENIALS,
     MAY_MONTH_AFTER,
@@ -1137,8 +1138,8 @@ def _future_form(
                 continue  # "to Kursk", "to the front": a preposition, not an infinitive
             if not _verb_follows(toks, p + 1 - base):
                 continue  # "to missile launch site": no verb after it
-            if _after_motion(toks, p - base) and not _object_after(sent, p + 2, mention_starts):
-                continue  # "travels to launch site": a place ("travels to meet Putin" is a purpose)
+            if _after_motion(toks, p - base) and _place_after(sent, p + 2):
+                continue  # "travels to launch site": a place ("heads to sign treaty" is a purpose)
             if any(t in HEADLINE_TO_EXCEPTIONS for t in toks[: p - base]):
                 continue  # a verb before it: "votes to ratify", "sends troops to fight"
             return f"to {nxt}", "a headline's 'to' + verb speaks of the future"
@@ -1231,13 +1232,15 @@ def _after_motion(toks: list[str], to: int) -> bool:
     return before >= 0 and toks[before] in HEADLINE_TO_MOTION
 
 
-def _object_after(sent: Sentence, at: int, mention_starts: set[int]) -> bool:
-    """Whether token `at` (document-wide), after a word that can be a verb, starts its object: a determiner, a
-    pronoun, a number or a name ("to meet Putin", "to sign the deal"), not a noun it modifies ("to launch site")."""
+def _place_after(sent: Sentence, at: int) -> bool:
+    """Whether token `at` (document-wide), after a word of going's "to" and a word that can be a verb, makes that
+    word a noun before a place, at most two words on (cues.HEADLINE_TO_PLACES: "to launch site", "to rocket launch
+    pad"). Nothing after it ("Kim heads to launch") or anything else ("heads to sign treaty") leaves the verb a
+    purpose (review 25, H2)."""
     if at >= sent.end:
-        return False
-    word = sent.toks[at - sent.start]
-    return at in mention_starts or word in _NOT_VERBS or word in _VERB_OBJECT_STARTS or word.isdigit()
+        return False  # "Kim heads to launch": a purpose
+    # (a compound's nouns between: "to rocket launch pad")
+    return any(t in HEADLINE_TO_PLACES for t in sent.toks[at - sent.start : min(at + 2, sent.end) - sent.start])
 
 
 def _attributive_hedge(sent: Sentence, s: int, lo: int, hi: int, own: list[Span]) -> str | None:

@@ -142,6 +142,11 @@ def test_the_mediator_of_the_headline_is_still_named(text: str) -> None:
         ("Союзник России КНДР ратифицировала договор.", "PRK"),
         # Not a relation: an envoy speaks for the country whose envoy he is.
         ("Посол России заявил, что обмен пленными состоялся.", "RUS"),
+        # Review 25, M1: a relation noun before a subject that is not its genitive, or across a comma
+        ("Вместе с союзником Россия ратифицировала договор.", "RUS"),
+        ("Как и её союзники, Россия ратифицировала договор.", "RUS"),
+        ("Вслед за соседями Россия ратифицировала договор.", "RUS"),
+        ("В отличие от соседей Россия ратифицировала договор.", "RUS"),
     ],
 )
 def test_the_genitive_after_a_relational_noun_is_not_the_actor(text: str, side: str | None) -> None:

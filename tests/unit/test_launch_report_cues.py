@@ -63,7 +63,6 @@ def _read(signal: str, *, title: str = "", body: str = "Seoul, Korea.") -> tuple
         "Pyongyang launches apparent drone over the border",
         "North Korea test-fired a suspected rocket on Sunday",
         "North Korea fires two suspected ballistic missiles into the sea",
-        "Japan tracks launch of a possible ballistic missile by Pyongyang",
         # the shortest window leaves "fires" out: the hedge stands before the words, after the verb
         "Pyongyang fires suspected long-range missile into the sea in first launch this year",
     ],
@@ -229,3 +228,21 @@ _RU = Engine(
 )
 def test_a_russian_cue_does_not_reach_into_a_phrase_after_a_comma_and_posle(title: str, modality: str) -> None:
     assert reading(_RU, "launch", title=title, body="Сеул.")[0] == modality
+
+
+@pytest.mark.parametrize(
+    ("signal", "title", "want"),
+    [
+        # Review 25, H1: a clause that points forward keeps the cue's future ("before", "ahead of")
+        ("ratified", "Parliament is expected to meet Monday, before it ratifies the treaty", ("future", "expected to")),
+        ("launch", "Pyongyang will hold drills this week, ahead of a missile launch", ("future", "will")),
+        # Review 25, H2: after a verb of going, a verb with no place noun after it is a purpose
+        ("launch", "Kim heads to launch missile", ("future", "to launch")),
+        ("launch", "Kim goes to fire missiles at sea", ("future", "to fire")),
+        # Review 25, L3: after an event noun and "of", the launch itself may be awaited or unconfirmed
+        ("launch", "Japan braces for launch of possible ICBM by Pyongyang", ("hedged", "possible")),
+        ("launch", "The launch of a suspected ballistic missile was not confirmed", ("hedged", "suspected")),
+    ],
+)
+def test_what_the_launch_report_fixes_leave_to_the_cues(signal: str, title: str, want: tuple[str, str]) -> None:
+    assert _read(signal, title=title) == want
