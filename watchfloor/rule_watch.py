@@ -59,7 +59,11 @@ class RuleFilesWatch:
     def edited(self) -> list[str]:
         """One line per rule file that differs from the last look: edited, added to a watched directory, removed,
         or back as loaded."""
-        said: list[str] = []
+        return [f"{p}: {what}" for p, what in self.edited_paths()]
+
+    def edited_paths(self) -> list[tuple[Path, str]]:
+        """(path, what) per rule file that differs from the last look (edited())."""
+        said: list[tuple[Path, str]] = []
         for p in self._paths():
             stamp = _stamp(p)
             before = self._last.get(p)
@@ -71,13 +75,13 @@ class RuleFilesWatch:
                 continue
             if p not in self._loaded:
                 self._loaded[p] = None  # a file that was not there at start: "added", then edits of it
-                said.append(f"{p}: a new rule file, not loaded")
+                said.append((p, "a new rule file, not loaded"))
             elif d is None:
-                said.append(f"{p}: removed")
+                said.append((p, "removed"))
             elif d == self._loaded[p]:
-                said.append(f"{p}: back as loaded")
+                said.append((p, "back as loaded"))
             else:
-                said.append(f"{p}: edited")
+                said.append((p, "edited"))
         return said
 
 

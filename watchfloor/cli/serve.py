@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, err, fail, redact_url, stop_on_sigterm, stopped_line
+from ._common import ConfigOpt, app, app_config, counted, err, fail, redact_url, stop_on_sigterm, stopped_line
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -119,7 +119,8 @@ RULES_LOOK_EVERY = 5.0  # seconds between serve's looks at its config and rule f
 class ServedRules:
     """`serve`'s rules kept as the files say: the config file (its `rules:`) and the rule files looked at every
     RULES_LOOK_EVERY seconds, and the Slack app's catalogue replaced when they changed (outside trial 29, F4). An edit
-    that does not load leaves the rules as they were, said once per edit."""
+    that does not load leaves the rules as they were, said once per edit; the files it names are watched from then
+    on, so fixing them is the next change (review 25, M2)."""
 
     def __init__(self, config: Any, specs: list[str], services: Any) -> None:
         from ..rule_watch import RuleFilesWatch
@@ -141,13 +142,21 @@ class ServedRules:
         return (st.st_mtime_ns, st.st_size)
 
     def look(self, now: float) -> str | None:
-        """What changed and what serve now offers, or why it could not; None when nothing changed (or not yet time)."""
+        """What changed and what serve now offers, or why it could not; None when nothing changed (or not yet time).
+        Never raises: a look that fails is said, and serve goes on with the rules it has (review 25, L1)."""
         if now < self.next_look:
             return None
         self.next_look = now + RULES_LOOK_EVERY
-        specs = self.specs
+        try:
+            return self._look()
+        except Exception as e:  # (a config replaced by a directory, a file unreadable: serve must not stop)
+            return f"serve: could not look at the rules' files; the Slack app keeps its rules: {e}"
+
+    def _look(self) -> str | None:
+        from ..rule_watch import RuleFilesWatch
+
+        changed: list[str] = [str(path) for path, _what in self.files.edited_paths()]
         stamp = self._config_stamp()
-        changed = self.files.edited()
         if stamp != self.config_stamp:
             self.config_stamp = stamp
             from watchfloor.config import ConfigError, load_config
@@ -157,28 +166,27 @@ class ServedRules:
             except ConfigError as e:
                 return f"serve: the config changed and does not load; the Slack app keeps its rules: {e}"
             if specs != self.specs:
-                changed.append(f"{self.config}: its rules: changed")
+                # watched from now on, whether they load or not: a file fixed later is the next change
+                self.specs, self.files = specs, RuleFilesWatch(specs)
+                changed.append(f"{self.config}: its rules:")
         if not changed:
             return None
         from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
         from watchfloor.web.build import offer_rules
 
-        from ..rule_watch import RuleFilesWatch
-
-        what = "; ".join(changed)
+        what = ", ".join(str(c) for c in changed)
         try:
-            _, rules = load_rules(specs)
+            _, rules = load_rules(self.specs)
         except (RuleLoadError, ValueError) as e:
             return f"serve: rules changed ({what}) and do not load; the Slack app keeps its rules: {e}"
-        if specs != self.specs:
-            self.specs, self.files = specs, RuleFilesWatch(specs)
         added, gone = offer_rules(self.services.context, rules)
         news = "".join(
             [f"; new: {', '.join(added)}" if added else "", f"; no longer: {', '.join(gone)}" if gone else ""]
         )
         return (
-            f"serve: rules changed ({what}): the Slack app now offers {len(self.services.context.rules)} "
-            f"rules{news} (a `run` or the workers read theirs when started again)"
+            f"serve: rules changed ({what}): the Slack app now offers "
+            f"{counted(len(self.services.context.rules), 'rule')}{news} (a `run` or the workers read theirs when "
+            "started again)"
         )
 
 
