@@ -53,6 +53,7 @@ from .notice import (
     standing_for,
     story_period,
     thread_of,
+    thread_state,
     told_row,
     withdrawn_unsent,
 )
@@ -503,18 +504,23 @@ class Deliverer:
             tally.deferred += 1
             return
         targets: dict[str, str | None] = {}  # message ref -> the ref of the thread it replies in (None: its own)
+        firsts: dict[str, DeliveryRecord] = {}  # ref -> the row of a thread's first message
         for r in rows:
             if not r.ref or r.status not in ("sent", "outstanding"):
                 continue
             root = self._thread_root(r)
             targets.setdefault(r.ref, root.ref if root is not None else None)
-            if root is not None:  # it may show this alert (a revision's), with its button
+            if root is None and r.kind == "alert":
+                firsts.setdefault(r.ref, r)
+            if root is not None:  # it may show this alert (the thread's newest, a revision's), with its button
                 targets.setdefault(root.ref, None)
+                firsts.setdefault(root.ref, root)
         shown: list[str] = []
         gone: list[str] = []
         for ref, thread_ref in targets.items():
+            shows = self._first_shows(firsts[ref], ack) if ref in firsts else None
             try:
-                if self._bounded(rec, "update", partial(notifier.show_acknowledged, ref, thread_ref, ack)):
+                if self._bounded(rec, "update", partial(notifier.show_acknowledged, ref, thread_ref, ack, shows)):
                     shown.append(ref)
             except MessageGone:
                 gone.append(ref)
@@ -542,6 +548,20 @@ class Deliverer:
         tally.acks_shown += len(shown)
         if shown:
             log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+
+    def _first_shows(self, first: DeliveryRecord, ack: AlertAcknowledged) -> frozenset[str] | None:
+        """The alerts whose Acknowledge button on a thread's first message `ack` takes (show_acknowledged's `shows`):
+        None (its own alert's) while the thread stands on its first alert. Once the message shows a newer alert's
+        state ("Updated · now HIGH"), only an acknowledgement of that alert shows on it: its button names it, or, drawn
+        before buttons did, the thread's first alert (outside trial 29, F1); an acknowledgement of an earlier alert of
+        the thread leaves it as it is (its button still has the newest alert to take)."""
+        state = thread_state(self.store.deliveries(channel=first.channel, thread_key=first.thread_key), first.alert_id)
+        if state is None or state.first.alert_id != first.alert_id or state.newest is None:
+            return None
+        newest = state.newest.id
+        if newest == state.first_id:
+            return None
+        return frozenset({newest, state.first_id}) if ack.alert_id == newest else frozenset()
 
     def _thread_root(self, row: DeliveryRecord) -> DeliveryRecord | None:
         """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""
@@ -1023,6 +1043,7 @@ class Deliverer:
                 ack = next((k for i in dict.fromkeys(first_ids) if (k := self._acknowledged(i)) is not None), None)
                 if ack is not None:
                     view = dataclasses.replace(view, first_acknowledged=ack)
+            view = self._standing_acks(view, [base.alert, *(a for r in rows if (a := alert_of(r.payload)))])
             notice = dataclasses.replace(notice, thread=view)
         return notice
 
@@ -1062,6 +1083,21 @@ class Deliverer:
             return _Defer(until, why, told.alert_id)
         why = base.reason or "a later report changed this alert"
         return dataclasses.replace(base, reason=f"{why} (it was listed in this channel's throttle summary)")
+
+    def _standing_acks(self, view: ThreadView, known: Sequence[Alert]) -> ThreadView:
+        """`view` with the acknowledgements the thread's first message shows once it shows the thread's state: of its
+        newest standing alert (or of an alert that one revised: the desk took that story), else of its earlier ones."""
+        if view.newest_id is None:
+            return view
+        by_id = {a.id: a for a in known}
+        ids = [view.newest_id]
+        up = by_id.get(view.newest_id)
+        while up is not None and up.detection.revises is not None and up.detection.revises not in ids:
+            ids.append(up.detection.revises)
+            up = by_id.get(up.detection.revises)
+        newest = next((k for i in ids if (k := self._acknowledged(i)) is not None), None)
+        earlier = tuple(k for i in view.standing_ids if i not in ids and (k := self._acknowledged(i)) is not None)
+        return dataclasses.replace(view, newest_acknowledged=newest, earlier_acknowledged=earlier)
 
     def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
         try:
@@ -1326,6 +1362,9 @@ def _with_thread(
         first=first,
         first_withdrawn=first_withdrawn,
         newest_id=newest_now.id if newest_now is not None else None,
+        standing_ids=tuple(
+            dict.fromkeys(a.id for _, a in sorted(standing, key=lambda x: (x[1].detection.fired_at, x[0])))
+        ),
     )
     return dataclasses.replace(base, thread=view)
 

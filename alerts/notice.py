@@ -96,6 +96,14 @@ class ThreadView:
     # The alert the thread's state is of (its newest standing alert), as `alerts list` shows it; None when none of the
     # thread's alerts stands (a withdrawal of the last one): `severity` and `confidence` are then the withdrawn alert's.
     newest_id: str | None = None
+    # The thread's standing alerts (ids, oldest first in event time, the newest last): what the thread's first message
+    # stands for once it shows the thread's state, and what its Acknowledge button takes together (docs/slack.md).
+    standing_ids: tuple[str, ...] = ()
+    # Who acknowledged the thread's newest standing alert (or an alert it revised) in the first place: the first
+    # message, showing the thread's state, says so (and loses its button) only then.
+    newest_acknowledged: AlertAcknowledged | None = None
+    # Acknowledgements of the thread's other standing alerts: the first message says them when the newest is not.
+    earlier_acknowledged: tuple[AlertAcknowledged, ...] = ()
 
     @property
     def target_is_first(self) -> bool:
@@ -388,6 +396,47 @@ def thread_of(rows: Iterable[DeliveryRecord], key: str) -> list[DeliveryRecord]:
             break
         members |= grown
     return [r for r in rows if r.alert_id in members]
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What a thread of one channel stands on now, from its ledger rows: its first message's row, and its standing
+    alerts as the channel was told them (sent; each replaced by its latest revision sent, the withdrawn ones left out),
+    oldest first in event time (fired_at, then ledger seq): the last is the one the first message shows the state of."""
+
+    first: DeliveryRecord
+    standing: tuple[Alert, ...]
+
+    @property
+    def newest(self) -> Alert | None:
+        return self.standing[-1] if self.standing else None
+
+    @property
+    def first_id(self) -> str:
+        """The alert id of the thread's first message as it was posted (what a button drawn then names)."""
+        first = alert_of(self.first.payload)
+        return first.id if first is not None else self.first.alert_id
+
+
+def thread_state(rows: Iterable[DeliveryRecord], key: str) -> ThreadState | None:
+    """The state of the thread (thread_of) that the row keyed `key` is in, among `rows` (its channel's and thread
+    key's); None when the thread's first row is not among them."""
+    members = [r for r in thread_of(rows, key) if r.kind in (*REPLACEABLE, "retraction")]
+    keys = {r.alert_id for r in members}
+    first = next((r for r in members if r.parent_id is None or r.parent_id not in keys), None)
+    if first is None:
+        return None
+    sent = [r for r in members if r.status == "sent"]
+    told = [(r.seq, a) for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
+    withdrawn: set[str] = set()
+    for r in sent:
+        if r.kind == "retraction":
+            gone = alert_of(r.payload)
+            withdrawn |= {i for i in (r.parent_id, gone.id if gone is not None else None) if i}
+    passed = [a for r in members if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
+    standing = sorted(standing_alerts(told, withdrawn, passed), key=lambda x: (x[1].detection.fired_at, x[0]))
+    by_id = {a.id: a for _, a in reversed(standing)}  # (one alert told twice: once, at its first place)
+    return ThreadState(first, tuple(by_id[i] for i in dict.fromkeys(a.id for _, a in standing)))
 
 
 def standing_alerts(

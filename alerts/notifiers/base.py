@@ -11,6 +11,7 @@ a payload). Both leave the delivery outstanding, since faults get fixed. Two fla
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol, runtime_checkable
@@ -119,9 +120,12 @@ class AckShowing(Protocol):
     another channel's button), as the Acknowledge button's click shows it on its own message (Slack: chat.update).
     The dispatcher calls it for each `alert.acknowledged` event, from a ledger row of kind ACK_KIND."""
 
-    def show_acknowledged(self, ref: str, thread_ref: str | None, ack: AlertAcknowledged) -> bool:
+    def show_acknowledged(
+        self, ref: str, thread_ref: str | None, ack: AlertAcknowledged, shows: Collection[str] | None = None
+    ) -> bool:
         """Rewrite message `ref` (a reply under `thread_ref`, or a message of its own when None) to show `ack`, if it
-        still offers to acknowledge `ack.alert_id`; True if it was rewritten. Raises TransientError, PermanentError,
+        still offers to acknowledge `ack.alert_id` (or, given `shows`, one of those alerts: a thread's first message
+        acts on the thread's newest standing alert); True if it was rewritten. Raises TransientError, PermanentError,
         or MessageGone when the message is not there."""
         ...
 

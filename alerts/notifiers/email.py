@@ -269,8 +269,9 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
         pairs = [("Severity", _severity(*own, notice.escalated_from))]
         pairs.append(("Thread now", _severity(thread.severity, thread.confidence)))
     pairs += _thread_facts(notice, thread)
-    if thread.acknowledged is not None:
-        pairs.append(("Acknowledged", f"by {thread.acknowledged.by.label()} at {utc_text(thread.acknowledged.at)}"))
+    if thread.acknowledged is not None:  # of the alert the thread's first message showed (named: not this one)
+        ack = thread.acknowledged
+        pairs.append(("Acknowledged", f"alert {ack.alert_id} by {ack.by.label()} at {utc_text(ack.at)}"))
     body.facts(pairs)
     if notice.kind == "revision":
         changed = notice.parent_id or thread.target_id  # the alert revised, as `alerts list` names it

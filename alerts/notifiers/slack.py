@@ -20,7 +20,7 @@ import logging
 import socket
 import time
 import urllib.error
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from slack_sdk import WebClient
@@ -252,13 +252,18 @@ class SlackNotifier:
         if first is not None:
             self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
 
-    def show_acknowledged(self, ref: str, thread_ref: str | None, ack: AlertAcknowledged) -> bool:
+    def show_acknowledged(
+        self, ref: str, thread_ref: str | None, ack: AlertAcknowledged, shows: Collection[str] | None = None
+    ) -> bool:
         """chat.update of message `ref` (a reply under `thread_ref`, else a message of its own) as Slack has it, its
         Acknowledge button for `ack.alert_id` replaced by who acknowledged it, as a click on the button does
         (alerts.slackapp.app on_ack): the message is read first (conversations.replies; scope channels:history) so
         that whatever the thread's updates made it say is kept. A message that offers no such button (the click
         rewrote it already, it shows another acknowledgement or a revision, or it was withdrawn) is left as it is:
-        False. Safe to repeat. Raises MessageGone when it is not there any more."""
+        False. `shows`: the alert ids whose Acknowledge button on this message `ack` takes (default: its own alert's;
+        the dispatcher names them for a thread's first message, whose button acts on the thread's newest standing
+        alert, and on its first alert when drawn before buttons did; none: the message shows a newer alert). Safe to
+        repeat. Raises MessageGone when it is not there any more."""
         channel_id, ts = split_ref(ref)
         channel_id = channel_id or self._id()
         parent = split_ref(thread_ref)[1] if thread_ref else ts
@@ -280,7 +285,7 @@ class SlackNotifier:
             if message is None and (not cursor or not messages):
                 raise MessageGone(f"message {ts} not found in the channel (deleted?)", ref)
         blocks = message.get("blocks") or []
-        if not offers_ack(blocks, ack.alert_id):
+        if not offers_ack(blocks, {ack.alert_id} if shows is None else shows):
             return False
         args = {
             "channel": channel_id,

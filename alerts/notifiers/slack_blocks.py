@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -250,11 +250,19 @@ def _footer(key: str, det: Detection) -> dict[str, Any]:
     return _context(f"alert {fit(key, 200)} · {fired}")
 
 
-def _buttons(notice: Notice, alert: Alert) -> list[dict[str, Any]]:
+def _buttons(notice: Notice, alert: Alert, thread: ThreadView | None = None) -> list[dict[str, Any]]:
     """Acknowledge, Silence 24h, Unsubscribe (alerts.slackapp.buttons). Left out when the alert's own id, rule
-    and channel cannot fit a button's value (2,000): such an alert could not be named by a click anyway."""
+    and channel cannot fit a button's value (2,000): such an alert could not be named by a click anyway. `thread`:
+    the message is the thread's first, showing the thread's state: its buttons act on what it shows, the thread's
+    newest standing alert, and its Acknowledge takes the thread's earlier standing alerts with it (outside trial 29,
+    F1: the button of the first, MEDIUM alert under a message that read HIGH acknowledged the MEDIUM alert only)."""
     det = alert.detection
-    block = actions_block(alert.id, det.rule, notice.channel, dict(det.group))
+    alert_id = alert.id
+    standing: tuple[str, ...] = ()
+    if thread is not None and thread.newest_id is not None:
+        alert_id = thread.newest_id
+        standing = tuple(i for i in thread.standing_ids if i != alert_id)
+    block = actions_block(alert_id, det.rule, notice.channel, dict(det.group), standing)
     if any(len(str(e.get("value", ""))) > VALUE_LIMIT for e in block["elements"]):
         return []
     return [block]
@@ -270,6 +278,7 @@ def _full(
     sources: str | None = None,
     withdrawn: bool = False,
     lead: str = "",
+    thread: ThreadView | None = None,
 ) -> list[dict[str, Any]]:
     """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed, `lead`
     what a reader must know before the rest (it comes above the header)."""
@@ -302,7 +311,7 @@ def _full(
     blocks += _evidence_blocks(det.evidence, "Evidence", det.fired_at, det.reports)
     blocks.append(_footer(alert.id, det))
     if not withdrawn:
-        blocks += _buttons(notice, alert)
+        blocks += _buttons(notice, alert, thread)
     return blocks[:MAX_BLOCKS]
 
 
@@ -422,8 +431,9 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         confidence=thread.confidence,
         status=status,
         sources=f"{thread.sources} independent in the thread",
+        thread=thread,
     )
-    return fallback_text(alert, state=(thread.severity, thread.confidence)), _acknowledged(blocks, thread.acknowledged)
+    return fallback_text(alert, state=(thread.severity, thread.confidence)), _first_acknowledged(blocks, thread)
 
 
 def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | None:
@@ -442,9 +452,10 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
         confidence=thread.confidence,
         status=f"*Updated* · {_thread_status(thread)}",
         sources=f"{thread.sources} independent in the thread",
+        thread=thread,
     )
     text = fallback_text(thread.first, state=(thread.severity, thread.confidence))
-    return text, _acknowledged(blocks, thread.first_acknowledged)
+    return text, _first_acknowledged(blocks, thread)
 
 
 def _withdrawn(
@@ -471,9 +482,37 @@ def _acknowledged(blocks: list[dict[str, Any]], ack: AlertAcknowledged | None) -
     return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
 
 
-def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str) -> bool:
-    """Whether a message's blocks (as Slack has them) still offer our Acknowledge button for `alert_id`: a message
-    that shows an acknowledgement already, or another alert (a revision's), or none (withdrawn), offers none."""
+EARLIER_ACKS_BLOCK_ID = "wf_earlier_acknowledged"
+
+
+def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> list[dict[str, Any]]:
+    """The thread's first message, showing the thread's state, says who acknowledged what it shows (the thread's newest
+    standing alert), and loses that button, only when that alert is acknowledged. Until then its button stays (it
+    takes the newest alert and the thread's earlier ones together), and acknowledgements of the earlier standing
+    alerts are said above it, so the desk sees what was taken and that the newest alert was not."""
+    if thread.newest_acknowledged is not None:
+        return _acknowledged(blocks, thread.newest_acknowledged)
+    if not thread.earlier_acknowledged:
+        return blocks
+    from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
+
+    said = [
+        f"alert {fit(a.alert_id, 100)} acknowledged by {who(a.by)} at {_when(a.at)}"
+        for a in thread.earlier_acknowledged[:3]
+    ]
+    more = len(thread.earlier_acknowledged) - len(said)
+    text = ":ballot_box_with_check: Earlier in this thread: " + "; ".join(said) + (f"; {more} more" if more > 0 else "")
+    text += f" · the newest alert, {fit(thread.newest_id or '', 100)}, is not acknowledged yet"
+    line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
+    at = next((i for i, b in enumerate(blocks) if b.get("block_id") == ACTIONS_BLOCK_ID), len(blocks))
+    return [*blocks[:at], line, *blocks[at:]][:MAX_BLOCKS]
+
+
+def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str | Collection[str]) -> bool:
+    """Whether a message's blocks (as Slack has them) still offer our Acknowledge button for `alert_id` (one of
+    them, when several are given): a message that shows an acknowledgement already, or another alert (a revision's),
+    or none (withdrawn), offers none."""
+    ids = {alert_id} if isinstance(alert_id, str) else set(alert_id)
     for block in blocks:
         if block.get("type") != "actions" or block.get("block_id") != ACTIONS_BLOCK_ID:
             continue
@@ -481,7 +520,7 @@ def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str) -> bool:
             if not isinstance(element, Mapping) or element.get("action_id") != ACK_ACTION:
                 continue
             try:
-                if parse_button_value(str(element.get("value") or "")).alert_id == alert_id:
+                if parse_button_value(str(element.get("value") or "")).alert_id in ids:
                     return True
             except ValueError:
                 continue

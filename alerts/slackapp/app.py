@@ -137,14 +137,18 @@ def build_app(
         slack_channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "") or None
         message = body.get("message")
         ts = str(container.get("message_ts") or (message or {}).get("ts") or "") or None
-        record, new = clicks.acknowledge(ctx, value, actor, slack_channel, ts)
+        click = clicks.acknowledge(ctx, value, actor, slack_channel, ts)
+        record, new = click.record, click.new
+        said = clicks.ack_said(click)  # what it did beyond the button's own alert, if anything
         # chat.update replaces the whole message: without the message as Slack sent it (its blocks) there is
         # nothing to keep, and the alert would become one "Acknowledged" line. Say it here instead.
         if not (isinstance(message, dict) and message.get("blocks")):
             text = clicks.ack_line(record) if new else f"Already acknowledged by {who(record.by)}."
-            _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", text)
+            _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", f"{text}\n{said}".strip())
             return
-        if slack_channel and ts:
+        # A newer alert came in the thread after the message was drawn: the message as the click sent it is out of
+        # date (the dispatcher has drawn the newer alert's state, with its button): it is not written back.
+        if slack_channel and ts and click.newer is None:
             try:
                 client.chat_update(
                     channel=slack_channel,
@@ -154,7 +158,9 @@ def build_app(
                 )
             except (SlackApiError, SlackClientError) as e:
                 log.warning("slack app: acknowledged %s but could not update the message: %s", value.alert_id, e)
-        if not new:
+        if said:
+            _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", said)
+        elif not new:
             text = f"Already acknowledged by {who(record.by)}."
             _say(respond, f"Acknowledge click on alert {value.alert_id} (already acknowledged) handled", text)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -10,8 +11,9 @@ from pydantic import ValidationError
 
 from watchfloor.schemas.control import Actor, AlertAcknowledged
 from watchfloor.schemas.events import Detection, EventType
-from watchfloor.stream_processors.ports import EventLog
+from watchfloor.stream_processors.ports import DeliveryLedger, EventLog
 
+from ..notice import ThreadState, thread_state
 from ..notifiers.slack import escape
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
 from .commands import Announce, AppContext, announced, unsubscribe, who
@@ -19,12 +21,115 @@ from .commands import Announce, AppContext, announced, unsubscribe, who
 ACK_BLOCK_ID = "wf_acknowledged"
 
 
+@dataclass(frozen=True)
+class AckClick:
+    """What an Acknowledge click recorded. `record`: the acknowledgement of the alert the message shows (the
+    button's, or, on a thread's first message drawn before buttons said what it stands for, the thread's newest
+    standing alert), `new` whether the click made it; `taken`: the other alerts the message stands for that the click
+    acknowledged with it (the thread's earlier standing alerts); `drawn_for`: the alert the button named when the
+    click acknowledged another (what the message shows now); `newer`: a newer alert of the thread that came after the
+    message was drawn, left unacknowledged (the reader never saw it)."""
+
+    record: AlertAcknowledged
+    new: bool
+    taken: tuple[AlertAcknowledged, ...] = ()
+    drawn_for: str | None = None
+    newer: str | None = None
+    severities: Mapping[str, str] = field(default_factory=dict)  # alert id -> severity label, for the reply
+
+
+def _ledger(ctx: AppContext) -> DeliveryLedger | None:
+    store = ctx.control.store
+    return store if isinstance(store, DeliveryLedger) else None
+
+
+def message_thread(
+    ctx: AppContext, value: ButtonValue, slack_channel: str | None, message_ts: str | None
+) -> ThreadState | None:
+    """The state of the thread whose first message was clicked (from the delivery ledger of the store the app
+    shares with the dispatcher), None when the click was on another message or the ledger cannot say."""
+    ledger = _ledger(ctx)
+    if ledger is None or not slack_channel or not message_ts:
+        return None
+    found = ledger.deliveries(alert_ids={value.alert_id}, channel=value.channel)
+    if not found:
+        return None
+    rows = ledger.deliveries(channel=value.channel, thread_key=found[0].thread_key)
+    state = thread_state(rows, found[0].alert_id)
+    if state is None or state.first.ref != f"{slack_channel}:{message_ts}":
+        return None
+    return state
+
+
 def acknowledge(
     ctx: AppContext, value: ButtonValue, actor: Actor, slack_channel: str | None, message_ts: str | None
-) -> tuple[AlertAcknowledged, bool]:
-    return ctx.control.acknowledge(
-        value.alert_id, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
+) -> AckClick:
+    """Record the acknowledgements of an Acknowledge click: of the alert the message shows, and of the other alerts it
+    stands for (a thread's first message, showing the thread's state: its earlier standing alerts), each an
+    `alert.acknowledged` event of its own (idempotent: the first per alert and channel counts). A button drawn before
+    buttons said what the message stands for, on a thread's first message that shows a newer alert's state now,
+    acknowledges what the message shows (the thread's standing alerts) and says so; a newer alert that came after the
+    message was drawn is left unacknowledged, and said."""
+    shown, others = value.alert_id, list(value.standing or ())
+    drawn_for: str | None = None
+    newer: str | None = None
+    state = message_thread(ctx, value, slack_channel, message_ts)
+    if state is not None and state.newest is not None:
+        newest = state.newest.id
+        if value.standing is None and newest != value.alert_id:
+            drawn_for, shown = value.alert_id, newest
+            others = [a.id for a in state.standing if a.id != newest]
+        elif value.standing is not None and newest != value.alert_id and newest not in value.standing:
+            newer = newest
+    detections = alert_detections(ctx.control.store, {shown, *others, *([newer] if newer else [])})
+    severities = {i: severity_word(d) for i, d in detections.items()}
+    record, new = ctx.control.acknowledge(
+        shown, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
     )
+    taken: list[AlertAcknowledged] = []
+    for other in dict.fromkeys(others):
+        if other == shown or (detections.get(other) or {}).get("rule") != value.rule:
+            continue  # not an alert of this rule in the log: nothing is recorded for it
+        ack, fresh = ctx.control.acknowledge(
+            other, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
+        )
+        if fresh:
+            taken.append(ack)
+    return AckClick(record, new, tuple(taken), drawn_for, newer, severities)
+
+
+def severity_word(detection: Mapping[str, Any]) -> str:
+    severity = str(detection.get("severity") or "?").upper()
+    return severity + (" unconfirmed" if detection.get("confidence") == "unconfirmed" else "")
+
+
+def ack_said(click: AckClick) -> str:
+    """What a click did beyond its own alert, for the clicker's reply ("" when it acknowledged just that alert)."""
+    if not (click.taken or click.drawn_for or click.newer):
+        return ""
+
+    def named(alert_id: str) -> str:
+        severity = click.severities.get(alert_id)
+        return f"`{escape(alert_id[:80])}`" + (f" ({escape(severity)})" if severity else "")
+
+    shown = click.record.alert_id
+    done = "Acknowledged" if click.new else f"Already acknowledged by {who(click.record.by)}"
+    text = f":white_check_mark: {done}: alert {named(shown)}, which this message shows"
+    if click.taken:
+        text += f", and the thread's earlier alert{'s' if len(click.taken) > 1 else ''} "
+        text += ", ".join(named(a.alert_id) for a in click.taken) + " with it"
+    text += "."
+    if click.drawn_for:
+        text += (
+            f" (This message's button was drawn for alert {named(click.drawn_for)}, the thread's first, before the "
+            "message showed the thread's state.)"
+        )
+    if click.newer:
+        text += (
+            f"\n:warning: Alert {named(click.newer)} came in this thread after this message was drawn and is *not* "
+            "acknowledged: the message shows it now, with its own Acknowledge button."
+        )
+    return text
 
 
 def ack_line(ack: AlertAcknowledged) -> str:
@@ -50,6 +155,24 @@ def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowled
         out.append(dict(block))
     if not placed:
         out.append(line)
+    return out
+
+
+def alert_detections(log: EventLog, alert_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The detections of the alerts `alert_ids` as the log has them (one read of its alerts); those not found are
+    left out."""
+    out: dict[str, dict[str, Any]] = {}
+    position = 0
+    while len(out) < len(set(alert_ids)):
+        got = log.read(position, types={EventType.ALERT.value}, limit=2000)
+        if not got:
+            break
+        for se in got:
+            alert_id = se.event.payload.get("id")
+            if isinstance(alert_id, str) and alert_id in alert_ids and alert_id not in out:
+                detection = se.event.payload.get("detection")
+                out[alert_id] = detection if isinstance(detection, dict) else {}
+        position = got[-1].position
     return out
 
 
