@@ -930,6 +930,11 @@ _EN: CueTable = {
             "shortly after",
             "shortly afterwards",
             "shortly before",
+            # a manner, not a hedge ("urged the West to send arms as quickly as possible, as Russia fired missiles")
+            "as soon as possible",
+            "as quickly as possible",
+            "as fast as possible",
+            "as much as possible",
             "not only",
             "no doubt",
             "no longer",

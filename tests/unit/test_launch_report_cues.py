@@ -246,3 +246,9 @@ def test_a_russian_cue_does_not_reach_into_a_phrase_after_a_comma_and_posle(titl
 )
 def test_what_the_launch_report_fixes_leave_to_the_cues(signal: str, title: str, want: tuple[str, str]) -> None:
     assert _read(signal, title=title) == want
+
+
+def test_as_quickly_as_possible_is_a_manner_not_a_hedge() -> None:
+    title = "Kyiv urges allies to send arms as quickly as possible, as Pyongyang fires missiles at the sea"
+    assert _read("launch", title=title) == ("asserted", None)
+    assert _read("launch", title="Pyongyang possibly fired a missile")[0] == "hedged"
