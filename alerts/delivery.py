@@ -518,9 +518,10 @@ class Deliverer:
         shown: list[str] = []
         gone: list[str] = []
         for ref, thread_ref in targets.items():
-            shows = self._first_shows(firsts[ref], ack) if ref in firsts else None
+            shows, legacy = self._first_shows(firsts[ref], ack) if ref in firsts else (None, frozenset[str]())
+            update = partial(notifier.show_acknowledged, ref, thread_ref, ack, shows, legacy)
             try:
-                if self._bounded(rec, "update", partial(notifier.show_acknowledged, ref, thread_ref, ack, shows)):
+                if self._bounded(rec, "update", update):
                     shown.append(ref)
             except MessageGone:
                 gone.append(ref)
@@ -549,19 +550,25 @@ class Deliverer:
         if shown:
             log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
 
-    def _first_shows(self, first: DeliveryRecord, ack: AlertAcknowledged) -> frozenset[str] | None:
-        """The alerts whose Acknowledge button on a thread's first message `ack` takes (show_acknowledged's `shows`):
-        None (its own alert's) while the thread stands on its first alert. Once the message shows a newer alert's
-        state ("Updated · now HIGH"), only an acknowledgement of that alert shows on it: its button names it, or, drawn
-        before buttons did, the thread's first alert (outside trial 29, F1); an acknowledgement of an earlier alert of
-        the thread leaves it as it is (its button still has the newest alert to take)."""
+    def _first_shows(
+        self, first: DeliveryRecord, ack: AlertAcknowledged
+    ) -> tuple[frozenset[str] | None, frozenset[str]]:
+        """(shows, legacy) for show_acknowledged on a thread's first message: the alerts whose Acknowledge button there
+        `ack` takes, None (its own alert's) while the thread stands on its first alert. Once the message shows a newer
+        alert's state ("Updated · now HIGH"), only an acknowledgement of that alert shows on it: on a button that names
+        it, or (`legacy`) on one drawn before buttons said what the message stands for, which names the thread's first
+        alert (outside trial 29, F1); a button of today that names the first alert is that alert's alone, left as it is
+        (review 26, M2: the message was not redrawn since, and its alert is not acknowledged). An acknowledgement of an
+        earlier alert of the thread leaves it as it is (its button still has the newest alert to take)."""
         state = thread_state(self.store.deliveries(channel=first.channel, thread_key=first.thread_key), first.alert_id)
         if state is None or state.first.alert_id != first.alert_id or state.newest is None:
-            return None
+            return None, frozenset()
         newest = state.newest.id
         if newest == state.first_id:
-            return None
-        return frozenset({newest, state.first_id}) if ack.alert_id == newest else frozenset()
+            return None, frozenset()
+        if ack.alert_id != newest:
+            return frozenset(), frozenset()
+        return frozenset({newest}), frozenset({state.first_id})
 
     def _thread_root(self, row: DeliveryRecord) -> DeliveryRecord | None:
         """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""

@@ -121,11 +121,17 @@ class AckShowing(Protocol):
     The dispatcher calls it for each `alert.acknowledged` event, from a ledger row of kind ACK_KIND."""
 
     def show_acknowledged(
-        self, ref: str, thread_ref: str | None, ack: AlertAcknowledged, shows: Collection[str] | None = None
+        self,
+        ref: str,
+        thread_ref: str | None,
+        ack: AlertAcknowledged,
+        shows: Collection[str] | None = None,
+        legacy: Collection[str] = (),
     ) -> bool:
         """Rewrite message `ref` (a reply under `thread_ref`, or a message of its own when None) to show `ack`, if it
         still offers to acknowledge `ack.alert_id` (or, given `shows`, one of those alerts: a thread's first message
-        acts on the thread's newest standing alert); True if it was rewritten. Raises TransientError, PermanentError,
+        acts on the thread's newest standing alert; or one of `legacy` on a button drawn before buttons said what the
+        message stands for); True if it was rewritten. Raises TransientError, PermanentError,
         or MessageGone when the message is not there."""
         ...
 

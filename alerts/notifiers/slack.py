@@ -253,7 +253,12 @@ class SlackNotifier:
             self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
 
     def show_acknowledged(
-        self, ref: str, thread_ref: str | None, ack: AlertAcknowledged, shows: Collection[str] | None = None
+        self,
+        ref: str,
+        thread_ref: str | None,
+        ack: AlertAcknowledged,
+        shows: Collection[str] | None = None,
+        legacy: Collection[str] = (),
     ) -> bool:
         """chat.update of message `ref` (a reply under `thread_ref`, else a message of its own) as Slack has it, its
         Acknowledge button for `ack.alert_id` replaced by who acknowledged it, as a click on the button does
@@ -262,7 +267,8 @@ class SlackNotifier:
         rewrote it already, it shows another acknowledgement or a revision, or it was withdrawn) is left as it is:
         False. `shows`: the alert ids whose Acknowledge button on this message `ack` takes (default: its own alert's;
         the dispatcher names them for a thread's first message, whose button acts on the thread's newest standing
-        alert, and on its first alert when drawn before buttons did; none: the message shows a newer alert). Safe to
+        alert; `legacy`: on its first alert only on a button drawn before buttons said what the message stands for;
+        none: the message shows a newer alert). Safe to
         repeat. Raises MessageGone when it is not there any more."""
         channel_id, ts = split_ref(ref)
         channel_id = channel_id or self._id()
@@ -285,7 +291,7 @@ class SlackNotifier:
             if message is None and (not cursor or not messages):
                 raise MessageGone(f"message {ts} not found in the channel (deleted?)", ref)
         blocks = message.get("blocks") or []
-        if not offers_ack(blocks, {ack.alert_id} if shows is None else shows):
+        if not offers_ack(blocks, {ack.alert_id} if shows is None else shows, legacy):
             return False
         args = {
             "channel": channel_id,

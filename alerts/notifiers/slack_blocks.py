@@ -508,10 +508,13 @@ def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> lis
     return [*blocks[:at], line, *blocks[at:]][:MAX_BLOCKS]
 
 
-def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str | Collection[str]) -> bool:
+def offers_ack(
+    blocks: Sequence[Mapping[str, Any]], alert_id: str | Collection[str], legacy: Collection[str] = ()
+) -> bool:
     """Whether a message's blocks (as Slack has them) still offer our Acknowledge button for `alert_id` (one of
-    them, when several are given): a message that shows an acknowledgement already, or another alert (a revision's),
-    or none (withdrawn), offers none."""
+    them, when several are given), or for one of `legacy` on a button drawn before buttons said what the message
+    stands for (no `s`: review 26, M2, a button of today naming the first alert is that alert's alone): a message that
+    shows an acknowledgement already, or another alert (a revision's), or none (withdrawn), offers none."""
     ids = {alert_id} if isinstance(alert_id, str) else set(alert_id)
     for block in blocks:
         if block.get("type") != "actions" or block.get("block_id") != ACTIONS_BLOCK_ID:
@@ -520,7 +523,8 @@ def offers_ack(blocks: Sequence[Mapping[str, Any]], alert_id: str | Collection[s
             if not isinstance(element, Mapping) or element.get("action_id") != ACK_ACTION:
                 continue
             try:
-                if parse_button_value(str(element.get("value") or "")).alert_id in ids:
+                value = parse_button_value(str(element.get("value") or ""))
+                if value.alert_id in ids or (value.standing is None and value.alert_id in legacy):
                     return True
             except ValueError:
                 continue

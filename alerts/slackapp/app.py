@@ -137,7 +137,7 @@ def build_app(
         slack_channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "") or None
         message = body.get("message")
         ts = str(container.get("message_ts") or (message or {}).get("ts") or "") or None
-        click = clicks.acknowledge(ctx, value, actor, slack_channel, ts)
+        click = clicks.acknowledge(ctx, value, actor, slack_channel, ts, message if isinstance(message, dict) else None)
         record, new = click.record, click.new
         said = clicks.ack_said(click)  # what it did beyond the button's own alert, if anything
         # chat.update replaces the whole message: without the message as Slack sent it (its blocks) there is
@@ -146,9 +146,10 @@ def build_app(
             text = clicks.ack_line(record) if new else f"Already acknowledged by {who(record.by)}."
             _say(respond, f"Acknowledge click on alert {value.alert_id} recorded", f"{text}\n{said}".strip())
             return
-        # A newer alert came in the thread after the message was drawn: the message as the click sent it is out of
-        # date (the dispatcher has drawn the newer alert's state, with its button): it is not written back.
-        if slack_channel and ts and click.newer is None:
+        # A newer alert came in the thread after the message was drawn, or one it stood for was withdrawn: the message
+        # as the click sent it is out of date (the dispatcher has drawn the thread's state since, and shows the
+        # acknowledgement there on its next cycle): it is not written back (review 26, H2).
+        if slack_channel and ts and click.newer is None and not click.stale:
             try:
                 client.chat_update(
                     channel=slack_channel,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
@@ -36,6 +37,7 @@ class AckClick:
     drawn_for: str | None = None
     newer: str | None = None
     severities: Mapping[str, str] = field(default_factory=dict)  # alert id -> severity label, for the reply
+    stale: bool = False  # the message was drawn for other alerts than the thread stands on now: not written back
 
 
 def _ledger(ctx: AppContext) -> DeliveryLedger | None:
@@ -62,40 +64,78 @@ def message_thread(
 
 
 def acknowledge(
-    ctx: AppContext, value: ButtonValue, actor: Actor, slack_channel: str | None, message_ts: str | None
+    ctx: AppContext,
+    value: ButtonValue,
+    actor: Actor,
+    slack_channel: str | None,
+    message_ts: str | None,
+    message: Mapping[str, Any] | None = None,
 ) -> AckClick:
     """Record the acknowledgements of an Acknowledge click: of the alert the message shows, and of the other alerts it
     stands for (a thread's first message, showing the thread's state: its earlier standing alerts), each an
-    `alert.acknowledged` event of its own (idempotent: the first per alert and channel counts). A button drawn before
-    buttons said what the message stands for, on a thread's first message that shows a newer alert's state now,
-    acknowledges what the message shows (the thread's standing alerts) and says so; a newer alert that came after the
-    message was drawn is left unacknowledged, and said."""
-    shown, others = value.alert_id, list(value.standing or ())
+    `alert.acknowledged` event of its own (idempotent: the first per alert and channel counts).
+
+    What the value names is not trusted beyond what the ledger says the clicked message stands for (review 26): the
+    other alerts it names are taken only when they are the thread's standing alerts now (not another thread's or
+    channel's, not one withdrawn since); with no thread read from the ledger, only the button's own alert. A button
+    drawn before buttons said what the message stands for acknowledges the thread's newest standing alert when the
+    clicked message (`message`, as the client sent it) shows that alert's state, else only its own alert, the newer one
+    said. A message drawn for another set of alerts than the thread stands on now (a newer alert came, one was
+    withdrawn) is not written back over the newer rendering (`stale`)."""
+    shown = value.alert_id
+    others: list[str] = []
     drawn_for: str | None = None
     newer: str | None = None
+    stale = False
     state = message_thread(ctx, value, slack_channel, message_ts)
     if state is not None and state.newest is not None:
-        newest = state.newest.id
-        if value.standing is None and newest != value.alert_id:
-            drawn_for, shown = value.alert_id, newest
-            others = [a.id for a in state.standing if a.id != newest]
-        elif value.standing is not None and newest != value.alert_id and newest not in value.standing:
-            newer = newest
+        newest = state.newest
+        now_ids = [a.id for a in state.standing]
+        if value.standing is None:  # drawn before buttons said (or the list did not fit Slack's limit)
+            if newest.id != value.alert_id:
+                if _shows_state(message, newest):
+                    drawn_for, shown = value.alert_id, newest.id
+                else:
+                    newer, stale = newest.id, True
+            if shown == newest.id:
+                others = [i for i in now_ids if i != shown]
+        else:
+            drawn = {value.alert_id, *value.standing}
+            others = [i for i in dict.fromkeys(value.standing) if i in now_ids and i != shown]
+            if newest.id not in drawn:
+                newer = newest.id
+            stale = drawn != set(now_ids)
     detections = alert_detections(ctx.control.store, {shown, *others, *([newer] if newer else [])})
     severities = {i: severity_word(d) for i, d in detections.items()}
     record, new = ctx.control.acknowledge(
         shown, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
     )
     taken: list[AlertAcknowledged] = []
-    for other in dict.fromkeys(others):
-        if other == shown or (detections.get(other) or {}).get("rule") != value.rule:
+    for other in others:
+        if (detections.get(other) or {}).get("rule") != value.rule:
             continue  # not an alert of this rule in the log: nothing is recorded for it
         ack, fresh = ctx.control.acknowledge(
             other, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
         )
         if fresh:
             taken.append(ack)
-    return AckClick(record, new, tuple(taken), drawn_for, newer, severities)
+    return AckClick(record, new, tuple(taken), drawn_for, newer, severities, stale)
+
+
+def _shows_state(message: Mapping[str, Any] | None, alert: Any) -> bool:
+    """Whether the clicked message (as the client sent it) shows a thread's state as of `alert`: it reads "now
+    SEVERITY" with that alert's severity and confirmation (a button drawn before buttons said what it stands for)."""
+    if not isinstance(message, Mapping):
+        return False
+    from ..notifiers.slack_blocks import severity_label
+
+    det = alert.detection
+    label = "now " + severity_label(det.severity, det.confidence)
+    try:
+        text = json.dumps(message.get("blocks") or [], ensure_ascii=False)
+    except (TypeError, ValueError):
+        return False
+    return label in text
 
 
 def severity_word(detection: Mapping[str, Any]) -> str:
@@ -105,7 +145,7 @@ def severity_word(detection: Mapping[str, Any]) -> str:
 
 def ack_said(click: AckClick) -> str:
     """What a click did beyond its own alert, for the clicker's reply ("" when it acknowledged just that alert)."""
-    if not (click.taken or click.drawn_for or click.newer):
+    if not (click.taken or click.drawn_for or click.newer or click.stale):
         return ""
 
     def named(alert_id: str) -> str:
@@ -123,6 +163,11 @@ def ack_said(click: AckClick) -> str:
         text += (
             f" (This message's button was drawn for alert {named(click.drawn_for)}, the thread's first, before the "
             "message showed the thread's state.)"
+        )
+    if click.stale and not click.newer:
+        text += (
+            "\n(This message was redrawn after your Slack loaded it: it shows the acknowledgement once watchfloor "
+            "next updates it.)"
         )
     if click.newer:
         text += (
