@@ -8,16 +8,12 @@ slack-sdk and slack-bolt against the local Slack server, `run --once` as a subpr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from tests.fixtures.slack_server import SlackRequests
 from tests.integration import test_slack_thread_ack as T
-from tests.integration.test_slack_app import DESK, SECRET, Env
+from tests.integration.test_slack_app import DESK, Env
 from tests.integration.test_slack_thread_ack import (
     RULE,
     SAMPLES,
@@ -28,33 +24,12 @@ from tests.integration.test_slack_thread_ack import (
     story,
     text_of,
 )
-from watchfloor.alerts.slackapp.app import build_app
 from watchfloor.alerts.slackapp.buttons import ACK_ACTION
-from watchfloor.config import load_config
 from watchfloor.schemas.events import Alert, EventType, Retraction, alert_event, retraction_event
-from watchfloor.stream_processors.rulefile import load_rules
 from watchfloor.stream_processors.stores import open_store
-from watchfloor.web.build import build_services
-from watchfloor.web.server import WebServer, create_app
-from watchfloor.wiring import open_control
-from watchfloor.wiring import open_store as open_config_store
 
 env = T.env
-
-
-@pytest.fixture
-def app(env: Env) -> Iterator[SlackRequests]:
-    cfg = load_config(env.config)
-    _, rules = load_rules(cfg.rules)
-    store = open_config_store(cfg.store)
-    services = build_services(cfg, store, open_control(store, cfg), rules, env=env.env)
-    slack_app = build_app(services.context, token=env.slack.token, signing_secret=SECRET, base_url=env.slack.base_url)
-    server = WebServer(create_app(replace(services, slack_app=slack_app)), "127.0.0.1", 0).start()
-    try:
-        yield SlackRequests(f"{server.url}/slack/events", SECRET, env.slack)
-    finally:
-        server.stop()
-        store.close()
+app = T.app
 
 
 def alerts_of(env: Env) -> list[dict[str, Any]]:
