@@ -206,7 +206,9 @@ class EarlierStory:
     that starts a story after another one ended (past its rule's window or `realert`, or withdrawn) would otherwise
     read as a duplicate of it ("Russia ratified the treaty" for the lower house's vote, then the upper house's)."""
 
-    alert_id: str  # the last earlier story's first alert (its revision, if one replaced it), as `alerts list` names it
+    # the last earlier story's newest standing alert (what its first message shows the state of; its first alert, or
+    # that alert's revision, when nothing followed it), as `alerts list` names it
+    alert_id: str
     fired_at: datetime  # when that alert fired (event time)
     count: int  # earlier stories of this rule and group sent to the channel
     # How long before this alert that story began, when that is within the rule's open period and it still stands
@@ -273,8 +275,8 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
         r.parent_id: r for r in rows if r.kind == "revision" and r.status == "sent" and r.parent_id is not None
     }
     withdrawn = {r.parent_id for r in rows if r.kind == "retraction" and r.status == "sent"}
-    before: list[tuple[datetime, datetime, str, bool]] = []
-    for r in rows:
+    before: list[tuple[datetime, datetime, str, bool, int]] = []
+    for i, r in enumerate(rows):
         if r.kind != "alert" or r.alert_id == alert.id:
             continue
         if r.status != "sent":
@@ -300,10 +302,22 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
         except (TypeError, KeyError, ValueError):  # rows of the first version carry no alert
             continue
         if fired < alert.detection.fired_at:  # (the story's start decides which came first)
-            before.append((fired, shown_at, shown_id, shown.alert_id not in withdrawn))
+            before.append((fired, shown_at, shown_id, shown.alert_id not in withdrawn, i))
     if not before:
         return None
-    began, fired, told_id, stands = max(before)
+    began, fired, told_id, stands, at = max(before)
+    # The last alert of that story, as its first message shows the thread's state: its newest standing alert (a
+    # corroboration's HIGH follow-up, not the MEDIUM it followed: outside trial 30, F5, where a channel that got both
+    # named the MEDIUM and a `min=high` channel the HIGH). Only for the story named.
+    state = thread_state(rows, rows[at].alert_id)
+    newest = state.newest if state is not None else None
+    if (
+        newest is not None
+        and newest.id != rows[at].alert_id  # (else the first message's own alert, or its revision, as above)
+        and newest.id not in revised
+        and newest.detection.fired_at < alert.detection.fired_at
+    ):
+        told_id, fired = newest.id, newest.detection.fired_at
     gap = alert.detection.fired_at - began
     within = gap if period is not None and stands and gap <= period else None
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within)

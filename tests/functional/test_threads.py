@@ -708,10 +708,10 @@ def test_stories_raised_out_of_time_order_in_one_pass_reach_the_channel_in_event
     older, newer = top_level(slack_server)
     assert [r["metadata"]["event_payload"]["alert_id"] for r in slack_server.thread(older["ts"])] == ["det0002"]
     assert "Sent late" not in texts(older["blocks"]) + texts(newer["blocks"])
-    assert "Again: the last alert of this rule and group was det0001" in texts(newer["blocks"])
+    assert "Again: the last alert of this rule and group was det0002" in texts(newer["blocks"])
     got = lines(archive)  # every channel alike
     assert [r["key"] for r in got] == ["det0001", "det0002", "det0003"]
-    assert got[2]["earlier"]["alert"] == "det0001" and not any("later" in r for r in got)
+    assert got[2]["earlier"]["alert"] == "det0002" and not any("later" in r for r in got)
 
 
 def test_a_revision_back_to_the_content_of_an_alert_never_sent_leaves_the_thread_as_in_event_time(

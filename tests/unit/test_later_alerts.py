@@ -193,3 +193,17 @@ def test_an_alert_within_the_open_period_of_the_last_story_is_not_called_a_new_s
         assert (
             "same_story" not in record(Notice(key="k", kind="alert", alert=near, channel="ops", earlier=got))["earlier"]
         )
+
+
+def test_again_names_the_last_alert_of_the_earlier_story_not_its_first() -> None:
+    # Outside trial 30, F5: after a MEDIUM → HIGH story, the next story's "Again: the last alert … was X" named the
+    # MEDIUM in a channel that got both, and the HIGH in a `min=high` channel that got only the HIGH.
+    from watchfloor.alerts.notice import earlier_story
+
+    first = row(1, 10, severity="medium", confidence="unconfirmed")
+    followup = dataclasses.replace(row(2, 11), kind="followup", parent_id="det0001")
+    new = Alert(id="det0009", detection=detection(9, minutes=5 * 24 * 60), channels=("ops",))
+    got = earlier_story([first, followup], new)
+    assert got is not None and (got.alert_id, got.fired_at, got.count) == ("det0002", again_fired(followup), 1)
+    only_high = earlier_story([dataclasses.replace(followup, kind="alert", parent_id=None)], new)
+    assert only_high is not None and only_high.alert_id == got.alert_id  # both channels name the same alert
