@@ -391,6 +391,36 @@ def test_the_first_message_offers_the_newer_alert_to_acknowledge_when_the_thread
     assert "Acknowledged by kim" in texts(first["blocks"]) and "wf_ack" not in buttons and "wf_silence" in buttons
 
 
+def test_an_acknowledged_alert_revised_since_says_what_was_acknowledged_and_offers_the_revision(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside trial 30, F1: an acknowledged alert that a late report revised into another alert was shown as "now
+    alert det0003 … Acknowledged by kim" with no button, while the record had det0003 unacknowledged. The message
+    says which alert was acknowledged, before the revision, and offers the revision's Acknowledge."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.alerts.slackapp.buttons import parse_button_value
+    from watchfloor.schemas.control import Actor
+
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
+    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    control.acknowledge("det0001", by=Actor(via="cli", name="kim"))
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    assert "Acknowledged by kim" in texts(first["blocks"])
+    store.append([detection_event(troops(3, hours=-2, revises="det0001", revision=1))])  # a late, earlier report
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    now = texts(first["blocks"])
+    assert "Alert det0001 acknowledged by kim" in now and "revised it into det0003, which is not acknowledged" in now
+    [ack] = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "wf_ack"]
+    assert parse_button_value(ack["value"]).alert_id == "det0003"
+
+
 def test_a_follow_up_revised_before_it_could_be_sent_is_sent_once_as_it_stands(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
 ) -> None:
