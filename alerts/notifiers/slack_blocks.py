@@ -404,11 +404,12 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     assert thread is not None, "only threaded notices update a message"
     target = thread.target
     if thread.withdrawn is not None:  # withdrawn by this notice: the first message names what the thread stands on
-        return _withdrawn(notice, target, thread.withdrawn, thread if thread.target_is_first else None)
+        first = thread if thread.target_is_first else None
+        return _withdrawn(notice, target, thread.withdrawn, first, thread.acknowledged)
     if thread.target_is_first and thread.first_withdrawn is not None:
         # A follow-up told after the first alert was withdrawn: that alert stays withdrawn (not "Updated", with its
         # Acknowledge button back, as if it stood); the message says which alert the thread stands on now.
-        return _withdrawn(notice, target, thread.first_withdrawn, thread)
+        return _withdrawn(notice, target, thread.first_withdrawn, thread, thread.first_acknowledged)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         why = "by a late report" if alert.detection.cause is None else f"({escape(fit(alert.detection.cause, 300))})"
@@ -444,7 +445,7 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
     if thread is None or thread.first is None:
         return None
     if thread.first_withdrawn is not None:  # it stays withdrawn, and says what the thread stands on now
-        return _withdrawn(notice, thread.first, thread.first_withdrawn, thread)
+        return _withdrawn(notice, thread.first, thread.first_withdrawn, thread, thread.first_acknowledged)
     blocks = _full(
         notice,
         thread.first,
@@ -459,10 +460,11 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
 
 
 def _withdrawn(
-    notice: Notice, alert: Alert, why: str, thread: ThreadView | None = None
+    notice: Notice, alert: Alert, why: str, thread: ThreadView | None = None, ack: AlertAcknowledged | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
     """The message of a withdrawn alert. `thread`, for the thread's first message: when another alert of the thread
-    stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …")."""
+    stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …"). `ack`: who
+    acknowledged the alert before it was withdrawn, which the message keeps saying (outside trial 30, F6)."""
     status = f"*Withdrawn*: {fit(one_line(why), 1500)}"
     if thread is not None and thread.newest_id is not None:
         status += f" · the thread stands on alert {fit(thread.newest_id, 100)}: {_thread_status(thread)}"
@@ -470,6 +472,11 @@ def _withdrawn(
         status += " (see the thread)"
     det = alert.detection
     blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, withdrawn=True)
+    if ack is not None:
+        from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
+
+        text = f":ballot_box_with_check: Acknowledged by {who(ack.by)} at {_when(ack.at)}, before it was withdrawn"
+        blocks = [*blocks, {"type": "context", "elements": [_mrkdwn(text[:TEXT_LIMIT])]}][:MAX_BLOCKS]
     return fallback_text(alert, prefix="Withdrawn: "), blocks
 
 

@@ -421,6 +421,38 @@ def test_an_acknowledged_alert_revised_since_says_what_was_acknowledged_and_offe
     assert parse_button_value(ack["value"]).alert_id == "det0003"
 
 
+def test_a_withdrawn_alert_keeps_saying_who_acknowledged_it(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside trial 30, F6: the "Withdrawn: …" rewrite of an acknowledged alert's message dropped who had taken it."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+    from watchfloor.schemas.control import Actor
+
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
+    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    control.acknowledge("det0001", by=Actor(via="cli", name="kim"))
+    assert d.cycle().ok
+    gone = Retraction(
+        alert_id="det0001",
+        rule="troops",
+        group=RUS,
+        reason="an exercise",
+        revision=1,
+        at=datetime(2024, 11, 4, tzinfo=UTC),
+    )
+    store.append([retraction_event(gone)])
+    assert d.cycle().ok
+    [first] = top_level(slack_server)
+    now = texts(first["blocks"])
+    assert "*Withdrawn*: an exercise" in now and "Acknowledged by kim" in now and "before it was withdrawn" in now
+    assert not any(b["type"] == "actions" for b in first["blocks"])
+
+
 def test_a_follow_up_revised_before_it_could_be_sent_is_sent_once_as_it_stands(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock, webhook: Hook
 ) -> None:
