@@ -212,3 +212,14 @@ def test_alerts_ack_records_what_the_slack_button_records_and_alerts_list_shows_
     ]:
         res = runner.invoke(app, ["alerts", "ack", *bad, *c])
         assert res.exit_code == 1 and why in res.output, res.output
+
+
+def test_alerts_ack_of_an_alert_never_posted_says_so(config: Path, tmp_path: Path) -> None:
+    """Outside trial 30, F2: an alert no channel was sent (here: none subscribed at its severity; there, a revision
+    went in its place) was acknowledged without a word, while the desk's message was of another alert."""
+    c = ["--config", str(config)]
+    (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    wf("run", "--once", *c)
+    first = json.loads(wf("alerts", "list", "--json", *c).splitlines()[0])
+    said = wf("alerts", "ack", first["id"], "--by", "kim", *c)
+    assert said.startswith(f"acknowledged {first['id']} by kim") and "it was never posted to a channel" in said, said

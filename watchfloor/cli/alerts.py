@@ -891,6 +891,13 @@ def alerts_ack(
                 if slack_channels:
                     where = escape(", ".join(slack_channels))
                     line += f"; its message in {where} shows it after the dispatcher's next cycle"
+                elif not any(r.status == "sent" for r in st.deliveries(alert_ids=keys)):
+                    # (outside trial 30, F2: an alert a revision replaced before it was sent was taken silently,
+                    # while the alert the desk sees stayed unacknowledged)
+                    line += (
+                        f"; [yellow]note[/yellow]: it was never posted to a channel (`watchfloor alerts list "
+                        f"{escape(alert_id)}` says what went in its place, if anything)"
+                    )
             out.print(line, highlight=False)
     finally:
         st.close()
