@@ -65,6 +65,8 @@ class RuleInfo:
     where_keys: tuple[str, ...] | None = None
     # Of those, the ones that take only some entities (a closed capture, `place`) -> their entity ids.
     where_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The highest severity its alerts can have (its own, or its corroboration's); None: not known.
+    max_severity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -468,7 +470,28 @@ def _cmd_subscribe(
     what = describe_subscription(ctx, sub)
     if not new:
         return f"This channel already gets {what} (`{sub.id}`).{warning}"
-    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}"
+    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}{_unreachable(ctx, sub)}"
+
+
+def _unreachable(ctx: AppContext, sub: SubscriptionCreated) -> str:
+    """A warning when no rule the subscription takes can raise an alert of its `min` severity (outside trial 30, F9:
+    `min=critical` for a rule whose alerts are at most high was taken, and could never send anything); "" else."""
+    want = SEVERITY_RANK.get(str(sub.min_severity), 0)
+    if want == 0:
+        return ""
+    taken = [
+        r
+        for r in ctx.rules.values()
+        if ("*" in sub.rules or r.id in sub.rules) and (not sub.tags or set(sub.tags) & set(r.tags))
+    ]
+    if not taken or any(r.max_severity is None or SEVERITY_RANK.get(r.max_severity, 99) >= want for r in taken):
+        return ""
+    most = max((str(r.max_severity) for r in taken), key=lambda x: SEVERITY_RANK.get(x, 0))
+    names = ", ".join(f"`{escape(r.id)}`" for r in taken[:5]) + (" …" if len(taken) > 5 else "")
+    return (
+        f"\n:warning: No alert of {names} can be {escape(str(sub.min_severity))}: at most {escape(most)}. This "
+        "subscription gets nothing until a rule can (`unsubscribe` removes it)."
+    )
 
 
 def covers(have: Subscription, wanted: Subscription) -> bool:  # (both as alerts.routing reads them)

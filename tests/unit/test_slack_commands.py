@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -272,3 +273,22 @@ def test_a_misspelt_rule_gets_did_you_mean_and_a_silence_takes_no_where(ctx: App
     assert ctx.control.silences() == []
     got = cmd(ctx, "silence prigozhin-killed for 2h duplicates from one wire")
     assert "for 2h, until 2024-11-04 14:00 UTC: “duplicates from one wire”." in got, got
+
+
+def test_a_min_severity_no_rule_can_reach_is_taken_with_a_warning(ctx: AppContext) -> None:
+    # Outside trial 30, F9: `min=critical` for a rule whose alerts are at most high was taken without a word.
+    ctx.rules = {**ctx.rules, "troops-deployed": dataclasses.replace(ctx.rules["troops-deployed"], max_severity="high")}
+    got = cmd(ctx, "subscribe troops-deployed min=critical")
+    assert got.startswith(":white_check_mark:") and "No alert of `troops-deployed` can be critical: at most high" in got
+    assert "can be" not in cmd(ctx, "subscribe troops-deployed min=high")
+    assert "can be" not in cmd(ctx, "subscribe treaty-ratified min=critical")  # not known: nothing said
+
+
+def test_the_rule_catalogue_knows_how_severe_each_rules_alerts_can_be() -> None:
+    from watchfloor.stream_processors.rulefile import load_rules
+    from watchfloor.web.build import rule_catalogue
+
+    _, rules = load_rules(["builtin:dprk_russia"])
+    got = rule_catalogue(rules)
+    assert got["troop-engagement"].max_severity == "high"  # medium, high once corroborated
+    assert got["treaty-signed"].max_severity == "medium"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.slackapp.commands import AppContext, ChannelMap, RuleInfo
 from watchfloor.schemas.config import AppConfig, KafkaConfig, SlackApp, SlackChannel
+from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.engine.compiler import CompiledRules
 from watchfloor.stream_processors.kafka.clients import Availability
@@ -65,6 +66,7 @@ def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
             tuple(d.group_by),
             tuple(sorted(where)) if where is not None else None,
             {k: tuple(sorted(v)) for k, v in vocab.values.get(d.id, {}).items()},
+            max_severity=_max_severity(defn),
         )
     return out
 
@@ -82,6 +84,14 @@ def offer_rules(context: AppContext, rules: CompiledRules) -> tuple[list[str], l
     context.entity_aliases = dict(vocab.aliases)
     context.rules = catalogue
     return sorted(set(catalogue) - before), sorted(before - set(catalogue))
+
+
+def _max_severity(defn: object) -> str:
+    """The highest severity a detection's alerts can have: its own, or its corroboration's."""
+    own = str(getattr(defn, "severity", "medium"))
+    corroborate = getattr(defn, "corroborate", None)
+    raised = str(getattr(corroborate, "severity", own)) if corroborate is not None else own
+    return max(own, raised, key=lambda x: SEVERITY_RANK.get(x, 0))
 
 
 def app_context(
