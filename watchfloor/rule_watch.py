@@ -85,6 +85,33 @@ class RuleFilesWatch:
         return said
 
 
+class ConfigFileWatch:
+    """A config file as a process read it at start: `edited()` is True once per change of its content (outside trial
+    30, F4: a `run` kept routing as before an edit of `subscriptions:`, and said nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._last = (_stamp(path), _digest(path))
+
+    def edited(self) -> bool:
+        stamp = _stamp(self.path)
+        if stamp == self._last[0]:
+            return False
+        digest = _digest(self.path)
+        changed = digest != self._last[1]
+        self._last = (stamp, digest)
+        return changed
+
+
+def edited_config_note(path: Path) -> str:
+    """What to tell an operator whose config file changed under a running `run`."""
+    return (
+        f"the config file {path} changed since this run started: it still uses the sources, channels and rules it "
+        "started with (start it again to use the new ones); an edit of `subscriptions:` reaches the routing once any "
+        "command reads the config (`watchfloor subscriptions list --config …`) or this run starts again"
+    )
+
+
 def edited_rules_note(changes: list[str], fingerprint: str | None = None) -> str:
     """What to tell an operator whose rule files changed under a running process."""
     running = f" (fingerprint {fingerprint})" if fingerprint else ""

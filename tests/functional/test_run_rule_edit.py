@@ -31,3 +31,20 @@ def test_a_live_run_says_its_pack_was_edited_and_still_runs_what_it_started_with
         said = proc.wait_for("rule files changed")
         assert f"{pack}: edited" in said and "still runs the rules it started with" in said, said
         assert "stop `watchfloor run` and start it again" in said, said
+
+
+def test_a_live_run_says_its_config_file_was_edited(tmp_path: Path) -> None:
+    # Outside trial 30, F4: an edit of the config's `subscriptions:` under a live run changed nothing it routed, and
+    # nothing said so.
+    cfg = tmp_path / "watchfloor.yaml"
+    text = (
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
+        f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n"
+    )
+    cfg.write_text(text, encoding="utf-8")
+    with WatchfloorProcess(["run", "--config", str(cfg), "--interval", "0.2"], tmp_path) as proc:
+        proc.wait_for("polled 1 source")
+        cfg.write_text(text + "subscriptions:\n  - {channel: console, min_severity: high}\n", encoding="utf-8")
+        said = proc.wait_for("changed since this run started")
+        assert f"the config file {cfg} changed" in said and "start it again" in said, said
+        assert "`subscriptions:` reaches the routing once any command reads the config" in said, said
