@@ -356,21 +356,27 @@ def test_a_failed_update_is_retried_without_a_second_reply(
     assert len(slack_server.updates) == 1 and "HIGH" in texts(slack_server.updates[0]["blocks"])
 
 
+def acking_dispatcher(store: MemoryStore, slack_server: FakeSlack, clock: Clock) -> tuple[Any, Any]:
+    """A dispatcher routing by a control log (so acknowledgements are read), one Slack channel subscribed."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.dispatcher import AlertDispatcher
+
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
+    return AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG), control
+
+
 def test_the_first_message_offers_the_newer_alert_to_acknowledge_when_the_thread_updates_it(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
     """The first alert was acknowledged; a HIGH follow-up makes the first message show the thread's state, the HIGH
     alert's, which nobody took: its Acknowledge button is back, for that alert (outside trial 29, F1: the message read
     HIGH and "Acknowledged", the HIGH alert unacknowledged), and the earlier acknowledgement is said above it."""
-    from watchfloor.alerts.control import ControlLog
-    from watchfloor.alerts.dispatcher import AlertDispatcher
     from watchfloor.alerts.slackapp.buttons import parse_button_value
     from watchfloor.schemas.control import Actor
 
-    control = ControlLog(store)
-    control.reconcile_config([Subscription(channel="slack-ops")])
-    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
-    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    d, control = acking_dispatcher(store, slack_server, clock)
     store.append([detection_event(troops(1))])
     assert d.cycle().ok
     control.acknowledge("det0001", by=Actor(via="slack", user="U0ALICE001", name="alice"), channel="slack-ops")
@@ -397,15 +403,10 @@ def test_an_acknowledged_alert_revised_since_says_what_was_acknowledged_and_offe
     """Outside trial 30, F1: an acknowledged alert that a late report revised into another alert was shown as "now
     alert det0003 … Acknowledged by kim" with no button, while the record had det0003 unacknowledged. The message
     says which alert was acknowledged, before the revision, and offers the revision's Acknowledge."""
-    from watchfloor.alerts.control import ControlLog
-    from watchfloor.alerts.dispatcher import AlertDispatcher
     from watchfloor.alerts.slackapp.buttons import parse_button_value
     from watchfloor.schemas.control import Actor
 
-    control = ControlLog(store)
-    control.reconcile_config([Subscription(channel="slack-ops")])
-    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
-    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    d, control = acking_dispatcher(store, slack_server, clock)
     store.append([detection_event(troops(1))])
     assert d.cycle().ok
     control.acknowledge("det0001", by=Actor(via="cli", name="kim"))
@@ -425,14 +426,9 @@ def test_a_withdrawn_alert_keeps_saying_who_acknowledged_it(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:
     """Outside trial 30, F6: the "Withdrawn: …" rewrite of an acknowledged alert's message dropped who had taken it."""
-    from watchfloor.alerts.control import ControlLog
-    from watchfloor.alerts.dispatcher import AlertDispatcher
     from watchfloor.schemas.control import Actor
 
-    control = ControlLog(store)
-    control.reconcile_config([Subscription(channel="slack-ops")])
-    notifiers: dict[str, Notifier] = {"slack-ops": slack(slack_server)}
-    d = AlertDispatcher(store, notifiers, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    d, control = acking_dispatcher(store, slack_server, clock)
     store.append([detection_event(troops(1))])
     assert d.cycle().ok
     control.acknowledge("det0001", by=Actor(via="cli", name="kim"))
