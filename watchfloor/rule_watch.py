@@ -87,7 +87,7 @@ class RuleFilesWatch:
 
 class ConfigFileWatch:
     """A config file as a process read it at start: `edited()` is True once per change of its content (outside trial
-    30, F4: a `run` kept routing as before an edit of `subscriptions:`, and said nothing)."""
+    30, F4: a `run` kept routing as before an edit of `subscriptions:`, and said nothing; `config_edit` applies it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -101,15 +101,6 @@ class ConfigFileWatch:
         changed = digest != self._last[1]
         self._last = (stamp, digest)
         return changed
-
-
-def edited_config_note(path: Path) -> str:
-    """What to tell an operator whose config file changed under a running `run`."""
-    return (
-        f"the config file {path} changed since this run started: it still uses the sources, channels and rules it "
-        "started with (start it again to use the new ones); an edit of `subscriptions:` reaches the routing once any "
-        "command reads the config (`watchfloor subscriptions list --config …`) or this run starts again"
-    )
 
 
 def edited_rules_note(changes: list[str], fingerprint: str | None = None) -> str:

@@ -3,6 +3,7 @@ which found it for the Kafka workers; the embedded pipeline behaves the same).""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -33,9 +34,32 @@ def test_a_live_run_says_its_pack_was_edited_and_still_runs_what_it_started_with
         assert "stop `watchfloor run` and start it again" in said, said
 
 
-def test_a_live_run_says_its_config_file_was_edited(tmp_path: Path) -> None:
+def test_a_live_run_routes_by_an_edit_of_its_config_subscriptions(tmp_path: Path) -> None:
     # Outside trial 30, F4: an edit of the config's `subscriptions:` under a live run changed nothing it routed, and
-    # nothing said so.
+    # nothing said so; a read-only-looking `subscriptions list` applied it instead.
+    cfg = tmp_path / "watchfloor.yaml"
+    feed, out = tmp_path / "in.jsonl", tmp_path / "desk.jsonl"
+    feed.write_text("", encoding="utf-8")
+    text = (
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
+        f"sources:\n  - {{kind: jsonl, path: {feed}}}\n"
+        f"channels:\n  - {{type: file, name: desk, path: {out}}}\n"
+    )
+    cfg.write_text(text, encoding="utf-8")
+    with WatchfloorProcess(["run", "--config", str(cfg), "--interval", "0.2"], tmp_path) as proc:
+        proc.wait_for("polled 1 source")
+        cfg.write_text(text + "subscriptions:\n  - {channel: desk}\npoll_interval: 5m\n", encoding="utf-8")
+        said = proc.wait_for("subscriptions applied")
+        assert f"the config file {cfg} changed: subscriptions applied (1 added, 0 removed)" in said, said
+        said = proc.wait_for("poll_interval differ")
+        assert "keeps using those until started again" in said, said
+        feed.write_text((EVENTS / "treaty_story.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+        proc.wait_for("sent")  # the story's alerts went to the channel the edit subscribed, with no restart
+    posted = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert posted, "nothing reached the channel the edit subscribed"
+
+
+def test_a_live_run_says_an_edit_it_cannot_route_waits_for_a_restart(tmp_path: Path) -> None:
     cfg = tmp_path / "watchfloor.yaml"
     text = (
         f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n"
@@ -44,7 +68,13 @@ def test_a_live_run_says_its_config_file_was_edited(tmp_path: Path) -> None:
     cfg.write_text(text, encoding="utf-8")
     with WatchfloorProcess(["run", "--config", str(cfg), "--interval", "0.2"], tmp_path) as proc:
         proc.wait_for("polled 1 source")
-        cfg.write_text(text + "subscriptions:\n  - {channel: console, min_severity: high}\n", encoding="utf-8")
-        said = proc.wait_for("changed since this run started")
-        assert f"the config file {cfg} changed" in said and "start it again" in said, said
-        assert "`subscriptions:` reaches the routing once any command reads the config" in said, said
+        cfg.write_text(
+            text + f"channels:\n  - {{type: file, name: new, path: {tmp_path / 'new.jsonl'}}}\n"
+            "subscriptions:\n  - {channel: new}\n",
+            encoding="utf-8",
+        )
+        said = proc.wait_for("are not applied")
+        assert "new is not a channel this run started with" in said and "start this run again" in said, said
+        said = proc.wait_for("channels differ")
+        assert "keeps using those until started again" in said, said
+    assert not (tmp_path / "new.jsonl").exists()

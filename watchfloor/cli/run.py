@@ -97,7 +97,8 @@ def run(
     from watchfloor.stream_processors.runner import note_rules
     from watchfloor.web.activity import HeartbeatRecorder
 
-    from ..rule_watch import ConfigFileWatch, RuleFilesWatch, edited_config_note, edited_rules_note
+    from ..config_edit import apply_config_edit, edit_lines
+    from ..rule_watch import ConfigFileWatch, RuleFilesWatch, edited_rules_note
     from ..wiring import EmbeddedPipeline, WiringError
 
     cfg = app_config(config)
@@ -147,7 +148,8 @@ def run(
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
     rule_files = None if once else RuleFilesWatch(cfg.rules)
-    config_file = None if once or config is None else ConfigFileWatch(config)  # and the config's edits (trial 30, F4)
+    # and the config file's: its `subscriptions:` edits applied, the rest said (outside trial 30, F4)
+    config_file = None if once or config is None else ConfigFileWatch(config)
     cycles = 0
     stopped_by: str | None = None  # what stopped a live run as asked (SIGTERM, Ctrl-C): said last
     unfinished = False  # a `--once` stopped with a backlog (a source or the engine) not read to its end
@@ -199,7 +201,11 @@ def run(
                         highlight=False,
                     )
                 if config_file is not None and config_file.edited():
-                    err.print(f"[yellow]{escape(edited_config_note(config_file.path))}[/yellow]", highlight=False)
+                    edit = apply_config_edit(
+                        config_file.path, cfg, pipeline.control, pipeline.dispatcher.notifiers, pipeline.rules
+                    )
+                    for line in edit_lines(config_file.path, edit):
+                        err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
             # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once, `--once`
             # too, so that the other sources are polled and alerts delivered between the slices (M1). A stop
             # (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next start.
