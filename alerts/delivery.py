@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
-from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
+from watchfloor.schemas.events import Alert, Delivery, Event, Evidence, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
 from .notice import (
@@ -47,6 +47,7 @@ from .notice import (
     newest_standing,
     replaced_unsent,
     replacement_of,
+    reports_told_before,
     revised_again,
     revision_chain,
     standing_alerts,
@@ -1331,13 +1332,25 @@ def _with_thread(
     if base.kind in ("followup", "revision"):
         target = standing_for(shown, before, passed)  # what the message shows now: the alert's last revision sent
     standing = standing_alerts(told, withdrawn, passed)  # the alerts the thread rests on now
+    # The reports of alerts late reports revised since they were told: they still stand, held back as repeats of the
+    # revisions (reports_told_before): the thread counts them, and a message that showed them keeps them.
+    told_alerts = [a for _, a in told]
+    standing_keys = {(a.id, a.detection.revision) for _, a in standing}
+    held = []
+    for _, a in told:
+        if (a.id, a.detection.revision) not in standing_keys:
+            now = standing_for(a, told_alerts, passed)
+            if (now.id, now.detection.revision) in standing_keys:
+                held.append(reports_told_before(a, now, told_alerts, passed))
     newest_now = newest_standing(told, withdrawn, passed)
     newest = newest_now or (base.alert if base.kind != "retraction" else target)
     first_alert = alert_of(root.payload)
     first: Alert | None = None
     first_withdrawn: str | None = None
+    first_told: tuple[Evidence, ...] = ()
     if first_alert is not None:
-        first_now = standing_for(first_alert, [a for _, a in told], passed)  # what the first message shows
+        first_now = standing_for(first_alert, told_alerts, passed)  # what the first message shows
+        first_told = reports_told_before(first_alert, first_now, told_alerts, passed)
         first_withdrawn = withdrawn.get(first_now.id)
         if first_withdrawn is None and first_now.id == first_alert.id:
             first_withdrawn = withdrawn.get(root.alert_id)  # (withdrawn by its delivery key)
@@ -1359,7 +1372,7 @@ def _with_thread(
         target=target,
         severity=newest.detection.severity,
         confidence=newest.detection.confidence,
-        sources=independent_sources(a.detection for _, a in standing),
+        sources=independent_sources((a.detection for _, a in standing), held),
         updates=replies,
         withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
         revised_by=base.alert.id if base.kind == "revision" else None,
@@ -1372,6 +1385,8 @@ def _with_thread(
         standing_ids=tuple(
             dict.fromkeys(a.id for _, a in sorted(standing, key=lambda x: (x[1].detection.fired_at, x[0])))
         ),
+        told_reports=reports_told_before(shown, base.alert if base.kind == "revision" else target, told_alerts, passed),
+        first_told_reports=first_told,
     )
     return dataclasses.replace(base, thread=view)
 

@@ -24,7 +24,15 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import SEVERITY_RANK, Alert, Detection, Evidence, dated_text, fired_first_seen
+from watchfloor.schemas.events import (
+    INPUT_ALERT,
+    SEVERITY_RANK,
+    Alert,
+    Detection,
+    Evidence,
+    dated_text,
+    fired_first_seen,
+)
 from watchfloor.schemas.rules import format_elapsed
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.ports import DeliveryRecord
@@ -68,7 +76,8 @@ class ThreadView:
     ledger seq): of the alerts sent in the thread and the notice's own, each replaced by its latest revision, the
     withdrawn ones left out. A late report that revises an older alert (a MEDIUM one, say) leaves a thread whose
     newest alert is HIGH at HIGH. Its `sources` are those of the same standing alerts: a withdrawn alert's reports
-    no longer support the story, and a replaced alert's count only as its latest revision's."""
+    no longer support the story, and a replaced alert's count as its latest revision's, with the reports told before
+    a late report's revision (reports_told_before: held back as repeats, they still stand)."""
 
     thread_ref: str  # channel reference of the thread's first message (replies go under it)
     target_key: str  # ledger key of the message to update: the thread's first alert, or the alert revised
@@ -102,6 +111,10 @@ class ThreadView:
     # Who acknowledged the thread's newest standing alert (or an alert it revised) in the first place: the first
     # message, showing the thread's state, says so (and loses its button) only then.
     newest_acknowledged: AlertAcknowledged | None = None
+    # Reports the message to update showed that what it shows now no longer carries, still standing (late reports
+    # revised its alert: reports_told_before); `first_told_reports`, the same of the thread's first message.
+    told_reports: tuple[Evidence, ...] = ()
+    first_told_reports: tuple[Evidence, ...] = ()
     # Acknowledgements of the thread's other standing alerts: the first message says them when the newest is not.
     earlier_acknowledged: tuple[AlertAcknowledged, ...] = ()
 
@@ -526,7 +539,39 @@ def revision_cause(det: Detection, changed: str | None = None) -> str:
     return f"{alert[0].upper()}{alert[1:]} changed: {det.cause}"
 
 
-def independent_sources(detections: Iterable[Detection]) -> int:
+def reports_told_before(
+    shown: Alert, now: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()
+) -> tuple[Evidence, ...]:
+    """The reports a message showed that `now`, the revision of `shown` it shows now, no longer carries: the evidence
+    of `shown` and of its revisions told (`told`) before `now`, down its chain. Only what late reports revised: such
+    a revision moves the alert to an earlier report, and the reports it drops still stand (held back as repeats of the
+    revised alert), so the desk keeps what it was told (outside trial 30, F3: Outlet A's report, the only one the
+    channel had been shown, vanished from the message, which then said "1 independent source"). A revision for a
+    publisher's correction (`Detection.cause`) may have dropped a report because it changed: what was told before it
+    is left out. So are input alerts of a composed rule (their own revisions stand for them)."""
+    chain = revision_chain(shown, [*told, *passed])
+    at = next(
+        (i for i, a in enumerate(chain) if (a.id, a.detection.revision) == (now.id, now.detection.revision)), None
+    )
+    if not at:
+        return ()
+    since = max((i for i in range(1, at + 1) if chain[i].detection.cause is not None), default=0)
+    if since == at:  # `now` itself was made by a correction
+        return ()
+    told_keys = {(a.id, a.detection.revision) for a in told}
+    carried = {ev.event_id for ev in now.detection.evidence}
+    out: dict[str, Evidence] = {}
+    for a in chain[since:at]:
+        if (a.id, a.detection.revision) not in told_keys:
+            continue
+        for ev in a.detection.evidence:
+            # (an input alert of a composed rule is not a report: a revision of it stands in its place)
+            if ev.event_id not in carried and not ev.signal.startswith(INPUT_ALERT):
+                out.setdefault(ev.event_id, ev)
+    return tuple(out.values())
+
+
+def independent_sources(detections: Iterable[Detection], held: Iterable[Sequence[Evidence]] = ()) -> int:
     """Independent reports over `detections`, as the engine's corroboration counts them: a report counts as the
     configured source it came through (Evidence.feed), else as its outlet's name (whatever its case), so a feed
     that renamed itself is one source (review 13, F6: names were counted, "2 independent" beside "unconfirmed");
@@ -535,7 +580,8 @@ def independent_sources(detections: Iterable[Detection]) -> int:
     as the engine grouped each detection's reports) count once, linked transitively. A thread passes its standing
     alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored before keys)
     counts by source alone; copies that no one detection cites together are not linked (the engine compares
-    reports only within a window, and the key is all the evidence carries of the text)."""
+    reports only within a window, and the key is all the evidence carries of the text). `held`: reports told before
+    that still stand beside them (reports_told_before), each group as one detection's."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
     def find(x: tuple[str, str]) -> tuple[str, str]:
@@ -553,8 +599,8 @@ def independent_sources(detections: Iterable[Detection]) -> int:
 
     outlets: set[tuple[str, str]] = set()
     fed_names: list[tuple[tuple[str, str], tuple[str, str]]] = []  # (a feed, the name one of its reports shows)
-    for d in detections:
-        for ev in d.evidence:
+    for evidence in [*(d.evidence for d in detections), *held]:
+        for ev in evidence:
             name = ("source", ev.source.strip().casefold())
             outlet = ("feed", ev.feed) if ev.feed else name
             outlets.add(outlet)

@@ -177,6 +177,9 @@ class Evidence(_Frozen):
     feed: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+INPUT_ALERT = "alert:"
+"""How `Evidence.signal` of a composed rule's input alert begins (`alert:RULE`: engine/compiled.py ALERT)."""
+
 FIRST_SEEN = "first seen"
 """A feed entry's `metadata.date` when it had no date of its own and is dated when first seen (feed_entries.py)."""
 

@@ -54,6 +54,11 @@ from ..notice import (
 )
 
 MAX_EVIDENCE = 5
+MAX_TOLD = 3  # reports told before a revision, shown below its evidence (the rest counted)
+TOLD_NOTE = (
+    "Shown here before a late report revised this alert: these reports still stand (held back as repeats of the "
+    "revised alert), and the thread counts them."
+)
 MAX_SENTENCE = 600
 MAX_LABEL = 200  # a link's label
 MAX_LINK_URL = 1000  # longer URLs are not linked: with the rest of a section they could pass its limit
@@ -230,14 +235,14 @@ def _group(det: Detection, label: str) -> str:
 
 
 def _evidence_blocks(
-    evidence: tuple[Evidence, ...], title: str, fired_at: datetime, total: int = 0
+    evidence: tuple[Evidence, ...], title: str, fired_at: datetime, total: int = 0, most: int = MAX_EVIDENCE
 ) -> list[dict[str, Any]]:
-    """The evidence, MAX_EVIDENCE of it, and how many reports there are in all (`total`, when the alert
+    """The evidence, `most` of it, and how many reports there are in all (`total`, when the alert
     rests on more than it holds: then it holds the first and the newest, and so does the message)."""
     if not evidence:
         return []
     count = max(total, len(evidence))
-    shown = evidence_to_show(evidence, count, MAX_EVIDENCE)
+    shown = evidence_to_show(evidence, count, most)
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
     blocks += [block for ev in shown for block in _evidence_item(ev, fired_at)]
     if count > len(shown):
@@ -279,9 +284,11 @@ def _full(
     withdrawn: bool = False,
     lead: str = "",
     thread: ThreadView | None = None,
+    told: tuple[Evidence, ...] = (),
 ) -> list[dict[str, Any]]:
     """The whole alert: header, facts, description, evidence, footer, buttons; `status` says what changed, `lead`
-    what a reader must know before the rest (it comes above the header)."""
+    what a reader must know before the rest (it comes above the header); `told`, the reports the message showed
+    before late reports revised its alert, which still stand (ThreadView.told_reports)."""
     det = alert.detection
     title = one_line(det.title) or one_line(det.rule) or "alert"
     # (Trial 24, F6: "Sent late" in the status line came after the header and the severity, which it qualifies.)
@@ -309,6 +316,10 @@ def _full(
     if det.description:
         blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
     blocks += _evidence_blocks(det.evidence, "Evidence", det.fired_at, det.reports)
+    if told:
+        # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
+        blocks += _evidence_blocks(told, "Told before", max(ev.published_at for ev in told), most=MAX_TOLD)
+        blocks.append(_context(TOLD_NOTE))
     blocks.append(_footer(alert.id, det))
     if not withdrawn:
         blocks += _buttons(notice, alert, thread)
@@ -420,8 +431,16 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         status = f"*Updated* · {_thread_status(thread)}"
     if not thread.target_is_first:  # a reply: its own alert's state (the first message says the thread's)
         det = alert.detection
-        sources = f"{independent_sources([det])} independent"
-        blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, sources=sources)
+        sources = f"{independent_sources([det], [thread.told_reports])} independent"
+        blocks = _full(
+            notice,
+            alert,
+            severity=det.severity,
+            confidence=det.confidence,
+            status=status,
+            sources=sources,
+            told=thread.told_reports,
+        )
         return fallback_text(alert), _acknowledged(blocks, thread.acknowledged, alert.id)
     if thread.revised_by is not None:
         status += f" · thread {_thread_status(thread)}"
@@ -433,6 +452,7 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         status=status,
         sources=f"{thread.sources} independent in the thread",
         thread=thread,
+        told=thread.told_reports,
     )
     return fallback_text(alert, state=(thread.severity, thread.confidence)), _first_acknowledged(blocks, thread)
 
@@ -454,6 +474,7 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
         status=f"*Updated* · {_thread_status(thread)}",
         sources=f"{thread.sources} independent in the thread",
         thread=thread,
+        told=thread.first_told_reports,
     )
     text = fallback_text(thread.first, state=(thread.severity, thread.confidence))
     return text, _first_acknowledged(blocks, thread)

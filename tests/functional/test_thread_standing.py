@@ -155,37 +155,54 @@ def thread_lines(console: io.StringIO) -> list[str]:
 
 
 def test_independent_sources_count_only_the_alerts_that_stand(desk: Desk) -> None:
-    """An alert (Moscow Daily), a follow-up (Meridian Wire, Harbor Ledger), a late report that replaces the first
-    alert's report with Meridian Wire's, then the follow-up withdrawn: the thread rests on 3, then 2, then 1
-    independent source(s) (it said 3 throughout). A source named twice, in another case, is one source."""
+    """An alert (Moscow Daily), a follow-up (Meridian Wire, Harbor Ledger), a late report that moves the first alert
+    to Meridian Wire's earlier report, then the follow-up withdrawn: the thread rests on 3, 3, then 2 independent
+    sources (it said 3 throughout, before withdrawals counted). Moscow Daily's report, which the late report made a
+    repeat of the revised alert, still stands: the message keeps it as told before, and the thread counts it (outside
+    trial 30, F3: it vanished, and the thread said one source fewer). A source named twice, in another case, is one
+    source."""
     desk.tell(detection_event(troops(1, hours=0, sources=("Moscow Daily",))))
     desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("MERIDIAN WIRE", "Harbor Ledger"))))
     assert "3 independent sources and 1 update in the thread" in status_of(desk.first_message())
 
-    # A late report: the first alert now rests on Meridian Wire's report, not Moscow Daily's.
+    # A late report: the first alert now rests on Meridian Wire's report; Moscow Daily's is held as a repeat.
     desk.tell(detection_event(troops(3, hours=0, sources=("Meridian Wire",), revises="det0001", revision=1)))
     first = desk.first_message()
-    assert "Moscow Daily" not in texts(first["blocks"])  # the message shows the revised alert ...
-    assert "2 independent sources and 2 updates in the thread" in status_of(first)  # ... and counts as it does
+    shown = texts(first["blocks"])
+    evidence, told = shown.split("*Told before* (1)")
+    assert "Meridian Wire" in evidence and "Moscow Daily" not in evidence  # the message shows the revised alert ...
+    assert "Moscow Daily" in told and "still stand" in told  # ... and keeps what it told
+    assert "3 independent sources and 2 updates in the thread" in status_of(first)
 
-    # The follow-up is withdrawn: only the revised first alert stands, on one source.
+    # The follow-up is withdrawn: the revised first alert stands, with the report held back beside it.
     desk.tell(withdraw("det0002", "the wire retracted its report", revision=2))
     first = desk.first_message()
-    assert "now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 3 updates" in status_of(first)
+    assert "now :large_yellow_circle: MEDIUM (unconfirmed) · 2 independent sources and 3 updates" in status_of(first)
 
     # Every channel kind counts the same.
-    assert [r["thread"]["sources"] for r in desk.records() if "thread" in r] == [3, 2, 1]
-    assert [b["thread"]["sources"] for b in desk.hooked() if "thread" in b] == [3, 2, 1]
+    assert [r["thread"]["sources"] for r in desk.records() if "thread" in r] == [3, 3, 2]
+    assert [b["thread"]["sources"] for b in desk.hooked() if "thread" in b] == [3, 3, 2]
     said = thread_lines(desk.console)
     assert [line.split(" · ")[1] for line in said] == [
         "3 independent source(s)",
+        "3 independent source(s)",
         "2 independent source(s)",
-        "1 independent source(s)",
     ], said
     mails = desk.mails()
     assert "Sources: 3 independent in this thread" in mails[1]
-    assert "Sources: 2 independent in this thread" in mails[2]
-    assert "Sources: 1 independent in this thread" in mails[3]  # (the withdrawal says what stands after it)
+    assert "Sources: 3 independent in this thread" in mails[2]
+    assert "Sources: 2 independent in this thread" in mails[3]  # (the withdrawal says what stands after it)
+
+
+def test_a_correction_drops_the_reports_told_before_it(desk: Desk) -> None:
+    """A revision for a publisher's correction may have dropped a report because it changed: the message does not
+    keep what it showed before it, and the thread does not count it."""
+    desk.tell(detection_event(troops(1, hours=0, sources=("Moscow Daily",))))
+    fixed = troops(3, hours=0, sources=("Meridian Wire",), revises="det0001", revision=1, cause="a report corrected")
+    desk.tell(detection_event(fixed))
+    first = desk.first_message()
+    assert "Moscow Daily" not in texts(first["blocks"]) and "Told before" not in texts(first["blocks"])
+    assert "1 independent source and 1 update in the thread" in status_of(first)
 
 
 def test_a_follow_up_after_the_first_alert_was_withdrawn_leaves_the_first_message_withdrawn(desk: Desk) -> None:
@@ -270,3 +287,56 @@ def test_the_first_alert_withdrawn_after_a_follow_up_leaves_the_thread_standing_
     [*_, last] = [r for r in desk.records() if "thread" in r]
     assert (last["thread"]["sources"], last["thread"]["newest_alert"]) == (2, "det0002")
     assert (last["thread"]["severity"], last["thread"]["confidence"]) == ("high", "confirmed")
+
+
+def test_a_late_reports_revision_keeps_the_report_the_channel_was_shown(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """The whole path, as outside trial 30 (F3) found it: `run --once` posts Outlet A's report; Outlet B's report,
+    dated the evening before, comes next and revises the alert. The message now shows B's report as the alert's
+    evidence, keeps A's as told before, and the thread counts both outlets (it said "1 independent source", and A's
+    report, the only one the channel had been shown, was gone from Slack)."""
+    from typer.testing import CliRunner
+
+    from watchfloor.cli import app
+
+    feed = tmp_path / "in.jsonl"
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources:
+  - {{kind: jsonl, path: {feed}}}
+channels:
+  - {{type: slack, name: desk, channel: "#desk", token_env: WF_TEST_SLACK, base_url: "{slack_server.base_url}"}}
+subscriptions:
+  - {{channel: desk}}
+""",
+        encoding="utf-8",
+    )
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": "", "COLUMNS": "400"}
+    first = (
+        '{"type": "news.article", "id": "a", "published_at": "2024-10-18T14:42:00+00:00", "source": "Outlet A", '
+        '"url": "https://a.example/1", "title": "North Korea sends large troop deployments to Russia, Seoul says"}\n'
+    )
+    late = (
+        '{"type": "news.article", "id": "b", "published_at": "2024-10-17T20:00:00+00:00", "source": "Outlet B", '
+        '"url": "https://b.example/1", "title": "North Korea has sent troops to Russia, Seoul spy agency says"}\n'
+    )
+    feed.write_text(first, encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert res.exit_code == 0, res.output
+    [posted] = [m for m in slack_server.messages if not m.get("thread_ts")]
+    assert "Outlet A" in texts(posted["blocks"])
+    feed.write_text(first + late, encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert res.exit_code == 0, res.output
+    now = texts(slack_server.message("#desk", posted["ts"])["blocks"])
+    assert "*Revised* by a late report" in now, now
+    evidence, told = now.split("*Told before* (1)")
+    assert "Outlet B" in evidence and "Outlet A" not in evidence, now
+    assert "Outlet A" in told and "still stand" in told, now
+    assert "*Sources*\n2 independent in the thread" in now, now
+    [reply] = slack_server.thread(posted["ts"])
+    assert "2 independent sources in the thread" in texts(reply["blocks"])
