@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from watchfloor.schemas.rules import Clause, Condition, RulePack, language_suggestion, languages_of
 
-from .compiled import PREFIX, CompiledSignal, Node, RuleError, WordTest
+from .compiled import PREFIX, REPORTS, CompiledSignal, Node, RuleError, WordTest
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
 from .morphology import INFLECTED, base_language, is_dictionary_form, word_forms, word_language
 from .text import alias_capitals, phrase_words
@@ -18,9 +18,9 @@ BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
 
 def title_placeholders(group_by: Iterable[str], captured: Iterable[str]) -> set[str]:
     """The names a title can show: each `group_by` value (`{party}` its entity name, `{party_id}` its
-    id), each capture of the detection's signals, `{place}`, and `{NAME_suffix}` for each of them
-    (" (Kursk)", or "" when there is none)."""
-    names: set[str] = {"place"}
+    id), each capture of the detection's signals, `{place}`, `{reports}` (how many reports the alert rests on), and
+    `{NAME_suffix}` for each of them (" (Kursk)", or "" when there is none)."""
+    names: set[str] = {"place", REPORTS}
     for g in group_by:
         names |= {g, g + "_id"}
     names |= set(captured)

@@ -149,6 +149,7 @@ class CompiledRef:
     confidence: str | None = None
 
 
+REPORTS = "reports"  # the title placeholder of how many reports an alert rests on (evidence._title_fields)
 ALERT = "alert:"  # the key alert references are filed under in detections_by_signal
 
 

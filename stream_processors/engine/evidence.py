@@ -21,6 +21,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.fast import trusted_maker
 
 from . import patterns as P
+from .compiled import REPORTS
 from .compiler import CompiledDetection
 from .patterns import (
     E_AT,
@@ -231,7 +232,7 @@ def build_detection(
                     seen.append(p)
     title = plan.title
     if title is None:
-        title = det.definition.title.format_map(_title_fields(names, det, group, attributes))
+        title = det.definition.title.format_map(_title_fields(names, det, group, attributes, total))
     gkey = "|".join(f"{k}={v}" for k, v in group.items()) if group else ""
     alert_id = stable_id(det.id, gkey, *everything, length=20)
     return _make_detection(
@@ -293,10 +294,16 @@ def story_keys(evidence: list[EvidenceRecord]) -> dict[str, str]:
 
 
 def _title_fields(
-    names: dict[str, str], det: CompiledDetection, group: dict[str, str], attributes: dict[str, list[str]]
+    names: dict[str, str],
+    det: CompiledDetection,
+    group: dict[str, str],
+    attributes: dict[str, list[str]],
+    reports: int,
 ) -> dict[str, str]:
     """The values a title's placeholders take: the group's (by name, and `_id`), the evidence's captures and
-    places (names joined), a `_suffix` of each (" (value)"). Any other placeholder of the title is "" (its
+    places (names joined), how many reports the alert rests on (`reports`, unless a capture has that name: outside
+    trial 28, F9, a `count` alert could not say how many it counted), a `_suffix` of each (" (value)"). Any other
+    placeholder of the title is "" (its
     `_suffix` too): the compiler accepted each one as `place`, a group_by name or a capture of the
     detection's signals (an input detection's group_by name, over detections: checks.title_placeholders),
     so it is one this alert's evidence has no value for (a mediator named in one report of eight)."""
@@ -306,6 +313,7 @@ def _title_fields(
         fields[k + "_id"] = v
     for k, vals in attributes.items():
         fields.setdefault(k, ", ".join(names.get(v, v) for v in vals))
+    fields.setdefault(REPORTS, str(reports))
     for k in list(fields):
         fields.setdefault(k + "_suffix", f" ({fields[k]})")
     for name in _placeholders(det.definition.title):

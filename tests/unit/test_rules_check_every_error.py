@@ -59,7 +59,7 @@ def test_every_error_of_one_detection_and_of_two_more_in_one_run_in_file_order(t
     # The title is judged though the signal is unknown: no signal captures 'contry', whichever 'clsed' was meant to be.
     assert messages[0] == (
         "title '{contry} closed its border': unknown placeholder {contry} (no signal captures it, and signal 'clsed' "
-        "is not defined; this detection can use {place}, {place_suffix})"
+        "is not defined; this detection can use {place}, {place_suffix}, {reports}, {reports_suffix})"
     )
     assert messages[1] == "unknown signal 'clsed' (did you mean 'closed'?)"
     assert messages[2] == (

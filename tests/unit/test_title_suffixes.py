@@ -118,3 +118,38 @@ def test_check_accepts_every_capture_and_its_suffix(tmp_path: Path) -> None:
     _loaded, rules = load_rules([_pack(tmp_path)])
     ids = [d.id for d in rules.detections]
     assert ids == ["truce-agreed", "truce-agreed-plain", "collapse", "agreed-then-collapsed"]
+
+
+COUNTED = """\
+version: 2
+name: exodus
+language: en
+entities:
+  ARM: {name: Armenia, kind: country, aliases: [Armenia]}
+signals:
+  crossed:
+    match: {any: ["crossed into Armenia"]}
+detections:
+  - id: exodus
+    title: "Exodus: {reports} reports{reports_suffix}"
+    severity: high
+    pattern: {count: {signal: crossed, at_least: 3, distinct: document}}
+    within: 2d
+"""
+
+
+def test_a_count_alert_says_how_many_reports_it_rests_on(tmp_path: Path) -> None:
+    # Outside trial 28, F9: `{count}` was an unknown placeholder, and a `count` alert could not say how many it counted.
+    tl = Timeline(engine_for(_pack(tmp_path, COUNTED)))
+    out = [
+        d
+        for i in range(4)
+        for d in tl.feed(doc(f"Refugees crossed into Armenia (report {i}).", at=i, doc_id=f"r{i}", source=f"S{i}"))
+    ]
+    assert [d.title for d in out] == ["Exodus: 3 reports (3)"]
+
+
+def test_rules_check_offers_reports_and_still_refuses_count(tmp_path: Path) -> None:
+    pack = _pack(tmp_path, COUNTED.replace("{reports} reports{reports_suffix}", "{count} reports"))
+    with pytest.raises(Exception, match=r"unknown placeholder \{count\}.*\{reports\}"):
+        load_rules([pack])
