@@ -63,8 +63,14 @@ def title_fields(
             none_has, undefined = pending
             it = "it" if len(unknown) == 1 else "them"
             return f"title {title!r}: {what} {shown} ({none_has} {it}, and {undefined}; this detection can use {known})"
-        return f"title {title!r}: {what} {shown} (this detection can use {known})"
+        hint = ""
+        if REPORTS in allowed and set(unknown) & COUNT_WORDS:  # (outside trial 28, F9 wrote "{count} reports")
+            hint = f"; {{{REPORTS}}} is how many reports the alert rests on"
+        return f"title {title!r}: {what} {shown} (this detection can use {known}{hint})"
     return None
+
+
+COUNT_WORDS = frozenset({"count", "counted", "number", "n", "total", "report_count", "reports_count", "num_reports"})
 
 
 def cue_warnings(

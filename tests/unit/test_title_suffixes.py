@@ -151,5 +151,5 @@ def test_a_count_alert_says_how_many_reports_it_rests_on(tmp_path: Path) -> None
 
 def test_rules_check_offers_reports_and_still_refuses_count(tmp_path: Path) -> None:
     pack = _pack(tmp_path, COUNTED.replace("{reports} reports{reports_suffix}", "{count} reports"))
-    with pytest.raises(Exception, match=r"unknown placeholder \{count\}.*\{reports\}"):
+    with pytest.raises(Exception, match=r"unknown placeholder \{count\}.*\{reports\} is how many reports the alert"):
         load_rules([pack])
