@@ -33,19 +33,20 @@ def config_changes(before: AppConfig, after: AppConfig) -> list[str]:
 
 
 def subscriptions_held(
-    after: AppConfig, started: AppConfig, channels: Container[str], rules: CompiledRules
+    after: AppConfig, started: AppConfig, channels: Container[str], rules: CompiledRules | None
 ) -> str | None:
     """Why the edited `subscriptions:` cannot reach this run's routing, or None when they can: they must name
-    channels this run can post to, and rules it runs, in the store it writes."""
+    channels this run can post to, and rules it runs (unless `rules` is None: a process that runs none, `notify`),
+    in the store it writes."""
     if after.store != started.store:
         return "the config names another store"
     unknown = sorted({s.channel for s in after.subscriptions if s.channel not in channels})
     if unknown:
-        return (
-            f"{_names(unknown)} {'is not a channel' if len(unknown) == 1 else 'are not channels'} this run started with"
-        )
+        what = "is not a channel" if len(unknown) == 1 else "are not channels"
+        return f"{_names(unknown)} {what} it started with"
     try:
-        check_subscriptions(after, rules)  # against the rules this run runs, not the file's new ones
+        if rules is not None:
+            check_subscriptions(after, rules)  # against the rules this run runs, not the file's new ones
     except WiringError as e:
         return str(e)
     return None
@@ -56,7 +57,7 @@ def apply_config_edit(
     started: AppConfig,
     control: ControlLog,
     channels: Container[str],
-    rules: CompiledRules,
+    rules: CompiledRules | None,
     load: Callable[[Path], AppConfig] = load_config,
 ) -> ConfigEdit:
     """Read the edited file; reconcile its `subscriptions:` into the store when this run can route them (a live
@@ -73,11 +74,12 @@ def apply_config_edit(
     return ConfigEdit(changed=changed, applied=control.reconcile_config(after.subscriptions))
 
 
-def edit_lines(path: Path, edit: ConfigEdit) -> list[str]:
-    """What a live `run` says of an edit of its config file: one line, two when a part waits for a restart."""
+def edit_lines(path: Path, edit: ConfigEdit, process: str = "run") -> list[str]:
+    """What a live `run` (`notify`) says of an edit of its config file: one line, two when a part waits for a
+    restart."""
     head = f"the config file {path} changed"
     if edit.error is not None:
-        return [f"{head} and does not load, so this run keeps what it started with: {edit.error}"]
+        return [f"{head} and does not load, so this {process} keeps what it started with: {edit.error}"]
     lines = []
     if edit.applied is not None:
         created, removed = edit.applied
@@ -87,14 +89,14 @@ def edit_lines(path: Path, edit: ConfigEdit) -> list[str]:
                 "alerts raised from now on are routed by them"
             )
         elif not edit.changed:
-            lines.append(f"{head}: nothing this run uses differs")
+            lines.append(f"{head}: nothing this {process} uses differs")
     elif edit.held is not None:
         lines.append(
-            f"{head}: its `subscriptions:` are not applied ({edit.held}); start this run again to use the edit"
+            f"{head}: its `subscriptions:` are not applied ({edit.held}); start this {process} again to use the edit"
         )
     if edit.changed:
         lines.append(
-            f"{head}: {_names(edit.changed)} differ from what this run started with; it keeps using those "
+            f"{head}: {_names(edit.changed)} differ from what this {process} started with; it keeps using those "
             "until started again"
         )
     return lines

@@ -74,7 +74,31 @@ def test_a_live_run_says_an_edit_it_cannot_route_waits_for_a_restart(tmp_path: P
             encoding="utf-8",
         )
         said = proc.wait_for("are not applied")
-        assert "new is not a channel this run started with" in said and "start this run again" in said, said
+        assert "new is not a channel it started with" in said and "start this run again" in said, said
         said = proc.wait_for("channels differ")
         assert "keeps using those until started again" in said, said
     assert not (tmp_path / "new.jsonl").exists()
+
+
+def test_a_live_notify_routes_by_an_edit_of_its_config_subscriptions(tmp_path: Path) -> None:
+    # The notifier of the distributed pipeline, as a live `run` (outside trial 30, F4).
+    from tests.functional.delivery_helpers import detection
+    from watchfloor.schemas.events import detection_event
+    from watchfloor.stream_processors.stores import open_store
+
+    cfg, out = tmp_path / "watchfloor.yaml", tmp_path / "desk.jsonl"
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    text = f"store: {store}\nrules: [builtin:dprk_russia]\nchannels:\n  - {{type: file, name: desk, path: {out}}}\n"
+    cfg.write_text(text, encoding="utf-8")
+    with WatchfloorProcess(["notify", "--config", str(cfg), "--interval", "0.2"], tmp_path) as proc:
+        proc.wait_for("channel desk")  # its start-up check: it runs
+        cfg.write_text(text + "subscriptions:\n  - {channel: desk}\n", encoding="utf-8")
+        said = proc.wait_for("subscriptions applied")
+        assert "(1 added, 0 removed)" in said, said
+        st = open_store(store)
+        try:
+            st.append([detection_event(detection(1))])
+        finally:
+            st.close()
+        proc.wait_for("1 sent")
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["det0001"]

@@ -65,7 +65,7 @@ def test_a_subscription_to_a_channel_the_run_has_not_is_held_and_said(tmp_path: 
     assert edit.applied is None and active(control) == []  # none of it: a half-applied edit routes neither way
     assert edit.changed == ["channels"]
     held, rest = edit_lines(path, edit)
-    assert "not applied (troops is not a channel this run started with)" in held, held
+    assert "not applied (troops is not a channel it started with)" in held, held
     assert "channels differ from what this run started with" in rest and "until started again" in rest, rest
 
 

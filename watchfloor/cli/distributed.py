@@ -1050,6 +1050,17 @@ def _seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min"
 
 
+def _rules_of(cfg: Any) -> Any:
+    """The rules `cfg` names, as `notify` checked its subscriptions against at start (wiring.catalog_for); None
+    when they do not load (then a subscription's rule is not checked, as at start)."""
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+
+    try:
+        return load_rules(list(cfg.rules))[1]
+    except (RuleLoadError, OSError, ValueError):
+        return None
+
+
 @app.command()
 def notify(
     config: ConfigOpt = None,
@@ -1068,9 +1079,15 @@ def notify(
     prefix: PrefixOpt = None,
 ) -> None:
     """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
+    from ..alerts.control import ControlLog
+    from ..config_edit import apply_config_edit, edit_lines
+    from ..rule_watch import ConfigFileWatch
     from ..wiring import WiringError, build_dispatcher, open_store
 
     cfg = app_config(config)
+    # its config's `subscriptions:` edits applied, the rest said, as a live `run` does (outside trial 30, F4); the file
+    # as it was read (an edit made while notify starts is the first change)
+    config_file = None if once or config is None else ConfigFileWatch(config)
     # The pipeline's broker: --broker ($WATCHFLOOR_KAFKA), or the config's kafka: section when it has one, as the
     # other distributed commands read it (outside trial 27, F2: a config's section alone held nothing)
     workers = None
@@ -1114,6 +1131,12 @@ def notify(
                 waiting = undetected_documents(st)
                 if waiting:
                     err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
+            if config_file is not None and config_file.edited() and isinstance(dispatcher.routing, ControlLog):
+                edit = apply_config_edit(
+                    config_file.path, cfg, dispatcher.routing, dispatcher.notifiers, _rules_of(cfg)
+                )
+                for line in edit_lines(config_file.path, edit, "notify"):
+                    err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
             if once or stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
                 stopped_by = None if once else stop.signal
                 break

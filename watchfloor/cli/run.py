@@ -102,6 +102,8 @@ def run(
     from ..wiring import EmbeddedPipeline, WiringError
 
     cfg = app_config(config)
+    # The config file as it was read: its `subscriptions:` edits applied, the rest said (outside trial 30, F4)
+    config_file = None if once or config is None else ConfigFileWatch(config)
     try:
         pipeline = EmbeddedPipeline(cfg, story_progress=StoryReadProgress())
         if once:  # nothing runs after it to send a held reply: `update_wait` does not hold replies in `--once`
@@ -148,8 +150,6 @@ def run(
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
     rule_files = None if once else RuleFilesWatch(cfg.rules)
-    # and the config file's: its `subscriptions:` edits applied, the rest said (outside trial 30, F4)
-    config_file = None if once or config is None else ConfigFileWatch(config)
     cycles = 0
     stopped_by: str | None = None  # what stopped a live run as asked (SIGTERM, Ctrl-C): said last
     unfinished = False  # a `--once` stopped with a backlog (a source or the engine) not read to its end
