@@ -221,3 +221,34 @@ def test_click_takes_the_slack_server_as_the_config_names_it(
     assert main(args) == 1  # nothing posted yet: no message to click
     said = capsys.readouterr().err
     assert said.startswith("no message in #desk with a ack button"), said
+
+
+def test_click_presses_a_threads_reply_button_as_the_user_given(
+    slack_server: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside trial 30, F8: `click` read the channel's top-level messages only, so a reply's button (a follow-up, a
+    revision) could not be pressed; and `--user U0BOB0001` clicked as "alice"."""
+    got: list[dict[str, object]] = []
+
+    class App(QuietHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.append(json.loads(parse_qs(body)["payload"][0]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def buttons(value: str) -> list[dict[str, object]]:
+        ack = {"type": "button", "action_id": "wf_ack", "value": value, "text": {"type": "plain_text", "text": "Ack"}}
+        return [{"type": "actions", "block_id": "wf_actions", "elements": [ack]}]
+
+    client = WebClient(token=slack_server.token, base_url=slack_server.base_url)
+    first = client.chat_postMessage(channel="#desk", text="alert", blocks=buttons("first"))
+    client.chat_postMessage(channel="#desk", text="update", thread_ts=first["ts"], blocks=buttons("reply"))
+    with serving(App) as url:
+        common = ["--url", url, "--secret", "s", "--slack-url", slack_server.base_url, "--user", "U0BOB0001", "ack"]
+        assert main(["click", *common]) == 0
+        assert "(a reply in the thread of" in capsys.readouterr().out
+        assert main(["click", *common[:-1], "--ts", first["ts"], "ack"]) == 0
+    assert [p["actions"][0]["value"] for p in got] == ["reply", "first"]  # type: ignore[index]
+    assert {(p["user"]["id"], p["user"]["name"]) for p in got} == {("U0BOB0001", "bob")}  # type: ignore[index]
