@@ -38,16 +38,15 @@ from .notice import (
     WITHDRAWN_UNSENT,
     Digest,
     Notice,
+    Revisions,
     ThreadView,
     alert_of,
     earlier_story,
     escalation,
     independent_sources,
     later_alerts,
-    newest_standing,
     replaced_unsent,
     replacement_of,
-    reports_told_before,
     revised_again,
     revision_chain,
     standing_alerts,
@@ -1334,23 +1333,23 @@ def _with_thread(
     standing = standing_alerts(told, withdrawn, passed)  # the alerts the thread rests on now
     # The reports of alerts late reports revised since they were told: they still stand, held back as repeats of the
     # revisions (reports_told_before): the thread counts them, and a message that showed them keeps them.
-    told_alerts = [a for _, a in told]
+    revisions = Revisions([a for _, a in told], passed)  # (indexed once: a long thread asks for many chains)
     standing_keys = {(a.id, a.detection.revision) for _, a in standing}
     held = []
     for _, a in told:
         if (a.id, a.detection.revision) not in standing_keys:
-            now = standing_for(a, told_alerts, passed)
+            now = revisions.standing_for(a)
             if (now.id, now.detection.revision) in standing_keys:
-                held.append(reports_told_before(a, now, told_alerts, passed))
-    newest_now = newest_standing(told, withdrawn, passed)
+                held.append(revisions.told_before(a, now))
+    newest_now = max(standing, key=lambda x: (x[1].detection.fired_at, x[0]))[1] if standing else None
     newest = newest_now or (base.alert if base.kind != "retraction" else target)
     first_alert = alert_of(root.payload)
     first: Alert | None = None
     first_withdrawn: str | None = None
     first_told: tuple[Evidence, ...] = ()
     if first_alert is not None:
-        first_now = standing_for(first_alert, told_alerts, passed)  # what the first message shows
-        first_told = reports_told_before(first_alert, first_now, told_alerts, passed)
+        first_now = revisions.standing_for(first_alert)  # what the first message shows
+        first_told = revisions.told_before(first_alert, first_now)
         first_withdrawn = withdrawn.get(first_now.id)
         if first_withdrawn is None and first_now.id == first_alert.id:
             first_withdrawn = withdrawn.get(root.alert_id)  # (withdrawn by its delivery key)
@@ -1385,7 +1384,7 @@ def _with_thread(
         standing_ids=tuple(
             dict.fromkeys(a.id for _, a in sorted(standing, key=lambda x: (x[1].detection.fired_at, x[0])))
         ),
-        told_reports=reports_told_before(shown, base.alert if base.kind == "revision" else target, told_alerts, passed),
+        told_reports=revisions.told_before(shown, base.alert if base.kind == "revision" else target),
         first_told_reports=first_told,
     )
     return dataclasses.replace(base, thread=view)

@@ -472,10 +472,10 @@ def standing_alerts(
     """The alerts that stand among `told` ((ledger seq, alert): the alerts sent in a thread and the one being sent):
     those not replaced by a later revision among them (also through revisions `passed`, replaced before they were
     sent) and not `withdrawn`. Each replaced alert is there as its latest revision, once."""
-    passed = list(passed)
-    alerts = [a for _, a in told]
+    revisions = Revisions([a for _, a in told], passed)
     gone = set(withdrawn)
-    return [(seq, a) for seq, a in told if a.id not in gone and stands(a, alerts, passed)]
+    # (Compared whole: a revision back to an earlier report's content has that alert's id again, trial 25, F1.)
+    return [(seq, a) for seq, a in told if a.id not in gone and revisions.standing_for(a) == a]
 
 
 def newest_standing(
@@ -496,38 +496,13 @@ def stands(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) ->
 def standing_for(alert: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()) -> Alert:
     """The alert that stands for `alert` in a channel: its latest revision among `told` (the alerts the channel was
     told), down its chain of revisions, also through those `passed` (replaced before they were sent); else itself."""
-    told_keys = {(a.id, a.detection.revision) for a in told}  # (an id alone may be raised again: revision_chain)
-    chain = revision_chain(alert, [*told, *passed])
-    return next((a for a in reversed(chain) if (a.id, a.detection.revision) in told_keys), alert)
+    return Revisions(told, passed).standing_for(alert)
 
 
 def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
     """`alert` and the revisions of it among `known`, oldest first (a late report changed its group's history,
     maybe more than once)."""
-    # A revision replaces the alert it names that an earlier change of the group's history raised (a lower
-    # `revision`): ids are content-derived, so a change that restores an earlier report's content raises that
-    # alert's id again, and keyed by id alone the chain ran back into itself (trial 25, F1: the restored alert
-    # looked replaced by the one it replaced, no alert of the thread stood, and its first message kept a withdrawn
-    # HIGH). Of several, the last in `known` (as before).
-    replaced_by: dict[str, list[Alert]] = {}
-    for a in known:
-        if a.detection.revises is not None:
-            replaced_by.setdefault(a.detection.revises, []).append(a)
-    chain = [alert]
-    for _ in range(sum(len(v) for v in replaced_by.values())):
-        last = chain[-1]
-        newer = next(
-            (
-                a
-                for a in reversed(replaced_by.get(last.id, ()))
-                if a.detection.revision > last.detection.revision and a not in chain
-            ),
-            None,
-        )
-        if newer is None:
-            break
-        chain.append(newer)
-    return chain
+    return Revisions((), known).chain(alert)
 
 
 def revision_cause(det: Detection, changed: str | None = None) -> str:
@@ -542,33 +517,82 @@ def revision_cause(det: Detection, changed: str | None = None) -> str:
 def reports_told_before(
     shown: Alert, now: Alert, told: Sequence[Alert], passed: Iterable[Alert] = ()
 ) -> tuple[Evidence, ...]:
-    """The reports a message showed that `now`, the revision of `shown` it shows now, no longer carries: the evidence
-    of `shown` and of its revisions told (`told`) before `now`, down its chain. Only what late reports revised: such
-    a revision moves the alert to an earlier report, and the reports it drops still stand (held back as repeats of the
-    revised alert), so the desk keeps what it was told (outside trial 30, F3: Outlet A's report, the only one the
-    channel had been shown, vanished from the message, which then said "1 independent source"). A revision for a
-    publisher's correction (`Detection.cause`) may have dropped a report because it changed: what was told before it
-    is left out. So are input alerts of a composed rule (their own revisions stand for them)."""
-    chain = revision_chain(shown, [*told, *passed])
-    at = next(
-        (i for i, a in enumerate(chain) if (a.id, a.detection.revision) == (now.id, now.detection.revision)), None
-    )
-    if not at:
-        return ()
-    since = max((i for i in range(1, at + 1) if chain[i].detection.cause is not None), default=0)
-    if since == at:  # `now` itself was made by a correction
-        return ()
-    told_keys = {(a.id, a.detection.revision) for a in told}
-    carried = {ev.event_id for ev in now.detection.evidence}
-    out: dict[str, Evidence] = {}
-    for a in chain[since:at]:
-        if (a.id, a.detection.revision) not in told_keys:
-            continue
-        for ev in a.detection.evidence:
-            # (an input alert of a composed rule is not a report: a revision of it stands in its place)
-            if ev.event_id not in carried and not ev.signal.startswith(INPUT_ALERT):
-                out.setdefault(ev.event_id, ev)
-    return tuple(out.values())
+    """Revisions.told_before, for one pair."""
+    return Revisions(told, passed).told_before(shown, now)
+
+
+def _key(a: Alert) -> tuple[str, int]:
+    return (a.id, a.detection.revision)  # (an id alone may be raised again: Revisions.chain)
+
+
+class Revisions:
+    """The chains of revisions among the alerts a channel was told in a thread (`told`) and the revisions `passed`
+    (replaced before they were sent), indexed once: a thread's state asks for many chains (one per alert told), and
+    building the index per chain made each delivery of a long thread quadratic in it."""
+
+    def __init__(self, told: Iterable[Alert], passed: Iterable[Alert] = ()) -> None:
+        told = list(told)
+        self.told_keys = {_key(a) for a in told}
+        self.replaced_by: dict[str, list[Alert]] = {}
+        for a in [*told, *passed]:
+            if a.detection.revises is not None:
+                self.replaced_by.setdefault(a.detection.revises, []).append(a)
+        self._bound = sum(len(v) for v in self.replaced_by.values())
+
+    def chain(self, alert: Alert) -> list[Alert]:
+        """`alert` and the revisions of it, oldest first (a late report changed its group's history, maybe more than
+        once)."""
+        # A revision replaces the alert it names that an earlier change of the group's history raised (a lower
+        # `revision`): ids are content-derived, so a change that restores an earlier report's content raises that
+        # alert's id again, and keyed by id alone the chain ran back into itself (trial 25, F1: the restored alert
+        # looked replaced by the one it replaced, no alert of the thread stood, and its first message kept a
+        # withdrawn HIGH). Of several, the last given (as before).
+        chain = [alert]
+        for _ in range(self._bound):
+            last = chain[-1]
+            newer = next(
+                (
+                    a
+                    for a in reversed(self.replaced_by.get(last.id, ()))
+                    if a.detection.revision > last.detection.revision and a not in chain
+                ),
+                None,
+            )
+            if newer is None:
+                break
+            chain.append(newer)
+        return chain
+
+    def standing_for(self, alert: Alert) -> Alert:
+        """`alert`'s latest revision told, down its chain (also through those passed); else itself."""
+        return next((a for a in reversed(self.chain(alert)) if _key(a) in self.told_keys), alert)
+
+    def told_before(self, shown: Alert, now: Alert) -> tuple[Evidence, ...]:
+        """The reports a message showed that `now`, the revision of `shown` it shows now, no longer carries: the
+        evidence of `shown` and of its revisions told before `now`, down its chain. Only what late reports revised:
+        such a revision moves the alert to an earlier report, and the reports it drops still stand (held back as
+        repeats of the revised alert), so the desk keeps what it was told (outside trial 30, F3: Outlet A's report,
+        the only one the channel had been shown, vanished from the message, which then said "1 independent
+        source"). A revision for a publisher's correction (`Detection.cause`) may have dropped a report because it
+        changed: what was told before it is left out. So are input alerts of a composed rule (their own revisions
+        stand for them)."""
+        if _key(shown) == _key(now):
+            return ()
+        chain = self.chain(shown)
+        at = next((i for i, a in enumerate(chain) if _key(a) == _key(now)), None)
+        if not at:
+            return ()
+        since = max((i for i in range(1, at + 1) if chain[i].detection.cause is not None), default=0)
+        carried = {ev.event_id for ev in now.detection.evidence}
+        out: dict[str, Evidence] = {}
+        for a in chain[since:at]:
+            if _key(a) not in self.told_keys:
+                continue
+            for ev in a.detection.evidence:
+                # (an input alert of a composed rule is not a report: a revision of it stands in its place)
+                if ev.event_id not in carried and not ev.signal.startswith(INPUT_ALERT):
+                    out.setdefault(ev.event_id, ev)
+        return tuple(out.values())
 
 
 def independent_sources(detections: Iterable[Detection], held: Iterable[Sequence[Evidence]] = ()) -> int:
@@ -890,6 +914,7 @@ __all__ = [
     "Kind",
     "LaterAlerts",
     "Notice",
+    "Revisions",
     "ThreadView",
     "alert_of",
     "as_listed",
