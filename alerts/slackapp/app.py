@@ -109,7 +109,7 @@ def build_app(
 
         try:
             reply = run_command(
-                ctx,
+                ctx.now(),  # (one set of rules on offer for the whole command: AppContext.offer)
                 str(command.get("text") or ""),
                 channel,
                 actor,
@@ -128,7 +128,8 @@ def build_app(
         value = _value(action, respond)
         if value is None:
             return
-        refused = clicks.refusal(ctx, value)
+        now = ctx.now()  # (one set of rules on offer for the whole click)
+        refused = clicks.refusal(now, value)
         if refused:
             _say(respond, f"Acknowledge click on alert {value.alert_id} refused", refused)
             return
@@ -137,7 +138,7 @@ def build_app(
         slack_channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "") or None
         message = body.get("message")
         ts = str(container.get("message_ts") or (message or {}).get("ts") or "") or None
-        click = clicks.acknowledge(ctx, value, actor, slack_channel, ts, message if isinstance(message, dict) else None)
+        click = clicks.acknowledge(now, value, actor, slack_channel, ts, message if isinstance(message, dict) else None)
         record, new = click.record, click.new
         said = clicks.ack_said(click)  # what it did beyond the button's own alert, if anything
         # chat.update replaces the whole message: without the message as Slack sent it (its blocks) there is
@@ -182,7 +183,7 @@ def build_app(
                 return post_in_channel(client, slack_channel, text)
 
             reply = clicks.silence(
-                ctx, value, slack_actor(body.get("user")), announce=announce if slack_channel else None
+                ctx.now(), value, slack_actor(body.get("user")), announce=announce if slack_channel else None
             )
             _say(respond, f"Silence {SILENCE_FOR_HOURS}h click on alert {value.alert_id} ({value.rule}) handled", reply)
 
@@ -197,7 +198,7 @@ def build_app(
             if refused is not None:
                 _say(respond, f"Unsubscribe click on alert {value.alert_id} refused (not a manager)", refused)
                 return
-            reply = clicks.unsubscribe_click(ctx, value, slack_actor(body.get("user")))
+            reply = clicks.unsubscribe_click(ctx.now(), value, slack_actor(body.get("user")))
             _say(respond, f"Unsubscribe click on alert {value.alert_id} ({value.rule}) handled", reply)
 
     @app.event("app_mention")
@@ -224,7 +225,7 @@ def build_app(
                 client.chat_postMessage(
                     channel=channel,
                     thread_ts=event.get("thread_ts") or event.get("ts"),
-                    text=mention_reply(ctx, str(event.get("text") or "")),
+                    text=mention_reply(ctx.now(), str(event.get("text") or "")),
                 )
             except SlackApiError as e:
                 data = e.response.data if isinstance(e.response.data, dict) else {}

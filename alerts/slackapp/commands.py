@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from typing import cast
 
@@ -180,6 +181,22 @@ class AppContext:
     entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entity id -> gazetteer aliases
     command: str = "/watchfloor"
     managers: tuple[str, ...] = ()  # `slack.managers`: who may subscribe, silence… (empty: anyone); see managers.py
+    # Held while the rules on offer are replaced (offer) or read together (now): a command reads one set of them
+    _swap: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def offer(
+        self, rules: Mapping[str, RuleInfo], entity_names: Mapping[str, str], aliases: Mapping[str, tuple[str, ...]]
+    ) -> None:
+        """Offer other rules (`serve` when its rule files change): the catalogue, entity names and aliases together,
+        so a command taking `now()` reads the old ones or the new ones, never the new catalogue with the old
+        names (review 25, L4)."""
+        with self._swap:
+            self.rules, self.entity_names, self.entity_aliases = rules, entity_names, aliases
+
+    def now(self) -> AppContext:
+        """This context as it is now, for one command or click: the rules on offer read together (offer)."""
+        with self._swap:
+            return replace(self)
 
     def vocabulary(self) -> RuleVocabulary:
         """What a `where` is checked against (alerts.control.parse_where): the catalogue's rules as they describe

@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.cli.serve import ServedRules
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 PACK = """version: 2
 name: missiles
@@ -25,10 +28,10 @@ detections:
 """
 
 
-def served(tmp_path: Path, rules: str) -> tuple[Path, ServedRules, SimpleNamespace]:
+def served(tmp_path: Path, rules: str) -> tuple[Path, ServedRules, AppContext]:
     cfg = tmp_path / "watchfloor.yaml"
     cfg.write_text(f"store: memory://\nrules: {rules}\n", encoding="utf-8")
-    context = SimpleNamespace(rules={}, entity_names={}, entity_aliases={})
+    context = AppContext(control=ControlLog(MemoryStore()), rules={})
     return cfg, ServedRules(cfg, [], SimpleNamespace(context=context)), context
 
 
@@ -54,3 +57,17 @@ def test_a_config_that_cannot_be_read_is_said_and_serve_goes_on(tmp_path: Path) 
     said = watch.look(10.0)
     assert said is not None and "keeps its rules" in said, said
     assert context.rules == {}
+
+
+def test_a_command_reads_one_set_of_rules_while_they_are_replaced(tmp_path: Path) -> None:
+    # Review 25, L4: the catalogue, the entity names and the aliases were replaced one after another, so a command at
+    # that instant could read the new catalogue with the old names. A command reads `now()`: what it took stays whole.
+    cfg, watch, context = served(tmp_path, "[]")
+    before = context.now()
+    pack = tmp_path / "m.yaml"
+    pack.write_text(PACK, encoding="utf-8")
+    cfg.write_text(f"store: memory://\nrules: ['{pack}']\n", encoding="utf-8")
+    assert watch.look(10.0) is not None
+    assert (before.rules, before.entity_names) == ({}, {})  # the command in flight: the old set, whole
+    after = context.now()
+    assert set(after.rules) == {"missile-fired"} and after.entity_names == {"PRK": "North Korea"}

@@ -75,14 +75,12 @@ def offer_rules(context: AppContext, rules: CompiledRules) -> tuple[list[str], l
     """Make the Slack app offer `rules` (its catalogue, the entity names and aliases a `where` is checked against):
     what `serve` does when the rule files or the config's `rules:` change under it (outside trial 29, F4:
     `/watchfloor subscribe NEW-RULE` said "unknown rule" until serve was restarted, and nothing said why).
-    (The rule ids added, the rule ids gone.) Each attribute is replaced whole, so a command in flight reads the old
-    catalogue or the new one."""
+    (The rule ids added, the rule ids gone.) All three are replaced together (AppContext.offer), so a command in
+    flight reads the old ones or the new ones (review 25, L4)."""
     catalogue = rule_catalogue(rules)
     before = set(context.rules)
     vocab = rule_vocabulary(rules)
-    context.entity_names = dict(rules.entity_names)
-    context.entity_aliases = dict(vocab.aliases)
-    context.rules = catalogue
+    context.offer(catalogue, dict(rules.entity_names), dict(vocab.aliases))
     return sorted(set(catalogue) - before), sorted(before - set(catalogue))
 
 
