@@ -515,6 +515,19 @@ class Deliverer:
             if root is not None:  # it may show this alert (the thread's newest, a revision's), with its button
                 targets.setdefault(root.ref, None)
                 firsts.setdefault(root.ref, root)
+            # A revision rewrote the message of what it revised (up its chain of revisions: a follow-up revised, maybe
+            # replaced before it was sent), which shows this alert now, with its button (outside trial 30, F2: that
+            # reply kept offering it, acknowledged already, beside the thread's first message and the "Revised" one).
+            up = self._revised_row(r)
+            for _ in range(10_000):  # parent links never form a cycle
+                if up is None:
+                    break
+                if up.ref and up.status in ("sent", "outstanding"):
+                    above = self._thread_root(up)
+                    targets.setdefault(up.ref, above.ref if above is not None else None)
+                    if above is None and up.kind == "alert":
+                        firsts.setdefault(up.ref, up)
+                up = self._revised_row(up)
         shown: list[str] = []
         gone: list[str] = []
         for ref, thread_ref in targets.items():
@@ -569,6 +582,13 @@ class Deliverer:
         if ack.alert_id != newest:
             return frozenset(), frozenset()
         return frozenset({newest}), frozenset({state.first_id})
+
+    def _revised_row(self, row: DeliveryRecord) -> DeliveryRecord | None:
+        """The row of what the revision `row` revised in its channel (None for any other row, or when it has none)."""
+        if row.kind != "revision" or row.parent_id is None:
+            return None
+        found = self.store.deliveries(alert_ids={row.parent_id}, channel=row.channel)
+        return found[0] if found else None
 
     def _thread_root(self, row: DeliveryRecord) -> DeliveryRecord | None:
         """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""

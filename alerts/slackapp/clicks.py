@@ -183,13 +183,16 @@ def ack_line(ack: AlertAcknowledged) -> str:
 
 def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
     """The message's blocks with the Acknowledge button gone and a line saying who acknowledged it and when
-    (in place of our buttons block, or at the end). Everything else is kept as Slack sent it."""
+    (in place of our buttons block, or at the end). Everything else is kept as Slack sent it, but the line above the
+    button that said what it had not taken yet ("… is not acknowledged yet"), which it has now."""
+    from ..notifiers.slack_blocks import EARLIER_ACKS_BLOCK_ID
+
     line = {"type": "context", "block_id": ACK_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": ack_line(ack)}]}
     out: list[dict[str, Any]] = []
     placed = False
     for block in blocks:
-        if block.get("block_id") == ACK_BLOCK_ID:
-            continue  # an older line: replaced
+        if block.get("block_id") in (ACK_BLOCK_ID, EARLIER_ACKS_BLOCK_ID):
+            continue  # an older line: replaced; what was not taken yet: taken now
         if block.get("type") == "actions" and block.get("block_id") == ACTIONS_BLOCK_ID:
             out.append(line)
             placed = True

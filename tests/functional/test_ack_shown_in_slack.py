@@ -122,6 +122,12 @@ def test_an_alert_acknowledged_with_the_cli_is_shown_acknowledged_on_its_slack_m
     assert "Earlier in this thread: alert det0001 acknowledged by kim" in texts(top["blocks"])
     assert "the newest alert, det0002, is not acknowledged yet" in texts(top["blocks"])
     assert [v.alert_id for v in ack_values(top)] == ["det0002"]
+    # The newest acknowledged too: the line that said it was not goes with the button (it stayed, beside
+    # "Acknowledged by kim").
+    control.acknowledge("det0002", by=KIM)
+    assert d.cycle().ok
+    top = slack_server.message(CHANNEL, posted["ts"])
+    assert "Acknowledged by kim" in texts(top["blocks"]) and "not acknowledged yet" not in texts(top["blocks"])
 
 
 def test_a_reply_acknowledged_elsewhere_is_rewritten_in_its_thread(
@@ -278,3 +284,26 @@ subscriptions:
     assert "Acknowledged by kim" in texts(now["blocks"]) and "wf_ack" not in buttons(now)
     wf("run", "--once")  # a restart: nothing rewritten again
     assert len(slack_server.requests_for("chat.update")) == updates + 1
+
+
+def test_the_reply_a_revision_rewrote_shows_the_revisions_acknowledgement(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    """A follow-up revised by a late report: its reply now shows the revision, with the revision's Acknowledge button.
+    An acknowledgement of the revision made elsewhere is shown there too, not only on the "Revised" reply and the
+    thread's first message (outside trial 30, F2: that reply kept offering the button of an alert acknowledged)."""
+    control, d = setup(store, slack_server, clock)
+    store.append([detection_event(troops(1)), detection_event(troops(2, hours=1))])
+    assert d.cycle().ok
+    [reply] = slack_server.messages_for("det0002")
+    revision = troops(3, hours=1).model_copy(update={"revises": "det0002", "revision": 1})
+    store.append([detection_event(revision)])
+    assert d.cycle().ok
+    assert [v.alert_id for v in ack_values(slack_server.message(CHANNEL, reply["ts"]))] == ["det0003"]
+
+    control.acknowledge("det0003", by=KIM)
+    assert d.cycle().ok
+    for m in slack_server.messages:
+        if "det0003" in [v.alert_id for v in ack_values(m)]:
+            raise AssertionError(f"still offers det0003's button: {texts(m['blocks'])}")
+    assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, reply["ts"])["blocks"])
