@@ -68,6 +68,8 @@ class ControlState:
     silences: dict[str, Silence] = field(default_factory=dict)  # every silence ever made, by id
     expired: dict[str, SilenceExpired] = field(default_factory=dict)  # ended (early, or lapsed), by silence id
     acks: dict[str, list[AlertAcknowledged]] = field(default_factory=dict)  # alert id -> acknowledgements
+    # alert id -> the log position of each of its acknowledgements (as `acks`): which raising of the alert each took
+    ack_positions: dict[str, list[int]] = field(default_factory=dict)
     digests: dict[str, DigestSent] = field(default_factory=dict)  # subscription id -> last digest sent
 
     def apply(self, stored: StoredEvent) -> None:
@@ -92,6 +94,7 @@ class ControlState:
             elif ev.type == ControlType.ALERT_ACKNOWLEDGED:
                 a = AlertAcknowledged.model_validate(ev.payload)
                 self.acks.setdefault(a.alert_id, []).append(a)
+                self.ack_positions.setdefault(a.alert_id, []).append(stored.position)
             elif ev.type == ControlType.DIGEST_SENT:
                 d = DigestSent.model_validate(ev.payload)
                 if d.status == "sent":
@@ -101,6 +104,15 @@ class ControlState:
             log.warning("control: skipping unreadable %s event %s: %s", ev.type, ev.id, e.errors()[0]["msg"])
 
     # -- queries --
+
+    def acks_between(self, alert_id: str, after: int, before: int | None = None) -> list[AlertAcknowledged]:
+        """The acknowledgements of `alert_id` recorded after log position `after` (and before `before`): those of the
+        raising of the alert at `after` (up to its next raising at `before`), in the order they were made."""
+        return [a for p, a in self.acks_at(alert_id) if p > after and (before is None or p < before)]
+
+    def acks_at(self, alert_id: str) -> list[tuple[int, AlertAcknowledged]]:
+        """(log position, acknowledgement) of each acknowledgement of `alert_id`, in the order they were made."""
+        return list(zip(self.ack_positions.get(alert_id, ()), self.acks.get(alert_id, ()), strict=True))
 
     def silence_end(self, s: Silence) -> datetime:
         """When `s` stops (or stopped) holding alerts back: its end, or the time it was expired early."""
@@ -298,8 +310,33 @@ class ControlLog:
             return self.refresh().expired.get(sil_id)
 
     def acknowledgements(self, alert_id: str) -> list[AlertAcknowledged]:
+        """The acknowledgements that count for the alert now, first first: those recorded since its latest raising.
+        An alert raised again with its own id by a later change of its group's history (reinstated, after a revision
+        or a withdrawal replaced it) is told to the desk again, and an acknowledgement of its earlier raising, maybe
+        made while it did not stand and no channel showed it (outside trial 30, F2), does not take it
+        (`ControlState.acks` keeps them all; docs/slack.md)."""
         with self._lock:
-            return list(self.refresh().acks.get(alert_id, ()))
+            st = self.refresh()
+            if not st.acks.get(alert_id):
+                return []
+            latest = self._raisings(alert_id)
+            return st.acks_between(alert_id, latest[-1][0] if latest else 0)
+
+    def acknowledgements_before(self, alert_id: str) -> list[AlertAcknowledged]:
+        """The acknowledgements of the alert that do not count for it now: recorded before its latest raising, when
+        it was raised more than once (reinstated). Its messages say them (docs/slack.md), and offer its button."""
+        with self._lock:
+            st = self.refresh()
+            if not st.acks.get(alert_id):
+                return []
+            raisings = self._raisings(alert_id)
+            if len(raisings) < 2:
+                return []
+            return [a for p, a in st.acks_at(alert_id) if p < raisings[-1][0]]
+
+    def _raisings(self, alert_id: str) -> list[tuple[int, str]]:
+        """(log position, delivery key) of each raising of the alert (its detection events), in log order."""
+        return [(se.position, se.event.id) for se in self.store.detections_of([alert_id])]
 
     # -- operations --
 
@@ -505,8 +542,9 @@ class ControlLog:
         message_ts: str | None = None,
         note: str = "",
     ) -> tuple[AlertAcknowledged, bool]:
-        """(the acknowledgement that counts, True if this one is new): the first per alert and channel wins. The
-        one way an acknowledgement is recorded: the Slack button's and `watchfloor alerts ack`'s."""
+        """(the acknowledgement that counts, True if this one is new): the first per alert and channel wins, of the
+        alert's latest raising (`acknowledgements`). The one way an acknowledgement is recorded: the Slack button's and
+        `watchfloor alerts ack`'s."""
         if len(note) > MAX_REASON:  # shown on the status page and in `alerts list`, as a silence's reason is
             raise ControlError(
                 f"an acknowledgement's note is at most {MAX_REASON} characters (this one has {len(note)}); shorten it"
@@ -514,7 +552,12 @@ class ControlLog:
         with self._lock:
             st = self.refresh()
             key = channel or slack_channel
-            for a in st.acks.get(alert_id, ()):
+            # Of the alert's latest raising: an alert reinstated since an acknowledgement is acknowledged anew
+            # (`acknowledgements`), under an event id of its own (that raising's), not found as the earlier one.
+            raisings = self._raisings(alert_id)
+            after = raisings[-1][0] if raisings else 0
+            raising = raisings[-1][1] if len(raisings) > 1 else None
+            for a in st.acks_between(alert_id, after):
                 if (a.channel or a.slack_channel) == key:
                     return a, False
             ack = AlertAcknowledged(
@@ -526,9 +569,9 @@ class ControlLog:
                 at=self.now(),
                 note=note,
             )
-            self.store.append([alert_acknowledged_event(ack)])
+            self.store.append([alert_acknowledged_event(ack, raising)])
             self.refresh()
-            for a in st.acks.get(alert_id, ()):
+            for a in st.acks_between(alert_id, after):
                 if (a.channel or a.slack_channel) == key:
                     return a, a == ack
             return ack, True

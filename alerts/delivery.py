@@ -31,6 +31,7 @@ from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
 from .notice import (
     ACK_KIND,
+    ACK_NOT_SHOWN_REINSTATED,
     DIGEST_KIND,
     KINDS,
     REPLACEABLE,
@@ -195,6 +196,7 @@ class Deliverer:
         channel_budget: float = CHANNEL_BUDGET,
         stopwatch: Callable[[], float] = time.monotonic,
         update_waits: Mapping[str, float] | None = None,
+        acknowledged_before: Callable[[str], AlertAcknowledged | None] = lambda _alert_id: None,
     ) -> None:
         self.store = store
         self.notifiers = notifiers
@@ -204,6 +206,8 @@ class Deliverer:
         self.started_at = started_at
         self.find_alert = find_alert
         self.acknowledged = acknowledged
+        # an acknowledgement of an earlier raising of an alert reinstated since (said on its messages, not taken)
+        self.acknowledged_before = acknowledged_before
         self.subscribed = subscribed  # whether a subscription is still in force (its digests are sent)
         # channel -> until: a Retry-After this process met. The store keeps it for every process too
         # (defer_channel(server_asked=True) -> channel_pauses), and claims skip a paused channel's rows.
@@ -484,6 +488,13 @@ class Deliverer:
             return
         if self.schedule.expired(rec.created_at, now):  # (retry.max_age, as for an alert)
             self._expire(rec, rec.detail or "the acknowledgement was not shown", tally)
+            return
+        again = [se.event.id for se in self.store.detections_of([ack.alert_id]) if se.position > rec.seq]
+        if again:
+            # Raised again since (reinstated): its messages show that raising, which this acknowledgement does not
+            # take (ControlLog.acknowledgements); the desk acknowledges it anew (outside trial 30, F2).
+            why = f"{ACK_NOT_SHOWN_REINSTATED}: {ack.alert_id} was raised again since ({again[-1]})"
+            self._settle(rec, Settlement("suppressed", why, attempts=rec.attempts), tally)
             return
         keys = {str(k) for k in data.get("keys") or ()}
         found = self.store.deliveries(alert_ids=keys, channel=rec.channel) if keys else []  # (no keys: no filter)
@@ -954,7 +965,10 @@ class Deliverer:
         if rec.kind in REPLACEABLE and not rec.unsure and not rec.ref:
             later = revised_again(thread, rec)
             if later is not None:
-                return _Skip(f"{REPLACED}: {later.alert_id} revises it (a late report) and goes instead", later)
+                # Named by its alert id, as `alerts list` shows it (its delivery key alone matched no row there)
+                told = alert_of(later.payload)
+                by = f"alert {told.id} (delivery {later.alert_id})" if told is not None else later.alert_id
+                return _Skip(f"{REPLACED}: {by} revises it and goes instead", later)
             gone = withdrawn_unsent(thread, rec)
             if gone is not None:
                 return _Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
@@ -1062,6 +1076,8 @@ class Deliverer:
             ack = next((k for i in dict.fromkeys(ids) if (k := self._acknowledged(i)) is not None), None)
             if ack is not None:
                 view = dataclasses.replace(view, acknowledged=ack)
+            elif (before := self._acknowledged(view.revised_by or view.target.id, before=True)) is not None:
+                view = dataclasses.replace(view, acknowledged_before=before)  # (the alert it shows, reinstated)
             if view.first is not None:  # the first message is updated too: it keeps its acknowledgement
                 first_alert = alert_of(root.payload)
                 known = [a for r in rows if (a := alert_of(r.payload)) is not None]
@@ -1124,11 +1140,15 @@ class Deliverer:
             up = by_id.get(up.detection.revises)
         newest = next((k for i in ids if (k := self._acknowledged(i)) is not None), None)
         earlier = tuple(k for i in view.standing_ids if i not in ids and (k := self._acknowledged(i)) is not None)
-        return dataclasses.replace(view, newest_acknowledged=newest, earlier_acknowledged=earlier)
+        before = self._acknowledged(view.newest_id, before=True) if newest is None else None
+        return dataclasses.replace(
+            view, newest_acknowledged=newest, earlier_acknowledged=earlier, newest_acknowledged_before=before
+        )
 
-    def _acknowledged(self, alert_id: str) -> AlertAcknowledged | None:
+    def _acknowledged(self, alert_id: str, *, before: bool = False) -> AlertAcknowledged | None:
+        """The acknowledgement that takes the alert now; `before`: one of an earlier raising of it, reinstated since."""
         try:
-            return self.acknowledged(alert_id)
+            return (self.acknowledged_before if before else self.acknowledged)(alert_id)
         except Exception:  # a status line is not worth a failed delivery
             log.exception("alerts: cannot read the acknowledgements of %s", alert_id)
             return None

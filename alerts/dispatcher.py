@@ -389,6 +389,7 @@ class AlertDispatcher:
             self._acked,
             self._subscribed,
             update_waits=update_waits,
+            acknowledged_before=self._acked_before,
         )
 
     def _clock(self) -> float:
@@ -869,8 +870,10 @@ class AlertDispatcher:
             ack = AlertAcknowledged.model_validate(stored.event.payload)
         except ValidationError:
             return []  # (ControlState says so too)
-        found: set[str] = set()  # the ledger keys of every raising of the alert
+        found: set[str] = set()  # the ledger keys of every raising of the alert it took (not of one raised after it)
         for se in self.store.detections_of([ack.alert_id]):
+            if se.position > stored.position:  # reinstated since: acknowledged anew (ControlLog.acknowledgements)
+                continue
             try:
                 found.add(detection_event_id(Detection.model_validate(se.event.payload)))
             except ValidationError:
@@ -922,6 +925,13 @@ class AlertDispatcher:
         lookup = getattr(self.routing, "acknowledgements", None)
         acks = lookup(alert_id) if callable(lookup) else []
         return acks[0] if acks else None
+
+    def _acked_before(self, alert_id: str) -> AlertAcknowledged | None:
+        """The latest acknowledgement of an earlier raising of an alert reinstated since, which does not take it
+        (ControlLog.acknowledgements_before), when the routing provider keeps them."""
+        lookup = getattr(self.routing, "acknowledgements_before", None)
+        acks = lookup(alert_id) if callable(lookup) else []
+        return acks[-1] if acks else None
 
     def _find_alert(self, key: str) -> Alert | None:
         """The alert of a ledger row written by the first version (no payload): its alert event in the log."""

@@ -43,6 +43,9 @@ DIGEST_KIND = "digest"  # a ledger row that is a digest message (alerts.digest),
 # A ledger row that makes a channel's messages of an alert show its acknowledgement (recorded by `alerts ack`, another
 # channel's button): one per `alert.acknowledged` event and channel holding the alert's message (alerts.delivery).
 ACK_KIND = "ack"
+# The detail of such a row not shown because the alert was raised again after the acknowledgement (reinstated: a later
+# change of its group's history raised its id again): its messages show that raising, which the desk acknowledges anew.
+ACK_NOT_SHOWN_REINSTATED = "not shown: the alert was reinstated after it"
 DEFAULT_OPEN = timedelta(days=1)  # how long an alert of a rule unknown to the catalog takes follow-ups
 DEFAULT_LATENESS = timedelta(days=7)  # the engine's lateness for packs that do not say (engine.eventtime)
 ESCALATION = SEVERITY_RANK["high"]  # a follow-up reaching this rank (or above) for the first time escalates
@@ -117,6 +120,11 @@ class ThreadView:
     first_told_reports: tuple[Evidence, ...] = ()
     # Acknowledgements of the thread's other standing alerts: the first message says them when the newest is not.
     earlier_acknowledged: tuple[AlertAcknowledged, ...] = ()
+    # An acknowledgement of an earlier raising of the alert the message shows (the target's, its revision's; the first
+    # message: the newest's), which a later change raised again with its id (reinstated): said, not taken, its button
+    # stays (outside trial 30, F2: one made while a revision stood in its place, no desk shown it, was carried on).
+    acknowledged_before: AlertAcknowledged | None = None
+    newest_acknowledged_before: AlertAcknowledged | None = None
 
     @property
     def target_is_first(self) -> bool:

@@ -411,10 +411,14 @@ def silence_expired_event(e: SilenceExpired) -> Event:
     )
 
 
-def alert_acknowledged_event(a: AlertAcknowledged) -> Event:
-    """One acknowledgement per alert and channel: the first click counts, later ones are the same event."""
+def alert_acknowledged_event(a: AlertAcknowledged, raising: str | None = None) -> Event:
+    """One acknowledgement per alert and channel: the first click counts, later ones are the same event. `raising`: the
+    delivery key of the alert's raising it takes, when the alert was raised more than once (reinstated: raised again
+    with its own id by a later change of its group's history), which is acknowledged anew (alerts.control); None
+    keeps the id an alert raised once always had."""
+    parts = [ControlType.ALERT_ACKNOWLEDGED.value, a.alert_id, a.channel or a.slack_channel or ""]
     return Event(
-        id=stable_id(ControlType.ALERT_ACKNOWLEDGED.value, a.alert_id, a.channel or a.slack_channel or ""),
+        id=stable_id(*parts, *([raising] if raising else [])),
         type=ControlType.ALERT_ACKNOWLEDGED.value,
         time=a.at,
         key=a.alert_id,

@@ -441,7 +441,7 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
             sources=sources,
             told=thread.told_reports,
         )
-        return fallback_text(alert), _acknowledged(blocks, thread.acknowledged, alert.id)
+        return fallback_text(alert), _acknowledged(blocks, thread.acknowledged, alert.id, thread.acknowledged_before)
     if thread.revised_by is not None:
         status += f" · thread {_thread_status(thread)}"
     blocks = _full(
@@ -502,15 +502,21 @@ def _withdrawn(
 
 
 def _acknowledged(
-    blocks: list[dict[str, Any]], ack: AlertAcknowledged | None, shown_id: str | None = None
+    blocks: list[dict[str, Any]],
+    ack: AlertAcknowledged | None,
+    shown_id: str | None = None,
+    before: AlertAcknowledged | None = None,
 ) -> list[dict[str, Any]]:
     """The message keeps saying who acknowledged it (and loses that button). When what was acknowledged is an alert
     a late report has revised since into `shown_id`, the one the message shows now, it says that instead, and keeps
     the button, for the revision (outside trial 30, F1: "now alert f490… · Acknowledged by kim", no button, while
     the record and the reply below had f490… unacknowledged; a revision may rest on other reports, or change the
-    severity)."""
+    severity). With no `ack`, `before` (an acknowledgement of an earlier raising of the alert shown, reinstated since)
+    is said the same way, the button kept."""
     if ack is None:
-        return blocks
+        if before is None:
+            return blocks
+        return _said_before(blocks, _reinstated_text(before))
     if shown_id is not None and ack.alert_id != shown_id:
         from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
@@ -519,16 +525,36 @@ def _acknowledged(
             f"{_when(ack.at)}, before a later report revised it into {fit(shown_id, 100)}, which is not "
             "acknowledged yet"
         )
-        line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
-        kept = [b for b in blocks if b.get("block_id") != EARLIER_ACKS_BLOCK_ID]
-        at = next((i for i, b in enumerate(kept) if b.get("block_id") == ACTIONS_BLOCK_ID), len(kept))
-        return [*kept[:at], line, *kept[at:]][:MAX_BLOCKS]
+        return _said_before(blocks, text)
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
     return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
 
 
+# A line above the Acknowledge button saying what was acknowledged that the button does not take (an earlier alert of
+# the thread, the alert a revision replaced, an earlier raising of a reinstated alert): it ends "... not acknowledged
+# yet", so an acknowledgement of what the button takes removes it (clicks.acknowledged_blocks).
 EARLIER_ACKS_BLOCK_ID = "wf_earlier_acknowledged"
+
+
+def _said_before(blocks: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """`blocks` with `text` as the line above the Acknowledge button (EARLIER_ACKS_BLOCK_ID), in place of one before."""
+    line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
+    kept = [b for b in blocks if b.get("block_id") != EARLIER_ACKS_BLOCK_ID]
+    at = next((i for i, b in enumerate(kept) if b.get("block_id") == ACTIONS_BLOCK_ID), len(kept))
+    return [*kept[:at], line, *kept[at:]][:MAX_BLOCKS]
+
+
+def _reinstated_text(ack: AlertAcknowledged, *, line: bool = True) -> str:
+    """What the message says of an acknowledgement of an earlier raising of the alert it shows; `line`: as a line of
+    its own (else a clause)."""
+    from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
+
+    text = (
+        f"alert {fit(ack.alert_id, 100)} was acknowledged by {who(ack.by)} at {_when(ack.at)}, before a later change "
+        "raised it again (reinstated): it is not acknowledged since"
+    )
+    return f":ballot_box_with_check: {text[0].upper()}{text[1:]}" if line else text
 
 
 def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> list[dict[str, Any]]:
@@ -538,8 +564,9 @@ def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> lis
     alerts are said above it, so the desk sees what was taken and that the newest alert was not."""
     if thread.newest_acknowledged is not None:
         return _acknowledged(blocks, thread.newest_acknowledged, thread.newest_id)
+    before = thread.newest_acknowledged_before
     if not thread.earlier_acknowledged:
-        return blocks
+        return blocks if before is None else _said_before(blocks, _reinstated_text(before))
     from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
     said = [
@@ -549,9 +576,9 @@ def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> lis
     more = len(thread.earlier_acknowledged) - len(said)
     text = ":ballot_box_with_check: Earlier in this thread: " + "; ".join(said) + (f"; {more} more" if more > 0 else "")
     text += f" · the newest alert, {fit(thread.newest_id or '', 100)}, is not acknowledged yet"
-    line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
-    at = next((i for i, b in enumerate(blocks) if b.get("block_id") == ACTIONS_BLOCK_ID), len(blocks))
-    return [*blocks[:at], line, *blocks[at:]][:MAX_BLOCKS]
+    if before is not None:  # (one line: the button takes the newest)
+        text += f" ({_reinstated_text(before, line=False)})"
+    return _said_before(blocks, text)
 
 
 def offers_ack(

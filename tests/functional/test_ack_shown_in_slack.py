@@ -286,6 +286,44 @@ subscriptions:
     assert len(slack_server.requests_for("chat.update")) == updates + 1
 
 
+def test_an_acknowledgement_is_not_shown_on_the_alert_reinstated_after_it(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock
+) -> None:
+    """Outside trial 30, F2: an acknowledged alert revised into another, then revised back (a publisher's correction)
+    is raised again with its own id. Those changes came before the dispatcher's next cycle: the acknowledgement's row
+    is not shown on the messages, which show the alert as raised again (reinstated), and the desk has to take it anew
+    (ControlLog.acknowledgements); with its button offered, as `alerts list` has it."""
+    control, d = setup(store, slack_server, clock)
+    a = troops(1)
+    store.append([detection_event(a)])
+    assert d.cycle().ok
+    [posted] = slack_server.messages_for("det0001")
+    control.acknowledge("det0001", by=KIM)
+    assert [x.by.name for x in control.acknowledgements("det0001")] == ["kim"]
+    b = troops(2).model_copy(update={"fired_at": a.fired_at, "revises": "det0001", "revision": 1})
+    again = a.model_copy(update={"revises": "det0002", "revision": 2})
+    store.append([detection_event(b), detection_event(again)])
+    assert control.acknowledgements("det0001") == []  # of its earlier raising: not of the alert as raised now
+    assert d.cycle().ok
+
+    [row] = [r for r in store.deliveries() if r.kind == "ack"]
+    assert row.status == "suppressed" and row.detail.startswith("not shown: the alert was reinstated after it"), row
+    top = slack_server.message(CHANNEL, posted["ts"])
+    assert "det0001" in texts(top["blocks"]) and "Acknowledged by" not in texts(top["blocks"])
+    assert [v.alert_id for v in ack_values(top)] == ["det0001"]
+    said = texts(top["blocks"])
+    assert "Alert det0001 was acknowledged by kim at " in said
+    assert ", before a later change raised it again (reinstated): it is not acknowledged since" in said
+
+    # Acknowledged anew: recorded (a new event, not the first one's), and shown.
+    _, new = control.acknowledge("det0001", by=KIM)
+    assert new
+    assert len(store.read(0, types={"alert.acknowledged"})) == 2
+    assert d.cycle().ok
+    top = slack_server.message(CHANNEL, posted["ts"])
+    assert "Acknowledged by kim" in texts(top["blocks"]) and "wf_ack" not in buttons(top)
+
+
 def test_the_reply_a_revision_rewrote_shows_the_revisions_acknowledgement(
     store: MemoryStore, slack_server: FakeSlack, clock: Clock
 ) -> None:

@@ -73,17 +73,18 @@ def listed(url: str, *args: str) -> tuple[list[dict[str, object]], str]:
 def check_paging(url: str) -> None:
     fill(url)
     every, note = listed(url, "--all")
-    assert [(d["delivery_key"], d.get("standing")) for d in every] == [  # log order, as before
-        (A, "withdrawn: a late report"),
-        (B, None),
-        (A2, None),
-        (C, None),
+    assert [(d["delivery_key"], d.get("standing"), d.get("reinstates")) for d in every] == [  # log order, as before
+        (A, "withdrawn: a late report; reinstated since", None),
+        (B, None, None),
+        (A2, None, A),  # the same alert raised again (outside trial 30, F2)
+        (C, None, None),
     ]
     assert note == ""
     assert listed(url)[0] == every  # 4 alerts: under the default limit, all of them
 
     newest, note = listed(url, "--limit", "2")
     assert [d["delivery_key"] for d in newest] == [A2, C]
+    assert newest[0]["reinstates"] == A  # its earlier raising, not listed, found by the index of alert ids
     assert "2 alerts, the newest of 4 (2 more: --limit N or --all" in note
     # The oldest alert listed still says what withdrew it, read from its position on.
     three, _ = listed(url, "--limit", "4")
@@ -96,8 +97,12 @@ def check_paging(url: str) -> None:
     assert "1 alert, the newest of 4 (3 more: --limit N or --all" in " ".join(table.output.split())
     whole = runner.invoke(app, ["alerts", "list", "--store", url, "--all"], env=ENV)
     ids = [line.split("│")[1].strip() for line in whole.output.splitlines() if line.startswith("│")]
-    assert [i for i in ids if i] == [C, A, B, A]  # newest first: C, A2 (shown by its alert id), B, A
-    assert "4 alerts · deliveries: 1 outstanding, 1 sent" in whole.output
+    # newest first: C, A2 (shown by its alert id, its first raising folded into its row: one alert), B
+    assert [i for i in ids if i] == [C, A, B]
+    assert "(reinstated; withdrawn: a late report earlier)" in " ".join(whole.output.split())
+    assert "3 alerts (4 raisings: an alert reinstated is one row) · deliveries: 1 outstanding, 1 sent" in " ".join(
+        whole.output.split()
+    )
 
     assert [d["delivery_key"] for d in listed(url, "--since", "1d")[0]] == [A2, C]
     assert [d["delivery_key"] for d in listed(url, "--since", "30d")[0]] == [A, B, A2, C]

@@ -161,6 +161,38 @@ def test_first_acknowledgement_per_alert_and_channel_counts() -> None:
     assert [x.channel for x in a.acknowledgements("a1")] == ["desk", "archive"]
 
 
+def test_an_alert_reinstated_is_acknowledged_anew() -> None:
+    """Outside trial 30, F2: alert ids are made of the reports, so a later change of a group's history that gives an
+    alert back its earlier reports raises its id again (reinstated). An acknowledgement takes the alert as raised when
+    it was made: one of an earlier raising (here made while a revision stood in its place, which no desk was shown)
+    does not count for it, and acknowledging it again is recorded under an event id of its own, in both projections."""
+    from watchfloor.schemas.control import alert_acknowledged_event
+    from watchfloor.schemas.events import Detection, detection_event, detection_key
+
+    store, clock, a, b = logs()
+    alert = Detection(id="a1", rule="r", title="t", severity="high", fired_at=T0)
+    store.append([detection_event(alert)])
+    first, _ = a.acknowledge("a1", by=ALICE, channel="desk")
+    # an alert raised once keeps the id its acknowledgements always had
+    assert [se.event.id for se in store.read(0, types={"alert.acknowledged"})] == [alert_acknowledged_event(first).id]
+    assert b.acknowledgements("a1") == [first]
+    store.append([detection_event(alert.model_copy(update={"id": "b1", "revises": "a1", "revision": 1}))])
+    blind, _ = a.acknowledge("a1", by=BOB)  # taken while b1 stood in its place
+    assert b.acknowledgements("a1") == [first, blind]  # (of the raising that stood last: still its own)
+    store.append([detection_event(alert.model_copy(update={"revises": "b1", "revision": 2}))])
+    assert a.acknowledgements("a1") == b.acknowledgements("a1") == []
+    assert [x.by for x in a.state.acks["a1"]] == [ALICE, BOB]  # the record keeps them
+
+    clock.now += timedelta(minutes=5)
+    again, new = b.acknowledge("a1", by=BOB, channel="desk")
+    assert new and again.at == clock.now
+    assert a.acknowledgements("a1") == [again]
+    assert a.acknowledge("a1", by=ALICE, channel="desk") == (again, False)  # the first per channel, as ever
+    ids = [se.event.id for se in store.read(0, types={"alert.acknowledged"})]
+    assert len(ids) == len(set(ids)) == 3
+    assert ids[-1] == alert_acknowledged_event(again, detection_key("a1", 2)).id
+
+
 def test_unreadable_control_events_are_skipped() -> None:
     from watchfloor.schemas.events import Event
 

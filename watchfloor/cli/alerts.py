@@ -317,32 +317,73 @@ def _clip(text: str, limit: int = 160) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
 
 
+@dataclasses.dataclass
+class _Withdrawals:
+    """What withdrew which raising of an alert, folded over detections and retractions in log order (`add`).
+
+    An alert id can be raised more than once: withdrawn or revised by a late report or a correction, then raised again
+    by a later change of its group's history, whose reports are the earlier raising's again (ids are made of the rule,
+    group and reports). That later raising is the same alert *reinstated*: it `reinstates` the raising before it, which
+    reads "revised by B; reinstated since", and the alert it revises, which had revised the earlier one, reads "revised
+    back into A, which it had revised" (outside trial 30, F2: "A (revised by B)" beside "B (revised by A)", a cycle)."""
+
+    why: dict[str, str] = dataclasses.field(default_factory=dict)  # delivery key -> 'revised by …' / 'withdrawn: …'
+    at: dict[str, int] = dataclasses.field(default_factory=dict)  # delivery key -> position of what withdrew it
+    reinstates: dict[str, str] = dataclasses.field(default_factory=dict)  # a later raising's key -> the one before
+    latest: dict[str, str] = dataclasses.field(default_factory=dict)  # alert id -> the key of its latest raising so far
+    revised: dict[str, str] = dataclasses.field(default_factory=dict)  # delivery key -> the alert id it revises
+    # alert id -> (position, delivery key) of each of its raisings folded, in log order: which raising an
+    # acknowledgement took (the latest before it)
+    raised: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+
+    def add(self, position: int, kind: str, payload: Mapping[str, Any]) -> None:
+        # Revisions and retractions name the alert id they withdraw: each withdraws the raising of that id that stood
+        # when it came, the latest one before it in the log.
+        if kind == EventType.RETRACTION.value:
+            r = Retraction.model_validate(payload)
+            self._gone(self.latest.get(r.alert_id, r.alert_id), f"withdrawn: {r.reason}", position)
+            return
+        d = Detection.model_validate(payload)
+        key = detection_event_id(d)
+        earlier = self.latest.get(d.id)
+        again = earlier is not None and earlier != key
+        if d.revises:
+            gone = self.latest.get(d.revises, d.revises)
+            back = again and self.revised.get(gone) == d.id
+            why = f"revised back into {d.id}, which it had revised" if back else f"revised by {d.id}"
+            self._gone(gone, why, position)
+            self.revised[key] = d.revises
+        if again:
+            assert earlier is not None
+            self.reinstates[key] = earlier
+        self.latest[d.id] = key
+        self.raised.setdefault(d.id, []).append((position, key))
+
+    def _gone(self, key: str, why: str, position: int) -> None:
+        self.why[key] = why
+        self.at[key] = position
+
+    def withdrawn(self) -> dict[str, str]:
+        """Delivery key -> what withdrew it, and "; reinstated since" for a raising of an alert raised again since."""
+        since = set(self.reinstates.values())
+        return {k: f"{w}; reinstated since" if k in since else w for k, w in self.why.items()}
+
+
 def _read_alerts(st: Any) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
     """Every detection in the log with its delivery key, in log order, and what withdrew which of them (delivery
-    key -> 'revised by …' or 'withdrawn: …').
-
-    Revisions and retractions name the alert id they withdraw; an alert id can be raised more than once (withdrawn
-    by a late report, raised again by a later one), so each names the raising of that id that stood when it came:
-    the latest one before it in the log."""
+    key -> 'revised by …' or 'withdrawn: …', '; reinstated since' when its alert was raised again: _Withdrawals)."""
     dets: list[tuple[str, Detection]] = []
-    withdrawn: dict[str, str] = {}
-    standing: dict[str, str] = {}  # alert id -> the delivery key of its latest raising so far
+    fold = _Withdrawals()
     position = 0
     types = {EventType.DETECTION.value, EventType.RETRACTION.value}
     while got := st.read(position, types=types, limit=5000):
         for se in got:
-            if se.event.type == EventType.RETRACTION.value:
-                gone = Retraction.model_validate(se.event.payload)
-                withdrawn[standing.get(gone.alert_id, gone.alert_id)] = f"withdrawn: {gone.reason}"
-                continue
-            d = Detection.model_validate(se.event.payload)
-            if d.revises:
-                withdrawn[standing.get(d.revises, d.revises)] = f"revised by {d.id}"
-            key = detection_event_id(d)
-            standing[d.id] = key
-            dets.append((key, d))
+            fold.add(se.position, se.event.type, se.event.payload)
+            if se.event.type == EventType.DETECTION.value:
+                d = Detection.model_validate(se.event.payload)
+                dets.append((detection_event_id(d), d))
         position = got[-1].position
-    return dets, withdrawn
+    return dets, fold.withdrawn()
 
 
 def _key_of(given: str) -> str:
@@ -403,6 +444,7 @@ class _Listed:
     every: list[Any] = dataclasses.field(default_factory=list)
     withdrawn: dict[str, str] = dataclasses.field(default_factory=dict)
     named_digests: set[str] | None = None  # the digests given by id (None: no ids were given)
+    fold: _Withdrawals = dataclasses.field(default_factory=_Withdrawals)  # (`withdrawn` is its .withdrawn())
 
 
 def _raised(se: Any) -> tuple[int, str, Detection]:
@@ -496,16 +538,28 @@ def _lookup(st: Any, given: list[str]) -> tuple[list[Any], set[str], list[str]]:
     return [_raised(found[p]) for p in sorted(found, reverse=True)], digests, unknown
 
 
-def _withdrawn_of(st: Any, dets: list[Any]) -> tuple[dict[str, str], set[str]]:
-    """What withdrew which of `dets` ('revised by …', 'withdrawn: …', by delivery key), and the retractions' event
-    ids (their ledger rows' key). Only what follows the earliest of them can, so the log is read from there, and only
-    events that name one of their alert ids are parsed (`_read_alerts` reads the whole log the same way)."""
+def _earliest_raising(st: Any, dets: list[Any]) -> int | None:
+    """The log position of the earliest raising of the alerts of `dets` raised by a change of their group's history
+    (revision > 0: an alert raised again, reinstated, has such a raising) and of those they revise, when it is before
+    every one of `dets` (the store's index of detections by alert id); None when there is none."""
+    ids = {d.id for _, _, d in dets if d.revision} | {d.revises for _, _, d in dets if d.revises}
+    first = min((se.position for se in st.detections_of(ids)), default=None) if ids else None
+    return first if first is not None and first < min(p for p, _, _ in dets) else None
+
+
+def _withdrawn_of(st: Any, dets: list[Any], whole: bool = False) -> tuple[_Withdrawals, set[str]]:
+    """What withdrew which of `dets` (_Withdrawals, by delivery key, with their raisings), and the retractions' event
+    ids (their ledger rows' key). Only what follows the earliest of them can, or an earlier raising of their alerts
+    (and of those they revise: what withdrew one of those may be a reinstatement of theirs), so the log is read from
+    there (`whole`: `dets` are every detection, none is earlier), and only events that name one of those ids are
+    parsed (`_read_alerts` reads the whole log the same way)."""
     from watchfloor.schemas.events import retraction_event
 
     if not dets:
-        return {}, set()
-    ids = {d.id for _, _, d in dets}
-    start = min(p for p, _, _ in dets) - 1
+        return _Withdrawals(), set()
+    ids = {d.id for _, _, d in dets} | {d.revises for _, _, d in dets if d.revises}
+    earlier = None if whole else _earliest_raising(st, dets)
+    start = min(p for p, _, _ in dets) - 1 if earlier is None else earlier - 1
     named: list[tuple[int, str, dict[str, Any]]] = []
     for kind, fields in ((EventType.DETECTION.value, ("id", "revises")), (EventType.RETRACTION.value, ("alert_id",))):
         position = start
@@ -515,21 +569,13 @@ def _withdrawn_of(st: Any, dets: list[Any]) -> tuple[dict[str, str], set[str]]:
                 if any(payload.get(f) in ids for f in fields):
                     named.append((p, kind, payload))
             position = page[-1][0]
-    withdrawn: dict[str, str] = {}
-    standing: dict[str, str] = {}
+    fold = _Withdrawals()
     retractions: set[str] = set()
-    for _, kind, payload in sorted(named, key=lambda n: n[0]):
-        if kind == EventType.RETRACTION.value:
-            gone = Retraction.model_validate(payload)
-            withdrawn[standing.get(gone.alert_id, gone.alert_id)] = f"withdrawn: {gone.reason}"
-            if gone.alert_id in ids:
-                retractions.add(retraction_event(gone).id)
-            continue
-        d = Detection.model_validate(payload)
-        if d.revises:
-            withdrawn[standing.get(d.revises, d.revises)] = f"revised by {d.id}"
-        standing[d.id] = detection_event_id(d)
-    return withdrawn, retractions
+    for p, kind, payload in sorted(named, key=lambda n: n[0]):
+        fold.add(p, kind, payload)
+        if kind == EventType.RETRACTION.value and payload.get("alert_id") in ids:
+            retractions.add(retraction_event(Retraction.model_validate(payload)).id)
+    return fold, retractions
 
 
 def _ledger_rows(st: Any, keys: set[str], digests: set[str] | None, after: int | None) -> list[Any]:
@@ -590,7 +636,8 @@ def _listed(
         got = _Listed(dets, total)
         digests = set() if rule is not None else None
         after = None if limit is None and since is None else (min(p for p, _, _ in dets) - 1 if dets else st.head())
-    got.withdrawn, retractions = _withdrawn_of(st, got.dets)
+    got.fold, retractions = _withdrawn_of(st, got.dets, whole=not ids and not undelivered and after is None)
+    got.withdrawn = got.fold.withdrawn()
     got.every = _ledger_rows(st, {k for _, k, _ in got.dets} | retractions, digests, after)
     return got
 
@@ -669,6 +716,7 @@ def alerts_list(
             return r
 
         dets = [(key, d) for _, key, d in picked.dets]  # newest first
+        picked_at = {key: p for p, key, _ in picked.dets}
         known = {key for key, _ in dets}
         rows: dict[str, dict[str, Any]] = {}
         withdrawals: dict[str, dict[str, Any]] = {}  # the withdrawn alert's key -> channel -> the withdrawal's row
@@ -680,7 +728,7 @@ def alerts_list(
         digests = [] if rule is not None else [shown(r) for r in every if r.kind == "digest"]
         if picked.named_digests is not None:
             digests = [r for r in digests if r.alert_id in picked.named_digests]
-        acks = _acks(st)  # by alert id: every raising of an alert shows its acknowledgements
+        control = _acks(st)
     finally:
         st.close()
     total = picked.total
@@ -695,6 +743,8 @@ def alerts_list(
         if cap is not None:
             dets = dets[:cap]
     more = total - len(dets)
+    fold = picked.fold
+    acks = _raising_acks(picked, control)
     # The table shows the alerts picked (the last raised) by when they fired, newest first: raised order is the order
     # detections reached the store, which after a backfill or under Kafka (partitions at their own pace) is neither
     # fired time nor the order the channels were told (outside trial 27, F4). --json keeps log order, as a stream
@@ -726,9 +776,12 @@ def alerts_list(
                 for ch, r in per.items()
                 if r.status == "suppressed" and r.detail.startswith("silenced by ")
             }
-            line["acknowledged"] = [_ack_json(a) for a in acks.get(d.id, ())]
+            # (of this raising: an alert reinstated since is acknowledged anew; `while` what had withdrawn it when)
+            line["acknowledged"] = [{**_ack_json(a), **({"while": why} if why else {})} for a, why in acks.get(key, ())]
             if key in withdrawn:
                 line["standing"] = withdrawn[key]
+            if key in fold.reinstates:  # the same alert raised again: the delivery key of its raising before
+                line["reinstates"] = fold.reinstates[key]
             sys.stdout.write(json.dumps(line) + "\n")
         for r in digests:
             line = {
@@ -748,14 +801,29 @@ def alerts_list(
     table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
     for col in ("severity", "title", "deliveries"):
         table.add_column(col)
-    acked = any(d.id in acks for _, d in dets)  # the column only when there is something in it
+    acked = any(acks.get(key) for key, _ in dets)  # the column only when there is something in it
     if acked:
         table.add_column("acknowledged")
-    for key, d in dets:
-        title = d.title + (f" ({withdrawn[key]})" if key in withdrawn else "")
-        cells = [_delivery_cell(ch, r, types) for ch, r in rows.get(key, {}).items()]
-        # ("mail: sent (retraction)")
-        cells += [_delivery_cell(ch, r, types) for ch, r in withdrawals.get(key, {}).items()]
+    # One row per alert: an alert raised again with its own id (reinstated) is the same alert, shown at its latest
+    # raising listed, its earlier ones' deliveries and acknowledgements in that row (outside trial 30, F2: the id twice,
+    # "A (revised by B)" and "B (revised by A)"). --json keeps a line per raising (its delivery key).
+    by_id: dict[str, list[str]] = {}
+    for key, d in sorted(dets, key=lambda kd: picked_at[kd[0]]):
+        by_id.setdefault(d.id, []).append(key)
+    folded = [(key, d) for key, d in dets if by_id[d.id][-1] == key]
+    for key, d in folded:
+        notes = [withdrawn[key]] if key in withdrawn else []
+        if key in fold.reinstates:
+            before = fold.why.get(fold.reinstates[key])
+            notes.append(f"reinstated; {before} earlier" if before else "reinstated")
+        title = d.title + (f" ({'; '.join(notes)})" if notes else "")
+        earlier = by_id[d.id][-2::-1]  # its earlier raisings listed, newest first
+        cells = []
+        for k in [key, *earlier]:
+            head = "" if k == key else "earlier: "
+            cells += [head + _delivery_cell(ch, r, types) for ch, r in rows.get(k, {}).items()]
+            # ("mail: sent (retraction)")
+            cells += [head + _delivery_cell(ch, r, types) for ch, r in withdrawals.get(k, {}).items()]
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         row = [
             escape(d.id),
@@ -766,7 +834,15 @@ def alerts_list(
             escape("\n".join(cells) or "—"),
         ]
         if acked:
-            row.append(escape("\n".join(_ack_cell(a) for a in acks.get(d.id, ())) or "—"))
+            said = [_ack_cell(a) + (f" (after it was {_after(why)})" if why else "") for a, why in acks.get(key, ())]
+            said += [
+                f"{_ack_cell(a)} (of its earlier raising"
+                + (f", made after it was {_after(why)}" if why else "")
+                + ": not taken for it since it was reinstated)"
+                for k in earlier
+                for a, why in acks.get(k, ())
+            ]
+            row.append(escape("\n".join(said) or "—"))
         table.add_row(*row)
     out.print(table)
     if digests:
@@ -786,8 +862,10 @@ def alerts_list(
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     digested = f" · {len(digests)} digest(s)" if digests else ""
-    alerts = f"{len(dets)} alert" if len(dets) == 1 else f"{len(dets)} alerts"
-    if more > 0:  # (the deliveries counted are those of the alerts shown)
+    alerts = f"{len(folded)} alert" if len(folded) == 1 else f"{len(folded)} alerts"
+    if len(folded) < len(dets):
+        alerts += f" ({len(dets)} raisings: an alert reinstated is one row)"
+    if more > 0:  # (the deliveries counted are those of the alerts shown; counts are of raisings, as the store's)
         alerts = _more_text(len(dets), total)
     out.print(f"{alerts}{digested} · deliveries: {summary or 'none'}", highlight=False)
 
@@ -803,11 +881,34 @@ def _more_text(shown: int, total: int) -> str:
 # --- alerts ack -------------------------------------------------------------------------------------------
 
 
-def _acks(st: Any) -> dict[str, list[Any]]:
-    """alert id -> its acknowledgements (Slack's button, `alerts ack`), read from the log without writing to it."""
+def _acks(st: Any) -> Any:
+    """The control state, with every acknowledgement (Slack's button, `alerts ack`) and its position, read from the
+    log without writing to it."""
     from watchfloor.alerts.control import ControlLog
 
-    return ControlLog(st).refresh().acks
+    return ControlLog(st).refresh()
+
+
+def _raising_acks(picked: _Listed, control: Any) -> dict[str, list[tuple[Any, str | None]]]:
+    """Delivery key of each raising listed -> its acknowledgements: those recorded after it and before its alert's next
+    raising (as ControlLog.acknowledgements counts them: a reinstated alert is acknowledged anew), each with what had
+    withdrawn that raising when it was made (None: it stood; else it took an alert no message showed as standing)."""
+    out: dict[str, list[tuple[Any, str | None]]] = {}
+    for p, key, d in picked.dets:
+        later = [q for q, _ in picked.fold.raised.get(d.id, ()) if q > p]
+        first = not any(q < p for q, _ in picked.fold.raised.get(d.id, ()))
+        gone = picked.fold.at.get(key)
+        out[key] = [
+            (a, picked.fold.why.get(key) if gone is not None and gone < q else None)
+            for q, a in control.acks_at(d.id)
+            if (q > p or first) and (not later or q < later[0])
+        ]
+    return out
+
+
+def _after(why: str) -> str:
+    """'revised by B…' -> itself; 'withdrawn: why' -> 'withdrawn' (the row's title says why)."""
+    return "withdrawn" if why.startswith("withdrawn") else why
 
 
 def _ack_json(a: Any) -> dict[str, Any]:
@@ -888,10 +989,21 @@ def alerts_ack(
                         and (types.get(r.channel) or ("slack" if r.channel.startswith("slack:") else "")) == "slack"
                     }
                 )
-                if slack_channels:
+                posted = any(r.status == "sent" for r in st.deliveries(alert_ids=keys))
+                gone = _not_standing(st, alert_id)
+                if gone is not None:
+                    # (outside trial 30, F2: taken while a revision stood in its place, then carried onto the alert
+                    # when a later change raised it again, shown to the desk for the first time)
+                    never = "" if posted else " and was never posted to a channel"
+                    line += (
+                        f"; [yellow]note[/yellow]: it does not stand now ({escape(gone)}){never}: this acknowledges it "
+                        "as it was raised, and should a later change raise it again (reinstated), that is acknowledged "
+                        f"anew (`watchfloor alerts list {escape(alert_id)}` says what stands in its place)"
+                    )
+                elif slack_channels:
                     where = escape(", ".join(slack_channels))
                     line += f"; its message in {where} shows it after the dispatcher's next cycle"
-                elif not any(r.status == "sent" for r in st.deliveries(alert_ids=keys)):
+                elif not posted:
                     # (outside trial 30, F2: an alert a revision replaced before it was sent was taken silently,
                     # while the alert the desk sees stayed unacknowledged)
                     line += (
@@ -901,6 +1013,16 @@ def alerts_ack(
             out.print(line, highlight=False)
     finally:
         st.close()
+
+
+def _not_standing(st: Any, alert_id: str) -> str | None:
+    """What withdrew the alert's latest raising ('revised by …', 'withdrawn: …'); None while it stands."""
+    raised, _, _ = _lookup(st, [alert_id])
+    if not raised:
+        return None
+    fold, _ = _withdrawn_of(st, raised)
+    latest = max(raised, key=lambda x: x[0])[1]
+    return fold.why.get(latest)
 
 
 # --- alerts redeliver -------------------------------------------------------------------------------------
