@@ -3,7 +3,7 @@ near misses, and assemble everything into the backtest's JSON result (which the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from watchfloor.schemas.events import Detection, Retraction
 from watchfloor.scoring import (
     AlertDiff,
     AlertRef,
@@ -228,8 +229,11 @@ def assemble(
 ) -> Evaluated:
     """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
     an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
-    # what each alert's realert held back, a derived alert's also what its input alerts' did (scoring.evidence)
+    # what each alert's realert held back, a derived alert's also what its input alerts' did (scoring.evidence), and
+    # what the alerts late reports revised into it told (carried_repeats)
     repeats = collector.evidence.repeats_of(collector.repeats) if collector else None
+    if repeats is not None and collector is not None:
+        repeats = carried_repeats(result.history, repeats, collector.evidence.ids)
     data = result_json(result, report, specs, collector.evidence.all_ids() if collector else None, repeats)
     stats = data["stats"]
     stats["order"] = order
@@ -259,6 +263,8 @@ def assemble(
         base_repeats = (
             baseline_collector.evidence.repeats_of(baseline_collector.repeats) if baseline_collector else None
         )
+        if base_repeats is not None and baseline_collector is not None and isinstance(baseline, EngineTally):
+            base_repeats = carried_repeats(baseline.history, base_repeats, baseline_collector.evidence.ids)
         base_alerts = (
             [
                 AlertRef.from_detection(
@@ -281,6 +287,46 @@ def assemble(
                 data["baseline"]["scores"] = ev.baseline_scores.to_json()
         data["diff"] = diff
     return ev
+
+
+def carried_repeats(
+    history: Sequence[Detection | Retraction],
+    repeats: dict[str, list[str]],
+    reports_of: Callable[[Detection], tuple[str, ...]],
+) -> dict[str, list[str]]:
+    """`repeats` (alert id -> what its realert held back) with, for each alert a late report's revision raised, the
+    reports and repeats of the alert it revised, down its chain: a late report that moved an alert to an earlier
+    report leaves the reports the alert had told standing, as repeats of the revised alert (the desk was told them;
+    the thread keeps them: alerts.notice.reports_told_before). So scoring what a live run raised, in log order, counts
+    them as caught, as the same reports in event time are (outside trial 32, H1: "missed … no signal" for the report
+    the desk had been sent an alert of, and recall 0.67 against 0.92 for the same alerts). A revision for a
+    correction (`Detection.cause`) carries nothing: the report it dropped may be the corrected one."""
+    raised: dict[str, list[Detection]] = {}
+    for d in history:
+        if isinstance(d, Detection):
+            raised.setdefault(d.id, []).append(d)
+    out = dict(repeats)
+    for d in history:
+        if not isinstance(d, Detection) or d.revises is None or d.cause is not None:
+            continue
+        carried: dict[str, None] = {}
+        seen: set[tuple[str, int]] = set()
+        now: Detection | None = d
+        while now is not None and now.revises is not None and now.cause is None:
+            # the alert it revised: the latest raising of that id by an earlier change (ids can come back)
+            before = [x for x in raised.get(now.revises, ()) if x.revision < now.revision]
+            prev = max(before, key=lambda x: x.revision) if before else None
+            if prev is None or (prev.id, prev.revision) in seen:
+                break
+            seen.add((prev.id, prev.revision))
+            carried.update(dict.fromkeys(reports_of(prev)))
+            carried.update(dict.fromkeys(out.get(prev.id, ()) if prev.id != d.id else ()))
+            now = prev
+        own = set(reports_of(d))
+        extra = [i for i in carried if i not in own]
+        if extra:
+            out[d.id] = list(dict.fromkeys([*out.get(d.id, ()), *extra]))
+    return out
 
 
 def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts: list[AlertRef]) -> list[Outcome]:

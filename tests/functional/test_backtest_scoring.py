@@ -691,3 +691,36 @@ def test_a_missed_positive_never_gives_another_rules_reason_as_its_own(tmp_path:
         missed["why"]
     )
     assert "its signals went to landing-rule, realert:" in missed["why"]
+
+
+def test_a_late_reports_revision_scores_in_log_order_as_in_event_time(tmp_path: Path) -> None:
+    """Outside trial 32, H1: three reports of one deployment stamped at the same minute, read in two polls; the one
+    with the smallest id comes in the second, so (live, and `--order log`) the alert raised on the first poll's is
+    revised onto it. The reports the first alert told, and the one it held back, still stand: caught in log order as
+    in event time (they were "missed … no signal" and "missed … realert": recall 1/3 against 3/3, same alert)."""
+    docs = [
+        ("dp-2", "Wire B", "North Korean troops have been deployed to Russia, officials said."),
+        ("dp-3", "Wire C", "North Korean soldiers have been sent to Russia, an official said."),
+        ("dp-1", "Wire A", "North Korean troops have been deployed to Russia, according to officials."),
+    ]
+    first, later = tmp_path / "first.jsonl", tmp_path / "later.jsonl"  # (two polls: two files, in this order)
+    for path, part in ((first, docs[:2]), (later, docs[2:])):
+        lines = [
+            {"type": "news.article", "id": i, "published_at": "2024-10-18T09:00:00+00:00", "source": src, "title": t}
+            for i, src, t in part
+        ]
+        path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\n" + "".join(f"{i},TROOP_DEPLOYMENT_REPORT\n" for i, _s, _t in docs), encoding="utf-8")
+    recall = {}
+    for order in ("event-time", "log"):
+        out = tmp_path / f"{order}.json"
+        code, output = run(first, later, "--labels", labels, "--label-map", MAP, "--order", order, "--json", out)
+        assert code == 0, output
+        data = json.loads(out.read_text())
+        per = data["scores"]["per_rule"]["troops-deployed"]
+        recall[order] = (per["tp"], per["fn"])
+        assert "no signal" not in output, output
+        if order == "log":  # the alert, then its revision
+            assert [a.get("revises") is not None for a in data["raised"]] == [False, True], data["raised"]
+    assert recall == {"event-time": (3, 0), "log": (3, 0)}, recall
