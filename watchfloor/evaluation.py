@@ -3,6 +3,7 @@ near misses, and assemble everything into the backtest's JSON result (which the 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 
 from watchfloor.schemas.events import Detection, Retraction
+from watchfloor.schemas.spellings import close_hint
 from watchfloor.scoring import (
     AlertDiff,
     AlertRef,
@@ -33,6 +35,7 @@ from watchfloor.scoring import (
 )
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.scoring.scores import Outcome
+from watchfloor.scoring.truth import NEGATIVE_LABELS
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
 
@@ -88,6 +91,7 @@ class Truth:
             unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())
             if unmapped:
                 truth.warnings.append(f"{lmap.source}: no item in {lab.path} has the label(s) {', '.join(unmapped)}")
+            truth.warnings.extend(unanswered_labels(lab, lmap))
         return truth
 
     def tap(self) -> LabelTap | None:
@@ -287,6 +291,34 @@ def assemble(
                 data["baseline"]["scores"] = ev.baseline_scores.to_json()
         data["diff"] = diff
     return ev
+
+
+def unanswered_labels(lab: Labels, lmap: LabelMap) -> list[str]:
+    """A warning per label of the file that no rule answers but one it does is spelt close to (`pow_swap` for
+    `POW_SWAP`: its items scored as negatives, a true alert as a false one, and nothing said: outside trial 32, M2),
+    and one line naming the other labels no rule answers (their items are negatives for every rule)."""
+    answered = set(lmap.rules_by_label)
+    out: list[str] = []
+    others: list[str] = []
+    for label in sorted(lab.all_labels() - answered - NEGATIVE_LABELS):
+        # (only a near spelling: a label file may hold labels of other packs, TROOP_DEPLOYMENT_DENIED beside
+        # TROOP_DEPLOYMENT_REPORT, which a looser hint would take for a typo)
+        near = difflib.get_close_matches(label.casefold(), [a.casefold() for a in answered], n=1, cutoff=0.85)
+        hint = close_hint(label, [a for a in answered if near and a.casefold() == near[0]])
+        if hint:
+            line = min(it.line for it in lab.items.values() if label in it.labels)
+            out.append(
+                f"{lab.path}:{line}: no rule answers the label {label!r}{hint}: its items are scored as negatives "
+                f"(which rules answer which labels: {lmap.source})"
+            )
+        else:
+            others.append(label)
+    if others:
+        out.append(
+            f"{lab.path}: no rule answers the label(s) {', '.join(others)}: their items are scored as negatives for "
+            f"every rule (which rules answer which labels: {lmap.source})"
+        )
+    return out
 
 
 def carried_repeats(

@@ -724,3 +724,21 @@ def test_a_late_reports_revision_scores_in_log_order_as_in_event_time(tmp_path: 
         if order == "log":  # the alert, then its revision
             assert [a.get("revises") is not None for a in data["raised"]] == [False, True], data["raised"]
     assert recall == {"event-time": (3, 0), "log": (3, 0)}, recall
+
+
+def test_a_mis_spelt_label_is_warned_of_with_the_one_meant(tmp_path: Path) -> None:
+    # Outside trial 32, M2: `pow_swap` for the pack's POW_SWAP scored its item as a negative (a true alert became a
+    # false one) and nothing said so.
+    labels = tmp_path / "labels.csv"
+    text = LABELS.read_text(encoding="utf-8").replace("sc-05,TROOP_DEPLOYMENT_REPORT", "sc-05,troop_deployment_report")
+    assert text != LABELS.read_text(encoding="utf-8")
+    labels.write_text(text, encoding="utf-8")
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
+    assert code == 0, output
+    said = " ".join(output.split())
+    assert (
+        f"{labels}:" in said
+        and "no rule answers the label 'troop_deployment_report' (did you mean TROOP_DEPLOYMENT_REPORT?)" in said
+    ), said
+    # a label no rule answers and none is spelt like: said once, with the others (not taken for a typo)
+    assert "no rule answers the label(s) CONTEXT, TROOP_DEPLOYMENT_NONCONFIRMATION:" in said, said
