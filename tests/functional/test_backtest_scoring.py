@@ -742,3 +742,17 @@ def test_a_mis_spelt_label_is_warned_of_with_the_one_meant(tmp_path: Path) -> No
     ), said
     # a label no rule answers and none is spelt like: said once, with the others (not taken for a typo)
     assert "no rule answers the label(s) CONTEXT, TROOP_DEPLOYMENT_NONCONFIRMATION:" in said, said
+
+
+def test_a_fail_under_rule_that_cannot_be_scored_fails_before_the_replay(tmp_path: Path) -> None:
+    # Outside trial 32, L6: a misspelt rule in --fail-under was said only after the whole replay, with no hint.
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--fail-under", "troops-deployd:recall=1")
+    said = " ".join(output.split())
+    assert code == 1 and "no rule 'troops-deployd' in the packs (did you mean troops-deployed?)" in said, said
+    assert "documents," not in said  # nothing was replayed
+    # a rule of the packs that no label of the map answers: never scored, so never met
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--fail-under", "ratification-exchange:f1=0.5")
+    said = " ".join(output.split())
+    assert code == 1 and "no label maps to 'ratification-exchange'" in said and "documents," not in said, said
+    code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--fail-under", "troops-deployed:recall=0.5")
+    assert code == 0, output

@@ -249,6 +249,8 @@ def backtest(
         expectations = load_expectations(str(expect), rule_vocabulary(rule_sets.current)) if expect else None
     except TruthError as e:
         raise fail(str(e)) from None
+    if (problem := threshold_rules_problem(thresholds, rule_sets.current, truth)) is not None:
+        raise fail(problem)  # now, not after the whole replay (outside trial 32, L6)
 
     engines = [rule_sets.current] + ([rule_sets.baseline] if rule_sets.baseline is not None else [])
     # One tap notes the labelled documents and the --expect entries' event ids as they stream past: an entry whose
@@ -490,6 +492,27 @@ def _load_rules(specs: list[str], what: str = "--rules") -> Any:
             err.print(f"[red]error:[/red] {escape(what)}: {escape(str(p))}", highlight=False)
         raise typer.Exit(1) from None
     return compiled
+
+
+def threshold_rules_problem(thresholds: list[Any], rules: Any, truth: Any) -> str | None:
+    """Why a `--fail-under RULE:METRIC=…` can never be met, said before the replay: a rule the packs do not have (with
+    the one meant), or one no label is answered by (it is scored only when a label maps to it)."""
+    from watchfloor.schemas.spellings import close_hint
+
+    known = [d.id for d in rules.detections]
+    lmap = getattr(truth, "label_map", None)
+    mapped = {r for rs in (lmap.rules_by_label.values() if lmap is not None else ()) for r in rs}
+    for t in thresholds:
+        if t.rule is None:
+            continue
+        if t.rule not in known:
+            return f"--fail-under {t.label()}: no rule {t.rule!r} in the packs{close_hint(t.rule, known)}"
+        if lmap is not None and t.rule not in mapped:
+            return (
+                f"--fail-under {t.label()}: no label maps to {t.rule!r} ({lmap.source}), so it is never scored: "
+                "give it a label, or leave it out"
+            )
+    return None
 
 
 def _unwritable(path: Path) -> str | None:
