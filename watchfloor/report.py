@@ -146,9 +146,43 @@ def _scores_section(result: dict[str, Any]) -> str:
             if (covered := (scores.get("overall") or {}).get("covered"))
             else ""
         )
+        + _events_html(scores)
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
         + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
         + "</section>"
+    )
+
+
+def _events_html(scores: dict[str, Any]) -> str:
+    """With labels that name each item's event: the events caught (the figure a briefing quotes, which the terminal
+    and JSON gave and the report did not: outside trial 32, M1), and each event with its items and the alert that
+    told it, per rule."""
+    if not scores.get("with_events"):
+        return ""
+    overall = scores.get("overall") or {}
+    by_event: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ev in scores.get("events", []):
+        by_event.setdefault((ev["rule"], ev.get("event") or ev["label_key"]), []).append(ev)
+    rows = []
+    for (rule, event), items in sorted(by_event.items(), key=lambda x: (x[0][0], min(i["time"] or "" for i in x[1]))):
+        told = [i for i in items if i["status"] != "fn"]
+        first = min(told, key=lambda i: i["fired_at"] or "") if told else None
+        status = "caught" if told else "missed"
+        rows.append(
+            f'<tr data-rule="{_e(rule)}"><td>{_e(event)}</td><td><code>{_e(rule)}</code></td>'
+            f'<td class="{"tp" if told else "fn"}">{status}</td><td>{len(told)} of {len(items)}</td>'
+            f'<td class="when">{_e(_when(first["fired_at"])) if first else "—"}</td>'
+            f"<td>{_e(first['alert']) if first else '—'}</td></tr>"
+        )
+    return (
+        f"<h3>Events: {_e(overall.get('events_caught'))} of {_e(overall.get('events'))} caught "
+        f"({_e(_num(overall.get('event_recall')))})</h3>"
+        f"<p>{_e(overall.get('repeat_alerts') or 0)} alert(s) only retold an event told before (repeats: not true "
+        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or a true "
+        "alert held one back as a repeat.</p>"
+        '<div class="scroll"><table class="events"><thead><tr><th>event</th><th>rule</th><th>status</th>'
+        "<th>items caught</th><th>first told</th><th>alert</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 

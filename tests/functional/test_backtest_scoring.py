@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -756,3 +757,25 @@ def test_a_fail_under_rule_that_cannot_be_scored_fails_before_the_replay(tmp_pat
     assert code == 1 and "no label maps to 'ratification-exchange'" in said and "documents," not in said, said
     code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP, "--fail-under", "troops-deployed:recall=0.5")
     assert code == 0, output
+
+
+def test_the_html_report_says_the_events_caught(tmp_path: Path) -> None:
+    # Outside trial 32, M1: the terminal and JSON said "events: 2 of 3 caught", the figure a briefing quotes; the HTML
+    # report said neither it nor the labels' events.
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "id,label,event\nsc-01,TREATY_SIGNED,the signing\nsc-04,TROOP_DEPLOYMENT_REPORT,first deployment report\n"
+        "sc-05,TROOP_DEPLOYMENT_REPORT,first deployment report\nsc-10,COMBAT_REPORT_KURSK,combat in Kursk\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.html"
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--html", report)
+    assert code == 0, output
+    terminal = re.search(r"events: (\d+) of (\d+) caught", output)
+    assert terminal is not None, output
+    html = report.read_text(encoding="utf-8")
+    assert f"Events: {terminal[1]} of {terminal[2]} caught" in html
+    rows = re.findall(r"<tr data-rule=\"([^\"]+)\"><td>([^<]+)</td>.*?<td class=\"(tp|fn)\">", html)
+    assert ("troops-deployed", "first deployment report", "tp") in rows, rows
+    assert ("troop-engagement", "combat in Kursk", "fn") in rows, rows
+    assert ("treaty-signed", "the signing", "tp") in rows, rows

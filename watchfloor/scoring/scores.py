@@ -228,6 +228,7 @@ class Outcome:
     fired_at: datetime | None = None
     label_key: str = ""  # the item as the labels file names it (its URL when labelled by URL); "" = `item`
     why: str = ""  # a missed one: what kept it from an alert of its rule (its near miss's reason), when known
+    event: str | None = None  # the story the labels say it reports (their `event` column), when they say one
 
     @property
     def lead_time_s(self) -> float | None:
@@ -254,6 +255,7 @@ class Outcome:
             "fired_at": self.fired_at.isoformat() if self.fired_at else None,
             "lead_time_s": self.lead_time_s,
             **({"why": self.why} if self.why else {}),
+            **({"event": self.event} if self.event is not None else {}),
         }
 
 
@@ -339,6 +341,7 @@ class Scores:
             "false_positives": [a.id for a in self.false_positives],
             "unscored_rules": dict(sorted(self.unscored_rules.items())),
             "ignored_label_ids": len(self.ignored_items),
+            "with_events": self.with_events,
             "verdicts": [v.to_json() for v in self.verdicts],
         }
         if self.timeline:
@@ -444,8 +447,10 @@ def score(
             else:
                 t, t_from = None, None
             caught = first_alert.get((item_id, rule))
+            story = event_of(item_id, rule)
+            event = None if story.startswith("\x00") else story  # (an item without an event is its own story)
             if caught is not None or (item_id, rule) in repeat_of:
-                caught_events.add(event_of(item_id, rule))
+                caught_events.add(story)
             if caught is None and (held := repeat_of.get((item_id, rule))) is not None:
                 counts.tp += 1
                 counts.covered += 1
@@ -460,13 +465,23 @@ def score(
                         held.id,
                         held.fired_at,
                         labelled.label_key,
+                        event=event,
                     )
                 )
                 continue
             if caught is None:
                 counts.fn += 1
                 outcomes.append(
-                    Outcome(item_id, rule, tuple(sorted(item_labels)), "fn", t, t_from, label_key=labelled.label_key)
+                    Outcome(
+                        item_id,
+                        rule,
+                        tuple(sorted(item_labels)),
+                        "fn",
+                        t,
+                        t_from,
+                        label_key=labelled.label_key,
+                        event=event,
+                    )
                 )
                 continue
             counts.tp += 1
@@ -480,6 +495,7 @@ def score(
                 caught.id,
                 caught.fired_at,
                 labelled.label_key,
+                event=event,
             )
             if o.lead_time_s is not None:
                 counts.lead_times.append(o.lead_time_s)
