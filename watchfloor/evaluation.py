@@ -381,7 +381,9 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts:
             out.append(o)
             continue
         theirs = reasons.get(o.item, [])
-        mine = [r for r in theirs if r.detection == o.rule]
+        mine = [r for r in theirs if r.detection == o.rule] or [
+            r for r in collector.other_reasons.get(o.item, []) if r.detection == o.rule
+        ]
         inputs = reads.get(o.rule) or []
         others = [a for a in resting.get(o.item, []) if a.rule != o.rule]
         if mine:

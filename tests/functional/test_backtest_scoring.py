@@ -779,3 +779,43 @@ def test_the_html_report_says_the_events_caught(tmp_path: Path) -> None:
     assert ("troops-deployed", "first deployment report", "tp") in rows, rows
     assert ("troop-engagement", "combat in Kursk", "fn") in rows, rows
     assert ("treaty-signed", "the signing", "tp") in rows, rows
+
+
+def test_a_count_rules_miss_says_its_count_though_another_rules_alert_cites_the_report(tmp_path: Path) -> None:
+    # Outside trial 32, L1: a lone report that a `count` rule (2 documents) could not take, but an `any` rule of the
+    # same signal alerted on, was "missed … its signals went to an alert of <the other rule>", not "1 of 2".
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        """version: 2
+name: strikes
+language: en
+signals:
+  port_strike:
+    match: {all: [{any: [dockworkers]}, {any: [strike]}]}
+detections:
+  - id: port-strike
+    title: "Port strike"
+    severity: medium
+    labels: [PORT_STRIKE]
+    pattern: {any: port_strike}
+  - id: port-strike-spreads
+    title: "Port strikes spread"
+    severity: high
+    labels: [PORT_STRIKE]
+    pattern: {count: {signal: port_strike, at_least: 2, distinct: document}}
+    within: 2d
+""",
+        encoding="utf-8",
+    )
+    events = tmp_path / "events.jsonl"
+    doc = {"type": "news.article", "id": "ps-1", "published_at": "2024-03-01T08:00:00+00:00", "source": "Quay Post",
+           "title": "Dockworkers at the northern harbour begin a strike over pay"}  # fmt: skip
+    events.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nps-1,PORT_STRIKE\n", encoding="utf-8")
+    code, output = run(events, "--rules", pack, "--labels", labels)
+    said = " ".join(output.split())
+    assert code == 0, said
+    assert "missed ps-1 (PORT_STRIKE) for port-strike-spreads — count: 1 of 2 distinct documents within 2d" in said, (
+        said
+    )

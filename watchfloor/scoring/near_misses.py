@@ -107,6 +107,9 @@ class NearMissCollector:
         # scores count a labelled one as covered by the alert when the alert is true (whatever `limit`). Also, of
         # a sequence, the earlier steps its alert told without citing them (_Waiting).
         self.repeats: dict[str, list[str]] = {}
+        # document id -> why the rules that read its signals did not fire, of signals an alert of another rule
+        # cites (so not near misses): a missed item's reason for its rule (evaluation._with_reasons)
+        self.other_reasons: dict[str, list[Reason]] = {}
         # (sequence rule, group) -> the signals of an earlier step left waiting for the steps after it
         self._waiting: dict[tuple[str, tuple[tuple[str, str], ...]], list[_Waiting]] = {}
 
@@ -150,7 +153,13 @@ class NearMissCollector:
                     continue
                 mine = by_signal.get((o.name, o.sentence_index), [])
                 if any(c.fired for c in mine):
-                    continue  # an alert cites it
+                    # An alert cites it; why the other rules that read it did not fire is kept for scores (outside
+                    # trial 32, L1: a `count` rule's miss read "its signals went to an alert of pow-swap", not
+                    # "count 1 of 2", which `rules explain` says)
+                    for c in mine:
+                        if not c.fired and c.detection:
+                            self.other_reasons.setdefault(o.document_id, []).append(self._reason(c, o))
+                    continue
                 reasons = [self._reason(c, o) for c in mine]
                 if not reasons:
                     reasons = [Reason("unused", f"no detection uses the signal {o.name!r}")]
