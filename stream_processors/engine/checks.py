@@ -444,6 +444,90 @@ def all_overlap_warnings(
     return out
 
 
+def never_match_warnings(cond: Condition, path: list[str | int], near: int | None, pack: int) -> list[RuleError]:
+    """A signal's `match` that no sentence can meet, said at `rules check` (outside trial 32, L2: both passed as ok,
+    and `rules explain` alone showed them never matching): a phrase every match needs that is longer than `near`
+    allows, and a `none` word that every match of a required item holds."""
+    out: list[RuleError] = []
+    if near is not None and (need := _longest_needed(cond)) is not None and need[0] > near:
+        out.append(
+            RuleError(
+                [*path[:-1], "near"],
+                f"near: {near} is less than the {need[0]} words of {need[1]!r}, which every match needs: the words "
+                "of a match never fit in it, so the signal is never made",
+                pack=pack,
+                warning=True,
+            )
+        )
+    if isinstance(cond, Clause) and cond.none:
+        groups: list[tuple[list[str], str]] = []
+        for i, item in enumerate(cond.all or ()):
+            if (alts := _plain_alternatives(item)) is not None:
+                groups.append((alts, f"item {i + 1} of `all`"))
+        if cond.any is not None and (alts := _plain_alternatives(Clause(any=cond.any))) is not None:
+            groups.append((alts, "`any`"))
+        for j, excluded in enumerate(cond.none):
+            if not isinstance(excluded, str) or not _plain(excluded):
+                continue
+            words = phrase_words(excluded)
+            for alts, where in groups:
+                if all(_holds(phrase_words(a), words) for a in alts):
+                    out.append(
+                        RuleError(
+                            [*path, "none", j],
+                            f"none: {excluded!r} excludes every sentence the match can meet: "
+                            + (f"{alts[0]!r} ({where})" if len(alts) == 1 else f"each phrase of {where}")
+                            + " holds it, so the signal is never made",
+                            pack=pack,
+                            warning=True,
+                        )
+                    )
+                    break
+    return out
+
+
+def _longest_needed(cond: Condition) -> tuple[int, str] | None:
+    """A lower bound of the words a match of `cond` spans, with the phrase that sets it: the longest of what each
+    required part needs at least (items of `all` may share words, so not their sum). None: nothing known."""
+    if isinstance(cond, str):
+        return (len(phrase_words(cond)), cond) if cond.strip() else None
+    needs: list[tuple[int, str]] = []
+    for item in cond.all or ():
+        if (n := _longest_needed(item)) is not None:
+            needs.append(n)
+    if cond.any is not None:
+        alts = [_longest_needed(c) for c in cond.any]
+        if alts and all(a is not None for a in alts):
+            needs.append(min((a for a in alts if a is not None), key=lambda a: a[0]))
+    return max(needs, key=lambda n: n[0]) if needs else None
+
+
+def _plain(phrase: str) -> bool:
+    return not any(ch in phrase for ch in "*=") and bool(phrase.strip())
+
+
+def _plain_alternatives(cond: Condition) -> list[str] | None:
+    """The plain phrases one of which a required part's match holds (a phrase, or an `any` of phrases); None when
+    it is anything else (a wildcard, a regex, a nested `all`)."""
+    if isinstance(cond, str):
+        return [cond] if _plain(cond) else None
+    if cond.all is not None or cond.none is not None or cond.regex is not None or cond.any is None:
+        return None
+    alts: list[str] = []
+    for c in cond.any:
+        got = _plain_alternatives(c)
+        if got is None:
+            return None
+        alts += got
+    return alts
+
+
+def _holds(words: list[str], part: list[str]) -> bool:
+    """Whether `part`'s words occur, in order and together, among `words`."""
+    n = len(part)
+    return any(words[i : i + n] == part for i in range(len(words) - n + 1))
+
+
 def _label(where: str) -> str:
     """The item of a `where`: "item 2" of "item 2 of this `all`"; "this condition's `any`" as it is."""
     return where.removesuffix(" of this `all`")

@@ -1,0 +1,57 @@
+"""A signal no sentence can meet is warned of at `rules check` (outside trial 32, L2: a phrase longer than `near`
+allows, and a `none` word every match of a required item holds, passed as ok; only `rules explain` showed them
+never matching). Pack written for these tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from watchfloor.stream_processors.rulefile import load_rules, warning_problems
+
+PACK = """version: 2
+name: swaps
+signals:
+  too_long:
+    match: {all: ["exchange of prisoners between the two sides"]}
+    near: 3
+  fits:
+    match: {all: ["prisoner exchange", {any: ["took place", "was completed today"]}]}
+    near: 3
+  any_short_enough:
+    match: {any: ["swap", "exchange of prisoners between the two sides"]}
+    near: 2
+  excluded:
+    match: {all: ["prisoner exchange", {any: [agreed, held]}], none: [exchange]}
+  excluded_any:
+    match: {any: ["prisoner swap", "swap of prisoners"], none: [swap]}
+  not_every_phrase:
+    match: {all: [{any: ["prisoner exchange", "prisoner swap"]}], none: [swap]}
+  wildcard:
+    match: {all: ["prisoner exchang*"], none: [exchange]}
+detections:
+  - id: d
+    title: t
+    pattern: {any: [too_long, fits, any_short_enough, excluded, excluded_any, not_every_phrase, wildcard]}
+"""
+
+
+def warnings(tmp_path: Path) -> list[str]:
+    path = tmp_path / "swaps.yaml"
+    path.write_text(PACK, encoding="utf-8")
+    loaded, compiled = load_rules([str(path)], every_problem=True)
+    return [str(p) for p in warning_problems(loaded, compiled)]
+
+
+def test_a_phrase_longer_than_near_and_a_none_word_every_match_holds_are_warned_of(tmp_path: Path) -> None:
+    said = warnings(tmp_path)
+    never = [w for w in said if "never made" in w]
+    # and nothing else: items of `all` may share words, so their longest, not their sum, is what a match needs
+    # (fits: 2 and 2 words); an `any` needs only its shortest; a phrase without the excluded word; a wildcard
+    assert len(never) == 3, said
+    assert any(
+        ":6:" in w and "near: 3 is less than the 7 words of 'exchange of prisoners between the two sides'" in w
+        for w in never
+    ), never
+    assert any("none: 'exchange' excludes every sentence" in w and "'prisoner exchange' (item 1 of `all`)" in w
+               for w in never), never  # fmt: skip
+    assert any("none: 'swap' excludes every sentence" in w and "each phrase of `any`" in w for w in never), never
