@@ -335,8 +335,9 @@ class RecordConflict(RuntimeError):
         self.offset = offset
         super().__init__(
             f"{topic}[{partition}] offset {offset} is kept with other content: the topic was deleted and made again "
-            "since those records were archived; archive the new one into another store (the kept records are the "
-            "old topic's, for replay-workers)"
+            "since those records were archived; archive the new one into another store (`watchfloor archive --store "
+            "URL`: until then this pipeline's detections and dead letters do not reach a store through the archive), "
+            "or run the pipeline under a new --prefix (the kept records are the old topic's, for replay-workers)"
         )
 
 

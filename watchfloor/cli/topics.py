@@ -142,7 +142,10 @@ def delete(
         err.print(
             escape(
                 f"{said} deleted; a producer's store sends the documents it holds to {s.prefix} again when its "
-                "`produce` finds the documents topic made again and empty (`produce --resend` in any other case)"
+                "`produce` finds the documents topic made again and empty (`produce --resend` in any other case). "
+                f"A store that archived {s.prefix} keeps its correlate records for `replay-workers`: an `archive` into "
+                "it stops on the new topics (kept with other content), so archive the new ones into another store "
+                "(--store), or start again under a new --prefix instead (outside trial 31, M3)"
             ),
             highlight=False,
         )
