@@ -108,6 +108,25 @@ def test_the_relay_sends_the_per_origin_watermark_and_keeps_it_across_restarts()
     )
 
 
+def test_the_relay_ends_every_batch_of_documents_with_the_watermark_moved_or_not() -> None:
+    # Outside trial 31, M2: the watermark went to Kafka only when it moved, and `status` / /metrics read a partition's
+    # last records for it: after a run of old documents (which do not move it) the series vanished, when its growing
+    # age was what an operator alerts on.
+    store = MemoryStore()
+    at = T0 + timedelta(hours=100)
+    store.append([document_event(doc("Markets rose.", at=40, doc_id="n1"), origin="a", received_at=at)])
+    store.append([caught_up_event(CaughtUp(at=at, origins=("a",)))])
+    pub = Recorder()
+    KafkaRelay(store, pub).run_once()
+    w = pub.batches[-1][-1].payload["time"]
+    old = [document_event(doc("Markets fell.", at=h, doc_id=f"o{h}"), origin="a", received_at=at) for h in range(5)]
+    store.append(old)
+    KafkaRelay(store, pub).run_once()
+    batch = pub.batches[-1]
+    assert [e.type for e in batch] == ["news.article"] * 5 + [EventType.WATERMARK.value], batch
+    assert batch[-1].payload["time"] == w  # not moved: the same watermark, said again
+
+
 def test_a_state_saved_before_revisions_carries_on() -> None:
     """A checkpoint of the first engine version (observations unsorted, absences' firsts apart) is read into
     the current layout: its observations still count, its throttle state still holds."""
