@@ -308,6 +308,7 @@ class _Progress:
     t: float | None = None  # its watermark: the newest event time seen
     idle: bool = False
     hb: float = 0.0  # when its idle mark was last renewed
+    recalled: bool = False  # its watermark before our first record was read back (Extract.recall)
 
 
 class Extract:
@@ -321,7 +322,12 @@ class Extract:
 
     With `idle_after` (off by default; for producers that write no watermark records), a documents
     partition caught up and silent for that long is marked idle, and the mark is renewed every
-    `idle_after / 2` while it stays so (see PartitionCorrelator for the lease)."""
+    `idle_after / 2` while it stays so (see PartitionCorrelator for the lease).
+
+    With `recall`, a partition's watermark before the first record this agent takes of it (after a restart or a
+    rebalance) is read back from the documents partition (the last watermark record before that offset), so
+    lateness is judged as by the worker that had it before, as by one that never stopped and as by a backtest
+    of the log; without it the watermark would be unknown, and nothing late, until the publisher's next one."""
 
     def __init__(
         self,
@@ -336,9 +342,11 @@ class Extract:
         restart: Callable[[], NoReturn] | None = None,
         counts: FailureCounts | None = None,
         policy: RetryPolicy | None = None,
+        recall: Callable[[dict[int, int]], Awaitable[dict[int, float]]] | None = None,
     ) -> None:
         self.app = app
         self.restart = restart  # after a failed batch (batch_failed)
+        self.recall = recall  # {partition: first offset} -> {partition: its last watermark record's time before it}
         self.retry = BatchRetry("extract", "extract", outputs, restart, counts, policy)
         self.engine = engine
         # Every routed signal says which rules made it (rules_guard), for the correlator that reads it.
@@ -381,11 +389,33 @@ class Extract:
                 )
 
     async def _batch(self, events: list[Any]) -> None:
+        await self._recall(events)
         dirty: set[int] = set()
         for event in events:
             await self._one(event, dirty)
         for p in sorted(dirty):
             await self._send_watermark(p, self._progress(p))
+
+    async def _recall(self, events: list[Any]) -> None:
+        """The watermark of each partition first seen here, as it stood before its first record (the committed
+        offset): the publisher's watermark records are not read again, and only a new one would set it."""
+        if self.recall is None:
+            return
+        first: dict[int, int] = {}
+        for event in events:
+            p = event.message.partition
+            if p not in first and not self._progress(p).recalled:
+                first[p] = event.message.offset
+        if not first:
+            return
+        marks = await self.recall(first)  # a failure fails the batch: retried, never judged without it
+        for p in first:
+            pr = self._progress(p)
+            pr.recalled = True
+            t = marks.get(p)
+            if t is not None and (pr.t is None or t > pr.t):
+                pr.t = t  # already passed on to the correlate partitions by whoever read it first
+            log.info("extract: documents partition %s from offset %s, watermark %s", p, first[p], pr.t)
 
     async def _one(self, event: Any, dirty: set[int]) -> None:
         msg = event.message

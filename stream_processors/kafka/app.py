@@ -21,6 +21,7 @@ markers there is ``idle_after`` (off by default; it costs determinism: see ``age
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -41,6 +42,7 @@ from .compat import FetchLoopWatch, RecoveryWatch, SinceAssignment, app_class, b
 from .failed_batches import FILE_NAME as FAILURES_FILE
 from .failed_batches import FailureCounts, RetryPolicy
 from .partition import PartitionCorrelator
+from .reader import watermarks_before
 from .rules_guard import RulesGuard, client_id, rules_fingerprint
 from .topics import STATE_RECORD_MAX_BYTES, STATE_TABLE, faust_broker_url
 
@@ -143,6 +145,11 @@ def build_app(
     table = app.Table(STATE_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     idle_after = settings.idle_after
     outputs = Outputs(app, names)
+
+    async def recall(first: dict[int, int]) -> dict[int, float]:
+        # kafka-python, off the event loop: a few requests per documents partition taken over
+        return await asyncio.to_thread(watermarks_before, settings.bootstrap, names.documents, first)
+
     extract = Extract(
         app,
         engine,
@@ -154,6 +161,7 @@ def build_app(
         restart=restart,
         counts=counts,
         policy=policy,
+        recall=recall,
     )
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
     correlate = Correlate(

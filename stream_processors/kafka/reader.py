@@ -10,6 +10,9 @@ Kafka timestamp, so the seek skips everything older. Records stamped with their 
 found too (a document is appended after it is published), only less of the topic is skipped. Partitions are
 read one after the other, so the documents do not come out in time order: ``replay(...,
 order="event-time")`` sorts them, as the backtest does.
+
+`watermarks_before(bootstrap, topic, {partition: offset})` reads back the last watermark record before an offset:
+what the extract agent judges lateness against when it takes a documents partition over.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from watchfloor.schemas.events import Document
 
@@ -161,6 +165,74 @@ def replay_from_kafka(
         consumer.close()
 
 
+RECALL_CHUNK = 500  # records read back at a time when looking for a partition's last watermark record
+RECALL_LIMIT = 5_000  # and at most this many per partition (a producer that writes none: nothing to find)
+
+
+def watermarks_before(
+    bootstrap: str, topic: str, before: dict[int, int], *, timeout_s: float = 30.0, limit: int = RECALL_LIMIT
+) -> dict[int, float]:
+    """Partition -> the time of the last watermark record before offset `before[p]` in partition p of `topic`
+    (the documents topic), looked for backwards up to `limit` records; partitions with none there are left out.
+
+    What the extract agent had for a partition when it last committed there: a worker that takes a partition
+    over (a restart, a rebalance) judges lateness from it, as the one before it did. The publisher writes its
+    watermark after every publish (the relay's: at least every batch), so the last one is seldom far back."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = make_client(
+        KafkaConsumer,
+        client_config(
+            KafkaConsumer,
+            timeout_s,
+            bootstrap_servers=bootstrap_servers(bootstrap),
+            group_id=None,  # reads only: never joins the workers' group nor commits
+            enable_auto_commit=False,
+            client_id="watchfloor-extract-recall",
+            fetch_max_wait_ms=min(500, int(timeout_s * 1000) // 2),
+        ),
+    )
+    out: dict[int, float] = {}
+    try:
+        for p, end in sorted(before.items()):
+            tp = TopicPartition(topic, p)
+            low = consumer.beginning_offsets([tp])[tp]
+            consumer.assign([tp])
+            hi = end
+            while hi > low and end - hi < limit:
+                lo = max(hi - RECALL_CHUNK, low)
+                found = _last_watermark(consumer, tp, lo, hi, timeout_s)
+                if found is not None:
+                    out[p] = found
+                    break
+                hi = lo
+    finally:
+        consumer.close()
+    return out
+
+
+def _last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) -> float | None:
+    """The time of the last watermark record among offsets [lo, hi) of `tp` (assigned to `consumer`)."""
+    consumer.seek(tp, lo)
+    found: float | None = None
+    deadline = time.monotonic() + timeout_s
+    while consumer.position(tp) < hi:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"reading back {tp.topic}[{tp.partition}] {lo}..{hi}: nothing for {timeout_s:g}s")
+        for records in consumer.poll(timeout_ms=500, max_records=RECALL_CHUNK).values():
+            for rec in records:
+                if rec.offset >= hi:
+                    continue
+                try:
+                    ev = decode_event(rec.value)
+                except Rejected:
+                    continue
+                t = ev.payload.get("time") if ev.type == WATERMARK else None
+                if isinstance(t, int | float):
+                    found = float(t)
+    return found
+
+
 def _timeouts() -> tuple[type[BaseException], ...]:
     """kafka-python's errors for "no answer in time": KafkaTimeoutError (3.x bootstrap, any request in both),
     NoBrokersAvailable (2.x bootstrap)."""
@@ -177,4 +249,4 @@ def _say(e: BaseException) -> str:
     return text if text.startswith(name) else f"{name}: {text}"  # kafka-python's str() starts with it
 
 
-__all__ = ["KafkaReplayStats", "replay_from_kafka"]
+__all__ = ["KafkaReplayStats", "replay_from_kafka", "watermarks_before"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 from typer.testing import CliRunner
 
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
@@ -19,6 +20,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
     assignment,
     cluster,
     dead_letters,
+    end_offsets,
     engine,
     settle,
     shared,
@@ -32,6 +34,7 @@ from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import Detection
 from watchfloor.schemas.topics import TopicNames as Topics
 from watchfloor.stream_processors.current import current_alerts
+from watchfloor.stream_processors.kafka.codec import decode_event
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 from watchfloor.stream_processors.replay import replay
 from watchfloor.stream_processors.runner import EmbeddedRunner
@@ -146,6 +149,83 @@ def test_two_workers_one_killed_give_the_backtests_alerts(cluster: Cluster, feed
             assert reports and {(r["origin"], r["reason"].split()[5]) for r in reports} == {
                 (str(keydays_path), "et-2099")
             }
+    finally:
+        publisher.close()
+        producer_store.close()
+
+
+def late_reports(c: Cluster) -> list[str]:
+    """The documents the workers reported late, from the dead-letter topic as far as it is written now."""
+    topic = Topics(c.prefix).dead_letters
+    ends = end_offsets(c, topic)
+    consumer = KafkaConsumer(bootstrap_servers=c.bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in ends]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        out: list[str] = []
+        while any(consumer.position(tp) < ends[tp.partition] for tp in tps):
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    reason = decode_event(r.value).payload.get("reason", "")
+                    if reason.startswith("late: "):
+                        out.append(reason.split()[2])  # "late: document <id> (...)"
+        return sorted(out)
+    finally:
+        consumer.close()
+
+
+def test_a_restarted_worker_reports_late_documents_as_before(cluster: Cluster) -> None:  # noqa: F811
+    """A worker that takes a documents partition over (here: after a restart) judges lateness against the
+    watermark the partition had reached, read back from it, not against none until the publisher writes a new
+    one (outside trial 31, M1): the late reports are those of a worker that never stopped and of the backtest of
+    the producer's log in log order."""
+
+    def article(day: str, n: int) -> str:
+        return json.dumps(
+            {
+                "type": "news.article",
+                "id": f"late-{day}-{n}",
+                "published_at": f"{day}T10:00:00+00:00",
+                "source": "Wire",
+                "title": f"Markets update {n}",
+            }
+        )
+
+    files = {
+        "current": [article(f"2024-12-{d:02d}", d) for d in (1, 5, 10, 15, 20)],
+        "old1": [article(f"2016-01-{d:02d}", d) for d in (1, 2, 3, 4, 5)],
+        "old2": [article(f"2016-01-{d:02d}", d) for d in (6, 7, 8, 9)],
+    }
+    producer_store = open_store(f"sqlite:///{cluster.tmp / 'producer.db'}")
+    publisher = KafkaPublisher(cluster.bootstrap, cluster.prefix, spool_path=cluster.tmp / "spool.jsonl")
+    relay = KafkaRelay(producer_store, publisher)
+    docs = Topics(cluster.prefix).documents
+
+    def send(name: str) -> None:
+        path = cluster.tmp / f"{name}.jsonl"
+        path.write_text("\n".join(files[name]) + "\n", encoding="utf-8")
+        SourcePoller(producer_store, [JsonlSource(path=str(path))]).poll_once()
+        relay.run_once()
+        settle(cluster)  # the workers committed every document: their dead letters were sent before
+
+    try:
+        first = cluster.worker("w1").start()
+        cluster.wait("the worker to take the documents", lambda: assignment(first).get(docs) == [0, 1, 2])
+        send("current")
+        assert late_reports(cluster) == []
+        send("old1")
+        assert late_reports(cluster) == [f"late-2016-01-{d:02d}-{d}" for d in (1, 2, 3, 4, 5)]
+
+        first.stop()
+        second = cluster.worker("w2").start()
+        cluster.wait("the new worker to take the documents", lambda: assignment(second).get(docs) == [0, 1, 2])
+        send("old2")
+        late = [f"late-2016-01-{d:02d}-{d}" for d in range(1, 10)]
+        assert late_reports(cluster) == late
+        # ... as `backtest --from-store --order log` reports them
+        in_log_order = replay(list(log_from_store(producer_store)), engine(), order="log")
+        assert sorted(r.reason.split()[2] for r in in_log_order.late) == late
     finally:
         publisher.close()
         producer_store.close()

@@ -168,3 +168,35 @@ def test_a_slow_reader_is_not_cut_short(kafka_bootstrap: str, make_topic: Any) -
             skew += 120.0  # the caller spends twice the timeout with its first document, the broker there all along
         got.append(doc.id)
     assert sorted(got) == [d.id for d in many]
+
+
+def test_watermarks_before_finds_the_last_watermark_record_before_an_offset(
+    kafka_bootstrap: str, kafka_admin: Any
+) -> None:
+    """What the extract agent reads back when it takes a documents partition over (outside trial 31, M1): the
+    last watermark record before its first offset, looked for chunk by chunk, not further back than the limit."""
+    from kafka.admin import NewTopic
+
+    from watchfloor.schemas.events import watermark_event
+    from watchfloor.stream_processors.kafka.codec import encode_event
+    from watchfloor.stream_processors.kafka.reader import RECALL_CHUNK, watermarks_before
+
+    topic = f"wf-recall-{uuid.uuid4().hex[:8]}.documents"
+    kafka_admin.create_topics([NewTopic(topic, 2, 1)])
+    try:
+        raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        values = [encode_event(watermark_event(0, 100.0, idle=False)), b"{not json"]
+        values += [encode_event(watermark_event(0, 200.0, idle=False))]
+        values += [b"{not json"] * (RECALL_CHUNK + 10)  # the last watermark is more than one chunk back
+        for v in values:
+            raw.send(topic, value=v, partition=0)
+        raw.send(topic, value=b"{not json", partition=1)  # a partition without any
+        raw.flush(timeout=30)
+        raw.close()
+        end = len(values)
+        assert watermarks_before(kafka_bootstrap, topic, {0: end, 1: 1}) == {0: 200.0}
+        assert watermarks_before(kafka_bootstrap, topic, {0: 2}) == {0: 100.0}  # before the second one
+        assert watermarks_before(kafka_bootstrap, topic, {0: 0}) == {}  # nothing before the first record
+        assert watermarks_before(kafka_bootstrap, topic, {0: end}, limit=RECALL_CHUNK) == {}  # further back
+    finally:
+        kafka_admin.delete_topics([topic], timeout_ms=30_000)
