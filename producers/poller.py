@@ -60,7 +60,7 @@ from .gdelt import (
 )
 from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
 from .jsonl import JsonlPosition, JsonlSourceError, OpenDecompressors, read_jsonl_slice
-from .publish import DEFAULT_BATCH_SIZE, IngestSummary, ingest, source_feed
+from .publish import DEFAULT_BATCH_SIZE, IngestSummary, Located, ingest, source_feed
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
 from .source_auth import MissingSecret, source_credentials, source_query
 
@@ -202,6 +202,14 @@ def _until_error(items: Iterator[T], failed: list[OSError]) -> Iterator[T]:
         yield from items
     except (JsonlSourceError, GdeltSourceError) as e:
         failed.append(e)
+
+
+def _rows_of_another_file(items: Iterator[Located]) -> Iterator[Located]:
+    """A GDELT source's rows whose file is not the source itself (a folder's export, lastupdate.txt's download):
+    their documents without the line, which would name a line of the source (`folder:12`) where the row is one of
+    another file; the document's GDELT event id names the row. (The reader's own dead letters name their file.)"""
+    for line, item in items:
+        yield (None, item) if isinstance(item, Document) else (line, item)
 
 
 def _is_http(url: str) -> bool:
@@ -510,7 +518,7 @@ class SourcePoller:
                 result.ingested.merge(
                     ingest(
                         self.store,
-                        _until_error(items, failed),
+                        _until_error(items if file == Path(source.path) else _rows_of_another_file(items), failed),
                         source.path,
                         batch_size=self.batch_size,
                         feed=source_identity(source),
@@ -566,7 +574,7 @@ class SourcePoller:
                 result.ingested.merge(
                     ingest(
                         self.store,
-                        _until_error(items, failed),
+                        _until_error(_rows_of_another_file(items), failed),
                         url,
                         batch_size=self.batch_size,
                         feed=source_identity(source),

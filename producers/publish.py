@@ -543,7 +543,8 @@ def ingest(
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
     `items` are documents and dead letters, or (line, item) pairs (read_jsonl_numbered), which let a
-    dead letter for a record the store refuses name its line. Re-ingesting the same input is a no-op:
+    dead letter for a record the store refuses name its line; a document's event keeps it (Event.line), so the
+    engine's event-time report of it (dated in the future, late) names it too. Re-ingesting the same input is a no-op:
     event ids are deterministic and the log skips known ids; the same id with other content is a dead
     letter (and counted in `conflicts`), not silently dropped; with `editions` (feeds), a new title or body under
     a known id is an edition, a document of its own, and a change elsewhere a duplicate (module docstring).
@@ -576,7 +577,7 @@ def ingest(
             if feed is not None:
                 item = with_feed(item, feed)
             try:
-                ev = document_event(item, origin, at)
+                ev = document_event(item, origin, at, line)
             except Exception as e:  # e.g. a model that cannot be serialised: this record only
                 reason = f"cannot be made into an event: {e}"
                 batch.add_dead(DeadLetter(origin=redact_url(origin), line=line, reason=reason))

@@ -170,14 +170,19 @@ class RelayStore(EventLog, CheckpointStore, Protocol):
     """An event log that also keeps checkpoints."""
 
 
+FutureDated = tuple[str | None, int | None, str]
+"""(origin, line, reason) of a document the workers count at its receive time: its source, its line there when known
+(Event.line), and the engine's report (future_dated_reason)."""
+
+
 @dataclass
 class RelayStats:
     relayed: int = 0
     batches: int = 0
-    # (origin, reason) of each document relayed that is dated beyond the workers' skew into the future: they count it
-    # at its receive time, and `produce` says so when it sends it (outside trial 27, F3: only the workers' dead-letter
-    # topic said it, and a report dated 2099 became the newest alert of its group unannounced).
-    future_dated: list[tuple[str | None, str]] = field(default_factory=list)
+    # (origin, line, reason) of each document relayed that is dated beyond the workers' skew into the future: they
+    # count it at its receive time, and `produce` says so when it sends it (outside trial 27, F3: only the workers'
+    # dead-letter topic said it, and a report dated 2099 became the newest alert of its group unannounced).
+    future_dated: list[FutureDated] = field(default_factory=list)
 
 
 class KafkaRelay:
@@ -206,7 +211,7 @@ class KafkaRelay:
         """Relay what is new in the log (the one pull-and-process loop; the relay's state is its event clock)."""
         stats = RelayStats()
         pending = [0]  # the batch in hand, counted once its checkpoint commit went through
-        pending_future: list[tuple[str | None, str]] = []  # its future-dated documents, said once it is committed
+        pending_future: list[FutureDated] = []  # its future-dated documents, said once it is committed
         self._check_not_forgotten()
 
         def relay(batch: Sequence[StoredEvent], clock: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
@@ -279,17 +284,18 @@ class KafkaRelay:
             self.store.commit(self.checkpoint, Checkpoint(0, None), [], since=found)
         return self.store.count(types=DOCUMENT_TYPES)
 
-    def _future_dated(self, events: Sequence[Event]) -> list[tuple[str | None, str]]:
-        """(origin, reason) of the documents among `events` that the workers will count at their receive time, as
+    def _future_dated(self, events: Sequence[Event]) -> list[FutureDated]:
+        """(origin, line, reason) of the documents among `events` that the workers will count at their receive time, as
         the engine words it (future_dated_reason)."""
-        found: list[tuple[str | None, str]] = []
+        found: list[FutureDated] = []
         for ev in events:
             if ev.type not in DOCUMENT_TYPES or ev.received_at is None:
                 continue
             received = ev.received_at.timestamp()
             t, clamped = et.effective_time(ev.time.timestamp(), received, self.skew)
             if clamped:
-                found.append((ev.origin, future_dated_reason(ev.id, ev.time, t, timedelta(seconds=self.skew))))
+                reason = future_dated_reason(ev.id, ev.time, t, timedelta(seconds=self.skew))
+                found.append((ev.origin, ev.line, reason))
         return found
 
     def _follow(self, clock: dict[str, Any], events: list[Event]) -> bool:

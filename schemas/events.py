@@ -377,7 +377,10 @@ class Event(_Frozen):
     configured (file path or feed URL) and the producer's clock when it did (the one clock read; the engine
     never reads one). The engine keeps a watermark per origin and processes an item dated more than the skew
     after `received_at` at `received_at`. Both are None for events written before they existed. Detections and
-    retractions carry, as `received_at`, the receive time of the event that raised them (stream_processors.runner)."""
+    retractions carry, as `received_at`, the receive time of the event that raised them (stream_processors.runner).
+    `line` is the document's line in `origin` when that is a file read by lines (JSON Lines, one GDELT export), so an
+    event-time report names `FILE:LINE` as an ingest dead letter does; None for a feed's entry (its id names it), a
+    GDELT folder's row, and documents written before it existed (their reports name the origin alone)."""
 
     id: str
     type: str
@@ -387,6 +390,7 @@ class Event(_Frozen):
     payload: dict[str, Any]
     origin: str | None = None
     received_at: AwareDatetime | None = None
+    line: int | None = Field(default=None, ge=1)
 
 
 def stable_id(*parts: str, length: int = 24) -> str:
@@ -395,7 +399,9 @@ def stable_id(*parts: str, length: int = 24) -> str:
     return h[:length]
 
 
-def document_event(doc: Document, origin: str | None = None, received_at: datetime | None = None) -> Event:
+def document_event(
+    doc: Document, origin: str | None = None, received_at: datetime | None = None, line: int | None = None
+) -> Event:
     return Event(
         id=doc.id,
         type=doc.type,
@@ -403,6 +409,7 @@ def document_event(doc: Document, origin: str | None = None, received_at: dateti
         payload=doc.model_dump(mode="json"),
         origin=origin,
         received_at=received_at,
+        line=line,
     )
 
 

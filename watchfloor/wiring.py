@@ -32,7 +32,7 @@ from watchfloor.alerts.notifiers.webhook import WebhookNotifier
 from watchfloor.alerts.slackapp.channels import ChannelNotifiers
 from watchfloor.config import subscription_problems
 from watchfloor.producers.poller import AutoGdeltFolder, SourcePoller
-from watchfloor.producers.relay import KafkaRelay, target_checkpoint
+from watchfloor.producers.relay import FutureDated, KafkaRelay, target_checkpoint
 from watchfloor.producers.source_auth import credential_problems
 from watchfloor.schemas.config import (
     AppConfig,
@@ -440,9 +440,9 @@ class ProduceReport:
     spooled: int  # documents in the spool now, waiting for the broker
     spooled_records: int  # all the records there: the documents and the watermark records behind them
     spool_path: Path
-    # (origin, reason) of each document sent this round that the workers count at its receive time (dated beyond
+    # (origin, line, reason) of each document sent this round that the workers count at its receive time (dated beyond
     # their skew into the future): `produce` says them, as `run` does (RelayStats.future_dated)
-    future_dated: tuple[tuple[str | None, str], ...] = ()
+    future_dated: tuple[FutureDated, ...] = ()
 
     @property
     def outstanding(self) -> bool:
@@ -532,7 +532,7 @@ class DistributedProducer:
         nothing is new (a broker that came back gets the spooled documents without waiting for news)."""
         publisher = self.publisher
         sent_before, drained_before = publisher.documents_sent, publisher.documents_drained
-        future: list[tuple[str | None, str]] = []
+        future: list[FutureDated] = []
 
         def on_source(result: Any) -> None:
             # A source is stored: relay its documents now, not once the slowest feed has arrived or timed out

@@ -74,7 +74,9 @@ class Engine:
         CaughtUp marks producers record after each poll cycle."""
         if event.type in DOCUMENT_TYPES:
             doc = Document.model_validate(event.payload)
-            return self.process_document(state, doc, origin=event.origin, received_at=event.received_at)
+            return self.process_document(
+                state, doc, origin=event.origin, received_at=event.received_at, line=event.line
+            )
         if event.type == EventType.SIGNAL.value:
             sig = Signal.model_validate(event.payload)
             outputs: list[Output] = list(self.correlate(state, sig))
@@ -85,13 +87,20 @@ class Engine:
         return state, []  # detections, alerts, deliveries: not the engine's input
 
     def process_document(
-        self, state: State, doc: Document, *, origin: str | None = None, received_at: datetime | None = None
+        self,
+        state: State,
+        doc: Document,
+        *,
+        origin: str | None = None,
+        received_at: datetime | None = None,
+        line: int | None = None,
     ) -> tuple[State, list[Output]]:
+        """One document; `line` is its line in `origin` (Event.line), which its event-time reports name."""
         received = received_at.timestamp() if received_at is not None else None
         t = published = doc.published_at.timestamp()
         wm = state["wm"]
         if (received is not None and t > received + self.skew) or (wm is not None and t < wm - self.lateness):
-            t, on_time, outputs = self._arrive(state, doc.id, doc.published_at, received, origin, doc.title)
+            t, on_time, outputs = self._arrive(state, doc.id, doc.published_at, received, origin, doc.title, line)
         else:  # the usual case, kept cheap: on time, not dated in the future
             on_time, outputs = True, []
         sigs = self.extractor.extract(doc)
@@ -99,7 +108,7 @@ class Engine:
         if EDITION_MARK in doc.id and (item := edition_of(doc.id)) is not None:
             if self.late_edit(doc, t):
                 observe = False  # edited beyond the lateness: what its item raised stands as it is (corrections.py)
-                outputs.append(self.late_edit_report(doc, t, origin))
+                outputs.append(self.late_edit_report(doc, t, origin, line))
             else:
                 # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
                 # first, then its signals are observed (those an earlier version makes already are not again).
@@ -163,12 +172,13 @@ class Engine:
         item's own date: then it changes no alert (corrections.beyond_lateness), in every runtime."""
         return EDITION_MARK in doc.id and beyond_lateness(doc.metadata, t, self.lateness)
 
-    def late_edit_report(self, doc: Document, t: float, origin: str | None) -> DeadLetter:
+    def late_edit_report(self, doc: Document, t: float, origin: str | None, line: int | None = None) -> DeadLetter:
         """The event-time report of a late edit (late_edit): said where late reports are, so a desk sees why a
         publisher's correction changed nothing."""
         item = edition_of(doc.id) or doc.id
         return DeadLetter(
             origin=origin or f"document:{doc.id}",
+            line=line if origin else None,
             field="published_at",
             reason=late_edit_reason(doc.id, item, doc.metadata, t, str(self.rules.lateness)),
             raw=doc.title[:500],
@@ -176,12 +186,18 @@ class Engine:
         )
 
     def arrival(
-        self, doc: Document, origin: str | None, received_at: datetime | None, watermark: float | None
+        self,
+        doc: Document,
+        origin: str | None,
+        received_at: datetime | None,
+        watermark: float | None,
+        line: int | None = None,
     ) -> tuple[float, bool, list[Output]]:
         """For a runtime that keeps the watermark itself (the Kafka extract agent): the document's effective
-        time, whether it may move a watermark, and its event-time reports against `watermark`."""
+        time, whether it may move a watermark, and its event-time reports against `watermark` (naming `line`, its
+        line in `origin`, as process_document's do)."""
         received = received_at.timestamp() if received_at is not None else None
-        return self._arrive({"wm": watermark}, doc.id, doc.published_at, received, origin, doc.title)
+        return self._arrive({"wm": watermark}, doc.id, doc.published_at, received, origin, doc.title, line)
 
     # -- event time of one document ------------------------------------------------------------------------
     def _arrive(
@@ -192,17 +208,22 @@ class Engine:
         received: float | None,
         origin: str | None,
         title: str,
+        line: int | None = None,
     ) -> tuple[float, bool, list[Output]]:
         """The document's effective time, whether it may move a watermark (not clamped, not late), and the
-        reports of a clamped future date or of lateness (processed either way: a report is never a drop)."""
+        reports of a clamped future date or of lateness (processed either way: a report is never a drop), each
+        naming where the document was read: its origin and, when known, its line there (as an ingest dead
+        letter names a line)."""
         published = published_at.timestamp()
         t, clamped = et.effective_time(published, received, self.skew)
         reports: list[Output] = []
         where = origin or f"document:{doc_id}"  # (not on the hot path: only for a report)
+        line = line if origin else None  # (a line of no named file says nothing)
         if clamped:
             reports.append(
                 DeadLetter(
                     origin=where,
+                    line=line,
                     field="published_at",
                     reason=future_dated_reason(doc_id, published_at, t, self.policy.skew),
                     raw=title[:500],
@@ -215,6 +236,7 @@ class Engine:
             reports.append(
                 DeadLetter(
                     origin=where,
+                    line=line,
                     field="published_at",
                     reason=(
                         f"late: document {doc_id} ({datetime.fromtimestamp(t, UTC).isoformat()}) is "

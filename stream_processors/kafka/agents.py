@@ -445,7 +445,7 @@ class Extract:
             return
         # Its effective time (a future date clamped to when it was received) and the reports of a clamp or of
         # lateness for this partition's watermark (the publisher's): the document is processed either way.
-        t, on_time, reports = self.engine.arrival(doc, ev.origin, ev.received_at, pr.t)
+        t, on_time, reports = self.engine.arrival(doc, ev.origin, ev.received_at, pr.t, ev.line)
         for report in reports:
             if isinstance(report, DeadLetter):
                 await self.out.dead_letter(report, doc.published_at)
@@ -456,7 +456,7 @@ class Extract:
         # to observers only, routed to no group.
         late_edit = item is not None and self.engine.late_edit(doc, t)
         if late_edit:
-            await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin), doc.published_at)
+            await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin, ev.line), doc.published_at)
         if item is not None and not late_edit:
             # A feed item edited in place: every correlate partition may hold what its earlier versions said
             # (their signals went where their groups are), so each is told, before the edition's own signals

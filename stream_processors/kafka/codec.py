@@ -39,8 +39,12 @@ class Rejected(ValueError):
 
 
 def encode_event(ev: Event) -> bytes:
-    """The record value of an event."""
-    return orjson.dumps(ev.model_dump(mode="json"))
+    """The record value of an event. `line` only when set (a document read from a line of a file): an envelope
+    without it is the one workers from before it read, which refuse a key they do not know."""
+    return orjson.dumps(ev.model_dump(mode="json", exclude=None if ev.line is not None else _NO_LINE))
+
+
+_NO_LINE = {"line"}
 
 
 def decode_event(raw: bytes | str | None) -> Event:

@@ -88,6 +88,12 @@ def _event_origin_columns(conn: Connection) -> None:
         add_column(conn, events_table, name)
 
 
+def _event_line_column(conn: Connection) -> None:
+    from .sql import events_table
+
+    add_column(conn, events_table, "line")
+
+
 def _delivery_ledger(conn: Connection) -> None:
     from .sql_ledger import create_ledger  # creates the table, or brings a first-version one up to date
 
@@ -209,6 +215,9 @@ MIGRATIONS: list[Migration] = [
         "deliveries: an index of due rows in that order (a claim reads the first)",
         _claim_index,
         lambda: (PgIndex("ix_deliveries_claim", "deliveries", "(status, order_at, seq, alert_id, channel)"),),
+    ),
+    Migration(
+        13, "events: line (a document's line in its file, which its event-time reports name)", _event_line_column
     ),
 ]
 

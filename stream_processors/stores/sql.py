@@ -110,6 +110,8 @@ events_table = Table(
     # Added after the first release: migration 2 (stores/migrations.py) puts them into older databases.
     Column("origin", String, nullable=True),
     Column("received_at", String, nullable=True),
+    # A document's line in its origin, when that is a file read by lines (Event.line): migration 13.
+    Column("line", Integer, nullable=True),
 )
 Index("ix_events_type_position", events_table.c.type, events_table.c.position)
 
@@ -164,6 +166,7 @@ def _event_row(position: int, ev: Event, payload: str) -> dict[str, Any]:
         "payload": payload,
         "origin": ev.origin,
         "received_at": ev.received_at.isoformat() if ev.received_at is not None else None,
+        "line": ev.line,
     }
 
 
@@ -178,6 +181,7 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
         payload=orjson.loads(m["payload"]),
         origin=m["origin"],
         received_at=datetime.fromisoformat(m["received_at"]) if m["received_at"] is not None else None,
+        line=m["line"],
     )
     return StoredEvent(int(m["position"]), ev)
 

@@ -155,7 +155,10 @@ def test_the_later_file_read_first_and_feeds_newest_first(tmp_path: Path) -> Non
         reports = [se.event.payload for se in store.read(types={EventType.DEAD_LETTER.value}, limit=1000)]
     finally:
         store.close()
-    assert [(r["stage"], r["origin"]) for r in reports] == [("event-time", str(FIXTURE / "keydays.jsonl"))]
+    # Named by its line, as an ingest dead letter is (trial 30, F7).
+    assert [(r["stage"], r["origin"], r["line"]) for r in reports] == [
+        ("event-time", str(FIXTURE / "keydays.jsonl"), 4)
+    ]
     assert reports[0]["reason"].startswith("dated in the future: document et-2099")
     run_once(tmp_path, cfg)
     assert live_alerts(tmp_path) == live
@@ -227,7 +230,12 @@ def test_an_item_dated_2099_before_the_samples_changes_no_other_alert(tmp_path: 
     without = check_live_equals_backtests(plain, config(plain, [f"{{kind: jsonl, path: {samples}}}"]), [samples])
     assert with_typo == without and len(without) >= 9  # nothing silenced (live gave 0 before issue 8)
     [clamp] = [e.payload for e in logged(tmp_path, {EventType.DEAD_LETTER.value})]  # the clamp is recorded
-    assert (clamp["stage"], clamp["origin"], clamp["field"]) == ("event-time", str(path), "published_at")
+    assert (clamp["stage"], clamp["origin"], clamp["line"], clamp["field"]) == (
+        "event-time",
+        str(path),
+        1,
+        "published_at",
+    )
     assert clamp["reason"].startswith("dated in the future: document typo-2099")
     assert not logged(plain, {EventType.DEAD_LETTER.value})
 
@@ -257,9 +265,10 @@ def test_a_report_beyond_the_lateness_is_kept_processed_and_reported(tmp_path: P
     assert (new[1], new[2], new[5]) == ("closure", (("country", "BETA"),), ("very-late",))  # processed
     assert not logged(tmp_path, {EventType.RETRACTION.value})
     [report] = [e.payload for e in logged(tmp_path, {EventType.DEAD_LETTER.value})]
-    assert (report["stage"], report["origin"]) == ("event-time", str(inbox))  # counted per source
+    assert (report["stage"], report["origin"], report["line"]) == ("event-time", str(inbox), 1)  # counted per source
     assert report["reason"].startswith("late: document very-late")
     assert "1 event-time report" in output and f"{inbox}: 1 late" in output
+    assert f"event time {inbox}:1: late: document very-late" in " ".join(output.split())
 
 
 def test_run_says_how_many_event_time_reports_it_left_out_and_where_they_all_are(tmp_path: Path) -> None:

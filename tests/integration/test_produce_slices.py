@@ -165,7 +165,8 @@ def test_produce_says_a_document_dated_in_the_future_when_it_sends_it(
     tmp_path: Path, kafka_bootstrap: str, prefix: str
 ) -> None:
     """Outside trial 27, F3: a report dated 2099 is counted by the workers at its receive time (the newest report of
-    its group), and `produce`, which sent it, said nothing. It says it as `run` does, once, where the line came from."""
+    its group), and `produce`, which sent it, said nothing. It says it as `run` does, once, where the line came from:
+    its file and line (trial 30, F7)."""
     inbox = tmp_path / "inbox.jsonl"
     far = {
         "type": "news.article",
@@ -182,7 +183,7 @@ def test_produce_says_a_document_dated_in_the_future_when_it_sends_it(
     said = [line for line in done.stderr.splitlines() if line.startswith("event time")]
     assert len(said) == 1, done.stderr[-2000:]
     assert re.match(
-        r"event time .*inbox\.jsonl: dated in the future: document far-ahead is published 2099-01-01T00:00:00\+00:00 "
+        r"event time .*inbox\.jsonl:4: dated in the future: document far-ahead is published 2099-01-01T00:00:00\+00:00 "
         r"but was received \S+ \(allowed skew 1:00:00\)",
         said[0],
     ), said[0]

@@ -11,7 +11,15 @@ from pathlib import Path
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.config import JsonlSource
-from watchfloor.schemas.events import CaughtUp, Detection, Event, EventType, caught_up_event, document_event
+from watchfloor.schemas.events import (
+    CaughtUp,
+    DeadLetter,
+    Detection,
+    Event,
+    EventType,
+    caught_up_event,
+    document_event,
+)
 from watchfloor.stream_processors.engine import eventtime as et
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
@@ -68,6 +76,7 @@ def test_each_poll_records_which_sources_it_read_to_the_end(tmp_path: Path) -> N
     assert mark.origins == (str(b), str(a))  # the failing source is not caught up
     docs = [e for e in events if e.type == "news.article"]
     assert {(e.origin, e.payload["id"]) for e in docs} == {(str(b), "b1"), (str(a), "a1"), (str(a), "a2")}
+    assert {e.payload["id"]: e.line for e in docs} == {"b1": 1, "a1": 1, "a2": 2}  # stored in event time, lines kept
     assert all(e.received_at is not None and e.received_at <= mark.at for e in docs)
     poller.poll_once()  # nothing new: no mark yet (one every MARK_EVERY while quiet)
     assert store.count(types={EventType.CAUGHT_UP.value}) == 1
@@ -195,3 +204,32 @@ def test_no_first_alert_waits_for_the_watermark() -> None:
     )
     assert [o.rule for o in outs if isinstance(o, Detection)] == ["closure"]  # at once, not at a watermark
     assert state["wm"] == held
+
+
+def test_event_time_reports_name_the_line_their_document_was_read_from() -> None:
+    """Trial 30, F7: a future-dated or late document's report names its file and line, as an ingest dead letter of the
+    file does; the Kafka extract agent's (Engine.arrival) too. Without an origin a line names nothing: left out."""
+    engine = engine_for(str(DATA / "rules" / "eventtime.yaml"))
+    received = T0 + timedelta(hours=48)
+    state = engine.initial_state()
+
+    def reports(document: Event) -> list[DeadLetter]:
+        nonlocal state
+        state, outs = engine.process(state, document)
+        return [o for o in outs if isinstance(o, DeadLetter)]
+
+    state, _ = engine.process(state, document_event(doc("Markets rose.", at=48, doc_id="now"), "in.jsonl", received, 1))
+    engine.caught_up(state, CaughtUp(at=received, origins=("in.jsonl",)))
+    ahead = document_event(doc("Alphaland closed the border.", at=24 * 400, doc_id="ahead"), "in.jsonl", received, 2)
+    late = document_event(doc("Alphaland closed the border.", at=1, doc_id="late"), "in.jsonl", received, 3)
+    assert [(r.origin, r.line, r.reason.split(":")[0]) for r in reports(ahead) + reports(late)] == [
+        ("in.jsonl", 2, "dated in the future"),
+        ("in.jsonl", 3, "late"),
+    ]
+    before = document_event(doc("Alphaland closed the border.", at=2, doc_id="old"), "in.jsonl", received)
+    assert [(r.origin, r.line) for r in reports(before)] == [("in.jsonl", None)]  # stored before lines: the file
+    far = doc("Markets rose.", at=24 * 400, doc_id="a2")
+    _, _, agent = engine.arrival(far, "in.jsonl", received, None, 7)
+    assert [(r.origin, r.line) for r in agent if isinstance(r, DeadLetter)] == [("in.jsonl", 7)]
+    _, _, nameless = engine.arrival(far, None, received, None, 7)
+    assert [(r.origin, r.line) for r in nameless if isinstance(r, DeadLetter)] == [("document:a2", None)]

@@ -38,6 +38,22 @@ def a_document():  # type: ignore[no-untyped-def]
     return parse_document(orjson.loads(DATA.read_text().splitlines()[0]))
 
 
+def test_a_document_record_carries_its_line_and_any_other_envelope_is_as_before() -> None:
+    """A document read from a line of a file keeps its line on the wire (its event-time reports name it: trial 30, F7);
+    an envelope without one has no `line` key, so it is the envelope workers from before it read (they refuse a key
+    they do not know)."""
+    doc = a_document()
+    at = datetime(2024, 11, 1, tzinfo=UTC)
+    lined = document_event(doc, "inbox/a.jsonl", at, line=12)
+    assert orjson.loads(encode_event(lined))["line"] == 12
+    assert decode_event(encode_event(lined)) == lined
+    for ev in (document_event(doc, "https://feeds.example/a.xml", at), watermark_event(0, 1.0)):
+        assert "line" not in orjson.loads(encode_event(ev))
+        assert decode_event(encode_event(ev)) == ev
+    with pytest.raises(Rejected, match="invalid event envelope"):
+        decode_event(orjson.dumps({**orjson.loads(encode_event(lined)), "line": 0}))  # lines count from 1
+
+
 def test_poison_records_are_rejected_with_a_reason() -> None:
     doc = a_document()
     good = encode_event(document_event(doc))

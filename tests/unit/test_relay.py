@@ -68,30 +68,37 @@ def test_failure_keeps_position_so_nothing_is_lost() -> None:
     assert pub.sent == [f"d{i}" for i in range(6)]
 
 
-def dated(doc_id: str, published: datetime, received: datetime, origin: str = "file:inbox/news.jsonl") -> Event:
+def dated(
+    doc_id: str,
+    published: datetime,
+    received: datetime,
+    origin: str = "file:inbox/news.jsonl",
+    line: int | None = None,
+) -> Event:
     doc = parse_document(
         {"type": "news.article", "id": doc_id, "published_at": published.isoformat(), "source": "S", "title": doc_id}
     )
-    return document_event(doc, origin=origin, received_at=received)
+    return document_event(doc, origin=origin, received_at=received, line=line)
 
 
 def test_documents_dated_beyond_the_skew_are_reported_once_when_relayed() -> None:
     """Outside trial 27, F3: `produce` said nothing of a report dated 2099, which the workers count at its receive
-    time (the newest of its group). The relay reports each such document it relays, once, as the engine words it."""
+    time (the newest of its group). The relay reports each such document it relays, once, as the engine words it, with
+    its line in its file (trial 30, F7: as an ingest dead letter names it)."""
     received = datetime(2024, 6, 20, 12, tzinfo=UTC)
     store = MemoryStore()
     store.append(
         [
             dated("on-time", datetime(2024, 6, 20, 11, tzinfo=UTC), received),
             dated("in-skew", datetime(2024, 6, 20, 12, 50, tzinfo=UTC), received),  # within the default hour
-            dated("far", datetime(2099, 1, 1, tzinfo=UTC), received),
+            dated("far", datetime(2099, 1, 1, tzinfo=UTC), received, line=3),
         ]
     )
     relay = KafkaRelay(store, RecordingPublisher(), batch_size=2)
     stats = relay.run_once()
     assert stats.relayed == 3
-    assert [origin for origin, _ in stats.future_dated] == ["file:inbox/news.jsonl"]
-    reason = stats.future_dated[0][1]
+    assert [(origin, line) for origin, line, _ in stats.future_dated] == [("file:inbox/news.jsonl", 3)]
+    reason = stats.future_dated[0][2]
     assert reason.startswith("dated in the future: document far is published 2099-01-01T00:00:00+00:00")
     assert "received 2024-06-20T12:00:00+00:00" in reason
     assert relay.run_once().future_dated == []  # said once: the next pass relays nothing new
@@ -107,4 +114,4 @@ def test_a_failed_batch_reports_its_future_dated_documents_when_it_is_sent() -> 
     except ConnectionError:
         pass
     stats = relay.run_once()
-    assert [reason.split(" is ")[0] for _, reason in stats.future_dated] == ["dated in the future: document far"]
+    assert [reason.split(" is ")[0] for _, _, reason in stats.future_dated] == ["dated in the future: document far"]

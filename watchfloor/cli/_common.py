@@ -376,11 +376,12 @@ def shown_origin(origin: str, line: int | None = None) -> str:
 EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are
 
 
-def print_event_time(reported: Sequence[tuple[str | None, str]], where_all: str) -> None:
-    """One yellow line per event-time report, (origin, reason) (a report beyond the allowed lateness, one dated in
-    the future), as `run` and `produce` say them; past EVENT_TIME_SHOWN, how many more and `where_all` they are."""
-    for origin, reason in reported[:EVENT_TIME_SHOWN]:
-        where = shown_origin(origin) if origin else "(no origin)"
+def print_event_time(reported: Sequence[tuple[str | None, int | None, str]], where_all: str) -> None:
+    """One yellow line per event-time report, (origin, line, reason) (a report beyond the allowed lateness, one dated
+    in the future), as `run` and `produce` say them: `FILE:LINE` as a dead letter is said; past EVENT_TIME_SHOWN, how
+    many more and `where_all` they are."""
+    for origin, line, reason in reported[:EVENT_TIME_SHOWN]:
+        where = shown_origin(origin, line) if origin else "(no origin)"
         err.print(f"[yellow]event time[/yellow] {escape(where)}: {escape(reason)}", highlight=False)
     if len(reported) > EVENT_TIME_SHOWN:
         err.print(f"… and {len(reported) - EVENT_TIME_SHOWN} more event-time reports: {where_all}", highlight=False)

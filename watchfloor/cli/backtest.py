@@ -415,7 +415,8 @@ def backtest(
         )
         for dl in reported[:SHOWN_EVENT_TIME]:
             err.print(
-                f"  [yellow]event time[/yellow] {escape(shown_origin(dl.origin))}: {escape(dl.reason)}", highlight=False
+                f"  [yellow]event time[/yellow] {escape(shown_origin(dl.origin, dl.line))}: {escape(dl.reason)}",
+                highlight=False,
             )
         if len(reported) > SHOWN_EVENT_TIME:
             more = len(reported) - SHOWN_EVENT_TIME

@@ -490,7 +490,7 @@ def _cycle(
     # here as well as in the dead-letter log, per source.
     reported = [dl for t in tallies for dl in t.late]
     print_event_time(
-        [(dl.origin, dl.reason) for dl in reported],
+        [(dl.origin, dl.line, dl.reason) for dl in reported],
         f"`watchfloor dead-letters --stage event-time{_config_arg(config)}` lists them all",
     )
     late = f" ({late_by_source(reported)})" if reported else ""

@@ -1,0 +1,144 @@
+"""An event-time dead letter names where its document was read as an ingest dead letter does: `FILE:LINE` (trial 30,
+F7: a future-dated record's letter named the file only, beside `FILE:2` for the ingest letter of the line before)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
+from watchfloor.schemas.events import EventType, document_event
+from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.stores import open_store
+from watchfloor.stream_processors.stores.sql import SqlStore, normalize_url
+
+pytestmark = pytest.mark.functional
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+GDELT_EXPORT = REPO / "examples" / "gdelt" / "20241021-20241028.export.CSV"
+DEPLOYED = "NATO Chief Says North Korean Troops Sent to Russia's Kursk Region"
+KILLED = "North Korean troops killed in heavy fighting in Kursk, officials say"
+
+
+def article(doc_id: str, published: str, title: str, source: str = "A") -> dict[str, Any]:
+    return {"type": "news.article", "id": doc_id, "published_at": published, "source": source, "title": title}
+
+
+def config(tmp_path: Path, sources: str) -> Path:
+    cfg = tmp_path / "wf.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\nsources: {sources}\n"
+        f"channels: [{{type: file, name: a, path: {tmp_path / 'a.jsonl'}}}]\nsubscriptions: [{{channel: a}}]\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def letters(tmp_path: Path) -> list[dict[str, Any]]:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        return [se.event.payload for se in store.read(types={EventType.DEAD_LETTER.value}, limit=1000)]
+    finally:
+        store.close()
+
+
+def test_a_future_dated_line_is_named_by_its_line_as_an_ingest_dead_letter_is(tmp_path: Path) -> None:
+    """The trial's file: line 2 reuses line 1's id with other text (an ingest dead letter), line 3 is dated 2099."""
+    inbox = tmp_path / "in.jsonl"
+    rows = [
+        article("x1", "2024-10-28T16:00:00+00:00", DEPLOYED),
+        article("x1", "2024-10-28T16:00:00+00:00", "changed text, same id"),
+        article("f1", "2099-03-01T09:00:00+00:00", KILLED, "B"),
+    ]
+    inbox.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = config(tmp_path, f"[{{kind: jsonl, path: {inbox}}}]")
+    run = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert f"dead letter {inbox}:2 (field id)" in said, said
+    assert f"event time {inbox}:3: dated in the future: document f1 is published 2099-03-01" in said, said
+    assert f"({inbox}: 1 dated in the future)" in said  # the summary counts per source, as before
+    places = {(p["stage"], p["origin"], p["line"]) for p in letters(tmp_path)}
+    assert places == {("ingest", str(inbox), 2), ("event-time", str(inbox), 3)}
+    listed = runner.invoke(app, ["dead-letters", "--config", str(cfg), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows_listed = [json.loads(x) for x in listed.output.splitlines() if x.startswith("{")]
+    assert {(r["stage"], r["line"]) for r in rows_listed} == {("ingest", 2), ("event-time", 3)}
+    table = runner.invoke(app, ["dead-letters", "--config", str(cfg), "--stage", "event-time"], env={"COLUMNS": "200"})
+    assert f"{inbox}:3" in table.output, table.output
+    # Backtested from the run's log in its order: the same place.
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    replayed = runner.invoke(app, ["backtest", "--config", str(cfg), "--from-store", store, "--order", "log"])
+    assert replayed.exit_code == 0, replayed.output
+    assert f"event time {inbox}:3: dated in the future" in " ".join(replayed.output.split()), replayed.output
+
+
+def schema_12(url: str) -> None:
+    """Make the store at `url` one of schema 12: its events table without the line column (migration 13)."""
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events DROP COLUMN line"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 12"))
+    engine.dispose()
+
+
+def test_a_document_stored_before_lines_were_kept_reads_as_before(tmp_path: Path) -> None:
+    """A store of schema 12 holds a future-dated document without its line: migrated, it is processed, and its
+    letter names its file alone, as letters did then."""
+    inbox = tmp_path / "in.jsonl"
+    inbox.write_text("", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    old = SqlStore(url)
+    doc = parse_document(article("f1", "2099-03-01T09:00:00+00:00", KILLED))
+    old.append([document_event(doc, str(inbox), datetime(2026, 1, 1, tzinfo=UTC))])
+    old.close()
+    schema_12(url)
+    cfg = config(tmp_path, f"[{{kind: jsonl, path: {inbox}}}]")
+    run = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert "schema migrated 12 → 13" in said and f"event time {inbox}: dated in the future: document f1" in said, said
+    [letter] = letters(tmp_path)
+    assert (letter["stage"], letter["origin"], letter["line"]) == ("event-time", str(inbox), None)
+    store = open_store(url)
+    try:
+        [stored] = [se.event for se in store.read(types={"news.article"})]
+    finally:
+        store.close()
+    assert stored.line is None and stored.origin == str(inbox)
+
+
+def stored_lines(tmp_path: Path) -> set[int | None]:
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        return {se.event.line for se in store.read(types={"news.article"}, limit=1000)}
+    finally:
+        store.close()
+
+
+def test_a_gdelt_row_keeps_its_line_only_when_the_source_is_its_file(tmp_path: Path) -> None:
+    """One export file: each document keeps its row's line. A folder: the line would name a line of the folder, so a
+    document keeps none (its id, the GDELT event id, names the row)."""
+    one = tmp_path / "one"
+    one.mkdir()
+    got = runner.invoke(
+        app, ["ingest", "--source-kind", "gdelt", str(GDELT_EXPORT), "--config", str(config(one, "[]"))]
+    )
+    assert got.exit_code == 0, got.output
+    lines = stored_lines(one)
+    assert None not in lines and len(lines) == 7 and min(lines) >= 1, lines
+    folder = tmp_path / "folder"
+    (folder / "exports").mkdir(parents=True)
+    shutil.copy(GDELT_EXPORT, folder / "exports" / GDELT_EXPORT.name)
+    cfg = config(folder, "[]")
+    got = runner.invoke(app, ["ingest", "--source-kind", "gdelt", str(folder / "exports"), "--config", str(cfg)])
+    assert got.exit_code == 0, got.output
+    assert stored_lines(folder) == {None}
