@@ -5,8 +5,11 @@ events of a --timeline as diamonds. Every mark carries data-rule (and data-sever
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+Mark = tuple[str, float, dict[str, Any]]  # (rule, time, what the mark shows)
 
 
 def _e(text: Any) -> str:
@@ -98,6 +101,35 @@ def axis_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
+NEAR_PX = 3.0  # marks of one kind on one row closer than this are drawn as one cluster, side by side
+DODGE_PX = 10.0  # the step between the marks of a cluster, shrunk so that a cluster spans no more than CLUSTER_PX
+CLUSTER_PX = 60.0
+
+
+def dodge(xs: list[float]) -> tuple[list[float], list[tuple[float, int]]]:
+    """Where to draw marks of one kind on one row that would otherwise sit on each other (outside trial 32, L5: three
+    reports of one instant were drawn as one triangle): each cluster of marks within NEAR_PX of its first is spread
+    side by side about its centre, in the order given; and (centre, size) of each cluster of more than one mark, whose
+    count the picture prints above it. A lone mark stays where its time puts it."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    shown = list(xs)
+    clusters: list[tuple[float, int]] = []
+    k = 0
+    while k < len(order):
+        j = k
+        while j + 1 < len(order) and xs[order[j + 1]] - xs[order[k]] < NEAR_PX:
+            j += 1
+        members = sorted(order[k : j + 1])  # in the order given (time, then as listed)
+        if len(members) > 1:
+            centre = sum(xs[i] for i in members) / len(members)
+            step = min(DODGE_PX, CLUSTER_PX / (len(members) - 1))
+            for n, i in enumerate(members):
+                shown[i] = centre + (n - (len(members) - 1) / 2) * step
+            clusters.append((centre, len(members)))
+        k = j + 1
+    return shown, clusters
+
+
 def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1100) -> str:
     alerts = result.get("alerts", [])
     scores = result.get("scores") or {}
@@ -154,11 +186,31 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             f'<text class="tick" x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="{anchor}" font-size="11">'
             f"{label}</text>"
         )
+
+    def placed(marks: list[Mark], cy_of: Callable[[str], float]) -> list[tuple[float, float, dict[str, Any]]]:
+        """(x, y, item) of each mark, with the marks of one row that coincide drawn side by side (dodge), and a
+        count beside each such cluster."""
+        out: list[tuple[float, float, dict[str, Any]]] = []
+        for rule in dict.fromkeys(r for r, _, _ in marks):
+            row = [(t, item) for r, t, item in marks if r == rule]
+            xs, clusters = dodge([x(t) for t, _ in row])
+            cy = cy_of(rule)
+            out += [(cx, cy, item) for cx, (_, item) in zip(xs, row, strict=True)]
+            for centre, size in clusters:
+                half = min(DODGE_PX, CLUSTER_PX / (size - 1)) * (size - 1) / 2
+                parts.append(
+                    f'<text class="cluster" x="{centre + half + 9:.1f}" y="{cy + 4:.1f}" font-size="9" '
+                    f'fill="#555">×{size}</text>'
+                )
+        return out
+
+    shown_expected: list[Mark] = []
     for t_ev in expected:
         t = _ts(t_ev["time"])
         if t is None or not shown(t, f"expected event {t_ev['event']} ({t_ev['rule']}) at {_short(t_ev['time'])}"):
             continue
-        cx, cy = x(t), y(t_ev["rule"])
+        shown_expected.append((t_ev["rule"], t, t_ev))
+    for cx, cy, t_ev in placed(shown_expected, y):
         colour = "#2e7d32" if t_ev["status"] == "found" else "#c62828"
         tip = f"expected: {t_ev['event']} at {_short(t_ev['time'])} UTC ({t_ev['status']})"
         parts.append(
@@ -166,12 +218,15 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             f'd="M{cx:.1f},{cy - 12:.1f} l8,12 l-8,12 l-8,-12 z" fill="none" stroke="{colour}" stroke-width="2">'
             f"<title>{_e(tip)}</title></path>"
         )
+    shown_truth: list[Mark] = []
     for ev in truth:
         t = _ts(ev["time"])
         name = ev.get("label_key") or ev["id"]  # as the labels file names it: its URL when labelled by URL
         if t is None or not shown(t, f"labelled item {name} ({ev['rule']}) at {_short(ev['time'])}"):
             continue
-        cx, cy = x(t), y(ev["rule"]) + 11
+        shown_truth.append((ev["rule"], t, ev))
+    for cx, cy, ev in placed(shown_truth, lambda rule: y(rule) + 11):
+        name = ev.get("label_key") or ev["id"]
         colour = "#c62828" if ev["status"] == "fn" else "#2e7d32"
         caught = {"tp": "caught", "covered": "a repeat of a true alert, held back by its realert"}
         tip = f"labelled {', '.join(ev['labels'])}: {name} ({caught.get(ev['status'], 'missed')})"
@@ -179,17 +234,19 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             f'<path class="mark truth {_e(ev["status"])}" data-rule="{_e(ev["rule"])}" '
             f'd="M{cx:.1f},{cy - 5:.1f} l5,9 l-10,0 z" fill="{colour}"><title>{_e(tip)}</title></path>'
         )
+    shown_alerts: list[Mark] = []
     for a in alerts:
         fired = _ts(a["fired_at"])
         dated = future_dated(a)
         why = f": it cites a report dated {_short(dated)}, processed at its receive time" if dated else ""
         if fired is None or not shown(fired, f"alert {a['rule']} fired {_short(a['fired_at'])}{why}"):
             continue
+        shown_alerts.append((a["rule"], fired, a))
+    for cx, cy, a in placed(shown_alerts, lambda rule: y(rule) - 3):
         colour = colours.get(a["severity"], "#333")
         false_alert = a["id"] in fps
         tip = f"{_short(a['fired_at'])} UTC  {a['severity']}  {a['title']}" + ("  (false alert)" if false_alert else "")
         cls = "mark alert-mark fp" if false_alert else "mark alert-mark"
-        cx, cy = x(fired), y(a["rule"]) - 3
         # Colour says severity only; a false alert is crossed out (a red ring was read as a high alert's red).
         cross = (
             f'<path class="fp-cross" d="M{cx - 5:.1f},{cy - 5:.1f} l10,10 m0,-10 l-10,10" stroke="#111" '
@@ -199,7 +256,7 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         )
         parts.append(
             f'<a href="#{_e(a["id"])}" class="{cls}" data-rule="{_e(a["rule"])}" '
-            f'data-severity="{_e(a["severity"])}"><circle cx="{cx:.1f}" cy="{cy}" r="7" '
+            f'data-severity="{_e(a["severity"])}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" '
             f'fill="{colour}" fill-opacity="0.85" stroke="#333"><title>{_e(tip)}</title></circle>{cross}</a>'
         )
     parts.append("</svg>")
