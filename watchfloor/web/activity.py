@@ -37,6 +37,8 @@ HEARTBEAT = "pipeline:cycle"
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 RECENT_ALERTS = 200
+REASON_WORDS = 12  # a reason class (a metric label) keeps its first clause up to this many words
+REASON_CHARS = 80
 MAX_REASONS = 50  # distinct dead-letter reasons kept as labels; the rest count as "other"
 MAX_SOURCE_NAMES = 500  # distinct document source names kept as labels; the rest count as OTHER_SOURCES
 OTHER_SOURCES = "(other sources)"
@@ -60,10 +62,15 @@ _TYPES = frozenset(
 def reason_class(reason: str) -> str:
     """A dead letter's reason without its particulars ('malformed JSON: Expecting value at column 3' ->
     'malformed json'), so it can be a metric label."""
-    head = re.split(r"[:(\[{]", reason, maxsplit=1)[0]
+    # Quoted values (an id, a date as written) are particulars too; what is left is cut at the first clause of detail
+    # but kept whole (outside trial 31, L4: six words cut "expected a json object, got an" mid-phrase).
+    head = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
+    head = re.split(r"[:;(\[{]", head, maxsplit=1)[0]
     head = re.sub(r"\d+", "#", head.lower())
-    words = head.split()[:6]
-    return " ".join(words)[:60] or "unknown"
+    label = " ".join(head.split()[:REASON_WORDS])
+    if len(label) > REASON_CHARS:
+        label = label[:REASON_CHARS].rsplit(" ", 1)[0] + " …"
+    return label.rstrip(" ,") or "unknown"
 
 
 def delivery_key(detection: Mapping[str, Any], alert_id: str) -> str:
@@ -332,7 +339,7 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # The version of what the checkpoint holds. Bump it whenever Activity.apply counts differently (a label's form, a
 # type read, a bound): a view that finds a checkpoint of another version reads the log whole instead, since counts
 # carried over from the old rule would never match a full read by the new one.
-ACTIVITY_VERSION = 1
+ACTIVITY_VERSION = 2  # 2: dead-letter reasons classed whole (reason_class)
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old

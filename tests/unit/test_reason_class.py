@@ -1,0 +1,34 @@
+"""A dead letter's reason as a /metrics label: particulars dropped, its first clause whole (outside trial 31, L4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.web.activity import REASON_CHARS, reason_class
+
+
+@pytest.mark.parametrize(
+    ("reason", "label"),
+    [
+        ("expected a JSON object, got an array", "expected a json object, got an array"),
+        (
+            "id 'mt-7' is already in the log with different content; this version was not ingested",
+            "id … is already in the log with different content",
+        ),
+        ("malformed JSON: Expecting value at column 3 (char 2)", "malformed json"),
+        (
+            "line is 12345 bytes, over the limit of 1000 for one record",
+            "line is # bytes, over the limit of # for one record",
+        ),
+        ("'2024x' is not a date (YYYYMMDD or YYYYMMDDHHMMSS)", "… is not a date"),
+        ("late: document abc is 3 days behind", "late"),
+        ("", "unknown"),
+    ],
+)
+def test_a_reason_class_drops_particulars_and_keeps_its_words_whole(reason: str, label: str) -> None:
+    assert reason_class(reason) == label
+
+
+def test_a_long_reason_is_cut_at_a_word() -> None:
+    label = reason_class("word " * 3 + "incomprehensibilities " * 10)
+    assert len(label) <= REASON_CHARS + 2 and label.endswith(" …") and "incomprehensibilities …" in label
