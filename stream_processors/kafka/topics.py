@@ -166,13 +166,20 @@ def _check_layout(admin: Any, specs: list[TopicSpec]) -> None:
     described = {
         d.get("name", d.get("topic")): len(d["partitions"]) for d in admin.describe_topics([s.name for s in specs])
     }
-    wrong = [
-        f"{s.name} has {described.get(s.name)} partitions, expected {s.partitions}"
-        for s in specs
-        if described.get(s.name) != s.partitions
-    ]
+    off = [s for s in specs if described.get(s.name) != s.partitions]
+    wrong = [f"{s.name} has {described.get(s.name)} partitions, expected {s.partitions}" for s in off]
     if wrong:
-        raise TopicLayoutError("topic layout mismatch: " + "; ".join(wrong))
+        found = sorted({n for s in off if (n := described.get(s.name)) is not None})
+        # Kafka could add partitions in place, but keys would move away from their correlate state (outside trial
+        # 31, L2: the error said nothing of what to do): a new count is a new prefix, fed from the same store.
+        raise TopicLayoutError(
+            "topic layout mismatch: "
+            + "; ".join(wrong)
+            + ". A prefix's topics keep the partition count they were made with"
+            + (f": give --partitions {found[0]} to use them as they are, or" if len(found) == 1 else ";")
+            + " to change it, start the pipeline under a new --prefix made with the new count and produce to it"
+            " (README, 'Changing the partition count')"
+        )
 
 
 def check_topics(

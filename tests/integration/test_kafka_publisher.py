@@ -107,8 +107,12 @@ def test_ensure_topics_layout_and_retention(kafka_bootstrap: str, kafka_admin, p
         assert value[t.documents]["retention.ms"] == "-1"
         assert value[t.dead_letters]["retention.ms"] == str(365 * 24 * 3600 * 1000)
 
-    with pytest.raises(RuntimeError, match="partitions"):
+    with pytest.raises(RuntimeError, match="partitions") as refused:
         ensure_topics(kafka_bootstrap, prefix, partitions=4)
+    # What to do is said (outside trial 31, L2): use the count they have, or a new prefix with the new one.
+    said = str(refused.value)
+    assert "give --partitions 3 to use them as they are" in said and "start the pipeline under a new --prefix" in said
+    assert "README, 'Changing the partition count'" in said
 
 
 def test_the_worker_groups_changelog_is_made_before_faust_starts(kafka_bootstrap: str, kafka_admin) -> None:
