@@ -357,7 +357,8 @@ def status(
 
     def look() -> tuple[Any, Deliveries, RulesCheck | None] | BaseException:
         try:
-            st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group)
+            # (the watermarks too: --json said "watermarks": {} always, outside trial 31, LOW)
+            st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group, watermarks=True)
         except unreachable_errors() as e:  # with --wait, a broker starting may answer at a later look
             return e
         return st, read_deliveries(store or cfg.store), None if named is None else named.look(st)
@@ -518,6 +519,14 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
     for name in st.missing:
         topics.add_row(name, "[red]missing[/red] (watchfloor topics create)")
     out.print(topics)
+    if st.watermarks:
+        w = st.watermark
+        shown = "not on every partition" if w is None else datetime.fromtimestamp(w, UTC).isoformat()
+        out.print(
+            f"published watermark (event time): {shown}; per documents partition "
+            + ", ".join(f"{p}: {datetime.fromtimestamp(t, UTC).isoformat()}" for p, t in sorted(st.watermarks.items())),
+            highlight=False,
+        )
     for g in st.groups:
         t = Table(title=f"{g.role}: group {g.group} · {g.state} · {len(g.members)} member(s)")
         for col in ("topic", "partitions", "records", "committed", "lag"):
