@@ -265,7 +265,10 @@ def produce(
         typer.Option(
             "--resend",
             help="Relay the store's whole outbox to this prefix again (e.g. after `topics delete` and "
-            "`topics create` of the same prefix); the workers drop what they have by id.",
+            "`topics create` of the same prefix); the workers drop what they have by id. After such a reset, "
+            "an `archive` into the store that archived the old topics stops (it keeps their correlate records for "
+            "replay-workers): archive the new ones into another store (`archive --store URL`), or use a new "
+            "--prefix instead.",
         ),
     ] = False,
     source_kind: Annotated[str, typer.Option("--source-kind", help="auto, jsonl, rss or gdelt.")] = "auto",

@@ -145,7 +145,7 @@ def delete(
                 "`produce` finds the documents topic made again and empty (`produce --resend` in any other case). "
                 f"A store that archived {s.prefix} keeps its correlate records for `replay-workers`: an `archive` into "
                 "it stops on the new topics (kept with other content), so archive the new ones into another store "
-                "(--store), or start again under a new --prefix instead (outside trial 31, M3)"
+                "(--store), or start again under a new --prefix instead"
             ),
             highlight=False,
         )
