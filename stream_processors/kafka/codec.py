@@ -66,6 +66,18 @@ def decode_event(raw: bytes | str | None) -> Event:
         raise Rejected(f"invalid event envelope: {_first_error(e)[0]}", _first_error(e)[1]) from None
 
 
+def watermark_time(raw: bytes | str | None) -> float | None:
+    """The event time a publisher's watermark record says its partition has seen; None for any other record (a
+    document, one that does not decode, a watermark without a numeric time). For readers that look back through a
+    documents partition for its last watermark (status, the extract agent at a takeover)."""
+    try:
+        ev = decode_event(raw)
+    except Rejected:
+        return None
+    t = ev.payload.get("time") if ev.type == WATERMARK else None
+    return float(t) if isinstance(t, int | float) else None
+
+
 def decode_document(ev: Event) -> Document:
     """The document an event carries, or Rejected (not a document type, invalid payload)."""
     if ev.type not in DOCUMENT_TYPES:

@@ -27,7 +27,7 @@ from typing import Any
 from watchfloor.schemas.events import Document
 
 from .clients import client_config, make_client
-from .codec import WATERMARK, Rejected, decode_document, decode_event
+from .codec import WATERMARK, Rejected, decode_document, decode_event, watermark_time
 from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def watermarks_before(
             hi = end
             while hi > low and end - hi < limit:
                 lo = max(hi - RECALL_CHUNK, low)
-                found = _last_watermark(consumer, tp, lo, hi, timeout_s)
+                found = last_watermark(consumer, tp, lo, hi, timeout_s)
                 if found is not None:
                     out[p] = found
                     break
@@ -211,7 +211,7 @@ def watermarks_before(
     return out
 
 
-def _last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) -> float | None:
+def last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) -> float | None:
     """The time of the last watermark record among offsets [lo, hi) of `tp` (assigned to `consumer`)."""
     consumer.seek(tp, lo)
     found: float | None = None
@@ -223,13 +223,9 @@ def _last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) 
             for rec in records:
                 if rec.offset >= hi:
                     continue
-                try:
-                    ev = decode_event(rec.value)
-                except Rejected:
-                    continue
-                t = ev.payload.get("time") if ev.type == WATERMARK else None
-                if isinstance(t, int | float):
-                    found = float(t)
+                t = watermark_time(rec.value)
+                if t is not None:
+                    found = t
     return found
 
 

@@ -28,8 +28,8 @@ from typing import Any
 from watchfloor.schemas.topics import TopicNames
 
 from .clients import client_config, make_client
-from .codec import WATERMARK, Rejected, decode_event
-from .reader import RECALL_CHUNK, RECALL_LIMIT, _last_watermark
+from .codec import watermark_time
+from .reader import RECALL_CHUNK, RECALL_LIMIT, last_watermark
 from .rules_guard import member_rules
 from .topics import bootstrap_servers
 
@@ -328,13 +328,9 @@ def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float)
             for r in records:
                 if r.offset >= ends.get(tp, 0):
                     continue  # written since the end offsets were asked: the next look counts it
-                try:
-                    ev = decode_event(r.value)
-                except Rejected:
-                    continue
-                t = ev.payload.get("time") if ev.type == WATERMARK else None
-                if isinstance(t, int | float):
-                    out[tp.partition] = max(float(t), out.get(tp.partition, float(t)))
+                t = watermark_time(r.value)
+                if t is not None:
+                    out[tp.partition] = max(t, out.get(tp.partition, t))
         for tp in list(left):
             if consumer.position(tp) >= ends[tp]:
                 left.discard(tp)
@@ -361,13 +357,13 @@ def _read_back(consumer: Any, servers: str, tp: Any, end: int, timeout_s: float)
     found: float | None = None
     try:
         if prev is not None and low <= prev[0] <= end and end - prev[0] <= RECALL_LIMIT:
-            found = _last_watermark(consumer, tp, prev[0], end, timeout_s) if end > prev[0] else None
+            found = last_watermark(consumer, tp, prev[0], end, timeout_s) if end > prev[0] else None
             found = prev[1] if found is None else found
         else:
             hi = end
             while hi > low and end - hi < RECALL_LIMIT and found is None:
                 lo = max(hi - RECALL_CHUNK, low)
-                found = _last_watermark(consumer, tp, lo, hi, timeout_s)
+                found = last_watermark(consumer, tp, lo, hi, timeout_s)
                 hi = lo
     except TimeoutError as e:  # not read in time: left out of this look (what was read is not kept)
         log.debug("reading back %s for its watermark: %r", tp, e)
