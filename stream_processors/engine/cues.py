@@ -5,7 +5,7 @@ are negations) and a direction: `before` cues govern the words after them ("will
 the words before them ("sign ... in the coming weeks", "..., calling them fake"). `neutral` phrases
 cancel a cue they overlap ("soon after" is not a future, "не только" not a negation).
 
-Four more directions are read by modality.read_cues, each from a table made by a function below:
+Five more directions are read by modality.read_cues, each from a table made by a function below:
 - `disclaimer`: a verification disclaimer's predicate ("could not be independently verified", "не удалось
   проверить"). Next to an anaphor that points back ("but **this** could not be verified", "**which** Reuters
   could not verify", "однако **эту информацию** не удалось проверить") it hedges every word before it in its
@@ -16,6 +16,9 @@ Four more directions are read by modality.read_cues, each from a table made by a
 - `goal`: a verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал"; Russian
   wishes, proposals, threats and promises too: "хочет", "предложил", "пригрозил") is a cue only when "X to VERB"
   follows (Russian: X and an infinitive); it then governs the verb after "to", not X nor the words before;
+- `object`: an accusation (hedged: "accused", "allegations", "обвинил") or a warning (future: "warns",
+  "предостерег") is a cue only before its object ("accused X **of** …", "allegations **that** …", "warns X
+  **against** …", "обвинил X **в** …"), which alone it governs (modality._object_frame, _in_object);
 - `predicate`: a predicate that says whether an event happened ("did not take place", "was postponed", "may take
   place", "will take place"; "не состоялся", "так и не произошла", "отложена", "может состояться", "состоится"). It
   governs the words before it only when they are its subject: a noun phrase with no verb of its own, no verb or
@@ -323,6 +326,34 @@ def _en_goals() -> list[str]:
     return out
 
 
+def _en_object_frames() -> dict[str, list[str]]:
+    """The English words of an accusation (hedged) or a warning against (future), a cue only before their object
+    (modality._object_frame): "accused North Korea of supplying", "allegations that …", "warns X against selling"."""
+    return {
+        "hedged": (
+            "accuse accuses accused accusing allege alleges alleged alleging accusation accusations allegation "
+            "allegations claim claims"
+        ).split(),
+        "future": "warn warns warned warning caution cautions cautioned cautioning".split(),
+    }
+
+
+def _ru_object_frames() -> dict[str, list[str]]:
+    """The Russian words of an accusation (hedged: "обвинил Москву в …", "обвинения в …") or a warning against
+    (future: "предостерег Киев от …"), a cue only before their object (modality._object_frame)."""
+    return {
+        "hedged": (
+            "обвинить обвинил обвинила обвинили обвинило обвиняет обвиняют обвинял обвиняла обвиняли обвиняя обвинив "
+            "обвиняется обвиняются обвинен обвинена обвинены обвинение обвинения обвинений обвинениям обвинениями "
+            "обвинением обвинении"
+        ).split(),
+        "future": (
+            "предостеречь предостерег предостерегла предостерегли предостерегает предостерегают предостерегал "
+            "предостерегала предостерегали предостерегая"
+        ).split(),
+    }
+
+
 def _ru_goals() -> list[str]:
     """Russian verbs of persuasion and request, of wish and proposal, and of threat and promise, a cue only before
     (X and) an infinitive (modality.read_cues): "призвал Пхеньян ратифицировать", "убедить Киев подписать",
@@ -357,6 +388,57 @@ def _ru_goals() -> list[str]:
         "готовность готовности готовностью"
     ).split()
 
+
+# Accusations and warnings (the `object` tables): a word that governs its object, the phrase after "of" / "that" /
+# "against" ("в" / "от" in Russian), and only that (modality._object_frame, resolve). An accusation reports a claim,
+# not a fact (hedged, as "allegedly"): "The US accused North Korea of supplying weapons", "amid accusations that
+# Pyongyang is supplying arms", "as Pyongyang accused of providing weapons", "the allegations that …", "amid claims
+# of weapons supplied", "Запад обвинил КНДР в поставках оружия", "на фоне обвинений в …". A warning against an act is
+# a goal, to prevent it (future, as "warned X to halt"): "US warns N Korea against selling weapons", "предостерег
+# Киев от …". Outside trial 32, M3: a pack's own cues are contiguous and could not reach past the object ("accused
+# X of"). What stands beyond the object is left alone: "Russia, accused of war crimes, signed the treaty" (a comma),
+# "was accused of fraud and resigned" ("and" before no -ing verb), "accused X of Y after the strike" (a word of
+# OBJECT_REACH_STOPS), and words more than GOAL_REACH words after an "of" / "against" / "в" / "от" (a noun
+# phrase; a "that" / "что" clause reaches `scope` words); and so is the accusation itself when it is among the
+# signal's words. Known limit: a thing named in the act alleged is hedged with it ("accuses Israel of breaking the
+# truce": the truce; "accused of carrying out the attack": the attack, which did happen).
+# - a verb (accuse, accused, обвинил, предостерег, …) then its object "X" in at most OBJECT_FRAME_WORDS words (none
+#   of GOAL_STOP_EN / GOAL_STOP_RU, in the clause) and "of" / "against" / "в" / "от";
+# - "allege(s/d)", "alleging" right before "that";
+# - the nouns accusation(s), allegation(s), обвинение (each form) right before "of" / "that" / "в" ("обвинения в
+#   адрес Израиля" names the target: no cue); claim(s) as a noun: before "of", or before "that" after one
+#   of OBJECT_NOUN_AFTER ("amid claims that", "the claim that"; "Kyiv claims that …" is a verb of saying, read as
+#   "said" is, and so is a claim with its owner, "its claim that …"). Russian "в том, что" opens a clause: the cue
+#   is its "что".
+OBJECT = "object"
+OBJECT_FRAME_WORDS = 5
+OBJECT_LEADS = frozenset({"of", "against", "в", "во", "от"})
+OBJECT_VERBS = frozenset(
+    "accuse accuses accused accusing warn warns warned warning caution cautions cautioned cautioning".split()
+)
+# ... nor one of these in X: "Accused Shooter Found Guilty of Killing 11 People" (a verdict, "accused" an adjective).
+OBJECT_NOT_BETWEEN = frozenset("found guilty convicted acquitted cleared".split())
+OBJECT_ALLEGE = frozenset("allege alleges alleged alleging".split())
+OBJECT_NOUNS = frozenset("accusation accusations allegation allegations".split())
+OBJECT_NOUNS_OR_VERBS = frozenset("claim claims".split())
+OBJECT_NOUN_AFTER = frozenset(
+    "amid over despite after following about of on with against to from by in the a an these those such any new "
+    "fresh repeated earlier recent similar false unfounded unsubstantiated unproven unverified baseless groundless "
+    "dubious".split()
+)  # (not "its", "his", "their": "Seoul refused to retract its claim that …" names who says it, as "Seoul said")
+OBJECT_WARNINGS = frozenset(
+    "warn warns warned warning caution cautions cautioned cautioning предостеречь предостерег предостерегла "
+    "предостерегли предостерегает предостерегают предостерегал предостерегала предостерегали предостерегая".split()
+)
+# The object ends at a comma, dash, colon, a clause break or one of these before the signal's words; and at a word
+# of a part in an event, which happened whoever took that part: "accused of involvement in terror attacks", "accused
+# Iran of being behind an attack on a tanker", "обвинили в причастности к теракту" (the attacks are not alleged).
+OBJECT_REACH_STOPS = frozenset(
+    "after amid following despite as because while when since before during until but whereas although though said "
+    "says say told which who но а однако хотя когда после пока если поскольку потому заявил заявили заявила "
+    "сообщил сообщили сообщила".split()
+    + "involvement role responsibility complicity behind причастности причастность участии роли".split()
+)
 
 # Predicates (the `predicate` tables): what is said of an event that is the subject before them. An event noun as
 # the subject ("the exchange", "ratification of the treaty", "обмен пленными", "ратификация договора") is asserted
@@ -901,6 +983,7 @@ _EN: CueTable = {
     },
     "disclaimer": {"hedged": _en_disclaimers()},
     "goal": {"future": _en_goals()},
+    OBJECT: _en_object_frames(),
     PREDICATE: _en_predicates(),
     # Appeals before an -ing verb: "stressed the importance of renewing the deal", "underlined the need for extending
     # it", "called for extending the truce", "urged ending the blockade" report an appeal, not that the renewal
@@ -1147,6 +1230,7 @@ _RU: CueTable = {
     },
     "disclaimer": {"hedged": _ru_disclaimers()},
     "goal": {"future": _ru_goals()},
+    OBJECT: _ru_object_frames(),
     PREDICATE: _ru_predicates(),
     "neutral": {
         NEUTRAL: [

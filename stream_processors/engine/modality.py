@@ -25,7 +25,9 @@ verified", "..., which Reuters could not verify", "однако эту инфо�
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
 verified.") hedges the whole sentence (next_disclaimer).
 A verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал") is a future cue only
-before "X to VERB" (Russian: X and an infinitive), and then governs the goal's own words after the "to".
+before "X to VERB" (Russian: X and an infinitive), and then governs the goal's own words after the "to". An
+accusation ("accused X of", "allegations that", "обвинил X в") hedges its object, and a warning against ("warns X
+against", "предостерег X от") makes its object future, and nothing beyond it (_object_frame, _in_object).
 A predicate after the signal's words (cues.PREDICATE: "не состоялся", "was postponed", "may take place", "will take
 place") governs them when they are its subject (_predicate_subject). A verb of calling off ("postponed the exchange",
 "сорвал обмен"; cues.CALL_OFF) negates the word it leads to, unless a cue governs it ("did not postpone", "will
@@ -104,6 +106,17 @@ from .cues import (
     MOVES_TO,
     NEUTRAL,
     NOUN_UNLESS_BEFORE,
+    OBJECT,
+    OBJECT_ALLEGE,
+    OBJECT_FRAME_WORDS,
+    OBJECT_LEADS,
+    OBJECT_NOT_BETWEEN,
+    OBJECT_NOUN_AFTER,
+    OBJECT_NOUNS,
+    OBJECT_NOUNS_OR_VERBS,
+    OBJECT_REACH_STOPS,
+    OBJECT_VERBS,
+    OBJECT_WARNINGS,
     PASSIVE_TO_BE,
     PASSIVE_TO_BE_NOT_AFTER,
     PASSIVE_TO_BE_ORDINALS,
@@ -304,6 +317,13 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _disclaimer_anaphor(toks, first, last):
                 continue
             direction = BACK
+        elif direction == OBJECT:
+            # "accused North Korea of supplying …", "warns X against selling …": a cue from the word to what opens
+            # its object ("of", "that", "against", "в", "от"), if it has one; it governs only that object (resolve).
+            lead = _object_frame(sent, first, last)
+            if lead is None:
+                continue
+            last = lead
         elif direction == GOAL:
             # "urged Hamas to accept": the cue is the "to" before the verb, if there is one.
             to = _goal_to(sent, first, last)
@@ -590,6 +610,55 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     return found
 
 
+_POSSESSIVES = frozenset("its his her their our my your s".split())
+_WARNING_LEADS = frozenset({"against", "от"})
+_ACCUSATION_LEADS = frozenset({"of", "в", "во"})
+
+
+def _object_frame(sent: Sentence, first: int, last: int) -> int | None:
+    """For an accusation or a warning at toks[first..last] (sentence-relative; cues.OBJECT_*), the index of the word
+    that opens its object ("accused North Korea **of**", "allegations **that**", "warns N Korea **against**",
+    "обвинил Москву **в**", "в том, **что**", "предостерег **от**"), or None when it has none: a noun or a verb
+    not followed by one, "claims that" after a subject (a verb of saying), "обвинения в адрес …" (its target)."""
+    toks = sent.toks
+    n = len(toks)
+    word = toks[first]
+    nxt = last + 1
+    if nxt >= n:
+        return None
+    if word in OBJECT_NOUNS or word in OBJECT_NOUNS_OR_VERBS or word in OBJECT_ALLEGE:
+        after = toks[nxt]
+        before = toks[first - 1] if first > 0 else ""
+        if after == "of" and word not in OBJECT_ALLEGE:
+            # "its claims of …", "Russia's claims of …": a claim with its owner is what that owner says, as "said"
+            return None if word in OBJECT_NOUNS_OR_VERBS and before in _POSSESSIVES else nxt
+        if after != "that":
+            return None
+        if word in OBJECT_NOUNS_OR_VERBS and before not in OBJECT_NOUN_AFTER:
+            return None  # "Kyiv claims that …": a verb of saying, not an allegation's noun
+        return nxt
+    russian = not word.isascii()
+    if not russian and word not in OBJECT_VERBS:
+        return None
+    # (a warning's object opens with "against" / "от", an accusation's with "of" / "в")
+    leads = _WARNING_LEADS if word in OBJECT_WARNINGS else _ACCUSATION_LEADS
+    stop = GOAL_STOP_RU if russian else GOAL_STOP_EN
+    for j in range(nxt, min(nxt + OBJECT_FRAME_WORDS + 1, n)):
+        t = toks[j]
+        if t in leads:
+            if j + 1 >= n or toks[j + 1] == "адрес":
+                return None  # "обвинения в адрес Израиля": to whom, not of what
+            if any(sent.start + first < b <= sent.start + j for b in clause_breaks(sent)):
+                return None
+            # "обвинили Макрона в том, что он …": the clause after "что" is what is alleged
+            if russian and j + 2 < n and toks[j + 1] == "том" and toks[j + 2] == "что":
+                return j + 2
+            return j
+        if t in stop or t in OBJECT_LEADS or t in OBJECT_NOT_BETWEEN:
+            return None
+    return None
+
+
 # A new clause: ";" or a comma (or dash) followed by a conjunction. Cues do not reach across one:
 # "...sent troops to Russia, and more could follow soon" does not make the sending future.
 _CONJUNCTION = re.compile(
@@ -700,6 +769,19 @@ def resolve(
                     and (cue_key != CALL_OFF_KEY or _object_phrase(sent, e, lo))
                 )
                 overlaps = False
+            elif direction == OBJECT:
+                # "accused North Korea of supplying weapons", "warns X against selling": the object after its "of" /
+                # "that" / "against", no further ("Russia, accused of war crimes, signed the treaty"); not the
+                # accusation itself when it is among the signal's words (a signal of accusations).
+                # A clause ("that", "что") reaches as far as a cue before; a noun phrase ("of", "against", "в")
+                # as far as a goal's ("claims of force's bias 'a factor' in attacks": the attacks are not claimed).
+                reach = scope if sent.toks[e - sent.start] in _CLAUSE_LEADS else GOAL_REACH
+                overlaps = False
+                led = _led_to(sent, e)
+                near = not any(a <= s <= b for a, b in own) and (
+                    (led is not None and any(a <= led <= b for a, b in own))
+                    or (e < lo and lo - e <= reach and _in_object(sent, e, lo))
+                )
             elif direction == "after":
                 reach = scope_after
                 # "calls coup reports fake" denies the reports it names, not the words before the verb
@@ -795,7 +877,7 @@ def resolve(
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-            if direction not in (GOAL, NEXT_WORD, APPEAL) and any(a <= s and e <= b for a, b in atom_spans):
+            if direction not in (GOAL, NEXT_WORD, APPEAL, OBJECT) and any(a <= s and e <= b for a, b in atom_spans):
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
@@ -1015,6 +1097,30 @@ def _past_verb_ru(sent: Sentence, at: int, lo: int, hi: int) -> str | None:
 _ARTICLES = frozenset("a an the".split())
 
 
+def _in_object(sent: Sentence, e: int, lo: int) -> bool:
+    """Whether the signal's words from token lo lie in the object an accusation or a warning opens at token e
+    (cues.OBJECT): no comma, dash, colon or clause break between, nor a word of cues.OBJECT_REACH_STOPS, nor "and" /
+    "or" / "и" but before an -ing verb ("accused Russia of shelling the plant and killing civilians"; not "was
+    accused of fraud and resigned"); after an "of" / "against" / "в" (a noun phrase, not a clause) no auxiliary nor
+    Russian finite verb ("accused of fraud was …", "обвинили Москву в сдаче Карабаха, заявили …")."""
+    toks, base = sent.toks, sent.start
+    clause = toks[e - base] in _CLAUSE_LEADS
+    for i in range(e + 1 - base, lo - base):
+        word = toks[i]
+        if word in OBJECT_REACH_STOPS:
+            return False
+        if word in _COORDINATORS and not (i + 1 < len(toks) and toks[i + 1].endswith("ing")):
+            return False
+        if not clause and (word in _AUX_EN or finite_verb_tense_ru(word) is not None):
+            return False
+    if any(e < b <= lo for b in clause_breaks(sent)):
+        return False
+    return not _marks_between(sent, e - base, lo - base, ",;:—–")
+
+
+_CLAUSE_LEADS = frozenset({"that", "что"})  # an object that is a clause, with a verb of its own
+
+
 def _led_to(sent: Sentence, e: int) -> int | None:
     """The word a NEXT_WORD cue ending at token e leads to: the next, past an article or an -ly adverb."""
     toks, at = sent.toks, e - sent.start + 1
@@ -1045,7 +1151,7 @@ def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> 
         return f"{lo - e} word(s) before, and it governs only words before it"
     if e < lo:
         return f"{lo - e} word(s) before"
-    if direction == NEXT_WORD or direction == APPEAL:  # "deal to be approved": among the signal's words, leading on
+    if direction in (NEXT_WORD, APPEAL, OBJECT):  # "deal to be approved": among the signal's words, leading on
         return "among the signal's words, and it governs the word it leads to"
     if overlaps:
         return "inside the signal's words"

@@ -1,0 +1,150 @@
+"""Outside trial 32, M3: an accusation governs its object ("accused North Korea of supplying …": hedged) and a
+warning against an act makes it a goal ("warns X against selling …": future), in English and Russian, and nothing
+beyond that object. Sentences written for these tests, modelled on real ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import compile_packs
+
+from .engine_helpers import reading
+
+_PACK = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "trial-32-cues",
+        "language": ["en", "ru"],
+        "signals": {
+            "shells_sent": {
+                "match": {
+                    "all": [
+                        {"any": ["ship", "shipping", "shipped", "send", "sending", "sent", "supplying", "selling"]},
+                        {"any": ["shells", "weapons", "arms"]},
+                    ]
+                },
+                "near": 6,
+            },
+            # a signal of the accusation itself: the accusing verb is among its words
+            "shell_accusation": {"match": {"all": [{"any": ["accused", "accuses"]}, "shells"]}, "near": 8},
+            "treaty_signed": {"match": {"all": ["signed", "treaty"]}, "near": 4},
+            "attack": {"match": {"any": ["attack", "shelling"]}},
+            "swap": {"match": {"any": ["prisoner exchange", "prisoner swap", "обмен пленными"]}},
+            "ru_shells": {
+                "match": {"all": [{"any": ["поставках", "поставки", "поставляет", "получает"]}, "снарядов"]},
+                "near": 4,
+            },
+            "ru_treaty": {"match": {"all": ["подписала", "договор"]}, "near": 3},
+            "ru_truce": {"match": {"any": ["продлить перемирие", "отводить войска"]}},
+            "ru_money": {"match": {"any": ["выделить", "передать"]}},
+        },
+    }
+)
+_ENGINE = Engine(compile_packs([_PACK]))
+
+
+def _read(body: str, signal: str, title: str = "") -> tuple[str, str | None]:
+    return reading(_ENGINE, signal, body=body, title=title)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "cue"),
+    [
+        (
+            "",
+            "Washington has accused Pyongyang of shipping artillery shells to Moscow for its war.",
+            "accused pyongyang of",
+        ),
+        (
+            "",
+            "The envoy accuses North Korea's leadership of secretly sending weapons to Russia.",
+            "accuses north korea s leadership of",
+        ),
+        ("Kim hosts Shoigu as Pyongyang accused of shipping shells to Russia", "", "accused of"),
+        ("", "The visit comes amid accusations that Pyongyang is shipping shells to Moscow.", "accusations that"),
+        ("", "The talks open amid claims that North Korea has been sending weapons to Russia.", "claims that"),
+        ("", "Seoul repeated allegations of arms shipped to Russia by rail.", "allegations of"),
+        ("", "Kyiv has alleged that North Korea shipped shells to Russia in August.", "alleged that"),
+        # the noun object after "of" is what is alleged
+        ("", "Moscow accused Kyiv of shelling the power plant overnight.", "accused kyiv of"),
+    ],
+)
+def test_an_accusation_hedges_its_object(title: str, body: str, cue: str) -> None:
+    """Trial 32, M3: on real 2023 sentences "accused North Korea of supplying …", "amid accusations that …" read as
+    asserted; at least 5 of the trial pack's 13 alerts rested on them. A pack's cues are contiguous and could not
+    reach past the object."""
+    signal = "attack" if "shelling" in body else "shells_sent"
+    assert _read(body, signal, title) == ("hedged", cue)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "cue"),
+    [
+        ("US warns N Korea against selling weapons to Moscow", "", "warns n korea against"),
+        ("", "The NATO chief warned China against sending arms to Russia.", "warned china against"),
+        (
+            "",
+            "Tokyo cautioned Pyongyang on Friday against shipping shells abroad.",
+            "cautioned pyongyang on friday against",
+        ),
+        ("", "Ministers issued a warning against sending weapons to the junta.", "warning against"),
+        ("", "Президент предостерег Пхеньян от поставки снарядов России.", None),
+    ],
+)
+def test_a_warning_against_an_act_makes_it_a_goal(title: str, body: str, cue: str | None) -> None:
+    """Trial 32, M3: "US warns N Korea against selling weapons to Russia" read as asserted. The act warned against
+    has not happened: a goal, to prevent it (future, as "warned X to halt")."""
+    if cue is None:
+        assert _read(body, "ru_shells", title) == ("future", "предостерег пхеньян от")
+    else:
+        assert _read(body, "shells_sent", title) == ("future", cue)
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        # beyond the object: a comma, a word that opens another phrase, "and" before no -ing verb
+        ("Russia, accused of war crimes, signed the treaty with North Korea.", "treaty_signed"),
+        ("Russia, long accused of war crimes by Kyiv, signed the treaty.", "treaty_signed"),
+        ("Kyiv accused Moscow of lying after North Korea shipped shells to Russia.", "shells_sent"),
+        ("The minister was accused of fraud and North Korea shipped shells to Russia.", "shells_sent"),
+        # the signal before the accusation
+        ("North Korea shipped shells to Russia, and Kyiv accused Moscow of lying about it.", "shells_sent"),
+        # a part in an event that happened: the involvement is alleged, not the attack
+        ("Two men were accused of involvement in the attack on the embassy.", "attack"),
+        ("Washington accused Tehran of being behind the attack on the tanker.", "attack"),
+        # the accusation is the signal's own word: a signal of accusations
+        ("Washington accused Pyongyang of shipping shells to Moscow.", "shell_accusation"),
+        # a verb of saying, as "said": a claim with its owner
+        ("Kyiv claims that North Korea shipped shells to Russia.", "shells_sent"),
+        ("Seoul stood by its claims of shells shipped to Russia.", "shells_sent"),
+        # no object: "warns" says, "warned of" is no warning against
+        ("The US warns North Korea has sold weapons to Russia.", "shells_sent"),
+        ("Seoul warned that North Korea shipped shells to Russia.", "shells_sent"),
+        # "charges of": convictions too ("convicted on charges of …"), and "in charge of": no cue
+        ("The officer in charge of shipping shells to the front was promoted.", "shells_sent"),
+    ],
+)
+def test_what_an_accusation_does_not_govern_stays_asserted(body: str, signal: str) -> None:
+    assert _read(body, signal)[0] == "asserted"
+
+
+@pytest.mark.parametrize(
+    ("body", "signal", "want"),
+    [
+        ("Сеул обвинил Пхеньян в поставках снарядов России.", "ru_shells", ("hedged", "обвинил пхеньян в")),
+        (
+            "Киев обвиняет Москву в том, что она получает снаряды из КНДР.",
+            "ru_shells",
+            ("hedged", "обвиняет москву в том что"),
+        ),
+        ("На фоне обвинений в поставках снарядов Пхеньян молчит.", "ru_shells", ("hedged", "обвинений в")),
+        # beyond the object, and an accusation's target ("в адрес") is no object
+        ("Россия, которую обвиняют в военных преступлениях, подписала договор.", "ru_treaty", ("asserted", None)),
+        ("Обвинения в адрес Пхеньяна о поставках снарядов прозвучали снова.", "ru_shells", ("asserted", None)),
+    ],
+)
+def test_russian_accusations_govern_their_object(body: str, signal: str, want: tuple[str, str | None]) -> None:
+    assert _read(body, signal) == want
