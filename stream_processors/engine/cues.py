@@ -358,7 +358,9 @@ def _ru_goals() -> list[str]:
     """Russian verbs of persuasion and request, of wish and proposal, and of threat and promise, a cue only before
     (X and) an infinitive (modality.read_cues): "призвал Пхеньян ратифицировать", "убедить Киев подписать",
     "потребовал от Израиля прекратить", "КНДР хочет направить", "предложение президента Франции отправить",
-    "Лондон пригрозил ввести", "пообещала запретить"."""
+    "Лондон пригрозил ввести", "пообещала запретить"; and agreements and pledges, as the English "agreed to",
+    "pledged to" (RU_AGREE_FORMS; outside trial 32, M4): "Стороны договорились провести обмен пленными", "согласился
+    передать", "обязались выделить"."""
     return (
         "убедить убедил убедила убедили убеждает убеждают убеждал убеждала убеждали "
         "уговорить уговорил уговорила уговорили уговаривает уговаривают уговаривал уговаривала уговаривали "
@@ -386,8 +388,25 @@ def _ru_goals() -> list[str]:
         # образцы", "в боевой готовности", "готовность к диалогу")
         "готовый готовая готовое готовые готового готовой готовому готовым готовыми готовых готовую "
         "готовность готовности готовностью"
-    ).split()
+    ).split() + sorted(RU_AGREE_FORMS)
 
+
+# Russian agreements before an infinitive are goals, as the English "agreed to" + a verb is a future: "Стороны
+# договорились провести обмен пленными", "лидеры ЕС договорились выделить Украине …" (the exchange, the money are
+# still to come); "договорились об обмене" (a noun) reports the agreement, as "agreed to a prisoner exchange" does.
+# The infinitive stands at most RU_AGREE_GAP words after the verb with no finite verb, "и", "или" or comma between
+# ("договорились о перемирии и начали отводить войска": the withdrawal is reported). As "agreed to extend", one of
+# RU_AGREED_DONE_VERBS is no cue: the agreement is the extension ("договорились продлить перемирие").
+RU_AGREE_FORMS = frozenset(
+    (
+        "договорились договорился договорилась договорилось договорятся договорится договариваются договаривается "
+        "договаривались договаривался договаривалась договорившись договоренность договоренности "
+        "согласились согласился согласилась согласилось согласятся согласится соглашаются соглашается согласившись "
+        "условились условился условилась обязались обязался обязалась обязалось обязуются обязуется обязавшись"
+    ).split()
+)
+RU_AGREE_GAP = 3
+RU_AGREED_DONE_VERBS = frozenset("продлить продлевать пролонгировать".split())
 
 # Accusations and warnings (the `object` tables): a word that governs its object, the phrase after "of" / "that" /
 # "against" ("в" / "от" in Russian), and only that (modality._object_frame, resolve). An accusation reports a claim,

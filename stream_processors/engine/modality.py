@@ -24,10 +24,11 @@ A verification disclaimer next to an anaphor that points back ("..., but this co
 verified", "..., which Reuters could not verify", "однако эту информацию не удалось проверить") hedges every
 word before it in its sentence, across clause breaks; one that opens the next sentence ("This could not be
 verified.") hedges the whole sentence (next_disclaimer).
-A verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал") is a future cue only
-before "X to VERB" (Russian: X and an infinitive), and then governs the goal's own words after the "to". An
-accusation ("accused X of", "allegations that", "обвинил X в") hedges its object, and a warning against ("warns X
-against", "предостерег X от") makes its object future, and nothing beyond it (_object_frame, _in_object).
+A verb of persuasion, request or directive ("urged", "called on", "ordered", "told", "призвал"; Russian agreements,
+"договорились") is a future cue only before "X to VERB" (Russian: X and an infinitive), and then governs the goal's
+own words after the "to". An accusation ("accused X of", "allegations that", "обвинил X в") hedges its object, and a
+warning against ("warns X against", "предостерег X от") makes its object future, and nothing beyond it (_object_frame,
+_in_object).
 A predicate after the signal's words (cues.PREDICATE: "не состоялся", "was postponed", "may take place", "will take
 place") governs them when they are its subject (_predicate_subject). A verb of calling off ("postponed the exchange",
 "сорвал обмен"; cues.CALL_OFF) negates the word it leads to, unless a cue governs it ("did not postpone", "will
@@ -140,6 +141,9 @@ from .cues import (
     REPORTED_FUTURE_STOPS,
     REPORTED_FUTURE_VERBS,
     REPORTING_VERBS,
+    RU_AGREE_FORMS,
+    RU_AGREE_GAP,
+    RU_AGREED_DONE_VERBS,
     RU_LATER_DENIALS,
     RU_NAMES_NEW,
     RU_POINT_BACK_ANAPHORS,
@@ -607,7 +611,23 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
         return None
     if any(sent.start + first < b <= sent.start + found for b in clause_breaks(sent)):
         return None
+    if russian and toks[first] in RU_AGREE_FORMS and not _agreed_to_ru(sent, last, found + 1):
+        return None
     return found
+
+
+def _agreed_to_ru(sent: Sentence, last: int, inf: int) -> bool:
+    """Whether a Russian agreement ending at toks[last] ("договорились") is one to do the infinitive at toks[inf]
+    (cues.RU_AGREE_*): close after it, with no finite verb, "и", "или" nor comma between ("договорились о перемирии
+    и начали отводить войска" reports the withdrawal), and not an extension ("договорились продлить перемирие": the
+    agreement is the extension, as "agreed to extend")."""
+    toks = sent.toks
+    between = toks[last + 1 : inf]
+    if len(between) > RU_AGREE_GAP or toks[inf] in RU_AGREED_DONE_VERBS:
+        return False
+    if any(w in _COORDINATORS or finite_verb_tense_ru(w) is not None for w in between):
+        return False
+    return not _comma_between(sent, last, inf)
 
 
 _POSSESSIVES = frozenset("its his her their our my your s".split())

@@ -1,6 +1,6 @@
-"""Outside trial 32, M3: an accusation governs its object ("accused North Korea of supplying …": hedged) and a
-warning against an act makes it a goal ("warns X against selling …": future), in English and Russian, and nothing
-beyond that object. Sentences written for these tests, modelled on real ones."""
+"""Outside trial 32: an accusation governs its object ("accused North Korea of supplying …": hedged), a warning
+against an act makes it a goal ("warns X against selling …": future), and Russian "договорились + infinitive" is a
+future as English "agreed to + verb" is. Sentences written for these tests, modelled on real ones."""
 
 from __future__ import annotations
 
@@ -148,3 +148,36 @@ def test_what_an_accusation_does_not_govern_stays_asserted(body: str, signal: st
 )
 def test_russian_accusations_govern_their_object(body: str, signal: str, want: tuple[str, str | None]) -> None:
     assert _read(body, signal) == want
+
+
+@pytest.mark.parametrize(
+    ("body", "signal", "want"),
+    [
+        # trial 32, M4 (1tv-480596): as English "agreed to step up", a thing still to do
+        ("Стороны договорились провести обмен пленными.", "swap", ("future", "договорились")),
+        ("Лидеры союза договорились выделить Киеву еще денег.", "ru_money", ("future", "договорились")),
+        ("Министр согласился передать документы суду.", "ru_money", ("future", "согласился")),
+        ("Партнеры обязались выделить средства до конца года.", "ru_money", ("future", "обязались")),
+        # a noun: the agreement is the news, as "agreed to a prisoner exchange"
+        ("Стороны договорились об обмене пленными.", "swap", ("asserted", None)),
+        # an extension agreed is made, as "agreed to extend the truce"
+        ("Стороны договорились продлить перемирие на три дня.", "ru_truce", ("asserted", None)),
+        # another verb between: the withdrawal is reported
+        ("Стороны договорились о перемирии и начали отводить войска.", "ru_truce", ("asserted", None)),
+    ],
+)
+def test_russian_agreed_to_an_infinitive_is_a_future(body: str, signal: str, want: tuple[str, str | None]) -> None:
+    """Trial 32, M4: "члены альянса договорились активизировать действия" read as asserted, where "the allies agreed
+    to step up action" reads future."""
+    assert _read(body, signal) == want
+
+
+@pytest.mark.parametrize(
+    ("body", "want"),
+    [
+        ("Both sides agreed to hold a prisoner exchange next month.", "future"),
+        ("Both sides agreed to a prisoner exchange last week, which took place on Monday.", "asserted"),
+    ],
+)
+def test_english_agreed_to_reads_as_before(body: str, want: str) -> None:
+    assert _read(body, "swap")[0] == want
