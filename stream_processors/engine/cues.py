@@ -1472,6 +1472,11 @@ GOAL_REACH_STOPS = frozenset("after amid following despite as because while when
 # ahead of a missile launch" after "expected to" are just as future, and read as asserted alerts). Russian too: "…,
 # после того как КНДР запустила ракету" (the launch happened, whatever "может" before the comma says).
 ADVERBIAL_OPENERS = frozenset("after following amid despite because since после несмотря вслед".split())
+# ... and these open such a phrase without a comma too: what stands "amid" or "despite" is there already, never what
+# the cue says is to come ("Lavrov will visit North Korea amid claims of weapons supplied to Moscow": the claims and
+# what they say are not future; outside trial 32, M3). Not "after", "because", "since" ("vows to launch more missiles
+# after the drills": the drills may be to come too).
+ADVERBIAL_OPENERS_BARE = frozenset({"amid", "despite"})
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",

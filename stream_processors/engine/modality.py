@@ -55,6 +55,7 @@ from typing import Any
 from .compiler import CompiledRules
 from .cues import (
     ADVERBIAL_OPENERS,
+    ADVERBIAL_OPENERS_BARE,
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
@@ -1402,19 +1403,22 @@ def _attributive_hedge(sent: Sentence, s: int, lo: int, hi: int, own: list[Span]
 
 def _adverbial_between(sent: Sentence, e: int, lo: int) -> str | None:
     """The word that opens a phrase of its own between a cue ending at token e and the signal's words from token lo:
-    one of cues.ADVERBIAL_OPENERS right after a comma or dash, with no comma or dash after it before the words
-    ("vows to expand arsenal, after launch of new missile": "after"; "will, after months of delay, ratify": None)."""
+    one of cues.ADVERBIAL_OPENERS right after a comma or dash, or "amid" / "despite" (cues.ADVERBIAL_OPENERS_BARE)
+    anywhere, with no comma or dash after it before the words ("vows to expand arsenal, after launch of new
+    missile": "after"; "will visit amid claims of …": "amid"; "will, after months of delay, ratify": None)."""
     toks, base = sent.toks, sent.start
     first, end = e + 1 - base, lo - base
     if ADVERBIAL_OPENERS.isdisjoint(toks[first:end]):
         return None
     text = sent.text
     marks = [i for i, c in enumerate(text) if c in _ADVERBIAL_MARKS]
-    if not marks:
-        return None
     starts = _words_before(text, marks)  # a mark stands just before the token of each of these indices
     for k in range(first, end):
-        if toks[k] in ADVERBIAL_OPENERS and k in starts and not any(k < c <= end for c in starts):
+        if (
+            toks[k] in ADVERBIAL_OPENERS
+            and (k in starts or toks[k] in ADVERBIAL_OPENERS_BARE)
+            and not any(k < c <= end for c in starts)
+        ):
             return toks[k]
     return None
 

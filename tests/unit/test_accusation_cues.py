@@ -1,6 +1,7 @@
 """Outside trial 32: an accusation governs its object ("accused North Korea of supplying …": hedged), a warning
-against an act makes it a goal ("warns X against selling …": future), and Russian "договорились + infinitive" is a
-future as English "agreed to + verb" is. Sentences written for these tests, modelled on real ones."""
+against an act makes it a goal ("warns X against selling …": future), Russian "договорились + infinitive" is a
+future as English "agreed to + verb" is, and "amid" / "despite" open a phrase a future cue does not reach.
+Sentences written for these tests, modelled on real ones."""
 
 from __future__ import annotations
 
@@ -181,3 +182,20 @@ def test_russian_agreed_to_an_infinitive_is_a_future(body: str, signal: str, wan
 )
 def test_english_agreed_to_reads_as_before(body: str, want: str) -> None:
     assert _read(body, "swap")[0] == want
+
+
+@pytest.mark.parametrize(
+    ("body", "signal", "want"),
+    [
+        # the claim is no future: what the claims say reads as the claims do
+        ("Lavrov will visit Pyongyang amid claims of shells shipped to Moscow.", "shells_sent", "hedged"),
+        ("Kyiv will hold talks despite the shelling of Kharkiv.", "attack", "asserted"),
+        # a second comma closes the phrase: the words are in the cue's clause again
+        ("Russia will, amid protests, sign the treaty.", "treaty_signed", "future"),
+        ("Moscow will ship more shells after the drills.", "shells_sent", "future"),
+    ],
+)
+def test_amid_and_despite_open_a_phrase_of_their_own(body: str, signal: str, want: str) -> None:
+    """Trial 32, M3: "will visit North Korea amid claims of weapons supplied" read future ("will" reached across
+    "amid" without a comma)."""
+    assert _read(body, signal)[0] == want
