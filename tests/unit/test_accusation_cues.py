@@ -1,7 +1,7 @@
 """Outside trial 32: an accusation governs its object ("accused North Korea of supplying …": hedged), a warning
 against an act makes it a goal ("warns X against selling …": future), Russian "договорились + infinitive" is a
-future as English "agreed to + verb" is, and "amid" / "despite" open a phrase a future cue does not reach.
-Sentences written for these tests, modelled on real ones."""
+future as English "agreed to + verb" is, "amid" / "despite" open a phrase a future cue does not reach, and a hedge
+with a time to come reads future in both languages. Sentences written for these tests, modelled on real ones."""
 
 from __future__ import annotations
 
@@ -199,3 +199,19 @@ def test_amid_and_despite_open_a_phrase_of_their_own(body: str, signal: str, wan
     """Trial 32, M3: "will visit North Korea amid claims of weapons supplied" read future ("will" reached across
     "amid" without a comma)."""
     assert _read(body, signal)[0] == want
+
+
+@pytest.mark.parametrize(
+    ("body", "want"),
+    [
+        ("Обмен пленными может состояться.", ("hedged", "может состояться")),
+        ("The prisoner swap may take place.", ("hedged", "may take place")),
+        # a hedge with a time to come: the stronger class, future, in both languages (docs/rules.md)
+        ("Обмен пленными может состояться на следующей неделе.", ("future", "на следующей неделе")),
+        ("The prisoner swap may take place next week.", ("future", "next week")),
+    ],
+)
+def test_a_hedge_about_a_time_to_come_is_a_future_in_both_languages(body: str, want: tuple[str, str]) -> None:
+    """Trial 32, L3: the docs gave "может состояться" as hedged; with "на следующей неделе" it reads future, as
+    English "may take place next week" does (negated > conditional > future > hedged)."""
+    assert _read(body, "swap") == want
