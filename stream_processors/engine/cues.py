@@ -18,7 +18,7 @@ Five more directions are read by modality.read_cues, each from a table made by a
   follows (Russian: X and an infinitive); it then governs the verb after "to", not X nor the words before;
 - `object`: an accusation (hedged: "accused", "allegations", "обвинил") or a warning (future: "warns",
   "предостерег") is a cue only before its object ("accused X **of** …", "allegations **that** …", "warns X
-  **against** …", "обвинил X **в** …"), which alone it governs (modality._object_frame, _in_object);
+  **against** …", "обвинил X **в** …"), which alone it governs (modality._object_frame, _object_end);
 - `predicate`: a predicate that says whether an event happened ("did not take place", "was postponed", "may take
   place", "will take place"; "не состоялся", "так и не произошла", "отложена", "может состояться", "состоится"). It
   governs the words before it only when they are its subject: a noun phrase with no verb of its own, no verb or

@@ -28,7 +28,7 @@ A verb of persuasion, request or directive ("urged", "called on", "ordered", "to
 "договорились") is a future cue only before "X to VERB" (Russian: X and an infinitive), and then governs the goal's
 own words after the "to". An accusation ("accused X of", "allegations that", "обвинил X в") hedges its object, and a
 warning against ("warns X against", "предостерег X от") makes its object future, and nothing beyond it (_object_frame,
-_in_object).
+_object_end).
 A predicate after the signal's words (cues.PREDICATE: "не состоялся", "was postponed", "may take place", "will take
 place") governs them when they are its subject (_predicate_subject). A verb of calling off ("postponed the exchange",
 "сорвал обмен"; cues.CALL_OFF) negates the word it leads to, unless a cue governs it ("did not postpone", "will
@@ -766,7 +766,8 @@ def resolve(
     hidden = sent.cues_hidden
     aside: list[Cue] = []
     revived = False
-    not_subject: str | None = None  # why the words before a predicate are not its subject (_predicate_subject)
+    # why the words before a predicate are not its subject (_predicate_subject), or not an accusation's object
+    not_subject: str | None = None
     while True:
         for cue in cues:
             cls, s, e, cue_key, direction = cue
@@ -799,10 +800,16 @@ def resolve(
                 reach = scope if sent.toks[e - sent.start] in _CLAUSE_LEADS else GOAL_REACH
                 overlaps = False
                 led = _led_to(sent, e)
-                near = not any(a <= s <= b for a, b in own) and (
-                    (led is not None and any(a <= led <= b for a, b in own))
-                    or (e < lo and lo - e <= reach and _in_object(sent, e, lo))
-                )
+                if any(a <= s <= b for a, b in own):
+                    near = False
+                    not_subject = "the accusing or warning word is one of the signal's own: a signal of it"
+                elif led is not None and any(a <= led <= b for a, b in own):
+                    near = True
+                else:
+                    near = False
+                    if e < lo and lo - e <= reach:
+                        not_subject = _object_end(sent, e, lo)
+                        near = not_subject is None
             elif direction == "after":
                 reach = scope_after
                 # "calls coup reports fake" denies the reports it names, not the words before the verb
@@ -1118,25 +1125,28 @@ def _past_verb_ru(sent: Sentence, at: int, lo: int, hi: int) -> str | None:
 _ARTICLES = frozenset("a an the".split())
 
 
-def _in_object(sent: Sentence, e: int, lo: int) -> bool:
-    """Whether the signal's words from token lo lie in the object an accusation or a warning opens at token e
-    (cues.OBJECT): no comma, dash, colon or clause break between, nor a word of cues.OBJECT_REACH_STOPS, nor "and" /
-    "or" / "и" but before an -ing verb ("accused Russia of shelling the plant and killing civilians"; not "was
-    accused of fraud and resigned"); after an "of" / "against" / "в" (a noun phrase, not a clause) no auxiliary nor
-    Russian finite verb ("accused of fraud was …", "обвинили Москву в сдаче Карабаха, заявили …")."""
+def _object_end(sent: Sentence, e: int, lo: int) -> str | None:
+    """Why the signal's words from token lo do not lie in the object an accusation or a warning opens at token e
+    (cues.OBJECT), or None when they do: no comma, dash, colon or clause break between, nor a word of
+    cues.OBJECT_REACH_STOPS, nor "and" / "or" / "и" but before an -ing verb ("accused Russia of shelling the plant and
+    killing civilians"; not "was accused of fraud and resigned"); after an "of" / "against" / "в" (a noun phrase, not
+    a clause) no auxiliary nor Russian finite verb ("accused of fraud was …", "обвинили Москву в сдаче Карабаха,
+    заявили …")."""
     toks, base = sent.toks, sent.start
     clause = toks[e - base] in _CLAUSE_LEADS
     for i in range(e + 1 - base, lo - base):
         word = toks[i]
-        if word in OBJECT_REACH_STOPS:
-            return False
-        if word in _COORDINATORS and not (i + 1 < len(toks) and toks[i + 1].endswith("ing")):
-            return False
-        if not clause and (word in _AUX_EN or finite_verb_tense_ru(word) is not None):
-            return False
+        if (
+            word in OBJECT_REACH_STOPS
+            or (word in _COORDINATORS and not (i + 1 < len(toks) and toks[i + 1].endswith("ing")))
+            or (not clause and (word in _AUX_EN or finite_verb_tense_ru(word) is not None))
+        ):
+            return f"its object ends before {word!r}"
     if any(e < b <= lo for b in clause_breaks(sent)):
-        return False
-    return not _marks_between(sent, e - base, lo - base, ",;:—–")
+        return "the signal's words are in another clause"
+    if _marks_between(sent, e - base, lo - base, ",;:—–"):
+        return "its object ends at the punctuation before the signal's words"
+    return None
 
 
 _CLAUSE_LEADS = frozenset({"that", "что"})  # an object that is a clause, with a verb of its own

@@ -5,8 +5,12 @@ with a time to come reads future in both languages. Sentences written for these 
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.cli import app
 from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
@@ -130,6 +134,24 @@ def test_a_warning_against_an_act_makes_it_a_goal(title: str, body: str, cue: st
 )
 def test_what_an_accusation_does_not_govern_stays_asserted(body: str, signal: str) -> None:
     assert _read(body, signal)[0] == "asserted"
+
+
+def test_rules_explain_says_where_the_object_ends(tmp_path: Path) -> None:
+    """`watchfloor rules explain` names why an accusation does not govern the words: its object ended, or the
+    accusing word is the signal's own (not "out of reach" when they stand within it)."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "version: 2\nname: p\nlanguage: en\nsignals:\n"
+        "  treaty: {match: {all: [signed, treaty]}, near: 4}\n"
+        "  accusation: {match: {all: [accused, shells]}, near: 8}\n"
+        "detections:\n  - {id: t, title: t, pattern: {any: treaty}}\n",
+        encoding="utf-8",
+    )
+    text = "Russia, accused of war crimes, signed the treaty. Kyiv accused Moscow of shipping shells."
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", str(pack), "--text", text])
+    assert res.exit_code == 0, res.output
+    assert "its object ends at the punctuation before the signal's words" in res.output, res.output
+    assert "the accusing or warning word is one of the signal's own" in res.output, res.output
 
 
 @pytest.mark.parametrize(
