@@ -805,6 +805,11 @@ def resolve(
                     not_subject = "the accusing or warning word is one of the signal's own: a signal of it"
                 elif led is not None and any(a <= led <= b for a, b in own):
                     near = True
+                elif lo <= e < hi and (after := min((a for a, _ in own if a > e), default=None)) is not None:
+                    # The accused is one of the signal's own words ("обвинила КНДР в отправке войск": the signal
+                    # spans "КНДР … войск"): the words after the lead are the object, as when the signal starts there.
+                    not_subject = _object_end(sent, e, after)
+                    near = not_subject is None
                 else:
                     near = False
                     if e < lo and lo - e <= reach:

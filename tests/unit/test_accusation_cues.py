@@ -237,3 +237,17 @@ def test_a_hedge_about_a_time_to_come_is_a_future_in_both_languages(body: str, w
     """Trial 32, L3: the docs gave "может состояться" as hedged; with "на следующей неделе" it reads future, as
     English "may take place next week" does (negated > conditional > future > hedged)."""
     assert _read(body, "swap") == want
+
+
+def test_an_accused_named_among_the_signals_words_is_still_the_accusations_object() -> None:
+    """The bundled pack's troop deployment spans "КНДР … войск в Россию": the accused "КНДР" is one of its words,
+    so the accusation's lead "в" stands inside them; what follows it is still what is alleged (review of trial 32's
+    cues: it read asserted, "out of reach")."""
+    from watchfloor.stream_processors.rulefile import load_rules
+
+    _, compiled = load_rules(["builtin:dprk_russia"])
+    engine = Engine(compiled)
+    said = "Южная Корея обвинила КНДР в отправке войск в Россию."
+    assert reading(engine, "troop_deployment", body=said, title="")[0] == "hedged"
+    apart = "Южная Корея обвинила КНДР в провокациях, а северокорейские войска прибыли в Россию."
+    assert reading(engine, "troop_deployment", body=apart, title="")[0] == "asserted"
