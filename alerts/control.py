@@ -293,6 +293,10 @@ class ControlLog:
             subs = self.refresh().subscriptions.values()
             return sorted((s for s in subs if channel is None or s.channel == channel), key=lambda s: (s.channel, s.at))
 
+    def channel_names(self) -> dict[str, str]:
+        """Routing channel -> the Slack channel's name its subscriptions made in Slack carry (the newest)."""
+        return channel_names(self.subscriptions())
+
     def silences(self, *, include_ended: bool = False) -> list[Silence]:
         with self._lock:
             st = self.refresh()
@@ -352,8 +356,10 @@ class ControlLog:
         where: Mapping[str, Sequence[str]] | None = None,
         by: Actor,
         managed_by: str | None = None,
+        channel_name: str | None = None,
     ) -> tuple[SubscriptionCreated, bool]:
-        """(the subscription, True if it is new). Subscribing again to the same thing is a no-op."""
+        """(the subscription, True if it is new). Subscribing again to the same thing is a no-op. `channel_name`: the
+        Slack channel's name, for people (SubscriptionCreated.channel_name)."""
         with self._lock:
             st = self.refresh()
             sub = SubscriptionCreated(
@@ -368,6 +374,7 @@ class ControlLog:
                 managed_by=managed_by or by.via,
                 by=by,
                 at=self.now(),
+                channel_name=channel_name or None,
             )
             existing = st.subscriptions.get(sub.id)
             if existing is not None:
@@ -606,3 +613,13 @@ class ControlLog:
                     self.unsubscribe(sid, by=CONFIG_ACTOR, reason="no longer in the config file", allow_config=True)
                     removed += 1
         return created, removed
+
+
+def channel_names(subs: Iterable[SubscriptionCreated]) -> dict[str, str]:
+    """Routing channel -> its Slack channel's name, from the subscriptions made in that channel (the newest one's
+    name: a channel renamed since is shown as it was last typed in); channels without one are left out."""
+    names: dict[str, str] = {}
+    for sub in sorted(subs, key=lambda s: s.at):
+        if sub.channel_name:
+            names[sub.channel] = sub.channel_name
+    return names

@@ -395,6 +395,10 @@ class AlertDispatcher:
     def _clock(self) -> float:
         return self._now().timestamp()
 
+    def channel_names(self) -> dict[str, str]:
+        """Routing channel -> the Slack channel's name its subscriptions made in Slack keep, for summaries."""
+        return self.routing.channel_names() if isinstance(self.routing, ControlLog) else {}
+
     def _subscribed(self, subscription_id: str) -> bool:
         """Whether a subscription is in force now (asked only for digests, which only the control log makes)."""
         routing = self.routing

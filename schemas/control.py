@@ -231,6 +231,9 @@ class SubscriptionCreated(_Frozen):
 
     id: str
     channel: str  # routing channel: a configured channel name, or `slack:<channel id>`
+    # For people only, never routes: the Slack channel's name as the command typed there gave it ("kursk-desk"), so
+    # lists and summaries can say `slack:C… (#kursk-desk)` (trial 29, F6); None from the CLI, config and older events.
+    channel_name: str | None = None
     rules: tuple[str, ...] = ("*",)
     tags: tuple[str, ...] = ()
     min_severity: Severity = "low"

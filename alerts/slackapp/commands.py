@@ -78,6 +78,17 @@ class SlackChannelRef:
     name: str = ""
 
 
+# What Slack sends as `channel_name` where a channel has none to show (a private channel the request does not name,
+# a direct message): not a name to show.
+_NOT_NAMES = frozenset({"privategroup", "directmessage"})
+
+
+def shown_name(channel: SlackChannelRef) -> str | None:
+    """The channel's name as people know it ("kursk-desk"), when the request gave one."""
+    name = channel.name.lstrip("#")
+    return name if name and name not in _NOT_NAMES and not name.startswith("mpdm-") else None
+
+
 @dataclass(frozen=True)
 class Membership:
     """Whether watchfloor's bot is in a channel, as Slack says (conversations.info): `member` None when that could
@@ -479,6 +490,7 @@ def _cmd_subscribe(
             max_age=max_age,
             where=where,
             by=actor,
+            channel_name=shown_name(channel) if routing_name.startswith("slack:") else None,
         )
     except ValueError as e:  # a bad digest spec
         if "digest" in str(e):
@@ -651,6 +663,7 @@ def unsubscribe(
                 max_age=s.max_age,
                 where=s.where,
                 by=actor,
+                channel_name=s.channel_name,
             )
         done.append(f"`{s.id}`")
     lines = []

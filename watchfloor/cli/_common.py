@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -371,6 +371,13 @@ def shown_origin(origin: str, line: int | None = None) -> str:
     (documents' and older dead letters' origins are the source as configured)."""
     shown = redact_url(origin)
     return f"{shown}:{line}" if line else shown
+
+
+def shown_channel(channel: str, names: Mapping[str, str]) -> str:
+    """A routing channel as people read it: `slack:C0123 (#kursk-desk)` for a Slack channel subscribed from Slack,
+    whose name its subscription keeps (trial 29, F6: the id alone told an operator nothing); else as it is."""
+    name = names.get(channel)
+    return f"{channel} (#{name})" if name else channel
 
 
 EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many more and where they all are

@@ -36,6 +36,7 @@ from ._common import (
     fail,
     out,
     redact_url,
+    shown_channel,
 )
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
@@ -121,10 +122,12 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     waiting: Mapping[str, int] = getattr(report, "outstanding_by_channel", {})
     channels = {ch for part in (sent, expired, waiting) for ch, n in part.items() if n}
     split = len(channels) > 1
-    head = f"deliveries to {escape(next(iter(channels)))}" if len(channels) == 1 else "deliveries"
+    # A Slack channel subscribed from Slack is shown with its name (read only when one is in the line)
+    names = dispatcher.channel_names() if any(ch.startswith("slack:") for ch in channels) else {}
+    head = f"deliveries to {escape(shown_channel(next(iter(channels)), names))}" if len(channels) == 1 else "deliveries"
 
     def figure(n: int, what: str, per_channel: Mapping[str, int], notes: list[str] | None = None) -> str:
-        parts = [_by_channel(per_channel)] if split and n and per_channel else []
+        parts = [_by_channel(per_channel, names)] if split and n and per_channel else []
         parts += notes or []
         return f"{n} {what}" + (f" ({'; '.join(parts)})" if parts else "")
 
@@ -158,11 +161,11 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
     return text
 
 
-def _by_channel(counts: Mapping[str, int]) -> str:
+def _by_channel(counts: Mapping[str, int], names: Mapping[str, str] | None = None) -> str:
     """'file 7, desk 2, email 1, +2 more': the channels with the most first (then by name), the first few named,
     so that a deployment of many channels keeps a short line."""
     ranked = sorted(((n, ch) for ch, n in counts.items() if n), key=lambda x: (-x[0], x[1]))
-    shown = [f"{escape(ch)} {n}" for n, ch in ranked[:CHANNELS_SHOWN]]  # printed as rich markup
+    shown = [f"{escape(shown_channel(ch, names or {}))} {n}" for n, ch in ranked[:CHANNELS_SHOWN]]  # rich markup
     if len(ranked) > CHANNELS_SHOWN:
         shown.append(f"+{len(ranked) - CHANNELS_SHOWN} more")
     return ", ".join(shown)
@@ -270,9 +273,19 @@ def channel_types(cfg: Any) -> dict[str, str]:
     return {c.name: c.type for c in cfg.channels}
 
 
-def _delivery_cell(channel: str, r: Any, types: dict[str, str] | None = None) -> str:
+def channel_names_of(store: Any) -> dict[str, str]:
+    """Routing channel -> Slack channel name, from the subscriptions made in Slack that the store's control log
+    holds (alerts.control.channel_names)."""
+    from watchfloor.alerts.control import ControlLog
+
+    return ControlLog(store).channel_names()
+
+
+def _delivery_cell(
+    channel: str, r: Any, types: dict[str, str] | None = None, names: Mapping[str, str] | None = None
+) -> str:
     kind = (types or {}).get(channel) or ("slack" if channel.startswith("slack:") else "")
-    text = f"{channel}: {r.status}"
+    text = f"{shown_channel(channel, names or {})}: {r.status}"
     if r.kind != "alert":
         text += f" ({r.kind})"
     if r.status == "outstanding":
@@ -705,6 +718,8 @@ def alerts_list(
             return dataclasses.replace(r, not_before=until) if r.status == "outstanding" and until > r.not_before else r
 
         every = picked.every
+        # Slack channels subscribed from Slack are shown with their names (trial 29, F6): read only when one is here.
+        names = channel_names_of(st) if any(r.channel.startswith("slack:") for r in every) else {}
         # A held alert is told in its channel's throttle summary: which one, and how that went.
         told_in = summaries_of_held(every)
 
@@ -821,9 +836,9 @@ def alerts_list(
         cells = []
         for k in [key, *earlier]:
             head = "" if k == key else "earlier: "
-            cells += [head + _delivery_cell(ch, r, types) for ch, r in rows.get(k, {}).items()]
+            cells += [head + _delivery_cell(ch, r, types, names) for ch, r in rows.get(k, {}).items()]
             # ("mail: sent (retraction)")
-            cells += [head + _delivery_cell(ch, r, types) for ch, r in withdrawals.get(k, {}).items()]
+            cells += [head + _delivery_cell(ch, r, types, names) for ch, r in withdrawals.get(k, {}).items()]
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         row = [
             escape(d.id),
@@ -852,7 +867,7 @@ def alerts_list(
             listed.add_column(col)
         for r in digests:
             slot = str(((r.payload or {}).get("digest") or {}).get("slot", ""))
-            listed.add_row(escape(r.alert_id), escape(slot), escape(_delivery_cell(r.channel, r, types)))
+            listed.add_row(escape(r.alert_id), escape(slot), escape(_delivery_cell(r.channel, r, types, names)))
         out.print(listed)
     counts: dict[str, int] = {}
     for per in [*rows.values(), *withdrawals.values()]:

@@ -15,10 +15,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from watchfloor.alerts.control import channel_names
 from watchfloor.schemas.control import Actor, where_text
 from watchfloor.schemas.rules import format_duration, parse_duration
 
-from ._common import ID_COLUMN, ConfigOpt, Typer, app, app_config, check_channel_name, err, fail, out
+from ._common import (
+    ID_COLUMN,
+    ConfigOpt,
+    Typer,
+    app,
+    app_config,
+    check_channel_name,
+    err,
+    fail,
+    out,
+    shown_channel,
+)
 
 subscriptions_app = Typer(help="Which channels get which alerts (also /watchfloor in Slack).", no_args_is_help=True)
 silences_app = Typer(
@@ -142,11 +154,12 @@ def subscriptions_list(
         table.add_column(col, overflow="fold")  # wrapped when long, never cut: both are typed elsewhere
     for col in ("tags", "min severity", "where", "digest", "max age", "managed by", "since"):
         table.add_column(col)
+    names = channel_names(subs)
     for s in subs:
         who = "config file" if s.managed_by == "config" else s.by.label()
         table.add_row(
             escape(s.id),
-            escape(s.channel),
+            escape(shown_channel(s.channel, names)),
             escape(", ".join(s.rules)),
             escape(", ".join(s.tags)) or "—",
             s.min_severity,
