@@ -251,3 +251,16 @@ def test_an_accused_named_among_the_signals_words_is_still_the_accusations_objec
     assert reading(engine, "troop_deployment", body=said, title="")[0] == "hedged"
     apart = "Южная Корея обвинила КНДР в провокациях, а северокорейские войска прибыли в Россию."
     assert reading(engine, "troop_deployment", body=apart, title="")[0] == "asserted"
+
+
+@pytest.mark.parametrize(
+    ("body", "modality"),
+    [
+        ("The US urged Kyiv to negotiate, Russian shelling went on.", "asserted"),  # a name opens a clause
+        ("The UN urged Moscow to stop, the shelling went on regardless.", "asserted"),  # so does an article
+        ("Allies urged Kyiv to hold talks, halt shelling and free prisoners.", "future"),  # a list of its verbs
+    ],
+)
+def test_a_goal_does_not_reach_a_clause_with_a_subject_of_its_own_after_a_comma(body: str, modality: str) -> None:
+    """Trial 32, a leftover of M3: "urged Kyiv to negotiate, Russia fired missiles" read the firing as a goal."""
+    assert _read(body, "attack")[0] == modality
