@@ -332,7 +332,7 @@ def _en_object_frames() -> dict[str, list[str]]:
     return {
         "hedged": (
             "accuse accuses accused accusing allege alleges alleged alleging accusation accusations allegation "
-            "allegations claim claims"
+            "allegations claim claims fear fears"
         ).split(),
         "future": "warn warns warned warning caution cautions cautioned cautioning".split(),
     }
@@ -438,7 +438,9 @@ OBJECT_VERBS = frozenset(
 # ... nor one of these in X: "Accused Shooter Found Guilty of Killing 11 People" (a verdict, "accused" an adjective).
 OBJECT_NOT_BETWEEN = frozenset("found guilty convicted acquitted cleared".split())
 OBJECT_ALLEGE = frozenset("allege alleges alleged alleging".split())
-OBJECT_NOUNS = frozenset("accusation accusations allegation allegations".split())
+# (and a fear: "amid fears of a new offensive", "fears that civilians were killed": what is feared is not reported
+# as having happened; not "concerns about", which names real things as often: "concern over troops in Russia")
+OBJECT_NOUNS = frozenset("accusation accusations allegation allegations fear fears".split())
 OBJECT_NOUNS_OR_VERBS = frozenset("claim claims".split())
 OBJECT_NOUN_AFTER = frozenset(
     "amid over despite after following about of on with against to from by in the a an these those such any new "

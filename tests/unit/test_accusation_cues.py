@@ -264,3 +264,18 @@ def test_an_accused_named_among_the_signals_words_is_still_the_accusations_objec
 def test_a_goal_does_not_reach_a_clause_with_a_subject_of_its_own_after_a_comma(body: str, modality: str) -> None:
     """Trial 32, a leftover of M3: "urged Kyiv to negotiate, Russia fired missiles" read the firing as a goal."""
     assert _read(body, "attack")[0] == modality
+
+
+@pytest.mark.parametrize(
+    ("body", "signal", "modality"),
+    [
+        ("Residents fled amid fears of a new attack on the city.", "attack", "hedged"),
+        ("There are fears that the shelling of the port resumed overnight.", "attack", "hedged"),
+        ("Fears of a further attack grew as the shelling of the port went on.", "attack", "hedged"),
+        ("Soldiers fear for their lives after the attack on the base.", "attack", "asserted"),  # no object
+    ],
+)
+def test_a_fear_hedges_what_is_feared(body: str, signal: str, modality: str) -> None:
+    """A fear ("fears of", "fears that") names what has not happened (a review of trial 32's leftovers: "amid
+    fears of a new Russian offensive" read the offensive asserted); "fear for" names no such thing."""
+    assert _read(body, signal)[0] == modality
