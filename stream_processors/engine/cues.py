@@ -420,7 +420,8 @@ RU_AGREED_DONE_VERBS = frozenset("продлить продлевать прол
 # OBJECT_REACH_STOPS), and words more than GOAL_REACH words after an "of" / "against" / "в" / "от" (a noun
 # phrase; a "that" / "что" clause reaches `scope` words); and so is the accusation itself when it is among the
 # signal's words. Known limit: a thing named in the act alleged is hedged with it ("accuses Israel of breaking the
-# truce": the truce; "accused of carrying out the attack": the attack, which did happen).
+# truce": the truce; "accused of carrying out the attack": the attack, which did happen), unless the act's
+# consequence is reported (OBJECT_CONSEQUENCE_*, below).
 # - a verb (accuse, accused, обвинил, предостерег, …) then its object "X" in at most OBJECT_FRAME_WORDS words (none
 #   of GOAL_STOP_EN / GOAL_STOP_RU, in the clause) and "of" / "against" / "в" / "от";
 # - "allege(s/d)", "alleging" right before "that";
@@ -454,6 +455,19 @@ OBJECT_WARNINGS = frozenset(
 # The object ends at a comma, dash, colon, a clause break or one of these before the signal's words; and at a word
 # of a part in an event, which happened whoever took that part: "accused of involvement in terror attacks", "accused
 # Iran of being behind an attack on a tanker", "обвинили в причастности к теракту" (the attacks are not alleged).
+# An act alleged with its consequence reported ("accused Russia of attacking Kupiansk, killing two", "accused of
+# launching an airstrike that killed 30", "обвинил Россию в ударе по Харькову, в результате которого погибли двое"):
+# the speaker reports the deaths, so the act happened and the accusation disputes only who did it; the object is not
+# hedged (review of bbcd398: "attack" and "killed" signals of war news went from asserted to hedged). After a comma,
+# one of OBJECT_CONSEQUENCE_AFTER_COMMA; "that" / "which" (an auxiliary may follow) then one of
+# OBJECT_CONSEQUENCE_VERBS; "в результате" then "которого" / "которой" / "которых" / "чего"; searched up to
+# OBJECT_CONSEQUENCE_WORDS words after the lead, in the lead's clause, not past a word of OBJECT_REACH_STOPS but
+# "which". "accused of killing his wife" has none: who was killed is not the question, whether he did it is.
+OBJECT_CONSEQUENCE_AFTER_COMMA = frozenset("killing leaving wounding injuring убив убившего ранив".split())
+OBJECT_CONSEQUENCE_VERBS = frozenset("killed kills kill left leaves wounded injured".split())
+OBJECT_CONSEQUENCE_AUX = frozenset("has have had reportedly".split())
+OBJECT_CONSEQUENCE_RU = frozenset("которого которой которых чего".split())
+OBJECT_CONSEQUENCE_WORDS = 25
 OBJECT_REACH_STOPS = frozenset(
     "after amid following despite as because while when since before during until but whereas although though said "
     "says say told which who но а однако хотя когда после пока если поскольку потому заявил заявили заявила "
@@ -1479,6 +1493,16 @@ ADVERBIAL_OPENERS = frozenset("after following amid despite because since пос
 # what they say are not future; outside trial 32, M3). Not "after", "because", "since" ("vows to launch more missiles
 # after the drills": the drills may be to come too).
 ADVERBIAL_OPENERS_BARE = frozenset({"amid", "despite"})
+# ... but not before a noun of what is still wanted, threatened or expected: "will not halt strikes despite calls for
+# a truce", "could escalate amid threats of expanding strikes": the truce and the strikes are not there already, and
+# the cue before keeps them (review of d23f251: they went from negated or future to asserted). Up to
+# ADVERBIAL_EXPECTATION_GAP words (an article, "growing", "international") may stand between.
+ADVERBIAL_EXPECTATION_NOUNS = frozenset(
+    "call calls demand demands appeal appeals plea pleas pressure threat threats hope hopes plan plans prospect "
+    "prospects expectation expectations push pushes bid bids effort efforts talk talks risk risks danger dangers "
+    "possibility possibilities speculation rumors rumours warning warnings".split()
+)
+ADVERBIAL_EXPECTATION_GAP = 2
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",

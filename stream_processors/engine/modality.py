@@ -54,6 +54,8 @@ from typing import Any
 
 from .compiler import CompiledRules
 from .cues import (
+    ADVERBIAL_EXPECTATION_GAP,
+    ADVERBIAL_EXPECTATION_NOUNS,
     ADVERBIAL_OPENERS,
     ADVERBIAL_OPENERS_BARE,
     AGREE_FORMS,
@@ -110,6 +112,11 @@ from .cues import (
     NOUN_UNLESS_BEFORE,
     OBJECT,
     OBJECT_ALLEGE,
+    OBJECT_CONSEQUENCE_AFTER_COMMA,
+    OBJECT_CONSEQUENCE_AUX,
+    OBJECT_CONSEQUENCE_RU,
+    OBJECT_CONSEQUENCE_VERBS,
+    OBJECT_CONSEQUENCE_WORDS,
     OBJECT_FRAME_WORDS,
     OBJECT_LEADS,
     OBJECT_NOT_BETWEEN,
@@ -845,6 +852,16 @@ def resolve(
                     if e < lo and lo - e <= reach:
                         not_subject = _object_end(sent, e, lo)
                         near = not_subject is None
+                # "accused Russia of attacking Kupiansk, killing two": the deaths are reported, so the attack
+                # happened; the accusation disputes who did it (cues.OBJECT_CONSEQUENCE_*).
+                if near and sent.toks[s - sent.start] not in _NO_CONSEQUENCE:
+                    consequence = _consequence(sent, e)
+                    if consequence is not None:
+                        near = False
+                        not_subject = (
+                            f"the act alleged is reported with its consequence ({consequence!r}): the accusation "
+                            "disputes who did it, not that it happened"
+                        )
             elif direction == "after":
                 reach = scope_after
                 # "calls coup reports fake" denies the reports it names, not the words before the verb
@@ -1190,6 +1207,35 @@ def _object_end(sent: Sentence, e: int, lo: int) -> str | None:
 
 
 _CLAUSE_LEADS = frozenset({"that", "что"})  # an object that is a clause, with a verb of its own
+# A warning's object is to come and what is feared is not reported, consequence or not.
+_NO_CONSEQUENCE = OBJECT_WARNINGS | {"fear", "fears"}
+
+
+def _consequence(sent: Sentence, e: int) -> str | None:
+    """The words that report a consequence of the act an accusation opens at token e (document-wide), or None:
+    ", killing two", "that killed 30", "в результате которого" (cues.OBJECT_CONSEQUENCE_*)."""
+    toks, base = sent.toks, sent.start
+    start = e + 1 - base
+    end = min(len(toks), start + OBJECT_CONSEQUENCE_WORDS)
+    breaks = clause_breaks(sent)
+    for j in range(start, end):
+        if any(b == base + j for b in breaks):
+            return None
+        word = toks[j]
+        if word in OBJECT_CONSEQUENCE_AFTER_COMMA and _marks_between(sent, j - 1, j, ",—–") > 0:
+            return f", {word}"
+        if word in ("that", "which"):
+            k = j + 1
+            if k < len(toks) and toks[k] in OBJECT_CONSEQUENCE_AUX:
+                k += 1
+            if k < len(toks) and toks[k] in OBJECT_CONSEQUENCE_VERBS:
+                return sent.words(base + j, base + k)
+        if word == "результате" and j > 0 and toks[j - 1] == "в" and j + 1 < len(toks):
+            if toks[j + 1] in OBJECT_CONSEQUENCE_RU:
+                return sent.words(base + j - 1, base + j + 1)
+        if word in OBJECT_REACH_STOPS and word != "which":
+            return None
+    return None
 
 
 def _led_to(sent: Sentence, e: int) -> int | None:
@@ -1466,11 +1512,17 @@ def _adverbial_between(sent: Sentence, e: int, lo: int) -> str | None:
     for k in range(first, end):
         if (
             toks[k] in ADVERBIAL_OPENERS
-            and (k in starts or toks[k] in ADVERBIAL_OPENERS_BARE)
+            and (k in starts or (toks[k] in ADVERBIAL_OPENERS_BARE and not _expectation_after(toks, k)))
             and not any(k < c <= end for c in starts)
         ):
             return toks[k]
     return None
+
+
+def _expectation_after(toks: list[str], k: int) -> bool:
+    """Whether a noun of what is wanted or expected (cues.ADVERBIAL_EXPECTATION_NOUNS) follows the "amid" / "despite"
+    at toks[k] ("despite calls for a truce", "amid growing threats of strikes"): not a thing there already."""
+    return any(t in ADVERBIAL_EXPECTATION_NOUNS for t in toks[k + 1 : k + 2 + ADVERBIAL_EXPECTATION_GAP])
 
 
 _ADVERBIAL_MARKS = ",—–"

@@ -136,6 +136,72 @@ def test_what_an_accusation_does_not_govern_stays_asserted(body: str, signal: st
     assert _read(body, signal)[0] == "asserted"
 
 
+_KILLED_PACK = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "consequences",
+        "language": ["en", "ru"],
+        "signals": {
+            "attack": {"match": {"any": ["attacking", "airstrike", "missile strike", "shelling"]}},
+            "killed": {"match": {"all": [{"any": ["killing", "killed"]}, {"any": ["two", "30", "civilians"]}]}},
+            "ru_strike": {"match": {"any": ["ударе", "обстреле"]}},
+        },
+    }
+)
+_KILLED = Engine(compile_packs([_KILLED_PACK]))
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        ("Zelensky accused Russia of attacking the town of Kupiansk, killing two people.", "attack"),
+        ("Zelensky accused Russia of attacking the town of Kupiansk, killing two people.", "killed"),
+        ("The junta was accused of launching an airstrike that killed 30 villagers.", "attack"),
+        ("The junta was accused of launching an airstrike that killed 30 villagers.", "killed"),
+        ("Kyiv accused Moscow of a missile strike which has killed civilians in Kharkiv.", "attack"),
+        ("Киев обвинил Россию в ударе по Харькову, в результате которого погибли двое.", "ru_strike"),
+    ],
+)
+def test_an_act_alleged_with_its_consequence_reported_happened(body: str, signal: str) -> None:
+    """Review of bbcd398: of 356 readings the accusation cues changed over the 2023 corpus, 270 were attacks and
+    killings of war news gone from asserted to hedged ("accused Russia of attacking Kupiansk, killing two"). The
+    deaths are reported; the accusation disputes who did it, not that it happened."""
+    assert reading(_KILLED, signal, body=body, title="")[0] == "asserted"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # no consequence: whether the act happened is what is alleged
+        "Moscow accused Kyiv of shelling the power plant overnight.",
+        # a consequence beyond the object's phrase (another clause, "after") is no consequence of the act alleged
+        "Kyiv accused Moscow of shelling the plant after a drone strike that killed two.",
+        "Kyiv accused Moscow of shelling the plant; a separate strike killed two.",
+    ],
+)
+def test_an_act_alleged_without_a_consequence_stays_hedged(body: str) -> None:
+    assert reading(_KILLED, "attack", body=body, title="")[0] == "hedged"
+
+
+def test_a_warning_with_a_consequence_is_still_a_goal() -> None:
+    body = "The US warned Russia against attacking the plant, killing hopes of talks."
+    assert reading(_KILLED, "attack", body=body, title="")[0] == "future"
+
+
+def test_rules_explain_names_the_consequence(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "version: 2\nname: p\nlanguage: en\nsignals:\n"
+        "  attack: {match: {any: [attacking]}}\n"
+        "detections:\n  - {id: t, title: t, pattern: {any: attack}}\n",
+        encoding="utf-8",
+    )
+    text = "Zelensky accused Russia of attacking Kupiansk, killing two."
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", str(pack), "--text", text])
+    assert res.exit_code == 0, res.output
+    assert "reported with its consequence (', killing')" in res.output, res.output
+
+
 def test_rules_explain_says_where_the_object_ends(tmp_path: Path) -> None:
     """`watchfloor rules explain` names why an accusation does not govern the words: its object ended, or the
     accusing word is the signal's own (not "out of reach" when they stand within it)."""
@@ -215,6 +281,9 @@ def test_english_agreed_to_reads_as_before(body: str, want: str) -> None:
         # a second comma closes the phrase: the words are in the cue's clause again
         ("Russia will, amid protests, sign the treaty.", "treaty_signed", "future"),
         ("Moscow will ship more shells after the drills.", "shells_sent", "future"),
+        # ... but not before a noun of what is wanted or threatened: that is not there already (review of d23f251)
+        ("Russia will not halt the shelling despite calls for a prisoner swap.", "swap", "negated"),
+        ("Moscow could halt strikes amid new talk of a prisoner swap.", "swap", "hedged"),
     ],
 )
 def test_amid_and_despite_open_a_phrase_of_their_own(body: str, signal: str, want: str) -> None:
