@@ -28,7 +28,7 @@ import math
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -169,13 +169,30 @@ class ChannelCheck:
     message: str
 
 
-def check_channels(notifiers: Mapping[str, Notifier]) -> list[ChannelCheck]:
-    """Each configured channel's own check (Slack: auth.test and the channel look-up), one line each; a failing
-    channel is reported, never fatal: the others go on, and its deliveries are tried anyway (one that fails stays
-    outstanding in the ledger and is retried)."""
+# Slack channels subscribed from Slack checked at start, at most: each costs an auth.test and a conversations.info
+# (Slack's tier 3, about 50 a minute), made one after the other before the first cycle.
+SUBSCRIBED_CHECKED = 20
+
+
+def check_channels(notifiers: Mapping[str, Notifier], subscribed: Iterable[str] = ()) -> list[ChannelCheck]:
+    """Each configured channel's own check (Slack: auth.test and the channel look-up), then each channel of
+    `subscribed` that is not configured (`slack:<id>`, subscribed from Slack: the same check, by its ID, with the
+    notifier the mapping builds for it; the first SUBSCRIBED_CHECKED, then one line, channel "", saying how many
+    more were not), one line each. A failing channel is reported, never fatal: the others go on, and its
+    deliveries are tried anyway (one that fails stays outstanding in the ledger and is retried)."""
     out: list[ChannelCheck] = []
-    for name in list(notifiers):
-        notifier = notifiers[name]
+    names = list(notifiers)
+    extra = sorted({ch for ch in subscribed if ch.startswith("slack:")} - set(names))
+    for name in [*names, *extra[:SUBSCRIBED_CHECKED]]:
+        try:
+            notifier = notifiers[name]
+        except KeyError:  # a `slack:<id>` without the token to post there: its deliveries fail the same way
+            why = getattr(notifiers, "unbuilt", "") or "no notifier for it"
+            out.append(ChannelCheck(name, False, f"cannot post there: {why}"))
+            continue
+        except Exception as e:  # a lazy mapping that cannot build it: a check must never stop the pipeline
+            out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
+            continue
         if not isinstance(notifier, Checking):
             continue
         try:
@@ -184,6 +201,16 @@ def check_channels(notifiers: Mapping[str, Notifier]) -> list[ChannelCheck]:
             out.append(ChannelCheck(name, False, e.message))
         except Exception as e:  # a check must never stop the pipeline
             out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
+    if len(extra) > SUBSCRIBED_CHECKED:
+        more = len(extra) - SUBSCRIBED_CHECKED
+        out.append(
+            ChannelCheck(
+                "",
+                True,
+                f"{more} more Slack channel{'s' if more > 1 else ''} subscribed from Slack not checked at start "
+                "(`watchfloor subscriptions list` names them; a delivery that fails there says why)",
+            )
+        )
     return out
 
 
@@ -950,8 +977,9 @@ class AlertDispatcher:
     # -- for commands -----------------------------------------------------------------------------------------
 
     def check_channels(self) -> list[ChannelCheck]:
-        """Each configured channel's own check (see `check_channels`)."""
-        return check_channels(self.notifiers)
+        """Each configured channel's own check, and each Slack channel subscribed from Slack that the routing
+        table holds now (see `check_channels`; trial 29, F6: only configured channels were checked)."""
+        return check_channels(self.notifiers, [s.channel for s in self.routing.routing().subscriptions])
 
     def next_due(self, *, digests: bool = True) -> float | None:
         """Seconds until the earliest outstanding delivery may be tried, or (with `digests`) the next digest

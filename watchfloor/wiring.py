@@ -234,7 +234,9 @@ def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None
         name = f"slack:{channel_id}"
         return SlackNotifier(name, channel_id, token, base_url=slack.base_url, deployment=deployment_of(cfg.store))
 
-    return ChannelNotifiers(build_notifiers(cfg, env), slack_for if token else None)
+    state = "is not set" if token is None else "is set but empty"
+    unbuilt = f"the Slack token is read from the environment variable {slack.token_env}, which {state}"
+    return ChannelNotifiers(build_notifiers(cfg, env), slack_for if token else None, "" if token else unbuilt)
 
 
 def open_control(store: Store, cfg: AppConfig) -> ControlLog:

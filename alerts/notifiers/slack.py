@@ -514,7 +514,8 @@ class SlackNotifier:
                 f"slack {self.name}: the bot ({bot}) is not in #{name} ({channel_id}): /invite it there",
                 channel_wide=True,
             )
-        return f"bot {bot} can post to #{name} ({channel_id}) in {auth.get('team', '?')}"
+        place = "a direct message" if info.get("is_im") else f"#{name}"  # a DM has no name (subscribed from one)
+        return f"bot {bot} can post to {place} ({channel_id}) in {auth.get('team', '?')}"
 
     # -- internals --
 

@@ -71,3 +71,69 @@ subscriptions: [{{channel: archive}}]
     assert [m for m in slack_server.messages if slack_server.channel_id(m["channel"]) == desk]
     listed = wf(slack_server, "alerts", "list", *c)
     assert f"{shown}: sent" in listed, listed
+
+
+def subscribe_from_slack(config_path: Path, *channels: tuple[str, str]) -> None:
+    """`/watchfloor subscribe *` typed in each (channel id, name Slack gives it), as the app runs it."""
+    config = load_config(config_path)
+    st = open_store(config.store)
+    try:
+        ctx = app_context(config, ControlLog(st), load_rules(config.rules)[1])
+        for cid, name in channels:
+            run_command(ctx, "subscribe *", SlackChannelRef(cid, name), Actor(via="slack", name="kim"))
+    finally:
+        st.close()
+
+
+def test_the_start_checks_the_channels_subscribed_from_slack(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """`run` checked only the config's channels (`channel desk: bot … can post`): a channel subscribed from Slack
+    that the bot was removed from since was said nowhere until its deliveries failed (trial 29, F6)."""
+    slack_server.channels = {"#kursk-desk", "#left-desk"}
+    desk, left = slack_server.channel_id("#kursk-desk"), slack_server.channel_id("#left-desk")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+sources: [{{kind: jsonl, path: {SAMPLES}}}]
+slack: {{token_env: SLACK_BOT_TOKEN, base_url: "{slack_server.base_url}"}}
+channels: [{{type: file, name: archive, path: {tmp_path / "alerts.jsonl"}}}]
+subscriptions: [{{channel: archive}}]
+""",
+        encoding="utf-8",
+    )
+    subscribe_from_slack(cfg, (desk, "kursk-desk"), (left, "left-desk"), ("D0KIM", "directmessage"))
+    slack_server.not_member = {"#left-desk"}  # removed from it after the subscription was made
+    c = ["--config", str(cfg)]
+
+    ran = runner.invoke(app, ["run", "--once", *c], env={"WATCHFLOOR_STORE": "", "SLACK_BOT_TOKEN": slack_server.token})
+    said = " ".join(ran.output.split())
+    assert f"channel slack:{desk} (#kursk-desk): bot " in said and f"can post to #kursk-desk ({desk})" in said, said
+    assert f"channel slack:{left} (#left-desk): check failed (its alerts are tried anyway)" in said, said
+    assert f"is not in #left-desk ({left}): /invite it there" in said, said
+    assert "channel slack:D0KIM: bot " in said and "can post to a direct message (D0KIM)" in said, said
+
+    # Without the token to post with, each says so at start (its deliveries fail the same way, and are retried).
+    ran = runner.invoke(app, ["run", "--once", *c], env={"WATCHFLOOR_STORE": "", "SLACK_BOT_TOKEN": ""})
+    said = " ".join(ran.output.split())
+    unset = "cannot post there: the Slack token is read from the environment variable SLACK_BOT_TOKEN, which"
+    assert f"channel slack:{desk} (#kursk-desk): check failed (its alerts are tried anyway): {unset}" in said, said
+
+
+def test_past_a_few_channels_subscribed_from_slack_the_rest_are_counted_not_checked(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Each check costs two Slack calls before the first cycle: the first SUBSCRIBED_CHECKED, then one line."""
+    from watchfloor.alerts.dispatcher import SUBSCRIBED_CHECKED, check_channels
+    from watchfloor.wiring import build_channel_notifiers
+
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f'store: sqlite:///{tmp_path / "wf.db"}\nslack: {{token_env: T, base_url: "{slack_server.base_url}"}}\n',
+        encoding="utf-8",
+    )
+    subscribed = [f"slack:{slack_server.channel_id(f'#desk-{i}')}" for i in range(SUBSCRIBED_CHECKED + 2)]
+    checks = check_channels(build_channel_notifiers(load_config(cfg), {"T": slack_server.token}), subscribed)
+    assert [c.channel for c in checks] == [*sorted(subscribed)[:SUBSCRIBED_CHECKED], ""]
+    assert all(c.ok for c in checks), checks
+    assert checks[-1].message.startswith("2 more Slack channels subscribed from Slack not checked at start")

@@ -50,13 +50,17 @@ SOURCE_FAILED_EXIT = 4
 # --- what run and notify say ------------------------------------------------------------------------------
 
 
-def print_channel_checks(dispatcher: Any) -> None:
+def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None) -> None:
     """One line per channel that can check itself (Slack: token, channel, membership). A failed check is a
     warning and nothing more: no delivery waits on it. The channel's alerts are sent as usual; one that fails
     stays outstanding in the delivery ledger and is retried on the backoff, and the other channels go on either
     way. (A channel the check cannot see, e.g. a private one without groups:read, may well take posts.)
-    `dispatcher` is anything with `check_channels()`, or the checks themselves."""
+    `dispatcher` is anything with `check_channels()`, or the checks themselves; a Slack channel subscribed from
+    Slack is shown with the name its subscription keeps (`names`, else the dispatcher's channel_names())."""
     checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
+    if names is None:
+        subscribed = any(c.channel.startswith("slack:") for c in checks)
+        names = dispatcher.channel_names() if subscribed and hasattr(dispatcher, "channel_names") else {}
     routing = getattr(dispatcher, "routing", None)
     if routing is not None and not routing.routing().subscriptions:  # a config with channels and none yet (F2)
         err.print(
@@ -67,8 +71,12 @@ def print_channel_checks(dispatcher: Any) -> None:
         )
     _print_orphans(dispatcher)
     for check in checks:
+        shown = escape(shown_channel(check.channel, names))
+        if not check.channel:  # a note on the channels not checked (SUBSCRIBED_CHECKED)
+            err.print(escape(check.message), highlight=False)
+            continue
         if check.ok:
-            err.print(f"[green]channel[/green] {escape(check.channel)}: {escape(check.message)}", highlight=False)
+            err.print(f"[green]channel[/green] {shown}: {escape(check.message)}", highlight=False)
             continue
         advice = ""
         if "conversations.list" in check.message:  # Slack lists a private channel only with groups:read
@@ -77,7 +85,7 @@ def print_channel_checks(dispatcher: Any) -> None:
                 "the app the groups:read scope, so that the check can find it."
             )
         err.print(
-            f"[yellow]channel {escape(check.channel)}: check failed[/yellow] (its alerts are tried anyway): "
+            f"[yellow]channel {shown}: check failed[/yellow] (its alerts are tried anyway): "
             f"{escape(check.message)}. A delivery that fails stays outstanding in the delivery ledger and is retried "
             f"(watchfloor alerts list --undelivered); the other channels go on.{advice}",
             highlight=False,

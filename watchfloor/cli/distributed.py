@@ -219,11 +219,17 @@ def worker(
         raise fail(str(e)) from None
     # The sink opens the store at the first detection, on the agent's thread; an unusable one (corrupt,
     # read-only, unreachable) is said here in one line instead, not as a traceback per retry later.
-    open_store(store or cfg.store).close()
+    opened = open_store(store or cfg.store)
+    try:
+        subscribed = _subscribed_from_slack(opened) if dispatch else []
+    finally:
+        opened.close()
     if dispatch:  # a dispatcher like run and notify: say at start what is wrong with a channel
+        from watchfloor.alerts.control import channel_names
         from watchfloor.alerts.dispatcher import check_channels
 
-        print_channel_checks(check_channels(build_channel_notifiers(cfg)))
+        checks = check_channels(build_channel_notifiers(cfg), [s.channel for s in subscribed])
+        print_channel_checks(checks, channel_names(subscribed))
     from ..rule_watch import RuleFilesWatch, edited_rules_note, watch_in_background
     from ..rule_watch import log as rules_log
 
@@ -245,6 +251,18 @@ def worker(
 
 
 @app.command()
+def _subscribed_from_slack(store: Any) -> list[Any]:
+    """The subscriptions of `slack:<id>` channels in the store's control log (subscribed from Slack), for the
+    start-up check; none when the log cannot be read now (the check is a hint: the worker's cycles say more)."""
+    from watchfloor.alerts.control import ControlLog
+
+    try:
+        return [s for s in ControlLog(store).subscriptions() if s.channel.startswith("slack:")]
+    except Exception:  # a hint must not stop the start
+        logging.getLogger(__name__).debug("start-up check: control log not read", exc_info=True)
+        return []
+
+
 def produce(
     sources: Annotated[
         list[str] | None,
