@@ -127,6 +127,18 @@ def settings_for(cfg: Any, **options: Any) -> Any:
     return settings
 
 
+def _subscribed_from_slack(store: Any) -> list[Any]:
+    """The subscriptions of `slack:<id>` channels in the store's control log (subscribed from Slack), for the
+    start-up check; none when the log cannot be read now (the check is a hint: the worker's cycles say more)."""
+    from watchfloor.alerts.control import ControlLog
+
+    try:
+        return [s for s in ControlLog(store).subscriptions() if s.channel.startswith("slack:")]
+    except Exception:  # a hint must not stop the start
+        logging.getLogger(__name__).debug("start-up check: control log not read", exc_info=True)
+        return []
+
+
 @app.command()
 def worker(
     broker: BrokerOpt = None,
@@ -251,18 +263,6 @@ def worker(
 
 
 @app.command()
-def _subscribed_from_slack(store: Any) -> list[Any]:
-    """The subscriptions of `slack:<id>` channels in the store's control log (subscribed from Slack), for the
-    start-up check; none when the log cannot be read now (the check is a hint: the worker's cycles say more)."""
-    from watchfloor.alerts.control import ControlLog
-
-    try:
-        return [s for s in ControlLog(store).subscriptions() if s.channel.startswith("slack:")]
-    except Exception:  # a hint must not stop the start
-        logging.getLogger(__name__).debug("start-up check: control log not read", exc_info=True)
-        return []
-
-
 def produce(
     sources: Annotated[
         list[str] | None,
