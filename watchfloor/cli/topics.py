@@ -106,7 +106,7 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", help="Delete them; without it, only say what would go.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Delete a pipeline's topics (the documents too, kept nowhere else) and consumer groups, by its prefix.
+    """Delete a pipeline's topics (the documents too: only the producers' stores keep a copy) and consumer groups.
 
     Only the names this prefix makes (PREFIX.documents, …, GROUP-correlate-state-changelog; groups GROUP and
     PREFIX-archive). Refused while a group has members: stop its workers and archive first."""
