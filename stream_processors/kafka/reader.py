@@ -213,20 +213,39 @@ def watermarks_before(
 
 def last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) -> float | None:
     """The time of the last watermark record among offsets [lo, hi) of `tp` (assigned to `consumer`)."""
-    consumer.seek(tp, lo)
     found: float | None = None
-    deadline = time.monotonic() + timeout_s
+    for _offset, t in _watermark_records(consumer, tp, lo, hi, time.monotonic() + timeout_s):
+        found = t
+    return found
+
+
+def newest_watermark(consumer: Any, tp: Any, lo: int, hi: int, deadline: float) -> tuple[float, int] | None:
+    """The newest (greatest) watermark time among offsets [lo, hi) of `tp` (assigned to `consumer`), with the
+    offset of the first record that says it; None when none there. As a tail read takes it, where `last_watermark`
+    takes the last record's (a lower one after it: another producer's, a relay restarted from an older state).
+    Raises TimeoutError when [lo, hi) is not read by `deadline` (monotonic seconds)."""
+    found: tuple[float, int] | None = None
+    for offset, t in _watermark_records(consumer, tp, lo, hi, deadline):
+        if found is None or t > found[0]:
+            found = (t, offset)
+    return found
+
+
+def _watermark_records(consumer: Any, tp: Any, lo: int, hi: int, deadline: float) -> Iterator[tuple[int, float]]:
+    """(offset, time) of each watermark record among offsets [lo, hi) of `tp`, in offset order; TimeoutError when
+    the read has not reached `hi` by `deadline` (monotonic seconds)."""
+    consumer.seek(tp, lo)
     while consumer.position(tp) < hi:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"reading back {tp.topic}[{tp.partition}] {lo}..{hi}: nothing for {timeout_s:g}s")
-        for records in consumer.poll(timeout_ms=500, max_records=RECALL_CHUNK).values():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"reading back {tp.topic}[{tp.partition}] {lo}..{hi}: not read in time")
+        for records in consumer.poll(timeout_ms=max(min(500, int(left * 1000)), 1), max_records=RECALL_CHUNK).values():
             for rec in records:
                 if rec.offset >= hi:
                     continue
                 t = watermark_time(rec.value)
                 if t is not None:
-                    found = t
-    return found
+                    yield rec.offset, t
 
 
 def _timeouts() -> tuple[type[BaseException], ...]:

@@ -10,8 +10,9 @@ never committed counts from its beginning. Faust commits every few seconds, so a
 can show a small lag for that long. Lag on the correlate topic includes the watermark records. The pipeline
 has caught up when the workers' lag is 0, and the archive's too when an archive runs (or ran).
 
-With ``watermarks=True`` it also reads the last few records of each documents partition for the newest
-watermark record the publisher wrote there (the published event-time watermark). The workers' correlators
+With ``watermarks=True`` it also reads each documents partition for the newest watermark record the publisher
+wrote there (the published event-time watermark): its last WATERMARK_TAIL records, and when those hold none,
+further back (``_read_back``: RECALL_CHUNK records at a time, RECALL_LIMIT at most). The workers' correlators
 reach that watermark once their lag is 0: a correlate partition's low watermark is the minimum over documents
 partitions of the newest watermark each has passed on (``partition``), which lives in the workers' state and
 is not read here. ``LagHistory`` turns successive answers into how long each group has been behind.
@@ -29,17 +30,29 @@ from watchfloor.schemas.topics import TopicNames
 
 from .clients import client_config, make_client
 from .codec import watermark_time
-from .reader import RECALL_CHUNK, RECALL_LIMIT, last_watermark
+from .reader import RECALL_CHUNK, RECALL_LIMIT, _timeouts, newest_watermark
 from .rules_guard import member_rules
 from .topics import bootstrap_servers
 
 log = logging.getLogger(__name__)
 
 WATERMARK_TAIL = 16  # records read back from the end of each documents partition for its newest watermark
+
+
+@dataclass(frozen=True)
+class _Looked:
+    """What a read-back of a documents partition found (see _read_back), for the next look to go on from."""
+
+    topic_id: Any  # the topic's id (KIP-516) when broker and client say it, else None: a recreated topic has another
+    end: int  # the end offset it read up to
+    time: float | None  # the newest watermark time found (None: none within RECALL_LIMIT records of the end)
+    offset: int | None  # the offset of the record that says it
+
+
 # A partition whose tail holds none is read back further, RECALL_CHUNK records at a time and RECALL_LIMIT at most;
-# what was found is kept (bootstrap, topic, partition -> (end offset read up to, the time found or None)), so the next
-# look reads only the records written since (serve asks at every scrape).
-_READ_BACK: dict[tuple[str, str, int], tuple[int, float | None]] = {}
+# what was found is kept per (bootstrap, topic, partition), so the next look reads only the records written since
+# (serve asks at every scrape), as long as the partition is still the one it read (_goes_on).
+_READ_BACK: dict[tuple[str, str, int], _Looked] = {}
 
 
 class _FaustMetadataNoise(logging.Filter):
@@ -96,7 +109,7 @@ class PipelineStatus:
     groups: list[GroupStatus]
     ends: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> end offset
     # documents partition -> the newest watermark (event time, Unix seconds) the publisher wrote there; only
-    # with pipeline_status(watermarks=True), and only for partitions whose last records hold one
+    # with pipeline_status(watermarks=True), and only for partitions with one within RECALL_LIMIT records of the end
     watermarks: dict[int, float] = field(default_factory=dict)
 
     @property
@@ -308,12 +321,14 @@ def documents_written(bootstrap: str, prefix: str, *, timeout_s: float = 10.0) -
 
 
 def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float) -> dict[int, float]:
-    """Partition -> the newest watermark among the last WATERMARK_TAIL records of each documents partition.
+    """Partition -> the newest watermark among the last WATERMARK_TAIL records of each documents partition, or, for
+    a partition whose tail holds none, among the records before it (_read_back).
 
     The publisher appends its watermark to every documents partition after each publish, so the last record of
     a partition is normally one. A partition whose tail holds none (another producer's documents after it, an older
     relay's documents that did not move it) is read back further (_read_back, bounded); one with none there (a
-    producer that writes no watermarks) is left out. Bounded by `timeout_s` (what was read by then counts)."""
+    producer that writes no watermarks) is left out. Bounded by `timeout_s` (what was read by then counts; a read-back
+    started before then has one second at least, for the whole partition)."""
     if not ends:
         return {}
     consumer.assign(list(ends))
@@ -341,35 +356,64 @@ def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float)
     for tp, end in ends.items():
         if tp.partition in out or time.monotonic() >= deadline:
             continue
-        found = _read_back(consumer, servers, tp, end, max(deadline - time.monotonic(), 1.0))
+        found = _read_back(consumer, servers, tp, end, max(deadline, time.monotonic() + 1.0))
         if found is not None:
             out[tp.partition] = found
     return out
 
 
-def _read_back(consumer: Any, servers: str, tp: Any, end: int, timeout_s: float) -> float | None:
-    """The time of the last watermark record of `tp` before `end`, read back at most RECALL_LIMIT records (from
-    where the previous look stopped when it did, see _READ_BACK); None when there is none there."""
+def _read_back(consumer: Any, servers: str, tp: Any, end: int, deadline: float) -> float | None:
+    """The newest watermark time among the records of `tp` before `end`: of the first chunk of RECALL_CHUNK records
+    that holds one, read back from `end`, at most RECALL_LIMIT records back; or, when the previous look's
+    (_READ_BACK) is still good, the newest of that and of the records written since. None when there is none
+    there, and when the partition is not read by `deadline` (monotonic seconds, for the whole read) or its
+    beginning offset is not told in time: it is left out of this look, and what was read is not kept."""
     key = (servers, tp.topic, tp.partition)
-    low = int(consumer.beginning_offsets([tp])[tp])
+    try:
+        low = int(consumer.beginning_offsets([tp])[tp])
+    except _timeouts() as e:
+        log.debug("reading back %s for its watermark: no beginning offset: %r", tp, e)
+        return None
+    topic_id = _topic_id(consumer, tp.topic)
     consumer.assign([tp])
     prev = _READ_BACK.get(key)
-    found: float | None = None
+    found: tuple[float, int] | None = None
+    not_in_time: tuple[type[BaseException], ...] = (TimeoutError, *_timeouts())
     try:
-        if prev is not None and low <= prev[0] <= end and end - prev[0] <= RECALL_LIMIT:
-            found = last_watermark(consumer, tp, prev[0], end, timeout_s) if end > prev[0] else None
-            found = prev[1] if found is None else found
+        if prev is not None and _goes_on(prev, topic_id, low, end):
+            found = newest_watermark(consumer, tp, prev.end, end, deadline) if end > prev.end else None
+            if prev.time is not None and prev.offset is not None and (found is None or prev.time >= found[0]):
+                found = (prev.time, prev.offset)
         else:
             hi = end
             while hi > low and end - hi < RECALL_LIMIT and found is None:
                 lo = max(hi - RECALL_CHUNK, low)
-                found = last_watermark(consumer, tp, lo, hi, timeout_s)
+                found = newest_watermark(consumer, tp, lo, hi, deadline)
                 hi = lo
-    except TimeoutError as e:  # not read in time: left out of this look (what was read is not kept)
+    except not_in_time as e:  # not read in time: left out of this look (what was read is not kept)
         log.debug("reading back %s for its watermark: %r", tp, e)
         return None
-    _READ_BACK[key] = (end, found)
-    return found
+    _READ_BACK[key] = _Looked(topic_id, end, *(found or (None, None)))
+    return found[0] if found is not None else None
+
+
+def _goes_on(prev: _Looked, topic_id: Any, low: int, end: int) -> bool:
+    """Whether a partition whose offsets are now [low, end) is the one `prev` read, so that a look may read only the
+    records written since. Not after a reset: a recreated topic (another id; without ids, one whose end is below the
+    end read), records deleted past the end read or past the record `prev` found (what a look afresh would not find);
+    nor with more than RECALL_LIMIT records written since (a look afresh reads back no further)."""
+    if topic_id != prev.topic_id or end < prev.end or low > prev.end:
+        return False
+    if prev.offset is not None and low > prev.offset:
+        return False
+    return end - prev.end <= RECALL_LIMIT
+
+
+def _topic_id(consumer: Any, topic: str) -> Any:
+    """The topic's id as the consumer's metadata has it (brokers from Kafka 2.8, kafka-python from 3.0), or None."""
+    cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
+    topic_id = getattr(cluster, "topic_id", None)
+    return topic_id(topic) if callable(topic_id) else None
 
 
 class LagHistory:

@@ -8,10 +8,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,7 @@ pytest.importorskip("kafka")
 from watchfloor.producers.relay import KafkaRelay  # noqa: E402
 from watchfloor.stream_processors.kafka.publisher import KafkaPublisher  # noqa: E402
 from watchfloor.stream_processors.kafka.status import WATERMARK_TAIL, pipeline_status  # noqa: E402
+from watchfloor.stream_processors.kafka.topics import ensure_topics  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 10, 21, 6, 0, tzinfo=UTC)
@@ -111,3 +114,48 @@ def test_status_reads_back_past_a_tail_without_a_watermark(kafka_bootstrap: str,
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     ).stdout  # fmt: skip
     assert "published watermark (event time): 2024-10-21T06:02:00+00:00" in text, text
+
+
+def test_a_recreated_documents_topic_does_not_report_the_old_watermark(
+    kafka_bootstrap: str, kafka_admin: Any, prefix: str, tmp_path: Path
+) -> None:
+    # What status read back is kept for the next look (serve asks at every scrape); a reset of the topic (deleted and
+    # made again) must not leave the old topic's watermark reported, even once the new one is as long as the old was
+    # (review finding, MED-LOW: only the partition's offsets were checked against what was kept).
+    names = TopicNames(prefix)
+    docs = [doc(i, T0 + timedelta(minutes=i)) for i in range(3)]
+    with KafkaPublisher(kafka_bootstrap, prefix, partitions=1, spool_path=tmp_path / "a.jsonl") as pub:
+        pub.ensure_topics()
+        pub.publish([document_event(d) for d in docs])
+    old = [doc(i, T0 - timedelta(hours=i)) for i in range(10, 10 + 2 * WATERMARK_TAIL)]
+    with KafkaPublisher(
+        kafka_bootstrap, prefix, partitions=1, spool_path=tmp_path / "b.jsonl", watermarks=False
+    ) as pub:
+        pub.publish([document_event(d) for d in old])
+    w = max(d.published_at for d in docs).timestamp()
+    st = pipeline_status(kafka_bootstrap, prefix, watermarks=True)
+    assert st.watermarks == {0: w}  # read back past the tail, and kept
+    written = st.topics[names.documents]
+
+    kafka_admin.delete_topics([names.documents], timeout_ms=30_000)
+    deadline = time.monotonic() + 60
+    while True:  # the broker deletes in the background: made again once it is gone
+        try:
+            if names.documents not in set(kafka_admin.list_topics()) and ensure_topics(
+                kafka_bootstrap, prefix, 1, timeout_s=10
+            ):
+                break
+        except Exception as e:  # still marked for deletion
+            if time.monotonic() > deadline:
+                raise
+            print(f"recreating {names.documents}: {e!r}")
+        assert time.monotonic() < deadline, f"{names.documents} not made again"
+        time.sleep(0.5)
+    new = [doc(i, T0 - timedelta(days=i)) for i in range(100, 100 + written + 5)]
+    with KafkaPublisher(
+        kafka_bootstrap, prefix, partitions=1, spool_path=tmp_path / "c.jsonl", watermarks=False
+    ) as pub:
+        pub.publish([document_event(d) for d in new])
+    st = pipeline_status(kafka_bootstrap, prefix, watermarks=True)
+    assert st.topics[names.documents] > written  # its offsets alone are consistent with what was kept
+    assert st.watermarks == {} and st.watermark is None  # the new topic holds no watermark record
