@@ -515,7 +515,28 @@ class SlackNotifier:
                 channel_wide=True,
             )
         place = "a direct message" if info.get("is_im") else f"#{name}"  # a DM has no name (subscribed from one)
+        self._check_history(place, channel_id, is_private=bool(info.get("is_private")), is_im=bool(info.get("is_im")))
         return f"bot {bot} can post to {place} ({channel_id}) in {auth.get('team', '?')}"
+
+    def _check_history(self, place: str, channel_id: str, *, is_private: bool, is_im: bool) -> None:
+        """Raises PermanentError when the bot may not read the channel's history: then a post whose answer was lost
+        (a timeout, a 5xx after Slack took it) cannot be looked for, and is sent again (trial 33, M2: one alert
+        arrived four times during a flaky spell, and the start-up check had said all was well)."""
+        try:
+            self._call("conversations.history", channel=channel_id, limit=1)
+        except PermanentError as e:
+            if "missing_scope" not in e.message:
+                return  # what else history says is said again, when it matters, by the delivery that asks
+            scope = "im:history" if is_im else "groups:history" if is_private else "channels:history"
+            raise PermanentError(
+                f"slack {self.name}: the bot can post to {place} ({channel_id}) but not read its history "
+                f"({e.message}). Without {scope}, a post whose answer is lost (a timeout, a 5xx) cannot be looked "
+                f"for and is sent again: it may arrive twice or more. Add {scope} under OAuth & Permissions and "
+                "reinstall the app",
+                channel_wide=True,
+            ) from None
+        except TransientError:
+            return  # Slack busy: the posts' own check is done; history is asked again when it is needed
 
     # -- internals --
 
