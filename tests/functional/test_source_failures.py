@@ -93,6 +93,50 @@ def test_a_failed_source_wins_over_deliveries_outstanding(tmp_path: Path) -> Non
     assert res.exit_code == 3, res.output  # the deliveries alone: 3, as before
 
 
+def backlog(tmp_path: Path, lines: int = 25, per_poll: int = 10) -> str:
+    """A JSON Lines source read a slice per cycle: `--once` takes 3 cycles to catch up, the later ones polling it
+    alone (no alert: the pack's words are not in it)."""
+    path = tmp_path / "backlog.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "news.article",
+                    "id": f"w{i}",
+                    "published_at": f"2024-01-01T00:{i % 60:02d}:00+00:00",
+                    "source": "Weather desk",
+                    "title": f"Weather item {i}",
+                }
+            )
+            + "\n"
+            for i in range(lines)
+        ),
+        encoding="utf-8",
+    )
+    return f"{{kind: jsonl, path: {path}, max_lines_per_poll: {per_poll}}}"
+
+
+def test_run_once_exits_4_when_a_source_failed_in_an_earlier_cycle_of_a_catch_up(tmp_path: Path) -> None:
+    """Trial 33, M1: the feed failed in the first of three catch-up cycles, the last cycle (the backlog alone) went
+    well, and `run --once` exited 0 without the closing line."""
+    res = runner.invoke(app, ["run", "--once", "--config", str(config(tmp_path, [backlog(tmp_path), feed()]))])
+    assert res.output.count(f"{DEAD_FEED} failed") == 1  # said once, in the first cycle
+    assert "polled 2 sources (1 failed): 10 new documents" in res.output
+    assert "polled 1 source: 5 new documents" in res.output  # the last cycle: the backlog's rest, no failure
+    assert res.exit_code == 4, res.output
+    assert "1 of 2 sources failed" in res.output
+
+
+def test_produce_once_exits_4_when_a_source_failed_in_an_earlier_pass_of_a_catch_up(tmp_path: Path) -> None:
+    pytest.importorskip("kafka")
+    args = ["--broker", "127.0.0.1:1", "--prefix", "srcfail", "--store", f"sqlite:///{tmp_path / 'out.db'}", "--once"]
+    res = runner.invoke(app, ["produce", "--config", str(config(tmp_path, [backlog(tmp_path), feed()])), *args])
+    assert res.output.count(f"{DEAD_FEED} failed") == 1
+    assert "polled 1 source: 5 new documents" in res.output
+    assert res.exit_code == 4, res.output
+    assert "1 of 2 sources failed" in res.output
+
+
 def test_produce_once_exits_4_when_a_source_failed(tmp_path: Path) -> None:
     pytest.importorskip("kafka")
     # No broker (nothing to send: no source was read), so no topics are left behind on a shared one.

@@ -45,6 +45,7 @@ from ._common import (
 )
 from .alerts import (
     SPOOLED_EXIT,
+    PolledSources,
     delivery_summary,
     exit_if_sources_failed,
     exit_if_undelivered,
@@ -294,8 +295,8 @@ def produce(
         bool,
         typer.Option(
             "--once",
-            help="One pass over the sources, then exit (4 when a source failed, else 3 when documents are left in "
-            "the spool or a stop (SIGTERM) left a backlog unread).",
+            help="One pass over the sources, then exit (4 when a source failed in any pass, else 3 when documents are "
+            "left in the spool or a stop (SIGTERM) left a backlog unread).",
         ),
     ] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
@@ -380,6 +381,7 @@ def produce(
     lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
     report = None
     passes = 0
+    polled_all = PolledSources()  # every pass's sources, for --once's exit status (a failure in any of them: 4)
     stopped_by: str | None = None  # what stopped a live produce as asked (SIGTERM, Ctrl-C): said last
     unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
     behind = False  # the last pass read only a slice of a JSON Lines source
@@ -405,6 +407,7 @@ def produce(
                 except RelayForgotten as e:  # forgotten under it: stop, rather than send the whole log again
                     raise fail(str(e)) from None
                 summary = report.summary
+                polled_all.add(summary)
                 record_source_health(producer.store, summary, chosen)
                 health.record(summary, chosen)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
@@ -475,7 +478,7 @@ def produce(
             highlight=False,
         )
     if once and report is not None:
-        exit_if_sources_failed(report.summary)  # exit 4: wins over 3 (both are said)
+        exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any pass: wins over 3 (both are said)
         if report.outstanding or unfinished:
             raise typer.Exit(SPOOLED_EXIT)
 

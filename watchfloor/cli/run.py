@@ -37,6 +37,7 @@ from ._common import (
 )
 from .alerts import (
     UNDELIVERED_EXIT,
+    PolledSources,
     delivery_summary,
     exit_if_sources_failed,
     exit_if_undelivered,
@@ -61,7 +62,7 @@ def run(
         typer.Option(
             "--once",
             help="One pass over the sources, then exit: 0 when all went through, 3 while deliveries are outstanding "
-            "or a stop (SIGTERM) left a backlog unread, 4 when a source failed (wins over 3).",
+            "or a stop (SIGTERM) left a backlog unread, 4 when a source failed in any cycle (wins over 3).",
         ),
     ] = False,
     interval: Annotated[
@@ -145,6 +146,7 @@ def run(
     server = None
     report = None
     polled = None  # the last cycle's poll summary
+    polled_all = PolledSources()  # every cycle's sources, for --once's exit status (a failure in any of them: 4)
     heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
@@ -189,6 +191,7 @@ def run(
                     if (gone := store_gone(e)) is not None:
                         raise fail(gone) from None
                     raise fail(f"{type(e).__name__}: {e}") from None
+                polled_all.add(polled)
                 behind = bool(polled.catching_up)
             elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
                 report, polled = done
@@ -251,7 +254,7 @@ def run(
             undelivered = exit_if_undelivered(report, then_exit=False)
         if unfinished:
             undelivered = UNDELIVERED_EXIT
-        exit_if_sources_failed(polled)  # exit 4: wins over 3 (both are said)
+        exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any cycle: wins over 3 (both are said)
         if undelivered:
             raise typer.Exit(undelivered)
 
