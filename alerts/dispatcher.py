@@ -71,7 +71,7 @@ from .intake import (
     standing_copy,
 )
 from .notice import ACK_KIND, DIGEST_KIND, REPLACEABLE, AlertCatalog, Digest, ack_key, alert_of, as_listed, thread_key
-from .notifiers.base import AckShowing, Checking, Notifier, NotifierError, Targeted
+from .notifiers.base import AckShowing, Checking, Misconfigured, Notifier, NotifierError, Targeted
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
 from .throttle import (
@@ -167,6 +167,7 @@ class ChannelCheck:
     channel: str
     ok: bool
     message: str
+    fatal: bool = False  # the channel's config cannot work (Misconfigured): the start stops
 
 
 # Slack channels subscribed from Slack checked at start, at most: each costs an auth.test and a conversations.info
@@ -178,8 +179,10 @@ def check_channels(notifiers: Mapping[str, Notifier], subscribed: Iterable[str] 
     """Each configured channel's own check (Slack: auth.test and the channel look-up), then each channel of
     `subscribed` that is not configured (`slack:<id>`, subscribed from Slack: the same check, by its ID, with the
     notifier the mapping builds for it; the first SUBSCRIBED_CHECKED, then one line, channel "", saying how many
-    more were not), one line each. A failing channel is reported, never fatal: the others go on, and its
-    deliveries are tried anyway (one that fails stays outstanding in the ledger and is retried)."""
+    more were not), one line each. A failing channel is reported, not fatal: the others go on, and its
+    deliveries are tried anyway (one that fails stays outstanding in the ledger and is retried). A channel whose
+    config cannot work (`Misconfigured`: a file channel's path that is a directory) is marked `fatal`, for the
+    start to stop on."""
     out: list[ChannelCheck] = []
     names = list(notifiers)
     extra = sorted({ch for ch in subscribed if ch.startswith("slack:")} - set(names))
@@ -197,6 +200,8 @@ def check_channels(notifiers: Mapping[str, Notifier], subscribed: Iterable[str] 
             continue
         try:
             out.append(ChannelCheck(name, True, notifier.check()))
+        except Misconfigured as e:
+            out.append(ChannelCheck(name, False, e.message, fatal=True))
         except NotifierError as e:
             out.append(ChannelCheck(name, False, e.message))
         except Exception as e:  # a check must never stop the pipeline

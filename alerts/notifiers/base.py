@@ -47,6 +47,13 @@ class PermanentError(NotifierError):
     """Retrying the same request cannot help until something is fixed: bad channel, credentials, payload."""
 
 
+class Misconfigured(PermanentError):
+    """The channel cannot work as its config names it, whatever is retried: a file channel whose `path` is a
+    directory. Raised by a start-up `check()`: `run`, `notify` and `worker --dispatch` stop there (exit 1, as for a
+    bad config) rather than queue deliveries no retry can make (trial 33, L3: the start said `appends to` the
+    directory)."""
+
+
 class NotYetLookable(PermanentError):
     """`find_delivered` cannot look until a delivery to the channel has succeeded, whose answer tells where to look
     (Slack: a channel conversations.list does not show, whose ID no post's answer or ledger reference has named yet).

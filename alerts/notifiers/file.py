@@ -32,7 +32,7 @@ from watchfloor.schemas.timefmt import utc_iso
 from watchfloor.stream_processors.durable_files import fsync_dir
 
 from ..notice import Digest, Notice, as_notice
-from .base import PermanentError, TransientError
+from .base import Misconfigured, PermanentError, TransientError
 
 
 def record(notice: Notice) -> dict[str, Any]:
@@ -150,7 +150,14 @@ class FileNotifier:
         return None
 
     def check(self) -> str:
-        """The file's directory exists (or can be made) and is writable; says how much room is left."""
+        """The file's directory exists (or can be made) and is writable; says how much room is left. A path that
+        is a directory is `Misconfigured`: no retry makes it a file."""
+        if self.path.is_dir():
+            raise Misconfigured(
+                f"channel {self.name}: its path {self.path} is a directory, not a file: a file channel appends each "
+                f"alert as a line to the file at `path`; name a file (e.g. {self.path / 'alerts.jsonl'}) in the "
+                "config's `channels:`, or move the directory away"
+            )
         parent = self.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)

@@ -95,8 +95,11 @@ def test_a_process_whose_config_lacks_a_channel_leaves_its_deliveries_to_one_tha
     leaves them as they are (no attempt, no backoff) and says so once; the process that names the channel sends."""
     samples = Path(__file__).resolve().parents[2] / "watchfloor" / "samples" / "dprk_russia_2024.jsonl"
     url = f"sqlite:///{tmp_path / 'wf.db'}"
-    blocked = tmp_path / "desk.jsonl"
-    blocked.mkdir()  # desk's file cannot be written yet: its first attempts fail, as a channel down would
+    # desk's file cannot be written yet (a path under a plain file, even by root): its first attempts fail, as a
+    # channel down would. (Not a directory at the path: the start refuses that as a bad config.)
+    under = tmp_path / "desk"
+    under.write_text("", encoding="utf-8")
+    blocked = under / "desk.jsonl"
 
     def config(name: str, channels: str) -> Path:
         cfg = tmp_path / name
@@ -140,7 +143,7 @@ def test_a_process_whose_config_lacks_a_channel_leaves_its_deliveries_to_one_tha
         k: (r.status, r.attempts, r.next_attempt_at) for k, r in before.items()
     }
 
-    blocked.rmdir()  # desk can be written now: the process that names it sends them all, none expired
+    under.unlink()  # desk can be written now: the process that names it sends them all, none expired
     res = runner.invoke(app, ["run", "--config", str(with_desk), "--once"])
     assert res.exit_code == 0, res.output
     assert len(blocked.read_text(encoding="utf-8").splitlines()) == len(before)

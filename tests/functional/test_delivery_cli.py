@@ -114,6 +114,31 @@ def test_channel_checks_at_start_name_the_fault_and_the_other_channels_go_on(
     assert "channel desk: bot watchfloor can post to #desk" in res.output  # type: ignore[attr-defined]
 
 
+def test_a_file_channel_whose_path_is_a_directory_stops_the_start_as_a_bad_config(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Trial 33, L3: the start said `channel archive: appends to …/alerts.jsonl` of a directory, and every delivery to
+    it then failed (IsADirectoryError) until someone looked. No retry makes a directory a file: an error naming the
+    channel and the path, exit 1 as for any bad config, before anything is read or sent."""
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server)
+    (tmp_path / "alerts.jsonl").mkdir()
+    for command in (["run", "--once"], ["notify", "--once"], ["run"]):
+        res = invoke(*command, "--config", str(cfg), server=slack_server)
+        out = " ".join(res.output.split())  # type: ignore[attr-defined]
+        assert res.exit_code == 1, out  # type: ignore[attr-defined]
+        assert f"error: channel archive: its path {tmp_path / 'alerts.jsonl'} is a directory, not a file" in out
+        assert "appends to" not in out and "polled" not in out
+        assert "channel desk: bot watchfloor can post to #desk" in out  # the other channels' checks are said
+    assert slack_server.messages == []
+    assert listed(cfg, slack_server) == []  # nothing read, nothing queued
+    (tmp_path / "alerts.jsonl").rmdir()  # the operator fixes it
+    res = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert "channel archive: appends to" in res.output  # type: ignore[attr-defined]
+    assert (tmp_path / "alerts.jsonl").read_text().splitlines()
+
+
 def test_expired_deliveries_are_listed_and_redelivered(tmp_path: Path, slack_server: FakeSlack) -> None:
     # A maximum age of 0 gives every delivery up at its first look: what a day-long outage does.
     cfg = config(tmp_path, slack_server, retry="retry: {max_age: 0s}\n")

@@ -196,8 +196,8 @@ def test_a_restart_delivers_what_is_owed_before_it_reads_the_backlog(tmp_path: P
     before the backlog's documents in the log (before, the first slice was ingested and processed first)."""
     inbox = tmp_path / "inbox.jsonl"
     inbox.write_text(inbox_lines(0, 5), encoding="utf-8")
-    (tmp_path / "blocked").mkdir()
-    (tmp_path / "blocked" / "alerts.jsonl").mkdir()  # a directory where the file should be: every append fails
+    # A path under a plain file: every append fails, even by root (a directory at the path is a bad config)
+    (tmp_path / "blocked").write_text("", encoding="utf-8")
     cfg = write_config(tmp_path, per_poll=50, channel_path="blocked/alerts.jsonl")
     assert run_once(cfg, tmp_path).returncode == 3  # 5 alerts outstanding
     with sqlite3.connect(tmp_path / "wf.db") as con:

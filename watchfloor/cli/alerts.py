@@ -55,9 +55,12 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
     warning and nothing more: no delivery waits on it. The channel's alerts are sent as usual; one that fails
     stays outstanding in the delivery ledger and is retried on the backoff, and the other channels go on either
     way. (A channel the check cannot see, e.g. a private one without groups:read, may well take posts.)
-    `dispatcher` is anything with `check_channels()`, or the checks themselves; a Slack channel subscribed from
-    Slack is shown with the name its subscription keeps (`names`, else the dispatcher's channel_names())."""
+    A channel whose config cannot work (a file channel whose path is a directory: `fatal`) is a bad config
+    instead: raises `fail` (exit 1) naming it, after the other lines. `dispatcher` is anything with
+    `check_channels()`, or the checks themselves; a Slack channel subscribed from Slack is shown with the name its
+    subscription keeps (`names`, else the dispatcher's channel_names())."""
     checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
+    fatal = [check for check in checks if check.fatal]
     if names is None:
         subscribed = any(c.channel.startswith("slack:") for c in checks)
         names = dispatcher.channel_names() if subscribed and hasattr(dispatcher, "channel_names") else {}
@@ -78,6 +81,8 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
         if check.ok:
             err.print(f"[green]channel[/green] {shown}: {escape(check.message)}", highlight=False)
             continue
+        if check.fatal:
+            continue  # (the error below)
         advice = ""
         if "conversations.list" in check.message:  # Slack lists a private channel only with groups:read
             advice = (
@@ -90,6 +95,8 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
             f"(watchfloor alerts list --undelivered); the other channels go on.{advice}",
             highlight=False,
         )
+    if fatal:
+        raise fail("; ".join(check.message for check in fatal))
 
 
 def _print_orphans(dispatcher: Any) -> None:

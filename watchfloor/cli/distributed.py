@@ -1133,7 +1133,11 @@ def notify(
     except WiringError as e:
         st.close()
         raise fail(str(e)) from None
-    print_channel_checks(dispatcher)
+    try:
+        print_channel_checks(dispatcher)
+    except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
+        st.close()
+        raise
     stop = stop_on_sigterm()
     heart = Heartbeat()
     report = None

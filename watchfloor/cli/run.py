@@ -120,7 +120,11 @@ def run(
         f"{counted(len(pipeline.rules.detections), 'rule')} · {counted(len(cfg.sources), 'source')}",
         highlight=False,
     )
-    print_channel_checks(pipeline.dispatcher)
+    try:
+        print_channel_checks(pipeline.dispatcher)
+    except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
+        pipeline.close()
+        raise
     # The rules read what comes after them: say so when they changed since the last start (outside trial 14, M1:
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
     change = note_rules(pipeline.store, rules_fingerprint(pipeline.engine))
