@@ -62,6 +62,7 @@ from .notifiers.base import (
     AckShowing,
     DigestSending,
     Lasting,
+    MessageFrozen,
     MessageGone,
     Notifier,
     NotifierError,
@@ -541,6 +542,7 @@ class Deliverer:
                 up = self._revised_row(up)
         shown: list[str] = []
         gone: list[str] = []
+        frozen: list[str] = []
         for ref, thread_ref in targets.items():
             shows, legacy = self._first_shows(firsts[ref], ack) if ref in firsts else (None, frozenset[str]())
             update = partial(notifier.show_acknowledged, ref, thread_ref, ack, shows, legacy)
@@ -555,6 +557,16 @@ class Deliverer:
                     rec.channel,
                     ref,
                 )
+            except MessageFrozen as e:
+                frozen.append(ref)
+                log.warning(
+                    "alerts: %s -> %s: the message %s may not be changed any more (%s): its acknowledgement is not "
+                    "shown",
+                    rec.alert_id,
+                    rec.channel,
+                    ref,
+                    e,
+                )
             except _Held:
                 raise
             except NotifierError as e:
@@ -567,6 +579,8 @@ class Deliverer:
         parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
         if gone:
             parts.append(f"deleted in the channel: {', '.join(gone)}")
+        if frozen:
+            parts.append(f"may not be changed any more: {', '.join(frozen)}")
         detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
         # No `delivery` event: no alert was delivered (the activity page counts those).
         self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
@@ -724,6 +738,13 @@ class Deliverer:
                 else:
                     detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
                     log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+            except MessageFrozen as e:
+                # There, but the channel will not let it change (Slack: cant_update_message, edit_window_closed):
+                # no retry can either. The notice itself is in the channel (the reply is posted), so it is sent,
+                # the update given up and said, not retried as an outage until retry.max_age (trial 33, L1).
+                which = "the thread's first message" if e.ref == item.thread.thread_ref else "the message it changes"
+                detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
+                log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
             except NotifierError as e:
                 if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
                     log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)

@@ -139,7 +139,7 @@ class AckShowing(Protocol):
         still offers to acknowledge `ack.alert_id` (or, given `shows`, one of those alerts: a thread's first message
         acts on the thread's newest standing alert; or one of `legacy` on a button drawn before buttons said what the
         message stands for); True if it was rewritten. Raises TransientError, PermanentError,
-        or MessageGone when the message is not there."""
+        MessageGone when the message is not there, or MessageFrozen when it can no longer be changed."""
         ...
 
 
@@ -166,6 +166,16 @@ class Targeted(Protocol):
 
 class MessageGone(PermanentError):
     """The message an update was to rewrite is no longer there (deleted in the channel): retrying cannot help."""
+
+    def __init__(self, message: str, ref: str) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+
+class MessageFrozen(PermanentError):
+    """The message an update was to rewrite is there, but the channel will not let it be changed any more (Slack:
+    `cant_update_message`, `edit_window_closed`): retrying cannot help. What it showed stays as it was; the notice
+    that asked for the update reached the channel all the same (trial 33, L1: it was retried for `retry.max_age`)."""
 
     def __init__(self, message: str, ref: str) -> None:
         super().__init__(message)

@@ -31,6 +31,7 @@ from watchfloor.schemas.events import Alert
 
 from ..notice import Digest, Notice, as_notice
 from .base import (
+    MessageFrozen,
     MessageGone,
     NotifierError,
     NotYetLookable,
@@ -68,6 +69,9 @@ TRANSIENT_ERRORS = frozenset(
 )
 # Errors after which Slack's documentation says "it's possible some aspect of the operation succeeded".
 PARTIAL_ERRORS = frozenset({"internal_error", "fatal_error"})
+# chat.update's answers for a message that is there but that the bot may not change (not its own; older than the
+# workspace's edit window): the same call fails the same way for ever (MessageFrozen).
+FROZEN_ERRORS = frozenset({"cant_update_message", "edit_window_closed"})
 NON_JSON = "Received a response in a non-JSON format"
 # Errors about the token or the channel: every delivery to the channel would fail the same way now.
 CHANNEL_ERRORS = frozenset(
@@ -242,15 +246,22 @@ class SlackNotifier:
         """chat.update of the message `notice` changes: the thread's first message, with the thread's state; or a
         reply (a follow-up a late report revised or withdrew), with its own alert's, and then the first message too,
         with the thread's. Each rewrites a message whole from the ledger's state, so a retry after either failed
-        (the dispatcher calls update again, never send) writes the same messages again: safe to repeat."""
+        (the dispatcher calls update again, never send) writes the same messages again: safe to repeat. A message
+        that may not be changed any more (MessageFrozen) does not keep the other from its rewrite: raised after it."""
         thread = notice.thread
         if thread is None:
             return
         text, blocks = build_update(notice)
-        self._rewrite(thread.target_ref, text, blocks, self._stamped(target_metadata(notice)))
+        frozen: MessageFrozen | None = None
+        try:
+            self._rewrite(thread.target_ref, text, blocks, self._stamped(target_metadata(notice)))
+        except MessageFrozen as e:
+            frozen = e
         first = build_first_update(notice)
         if first is not None:
             self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
+        if frozen is not None:
+            raise frozen
 
     def show_acknowledged(
         self,
@@ -308,6 +319,8 @@ class SlackNotifier:
         except PermanentError as e:
             if "message_not_found" in e.message:
                 raise MessageGone(e.message, ref) from None
+            if _frozen(e):
+                raise MessageFrozen(e.message, ref) from None
             raise
         return True
 
@@ -332,6 +345,8 @@ class SlackNotifier:
         except PermanentError as e:
             if "message_not_found" in e.message:  # deleted in the channel: no retry will find it again
                 raise MessageGone(e.message, ref) from None
+            if _frozen(e):  # there, but not to be changed any more: no retry will change it either
+                raise MessageFrozen(e.message, ref) from None
             raise
 
     def target(self) -> str | None:
@@ -628,6 +643,11 @@ def _redacting_logger(token: str) -> logging.Logger:
     logger.parent = parent
     logger.addFilter(_RedactFilter(token))
     return logger
+
+
+def _frozen(e: PermanentError) -> bool:
+    """Whether chat.update's error says the message may not be changed any more (FROZEN_ERRORS)."""
+    return any(f": {code}" in e.message for code in FROZEN_ERRORS)  # (`…: HTTP 200: cant_update_message`)
 
 
 def _is_id(channel: str) -> bool:
