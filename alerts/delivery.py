@@ -113,6 +113,9 @@ class Tally:
     withdrawn: int = 0  # alerts and follow-ups not sent: withdrawn before they could be (and their withdrawals)
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
     digests: int = 0  # of `sent`, digest messages
+    # of `sent`, those an earlier attempt had got through with (found in the channel by looking, not posted again):
+    # said apart (trial 33, L5: "2 sent" after a takeover read as two posts, one of which was a find)
+    found: int = 0
     acks_shown: int = 0  # messages rewritten to show an acknowledgement recorded elsewhere (not in `sent`)
     slow_channels: set[str] = field(default_factory=set)  # channels that used their budget: the others went first
     busy_channels: set[str] = field(default_factory=set)  # of those, the ones fast but with more due than fit in it
@@ -133,6 +136,7 @@ class Tally:
             "withdrawn",
             "lost",
             "digests",
+            "found",
             "acks_shown",
         )
         for name in counts:
@@ -643,6 +647,7 @@ class Deliverer:
         """Look in the channel when an earlier attempt may have got through, send, update the thread, settle."""
         now = self.clock()
         ref = rec.ref or None  # posted by an earlier attempt whose update of the thread failed
+        found = False  # found in the channel by looking: an interrupted attempt had got through
         if ref is None and rec.unsure and isinstance(notifier, Reconciling):
             if isinstance(notifier, RefLearning):
                 # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
@@ -691,6 +696,7 @@ class Deliverer:
                     e,
                 )
             if ref is not None:
+                found = True
                 log.info(
                     "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
                 )
@@ -757,9 +763,12 @@ class Deliverer:
         )
         tally.sent += 1
         tally.sent_by_channel[rec.channel] = tally.sent_by_channel.get(rec.channel, 0) + 1
+        if found:
+            tally.found += 1
         if isinstance(item, Digest):
             tally.digests += 1
-        log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
+        if not found:  # (a find was said above: "had got through before")
+            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
 
     def _restart(
         self,

@@ -170,6 +170,50 @@ def test_expired_deliveries_are_listed_and_redelivered(tmp_path: Path, slack_ser
     assert len(slack_server.messages) == len(expired)  # nothing sent twice
 
 
+def test_a_post_found_already_in_the_channel_is_counted_apart_from_those_posted(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Trial 33, L5: after an attempt that got through but looked failed, the next run found the post and did not
+    post it again, and its line said "5 sent" as if five had been posted. Now the find is counted apart."""
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server)
+    slack_server.fail_after_next("chat.postMessage", status=500)  # posted, then answered 500
+    first = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert first.exit_code == UNDELIVERED_EXIT, first.output  # type: ignore[attr-defined]
+    assert "found already posted" not in first.output  # type: ignore[attr-defined]
+    rows = listed(cfg, slack_server)
+    again = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert again.exit_code == 0, again.output  # type: ignore[attr-defined]
+    out = " ".join(again.output.split())  # type: ignore[attr-defined]
+    assert f"deliveries to desk: {len(rows)} sent (1 of them found already posted, not posted again), " in out, out
+    assert [len(slack_server.messages_for(str(r["id"]))) for r in rows] == [1] * len(rows)
+
+
+def test_redeliver_says_a_delivery_that_may_have_got_through_is_looked_for_first(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Trial 33, L5: `alerts redeliver ID --channel desk --send` of a delivery given up as maybe delivered said "1
+    delivery will be sent again", then "N sent", though it found the post and sent nothing for it."""
+    slack_server.channels = {"#desk"}
+    cfg = config(tmp_path, slack_server, retry="retry: {attempts: 1}\n")
+    slack_server.fail_after_next("chat.postMessage", status=500)
+    first = invoke("run", "--once", "--config", str(cfg), server=slack_server)
+    assert first.exit_code == UNDELIVERED_EXIT, first.output  # type: ignore[attr-defined]
+    rows = listed(cfg, slack_server)
+    [given_up] = [str(r["id"]) for r in rows if r["deliveries"]["desk"] == "expired"]  # type: ignore[index]
+    res = invoke(
+        "alerts", "redeliver", given_up, "--channel", "desk", "--send", "--config", str(cfg), server=slack_server
+    )
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    out = " ".join(res.output.split())  # type: ignore[attr-defined]
+    assert (
+        "1 delivery will be sent again (it may have got through before: looked for in the channel first, and not "
+        "posted again if found there)" in out
+    ), out
+    assert f"deliveries to desk: {len(rows)} sent (1 of them found already posted, not posted again)" in out, out
+    assert [len(slack_server.messages_for(str(r["id"]))) for r in rows] == [1] * len(rows)
+
+
 def test_notify_once_exit_status(tmp_path: Path, slack_server: FakeSlack) -> None:
     cfg = config(tmp_path, slack_server)
     slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "30"})

@@ -126,7 +126,9 @@ CHANNELS_SHOWN = 3  # channels named per figure of the cycle line; the rest are 
 
 
 def delivery_summary(report: Any, dispatcher: Any) -> str:
-    """'deliveries: 9 sent (file 7, desk 2), 2 outstanding (desk 2; next attempt in 4s), 0 expired' for one cycle.
+    """'deliveries: 9 sent (file 7, desk 2), 2 outstanding (desk 2; next attempt in 4s), 0 expired' for one cycle;
+    'deliveries to desk: 2 sent (1 of them found already posted, not posted again), …' when an interrupted attempt
+    had got through.
 
     Each figure is split by channel when more than one channel is in the line (trial 19, L3: during a Slack
     outage "7 sent, 7 outstanding" were the file channel's sent and Slack's outstanding, and read as "Slack
@@ -158,8 +160,12 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         if due is not None:
             notes.append(f"next attempt in {due:.0f}s")
     in_flight = f"{elsewhere} being sent by another process, " if elsewhere else ""
+    # Of those sent, the ones an interrupted attempt had posted already, found by looking: not posted again (trial
+    # 33, L5: "2 sent" after a takeover, one of them a find, read as two posts).
+    found = getattr(t, "found", 0)
+    found_note = [f"{found} of them found already posted, not posted again"] if found else []
     text = (
-        f"{head}: {figure(t.sent, 'sent', sent)}, {in_flight}"
+        f"{head}: {figure(t.sent, 'sent', sent, found_note)}, {in_flight}"
         # (the per-channel split counts the rows in flight too: left out when there are any)
         f"{figure(left, 'outstanding', {} if elsewhere else waiting, notes)}, {figure(t.expired, 'expired', expired)}"
     )
@@ -1169,10 +1175,26 @@ def alerts_redeliver(
             for r in st.deliveries(alert_ids=keys, channel=channel, statuses={"outstanding"})
             if "outstanding" in statuses and r.attempts == 0 and (r.lease_until is None or r.lease_until <= now)
         } - first
+        # Rows an earlier attempt may have got through with are looked for in the channel before anything is sent,
+        # and not posted again when found (trial 33, L5: "1 delivery will be sent again" of a post then found).
+        looked = (
+            {
+                (r.alert_id, r.channel)
+                for r in st.deliveries(alert_ids=keys, channel=channel, statuses=set(statuses))
+                if r.unsure and not (skip and r.status == "expired") and (r.lease_until is None or r.lease_until <= now)
+            }
+            - first
+            - unsent
+        )
         n = st.redeliver(now, alert_ids=keys, channel=channel, statuses=statuses, skip_unconfirmed=skip)
         # The rows --route just made have never been sent either: said apart.
         again = max(0, n - len(first) - len(unsent))
         said = f"{_deliveries(again)} will be sent again"
+        if looked and again:
+            said += (
+                f" ({'it' if again == 1 else f'{min(len(looked), again)} of them'} may have got through before: "
+                "looked for in the channel first, and not posted again if found there)"
+            )
         if route:
             said = f"{_deliveries(len(first))} queued for the first time, " + said
         if unsent:
