@@ -41,6 +41,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
+from watchfloor.stream_processors.engine.engine import EPOCH_DATED
 from watchfloor.stream_processors.external_sort import Input, event_time
 from watchfloor.stream_processors.fingerprint import difference, legacy_fingerprint, other_release, rules_fingerprint
 from watchfloor.stream_processors.ports import EventLog, Store
@@ -925,7 +926,9 @@ def result_json(
         # whatever the input (replay.signalled_reports): a file's lines no rule can match are read as their
         # event time only and can report nothing, so a log's documents are counted alike.
         "late_documents": sum(1 for dl in result.late if dl.reason.startswith("late")),
-        "future_dated": sum(1 for dl in result.late if not dl.reason.startswith("late")),
+        "future_dated": sum(1 for dl in result.late if not dl.reason.startswith(("late", EPOCH_DATED))),
+        # dated at the Unix epoch (a date the source did not have): processed at it, as dated (trial 33, L2)
+        "epoch_dated": sum(1 for dl in result.late if dl.reason.startswith(EPOCH_DATED)),
         "revisions": result.revisions,  # in log order only: detections raised by a change of history
         "retractions": len(result.retractions),
         "dead_letters": dead_count,

@@ -532,6 +532,7 @@ STAT_LABELS = {
     "late_documents": "late reports (beyond the allowed lateness)",
     "late_signals": "late reports (beyond the allowed lateness)",  # results written before late_documents
     "future_dated": "reports dated in the future",
+    "epoch_dated": "reports dated at the Unix epoch (1970-01-01: a date the source did not have)",
     "revisions": "alerts revised by a late report",
     "retractions": "alerts withdrawn",
     "dead_letters": "records refused (dead letters)",

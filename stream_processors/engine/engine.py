@@ -99,9 +99,13 @@ class Engine:
         received = received_at.timestamp() if received_at is not None else None
         t = published = doc.published_at.timestamp()
         wm = state["wm"]
-        if (received is not None and t > received + self.skew) or (wm is not None and t < wm - self.lateness):
+        if (
+            (received is not None and t > received + self.skew)
+            or (wm is not None and t < wm - self.lateness)
+            or t < et.EPOCH_DAY_END
+        ):
             t, on_time, outputs = self._arrive(state, doc.id, doc.published_at, received, origin, doc.title, line)
-        else:  # the usual case, kept cheap: on time, not dated in the future
+        else:  # the usual case, kept cheap: on time, not dated in the future nor at the epoch
             on_time, outputs = True, []
         sigs = self.extractor.extract(doc)
         observe = True
@@ -211,9 +215,9 @@ class Engine:
         line: int | None = None,
     ) -> tuple[float, bool, list[Output]]:
         """The document's effective time, whether it may move a watermark (not clamped, not late), and the
-        reports of a clamped future date or of lateness (processed either way: a report is never a drop), each
-        naming where the document was read: its origin and, when known, its line there (as an ingest dead
-        letter names a line)."""
+        reports of a clamped future date, of a date at the Unix epoch or of lateness (processed either way: a report
+        is never a drop), each naming where the document was read: its origin and, when known, its line there (as
+        an ingest dead letter names a line)."""
         published = published_at.timestamp()
         t, clamped = et.effective_time(published, received, self.skew)
         reports: list[Output] = []
@@ -226,6 +230,17 @@ class Engine:
                     line=line,
                     field="published_at",
                     reason=future_dated_reason(doc_id, published_at, t, self.policy.skew),
+                    raw=title[:500],
+                    stage="event-time",
+                )
+            )
+        if et.epoch_dated(published):
+            reports.append(
+                DeadLetter(
+                    origin=where,
+                    line=line,
+                    field="published_at",
+                    reason=epoch_dated_reason(doc_id, published_at),
                     raw=title[:500],
                     stage="event-time",
                 )
@@ -272,6 +287,18 @@ def future_dated_reason(doc_id: str, published_at: datetime, received: float, sk
         f"dated in the future: document {doc_id} is published {published_at.isoformat()} but was received "
         f"{datetime.fromtimestamp(received, UTC).isoformat()} (allowed skew {skew}); processed at its receive "
         "time, moves no watermark"
+    )
+
+
+EPOCH_DATED = "dated at the Unix epoch"  # how an epoch_dated_reason begins (counted apart from the other reports)
+
+
+def epoch_dated_reason(doc_id: str, published_at: datetime) -> str:
+    """The report of a document dated at the Unix epoch (eventtime.epoch_dated): processed at that date."""
+    return (
+        f"{EPOCH_DATED}: document {doc_id} is published {published_at.isoformat()}, the date a feed or CMS writes "
+        "for an item it has no date for; processed at that date, as dated (its alerts are dated then; a "
+        "subscription's max_age keeps them from a channel)"
     )
 
 

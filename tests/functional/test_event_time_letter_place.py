@@ -81,6 +81,41 @@ def test_a_future_dated_line_is_named_by_its_line_as_an_ingest_dead_letter_is(tm
     assert f"event time {inbox}:3: dated in the future" in " ".join(replayed.output.split()), replayed.output
 
 
+def test_a_line_dated_at_the_unix_epoch_is_reported_with_its_line(tmp_path: Path) -> None:
+    """Trial 33, L2: an item dated 1970-01-01 (what a feed or CMS writes for a missing date) was taken without a word
+    and alerted as "fired 1970-01-01", while one dated 2099 was reported. It is processed as dated, as before, and
+    reported where the 2099 one is: on the console with FILE:LINE, in the dead-letter log, counted per source, and
+    by a backtest of the run's log."""
+    inbox = tmp_path / "in.jsonl"
+    rows = [
+        article("x1", "2024-10-28T16:00:00+00:00", DEPLOYED),
+        article("e1", "1970-01-01T00:00:00+00:00", KILLED, "B"),
+        article("e2", "1969-12-31T19:00:00-05:00", "Weather: snow expected in the north", "C"),  # (no signal)
+    ]
+    inbox.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = config(tmp_path, f"[{{kind: jsonl, path: {inbox}}}]")
+    run = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert (
+        f"event time {inbox}:2: dated at the Unix epoch: document e1 is published 1970-01-01T00:00:00+00:00" in said
+    ), said
+    assert f"event time {inbox}:3: dated at the Unix epoch: document e2 is published 1969-12-31T19:00:00-05:00" in said
+    assert f"({inbox}: 2 dated at the Unix epoch)" in said, said
+    assert "dated in the future" not in said
+    places = {(p["stage"], p["origin"], p["line"]) for p in letters(tmp_path)}
+    assert places == {("event-time", str(inbox), 2), ("event-time", str(inbox), 3)}
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    out = tmp_path / "bt.json"
+    replayed = runner.invoke(
+        app, ["backtest", "--config", str(cfg), "--from-store", store, "--order", "log", "--json", str(out)]
+    )
+    assert replayed.exit_code == 0, replayed.output
+    assert f"event time {inbox}:2: dated at the Unix epoch" in " ".join(replayed.output.split()), replayed.output
+    stats = json.loads(out.read_text(encoding="utf-8"))["stats"]
+    assert (stats["epoch_dated"], stats["future_dated"], stats["late_documents"]) == (1, 0, 0)  # (e1: a signal)
+
+
 def schema_12(url: str) -> None:
     """Make the store at `url` one of schema 12: its events table without the line column (migration 13)."""
     engine = create_engine(normalize_url(url))

@@ -590,10 +590,17 @@ def source_origins(sources: Any) -> list[str]:
 
 
 def late_by_source(reports: list[Any]) -> str:
-    """'inbox/a.jsonl: 2 late, 1 dated in the future; ...' for the summary line."""
+    """'inbox/a.jsonl: 2 late, 1 dated in the future, 1 dated at the Unix epoch; ...' for the summary line."""
+    from watchfloor.stream_processors.engine.engine import EPOCH_DATED
+
     counts: dict[str, dict[str, int]] = {}
     for dl in reports:
-        what = "late" if dl.reason.startswith("late") else "dated in the future"
+        if dl.reason.startswith("late"):
+            what = "late"
+        elif dl.reason.startswith(EPOCH_DATED):
+            what = EPOCH_DATED
+        else:
+            what = "dated in the future"
         per = counts.setdefault(shown_origin(dl.origin), {})
         per[what] = per.get(what, 0) + 1
     return "; ".join(
