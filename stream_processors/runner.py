@@ -227,3 +227,24 @@ def note_rules(store: Store, fingerprint: str) -> RulesChange | None:
     if before is None or position == 0:
         return None
     return RulesChange(str(before), fingerprint, position)
+
+
+class OtherRulesWatch:
+    """Another process started on this store with other rules: the fingerprint it recorded (note_rules) differs
+    from the one this process reads with. Looked at once per cycle (one checkpoint read); each other fingerprint
+    is told once. While both run, which rules judge a document depends on which process takes it (trial 33, L4: a
+    rolling restart during a rules change, and neither `run` said a word; Kafka workers wait for such a member
+    to leave)."""
+
+    def __init__(self, store: Store, fingerprint: str) -> None:
+        self.store = store
+        self.fingerprint = fingerprint
+        self._told: set[str] = set()
+
+    def other(self) -> str | None:
+        """The other rules' fingerprint, the first time it is seen; None otherwise."""
+        recorded = (self.store.load_checkpoint(RULES_IN_USE).state or {}).get("fingerprint")
+        if recorded is None or recorded == self.fingerprint or recorded in self._told:
+            return None
+        self._told.add(str(recorded))
+        return str(recorded)

@@ -80,3 +80,60 @@ def test_run_says_when_only_the_watchfloor_version_changed(tmp_path: Path) -> No
         # A backtest of the store with these rules has nothing to say of them.
         replay = runner.invoke(app, ["backtest", "--from-store", f"sqlite:///{tmp_path / 'wf.db'}", "--order", "log"])
         assert replay.exit_code == 0 and "note: the rules" not in replay.output, replay.output
+
+
+def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path: Path) -> None:
+    """Trial 33, L4: two live `run`s on one store with different packs (a rolling restart during a rules change),
+    and neither said a word; which pack judged a document depended on which process took it. The one running says
+    it at its next cycle, once, naming both fingerprints (the one starting records its own and says the change)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    pack = tmp_path / "desk.yaml"
+    shutil.copy(builtin_dir() / "dprk_russia.yaml", pack)
+    edited = tmp_path / "desk2.yaml"
+    text = pack.read_text(encoding="utf-8")
+    title = 'title: "{party} ratified the DPRK–Russia treaty"'
+    edited.write_text(text.replace(title, title.replace("ratified", "has ratified")), encoding="utf-8")
+    configs = []
+    for name, rules in (("old.yaml", pack), ("new.yaml", edited)):
+        cfg = tmp_path / name
+        cfg.write_text(
+            f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{rules}]\n"
+            f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n",
+            encoding="utf-8",
+        )
+        configs.append(cfg)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env.update(PYTHONPATH=str(repo), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--config", str(configs[0]), "--interval", "0.3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out: list[str] = []
+    said = "another process started on this store with other rules"
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # its first cycle done: its rules are recorded
+            out.append(line)
+            if line.startswith("polled "):
+                break
+        assert said not in "".join(out)
+        started = runner.invoke(app, ["run", "--once", "--config", str(configs[1])])
+        assert started.exit_code == 0, started.output
+        assert "the rules changed since the last run" in " ".join(started.output.split()), started.output
+        time.sleep(3)  # ten cycles of the running one, at least
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    whole = " ".join(("".join(out) + rest).split())
+    assert said in whole, whole
+    assert whole.count(said) == 1, whole  # once, not at every cycle
+    assert "Stop the one with the rules you no longer want" in whole, whole

@@ -95,7 +95,7 @@ def run(
         rules_fingerprint,
     )
     from watchfloor.stream_processors.rulefile import RuleLoadError
-    from watchfloor.stream_processors.runner import note_rules
+    from watchfloor.stream_processors.runner import OtherRulesWatch, note_rules
     from watchfloor.web.activity import HeartbeatRecorder
 
     from ..config_edit import apply_config_edit, edit_lines
@@ -127,7 +127,9 @@ def run(
         raise
     # The rules read what comes after them: say so when they changed since the last start (outside trial 14, M1:
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
-    change = note_rules(pipeline.store, rules_fingerprint(pipeline.engine))
+    fingerprint = rules_fingerprint(pipeline.engine)
+    change = note_rules(pipeline.store, fingerprint)
+    other_rules = OtherRulesWatch(pipeline.store, fingerprint)
     if change is not None:
         legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
         release = other_release(change.before, change.now, legacy)
@@ -213,6 +215,18 @@ def run(
                     )
                     for line in edit_lines(config_file.path, edit):
                         err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+            try:
+                other = other_rules.other()
+            except Exception:  # a look, not the work: a store that failed is said by the cycle itself
+                other = None
+            if other is not None:
+                err.print(
+                    f"[yellow]another process started on this store with other rules[/yellow] (fingerprint {other}; "
+                    f"this one reads with {fingerprint}): while both run, which rules judge a document depends on "
+                    "which process takes it. Stop the one with the rules you no longer want (to change rules: stop "
+                    "every `watchfloor run` on the store, then start one on the new rules)",
+                    highlight=False,
+                )
             # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once, `--once`
             # too, so that the other sources are polled and alerts delivered between the slices (M1). A stop
             # (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next start.
