@@ -182,6 +182,14 @@ def test_an_alert_revised_back_to_its_own_id_is_reinstated_and_a_blind_ack_is_no
         assert said in texts(m["blocks"]), texts(m["blocks"])
         assert "before a later change raised it again (reinstated): it is not acknowledged since" in texts(m["blocks"])
 
+    # The status page agrees: A in one row, marked reinstated, its earlier raising's delivery with it.
+    page = status_page_html(desk)
+    assert page.count(f'data-alert="{a["id"]}"') == 1, page
+    assert page.count(f'data-alert="{b["id"]}"') == 1, page
+    assert "(reinstated)" in page and "desk (earlier raising): suppressed" in page, page
+    row = page.split(f'data-alert="{a["id"]}"')[1].split("</tr>")[0]
+    assert row.index("desk: sent") < row.index("desk (earlier raising): suppressed"), row  # its latest raising's
+
     # A desk that acknowledges A now is recorded (not "already acknowledged" by the blind one), and Slack shows it.
     said = desk.wf("alerts", "ack", a["id"], "--by", "lee")
     assert said.startswith(f"acknowledged {a['id']} by lee (via cli) at "), said
@@ -193,3 +201,25 @@ def test_an_alert_revised_back_to_its_own_id_is_reinstated_and_a_blind_ack_is_no
         assert "not acknowledged since" not in texts(m["blocks"]), texts(m["blocks"])
     first = slack_server.message(CHANNEL, first["ts"])
     assert "Acknowledged by lee" in texts(first["blocks"]) and "kim" not in texts(first["blocks"])
+
+
+def status_page_html(desk: Desk) -> str:
+    """The status page `watchfloor serve` shows for the desk's store."""
+    import urllib.request
+
+    from watchfloor.config import load_config
+    from watchfloor.web.build import build_services
+    from watchfloor.web.server import WebServer, create_app
+    from watchfloor.wiring import EmbeddedPipeline
+
+    pipeline = EmbeddedPipeline(load_config(desk.cfg), env={"WF_TEST_SLACK": desk.server.token})
+    try:
+        services = build_services(pipeline.cfg, pipeline.store, pipeline.control, pipeline.rules, env={})
+        server = WebServer(create_app(services), "127.0.0.1", 0).start()
+        try:
+            with urllib.request.urlopen(server.url + "/", timeout=30) as resp:
+                return str(resp.read().decode("utf-8"))
+        finally:
+            server.stop()
+    finally:
+        pipeline.close()

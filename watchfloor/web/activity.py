@@ -175,6 +175,8 @@ class Activity:
             self.detections[str(p.get("rule", "?"))] += 1
             if ev.received_at is not None:
                 self._raised(ev.id, ev.received_at.timestamp())
+            if int(p.get("revision") or 0) > 0:
+                self._raised_again(p, se.position)
         elif ev.type == EventType.RETRACTION:
             if ev.received_at is not None:
                 self._raised(ev.id, ev.received_at.timestamp())
@@ -187,25 +189,7 @@ class Activity:
         elif ev.type == EventType.ALERT:
             det = p.get("detection") or {}
             self.alerts[str(det.get("rule", "?"))] += 1
-            alert_id = str(p.get("id"))
-            if len(self.recent) == self.recent.maxlen:
-                self._forget(self.recent[0].key)  # the row the append below pushes out
-            self.recent.append(
-                AlertRow(
-                    id=alert_id,
-                    rule=str(det.get("rule", "?")),
-                    title=str(det.get("title", "")),
-                    severity=str(det.get("severity", "")),
-                    confidence=det.get("confidence"),
-                    group={str(k): str(v) for k, v in (det.get("group") or {}).items()},
-                    fired_at=str(det.get("fired_at", "")),
-                    position=se.position,
-                    channels=tuple(p.get("channels") or ()),
-                    key=delivery_key(det, alert_id),
-                    first_seen=_fired_first_seen(det),
-                )
-            )
-            self.shown[self.recent[-1].key] += 1
+            self._row(det, str(p.get("id")), se.position, tuple(p.get("channels") or ()))
         elif ev.type == EventType.DELIVERY:
             channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
             self.deliveries[(channel, status)] += 1
@@ -287,6 +271,37 @@ class Activity:
         else:
             self.unraised.append((key, channel, sent))
 
+    def _row(self, det: Mapping[str, Any], alert_id: str, position: int, channels: tuple[str, ...]) -> None:
+        """A row for an alert as raised (`det`: its detection's payload)."""
+        if len(self.recent) == self.recent.maxlen:
+            self._forget(self.recent[0].key)  # the row the append below pushes out
+        self.recent.append(
+            AlertRow(
+                id=alert_id,
+                rule=str(det.get("rule", "?")),
+                title=str(det.get("title", "")),
+                severity=str(det.get("severity", "")),
+                confidence=det.get("confidence"),
+                group={str(k): str(v) for k, v in (det.get("group") or {}).items()},
+                fired_at=str(det.get("fired_at", "")),
+                position=position,
+                channels=channels,
+                key=delivery_key(det, alert_id),
+                first_seen=_fired_first_seen(det),
+            )
+        )
+        self.shown[self.recent[-1].key] += 1
+
+    def _raised_again(self, det: Mapping[str, Any], position: int) -> None:
+        """A detection that raises an alert of `recent` again with its own id (reinstated after a revision or a
+        withdrawal): its `alert` event was written at the first raising (one per alert id), so the later raising and
+        its deliveries get a row of their own, routed as the first was; the page shows the two as one alert."""
+        alert_id = str(det.get("id"))
+        before = next((row for row in reversed(self.recent) if row.id == alert_id), None)
+        if before is None or delivery_key(det, alert_id) in self.shown:
+            return
+        self._row(det, alert_id, position, before.channels)
+
     def _forget(self, key: str) -> None:
         """A row with delivery key `key` leaves `recent`: its deliveries go too when no other row shows them."""
         self.shown[key] -= 1
@@ -339,7 +354,9 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # The version of what the checkpoint holds. Bump it whenever Activity.apply counts differently (a label's form, a
 # type read, a bound): a view that finds a checkpoint of another version reads the log whole instead, since counts
 # carried over from the old rule would never match a full read by the new one.
-ACTIVITY_VERSION = 2  # 2: dead-letter reasons classed whole (reason_class)
+# 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
+# row for that raising too (_raised_again)
+ACTIVITY_VERSION = 3
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old
@@ -906,7 +923,7 @@ def buckets_of(h: Mapping[str, Any]) -> Sequence[tuple[str, float]]:
     return out
 
 
-def _fired_first_seen(det: dict[str, Any]) -> bool:
+def _fired_first_seen(det: Mapping[str, Any]) -> bool:
     """events.fired_first_seen on a detection's JSON: its fired_at is the first-seen time of an undated report."""
     fired = det.get("fired_at")
     at = [bool(e.get("first_seen")) for e in det.get("evidence") or () if e.get("published_at") == fired]

@@ -132,11 +132,27 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         }
         for r in s.store.deliveries(statuses=NOT_DONE, limit=SHOWN_OUTSTANDING)
     ]
-    for row in list(reversed(a.recent))[:SHOWN_ALERTS]:
+    # One row per alert, at its latest raising: an alert raised again with its own id (reinstated after a revision
+    # or a withdrawal) is the same alert, as `alerts list` shows it; its earlier raisings' deliveries go with it.
+    newest_first = list(reversed(a.recent))
+    earlier: dict[str, list[Any]] = {}
+    for row in newest_first:
+        earlier.setdefault(row.id, []).append(row)
+    shown: set[str] = set()
+    for row in newest_first:
+        if row.id in shown:
+            continue
+        if len(shown) >= SHOWN_ALERTS:
+            break
+        shown.add(row.id)
         deliveries = []
         for ch in row.channels:
             status, detail, _ = row.deliveries.get(ch, ("queued", "", ""))
             deliveries.append({"channel": ch, "status": status, "detail": detail})
+        for before in earlier[row.id][1:]:
+            for ch in before.channels:
+                status, detail, _ = before.deliveries.get(ch, ("queued", "", ""))
+                deliveries.append({"channel": f"{ch} (earlier raising)", "status": status, "detail": detail})
         acks = [
             f"{ack.by.label()} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
             for ack in s.control.acknowledgements(row.id)
@@ -152,6 +168,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
                 "group": ", ".join(ctx.entity_name(v) for v in row.group.values()),
                 "deliveries": deliveries,
                 "acks": acks,
+                "reinstated": len(earlier[row.id]) > 1,
             }
         )
     subs = [
