@@ -247,6 +247,12 @@ def test_russian_accusations_govern_their_object(body: str, signal: str, want: t
         ("Лидеры союза договорились выделить Киеву еще денег.", "ru_money", ("future", "договорились")),
         ("Министр согласился передать документы суду.", "ru_money", ("future", "согласился")),
         ("Партнеры обязались выделить средства до конца года.", "ru_money", ("future", "обязались")),
+        # a short adjective of readiness or consent, as "ready to" / "agreed to" (review of a768ce7)
+        ("Киев готов провести обмен пленными.", "swap", ("future", "готов")),
+        ("Стороны готовы провести обмен пленными.", "swap", ("future", "готовы")),
+        ("Москва согласна выделить средства.", "ru_money", ("future", "согласна")),
+        # "согласно" is a preposition: no cue
+        ("Согласно договору, стороны провели обмен пленными.", "swap", ("asserted", None)),
         # a noun: the agreement is the news, as "agreed to a prisoner exchange"
         ("Стороны договорились об обмене пленными.", "swap", ("asserted", None)),
         # an extension agreed is made, as "agreed to extend the truce"
