@@ -236,6 +236,11 @@ class EarlierStory:
     # here: by event time the same story, posted apart only because the dispatcher no longer keeps it (a report far
     # behind the newest alerts: intake.Stories). None: a new story (past the open period, or withdrawn).
     within: timedelta | None = None
+    # The ledger's reference ("CHANNELID:ts") of the message that tells that story (its first message, or the
+    # revision sent in its place), and a link to it a notifier may fill in (Slack: chat.getPermalink): the line then
+    # links the alert it names (trial 29, F7: "Again: …" named a bare id the desk had to search for).
+    ref: str = ""
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,7 +301,7 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
         r.parent_id: r for r in rows if r.kind == "revision" and r.status == "sent" and r.parent_id is not None
     }
     withdrawn = {r.parent_id for r in rows if r.kind == "retraction" and r.status == "sent"}
-    before: list[tuple[datetime, datetime, str, bool, int]] = []
+    before: list[tuple[datetime, datetime, str, bool, int, str]] = []
     for i, r in enumerate(rows):
         if r.kind != "alert" or r.alert_id == alert.id:
             continue
@@ -323,10 +328,10 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
         except (TypeError, KeyError, ValueError):  # rows of the first version carry no alert
             continue
         if fired < alert.detection.fired_at:  # (the story's start decides which came first)
-            before.append((fired, shown_at, shown_id, shown.alert_id not in withdrawn, i))
+            before.append((fired, shown_at, shown_id, shown.alert_id not in withdrawn, i, r.ref or ""))
     if not before:
         return None
-    began, fired, told_id, stands, at = max(before)
+    began, fired, told_id, stands, at, ref = max(before)
     # The last alert of that story, as its first message shows the thread's state: its newest standing alert (a
     # corroboration's HIGH follow-up, not the MEDIUM it followed: outside trial 30, F5, where a channel that got both
     # named the MEDIUM and a `min=high` channel the HIGH). Only for the story named.
@@ -341,7 +346,7 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
         told_id, fired = newest.id, newest.detection.fired_at
     gap = alert.detection.fired_at - began
     within = gap if period is not None and stands and gap <= period else None
-    return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within)
+    return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within, ref=ref)
 
 
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:

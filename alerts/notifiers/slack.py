@@ -15,6 +15,7 @@ appears in exceptions, reprs or returned details.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import logging
 import socket
@@ -109,6 +110,7 @@ HINTS = {
 # is a paginated conversations.list, and a name that is not there would be looked up at every alert routed to it
 # (target(), find_delivered). A channel made since is found at the first look-up after this, or by a new process.
 NOT_FOUND_RECHECK = 300.0
+PERMALINKS_KEPT = 1000  # earlier stories' message links kept per notifier (one chat.getPermalink per message)
 # Messages find_delivered reads back at most (pages of 200: 50 calls of conversations.history, only after an attempt
 # that may have got through). Past them it cannot tell, and says so (the dispatcher then sends again, with a
 # warning): outside trial 23 found a message 1,200 messages back re-posted silently at the 1,000 it read before.
@@ -188,13 +190,14 @@ class SlackNotifier:
         # attempt finds this deployment's message, not another's that posts the same alert id to the channel
         # (staging and production; alert ids are a function of the reports). None: not written, anything matches.
         self.deployment = deployment
+        self._permalinks: dict[str, str] = {}  # message ref -> its permalink ("" when Slack gave none)
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
 
     def send(self, notice: Notice | Alert) -> str:
         """Post `notice` (a reply when it belongs to a thread); returns the message reference "CHANNELID:ts"."""
-        notice = as_notice(notice)
+        notice = self._with_earlier_link(as_notice(notice))
         args: dict[str, Any] = {
             "channel": self.channel,
             "text": notice_text(notice),
@@ -555,6 +558,27 @@ class SlackNotifier:
 
     # -- internals --
 
+    def _with_earlier_link(self, notice: Notice) -> Notice:
+        """`notice` with a link to the message of the earlier story its "Again: …" line names (chat.getPermalink,
+        once per message: trial 29, F7); as it is when there is none, or Slack does not give one."""
+        earlier = notice.earlier
+        if earlier is None or earlier.link or not earlier.ref:
+            return notice
+        link = self._permalinks.get(earlier.ref)
+        if link is None:
+            channel_id, ts = split_ref(earlier.ref)
+            link = ""
+            if channel_id and ts:
+                try:
+                    got = self._call("chat.getPermalink", channel=channel_id, message_ts=ts)
+                    link = str(got.get("permalink") or "")
+                except NotifierError as e:  # the line names the alert without a link, as before
+                    log.debug("slack %s: no permalink for %s: %s", self.name, earlier.ref, e.message)
+            if len(self._permalinks) >= PERMALINKS_KEPT:
+                self._permalinks.clear()
+            self._permalinks[earlier.ref] = link
+        return dataclasses.replace(notice, earlier=dataclasses.replace(earlier, link=link)) if link else notice
+
     def _call(self, method: str, **kwargs: Any) -> Mapping[str, Any]:
         where = f"slack {self.name} {method}"
         try:
@@ -562,7 +586,7 @@ class SlackNotifier:
                 resp = self._client.chat_postMessage(**kwargs)
             elif method == "chat.update":
                 resp = self._client.chat_update(**kwargs)
-            elif method.startswith("conversations."):  # read methods take form/query arguments
+            elif method.startswith("conversations.") or method == "chat.getPermalink":  # reads: query arguments
                 resp = self._client.api_call(method, http_verb="GET", params=kwargs)
             else:
                 resp = self._client.api_call(method, json=kwargs or None)

@@ -44,6 +44,7 @@ from watchfloor.schemas.timefmt import utc_text
 from ..notice import (
     Digest,
     DigestLine,
+    EarlierStory,
     Notice,
     ThreadView,
     as_notice,
@@ -376,9 +377,18 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
     if notice.kind in ("followup", "revision") and notice.parent_id:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
     if notice.earlier is not None:
-        status = " · ".join(filter(None, [status, escape(earlier_text(notice.earlier))]))
+        status = " · ".join(filter(None, [status, earlier_line(notice.earlier)]))
     lead = escape(later_text(notice.later)) if notice.later is not None else ""
     return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status, lead=lead)
+
+
+def earlier_line(earlier: EarlierStory) -> str:
+    """earlier_text in mrkdwn, with a link to the message that tells that story when the notifier found one
+    (EarlierStory.link)."""
+    text = escape(earlier_text(earlier))
+    if not earlier.link.startswith("https://"):
+        return text
+    return f"{text} (<{earlier.link}|its message>)"
 
 
 def _count(n: int, what: str) -> str:

@@ -192,6 +192,11 @@ def test_an_alert_that_starts_a_new_story_names_the_last_one_of_its_rule_and_gro
     assert "Again: the last alert of this rule and group was det0001, fired 2024-" in second
     assert "new story" in second and "earlier in this channel" not in second
     assert "was det0002" in third and "(2 earlier in this channel)" in third
+    # ... and links it to the message that tells that story (chat.getPermalink; trial 29, F7: a bare id to search for)
+    posted = top_level(slack_server)
+    link = f"https://watchfloor-test.slack.com/archives/{FakeSlack.channel_id(posted[0]['channel'])}/p"
+    assert f"(<{link}{posted[0]['ts'].replace('.', '')}|its message>)" in second, second
+    assert f"(<{link}{posted[1]['ts'].replace('.', '')}|its message>)" in third, third
 
     records = {r["key"]: r for r in lines(archive)}
     assert "earlier" not in records["det0001"] and "earlier" not in records["det0003"]
