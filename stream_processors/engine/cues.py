@@ -467,11 +467,40 @@ OBJECT_WARNINGS = frozenset(
 # OBJECT_CONSEQUENCE_VERBS; "в результате" then "которого" / "которой" / "которых" / "чего"; searched up to
 # OBJECT_CONSEQUENCE_WORDS words after the lead, in the lead's clause, not past a word of OBJECT_REACH_STOPS but
 # "which". "accused of killing his wife" has none: who was killed is not the question, whether he did it is.
+# Only a toll counts (review of 2a43dcd, HIGH: ", leaving little room for talks", "that left the opposition
+# weakened", "drones that kill civilians" read as consequences and un-hedged what was alleged): the verb is past or
+# a participle, and a count or a word of casualties (OBJECT_CONSEQUENCE_TOLL, or a token with a digit) follows it
+# within OBJECT_CONSEQUENCE_TOLL_WORDS words ("killing at least 12", "that left two dead", "в результате которого
+# погибли двое": the Russian verb of dying is itself the toll, OBJECT_CONSEQUENCE_RU_TOLL). The consequence
+# un-hedges only the signal's words that stand between the lead and it, and not a signal that holds a word of
+# OBJECT_CONSEQUENCE_NOT_OWN ("accused Kyiv of lying about the attack, which killed 12": the attack happened; the
+# lying is still what is alleged).
 OBJECT_CONSEQUENCE_AFTER_COMMA = frozenset("killing leaving wounding injuring убив убившего ранив".split())
-OBJECT_CONSEQUENCE_VERBS = frozenset("killed kills kill left leaves wounded injured".split())
+OBJECT_CONSEQUENCE_VERBS = frozenset("killed left wounded injured".split())
 OBJECT_CONSEQUENCE_AUX = frozenset("has have had reportedly".split())
 OBJECT_CONSEQUENCE_RU = frozenset("которого которой которых чего".split())
-OBJECT_CONSEQUENCE_WORDS = 25
+OBJECT_CONSEQUENCE_RU_TOLL = (
+    "погиб",
+    "пострада",
+    "ранен",
+    "ранены",
+    "ранено",
+    "убит",
+    "убиты",
+    "жертв",
+)  # prefixes
+OBJECT_CONSEQUENCE_TOLL = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
+    "hundreds thousand thousands dozen dozens scores several people civilians dead wounded injured children "
+    "soldiers residents villagers passengers workers person persons man men woman women family families him her "
+    "them двоих троих человек людей жителей мирных детей".split()
+)
+OBJECT_CONSEQUENCE_TOLL_WORDS = 3
+OBJECT_CONSEQUENCE_NOT_OWN = frozenset(
+    "lying lie lied lies falsely false fabricating faking staging covering spreading claiming saying denying "
+    "exaggerating misrepresenting".split()
+)
+OBJECT_CONSEQUENCE_WORDS = 20
 OBJECT_REACH_STOPS = frozenset(
     "after amid following despite as because while when since before during until but whereas although though said "
     "says say told which who но а однако хотя когда после пока если поскольку потому заявил заявили заявила "
@@ -1507,6 +1536,16 @@ ADVERBIAL_EXPECTATION_NOUNS = frozenset(
     "possibility possibilities speculation rumors rumours warning warnings".split()
 )
 ADVERBIAL_EXPECTATION_GAP = 2
+# ... and only over that noun's own phrase, where the signal's words stand (review of 2a43dcd, MED: "will not
+# retaliate despite pressure after North Korea fired missiles" read the firing negated, "may impose sanctions amid
+# talks as Ukraine shelled Belgorod" hedged): it ends at one of these (a clause of its own, or a phrase of time or
+# cause; "that" opens what is claimed, not wanted: "despite warnings that Russia supplied missiles") and reaches
+# EXPECTATION_PHRASE_WORDS words past the noun.
+EXPECTATION_PHRASE_STOPS = frozenset(
+    "that after as while when since because before following during until but whereas although though which who "
+    "amid despite said says told".split()
+)
+EXPECTATION_PHRASE_WORDS = 6
 GOAL_STOP_RU = frozenset("что чтобы который которая которые которого но а однако если когда после ли не".split())
 
 # Hedge adjectives that qualify what a noun names, not the event ("North Korea fires suspected ballistic missile",

@@ -84,6 +84,8 @@ from .cues import (
     DISCLAIMER_RELATIVE_RU,
     DISCLAIMER_RELATIVES_EN,
     DISCLAIMER_SKIP_EN,
+    EXPECTATION_PHRASE_STOPS,
+    EXPECTATION_PHRASE_WORDS,
     GOAL_OBJECT_WORDS,
     GOAL_REACH,
     GOAL_REACH_STOPS,
@@ -114,7 +116,11 @@ from .cues import (
     OBJECT_ALLEGE,
     OBJECT_CONSEQUENCE_AFTER_COMMA,
     OBJECT_CONSEQUENCE_AUX,
+    OBJECT_CONSEQUENCE_NOT_OWN,
     OBJECT_CONSEQUENCE_RU,
+    OBJECT_CONSEQUENCE_RU_TOLL,
+    OBJECT_CONSEQUENCE_TOLL,
+    OBJECT_CONSEQUENCE_TOLL_WORDS,
     OBJECT_CONSEQUENCE_VERBS,
     OBJECT_CONSEQUENCE_WORDS,
     OBJECT_FRAME_WORDS,
@@ -855,7 +861,7 @@ def resolve(
                 # "accused Russia of attacking Kupiansk, killing two": the deaths are reported, so the attack
                 # happened; the accusation disputes who did it (cues.OBJECT_CONSEQUENCE_*).
                 if near and sent.toks[s - sent.start] not in _NO_CONSEQUENCE:
-                    consequence = _consequence(sent, e)
+                    consequence = _consequence(sent, e, lo, hi)
                     if consequence is not None:
                         near = False
                         not_subject = (
@@ -1211,31 +1217,47 @@ _CLAUSE_LEADS = frozenset({"that", "что"})  # an object that is a clause, wit
 _NO_CONSEQUENCE = OBJECT_WARNINGS | {"fear", "fears"}
 
 
-def _consequence(sent: Sentence, e: int) -> str | None:
-    """The words that report a consequence of the act an accusation opens at token e (document-wide), or None:
-    ", killing two", "that killed 30", "в результате которого" (cues.OBJECT_CONSEQUENCE_*)."""
+def _consequence(sent: Sentence, e: int, lo: int, hi: int) -> str | None:
+    """The words that report a toll of the act an accusation opens at token e (document-wide), when the signal's
+    words lo..hi stand between the lead and them, or None: ", killing two", "that killed 30", "в результате
+    которого погибли" (cues.OBJECT_CONSEQUENCE_*)."""
     toks, base = sent.toks, sent.start
-    start = e + 1 - base
-    end = min(len(toks), start + OBJECT_CONSEQUENCE_WORDS)
+    if not OBJECT_CONSEQUENCE_NOT_OWN.isdisjoint(toks[lo - base : hi + 1 - base]):
+        return None  # "accused of lying about the attack, which killed 12": the lying is still alleged
+    first = lo - base  # the consequence's verb stands no earlier than the signal's words ("…, killing two" may be them)
+    end = min(len(toks), e + 1 - base + OBJECT_CONSEQUENCE_WORDS)
     breaks = clause_breaks(sent)
-    for j in range(start, end):
+    for j in range(e + 1 - base, end):
         if any(b == base + j for b in breaks):
             return None
         word = toks[j]
-        if word in OBJECT_CONSEQUENCE_AFTER_COMMA and _marks_between(sent, j - 1, j, ",—–") > 0:
+        if word in OBJECT_CONSEQUENCE_AFTER_COMMA and j >= first and _marks_between(sent, j - 1, j, ",—–") > 0:
+            if word.isascii() and not _toll_after(toks, j):
+                return None  # ", leaving little room for talks": a consequence, but no toll
             return f", {word}"
         if word in ("that", "which"):
             k = j + 1
             if k < len(toks) and toks[k] in OBJECT_CONSEQUENCE_AUX:
                 k += 1
-            if k < len(toks) and toks[k] in OBJECT_CONSEQUENCE_VERBS:
+            if k >= first and k < len(toks) and toks[k] in OBJECT_CONSEQUENCE_VERBS and _toll_after(toks, k):
                 return sent.words(base + j, base + k)
-        if word == "результате" and j > 0 and toks[j - 1] == "в" and j + 1 < len(toks):
-            if toks[j + 1] in OBJECT_CONSEQUENCE_RU:
+        if word == "результате" and j > 0 and toks[j - 1] == "в" and first <= j + 1 < len(toks):
+            if toks[j + 1] in OBJECT_CONSEQUENCE_RU and any(
+                t.startswith(OBJECT_CONSEQUENCE_RU_TOLL) for t in toks[j + 2 : j + 2 + OBJECT_CONSEQUENCE_TOLL_WORDS]
+            ):
                 return sent.words(base + j - 1, base + j + 1)
         if word in OBJECT_REACH_STOPS and word != "which":
             return None
     return None
+
+
+def _toll_after(toks: list[str], k: int) -> bool:
+    """Whether a count or a word of casualties (cues.OBJECT_CONSEQUENCE_TOLL) follows the verb at toks[k] closely:
+    "killing at least 12", "that left two dead"; not "leaving little room", "that left for Russia"."""
+    return any(
+        t in OBJECT_CONSEQUENCE_TOLL or any(c.isdigit() for c in t)
+        for t in toks[k + 1 : k + 1 + OBJECT_CONSEQUENCE_TOLL_WORDS]
+    )
 
 
 def _led_to(sent: Sentence, e: int) -> int | None:
@@ -1512,17 +1534,25 @@ def _adverbial_between(sent: Sentence, e: int, lo: int) -> str | None:
     for k in range(first, end):
         if (
             toks[k] in ADVERBIAL_OPENERS
-            and (k in starts or (toks[k] in ADVERBIAL_OPENERS_BARE and not _expectation_after(toks, k)))
+            and (k in starts or (toks[k] in ADVERBIAL_OPENERS_BARE and not _expectation_after(toks, k, end)))
             and not any(k < c <= end for c in starts)
         ):
             return toks[k]
     return None
 
 
-def _expectation_after(toks: list[str], k: int) -> bool:
-    """Whether a noun of what is wanted or expected (cues.ADVERBIAL_EXPECTATION_NOUNS) follows the "amid" / "despite"
-    at toks[k] ("despite calls for a truce", "amid growing threats of strikes"): not a thing there already."""
-    return any(t in ADVERBIAL_EXPECTATION_NOUNS for t in toks[k + 1 : k + 2 + ADVERBIAL_EXPECTATION_GAP])
+def _expectation_after(toks: list[str], k: int, end: int) -> bool:
+    """Whether the "amid" / "despite" at toks[k] opens the phrase of a noun of what is wanted or expected
+    (cues.ADVERBIAL_EXPECTATION_NOUNS) that holds the signal's words from toks[end] ("despite calls for a truce",
+    "amid growing threats of strikes"): not a thing there already. The noun's phrase ends at a word that opens a
+    clause or a phrase of its own (cues.EXPECTATION_PHRASE_STOPS: "despite pressure after North Korea fired …",
+    "amid talks as Ukraine shelled …", "despite warnings that Russia supplied …") and reaches
+    cues.EXPECTATION_PHRASE_WORDS words."""
+    for n in range(k + 1, min(end, k + 2 + ADVERBIAL_EXPECTATION_GAP)):
+        if toks[n] in ADVERBIAL_EXPECTATION_NOUNS:
+            between = toks[n + 1 : end]
+            return len(between) <= EXPECTATION_PHRASE_WORDS and EXPECTATION_PHRASE_STOPS.isdisjoint(between)
+    return False
 
 
 _ADVERBIAL_MARKS = ",—–"

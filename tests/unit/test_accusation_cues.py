@@ -183,6 +183,60 @@ def test_an_act_alleged_without_a_consequence_stays_hedged(body: str) -> None:
     assert reading(_KILLED, "attack", body=body, title="")[0] == "hedged"
 
 
+_TOLL_PACK = RulePack.model_validate(
+    {
+        "version": 2,
+        "name": "tolls",
+        "language": "en",
+        "signals": {
+            "invasion": {"match": {"any": ["planning an invasion"]}},
+            "shells": {"match": {"any": ["artillery shells"]}},
+            "espionage": {"match": {"any": ["espionage"]}},
+            "interference": {"match": {"any": ["interference"]}},
+            "troops": {"match": {"any": ["sending troops"]}},
+            "drones": {"match": {"any": ["supplying drones"]}},
+            "lying": {"match": {"any": ["lying about"]}},
+            "attack": {"match": {"any": ["the attack", "shelling"]}},
+            "supply": {"match": {"any": ["shipping shells"]}},
+        },
+    }
+)
+_TOLL = Engine(compile_packs([_TOLL_PACK]))
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        # review of 2a43dcd, HIGH: a consequence with no toll is no sign that the act alleged happened
+        ("Ukraine accused Russia of planning an invasion, leaving little room for talks.", "invasion"),
+        (
+            "Seoul accused Pyongyang of supplying artillery shells to Russia, leaving Ukraine short of defenses.",
+            "shells",
+        ),
+        ("North Korea accused Seoul of espionage, leaving relations at a low.", "espionage"),
+        ("Kyiv accused Russia of interference in the vote that left the opposition weakened.", "interference"),
+        ("Seoul accused Pyongyang of sending troops that have left for Russia.", "troops"),
+        # a present tense is what the drones do, if they are supplied: no report that they were
+        ("Kyiv accused Moscow of supplying drones that kill civilians in Kharkiv.", "drones"),
+        # the toll proves the attack, not the lying about it
+        ("Moscow accused Kyiv of lying about the attack, which killed 12 people.", "lying"),
+    ],
+)
+def test_a_consequence_without_a_toll_or_not_of_the_signal_leaves_it_hedged(body: str, signal: str) -> None:
+    assert reading(_TOLL, signal, body=body, title="")[0] == "hedged"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Moscow accused Kyiv of lying about the attack, which killed 12 people.",
+        "Kyiv accused Russia of shelling Kherson, leaving three dead.",
+    ],
+)
+def test_a_toll_reported_after_the_act_alleged_makes_it_asserted(body: str) -> None:
+    assert reading(_TOLL, "attack", body=body, title="")[0] == "asserted"
+
+
 def test_a_warning_with_a_consequence_is_still_a_goal() -> None:
     body = "The US warned Russia against attacking the plant, killing hopes of talks."
     assert reading(_KILLED, "attack", body=body, title="")[0] == "future"
@@ -290,6 +344,10 @@ def test_english_agreed_to_reads_as_before(body: str, want: str) -> None:
         # ... but not before a noun of what is wanted or threatened: that is not there already (review of d23f251)
         ("Russia will not halt the shelling despite calls for a prisoner swap.", "swap", "negated"),
         ("Moscow could halt strikes amid new talk of a prisoner swap.", "swap", "hedged"),
+        # ... and only over that noun's own phrase (review of 2a43dcd, MED)
+        ("Seoul will not retaliate despite pressure after the shelling of Incheon.", "attack", "asserted"),
+        ("Moscow may impose sanctions amid talks as Ukraine kept up the shelling of Belgorod.", "attack", "asserted"),
+        ("The minister denied the claims despite warnings that Russia shipped shells.", "shells_sent", "asserted"),
     ],
 )
 def test_amid_and_despite_open_a_phrase_of_their_own(body: str, signal: str, want: str) -> None:
