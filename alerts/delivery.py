@@ -758,8 +758,15 @@ class Deliverer:
                     self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
                     return
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
+        if found:  # told apart in the ledger (alerts list) and the log (/metrics), not only in this cycle's line
+            detail = f"{detail or ref} ({FOUND_NOTE})"
         self._settle(
-            rec, Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)), tally, "sent", extra=extra
+            rec,
+            Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)),
+            tally,
+            "sent",
+            extra=extra,
+            found=found,
         )
         tally.sent += 1
         tally.sent_by_channel[rec.channel] = tally.sent_by_channel.get(rec.channel, 0) + 1
@@ -1303,6 +1310,7 @@ class Deliverer:
         attempts: int = 0,
         *,
         extra: Sequence[Event] = (),
+        found: bool = False,
     ) -> None:
         now = self.clock()
         events: list[Event] = []
@@ -1314,6 +1322,7 @@ class Deliverer:
                 attempts=attempts or outcome.attempts,
                 detail=outcome.detail[:2000],
                 at=datetime.fromtimestamp(now, UTC),
+                found=found,
             )
             events.append(delivery_event(delivery))
         events.extend(extra)
@@ -1329,6 +1338,8 @@ class Deliverer:
 
 
 NO_NOTIFIER = "no notifier configured for channel"
+# How the ledger's detail of a delivery settled `sent` by a find ends (trial 33, L5): `alerts list` tells it apart.
+FOUND_NOTE = "found already posted: an earlier attempt had got through; not posted again"
 
 
 def _unchanged(rec: DeliveryRecord) -> Settlement:

@@ -314,6 +314,9 @@ class Delivery(_Frozen):
     attempts: int = 1
     detail: str = ""  # e.g. the Slack message ts, or the last error
     at: AwareDatetime
+    # `sent` by finding the post already in the channel (an earlier attempt had got through), not by posting it;
+    # in the payload only when true, so the events of every other delivery are as before
+    found: bool = False
 
 
 class DeadLetter(_Frozen):
@@ -479,7 +482,7 @@ def delivery_event(d: Delivery) -> Event:
         type=EventType.DELIVERY.value,
         time=d.at,
         key=d.alert_id,
-        payload=d.model_dump(mode="json"),
+        payload=d.model_dump(mode="json", exclude={"found"} if not d.found else None),
     )
 
 

@@ -9,11 +9,16 @@ import re
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from typer.testing import CliRunner
 
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.control import ControlLog
 from watchfloor.cli import app
 from watchfloor.cli.alerts import UNDELIVERED_EXIT
+from watchfloor.stream_processors.stores.sql import SqlStore
+from watchfloor.web.activity import ActivityView
+from watchfloor.web.metrics import LogCollector, registry_for
 
 pytestmark = pytest.mark.functional
 
@@ -187,6 +192,19 @@ def test_a_post_found_already_in_the_channel_is_counted_apart_from_those_posted(
     out = " ".join(again.output.split())  # type: ignore[attr-defined]
     assert f"deliveries to desk: {len(rows)} sent (1 of them found already posted, not posted again), " in out, out
     assert [len(slack_server.messages_for(str(r["id"]))) for r in rows] == [1] * len(rows)
+    # ... and so do `alerts list` and /metrics, after the cycle (they said plain "sent")
+    after = {str(r["id"]): r for r in listed(cfg, slack_server)}
+    found = [k for k, r in after.items() if r["delivery_details"]["desk"].get("found_already_posted")]  # type: ignore[index, union-attr]
+    assert len(found) == 1, after
+    text = " ".join(invoke("alerts", "list", "--config", str(cfg), server=slack_server).output.split())  # type: ignore[attr-defined]
+    assert f"deliveries: {2 * len(rows)} sent (1 of them found already posted, not posted again)" in text, text
+    store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        metrics = generate_latest(registry_for(LogCollector(store, ActivityView(store), ControlLog(store)))).decode()
+    finally:
+        store.close()
+    assert 'watchfloor_deliveries_found_total{channel="desk"} 1.0' in metrics, metrics
+    assert 'watchfloor_deliveries_found_total{channel="archive"} 0.0' in metrics, metrics
 
 
 def test_redeliver_says_a_delivery_that_may_have_got_through_is_looked_for_first(

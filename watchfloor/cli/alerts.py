@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from watchfloor.alerts.delivery import FOUND_NOTE
 from watchfloor.alerts.throttle import HELD, summaries_of_held
 from watchfloor.schemas.events import (
     Detection,
@@ -291,6 +292,8 @@ def _delivery_json(r: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"status": r.status, "kind": r.kind, "attempts": r.attempts, "detail": r.detail}
     if r.ref:
         out["ref"] = r.ref
+    if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"):
+        out["found_already_posted"] = True  # an earlier attempt had got through: not posted again
     if r.status == "outstanding":
         out["next_attempt_at"] = _when(max(r.next_attempt_at, r.not_before))
         if flight := _in_flight(r):
@@ -335,6 +338,8 @@ def _delivery_cell(
     text = f"{shown_channel(channel, names or {})}: {r.status}"
     if r.kind != "alert":
         text += f" ({r.kind})"
+    if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"):  # trial 33, L5: not a post of this attempt
+        text += " (found already posted: an earlier attempt had got through; not posted again)"
     if r.status == "outstanding":
         flight = _in_flight(r)
         if flight == "sending":
@@ -917,12 +922,17 @@ def alerts_list(
             listed.add_row(escape(r.alert_id), escape(slot), escape(_delivery_cell(r.channel, r, types, names)))
         out.print(listed)
     counts: dict[str, int] = {}
-    for per in [*rows.values(), *withdrawals.values()]:
-        for r in per.values():
-            counts[r.status] = counts.get(r.status, 0) + 1
-    for r in digests:  # a digest is a delivery too: "deliveries: none" under a digest sent read as nothing sent
+    every = [r for per in [*rows.values(), *withdrawals.values()] for r in per.values()]
+    for r in [
+        *every,
+        *digests,
+    ]:  # a digest is a delivery too: "deliveries: none" under a digest sent read as nothing sent
         counts[r.status] = counts.get(r.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    found = sum(1 for r in [*every, *digests] if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"))
+    summary = ", ".join(
+        f"{n} {s} ({found} of them found already posted, not posted again)" if s == "sent" and found else f"{n} {s}"
+        for s, n in sorted(counts.items())
+    )
     digested = f" · {len(digests)} digest(s)" if digests else ""
     alerts = f"{len(folded)} alert" if len(folded) == 1 else f"{len(folded)} alerts"
     if len(folded) < len(dets):

@@ -129,6 +129,8 @@ class Activity:
     detections: Counter[str] = field(default_factory=Counter)  # rule
     alerts: Counter[str] = field(default_factory=Counter)  # rule
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
+    # channel -> of its `sent`, those found already posted (an earlier attempt had got through), not posted again
+    found: Counter[str] = field(default_factory=Counter)
     # delivery key -> {channel: (status, detail, at)}, for the keys of the rows in `recent` only (what the page
     # shows): `delivery` events name the delivery key, not the alert id, and follow their `alert` event in the log.
     # Kept for every key ever delivered, it grew by one entry per alert for the life of `run --serve`.
@@ -193,6 +195,8 @@ class Activity:
         elif ev.type == EventType.DELIVERY:
             channel, status = str(p.get("channel", "?")), str(p.get("status", "?"))
             self.deliveries[(channel, status)] += 1
+            if p.get("found") and status == "sent":
+                self.found[channel] += 1
             alert_key = str(p.get("alert_id"))
             if alert_key in self.shown:
                 got = (status, str(p.get("detail", "")), str(p.get("at", "")))
@@ -223,6 +227,7 @@ class Activity:
             "detections": [[rule, n] for rule, n in self.detections.items()],
             "alerts": [[rule, n] for rule, n in self.alerts.items()],
             "deliveries": [[channel, status, n] for (channel, status), n in self.deliveries.items()],
+            "found": dict(self.found),
             "latest": {key: {ch: list(got) for ch, got in chs.items()} for key, chs in self.latest.items()},
             "recent": [_row_state(row) for row in self.recent],
             "shown": dict(self.shown),
@@ -246,6 +251,7 @@ class Activity:
             detections=Counter({str(k): int(n) for k, n in state["detections"]}),
             alerts=Counter({str(k): int(n) for k, n in state["alerts"]}),
             deliveries=Counter({(str(c), str(st)): int(n) for c, st, n in state["deliveries"]}),
+            found=Counter({str(c): int(n) for c, n in state["found"].items()}),
             latest={
                 str(key): {str(ch): _delivery_state(got) for ch, got in chs.items()}
                 for key, chs in state["latest"].items()
@@ -356,7 +362,7 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # carried over from the old rule would never match a full read by the new one.
 # 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
 # row for that raising too (_raised_again)
-ACTIVITY_VERSION = 3
+ACTIVITY_VERSION = 4
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old

@@ -191,6 +191,15 @@ class LogCollector:
         for (channel, status), n in sorted(a.deliveries.items()):
             deliv.add_metric([channel, status], n)
         yield deliv
+        found = CounterMetricFamily(
+            "watchfloor_deliveries_found",
+            "Of the sent deliveries (watchfloor_deliveries, status sent), those found already posted in the channel: "
+            "an earlier attempt had got through, so it was not posted again. Per channel.",
+            labels=["channel"],
+        )
+        for channel in sorted(set(a.found) | {ch for ch, _ in a.deliveries}):
+            found.add_metric([channel], a.found.get(channel, 0))
+        yield found
 
     def _ledger(self) -> Iterator[Metric]:
         stats = self.store.delivery_stats(("outstanding", "expired", HELD))  # (not the sent rows: the ledger's bulk)
