@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
 from watchfloor.stream_processors.engine import eventtime as et
-from watchfloor.stream_processors.engine.engine import future_dated_reason
+from watchfloor.stream_processors.engine.engine import epoch_dated_reason, future_dated_reason
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
@@ -181,7 +181,8 @@ class RelayStats:
     batches: int = 0
     # (origin, line, reason) of each document relayed that is dated beyond the workers' skew into the future: they
     # count it at its receive time, and `produce` says so when it sends it (outside trial 27, F3: only the workers'
-    # dead-letter topic said it, and a report dated 2099 became the newest alert of its group unannounced).
+    # dead-letter topic said it, and a report dated 2099 became the newest alert of its group unannounced); and of
+    # each dated at the Unix epoch (eventtime.epoch_dated), which the workers report as well.
     future_dated: list[FutureDated] = field(default_factory=list)
 
 
@@ -296,6 +297,10 @@ class KafkaRelay:
             if clamped:
                 reason = future_dated_reason(ev.id, ev.time, t, timedelta(seconds=self.skew))
                 found.append((ev.origin, ev.line, reason))
+            elif et.epoch_dated(t):
+                # Dated at the Unix epoch (a feed's missing date read as 0): the workers report it too, and it sorts
+                # before everything; `produce` says so as it sends it, as `run` does (trial 33, a leftover)
+                found.append((ev.origin, ev.line, epoch_dated_reason(ev.id, ev.time)))
         return found
 
     def _follow(self, clock: dict[str, Any], events: list[Event]) -> bool:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from watchfloor.producers.relay import KafkaRelay
 from watchfloor.schemas.events import Event, document_event
 from watchfloor.schemas.inputs import parse_document
+from watchfloor.stream_processors.engine.engine import EPOCH_DATED
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 
@@ -102,6 +103,21 @@ def test_documents_dated_beyond_the_skew_are_reported_once_when_relayed() -> Non
     assert reason.startswith("dated in the future: document far is published 2099-01-01T00:00:00+00:00")
     assert "received 2024-06-20T12:00:00+00:00" in reason
     assert relay.run_once().future_dated == []  # said once: the next pass relays nothing new
+
+
+def test_documents_dated_at_the_unix_epoch_are_reported_when_relayed() -> None:
+    """Trial 33, a leftover: `run` says a document dated 1970-01-01 (a missing date read as 0), `produce` did not."""
+    received = datetime(2024, 6, 20, 12, tzinfo=UTC)
+    store = MemoryStore()
+    store.append(
+        [
+            dated("on-time", datetime(2024, 6, 20, 11, tzinfo=UTC), received),
+            dated("zero", datetime(1970, 1, 1, tzinfo=UTC), received, line=2),
+        ]
+    )
+    stats = KafkaRelay(store, RecordingPublisher()).run_once()
+    assert [(origin, line) for origin, line, _ in stats.future_dated] == [("file:inbox/news.jsonl", 2)]
+    assert stats.future_dated[0][2].startswith(EPOCH_DATED), stats.future_dated
 
 
 def test_a_failed_batch_reports_its_future_dated_documents_when_it_is_sent() -> None:
