@@ -385,8 +385,8 @@ EVENT_TIME_SHOWN = 20  # event-time lines a cycle prints; past them, how many mo
 
 def print_event_time(reported: Sequence[tuple[str | None, int | None, str]], where_all: str) -> None:
     """One yellow line per event-time report, (origin, line, reason) (a report beyond the allowed lateness, one dated
-    in the future or at the Unix epoch), as `run` and `produce` say them: `FILE:LINE` as a dead letter is said; past EVENT_TIME_SHOWN, how
-    many more and `where_all` they are."""
+    in the future or at the Unix epoch), as `run` and `produce` say them: `FILE:LINE` as a dead letter is said; past
+    EVENT_TIME_SHOWN, how many more and `where_all` they are."""
     for origin, line, reason in reported[:EVENT_TIME_SHOWN]:
         where = shown_origin(origin, line) if origin else "(no origin)"
         err.print(f"[yellow]event time[/yellow] {escape(where)}: {escape(reason)}", highlight=False)

@@ -51,7 +51,7 @@ SOURCE_FAILED_EXIT = 4
 # --- what run and notify say ------------------------------------------------------------------------------
 
 
-def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None) -> None:
+def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None, *, record: Any = None) -> None:
     """One line per channel that can check itself (Slack: token, channel, membership). A failed check is a
     warning and nothing more: no delivery waits on it. The channel's alerts are sent as usual; one that fails
     stays outstanding in the delivery ledger and is retried on the backoff, and the other channels go on either
@@ -59,12 +59,25 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
     A channel whose config cannot work (a file channel whose path is a directory: `fatal`) is a bad config
     instead: raises `fail` (exit 1) naming it, after the other lines. `dispatcher` is anything with
     `check_channels()`, or the checks themselves; a Slack channel subscribed from Slack is shown with the name its
-    subscription keeps (`names`, else the dispatcher's channel_names())."""
+    subscription keeps (`names`, else the dispatcher's channel_names()). With `record` (a store), the failed checks
+    are kept in its heartbeat, for `status`, the status page and /healthz to say (trial 33, M2: only this terminal
+    did), replacing those of an earlier start."""
     checks = dispatcher if isinstance(dispatcher, list) else dispatcher.check_channels()
     fatal = [check for check in checks if check.fatal]
     if names is None:
         subscribed = any(c.channel.startswith("slack:") for c in checks)
         names = dispatcher.channel_names() if subscribed and hasattr(dispatcher, "channel_names") else {}
+    if record is not None:
+        from watchfloor.web.activity import record_channel_checks
+
+        failed = [(shown_channel(c.channel, names), c.message) for c in checks if c.channel and not c.ok]
+        try:
+            record_channel_checks(record, datetime.now(UTC), failed)
+        except Exception as e:  # monitoring only: the start goes on, as a failed check does
+            err.print(
+                f"[yellow]could not record the channel checks for status and /healthz[/yellow]: {type(e).__name__}",
+                highlight=False,
+            )
     routing = getattr(dispatcher, "routing", None)
     if routing is not None and not routing.routing().subscriptions:  # a config with channels and none yet (F2)
         err.print(

@@ -235,14 +235,14 @@ def worker(
     opened = open_store(store or cfg.store)
     try:
         subscribed = _subscribed_from_slack(opened) if dispatch else []
+        if dispatch:  # a dispatcher like run and notify: say at start what is wrong with a channel
+            from watchfloor.alerts.control import channel_names
+            from watchfloor.alerts.dispatcher import check_channels
+
+            checks = check_channels(build_channel_notifiers(cfg), [s.channel for s in subscribed])
+            print_channel_checks(checks, channel_names(subscribed), record=opened)
     finally:
         opened.close()
-    if dispatch:  # a dispatcher like run and notify: say at start what is wrong with a channel
-        from watchfloor.alerts.control import channel_names
-        from watchfloor.alerts.dispatcher import check_channels
-
-        checks = check_channels(build_channel_notifiers(cfg), [s.channel for s in subscribed])
-        print_channel_checks(checks, channel_names(subscribed))
     from ..rule_watch import RuleFilesWatch, edited_rules_note, watch_in_background
     from ..rule_watch import log as rules_log
 
@@ -1134,7 +1134,7 @@ def notify(
         st.close()
         raise fail(str(e)) from None
     try:
-        print_channel_checks(dispatcher)
+        print_channel_checks(dispatcher, record=st)
     except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
         st.close()
         raise

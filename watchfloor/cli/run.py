@@ -121,7 +121,7 @@ def run(
         highlight=False,
     )
     try:
-        print_channel_checks(pipeline.dispatcher)
+        print_channel_checks(pipeline.dispatcher, record=pipeline.store)
     except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
         pipeline.close()
         raise

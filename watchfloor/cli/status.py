@@ -142,6 +142,9 @@ class Backlog:
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)  # source -> (seconds failing, last error)
     pruned: Any = None  # retention.PrunedRange: what `store prune` has pruned (None: never)
     unread: dict[str, str] = field(default_factory=dict)  # JSON Lines source -> what a poll has not read of it yet
+    # the channels whose check failed at the last dispatcher start, (channel, why), and when (a warning, no verdict)
+    channel_checks: tuple[tuple[str, str], ...] = ()
+    channels_checked_at: str | None = None
 
     def reasons(self) -> list[str]:
         why = []
@@ -168,6 +171,7 @@ def read_backlog(url: str) -> Backlog:
 
     st = open_store(url, create=False, upgrade=False)
     try:
+        hb = heartbeat(st)
         return Backlog(
             # Counted by the store over its (type, position) index: reading them (as before) cost 6 s per 100k
             # documents behind (trial 18, H1).
@@ -175,7 +179,9 @@ def read_backlog(url: str) -> Backlog:
             detections=st.count(types=INTAKE_TYPES, after=st.checkpoint_position(PROCESSOR)),
             # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
             # exit 0, while 9 sources failed).
-            failing=heartbeat(st).failing(datetime.now(UTC)),
+            failing=hb.failing(datetime.now(UTC)),
+            channel_checks=hb.channel_checks,
+            channels_checked_at=hb.channels_checked_at,
             pruned=pruned_range(st),
             unread=unread_sources(st) if isinstance(st, DocumentRetention) else {},  # (every store: memory, SQL)
         )
@@ -434,6 +440,12 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                         for o, (secs, e) in sorted(backlog.failing.items())
                     },
                     "sources_unread": dict(sorted(backlog.unread.items())),
+                    "channel_checks_failed": {
+                        "at": backlog.channels_checked_at,
+                        "channels": {ch: why for ch, why in backlog.channel_checks},
+                    }
+                    if backlog.channel_checks
+                    else None,
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down,
                     "pruned": None
@@ -467,6 +479,12 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
             )
             err.print(
                 f"source {escape(redact_url(origin))}: {mark} for {format_elapsed(secs)} ({escape(error)}{later})",
+                highlight=False,
+            )
+        for ch, why in backlog.channel_checks:  # trial 33, M2: what the start's terminal said, kept
+            err.print(
+                f"channel {escape(ch)}: [yellow]check at start failed[/yellow] "
+                f"({escape(backlog.channels_checked_at or '?')}): {escape(why)}",
                 highlight=False,
             )
         if down:

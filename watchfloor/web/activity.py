@@ -776,6 +776,14 @@ def record_sources(
     _save(store, lambda state: _with_sources(state, [(at, shown)], configured))
 
 
+def record_channel_checks(store: CheckpointStore, at: datetime, failed: Sequence[tuple[str, str]]) -> None:
+    """Keep the channels whose check failed at a dispatcher's start, (channel as shown, why), in place of an earlier
+    start's: `status`, the status page and /healthz say them (trial 33, M2). None failed: an empty list, so a start
+    after the fix clears them."""
+    checks = {"at": at.astimezone(UTC).isoformat(), "failed": [[ch, why] for ch, why in failed]}
+    _save(store, lambda state: {**state, "channel_checks": checks})
+
+
 def _with_cycle(
     state: Mapping[str, Any], finished_at: datetime, seconds: float, polls: list[SourcePoll], cycles: int
 ) -> dict[str, Any]:
@@ -891,6 +899,9 @@ class Heartbeat:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_poll: dict[str, Any] = field(default_factory=dict)  # {"at", "polled": n, "failed": [origins]}
     behind: tuple[str, ...] = ()  # what the last cycle left for the next: a backlog being read a slice per cycle
+    # the channels whose check failed at the last dispatcher start: (channel, why), and when (record_channel_checks)
+    channel_checks: tuple[tuple[str, str], ...] = ()
+    channels_checked_at: str | None = None
 
     def age(self, now: datetime) -> float | None:
         return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
@@ -919,6 +930,8 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         sources=dict(state.get("sources") or {}),
         last_poll=dict(state.get("last_poll") or {}),
         behind=tuple(state.get("behind") or ()),
+        channel_checks=tuple((str(ch), str(why)) for ch, why in (state.get("channel_checks") or {}).get("failed", ())),
+        channels_checked_at=(state.get("channel_checks") or {}).get("at"),
     )
 
 

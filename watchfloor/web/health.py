@@ -90,6 +90,13 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         }
         for ch, until in sorted(pauses.items())
     }
+    # What the last dispatcher start found wrong with a channel (a missing scope, a channel not found): a warning, not
+    # a verdict, since its alerts are tried anyway and a failure then shows as outstanding deliveries (trial 33, M2:
+    # only that start's terminal said it, e.g. that a missing history scope costs the look before a re-send).
+    if hb.channel_checks:
+        body["warnings"] = [
+            f"channel {ch}: check at start ({hb.channels_checked_at}) failed: {why}" for ch, why in hb.channel_checks
+        ]
     problems = []
     if verdict is not None:  # degraded: the pipeline's writes wait for another writer
         body["store"] = verdict[1]

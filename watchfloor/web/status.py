@@ -210,7 +210,12 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         "outstanding": outstanding,
         "subscriptions": subs,
         "silences": silences,
-        "health": {"status": health["status"], "code": code, "problems": health.get("problems", [])},
+        "health": {
+            "status": health["status"],
+            "code": code,
+            "problems": health.get("problems", []),
+            "warnings": health.get("warnings", []),
+        },
         "sources": _sources(hb, now),
         "last_poll": _last_poll(hb),
         "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
