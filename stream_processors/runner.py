@@ -229,22 +229,44 @@ def note_rules(store: Store, fingerprint: str) -> RulesChange | None:
     return RulesChange(str(before), fingerprint, position)
 
 
-class OtherRulesWatch:
-    """Another process started on this store with other rules: the fingerprint it recorded (note_rules) differs
-    from the one this process reads with. Looked at once per cycle (one checkpoint read); each other fingerprint
-    is told once. While both run, which rules judge a document depends on which process takes it (trial 33, L4: a
-    rolling restart during a rules change, and neither `run` said a word; Kafka workers wait for such a member
-    to leave)."""
+@dataclass(frozen=True)
+class OtherStart:
+    """What another process recorded when it started on this store (note_rules): its fingerprint, and the watchfloor
+    version that fingerprint names when it differs from this process's by the release alone, the same rules
+    (fingerprint.other_release; None: other rules, or a fingerprint that cannot say)."""
 
-    def __init__(self, store: Store, fingerprint: str) -> None:
+    fingerprint: str
+    release: str | None = None
+
+
+class OtherRulesWatch:
+    """Another process started on this store with other rules (or another release of watchfloor): the fingerprint
+    it recorded (note_rules) differs from the one this process reads with. It tells only that the other one started:
+    it may have stopped since (a `run --once`). Looked at once per cycle (one checkpoint read); each other fingerprint
+    is told once while it stays recorded, and again after this process's own was recorded in its place (a second
+    change). While both run, which rules judge a document depends on which process takes it (trial 33, L4: a rolling
+    restart during a rules change, and neither `run` said a word; Kafka workers wait for such a member to leave).
+    `legacy`: these rules' fingerprint as a release of before the release mark wrote it (legacy_fingerprint), so that
+    one is told as another release, as `run`'s start-up line tells it."""
+
+    def __init__(self, store: Store, fingerprint: str, legacy: str | None = None) -> None:
         self.store = store
         self.fingerprint = fingerprint
+        self.legacy = legacy
         self._told: set[str] = set()
 
-    def other(self) -> str | None:
-        """The other rules' fingerprint, the first time it is seen; None otherwise."""
+    def other(self) -> OtherStart | None:
+        """The other process's fingerprint (and release), the first time it is seen; None otherwise."""
+        from .fingerprint import other_release
+
         recorded = (self.store.load_checkpoint(RULES_IN_USE).state or {}).get("fingerprint")
-        if recorded is None or recorded == self.fingerprint or recorded in self._told:
+        if recorded is None:
             return None
-        self._told.add(str(recorded))
-        return str(recorded)
+        recorded = str(recorded)
+        if recorded == self.fingerprint:
+            self._told.clear()  # ours again: a later start with other rules is a change of its own, told again
+            return None
+        if recorded in self._told:
+            return None
+        self._told.add(recorded)
+        return OtherStart(recorded, other_release(recorded, self.fingerprint, self.legacy))

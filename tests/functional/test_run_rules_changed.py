@@ -85,12 +85,20 @@ def test_run_says_when_only_the_watchfloor_version_changed(tmp_path: Path) -> No
 def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path: Path) -> None:
     """Trial 33, L4: two live `run`s on one store with different packs (a rolling restart during a rules change),
     and neither said a word; which pack judged a document depended on which process took it. The one running says
-    it at its next cycle, once, naming both fingerprints (the one starting records its own and says the change)."""
+    it at its next cycle, once, naming both fingerprints (the one starting records its own and says the change), as
+    a start it knows of, not as a process it knows to be running; the same rules on another release as such; and a
+    second start with other rules after its own fingerprint was recorded again, again."""
     import os
     import signal
     import subprocess
     import sys
     import time
+
+    from watchfloor.stream_processors.fingerprint import rules_fingerprint
+    from watchfloor.stream_processors.ports import Checkpoint
+    from watchfloor.stream_processors.runner import RULES_IN_USE
+    from watchfloor.stream_processors.stores import open_store
+    from watchfloor.wiring import build_engine
 
     repo = Path(__file__).resolve().parents[2]
     pack = tmp_path / "desk.yaml"
@@ -110,6 +118,16 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
         configs.append(cfg)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
     env.update(PYTHONPATH=str(repo), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
+    theirs = rules_fingerprint(build_engine([str(edited)]))
+
+    def record(fingerprint: str) -> None:  # as a process starting with it records it (note_rules)
+        st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+        try:
+            seen = st.load_checkpoint(RULES_IN_USE)
+            st.commit(RULES_IN_USE, Checkpoint(seen.position, {"fingerprint": fingerprint}), [], since=seen.position)
+        finally:
+            st.close()
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "watchfloor", "run", "--config", str(configs[0]), "--interval", "0.3"],
         env=env,
@@ -130,10 +148,22 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
         assert started.exit_code == 0, started.output
         assert "the rules changed since the last run" in " ".join(started.output.split()), started.output
         time.sleep(3)  # ten cycles of the running one, at least
+        # The same rules on another release (an older one's process) is told as such, not as other rules; and once
+        # the running one's own fingerprint is recorded again, a second start with other rules is told again.
+        ours = rules_fingerprint(build_engine([str(pack)]))
+        for fingerprint in (rules_fingerprint(build_engine([str(pack)]), version="0.0.9"), ours, theirs):
+            record(fingerprint)
+            time.sleep(1.5)
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=60)
     whole = " ".join(("".join(out) + rest).split())
     assert said in whole, whole
-    assert whole.count(said) == 1, whole  # once, not at every cycle
-    assert "Stop the one with the rules you no longer want" in whole, whole
+    assert whole.count(said) == 2, whole  # once per start, not at every cycle
+    # It knows only that the other one started (the `--once` above had ended when it said so).
+    assert "If it still runs, which rules judge a document depends on which process takes it" in whole, whole
+    assert "while both run" not in whole and "stop the one you no longer want" in whole, whole
+    assert f"fingerprint {theirs}: other rules (on watchfloor " in whole, whole
+    upgrade = "another process started on this store with another watchfloor version (fingerprint "
+    assert upgrade in whole and "the same rules on another watchfloor version (0.0.9)" in whole, whole
+    assert whole.count(upgrade) == 1 and whole.count("which release judges a document") == 1, whole

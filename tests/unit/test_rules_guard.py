@@ -280,3 +280,46 @@ def test_the_guard_says_when_a_stranger_differs_by_its_release_alone(caplog: pyt
     caplog.set_level(logging.ERROR, logger="watchfloor.stream_processors.kafka.rules_guard")
     assert not guard.check("0123456789ab-v0.1.0", "kafka:c[0]@1")
     assert "the same rules on another watchfloor version (0.1.0)" in caplog.records[0].getMessage()
+
+
+def test_a_running_run_tells_each_other_start_once_and_the_same_rules_of_another_release_as_such(
+    tmp_path: Path,
+) -> None:
+    # Review of b3b8491 (LOW): the fingerprint another process recorded at its start on the store (note_rules), as a
+    # running `run` looks at it each cycle. A fingerprint of these very rules by another release (marked, or of
+    # before the mark) is another release, not other rules; and after this one's own is recorded again, a second
+    # start with other rules is told again (it was never told: the first had been kept as told for good).
+    from watchfloor.stream_processors.ports import Checkpoint
+    from watchfloor.stream_processors.runner import RULES_IN_USE, OtherRulesWatch, OtherStart
+    from watchfloor.stream_processors.stores import open_store
+
+    (tmp_path / "p.yaml").write_text(PACK, encoding="utf-8")
+    (tmp_path / "q.yaml").write_text(PACK.replace("summit]", "summit, talks]"), encoding="utf-8")
+    ours_engine = engine(str(tmp_path / "p.yaml"))
+    ours, legacy = rules_fingerprint(ours_engine), legacy_fingerprint(ours_engine)
+    theirs = rules_fingerprint(engine(str(tmp_path / "q.yaml")))
+    older = rules_fingerprint(ours_engine, version="0.0.9")
+    assert len({ours, legacy, theirs, older}) == 4
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+
+    def record(fingerprint: str) -> None:
+        seen = store.load_checkpoint(RULES_IN_USE)
+        store.commit(RULES_IN_USE, Checkpoint(seen.position, {"fingerprint": fingerprint}), [], since=seen.position)
+
+    try:
+        watch = OtherRulesWatch(store, ours, legacy)
+        assert watch.other() is None  # nothing recorded yet
+        record(ours)
+        assert watch.other() is None
+        record(theirs)
+        assert watch.other() == OtherStart(theirs, None) and watch.other() is None  # told once
+        record(ours)  # this one's rules recorded again (a restart of it)
+        assert watch.other() is None
+        record(theirs)  # a second start with those rules: told again
+        assert watch.other() == OtherStart(theirs, None) and watch.other() is None
+        record(older)
+        assert watch.other() == OtherStart(older, "0.0.9")
+        record(legacy)
+        assert watch.other() == OtherStart(legacy, "a release of before fingerprints named it")
+    finally:
+        store.close()

@@ -129,9 +129,9 @@ def run(
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
     fingerprint = rules_fingerprint(pipeline.engine)
     change = note_rules(pipeline.store, fingerprint)
-    other_rules = OtherRulesWatch(pipeline.store, fingerprint)
+    legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
+    other_rules = OtherRulesWatch(pipeline.store, fingerprint, legacy)
     if change is not None:
-        legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
         release = other_release(change.before, change.now, legacy)
         what = "watchfloor version" if release is not None else "rules"
         err.print(
@@ -220,11 +220,17 @@ def run(
             except Exception:  # a look, not the work: a store that failed is said by the cycle itself
                 other = None
             if other is not None:
+                # It can only know that the other one started: a `run --once` may have ended since.
+                if other.release is not None:  # the same rules: told as the start-up line tells an upgrade
+                    what, which, change_it = "another watchfloor version", "release judges", "upgrade"
+                else:
+                    what, which, change_it = "other rules", "rules judge", "change rules"
                 err.print(
-                    f"[yellow]another process started on this store with other rules[/yellow] (fingerprint {other}; "
-                    f"this one reads with {fingerprint}): while both run, which rules judge a document depends on "
-                    "which process takes it. Stop the one with the rules you no longer want (to change rules: stop "
-                    "every `watchfloor run` on the store, then start one on the new rules)",
+                    f"[yellow]another process started on this store with {what}[/yellow] (fingerprint "
+                    f"{other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}; this one reads with "
+                    f"{fingerprint}). If it still runs, which {which} a document depends on which process takes it: "
+                    f"stop the one you no longer want (to {change_it}: stop every `watchfloor run` on the store, then "
+                    "start the new one)",
                     highlight=False,
                 )
             # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once, `--once`
