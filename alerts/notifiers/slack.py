@@ -190,7 +190,7 @@ class SlackNotifier:
         # attempt finds this deployment's message, not another's that posts the same alert id to the channel
         # (staging and production; alert ids are a function of the reports). None: not written, anything matches.
         self.deployment = deployment
-        self._permalinks: dict[str, str] = {}  # message ref -> its permalink ("" when Slack gave none)
+        self._permalinks: dict[str, str] = {}  # message ref -> its permalink ("" when Slack answered with none)
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
@@ -560,7 +560,9 @@ class SlackNotifier:
 
     def _with_earlier_link(self, notice: Notice) -> Notice:
         """`notice` with a link to the message of the earlier story its "Again: …" line names (chat.getPermalink,
-        once per message: trial 29, F7); as it is when there is none, or Slack does not give one."""
+        once per message: trial 29, F7); as it is when there is none, or Slack does not give one. Only an answer is
+        kept (a link, or a permanent error such as message_not_found): after a transient one (ratelimited, a 5xx, a
+        connection error) the next message naming that story asks again."""
         earlier = notice.earlier
         if earlier is None or earlier.link or not earlier.ref:
             return notice
@@ -572,7 +574,11 @@ class SlackNotifier:
                 try:
                     got = self._call("chat.getPermalink", channel=channel_id, message_ts=ts)
                     link = str(got.get("permalink") or "")
-                except NotifierError as e:  # the line names the alert without a link, as before
+                except TransientError as e:  # Slack busy, or the network: not kept, the next message asks again
+                    log.debug("slack %s: no permalink for %s yet: %s", self.name, earlier.ref, e.message)
+                    return notice
+                except PermanentError as e:  # message_not_found, channel_not_found, …: kept, the line names the
+                    # alert without a link, as before
                     log.debug("slack %s: no permalink for %s: %s", self.name, earlier.ref, e.message)
             if len(self._permalinks) >= PERMALINKS_KEPT:
                 self._permalinks.clear()
