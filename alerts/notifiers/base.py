@@ -11,10 +11,10 @@ a payload). Both leave the delivery outstanding, since faults get fixed. Two fla
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from watchfloor.schemas.control import AlertAcknowledged
 
@@ -31,12 +31,16 @@ class NotifierError(Exception):
         *,
         channel_wide: bool = False,
         maybe_delivered: bool = False,
+        answer: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         self.channel_wide = channel_wide
         self.maybe_delivered = maybe_delivered
+        # The service's error answer as it gave it, when it gave one (Slack: its JSON, `error` and, for
+        # missing_scope, `needed`): for a caller that reads more than the message. Never a secret.
+        self.answer: Mapping[str, Any] = answer or {}
 
 
 class TransientError(NotifierError):

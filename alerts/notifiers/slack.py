@@ -532,23 +532,44 @@ class SlackNotifier:
                 f"slack {self.name}: the bot ({bot}) is not in #{name} ({channel_id}): /invite it there",
                 channel_wide=True,
             )
-        place = "a direct message" if info.get("is_im") else f"#{name}"  # a DM has no name (subscribed from one)
-        self._check_history(place, channel_id, is_private=bool(info.get("is_private")), is_im=bool(info.get("is_im")))
+        # a DM has no name (subscribed from one); a group DM's is Slack's "mpdm-…"
+        place = (
+            "a direct message" if info.get("is_im") else "a group direct message" if info.get("is_mpim") else f"#{name}"
+        )
+        self._check_history(place, channel_id, bot, info)
         return f"bot {bot} can post to {place} ({channel_id}) in {auth.get('team', '?')}"
 
-    def _check_history(self, place: str, channel_id: str, *, is_private: bool, is_im: bool) -> None:
+    def _check_history(self, place: str, channel_id: str, bot: str, info: Mapping[str, Any]) -> None:
         """Raises PermanentError when the bot may not read the channel's history: then a post whose answer was lost
         (a timeout, a 5xx after Slack took it) cannot be looked for, and is sent again (trial 33, M2: one alert
-        arrived four times during a flaky spell, and the start-up check had said all was well)."""
+        arrived four times during a flaky spell, and the start-up check had said all was well). The scope named is
+        the one Slack's answer says it needed, else the one of the conversation's kind (history_scope). Slack's
+        not_in_channel fails it as conversations.info's is_member false does: the bot is not in the channel."""
         try:
             self._call("conversations.history", channel=channel_id, limit=1)
         except PermanentError as e:
-            if "missing_scope" not in e.message:
+            error = e.answer.get("error")
+            if error == "not_in_channel":  # (conversations.info did not say so: a DM's kind has no is_member)
+                raise PermanentError(
+                    f"slack {self.name}: the bot ({bot}) is not in {place} ({channel_id}): conversations.history "
+                    "answered not_in_channel: it cannot read its history (a post whose answer is lost cannot be looked "
+                    "for, and is sent again), and its posts there fail (unless the app may post to public channels it "
+                    "is not in, chat:write.public): /invite it there",
+                    channel_wide=True,
+                ) from None
+            if error != "missing_scope":
                 return  # what else history says is said again, when it matters, by the delivery that asks
-            scope = "im:history" if is_im else "groups:history" if is_private else "channels:history"
+            needed = str(e.answer.get("needed") or "")
+            scope = history_scope(info, needed)
+            # Slack's own words, not the message's generic hint (which lists the scopes of every kind of channel)
+            said = (
+                f"conversations.history: missing_scope, needed {needed}"
+                if needed
+                else "conversations.history: missing_scope"
+            )
             raise PermanentError(
                 f"slack {self.name}: the bot can post to {place} ({channel_id}) but not read its history "
-                f"({e.message}). Without {scope}, a post whose answer is lost (a timeout, a 5xx) cannot be looked "
+                f"({said}). Without {scope}, a post whose answer is lost (a timeout, a 5xx) cannot be looked "
                 f"for and is sent again: it may arrive twice or more. Add {scope} under OAuth & Permissions and "
                 "reinstall the app",
                 channel_wide=True,
@@ -632,17 +653,24 @@ class SlackNotifier:
                 "https://slack.com/api/, ending in /api/)"
             )
         message = self._redact(f"{where}: HTTP {status}: {said}{hint}"[:500])
+        # Slack's answer, its fields that say what failed (not the whole body: a web server's page, or an echo)
+        fields = ("error", "needed", "provided")
+        answer = {k: self._redact(str(data[k])) for k in fields if isinstance(data, dict) and k in data}
         if status >= 500:  # the server failed while handling it: it may have posted
-            return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
+            return TransientError(
+                message, retry_after=retry_after, channel_wide=True, maybe_delivered=True, answer=answer
+            )
         unreadable = not isinstance(data, dict) or error.startswith(NON_JSON)  # slack-sdk's words for it
         if error in PARTIAL_ERRORS or (200 <= status < 300 and unreadable):
             # Slack says of these that some of the call may have succeeded; and a 2xx whose body is not Slack's
             # JSON (a proxy's page) was answered by something after the request went through. Either way the
             # message may be in the channel: look before sending again.
-            return TransientError(message, retry_after=retry_after, channel_wide=True, maybe_delivered=True)
+            return TransientError(
+                message, retry_after=retry_after, channel_wide=True, maybe_delivered=True, answer=answer
+            )
         if status in (408, 429) or error in TRANSIENT_ERRORS:
-            return TransientError(message, retry_after=retry_after, channel_wide=True)
-        return PermanentError(message, retry_after=retry_after, channel_wide=error in CHANNEL_ERRORS)
+            return TransientError(message, retry_after=retry_after, channel_wide=True, answer=answer)
+        return PermanentError(message, retry_after=retry_after, channel_wide=error in CHANNEL_ERRORS, answer=answer)
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
@@ -673,6 +701,25 @@ def _redacting_logger(token: str) -> logging.Logger:
     logger.parent = parent
     logger.addFilter(_RedactFilter(token))
     return logger
+
+
+def history_scope(info: Mapping[str, Any], needed: str = "") -> str:
+    """The scope conversations.history needs for the conversation conversations.info described as `info`: the one
+    Slack's missing_scope answer named (`needed`; of a list of scopes, the one of the conversation's kind when it is
+    among them), else the one of its kind: a DM's im:history, a group DM's mpim:history (Slack calls it private
+    too), a private channel's groups:history, a public one's channels:history."""
+    if info.get("is_im"):
+        kind = "im:history"
+    elif info.get("is_mpim"):
+        kind = "mpim:history"
+    elif info.get("is_private"):
+        kind = "groups:history"
+    else:
+        kind = "channels:history"
+    named = [s.strip() for s in needed.split(",") if s.strip()]
+    if not named or kind in named:
+        return kind
+    return " or ".join(named)
 
 
 def _frozen(e: PermanentError) -> bool:
