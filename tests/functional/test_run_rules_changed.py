@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from watchfloor.cli import app
 from watchfloor.stream_processors.rulefile import builtin_dir
+from watchfloor.web.activity import heartbeat
 
 pytestmark = pytest.mark.functional
 
@@ -128,6 +129,18 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
         finally:
             st.close()
 
+    def cycles() -> int:  # the cycles recorded on the store (its heartbeat): the running one's, after the --once
+        st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+        try:
+            return heartbeat(st).cycles
+        finally:
+            st.close()
+
+    def two_more_cycles() -> None:  # the running one has looked at the recorded fingerprint since (not a fixed sleep)
+        until, seen = time.monotonic() + 120, cycles()
+        while cycles() < seen + 2 and time.monotonic() < until:
+            time.sleep(0.2)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "watchfloor", "run", "--config", str(configs[0]), "--interval", "0.3"],
         env=env,
@@ -147,13 +160,13 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
         started = runner.invoke(app, ["run", "--once", "--config", str(configs[1])])
         assert started.exit_code == 0, started.output
         assert "the rules changed since the last run" in " ".join(started.output.split()), started.output
-        time.sleep(3)  # ten cycles of the running one, at least
+        two_more_cycles()
         # The same rules on another release (an older one's process) is told as such, not as other rules; and once
         # the running one's own fingerprint is recorded again, a second start with other rules is told again.
         ours = rules_fingerprint(build_engine([str(pack)]))
         for fingerprint in (rules_fingerprint(build_engine([str(pack)]), version="0.0.9"), ours, theirs):
             record(fingerprint)
-            time.sleep(1.5)
+            two_more_cycles()
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=60)
