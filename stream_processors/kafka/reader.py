@@ -11,7 +11,7 @@ found too (a document is appended after it is published), only less of the topic
 read one after the other, so the documents do not come out in time order: ``replay(...,
 order="event-time")`` sorts them, as the backtest does.
 
-`watermarks_before(bootstrap, topic, {partition: offset})` reads back the last watermark record before an offset:
+`watermarks_before(bootstrap, topic, {partition: offset})` reads back the newest watermark before an offset:
 what the extract agent judges lateness against when it takes a documents partition over.
 """
 
@@ -172,8 +172,9 @@ RECALL_LIMIT = 5_000  # and at most this many per partition (a producer that wri
 def watermarks_before(
     bootstrap: str, topic: str, before: dict[int, int], *, timeout_s: float = 30.0, limit: int = RECALL_LIMIT
 ) -> dict[int, float]:
-    """Partition -> the time of the last watermark record before offset `before[p]` in partition p of `topic`
-    (the documents topic), looked for backwards up to `limit` records; partitions with none there are left out.
+    """Partition -> the time of the newest watermark record before offset `before[p]` in partition p of `topic`
+    (the documents topic), of the nearest chunk of RECALL_CHUNK records that holds any, looked for backwards up to
+    `limit` records; partitions with none there are left out.
 
     What the extract agent had for a partition when it last committed there: a worker that takes a partition
     over (a restart, a rebalance) judges lateness from it, as the one before it did. The publisher writes its
@@ -201,9 +202,12 @@ def watermarks_before(
             hi = end
             while hi > low and end - hi < limit:
                 lo = max(hi - RECALL_CHUNK, low)
-                found = last_watermark(consumer, tp, lo, hi, timeout_s)
+                # the greatest of the nearest chunk that has any, not its last record's: the agent's watermark of a
+                # source never goes back (partition.on_watermark), so a lower one after it (another producer's, a
+                # relay restarted from an older state) is not what the agent had
+                found = newest_watermark(consumer, tp, lo, hi, time.monotonic() + timeout_s)
                 if found is not None:
-                    out[p] = found
+                    out[p] = found[0]
                     break
                 hi = lo
     finally:
@@ -211,18 +215,10 @@ def watermarks_before(
     return out
 
 
-def last_watermark(consumer: Any, tp: Any, lo: int, hi: int, timeout_s: float) -> float | None:
-    """The time of the last watermark record among offsets [lo, hi) of `tp` (assigned to `consumer`)."""
-    found: float | None = None
-    for _offset, t in _watermark_records(consumer, tp, lo, hi, time.monotonic() + timeout_s):
-        found = t
-    return found
-
-
 def newest_watermark(consumer: Any, tp: Any, lo: int, hi: int, deadline: float) -> tuple[float, int] | None:
     """The newest (greatest) watermark time among offsets [lo, hi) of `tp` (assigned to `consumer`), with the
-    offset of the first record that says it; None when none there. As a tail read takes it, where `last_watermark`
-    takes the last record's (a lower one after it: another producer's, a relay restarted from an older state).
+    offset of the first record that says it; None when none there. Not the last record's: a lower one may follow it
+    (another producer's, a relay restarted from an older state), and a source's watermark never goes back.
     Raises TimeoutError when [lo, hi) is not read by `deadline` (monotonic seconds)."""
     found: tuple[float, int] | None = None
     for offset, t in _watermark_records(consumer, tp, lo, hi, deadline):

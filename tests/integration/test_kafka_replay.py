@@ -170,11 +170,11 @@ def test_a_slow_reader_is_not_cut_short(kafka_bootstrap: str, make_topic: Any) -
     assert sorted(got) == [d.id for d in many]
 
 
-def test_watermarks_before_finds_the_last_watermark_record_before_an_offset(
-    kafka_bootstrap: str, kafka_admin: Any
-) -> None:
+def test_watermarks_before_finds_the_newest_watermark_before_an_offset(kafka_bootstrap: str, kafka_admin: Any) -> None:
     """What the extract agent reads back when it takes a documents partition over (outside trial 31, M1): the
-    last watermark record before its first offset, looked for chunk by chunk, not further back than the limit."""
+    newest watermark before its first offset (of the nearest chunk that has one: a lower one after a higher, another
+    producer's, is not what the agent had, since its watermark never goes back), looked for chunk by chunk, not
+    further back than the limit."""
     from kafka.admin import NewTopic
 
     from watchfloor.schemas.events import watermark_event
@@ -187,6 +187,7 @@ def test_watermarks_before_finds_the_last_watermark_record_before_an_offset(
         raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
         values = [encode_event(watermark_event(0, 100.0, idle=False)), b"{not json"]
         values += [encode_event(watermark_event(0, 200.0, idle=False))]
+        values += [encode_event(watermark_event(0, 150.0, idle=False))]  # lower, after it: not the one
         values += [b"{not json"] * (RECALL_CHUNK + 10)  # the last watermark is more than one chunk back
         for v in values:
             raw.send(topic, value=v, partition=0)
