@@ -339,8 +339,14 @@ class ControlLog:
             return [a for p, a in st.acks_at(alert_id) if p < raisings[-1][0]]
 
     def _raisings(self, alert_id: str) -> list[tuple[int, str]]:
-        """(log position, delivery key) of each raising of the alert (its detection events), in log order."""
-        return [(se.position, se.event.id) for se in self.store.detections_of([alert_id])]
+        """(log position, delivery key) of each raising of the alert (its detection events), in log order. Not a
+        revision that kept its id (`revises` its own id: the same reports, at another point): the alert stood and
+        was revised in place, so an acknowledgement of it still counts (it is no raising after a withdrawal)."""
+        return [
+            (se.position, se.event.id)
+            for se in self.store.detections_of([alert_id])
+            if se.event.payload.get("revises") != alert_id
+        ]
 
     # -- operations --
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from watchfloor.schemas.events import Alert, Delivery, Detection, alert_event, delivery_event
+from watchfloor.schemas.events import Alert, Delivery, Detection, alert_event, delivery_event, detection_event
 from watchfloor.stream_processors.ports import StoredEvent
 from watchfloor.web.activity import RECENT_ALERTS, Activity, delivery_key
 
@@ -41,3 +41,25 @@ def test_deliveries_are_kept_for_the_alerts_shown_only() -> None:
         got = activity.latest[row.key]
         assert set(got) == {"desk", "archive"}
         assert got["desk"][1] == f"ok {int(row.id[1:])}"
+
+
+def test_a_revision_that_keeps_the_alert_id_is_a_revision_in_place_not_a_reinstatement() -> None:
+    """Review of ef3de3f: a revision of a standing alert can keep its id (the same evidence at another point:
+    Detection.revises is its own id); the activity's row for it said "(reinstated)", as for an alert withdrawn and
+    raised again. A raising again after a withdrawal (revises another id, or none) is still one."""
+    activity = Activity()
+    first = _alert(1)
+    activity.apply(StoredEvent(1, alert_event(first)))
+    again = first.detection.model_copy(update={"revision": 1, "revises": first.id, "fired_at": T0})
+    activity.apply(StoredEvent(2, detection_event(again)))
+    back = _alert(2)
+    activity.apply(StoredEvent(3, alert_event(back)))
+    reinstated = back.detection.model_copy(update={"revision": 2, "revises": "another"})
+    activity.apply(StoredEvent(4, detection_event(reinstated)))
+    rows = {(r.id, r.key): r for r in activity.recent}
+    assert len(rows) == 4
+    assert rows[(first.id, delivery_key(again.model_dump(mode="json"), first.id))].in_place
+    assert not rows[(back.id, delivery_key(reinstated.model_dump(mode="json"), back.id))].in_place
+    # kept in the checkpoint
+    restored = Activity.from_state(activity.to_state())
+    assert [r.in_place for r in restored.recent] == [r.in_place for r in activity.recent]

@@ -425,6 +425,13 @@ class _Withdrawals:
         key = detection_event_id(d)
         earlier = self.latest.get(d.id)
         again = earlier is not None and earlier != key
+        if d.revises is not None and d.revises == d.id and earlier is not None:
+            # A revision that kept the alert's id (the same reports, at another point): the alert stood and is
+            # revised in place, not withdrawn and reinstated; it stays one raising for its acknowledgements.
+            self._gone(earlier, "revised in place (the same reports, at another point in time)", position)
+            self.revised[key] = d.revises
+            self.latest[d.id] = key
+            return
         if d.revises:
             gone = self.latest.get(d.revises, d.revises)
             back = again and self.revised.get(gone) == d.id

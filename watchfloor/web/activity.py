@@ -100,6 +100,9 @@ class AlertRow:
     deliveries: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # channel -> (status, detail, at)
     # fired_at is the first-seen time of an undated report (events.fired_first_seen): the page marks it so.
     first_seen: bool = False
+    # a raising again of an alert that stood, by a revision that kept its id (its evidence the same, at another
+    # point: Detection.revises is its own id): revised in place, not reinstated after a withdrawal
+    in_place: bool = False
 
 
 @dataclass
@@ -307,6 +310,8 @@ class Activity:
         if before is None or delivery_key(det, alert_id) in self.shown:
             return
         self._row(det, alert_id, position, before.channels)
+        if det.get("revises") == alert_id:
+            self.recent[-1].in_place = True
 
     def _forget(self, key: str) -> None:
         """A row with delivery key `key` leaves `recent`: its deliveries go too when no other row shows them."""
@@ -330,6 +335,7 @@ def _row_state(row: AlertRow) -> dict[str, Any]:
         "key": row.key,
         "deliveries": {ch: list(got) for ch, got in row.deliveries.items()},
         "first_seen": row.first_seen,
+        "in_place": row.in_place,
     }
 
 
@@ -348,6 +354,7 @@ def _row_of_state(d: Mapping[str, Any]) -> AlertRow:
         key=str(d["key"]),
         deliveries={str(ch): _delivery_state(got) for ch, got in d["deliveries"].items()},
         first_seen=bool(d["first_seen"]),
+        in_place=bool(d.get("in_place", False)),
     )
 
 

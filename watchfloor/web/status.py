@@ -149,10 +149,13 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         for ch in row.channels:
             status, detail, _ = row.deliveries.get(ch, ("queued", "", ""))
             deliveries.append({"channel": ch, "status": status, "detail": detail})
+        # (a revision that kept the alert's id revised it in place: the earlier row is the alert before it, not a
+        # raising withdrawn since)
+        which = "before its revision" if row.in_place else "earlier raising"
         for before in earlier[row.id][1:]:
             for ch in before.channels:
                 status, detail, _ = before.deliveries.get(ch, ("queued", "", ""))
-                deliveries.append({"channel": f"{ch} (earlier raising)", "status": status, "detail": detail})
+                deliveries.append({"channel": f"{ch} ({which})", "status": status, "detail": detail})
         acks = [
             f"{ack.by.label()} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
             for ack in s.control.acknowledgements(row.id)
@@ -168,7 +171,8 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
                 "group": ", ".join(ctx.entity_name(v) for v in row.group.values()),
                 "deliveries": deliveries,
                 "acks": acks,
-                "reinstated": len(earlier[row.id]) > 1,
+                "reinstated": len(earlier[row.id]) > 1 and not row.in_place,
+                "revised": len(earlier[row.id]) > 1 and row.in_place,
             }
         )
     subs = [
