@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -522,6 +522,12 @@ def revision_cause(det: Detection, changed: str | None = None) -> str:
     """What changed the alert a revision `det` replaces (`changed`, else "this alert"), as a reader is told it: a
     late report (the engine's default change), or the correction or withdrawn input `Detection.cause` names."""
     alert = "this alert" if changed is None else f"alert {changed}"
+    if det.cause is None and det.same_time:  # trial 32, L4: not late, only read after reports of its own time
+        at = det.fired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return (
+            f"A report of the same time ({at}), read after {alert} was raised, now leads it: reports of one time are "
+            "taken in the order of their ids, as a backtest takes them"
+        )
     if det.cause is None:
         return f"A late report changed {alert}"
     return f"{alert[0].upper()}{alert[1:]} changed: {det.cause}"

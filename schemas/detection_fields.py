@@ -65,6 +65,7 @@ class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     revision: _Count = 0
     evidence_total: _Count = 0
     cause: str | None = None
+    same_time: bool = False
 
 
 _decode = msgspec.json.Decoder(_Detection).decode

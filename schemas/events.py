@@ -273,6 +273,11 @@ class Detection(_Frozen):
     # input detection withdrawn), in words a reader is shown. None: a late report, or not a revision. Left out of
     # the JSON when None, so detections stored before it and those of late reports read and write as before.
     cause: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    # A late report's revision whose report and the alerts it changed are all of one time (a feed that stamps every
+    # item of a day 12:00): the report was read after them, not dated before them, and now leads the alert because
+    # reports of one time are taken in the order of their ids (trial 32, L4: "A late report changed this alert" for
+    # a report of the very same time). Left out of the JSON when False, as `cause`.
+    same_time: bool = Field(default=False, exclude_if=lambda v: not v)
 
     @property
     def reports(self) -> int:

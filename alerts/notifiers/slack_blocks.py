@@ -433,7 +433,10 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         return _withdrawn(notice, target, thread.first_withdrawn, thread, thread.first_acknowledged)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
-        why = "by a late report" if alert.detection.cause is None else f"({escape(fit(alert.detection.cause, 300))})"
+        if alert.detection.cause is not None:
+            why = f"({escape(fit(alert.detection.cause, 300))})"
+        else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
+            why = "by a report of the same time, read later" if alert.detection.same_time else "by a late report"
         status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
         status += told_before(target, alert)
     else:

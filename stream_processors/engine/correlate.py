@@ -408,6 +408,11 @@ class Correlator:
         # point, which is on time): what came before decides the same whatever else moved the watermark meanwhile
         # (review of 877f8a2, finding 2).
         replaces = _replaced(gone, new_records, plan.open, gs["f"][:fi], plan.horizon)
+        # A report of the very time of every firing it moved (a feed stamping a day's items 12:00, read in a later
+        # poll with a smaller id): not dated before them, only taken first among reports of one time
+        # (Detection.same_time)
+        t = cause[P.T]
+        same_time = reason is None and all(f[P.T] == t for f in gone) and all(r[P.T] == t for r in new_records)
         return self.changes(
             det,
             gs,
@@ -418,6 +423,7 @@ class Correlator:
             replaces,
             _superseding(gone, new_records, replaces, plan.open),
             reason,
+            same_time=same_time,
         )
 
     def changes(
@@ -431,6 +437,8 @@ class Correlator:
         replaces: list[str | None] | None = None,
         superseded: dict[str, str] | None = None,
         reason: str | None = None,
+        *,
+        same_time: bool = False,
     ) -> list[Output]:
         """One change of the group's history: new detections, each replacing the withdrawn one `replaces` names
         (default: the withdrawn ones in order, while there are any), and retractions of the withdrawn ones left
@@ -445,7 +453,7 @@ class Correlator:
         # the next event marks "Withdrawn" (review of 877f8a2, finding 1); it joins a story as if the withdrawn one
         # had never been raised, as in event time. (A revision is in the story of the alert it revises whatever
         # stands: it goes first, as a correction's revision before the withdrawal that names it.)
-        raised = [revised(d, old, n, reason) for d, old in zip(added, replaces, strict=True)]
+        raised = [revised(d, old, n, reason, same_time) for d, old in zip(added, replaces, strict=True)]
         out.extend(d for d in raised if d.revises is not None)
         at = datetime.fromtimestamp(cause[P.T], UTC)
         for alert_id in [r for r in removed if r not in replaces]:

@@ -74,6 +74,7 @@ _DETECTION_FIELDS: dict[str, Any] = {
     "revision": 0,
     "evidence_total": 0,
     "cause": None,
+    "same_time": False,
 }
 _make_detection = trusted_maker(Detection, _DETECTION_FIELDS)
 
@@ -269,6 +270,8 @@ def build_detection(
             "revises": None,
             "revision": 0,
             "evidence_total": total,
+            "cause": None,
+            "same_time": False,
         }
     )
 
@@ -327,11 +330,15 @@ def _placeholders(title: str) -> tuple[str, ...]:
     return tuple({name for _lit, name, _spec, _conv in string.Formatter().parse(title) if name})
 
 
-def revised(d: Detection, revises: str | None, revision: int, cause: str | None = None) -> Detection:
+def revised(
+    d: Detection, revises: str | None, revision: int, cause: str | None = None, same_time: bool = False
+) -> Detection:
     """`d` raised by the `revision`-th change of its group's history, replacing alert `revises` (or none); `cause`:
-    what changed the history when it was not a late report (Detection.cause)."""
+    what changed the history when it was not a late report (Detection.cause); `same_time`: a report of the time of
+    the alerts it changed (Detection.same_time)."""
     values = dict(d.__dict__)
     values["revises"] = revises
     values["revision"] = revision
     values["cause"] = cause
+    values["same_time"] = same_time
     return _make_detection(values)
