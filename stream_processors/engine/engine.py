@@ -234,7 +234,15 @@ class Engine:
                     stage="event-time",
                 )
             )
-        if et.epoch_dated(published):
+        wm = state["wm"]
+        late = wm is not None and t < wm - self.lateness
+        # One report per document. A document dated at the Unix epoch that is also late is reported once, as late,
+        # and counted as late (run's per-source line, a backtest's stats.late_documents), not also as epoch-dated:
+        # lateness is what changes how it was processed (against the state still held, moving no watermark, its
+        # alerts possibly not a backtest's), and what `backtest --from-store` and `rules explain` read from "late:
+        # …" reports; the late report says it is dated at the Unix epoch, so the cause is not lost.
+        epoch = et.epoch_dated(published)
+        if epoch and not late:
             reports.append(
                 DeadLetter(
                     origin=where,
@@ -245,20 +253,13 @@ class Engine:
                     stage="event-time",
                 )
             )
-        wm = state["wm"]
-        late = wm is not None and t < wm - self.lateness
         if late:
             reports.append(
                 DeadLetter(
                     origin=where,
                     line=line,
                     field="published_at",
-                    reason=(
-                        f"late: document {doc_id} ({datetime.fromtimestamp(t, UTC).isoformat()}) is "
-                        f"{et.describe_behind(wm - t)} behind the watermark; allowed lateness is "
-                        f"{self.rules.lateness}. Processed against the correlation state still held: its alerts may "
-                        f"differ from a backtest's"
-                    ),
+                    reason=late_reason(doc_id, t, wm - t, str(self.rules.lateness), published_at if epoch else None),
                     raw=title[:500],
                     stage="event-time",
                 )
@@ -291,6 +292,23 @@ def future_dated_reason(doc_id: str, published_at: datetime, received: float, sk
 
 
 EPOCH_DATED = "dated at the Unix epoch"  # how an epoch_dated_reason begins (counted apart from the other reports)
+
+
+def late_reason(doc_id: str, t: float, behind: float, lateness: str, epoch_dated_at: datetime | None = None) -> str:
+    """The report of a document processed `behind` seconds behind the watermark, beyond the allowed lateness. One
+    also dated at the Unix epoch (`epoch_dated_at`, its published_at) says so here: it has this report alone,
+    counted as late (see Engine._arrive)."""
+    epoch = (
+        f" It is {EPOCH_DATED} ({epoch_dated_at.isoformat()}), the date a feed or CMS writes for an item it has no "
+        "date for."
+        if epoch_dated_at is not None
+        else ""
+    )
+    return (
+        f"late: document {doc_id} ({datetime.fromtimestamp(t, UTC).isoformat()}) is {et.describe_behind(behind)} "
+        f"behind the watermark; allowed lateness is {lateness}.{epoch} Processed against the correlation state still "
+        "held: its alerts may differ from a backtest's"
+    )
 
 
 def epoch_dated_reason(doc_id: str, published_at: datetime) -> str:

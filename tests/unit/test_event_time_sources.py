@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watchfloor.producers.poller import SourcePoller
@@ -233,3 +233,30 @@ def test_event_time_reports_name_the_line_their_document_was_read_from() -> None
     assert [(r.origin, r.line) for r in agent if isinstance(r, DeadLetter)] == [("in.jsonl", 7)]
     _, _, nameless = engine.arrival(far, None, received, None, 7)
     assert [(r.origin, r.line) for r in nameless if isinstance(r, DeadLetter)] == [("document:a2", None)]
+
+
+def test_a_late_document_dated_at_the_unix_epoch_has_one_report_the_late_one() -> None:
+    """helper review of cdacb99 (MED): a document dated 1970-01-01 behind the watermark had two reports, one late and
+    one "dated at the Unix epoch", so run's per-source line and a backtest's stats counted it twice. It has the late
+    one alone, which says the epoch date; one dated at the epoch with no watermark yet (not late) keeps its own."""
+    engine = engine_for(str(DATA / "rules" / "eventtime.yaml"))
+    epoch_day = doc("Alphaland closed the border.", doc_id="e1").model_copy(
+        update={"published_at": datetime(1970, 1, 1, tzinfo=UTC)}
+    )
+    state = engine.initial_state()
+    state, first = engine.process_document(state, epoch_day, origin="in.jsonl")  # no watermark: not late
+    assert [r.reason.split(":")[0] for r in first if isinstance(r, DeadLetter)] == ["dated at the Unix epoch"]
+    state = engine.initial_state()
+    state, _ = engine.process_document(
+        state, doc("Markets rose.", at=0, doc_id="now"), origin="in.jsonl", received_at=T0
+    )
+    engine.caught_up(state, CaughtUp(at=T0, origins=("in.jsonl",)))
+    assert state["wm"] == T0.timestamp()
+    state, outs = engine.process_document(state, epoch_day, origin="in.jsonl", received_at=T0, line=2)
+    [report] = [o for o in outs if isinstance(o, DeadLetter)]
+    assert report.reason.startswith("late: document e1 (1970-01-01T00:00:00+00:00) is "), report.reason
+    assert "It is dated at the Unix epoch (1970-01-01T00:00:00+00:00)" in report.reason, report.reason
+    assert (report.stage, report.origin, report.line) == ("event-time", "in.jsonl", 2)
+    assert "closure" in [o.rule for o in outs if isinstance(o, Detection)]  # processed as before: no drop
+    _, _, agent = engine.arrival(epoch_day, "in.jsonl", T0, state["wm"], 2)  # the Kafka extract agent's
+    assert [r.reason.split(":")[0] for r in agent if isinstance(r, DeadLetter)] == ["late"]
