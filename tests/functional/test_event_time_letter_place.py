@@ -116,6 +116,39 @@ def test_a_line_dated_at_the_unix_epoch_is_reported_with_its_line(tmp_path: Path
     assert (stats["epoch_dated"], stats["future_dated"], stats["late_documents"]) == (1, 0, 0)  # (e1: a signal)
 
 
+def test_a_late_line_dated_at_the_unix_epoch_is_reported_and_counted_once(tmp_path: Path) -> None:
+    """Review of cdacb99 (MED): a 1970-01-01 line read after the watermark had moved on (a 2026 line read by an earlier
+    `run --once`) had two letters, "dated at the Unix epoch" and "late", and run's line counted it twice
+    ("1 dated at the Unix epoch, 1 late"), as did a backtest's stats. It has one letter, the late one, which says
+    the epoch date, and is counted once, as late, by run and by a backtest of the run's log."""
+    inbox = tmp_path / "in.jsonl"
+    cfg = config(tmp_path, f"[{{kind: jsonl, path: {inbox}}}]")
+    inbox.write_text(json.dumps(article("n1", "2026-11-01T09:00:00+00:00", DEPLOYED)) + "\n", encoding="utf-8")
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 0, first.output
+    with inbox.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(article("e1", "1970-01-01T00:00:00+00:00", KILLED, "B")) + "\n")
+    run = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert f"event time {inbox}:2: late: document e1 (1970-01-01T00:00:00+00:00) is " in said, said
+    assert "It is dated at the Unix epoch (1970-01-01T00:00:00+00:00)" in said, said
+    assert said.count(f"event time {inbox}:2:") == 1, said
+    assert f"1 event-time report ({inbox}: 1 late)" in said, said
+    [letter] = letters(tmp_path)
+    assert (letter["stage"], letter["origin"], letter["line"]) == ("event-time", str(inbox), 2)
+    assert letter["reason"].startswith("late: document e1 "), letter
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    out = tmp_path / "bt.json"
+    replayed = runner.invoke(
+        app, ["backtest", "--config", str(cfg), "--from-store", store, "--order", "log", "--json", str(out)]
+    )
+    assert replayed.exit_code == 0, replayed.output
+    assert " ".join(replayed.output.split()).count(f"event time {inbox}:2:") == 1, replayed.output
+    stats = json.loads(out.read_text(encoding="utf-8"))["stats"]
+    assert (stats["epoch_dated"], stats["future_dated"], stats["late_documents"]) == (0, 0, 1)
+
+
 def schema_12(url: str) -> None:
     """Make the store at `url` one of schema 12: its events table without the line column (migration 13)."""
     engine = create_engine(normalize_url(url))
