@@ -927,7 +927,8 @@ def result_json(
         # event time only and can report nothing, so a log's documents are counted alike.
         "late_documents": sum(1 for dl in result.late if dl.reason.startswith("late")),
         "future_dated": sum(1 for dl in result.late if not dl.reason.startswith(("late", EPOCH_DATED))),
-        # dated at the Unix epoch (a date the source did not have): processed at it, as dated (trial 33, L2)
+        # dated at the Unix epoch (a date the source did not have): processed at it, as dated (trial 33, L2); one
+        # also late has the late report alone and is counted in late_documents only (Engine._arrive)
         "epoch_dated": sum(1 for dl in result.late if dl.reason.startswith(EPOCH_DATED)),
         "revisions": result.revisions,  # in log order only: detections raised by a change of history
         "retractions": len(result.retractions),
