@@ -301,11 +301,16 @@ def _in_flight(r: Any) -> str:
     return "sending" if live and holder_may_live(r.lease_owner) else "interrupted"
 
 
+def _found_posted(r: Any) -> bool:
+    """Whether the ledger row was settled `sent` by finding its post already in the channel (delivery.FOUND_NOTE)."""
+    return bool(r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"))
+
+
 def _delivery_json(r: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"status": r.status, "kind": r.kind, "attempts": r.attempts, "detail": r.detail}
     if r.ref:
         out["ref"] = r.ref
-    if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"):
+    if _found_posted(r):
         out["found_already_posted"] = True  # an earlier attempt had got through: not posted again
     if r.status == "outstanding":
         out["next_attempt_at"] = _when(max(r.next_attempt_at, r.not_before))
@@ -351,7 +356,7 @@ def _delivery_cell(
     text = f"{shown_channel(channel, names or {})}: {r.status}"
     if r.kind != "alert":
         text += f" ({r.kind})"
-    if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"):  # trial 33, L5: not a post of this attempt
+    if _found_posted(r):  # trial 33, L5: not a post of this attempt
         text += " (found already posted: an earlier attempt had got through; not posted again)"
     if r.status == "outstanding":
         flight = _in_flight(r)
@@ -948,7 +953,7 @@ def alerts_list(
         *digests,
     ]:  # a digest is a delivery too: "deliveries: none" under a digest sent read as nothing sent
         counts[r.status] = counts.get(r.status, 0) + 1
-    found = sum(1 for r in [*every, *digests] if r.status == "sent" and r.detail.endswith(f"({FOUND_NOTE})"))
+    found = sum(1 for r in [*every, *digests] if _found_posted(r))
     summary = ", ".join(
         f"{n} {s} ({found} of them found already posted, not posted again)" if s == "sent" and found else f"{n} {s}"
         for s, n in sorted(counts.items())
