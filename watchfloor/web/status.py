@@ -12,7 +12,7 @@ from watchfloor.alerts.slackapp.commands import describe_subscription
 from watchfloor.schemas.events import dated_text
 from watchfloor.stream_processors.stores.errors import store_problem
 
-from .activity import Activity, Heartbeat, heartbeat
+from .activity import Activity, AlertRow, Heartbeat, heartbeat
 from .broker import KafkaView
 from .health import health_report
 
@@ -112,6 +112,20 @@ def _kafka(v: KafkaView, now: datetime) -> dict[str, Any]:
     return out
 
 
+def _deliveries_of(s: Services, row: AlertRow, which: str) -> list[dict[str, str]]:
+    """The page's deliveries of one raising. A raising's `channels` are its alert event's, which the first raising
+    wrote; a later one (reinstated, or revised in place) is routed anew, by the subscriptions of then, and may have
+    gone to fewer channels, or none: a channel with no delivery event is queued only if the ledger has its row."""
+    out = []
+    for ch in row.channels:
+        got = row.deliveries.get(ch)
+        if got is None and s.store.delivery_status(row.key, ch) is None:
+            continue
+        status, detail, _ = got or ("queued", "", "")
+        out.append({"channel": f"{ch}{which}", "status": status, "detail": detail})
+    return out
+
+
 def status_page(s: Services, a: Activity) -> dict[str, Any]:
     now = s.now()
     ctx = s.context
@@ -145,17 +159,12 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         if len(shown) >= SHOWN_ALERTS:
             break
         shown.add(row.id)
-        deliveries = []
-        for ch in row.channels:
-            status, detail, _ = row.deliveries.get(ch, ("queued", "", ""))
-            deliveries.append({"channel": ch, "status": status, "detail": detail})
+        deliveries = _deliveries_of(s, row, "")
         # (a revision that kept the alert's id revised it in place: the earlier row is the alert before it, not a
         # raising withdrawn since)
         which = "before its revision" if row.in_place else "earlier raising"
         for before in earlier[row.id][1:]:
-            for ch in before.channels:
-                status, detail, _ = before.deliveries.get(ch, ("queued", "", ""))
-                deliveries.append({"channel": f"{ch} ({which})", "status": status, "detail": detail})
+            deliveries += _deliveries_of(s, before, f" ({which})")
         acks = [
             f"{ack.by.label()} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
             for ack in s.control.acknowledgements(row.id)
