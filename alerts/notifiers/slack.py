@@ -191,6 +191,9 @@ class SlackNotifier:
         # (staging and production; alert ids are a function of the reports). None: not written, anything matches.
         self.deployment = deployment
         self._permalinks: dict[str, str] = {}  # message ref -> its permalink ("" when Slack answered with none)
+        # (clock) before which chat.getPermalink is not asked: Slack rate-limited it and said how long to wait. Its
+        # limit is the method's, workspace-wide, so every message link waits, not only the one asked.
+        self._permalink_after = 0.0
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
@@ -582,12 +585,15 @@ class SlackNotifier:
     def _with_earlier_link(self, notice: Notice) -> Notice:
         """`notice` with a link to the message of the earlier story its "Again: …" line names (chat.getPermalink,
         once per message: trial 29, F7); as it is when there is none, or Slack does not give one. Only an answer is
-        kept (a link, or a permanent error such as message_not_found): after a transient one (ratelimited, a 5xx, a
-        connection error) the next message naming that story asks again."""
+        kept (a link, or a permanent error such as message_not_found): after a transient one (a 5xx, a connection
+        error) the next message naming that story asks again; after a rate limit, the first message past the wait
+        Slack asked for (Retry-After) does, and those before it go without the link."""
         earlier = notice.earlier
         if earlier is None or earlier.link or not earlier.ref:
             return notice
         link = self._permalinks.get(earlier.ref)
+        if link is None and self._clock() < self._permalink_after:
+            return notice  # rate-limited: asking sooner would only be refused again, and delay the post it is for
         if link is None:
             channel_id, ts = split_ref(earlier.ref)
             link = ""
@@ -597,6 +603,8 @@ class SlackNotifier:
                     link = str(got.get("permalink") or "")
                 except TransientError as e:  # Slack busy, or the network: not kept, the next message asks again
                     log.debug("slack %s: no permalink for %s yet: %s", self.name, earlier.ref, e.message)
+                    if e.retry_after:
+                        self._permalink_after = self._clock() + e.retry_after
                     return notice
                 except PermanentError as e:  # message_not_found, channel_not_found, …: kept, the line names the
                     # alert without a link, as before
