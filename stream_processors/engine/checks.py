@@ -88,7 +88,7 @@ def cue_warnings(
         classes = {cls for _p, _path, cls, _text in uses}
         for pi, path, cls, text in uses:
             if key in own_phrases:
-                sigs = ", ".join(sorted(own_phrases[key])[:3])
+                sigs = ", ".join(sorted(set(own_phrases[key]))[:3])
                 out.append(
                     RuleError(
                         path,

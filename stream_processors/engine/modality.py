@@ -966,9 +966,12 @@ def resolve(
                         )
                     continue
             # Cues that are part of the signal's own phrases or of a name (e.g. "no" inside a phrase) do not count.
+            # One that leads on to a word (a goal's, "calls off", "to be") is exempt from names only: wholly inside
+            # one of the signal's phrases it is that phrase's words ("calls off" as the phrase of a stand-down
+            # signal: trial 34, H1, where the built-in cue negated it), as the docs say of every cue.
             if atom_spans is None:
                 atom_spans = [*own, *((m[0], m[1]) for m in sent.mentions)]
-            if direction not in (GOAL, NEXT_WORD, APPEAL, OBJECT) and any(a <= s and e <= b for a, b in atom_spans):
+            if any(a <= s and e <= b for a, b in (atom_spans if direction not in _LEADS_ON else own)):
                 if explain:
                     considered.append((cls, words, direction, False, "part of the signal's own phrase or of a name"))
                 continue
@@ -1270,6 +1273,7 @@ def _led_to(sent: Sentence, e: int) -> int | None:
 
 
 _REVIVED = "; hidden by a longer cue that governs only the other side"
+_LEADS_ON = frozenset({GOAL, NEXT_WORD, APPEAL, OBJECT})  # directions whose cues govern the word(s) they lead to
 _GOVERNS_BEFORE = frozenset({"after", BACK, PREDICATE})  # directions whose cues govern the words before them
 
 
