@@ -106,6 +106,28 @@ def test_send_command_signs_a_slash_command_as_slack_does() -> None:
     assert (form["channel_id"], form["channel_name"]) == (FakeSlack.channel_id("#desk"), "desk")
 
 
+def test_send_command_in_a_direct_message_keeps_its_id() -> None:
+    # Trial 34, M4: docs/slack.md's `send-command --channel D0ALICE01` sent a made-up C… ID, which the app asked
+    # Slack about and was told channel_not_found ("Not subscribed: … cannot see this conversation").
+    got: list[str] = []
+
+    class App(QuietHandler):
+        def do_POST(self) -> None:
+            got.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(App) as url:
+        assert (
+            main(["send-command", "--url", url, "--secret", "s", "--channel", "D0ALICE01", "/watchfloor subscribe *"])
+            == 0
+        )
+    [body] = got
+    form = {k: v[0] for k, v in parse_qs(body).items()}
+    assert (form["channel_id"], form["channel_name"]) == ("D0ALICE01", "directmessage")
+
+
 def test_send_mention_signs_an_app_mention_as_slack_does(capsys: pytest.CaptureFixture[str]) -> None:
     # Outside trial 13 (L5): a mention could only be tried by signing an event by hand.
     got: list[tuple[dict[str, str], str]] = []
