@@ -186,9 +186,9 @@ def test_an_alert_revised_back_to_its_own_id_is_reinstated_and_a_blind_ack_is_no
     page = status_page_html(desk)
     assert page.count(f'data-alert="{a["id"]}"') == 1, page
     assert page.count(f'data-alert="{b["id"]}"') == 1, page
-    assert "(reinstated)" in page and "desk (earlier raising): suppressed" in page, page
+    assert "(reinstated)" in page and "desk (earlier raising): replaced" in page, page
     row = page.split(f'data-alert="{a["id"]}"')[1].split("</tr>")[0]
-    assert row.index("desk: sent") < row.index("desk (earlier raising): suppressed"), row  # its latest raising's
+    assert row.index("desk: sent") < row.index("desk (earlier raising): replaced"), row  # its latest raising's
 
     # A desk that acknowledges A now is recorded (not "already acknowledged" by the blind one), and Slack shows it.
     said = desk.wf("alerts", "ack", a["id"], "--by", "lee")

@@ -27,5 +27,23 @@ def test_a_reinstated_raising_routed_nowhere_is_not_queued_on_the_page(tmp_path:
     assert [(d.get("revision", 0), d["deliveries"]) for d in again] == [(0, {"desk": "suppressed"}), (2, {})]
     page = status_page_html(desk)
     row = page.split(f'data-alert="{a["id"]}"')[1].split("</tr>")[0]
-    assert "(reinstated)" in row and "desk (earlier raising): suppressed" in row, row
+    assert "(reinstated)" in row and "desk (earlier raising): replaced" in row, row
     assert "queued" not in row, row  # (before: "desk: queued", for ever)
+
+
+def test_an_alert_replaced_before_it_was_sent_reads_revised_not_silenced(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    # Trial 34, M1: one poll of reports that revised an alert before it went out left rows "desk: suppressed", and
+    # the page said every alert "reached its channels (or was silenced)": a reader took them for silenced.
+    desk = Desk(tmp_path, slack_server)
+    desk.poll(CLAIM)
+    raised = desk.listed()
+    [a] = [d for d in raised if d["severity"] == "high" and "revises" not in d]
+    [b] = [d for d in raised if d.get("revises") == a["id"]]
+    page = status_page_html(desk)
+    row = page.split(f'data-alert="{a["id"]}"')[1].split("</tr>")[0]
+    assert f"(revised by <code>{b['id']}</code>)" in row and "desk: replaced" in row, row
+    assert "suppressed" not in row.replace("st-suppressed", ""), row
+    row = page.split(f'data-alert="{b["id"]}"')[1].split("</tr>")[0]
+    assert "revised by" not in row and "desk: sent" in row, row  # the revision stands

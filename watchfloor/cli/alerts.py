@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -962,6 +963,16 @@ def alerts_list(
     alerts = f"{len(folded)} alert" if len(folded) == 1 else f"{len(folded)} alerts"
     if len(folded) < len(dets):
         alerts += f" ({len(dets)} raisings: an alert reinstated is one row)"
+    # Which stand: a run's "N alerts" and a backtest's count those; the rows a revision or a withdrawal replaced are
+    # listed too (trial 34, M1: "18 alerts" where the desk had 7, each revision of one alert a row).
+    gone = Counter(
+        "revised by a later one" if withdrawn[key].startswith("revised") else "withdrawn"
+        for key, _ in folded
+        if key in withdrawn
+    )
+    if gone:
+        replaced = "; ".join(f"{n} {why}" for why, n in sorted(gone.items()))
+        alerts += f", {len(folded) - sum(gone.values())} standing ({replaced})"
     if more > 0:  # (the deliveries counted are those of the alerts shown; counts are of raisings, as the store's)
         alerts = _more_text(len(dets), total)
     out.print(f"{alerts}{digested} · deliveries: {summary or 'none'}", highlight=False)

@@ -103,6 +103,9 @@ class AlertRow:
     # a raising again of an alert that stood, by a revision that kept its id (its evidence the same, at another
     # point: Detection.revises is its own id): revised in place, not reinstated after a withdrawal
     in_place: bool = False
+    # the alert that revised this one since (Detection.revises), "" while it stands: a revision sent in its place
+    # before it went out leaves it "suppressed", which without this read as silenced (trial 34, M1)
+    revised_by: str = ""
 
 
 @dataclass
@@ -156,6 +159,9 @@ class Activity:
     # sent deliveries whose raise time may have been dropped: (key, channel, sent at, the delivery's position), timed
     # by ActivityView from their detection's raise time in the log (`read_ids`), else moved to `unraised`
     lookup: list[tuple[str, str, float, int]] = field(default_factory=list)
+    # alert id -> the alert that revised it, for an alert revised before its `alert` event (routed after the revision
+    # came: one poll of several reports), taken by its row when that comes; the newest REVISED_AHEAD kept
+    revised_ahead: dict[str, str] = field(default_factory=dict)
     _prune_at: int = 0  # (at least RAISED_PRUNE_MIN)
 
     def _raised(self, key: str, at: float) -> None:
@@ -182,6 +188,9 @@ class Activity:
                 self._raised(ev.id, ev.received_at.timestamp())
             if int(p.get("revision") or 0) > 0:
                 self._raised_again(p, se.position)
+            revises = p.get("revises")
+            if revises and revises != p.get("id"):
+                self._revised(str(revises), str(p.get("id")))
         elif ev.type == EventType.RETRACTION:
             if ev.received_at is not None:
                 self._raised(ev.id, ev.received_at.timestamp())
@@ -237,6 +246,7 @@ class Activity:
             "latency": {"counts": list(self.latency.counts), "total": self.latency.total, "n": self.latency.n},
             "unraised": [[key, channel, sent] for key, channel, sent in self.unraised],
             "lookup": [list(got) for got in self.lookup],
+            "revised_ahead": dict(self.revised_ahead),
         }
 
     @classmethod
@@ -263,6 +273,7 @@ class Activity:
             latency=Latencies(counts, float(latency["total"]), int(latency["n"])),
             unraised=[(str(k), str(c), float(t)) for k, c, t in state["unraised"]],
             lookup=[(str(k), str(c), float(t), int(at)) for k, c, t, at in state.get("lookup", ())],
+            revised_ahead={str(k): str(v) for k, v in state.get("revised_ahead", {}).items()},
         )
         a.recent.extend(_row_of_state(row) for row in state["recent"])
         return a
@@ -297,6 +308,7 @@ class Activity:
                 channels=channels,
                 key=delivery_key(det, alert_id),
                 first_seen=_fired_first_seen(det),
+                revised_by=self.revised_ahead.pop(alert_id, ""),
             )
         )
         self.shown[self.recent[-1].key] += 1
@@ -312,6 +324,17 @@ class Activity:
         self._row(det, alert_id, position, before.channels)
         if det.get("revises") == alert_id:
             self.recent[-1].in_place = True
+
+    def _revised(self, alert_id: str, by: str) -> None:
+        """Alert `alert_id` (its latest raising in `recent`) is revised by alert `by`."""
+        row = next((row for row in reversed(self.recent) if row.id == alert_id), None)
+        if row is not None:
+            row.revised_by = by
+            return
+        self.revised_ahead.pop(alert_id, None)
+        self.revised_ahead[alert_id] = by
+        if len(self.revised_ahead) > REVISED_AHEAD:
+            del self.revised_ahead[next(iter(self.revised_ahead))]
 
     def _forget(self, key: str) -> None:
         """A row with delivery key `key` leaves `recent`: its deliveries go too when no other row shows them."""
@@ -336,6 +359,7 @@ def _row_state(row: AlertRow) -> dict[str, Any]:
         "deliveries": {ch: list(got) for ch, got in row.deliveries.items()},
         "first_seen": row.first_seen,
         "in_place": row.in_place,
+        "revised_by": row.revised_by,
     }
 
 
@@ -355,6 +379,7 @@ def _row_of_state(d: Mapping[str, Any]) -> AlertRow:
         deliveries={str(ch): _delivery_state(got) for ch, got in d["deliveries"].items()},
         first_seen=bool(d["first_seen"]),
         in_place=bool(d.get("in_place", False)),
+        revised_by=str(d.get("revised_by", "")),
     )
 
 
@@ -363,13 +388,15 @@ def _delivery_state(got: Sequence[Any]) -> tuple[str, str, str]:
     return str(status), str(detail), str(at)
 
 
+REVISED_AHEAD = 1000  # (Activity.revised_ahead: a poll's revisions of alerts not routed yet are a handful)
 ACTIVITY_CHECKPOINT = "web:activity"
 # The version of what the checkpoint holds. Bump it whenever Activity.apply counts differently (a label's form, a
 # type read, a bound): a view that finds a checkpoint of another version reads the log whole instead, since counts
 # carried over from the old rule would never match a full read by the new one.
 # 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
-# row for that raising too (_raised_again)
-ACTIVITY_VERSION = 4
+# row for that raising too (_raised_again); 4: deliveries found already posted counted (`found`); 5: a row knows the
+# alert that revised it (`revised_by`, `revised_ahead`)
+ACTIVITY_VERSION = 5
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old

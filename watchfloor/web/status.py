@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from watchfloor.alerts.notice import REPLACED
 from watchfloor.alerts.slackapp.commands import describe_subscription
 from watchfloor.schemas.events import dated_text
 from watchfloor.stream_processors.stores.errors import store_problem
@@ -122,6 +123,8 @@ def _deliveries_of(s: Services, row: AlertRow, which: str) -> list[dict[str, str
         if got is None and s.store.delivery_status(row.key, ch) is None:
             continue
         status, detail, _ = got or ("queued", "", "")
+        if status == "suppressed" and detail.startswith(REPLACED):
+            status = "replaced"  # by a revision sent in its place: not silenced, as "suppressed" alone read
         out.append({"channel": f"{ch}{which}", "status": status, "detail": detail})
     return out
 
@@ -182,6 +185,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
                 "acks": acks,
                 "reinstated": len(earlier[row.id]) > 1 and not row.in_place,
                 "revised": len(earlier[row.id]) > 1 and row.in_place,
+                "revised_by": row.revised_by,
             }
         )
     subs = [
