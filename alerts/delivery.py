@@ -46,6 +46,7 @@ from .notice import (
     escalation,
     independent_sources,
     later_alerts,
+    quiet_revision,
     replaced_unsent,
     replacement_of,
     revised_again,
@@ -82,6 +83,11 @@ log = logging.getLogger(__name__)
 # The detail of a reply posted as a message of its own because its thread's first message was deleted in the
 # channel: the thread goes on under it (later replies, updates of the thread's first message).
 RESTARTED = "the thread starts again here"
+# How the detail of a revision told quietly begins (ThreadView.quiet: a report of the alert's very time, read later,
+# now leads it): no reply was posted; the row's ref is the message it rewrote, which shows the revised alert now, so
+# acknowledgements, buttons, redelivery and `alerts list` go on from it, and the thread does not count it an update.
+QUIET = "told quietly: its alert's message rewritten, no reply"
+QUIET_FAILED = "rewriting its alert's message failed (told quietly: no reply is posted)"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
 DEFER_FLOOR = 1.0  # seconds at least that a row waiting for another one waits, whatever `retry.backoff` says
 LEASE_MARGIN = 60.0  # seconds past a channel's longest attempt before its claim may be taken over
@@ -633,7 +639,9 @@ class Deliverer:
             return None
         # A thread whose first message was deleted went on under a reply posted again in its place (RESTARTED).
         again = [r for r in thread_of(list(by_key.values()), up.alert_id) if r.detail.startswith(RESTARTED) and r.ref]
-        return again[-1] if again and row.seq > again[-1].seq else up
+        root = again[-1] if again and row.seq > again[-1].seq else up
+        # A revision told quietly (QUIET) that rewrote the thread's first message is that message, not a reply
+        return None if root.ref == row.ref else root
 
     def _deliver(
         self,
@@ -644,11 +652,16 @@ class Deliverer:
         tally: Tally,
         skip: set[str],
     ) -> None:
-        """Look in the channel when an earlier attempt may have got through, send, update the thread, settle."""
+        """Look in the channel when an earlier attempt may have got through, send, update the thread, settle. A
+        revision told quietly (ThreadView.quiet) is only the update: nothing is posted, and the row's ref is the
+        message it rewrites."""
         now = self.clock()
         ref = rec.ref or None  # posted by an earlier attempt whose update of the thread failed
         found = False  # found in the channel by looking: an interrupted attempt had got through
-        if ref is None and rec.unsure and isinstance(notifier, Reconciling):
+        # Posts nothing: after an interrupted attempt there is nothing to look for, and its update rewrites whole
+        # messages from the ledger's state, so doing it again (a retry, a crash's takeover) writes the same.
+        quiet = isinstance(item, Notice) and item.thread is not None and item.thread.quiet
+        if ref is None and rec.unsure and not quiet and isinstance(notifier, Reconciling):
             if isinstance(notifier, RefLearning):
                 # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
                 # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
@@ -700,11 +713,16 @@ class Deliverer:
                 log.info(
                     "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
                 )
-        if ref is None and self.schedule.expired(rec.created_at, now):
+        # (told quietly, its ref is no message of its own: given up at the same age, its update not made)
+        if (ref is None or quiet) and self.schedule.expired(rec.created_at, now):
             self._expire(rec, rec.detail or "not delivered", tally)
             return
         attempts = rec.attempts
         detail = ""
+        if ref is None and quiet:
+            assert isinstance(item, Notice) and item.thread is not None
+            attempts += 1
+            ref = item.thread.target_ref  # the message that shows the alert revised: rewritten below, no reply
         if ref is None:
             attempts += 1
             try:
@@ -752,14 +770,18 @@ class Deliverer:
                 detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
                 log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
             except NotifierError as e:
+                # (told quietly, the update is the delivery: never expired here, checked above, it is retried)
                 if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
                     log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
                 else:
-                    self._fail(rec, e, tally, skip, ref=ref, note="sent; updating the thread's first message failed")
+                    note = "sent; updating the thread's first message failed"
+                    self._fail(rec, e, tally, skip, ref=ref, note=QUIET_FAILED if quiet else note)
                     return
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
         if found:  # told apart in the ledger (alerts list) and the log (/metrics), not only in this cycle's line
             detail = f"{detail or ref} ({FOUND_NOTE})"
+        if quiet and not detail.startswith(RESTARTED):  # (posted on its own after all: a message of its own)
+            detail = f"{QUIET}: {detail or ref}"
         self._settle(
             rec,
             Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)),
@@ -775,7 +797,8 @@ class Deliverer:
         if isinstance(item, Digest):
             tally.digests += 1
         if not found:  # (a find was said above: "had got through before")
-            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, rec.kind, max(attempts, 1))
+            how = f"{rec.kind}, {QUIET}" if detail.startswith(QUIET) else rec.kind
+            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, how, max(attempts, 1))
 
     def _restart(
         self,
@@ -1105,7 +1128,10 @@ class Deliverer:
             and r.lease_until > now
             and (r.order_at, r.seq) < (rec.order_at, rec.seq)
         }
-        notice = _with_thread(base, shown, root, rows, flying)
+        # A channel that can rewrite its messages is told a revision by a report of the alert's very time by
+        # rewriting the message that shows the alert, with no reply (QUIET); the others as any revision.
+        quiet = quiet_revision(base.kind, alert.detection) and isinstance(self._notifier(rec.channel), Updating)
+        notice = _with_thread(base, shown, root, rows, flying, quiet)
         view = notice.thread
         if view is not None:
             # acknowledged on the message, under any alert it showed before a late report revised it
@@ -1359,9 +1385,11 @@ def _with_thread(
     root: DeliveryRecord,
     rows: list[DeliveryRecord],
     flying: Collection[str] = (),
+    quiet: bool = False,
 ) -> Notice:
     """`base` placed in its thread: replies under `root`, updates `parent` (and `root` too, when that is another
-    message) with the thread's state: its newest standing alert in event time (ThreadView)."""
+    message) with the thread's state: its newest standing alert in event time (ThreadView). `quiet`: told by that
+    update alone, no reply (ThreadView.quiet)."""
     shown = alert_of(parent.payload)
     if shown is None:
         return base
@@ -1444,7 +1472,9 @@ def _with_thread(
         up = told_row(by_key.get, r.parent_id) if r.kind == "revision" and r.parent_id is not None else None
         return up is not None and up.kind == "alert" and replaced_unsent(up)
 
-    replies = sum(1 for r in sent if r.kind != "alert" and not first_message(r)) + 1
+    # (nor a revision told quietly: it rewrote a message, and posted none)
+    replies = sum(1 for r in sent if r.kind != "alert" and not first_message(r) and not r.detail.startswith(QUIET))
+    replies += 0 if quiet else 1
     view = ThreadView(
         thread_ref=root.ref,
         target_key=parent.alert_id,
@@ -1467,6 +1497,7 @@ def _with_thread(
         ),
         told_reports=revisions.told_before(shown, base.alert if base.kind == "revision" else target),
         first_told_reports=first_told,
+        quiet=quiet,
     )
     return dataclasses.replace(base, thread=view)
 

@@ -125,6 +125,10 @@ class ThreadView:
     # stays (outside trial 30, F2: one made while a revision stood in its place, no desk shown it, was carried on).
     acknowledged_before: AlertAcknowledged | None = None
     newest_acknowledged_before: AlertAcknowledged | None = None
+    # The notice is told by rewriting the message to update alone, no reply under the thread (`quiet`: a revision
+    # by a report of the alert's very time, on a channel that can rewrite its messages): what that message says is
+    # all the channel is told, so it says why, not "see the thread", and `updates` does not count it.
+    quiet: bool = False
 
     @property
     def target_is_first(self) -> bool:
@@ -516,6 +520,14 @@ def revision_chain(alert: Alert, known: Iterable[Alert]) -> list[Alert]:
     """`alert` and the revisions of it among `known`, oldest first (a late report changed its group's history,
     maybe more than once)."""
     return Revisions((), known).chain(alert)
+
+
+def quiet_revision(kind: str, det: Detection) -> bool:
+    """Whether a notice of `kind` for the detection `det`, to a channel that can rewrite its messages (Slack), is told
+    by rewriting the message that shows the alert it revises, with no reply: a revision made by a report of the
+    alert's very time, read after it with a smaller id (`Detection.same_time`). Nothing about the story changed, only
+    which of two reports of one time leads it, and a reply for that was noise to the desk (trial 32, L4)."""
+    return kind == "revision" and det.same_time and det.cause is None
 
 
 def revision_cause(det: Detection, changed: str | None = None) -> str:

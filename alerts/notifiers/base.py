@@ -118,7 +118,9 @@ class DigestSending(Protocol):
 @runtime_checkable
 class Updating(Protocol):
     """A notifier whose messages can be changed after they were sent (Slack: chat.update). The dispatcher calls
-    `update` after a threaded notice was sent, so the thread's first message tells its current state."""
+    `update` after a threaded notice was sent, so the thread's first message tells its current state. A revision by
+    a report of the alert's very time (ThreadView.quiet) it tells by `update` alone, never `send`: no reply, and
+    the delivery's reference is the message rewritten (`notice.thread.target_ref`)."""
 
     def update(self, notice: Notice) -> None:
         """Rewrite `notice.thread.target_ref` from `notice.thread`. Raises TransientError or PermanentError."""

@@ -2,11 +2,12 @@
 chat.update, via slack_sdk.
 
 A notice of a thread is a reply (`thread_ts`) under the thread's first message, and that message, or the one
-a revision changes, is rewritten with chat.update. Messages carry their delivery key in metadata, so after an
-attempt that may have got through (a crash, a timeout) the dispatcher looks before it sends again:
-conversations.history for a message of its own, conversations.replies for a reply. Both take the channel's ID: a
-channel conversations.list does not show (private, without groups:read) is looked in by the ID a post's answer named,
-or an earlier delivery's ledger reference "CHANNELID:ts" (learn_ref).
+a revision changes, is rewritten with chat.update; a revision by a report of the alert's very time is that rewrite
+alone, no reply (the dispatcher calls `update` without `send`: ThreadView.quiet). Messages carry their delivery key
+in metadata, so after an attempt that may have got through (a crash, a timeout) the dispatcher looks before it sends
+again: conversations.history for a message of its own, conversations.replies for a reply. Both take the channel's
+ID: a channel conversations.list does not show (private, without groups:read) is looked in by the ID a post's answer
+named, or an earlier delivery's ledger reference "CHANNELID:ts" (learn_ref).
 
 mrkdwn text objects are sent with verbatim=true and the message with parse=none / link_names=false, so Slack
 itself does not turn plain text such as "@here" or "#general" into mentions either. The bot token never

@@ -60,6 +60,11 @@ TOLD_NOTE = (
     "Shown here before a late report revised this alert: these reports still stand (held back as repeats of the "
     "revised alert), and the thread counts them."
 )
+# ... when the alert shown is a revision by a report of its very time (Detection.same_time), which is no late report
+SAME_TIME_TOLD_NOTE = (
+    "Shown here before a report of the same time, read later, came to lead this alert: these reports still stand "
+    "(held back as repeats of the revised alert), and the thread counts them."
+)
 MAX_SENTENCE = 600
 MAX_LABEL = 200  # a link's label
 MAX_LINK_URL = 1000  # longer URLs are not linked: with the rest of a section they could pass its limit
@@ -320,7 +325,7 @@ def _full(
     if told:
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         blocks += _evidence_blocks(told, "Told before", max(ev.published_at for ev in told), most=MAX_TOLD)
-        blocks.append(_context(TOLD_NOTE))
+        blocks.append(_context(SAME_TIME_TOLD_NOTE if det.same_time and det.cause is None else TOLD_NOTE))
     blocks.append(_footer(alert.id, det))
     if not withdrawn:
         blocks += _buttons(notice, alert, thread)
@@ -433,11 +438,14 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         return _withdrawn(notice, target, thread.first_withdrawn, thread, thread.first_acknowledged)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
-        if alert.detection.cause is not None:
-            why = f"({escape(fit(alert.detection.cause, 300))})"
-        else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
-            why = "by a report of the same time, read later" if alert.detection.same_time else "by a late report"
-        status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
+        if thread.quiet:  # no reply to see: the message itself says what changed (a report of its very time leads)
+            status = f"*Revised*: {escape(revision_cause(alert.detection))} · now alert {fit(thread.revised_by, 100)}"
+        else:
+            if alert.detection.cause is not None:
+                why = f"({escape(fit(alert.detection.cause, 300))})"
+            else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
+                why = "by a report of the same time, read later" if alert.detection.same_time else "by a late report"
+            status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
         status += told_before(target, alert)
     else:
         alert = target
