@@ -1132,6 +1132,14 @@ class Deliverer:
         # rewriting the message that shows the alert, with no reply (QUIET); the others as any revision.
         quiet = quiet_revision(base.kind, alert.detection) and isinstance(self._notifier(rec.channel), Updating)
         notice = _with_thread(base, shown, root, rows, flying, quiet)
+        # Told quietly, it is never in the channel on its own, whatever an earlier attempt did (its ref is the message
+        # it rewrites): a later revision of its alert, sent already or still to be, goes in its place, and a retry
+        # never writes this older alert back over the message that shows that one.
+        later = revised_again(thread, rec, sent=True) if quiet else None
+        if later is not None:
+            told = alert_of(later.payload)
+            by = f"alert {told.id} (delivery {later.alert_id})" if told is not None else later.alert_id
+            return _Skip(f"{REPLACED}: {by} revises it and goes instead", later)
         view = notice.thread
         if view is not None:
             # acknowledged on the message, under any alert it showed before a late report revised it

@@ -202,11 +202,12 @@ def replacement_of(rows: Sequence[DeliveryRecord], alert_row: DeliveryRecord) ->
     return None
 
 
-def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> DeliveryRecord | None:
+def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, *, sent: bool = False) -> DeliveryRecord | None:
     """A later revision of `rec`'s alert still outstanding among `rows` (its channel's and thread key's), directly or
     down a chain of revisions replaced before they were sent: `rec` would be out of date the moment it was read, so
     that one goes in its place (review 22, F1: a revision of a revision, the first claimed and replaced before the
-    alert's turn, left the alert with no outstanding revision of its own: the outdated alert was sent)."""
+    alert's turn, left the alert with no outstanding revision of its own: the outdated alert was sent). `sent`: or one
+    sent already (a revision told quietly, retried after it: its rewrite would put the older alert back)."""
     key = rec.alert_id
     seen = {key}
     for _ in range(len(rows) + 1):
@@ -214,7 +215,7 @@ def revised_again(rows: Sequence[DeliveryRecord], rec: DeliveryRecord) -> Delive
         for r in rows:
             if r.kind != "revision" or r.parent_id != key or r.alert_id in seen:
                 continue
-            if r.status == "outstanding":
+            if r.status == "outstanding" or (sent and r.status == "sent"):
                 return r
             if replaced_unsent(r):
                 below = r

@@ -152,3 +152,23 @@ def test_a_channel_that_cannot_rewrite_its_messages_is_sent_it_as_before() -> No
     sent = archive.sent[-1]
     assert (sent.key, sent.kind) == (detection_event_id(SAME_TIME), "revision")
     assert sent.thread is not None and not sent.thread.quiet and sent.thread.updates == 1
+
+
+def test_a_retry_after_a_later_revision_was_sent_does_not_put_the_older_alert_back() -> None:
+    store, clock, desk = MemoryStore(), Clock(), Rewriting("desk")
+    d = dispatcher(store, desk, clock)
+    store.append([detection_event(FIRST)])
+    d.cycle()
+    desk.update_errors.append(TransientError("internal_error", maybe_delivered=True))
+    store.append([detection_event(SAME_TIME)])
+    d.cycle()  # the rewrite failed: outstanding, due after its backoff
+    # A report dated before them revises the alert again: a reply, and the message rewritten to show it.
+    later = troops(5, revises=SAME_TIME.id, revision=2)
+    store.append([detection_event(later)])
+    d.cycle()
+    assert desk.calls[2:] == [("send", detection_event_id(later)), ("update", "C1:1")]
+    clock.advance(600)
+    d.cycle()  # the same-time revision's retry: replaced by the one sent, not written back over it
+    assert desk.calls[4:] == []
+    quiet = ledger(store)[(detection_event_id(SAME_TIME), "desk")]
+    assert quiet.status == "suppressed" and quiet.detail.startswith("replaced before it was sent"), quiet
