@@ -2,12 +2,13 @@
 items 12:00), is told in Slack by rewriting the alert's message alone: no reply under it (a desk found the reply
 noise: nothing about the story changed, only which of two reports of one time leads). The ledger's row of the
 revision refers to that message, so `alerts list`, acknowledgements and buttons go on from it. A revision by a
-report dated before the alert is still a reply in its thread. `watchfloor run --once` three times, the real
-slack-sdk against the local Slack-compatible server."""
+report dated before the alert is still a reply in its thread. `watchfloor run --once`, the real slack-sdk against the
+local Slack-compatible server; and a dispatcher over the Slack notifier for the revision of a follow-up (a reply)."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import RETRY, Clock, detection, ledger, slack
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.cli import app
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.control import Actor
+from watchfloor.schemas.events import Detection, detection_event, detection_event_id
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
 
@@ -152,3 +161,41 @@ def test_a_failed_rewrite_is_tried_again_as_a_rewrite_never_as_a_reply(tmp_path:
     assert (row["status"], row["ref"]) == ("sent", ref), row
     assert slack_server.messages == [posted] and slack_server.thread(posted["ts"]) == []
     assert "news.example/1tv-499" in text_of(slack_server.message(CHANNEL, posted["ts"]))
+
+
+def troops(n: int, minutes: int, **kw: object) -> Detection:
+    return detection(n, rule="troops", group={"party": "RUS"}, minutes=minutes, **kw)  # type: ignore[arg-type]
+
+
+def test_a_same_time_revision_of_a_follow_up_rewrites_that_reply_and_the_first_message(
+    slack_server: FakeSlack,
+) -> None:
+    store, clock = MemoryStore(), Clock()
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="desk")])
+    catalog = AlertCatalog(open_periods={"troops": timedelta(days=2)})
+    d = AlertDispatcher(store, {"desk": slack(slack_server, channel=CHANNEL)}, [], RETRY, now=clock, routing=control,
+                        catalog=catalog)  # fmt: skip
+    store.append([detection_event(troops(1, 60)), detection_event(troops(2, 120))])
+    assert d.cycle().ok
+    first, follow = slack_server.messages
+    assert follow["thread_ts"] == first["ts"]
+    channel_id = slack_server.channel_id(CHANNEL)
+
+    same_time = troops(3, 120, revises="det0002", revision=1, same_time=True)
+    store.append([detection_event(same_time)])
+    assert d.cycle().ok
+    assert slack_server.messages == [first, follow]  # no reply, no message
+    assert [u["ts"] for u in slack_server.updates] == [first["ts"], follow["ts"], first["ts"]]
+    reply = text_of(slack_server.message(CHANNEL, follow["ts"]))
+    assert "A report of the same time" in reply and "alert det0003" in reply and "see the thread" not in reply
+    top = text_of(slack_server.message(CHANNEL, first["ts"]))
+    assert "1 update in the thread" in top  # the follow-up: the quiet revision is none
+    row = ledger(store)[(detection_event_id(same_time), "desk")]
+    assert (row.status, row.ref) == ("sent", f"{channel_id}:{follow['ts']}"), row
+
+    # `alerts ack det0003` is shown on the reply that shows it, found through the revision's row
+    control.acknowledge("det0003", by=Actor(via="cli", name="kim"))
+    assert d.cycle().ok
+    assert "Acknowledged by kim" in text_of(slack_server.message(CHANNEL, follow["ts"]))
+    assert slack_server.messages == [first, follow]
