@@ -68,6 +68,7 @@ from .intake import (
     plan_detection,
     plan_retraction,
     retraction_thread,
+    revises_told,
     standing_copy,
 )
 from .notice import ACK_KIND, DIGEST_KIND, REPLACEABLE, AlertCatalog, Digest, ack_key, alert_of, as_listed, thread_key
@@ -806,7 +807,7 @@ class AlertDispatcher:
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             silence = silenced_by(det, channel, table.silences, now)
-            if silence is not None:
+            if silence is not None and not revises_told(det, self.store.deliveries(channel=channel, thread_key=tk)):
                 why = f"silenced by {silence.id}"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue

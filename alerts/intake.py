@@ -100,6 +100,18 @@ def _alert_id(row: DeliveryRecord) -> str | None:
     return alert.id if alert is not None else None
 
 
+def revises_told(det: Detection, thread_rows: Sequence[DeliveryRecord]) -> bool:
+    """Whether `det` revises an alert told, or to be told, in the channel of `thread_rows` (its rows of the same rule
+    and group): that revision keeps the channel's message true, so a silence does not hold it back, as it does not
+    hold back a withdrawal (trial 34, M5: held back, the message went on showing the superseded alert for good)."""
+    if det.revises is None:
+        return False
+    return any(
+        r.kind != "retraction" and _alert_id(r) == det.revises and r.status not in ("suppressed", HELD)
+        for r in thread_rows
+    )
+
+
 def plan_detection(
     key: str,
     alert: Alert,
