@@ -133,8 +133,8 @@ def _scores_section(result: dict[str, Any]) -> str:
     )
     unscored = ", ".join(f"{_e(r)} ({_e(n)})" for r, n in (scores.get("unscored_rules") or {}).items())
     return (
-        f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> with the label map '
-        f"<code>{_e(scores.get('label_map'))}</code>. Precision = true alerts / alerts (alerts citing an item "
+        f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> {_map_said(scores)}'
+        ". Precision = true alerts / alerts (alerts citing an item "
         "labelled for their rule); recall = TP / (TP + FN), over labelled items: TP are those an alert of their rule "
         "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
         "− labelled time.</p>"
@@ -619,3 +619,13 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d
 <script>{FILTER_SCRIPT}</script>
 </body></html>
 """
+
+
+def _map_said(scores: dict[str, Any]) -> str:
+    """How the labels were mapped to rules: a --label-map file by its path, else the packs' own `labels:` (trial 34,
+    L1: "with the label map `rule packs`" read as a file of that name)."""
+    source = str(scores.get("label_map") or "")
+    if source.endswith("rule packs"):  # (truth.label_map_from_packs: "rule packs", "the baseline's rule packs")
+        packs = "the rule packs" if source == "rule packs" else source
+        return f"with the labels {_e(packs)} map to their rules (their <code>labels:</code>)"
+    return f"with the label map <code>{_e(source)}</code>"
