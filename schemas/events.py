@@ -216,6 +216,15 @@ def fired_first_seen(evidence: Sequence[Evidence], fired_at: datetime) -> bool:
     return bool(at) and all(at)
 
 
+def fired_time_text(when: str, first_seen: bool, ahead: bool) -> str:
+    """An alert's fired time as `alerts list` and the status page show it (`when`, formatted): marked as dated_text
+    marks an undated report's; and when a report it rests on is dated after it (`ahead`), which happens only when that
+    report was dated in the future and counted at its receive time, so the time does not read as the report's own
+    (trial 34, L2: Slack marked the report, the list and the page showed the time plainly)."""
+    shown = dated_text(when, first_seen)
+    return f"{shown} (received: a report it rests on is dated in the future)" if ahead and not first_seen else shown
+
+
 _E = TypeVar("_E")
 
 

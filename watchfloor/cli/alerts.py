@@ -18,13 +18,14 @@ from rich.table import Table
 
 from watchfloor.alerts.delivery import FOUND_NOTE
 from watchfloor.alerts.throttle import HELD, summaries_of_held
+from watchfloor.schemas.detection_fields import dated_ahead
 from watchfloor.schemas.events import (
     Detection,
     EventType,
     Retraction,
-    dated_text,
     detection_event_id,
     fired_first_seen,
+    fired_time_text,
 )
 
 from ._common import (
@@ -920,7 +921,8 @@ def alerts_list(
         # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
         row = [
             escape(d.id),
-            dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),  # an undated report's, marked
+            # (an undated report's time marked, and a time taken at receipt for a report dated in the future)
+            fired_time_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at), dated_ahead(d)),
             escape(d.rule),
             d.severity,
             escape(title),
@@ -1313,7 +1315,7 @@ def _unrouted(st: Any, keys: set[str], channel: str | None = None) -> list[tuple
         key = detection_event_id(d)
         if st.deliveries(alert_ids={key}, channel=channel, limit=1):
             continue
-        fired = dated_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at))
+        fired = fired_time_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at), dated_ahead(d))
         if se.position > taken_to:
             why = "not taken in yet: the next `watchfloor run` or `notify` routes it through the subscriptions"
         elif key in withdrawn:

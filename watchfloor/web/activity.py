@@ -106,6 +106,8 @@ class AlertRow:
     # the alert that revised this one since (Detection.revises), "" while it stands: a revision sent in its place
     # before it went out leaves it "suppressed", which without this read as silenced (trial 34, M1)
     revised_by: str = ""
+    # a report it rests on is dated after fired_at (dated in the future, counted when received): the page says so
+    ahead: bool = False
 
 
 @dataclass
@@ -309,6 +311,7 @@ class Activity:
                 key=delivery_key(det, alert_id),
                 first_seen=_fired_first_seen(det),
                 revised_by=self.revised_ahead.pop(alert_id, ""),
+                ahead=_fired_ahead(det),
             )
         )
         self.shown[self.recent[-1].key] += 1
@@ -360,6 +363,7 @@ def _row_state(row: AlertRow) -> dict[str, Any]:
         "first_seen": row.first_seen,
         "in_place": row.in_place,
         "revised_by": row.revised_by,
+        "ahead": row.ahead,
     }
 
 
@@ -380,6 +384,7 @@ def _row_of_state(d: Mapping[str, Any]) -> AlertRow:
         first_seen=bool(d["first_seen"]),
         in_place=bool(d.get("in_place", False)),
         revised_by=str(d.get("revised_by", "")),
+        ahead=bool(d.get("ahead", False)),
     )
 
 
@@ -395,7 +400,7 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # carried over from the old rule would never match a full read by the new one.
 # 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
 # row for that raising too (_raised_again); 4: deliveries found already posted counted (`found`); 5: a row knows the
-# alert that revised it (`revised_by`, `revised_ahead`)
+# alert that revised it (`revised_by`, `revised_ahead`), and whether a report it rests on is dated ahead (`ahead`)
 ACTIVITY_VERSION = 5
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
@@ -974,6 +979,15 @@ def buckets_of(h: Mapping[str, Any]) -> Sequence[tuple[str, float]]:
     out = [(str(bound), float(n)) for bound, n in zip(POLL_BUCKETS, h.get("buckets", ()), strict=False)]
     out.append(("+Inf", float(h.get("count", 0))))
     return out
+
+
+def _fired_ahead(det: Mapping[str, Any]) -> bool:
+    """detection_fields.dated_ahead on a detection's JSON: a report it rests on is dated after it fired."""
+    try:
+        fired = datetime.fromisoformat(str(det.get("fired_at")))
+        return any(datetime.fromisoformat(str(e.get("published_at"))) > fired for e in det.get("evidence") or ())
+    except (TypeError, ValueError):  # (no event of ours: its times are validated)
+        return False
 
 
 def _fired_first_seen(det: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from watchfloor.alerts.notice import REPLACED
 from watchfloor.alerts.slackapp.commands import describe_subscription
-from watchfloor.schemas.events import dated_text
+from watchfloor.schemas.events import fired_time_text
 from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import Activity, AlertRow, Heartbeat, heartbeat
@@ -175,7 +175,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         alerts.append(
             {
                 "id": row.id,
-                "fired_at": dated_text(_utc(row.fired_at), row.first_seen),
+                "fired_at": fired_time_text(_utc(row.fired_at), row.first_seen, row.ahead),
                 "rule": row.rule,
                 "title": row.title,
                 "severity": row.severity,
