@@ -23,6 +23,14 @@ from watchfloor.web.activity import REASON_CHARS, reason_class
         ("'2024x' is not a date (YYYYMMDD or YYYYMMDDHHMMSS)", "… is not a date"),
         ("late: document abc is 3 days behind", "late"),
         ("", "unknown"),
+        # an input field's reasons by what is wrong with which field of the contract (trial 34, L3: all "field …")
+        (
+            "field 'published_at': timestamp has no UTC offset: '2024-01-01T00:00:00' (write e.g. …+00:00)",
+            "published_at timestamp has no utc offset",
+        ),
+        ("field 'published_at': is required", "published_at is required"),
+        ("field 'author': unknown field(s): author (put extra data under 'metadata')", "unknown field"),
+        ("field 'x9f3': unknown field(s): x9f3, zz", "unknown field"),  # (an input's own names: no label each)
     ],
 )
 def test_a_reason_class_drops_particulars_and_keeps_its_words_whole(reason: str, label: str) -> None:

@@ -64,6 +64,13 @@ def reason_class(reason: str) -> str:
     'malformed json'), so it can be a metric label."""
     # Quoted values (an id, a date as written) are particulars too; what is left is cut at the first clause of detail
     # but kept whole (outside trial 31, L4: six words cut "expected a json object, got an" mid-phrase).
+    # "field 'X': what is wrong" (the input contract's field X): what is wrong is the class, with the field, which is
+    # one of the contract's; an unknown field's name is the input's own, a particular (trial 34, L3: "no UTC offset"
+    # and "unknown field(s)" were one label, "field …")
+    named = re.match(r"\s*field '([\w.]{1,40})': (.*)", reason, re.S)
+    if named:
+        name, rest = named.groups()
+        reason = rest if rest.startswith("unknown field") else f"{name} {rest}"
     head = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
     head = re.split(r"[:;(\[{]", head, maxsplit=1)[0]
     head = re.sub(r"\d+", "#", head.lower())
@@ -400,7 +407,8 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # carried over from the old rule would never match a full read by the new one.
 # 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
 # row for that raising too (_raised_again); 4: deliveries found already posted counted (`found`); 5: a row knows the
-# alert that revised it (`revised_by`, `revised_ahead`), and whether a report it rests on is dated ahead (`ahead`)
+# alert that revised it (`revised_by`, `revised_ahead`), and whether a report it rests on is dated ahead (`ahead`);
+# an input field's dead-letter reasons classed by what is wrong with which field (reason_class)
 ACTIVITY_VERSION = 5
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
