@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
+from watchfloor.scoring.near_misses import Reason
 
 from .report_timeline import future_dated, timeline_svg
 
@@ -437,7 +438,9 @@ def _near_misses_section(result: dict[str, Any]) -> str:
     rows = []
     for m in misses:
         rules = {r["detection"] for r in m["reasons"] if r.get("detection")}
-        why = "".join(f"<li><b>{_e(r['kind'])}</b>: {_e(r['detail'])}</li>" for r in m["reasons"])
+        # One line per detection, starting with its name (Reason.clause), then the kind of reason
+        clauses = [(Reason(r["kind"], r["detail"], r.get("detection")).clause(), r["kind"]) for r in m["reasons"]]
+        why = "".join(f"<li>{_e(text)} <small>({_e(kind)})</small></li>" for text, kind in clauses)
         cue = f"“{_e(m['cue'])}”" if m.get("cue") else "—"
         rule_attr = f' data-rules="{_e(" ".join(sorted(rules)))}"' if rules else ""
         rows.append(

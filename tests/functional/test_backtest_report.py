@@ -195,12 +195,14 @@ def test_near_misses_render_modality_cue_and_why_not(report: Path, chromium) -> 
         ("troop_deployment", "asserted"),
     }
     _attrs, hedged = by_signal["treaty_signing", "hedged"]
-    assert hedged[3] == "“could”" and "modality:" in hedged[4] and "could" in hedged[4]
+    # each reason starts with its detection's name, its kind after it (outside trial 34)
+    assert hedged[3] == "“could”" and "treaty-signed: the signal is hedged (cue 'could')" in hedged[4]
+    assert "(modality)" in hedged[4]
     attrs, negated = by_signal["troop_deployment", "negated"]
-    assert negated[3].strip("“”") and "modality:" in negated[4]
+    assert negated[3].strip("“”") and "(modality)" in negated[4]
     attrs, throttled = by_signal["troop_deployment", "asserted"]
     assert throttled[3] == "—"  # an asserted sentence has no cue
-    assert "realert:" in throttled[4] and "quiet for 1d" in throttled[4]
+    assert "(realert)" in throttled[4] and "quiet for 1d" in throttled[4]
     assert "troops-deployed" in attrs["data-rules"].split()  # what the rule filter goes by
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
-from watchfloor.scoring.near_misses import NearMiss
+from watchfloor.scoring.near_misses import NearMiss, reason_lines
 
 from ._common import ID_COLUMN, out
 
@@ -290,12 +290,15 @@ def print_near_misses(misses: Sequence[NearMiss]) -> None:
     out.print(f"{len(misses)} {noun} (signals no alert cites; times in UTC):", highlight=False)
     for m in misses[: SHOW_AT_MOST // 2]:
         s = m.signal
-        why = "; ".join(r.detail for r in m.reasons)
+        # The report, then one line per detection that read it, each starting with the detection's name (outside
+        # trial 34: joined on one line, a sequence's reason read as the one before it, whose own has "; " in it).
         out.print(
-            f"  {_when(s.published_at)} {s.name} {s.modality}: {why} — {s.source}: {s.sentence[:100]}",
+            f"  {_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}",
             highlight=False,
             markup=False,
         )
+        for line in reason_lines(m.reasons):
+            out.print(f"      {line}", highlight=False, markup=False)
     if len(misses) > SHOW_AT_MOST // 2:
         out.print(
             f"  … and {len(misses) - SHOW_AT_MOST // 2} more near misses: --json and --html hold the first "

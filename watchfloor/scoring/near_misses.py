@@ -25,6 +25,9 @@ from watchfloor.stream_processors.engine.explain_detections import Explainer, gr
 from .evidence import FullEvidence
 
 _COUNTED = re.compile(r"(\d+) of \d+\b")  # a count check's reason: 'k of N (distinct …) within …'
+# How a reason that opens with its detection's name goes on ('R for k=v alerted at …', 'R needs …'): a step's name
+# may be a detection's too ('sanction must come first'), so the name alone is not enough.
+_OPENS_WITH_NAME = re.compile(r"(?: for [^;:]+?)?(?: alerted at | fired at | needs | groups by | did not fire)")
 
 REASON_KINDS = (
     "modality",
@@ -50,6 +53,21 @@ class Reason:
 
     def to_json(self) -> dict[str, Any]:
         return {"detection": self.detection, "kind": self.kind, "detail": self.detail}
+
+    def clause(self) -> str:
+        """The reason as one clause that starts with its detection's name: the detail as it is when it opens with
+        the name ('wagner-mutiny alerted at …'), else 'NAME: detail'; a reason of no detection ('unused') as it is.
+        Several detections' reasons, joined, each say whose they are (outside trial 34: a sequence's reason read as
+        the reason of the corroborated detection before it)."""
+        d = self.detection
+        if not d or (self.detail.startswith(d) and _OPENS_WITH_NAME.match(self.detail, len(d))):
+            return self.detail
+        return f"{d}: {self.detail}"
+
+
+def reason_lines(reasons: Sequence[Reason]) -> list[str]:
+    """A near miss's reasons, one line per detection, each starting with its name (`Reason.clause`)."""
+    return [r.clause() for r in reasons]
 
 
 @dataclass
@@ -83,6 +101,7 @@ class _Waiting:
     t: float
     document_id: str
     key: SignalKey
+    reason: str  # what `rules explain` says of it, at its time: "waiting for B to follow"
 
 
 class NearMissCollector:
@@ -125,9 +144,10 @@ class NearMissCollector:
         for o in outputs:
             if isinstance(o, Signal):
                 self._note_waiting(o, by_signal.get((o.name, o.sentence_index), []))
+        fired_now = {(o.rule, tuple(sorted(o.group.items()))) for o in outputs if isinstance(o, Detection)}
         for o in outputs:
             if isinstance(o, Signal):
-                self._note_repeats(o, by_signal.get((o.name, o.sentence_index), []))
+                self._note_repeats(o, by_signal.get((o.name, o.sentence_index), []), fired_now)
         for o in outputs:
             if isinstance(o, Detection):
                 self._told_steps(o)
@@ -169,7 +189,9 @@ class NearMissCollector:
                 k = (o.rule, tuple(sorted(o.group.items())))
                 self._last_fired[k] = max(self._last_fired.get(k, 0.0), o.fired_at.timestamp())
 
-    def _note_repeats(self, sig: Signal, checks: list[DetectionCheck]) -> None:
+    def _note_repeats(
+        self, sig: Signal, checks: list[DetectionCheck], fired_now: set[tuple[str, tuple[tuple[str, str], ...]]]
+    ) -> None:
         """The alerts whose `realert` held this signal back (a `count` that had its reports counts too)."""
         for c in checks:
             if c.fired or c.detection is None:
@@ -181,17 +203,24 @@ class NearMissCollector:
                 continue
             det = self._detections.get(c.detection)
             group = group_of(det, sig) if det is not None else None
-            alert = self._last_alert.get((c.detection, tuple(sorted(group.items())))) if group is not None else None
+            key = (c.detection, tuple(sorted(group.items()))) if group is not None else None
+            alert = self._last_alert.get(key) if key is not None else None
             if alert is not None:
                 held = self.repeats.setdefault(alert, [])
                 if sig.document_id not in held:
                     held.append(sig.document_id)
-                if det is not None and det.kind == "sequence" and group is not None:
-                    # The sequence this last step completed was held back whole: its earlier steps, left waiting
-                    # for it, are repeats of what the alert told as much as this step is.
+                # A sequence whose last step this signal is, held back whole by the throttle: its earlier steps,
+                # left waiting for it, are repeats of what the alert told as much as this step is. Not when the
+                # detection fired on this very document (the check is then "the same alert as sentence N's …": one
+                # alert, one "fired"): nothing was held back, and `_told_steps` says what that alert told (outside
+                # trial 34: a report 19 hours before that alert read "held back … quiet for 1d" after it).
+                if det is not None and det.kind == "sequence" and group is not None and key not in fired_now:
                     t = sig.published_at.timestamp()
-                    why = f"its sequence was completed by {sig.document_id} and held back: {c.reason}"
-                    self._cover_waiting(det.id, group, alert, t, {sig.document_id}, Reason("realert", why, det.id))
+                    then = (
+                        f"it followed later in the stream, in {self._doc_ref(sig.document_id)} at {_minutes(t)}, "
+                        f"which completed the sequence and was held back there: {c.reason}"
+                    )
+                    self._cover_waiting(det.id, group, alert, t, {sig.document_id}, "realert", then)
 
     def _note_waiting(self, sig: Signal, checks: list[DetectionCheck]) -> None:
         """A step of a sequence before its last, left waiting for the steps after it: the sequence's alert, when it
@@ -210,7 +239,7 @@ class NearMissCollector:
             waiting = self._waiting.setdefault((det.id, tuple(sorted(group.items()))), [])
             if within:  # what no window reaching `t` holds cannot be told by a later alert
                 waiting[:] = [w for w in waiting if w.t >= t - within]
-            waiting.append(_Waiting(t, sig.document_id, (sig.document_id, sig.name, sig.sentence_index)))
+            waiting.append(_Waiting(t, sig.document_id, (sig.document_id, sig.name, sig.sentence_index), c.reason))
 
     def _told_steps(self, d: Detection) -> None:
         """A sequence's alert told the steps left waiting in its group within its window, also those it does not
@@ -219,18 +248,29 @@ class NearMissCollector:
         if det is None or det.kind != "sequence":
             return
         where = f" for {', '.join(f'{k}={v}' for k, v in d.group.items())}" if d.group else ""
-        why = (
-            f"{d.rule}{where} fired at {d.fired_at.isoformat(timespec='minutes')} on a later report of this step, "
-            "which it cites: the alert told this one too"
-        )
+        # The report it fired on completed the sequence: the latest report of its last step it cites.
+        last = det.refs[-1].signal
+        completing = max((e for e in d.evidence if e.signal == last), key=lambda e: e.published_at, default=None)
+        on = f" on {self._doc_ref(completing.event_id)}" if completing is not None else ""
+        then = f"it followed later in the stream: {d.rule}{where} fired at {_minutes(d.fired_at.timestamp())}{on}"
         cited = {e.event_id for e in d.evidence} | set(self.evidence.ids(d))
-        self._cover_waiting(d.rule, d.group, d.id, d.fired_at.timestamp(), cited, Reason("sequence", why, d.rule))
+        self._cover_waiting(d.rule, d.group, d.id, d.fired_at.timestamp(), cited, "sequence", then, d)
 
     def _cover_waiting(
-        self, rule: str, group: dict[str, str], alert: str, t: float, cited: set[str], reason: Reason
+        self,
+        rule: str,
+        group: dict[str, str],
+        alert: str,
+        t: float,
+        cited: set[str],
+        kind: str,
+        then: str,
+        fired: Detection | None = None,
     ) -> None:
         """The steps of `rule`'s sequence in `group` left waiting within its window before `t` become repeats of
-        `alert` (but those in `cited`), their near miss saying so."""
+        `alert` (but those in `cited`), their near miss saying so: what `rules explain` said of the step at its time
+        (it sees the stream up to the report: "waiting for B to follow"), then what came of it later (`then`: the
+        alert `fired`, which cites a later report of the step, or the completion the throttle held back)."""
         waiting = self._waiting.get((rule, tuple(sorted(group.items()))))
         if not waiting:
             return
@@ -245,10 +285,25 @@ class NearMissCollector:
             if w.document_id not in held:
                 held.append(w.document_id)
             m = self._candidates.get(w.key)
-            if m is not None:
-                m.reasons = [reason if r.detection == rule else r for r in m.reasons]
+            if m is None:
+                continue
+            why = f"{w.reason} at this report's time (what `rules explain` says of it); {then}"
+            if fired is not None:
+                step = [e.event_id for e in fired.evidence if e.signal == w.key[1] and e.event_id != w.document_id]
+                if step:
+                    why += f", citing a later report of this step ({', '.join(dict.fromkeys(step))})"
+                why += ": the alert told this one too"
+            reason = Reason(kind, why, rule)
+            m.reasons = [reason if r.detection == rule else r for r in m.reasons]
         if not held:
             del self.repeats[alert]
+
+    @staticmethod
+    def _doc_ref(document_id: str) -> str:
+        """A document `_cover_waiting` names: always another than the near miss's own (it names the report that
+        completed the sequence, which `cited` holds, and covers only reports outside `cited`), so never "this
+        document", which reads as the near miss's (outside trial 34)."""
+        return f"that document ({document_id})"
 
     def _reason(self, c: DetectionCheck, sig: Signal) -> Reason:
         """The check's reason; a `count` that had its reports but whose group had just alerted is `realert`
@@ -282,3 +337,7 @@ class NearMissCollector:
         out = [m for m in self._candidates.values() if (m.signal.document_id, m.signal.name) not in self._cited]
         out.sort(key=lambda m: (m.signal.published_at, m.signal.document_id, m.signal.name))
         return out
+
+
+def _minutes(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="minutes")
