@@ -144,7 +144,13 @@ class NearMissCollector:
         for o in outputs:
             if isinstance(o, Signal):
                 self._note_waiting(o, by_signal.get((o.name, o.sentence_index), []))
-        fired_now = {(o.rule, tuple(sorted(o.group.items()))) for o in outputs if isinstance(o, Detection)}
+        # (rule, group) -> the documents its alert of this call cites, shown or not
+        fired_now: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
+        for o in outputs:
+            if isinstance(o, Detection):
+                cites = fired_now.setdefault((o.rule, tuple(sorted(o.group.items()))), set())
+                cites.update(e.event_id for e in o.evidence)
+                cites.update(self.evidence.ids(o))
         for o in outputs:
             if isinstance(o, Signal):
                 self._note_repeats(o, by_signal.get((o.name, o.sentence_index), []), fired_now)
@@ -190,7 +196,10 @@ class NearMissCollector:
                 self._last_fired[k] = max(self._last_fired.get(k, 0.0), o.fired_at.timestamp())
 
     def _note_repeats(
-        self, sig: Signal, checks: list[DetectionCheck], fired_now: set[tuple[str, tuple[tuple[str, str], ...]]]
+        self,
+        sig: Signal,
+        checks: list[DetectionCheck],
+        fired_now: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]],
     ) -> None:
         """The alerts whose `realert` held this signal back (a `count` that had its reports counts too)."""
         for c in checks:
@@ -204,17 +213,21 @@ class NearMissCollector:
             det = self._detections.get(c.detection)
             group = group_of(det, sig) if det is not None else None
             key = (c.detection, tuple(sorted(group.items()))) if group is not None else None
+            if key is not None and sig.document_id in fired_now.get(key, ()):
+                # The detection fired for this group on this very document, and its alert cites it: the check is
+                # "the same alert as sentence N's … of this document" (one alert, one "fired"). Nothing was held
+                # back: not a repeat of the alert, and of a sequence `_told_steps` says what the alert told
+                # (outside trial 34: a report 19 hours before such an alert read "its sequence was completed by …
+                # and held back: … quiet for 1d" after it).
+                continue
             alert = self._last_alert.get(key) if key is not None else None
             if alert is not None:
                 held = self.repeats.setdefault(alert, [])
                 if sig.document_id not in held:
                     held.append(sig.document_id)
                 # A sequence whose last step this signal is, held back whole by the throttle: its earlier steps,
-                # left waiting for it, are repeats of what the alert told as much as this step is. Not when the
-                # detection fired on this very document (the check is then "the same alert as sentence N's …": one
-                # alert, one "fired"): nothing was held back, and `_told_steps` says what that alert told (outside
-                # trial 34: a report 19 hours before that alert read "held back … quiet for 1d" after it).
-                if det is not None and det.kind == "sequence" and group is not None and key not in fired_now:
+                # left waiting for it, are repeats of what the alert told as much as this step is.
+                if det is not None and det.kind == "sequence" and group is not None:
                     t = sig.published_at.timestamp()
                     then = (
                         f"it followed later in the stream, in {self._doc_ref(sig.document_id)} at {_minutes(t)}, "
