@@ -104,12 +104,15 @@ def revises_told(det: Detection, thread_rows: Sequence[DeliveryRecord]) -> bool:
     """Whether `det` revises an alert told, or to be told, in the channel of `thread_rows` (its rows of the same rule
     and group): that revision keeps the channel's message true, so a silence does not hold it back, as it does not
     hold back a withdrawal (trial 34, M5: held back, the message went on showing the superseded alert for good)."""
-    if det.revises is None:
-        return False
-    return any(
-        r.kind != "retraction" and _alert_id(r) == det.revises and r.status not in ("suppressed", HELD)
-        for r in thread_rows
-    )
+    return det.revises is not None and bool(_told(thread_rows, det.revises))
+
+
+def _told(rows: Sequence[DeliveryRecord], alert_id: str) -> list[DeliveryRecord]:
+    """The rows of `rows` that tell alert `alert_id` in their channel, or will: not suppressed, not held by the throttle
+    (an alert held has no message to reply under), not a withdrawal."""
+    return [
+        r for r in rows if r.kind != "retraction" and _alert_id(r) == alert_id and r.status not in ("suppressed", HELD)
+    ]
 
 
 def plan_detection(
@@ -137,7 +140,7 @@ def plan_detection(
     }
     if det.revises is not None:
         # (an alert held by the channel's throttle has no message to reply under: its revision is told on its own)
-        revised = [r for r in rows if _alert_id(r) == det.revises and r.status not in ("suppressed", HELD)]
+        revised = _told(rows, det.revises)
         if revised:
             parent = revised[-1]
             before = _severities(thread_of(rows, parent.alert_id), gone - {parent.alert_id})
