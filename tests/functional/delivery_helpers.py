@@ -111,13 +111,14 @@ def make(
     slack_notifier: SlackNotifier | None = None,
     catalog: AlertCatalog | None = None,
     retry: RetryPolicy = RETRY,
+    owner: str | None = None,
 ) -> AlertDispatcher:
     notifiers: dict[str, Notifier] = {
         "slack-ops": slack_notifier or slack(server),
         "archive": FileNotifier("archive", archive),
         **(extra or {}),
     }
-    return AlertDispatcher(store, notifiers, subs or SUBS, retry, now=clock, catalog=catalog)
+    return AlertDispatcher(store, notifiers, subs or SUBS, retry, now=clock, catalog=catalog, owner=owner)
 
 
 def deliveries(store: Store) -> list[Delivery]:
