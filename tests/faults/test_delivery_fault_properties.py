@@ -11,6 +11,9 @@ second process runs its own cycles in between. The clock is the test's: a wait i
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +21,8 @@ from hypothesis import strategies as st
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import Clock, detection, feed, ledger, lines, make
 from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.schemas.events import Event, Retraction, detection_event, detection_event_id, retraction_event
+from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.stores.sql import SqlStore
 
 pytestmark = pytest.mark.functional
@@ -124,6 +129,126 @@ def test_every_alert_is_posted_once_whatever_fails_and_whoever_sends(
                 firsts[route] = message["ts"]
         written = [line.get("key", line.get("id")) for line in lines(archive)]
         assert sorted(written) == [f"det{n:04d}" for n in range(1, alerts + 1)]
+    finally:
+        server.stop()
+        for store in stores:
+            store.close()
+
+
+def _story(route: str, base: int, revisions: int, withdrawn: bool) -> list[Event]:
+    """An alert of `route`, revised `revisions` times by late reports (each revision a new alert in the last one's
+    place), the last of them withdrawn when `withdrawn`: the detection and retraction events, in log order."""
+    first = detection(base, group={"route": route})
+    chain = [first]
+    for k in range(1, revisions + 1):
+        chain.append(
+            first.model_copy(
+                update={
+                    "id": f"{first.id}r{k}",
+                    "revises": chain[-1].id,
+                    "revision": k,
+                    "fired_at": first.fired_at + timedelta(minutes=k),
+                }
+            )
+        )
+    events = [detection_event(d) for d in chain]
+    if withdrawn:
+        last = chain[-1]
+        events.append(
+            retraction_event(
+                Retraction(
+                    alert_id=last.id,
+                    rule=last.rule,
+                    group=last.group,
+                    reason="a late report changed the group's history",
+                    revision=revisions + 1,
+                    at=last.fired_at + timedelta(minutes=1),
+                )
+            )
+        )
+    return events
+
+
+STORY = st.tuples(st.sampled_from("ABC"), st.integers(0, 2), st.booleans())
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stories=st.lists(STORY, min_size=1, max_size=3, unique_by=lambda s: s[0]),
+    steps=st.lists(st.one_of(STEP, st.tuples(st.just("append"), st.integers(0, 2))), max_size=16),
+)
+def test_revisions_and_withdrawals_arriving_between_faults_post_each_key_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    stories: list[tuple[str, int, bool]],
+    steps: list[tuple[str, int | None]],
+) -> None:
+    """Late reports revise or withdraw alerts at any moment of the faults: each message key reaches the channel
+    once at most, every alert that stands is in it once, and nothing is left outstanding."""
+    where = tmp_path_factory.mktemp("wf")
+    url = f"sqlite:///{where / 'wf.db'}"
+    clock = Clock()
+    server = FakeSlack().start()
+    stores: list[SqlStore] = []
+
+    def process(name: str) -> AlertDispatcher:
+        store = SqlStore(url)
+        stores.append(store)
+        return make(store, server, where / "alerts.jsonl", clock, owner=name)
+
+    pending = [
+        _story(route, 100 * i + 1, revisions, withdrawn) for i, (route, revisions, withdrawn) in enumerate(stories)
+    ]
+    appended: list[Event] = []
+    try:
+        server.channels = {"#dprk-russia"}
+        log = SqlStore(url)
+        stores.append(log)
+        main, other = process("main-0"), process("other")
+        restarts = 0
+
+        def append(which: int) -> None:
+            queue = pending[which % len(pending)]
+            if queue:
+                event = queue.pop(0)
+                log.append([event])
+                appended.append(event)
+
+        append(0)
+        for kind, arg in steps:
+            if kind == "append":
+                append(arg or 0)
+            elif kind == "fault":
+                _fault(server, arg or 0)
+            elif kind == "cycle":
+                main.cycle()
+            elif kind == "other":
+                other.cycle()
+            elif kind == "restart":
+                restarts += 1
+                main = process(f"main-{restarts}")
+            elif (wait := main.next_due()) is not None:
+                clock.advance(wait)
+        for which in range(len(pending)):
+            while pending[which]:
+                append(which)
+        for _ in range(60):
+            if main.cycle().ok and not any(r.status == "outstanding" for r in ledger(log).values()):
+                break
+            wait = main.next_due()
+            assert wait is not None, "something is outstanding that never falls due"
+            clock.advance(max(wait, 1.0))
+        rows = ledger(log)
+        assert not [k for k, r in rows.items() if r.status in ("outstanding", "expired")], rows
+        keys = Counter(((m.get("metadata") or {}).get("event_payload") or {}).get("alert_id") for m in server.messages)
+        assert [k for k, n in keys.items() if n > 1] == [], f"posted more than once: {keys}"
+        standing = current_alerts(appended)
+        for alert_id, det in standing.items():
+            key = detection_event_id(det)  # a revision's delivery key is its event's id
+            assert keys[key] == 1, f"{alert_id} stands and was posted {keys[key]} times"
     finally:
         server.stop()
         for store in stores:
