@@ -124,8 +124,10 @@ def test_by_an_entitys_deadline_or_decree_leaves_the_capture_to_the_subject() ->
     ],
 )
 def test_first_mention_after_stays_in_the_clause(text: str) -> None:
-    # Outside trial 21, #6: the fallback does not reach past a clause break, as cues do not.
-    assert _capture(text) == (None, "the first mention after the signal's words is in another clause"), text
+    # Outside trial 21, #6: the fallback does not reach past a clause break, as cues do not; nor past a ";", which
+    # bounds the part of the sentence every capture looks in (outside trial 35).
+    why = "every mention named is in another part of the sentence (past a ';')" if ";" in text else None
+    assert _capture(text) == (None, why or "the first mention after the signal's words is in another clause"), text
     assert _capture(text, "country")[0] == "NER", text
 
 
