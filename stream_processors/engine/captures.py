@@ -951,9 +951,7 @@ _RU_ACCUSE = frozenset(
 )
 
 
-def _accused_ru(
-    sent: Sentence, first: int, lo: int, mentions: list[tuple[int, int, str]]
-) -> tuple[str, str] | None:
+def _accused_ru(sent: Sentence, first: int, lo: int, mentions: list[tuple[int, int, str]]) -> tuple[str, str] | None:
     """(verb, entity) when a verb of accusing before the signal's words names whom it accuses before its "в" ("Россия
     обвинила Украину в атаке", "обвиняют ВСУ в ударе"): the first mention between the verb and that "в"."""
     toks, base = sent.toks, sent.start
