@@ -670,15 +670,22 @@ _RU_HELD = (
 # reflexive verbs: "Обмен пленными отложен на неопределенный срок", "Ратификация договора сорвалась".
 _RU_CALLED_OFF = (
     "отложен отложена отложено отложены перенесен перенесена перенесено перенесены "
-    "сорван сорвана сорвано сорваны отменен отменена отменено отменены"
+    "сорван сорвана сорвано сорваны отменен отменена отменено отменены "
+    "предотвращен предотвращена предотвращено предотвращены"
 ).split()
 _RU_CALLED_OFF_VERBS = (
     "сорвался сорвалась сорвалось сорвались провалился провалилась провалилось провалились "
     "откладывается откладываются переносится переносятся отменяется отменяются сорвется сорвутся"
 ).split()
+_RU_NOT_CONFIRMED = (
+    "зафиксирован зафиксирована зафиксировано зафиксированы подтвердился подтвердилась подтвердилось подтвердились "
+    "подтверждается подтверждаются подтвержден подтверждена подтверждено подтверждены"
+).split()
 # The object first and a verb in the third person plural, no subject: "Обмен пленными отложили", "Ратификацию
 # договора перенесли". The words before are then its object (accusative), not its subject.
-PREDICATE_OBJECT_FIRST = frozenset({("отложили",), ("перенесли",), ("отменили",), ("сорвали",)})
+PREDICATE_OBJECT_FIRST = frozenset(
+    {("отложили",), ("перенесли",), ("отменили",), ("сорвали",), ("предотвратили",), ("удалось", "предотвратить")}
+)
 # "Обмена пленными пока не было", "Обмена пленными не будет": a negated existence, its subject in the genitive.
 PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет")})
 
@@ -693,7 +700,10 @@ def _ru_predicates() -> dict[str, list[str]]:
     negated += [" ".join(key) for key in sorted(PREDICATE_GENITIVE)]
     negated += [f"{aux}{v}" for aux in ("", "был* ", "будет ", "будут ") for v in _RU_CALLED_OFF]
     negated += _RU_CALLED_OFF_VERBS
-    negated += [key[0] for key in sorted(PREDICATE_OBJECT_FIRST)]
+    negated += [" ".join(key) for key in sorted(PREDICATE_OBJECT_FIRST)]
+    # not recorded, not confirmed: "Атака беспилотников на Белгород не подтвердилась", "… не зафиксировано" (outside
+    # trial 35, M2)
+    negated += [f"не {v}" for v in _RU_NOT_CONFIRMED]
     hedged = [f"{m} {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
     hedged += [f"{m} быть {v}" for m in modals for v in (*_RU_HELD, *_RU_CALLED_OFF)]
     future = [*_RU_OCCUR_FUTURE]
@@ -722,9 +732,17 @@ _RU_CALL_OFF = (
     "сорвал сорвала сорвали сорвало срывает срывают "
     "отменил отменила отменили отменило отменить отменяет отменяют "
     "отложен отложена отложено отложены сорван сорвана сорвано сорваны отменен отменена отменено отменены "
-    "перенесен перенесена перенесено перенесены сорвался сорвалась сорвалось сорвались"
+    "перенесен перенесена перенесено перенесены сорвался сорвалась сорвалось сорвались "
+    # prevented: "удалось предотвратить атаку", "ПВО предотвратила удар" (outside trial 35, M2); not after an attempt
+    # ("пытались предотвратить атаку": CALL_OFF_ATTEMPTS_RU)
+    "предотвратил предотвратила предотвратили предотвратило предотвратить предотвращает предотвращают "
+    "предотвращен предотвращена предотвращено предотвращены"
 ).split()
 CALL_OFF = frozenset(tuple(w.split()) for w in (*_EN_CALL_OFF, *_RU_CALL_OFF))
+# "Украина готовит новую атаку беспилотников": what is being prepared is still to come; the verb governs its object
+# only, with no preposition between ("готовит ответ на атаку": the attack happened; modality._object_phrase), as a
+# verb of calling off does (outside trial 35, M2).
+PREPARES_RU = frozenset((w,) for w in "готовит готовят готовил готовила готовили готовило".split())
 CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
@@ -1116,6 +1134,16 @@ _RU: CueTable = {
             "нет",
             "ни",
             "никогда",
+            # "Никаких атак беспилотников не зафиксировано" (outside trial 35, M2)
+            "никакой",
+            "никакая",
+            "никакое",
+            "никакие",
+            "никакого",
+            "никаких",
+            "никакую",
+            "никаким",
+            "никакими",
             "без",
             "ничего",
             # отрицание, опровержение
@@ -1203,6 +1231,7 @@ _RU: CueTable = {
             "готовы",
             "готовится",
             "готовятся",
+            *(key[0] for key in sorted(PREPARES_RU)),
             "предстоит",
             "ожидается",
             "ожидают",
@@ -1364,7 +1393,9 @@ STOPPED_SHORT_OF = frozenset((form, "short", "of") for form in ("stop", "stops",
 NEARING_OF = frozenset(
     ("on", *article, noun, "of") for article in ((), ("the",)) for noun in ("verge", "brink")
 )  # "on (the) verge / brink of": headlines drop the article
-GOVERNS_NEXT_WORD = ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | CALL_OFF | PAVED_THE_WAY | frozenset({("to", "be")})
+GOVERNS_NEXT_WORD = (
+    ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | CALL_OFF | PAVED_THE_WAY | PREPARES_RU | frozenset({("to", "be")})
+)
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage
 # deal to be approved", "Putin orders troops to be deployed", "a treaty to be ratified next week". It governs

@@ -150,6 +150,7 @@ from .cues import (
     PREDICATE_HEADLINE_ONLY,
     PREDICATE_OBJECT_FIRST,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
+    PREPARES_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
     REPORTED_FUTURE_STOPS,
@@ -220,6 +221,7 @@ PREDICATE_GEN = "~predicate, genitive subject"
 PREDICATE_OBJ = "~predicate, object first"
 # A cue another may govern (_governed_walk_backs): "will retract", "will deny" are still to come.
 _GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
+PREPARES_KEY = "~prepares"  # "готовит новую атаку" (cues.PREPARES_RU): a future of its object only
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
@@ -324,6 +326,8 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _calls_off(toks, first, key):
                 continue
             cue_key = CALL_OFF_KEY
+        elif key in PREPARES_RU and direction == "before":
+            cue_key = PREPARES_KEY
         if key in GOVERNS_NEXT_WORD and direction == "before":
             direction = NEXT_WORD
         elif direction == APPEAL:
@@ -831,7 +835,7 @@ def resolve(
                     and e < lo
                     and hi - e <= reach
                     # "cancels press conference on election fraud claims": the election is not what was called off
-                    and (cue_key != CALL_OFF_KEY or _object_phrase(sent, e, lo))
+                    and (cue_key not in (CALL_OFF_KEY, PREPARES_KEY) or _object_phrase(sent, e, lo))
                 )
                 overlaps = False
             elif direction == OBJECT:
