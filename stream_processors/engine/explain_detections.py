@@ -660,7 +660,8 @@ class Explainer:
                     else f"waiting for {', '.join(missing)}",
                 )
         if det.kind == "sequence":
-            before = [i for i in range(ri) if not any(s[1] == i and t - within <= s[0] < t for s in seen)]
+            # (a step of the same time counts as before: patterns.sequence_evidence)
+            before = [i for i in range(ri) if not any(s[1] == i and t - within <= s[0] <= t for s in seen)]
             if before:
                 return out(
                     "sequence",

@@ -118,20 +118,45 @@ def all_of_evidence(items: list[Item], end: int, nrefs: int, within: float) -> l
 
 def sequence_evidence(items: list[Item], end: int, nrefs: int, within: float) -> list[EvidenceRecord] | None:
     """`sequence`: fires at its last ref, with the latest possible predecessors in order within `within`.
-    (Successors of an earlier ref lie after the point in canonical order, so only the last ref completes.)"""
+
+    Reports of one time count in either order (outside trial 35, M1: a feed that dates every item 12:00 of its day,
+    or one report that tells both steps, could never complete a sequence): a step may be as late as the one after it,
+    when none is earlier. So a step of the last ref's very time that comes after it in canonical order can complete
+    the sequence too: at it, when the last ref had no chain before it. Successors at a later time lie after the point
+    in canonical order, so no other point completes one."""
     point = items[end - 1]
     t, ri = point[T], point[RI]
-    if ri != nrefs - 1:
-        return None
     lo = first_at_or_after(items, t - within, end)
-    chain: dict[int, tuple[float, EvidenceRecord]] = {ri: (t, point[EV])}
-    bound = t
-    for k in range(ri - 1, -1, -1):
+    if ri == nrefs - 1:
+        return _sequence_chain(items, lo, end, end - 1, within)
+    at = first_at_or_after(items, t, end)
+    for j in range(at, end - 1):  # a last step of this very time, before the point
+        if items[j][RI] == nrefs - 1:
+            chain = _sequence_chain(items, lo, end, j, within)
+            if chain is not None and _sequence_chain(items, lo, end - 1, j, within) is None:
+                return chain
+    return None
+
+
+def _sequence_chain(items: list[Item], lo: int, end: int, last: int, within: float) -> list[EvidenceRecord] | None:
+    """The predecessors of items[last] (of the last ref) in items[lo:end]: for each ref the latest report before
+    the step after it, else (none before) the first of that step's very time that is another signal; all within
+    `within`. None when one is missing."""
+    top = items[last]
+    chain: dict[int, tuple[float, EvidenceRecord]] = {top[RI]: (top[T], top[EV])}
+    used = {top[:RI]}  # a signal of one sentence is one report, whichever refs it matches
+    bound = top[T]
+    for k in range(top[RI] - 1, -1, -1):
         cands = [o for o in items[lo:end] if o[RI] == k and o[T] < bound]
-        if not cands:
-            return None
-        o = max(cands, key=_time)
+        if cands:
+            o = max(cands, key=_time)
+        else:
+            tied = [o for o in items[lo:end] if o[RI] == k and o[T] == bound and o[:RI] not in used]
+            if not tied:
+                return None
+            o = tied[0]
         chain[k] = (o[T], o[EV])
+        used.add(o[:RI])
         bound = o[T]
     times = [c[0] for c in chain.values()]
     if max(times) - min(times) > within:

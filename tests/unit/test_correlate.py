@@ -64,6 +64,36 @@ def test_sequence_needs_order() -> None:
     assert "closed-then-talks" in [d.rule for d in fired]
 
 
+def test_sequence_steps_of_one_time_count_in_either_order() -> None:
+    """Outside trial 35, M1: a feed that dates every item 12:00 of its day (Channel One) could never complete a
+    sequence whose steps it reported the same day, whatever the documents' order, nor one report that tells both."""
+    closure, talks = "Alphaland closed the border.", "Talks between Alphaland and Betastan opened."
+    for first, second in ((closure, talks), (talks, closure)):
+        for ids in (("doc-a", "doc-b"), ("doc-b", "doc-a")):  # either canonical order of the two documents
+            t = timeline()
+            t.feed(doc(first, at=3, doc_id=ids[0]))
+            t.feed(doc(second, at=3, doc_id=ids[1]))
+            fired = [d for d in t.detections if d.rule == "closed-then-talks"]
+            assert len(fired) == 1, (first, ids)
+            assert [e.signal for e in fired[0].evidence][:2] == ["border_closed", "talks"]
+    t = timeline()
+    fired = t.feed(doc(f"{talks} {closure}", at=3))
+    assert "closed-then-talks" in [d.rule for d in fired]
+    # An earlier report of the first step is still the one taken: a tie is only a fallback.
+    t = timeline()
+    t.feed(doc(closure, at=1, doc_id="doc-early"))
+    t.feed(doc(closure, at=3, doc_id="doc-late"))
+    fired = [d for d in t.feed(doc(talks, at=3)) if d.rule == "closed-then-talks"]
+    assert fired[0].evidence[0].event_id.startswith("doc-early")
+
+
+def test_a_later_first_step_is_no_sequence() -> None:
+    t = timeline()
+    t.feed(doc("Talks between Alphaland and Betastan opened.", at=3))
+    t.feed(doc("Alphaland closed the border.", at=4))
+    assert "closed-then-talks" not in t.rules_fired()
+
+
 def test_sequence_too_far_apart() -> None:
     t = timeline()
     t.feed(doc("Alphaland closed the border.", at=0))
