@@ -7,7 +7,7 @@ import gc
 import io
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import SLUG, DetectionDef, RulePack, SignalDef
+from watchfloor.schemas.rules import SLUG, DetectionDef, Example, RulePack, SignalDef
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
@@ -63,6 +63,10 @@ class RuleLoadError(ValueError):
         self.left_out: set[str] = set()
         # And the pack with the parts the schema refused mended where that is sound (Mended), for their own checks.
         self.mended: Mended | None = None
+        # Set by _load_rules(every_problem=True): every file's Mended and the examples of the refused detections it
+        # could not mend, so that `rules check` says those examples' problems in the same run (example_problems).
+        self.mended_all: list[Mended] = []
+        self.refused_examples: list[RefusedExamples] = []
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -391,7 +395,59 @@ def _with_partial(
             err.mended = _mended(data, locs, mend_locs, at)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError):
             err.mended = None  # (the parts refused stay left out, as before)
+        err.refused_examples = _refused_examples(data, locs, err.mended, at)
     return err
+
+
+@dataclass
+class RefusedExamples:
+    """The examples of a detection the schema refused and Mended could not stand in for (its pattern refused as a
+    whole, say): they are checked without it (example_problems: their documents and the entities they name; not their
+    keys, which would need the detection, unless its own group_by fit the schema)."""
+
+    at: LoadedPack  # the file (its positions are the file's own)
+    index: int  # the detection's index in the file
+    id: str
+    group_by: list[str] | None  # None: refused or not known
+    examples: list[tuple[int, Example]]  # those that fit the schema, each with its index in the file
+
+
+def _refused_examples(
+    data: dict[str, Any], locs: Sequence[Sequence[Any]], mended: Mended | None, at: LoadedPack
+) -> list[RefusedExamples]:
+    """The examples of each detection the schema refused that could not be mended (see RefusedExamples)."""
+    detections = data.get("detections")
+    if not isinstance(detections, list):
+        return []
+    refused: set[int] = set()
+    bad_examples: set[tuple[int, int]] = set()
+    for raw in locs:
+        loc = _fields(raw)
+        if len(loc) >= 2 and loc[0] == "detections" and isinstance(loc[1], int):
+            if len(loc) >= 4 and loc[2] == "examples" and isinstance(loc[3], int):
+                bad_examples.add((loc[1], loc[3]))  # (its own errors are said)
+            else:
+                refused.add(loc[1])
+    out = []
+    for i in sorted(refused):
+        det = detections[i] if 0 <= i < len(detections) else None
+        if not isinstance(det, dict) or not isinstance(det.get("examples"), list) or not det["examples"]:
+            continue
+        if mended is not None and ("detections", i) in mended.parts:
+            continue  # (its examples are checked in the mended pack)
+        examples = []
+        for j, ex in enumerate(det["examples"]):
+            if (i, j) in bad_examples:
+                continue
+            try:
+                examples.append((j, Example.model_validate(ex)))
+            except ValidationError:
+                continue
+        group_by = det.get("group_by", [])
+        good_group_by = isinstance(group_by, list) and all(isinstance(k, str) for k in group_by)
+        did = det["id"] if isinstance(det.get("id"), str) else f"#{i + 1}"
+        out.append(RefusedExamples(at, i, did, list(group_by) if good_group_by else None, examples))
+    return out
 
 
 # A stand-in for a condition the schema refused: a regex (no phrase to compare, no "needs a phrase" to say) that
@@ -669,11 +725,17 @@ def partial_pack(
     return pack, tuple(kept), left_out
 
 
-def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
+def example_problems(
+    loaded: Sequence[LoadedPack], mended: Sequence[Mended] = (), refused: Sequence[RefusedExamples] = ()
+) -> list[RuleProblem]:
     """Inline examples that could never pass, for `rules check` (errors there) rather than only `rules test`: a
     document that is not valid input, a group key the detection does not group by, a group value that names no
     entity. Not part of loading: examples change no detection, so a pack with a bad one still runs (`run`,
-    `backtest`, `worker`)."""
+    `backtest`, `worker`). With `mended` and `refused` (RuleLoadError.mended_all, .refused_examples), the examples
+    of the detections the schema refused too (trial 35, M1: a bad `within` hid them): in the part Mended stood in
+    for, without the checks that depend on a refused field (Mended.unjudged: a refused group_by leaves the examples'
+    group and captures keys unjudged); of a part it could not mend, what needs no detection, and a note that its
+    examples' keys are not checked."""
     out: list[RuleProblem] = []
     values = EntityValues(lp.pack for lp in loaded)
     captured = _captured_keys([lp.pack for lp in loaded])
@@ -681,6 +743,41 @@ def example_problems(loaded: Sequence[LoadedPack]) -> list[RuleProblem]:
         for loc, msg in _example_problems(lp.pack, values, captured):
             line, col = lp.position(loc)
             out.append(RuleProblem(lp.path, line, col, msg))
+    if mended:
+        # The mended packs stand in for their partial ones: the mended detections' signals and keys are in them.
+        by_path = {m.loaded.path: m.loaded for m in mended}
+        packs = [by_path.get(lp.path, lp) for lp in loaded]
+        captured = _captured_keys([lp.pack for lp in packs])
+        for m in mended:
+            kept = m.loaded.kept or ()
+            only = {j for j, (i, _e) in enumerate(kept) if ("detections", i) in m.parts}
+            keyless = {
+                m.loaded.pack.detections[j].id
+                for j in only
+                if ("detections", kept[j][0], "group_by") in m.unjudged
+                or ("detections", kept[j][0], "title") in m.unjudged  # (its inputs' keys are not known)
+            }
+            for loc, msg in _example_problems(m.loaded.pack, values, captured, only=only, keyless=keyless):
+                line, col = m.loaded.position(loc)
+                out.append(RuleProblem(m.loaded.path, line, col, msg))
+    for r in refused:
+        for loc, msg in _detection_example_problems(
+            ["detections", r.index], r.id, r.examples, values, None, r.group_by
+        ):
+            line, col = r.at.position(loc)
+            out.append(RuleProblem(r.at.path, line, col, msg))
+        if any(ex.captures or (ex.group and r.group_by is None) for _j, ex in r.examples):
+            line, col = r.at.position(["detections", r.index, "examples"], at_key=True)
+            what = "captures keys" if r.group_by is not None else "group and captures keys"
+            out.append(
+                RuleProblem(
+                    r.at.path,
+                    line,
+                    col,
+                    f"note: detection {r.id!r} does not fit the schema: whether its examples' {what} are its own is "
+                    "not checked",
+                )
+            )
     return out
 
 
@@ -706,46 +803,78 @@ def _captured_keys(packs: Sequence[RulePack]) -> dict[str, set[str]]:
 
 
 def _example_problems(
-    pack: RulePack, values: EntityValues, captured: dict[str, set[str]]
+    pack: RulePack,
+    values: EntityValues,
+    captured: dict[str, set[str]],
+    *,
+    only: set[int] | None = None,
+    keyless: Collection[str] = (),
 ) -> list[tuple[list[Any], str]]:
+    """The problems of the examples of `pack`'s detections (those at the indices `only`, when given); for the
+    detections in `keyless`, whose keys are not known, not whether a group or captures key is one of them."""
+    problems: list[tuple[list[Any], str]] = []
+    for i, det in enumerate(pack.detections):
+        if only is not None and i not in only:
+            continue
+        known = det.id not in keyless
+        problems += _detection_example_problems(
+            ["detections", i],
+            det.id,
+            list(enumerate(det.examples)),
+            values,
+            captured.get(det.id, set()) if known else None,
+            det.group_by if known else None,
+        )
+    return problems
+
+
+def _detection_example_problems(
+    where: list[Any],
+    did: str,
+    examples: Sequence[tuple[int, Example]],
+    values: EntityValues,
+    keys: set[str] | None,
+    group_by: Sequence[str] | None,
+) -> list[tuple[list[Any], str]]:
+    """One detection's examples' problems (`where`: the detection's place; each example with its index there). With
+    `keys` (`group_by`) None, not known, whether a captures (group) key is the detection's is not judged: only the
+    entities the values name and the documents are."""
     from difflib import get_close_matches
 
     problems: list[tuple[list[Any], str]] = []
-    for i, det in enumerate(pack.detections):
-        for j, ex in enumerate(det.examples):
-            at = ["detections", i, "examples", j]
-            keys = captured.get(det.id, set())
-            for key, value in (ex.captures or {}).items():
-                if key not in keys:
-                    close = get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    problems.append(
-                        (
-                            [*at, "captures", key],
-                            f"captures key {key!r}: detection {det.id!r} captures no {key!r}{hint}; it has "
-                            + ", ".join(sorted(keys)),
-                        )
+    for j, ex in examples:
+        at = [*where, "examples", j]
+        for key, value in (ex.captures or {}).items():
+            if keys is not None and key not in keys:
+                close = get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(
+                    (
+                        [*at, "captures", key],
+                        f"captures key {key!r}: detection {did!r} captures no {key!r}{hint}; it has "
+                        + ", ".join(sorted(keys)),
                     )
-                    continue
-                given = [] if value is None else [value] if isinstance(value, str) else value
-                for k, v in enumerate(given):
-                    eid, problem = values.resolve(f"captures {key}", v)
-                    if eid is None:
-                        where = [*at, "captures", key] if isinstance(value, str) else [*at, "captures", key, k]
-                        problems.append((where, problem))
-            for k, doc in enumerate(ex.documents):
-                try:
-                    parse_document(dict(doc))
-                except InputError as e:
-                    problems.append(([*at, "documents", k], f"example document: {e}"))
-            for key, value in (ex.group or {}).items():
-                if key not in det.group_by:
-                    grouped = f"groups by {', '.join(det.group_by)}" if det.group_by else "has no group_by"
-                    problems.append(([*at, "group", key], f"group key {key!r}: detection {det.id!r} {grouped}"))
-                elif key != SOURCE_KEY:
-                    eid, problem = values.resolve(f"group {key}", value)
-                    if eid is None:
-                        problems.append(([*at, "group", key], problem))
+                )
+                continue
+            given = [] if value is None else [value] if isinstance(value, str) else value
+            for k, v in enumerate(given):
+                eid, problem = values.resolve(f"captures {key}", v)
+                if eid is None:
+                    place = [*at, "captures", key] if isinstance(value, str) else [*at, "captures", key, k]
+                    problems.append((place, problem))
+        for k, doc in enumerate(ex.documents):
+            try:
+                parse_document(dict(doc))
+            except InputError as e:
+                problems.append(([*at, "documents", k], f"example document: {e}"))
+        for key, value in (ex.group or {}).items():
+            if group_by is not None and key not in group_by:
+                grouped = f"groups by {', '.join(group_by)}" if group_by else "has no group_by"
+                problems.append(([*at, "group", key], f"group key {key!r}: detection {did!r} {grouped}"))
+            elif key != SOURCE_KEY:
+                eid, problem = values.resolve(f"group {key}", value)
+                if eid is None:
+                    problems.append(([*at, "group", key], problem))
     return problems
 
 
@@ -782,6 +911,7 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
     problems: list[RuleProblem] = []
     left_out: set[str] = set()
     mended: dict[int, Mended] = {}  # per index in `loaded`
+    refused_examples: list[RefusedExamples] = []
     unread = False
     for p in paths:
         name = str(p)
@@ -799,6 +929,7 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
             loaded.append(_parse(text, name))
         except RuleLoadError as e:
             problems.extend(e.problems)
+            refused_examples.extend(e.refused_examples)
             if e.partial is not None:
                 if e.mended is not None:
                     mended[len(loaded)] = e.mended
@@ -811,7 +942,10 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
         # be checked, so only what was found so far is said, as before.
         if not every_problem or not loaded or unread:
             raise RuleLoadError(problems)
-        raise _the_rest(problems, loaded, left_out, mended)
+        err = _the_rest(problems, loaded, left_out, mended)
+        err.mended_all = list(mended.values())
+        err.refused_examples = refused_examples
+        raise err
     if not loaded:
         raise RuleLoadError([RuleProblem(",".join(specs), 0, 0, "no rule files found")])
     try:

@@ -111,3 +111,90 @@ def test_an_id_that_is_no_slug_keeps_its_detection_checked_under_its_own_id(tmp_
     assert [p for p, _m in got] == ["10:9", "11:12", "12:20"], out
     assert got[0][1].startswith("id: 'Closure Check' is not a lower-case slug")
     assert got[2][1] == "unknown signal 'clsed' (did you mean 'closed'?)"
+
+
+# A Russian-language pack whose detection has a bad `within` ("3 суток": a Russian unit) and an example with two
+# problems of its own: a group value that names no entity and a document dated without a UTC offset (trial 35, M1).
+RU_PACK = """version: 2
+name: plotina
+language: ru
+entities:
+  SYL: {name: Сильдавия, kind: country, aliases: [Сильдавия]}
+  KLOW: {name: Клоусхольм, kind: place, aliases: [Клоусхольм]}
+signals:
+  обстрел:
+    match: {all: [{any: [обстрел]}, {any: [плотины]}]}
+    near: 6
+    capture: {side: {entities: [SYL]}, place: {kind: place}}
+detections:
+  - id: shelling
+    title: "Обстрел у {place}"
+    pattern: {any: обстрел}
+    group_by: [place]
+    within: 3 суток
+    examples:
+      - name: один
+        group: {place: Клоус}
+        documents:
+          - {type: news.article, published_at: "2024-05-04 09:30", source: Y, title: "Обстрел плотины у Клоусхольма"}
+"""
+
+NO_PLACE = (
+    "group place: 'Клоус' names no entity of the rule packs (write an entity's id, name or alias) "
+    "(did you mean Клоусхольм?)"
+)
+NO_OFFSET = (
+    "example document: field 'published_at': timestamp has no UTC offset: '2024-05-04 09:30' "
+    "(write e.g. 2024-05-04 09:30+00:00)"
+)
+
+
+def test_a_bad_within_does_not_hide_the_examples_problems(tmp_path: Path) -> None:
+    """The schema error and the example's problems in one run, each at its place (the run before said only the
+    duration; fixing it brought out the rest)."""
+    code, got, out = _check(tmp_path, RU_PACK)
+    assert code == 1
+    assert got == [
+        ("17:13", "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"),
+        ("20:24", NO_PLACE),
+        ("22:13", NO_OFFSET),
+    ], out
+    # As with a bad title placeholder, which the schema does not refuse: the same example problems.
+    code, got, out = _check(tmp_path, RU_PACK.replace("3 суток", "3d").replace("{place}", "{mesto}"))
+    assert [m for _p, m in got][1:] == [NO_PLACE, NO_OFFSET], out
+
+
+def test_a_refused_group_by_leaves_the_example_keys_unjudged_but_not_their_values(tmp_path: Path) -> None:
+    text = RU_PACK.replace("within: 3 суток", "within: 3d").replace("group_by: [place]", "group_by: place")
+    code, got, out = _check(tmp_path, text)
+    assert code == 1
+    assert got == [
+        ("16:15", "group_by: Input should be a valid list (got 'place')"),
+        ("20:24", NO_PLACE),
+        ("22:13", NO_OFFSET),
+    ], out
+
+
+def test_a_detection_that_cannot_be_mended_has_what_needs_no_detection_checked_and_a_note(tmp_path: Path) -> None:
+    """A pattern refused as a whole leaves no detection to stand in: the example's documents and the entities it
+    names are still checked; that its captures keys are not is said in one line."""
+    text = RU_PACK.replace("{any: обстрел}", "{anyy: обстрел}").replace(
+        "group: {place: Клоус}", "captures: {sid: Сильдавия, place: Клоус}"
+    )
+    code, got, out = _check(tmp_path, text)
+    assert code == 1
+    assert got == [
+        ("15:15", "unknown key 'anyy' (did you mean 'any'?)"),
+        ("17:13", "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"),
+        (
+            "18:5",
+            "note: detection 'shelling' does not fit the schema: whether its examples' captures keys are its own is "
+            "not checked",
+        ),
+        (
+            "20:43",
+            "captures place: 'Клоус' names no entity of the rule packs (write an entity's id, name or alias) "
+            "(did you mean Клоусхольм?)",
+        ),
+        ("22:13", NO_OFFSET),
+    ], out

@@ -31,8 +31,10 @@ def rules_check(
     except RuleLoadError as e:
         # Everything found at once, in file order: the schema errors, the compile errors of the rest (a pack that
         # does not fit the schema is checked without the parts that do not fit), the examples' problems and the
-        # warnings (a file that is no YAML has only its syntax error: nothing past it can be read).
-        for p in sorted([*e.problems, *example_problems(e.loaded), *e.warnings]):
+        # warnings (a file that is no YAML has only its syntax error: nothing past it can be read). The examples of a
+        # detection the schema refused are checked too (what of them can be without it; a note says what cannot).
+        examples = example_problems(e.loaded, e.mended_all, e.refused_examples)
+        for p in sorted([*e.problems, *examples, *e.warnings]):
             typer.echo(str(p))
         end_process(1)
         raise typer.Exit(1) from None
