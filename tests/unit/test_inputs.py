@@ -66,6 +66,12 @@ def test_z_suffix_is_utc() -> None:
         (with_(published_at=...), "published_at", "required"),
         (with_(published_at="2024-11-12T08:00:00"), "published_at", "no UTC offset"),
         (with_(published_at="yesterday"), "published_at", "not an ISO-8601"),
+        # the form is right, the values cannot be (trial 35, L2)
+        (with_(published_at="2024-02-30T12:00:00+03:00"), "published_at", "not a date: 2024-02-30 has no such day"),
+        (with_(published_at="2024-13-01T12:00:00Z"), "published_at", "not a date: 2024-13-01 has no month 13"),
+        (with_(published_at="2024-03-01T24:00:00Z"), "published_at", "not a time of day: hour 24 is not 00 to 23"),
+        (with_(published_at="2024-03-01T23:59:60Z"), "published_at", "not a time of day: second 60"),
+        (with_(published_at="2024-03-01T12:00:00+24:00"), "published_at", "not a UTC offset: +24:00"),
         (with_(published_at=12), "published_at", "ISO-8601"),
         (with_(source=...), "source", "required"),
         (with_(source=""), "source", "empty"),

@@ -16,6 +16,7 @@ from watchfloor.producers.publish import ingest
 from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import DeadLetter, Document, EventType
 from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.web.activity import reason_class
 
 
 def article(n: int, **overrides: Any) -> dict[str, Any]:
@@ -97,6 +98,26 @@ def test_each_bad_line_is_dead_lettered_and_good_lines_are_kept(mixed_file: Path
     assert dead[10].field == "body" and "101 characters, over the limit of 100" in dead[10].reason
     assert dead[11].field == "type"
     assert dead[12].field == "colour" and "unknown field" in dead[12].reason
+
+
+def test_a_date_that_cannot_be_is_said_as_such_not_as_a_bad_form(tmp_path: Path) -> None:
+    """2024-02-30 is written as ISO-8601 asks; the day is what is wrong (trial 35, L2), and every such date makes one
+    /metrics class."""
+    path = write(
+        tmp_path / "days.jsonl",
+        [
+            line(article(1, published_at="2024-02-30T12:00:00+03:00")),
+            line(article(2, published_at="2023-04-31T09:00Z")),
+        ],
+    )
+    _docs, dead = split(list(read_jsonl(path)))
+    assert dead[1].field == "published_at"
+    assert dead[1].reason == (
+        "field 'published_at': not a date: 2024-02-30 has no such day (February 2024 has 29 days): "
+        "'2024-02-30T12:00:00+03:00'"
+    )
+    assert "April 2023 has 30 days" in dead[2].reason
+    assert {reason_class(d.reason) for d in dead.values()} == {"published_at not a date"}
 
 
 def test_a_line_that_is_not_an_object_is_named_in_json_words(tmp_path: Path) -> None:

@@ -29,6 +29,11 @@ from watchfloor.web.activity import REASON_CHARS, reason_class
             "published_at timestamp has no utc offset",
         ),
         ("field 'published_at': is required", "published_at is required"),
+        (
+            "field 'published_at': not a date: 2024-02-30 has no such day (February 2024 has 29 days): "
+            "'2024-02-30T12:00:00+03:00'",
+            "published_at not a date",
+        ),
         ("field 'author': unknown field(s): author (put extra data under 'metadata')", "unknown field"),
         ("field 'x9f3': unknown field(s): x9f3, zz", "unknown field"),  # (an input's own names: no label each)
     ],

@@ -300,6 +300,29 @@ detections:
     assert res.exit_code == 1 and f"{path}:13:" in res.output and f"{path}:16:" in res.output, res.output
 
 
+def test_an_example_document_dated_a_day_that_cannot_be_says_the_day(tmp_path: Path) -> None:
+    # Trial 35, L2: "2024-02-30T12:00:00+03:00" was "not an ISO-8601 timestamp"; the form is right, the day is not.
+    text = """\
+version: 2
+name: p
+signals:
+  s1: {match: {any: [truce]}}
+detections:
+  - id: d1
+    title: t
+    pattern: {any: s1}
+    examples:
+      - documents: [{type: news.article, published_at: "2024-02-30T12:00:00+03:00", source: A, title: A truce}]
+"""
+    path = _write(tmp_path, text)
+    res = CliRunner().invoke(app, ["rules", "check", path], env={"COLUMNS": "400"})
+    assert res.exit_code == 1
+    assert res.output == (
+        f"{path}:10:21: example document: field 'published_at': not a date: 2024-02-30 has no such day "
+        "(February 2024 has 29 days): '2024-02-30T12:00:00+03:00'\n"
+    )
+
+
 def test_a_missing_rule_file_names_no_place_in_it() -> None:
     # Outside audit: "nonexist.yaml:0:0: no such rule file or directory".
     with pytest.raises(RuleLoadError) as e:
