@@ -223,9 +223,15 @@ def parse_where(
     With the rule packs' `vocabulary`, a filter that could never match an alert of the subscribed `rules` and
     `tags` is refused (RuleVocabulary.where_problem): a key none of them carries, a value that names no entity, a
     value none of them can take under that key (a closed capture's, `place`'s), a bare value no key of theirs can
-    hold. A source name is taken as it is under `source`, and a rule over other alerts takes anything."""
+    hold. A source name is taken as it is under `source`, and a rule over other alerts takes anything.
+
+    A value of several words typed without quotes (`place=Белгородская область`, which Slack's words split in two)
+    is read as one when that is the only sound reading (spaced_values), as a silence's group is; where it is not, a
+    refusal says to quote it."""
+    if vocabulary is not None:
+        words = spaced_values(words, lambda v: bool(vocabulary.spellings.entities(v)))
     out: dict[str, list[str]] = {}
-    for word in words:
+    for i, word in enumerate(words):
         key, sep, value = word.partition("=")
         key, value = (
             (" ".join(key.split()), " ".join(value.split())) if sep else (WHERE_ANY_KEY, " ".join(word.split()))
@@ -237,11 +243,53 @@ def parse_where(
         if vocabulary is not None:
             problem = vocabulary.where_problem(rules, tags, key, value)
             if problem is not None:
-                raise ControlError(f"where {word!r}: {problem}")
+                raise ControlError(f"where {word!r}: {problem}{_quote_hint(words, i)}")
         values = out.setdefault(key, [])
         if value not in values:
             values.append(value)
     return {k: tuple(v) for k, v in out.items()}
+
+
+def spaced_values(words: Sequence[str], names: Callable[[str], bool]) -> list[str]:
+    """`where` words with a value the shell split at its spaces joined again (`place=Белгородская`, `область` ->
+    `place=Белгородская область`), as a silence reads its `group=` up to `for` (trial 35, L3). A word here is also
+    a value of its own (a bare VALUE is one under any key), so words are joined only when that is the one sound
+    reading: the value with the bare words after it names an entity (`names`: by id, name or alias), and either the
+    value alone names none or none of the words taken does (either way a reading apart would be refused). The
+    longest such run is taken."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        value = word.partition("=")[2] if "=" in word else word
+        end = i
+        for j in range(i + 1, len(words)):
+            if "=" in words[j]:
+                break  # the next filter
+            if names(" ".join([value, *words[i + 1 : j + 1]])):
+                end = j
+        taken = words[i + 1 : end + 1]
+        if taken and (not names(value) or not any(names(w) for w in taken)):
+            word, i = " ".join([word, *taken]), end
+        out.append(word)
+        i += 1
+    return out
+
+
+def _quote_hint(words: Sequence[str], at: int) -> str:
+    """For a refused `where` word among bare words after a filter (`place=Курская обл`): how to write one value of
+    several words, in case that was meant (' (a value of several words is quoted: where place="Курская обл")')."""
+    start = at
+    while start > 0 and "=" not in words[start]:
+        start -= 1  # back to the filter the word may be a part of (or the first word)
+    end = at + 1
+    while end < len(words) and "=" not in words[end]:
+        end += 1
+    if end - start < 2:
+        return ""
+    key, sep, value = words[start].partition("=")
+    head, first = (f"{key}=", value) if sep else ("", words[start])
+    return f' (a value of several words is quoted: where {head}"{" ".join([first, *words[start + 1 : end]])}")'
 
 
 def _resolve_entity(entity_names: Mapping[str, str], value: str) -> str:

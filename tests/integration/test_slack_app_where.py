@@ -90,3 +90,27 @@ def test_a_where_no_alert_of_the_rules_can_carry_is_refused_and_an_alias_is_take
     alias = ephemeral(app.slash_command('subscribe troop-engagement where place="Kursk Oblast"', channel_id=DESK))
     assert alias.startswith(":white_check_mark:") and 'where `place="Kursk Oblast"`' in alias, alias
     assert control_types(env) == ["subscription.created"]
+
+
+def test_an_unquoted_value_of_several_words_is_read_as_a_silence_reads_its_group(env: Env, served: Served) -> None:
+    """trial 35, L3: `where place=Курская область` without quotes was refused ("'Курская' names no entity … (did you
+    mean …?)") while `silence … group=North Korea for …` took its words whole. A `where` now reads the words as one
+    value when that is the only sound reading (the words name an entity, the first alone or the rest alone do not),
+    and where it is not, the refusal says how to quote it."""
+    app = slack(env, served)
+    silenced = ephemeral(app.slash_command("silence treaty-ratified group=North Korea for 2h talks", channel_id=DESK))
+    assert silenced.startswith(":mute:"), silenced
+    place = ephemeral(app.slash_command("subscribe troops-deployed where place=Курская область", channel_id=DESK))
+    assert place.startswith(":white_check_mark:") and 'where `place="Курская область"`' in place, place
+    party = ephemeral(app.slash_command("subscribe treaty-ratified where party=North Korea min=high", channel_id=DESK))
+    assert 'of severity high and above where `party="North Korea"`' in party, party
+    subs = {s.rules: s.where for s in env.control().subscriptions()}
+    assert subs == {
+        ("troops-deployed",): {"place": ("Курская область",)},
+        ("treaty-ratified",): {"party": ("North Korea",)},
+    }
+    # words that name no entity together either: refused, saying how one value of several words is written
+    cut = ephemeral(app.slash_command("subscribe troops-deployed where place=Курская обл", channel_id=DESK))
+    assert cut.startswith(":warning: where 'place=Курская': 'Курская' names no entity of the rule packs"), cut
+    assert cut.endswith('(a value of several words is quoted: where place="Курская обл")'), cut
+    assert control_types(env) == ["silence.created", "subscription.created", "subscription.created"]

@@ -42,6 +42,16 @@ def test_where_words_up_to_the_next_option(ctx: AppContext) -> None:
     assert (sub.where, sub.min_severity) == ({"place": ("Kursk Oblast", "Donbas")}, "high")
 
 
+def test_a_value_of_several_words_without_quotes_is_one_value_when_only_that_reads(ctx: AppContext) -> None:
+    """trial 35, L3: Slack's words split `place=Kursk Oblast` in two ('Kursk' named no entity), where a silence's
+    `group=North Korea` is read whole. The words are one value when together they name an entity and apart they
+    would be refused; a bare value after them stays one of its own."""
+    got = cmd(ctx, "subscribe troops-deployed where place=kursk oblast party=North Korea RUS max_age=3d")
+    assert 'where `place="kursk oblast" party="North Korea" RUS`' in got, got
+    (sub,) = ctx.control.subscriptions()
+    assert sub.where == {"place": ("kursk oblast",), "party": ("North Korea",), "*": ("RUS",)}
+
+
 def test_a_bare_value_is_under_any_key_and_a_digest_may_follow(ctx: AppContext) -> None:
     got = cmd(ctx, "subscribe * where RUS digest daily 08:00 Europe/London")
     assert "all alerts where `RUS`, as a digest (daily 08:00 Europe/London)" in got, got
@@ -63,6 +73,12 @@ def test_the_same_filter_spelt_otherwise_is_the_same_subscription(ctx: AppContex
         ("subscribe * where place=", "where 'place=': give KEY=VALUE"),
         ("subscribe treaty-ratified where country=PRK", "no alert of the rule carries 'country'"),
         ("subscribe treaty-ratified where party=Rusia", "'Rusia' names no entity of the rule packs (did you mean"),
+        # words that name no entity together either (trial 35, L3): how to write one value of several words
+        (
+            "subscribe troops-deployed where place=Kursk Obl min=high",
+            """where 'Obl': 'Obl' names no entity of the rule packs (a value of several words is quoted: where """
+            """place="Kursk Obl")""",
+        ),
     ],
 )
 def test_a_where_that_cannot_match_is_refused(ctx: AppContext, text: str, reply: str) -> None:
