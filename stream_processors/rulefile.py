@@ -751,13 +751,15 @@ def example_problems(
         for m in mended:
             kept = m.loaded.kept or ()
             only = {j for j, (i, _e) in enumerate(kept) if ("detections", i) in m.parts}
-            keyless = {
-                m.loaded.pack.detections[j].id
-                for j in only
-                if ("detections", kept[j][0], "group_by") in m.unjudged
-                or ("detections", kept[j][0], "title") in m.unjudged  # (its inputs' keys are not known)
+            # Its group keys are not known (its group_by refused: opaque), or its inputs' captures (group_by unjudged):
+            # whether an example's captures keys are its own is not judged then, its group keys only in the first case.
+            groupless = {d.id for j in only if (d := m.loaded.pack.detections[j]).id in m.opaque}
+            keyless = groupless | {
+                m.loaded.pack.detections[j].id for j in only if ("detections", kept[j][0], "group_by") in m.unjudged
             }
-            for loc, msg in _example_problems(m.loaded.pack, values, captured, only=only, keyless=keyless):
+            for loc, msg in _example_problems(
+                m.loaded.pack, values, captured, only=only, keyless=keyless, groupless=groupless
+            ):
                 line, col = m.loaded.position(loc)
                 out.append(RuleProblem(m.loaded.path, line, col, msg))
     for r in refused:
@@ -809,21 +811,22 @@ def _example_problems(
     *,
     only: set[int] | None = None,
     keyless: Collection[str] = (),
+    groupless: Collection[str] = (),
 ) -> list[tuple[list[Any], str]]:
     """The problems of the examples of `pack`'s detections (those at the indices `only`, when given); for the
-    detections in `keyless`, whose keys are not known, not whether a group or captures key is one of them."""
+    detections in `keyless` (`groupless`), whose captures (group) keys are not known, not whether an example's
+    captures (group) key is one of them."""
     problems: list[tuple[list[Any], str]] = []
     for i, det in enumerate(pack.detections):
         if only is not None and i not in only:
             continue
-        known = det.id not in keyless
         problems += _detection_example_problems(
             ["detections", i],
             det.id,
             list(enumerate(det.examples)),
             values,
-            captured.get(det.id, set()) if known else None,
-            det.group_by if known else None,
+            captured.get(det.id, set()) if det.id not in keyless else None,
+            det.group_by if det.id not in groupless else None,
         )
     return problems
 

@@ -198,3 +198,22 @@ def test_a_detection_that_cannot_be_mended_has_what_needs_no_detection_checked_a
         ),
         ("22:13", NO_OFFSET),
     ], out
+
+
+def test_an_example_key_is_judged_by_what_of_its_detection_stands(tmp_path: Path) -> None:
+    """A refused title leaves the group_by to judge a group key by; a refused capture of the signal taken leaves no
+    captures to judge a captures key by (it may be the one refused), but the group_by still judges a group key."""
+    text = RU_PACK.replace('title: "Обстрел у {place}"', "title: [x]").replace("{place: Клоус}", "{mesto: KLOW}")
+    code, got, out = _check(tmp_path, text)
+    assert code == 1
+    assert ("20:24", "group key 'mesto': detection 'shelling' groups by place") in got, out
+    text = RU_PACK.replace("{entities: [SYL]}", "{entities: SYL}").replace(
+        "group: {place: Клоус}", "group: {mesto: KLOW}\n        captures: {sid: SYL}"
+    )
+    code, got, out = _check(tmp_path, text)
+    assert [m for _p, m in got] == [
+        "entities: Input should be a valid list (got 'SYL')",
+        "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w",
+        "group key 'mesto': detection 'shelling' groups by place",
+        NO_OFFSET,
+    ], out
