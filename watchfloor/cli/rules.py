@@ -23,7 +23,7 @@ def rules_check(
     config: ConfigOpt = None,
 ) -> None:
     """Validate rule packs. Errors print as FILE:LINE:COL: message (exit 1); warnings as FILE:LINE:COL: warning:
-    message (exit 0), e.g. a cue that can never apply."""
+    message (exit 0), e.g. a cue that can never apply; what could not be checked as FILE:LINE:COL: note: message."""
     from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
 
     try:
