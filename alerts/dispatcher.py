@@ -72,7 +72,16 @@ from .intake import (
     standing_copy,
 )
 from .notice import ACK_KIND, DIGEST_KIND, REPLACEABLE, AlertCatalog, Digest, ack_key, alert_of, as_listed, thread_key
-from .notifiers.base import AckShowing, Checking, Misconfigured, Notifier, NotifierError, Targeted
+from .notifiers.base import (
+    AckShowing,
+    Checking,
+    InFlight,
+    Lasting,
+    Misconfigured,
+    Notifier,
+    NotifierError,
+    Targeted,
+)
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
 from .throttle import (
@@ -676,11 +685,15 @@ class AlertDispatcher:
 
     def _take_over_dead_claims(self) -> int:
         """Release the live leases of processes of this host that are gone (kill -9 mid-send: `holder_may_live`),
-        so their deliveries are claimed now rather than when the lease runs out (outside trial 11, LOW 4: 2 minutes
-        late). Released as the dead owner (`settle_delivery` checks it still holds the lease: a compare-and-set, so
-        two dispatchers doing this at once release it once) and `unsure`: the next attempt looks in the channel
-        first, as after a lease that ran out. A pid reused by another process reads as alive: the lease is waited out,
-        as before (the safe side). Returns how many were released."""
+        so their deliveries are claimed well before the lease runs out (outside trial 11, LOW 4: 2 minutes late).
+        Released as the dead owner (`settle_delivery` checks it still holds the lease: a compare-and-set, so two
+        dispatchers doing this at once release it once) and `unsure`: the next attempt looks in the channel first,
+        as after a lease that ran out. Not before the dead process's attempt could have landed, though: a post it
+        had on its way when killed can still be carried out (outside trial 36, H1: Slack slow to post, a `kill -9`
+        and a restart within its 2-4 s, and the look found nothing yet and posted a copy), so the row's next
+        attempt is no earlier than the channel's longest attempt from now (`InFlight`: Slack's look and post, a
+        webhook's POST; `Lasting`: email's exchanges), nor later than the lease. A pid reused by another process
+        reads as alive: the lease is waited out, as before (the safe side). Returns how many were released."""
         now = self._clock()
         released = 0
         for r in self.store.deliveries(statuses={"outstanding"}):
@@ -689,24 +702,46 @@ class AlertDispatcher:
                 continue  # no claim, ours, or run out already (claimable as it is)
             if holder_may_live(owner):
                 continue
+            landed = self._landed_by(r.channel, r.lease_until, now)
             keep = Settlement(
                 r.status,
                 r.detail,
                 attempts=r.attempts,
-                next_attempt_at=r.next_attempt_at,
+                next_attempt_at=max(r.next_attempt_at, landed),
                 not_before=r.not_before,
                 unsure=True,
             )
             if self.store.settle_delivery(r.alert_id, r.channel, owner, keep, now):
                 released += 1
+                wait = (
+                    f" from {datetime.fromtimestamp(landed, UTC).strftime('%H:%M:%S UTC')}, when an attempt it had on "
+                    "its way has landed,"
+                    if landed > now
+                    else ""
+                )
                 log.warning(
                     "alerts: %s -> %s was claimed by %s, a process of this host that is no longer running (stopped "
-                    "or killed mid-send): taken over now, looking in the channel before sending",
+                    "or killed mid-send): taken over%s looking in the channel before sending",
                     r.alert_id,
                     r.channel,
                     owner,
+                    wait or " now,",
                 )
         return released
+
+    def _landed_by(self, channel: str, lease_until: float, now: float) -> float:
+        """When an attempt of `channel` that a process found dead at `now` may have had on its way has surely
+        ended: `now` plus the channel's longest attempt (it started before now; when is not recorded, and another
+        process's lease may be of another length), never past the lease itself; `now` for a channel that says none."""
+        notifier = self.deliverer._notifier(channel)
+        longest = (
+            notifier.longest_attempt()
+            if isinstance(notifier, Lasting)
+            else notifier.in_flight()
+            if isinstance(notifier, InFlight)
+            else 0.0
+        )
+        return min(lease_until, now + longest)
 
     def intake(self, limit: int = 500) -> tuple[int, int]:
         """Route new detections and retractions into the ledger; returns (events read, rows enqueued).

@@ -161,6 +161,17 @@ class Lasting(Protocol):
 
 
 @runtime_checkable
+class InFlight(Protocol):
+    """A notifier whose attempt can still be carried out after its process died (an HTTP request already on its
+    way): how long after the claim it may land, which a take-over of a killed process's claim waits out before it
+    looks in the channel (alerts.dispatcher: outside trial 36, H1). Its lease is not lengthened by it (Lasting)."""
+
+    def in_flight(self) -> float:
+        """Seconds from the claim within which an attempt has surely ended."""
+        ...
+
+
+@runtime_checkable
 class Targeted(Protocol):
     """A notifier that can name the place it posts to, whatever spelling the config used (Slack: the channel's ID,
     so `#desk` and `slack:C…` are known to be one channel)."""

@@ -163,6 +163,7 @@ class SlackNotifier:
             raise ValueError(f"slack {name}: empty token")
         self.name = name
         self.channel = channel
+        self.timeout = timeout
         self._token = token.strip()
         kwargs: dict[str, Any] = {
             "token": self._token,
@@ -198,6 +199,12 @@ class SlackNotifier:
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r}, channel={self.channel!r})"
+
+    def in_flight(self) -> float:
+        """The look in the channel an interrupted attempt starts with, then the post, each up to `timeout` (the
+        permalinks and the parent's rewrite come after the post): how long a post may still be on its way after
+        its process was killed (the dispatcher's take-over waits that long from the claim)."""
+        return 2 * self.timeout
 
     def send(self, notice: Notice | Alert) -> str:
         """Post `notice` (a reply when it belongs to a thread); returns the message reference "CHANNELID:ts"."""

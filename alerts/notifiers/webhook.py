@@ -68,6 +68,10 @@ class WebhookNotifier:
         self.timeout = timeout
         self._headers = dict(headers or {})
 
+    def in_flight(self) -> float:
+        """One POST, up to `timeout`: how long it may still be on its way after its process was killed."""
+        return float(self.timeout)
+
     def send(self, notice: Notice | Alert) -> str:
         notice = as_notice(notice)
         return self._post(orjson.dumps(payload(notice)), notice.key)
