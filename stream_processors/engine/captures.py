@@ -46,7 +46,7 @@ import re
 from bisect import bisect_left, bisect_right
 from functools import cache
 
-from .modality import clause_breaks
+from .modality import clause_breaks, is_bare_verb_en
 from .morphology import (
     is_passive_participle_ru,
     is_preposition_ru,
@@ -530,9 +530,14 @@ def _part(sent: Sentence, lo: int, hi: int) -> tuple[int, int]:
 _SPEAKER_WORDS = 6  # a headline's source before ": " stands in its first words ("Минобороны РФ: …", "Kremlin: …")
 
 
+_EN_MODALS = frozenset("will would could can may might must should shall".split())
+
+
 def _speaker_end(sent: Sentence, lo: int) -> int:
     """The token after a speaker's ": " among the sentence's first words before the signal's words (from lo), else
-    the sentence's start. Not a time's colon ("19:50"), nor one the words follow at once in their own phrase."""
+    the sentence's start. Not a time's colon ("19:50"); nor a lead of names alone whose words after the
+    colon have no subject of their own, a verb first: then the lead is their subject ("North Korea: Fight with
+    artillery …", as a GDELT event's title reads; "Минобороны: атаковали …" reads the same way)."""
     text = sent.text
     at = text.find(": ")
     if at < 0 or (at > 0 and text[at - 1].isdigit()):
@@ -540,7 +545,28 @@ def _speaker_end(sent: Sentence, lo: int) -> int:
     after = _mark_tokens(sent, ": ")
     if not after or after[0] > lo or after[0] - sent.start > _SPEAKER_WORDS:
         return sent.start
+    named = {i for s, e, _eid in sent.mentions if e < after[0] for i in range(s, e + 1)}
+    if any(i not in named for i in range(sent.start, after[0])):
+        # a lead of other words ("Ukraine war:", "BBC India:") is a topic, never the subject; one of names alone
+        # may be ("Russia:", GDELT's "Vladimir Putin (Russia):")
+        return after[0]
+    first = sent.toks[after[0] - sent.start] if after[0] < sent.end else ""
+    if script_of(first) == "cyrillic":
+        tags = tags_ru(first)
+        if tags and tags[0].startswith(("VERB", "INFN", "PRTS")):
+            return sent.start
+    elif first in _EN_MODALS or (is_bare_verb_en(first) and not _finite_after_en(sent, after[0] + 1)):
+        return sent.start
     return after[0]
+
+
+def _finite_after_en(sent: Sentence, i: int) -> bool:
+    """Whether token i is an English verb in the past or the third person ("attacked", "kills"): then the bare form
+    before it was a noun, their subject ("Ukraine: Drone attacked …", "Strike kills six")."""
+    if i >= sent.end:
+        return False
+    word = sent.toks[i - sent.start]
+    return word.endswith("ed") or (word.endswith("s") and is_bare_verb_en(word[:-1]))
 
 
 def _clause_end(sent: Sentence, hi: int) -> int:

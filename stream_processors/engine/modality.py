@@ -1759,6 +1759,11 @@ def _used_as_verb(toks: list[str], at: int) -> bool:
 
 
 @lru_cache(maxsize=20_000)
+def is_bare_verb_en(word: str) -> bool:
+    """Whether `word` is an English verb's bare form (_is_bare_verb_en)."""
+    return _is_bare_verb_en(word)
+
+
 def _is_bare_verb_en(word: str) -> bool:
     """A word whose forms (the English dictionary's) include its own -ing form: "send" (sending), "ratify"
     (ratifying), "exchange" (exchanging), "stop" (stopping), "tie" (tying); not "truce", "ceasefire", nor

@@ -126,6 +126,22 @@ def test_a_headlines_lead_before_the_colon_is_not_the_actor(rules: object, text:
     assert got["place"][0] is not None  # a place before or after the colon is still the place
 
 
+@pytest.mark.parametrize(
+    ("rules", "text", "attacker"),
+    [
+        # A GDELT event's title, "ACTOR1: what it did": no subject after the colon, the lead is it.
+        (EN, "Kremlin: Attack with drone on Belgorod (frontline.example.com)", "RUS"),
+        (RU, "Минобороны: атаковали беспилотниками Белгород", "RUS"),
+        # a noun first, its own subject, even when it can be a verb ("drone", "strike")
+        (EN, "Ukraine: Drone attacked Belgorod overnight", None),
+    ],
+)
+def test_a_lead_whose_words_after_the_colon_begin_with_a_verb_is_their_subject(
+    rules: object, text: str, attacker: str | None
+) -> None:
+    assert _captures(rules, text)["attacker"][0] == attacker
+
+
 def test_a_time_or_a_later_colon_is_no_lead() -> None:
     got = _captures(RU, "Выпуск в 19:50: Россия сообщила, что беспилотники атаковали Белгород")
     assert got["attacker"][0] == "RUS", got  # "19:50" is a time; the lead "Выпуск в 19:50" names no one
