@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -388,28 +388,39 @@ def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAl
     return LaterAlerts(alert_id=alert_id, severity=severity, confidence=confidence, fired_at=fired, count=len(later))
 
 
-def later_text(later: LaterAlerts) -> str:
+def _as_is(text: str) -> str:
+    return text
+
+
+# How the texts below show a time (`when`) and quote what they did not write (`quote`): plain channels take the UTC
+# text as is; Slack's mrkdwn escapes the quoted parts and shows the time as its date token (slack_blocks.when_text),
+# which escaping the finished line would break.
+TimeText = Callable[[datetime], str]
+
+
+def later_text(later: LaterAlerts, when: TimeText = utc_text, quote: Callable[[str], str] = _as_is) -> str:
     """One line for an alert sent after later-fired ones of its rule and group: "Sent late: …"."""
     state = later.severity.upper() + (" (unconfirmed)" if later.confidence == "unconfirmed" else "")
     what = "a later alert" if later.count == 1 else f"{later.count} later alerts"
     return (
         f"Sent late: {what} of this rule and group reached this channel first; "
-        f"the newest, {later.alert_id}, is {state}, fired {utc_text(later.fired_at)}"
+        f"the newest, {quote(later.alert_id)}, is {quote(state)}, fired {when(later.fired_at)}"
     )
 
 
-def earlier_text(earlier: EarlierStory) -> str:
+def earlier_text(earlier: EarlierStory, when: TimeText = utc_text, quote: Callable[[str], str] = _as_is) -> str:
     """One line for a new alert's message: "Again: this rule and group's last alert was …"; of an alert within the
     open period of that story (`EarlierStory.within`), why it is a message of its own: "Same story as …"."""
-    fired = utc_text(earlier.fired_at)
+    fired = when(earlier.fired_at)
+    alert_id = quote(earlier.alert_id)
     if earlier.within is not None:
         return (
-            f"Same story as {earlier.alert_id}, fired {fired} ({format_elapsed(earlier.within.total_seconds())} "
+            f"Same story as {alert_id}, fired {fired} ({format_elapsed(earlier.within.total_seconds())} "
             "before this one); posted apart, not in its thread: that story is too far behind the newest alerts "
             "for its thread to be kept"
         )
     more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
-    return f"Again: the last alert of this rule and group was {earlier.alert_id}, fired {fired}{more}; a new story"
+    return f"Again: the last alert of this rule and group was {alert_id}, fired {fired}{more}; a new story"
 
 
 def ack_key(event_id: str) -> str:
@@ -531,19 +542,21 @@ def quiet_revision(kind: str, det: Detection) -> bool:
     return kind == "revision" and det.same_time and det.cause is None
 
 
-def revision_cause(det: Detection, changed: str | None = None) -> str:
+def revision_cause(
+    det: Detection, changed: str | None = None, when: TimeText = utc_text, quote: Callable[[str], str] = _as_is
+) -> str:
     """What changed the alert a revision `det` replaces (`changed`, else "this alert"), as a reader is told it: a
     late report (the engine's default change), or the correction or withdrawn input `Detection.cause` names."""
-    alert = "this alert" if changed is None else f"alert {changed}"
+    alert = "this alert" if changed is None else f"alert {quote(changed)}"
     if det.cause is None and det.same_time:  # trial 32, L4: not late, only read after reports of its own time
-        at = det.fired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        # (utc_text: a time at the calendar's edge is shown as given, not an OverflowError)
         return (
-            f"A report of the same time ({at}), read after {alert} was raised, now leads it: reports of one time are "
-            "taken in the order of their ids, as a backtest takes them"
+            f"A report of the same time ({when(det.fired_at)}), read after {alert} was raised, now leads it: reports "
+            "of one time are taken in the order of their ids, as a backtest takes them"
         )
     if det.cause is None:
         return f"A late report changed {alert}"
-    return f"{alert[0].upper()}{alert[1:]} changed: {det.cause}"
+    return f"{alert[0].upper()}{alert[1:]} changed: {quote(det.cause)}"
 
 
 def reports_told_before(
@@ -730,6 +743,10 @@ class DigestLine:
     url: str | None
     alert_id: str  # as `alerts list` shows it, and takes
     earlier: int  # earlier alerts of its story it stands for
+    # The fired time itself, and whether it is an undated report's first-seen time: for a channel that shows the
+    # time its own way (Slack's date token, in each reader's timezone); None: only `when` is known.
+    fired_at: datetime | None = None
+    first_seen: bool = False
 
     def text(self) -> str:
         """The plain line (console, file, email): not escaped."""
@@ -844,6 +861,8 @@ class Digest:
                     url=report.url if report else None,
                     alert_id=d.id,
                     earlier=len(self.folded.get(d.id, ())),
+                    fired_at=d.fired_at,
+                    first_seen=fired_first_seen(d.evidence, d.fired_at),
                 )
             )
         return out

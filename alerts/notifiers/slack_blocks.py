@@ -8,7 +8,8 @@ values in mrkdwn fields (groups, attributes) and the titles and groups of digest
 links: outside trial 19, L4) get a zero-width space after each such character instead.
 Limits: header 150 characters, section text 3,000, a field 2,000, 10 fields, 10 context elements, 50 blocks.
 The only control sequences in a message are the source links built here from http(s) URLs that cannot break
-out of their <url|label> brackets; other schemes, and URLs too long to fit, stay unlinked. Newlines are
+out of their <url|label> brackets (other schemes, and URLs too long to fit, stay unlinked), and times as Slack's
+date token (`when_text`: shown in each reader's timezone, the UTC text its fallback), in mrkdwn only. Newlines are
 flattened wherever one could change the layout (source names, group labels, fields).
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ from watchfloor.alerts.slackapp.buttons import (
 )
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import (
+    EPOCH,
+    LATEST,
     Alert,
     Detection,
     Evidence,
@@ -203,12 +206,44 @@ def _field(name: str, value: str, *, quoted: bool = True) -> dict[str, Any]:
     return _mrkdwn(head + inert(fit(one_line(value), (FIELD_LIMIT - len(head)) // 2)))
 
 
+def cut_mrkdwn(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` (mrkdwn, built here) in at most `limit` characters: a cut never falls inside a `<…>` (a link or a date
+    token cut in half would show its raw syntax), nor inside an escaped entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + "…"
+
+
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
+    return {"type": "context", "elements": [_mrkdwn(cut_mrkdwn(text))]}
 
 
-def _when(at: datetime) -> str:
-    return utc_text(at)  # never raises, also for a date at the edge of the calendar
+# Slack's date token: Slack shows the time in each reader's own timezone and clock ({date_num} {time}: "2024-03-08
+# 12:00" for a desk in Moscow, for an article of 12:00+03:00), and the text after `|` wherever it cannot (copied text,
+# clients that do not render it): the UTC text, as every time was shown before (outside trial 35).
+DATE_TOKEN = "{date_num} {time}"
+
+
+def when_text(at: datetime) -> str:
+    """`at` for mrkdwn: Slack's date token for its epoch second, with the UTC text as its fallback
+    (`<!date^1709888400^{date_num} {time}|2024-03-08 09:00 UTC>`). A time the token cannot carry keeps the UTC text
+    alone, never raising: one before 1970 (the token takes a count of seconds since, written in digits) or from the
+    year 3000 on (outside the years an input may be dated: a date at the calendar's edge, from an older store, shown
+    as given by utc_text). Only for mrkdwn: plain_text shows the token's syntax as written."""
+    shown = utc_text(at)
+    try:
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # (utc_text reads a naive time as UTC too)
+        if not EPOCH <= aware < LATEST:
+            return shown
+        epoch = int(aware.timestamp())
+    except (OverflowError, ValueError):
+        return shown
+    return f"<!date^{epoch}^{DATE_TOKEN}|{escape(shown)}>"
 
 
 def severity_label(severity: str, confidence: str | None) -> str:
@@ -220,7 +255,7 @@ def severity_label(severity: str, confidence: str | None) -> str:
 
 def _evidence_text(ev: Evidence, fired_at: datetime) -> str:
     """Where and when a report said it (mrkdwn: its link); the sentence itself goes in a plain_text block."""
-    when = dated_text(_when(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, fired_at))
+    when = dated_text(when_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, fired_at))
     head = f"{link(ev.url, ev.source)} · {when}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
@@ -257,7 +292,7 @@ def _evidence_blocks(
 
 
 def _footer(key: str, det: Detection) -> dict[str, Any]:
-    fired = fired_text(_when(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    fired = fired_text(when_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
     return _context(f"alert {fit(key, 200)} · {fired}")
 
 
@@ -358,7 +393,8 @@ def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
         parts.append(f"thread now {severity_label(thread.severity, thread.confidence)}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
-        blocks.append(_context(f"{escape(revision_cause(det))}; the message above now shows the revised alert."))
+        cause = revision_cause(det, when=when_text, quote=escape)
+        blocks.append(_context(f"{cause}; the message above now shows the revised alert."))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, "New evidence", det.fired_at) if new else []
     blocks.append(_footer(notice.alert.id, det))  # the alert's id, as `alerts list` names it (not a revision's key)
@@ -383,14 +419,14 @@ def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
         status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, earlier_line(notice.earlier)]))
-    lead = escape(later_text(notice.later)) if notice.later is not None else ""
+    lead = later_text(notice.later, when_text, escape) if notice.later is not None else ""
     return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status, lead=lead)
 
 
 def earlier_line(earlier: EarlierStory) -> str:
     """earlier_text in mrkdwn, with a link to the message that tells that story when the notifier found one
     (EarlierStory.link)."""
-    text = escape(earlier_text(earlier))
+    text = earlier_text(earlier, when_text, escape)
     if not earlier.link.startswith("https://"):
         return text
     return f"{text} (<{earlier.link}|its message>)"
@@ -439,7 +475,8 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         if thread.quiet:  # no reply to see: the message itself says what changed (a report of its very time leads)
-            status = f"*Revised*: {escape(revision_cause(alert.detection))} · now alert {fit(thread.revised_by, 100)}"
+            cause = revision_cause(alert.detection, when=when_text, quote=escape)
+            status = f"*Revised*: {cause} · now alert {fit(thread.revised_by, 100)}"
         else:
             if alert.detection.cause is not None:
                 why = f"({escape(fit(alert.detection.cause, 300))})"
@@ -517,8 +554,8 @@ def _withdrawn(
     if ack is not None:
         from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
-        text = f":ballot_box_with_check: Acknowledged by {who(ack.by)} at {_when(ack.at)}, before it was withdrawn"
-        blocks = [*blocks, {"type": "context", "elements": [_mrkdwn(text[:TEXT_LIMIT])]}][:MAX_BLOCKS]
+        text = f":ballot_box_with_check: Acknowledged by {who(ack.by)} at {when_text(ack.at)}, before it was withdrawn"
+        blocks = [*blocks, {"type": "context", "elements": [_mrkdwn(cut_mrkdwn(text))]}][:MAX_BLOCKS]
     return fallback_text(alert, prefix="Withdrawn: "), blocks
 
 
@@ -543,7 +580,7 @@ def _acknowledged(
 
         text = (
             f":ballot_box_with_check: Alert {fit(ack.alert_id, 100)} acknowledged by {who(ack.by)} at "
-            f"{_when(ack.at)}, before a later report revised it into {fit(shown_id, 100)}, which is not "
+            f"{when_text(ack.at)}, before a later report revised it into {fit(shown_id, 100)}, which is not "
             "acknowledged yet"
         )
         return _said_before(blocks, text)
@@ -560,7 +597,7 @@ EARLIER_ACKS_BLOCK_ID = "wf_earlier_acknowledged"
 
 def _said_before(blocks: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """`blocks` with `text` as the line above the Acknowledge button (EARLIER_ACKS_BLOCK_ID), in place of one before."""
-    line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(text[:TEXT_LIMIT])]}
+    line = {"type": "context", "block_id": EARLIER_ACKS_BLOCK_ID, "elements": [_mrkdwn(cut_mrkdwn(text))]}
     kept = [b for b in blocks if b.get("block_id") != EARLIER_ACKS_BLOCK_ID]
     at = next((i for i, b in enumerate(kept) if b.get("block_id") == ACTIONS_BLOCK_ID), len(kept))
     return [*kept[:at], line, *kept[at:]][:MAX_BLOCKS]
@@ -572,8 +609,8 @@ def _reinstated_text(ack: AlertAcknowledged, *, line: bool = True) -> str:
     from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
     text = (
-        f"alert {fit(ack.alert_id, 100)} was acknowledged by {who(ack.by)} at {_when(ack.at)}, before a later change "
-        "raised it again (reinstated): it is not acknowledged since"
+        f"alert {fit(ack.alert_id, 100)} was acknowledged by {who(ack.by)} at {when_text(ack.at)}, before a later "
+        "change raised it again (reinstated): it is not acknowledged since"
     )
     return f":ballot_box_with_check: {text[0].upper()}{text[1:]}" if line else text
 
@@ -591,7 +628,7 @@ def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> lis
     from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
     said = [
-        f"alert {fit(a.alert_id, 100)} acknowledged by {who(a.by)} at {_when(a.at)}"
+        f"alert {fit(a.alert_id, 100)} acknowledged by {who(a.by)} at {when_text(a.at)}"
         for a in thread.earlier_acknowledged[:3]
     ]
     more = len(thread.earlier_acknowledged) - len(said)
@@ -701,7 +738,9 @@ def digest_line(entry: DigestLine) -> str:
     text = f"{head} {title} ({fit(one_line(entry.rule), 100)})"
     if entry.group:
         text += f" · {inert(fit(one_line(entry.group), MAX_DIGEST_GROUP))}"
-    text += f" · {escape(entry.when)}"
+    # the time in each reader's timezone (Slack's date token), from the fired time when the line has it
+    when = escape(entry.when) if entry.fired_at is None else dated_text(when_text(entry.fired_at), entry.first_seen)
+    text += f" · {when}"
     if safe_url(entry.url):
         text += f" · {link(entry.url, entry.source)}"
     elif entry.source:  # no link to make: the name alone, inert like the other quoted parts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +16,7 @@ from watchfloor.stream_processors.ports import DeliveryLedger, EventLog
 
 from ..notice import ThreadState, thread_state
 from ..notifiers.slack import escape
+from ..notifiers.slack_blocks import when_text
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
 from .commands import Announce, AppContext, announced, unsubscribe, who
 
@@ -178,7 +179,7 @@ def ack_said(click: AckClick) -> str:
 
 
 def ack_line(ack: AlertAcknowledged) -> str:
-    return f":white_check_mark: Acknowledged by {who(ack.by)} at {ack.at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+    return f":white_check_mark: Acknowledged by {who(ack.by)} at {when_text(ack.at)}"
 
 
 def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
@@ -282,9 +283,9 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Anno
     if not new:
         return (
             f":mute: {what} is already silenced in this channel until "
-            f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}, by {who(s.by)}. (`{s.id}`)"
+            f"{when_text(s.ends_at)}, by {who(s.by)}. (`{s.id}`)"
         )
-    until = f"{s.ends_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+    until = when_text(s.ends_at)
     public = (
         f":mute: {who(actor)} silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until {until} (the "
         f"*Silence {SILENCE_FOR_HOURS}h* button on an alert). (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"

@@ -12,7 +12,7 @@ import shlex
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import cast
 
 from watchfloor.schemas.config import Subscription
@@ -33,6 +33,7 @@ from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
 from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where
 from ..notifiers.slack import escape
+from ..notifiers.slack_blocks import when_text
 from ..routing import Spellings, matches
 from .buttons import SILENCE_FOR_HOURS
 
@@ -801,7 +802,7 @@ def _silence_what(ctx: AppContext, s: Silence) -> str:
 
 
 def _when(s: Silence) -> str:
-    return s.ends_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return when_text(s.ends_at)  # in each reader's timezone: an answer's text is mrkdwn
 
 
 def _silences_for(ctx: AppContext, names: Sequence[str]) -> list[Silence]:
@@ -818,7 +819,7 @@ def _cmd_silences(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef
     lines = [f"*Silences in force here* ({len(silences)}):"]
     for s in silences:
         scope = "*all channels*" if s.channel is None else "this channel"
-        starts = "" if s.starts_at <= now else f" from {s.starts_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}"
+        starts = "" if s.starts_at <= now else f" from {when_text(s.starts_at)}"
         reason = f" — “{escape(s.reason)}”" if s.reason else ""
         # Listed here because it holds this channel's alerts back, but not this channel's to end (_cmd_unsilence).
         ends = "" if s.channel is not None else f" — set for all channels: {_cli_remove(s.id)} ends it, not Slack"

@@ -107,7 +107,8 @@ def test_a_same_time_revision_rewrites_the_message_and_posts_no_reply(tmp_path: 
     now = slack_server.message(CHANNEL, posted["ts"])
     shown = text_of(now)
     assert "news.example/1tv-499" in shown and f"alert {revised['id']}" in shown
-    assert "A report of the same time (2024-10-28 12:00 UTC), read after this alert was raised, now leads it" in shown
+    at = "<!date^1730116800^{date_num} {time}|2024-10-28 12:00 UTC>"  # Slack's date token: the reader's timezone
+    assert f"A report of the same time ({at}), read after this alert was raised, now leads it" in shown
     assert "see the thread" not in shown and "late report" not in shown  # (there is no reply to see)
     # ... whose buttons act on the alert it shows now
     values = [e["value"] for b in now["blocks"] if b["type"] == "actions" for e in b["elements"]]

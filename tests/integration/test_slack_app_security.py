@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from flask import Flask, request
 
+from tests.fixtures.blockkit import readable
 from tests.fixtures.slack_server import slack_signature
 from tests.integration import test_slack_app as base
 from tests.integration.test_slack_app import (
@@ -212,7 +213,7 @@ def test_a_silence_from_slack_is_said_in_the_channel_for_everyone(env: Env, serv
     until = f"{sil.ends_at:%Y-%m-%d %H:%M} UTC"
     (post,) = env.slack.requests_for("chat.postMessage")
     assert post.body["channel"] == OTHER and post.body["parse"] == "none"
-    assert said_in(env, OTHER) == [
+    assert [readable(t) for t in said_in(env, OTHER)] == [  # (the time's date token read as its fallback)
         f":mute: <@U0MALLORY1> silenced `treaty-ratified` (Russia) in this channel for 2h, until {until}: "
         f"“Duma &lt;noise&gt;”. (`{sid}`; `/watchfloor unsilence {sid}` ends it)"
     ]

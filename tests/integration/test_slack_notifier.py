@@ -181,10 +181,10 @@ def test_article_text_cannot_ping_or_forge_links(slack_server: FakeSlack) -> Non
         for i, ch in enumerate(t):
             if ch == "&":
                 assert t[i:].startswith(("&amp;", "&lt;", "&gt;")), t
-    # the only '<' left open are the links we built, and only to http(s)
+    # the only '<' left open are the links we built, and only to http(s), and our times as Slack's date tokens
     for t in everything:
         for piece in t.split("<")[1:]:
-            assert piece.startswith(("http://", "https://")), t
+            assert piece.startswith(("http://", "https://", "!date^1730")), t
     # Slack must not auto-parse plain text like "@here": mrkdwn objects are verbatim, message parse=none
     assert all(o.get("verbatim") is True for o in text_objects(msg["blocks"]) if o["type"] == "mrkdwn")
     [req] = slack_server.requests_for("chat.postMessage")

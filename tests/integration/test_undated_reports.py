@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.blockkit import readable
 from tests.fixtures.slack_server import FakeSlack
 from tests.fixtures.smtp_server import LocalSMTP
 from watchfloor.alerts.notice import notice_of
@@ -67,7 +68,7 @@ def strings(obj: object) -> list[str]:
 def test_slack_marks_the_first_seen_time_of_an_undated_report(slack_server: FakeSlack, tmp_path: Path) -> None:
     slack = SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url)
     slack.send(notice_of(feed_alert(tmp_path), "slack-ops"))
-    body = "\n".join(strings(slack_server.messages[-1]["blocks"]))
+    body = readable("\n".join(strings(slack_server.messages[-1]["blocks"])))  # (date tokens as their UTC text)
     assert f"|Border Desk> · {MARKED}" in body  # the evidence
     assert f"· {FIRED}" in body and "fired first seen" not in body  # the alert's time is that report's
     assert "12:03 UTC" not in body.replace(MARKED, "").replace(FIRED, "")  # never unmarked
@@ -76,7 +77,7 @@ def test_slack_marks_the_first_seen_time_of_an_undated_report(slack_server: Fake
 def test_slack_shows_a_dated_report_as_before(slack_server: FakeSlack, tmp_path: Path) -> None:
     slack = SlackNotifier("slack-ops", "#dprk-russia", slack_server.token, base_url=slack_server.base_url)
     slack.send(notice_of(feed_alert(tmp_path, dated=True), "slack-ops"))
-    body = "\n".join(strings(slack_server.messages[-1]["blocks"]))
+    body = readable("\n".join(strings(slack_server.messages[-1]["blocks"])))  # (date tokens as their UTC text)
     assert "|Border Desk> · 2024-12-01 11:40 UTC" in body and "fired 2024-12-01 11:40 UTC" in body
     assert "first seen" not in body and "undated" not in body
 

@@ -208,7 +208,9 @@ def test_acknowledged_message_loses_its_ack_button_and_says_who() -> None:
     blocks = [header, actions_block("a1", "treaty-ratified", "desk", {"party": "RUS"})]
     out = acknowledged_blocks(blocks, ack)
     assert out[0] == header
-    assert out[1]["elements"][0]["text"] == ":white_check_mark: Acknowledged by <@U0ALICE> at 2024-11-04 12:00 UTC"
+    # the time in each reader's timezone (Slack's date token), the UTC text its fallback
+    said = ":white_check_mark: Acknowledged by <@U0ALICE> at <!date^1730721600^{date_num} {time}|2024-11-04 12:00 UTC>"
+    assert out[1]["elements"][0]["text"] == said
     assert [e["action_id"] for e in out[2]["elements"]] == [SILENCE_ACTION, "wf_unsubscribe"]
     # updating again replaces the line rather than adding another
     again = acknowledged_blocks(out, ack)

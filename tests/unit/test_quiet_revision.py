@@ -60,7 +60,8 @@ def test_a_quiet_revision_is_no_update_of_the_thread_and_sends_no_one_to_it() ->
     assert (quiet.thread.target_ref, quiet.thread.updates) == ("C1:1", 0)
     _, blocks = build_update(quiet)
     said = str(blocks)
-    assert "A report of the same time (2024-11-04 10:00 UTC), read after this alert was raised, now leads it" in said
+    at = "<!date^1730714400^{date_num} {time}|2024-11-04 10:00 UTC>"  # (Slack's date token: the reader's timezone)
+    assert f"A report of the same time ({at}), read after this alert was raised, now leads it" in said
     assert "see the thread" not in said and "late report" not in said
     # Told as any revision (a channel that cannot rewrite its messages: a reply), it says so, and counts it.
     loud = _with_thread(notice(SAME_TIME), first, first, rows)
