@@ -730,8 +730,9 @@ def digest_line(entry: DigestLine) -> str:
     """One digest line in mrkdwn: the severity, title, rule, group and time, then the report's source linked to the
     article and the alert id (`alerts list` takes it), so alerts of one title are told apart (outside trial 19, L4).
     The quoted parts (title, group: captured from articles) are escaped and made inert; the source is a link's
-    label, as in an alert's evidence (the name alone, inert, when the URL is not one to link). At most ~2,500
-    characters, so a section of them stays under 3,000."""
+    label, as in an alert's evidence (the name alone, inert, when the URL is not one to link). The time is Slack's
+    date token (when_text: ~60 characters, where the UTC text was 20). At most ~2,650 characters, so a section of
+    them stays under 3,000."""
     unconfirmed = ", unconfirmed" if entry.unconfirmed else ""
     head = f"{SEVERITY_EMOJI.get(entry.severity, '')} [{escape(entry.severity.upper())}{unconfirmed}]".lstrip()
     title = inert(fit(one_line(entry.title), MAX_DIGEST_TITLE))

@@ -16,7 +16,7 @@ from tests.fixtures.blockkit import message_problems, mrkdwn_problems, readable
 from tests.fixtures.slack_server import FakeSlack
 from watchfloor.alerts.notice import Digest, notice_of
 from watchfloor.alerts.notifiers.slack import SlackNotifier
-from watchfloor.alerts.notifiers.slack_blocks import when_text
+from watchfloor.alerts.notifiers.slack_blocks import TEXT_LIMIT, cut_mrkdwn, when_text
 from watchfloor.alerts.slackapp.clicks import ack_line
 from watchfloor.schemas.control import Actor, AlertAcknowledged
 from watchfloor.schemas.events import Alert, Detection, Evidence
@@ -133,3 +133,12 @@ def test_the_local_server_takes_a_date_token_and_refuses_a_malformed_one() -> No
     assert mrkdwn_problems("<!date^1709888400^{date_num}>", "t") != []  # no fallback
     assert mrkdwn_problems("<!channel>", "t") != []  # a mention is still refused
     assert readable(f"at {TOKEN}, then {TOKEN}") == "at 2024-03-08 09:00 UTC, then 2024-03-08 09:00 UTC"
+
+
+def test_a_line_cut_to_slacks_limit_never_cuts_a_token_in_half() -> None:
+    for pad in range(TEXT_LIMIT - 70, TEXT_LIMIT):
+        text = "x" * pad + f" fired {TOKEN} &amp; more"
+        cut = cut_mrkdwn(text)
+        assert len(cut) <= TEXT_LIMIT and mrkdwn_problems(cut, "t") == [], cut[-80:]
+        assert TOKEN in cut or "<" not in cut  # the whole token, or none of it
+        assert not cut.rstrip("…").endswith(("&", "&a", "&am", "&amp"))  # nor an entity
