@@ -107,6 +107,24 @@ def test_healthz_degrades_when_a_delivery_is_outstanding_too_long(tmp_path: Path
         assert any(p.startswith("channel pager: 9 deliveries outstanding, the oldest for") for p in health["problems"])
 
 
+def test_healthz_degrades_while_a_delivery_is_given_up(tmp_path: Path) -> None:
+    """Trial 36, LOW-1: /healthz said "ok" while a delivery had been given up (expired) and `status` exited 3 for it,
+    so a probe on /healthz never saw an alert that reached no one. It says them per channel, and is degraded."""
+    cfg = stuck(tmp_path, "retry: {attempts: 1}\n")  # pager's first delivery given up, 8 outstanding (just now)
+    with serve(cfg, [datetime.now(UTC)]) as url:
+        status, body = get(url + "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "degraded", health
+        assert health["deliveries_expired"] == {"pager": 1}
+        assert health["problems"] == [
+            "channel pager: 1 delivery given up (expired): watchfloor alerts list --undelivered names them, "
+            "watchfloor status says how to re-send them"
+        ]
+    # The same rule as `watchfloor status`, which exits 3 for it.
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
+    assert res.exit_code == 3 and json.loads(res.stdout)["deliveries"]["expired"] == {"pager": 1}, res.output
+
+
 def test_the_delivery_threshold_is_configured(tmp_path: Path) -> None:
     cfg = stuck(tmp_path, "health: {delivery_outstanding: 5m}\n")
     clock = [datetime.now(UTC) + timedelta(minutes=6)]

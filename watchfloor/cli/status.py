@@ -83,7 +83,7 @@ def _other_schema(d: Deliveries) -> bool:
 
 def read_deliveries(url: str) -> Deliveries:
     """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
-    from watchfloor.web.metrics import held_waiting, oldest_outstanding  # (what /metrics reports too)
+    from watchfloor.web.metrics import given_up, held_waiting, oldest_outstanding  # (what /metrics reports too)
     from watchfloor.wiring import open_store
 
     got = Deliveries(store=redact_url(url))
@@ -106,8 +106,7 @@ def read_deliveries(url: str) -> Deliveries:
     for (ch, status), (n, _) in sorted(stats.items()):
         if status == "outstanding":
             got.outstanding[ch] = n
-        elif status == "expired":
-            got.expired[ch] = n
+    got.expired = given_up(stats)  # (as /healthz reads them: any makes both not ok)
     now = time.time()
     got.oldest_seconds = dict(sorted(oldest_outstanding(stats, now).items()))
     for ch, (n, oldest) in waiting.items():

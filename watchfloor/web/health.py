@@ -12,7 +12,7 @@ from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import heartbeat
 from .broker import KafkaProbe
-from .metrics import lock_verdict, oldest_outstanding, write_locked_for, write_problem
+from .metrics import given_up, lock_verdict, oldest_outstanding, write_locked_for, write_problem
 
 if TYPE_CHECKING:
     from .server import Services
@@ -37,7 +37,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     try:
         body["log_head"] = s.store.head()
         hb = heartbeat(s.store)
-        stats = s.store.delivery_stats(("outstanding",))
+        stats = s.store.delivery_stats(("outstanding", "expired"))  # (by the status index: the sent rows are not read)
         pauses = s.store.channel_pauses(now.timestamp())
     except Exception as e:  # any store failure: say so (logged once per outage), don't crash the probe
         log.debug("healthz: the store could not be read", exc_info=True)
@@ -79,6 +79,8 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     body["deliveries_outstanding"] = {
         ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "outstanding"
     }
+    expired = given_up(stats)
+    body["deliveries_expired"] = expired
     body["oldest_outstanding_delivery_seconds"] = {ch: round(secs, 3) for ch, secs in sorted(oldest.items())}
     # A channel whose server asked to wait (a Slack 429's Retry-After): its outstanding rows wait for the pause to
     # end, not for a backoff of ours (trial 19, M4). Not a problem by itself: the outstanding age says when it is.
@@ -111,6 +113,11 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         if secs > s.delivery_outstanding_after:
             n = stats[(ch, "outstanding")][0]
             problems.append(f"channel {ch}: {n} deliveries outstanding, the oldest for {secs:.0f}s")
+    for ch, n in expired.items():  # the rule `watchfloor status` exits 3 by (web.metrics.given_up)
+        problems.append(
+            f"channel {ch}: {n} {'delivery' if n == 1 else 'deliveries'} given up (expired): "
+            "watchfloor alerts list --undelivered names them, watchfloor status says how to re-send them"
+        )
     if s.kafka is not None and s.kafka_behind_after is not None:
         # Asked only with the threshold set, so that a broker that is away never slows the probe otherwise.
         problems.extend(_kafka_health(s.kafka, s.kafka_behind_after, body))

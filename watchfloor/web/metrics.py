@@ -361,6 +361,13 @@ def histogram_buckets(h: Latencies) -> list[tuple[str, float]]:
     return [*buckets, ("+Inf", float(h.n))]
 
 
+def given_up(stats: Mapping[tuple[str, str], tuple[int, float]]) -> dict[str, int]:
+    """Channel -> its deliveries given up (expired), from the ledger's delivery_stats(). Any of them makes
+    `watchfloor status` exit 3 and /healthz degraded: an alert given up reaches no one until it is re-sent, and no
+    wait brings it (trial 36, LOW-1: /healthz said "ok" while `status` said given up). The one definition of both."""
+    return {ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "expired" and n}
+
+
 def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: float) -> dict[str, float]:
     """Channel -> seconds its oldest outstanding delivery has waited (from the ledger's delivery_stats())."""
     return {
