@@ -74,9 +74,10 @@ def test_a_delivery_given_up_that_may_have_got_through_is_not_called_undelivered
     res = runner.invoke(app, ["status", "--config", str(cfg)])
     said = " ".join(res.output.split())
     assert (
-        "caught up, but 2 deliveries given up (expired: 1 not delivered, re-send with `watchfloor alerts redeliver "
-        "--all-expired --send`; 1 may have got through (not confirmed): look in the channel, then `watchfloor alerts "
-        "redeliver ID --channel NAME --send` looks there before sending"
+        "caught up, but 2 deliveries given up (expired: 1 not delivered, 1 may have got through (not confirmed; "
+        "`watchfloor alerts list --undelivered` names them): `watchfloor alerts redeliver --all-expired --send` "
+        "re-sends the 1 not delivered; `watchfloor alerts redeliver --all-expired --include-unconfirmed --send` "
+        "re-sends them all, looking for each that may have got through in its Slack channel or file first"
     ) in said, said
     res = runner.invoke(app, ["status", "--config", str(cfg), "--json"])
     assert json.loads(res.stdout)["deliveries"]["expired_maybe_delivered"] == 1

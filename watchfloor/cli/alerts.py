@@ -1210,7 +1210,11 @@ def alerts_redeliver(
             known = {name for name, _ in st.delivery_stats()} | set(st.channel_pauses(now))
             check_channel_name(cfg, channel, also=known)
         keys = _delivery_keys(st, alert_ids) if alert_ids else None
-        first = _route_unrouted(cfg, st, keys, channel) if route and keys is not None else set()
+        # What --send sends with is built before the ledger is changed: a notifier that cannot be built (its secret's
+        # variable unset) fails the command with the rows as they were, not re-queued behind an error (trial 36,
+        # LOW-2: "1 delivery will be sent again", then "error: … not set", exit 1, and the row was outstanding).
+        sender = _dispatcher(cfg, st) if send else None
+        first = _route_unrouted(cfg, st, keys, channel, sender) if route and keys is not None else set()
         statuses = ("expired", "outstanding") if alert_ids else ("expired",)
         # Maybe delivered (outside trial 12, M4: --all-expired re-sent them without a word, and the "look first"
         # mark was gone): only one named by alert and channel, the command its detail gives, or when asked.
@@ -1251,8 +1255,8 @@ def alerts_redeliver(
         _say_unconfirmed(held)
         if n or alert_ids is None:
             _say_pauses(st, now, keys, channel)
-        if send and n:
-            _send_now(cfg, st)
+        if sender is not None and n:
+            _send_now(sender)
     finally:
         st.close()
 
@@ -1330,7 +1334,9 @@ def _unrouted(st: Any, keys: set[str], channel: str | None = None) -> list[tuple
     return out
 
 
-def _route_unrouted(cfg: Any, st: Any, keys: set[str], channel: str | None) -> set[tuple[str, str]]:
+def _route_unrouted(
+    cfg: Any, st: Any, keys: set[str], channel: str | None, dispatcher: Any = None
+) -> set[tuple[str, str]]:
     """`--route`: each named alert raised when no subscription routed it (with `channel`: none to that channel) goes
     through today's subscriptions (with `channel`: that channel's only), as the dispatcher's intake would take it in
     now (silences, max_age, threads of its story). Returns the rows it queued to be sent, (alert, channel): sent
@@ -1338,10 +1344,9 @@ def _route_unrouted(cfg: Any, st: Any, keys: set[str], channel: str | None) -> s
     absent (a second `--route` finds them and routes nothing), and its `alert` event has a fixed id. Each alert's
     rows and events are written in one transaction (Dispatcher.route_again), so an interrupted `--route` leaves an
     alert routed whole or not at all. (The `alert` event lists the channels of the first `--route` that routed it;
-    one for another channel later finds it in the log and adds its rows only.)"""
+    one for another channel later finds it in the log and adds its rows only.) `dispatcher`: the one --send built,
+    else one is built here when there is something to route."""
     from watchfloor.alerts.dispatcher import PROCESSOR
-
-    from ..wiring import WiringError, build_dispatcher
 
     taken_to = st.checkpoint_position(PROCESSOR)
     withdrawn = _read_alerts(st)[1]
@@ -1354,10 +1359,8 @@ def _route_unrouted(cfg: Any, st: Any, keys: set[str], channel: str | None) -> s
     if not todo:
         err.print(f"--route: no named alert is waiting for a route{to} (each has deliveries{to}, or is said below)")
         return set()
-    try:
-        dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
-    except WiringError as e:
-        raise fail(str(e)) from None
+    if dispatcher is None:
+        dispatcher = _dispatcher(cfg, st)
     table = dispatcher.routing.routing()
     through = "today's subscriptions" + (f" of {channel}" if channel is not None else "")
     before = _earlier_of_stories(st, dispatcher, todo, channel, taken_to, withdrawn)
@@ -1450,14 +1453,18 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
     return f": of the {_deliveries(len(rows))}{to}, " + ", ".join(said) + tail
 
 
-def _send_now(cfg: Any, st: Any) -> None:
-    """`--send`: one delivery cycle on the store now, said as `notify` says it; exits 3 while some are outstanding."""
+def _dispatcher(cfg: Any, st: Any) -> Any:
+    """The config's dispatcher on `st` (its notifiers built: a missing secret is an error here, said in one line)."""
     from ..wiring import WiringError, build_dispatcher
 
     try:
-        dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
+        return build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:
         raise fail(str(e)) from None
+
+
+def _send_now(dispatcher: Any) -> None:
+    """`--send`: one delivery cycle on the store now, said as `notify` says it; exits 3 while some are outstanding."""
     report = dispatcher.cycle()
     err.print(delivery_summary(report, dispatcher), highlight=False)
     exit_if_undelivered(report)
@@ -1502,6 +1509,7 @@ def alerts_resume(
         stats = st.delivery_stats()
         # A channel the store still knows (paused, or with deliveries) may have left the config since: allowed.
         check_channel_name(cfg, channel, also=set(pauses) | {name for name, _ in stats})
+        sender = _dispatcher(cfg, st) if send else None  # before the pause is lifted, as redeliver (trial 36, LOW-2)
         was = pauses.get(channel)
         st.resume_channel(channel, now)
         waiting = stats.get((channel, "outstanding"), (0, 0.0))[0]
@@ -1510,8 +1518,8 @@ def alerts_resume(
         else:
             left = f"{was - now:.0f}s before its end"
             err.print(f"channel {channel} resumed ({left}): {_deliveries(waiting)} outstanding", highlight=False)
-        if send:
-            _send_now(cfg, st)
+        if sender is not None:
+            _send_now(sender)
     finally:
         st.close()
 

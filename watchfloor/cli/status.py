@@ -509,22 +509,38 @@ def _poll_until(look: Callable[[], _Look], caught_up: Callable[[_Look], bool], w
         time.sleep(1.0)
 
 
-def given_up_text(n: int, maybe: int = 0) -> str:
-    """The verdict's words for deliveries given up, with the command that re-sends them; `maybe` of them may have got
-    through (their last attempt's outcome is unknown): those the bulk re-send skips, and "not delivered" is not said
-    of them."""
-    resend = f"`{escape('watchfloor alerts redeliver --all-expired --send')}`"
+RESEND = "watchfloor alerts redeliver --all-expired --send"
+RESEND_UNSURE = "watchfloor alerts redeliver --all-expired --include-unconfirmed --send"
+
+
+def resend_text(n: int, maybe: int = 0) -> str:
+    """The command that re-sends `n` deliveries given up, `maybe` of them unsure (their last attempt may have got
+    through), right for what is given up: the bulk re-send leaves the unsure out (it must not post them twice
+    blind), so advised alone for them it sent 0 (trial 36, LOW-2); with --include-unconfirmed it re-sends them too,
+    each looked for first where the channel can be looked in. Both commands when some are sure and some not."""
     if not maybe:
-        return f"[red]{deliveries_text(n)} given up[/red] (expired, not delivered: re-send with {resend})"
-    look = (
-        f"{maybe} may have got through (not confirmed): look in the channel, then "
-        f"`{escape('watchfloor alerts redeliver ID --channel NAME --send')}` looks there before sending; "
-        f"`{escape('watchfloor alerts list --undelivered')}` names them"
+        return f"re-send with `{escape(RESEND)}`"
+    unsure = (
+        f"`{escape(RESEND_UNSURE)}` re-sends {'it' if maybe == n == 1 else 'them all'}, looking for each that "
+        "may have got through in its Slack channel or file first and not posting again what is there (an email "
+        "goes again with the same Message-ID: look in the mailbox first)"
     )
     if maybe == n:
-        return f"[red]{deliveries_text(n)} given up[/red] (expired: {look})"
-    sure = f"{n - maybe} not delivered, re-send with {resend}"
-    return f"[red]{deliveries_text(n)} given up[/red] (expired: {sure}; {look})"
+        return unsure
+    return f"`{escape(RESEND)}` re-sends the {n - maybe} not delivered; {unsure}"
+
+
+def given_up_text(n: int, maybe: int = 0) -> str:
+    """The verdict's words for deliveries given up, with the command that re-sends them; `maybe` of them may have got
+    through (their last attempt's outcome is unknown): "not delivered" is not said of them."""
+    if not maybe:
+        return f"[red]{deliveries_text(n)} given up[/red] (expired, not delivered: {resend_text(n)})"
+    look = (
+        f"{maybe} may have got through (not confirmed; `{escape('watchfloor alerts list --undelivered')}` names them)"
+    )
+    if maybe < n:
+        look = f"{n - maybe} not delivered, {look}"
+    return f"[red]{deliveries_text(n)} given up[/red] (expired: {look}: {resend_text(n, maybe)})"
 
 
 def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesCheck | None = None) -> None:
@@ -643,7 +659,7 @@ def _print_deliveries(d: Deliveries) -> None:
     if expired:
         err.print(
             f"[yellow]{deliveries_text(expired)} given up (expired)[/yellow]: watchfloor alerts list --undelivered; "
-            "watchfloor alerts redeliver --all-expired --send",
+            + resend_text(expired, d.maybe_delivered),
             highlight=False,
         )
 
