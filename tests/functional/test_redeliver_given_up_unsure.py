@@ -24,6 +24,15 @@ runner = CliRunner()
 
 def given_up_unsure(tmp_path: Path, slack: FakeSlack) -> Path:
     """A store whose one alert's Slack delivery was given up after a 500 (retry.attempts 1): maybe delivered."""
+    cfg = desk(tmp_path, slack, "retry: {attempts: 1}\n")
+    slack.fail_next("chat.postMessage", status=500)
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env(slack))
+    assert res.exit_code == 3 and slack.messages == [], res.output
+    return cfg
+
+
+def desk(tmp_path: Path, slack: FakeSlack, extra: str = "") -> Path:
+    """A config: one report that raises one alert, for the Slack channel `desk` (#border) of the local Slack."""
     pack = tmp_path / "pack.yaml"
     pack.write_text(
         'version: 2\nname: crossing\nsignals:\n  closure:\n    match: {any: ["closed the border crossing"]}\n'
@@ -45,13 +54,10 @@ def given_up_unsure(tmp_path: Path, slack: FakeSlack) -> Path:
     cfg.write_text(
         f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{pack}]\nsources: [{{kind: jsonl, path: {inbox}}}]\n"
         f'channels: [{{type: slack, name: desk, channel: "#border", token_env: WF_TEST_SLACK, '
-        f'base_url: "{slack.base_url}"}}]\nsubscriptions: [{{channel: desk}}]\nretry: {{attempts: 1}}\n',
+        f'base_url: "{slack.base_url}"}}]\nsubscriptions: [{{channel: desk}}]\n' + extra,
         encoding="utf-8",
     )
     slack.channels = {"#border"}  # (listed by conversations.list: the look before a re-send finds where to look)
-    slack.fail_next("chat.postMessage", status=500)
-    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env(slack))
-    assert res.exit_code == 3 and slack.messages == [], res.output
     return cfg
 
 
@@ -106,3 +112,25 @@ def test_redeliver_send_without_the_token_leaves_the_ledger_as_it_was(tmp_path: 
     # With the token, the same command sends it.
     res = runner.invoke(app, args, env=env(slack_server))
     assert res.exit_code == 0 and len(slack_server.messages) == 1, res.output
+
+
+def test_resume_send_without_the_token_leaves_the_pause(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """`alerts resume CHANNEL --send` likewise: the pause was lifted, then the token failed (exit 1, state changed)."""
+    cfg = desk(tmp_path, slack_server)
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "600"})
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env(slack_server))
+    assert res.exit_code == 3 and slack_server.messages == [], res.output
+    store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        paused = store.channel_pauses(0)
+    finally:
+        store.close()
+    assert set(paused) == {"desk"}
+    res = runner.invoke(app, ["alerts", "resume", "desk", "--send", "--config", str(cfg)], env=env(None))
+    assert res.exit_code == 1 and "WF_TEST_SLACK, which is not set" in res.output, res.output
+    assert "resumed" not in res.output, res.output
+    store = SqlStore(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        assert store.channel_pauses(0) == paused  # still paused, as the server asked
+    finally:
+        store.close()
