@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 import json
 import re
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -37,6 +39,14 @@ class Served:
         with urllib.request.urlopen(self.url + path, timeout=30) as resp:
             body: bytes = resp.read()
         return body.decode()
+
+    def health(self) -> dict[str, Any]:
+        """/healthz's body, whatever its status: this store's given-up deliveries make it 503 `degraded`."""
+        try:
+            got: dict[str, Any] = json.loads(self.get("/healthz"))
+        except urllib.error.HTTPError as e:
+            got = json.loads(e.read())
+        return got
 
 
 @pytest.fixture
@@ -97,7 +107,9 @@ def test_log_head_is_the_logs_head(served: Served) -> None:
     # The newest event is of a type the status page's activity does not read (the run's `caught_up`), which is
     # what the page and the metric reported instead of the head.
     assert newest[0].event.type == EventType.CAUGHT_UP.value
-    assert json.loads(served.get("/healthz"))["log_head"] == head
+    health = served.health()
+    assert health["log_head"] == head
+    assert health["status"] == "degraded" and health["deliveries_expired"] == {"archive": 2}, health
     assert f'<span id="log-head">log head {head}</span>' in html.unescape(served.get("/"))
     metrics = {s.name: s.value for fam in text_string_to_metric_families(served.get("/metrics")) for s in fam.samples}
     assert metrics["watchfloor_log_head"] == head
