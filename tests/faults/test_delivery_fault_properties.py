@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,6 +58,58 @@ def _fault(server: FakeSlack, which: int) -> None:
         server.fail_next(method, status=status, body={"ok": False, "error": extra} if extra else None)
 
 
+class Processes:
+    """The dispatcher processes over one SQLite store: `main` (restarted with a new owner and a new store handle,
+    its claims left to their lease) and `other`, beside a local Slack; the clock is the test's."""
+
+    def __init__(self, where: Path) -> None:
+        self.url = f"sqlite:///{where / 'wf.db'}"
+        self.archive = where / "alerts.jsonl"
+        self.clock = Clock()
+        self.server = FakeSlack().start()
+        self.server.channels = {"#dprk-russia"}
+        self.stores: list[SqlStore] = []
+        self.log = self._store()
+        self.restarts = 0
+        self.main, self.other = self._process("main-0"), self._process("other")
+
+    def _store(self) -> SqlStore:
+        store = SqlStore(self.url)
+        self.stores.append(store)
+        return store
+
+    def _process(self, name: str) -> AlertDispatcher:
+        return make(self._store(), self.server, self.archive, self.clock, owner=name)
+
+    def step(self, kind: str, arg: int | None) -> None:
+        """One generated step: a fault scripted on Slack, a cycle of either process, a restart, or a wait."""
+        if kind == "fault":
+            _fault(self.server, arg or 0)
+        elif kind == "cycle":
+            self.main.cycle()
+        elif kind == "other":
+            self.other.cycle()
+        elif kind == "restart":
+            self.restarts += 1
+            self.main = self._process(f"main-{self.restarts}")
+        elif (wait := self.main.next_due()) is not None:
+            self.clock.advance(wait)
+
+    def settle(self, cycles: int) -> None:
+        """The faults gone, the main process goes on until nothing is outstanding (each wait a jump of the clock)."""
+        for _ in range(cycles):
+            if self.main.cycle().ok and not any(r.status == "outstanding" for r in ledger(self.log).values()):
+                return
+            wait = self.main.next_due()
+            assert wait is not None, "something is outstanding that never falls due"
+            self.clock.advance(max(wait, 1.0))
+
+    def close(self) -> None:
+        self.server.stop()
+        for store in self.stores:
+            store.close()
+
+
 @settings(
     max_examples=100,
     deadline=None,
@@ -66,73 +119,36 @@ def _fault(server: FakeSlack, which: int) -> None:
 def test_every_alert_is_posted_once_whatever_fails_and_whoever_sends(
     tmp_path_factory: pytest.TempPathFactory, routes: list[str], steps: list[tuple[str, int | None]]
 ) -> None:
-    where = tmp_path_factory.mktemp("wf")
-    url = f"sqlite:///{where / 'wf.db'}"
-    archive = where / "alerts.jsonl"
-    clock = Clock()
-    server = FakeSlack().start()
-    stores: list[SqlStore] = []
-
-    def process(name: str) -> AlertDispatcher:
-        store = SqlStore(url)
-        stores.append(store)
-        return make(store, server, archive, clock, owner=name)
-
+    desk = Processes(tmp_path_factory.mktemp("wf"))
     try:
-        server.channels = {"#dprk-russia"}
-        first = SqlStore(url)
-        stores.append(first)
         # Alerts of one route are one story: the later ones are follow-ups in the first one's thread.
         alerts = len(routes)
-        feed(first, *(detection(n, group={"route": r}) for n, r in enumerate(routes, 1)))
-        restarts = 0
-        main, other = process("main-0"), process("other")
+        feed(desk.log, *(detection(n, group={"route": r}) for n, r in enumerate(routes, 1)))
         for kind, arg in steps:
-            if kind == "fault":
-                assert arg is not None
-                _fault(server, arg)
-            elif kind == "cycle":
-                main.cycle()
-            elif kind == "other":
-                other.cycle()
-            elif kind == "restart":
-                restarts += 1
-                main = process(f"main-{restarts}")
-            elif (wait := main.next_due()) is not None:
-                clock.advance(wait)
-        # Then the faults are gone: the main process goes on until nothing waits (each wait a jump of the clock).
-        for _ in range(40):
-            if main.cycle().ok and all(r.status == "sent" for r in ledger(first).values()):
-                break
-            wait = main.next_due()
-            assert wait is not None, "something is outstanding that never falls due"
-            clock.advance(max(wait, 1.0))
-        rows = ledger(first)
+            desk.step(kind, arg)
+        desk.settle(40)
+        rows = ledger(desk.log)
         assert {(a, c): r.status for (a, c), r in rows.items()} == {
             (f"det{n:04d}", c): "sent" for n in range(1, alerts + 1) for c in ("slack-ops", "archive")
         }
         for n in range(1, alerts + 1):
             key = f"det{n:04d}"
-            posted = server.messages_for(key)
+            posted = desk.server.messages_for(key)
             assert len(posted) == 1, f"{key} posted {len(posted)} times"
-            assert rows[(key, "slack-ops")].ref.endswith(posted[0]["ts"]), (
-                "the ledger keeps the message it was posted as"
-            )
+            assert rows[(key, "slack-ops")].ref.endswith(posted[0]["ts"]), "the ledger keeps the posted message"
         # A later alert of a route is told in the thread of the route's first, however the first one's post went.
         firsts: dict[str, str] = {}
         for n, route in enumerate(routes, 1):
-            (message,) = server.messages_for(f"det{n:04d}")
+            (message,) = desk.server.messages_for(f"det{n:04d}")
             if route in firsts:
                 assert message.get("thread_ts") == firsts[route], f"det{n:04d} is not in its story's thread"
             else:
                 assert message.get("thread_ts") in (None, message["ts"])
                 firsts[route] = message["ts"]
-        written = [line.get("key", line.get("id")) for line in lines(archive)]
+        written = [line.get("key", line.get("id")) for line in lines(desk.archive)]
         assert sorted(written) == [f"det{n:04d}" for n in range(1, alerts + 1)]
     finally:
-        server.stop()
-        for store in stores:
-            store.close()
+        desk.close()
 
 
 def _story(route: str, base: int, revisions: int, withdrawn: bool) -> list[Event]:
@@ -188,68 +204,39 @@ def test_revisions_and_withdrawals_arriving_between_faults_post_each_key_once(
 ) -> None:
     """Late reports revise or withdraw alerts at any moment of the faults: each message key reaches the channel
     once at most, every alert that stands is in it once, and nothing is left outstanding."""
-    where = tmp_path_factory.mktemp("wf")
-    url = f"sqlite:///{where / 'wf.db'}"
-    clock = Clock()
-    server = FakeSlack().start()
-    stores: list[SqlStore] = []
-
-    def process(name: str) -> AlertDispatcher:
-        store = SqlStore(url)
-        stores.append(store)
-        return make(store, server, where / "alerts.jsonl", clock, owner=name)
-
     pending = [
         _story(route, 100 * i + 1, revisions, withdrawn) for i, (route, revisions, withdrawn) in enumerate(stories)
     ]
     appended: list[Event] = []
+    desk = Processes(tmp_path_factory.mktemp("wf"))
+
+    def append(which: int) -> None:
+        queue = pending[which % len(pending)]
+        if queue:
+            event = queue.pop(0)
+            desk.log.append([event])
+            appended.append(event)
+
     try:
-        server.channels = {"#dprk-russia"}
-        log = SqlStore(url)
-        stores.append(log)
-        main, other = process("main-0"), process("other")
-        restarts = 0
-
-        def append(which: int) -> None:
-            queue = pending[which % len(pending)]
-            if queue:
-                event = queue.pop(0)
-                log.append([event])
-                appended.append(event)
-
         append(0)
         for kind, arg in steps:
             if kind == "append":
                 append(arg or 0)
-            elif kind == "fault":
-                _fault(server, arg or 0)
-            elif kind == "cycle":
-                main.cycle()
-            elif kind == "other":
-                other.cycle()
-            elif kind == "restart":
-                restarts += 1
-                main = process(f"main-{restarts}")
-            elif (wait := main.next_due()) is not None:
-                clock.advance(wait)
+            else:
+                desk.step(kind, arg)
         for which in range(len(pending)):
             while pending[which]:
                 append(which)
-        for _ in range(60):
-            if main.cycle().ok and not any(r.status == "outstanding" for r in ledger(log).values()):
-                break
-            wait = main.next_due()
-            assert wait is not None, "something is outstanding that never falls due"
-            clock.advance(max(wait, 1.0))
-        rows = ledger(log)
+        desk.settle(60)
+        rows = ledger(desk.log)
         assert not [k for k, r in rows.items() if r.status in ("outstanding", "expired")], rows
-        keys = Counter(((m.get("metadata") or {}).get("event_payload") or {}).get("alert_id") for m in server.messages)
+        keys = Counter(
+            ((m.get("metadata") or {}).get("event_payload") or {}).get("alert_id") for m in desk.server.messages
+        )
         assert [k for k, n in keys.items() if n > 1] == [], f"posted more than once: {keys}"
         standing = current_alerts(appended)
         for alert_id, det in standing.items():
             key = detection_event_id(det)  # a revision's delivery key is its event's id
             assert keys[key] == 1, f"{alert_id} stands and was posted {keys[key]} times"
     finally:
-        server.stop()
-        for store in stores:
-            store.close()
+        desk.close()
