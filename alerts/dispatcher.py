@@ -733,7 +733,7 @@ class AlertDispatcher:
         """When an attempt of `channel` that a process found dead at `now` may have had on its way has surely
         ended: `now` plus the channel's longest attempt (it started before now; when is not recorded, and another
         process's lease may be of another length), never past the lease itself; `now` for a channel that says none."""
-        notifier = self.deliverer._notifier(channel)
+        notifier = self._notifier(channel)
         longest = (
             notifier.longest_attempt()
             if isinstance(notifier, Lasting)

@@ -204,6 +204,12 @@ def test_a_delivery_held_by_a_killed_process_of_this_host_is_taken_over_once_its
     assert slack_server.messages_for("det0002") == []
 
 
+def _child(script: str, *args: str) -> subprocess.Popen[str]:
+    """A Python process of this checkout running `script` with `args`, its stdout read by the test."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, env=env)
+
+
 CLAIMER = """
 import sys, time
 from watchfloor.alerts.dispatcher import dispatcher_id
@@ -230,10 +236,7 @@ def test_a_dispatcher_killed_mid_send_has_its_claim_taken_over_by_the_next(
         slack_server.channels = {"#dprk-russia"}
         feed(st, detection(1))
         make(st, slack_server, archive, clock).intake()
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        claimer = subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, url, str(clock().timestamp())], stdout=subprocess.PIPE, text=True, env=env
-        )
+        claimer = _child(CLAIMER, url, str(clock().timestamp()))
         try:
             assert claimer.stdout is not None and claimer.stdout.readline().strip() == "det0001"
         finally:
@@ -285,9 +288,7 @@ def test_a_post_on_its_way_when_its_process_was_killed_is_not_posted_again(
         feed(st, detection(1))
         make(st, slack_server, archive, clock).intake()
         release, arrived = slack_server.hold_next("chat.postMessage")
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        args = [url, str(clock().timestamp()), slack_server.base_url, slack_server.token]
-        sender = subprocess.Popen([sys.executable, "-c", SENDER, *args], stdout=subprocess.PIPE, text=True, env=env)
+        sender = _child(SENDER, url, str(clock().timestamp()), slack_server.base_url, slack_server.token)
         try:
             assert sender.stdout is not None and sender.stdout.readline().strip() == "det0001"
             assert arrived.wait(30), "the post reached Slack"
@@ -648,10 +649,7 @@ def test_the_follow_up_of_a_killed_process_s_claim_goes_in_the_same_cycle(
         feed(st, detection(1), detection(2))  # same rule and group: det0002 follows det0001 up
         make(st, slack_server, archive, clock).intake()
         assert ledger(st)[("det0002", "slack-ops")].kind == "followup"
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        claimer = subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, url, str(clock().timestamp())], stdout=subprocess.PIPE, text=True, env=env
-        )
+        claimer = _child(CLAIMER, url, str(clock().timestamp()))
         try:
             assert claimer.stdout is not None and claimer.stdout.readline().strip() == "det0001"
         finally:
