@@ -116,6 +116,7 @@ def test_healthz_degrades_while_a_delivery_is_given_up(tmp_path: Path) -> None:
         health = json.loads(body)
         assert status == 503 and health["status"] == "degraded", health
         assert health["deliveries_expired"] == {"pager": 1}
+        assert health["deliveries_expired_maybe_delivered"] == {}
         assert health["problems"] == [
             "channel pager: 1 delivery given up (expired): watchfloor alerts list --undelivered names them, "
             "watchfloor status says how to re-send them"
@@ -191,3 +192,34 @@ def test_status_is_not_ok_while_a_delivery_was_given_up(kafka_bootstrap: str, pr
     got = json.loads(res.stdout)
     assert res.exit_code == 3 and got["caught_up"] is True and got["ok"] is False
     assert got["deliveries"]["given_up"] == 9 and got["deliveries"]["expired"] == {"pager": 9}
+
+
+def test_healthz_says_which_given_up_deliveries_may_have_got_through(tmp_path: Path) -> None:
+    """Given up after an attempt whose outcome is unknown (an answer lost after the post), a delivery may be in the
+    channel: /healthz says how many per channel, as `status` does, and does not call them all undelivered."""
+    from watchfloor.stream_processors.ports import Settlement
+
+    cfg = stuck(tmp_path)
+    st = open_store(load_config(cfg).store)
+    try:
+        rows = st.deliveries(statuses={"outstanding"})
+        for r in rows[3:]:
+            st.mark_delivery(r.alert_id, r.channel, "sent", "")
+        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
+        later = datetime.now(UTC).timestamp() + 3600  # past their backoff
+        for _ in range(2):  # (a channel's rows are claimed one at a time, in order)
+            [claimed] = st.claim_deliveries("crashed", later, 30)
+            outcome = Settlement("expired", "given up: the answer was lost", attempts=2, unsure=True)
+            assert st.settle_delivery(claimed.alert_id, claimed.channel, "crashed", outcome, later)
+    finally:
+        st.close()
+    with serve(cfg, [datetime.now(UTC)]) as url:
+        status, body = get(url + "/healthz")
+    health = json.loads(body)
+    assert status == 503 and health["status"] == "degraded", health
+    assert health["deliveries_expired"] == {"pager": 3}
+    assert health["deliveries_expired_maybe_delivered"] == {"pager": 2}
+    assert health["problems"] == [
+        "channel pager: 3 deliveries given up (expired; 2 of them may have got through, not confirmed): "
+        "watchfloor alerts list --undelivered names them, watchfloor status says how to re-send them"
+    ]

@@ -523,7 +523,8 @@ def resend_text(n: int, maybe: int = 0) -> str:
     unsure = (
         f"`{escape(RESEND_UNSURE)}` re-sends {'it' if maybe == n == 1 else 'them all'}, looking for each that "
         "may have got through in its Slack channel or file first and not posting again what is there (an email "
-        "goes again with the same Message-ID: look in the mailbox first)"
+        "goes again with the same Message-ID: look in the mailbox first; a webhook's with the same Idempotency-Key, "
+        "for its receiver to drop a repeat)"
     )
     if maybe == n:
         return unsure

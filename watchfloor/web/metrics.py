@@ -368,6 +368,15 @@ def given_up(stats: Mapping[tuple[str, str], tuple[int, float]]) -> dict[str, in
     return {ch: n for (ch, status), (n, _) in sorted(stats.items()) if status == "expired" and n}
 
 
+def maybe_delivered(store: DeliveryLedger) -> dict[str, int]:
+    """Channel -> its given-up deliveries whose last attempt may have got through (unsure), read from the rows."""
+    counts: dict[str, int] = {}
+    for r in store.deliveries(statuses=("expired",)):
+        if r.unsure:
+            counts[r.channel] = counts.get(r.channel, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: float) -> dict[str, float]:
     """Channel -> seconds its oldest outstanding delivery has waited (from the ledger's delivery_stats())."""
     return {
