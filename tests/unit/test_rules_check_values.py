@@ -200,6 +200,28 @@ def test_a_failed_example_is_named_at_its_place(tmp_path: Path) -> None:
     assert failed.startswith(f"{path}:19:9: FAIL quiet: fails — expected quiet not to fire"), res.output
 
 
+def test_rules_test_says_no_example_ran_when_the_rules_do_not_load(tmp_path: Path) -> None:
+    """A pack with a schema error ran no example, and the output had the error alone: that no example ran (the
+    sound detections' too) was left to be noticed from missing PASS lines."""
+    path = _write(
+        tmp_path,
+        HEAD
+        + f"""  - id: quiet
+    title: t
+    pattern: {{any: seized, within: 3h}}
+    examples:
+      - {{name: passes, documents: [{DOC}]}}
+""",
+    )
+    res = CliRunner().invoke(app, ["rules", "test", path], env={"COLUMNS": "400"})
+    assert res.exit_code == 1
+    assert res.output.splitlines() == [
+        f"{path}:16:28: unknown key 'within'",
+        "no example run: the rules do not load (1 problem above); fix them and run again (`watchfloor rules check` "
+        "says the same, with the examples' own problems)",
+    ], res.output
+
+
 def test_migrate_of_a_version_2_pack_prints_it_as_is_and_says_so(tmp_path: Path) -> None:
     path = _write(tmp_path, HEAD)
     res = CliRunner().invoke(app, ["rules", "migrate", path])

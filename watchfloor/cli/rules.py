@@ -66,6 +66,13 @@ def rules_test(
     except RuleLoadError as e:
         for p in e.problems:
             typer.echo(str(p))
+        # Said, not left to be inferred from the missing PASS lines (session 30's candidate): no example ran, those
+        # of the sound detections included, since an example is run against the whole of the rules it is written in.
+        n = len(e.problems)
+        typer.echo(
+            f"no example run: the rules do not load ({n} problem{'' if n == 1 else 's'} above); "
+            "fix them and run again (`watchfloor rules check` says the same, with the examples' own problems)"
+        )
         raise typer.Exit(1) from None
     results = run_examples([lp.pack for lp in loaded], compiled)
     failed = [r for r in results if not r.passed]
