@@ -808,17 +808,19 @@ class Digest:
     def key(self) -> str:
         return self.id
 
-    def title(self) -> str:
+    def title(self, time_text: TimeText = utc_text) -> str:
+        """The digest's title; a throttle summary's window in `time_text` (a channel's zone; a digest's slot is in
+        its schedule's own zone)."""
         try:
             when = self.slot.strftime("%a %d %b %Y %H:%M %Z")
         except (OverflowError, ValueError):
             when = self.slot.isoformat()
         told = len(self.alert_ids())
         if self.throttle:
-            since = f"{utc_text(self.since)} – " if self.since else ""
+            since = f"{time_text(self.since)} – " if self.since else ""
             return (
                 f"{_counted(told, 'more alert')} held by this channel's throttle ({self.throttle}) · "
-                f"{since}{utc_text(self.slot)}"
+                f"{since}{time_text(self.slot)}"
             )
         stories = f" in {_counted(len(self.detections), 'story', 'stories')}" if told > len(self.detections) else ""
         return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
@@ -842,7 +844,7 @@ class Digest:
             for alert_id, what, why in self.withdrawn_earlier
         ]
 
-    def entries(self) -> list[DigestLine]:
+    def entries(self, time_text: TimeText = utc_text) -> list[DigestLine]:
         """What each line says, in the digest's order: after an outage a summary may list many alerts of one
         title, so each names its report (source, link) and its alert id."""
         out = []
@@ -856,7 +858,7 @@ class Digest:
                     rule=d.rule,
                     group=", ".join(d.group.values()),
                     # never raises, even at the calendar's edges; an undated report's first-seen time is marked so
-                    when=dated_text(utc_text(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),
+                    when=dated_text(time_text(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),
                     source=report.source if report else "",
                     url=report.url if report else None,
                     alert_id=d.id,
@@ -867,9 +869,9 @@ class Digest:
             )
         return out
 
-    def lines(self) -> list[str]:
-        """One plain line per alert (not escaped)."""
-        return [e.text() for e in self.entries()]
+    def lines(self, time_text: TimeText = utc_text) -> list[str]:
+        """One plain line per alert (not escaped), its time in `time_text` (a channel's zone)."""
+        return [e.text() for e in self.entries(time_text)]
 
     def to_json(self) -> dict[str, Any]:
         """What the file and webhook channels get."""

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def build_notifier(
     Secrets (the Slack token, the SMTP password) are read from the environment variables the config names."""
     env = os.environ if env is None else env
     if isinstance(ch, ConsoleChannel):
-        return ConsoleNotifier(ch.name)
+        return ConsoleNotifier(ch.name, zone=_zone(ch.timezone))
     if isinstance(ch, FileChannel):
         return FileNotifier(ch.name, ch.path)
     if isinstance(ch, SlackChannel):
@@ -190,8 +190,16 @@ def build_notifier(
             password=password,
             timeout=ch.timeout,
             data_timeout=ch.data_timeout,
+            zone=_zone(ch.timezone),
         )
     raise WiringError(f"unknown channel type {ch!r}")
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """The zone a channel shows times in (validated at load: AppConfig's TimeZoneName), None for UTC."""
+    from zoneinfo import ZoneInfo
+
+    return None if name is None else ZoneInfo(name)
 
 
 def channel_resolver(cfg: AppConfig, env: Mapping[str, str] | None = None) -> Callable[[str], str | None]:

@@ -3,6 +3,7 @@ withdrawal says which alert it updates, why a revision or withdrawal changed it,
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import TextIO
 
 from rich.cells import cell_len
@@ -11,9 +12,9 @@ from rich.panel import Panel
 from rich.text import Text
 
 from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show
-from watchfloor.schemas.timefmt import utc_text
+from watchfloor.schemas.timefmt import utc_text, zone_text
 
-from ..notice import Digest, Notice, as_notice, earlier_text, later_text, revision_cause
+from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
 from .base import TransientError
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -25,9 +26,9 @@ _WORDS = {"followup": "Update", "revision": "Revised", "retraction": "Withdrawn"
 _RELATION = {"followup": "update of alert ", "revision": "revises alert ", "retraction": "withdraws alert "}
 
 
-def render(alert: Alert | Notice) -> Panel:
-    """The notice (or a bare alert) as a rich Panel. Article text goes in as Text objects, so it is never
-    parsed as rich markup."""
+def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
+    """The notice (or a bare alert) as a rich Panel, its times in `time_text` (the channel's zone). Article text goes
+    in as Text objects, so it is never parsed as rich markup."""
     notice = as_notice(alert)
     alert = notice.alert
     det = alert.detection
@@ -50,9 +51,9 @@ def render(alert: Alert | Notice) -> Panel:
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
     if notice.later is not None:
-        lines.append(Text(later_text(notice.later), "bold"))
+        lines.append(Text(later_text(notice.later, time_text), "bold"))
     if notice.earlier is not None:
-        lines.append(Text(earlier_text(notice.earlier), "dim"))
+        lines.append(Text(earlier_text(notice.earlier, time_text), "dim"))
     if det.group:
         lines.append(Text.assemble(("group ", "dim"), notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():
@@ -62,7 +63,7 @@ def render(alert: Alert | Notice) -> Panel:
     count = det.reports
     shown = evidence_to_show(det.evidence, count, MAX_EVIDENCE)
     for ev in shown:
-        when = dated_text(utc_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, det.fired_at))
+        when = dated_text(time_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, det.fired_at))
         cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
         if ev.url:
             cite.append(f"  {ev.url}", style="underline")
@@ -137,21 +138,30 @@ class _TitledPanel(Panel):
 
 
 class ConsoleNotifier:
-    """Prints each alert to `console`, or to a Console writing on `stream` (stdout when neither is given)."""
+    """Prints each alert to `console`, or to a Console writing on `stream` (stdout when neither is given); its times
+    in `zone` (None: UTC)."""
 
-    def __init__(self, name: str = "console", *, console: Console | None = None, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "console",
+        *,
+        console: Console | None = None,
+        stream: TextIO | None = None,
+        zone: tzinfo | None = None,
+    ) -> None:
         self.name = name
         self.console = console if console is not None else Console(file=stream, highlight=False)
+        self._time_text = zone_text(zone)
 
     def send(self, notice: Notice | Alert) -> str:
         try:
-            self.console.print(render(notice))
+            self.console.print(render(notice, self._time_text))
         except OSError as e:  # e.g. a closed pipe: may work later
             raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
         return "printed"
 
     def send_digest(self, digest: Digest) -> str:
-        lines = [Text(f"• {line}") for line in digest.lines()]
+        lines = [Text(f"• {line}") for line in digest.lines(self._time_text)]
         lines += [Text(f"• {line}", style="bold") for line in digest.withdrawals()]
         if digest.silenced:
             lines.append(Text(f"{digest.silenced} silenced", style="dim"))
@@ -159,7 +169,7 @@ class ConsoleNotifier:
             lines.append(Text(digest.left_out(), style="dim"))
         lines.append(Text(f"{'throttle summary' if digest.throttle else 'digest'} {digest.id}", style="dim"))
         try:
-            self.console.print(Panel(Group(*lines), title=Text(digest.title()), title_align="left"))
+            self.console.print(Panel(Group(*lines), title=Text(digest.title(self._time_text)), title_align="left"))
         except OSError as e:
             raise TransientError(f"console {self.name}: {type(e).__name__}: {e}") from None
         return "printed"

@@ -25,7 +25,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, Literal
@@ -42,9 +42,9 @@ from watchfloor.schemas.events import (
     fired_first_seen,
     fired_text,
 )
-from watchfloor.schemas.timefmt import utc_text
+from watchfloor.schemas.timefmt import utc_text, zone_text
 
-from ..notice import Digest, Notice, ThreadView, as_notice, earlier_text, later_text, revision_cause
+from ..notice import Digest, Notice, ThreadView, TimeText, as_notice, earlier_text, later_text, revision_cause
 from .base import NotifierError, PermanentError, TransientError, Unconfirmed, redact
 from .slack_blocks import safe_url
 
@@ -129,9 +129,10 @@ def subject(notice: Notice) -> str:
 class _Body:
     """The plain-text and the HTML part, written side by side. Every argument is raw text: escaped here."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_text: TimeText = utc_text) -> None:
         self.text: list[str] = []
         self.html: list[str] = []
+        self.when = time_text  # how a time is shown: the channel's zone (UTC by default)
 
     def heading(self, title: str) -> None:
         line = one_line(title)
@@ -168,7 +169,7 @@ class _Body:
         for ev in shown:
             source = one_line(ev.source) or "source"
             ahead = dated_ahead(ev.published_at, fired_at)
-            head = f"{source} · {dated_text(utc_text(ev.published_at), ev.first_seen, ahead)}" + (
+            head = f"{source} · {dated_text(self.when(ev.published_at), ev.first_seen, ahead)}" + (
                 f" · {ev.modality}" if ev.modality != "asserted" else ""
             )
             sentence = cut(one_line(ev.sentence), MAX_SENTENCE)
@@ -202,7 +203,7 @@ def _host(url: str) -> str:
 
 
 def _footer(body: _Body, key: str, det: Detection) -> None:
-    fired = fired_text(utc_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    fired = fired_text(body.when(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
     body.note(f"alert {key} · {fired} · sent by watchfloor")
 
 
@@ -229,9 +230,9 @@ def _full(body: _Body, notice: Notice) -> None:
     if notice.kind in ("followup", "revision") and notice.parent_id:
         body.note(f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {notice.parent_id}")
     if notice.later is not None:
-        body.note(later_text(notice.later))
+        body.note(later_text(notice.later, body.when))
     if notice.earlier is not None:
-        body.note(earlier_text(notice.earlier))
+        body.note(earlier_text(notice.earlier, body.when))
     body.facts(_facts(det, notice, det.severity, det.confidence))
     if det.description:
         body.para(det.description)
@@ -271,7 +272,7 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
     pairs += _thread_facts(notice, thread)
     if thread.acknowledged is not None:  # of the alert the thread's first message showed (named: not this one)
         ack = thread.acknowledged
-        pairs.append(("Acknowledged", f"alert {ack.alert_id} by {ack.by.label()} at {utc_text(ack.at)}"))
+        pairs.append(("Acknowledged", f"alert {ack.alert_id} by {ack.by.label()} at {body.when(ack.at)}"))
     body.facts(pairs)
     if notice.kind == "revision":
         changed = notice.parent_id or thread.target_id  # the alert revised, as `alerts list` names it
@@ -292,9 +293,9 @@ def _thread_facts(notice: Notice, thread: ThreadView) -> list[tuple[str, str]]:
     return pairs
 
 
-def notice_parts(notice: Notice) -> tuple[str, str]:
-    """(plain text, HTML) of the message that delivers `notice`."""
-    body = _Body()
+def notice_parts(notice: Notice, time_text: TimeText = utc_text) -> tuple[str, str]:
+    """(plain text, HTML) of the message that delivers `notice`, its times in `time_text` (the channel's zone)."""
+    body = _Body(time_text)
     if notice.thread is not None:
         _reply(body, notice, notice.thread)
     else:
@@ -302,12 +303,12 @@ def notice_parts(notice: Notice) -> tuple[str, str]:
     return body.render(subject(notice))
 
 
-def digest_parts(digest: Digest) -> tuple[str, str]:
-    body = _Body()
-    body.heading(digest.title())
+def digest_parts(digest: Digest, time_text: TimeText = utc_text) -> tuple[str, str]:
+    body = _Body(time_text)
+    body.heading(digest.title(time_text))
     if not digest.detections:
         body.para("No new alerts.")
-    body.items(digest.lines()[:DIGEST_LISTED])
+    body.items(digest.lines(time_text)[:DIGEST_LISTED])
     if digest.withdrawals():
         body.items(digest.withdrawals()[:DIGEST_LISTED])
     more = len(digest.detections) - DIGEST_LISTED
@@ -317,7 +318,7 @@ def digest_parts(digest: Digest) -> tuple[str, str]:
     if digest.left_out():
         footer += f"{digest.left_out()} · "
     body.note(footer + f"{'throttle summary' if digest.throttle else 'digest'} {digest.id} · sent by watchfloor")
-    return body.render(digest.title())
+    return body.render(digest.title(time_text))
 
 
 # --- the notifier ---------------------------------------------------------------------------------------------
@@ -384,6 +385,7 @@ class EmailNotifier:
         timeout: float = 30.0,
         data_timeout: float = DATA_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        zone: tzinfo | None = None,
     ) -> None:
         if not to:
             raise ValueError(f"email {name}: no recipients")
@@ -402,6 +404,7 @@ class EmailNotifier:
         self.timeout = timeout
         self.data_timeout = data_timeout
         self._ssl_context = ssl_context
+        self._time_text = zone_text(zone)  # the times in the mail (None: UTC)
 
     def __repr__(self) -> str:
         return f"EmailNotifier(name={self.name!r}, host={self.host!r}, port={self.port}, tls={self.tls!r})"
@@ -415,7 +418,7 @@ class EmailNotifier:
     def message(self, notice: Notice | Alert) -> EmailMessage:
         """The message that delivers `notice`."""
         notice = as_notice(notice)
-        text, page = notice_parts(notice)
+        text, page = notice_parts(notice, self._time_text)
         msg = self._message(subject(notice), message_id(notice.key), text, page)
         det = notice.alert.detection
         msg["X-Watchfloor-Severity"] = one_line(det.severity)  # for mail filters
@@ -427,8 +430,9 @@ class EmailNotifier:
         return msg
 
     def digest_message(self, digest: Digest) -> EmailMessage:
-        text, page = digest_parts(digest)
-        return self._message(cut(one_line(digest.title()), SUBJECT_LIMIT), message_id(digest.id), text, page)
+        text, page = digest_parts(digest, self._time_text)
+        title = digest.title(self._time_text)
+        return self._message(cut(one_line(title), SUBJECT_LIMIT), message_id(digest.id), text, page)
 
     def _message(self, subject: str, msgid: str, text: str, page: str) -> EmailMessage:
         msg = EmailMessage()
