@@ -406,6 +406,9 @@ class AlertDispatcher:
         self.spellings = Spellings(self.catalog.entity_names, self.catalog.entity_aliases)
         self._now = now
         self.owner = owner or dispatcher_id()
+        # When the last attempt a dead process may have had on its way has surely ended (Unix time; 0: none taken
+        # over): the rows it held wait until then (`_take_over_dead_claims`), which a `--once` waits out (landing_wait).
+        self._landing = 0.0
         # A long read of the log's detections for stories (the first detection after start-up) says how it goes.
         self.stories = StoryBook(store, self.catalog, story_progress)
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
@@ -713,6 +716,7 @@ class AlertDispatcher:
             )
             if self.store.settle_delivery(r.alert_id, r.channel, owner, keep, now):
                 released += 1
+                self._landing = max(self._landing, landed)
                 wait = (
                     f" from {datetime.fromtimestamp(landed, UTC).strftime('%H:%M:%S UTC')}, when an attempt it had on "
                     "its way has landed,"
@@ -728,6 +732,12 @@ class AlertDispatcher:
                     wait or " now,",
                 )
         return released
+
+    def landing_wait(self) -> float:
+        """Seconds until the rows this dispatcher took over from a dead process may be tried (an attempt that process
+        had on its way has landed by then), 0 when none waits for that: a `run --once` waits it out and delivers them,
+        instead of ending with them outstanding (trial 36, H1's cost)."""
+        return max(self._landing - self._clock(), 0.0)
 
     def _landed_by(self, channel: str, lease_until: float, now: float) -> float:
         """When an attempt of `channel` that a process found dead at `now` may have had on its way has surely

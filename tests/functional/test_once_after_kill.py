@@ -1,0 +1,78 @@
+"""`run --once` right after a `run` was killed mid-post delivers what the killed one held, once (trial 36, H1's cost:
+the take-over waits until a post the killed process had on its way has landed, and a `--once` ended before that, with
+the row outstanding and exit 3). It now waits that out (the channel's longest attempt: Slack's look and post, 2 × its
+timeout), looks in the channel, finds the post that landed, and posts the rest. A real process killed with SIGKILL
+while the local Slack server holds its post; real slack-sdk; SQLite on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.slack_server import FakeSlack
+from watchfloor.cli import app
+from watchfloor.wiring import open_store
+
+pytestmark = pytest.mark.functional
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "data" / "events"
+runner = CliRunner()
+
+
+def _config(tmp_path: Path, server: FakeSlack) -> Path:
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "wf.db"}
+rules: [builtin:dprk_russia]
+poll_settle: 0s
+sources:
+  - {{kind: jsonl, path: {EVENTS / "treaty_story.jsonl"}}}
+channels:
+  - {{type: slack, name: desk, channel: "#desk", token_env: WF_TEST_SLACK, base_url: "{server.base_url}", timeout: 2}}
+subscriptions:
+  - {{channel: desk}}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_run_once_after_a_kill_mid_post_waits_for_the_post_to_land_and_delivers_the_rest_once(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    slack_server.channels = {"#desk"}
+    cfg = _config(tmp_path, slack_server)
+    release, arrived = slack_server.hold_next("chat.postMessage")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--once", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert arrived.wait(120), "the first run's first post reached Slack"
+    finally:
+        first.kill()  # SIGKILL while Slack holds its post
+        first.wait()
+    release.set()  # and Slack carries that post out after all
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env={"WF_TEST_SLACK": slack_server.token})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said  # not 3 with the taken-over row outstanding
+    assert "waiting 4s for the deliveries taken over from a process stopped mid-send" in said, said
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        rows = st.deliveries()
+    finally:
+        st.close()
+    assert rows and all(r.status == "sent" for r in rows), [(r.alert_id, r.status, r.detail) for r in rows]
+    for r in rows:
+        assert len(slack_server.messages_for(r.alert_id)) == 1, r.alert_id  # the landed post was found, not repeated
+    assert len(slack_server.requests_for("chat.postMessage")) == len(rows)
