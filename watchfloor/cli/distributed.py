@@ -46,6 +46,7 @@ from ._common import (
 from .alerts import (
     SPOOLED_EXIT,
     PolledSources,
+    after_take_over,
     delivery_summary,
     exit_if_sources_failed,
     exit_if_undelivered,
@@ -1165,8 +1166,11 @@ def notify(
                 )
                 for line in edit_lines(config_file.path, edit, "notify"):
                     err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
-            if once or stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
-                stopped_by = None if once else stop.signal
+            if once:
+                report = after_take_over(dispatcher, report, stop)
+                break
+            if stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
+                stopped_by = stop.signal
                 break
     except KeyboardInterrupt:
         stopped_by = "Ctrl-C"

@@ -38,6 +38,7 @@ from ._common import (
 from .alerts import (
     UNDELIVERED_EXIT,
     PolledSources,
+    after_take_over,
     delivery_summary,
     exit_if_sources_failed,
     exit_if_undelivered,
@@ -241,7 +242,7 @@ def run(
                 unfinished = once and behind
                 break
             if once and not behind:
-                report = _after_take_over(pipeline, report, stop)
+                report = after_take_over(pipeline.dispatcher, report, stop)
                 break
             # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
             if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
@@ -282,33 +283,6 @@ def run(
         exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any cycle: wins over 3 (both are said)
         if undelivered:
             raise typer.Exit(undelivered)
-
-
-# How long a `--once` waits for the attempts of a process killed mid-send to land before it looks for them in their
-# channel and sends what is not there: Slack's look and post (2 × its timeout, 20 s by default) fit; an email relay's
-# longer exchanges do not, and are left outstanding for the next run, as before.
-TAKE_OVER_WAIT_MAX = 60.0
-
-
-def _after_take_over(pipeline: Any, report: Any, stop: Any) -> Any:
-    """`--once` after a process was killed mid-send: the deliveries it held, taken over, wait until an attempt it
-    may have had on its way has landed (`Dispatcher.landing_wait`), and the run ended with them outstanding (exit 3;
-    trial 36, H1's cost). Waited for here (at most TAKE_OVER_WAIT_MAX), then delivered: looked for in the channel
-    first, and posted only when not there. The report the exit status goes by: the later pass's, when there is one."""
-    dispatcher = pipeline.dispatcher
-    left = dispatcher.landing_wait() if report is not None and report.outstanding else 0.0
-    if not 0 < left <= TAKE_OVER_WAIT_MAX:
-        return report
-    err.print(
-        f"waiting {left:.0f}s for the deliveries taken over from a process stopped mid-send: an attempt it had on "
-        "its way may still land; then each is looked for in its channel and sent only if it is not there",
-        highlight=False,
-    )
-    if stop.wait(left + 0.05):
-        return report
-    again = dispatcher.cycle()
-    err.print(delivery_summary(again, dispatcher), highlight=False)
-    return again
 
 
 def catching_up_note(summary: PollSummary) -> str:
