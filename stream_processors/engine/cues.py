@@ -681,6 +681,11 @@ _RU_NOT_CONFIRMED = (
     "зафиксирован зафиксирована зафиксировано зафиксированы подтвердился подтвердилась подтвердилось подтвердились "
     "подтверждается подтверждаются подтвержден подтверждена подтверждено подтверждены"
 ).split()
+# Predicates of a report that say it was not confirmed: of "Сообщения об атаке … не подтверждаются", "Информация об
+# ударе не подтвердилась" (the event in a report noun's "о/об" phrase, DISCLAIMER_NOUNS_RU) they say it of the event
+# too (modality._predicate_subject; outside trial 35: read asserted, as the object of the preposition "об").
+NOT_CONFIRMED_RU = frozenset(f"не {v}" for v in _RU_NOT_CONFIRMED)
+REPORTED_ABOUT_RU = frozenset({"о", "об", "обо", "про"})
 # The object first and a verb in the third person plural, no subject: "Обмен пленными отложили", "Ратификацию
 # договора перенесли". The words before are then its object (accusative), not its subject.
 PREDICATE_OBJECT_FIRST = frozenset(

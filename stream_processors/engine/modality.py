@@ -111,6 +111,7 @@ from .cues import (
     MOVES_NOUN_AFTER,
     MOVES_TO,
     NEUTRAL,
+    NOT_CONFIRMED_RU,
     NOUN_UNLESS_BEFORE,
     OBJECT,
     OBJECT_ALLEGE,
@@ -151,6 +152,7 @@ from .cues import (
     PREDICATE_OBJECT_FIRST,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
+    REPORTED_ABOUT_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
     REPORTED_FUTURE_STOPS,
@@ -1107,7 +1109,19 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
     first = toks[at]
     if russian:
         if at > 0 and is_preposition_ru(toks[at - 1]) and not _marks_between(sent, at - 1, at, ",:"):
-            return f"the words are the object of the preposition {toks[at - 1]!r}"
+            if not (
+                " ".join(toks[first_cue : last_cue + 1]) in NOT_CONFIRMED_RU
+                and toks[at - 1] in REPORTED_ABOUT_RU
+                and at > 1
+                and toks[at - 2] in DISCLAIMER_NOUNS_RU
+                and not _marks_between(sent, at - 2, at, ",:")
+            ):
+                return f"the words are the object of the preposition {toks[at - 1]!r}"
+            # "Сообщения об атаке … не подтверждаются": the report is the subject, and what it says is not confirmed
+            first = toks[at - 2]
+            if not may_be_case_ru(first, "nomn"):
+                return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES['nomn']})"
+            return None
         case = "gent" if key == PREDICATE_GEN else "accs" if key == PREDICATE_OBJ else "nomn"
         if not may_be_case_ru(first, case):
             return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES[case]})"

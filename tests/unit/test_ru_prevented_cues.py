@@ -17,6 +17,12 @@ PACK = str(DATA / "rules" / "ru_drones.yaml")
     [
         ("Никаких атак беспилотников на Курскую область не зафиксировано.", "negated"),
         ("Атака беспилотников на Белгород не подтвердилась.", "negated"),
+        # a report of it that was not confirmed (the attack in the report's "об" phrase): session 30's candidate
+        ("Сообщения об атаке беспилотников на Белгород не подтверждаются.", "negated"),
+        ("Информация об атаке дронов на Курскую область не подтвердилась.", "negated"),
+        # ... but not any noun's "об" phrase, nor a report that appeared
+        ("Переговоры об атаке беспилотников на Белгород не подтверждаются.", "asserted"),
+        ("Сообщения об атаке беспилотников на Белгород появились утром.", "asserted"),
         # prevented, by a verb before the attack, after it with the object first, or a short participle
         ("ПВО предотвратила атаку беспилотников на Белгород.", "negated"),
         ("Атаку дронов на Брянск удалось предотвратить.", "negated"),
