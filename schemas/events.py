@@ -180,6 +180,16 @@ class Evidence(_Frozen):
 INPUT_ALERT = "alert:"
 """How `Evidence.signal` of a composed rule's input alert begins (`alert:RULE`: engine/compiled.py ALERT)."""
 
+
+def input_alert_text(ev: Evidence) -> str | None:
+    """What a composed rule's input alert says in its evidence, "alert RULE: TITLE" (its `sentence` is the input
+    alert's title, our words), for a message to show unquoted; None for a report, whose sentence is quoted as the
+    outlet's words (outside trial 37, M3: the title stood in quotes under the outlet's link, an invented quote)."""
+    if not ev.signal.startswith(INPUT_ALERT):
+        return None
+    return f"alert {ev.signal[len(INPUT_ALERT) :]}: {ev.sentence}"
+
+
 FIRST_SEEN = "first seen"
 """A feed entry's `metadata.date` when it had no date of its own and is dated when first seen (feed_entries.py)."""
 

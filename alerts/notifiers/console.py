@@ -11,7 +11,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.text import Text
 
-from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show
+from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show, input_alert_text
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
@@ -68,8 +68,12 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
         if ev.url:
             cite.append(f"  {ev.url}", style="underline")
         lines.append(cite)
-        quote = f"  “{ev.sentence}”" if ev.modality == "asserted" else f"  “{ev.sentence}” ({ev.modality})"
-        lines.append(Text(quote, style="italic"))
+        ours = input_alert_text(ev)  # a composed rule's input alert: our title, not the outlet's words
+        if ours is not None:
+            lines.append(Text(f"  {ours}"))
+        else:
+            quote = f"  “{ev.sentence}”" if ev.modality == "asserted" else f"  “{ev.sentence}” ({ev.modality})"
+            lines.append(Text(quote, style="italic"))
     if count > len(shown):
         lines.append(Text(f"+{count - len(shown)} more evidence", style="dim"))
     # The alert's id, as `alerts list` names it (a revision's or a withdrawal's delivery key is another).

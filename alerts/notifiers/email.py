@@ -41,6 +41,7 @@ from watchfloor.schemas.events import (
     evidence_to_show,
     fired_first_seen,
     fired_text,
+    input_alert_text,
 )
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
@@ -172,9 +173,11 @@ class _Body:
             head = f"{source} · {dated_text(self.when(ev.published_at), ev.first_seen, ahead)}" + (
                 f" · {ev.modality}" if ev.modality != "asserted" else ""
             )
-            sentence = cut(one_line(ev.sentence), MAX_SENTENCE)
+            ours = input_alert_text(ev)  # a composed rule's input alert: our title, not the outlet's words
+            sentence = cut(one_line(ours if ours is not None else ev.sentence), MAX_SENTENCE)
+            quoted = f"“{sentence}”" if ours is None else sentence
             url = ev.url if safe_url(ev.url) is not None else None  # plain http(s) only, of a linkable length
-            self.text += [f"- {head}", f"  “{sentence}”"] + ([f"  {url}"] if url else []) + [""]
+            self.text += [f"- {head}", f"  {quoted}"] + ([f"  {url}"] if url else []) + [""]
             label = esc(source)
             if url:
                 # The link's own host stands beside the source's name: a feed names itself and writes the link,
@@ -182,7 +185,8 @@ class _Body:
                 host = esc(_host(url))
                 label = f'<a href="{esc(url)}">{label}</a> ({host})'
             rest = esc(head[len(source) :])
-            self.html.append(f"<p>{label}{rest}<br>\n<q>{esc(sentence)}</q></p>")
+            said = f"<q>{esc(sentence)}</q>" if ours is None else esc(sentence)
+            self.html.append(f"<p>{label}{rest}<br>\n{said}</p>")
         if count > len(shown):
             self.note(f"+{count - len(shown)} more evidence not shown")
 

@@ -41,6 +41,7 @@ from watchfloor.schemas.events import (
     evidence_to_show,
     fired_first_seen,
     fired_text,
+    input_alert_text,
 )
 from watchfloor.schemas.timefmt import utc_text
 
@@ -263,7 +264,8 @@ def _evidence_text(ev: Evidence, fired_at: datetime) -> str:
 
 
 def _evidence_item(ev: Evidence, fired_at: datetime) -> list[dict[str, Any]]:
-    sentence = fit(one_line(ev.sentence), MAX_SENTENCE)
+    ours = input_alert_text(ev)  # a composed rule's input alert: our title, not the outlet's words
+    sentence = fit(one_line(ours if ours is not None else ev.sentence), MAX_SENTENCE)
     head = _mrkdwn(_evidence_text(ev, fired_at))
     return [{"type": "section", "text": head}, {"type": "section", "text": plain(sentence)}]
 

@@ -43,3 +43,20 @@ def test_slack_console_and_email_flag_a_future_dated_report_only() -> None:
         mail = notice_parts(notice)
         for name, text in (("slack", slack), ("console", buf.getvalue()), ("email", str(mail))):
             assert (FLAG in text) is flagged, (name, published, text[:2000])
+
+
+def test_a_composed_rule_s_input_alert_is_not_quoted_as_the_outlet_s_words() -> None:
+    """Outside trial 37, M3: a rule over other rules' alerts showed an input alert's title in quotes under the
+    outlet's link, as if the outlet had written it. Slack, console and email show it as "alert RULE: TITLE"."""
+    title = "Armed mutiny: the leader in rebellion"
+    ev = Evidence(event_id="det-in", signal="alert:mutiny", source="Alpha Wire", published_at=FIRED,
+                  sentence=title)  # fmt: skip
+    det = Detection(id="det2", rule="leader-dies", title="Leader dies", severity="high", fired_at=FIRED, evidence=(ev,))
+    notice = notice_of(Alert(id="det2", detection=det, channels=("desk",)))
+    buf = io.StringIO()
+    ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
+    text, page = notice_parts(notice)
+    slack = str(build_blocks(notice))
+    for name, shown in (("console", buf.getvalue()), ("email", text), ("html", page), ("slack", slack)):
+        assert f"alert mutiny: {title}" in shown, (name, shown)
+        assert f"“{title}”" not in shown and f"<q>{title}</q>" not in shown, (name, shown)
