@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
-from .events import Modality, Severity
+from .events import MODALITIES, Modality, Severity
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -265,6 +265,13 @@ class Pattern(_Strict):
         return [self.absence.first, self.absence.then_not]
 
 
+def modality_set(mod: ModalityFilter) -> frozenset[str]:
+    """The modalities a modality filter takes ('any': all five)."""
+    if mod == "any":
+        return frozenset(MODALITIES)
+    return frozenset(mod) if isinstance(mod, list) else frozenset({mod})
+
+
 class Corroboration(_Strict):
     """Raise severity when enough distinct sources report the same group within a window."""
 
@@ -272,6 +279,12 @@ class Corroboration(_Strict):
     at_least: int = Field(default=2, ge=2)
     within: Duration
     severity: Severity
+    # The reports that count toward confirmation, whatever the pattern takes: asserted ones unless told, since two
+    # outlets saying "reportedly" confirm nothing (outside trial 37, M4: two hedged reports made an alert confirmed).
+    modality: ModalityFilter = Field(
+        default="asserted",
+        description="the reports that count toward confirmation (default asserted; any, or a list, to count others)",
+    )
 
 
 CaptureValue = str | list[str] | None

@@ -163,6 +163,8 @@ class CompiledDetection:
     group_by: tuple[str, ...]
     within: timedelta | None
     realert: timedelta
+    # The modalities whose reports count toward `corroborate` (Corroboration.modality; asserted by default).
+    corroborating: frozenset[str] = frozenset({"asserted"})
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
-from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of
+from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of, modality_set
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from .automata import build_automaton, node_requirements, requirements, screen, viability
@@ -461,6 +461,7 @@ def _compile_detections(
                 group_by=tuple(d.group_by),
                 within=d.within,
                 realert=d.realert,
+                corroborating=modality_set(d.corroborate.modality) if d.corroborate is not None else frozenset(),
             )
             detections.append(cd)
             for sname in {r.signal for r in refs}:
@@ -717,13 +718,7 @@ def _compile_ref(
         hint = _did_you_mean(ref.signal, signals)
         b.error([*path, "signal"], f"unknown signal {ref.signal!r}" + (hint or " (define it under 'signals')"))
         return None
-    mod = ref.modality
-    if mod == "any":
-        modalities = frozenset({"asserted", "hedged", "future", "conditional", "negated"})
-    elif isinstance(mod, list):
-        modalities = frozenset(mod)
-    else:
-        modalities = frozenset({mod})
+    modalities = modality_set(ref.modality)
     sig = signals[ref.signal]
     capture_names = {c[0] for c in sig.captures}
     wrong = {k for k in ref.where if k not in capture_names}

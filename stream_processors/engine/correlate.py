@@ -544,7 +544,7 @@ class Correlator:
         own = len(evidence)  # the pattern's own reports; corroborating ones follow
         if d.corroborate is not None:
             field = P.SRC if d.corroborate.distinct == "source" else P.DOC
-            best = P.corroborating(items, end, t, d.corroborate.within.total_seconds(), field)
+            best = P.corroborating(items, end, t, d.corroborate.within.total_seconds(), field, det.corroborating)
             if len(best) >= d.corroborate.at_least:
                 severity = d.corroborate.severity
                 confidence = "confirmed"

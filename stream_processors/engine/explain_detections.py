@@ -39,7 +39,7 @@ from .explain import DetectionCheck, DocumentExplanation, capture_miss, explain_
 from .stories import report_groups
 
 # event time, ref index, source (its feed's identity, else its name), document id, story signature, name shown
-Seen = tuple[float, int, str, str, str | None, str]
+Seen = tuple[float, int, str, str, str | None, str, str]  # (…, the report's modality)
 
 _SEVERITY_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}  # a group's last alert's rank, said
 
@@ -370,7 +370,7 @@ class Explainer:
         t = d.fired_at.timestamp()
         source = d.evidence[0].source if d.evidence else d.rule
         for ri, _r in fitting:
-            self.seen.setdefault(key, []).append((t, ri, source, d.id, None, source))
+            self.seen.setdefault(key, []).append((t, ri, source, d.id, None, source, "asserted"))
 
         def taken(kind: str, reason: str, alert: Detection | None = None) -> DetectionCheck:
             return out(kind, f"is taken; {reason}")
@@ -545,7 +545,8 @@ class Explainer:
             if arrived is not None and arrived[0] == doc:
                 t = arrived[1]
         for ri, _r in fitting:
-            self.seen.setdefault(key, []).append((t, ri, sig.feed or sig.source, doc, sig.story, sig.source))
+            seen = (t, ri, sig.feed or sig.source, doc, sig.story, sig.source, sig.modality)
+            self.seen.setdefault(key, []).append(seen)
         # An alert cites the document when one of the reports it rests on is it: also beyond the ten it shows
         # (a late report completing a count of twelve sits among the reports in time order, not shown).
         mine = [
@@ -592,14 +593,22 @@ class Explainer:
         if d.corroborate is not None:
             c = d.corroborate
             cw = c.within.total_seconds()
-            near = [s for s in seen if abs(s[0] - t) <= cw]
-            copies = ""
+            within_cw = [s for s in seen if abs(s[0] - t) <= cw]
+            near = [s for s in within_cw if s[6] in det.corroborating]
+            # Reports the pattern took that do not count toward confirmation (hedged ones, by default): said
+            left = sorted({s[6] for s in within_cw if s[6] not in det.corroborating})
+            copies = (
+                f" ({len(within_cw) - len(near)} {'/'.join(left)} report(s) not counted: corroborate counts "
+                f"{', '.join(sorted(det.corroborating))} ones)"
+                if left
+                else ""
+            )
             if c.distinct == "source":
                 # As the correlator counts them: copies of one story under several outlets are one report.
                 groups = report_groups([(s[2], s[4], s[5]) for s in near])
                 n = len(set(groups))
                 merged = len({s[2] for s in near}) - n
-                copies = f" ({merged} outlet(s) carried a copy of another's story: counted once)" if merged else ""
+                copies += f" ({merged} outlet(s) carried a copy of another's story: counted once)" if merged else ""
             else:
                 n = len({s[3] for s in near})
             # Met, it says so with the count and what is needed ("6 of 2 distinct sources" read oddly: trial 17, L4)

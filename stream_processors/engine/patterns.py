@@ -164,13 +164,16 @@ def _sequence_chain(items: list[Item], lo: int, end: int, last: int, within: flo
     return [chain[k][1] for k in sorted(chain)]
 
 
-def corroborating(items: list[Item], end: int, t: float, within: float, field: int) -> dict[str, Item]:
-    """Distinct sources (or documents) that reported the group within `within` of t, before the point. By
-    source, syndicated copies of one story under several outlets are one report (stories.py)."""
+def corroborating(
+    items: list[Item], end: int, t: float, within: float, field: int, modalities: frozenset[str]
+) -> dict[str, Item]:
+    """Distinct sources (or documents) that reported the group within `within` of t, before the point, in one of
+    `modalities` (the corroboration's: asserted by default). By source, syndicated copies of one story under several
+    outlets are one report (stories.py)."""
     best: dict[str, Item] = {}
     lo = first_at_or_after(items, t - within, end)
     for a, b in ((t - within, t), (t, t + within)):
-        inside = [o for o in items[lo:end] if a <= o[T] <= b and not o[DUP]]
+        inside = [o for o in items[lo:end] if a <= o[T] <= b and not o[DUP] and o[EV][E_MODALITY] in modalities]
         if field == SRC:
             distinct = {o[SRC]: o for o in independent_reports(inside)}
         else:
