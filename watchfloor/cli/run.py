@@ -154,7 +154,9 @@ def run(
     report = None
     polled = None  # the last cycle's poll summary
     polled_all = PolledSources()  # every cycle's sources, for --once's exit status (a failure in any of them: 4)
-    heartbeat = HeartbeatRecorder(pipeline.store, sources=source_origins(cfg.sources))
+    heartbeat = HeartbeatRecorder(
+        pipeline.store, sources=source_origins(cfg.sources), process=pipeline.dispatcher.owner, live=not once
+    )
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).

@@ -792,13 +792,15 @@ def record_cycle(
     polled: Sequence[tuple[datetime, Sequence[SourcePoll]]] = (),
     sources: Collection[str] | None = None,
     behind: Sequence[str] = (),
+    runner: Mapping[str, Any] | None = None,
 ) -> None:
     """Save finished pipeline cycles (`behind`: what the last one left for the next, HeartbeatRecorder.cycle):
     when the last ended, how long it took, each successful poll's duration
     (added to a running histogram per source, so poll durations survive restarts and reach a separate `serve`),
     and each source's health from `polled` (the cycles' polls in order, with when each cycle ended). `sources`:
     the origins configured now; the health of any other is forgotten (a mistyped path fixed in the config must not
-    stay failing)."""
+    stay failing). `runner`: the process that ran them, {"process": its lease owner id, "live": a loop, not a
+    `--once`}, for a separate `serve` to tell a live run that is gone (trial 38, MED-4)."""
     entries = [p for p in _source_polls(polls) if p.error is None]
 
     shown = [(at, [_shown(p) for p in ps]) for at, ps in polled]
@@ -808,6 +810,7 @@ def record_cycle(
         return {
             **_with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), shown, configured),
             "behind": list(behind),
+            **({"runner": dict(runner)} if runner is not None else {}),
         }
 
     _save(store, change)
@@ -895,9 +898,19 @@ class HeartbeatRecorder:
     """The live loop's heartbeat, saved at most once per `every` seconds: each save is a store commit (an
     fsync), and a loop polling every 100 ms would otherwise add ten a second to the alerts' own commits."""
 
-    def __init__(self, store: CheckpointStore, every: float = 1.0, *, sources: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        every: float = 1.0,
+        *,
+        sources: Collection[str] | None = None,
+        process: str | None = None,
+        live: bool = True,
+    ) -> None:
         self.store = store
         self.every = every
+        # Who runs the cycles (a lease owner id: host, pid, boot) and whether as a loop: kept with the heartbeat
+        self.runner = {"process": process, "live": live} if process is not None else None
         self.sources = None if sources is None else frozenset(sources)  # the origins configured (record_cycle)
         self._polls: list[SourcePoll] = []
         self._polled: list[tuple[datetime, list[SourcePoll]]] = []
@@ -930,6 +943,7 @@ class HeartbeatRecorder:
             polled=self._polled,
             sources=self.sources,
             behind=self._behind,
+            runner=self.runner,
         )
         self._polls, self._polled, self._last, self._cycles = [], [], None, 0
         self._saved = time.monotonic()
@@ -949,6 +963,9 @@ class Heartbeat:
     # the channels whose check failed at the last dispatcher start: (channel, why), and when (record_channel_checks)
     channel_checks: tuple[tuple[str, str], ...] = ()
     channels_checked_at: str | None = None
+    # the process that wrote the last cycle (a lease owner id) and whether it runs as a loop (not `--once`)
+    process: str | None = None
+    live: bool | None = None
 
     def age(self, now: datetime) -> float | None:
         return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
@@ -979,6 +996,8 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         behind=tuple(state.get("behind") or ()),
         channel_checks=tuple((str(ch), str(why)) for ch, why in (state.get("channel_checks") or {}).get("failed", ())),
         channels_checked_at=(state.get("channel_checks") or {}).get("at"),
+        process=(state.get("runner") or {}).get("process"),
+        live=(state.get("runner") or {}).get("live"),
     )
 
 

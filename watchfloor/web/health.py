@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from watchfloor.alerts.dispatcher import holder_may_live
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.stores.errors import store_problem
@@ -70,6 +71,17 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     body["pipeline"] = "no cycle recorded yet" if age is None else "catching up" if hb.behind else "running"
     if hb.behind:  # a backlog read a slice per cycle: busy, not stale (outside trial 18, M1)
         body["catching_up"] = [redact_url(o) for o in hb.behind]
+    # A separate `serve` (the pipeline in another process): which process wrote the last cycle, and whether it still
+    # runs. "running" was said of a live `run` killed an hour before (trial 38, MED-4): a process of this host that is
+    # gone is told (stale, 503), as a lease of it is taken over; a `run --once` (cron) is idle between its runs.
+    stopped = None
+    if s.pipeline_max_age is None and hb.process is not None and age is not None:
+        if hb.live and not holder_may_live(hb.process):
+            host, pid = [*hb.process.split(":"), "", ""][:2]
+            stopped = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host}) is no longer running"
+            body["pipeline"] = "stopped"
+        elif hb.live is False and not hb.behind:
+            body["pipeline"] = "idle (the last cycle was a `watchfloor run --once`)"
     body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
     failing = hb.failing(now)
     body["sources_failing"] = {
@@ -133,6 +145,10 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     if s.kafka is not None and s.kafka_behind_after is not None:
         # Asked only with the threshold set, so that a broker that is away never slows the probe otherwise.
         problems.extend(_kafka_health(s.kafka, s.kafka_behind_after, body))
+    if stopped is not None:
+        problems.append(stopped + ": start it again")
+        body.update(status="stale", problems=problems)
+        return body, 503
     if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
         # Only when the pipeline runs in this process: a separate `serve` reports the age, a probe decides.
         started = (now - s.started_at).total_seconds()
