@@ -192,9 +192,10 @@ SECOND_UTC = "%Y-%m-%d %H:%M:%S UTC"
 
 def item_name(item: str) -> str:
     """A feed item's id as its feed names it: a short guid is made `FEED#GUID` (producers/feed_entries.py
-    `entry_id`: a guid with no `:`), shown as the guid; a URL guid, a link or a hashed id as it is."""
+    `entry_id`: a guid with no `:`; FEED a URL, or a file's path: trial 38, LOW-5 read "edited item
+    /srv/feeds/desk.xml#kw-3"), shown as the guid; a URL guid, a link or a hashed id as it is."""
     feed, mark, guid = item.partition("#")
-    return guid if mark and guid and ":" in feed and ":" not in guid else item
+    return guid if mark and guid and (":" in feed or "/" in feed) and ":" not in guid else item
 
 
 def _contradicted(o: P.Item, said: dict[str, list[Said]]) -> bool:

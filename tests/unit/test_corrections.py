@@ -322,6 +322,9 @@ def test_the_reason_names_a_short_guid_as_its_feed_does() -> None:
     assert reason.startswith("corrected by the publisher: Harbour Wire edited item hw-1 at 2026-12-01 22:42:27 UTC,")
     assert item_name("https://desk.example/wire/880") == "https://desk.example/wire/880"  # a URL guid: as it is
     assert item_name("rss-0123abcd") == "rss-0123abcd"
+    # a feed read from a file: its path is not the item's name either (trial 38, LOW-5)
+    assert item_name("/srv/feeds/desk.xml#kw-3") == "kw-3"
+    assert item_name("feeds/desk.xml#kw-3") == "kw-3"
 
 
 # -- a claim made firmer or softer (tests/data/rules/modalities.yaml) ----------------------------------------------
