@@ -466,3 +466,26 @@ def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     _say_bundled_config()
     return typer.Exit(1)
+
+
+def interval_seconds(value: str) -> float:
+    """A CLI interval in seconds: a number ("3", "0.5") or a duration as the config writes one ("3s", "5m", "1h"):
+    `--interval 3s` was refused as not a number while the config's `poll_interval: 60s` is the same setting (trial
+    38, LOW-8)."""
+    import typer
+
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        number, unit = text[:-1].strip(), text[-1:].lower()
+        try:
+            seconds = float(number) * units[unit]
+        except (KeyError, ValueError):
+            raise typer.BadParameter(
+                f"{value!r} is not an interval: seconds (e.g. 30, 0.5) or a duration (e.g. 30s, 5m, 1h)"
+            ) from None
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise typer.BadParameter(f"{value!r}: an interval must be more than 0 seconds")
+    return seconds

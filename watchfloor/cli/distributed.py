@@ -32,6 +32,7 @@ from ._common import (
     edited,
     err,
     fail,
+    interval_seconds,
     print_dead_letters,
     print_editions_bound,
     print_event_time,
@@ -300,7 +301,12 @@ def produce(
             "left in the spool or a stop (SIGTERM) left a backlog unread).",
         ),
     ] = False,
-    interval: Annotated[float | None, typer.Option(help="Seconds between polls (default from config).")] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds (or a duration: 30s, 5m) between polls (default from config).", parser=interval_seconds
+        ),
+    ] = None,
     health_store: Annotated[
         str | None,
         typer.Option(
@@ -1091,7 +1097,9 @@ def notify(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Dispatch what is pending, then exit.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between looks at the store.")] = 2.0,
+    interval: Annotated[
+        float, typer.Option(help="Seconds (or a duration: 2s, 1m) between looks at the store.", parser=interval_seconds)
+    ] = 2.0,
     broker: Annotated[
         str | None,
         typer.Option(

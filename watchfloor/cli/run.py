@@ -24,6 +24,7 @@ from ._common import (
     edited,
     err,
     fail,
+    interval_seconds,
     print_dead_letters,
     print_editions_bound,
     print_event_time,
@@ -69,8 +70,9 @@ def run(
     interval: Annotated[
         float | None,
         typer.Option(
-            help="Seconds between cycles (default: the config's poll_interval, 60s). A feed is read at its own `poll` "
-            "(default 15m), whichever is longer.",
+            help="Seconds (or a duration: 30s, 5m) between cycles (default: the config's poll_interval, 60s). A feed "
+            "is read at its own `poll` (default 15m), whichever is longer.",
+            parser=interval_seconds,
         ),
     ] = None,
     serve: Annotated[
