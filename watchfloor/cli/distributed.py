@@ -20,6 +20,8 @@ import typer
 from rich.markup import escape
 
 from watchfloor.alerts.backlog import BacklogHold
+from watchfloor.stream_processors.kafka.clients import Availability
+from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 
 from ._common import (
     ConfigOpt,
@@ -999,7 +1001,7 @@ class WorkersBacklog:
             self.retry_at = now + LAG_RETRY
             if not self.unknown:
                 err.print(
-                    f"[yellow]notify: cannot read the workers' lag from {escape(', '.join(self.lag.servers))}"
+                    f"[yellow]notify: cannot read the workers' lag from {escape(self.lag.servers.replace(',', ', '))}"
                     "[/yellow]: alerts are delivered as they come until it can",
                     highlight=False,
                 )
@@ -1092,6 +1094,19 @@ def _rules_of(cfg: Any) -> Any:
         return None
 
 
+NOTIFY_STORE_RETRY_S = 5.0  # how often a live notify tries its store again while it is away
+
+
+def _notify_store_watch(interval: float) -> Availability:
+    """The store as a live `notify` sees it: said once when it goes (with why) and once when it is back."""
+    from ..web.health import store_availability
+
+    watch = store_availability()
+    every = min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)
+    watch.meanwhile = f"notify tries again every {every:g}s; the alerts wait in the store and on the topics"
+    return watch
+
+
 @app.command()
 def notify(
     config: ConfigOpt = None,
@@ -1153,12 +1168,25 @@ def notify(
     told = False
     cycles = 0
     stopped_by: str | None = None  # what stopped a live notify as asked (SIGTERM, Ctrl-C): said last
+    # A live notify waits out a store outage, as `run`, the workers and `archive` do (outside trial 39, H1: it exited
+    # 1 within 2 s of PostgreSQL going away, and nothing restarted it): said when it goes and when it is back.
+    store_watch = _notify_store_watch(interval)
     try:
         while True:
             heart.beat()
             cycles += 1
             held = workers is not None and workers.look(hold, time.monotonic())
-            report = dispatcher.cycle(deliver=not held)
+            try:
+                report = dispatcher.cycle(deliver=not held)
+            except StoreError as e:
+                if once or e.kind == "replaced":
+                    raise
+                store_watch.down(store_problem(e), lasting=True)
+                if stop.wait(min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)):
+                    stopped_by = stop.signal
+                    break
+                continue
+            store_watch.up()
             if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
                 err.print(
                     f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False

@@ -1,0 +1,147 @@
+"""A live `watchfloor notify` waits out its PostgreSQL store going away, and delivers what comes after it is back
+(outside trial 39, H1: it exited 1 within 2 s of PostgreSQL stopping, and nothing restarted it). The outage is a real
+one for the process: its connections go through a TCP relay in front of the test's PostgreSQL, which is closed (every
+connection cut, new ones refused) and opened again. Real processes, real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.functional.delivery_helpers import detection, feed
+from watchfloor.stream_processors.stores.sql import SqlStore
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Relay:
+    """A TCP relay to (host, port) on a port of its own; `cut()` closes every connection and refuses new ones until
+    `resume()`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.open = True
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.open = False
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.conns.clear()
+
+    def resume(self) -> None:
+        self.open = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def _wait_for(check: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_live_notify_waits_out_a_store_outage_and_delivers_after_it(pg_url: str, tmp_path: Path) -> None:
+    parts = urlsplit(pg_url)
+    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    user = parts.username or "postgres"
+    proxied = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{relay.port}"))
+    archive = tmp_path / "alerts.jsonl"
+    cfg = tmp_path / "desk.yaml"
+    cfg.write_text(
+        f"store: {proxied}\n"
+        f"channels: [{{type: file, name: archive, path: {archive}}}]\n"
+        "subscriptions: [{channel: archive}]\n",
+        encoding="utf-8",
+    )
+    st = SqlStore(pg_url)
+    feed(st, detection(1))
+    log = tmp_path / "notify.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": "", "WATCHFLOOR_KAFKA": ""}
+    with log.open("w") as out:
+        notify = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor", "notify", "--config", str(cfg), "--interval", "0.5"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def delivered() -> list[str]:
+            if not archive.exists():
+                return []
+            return [json.loads(line)["id"] for line in archive.read_text().splitlines() if line.strip()]
+
+        assert _wait_for(lambda: len(delivered()) == 1, 90), log.read_text()
+        relay.cut()  # PostgreSQL goes away for notify
+        time.sleep(8)
+        assert notify.poll() is None, log.read_text()  # still running (it exited 1 here)
+        feed(st, detection(2))  # (written straight to PostgreSQL meanwhile, as the workers would)
+        relay.resume()
+        assert _wait_for(lambda: len(delivered()) == 2, 90), log.read_text()
+        said = log.read_text()
+        assert "the store" in said and "unreachable" in said, said
+        assert "notify tries again every 1s" in said and "reachable again" in said, said
+    finally:
+        notify.terminate()
+        notify.wait(30)
+        relay.close()
+        st.close()
