@@ -274,6 +274,44 @@ def _ru_disclaimers() -> list[str]:
     return out
 
 
+# "reported to have been killed", "said to have died": what is reported or believed to have happened (hedged cues
+# "VERB to have"; a headline's "to have" + a participle is no future: modality._future_form).
+_EN_REPORTED_TO_HAVE = (
+    "reported said alleged thought presumed feared rumored rumoured understood claimed suspected reputed".split()
+)
+
+
+def _en_not_confirming() -> list[str]:
+    """Hedged cues before the words: not confirming (yet) is no denial ("has not confirmed that …", "did not confirm
+    …", "has yet to confirm …"). They hide the "not" and "yet to" inside them."""
+    out = [f"{aux} {adv}confirmed" for aux in ("has not", "have not", "had not") for adv in ("", "yet ", "officially ")]
+    out += [f"{aux} {adv}confirm" for aux in ("did not", "does not", "do not") for adv in ("", "yet ", "officially ")]
+    out += [
+        f"{aux} yet to {adv}confirm"
+        for aux in ("has", "have", "had", "is", "are", "was", "were")
+        for adv in ("", "officially ")
+    ]
+    return out
+
+
+def _en_takes_time_to_confirm() -> list[str]:
+    """ "(It) will take time to confirm …": the confirmation is still to come, what it would confirm unconfirmed."""
+    out: list[str] = []
+    for take in ("take", "takes", "took", "will take", "would take", "could take", "may take", "might take"):
+        for what in ("time", "some time", "days", "weeks", "months", "a while"):
+            out += [f"{take} {what} to {verb}" for verb in ("confirm", "verify")]
+    return out
+
+
+# "presumed dead", "believed dead", "feared dead", "reported dead": a hedge of the death the word "dead" says, and
+# of nothing else (modality.resolve: they govern only the words they overlap): "Wagner chief presumed dead after
+# plane crash" presumes no crash, "Attack leaves 10 feared dead" fears no attack. Not "reported killed": as
+# "reportedly" (no built-in cue), what a wire reports as killed reads asserted ("Two reported killed in strike").
+PRESUMED_DEAD = frozenset(
+    (verb, dead) for verb in "presumed believed feared thought".split() for dead in ("dead", "killed", "drowned")
+) | {("reported", "dead")}
+
+
 def _en_anonymity() -> list[str]:
     """Neutral phrases of a source's anonymity: "on (the) condition of anonymity", "… of not being named", "… (that)
     he not be named", "… that their names not be used"."""
@@ -1014,6 +1052,21 @@ _EN: CueTable = {
             "unclear whether",
             "not clear whether",
             "unclear if",
+            # "Unclear who is on board", "not clear if he survived" (Wagner-headline trial, M6)
+            "unclear who",
+            "not clear who",
+            "not clear if",
+            # a perfect infinitive after a verb of report or belief: "reported to have been killed", "said to have
+            # died", "alleged to have ordered" (Wagner-headline trial, M2; "believed to" is above)
+            *(f"{v} to have" for v in _EN_REPORTED_TO_HAVE),
+            # not confirming leaves it unconfirmed, not denied: "has not confirmed that he died", "did not confirm the
+            # strike", "has yet to confirm his death" (Wagner-headline trial, M5; "refused to confirm" stays negated)
+            *_en_not_confirming(),
+            # "It will take time to confirm he was killed": unconfirmed, not a future (hides "will")
+            *_en_takes_time_to_confirm(),
+            # "presumed dead", "feared dead": hedged, and only the words they overlap (PRESUMED_DEAD; Wagner-
+            # headline trial, M3): "presumed dead after plane crash" presumes no crash
+            *(" ".join(key) for key in sorted(PRESUMED_DEAD)),
         ],
     },
     "after": {
@@ -1070,6 +1123,13 @@ _EN: CueTable = {
             "not been confirmed",
             "unconfirmed",
             "unverified",
+            # "The attack was not confirmed", "… but death yet to be confirmed" (Wagner-headline trial, M5, M6)
+            "was not confirmed",
+            "were not confirmed",
+            "is not confirmed",
+            "are not confirmed",
+            "not yet confirmed",
+            "yet to be confirmed",
         ],
     },
     "disclaimer": {"hedged": _en_disclaimers()},
@@ -1595,6 +1655,38 @@ ATTRIBUTIVE_HEDGES = frozenset("suspected possible apparent alleged potential pr
 # ICBM", "The launch of a suspected ballistic missile was not confirmed": review 25, L3); a verb reports it.
 ATTRIBUTE_BETWEEN = frozenset("a an the two three four several more another new".split())
 ATTRIBUTE_NOT_BEFORE = frozenset("of to that whether if by as in on at for from with and or".split())
+
+# Verbs that act against something that exists already: "Putin vows to crush armed mutiny", "will quash the
+# rebellion", "fails to stop the attack", "pledges to investigate the attack". A cue that governs such a verb (the
+# word after it, past an -ly adverb; with its particle: "respond to", "put down") does not govern the verb's object,
+# the words after it (modality._countered_object; Wagner-headline trial, M4): the mutiny, the attack happened. Not when
+# one of COUNTERED_NOT_BETWEEN stands between the verb and the words ("vows to crush any mutiny", "ready to repel
+# future attacks": what would come), nor past a word that opens another verb's phrase ("and", "to", "that" …).
+COUNTER_VERBS = frozenset(
+    """crush crushes crushed crushing quash quashes quashed quashing suppress suppresses suppressed suppressing
+    quell quells quelled quelling defeat defeats defeated defeating stop stops stopped stopping end ends ended ending
+    halt halts halted halting repel repels repelled repelling repulse repulses repulsed repulsing punish punishes
+    punished punishing avenge avenges avenged avenging investigate investigates investigated investigating probe
+    probes probed probing condemn condemns condemned condemning""".split()
+)
+# verbs that take their object after a particle: "respond to the attack", "put down the mutiny"
+COUNTER_PARTICLE_VERBS = frozenset(
+    (verb, particle)
+    for verbs, particle in (
+        ("respond responds responded responding", "to"),
+        ("retaliate retaliates retaliated retaliating", "for"),
+        ("retaliate retaliates retaliated retaliating", "against"),
+        ("put puts putting", "down"),
+        ("crack cracks cracked cracking", "down"),
+    )
+    for verb in verbs.split()
+)
+COUNTERED_GAP = 4
+COUNTERED_NOT_BETWEEN = frozenset(
+    """any future possible potential further new more another fresh renewed next every all attempted initial and or
+    but to that which who if whether before after amid despite following during while since when as because until
+    unless""".split()
+)
 
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
 DEFAULT_CUES: dict[str, list[str]] = _EN["before"]

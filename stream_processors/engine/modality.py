@@ -73,6 +73,10 @@ from .cues import (
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
     CALLED_VERBS,
+    COUNTER_PARTICLE_VERBS,
+    COUNTER_VERBS,
+    COUNTERED_GAP,
+    COUNTERED_NOT_BETWEEN,
     CUE_PRIORITY,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
@@ -152,6 +156,7 @@ from .cues import (
     PREDICATE_OBJECT_FIRST,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
+    PRESUMED_DEAD,
     REPORTED_ABOUT_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
@@ -223,6 +228,7 @@ PREDICATE_GEN = "~predicate, genitive subject"
 PREDICATE_OBJ = "~predicate, object first"
 # A cue another may govern (_governed_walk_backs): "will retract", "will deny" are still to come.
 _GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
+PRESUMED_DEAD_KEY = "~presumed dead"  # "presumed dead" (cues.PRESUMED_DEAD): only the words it overlaps
 PREPARES_KEY = "~prepares"  # "готовит новую атаку" (cues.PREPARES_RU): a future of its object only
 GOAL = "goal"
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
@@ -330,6 +336,8 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             cue_key = CALL_OFF_KEY
         elif key in PREPARES_RU and direction == "before":
             cue_key = PREPARES_KEY
+        elif key in PRESUMED_DEAD:
+            cue_key = PRESUMED_DEAD_KEY
         if key in GOVERNS_NEXT_WORD and direction == "before":
             direction = NEXT_WORD
         elif direction == APPEAL:
@@ -893,6 +901,9 @@ def resolve(
             elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
                 reach = sent.end
                 near = overlaps or s > hi
+            elif cue_key == PRESUMED_DEAD_KEY:  # "presumed dead": the death it names, nothing around it
+                reach = 0
+                near = overlaps
             else:
                 # Conditionals ("if", "once", "the treaty stipulates") govern a whole clause: twice the reach.
                 # A goal ("urged X to VERB") governs the verb's own words after its "to".
@@ -910,6 +921,11 @@ def resolve(
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
                     near = False
                     not_subject = new
+                # "vows to crush armed mutiny", "fails to stop the attack": the cue governs the verb of countering,
+                # not what it acts on, which exists already.
+                if near and not overlaps and e < lo and (verb := _countered_object(sent, e, lo, own)):
+                    near = False
+                    not_subject = f"the signal's words are what {verb!r} acts on, which exists already"
                 # "Kyiv said troops were killed, but later retracted its report": a walk-back or denial whose
                 # object points back governs what a verb of saying before the words introduced, across clauses.
                 if not near and cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
@@ -1357,6 +1373,37 @@ def next_disclaimer(rules: CompiledRules, sent: Sentence, headline: bool) -> str
     return got
 
 
+def _perfect_after(word: str) -> bool:
+    """Whether `word` after "to have" makes a perfect infinitive: a past participle or "been"."""
+    return word == "been" or _is_past_participle_en(word)
+
+
+def _countered_object(sent: Sentence, e: int, lo: int, own: list[Span]) -> str:
+    """The verb of countering (cues.COUNTER_VERBS, COUNTER_PARTICLE_VERBS) right after a cue ending at token e
+    (past "not" or an -ly adverb), whose object holds the signal's words from token lo: at most cues.COUNTERED_GAP words
+    between, none of cues.COUNTERED_NOT_BETWEEN ("vows to crush armed mutiny": "crush"), or ""."""
+    toks, base = sent.toks, sent.start
+    v = e + 1 - base
+    for _ in range(2):  # "will not stop", "vows to swiftly crush"
+        if v < len(toks) and (toks[v] in _NEGATIONS or (toks[v].endswith("ly") and len(toks[v]) > 3)):
+            v += 1
+    if v >= len(toks) or base + v >= lo or any(a <= base + v <= b for a, b in own):
+        return ""
+    verb = toks[v]
+    end = v
+    if v + 1 < len(toks) and (verb, toks[v + 1]) in COUNTER_PARTICLE_VERBS:
+        end = v + 1
+        verb = f"{verb} {toks[v + 1]}"
+    elif verb not in COUNTER_VERBS:
+        return ""
+    between = toks[end + 1 : lo - base]
+    if base + end >= lo or len(between) > COUNTERED_GAP or not COUNTERED_NOT_BETWEEN.isdisjoint(between):
+        return ""
+    if _marks_between(sent, end, lo - base, ",;:"):  # "won't stop, even during a truce"
+        return ""
+    return verb
+
+
 def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
     """Whether a verb form could make a signal of this sentence future (Cyrillic words, or a headline's "to")."""
     if headline and "to" in sent.toks and rules.languages & HEADLINE_LANGUAGES:
@@ -1403,6 +1450,8 @@ def _future_form(
             nxt = toks[p + 1 - base]
             if p + 1 in mention_starts or nxt in _NOT_VERBS or nxt.isdigit():
                 continue  # "to Kursk", "to the front": a preposition, not an infinitive
+            if nxt == "have" and p + 2 < sent.end and _perfect_after(toks[p + 2 - base]):
+                continue  # "crash believed to have killed …": a perfect infinitive is done, not to come
             if not _verb_follows(toks, p + 1 - base):
                 continue  # "to missile launch site": no verb after it
             if _after_motion(toks, p - base) and _place_after(sent, p + 2):
