@@ -1688,6 +1688,22 @@ COUNTERED_NOT_BETWEEN = frozenset(
     unless""".split()
 )
 
+# Yes/no questions: a sentence that ends with "?" and opens with one of these (after a colon, if there is one:
+# "Analysis: Did …?", and then only the words after it) asks whether it happened ("Did Prigozhin die in a plane
+# crash?"): hedged, when no cue governs the words (modality.resolve, _asked; Wagner-headline trial, M1). A
+# wh-question ("Why did Wagner rebel?") takes the event as given. Russian: a question with "ли" ("Погиб ли Пригожин?").
+QUESTION_OPENERS_EN = frozenset(
+    "did does do was were is are has have had will would could can should may might".split()
+)
+QUESTION_PARTICLE_RU = "ли"
+# ... but not what a definite noun phrase names, which the question takes as given ("Did Iran direct **the** Hamas
+# attacks?", "Was he aboard **the** plane that crashed?"): one of these at most QUESTION_DEFINITE_WORDS words before the
+# signal's words; unless they open with the bare verb after a modal opener ("Did the strikes **kill** anyone?").
+QUESTION_DEFINITE = frozenset("the this that these those its his her their our s".split())
+QUESTION_DEFINITE_WORDS = 4
+QUESTION_PREDICATES = frozenset("on in at aboard inside behind among".split())  # "Was he on board?": no noun
+QUESTION_MODAL_OPENERS = frozenset("did does do will would could can should may might".split())
+
 # Backwards compatible view: the English cues that stand before the words they govern (v1's DEFAULT_CUES).
 DEFAULT_CUES: dict[str, list[str]] = _EN["before"]
 

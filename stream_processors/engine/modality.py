@@ -157,6 +157,12 @@ from .cues import (
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
     PRESUMED_DEAD,
+    QUESTION_DEFINITE,
+    QUESTION_DEFINITE_WORDS,
+    QUESTION_MODAL_OPENERS,
+    QUESTION_OPENERS_EN,
+    QUESTION_PARTICLE_RU,
+    QUESTION_PREDICATES,
     REPORTED_ABOUT_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
@@ -1029,6 +1035,16 @@ def resolve(
                 considered.append(("hedged", nxt, "next sentence", True, _NEXT_WHY))
             best = (CUE_PRIORITY["hedged"], 0, "hedged", nxt)
     if best is None:
+        # "Did Prigozhin die in a plane crash?": a yes/no question asks whether it happened.
+        question = _yes_no_question(rules, sent)
+        if question is not None:
+            asked = _asked(sent, question, lo)
+            if explain:
+                why = _QUESTION_WHY if asked else "the question does not ask about the signal's words"
+                considered.append(("hedged", question[0], "question", asked, why))
+            if asked:
+                best = (CUE_PRIORITY["hedged"], 0, "hedged", question[0])
+    if best is None:
         reason = (
             ModalityReason("asserted", None, "no cue governs the signal's words", tuple(considered))
             if explain
@@ -1342,7 +1358,10 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
     plain = sent.plain
     if plain is None:
         plain = sent.plain = (
-            not sent.cues and not _may_be_future(rules, sent, headline) and not next_disclaimer(rules, sent, headline)
+            not sent.cues
+            and not _may_be_future(rules, sent, headline)
+            and not next_disclaimer(rules, sent, headline)
+            and _yes_no_question(rules, sent) is None
         )
     return plain
 
@@ -1371,6 +1390,59 @@ def next_disclaimer(rules: CompiledRules, sent: Sentence, headline: bool) -> str
                     break
         sent.next_disclaimer = got
     return got
+
+
+_QUESTION_WHY = "a yes/no question asks whether it happened"
+_QUESTION_END = re.compile(r"\?[\s\"'\u201d\u2019\u00bb)]*$")
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | None:
+    """(its words, the sentence-relative token it opens at) when the sentence is a yes/no question
+    (cues.QUESTION_OPENERS_EN, QUESTION_PARTICLE_RU): it ends with "?" and opens with an auxiliary ("Did …?", "Was
+    …?"; after a colon: "Analysis: Is …?", which then asks nothing of the words before the colon), or, in Russian,
+    holds "ли" ("Погиб ли Пригожин?"). A wh-question ("Why did Wagner rebel?") presupposes the event."""
+    text = sent.text
+    if "?" not in text or not _QUESTION_END.search(text):
+        return None
+    colon = text.rfind(":")
+    first = _words_before(text, [colon])[0] if colon >= 0 else 0
+    if "ru" in rules.languages and QUESTION_PARTICLE_RU in sent.toks[first:]:
+        return f"{QUESTION_PARTICLE_RU} …?", first
+    if "en" in rules.languages and first < len(sent.toks):
+        word = _FIRST_WORD.search(text[colon + 1 :])
+        opener = sent.toks[first]
+        if word is not None and word.group(0).lower() == opener and opener in QUESTION_OPENERS_EN:
+            return f"{opener} …?", first
+    return None
+
+
+def _asked(sent: Sentence, question: tuple[str, int], lo: int) -> bool:
+    """Whether the yes/no question asks about the signal's words from token lo: they follow its opener, with no
+    comma between ("Was Mossadeq, later overthrown in a 1953 coup, elected …?" asks nothing of the coup), and they
+    are not a definite noun phrase, which the question presupposes: the nearest determiner within
+    cues.QUESTION_DEFINITE_WORDS before them is one of cues.QUESTION_DEFINITE, not "a", "an" ("Did Iran direct the
+    Hamas attacks?", "Was he aboard the plane that crashed?"), unless they open with the bare verb after "did",
+    "can", "will" … ("Did the strikes **kill** anyone?" asks about the killing) or with a predicate ("on board"). In
+    Russian every word after the colon is asked."""
+    words, first = question
+    at = lo - sent.start
+    if at < first or _marks_between(sent, first, at, ","):
+        return False
+    toks = sent.toks
+    if words.startswith(QUESTION_PARTICLE_RU):
+        return True  # ("Погиб ли …?": the verb comes first)
+    if at == first:
+        return False  # (the opener is the signal's own word)
+    if (toks[first] in QUESTION_MODAL_OPENERS and _is_bare_verb_en(toks[at])) or toks[at] in QUESTION_PREDICATES:
+        return True  # the verb asked about, or a predicate: "Was the warlord **on board**?"
+    # the nearest determiner before the words: "the" presupposes, "a" asks ("Has the militia launched an attack?")
+    for k in range(at - 1, max(first, at - 1 - QUESTION_DEFINITE_WORDS), -1):
+        if toks[k] in _ARTICLES:
+            return toks[k] != "the"
+        if toks[k] in QUESTION_DEFINITE:
+            return False
+    return True
 
 
 def _perfect_after(word: str) -> bool:

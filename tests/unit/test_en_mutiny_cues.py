@@ -1,5 +1,5 @@
 """English modality misreads an outside trial found on 2023 headlines about a mercenary mutiny and its leader's
-death in a plane crash: "believed to have", "presumed dead", the object of "vows to crush", "has
+death in a plane crash: yes/no questions, "believed to have", "presumed dead", the object of "vows to crush", "has
 not confirmed", "yet to be confirmed", "unclear who", "will take time to confirm". Sentences are written for these
 tests, modelled on real headlines of 2023."""
 
@@ -15,6 +15,35 @@ PACK = str(DATA / "rules" / "en_mutiny.yaml")
 
 def reading(title: str, signal: str) -> str:
     return modality("", signal, title=title, spec=PACK)[0]
+
+
+@pytest.mark.parametrize(
+    ("title", "signal", "want"),
+    [
+        # a yes/no question asks whether it happened
+        ("Did the mercenary chief die when his jet went down?", "death", "hedged"),
+        ("Was the warlord on board the aircraft that crashed outside the capital?", "aboard", "hedged"),
+        ("Has the militia launched an attack on the city?", "attack", "hedged"),
+        ("Did the shelling kill anyone?", "death", "hedged"),
+        # ... not what a definite noun phrase names, which the question takes as given, nor a parenthesis, nor the
+        # words before a colon
+        ("Were the gunmen behind the attack on the convoy?", "attack", "asserted"),
+        ("Was the warlord aboard the jet that crashed outside the capital?", "plane_crash", "asserted"),
+        ("Was the general, who led the mutiny, on board?", "mutiny", "asserted"),
+        ("After the mutiny: will the army stay loyal?", "mutiny", "asserted"),
+        # ... not a wh-question, which takes the event as given, nor a statement
+        ("Why did the mercenaries rebel against the army?", "mutiny", "asserted"),
+        ("What set off the mutiny?", "mutiny", "asserted"),
+        ("The militia launched an attack on the city", "attack", "asserted"),
+        # ... nor a question that a future already reads
+        ("Will the militia attack the city?", "attack", "future"),
+        # Russian yes/no questions with "ли"
+        ("Погиб ли командир наемников?", "death_ru", "hedged"),
+        ("Командир наемников погиб?", "death_ru", "asserted"),
+    ],
+)
+def test_yes_no_questions(title: str, signal: str, want: str) -> None:
+    assert reading(title, signal) == want, title
 
 
 @pytest.mark.parametrize(
