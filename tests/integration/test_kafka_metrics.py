@@ -190,6 +190,8 @@ def test_healthz_degrades_on_a_group_behind_past_health_kafka_behind(
         status, body = get(url + "/healthz")
         health = json.loads(body)
         assert status == 200 and health["kafka"]["lag"] == {workers: RECORDS}
+        # no `run` cycles here, by design: said so, not "no cycle recorded yet" (outside trial 39, L)
+        assert health["pipeline"].startswith("distributed: the workers read from Kafka"), health
         clock[0] += timedelta(minutes=10)
         status, body = get(url + "/healthz")
         health = json.loads(body)

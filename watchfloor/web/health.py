@@ -69,6 +69,10 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     body["last_cycle_age_seconds"] = None if age is None else round(age, 3)
     body["last_cycle_seconds"] = hb.seconds
     body["pipeline"] = "no cycle recorded yet" if age is None else "catching up" if hb.behind else "running"
+    if age is None and s.kafka is not None:
+        # A `serve --broker` of a distributed pipeline: no `run` cycles, by design (outside trial 39, L: "no cycle
+        # recorded yet" read like a pipeline that never started)
+        body["pipeline"] = "distributed: the workers read from Kafka (their lag: `watchfloor status --broker …`)"
     if hb.behind:  # a backlog read a slice per cycle: busy, not stale (outside trial 18, M1)
         body["catching_up"] = [redact_url(o) for o in hb.behind]
     # A separate `serve` (the pipeline in another process): which process wrote the last cycle, and whether it still
