@@ -204,9 +204,11 @@ def worker(
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
     from ..wiring import (
+        DatadirTaken,
         WiringError,
         build_channel_notifiers,
         build_engine,
+        claim_worker_datadir,
         detection_sink,
         open_store,
         worker_settings,
@@ -228,6 +230,16 @@ def worker(
             event_loop=event_loop,
         )
     )
+    try:
+        # This process's own data directory, locked for its lifetime: a second worker started from the same folder
+        # takes the next free one rather than share it (outside trial 39, L1)
+        assert settings.datadir is not None  # (worker_settings decided it)
+        claimed, _datadir_lock, moved = claim_worker_datadir(Path(settings.datadir), chosen=datadir is not None)
+        if moved is not None:
+            err.print(f"note: {escape(moved)}", highlight=False)
+        settings = settings.model_copy(update={"datadir": str(claimed)})
+    except DatadirTaken as e:
+        raise fail(str(e)) from None
     try:
         check_table_store(settings.table_store)
         engine = build_engine(rules or list(cfg.rules), cfg)
