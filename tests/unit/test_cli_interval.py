@@ -22,6 +22,10 @@ def test_anything_else_is_refused_with_what_to_write(text: str) -> None:
         interval_seconds(text)
 
 
+def test_a_default_given_as_a_number_passes_through() -> None:
+    assert interval_seconds(2.0) == 2.0  # (click hands the parser a command's default too: `notify`'s 2.0)
+
+
 def test_the_commands_take_it() -> None:
     for command in (["run"], ["produce"], ["notify"]):
         res = CliRunner().invoke(app, [*command, "--interval", "soon"], env={"COLUMNS": "200"})

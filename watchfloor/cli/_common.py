@@ -468,12 +468,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def interval_seconds(value: str) -> float:
+def interval_seconds(value: str | float) -> float:
     """A CLI interval in seconds: a number ("3", "0.5") or a duration as the config writes one ("3s", "5m", "1h"):
     `--interval 3s` was refused as not a number while the config's `poll_interval: 60s` is the same setting (trial
     38, LOW-8)."""
     import typer
 
+    if isinstance(value, int | float):  # a default given as a number (`notify`'s 2.0) comes through the parser too
+        return float(value)
     text = value.strip()
     try:
         seconds = float(text)

@@ -231,16 +231,6 @@ def worker(
         )
     )
     try:
-        # This process's own data directory, locked for its lifetime: a second worker started from the same folder
-        # takes the next free one rather than share it (outside trial 39, L1)
-        assert settings.datadir is not None  # (worker_settings decided it)
-        claimed, _datadir_lock, moved = claim_worker_datadir(Path(settings.datadir), chosen=datadir is not None)
-        if moved is not None:
-            err.print(f"note: {escape(moved)}", highlight=False)
-        settings = settings.model_copy(update={"datadir": str(claimed)})
-    except DatadirTaken as e:
-        raise fail(str(e)) from None
-    try:
         check_table_store(settings.table_store)
         engine = build_engine(rules or list(cfg.rules), cfg)
         sink = detection_sink(cfg, store or cfg.store, dispatch=dispatch)
@@ -271,6 +261,19 @@ def worker(
             edited_rules_note(changes),
         ),
     )
+    try:
+        # This process's own data directory, locked for its lifetime: a second worker started from the same folder
+        # takes the next free one rather than share it (outside trial 39, L1). After the store's check: a read-only
+        # disk is said of the store first.
+        assert settings.datadir is not None  # (worker_settings decided it)
+        claimed, _datadir_lock, moved = claim_worker_datadir(Path(settings.datadir), chosen=datadir is not None)
+        if moved is not None:
+            err.print(f"note: {escape(moved)}", highlight=False)
+        settings = settings.model_copy(update={"datadir": str(claimed)})
+    except DatadirTaken as e:
+        raise fail(str(e)) from None
+    except OSError as e:  # (cannot be made or locked: a read-only disk, a file where the directory should be)
+        raise fail(f"{e.filename or settings.datadir}: {e.strerror or e}") from None
     try:
         run_worker(
             engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat, broker_hint=BROKER_HINT
