@@ -99,9 +99,11 @@ def wait_for_one_rule_set(
         if broker is not None:
             broker.up()
         if listed is None:
-            log.warning(
-                "rules check: the broker did not list the members of group %s; starting without the check at "
-                "start (the correlate agent still logs records routed under other rules)",
+            # (not a failure: Faust's own assignor data, or a group still forming, is not described; the trial that
+            # read it as one, outside trial 39, L, had nothing wrong)
+            log.info(
+                "rules check at start skipped: the broker did not describe group %s's members (usual while the group "
+                "forms); the correlate agent still logs any record routed under other rules",
                 settings.group,
             )
             return
