@@ -491,3 +491,22 @@ def interval_seconds(value: str | float) -> float:
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):
         raise typer.BadParameter(f"{value!r}: an interval must be more than 0 seconds")
     return seconds
+
+
+def broker_origin(broker: str | None, cfg: Any, bootstrap: str) -> str:
+    """Where a command's Kafka address came from, for its "unreachable" line (outside trial 39, L: a leftover
+    $WATCHFLOOR_KAFKA won over the config without a word), and a missing port said: kafka-python then tries 9092."""
+    import os
+    import sys
+
+    if broker is not None:
+        given = any(a == "--broker" or a.startswith("--broker=") for a in sys.argv[1:])
+        where = "--broker" if given or os.environ.get("WATCHFLOOR_KAFKA") != broker else "$WATCHFLOOR_KAFKA"
+    elif "kafka" in getattr(cfg, "model_fields_set", ()):
+        where = "the config's kafka.bootstrap"
+    else:
+        where = "the default (no --broker, $WATCHFLOOR_KAFKA or kafka: section)"
+    hosts = [h.strip().removeprefix("kafka://") for h in bootstrap.split(",")]
+    portless = [h for h in hosts if h and ":" not in h.rsplit("]", 1)[-1]]
+    port = f"; no port given for {', '.join(portless)}: 9092 is tried" if portless else ""
+    return f"the address from {where}{port}"

@@ -17,7 +17,7 @@ from rich.table import Table
 from watchfloor.alerts.throttle import HELD
 from watchfloor.schemas.rules import format_elapsed
 
-from ._common import ConfigOpt, app, app_config, counted, err, fail, out, redact_url
+from ._common import ConfigOpt, app, app_config, broker_origin, counted, err, fail, out, redact_url
 from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, StoreOpt, settings_for
 
 _Look = TypeVar("_Look")
@@ -377,7 +377,7 @@ def status(
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
-        raise fail(broker_problem(s.bootstrap, got)) from None
+        raise fail(f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     st, deliveries, compared = got
     caught_up = st.caught_up and not deliveries.pending and not _other_schema(deliveries)
     rules_ok = compared is None or compared.ok

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, Typer, app, app_config, err, fail, out
+from ._common import ConfigOpt, Typer, app, app_config, broker_origin, err, fail, out
 from .distributed import KAFKA_EXTRA, BrokerOpt, PartitionsOpt, PrefixOpt, settings_for
 
 topics_app = Typer(help="The Kafka topics of a pipeline: create them, check them, delete them.", no_args_is_help=True)
@@ -50,8 +50,9 @@ def create(
         )
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
+    cfg = app_config(config)
     s = settings_for(
-        app_config(config),
+        cfg,
         bootstrap=broker,
         prefix=prefix,
         partitions=partitions,
@@ -66,7 +67,7 @@ def create(
     except TopicCreationError as e:
         raise fail(f"Kafka broker {s.bootstrap} refused to create the topics: {e}{_setting_hint(e.code)}") from None
     except unreachable_errors() as e:
-        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
+        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     for spec in topic_specs(s.prefix, s.partitions):
         state = "created" if spec.name in created else "exists"
         out.print(f"{escape(spec.name)}  {spec.partitions} partition(s)  {state}", highlight=False)
@@ -86,13 +87,14 @@ def check(
         from watchfloor.stream_processors.kafka.topics import MissingTopics, TopicLayoutError, check_topics
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    s = settings_for(app_config(config), bootstrap=broker, prefix=prefix, partitions=partitions)
+    cfg = app_config(config)
+    s = settings_for(cfg, bootstrap=broker, prefix=prefix, partitions=partitions)
     try:
         check_topics(s.bootstrap, s.prefix, s.partitions, timeout_s=15.0)
     except (MissingTopics, TopicLayoutError) as e:
         raise fail(str(e)) from None
     except unreachable_errors() as e:
-        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
+        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     out.print(f"topics of {escape(s.prefix)} on {escape(s.bootstrap)}: ok", highlight=False)
 
 
@@ -115,11 +117,12 @@ def delete(
         from watchfloor.stream_processors.kafka.topics import delete_pipeline
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    s = settings_for(app_config(config), bootstrap=broker, prefix=prefix, app_id=app_id)
+    cfg = app_config(config)
+    s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
     try:
         found = delete_pipeline(s.bootstrap, s.prefix, s.group, dry_run=not yes, timeout_s=15.0)
     except unreachable_errors() as e:
-        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e}") from None
+        raise fail(f"Kafka broker {s.bootstrap} unreachable: {e} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     except RuntimeError as e:
         raise fail(str(e)) from None
     if found.busy:
