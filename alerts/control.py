@@ -39,6 +39,7 @@ from watchfloor.schemas.control import (
     silence_expired_event,
     silence_id,
     slack_event_handled_event,
+    slack_request_taken_event,
     subscription_created_event,
     subscription_id,
     subscription_removed_event,
@@ -557,6 +558,12 @@ class ControlLog:
         Slack's retries of it, wherever they arrive: the store keeps one event per id."""
         handled = SlackEventHandled(event_id=event_id, event_type=event_type, channel=channel, user=user, at=self.now())
         return bool(self.store.append([slack_event_handled_event(handled)]))
+
+    def claim_slack_request(self, digest: str) -> bool:
+        """True the first time any process on this store takes the signed Slack request whose signature's digest is
+        `digest`; False for the same signed bytes again (a replay), whichever process they reach and whether or not
+        it restarted since: the store keeps one event per id (SlackHttpHandler's replay guard)."""
+        return bool(self.store.append([slack_request_taken_event(digest, self.now())]))
 
     def unsilence(self, sil_id: str, *, by: Actor, reason: str = "") -> Silence:
         """Expire a silence now (amtool's `silence expire`)."""

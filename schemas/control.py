@@ -441,6 +441,23 @@ def slack_event_handled_event(h: SlackEventHandled) -> Event:
     )
 
 
+SLACK_REQUEST_TAKEN = "slack.request.taken"
+"""The Slack app took a signed request (a command, a click, an event): its replay guard, across `serve` processes
+and restarts. Not a control type (CONTROL_TYPES): the control log's state never reads these, they change nothing."""
+
+
+def slack_request_taken_event(digest: str, at: datetime) -> Event:
+    """One per signed request, under an id made of a digest of its signature: the same signed bytes again (a replay,
+    to any process on the store, before or after a restart) are the same event, and their append adds nothing."""
+    return Event(
+        id=stable_id(SLACK_REQUEST_TAKEN, digest),
+        type=SLACK_REQUEST_TAKEN,
+        time=at,
+        key=digest,
+        payload={"digest": digest},
+    )
+
+
 def digest_sent_event(d: DigestSent) -> Event:
     return Event(
         id=stable_id(ControlType.DIGEST_SENT.value, d.id, d.status),

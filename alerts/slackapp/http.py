@@ -12,15 +12,19 @@ two signature headers, or with a timestamp outside the 5 minutes, is refused wit
 (the server also caps bodies: watchfloor.web.server.MAX_BODY_BYTES).
 
 A signed request is taken once: the same signed bytes again within the 5 minutes (a replay by whoever saw them, in
-a proxy's log say) are refused. The signatures seen are kept in this process for the 5 minutes only (not in the
-store: a record per request would fill the control log with noise), so a replay sent to another `serve` process
-behind the same URL is not caught. Slack's own retries of an event carry X-Slack-Retry-Num and pass on to the
+a proxy's log say) are refused. Each request taken is claimed in the store (ControlLog.claim_slack_request: one
+`slack.request.taken` event under a digest of its signature, appended before the request is handed to Bolt), so a
+replay is refused by every `serve` process on the store, and after a restart; a process also keeps the signatures it
+took for the window, which refuses a replay it saw without asking the store. (The log keeps those events, one per
+command, click or event, a few a day for a desk; the control log's state never reads them.)
+Slack's own retries of an event carry X-Slack-Retry-Num and pass on to the
 event-id check (alerts/slackapp/app.py), which answers each event once across processes; that header is not signed,
 so it is heeded only on an Events API event (a command or a click replayed with it added is refused all the same).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import threading
@@ -81,8 +85,9 @@ def signature_problem(secret: str, headers: Mapping[str, str], raw_body: bytes, 
 
 
 class SeenRequests:
-    """The signatures of the signed requests taken in the last 5 minutes (older ones are refused on their
-    timestamp anyway, so they are let go of): what tells a replay. Thread-safe (waitress serves in threads)."""
+    """The signatures of the signed requests this process took in the last 5 minutes (older ones are refused on
+    their timestamp anyway, so they are let go of): a replay to this process, told without the store. Thread-safe
+    (waitress serves in threads)."""
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}  # signature -> its request's timestamp
@@ -99,14 +104,34 @@ class SeenRequests:
             self._seen[signature] = timestamp
             return True
 
+    def forget(self, signature: str) -> None:
+        with self._lock:
+            self._seen.pop(signature, None)
+
+
+def request_digest(signature: str) -> str:
+    """What the store keeps of a signed request to know it again: a digest of its signature (which covers its
+    timestamp and bytes), not the signature itself."""
+    return hashlib.sha256(signature.encode("ascii")).hexdigest()[:40]
+
 
 class SlackHttpHandler:
     """Hands POST /slack/events to the Bolt app once its signature is good (in place of Bolt's Flask adapter)."""
 
-    def __init__(self, app: WatchfloorApp, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        app: WatchfloorApp,
+        *,
+        now: Callable[[], float] = time.time,
+        claim: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`claim`: takes a request's digest (request_digest) in the store, True the first time any process does
+        (ControlLog.claim_slack_request); None: this process's memory alone (a replay after a restart, or to another
+        process, is not caught)."""
         self.app = app
         self.now = now
         self.seen = SeenRequests()
+        self.claim = claim
 
     def handle(self, req: Request) -> Any:
         headers = dict(req.headers.items())
@@ -124,11 +149,21 @@ class SlackHttpHandler:
         # header is not signed, so it lets through only an Events API event (Slack retries nothing else), never a
         # command or a click replayed with the header added.
         retried = "x-slack-retry-num" in lowered and _is_event_callback(raw)
-        if not retried and not self.seen.take(
-            lowered["x-slack-signature"], int(lowered["x-slack-request-timestamp"]), now
-        ):
-            log.warning("slack app: refused a request from %s: a replay of one taken before", req.remote_addr or "?")
-            return _error(401, "invalid request")
+        if not retried:
+            signature = lowered["x-slack-signature"]
+            taken = self.seen.take(signature, int(lowered["x-slack-request-timestamp"]), now)
+            if taken and self.claim is not None:
+                try:
+                    taken = self.claim(request_digest(signature))
+                except Exception as e:  # the store unreachable or locked: nothing the request asks could be kept
+                    self.seen.forget(signature)  # (Slack's retry of an event, or the user's again, may be taken)
+                    log.warning("slack app: could not record a request in the store: %s: %s", type(e).__name__, e)
+                    return _error(503, "the store is unavailable; try again")
+            if not taken:
+                log.warning(
+                    "slack app: refused a request from %s: a replay of one taken before", req.remote_addr or "?"
+                )
+                return _error(401, "invalid request")
         try:
             bolt_request = BoltRequest(
                 body=raw.decode("utf-8"), query=req.query_string.decode("utf-8"), headers=dict(req.headers)

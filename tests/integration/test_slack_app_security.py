@@ -323,6 +323,42 @@ def test_a_signed_command_sent_again_within_its_five_minutes_is_refused_as_a_rep
     assert "Traceback" not in log
 
 
+def test_a_replay_is_refused_after_serve_restarts_and_by_another_serve_on_the_store(env: Env) -> None:
+    """Trial MED-1: the signatures taken were kept in the process only, so the same signed command sent again after
+    `serve` restarted (still within its 5 minutes) made a second silence and a second notice in the channel. The
+    request taken is now claimed in the store: a restarted `serve`, and a second `serve` on the store, refuse it."""
+    form = urlencode(
+        {"command": "/watchfloor", "text": "silence treaty-signed for 1h", "channel_id": DESK, "user_id": "U0ALICE001"}
+    )
+    ts = int(time.time())
+    first = env.start("serve", "--config", str(env.config), "--port", "0")
+    other = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        taken = slack(env, first).post(form, "application/x-www-form-urlencoded", timestamp=ts)
+        assert taken.status == 200 and "Silenced" in json.loads(taken.body)["text"], taken.body[:300]
+        notices = len(said_in(env, DESK))
+        # another `serve` process behind the same URL, on the same store
+        elsewhere = slack(env, other).post(form, "application/x-www-form-urlencoded", timestamp=ts)
+        assert elsewhere.status == 401, elsewhere.body[:300]
+    finally:
+        log = stderr_of(first)
+        other_log = stderr_of(other)
+    assert "a replay of one taken before" in other_log, other_log[-2000:]
+    restarted = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        replay = slack(env, restarted).post(form, "application/x-www-form-urlencoded", timestamp=ts)
+        assert replay.status == 401, replay.body[:300]
+        # typed again (other bytes): served as ever
+        again = slack(env, restarted).post(form, "application/x-www-form-urlencoded", timestamp=ts - 1)
+        assert again.status == 200, again.body[:300]
+    finally:
+        restarted_log = stderr_of(restarted)
+    assert len(env.control().silences()) == 2
+    assert len(said_in(env, DESK)) == notices + 1  # the replays posted no notice; the command again did
+    assert "a replay of one taken before" in restarted_log, restarted_log[-2000:]
+    assert "Traceback" not in log + other_log + restarted_log
+
+
 def test_a_replayed_command_is_refused_even_when_it_claims_to_be_a_slack_retry(env: Env, served: Served) -> None:
     """X-Slack-Retry-Num is not signed: whoever replays a command can add it. Slack retries only Events API events
     (whose event id the app answers once); a command or a click carrying it is checked for a replay as any other."""

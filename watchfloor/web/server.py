@@ -104,7 +104,7 @@ def create_app(services: Services) -> Flask:
         # not Bolt's Flask adapter: it parses the body before the signature is checked (a forged one got a 500)
         from watchfloor.alerts.slackapp.http import SlackHttpHandler
 
-        handler = SlackHttpHandler(services.slack_app)
+        handler = SlackHttpHandler(services.slack_app, claim=services.control.claim_slack_request)
 
     @app.post(SLACK_PATH)
     def slack_events() -> Any:
