@@ -45,6 +45,7 @@ from watchfloor.schemas.control import (
     subscription_removed_event,
 )
 from watchfloor.schemas.events import Severity
+from watchfloor.schemas.spellings import close_hint
 from watchfloor.stream_processors.ports import EventLog, StoredEvent
 from watchfloor.stream_processors.vocabulary import SOURCE_KEY, RuleVocabulary
 
@@ -208,6 +209,21 @@ def parse_group(
             said = sorted({p for p in problems if p is not None})
             raise ControlError(f"group {text!r}: {'; '.join(said)}")
     return {key: resolved}
+
+
+def uncarried_tags(tags: Iterable[str], carried: Iterable[str]) -> list[str]:
+    """What a subscription to `tags` is told of those no rule carries (`carried`: the tags the rules on offer carry),
+    one line each, in plain text: `no rule carries the tag 'trops' (did you mean troops?; tags: …)`. Said, not
+    refused: a rule that carries it may come later. The CLI (`subscriptions add --tag`) and `/watchfloor subscribe
+    tag:…` say the same."""
+    known = sorted(set(carried))
+    lines = []
+    for t in sorted(set(tags) - set(known)):
+        hint = close_hint(t, known).strip().removeprefix("(").removesuffix(")")
+        shown = ", ".join(known[:30]) + (f", … ({len(known)} in all)" if len(known) > 30 else "")
+        listed = f"tags: {shown}" if known else "no rule carries any tag"
+        lines.append(f"no rule carries the tag {t!r} ({hint + '; ' if hint else ''}{listed})")
+    return lines
 
 
 def parse_where(

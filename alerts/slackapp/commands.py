@@ -31,7 +31,7 @@ from watchfloor.schemas.rules import format_duration, parse_duration
 from watchfloor.schemas.spellings import close_hint
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
-from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where
+from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where, uncarried_tags
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
 from ..routing import Spellings, matches
@@ -450,7 +450,12 @@ def _cmd_subscribe(
         raise ControlError(str(e)) from None
     where = parse_where(filters, ctx.vocabulary(), rules, tags) if filters else {}
     routing_name = ctx.channels.primary(channel)
-    warning = ""
+    # a tag no rule carries: said as the CLI says it (a rule that carries it may come later), not refused
+    carried = {t for r in ctx.rules.values() for t in r.tags}
+    warning = "".join(
+        f"\n:warning: {escape(line[0].upper() + line[1:])}: nothing is sent for it until a rule carries it."
+        for line in uncarried_tags(tags, carried)
+    )
     # A channel no config entry names is posted to with the app's own token: the bot must be in it, or every alert
     # fails there (not_in_channel) until it expires. A configured channel is checked when the pipeline starts, with
     # the token its entry names (which may be another app's).
@@ -459,7 +464,7 @@ def _cmd_subscribe(
         if found.member is False:
             return _not_a_member(found)
         if found.member is None:
-            warning = _membership_unknown(found)
+            warning = _membership_unknown(found) + warning
     if digest is None:
         # Alerts this channel already gets, under another routing name or through a wider subscription (`#desk` in
         # the config, subscribed here again): say so rather than add a subscription that changes nothing.

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from watchfloor.alerts.control import channel_names
+from watchfloor.alerts.control import channel_names, uncarried_tags
 from watchfloor.schemas.control import Actor, where_text
 from watchfloor.schemas.rules import format_duration, parse_duration
 
@@ -226,12 +226,8 @@ def subscriptions_add(
     except ValueError as e:
         raise fail(f"--digest: {e}") from None
     carried = {t for d in compiled.detections for t in d.definition.tags}
-    for t in sorted(set(tag or ()) - carried):  # a rule that carries it may come later: said, not refused
-        err.print(
-            f"[yellow]warning:[/yellow] no rule carries the tag {escape(repr(t))} "
-            f"(tags: {escape(', '.join(sorted(carried)) or 'none')})",
-            highlight=False,
-        )
+    for line in uncarried_tags(tag or (), carried):  # a rule that carries it may come later: said, not refused
+        err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
     with _control(config, store, cfg=cfg) as (cfg, control):
         try:
             sub, new = control.subscribe(
