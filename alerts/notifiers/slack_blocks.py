@@ -293,8 +293,14 @@ def _evidence_blocks(
     return blocks
 
 
-def _footer(key: str, det: Detection) -> dict[str, Any]:
+def _footer(key: str, det: Detection, first: str | None = None) -> dict[str, Any]:
+    """`alert KEY · fired …`; `first`: the message shows a thread whose newest standing alert, KEY, is what its
+    buttons act on, and `first` is the alert it first showed (whose firing the line dates): `alert KEY (first:
+    FIRST) · fired …` (trial MED-3: after a corroboration raised MEDIUM to HIGH, the footer named the MEDIUM alert
+    while Acknowledge took the HIGH one)."""
     fired = fired_text(when_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    if first is not None and first != key:
+        return _context(f"alert {fit(key, 200)} (first: {fit(first, 200)}) · {fired}")
     return _context(f"alert {fit(key, 200)} · {fired}")
 
 
@@ -363,9 +369,11 @@ def _full(
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         blocks += _evidence_blocks(told, "Told before", max(ev.published_at for ev in told), most=MAX_TOLD)
         blocks.append(_context(SAME_TIME_TOLD_NOTE if det.same_time and det.cause is None else TOLD_NOTE))
-    blocks.append(_footer(alert.id, det))
-    if not withdrawn:
-        blocks += _buttons(notice, alert, thread)
+    buttons = [] if withdrawn else _buttons(notice, alert, thread)
+    newest = thread.newest_id if thread is not None and buttons else None
+    # the alert the buttons act on (the thread's newest standing one), as the footer names it
+    blocks.append(_footer(newest, det, alert.id) if newest is not None else _footer(alert.id, det))
+    blocks += buttons
     return blocks[:MAX_BLOCKS]
 
 

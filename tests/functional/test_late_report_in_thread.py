@@ -134,10 +134,10 @@ def test_a_late_report_revises_the_alert_sent_in_its_thread(tmp_path: Path, slac
     ]
     assert first["ts"] in {u["ts"] for u in slack_server.updates}  # chat.update rewrote the first message
     rewritten = slack_server.message("#dprk-russia", first["ts"])
-    # It shows the alert that stands now (the revised one: its evidence, its id on the buttons), at the thread's
-    # severity, not the alert the late report replaced.
+    # It shows the alert that stands now (the revised one: its evidence), at the thread's severity, not the alert
+    # the late report replaced; its footer names the thread's newest alert, which its buttons act on, and the first.
     shown = json.dumps(rewritten["blocks"])
-    assert f"alert {engagement[0].id}" in shown and sent.id not in shown
+    assert f"alert {engagement[1].id} (first: {engagement[0].id})" in shown and sent.id not in shown
     assert "Harbor Ledger" in shown and "HIGH" in rewritten["text"]
 
     # Every change the engine raised was posted (each event once), nothing else.

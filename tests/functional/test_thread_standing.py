@@ -340,3 +340,24 @@ subscriptions:
     assert "*Sources*\n2 independent in the thread" in now, now
     [reply] = slack_server.thread(posted["ts"])
     assert "2 independent sources in the thread" in texts(reply["blocks"])
+
+
+def test_the_first_messages_footer_names_the_alert_its_buttons_act_on(desk: Desk) -> None:
+    """Trial MED-3: a corroboration raised the thread from MEDIUM to HIGH; the first message, updated to show HIGH,
+    kept the MEDIUM alert's id in its footer while its Acknowledge button carried the HIGH alert's. The footer names
+    the alert the buttons act on, and the one the message first showed."""
+    from watchfloor.alerts.slackapp.buttons import ACK_ACTION, parse_button_value
+
+    desk.tell(detection_event(troops(1, hours=0, sources=("Moscow Daily",))))
+    first = desk.first_message()
+    footer = [b["elements"][0]["text"] for b in first["blocks"] if b["type"] == "context"][-1]
+    assert footer.startswith("alert det0001 · "), footer  # a thread of one: as before
+    desk.tell(detection_event(troops(2, hours=1, severity="high", sources=("Meridian Wire", "Harbor Ledger"))))
+    first = desk.first_message()
+    assert "HIGH" in status_of(first)
+    [ack] = [
+        e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == ACK_ACTION
+    ]
+    assert parse_button_value(ack["value"]).alert_id == "det0002"
+    footer = [b["elements"][0]["text"] for b in first["blocks"] if b["type"] == "context"][-1]
+    assert footer.startswith("alert det0002 (first: det0001) · "), footer
