@@ -35,6 +35,7 @@ from watchfloor.schemas.control import (
     SubscriptionRemoved,
     alert_acknowledged_event,
     button_silence_id,
+    same_digest,
     silence_created_event,
     silence_expired_event,
     silence_id,
@@ -448,6 +449,14 @@ class ControlLog:
                 channel_name=channel_name or None,
             )
             existing = st.subscriptions.get(sub.id)
+            if existing is None and sub.digest is not None and sub.managed_by != "config":
+                # the same digest under another name of its zone (`UTC`, `Etc/UTC`) or spelling of its time (`8:00`,
+                # `08:00`): one digest, not two identical ones (trial L4). (The config file's are its own, by id.)
+                def spelt(digest: str) -> str:  # this subscription's id with `digest` spelt as another's
+                    return subscription_id(channel, tuple(rules), tuple(tags), min_severity, digest, max_age, where)
+
+                same = (h for h in st.subscriptions.values() if h.digest and same_digest(h.digest, sub.digest))
+                existing = next((h for h in same if h.id == spelt(str(h.digest))), None)
             if existing is not None:
                 return existing, False
             self.store.append([subscription_created_event(sub, st.removals.get(sub.id, 0))])

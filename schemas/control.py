@@ -9,10 +9,11 @@ leave one event in the log.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -136,6 +137,52 @@ def digest_problems(spec: str, quote: Callable[[str], str] = repr) -> list[str]:
     if len(words) > 3:
         problems.append(f"{quote(' '.join(words[3:]))}: nothing comes after the time zone")
     return problems
+
+
+# The names of UTC itself (tzdata's links to Etc/UTC, and the zero-offset Etc/GMT zones): one zone, whose names
+# differ only in the abbreviation they show
+_UTC_NAMES = frozenset(
+    z.casefold()
+    for z in (
+        "UTC", "UCT", "Zulu", "Universal", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Etc/UTC", "Etc/UCT",
+        "Etc/Zulu", "Etc/Universal", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich",
+    )
+)  # fmt: skip
+
+
+def same_zone(a: str, b: str) -> bool:
+    """Whether two time zone names keep the same time: one name, two names of UTC (`UTC`, `Etc/UTC`, `GMT`, `Zulu`,
+    …), or two zones whose offsets agree every 6 hours from 2015 to 2040 (tzdata's links: `Asia/Calcutta` and
+    `Asia/Kolkata`), which is what a digest's daily slot depends on."""
+    if a == b or (a.casefold() in _UTC_NAMES and b.casefold() in _UTC_NAMES):
+        return True
+    return _same_offsets(*sorted((a, b)))
+
+
+@functools.lru_cache(maxsize=256)
+def _same_offsets(a: str, b: str) -> bool:
+    try:
+        za, zb = ZoneInfo(a), ZoneInfo(b)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    at = datetime(2015, 1, 1, tzinfo=UTC)
+    while at.year < 2040:
+        if at.astimezone(za).utcoffset() != at.astimezone(zb).utcoffset():
+            return False
+        at += timedelta(hours=6)
+    return True
+
+
+def same_digest(a: str | None, b: str | None) -> bool:
+    """Whether two digest schedules send at the same moments (`daily 23:53 UTC` and `daily 23:53 Etc/UTC`, `daily
+    8:00` and `daily 08:00 UTC`): one digest, not two identical ones (trial L4). Not schedules: compared as given."""
+    if a is None or b is None:
+        return a == b
+    try:
+        x, y = DigestSchedule.parse(a), DigestSchedule.parse(b)
+    except ValueError:
+        return a == b
+    return (x.hour, x.minute) == (y.hour, y.minute) and same_zone(x.zone, y.zone)
 
 
 def check_digest(value: str | None) -> str | None:

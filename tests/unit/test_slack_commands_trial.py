@@ -41,3 +41,15 @@ def test_a_tag_no_rule_carries_is_subscribed_with_the_clis_warning_and_a_did_you
         "no rule carries the tag 'trops' (did you mean troops?; tags: troops)"
     ]
     assert "No rule carries" not in cmd(ctx, "subscribe tag:troops")
+
+
+def test_a_digest_under_another_name_of_its_zone_is_the_digest_the_channel_has(ctx: AppContext) -> None:
+    """Trial L4: `daily 23:53 UTC` and `daily 23:53 Etc/UTC` were two digests, two identical messages a day."""
+    assert "now gets" in cmd(ctx, "subscribe * digest daily 23:53 UTC")
+    for same in ("daily 23:53 Etc/UTC", "daily 23:53 GMT", "daily 23:53 Zulu", "daily 23:53"):
+        got = cmd(ctx, f"subscribe * digest {same}")
+        assert got.startswith("This channel already gets all alerts, as a digest (daily 23:53 UTC)"), (same, got)
+    assert "now gets" in cmd(ctx, "subscribe * digest daily 23:53 Europe/London")  # another zone: another digest
+    cmd(ctx, "subscribe * digest daily 08:00 Asia/Kolkata")
+    assert "already gets" in cmd(ctx, "subscribe * digest daily 8:00 Asia/Calcutta")  # tzdata's link to it
+    assert len(ctx.control.subscriptions()) == 3
