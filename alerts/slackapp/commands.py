@@ -477,10 +477,11 @@ def _cmd_subscribe(
             max_age=max_age,
             where=dict(where),
         )
+        rule_tags = {r.id: r.tags for r in ctx.rules.values()}
         for have in (h for name in ctx.channels.routing_names(channel) for h in ctx.control.subscriptions(name)):
             wider = as_subscription(have)
             same = have.channel == routing_name and covers(wanted, wider)  # the very same: said below, as before
-            if not same and covers(wider, wanted):
+            if not same and covers(wider, wanted, rule_tags):
                 return (
                     f"This channel already gets {describe_subscription(ctx, have)} through "
                     f"{ctx.channels.display(have.channel)} (`{have.id}`), which covers what you asked for; nothing "
@@ -529,14 +530,20 @@ def _unreachable(ctx: AppContext, sub: SubscriptionCreated) -> str:
     )
 
 
-def covers(have: Subscription, wanted: Subscription) -> bool:  # (both as alerts.routing reads them)
-    """Whether every alert `wanted` would send one at a time, `have` sends already (digests aside)."""
+def covers(
+    have: Subscription, wanted: Subscription, rule_tags: Mapping[str, Sequence[str]] | None = None
+) -> bool:  # (both as alerts.routing reads them)
+    """Whether every alert `wanted` would send one at a time, `have` sends already (digests aside). `rule_tags`:
+    the tags each rule carries (a subscription to a tag takes the rules that carry it: trial L5)."""
     if have.digest is not None or wanted.digest is not None:
         return False
     if "*" not in have.rules and ("*" in wanted.rules or not set(wanted.rules) <= set(have.rules)):
         return False
-    if have.tags and (not wanted.tags or not set(wanted.tags) <= set(have.tags)):
-        return False
+    if have.tags and not (wanted.tags and set(wanted.tags) <= set(have.tags)):
+        # a rule of `wanted` is taken by `have` when it carries one of its tags, whatever `wanted`'s own tags ask
+        tagged = rule_tags or {}
+        if "*" in wanted.rules or not all(set(tagged.get(r, ())) & set(have.tags) for r in wanted.rules):
+            return False
     if SEVERITY_RANK.get(have.min_severity, 99) > SEVERITY_RANK.get(wanted.min_severity, -1):
         return False
     if have.max_age is not None and (wanted.max_age is None or wanted.max_age > have.max_age):

@@ -53,3 +53,22 @@ def test_a_digest_under_another_name_of_its_zone_is_the_digest_the_channel_has(c
     cmd(ctx, "subscribe * digest daily 08:00 Asia/Kolkata")
     assert "already gets" in cmd(ctx, "subscribe * digest daily 8:00 Asia/Calcutta")  # tzdata's link to it
     assert len(ctx.control.subscriptions()) == 3
+
+
+def test_a_rule_the_channels_tag_subscription_takes_is_said_to_come_through_it(ctx: AppContext) -> None:
+    """Trial L5: with `tag:troops` in place, `subscribe troop-engagement` (a rule carrying the tag) added a second
+    subscription, and its unsubscribe seemed to stop alerts that kept coming through the tag one."""
+    cmd(ctx, "subscribe tag:troops")
+    got = cmd(ctx, "subscribe troop-engagement")
+    assert got.startswith("This channel already gets alerts tagged `troops`"), got
+    assert "covers what you asked for; nothing was added" in got, got
+    assert len(ctx.control.subscriptions()) == 1
+    # one made before (or with a minimum the tag's does not have): unsubscribing it says the tag's still delivers
+    cmd(ctx, "subscribe troop-engagement min=high")  # narrower: covered too
+    assert len(ctx.control.subscriptions()) == 1
+    ctx.control.subscribe("desk", rules=["troop-engagement"], by=ALICE)  # as an older watchfloor let it be made
+    got = cmd(ctx, "unsubscribe troop-engagement")
+    assert ":white_check_mark: Unsubscribed from `troop-engagement`" in got, got
+    assert "This channel still gets `troop-engagement` through" in got and "alerts tagged `troops`" in got, got
+    # and a rule that does not carry the tag is a subscription of its own
+    assert "now gets `treaty-ratified` alerts" in cmd(ctx, "subscribe treaty-ratified")
