@@ -413,8 +413,16 @@ def _cmd_subscribe(
     max_age: timedelta | None = None
     filters: list[str] = []
     rest = list(args[1:])
+    given: dict[str, str] = {}  # option -> the word that gave it: each once (trial L6: `min=high min=low`)
     while rest:
         word = rest.pop(0)
+        option = (
+            "min=" if word.lower().startswith("min=") else "max_age=" if word.lower().startswith(_MAX_AGE_WORDS) else ""
+        )
+        if option:
+            if option in given:
+                raise UsageError("subscribe", f"{_word(given[option])} and {_word(word)}: give `{option}` once")
+            given[option] = word
         if word.lower() == "where":
             # KEY=VALUE words (or a bare VALUE, under any key) up to the next option: `min=` and `max_age=` are
             # options, never where keys, so they may follow in any order

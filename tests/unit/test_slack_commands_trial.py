@@ -72,3 +72,13 @@ def test_a_rule_the_channels_tag_subscription_takes_is_said_to_come_through_it(c
     assert "This channel still gets `troop-engagement` through" in got and "alerts tagged `troops`" in got, got
     # and a rule that does not carry the tag is a subscription of its own
     assert "now gets `treaty-ratified` alerts" in cmd(ctx, "subscribe treaty-ratified")
+
+
+def test_an_option_given_twice_is_refused(ctx: AppContext) -> None:
+    """Trial L6: `min=high min=low` was taken (the last one won, and the reply showed no minimum)."""
+    got = cmd(ctx, "subscribe treaty-ratified min=high min=low")
+    assert "`min=high` and `min=low`: give `min=` once" in got, got
+    got = cmd(ctx, "subscribe treaty-ratified max_age=3d max-age=1d")
+    assert "`max_age=3d` and `max-age=1d`: give `max_age=` once" in got, got
+    assert ctx.control.subscriptions() == []
+    assert "of severity high and above" in cmd(ctx, "subscribe treaty-ratified min=high max_age=3d")
