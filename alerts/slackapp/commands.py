@@ -659,12 +659,21 @@ def unsubscribe(
         and det is not None
         and matches(as_subscription(s if detection is not None else s.model_copy(update={"where": {}})), det, names)
     ]
-    still_ids = ", ".join(f"`{s.id}` ({describe_subscription(ctx, s)})" for s in still)
+    still_ids = ", ".join(f"`{s.id}` ({describe_subscription(ctx, s)}{_in_config(s)})" for s in still)
     if not hit:
         if still:
+            # a subscription the config file sets cannot be unsubscribed here (trial L7: the reply said to, and
+            # `unsubscribe sub-…` was then refused): said where it is changed
+            mine = [s for s in still if s.managed_by != "config"]
+            if not mine:
+                how = "Change it in watchfloor's config file (its `subscriptions:`), or"
+            elif len(mine) < len(still):
+                how = "Unsubscribe " + ", ".join(f"`{s.id}`" for s in mine) + " (the others: in the config file), or"
+            else:
+                how = "Unsubscribe that, or"
             return (
-                f"This channel gets `{escape(target)}` through a wider subscription: {still_ids}. Unsubscribe "
-                f"that, or `{ctx.command} silence {escape(target)} for 1w`."
+                f"This channel gets `{escape(target)}` through a wider subscription: {still_ids}. {how} "
+                f"`{ctx.command} silence {escape(target)} for 1w`."
             )
         return f"This channel has no subscription to `{escape(target)}`. `{ctx.command} list` shows its subscriptions."
     managed = [s for s in hit if s.managed_by == "config"]
@@ -694,11 +703,18 @@ def unsubscribe(
         ids = ", ".join(f"`{s.id}`" for s in managed)
         lines.append(
             f"{ids} {'is' if len(managed) == 1 else 'are'} set in watchfloor's config file and can only be "
-            f"changed there; `{ctx.command} silence {escape(target)} for 1w` holds the alerts back meanwhile."
+            f"changed there (its `subscriptions:`, channel "
+            f"{', '.join(sorted({f'`{escape(s.channel)}`' for s in managed}))}); "
+            f"`{ctx.command} silence {escape(target)} for 1w` holds the alerts back meanwhile."
         )
     if still:
         lines.append(f"This channel still gets `{escape(target)}` through {still_ids}.")
     return "\n".join(lines)
+
+
+def _in_config(sub: SubscriptionCreated) -> str:
+    """`, set in the config file (channel desk)` for a subscription only the config file changes; "" else."""
+    return f", set in the config file for channel `{escape(sub.channel)}`" if sub.managed_by == "config" else ""
 
 
 def _rule_detection(ctx: AppContext, rule: str | None) -> Detection | None:

@@ -82,3 +82,25 @@ def test_an_option_given_twice_is_refused(ctx: AppContext) -> None:
     assert "`max_age=3d` and `max-age=1d`: give `max_age=` once" in got, got
     assert ctx.control.subscriptions() == []
     assert "of severity high and above" in cmd(ctx, "subscribe treaty-ratified min=high max_age=3d")
+
+
+def test_the_unsubscribe_of_a_rule_a_config_subscription_delivers_says_where_to_change_it(ctx: AppContext) -> None:
+    """Trial L7: the Unsubscribe button, under an alert a config-defined subscription delivers, said to unsubscribe
+    `sub-…`, which Slack then refused as the config file's. (The button calls `unsubscribe` with the channel's
+    routing name and the alert's rule, as the command does.)"""
+    from watchfloor.alerts.slackapp.commands import unsubscribe
+    from watchfloor.schemas.control import CONFIG_ACTOR
+
+    (sub, _) = ctx.control.subscribe("desk", rules=["*"], by=CONFIG_ACTOR, managed_by="config")
+    got = unsubscribe(ctx, ["desk"], "treaty-ratified", ALICE)
+    assert f"through a wider subscription: `{sub.id}` (all alerts, set in the config file for channel `desk`)" in got
+    assert "Change it in watchfloor's config file (its `subscriptions:`), or `/watchfloor silence" in got, got
+    assert "Unsubscribe that" not in got
+    # one of the channel's own, beside it: that one can be unsubscribed here
+    (mine, _) = ctx.control.subscribe("desk", rules=["*"], min_severity="high", by=ALICE)
+    got = unsubscribe(ctx, ["desk"], "treaty-ratified", ALICE)
+    assert f"Unsubscribe `{mine.id}` (the others: in the config file), or" in got, got
+    # a config subscription to the rule itself: where it is changed
+    ctx.control.subscribe("desk", rules=["troop-engagement"], by=CONFIG_ACTOR, managed_by="config")
+    got = cmd(ctx, "unsubscribe troop-engagement")
+    assert "set in watchfloor's config file and can only be changed there (its `subscriptions:`, channel `desk`)" in got
