@@ -566,7 +566,14 @@ def covers(
 def _invite(found: Membership) -> tuple[str, str]:
     """How a reply names the bot (a mention Slack renders) and the /invite line to type."""
     who = f"<@{escape(found.bot_id)}>" if found.bot_id else "watchfloor's bot"
-    invite = f"`/invite @{escape(found.bot_name)}`" if found.bot_name else "`/invite @` and the app's name"
+    # Without its name (auth.test failed, or no time was left to ask): the mention, which Slack shows as the name,
+    # rather than a `/invite @` with the name blank (trial L8)
+    if found.bot_name:
+        invite = f"`/invite @{escape(found.bot_name)}`"
+    elif found.bot_id:
+        invite = f"type `/invite` followed by {who}"
+    else:
+        invite = "type `/invite` followed by the app's name, as the sidebar's Apps list shows it"
     return who, invite
 
 

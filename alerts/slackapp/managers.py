@@ -97,7 +97,7 @@ class Managers:
             return (
                 f":no_entry: Could not check that you may {action}: Slack did not say who is in {mention(group)} "
                 f"(usergroups.users.list: {escape(problem[:200])}). Nothing was recorded. Only {who} may do this; "
-                "try again in a few minutes, or ask whoever runs watchfloor."
+                + _what_to_do(problem)
             )
         log.info("slack app: refused %s by %s: not one of slack.managers", action, user_id or "an unnamed user")
         return (
@@ -125,6 +125,23 @@ class Managers:
         with self._lock:
             self._members[group] = (now, members)
         return members
+
+
+def _what_to_do(problem: str) -> str:
+    """What a refusal on a failed group look-up tells the person to do: a group Slack does not know, or a scope the
+    app lacks, is the config's or the installation's to fix (trying again changes nothing: trial L8); anything
+    else (a rate limit, Slack unreachable) may pass."""
+    if problem in ("no_such_subteam", "subteam_not_found"):
+        return (
+            "that user group, named in `slack.managers` of watchfloor's config, was not found in this workspace "
+            "(deleted, or a wrong id): ask whoever runs watchfloor to correct the list."
+        )
+    if problem == "missing_scope":
+        return (
+            "the app lacks the `usergroups:read` scope it needs to ask Slack who is in a user group: ask whoever "
+            "runs watchfloor to add it and reinstall the app."
+        )
+    return "try again in a few minutes, or ask whoever runs watchfloor."
 
 
 def group_members(client: WebClient, group: str) -> frozenset[str]:

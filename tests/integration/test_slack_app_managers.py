@@ -191,3 +191,19 @@ def test_a_manager_list_of_user_ids_only_needs_no_user_group_look_up(env: Env) -
         stop(served)
     assert control_types(env) == ["silence.created"]
     assert env.slack.requests_for("usergroups.users.list") == []
+
+
+def test_a_user_group_slack_does_not_know_is_said_to_be_the_configs_to_correct(env: Env) -> None:
+    """Trial L8: with `slack.managers` naming a user group that does not exist (usergroups.users.list:
+    no_such_subteam), the refusal said "try again in a few minutes", which could never help."""
+    env.slack.usergroups = {}
+    with_managers(env, f"[{BOSS}, {LEADS}]")
+    served = env.start("serve", "--config", str(env.config), "--port", "0")
+    try:
+        reply = ephemeral(slack(env, served).slash_command("silence * for 1d", channel_id=DESK, **as_user(CAROL)))
+    finally:
+        stop(served)
+    assert f"Slack did not say who is in <!subteam^{LEADS}> (usergroups.users.list: no_such_subteam)" in reply, reply
+    assert "named in `slack.managers` of watchfloor's config, was not found in this workspace" in reply, reply
+    assert "try again" not in reply
+    assert control_types(env) == []

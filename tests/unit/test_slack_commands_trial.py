@@ -104,3 +104,21 @@ def test_the_unsubscribe_of_a_rule_a_config_subscription_delivers_says_where_to_
     ctx.control.subscribe("desk", rules=["troop-engagement"], by=CONFIG_ACTOR, managed_by="config")
     got = cmd(ctx, "unsubscribe troop-engagement")
     assert "set in watchfloor's config file and can only be changed there (its `subscriptions:`, channel `desk`)" in got
+
+
+def test_a_refusal_without_the_bots_name_says_whom_to_invite_without_a_blank(ctx: AppContext) -> None:
+    """Trial L8: the reply said "`/invite @` and the app's name", the name left blank, when Slack did not say it."""
+    from watchfloor.alerts.slackapp.commands import Membership
+
+    elsewhere = SlackChannelRef("C0ELSE", "elsewhere")
+    for found, invite in (
+        (Membership(False, "not_in_channel", "U0BOT"), "type `/invite` followed by <@U0BOT>"),
+        (Membership(False, "not_in_channel"), "type `/invite` followed by the app's name, as the sidebar's Apps"),
+        (Membership(False, "not_in_channel", "U0BOT", "watchfloor"), "`/invite @watchfloor`"),
+    ):
+        got = run_command(ctx, "subscribe *", elsewhere, ALICE, membership=lambda _ch, f=found: f)
+        assert f"to this channel first: {invite}" in got, got
+        assert "`/invite @`" not in got
+    unknown = Membership(None, "ratelimited", "U0BOT")
+    got = run_command(ctx, "subscribe *", elsewhere, ALICE, membership=lambda _ch: unknown)
+    assert "If it is not, alerts here will fail: type `/invite` followed by <@U0BOT>." in got, got
