@@ -382,9 +382,19 @@ def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list
         if not tag:
             raise UsageError(verb, f"{_word(word)}: a tag after `tag:`, e.g. `tag:troops`")
         return ["*"], [tag]
-    if word not in ctx.rules:
+    rule = rule_id(ctx, word)
+    if rule is None:
         raise ControlError(unknown_rule(ctx, word))
-    return [word], []
+    return [rule], []
+
+
+def rule_id(ctx: AppContext, word: str) -> str | None:
+    """The rule `word` names: its id, or the one id it spells in another case (`TROOP-ENGAGEMENT`, as `min=HIGH` is
+    taken: trial L9); None when no rule, or more than one, is spelt so (a near miss is said by unknown_rule)."""
+    if word in ctx.rules:
+        return word
+    folded = [r for r in ctx.rules if r.casefold() == word.casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def unknown_rule(ctx: AppContext, word: str) -> str:
@@ -629,7 +639,14 @@ def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
 def _cmd_unsubscribe(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
     if len(args) != 1:
         raise UsageError("unsubscribe")
-    return unsubscribe(ctx, ctx.channels.routing_names(channel), args[0], actor)
+    target = args[0]
+    if not target.startswith("sub-") and not target.lower().startswith("tag:") and target != "*":
+        # a rule's id in another case, when the channel has no subscription to it as typed (a rule taken out of the
+        # packs may still have subscribers, under the id it had)
+        names = ctx.channels.routing_names(channel)
+        typed = any(target in s.rules for name in names for s in ctx.control.subscriptions(name))
+        target = target if typed else rule_id(ctx, target) or target
+    return unsubscribe(ctx, ctx.channels.routing_names(channel), target, actor)
 
 
 def unsubscribe(
@@ -757,9 +774,9 @@ def _cmd_silence(
 ) -> str:
     if len(args) < 3:
         raise UsageError("silence")
-    rule = args[0]
-    if rule != "*" and rule not in ctx.rules:
-        raise ControlError(unknown_rule(ctx, rule))
+    rule = args[0] if args[0] == "*" else rule_id(ctx, args[0]) or ""
+    if not rule:
+        raise ControlError(unknown_rule(ctx, args[0]))
     rest = list(args[1:])
     _refuse_filter_words(rest)
     group: dict[str, str] = {}

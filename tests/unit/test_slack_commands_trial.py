@@ -122,3 +122,23 @@ def test_a_refusal_without_the_bots_name_says_whom_to_invite_without_a_blank(ctx
     unknown = Membership(None, "ratelimited", "U0BOT")
     got = run_command(ctx, "subscribe *", elsewhere, ALICE, membership=lambda _ch: unknown)
     assert "If it is not, alerts here will fail: type `/invite` followed by <@U0BOT>." in got, got
+
+
+def test_a_rule_id_in_another_case_is_the_rule(ctx: AppContext) -> None:
+    """Trial L9: `TROOP-ENGAGEMENT` was an unknown rule, while `min=HIGH` was taken."""
+    assert "now gets `troop-engagement` alerts" in cmd(ctx, "subscribe TROOP-ENGAGEMENT min=HIGH"), cmd(ctx, "list")
+    assert ctx.control.subscriptions()[0].rules == ("troop-engagement",)
+    assert "already gets" in cmd(ctx, "subscribe Troop-Engagement min=high")
+    got = cmd(ctx, "silence TROOP-ENGAGEMENT for 1h")
+    assert got.startswith(":mute: Silenced `troop-engagement`"), got
+    assert ":white_check_mark: Unsubscribed from `troop-engagement`" in cmd(ctx, "unsubscribe TROOP-ENGAGEMENT")
+    assert "unknown rule 'TROOP-ENGAGEMNT' (did you mean troop-engagement?)" in cmd(ctx, "subscribe TROOP-ENGAGEMNT")
+
+
+def test_a_rule_id_spelt_in_two_cases_by_two_rules_is_not_guessed(ctx: AppContext) -> None:
+    from watchfloor.alerts.slackapp.commands import rule_id
+
+    ctx.rules = {**ctx.rules, "Troop-Engagement": RuleInfo("Troop-Engagement", "Another", "", "low")}
+    assert rule_id(ctx, "TROOP-ENGAGEMENT") is None
+    assert rule_id(ctx, "Troop-Engagement") == "Troop-Engagement"
+    assert "unknown rule 'TROOP-ENGAGEMENT'" in cmd(ctx, "subscribe TROOP-ENGAGEMENT")
