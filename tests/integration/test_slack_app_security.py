@@ -384,3 +384,31 @@ def test_a_replayed_command_is_refused_even_when_it_claims_to_be_a_slack_retry(e
     assert refused.value.code == 401
     assert len(env.control().silences()) == 1
     assert "a replay of one taken before" in stderr_of(served)
+
+
+def test_a_request_the_store_cannot_take_is_503_and_may_come_again() -> None:
+    """The replay guard is the store's (trial MED-1): when the store cannot take the request, nothing it asks could
+    be kept, so it is refused with 503 before Bolt sees it; the same bytes again, once the store answers, are taken
+    (not refused as a replay of a request that was never taken)."""
+    bolt = WatchfloorApp(signing_secret=SECRET, token="xoxb-unused", token_verification_enabled=False)
+    claims: list[str] = []
+
+    def claim(digest: str) -> bool:
+        claims.append(digest)
+        if len(claims) == 1:
+            raise OSError("database is locked")
+        return True
+
+    handler = SlackHttpHandler(bolt, claim=claim)
+    flask_app = Flask(__name__)
+    body = "payload={{{"  # taken, it gets as far as parsing (400)
+    ts = str(int(time.time()))
+    headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slack_signature(SECRET, ts, body)}
+    statuses = []
+    for _ in range(2):
+        with flask_app.test_request_context(
+            "/slack/events", method="POST", data=body, content_type="application/x-www-form-urlencoded", headers=headers
+        ):
+            statuses.append(handler.handle(request).status_code)
+    assert statuses == [503, 400]
+    assert len(set(claims)) == 1 and headers["X-Slack-Signature"] not in claims  # a digest, not the signature
