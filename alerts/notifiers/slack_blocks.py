@@ -694,7 +694,11 @@ def notice_text(notice: Notice) -> str:
         # (what a notification shows: one sent late says so before its old state, review of 260549a, finding 7)
         return fallback_text(notice.alert, prefix="Sent late: " if notice.later is not None else "")
     if notice.kind == "retraction":
-        return fit(one_line(f"Withdrawn: {notice.reason or notice.alert.detection.title}"), FALLBACK_LIMIT)
+        # The title first, then why: a phone's push shows the start (trial 38, LOW-5: "Withdrawn: corrected by the
+        # publisher: …" said which story only past the cut)
+        det = notice.alert.detection
+        why = f" — {notice.reason}" if notice.reason else ""
+        return fit(one_line(f"Withdrawn: {det.title or det.rule}{why}"), FALLBACK_LIMIT)
     word = "Revised" if notice.kind == "revision" else "Update"
     return fallback_text(notice.alert, prefix=f"{word}: ")
 
