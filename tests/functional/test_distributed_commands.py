@@ -153,7 +153,7 @@ def test_fresh_directories_topics_produce_worker_archive_status_notify(
     # produce: the file given is what it sends (no --config: nothing bundled); its outbox is var/watchfloor.db.
     res = cli(producer_dir, "produce", str(DATA), *b, "--once")
     assert res.returncode == 0, res.stderr
-    assert "24 new documents, 0 dead letters · 24 sent to Kafka\n" in res.stderr, res.stderr
+    assert "24 new documents, 0 already seen, 0 dead letters · 24 sent to Kafka\n" in res.stderr, res.stderr
     assert (
         count(producer_dir / "var" / "watchfloor.db", "news.article")
         + count(producer_dir / "var" / "watchfloor.db", "official.statement")

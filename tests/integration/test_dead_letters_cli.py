@@ -84,4 +84,4 @@ def test_produce_says_each_dead_letter(kafka_bootstrap: str, prefix: str, tmp_pa
     res = cli(tmp_path, "produce", str(path), *args)
     assert res.returncode == 0, res.stderr
     said_each(res.stderr, path)  # it said only the first ("4 input(s) dead-lettered, e.g. line 2: ...")
-    assert "1 new document, 4 dead letters · 1 sent to Kafka" in res.stderr, res.stderr
+    assert "1 new document, 0 already seen, 4 dead letters · 1 sent to Kafka" in res.stderr, res.stderr

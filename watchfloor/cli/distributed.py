@@ -457,6 +457,8 @@ def produce(
                     f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
                     f"{counted(summary.accepted, 'new document')}"
                     f"{edited(summary.editions, summary.editions_left_out)}, "
+                    # as `run` says them (outside trial 39, L: an exact repeat went uncounted here)
+                    f"{summary.duplicates} already seen, "
                     f"{counted(summary.dead_lettered, 'dead letter')}"
                     f"{seen_before(summary.known_dead)} · {produce_summary(report)}"
                     + (escape(catching_up_note(summary)) if summary.behind else ""),
