@@ -24,7 +24,7 @@ the upgrade: it is moved there, not re-sent (`adopt_legacy`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -159,11 +159,18 @@ def adopt_legacy(store: CheckpointStore, target: str) -> int:
     return old.position
 
 
+RESEND_UPTO = "resend_upto"
+"""In the relay's checkpoint state after `produce --resend`: the position this target had, up to which the documents
+sent go as re-sent (codec.RESENT)."""
+
 RELAYED_TYPES = DOCUMENT_TYPES | {EventType.CAUGHT_UP.value}  # documents, and the marks event time moves at
 
 
 class Publisher(Protocol):
-    def append(self, events: Sequence[Event]) -> int: ...
+    def append(self, events: Sequence[Event], resent: Collection[str] = ...) -> int:
+        """Send `events`; `resent`: the ids of the documents among them sent to this target again (`produce --resend`:
+        KafkaPublisher.append), given only when there are any."""
+        ...
 
 
 class RelayStore(EventLog, CheckpointStore, Protocol):
@@ -217,6 +224,16 @@ class KafkaRelay:
 
         def relay(batch: Sequence[StoredEvent], clock: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
             events = [se.event for se in batch if se.event.type in DOCUMENT_TYPES]
+            # `produce --resend`: the documents up to where this target was are sent to it again, marked so
+            # (codec.RESENT: the workers drop those they hold); a batch past that point ends the resend.
+            upto = clock.get(RESEND_UPTO)
+            resent = (
+                [se.event.id for se in batch if se.position <= upto and se.event.type in DOCUMENT_TYPES]
+                if upto is not None
+                else []
+            )
+            if upto is not None and batch[-1].position >= upto:
+                del clock[RESEND_UPTO]
             moved = self._follow(clock, [se.event for se in batch])
             # After every batch of documents too, moved or not (the publisher writes it to every partition): so the
             # last record of a partition is normally one, and `status` and /metrics, which read a partition's tail,
@@ -226,7 +243,10 @@ class KafkaRelay:
                 events.append(watermark_event(0, clock["w"]))
             if events:
                 # Returns once the broker acknowledged every event, or they sit in the fsync'd spool.
-                self.publisher.append(events)
+                if resent:
+                    self.publisher.append(events, resent=frozenset(resent))
+                else:
+                    self.publisher.append(events)
             pending[0] = sum(1 for se in batch if se.event.type in DOCUMENT_TYPES)
             pending_future[:] = self._future_dated(events)
             return clock, []
@@ -268,7 +288,7 @@ class KafkaRelay:
             return None
         adopt_legacy(self.store, self.checkpoint)  # first, so that a resend leaves no old position to adopt later
         if resend:
-            return self.restart()
+            return self.restart(resend=True)
         if self.store.checkpoint_position(self.checkpoint) > 0:
             self._had_position = True
             return None
@@ -277,12 +297,15 @@ class KafkaRelay:
             self.store.commit(FORGOTTEN_RELAYS, Checkpoint(0, record), [])
         return self.store.count(types=DOCUMENT_TYPES)
 
-    def restart(self) -> int:
+    def restart(self, *, resend: bool = False) -> int:
         """Set this target's position back to the start of the log (its topics were made again); the number of
-        documents the relay will send."""
+        documents the relay will send. With `resend` (`produce --resend`: to the same topics), the documents up to
+        where it was are marked re-sent as they go (RESEND_UPTO, kept in the checkpoint until passed, so a produce
+        stopped midway marks the rest when it goes on)."""
         found = self.store.checkpoint_position(self.checkpoint)
         if found > 0:
-            self.store.commit(self.checkpoint, Checkpoint(0, None), [], since=found)
+            state = {"et": et.new_tracker(), "w": None, RESEND_UPTO: found} if resend else None
+            self.store.commit(self.checkpoint, Checkpoint(0, state), [], since=found)
         return self.store.count(types=DOCUMENT_TYPES)
 
     def _future_dated(self, events: Sequence[Event]) -> list[FutureDated]:

@@ -63,12 +63,14 @@ from ..engine import Engine
 from . import statecodec
 from .clients import Availability
 from .codec import (
+    RESENT,
     WATERMARK,
     Rejected,
     decode_document,
     decode_event,
     encode_event,
     failure_letter,
+    is_resent,
     origin_header,
     parse_origin,
     raw_preview,
@@ -358,6 +360,7 @@ class Extract:
         self.idle_after = idle_after
         self.heartbeat = idle_after / 2 if idle_after else 0.0
         self.progress: dict[int, _Progress] = {}
+        self.resent_read = 0  # documents `produce --resend` sent again that this agent found read before (_one)
 
     def _progress(self, p: int) -> _Progress:
         pr = self.progress.get(p)
@@ -391,8 +394,16 @@ class Extract:
     async def _batch(self, events: list[Any]) -> None:
         await self._recall(events)
         dirty: set[int] = set()
+        before = self.resent_read
         for event in events:
             await self._one(event, dirty)
+        if self.resent_read > before:
+            log.info(
+                "extract: %d re-sent document(s) (produce --resend) already read: older than the watermark minus the "
+                "lateness, not reported late (%d so far)",
+                self.resent_read - before,
+                self.resent_read,
+            )
         for p in sorted(dirty):
             await self._send_watermark(p, self._progress(p))
 
@@ -446,7 +457,14 @@ class Extract:
         # Its effective time (a future date clamped to when it was received) and the reports of a clamp or of
         # lateness for this partition's watermark (the publisher's): the document is processed either way.
         t, on_time, reports = self.engine.arrival(doc, ev.origin, ev.received_at, pr.t, ev.line)
-        for report in reports:
+        # Sent again by `produce --resend` (codec.RESENT) and older than this partition's watermark minus the
+        # lateness: read here when it was first sent, so not reported again (late, as it is not). Its signals go on,
+        # marked: a correlate partition drops those it applied and takes them as new if it lost its state.
+        resent = is_resent(event.headers)
+        read_before = resent and pr.t is not None and t < pr.t - self.engine.lateness
+        if read_before:
+            self.resent_read += 1
+        for report in reports if not read_before else ():
             if isinstance(report, DeadLetter):
                 await self.out.dead_letter(report, doc.published_at)
         names = self.names
@@ -455,7 +473,7 @@ class Extract:
         # An edition beyond the lateness changes no alert (engine/corrections.py): no Correction, and its signals go
         # to observers only, routed to no group.
         late_edit = item is not None and self.engine.late_edit(doc, t)
-        if late_edit:
+        if late_edit and not read_before:
             await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin, ev.line), doc.published_at)
         if item is not None and not late_edit:
             # A feed item edited in place: every correlate partition may hold what its earlier versions said
@@ -476,7 +494,7 @@ class Extract:
             # ... and routed: one record per (detection, group), keyed by the group, at its effective time.
             for j, (_det_id, gkey) in enumerate(self.engine.correlator.routes(sig)):
                 routed = Event(id=sev.id, type=sev.type, time=when, key=gkey, payload=sev.payload)
-                hdr = origin_header(p, offset, i, j) | self.stamp
+                hdr = origin_header(p, offset, i, j) | self.stamp | (RESENT if resent else {})
                 await self.out.send(names.correlate, gkey.encode(), encode_event(routed), None, hdr)
         # A document with an origin moves no watermark itself: the publisher's records carry the per-origin
         # watermark. One without (a producer that writes none) is its partition's in-order clock, as before.
@@ -666,16 +684,31 @@ class Correlate:
             self._written[part] = (self.table.get(lay.key), ptr, st, lay)
 
     def _one(
-        self, st: dict[str, Any], ev: Event, part: int, origin: Any, groups: set[str] | None = None
+        self,
+        st: dict[str, Any],
+        ev: Event,
+        part: int,
+        origin: Any,
+        groups: set[str] | None = None,
+        resent: bool = False,
     ) -> list[Detection | Retraction | DeadLetter]:
         if ev.type == WATERMARK:
             return self.pc.on_watermark(st, ev, part)
         if ev.type == CORRECTION:
             return self.pc.on_correction(st, ev)
+        if resent:
+            return self.pc.on_signal(st, ev, origin, groups, resent=True)
         return self.pc.on_signal(st, ev, origin, groups)
 
     def _tracked(
-        self, st: dict[str, Any], ev: Event, part: int, origin: Any, touched: _Touched, known_hours: Iterable[int]
+        self,
+        st: dict[str, Any],
+        ev: Event,
+        part: int,
+        origin: Any,
+        touched: _Touched,
+        known_hours: Iterable[int],
+        resent: bool = False,
     ) -> list[Detection | Retraction | DeadLetter]:
         """``_one``, noting in `touched` what it may have changed: a signal the group the correlator files it
         under (``PartitionCorrelator.on_signal``'s `groups`: not the record's key, which a worker with other rules
@@ -699,7 +732,7 @@ class Correlate:
         if ev.type == CORRECTION:
             touched.groups = None
             return self._one(st, ev, part, origin)
-        out = self._one(st, ev, part, origin, touched.groups)
+        out = self._one(st, ev, part, origin, touched.groups, resent)
         if len(done) > n_done and st["done"] is done and touched.hours is not None:
             new = next(reversed(done))  # a signal applies at most one id, appended
             touched.ids.add(new)
@@ -730,8 +763,9 @@ class Correlate:
         touched: dict[int, _Touched] = {}
         last: dict[int, Any] = {}  # partition -> its last event in the batch
         upto: dict[int, int] = {}  # partition -> the highest offset of the batch: its head's position (statecodec)
-        applied: dict[int, list[tuple[Event, int, Any]]] = {}  # for a rebuild after a correlator bug
+        applied: dict[int, list[tuple[Event, int, Any, bool]]] = {}  # for a rebuild after a correlator bug
         pending = []
+        dropped = self.pc.resent_dropped
         for event in events:
             msg = event.message
             part = msg.partition
@@ -744,6 +778,7 @@ class Correlate:
             last[part] = event
             upto[part] = max(upto.get(part, -1), msg.offset)
             at = _record_time(msg)
+            resent = is_resent(event.headers)
             try:
                 ev = decode_event(event.value)
                 headers = parse_origin(event.headers)
@@ -753,7 +788,7 @@ class Correlate:
                     at = ev.time
                     if self.guard is not None:
                         self.guard.check(parse_rules(event.headers), origin)
-                outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hour_ids)
+                outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hour_ids, resent)
             except Rejected as r:
                 pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
                 continue
@@ -765,10 +800,10 @@ class Correlate:
                 st, layouts[part] = self._load(part)
                 states[part] = st
                 touched[part] = _Touched(groups=None, hours=None)  # compared whole: rare
-                for ev_ok, p_ok, h_ok in applied[part]:
-                    self._one(st, ev_ok, p_ok, h_ok)  # outputs already sent: rebuild state only
+                for ev_ok, p_ok, h_ok, r_ok in applied[part]:
+                    self._one(st, ev_ok, p_ok, h_ok, None, r_ok)  # outputs already sent: rebuild state only
                 continue
-            applied[part].append((ev, part, headers))
+            applied[part].append((ev, part, headers, resent))
             for o in outputs:
                 if isinstance(o, Detection | Retraction):
                     # Revisions and retractions go the same way as detections: to the one notify partition,
@@ -778,6 +813,13 @@ class Correlate:
                     pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
                 else:
                     pending.append(await self.out.dead_letter(o, at))
+        if self.pc.resent_dropped > dropped:
+            log.info(
+                "correlate: %d re-sent signal(s) (produce --resend) dropped: older than what the partition still tells "
+                "apart, applied when their documents were first sent (%d so far)",
+                self.pc.resent_dropped - dropped,
+                self.pc.resent_dropped,
+            )
         if pending:
             # Outputs acknowledged before the state that produced them is written.
             await asyncio.gather(*pending)

@@ -27,6 +27,10 @@ from watchfloor.schemas.events import (
 WATERMARK = EventType.WATERMARK.value  # watchfloor.schemas.events.Watermark: a partition's event-time progress
 ORIGIN_HEADER = "wf-origin"  # "partition:offset:signal[:route]" of the documents record a routed signal came from
 RAW_LIMIT = 2000  # characters of a bad record kept in its dead letter
+# On a documents record `produce --resend` sends again, and on the signals the extract agent routes from it: the
+# document was sent to this pipeline before (workers drop it where they hold it: see Extract and PartitionCorrelator)
+RESENT_HEADER = "wf-resent"
+RESENT = {RESENT_HEADER: b"1"}
 
 
 class Rejected(ValueError):
@@ -129,6 +133,15 @@ def parse_origin(headers: Any) -> list[int] | None:
         return [int(x) for x in text.split(":")]
     except ValueError:
         return None
+
+
+def is_resent(headers: Any) -> bool:
+    """Whether a record carries the wf-resent header (`produce --resend` sent it again)."""
+    if not headers:
+        return False
+    if hasattr(headers, "get"):
+        return headers.get(RESENT_HEADER) is not None
+    return any(k == RESENT_HEADER for k, _v in headers)
 
 
 def record_origin(topic: str, partition: int, offset: int) -> str:

@@ -82,6 +82,7 @@ class PartitionCorrelator:
         self.lease = lease
         self.clock = clock
         self._idle_seen: dict[tuple[int, str], float] = {}  # (partition, upstream partition) -> clock()
+        self.resent_dropped = 0  # re-sent signals (`produce --resend`) dropped as applied before (on_signal)
 
     @staticmethod
     def new_state() -> dict[str, Any]:
@@ -101,6 +102,7 @@ class PartitionCorrelator:
         ev: Event,
         origin: Sequence[int] | None = None,
         groups: set[str] | None = None,
+        resent: bool = False,
     ) -> list[Detection | Retraction | DeadLetter]:
         """A signal routed to (detection, group) `ev.key`, observed at the envelope's time (its effective
         time: the extract agent clamps future dates); `origin` = (documents partition, offset, ...).
@@ -108,7 +110,13 @@ class PartitionCorrelator:
         `groups`, when given, gets the key of every group the signal may have changed. That is the group the
         correlator files it under, worked out from the signal and the rules loaded here, which is not always
         `ev.key`: a record routed by a worker with other rules (a `group_by` edited) names another group,
-        and only its detection id is used."""
+        and only its detection id is used.
+
+        `resent`: the signal is of a document `produce --resend` sent again (the wf-resent header). One older than
+        the applied ids this state still holds (the low watermark minus the lateness and DONE_MARGIN_S) was applied
+        here before, when its document was first sent: dropped, and counted in `resent_dropped` (applied again, it
+        would revise the alert it raised then, revising nothing). A newer one is dropped by `done` if applied, and
+        applied if not. A state that has no watermark yet (lost, or new) takes every one as new."""
         sig = decode_signal(ev)
         if origin is not None and len(origin) >= 2:
             src, pos = str(origin[0]), [int(x) for x in origin[1:]]
@@ -120,6 +128,9 @@ class PartitionCorrelator:
         key = f"{sig.id}|{det_id}"
         if key in st["done"]:
             return []  # a re-sent signal (at-least-once upstream): already applied
+        if resent and st["low"] is not None and ev.time.timestamp() < st["low"] - self.lateness - DONE_MARGIN_S:
+            self.resent_dropped += 1
+            return []
         if groups is not None:
             # The group as the correlator works it out (Correlator.routes for this detection alone: routes() over
             # every detection of the signal, once per record of it, grew with the square of their number).

@@ -36,8 +36,8 @@ from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import StoredEvent
 from .clients import Availability, client_config, make_client, unreachable_errors
-from .codec import WATERMARK, Rejected, decode_event, encode_event, record_timestamp_ms
-from .spool import Spool
+from .codec import RESENT, WATERMARK, Rejected, decode_event, encode_event, record_timestamp_ms
+from .spool import Spool, unspool
 from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, route_event
 
 log = logging.getLogger(__name__)
@@ -163,42 +163,45 @@ class KafkaPublisher:
 
     # -- publishing --
 
-    def publish(self, events: Sequence[Event]) -> PublishResult:
+    def publish(self, events: Sequence[Event], resent: Collection[str] = ()) -> PublishResult:
         """Send `events`, waiting for the broker's acknowledgement. The spool, if any, is sent first.
+        The documents whose id is in `resent` (`produce --resend`) carry the wf-resent header (codec.RESENT), in the
+        spool too.
 
         Returns when every event is either acknowledged or safely in the spool (see `PublishResult`).
         Errors other than "broker unreachable" (e.g. a record too large) are raised."""
         result = PublishResult()
         with self.spool.locked():
             if self.stopping:  # no new try: the next start sends them from the spool
-                self.spool.append(events)
+                self.spool.append(events, resent)
                 result.spooled = len(events)
                 return result
             drained, spool_left = self._drain_locked()
             result.drained = drained
             result.sent += drained
             if spool_left:  # broker still unreachable: keep order, queue behind the spool
-                self.spool.append(events)
+                self.spool.append(events, resent)
                 result.spooled = len(events)
                 return result
             if not events:
                 return result
             try:
-                self._send_all(events)
+                self._send_all(events, resent)
             except self._unreachable as e:
                 self.broker.down(e)
                 log.debug("kafka: spooling %d event(s) to %s", len(events), self.spool_path)
                 self._reset_producer()
-                self.spool.append(events)
+                self.spool.append(events, resent)
                 result.spooled = len(events)
                 return result
             self.broker.up()
             result.sent += len(events)
         return result
 
-    def append(self, events: Sequence[Event]) -> int:
-        """EventLog-style append: how many events were published or spooled (Kafka does not deduplicate)."""
-        r = self.publish(events)
+    def append(self, events: Sequence[Event], resent: Collection[str] = ()) -> int:
+        """EventLog-style append: how many events were published or spooled (Kafka does not deduplicate);
+        `resent` as for `publish`."""
+        r = self.publish(events, resent)
         return r.sent - r.drained + r.spooled
 
     @property
@@ -227,7 +230,7 @@ class KafkaPublisher:
             lines = self.spool.read()
         return sum(1 for raw in lines if _record_type(raw) in DOCUMENT_TYPES), len(lines)
 
-    def _send_all(self, events: Sequence[Event]) -> None:
+    def _send_all(self, events: Sequence[Event], resent: Collection[str] = ()) -> None:
         self.tries += 1
         if self._producer is None:
             self._producer = self._make_producer()
@@ -244,9 +247,14 @@ class KafkaPublisher:
                 t = ev.time.timestamp()
                 newest = t if newest is None or t > newest else newest
             topic, key = route_event(ev, self.topics)
+            headers = list(RESENT.items()) if resent and ev.id in resent and ev.type in DOCUMENT_TYPES else None
             futures.append(
                 producer.send(
-                    topic, key=key.encode("utf-8"), value=encode_event(ev), timestamp_ms=record_timestamp_ms(ev, now_ms)
+                    topic,
+                    key=key.encode("utf-8"),
+                    value=encode_event(ev),
+                    timestamp_ms=record_timestamp_ms(ev, now_ms),
+                    headers=headers,
                 )
             )
         mark_time = given if given is not None else newest
@@ -288,13 +296,18 @@ class KafkaPublisher:
         while sent < len(lines):
             chunk = lines[sent : sent + batch]
             events: list[Event] = []
-            for raw in chunk:
+            resent: set[str] = set()
+            for line in chunk:
+                raw, again = unspool(line)
                 try:
                     events.append(decode_event(raw))
                 except Rejected:  # cannot happen for lines we wrote; never let one block the spool
                     log.error("kafka: dropping unreadable spool line: %r", raw[:200])
+                    continue
+                if again:
+                    resent.add(events[-1].id)
             try:
-                self._send_all(events)
+                self._send_all(events, resent)
             except self._unreachable as e:
                 self.broker.down(e)
                 log.debug("kafka: %d event(s) stay spooled", len(lines) - sent)

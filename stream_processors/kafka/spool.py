@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +13,22 @@ from watchfloor.schemas.events import Event
 
 from ..durable_files import fsync_dir
 from .codec import encode_event
+
+RESENT_LINE = b'{"wf-resent":1,'
+"""How the line of a re-sent document starts: its envelope with one more key (`unspool` takes it off)."""
+
+
+def spool_line(ev: Event, resent: bool = False) -> bytes:
+    """The spool's line of an event: its encoded envelope, marked when it is re-sent."""
+    raw = encode_event(ev)
+    return RESENT_LINE + raw[1:] if resent else raw
+
+
+def unspool(line: bytes) -> tuple[bytes, bool]:
+    """(the record value, whether it is re-sent) of a spool line."""
+    if line.startswith(RESENT_LINE):
+        return b"{" + line[len(RESENT_LINE) :], True
+    return line, False
 
 
 class Spool:
@@ -46,9 +62,11 @@ class Spool:
         complete = lines[:-1] if not data.endswith(b"\n") else lines
         return [ln for ln in complete if ln.strip()]
 
-    def append(self, events: Sequence[Event]) -> None:
+    def append(self, events: Sequence[Event], resent: Collection[str] = ()) -> None:
+        """Spool `events`; those whose id is in `resent` (documents `produce --resend` sends again) keep that mark
+        (RESENT_LINE), so the drain sends them with their wf-resent header."""
         if events:
-            self._write(b"".join(encode_event(ev) + b"\n" for ev in events), append=True)
+            self._write(b"".join(spool_line(ev, ev.id in resent) + b"\n" for ev in events), append=True)
 
     def replace(self, lines: Sequence[bytes]) -> None:
         """Atomically keep only `lines` (what is left after a drain)."""

@@ -308,3 +308,29 @@ def test_torn_spool_line_is_ignored(kafka_bootstrap: str, prefix: str, tmp_path:
     finally:
         up.close()
     assert spool.read_bytes() == b""
+
+
+def test_resent_documents_carry_the_header_through_the_spool(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
+    """`produce --resend` marks what it sends again (codec.RESENT): sent at once, or spooled while the broker is away
+    and drained later, a re-sent document carries the wf-resent header, and nothing else does."""
+    ensure_topics(kafka_bootstrap, prefix)
+    spool = tmp_path / "spool.jsonl"
+    spooled = [doc_event(i, "spooled") for i in range(4)]
+    sent = [doc_event(i, "sent") for i in range(4)]
+    again = {spooled[0].id, spooled[2].id, sent[1].id}
+
+    down = KafkaEventLog(f"127.0.0.1:{closed_port()}", prefix, spool_path=spool, timeout_s=1.5)
+    assert down.append(spooled, resent={spooled[0].id, spooled[2].id}) == 4
+    down.close()
+    up = KafkaPublisher(kafka_bootstrap, prefix, spool_path=spool)
+    try:
+        r = up.publish(sent, resent={sent[1].id})
+        assert (r.drained, r.sent, r.spooled) == (4, 8, 0)
+    finally:
+        up.close()
+
+    everything = consume_all(kafka_bootstrap, Topics(prefix).documents, 8 + 6)
+    docs = {decode_event(r.value).id: r for r in everything if decode_event(r.value).type != EventType.WATERMARK}
+    assert sorted(docs) == sorted(e.id for e in [*spooled, *sent])
+    marked = {i for i, r in docs.items() if ("wf-resent", b"1") in list(r.headers or ())}
+    assert marked == again

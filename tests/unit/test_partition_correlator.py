@@ -207,3 +207,35 @@ def test_idle_marks_expire_without_heartbeats() -> None:
     fresh = PartitionCorrelator(engine(), 2, lease=3.0, clock=lambda: now[0])  # a restarted worker
     st2 = orjson.loads(orjson.dumps({**st, "low": None}))
     assert fresh.low_watermark(st2, partition=1) == 50.0  # trusts no idle mark it has not seen: waits for 1
+
+
+def test_a_resent_signal_applied_before_is_dropped_and_a_state_without_one_takes_it() -> None:
+    """`produce --resend` (outside trial 40, M1): every document sent again, its signals marked re-sent. A partition
+    that applied them drops those older than the applied ids it still holds (counted), so no alert is raised or
+    revised again; unmarked, the same records revise alerts. A partition that lost its state takes them as new."""
+    eng = engine()
+    queues = upstream_queues(eng, docs())
+    signals = [r for per_source in queues.values() for q in per_source.values() for r in q if r[0].type != WATERMARK]
+
+    def outputs(resent: bool, *, state: bool = True) -> tuple[list[Any], int]:
+        pc = PartitionCorrelator(eng, N)
+        out: list[Any] = []
+        for c, per_source in queues.items():
+            st = pc.new_state()
+            for q in per_source.values() if state else ():
+                for ev, origin in q:
+                    _ = pc.on_watermark(st, ev) if ev.type == WATERMARK else pc.on_signal(st, ev, origin)
+            for ev, origin in (r for r in signals if part(r[0].key or "") == c):
+                moved = [origin[0], origin[1] + 1000, *origin[2:]] if origin else None  # new offsets
+                out += pc.on_signal(st, ev, moved, resent=resent)
+        return out, pc.resent_dropped
+
+    unmarked, _ = outputs(False)
+    assert any(isinstance(o, Detection) and o.revision > 0 for o in unmarked)  # what the trial saw
+    marked, dropped = outputs(True)
+    assert marked == [] and dropped > 0
+    fresh, dropped = outputs(True, state=False)
+    assert dropped == 0
+    assert sorted(
+        map(key, current_alerts(o for o in fresh if isinstance(o, Detection | Retraction)).values())
+    ) == sorted(map(key, (d for d in embedded() if d.rule not in ABSENCES)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from watchfloor.producers.relay import KafkaRelay
@@ -15,14 +15,16 @@ from watchfloor.stream_processors.stores.memory import MemoryStore
 class RecordingPublisher:
     def __init__(self, fail_on: int | None = None) -> None:
         self.sent: list[str] = []
+        self.resent: list[str] = []  # the ids the relay said it sends again (`produce --resend`)
         self.calls = 0
         self.fail_on = fail_on
 
-    def append(self, events: Sequence[Event]) -> int:
+    def append(self, events: Sequence[Event], resent: Collection[str] = ()) -> int:
         self.calls += 1
         if self.fail_on == self.calls:
             raise ConnectionError("broker gone")
         self.sent.extend(e.id for e in events)
+        self.resent.extend(e.id for e in events if e.id in resent)
         return len(events)
 
 

@@ -94,6 +94,29 @@ def test_resend_relays_the_whole_outbox_to_the_target_again() -> None:
     assert relay.prepare(resend=True) == 4
     relay.run_once()
     assert [i for i in again.sent if i.startswith("d")] == [f"d{i}" for i in range(4)]
+    assert again.resent == [f"d{i}" for i in range(4)]  # marked as sent again (codec.RESENT): the workers had them
+
+
+def test_a_resend_marks_only_what_was_sent_before_also_when_it_goes_on_in_another_produce() -> None:
+    """`produce --resend` marks the documents up to where the target was (outside trial 40, M1), and no others: those
+    stored since go as new. A produce stopped midway marks the rest when the next one goes on (the point is kept in
+    the checkpoint)."""
+    store = MemoryStore()
+    store.append(docs(4))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    assert KafkaRelay(store, RecordingPublisher(), target=A, batch_size=2).prepare(resend=True) == 4
+    store.append(docs(6)[4:])  # stored after the resend was asked
+    first = RecordingPublisher(fail_on=2)  # stopped after its first batch
+    with pytest.raises(ConnectionError):
+        KafkaRelay(store, first, target=A, batch_size=2).run_once()
+    assert first.resent == ["d0", "d1"]
+    rest = RecordingPublisher()
+    KafkaRelay(store, rest, target=A, batch_size=2).run_once()  # a produce without --resend goes on
+    assert rest.resent == ["d2", "d3"]
+    assert [i for i in rest.sent if i.startswith("d")] == ["d2", "d3", "d4", "d5"]
+    again = RecordingPublisher()
+    KafkaRelay(store, again, target=A).run_once()
+    assert again.sent == []
 
 
 def test_retention_is_bounded_by_every_target_relayed_to() -> None:

@@ -303,8 +303,10 @@ def produce(
         typer.Option(
             "--resend",
             help="Relay the store's whole outbox to this prefix again (e.g. after `topics delete` and "
-            "`topics create` of the same prefix); the workers drop what they have by id. After such a reset, "
-            "an `archive` into the store that archived the old topics stops (it keeps their correlate records for "
+            "`topics create` of the same prefix, or workers whose state was lost). The documents sent before go "
+            "marked re-sent: workers that read them drop them (no late report, no alert raised again); a correlate "
+            "partition without state takes them as new. After such a reset, an `archive` into the store that "
+            "archived the old topics stops (it keeps their correlate records for "
             "replay-workers): archive the new ones into another store (`archive --store URL`), or use a new "
             "--prefix instead.",
         ),
