@@ -3,7 +3,9 @@
 `replay_from_kafka(bootstrap, topic, since)` seeks every partition with ``offsets_for_times`` to the first
 record whose timestamp is >= `since`, reads up to the end offsets taken when it started (a bounded read:
 documents published meanwhile are not waited for), and yields the documents with ``published_at >= since``
-(and ``< until`` when given). The publisher's watermark records are skipped.
+(and ``< until`` when given). The publisher's watermark records are skipped. `received_from_kafka` yields each
+with its receive time (the envelope's `received_at`), which the backtest needs to date a future-dated document as
+the workers did.
 
 Records written by ``publisher.KafkaPublisher`` carry the document's publication time as their
 Kafka timestamp, so the seek skips everything older. Records stamped with their append time instead are
@@ -56,7 +58,36 @@ def replay_from_kafka(
     on_invalid: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Document]:
-    """Documents of `topic` published at or after `since` (timezone-aware), before `until` if given.
+    """Documents of `topic` published at or after `since` (timezone-aware), before `until` if given: those of
+    `received_from_kafka` without their receive times."""
+    for doc, _received in received_from_kafka(
+        bootstrap,
+        topic,
+        since,
+        until=until,
+        timeout_s=timeout_s,
+        stats=stats,
+        on_invalid=on_invalid,
+        clock=clock,
+    ):
+        yield doc
+
+
+def received_from_kafka(
+    bootstrap: str,
+    topic: str,
+    since: datetime,
+    *,
+    until: datetime | None = None,
+    timeout_s: float = 120.0,
+    stats: KafkaReplayStats | None = None,
+    on_invalid: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[tuple[Document, float | None]]:
+    """(document, when it was received) of `topic`'s documents published at or after `since` (timezone-aware),
+    before `until` if given. The receive time is the one the record's envelope carries (`received_at`, set by the
+    producer that accepted the document: POSIX seconds), as the extract agent reads it: a document dated more than
+    the skew after it counts at that time (None: a record without one, which the workers never clamp either).
 
     Invalid records (not JSON, unknown schema_version, not a document) are skipped and reported through
     `on_invalid` (default: a warning in the log) and `stats.invalid`. Raises LookupError for an unknown
@@ -141,7 +172,7 @@ def replay_from_kafka(
                         st.skipped_before += 1
                         continue
                     st.documents += 1
-                    yield doc
+                    yield doc, (ev.received_at.timestamp() if ev.received_at is not None else None)
             for tp in list(remaining):
                 position = consumer.position(tp)  # known: seek set it
                 moved = moved or position != at[tp]  # records that are no documents (a transaction's markers)
@@ -260,4 +291,4 @@ def _say(e: BaseException) -> str:
     return text if text.startswith(name) else f"{name}: {text}"  # kafka-python's str() starts with it
 
 
-__all__ = ["KafkaReplayStats", "replay_from_kafka", "watermarks_before"]
+__all__ = ["KafkaReplayStats", "received_from_kafka", "replay_from_kafka", "watermarks_before"]

@@ -97,3 +97,52 @@ def test_reading_kafka_on_a_terminal_shows_records_of_the_total_learnt_on_the_wa
     n = stats.records  # documents and the publisher's watermark records
     done = [f for f in frames if re.search(rf"^\W*reading {re.escape(topic)} .*100%\s+{n}/{n}\s.*ETA", f)]
     assert done, frames
+
+
+def dated_alerts(*args: str, tmp_path: Path, name: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    out = tmp_path / f"{name}.json"
+    res = CliRunner().invoke(app, ["backtest", *args, "--rules", "builtin:dprk_russia", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    alerts = json.loads(out.read_text())["alerts"]
+    return sorted((a["id"], a["fired_at"], tuple(e["event_id"] for e in a["evidence"])) for a in alerts)
+
+
+def test_a_document_dated_in_the_future_counts_at_its_receive_time_from_kafka_as_live(
+    kafka_bootstrap: str, kafka_admin: Any, tmp_path: Path
+) -> None:
+    """Outside trial 40, M4: a document dated more than the skew after it was received (a typo: 2099) counts at its
+    receive time live and in `backtest --from-store`; `--from-kafka` took it at the time of the replay, so the alert it
+    completes fired at another time (same id). The receive time travels in the record's envelope (received_at)."""
+    from datetime import timedelta
+
+    from watchfloor.schemas.topics import TopicNames as Topics
+    from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+    from watchfloor.stream_processors.stores import open_store
+
+    data = Path(__file__).resolve().parents[1] / "data" / "distributed" / "dprk_russia.jsonl"
+    events = []
+    for line in data.read_text(encoding="utf-8").splitlines():
+        doc = parse_document(orjson.loads(line))
+        received = doc.published_at + timedelta(minutes=20)
+        if doc.id == "dist-018":  # a typo in the year: received in 2024, dated in 2099
+            doc = doc.model_copy(update={"published_at": doc.published_at.replace(year=2099)})
+        events.append(document_event(doc, origin=str(data), received_at=received))
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    st = open_store(url)
+    st.append(events)
+    st.close()
+    prefix = f"wf-future-{uuid.uuid4().hex[:8]}"
+    try:
+        with KafkaPublisher(kafka_bootstrap, prefix, spool_path=tmp_path / "spool.jsonl") as pub:
+            pub.ensure_topics()
+            assert pub.publish(events).sent == len(events)
+        from_store = dated_alerts("--from-store", url, tmp_path=tmp_path, name="store")
+        assert any("dist-018" in evidence and fired.startswith("2024-12-18") for _, fired, evidence in from_store)
+        topic = Topics(prefix).documents
+        kafka = dated_alerts("--from-kafka", topic, "--bootstrap", kafka_bootstrap, tmp_path=tmp_path, name="kafka")
+        assert kafka == from_store
+    finally:
+        try:
+            kafka_admin.delete_topics(Topics(prefix).all(), timeout_ms=30_000)
+        except Exception as exc:  # best effort
+            print(f"could not delete {prefix} topics: {exc!r}")

@@ -607,7 +607,7 @@ def _inputs(
 
         return from_log, _bar("records", "reading the store", total)
     if from_kafka:
-        return _kafka_stream(bootstrap, from_kafka, since, tap), _bar("records", f"reading {from_kafka}", None)
+        return _kafka_stream(bootstrap, from_kafka, since, tap, skew), _bar("records", f"reading {from_kafka}", None)
     assert events is not None
 
     def from_files(advance: Advance) -> Iterator[Any]:
@@ -762,15 +762,21 @@ def _kafka_broker(broker: str | None, config: Path | None) -> str:
     return str(settings_for(app_config(config, note=broker is None), bootstrap=broker).bootstrap)
 
 
-def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Callable[[Advance], Iterator[Any]]:
+def _kafka_stream(
+    bootstrap: str, topic: str, since: str | None, tap: Any, skew: float
+) -> Callable[[Advance], Iterator[Any]]:
+    """The documents of a Kafka topic, each with when it was received (the record's envelope: `received_at`) as a
+    replay.Received, so that one dated more than `skew` after it counts at that time, as the workers counted it (trial
+    40, M4: dated at the time of the replay, its alert's fired_at was not the live one)."""
     try:
         from watchfloor.stream_processors.kafka.clients import unreachable_errors
-        from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, replay_from_kafka
+        from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, received_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from datetime import UTC, datetime
 
     from watchfloor.schemas.inputs import InputError, parse_timestamp
+    from watchfloor.stream_processors.engine.eventtime import effective_time
 
     from ..backtest import batched
 
@@ -791,12 +797,15 @@ def _kafka_stream(bootstrap: str, topic: str, since: str | None, tap: Any) -> Ca
         # The total (end - start offsets) is known once the read has started: the bar gets it then.
         stats = KafkaReplayStats()
         done = 0
-        documents = replay_from_kafka(bootstrap, topic, start, timeout_s=KAFKA_TIMEOUT_S, stats=stats)
+        documents = (
+            (doc, rx, effective_time(doc.published_at.timestamp(), rx, skew)[0])
+            for doc, rx in received_from_kafka(bootstrap, topic, start, timeout_s=KAFKA_TIMEOUT_S, stats=stats)
+        )
         try:
             for block in batched(documents, 1000):
                 if tap is not None:
-                    for doc in block:
-                        tap(doc)
+                    for item in block:
+                        tap(item[0])
                 advance.total(stats.expected)
                 advance(stats.records - done)
                 done = stats.records
