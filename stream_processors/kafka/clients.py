@@ -29,7 +29,7 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
         import kafka.errors as kafka_errors
     except ImportError:  # pragma: no cover - exercised only without the extra
         return ()
-    return tuple(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n))
+    return (*(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n)), KafkaNotABroker)
 
 
 def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> dict[str, Any]:
@@ -84,6 +84,70 @@ class _AuthFailures(logging.Handler):
 
 _auth_failures = _AuthFailures()
 logging.getLogger("kafka").addHandler(_auth_failures)
+
+# What kafka-python says when the peer at the address is not a Kafka broker (PostgreSQL's port, say): the first four
+# bytes of its answer read as a frame length that no Kafka response has (outside trial 40, M5).
+NOT_KAFKA = re.compile(r"InvalidReceiveError(?:: Invalid frame length: \d+)?|Invalid frame length: \d+")
+ADDRESS = re.compile(r"\[([^\]\s<]+:\d+)(?:<-|\])")  # "<KafkaTCPTransport [HOST:PORT<-LOCAL]>", "[HOST:PORT]"
+
+
+def not_a_broker(reason: object, address: str | None = None) -> str | None:
+    """ "something answers at HOST:PORT that is not a Kafka broker (check the port …)" when `reason` (an error, a log
+    message) is kafka-python's way of saying so (NOT_KAFKA), else None. `address`: the bootstrap address, when the
+    reason does not name it."""
+    text = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason)
+    found = NOT_KAFKA.search(text)
+    if found is None:
+        return None
+    named = ADDRESS.search(text)
+    where = named.group(1) if named is not None else address or "that address"
+    return f"something answers at {where} that is not a Kafka broker (check the port; it said {found.group(0)})"
+
+
+class _NotKafka(logging.Filter):
+    """Drops kafka-python's lines about a peer that is not a Kafka broker, noting the last one: it logs two per
+    connection attempt (~130 a minute, outside trial 40, M5), and watchfloor says it once, in its own words
+    (`not_a_broker`: Availability, and `make_client` for a bootstrap that fails)."""
+
+    LOGGERS = (
+        "kafka.net.transport",
+        "kafka.net.manager",
+        "kafka.net.connection",
+        "kafka.net.selector",
+        "kafka.conn",
+        "kafka.client_async",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.last = ""  # the last such message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a library's bad format string must not break logging
+            return True
+        said = NOT_KAFKA.search(msg)
+        if said is None:
+            return True
+        self.count += 1
+        self.last = msg
+        for funnel in logging.getLogger("kafka").handlers:  # a process that funnels them still learns of it
+            if isinstance(funnel, ClientLogFunnel):
+                funnel.handle(record)
+        return False
+
+
+_not_kafka = _NotKafka()
+for _name in _NotKafka.LOGGERS:
+    logging.getLogger(_name).addFilter(_not_kafka)
+
+
+class KafkaNotABroker(RuntimeError):
+    """What answers at the bootstrap address is not a Kafka broker: raised by `make_client` in place of the client's
+    bootstrap timeout (which says only that it could not bootstrap), as one of `unreachable_errors` (a port that a
+    broker may take later is waited for like one that refuses)."""
 
 
 def _auth_failure_since(count: int, config: dict[str, Any]) -> KafkaAuthenticationFailed | None:
@@ -182,7 +246,7 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
 
         config = {**config, "kafka_client": kafka_client}
     client = cls.__new__(cls)
-    auth_failures = _auth_failures.count
+    auth_failures, not_kafka = _auth_failures.count, _not_kafka.count
     try:
         client.__init__(*args, **config)
     except BaseException as e:
@@ -195,6 +259,10 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
         refused = _auth_failure_since(auth_failures, config) if isinstance(e, Exception) else None
         if refused is not None:  # not "unreachable" after a timeout: the broker answered, and said no
             raise refused from None
+        if isinstance(e, Exception) and _not_kafka.count != not_kafka:  # it answered, but not as a broker does
+            servers = config.get("bootstrap_servers")
+            address = ",".join(servers) if isinstance(servers, list | tuple) else str(servers or "") or None
+            raise KafkaNotABroker(not_a_broker(_not_kafka.last, address) or _not_kafka.last) from None
         raise
     return client
 
@@ -264,7 +332,7 @@ class Availability:
                 self.log.debug("%s still unreachable (%s)", self.what, _short(reason))
             return
         at, why = now, reason
-        if self.confirm and not lasting:
+        if self.confirm and not lasting and not_a_broker(reason) is None:  # not a broker: no reset, said at once
             if self.first is None or now - self.first[0] > self.CONFIRM_S:
                 self.first = (now, reason)
                 self.log.info("%s: one request failed (%s); retrying", self.what, _short(reason))
@@ -274,6 +342,10 @@ class Availability:
         self.since = at
         if self.remind is not None:
             self.next_reminder = at + self.remind[0]
+        wrong = not_a_broker(why, self.what.removeprefix("Kafka broker ").strip())
+        if wrong is not None:  # said at once, in words: kafka-python only says "Invalid frame length" (_NotKafka)
+            self.log.warning("%s unreachable: %s; %s", self.what, wrong, meanwhile or self.meanwhile)
+            return
         self.log.warning("%s unreachable (%s); %s", self.what, _short(why), meanwhile or self.meanwhile)
 
     def up(self) -> None:
@@ -339,7 +411,7 @@ class ClientLogFunnel(logging.Handler):
             msg = record.getMessage()
         except Exception:  # a library's bad format string must not break logging
             msg = str(record.msg)
-        if record.levelno >= logging.WARNING and SYMPTOMS.search(msg):
+        if record.levelno >= logging.WARNING and (SYMPTOMS.search(msg) or NOT_KAFKA.search(msg)):
             self.suppressed += 1
             self.availability.down(msg)
             return

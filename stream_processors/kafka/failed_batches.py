@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from .unreachable import UNREACHABLE
+from .unreachable import OWN, UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ FILE_NAME = "failed-batches.json"  # in the worker's data directory
 TRANSIENT_NAMES = frozenset(
     {
         *UNREACHABLE,
+        *OWN,  # clients.KafkaNotABroker
         "ProducerClosed",  # aiokafka (Faust's producer): closed under a send while the worker stops
         "OperationalError",  # SQLAlchemy: the database went away
     }

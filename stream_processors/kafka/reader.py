@@ -28,7 +28,7 @@ from typing import Any
 
 from watchfloor.schemas.events import Document
 
-from .clients import client_config, make_client
+from .clients import KafkaNotABroker, client_config, make_client
 from .codec import WATERMARK, Rejected, decode_document, decode_event, watermark_time
 from .topics import bootstrap_servers
 
@@ -104,6 +104,8 @@ def received_from_kafka(
     timeout_ms = int(timeout_s * 1000)
 
     def unreachable(e: BaseException) -> TimeoutError:
+        if isinstance(e, KafkaNotABroker):
+            return TimeoutError(f"Kafka broker {bootstrap} unreachable: {e}")
         return TimeoutError(f"Kafka broker {bootstrap} unreachable: no answer within {timeout_s:g}s ({_say(e)})")
 
     try:
@@ -280,8 +282,9 @@ def _timeouts() -> tuple[type[BaseException], ...]:
     NoBrokersAvailable (2.x bootstrap)."""
     import kafka.errors as kafka_errors
 
-    return tuple(
-        getattr(kafka_errors, n) for n in ("KafkaTimeoutError", "NoBrokersAvailable") if hasattr(kafka_errors, n)
+    return (
+        *(getattr(kafka_errors, n) for n in ("KafkaTimeoutError", "NoBrokersAvailable") if hasattr(kafka_errors, n)),
+        KafkaNotABroker,
     )
 
 

@@ -22,6 +22,10 @@ UNREACHABLE: tuple[str, ...] = (
     "UnknownTopicOrPartitionError",  # topics not created yet: auto-creation is off
 )
 
+# And watchfloor's own: clients.KafkaNotABroker (something answers at the address that is not a Kafka broker), which
+# `make_client` raises in place of the client's bootstrap timeout.
+OWN: tuple[str, ...] = ("KafkaNotABroker",)
+
 # Of those, the names that only kafka-python 2.x has (3.x raises KafkaTimeoutError where 2.x raised these): kept for
 # the 2.x installs the `kafka` extra allows (kafka-python>=2.0.2,<4).
 ONLY_2X: frozenset[str] = frozenset({"NoBrokersAvailable"})
@@ -30,4 +34,4 @@ ONLY_2X: frozenset[str] = frozenset({"NoBrokersAvailable"})
 # (longer than a broker restart takes), then every 5 minutes: a mistyped address must not look like a quiet process.
 BROKER_REMINDERS: tuple[float, float] = (30.0, 300.0)
 
-__all__ = ["BROKER_REMINDERS", "ONLY_2X", "UNREACHABLE"]
+__all__ = ["BROKER_REMINDERS", "ONLY_2X", "OWN", "UNREACHABLE"]

@@ -769,7 +769,7 @@ def _kafka_stream(
     replay.Received, so that one dated more than `skew` after it counts at that time, as the workers counted it (trial
     40, M4: dated at the time of the replay, its alert's fired_at was not the live one)."""
     try:
-        from watchfloor.stream_processors.kafka.clients import unreachable_errors
+        from watchfloor.stream_processors.kafka.clients import KafkaNotABroker, unreachable_errors
         from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, received_from_kafka
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
@@ -789,7 +789,8 @@ def _kafka_stream(
     try:
         _kafka_topic_exists(bootstrap, topic, KAFKA_TIMEOUT_S)
     except unreachable_errors() as e:
-        raise fail(f"Kafka broker {bootstrap} unreachable: no answer within {KAFKA_TIMEOUT_S:g}s ({e})") from None
+        why = str(e) if isinstance(e, KafkaNotABroker) else f"no answer within {KAFKA_TIMEOUT_S:g}s ({e})"
+        raise fail(f"Kafka broker {bootstrap} unreachable: {why}") from None
     except LookupError as e:
         raise fail(f"{e} on {bootstrap}") from None
 
