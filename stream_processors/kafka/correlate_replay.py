@@ -43,7 +43,7 @@ from ..engine import Engine
 from ..fingerprint import other_release
 from ..ports import RecordArchive
 from .clients import client_config, make_client
-from .codec import WATERMARK, Rejected, decode_event, parse_origin
+from .codec import WATERMARK, Rejected, decode_event, is_resent, parse_origin
 from .partition import PartitionCorrelator
 from .rules_guard import parse_rules
 from .topics import bootstrap_servers
@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 CORRECTION = EventType.CORRECTION.value
 SIGNAL = EventType.SIGNAL.value
 
-Record = tuple[bytes | None, list[int] | None, str | None]  # (value, wf-origin header, wf-rules header)
+# (value, wf-origin header, wf-rules header[, wf-resent header present]): a record of three is not re-sent
+Record = tuple[bytes | None, list[int] | None, str | None] | tuple[bytes | None, list[int] | None, str | None, bool]
 
 
 @dataclass
@@ -112,8 +113,9 @@ def replay_partition(pc: PartitionCorrelator, partition: int, records: Iterable[
     """One correlate partition's records, in offset order, as the correlate agent applies them
     (``agents.Correlate.process``): outputs appended to `out.events`."""
     st = pc.new_state()
-    applied: list[tuple[Event, list[int] | None]] = []
-    for value, origin, _rules in records:
+    applied: list[tuple[Event, list[int] | None, bool]] = []
+    for value, origin, _rules, *marks in records:
+        resent = bool(marks and marks[0])  # a signal of a document `produce --resend` sent again (codec.RESENT)
         out.records += 1
         try:
             ev = decode_event(value)
@@ -123,15 +125,15 @@ def replay_partition(pc: PartitionCorrelator, partition: int, records: Iterable[
             out.rejected += 1
             continue
         try:
-            outputs = _one(pc, st, ev, partition, origin)
+            outputs = _one(pc, st, ev, partition, origin, resent)
         except Exception:  # as live: the record leaves no trace in the state (rebuilt without it)
             log.exception("replay: the correlator failed on a record of partition %d", partition)
             out.failed += 1
             st = pc.new_state()
-            for ev_ok, origin_ok in applied:
-                _one(pc, st, ev_ok, partition, origin_ok)
+            for ev_ok, origin_ok, resent_ok in applied:
+                _one(pc, st, ev_ok, partition, origin_ok, resent_ok)
             continue
-        applied.append((ev, origin))
+        applied.append((ev, origin, resent))
         for o in outputs:
             if isinstance(o, Detection):
                 out.events.append(detection_event(o))
@@ -141,12 +143,14 @@ def replay_partition(pc: PartitionCorrelator, partition: int, records: Iterable[
                 out.dead_letters += 1
 
 
-def _one(pc: PartitionCorrelator, st: dict[str, Any], ev: Event, part: int, origin: list[int] | None) -> list[Any]:
+def _one(
+    pc: PartitionCorrelator, st: dict[str, Any], ev: Event, part: int, origin: list[int] | None, resent: bool = False
+) -> list[Any]:
     if ev.type == WATERMARK:
         return pc.on_watermark(st, ev, part)
     if ev.type == CORRECTION:
         return pc.on_correction(st, ev)
-    return pc.on_signal(st, ev, origin)
+    return pc.on_signal(st, ev, origin, resent=resent)
 
 
 def replay_workers(
@@ -263,7 +267,7 @@ def stored_records(archive: RecordArchive, topic: str, partition: int, batch: in
     after = -1
     while got := archive.read_records(topic, partition, after, limit=batch):
         for r in got:
-            yield r.offset, (r.value, parse_origin(r.headers), parse_rules(r.headers))
+            yield r.offset, (r.value, parse_origin(r.headers), parse_rules(r.headers), is_resent(r.headers))
         after = got[-1].offset
 
 
@@ -305,7 +309,7 @@ def _records(consumer: Any, tp: Any, start: int, end: int, timeout_s: float, wha
             for rec in recs:
                 if rec.offset < end:
                     headers = rec.headers or []
-                    yield rec.offset, (rec.value, parse_origin(headers), parse_rules(headers))
+                    yield rec.offset, (rec.value, parse_origin(headers), parse_rules(headers), is_resent(headers))
         idle = 0.0 if batches else idle + 0.5
         if idle > timeout_s:
             left = end - consumer.position(tp)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from typer.testing import CliRunner
 
 from tests.functional.test_distributed_equivalence import (  # noqa: F401  (cluster is a fixture)
     ALERT_EVENTS,
@@ -25,6 +26,7 @@ from tests.functional.test_distributed_equivalence import (  # noqa: F401  (clus
 )
 from tests.functional.test_distributed_event_time import late_reports
 from watchfloor.backtest import log_from_store
+from watchfloor.cli import app
 from watchfloor.producers.poller import SourcePoller
 from watchfloor.producers.relay import KafkaRelay, target_checkpoint
 from watchfloor.schemas.config import JsonlSource
@@ -89,6 +91,16 @@ def test_resend_drops_what_was_read_and_a_worker_without_state_reads_it_all(
         log = first.log.read_text(errors="replace")
         assert "re-sent document(s) (produce --resend)" in log
         assert "re-sent signal(s) (produce --resend) dropped" in log
+        # `replay-workers` reads the correlate topic as the correlators did, the re-sent marks included
+        res = CliRunner().invoke(
+            app,
+            [
+                "replay-workers", "--config", str(cluster.config()), "--broker", cluster.bootstrap,
+                "--prefix", cluster.prefix, "--store", cluster.store_url,
+            ],
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert f"the same {len(alerts_before)} detection and retraction events as the store" in res.output, res.output
 
         # A worker that lost its state: a new group (and a new store), its documents partitions at the start of
         # the resend, the correlate and detections topics at their ends: its correlate partitions have no state.
