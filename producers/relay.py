@@ -302,9 +302,12 @@ class KafkaRelay:
         documents the relay will send. With `resend` (`produce --resend`: to the same topics), the documents up to
         where it was are marked re-sent as they go (RESEND_UPTO, kept in the checkpoint until passed, so a produce
         stopped midway marks the rest when it goes on)."""
-        found = self.store.checkpoint_position(self.checkpoint)
+        cp = self.store.load_checkpoint(self.checkpoint)
+        found = cp.position
+        # a resend stopped midway and asked again: up to where the target was before the first
+        upto = max(found, int((cp.state or {}).get(RESEND_UPTO) or 0))
         if found > 0:
-            state = {"et": et.new_tracker(), "w": None, RESEND_UPTO: found} if resend else None
+            state = {"et": et.new_tracker(), "w": None, RESEND_UPTO: upto} if resend else None
             self.store.commit(self.checkpoint, Checkpoint(0, state), [], since=found)
         return self.store.count(types=DOCUMENT_TYPES)
 

@@ -119,6 +119,19 @@ def test_a_resend_marks_only_what_was_sent_before_also_when_it_goes_on_in_anothe
     assert again.sent == []
 
 
+def test_a_resend_asked_again_midway_still_marks_up_to_where_the_target_was_first() -> None:
+    store = MemoryStore()
+    store.append(docs(6))
+    KafkaRelay(store, RecordingPublisher(), target=A).run_once()
+    KafkaRelay(store, RecordingPublisher(), target=A, batch_size=2).prepare(resend=True)
+    with pytest.raises(ConnectionError):
+        KafkaRelay(store, RecordingPublisher(fail_on=2), target=A, batch_size=2).run_once()  # d0, d1 sent
+    relay = KafkaRelay(store, RecordingPublisher(), target=A)
+    relay.prepare(resend=True)  # `produce --resend` again
+    relay.run_once()
+    assert relay.publisher.resent == [f"d{i}" for i in range(6)]  # type: ignore[attr-defined]
+
+
 def test_retention_is_bounded_by_every_target_relayed_to() -> None:
     assert readers({A: 10, B: 3, RELAY_PROCESSOR: 0, "alerts": 50}) == {A: 10, B: 3}
 
