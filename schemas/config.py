@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from .control import Where, check_digest, check_max_age
+from .control import Where, check_digest, check_max_age, known_zone
 from .events import DEFAULT_MAX_EDITIONS, Severity
 from .redact import redact_url
 from .rules import Duration, format_duration, parse_duration
@@ -350,13 +350,10 @@ UpdateWait = Annotated[Duration, AfterValidator(_update_wait)]
 
 
 def _time_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
     name = value.strip()
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not known_zone(name):
         import difflib
+        from zoneinfo import available_timezones
 
         zones = sorted(available_timezones())
         known = {z.lower(): z for z in zones}

@@ -84,7 +84,7 @@ class DigestSchedule(_Frozen):
     def parse(cls, text: str) -> DigestSchedule:
         m = _DIGEST.match(" ".join(text.split()))
         zone = (m.group(3) if m else None) or "UTC"
-        if not m or not _known_zone(zone):
+        if not m or not known_zone(zone):
             named = f" {text!r}" if len(text.split()) > 1 else ""  # a lone word is named by its problem
             problems = digest_problems(text) or ["write 'daily HH:MM [Area/City]', e.g. 'daily 08:00 Europe/London'"]
             raise ValueError(f"bad digest{named}: " + "; ".join(problems))
@@ -108,7 +108,7 @@ class DigestSchedule(_Frozen):
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def _known_zone(zone: str) -> bool:
+def known_zone(zone: str) -> bool:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -132,7 +132,7 @@ def digest_problems(spec: str, quote: Callable[[str], str] = repr) -> list[str]:
         problems.append(f"no time: {example}")
     elif not _TIME.match(words[1]):
         problems.append(f"{quote(words[1])}: a time HH:MM, from 00:00 to 23:59")
-    if len(words) >= 3 and not _known_zone(words[2]):
+    if len(words) >= 3 and not known_zone(words[2]):
         problems.append(f"unknown time zone {quote(words[2])}: an IANA time zone such as Europe/London")
     if len(words) > 3:
         problems.append(f"{quote(' '.join(words[3:]))}: nothing comes after the time zone")

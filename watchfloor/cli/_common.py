@@ -474,17 +474,17 @@ def interval_seconds(value: str | float) -> float:
     38, LOW-8)."""
     import typer
 
+    from watchfloor.schemas.rules import parse_duration  # (the config's own reading of `poll_interval: 60s`)
+
     if isinstance(value, int | float):  # a default given as a number (`notify`'s 2.0) comes through the parser too
         return float(value)
     text = value.strip()
     try:
         seconds = float(text)
     except ValueError:
-        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-        number, unit = text[:-1].strip(), text[-1:].lower()
         try:
-            seconds = float(number) * units[unit]
-        except (KeyError, ValueError):
+            seconds = parse_duration(text).total_seconds()
+        except ValueError:
             raise typer.BadParameter(
                 f"{value!r} is not an interval: seconds (e.g. 30, 0.5) or a duration (e.g. 30s, 5m, 1h)"
             ) from None
@@ -506,7 +506,9 @@ def broker_origin(broker: str | None, cfg: Any, bootstrap: str) -> str:
         where = "the config's kafka.bootstrap"
     else:
         where = "the default (no --broker, $WATCHFLOOR_KAFKA or kafka: section)"
-    hosts = [h.strip().removeprefix("kafka://") for h in bootstrap.split(",")]
+    from watchfloor.stream_processors.kafka.topics import bootstrap_servers
+
+    hosts = bootstrap_servers(bootstrap).split(",")
     portless = [h for h in hosts if h and ":" not in h.rsplit("]", 1)[-1]]
     port = f"; no port given for {', '.join(portless)}: 9092 is tried" if portless else ""
     return f"the address from {where}{port}"
