@@ -41,7 +41,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     published_at: _AwareTime
     sentence: str
     url: str | None = None
-    modality: Literal["asserted", "hedged", "future", "conditional", "negated"] = "asserted"
+    modality: Literal["asserted", "hedged", "future", "conditional", "negated", "recap"] = "asserted"
     story: str | None = None
     first_seen: bool = False
     feed: str | None = None

@@ -119,8 +119,8 @@ class Document(_Frozen):
         return self.title or self.body
 
 
-Modality = Literal["asserted", "hedged", "future", "conditional", "negated"]
-MODALITIES: tuple[Modality, ...] = ("asserted", "hedged", "future", "conditional", "negated")
+Modality = Literal["asserted", "hedged", "future", "conditional", "negated", "recap"]
+MODALITIES: tuple[Modality, ...] = ("asserted", "hedged", "future", "conditional", "negated", "recap")
 
 
 class Signal(_Frozen):

@@ -50,6 +50,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from .compiler import CompiledRules
@@ -163,6 +164,14 @@ from .cues import (
     QUESTION_OPENERS_EN,
     QUESTION_PARTICLE_RU,
     QUESTION_PREDICATES,
+    RECAP_AFTER_EN,
+    RECAP_AFTER_RU,
+    RECAP_GAP,
+    RECAP_SINCE_EN,
+    RECAP_SINCE_RU,
+    RECAP_UNITS_EN,
+    RECAP_UNITS_RU,
+    RECAP_WORDS,
     REPORTED_ABOUT_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
@@ -819,6 +828,7 @@ def resolve(
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
+    best_at = -1  # where the deciding cue ends, when it stands before the words (-1: not before them)
     considered: list[tuple[str, str, str, bool, str]] = []
     # The signal's own words and the names of the sentence: a cue inside them is part of them (made for the
     # first cue in reach: most are not).
@@ -1017,6 +1027,7 @@ def resolve(
                 considered.append((cls, words, direction, True, where + (_REVIVED if revived else "")))
             if best is None or rank < (best[0], best[1]):
                 best = (rank[0], rank[1], cls, words or _cue_words(sent, cue))
+                best_at = e if e < lo else sent.end
         if revived or not aside:
             break
         cues = [c for c, over in hidden if all(k in aside for k in over)]
@@ -1027,6 +1038,7 @@ def resolve(
             if explain:
                 considered.append(("future", future[0], "verb", True, future[1]))
             best = (CUE_PRIORITY["future"], 0, "future", future[0])
+            best_at = sent.end
     if best is None:
         # "Ukraine said it took the village. This could not be independently verified."
         nxt = next_disclaimer(rules, sent, headline)
@@ -1044,6 +1056,20 @@ def resolve(
                 considered.append(("hedged", question[0], "question", asked, why))
             if asked:
                 best = (CUE_PRIORITY["hedged"], 0, "hedged", question[0])
+    if best is None or best[2] in _RECAP_OVERRIDES:
+        # "Wagner boss posts first video since the mutiny": the mutiny is recalled, not reported; and a negation or
+        # hedge before the lead governs the clause it opens, not the event it recalls ("has not been seen since the
+        # mutiny", "may have been killed after the mutiny"; a question or a disclaimer of the next sentence asks or
+        # doubts the news, not the time it is given). A future or condition there may make it one to come ("will
+        # meet after the summit"): it stays.
+        recap = _recap(rules, sent, lo, own)
+        if recap is not None and best_at < recap[2]:
+            if explain:
+                if best is not None:
+                    considered.append(("recap", recap[0], "recap", True, recap[1] + f"; {best[3]!r} governs before it"))
+                else:
+                    considered.append(("recap", recap[0], "recap", True, recap[1]))
+            best = (len(CUE_PRIORITY), 0, "recap", recap[0])
     if best is None:
         reason = (
             ModalityReason("asserted", None, "no cue governs the signal's words", tuple(considered))
@@ -1362,6 +1388,7 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
             and not _may_be_future(rules, sent, headline)
             and not next_disclaimer(rules, sent, headline)
             and _yes_no_question(rules, sent) is None
+            and RECAP_WORDS.isdisjoint(sent.toks)
         )
     return plain
 
@@ -1393,6 +1420,64 @@ def next_disclaimer(rules: CompiledRules, sent: Sentence, headline: bool) -> str
 
 
 _QUESTION_WHY = "a yes/no question asks whether it happened"
+# The recap leads by their last word: (lead words, "since" | "after", Russian).
+_RECAP_LEADS: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
+for _keys, _kind, _ru in (
+    (RECAP_SINCE_EN, "since", False),
+    (RECAP_AFTER_EN, "after", False),
+    (RECAP_SINCE_RU, "since", True),
+    (RECAP_AFTER_RU, "after", True),
+):
+    for _key in _keys:
+        _RECAP_LEADS.setdefault(_key[-1], []).append((_key, _kind, _ru))
+_PRESENT_AUX_EN = frozenset("is are am will would can could may might should must shall".split())  # "since it is …"
+
+
+_RECAP_OVERRIDES = frozenset({"negated", "hedged"})
+
+
+def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tuple[str, str, int] | None:
+    """(the lead's words, why, the token the lead starts at) when the signal's words from token lo are an earlier
+    event that a "since", "anniversary of", or "N days / weeks / months / years after" (cues.RECAP_*) gives as the
+    time of the one reported: at most cues.RECAP_GAP words after the lead, in its clause, no comma between, no present
+    or future auxiliary between ("since it is unclear"). A bare "after", "following", "in the wake of" only before
+    "last week's / month's / year's" ("after last month's mutiny"). Russian: "с момента", "в годовщину", "N месяцев
+    после", "спустя N лет после"."""
+    toks, base = sent.toks, sent.start
+    at = lo - base
+    if at <= 0 or RECAP_WORDS.isdisjoint(toks[max(0, at - RECAP_GAP - 1) : at]):
+        return None
+    english = "en" in rules.languages
+    russian = "ru" in rules.languages and _has_cyrillic(sent)
+    for j in range(at - 1, max(-1, at - RECAP_GAP - 2), -1):
+        for key, kind, ru in _RECAP_LEADS.get(toks[j], ()):
+            first = j - len(key) + 1
+            if not (russian if ru else english) or first < 0 or tuple(toks[first : j + 1]) != key:
+                continue
+            if any(a <= base + j <= b for a, b in own) or _marks_between(sent, j, at, ",;:"):
+                return None
+            if any(base + j < b <= lo for b in clause_breaks(sent)):
+                return None
+            between = toks[j + 1 : at]
+            if not _PRESENT_AUX_EN.isdisjoint(between):
+                return None
+            words = " ".join(key)
+            if kind == "after":
+                units = RECAP_UNITS_RU if ru else RECAP_UNITS_EN
+                before = toks[max(0, first - 3) : first]
+                if ru and key == ("спустя",):
+                    if units.isdisjoint(between) or "после" not in between:
+                        return None
+                elif before and before[-1] in units:
+                    words = f"{before[-1]} {words}"
+                elif ru or not any(w == "last" and n in units for w, n in pairwise(between)):
+                    return None
+            elif ru and "того" in between:
+                return None
+            return words, f"{words!r} recalls the words as an earlier event, the time of the one reported", base + first
+    return None
+
+
 _QUESTION_END = re.compile(r"\?[\s\"'\u201d\u2019\u00bb)]*$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 

@@ -48,7 +48,7 @@ def _read(text: str, signal: str, engine: Engine = _ENGINE) -> tuple[str, str | 
         ("Tel Aviv agrees to ceasefire deal brokered by Doha", "truce", ("asserted", None)),
         ("The group said it had agreed to an extension of the truce.", "truce", ("asserted", None)),
         ("Both sides agreed to the prisoner swap last week.", "truce", ("asserted", None)),
-        ("Aid pledged to Kyiv arrived days after the truce.", "truce", ("asserted", None)),
+        ("Aid pledged to Kyiv arrived after the truce.", "truce", ("asserted", None)),
         # A future: "agreed to" + a verb (also after an adverb), and the other "VERB to" cues as before.
         ("The council agreed to send troops to the border.", "troops", ("future", "agreed to")),
         ("The council agreed to quickly send troops to the border.", "troops", ("future", "agreed to")),

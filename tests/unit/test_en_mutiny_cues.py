@@ -31,6 +31,7 @@ def reading(title: str, signal: str) -> str:
         ("Was the warlord aboard the jet that crashed outside the capital?", "plane_crash", "asserted"),
         ("Was the general, who led the mutiny, on board?", "mutiny", "asserted"),
         ("After the mutiny: will the army stay loyal?", "mutiny", "asserted"),
+        ("Has the army chief been seen since the mutiny?", "mutiny", "recap"),  # the recap, not the question
         # ... not a wh-question, which takes the event as given, nor a statement
         ("Why did the mercenaries rebel against the army?", "mutiny", "asserted"),
         ("What set off the mutiny?", "mutiny", "asserted"),

@@ -100,7 +100,7 @@ def test_a_refusal_in_a_body_negates_the_verb_after_it(body: str, cue: str) -> N
         # A refusal after the signal's words does not reach back.
         ("truce", "", "Hamas approved the truce after Israel refused to release prisoners.", ("asserted", None)),
         # "declined to" + a noun or a number is a fall, not a refusal.
-        ("truce", "", "Oil prices declined to their lowest level since the truce was approved.", ("asserted", None)),
+        ("truce", "", "Oil prices declined to their lowest level as the truce was approved.", ("asserted", None)),
         ("truce", "", "Exports declined to 5 percent after the truce was approved.", ("asserted", None)),
         # A refusal to confirm a report still denies it (the longer cue).
         (

@@ -382,7 +382,7 @@ detections:
     key, value = e.value.problems
     assert (key.line, key.message) == (10, "unknown key 'hedge' (did you mean 'hedged'?)")
     assert value.line == 15 and value.message.startswith("modality: Input should be one of 'asserted'"), value
-    assert "'negated', 'any', or a list of them (got 'asertted')" in value.message, value
+    assert "'negated', 'recap', 'any', or a list of them (got 'asertted')" in value.message, value
 
 
 def test_yaml_two_readers_read_otherwise_is_a_syntax_error_at_its_place_not_a_traceback(tmp_path: Path) -> None:

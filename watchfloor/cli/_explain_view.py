@@ -9,7 +9,14 @@ from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.explain import DetectionCheck, DocumentExplanation, SignalCheck
 from watchfloor.stream_processors.engine.explain_detections import CorpusSummary
 
-_MOD_STYLE = {"asserted": "green", "negated": "red", "conditional": "magenta", "future": "yellow", "hedged": "cyan"}
+_MOD_STYLE = {
+    "asserted": "green",
+    "negated": "red",
+    "conditional": "magenta",
+    "future": "yellow",
+    "hedged": "cyan",
+    "recap": "blue",
+}
 
 
 def render(
