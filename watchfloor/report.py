@@ -204,7 +204,7 @@ def _problems_section(result: dict[str, Any]) -> str:
             [_e(_failure(x)) for x in failures]
             # cited by the baseline, only covered now, labels without `event` (outside trial 9, F4)
             + [
-                f"{_e(_failure(x))} not shown kept: only held back as a repeat now, and the labels have no event column"
+                f"{_e(_failure(x))} no longer alerted: only held back as a repeat now, and the labels have no event column"
                 for x in verdict.get("only_covered_now") or []
             ]
         )

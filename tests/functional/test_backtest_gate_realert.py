@@ -66,12 +66,12 @@ def test_without_events_the_gate_fails_on_alerted_positives_now_only_covered(tmp
         (KURSK, ["TROOP_DEPLOYMENT_REPORT_KURSK"]),
     ]
     assert [x["id"] for x in data["diff"]["scores"]["only_covered_now"]] == [MORE_TROOPS, KURSK]
-    assert f"true positive not shown kept: {KURSK} TROOP_DEPLOYMENT_REPORT_KURSK (troops-deployed)" in output
+    assert f"true positive no longer alerted: {KURSK} TROOP_DEPLOYMENT_REPORT_KURSK (troops-deployed)" in output
     assert "the labels have no `event` column" in output
     assert "no true positive of the baseline lost" not in output
     assert "a new event held back counts as such a repeat too" in output
     html = " ".join((tmp_path / "report.html").read_text(encoding="utf-8").split())
-    assert f"{KURSK} not shown kept: only held back as a repeat now" in html
+    assert f"{KURSK} no longer alerted: only held back as a repeat now" in html
     assert f"only held back as repeats now: {MORE_TROOPS} (troops-deployed), {KURSK} (troops-deployed)" in html
 
 
@@ -81,7 +81,7 @@ def test_with_events_only_the_new_event_is_lost(tmp_path: Path, shared_data: Pat
     assert code == 1, output
     verdict = data["gates"]["fail_on_removed_true_positive"]
     assert [x["id"] for x in verdict["lost"]] == [KURSK] and verdict["only_covered_now"] == []
-    assert f"lost true positive: {KURSK} (troops-deployed)" in output and "not shown kept" not in output
+    assert f"lost true positive: {KURSK} (troops-deployed)" in output and "no longer alerted" not in output
     # One story told three times: the edit's two fewer alerts lose nothing.
     labels = with_events(tmp_path, shared_data, {FIRST: "deployment", MORE_TROOPS: "deployment", KURSK: "deployment"})
     code, output, data = gate(tmp_path, shared_data, labels)

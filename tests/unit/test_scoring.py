@@ -83,6 +83,21 @@ def test_labels_csv_with_extra_columns_several_labels_and_negatives(tmp_path: Pa
     assert set(labels.positives()) == {"n1", "n3"}
 
 
+def test_the_labels_csv_a_backtest_writes_reads_back_as_labels(tmp_path: Path) -> None:
+    """`backtest --csv` names its column `labels` (one row per label key): `--labels` takes that file as it is."""
+    from watchfloor.report_csv import LABEL_COLUMNS
+
+    assert "labels" in LABEL_COLUMNS and "label" not in LABEL_COLUMNS
+    rows = [
+        {"id": "n1", "label_key": "n1", "labels": "BORDER_CLOSED", "event": "closure", "time": "2025-03-01T10:00:00Z"},
+        {"id": "n2", "label_key": "n2", "labels": "", "event": "", "time": ""},
+    ]
+    text = ",".join(LABEL_COLUMNS) + "\n" + "".join(",".join(r.get(c, "") for c in LABEL_COLUMNS) + "\n" for r in rows)
+    labels = load_labels(write(tmp_path, "labels.csv", text))
+    assert labels.items["n1"].labels == {"BORDER_CLOSED"} and labels.items["n1"].event == "closure"
+    assert labels.items["n2"].labels == frozenset() and set(labels.positives()) == {"n1"}
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -931,7 +931,7 @@ def _print_gates(gates: dict[str, Any]) -> None:
             out.print(f"[red]lost true positive:[/red] {escape(x['label_key'])} ({escape(x['rule'])})", highlight=False)
         for x in gate.get("only_covered_now", ()):
             out.print(
-                f"[red]true positive not shown kept:[/red] {escape(x['label_key'])} "
+                f"[red]true positive no longer alerted:[/red] {escape(x['label_key'])} "
                 f"{escape(', '.join(x['labels']))} ({escape(x['rule'])}): the "
                 f"baseline's alert {escape(x['baseline_alert'])} cited it; now it is only held back as a repeat of an "
                 "earlier alert",

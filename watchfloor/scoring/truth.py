@@ -265,12 +265,14 @@ CONTRADICTIONS_SHOWN = 5
 
 
 def load_labels(path: str | Path) -> Labels:
-    """`id,label[,time][,event]` (other columns ignored). An id may have several rows or `;`-separated labels;
+    """`id,label[,time][,event]` (other columns ignored; `labels` for `label` too, as `backtest --csv` writes it). An id may have several rows or `;`-separated labels;
     NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
     warning naming both lines. `event` names the story an item reports, per label (an item reporting two stories
     has a row per label, each with its event; one label has one event)."""
     header, rows = _read_csv(path, "labels")
-    _need(path, header, ("id", "label"), "labels")
+    # `backtest --csv` writes its labels.csv with a `labels` column: read back as it is (outside trial 40).
+    column = "labels" if "label" not in header and "labels" in header else "label"
+    _need(path, header, ("id", column), "labels")
     items: dict[str, LabelledItem] = {}
     positive_at: dict[str, int] = {}  # id -> the first line giving it a label
     negative_at: dict[str, tuple[int, str]] = {}  # id -> the first line marking it a negative, and its cell
@@ -279,7 +281,7 @@ def load_labels(path: str | Path) -> Labels:
         item_id = row.get("id", "")
         if not item_id:
             raise TruthError(f"{path}:{line}: empty id")
-        cell = row.get("label", "")
+        cell = row.get(column, "")
         labels = set(split_labels(cell))
         if labels:
             positive_at.setdefault(item_id, line)
