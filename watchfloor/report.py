@@ -194,6 +194,8 @@ def _problems_section(result: dict[str, Any]) -> str:
         items.append(f'<li class="bad">input not used: {_e(f.get("problem") or f.get("source"))}</li>')
     for w in result.get("warnings") or []:
         items.append(f"<li>warning: {_e(w)}</li>")
+    for n in result.get("notes") or []:
+        items.append(f"<li>{_e(n)}</li>")
     gates = result.get("gates") or {}
     for name, verdict in gates.items():
         if not isinstance(verdict, dict):
@@ -204,7 +206,8 @@ def _problems_section(result: dict[str, Any]) -> str:
             [_e(_failure(x)) for x in failures]
             # cited by the baseline, only covered now, labels without `event` (outside trial 9, F4)
             + [
-                f"{_e(_failure(x))} no longer alerted: only held back as a repeat now, and the labels have no event column"
+                f"{_e(_failure(x))} no longer alerted: only held back as a repeat now, and the labels have no event "
+                "column"
                 for x in verdict.get("only_covered_now") or []
             ]
         )
@@ -533,6 +536,7 @@ STAT_LABELS = {
     "signals": "signals",
     "alerts": "alerts",
     "late_documents": "late reports (beyond the allowed lateness)",
+    "documents_after_later_dated_in_file": "documents after later-dated ones in their file (see the note)",
     "late_signals": "late reports (beyond the allowed lateness)",  # results written before late_documents
     "future_dated": "reports dated in the future",
     "epoch_dated": "reports dated at the Unix epoch (1970-01-01: a date the source did not have)",

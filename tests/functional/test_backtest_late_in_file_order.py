@@ -76,3 +76,13 @@ def test_a_future_dated_document_does_not_make_the_others_late(tmp_path: Path) -
     typo = item("ty-1", "2099-11-12", "Russian and North Korean troops fight together near Kursk")
     output = backtest(write_jsonl(tmp_path / "typo.jsonl", [typo, *sorted(INBOX, key=lambda x: x["published_at"])]))
     assert NOTE not in output and "6 documents" in output, output
+
+
+def test_the_note_is_in_the_json_and_the_html_report(tmp_path: Path) -> None:
+    # The HTML report is what a desk passes round: it says what the terminal said (outside trial 40).
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    backtest(write_jsonl(tmp_path / "inbox.jsonl", INBOX), "--json", out_json, "--html", out_html)
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert data["stats"]["documents_after_later_dated_in_file"] == 2
+    assert any(NOTE in n for n in data["notes"]), data.get("notes")
+    assert NOTE in " ".join(out_html.read_text(encoding="utf-8").split())

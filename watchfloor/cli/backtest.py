@@ -338,10 +338,13 @@ def backtest(
     problems = report.problems()
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
-    if late_in_files is not None and (
-        said := late_in_file_order_note(late_in_files.count, run_engines[0].rules.lateness)
-    ):
-        err.print(said, markup=False, highlight=False)
+    late_note = (
+        late_in_file_order_note(late_in_files.count, run_engines[0].rules.lateness)
+        if late_in_files is not None
+        else None
+    )
+    if late_note:
+        err.print(late_note, markup=False, highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.editions_left_out:  # as `watchfloor run` counts them
@@ -392,6 +395,9 @@ def backtest(
     )
     if warnings:  # what the terminal warned of, for a pipeline that reads the JSON
         run.data["warnings"] = warnings
+    if late_note and late_in_files is not None:  # the HTML report says it too (outside trial 40)
+        run.data["notes"] = [late_note]
+        run.data["stats"]["documents_after_later_dated_in_file"] = late_in_files.count
     # Imported here: the views bring scoring and the engine, which every other command (rules check) skips.
     from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
 

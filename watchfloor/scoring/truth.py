@@ -265,7 +265,8 @@ CONTRADICTIONS_SHOWN = 5
 
 
 def load_labels(path: str | Path) -> Labels:
-    """`id,label[,time][,event]` (other columns ignored; `labels` for `label` too, as `backtest --csv` writes it). An id may have several rows or `;`-separated labels;
+    """`id,label[,time][,event]` (other columns ignored; `labels` for `label` too, as `backtest --csv` writes it).
+    An id may have several rows or `;`-separated labels;
     NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
     warning naming both lines. `event` names the story an item reports, per label (an item reporting two stories
     has a row per label, each with its event; one label has one event)."""
