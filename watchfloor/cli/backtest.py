@@ -405,10 +405,17 @@ def backtest(
     changes = results[0].revisions + len(results[0].retractions)
     out.print(
         f"{counted(results[0].documents, 'document')}, {counted(results[0].signals, 'signal')}, "
-        f"{counted(len(results[0].detections), 'alert')}"
-        + (f" ({changes} revisions and retractions on the way: see raised in --json)" if changes else ""),
+        f"{counted(len(results[0].detections), 'alert')}",
         highlight=False,
     )
+    if changes:
+        # Said plainly: an alert with `revision` 1 and no `revises` read as a revision of nothing (trial 41, L4).
+        out.print(
+            f"on the way: {counted(results[0].revisions, 'alert')} raised when a report changed its group's history "
+            f"(`revision` > 0; `revises` names the alert it replaced, if any), "
+            f"{counted(len(results[0].retractions), 'alert')} withdrawn; each step is in `raised` in --json",
+            highlight=False,
+        )
     # Event-time reports (a report dated in the future, counted at its receive time; one beyond the lateness in
     # log or random order), said as `watchfloor run` says them: a typo'd year must not pass unnoticed.
     reported = results[0].late
