@@ -103,6 +103,11 @@ def test_the_labels_csv_a_backtest_writes_reads_back_as_labels(tmp_path: Path) -
     [
         ("", "labels.csv:1: empty labels file"),
         ("id,title\nn1,x\n", "labels.csv:1: a labels file needs the column(s) label"),
+        (
+            "id;label\nn1;A\n",
+            "labels.csv:1: a labels file needs the column(s) id, label (header has: id;label); "
+            "the header is one column with ';' in it: write the file comma-separated",
+        ),
         ("id,label,time\nn1,A,yesterday\n", "labels.csv:2: column 'time': not an ISO-8601 timestamp"),
         ("id,label,time\nn1,A,2025-03-01T09:00:00\n", "labels.csv:2: column 'time': timestamp has no UTC offset"),
         ("id,label\n,A\n", "labels.csv:2: empty id"),

@@ -217,9 +217,12 @@ def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, d
 def _need(path: str | Path, header: list[str], columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in header]
     if missing:
+        # One column holding another delimiter: a spreadsheet's export in a locale that separates with ";".
+        sep = next((d for d in (";", "\t", "|") if len(header) == 1 and d in header[0]), None)
+        hint = f"; the header is one column with {sep!r} in it: write the file comma-separated" if sep else ""
         raise TruthError(
             f"{path}:1: a {what} file needs the column(s) {', '.join(missing)} "
-            f"(header has: {', '.join(header) or 'nothing'})"
+            f"(header has: {', '.join(header) or 'nothing'}){hint}"
         )
 
 
