@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from functools import cache
+from itertools import pairwise
 
 from .modality import clause_breaks, is_bare_verb_en
 from .morphology import (
@@ -516,6 +517,29 @@ def _mark_tokens(sent: Sentence, mark: str) -> list[int]:
     # Character i of the text is character i + 1 of the view: the words before a comma start before view position i.
     starts = [m.start() for m in _WORD_RUN.finditer(view)]
     return [sent.start + bisect_left(starts, at + 1) for at in marks]
+
+
+def rundown(sent: Sentence) -> tuple[int, list[tuple[int, int]]] | None:
+    """(lead end, parts) of a sentence that is a rundown, which `mentions` reads part by part, else None: the parts
+    [first, last) between its ";", each a story of its own, and the token after a lead's ": " before the first ";"
+    (the sentence's start when there is none), whose names are the topic of every part ("Israel-Gaza war live: …;
+    …"). A rundown has a lead ("Смотрите в этом выпуске: A; B", "Today's report: A; B") or three parts or more; one
+    ";" with no lead joins two clauses of one story, as English prose uses it ("Fighting intensifies in Ukraine;
+    missile kills 11 in Kryvyi Rih"), and is read whole, as before."""
+    text = sent.text
+    semi = text.find(";")
+    if semi < 0:
+        return None
+    colon = text.find(": ")
+    led = 0 <= colon < semi
+    if not led and text.count(";") < 2:
+        return None
+    marks = [m for m in _mark_tokens(sent, ";") if sent.start < m < sent.end]
+    if not marks:
+        return None
+    lead = next(iter(_mark_tokens(sent, ": ")), sent.start) if led else sent.start
+    bounds = [sent.start, *marks, sent.end]
+    return lead, [(a, b) for a, b in pairwise(bounds) if a < b]
 
 
 def _part(sent: Sentence, lo: int, hi: int) -> tuple[int, int]:
