@@ -44,7 +44,7 @@ from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import base_language
-from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, word_key
+from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
 __all__ = [
@@ -82,7 +82,7 @@ def _has_positive_atom(node: Node) -> bool:
 def _check_entities(ids: list[str], known: dict[str, Any], path: list[str | int], b: PhraseBuilder) -> None:
     for i, eid in enumerate(ids):
         if eid not in known:
-            b.error([*path, i], f"unknown entity {eid!r} (define it under 'entities')")
+            b.error([*path, i], f"unknown entity {eid!r} {unknown_entity(eid, known)}")
 
 
 def _languages(value: str | list[str] | None, default: Langs = ("en",)) -> Langs:
