@@ -23,7 +23,7 @@ from watchfloor.schemas.rules import SLUG, DetectionDef, Example, RulePack, Sign
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
-from .engine.checks import alias_tie_warnings
+from .engine.checks import alias_tie_warnings, shared_entity_warnings
 from .engine.compiler import CompiledRules, CompileErrors, RuleError, compile_packs
 from .yamlfile import MAX_YAML_NODES as MAX_YAML_NODES
 from .yamlfile import RuleProblem as RuleProblem
@@ -966,8 +966,10 @@ def _load_rules(specs: Iterable[str], every_problem: bool = False) -> tuple[list
 
 def _log_merge_warnings(loaded: Sequence[LoadedPack]) -> None:
     """Say, where packs are loaded to run (run, backtest, workers, explain), what loading them together changed
-    that each pack alone would not show: an alias two entities share, which only one of them takes."""
-    for w in alias_tie_warnings([lp.pack for lp in loaded]):
+    that each pack alone would not show: an alias two entities share, which only one of them takes, and an entity
+    id two packs define with another name or other aliases, which merge."""
+    packs = [lp.pack for lp in loaded]
+    for w in [*alias_tie_warnings(packs), *shared_entity_warnings(packs)]:
         text = str(loaded[w.pack].problem(w))
         if text not in _SAID:
             _SAID.add(text)

@@ -15,7 +15,8 @@ The acting party follows the grammar where that is cheap:
    capture: the mention before is what was acted on, not the actor, and the owner did not act. In Russian a
    passive participle among the signal's words with a mention next to it that can be instrumental and
    follows no preposition ("ратифицирован Россией", "Россией ратифицирован"; not "договор с Россией"),
-   nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены"). An English passive
+   nor is an abbreviation in the genitive of the noun before it ("из плена ВСУ освобождены"), nor, as for 2, one
+   after a preposition's noun of any case ("в тыл ВСУ"). An English passive
    of the signal's own verb with no "by" ("North Korea treaty ratified", "Troops deployed to Kursk") names no
    actor: no capture, but of a place, or the owner of the attack it happened in ("killed in a Russian strike");
 2. the subject: the nearest mention before the signal's words (in Russian, one that can be
@@ -45,6 +46,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from functools import cache
+from itertools import pairwise
 
 from .modality import clause_breaks, is_bare_verb_en
 from .morphology import (
@@ -131,7 +133,7 @@ def capture(
             if not mentions:
                 head = toks[related[0][0] - 1 - base]
                 return None, f"every mention named is the genitive after {head!r} (an ally's, a neighbour's …)"
-        free = [m for m in mentions if not _governed_ru(toks, base, m[0])]
+        free = [m for m in mentions if not _governed_ru(sent, m[0])]
         subjects = [m for m in free if may_be_case_ru(toks[m[1] - base], "nomn")]
         before = [m for m in subjects if m[1] < lo or m[0] <= lo <= m[1]]
         if before:
@@ -515,6 +517,29 @@ def _mark_tokens(sent: Sentence, mark: str) -> list[int]:
     # Character i of the text is character i + 1 of the view: the words before a comma start before view position i.
     starts = [m.start() for m in _WORD_RUN.finditer(view)]
     return [sent.start + bisect_left(starts, at + 1) for at in marks]
+
+
+def rundown(sent: Sentence) -> tuple[int, list[tuple[int, int]]] | None:
+    """(lead end, parts) of a sentence that is a rundown, which `mentions` reads part by part, else None: the parts
+    [first, last) between its ";", each a story of its own, and the token after a lead's ": " before the first ";"
+    (the sentence's start when there is none), whose names are the topic of every part ("Israel-Gaza war live: …;
+    …"). A rundown has a lead ("Смотрите в этом выпуске: A; B", "Today's report: A; B") or three parts or more; one
+    ";" with no lead joins two clauses of one story, as English prose uses it ("Fighting intensifies in Ukraine;
+    missile kills 11 in Kryvyi Rih"), and is read whole, as before."""
+    text = sent.text
+    semi = text.find(";")
+    if semi < 0:
+        return None
+    colon = text.find(": ")
+    led = 0 <= colon < semi
+    if not led and text.count(";") < 2:
+        return None
+    marks = [m for m in _mark_tokens(sent, ";") if sent.start < m < sent.end]
+    if not marks:
+        return None
+    lead = next(iter(_mark_tokens(sent, ": ")), sent.start) if led else sent.start
+    bounds = [sent.start, *marks, sent.end]
+    return lead, [(a, b) for a, b in pairwise(bounds) if a < b]
 
 
 def _part(sent: Sentence, lo: int, hi: int) -> tuple[int, int]:
@@ -960,7 +985,7 @@ def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, in
         return None
     best: tuple[int, str] | None = None
     for s, e, eid in mentions:
-        if _governed_ru(toks, base, s) or _genitive_abbr_ru(toks, base, s):
+        if _governed_ru(sent, s) or _genitive_abbr_ru(toks, base, s):
             continue  # "с Россией": with Russia, not by it; "плена ВСУ": the captivity's owner, not its agent
         if not may_be_case_ru(toks[e - base], "ablt"):
             continue
@@ -1003,7 +1028,8 @@ def _owner_after_ru(sent: Sentence, hi: int, mentions: list[tuple[int, int, str]
     if not tags or not tags[0].startswith("NOUN"):
         return None
     for s, e, eid in mentions:
-        if s != hi + 1 or _governed_ru(toks, base, s):  # "из плена ВСУ": out of its captivity, not its act
+        # "из плена ВСУ": out of its captivity, not its act; but "в ответ на атаку ВСУ" is the AFU's attack
+        if s != hi + 1 or _governed_ru(sent, s, any_head=False):
             continue
         if _caseless_ru(toks[s - base]) or may_be_case_ru(toks[e - base], "gent"):
             return noun, eid
@@ -1057,12 +1083,70 @@ def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:
     return bool(head) and head[0].startswith("NOUN") and "gent" in head[0] and "Abbr" not in head[0]
 
 
-def _governed_ru(toks: list[str], base: int, s: int) -> bool:
+def _governed_ru(sent: Sentence, s: int, *, any_head: bool = True) -> bool:
     """Whether a preposition governs the mention starting at s: right after it ("с Россией", "из
-    украинского плена"), or the genitive of a noun right after it ("из плена ВСУ")."""
+    украинского плена"), or the genitive of a noun right after it ("из плена ВСУ"). With `any_head`, an
+    abbreviation after a preposition's noun of any case too ("в тыл ВСУ", "на позиции ВСУ", "по дальним тылам ВСУ":
+    outside trial 41, read as the AFU breaking through), for a word without cases right after a common noun is its
+    genitive (_object_abbr_ru)."""
+    toks, base = sent.toks, sent.start
     if s - 1 >= base and is_preposition_ru(toks[s - 1 - base]):
         return True
-    return s - 2 >= base and is_preposition_ru(toks[s - 2 - base]) and _genitive_abbr_ru(toks, base, s)
+    if s - 2 >= base and is_preposition_ru(toks[s - 2 - base]) and _genitive_abbr_ru(toks, base, s):
+        return True
+    return any_head and _object_abbr_ru(sent, s)
+
+
+# Nouns after a preposition that make an adverbial of time or of reason, after which a word without cases opens
+# the clause rather than being their genitive ("в понедельник ВСУ атаковали", "в ответ ВСУ обстреляли").
+_RU_ADVERBIAL_HEADS = (
+    "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "январь", "февраль", "март",
+    "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь", "утро", "вечер", "ночь",
+    "день", "сутки", "время", "неделя", "месяц", "год", "ответ", "итог", "результат", "конец", "начало", "момент",
+)  # fmt: skip
+_RU_MODIFIERS_BEFORE_HEAD = 2  # adjectives between the preposition and its noun ("по дальним тылам ВСУ")
+# Marks that end a preposition's phrase: "несмотря на блокаду; ВС РФ уничтожили" opens a new clause with "ВС РФ".
+_PHRASE_MARKS = (",", ";", ":", "—", "–", "(", ")")
+
+
+@cache
+def _ru_adverbial_head_forms() -> frozenset[str]:
+    return frozenset().union(*(word_forms("ru", w) for w in _RU_ADVERBIAL_HEADS))
+
+
+def _object_abbr_ru(sent: Sentence, s: int) -> bool:
+    """Whether the mention starting at s is a word without cases right after a common noun of any case that a
+    preposition governs, perhaps past adjectives, with no mark between: that noun's genitive ("тыл ВСУ", "позиции
+    ВСУ"). Not when a finite verb follows it, whose subject it is ("на Курском направлении ВСУ потеряли"), nor
+    after a noun of time or reason, nor a name, after which it opens the clause ("в августе ВСУ вторглись"); nor
+    after "при", "с": the owner of a circumstance or a companion helps or acts with the subject
+    ("при посредничестве ОАЭ", "вместе с погранслужбой ФСБ")."""
+    toks, base = sent.toks, sent.start
+    if s - 2 < base or not _caseless_ru(toks[s - base]):
+        return False
+    word = toks[s - 1 - base]
+    head = tags_ru(word) if script_of(word) == "cyrillic" else ()
+    if not head or not head[0].startswith("NOUN") or word.lower() in _ru_adverbial_head_forms():
+        return False
+    if any(x in head[0] for x in ("Abbr", "Geox", "Name", "Surn", "Patr", "Orgn", "Trad")):
+        return False
+    p = s - 2
+    while p >= base and p > s - 2 - _RU_MODIFIERS_BEFORE_HEAD and not is_preposition_ru(toks[p - base]):
+        tags = tags_ru(toks[p - base]) if script_of(toks[p - base]) == "cyrillic" else ()
+        if not tags or not tags[0].startswith(("ADJF", "PRTF", "NUMR")):
+            return False
+        p -= 1
+    if p < base or not is_preposition_ru(toks[p - base]) or toks[p - base].lower() in ("при", "с", "со"):
+        return False
+    text = sent.text
+    if any(m in text and any(p < t <= s for t in _mark_tokens(sent, m)) for m in _PHRASE_MARKS):
+        return False
+    # A finite verb right after it: the abbreviation is its subject, the phrase before an adverbial of place ("на
+    # Курском направлении ВСУ потеряли", "в Запорожской области ФСБ задержала", "в генштабе ВСУ заявили").
+    e = next((m[1] for m in sent.mentions if m[0] == s), s)
+    after = toks[e + 1 - base] if e + 1 < sent.end else ""
+    tags = tags_ru(after) if script_of(after) == "cyrillic" else ()
+    return not (tags and tags[0].startswith("VERB"))
 
 
 def _caseless_ru(word: str) -> bool:

@@ -350,6 +350,70 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
     return out
 
 
+_SHOWN_ALIASES = 6  # aliases a shared-entity warning names; the rest are counted
+
+
+def shared_entity_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """An entity id that a pack loaded before also defines, with another name or other aliases (outside trial 41,
+    H2): ids are shared, so the aliases merge and widen both packs' signals (the bundled pack's «курский» read
+    WWII's «Курская битва» as a place of a desk's pack), and the first pack's name is the entity's name, but in
+    the titles of each pack's own detections, which show its own. Said at the later pack's entity, once per earlier
+    pack that defines the id, with what each pack adds to the other."""
+    first: dict[str, list[int]] = {}  # entity id -> the packs that define it, in load order
+    out: list[RuleError] = []
+
+    def words(aliases: list[str]) -> dict[tuple[str, ...], str]:
+        got: dict[tuple[str, ...], str] = {}
+        for a in aliases:
+            key = tuple(w.lstrip("=").lower() for w in phrase_words(a))
+            if key:
+                got.setdefault(key, a)
+        return got
+
+    def shown(aliases: list[str]) -> str:
+        more = len(aliases) - _SHOWN_ALIASES
+        return ", ".join(repr(a) for a in aliases[:_SHOWN_ALIASES]) + (f" and {more} more" if more > 0 else "")
+
+    for pi, pack in enumerate(packs):
+        for eid, ent in pack.entities.items():
+            before = first.setdefault(eid, [])
+            for opi in before:
+                other = packs[opi].entities[eid]
+                oname = packs[opi].name
+                if other.name != ent.name:
+                    out.append(
+                        RuleError(
+                            ["entities", eid, "name"],
+                            f"entity {eid} is also defined in pack {oname!r}, loaded before this one, as "
+                            f"{other.name!r}: the titles of this pack's detections show {ent.name!r}, and everything "
+                            f"else (the other pack's titles, explanations, chat commands, digests) {other.name!r}",
+                            pack=pi,
+                            warning=True,
+                        )
+                    )
+                mine, theirs = words(ent.aliases), words(other.aliases)
+                to_this = [a for k, a in theirs.items() if k not in mine]
+                to_that = [a for k, a in mine.items() if k not in theirs]
+                if to_this or to_that:
+                    said = []
+                    if to_this:
+                        said.append(f"{oname!r} adds {shown(to_this)} to this pack's signals")
+                    if to_that:
+                        said.append(f"this pack adds {shown(to_that)} to the signals of {oname!r}")
+                    out.append(
+                        RuleError(
+                            ["entities", eid, "aliases"],
+                            f"entity {eid} is also defined in pack {oname!r}, loaded before this one, with other "
+                            f"aliases; ids are shared, so their aliases merge: {' and '.join(said)}. To keep the "
+                            "packs apart, give this pack's entity an id of its own",
+                            pack=pi,
+                            warning=True,
+                        )
+                    )
+            before.append(pi)
+    return out
+
+
 def all_overlap_warnings(
     cond: Condition,
     path: list[str | int],

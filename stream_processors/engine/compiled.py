@@ -212,6 +212,9 @@ class CompiledRules:
     story_signals: frozenset[str] = frozenset()
     # Whether some detection takes other detections' alerts as input (the correlator then feeds them on).
     derived: bool = False
+    # Pack name -> the entity names its detections' titles and attributes show, for a pack that names a shared
+    # entity otherwise than the first pack that defines it (entity_names); the rest use entity_names.
+    title_names: dict[str, dict[str, str]] = field(default_factory=dict)
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
     _json_gate: list[JsonLineGate | None] = field(default_factory=list)

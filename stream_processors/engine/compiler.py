@@ -21,6 +21,7 @@ from .checks import (
     cue_warnings,
     language_warnings,
     never_match_warnings,
+    shared_entity_warnings,
     title_fields,
     title_placeholders,
 )
@@ -43,7 +44,7 @@ from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import base_language
-from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, word_key
+from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
 __all__ = [
@@ -81,7 +82,7 @@ def _has_positive_atom(node: Node) -> bool:
 def _check_entities(ids: list[str], known: dict[str, Any], path: list[str | int], b: PhraseBuilder) -> None:
     for i, eid in enumerate(ids):
         if eid not in known:
-            b.error([*path, i], f"unknown entity {eid!r} (define it under 'entities')")
+            b.error([*path, i], f"unknown entity {eid!r} {unknown_entity(eid, known)}")
 
 
 def _languages(value: str | list[str] | None, default: Langs = ("en",)) -> Langs:
@@ -207,6 +208,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += overlaps
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
+    warnings += shared_entity_warnings(packs)
 
     if b.errors:
         raise CompileErrors(b.errors, warnings)
@@ -245,6 +247,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         detections=tuple(detections),
         detections_by_signal={k: tuple(v) for k, v in by_signal.items()},
         entity_names=names,
+        title_names=_title_names(packs, names),
         entity_kinds={eid: kind for eid, (kind, _a) in entities.items()},
         cue_scope=scope,
         cue_scope_after=scope_after,
@@ -255,6 +258,18 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         atom_text=b.atom_text,
         warnings=tuple(warnings),
     )
+
+
+def _title_names(packs: Sequence[RulePack], names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Pack name -> the entity names its detections' titles show, for each pack that names a shared entity
+    otherwise than the pack that defined it first: its own names over the others (a Russian pack loaded beside
+    the bundled one keeps «Украина» in its titles, outside trial 41)."""
+    out: dict[str, dict[str, str]] = {}
+    for pack in packs:
+        own = {eid: ent.name for eid, ent in pack.entities.items() if names.get(eid) != ent.name}
+        if own:
+            out[pack.name] = {**names, **own}
+    return out
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:

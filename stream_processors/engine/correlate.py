@@ -560,9 +560,9 @@ class Correlator:
             return None  # throttled: this group fired recently at this severity or higher
         lf = t if lf is None else max(t, lf)
         feeds = _feeds(items, end, evidence)
-        detection = build_detection(
-            self.rules.entity_names, det, plan, group, fired_at, severity, confidence, evidence, own, feeds
-        )
+        # A pack that names a shared entity its own way shows its own name in its titles (compiler._title_names).
+        names = self.rules.title_names.get(det.pack) or self.rules.entity_names
+        detection = build_detection(names, det, plan, group, fired_at, severity, confidence, evidence, own, feeds)
         return detection, lf, rank
 
 

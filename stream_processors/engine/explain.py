@@ -21,8 +21,9 @@ from typing import Any
 
 from watchfloor.schemas.events import Document, Signal, SourceRef
 
+from .captures import rundown
 from .compiler import CompiledRules, CompiledSignal, Node
-from .extract import DocumentView, Extractor, context_ok, evaluate, smallest_window
+from .extract import DocumentView, Extractor, context_ok, evaluate, part_mentions_miss, smallest_window
 from .scan import Sentence
 
 
@@ -206,10 +207,11 @@ def _check(
         if missing is not None:
             return SignalCheck(name, False, f"context words: {missing} in the document")
     ents = sent.entities
+    parts = rundown(sent)
     if (
         (sig.mention_all and not sig.mention_all <= ents)
         or (sig.mention_any and not (sig.mention_any & ents))
-        or (sig.mention_none and (sig.mention_none & ents))
+        or (sig.mention_none and parts is None and (sig.mention_none & ents))
     ):
         return SignalCheck(
             name,
@@ -220,6 +222,14 @@ def _check(
     if missing is not None:
         return SignalCheck(name, False, missing)
     got = extractor.match_sentence(sig, sent, explain=True)
+    if got is None and parts is not None and part_mentions_miss(sig, sent):
+        need = _entity_need(rules, sig.mention_all, sig.mention_any, sig.mention_none, "the part")
+        return SignalCheck(
+            name,
+            False,
+            "mentions: the sentence is a rundown, each part between ';' a story of its own, and no part holds both"
+            f" the signal's words and its mentions ({need}; a name in another part does not count)",
+        )
     if got is None:
         comps = [c for c in (evaluate(sig.node, sent, [None]) or []) if c]
         win = smallest_window(comps)

@@ -13,7 +13,7 @@ from watchfloor.schemas.events import FIRST_SEEN, Document, Signal
 from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
-from .captures import capture
+from .captures import capture, rundown
 from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, is_plain, read_cues, resolve
@@ -436,7 +436,10 @@ class Extractor:
             return None
         if sig.mention_any and not (sig.mention_any & ents):
             return None
-        if sig.mention_none and (sig.mention_none & ents):
+        # In a rundown (its stories between ";"), `mentions` reads the part of the signal's words only, as captures
+        # do: another story's name neither satisfies it nor excludes (outside trial 41, H1).
+        parts = rundown(sent) if sig.mention_all or sig.mention_any or sig.mention_none else None
+        if sig.mention_none and parts is None and (sig.mention_none & ents):
             return None
         atoms = sent.atoms
         for clause in sig.needs:  # a necessary condition, cheaper than evaluating the tree
@@ -448,6 +451,11 @@ class Extractor:
             return None
         comps = [c for c in comps if c]
         window = smallest_window(comps) or (sent.start, max(sent.start, sent.end - 1))
+        if parts is not None:
+            found = _in_part(sig, sent, parts, comps, window)
+            if found is None:
+                return None
+            comps, window = found
         if sig.near is not None and window[1] - window[0] + 1 > sig.near:
             return None
         lo, hi = window
@@ -665,6 +673,73 @@ def _in_capitals(sent: Sentence, first: int, capitals: tuple[int, ...]) -> bool:
 
 def _leftmost_longest(hit: tuple[int, int, str, Sentence]) -> tuple[int, int]:
     return hit[0], hit[0] - hit[1]
+
+
+def mentions_ok(sig: CompiledSignal, ents: set[str]) -> bool:
+    """Whether a signal's `mentions` hold for the entities named."""
+    if sig.mention_all and not sig.mention_all <= ents:
+        return False
+    if sig.mention_any and not (sig.mention_any & ents):
+        return False
+    return not (sig.mention_none and (sig.mention_none & ents))
+
+
+class _PartView:
+    """One part of a rundown sentence as a 'sentence' for evaluate: the atoms found in it."""
+
+    __slots__ = ("atoms", "text")
+
+    def __init__(self, sent: Sentence, first: int, last: int) -> None:
+        self.text = sent.text  # (a regex reads the whole sentence, as it did to let the signal on)
+        self.atoms = {
+            k: kept
+            for k, spans in sent.atoms.items()
+            if (kept := [sp for sp in spans if first <= sp[0] and sp[1] < last])
+        }
+
+
+def _in_part(
+    sig: CompiledSignal, sent: Sentence, parts: tuple[int, list[tuple[int, int]]], comps: list[list[Span]], window: Span
+) -> tuple[list[list[Span]], Span] | None:
+    """The components and window of the signal's words in a part of a rundown whose mentions (with its lead's)
+    satisfy the signal's `mentions`: first the part the whole sentence's window stands in (a window across a ";"
+    reads the parts it spans together), then each part in order; else None."""
+    lead, spans = parts
+    topic = {eid for s, _e, eid in sent.mentions if s < lead}
+
+    def named(first: int, last: int) -> set[str]:
+        return topic | {eid for s, _e, eid in sent.mentions if first <= s < last}
+
+    lo, hi = window
+    first = max((a for a, _b in spans if a <= lo), default=sent.start)
+    last = min((b for _a, b in spans if b > hi), default=sent.end)
+    if mentions_ok(sig, named(first, last)):
+        return comps, window
+    for first, last in spans:
+        got = evaluate(sig.node, _PartView(sent, first, last), [None])
+        if got is None:
+            continue
+        got = [c for c in got if c]
+        win = smallest_window(got)
+        if win is None or (sig.near is not None and win[1] - win[0] + 1 > sig.near):
+            continue
+        if mentions_ok(sig, named(first, last)):
+            return got, win
+    return None
+
+
+def part_mentions_miss(sig: CompiledSignal, sent: Sentence) -> bool:
+    """Whether a signal whose words and `mentions` hold in the whole sentence is refused only because the sentence
+    is a rundown and no part of it holds both (rules explain says so)."""
+    parts = rundown(sent) if sig.mention_all or sig.mention_any or sig.mention_none else None
+    if parts is None:
+        return False
+    comps = evaluate(sig.node, sent, [None])
+    if comps is None:
+        return False
+    comps = [c for c in comps if c]
+    window = smallest_window(comps) or (sent.start, max(sent.start, sent.end - 1))
+    return _in_part(sig, sent, parts, comps, window) is None
 
 
 def context_ok(sig: CompiledSignal, doc_entities: set[str]) -> bool:
