@@ -790,6 +790,34 @@ CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
 CALL_OFF_ATTEMPTS_RU = ("попыт", "пыта", "старал", "стара")  # "попытался", "в попытке", "пытается", "старались"
+# Trying is not doing: "ВСУ пытались прорваться", "попытка прорыва", "задержан при попытке устроить теракт" hedge
+# the act tried: it may have failed (outside trial 41, H3). The verbs are goals (the `goal` table): they govern the
+# infinitive and its phrase only, up to a comma or "и" ("мужчины, которые пытались скрыться, напали на пограничника":
+# the attack happened), and only the reflexive verb ("пытали пленного" is torture); the nouns govern what follows
+# them, as any cue before. Not before a verb of countering or calling off, whose object stands ("пытались
+# предотвратить атаку", "попытки отразить удар": the attack happened; modality.read_cues).
+ATTEMPT_VERBS_RU = (
+    "пытался пыталась пыталось пытались пытается пытаются пытаясь пытаться "
+    "попытался попыталась попыталось попытались попытается попытаются попытаться"
+).split()
+ATTEMPT_NOUNS_RU = ["попыток", "попытк*"]
+ATTEMPT_COUNTERS_RU = (
+    *("предотврат", "отраз", "отбить", "отбива", "пресе", "сорва", "останов", "сдерж", "помеша", "сбить"),
+)
+# Foiling an attempt negates the act tried: "военные пресекли попытки ВСУ прорваться", "сорвана очередная попытка
+# прорыва", "отбиты новые попытки диверсантов проникнуть", "отразили попытку прорыва" (outside trial 41, H3). The
+# verbs alone are no cue: "отразили атаку" and "пресекли деятельность" say the attack and the activity happened.
+# ("предотвратили попытку" is a verb of calling off already, CALL_OFF; not with a word between: "предотвратили все
+# попытки диверсантов прорваться".)
+FOILED_ATTEMPTS_RU = [
+    f"{verb} {between}попыт{end}"
+    for verb in (
+        *("пресек*", "пресеч*", "пресека*", "отразил*", "отразить", "отражен*", "отбил*", "отбит*", "сорван*"),
+        "предотврат*",
+    )
+    for between in ("", "очередн* ", "нов* ", "все ", "всех ")
+    for end in ("к*", "ок")
+]
 CALL_OFF_NOT_AFTER = frozenset(
     "the a an its their his her our this that these those s long much twice be been being is are was were get gets "
     "got".split()
@@ -1271,6 +1299,8 @@ _RU: CueTable = {
             "отказавшись",
             # calling off: "Киев сорвал обмен пленными", "Отложена ратификация договора" (CALL_OFF)
             *_RU_CALL_OFF,
+            # foiling an attempt: "пресекли попытки ВСУ прорваться", "сорвана очередная попытка прорыва"
+            *FOILED_ATTEMPTS_RU,
         ],
         "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
         "future": [
@@ -1337,6 +1367,8 @@ _RU: CueTable = {
             "судя по всему",
             "кажется",
             "похоже",
+            # an attempt: "попытка прорыва", "при попытке прорваться" (ATTEMPT_NOUNS_RU; the verbs are goals)
+            *ATTEMPT_NOUNS_RU,
         ],
     },
     "after": {
@@ -1391,7 +1423,8 @@ _RU: CueTable = {
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
     "disclaimer": {"hedged": _ru_disclaimers()},
-    "goal": {"future": _ru_goals()},
+    # an attempt: "ВСУ пытались прорваться" (ATTEMPT_VERBS_RU)
+    "goal": {"future": _ru_goals(), "hedged": ATTEMPT_VERBS_RU},
     OBJECT: _ru_object_frames(),
     PREDICATE: _ru_predicates(),
     "neutral": {

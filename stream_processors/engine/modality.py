@@ -62,6 +62,7 @@ from .cues import (
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    ATTEMPT_COUNTERS_RU,
     ATTRIBUTE_BETWEEN,
     ATTRIBUTE_NOT_BEFORE,
     ATTRIBUTIVE_HEDGES,
@@ -293,6 +294,10 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "walks back report that …" denies it, "walks back to her crease" does not: the cue spans the word for
         # what was said, or is none.
         cue_key = entry.key
+        # "попытки отразить удар": what was tried is the countering; the strike stands (cues.ATTEMPT_NOUNS_RU).
+        if len(key) == 1 and cls == "hedged" and last + 1 < n and _counters(toks[last + 1]):
+            if key[0].startswith(CALL_OFF_ATTEMPTS_RU):
+                continue
         if key in WALK_BACK_KEYS and entry.direction == "before":
             if key in WALK_BACK_SAID:
                 said = _said_word(toks, last + 1)
@@ -375,6 +380,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             # "urged Hamas to accept": the cue is the "to" before the verb, if there is one.
             to = _goal_to(sent, first, last)
             if to is None:
+                continue
+            # "пытались предотвратить атаку": the attack stands (cues.ATTEMPT_VERBS_RU).
+            if cls == "hedged" and _counters(toks[to + 1]):
                 continue
             found.append(
                 (
@@ -937,6 +945,13 @@ def resolve(
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
                     near = False
                     not_subject = new
+                # "пытались скрыться, напали на …", "пытался скрыться и был задержан": an attempt governs its
+                # infinitive's phrase, which ends at a comma or "и" (cues.ATTEMPT_VERBS_RU).
+                if near and direction == GOAL and cls == "hedged" and not overlaps and e < lo:
+                    tried = sent.toks[e + 1 - sent.start : lo - sent.start]
+                    if _comma_between(sent, e - sent.start, lo - sent.start) or not _COORDINATORS.isdisjoint(tried):
+                        near = False
+                        not_subject = "past the phrase of the infinitive tried (a comma or a coordinator between)"
                 # "vows to crush armed mutiny", "fails to stop the attack": the cue governs the verb of countering,
                 # not what it acts on, which exists already.
                 if near and not overlaps and e < lo and (verb := _countered_object(sent, e, lo, own)):
@@ -1100,6 +1115,12 @@ def _object_phrase(sent: Sentence, e: int, lo: int) -> bool:
         ):
             return False
     return True
+
+
+def _counters(word: str) -> bool:
+    """Whether a Russian infinitive tried is one of countering or calling off, whose object stands ("пытались
+    предотвратить атаку", "попытки отразить удар"; cues.ATTEMPT_COUNTERS_RU, CALL_OFF)."""
+    return word.startswith(ATTEMPT_COUNTERS_RU) or (word,) in CALL_OFF
 
 
 def _calls_off(toks: list[str], first: int, key: tuple[str, ...]) -> bool:
