@@ -724,6 +724,16 @@ _RU_NOT_CONFIRMED = (
 # too (modality._predicate_subject; outside trial 35: read asserted, as the object of the preposition "об").
 NOT_CONFIRMED_RU = frozenset(f"не {v}" for v in _RU_NOT_CONFIRMED)
 REPORTED_ABOUT_RU = frozenset({"о", "об", "обо", "про"})
+# Not confirming, which is no denial, as the English "did not confirm" (hiding the "не", the longer cue winning):
+# "В Минобороны не подтвердили вторжение", "не подтвердили, что …", "пока не подтверждают", "не спешат подтверждать"
+# hedge their object or their "что"-clause (outside trial 41, M4). An agent's active verb only: the predicates of the
+# event or of a report on it ("Атака не подтвердилась", "Сообщения об атаке не подтверждаются": NOT_CONFIRMED_RU)
+# stay negations.
+NOT_CONFIRMING_RU = [
+    *(f"не {v}" for v in "подтвердил подтвердила подтвердили подтвердило подтверждает подтверждают".split()),
+    *(f"не {v}" for v in "подтверждал подтверждала подтверждали подтверждало".split()),
+    *(f"не {v} подтвержд*" for v in ("спеш*", "тороп*")),
+]
 # The object first and a verb in the third person plural, no subject: "Обмен пленными отложили", "Ратификацию
 # договора перенесли". The words before are then its object (accusative), not its subject.
 PREDICATE_OBJECT_FIRST = frozenset(
@@ -1369,6 +1379,8 @@ _RU: CueTable = {
             "похоже",
             # an attempt: "попытка прорыва", "при попытке прорваться" (ATTEMPT_NOUNS_RU; the verbs are goals)
             *ATTEMPT_NOUNS_RU,
+            # not confirming: "не подтвердили вторжение", "пока не подтверждают, что …" (NOT_CONFIRMING_RU)
+            *NOT_CONFIRMING_RU,
         ],
     },
     "after": {
