@@ -1750,6 +1750,19 @@ QUESTION_OPENERS_EN = frozenset(
     "did does do was were is are has have had will would could can should may might".split()
 )
 QUESTION_PARTICLE_RU = "ли"
+# ... or, in Russian, a question by intonation alone, the usual form of a headline's: it ends with "?" and holds no
+# question word ("Задержан организатор теракта?", "Командир наемников погиб?"; outside trial 41, M1). A question
+# word in any form makes it a wh-question, which takes the event as given ("Кого задержали после теракта?").
+# (Channel One 2024: 151 sentences end with "?", 8 hold "ли", all but 8 of the rest a question word; those 8 are
+# alternatives, "… или нет?", and none holds an event word.)
+QUESTION_INTONATION_RU = "…?"
+QUESTION_WORDS_RU = frozenset(
+    (
+        "кто кого кому кем ком что чего чему чем чём где когда почему зачем отчего как сколько скольких скольким "
+        "какой какая какое какие какого какую каким каких какому каком какой каков какова каково каковы "
+        "чей чья чьё чье чьи чьего чьей чьих куда откуда доколе"
+    ).split()
+)
 # ... but not what a definite noun phrase names, which the question takes as given ("Did Iran direct **the** Hamas
 # attacks?", "Was he aboard **the** plane that crashed?"): one of these at most QUESTION_DEFINITE_WORDS words before the
 # signal's words; unless they open with the bare verb after a modal opener ("Did the strikes **kill** anyone?").

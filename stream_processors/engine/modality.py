@@ -161,10 +161,12 @@ from .cues import (
     PRESUMED_DEAD,
     QUESTION_DEFINITE,
     QUESTION_DEFINITE_WORDS,
+    QUESTION_INTONATION_RU,
     QUESTION_MODAL_OPENERS,
     QUESTION_OPENERS_EN,
     QUESTION_PARTICLE_RU,
     QUESTION_PREDICATES,
+    QUESTION_WORDS_RU,
     RECAP_AFTER_EN,
     RECAP_AFTER_RU,
     RECAP_GAP,
@@ -1507,7 +1509,8 @@ def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | 
     """(its words, the sentence-relative token it opens at) when the sentence is a yes/no question
     (cues.QUESTION_OPENERS_EN, QUESTION_PARTICLE_RU): it ends with "?" and opens with an auxiliary ("Did …?", "Was
     …?"; after a colon: "Analysis: Is …?", which then asks nothing of the words before the colon), or, in Russian,
-    holds "ли" ("Погиб ли Пригожин?"). A wh-question ("Why did Wagner rebel?") presupposes the event."""
+    holds "ли" ("Погиб ли Пригожин?") or no question word at all (cues.QUESTION_WORDS_RU: "Задержан организатор
+    теракта?"). A wh-question ("Why did Wagner rebel?") presupposes the event."""
     text = sent.text
     if "?" not in text or not _QUESTION_END.search(text):
         return None
@@ -1515,6 +1518,14 @@ def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | 
     first = _words_before(text, [colon])[0] if colon >= 0 else 0
     if "ru" in rules.languages and QUESTION_PARTICLE_RU in sent.toks[first:]:
         return f"{QUESTION_PARTICLE_RU} …?", first
+    # "Задержан организатор теракта?": a Russian question by intonation alone, no question word.
+    if (
+        "ru" in rules.languages
+        and first < len(sent.toks)
+        and _has_cyrillic(sent)
+        and QUESTION_WORDS_RU.isdisjoint(sent.toks[first:])
+    ):
+        return QUESTION_INTONATION_RU, first
     if "en" in rules.languages and first < len(sent.toks):
         word = _FIRST_WORD.search(text[colon + 1 :])
         opener = sent.toks[first]
@@ -1536,7 +1547,7 @@ def _asked(sent: Sentence, question: tuple[str, int], lo: int) -> bool:
     if at < first or _marks_between(sent, first, at, ","):
         return False
     toks = sent.toks
-    if words.startswith(QUESTION_PARTICLE_RU):
+    if words.startswith(QUESTION_PARTICLE_RU) or words == QUESTION_INTONATION_RU:
         return True  # ("Погиб ли …?": the verb comes first)
     if at == first:
         return False  # (the opener is the signal's own word)
