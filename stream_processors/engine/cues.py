@@ -792,6 +792,35 @@ _RU_CALL_OFF = (
     "предотвращен предотвращена предотвращено предотвращены"
 ).split()
 CALL_OFF = frozenset(tuple(w.split()) for w in (*_EN_CALL_OFF, *_RU_CALL_OFF))
+# Taking a ratification back is no ratification: "State Duma votes to revoke ratification of the test ban treaty",
+# "revocation of its ratification", "withdraws (from) ratification", "rescinds ratification", "de-ratify", "отзыв
+# ратификации", "отозвала ратификацию" (an outside trial fired "treaty ratified" on the first). Negated, governing the
+# word they lead to (as GOVERNS_NEXT_WORD do), and a cue only before a word for ratifying, "ratif…", "ратифи…"
+# (modality.read_cues: "revoked the licence", "отзыв посла" are no cue; "withdrew its statement" stays a walk-back).
+# "денонсир…", "денонсаци…" denounce what they lead to, whatever word that is ("денонсировать ратифицированный
+# договор").
+_EN_REVOKE = (
+    "revoke revokes revoked revoking revocation withdraw withdraws withdrew withdrawn withdrawing withdrawal "
+    "rescind rescinds rescinded rescinding reverse reverses reversed reversing reversal de"
+).split()
+_RU_REVOKE = "отзыв отзыва отзыве отзывом отозвать отозвал отозвала отозвали отозвало отзовет отзовёт отзовут".split()
+_RU_DENOUNCE = (
+    "денонсировать денонсировал денонсировала денонсировали денонсировало денонсирует денонсируют денонсация "
+    "денонсации денонсацию денонсацией денонсирован денонсирована денонсированы"
+).split()
+REVOKES_RATIFICATION = [
+    *(
+        f"{verb}{between}"
+        for verb in _EN_REVOKE
+        for between in ("", " its", " their", " of", " of its", " of their", " from", " from its", " from their")
+        if verb != "de" or not between
+    ),
+    *(f"{verb}{between}" for verb in _RU_REVOKE for between in ("", " свою", " своей")),
+    *_RU_DENOUNCE,
+]
+REVOKE_KEYS = frozenset(tuple(c.split()) for c in REVOKES_RATIFICATION)
+DENOUNCE_KEYS = frozenset((w,) for w in _RU_DENOUNCE)
+RATIFYING_STEMS = ("ratif", "ратифи")
 # "Украина готовит новую атаку беспилотников": what is being prepared is still to come; the verb governs its object
 # only, with no preposition between ("готовит ответ на атаку": the attack happened; modality._object_phrase), as a
 # verb of calling off does (outside trial 35, M2).
@@ -951,6 +980,8 @@ _EN: CueTable = {
             *_en_walk_backs(),
             # calling off: "Kyiv postponed the exchange", "called off the ratification" (CALL_OFF)
             *_EN_CALL_OFF,
+            # taking a ratification back: "revoke ratification", "revocation of its ratification" (REVOKE_KEYS)
+            *(c for c in REVOKES_RATIFICATION if c.isascii()),
         ],
         "conditional": [
             "if",
@@ -1309,6 +1340,8 @@ _RU: CueTable = {
             "отказавшись",
             # calling off: "Киев сорвал обмен пленными", "Отложена ратификация договора" (CALL_OFF)
             *_RU_CALL_OFF,
+            # taking a ratification back, denouncing: "отзыв ратификации", "денонсировать договор" (REVOKE_KEYS)
+            *(c for c in REVOKES_RATIFICATION if not c.isascii()),
             # foiling an attempt: "пресекли попытки ВСУ прорваться", "сорвана очередная попытка прорыва"
             *FOILED_ATTEMPTS_RU,
         ],

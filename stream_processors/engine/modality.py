@@ -80,6 +80,7 @@ from .cues import (
     COUNTERED_GAP,
     COUNTERED_NOT_BETWEEN,
     CUE_PRIORITY,
+    DENOUNCE_KEYS,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
     DISCLAIMER_DETERMINERS_EN,
@@ -167,6 +168,7 @@ from .cues import (
     QUESTION_PARTICLE_RU,
     QUESTION_PREDICATES,
     QUESTION_WORDS_RU,
+    RATIFYING_STEMS,
     RECAP_AFTER_EN,
     RECAP_AFTER_RU,
     RECAP_GAP,
@@ -181,6 +183,7 @@ from .cues import (
     REPORTED_FUTURE_STOPS,
     REPORTED_FUTURE_VERBS,
     REPORTING_VERBS,
+    REVOKE_KEYS,
     RU_AGREE_FORMS,
     RU_AGREE_GAP,
     RU_AGREED_DONE_VERBS,
@@ -249,6 +252,7 @@ _GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
 PRESUMED_DEAD_KEY = "~presumed dead"  # "presumed dead" (cues.PRESUMED_DEAD): only the words it overlaps
 PREPARES_KEY = "~prepares"  # "готовит новую атаку" (cues.PREPARES_RU): a future of its object only
 GOAL = "goal"
+REVOKE_KEY = "~revoke"  # "revoke ratification" (cues.REVOKE_KEYS): the word it leads to
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
 
@@ -299,6 +303,17 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "попытки отразить удар": what was tried is the countering; the strike stands (cues.ATTEMPT_NOUNS_RU).
         if len(key) == 1 and cls == "hedged" and last + 1 < n and _counters(toks[last + 1]):
             if key[0].startswith(CALL_OFF_ATTEMPTS_RU):
+                continue
+        # "revoke ratification", "отзыв ратификации": negated, governing the word it leads to, which must be one for
+        # ratifying ("revoked the licence" is no cue; a walk-back's own words go on to be read as one).
+        if key in REVOKE_KEYS and entry.direction == "before" and cls == "negated":
+            at = last + 1
+            while at < n and toks[at] in _ARTICLES:
+                at += 1
+            if key in DENOUNCE_KEYS or (at < n and toks[at].startswith(RATIFYING_STEMS)):
+                found.append((cls, sent.start + first, sent.start + last, REVOKE_KEY, NEXT_WORD))
+                continue
+            if key not in WALK_BACK_KEYS:
                 continue
         if key in WALK_BACK_KEYS and entry.direction == "before":
             if key in WALK_BACK_SAID:
