@@ -724,6 +724,16 @@ _RU_NOT_CONFIRMED = (
 # too (modality._predicate_subject; outside trial 35: read asserted, as the object of the preposition "об").
 NOT_CONFIRMED_RU = frozenset(f"не {v}" for v in _RU_NOT_CONFIRMED)
 REPORTED_ABOUT_RU = frozenset({"о", "об", "обо", "про"})
+# Not confirming, which is no denial, as the English "did not confirm" (hiding the "не", the longer cue winning):
+# "В Минобороны не подтвердили вторжение", "не подтвердили, что …", "пока не подтверждают", "не спешат подтверждать"
+# hedge their object or their "что"-clause (outside trial 41, M4). An agent's active verb only: the predicates of the
+# event or of a report on it ("Атака не подтвердилась", "Сообщения об атаке не подтверждаются": NOT_CONFIRMED_RU)
+# stay negations.
+NOT_CONFIRMING_RU = [
+    *(f"не {v}" for v in "подтвердил подтвердила подтвердили подтвердило подтверждает подтверждают".split()),
+    *(f"не {v}" for v in "подтверждал подтверждала подтверждали подтверждало".split()),
+    *(f"не {v} подтвержд*" for v in ("спеш*", "тороп*")),
+]
 # The object first and a verb in the third person plural, no subject: "Обмен пленными отложили", "Ратификацию
 # договора перенесли". The words before are then its object (accusative), not its subject.
 PREDICATE_OBJECT_FIRST = frozenset(
@@ -782,6 +792,35 @@ _RU_CALL_OFF = (
     "предотвращен предотвращена предотвращено предотвращены"
 ).split()
 CALL_OFF = frozenset(tuple(w.split()) for w in (*_EN_CALL_OFF, *_RU_CALL_OFF))
+# Taking a ratification back is no ratification: "State Duma votes to revoke ratification of the test ban treaty",
+# "revocation of its ratification", "withdraws (from) ratification", "rescinds ratification", "de-ratify", "отзыв
+# ратификации", "отозвала ратификацию" (an outside trial fired "treaty ratified" on the first). Negated, governing the
+# word they lead to (as GOVERNS_NEXT_WORD do), and a cue only before a word for ratifying, "ratif…", "ратифи…"
+# (modality.read_cues: "revoked the licence", "отзыв посла" are no cue; "withdrew its statement" stays a walk-back).
+# "денонсир…", "денонсаци…" denounce what they lead to, whatever word that is ("денонсировать ратифицированный
+# договор").
+_EN_REVOKE = (
+    "revoke revokes revoked revoking revocation withdraw withdraws withdrew withdrawn withdrawing withdrawal "
+    "rescind rescinds rescinded rescinding reverse reverses reversed reversing reversal de"
+).split()
+_RU_REVOKE = "отзыв отзыва отзыве отзывом отозвать отозвал отозвала отозвали отозвало отзовет отзовёт отзовут".split()
+_RU_DENOUNCE = (
+    "денонсировать денонсировал денонсировала денонсировали денонсировало денонсирует денонсируют денонсация "
+    "денонсации денонсацию денонсацией денонсирован денонсирована денонсированы"
+).split()
+REVOKES_RATIFICATION = [
+    *(
+        f"{verb}{between}"
+        for verb in _EN_REVOKE
+        for between in ("", " its", " their", " of", " of its", " of their", " from", " from its", " from their")
+        if verb != "de" or not between
+    ),
+    *(f"{verb}{between}" for verb in _RU_REVOKE for between in ("", " свою", " своей")),
+    *_RU_DENOUNCE,
+]
+REVOKE_KEYS = frozenset(tuple(c.split()) for c in REVOKES_RATIFICATION)
+DENOUNCE_KEYS = frozenset((w,) for w in _RU_DENOUNCE)
+RATIFYING_STEMS = ("ratif", "ратифи")
 # "Украина готовит новую атаку беспилотников": what is being prepared is still to come; the verb governs its object
 # only, with no preposition between ("готовит ответ на атаку": the attack happened; modality._object_phrase), as a
 # verb of calling off does (outside trial 35, M2).
@@ -790,6 +829,34 @@ CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
 CALL_OFF_ATTEMPTS_RU = ("попыт", "пыта", "старал", "стара")  # "попытался", "в попытке", "пытается", "старались"
+# Trying is not doing: "ВСУ пытались прорваться", "попытка прорыва", "задержан при попытке устроить теракт" hedge
+# the act tried: it may have failed (outside trial 41, H3). The verbs are goals (the `goal` table): they govern the
+# infinitive and its phrase only, up to a comma or "и" ("мужчины, которые пытались скрыться, напали на пограничника":
+# the attack happened), and only the reflexive verb ("пытали пленного" is torture); the nouns govern what follows
+# them, as any cue before. Not before a verb of countering or calling off, whose object stands ("пытались
+# предотвратить атаку", "попытки отразить удар": the attack happened; modality.read_cues).
+ATTEMPT_VERBS_RU = (
+    "пытался пыталась пыталось пытались пытается пытаются пытаясь пытаться "
+    "попытался попыталась попыталось попытались попытается попытаются попытаться"
+).split()
+ATTEMPT_NOUNS_RU = ["попыток", "попытк*"]
+ATTEMPT_COUNTERS_RU = (
+    *("предотврат", "отраз", "отбить", "отбива", "пресе", "сорва", "останов", "сдерж", "помеша", "сбить"),
+)
+# Foiling an attempt negates the act tried: "военные пресекли попытки ВСУ прорваться", "сорвана очередная попытка
+# прорыва", "отбиты новые попытки диверсантов проникнуть", "отразили попытку прорыва" (outside trial 41, H3). The
+# verbs alone are no cue: "отразили атаку" and "пресекли деятельность" say the attack and the activity happened.
+# ("предотвратили попытку" is a verb of calling off already, CALL_OFF; not with a word between: "предотвратили все
+# попытки диверсантов прорваться".)
+FOILED_ATTEMPTS_RU = [
+    f"{verb} {between}попыт{end}"
+    for verb in (
+        *("пресек*", "пресеч*", "пресека*", "отразил*", "отразить", "отражен*", "отбил*", "отбит*", "сорван*"),
+        "предотврат*",
+    )
+    for between in ("", "очередн* ", "нов* ", "все ", "всех ")
+    for end in ("к*", "ок")
+]
 CALL_OFF_NOT_AFTER = frozenset(
     "the a an its their his her our this that these those s long much twice be been being is are was were get gets "
     "got".split()
@@ -913,6 +980,8 @@ _EN: CueTable = {
             *_en_walk_backs(),
             # calling off: "Kyiv postponed the exchange", "called off the ratification" (CALL_OFF)
             *_EN_CALL_OFF,
+            # taking a ratification back: "revoke ratification", "revocation of its ratification" (REVOKE_KEYS)
+            *(c for c in REVOKES_RATIFICATION if c.isascii()),
         ],
         "conditional": [
             "if",
@@ -1283,6 +1352,10 @@ _RU: CueTable = {
             "отказавшись",
             # calling off: "Киев сорвал обмен пленными", "Отложена ратификация договора" (CALL_OFF)
             *_RU_CALL_OFF,
+            # taking a ratification back, denouncing: "отзыв ратификации", "денонсировать договор" (REVOKE_KEYS)
+            *(c for c in REVOKES_RATIFICATION if not c.isascii()),
+            # foiling an attempt: "пресекли попытки ВСУ прорваться", "сорвана очередная попытка прорыва"
+            *FOILED_ATTEMPTS_RU,
         ],
         "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
         "future": [
@@ -1341,6 +1414,15 @@ _RU: CueTable = {
             "предположительн*",
             "неподтвержд*",
             "по неподтвержденным данным",
+            # attributions to no named source, which Channel One gives for what it cannot vouch for ("по некоторым
+            # данным, там находилось подразделение"; outside trial 41, M5). Not "по предварительным / последним
+            # данным", a first tally given as fact ("По предварительным данным, никто не пострадал"), nor "как
+            # сообщается", which reads as "reportedly" does: asserted.
+            "по некоторым данным",
+            "по некоторым сведениям",
+            "по неофициальным данным",
+            "по неофициальным сведениям",
+            "по неофициальной информации",
             "по слухам",
             "слух*",
             "не исключ*",
@@ -1349,6 +1431,10 @@ _RU: CueTable = {
             "судя по всему",
             "кажется",
             "похоже",
+            # an attempt: "попытка прорыва", "при попытке прорваться" (ATTEMPT_NOUNS_RU; the verbs are goals)
+            *ATTEMPT_NOUNS_RU,
+            # not confirming: "не подтвердили вторжение", "пока не подтверждают, что …" (NOT_CONFIRMING_RU)
+            *NOT_CONFIRMING_RU,
         ],
     },
     "after": {
@@ -1403,7 +1489,8 @@ _RU: CueTable = {
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },
     "disclaimer": {"hedged": _ru_disclaimers()},
-    "goal": {"future": _ru_goals()},
+    # an attempt: "ВСУ пытались прорваться" (ATTEMPT_VERBS_RU)
+    "goal": {"future": _ru_goals(), "hedged": ATTEMPT_VERBS_RU},
     OBJECT: _ru_object_frames(),
     PREDICATE: _ru_predicates(),
     "neutral": {
@@ -1708,6 +1795,19 @@ QUESTION_OPENERS_EN = frozenset(
     "did does do was were is are has have had will would could can should may might".split()
 )
 QUESTION_PARTICLE_RU = "ли"
+# ... or, in Russian, a question by intonation alone, the usual form of a headline's: it ends with "?" and holds no
+# question word ("Задержан организатор теракта?", "Командир наемников погиб?"; outside trial 41, M1). A question
+# word in any form makes it a wh-question, which takes the event as given ("Кого задержали после теракта?").
+# (Channel One 2024: 151 sentences end with "?", 8 hold "ли", all but 8 of the rest a question word; those 8 are
+# alternatives, "… или нет?", and none holds an event word.)
+QUESTION_INTONATION_RU = "…?"
+QUESTION_WORDS_RU = frozenset(
+    (
+        "кто кого кому кем ком что чего чему чем чём где когда почему зачем отчего как сколько скольких скольким "
+        "какой какая какое какие какого какую каким каких какому каком какой каков какова каково каковы "
+        "чей чья чьё чье чьи чьего чьей чьих куда откуда доколе"
+    ).split()
+)
 # ... but not what a definite noun phrase names, which the question takes as given ("Did Iran direct **the** Hamas
 # attacks?", "Was he aboard **the** plane that crashed?"): one of these at most QUESTION_DEFINITE_WORDS words before the
 # signal's words; unless they open with the bare verb after a modal opener ("Did the strikes **kill** anyone?").

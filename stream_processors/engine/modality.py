@@ -62,6 +62,7 @@ from .cues import (
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    ATTEMPT_COUNTERS_RU,
     ATTRIBUTE_BETWEEN,
     ATTRIBUTE_NOT_BEFORE,
     ATTRIBUTIVE_HEDGES,
@@ -79,6 +80,7 @@ from .cues import (
     COUNTERED_GAP,
     COUNTERED_NOT_BETWEEN,
     CUE_PRIORITY,
+    DENOUNCE_KEYS,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
     DISCLAIMER_DETERMINERS_EN,
@@ -160,10 +162,13 @@ from .cues import (
     PRESUMED_DEAD,
     QUESTION_DEFINITE,
     QUESTION_DEFINITE_WORDS,
+    QUESTION_INTONATION_RU,
     QUESTION_MODAL_OPENERS,
     QUESTION_OPENERS_EN,
     QUESTION_PARTICLE_RU,
     QUESTION_PREDICATES,
+    QUESTION_WORDS_RU,
+    RATIFYING_STEMS,
     RECAP_AFTER_EN,
     RECAP_AFTER_RU,
     RECAP_GAP,
@@ -178,6 +183,7 @@ from .cues import (
     REPORTED_FUTURE_STOPS,
     REPORTED_FUTURE_VERBS,
     REPORTING_VERBS,
+    REVOKE_KEYS,
     RU_AGREE_FORMS,
     RU_AGREE_GAP,
     RU_AGREED_DONE_VERBS,
@@ -246,6 +252,7 @@ _GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
 PRESUMED_DEAD_KEY = "~presumed dead"  # "presumed dead" (cues.PRESUMED_DEAD): only the words it overlaps
 PREPARES_KEY = "~prepares"  # "готовит новую атаку" (cues.PREPARES_RU): a future of its object only
 GOAL = "goal"
+REVOKE_KEY = "~revoke"  # "revoke ratification" (cues.REVOKE_KEYS): the word it leads to
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
 
 
@@ -293,6 +300,21 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
         # "walks back report that …" denies it, "walks back to her crease" does not: the cue spans the word for
         # what was said, or is none.
         cue_key = entry.key
+        # "попытки отразить удар": what was tried is the countering; the strike stands (cues.ATTEMPT_NOUNS_RU).
+        if len(key) == 1 and cls == "hedged" and last + 1 < n and _counters(toks[last + 1]):
+            if key[0].startswith(CALL_OFF_ATTEMPTS_RU):
+                continue
+        # "revoke ratification", "отзыв ратификации": negated, governing the word it leads to, which must be one for
+        # ratifying ("revoked the licence" is no cue; a walk-back's own words go on to be read as one).
+        if key in REVOKE_KEYS and entry.direction == "before" and cls == "negated":
+            at = last + 1
+            while at < n and toks[at] in _ARTICLES:
+                at += 1
+            if key in DENOUNCE_KEYS or (at < n and toks[at].startswith(RATIFYING_STEMS)):
+                found.append((cls, sent.start + first, sent.start + last, REVOKE_KEY, NEXT_WORD))
+                continue
+            if key not in WALK_BACK_KEYS:
+                continue
         if key in WALK_BACK_KEYS and entry.direction == "before":
             if key in WALK_BACK_SAID:
                 said = _said_word(toks, last + 1)
@@ -375,6 +397,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             # "urged Hamas to accept": the cue is the "to" before the verb, if there is one.
             to = _goal_to(sent, first, last)
             if to is None:
+                continue
+            # "пытались предотвратить атаку": the attack stands (cues.ATTEMPT_VERBS_RU).
+            if cls == "hedged" and _counters(toks[to + 1]):
                 continue
             found.append(
                 (
@@ -937,6 +962,13 @@ def resolve(
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
                     near = False
                     not_subject = new
+                # "пытались скрыться, напали на …", "пытался скрыться и был задержан": an attempt governs its
+                # infinitive's phrase, which ends at a comma or "и" (cues.ATTEMPT_VERBS_RU).
+                if near and direction == GOAL and cls == "hedged" and not overlaps and e < lo:
+                    tried = sent.toks[e + 1 - sent.start : lo - sent.start]
+                    if _comma_between(sent, e - sent.start, lo - sent.start) or not _COORDINATORS.isdisjoint(tried):
+                        near = False
+                        not_subject = "past the phrase of the infinitive tried (a comma or a coordinator between)"
                 # "vows to crush armed mutiny", "fails to stop the attack": the cue governs the verb of countering,
                 # not what it acts on, which exists already.
                 if near and not overlaps and e < lo and (verb := _countered_object(sent, e, lo, own)):
@@ -1100,6 +1132,12 @@ def _object_phrase(sent: Sentence, e: int, lo: int) -> bool:
         ):
             return False
     return True
+
+
+def _counters(word: str) -> bool:
+    """Whether a Russian infinitive tried is one of countering or calling off, whose object stands ("пытались
+    предотвратить атаку", "попытки отразить удар"; cues.ATTEMPT_COUNTERS_RU, CALL_OFF)."""
+    return word.startswith(ATTEMPT_COUNTERS_RU) or (word,) in CALL_OFF
 
 
 def _calls_off(toks: list[str], first: int, key: tuple[str, ...]) -> bool:
@@ -1486,7 +1524,8 @@ def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | 
     """(its words, the sentence-relative token it opens at) when the sentence is a yes/no question
     (cues.QUESTION_OPENERS_EN, QUESTION_PARTICLE_RU): it ends with "?" and opens with an auxiliary ("Did …?", "Was
     …?"; after a colon: "Analysis: Is …?", which then asks nothing of the words before the colon), or, in Russian,
-    holds "ли" ("Погиб ли Пригожин?"). A wh-question ("Why did Wagner rebel?") presupposes the event."""
+    holds "ли" ("Погиб ли Пригожин?") or no question word at all (cues.QUESTION_WORDS_RU: "Задержан организатор
+    теракта?"). A wh-question ("Why did Wagner rebel?") presupposes the event."""
     text = sent.text
     if "?" not in text or not _QUESTION_END.search(text):
         return None
@@ -1494,6 +1533,14 @@ def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | 
     first = _words_before(text, [colon])[0] if colon >= 0 else 0
     if "ru" in rules.languages and QUESTION_PARTICLE_RU in sent.toks[first:]:
         return f"{QUESTION_PARTICLE_RU} …?", first
+    # "Задержан организатор теракта?": a Russian question by intonation alone, no question word.
+    if (
+        "ru" in rules.languages
+        and first < len(sent.toks)
+        and _has_cyrillic(sent)
+        and QUESTION_WORDS_RU.isdisjoint(sent.toks[first:])
+    ):
+        return QUESTION_INTONATION_RU, first
     if "en" in rules.languages and first < len(sent.toks):
         word = _FIRST_WORD.search(text[colon + 1 :])
         opener = sent.toks[first]
@@ -1515,7 +1562,7 @@ def _asked(sent: Sentence, question: tuple[str, int], lo: int) -> bool:
     if at < first or _marks_between(sent, first, at, ","):
         return False
     toks = sent.toks
-    if words.startswith(QUESTION_PARTICLE_RU):
+    if words.startswith(QUESTION_PARTICLE_RU) or words == QUESTION_INTONATION_RU:
         return True  # ("Погиб ли …?": the verb comes first)
     if at == first:
         return False  # (the opener is the signal's own word)

@@ -58,6 +58,11 @@ _ALL_ABBREVIATIONS = frozenset().union(*ABBREVIATIONS.values())
 # "т. д." and "т. п." are read as their last letter after "т. ".
 LIST_END_ABBREVIATIONS = frozenset("etc т.д т.п др".split())
 _LIST_END_LETTERS = frozenset("дп")
+# "обл." and "р-н." after the adjective of a place name close it ("в Курскую обл.", "Суджанский р-н."): a capitalised
+# word after them starts a new sentence ("… вторжение в Курскую обл. Войска ВСУ прорвались …"; outside trial 41, L1).
+# Not before a name they head ("р-н Марьино", "обл. центр" is lower-case anyway).
+PLACE_HEAD_ABBREVIATIONS = frozenset({"обл", "р-н"})
+_RU_ADJECTIVE_ENDINGS = ("ая", "ой", "ую", "ий", "ый", "ом", "ей", "ое", "ые", "их", "ых")
 
 
 def abbreviations_for(language: str | None) -> frozenset[str]:
@@ -214,6 +219,12 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
                 spans.append((start, j))  # "… ракеты и т. д. Военные …", "missiles, etc. North Korean troops …"
                 start = pos = k
                 continue
+            # ("р-н": the word above stops at its hyphen, as at an opening dash)
+            head = w - 2 if last == "н" and w - 2 >= start and text[w - 2 : w].lower() == "р-" else w
+            if text[head:i].lower() in PLACE_HEAD_ABBREVIATIONS and _after_adjective_ru(text, start, head):
+                spans.append((start, j))  # "… в Курскую обл. Войска ВСУ …"
+                start = pos = k
+                continue
             initials = last.isalpha() if len(last) == 1 else last[1:2] == "." and _is_initials(last)
             if last in abbreviations or (
                 initials
@@ -226,6 +237,19 @@ def sentence_spans(text: str, abbreviations: frozenset[str] = _ALL_ABBREVIATIONS
         start = pos = k
     spans.append((start, n))
     return spans
+
+
+def _after_adjective_ru(text: str, start: int, w: int) -> bool:
+    """Whether the word before text[w] (within the sentence from `start`) is a lower-case Russian adjective, the
+    place name "обл." or "р-н" closes ("Курскую обл.", "Суджанский р-н."; PLACE_HEAD_ABBREVIATIONS)."""
+    e = w
+    while e > start and text[e - 1].isspace():
+        e -= 1
+    b = e
+    while b > start and text[b - 1].isalpha():
+        b -= 1
+    word = text[b:e]
+    return len(word) > 3 and word.endswith(_RU_ADJECTIVE_ENDINGS)
 
 
 def _closes_list(text: str, start: int, w: int, last: str) -> bool:

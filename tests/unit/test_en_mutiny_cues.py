@@ -38,9 +38,12 @@ def reading(title: str, signal: str) -> str:
         ("The militia launched an attack on the city", "attack", "asserted"),
         # ... nor a question that a future already reads
         ("Will the militia attack the city?", "attack", "future"),
-        # Russian yes/no questions with "ли"
+        # Russian yes/no questions, with "ли" or by intonation alone, the usual form of a Russian headline's
+        # (outside trial 41, M1: this last one read asserted before), but not a wh-question
         ("Погиб ли командир наемников?", "death_ru", "hedged"),
-        ("Командир наемников погиб?", "death_ru", "asserted"),
+        ("Командир наемников погиб?", "death_ru", "hedged"),
+        ("Где погиб командир наемников?", "death_ru", "asserted"),
+        ("Командир наемников погиб", "death_ru", "asserted"),
     ],
 )
 def test_yes_no_questions(title: str, signal: str, want: str) -> None:
