@@ -273,6 +273,19 @@ def migrate(engine: Engine, *, sqlite: bool, url: str) -> int:
     return found
 
 
+def check_made(engine: Engine, *, url: str, where: str) -> None:
+    """For a command that must not create a store (`create=False`): StoreError, kind "missing", when the database
+    holds no watchfloor store (no schema version, no events table): a PostgreSQL database that exists but was never
+    one, or an empty SQLite file. As a SQLite path that does not exist is refused (outside trial 43, M2: `status` on
+    a mistyped PostgreSQL database made watchfloor's tables in it and said "caught up")."""
+    if current_version(engine) == 0 and not inspect(engine).has_table("events"):
+        raise StoreError(
+            url,
+            f"no watchfloor store in {where} (it holds no watchfloor tables: check the URL; nothing was created)",
+            "missing",
+        )
+
+
 def check_current(engine: Engine, *, url: str) -> int:
     """For a command that only reads: the store's schema version, if this watchfloor reads it as it is (the latest,
     or 0: a store not made yet, which the caller makes); StoreError otherwise, a newer one's or an older one's. An

@@ -79,7 +79,7 @@ from watchfloor.schemas.events import (
 
 from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent
 from .errors import StoreError, check_event, payload_differs
-from .migrations import WRITE_OPTION, check_current, migrate, migrated
+from .migrations import WRITE_OPTION, check_current, check_made, migrate, migrated
 from .notices import announce
 from .pruning import PRUNED_FIELDS, stripped
 from .sql_errors import classify, sqlite_path
@@ -223,6 +223,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self.engine = self._make_engine()
         try:
             with self._guard():
+                if not create and not self._memory:
+                    check_made(self.engine, url=str(self.url), where=str(path) if path else "this database")
                 if not upgrade:
                     check_current(self.engine, url=str(self.url))
                 found = migrate(self.engine, sqlite=self._sqlite, url=str(self.url))

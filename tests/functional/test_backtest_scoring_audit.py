@@ -86,7 +86,7 @@ def test_keydays_removing_the_kursk_aliases_changes_two_alerts(tmp_path: Path) -
 
     d = keydays()
     text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
-    old = "aliases: [Kursk, Kursk region, Kursk oblast, Курск, Курская область, курский]"
+    old = "aliases: [Kursk, Kursk region, Kursk oblast, Курск, Курская область, курское приграничье]"
     assert text.count(old) == 1
     pack = tmp_path / "no_kursk.yaml"
     pack.write_text(text.replace(old, "aliases: [Kursk-on-no-map]"), encoding="utf-8")

@@ -35,10 +35,10 @@ def test_keydays_without_the_english_kursk_aliases_the_terminal_says_what_change
     # Outside audit: the two changed alerts were printed with "()" after them.
     d = keydays()
     text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
-    old = "aliases: [Kursk, Kursk region, Kursk oblast, Курск, Курская область, курский]"
+    old = "aliases: [Kursk, Kursk region, Kursk oblast, Курск, Курская область, курское приграничье]"
     assert text.count(old) == 1
     pack = tmp_path / "no_kursk.yaml"
-    pack.write_text(text.replace(old, "aliases: [Курск, Курская область, курский]"), encoding="utf-8")
+    pack.write_text(text.replace(old, "aliases: [Курск, Курская область, курское приграничье]"), encoding="utf-8")
     code, output = run(d / "keydays.jsonl", "--rules", pack, "--baseline-rules", "builtin:dprk_russia")
     assert code == 0, output
     changed = [line.strip() for line in output.splitlines() if line.strip().startswith("~ ")]

@@ -47,6 +47,6 @@ def test_backtest_names_a_bad_feed_entry_without_a_line(tmp_path: Path) -> None:
     feed.write_text(UNDATED_FEED, encoding="utf-8")
     res = runner.invoke(app, ["backtest", str(feed), "--rules", "builtin:dprk_russia"])
     assert res.exit_code == 0, res.output
-    assert "1 bad records skipped" in res.output
+    assert "1 bad record skipped" in res.output
     assert f"  {feed}: entry 'https://example.org/a': field 'body'" in res.output, res.output
     assert ":None" not in res.output

@@ -58,6 +58,15 @@ def test_a_feed_in_its_own_fields_is_prepared_for_backtest(tmp_path: Path) -> No
             "date_published": "2023-05-04 10:30:00+00:00",
             "description": "Ferries sailed at dawn.",
         },
+        {
+            "source": "https://example.org/harbour.rss",
+            "link": "https://example.org/news/3",
+            "title": "Storm closes Lindo again",
+            "date_published": "2023-05-06 09:00:00+00:00",
+            # paragraphs stay apart, as the feed reader keeps them (outside trial 44, M4: joined, a paragraph
+            # without a full stop ran into the next one's sentence)
+            "description": "<p>Storm warning for the coast</p><p>Pilots closed the harbour.</p>",
+        },
     ]
     with gzip.open(corpus / "quay_post.jsonl.gz", "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(i) + "\n" for i in items)
@@ -68,5 +77,11 @@ def test_a_feed_in_its_own_fields_is_prepared_for_backtest(tmp_path: Path) -> No
     assert [(x["type"], x["published_at"], x["source"]["name"], x["body"]) for x in lines] == [
         ("news.article", "2023-05-02T08:00:00+00:00", "quay_post", "Pilots said the harbour stays shut."),
         ("news.article", "2023-05-04T10:30:00+00:00", "quay_post", "Ferries sailed at dawn."),
+        (
+            "news.article",
+            "2023-05-06T09:00:00+00:00",
+            "quay_post",
+            "Storm warning for the coast\n\nPilots closed the harbour.",
+        ),
     ]
     assert all(isinstance(parse_document(x), Document) for x in lines)  # the input contract a backtest reads

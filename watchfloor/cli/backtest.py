@@ -354,7 +354,7 @@ def backtest(
             highlight=False,
         )
     if report.dead_count:
-        err.print(f"{report.dead_count} bad records skipped (see dead_letters in --json)", highlight=False)
+        err.print(f"{counted(report.dead_count, 'bad record')} skipped (see dead_letters in --json)", highlight=False)
         for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
             where = shown_origin(dl.origin, dl.line)  # a feed's entries have no line: as `run` says
             err.print(f"  {where}: {dl.reason}", markup=False, highlight=False)

@@ -240,7 +240,7 @@ def rules_explain(
         if report.already_seen:  # as `backtest` says it: the first version of an id stands
             typer.echo(f"{report.already_seen} already seen (an id read before, with the same content)", err=True)
         if report.dead_count:  # as `backtest` says it: a count and the first five (a year of news has dozens)
-            typer.echo(f"{report.dead_count} bad records skipped", err=True)
+            typer.echo(f"{counted(report.dead_count, 'bad record')} skipped", err=True)
             for dl in report.dead_letters[:DEAD_LETTERS_SHOWN]:
                 where = shown_origin(dl.origin, dl.line)  # a feed's entries have no line
                 typer.echo(f"  {where}: {dl.reason}", err=True)
