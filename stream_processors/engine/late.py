@@ -22,8 +22,9 @@ MAX_LATER_POINTS = 64
 
 
 def later_points(plan: Plan, items: list[P.Item], pos: int) -> range:
-    """The points after items[pos] whose windows can hold it (none for `any` without corroboration, or for
-    an absence, decided when its window closes; none past MAX_LATER_POINTS of them)."""
+    """The points after items[pos] whose windows can hold it (none for `any` without corroboration, whose group
+    `Correlator._observe` evaluates again from the report, or for an absence, decided when its window closes; none
+    past MAX_LATER_POINTS of them)."""
     if plan.fast_any or plan.kind == "absence":
         return range(0)
     end = P.first_at_or_after(items, items[pos][P.T] + plan.horizon, len(items))
