@@ -76,20 +76,32 @@ def later_windows(
 ) -> list[Output]:
     """A report beyond the lateness, in the windows of the later points still held, where the held history
     explains what was raised there (`before`): a point that raised nothing raises what the report's
-    presence in its window makes it raise; an alert is replaced by the one it gives now. Only a change the
-    report itself makes counts, not one of a throttle state that lost its history."""
+    presence in its window makes it raise; an alert is replaced by the one it gives now, and withdrawn when the
+    realert of the report's own alert holds it back now. Only a change the report itself makes counts, not one of
+    a throttle state that lost its history."""
     items: list[P.Item] = gs["i"]
+    firings: list[P.Firing] = gs["f"]
     out: list[Output] = []
+    own = firing_at(gs, items[pos][: P.KEY_LEN])[1]  # the report's own alert, if it raised one
     for i, (lf0, ls0, was) in before.items():
         key = items[i][: P.KEY_LEN]
         fi, here, lf, ls = firing_at(gs, key)
         if (here[F_ID] if here is not None else None) != was:
             continue  # what was raised here is not what the history still held gives: it is partial here
         got = corr.point(det, plan, group, items, i, lf, ls)
+        if got is None and here is not None and own is not None:
+            if corr.point(det, plan, group, items, i, lf0, ls0) is not None:
+                # Held back now by the realert of the report's own alert, before it: in event time this alert is
+                # never raised (one alert, not two). Withdrawn, superseded by the report's alert when that lies
+                # within the alert's open period (the thread it would have joined), as a replay withdraws one.
+                del firings[fi]
+                near_own = abs(here[P.T] - own[P.T]) <= plan.open  # as correlate._superseding
+                superseded = {here[F_ID]: own[F_ID]} if near_own else {}
+                out.extend(corr.changes(det, gs, group, [here[F_ID]], [], cause, superseded=superseded))
+            continue
         if got is None or got[0].id == was:
             continue
         d, lf, ls = got
-        firings: list[P.Firing] = gs["f"]
         if here is None:
             if corr.point(det, plan, group, items, i, lf0, ls0) is None or near(gs, plan, d, key[P.T]):
                 continue  # only for the throttle state the report's own alert left, or one like it is near

@@ -420,3 +420,19 @@ def test_a_report_beyond_the_lateness_keeps_what_a_dropped_alert_held_back() -> 
     standing = live.standing("closure")
     assert ids(standing) == ids(live.backtest("closure"))
     assert sorted(d.evidence[0].event_id for d in standing) == ["c24", "c30"]
+
+
+def test_a_report_beyond_the_lateness_withdraws_the_alert_its_own_alert_holds_back() -> None:
+    """Other patterns are evaluated at the later points still held (`engine/late.py`): `strike-escalation` (any
+    with corroboration, realert 4h) raises Wire A's 46h report; event time moves to 60h; Wire A's report of 44h
+    raises its own alert, whose realert holds the 46h one back, as in event time: that one is withdrawn,
+    superseded by the 44h alert (its thread), not left standing as a second alert."""
+    live = Live()
+    [at46] = live.feed(doc("A strike hit Port Gamma.", at=46, source="Wire A", doc_id="a46"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    outs = live.feed(doc("Another strike hit Port Gamma.", at=44, source="Wire A", doc_id="a44"))
+    standing = live.standing("strike-escalation")
+    assert ids(standing) == ids(live.backtest("strike-escalation"))
+    [at44] = standing
+    [withdrawn] = [o for o in outs if isinstance(o, Retraction)]
+    assert (withdrawn.alert_id, withdrawn.superseded_by) == (at46.id, at44.id)
