@@ -35,6 +35,27 @@ def later_points(plan: Plan, items: list[P.Item], pos: int) -> range:
     return range(pos + 1, end)
 
 
+def held_alerts_after(plan: Plan, gs: dict[str, Any], pos: int, after: int) -> list[int]:
+    """The points after items[after] of the alerts still held within `realert` of items[pos]: past the windows
+    that can hold the report (`later_points`), its own alert's realert can still hold them back. (None for `any`
+    without corroboration, whose group correlate evaluates again from the report, or for an absence.)"""
+    if plan.fast_any or plan.kind == "absence":
+        return []
+    items: list[P.Item] = gs["i"]
+    firings: list[P.Firing] = gs["f"]
+    t = items[pos][P.T]
+    out: list[int] = []
+    for f in firings[bisect_left(firings, items[after][: P.KEY_LEN], key=lambda f: f[: P.KEY_LEN]) :]:
+        if f[P.T] - t >= plan.realert:
+            break
+        if f[P.T] <= t + plan.horizon:
+            continue  # within the report's windows: `later_points` has them, unless a busy group's are full
+        i = bisect_left(items, f[: P.KEY_LEN], key=lambda o: o[: P.KEY_LEN])
+        if after < i < len(items) and items[i][: P.KEY_LEN] == f[: P.KEY_LEN] and (not out or out[-1] != i):
+            out.append(i)
+    return out
+
+
 def firing_at(gs: dict[str, Any], key: tuple[Any, ...]) -> tuple[int, P.Firing | None, float | None, int]:
     """(index, the detection record at this point or None, throttle state just before it)."""
     firings: list[P.Firing] = gs["f"]
@@ -47,12 +68,13 @@ def firing_at(gs: dict[str, Any], key: tuple[Any, ...]) -> tuple[int, P.Firing |
 def explained(
     corr: Correlator, det: CompiledDetection, plan: Plan, gs: dict[str, Any], group: dict[str, str], pos: int
 ) -> dict[int, tuple[float | None, int, str | None]]:
-    """For the later points (of `later_points`), before the report at items[pos] changed anything: the
-    throttle state just before each, and the alert the history still held gives there without the report
-    (None: nothing). Compared with what was raised there, it says whether the held history is whole enough
-    at that point to let the report change it."""
+    """For the later points (of `later_points`, then `held_alerts_after` them), before the report at items[pos]
+    changed anything: the throttle state just before each, and the alert the history still held gives there
+    without the report (None: nothing). Compared with what was raised there, it says whether the held history
+    is whole enough at that point to let the report change it."""
     items: list[P.Item] = gs["i"]
-    points = later_points(plan, items, pos)
+    points = list(later_points(plan, items, pos))
+    points += held_alerts_after(plan, gs, pos, points[-1] if points else pos)
     if not points:
         return {}
     without = items[:pos] + items[pos + 1 :]

@@ -436,3 +436,14 @@ def test_a_report_beyond_the_lateness_withdraws_the_alert_its_own_alert_holds_ba
     [at44] = standing
     [withdrawn] = [o for o in outs if isinstance(o, Retraction)]
     assert (withdrawn.alert_id, withdrawn.superseded_by) == (at46.id, at44.id)
+
+
+def test_a_report_beyond_the_lateness_withdraws_a_held_alert_past_its_windows_within_its_realert() -> None:
+    """As above with Wire A's report of 42.5h: 3.5h before the 46h alert, past the corroboration window (3h) that
+    could hold it, within the realert (4h) of its own alert, which holds the 46h one back in event time."""
+    live = Live()
+    [at46] = live.feed(doc("A strike hit Port Gamma.", at=46, source="Wire A", doc_id="a46"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    outs = live.feed(doc("Another strike hit Port Gamma.", at=42.5, source="Wire A", doc_id="a42"))
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+    assert [o.alert_id for o in outs if isinstance(o, Retraction)] == [at46.id]
