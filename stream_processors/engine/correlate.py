@@ -270,10 +270,33 @@ class Correlator:
             # Beyond the lateness (earlier than what the last sweep may have dropped): at its own point and in the
             # windows of the later points still held, against what is still held. It can add an alert or make one
             # fuller, never withdraw one raised with a fuller history than is left.
+            if plan.fast_any and self._holds_back_a_later_alert(plan, gs, item):
+                # Its alert depends on nothing but the throttle state, and the held points after it on nothing
+                # else either: evaluated again from it, its realert holds back the later alert it would have held
+                # back in event time (replaced by it, not a second alert). The throttle state it starts from is
+                # the one `_point_only` uses, and its record keeps the latest firing time dropped before it
+                # (`_fire`: lf is a maximum), so a point held back by a dropped firing stays held back.
+                start_key = item[: P.KEY_LEN]
+                end = _throttle_converges(plan, gs, pos)
+                return self.replay_from(det, plan, gs, group, pos, start_key, item, end=end)
             before = explained(self, det, plan, gs, group, pos)
             out = self._point_only(det, plan, gs, group, pos, item, append=False)
             return out + later_windows(self, det, plan, gs, group, pos, item, before)
         return self._replay(det, plan, gs, group, pos, item)
+
+    @staticmethod
+    def _holds_back_a_later_alert(plan: Plan, gs: dict[str, Any], item: P.Item) -> bool:
+        """Whether the `any` report `item` (without corroboration) fires at its point and a held alert of its group
+        follows it within `realert`. Only then does evaluating the group again from it change more than its own
+        point: the replay's cost (every held point after it) is paid for that case alone, not by each report of a
+        backfill read in reverse that its group's throttle holds back or that lies far from the next alert."""
+        firings: list[P.Firing] = gs["f"]
+        t = item[P.T]
+        fi = bisect_left(firings, item[: P.KEY_LEN], key=lambda f: f[: P.KEY_LEN])
+        lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+            return False  # throttled at its own point (as `point` would say): the throttle state after it is as before
+        return fi < len(firings) and firings[fi][P.T] - t < plan.realert
 
     def _point_only(
         self,
@@ -373,18 +396,24 @@ class Correlator:
         *,
         reason: str | None = None,
         decided: float | None = None,
+        end: int | None = None,
     ) -> list[Output]:
         """`_replay` with the firings taken from `start_key` on: a withdrawn observation (composition, a
         correction) is no longer among the items, but a firing at its point must still be replaced. `reason`:
         the retractions' (default: a late report's); `decided` (absences): only the firsts before it are
-        evaluated, those whose windows have closed."""
+        evaluated, those whose windows have closed; `end`: the points from items[end] on are not evaluated again
+        (their detections and throttle state are known to be as before)."""
         items: list[P.Item] = gs["i"]
         firings: list[P.Firing] = gs["f"]
         fi = bisect_left(firings, start_key, key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
         raised: list[Detection] = []
         records: list[P.Firing] = []
-        for i in range(pos, len(items)):
+        stop = len(items) if end is None else end
+        fe = len(firings)
+        if end is not None:
+            fe = bisect_left(firings, items[end][: P.KEY_LEN], key=lambda f: f[: P.KEY_LEN])
+        for i in range(pos, stop):
             if decided is not None and (items[i][P.RI] != 0 or items[i][P.T] >= decided):
                 continue
             got = self.point(det, plan, group, items, i, lf, ls)
@@ -392,8 +421,8 @@ class Correlator:
                 d, lf, ls = got
                 raised.append(d)
                 records.append((*items[i][: P.KEY_LEN], d.id, lf, ls))
-        old = firings[fi:]
-        gs["f"] = firings[:fi] + records
+        old = firings[fi:fe]
+        gs["f"] = firings[:fi] + records + firings[fe:]
         # Compared as (point, id): two firings of a group can share an id (their evidence, capped at
         # MAX_EVIDENCE, is the same), and one that moved to another point is a change too.
         kept = {(*f[: P.KEY_LEN], f[F_ID]) for f in old}
@@ -677,3 +706,25 @@ def _superseding(
         if got is not None:
             out[alert_id] = got
     return out
+
+
+def _throttle_converges(plan: Plan, gs: dict[str, Any], pos: int) -> int | None:
+    """For an `any` without corroboration, whose points depend on nothing but the throttle state: the first point
+    after items[pos] that fires again with the throttle state it had before the report at pos was there, from
+    which on nothing changes (None: none, evaluate to the end). The throttle is followed without building alerts,
+    so a late report near the start of a long held history costs the alerts up to there, not all of them."""
+    items: list[P.Item] = gs["i"]
+    firings: list[P.Firing] = gs["f"]
+    fi = bisect_left(firings, items[pos][: P.KEY_LEN], key=lambda f: f[: P.KEY_LEN])
+    lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+    for i in range(pos, len(items)):
+        t = items[i][P.T]
+        if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
+            continue  # held back (as `Correlator.point` says)
+        lf, ls = (t if lf is None else max(t, lf)), plan.rank
+        while fi < len(firings) and firings[fi][: P.KEY_LEN] < items[i][: P.KEY_LEN]:
+            fi += 1
+        if i > pos and fi < len(firings) and firings[fi][: P.KEY_LEN] == items[i][: P.KEY_LEN]:
+            if (firings[fi][F_LF], firings[fi][F_LS]) == (lf, ls):
+                return i  # fired before too, leaving the same throttle state: the rest is as it was
+    return None

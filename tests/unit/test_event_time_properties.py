@@ -200,3 +200,28 @@ def test_an_archive_without_marks_replayed_in_log_order_gives_the_canonical_aler
     archived = [e for e in events if e.type != EventType.CAUGHT_UP.value]
     rnd.shuffle(archived)
     assert norm(replay(archived, ENGINE, order="log").alerts) == canonical(events)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(80, 103), max_size=8, unique=True),
+    st.lists(st.integers(40, 79), min_size=1, max_size=12, unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_reports_beyond_the_lateness_of_an_any_group_nothing_dropped_give_the_canonical_alerts(
+    on_time: list[int], late: list[int], rnd: random.Random
+) -> None:
+    """The tests above keep every report within the lateness: that is the promise. An `any` without corroboration
+    (`closure`, realert 6h) depends on nothing but its group's throttle, so reports beyond the lateness, in any order,
+    give the canonical alerts too while the sweeps dropped nothing of the group: closures at 40-51.5h in order, event
+    time moved to 52.5h (what is before 40h is beyond the lateness), then closures of 20-39.5h in any order. (A late
+    report dated just before an alert its realert holds back in event time once raised a second alert.)"""
+    arrival = [doc("Alphaland closed the border.", at=h / 2, doc_id=f"on{h}") for h in sorted(on_time)]
+    arrival.append(doc("Markets rose.", at=52.5, doc_id="markets"))
+    rnd.shuffle(late)
+    arrival += [doc("Alphaland closed the border.", at=h / 2, doc_id=f"late{h}") for h in late]
+    events = [document_event(d) for d in arrival]
+    live = replay(events, ENGINE, order="log")
+    assert [r for r in live.late if r.reason.startswith("late")]  # beyond the lateness indeed
+    closures = [a for a in canonical(events) if json.loads(a)["rule"] == "closure"]
+    assert [a for a in norm(live.alerts) if json.loads(a)["rule"] == "closure"] == closures

@@ -375,3 +375,75 @@ def test_whether_a_late_alert_revises_does_not_depend_on_what_a_sweep_dropped() 
         return [(type(o).__name__, o.revises if isinstance(o, Detection) else o.superseded_by) for o in shown]
 
     assert outputs(False) == outputs(True)
+
+
+def test_a_report_beyond_the_lateness_dated_before_an_alert_within_its_realert_takes_its_place() -> None:
+    """`closure` (any, realert 6h) fires on Alphaland's 40h report; event time moves to 52.5h (lateness 12h: what
+    is before 40h is beyond it, the 40h alert is still held). A report of 37h arrives: read in event time it
+    fires and its realert holds the 40h one back, so live the 40h alert is replaced by it, as the backtest has it:
+    one alert, not two."""
+    live = Live()
+    [at40] = [o for o in live.feed(doc("Alphaland closed the border.", at=40, doc_id="c40")) if o.rule == "closure"]
+    live.feed(doc("Markets rose.", at=52.5, doc_id="m52"))
+    outs = live.feed(doc("Alphaland closed the border.", at=37, doc_id="c37"))
+    assert [r.reason.split(":")[0] for r in outs if isinstance(r, DeadLetter)] == ["late"]
+    standing = live.standing("closure")
+    assert ids(standing) == ids(live.backtest("closure"))
+    assert [d.evidence[0].event_id for d in standing] == ["c37"]
+    assert standing[0].revises == at40.id  # a revision of the alert raised: its thread, held back if not yet sent
+
+
+def test_a_report_beyond_the_lateness_frees_what_the_alert_it_replaces_held_back() -> None:
+    """As above, and a report of 44.5h was held back by the 40h alert (4.5h after it); once the 37h alert takes
+    its place, 44.5h is 7.5h after the alert before it: it fires, as in event time. The alert of 51h fired before
+    and fires again with the same throttle state: the group is evaluated again up to it, not past it."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=40, doc_id="c40"))
+    live.feed(doc("Alphaland closed the border.", at=44.5, doc_id="c44"))
+    live.feed(doc("Alphaland closed the border.", at=51, doc_id="c51"))
+    live.feed(doc("Markets rose.", at=52.5, doc_id="m52"))
+    live.feed(doc("Alphaland closed the border.", at=37, doc_id="c37"))
+    standing = live.standing("closure")
+    assert ids(standing) == ids(live.backtest("closure"))
+    assert sorted(d.evidence[0].event_id for d in standing) == ["c37", "c44", "c51"]
+
+
+def test_a_report_beyond_the_lateness_keeps_what_a_dropped_alert_held_back() -> None:
+    """The group is evaluated again from the late report, but the alerts a sweep dropped still count: 30h fires and
+    holds 35h back; event time moves to 46.5h (the 30h alert is dropped, its throttle state kept, 35h is held). A
+    report of 24h fires (6h before 30h), and 35h stays held back by the dropped 30h alert, as in event time."""
+    live = Live()
+    live.feed(doc("Alphaland closed the border.", at=30, doc_id="c30"))
+    live.feed(doc("Alphaland closed the border.", at=35, doc_id="c35"))
+    live.feed(doc("Markets rose.", at=46.5, doc_id="m46"))
+    live.feed(doc("Alphaland closed the border.", at=24, doc_id="c24"))
+    standing = live.standing("closure")
+    assert ids(standing) == ids(live.backtest("closure"))
+    assert sorted(d.evidence[0].event_id for d in standing) == ["c24", "c30"]
+
+
+def test_a_report_beyond_the_lateness_withdraws_the_alert_its_own_alert_holds_back() -> None:
+    """Other patterns are evaluated at the later points still held (`engine/late.py`): `strike-escalation` (any
+    with corroboration, realert 4h) raises Wire A's 46h report; event time moves to 60h; Wire A's report of 44h
+    raises its own alert, whose realert holds the 46h one back, as in event time: that one is withdrawn,
+    superseded by the 44h alert (its thread), not left standing as a second alert."""
+    live = Live()
+    [at46] = live.feed(doc("A strike hit Port Gamma.", at=46, source="Wire A", doc_id="a46"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    outs = live.feed(doc("Another strike hit Port Gamma.", at=44, source="Wire A", doc_id="a44"))
+    standing = live.standing("strike-escalation")
+    assert ids(standing) == ids(live.backtest("strike-escalation"))
+    [at44] = standing
+    [withdrawn] = [o for o in outs if isinstance(o, Retraction)]
+    assert (withdrawn.alert_id, withdrawn.superseded_by) == (at46.id, at44.id)
+
+
+def test_a_report_beyond_the_lateness_withdraws_a_held_alert_past_its_windows_within_its_realert() -> None:
+    """As above with Wire A's report of 42.5h: 3.5h before the 46h alert, past the corroboration window (3h) that
+    could hold it, within the realert (4h) of its own alert, which holds the 46h one back in event time."""
+    live = Live()
+    [at46] = live.feed(doc("A strike hit Port Gamma.", at=46, source="Wire A", doc_id="a46"))
+    live.feed(doc("Markets rose.", at=60, doc_id="m60"))
+    outs = live.feed(doc("Another strike hit Port Gamma.", at=42.5, source="Wire A", doc_id="a42"))
+    assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
+    assert [o.alert_id for o in outs if isinstance(o, Retraction)] == [at46.id]
