@@ -89,15 +89,23 @@ def cue_warnings(
         for pi, path, cls, text in uses:
             if key in own_phrases:
                 sigs = ", ".join(sorted(set(own_phrases[key]))[:3])
-                out.append(
-                    RuleError(
-                        path,
-                        f"cue {text!r} is itself a phrase of signal {sigs}: inside a signal's own words a cue never "
-                        "applies, so it cannot change that signal's modality",
-                        pack=pi,
-                        warning=True,
+                # Said as it is: where the signal matched those words a cue inside them is part of them; where it
+                # matched another alternative, and for other signals, the cue still applies. A neutral phrase
+                # also cancels cues that only overlap it, which a signal's phrase does not (outside trial 44, M1:
+                # "ambassador to leave" as a neutral phrase cancelled the goal "orders French ambassador to").
+                if cls == NEUTRAL:
+                    said = (
+                        f"neutral phrase {text!r} is itself a phrase of signal {sigs}: where the signal matched it, a "
+                        "cue wholly inside it is already part of the signal's words; the neutral phrase adds only that "
+                        "it cancels cues that overlap it from outside, and does so for every signal"
                     )
-                )
+                else:
+                    said = (
+                        f"cue {text!r} is itself a phrase of signal {sigs}: where the signal matched these words, a "
+                        "cue inside them is part of them and never applies, so there it cannot change that signal's "
+                        "modality"
+                    )
+                out.append(RuleError(path, said, pack=pi, warning=True))
             if cls != NEUTRAL and NEUTRAL in classes:
                 out.append(
                     RuleError(
