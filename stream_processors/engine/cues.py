@@ -1845,3 +1845,24 @@ RECAP_UNITS_RU = frozenset("день дня дней сутки суток не�
 # At most this many words between the lead and the signal's words ("since **the short-lived Wagner** mutiny").
 RECAP_GAP = 4
 RECAP_WORDS = frozenset({k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_SINCE_RU | RECAP_AFTER_RU})
+# A recap by a relative clause (outside trial 44, M3: background of the Niger coup re-raised it four times): the
+# signal's words open with a past verb right after "who" / "which" / "that" (or "who had", "which was", "that were"
+# …), and the clause names an explicit earlier time after them, within RECAP_TIME_GAP words, no comma between: "the
+# generals **who overthrew** Niger's president **in July**", "the junta **that seized** power **last month**", "who
+# led a mutiny **two years ago**", "**in 2021**", "**earlier this year**". Without such a time a relative clause is
+# often the day's news ("soldiers who seized power on Wednesday"), so a weekday, "this week", "yesterday" are no
+# recap time. The document's date is not known to the modality reading: a month name is taken as past ("who seized
+# power in July" read on 26 July would be a recap too; news of the day names the weekday). Participles ("Bazoum,
+# overthrown in July, …") are not read: after a comma a past form is as often the main verb ("Soldiers, led by …,
+# seized power").
+RECAP_RELATIVES_EN = frozenset({"who", "which", "that"})
+RECAP_RELATIVE_AUX_EN = frozenset({"had", "was", "were", "been"})  # "who had seized", "which was seized", "had been"
+RECAP_MONTHS_EN = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+RECAP_LAST_UNITS_EN = frozenset({"week", "month", "year", "decade"})  # "last month"; not "last night", a weekday
+RECAP_AGO_UNITS_EN = frozenset("week weeks month months year years decade decades".split())  # "two years ago"
+RECAP_EARLIER_UNITS_EN = frozenset({"month", "year"})  # "earlier this year"
+RECAP_TIME_GAP = 6
+# A sentence holding none of these has no recap time (modality.is_plain); a year ("in 2021") is looked for apart.
+RECAP_TIME_WORDS_EN = RECAP_MONTHS_EN | {"last", "ago", "earlier"}
