@@ -347,8 +347,11 @@ def _en_goals() -> list[str]:
         "invite invites invited inviting",
         "want wants wanted wanting",
         # directives (outside trial 28, F3): "Baku ordered residents to leave", "officials told Armenians to leave",
-        # "is advising residents to leave". Not "order" ("in order to") nor "direct" ("direct talks to end the war").
-        "orders ordered ordering",
+        # "is advising residents to leave". "order" too, as every other form (outside trial 44, M5: "coup leaders
+        # order police to expel …" read asserted where "regime orders police to expel …" read future), but not after
+        # "in" ("in order to", GOAL_NOT_AFTER_EN); as a noun it is a directive too ("an order to evacuate"). Not
+        # "direct" ("direct talks to end the war").
+        "order orders ordered ordering",
         "tell tells told telling",
         "advise advises advised advising",
         "instruct instructs instructed instructing",
@@ -1702,6 +1705,8 @@ GOAL_STOP_EN = frozenset(
     "was were be been being has have had will would could should can may might must did does do not began begun "
     "begin decided agreed voted moved started continued tried refused failed declined".split()
 )
+# A goal verb that is none after one of these words: "in order to", "in order for X to" (purpose, not a directive).
+GOAL_NOT_AFTER_EN: dict[str, frozenset[str]] = {"order": frozenset({"in"})}
 # "warned Russia against / of …", "warning over an attempt to ban strikes": a warning about something, not a directive.
 GOAL_WARN_STOP = frozenset("of against over about".split())
 GOAL_WARN_FORMS = frozenset("warn warns warned warning".split())

@@ -93,6 +93,7 @@ from .cues import (
     DISCLAIMER_SKIP_EN,
     EXPECTATION_PHRASE_STOPS,
     EXPECTATION_PHRASE_WORDS,
+    GOAL_NOT_AFTER_EN,
     GOAL_OBJECT_WORDS,
     GOAL_REACH,
     GOAL_REACH_STOPS,
@@ -668,6 +669,8 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     stop = GOAL_STOP_RU if russian else GOAL_STOP_EN
     if not russian and toks[first].startswith("press") and first > 0 and toks[first - 1] in _NOT_VERBS:
         return None  # "the press", "a press conference"
+    if first > 0 and toks[first - 1] in GOAL_NOT_AFTER_EN.get(toks[first], ()):
+        return None  # "in order to"
     if toks[first] in GOAL_WARN_FORMS:
         stop = stop | GOAL_WARN_STOP  # "warned Russia against …", "warning over an attempt to …"
     for j in range(last + 1, min(last + 2 + GOAL_OBJECT_WORDS, n)):
