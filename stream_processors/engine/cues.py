@@ -1705,6 +1705,21 @@ GOAL_STOP_EN = frozenset(
     "was were be been being has have had will would could should can may might must did does do not began begun "
     "begin decided agreed voted moved started continued tried refused failed declined".split()
 )
+# A commitment, agreement or threat "to VERB" (the future cues "agree(s|d|ing) to", "pledge …", "vow …", "promise …",
+# "threaten …") governs its verb's phrase, which ends at one of COMMITMENT_REACH_STOPS, as a goal's does at
+# GOAL_REACH_STOPS: "Separatists agree to disarm **after** an assault by Baku" (the assault is reported), "US and China
+# agree to resume talks **after** summit". Unless a time to come follows the stop (COMMITMENT_TIME_TO_COME, after "the"
+# or "a" perhaps): "vow to retaliate after next week's vote", "after the upcoming summit" (outside trial 44's leftover
+# of H1). Only these four: "before" and "until" name a time the commitment looks to ("pledge to stay until the vote").
+COMMITMENT_TO_EN = frozenset(
+    (verb, "to")
+    for verb in (
+        "agree agrees agreed agreeing pledge pledges pledged pledging vow vows vowed vowing promise promises promised "
+        "promising threaten threatens threatened threatening"
+    ).split()
+)
+COMMITMENT_REACH_STOPS = frozenset({"after", "following", "despite", "amid"})
+COMMITMENT_TIME_TO_COME = frozenset({"next", "upcoming", "coming", "forthcoming", "planned", "scheduled", "tomorrow"})
 # A goal verb that is none after one of these words: "in order to", "in order for X to" (purpose, not a directive).
 GOAL_NOT_AFTER_EN: dict[str, frozenset[str]] = {"order": frozenset({"in"})}
 # "warned Russia against / of …", "warning over an attempt to ban strikes": a warning about something, not a directive.

@@ -75,6 +75,9 @@ from .cues import (
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
     CALLED_VERBS,
+    COMMITMENT_REACH_STOPS,
+    COMMITMENT_TIME_TO_COME,
+    COMMITMENT_TO_EN,
     COUNTER_PARTICLE_VERBS,
     COUNTER_VERBS,
     COUNTERED_GAP,
@@ -695,6 +698,24 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     return found
 
 
+def _commitment_stop(sent: Sentence, s: int, e: int, lo: int) -> str | None:
+    """The word that ends the phrase of a commitment "to VERB" at tokens s..e (cues.COMMITMENT_TO_EN) before the
+    signal's words from lo: one of cues.COMMITMENT_REACH_STOPS between, not followed (after "the", "a") by a time to
+    come (cues.COMMITMENT_TIME_TO_COME: "after next week's vote"); else None, as for any other cue."""
+    toks, base = sent.toks, sent.start
+    if e - s != 1 or (toks[s - base], toks[e - base]) not in COMMITMENT_TO_EN:
+        return None
+    for k in range(e + 1 - base, lo - base):
+        if toks[k] in COMMITMENT_REACH_STOPS:
+            nxt = k + 1
+            if nxt < len(toks) and toks[nxt] in _ARTICLES:
+                nxt += 1
+            if nxt < len(toks) and toks[nxt] in COMMITMENT_TIME_TO_COME:
+                continue
+            return toks[k]
+    return None
+
+
 def _agreed_to_ru(sent: Sentence, last: int, inf: int) -> bool:
     """Whether a Russian agreement ending at toks[last] ("договорились") is one to do the infinitive at toks[inf]
     (cues.RU_AGREE_*): close after it, with no finite verb, "и", "или" nor comma between ("договорились о перемирии
@@ -968,6 +989,17 @@ def resolve(
                     and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
                 ):
                     near = False
+                # "agree to disarm after an assault by Baku": a commitment's phrase ends there too, unless a time to
+                # come follows ("vow to retaliate after next week's vote").
+                if (
+                    near
+                    and direction == "before"
+                    and not overlaps
+                    and e < lo
+                    and (stop := _commitment_stop(sent, s, e, lo)) is not None
+                ):
+                    near = False
+                    not_subject = f"past {stop!r}, which ends the phrase of the verb committed to"
                 # "urged Kyiv to negotiate, Russia fired missiles": a comma then a name or an article opens a clause
                 # with a subject of its own, which the goal does not reach (trial 32, a leftover of M3).
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
