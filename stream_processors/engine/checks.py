@@ -358,6 +358,49 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
     return out
 
 
+def alias_plural_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """An English alias of several words that ends in a plural common noun (written in lower case: "West African
+    countries", not the name "United States"), in a pack whose words take their forms: aliases read every form of
+    their words, so it also reads the singular ("the West African country of Niger" as ECOWAS: outside trial 44, L3).
+    The hint is the `=` that keeps the plural only."""
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        if pack.default_morphology == "exact" or "en" not in _pack_languages(pack):
+            continue
+        for eid, ent in pack.entities.items():
+            for ai, alias in enumerate(ent.aliases):
+                raw = alias.split()
+                if len(raw) < 2 or not raw[-1].isascii() or not raw[-1].isalpha() or not raw[-1].islower():
+                    continue
+                word = raw[-1]
+                single = next((f for f in sorted(word_forms("en", word)) if _plural_of(word, f)), None)
+                if single is None:
+                    continue
+                shown = " ".join([*raw[:-1], single])
+                fixed = " ".join([*raw[:-1], "=" + word])
+                out.append(
+                    RuleError(
+                        ["entities", eid, "aliases", ai],
+                        f"alias {alias!r} of {eid} ends in a plural, and an alias reads every form of its words: it "
+                        f"also reads {shown!r}; write {fixed!r} to read the plural only",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _plural_of(word: str, single: str) -> bool:
+    """Whether `word` is the English plural of `single` ("countries" of "country", "states" of "state")."""
+    return single != word and (
+        word in (single + "s", single + "es") or (single.endswith("y") and word == single[:-1] + "ies")
+    )
+
+
+def _pack_languages(pack: RulePack) -> set[str]:
+    return {base_language(x) for x in languages_of(pack.language, ("en",))}
+
+
 _SHOWN_ALIASES = 6  # aliases a shared-entity warning names; the rest are counted
 
 

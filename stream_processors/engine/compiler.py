@@ -14,6 +14,7 @@ from .automata import build_automaton, node_requirements, requirements, screen, 
 from .checks import (
     PackCue,
     alias_cue_warnings,
+    alias_plural_warnings,
     alias_tie_warnings,
     all_overlap_warnings,
     builtin_cue_warnings,
@@ -208,6 +209,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += overlaps
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
+    warnings += alias_plural_warnings(packs)
     warnings += shared_entity_warnings(packs)
 
     if b.errors:
