@@ -601,6 +601,44 @@ def never_match_warnings(cond: Condition, path: list[str | int], near: int | Non
     return out
 
 
+def prefix_form_warnings(cond: Condition, path: list[str | int], pack: int) -> list[RuleError]:
+    """An English phrase word written as a prefix ("seize*") whose own forms do not all begin with it ("seizing",
+    "withdrew", "closing"): a `*` is a prefix of letters, not the word's forms, and the forms it misses are the
+    ordinary ways news writes the word (outside trial 44, L4: twelve such phrases before it was noticed; "Officers
+    say they're seizing power" made no signal). The hint names them, the word whose forms a version 2 pack reads,
+    and the prefix every form shares."""
+    out: list[RuleError] = []
+    for _key, phrase, where in _positive(cond, path, lambda p: p):
+        for word in phrase_words(phrase):
+            if not word.endswith("*") or word.startswith("="):
+                continue
+            stem = word[:-1]
+            if len(stem) < 4 or not stem.isascii() or not stem.isalpha():
+                continue
+            forms = word_forms("en", stem)
+            # (the word as its dictionary form, ties allowed: "withdraw" beside "withdrew")
+            if len(forms) < 2 or stem not in forms or any(len(f) < len(stem) for f in forms):
+                continue
+            missed = sorted(f for f in forms if not f.startswith(stem))
+            if not missed:
+                continue
+            shared = min(forms)
+            for form in forms:
+                while not form.startswith(shared):
+                    shared = shared[:-1]
+            also = f" or `{shared}*`" if len(shared) >= 4 else ""
+            out.append(
+                RuleError(
+                    where,
+                    f"{word!r} in {phrase!r} misses forms of {stem!r} ({', '.join(missed)}): `*` is a prefix of "
+                    f"letters; write `{stem}` (its forms, in a version 2 pack or with `morphology: forms`){also}",
+                    pack=pack,
+                    warning=True,
+                )
+            )
+    return out
+
+
 def _longest_needed(cond: Condition) -> tuple[int, str] | None:
     """A lower bound of the words a match of `cond` spans, with the phrase that sets it: the longest of what each
     required part needs at least (items of `all` may share words, so not their sum). None: nothing known."""

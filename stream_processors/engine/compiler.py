@@ -22,6 +22,7 @@ from .checks import (
     cue_warnings,
     language_warnings,
     never_match_warnings,
+    prefix_form_warnings,
     shared_entity_warnings,
     title_fields,
     title_placeholders,
@@ -323,6 +324,8 @@ def _compile_signal(
     if not isinstance(sdef.match, str):
         warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack, tests_of)
     warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack)
+    if "en" in language:
+        warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
