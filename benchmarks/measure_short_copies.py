@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 from datasketch import MinHash, MinHashLSH
 
+from watchfloor.schemas.events import joined_text
 from watchfloor.stream_processors.engine.stories import (
     SHINGLE,
     STOP_WORDS,
@@ -83,7 +84,7 @@ def band_of(x: float) -> str:
 
 
 def text_of(title: str, body: str) -> str:
-    return f"{title}.\n{body}" if title and body else (title or body)  # as Document.text
+    return joined_text(title, body)  # as Document.text
 
 
 def old_rule(a: str, b: str) -> bool:

@@ -90,6 +90,22 @@ class Issuer(_Frozen):
     country: str | None = None  # ISO 3166-1 alpha-3, e.g. "PRK"
 
 
+# A title that already ends a sentence ("…?", "…!", "….", "…", perhaps before a closing quote or bracket).
+_TITLE_ENDS = ".!?\u2026"
+_TITLE_CLOSERS = "\"')\u201d\u2019\u00bb "
+
+
+def joined_text(title: str, body: str) -> str:
+    """Title and body as one text, the title its own sentence: a full stop after it unless it ends one already, so a
+    title's question keeps its "?" at the end of its sentence ("Is the coup a 'season two'?" not "…?.", which also
+    made a yes/no question of a title with a body read asserted: outside trial 44, L2)."""
+    if title and body:
+        bare = title.rstrip(_TITLE_CLOSERS)
+        ended = bool(bare) and bare[-1] in _TITLE_ENDS
+        return f"{title}\n{body}" if ended else f"{title}.\n{body}"
+    return title or body
+
+
 class Document(_Frozen):
     """A news article or an official statement, as accepted by the input contract (DESIGN §4)."""
 
@@ -113,10 +129,8 @@ class Document(_Frozen):
 
     @property
     def text(self) -> str:
-        """Title and body as one text; the title is its own sentence."""
-        if self.title and self.body:
-            return f"{self.title}.\n{self.body}"
-        return self.title or self.body
+        """Title and body as one text; the title is its own sentence (joined_text)."""
+        return joined_text(self.title, self.body)
 
 
 Modality = Literal["asserted", "hedged", "future", "conditional", "negated", "recap"]

@@ -11,7 +11,7 @@ import msgspec
 import orjson
 from pydantic import ValidationError
 
-from .events import ACCEPTED_YEARS, DOCUMENT_TYPES, EARLIEST, LATEST, Document, Issuer, SourceRef
+from .events import ACCEPTED_YEARS, DOCUMENT_TYPES, EARLIEST, LATEST, Document, Issuer, SourceRef, joined_text
 from .fast import trusted_maker
 
 DEFAULT_MAX_BODY_CHARS = 200_000
@@ -335,9 +335,7 @@ class CheckedInput:
     @property
     def text(self) -> str:
         """Title and body as one text, exactly as Document.text."""
-        if self.title and self.body:
-            return f"{self.title}.\n{self.body}"
-        return self.title or self.body
+        return joined_text(self.title, self.body)
 
     def _fields(self) -> dict[str, Any]:
         if self.obj is not None:

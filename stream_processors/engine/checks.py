@@ -89,15 +89,23 @@ def cue_warnings(
         for pi, path, cls, text in uses:
             if key in own_phrases:
                 sigs = ", ".join(sorted(set(own_phrases[key]))[:3])
-                out.append(
-                    RuleError(
-                        path,
-                        f"cue {text!r} is itself a phrase of signal {sigs}: inside a signal's own words a cue never "
-                        "applies, so it cannot change that signal's modality",
-                        pack=pi,
-                        warning=True,
+                # Said as it is: where the signal matched those words a cue inside them is part of them; where it
+                # matched another alternative, and for other signals, the cue still applies. A neutral phrase
+                # also cancels cues that only overlap it, which a signal's phrase does not (outside trial 44, M1:
+                # "ambassador to leave" as a neutral phrase cancelled the goal "orders French ambassador to").
+                if cls == NEUTRAL:
+                    said = (
+                        f"neutral phrase {text!r} is itself a phrase of signal {sigs}: where the signal matched it, a "
+                        "cue wholly inside it is already part of the signal's words; the neutral phrase adds only that "
+                        "it cancels cues that overlap it from outside, and does so for every signal"
                     )
-                )
+                else:
+                    said = (
+                        f"cue {text!r} is itself a phrase of signal {sigs}: where the signal matched these words, a "
+                        "cue inside them is part of them and never applies, so there it cannot change that signal's "
+                        "modality"
+                    )
+                out.append(RuleError(path, said, pack=pi, warning=True))
             if cls != NEUTRAL and NEUTRAL in classes:
                 out.append(
                     RuleError(
@@ -350,6 +358,49 @@ def alias_tie_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
     return out
 
 
+def alias_plural_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """An English alias of several words that ends in a plural common noun (written in lower case: "West African
+    countries", not the name "United States"), in a pack whose words take their forms: aliases read every form of
+    their words, so it also reads the singular ("the West African country of Niger" as ECOWAS: outside trial 44, L3).
+    The hint is the `=` that keeps the plural only."""
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        if pack.default_morphology == "exact" or "en" not in _pack_languages(pack):
+            continue
+        for eid, ent in pack.entities.items():
+            for ai, alias in enumerate(ent.aliases):
+                raw = alias.split()
+                if len(raw) < 2 or not raw[-1].isascii() or not raw[-1].isalpha() or not raw[-1].islower():
+                    continue
+                word = raw[-1]
+                single = next((f for f in sorted(word_forms("en", word)) if _plural_of(word, f)), None)
+                if single is None:
+                    continue
+                shown = " ".join([*raw[:-1], single])
+                fixed = " ".join([*raw[:-1], "=" + word])
+                out.append(
+                    RuleError(
+                        ["entities", eid, "aliases", ai],
+                        f"alias {alias!r} of {eid} ends in a plural, and an alias reads every form of its words: it "
+                        f"also reads {shown!r}; write {fixed!r} to read the plural only",
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _plural_of(word: str, single: str) -> bool:
+    """Whether `word` is the English plural of `single` ("countries" of "country", "states" of "state")."""
+    return single != word and (
+        word in (single + "s", single + "es") or (single.endswith("y") and word == single[:-1] + "ies")
+    )
+
+
+def _pack_languages(pack: RulePack) -> set[str]:
+    return {base_language(x) for x in languages_of(pack.language, ("en",))}
+
+
 _SHOWN_ALIASES = 6  # aliases a shared-entity warning names; the rest are counted
 
 
@@ -547,6 +598,44 @@ def never_match_warnings(cond: Condition, path: list[str | int], near: int | Non
                         )
                     )
                     break
+    return out
+
+
+def prefix_form_warnings(cond: Condition, path: list[str | int], pack: int) -> list[RuleError]:
+    """An English phrase word written as a prefix ("seize*") whose own forms do not all begin with it ("seizing",
+    "withdrew", "closing"): a `*` is a prefix of letters, not the word's forms, and the forms it misses are the
+    ordinary ways news writes the word (outside trial 44, L4: twelve such phrases before it was noticed; "Officers
+    say they're seizing power" made no signal). The hint names them, the word whose forms a version 2 pack reads,
+    and the prefix every form shares."""
+    out: list[RuleError] = []
+    for _key, phrase, where in _positive(cond, path, lambda p: p):
+        for word in phrase_words(phrase):
+            if not word.endswith("*") or word.startswith("="):
+                continue
+            stem = word[:-1]
+            if len(stem) < 4 or not stem.isascii() or not stem.isalpha():
+                continue
+            forms = word_forms("en", stem)
+            # (the word as its dictionary form, ties allowed: "withdraw" beside "withdrew")
+            if len(forms) < 2 or stem not in forms or any(len(f) < len(stem) for f in forms):
+                continue
+            missed = sorted(f for f in forms if not f.startswith(stem))
+            if not missed:
+                continue
+            shared = min(forms)
+            for form in forms:
+                while not form.startswith(shared):
+                    shared = shared[:-1]
+            also = f" or `{shared}*`" if len(shared) >= 4 else ""
+            out.append(
+                RuleError(
+                    where,
+                    f"{word!r} in {phrase!r} misses forms of {stem!r} ({', '.join(missed)}): `*` is a prefix of "
+                    f"letters; write `{stem}` (its forms, in a version 2 pack or with `morphology: forms`){also}",
+                    pack=pack,
+                    warning=True,
+                )
+            )
     return out
 
 

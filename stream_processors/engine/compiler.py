@@ -14,6 +14,7 @@ from .automata import build_automaton, node_requirements, requirements, screen, 
 from .checks import (
     PackCue,
     alias_cue_warnings,
+    alias_plural_warnings,
     alias_tie_warnings,
     all_overlap_warnings,
     builtin_cue_warnings,
@@ -21,6 +22,7 @@ from .checks import (
     cue_warnings,
     language_warnings,
     never_match_warnings,
+    prefix_form_warnings,
     shared_entity_warnings,
     title_fields,
     title_placeholders,
@@ -208,6 +210,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += overlaps
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
+    warnings += alias_plural_warnings(packs)
     warnings += shared_entity_warnings(packs)
 
     if b.errors:
@@ -321,6 +324,8 @@ def _compile_signal(
     if not isinstance(sdef.match, str):
         warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack, tests_of)
     warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack)
+    if "en" in language:
+        warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context

@@ -347,8 +347,11 @@ def _en_goals() -> list[str]:
         "invite invites invited inviting",
         "want wants wanted wanting",
         # directives (outside trial 28, F3): "Baku ordered residents to leave", "officials told Armenians to leave",
-        # "is advising residents to leave". Not "order" ("in order to") nor "direct" ("direct talks to end the war").
-        "orders ordered ordering",
+        # "is advising residents to leave". "order" too, as every other form (outside trial 44, M5: "coup leaders
+        # order police to expel …" read asserted where "regime orders police to expel …" read future), but not after
+        # "in" ("in order to", GOAL_NOT_AFTER_EN); as a noun it is a directive too ("an order to evacuate"). Not
+        # "direct" ("direct talks to end the war").
+        "order orders ordered ordering",
         "tell tells told telling",
         "advise advises advised advising",
         "instruct instructs instructed instructing",
@@ -1702,6 +1705,23 @@ GOAL_STOP_EN = frozenset(
     "was were be been being has have had will would could should can may might must did does do not began begun "
     "begin decided agreed voted moved started continued tried refused failed declined".split()
 )
+# A commitment, agreement or threat "to VERB" (the future cues "agree(s|d|ing) to", "pledge …", "vow …", "promise …",
+# "threaten …") governs its verb's phrase, which ends at one of COMMITMENT_REACH_STOPS, as a goal's does at
+# GOAL_REACH_STOPS: "Separatists agree to disarm **after** an assault by Baku" (the assault is reported), "US and China
+# agree to resume talks **after** summit". Unless a time to come follows the stop (COMMITMENT_TIME_TO_COME, after "the"
+# or "a" perhaps): "vow to retaliate after next week's vote", "after the upcoming summit" (outside trial 44's leftover
+# of H1). Only these four: "before" and "until" name a time the commitment looks to ("pledge to stay until the vote").
+COMMITMENT_TO_EN = frozenset(
+    (verb, "to")
+    for verb in (
+        "agree agrees agreed agreeing pledge pledges pledged pledging vow vows vowed vowing promise promises promised "
+        "promising threaten threatens threatened threatening"
+    ).split()
+)
+COMMITMENT_REACH_STOPS = frozenset({"after", "following", "despite", "amid"})
+COMMITMENT_TIME_TO_COME = frozenset({"next", "upcoming", "coming", "forthcoming", "planned", "scheduled", "tomorrow"})
+# A goal verb that is none after one of these words: "in order to", "in order for X to" (purpose, not a directive).
+GOAL_NOT_AFTER_EN: dict[str, frozenset[str]] = {"order": frozenset({"in"})}
 # "warned Russia against / of …", "warning over an attempt to ban strikes": a warning about something, not a directive.
 GOAL_WARN_STOP = frozenset("of against over about".split())
 GOAL_WARN_FORMS = frozenset("warn warns warned warning".split())
@@ -1845,3 +1865,24 @@ RECAP_UNITS_RU = frozenset("день дня дней сутки суток не�
 # At most this many words between the lead and the signal's words ("since **the short-lived Wagner** mutiny").
 RECAP_GAP = 4
 RECAP_WORDS = frozenset({k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_SINCE_RU | RECAP_AFTER_RU})
+# A recap by a relative clause (outside trial 44, M3: background of the Niger coup re-raised it four times): the
+# signal's words open with a past verb right after "who" / "which" / "that" (or "who had", "which was", "that were"
+# …), and the clause names an explicit earlier time after them, within RECAP_TIME_GAP words, no comma between: "the
+# generals **who overthrew** Niger's president **in July**", "the junta **that seized** power **last month**", "who
+# led a mutiny **two years ago**", "**in 2021**", "**earlier this year**". Without such a time a relative clause is
+# often the day's news ("soldiers who seized power on Wednesday"), so a weekday, "this week", "yesterday" are no
+# recap time. The document's date is not known to the modality reading: a month name is taken as past ("who seized
+# power in July" read on 26 July would be a recap too; news of the day names the weekday). Participles ("Bazoum,
+# overthrown in July, …") are not read: after a comma a past form is as often the main verb ("Soldiers, led by …,
+# seized power").
+RECAP_RELATIVES_EN = frozenset({"who", "which", "that"})
+RECAP_RELATIVE_AUX_EN = frozenset({"had", "was", "were", "been"})  # "who had seized", "which was seized", "had been"
+RECAP_MONTHS_EN = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+RECAP_LAST_UNITS_EN = frozenset({"week", "month", "year", "decade"})  # "last month"; not "last night", a weekday
+RECAP_AGO_UNITS_EN = frozenset("week weeks month months year years decade decades".split())  # "two years ago"
+RECAP_EARLIER_UNITS_EN = frozenset({"month", "year"})  # "earlier this year"
+RECAP_TIME_GAP = 6
+# A sentence holding none of these has no recap time (modality.is_plain); a year ("in 2021") is looked for apart.
+RECAP_TIME_WORDS_EN = RECAP_MONTHS_EN | {"last", "ago", "earlier"}

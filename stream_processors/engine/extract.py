@@ -47,23 +47,31 @@ def evaluate(node: Node, sent: Any, lowered: list[str | None]) -> list[list[Span
         spans = sent.atoms.get(node[1])
         return [spans] if spans else None
     if tag == "any":
-        # Any picks one alternative: the one whose matched words lie closest together, so a nested
-        # all-clause keeps its own components (and `near` still applies to them).
-        best: list[list[Span]] | None = None
-        best_width = 1 << 30
+        # Any is one part: when every alternative that matched is one part itself (a phrase, or an any of
+        # phrases), their spans together are that part, so the window is the shortest with a phrase of each part
+        # whichever alternative that is, and an unrelated alternative later in the sentence cannot move it (outside
+        # trial 44, H2: "orders ambassador to leave within 48 hours" matched "48 hours"). Otherwise it picks one
+        # alternative: the one whose matched words lie closest together, so a nested all-clause keeps its own
+        # components (and `near` still applies to them).
+        found: list[list[list[Span]]] = []
         for child in node[1]:
             if child[0] == "atom":  # inline of the general case below, for the common any-of-phrases
                 spans = sent.atoms.get(child[1])
-                if not spans:
-                    continue
-                width = min(e - s for s, e in spans)
-                if best is None or width < best_width:
-                    best, best_width = [spans], width
+                if spans:
+                    found.append([spans])
                 continue
             got = evaluate(child, sent, lowered)
-            if got is None:
-                continue
-            nonempty = [c for c in got if c]
+            if got is not None:
+                found.append([c for c in got if c])
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        if all(len(g) == 1 for g in found):
+            return [[sp for g in found for sp in g[0]]]
+        best: list[list[Span]] | None = None
+        best_width = 1 << 30
+        for nonempty in found:
             win = smallest_window(nonempty)
             width = (win[1] - win[0]) if win is not None else 1 << 29
             if best is None or width < best_width:

@@ -75,6 +75,9 @@ from .cues import (
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
     CALLED_VERBS,
+    COMMITMENT_REACH_STOPS,
+    COMMITMENT_TIME_TO_COME,
+    COMMITMENT_TO_EN,
     COUNTER_PARTICLE_VERBS,
     COUNTER_VERBS,
     COUNTERED_GAP,
@@ -93,6 +96,7 @@ from .cues import (
     DISCLAIMER_SKIP_EN,
     EXPECTATION_PHRASE_STOPS,
     EXPECTATION_PHRASE_WORDS,
+    GOAL_NOT_AFTER_EN,
     GOAL_OBJECT_WORDS,
     GOAL_REACH,
     GOAL_REACH_STOPS,
@@ -171,9 +175,17 @@ from .cues import (
     RATIFYING_STEMS,
     RECAP_AFTER_EN,
     RECAP_AFTER_RU,
+    RECAP_AGO_UNITS_EN,
+    RECAP_EARLIER_UNITS_EN,
     RECAP_GAP,
+    RECAP_LAST_UNITS_EN,
+    RECAP_MONTHS_EN,
+    RECAP_RELATIVE_AUX_EN,
+    RECAP_RELATIVES_EN,
     RECAP_SINCE_EN,
     RECAP_SINCE_RU,
+    RECAP_TIME_GAP,
+    RECAP_TIME_WORDS_EN,
     RECAP_UNITS_EN,
     RECAP_UNITS_RU,
     RECAP_WORDS,
@@ -660,6 +672,8 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     stop = GOAL_STOP_RU if russian else GOAL_STOP_EN
     if not russian and toks[first].startswith("press") and first > 0 and toks[first - 1] in _NOT_VERBS:
         return None  # "the press", "a press conference"
+    if first > 0 and toks[first - 1] in GOAL_NOT_AFTER_EN.get(toks[first], ()):
+        return None  # "in order to"
     if toks[first] in GOAL_WARN_FORMS:
         stop = stop | GOAL_WARN_STOP  # "warned Russia against …", "warning over an attempt to …"
     for j in range(last + 1, min(last + 2 + GOAL_OBJECT_WORDS, n)):
@@ -682,6 +696,24 @@ def _goal_to(sent: Sentence, first: int, last: int) -> int | None:
     if russian and toks[first] in RU_AGREE_FORMS and not _agreed_to_ru(sent, last, found + 1):
         return None
     return found
+
+
+def _commitment_stop(sent: Sentence, s: int, e: int, lo: int) -> str | None:
+    """The word that ends the phrase of a commitment "to VERB" at tokens s..e (cues.COMMITMENT_TO_EN) before the
+    signal's words from lo: one of cues.COMMITMENT_REACH_STOPS between, not followed (after "the", "a") by a time to
+    come (cues.COMMITMENT_TIME_TO_COME: "after next week's vote"); else None, as for any other cue."""
+    toks, base = sent.toks, sent.start
+    if e - s != 1 or (toks[s - base], toks[e - base]) not in COMMITMENT_TO_EN:
+        return None
+    for k in range(e + 1 - base, lo - base):
+        if toks[k] in COMMITMENT_REACH_STOPS:
+            nxt = k + 1
+            if nxt < len(toks) and toks[nxt] in _ARTICLES:
+                nxt += 1
+            if nxt < len(toks) and toks[nxt] in COMMITMENT_TIME_TO_COME:
+                continue
+            return toks[k]
+    return None
 
 
 def _agreed_to_ru(sent: Sentence, last: int, inf: int) -> bool:
@@ -957,6 +989,17 @@ def resolve(
                     and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
                 ):
                     near = False
+                # "agree to disarm after an assault by Baku": a commitment's phrase ends there too, unless a time to
+                # come follows ("vow to retaliate after next week's vote").
+                if (
+                    near
+                    and direction == "before"
+                    and not overlaps
+                    and e < lo
+                    and (stop := _commitment_stop(sent, s, e, lo)) is not None
+                ):
+                    near = False
+                    not_subject = f"past {stop!r}, which ends the phrase of the verb committed to"
                 # "urged Kyiv to negotiate, Russia fired missiles": a comma then a name or an article opens a clause
                 # with a subject of its own, which the goal does not reach (trial 32, a leftover of M3).
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
@@ -1094,7 +1137,7 @@ def resolve(
         # mutiny", "may have been killed after the mutiny"; a question or a disclaimer of the next sentence asks or
         # doubts the news, not the time it is given). A future or condition there may make it one to come ("will
         # meet after the summit"): it stays.
-        recap = _recap(rules, sent, lo, own)
+        recap = _recap(rules, sent, lo, own) or _recap_relative(rules, sent, lo, hi, own)
         if recap is not None and best_at < recap[2]:
             if explain:
                 if best is not None:
@@ -1427,6 +1470,7 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
             and not next_disclaimer(rules, sent, headline)
             and _yes_no_question(rules, sent) is None
             and RECAP_WORDS.isdisjoint(sent.toks)
+            and not _may_be_relative_recap(rules, sent)
         )
     return plain
 
@@ -1513,6 +1557,69 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
             elif ru and "того" in between:
                 return None
             return words, f"{words!r} recalls the words as an earlier event, the time of the one reported", base + first
+    return None
+
+
+def _may_be_relative_recap(rules: CompiledRules, sent: Sentence) -> bool:
+    """Whether an English sentence holds a relative pronoun and a word of a recap time (cues.RECAP_TIME_WORDS_EN, or a
+    year), which _recap_relative needs."""
+    toks = sent.toks
+    if "en" not in rules.languages or RECAP_RELATIVES_EN.isdisjoint(toks):
+        return False
+    return not RECAP_TIME_WORDS_EN.isdisjoint(toks) or any(_is_year(t) for t in toks)
+
+
+def _is_year(word: str) -> bool:
+    return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
+
+
+def _recap_time(toks: list[str], k: int) -> str | None:
+    """The words of an earlier time starting at toks[k] (cues.RECAP_*_EN): "in July", "in 2021", "last month", "two
+    years ago", "earlier this year"; else None."""
+    word = toks[k]
+    nxt = toks[k + 1] if k + 1 < len(toks) else ""
+    if word == "in" and (nxt in RECAP_MONTHS_EN or _is_year(nxt)):
+        return f"in {nxt}"
+    if word == "last" and nxt in RECAP_LAST_UNITS_EN:
+        return f"last {nxt}"
+    if word == "earlier" and nxt == "this" and k + 2 < len(toks) and toks[k + 2] in RECAP_EARLIER_UNITS_EN:
+        return f"earlier this {toks[k + 2]}"
+    if nxt in RECAP_AGO_UNITS_EN and k + 2 < len(toks) and toks[k + 2] == "ago":
+        return f"{word} {nxt} ago"
+    return None
+
+
+def _recap_relative(
+    rules: CompiledRules, sent: Sentence, lo: int, hi: int, own: list[Span]
+) -> tuple[str, str, int] | None:
+    """(the words, why, the token the relative pronoun stands at) when the signal's words are a past relative clause
+    dated to an earlier time (cues.RECAP_RELATIVES_EN …): "who" / "which" / "that" right before the signal's words (or
+    before "had", "was", "were", "had been" before them, or among them, before one of its phrases), the verb after it a
+    past form, and "in July", "in 2021", "last month", "two years ago", "earlier this year" within
+    cues.RECAP_TIME_GAP words after them, in their clause, no comma between."""
+    if "en" not in rules.languages or not _may_be_relative_recap(rules, sent):
+        return None
+    toks, base = sent.toks, sent.start
+    at, end = lo - base, hi - base
+    for r in range(max(0, at - 3), end):
+        if toks[r] not in RECAP_RELATIVES_EN:
+            continue
+        v = r + 1
+        while v < len(toks) and v - r <= 2 and toks[v] in RECAP_RELATIVE_AUX_EN:
+            v += 1
+        if v >= len(toks) or not _is_past_participle_en(toks[v]):
+            continue
+        if v < at or (v > at and not any(a <= base + v <= b for a, b in own)):
+            continue  # the verb is not the signal's words' first, nor one of its phrases'
+        breaks = clause_breaks(sent)
+        for k in range(end + 1, min(len(toks), end + 1 + RECAP_TIME_GAP)):
+            if _marks_between(sent, end, k, ",;:") or any(base + end < b <= base + k for b in breaks):
+                break
+            time = _recap_time(toks, k)
+            if time is not None:
+                words = f"{' '.join(toks[r : v + 1])} … {time}"
+                return words, f"{words!r}: a past relative clause dated earlier recalls the words", base + r
+        return None
     return None
 
 

@@ -38,6 +38,25 @@ TRUCE = RulePack.model_validate(
     }
 )
 RULES = compile_packs([TRUCE])
+# The same signal without "brokered" among its phrases: where a sentence holds both, "truce brokered" is the shortest
+# span with a phrase of each part (docs/rules.md), so "brokered" would be the signal's own verb, not another
+# participle (outside trial 44, H2: the span no longer depends on which alternative is listed first).
+ACCEPTED = compile_packs(
+    [
+        RulePack.model_validate(
+            {
+                **TRUCE.model_dump(exclude_unset=True),
+                "signals": {
+                    "agreed": {
+                        "match": {"all": [{"any": ["accepted", "agreed"]}, {"any": ["truce", "ceasefire"]}]},
+                        "near": 6,
+                        "capture": {"party": {"entities": ["ISR", "HAM", "QAT"]}},
+                    }
+                },
+            }
+        )
+    ]
+)
 
 
 def _capture(text: str, rules=RULES, signal: str = "agreed", name: str = "party"):  # type: ignore[no-untyped-def]
@@ -54,14 +73,14 @@ def _capture(text: str, rules=RULES, signal: str = "agreed", name: str = "party"
         # Active sentences: the "by" governs another noun, or another verb; the subject acts.
         "Hamas accepted the truce by Israel's deadline.",
         "Hamas accepted the truce on Friday, followed by Israel.",
-        "Hamas accepted the truce brokered by Israel's allies.",
+        "Hamas accepted the truce brokered by Israel's allies.",  # (read with ACCEPTED)
         "Hamas agreed the ceasefire by Israel's timetable.",
         "Hamas accepted the ceasefire late on Sunday, soon followed by Israel.",
         "Hamas accepted the ceasefire by the deadline Israel set.",
     ],
 )
 def test_active_sentence_names_its_subject(text: str) -> None:
-    value, reason = _capture(text)
+    value, reason = _capture(text, ACCEPTED if "brokered" in text else RULES)
     assert value == "HAM", (text, reason)
     assert "agent" not in reason
 
@@ -128,7 +147,7 @@ def test_a_by_phrase_of_the_signals_own_passive_names_the_agent() -> None:
             "RUS",
             "the agent of a passive ('by' after 'ratified')",
         ), text
-    assert _capture("The truce brokered by Qatar was accepted by Hamas.") == (
+    assert _capture("The truce brokered by Qatar was accepted by Hamas.", ACCEPTED) == (
         "HAM",
         "the agent of a passive ('by' after 'accepted')",
     )
@@ -154,7 +173,7 @@ def test_the_agent_of_the_signals_own_event_is_still_the_party(text: str) -> Non
     ("text", "rules", "signal", "want"),
     [
         # The agent of another participle is not the party, neither as the agent nor as a subject.
-        ("The truce brokered by Israel was accepted.", RULES, "agreed", None),
+        ("The truce brokered by Israel was accepted.", ACCEPTED, "agreed", None),
         ("A ceasefire drafted by Qatar was accepted on Sunday.", RULES, "agreed", None),
         ("Hamas, pressed by Qatar, accepted the truce.", RULES, "agreed", "HAM"),
         (

@@ -40,3 +40,23 @@ def test_every_form_is_a_future(title: str, cue: str) -> None:
 def test_without_the_verb_it_is_reported(title: str) -> None:
     signal = "mutiny" if "rebel" in title else "attack"
     assert reading(title, signal) == "asserted", title
+
+
+@pytest.mark.parametrize(
+    ("sentence", "want"),
+    [
+        # the phrase of the verb committed to ends at "after", "following", "despite", "amid" (as a goal's does)
+        ("Rebels agree to disarm after a swift attack on their camp.", "asserted"),
+        ("Both sides pledge to talk following the attack on the port.", "asserted"),
+        ("The chief vows to rebuild despite attacks on the town.", "asserted"),
+        ("Leaders promise to stay amid the attack on the capital.", "asserted"),
+        # unless a time to come follows it, or there is none between
+        ("Generals agree to regroup after next week's attack on the port.", "future"),
+        ("Generals vow to retaliate after the upcoming attack drill.", "future"),
+        ("Militias threaten to attack the convoy.", "future"),
+        # "until" and "before" name the time the commitment looks to
+        ("Leaders agree to wait until the attack on the port.", "future"),
+    ],
+)
+def test_the_commitment_reaches_no_further_than_after(sentence: str, want: str) -> None:
+    assert reading(sentence, "attack") == want, sentence
