@@ -79,13 +79,26 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     # runs. "running" was said of a live `run` killed an hour before (trial 38, MED-4): a process of this host that is
     # gone is told (stale, 503), as a lease of it is taken over; a `run --once` (cron) is idle between its runs.
     stopped = None
+    stale_after = hb.stale_after(s.pipeline_max_age)
+    if stale_after is not None:
+        body["stale_after_seconds"] = round(stale_after, 3)
     if s.pipeline_max_age is None and hb.process is not None and age is not None:
+        host, pid = [*hb.process.split(":"), "", ""][:2]
         if hb.live and not holder_may_live(hb.process):
-            host, pid = [*hb.process.split(":"), "", ""][:2]
             stopped = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host}) is no longer running"
             body["pipeline"] = "stopped"
         elif hb.live is False and not hb.behind:
             body["pipeline"] = "idle (the last cycle was a `watchfloor run --once`)"
+        elif stale_after is not None and age > stale_after:
+            # It runs, but has finished no cycle for three of its intervals: hung (stopped, a stuck call) or unable
+            # to write its store (read-only, full), said only in its own log until now (trial 42, MED-2).
+            assert hb.interval is not None  # (stale_after without pipeline_max_age)
+            stopped = (
+                f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host}) has finished no cycle for "
+                f"{age:.0f}s, more than three of its {hb.interval:g}s poll intervals: it is hung or cannot write the "
+                "store (its log says which)"
+            )
+            body["pipeline"] = "stale"
     body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
     failing = hb.failing(now)
     body["sources_failing"] = {
@@ -150,7 +163,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         # Asked only with the threshold set, so that a broker that is away never slows the probe otherwise.
         problems.extend(_kafka_health(s.kafka, s.kafka_behind_after, body))
     if stopped is not None:
-        problems.append(stopped + ": start it again")
+        problems.append(stopped if body["pipeline"] == "stale" else stopped + ": start it again")
         body.update(status="stale", problems=problems)
         return body, 503
     if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
