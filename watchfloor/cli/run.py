@@ -162,6 +162,7 @@ def run(
         process=pipeline.dispatcher.owner,
         live=not once,
         interval=None if once else wait,
+        rules=fingerprint,
     )
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it

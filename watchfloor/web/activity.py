@@ -907,6 +907,7 @@ class HeartbeatRecorder:
         process: str | None = None,
         live: bool = True,
         interval: float | None = None,
+        rules: str | None = None,
     ) -> None:
         self.store = store
         self.every = every
@@ -917,6 +918,8 @@ class HeartbeatRecorder:
             self.runner = {"process": process, "live": live}
             if interval is not None:
                 self.runner["interval"] = interval
+            if rules is not None:  # the fingerprint of the rules it read at start: `status --config` compares (MED-4)
+                self.runner["rules"] = rules
         self.sources = None if sources is None else frozenset(sources)  # the origins configured (record_cycle)
         self._polls: list[SourcePoll] = []
         self._polled: list[tuple[datetime, list[SourcePoll]]] = []
@@ -973,6 +976,7 @@ class Heartbeat:
     process: str | None = None
     live: bool | None = None
     interval: float | None = None  # the live loop's poll interval, seconds (None: a `--once`, or not recorded)
+    rules: str | None = None  # the fingerprint of the rules that process read at its start (None: not recorded)
 
     def stale_after(self, pipeline_max_age: float | None = None) -> float | None:
         """The age of the last cycle past which the pipeline is stale: `pipeline_max_age` when it runs in this
@@ -1018,6 +1022,7 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         process=(state.get("runner") or {}).get("process"),
         live=(state.get("runner") or {}).get("live"),
         interval=_number((state.get("runner") or {}).get("interval")),
+        rules=r if isinstance(r := (state.get("runner") or {}).get("rules"), str) else None,
     )
 
 
