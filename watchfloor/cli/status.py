@@ -474,7 +474,15 @@ def _embedded_status(
     deliveries, backlog = _poll_until(look, lambda g: not g[0].pending and not g[1].reasons(), wait)
     caught_up = not deliveries.pending and not backlog.reasons()
     down = {o: f for o, f in backlog.failing.items() if f[0] > failing_after}
-    compared = None if named is None else named.look_embedded(backlog.heartbeat)
+    # The `run` that wrote the last cycle gone or hung, as /healthz tells it (trial 42, LOW-1: `behind (9 deliveries
+    # outstanding)` read like a slow pipeline while no `run` was running, and /healthz said so).
+    from watchfloor.web.health import runner_verdict
+
+    told = None if backlog.heartbeat is None else runner_verdict(backlog.heartbeat, datetime.now(UTC))
+    run_problem = None if told is None else told[1]
+    # (the rules of a `run` that is gone are no one's: the next one reads those named)
+    running = None if told is not None and told[0] == "stopped" else backlog.heartbeat
+    compared = None if named is None else named.look_embedded(running)
     rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
@@ -496,8 +504,11 @@ def _embedded_status(
                     if backlog.channel_checks
                     else None,
                     **({} if compared is None else {"rules": compared.as_dict()}),
+                    # (as /healthz's `pipeline`: "stopped", "stale", "idle (…)"; None when it runs or cannot be told)
+                    "pipeline": None if told is None else told[0],
+                    "pipeline_problem": run_problem,
                     "caught_up": caught_up,
-                    "ok": caught_up and not deliveries.given_up and not down and rules_ok,
+                    "ok": caught_up and not deliveries.given_up and not down and rules_ok and run_problem is None,
                     "pruned": None
                     if backlog.pruned is None
                     else {
@@ -541,6 +552,8 @@ def _embedded_status(
             line += (
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"
             )
+        if run_problem is not None:
+            line += f"; [red]{escape(run_problem)}[/red]"
         said = None if compared is None else compared.embedded_message(backlog.heartbeat.process)
         if said is not None and compared is not None:
             err.print(f"[red]{escape(said)}[/red]", highlight=False)
@@ -554,7 +567,7 @@ def _embedded_status(
             err.print(f"retention: {escape(backlog.pruned.describe())}", highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
-    if not caught_up or deliveries.given_up or down or not rules_ok:
+    if not caught_up or deliveries.given_up or down or not rules_ok or run_problem is not None:
         raise typer.Exit(3)
 
 
