@@ -79,7 +79,11 @@ def edit_lines(path: Path, edit: ConfigEdit, process: str = "run") -> list[str]:
     restart."""
     head = f"the config file {path} changed"
     if edit.error is not None:
-        return [f"{head} and does not load, so this {process} keeps what it started with: {edit.error}"]
+        # Not "what it started with": a `subscriptions:` edit applied before stays applied (trial 42, LOW-2)
+        return [
+            f"{head} and does not load, so this {process} goes on as it is (its `subscriptions:` as last applied from "
+            f"the file, the rest as it started with): {edit.error}"
+        ]
     lines = []
     if edit.applied is not None:
         created, removed = edit.applied

@@ -85,7 +85,25 @@ def test_an_edit_that_does_not_load_keeps_everything(tmp_path: Path) -> None:
     edit = apply_config_edit(path, cfg, control, {"desk"}, RULES)
     assert edit.error is not None and active(control) == [("desk", "low")]
     (line,) = edit_lines(path, edit)
-    assert "does not load, so this run keeps what it started with" in line and "YAML" in line, line
+    assert "does not load, so this run goes on as it is" in line and "YAML" in line, line
+
+
+def test_an_edit_that_does_not_load_after_one_applied_keeps_the_applied_one_and_says_so(tmp_path: Path) -> None:
+    """Trial 42, LOW-2: "keeps what it started with", while the routing stayed on the subscriptions edit applied
+    before the bad one (as it should)."""
+    path, control = started(tmp_path, BASE + "subscriptions:\n  - {channel: desk}\n")
+    cfg = load_config(path)
+    write(path, BASE + "subscriptions:\n  - {channel: desk, min_severity: high}\n")
+    assert apply_config_edit(path, cfg, control, {"desk"}, RULES).applied == (1, 1)
+    write(path, BASE + "subscriptions:\n  - {channel: desk, min_severity: low\n")
+    edit = apply_config_edit(path, cfg, control, {"desk"}, RULES)
+    assert edit.error is not None and active(control) == [("desk", "high")]  # the applied edit, not the start's
+    (line,) = edit_lines(path, edit)
+    assert "started with: " not in line and "keeps what it started with" not in line, line
+    assert (
+        "does not load, so this run goes on as it is (its `subscriptions:` as last applied from the file, the rest "
+        "as it started with): " in line
+    ), line
 
 
 def test_other_settings_are_named_and_subscriptions_still_applied(tmp_path: Path) -> None:

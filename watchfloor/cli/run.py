@@ -99,7 +99,7 @@ def run(
     )
     from watchfloor.stream_processors.rulefile import RuleLoadError
     from watchfloor.stream_processors.runner import OtherRulesWatch, note_rules
-    from watchfloor.web.activity import HeartbeatRecorder
+    from watchfloor.web.activity import HeartbeatRecorder, stale_age
 
     from ..config_edit import apply_config_edit, edit_lines
     from ..rule_watch import ConfigFileWatch, RuleFilesWatch, edited_rules_note
@@ -157,7 +157,12 @@ def run(
     polled = None  # the last cycle's poll summary
     polled_all = PolledSources()  # every cycle's sources, for --once's exit status (a failure in any of them: 4)
     heartbeat = HeartbeatRecorder(
-        pipeline.store, sources=source_origins(cfg.sources), process=pipeline.dispatcher.owner, live=not once
+        pipeline.store,
+        sources=source_origins(cfg.sources),
+        process=pipeline.dispatcher.owner,
+        live=not once,
+        interval=None if once else wait,
+        rules=fingerprint,
     )
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
@@ -183,7 +188,7 @@ def run(
                 pipeline.rules,
                 host,
                 port,
-                pipeline_max_age=3 * wait + 60,
+                pipeline_max_age=stale_age(wait),
                 store_watch=store_watch,
                 public=public,
             )

@@ -144,6 +144,7 @@ class Backlog:
     # the channels whose check failed at the last dispatcher start, (channel, why), and when (a warning, no verdict)
     channel_checks: tuple[tuple[str, str], ...] = ()
     channels_checked_at: str | None = None
+    heartbeat: Any = None  # web.activity.Heartbeat: the live `run` that wrote the last cycle, and its rules
 
     def reasons(self) -> list[str]:
         why = []
@@ -181,6 +182,7 @@ def read_backlog(url: str) -> Backlog:
             failing=hb.failing(datetime.now(UTC)),
             channel_checks=hb.channel_checks,
             channels_checked_at=hb.channels_checked_at,
+            heartbeat=hb,
             pruned=pruned_range(st),
             unread=unread_sources(st) if isinstance(st, DocumentRetention) else {},  # (every store: memory, SQL)
         )
@@ -206,6 +208,13 @@ class RulesCheck:
         running = sorted({r for g in st.groups if g.role == "workers" for r in g.rules})
         return RulesCheck(self.source, self.fingerprint, self.problem, running, self.legacy)
 
+    def look_embedded(self, hb: Any) -> RulesCheck:
+        """This check with the rules of the live `run` that wrote the last cycle (`hb`, its heartbeat: the
+        fingerprint it recorded at start); none for a `run --once` (the next reads the config's) or a `run` of a
+        release that recorded none (trial 42, MED-4)."""
+        running = [hb.rules] if hb is not None and hb.live and hb.rules else []
+        return RulesCheck(self.source, self.fingerprint, self.problem, running, self.legacy)
+
     @property
     def differs(self) -> bool:
         """Workers run, and some run other rules than these."""
@@ -225,6 +234,36 @@ class RulesCheck:
         if self.problem is not None:
             d["problem"] = self.problem
         return d
+
+    def embedded_message(self, process: str | None) -> str | None:
+        """What is wrong with the rules of the embedded `run` (`process`: its lease owner id), in a line with what
+        to do; None when nothing is."""
+        if self.problem is not None:
+            return (
+                f"rules not compared: {self.source} do not load ({self.problem}); a `watchfloor run` started with "
+                "them now would refuse to start"
+            )
+        if not self.differs:
+            return None
+        fp = self.fingerprint
+        assert fp is not None  # (differs)
+        from watchfloor.stream_processors.fingerprint import difference, other_release
+
+        theirs = self.running[0]
+        host, pid = [*(process or "").split(":"), "", ""][:2]
+        who = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host})" if pid else "the `watchfloor run`"
+        release = other_release(theirs, fp, self.legacy)
+        if release is not None:
+            return (
+                f"{who} runs {self.source} on another watchfloor version ({release}; {installed_version()} here): "
+                f"fingerprint {theirs}, these are {fp}. To run them on this version: stop it, then start it again."
+            )
+        return (
+            f"{who} runs other rules than {self.source} now ({difference(theirs, fp, self.legacy)}): fingerprint "
+            f"{theirs}, these are {fp}. A `run` reads its rules once, at start, so the alerts still follow the old "
+            "ones. To apply these: `watchfloor rules check` them, then stop the `run` and start it again. (A `run` "
+            "started with --rules: give status the same --rules.)"
+        )
 
     def message(self, group: str) -> str | None:
         """What is wrong, in a line with what to do; None when nothing is."""
@@ -319,8 +358,8 @@ def status(
         typer.Option(
             "--rules",
             "-r",
-            help="Rule file/dir (repeatable) the workers should run (default with --config: the config's rules); "
-            "exit 3 when they run others.",
+            help="Rule file/dir (repeatable) the workers, or the embedded `run`, should run (default with --config: "
+            "the config's rules); exit 3 when they run others.",
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -331,7 +370,8 @@ def status(
     Embedded (no --broker, $WATCHFLOOR_KAFKA, --prefix or --app-id, and no `kafka:` section in the config): no
     broker is asked; the store says it all: documents the rules have not read, detections not taken in for
     delivery, the ledger, and the sources whose polls fail. Caught up when none of these waits; exit codes as
-    below, and 3 too for a source failing longer than the config's health.source_failing.
+    below, and 3 too for a source failing longer than the config's health.source_failing, and, with --config or
+    --rules, for a live `run` that reads other rules than those named (it read its rules at start).
 
     Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
     in the ledger (expired ones are not waited for). The ledger holds what `notify` has taken in: detections in the
@@ -349,7 +389,11 @@ def status(
     # How a config says it has a broker: its `kafka:` section (as `serve` reads it); else an option naming one.
     if broker is None and prefix is None and app_id is None and "kafka" not in cfg.model_fields_set:
         _embedded_status(
-            store or cfg.store, as_json=as_json, wait=wait, failing_after=cfg.health.source_failing.total_seconds()
+            store or cfg.store,
+            as_json=as_json,
+            wait=wait,
+            failing_after=cfg.health.source_failing.total_seconds(),
+            named=rules_check(rules, cfg, config),
         )
         return
     try:
@@ -406,11 +450,15 @@ def status(
         raise typer.Exit(3)
 
 
-def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_after: float) -> None:
+def _embedded_status(
+    url: str, *, as_json: bool, wait: float | None, failing_after: float, named: RulesCheck | None = None
+) -> None:
     """`status` of an embedded deployment (outside trial 12, M3: it asked for a broker there is none of, exit 1):
     the store's backlog and ledger, and the sources whose polls fail (those failing longer than `failing_after`,
     the config's health.source_failing, make the verdict not ok, as they make /healthz degraded). A store that
-    cannot be read is an error here: nothing else is known."""
+    cannot be read is an error here: nothing else is known. `named`: the rules of --rules or --config, compared with
+    those the live `run` recorded at its start (trial 42, MED-4: a `rules:` edit under a live `run` was said once in
+    its log, and `status` said "caught up", exit 0): other rules are said, and exit 3, as the workers' are."""
 
     def look() -> tuple[Deliveries, Any]:
         deliveries = read_deliveries(url)
@@ -426,6 +474,16 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
     deliveries, backlog = _poll_until(look, lambda g: not g[0].pending and not g[1].reasons(), wait)
     caught_up = not deliveries.pending and not backlog.reasons()
     down = {o: f for o, f in backlog.failing.items() if f[0] > failing_after}
+    # The `run` that wrote the last cycle gone or hung, as /healthz tells it (trial 42, LOW-1: `behind (9 deliveries
+    # outstanding)` read like a slow pipeline while no `run` was running, and /healthz said so).
+    from watchfloor.web.health import runner_verdict
+
+    told = None if backlog.heartbeat is None else runner_verdict(backlog.heartbeat, datetime.now(UTC))
+    run_problem = None if told is None else told[1]
+    # (the rules of a `run` that is gone are no one's: the next one reads those named)
+    running = None if told is not None and told[0] == "stopped" else backlog.heartbeat
+    compared = None if named is None else named.look_embedded(running)
+    rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
             json.dumps(
@@ -445,8 +503,12 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
                     }
                     if backlog.channel_checks
                     else None,
+                    **({} if compared is None else {"rules": compared.as_dict()}),
+                    # (as /healthz's `pipeline`: "stopped", "stale", "idle (…)"; None when it runs or cannot be told)
+                    "pipeline": None if told is None else told[0],
+                    "pipeline_problem": run_problem,
                     "caught_up": caught_up,
-                    "ok": caught_up and not deliveries.given_up and not down,
+                    "ok": caught_up and not deliveries.given_up and not down and rules_ok and run_problem is None,
                     "pruned": None
                     if backlog.pruned is None
                     else {
@@ -490,12 +552,22 @@ def _embedded_status(url: str, *, as_json: bool, wait: float | None, failing_aft
             line += (
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"
             )
+        if run_problem is not None:
+            line += f"; [red]{escape(run_problem)}[/red]"
+        said = None if compared is None else compared.embedded_message(backlog.heartbeat.process)
+        if said is not None and compared is not None:
+            err.print(f"[red]{escape(said)}[/red]", highlight=False)
+            line += "; " + (
+                "[red]the `watchfloor run` runs other rules[/red] (above)"
+                if compared.differs
+                else "[red]rules not compared[/red] (above)"
+            )
         err.print(line, highlight=False)
         if backlog.pruned is not None:
             err.print(f"retention: {escape(backlog.pruned.describe())}", highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
-    if not caught_up or deliveries.given_up or down:
+    if not caught_up or deliveries.given_up or down or not rules_ok or run_problem is not None:
         raise typer.Exit(3)
 
 

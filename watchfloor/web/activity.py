@@ -906,11 +906,20 @@ class HeartbeatRecorder:
         sources: Collection[str] | None = None,
         process: str | None = None,
         live: bool = True,
+        interval: float | None = None,
+        rules: str | None = None,
     ) -> None:
         self.store = store
         self.every = every
-        # Who runs the cycles (a lease owner id: host, pid, boot) and whether as a loop: kept with the heartbeat
-        self.runner = {"process": process, "live": live} if process is not None else None
+        # Who runs the cycles (a lease owner id: host, pid, boot), whether as a loop, and its poll interval (a separate
+        # `serve` tells a hung loop by it, trial 42 MED-2): kept with the heartbeat
+        self.runner: dict[str, Any] | None = None
+        if process is not None:
+            self.runner = {"process": process, "live": live}
+            if interval is not None:
+                self.runner["interval"] = interval
+            if rules is not None:  # the fingerprint of the rules it read at start: `status --config` compares (MED-4)
+                self.runner["rules"] = rules
         self.sources = None if sources is None else frozenset(sources)  # the origins configured (record_cycle)
         self._polls: list[SourcePoll] = []
         self._polled: list[tuple[datetime, list[SourcePoll]]] = []
@@ -966,6 +975,20 @@ class Heartbeat:
     # the process that wrote the last cycle (a lease owner id) and whether it runs as a loop (not `--once`)
     process: str | None = None
     live: bool | None = None
+    interval: float | None = None  # the live loop's poll interval, seconds (None: a `--once`, or not recorded)
+    rules: str | None = None  # the fingerprint of the rules that process read at its start (None: not recorded)
+
+    def stale_after(self, pipeline_max_age: float | None = None) -> float | None:
+        """The age of the last cycle past which the pipeline is stale: `pipeline_max_age` when it runs in this
+        process (`run --serve`), else, for a separate `serve`, the same rule from the interval the live `run`
+        recorded: three poll intervals and a minute's slack for a slow cycle (trial 42, MED-2: a hung `run`, or one
+        that could not write its store, was "running" for minutes). None: no rule (a `run --once` is idle between
+        its runs, an older `run` recorded no interval)."""
+        if pipeline_max_age is not None:
+            return pipeline_max_age
+        if self.live and self.interval:
+            return stale_age(self.interval)
+        return None
 
     def age(self, now: datetime) -> float | None:
         return None if self.finished_at is None else max((now - self.finished_at).total_seconds(), 0.0)
@@ -998,7 +1021,19 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         channels_checked_at=(state.get("channel_checks") or {}).get("at"),
         process=(state.get("runner") or {}).get("process"),
         live=(state.get("runner") or {}).get("live"),
+        interval=_number((state.get("runner") or {}).get("interval")),
+        rules=r if isinstance(r := (state.get("runner") or {}).get("rules"), str) else None,
     )
+
+
+def stale_age(interval: float) -> float:
+    """A live loop polling every `interval` seconds is stale when no cycle finished for this long: three intervals
+    and a minute's slack for a slow cycle (`run --serve` and a separate `serve` alike)."""
+    return 3 * interval + 60
+
+
+def _number(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def buckets_of(h: Mapping[str, Any]) -> Sequence[tuple[str, float]]:

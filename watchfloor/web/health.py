@@ -11,7 +11,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.stores.errors import store_problem
 
-from .activity import heartbeat
+from .activity import Heartbeat, heartbeat
 from .broker import KafkaProbe
 from .metrics import given_up, lock_verdict, maybe_delivered, oldest_outstanding, write_locked_for, write_problem
 
@@ -79,13 +79,11 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     # runs. "running" was said of a live `run` killed an hour before (trial 38, MED-4): a process of this host that is
     # gone is told (stale, 503), as a lease of it is taken over; a `run --once` (cron) is idle between its runs.
     stopped = None
-    if s.pipeline_max_age is None and hb.process is not None and age is not None:
-        if hb.live and not holder_may_live(hb.process):
-            host, pid = [*hb.process.split(":"), "", ""][:2]
-            stopped = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host}) is no longer running"
-            body["pipeline"] = "stopped"
-        elif hb.live is False and not hb.behind:
-            body["pipeline"] = "idle (the last cycle was a `watchfloor run --once`)"
+    stale_after = hb.stale_after(s.pipeline_max_age)
+    if stale_after is not None:
+        body["stale_after_seconds"] = round(stale_after, 3)
+    if s.pipeline_max_age is None and (told := runner_verdict(hb, now)) is not None:
+        body["pipeline"], stopped = told
     body["slack_app"] = "configured" if s.slack_app is not None else f"off: {s.slack_problem}"
     failing = hb.failing(now)
     body["sources_failing"] = {
@@ -150,7 +148,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         # Asked only with the threshold set, so that a broker that is away never slows the probe otherwise.
         problems.extend(_kafka_health(s.kafka, s.kafka_behind_after, body))
     if stopped is not None:
-        problems.append(stopped + ": start it again")
+        problems.append(stopped)
         body.update(status="stale", problems=problems)
         return body, 503
     if s.pipeline_max_age is not None and (age is None or age > s.pipeline_max_age):
@@ -165,6 +163,32 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         body.update(status="degraded", problems=problems)
         return body, 503
     return body, 200
+
+
+def runner_verdict(hb: Heartbeat, now: datetime) -> tuple[str, str | None] | None:
+    """What the heartbeat says of the `run` that wrote the last cycle, when the pipeline runs in another process
+    (a separate `serve`, `watchfloor status`): ("stopped", why) for a live `run` of this host that is gone (trial 38,
+    MED-4), ("stale", why) for one that still runs but has finished no cycle for three of its poll intervals and a
+    minute: hung, or unable to write the store (trial 42, MED-2); ("idle (…)", None) after a `run --once` (a cron
+    job, idle between its runs); None when it runs, or nothing can be told (no cycle, no process recorded)."""
+    age = hb.age(now)
+    if hb.process is None or age is None:
+        return None
+    host, pid = [*hb.process.split(":"), "", ""][:2]
+    who = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host})"
+    if hb.live and not holder_may_live(hb.process):
+        return "stopped", f"{who} is no longer running: start it again"
+    if hb.live is False and not hb.behind:
+        return "idle (the last cycle was a `watchfloor run --once`)", None
+    stale_after = hb.stale_after()
+    if stale_after is not None and age > stale_after:
+        # It runs, but has finished no cycle for three of its intervals: hung (stopped, a stuck call) or unable to
+        # write its store (read-only, full), said only in its own log until then.
+        return "stale", (
+            f"{who} has finished no cycle for {age:.0f}s, more than three of its {hb.interval:g}s poll intervals: "
+            "it is hung or cannot write the store (its log says which)"
+        )
+    return None
 
 
 def _kafka_health(probe: KafkaProbe, behind_after: float, body: dict[str, Any]) -> list[str]:

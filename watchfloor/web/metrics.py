@@ -79,6 +79,7 @@ class LogCollector:
         store_watch: Availability | None = None,
         probe_every: float = 1.0,
         locked_after: float = 2.0,
+        pipeline_max_age: float | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -89,6 +90,7 @@ class LogCollector:
         self.store_watch = store_watch  # the server's: a store outage is logged once, not per scrape
         self.probe_every = probe_every  # the write lock's look (Services.store_probe_every, store_locked_after)
         self.locked_after = locked_after
+        self.pipeline_max_age = pipeline_max_age  # Services.pipeline_max_age: the pipeline runs in this process
 
     def collect(self) -> Iterator[Metric]:
         """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
@@ -320,6 +322,16 @@ class LogCollector:
         if age is not None:
             g = GaugeMetricFamily("watchfloor_last_cycle_age_seconds", "Seconds since the last pipeline cycle ended.")
             g.add_metric([], age)
+            yield g
+        stale_after = hb.stale_after(self.pipeline_max_age)
+        if stale_after is not None:
+            # /healthz's rule, for alerting on `watchfloor_last_cycle_age_seconds > this` (trial 42, MED-2)
+            g = GaugeMetricFamily(
+                "watchfloor_pipeline_stale_after_seconds",
+                "The last cycle's age past which /healthz says the pipeline is stale: three of the live `run`'s poll "
+                "intervals and a minute; absent for a `run --once` (idle between its runs).",
+            )
+            g.add_metric([], stale_after)
             yield g
 
     def _control(self) -> Iterator[Metric]:

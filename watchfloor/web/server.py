@@ -96,6 +96,7 @@ def create_app(services: Services) -> Flask:
         store_watch=services.store_watch,
         probe_every=services.store_probe_every,
         locked_after=services.store_locked_after,
+        pipeline_max_age=services.pipeline_max_age,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
     )
     registry = registry_for(collector)
