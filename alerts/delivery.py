@@ -71,6 +71,7 @@ from .notifiers.base import (
     PermanentError,
     Reconciling,
     RefLearning,
+    Surveying,
     TransientError,
     Unconfirmed,
     Updating,
@@ -97,6 +98,10 @@ CHANNEL_BUDGET = 5.0  # seconds of attempts a channel may take in a cycle before
 # file channel was called slow 57 times for sending 20 deliveries a second).
 SLOW_ATTEMPTS = 5
 STOP_POLL = 0.2  # seconds between looks at `stopping` while a notifier call is under way
+# Messages (Slack) or lines (file) posted after the ledger's newest delivery to a channel that the look at start reads
+# at most (`Deliverer._survey`): what a store restored from a backup sends again. 1,000 covers days of a desk channel
+# (5 pages of conversations.history, within its rate limit); past it, deliveries since the backup are sent again.
+SURVEY_LIMIT = 1_000
 SETTLE_MARGIN = 5.0  # seconds of a claim's lease kept for recording the outcome after its last call (at most 1/10)
 # How long a call given up at its claim's deadline keeps the row claimed while it still runs. Past it (a server
 # answering a byte at a time for an hour) the row is let go: another dispatcher looks in the channel and may send
@@ -246,6 +251,11 @@ class Deliverer:
         # claims are leased for that long and a margin, or another dispatcher would take one over mid-send and send
         # a copy.
         self.leases: dict[str, float] = {}
+        # channel -> delivery key -> message reference: what this deployment posted there after the ledger's newest
+        # delivery to it, looked at once when this process starts (`_survey`). Empty unless the store is older than
+        # the channel: restored from a backup, its sources read again, its alerts raised again under the same ids.
+        self.posted: dict[str, dict[str, str]] = {}
+        self.restored: set[str] = set()  # channels where something was found so: their thread replies are looked for
         for name in list(notifiers):
             n = self._notifier(name)
             if isinstance(n, Lasting) and n.longest_attempt() + LEASE_MARGIN > schedule.lease:
@@ -264,6 +274,7 @@ class Deliverer:
         waiting: set[str] = set()
         budget = self.channel_budget
         self._waits = {}
+        self._survey(skip)
         for _ in range(MAX_PER_CYCLE):
             if self.stopping():
                 log.info("alerts: stopping: the deliveries still due wait for the next start")
@@ -329,6 +340,66 @@ class Deliverer:
                         rest,
                     )
         return tally
+
+    def _survey(self, skip: set[str]) -> None:
+        """Once per channel that can list what it posted (Slack, file: `Surveying`), at the first pass: what this
+        deployment posted there after the ledger's newest delivery to it (HIGH-1 of trial 42: a `pg_dump` restored
+        re-sent on every channel the alert raised after the dump). Found again later, such a delivery is recorded
+        as delivered with that message's reference instead of being sent (`_deliver`). A channel that cannot be
+        looked in now (Slack unreachable) sends nothing this pass and is looked in at the next; one that never can
+        (a missing history scope) sends as before, said. A channel never delivered to has nothing to start from: a
+        store restored from before its first delivery sends again what it finds in the sources."""
+        for name in list(self.notifiers):
+            if name in self.posted:
+                continue
+            notifier = self._notifier(name)
+            if not isinstance(notifier, Surveying):
+                continue
+            since = self.store.sent_ref(name)
+            if not since:
+                self.posted[name] = {}
+                continue
+            try:
+                listed = notifier.posted_since(since, SURVEY_LIMIT)
+                # (the ledger's own, when `since` is not the newest message: a quiet revision's ref is the older
+                # message it rewrote; another process's delivery settled meanwhile)
+                found = {k: ref for k, ref in listed.items() if self.store.delivery_status(k, name) != "sent"}
+            except TransientError as e:
+                skip.add(name)
+                log.warning(
+                    "alerts: channel %s: cannot look now at what was posted there after its newest delivery in the "
+                    "ledger (%s); its deliveries wait until it can (a store restored from a backup would send again "
+                    "what was delivered since)",
+                    name,
+                    e,
+                )
+                continue
+            except NotifierError as e:
+                found = {}
+                log.warning(
+                    "alerts: channel %s: cannot look at what was posted there after its newest delivery in the ledger "
+                    "(%s): after a store restored from a backup, what was delivered since is sent again",
+                    name,
+                    e,
+                )
+            else:
+                # Said as a warning when some are found (seen by `run`, which shows warnings): the store is behind
+                log.log(
+                    logging.WARNING if found else logging.INFO,
+                    "alerts: channel %s: %d deliveries found posted there after its newest one in the ledger (%s; "
+                    "read back %s at most)%s",
+                    name,
+                    len(found),
+                    since,
+                    f"{SURVEY_LIMIT:,}",
+                    ": the store is older than the channel (restored from a backup?); these are recorded as "
+                    "delivered when raised again, not sent again"
+                    if found
+                    else "",
+                )
+            self.posted[name] = found
+            if found:
+                self.restored.add(name)
 
     def _wake(self, rec: DeliveryRecord, handled: set[tuple[str, str]]) -> None:
         """The rows this pass deferred until `rec` is settled: once it is (sent, or settled otherwise), due now and
@@ -661,7 +732,22 @@ class Deliverer:
         # Posts nothing: after an interrupted attempt there is nothing to look for, and its update rewrites whole
         # messages from the ledger's state, so doing it again (a retry, a crash's takeover) writes the same.
         quiet = isinstance(item, Notice) and item.thread is not None and item.thread.quiet
-        if ref is None and rec.unsure and not quiet and isinstance(notifier, Reconciling):
+        if ref is None and not quiet and not rec.unsure and item.key in self.posted.get(rec.channel, {}):
+            # Posted after the ledger's newest delivery to the channel, found at start: the store was restored from
+            # an older backup and raised the alert again (`_survey`). (An attempt that may have got through is
+            # looked for now, below, as before.)
+            ref = self.posted[rec.channel].pop(item.key)
+            found = True
+            log.info(
+                "alerts: %s -> %s was posted after the store's newest delivery to it (%s): a store restored from a "
+                "backup raised it again; not sending again",
+                rec.alert_id,
+                rec.channel,
+                ref,
+            )
+        # A reply in a thread of a channel found ahead of the store: the look at start listed no replies (Slack)
+        replied = rec.channel in self.restored and isinstance(item, Notice) and item.thread is not None
+        if ref is None and (rec.unsure or replied) and not quiet and isinstance(notifier, Reconciling):
             if isinstance(notifier, RefLearning):
                 # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
                 # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.

@@ -80,6 +80,7 @@ from .notifiers.base import (
     Misconfigured,
     Notifier,
     NotifierError,
+    Reconciling,
     Targeted,
 )
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
@@ -725,13 +726,26 @@ class AlertDispatcher:
                 )
                 log.warning(
                     "alerts: %s -> %s was claimed by %s, a process of this host that is no longer running (stopped "
-                    "or killed mid-send): taken over%s looking in the channel before sending",
+                    "or killed mid-send): taken over%s %s",
                     r.alert_id,
                     r.channel,
                     owner,
                     wait or " now,",
+                    self._next_attempt(r.channel),
                 )
         return released
+
+    def _next_attempt(self, channel: str) -> str:
+        """What the attempt after a take-over does: a look first where the channel can be looked in (Slack, file); a
+        webhook or a mailbox cannot be, and gets the same request again (trial 42, MED-1: the line said it looked)."""
+        notifier = self._notifier(channel)
+        if isinstance(notifier, Reconciling):
+            return "looking in the channel before sending"
+        if isinstance(notifier, Lasting):  # (email: its attempts may outlast the lease)
+            return "it cannot be looked in: sending again with the same Message-ID; the receiver de-duplicates"
+        if isinstance(notifier, InFlight):  # (a webhook: its POST may land after its process died)
+            return "it cannot be looked in: sending again with the same Idempotency-Key; the receiver de-duplicates"
+        return "it cannot be looked in: sending again"
 
     def landing_wait(self) -> float:
         """Seconds until the rows this dispatcher took over from a dead process may be tried (an attempt that process

@@ -95,6 +95,19 @@ class Reconciling(Protocol):
 
 
 @runtime_checkable
+class Surveying(Protocol):
+    """A Reconciling notifier that can list what this deployment posted after a given message of its channel (Slack:
+    conversations.history from its `ts`; file: the lines after its offset). At start the dispatcher asks it from the
+    ledger's newest delivery to the channel: a store restored from a backup raises again the alerts delivered since
+    the backup, and those found are recorded as delivered, not sent again."""
+
+    def posted_since(self, ref: str, limit: int) -> dict[str, str]:
+        """Delivery key -> message reference of what was posted after message `ref`, the newest `limit` of it (top-level
+        messages: a Slack thread's replies are not listed). Raises TransientError or PermanentError."""
+        ...
+
+
+@runtime_checkable
 class RefLearning(Protocol):
     """A Reconciling notifier that can look by what an earlier delivery's reference tells (Slack: "CHANNELID:ts"
     names the channel's ID, which conversations.history takes for a channel conversations.list does not show).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,25 +130,51 @@ class FileNotifier:
     def find_delivered(self, notice: Notice | Digest) -> str | None:
         """`path@offset` of a line already written for `notice`'s key, or None (also when there is no file)."""
         needle = orjson.dumps(notice.key)
+        for key, ref in self._lines(0, needle):
+            if key == notice.key:
+                return ref
+        return None
+
+    def posted_since(self, ref: str, limit: int) -> dict[str, str]:
+        """Delivery key -> `path@offset` of the lines after the line `ref` (the newest the ledger records as sent
+        here), the last `limit` of them: after a store restored from a backup, what was delivered since the backup.
+        Nothing when `ref` names another file (the config moved the channel since)."""
+        path, _, offset = ref.rpartition("@")
+        if path != str(self.path) or not offset.isdigit():
+            return {}
+        # Past the line `ref` starts: a file cut shorter since (rotated) reads from its start. The first line read
+        # may be a partial one (a file replaced since): not JSON, skipped.
+        lines = list(self._lines(int(offset) + 1))
+        return dict(lines[-limit:] if limit else [])
+
+    def _lines(self, start: int, needle: bytes | None = None) -> Iterator[tuple[str, str]]:
+        """(key, `path@offset`) of the lines from the line at or after byte `start` on (the one `start` falls in
+        is skipped unless it begins there), only those containing `needle` when given; nothing when there is no
+        file."""
         try:
             with self._lock, open(self.path, "rb") as f:
-                offset = 0
+                if start > os.fstat(f.fileno()).st_size:
+                    start = 0
+                offset = start
+                f.seek(start)
+                if start and os.pread(f.fileno(), 1, start - 1) != b"\n":
+                    offset += len(f.readline())  # the rest of a line that began before `start`
                 for raw in f:
                     here, offset = offset, offset + len(raw)
-                    if needle not in raw:
+                    if needle is not None and needle not in raw:
                         continue
                     try:
                         obj = orjson.loads(raw)
                     except orjson.JSONDecodeError:
                         continue
                     # Lines of the first version have no key: theirs was the alert id.
-                    if isinstance(obj, dict) and obj.get("key", obj.get("id")) == notice.key:
-                        return f"{self.path}@{here}"
+                    key = obj.get("key", obj.get("id")) if isinstance(obj, dict) else None
+                    if isinstance(key, str):
+                        yield key, f"{self.path}@{here}"
         except FileNotFoundError:
-            return None
+            return
         except OSError as e:
             raise TransientError(f"file {self.name}: cannot read {self.path}: {type(e).__name__}") from None
-        return None
 
     def check(self) -> str:
         """The file's directory exists (or can be made) and is writable; says how much room is left. A path that

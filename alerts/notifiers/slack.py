@@ -421,11 +421,41 @@ class SlackNotifier:
                 f"{e.message}; and no delivery there has succeeded yet, whose answer would name its ID to look in by"
             ) from None
 
+    def posted_since(self, ref: str, limit: int) -> dict[str, str]:
+        """Delivery key -> reference of this deployment's messages posted in the channel after the message `ref`
+        (the newest the ledger records as sent here), the newest `limit` of them: after a store restored from a
+        backup, what was delivered since the backup (conversations.history with `oldest`, paginated; the look after
+        an interrupted attempt reads the same way). Replies in threads are not among them (history lists the
+        channel's own messages). Raises TransientError / PermanentError like find_delivered."""
+        self.learn_ref(ref)
+        _, ts = split_ref(ref)
+        found, _seen, _complete = self._scan("conversations.history", self._look_id(), limit, oldest=ts)
+        return found
+
     def _look(self, method: str, channel_id: str, key: str, **extra: Any) -> str | None:
+        found, seen, complete = self._scan(method, channel_id, self.history_limit, want=key, **extra)
+        if key in found:
+            return found[key]
+        if complete:
+            return None
+        # More messages than the look reads: not found among them is not "not there" (a busy channel, a process
+        # back hours after its crash). Saying so makes the dispatcher send with its "may arrive twice" warning.
+        where = "thread" if method == "conversations.replies" else "channel"
+        raise PermanentError(
+            f"slack {self.name}: not among the {where}'s newest {seen:,} messages, and it holds more "
+            f"({method} read back {self.history_limit:,} at most)"
+        )
+
+    def _scan(
+        self, method: str, channel_id: str, limit: int, want: str | None = None, **extra: Any
+    ) -> tuple[dict[str, str], int, bool]:
+        """(key -> reference of this deployment's messages among the newest `limit` read, how many were read,
+        whether that was all of them); stops at the first message of key `want` when given."""
+        found: dict[str, str] = {}
         cursor = ""
         seen = 0
-        while seen < self.history_limit:
-            args: dict[str, Any] = {"channel": channel_id, "limit": min(200, self.history_limit - seen), **extra}
+        while seen < limit:
+            args: dict[str, Any] = {"channel": channel_id, "limit": min(200, limit - seen), **extra}
             args["include_all_metadata"] = True
             if cursor:
                 args["cursor"] = cursor
@@ -438,19 +468,16 @@ class SlackNotifier:
                 # A message of before deployments were written (none in its metadata) is still taken as ours, as
                 # it was: a message of this store's earlier attempt must be found, or it is posted twice.
                 theirs = self.deployment is not None and payload.get("deployment") not in (None, self.deployment)
-                if ours and payload.get("alert_id") == key and not theirs:
-                    return f"{channel_id}:{m.get('ts', '')}"
+                key = payload.get("alert_id")
+                if ours and isinstance(key, str) and not theirs:
+                    found.setdefault(key, f"{channel_id}:{m.get('ts', '')}")  # (newest first: the newest copy)
+                    if key == want:
+                        return found, seen + len(messages), True
             seen += len(messages)
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor or not messages:
-                return None
-        # More messages than the look reads: not found among them is not "not there" (a busy channel, a process
-        # back hours after its crash). Saying so makes the dispatcher send with its "may arrive twice" warning.
-        where = "thread" if method == "conversations.replies" else "channel"
-        raise PermanentError(
-            f"slack {self.name}: not among the {where}'s newest {seen:,} messages, and it holds more "
-            f"({method} read back {self.history_limit:,} at most)"
-        )
+                return found, seen, True
+        return found, seen, False
 
     def _resolve_channel_id(self) -> str:
         """The channel's ID: the configured one, else found by name with conversations.list (then kept). A name not

@@ -204,6 +204,35 @@ def test_a_delivery_held_by_a_killed_process_of_this_host_is_taken_over_once_its
     assert slack_server.messages_for("det0002") == []
 
 
+def test_a_webhook_taken_over_from_a_killed_process_is_said_to_be_sent_again_not_looked_for(
+    store: MemoryStore,
+    slack_server: FakeSlack,
+    archive: Path,
+    clock: Clock,
+    webhook: Hook,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Trial 42, MED-1: the take-over of a webhook's delivery said "looking in the channel before sending", and posted
+    it again (a webhook cannot be looked in): the line says what happens, the same Idempotency-Key again."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    extra: dict[str, Notifier] = {"hook": WebhookNotifier("hook", webhook.url, timeout=5)}
+    subs = [*SUBS, Subscription(channel="hook")]
+    feed(store, detection(1))
+    make(store, slack_server, archive, clock, extra=extra, subs=subs).intake()
+    here = dispatcher_id().rsplit(":", 1)[1]
+    dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d:{here}"
+    assert store.claim_deliveries(dead_owner, clock().timestamp(), 30, skip_channels={"archive", "slack-ops"})
+    with caplog.at_level("WARNING"):
+        make(store, slack_server, archive, clock, extra=extra, subs=subs).cycle()
+    said = [r.getMessage() for r in caplog.records if "no longer running" in r.getMessage()]
+    assert len(said) == 1 and " -> hook " in said[0], caplog.text
+    assert said[0].endswith(
+        "it cannot be looked in: sending again with the same Idempotency-Key; the receiver de-duplicates"
+    ), said
+    assert "looking in the channel" not in said[0]
+
+
 def _child(script: str, *args: str) -> subprocess.Popen[str]:
     """A Python process of this checkout running `script` with `args`, its stdout read by the test."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
