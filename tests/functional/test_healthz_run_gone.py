@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
-from watchfloor.web.activity import heartbeat
-from watchfloor.wiring import open_store
 
+from .live_run import start_run, wait_for_heartbeat
 from .test_stuck_deliveries import get, serve
 
 pytestmark = pytest.mark.functional
@@ -49,24 +45,9 @@ def _health(cfg: Path) -> tuple[int, dict[str, object]]:
 
 def test_a_live_run_killed_is_told_stopped_and_a_run_once_idle(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": ""}
-    live = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    live = start_run(cfg)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if (tmp_path / "wf.db").exists():
-                st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-                try:
-                    if heartbeat(st).process is not None:
-                        break
-                finally:
-                    st.close()
-            time.sleep(0.5)
+        wait_for_heartbeat(tmp_path / "wf.db")
         status, body = _health(cfg)
         assert status == 200 and body["pipeline"] == "running", body  # alive: as before
     finally:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from watchfloor.web.activity import heartbeat
 from watchfloor.wiring import open_store
 
-from .test_healthz_run_gone import REPO, _config
+from .live_run import start_run, wait_for_heartbeat
+from .test_healthz_run_gone import _config
 from .test_stuck_deliveries import get, serve
 
 pytestmark = pytest.mark.functional
@@ -34,30 +33,14 @@ def _metric(text: str, name: str) -> float | None:
 
 def test_a_live_run_that_finishes_no_cycle_for_three_intervals_is_stale(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": ""}
-    live = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    live = start_run(cfg, 2)
     try:
-        deadline = time.monotonic() + 120
-        hb = None
-        while time.monotonic() < deadline:
-            if (tmp_path / "wf.db").exists():
-                st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-                try:
-                    hb = heartbeat(st)
-                finally:
-                    st.close()
-                if hb.process is not None:
-                    break
-            time.sleep(0.5)
+        hb = wait_for_heartbeat(tmp_path / "wf.db")
         assert hb is not None and hb.interval == 2.0, hb
         # Stopped between cycles (not holding the store's write lock, which would be said as a lock instead): just
         # after a cycle was recorded.
         first = heartbeat_finished(tmp_path)
+        deadline = time.monotonic() + 60
         while heartbeat_finished(tmp_path) == first and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.3)

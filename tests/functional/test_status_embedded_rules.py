@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
-from watchfloor.web.activity import heartbeat
-from watchfloor.wiring import open_store
 
-from .test_healthz_run_gone import REPO, _config
+from .live_run import start_run, wait_for_heartbeat
+from .test_healthz_run_gone import _config
 from .test_served_rules import PACK
 
 pytestmark = pytest.mark.functional
@@ -36,24 +32,10 @@ def test_embedded_status_says_a_live_run_reads_other_rules_than_the_config_names
 ) -> None:
     monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
     cfg = _config(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": ""}
-    live = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    live = start_run(cfg)
     try:
-        deadline = time.monotonic() + 120
-        recorded = None
-        while time.monotonic() < deadline and recorded is None:
-            time.sleep(0.5)
-            if (tmp_path / "wf.db").exists():
-                st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-                try:
-                    recorded = heartbeat(st).rules
-                finally:
-                    st.close()
+        hb = wait_for_heartbeat(tmp_path / "wf.db", lambda hb: hb.rules is not None)
+        recorded = hb.rules if hb is not None else None
         assert recorded is not None
         code, out = _status(cfg, "--wait", "60", "--json")
         got = json.loads(out)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +15,11 @@ from typer.testing import CliRunner
 
 from watchfloor.alerts.dispatcher import dispatcher_id
 from watchfloor.cli import app
-from watchfloor.web.activity import heartbeat, record_cycle
+from watchfloor.web.activity import record_cycle
 from watchfloor.wiring import open_store
 
-from .test_healthz_run_gone import REPO, _config
+from .live_run import start_run, wait_for_heartbeat
+from .test_healthz_run_gone import _config
 
 pytestmark = pytest.mark.functional
 runner = CliRunner()
@@ -35,24 +33,9 @@ def _status(cfg: Path, *args: str) -> tuple[int, str]:
 def test_embedded_status_says_the_live_run_is_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
     cfg = _config(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": ""}
-    live = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    live = start_run(cfg)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            if (tmp_path / "wf.db").exists():
-                st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-                try:
-                    if heartbeat(st).process is not None:
-                        break
-                finally:
-                    st.close()
+        wait_for_heartbeat(tmp_path / "wf.db")
         code, out = _status(cfg, "--wait", "60", "--json")
         got = json.loads(out)
         assert code == 0 and got["pipeline"] is None and got["pipeline_problem"] is None, out  # it runs: as before
