@@ -10,6 +10,7 @@ from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of, modality_set
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
+from . import morphology
 from .automata import build_automaton, node_requirements, requirements, screen, viability
 from .checks import (
     PackCue,
@@ -100,6 +101,7 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     the result's `warnings`)."""
     # A big pack allocates millions of small objects that all live on: the cyclic collector would walk
     # them again and again (a third of compile time with 20,000 signals). Nothing here makes cycles.
+    morphology.load()  # the dictionaries any reading may ask for, now: processing then opens no file
     enabled = gc.isenabled()
     gc.disable()
     try:

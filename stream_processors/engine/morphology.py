@@ -64,6 +64,16 @@ def word_language(word: str, languages: tuple[str, ...]) -> str | None:
     return lang if lang in INFLECTED else None
 
 
+def load() -> None:
+    """Load every dictionary a reading can ask for: the English forms table (or lemminflect's tables) and the
+    Russian analyser. The compile calls it, so that processing a document opens no file, whatever the packs'
+    languages (a sentence in another script can still match an entity's alias): the engine is pure (outside
+    review 49, H1). Each loads once per process."""
+    if _en_loaded_table() is None:
+        _en_tables()
+    _analyzer()
+
+
 def word_forms(language: str, word: str) -> frozenset[str]:
     """Every inflected form of the word's lemma(s), the word included (lower case, "ё" as "е")."""
     if language == "ru":
