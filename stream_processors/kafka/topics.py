@@ -51,6 +51,41 @@ def bootstrap_servers(broker: str) -> str:
     return ",".join(b.strip().removeprefix(SCHEME) for b in broker.split(","))
 
 
+def reach(broker: str, timeout_s: float) -> None:
+    """Bootstrap a client, raising the client's "unreachable" error after `timeout_s` without an answer."""
+    import kafka
+
+    make_client(
+        kafka.KafkaAdminClient,
+        client_config(
+            kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(broker), client_id="probe"
+        ),
+    ).close()
+
+
+def topic_exists(broker: str, topic: str, timeout_s: float) -> None:
+    """Raise the client's "unreachable" error when the broker does not answer within `timeout_s`, LookupError
+    when it has no such topic."""
+    import kafka
+
+    consumer = make_client(
+        kafka.KafkaConsumer,
+        client_config(
+            kafka.KafkaConsumer,
+            timeout_s,
+            bootstrap_servers=bootstrap_servers(broker),
+            client_id="watchfloor-backtest",
+            group_id=None,
+            enable_auto_commit=False,
+        ),
+    )
+    try:
+        if not consumer.partitions_for_topic(topic):
+            raise LookupError(f"Kafka topic {topic!r} does not exist")
+    finally:
+        consumer.close()
+
+
 def faust_broker_url(broker: str) -> str:
     """The same servers as Faust's broker URL (``kafka://host:port;...``)."""
     return ",".join(f"{SCHEME}{b}" for b in bootstrap_servers(broker).split(","))

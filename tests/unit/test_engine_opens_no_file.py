@@ -22,12 +22,7 @@ SCRIPT = textwrap.dedent(
     from watchfloor.stream_processors.engine.engine import Engine
     from engine_helpers import doc
 
-    packs = [
-        RulePack.model_validate({{"version": 1, "name": "p", "signals": {{"deal": {{"match": {{"any": ["grain deal"]}}}}}}}}),
-        RulePack.model_validate(
-            {{"version": 1, "name": "r", "language": "ru", "signals": {{"tanks": {{"match": {{"any": ["танки"]}}}}}}}}
-        ),
-    ]
+    packs = [RulePack.model_validate(p) for p in {packs!r}]
     engine = Engine(compile_packs(packs))
     opened = []
     sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
@@ -44,7 +39,11 @@ SCRIPT = textwrap.dedent(
 def test_processing_opens_no_file_after_the_compile(tmp_path: Path) -> None:
     env = {**os.environ, "WATCHFLOOR_CACHE_DIR": str(tmp_path / "cache"), "WATCHFLOOR_NATIVE": "0"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
-    script = SCRIPT.format(unit=str(REPO / "tests" / "unit"))
+    packs = [
+        {"version": 1, "name": "p", "signals": {"deal": {"match": {"any": ["grain deal"]}}}},
+        {"version": 1, "name": "r", "language": "ru", "signals": {"tanks": {"match": {"any": ["танки"]}}}},
+    ]  # version 1: words as written, so the compile itself needs no forms
+    script = SCRIPT.format(unit=str(REPO / "tests" / "unit"), packs=packs)
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     readings, opened = done.stdout.strip().splitlines()[-2:]

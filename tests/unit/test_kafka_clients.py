@@ -246,8 +246,6 @@ def archive_poll(down: str) -> None:
 
 
 def site(name: str, down: str, tmp_path: Path) -> Callable[[], object]:
-    from watchfloor.cli.backtest import _kafka_topic_exists
-    from watchfloor.cli.distributed import _reach
     from watchfloor.stream_processors.kafka import topics
 
     return {
@@ -257,8 +255,8 @@ def site(name: str, down: str, tmp_path: Path) -> Callable[[], object]:
         "archive.consumer": lambda: archive_poll(down),
         "reader.replay_from_kafka": lambda: replay(down),
         "publisher.producer": lambda: publish_one(down, tmp_path),
-        "backtest._kafka_topic_exists": lambda: _kafka_topic_exists(down, "wf-test-down-documents", timeout_s=1.0),
-        "distributed._reach": lambda: _reach(down, 0.5),
+        "topics.topic_exists": lambda: topics.topic_exists(down, "wf-test-down-documents", timeout_s=1.0),
+        "topics.reach": lambda: topics.reach(down, 0.5),
     }[name]
 
 
@@ -271,8 +269,8 @@ def site(name: str, down: str, tmp_path: Path) -> Callable[[], object]:
         "archive.consumer",
         "reader.replay_from_kafka",
         "publisher.producer",
-        "backtest._kafka_topic_exists",
-        "distributed._reach",
+        "topics.topic_exists",
+        "topics.reach",
     ],
 )
 def test_failed_constructions_at_a_closed_port_leave_no_thread_nor_descriptor(name: str, tmp_path: Path) -> None:

@@ -784,6 +784,7 @@ def _kafka_stream(
     try:
         from watchfloor.stream_processors.kafka.clients import KafkaNotABroker, unreachable_errors
         from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, received_from_kafka
+        from watchfloor.stream_processors.kafka.topics import topic_exists
     except ImportError as e:  # the kafka extra is optional
         raise fail(f"--from-kafka needs the kafka extra: pip install 'watchfloor[kafka]' ({e})") from None
     from datetime import UTC, datetime
@@ -800,7 +801,7 @@ def _kafka_stream(
     # Reach the broker and find the topic now, in one line each when they are not there: the read starts
     # inside the run, where a refused broker surfaced after the client's 30 s bootstrap as a long traceback.
     try:
-        _kafka_topic_exists(bootstrap, topic, KAFKA_TIMEOUT_S)
+        topic_exists(bootstrap, topic, KAFKA_TIMEOUT_S)
     except unreachable_errors() as e:
         why = str(e) if isinstance(e, KafkaNotABroker) else f"no answer within {KAFKA_TIMEOUT_S:g}s ({e})"
         raise fail(f"Kafka broker {bootstrap} unreachable: {why}") from None
@@ -830,32 +831,6 @@ def _kafka_stream(
         advance(stats.records - done)
 
     return read
-
-
-def _kafka_topic_exists(bootstrap: str, topic: str, timeout_s: float = KAFKA_TIMEOUT_S) -> None:
-    """Raise the client's "unreachable" error when the broker does not answer within `timeout_s`, LookupError
-    when it has no such topic."""
-    import kafka
-
-    from watchfloor.stream_processors.kafka.clients import client_config, make_client
-    from watchfloor.stream_processors.kafka.topics import bootstrap_servers
-
-    consumer = make_client(
-        kafka.KafkaConsumer,
-        client_config(
-            kafka.KafkaConsumer,
-            timeout_s,
-            bootstrap_servers=bootstrap_servers(bootstrap),
-            client_id="watchfloor-backtest",
-            group_id=None,
-            enable_auto_commit=False,
-        ),
-    )
-    try:
-        if not consumer.partitions_for_topic(topic):
-            raise LookupError(f"Kafka topic {topic!r} does not exist")
-    finally:
-        consumer.close()
 
 
 def _gate_verdicts(

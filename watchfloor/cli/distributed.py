@@ -602,14 +602,14 @@ def first_contact_once(producer: Any) -> bool:
     Waiting for the broker here hung a one-pass command forever with nothing stored; the outbox and the spool
     need no broker, and the next `produce` sends what the spool holds. Whether the broker answered."""
     from watchfloor.stream_processors.kafka.clients import unreachable_errors
-    from watchfloor.stream_processors.kafka.topics import TopicLayoutError
+    from watchfloor.stream_processors.kafka.topics import TopicLayoutError, reach
 
     publisher = producer.publisher
     publisher.broker.meanwhile = (
         f"this pass stores the documents and spools them to {publisher.spool_path} for the next produce ({BROKER_HINT})"
     )
     try:
-        _reach(publisher.bootstrap, ONCE_BROKER_TIMEOUT_S)
+        reach(publisher.bootstrap, ONCE_BROKER_TIMEOUT_S)
         # The broker answered: creating topics (leaders elected) gets the publisher's full timeout.
         producer.created_topics = publisher.ensure_topics()
     except unreachable_errors() as e:
@@ -637,21 +637,6 @@ def topics_created_note(settings: Any, created: list[str]) -> str:
         f"created {counted(len(created), 'missing Kafka topic')} on {settings.bootstrap}: {', '.join(made)} "
         f"(workers of prefix {settings.prefix} read them; `watchfloor topics create` makes them beforehand)"
     )
-
-
-def _reach(bootstrap: str, timeout_s: float) -> None:
-    """Bootstrap a client, raising the client's "unreachable" error after `timeout_s` without an answer."""
-    import kafka
-
-    from watchfloor.stream_processors.kafka.clients import client_config, make_client
-    from watchfloor.stream_processors.kafka.topics import bootstrap_servers
-
-    make_client(
-        kafka.KafkaAdminClient,
-        client_config(
-            kafka.KafkaAdminClient, timeout_s, bootstrap_servers=bootstrap_servers(bootstrap), client_id="probe"
-        ),
-    ).close()
 
 
 def wait_for_topics(producer: Any, stop: threading.Event) -> None:
