@@ -105,12 +105,9 @@ def compile_packs(packs: Sequence[RulePack]) -> CompiledRules:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        compiled = _compile(packs)
-        # The compiled rules live as long as the engine that reads them: keep the collector from walking
-        # their millions of entries at every full collection while documents are processed (with 1,000
-        # generated rules that walk cost a third of the engine's time). Refcounting still frees them.
-        gc.freeze()
-        return compiled
+        # No gc.freeze() after it: it moved every object of the process to the permanent generation at each
+        # compile (`serve` compiles again on every rule edit), for no gain measured (BENCHMARKS.md, session 33).
+        return _compile(packs)
     finally:
         if enabled:
             gc.enable()
