@@ -872,6 +872,8 @@ ATTEMPT_VERBS_EN = (
     "try tries tried trying attempt attempts attempted attempting sought struggle struggles struggled struggling"
 ).split()
 ATTEMPT_NOUNS_EN = "effort efforts bid bids".split()
+# the nouns a verb of foiling may take: FOILED_ATTEMPTS_EN, modality._foiler_before
+FOILED_NOUNS_EN = frozenset({"attempt", "attempts", *ATTEMPT_NOUNS_EN})
 ATTEMPT_COUNTERS_EN = frozenset(
     """prevent avert thwart foil block repel repulse stop halt intercept counter resist deter contain fend fight ward
     beat push defend combat tackle curb control resolve settle address ban outlaw restrict limit slow reverse undo
@@ -904,7 +906,7 @@ FOILED_ATTEMPTS_EN = [
     f"{verb} {between}{noun}{to}"
     for verb in _EN_FOILERS
     for between in ("", "a ", "an ", "the ", "another ", "new ", "fresh ", "renewed ", "repeated ", "several ", "all ")
-    for noun in ("attempt", "attempts", "effort", "efforts", "bid", "bids")
+    for noun in sorted(FOILED_NOUNS_EN)
     for to in ("", " to")
     if not (between in ("a ", "an ", "another ") and noun.endswith("s"))
     if not (between in ("several ", "all ", "repeated ") and not noun.endswith("s"))

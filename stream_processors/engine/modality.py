@@ -100,6 +100,7 @@ from .cues import (
     EXPECTATION_PHRASE_STOPS,
     EXPECTATION_PHRASE_WORDS,
     FOILED_BETWEEN_EN,
+    FOILED_NOUNS_EN,
     FOILERS_EN,
     GOAL_NOT_AFTER_EN,
     GOAL_OBJECT_WORDS,
@@ -424,7 +425,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 if not ATTEMPT_BETWEEN_EN.issuperset(toks[last + 1 : to]):
                     continue
                 # "thwarted a Ukrainian attempt to attack": foiled, negated (cues.FOILERS_EN)
-                foiled = _foiler_before(toks, first)
+                foiled = _foiler_before(sent, first)
                 if foiled is not None:
                     cls, first = "negated", foiled
             found.append(
@@ -1204,12 +1205,16 @@ def _counters(word: str) -> bool:
     return word.startswith(ATTEMPT_COUNTERS_RU) or (word,) in CALL_OFF
 
 
-def _foiler_before(toks: list[str], noun: int) -> int | None:
-    """The index of a verb of foiling (cues.FOILERS_EN) at most cues.FOILED_BETWEEN_EN words before the English noun of
-    trying at toks[noun] ("thwarted a Ukrainian attempt to attack"), with no verb, coordinator or "to" between."""
+def _foiler_before(sent: Sentence, noun: int) -> int | None:
+    """The index (sentence-relative) of a verb of foiling (cues.FOILERS_EN) at most cues.FOILED_BETWEEN_EN words
+    before the English noun of trying at token `noun` ("thwarted a Ukrainian attempt to attack"), with no comma, verb,
+    coordinator or "to" between; None for a verb of trying ("blocked roads, tried to storm …") or no such verb."""
+    toks = sent.toks
+    if toks[noun] not in FOILED_NOUNS_EN:
+        return None
     for j in range(noun - 1, max(-1, noun - 2 - FOILED_BETWEEN_EN), -1):
         if toks[j] in FOILERS_EN:
-            return j
+            return None if _comma_between(sent, j, noun) else j
         if toks[j] in _COORDINATORS or toks[j] in GOAL_STOP_EN or toks[j] == "to" or not toks[j].isalpha():
             return None
     return None

@@ -50,6 +50,9 @@ PACK = str(DATA / "rules" / "en_attempts.yaml")
         ("A man tried to flee and was arrested at the station.", "arrest", ("asserted", None)),
         ("Two men who tried to help her were attacked by a dog.", "attack", ("asserted", None)),
         ("Troops repelled the attack on the village.", "attack", ("asserted", None)),
+        # ... a verb of foiling before a verb of trying, or past a comma, foils nothing
+        ("Police blocked roads, tried to storm the village.", "storm", ("hedged", "tried to")),
+        ("Police blocked roads, an attempt to storm the village failed.", "storm", ("hedged", "attempt to")),
         # ... nor what a verb other than trying reaches through its own object
         ("The administration sought new powers to send seized assets to Kyiv.", "seize", ("asserted", None)),
         # done: "decided to", "managed to" are no attempts
