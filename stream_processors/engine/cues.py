@@ -860,6 +860,57 @@ FOILED_ATTEMPTS_RU = [
     for between in ("", "очередн* ", "нов* ", "все ", "всех ")
     for end in ("к*", "ок")
 ]
+# The English, as the Russian: "Troops attempted to storm the village", "Parliament tried to ratify the treaty but the
+# vote failed", "in a bid to seize", "an effort to cross the border" hedge the act tried. Verbs and nouns alike are
+# goals (the `goal` table, "hedged"): they govern the "to VERB" phrase only, up to a comma or a coordinator ("tried
+# to flee and was arrested": the arrest happened). "sought to" as "tried to" ("seeks to", "seeking to" are futures
+# already: the goal still to come); "struggle(d) to" too (rescuers "struggle to reach" the area: not yet done). Not
+# before a verb of countering, calling off, fleeing or covering up, whose object stands ("tried to prevent an attack",
+# "attempted to repel the assault", "tried to cancel the swap", "civilians trying to flee the strikes": modality.
+# read_cues, ATTEMPT_COUNTERS_EN, COUNTER_VERBS, CALL_OFF).
+ATTEMPT_VERBS_EN = (
+    "try tries tried trying attempt attempts attempted attempting sought struggle struggles struggled struggling"
+).split()
+ATTEMPT_NOUNS_EN = "effort efforts bid bids".split()
+# the nouns a verb of foiling may take: FOILED_ATTEMPTS_EN, modality._foiler_before
+FOILED_NOUNS_EN = frozenset({"attempt", "attempts", *ATTEMPT_NOUNS_EN})
+ATTEMPT_COUNTERS_EN = frozenset(
+    """prevent avert thwart foil block repel repulse stop halt intercept counter resist deter contain fend fight ward
+    beat push defend combat tackle curb control resolve settle address ban outlaw restrict limit slow reverse undo
+    flee escape evade avoid dodge survive ride weather cover downplay justify explain deny rebut refute regain recover
+    reclaim retrieve cancel postpone delay""".split()
+)
+# Between a verb of trying and its "to" only an adverb of manner or repetition ("tried hard to", "tried in vain to",
+# "attempted unsuccessfully to"): "sought increased powers to send seized assets" seeks the powers, not the sending.
+ATTEMPT_BETWEEN_EN = frozenset("again hard in vain once more twice repeatedly also still desperately".split())
+# A finite verb ends the phrase tried: "two men who tried to help her were attacked" (the attack happened).
+ATTEMPT_PHRASE_ENDS_EN = frozenset("was were is are has have had will would did does".split())
+# Foiling an attempt with a word of its own before the noun ("thwarted a Ukrainian attempt to attack"): the verb at
+# most two words before the noun of trying (modality.read_cues); with none, FOILED_ATTEMPTS_EN.
+FOILED_BETWEEN_EN = 2
+# Foiling an attempt negates the act tried, as FOILED_ATTEMPTS_RU: "troops repelled an attempt to cross the border",
+# "thwarted an attempt to storm", "foiled attempts by saboteurs to seize". A negation before the words, which it
+# governs as any cue before does (its "to", when it spans one, hides the goal's: the longer cue wins). The verbs alone
+# are no cue ("repelled the attack": it happened). "a failed attempt to …" is no foiling: the attempt was made and
+# did not succeed, the act may have happened in part ("a failed attempt to launch a satellite": the rocket flew), so
+# the goal's hedge stands.
+_EN_FOILERS = (
+    "repel repels repelled repelling repulse repulses repulsed repulsing thwart thwarts thwarted thwarting "
+    "foil foils foiled foiling prevent prevents prevented preventing avert averts averted averting "
+    "block blocks blocked blocking stop stops stopped stopping halt halts halted halting "
+    "frustrate frustrates frustrated frustrating defeat defeats defeated defeating crush crushes crushed crushing "
+    "rebuff rebuffs rebuffed rebuffing"
+).split() + [f"{v} {p}" for v, p in (("fended", "off"), ("fought", "off"), ("beat", "back"), ("beaten", "back"))]
+FOILERS_EN = frozenset(w.split()[0] for w in _EN_FOILERS if " " not in w)
+FOILED_ATTEMPTS_EN = [
+    f"{verb} {between}{noun}{to}"
+    for verb in _EN_FOILERS
+    for between in ("", "a ", "an ", "the ", "another ", "new ", "fresh ", "renewed ", "repeated ", "several ", "all ")
+    for noun in sorted(FOILED_NOUNS_EN)
+    for to in ("", " to")
+    if not (between in ("a ", "an ", "another ") and noun.endswith("s"))
+    if not (between in ("several ", "all ", "repeated ") and not noun.endswith("s"))
+]
 CALL_OFF_NOT_AFTER = frozenset(
     "the a an its their his her our this that these those s long much twice be been being is are was were get gets "
     "got".split()
@@ -985,6 +1036,8 @@ _EN: CueTable = {
             *_EN_CALL_OFF,
             # taking a ratification back: "revoke ratification", "revocation of its ratification" (REVOKE_KEYS)
             *(c for c in REVOKES_RATIFICATION if c.isascii()),
+            # foiling an attempt: "repelled an attempt to cross the border", "thwarted attempts to storm"
+            *FOILED_ATTEMPTS_EN,
         ],
         "conditional": [
             "if",
@@ -1217,7 +1270,8 @@ _EN: CueTable = {
         ],
     },
     "disclaimer": {"hedged": _en_disclaimers()},
-    "goal": {"future": _en_goals()},
+    # an attempt: "Troops attempted to storm the village", "in a bid to seize" (ATTEMPT_VERBS_EN, ATTEMPT_NOUNS_EN)
+    "goal": {"future": _en_goals(), "hedged": [*ATTEMPT_VERBS_EN, *ATTEMPT_NOUNS_EN]},
     OBJECT: _en_object_frames(),
     PREDICATE: _en_predicates(),
     # Appeals before an -ing verb: "stressed the importance of renewing the deal", "underlined the need for extending

@@ -62,7 +62,10 @@ from .cues import (
     AGREE_FORMS,
     AGREED_DONE_VERBS,
     APPEAL,
+    ATTEMPT_BETWEEN_EN,
+    ATTEMPT_COUNTERS_EN,
     ATTEMPT_COUNTERS_RU,
+    ATTEMPT_PHRASE_ENDS_EN,
     ATTRIBUTE_BETWEEN,
     ATTRIBUTE_NOT_BEFORE,
     ATTRIBUTIVE_HEDGES,
@@ -96,6 +99,9 @@ from .cues import (
     DISCLAIMER_SKIP_EN,
     EXPECTATION_PHRASE_STOPS,
     EXPECTATION_PHRASE_WORDS,
+    FOILED_BETWEEN_EN,
+    FOILED_NOUNS_EN,
+    FOILERS_EN,
     GOAL_NOT_AFTER_EN,
     GOAL_OBJECT_WORDS,
     GOAL_REACH,
@@ -410,9 +416,18 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             to = _goal_to(sent, first, last)
             if to is None:
                 continue
-            # "пытались предотвратить атаку": the attack stands (cues.ATTEMPT_VERBS_RU).
+            # "пытались предотвратить атаку", "tried to prevent an attack": the attack stands (cues.ATTEMPT_VERBS_RU,
+            # ATTEMPT_VERBS_EN).
             if cls == "hedged" and _counters(toks[to + 1]):
                 continue
+            if cls == "hedged" and toks[first].isascii():
+                # "sought increased powers to send …" is no attempt to send (cues.ATTEMPT_BETWEEN_EN)
+                if not ATTEMPT_BETWEEN_EN.issuperset(toks[last + 1 : to]):
+                    continue
+                # "thwarted a Ukrainian attempt to attack": foiled, negated (cues.FOILERS_EN)
+                foiled = _foiler_before(sent, first)
+                if foiled is not None:
+                    cls, first = "negated", foiled
             found.append(
                 (
                     cls,
@@ -1009,9 +1024,13 @@ def resolve(
                 # infinitive's phrase, which ends at a comma or "и" (cues.ATTEMPT_VERBS_RU).
                 if near and direction == GOAL and cls == "hedged" and not overlaps and e < lo:
                     tried = sent.toks[e + 1 - sent.start : lo - sent.start]
-                    if _comma_between(sent, e - sent.start, lo - sent.start) or not _COORDINATORS.isdisjoint(tried):
+                    if (
+                        _comma_between(sent, e - sent.start, lo - sent.start)
+                        or not _COORDINATORS.isdisjoint(tried)
+                        or not ATTEMPT_PHRASE_ENDS_EN.isdisjoint(tried)
+                    ):
                         near = False
-                        not_subject = "past the phrase of the infinitive tried (a comma or a coordinator between)"
+                        not_subject = "past the phrase of the infinitive tried (a comma, coordinator or verb between)"
                 # "vows to crush armed mutiny", "fails to stop the attack": the cue governs the verb of countering,
                 # not what it acts on, which exists already.
                 if near and not overlaps and e < lo and (verb := _countered_object(sent, e, lo, own)):
@@ -1178,9 +1197,27 @@ def _object_phrase(sent: Sentence, e: int, lo: int) -> bool:
 
 
 def _counters(word: str) -> bool:
-    """Whether a Russian infinitive tried is one of countering or calling off, whose object stands ("пытались
-    предотвратить атаку", "попытки отразить удар"; cues.ATTEMPT_COUNTERS_RU, CALL_OFF)."""
+    """Whether an infinitive tried is one of countering or calling off, whose object stands ("пытались предотвратить
+    атаку", "попытки отразить удар", "tried to prevent an attack", "tried to cancel the swap", "trying to flee the
+    strikes"; cues.ATTEMPT_COUNTERS_RU, ATTEMPT_COUNTERS_EN, COUNTER_VERBS, CALL_OFF)."""
+    if word.isascii():
+        return word in ATTEMPT_COUNTERS_EN or word in COUNTER_VERBS or (word,) in CALL_OFF
     return word.startswith(ATTEMPT_COUNTERS_RU) or (word,) in CALL_OFF
+
+
+def _foiler_before(sent: Sentence, noun: int) -> int | None:
+    """The index (sentence-relative) of a verb of foiling (cues.FOILERS_EN) at most cues.FOILED_BETWEEN_EN words
+    before the English noun of trying at token `noun` ("thwarted a Ukrainian attempt to attack"), with no comma, verb,
+    coordinator or "to" between; None for a verb of trying ("blocked roads, tried to storm …") or no such verb."""
+    toks = sent.toks
+    if toks[noun] not in FOILED_NOUNS_EN:
+        return None
+    for j in range(noun - 1, max(-1, noun - 2 - FOILED_BETWEEN_EN), -1):
+        if toks[j] in FOILERS_EN:
+            return None if _comma_between(sent, j, noun) else j
+        if toks[j] in _COORDINATORS or toks[j] in GOAL_STOP_EN or toks[j] == "to" or not toks[j].isalpha():
+            return None
+    return None
 
 
 def _calls_off(toks: list[str], first: int, key: tuple[str, ...]) -> bool:
