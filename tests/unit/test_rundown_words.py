@@ -73,6 +73,10 @@ def test_the_words_in_one_part_still_make_it_and_stand_in_that_part() -> None:
     # the first words of the sentence are across a ";", the part that holds all of them is found
     text = "Israel-Gaza live: hostage talks resume; Hamas says it freed two hostages; aid trucks enter"
     assert len(_made(text, "hostages_freed")) == 1
+    # the smallest window ("hostage; release") is across the ";": the part that holds all the words is found
+    text = "Live: Biden meets families of a hostage; release of 13 hostages agreed by Hamas"
+    got = [s for s in Extractor(RULES).extract(doc(text)) if s.name == "hostages_freed"]
+    assert len(got) == 1
 
 
 def test_one_semicolon_without_a_lead_is_one_story_read_whole() -> None:
