@@ -135,11 +135,10 @@ class Truth:
         if self.timeline is not None:
             if s is None:
                 s = Scores({}, Counts(), [], [], {})
-            s.timeline = evaluate_timeline(self.timeline, alerts, window)
-            # An expected event "found" by an alert the labels count as false (it said the truce *will* begin): said
-            # so, or its lead reads as an early warning.
+            # A true alert finds an event before a false one (it said the truce *will* begin) that fits it; an event
+            # found by a false alert only says so, or its lead reads as an early warning (outside trial 47, M3).
             false = {a.id for a in s.false_positives}
-            s.timeline = [replace(t, false_alert=t.alert in false) if t.alert in false else t for t in s.timeline]
+            s.timeline = evaluate_timeline(self.timeline, alerts, window, false=false)
         return s
 
 

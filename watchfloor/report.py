@@ -232,6 +232,11 @@ def _failure(x: Any) -> str:
     return str(x.get("detail") or x.get("label_key") or x.get("id") or x)
 
 
+def _earlier_false(t: dict[str, Any]) -> str:
+    at = t.get("earlier_false_alert")
+    return f" (earlier false alert at {_e(_when(at))})" if at else ""
+
+
 def _timeline_events_section(result: dict[str, Any]) -> str:
     rows = (result.get("scores") or {}).get("timeline") or []
     if not rows:
@@ -239,7 +244,8 @@ def _timeline_events_section(result: dict[str, Any]) -> str:
     body = "".join(
         f'<tr data-rule="{_e(t["rule"])}"><td>{_e(t["event"])}</td><td class="when">{_e(_when(t["time"]))}</td>'
         f"<td><code>{_e(t['rule'])}</code></td><td>{_e(_group(t.get('group')))}</td>"
-        f'<td class="{_e(t["status"])}">{_e(t["status"])}{" by a false alert" if t.get("false_alert") else ""}</td>'
+        f'<td class="{_e(t["status"])}">{_e(t["status"])}{" by a false alert" if t.get("false_alert") else ""}'
+        f"{_earlier_false(t)}</td>"
         f'<td class="when">{_e(_when(t["fired_at"]))}</td><td>{_e(format_lead(t["lead_time_s"]))}</td></tr>'
         for t in rows
     )

@@ -93,7 +93,18 @@ DIFF_COLUMNS = (
     "changes",
     "details",
 )
-TIMELINE_COLUMNS = ("event", "rule", "group", "time", "status", "alert", "fired_at", "lead_time_s", "false_alert")
+TIMELINE_COLUMNS = (
+    "event",
+    "rule",
+    "group",
+    "time",
+    "status",
+    "alert",
+    "fired_at",
+    "lead_time_s",
+    "false_alert",
+    "earlier_false_alert",
+)
 FILES = ("alerts.csv", "labels.csv", "scores.csv", "timeline.csv", "diff.csv")
 """Every file --csv may write; one this run does not write is removed, so a directory never mixes two runs."""
 
@@ -314,6 +325,7 @@ def timeline_rows(timeline: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
             utc(t.get("fired_at")),
             t.get("lead_time_s"),
             bool(t.get("false_alert")),
+            utc(t.get("earlier_false_alert")),
         ]
         for t in timeline
     ]

@@ -10,7 +10,7 @@ from watchfloor.schemas.rules import Clause, Condition, RulePack, language_sugge
 
 from .compiled import PREFIX, REPORTS, CompiledSignal, Node, RuleError, WordTest
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
-from .morphology import INFLECTED, base_language, is_dictionary_form, word_forms, word_language
+from .morphology import INFLECTED, base_language, en_in_dictionary, is_dictionary_form, word_forms, word_language
 from .text import alias_capitals, phrase_words
 
 BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
@@ -73,6 +73,15 @@ def title_fields(
 COUNT_WORDS = frozenset({"count", "counted", "number", "n", "total", "report_count", "reports_count", "num_reports"})
 
 
+# English words of closed classes a cue may be (question words, conjunctions, prepositions, particles): whatever
+# noun or verb readings the dictionary also has ("the whys", "to over"), a cue of them means the word as written.
+_EN_CLOSED_CLASS = frozenset(
+    "why how when where what which who whom whose whether if unless because although though while whilst whereas "
+    "since until till but and or nor yet so than as after before over about amid amidst despite instead rather not "
+    "no never without against upon via per".split()
+)
+
+
 def cue_warnings(
     cue_keys: dict[str, list[tuple[int, list[str | int], str, str]]], signals: dict[str, CompiledSignal]
 ) -> list[RuleError]:
@@ -82,7 +91,9 @@ def cue_warnings(
     out: list[RuleError] = []
     own_phrases: dict[str, list[str]] = {}
     for sig in signals.values():
-        for atom in _atoms(sig.node):
+        # its matching phrases only: a phrase of its `none` is never part of a match, and a cue inside it applies
+        # (outside trial 47, LOW-1: "call for" listed under `none:` was warned as "never applies")
+        for atom in _atoms(sig.node, matching=True):
             own_phrases.setdefault(atom, []).append(sig.name)
     for key, uses in cue_keys.items():
         classes = {cls for _p, _path, cls, _text in uses}
@@ -214,6 +225,11 @@ def cue_form_warnings(
         lang = word_language(word, languages_of(pack.language))
         if lang is None:
             continue
+        if lang == "en" and (word in _EN_CLOSED_CLASS or not en_in_dictionary(word)):
+            # A function word has no forms to miss ("why" is also the dictionary's noun "the whys", whose plural
+            # it spells "whies"); nor has a word the dictionary does not know ("unless": its forms would be a
+            # guessed plural, "unlesses") (outside trial 47, LOW-2).
+            continue
         forms = word_forms(lang, word)
         if len(forms) < 2 or not is_dictionary_form(lang, word, forms):
             continue
@@ -302,11 +318,14 @@ def language_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
     return out
 
 
-def _atoms(node: Node) -> list[str]:
+def _atoms(node: Node, *, matching: bool = False) -> list[str]:
+    """The phrases of a signal's words; `matching`: only those a match is made of (none of its `none`)."""
     if node[0] == "atom":
         return [node[1]]
+    if node[0] == "none" and matching:
+        return []
     if node[0] in ("any", "all", "none"):
-        return [a for n in node[1] for a in _atoms(n)]
+        return [a for n in node[1] for a in _atoms(n, matching=matching)]
     return []
 
 

@@ -23,7 +23,7 @@ from watchfloor.schemas.events import Document, Signal, SourceRef
 
 from .captures import rundown
 from .compiler import CompiledRules, CompiledSignal, Node
-from .extract import DocumentView, Extractor, context_ok, evaluate, part_mentions_miss, smallest_window
+from .extract import DocumentView, Extractor, context_ok, evaluate, rundown_miss, smallest_window
 from .scan import Sentence
 
 
@@ -222,7 +222,16 @@ def _check(
     if missing is not None:
         return SignalCheck(name, False, missing)
     got = extractor.match_sentence(sig, sent, explain=True)
-    if got is None and parts is not None and part_mentions_miss(sig, sent):
+    miss = rundown_miss(sig, sent) if got is None and parts is not None else None
+    if miss == "words":
+        near = f" within near: {sig.near}" if sig.near is not None else ""
+        return SignalCheck(
+            name,
+            False,
+            "words: the sentence is a rundown, each part between ';' a story of its own, and no part holds all the"
+            f" signal's words{near} (words of two stories do not make one signal)",
+        )
+    if miss == "mentions":
         need = _entity_need(rules, sig.mention_all, sig.mention_any, sig.mention_none, "the part")
         return SignalCheck(
             name,

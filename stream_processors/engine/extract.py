@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import Any
@@ -444,9 +444,10 @@ class Extractor:
             return None
         if sig.mention_any and not (sig.mention_any & ents):
             return None
-        # In a rundown (its stories between ";"), `mentions` reads the part of the signal's words only, as captures
-        # do: another story's name neither satisfies it nor excludes (outside trial 41, H1).
-        parts = rundown(sent) if sig.mention_all or sig.mention_any or sig.mention_none else None
+        # In a rundown (its stories between ";"), the signal's words stand in one part, and `mentions` reads that part
+        # only, as captures do: another story's words do not complete the signal (outside trial 47, H2), and its
+        # names neither satisfy `mentions` nor exclude (outside trial 41, H1).
+        parts = rundown(sent)
         if sig.mention_none and parts is None and (sig.mention_none & ents):
             return None
         atoms = sent.atoms
@@ -709,9 +710,9 @@ class _PartView:
 def _in_part(
     sig: CompiledSignal, sent: Sentence, parts: tuple[int, list[tuple[int, int]]], comps: list[list[Span]], window: Span
 ) -> tuple[list[list[Span]], Span] | None:
-    """The components and window of the signal's words in a part of a rundown whose mentions (with its lead's)
-    satisfy the signal's `mentions`: first the part the whole sentence's window stands in (a window across a ";"
-    reads the parts it spans together), then each part in order; else None."""
+    """The components and window of the signal's words in one part of a rundown whose mentions (with its lead's)
+    satisfy the signal's `mentions`: first the part the whole sentence's window stands in, when it stands in one,
+    then each part in order; else None. A window across a ";" stands in none: its words are of two stories."""
     lead, spans = parts
     topic = {eid for s, _e, eid in sent.mentions if s < lead}
 
@@ -719,10 +720,26 @@ def _in_part(
         return topic | {eid for s, _e, eid in sent.mentions if first <= s < last}
 
     lo, hi = window
-    first = max((a for a, _b in spans if a <= lo), default=sent.start)
-    last = min((b for _a, b in spans if b > hi), default=sent.end)
-    if mentions_ok(sig, named(first, last)):
-        return comps, window
+    if not comps:  # no words of its own (a regex alone): the whole sentence, as before
+        if mentions_ok(sig, named(sent.start, sent.end)):
+            return comps, window
+    else:
+        for first, last in spans:
+            if first <= lo and hi < last:
+                if mentions_ok(sig, named(first, last)):
+                    return comps, window
+                break
+    for first, last, got, win in _part_matches(sig, sent, spans):
+        if mentions_ok(sig, named(first, last)):
+            return got, win
+    return None
+
+
+def _part_matches(
+    sig: CompiledSignal, sent: Sentence, spans: list[tuple[int, int]]
+) -> Iterator[tuple[int, int, list[list[Span]], Span]]:
+    """The parts [first, last) of a rundown that hold the signal's words within its `near`, in order, with the
+    components and window of the words there."""
     for first, last in spans:
         got = evaluate(sig.node, _PartView(sent, first, last), [None])
         if got is None:
@@ -731,23 +748,26 @@ def _in_part(
         win = smallest_window(got)
         if win is None or (sig.near is not None and win[1] - win[0] + 1 > sig.near):
             continue
-        if mentions_ok(sig, named(first, last)):
-            return got, win
-    return None
+        yield first, last, got, win
 
 
-def part_mentions_miss(sig: CompiledSignal, sent: Sentence) -> bool:
-    """Whether a signal whose words and `mentions` hold in the whole sentence is refused only because the sentence
-    is a rundown and no part of it holds both (rules explain says so)."""
-    parts = rundown(sent) if sig.mention_all or sig.mention_any or sig.mention_none else None
+def rundown_miss(sig: CompiledSignal, sent: Sentence) -> str | None:
+    """Why a signal whose words (and `mentions`) hold in the whole sentence is refused because the sentence is a
+    rundown (rules explain says so): "words" when no part between its ";" holds all the signal's words (within its
+    `near`), "mentions" when the parts that do lack its mentions; None when the rundown is not why."""
+    parts = rundown(sent)
     if parts is None:
-        return False
+        return None
     comps = evaluate(sig.node, sent, [None])
     if comps is None:
-        return False
+        return None
     comps = [c for c in comps if c]
     window = smallest_window(comps) or (sent.start, max(sent.start, sent.end - 1))
-    return _in_part(sig, sent, parts, comps, window) is None
+    if _in_part(sig, sent, parts, comps, window) is not None:
+        return None
+    if comps and next(_part_matches(sig, sent, parts[1]), None) is None:
+        return "words"
+    return "mentions"
 
 
 def context_ok(sig: CompiledSignal, doc_entities: set[str]) -> bool:

@@ -195,6 +195,15 @@ def _en_forms_of(word: str) -> frozenset[str]:
     return frozenset(f for f in forms if f.isalnum())
 
 
+def en_in_dictionary(word: str) -> bool:
+    """Whether the English dictionary knows the word (its forms are then its lemmas' forms, not a guessed plural)."""
+    table = _en_loaded_table()
+    if table is not None:
+        return word in table[1]
+    lemma_dict, lemma_over, _i, _io, _t = _en_tables()
+    return word in lemma_dict or word in lemma_over
+
+
 def _en_unknown(word: str) -> frozenset[str]:
     """A word not in the dictionary (mostly names): itself and a regular plural ("Pyongyang" -> "pyongyangs")."""
     return frozenset({word, _en_plural(word)})

@@ -68,6 +68,16 @@ def test_no_warning_where_nothing_changed_or_the_form_is_meant(tmp_path: Path, c
     assert _warnings(tmp_path, cues, morphology=morphology) == []
 
 
+@pytest.mark.parametrize("word", ["why", "how", "whether", "unless", "because", "amid"])
+def test_a_function_word_has_no_forms_to_warn_of(tmp_path: Path, word: str) -> None:
+    """Outside trial 47 (LOW-2): `hedged: [why]` was warned "'whies' is not read" (the dictionary's noun "the whys",
+    misspelt); "unless" and "because", unknown to it, had a guessed plural ("unlesses"). Neither is a form a
+    reader meets: no warning. A content word beside them still is."""
+    assert [w for w in _warnings(tmp_path, f"  hedged: [{word}]\n") if "only as written" in w] == []
+    got = [w for w in _warnings(tmp_path, f"  hedged: [{word}, hope]\n") if "only as written" in w]
+    assert len(got) == 1 and "cue 'hope' matches only as written" in got[0], got
+
+
 def test_russian_by_the_dictionary_form(tmp_path: Path) -> None:
     """ "намекать" is a lemma (its forms were read before); "одобрит" is a form, a future: as written on purpose;
     "отрицать" is a lemma, but the built-in negated "отрица*" reads all its forms."""
@@ -93,3 +103,30 @@ def test_forms_a_built_in_prefix_reads_are_not_named(tmp_path: Path) -> None:
 def test_the_bundled_and_example_packs_stay_warning_free(pack: str) -> None:
     loaded, compiled = load_rules([str(ROOT / pack)])
     assert [str(w) for w in warning_problems(loaded, compiled)] == []
+
+
+def test_a_cue_in_a_signals_none_list_is_not_its_phrase(tmp_path: Path) -> None:
+    """Outside trial 47 (LOW-1): `future: [call for]` was warned "is itself a phrase of signal truce_collapsed: …
+    never applies" where "call for" was only in that signal's `none:` list, never part of a match. Only the
+    signal's matching phrases count; one of them is still warned."""
+    path = tmp_path / "truce.yaml"
+    path.write_text(
+        """version: 2
+name: truce
+language: en
+modality:
+  future: ["call for", collapse]
+signals:
+  truce_collapsed:
+    match:
+      all:
+        - any: [truce, ceasefire]
+        - any: [collapse, collapsed, ends]
+      none: ["end to", "call for"]
+    near: 5
+""",
+        encoding="utf-8",
+    )
+    loaded, compiled = load_rules([str(path)])
+    got = [str(w) for w in warning_problems(loaded, compiled) if "is itself a phrase of signal" in str(w)]
+    assert len(got) == 1 and "cue 'collapse' is itself a phrase of signal truce_collapsed" in got[0], got

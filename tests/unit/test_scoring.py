@@ -492,6 +492,47 @@ def test_an_expected_event_found_by_a_false_alert_says_so() -> None:
     assert s.to_json()["timeline"][0]["false_alert"] is True and "false_alert" not in s.to_json()["timeline"][1]
 
 
+def test_a_true_alert_finds_an_event_before_an_earlier_false_one() -> None:
+    """Outside trial 47 (M3): "two US hostages freed 20 Oct 19:00 → alerted 16 Oct 17:37, -4d1h, by a false alert",
+    though a true alert of the same rule fired on 20 Oct at 16:55 and no other event used it. The earliest true
+    alert that fits an event finds it, and the table says a false one came earlier; a false alert finds an event only
+    when no true one fits it."""
+    from watchfloor.evaluation import Truth
+    from watchfloor.scoring.truth import ExpectedEvent, Timeline
+
+    labels = Labels("labels.csv", {"a": LabelledItem("a", frozenset({"FREED"})), "b": LabelledItem("b", frozenset())})
+    label_map = LabelMap("map.yaml", {"FREED": ("hostages-released",)})
+    timeline = Timeline(
+        "timeline.csv",
+        [
+            ExpectedEvent("two hostages freed", at(100), "hostages-released"),
+            ExpectedEvent("no true alert for it", at(300), "hostages-released"),
+        ],
+    )
+    alerts = [
+        alert("PLEA", "hostages-released", ["b"], hours=2),  # a plea for release, four days early: false
+        alert("REAL", "hostages-released", ["a"], hours=98),  # the release itself, two hours before the event time
+        alert("REAL2", "hostages-released", ["a"], hours=99),  # later true ones do not replace the first
+        alert("WISH", "hostages-released", ["b"], hours=290),
+        alert("WISH2", "hostages-released", ["b"], hours=295),
+    ]
+    s = Truth(labels, label_map, timeline, seen={"a": at(97), "b": at(1)}).score(alerts, timedelta(days=7))
+    assert s is not None
+    got = {t.event: (t.alert, t.false_alert, t.earlier_false_at) for t in s.timeline}
+    assert got == {
+        "two hostages freed": ("REAL", False, at(2)),
+        # only false alerts fit it (REAL2 is 8d 9h away): the earliest of them, said to be false
+        "no true alert for it": ("WISH", True, None),
+    }
+    rows = s.to_json()["timeline"]
+    assert rows[0]["earlier_false_alert"] == at(2).isoformat() and "false_alert" not in rows[0]
+    assert rows[1]["false_alert"] is True and "earlier_false_alert" not in rows[1]
+    from watchfloor.report import _timeline_events_section
+
+    html = _timeline_events_section({"scores": {"timeline": rows}})
+    assert f"found (earlier false alert at {at(2):%Y-%m-%d %H:%M} UTC)" in html and "found by a false alert<" in html
+
+
 def test_with_events_flooding_and_over_throttling_both_cost() -> None:
     """Re-check of the analyst audit (N2): two distinct strike waves of five reports and a false report. Without
     a notion of story, flooding (one alert a report) scored a better precision than one alert a wave, and a

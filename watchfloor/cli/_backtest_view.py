@@ -252,6 +252,7 @@ def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
                 f"[yellow]{_short_time(o.fired_at)}[/yellow]\n{format_lead_short(o.lead_time_s)}, by a false alert"
                 if o.false_alert
                 else f"[green]{_short_time(o.fired_at)}[/green]\n{format_lead_short(o.lead_time_s)}"
+                + (f"\nearlier false alert at {_short_time(o.earlier_false_at)}" if o.earlier_false_at else "")
             )
             if found
             else "[red]missed[/red]",

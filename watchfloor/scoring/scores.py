@@ -23,7 +23,7 @@ told the same story twice counted each repeat as missed, so a pack scored better
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -269,6 +269,7 @@ class TimelineOutcome:
     alert: str | None = None
     fired_at: datetime | None = None
     false_alert: bool = False  # found by an alert the labels' scores count as false (it cites no positive)
+    earlier_false_at: datetime | None = None  # found by a true alert; a false one that fits it came earlier
 
     @property
     def lead_time_s(self) -> float | None:
@@ -285,6 +286,7 @@ class TimelineOutcome:
             "fired_at": self.fired_at.isoformat() if self.fired_at else None,
             "lead_time_s": self.lead_time_s,
             **({"false_alert": True} if self.false_alert else {}),
+            **({"earlier_false_alert": self.earlier_false_at.isoformat()} if self.earlier_false_at else {}),
         }
 
 
@@ -527,51 +529,69 @@ def score(
     )
 
 
-def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: timedelta) -> list[TimelineOutcome]:
+def evaluate_timeline(
+    timeline: Timeline, alerts: Iterable[AlertRef], window: timedelta, *, false: Collection[str] = frozenset()
+) -> list[TimelineOutcome]:
     """Per expected event: found when an alert of its rule fired within `window` of its time and has its group
     (each `name=value` the alert's group value or one of its attributes' values; a bare value any of them),
-    else missed. One to one: an alert counts for at most one expected event. Pairs are made nearest in time
-    first (ties: the earlier alert, then the event first in the file); then a found event takes, of the
-    alerts no event counts, the earliest that fits it and came before its own (its first warning). Last, as
-    many events as can be are found: when an event is left without an alert though moving others to alerts
-    that also fit them frees one for it (augmenting paths), they are moved."""
+    else missed. One to one: an alert counts for at most one expected event. `false`: the ids of the alerts the
+    labels' scores count as false; a true alert is preferred to a false one at every step, a false one finds an
+    event only when no true one is left that fits it (outside trial 47, M3: a false alert four days early was shown
+    instead of the true one of the same afternoon). Pairs are made nearest in time first, true alerts before
+    false ones (ties: the earlier alert, then the event first in the file); then a found event takes, of the
+    alerts no event counts, the earliest true one that fits it and came before its own (its first warning), or
+    any true one when its own is false, else the earliest false one before a false own. Last, as many events as
+    can be are found: when an event is left without an alert though moving others to alerts that also fit them
+    frees one for it (augmenting paths), they are moved."""
     events = list(timeline.events)
     by_rule: dict[str, list[AlertRef]] = {}
     for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
         by_rule.setdefault(a.rule, []).append(a)
     fits: dict[int, list[AlertRef]] = {}
-    pairs: list[tuple[float, datetime, int, AlertRef]] = []
+    pairs: list[tuple[bool, float, datetime, int, AlertRef]] = []
     for n, ev in enumerate(events):
         fits[n] = [
             a
             for a in by_rule.get(ev.rule, ())
             if abs(a.fired_at - ev.time) <= window and ev.matches_alert(a.group, a.attributes, timeline.names)
         ]
-        pairs.extend((abs((a.fired_at - ev.time).total_seconds()), a.fired_at, n, a) for a in fits[n])
-    pairs.sort(key=lambda p: (p[0], p[1], p[2], p[3].id))
+        pairs.extend((a.id in false, abs((a.fired_at - ev.time).total_seconds()), a.fired_at, n, a) for a in fits[n])
+    pairs.sort(key=lambda p: (p[0], p[1], p[2], p[3], p[4].id))
     paired: dict[int, AlertRef] = {}
     used: set[str] = set()
-    for _d, _t, n, a in pairs:
+    for _f, _d, _t, n, a in pairs:
         if n in paired or a.id in used:
             continue
         paired[n] = a
         used.add(a.id)
-    for n in sorted(paired, key=lambda n: (events[n].time, n)):
+
+    def first_warning(n: int) -> None:
         own = paired[n]
-        earlier = next((a for a in fits[n] if a.id not in used and a.fired_at < own.fired_at), None)
-        if earlier is not None:
+        free = [a for a in fits[n] if a.id not in used]  # in time order
+        better = next((a for a in free if a.id not in false and (own.id in false or a.fired_at < own.fired_at)), None)
+        if better is None and own.id in false:
+            better = next((a for a in free if a.fired_at < own.fired_at), None)
+        if better is not None:
             used.discard(own.id)
-            used.add(earlier.id)
-            paired[n] = earlier
+            used.add(better.id)
+            paired[n] = better
+
+    for n in sorted(paired, key=lambda n: (events[n].time, n)):
+        first_warning(n)
     for n in range(len(events)):  # an alert given up for an earlier one may serve another event
         if n not in paired:
             free = sorted(
-                (a for a in fits[n] if a.id not in used), key=lambda a: (abs(a.fired_at - events[n].time), a.fired_at)
+                (a for a in fits[n] if a.id not in used),
+                key=lambda a: (a.id in false, abs(a.fired_at - events[n].time), a.fired_at),
             )
             if free:
                 paired[n] = free[0]
                 used.add(free[0].id)
-    _augment(events, fits, paired)
+    _augment(events, fits, paired, false)
+    used = {a.id for a in paired.values()}
+    for n in sorted(paired, key=lambda n: (events[n].time, n)):  # the moves may have freed a true alert
+        if paired[n].id in false:
+            first_warning(n)
     out: list[TimelineOutcome] = []
     for n, ev in enumerate(events):
         group = dict(ev.group)
@@ -580,19 +600,41 @@ def evaluate_timeline(timeline: Timeline, alerts: Iterable[AlertRef], window: ti
         found = paired.get(n)
         if found is None:
             out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "missed"))
-        else:
-            out.append(TimelineOutcome(ev.event, ev.rule, group, ev.time, "found", found.id, found.fired_at))
+            continue
+        # a false alert that fits and came before the true one, no other event's: the desk was told first wrongly
+        earlier = next((a for a in fits[n] if a.id in false and a.id not in used and a.fired_at < found.fired_at), None)
+        out.append(
+            TimelineOutcome(
+                ev.event,
+                ev.rule,
+                group,
+                ev.time,
+                "found",
+                found.id,
+                found.fired_at,
+                false_alert=found.id in false,
+                earlier_false_at=earlier.fired_at if earlier is not None and found.id not in false else None,
+            )
+        )
     return out
 
 
-def _augment(events: list[Any], fits: dict[int, list[AlertRef]], paired: dict[int, AlertRef]) -> None:
+def _augment(
+    events: list[Any],
+    fits: dict[int, list[AlertRef]],
+    paired: dict[int, AlertRef],
+    false: Collection[str] = frozenset(),
+) -> None:
     """Make `paired` a maximum matching: while an event has no alert, look (breadth first: the fewest moves)
     for a chain event -> alert that fits it -> that alert's event -> another alert that fits it ... ending
     at an alert no event counts, and shift every alert along it. Events already found stay found (perhaps
     by another alert); the greedy pairing is kept where nothing is gained. Each event's alerts are tried
-    nearest in time first, then earlier."""
+    true ones (not in `false`) first, nearest in time first, then earlier."""
     owner: dict[str, int] = {a.id: n for n, a in paired.items()}
-    order = {n: sorted(fits[n], key=lambda a: (abs(a.fired_at - events[n].time), a.fired_at, a.id)) for n in fits}
+    order = {
+        n: sorted(fits[n], key=lambda a: (a.id in false, abs(a.fired_at - events[n].time), a.fired_at, a.id))
+        for n in fits
+    }
     for start in range(len(events)):
         if start in paired or not fits[start]:
             continue
