@@ -1908,12 +1908,13 @@ WANTED_FOR_LEADS = frozenset(
         "hope hopes hoped hoping wait waits waited waiting campaign campaigns campaigned campaigning lobby lobbies "
         "lobbied lobbying ask asks asked asking demand demands bid bids fight fights fighting vigil vigils "
         "negotiate negotiates negotiating talks negotiations effort efforts pressure advocate advocates advocating "
-        "conditions terms"
+        "conditions terms allow allowing"
     ).split()
 )
 WANTED_OBJECT_LEADS = frozenset(
     "demand demands demanded demanding seek seeks sought seeking secure securing await awaits awaited awaiting "
-    "urge urges urged urging negotiate negotiating".split()
+    "urge urges urged urging negotiate negotiating allow allowing enable enabling facilitate facilitating ensure "
+    "ensuring".split()
 )
 WANTED_MODIFIERS = frozenset(
     "the a an their his her its our immediate swift safe unconditional speedy quick rapid prompt further more all "

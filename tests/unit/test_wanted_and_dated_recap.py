@@ -44,6 +44,8 @@ def reading(text: str, signal: str, *, title: bool = True, at: datetime = MONDAY
         ("The minister calls for the immediate release of the journalist", "hostages_freed", "future"),
         ("Mediators seek cease-fire extension as deadline nears", "truce_extended", "future"),
         ("Militant leader reveals conditions for hostages' release", "hostages_freed", "future"),
+        ("Leaders back a pause in fighting to enable the release of hostages", "hostages_freed", "future"),
+        ("The truce was extended to allow for the release of more hostages.", "hostages_freed", "future"),
         ("US presses for further extension to humanitarian pause", "truce_extended", "future"),
         # the event noun qualifying the talks or deal it is the object of
         ("Hostage release deal moves forward as guns fall silent", "hostages_freed", "future"),
