@@ -1871,7 +1871,7 @@ RECAP_WORDS = frozenset({k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_
 # generals **who overthrew** Niger's president **in July**", "the junta **that seized** power **last month**", "who
 # led a mutiny **two years ago**", "**in 2021**", "**earlier this year**". Without such a time a relative clause is
 # often the day's news ("soldiers who seized power on Wednesday"), so a weekday, "this week", "yesterday" are no
-# recap time. This reading does not use the document's date (RECAP_YEAR_*): a month name is taken as past ("who seized
+# recap time. This reading ignores the document's date (RECAP_YEAR_* do): a month name is taken as past ("who seized
 # power in July" read on 26 July would be a recap too; news of the day names the weekday). Participles ("Bazoum,
 # overthrown in July, …") are not read: after a comma a past form is as often the main verb ("Soldiers, led by …,
 # seized power").
