@@ -1925,7 +1925,7 @@ RECAP_WORDS = frozenset({k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_
 # generals **who overthrew** Niger's president **in July**", "the junta **that seized** power **last month**", "who
 # led a mutiny **two years ago**", "**in 2021**", "**earlier this year**". Without such a time a relative clause is
 # often the day's news ("soldiers who seized power on Wednesday"), so a weekday, "this week", "yesterday" are no
-# recap time. The document's date is not known to the modality reading: a month name is taken as past ("who seized
+# recap time. This reading ignores the document's date (RECAP_YEAR_* do): a month name is taken as past ("who seized
 # power in July" read on 26 July would be a recap too; news of the day names the weekday). Participles ("Bazoum,
 # overthrown in July, …") are not read: after a comma a past form is as often the main verb ("Soldiers, led by …,
 # seized power").
@@ -1940,3 +1940,106 @@ RECAP_EARLIER_UNITS_EN = frozenset({"month", "year"})  # "earlier this year"
 RECAP_TIME_GAP = 6
 # A sentence holding none of these has no recap time (modality.is_plain); a year ("in 2021") is looked for apart.
 RECAP_TIME_WORDS_EN = RECAP_MONTHS_EN | {"last", "ago", "earlier"}
+
+# An event WANTED, written as a noun (outside trial 47, M1: "Protesters demand the release of hostages", "Relatives
+# plea for release of captives", "prisoners await their release" read as releases; the verb forms "urges Hamas to
+# release" were futures already, by the `goal` table). One of the signal's own words that is an event noun
+# (WANTED_EVENT_NOUNS) reads `future` when it follows, past at most WANTED_GAP modifiers (WANTED_MODIFIERS or the
+# signal's own words: "the immediate release", "hostages' release"):
+# - "for" after a noun or verb of asking, hoping, awaiting or campaigning (WANTED_FOR_LEADS): "call for the release
+#   of", "plea for release of", "rally for the release of", "waiting for the release", "pushing for a truce
+#   extension";
+# - or one of WANTED_OBJECT_LEADS, whose object it is: "demand the release of", "working to secure the release of",
+#   "await their release", "seeking the release of". Only forms that leave the event to come: not "secured",
+#   "negotiated", "won", "welcomed" ("Qatar secured the release of two hostages" reports it).
+# (modality._wanted_event)
+WANTED_EVENT_NOUNS = frozenset("release releases freeing extension exchange swap handover".split())
+WANTED_FOR_LEADS = frozenset(
+    (
+        "call calls called calling plea pleas plead pleads pleaded pleading appeal appeals appealed appealing "
+        "rally rallies rallied rallying march marches marched marching protest protests protested protesting "
+        "push pushes pushed pushing press presses pressed pressing pray prays prayed praying prayer prayers "
+        "hope hopes hoped hoping wait waits waited waiting campaign campaigns campaigned campaigning lobby lobbies "
+        "lobbied lobbying ask asks asked asking demand demands bid bids fight fights fighting vigil vigils "
+        "negotiate negotiates negotiating talks negotiations effort efforts pressure advocate advocates advocating "
+        "conditions terms allow allowing"
+    ).split()
+)
+WANTED_OBJECT_LEADS = frozenset(
+    "demand demands demanded demanding seek seeks sought seeking secure securing await awaits awaited awaiting "
+    "urge urges urged urging negotiate negotiating allow allowing enable enabling facilitate facilitating ensure "
+    "ensuring".split()
+)
+WANTED_MODIFIERS = frozenset(
+    "the a an their his her its our immediate swift safe unconditional speedy quick rapid prompt further more all "
+    "remaining possible eventual hostage hostages prisoner prisoners s".split()
+)
+WANTED_GAP = 3
+# The lead of "for" may stand up to this many words before it, no comma between ("rally in Ottawa for the release").
+WANTED_FOR_GAP = 3
+# ... and an event noun of the signal's that qualifies the talks or the deal it is the object of (WANTED_HEADS right
+# after it, not one of the signal's own words): "hostage release deal moves forward", "Truce Enters Final Day as
+# Extension Talks Drag": the deal is news, the release or extension still to come.
+WANTED_HEADS = frozenset(
+    "deal deals talks negotiations plan plans proposal proposals framework bid push efforts negotiators".split()
+)
+# ... and a purpose infinitive: the signal's verb in its bare form right after "to" (or "to help") after one of
+# PURPOSE_HEADS: "talks to release hostages", "a pause to help free hostages", "doing everything it can to free
+# hostages" (a headline's "to" is read apart, modality._future_form).
+PURPOSE_HEADS = frozenset(
+    "talks negotiations deal agreement pause truce ceasefire plan proposal bid effort efforts push pressure "
+    "framework mediation can everything working work".split()
+)
+PURPOSE_HELP = "help"
+# ... not the head of the signal's own words ("Chelsea agree a deal to sign X": what the deal is) nor a deal or an
+# agreement to extend, renew or prolong, which is the extension itself, as "agreed to extend" is (AGREED_DONE_VERBS:
+# "A deal to extend the ceasefire by two days has been agreed").
+PURPOSE_DONE_HEADS = frozenset("deal deals agreement agreements".split())
+# An object lead that reports the event done after these words: "the talks were key in securing the release".
+WANTED_NOT_AFTER: dict[str, frozenset[str]] = {"securing": frozenset({"in"})}
+
+# Recaps dated by the document's own date (outside trial 47, M6; modality._dated_recap; only when the reading is given
+# the document's date):
+# - "in <year>", "in a / the <year> …" before or among the signal's words, or "in <year>" right after them, the year
+#   before the document's: "before being released in a 2011 prisoner swap" (a 2023 report), "freed in 2011";
+# - a sentence that opens with "After" / "Following" and an article, the signal's words in that fronted phrase, and the
+#   phrase ending, at its comma, with a past time at least RECAP_FRONTED_DAYS days before the document's date: "on
+#   Friday" (read on Monday), "on December 1", "last week": "After the collapse of the weeklong truce on Friday, it is
+#   the south that has faced the brunt of Israel's attacks". Not when the phrase holds a present or future verb
+#   (RECAP_FRONTED_NOT: "After the truce ends on Thursday, …" is to come). News of the day or the day before names
+#   its weekday too ("After the truce collapsed on Friday, Israel resumed strikes", published on Friday): that stays.
+RECAP_YEAR_ARTICLES = frozenset({"a", "an", "the"})
+RECAP_YEAR_GAP = 3
+# "in 2011" after the words ends their phrase: the sentence or the clause ends there (a comma) or one of these follows
+# ("resigned in 2021 after reports …"; not "arrested in 2001 killing", "charges in 2020 election inquiry": the year
+# dates the noun after it).
+RECAP_YEAR_AFTER_NEXT = frozenset(
+    "and or but after before when while as by following amid with under during from for to at on until since which "
+    "who that between".split()
+)
+# A year among the words stands at most this many words before their end, one of the signal's own words right after it
+# ("released in a 2011 prisoner swap"; not "suspect in 1984 Florida killing arrested", "arrested in 2021 homicide:
+# police").
+RECAP_YEAR_INSIDE = 2
+RECAP_FRONTED_OPENERS = frozenset({"after", "following"})
+RECAP_FRONTED_WORDS = 14
+RECAP_FRONTED_DAYS = 2
+RECAP_WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+RECAP_MONTH_ABBREVIATIONS_EN = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+RECAP_FRONTED_NOT = frozenset(
+    "is are am will would could can may might shall should must ends begins starts expires takes comes goes "
+    "resumes opens lapses collapses breaks".split()
+)

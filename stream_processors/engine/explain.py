@@ -17,6 +17,7 @@ Every class has `to_json()`; the fields are the documented contract (docs/rules.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from watchfloor.schemas.events import Document, Signal, SourceRef
@@ -154,7 +155,17 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
         for name in considered:
             sig = rules.signals[name]
             checks.append(
-                _check(extractor, rules, sig, sent, doc_entities, whole, viable, headline and sent.index == 0)
+                _check(
+                    extractor,
+                    rules,
+                    sig,
+                    sent,
+                    doc_entities,
+                    whole,
+                    viable,
+                    headline and sent.index == 0,
+                    published=doc.published_at.date(),
+                )
             )
         if phrases or checks:
             exp.sentences.append(
@@ -194,6 +205,7 @@ def _check(
     whole: DocumentView,
     viable: set[str] | None,
     headline: bool,
+    published: date | None = None,
 ) -> SignalCheck:
     name = sig.name
     if not context_ok(sig, doc_entities):
@@ -244,7 +256,7 @@ def _check(
         win = smallest_window(comps)
         width = (win[1] - win[0] + 1) if win else 0
         return SignalCheck(name, False, f"near: its words span {width} words, more than near: {sig.near}")
-    modality, cue, why = extractor.modality(sent, got, headline=headline)
+    modality, cue, why = extractor.modality(sent, got, headline=headline, published=published)
     applied = {(c, w) for c, w, _d, a, _r in why.considered if a}
     cues = tuple(
         CueFound(c, w, d, a, r)

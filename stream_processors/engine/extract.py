@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from hashlib import sha256 as _sha256
 from typing import Any
 
@@ -397,7 +397,10 @@ class Extractor:
                         key = (window, *own)
                     known = modalities.get(key)
                     if known is None:
-                        m, c, _why = resolve(rules, sent, window, own, headline=first)
+                        assert built is not None
+                        m, c, _why = resolve(
+                            rules, sent, window, own, headline=first, published=built.published_at.date()
+                        )
                         known = modalities[key] = (m, c)
                     modality, cue = known
                 assert facts is not None and built is not None
@@ -497,12 +500,14 @@ class Extractor:
         return self._story_of[1]
 
     def modality(
-        self, sent: Sentence, match: SentenceMatch, *, headline: bool
+        self, sent: Sentence, match: SentenceMatch, *, headline: bool, published: date | None = None
     ) -> tuple[str, str | None, ModalityReason]:
-        """The modality of a match, with the reason (for explanations)."""
+        """The modality of a match, with the reason (for explanations); `published`: the document's date."""
         if not sent.cues_read:
             read_cues(self.rules, sent)
-        modality, cue, why = resolve(self.rules, sent, match.window, match.own, headline=headline, explain=True)
+        modality, cue, why = resolve(
+            self.rules, sent, match.window, match.own, headline=headline, explain=True, published=published
+        )
         assert why is not None
         return modality, cue, why
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -170,6 +171,9 @@ from .cues import (
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
     PRESUMED_DEAD,
+    PURPOSE_DONE_HEADS,
+    PURPOSE_HEADS,
+    PURPOSE_HELP,
     QUESTION_DEFINITE,
     QUESTION_DEFINITE_WORDS,
     QUESTION_INTONATION_RU,
@@ -183,8 +187,13 @@ from .cues import (
     RECAP_AFTER_RU,
     RECAP_AGO_UNITS_EN,
     RECAP_EARLIER_UNITS_EN,
+    RECAP_FRONTED_DAYS,
+    RECAP_FRONTED_NOT,
+    RECAP_FRONTED_OPENERS,
+    RECAP_FRONTED_WORDS,
     RECAP_GAP,
     RECAP_LAST_UNITS_EN,
+    RECAP_MONTH_ABBREVIATIONS_EN,
     RECAP_MONTHS_EN,
     RECAP_RELATIVE_AUX_EN,
     RECAP_RELATIVES_EN,
@@ -194,7 +203,12 @@ from .cues import (
     RECAP_TIME_WORDS_EN,
     RECAP_UNITS_EN,
     RECAP_UNITS_RU,
+    RECAP_WEEKDAYS_EN,
     RECAP_WORDS,
+    RECAP_YEAR_AFTER_NEXT,
+    RECAP_YEAR_ARTICLES,
+    RECAP_YEAR_GAP,
+    RECAP_YEAR_INSIDE,
     REPORTED_ABOUT_RU,
     REPORTED_FUTURE_GAP,
     REPORTED_FUTURE_NOT_BEFORE,
@@ -225,6 +239,14 @@ from .cues import (
     WALK_BACK_NOUNS,
     WALK_BACK_SAID,
     WALK_BACK_STOPS,
+    WANTED_EVENT_NOUNS,
+    WANTED_FOR_GAP,
+    WANTED_FOR_LEADS,
+    WANTED_GAP,
+    WANTED_HEADS,
+    WANTED_MODIFIERS,
+    WANTED_NOT_AFTER,
+    WANTED_OBJECT_LEADS,
 )
 from .morphology import (
     finite_verb_tense_ru,
@@ -891,9 +913,10 @@ def resolve(
     *,
     headline: bool,
     explain: bool = False,
+    published: date | None = None,
 ) -> tuple[Any, str | None, ModalityReason | None]:
     """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
-    phrases being `own` (token spans)."""
+    phrases being `own` (token spans); `published`, the document's date, dates a recap (_dated_recap)."""
     lo, hi = window
     if not explain and is_plain(rules, sent, headline):
         return "asserted", None, None  # most sentences: nothing could make a signal other than asserted
@@ -1133,6 +1156,14 @@ def resolve(
                 considered.append(("future", future[0], "verb", True, future[1]))
             best = (CUE_PRIORITY["future"], 0, "future", future[0])
             best_at = sent.end
+    if (best is None or best[0] > CUE_PRIORITY["future"]) and "en" in rules.languages:
+        # "Protesters demand the release of hostages", "hostage release deal moves forward" (outside trial 47, M1)
+        wanted = _wanted_event(sent, lo, hi, own)
+        if wanted is not None:
+            if explain:
+                considered.append(("future", wanted[0], "wanted", True, wanted[1]))
+            best = (CUE_PRIORITY["future"], 0, "future", wanted[0])
+            best_at = sent.end
     if best is None:
         # "Ukraine said it took the village. This could not be independently verified."
         nxt = next_disclaimer(rules, sent, headline)
@@ -1157,6 +1188,8 @@ def resolve(
         # doubts the news, not the time it is given). A future or condition there may make it one to come ("will
         # meet after the summit"): it stays.
         recap = _recap(rules, sent, lo, own) or _recap_relative(rules, sent, lo, hi, own)
+        if recap is None and published is not None and "en" in rules.languages:
+            recap = _dated_recap(sent, lo, hi, own, published)
         if recap is not None and best_at < recap[2]:
             if explain:
                 if best is not None:
@@ -1508,6 +1541,7 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
             and _yes_no_question(rules, sent) is None
             and RECAP_WORDS.isdisjoint(sent.toks)
             and not _may_be_relative_recap(rules, sent)
+            and not ("en" in rules.languages and _may_be_wanted_or_dated(sent))
         )
     return plain
 
@@ -2190,3 +2224,162 @@ def _is_bare_verb_en(word: str) -> bool:
     if word.endswith("ie"):
         ing.add(word[:-2] + "ying")
     return not ing.isdisjoint(forms)
+
+
+def _may_be_wanted(sent: Sentence) -> bool:
+    """Whether the sentence holds a word _wanted_event needs (an event noun, or "to" after a purpose head)."""
+    toks = sent.toks
+    return not WANTED_EVENT_NOUNS.isdisjoint(toks) or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks))
+
+
+def _owned(sent: Sentence, own: list[Span]) -> set[int]:
+    """The sentence-relative indices of the tokens of the signal's own phrases."""
+    base, n = sent.start, len(sent.toks)
+    return {k - base for a, b in own for k in range(a, b + 1) if 0 <= k - base < n}
+
+
+def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[str, str] | None:
+    """(the words, why) when one of the signal's own words in lo..hi is an event that is wanted, not reported
+    (cues.WANTED_*, PURPOSE_*): "demand the release of", "plea for release of", "await their release", "hostage
+    release deal", "talks to release hostages"; else None."""
+    toks, base = sent.toks, sent.start
+    owned = _owned(sent, own)
+    for p in range(max(0, lo - base), min(len(toks), hi - base + 1)):
+        if p not in owned:
+            continue
+        word = toks[p]
+        if word in WANTED_EVENT_NOUNS:
+            if p + 1 < len(toks) and toks[p + 1] in WANTED_HEADS and p + 1 not in owned:
+                if not _marks_between(sent, p, p + 1, ",;:"):
+                    words = f"{word} {toks[p + 1]}"
+                    return words, f"{words!r}: the event qualifies the {toks[p + 1]} it is the object of, still to come"
+            j = p - 1
+            while j >= 0 and p - j <= WANTED_GAP and toks[j] not in WANTED_OBJECT_LEADS and toks[j] != "for":
+                if toks[j] not in WANTED_MODIFIERS and j not in owned:
+                    break
+                j -= 1
+            if j < 0 or _marks_between(sent, j, p, ",;:"):
+                continue
+            if toks[j] in WANTED_OBJECT_LEADS and not (j > 0 and toks[j - 1] in WANTED_NOT_AFTER.get(toks[j], ())):
+                words = " ".join(toks[j : p + 1])
+                return words, f"{words!r}: the event is what is asked for or awaited, still to come"
+            if toks[j] == "for":
+                # "rally for the release", "Thousands Rally in Ottawa for the Release of Hostages"
+                for k in range(j - 1, max(-1, j - 1 - WANTED_FOR_GAP), -1):
+                    if toks[k] in WANTED_FOR_LEADS and not _marks_between(sent, k, j, ",;:"):
+                        words = " ".join(toks[k : p + 1])
+                        return words, f"{words!r}: the event is what is asked for or awaited, still to come"
+        t = p - 2 if p >= 2 and toks[p - 1] == PURPOSE_HELP else p - 1
+        if (
+            t >= 1
+            and toks[t] == "to"
+            and toks[t - 1] in PURPOSE_HEADS
+            and t - 1 not in owned  # "agree a deal to sign X": the deal is the signal's own, the signing its terms
+            and not (toks[t - 1] in PURPOSE_DONE_HEADS and word in AGREED_DONE_VERBS)
+            and not _marks_between(sent, t - 1, p, ",;:")
+        ):
+            words = " ".join(toks[t - 1 : p + 1])
+            return words, f"{words!r}: a purpose infinitive, what the {toks[t - 1]} is for, still to come"
+    return None
+
+
+def _weekday_days(pub: date, name: str, last: bool) -> int:
+    """How many days before `pub` the weekday `name` was (0: that day itself, or 7 after "last")."""
+    days = (pub.weekday() - RECAP_WEEKDAYS_EN.index(name)) % 7
+    return 7 if last and days == 0 else days
+
+
+_MONTH_ORDER = "january february march april may june july august september october november december".split()
+
+
+def _month_number(word: str) -> int | None:
+    """The month a name ("december") or an abbreviation ("dec") names, 1-12; else None."""
+    if word in _MONTH_ORDER:
+        return _MONTH_ORDER.index(word) + 1
+    return RECAP_MONTH_ABBREVIATIONS_EN.get(word)
+
+
+def _date_days(pub: date, month: int, day: int) -> int | None:
+    """How many days before `pub` the day `day` of `month` was (in pub's year, or the year before)."""
+    try:
+        when = date(pub.year, month, day)
+        if when > pub:
+            when = date(pub.year - 1, month, day)
+    except ValueError:
+        return None
+    return (pub - when).days
+
+
+def _fronted_time_days(toks: list[str], c: int, pub: date) -> tuple[str, int] | None:
+    """(the words, days before `pub`) of a past time that ends a fronted phrase just before token c: "on Friday",
+    "last Friday", "last week", "on December 1", "on 1 December"; else None."""
+    a, b = (toks[c - 2], toks[c - 1]) if c >= 2 else ("", "")
+    if a == "on" and b in RECAP_WEEKDAYS_EN:
+        return f"on {b}", _weekday_days(pub, b, last=False)
+    if a == "last" and b in RECAP_WEEKDAYS_EN:
+        return f"last {b}", _weekday_days(pub, b, last=True)
+    if a == "last" and b in RECAP_LAST_UNITS_EN:
+        return f"last {b}", 7
+    if c >= 3 and toks[c - 3] == "on":
+        month, day = _month_number(a), b
+        if month is None:
+            month, day = _month_number(b), a
+        if month is not None and day.isdigit() and len(day) <= 2:
+            days = _date_days(pub, month, int(day))
+            if days is not None:
+                return f"on {a} {b}", days
+    return None
+
+
+def _dated_recap(sent: Sentence, lo: int, hi: int, own: list[Span], published: date) -> tuple[str, str, int] | None:
+    """(the words, why, the token the recap's lead starts at) when the signal's words are dated before the document
+    (cues.RECAP_YEAR_*, RECAP_FRONTED_*): "in a 2011 prisoner swap", "freed in 2011" in a 2023 report; "After the
+    collapse of the truce on Friday, …" read on Monday; else None."""
+    toks, base = sent.toks, sent.start
+    at, end = lo - base, hi - base
+    breaks = clause_breaks(sent)
+    owned = _owned(sent, own)
+    for k in range(max(1, at - RECAP_YEAR_GAP - 1), min(len(toks), end + 3)):
+        if not _is_year(toks[k]) or int(toks[k]) >= published.year:
+            continue
+        if toks[k - 1] == "in":
+            first = k - 1
+        elif toks[k - 1] in RECAP_YEAR_ARTICLES and k >= 2 and toks[k - 2] == "in" and k <= end:
+            first = k - 2
+        else:
+            continue
+        ends = k + 1 >= len(toks) or toks[k + 1] in RECAP_YEAR_AFTER_NEXT or _marks_between(sent, k, k + 1, ",;:")
+        if k > end and (first != end + 1 or not ends):
+            continue  # after the words only "in 2011" right after them, ending its phrase ("arrested in 2001 killing")
+        if at <= k <= end and (end - k > RECAP_YEAR_INSIDE or (k < end and k + 1 not in owned)):
+            continue  # "suspect in 1984 Florida killing arrested": the year dates another noun than the words'
+        if k < at and not _AUX_EN.isdisjoint(toks[k + 1 : at]):
+            continue  # "a refugee in 2015 has won an election": the year ends its phrase, the clause goes on
+        if k < at - 1 and first == k - 1 and toks[k + 1] not in RECAP_YEAR_AFTER_NEXT:
+            continue  # "suspect in 1984 killing arrested": a bare year dates the noun after it (not "in a 2014 coup")
+        a, b = (first, at) if first < at else (end, first)
+        if a != b and (_marks_between(sent, a, b, ",;:") or any(base + a < x <= base + b for x in breaks)):
+            continue
+        words = " ".join(toks[first : k + 1])
+        why = f"{words!r}: the words are dated to a year before the document's ({published.year})"
+        return words, why, base + first
+    if len(toks) > 2 and toks[0] in RECAP_FRONTED_OPENERS and toks[1] in RECAP_YEAR_ARTICLES:
+        commas = [i for i, ch in enumerate(sent.text) if ch == ","]
+        at_commas = [k for k in _words_before(sent.text, commas) if k > 0]
+        if not at_commas:
+            return None
+        c = at_commas[0]
+        if c > RECAP_FRONTED_WORDS or end >= c or not RECAP_FRONTED_NOT.isdisjoint(toks[1:c]):
+            return None
+        found = _fronted_time_days(toks, c, published)
+        if found is None or found[1] < RECAP_FRONTED_DAYS:
+            return None
+        words = f"{toks[0]} … {found[0]},"
+        why = f"{words!r}: a fronted phrase dates the words {found[1]} days before the document"
+        return words, why, base
+    return None
+
+
+def _may_be_wanted_or_dated(sent: Sentence) -> bool:
+    """Whether an English sentence holds a word that _wanted_event or _dated_recap needs."""
+    return _may_be_wanted(sent) or any(_is_year(t) for t in sent.toks)
