@@ -1985,9 +1985,10 @@ WANTED_HEADS = frozenset(
 )
 # ... and a purpose infinitive: the signal's verb in its bare form right after "to" (or "to help") after one of
 # PURPOSE_HEADS: "talks to release hostages", "a pause to help free hostages", "doing everything it can to free
-# hostages" (a headline's "to" is read apart, modality._future_form).
+# hostages" (a headline's "to" is read apart, modality._future_form). Not "bid", "effort", "efforts": an attempt,
+# which hedges the act tried ("in a bid to capture it": the goal table's hedged attempts, ATTEMPT_VERBS_EN).
 PURPOSE_HEADS = frozenset(
-    "talks negotiations deal agreement pause truce ceasefire plan proposal bid effort efforts push pressure "
+    "talks negotiations deal agreement pause truce ceasefire plan proposal push pressure "
     "framework mediation can everything working work".split()
 )
 PURPOSE_HELP = "help"
