@@ -191,7 +191,8 @@ def test_metrics_are_derived_from_the_log(site: Site) -> None:
         dict(k)["channel"] + ":" + dict(k)["status"]: v for (n, k), v in m.items() if n == "watchfloor_deliveries_total"
     }
     # pager: one failed attempt; the channel then rests, its other deliveries wait outstanding (5 below)
-    assert deliveries == {"desk:sent": 7, "desk:suppressed": 2, "pager:failed": 1}
+    # (a channel's sent and failed series exist from its first outcome on, at 0 until one happens)
+    assert deliveries == {"desk:sent": 7, "desk:failed": 0, "desk:suppressed": 2, "pager:failed": 1, "pager:sent": 0}
     sent_rows = m[("watchfloor_detection_to_delivery_seconds_count", ())]
     assert sent_rows == 7
     assert m[("watchfloor_detection_to_delivery_seconds_bucket", (("le", "+Inf"),))] == 7

@@ -190,7 +190,14 @@ class LogCollector:
             "Delivery outcomes recorded, per channel and status (sent, failed, suppressed, ...).",
             labels=["channel", "status"],
         )
-        for (channel, status), n in sorted(a.deliveries.items()):
+        # A channel's sent and failed series start at 0 once it has any outcome: Prometheus' increase() cannot see
+        # a series' first sample, so a failed series born at its first failure would hide that failure from
+        # WatchfloorDeliveriesFailing (deploy/prometheus-rules.yaml; outside trial 46, LOW-2).
+        outcomes = dict(a.deliveries)
+        for channel in {c for c, _s in a.deliveries}:
+            for status in ("sent", "failed"):
+                outcomes.setdefault((channel, status), 0)
+        for (channel, status), n in sorted(outcomes.items()):
             deliv.add_metric([channel, status], n)
         yield deliv
         found = CounterMetricFamily(
