@@ -721,7 +721,9 @@ def unsubscribe(
             )
         done.append(f"`{s.id}`")
     lines = []
-    if done:
+    if done and len(hit) == 1 and hit[0].id == target:  # by its id: say what it was (trial 46, LOW-1)
+        lines.append(f":white_check_mark: Unsubscribed from `{escape(target)}` ({describe_subscription(ctx, hit[0])}).")
+    elif done:
         lines.append(f":white_check_mark: Unsubscribed from `{escape(target)}` ({', '.join(done)}).")
     if managed:
         ids = ", ".join(f"`{s.id}`" for s in managed)

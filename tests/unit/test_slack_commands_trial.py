@@ -142,3 +142,12 @@ def test_a_rule_id_spelt_in_two_cases_by_two_rules_is_not_guessed(ctx: AppContex
     assert rule_id(ctx, "TROOP-ENGAGEMENT") is None
     assert rule_id(ctx, "Troop-Engagement") == "Troop-Engagement"
     assert "unknown rule 'TROOP-ENGAGEMENT'" in cmd(ctx, "subscribe TROOP-ENGAGEMENT")
+
+
+def test_an_unsubscribe_by_id_says_what_the_subscription_was(ctx: AppContext) -> None:
+    """Trial 46, LOW-1: `unsubscribe sub-…` answered with the id twice, and not what the subscription was."""
+    cmd(ctx, "subscribe tag:troops")
+    sub = ctx.control.subscriptions()[0]
+    got = cmd(ctx, f"unsubscribe {sub.id}")
+    assert got.startswith(f":white_check_mark: Unsubscribed from `{sub.id}` (alerts tagged `troops`"), got
+    assert got.count(sub.id) == 1, got
