@@ -1966,6 +1966,14 @@ SCHEDULED_STEP_VERBS_EN = frozenset(
     "starts begins ends expires lapses collapses resumes concludes finishes closes opens takes comes goes enters runs "
     "kicks".split()
 )
+# ... their bare forms after "to" count as well, the "to" standing between the subject and the verb: "Truce **to begin
+# Friday** morning", "hostage release to begin Friday" (trial 47: a false "truce in effect" of 23 Nov, in a body).
+SCHEDULED_STEP_BARE_EN = frozenset(
+    "start begin end expire lapse resume conclude finish close open take come go enter run kick".split()
+)
+# ... and a verb of fearing before the clause of time looks ahead too: "fear a resumption of airstrikes after the
+# fighting pause ends".
+SCHEDULED_FEAR_EN = frozenset("fear fears feared fearing".split())
 SCHEDULED_CLAUSE_OPENERS_EN = frozenset("after when before until till".split())
 SCHEDULED_CLAUSE_GAP = 6
 # The reach of a negation before the words ends at one of CUE_REACH_STOPS_EN between them (trial 47, M2): "Netanyahu

@@ -219,9 +219,11 @@ from .cues import (
     SCHEDULED_CLAUSE_OPENERS_EN,
     SCHEDULED_CLOCK_WORDS_EN,
     SCHEDULED_DAY_VERBS_EN,
+    SCHEDULED_FEAR_EN,
     SCHEDULED_NEXT_UNITS_EN,
     SCHEDULED_SPAN_OPENERS_EN,
     SCHEDULED_SPAN_UNITS_EN,
+    SCHEDULED_STEP_BARE_EN,
     SCHEDULED_STEP_VERBS_EN,
     SCHEDULED_SUBJECT_BETWEEN,
     SCHEDULED_SUBJECT_GAP,
@@ -1885,9 +1887,10 @@ def _scheduled(
     # (1) a verb in the present before a time to come
     for v in range(0, n - 1):
         word = toks[v]
-        if word not in SCHEDULED_STEP_VERBS_EN and word not in SCHEDULED_DAY_VERBS_EN:
+        infinitive = v > 0 and toks[v - 1] == "to" and word in SCHEDULED_STEP_BARE_EN  # "Truce to begin Friday"
+        if word not in SCHEDULED_STEP_VERBS_EN and word not in SCHEDULED_DAY_VERBS_EN and not infinitive:
             continue
-        if v > 0 and (toks[v - 1] in _PREPOSITIONS_EN or toks[v - 1] in _NOT_VERBS):
+        if not infinitive and v > 0 and (toks[v - 1] in _PREPOSITIONS_EN or toks[v - 1] in _NOT_VERBS):
             continue  # a noun: "the collation of votes on Tuesday", "the ends"
         p = v + 1
         while p < n and p < v + 3 and toks[p] in _STEP_PARTICLES:
@@ -1908,7 +1911,9 @@ def _scheduled(
             first <= v <= last + SCHEDULED_SUBJECT_GAP
             and not any(hi < b <= v + base for b in breaks)
             and all(
-                toks[g] in SCHEDULED_SUBJECT_BETWEEN or any(a <= g + base <= b for a, b, *_ in sent.mentions)
+                toks[g] in SCHEDULED_SUBJECT_BETWEEN
+                or any(a <= g + base <= b for a, b, *_ in sent.mentions)
+                or (infinitive and g == v - 1)
                 for g in range(last + 1, v)
             )
         ):
@@ -1946,6 +1951,8 @@ def _looks_ahead(sent: Sentence, k: int) -> bool:
         return True  # "weeks before voting begins" (not "into second day after the truce collapses")
     if any(cue[0] in _LOOKING_AHEAD and cue[2] < k + base for cue in sent.cues):
         return True
+    if not SCHEDULED_FEAR_EN.isdisjoint(toks[:k]):
+        return True  # "fear a resumption of airstrikes after the fighting pause ends"
     return any(toks[p] == "to" and _verb_follows(toks, p + 1) for p in range(k))
 
 

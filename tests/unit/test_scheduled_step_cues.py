@@ -260,3 +260,14 @@ def test_due_to_and_looms(body: str, signal: str, want: tuple[str, str | None] |
         assert got[0] == "future"
     else:
         assert got == want
+
+
+@pytest.mark.parametrize(
+    ("body", "signal"),
+    [
+        ("Truce to begin Friday morning and the first captives to follow, a Qatari official says.", "truce_begins"),
+        ("Gazans fear a return of Israeli air strikes after the truce ends.", "truce_ends"),
+    ],
+)
+def test_an_infinitive_before_a_day_and_a_fear_before_a_clause_of_time(body: str, signal: str) -> None:
+    assert reading(_ENGINE, signal, body=body)[0] == "future"
