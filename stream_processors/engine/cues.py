@@ -960,6 +960,44 @@ PAVED_THE_WAY = frozenset(
     for prep in ("for", "to")
 )
 
+# Nearing an end or a step is not reaching it (trial 47, H1): "As pause **nears** end", "the truce is **nearing** its
+# end", "**edges closer to** a deal" (future cues before the words; not the preposition "near").
+NEARING_EN = (
+    "nears",
+    "neared",
+    "nearing",
+    "edges closer to",
+    "edged closer to",
+    "edging closer to",
+    "inches closer to",
+    "inching closer to",
+    "draws closer to",
+    "drawing closer to",
+    "looms",
+    "loomed",
+)
+# "the ceasefire is due to expire on Tuesday" (trial 47, H1: a false "truce collapsed"): before a verb only (as
+# VERB_ONLY_TO: "due to the war" is a cause).
+DUE_TO_EN = ("is due to", "are due to", "was due to", "were due to")
+# ... and "nears" / "neared" right after the signal's words, ending the clause, govern them as their subject: "Thai Vote
+# Nears", "as an election nears" (modality.resolve); not words after "of" (up to five words before them: "as the
+# anniversary of Russia's invasion nears").
+NEARING_AFTER_SUBJECT_EN = frozenset({"nears", "neared", "looms", "loomed"})  # "as end of Israel-Gaza truce looms"
+# A choice against (trial 47, M5): "might take a different course **rather than** launching a ground offensive",
+# "**instead of** a truce" (negated cues before the words).
+CHOSEN_AGAINST_EN = ("rather than", "instead of")
+# These, NEARING_EN and DUE_TO_EN govern only the phrase they lead to: the signal's words overlap them or start within
+# SHORT_REACH_GAP words after them, no comma between ("nears the one-year mark of its invasion", "rather than hold
+# office for life, died aged 95", "rather than allow him to resign", "is due to appear in court charged with …", "the
+# loss was due to knock-on effects from Russia's invasion" are not governed: 2023 corpus, trial 47).
+SHORT_REACH_EN = frozenset(tuple(c.split()) for c in (*NEARING_EN, *CHOSEN_AGAINST_EN, *DUE_TO_EN))
+# ... and "looms" / "loomed" govern no words after them at all, only a subject before (NEARING_AFTER_SUBJECT_EN):
+# "Taiwan looms over summit", "Strike Deadline Looms as Talks Continue" (2023 corpus: the summit, the talks are there).
+NO_FORWARD_REACH_EN = frozenset({("looms",), ("loomed",)})
+SHORT_REACH_GAP = 2
+# Readiness in a body sentence, as "ready to" (trial 47, M5): "the country is **prepared to** agree to a pause".
+READINESS_EN = ("prepared to", "determined to")
+
 _EN: CueTable = {
     "before": {
         "negated": [
@@ -1038,6 +1076,7 @@ _EN: CueTable = {
             *(c for c in REVOKES_RATIFICATION if c.isascii()),
             # foiling an attempt: "repelled an attempt to cross the border", "thwarted attempts to storm"
             *FOILED_ATTEMPTS_EN,
+            *CHOSEN_AGAINST_EN,
         ],
         "conditional": [
             "if",
@@ -1160,6 +1199,9 @@ _EN: CueTable = {
             "on brink of",
             # "has paved the way for ratifying the statute", "clears the way for ratification" (PAVED_THE_WAY)
             *(" ".join(key) for key in sorted(PAVED_THE_WAY)),
+            *NEARING_EN,
+            *READINESS_EN,
+            *DUE_TO_EN,
         ],
         "hedged": [
             "could",
@@ -2044,3 +2086,66 @@ RECAP_FRONTED_NOT = frozenset(
     "is are am will would could can may might shall should must ends begins starts expires takes comes goes "
     "resumes opens lapses collapses breaks".split()
 )
+# A step fixed for a day to come, in the present tense (trial 47, H1): "Cease-Fire **Starts Thursday**", "the truce
+# **expires Thursday morning**", "the law **takes effect next week**": a verb of SCHEDULED_STEP_VERBS_EN or
+# SCHEDULED_DAY_VERBS_EN (the third person present: "votes", "meets"), after its particles perhaps ("takes effect",
+# "comes into force"), directly followed by one of SCHEDULED_TIMES_EN (after "on" for a weekday) or "next" + one of
+# SCHEDULED_NEXT_UNITS_EN, reads future for the signal whose words hold the verb or end just before it
+# (SCHEDULED_SUBJECT_GAP words: its subject), or that follows it as "…, followed by <words>". Not any word in -s: a
+# plural noun stands there as often ("released hostages on Friday", "holds talks Thursday"). No time word, no future:
+# a headline's present tells the past ("Truce ends; fighting resumes"), and a past form keeps its weekday ("released
+# on Friday").
+SCHEDULED_TIMES_EN = frozenset("monday tuesday wednesday thursday friday saturday sunday tomorrow tonight".split())
+SCHEDULED_NEXT_UNITS_EN = frozenset("week month year weekend".split())  # "begins next week"
+SCHEDULED_DAY_VERBS_EN = frozenset("votes meets convenes reopens".split())
+SCHEDULED_SUBJECT_GAP = 3
+# ... a clock time may stand between the verb and the day: "begins at 7am on Friday", "expires at 0500 GMT tomorrow".
+SCHEDULED_CLOCK_WORDS_EN = frozenset("at noon midnight dawn am pm a m p gmt utc local time".split())
+# ... the words between the signal's and the verb: none, or these, or a name ("truce in Gaza takes effect"; not
+# "Georgia election workers begins": the election is not what begins).
+SCHEDULED_SUBJECT_BETWEEN = frozenset("which that officially formally finally now also then in with between".split())
+# A step's verb in the present inside a clause of time (trial 47, H1): "before the cease-fire **expires**",
+# "after the truce **ends**", "until the pause **lapses**": the step is still to come. Only these verbs of a phase
+# beginning or ending (a plural noun in -s is as often there: "after the Israeli strikes"), in a clause opened by one
+# of SCHEDULED_CLAUSE_OPENERS_EN within SCHEDULED_CLAUSE_GAP words before the signal's words, no clause break between.
+# Only under a main clause that looks ahead (before the opener): an infinitive ("to govern Gaza after the war ends",
+# a headline's "Israel to hit Hamas … after truce ends"), a future, conditional or hedged cue ("must be approved
+# before the strike ends", "would not accept … when the war ends"), or a span of time just before the opener ("weeks
+# before voting begins", "two months until voting kicks off": SCHEDULED_SPAN_UNITS_EN). A present main clause tells
+# the past as often, in body text as in headlines ("Israel resumes military offensive in Gaza after weeklong truce
+# expires", "clashes erupt in Khartoum before truce expires": 8 of 42 readings wrong without this; 2023 corpus).
+# ("once", "as soon as" are conditional cues already.)
+SCHEDULED_SPAN_UNITS_EN = frozenset("hours days weeks months years day week month year".split())
+# ... before these only: "into second day after Israel-Hamas truce collapses", "four-day week after trial ends" are
+# the past.
+SCHEDULED_SPAN_OPENERS_EN = frozenset("before until till".split())
+SCHEDULED_STEP_VERBS_EN = frozenset(
+    "starts begins ends expires lapses collapses resumes concludes finishes closes opens takes comes goes enters runs "
+    "kicks".split()
+)
+# ... their bare forms after "to" count as well, the "to" standing between the subject and the verb: "Truce **to begin
+# Friday** morning", "hostage release to begin Friday" (trial 47: a false "truce in effect" of 23 Nov, in a body).
+SCHEDULED_STEP_BARE_EN = frozenset(
+    "start begin end expire lapse resume conclude finish close open take come go enter run kick".split()
+)
+# ... and a verb of fearing before the clause of time looks ahead too: "fear a resumption of airstrikes after the
+# fighting pause ends".
+SCHEDULED_FEAR_EN = frozenset("fear fears feared fearing".split())
+SCHEDULED_CLAUSE_OPENERS_EN = frozenset("after when before until till".split())
+SCHEDULED_CLAUSE_GAP = 6
+# The reach of a negation before the words ends at one of CUE_REACH_STOPS_EN between them (trial 47, M2): "Netanyahu
+# rejects calls for ceasefire **as** troops push into Gaza" (the push is not rejected), "did not confirm the deal
+# **but** troops …", "will not halt strikes **while** …" (modality._clause_stop). "as" only where it opens a clause (a
+# subject pronoun after it, or a verb before any preposition: "as troops push", "as the country votes"; not "stand as
+# Labour candidate at next election", "as part of", "as a result of"), not right after the cue ("not as many"), nor in
+# "as well as", "such as", "as much as possible"; "amid" not before a noun of what is wanted or expected ("amid threats
+# of expanding strikes": ADVERBIAL_EXPECTATION_NOUNS). A negation's reach ends at NEGATION_REACH_STOPS_EN too ("no
+# casualties **after** the bomb went off", "refused to resign **after** an emergency meeting"; not before a time to
+# come, COMMITMENT_TIME_TO_COME, nor in "until after": "rules out coalition after next election"), and so does a cue's
+# before such a negation ("will never happen again after being arrested"); a future's or a hedge's alone does not: "to
+# hit Hamas after the truce ends" is a time to come as well, and "the trip will mix diplomacy … as he meets Irish
+# leaders" is future (2023 corpus, probe pack: stopping every cue there, 9 of 45 changed readings read were wrong, 7 of
+# them right before, most futures; the negations' stops alone changed 115 readings, of 45 read 38 right, each wrong one
+# wrong before as well, 4 of them mended since by the time to come and "until after").
+CUE_REACH_STOPS_EN = frozenset("as while amid but because whereas although though".split())
+NEGATION_REACH_STOPS_EN = frozenset({"after", "when"})

@@ -87,6 +87,7 @@ from .cues import (
     COUNTERED_GAP,
     COUNTERED_NOT_BETWEEN,
     CUE_PRIORITY,
+    CUE_REACH_STOPS_EN,
     DENOUNCE_KEYS,
     DISCLAIMER_ANAPHORS_EN,
     DISCLAIMER_ANAPHORS_RU,
@@ -128,7 +129,10 @@ from .cues import (
     MAY_MONTH_AFTER_CAPITALISED,
     MOVES_NOUN_AFTER,
     MOVES_TO,
+    NEARING_AFTER_SUBJECT_EN,
+    NEGATION_REACH_STOPS_EN,
     NEUTRAL,
+    NO_FORWARD_REACH_EN,
     NOT_CONFIRMED_RU,
     NOUN_UNLESS_BEFORE,
     OBJECT,
@@ -231,6 +235,21 @@ from .cues import (
     RU_TOPIC_PREPOSITIONS,
     RU_TOPIC_STEMS,
     RU_WALK_BACK_STEMS,
+    SCHEDULED_CLAUSE_GAP,
+    SCHEDULED_CLAUSE_OPENERS_EN,
+    SCHEDULED_CLOCK_WORDS_EN,
+    SCHEDULED_DAY_VERBS_EN,
+    SCHEDULED_FEAR_EN,
+    SCHEDULED_NEXT_UNITS_EN,
+    SCHEDULED_SPAN_OPENERS_EN,
+    SCHEDULED_SPAN_UNITS_EN,
+    SCHEDULED_STEP_BARE_EN,
+    SCHEDULED_STEP_VERBS_EN,
+    SCHEDULED_SUBJECT_BETWEEN,
+    SCHEDULED_SUBJECT_GAP,
+    SCHEDULED_TIMES_EN,
+    SHORT_REACH_EN,
+    SHORT_REACH_GAP,
     VERB_ONLY_TO,
     WALK_BACK_BETWEEN,
     WALK_BACK_GAP,
@@ -321,6 +340,11 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             cls = "future"
             reported.append(len(found))
         # "agreed to" is a future before a verb only: "agreed to send troops", not "agreed to a truce".
+        # "is due to expire": a future before a verb only ("is due to the war" is a cause).
+        if key[-2:] == ("due", "to") and (
+            not _verb_follows(toks, last + 1) or (last + 1 < len(toks) and toks[last + 1] == "be")
+        ):
+            continue  # (and "is due to be arraigned" is the cue "to be", whose reach is not cut short)
         if last == first + 1 and toks[last] == "to" and toks[first] in VERB_ONLY_TO:
             if not _verb_follows(toks, last + 1):
                 continue
@@ -1020,6 +1044,14 @@ def resolve(
                 # A goal ("urged X to VERB") governs the verb's own words after its "to".
                 reach = GOAL_REACH if direction == GOAL else scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
+                # "as an election nears", "Thai Vote Nears": a nearing verb right after its subject, ending the clause.
+                # Not the words of a phrase after "of" ("as the anniversary of Navalny's arrest nears": the arrest is
+                # done).
+                if not near and s == e == hi + 1 and sent.toks[s - sent.start] in NEARING_AFTER_SUBJECT_EN:
+                    at = s - sent.start
+                    near = (at + 1 == len(sent.toks) or bool(_marks_between(sent, at, at + 1, ",;:—–"))) and not (
+                        _after_of(sent.toks, lo - sent.start)
+                    )
                 # "ordered to pay $5m after election claims": the goal's phrase ends at "after", "as", "amid", ….
                 if (
                     near
@@ -1038,6 +1070,38 @@ def resolve(
                 ):
                     near = False
                     not_subject = f"past {stop!r}, which ends the phrase of the verb committed to"
+                # "rejects calls for ceasefire as troops push into Gaza": a negation's phrase ends at a word that opens
+                # a clause or phrase of its own (trial 47, M2), and so does the phrase of a cue before such a negation
+                # ("will never happen again after being arrested").
+                if (
+                    near
+                    and direction == "before"
+                    and cls != "conditional"
+                    and not overlaps
+                    and e < lo
+                    and (stop := _clause_stop(sent, e, lo, cls == "negated")) is not None
+                ):
+                    near = False
+                    not_subject = f"past {stop!r}, which opens a clause or phrase of its own the cue does not reach"
+                # "nears the one-year mark of its invasion", "rather than allow him to resign": these govern only the
+                # phrase they lead to (cues.SHORT_REACH_EN).
+                if (
+                    near
+                    and not overlaps
+                    and e < lo
+                    and tuple(sent.toks[s - sent.start : e - sent.start + 1]) in SHORT_REACH_EN
+                    and (lo - e - 1 > SHORT_REACH_GAP or _marks_between(sent, e - sent.start, lo - sent.start, ",;:"))
+                ):
+                    near = False
+                    not_subject = f"more than {SHORT_REACH_GAP} words or a comma after it: past the phrase it leads to"
+                if (
+                    near
+                    and not overlaps
+                    and e < lo
+                    and tuple(sent.toks[s - sent.start : e - sent.start + 1]) in (NO_FORWARD_REACH_EN)
+                ):
+                    near = False
+                    not_subject = "it governs its subject before it, not the words after it"
                 # "urged Kyiv to negotiate, Russia fired missiles": a comma then a name or an article opens a clause
                 # with a subject of its own, which the goal does not reach (trial 32, a leftover of M3).
                 if near and direction == GOAL and not overlaps and (new := _clause_after_comma(sent, e, lo)):
@@ -1150,7 +1214,7 @@ def resolve(
         cues = [c for c, over in hidden if all(k in aside for k in over)]
         revived = True
     if best is None or best[0] > CUE_PRIORITY["future"]:
-        future = _future_form(rules, sent, window, own, headline)
+        future = _future_form(rules, sent, window, own, headline) or _scheduled(rules, sent, window, own, headline)
         if future is not None:
             if explain:
                 considered.append(("future", future[0], "verb", True, future[1]))
@@ -1537,6 +1601,7 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
         plain = sent.plain = (
             not sent.cues
             and not _may_be_future(rules, sent, headline)
+            and not _may_be_scheduled(rules, sent)
             and not next_disclaimer(rules, sent, headline)
             and _yes_no_question(rules, sent) is None
             and RECAP_WORDS.isdisjoint(sent.toks)
@@ -1846,6 +1911,211 @@ def _future_form(
         if got is not None:
             return got
     return None
+
+
+def _may_be_scheduled(rules: CompiledRules, sent: Sentence) -> bool:
+    """Whether a step fixed for a time to come could make a signal of this sentence future (_scheduled): a time word
+    or a step's verb in English."""
+    return "en" in rules.languages and not (
+        SCHEDULED_TIMES_EN.isdisjoint(sent.toks) and SCHEDULED_STEP_VERBS_EN.isdisjoint(sent.toks)
+    )
+
+
+def _time_to_come(toks: list[str], t: int) -> int | None:
+    """The index of the last word of a time to come that starts at toks[t] ("Thursday", "on Friday", "tomorrow",
+    "next week": cues.SCHEDULED_TIMES_EN, SCHEDULED_NEXT_UNITS_EN), or None."""
+    n = len(toks)
+    if t >= n:
+        return None
+    w = toks[t]
+    if w == "on" and t + 1 < n and toks[t + 1] in SCHEDULED_TIMES_EN and toks[t + 1].endswith("day"):
+        return t + 1
+    if w in SCHEDULED_TIMES_EN:
+        return t
+    if w == "next" and t + 1 < n and toks[t + 1] in SCHEDULED_NEXT_UNITS_EN:
+        return t + 1
+    return None
+
+
+_STEP_PARTICLES = frozenset("effect hold into force out off".split())  # "takes effect", "runs out", "kicks off"
+
+
+def _scheduled(
+    rules: CompiledRules, sent: Sentence, window: Span, own: list[Span], headline: bool
+) -> tuple[str, str] | None:
+    """A step fixed for a time to come in the present tense (trial 47, H1; cues.SCHEDULED_*): (words, why), or None.
+    (1) "Cease-Fire Starts Thursday": a present -s verb held by the signal's words or just after them (its subject),
+    directly followed by a time to come; or the words follow it as "…, followed by <words>". (2) In body text, a
+    step's verb in the present in a clause of time ("before the cease-fire expires", "after the truce ends"); in a
+    headline only under a future of the main clause ("Israel to hit Hamas … after truce ends")."""
+    if "en" not in rules.languages or not _may_be_scheduled(rules, sent):
+        return None
+    lo, hi = window
+    toks, base = sent.toks, sent.start
+    n = len(toks)
+    first, last = lo - base, hi - base
+    breaks = clause_breaks(sent)
+    # (1) a verb in the present before a time to come
+    for v in range(0, n - 1):
+        word = toks[v]
+        infinitive = v > 0 and toks[v - 1] == "to" and word in SCHEDULED_STEP_BARE_EN  # "Truce to begin Friday"
+        if word not in SCHEDULED_STEP_VERBS_EN and word not in SCHEDULED_DAY_VERBS_EN and not infinitive:
+            continue
+        if not infinitive and v > 0 and (toks[v - 1] in _PREPOSITIONS_EN or toks[v - 1] in _NOT_VERBS):
+            continue  # a noun: "the collation of votes on Tuesday", "the ends"
+        p = v + 1
+        while p < n and p < v + 3 and toks[p] in _STEP_PARTICLES:
+            p += 1  # "takes effect", "comes into force"
+        if p < n and toks[p] == "at":  # "begins at 7am on Friday"
+            q = p + 1
+            while q < n and q < p + 5 and (toks[q] in SCHEDULED_CLOCK_WORDS_EN or any(ch.isdigit() for ch in toks[q])):
+                q += 1
+            if q > p + 1:
+                p = q
+        t = _time_to_come(toks, p)
+        if t is None:
+            continue
+        when = " ".join(toks[p : t + 1])
+        why = f"{word!r} in the present before a time to come ({when!r}): a step fixed for it"
+        word = " ".join(toks[v:p])
+        if (
+            first <= v <= last + SCHEDULED_SUBJECT_GAP
+            and not any(hi < b <= v + base for b in breaks)
+            and all(
+                toks[g] in SCHEDULED_SUBJECT_BETWEEN
+                or any(a <= g + base <= b for a, b, *_ in sent.mentions)
+                or (infinitive and g == v - 1)
+                for g in range(last + 1, v)
+            )
+        ):
+            return f"{word} {when}", why
+        if toks[t + 1 : t + 3] == ["followed", "by"] and 0 <= first - (t + 3) <= 2:
+            return f"{word} {when}", why + ", followed by the signal's words"
+    # (2) a step's verb in the present in a clause of time
+    for k in range(max(first - SCHEDULED_CLAUSE_GAP, 0), first):
+        if toks[k] not in SCHEDULED_CLAUSE_OPENERS_EN:
+            continue
+        if any(k + base < b <= lo for b in breaks):
+            continue
+        for j in range(k + 2, min(last + 2, n)):
+            word = toks[j]
+            if word not in SCHEDULED_STEP_VERBS_EN:
+                continue
+            if not (any(a <= j + base <= b for a, b in own) or j == last + 1):
+                continue
+            if word in ("takes", "comes", "goes", "enters", "runs", "kicks") and (
+                j + 1 >= n or toks[j + 1] not in _STEP_PARTICLES
+            ):
+                continue
+            if not _looks_ahead(sent, k):
+                continue
+            why = f"{word!r} in the present in a clause of time opened by {toks[k]!r}: a step still to come"
+            return f"{toks[k]} … {word}", why
+    return None
+
+
+def _looks_ahead(sent: Sentence, k: int) -> bool:
+    """Whether the words before the clause of time opened at toks[k] (sentence-relative) look ahead: an infinitive
+    "to VERB", a future, conditional or hedged cue, or a span of time just before the opener ("weeks before")."""
+    toks, base = sent.toks, sent.start
+    if k > 0 and toks[k - 1] in SCHEDULED_SPAN_UNITS_EN and toks[k] in SCHEDULED_SPAN_OPENERS_EN:
+        return True  # "weeks before voting begins" (not "into second day after the truce collapses")
+    if any(cue[0] in _LOOKING_AHEAD and cue[2] < k + base for cue in sent.cues):
+        return True
+    if not SCHEDULED_FEAR_EN.isdisjoint(toks[:k]):
+        return True  # "fear a resumption of airstrikes after the fighting pause ends"
+    return any(toks[p] == "to" and _verb_follows(toks, p + 1) for p in range(k))
+
+
+_LOOKING_AHEAD = frozenset({"future", "conditional", "hedged"})
+
+
+def _clause_stop(sent: Sentence, e: int, lo: int, negation: bool) -> str | None:
+    """The word (cues.CUE_REACH_STOPS_EN, NEGATION_REACH_STOPS_EN) between a negation ending at token e (or a cue
+    before such a negation: `negation` false) and the signal's words from lo that opens a clause or phrase of its own
+    ("rejects calls for ceasefire as troops push into Gaza"), or None. Not "as" right after the cue ("not as many"),
+    nor in "as well as", "such as", nor before a noun of what is wanted or expected ("amid threats of"), nor in a
+    phrase a comma closes before the words."""
+    toks, base = sent.toks, sent.start
+    negations: list[Cue] | None = None
+    for k in range(e + 1 - base, lo - base):
+        w = toks[k]
+        if w not in CUE_REACH_STOPS_EN and w not in NEGATION_REACH_STOPS_EN:
+            continue
+        if not negation:
+            # "will be no easy task after … election win", "will never happen again after being arrested": past a
+            # negation that stops there, the cue before it stops there too. (Not a future or a hedge alone: "the
+            # trip will mix diplomacy … as he meets Irish leaders", "will continue Tuesday as the House votes".)
+            if negations is None:
+                negations = [c for c in (*sent.cues, *(c for c, _ in sent.cues_hidden)) if c[0] == "negated"]
+            if not any(e < c[1] and c[2] < k + base for c in negations):
+                continue
+        if w == "amid" and _expectation_after(toks, k, lo - base):
+            continue  # "amid threat of expanding strikes": not there already (cues.ADVERBIAL_EXPECTATION_NOUNS)
+        if _marks_between(sent, k, lo - base, ",;:—–"):
+            continue  # "Russia will, amid protests, sign the treaty": a comma closes the phrase before the words
+        if w == "after" and (_time_to_come_after(toks, k) or (k > 0 and toks[k - 1] == "until")):
+            continue  # "rules out coalition after next election", "can't get a fair trial until after the election"
+        if w == "as" and (
+            k == e + 1 - base
+            or toks[k - 1] in ("such", "well")
+            or (k >= 2 and toks[k - 2] == "as")  # "as much as possible", "as early as"
+            or (k + 1 < len(toks) and toks[k + 1] == "well")
+            or not _as_opens_clause(toks, k)
+        ):
+            continue
+        return w
+    return None
+
+
+def _after_of(toks: list[str], at: int) -> bool:
+    """Whether the words from toks[at] follow an "of" within five words, no clause word between ("the anniversary of
+    Navalny's arrest"; not "run short of fuel as a ground invasion")."""
+    for k in range(at - 1, max(at - 6, -1), -1):
+        if toks[k] in _CLAUSE_WORDS_AFTER_OF:
+            return False
+        if toks[k] == "of":
+            return True
+    return False
+
+
+_CLAUSE_WORDS_AFTER_OF = frozenset("as while when until before after because since".split())
+
+
+def _time_to_come_after(toks: list[str], k: int) -> bool:
+    """Whether a time to come (cues.COMMITMENT_TIME_TO_COME, perhaps after "the" or "a") follows the word at toks[k]."""
+    nxt = k + 1
+    if nxt < len(toks) and toks[nxt] in _ARTICLES:
+        nxt += 1
+    return nxt < len(toks) and toks[nxt] in COMMITMENT_TIME_TO_COME
+
+
+_SUBJECT_PRONOUNS = frozenset("he she it they we i you".split())
+_AUXILIARIES = frozenset("is are was were has have had will would can could may might must does did do".split())
+_PREPOSITIONS_EN = frozenset("of in at for on to with from by into over against about".split())
+
+
+def _as_opens_clause(toks: list[str], k: int) -> bool:
+    """Whether the "as" at toks[k] opens a clause ("as troops push", "as the country votes", "as he meets"), not a
+    phrase ("as host of", "as Labour candidate", "as part of", "as a result of"): a subject pronoun after it, or a
+    verb within the next words before a preposition (a bare verb only after a plural subject with no article)."""
+    n = len(toks)
+    if k + 1 >= n:
+        return False
+    if toks[k + 1] in _SUBJECT_PRONOUNS:
+        return True
+    indefinite = toks[k + 1] in ("a", "an")
+    for j in range(k + 2, min(k + 6, n)):
+        w = toks[j]
+        if w in _PREPOSITIONS_EN:
+            return False
+        if w in _AUXILIARIES or (w.endswith("ed") and len(w) > 4):
+            return True
+        if w.endswith("s") and not w.endswith(("ss", "us", "is")) and j > k + 2:
+            return True
+        if not indefinite and j == k + 2 and toks[j - 1].endswith("s") and _is_bare_verb_en(w):
+            return True  # "as troops push into Gaza"
+    return False
 
 
 # A Russian perfective future that takes the signal's words as its object: "Совфед **рассмотрит** ратификацию
