@@ -1467,7 +1467,7 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
                 + (")" if keys is not None else "; give their alert ids to make them due at once)")
             )
         elif status == "suppressed":
-            said.append(f"{len(of)} suppressed (a silence or the subscription's max_age: never sent)")
+            said.append(_suppressed_why(of))
         elif status == HELD:
             said.append(
                 f"{len(of)} held by the channel's throttle (told in its summary, `thr-…` in `alerts list`, when the "
@@ -1478,6 +1478,20 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
     unrouted = _unrouted(st, keys) if keys is not None and channel is None else []
     tail = "".join(f"\n  {why}" for _, why in unrouted)  # named alerts with no row at all (outside trial 10, F6)
     return f": of the {_deliveries(len(rows))}{to}, " + ", ".join(said) + tail
+
+
+def _suppressed_why(rows: list[Any]) -> str:
+    """Suppressed rows, never sent and not sent again, with each one's own reason as the ledger recorded it (outside
+    trial 45, HIGH-1: "a silence or the subscription's max_age" was said of rows replaced by a revision, or taken for
+    a copy of an earlier raising, where there was neither). The same reason once, with its count when several."""
+    reasons = Counter(r.detail or "no reason recorded" for r in rows)  # (in the order first met)
+    shown = [why if n == 1 else f"{n}: {why}" for why, n in list(reasons.items())[:SUPPRESSED_REASONS]]
+    if len(reasons) > SUPPRESSED_REASONS:
+        shown.append(f"and {len(reasons) - SUPPRESSED_REASONS} other reasons: `alerts list --json` has each")
+    return f"{len(rows)} suppressed, never sent ({'; '.join(shown)})"
+
+
+SUPPRESSED_REASONS = 3  # the distinct reasons _suppressed_why names
 
 
 def _dispatcher(cfg: Any, st: Any) -> Any:
