@@ -199,16 +199,22 @@ def continues_thread(
 
 def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> DeliveryRecord | None:
     """An earlier row of this very alert (same id: rule, group and every report) that still stands in the channel:
-    not withdrawn since, not suppressed or given up. A detection that is none of its revisions raises it again only
-    when its reports came again (a document re-sent to Kafka after its group's state was let go): telling the
-    channel twice would break "never twice"."""
+    not withdrawn since, not replaced by a revision, not suppressed or given up. A detection that is none of its
+    revisions raises it again only when its reports came again (a document re-sent to Kafka after its group's state
+    was let go): telling the channel twice would break "never twice".
+
+    A row a revision replaced no longer tells its alert (outside trial 45, HIGH-1): the channel's message shows the
+    revision, or, while the row is not sent yet (held with a backlog being read), the revision goes in its place and
+    the row is never sent. The alert raised again after that (revised away, then given back its reports, while the
+    revision stands too) is news, as a withdrawn one raised again is: suppressed as a copy of that row, it was told
+    nowhere. (A revision in place, under the alert's own id, tells it: its row is found instead.)"""
     if det.revises is not None:
         return None
-    withdrawn = {r.parent_id for r in rows if r.kind == "retraction"}
+    gone = {r.parent_id for r in rows if r.kind in ("retraction", "revision") and r.alert_id != key}
     for r in rows:
         # (held by the channel's throttle stands too: it is told in the throttle's summary)
         standing = r.status in OPEN_STATUSES or r.status == HELD
-        if r.alert_id == key or r.kind == "retraction" or not standing or r.alert_id in withdrawn:
+        if r.alert_id == key or r.kind == "retraction" or not standing or r.alert_id in gone:
             continue
         if _alert_id(r) == det.id:
             return r

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -1467,7 +1468,7 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
                 + (")" if keys is not None else "; give their alert ids to make them due at once)")
             )
         elif status == "suppressed":
-            said.append(f"{len(of)} suppressed (a silence or the subscription's max_age: never sent)")
+            said.append(_suppressed_why(of))
         elif status == HELD:
             said.append(
                 f"{len(of)} held by the channel's throttle (told in its summary, `thr-…` in `alerts list`, when the "
@@ -1477,7 +1478,41 @@ def _why_none(st: Any, now: float, keys: set[str] | None, channel: str | None) -
             said.append(f"{len(of)} {status}")
     unrouted = _unrouted(st, keys) if keys is not None and channel is None else []
     tail = "".join(f"\n  {why}" for _, why in unrouted)  # named alerts with no row at all (outside trial 10, F6)
+    tail += "".join(f"\n  {why}" for why in _copies_of_unsent(st, by_status.get("suppressed", [])))
     return f": of the {_deliveries(len(rows))}{to}, " + ", ".join(said) + tail
+
+
+def _suppressed_why(rows: list[Any]) -> str:
+    """Suppressed rows, never sent and not sent again, with each one's own reason as the ledger recorded it (outside
+    trial 45, HIGH-1: "a silence or the subscription's max_age" was said of rows replaced by a revision, or taken for
+    a copy of an earlier raising, where there was neither). The same reason once, with its count when several."""
+    reasons = Counter(r.detail or "no reason recorded" for r in rows)  # (in the order first met)
+    shown = [why if n == 1 else f"{n}: {why}" for why, n in list(reasons.items())[:SUPPRESSED_REASONS]]
+    if len(reasons) > SUPPRESSED_REASONS:
+        shown.append(f"and {len(reasons) - SUPPRESSED_REASONS} other reasons: `alerts list --json` has each")
+    return f"{len(rows)} suppressed, never sent ({'; '.join(shown)})"
+
+
+SUPPRESSED_REASONS = 3  # the distinct reasons _suppressed_why names
+_COPY_OF = re.compile(r"the same alert as (\S+), already ")
+
+
+def _copies_of_unsent(st: Any, rows: list[Any]) -> list[str]:
+    """Of suppressed rows, those taken for a copy of an earlier raising of their alert that was itself never sent
+    (replaced by a revision before it went: a store written before outside trial 45, HIGH-1, whose intake took such
+    a row to stand): said plainly, as neither row reached the channel."""
+    out: list[str] = []
+    for r in rows:
+        found = _COPY_OF.match(r.detail or "")
+        if found is None:
+            continue
+        copied = st.deliveries(alert_ids={found.group(1)}, channel=r.channel, limit=1)
+        if copied and copied[0].status == "suppressed":
+            out.append(
+                f"{r.alert_id} to {r.channel} was taken for a copy of {found.group(1)}, which was never sent either "
+                f"({copied[0].detail}): neither row told the alert there"
+            )
+    return out
 
 
 def _dispatcher(cfg: Any, st: Any) -> Any:
