@@ -239,6 +239,27 @@ def entry_id(entry: FeedEntry, feed_key: str) -> str:
     return "rss-" + stable_id(feed_key, ident)
 
 
+def repeat_id(doc_id: str, entry: FeedEntry, feed_key: str) -> str:
+    """The id of an entry that repeats the id of an earlier entry of the same fetch under another title or link
+    (a podcast feed that gave two episodes one guid): the id with a print of its title, link and body, so that it is
+    a document of its own, the same on every poll that lists it unchanged (an edit of it is then another document)."""
+    ident = f"{doc_id}#{stable_id(entry.title, entry.link or '', entry.body, length=12)}"
+    return ident if len(ident) <= MAX_ID_CHARS else "rss-" + stable_id(feed_key, ident)
+
+
+def entry_name(entry: FeedEntry, number: int) -> str:
+    """How a reason names an entry: by what identifies it, not by its position, so that a dead letter's id is stable
+    across polls (the position only when nothing else names it)."""
+    name = entry.guid or entry.link or entry.title[:80]
+    return repr(name) if name else f"#{number}"
+
+
+def entry_raw(entry: FeedEntry) -> str:
+    """What a dead letter keeps of an entry: its id, link, title and date as written."""
+    snapshot = {"id": entry.guid, "link": entry.link, "title": entry.title[:200], "date": entry.date_text}
+    return _truncate(orjson.dumps(snapshot).decode())
+
+
 def _truncate(text: str, limit: int = RAW_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -253,11 +274,8 @@ def to_item(
     max_body_chars: int,
     seen_at: datetime | None = None,
 ) -> Document | DeadLetter:
-    # Named by what identifies it, not by its position, so that the dead-letter id is stable across polls.
-    name = entry.guid or entry.link or entry.title[:80]
-    ident = repr(name) if name else f"#{number}"
-    snapshot = {"id": entry.guid, "link": entry.link, "title": entry.title[:200], "date": entry.date_text}
-    raw = _truncate(orjson.dumps(snapshot).decode())
+    ident = entry_name(entry, number)
+    raw = entry_raw(entry)
     if entry.refused is not None:
         field_name, why = entry.refused
         return DeadLetter(

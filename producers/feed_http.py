@@ -58,6 +58,9 @@ class FetchFailed(Exception):
     """The fetch did not give a usable response; `reason` says why in one line."""
 
     def __init__(self, reason: str, status: int | None = None, headers: dict[str, str] | None = None) -> None:
+        # One line whatever the server or urllib wrote (a redirect loop's message was three: trial 48, LOW-4): it is
+        # shown in the log and in `status`'s one line per source.
+        reason = " ".join(reason.split())
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -415,6 +418,13 @@ def fetch_http(
                 headers = {k.lower(): v for k, v in (e.headers or {}).items()}
                 e.close()
                 status_line = f"HTTP {e.code} {e.reason}".rstrip()
+                if 300 <= e.code < 400 and "infinite loop" in str(e.reason):  # urllib's HTTPRedirectHandler gave up
+                    last = str(e.reason).rsplit("was:", 1)[-1].strip()
+                    status_line = (
+                        f"HTTP {e.code}: redirect loop (a URL redirected to again and again, or more than "
+                        f"{_RedirectHandler.max_redirections} redirects)"
+                        + (f"; the last redirect said {last!r}" if last else "")
+                    )
                 if e.code in (401, 403):  # what the operator can do about it
                     status_line += _refused_hint(e.code, e.geturl() or url, url, grants)
                 raise FetchFailed(status_line, e.code, headers) from None

@@ -484,22 +484,24 @@ def read_gdelt(
     *,
     options: GdeltOptions = GdeltOptions(),
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    places: dict[str, tuple[str, int]] | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """(line, document or dead letter) of every row of a GDELT export file (plain or .zip) or of every export file
     in a folder, in order; rows the options leave out and blank lines give nothing, and a header row (first field
     GLOBALEVENTID) is skipped. A dead letter's origin is the file (`archive.zip:member` inside an archive).
 
-    Raises GdeltSourceError when a file cannot be opened or read to its end; rows already yielded stand."""
+    Raises GdeltSourceError when a file cannot be opened or read to its end; rows already yielded stand. `places`:
+    read_gdelt_archive's."""
     files = export_files(path)  # at the call, not at the first next(): a missing path fails here
-    return _read_files(files, options, max_body_chars)
+    return _read_files(files, options, max_body_chars, places)
 
 
 def _read_files(
-    files: list[Path], options: GdeltOptions, max_body_chars: int
+    files: list[Path], options: GdeltOptions, max_body_chars: int, places: dict[str, tuple[str, int]] | None = None
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     table = lookups()
     for file in files:
-        yield from _read_members(_members(file), options, max_body_chars, table)
+        yield from _read_members(_members(file), options, max_body_chars, table, places)
 
 
 class _Budget:
@@ -516,14 +518,25 @@ class _Budget:
 
 
 def _read_members(
-    members: Iterator[tuple[str, IO[bytes]]], options: GdeltOptions, max_body_chars: int, table: Lookups
+    members: Iterator[tuple[str, IO[bytes]]],
+    options: GdeltOptions,
+    max_body_chars: int,
+    table: Lookups,
+    places: dict[str, tuple[str, int]] | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """The rows of each (origin, stream), as _read_stream gives them; a stream that fails part way (a truncated
-    archive, a failing disk) raises GdeltSourceError, the rows before it standing."""
+    archive, a failing disk) raises GdeltSourceError, the rows before it standing. `places`: read_gdelt_archive's."""
     budget = _Budget(options.max_unzipped_bytes)
     for origin, stream in members:
         try:
-            yield from _read_stream(stream, origin, options, max_body_chars, table, budget)
+            rows = _read_stream(stream, origin, options, max_body_chars, table, budget)
+            if places is None:
+                yield from rows
+            else:
+                for at, item in rows:
+                    if isinstance(item, Document):
+                        places[item.id] = (origin, at)
+                    yield at, item
         except (OSError, EOFError, zipfile.BadZipFile) as e:
             raise GdeltSourceError(f"cannot read GDELT file {origin}: {e}") from e
         if budget.read > budget.limit:
@@ -643,15 +656,18 @@ def read_gdelt_archive(
     *,
     options: GdeltOptions = GdeltOptions(),
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    places: dict[str, tuple[str, int]] | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """(line, document or dead letter) of every row of a GDELT .zip held in memory (an export downloaded by
     gdelt_live.py), as read_gdelt reads one on disk; a dead letter's origin is `origin:member`. Raises
-    GdeltSourceError when the archive cannot be read to its end; rows already yielded stand."""
+    GdeltSourceError when the archive cannot be read to its end; rows already yielded stand. `places`, when given,
+    is filled with each document's place (id -> (`origin:member`, line)): where a dead letter the log makes of it
+    later (a re-listed event with other counts) says it was read (publish.ingest's `places`)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (OSError, zipfile.BadZipFile) as e:
         raise GdeltSourceError(f"cannot read GDELT archive {origin}: {e}") from e
-    yield from _read_members(_zip_members(archive, origin), options, max_body_chars, lookups())
+    yield from _read_members(_zip_members(archive, origin), options, max_body_chars, lookups(), places)
 
 
 def looks_like_gdelt(path: str) -> bool:
@@ -662,6 +678,12 @@ def looks_like_gdelt(path: str) -> bool:
     except OSError:
         return False
     return bool(files) and _not_gdelt(files[0]) is None
+
+
+def not_gdelt(path: str | Path) -> str | None:
+    """Why a file does not look like a GDELT export (its first row: "first row: 9 tab-separated column(s)"), None when
+    it does."""
+    return _not_gdelt(Path(path))
 
 
 def _not_gdelt(file: Path) -> str | None:

@@ -229,8 +229,10 @@ class _Batch:
         max_editions: int | None = DEFAULT_MAX_EDITIONS,
         held: Mapping[str, str] | None = None,
         latest: Mapping[str, Sequence[str]] | None = None,
+        places: Mapping[str, tuple[str, int]] | None = None,
     ) -> None:
         self.store = store
+        self.places = places if places is not None else {}  # filled as the items are read (read_gdelt_archive)
         self.summary = summary
         self.origin = origin
         self.at = at
@@ -250,8 +252,13 @@ class _Batch:
         self.dead_letters.append(dl)
 
     def refuse(self, ev: Event, line: int | None, reason: str, field: str | None) -> None:
-        # The source as it may be shown (a feed URL's password masked), as a feed's own dead letters name it.
-        self.add_dead(DeadLetter(origin=redact_url(self.origin), line=line, field=field, reason=reason, raw=_raw(ev)))
+        # The source as it may be shown (a feed URL's password masked), as a feed's own dead letters name it; a
+        # document read from another file than the source (an export lastupdate.txt lists) by that file and line.
+        origin = redact_url(self.origin)
+        place = self.places.get(ev.id)
+        if place is not None:
+            origin, line = place
+        self.add_dead(DeadLetter(origin=origin, line=line, field=field, reason=reason, raw=_raw(ev)))
 
     def _conflicts(self, events: Sequence[Event]) -> set[str]:
         if not events:  # (a poll whose every item reads as its latest version asks nothing)
@@ -539,6 +546,7 @@ def ingest(
     held: Mapping[str, str] | None = None,
     latest: Mapping[str, Sequence[str]] | None = None,
     feed: str | None = None,
+    places: Mapping[str, tuple[str, int]] | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -560,6 +568,8 @@ def ingest(
     as `received_at`, with `origin` (the source as configured), which the engine's event time is built on.
     With `feed` (a source not declared an aggregator: its configured identity), every document's `source.feed` is
     set to it, so corroboration counts all of them as one source whatever name each carries (docs/rules.md).
+    `places` (document id -> (file, line)) names where a document the log refuses was read, when that is another
+    file than the source (an export file of a GDELT lastupdate.txt: `URL:member`); its dead letter says so.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -570,7 +580,7 @@ def ingest(
         raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
-    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest)
+    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):

@@ -8,8 +8,11 @@ directly, since feedparser 6 does not know it.
 
 Choices made here:
 
-* Entries (ids, dates, the input contract) are read by feed_entries.py, HTML by feed_text.py; entries
-  repeated within one feed are ingested once.
+* Entries (ids, dates, the input contract) are read by feed_entries.py, HTML by feed_text.py. An entry listed
+  twice in one fetch (the same id and text) is ingested once. One with the id of an earlier entry but another title
+  or link is another story: a document of its own, under the id with a print of its text (feed_entries.repeat_id),
+  and a warning; one with the same title and link but another body is the same story listed again: the first is
+  kept, and the other is a dead letter saying so. None is dropped without a word (trial 48, HIGH-1).
 * Feed-level failures (unreachable, HTTP error, not a feed, too large) are a `FeedError` on the
   result, not dead letters: they are about the source, not about one input record, and they are
   usually transient. `FeedError.to_dead_letter()` converts one for callers who want it logged.
@@ -41,8 +44,11 @@ from .feed_entries import (
     FeedEntry,
     detail_text,
     entry_id,
+    entry_name,
+    entry_raw,
     from_feedparser,
     from_json_feed,
+    repeat_id,
     text_or_none,
     to_item,
 )
@@ -100,7 +106,10 @@ class FeedResult:
     title: str | None = None
     version: str | None = None  # e.g. "rss20", "atom10", "json1"
     warnings: list[str] = field(default_factory=list)
-    duplicates: int = 0  # entries skipped because an earlier entry of this feed had the same id
+    duplicates: int = 0  # entries skipped because an earlier entry of this fetch had the same id and text
+    # Entries whose id an earlier entry of this fetch had, with other text: each read as a document of its own (another
+    # title or link) or a dead letter (the same title and link, another body), never skipped.
+    repeated: int = 0
 
     @property
     def ok(self) -> bool:
@@ -161,13 +170,33 @@ def parse_feed(
         return result
     result.title = feed_title
     name = source_name or feed_title or _default_name(feed_url)
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, str, str]] = {}  # id -> the title, link and body of the entry read under it
     for number, entry in enumerate(entries, start=1):
         doc_id = entry_id(entry, feed_url)
-        if doc_id in seen:
+        text = (entry.title, entry.link or "", entry.body)
+        first = seen.get(doc_id)
+        if first is not None and first != text:
+            if first[:2] == text[:2]:  # the same story (title and link) listed again with another body: one story
+                result.repeated += 1
+                result.items.append(_repeated_story(entry, number, feed_url))
+                continue
+            # Another title or link under an id this fetch has read already (trial 48, HIGH-1: two episodes of a
+            # podcast under one guid; the second was dropped without a trace): another story, read as its own
+            # document, under an id of its own. Not an edition: both are listed now, and neither replaces the other.
+            doc_id = repeat_id(doc_id, entry, feed_url)
+            first = seen.get(doc_id)
+            if first is None:
+                result.repeated += 1
+                msg = (
+                    f"entry {entry_name(entry, number)} (entry {number}) has the id of an earlier entry of this fetch "
+                    f"with another title or link: read as a document of its own, {doc_id!r}"
+                )
+                result.warnings.append(msg)
+                log.warning("%s: %s", redact_url(feed_url), msg)
+        if first is not None:  # the same entry listed twice: one document
             result.duplicates += 1
             continue
-        seen.add(doc_id)
+        seen[doc_id] = text
         result.items.append(
             to_item(
                 entry,
@@ -180,8 +209,23 @@ def parse_feed(
             )
         )
     if result.duplicates:
-        log.info("%s: %d repeated entr(ies) skipped", redact_url(feed_url), result.duplicates)
+        log.info("%s: %d entr(ies) listed twice with the same text read once", redact_url(feed_url), result.duplicates)
     return result
+
+
+def _repeated_story(entry: FeedEntry, number: int, feed_url: str) -> DeadLetter:
+    """An entry with the id, title and link of an earlier entry of the same fetch but another body: the feed lists one
+    story twice (a teaser and the full text, say). The first is kept; this one is a dead letter saying so, not lost
+    without a word (trial 48, HIGH-1), and the same on every poll (named by the entry, not its position)."""
+    return DeadLetter(
+        origin=redact_url(feed_url),
+        field="id",
+        reason=(
+            f"entry {entry_name(entry, number)}: id repeated in one fetch, with the same title and link but another "
+            "body: the first was kept"
+        ),
+        raw=entry_raw(entry),
+    )
 
 
 # A numeric character reference to a code point that no XML text may hold. feedparser's lenient parser

@@ -20,7 +20,13 @@ import orjson
 from pydantic import ValidationError
 
 from watchfloor.backtest_live import LiveBatches, SeenIds
-from watchfloor.producers.gdelt import GdeltSourceError, auto_folder_problem, looks_like_gdelt, read_gdelt
+from watchfloor.producers.gdelt import (
+    GdeltSourceError,
+    auto_folder_problem,
+    looks_like_gdelt,
+    not_gdelt,
+    read_gdelt,
+)
 from watchfloor.producers.jsonl import JsonlSourceError, read_blocks
 from watchfloor.producers.publish import source_feed, with_feed
 from watchfloor.producers.relay import relayed_position
@@ -93,6 +99,46 @@ def source_kind(path: str, kind: str = "auto") -> str:
     if lower.endswith(GDELT_SUFFIXES) and looks_like_gdelt(path):
         return "gdelt"
     return "jsonl"
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+"""Names of table files: GDELT's exports, or other tables (a CSV) that auto reads as no kind (auto_file_problem)."""
+AUTO_KINDS = (
+    "auto reads JSON Lines (.jsonl, plain or .gz), feeds (.xml, .rss, .atom, .rdf, a JSON Feed, an http(s) URL) "
+    "and GDELT event exports (.csv, .tsv, .txt or .zip whose rows have 61, 58 or 57 tab-separated columns, a folder "
+    "of them)"
+)
+
+
+def auto_file_problem(path: str, kind: str = "auto") -> str | None:
+    """Why `--source-kind auto` reads a file as no kind, None when it reads it: a table file (.csv, .tsv, .txt, plain
+    or .gz) that is not a GDELT export and whose first line is no JSON object. Read as JSON Lines, such a file (a
+    GDELT reduced CSV, a news CSV) was one dead letter per line, 94,007 of them for one file, and exit 0 (trial 48,
+    MED-1): it is refused in one line, as a folder auto cannot read is (auto_folder_problem). A JSON Lines file so
+    named whose first line is a JSON object is read as JSON Lines, as before."""
+    if kind != "auto" or "://" in path or source_kind(path, kind) != "jsonl":
+        return None
+    lower = path.lower()
+    if not lower.removesuffix(".gz").endswith(TABLE_SUFFIXES) or not Path(path).is_file():
+        return None
+    first = _first_line(path, gz=lower.endswith(".gz"))
+    if first is None or first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
+        return None  # unreadable (the JSON Lines reader says why), or JSON Lines
+    why = "GDELT's are plain or .zip" if lower.endswith(".gz") else (not_gdelt(path) or "")
+    return (
+        f"{path}: not a file auto can read: neither a GDELT event export ({why}) nor JSON Lines (its first line is no "
+        f"JSON object); {AUTO_KINDS}; give --source-kind to read it as one of them"
+    )
+
+
+def _first_line(path: str, *, gz: bool) -> bytes | None:
+    """The first line of a file that is not blank (at most 64 KiB of it); None when the file cannot be read."""
+    try:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+            head = f.read(JSON_FEED_SNIFF)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    return next((line for line in head.split(b"\n") if line.strip()), b"")
 
 
 def is_lastupdate_url(url: str) -> bool:
@@ -530,7 +576,8 @@ def _file_blocks(
     """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
     what its documents count as for corroboration (SourceRef.feed; None: each by its name)."""
     k = source_kind(p, kind)
-    if k == "gdelt" and (problem := _unread_gdelt(p, kind)) is not None:
+    problem = _unread_gdelt(p, kind) if k == "gdelt" else auto_file_problem(p, kind)
+    if problem is not None:
         report.source_error(p, problem)
         return
     fr = FileReport(p, k)

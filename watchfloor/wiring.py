@@ -377,12 +377,14 @@ def sources_from_args(paths: Sequence[str], kind: str = "auto") -> list[SourceCo
     """Sources named on a command line: JSON Lines files, feed files or feed URLs, GDELT export files or folders,
     or a GDELT lastupdate.txt URL followed live as a config's `url:` is (`kind`: auto, jsonl, rss, gdelt; a GDELT
     source from the command line takes the defaults of its options). Raises ValueError for a lastupdate.txt URL
-    that a config would refuse too, saying why."""
-    from .backtest import source_kind
+    that a config would refuse too, or a file auto reads as no kind (backtest.auto_file_problem), saying why."""
+    from .backtest import auto_file_problem, source_kind
 
     out: list[SourceConfig] = []
     for p in paths:
         k = source_kind(p, kind)
+        if k == "jsonl" and (problem := auto_file_problem(p, kind)) is not None:
+            raise ValueError(problem)  # before anything is written (trial 48, MED-1)
         if k == "gdelt" and "://" in p:  # http(s), or file:// for a local copy, as config's url: takes
             try:
                 out.append(GdeltSource(url=p))

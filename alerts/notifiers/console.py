@@ -154,7 +154,7 @@ class ConsoleNotifier:
         zone: tzinfo | None = None,
     ) -> None:
         self.name = name
-        self.console = console if console is not None else Console(file=stream, highlight=False)
+        self.console = console if console is not None else Console(file=stream, highlight=False, emoji=False)
         self._time_text = zone_text(zone)
 
     def send(self, notice: Notice | Alert) -> str:

@@ -188,6 +188,8 @@ def test_a_backtest_of_gdelt_exports_raises_what_the_live_poller_raises(tmp_path
     live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert live.exit_code == 0, live.output
     assert "1 dead letter" in live.output, live.output
+    # named by the export file and line, not the folder (trial 48, MED-2)
+    assert f"dead letter {folder / '20241022120000.export.CSV'}:1 (field id)" in "".join(live.output.split("\n"))
     out = tmp_path / "result.json"
     res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(out)])
     assert res.exit_code == 0, res.output

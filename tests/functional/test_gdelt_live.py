@@ -488,3 +488,28 @@ def test_a_zip_bomb_is_given_up_on_with_a_dead_letter_and_the_next_file_is_read(
     second = poll(store, source(gdelt_server, max_unzipped_bytes=1 << 20))
     assert second.error is None and gdelt_server.zips_fetched() == [T1]
     assert {"gdelt:1194000006", "gdelt:1194000009"} <= ids(store)
+
+
+def test_an_event_relisted_with_other_counts_is_a_dead_letter_naming_the_export_member_and_line(
+    gdelt_server: GdeltServer,
+) -> None:
+    # Trial 48, MED-2: its dead letter named lastupdate.txt with no line, where every other GDELT dead letter names the
+    # export file, its member and the line.
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    fields = ROWS[2].split("\t")  # gdelt:1194000003, listed again 15 minutes later with more mentions
+    fields[31] = str(int(fields[31]) + 5)
+    gdelt_server.publish(T1, [ROWS[5], "\t".join(fields), ROWS[6]])
+    gdelt_server.announce(T1)
+    result = poll(store, source(gdelt_server))
+    assert result.error is None and result.ingested is not None
+    assert (result.ingested.accepted, result.ingested.dead_lettered) == (2, 1)
+    [dead] = [se.event.payload for se in store.read(types={"dead_letter"})]
+    assert dead["origin"] == f"{gdelt_server.export_url(T1)}:{T1}.export.CSV"
+    assert dead["line"] == 2 and dead["field"] == "id"
+    assert "'gdelt:1194000003' is already in the log with different content" in dead["reason"]
+    # the documents themselves still count as the source's, as configured
+    origin = {se.event.origin for se in store.read(types={"news.article"})}
+    assert origin == {gdelt_server.url("/gdeltv2/lastupdate.txt")}

@@ -38,3 +38,30 @@ def test_the_unspecified_address_is_this_host_not_one_more_private_one(target: s
     # to it and reach a service listening on this host's loopback only.
     problem = _RedirectHandler("http://10.0.0.5/feed.xml")._problem(target)
     assert problem is not None and "is a loopback address" in problem
+
+
+def test_a_redirect_loop_is_one_line() -> None:
+    # Trial 48, LOW-4: urllib's message for a redirect loop is three lines ("… infinite loop.\nThe last 30x error
+    # message was:\nFound"), and the source's error was those three lines in the log and in `status`.
+    from tests.fixtures.http_server import QuietHandler, serving
+    from watchfloor.producers.rss import fetch_feed
+
+    class Loop(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "/loop2.xml" if self.path == "/loop1.xml" else "/loop1.xml")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(Loop) as base:
+        result = fetch_feed(f"{base}/loop1.xml", timeout=10)
+    assert result.error is not None and result.error.status == 302
+    reason = result.error.reason
+    assert "\n" not in reason and reason.startswith("HTTP 302: redirect loop")
+    assert reason.endswith("the last redirect said 'Found'")
+
+
+def test_a_reason_is_one_line_whatever_it_was_given() -> None:
+    from watchfloor.producers.feed_http import FetchFailed
+
+    assert FetchFailed("HTTP 500 Server\nError\r\n  twice").reason == "HTTP 500 Server Error twice"

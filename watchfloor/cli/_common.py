@@ -60,8 +60,10 @@ def _any_terminal() -> bool:
     return False
 
 
-out = _Console(soft_wrap=True)
-err = _Console(stderr=True, soft_wrap=True)
+# No emoji codes: what is printed carries paths, file:line places and text users or feeds wrote, and rich read the
+# ":100:" of `inbox.jsonl:100: …` (or of a file named so) as the 💯 emoji (trial 48, LOW-1). Nothing printed uses one.
+out = _Console(soft_wrap=True, emoji=False)
+err = _Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def _say_migration(migrated: SchemaMigrated) -> None:

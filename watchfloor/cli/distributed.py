@@ -356,7 +356,7 @@ def produce(
     if sources:
         try:
             chosen = sources_from_args(sources, source_kind)
-        except ValueError as e:  # a lastupdate.txt URL a config would refuse
+        except ValueError as e:  # a lastupdate.txt URL a config would refuse, a file auto reads as no kind
             raise fail(str(e)) from None
     elif demo:
         chosen = list(cfg.sources)

@@ -45,7 +45,7 @@ def ingest(
     cfg = app_config(config)
     try:
         chosen = sources_from_args(sources, source_kind)
-    except ValueError as e:  # a lastupdate.txt URL a config would refuse
+    except ValueError as e:  # a lastupdate.txt URL a config would refuse, a file auto reads as no kind
         raise fail(str(e)) from None
     st = open_store(store or cfg.store)
     try:

@@ -294,10 +294,14 @@ def run(
             raise typer.Exit(undelivered)
 
 
-def catching_up_note(summary: PollSummary) -> str:
+def catching_up_note(summary: PollSummary, *, engine: bool = False) -> str:
     """What a cycle's line says of the sources it read only a slice of: ` · catching up: PATH at line N` (`run`,
-    `produce`)."""
-    return " · catching up: " + behind_places(summary)
+    `produce`); with `engine` (`run`: the rules have more of the log to read), that too, by name. Each part is named:
+    the engine alone read `catching up:  (the engine has more in the log)`, nothing between (trial 48, LOW-3)."""
+    parts = [behind_places(summary)] if summary.behind else []
+    if engine:
+        parts.append("the engine (more documents in the log than one cycle reads)")
+    return " · catching up: " + "; ".join(parts) if parts else ""
 
 
 def behind_places(summary: PollSummary) -> str:
@@ -558,7 +562,7 @@ def _cycle(
     # the heartbeat, so /healthz says "catching up" rather than "stale" (M1).
     summary.catching_up = behind
     if behind:
-        text += catching_up_note(summary) + (" (the engine has more in the log)" if "engine" in behind else "")
+        text += catching_up_note(summary, engine="engine" in behind)
     t = report.tally
     quiet = not (
         summary.accepted
