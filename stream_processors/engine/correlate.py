@@ -32,7 +32,7 @@ from .compose import compose
 from .corrections import Said, item_of, restated, restatement_reason, restatements, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
-from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, MAX_DORMANT, STATE_VERSION, is_dormant, restore, schedule, sweep
+from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, MAX_DORMANT, STATE_VERSION, restore, schedule, sweep, wake
 
 State = dict[str, Any]
 """{"wm": watermark (epoch s) or None, "xp": W at the last sweep, "xc": W - lateness at the last sweep,
@@ -233,8 +233,8 @@ class Correlator:
         gs = state["g"].get(gkey)
         if gs is None:
             gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
-        elif gs["q"] is None and is_dormant(gs):  # woken: its throttle state holds back what it held back (sweep.py)
-            state["dn"] -= 1
+        elif (gs["q"] is None or "z" in gs) and wake(state, gs, self.plans[det.id], item[P.T]):
+            return []  # held back by what the sweeps left of the group's earlier alerts (sweep.py)
         items: list[P.Item] = gs["i"]
         # After the last (compared by time first: most observations are later than the group's last one).
         t = item[P.T]

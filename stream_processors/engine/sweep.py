@@ -28,6 +28,7 @@ F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
 # them, 355 with 1,000 generated rules more (BENCHMARKS.md, session 33): the bound keeps every group of such packs
 # and bites on packs of many more groups (a `group_by` of many values), where the oldest go first.
 MAX_DORMANT = 1000
+MAX_GATES = 4  # throttle states a woken group keeps of the dormant ones it woke from (`wake`), the newest
 
 
 def sweep(correlator: Correlator, state: State) -> list[Output]:
@@ -77,10 +78,10 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
             due = items[0][P.T] + (plan.within if plan.kind == "absence" else plan.horizon)
         elif firings:
             due = lf + plan.realert if lf is not None else float("-inf")
-        elif lf is None:
+        elif lf is None and "z" not in gs:
             del groups[gkey]
             continue
-        elif lf < closed - plan.realert:
+        elif lf is None or lf < closed - plan.realert:  # (None: nothing fired since it woke, its gates are left)
             _fall_dormant(state, gkey, gs)
             continue
         else:
@@ -107,12 +108,42 @@ def _fall_dormant(state: State, gkey: str, gs: dict[str, Any]) -> None:
     `realert` before W - lateness), keep that throttle state: a report beyond the lateness that lands in the group
     is then held back as it was before the sweep (outside tester's S3: not a second alert for the same event). The
     rest is as a new group's (what an on-time report finds: the same as if the group had been dropped). Out of the
-    sweep heap: a report wakes it (`Correlator._observe`)."""
+    sweep heap: a report wakes it (`wake`). A group that fired nothing since it woke keeps its newest gate's."""
+    if gs["lf"] is None:
+        gates: list[list[Any]] = gs["z"]
+        gs["lf"], gs["ls"] = gates.pop(0)
+        if not gates:
+            del gs["z"]
     gs["q"] = None
     gs["n"] = 0
     gs["w"] = []
     heappush(state.setdefault("dq", []), [gs["lf"], gkey])
     state["dn"] = state.get("dn", 0) + 1
+
+
+def wake(state: State, gs: dict[str, Any], plan: Plan, t: float) -> bool:
+    """A report at `t` lands in a group that holds what the sweeps left of its earlier alerts: dormant (its throttle
+    state), or awake with gates (``gs["z"]``: [last fired, severity rank] of up to MAX_GATES throttle states it woke
+    from). True: the report is held back by one of them, for an `any` without corroboration (its severity is fixed,
+    so the throttle decides alone): not kept, the group left as it is. Else a dormant group wakes: with its throttle
+    state for a report within `realert` of it (`point` decides with it), else as a new group (what a dropped group
+    was: the throttle of the chain that fired far from this report would hold back the reports near this one after
+    it, `_fire` keeping the latest time), that throttle state set aside as a gate. An on-time report is never within
+    `realert` of either (they lie `realert` before W - lateness), so it finds what a new group would."""
+    gates: list[list[Any]] | None = gs.get("z")
+    dormant = gs["q"] is None and is_dormant(gs)
+    if plan.fast_any:
+        if dormant and abs(t - gs["lf"]) < plan.realert and plan.rank <= gs["ls"]:
+            return True
+        if gates is not None and any(abs(t - g[0]) < plan.realert and plan.rank <= g[1] for g in gates):
+            return True
+    if not dormant:
+        return False
+    state["dn"] -= 1
+    if abs(t - gs["lf"]) >= plan.realert:
+        gs["z"] = ([[gs["lf"], gs["ls"]]] + (gates or []))[:MAX_GATES]
+        gs["lf"], gs["ls"] = None, -1
+    return False
 
 
 def _live_dormant(groups: dict[str, Any], lf: float, gkey: str) -> bool:

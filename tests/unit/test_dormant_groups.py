@@ -12,7 +12,15 @@ import pytest
 
 from tests.fixtures.correlate_agent import Outputs, Record, correlate_record
 from tests.unit.test_correlate_agent import PARTS, run, states_of
-from watchfloor.schemas.events import DeadLetter, Detection, Document, Event, signal_event, watermark_event
+from watchfloor.schemas.events import (
+    SEVERITY_RANK,
+    DeadLetter,
+    Detection,
+    Document,
+    Event,
+    signal_event,
+    watermark_event,
+)
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors.engine import Engine
@@ -103,6 +111,31 @@ def test_a_report_beyond_the_lateness_of_a_group_the_sweep_dropped_is_not_alerte
     assert [d.evidence[0].event_id for d in replay_alerts(eng)] == ["treaty-1213"]  # (the backtest's: the earlier)
 
 
+def test_a_report_far_from_the_dormant_alert_wakes_the_group_as_a_new_one_and_keeps_the_alert_as_a_gate(
+    tmp_path: Path,
+) -> None:
+    """Reports of another signing, months before the dormant 13:00 alert and read after it (a file read newest first),
+    are throttled among themselves as in a new group (the first fires, the next day's is held back, an earlier one
+    revises it), not against 13:00 (whose realert is far from them: with it as their throttle state the next day's
+    report would alert again). The 13:00 alert's throttle state stays as a gate: the 12:13 report read after them
+    is still held back."""
+    eng = pack(tmp_path, TREATY)
+    state = eng.initial_state()
+    for d in (JUNE_13, DEC_17):
+        state, _d, _l = feed(eng, state, d)
+    got: list[list[str]] = []
+    for d in (
+        report("treaty-0301", "2024-03-01T10:00:00+00:00", "Russia and Laos signed a treaty"),
+        report("treaty-0302", "2024-03-02T10:00:00+00:00", "A treaty was signed by Russia and Laos"),
+        report("treaty-0301b", "2024-03-01T09:00:00+00:00", "Russia and Laos signed a treaty, officials said"),
+        JUNE_1213,
+    ):
+        state, ds, _l = feed(eng, state, d)
+        got.append([a.evidence[0].event_id + (" (revision)" if a.revises else "") for a in ds])
+    assert got == [["treaty-0301"], [], ["treaty-0301b (revision)"], []]
+    assert state["g"][TREATY_KEY]["z"] == [[JUNE_13.published_at.timestamp(), SEVERITY_RANK["high"]]]
+
+
 def test_an_on_time_report_in_a_dormant_group_alerts_as_in_a_new_group(tmp_path: Path) -> None:
     """A dormant group changes nothing for a report within the lateness: its realert ran out before W - lateness."""
     eng = pack(tmp_path, TREATY)
@@ -149,8 +182,8 @@ def test_beyond_the_bound_the_group_that_fired_longest_ago_is_forgotten_first(tm
     assert dormant_sources(state) == ["Wire C", "Wire D", "Wire F"]
     assert state["dn"] == 3 and sorted(k for _lf, k in state["dq"]) == sorted(state["g"])
     state, got, _l = feed(eng, state, doc("A strike at the port.", at=9.0, source="Wire C", doc_id="c9"))
-    assert got == []  # within the day after Wire C's 8h alert: held back (the group is awake now)
-    assert state["dn"] == 2
+    assert got == []  # within the day after Wire C's 8h alert: held back (not kept: the group stays dormant)
+    assert state["dn"] == 3 and state["g"]["strike\x1fsource=Wire C"]["i"] == []
     state, got, _l = feed(eng, state, doc("A strike at the port.", at=6.0, source="Wire A", doc_id="a6"))
     assert [d.group for d in got] == [{"source": "Wire A"}]  # forgotten: a second alert for Wire A
 
