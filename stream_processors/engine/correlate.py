@@ -43,10 +43,11 @@ Group state: {"i": observations (tuples, patterns.py), "f": detections raised an
 (key..., detection id, last fired t, last severity rank) (the throttle state after it), "lf"/"ls": the
 throttle state before the first of them (what dropped observations left), "n": changes so far, "w": ids
 withdrawn and not raised again, "q": the due of its live entry in the sweep heap, None for a dormant group: one
-with nothing but its throttle state, kept for a report beyond the lateness (sweep.py)}. JSON values, so the same
-state lives in a SQL checkpoint, a Faust table or memory; the observations and records are tuples, which the
-garbage collector stops tracking (patterns.py), and a state read back from JSON holds arrays: `restore`
-makes them tuples again."""
+with nothing but its throttle state, kept for a report beyond the lateness, "z" (when there are any): the
+throttle states [last fired, rank] of the dormant group it woke from far from them, its gates (sweep.wake)}. JSON
+values, so the same state lives in a SQL checkpoint, a Faust table or memory; the observations and records are
+tuples, which the garbage collector stops tracking (patterns.py), and a state read back from JSON holds arrays:
+`restore` makes them tuples again."""
 
 Output = Detection | Retraction
 

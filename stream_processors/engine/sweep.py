@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
 STATE_VERSION = 3  # 3: evidence as arrays (patterns.E_*), not objects; 2: sorted observations
 F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
-# Dormant groups kept per correlator state (beyond it, the one that fired longest ago is forgotten). Each costs ~140
-# bytes of checkpoint JSON (its key, empty lists, its throttle state, its eviction entry: 355 of them were 49.6 KB),
-# so 1,000 add at most ~0.14 MB to each commit of the embedded runner (which writes the whole state's JSON), against
-# the 0.8-1.3 MB the 2023 corpus holds with the bundled pack and a noisy rule. That year left 4 dormant groups with
-# them, 355 with 1,000 generated rules more (BENCHMARKS.md, session 33): the bound keeps every group of such packs
-# and bites on packs of many more groups (a `group_by` of many values), where the oldest go first.
+# Dormant groups kept per correlator state (beyond it, the one that fired longest ago is forgotten). Each costs ~210
+# bytes of checkpoint JSON (its key, empty lists, its throttle state, its gates, its eviction entry: 355 of them were
+# 75 KB), so 1,000 add at most ~0.25 MB to each commit of the embedded runner (which writes the whole state's JSON),
+# against the 0.8-1.3 MB the 2023 corpus holds with the bundled pack and a noisy rule. That year left 4 dormant groups
+# with them, 355 with 1,000 generated rules more (BENCHMARKS.md, session 33): the bound keeps every group of such
+# packs and bites on packs of many more groups (a `group_by` of many values), where the oldest go first.
 MAX_DORMANT = 1000
 MAX_GATES = 4  # throttle states a woken group keeps of the dormant ones it woke from (`wake`), the newest
 

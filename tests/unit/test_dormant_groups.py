@@ -4,6 +4,7 @@ that lands in it later is held back as before the drop, not alerted a second tim
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,18 @@ def test_a_report_far_from_the_dormant_alert_wakes_the_group_as_a_new_one_and_ke
         got.append([a.evidence[0].event_id + (" (revision)" if a.revises else "") for a in ds])
     assert got == [["treaty-0301"], [], ["treaty-0301b (revision)"], []]
     assert state["g"][TREATY_KEY]["z"] == [[JUNE_13.published_at.timestamp(), SEVERITY_RANK["high"]]]
+    # The gate goes through a checkpoint, and the group falls dormant again keeping it.
+    state = eng.restore(orjson.loads(orjson.dumps(state)))
+    state, _d, _l = feed(eng, state, report("markets-1218", "2024-12-18T09:00:00+00:00", "Markets rose"))
+    gs = state["g"][TREATY_KEY]
+    assert is_dormant(gs) and gs["lf"] == report_time("2024-03-01T09:00:00+00:00") and len(gs["z"]) == 1
+    again = report("treaty-1212", "2024-06-19T12:12:00+00:00", "Russia and Vietnam signed a treaty, TASS said")
+    _s, ds, _l = feed(eng, state, again)
+    assert ds == []
+
+
+def report_time(at: str) -> float:
+    return datetime.fromisoformat(at).timestamp()
 
 
 def test_an_on_time_report_in_a_dormant_group_alerts_as_in_a_new_group(tmp_path: Path) -> None:
