@@ -14,7 +14,9 @@ in order yields, each point seeing only the observations before it (patterns.py)
 * The watermark W is set by the caller (engine.py: per origin; the Kafka runtime: per upstream partition).
   It closes absence windows and drops what no on-time observation can still affect: observations before
   W - lateness - the detection's horizon (its window, or its corroboration window), and the detections
-  raised before them, whose throttle state is kept. So dropping state never changes a result.
+  raised before them, whose throttle state is kept. So dropping state never changes a result. A group left with its
+  throttle state alone is kept dormant (at most MAX_DORMANT of them), for the reports beyond the lateness it still
+  holds back (sweep.py).
 """
 
 from __future__ import annotations
