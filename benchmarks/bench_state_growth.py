@@ -6,11 +6,12 @@
 CORPUS is JSON Lines in the input contract, read in file order (sort it by published_at first for an
 event-time-ordered run: the backtest's canonical order). Each document goes through `Engine.process_document`
 with no origin (an in-order stream: W is the newest time seen), as a backtest replays it. Every `--every`
-documents: the correlator's groups, observations, detection records kept, withdrawn ids, sweep heap entries and
-origins tracked; the state as a checkpoint (JSON bytes) and in memory (tracemalloc of a fresh copy); the memory
-tracemalloc counts as allocated since the engine was compiled (`--trace`: every allocation traced, ~2x slower);
-and the process's RSS (VmRSS, VmHWM). What the state must hold is bounded by the longest window + lateness of
-event time, so after that much of the corpus the state's numbers should stop growing.
+documents: the correlator's groups, observations, detection records kept, withdrawn ids, sweep heap entries,
+dormant groups (and their JSON with their eviction heap's) and origins tracked; the state as a checkpoint (JSON
+bytes) and in memory (tracemalloc of a fresh copy); the memory tracemalloc counts as allocated since the engine was
+compiled (`--trace`: every allocation traced, ~2x slower); and the process's RSS (VmRSS, VmHWM). What the state
+must hold is bounded by the longest window + lateness of event time, so after that much of the corpus the state's
+numbers should stop growing.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def state_numbers(state: dict[str, Any]) -> dict[str, int]:
         "detections_kept": sum(len(g["f"]) for g in groups.values()),
         "withdrawn_ids": sum(len(g["w"]) for g in groups.values()),
         "heap_entries": len(state.get("q", ())),
+        "dormant_groups": int(state.get("dn", 0)),  # groups kept for their throttle state alone (sweep.py)
+        "dormant_json_bytes": sum(
+            len(orjson.dumps({k: g})) - 2 for k, g in groups.items() if g["q"] is None and not g["i"] and not g["f"]
+        )
+        + len(orjson.dumps(state.get("dq", []))),
         "origins": len(state.get("et", {}).get("o", {})),
         "state_json_bytes": len(raw),
         "state_memory_bytes": after - before,

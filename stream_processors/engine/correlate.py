@@ -14,7 +14,9 @@ in order yields, each point seeing only the observations before it (patterns.py)
 * The watermark W is set by the caller (engine.py: per origin; the Kafka runtime: per upstream partition).
   It closes absence windows and drops what no on-time observation can still affect: observations before
   W - lateness - the detection's horizon (its window, or its corroboration window), and the detections
-  raised before them, whose throttle state is kept. So dropping state never changes a result.
+  raised before them, whose throttle state is kept. So dropping state never changes a result. A group left with its
+  throttle state alone is kept dormant (at most MAX_DORMANT of them), for the reports beyond the lateness it still
+  holds back (sweep.py).
 """
 
 from __future__ import annotations
@@ -32,19 +34,22 @@ from .compose import compose
 from .corrections import Said, item_of, restated, restatement_reason, restatements, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
-from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, STATE_VERSION, restore, schedule, sweep
+from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, MAX_DORMANT, STATE_VERSION, restore, schedule, sweep, wake
 
 State = dict[str, Any]
 """{"wm": watermark (epoch s) or None, "xp": W at the last sweep, "xc": W - lateness at the last sweep,
-"g": {group key: group state}, "q": heap of [due, group key] (sweeps)}.
+"g": {group key: group state}, "q": heap of [due, group key] (sweeps), "dq": heap of [last fired, group key] of
+the dormant groups and "dn" how many there are (sweep.py; both absent until a group falls dormant)}.
 
 Group state: {"i": observations (tuples, patterns.py), "f": detections raised and standing, each a tuple
 (key..., detection id, last fired t, last severity rank) (the throttle state after it), "lf"/"ls": the
 throttle state before the first of them (what dropped observations left), "n": changes so far, "w": ids
-withdrawn and not raised again, "q": the due of its live entry in the sweep heap}. JSON values, so the same
-state lives in a SQL checkpoint, a Faust table or memory; the observations and records are tuples, which the
-garbage collector stops tracking (patterns.py), and a state read back from JSON holds arrays: `restore`
-makes them tuples again."""
+withdrawn and not raised again, "q": the due of its live entry in the sweep heap, None for a dormant group: one
+with nothing but its throttle state, kept for a report beyond the lateness, "z" (when there are any): the
+throttle states [last fired, rank] of the dormant group it woke from far from them, its gates (sweep.wake)}. JSON
+values, so the same state lives in a SQL checkpoint, a Faust table or memory; the observations and records are
+tuples, which the garbage collector stops tracking (patterns.py), and a state read back from JSON holds arrays:
+`restore` makes them tuples again."""
 
 Output = Detection | Retraction
 
@@ -67,6 +72,7 @@ class Correlator:
     def __init__(self, rules: CompiledRules) -> None:
         self.rules = rules
         self.lateness = rules.lateness.total_seconds()
+        self.max_dormant = MAX_DORMANT  # dormant groups kept (sweep.py); tests set a smaller bound
         self.by_id = {d.id: d for d in rules.detections}
         self.plans = {d.id: plan_of(d) for d in rules.detections}
         self.derived = rules.derived  # some detection takes alerts as input (compose.py)
@@ -230,6 +236,8 @@ class Correlator:
         gs = state["g"].get(gkey)
         if gs is None:
             gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
+        elif (gs["q"] is None or "z" in gs) and wake(state, gs, self.plans[det.id], item[P.T]):
+            return []  # held back by what the sweeps left of the group's earlier alerts (sweep.py)
         items: list[P.Item] = gs["i"]
         # After the last (compared by time first: most observations are later than the group's last one).
         t = item[P.T]

@@ -1,11 +1,13 @@
 """Sweeps: as the watermark passes, decide absences whose window closed and drop what no on-time observation
 can affect any more (the observations before watermark - lateness - a detection's horizon, and the
-detections raised before them, whose throttle state is kept). And bringing older saved states up to date."""
+detections raised before them, whose throttle state is kept). A group left with nothing but a throttle state
+that no on-time report can meet any more is kept DORMANT (that throttle state alone, for a report beyond the
+lateness), at most MAX_DORMANT of them. And bringing older saved states up to date."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 from . import patterns as P
@@ -19,6 +21,14 @@ if TYPE_CHECKING:
 EXPIRY_STEP = 3600.0  # seconds of event time between sweeps
 STATE_VERSION = 3  # 3: evidence as arrays (patterns.E_*), not objects; 2: sorted observations
 F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
+# Dormant groups kept per correlator state (beyond it, the one that fired longest ago is forgotten). Each costs ~210
+# bytes of checkpoint JSON (its key, empty lists, its throttle state, its gates, its eviction entry: 355 of them were
+# 75 KB), so 1,000 add at most ~0.25 MB to each commit of the embedded runner (which writes the whole state's JSON),
+# against the 0.8-1.3 MB the 2023 corpus holds with the bundled pack and a noisy rule. That year left 4 dormant groups
+# with them, 355 with 1,000 generated rules more (BENCHMARKS.md, session 33): the bound keeps every group of such
+# packs and bites on packs of many more groups (a `group_by` of many values), where the oldest go first.
+MAX_DORMANT = 1000
+MAX_GATES = 4  # throttle states a woken group keeps of the dormant ones it woke from (`wake`), the newest
 
 
 def sweep(correlator: Correlator, state: State) -> list[Output]:
@@ -68,15 +78,120 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
             due = items[0][P.T] + (plan.within if plan.kind == "absence" else plan.horizon)
         elif firings:
             due = lf + plan.realert if lf is not None else float("-inf")
-        elif lf is None or lf < closed - plan.realert:
+        elif lf is None and "z" not in gs:
             del groups[gkey]
+            continue
+        elif lf is None or lf < closed - plan.realert:  # (None: nothing fired since it woke, its gates are left)
+            _fall_dormant(state, gkey, gs)
             continue
         else:
             due = lf + plan.realert
         # schedule(), inlined: the group's entry was just taken off the heap
         gs["q"] = due
         heappush(heap, [due, gkey])
+    dq: list[list[Any]] | None = state.get("dq")
+    if dq is not None:
+        if state["dn"] > correlator.max_dormant:
+            _evict_dormant(state, groups, dq, correlator.max_dormant)
+        if len(dq) > 2 * state["dn"] + 64:  # mostly entries of groups woken since: only the live ones kept
+            _compact_dormant(groups, dq)
     return out
+
+
+def is_dormant(gs: dict[str, Any]) -> bool:
+    """A group that holds nothing but its throttle state, out of the sweep heap (`_fall_dormant`)."""
+    return gs["q"] is None and gs["lf"] is not None and not gs["i"] and not gs["f"]
+
+
+def _fall_dormant(state: State, gkey: str, gs: dict[str, Any]) -> None:
+    """Instead of dropping a group whose throttle state no on-time report can meet any more (its last firing
+    `realert` before W - lateness), keep that throttle state: a report beyond the lateness that lands in the group
+    is then held back as it was before the sweep (outside tester's S3: not a second alert for the same event). The
+    rest is as a new group's (what an on-time report finds: the same as if the group had been dropped). Out of the
+    sweep heap: a report wakes it (`wake`). A group that fired nothing since it woke keeps its newest gate's."""
+    if gs["lf"] is None:
+        gates: list[list[Any]] = gs["z"]
+        gs["lf"], gs["ls"] = gates.pop(0)
+        if not gates:
+            del gs["z"]
+    gs["q"] = None
+    gs["n"] = 0
+    gs["w"] = []
+    heappush(state.setdefault("dq", []), [gs["lf"], gkey])
+    state["dn"] = state.get("dn", 0) + 1
+
+
+def wake(state: State, gs: dict[str, Any], plan: Plan, t: float) -> bool:
+    """A report at `t` lands in a group that holds what the sweeps left of its earlier alerts: dormant (its throttle
+    state), or awake with gates (``gs["z"]``: [last fired, severity rank] of up to MAX_GATES throttle states it woke
+    from). True: the report is held back by one of them, for an `any` without corroboration (its severity is fixed,
+    so the throttle decides alone): not kept, the group left as it is. Else a dormant group wakes: with its throttle
+    state for a report within `realert` of it (`point` decides with it), else as a new group (what a dropped group
+    was: the throttle of the chain that fired far from this report would hold back the reports near this one after
+    it, `_fire` keeping the latest time), that throttle state set aside as a gate. An on-time report is never within
+    `realert` of either (they lie `realert` before W - lateness), so it finds what a new group would."""
+    gates: list[list[Any]] | None = gs.get("z")
+    dormant = gs["q"] is None and is_dormant(gs)
+    if plan.fast_any:
+        if dormant and abs(t - gs["lf"]) < plan.realert and plan.rank <= gs["ls"]:
+            return True
+        if gates is not None and any(abs(t - g[0]) < plan.realert and plan.rank <= g[1] for g in gates):
+            return True
+    if not dormant:
+        return False
+    state["dn"] -= 1
+    if abs(t - gs["lf"]) >= plan.realert:
+        gs["z"] = ([[gs["lf"], gs["ls"]]] + (gates or []))[:MAX_GATES]
+        gs["lf"], gs["ls"] = None, -1
+    return False
+
+
+def _live_dormant(groups: dict[str, Any], lf: float, gkey: str) -> bool:
+    """Whether the eviction entry [lf, gkey] is its group's: the group is dormant with that throttle time."""
+    gs = groups.get(gkey)
+    return gs is not None and is_dormant(gs) and gs["lf"] == lf
+
+
+def _evict_dormant(state: State, groups: dict[str, Any], dq: list[list[Any]], bound: int) -> None:
+    """Forget the dormant groups over `bound` (MAX_DORMANT), the one that fired longest ago first (ties: by group
+    key), so the same input gives the same state. Entries of groups woken or forgotten since are skipped."""
+    while state["dn"] > bound and dq:
+        lf, gkey = heappop(dq)
+        if _live_dormant(groups, lf, gkey):
+            del groups[gkey]
+            state["dn"] -= 1
+
+
+def _compact_dormant(groups: dict[str, Any], dq: list[list[Any]]) -> None:
+    """The eviction heap with only its live entries, one per dormant group (what `dormant_index` would rebuild)."""
+    seen: set[str] = set()
+    keep: list[list[Any]] = []
+    for lf, gkey in dq:
+        if gkey not in seen and _live_dormant(groups, lf, gkey):
+            seen.add(gkey)
+            keep.append([lf, gkey])
+    heapify(keep)
+    dq[:] = keep
+
+
+def dormant_index(groups: dict[str, Any]) -> tuple[list[list[Any]], int]:
+    """The eviction heap of the dormant groups ([last fired, group key], the oldest first: sorted, so a heap) and
+    how many there are, rebuilt from the groups (a state read back without them: `restore`, the Kafka changelog's
+    `statecodec`). The heap pops the same groups in the same order as the one it replaces, whose other entries
+    (of groups woken or forgotten since) the eviction skips."""
+    dq = sorted([gs["lf"], gkey] for gkey, gs in groups.items() if is_dormant(gs))
+    return dq, len(dq)
+
+
+def index_dormant(state: State) -> None:
+    """Give a state read back without its dormant groups' heap and count (saved before there were any, or a Kafka
+    changelog's, which keeps neither) both, when it holds dormant groups (none: neither key, as a state that
+    never had one)."""
+    state.pop("dq", None)
+    state.pop("dn", None)
+    dq, n = dormant_index(state.get("g", {}))
+    if n:
+        state["dq"], state["dn"] = dq, n
 
 
 def schedule(state: State, gkey: str, gs: dict[str, Any], plan: Plan) -> None:
@@ -143,6 +258,8 @@ def restore(correlator: Correlator, state: State) -> State:
     if version in (2, STATE_VERSION):  # version 2 kept evidence as objects: made records here
         _tuples_again(state)
         state["v"] = STATE_VERSION
+        if "dn" not in state or "dq" not in state:  # saved before dormant groups (none then) or without their heap
+            index_dormant(state)
         return state
     groups: dict[str, Any] = state.get("g", {})
     for gkey, old in list(groups.items()):
@@ -162,6 +279,7 @@ def restore(correlator: Correlator, state: State) -> State:
         if det is not None:
             schedule(state, gkey, groups[gkey], correlator.plans[det.id])
     state["v"] = STATE_VERSION
+    index_dormant(state)
     if state.get("xp") is not None:  # sweeps are at whole steps now
         state["xp"] -= state["xp"] % EXPIRY_STEP
         state.setdefault("xc", state["xp"] - correlator.lateness)

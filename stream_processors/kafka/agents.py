@@ -713,17 +713,21 @@ class Correlate:
         """``_one``, noting in `touched` what it may have changed: a signal the group the correlator files it
         under (``PartitionCorrelator.on_signal``'s `groups`: not the record's key, which a worker with other rules
         may have routed to another group) and the hour of the id it applied; a watermark the groups its
-        sweep visits (those due before the new sweep bound, looked up in the heap as it was) and, when it
-        pruned applied ids, the hours up to the oldest one left; a correction anything."""
+        sweep visits (those due before the new sweep bound, looked up in the heap as it was), the dormant groups it
+        forgot (sweep.MAX_DORMANT) and, when it pruned applied ids, the hours up to the oldest one left; a
+        correction anything."""
         cs = st["cs"]
         done = st["done"]
         n_done = len(done)
         if ev.type == WATERMARK:
             heap = list(cs.get("q", ()))  # the entries only (no copy of what they hold)
+            dormant = list(cs.get("dq", ()))  # those a sweep may forget (sweep.MAX_DORMANT)
             xc = cs.get("xc")
             out = self._one(st, ev, part, origin)
             if cs.get("xc") != xc and touched.groups is not None:
                 touched.groups |= statecodec.due_before(heap, cs["xc"])
+                groups = cs["g"]
+                touched.groups |= {gkey for _lf, gkey in dormant if gkey not in groups}
             if st["done"] is not done and touched.hours is not None:
                 oldest = min(st["done"].values(), default=None)
                 top = statecodec.bucket_of(oldest) if oldest is not None else None
@@ -867,9 +871,10 @@ class Correlate:
         one keeps stale entries that the sweep skips, the rebuilt one has none); else the batch lost a change."""
 
         def plain(s: dict[str, Any]) -> dict[str, Any]:
-            out: dict[str, Any] = orjson.loads(
-                orjson.dumps({**s, "cs": {k: v for k, v in s["cs"].items() if k != "q"}})
-            )
+            # (the dormant groups' heap aside too, for the same reason, and their count where it is 0: a restore
+            # gives a state without dormant groups neither key, as one that never had any)
+            cs = {k: v for k, v in s["cs"].items() if k not in ("q", "dq") and (k != "dn" or v)}
+            out: dict[str, Any] = orjson.loads(orjson.dumps({**s, "cs": cs}))
             return out
 
         kept, restored = plain(st), plain(self._load(part)[0])

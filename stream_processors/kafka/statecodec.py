@@ -22,7 +22,9 @@ the head's ``redo`` and the layout's bookkeeping use it.
 
 The sweep heap ``cs["q"]`` is not written: each group holds the due time of its live heap entry (``q``), and the
 heap is rebuilt from those (``heap_of``): the sweep skips every other entry, so the rebuilt heap pops the same
-groups in the same order.
+groups in the same order. So are the dormant groups' eviction heap ``cs["dq"]`` and their count ``cs["dn"]``
+(``sweep.index_dormant``): a dormant group is a group record like any other (no items, no heap due), and the heap,
+up to two entries per dormant group, would otherwise be in every head.
 
 Faust writes each key's changelog record on its own, so a worker that dies mid-batch leaves a prefix of the
 batch's records in the changelog (one producer, one changelog partition: in order). The head goes FIRST and
@@ -67,6 +69,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from ..engine.sweep import index_dormant
 
 HEAD = b"h"  # a head record: zlib-compressed JSON
 MOVED = b"m"  # the pointer under b"<part>": JSON {"o": position, "n": sequence} (not compressed)
@@ -156,8 +160,9 @@ def group_from_json(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def head_of(st: dict[str, Any]) -> dict[str, Any]:
-    """The partition-wide part of a state: all but the groups, the sweep heap and the applied ids."""
-    cs = {k: v for k, v in st["cs"].items() if k not in ("g", "q")}
+    """The partition-wide part of a state: all but the groups, the sweep heap, the dormant groups' heap and count
+    (rebuilt from the groups: ``assemble``) and the applied ids."""
+    cs = {k: v for k, v in st["cs"].items() if k not in ("g", "q", "dq", "dn")}
     return {**{k: v for k, v in st.items() if k not in ("cs", "done")}, "cs": cs}
 
 
@@ -350,6 +355,7 @@ def assemble(
     st = head["st"]
     st["cs"]["g"] = groups
     st["cs"]["q"] = heap_of(groups)
+    index_dormant(st["cs"])
     st["done"] = done
     return st, lay
 

@@ -225,3 +225,49 @@ def test_reports_beyond_the_lateness_of_an_any_group_nothing_dropped_give_the_ca
     assert [r for r in live.late if r.reason.startswith("late")]  # beyond the lateness indeed
     closures = [a for a in canonical(events) if json.loads(a)["rule"] == "closure"]
     assert [a for a in norm(live.alerts) if json.loads(a)["rule"] == "closure"] == closures
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(80, 103), min_size=1, max_size=8, unique=True), st.data())
+def test_reports_beyond_the_lateness_near_the_last_alert_of_a_group_the_sweep_dropped_raise_nothing(
+    on_time: list[int], data: st.DataObject
+) -> None:
+    """Beyond the lateness after the sweeps dropped the group, what is held is the throttle state of its last
+    alert (a dormant group, sweep.py): closures at 40-51.5h in order, event time moved to 80h (the group's realert
+    ran out before W - lateness: dropped, its throttle state kept), then, in any order, closures within the realert
+    (6h) of the last alert and closures further before it. None of the near ones raises an alert, whether in event
+    time it would have replaced that one or been held back by it (outside tester's S3: a second alert for the same
+    event), even after a far one woke the group; the far ones give what they give alone, in event time (a new group
+    then, as a dropped group was: not throttled against the last alert, whose realert is far from them)."""
+    last = None
+    for h in sorted(on_time):  # the closure alerts in event time: 6h apart at least
+        if last is None or h - last >= 12:
+            last = h
+    assert last is not None
+    near = data.draw(
+        st.lists(st.integers(last - 11, last + 11).filter(lambda h: h not in on_time), min_size=1, max_size=6)
+    )
+    far = data.draw(st.lists(st.integers(0, last - 12), max_size=6))
+    late = [("near", h) for h in near] + [("far", h) for h in far]
+    data.draw(st.randoms(use_true_random=False)).shuffle(late)
+    arrival = [doc("Alphaland closed the border.", at=h / 2, doc_id=f"on{h}") for h in sorted(on_time)]
+    arrival.append(doc("Markets rose.", at=80.0, doc_id="markets"))
+    before = [document_event(d) for d in arrival]
+    arrival += [
+        doc("Alphaland closed the border.", at=h / 2, doc_id=f"{kind}{k}-{h}") for k, (kind, h) in enumerate(late)
+    ]
+    live = replay([document_event(d) for d in arrival], ENGINE, order="log")
+    assert len([r for r in live.late if r.reason.startswith("late")]) == len(late)  # beyond the lateness indeed
+
+    def closures(alerts: list[str], prefix: str) -> list[str]:
+        return [
+            a
+            for a in alerts
+            if json.loads(a)["rule"] == "closure" and json.loads(a)["evidence"][0]["event_id"].startswith(prefix)
+        ]
+
+    alone = [document_event(d) for d in arrival if d.id.startswith("far")]
+    got = norm(live.alerts)
+    assert closures(got, "on") == closures(canonical(before), "on")
+    assert closures(got, "near") == []
+    assert closures(got, "far") == (closures(canonical(alone), "far") if alone else [])
