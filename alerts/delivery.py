@@ -363,7 +363,18 @@ class Deliverer:
                 listed = notifier.posted_since(since, SURVEY_LIMIT)
                 # (the ledger's own, when `since` is not the newest message: a quiet revision's ref is the older
                 # message it rewrote; another process's delivery settled meanwhile)
-                found = {k: ref for k, ref in listed.items() if self.store.delivery_status(k, name) != "sent"}
+                rows = {r.alert_id: r for r in self.store.deliveries(alert_ids=list(listed), channel=name)}
+                found = {k: ref for k, ref in listed.items() if k not in rows or rows[k].status != "sent"}
+                # Rows the ledger holds as attempted and not settled: an attempt that may have got through (a 5xx,
+                # a timeout) or a claim of a process gone (killed mid-post). Found posted, they are the ordinary
+                # "found already posted, not posted again" of their retry, not a sign of a restore (trial 46, MED-1).
+                attempted = {
+                    k
+                    for k in found
+                    if k in rows
+                    and rows[k].status == "outstanding"
+                    and (rows[k].unsure or rows[k].lease_owner is not None)
+                }
             except TransientError as e:
                 skip.add(name)
                 log.warning(
@@ -383,23 +394,29 @@ class Deliverer:
                     e,
                 )
             else:
-                # Said as a warning when some are found (seen by `run`, which shows warnings): the store is behind
+                # Said as a warning when some are found that the ledger knows nothing of (seen by `run`, which shows
+                # warnings): the store is behind the channel. Those of attempts the ledger holds as unsettled are not.
+                behind = len(found) - len(attempted)
                 log.log(
-                    logging.WARNING if found else logging.INFO,
+                    logging.WARNING if behind else logging.INFO,
                     "alerts: channel %s: %d deliveries found posted there after its newest one in the ledger (%s; "
-                    "read back %s at most)%s",
+                    "read back %s at most)%s%s",
                     name,
                     len(found),
                     since,
                     f"{SURVEY_LIMIT:,}",
-                    ": the store is older than the channel (restored from a backup?); these are recorded as "
-                    "delivered when raised again, not sent again"
-                    if found
+                    f"; {len(attempted)} of them by an attempt the ledger holds as unsettled (one that may have got "
+                    "through, or a process gone mid-post): found, not posted again when retried"
+                    if attempted
+                    else "",
+                    f": the store is older than the channel (restored from a backup?); {behind} of them are recorded "
+                    "as delivered when raised again, not sent again"
+                    if behind
                     else "",
                 )
+                if behind:
+                    self.restored.add(name)
             self.posted[name] = found
-            if found:
-                self.restored.add(name)
 
     def _wake(self, rec: DeliveryRecord, handled: set[tuple[str, str]]) -> None:
         """The rows this pass deferred until `rec` is settled: once it is (sent, or settled otherwise), due now and
