@@ -1360,6 +1360,9 @@ class Deliverer:
         detail = f"{note}: {err.message}" if note else err.message
         unsure = rec.unsure or err.maybe_delivered
         tally.failed += 1
+        # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
+        # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
+        self._channel_failed(rec, err, skip, attempts)
         if self.schedule.out_of_attempts(attempts):  # retry.attempts: given up like a delivery past its age
             tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
             self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
@@ -1383,7 +1386,6 @@ class Deliverer:
                 detail,
                 wait,
             )
-        self._channel_failed(rec, err, skip, attempts)
 
     def _channel_failed(self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0) -> None:
         if err.channel_wide or isinstance(err, TransientError):
@@ -1409,12 +1411,13 @@ class Deliverer:
             f"{err.message}; not sent again, so that it cannot arrive twice: see whether it reached the mailbox, "
             f"and if not, re-send with `watchfloor alerts redeliver {rec.alert_id} --channel {rec.channel} --send`"
         )
-        self._expire(tried, why, tally, says_how=True)
         # A server that kept us waiting that long would keep the channel's next messages waiting too: they wait a
         # backoff (every dispatcher's), as after a failure of the whole channel, not data_timeout each in a row.
+        # (Deferred while this row is still ours: no other dispatcher claims the next one in between.)
         skip.add(rec.channel)
         now = self.clock()
         self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now)
+        self._expire(tried, why, tally, says_how=True)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
