@@ -1261,6 +1261,7 @@ class Deliverer:
                 if ack is not None:
                     view = dataclasses.replace(view, first_acknowledged=ack)
             view = self._standing_acks(view, [base.alert, *(a for r in rows if (a := alert_of(r.payload)))])
+            view = _first_place(view, root, thread, by_key)
             notice = dataclasses.replace(notice, thread=view)
         return notice
 
@@ -1490,6 +1491,30 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
         next_attempt_at=rec.next_attempt_at,
         not_before=rec.not_before,
         unsure=rec.unsure,
+    )
+
+
+def _first_place(
+    view: ThreadView, root: DeliveryRecord, rows: list[DeliveryRecord], by_key: Mapping[str, DeliveryRecord]
+) -> ThreadView:
+    """`view` with what the thread's first message (`root`) said of its story's place when it was posted: its "Again:
+    …" (EarlierStory) and "Sent late: …" (LaterAlerts) lines, worked out again from the rows of its channel and
+    thread key as they stood then (those sent no later than it), so that its update keeps them (trial 46, MED-3). A
+    first message that is a reply posted on its own (RESTARTED) said neither."""
+    if root.status != "sent" or root.detail.startswith(RESTARTED):
+        return view
+    first = root.kind == "alert"
+    if root.kind == "revision" and root.parent_id is not None:  # a revision sent in place of an alert never sent
+        up = by_key.get(root.parent_id)
+        first = up is not None and up.kind == "alert" and replaced_unsent(up)
+    alert = alert_of(root.payload)
+    if not first or alert is None:
+        return view
+    then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
+    return dataclasses.replace(
+        view,
+        first_earlier=earlier_story(then, alert, story_period(root.payload)),
+        first_later=later_alerts(then, root),
     )
 
 
