@@ -363,7 +363,18 @@ class Deliverer:
                 listed = notifier.posted_since(since, SURVEY_LIMIT)
                 # (the ledger's own, when `since` is not the newest message: a quiet revision's ref is the older
                 # message it rewrote; another process's delivery settled meanwhile)
-                found = {k: ref for k, ref in listed.items() if self.store.delivery_status(k, name) != "sent"}
+                rows = {r.alert_id: r for r in self.store.deliveries(alert_ids=list(listed), channel=name)}
+                found = {k: ref for k, ref in listed.items() if k not in rows or rows[k].status != "sent"}
+                # Rows the ledger holds as attempted and not settled: an attempt that may have got through (a 5xx,
+                # a timeout) or a claim of a process gone (killed mid-post). Found posted, they are the ordinary
+                # "found already posted, not posted again" of their retry, not a sign of a restore (trial 46, MED-1).
+                attempted = {
+                    k
+                    for k in found
+                    if k in rows
+                    and rows[k].status == "outstanding"
+                    and (rows[k].unsure or rows[k].lease_owner is not None)
+                }
             except TransientError as e:
                 skip.add(name)
                 log.warning(
@@ -383,23 +394,29 @@ class Deliverer:
                     e,
                 )
             else:
-                # Said as a warning when some are found (seen by `run`, which shows warnings): the store is behind
+                # Said as a warning when some are found that the ledger knows nothing of (seen by `run`, which shows
+                # warnings): the store is behind the channel. Those of attempts the ledger holds as unsettled are not.
+                behind = len(found) - len(attempted)
                 log.log(
-                    logging.WARNING if found else logging.INFO,
+                    logging.WARNING if behind else logging.INFO,
                     "alerts: channel %s: %d deliveries found posted there after its newest one in the ledger (%s; "
-                    "read back %s at most)%s",
+                    "read back %s at most)%s%s",
                     name,
                     len(found),
                     since,
                     f"{SURVEY_LIMIT:,}",
-                    ": the store is older than the channel (restored from a backup?); these are recorded as "
-                    "delivered when raised again, not sent again"
-                    if found
+                    f"; {len(attempted)} of them by an attempt the ledger holds as unsettled (one that may have got "
+                    "through, or a process gone mid-post): found, not posted again when retried"
+                    if attempted
+                    else "",
+                    f": the store is older than the channel (restored from a backup?); {behind} of them are recorded "
+                    "as delivered when raised again, not sent again"
+                    if behind
                     else "",
                 )
+                if behind:
+                    self.restored.add(name)
             self.posted[name] = found
-            if found:
-                self.restored.add(name)
 
     def _wake(self, rec: DeliveryRecord, handled: set[tuple[str, str]]) -> None:
         """The rows this pass deferred until `rec` is settled: once it is (sent, or settled otherwise), due now and
@@ -1244,6 +1261,7 @@ class Deliverer:
                 if ack is not None:
                     view = dataclasses.replace(view, first_acknowledged=ack)
             view = self._standing_acks(view, [base.alert, *(a for r in rows if (a := alert_of(r.payload)))])
+            view = _first_place(view, root, thread, by_key)
             notice = dataclasses.replace(notice, thread=view)
         return notice
 
@@ -1343,6 +1361,9 @@ class Deliverer:
         detail = f"{note}: {err.message}" if note else err.message
         unsure = rec.unsure or err.maybe_delivered
         tally.failed += 1
+        # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
+        # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
+        self._channel_failed(rec, err, skip, attempts)
         if self.schedule.out_of_attempts(attempts):  # retry.attempts: given up like a delivery past its age
             tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
             self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
@@ -1366,7 +1387,6 @@ class Deliverer:
                 detail,
                 wait,
             )
-        self._channel_failed(rec, err, skip, attempts)
 
     def _channel_failed(self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0) -> None:
         if err.channel_wide or isinstance(err, TransientError):
@@ -1392,12 +1412,13 @@ class Deliverer:
             f"{err.message}; not sent again, so that it cannot arrive twice: see whether it reached the mailbox, "
             f"and if not, re-send with `watchfloor alerts redeliver {rec.alert_id} --channel {rec.channel} --send`"
         )
-        self._expire(tried, why, tally, says_how=True)
         # A server that kept us waiting that long would keep the channel's next messages waiting too: they wait a
         # backoff (every dispatcher's), as after a failure of the whole channel, not data_timeout each in a row.
+        # (Deferred while this row is still ours: no other dispatcher claims the next one in between.)
         skip.add(rec.channel)
         now = self.clock()
         self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now)
+        self._expire(tried, why, tally, says_how=True)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:
         outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
@@ -1470,6 +1491,30 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
         next_attempt_at=rec.next_attempt_at,
         not_before=rec.not_before,
         unsure=rec.unsure,
+    )
+
+
+def _first_place(
+    view: ThreadView, root: DeliveryRecord, rows: list[DeliveryRecord], by_key: Mapping[str, DeliveryRecord]
+) -> ThreadView:
+    """`view` with what the thread's first message (`root`) said of its story's place when it was posted: its "Again:
+    …" (EarlierStory) and "Sent late: …" (LaterAlerts) lines, worked out again from the rows of its channel and
+    thread key as they stood then (those sent no later than it), so that its update keeps them (trial 46, MED-3). A
+    first message that is a reply posted on its own (RESTARTED) said neither."""
+    if root.status != "sent" or root.detail.startswith(RESTARTED):
+        return view
+    first = root.kind == "alert"
+    if root.kind == "revision" and root.parent_id is not None:  # a revision sent in place of an alert never sent
+        up = by_key.get(root.parent_id)
+        first = up is not None and up.kind == "alert" and replaced_unsent(up)
+    alert = alert_of(root.payload)
+    if not first or alert is None:
+        return view
+    then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
+    return dataclasses.replace(
+        view,
+        first_earlier=earlier_story(then, alert, story_period(root.payload)),
+        first_later=later_alerts(then, root),
     )
 
 

@@ -129,6 +129,11 @@ class ThreadView:
     # by a report of the alert's very time, on a channel that can rewrite its messages): what that message says is
     # all the channel is told, so it says why, not "see the thread", and `updates` does not count it.
     quiet: bool = False
+    # What the thread's first message said of its story's place when it was posted ("Again: …" for an earlier story
+    # of its rule and group, "Sent late: …" for one sent after newer alerts): an update of that message keeps it, as
+    # it keeps the evidence (trial 46, MED-3: "Updated · now HIGH" dropped both lines).
+    first_earlier: EarlierStory | None = None
+    first_later: LaterAlerts | None = None
 
     @property
     def target_is_first(self) -> bool:

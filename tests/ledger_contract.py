@@ -85,16 +85,15 @@ class LedgerContract:
         got = store.claim_deliveries("p1", NOW, LEASE, limit=10, skip_channels={"webhook"})
         assert [r.alert_id for r in got] == ["first", "late"]
         assert all(r.lease_owner == "p1" and r.lease_until == NOW + LEASE for r in got)
-        assert store.claim_deliveries("p2", NOW + 1, LEASE, limit=10, skip_channels={"webhook"}) == []
+        assert store.claim_deliveries("p1", NOW + 1, LEASE, limit=10, skip_channels={"webhook"}) == []
+        # Another dispatcher takes nothing of the channel past p1's rows (trial 46, MED-2), only the other channel's
+        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, backoff_set_before=NOW + 1)] == ["other"]
         # A process started after a backoff was set may ignore it, never the channel's Retry-After.
-        assert (
-            store.claim_deliveries("p2", NOW, LEASE, limit=10, skip_channels={"webhook"}, backoff_set_before=NOW) == []
-        )
-        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, limit=10, backoff_set_before=NOW + 1)] == [
-            "other",
+        assert store.claim_deliveries("p1", NOW, LEASE, limit=10, backoff_set_before=NOW) == []
+        assert [r.alert_id for r in store.claim_deliveries("p1", NOW, LEASE, limit=10, backoff_set_before=NOW + 1)] == [
             "backoff",
         ]
-        assert [r.alert_id for r in store.claim_deliveries("p3", NOW + 30, LEASE, limit=10)] == ["throttled"]
+        assert [r.alert_id for r in store.claim_deliveries("p1", NOW + 30, LEASE, limit=10)] == ["throttled"]
 
     def test_claim_takes_rows_in_event_time_then_log_order(self, store: Store) -> None:
         # Trial 24, F3/F4: one pass delivers the stories of a poll in the order they happened, not the order the
@@ -363,6 +362,19 @@ class LedgerContract:
         claimed = store.claim_deliveries("q", NOW + 2, LEASE, limit=9, backoff_set_before=NOW + 2)
         assert [r.alert_id for r in claimed] == ["a1", "a2"]
 
+    def test_no_claim_past_a_row_of_its_channel_another_dispatcher_holds(self, store: Store) -> None:
+        # Trial 46, MED-2: while one dispatcher sends a channel's row (which may fail and back off), another does
+        # not send that channel's later rows before it; other channels go on.
+        store.enqueue([rec("a1", seq=1), rec("a2", seq=2), rec("b1", "webhook", seq=3), rec("a3", seq=4)])
+        assert [r.alert_id for r in store.claim_deliveries("p1", NOW, LEASE)] == ["a1"]
+        assert [r.alert_id for r in store.claim_deliveries("p2", NOW, LEASE, limit=9)] == ["b1"]
+        assert [r.alert_id for r in store.claim_deliveries("p1", NOW, LEASE)] == ["a2"]  # its own lease: no bar
+        # settled, a1 bars nothing; a2 (p1's) still bars a3 for p2
+        assert store.settle_delivery("a1", "slack", "p1", Settlement("sent", attempts=1), NOW)
+        assert store.claim_deliveries("p2", NOW, LEASE, limit=9) == []
+        # a lease run out (its holder gone) bars nothing: the row comes back first
+        assert [r.alert_id for r in store.claim_deliveries("p2", NOW + LEASE, LEASE, limit=9)] == ["a2", "b1", "a3"]
+
     def test_concurrent_claims_hand_each_row_out_once(self, store: Store) -> None:
         self._concurrent_claims([store] * 4)
 
@@ -414,7 +426,7 @@ class PersistentLedgerContract:
 
     def test_reopen_keeps_leases_and_schedule(self, open_store: Callable[[], Store]) -> None:
         first = open_store()
-        first.enqueue([rec("a1", payload={"k": "v"}), rec("a2", seq=1)])
+        first.enqueue([rec("a1", payload={"k": "v"}), rec("a2", "webhook", seq=1)])
         first.claim_deliveries("p1", NOW, LEASE)
         first.close()
         again = open_store()

@@ -265,6 +265,11 @@ class SlackNotifier:
         thread = notice.thread
         if thread is None:
             return
+        if thread.first_earlier is not None:  # its "Again: …" line keeps the link to the earlier story's message
+            linked = self._with_earlier_link(dataclasses.replace(notice, earlier=thread.first_earlier)).earlier
+            notice = dataclasses.replace(notice, thread=dataclasses.replace(thread, first_earlier=linked))
+            thread = notice.thread
+            assert thread is not None
         text, blocks = build_update(notice)
         frozen: MessageFrozen | None = None
         try:

@@ -512,6 +512,7 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         return fallback_text(alert), _acknowledged(blocks, thread.acknowledged, alert.id, thread.acknowledged_before)
     if thread.revised_by is not None:
         status += f" · thread {_thread_status(thread)}"
+    lead, status, prefix = _first_place(thread, status)
     blocks = _full(
         notice,
         alert,
@@ -521,8 +522,20 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
         sources=f"{thread.sources} independent in the thread",
         thread=thread,
         told=thread.told_reports,
+        lead=lead,
     )
-    return fallback_text(alert, state=(thread.severity, thread.confidence)), _first_acknowledged(blocks, thread)
+    text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence))
+    return text, _first_acknowledged(blocks, thread)
+
+
+def _first_place(thread: ThreadView, status: str) -> tuple[str, str, str]:
+    """What the thread's first message said of its story's place when it was posted, kept by its update (trial 46,
+    MED-3): the "Sent late: …" lead above the header, the "Again: …" line after `status`, and the text's prefix."""
+    later = thread.first_later
+    lead = later_text(later, when_text, escape) if later is not None else ""
+    if thread.first_earlier is not None:
+        status = f"{status} · {earlier_line(thread.first_earlier)}"
+    return lead, status, "Sent late: " if later is not None else ""
 
 
 def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | None:
@@ -534,17 +547,19 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
         return None
     if thread.first_withdrawn is not None:  # it stays withdrawn, and says what the thread stands on now
         return _withdrawn(notice, thread.first, thread.first_withdrawn, thread, thread.first_acknowledged)
+    lead, status, prefix = _first_place(thread, f"*Updated* · {_thread_status(thread)}")
     blocks = _full(
         notice,
         thread.first,
         severity=thread.severity,
         confidence=thread.confidence,
-        status=f"*Updated* · {_thread_status(thread)}",
+        status=status,
         sources=f"{thread.sources} independent in the thread",
         thread=thread,
         told=thread.first_told_reports,
+        lead=lead,
     )
-    text = fallback_text(thread.first, state=(thread.severity, thread.confidence))
+    text = fallback_text(thread.first, prefix=prefix, state=(thread.severity, thread.confidence))
     return text, _first_acknowledged(blocks, thread)
 
 

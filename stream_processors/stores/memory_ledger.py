@@ -85,9 +85,13 @@ class MemoryDeliveryLedger:
             for r in sorted(self._deliveries.values(), key=_claim_order):
                 if len(out) >= limit:
                     break
-                if r.status != "outstanding" or r.channel in skip or r.not_before > now:
+                if r.status != "outstanding" or r.channel in skip:
                     continue
                 if r.lease_until is not None and r.lease_until > now:
+                    if r.lease_owner != owner:  # being sent by another dispatcher: its channel's later rows wait
+                        skip.add(r.channel)
+                    continue
+                if r.not_before > now:
                     continue
                 if r.next_attempt_at > now and (backoff_set_before is None or r.scheduled_at >= backoff_set_before):
                     continue

@@ -128,6 +128,9 @@ _INDEXES = (
 SENT_WHERE = "status = 'sent'"
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger migrations across processes
+# "wfclaims": serialises claims on PostgreSQL, so a claim sees every lease committed before it (SKIP LOCKED alone let
+# a claim pass over a row another claim was taking at that moment and take the channel's next one: trial 46, MED-2)
+_PG_CLAIM_LOCK_KEY = 0x7766_636C_6169_6D73
 _LEGACY_OPEN = ("pending", "failed")  # first-version states that meant "not delivered (for sure)"
 _KEY_CHUNK = 900
 
@@ -460,11 +463,28 @@ class SqlDeliveryLedger:
             due = and_(due, t.c.channel.not_in(list(skip_channels)))
         p = channel_pauses_table
         due = and_(due, ~exists().where(p.c.channel == t.c.channel, p.c.paused_until > now))
-        stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner, t.c.order_at).where(due)
-        stmt = stmt.order_by(t.c.order_at, t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
-        if not self._sqlite:
-            stmt = stmt.with_for_update(skip_locked=True)
+        leased = select(t.c.channel, t.c.order_at, t.c.seq).where(
+            t.c.status == "outstanding", t.c.lease_until > now, t.c.lease_owner != owner
+        )
         with self._write() as conn:
+            if not self._sqlite:  # (SQLite's BEGIN IMMEDIATE serialises them already)
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_CLAIM_LOCK_KEY)))
+            # A channel's rows go in event time whatever the number of dispatchers (trial 46, MED-2): none is
+            # claimed past an earlier row of its channel leased by another dispatcher (being sent there; it may fail
+            # and back off, and the rows after it then wait with it: `defer_channel`). The leased rows are few: read
+            # first, each channel's earliest, rather than asked of every candidate row.
+            held: dict[str, tuple[float, int]] = {}
+            for channel, order_at, seq in conn.execute(leased).all():
+                held[channel] = min(held.get(channel, (order_at, seq)), (order_at, seq))
+            past = [
+                and_(t.c.channel == c, or_(t.c.order_at > o, and_(t.c.order_at == o, t.c.seq > q)))
+                for c, (o, q) in sorted(held.items())
+            ]
+            where = and_(due, ~or_(*past)) if past else due
+            stmt = select(t.c.alert_id, t.c.channel, t.c.lease_owner, t.c.order_at).where(where)
+            stmt = stmt.order_by(t.c.order_at, t.c.seq, t.c.alert_id, t.c.channel).limit(limit)
+            if not self._sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
             picked = conn.execute(stmt).all()
             if any(order == 0 for *_, order in picked):  # (first in the order: no look at all otherwise)
                 self._order_unordered(conn)

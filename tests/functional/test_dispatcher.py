@@ -341,6 +341,52 @@ def test_a_post_on_its_way_when_its_process_was_killed_is_not_posted_again(
         st.close()
 
 
+def test_a_post_of_a_killed_process_found_at_the_next_start_is_not_taken_for_a_restore(
+    slack_server: FakeSlack, archive: Path, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Trial 46, MED-1: a `run` killed mid-post, the post landing, and the next start's look in the channel (from
+    the ledger's newest delivery there) finds it: the ledger's own claim, of a process gone, not a store restored
+    from a backup. Found and not posted again, with no restore warning."""
+    import logging
+
+    from watchfloor.wiring import open_store
+
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    st = open_store(url)
+    try:
+        slack_server.channels = {"#dprk-russia"}
+        feed(st, detection(1))
+        assert make(st, slack_server, archive, clock).cycle().ok  # a delivery there: the look starts from it
+        feed(st, detection(2, group={"route": "KHASAN"}))  # a story of its own: a message of its own, as SENDER posts
+        make(st, slack_server, archive, clock).intake()
+        release, arrived = slack_server.hold_next("chat.postMessage")
+        sender = _child(SENDER, url, str(clock().timestamp()), slack_server.base_url, slack_server.token)
+        try:
+            assert sender.stdout is not None and sender.stdout.readline().strip() == "det0002"
+            assert arrived.wait(30), "the post reached Slack"
+        finally:
+            sender.kill()
+            sender.wait()
+        release.set()  # the killed process's post lands
+        for _ in range(100):
+            if slack_server.messages_for("det0002"):
+                break
+            arrived.wait(0.05)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="watchfloor.alerts"):
+            d = make(st, slack_server, archive, clock)  # the next start
+            d.cycle()
+            clock.advance(10)
+            report = d.cycle()
+        assert (report.outstanding, report.ok) == (0, True)
+        assert len(slack_server.messages_for("det0002")) == 1, "posted once: found, not sent again"
+        said = [r.getMessage() for r in caplog.records]
+        assert not [m for m in said if "restored from a backup?" in m], said
+        assert [m for m in said if "by an attempt the ledger holds as unsettled" in m], said
+    finally:
+        st.close()
+
+
 def test_an_interrupted_attempt_already_in_slack_is_not_sent_again(
     store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
 ) -> None:

@@ -872,3 +872,52 @@ def test_a_channel_whose_alerts_of_a_story_were_all_withdrawn_gets_the_next_one_
     assert [m["metadata"]["event_payload"]["kind"] for m in slack_server.thread(first["ts"])] == ["retraction"]
     # where the story still stands (the MEDIUM first report), the new HIGH goes on in its thread
     assert [line["kind"] for line in lines(archive)] == ["alert", "followup", "retraction", "followup"]
+
+
+def test_the_first_messages_update_keeps_its_again_and_sent_late_lines(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Trial 46, MED-3: a follow-up's chat.update of the thread's first message ("Updated · now HIGH") dropped the
+    "Again: … a new story" line and the "Sent late: …" mark the message was posted with. The update keeps them, as
+    it keeps the evidence."""
+    subs = [Subscription(channel="slack-ops")]
+    d = make(store, slack_server, archive, clock, subs=subs, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2, hours=49))])  # past the rule's 2 days: a new story, "Again: …"
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(4, hours=200))])  # a third story, sent before the one below it in time
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(3, hours=120))])  # read late: its own story, "Sent late: …"
+    assert d.cycle().ok
+    posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
+    again, late = texts(posted["det0002"]["blocks"]), texts(posted["det0003"]["blocks"])
+    assert "Again: the last alert of this rule and group was det0001" in again and "its message>)" in again
+    assert posted["det0003"]["text"].startswith("Sent late: ")
+    late_line = posted["det0003"]["blocks"][0]["elements"][0]["text"]
+    assert late_line.startswith("Sent late") and late_line in late
+
+    # Confirmations in both threads: each first message is rewritten to "Updated · now HIGH"
+    clock.advance(10)
+    two = ("Daily A", "Wire B")
+    store.append(
+        [
+            detection_event(troops(5, severity="high", hours=50, sources=two)),
+            detection_event(troops(6, severity="high", hours=121, sources=two)),
+        ]
+    )
+    assert d.cycle().ok
+    rewrites = {u["ts"]: u for u in slack_server.updates}
+    again_now = rewrites[posted["det0002"]["ts"]]
+    said = texts(again_now["blocks"])
+    assert "*Updated* · now" in said and "HIGH" in said, said
+    assert "Again: the last alert of this rule and group was det0001" in said and "its message>)" in said, said
+    late_now = rewrites[posted["det0003"]["ts"]]
+    said = texts(late_now["blocks"])
+    assert "*Updated* · now" in said and "HIGH" in said, said
+    assert late_now["blocks"][0]["elements"][0]["text"] == late_line, said  # still first, above the header
+    assert late_now["text"].startswith("Sent late: "), late_now["text"]
+    assert "Again" not in texts(rewrites[posted["det0002"]["ts"]]["blocks"][0])  # (no lead on the other)
