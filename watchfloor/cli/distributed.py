@@ -40,6 +40,7 @@ from ._common import (
     print_event_time,
     redact_url,
     seen_before,
+    source_absent,
     source_failed,
     stop_on_sigterm,
     stopped_line,
@@ -438,6 +439,8 @@ def produce(
                 health.record(summary, chosen)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
                     err.print(source_failed(src.origin, src.error), highlight=False)
+                for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
+                    err.print(source_absent(src.origin), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
                 print_editions_bound(summary)
                 # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest
