@@ -387,3 +387,45 @@ def test_an_optional_inbox_not_there_yet_is_no_failing_source(tmp_path: Path) ->
     inbox.mkdir()  # a path that is there and no file: a failure, optional or not
     res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert res.exit_code == 4 and "JSON Lines source is not a file" in res.output, res.output
+
+
+def test_produce_copies_its_dead_letters_where_dead_letters_and_metrics_read(tmp_path: Path) -> None:
+    """Trial 45, MED-3: in the compose layout the producer keeps its own outbox, so its refusals (an unknown field,
+    an impossible date, a line that is no JSON) never reached the shared store: `watchfloor dead-letters` and
+    `watchfloor_dead_letters_total` there never showed them. With --health-store (WATCHFLOOR_HEALTH_STORE, set in
+    docker-compose.yml) the producer copies them there, each once, and a pass whose health store was away copies
+    them at the next."""
+    pytest.importorskip("kafka")
+    inbox = tmp_path / "articles.jsonl"
+    good_line = SAMPLES.read_text(encoding="utf-8").splitlines()[0]
+    bad = [
+        '{"type": "news.article", "id": "t-author", "published_at": "2024-11-01T10:00:00+00:00", "source": "W", '
+        '"author": "someone", "title": "Bad record with author field", "body": "x"}',
+        '{"type": "news.article", "id": "t-date", "published_at": "2024-02-30T12:00:00+03:00", "source": "W", '
+        '"title": "Bad date", "body": "x"}',
+        "not json at all",
+    ]
+    inbox.write_text("\n".join([good_line, *bad]) + "\n", encoding="utf-8")
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"])
+    shared = f"sqlite:///{tmp_path / 'wf.db'}"
+    args = ["--broker", "127.0.0.1:1", "--prefix", "dl", "--store", f"sqlite:///{tmp_path / 'outbox.db'}", "--once"]
+    away = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args, "--health-store", away])
+    assert "3 dead letters" in " ".join(res.output.split()), res.output
+
+    def listed() -> list[dict[str, object]]:
+        res = runner.invoke(app, ["dead-letters", "--store", shared, "--json"], env={"WATCHFLOOR_KAFKA": ""})
+        assert res.exit_code == 0, res.output
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args], env={"WATCHFLOOR_HEALTH_STORE": shared})
+    assert res.exit_code == 3, res.output  # (spooled for the broker; no source failed)
+    got = listed()
+    assert len(got) == 3 and {d["stage"] for d in got} == {"ingest"}, got
+    assert {d["line"] for d in got} == {2, 3, 4}
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args], env={"WATCHFLOOR_HEALTH_STORE": shared})
+    assert len(listed()) == 3  # each once
+    with serve(cfg, [datetime.now(UTC)]) as (url, _):
+        _, body = get(url + "/metrics")
+        counted = sum(v for (name, _), v in samples(body).items() if name == "watchfloor_dead_letters_total")
+        assert counted == 3, body
