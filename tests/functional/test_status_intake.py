@@ -6,6 +6,7 @@ processed everything, the notifier's intake checkpoint is at the log's end, and 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,41 @@ def test_status_is_behind_while_notify_has_detections_to_take_in(
     res = runner.invoke(app, [*args, "--wait", "5"])
     said = " ".join(res.output.split())
     assert res.exit_code == 0 and "pipeline wf: caught up" in said, said
+
+
+def test_status_says_a_member_of_this_host_whose_process_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial 45, LOW-1: a worker killed with SIGKILL stays a member until the broker's session timeout (30 s), and
+    `status` listed it as one without a hint. A worker's client id names its host and pid (rules_guard.client_id):
+    one of this host whose pid runs no process is said."""
+    import socket
+    import subprocess
+    import sys
+
+    from watchfloor.stream_processors.kafka.rules_guard import client_id
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)  # a pid that ran and is gone (reaped)
+    host = socket.gethostname()
+    gone = client_id("wf-worker", host, dead, "abc123") + "@127.0.0.1"
+    alive = client_id("wf-worker", host, os.getpid(), "abc123") + "@127.0.0.1"
+    elsewhere = client_id("wf-worker", "another-host", dead, "abc123") + "@10.0.0.9"
+
+    def with_members(*_: Any, **__: Any) -> PipelineStatus:
+        st = caught_up_kafka()
+        st.groups[0].members = [gone, alive, elsewhere]
+        return st
+
+    monkeypatch.setattr(kafka_status, "pipeline_status", with_members)
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    SqlStore(url).close()
+    args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
+    res = runner.invoke(app, args, env={"COLUMNS": "250"})
+    lines = [" ".join(line.split()) for line in res.output.splitlines() if "member wf-worker" in line]
+    said = {line.split()[1]: line for line in lines}
+    assert f"(may have stopped: pid {dead} on this host is not running;" in said[gone], res.output
+    assert "kafka.session_timeout" in said[gone]
+    assert "may have stopped" not in said[alive] and "may have stopped" not in said[elsewhere]
+    got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert got["members_not_running"] == {"wf-worker": [gone]}

@@ -450,6 +450,10 @@ def status(
                 {
                     **st.as_dict(),
                     "kafka_caught_up": st.caught_up,
+                    # members of this host whose process is gone (the broker keeps them for the session timeout)
+                    "members_not_running": {
+                        g.group: gone for g in st.groups if (gone := [m for m in g.members if member_gone(g.group, m)])
+                    },
                     "deliveries": deliveries.as_dict(),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
@@ -668,7 +672,15 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             t.add_row(lag.topic, str(lag.partitions), f"{lag.end:,}", f"{lag.committed:,}", f"{lag.lag:,}")
         out.print(t)
         for m in g.members:
-            out.print(f"  member {escape(m)}", highlight=False)
+            gone = member_gone(g.group, m)
+            note = (
+                ""
+                if gone is None
+                else f" [yellow](may have stopped: pid {gone} on this host is not running; the broker keeps it a "
+                "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
+                "partitions wait until then)[/yellow]"
+            )
+            out.print(f"  member {escape(m)}{note}", highlight=False)
         if len(g.rules) > 1:
             err.print(
                 f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
@@ -698,6 +710,33 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             else "[red]rules not compared[/red] (above)"
         )
     err.print(line, highlight=False)
+
+
+def member_gone(group: str, member: str) -> int | None:
+    """The pid of a worker member (client id `<group>-<host>-<pid>-rules-…`, rules_guard.client_id) of this host
+    whose process is not running (killed: SIGKILL, OOM), else None (running, another host's, or cannot be told).
+    The broker lists it until its session times out, so `status` said "2 member(s)" with no hint for ~30 s after a
+    kill -9 (trial 45, LOW-1). Another container of the same host name has its own pids: its members may be named
+    wrongly only if it also shares this host name, which compose's containers do not."""
+    import os
+    import socket
+
+    from watchfloor.stream_processors.kafka.rules_guard import CLIENT_MARK
+
+    cid = member.split("@", 1)[0]
+    head = f"{group}-{socket.gethostname()}-"
+    if not cid.startswith(head) or CLIENT_MARK not in cid:
+        return None
+    pid_text = cid[len(head) :].split(CLIENT_MARK, 1)[0]
+    if not pid_text.isdigit() or int(pid_text) <= 0:
+        return None
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return int(pid_text)
+    except OSError:  # alive, another user's
+        return None
+    return None
 
 
 def behind_reasons(st: Any) -> list[str]:
