@@ -153,6 +153,10 @@ class JsonlSource(_Strict):
     # Lines a poll of `run` or `produce` reads at most: a backlog (a backfill dropped in the inbox) is read a slice per
     # poll, and the other sources are polled, and alerts delivered (relayed), between the slices (producers/poller.py).
     max_lines_per_poll: int = Field(default=1000, ge=1)
+    # A file that may not be there yet (an inbox the operator fills when they have something: docker-compose's
+    # ./inbox/articles.jsonl): while it does not exist, a poll reads nothing and says so, and it is no failing source
+    # (/healthz, `status`, the exit code; trial 45, MED-4). Anything else (a directory, unreadable) still fails.
+    optional: bool = False
 
 
 class RssSource(_Strict):

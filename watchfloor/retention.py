@@ -50,7 +50,11 @@ HEARTBEAT = "pipeline:cycle"  # watchfloor.web.activity.HEARTBEAT: a cycle count
 # watchfloor.web.activity.ACTIVITY_CHECKPOINT: /metrics' counts read a document's source, which a prune keeps, so a
 # server that has not scraped for a while must not hold retention back.
 ACTIVITY = "web:activity"
-NOT_READERS = frozenset({DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY, FORGOTTEN_RELAYS})
+# (the producer's copy of its dead letters to the health store reads no document: cli/distributed.copy_dead_letters)
+DEAD_LETTERS_COPIED = "dead-letters-copied"
+NOT_READERS = frozenset(
+    {DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY, FORGOTTEN_RELAYS, DEAD_LETTERS_COPIED}
+)
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
 VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches

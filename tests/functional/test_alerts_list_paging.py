@@ -85,7 +85,7 @@ def check_paging(url: str) -> None:
     newest, note = listed(url, "--limit", "2")
     assert [d["delivery_key"] for d in newest] == [A2, C]
     assert newest[0]["reinstates"] == A  # its earlier raising, not listed, found by the index of alert ids
-    assert "2 alerts, the newest of 4 (2 more: --limit N or --all" in note
+    assert "2 alerts, the last raised of 4 (2 more: --limit N or --all" in note
     # The oldest alert listed still says what withdrew it, read from its position on.
     three, _ = listed(url, "--limit", "4")
     assert three == every
@@ -94,7 +94,7 @@ def check_paging(url: str) -> None:
     assert table.exit_code == 0, table.output
     rows = [line for line in table.output.splitlines() if line.startswith("│") and line.split("│")[1].strip()]
     assert [r.split("│")[1].strip() for r in rows] == [C]
-    assert "1 alert, the newest of 4 (3 more: --limit N or --all" in " ".join(table.output.split())
+    assert "1 alert, the last raised of 4 (3 more: --limit N or --all" in " ".join(table.output.split())
     whole = runner.invoke(app, ["alerts", "list", "--store", url, "--all"], env=ENV)
     ids = [line.split("│")[1].strip() for line in whole.output.splitlines() if line.startswith("│")]
     # newest first: C, A2 (shown by its alert id, its first raising folded into its row: one alert), B
@@ -107,7 +107,7 @@ def check_paging(url: str) -> None:
     assert [d["delivery_key"] for d in listed(url, "--since", "1d")[0]] == [A2, C]
     assert [d["delivery_key"] for d in listed(url, "--since", "30d")[0]] == [A, B, A2, C]
     assert [d["delivery_key"] for d in listed(url, "--rule", "rule-ab", "--limit", "2")[0]] == [B, A2]
-    assert "2 alerts, the newest of 3 (1 more" in listed(url, "--rule", "rule-ab", "--limit", "2")[1]
+    assert "2 alerts, the last raised of 3 (1 more" in listed(url, "--rule", "rule-ab", "--limit", "2")[1]
     assert [d["delivery_key"] for d in listed(url, "--undelivered")[0]] == [C]
 
     # One id: every raising of an alert id, one raising by its delivery key; as the whole-log read found them.

@@ -137,3 +137,8 @@ def test_the_table_lists_alerts_by_fired_time_not_the_order_they_reached_the_sto
         "2024-10-24",
         "2024-10-18",
     ], res.output
+    # and says so (trial 45, LOW-2: "the newest 50" read as the 50 that fired last): picked by raise, sorted by fired
+    assert "2 alerts, the last raised of 5 (3 more" in " ".join(res.output.split()), res.output
+    said = " ".join(runner.invoke(app, ["alerts", "list", "--help"], env={"COLUMNS": "250"}).output.split())
+    assert 'sorted by the "fired at" time shown, newest first (--json: in the order raised)' in said, said
+    assert "The N alerts raised last" in said and "in the order raised (the store's, oldest first)" in said

@@ -354,3 +354,78 @@ def test_a_feed_key_or_password_in_its_url_is_shown_nowhere(tmp_path: Path) -> N
     assert 'data-source="http://reader:***@' in pages["/"][1]
     for text in (res.output, *(body for _status, body in pages.values())):
         assert "K3YSECRET" not in text and "Pa55word" not in text
+
+
+def test_an_optional_inbox_not_there_yet_is_no_failing_source(tmp_path: Path) -> None:
+    """Trial 45, MED-4: compose's producer polls ./inbox/articles.jsonl, which the repository does not ship (the
+    user's own articles); each poll failed with "JSON Lines file not found", recorded in the shared store, so after
+    health.source_failing (30 min) `web`'s /healthz answered 503 and its healthcheck made it unhealthy. The deploy
+    config marks that source `optional: true`: absent, it reads nothing and says so, and fails nothing; once the file
+    is there it is read. A non-optional file that is missing, or an optional path that is no file, still fails."""
+    pytest.importorskip("kafka")
+    inbox = tmp_path / "inbox" / "articles.jsonl"
+    optional = f"{{kind: jsonl, path: {inbox}, optional: true}}"
+    cfg = config(tmp_path, [optional, good()])  # its store (wf.db): the shared one `serve` reads
+    args = ["--broker", "127.0.0.1:1", "--prefix", "inbox", "--store", f"sqlite:///{tmp_path / 'outbox.db'}", "--once"]
+    env = {"WATCHFLOOR_HEALTH_STORE": f"sqlite:///{tmp_path / 'wf.db'}"}
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args], env=env)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output  # (the documents wait in the spool for the broker: no source failed)
+    assert f"source {inbox}: not there yet (optional: nothing to read; read once the file exists)" in said
+    assert "failed" not in said.replace("0 failed", "")
+    clock = [datetime.now(UTC)]
+    with serve(cfg, clock) as (url, _):
+        clock[0] += timedelta(minutes=31)  # past health.source_failing
+        status, body = get(url + "/healthz")
+        assert status == 200 and json.loads(body)["sources_failing"] == {}, body
+    inbox.parent.mkdir()
+    inbox.write_text(SAMPLES.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 0 and "not there yet" not in res.output, res.output
+    assert "polled 2 sources: 12 new documents, 1 already seen" in " ".join(res.output.split()), res.output
+    inbox.unlink()
+    inbox.mkdir()  # a path that is there and no file: a failure, optional or not
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 4 and "JSON Lines source is not a file" in res.output, res.output
+
+
+def test_produce_copies_its_dead_letters_where_dead_letters_and_metrics_read(tmp_path: Path) -> None:
+    """Trial 45, MED-3: in the compose layout the producer keeps its own outbox, so its refusals (an unknown field,
+    an impossible date, a line that is no JSON) never reached the shared store: `watchfloor dead-letters` and
+    `watchfloor_dead_letters_total` there never showed them. With --health-store (WATCHFLOOR_HEALTH_STORE, set in
+    docker-compose.yml) the producer copies them there, each once, and a pass whose health store was away copies
+    them at the next."""
+    pytest.importorskip("kafka")
+    inbox = tmp_path / "articles.jsonl"
+    good_line = SAMPLES.read_text(encoding="utf-8").splitlines()[0]
+    bad = [
+        '{"type": "news.article", "id": "t-author", "published_at": "2024-11-01T10:00:00+00:00", "source": "W", '
+        '"author": "someone", "title": "Bad record with author field", "body": "x"}',
+        '{"type": "news.article", "id": "t-date", "published_at": "2024-02-30T12:00:00+03:00", "source": "W", '
+        '"title": "Bad date", "body": "x"}',
+        "not json at all",
+    ]
+    inbox.write_text("\n".join([good_line, *bad]) + "\n", encoding="utf-8")
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"])
+    shared = f"sqlite:///{tmp_path / 'wf.db'}"
+    args = ["--broker", "127.0.0.1:1", "--prefix", "dl", "--store", f"sqlite:///{tmp_path / 'outbox.db'}", "--once"]
+    away = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args, "--health-store", away])
+    assert "3 dead letters" in " ".join(res.output.split()), res.output
+
+    def listed() -> list[dict[str, object]]:
+        res = runner.invoke(app, ["dead-letters", "--store", shared, "--json"], env={"WATCHFLOOR_KAFKA": ""})
+        assert res.exit_code == 0, res.output
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args], env={"WATCHFLOOR_HEALTH_STORE": shared})
+    assert res.exit_code == 3, res.output  # (spooled for the broker; no source failed)
+    got = listed()
+    assert len(got) == 3 and {d["stage"] for d in got} == {"ingest"}, got
+    assert {d["line"] for d in got} == {2, 3, 4}
+    res = runner.invoke(app, ["produce", "--config", str(cfg), *args], env={"WATCHFLOOR_HEALTH_STORE": shared})
+    assert len(listed()) == 3  # each once
+    with serve(cfg, [datetime.now(UTC)]) as (url, _):
+        _, body = get(url + "/metrics")
+        counted = sum(v for (name, _), v in samples(body).items() if name == "watchfloor_dead_letters_total")
+        assert counted == 3, body

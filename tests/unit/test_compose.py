@@ -98,6 +98,11 @@ def test_the_inbox_mount_hides_nothing_of_the_image(compose: dict[str, Any]) -> 
     # only articles.jsonl was ever read (a jsonl source is one path, not a pattern)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "./inbox/articles.jsonl" in readme and "inbox/*.jsonl" not in readme
+    # Optional (trial 45, MED-4): the repository ships no articles.jsonl, and a missing file that counted as a failing
+    # source made `web`'s /healthz 503 after health.source_failing, and its healthcheck unhealthy
+    [inbox_source] = [s for s in cfg.sources if getattr(s, "path", None) == "/data/inbox/articles.jsonl"]
+    assert getattr(inbox_source, "optional", False) is True
+    assert not (REPO / "inbox" / "articles.jsonl").exists()
 
 
 @pytest.mark.parametrize("service", [s for s in WATCHFLOOR_SERVICES if s not in ("topics", "web")])  # web: GET /healthz

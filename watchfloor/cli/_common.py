@@ -368,6 +368,12 @@ def source_failed(origin: str, error: str | None) -> str:
     return f"{said}: {escape(visible_text(error or ''))}"
 
 
+def source_absent(origin: str) -> str:
+    """The line a live command prints for an optional JSON Lines source whose file is not there (yet): no failure
+    (trial 45, MED-4: the compose inbox, never filled, failed every poll and made /healthz 503)."""
+    return f"source {escape(redact_url(origin))}: not there yet (optional: nothing to read; read once the file exists)"
+
+
 def shown_origin(origin: str, line: int | None = None) -> str:
     """Where a dead letter is, as a terminal shows it: `FILE:LINE`, or a feed's URL without its password or key
     (documents' and older dead letters' origins are the source as configured)."""

@@ -777,11 +777,21 @@ def alerts_list(
     undelivered: Annotated[
         bool, typer.Option("--undelivered", help="Only alerts with a delivery outstanding or expired.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="JSON lines instead of a table, in the order raised (the store's, oldest first), each with "
+            "its fired_at; the table sorts by fired time.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option(
-            "--limit", "-n", help=f"The newest N alerts (default {DEFAULT_LIMIT}; says how many more there are)."
+            "--limit",
+            "-n",
+            help=f"The N alerts raised last (default {DEFAULT_LIMIT}; says how many more there are), shown by fired "
+            "time.",
         ),
     ] = None,
     show_all: Annotated[
@@ -794,9 +804,9 @@ def alerts_list(
         ),
     ] = None,
 ) -> None:
-    """Alerts raised so far, newest first by fired time (the 50 raised last unless --limit N or --all; the last line
-    says how many more),
-    from the store, with their delivery status per channel (from the delivery ledger:
+    """Alerts raised so far, sorted by the "fired at" time shown, newest first (--json: in the order raised); the 50
+    raised last unless --limit N or --all (after a backfill read newest first, those raised last fired first); the
+    last line says how many more. From the store, with their delivery status per channel (from the delivery ledger:
     sent, outstanding with its attempts and next attempt, expired, suppressed, held by the channel's throttle and in
     which summary), and their withdrawal's, if any.
     Given ids, only those: an alert id, or any key a reader saw (a revision's or withdrawal's delivery key, Slack
@@ -1009,9 +1019,10 @@ def alerts_list(
 
 
 def _more_text(shown: int, total: int) -> str:
-    """'50 alerts, the newest of 9,592 (9,542 more: --limit N or --all)'."""
+    """'50 alerts, the last raised of 9,592 (9,542 more: --limit N or --all)': those picked are the alerts raised
+    last (the store's newest), which after a newest-first backfill are not those that fired last (trial 45, LOW-2)."""
     return (
-        f"{shown} alert{'' if shown == 1 else 's'}, the newest of {total:,} "
+        f"{shown} alert{'' if shown == 1 else 's'}, the last raised of {total:,} "
         f"({total - shown:,} more: --limit N or --all; --since narrows)"
     )
 

@@ -40,6 +40,7 @@ from ._common import (
     print_event_time,
     redact_url,
     seen_before,
+    source_absent,
     source_failed,
     stop_on_sigterm,
     stopped_line,
@@ -331,8 +332,9 @@ def produce(
         typer.Option(
             "--health-store",
             envvar="WATCHFLOOR_HEALTH_STORE",
-            help="Also record the sources' health in this store: the one `serve` reads (/healthz, /metrics, the "
-            "status page). Best effort: the documents never wait for it.",
+            help="Also record the sources' health, and copy the dead letters (refused input), in this store: the one "
+            "`serve` and `dead-letters` read (/healthz, /metrics, the status page). Best effort: the documents never "
+            "wait for it, and dead letters not copied yet go at the next pass.",
         ),
     ] = None,
 ) -> None:
@@ -435,9 +437,11 @@ def produce(
                 summary = report.summary
                 polled_all.add(summary)
                 record_source_health(producer.store, summary, chosen)
-                health.record(summary, chosen)
+                health.record(summary, chosen, producer.store)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
                     err.print(source_failed(src.origin, src.error), highlight=False)
+                for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
+                    err.print(source_absent(src.origin), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
                 print_editions_bound(summary)
                 # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest
@@ -532,6 +536,27 @@ def record_source_health(store: Any, summary: Any, sources: Any, *, quiet: bool 
     return True
 
 
+def copy_dead_letters(outbox: Any, target: Any, batch: int = 1000) -> int:
+    """The outbox's dead letters (the producer's refusals: bad JSON, an unknown field, an impossible date) not copied
+    yet, appended to `target`, the store `serve`, `/metrics` and `watchfloor dead-letters` read (trial 45, MED-3: in
+    the compose layout they stayed in the producer's own outbox, where no operator looks). Each copy is idempotent
+    (a dead letter's id is stable: the append adds it once), and the outbox's checkpoint moves only after the append,
+    so a store that was down gets them at a later pass. Returns how many were read to copy."""
+    from watchfloor.retention import DEAD_LETTERS_COPIED  # the outbox's checkpoint (read no document: no prune bound)
+    from watchfloor.schemas.events import EventType
+    from watchfloor.stream_processors.ports import Checkpoint
+
+    copied = 0
+    while True:
+        at = outbox.checkpoint_position(DEAD_LETTERS_COPIED)
+        got = outbox.read(at, types={EventType.DEAD_LETTER.value}, limit=batch)
+        if not got:
+            return copied
+        target.append([se.event for se in got])
+        outbox.commit(DEAD_LETTERS_COPIED, Checkpoint(got[-1].position, None), [], since=at)
+        copied += len(got)
+
+
 class HealthRecorder:
     """The sources' health in a second store, the one `serve` reads (compose: the shared PostgreSQL; the outbox is
     the producer's own file). Best effort: opened when first needed, a failure said once until it works again."""
@@ -541,7 +566,7 @@ class HealthRecorder:
         self.store: Any = None
         self.failing = False
 
-    def record(self, summary: Any, sources: Any) -> None:
+    def record(self, summary: Any, sources: Any, outbox: Any = None) -> None:
         if not self.url:
             return
         try:
@@ -550,6 +575,8 @@ class HealthRecorder:
 
                 self.store = open_store(self.url)
             ok = record_source_health(self.store, summary, sources, quiet=True)
+            if ok and outbox is not None:
+                copy_dead_letters(outbox, self.store)
         except Exception as e:  # the store is down or the URL is wrong: the documents go on all the same
             ok = False
             if not self.failing:

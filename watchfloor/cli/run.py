@@ -32,6 +32,7 @@ from ._common import (
     redact_url,
     seen_before,
     shown_origin,
+    source_absent,
     source_failed,
     stop_on_sigterm,
     stopped_line,
@@ -520,6 +521,8 @@ def _cycle(
     settling = False  # every source is in: what follows is delivered batch by batch again
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
+    for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
+        err.print(source_absent(src.origin), highlight=False)
     print_dead_letters(summary.dead_letters)
     print_editions_bound(summary)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log

@@ -42,6 +42,11 @@ class Deliveries:
     # outstanding rows are not attempted before then, by any dispatcher (trial 19, M4).
     paused: dict[str, float] = field(default_factory=dict)
     problem: str | None = None  # why the ledger could not be read (then nothing is known of the deliveries)
+    # Detections and retractions in the store after the intake's checkpoint: no `notify` has taken them in, so the
+    # ledger holds no row of them yet (trial 45, MED-2: "caught up, none outstanding" while notify had 46 deliveries
+    # still to make). `intake_ran`: the intake has a checkpoint in this store (a `notify` ran on it).
+    not_taken_in: int = 0
+    intake_ran: bool = True
 
     @property
     def pending(self) -> int:
@@ -70,9 +75,17 @@ class Deliveries:
                 for ch, u in self.paused.items()
             },
         }
+        d["detections_not_taken_in"] = self.not_taken_in
         if self.problem is not None:
             d["problem"] = self.problem
         return d
+
+    def intake_text(self) -> str:
+        """The verdict's words for detections no `notify` has taken in yet ('' when none)."""
+        if not self.not_taken_in:
+            return ""
+        text = f"{counted(self.not_taken_in, 'detection')} not yet taken in for delivery by `notify`"
+        return text + ("" if self.intake_ran else " (none ever: is `watchfloor notify` running on this store?)")
 
 
 def _other_schema(d: Deliveries) -> bool:
@@ -83,6 +96,7 @@ def _other_schema(d: Deliveries) -> bool:
 
 def read_deliveries(url: str) -> Deliveries:
     """The ledger of the store at `url`, read only (a store that is not there is not made: said instead)."""
+    from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
     from watchfloor.web.metrics import given_up, held_waiting, oldest_outstanding  # (what /metrics reports too)
     from watchfloor.wiring import open_store
 
@@ -98,6 +112,10 @@ def read_deliveries(url: str) -> Deliveries:
             got.maybe_delivered = sum(r.unsure for r in st.deliveries(statuses=("expired",)))
         waiting = held_waiting(st, sorted(ch for ch, status in stats if status == HELD))
         got.paused = dict(sorted(st.channel_pauses(time.time()).items()))
+        # The intake's own checkpoint against the log's end (the count over the store's (type, position) index).
+        taken_to = st.checkpoint_position(PROCESSOR)  # (0: none recorded)
+        got.intake_ran = taken_to > 0
+        got.not_taken_in = st.count(types=INTAKE_TYPES, after=taken_to)
     except Exception as e:
         got.problem = f"{type(e).__name__}: {e}"
         return got
@@ -348,7 +366,8 @@ def status(
     wait: Annotated[
         float | None,
         typer.Option(
-            help="Wait up to this many seconds for the pipeline to catch up (no lag, no delivery outstanding); "
+            help="Wait up to this many seconds for the pipeline to catch up (no lag, every detection taken in by "
+            "`notify`, no delivery outstanding); "
             "exit 1 if not."
         ),
     ] = None,
@@ -373,12 +392,12 @@ def status(
     below, and 3 too for a source failing longer than the config's health.source_failing, and, with --config or
     --rules, for a live `run` that reads other rules than those named (it read its rules at start).
 
-    Caught up: every group that runs (workers, archive) has processed everything, and no delivery is outstanding
-    in the ledger (expired ones are not waited for). The ledger holds what `notify` has taken in: detections in the
-    store that no `notify` has read yet are not counted. Exit code 0 when caught up with nothing given up; 3 when not
-    caught up, or caught up while deliveries were given up (expired: `watchfloor alerts redeliver --all-expired
-    --send`), with or without --wait; 1 with --wait when not caught up within the wait. A store that cannot be read
-    is said, and leaves the deliveries out of the verdict.
+    Caught up: every group that runs (workers, archive) has processed everything, the notifier's intake has taken
+    in every detection in the store (its checkpoint at the log's end: detections no `notify` has read yet make it
+    behind), and no delivery is outstanding in the ledger (expired ones are not waited for). Exit code 0 when
+    caught up with nothing given up; 3 when not caught up, or caught up while deliveries were given up (expired:
+    `watchfloor alerts redeliver --all-expired --send`), with or without --wait; 1 with --wait when not caught up
+    within the wait. A store that cannot be read is said, and leaves the deliveries out of the verdict.
 
     With a broker and --config or --rules: the rules fingerprint the workers run is compared with that of the rules
     named (as the workers compute theirs: packs, lateness, watchfloor release). Workers that run others (a pack
@@ -417,13 +436,13 @@ def status(
         # is not (no wait loads it).
         if isinstance(g, BaseException):
             return False
-        return g[0].caught_up and not g[1].pending and not _other_schema(g[1]) and (g[2] is None or not g[2].differs)
+        return _caught_up(g[0], g[1]) and (g[2] is None or not g[2].differs)
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
         raise fail(f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     st, deliveries, compared = got
-    caught_up = st.caught_up and not deliveries.pending and not _other_schema(deliveries)
+    caught_up = _caught_up(st, deliveries)
     rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
@@ -431,6 +450,10 @@ def status(
                 {
                     **st.as_dict(),
                     "kafka_caught_up": st.caught_up,
+                    # members of this host whose process is gone (the broker keeps them for the session timeout)
+                    "members_not_running": {
+                        g.group: gone for g in st.groups if (gone := [m for m in g.members if member_gone(g.group, m)])
+                    },
                     "deliveries": deliveries.as_dict(),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
@@ -448,6 +471,14 @@ def status(
     # named (outside trial 13, M1): caught up, with the wrong rules.
     if not caught_up or deliveries.given_up or not rules_ok:
         raise typer.Exit(3)
+
+
+def _caught_up(st: Any, deliveries: Deliveries) -> bool:
+    """The distributed verdict: the workers (and the archive) have processed everything, the notifier's intake has
+    taken in every detection in the store (its checkpoint at the log's end), and no delivery is outstanding. Without
+    the intake, "caught up" came while `notify` had detections still to take in (trial 45, MED-2), so it was no
+    deploy or backfill gate."""
+    return st.caught_up and not deliveries.pending and not deliveries.not_taken_in and not _other_schema(deliveries)
 
 
 def _embedded_status(
@@ -641,7 +672,15 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             t.add_row(lag.topic, str(lag.partitions), f"{lag.end:,}", f"{lag.committed:,}", f"{lag.lag:,}")
         out.print(t)
         for m in g.members:
-            out.print(f"  member {escape(m)}", highlight=False)
+            gone = member_gone(g.group, m)
+            note = (
+                ""
+                if gone is None
+                else f" [yellow](may have stopped: pid {gone} on this host is not running; the broker keeps it a "
+                "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
+                "partitions wait until then)[/yellow]"
+            )
+            out.print(f"  member {escape(m)}{note}", highlight=False)
         if len(g.rules) > 1:
             err.print(
                 f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
@@ -654,6 +693,8 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st)
+    if deliveries.not_taken_in:
+        why.append(deliveries.intake_text())
     if deliveries.pending:
         why.append(pending_text(deliveries))
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
@@ -669,6 +710,33 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             else "[red]rules not compared[/red] (above)"
         )
     err.print(line, highlight=False)
+
+
+def member_gone(group: str, member: str) -> int | None:
+    """The pid of a worker member (client id `<group>-<host>-<pid>-rules-…`, rules_guard.client_id) of this host
+    whose process is not running (killed: SIGKILL, OOM), else None (running, another host's, or cannot be told).
+    The broker lists it until its session times out, so `status` said "2 member(s)" with no hint for ~30 s after a
+    kill -9 (trial 45, LOW-1). Another container of the same host name has its own pids: its members may be named
+    wrongly only if it also shares this host name, which compose's containers do not."""
+    import os
+    import socket
+
+    from watchfloor.stream_processors.kafka.rules_guard import CLIENT_MARK
+
+    cid = member.split("@", 1)[0]
+    head = f"{group}-{socket.gethostname()}-"
+    if not cid.startswith(head) or CLIENT_MARK not in cid:
+        return None
+    pid_text = cid[len(head) :].split(CLIENT_MARK, 1)[0]
+    if not pid_text.isdigit() or int(pid_text) <= 0:
+        return None
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return int(pid_text)
+    except OSError:  # alive, another user's
+        return None
+    return None
 
 
 def behind_reasons(st: Any) -> list[str]:

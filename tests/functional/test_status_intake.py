@@ -1,0 +1,123 @@
+"""`watchfloor status` with a broker counts the detections in the store that no `notify` has taken in (trial 45,
+MED-2: `status --wait` said "caught up, none outstanding", exit 0, while `notify` had the last detections still to
+take in and 46 deliveries still to make, so it was no deploy or backfill gate). Caught up means: the workers have
+processed everything, the notifier's intake checkpoint is at the log's end, and no delivery is outstanding."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from watchfloor.alerts.dispatcher import PROCESSOR
+from watchfloor.cli import app
+from watchfloor.schemas.events import Detection, detection_event
+from watchfloor.stream_processors.kafka import status as kafka_status
+from watchfloor.stream_processors.kafka.status import GroupStatus, PipelineStatus, TopicLag
+from watchfloor.stream_processors.ports import Checkpoint
+from watchfloor.stream_processors.stores.sql import SqlStore
+
+pytestmark = pytest.mark.functional
+runner = CliRunner()
+
+
+def caught_up_kafka(*_: Any, **__: Any) -> PipelineStatus:
+    """The broker's answer: every topic there, the workers and the archive with no lag."""
+    lag = [TopicLag("wf.documents", 10, 10, 1), TopicLag("wf.correlate", 4, 4, 1)]
+    groups = [
+        GroupStatus("wf-worker", "workers", "Stable", ["wf-worker-h-1"], lag, started=True),
+        GroupStatus("wf-archive", "archive", "Stable", ["wf-archive-h-2"], lag, started=True),
+    ]
+    return PipelineStatus("127.0.0.1:9", "wf", {"wf.documents": 10}, [], groups)
+
+
+def detections(n: int) -> list[Any]:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    return [
+        detection_event(
+            Detection(id=f"d{i}", rule="r", title=f"t{i}", severity="high", group={"g": str(i)}, fired_at=at)
+        )
+        for i in range(n)
+    ]
+
+
+def test_status_is_behind_while_notify_has_detections_to_take_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_status, "pipeline_status", caught_up_kafka)
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    st = SqlStore(url)
+    try:
+        st.append(detections(3))  # the archive stored them; no notify ran yet
+    finally:
+        st.close()
+    args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
+    res = runner.invoke(app, [*args, "--wait", "1"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1, res.output  # not caught up within the wait
+    assert "behind (3 detections not yet taken in for delivery by `notify` (none ever" in said, said
+    got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert got["kafka_caught_up"] is True and got["caught_up"] is False
+    assert got["deliveries"]["detections_not_taken_in"] == 3
+
+    st = SqlStore(url)
+    try:
+        head = st.head()
+        st.commit(PROCESSOR, Checkpoint(head - 1, None), [])  # notify took in two of three
+    finally:
+        st.close()
+    res = runner.invoke(app, args)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 3 and "behind (1 detection not yet taken in for delivery by `notify`)" in said, said
+
+    st = SqlStore(url)
+    try:
+        st.commit(PROCESSOR, Checkpoint(st.head(), None), [])  # and the last: its checkpoint at the log's end
+    finally:
+        st.close()
+    res = runner.invoke(app, [*args, "--wait", "5"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "pipeline wf: caught up" in said, said
+
+
+def test_status_says_a_member_of_this_host_whose_process_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial 45, LOW-1: a worker killed with SIGKILL stays a member until the broker's session timeout (30 s), and
+    `status` listed it as one without a hint. A worker's client id names its host and pid (rules_guard.client_id):
+    one of this host whose pid runs no process is said."""
+    import socket
+    import subprocess
+    import sys
+
+    from watchfloor.stream_processors.kafka.rules_guard import client_id
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)  # a pid that ran and is gone (reaped)
+    host = socket.gethostname()
+    gone = client_id("wf-worker", host, dead, "abc123") + "@127.0.0.1"
+    alive = client_id("wf-worker", host, os.getpid(), "abc123") + "@127.0.0.1"
+    elsewhere = client_id("wf-worker", "another-host", dead, "abc123") + "@10.0.0.9"
+
+    def with_members(*_: Any, **__: Any) -> PipelineStatus:
+        st = caught_up_kafka()
+        st.groups[0].members = [gone, alive, elsewhere]
+        return st
+
+    monkeypatch.setattr(kafka_status, "pipeline_status", with_members)
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    SqlStore(url).close()
+    args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
+    res = runner.invoke(app, args, env={"COLUMNS": "250"})
+    lines = [" ".join(line.split()) for line in res.output.splitlines() if "member wf-worker" in line]
+    said = {line.split()[1]: line for line in lines}
+    assert f"(may have stopped: pid {dead} on this host is not running;" in said[gone], res.output
+    assert "kafka.session_timeout" in said[gone]
+    assert "may have stopped" not in said[alive] and "may have stopped" not in said[elsewhere]
+    got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert got["members_not_running"] == {"wf-worker": [gone]}
