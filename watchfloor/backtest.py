@@ -125,9 +125,10 @@ def auto_file_problem(path: str, kind: str = "auto") -> str | None:
     if first is None or first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
         return None  # unreadable (the JSON Lines reader says why), or JSON Lines
     why = "GDELT's are plain or .zip" if lower.endswith(".gz") else (not_gdelt(path) or "")
+    csv = " — this looks like a CSV file (a backtest's labels go to --labels)" if b"," in first else ""
     return (
-        f"{path}: not a file auto can read: neither a GDELT event export ({why}) nor JSON Lines (its first line is no "
-        f"JSON object); {AUTO_KINDS}; give --source-kind to read it as one of them"
+        f"{path}: not a file auto can read{csv}: neither a GDELT event export ({why}) nor JSON Lines (its first line "
+        f"is no JSON object); {AUTO_KINDS}; give --source-kind to read it as one of them"
     )
 
 

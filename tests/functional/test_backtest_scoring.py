@@ -332,8 +332,9 @@ def test_timeline_alone(tmp_path: Path) -> None:
 def test_a_csv_given_as_events_is_an_error(tmp_path: Path) -> None:
     code, output = run(LABELS)
     assert code == 1
-    assert f"{LABELS}: no valid event in 12 line(s)" in output
-    assert "this looks like a CSV file" in output
+    # refused before it is read (trial 48, MED-1: read as JSON Lines it was one dead letter per line)
+    assert f"{LABELS}: not a file auto can read — this looks like a CSV file" in output
+    assert "--labels" in output
 
 
 def test_an_empty_events_file_is_an_error(tmp_path: Path) -> None:
