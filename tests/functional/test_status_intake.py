@@ -57,20 +57,24 @@ def test_status_is_behind_while_notify_has_detections_to_take_in(
     finally:
         st.close()
     args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
+    # no notify ever ran on this store: it delivers nothing from it (detections kept for analysis, or a first start),
+    # so the gate is not held forever, and the detections are noted
     res = runner.invoke(app, [*args, "--wait", "1"])
     said = " ".join(res.output.split())
-    assert res.exit_code == 1, res.output  # not caught up within the wait
-    assert "behind (3 detections not yet taken in for delivery by `notify` (none ever" in said, said
+    assert res.exit_code == 0, res.output
+    assert "note: 3 detections not yet taken in for delivery by `notify` (none ever" in said, said
     got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
-    assert got["kafka_caught_up"] is True and got["caught_up"] is False
+    assert got["kafka_caught_up"] is True and got["caught_up"] is True
     assert got["deliveries"]["detections_not_taken_in"] == 3
 
     st = SqlStore(url)
     try:
         head = st.head()
-        st.commit(PROCESSOR, Checkpoint(head - 1, None), [])  # notify took in two of three
+        st.commit(PROCESSOR, Checkpoint(head - 1, None), [])  # a notify runs, and took in two of three
     finally:
         st.close()
+    res = runner.invoke(app, [*args, "--wait", "1"])
+    assert res.exit_code == 1, res.output  # not caught up within the wait: notify has one to take in
     res = runner.invoke(app, args)
     said = " ".join(res.output.split())
     assert res.exit_code == 3 and "behind (1 detection not yet taken in for delivery by `notify`)" in said, said

@@ -478,7 +478,10 @@ def _caught_up(st: Any, deliveries: Deliveries) -> bool:
     taken in every detection in the store (its checkpoint at the log's end), and no delivery is outstanding. Without
     the intake, "caught up" came while `notify` had detections still to take in (trial 45, MED-2), so it was no
     deploy or backfill gate."""
-    return st.caught_up and not deliveries.pending and not deliveries.not_taken_in and not _other_schema(deliveries)
+    # A store on which no `notify` (nor a `worker --dispatch`) has ever run is a deployment that delivers nothing from
+    # it (detections kept for analysis, or a first start): its detections are noted, not waited for forever.
+    waiting = deliveries.not_taken_in and deliveries.intake_ran
+    return st.caught_up and not deliveries.pending and not waiting and not _other_schema(deliveries)
 
 
 def _embedded_status(
@@ -693,7 +696,7 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st)
-    if deliveries.not_taken_in:
+    if deliveries.not_taken_in and deliveries.intake_ran:
         why.append(deliveries.intake_text())
     if deliveries.pending:
         why.append(pending_text(deliveries))
@@ -710,6 +713,11 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             else "[red]rules not compared[/red] (above)"
         )
     err.print(line, highlight=False)
+    if deliveries.not_taken_in and not deliveries.intake_ran:
+        err.print(
+            f"  note: {escape(deliveries.intake_text())}: nothing is delivered from this store until one runs",
+            highlight=False,
+        )
 
 
 def member_gone(group: str, member: str) -> int | None:
