@@ -603,7 +603,14 @@ def _metrics_are_fed(env: Env, url: str) -> None:
     assert m["watchfloor_detections_total"][(("rule", "treaty-ratified"),)] == 3
     assert m["watchfloor_detections_total"][(("rule", "treaty-signed"),)] == 1
     deliveries = {(dict(k)["channel"], dict(k)["status"]): v for k, v in m["watchfloor_deliveries_total"].items()}
-    assert deliveries == {("desk", "suppressed"): 2, ("desk", "sent"): 1, ("slack:" + OTHER, "sent"): 1}
+    # (a channel's failed series exists at 0 from its first outcome: increase() cannot see a first sample)
+    assert deliveries == {
+        ("desk", "suppressed"): 2,
+        ("desk", "sent"): 1,
+        ("desk", "failed"): 0,
+        ("slack:" + OTHER, "sent"): 1,
+        ("slack:" + OTHER, "failed"): 0,
+    }
     assert m["watchfloor_detection_to_delivery_seconds_count"][()] == 2  # the sent ones
     assert m["watchfloor_detection_to_delivery_seconds_sum"][()] > 0
     polls = m["watchfloor_poll_duration_seconds_count"]
