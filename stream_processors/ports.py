@@ -175,10 +175,6 @@ class DeliveryLedger(Protocol):
         """The row's status (DELIVERY_STATUSES), or None if it was never enqueued."""
         ...
 
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
-        """Set a row's status and detail directly (creating it when absent); the lease is left alone."""
-        ...
-
     def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
         """Insert each record whose (alert_id, channel) is not in the ledger yet; returns how many went in. `events`
         are appended in the same transaction (dedup by id), so the rows are never there without them."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from tests.fixtures.ledger import settle_row
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
@@ -26,15 +27,15 @@ def delivery_ev(n: int) -> Event:
 class LedgerContract:
     """Behaviour every DeliveryLedger must have. Needs the `store` fixture of StoreContract."""
 
-    def test_deliveries_upsert_and_status(self, store: Store) -> None:
+    def test_delivery_status_is_what_enqueue_and_settlement_made_it(self, store: Store) -> None:
         assert store.delivery_status("a1", "slack") is None
-        store.mark_delivery("a1", "slack", "outstanding")
+        store.enqueue([rec("a1", "slack")])
         assert store.delivery_status("a1", "slack") == "outstanding"
-        store.mark_delivery("a1", "slack", "sent", "ts=1700000000.1")
+        settle_row(store, "a1", "slack", "sent", "ts=1700000000.1", now=NOW)
         assert store.delivery_status("a1", "slack") == "sent"
         assert store.delivery_status("a1", "email") is None
         assert store.delivery_status("a2", "slack") is None
-        store.mark_delivery("a1", "email", "suppressed", "silence s-1")
+        settle_row(store, "a1", "email", "suppressed", "silence s-1", now=NOW)
         assert store.delivery_status("a1", "email") == "suppressed"
         assert store.delivery_status("a1", "slack") == "sent"
         [row] = store.deliveries(channel="email")
@@ -60,7 +61,7 @@ class LedgerContract:
 
     def test_deliveries_filters(self, store: Store) -> None:
         store.enqueue([rec("a1", "x", 1, thread_key="t1"), rec("a1", "y", 1), rec("a2", "x", 2, thread_key="t1")])
-        store.mark_delivery("a2", "x", "expired")
+        settle_row(store, "a2", "x", "expired", now=NOW)
         assert [(r.alert_id, r.channel) for r in store.deliveries(channel="x")] == [("a1", "x"), ("a2", "x")]
         assert [r.alert_id for r in store.deliveries(statuses={"expired"})] == ["a2"]
         assert [r.channel for r in store.deliveries(alert_ids={"a1"})] == ["x", "y"]
@@ -305,7 +306,7 @@ class LedgerContract:
 
     def test_defer_channel_holds_its_outstanding_rows(self, store: Store) -> None:
         store.enqueue([rec("a1", "x"), rec("a2", "x", not_before=NOW + 500), rec("a3", "y"), rec("a4", "x")])
-        store.mark_delivery("a4", "x", "sent")
+        settle_row(store, "a4", "x", "sent", now=NOW)
         assert store.defer_channel("x", NOW + 100, NOW, server_asked=True) == 1
         rows = {r.alert_id: r for r in store.deliveries()}
         assert (rows["a1"].not_before, rows["a2"].not_before, rows["a3"].not_before) == (NOW + 100, NOW + 500, 0.0)

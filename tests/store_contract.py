@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.fixtures.ledger import settle_row
 from tests.ledger_contract import LedgerContract, PersistentLedgerContract
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import (
@@ -704,18 +705,18 @@ class PersistentStoreContract(PersistentLedgerContract, StoreContract):
         first = open_store()
         first.append([ev(1, time=t), ev(2, "alert")])
         first.commit("p", Checkpoint(2, {"nested": {"a": [1, 2]}}), [ev(3, "detection")])
-        first.mark_delivery("a1", "slack", "sent", "ts")
+        settle_row(first, "a1", "slack", "sent", "ts")  # its delivery event is the log's 4th
         before = first.read()
         first.close()
 
         again = open_store()
         assert again.read() == before
         assert again.read()[0].event.time == t
-        assert again.head() == 3
+        assert again.head() == 4
         assert again.load_checkpoint("p") == Checkpoint(2, {"nested": {"a": [1, 2]}})
         assert again.delivery_status("a1", "slack") == "sent"
         assert again.append([ev(1), ev(4)]) == 1
-        assert positions(again.read(3)) == [4]
+        assert positions(again.read(4)) == [5]
 
     def test_second_store_object_sees_committed_writes(self, open_store: Callable[[], Store]) -> None:
         a, b = open_store(), open_store()

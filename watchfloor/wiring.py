@@ -122,6 +122,103 @@ def deployment_of(store_url: str) -> str:
     return hashlib.sha256(who.encode()).hexdigest()[:12]
 
 
+@dataclass(frozen=True, slots=True)
+class NotifierContext:
+    """What a notifier builder has besides its channel's config: the environment its secrets are read from (the
+    variables the config names), the `slack:` section (Slack channels fall back to its token and URL), and the
+    deployment written in Slack messages' metadata (`deployment_of`)."""
+
+    env: Mapping[str, str]
+    slack: SlackApp | None = None
+    deployment: str | None = None
+
+
+# (a channel's config, of the type the builder is registered for; the context) -> the channel's notifier
+NotifierBuilder = Callable[[Any, NotifierContext], Notifier]
+
+
+def _console(ch: ConsoleChannel, _ctx: NotifierContext) -> Notifier:
+    return ConsoleNotifier(ch.name, zone=_zone(ch.timezone))
+
+
+def _file(ch: FileChannel, _ctx: NotifierContext) -> Notifier:
+    return FileNotifier(ch.name, ch.path)
+
+
+def _slack(ch: SlackChannel, ctx: NotifierContext) -> Notifier:
+    token_env = ch.token_env or (ctx.slack.token_env if ctx.slack else "SLACK_BOT_TOKEN")
+    token = ctx.env.get(token_env)
+    if not token or not token.strip():
+        state = "is not set" if token is None else "is set but empty"
+        raise WiringError(
+            f"channel {ch.name!r}: the Slack token is read from the environment variable {token_env}, which {state}"
+        )
+    base_url = ch.base_url or (ctx.slack.base_url if ctx.slack else None)
+    return SlackNotifier(
+        ch.name,
+        ch.channel,
+        token,
+        base_url=base_url,
+        timeout=ch.timeout,
+        broadcast_escalations=ch.broadcast_escalations,
+        deployment=ctx.deployment,
+    )
+
+
+def _webhook(ch: WebhookChannel, ctx: NotifierContext) -> Notifier:
+    url = ch.url
+    if ch.url_env is not None:
+        url = (ctx.env.get(ch.url_env) or "").strip()
+        if not url:  # the value is never said: it is the secret
+            state = "is not set" if ctx.env.get(ch.url_env) is None else "is set but empty"
+            raise WiringError(
+                f"channel {ch.name!r}: the webhook URL is read from the environment variable {ch.url_env}, "
+                f"which {state}"
+            )
+    assert url is not None  # (the config has one of url and url_env)
+    try:
+        return WebhookNotifier(ch.name, url, timeout=ch.timeout)
+    except ValueError as e:  # not http(s): said with the URL's scheme and host only
+        where = f" (from the environment variable {ch.url_env})" if ch.url_env else ""
+        raise WiringError(f"channel {ch.name!r}{where}: {e}") from None
+
+
+def _email(ch: EmailChannel, ctx: NotifierContext) -> Notifier:
+    password = None
+    if ch.password_env is not None:
+        password = ctx.env.get(ch.password_env)
+        if not password:  # an empty password is no password: say so now, not at the first alert's AUTH
+            state = "is not set" if password is None else "is set but empty"
+            raise WiringError(
+                f"channel {ch.name!r}: the SMTP password is read from the environment variable "
+                f"{ch.password_env}, which {state}"
+            )
+    return EmailNotifier(
+        ch.name,
+        to=ch.to,
+        sender=ch.sender,
+        host=ch.host,
+        port=ch.smtp_port,
+        tls=ch.tls,
+        username=ch.username,
+        password=password,
+        timeout=ch.timeout,
+        data_timeout=ch.data_timeout,
+        zone=_zone(ch.timezone),
+    )
+
+
+# The notifier builders by the channel config's `type` (schemas.config.ChannelConfig). A new kind of notifier is
+# one entry here (and its config type there); tests/unit/test_notifier_registry.py keeps the two lists one.
+NOTIFIERS: dict[str, NotifierBuilder] = {
+    "console": _console,
+    "file": _file,
+    "slack": _slack,
+    "webhook": _webhook,
+    "email": _email,
+}
+
+
 def build_notifier(
     ch: ChannelConfig,
     env: Mapping[str, str] | None = None,
@@ -129,71 +226,16 @@ def build_notifier(
     *,
     deployment: str | None = None,
 ) -> Notifier:
-    """The notifier for one configured channel; Slack channels fall back to the `slack:` section's token and URL.
-    Secrets (the Slack token, the SMTP password) are read from the environment variables the config names."""
-    env = os.environ if env is None else env
-    if isinstance(ch, ConsoleChannel):
-        return ConsoleNotifier(ch.name, zone=_zone(ch.timezone))
-    if isinstance(ch, FileChannel):
-        return FileNotifier(ch.name, ch.path)
-    if isinstance(ch, SlackChannel):
-        token_env = ch.token_env or (slack.token_env if slack else "SLACK_BOT_TOKEN")
-        token = env.get(token_env)
-        if not token or not token.strip():
-            state = "is not set" if token is None else "is set but empty"
-            raise WiringError(
-                f"channel {ch.name!r}: the Slack token is read from the environment variable {token_env}, which {state}"
-            )
-        base_url = ch.base_url or (slack.base_url if slack else None)
-        return SlackNotifier(
-            ch.name,
-            ch.channel,
-            token,
-            base_url=base_url,
-            timeout=ch.timeout,
-            broadcast_escalations=ch.broadcast_escalations,
-            deployment=deployment,
+    """The notifier for one configured channel, by the builder registered for its type (`NOTIFIERS`); Slack channels
+    fall back to the `slack:` section's token and URL. Secrets (the Slack token, the SMTP password) are read from the
+    environment variables the config names."""
+    builder = NOTIFIERS.get(ch.type)
+    if builder is None:  # a config type without a builder: the registry test says so first
+        raise WiringError(
+            f"channel {ch.name!r}: unknown channel type {ch.type!r} (the types with a notifier: "
+            f"{', '.join(sorted(NOTIFIERS))})"
         )
-    if isinstance(ch, WebhookChannel):
-        url = ch.url
-        if ch.url_env is not None:
-            url = (env.get(ch.url_env) or "").strip()
-            if not url:  # the value is never said: it is the secret
-                state = "is not set" if env.get(ch.url_env) is None else "is set but empty"
-                raise WiringError(
-                    f"channel {ch.name!r}: the webhook URL is read from the environment variable {ch.url_env}, "
-                    f"which {state}"
-                )
-        assert url is not None  # (the config has one of url and url_env)
-        try:
-            return WebhookNotifier(ch.name, url, timeout=ch.timeout)
-        except ValueError as e:  # not http(s): said with the URL's scheme and host only
-            where = f" (from the environment variable {ch.url_env})" if ch.url_env else ""
-            raise WiringError(f"channel {ch.name!r}{where}: {e}") from None
-    if isinstance(ch, EmailChannel):
-        password = None
-        if ch.password_env is not None:
-            password = env.get(ch.password_env)
-            if not password:  # an empty password is no password: say so now, not at the first alert's AUTH
-                state = "is not set" if password is None else "is set but empty"
-                raise WiringError(
-                    f"channel {ch.name!r}: the SMTP password is read from the environment variable "
-                    f"{ch.password_env}, which {state}"
-                )
-        return EmailNotifier(
-            ch.name,
-            to=ch.to,
-            sender=ch.sender,
-            host=ch.host,
-            port=ch.smtp_port,
-            tls=ch.tls,
-            username=ch.username,
-            password=password,
-            timeout=ch.timeout,
-            data_timeout=ch.data_timeout,
-            zone=_zone(ch.timezone),
-        )
-    raise WiringError(f"unknown channel type {ch!r}")
+    return builder(ch, NotifierContext(os.environ if env is None else env, slack, deployment))
 
 
 def _zone(name: str | None) -> tzinfo | None:

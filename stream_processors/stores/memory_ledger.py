@@ -35,16 +35,6 @@ class MemoryDeliveryLedger:
         got = self._deliveries.get((alert_id, channel))
         return got.status if got else None
 
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
-        now = datetime.now(UTC).timestamp()
-        with self._lock:
-            old = self._deliveries.get((alert_id, channel))
-            if old is None:
-                old = DeliveryRecord(alert_id, channel, created_at=now)
-            self._deliveries[(alert_id, channel)] = dataclasses.replace(
-                old, status=status, detail=detail, updated_at=now
-            )
-
     def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
         now = datetime.now(UTC).timestamp()
         added = 0

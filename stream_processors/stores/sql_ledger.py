@@ -406,21 +406,6 @@ class SqlDeliveryLedger:
             got = conn.execute(stmt).scalar_one_or_none()
         return str(got) if got is not None else None
 
-    def mark_delivery(self, alert_id: str, channel: str, status: str, detail: str = "") -> None:
-        now = datetime.now(UTC).timestamp()
-        values = _row(DeliveryRecord(alert_id, channel, status=status, detail=detail), now)
-        keys = [deliveries_table.c.alert_id, deliveries_table.c.channel]
-        insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
-        with self._write() as conn:
-            ins = insert(deliveries_table).values(values)
-            ex = ins.excluded
-            conn.execute(
-                ins.on_conflict_do_update(
-                    index_elements=keys,
-                    set_={"status": ex.status, "detail": ex.detail, "updated_at": ex.updated_at},
-                )
-            )
-
     def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
         if not records and not events:
             return 0

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
 from tests.faults.readonly import require_readonly_mounts, run_readonly
+from tests.fixtures.ledger import settle_row
 from watchfloor.cli import app
 from watchfloor.stream_processors.stores import StoreError, open_store
 from watchfloor.stream_processors.stores.migrations import add_column, current_version, latest_version
@@ -37,14 +38,16 @@ _OPENER = textwrap.dedent(
     from datetime import datetime, UTC
     from watchfloor.schemas.events import Event
     from watchfloor.stream_processors.stores.sql import SqlStore
-    url, go, me = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    url, go, me, repo = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+    sys.path.insert(0, repo)  # the tests' helper, wherever the child runs from
+    from tests.fixtures.ledger import settle_row
     Path(f"{go}.{me}.ready").touch()  # imported: the parent says go once every child is here
     while not go.exists():
         time.sleep(0.001)
     store = SqlStore(url)
     t = datetime(2024, 1, 1, tzinfo=UTC)
     store.append([Event(id=f"{me}-{i}", type="signal", time=t, payload={"i": i}) for i in range(50)])
-    store.mark_delivery(f"alert-{me}", "desk", "sent")
+    settle_row(store, f"alert-{me}", "desk", "sent")  # with its delivery's event: 51 events a child
     store.close()
     print("ok")
     """
@@ -54,7 +57,7 @@ _OPENER = textwrap.dedent(
 def _open_at_once(url: str, go: Path, n: int) -> list[subprocess.CompletedProcess[str]]:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _OPENER, url, str(go), f"p{i}"],
+            [sys.executable, "-c", _OPENER, url, str(go), f"p{i}", str(REPO)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -86,8 +89,8 @@ def test_four_processes_open_and_migrate_a_fresh_sqlite_store_at_once(tmp_path: 
         assert [r.returncode for r in results] == [0] * 4, [r.stderr[-800:] for r in results if r.returncode]
         store = SqlStore(url)
         try:
-            assert store.count() == 200
-            assert [se.position for se in store.read(limit=1000)] == list(range(1, 201))
+            assert store.count() == 4 * 51
+            assert [se.position for se in store.read(limit=1000)] == list(range(1, 4 * 51 + 1))
             assert current_version(store.engine) == latest_version()
         finally:
             store.close()
@@ -99,7 +102,7 @@ def test_six_processes_open_and_migrate_a_fresh_postgres_schema_at_once(pg_url: 
     assert [r.returncode for r in results] == [0] * 6, [r.stderr[-800:] for r in results if r.returncode]
     store = SqlStore(pg_url)
     try:
-        assert store.count() == 300
+        assert store.count() == 6 * 51
         assert current_version(store.engine) == latest_version()
     finally:
         store.close()
@@ -108,7 +111,7 @@ def test_six_processes_open_and_migrate_a_fresh_postgres_schema_at_once(pg_url: 
 def test_a_store_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = SqlStore(url)
-    store.mark_delivery("a", "desk", "sent")
+    settle_row(store, "a", "desk", "sent")
     store.close()
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:  # what a store of the previous release looks like: no version table

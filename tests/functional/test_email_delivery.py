@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.ledger import settle_row
 from tests.fixtures.smtp_server import LocalSMTP
 from tests.functional.delivery_helpers import RETRY, Clock, deliveries, detection, feed, ledger
 from watchfloor.alerts.dispatcher import AlertDispatcher
@@ -192,7 +193,7 @@ def test_a_bulk_redeliver_leaves_a_maybe_delivered_email_alone_and_names_it(
             d.cycle()
         logged = [r.getMessage() for r in caplog.records if "det0001 -> mail expired" in r.getMessage()]
         assert len(logged) == 1 and logged[0].count("watchfloor alerts redeliver det0001") == 1, logged
-        store.mark_delivery("det0002", "mail", "expired", "given up: server down")  # an expired one, not unsure
+        settle_row(store, "det0002", "mail", "expired", "given up: server down")  # an expired one, not unsure
     finally:
         store.close()
     cli = CliRunner()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.ledger import settle_row
 from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.wiring import open_store
@@ -33,8 +34,8 @@ def test_embedded_status_counts_a_given_up_delivery_without_a_broker(
     try:
         rows = st.deliveries(statuses={"outstanding"})
         for r in rows[1:]:
-            st.mark_delivery(r.alert_id, r.channel, "sent", "")
-        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: maybe delivered")
+            settle_row(st, r.alert_id, r.channel, "sent")
+        settle_row(st, rows[0].alert_id, rows[0].channel, "expired", "given up: maybe delivered")
     finally:
         st.close()
     res = runner.invoke(app, ["status", "--config", str(cfg), "--wait", "2"])
@@ -63,8 +64,8 @@ def test_a_delivery_given_up_that_may_have_got_through_is_not_called_undelivered
     try:
         rows = st.deliveries(statuses={"outstanding"})
         for r in rows[2:]:
-            st.mark_delivery(r.alert_id, r.channel, "sent", "")
-        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
+            settle_row(st, r.alert_id, r.channel, "sent")
+        settle_row(st, rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
         later = time.time() + 3600  # past its backoff
         [claimed] = st.claim_deliveries("crashed", later, 30)
         outcome = Settlement("expired", "given up: HTTP 500 after the post", attempts=2, unsure=True)

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from tests.fixtures.kafka import topic_prefix
+from tests.fixtures.ledger import settle_row
 from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.web.build import build_services
@@ -180,7 +181,7 @@ def test_status_is_not_ok_while_a_delivery_was_given_up(kafka_bootstrap: str, pr
     st = open_store(load_config(cfg).store)
     try:
         for r in st.deliveries(statuses={"outstanding"}):
-            st.mark_delivery(r.alert_id, r.channel, "expired", "given up: webhook unreachable")
+            settle_row(st, r.alert_id, r.channel, "expired", "given up: webhook unreachable")
     finally:
         st.close()
     res = runner.invoke(app, ["status", *b, "--config", str(cfg), "--wait", "5"])
@@ -204,8 +205,8 @@ def test_healthz_says_which_given_up_deliveries_may_have_got_through(tmp_path: P
     try:
         rows = st.deliveries(statuses={"outstanding"})
         for r in rows[3:]:
-            st.mark_delivery(r.alert_id, r.channel, "sent", "")
-        st.mark_delivery(rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
+            settle_row(st, r.alert_id, r.channel, "sent")
+        settle_row(st, rows[0].alert_id, rows[0].channel, "expired", "given up: HTTP 404")
         later = datetime.now(UTC).timestamp() + 3600  # past their backoff
         for _ in range(2):  # (a channel's rows are claimed one at a time, in order)
             [claimed] = st.claim_deliveries("crashed", later, 30)
