@@ -587,3 +587,23 @@ def test_each_alert_has_the_verdict_the_counts_gave_it() -> None:
     c = s.per_rule["strike"]
     assert (c.true_alerts, c.repeat_alerts, c.fp) == (1, 1, 1)
     assert s.to_json()["verdicts"][1] == {"id": "B", "rule": "strike", "verdict": "repeat", "positives": ["a1"]}
+
+
+def test_an_escalation_is_news_whatever_the_group_told_of_other_events_before() -> None:
+    """Outside trial 51, H1: a rule without group_by escalates each story (medium unconfirmed, then high confirmed).
+    The first story's high alert must not make the second story's escalation a repeat: the verdicts are those of
+    a replay that starts at the second story, so they do not depend on how much of the year is replayed."""
+    items = {k: LabelledItem(k, frozenset({"SWAP"}), event=k[0]) for k in ("a0", "a1", "b0", "b1")}
+    labels = Labels("labels.csv", items)
+    label_map = LabelMap("map.yaml", {"SWAP": ("swap",)})
+    year = [
+        alert("A1", "swap", ["a0"], hours=0, severity="medium"),
+        alert("A2", "swap", ["a1"], hours=1, severity="high"),  # story a confirmed: news
+        alert("A3", "swap", ["a1"], hours=20, severity="high"),  # story a told again, no higher: a repeat
+        alert("B1", "swap", ["b0"], hours=200, severity="medium"),
+        alert("B2", "swap", ["b1"], hours=201, severity="high"),  # story b confirmed: news, as in a replay from b
+    ]
+    whole = {v.alert: v.verdict for v in score(year, labels, label_map).verdicts}
+    assert whole == {"A1": "true", "A2": "true", "A3": "repeat", "B1": "true", "B2": "true"}
+    later = {v.alert: v.verdict for v in score(year[3:], labels, label_map).verdicts}
+    assert later == {k: whole[k] for k in later}

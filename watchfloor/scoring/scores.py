@@ -1,19 +1,19 @@
 """Scores of a backtest against labels: per rule and overall TP/FP/FN, precision, recall, F1, lead times.
 
-Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a
-true positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the
-10 it shows, when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a
-repeat (its `realert`, in its group, or of a sequence an earlier report of a step it told with a later one:
-AlertRef.repeats; status "covered"), else a false negative. An alert of R none of whose evidence items is
-labelled for R is a false positive (a false alert); one that cites a positive is a true alert (with events, a
-repeat when it retells only events its rule's alerts told, unless it escalates its group's alert: a higher
-severity than that group's alerts had). A detection over detections rests on the reports of the input alerts it
-cites (AlertRef.reports, scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk
-was told that was so), recall = TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is
-None when its denominator is 0. "Overall" sums over the scored rules (the rules the label map names) before
-dividing (micro average). Lead time of a cited true positive = fired_at of the first alert of R that cites
-it − the label's time (or the item's published_at): negative when the alert came before the labelled time. A
-covered repeat has no lead time of its own (its alert came before it by design).
+Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a true
+positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the 10 it shows,
+when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a repeat (its `realert`,
+in its group, or of a sequence an earlier report of a step it told with a later one: AlertRef.repeats; status
+"covered"), else a false negative. An alert of R none of whose evidence items is labelled for R is a false positive
+(a false alert); one that cites a positive is a true alert (with events, a repeat when it retells only events its
+rule's alerts told, unless it escalates its group's alert: a higher severity than that group's true alerts of those
+events had). A detection over detections rests on the reports of the input alerts it cites (AlertRef.reports,
+scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk was told that was so), recall
+= TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None when its denominator is 0.
+"Overall" sums over the scored rules (the rules the label map names) before dividing (micro average). Lead time of a
+cited true positive = fired_at of the first alert of R that cites it − the label's time (or the item's
+published_at): negative when the alert came before the labelled time. A covered repeat has no lead time of its own
+(its alert came before it by design).
 
 Why not TP / (TP + FP) (before 2026-12): TP counts items and FP alerts, so one `count` alert on 12 labelled
 reports made 12 of precision's numerator; and why covered repeats: the throttle that keeps a desk from being
@@ -387,8 +387,11 @@ def score(
     first_alert: dict[tuple[str, str], AlertRef] = {}
     repeat_of: dict[tuple[str, str], AlertRef] = {}  # (item, rule) -> the first true alert that held it back
     told: dict[str, set[str]] = {r: set() for r in scored}  # rule -> events its true alerts told so far
-    # (rule, group) -> the highest severity its alerts had so far: a more severe alert of the group is an escalation
-    raised: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    # (rule, group, event) -> the highest severity of the group's true alerts that told the event so far: a more
+    # severe alert of the group about an event it told is an escalation. Per event, not per group over the whole
+    # replay: a rule's first high alert of the year must not make every later story's escalation a repeat, nor the
+    # score depend on how much of the year is replayed (outside trial 51, H1).
+    raised: dict[tuple[str, tuple[tuple[str, str], ...], str], int] = {}
     evidence_time: dict[str, datetime] = {}
     false_positives: list[AlertRef] = []
     unscored: dict[str, int] = {}
@@ -402,9 +405,6 @@ def score(
         counts.alerts += 1
         gkey = (a.rule, tuple(sorted(a.group.items())))
         rank = SEVERITY_RANK.get(a.severity, -1)
-        before = raised.get(gkey)
-        escalates = before is not None and rank > before
-        raised[gkey] = rank if before is None else max(before, rank)
         mine = positives[a.rule]
         cited: dict[str, None] = {}  # the positives it rests on, once each, in its order
         events: set[str] = set()
@@ -424,6 +424,10 @@ def score(
             # An escalation of its group's alert (medium unconfirmed, then high confirmed: the throttle lets a more
             # severe alert through) tells the desk what it had not been told, that the story is now so: news, not a
             # repeat, although its events were told (outside trial 17, M3: every corroborated rule scored <= 0.5).
+            told_as = [r for e in events if (r := raised.get((*gkey, e))) is not None]
+            escalates = bool(told_as) and rank > max(told_as)
+            for e in events:
+                raised[(*gkey, e)] = max(rank, raised.get((*gkey, e), rank))
             repeat = with_events and events <= told[a.rule] and not escalates
             if repeat:
                 counts.repeat_alerts += 1  # it retold events told before: no news for the desk
