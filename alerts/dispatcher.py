@@ -61,6 +61,7 @@ from .control import ControlLog
 from .delivery import Deliverer, Tally
 from .digest import DigestPlanner
 from .intake import (
+    COMPACT_MIN,
     Stories,
     Story,
     continues_thread,
@@ -274,12 +275,18 @@ class StoryBook:
     of an intake pass, or one after a gap another dispatcher took): intake's reads hold every detection in order."""
 
     def __init__(
-        self, store: Store, catalog: AlertCatalog, progress: StoryProgress | None = None, *, bounded: bool = True
+        self,
+        store: Store,
+        catalog: AlertCatalog,
+        progress: StoryProgress | None = None,
+        *,
+        bounded: bool = True,
+        compact_min: int = COMPACT_MIN,
     ) -> None:
         self.store = store
         self.catalog = catalog
         # Stories over for good are forgotten: those no detection within the lateness (and a margin) can join.
-        self.stories = Stories(catalog.lateness + STORY_MARGIN if bounded else None)
+        self.stories = Stories(catalog.lateness + STORY_MARGIN if bounded else None, compact_min=compact_min)
         self.read_to = 0  # every detection event up to here is taken
         self.progress = progress
 
