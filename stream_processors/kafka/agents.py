@@ -648,10 +648,13 @@ class Correlate:
         policy: RetryPolicy | None = None,
         batches: TakeBatches = take_batches,
         state_max_bytes: int = STATE_MAX_BYTES,
+        encode: Callable[..., tuple[statecodec.Write, statecodec.Layout] | None] = statecodec.encode,
     ) -> None:
         self.table = table
         self.batches = batches
         self.state_max_bytes = state_max_bytes  # a record of a partition's state is at most this (StateTooLarge)
+        # the records a batch writes (statecodec.encode; the audit's test gives a writer that loses one)
+        self.encode = encode
         self.restart = restart  # after a failed batch (batch_failed)
         self.retry = BatchRetry("correlate", "correlate", outputs, restart, counts, policy, fatal=(StateTooLarge,))
         self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
@@ -841,7 +844,7 @@ class Correlate:
             try:
                 if self.audit:
                     self._audit(part, st, lay, t)
-                got = statecodec.encode(part, st, lay, t.groups, t.hours, self.state_max_bytes, t.ids, at=upto[part])
+                got = self.encode(part, st, lay, t.groups, t.hours, self.state_max_bytes, t.ids, at=upto[part])
             except statecodec.RecordTooLarge as e:
                 raise _too_large(part, e, self.state_max_bytes) from None
             if got is None:
