@@ -394,8 +394,10 @@ class AlertDispatcher:
         story_progress: StoryProgress | None = None,
         throttles: Mapping[str, ThrottleSpec] | None = None,
         update_waits: Mapping[str, float] | None = None,
+        count_page: int = _COUNT_PAGE,
     ) -> None:
         self.store = store
+        self._count_page = count_page  # ledger rows per read when counting a throttled channel's decisions
         # channel -> its throttle (`throttle: 10 per 1h` in the config): new top-level alerts past it are held and
         # listed in one summary when their window ends (alerts.throttle).
         self.throttles = dict(throttles or {})
@@ -606,8 +608,8 @@ class AlertDispatcher:
             counted = self._windows[channel] = _Admitted()
         after = counted.through
         while True:
-            got = self.store.deliveries(channel=channel, after_seq=after, limit=_COUNT_PAGE)
-            full = len(got) == _COUNT_PAGE
+            got = self.store.deliveries(channel=channel, after_seq=after, limit=self._count_page)
+            full = len(got) == self._count_page
             if full:  # rows of the page's last seq may go on past it: read them again with the next page
                 last = got[-1].seq
                 got = [r for r in got if r.seq < last]
