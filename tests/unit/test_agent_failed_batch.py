@@ -7,6 +7,7 @@ call `restart` (the worker's: the same command in this process) instead, or exit
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -54,7 +55,7 @@ class Harness:
             self.acked_then = list(self.acked)
             raise Restarted
 
-        monkeypatch.setattr(agents.os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
+        monkeypatch.setattr(os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
 
     def restart(self) -> NoReturn:
         self.restarts += 1

@@ -4,6 +4,7 @@ decoding it from the table at every batch gives, and a table value changed behin
 from __future__ import annotations
 
 import asyncio
+import os
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -276,7 +277,7 @@ def test_the_running_agent_exits_before_its_batch_is_acked_when_a_state_is_too_l
         at_exit.append((status, len(acked)))
         raise Exited
 
-    monkeypatch.setattr(agents.os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
+    monkeypatch.setattr(os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
     table: dict[bytes, bytes] = {}
     agent = correlate_agent(
         table, PartitionCorrelator(eng, PARTS), Outputs(names), batches=take_batches, state_max_bytes=300
