@@ -13,12 +13,6 @@ PATCHES = {"setattr", "delattr"}  # MonkeyPatch's methods that replace or remove
 # (test file, patched target) -> why it is still patched. Each wants a seam the test can reach through the CLI, which
 # these tests drive in-process; remove an entry once its test passes the value instead (a stale entry fails below).
 ALLOWED: dict[tuple[str, str], str] = {
-    # `status` with a broker: the broker's answer (its groups, members and lag) is replaced by a fixed one, under the
-    # CLI; a real broker with consumer groups whose members have given client ids would replace it.
-    (
-        "functional/test_status_intake.py",
-        "watchfloor.stream_processors.kafka.status.pipeline_status",
-    ): "the CLI's broker look-up, replaced by a fixed answer",
     # `backtest` on the CLI with FullEvidence's cap lowered to 4 (its `max_kept`): no CLI option carries it.
     (
         "functional/test_backtest_shown.py",
